@@ -1,0 +1,100 @@
+"""The appliance inventory: where each appliance is reached and how it is trusted.
+
+It is produced from the fleet inventory (real stores) or by the lab, and consumed by the
+push engine the same way in both cases.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
+ApplianceRole = Literal["hub", "edge"]
+
+
+class CredentialsError(Exception):
+    """Credentials could not be resolved from the reference."""
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    password: SecretStr
+
+
+class CredentialsRef(BaseModel):
+    """Where credentials come from: environment variables or a 0600 YAML file. Never inline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["env", "file"] = "env"
+    username_env: str = "STORESTACK_DEVICE_USERNAME"
+    password_env: str = "STORESTACK_DEVICE_PASSWORD"
+    path: str | None = None
+
+    def resolve(self) -> Credentials:
+        if self.kind == "env":
+            username = os.environ.get(self.username_env)
+            password = os.environ.get(self.password_env)
+            if not username or password is None:
+                raise CredentialsError(
+                    f"set {self.username_env} and {self.password_env} in the environment"
+                )
+            return Credentials(username=username, password=SecretStr(password))
+        if not self.path:
+            raise CredentialsError("credentials reference of kind 'file' needs a path")
+        file = Path(self.path)
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError as exc:
+            raise CredentialsError(f"{file}: credentials file not found") from exc
+        if mode & 0o077:
+            raise CredentialsError(f"{file}: credentials file must be mode 0600, is {mode:04o}")
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or "username" not in data or "password" not in data:
+            raise CredentialsError(f"{file}: needs 'username' and 'password' keys")
+        return Credentials(username=str(data["username"]), password=SecretStr(str(data["password"])))
+
+
+class ApplianceTarget(BaseModel):
+    """One appliance as the push engine reaches it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="appliance hostname, unique in the fleet")
+    role: ApplianceRole
+    store_id: str | None = Field(default=None, description="owning store; None for hubs")
+    platform: Platform
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    host_key_fingerprint: str | None = Field(
+        default=None, description="OpenSSH SHA256 fingerprint, e.g. 'SHA256:…'; None means unknown"
+    )
+    credentials: CredentialsRef = CredentialsRef()
+
+
+class ApplianceInventory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="'fleet' for real appliances, 'lab:<name>' for a lab")
+    appliances: list[ApplianceTarget] = []
+
+    def by_name(self) -> dict[str, ApplianceTarget]:
+        return {appliance.name: appliance for appliance in self.appliances}
+
+    @classmethod
+    def load(cls, path: Path) -> ApplianceInventory:
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        """Atomic write: a crash never leaves a half-written appliance inventory."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+        os.replace(tmp, path)
