@@ -12,6 +12,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from storestack.common.files import atomic_write_text
 
 Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 ApplianceRole = Literal["hub", "edge"]
@@ -94,7 +95,4 @@ class ApplianceInventory(BaseModel):
 
     def save(self, path: Path) -> None:
         """Atomic write: a crash never leaves a half-written appliance inventory."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))

@@ -1,0 +1,1 @@
+"""storestack.common: small primitives every concern shares (atomic files, errors, redaction)."""

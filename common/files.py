@@ -1,0 +1,36 @@
+"""Atomic file writes: a failed run leaves the previous good file in place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> bool:
+    """Write `text` to `path` via a temporary file and rename.
+
+    Returns False (and leaves the file untouched) when the content is already identical,
+    so callers can report written/unchanged counts and keep re-runs idempotent.
+    """
+    path = Path(path)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            if (path.stat().st_mode & 0o777) != mode:
+                os.chmod(path, mode)
+            return False
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return True
