@@ -1,11 +1,16 @@
-"""The `storestack` command group."""
+"""The `storestack` command group. Each concern adds its own sub-group here."""
 
 from __future__ import annotations
 
 import click
 
+from storestack.cli.inventory import inventory
 
-@click.group()
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="storestack")
 def cli() -> None:
     """storestack: a retail chain's hybrid cloud and store networks from one inventory."""
+
+
+cli.add_command(inventory)

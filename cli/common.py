@@ -1,0 +1,65 @@
+"""What every command shares: the fleet option, --json, and turning typed errors into exit codes.
+
+Exit codes: 0 ok, 1 the work ran and found failures (invalid inventory, failed devices, drift,
+plan findings), 2 usage or configuration errors (bad flags, missing tools, unreadable files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from storestack.inventory import sample_chain_path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def default_fleet_path() -> Path:
+    """STORESTACK_FLEET, else ./inventory when it holds a fleet, else the built-in sample chain."""
+    env = os.environ.get("STORESTACK_FLEET")
+    if env:
+        return Path(env)
+    local = Path("inventory")
+    if (local / "fleet.yaml").is_file():
+        return local
+    return sample_chain_path()
+
+
+def fleet_option(func: F) -> F:
+    return click.option(
+        "--fleet",
+        "fleet_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Fleet directory (fleet.yaml + stores/). Default: $STORESTACK_FLEET, ./inventory, or the sample chain.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output for CI.")(func)
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
+
+
+def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:
+    if as_json:
+        emit_json({"ok": False, "error": message})
+    else:
+        err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    sys.exit(code)

@@ -1,0 +1,35 @@
+"""Typed inventory errors. Every issue names the file, the line and the field path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class InventoryIssue:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+class InventoryError(Exception):
+    """The inventory is invalid; `issues` holds every problem found, not just the first."""
+
+    def __init__(self, issues: list[InventoryIssue]) -> None:
+        self.issues = sorted(issues)
+        count = len(self.issues)
+        head = "\n".join(str(issue) for issue in self.issues[:20])
+        more = f"\n… and {count - 20} more" if count > 20 else ""
+        super().__init__(f"{count} inventory error{'s' if count != 1 else ''}:\n{head}{more}")
+
+
+class IpamExhaustedError(InventoryError):
+    """A pool has no free block left; raised as an inventory error naming the pool."""

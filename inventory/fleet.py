@@ -1,0 +1,186 @@
+"""The resolved fleet: every store with its addressing, ASN and hub peers filled in.
+
+This is what every other concern reads. Values here have passed schema validation and the
+fleet-wide checks, so templates and components can trust them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from storestack.inventory.models import (
+    CloudAffinity,
+    FleetSpec,
+    LifecycleState,
+    Platform,
+    SegmentKind,
+    StoreFormat,
+    WanKind,
+)
+
+
+class Resolved(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ResolvedSegment(Resolved):
+    kind: SegmentKind
+    vlan: int
+    subnet: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address
+    dhcp_start: ipaddress.IPv4Address
+    dhcp_end: ipaddress.IPv4Address
+    advertised: bool
+
+
+class ResolvedWanLink(Resolved):
+    name: str
+    kind: WanKind
+    isp: str
+    bandwidth_mbps: int
+    addressing: str
+    address: ipaddress.IPv4Interface | None
+    gateway: ipaddress.IPv4Address | None
+    monthly_cost: int
+    priority: int
+    cellular: bool
+    hub: str
+    primary: bool
+    overlay: ipaddress.IPv4Interface
+    overlay_peer: ipaddress.IPv4Address
+
+
+class ResolvedAppliance(Resolved):
+    hostname: str
+    platform: Platform
+    management_address: ipaddress.IPv4Address
+    loopback: ipaddress.IPv4Address
+    serial: str | None
+    ssh_host_key: str | None
+
+
+class ResolvedHub(Resolved):
+    hostname: str
+    platform: Platform
+    management_address: ipaddress.IPv4Address
+    public_address: ipaddress.IPv4Address
+    loopback: ipaddress.IPv4Address
+    asn: int
+    serial: str | None
+    ssh_host_key: str | None
+
+
+class ResolvedStore(Resolved):
+    id: str
+    name: str
+    city: str
+    format: StoreFormat
+    region: str
+    state: LifecycleState
+    asn: int
+    block: ipaddress.IPv4Network | None
+    segments: dict[SegmentKind, ResolvedSegment]
+    wan: list[ResolvedWanLink]
+    appliances: list[ResolvedAppliance]
+    primary_hub: str
+    backup_hub: str
+    desktops: dict[str, int]
+    cloud: CloudAffinity
+    source_file: str
+    provisional: bool
+
+    @property
+    def advertised_prefixes(self) -> list[ipaddress.IPv4Network]:
+        """The store's own prefixes it may announce: every segment but guest Wi-Fi."""
+        return [segment.subnet for segment in self.segments.values() if segment.advertised]
+
+    @property
+    def lte_only(self) -> bool:
+        return all(link.cellular for link in self.wan)
+
+    @property
+    def hubs(self) -> list[str]:
+        return sorted({link.hub for link in self.wan})
+
+
+StoreFilter = Callable[[ResolvedStore], bool]
+
+
+class Fleet:
+    """A validated fleet. `filter()` returns a copy, as Nornir's inventory does."""
+
+    def __init__(
+        self,
+        spec: FleetSpec,
+        hubs: dict[str, ResolvedHub],
+        stores: dict[str, ResolvedStore],
+        root: Path,
+    ) -> None:
+        self.spec = spec
+        self.hubs = hubs
+        self.stores = dict(sorted(stores.items()))
+        self.root = root
+
+    def __len__(self) -> int:
+        return len(self.stores)
+
+    def __iter__(self) -> Iterator[ResolvedStore]:
+        return iter(self.stores.values())
+
+    def store(self, store_id: str) -> ResolvedStore:
+        try:
+            return self.stores[store_id]
+        except KeyError:
+            raise UnknownStoreError(store_id, sorted(self.stores)) from None
+
+    def filter(
+        self,
+        predicate: StoreFilter | None = None,
+        *,
+        ids: list[str] | None = None,
+        region: str | None = None,
+        format: str | None = None,
+        platform: str | None = None,
+        state: str | None = None,
+    ) -> Fleet:
+        if ids:
+            for store_id in ids:
+                self.store(store_id)
+        wanted = set(ids or ())
+
+        def keep(store: ResolvedStore) -> bool:
+            return (
+                (not wanted or store.id in wanted)
+                and (region is None or store.region == region)
+                and (format is None or store.format == format)
+                and (state is None or store.state == state)
+                and (platform is None or any(a.platform == platform for a in store.appliances))
+                and (predicate is None or predicate(store))
+            )
+
+        return Fleet(self.spec, self.hubs, {s.id: s for s in self.stores.values() if keep(s)}, self.root)
+
+    @property
+    def provisional_stores(self) -> list[str]:
+        return [store.id for store in self.stores.values() if store.provisional]
+
+    def hub_peers(self, hub: str) -> list[tuple[ResolvedStore, ResolvedWanLink]]:
+        """Every (store, link) whose overlay terminates on `hub`, in store order."""
+        return [(store, link) for store in self.stores.values() for link in store.wan if link.hub == hub]
+
+
+class UnknownStoreError(KeyError):
+    def __init__(self, store_id: str, known: list[str]) -> None:
+        import difflib
+
+        self.store_id = store_id
+        close = difflib.get_close_matches(store_id, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        super().__init__(f"no store {store_id!r} in the inventory{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,234 @@
+"""The inventory as written by people: `fleet.yaml` and one file per store.
+
+These models hold what the files say. IPAM fills what they leave out; the result is the
+resolved `Fleet` in `storestack.inventory.fleet`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from storestack.inventory.types import (
+    Asn,
+    AwsAccountId,
+    AwsRegion,
+    AzSuffix,
+    Cidr,
+    HostKeyFingerprint,
+    Hostname,
+    HttpsUrl,
+    InterfaceAddress,
+    IPv4,
+    SecretRef,
+    Serial,
+    Slug,
+    TagText,
+    Text,
+    VlanId,
+)
+
+Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
+PLATFORMS: tuple[Platform, ...] = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
+StoreFormat = Literal["hypermarket", "supermarket", "mall", "convenience"]
+LifecycleState = Literal["planned", "active", "decommissioned"]
+WanKind = Literal["fiber", "broadband", "lte", "5g"]
+SegmentKind = Literal["pos", "office", "cctv", "guest-wifi", "iot"]
+SEGMENT_KINDS: tuple[SegmentKind, ...] = ("pos", "office", "cctv", "guest-wifi", "iot")
+CELLULAR_KINDS: frozenset[str] = frozenset({"lte", "5g"})
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; models are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------- fleet
+
+
+class Organisation(Strict):
+    name: Text
+    slug: Slug
+    domain: Hostname
+
+
+class IpPlan(Strict):
+    stores: Cidr = Field(description="supernet store blocks are allocated from")
+    store_block_prefix: int = Field(default=23, ge=16, le=26, description="size of each store's block")
+    cloud: Cidr = Field(description="AWS VPCs and OpenStack workload networks")
+    desktops: Cidr = Field(description="virtual-desktop networks")
+    transit: Cidr = Field(description="overlay tunnel /31s between stores and hubs")
+    loopbacks: Cidr = Field(description="appliance loopbacks and router ids (/32 each)")
+    hq: list[Cidr] = Field(min_length=1, description="HQ data-centre prefixes")
+    management: list[Cidr] = Field(min_length=1, description="ranges allowed to manage appliances")
+
+
+class AsnPlan(Strict):
+    hq: Asn = Field(description="ASN of the HQ hubs")
+    aws: Asn = Field(default=64512, description="Amazon side ASN of the transit gateway")
+    openstack: Asn = Field(default=64513)
+    store_range: tuple[Asn, Asn] = Field(description="inclusive range store ASNs are allocated from")
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> AsnPlan:
+        low, high = self.store_range
+        if low > high:
+            raise ValueError(f"store_range {low}-{high} is empty (first must not exceed last)")
+        return self
+
+
+class Hub(Strict):
+    hostname: Hostname
+    platform: Platform
+    management_address: IPv4
+    public_address: IPv4 = Field(description="IPsec/underlay endpoint the stores dial")
+    serial: Serial | None = None
+    ssh_host_key: HostKeyFingerprint | None = None
+
+
+class HqSite(Strict):
+    name: Slug
+    city: Text
+    hubs: list[Hub] = Field(min_length=1)
+
+
+class OpenStackSite(Strict):
+    name: Slug
+    auth_url: HttpsUrl
+    region: Slug
+    external_network: Slug
+    project: Slug
+
+
+class AwsAccount(Strict):
+    name: Slug
+    account_id: AwsAccountId
+    regions: list[AwsRegion] = Field(min_length=1)
+    availability_zones: list[AzSuffix] = Field(default=["a", "b"], min_length=2)
+
+
+class Sites(Strict):
+    hq: HqSite
+    openstack: list[OpenStackSite] = []
+    aws: list[AwsAccount] = []
+
+
+class AccessScope(Strict):
+    data_prefixes: list[Slug] = Field(
+        min_length=1, description="S3 prefixes / data domains the role may read"
+    )
+    stores: Literal["own", "region", "all"] = "own"
+    admin: bool = False
+
+
+class StaffRole(Strict):
+    description: Text
+    access: AccessScope
+    desktop_bundle: Slug
+    openstack_role: Slug = "member"
+
+
+class DesktopPolicy(Strict):
+    name: Slug
+    provider: Literal["aws", "openstack"]
+    site: Slug = Field(description="AWS account name or OpenStack site name")
+    region: AwsRegion | None = Field(default=None, description="AWS region (aws provider)")
+    roles: list[Slug] = Field(min_length=1)
+    running_mode: Literal["auto-stop", "always-on"] = "auto-stop"
+    auto_stop_minutes: int = Field(default=60, ge=60, le=2880)
+    flavor: Slug = "m1-desktop"
+    image: Slug = "win11-desktop"
+
+
+class Management(Strict):
+    ntp_servers: list[IPv4] = Field(min_length=1)
+    syslog_servers: list[IPv4] = []
+    dns_forwarders: list[IPv4] = Field(min_length=1)
+    tacacs_servers: list[IPv4] = []
+    snmp_user: Slug = "storestack"
+    secrets: dict[Slug, SecretRef] = Field(
+        default={
+            "local-admin-password": "env:STORESTACK_LOCAL_ADMIN_PASSWORD",
+            "snmp-auth-key": "env:STORESTACK_SNMP_AUTH_KEY",
+            "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
+            "tacacs-key": "env:STORESTACK_TACACS_KEY",
+        },
+        description="where device secrets come from; values never appear in the inventory",
+    )
+
+
+class FleetSpec(Strict):
+    organisation: Organisation
+    ip_plan: IpPlan
+    asn: AsnPlan
+    sites: Sites
+    roles: dict[Slug, StaffRole] = Field(min_length=1)
+    desktop_policies: list[DesktopPolicy] = []
+    management: Management
+    tags: dict[Slug, TagText] = Field(default={}, description="tags applied to every cloud resource")
+    regions: list[Slug] = Field(min_length=1, description="the chain's operating regions")
+
+
+# ---------------------------------------------------------------- store
+
+
+class WanLink(Strict):
+    name: Slug = Field(description="link id, e.g. wan1 or lte1; also the lab's veth name")
+    kind: WanKind
+    isp: Text
+    bandwidth_mbps: int = Field(ge=1, le=100_000)
+    addressing: Literal["static", "dhcp"] = "dhcp"
+    address: InterfaceAddress | None = None
+    gateway: IPv4 | None = None
+    monthly_cost: int = Field(default=0, ge=0)
+    priority: int = Field(default=100, ge=1, le=1000, description="lower is preferred")
+
+    @model_validator(mode="after")
+    def _static_has_address(self) -> WanLink:
+        if self.addressing == "static" and (self.address is None or self.gateway is None):
+            raise ValueError("static addressing needs both address and gateway")
+        if self.addressing == "dhcp" and (self.address is not None or self.gateway is not None):
+            raise ValueError("dhcp addressing takes no address or gateway")
+        if self.address is not None and self.gateway is not None and self.gateway not in self.address.network:
+            raise ValueError(f"gateway {self.gateway} is not inside {self.address.network}")
+        return self
+
+    @property
+    def cellular(self) -> bool:
+        return self.kind in CELLULAR_KINDS
+
+
+class LanSegment(Strict):
+    vlan: VlanId
+    subnet: Cidr | None = None
+
+
+class Appliance(Strict):
+    hostname: Hostname
+    platform: Platform
+    management_address: IPv4 | None = None
+    serial: Serial | None = None
+    ssh_host_key: HostKeyFingerprint | None = None
+
+
+class CloudAffinity(Strict):
+    aws_region: AwsRegion | None = None
+    openstack_site: Slug | None = None
+
+
+class StoreSpec(Strict):
+    id: Slug
+    name: Text
+    city: Text
+    format: StoreFormat
+    region: Slug
+    hub: Hostname = Field(description="nearest hub; the other HQ hub is the backup")
+    state: LifecycleState = "planned"
+    asn: Asn | None = None
+    wan: list[WanLink] = Field(min_length=1)
+    lan: dict[SegmentKind, LanSegment] = Field(min_length=1)
+    appliances: list[Appliance] = Field(min_length=1)
+    desktops: dict[Slug, int] = {}
+    cloud: CloudAffinity = CloudAffinity()

@@ -1,0 +1,152 @@
+"""Constrained value types for every string that can reach a device config or a cloud name.
+
+Each type is an allow-list: the validator says what is accepted, never what is refused, so a
+newline, a `!`, a CLI keyword glued onto a value or a unicode look-alike cannot pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+_SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
+_HOSTNAME_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .,'()&/_+-]{0,62}")
+_SERIAL = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
+_SECRET_REF = re.compile(r"env:[A-Z_][A-Z0-9_]{0,63}")
+_URL = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
+_AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
+_AWS_ACCOUNT = re.compile(r"[0-9]{12}")
+_AZ_SUFFIX = re.compile(r"[a-z]")
+
+
+def _describe(value: object) -> str:
+    """A value quoted for an error message, escaped so it cannot break the message's own line."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _require_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("storestack_type", "{value} is not a string", {"value": _describe(value)})
+    return value
+
+
+def _pattern_type(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: object) -> str:
+        text = _require_str(value)
+        if not pattern.fullmatch(text):
+            raise PydanticCustomError(
+                "storestack_pattern", "{value} is not {what}", {"value": _describe(text), "what": what}
+            )
+        return text
+
+    return BeforeValidator(check)
+
+
+Slug = Annotated[str, _pattern_type(_SLUG, "a slug (lower-case letters, digits and '-', 2-32 chars)")]
+Text = Annotated[
+    str,
+    _pattern_type(_TEXT, "allowed text (letters, digits, space and . , ' ( ) & / _ + -; 1-63 chars)"),
+]
+Serial = Annotated[str, _pattern_type(_SERIAL, "a serial number (A-Z, 0-9 and '-', 3-32 chars)")]
+HostKeyFingerprint = Annotated[
+    str, _pattern_type(_FINGERPRINT, "an OpenSSH SHA256 host-key fingerprint ('SHA256:' + 43 chars)")
+]
+TagText = Annotated[str, _pattern_type(_TAG, "an allowed tag value (1-128 chars, no control characters)")]
+SecretRef = Annotated[str, _pattern_type(_SECRET_REF, "a secret reference of the form env:NAME")]
+HttpsUrl = Annotated[str, _pattern_type(_URL, "an https URL")]
+AwsRegion = Annotated[str, _pattern_type(_AWS_REGION, "an AWS region name (e.g. eu-west-1)")]
+AwsAccountId = Annotated[str, _pattern_type(_AWS_ACCOUNT, "a 12-digit AWS account id")]
+AzSuffix = Annotated[str, _pattern_type(_AZ_SUFFIX, "an availability-zone letter (a-z)")]
+
+
+def _check_hostname(value: object) -> str:
+    text = _require_str(value)
+    labels = text.split(".")
+    if len(text) > 253 or not all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
+        raise PydanticCustomError(
+            "storestack_hostname", "{value} is not an RFC 1123 hostname", {"value": _describe(text)}
+        )
+    return text
+
+
+Hostname = Annotated[str, BeforeValidator(_check_hostname)]
+
+
+def _check_vlan(value: int) -> int:
+    if not 1 <= value <= 4094:
+        raise PydanticCustomError("storestack_vlan", "{value} is not a VLAN id (1-4094)", {"value": value})
+    return value
+
+
+def _check_asn(value: int) -> int:
+    if not 1 <= value <= 4_294_967_294:
+        raise PydanticCustomError(
+            "storestack_asn", "{value} is not a BGP ASN (1-4294967294)", {"value": value}
+        )
+    return value
+
+
+def _strict_int(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError(
+            "storestack_int", "{value} is not a whole number", {"value": _describe(value)}
+        )
+    return value
+
+
+VlanId = Annotated[int, BeforeValidator(_strict_int), AfterValidator(_check_vlan)]
+Asn = Annotated[int, BeforeValidator(_strict_int), AfterValidator(_check_asn)]
+
+
+def _check_network(value: object) -> ipaddress.IPv4Network:
+    text = _require_str(value) if not isinstance(value, ipaddress.IPv4Network) else str(value)
+    try:
+        network = ipaddress.IPv4Network(text, strict=True)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "storestack_cidr",
+            "{value} is not an IPv4 network in CIDR form ({reason})",
+            {"value": _describe(text), "reason": str(exc)},
+        ) from None
+    if "/" not in text:
+        raise PydanticCustomError(
+            "storestack_cidr", "{value} needs a prefix length (e.g. /24)", {"value": _describe(text)}
+        )
+    return network
+
+
+def _check_interface(value: object) -> ipaddress.IPv4Interface:
+    text = _require_str(value) if not isinstance(value, ipaddress.IPv4Interface) else str(value)
+    try:
+        if "/" not in text:
+            raise ValueError("missing prefix length")
+        return ipaddress.IPv4Interface(text)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "storestack_ifaddr",
+            "{value} is not an IPv4 interface address like 192.0.2.1/30 ({reason})",
+            {"value": _describe(text), "reason": str(exc)},
+        ) from None
+
+
+def _check_address(value: object) -> ipaddress.IPv4Address:
+    text = _require_str(value) if not isinstance(value, ipaddress.IPv4Address) else str(value)
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        raise PydanticCustomError(
+            "storestack_address", "{value} is not an IPv4 address", {"value": _describe(text)}
+        ) from None
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_check_network)]
+InterfaceAddress = Annotated[ipaddress.IPv4Interface, BeforeValidator(_check_interface)]
+IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_check_address)]
