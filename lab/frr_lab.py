@@ -19,6 +19,8 @@ import pwd
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +28,11 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict
+
 from storestack.common.files import atomic_write_text
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab import system
+from storestack.lab.emulator.models import EmulatedDevice, EmulatorSpec
 from storestack.lab.errors import (
     LabCommandError,
     LabError,
@@ -38,6 +42,7 @@ from storestack.lab.errors import (
 from storestack.lab.hostkeys import openssh_fingerprint
 from storestack.lab.state import (
     CREDENTIALS_FILE,
+    EMULATOR_DIR,
     HOST_KEY_FILE,
     INVENTORY_FILE,
     SSH_DIR,
@@ -51,7 +56,7 @@ from storestack.lab.state import (
     namespace_names,
     save_state,
 )
-from storestack.lab.topology import LabLink, LabTopology
+from storestack.lab.topology import LabAppliance, LabLink, LabTopology
 
 FRR_DAEMONS = ("zebra", "bgpd", "staticd", "bfdd")
 PORTS_PER_SSHD = 16
@@ -100,7 +105,9 @@ class ApplianceStatus(BaseModel):
     name: str
     role: str
     store_id: str | None
-    namespace: str
+    platform: str
+    emulated: bool = False
+    namespace: str | None
     port: int
     ssh_ok: bool
     frr_running: bool
@@ -121,7 +128,7 @@ class LabStatus(BaseModel):
 
     @property
     def healthy(self) -> bool:
-        return all(item.ssh_ok and item.frr_running for item in self.appliances)
+        return all(item.ssh_ok and (item.frr_running or item.emulated) for item in self.appliances)
 
 
 class ApplianceMemory(BaseModel):
@@ -170,11 +177,6 @@ def up(
     system.check_prerequisites()
     state_dir = state_dir.resolve()
     _notify = progress or (lambda _step: None)
-    unsupported = [a.name for a in topology.appliances if a.platform != "frr"]
-    if unsupported:
-        raise LabError(
-            f"the FRR lab runs platform 'frr' only; use the vendor emulator for {', '.join(unsupported)}"
-        )
 
     existing = load_state(state_dir)
     if existing is not None:
@@ -191,8 +193,13 @@ def up(
     os.chmod(state_dir, 0o700)
     (state_dir / SSH_DIR).mkdir(exist_ok=True)
     prefix = lab_prefix(state_dir)
-    namespaces = namespace_names(prefix, [a.name for a in topology.appliances])
+    frr_appliances = [a for a in topology.appliances if a.platform == "frr"]
+    emulated = [a for a in topology.appliances if a.platform != "frr"]
+    namespaces = namespace_names(prefix, [a.name for a in frr_appliances])
+    # One reservation for every port of the lab, emulated appliances included, so that no two
+    # of them can be handed the same ephemeral port.
     ports = _free_ports(len(topology.appliances))
+    emulator_ports = dict(zip((a.name for a in emulated), ports[len(frr_appliances) :], strict=True))
     runtimes = [
         ApplianceRuntime(
             name=appliance.name,
@@ -200,7 +207,7 @@ def up(
             port=ports[index],
             shard=index // PORTS_PER_SSHD,
         )
-        for index, appliance in enumerate(topology.appliances)
+        for index, appliance in enumerate(frr_appliances)
     ]
     shards = [
         SshdShard(
@@ -219,6 +226,7 @@ def up(
         topology=topology,
         appliances=runtimes,
         shards=shards,
+        emulator_pidfile=str(state_dir / EMULATOR_DIR / "emulator.pid") if emulated else None,
     )
     # Recorded before anything starts, so `down` can clean up after a crash from here on.
     save_state(state_dir, state)
@@ -235,8 +243,11 @@ def up(
     state.host_key_fingerprint = _generate_host_key(state_dir / SSH_DIR / HOST_KEY_FILE, state.name)
     save_state(state_dir, state)
 
-    _notify(f"creating {len(runtimes)} namespaces and {len(topology.links)} WAN links")
+    _notify(f"creating {len(runtimes)} namespaces and {len(state.veth_links())} WAN links")
     _create_namespaces(state)
+    if emulated:
+        _notify(f"starting the vendor emulator for {len(emulated)} appliances")
+        _start_emulator(state_dir, state, emulated, emulator_ports)
 
     _notify(f"starting FRR in {len(runtimes)} namespaces")
     with ThreadPoolExecutor(max_workers=min(16, len(runtimes) or 1)) as pool:
@@ -248,6 +259,8 @@ def up(
 
     _notify("waiting for FRR and SSH to answer")
     _wait_ready(state, ready_timeout)
+    if emulated:
+        _wait_emulator(state_dir, ready_timeout)
 
     state.phase = "up"
     state.start_seconds = round(time.monotonic() - started, 3)
@@ -259,8 +272,13 @@ def up(
 
 def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
     credentials = CredentialsRef(kind="file", path=str(state_dir / CREDENTIALS_FILE))
+    emulated = _emulator_targets(state_dir) if state.emulator_pidfile else {}
     targets = []
     for appliance in state.topology.appliances:
+        if appliance.platform != "frr":
+            if appliance.name in emulated:
+                targets.append(emulated[appliance.name])
+            continue
         runtime = state.runtime(appliance.name)
         targets.append(
             ApplianceTarget(
@@ -283,6 +301,64 @@ def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
         start_seconds=state.start_seconds or 0.0,
         reused=reused,
     )
+
+
+def _emulator_targets(state_dir: Path) -> dict[str, ApplianceTarget]:
+    path = state_dir / EMULATOR_DIR / "inventory.yaml"
+    if not path.exists():
+        return {}
+    return ApplianceInventory.load(path).by_name()
+
+
+def _start_emulator(
+    state_dir: Path, state: LabState, emulated: list[LabAppliance], ports: dict[str, int]
+) -> None:
+    folder = state_dir / EMULATOR_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    spec = EmulatorSpec(
+        devices=[
+            EmulatedDevice(
+                name=a.name, platform=a.platform, role=a.role, store_id=a.store_id, port=ports[a.name]
+            )
+            for a in emulated
+        ]
+    )
+    spec_path = folder / "spec.yaml"
+    atomic_write_text(spec_path, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    log = (folder / "emulator.log").open("ab")
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "storestack.lab.emulator",
+                "--spec",
+                str(spec_path),
+                "--state-dir",
+                str(folder),
+                "--name",
+                state.name,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives `storestack lab up`; `down` stops it by pidfile
+        )
+    finally:
+        log.close()
+    assert state.emulator_pidfile is not None
+    atomic_write_text(Path(state.emulator_pidfile), f"{process.pid}\n")
+
+
+def _wait_emulator(state_dir: Path, timeout: float) -> None:
+    folder = state_dir / EMULATOR_DIR
+    deadline = time.monotonic() + timeout
+    while not (folder / "ready").exists():
+        if time.monotonic() > deadline:
+            log = (folder / "emulator.log").read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise LabError(f"the vendor emulator did not start within {timeout:g} s: {log}")
+        time.sleep(0.05)
 
 
 def _free_ports(count: int) -> list[int]:
@@ -355,7 +431,7 @@ def _generate_host_key(path: Path, lab_name: str) -> str:
 def _create_namespaces(state: LabState) -> None:
     namespace = {runtime.name: runtime.namespace for runtime in state.appliances}
     commands = [f"netns add {ns}" for ns in namespace.values()]
-    for link in state.topology.links:
+    for link in state.veth_links():
         # Both ends are created directly inside their namespaces: no name ever exists on the host.
         commands.append(
             f"link add name {link.a.ifname} netns {namespace[link.a.appliance]} type veth "
@@ -365,7 +441,9 @@ def _create_namespaces(state: LabState) -> None:
 
     def configure(runtime: ApplianceRuntime) -> None:
         lines = ["link set lo up"]
-        for link in state.topology.links_of(runtime.name):
+        for link in state.veth_links():
+            if runtime.name not in (link.a.appliance, link.b.appliance):
+                continue
             end = link.a if link.a.appliance == runtime.name else link.b
             lines.append(f"addr add {end.address.with_prefixlen} dev {end.ifname}")
             lines.append(f"link set {end.ifname} up")
@@ -502,6 +580,24 @@ def _start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
     log = config.with_suffix(".log")
     system.run([system.SSHD, "-t", "-f", config])
     system.run([system.SSHD, "-f", config, "-E", log])
+    # sshd starts even when some of its ports are taken; a port another process grabbed since
+    # it was reserved would silently route that appliance's SSH elsewhere.
+    deadline = time.monotonic() + 10
+    missing = set(shard.ports)
+    while missing and time.monotonic() < deadline:
+        pid = system.read_pidfile(Path(shard.pidfile))
+        if pid is not None:
+            with contextlib.suppress(system.psutil.Error):
+                listening = {
+                    conn.laddr.port
+                    for conn in system.psutil.Process(pid).net_connections(kind="tcp")
+                    if conn.status == system.psutil.CONN_LISTEN
+                }
+                missing -= listening
+        if missing:
+            time.sleep(0.02)
+    if missing:
+        raise LabError(f"sshd could not listen on port(s) {sorted(missing)}; run `storestack lab up` again")
 
 
 def _ssh_answers(port: int, timeout: float = 1.0) -> bool:
@@ -570,6 +666,10 @@ def _cleanup(state_dir: Path, state: LabState | None) -> DownReport:
             sshd_pids.append(pid)
     stopped += len(system.terminate(sshd_pids))
     stopped += len(system.terminate(_user_pids(username)))
+    emulator_pid = system.read_pidfile(state_dir / EMULATOR_DIR / "emulator.pid")
+    if emulator_pid is not None and system.process_matches(emulator_pid, str(state_dir / EMULATOR_DIR)):
+        stopped += len(system.terminate([emulator_pid]))
+    (state_dir / EMULATOR_DIR / "emulator.pid").unlink(missing_ok=True)
 
     # watchfrr restarts daemons that die, so it goes before them.
     watchfrr_pids = []
@@ -653,6 +753,10 @@ def _pids_in_namespaces(namespaces: Iterable[str]) -> dict[int, str]:
 
 
 def _processes_alive(state: LabState) -> bool:
+    if state.emulator_pidfile:
+        pid = system.read_pidfile(Path(state.emulator_pidfile))
+        if pid is None or not system.process_matches(pid, str(Path(state.emulator_pidfile).parent)):
+            return False
     for shard in state.shards:
         pid = system.read_pidfile(Path(shard.pidfile))
         if pid is None or not system.process_matches(pid, shard.config):
@@ -687,7 +791,7 @@ def vtysh(state_dir: Path, appliance: str, *commands: str, timeout: float = 15.0
     try:
         runtime = state.runtime(appliance)
     except KeyError as exc:
-        raise LabError(f"lab {state.name} has no appliance {appliance}") from exc
+        raise LabError(f"lab {state.name} has no FRR appliance {appliance}") from exc
     argv: list[str] = [str(system.VTYSH), "-N", runtime.namespace]
     for command in commands:
         argv += ["-c", command]
@@ -727,8 +831,24 @@ def status(state_dir: Path) -> LabStatus:
     state_dir = state_dir.resolve()
     state = require_state(state_dir)
 
-    def probe(runtime: ApplianceRuntime) -> ApplianceStatus:
-        appliance = state.topology.appliance(runtime.name)
+    emulated_targets = _emulator_targets(state_dir) if state.emulator_pidfile else {}
+
+    def probe(appliance: LabAppliance) -> ApplianceStatus:
+        if appliance.platform != "frr":
+            target = emulated_targets.get(appliance.name)
+            return ApplianceStatus(
+                name=appliance.name,
+                role=appliance.role,
+                store_id=appliance.store_id,
+                platform=appliance.platform,
+                emulated=True,
+                namespace=None,
+                port=target.port if target else 0,
+                ssh_ok=bool(target) and _ssh_answers(target.port if target else 0),
+                frr_running=False,
+                bgp_peers=[],
+            )
+        runtime = state.runtime(appliance.name)
         pid = system.read_pidfile(system.FRR_RUN_ROOT / runtime.namespace / "zebra.pid")
         frr_running = pid is not None and system.process_matches(pid, runtime.namespace, exact_argument=True)
         peers: list[BgpPeerStatus] = []
@@ -739,6 +859,7 @@ def status(state_dir: Path) -> LabStatus:
             name=runtime.name,
             role=appliance.role,
             store_id=appliance.store_id,
+            platform=appliance.platform,
             namespace=runtime.namespace,
             port=runtime.port,
             ssh_ok=_ssh_answers(runtime.port),
@@ -747,7 +868,7 @@ def status(state_dir: Path) -> LabStatus:
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        appliances = list(pool.map(probe, state.appliances))
+        appliances = list(pool.map(probe, state.topology.appliances))
     return LabStatus(name=state.name, state_dir=state_dir, phase=state.phase, appliances=appliances)
 
 
@@ -760,6 +881,8 @@ def _set_link(state_dir: Path, store_id: str, link_name: str, updown: str) -> La
         raise UnknownLinkError(
             f"lab {state.name} has no link {store_id} {link_name} (links: {known})"
         ) from exc
+    if link not in state.veth_links():
+        raise LabError(f"link {store_id} {link_name} ends on an emulated appliance and has no veth to fail")
     # The store's side goes down, as when its WAN line drops; the hub sees the carrier go too.
     namespace = state.runtime(link.a.appliance).namespace
     _ip_batch(namespace, [f"link set {link.a.ifname} {updown}"])

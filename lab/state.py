@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from storestack.common.files import atomic_write_text
-from storestack.lab.topology import LabTopology, sanitize_name
+from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
 STATE_FILE = "state.json"
 INVENTORY_FILE = "inventory.yaml"
 CREDENTIALS_FILE = "credentials.yaml"
 SSH_DIR = "ssh"
+EMULATOR_DIR = "emulator"
 HOST_KEY_FILE = "host_ed25519_key"
 
 # Namespace names end up in /var/run/frr/<ns>/<daemon>.vty, which must fit a unix socket path.
@@ -81,6 +83,19 @@ class LabState(BaseModel):
     shards: list[SshdShard]
     host_key_fingerprint: str | None = None
     start_seconds: float | None = None
+    # Vendor-platform appliances run in the SSH emulator, a daemon stopped by this pidfile.
+    emulator_pidfile: str | None = None
+
+    def is_emulated(self, appliance: str) -> bool:
+        return self.topology.appliance(appliance).platform != "frr"
+
+    def veth_links(self) -> list[LabLink]:
+        """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""
+        return [
+            link
+            for link in self.topology.links
+            if not self.is_emulated(link.a.appliance) and not self.is_emulated(link.b.appliance)
+        ]
 
     def runtime(self, appliance: str) -> ApplianceRuntime:
         for runtime in self.appliances:

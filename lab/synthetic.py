@@ -33,6 +33,7 @@ def synthetic_topology(stores: int, *, wan_pool: str = "100.64.0.0/16") -> LabTo
                     store_id=store_id,
                     name=link_name,
                     kind="fiber" if link_name == "fiber" else "lte",
+                    primary=link_name == "fiber",
                     a=LabEndpoint(
                         appliance=edge, ifname=link_name, address=f"{store_address}/{subnet.prefixlen}"
                     ),

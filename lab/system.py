@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import psutil
+
 from storestack.lab.errors import LabCommandError, LabPrerequisiteError
 
 FRR_LIB = Path("/usr/lib/frr")

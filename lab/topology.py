@@ -11,6 +11,7 @@ from ipaddress import IPv4Interface
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from storestack.devices.targets import ApplianceRole, Platform
 
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
@@ -46,6 +47,7 @@ class LabLink(BaseModel):
     store_id: str
     name: str = Field(description="the link's name within its store, e.g. 'fiber' or 'lte'")
     kind: LinkKind
+    primary: bool = Field(default=False, description="the store's preferred link")
     a: LabEndpoint
     b: LabEndpoint
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from storestack.devices.targets import ApplianceRole
 
 EmulatedPlatform = Literal["cisco_xe", "huawei_vrp", "fortinet"]

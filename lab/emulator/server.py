@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncssh
 import yaml
+
 from storestack.common.files import atomic_write_text
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab.emulator.cli import CliSession, Reply, make_session

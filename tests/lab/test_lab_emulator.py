@@ -17,6 +17,7 @@ from netmiko.exceptions import (
     NetmikoTimeoutException,
     ReadTimeout,
 )
+
 from storestack.devices.targets import ApplianceInventory
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
 

@@ -18,14 +18,23 @@ import pytest
 from conftest import require_frr_lab
 from lab_bgp_configs import bgp_configs
 from netmiko import ConnectHandler
+
 from storestack import lab
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
+from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
+from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.state import lab_prefix
 
 pytestmark = pytest.mark.lab
 
-TOPOLOGY = lab.synthetic_topology(2)  # hub-1, hub-2, store-0001-edge, store-0002-edge
+# The sample chain: two FRR hubs, five FRR stores and three vendor stores (run in the emulator).
+TOPOLOGY = topology_from_fleet(load_fleet(sample_chain_path()))
+FRR_NAMES = {a.name for a in TOPOLOGY.appliances if a.platform == "frr"}
+VETH_LINKS = [
+    link for link in TOPOLOGY.links if link.a.appliance in FRR_NAMES and link.b.appliance in FRR_NAMES
+]
+NETMIKO_TYPE = {"frr": "cisco_ios", "cisco_xe": "cisco_xe", "huawei_vrp": "huawei", "fortinet": "fortinet"}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -39,7 +48,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def connect(target: ApplianceTarget) -> ConnectHandler:
     credentials = target.credentials.resolve()
     return ConnectHandler(
-        device_type="cisco_ios",
+        device_type=NETMIKO_TYPE[target.platform],
         host=target.host,
         port=target.port,
         username=credentials.username,
@@ -88,14 +97,20 @@ def test_up_writes_an_inventory_the_push_engine_can_load(running_lab: lab.LabInf
     loaded = ApplianceInventory.load(running_lab.inventory_path)
 
     assert loaded.source == "lab:bgp-lab"
+    assert {t.name: t.platform for t in loaded.appliances} == {
+        a.name: a.platform for a in TOPOLOGY.appliances
+    }
     assert sorted(loaded.by_name()) == sorted(a.name for a in TOPOLOGY.appliances)
     assert len({target.port for target in loaded.appliances}) == len(loaded.appliances)
     assert all(target.host == "127.0.0.1" for target in loaded.appliances)
     mode = running_lab.credentials_path.stat().st_mode & 0o777
     assert mode == 0o600
-    # The password lives only in the credentials file, never in the inventory.
-    password = loaded.appliances[0].credentials.resolve().password.get_secret_value()
-    assert password not in running_lab.inventory_path.read_text(encoding="utf-8")
+    # Passwords live only in 0600 credentials files, never in the inventory.
+    for target in loaded.appliances:
+        assert target.credentials.path is not None
+        assert Path(target.credentials.path).stat().st_mode & 0o777 == 0o600
+        password = target.credentials.resolve().password.get_secret_value()
+        assert password not in running_lab.inventory_path.read_text(encoding="utf-8")
 
 
 def test_sshd_presents_the_host_key_recorded_in_the_inventory(running_lab: lab.LabInfo) -> None:
@@ -113,14 +128,17 @@ def test_each_appliance_answers_netmiko_with_its_hostname_prompt(running_lab: la
     for target in running_lab.inventory.appliances:
         connection = connect(target)
         try:
-            assert connection.find_prompt() == f"{target.name}#"
+            assert target.name in connection.find_prompt()
+            if target.platform != "frr":
+                continue
             interfaces = connection.send_command("show interface brief")
         finally:
             connection.disconnect()
-        for link in TOPOLOGY.links_of(target.name):
-            end = link.a if link.a.appliance == target.name else link.b
-            assert end.ifname in interfaces
-            assert str(end.address) in interfaces
+        for link in VETH_LINKS:
+            for end in (link.a, link.b):
+                if end.appliance == target.name:
+                    assert end.ifname in interfaces
+                    assert str(end.address) in interfaces
 
 
 def test_pushed_bgp_comes_up_and_fiber_failure_moves_default_route_to_lte(
@@ -138,59 +156,65 @@ def test_pushed_bgp_comes_up_and_fiber_failure_moves_default_route_to_lte(
         finally:
             connection.disconnect()
 
+    frr_targets = [t for t in running_lab.inventory.appliances if t.platform == "frr"]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        outputs = list(pool.map(push, running_lab.inventory.appliances))
+        outputs = list(pool.map(push, frr_targets))
     for output in outputs:
         assert "% " not in output, output
 
-    stores = [a.name for a in TOPOLOGY.appliances if a.role == "edge"]
+    expected_sessions = {
+        name: sum(1 for link in VETH_LINKS if name in (link.a.appliance, link.b.appliance))
+        for name in FRR_NAMES
+    }
 
     def all_established() -> bool:
         return all(
-            [peer.state for peer in lab.bgp_peers(state_dir, store)] == ["Established", "Established"]
-            for store in stores
+            sum(1 for peer in lab.bgp_peers(state_dir, name) if peer.state == "Established") == count
+            for name, count in expected_sessions.items()
         )
 
-    wait_for(all_established, 60, "every store's BGP sessions to both hubs")
+    wait_for(all_established, 90, "every store's BGP sessions to its hubs")
     wait_for(
-        lambda: default_route_interfaces(state_dir, "store-0001-edge") == {"fiber"},
+        lambda: default_route_interfaces(state_dir, "nw-0001-edge1") == {"wan1"},
         30,
-        "the default route of store-0001 via fiber",
+        "the default route of nw-0001 via its fiber link wan1",
     )
     status = lab.status(state_dir)
     assert status.healthy
-    assert {item.name: item.bgp_established for item in status.appliances} == {
-        "hub-1": 2,
-        "hub-2": 2,
-        "store-0001-edge": 2,
-        "store-0002-edge": 2,
-    }
+    assert {item.name: item.bgp_established for item in status.appliances if not item.emulated} == (
+        expected_sessions
+    )
 
-    lab.fail_link(state_dir, "store-0001", "fiber")
+    lab.fail_link(state_dir, "nw-0001", "wan1")
     try:
         wait_for(
-            lambda: default_route_interfaces(state_dir, "store-0001-edge") == {"lte"},
+            lambda: default_route_interfaces(state_dir, "nw-0001-edge1") == {"lte1"},
             30,
-            "the default route of store-0001 to move to lte",
+            "the default route of nw-0001 to move to lte1",
         )
-        # The other store is not affected.
-        assert default_route_interfaces(state_dir, "store-0002-edge") == {"fiber"}
+        # Another store on the same hub is not affected.
+        assert default_route_interfaces(state_dir, "nw-0002-edge1") == {"wan1"}
     finally:
-        lab.restore_link(state_dir, "store-0001", "fiber")
+        lab.restore_link(state_dir, "nw-0001", "wan1")
     wait_for(
-        lambda: default_route_interfaces(state_dir, "store-0001-edge") == {"fiber"},
+        lambda: default_route_interfaces(state_dir, "nw-0001-edge1") == {"wan1"},
         60,
-        "the default route of store-0001 to return to fiber",
+        "the default route of nw-0001 to return to wan1",
     )
 
     # `write memory` went through watchfrr into the appliance's own frr.conf.
-    namespace = frr_lab.require_state(state_dir).runtime("hub-1").namespace
+    namespace = frr_lab.require_state(state_dir).runtime("hq-hub1").namespace
     assert "router bgp 65000" in Path(f"/etc/frr/{namespace}/frr.conf").read_text(encoding="utf-8")
 
 
 def test_unknown_link_is_a_typed_error(running_lab: lab.LabInfo) -> None:
-    with pytest.raises(lab.UnknownLinkError, match="store-0001 fiber"):
-        lab.fail_link(running_lab.state_dir, "store-0009", "fiber")
+    with pytest.raises(lab.UnknownLinkError, match="nw-0001 wan1"):
+        lab.fail_link(running_lab.state_dir, "nw-0099", "wan1")
+
+
+def test_a_link_to_an_emulated_appliance_cannot_be_failed(running_lab: lab.LabInfo) -> None:
+    with pytest.raises(lab.LabError, match="emulated"):
+        lab.fail_link(running_lab.state_dir, "nw-0003", "wan1")
 
 
 def test_up_again_with_the_same_topology_keeps_the_running_lab(running_lab: lab.LabInfo) -> None:
