@@ -6,6 +6,7 @@ fleet-wide checks, so templates and components can trust them.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -162,7 +163,11 @@ class Fleet:
                 and (predicate is None or predicate(store))
             )
 
-        return Fleet(self.spec, self.hubs, {s.id: s for s in self.stores.values() if keep(s)}, self.root)
+        # A new Fleet with its own dicts: changing the copy's mappings never touches this one
+        # (the models inside are frozen, so sharing them is safe).
+        return Fleet(
+            self.spec, dict(self.hubs), {s.id: s for s in self.stores.values() if keep(s)}, self.root
+        )
 
     @property
     def provisional_stores(self) -> list[str]:
@@ -175,8 +180,6 @@ class Fleet:
 
 class UnknownStoreError(KeyError):
     def __init__(self, store_id: str, known: list[str]) -> None:
-        import difflib
-
         self.store_id = store_id
         close = difflib.get_close_matches(store_id, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
