@@ -10,6 +10,7 @@ import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +27,20 @@ from storestack.inventory.models import (
 
 class Resolved(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """An instance from values the loader has already validated or computed, every field given.
+
+        What `model_construct` does, minus its per-field alias and default handling: building
+        ~10 resolved models per store is otherwise a large part of loading a big fleet.
+        """
+        instance = cls.__new__(cls)
+        object.__setattr__(instance, "__dict__", values)
+        object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+        object.__setattr__(instance, "__pydantic_extra__", None)
+        object.__setattr__(instance, "__pydantic_private__", None)
+        return instance
 
 
 class ResolvedSegment(Resolved):

@@ -19,6 +19,7 @@ from storestack.inventory.source import SourceDocument, decode, parse_text
 from storestack.inventory.validate import validate_document
 
 LOCK_FILE_NAME = "allocations.yaml"
+MAX_LOCK_BYTES = 64_000_000  # ~160 bytes a store: room for far more stores than a chain has
 _LOCK_HEADER = (
     "# IPAM allocations managed by storestack. Commit this file: it keeps every store's\n"
     "# numbers stable when stores are added, removed or reordered. Do not edit by hand.\n"
@@ -94,7 +95,7 @@ def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTab
         raw = path.read_bytes()
     except OSError as exc:
         raise InventoryError([InventoryIssue(display, 0, "", f"cannot read file: {exc.strerror}")]) from None
-    return parse_allocations(decode(raw, display), display)
+    return parse_allocations(decode(raw, display, MAX_LOCK_BYTES), display)
 
 
 def parse_allocations(text: str, display: str) -> tuple[AllocationTable, SourceDocument]:

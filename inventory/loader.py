@@ -11,11 +11,14 @@ checks. Only when those pass are addresses and ASNs resolved.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import gc
 import ipaddress
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +46,11 @@ from storestack.inventory.models import SEGMENT_KINDS, FleetSpec, SegmentKind, S
 from storestack.inventory.source import (
     MAX_FILE_BYTES,
     Loc,
+    ParseJob,
+    ParseOutcome,
     SourceDocument,
     dotted,
-    parse_text,
-    read_document,
+    parse_many,
     split_bundle,
 )
 from storestack.inventory.validate import validate_document
@@ -99,24 +103,48 @@ def load_fleet(path: Path | str, *, write_lock: bool = False) -> Fleet:
     return load_fleet_with_allocations(Path(path), write_lock=write_lock).fleet
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Loading builds a few million small acyclic objects; the cyclic collector would walk
+    them again and again (about half of a 10,000-store load) and free nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> LoadResult:
     """Load a fleet directory (or its `fleet.yaml`), and pin new allocations when `write_lock`."""
+    with _without_cyclic_gc():
+        return _load_directory(Path(path), write_lock=write_lock)
+
+
+def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     root = fleet_root(Path(path))
     if not (root / FLEET_FILE).is_file():
         raise InventoryError([InventoryIssue(str(root / FLEET_FILE), 0, "", "fleet file not found")])
     issues: list[InventoryIssue] = []
-    fleet_doc = _read(root / FLEET_FILE, FLEET_FILE, issues)
-    store_docs: list[tuple[SourceDocument, str | None]] = []
+    jobs = [ParseJob(FLEET_FILE, path=root / FLEET_FILE)]
+    expected_ids: list[str] = []
     stores_dir = root / STORES_DIR
     entries = sorted(os.scandir(stores_dir), key=lambda e: e.name) if stores_dir.is_dir() else []
     for entry in entries:
         display = f"{STORES_DIR}/{entry.name}"
         if entry.name.endswith(".yaml"):
-            document = _read(Path(entry.path), display, issues)
-            if document is not None:
-                store_docs.append((document, entry.name.removesuffix(".yaml")))
+            jobs.append(ParseJob(display, path=Path(entry.path)))
+            expected_ids.append(entry.name.removesuffix(".yaml"))
         elif entry.name.endswith(".yml"):
             issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
+    outcomes = parse_many(jobs)
+    fleet_doc = _collect(outcomes[0], issues)
+    store_docs: list[tuple[SourceDocument, str | None]] = []
+    for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
+        document = _collect(outcome, issues)
+        if document is not None:
+            store_docs.append((document, expected_id))
 
     lock_path = root / LOCK_FILE_NAME
     lock = _read_lock(lock_path, issues)
@@ -148,6 +176,11 @@ def load_bundle_with_allocations(
     line numbers count from the document's first line, so errors read exactly as they would
     for the same fleet on disk. `allocations` pins IPAM like a lock file would.
     """
+    with _without_cyclic_gc():
+        return _load_bundle(text, name, allocations, root)
+
+
+def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root: Path | None) -> LoadResult:
     if len(text) > MAX_BUNDLE_BYTES:
         raise InventoryError([InventoryIssue(name, 0, "", f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")])
     chunks = split_bundle(text)
@@ -156,8 +189,7 @@ def load_bundle_with_allocations(
             [InventoryIssue(name, 1, "", "bundle is empty (expected the fleet, then stores)")]
         )
     issues: list[InventoryIssue] = []
-    fleet_doc = _parse_chunk(chunks[0].text, FLEET_FILE, issues)
-    store_docs: list[tuple[SourceDocument, str | None]] = []
+    jobs = [ParseJob(FLEET_FILE, text=chunks[0].text)]
     seen: set[str] = {FLEET_FILE}
     for chunk in chunks[1:]:
         found = _BUNDLE_STORE_ID.search(chunk.text)
@@ -165,32 +197,27 @@ def load_bundle_with_allocations(
         if display in seen:
             display = f"{display}#{chunk.number}"
         seen.add(display)
-        document = _parse_chunk(chunk.text, display, issues)
-        if document is not None:
-            store_docs.append((document, None))
+        if len(chunk.text) > MAX_FILE_BYTES:
+            issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
+            continue
+        jobs.append(ParseJob(display, text=chunk.text))
+    outcomes = parse_many(jobs)
+    fleet_doc = _collect(outcomes[0], issues)
+    store_docs: list[tuple[SourceDocument, str | None]] = [
+        (document, None) for document in (_collect(o, issues) for o in outcomes[1:]) if document
+    ]
+
     table = allocations or AllocationTable()
     lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}), table.render())
     fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
     return LoadResult(fleet, resolved_table, None, resolved_table.render() != lock.text)
 
 
-def _read(path: Path, display: str, issues: list[InventoryIssue]) -> SourceDocument | None:
-    try:
-        return read_document(path, display)
-    except InventoryError as exc:
-        issues.extend(exc.issues)
-        return None
-
-
-def _parse_chunk(text: str, display: str, issues: list[InventoryIssue]) -> SourceDocument | None:
-    if len(text) > MAX_FILE_BYTES:
-        issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
-        return None
-    try:
-        return parse_text(text, display)
-    except InventoryError as exc:
-        issues.extend(exc.issues)
-        return None
+def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
+    if isinstance(outcome, SourceDocument):
+        return outcome
+    issues.extend(outcome)
+    return None
 
 
 def _read_lock(path: Path, issues: list[InventoryIssue]) -> _Lock | None:
@@ -381,15 +408,16 @@ def _cross_checks(
     ]
     foreign_supernets += [(f"ip_plan.hq[{i}]", net) for i, net in enumerate(plan.hq)]
     explicit_subnets: list[tuple[ipaddress.IPv4Network, SourceDocument, Loc]] = []
-    addresses: dict[ipaddress.IPv4Address, str] = {}
+    # Where each address was first seen; turned into `file:line field` only for a message.
+    addresses: dict[ipaddress.IPv4Address, tuple[SourceDocument, Loc]] = {}
     for index, hub in enumerate(spec.sites.hq.hubs):
         for name in ("management_address", "public_address"):
-            addresses.setdefault(getattr(hub, name), _where(fleet_doc, ("sites", "hq", "hubs", index, name)))
+            addresses.setdefault(getattr(hub, name), (fleet_doc, ("sites", "hq", "hubs", index, name)))
 
     def claim_address(address: ipaddress.IPv4Address, doc: SourceDocument, loc: Loc) -> None:
         if address in addresses:
-            issues.append(_issue(doc, loc, f"{address} is already used by {addresses[address]}"))
-        addresses.setdefault(address, _where(doc, loc))
+            issues.append(_issue(doc, loc, f"{address} is already used by {_where(*addresses[address])}"))
+        addresses.setdefault(address, (doc, loc))
 
     for source in stores:
         doc, store = source.document, source.spec
@@ -486,10 +514,13 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
     loopbacks: dict[ipaddress.IPv4Address, Loc] = {}
     transits: dict[ipaddress.IPv4Network, Loc] = {}
     asns: dict[int, Loc] = {}
-    blocks: list[tuple[ipaddress.IPv4Network, Loc]] = []
+    blocks: list[tuple[int, int, ipaddress.IPv4Network, Loc]] = []
+    stores_first, stores_last = _span(plan.stores)
+    transit_first, transit_last = _span(plan.transit)
+    loopbacks_first, loopbacks_last = _span(plan.loopbacks)
 
     def check_loopback(address: ipaddress.IPv4Address, loc: Loc) -> None:
-        if address not in plan.loopbacks:
+        if not loopbacks_first <= int(address) <= loopbacks_last:
             issues.append(_issue(doc, loc, f"{address} is outside ip_plan.loopbacks {plan.loopbacks}{hint}"))
         elif address in loopbacks:
             issues.append(_issue(doc, loc, f"{address} is already allocated to {dotted(loopbacks[address])}"))
@@ -500,7 +531,9 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
     for store_id, alloc in lock.table.stores.items():
         base: Loc = ("stores", store_id)
         if alloc.block is not None:
-            if not alloc.block.subnet_of(plan.stores) or alloc.block.prefixlen != plan.store_block_prefix:
+            first, last = _span(alloc.block)
+            inside = stores_first <= first and last <= stores_last
+            if not inside or alloc.block.prefixlen != plan.store_block_prefix:
                 issues.append(
                     _issue(
                         doc,
@@ -508,7 +541,7 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
                         f"{alloc.block} is not a /{plan.store_block_prefix} of ip_plan.stores {plan.stores}{hint}",
                     )
                 )
-            blocks.append((alloc.block, (*base, "block")))
+            blocks.append((first, last, alloc.block, (*base, "block")))
         if not low <= alloc.asn <= high:
             issues.append(
                 _issue(doc, (*base, "asn"), f"{alloc.asn} is outside asn.store_range {low}-{high}{hint}")
@@ -524,18 +557,19 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
             check_loopback(address, (*base, "loopbacks", hostname))
         for link, net in alloc.transit.items():
             loc: Loc = (*base, "transit", link)
-            if not net.subnet_of(plan.transit) or net.prefixlen != 31:
+            first = int(net.network_address)
+            if not transit_first <= first < transit_last or net.prefixlen != 31:
                 issues.append(_issue(doc, loc, f"{net} is not a /31 of ip_plan.transit {plan.transit}{hint}"))
             elif net in transits:
                 issues.append(_issue(doc, loc, f"{net} is already allocated to {dotted(transits[net])}"))
             transits.setdefault(net, loc)
-    blocks.sort(key=lambda item: (int(item[0].network_address), item[0].prefixlen))
-    widest: tuple[ipaddress.IPv4Network, Loc] | None = None
-    for net, loc in blocks:
-        if widest is not None and net.overlaps(widest[0]):
+    blocks.sort(key=lambda item: (item[0], -item[1]))
+    widest_last, widest = -1, None
+    for first, last, net, loc in blocks:
+        if widest is not None and first <= widest_last:
             issues.append(_issue(doc, loc, f"{net} overlaps {dotted(widest[1])} {widest[0]}"))
-        if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
-            widest = (net, loc)
+        if last > widest_last:
+            widest_last, widest = last, (net, loc)
     return issues
 
 
@@ -551,56 +585,65 @@ def _resolved_checks(
     """What only shows once pinned and explicit values meet: a subnet, ASN or address a store
     writes down that the lock file already gave someone else. The explicit value is blamed."""
     issues: list[InventoryIssue] = []
-    # (network, explicit?, where it comes from, document, location)
-    subnets: list[tuple[ipaddress.IPv4Network, bool, str, SourceDocument, Loc]] = []
-    asn_owners: dict[int, str] = {
-        spec.asn.hq: "asn.hq",
-        spec.asn.aws: "asn.aws",
-        spec.asn.openstack: "asn.openstack",
-    }
+    # ASNs the lock file (not a store file) gave out; explicit ones were compared before resolving.
+    pinned_asns: dict[int, str] = {}
+    explicit_asn = {source.spec.id for source in stores if source.spec.asn is not None}
     device_loopbacks: dict[ipaddress.IPv4Address, str] = {hub.loopback: hub.hostname for hub in hubs.values()}
-    for source in stores:
-        store = resolved[source.spec.id]
-        for kind, segment in store.segments.items():
-            explicit = source.spec.lan[kind].subnet is not None
-            origin = f"{store.id} lan.{kind}" + ("" if explicit else f" (allocated from {store.block})")
-            loc: Loc = ("lan", kind, "subnet") if explicit else ("lan", kind)
-            subnets.append((segment.subnet, explicit, origin, source.document, loc))
-        if source.spec.asn is None:
-            asn_owners.setdefault(store.asn, f"store {store.id!r} (allocations.yaml)")
+    # Store blocks never overlap one another (allocated apart, or the lock file was refused),
+    # so each explicit subnet needs only a look at the blocks around it.
+    blocks: list[tuple[int, int, str, str]] = []  # first, last, owner store, description
+    for store in resolved.values():
+        if store.block is not None:
+            blocks.append((*_span(store.block), store.id, f"the block {store.block} of store {store.id!r}"))
+        if store.id not in explicit_asn:
+            pinned_asns.setdefault(store.asn, f"store {store.id!r} ({LOCK_FILE_NAME})")
         for device in store.appliances:
             device_loopbacks[device.loopback] = device.hostname
     for store_id, alloc in table.stores.items():
         if store_id not in resolved:
             if alloc.block is not None:
-                origin = f"the block kept in {LOCK_FILE_NAME} for removed store {store_id!r}"
-                subnets.append((alloc.block, False, origin, lock.document, ("stores", store_id, "block")))
-            asn_owners.setdefault(alloc.asn, f"removed store {store_id!r} ({LOCK_FILE_NAME})")
+                description = (
+                    f"the block {alloc.block} kept in {LOCK_FILE_NAME} for removed store {store_id!r}"
+                )
+                blocks.append((*_span(alloc.block), store_id, description))
+            pinned_asns.setdefault(alloc.asn, f"removed store {store_id!r} ({LOCK_FILE_NAME})")
+    blocks.sort()
+    starts = [block[0] for block in blocks]
 
-    subnets.sort(key=lambda item: (int(item[0].network_address), item[0].prefixlen))
-    widest: tuple[ipaddress.IPv4Network, bool, str, SourceDocument, Loc] | None = None
-    for entry in subnets:
-        net, explicit, origin, doc, loc = entry
-        if (
-            widest is not None
-            and net.overlaps(widest[0])
-            and (explicit or widest[1])
-            and not (explicit and widest[1])
-        ):
-            blamed, other = (entry, widest) if explicit else (widest, entry)
-            issues.append(_issue(blamed[3], blamed[4], f"{blamed[0]} overlaps {other[0]} of {other[2]}"))
-        if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
-            widest = entry
+    for source in stores:
+        store = resolved[source.spec.id]
+        for kind, segment in source.spec.lan.items():
+            if segment.subnet is None:
+                continue
+            first, last = _span(segment.subnet)
+            index = bisect.bisect_right(starts, last) - 1
+            while index >= 0 and blocks[index][1] >= first:
+                _, _, owner, description = blocks[index]
+                index -= 1
+                if owner != store.id:
+                    clash = description
+                else:  # inside its own block: only the slots its other segments use matter
+                    mine = [
+                        other
+                        for other_kind, other in store.segments.items()
+                        if other_kind != kind
+                        and source.spec.lan[other_kind].subnet is None
+                        and other.subnet.overlaps(segment.subnet)
+                    ]
+                    if not mine:
+                        continue
+                    clash = f"lan.{mine[0].kind} {mine[0].subnet} (allocated from the store's block {store.block})"
+                issues.append(
+                    _issue(source.document, ("lan", kind, "subnet"), f"{segment.subnet} overlaps {clash}")
+                )
 
     for source in stores:
         doc, spec_store = source.document, source.spec
-        if (
-            spec_store.asn is not None
-            and spec_store.asn in asn_owners
-            and not asn_owners[spec_store.asn].startswith("asn.")
-        ):
+        if spec_store.asn is not None and spec_store.asn in pinned_asns:
             issues.append(
-                _issue(doc, ("asn",), f"ASN {spec_store.asn} is already used by {asn_owners[spec_store.asn]}")
+                _issue(
+                    doc, ("asn",), f"ASN {spec_store.asn} is already used by {pinned_asns[spec_store.asn]}"
+                )
             )
         for index, appliance in enumerate(spec_store.appliances):
             address = appliance.management_address
@@ -686,7 +729,7 @@ def _resolve(
         except PoolExhausted as exc:
             raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
         table.hubs[hub.hostname] = HubAllocation.model_construct(loopback=loopback)
-        hubs[hub.hostname] = ResolvedHub.model_construct(
+        hubs[hub.hostname] = ResolvedHub.trusted(
             hostname=hub.hostname,
             platform=hub.platform,
             management_address=hub.management_address,
@@ -748,10 +791,17 @@ def _allocate_store(
 
 
 def _segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddress.IPv4Network:
+    """The segment's slot in the store block: eighths of it, guest Wi-Fi taking two."""
     offset, eighths = _SEGMENT_SLOTS[kind]
-    size = block.num_addresses // 8
+    eighth = 1 << (32 - block.prefixlen - 3)
     prefix = block.prefixlen + 3 - (eighths.bit_length() - 1)
-    return ipaddress.IPv4Network((int(block.network_address) + offset * size, prefix))
+    return ipaddress.IPv4Network((int(block.network_address) + offset * eighth, prefix))
+
+
+def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
+    """First and last address of `net` as integers (cheap to compare by the ten thousand)."""
+    first = int(net.network_address)
+    return first, first + (1 << (32 - net.prefixlen)) - 1
 
 
 def _resolved_store(
@@ -769,9 +819,9 @@ def _resolved_store(
         if subnet is None:
             assert alloc.block is not None
             subnet = _segment_subnet(alloc.block, kind)
-        hosts = subnet.num_addresses
-        first = int(subnet.network_address)
-        segments[kind] = ResolvedSegment.model_construct(
+        first, last = _span(subnet)
+        hosts = last - first + 1
+        segments[kind] = ResolvedSegment.trusted(
             kind=kind,
             vlan=segment.vlan,
             subnet=subnet,
@@ -787,7 +837,7 @@ def _resolved_store(
         to_primary = (index == 0) if all_cellular else not link.cellular
         hub_side = int(alloc.transit[link.name].network_address)
         wan.append(
-            ResolvedWanLink.model_construct(
+            ResolvedWanLink.trusted(
                 name=link.name,
                 kind=link.kind,
                 isp=link.isp,
@@ -805,7 +855,7 @@ def _resolved_store(
             )
         )
     appliances = [
-        ResolvedAppliance.model_construct(
+        ResolvedAppliance.trusted(
             hostname=appliance.hostname,
             platform=appliance.platform,
             management_address=appliance.management_address or alloc.loopbacks[appliance.hostname],
@@ -815,7 +865,7 @@ def _resolved_store(
         )
         for appliance in store.appliances
     ]
-    return ResolvedStore.model_construct(
+    return ResolvedStore.trusted(
         id=store.id,
         name=store.name,
         city=store.city,

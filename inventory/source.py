@@ -10,9 +10,13 @@ an anchor is seen exactly as written, and no node graph is kept for thousands of
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import yaml
@@ -37,24 +41,40 @@ _SCALAR_BUILDERS: dict[str, Any] = {
 _PLAIN_CACHE: dict[str, Any] = {}
 _PLAIN_CACHE_LIMIT = 50_000
 _DISCARD = object()
+_TYPED_FIRST_CHARS = frozenset(key for key in _RESOLVER.yaml_implicit_resolvers if key)
 
 
 @dataclass
 class SourceDocument:
-    """One parsed file: its data, and the line of every mapping key and sequence item."""
+    """One parsed file: its data, and the line of every mapping key and sequence item.
+
+    Lines are only needed for error messages, so a document parsed from `text` works them
+    out the first time one is asked for (most documents of a big fleet never need them).
+    """
 
     display: str
     data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
+    known_lines: dict[Loc, int] | None = None
+    text: str | None = field(default=None, repr=False)
+    path: Path | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        if self.known_lines is None:
+            if self.text is None and self.path is not None:
+                self.text = decode(self.path.read_bytes(), self.display)
+            self.known_lines = _parse_tracked(self.text, self.display).known_lines if self.text else {}
+        return self.known_lines or {}
 
     def line_of(self, loc: Loc) -> int:
         """The line of `loc`, or of its nearest ancestor that has one."""
+        lines = self.lines
         while loc:
-            line = self.lines.get(loc)
+            line = lines.get(loc)
             if line is not None:
                 return line
             loc = loc[:-1]
-        return self.lines.get((), 1)
+        return lines.get((), 1)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -80,6 +100,12 @@ def dotted(loc: Loc) -> str:
 def _plain_scalar(value: str, implicit: tuple[bool, bool]) -> Any:
     """The Python value of an untagged scalar, resolved the way YAML 1.1 safe loading does."""
     if not implicit[0]:  # quoted: always a string
+        return value
+    # YAML picks a plain scalar's type by its first character; most can only be strings, and
+    # so can anything holding '/' or two dots (addresses, networks), whatever it starts with.
+    if not value or value[0] not in _TYPED_FIRST_CHARS:
+        return value if value else None
+    if "/" in value or value.count(".") > 1:
         return value
     cached = _PLAIN_CACHE.get(value, _DISCARD)
     if cached is not _DISCARD:
@@ -132,7 +158,92 @@ def _safe(value: object) -> str:
 
 
 def parse_text(text: str, display: str) -> SourceDocument:
-    """Parse one YAML document held in `text`. Raises InventoryError naming `display` and the line."""
+    """Parse one YAML document held in `text`. Raises InventoryError naming `display` and the line.
+
+    The common case (a well-formed plain document) takes a fast path that builds only the
+    data; anything unusual is parsed again, tracking every location, to say what and where.
+    """
+    try:
+        return SourceDocument(display, _parse_fast(text), None, text)
+    except _NeedsTracking:
+        return _parse_tracked(text, display)
+
+
+class _NeedsTracking(Exception):
+    """The fast path met something it does not handle; the tracked parse will explain it."""
+
+
+def _parse_fast(text: str) -> dict[str, Any]:
+    loader = _Loader(text)
+    try:
+        get = loader.get_event
+        get()  # stream start
+        if type(get()) is not yaml.DocumentStartEvent:
+            raise _NeedsTracking
+        containers: list[Any] = []
+        keys: list[Any] = []
+        typed_first = _TYPED_FIRST_CHARS
+        root: Any = None
+        while True:
+            event: Any = get()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                if event.tag is not None or event.anchor is not None:
+                    raise _NeedsTracking
+                raw = event.value
+                if not containers:
+                    raise _NeedsTracking
+                container = containers[-1]
+                if type(container) is dict and keys[-1] is _EXPECT_KEY:
+                    if raw in container:
+                        raise _NeedsTracking
+                    keys[-1] = intern(raw)
+                    continue
+                if event.implicit[0] and raw and raw[0] in typed_first:
+                    try:
+                        value = _plain_scalar(raw, event.implicit)
+                    except _UnsupportedScalar:
+                        raise _NeedsTracking from None
+                else:
+                    value = raw if raw or not event.implicit[0] else None
+                if type(container) is dict:
+                    container[keys[-1]] = value
+                    keys[-1] = _EXPECT_KEY
+                else:
+                    container.append(value)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag is not None or event.anchor is not None:
+                    raise _NeedsTracking
+                new: Any = {} if kind is yaml.MappingStartEvent else []
+                if containers:
+                    container = containers[-1]
+                    if type(container) is dict:
+                        if keys[-1] is _EXPECT_KEY:
+                            raise _NeedsTracking
+                        container[keys[-1]] = new
+                        keys[-1] = _EXPECT_KEY
+                    else:
+                        container.append(new)
+                else:
+                    root = new
+                containers.append(new)
+                keys.append(_EXPECT_KEY)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                containers.pop()
+                keys.pop()
+            elif kind is yaml.DocumentEndEvent:
+                if type(get()) is not yaml.StreamEndEvent or type(root) is not dict:
+                    raise _NeedsTracking
+                return root
+            else:  # an alias, or anything else unexpected
+                raise _NeedsTracking
+    except yaml.YAMLError:
+        raise _NeedsTracking from None
+    finally:
+        loader.dispose()
+
+
+def _parse_tracked(text: str, display: str) -> SourceDocument:
     issues: list[InventoryIssue] = []
     lines: dict[Loc, int] = {}
     stack: list[_Frame] = []
@@ -242,13 +353,13 @@ def parse_text(text: str, display: str) -> SourceDocument:
         raise InventoryError([InventoryIssue(display, 1, "", "file is empty")])
     if not isinstance(root, dict):
         raise InventoryError([InventoryIssue(display, 1, "", "top level must be a mapping")])
-    return SourceDocument(display, root, lines)
+    return SourceDocument(display, root, lines, text)
 
 
-def decode(raw: bytes, display: str) -> str:
+def decode(raw: bytes, display: str, limit: int = MAX_FILE_BYTES) -> str:
     """Inventory files are UTF-8 text of bounded size."""
-    if len(raw) > MAX_FILE_BYTES:
-        raise InventoryError([InventoryIssue(display, 0, "", f"file is larger than {MAX_FILE_BYTES} bytes")])
+    if len(raw) > limit:
+        raise InventoryError([InventoryIssue(display, 0, "", f"file is larger than {limit} bytes")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -297,3 +408,79 @@ def split_bundle(text: str) -> list[BundleChunk]:
         if not _ONLY_COMMENTS.fullmatch(body):
             chunks.append(BundleChunk(len(chunks) + 1, first_line, body))
     return chunks
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    """One document to parse: from a file (`path`) or from text already in memory."""
+
+    display: str
+    path: Path | None = None
+    text: str | None = None
+
+
+ParseOutcome = SourceDocument | list[InventoryIssue]
+PARALLEL_MIN_DOCUMENTS = 1000
+
+
+def _run_job(job: ParseJob) -> ParseOutcome:
+    try:
+        if job.path is not None:
+            return read_document(job.path, job.display)
+        return parse_text(job.text or "", job.display)
+    except InventoryError as exc:
+        return exc.issues
+
+
+def parse_many(jobs: list[ParseJob]) -> list[ParseOutcome]:
+    """Parse many documents; each outcome is the document or the issues that stopped it.
+
+    YAML parsing is most of a big fleet's load and runs one core at a time, so when there are
+    many documents, a second core is free and this process has no other threads (a fork copies
+    only the calling thread), half of them are parsed in a forked child and sent back pickled.
+    Anything going wrong with the child falls back to parsing here: the result is the same.
+    """
+    if len(jobs) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+        return [_run_job(job) for job in jobs]
+    middle = len(jobs) // 2
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return [_run_job(job) for job in jobs]
+    if pid == 0:  # the child: parse the second half, send it, leave without cleanup handlers
+        status = 1
+        try:
+            os.close(read_end)
+            outcomes = [_run_job(job) for job in jobs[middle:]]
+            sent = [
+                (outcome.data,) if isinstance(outcome, SourceDocument) else outcome for outcome in outcomes
+            ]
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(sent, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    first_half = [_run_job(job) for job in jobs[:middle]]
+    payload: Any
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pickle.load(pipe)
+    except Exception:  # a child that died or sent garbage: do its share here
+        payload = None
+    finally:
+        os.waitpid(pid, 0)
+    if not isinstance(payload, list) or len(payload) != len(jobs) - middle:
+        return first_half + [_run_job(job) for job in jobs[middle:]]
+    second_half: list[ParseOutcome] = [
+        SourceDocument(job.display, item[0], None, job.text, job.path) if isinstance(item, tuple) else item
+        for job, item in zip(jobs[middle:], payload, strict=True)
+    ]
+    return first_half + second_half
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
