@@ -125,6 +125,17 @@ def _plain_scalar(value: str, implicit: tuple[bool, bool]) -> Any:
     return result
 
 
+def resolve_plain_scalar(value: str) -> Any:
+    """What an unquoted scalar reads back as (`'10'` → 10, `'yes'` → True, `'ab'` → 'ab').
+
+    Raises ValueError for a scalar the inventory reader refuses (an unquoted date).
+    """
+    try:
+        return _plain_scalar(value, (True, False))
+    except _UnsupportedScalar as exc:
+        raise ValueError(f"YAML {exc.kind} values are not allowed") from None
+
+
 class _UnsupportedScalar(Exception):
     def __init__(self, kind: str) -> None:
         self.kind = kind
