@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from storestack.inventory.types import (
     Asn,
@@ -74,12 +74,13 @@ class AsnPlan(Strict):
         strict=False, description="inclusive range store ASNs are allocated from (a YAML list of two)"
     )
 
-    @model_validator(mode="after")
-    def _range_ordered(self) -> AsnPlan:
-        low, high = self.store_range
+    @field_validator("store_range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
         if low > high:
-            raise ValueError(f"store_range {low}-{high} is empty (first must not exceed last)")
-        return self
+            raise ValueError(f"{low}-{high} is an empty range (the first ASN must not exceed the last)")
+        return value
 
 
 class Hub(Strict):

@@ -185,7 +185,10 @@ class _NeedsTracking(Exception):
 
 
 def _parse_fast(text: str) -> dict[str, Any]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except UnicodeError:
+        raise _NeedsTracking from None
     try:
         get = loader.get_event
         get()  # stream start
@@ -248,7 +251,7 @@ def _parse_fast(text: str) -> dict[str, Any]:
                 return root
             else:  # an alias, or anything else unexpected
                 raise _NeedsTracking
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeError):
         raise _NeedsTracking from None
     finally:
         loader.dispose()
@@ -356,8 +359,18 @@ def _parse_tracked(text: str, display: str) -> SourceDocument:
         mark: Any = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         issues.append(InventoryIssue(display, line, "", f"YAML syntax error: {exc.problem}"))
+    except yaml.reader.ReaderError as exc:
+        # A character YAML itself refuses (control characters, unpaired surrogates...).
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 0
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        issues.append(
+            InventoryIssue(display, line, "", f"character #x{code:04x} is not allowed ({exc.reason})")
+        )
     except yaml.YAMLError as exc:
-        issues.append(InventoryIssue(display, 0, "", f"YAML error: {exc}"))
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        issues.append(InventoryIssue(display, 0, "", f"YAML error: {first_line}"))
+    except UnicodeError:  # text holding lone surrogates: it did not come from a UTF-8 file
+        issues.append(InventoryIssue(display, 0, "", "text is not valid Unicode (lone surrogate)"))
     if issues:
         raise InventoryError(issues)
     if root is None:

@@ -140,9 +140,9 @@ def _check_network(value: object) -> ipaddress.IPv4Network:
 
 def _check_interface(value: object) -> ipaddress.IPv4Interface:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Interface) else str(value)
+    if "/" not in text:
+        raise _refuse("storestack_ifaddr", f"{describe(text)} needs a prefix length (e.g. 192.0.2.1/30)")
     try:
-        if "/" not in text:
-            raise ValueError("missing prefix length")
         return ipaddress.IPv4Interface(text)
     except ValueError as exc:
         raise _refuse(

@@ -66,6 +66,14 @@ def _unknown_key_message(root: type[BaseModel], loc: Loc) -> str:
     return f"unknown key {describe(key)}{hint}"
 
 
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "less_than_equal": ("at most", "le"),
+    "greater_than": ("more than", "gt"),
+    "less_than": ("less than", "lt"),
+}
+
+
 def _message(root: type[BaseModel], error: Any) -> str:
     kind = error["type"]
     loc = _error_loc(error)
@@ -84,8 +92,9 @@ def _message(root: type[BaseModel], error: Any) -> str:
         ctx = error.get("ctx", {})
         bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
         return f"needs {'at least' if kind == 'too_short' else 'at most'} {bound} item(s)"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{describe(error['input'])} is out of range ({error['msg'].lower()})"
+    if kind in _BOUNDS:
+        word, key = _BOUNDS[kind]
+        return f"{describe(error['input'])} is out of range (must be {word} {error.get('ctx', {}).get(key)})"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"{describe(error['input'])} is not a whole number"
     if kind in ("bool_type", "bool_parsing"):
