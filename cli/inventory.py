@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -121,7 +122,9 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
             }
         )
         return
-    console.print(f"[green]ok[/] {len(fleet)} stores, {len(fleet.hubs)} hubs valid ({target})")
+    console.print(
+        f"[green]ok[/] {len(fleet)} stores, {len(fleet.hubs)} hubs valid ({escape(target)})", soft_wrap=True
+    )
     if provisional and not write_lock and result.lock_path is not None:
         console.print(
             f"[yellow]note[/] {len(provisional)} store(s) have provisional IPAM allocations "
@@ -130,7 +133,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
             soft_wrap=True,
         )
     elif write_lock and result.lock_changed:
-        console.print(f"wrote {result.lock_path}")
+        console.print(f"wrote {escape(str(result.lock_path))}", soft_wrap=True)
 
 
 @inventory.command()
@@ -241,7 +244,7 @@ def generate(count: int, seed: int, out: Path | None) -> None:
         except GenerateError as exc:
             fail(str(exc), EXIT_USAGE)
     err_console.print(
-        f"{out}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
+        f"{escape(str(out))}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
         f"{report.removed} stale removed",
         soft_wrap=True,
     )
@@ -284,5 +287,5 @@ def export(
         files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
     written = sum(atomic_write_text(out / name, text) for name, text in files.items())
     err_console.print(
-        f"{out}: {len(files)} file(s), {written} changed ({len(fleet)} stores, {len(fleet.hubs)} hubs)"
+        f"{escape(str(out))}: {len(files)} file(s), {written} changed ({len(fleet)} stores, {len(fleet.hubs)} hubs)"
     )
