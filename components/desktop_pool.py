@@ -43,6 +43,9 @@ class DesktopBundleArgs(FrozenModel):
 
     role: Slug
     aws_bundle_id: str | None = Field(default=None, pattern=r"^wsb-[a-z0-9]{9,}$")
+    aws_bundle_name: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,62}$", description="looked up when no id is given"
+    )
     aws_compute_type: Literal["VALUE", "STANDARD", "PERFORMANCE", "POWER", "POWERPRO"] = "STANDARD"
     openstack_image: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
     openstack_flavor: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -58,6 +61,7 @@ class DesktopPoolArgs(FrozenModel):
     seats: list[SeatRequest]
     bundles: list[DesktopBundleArgs] = Field(min_length=1)
     allowed_ranges: list[PrivateNetwork] = Field(min_length=1, description="store and HQ ranges only")
+    running_mode: Literal["AUTO_STOP", "ALWAYS_ON"] = "AUTO_STOP"
     auto_stop_minutes: int = Field(default=60, ge=60, le=36000)
     # AWS
     directory_domain: str | None = Field(default=None, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -74,8 +78,8 @@ class DesktopPoolArgs(FrozenModel):
             bundle = bundles.get(seat.role)
             if bundle is None:
                 raise ValueError(f"seats for role {seat.role!r} but the pool has no bundle for it")
-            if self.provider == "aws" and not bundle.aws_bundle_id:
-                raise ValueError(f"role {seat.role!r} has no aws_bundle_id for an AWS pool")
+            if self.provider == "aws" and not (bundle.aws_bundle_id or bundle.aws_bundle_name):
+                raise ValueError(f"role {seat.role!r} has no aws_bundle_id or aws_bundle_name for an AWS pool")
             if self.provider == "openstack" and not (bundle.openstack_image and bundle.openstack_flavor):
                 raise ValueError(f"role {seat.role!r} needs openstack_image and openstack_flavor")
         if self.provider == "aws" and not self.directory_domain:
@@ -201,14 +205,19 @@ class DesktopPool(pulumi.ComponentResource):
             opts=child,
         )
         bundles = {b.role: b for b in args.bundles}
+        bundle_ids: dict[str, pulumi.Input[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}
         for role, store, number in self._seats(totals):
             bundle = bundles[role]
+            if role not in bundle_ids:
+                bundle_ids[role] = bundle.aws_bundle_id or aws.workspaces.get_bundle_output(
+                    name=bundle.aws_bundle_name, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
+                ).bundle_id
             seat = f"{store}-{role}-{number:02d}"
             workspace = aws.workspaces.Workspace(
                 f"{self._name}-{seat}",
                 directory_id=directory.directory_id,
-                bundle_id=bundle.aws_bundle_id,
+                bundle_id=bundle_ids[role],
                 user_name=seat,
                 root_volume_encryption_enabled=True,
                 user_volume_encryption_enabled=True,
@@ -217,8 +226,10 @@ class DesktopPool(pulumi.ComponentResource):
                     "compute_type_name": bundle.aws_compute_type,
                     "root_volume_size_gib": bundle.root_volume_gib,
                     "user_volume_size_gib": bundle.user_volume_gib,
-                    "running_mode": "AUTO_STOP",
-                    "running_mode_auto_stop_timeout_in_minutes": args.auto_stop_minutes,
+                    "running_mode": args.running_mode,
+                    "running_mode_auto_stop_timeout_in_minutes": (
+                        args.auto_stop_minutes if args.running_mode == "AUTO_STOP" else None
+                    ),
                 },
                 region=region,
                 tags=component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store),

@@ -100,11 +100,11 @@ class OpenStackSiteArgs(FrozenModel):
 
 
 class StaffRoleAccessArgs(FrozenModel):
-    """What one staff role may touch: its S3 prefix and resources tagged with its name."""
+    """What one staff role may touch: its S3 prefixes and resources tagged with its name."""
 
     name: Slug
-    data_prefix: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*/$")
-    openstack_role: Literal["reader", "member", "admin"] = "reader"
+    data_prefixes: list[Slug] = Field(min_length=1, description="top-level S3 prefixes, e.g. 'finance'")
+    openstack_role: Slug = "reader"
     description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
 
 
@@ -128,11 +128,6 @@ class HybridCloudArgs(FrozenModel):
         _unique("hub", [h.name for h in self.hubs])
         _unique("staff role", [r.name for r in self.staff_roles])
         _unique("hub address", [str(h.public_address) for h in self.hubs])
-        prefixes = [r.data_prefix for r in self.staff_roles]
-        for first in prefixes:
-            for second in prefixes:
-                if first != second and second.startswith(first):
-                    raise ValueError(f"data prefix {second!r} lies inside {first!r}: roles would share data")
         ranges: list[tuple[str, ipaddress.IPv4Network]] = [("stores", self.store_supernet)]
         for region in self.aws_regions:
             ranges += [
@@ -740,22 +735,23 @@ class HybridCloud(pulumi.ComponentResource):
 
 
 def staff_role_policy(bucket_arn: str, role: StaffRoleAccessArgs) -> str:
-    """The IAM policy of one staff role: its own S3 prefix and resources tagged with its name, nothing else."""
+    """The IAM policy of one staff role: its own S3 prefixes and resources tagged with its name, nothing else."""
+    prefixes = sorted(set(role.data_prefixes))
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "ListOwnPrefix",
+                "Sid": "ListOwnPrefixes",
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [role.data_prefix, f"{role.data_prefix}*"]}},
+                "Condition": {"StringLike": {"s3:prefix": [f"{p}/*" for p in prefixes]}},
             },
             {
-                "Sid": "ReadWriteOwnPrefix",
+                "Sid": "ReadWriteOwnPrefixes",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": f"{bucket_arn}/{role.data_prefix}*",
+                "Resource": [f"{bucket_arn}/{p}/*" for p in prefixes],
             },
             {
                 "Sid": "OwnDesktops",

@@ -97,26 +97,25 @@ class StoreWanLinkArgs(FrozenModel):
 class HubTunnelArgs(FrozenModel):
     """An overlay tunnel from one of the store's WAN links to an HQ SD-WAN hub."""
 
-    hub: Slug
+    hub: Hostname
     hub_address: PublicAddress
     hub_asn: int = Field(ge=1, le=4_294_967_294)
     wan_link: Slug
     inside_cidr: ipaddress.IPv4Network
+    store_inside_address: ipaddress.IPv4Address
+    hub_inside_address: ipaddress.IPv4Address
     role: Literal["primary", "backup"]
 
     @model_validator(mode="after")
     def _point_to_point(self) -> HubTunnelArgs:
         if self.inside_cidr.prefixlen not in (30, 31):
             raise ValueError(f"hub tunnel inside {self.inside_cidr} must be a /30 or /31")
+        for address in (self.store_inside_address, self.hub_inside_address):
+            if address not in self.inside_cidr:
+                raise ValueError(f"{address} is not inside the tunnel network {self.inside_cidr}")
+        if self.store_inside_address == self.hub_inside_address:
+            raise ValueError("store and hub need different tunnel addresses")
         return self
-
-    @property
-    def hub_inside_address(self) -> ipaddress.IPv4Address:
-        return _point_to_point_hosts(self.inside_cidr)[0]
-
-    @property
-    def store_inside_address(self) -> ipaddress.IPv4Address:
-        return _point_to_point_hosts(self.inside_cidr)[1]
 
 
 class StoreApplianceArgs(FrozenModel):
@@ -165,13 +164,11 @@ class StoreSiteArgs(FrozenModel):
                 raise ValueError(f"hub tunnel to {tunnel.hub} uses unknown WAN link {tunnel.wan_link!r}")
             if tunnel.hub_asn == self.bgp_asn:
                 raise ValueError(f"store ASN {self.bgp_asn} equals hub {tunnel.hub}'s ASN")
-        if self.aws_region is not None:
-            for wan in self.wan_links:
-                if wan.public_address is None and wan.certificate_arn is None:
-                    raise ValueError(
-                        f"WAN link {wan.name!r} has neither a static public address nor a certificate ARN, "
-                        "so AWS cannot identify its customer gateway"
-                    )
+        if self.aws_region is not None and not self.aws_links:
+            raise ValueError(
+                "AWS affinity needs at least one WAN link with a static public address or a certificate ARN, "
+                "so AWS can identify the store's customer gateway"
+            )
         inside = [c for link in self.wan_links for c in link.aws_tunnel_inside_cidrs]
         if len(set(inside)) != len(inside):
             raise ValueError("AWS tunnel inside CIDRs must be distinct")
@@ -180,6 +177,11 @@ class StoreSiteArgs(FrozenModel):
     @property
     def advertised(self) -> list[ipaddress.IPv4Network]:
         return sorted(set(self.advertised_prefixes))
+
+    @property
+    def aws_links(self) -> list[StoreWanLinkArgs]:
+        """Links AWS can identify as a customer gateway; dynamic links reach the cloud through the hubs."""
+        return [link for link in self.wan_links if link.public_address is not None or link.certificate_arn]
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,7 @@ class StoreSite(pulumi.ComponentResource):
                 )
             )
         if transit is not None and args.aws_region is not None:
-            for link in args.wan_links:
+            for link in args.aws_links:
                 link_tunnels, link_psks = self._aws_link(name, link, transit, child)
                 tunnels += link_tunnels
                 psks.update(link_psks)
@@ -500,9 +502,3 @@ class StoreSite(pulumi.ComponentResource):
                 )
             )
         return outputs, psks
-
-
-def _point_to_point_hosts(network: ipaddress.IPv4Network) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
-    if network.prefixlen == 31:
-        return network[0], network[1]
-    return network[1], network[2]

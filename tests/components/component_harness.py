@@ -65,9 +65,9 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
             HqHubArgs(name="hub2", public_address="198.51.100.11", bgp_asn=65002, prefixes=HQ_RANGES),
         ],
         "staff_roles": [
-            StaffRoleAccessArgs(name="cashier", data_prefix="stores/pos/"),
-            StaffRoleAccessArgs(name="hq-finance", data_prefix="finance/", openstack_role="member"),
-            StaffRoleAccessArgs(name="it-admin", data_prefix="it/", openstack_role="admin"),
+            StaffRoleAccessArgs(name="cashier", data_prefixes=["pos"]),
+            StaffRoleAccessArgs(name="hq-finance", data_prefixes=["finance", "pos"], openstack_role="member"),
+            StaffRoleAccessArgs(name="it-admin", data_prefixes=["it", "logs"], openstack_role="admin"),
         ],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
@@ -99,11 +99,13 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
         "hub_tunnels": [
             HubTunnelArgs(
                 hub="hub1", hub_address="198.51.100.10", hub_asn=65001, wan_link="wan1",
-                inside_cidr=f"172.16.{index}.0/31", role="primary",
+                inside_cidr=f"100.64.{index}.0/31", store_inside_address=f"100.64.{index}.1",
+                hub_inside_address=f"100.64.{index}.0", role="primary",
             ),
             HubTunnelArgs(
                 hub="hub2", hub_address="198.51.100.11", hub_asn=65002, wan_link="lte1",
-                inside_cidr=f"172.17.{index}.0/31", role="backup",
+                inside_cidr=f"100.65.{index}.0/31", store_inside_address=f"100.65.{index}.1",
+                hub_inside_address=f"100.65.{index}.0", role="backup",
             ),
         ],
         "appliances": [
@@ -136,7 +138,7 @@ def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPool
                 openstack_flavor="d2.medium",
             ),
             DesktopBundleArgs(
-                role="hq-finance", aws_bundle_id="wsb-fin456xyz", aws_compute_type="PERFORMANCE",
+                role="hq-finance", aws_bundle_name="acme-performance", aws_compute_type="PERFORMANCE",
                 openstack_image="win11-office", openstack_flavor="d4.large",
             ),
         ],

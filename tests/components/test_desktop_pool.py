@@ -52,7 +52,9 @@ def test_every_workspace_is_encrypted_and_auto_stops(aws_pool: Scenario) -> None
         assert properties["runningModeAutoStopTimeoutInMinutes"] == 60
     bundles = {w.inputs["userName"]: w.inputs["bundleId"] for w in workspaces}
     assert bundles["sh-0002-cashier-01"] == "wsb-abc123def"
-    assert bundles["hq-hq-finance-01"] == "wsb-fin456xyz"
+    # A role given by bundle name gets the id the WorkSpaces lookup returns.
+    assert bundles["hq-hq-finance-01"].startswith("wsb-") and bundles["hq-hq-finance-01"] != "wsb-abc123def"
+    assert bundles["hq-hq-finance-01"] == bundles["hq-hq-finance-02"]
 
 
 def test_ip_access_group_allows_only_store_and_hq_ranges(aws_pool: Scenario) -> None:

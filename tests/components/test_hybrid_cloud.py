@@ -17,7 +17,7 @@ from component_harness import (
 from pydantic import ValidationError
 
 from storestack.components import HybridCloud, StoreSite, TransitGatewayRef
-from storestack.components.hybrid_cloud import AwsRegionArgs, StaffRoleAccessArgs
+from storestack.components.hybrid_cloud import AwsRegionArgs
 from storestack.stacks.mocks import is_secret
 from storestack.stacks.resource_types import is_taggable
 
@@ -92,19 +92,21 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
 
 
 def test_iam_role_per_staff_role_reaches_only_its_own_data(cloud: Scenario) -> None:
-    prefixes = {"cashier": "stores/pos/", "hq-finance": "finance/", "it-admin": "it/"}
+    prefixes = {"cashier": ["pos"], "hq-finance": ["finance", "pos"], "it-admin": ["it", "logs"]}
     roles = {r.inputs["name"]: r for r in cloud.of_type("aws:iam/role:Role") if r.name.startswith("role-")}
     assert set(roles) == {f"acme-{name}" for name in prefixes}
-    for role_name, prefix in prefixes.items():
+    every_prefix = {p for own in prefixes.values() for p in own}
+    for role_name, own in prefixes.items():
         policy = json.loads(cloud.named(f"role-{role_name}-data").inputs["policy"])
         statements = {s["Sid"]: s for s in policy["Statement"]}
-        assert statements["ReadWriteOwnPrefix"]["Resource"] == f"arn:aws:s3:::acme-staff-data/{prefix}*"
-        assert statements["ListOwnPrefix"]["Condition"]["StringLike"]["s3:prefix"] == [prefix, f"{prefix}*"]
+        assert statements["ReadWriteOwnPrefixes"]["Resource"] == [
+            f"arn:aws:s3:::acme-staff-data/{p}/*" for p in sorted(own)
+        ]
+        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [f"{p}/*" for p in sorted(own)]
         tag_condition = statements["OwnDesktops"]["Condition"]["StringEquals"]
         assert tag_condition == {"aws:ResourceTag/storestack:role": role_name}
-        others = [p for r, p in prefixes.items() if r != role_name]
         text = json.dumps(policy)
-        assert not any(f"/{other}" in text for other in others)
+        assert not any(f"/{other}/" in text for other in every_prefix - set(own))
         trust = json.loads(roles[f"acme-{role_name}"].inputs["assumeRolePolicy"])
         assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": role_name}
     assert set(cloud.values["staff_role_arns"]) == set(prefixes)
@@ -216,16 +218,6 @@ def test_a_single_availability_zone_is_rejected() -> None:
         AwsRegionArgs(
             region="eu-west-1", availability_zones=["eu-west-1a"], workloads_cidr="10.32.0.0/20",
             desktops_cidr="10.48.0.0/20",
-        )
-
-
-def test_roles_with_nested_data_prefixes_are_rejected() -> None:
-    with pytest.raises(ValidationError, match="roles would share data"):
-        hybrid_cloud_args(
-            staff_roles=[
-                StaffRoleAccessArgs(name="cashier", data_prefix="stores/"),
-                StaffRoleAccessArgs(name="store-manager", data_prefix="stores/managers/"),
-            ]
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 from component_harness import Scenario, run_scenario, secret_value, store_args
 from pydantic import ValidationError
 
-from storestack.components import EdgeRenderContext, StoreSite, TransitGatewayRef
+from storestack.components import EdgeRenderContext, StoreSite, StoreWanLinkArgs, TransitGatewayRef
 from storestack.stacks.mocks import is_secret
 
 VPN = "aws:ec2/vpnConnection:VpnConnection"
@@ -108,11 +108,11 @@ def test_tunnel_outputs_carry_the_addresses_device_templates_need(store: Scenari
     assert aws1["peer_asn"] == "64512"
     hub1 = tunnels["hub-hub1-wan1"]
     assert (hub1["peer_outside_address"], hub1["local_inside_address"], hub1["peer_inside_address"]) == (
-        "198.51.100.10", "172.16.1.1", "172.16.1.0",
+        "198.51.100.10", "100.64.1.1", "100.64.1.0",
     )
     assert store.values["hub_peers"][0] == {
         "hub": "hub1", "address": "198.51.100.10", "asn": 65001, "wan_link": "wan1", "role": "primary",
-        "store_inside_address": "172.16.1.1", "hub_inside_address": "172.16.1.0",
+        "store_inside_address": "100.64.1.1", "hub_inside_address": "100.64.1.0",
     }
     assert store.values["advertised_prefixes"] == ["10.64.4.0/24", "10.64.5.0/24"]
 
@@ -159,21 +159,31 @@ def test_a_store_block_outside_the_store_supernet_is_rejected() -> None:
         store_args(site_prefix="10.40.0.0/22", advertised_prefixes=["10.40.0.0/24"])
 
 
-def test_aws_affinity_needs_an_identifiable_customer_gateway_per_link() -> None:
-    from storestack.components import StoreWanLinkArgs
+def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> None:
+    def build() -> dict[str, object]:
+        links = [
+            StoreWanLinkArgs(name="wan1", kind="fiber", public_address="203.0.113.1"),
+            StoreWanLinkArgs(name="lte1", kind="lte"),
+        ]
+        site = StoreSite("sh-0001", store_args(wan_links=links), TRANSIT)
+        return {"tunnels": site.tunnels}
 
-    with pytest.raises(ValidationError, match="neither a static public address nor a certificate"):
+    scenario = run_scenario(build)
+    assert [g.inputs["ipAddress"] for g in scenario.of_type("aws:ec2/customerGateway:CustomerGateway")] == [
+        "203.0.113.1"
+    ]
+    names = [t["name"] for t in scenario.values["tunnels"]]
+    assert names == ["hub-hub1-wan1", "hub-hub2-lte1", "aws-wan1-1", "aws-wan1-2"]
+
+
+def test_aws_affinity_without_any_identifiable_link_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="at least one WAN link with a static public address"):
         store_args(
-            wan_links=[
-                StoreWanLinkArgs(name="wan1", kind="fiber", public_address="203.0.113.1"),
-                StoreWanLinkArgs(name="lte1", kind="lte"),
-            ]
+            wan_links=[StoreWanLinkArgs(name="wan1", kind="broadband"), StoreWanLinkArgs(name="lte1", kind="lte")]
         )
 
 
 def test_aws_reserved_inside_cidrs_are_rejected() -> None:
-    from storestack.components import StoreWanLinkArgs
-
     with pytest.raises(ValidationError, match="reserved by AWS"):
         StoreWanLinkArgs(
             name="wan1", kind="fiber", public_address="203.0.113.1",
