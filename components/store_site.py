@@ -6,10 +6,11 @@ attachment on the region's Transit Gateway:
 - the attachment is associated with the `stores` route table, which only ever learns cloud and HQ
   routes, so a store can never reach another store through AWS;
 - it is propagated into the `workloads` and `desktops` tables only, never into `stores`;
-- its IPsec traffic selector is the store's own allocation (`site_prefix`), so even if a device
-  announced another store's prefix over BGP, AWS would not carry that traffic through its tunnels;
-- the advertised prefixes (all inside `site_prefix`) are an output the device and hub templates turn
-  into outbound/inbound prefix-lists.
+- its IPsec traffic selector is the store's own allocation (`traffic_selector`, when the store's
+  prefixes summarise into one network no other store uses), so even if a device announced another
+  store's prefix over BGP, AWS would not carry that traffic through its tunnels;
+- the advertised prefixes (all inside `own_prefixes`) are an output the device and hub templates
+  turn into outbound/inbound prefix-lists.
 """
 
 from __future__ import annotations
@@ -131,7 +132,10 @@ class StoreSiteArgs(FrozenModel):
     tags: FleetTags
     bgp_asn: int = Field(ge=1, le=4_294_967_294)
     store_supernet: PrivateNetwork
-    site_prefix: PrivateNetwork = Field(description="the store's whole allocation; its IPsec traffic selector")
+    own_prefixes: list[PrivateNetwork] = Field(min_length=1, description="the store's allocation: block and pinned subnets")
+    traffic_selector: PrivateNetwork | None = Field(
+        default=None, description="one network holding every own prefix and nothing of another store's"
+    )
     advertised_prefixes: list[PrivateNetwork] = Field(min_length=1)
     wan_links: list[StoreWanLinkArgs] = Field(min_length=1)
     hub_tunnels: list[HubTunnelArgs] = Field(default_factory=list)
@@ -140,14 +144,21 @@ class StoreSiteArgs(FrozenModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> StoreSiteArgs:
-        if not self.site_prefix.subnet_of(self.store_supernet):
-            raise ValueError(f"site prefix {self.site_prefix} is outside the store supernet {self.store_supernet}")
+        for own in self.own_prefixes:
+            if not own.subnet_of(self.store_supernet):
+                raise ValueError(f"own prefix {own} is outside the store supernet {self.store_supernet}")
         for prefix in self.advertised_prefixes:
-            if not prefix.subnet_of(self.site_prefix):
+            if not any(prefix.subnet_of(own) for own in self.own_prefixes):
                 raise ValueError(
-                    f"{prefix} is not inside {self.store_id}'s own allocation {self.site_prefix}: "
-                    "a store may only announce its own prefixes"
+                    f"{prefix} is not inside {self.store_id}'s own allocation "
+                    f"({', '.join(map(str, self.own_prefixes))}): a store may only announce its own prefixes"
                 )
+        if self.traffic_selector is not None:
+            if not self.traffic_selector.subnet_of(self.store_supernet):
+                raise ValueError(f"traffic selector {self.traffic_selector} is outside the store supernet")
+            for own in self.own_prefixes:
+                if not own.subnet_of(self.traffic_selector):
+                    raise ValueError(f"traffic selector {self.traffic_selector} does not hold own prefix {own}")
         links = {link.name: link for link in self.wan_links}
         if len(links) != len(self.wan_links):
             raise ValueError("WAN link names must be unique")
@@ -230,7 +241,7 @@ class EdgeRenderContext(FrozenModel):
     platform: Platform
     management_address: ipaddress.IPv4Address
     bgp_asn: int
-    site_prefix: ipaddress.IPv4Network
+    own_prefixes: list[ipaddress.IPv4Network]
     advertised_prefixes: list[ipaddress.IPv4Network]
     wan_links: list[EdgeWanLink]
     planned: bool
@@ -344,7 +355,7 @@ def _render_context(
         platform=appliance.platform,
         management_address=appliance.management_address,
         bgp_asn=site.bgp_asn,
-        site_prefix=site.site_prefix,
+        own_prefixes=sorted(site.own_prefixes),
         advertised_prefixes=site.advertised,
         wan_links=edge_links,
         planned=planned,
@@ -446,7 +457,7 @@ class StoreSite(pulumi.ComponentResource):
                 "tunnel_psks": self.tunnel_psks,
                 "hub_peers": self.hub_peers,
                 "advertised_prefixes": self.advertised_prefixes,
-                "site_prefix": str(args.site_prefix),
+                "own_prefixes": [str(p) for p in sorted(args.own_prefixes)],
                 "edges": self.edge_summary,
                 "intended_configs": self.intended_configs,
             }
@@ -474,7 +485,7 @@ class StoreSite(pulumi.ComponentResource):
             associate_with=transit.stores_route_table_id,
             propagate_to=transit.return_route_table_ids,
             inside_cidrs=link.aws_tunnel_inside_cidrs,
-            traffic_selector=args.site_prefix,
+            traffic_selector=args.traffic_selector,
             tags=tags,
             opts=child,
         )
@@ -497,7 +508,7 @@ class StoreSite(pulumi.ComponentResource):
                         "local_inside_address": tunnel["local_inside_address"],
                         "peer_inside_address": tunnel["peer_inside_address"],
                         "peer_asn": tunnel["peer_asn"],
-                        "traffic_selector": str(args.site_prefix),
+                        "traffic_selector": str(args.traffic_selector or "0.0.0.0/0"),
                     }
                 )
             )

@@ -85,7 +85,8 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
         "tags": FLEET_TAGS,
         "bgp_asn": 4_200_000_000 + index,
         "store_supernet": STORE_SUPERNET,
-        "site_prefix": f"{base}/22",
+        "own_prefixes": [f"{base}/22"],
+        "traffic_selector": f"{base}/22",
         "advertised_prefixes": [f"10.64.{index * 4}.0/24", f"10.64.{index * 4 + 1}.0/24"],
         "wan_links": [
             StoreWanLinkArgs(

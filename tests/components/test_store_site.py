@@ -156,7 +156,12 @@ def test_a_store_cannot_announce_prefixes_outside_its_own_block() -> None:
 
 def test_a_store_block_outside_the_store_supernet_is_rejected() -> None:
     with pytest.raises(ValidationError, match="outside the store supernet"):
-        store_args(site_prefix="10.40.0.0/22", advertised_prefixes=["10.40.0.0/24"])
+        store_args(own_prefixes=["10.40.0.0/22"], traffic_selector=None, advertised_prefixes=["10.40.0.0/24"])
+
+
+def test_a_traffic_selector_must_hold_every_own_prefix() -> None:
+    with pytest.raises(ValidationError, match=r"does not hold own prefix 10\.79\.255\.0/26"):
+        store_args(own_prefixes=["10.64.4.0/22", "10.79.255.0/26"])
 
 
 def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> None:
