@@ -268,34 +268,13 @@ class StoreEdge(pulumi.ComponentResource):
     ) -> None:
         super().__init__("storestack:store:StoreEdge", name, None, opts)
         own_links = set(appliance.wan_links)
-        own_tunnels = tunnels.apply(lambda all_tunnels: [t for t in all_tunnels if t["wan_link"] in own_links])
         links = [link for link in site.wan_links if link.name in own_links]
-        self.platform = pulumi.Output.from_input(appliance.platform)
-        self.management_address = pulumi.Output.from_input(str(appliance.management_address))
-        self.wan_links = own_tunnels.apply(
-            lambda ts: [
-                {
-                    "name": link.name,
-                    "kind": link.kind,
-                    "public_address": str(link.public_address) if link.public_address else None,
-                    "tunnels": [t["name"] for t in ts if t["wan_link"] == link.name],
-                }
-                for link in links
-            ]
-        )
-        self.bgp_peers = own_tunnels.apply(
-            lambda ts: [
-                {
-                    "peer": t["peer_name"],
-                    "kind": t["peer_kind"],
-                    "tunnel": t["name"],
-                    "address": t["peer_inside_address"],
-                    "remote_asn": t["peer_asn"],
-                    "local_asn": site.bgp_asn,
-                }
-                for t in ts
-            ]
-        )
+        self.platform: str = appliance.platform
+        self.management_address = str(appliance.management_address)
+        # One derived Output for both views keeps the runtime's bookkeeping small per edge.
+        views = tunnels.apply(lambda all_tunnels: _edge_views(site, links, all_tunnels))
+        self.wan_links: pulumi.Output[list[dict[str, Any]]] = views.apply(lambda v: v[0])
+        self.bgp_peers: pulumi.Output[list[dict[str, Any]]] = views.apply(lambda v: v[1])
         outputs: dict[str, Any] = {
             "platform": self.platform,
             "management_address": self.management_address,
@@ -307,13 +286,42 @@ class StoreEdge(pulumi.ComponentResource):
             planned = pulumi.runtime.is_dry_run()
 
             def render(values: list[Any]) -> str:
-                ts, keys = values
-                context = _render_context(site, appliance, links, ts, keys, planned)
-                return renderer(context)
+                all_tunnels, keys = values
+                own = [t for t in all_tunnels if t["wan_link"] in own_links]
+                return renderer(_render_context(site, appliance, links, own, keys, planned))
 
-            self.intended_config = pulumi.Output.secret(pulumi.Output.all(own_tunnels, psks).apply(render))
+            self.intended_config = pulumi.Output.secret(pulumi.Output.all(tunnels, psks).apply(render))
             outputs["intended_config"] = self.intended_config
         self.register_outputs(outputs)
+
+
+def _edge_views(
+    site: StoreSiteArgs, links: list[StoreWanLinkArgs], tunnels: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(WAN links with their tunnel names, BGP peers) of the appliance that owns `links`."""
+    names = {link.name for link in links}
+    own = [t for t in tunnels if t["wan_link"] in names]
+    wan_links = [
+        {
+            "name": link.name,
+            "kind": link.kind,
+            "public_address": str(link.public_address) if link.public_address else None,
+            "tunnels": [t["name"] for t in own if t["wan_link"] == link.name],
+        }
+        for link in links
+    ]
+    peers = [
+        {
+            "peer": t["peer_name"],
+            "kind": t["peer_kind"],
+            "tunnel": t["name"],
+            "address": t["peer_inside_address"],
+            "remote_asn": t["peer_asn"],
+            "local_asn": site.bgp_asn,
+        }
+        for t in own
+    ]
+    return wan_links, peers
 
 
 def _render_context(
@@ -379,51 +387,50 @@ class StoreSite(pulumi.ComponentResource):
         self._args = args
         self._tags = component_tags(args.tags, COMPONENT, store=args.store_id)
         child = pulumi.ResourceOptions(parent=self)
-        tunnels: list[pulumi.Output[dict[str, Any]]] = []
+        hub_tunnels: list[dict[str, Any]] = []
+        aws_tunnels: list[pulumi.Output[list[dict[str, Any]]]] = []
         psks: dict[str, Any] = {}
 
         for hub in args.hub_tunnels:
             tunnel_name = f"hub-{hub.hub}-{hub.wan_link}"
             psks[tunnel_name] = pre_shared_key(f"{name}-{tunnel_name}-psk", self)
-            tunnels.append(
-                pulumi.Output.from_input(
-                    {
-                        "name": tunnel_name,
-                        "peer_kind": "hub",
-                        "peer_name": hub.hub,
-                        "role": hub.role,
-                        "wan_link": hub.wan_link,
-                        "peer_outside_address": str(hub.hub_address),
-                        "inside_cidr": str(hub.inside_cidr),
-                        "local_inside_address": str(hub.store_inside_address),
-                        "peer_inside_address": str(hub.hub_inside_address),
-                        "peer_asn": hub.hub_asn,
-                    }
-                )
+            hub_tunnels.append(
+                {
+                    "name": tunnel_name,
+                    "peer_kind": "hub",
+                    "peer_name": hub.hub,
+                    "role": hub.role,
+                    "wan_link": hub.wan_link,
+                    "peer_outside_address": str(hub.hub_address),
+                    "inside_cidr": str(hub.inside_cidr),
+                    "local_inside_address": str(hub.store_inside_address),
+                    "peer_inside_address": str(hub.hub_inside_address),
+                    "peer_asn": hub.hub_asn,
+                }
             )
         if transit is not None and args.aws_region is not None:
             for link in args.aws_links:
                 link_tunnels, link_psks = self._aws_link(name, link, transit, child)
-                tunnels += link_tunnels
+                aws_tunnels.append(link_tunnels)
                 psks.update(link_psks)
 
-        self.tunnels: pulumi.Output[list[dict[str, Any]]] = pulumi.Output.all(*tunnels).apply(list)
-        self.tunnel_psks: pulumi.Output[dict[str, str]] = pulumi.Output.secret(pulumi.Output.from_input(psks))
-        self.advertised_prefixes = pulumi.Output.from_input([str(p) for p in args.advertised])
-        self.hub_peers = pulumi.Output.from_input(
-            [
-                {
-                    "hub": hub.hub,
-                    "address": str(hub.hub_address),
-                    "asn": hub.hub_asn,
-                    "wan_link": hub.wan_link,
-                    "role": hub.role,
-                    "store_inside_address": str(hub.store_inside_address),
-                    "hub_inside_address": str(hub.hub_inside_address),
-                }
-                for hub in args.hub_tunnels
-            ]
+        self.tunnels: pulumi.Output[list[dict[str, Any]]] = pulumi.Output.all(*aws_tunnels).apply(
+            lambda per_link: hub_tunnels + [t for pair in per_link for t in pair]
         )
+        self.tunnel_psks: pulumi.Output[dict[str, str]] = pulumi.Output.secret(pulumi.Output.all(**psks))
+        self.advertised_prefixes = [str(p) for p in args.advertised]
+        self.hub_peers = [
+            {
+                "hub": hub.hub,
+                "address": str(hub.hub_address),
+                "asn": hub.hub_asn,
+                "wan_link": hub.wan_link,
+                "role": hub.role,
+                "store_inside_address": str(hub.store_inside_address),
+                "hub_inside_address": str(hub.hub_inside_address),
+            }
+            for hub in args.hub_tunnels
+        ]
         self.edges = {
             appliance.hostname: StoreEdge(
                 f"{name}-{appliance.hostname}",
@@ -436,21 +443,17 @@ class StoreSite(pulumi.ComponentResource):
             )
             for appliance in args.appliances
         }
-        self.edge_summary = pulumi.Output.from_input(
-            {
-                hostname: {
-                    "platform": edge.platform,
-                    "management_address": edge.management_address,
-                    "wan_links": edge.wan_links,
-                    "bgp_peers": edge.bgp_peers,
-                }
-                for hostname, edge in self.edges.items()
+        self.edge_summary: dict[str, Any] = {
+            hostname: {
+                "platform": edge.platform,
+                "management_address": edge.management_address,
+                "wan_links": edge.wan_links,
+                "bgp_peers": edge.bgp_peers,
             }
-        )
+            for hostname, edge in self.edges.items()
+        }
         configs: dict[str, Any] = {h: e.intended_config for h, e in self.edges.items() if e.intended_config is not None}
-        self.intended_configs: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
-            pulumi.Output.from_input(configs)
-        )
+        self.intended_configs: pulumi.Output[dict[str, str]] = pulumi.Output.secret(pulumi.Output.all(**configs))
         self.register_outputs(
             {
                 "tunnels": self.tunnels,
@@ -465,7 +468,7 @@ class StoreSite(pulumi.ComponentResource):
 
     def _aws_link(
         self, name: str, link: StoreWanLinkArgs, transit: TransitGatewayRef, child: pulumi.ResourceOptions
-    ) -> tuple[list[pulumi.Output[dict[str, Any]]], dict[str, pulumi.Output[str]]]:
+    ) -> tuple[pulumi.Output[list[dict[str, Any]]], dict[str, pulumi.Output[str]]]:
         args = self._args
         region = transit.region
         resource = f"{name}-{link.name}"
@@ -489,27 +492,30 @@ class StoreSite(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        outputs: list[pulumi.Output[dict[str, Any]]] = []
-        psks: dict[str, Any] = {}
-        for n in (1, 2):
-            tunnel_name = f"aws-{link.name}-{n}"
-            psks[tunnel_name] = keys[n - 1]
-            tunnel = vpn.tunnel(n)
-            outputs.append(
-                pulumi.Output.from_input(
+        psks = {f"aws-{link.name}-{n}": keys[n - 1] for n in (1, 2)}
+        fields = ("outside_address", "inside_cidr", "local_inside_address", "peer_inside_address", "peer_asn")
+        first, second = vpn.tunnel(1), vpn.tunnel(2)
+
+        def describe(values: list[Any]) -> list[dict[str, Any]]:
+            tunnels = []
+            for n, chunk in ((1, values[:5]), (2, values[5:])):
+                found = dict(zip(fields, chunk, strict=True))
+                tunnels.append(
                     {
-                        "name": tunnel_name,
+                        "name": f"aws-{link.name}-{n}",
                         "peer_kind": "aws",
                         "peer_name": f"aws-{region}",
                         "role": "cloud",
                         "wan_link": link.name,
-                        "peer_outside_address": tunnel["outside_address"],
-                        "inside_cidr": tunnel["inside_cidr"],
-                        "local_inside_address": tunnel["local_inside_address"],
-                        "peer_inside_address": tunnel["peer_inside_address"],
-                        "peer_asn": tunnel["peer_asn"],
+                        "peer_outside_address": found["outside_address"],
+                        "inside_cidr": found["inside_cidr"],
+                        "local_inside_address": found["local_inside_address"],
+                        "peer_inside_address": found["peer_inside_address"],
+                        "peer_asn": found["peer_asn"],
                         "traffic_selector": str(args.traffic_selector or "0.0.0.0/0"),
                     }
                 )
-            )
+            return tunnels
+
+        outputs = pulumi.Output.all(*(first[f] for f in fields), *(second[f] for f in fields)).apply(describe)
         return outputs, psks

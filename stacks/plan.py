@@ -187,6 +187,30 @@ def plan_stack(task: PlanTask) -> StackPlan:
     )
 
 
+def preload(kinds: Iterable[StackKind]) -> None:
+    """Import the provider modules the programs touch, so forked workers start warm.
+
+    The provider SDKs load each module lazily on first attribute access; doing it once in the
+    parent spares every worker a second of imports.
+    """
+    import pulumi_aws
+    import pulumi_random
+
+    from storestack.stacks import core, store  # noqa: F401 - imported for their side effect
+
+    touched = [pulumi_aws.ec2, pulumi_aws.ec2transitgateway, pulumi_random.RandomPassword]
+    if "core" in set(kinds):
+        import pulumi_openstack
+
+        touched += [
+            pulumi_aws.s3, pulumi_aws.iam, pulumi_aws.cloudwatch, pulumi_aws.workspaces,
+            pulumi_aws.directoryservice, pulumi_openstack.networking, pulumi_openstack.identity,
+            pulumi_openstack.vpnaas, pulumi_openstack.compute, pulumi_openstack.blockstorage,
+            pulumi_openstack.images,
+        ]
+    del touched
+
+
 def _plan_chunk(tasks: Sequence[PlanTask]) -> list[StackPlan]:
     return [plan_stack(task) for task in tasks]
 
@@ -206,6 +230,7 @@ def plan_tasks(
             if on_done:
                 on_done(results[-1])
         return results
+    preload({task.kind for task in tasks})
     # Chunks amortise inter-process traffic while still letting a slow chunk be balanced out.
     size = max(1, min(25, len(tasks) // (workers * 4) or 1))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
