@@ -116,7 +116,6 @@ def run_operation(
         work_dir=str(folder.resolve()),
         env_vars=env,
         secrets_provider="passphrase",
-        project_settings=auto.ProjectSettings(name=PROJECTS[kind], runtime="python"),
     )
     try:
         handle = auto.create_or_select_stack(

@@ -43,7 +43,13 @@ def transit_from_core(config: StoreStackConfig) -> TransitGatewayRef | None:
     )
 
 
-def build(config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = None) -> StoreSite:
+def build(config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = None) -> StoreSite | None:
+    """Declare the store's resources; a decommissioned store declares none, so `up` and `destroy`
+    both converge on an empty stack and `plan` shows every resource going away."""
+    if config.state == "decommissioned":
+        pulumi.export("store_id", config.site.store_id)
+        pulumi.export("state", config.state)
+        return None
     site = StoreSite(config.site.store_id, config.site, transit_from_core(config), renderer=renderer)
     pulumi.export("store_id", config.site.store_id)
     pulumi.export("tunnels", site.tunnels)

@@ -171,3 +171,19 @@ def test_a_store_feeding_the_stores_route_table_is_caught() -> None:
     run = run_program_under_mocks(leaky, project="store", stack="store-x")
     context = CheckContext(stack="store-x", required_tags=(), stores_route_tables=frozenset({"rtb-stores"}))
     assert [f.check for f in run_checks(run, context)] == ["store-isolation"]
+
+
+def test_a_decommissioned_store_plans_every_resource_away(tmp_path: Path) -> None:
+    fleet_dir = copy_sample_chain(tmp_path)
+    plans_dir = tmp_path / "plans"
+    _plan(fleet_dir, plans_dir)
+    edit_store(fleet_dir, "nw-0001", "state: active", "state: decommissioned")
+    report = _plan(fleet_dir, plans_dir)
+    change = next(c for c in report.changes if c.stack == "store-nw-0001")
+    assert change.status == "changed"
+    assert {c.action for c in change.changes} == {"remove"} and len(change.changes) == 12
+    core = next(c for c in report.changes if c.stack == "core")
+    removed = sorted(c.urn.rsplit("::", 1)[-1] for c in core.changes)
+    assert removed == [f"store-staff-nw-0001-cashier-{n:02d}" for n in range(1, 13)] + [
+        "store-staff-nw-0001-store-manager-01", "store-staff-nw-0001-store-manager-02",
+    ]
