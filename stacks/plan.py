@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.inventory import Fleet
 from storestack.stacks.checks import CheckContext, Finding, redact, resource_summary, run_checks
 from storestack.stacks.config import (
     CONFIG_NAMESPACE,
@@ -27,9 +28,10 @@ from storestack.stacks.config import (
     CoreStackConfig,
     StackKind,
     StoreStackConfig,
+    store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
-from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
+from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
 
@@ -209,6 +211,28 @@ def preload(kinds: Iterable[StackKind]) -> None:
             pulumi_openstack.images,
         ]
     del touched
+
+
+def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]:
+    """A store stack's outputs as planned under mocks, secrets included (flagged `secret`).
+
+    Deterministic, so device configs can be rendered before a stack is live; callers must
+    treat secret values as they would live ones (0600 files, never printed).
+    """
+    from storestack.stacks import store
+    from storestack.stacks.core import mock_outputs
+    from storestack.stacks.mapping import core_config, store_config
+
+    config = store_config(fleet, fleet.store(store_id))
+    mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
+    run = run_program_under_mocks(
+        store.program,
+        project=PROJECTS["store"],
+        stack=store_stack_name(store_id),
+        config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
+        mocks=mocks,
+    )
+    return run.outputs
 
 
 def _plan_chunk(tasks: Sequence[PlanTask]) -> list[StackPlan]:

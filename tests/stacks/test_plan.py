@@ -17,7 +17,7 @@ from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.stacks.checks import CheckContext, run_checks
 from storestack.stacks.mocks import run_program_under_mocks
-from storestack.stacks.plan import PlanReport, compare_and_save, make_tasks, plan_tasks
+from storestack.stacks.plan import PlanReport, compare_and_save, make_tasks, plan_tasks, planned_store_outputs
 from storestack.stacks.render import plan_stacks
 
 UPDATE = os.environ.get("STORESTACK_UPDATE_GOLDEN") == "1"
@@ -187,3 +187,12 @@ def test_a_decommissioned_store_plans_every_resource_away(tmp_path: Path) -> Non
     assert removed == [f"store-staff-nw-0001-cashier-{n:02d}" for n in range(1, 13)] + [
         "store-staff-nw-0001-store-manager-01", "store-staff-nw-0001-store-manager-02",
     ]
+
+
+def test_planned_store_outputs_carry_deterministic_tunnels_and_secret_keys() -> None:
+    fleet = load_fleet(sample_chain_path())
+    first = planned_store_outputs(fleet, "nw-0001")
+    second = planned_store_outputs(fleet, "nw-0001")
+    assert first["tunnels"].value == second["tunnels"].value
+    assert first["tunnel_psks"].secret and not first["tunnels"].secret
+    assert sorted(first["tunnel_psks"].value) == sorted(t["name"] for t in first["tunnels"].value)
