@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,7 +16,7 @@ from stack_harness import GOLDEN, copy_sample_chain, edit_store
 
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.stacks.checks import CheckContext, run_checks
+from storestack.stacks.checks import CheckContext, Finding, run_checks
 from storestack.stacks.mocks import run_program_under_mocks
 from storestack.stacks.plan import PlanReport, compare_and_save, make_tasks, plan_tasks, planned_store_outputs
 from storestack.stacks.render import plan_stacks
@@ -196,3 +197,23 @@ def test_planned_store_outputs_carry_deterministic_tunnels_and_secret_keys() -> 
     assert first["tunnels"].value == second["tunnels"].value
     assert first["tunnel_psks"].secret and not first["tunnels"].secret
     assert sorted(first["tunnel_psks"].value) == sorted(t["name"] for t in first["tunnels"].value)
+
+
+def test_cli_plan_exits_1_on_errors_and_0_when_they_are_advisory(tmp_path: Path) -> None:
+    from storestack.stacks import plan as plan_module
+
+    def with_open_port(tasks: list[Any], **kwargs: Any) -> list[Any]:
+        plans = plan_module.plan_tasks(tasks, **kwargs)
+        severity = "advisory" if "open-admin-port" in tasks[0].advisory else "error"
+        finding = Finding(check="open-admin-port", severity=severity, stack=plans[0].stack, urn=None, message="x")
+        plans[0].findings.append(finding)
+        return plans
+
+    runner = CliRunner()
+    args = ["plan", "--store", "nw-0002", "--plans-dir", str(tmp_path)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("storestack.cli.stacks.plan_tasks", with_open_port)
+        failing = runner.invoke(cli, args)
+        advisory = runner.invoke(cli, [*args, "--advisory", "open-admin-port"])
+    assert failing.exit_code == 1 and "error open-admin-port" in failing.output
+    assert advisory.exit_code == 0 and "advisory open-admin-port" in advisory.output
