@@ -8,7 +8,6 @@ always produces the same plan. Referenced stacks answer with mock outputs, as Te
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ipaddress
 import string
@@ -384,11 +383,3 @@ def unwrap_secrets(value: Any) -> Any:
 
 def is_secret(value: Any) -> bool:
     return bool(rpc.is_rpc_secret(value))
-
-
-def ensure_event_loop() -> None:
-    """Pulumi's mock runtime needs an event loop on the calling thread."""
-    try:
-        asyncio.get_event_loop()
-    except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
