@@ -6,6 +6,7 @@ import click
 
 from storestack.cli.inventory import inventory
 from storestack.cli.lab import lab
+from storestack.cli.stacks import register as register_stacks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,3 +17,4 @@ def cli() -> None:
 
 cli.add_command(inventory)
 cli.add_command(lab)
+register_stacks(cli)
