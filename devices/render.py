@@ -1,0 +1,252 @@
+"""Render intended appliance configs from the fleet (and, when live, the store stack outputs).
+
+Templates live in the `storestack.templates` package under `devices/<platform>/`: `store.j2`
+for store edge appliances and `hub.j2` for hubs. They render in a sandbox with
+`StrictUndefined`; every value they print passes `_one_line`, so no inventory string (even one
+that skipped validation) can end its line and start a new config command.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from storestack.common.files import atomic_write_text
+from storestack.devices import frr
+from storestack.devices.errors import RenderError
+from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.secrets import REDACTED, Secret
+from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
+from storestack.inventory.fleet import Fleet, ResolvedStore
+from storestack.inventory.models import Platform
+
+Role = Literal["edge", "hub"]
+CONFIG_SUFFIX = ".cfg"
+PUSH_FILE_MODE = 0o600
+DISPLAY_FILE_MODE = 0o644
+
+# A printed value must be printable ASCII: no newline, carriage return, tab, escape, NUL,
+# unicode line separator or look-alike can reach a device CLI through a template.
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+_UNSAFE_LINE = re.compile(r"[^\x20-\x7e\n]")
+
+
+def template_root() -> Path:
+    return Path(str(files("storestack.templates") / "devices"))
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    """One appliance's intended config."""
+
+    name: str
+    role: Role
+    platform: Platform
+    text: str = field(repr=False)
+    planned: bool
+    with_secrets: bool
+    store_id: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}{CONFIG_SUFFIX}"
+
+    @property
+    def file_mode(self) -> int:
+        return PUSH_FILE_MODE if self.with_secrets else DISPLAY_FILE_MODE
+
+
+def _one_line(value: Any) -> Any:
+    """Jinja `finalize`: what a template prints must stay on its line and be printable."""
+    if isinstance(value, Secret):
+        raise RenderError(f"template printed secret {value.name!r} without the `secret` filter")
+    if value is None:
+        raise RenderError("template printed None: a value the view should have provided is missing")
+    if isinstance(value, str) and _UNSAFE.search(value):
+        raise RenderError(f"refusing to render {value[:40]!r}: control or non-ASCII characters")
+    return value
+
+
+def _redact(value: Any) -> str:
+    if not isinstance(value, Secret):
+        raise RenderError("the `secret` filter takes a secret slot")
+    return REDACTED
+
+
+def _reveal(value: Any) -> str:
+    if not isinstance(value, Secret):
+        raise RenderError("the `secret` filter takes a secret slot")
+    return value.reveal()
+
+
+def _fortios_quote(value: Any) -> str:
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Renderer:
+    """Compiled templates for one run; `reveal_secrets` makes push files, else display files."""
+
+    def __init__(self, *, reveal_secrets: bool = False) -> None:
+        self.reveal_secrets = reveal_secrets
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(template_root())),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=_one_line,
+        )
+        self.env.filters["secret"] = _reveal if reveal_secrets else _redact
+        self.env.filters["fq"] = _fortios_quote
+
+    def _render(self, template_name: str, context: dict[str, Any]) -> str:
+        try:
+            text = self.env.get_template(template_name).render(context)
+        except RenderError:
+            raise
+        except TemplateError as exc:
+            raise RenderError(f"{template_name}: {exc}") from exc
+        bad = _UNSAFE_LINE.search(text)
+        if bad:
+            line = text.count("\n", 0, bad.start()) + 1
+            raise RenderError(f"{template_name}: rendered line {line} holds a control or non-ASCII character")
+        return text
+
+    def render_store_view(self, view: StoreApplianceView) -> RenderedConfig:
+        context: dict[str, Any] = {"view": view}
+        if view.platform == "frr":
+            layout = frr.store_layout(view)
+            context.update(
+                static_routes=layout.static_routes,
+                interfaces=layout.interfaces,
+                networks=layout.networks,
+                neighbors=layout.neighbors,
+                bfd_peers=layout.bfd_peers,
+                aws_links=layout.aws_links,
+                hub_routes=_with_default(view),
+            )
+        text = self._render(f"{view.platform}/store.j2", context)
+        return RenderedConfig(
+            view.hostname, "edge", view.platform, text, view.planned, self.reveal_secrets, view.store_id
+        )
+
+    def render_hub_view(self, view: HubView) -> RenderedConfig:
+        context: dict[str, Any] = {"view": view}
+        if view.platform == "frr":
+            context["layout"] = frr.hub_layout(view)
+        text = self._render(f"{view.platform}/hub.j2", context)
+        return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+
+
+def _with_default(view: StoreApplianceView) -> list[Net]:
+    default = Net("0.0.0.0/0", "0.0.0.0", 0, "0.0.0.0", "255.255.255.255")
+    return [default, *view.hub_routes] if view.accept_default else list(view.hub_routes)
+
+
+# ---------------------------------------------------------------- fleet-level API
+
+
+def render_fleet(
+    fleet: Fleet,
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    store_ids: Sequence[str] | None = None,
+    hubs: Sequence[str] | None = None,
+    include_hubs: bool = True,
+    reveal_secrets: bool = False,
+) -> Iterator[RenderedConfig]:
+    """Every intended config, stores in id order then hubs; decommissioned stores are skipped.
+
+    `store_ids` limits the store appliances; hubs always render from the whole fleet, since a
+    hub config carries every store that peers with it.
+    """
+    builder = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets)
+    renderer = Renderer(reveal_secrets=reveal_secrets)
+    stores: Iterable[ResolvedStore] = (
+        [fleet.store(store_id) for store_id in store_ids] if store_ids else fleet
+    )
+    for store in stores:
+        if store.state == "decommissioned":
+            continue
+        for view in builder.store_views(store):
+            yield renderer.render_store_view(view)
+    if include_hubs:
+        for hub in hubs if hubs is not None else list(fleet.hubs):
+            if hub not in fleet.hubs:
+                raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
+            yield renderer.render_hub_view(builder.hub_view(hub))
+
+
+def render_store(
+    fleet: Fleet,
+    store_id: str,
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    reveal_secrets: bool = False,
+) -> list[RenderedConfig]:
+    """The intended configs of one store's appliances."""
+    return list(
+        render_fleet(
+            fleet, outputs=outputs, store_ids=[store_id], include_hubs=False, reveal_secrets=reveal_secrets
+        )
+    )
+
+
+def render_hub(
+    fleet: Fleet,
+    hub: str,
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    reveal_secrets: bool = False,
+) -> RenderedConfig:
+    """The intended config of one hub, carrying every store link that terminates on it."""
+    builder = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets)
+    if hub not in fleet.hubs:
+        raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
+    return Renderer(reveal_secrets=reveal_secrets).render_hub_view(builder.hub_view(hub))
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written)
+
+
+def _would_change(path: Path, config: RenderedConfig) -> bool:
+    try:
+        if path.read_text(encoding="utf-8") != config.text:
+            return True
+        return (path.stat().st_mode & 0o777) != config.file_mode
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+        return True
+
+
+def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bool = False) -> WriteReport:
+    """Write one file per appliance, atomically, rewriting only changed files.
+
+    With `check`, nothing is written: `written` lists what a real run would write.
+    Push files (with secrets) are 0600; display files carry only `<redacted>`.
+    """
+    report = WriteReport()
+    for config in configs:
+        path = Path(out_dir) / config.filename
+        if config.planned:
+            report.planned.append(config.name)
+        changed = _would_change(path, config) if check else atomic_write_text(
+            path, config.text, mode=config.file_mode
+        )
+        (report.written if changed else report.unchanged).append(config.name)
+    return report
