@@ -70,7 +70,10 @@ def _table_key(prefix: str) -> tuple[int, int]:
 
 def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
     """(prefix, rest) pairs as `ip route` lines, in staticd's order."""
-    return [f"ip route {prefix} {rest}" for prefix, rest in sorted(routes, key=lambda r: (_static_route_key(r[0]), r[1]))]
+    return [
+        f"ip route {prefix} {rest}"
+        for prefix, rest in sorted(routes, key=lambda r: (_static_route_key(r[0]), r[1]))
+    ]
 
 
 def store_layout(view: StoreApplianceView) -> FrrStoreLayout:

@@ -61,7 +61,9 @@ class AwsTunnelOutput(_Outputs):
     link: Slug = Field(description="WAN link whose customer gateway carries the tunnel")
     tunnel: Literal[1, 2]
     outside_address: IPv4 = Field(description="AWS tunnel endpoint")
-    inside_cidr: Cidr = Field(description="/30 in 169.254.0.0/16: AWS uses the first host, the store the second")
+    inside_cidr: Cidr = Field(
+        description="/30 in 169.254.0.0/16: AWS uses the first host, the store the second"
+    )
     psk: Psk
 
     @model_validator(mode="after")

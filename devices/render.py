@@ -245,8 +245,10 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
         path = Path(out_dir) / config.filename
         if config.planned:
             report.planned.append(config.name)
-        changed = _would_change(path, config) if check else atomic_write_text(
-            path, config.text, mode=config.file_mode
+        changed = (
+            _would_change(path, config)
+            if check
+            else atomic_write_text(path, config.text, mode=config.file_mode)
         )
         (report.written if changed else report.unchanged).append(config.name)
     return report

@@ -350,7 +350,9 @@ class ViewBuilder:
         """PSK slot for planned values: the fleet-wide `ipsec-psk` secret if one is configured."""
         planned = self._planned_psk
         if planned is None:
-            return Secret(what, "stack outputs", None, "comes from the store's stack outputs; none are loaded")
+            return Secret(
+                what, "stack outputs", None, "comes from the store's stack outputs; none are loaded"
+            )
         return Secret(what, planned.source, planned.value, planned.problem)
 
     @staticmethod
@@ -444,7 +446,9 @@ class ViewBuilder:
                 "bring the store stack up to date first"
             )
         if outputs.aws_tunnels and not store.cloud.aws_region:
-            raise StackOutputsError(f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region")
+            raise StackOutputsError(
+                f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
+            )
 
     @staticmethod
     def _segment(profile: PlatformProfile, kind: str, segment: ResolvedSegment) -> SegmentView:
@@ -556,7 +560,9 @@ class ViewBuilder:
                         inside=IfAddr.of(ipaddress.IPv4Interface((live.store_inside, 30))),
                         inside_peer=str(live.aws_inside),
                         asn=aws_asn,
-                        psk=Secret(f"psk {store.id} aws {link.name} t{live.tunnel}", "stack outputs", live.psk),
+                        psk=Secret(
+                            f"psk {store.id} aws {link.name} t{live.tunnel}", "stack outputs", live.psk
+                        ),
                         local_pref=250 - 10 * link.index,
                     )
                 )
