@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
@@ -86,6 +86,19 @@ BFD_CELLULAR = BfdProfile("CELLULAR", 500, 5)
 
 
 @dataclass(frozen=True, slots=True)
+class AclRule:
+    """One packet-filter rule, platform-neutral; `None` addresses mean any."""
+
+    action: str  # permit | deny
+    protocol: str  # ip | tcp | udp | icmp
+    source: Net | None = None
+    destination: Net | None = None
+    port: int | None = None  # destination port (or first of a range)
+    port_end: int | None = None
+    source_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ManagementView:
     domain: str
     ntp_servers: list[str]
@@ -123,6 +136,7 @@ class SegmentView:
     gateway: IfAddr
     dhcp_start: str
     dhcp_end: str
+    dhcp_reserved_end: str  # gateway .. this address are kept out of the DHCP scope
     advertised: bool  # announced to the hubs
     overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
     protected: bool  # POS and office: nothing untrusted may reach them
@@ -132,6 +146,7 @@ class SegmentView:
     priority: bool  # POS: strict priority queue
     shaped: bool  # CCTV: bulk uploads shaped on every WAN link
     cellular_allowed: bool  # may use LTE/5G links
+    inbound_rules: list[AclRule]  # filter on traffic entering from this segment; empty: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +160,8 @@ class TunnelView:
     inside: IfAddr  # store side; BGP source
     inside_peer: str  # hub side; BGP neighbour
     psk: Secret
+    ike_id: str  # our IKE identity (FQDN): works whether the link's address is static or not
+    peer_ike_id: str  # the hub's IKE identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +238,8 @@ class StoreApplianceView:
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
+    cellular_rules: list[AclRule]  # the only traffic allowed into a cellular link's overlay
+    pos_path_rules: list[AclRule]  # POS traffic steered to the healthiest overlay (not local)
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
 
@@ -266,6 +285,7 @@ class HubPeerView:
     route_map: str
     bfd: BfdProfile
     description: str
+    ike_id: str  # the store link's IKE identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +304,7 @@ class HubView:
     mgmt: ManagementView
     bfd_profiles: list[BfdProfile]
     store_supernet: Net
+    ike_id: str
 
 
 # ---------------------------------------------------------------- builders
@@ -343,6 +364,12 @@ class ViewBuilder:
 
     # -------------------------------------------------------- per link helpers
 
+    def link_ike_id(self, store_id: str, link_name: str) -> str:
+        return f"{store_id}-{link_name}.{self.fleet.spec.organisation.domain}"
+
+    def hub_ike_id(self, hub: str) -> str:
+        return f"{hub}.{self.fleet.spec.organisation.domain}"
+
     def transit_index(self, link: ResolvedWanLink) -> int:
         return (int(link.overlay.network.network_address) - self._transit_base) // 2
 
@@ -380,7 +407,10 @@ class ViewBuilder:
         outputs = self.outputs.get(store.id)
         if outputs is not None:
             self._check_outputs(store, outputs)
-        segments = [self._segment(profile, kind, segment) for kind, segment in store.segments.items()]
+        segments = self._with_rules(
+            [self._segment(profile, kind, segment) for kind, segment in store.segments.items()]
+        )
+        loopback_net = Net.of(ipaddress.IPv4Network(f"{appliance.loopback}/32"))
         ranks = self._link_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = next((link.name for link in store.wan if not link.cellular), None)
@@ -421,6 +451,16 @@ class ViewBuilder:
             bfd_profiles=sorted({link.bfd for link in wan}, key=lambda p: p.name),
             guest=guest,
             breakout=next((link for link in wan if link.guest_breakout), None) if guest else None,
+            cellular_rules=self._cellular_rules(loopback_net, segments),
+            pos_path_rules=[
+                rule
+                for pos in segments
+                if pos.priority
+                for rule in (
+                    *(AclRule("deny", "ip", pos.net, local.net) for local in segments),
+                    AclRule("permit", "ip", pos.net),
+                )
+            ],
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
         )
@@ -450,6 +490,40 @@ class ViewBuilder:
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
 
+    def _with_rules(self, segments: list[SegmentView]) -> list[SegmentView]:
+        """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
+        nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
+        protected = [segment.net for segment in segments if segment.protected]
+        result = []
+        for segment in segments:
+            if not segment.untrusted:
+                result.append(segment)
+                continue
+            gateway = Net.of(ipaddress.IPv4Network(f"{segment.gateway.ip}/32"))
+            rules = [
+                AclRule("permit", "udp", None, None, 67),
+                AclRule("permit", "udp", None, gateway, 53),
+                *(AclRule("deny", "ip", None, net) for net in protected),
+            ]
+            if not segment.overlay:
+                rules += [AclRule("deny", "ip", None, net) for net in self.private_ranges]
+            rules.append(AclRule("permit", "ip"))
+            result.append(replace(segment, inbound_rules=rules))
+        return result
+
+    @staticmethod
+    def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
+        """LTE/5G carries only the overlay's own control traffic, management and POS."""
+        return [
+            AclRule("permit", "tcp", None, None, 179),
+            AclRule("permit", "tcp", None, None, None, None, 179),
+            AclRule("permit", "udp", None, None, 3784, 3785),
+            AclRule("permit", "icmp"),
+            AclRule("permit", "ip", loopback),
+            *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
+            AclRule("deny", "ip"),
+        ]
+
     @staticmethod
     def _segment(profile: PlatformProfile, kind: str, segment: ResolvedSegment) -> SegmentView:
         dscp, dscp_name = _SEGMENT_DSCP.get(kind, (0, "default"))
@@ -464,6 +538,7 @@ class ViewBuilder:
             gateway=IfAddr.of(ipaddress.IPv4Interface((segment.gateway, subnet.prefixlen))),
             dhcp_start=str(segment.dhcp_start),
             dhcp_end=str(segment.dhcp_end),
+            dhcp_reserved_end=str(segment.dhcp_start - 1),
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
             protected=kind in ("pos", "office"),
@@ -473,6 +548,7 @@ class ViewBuilder:
             priority=kind == "pos",
             shaped=kind == "cctv",
             cellular_allowed=kind == "pos",
+            inbound_rules=[],
         )
 
     def _wan_link(
@@ -497,6 +573,8 @@ class ViewBuilder:
                 inside=IfAddr.of(live.inside),
                 inside_peer=str(live.inside_peer),
                 psk=Secret(psk_name, "stack outputs", live.psk),
+                ike_id=self.link_ike_id(store.id, link.name),
+                peer_ike_id=self.hub_ike_id(hub.hostname),
             )
         else:
             tunnel = TunnelView(
@@ -507,6 +585,8 @@ class ViewBuilder:
                 inside=IfAddr.of(link.overlay),
                 inside_peer=str(link.overlay_peer),
                 psk=self._psk(psk_name),
+                ike_id=self.link_ike_id(store.id, link.name),
+                peer_ike_id=self.hub_ike_id(hub.hostname),
             )
         role = "primary" if index == 0 else ("backup" if link.cellular else "secondary")
         static = link.addressing == "static" and link.address is not None
@@ -651,6 +731,7 @@ class ViewBuilder:
                     route_map=f"FROM-{store.id}-{link.name}",
                     bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
                     description=f"{store.id} {link.name} {link.kind} {role}",
+                    ike_id=self.link_ike_id(store.id, link.name),
                 )
             )
         return HubView(
@@ -668,4 +749,5 @@ class ViewBuilder:
             mgmt=self._mgmt,
             bfd_profiles=sorted({peer.bfd for peer in peers}, key=lambda p: p.name),
             store_supernet=self.store_supernet,
+            ike_id=self.hub_ike_id(hub.hostname),
         )
