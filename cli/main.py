@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
 
 
@@ -13,3 +14,4 @@ def cli() -> None:
 
 
 cli.add_command(inventory)
+cli.add_command(devices)

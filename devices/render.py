@@ -160,29 +160,28 @@ def render_fleet(
     outputs: Mapping[str, StoreCloudOutputs] | None = None,
     store_ids: Sequence[str] | None = None,
     hubs: Sequence[str] | None = None,
-    include_hubs: bool = True,
     reveal_secrets: bool = False,
 ) -> Iterator[RenderedConfig]:
-    """Every intended config, stores in id order then hubs; decommissioned stores are skipped.
+    """Intended configs, store appliances in store-id order, then hubs.
 
-    `store_ids` limits the store appliances; hubs always render from the whole fleet, since a
-    hub config carries every store that peers with it.
+    `store_ids` / `hubs` select what to render: None means all, an empty list means none.
+    Decommissioned stores are skipped. A hub always renders from the whole fleet, since its
+    config carries every store link that terminates on it.
     """
     builder = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets)
     renderer = Renderer(reveal_secrets=reveal_secrets)
-    stores: Iterable[ResolvedStore] = (
-        [fleet.store(store_id) for store_id in store_ids] if store_ids else fleet
-    )
+    stores: Iterable[ResolvedStore] = fleet if store_ids is None else [fleet.store(s) for s in store_ids]
+    hub_names = list(fleet.hubs) if hubs is None else list(hubs)
+    for hub in hub_names:
+        if hub not in fleet.hubs:
+            raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
     for store in stores:
         if store.state == "decommissioned":
             continue
         for view in builder.store_views(store):
             yield renderer.render_store_view(view)
-    if include_hubs:
-        for hub in hubs if hubs is not None else list(fleet.hubs):
-            if hub not in fleet.hubs:
-                raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-            yield renderer.render_hub_view(builder.hub_view(hub))
+    for hub in hub_names:
+        yield renderer.render_hub_view(builder.hub_view(hub))
 
 
 def render_store(
@@ -194,9 +193,7 @@ def render_store(
 ) -> list[RenderedConfig]:
     """The intended configs of one store's appliances."""
     return list(
-        render_fleet(
-            fleet, outputs=outputs, store_ids=[store_id], include_hubs=False, reveal_secrets=reveal_secrets
-        )
+        render_fleet(fleet, outputs=outputs, store_ids=[store_id], hubs=[], reveal_secrets=reveal_secrets)
     )
 
 
@@ -208,10 +205,8 @@ def render_hub(
     reveal_secrets: bool = False,
 ) -> RenderedConfig:
     """The intended config of one hub, carrying every store link that terminates on it."""
-    builder = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets)
-    if hub not in fleet.hubs:
-        raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-    return Renderer(reveal_secrets=reveal_secrets).render_hub_view(builder.hub_view(hub))
+    (config,) = render_fleet(fleet, outputs=outputs, store_ids=[], hubs=[hub], reveal_secrets=reveal_secrets)
+    return config
 
 
 @dataclass
