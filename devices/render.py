@@ -8,6 +8,7 @@ that skipped validation) can end its line and start a new config command.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,22 +91,30 @@ def _fortios_quote(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@functools.cache
+def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
+    """One sandbox per mode, shared by every Renderer: templates compile once per process."""
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(template_root())),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_one_line,
+        auto_reload=False,
+    )
+    env.filters["secret"] = _reveal if reveal_secrets else _redact
+    env.filters["fq"] = _fortios_quote
+    return env
+
+
 class Renderer:
-    """Compiled templates for one run; `reveal_secrets` makes push files, else display files."""
+    """Renders views; `reveal_secrets` makes push files, otherwise display files."""
 
     def __init__(self, *, reveal_secrets: bool = False) -> None:
         self.reveal_secrets = reveal_secrets
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(template_root())),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-            keep_trailing_newline=True,
-            finalize=_one_line,
-        )
-        self.env.filters["secret"] = _reveal if reveal_secrets else _redact
-        self.env.filters["fq"] = _fortios_quote
+        self.env = _environment(reveal_secrets)
 
     def _render(self, template_name: str, context: dict[str, Any]) -> str:
         try:
