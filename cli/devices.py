@@ -83,6 +83,13 @@ def devices() -> None:
     is_flag=True,
     help="Fill in secrets from the environment and stack outputs (files for a push, mode 0600).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Processes to render large fleets with.",
+)
 @outputs_option
 @fleet_option
 @json_option
@@ -92,6 +99,7 @@ def render(
     out_dir: Path,
     check: bool,
     with_secrets: bool,
+    workers: int,
     outputs_path: Path | None,
     fleet_path: Path | None,
     as_json: bool,
@@ -124,7 +132,12 @@ def render(
         if fleet.store(store_id).state != "decommissioned"
     ) + len(selected_hubs)
     configs = render_fleet(
-        fleet, outputs=outputs, store_ids=selected_stores, hubs=selected_hubs, reveal_secrets=with_secrets
+        fleet,
+        outputs=outputs,
+        store_ids=selected_stores,
+        hubs=selected_hubs,
+        reveal_secrets=with_secrets,
+        workers=workers,
     )
     show_progress = not as_json and sys.stdout.isatty() and total > 50
     try:

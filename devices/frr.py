@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from storestack.devices.naming import frr_interface_order
+from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView
 
 
@@ -53,7 +53,15 @@ class FrrStoreLayout:
 
 
 def _ip_key(address: str) -> int:
-    return int(ipaddress.IPv4Address(address))
+    first, second, third, fourth = address.split(".")
+    return (int(first) << 24) | (int(second) << 16) | (int(third) << 8) | int(fourth)
+
+
+def _in_frr_order(interfaces: list[FrrInterface]) -> list[FrrInterface]:
+    by_name: dict[str, list[FrrInterface]] = {}
+    for interface in interfaces:
+        by_name.setdefault(interface.name, []).append(interface)
+    return [interface for name in sort_frr_interfaces(list(by_name)) for interface in by_name[name]]
 
 
 def _static_route_key(prefix: str) -> tuple[int, int]:
@@ -100,7 +108,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         interfaces.append(
             FrrInterface(tunnel.ifname, f"aws vpn {tunnel.name} over {tunnel.link}", [tunnel.inside.cidr])
         )
-    interfaces.sort(key=lambda interface: frr_interface_order(interface.name))
+    interfaces = _in_frr_order(interfaces)
     for interface in interfaces:
         interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
 
@@ -157,7 +165,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     routes = [(net.cidr, "blackhole 254") for net in view.summaries]
     interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
     interfaces += [FrrInterface(peer.ifname, peer.description, [peer.local.cidr]) for peer in view.peers]
-    interfaces.sort(key=lambda interface: frr_interface_order(interface.name))
+    interfaces = _in_frr_order(interfaces)
     # bgpd keeps its neighbours sorted by peer-group name, then by address (`peer_cmp`).
     order = sorted(
         range(len(view.peers)),

@@ -36,6 +36,11 @@ _PLANNED_AWS_OUTSIDE_BASE = int(ipaddress.IPv4Address("192.0.2.0"))
 # ---------------------------------------------------------------- addresses
 
 
+def dotted(address: int) -> str:
+    """An IPv4 address as text; a faster `str(IPv4Address(address))` for the hot render path."""
+    return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+
+
 @dataclass(frozen=True, slots=True)
 class Net:
     """An IPv4 network in every notation the platforms use."""
@@ -48,9 +53,12 @@ class Net:
 
     @classmethod
     def of(cls, network: ipaddress.IPv4Network) -> Net:
-        address = str(network.network_address)
-        prefixlen = network.prefixlen
-        return cls(f"{address}/{prefixlen}", address, prefixlen, _NETMASKS[prefixlen], _WILDCARDS[prefixlen])
+        return cls.at(int(network.network_address), network.prefixlen)
+
+    @classmethod
+    def at(cls, address: int, prefixlen: int) -> Net:
+        text = dotted(address)
+        return cls(f"{text}/{prefixlen}", text, prefixlen, _NETMASKS[prefixlen], _WILDCARDS[prefixlen])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +73,13 @@ class IfAddr:
 
     @classmethod
     def of(cls, interface: ipaddress.IPv4Interface) -> IfAddr:
-        ip = str(interface.ip)
-        prefixlen = interface.network.prefixlen
-        return cls(ip, prefixlen, _NETMASKS[prefixlen], f"{ip}/{prefixlen}", Net.of(interface.network))
+        return cls.at(int(interface.ip), interface.network.prefixlen)
+
+    @classmethod
+    def at(cls, address: int, prefixlen: int) -> IfAddr:
+        ip = dotted(address)
+        network = address & ((0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF)
+        return cls(ip, prefixlen, _NETMASKS[prefixlen], f"{ip}/{prefixlen}", Net.at(network, prefixlen))
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -96,6 +108,15 @@ class AclRule:
     port: int | None = None  # destination port (or first of a range)
     port_end: int | None = None
     source_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    """A named packet filter; `number` is for platforms that want numbered ACLs too."""
+
+    name: str
+    number: int
+    rules: list[AclRule]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +259,7 @@ class StoreApplianceView:
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
-    cellular_rules: list[AclRule]  # the only traffic allowed into a cellular link's overlay
-    pos_path_rules: list[AclRule]  # POS traffic steered to the healthiest overlay (not local)
+    acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
 
@@ -410,7 +430,7 @@ class ViewBuilder:
         segments = self._with_rules(
             [self._segment(profile, kind, segment) for kind, segment in store.segments.items()]
         )
-        loopback_net = Net.of(ipaddress.IPv4Network(f"{appliance.loopback}/32"))
+        loopback_net = Net.at(int(appliance.loopback), 32)
         ranks = self._link_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = next((link.name for link in store.wan if not link.cellular), None)
@@ -419,7 +439,7 @@ class ViewBuilder:
             for index, link in enumerate(store.wan)
         ]
         aws = self._aws_tunnels(profile, store, wan, outputs) if store.cloud.aws_region else []
-        loopback = IfAddr.of(ipaddress.IPv4Interface(f"{appliance.loopback}/32"))
+        loopback = IfAddr.at(int(appliance.loopback), 32)
         return StoreApplianceView(
             hostname=appliance.hostname,
             platform=appliance.platform,
@@ -451,15 +471,27 @@ class ViewBuilder:
             bfd_profiles=sorted({link.bfd for link in wan}, key=lambda p: p.name),
             guest=guest,
             breakout=next((link for link in wan if link.guest_breakout), None) if guest else None,
-            cellular_rules=self._cellular_rules(loopback_net, segments),
-            pos_path_rules=[
-                rule
-                for pos in segments
-                if pos.priority
-                for rule in (
-                    *(AclRule("deny", "ip", pos.net, local.net) for local in segments),
-                    AclRule("permit", "ip", pos.net),
-                )
+            acls=[
+                *(
+                    Acl(f"SEG-{segment.tag}-IN", 3000 + index, segment.inbound_rules)
+                    for index, segment in enumerate(
+                        (segment for segment in segments if segment.untrusted), start=1
+                    )
+                ),
+                Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
+                Acl(
+                    "POS-TRAFFIC",
+                    3011,
+                    [
+                        rule
+                        for pos in segments
+                        if pos.priority
+                        for rule in (
+                            *(AclRule("deny", "ip", pos.net, local.net) for local in segments),
+                            AclRule("permit", "ip", pos.net),
+                        )
+                    ],
+                ),
             ],
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
@@ -499,7 +531,7 @@ class ViewBuilder:
             if not segment.untrusted:
                 result.append(segment)
                 continue
-            gateway = Net.of(ipaddress.IPv4Network(f"{segment.gateway.ip}/32"))
+            gateway = Net(f"{segment.gateway.ip}/32", segment.gateway.ip, 32, _NETMASKS[32], _WILDCARDS[32])
             rules = [
                 AclRule("permit", "udp", None, None, 67),
                 AclRule("permit", "udp", None, gateway, 53),
@@ -535,10 +567,10 @@ class ViewBuilder:
             ifname=profile.segment_interface(segment.vlan, kind),
             description=f"{kind} segment vlan {segment.vlan}",
             net=Net.of(subnet),
-            gateway=IfAddr.of(ipaddress.IPv4Interface((segment.gateway, subnet.prefixlen))),
-            dhcp_start=str(segment.dhcp_start),
-            dhcp_end=str(segment.dhcp_end),
-            dhcp_reserved_end=str(segment.dhcp_start - 1),
+            gateway=IfAddr.at(int(segment.gateway), subnet.prefixlen),
+            dhcp_start=dotted(int(segment.dhcp_start)),
+            dhcp_end=dotted(int(segment.dhcp_end)),
+            dhcp_reserved_end=dotted(int(segment.dhcp_start) - 1),
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
             protected=kind in ("pos", "office"),
@@ -703,13 +735,13 @@ class ViewBuilder:
             live = outputs.link(link.name) if outputs is not None else None
             psk_name = f"psk {store.id} {link.name}"
             if live is not None:
-                local = ipaddress.IPv4Interface((live.inside_peer, live.inside.network.prefixlen))
-                peer = str(live.inside.ip)
+                local = IfAddr.at(int(live.inside_peer), live.inside.network.prefixlen)
+                peer = dotted(int(live.inside.ip))
                 psk = Secret(psk_name, "stack outputs", live.psk)
             else:
                 planned = True
-                local = ipaddress.IPv4Interface((link.overlay_peer, 31))
-                peer = str(link.overlay.ip)
+                local = IfAddr.at(int(link.overlay_peer), 31)
+                peer = dotted(int(link.overlay.ip))
                 psk = self._psk(psk_name)
             transit_index = self.transit_index(link)
             index = store.wan.index(link)
@@ -723,9 +755,9 @@ class ViewBuilder:
                     role=role,
                     ifname=profile.hub_peer_interface(store.id, link.name, transit_index),
                     number=transit_index + 1,
-                    local=IfAddr.of(local),
+                    local=local,
                     peer=peer,
-                    peer_outside=str(link.address.ip) if link.address is not None else None,
+                    peer_outside=dotted(int(link.address.ip)) if link.address is not None else None,
                     psk=psk,
                     local_pref=rank_cache[store.id][link.name][0],
                     route_map=f"FROM-{store.id}-{link.name}",
@@ -740,7 +772,7 @@ class ViewBuilder:
             planned=planned,
             asn=hub.asn,
             router_id=str(hub.loopback),
-            loopback=IfAddr.of(ipaddress.IPv4Interface(f"{hub.loopback}/32")),
+            loopback=IfAddr.at(int(hub.loopback), 32),
             loopback_ifname=profile.loopback,
             public_address=str(hub.public_address),
             summaries=self.hub_routes,

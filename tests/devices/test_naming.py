@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from storestack.devices.naming import LINUX_IFNAMSIZ, frr_interface_order, hub_interface_name
+from hypothesis import given
+from hypothesis import strategies as st
+from storestack.devices.naming import (
+    LINUX_IFNAMSIZ,
+    frr_interface_order,
+    hub_interface_name,
+    sort_frr_interfaces,
+)
 
 
 def test_short_names_are_readable() -> None:
@@ -36,3 +43,8 @@ def test_frr_order_compares_digit_runs_as_numbers() -> None:
     assert sorted(names, key=frr_interface_order) == [
         "a-1", "a1", "lan0", "lan0.20", "lan0.100", "lo", "nw-0002-wan1", "nw-0010-lte1", "wan2", "wan10",
     ]  # fmt: skip
+
+
+@given(st.lists(st.text(alphabet="abl-.0123456789", min_size=1, max_size=8), max_size=25))
+def test_fast_frr_sort_always_matches_frr_rule(names: list[str]) -> None:
+    assert sort_frr_interfaces(names) == sorted(names, key=frr_interface_order)
