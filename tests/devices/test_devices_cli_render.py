@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from storestack.cli.main import cli
 from storestack.inventory import sample_chain_path
@@ -86,3 +87,14 @@ def test_show_prints_the_store_configs(tmp_path: Path) -> None:
     code, output = _run("show", "hq-hub1", "--json")
     (hub,) = json.loads(output)
     assert hub["role"] == "hub" and hub["config"].count("remote-as 42000") == 9
+
+
+def test_parallel_rendering_gives_the_same_configs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storestack.devices import render
+    from storestack.inventory import load_fleet
+
+    fleet = load_fleet(sample_chain_path())
+    sequential = [(c.name, c.text) for c in render.render_fleet(fleet, workers=1)]
+    monkeypatch.setattr(render, "_PARALLEL_THRESHOLD", 0)
+    parallel = [(c.name, c.text) for c in render.render_fleet(fleet, workers=2)]
+    assert parallel == sequential
