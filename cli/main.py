@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import click
+
 from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
+from storestack.cli.stacks import register as register_stacks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,3 +17,4 @@ def cli() -> None:
 
 cli.add_command(inventory)
 cli.add_command(devices)
+register_stacks(cli)
