@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from storestack.cli.common import EXIT_FAILED, EXIT_USAGE, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.devices.errors import RenderError

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
 from storestack.devices.errors import StackOutputsError
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+
 from storestack.common.files import atomic_write_text
 from storestack.devices import frr
 from storestack.devices.errors import RenderError

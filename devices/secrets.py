@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
+
 from storestack.devices.errors import SecretUnavailableError
 
 REDACTED = "<redacted>"

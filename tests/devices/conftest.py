@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from storestack.devices.outputs import StoreCloudOutputs, parse_stack_outputs
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.models import Platform

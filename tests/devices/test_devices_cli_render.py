@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from storestack.cli.main import cli
 from storestack.inventory import sample_chain_path
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import on_platform
 from frr_instance import VTYSH, FrrInstance, frr_available, normalise
+
 from storestack.devices.naming import hub_interface_name
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SHAPES, on_platform, update_golden
+
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet

@@ -10,6 +10,7 @@ import pytest
 from conftest import on_platform
 from hier_config import Platform as HPlatform
 from hier_config import get_hconfig
+
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet

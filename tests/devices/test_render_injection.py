@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import on_platform
 from jinja2.sandbox import SecurityError
+
 from storestack.devices.errors import RenderError
 from storestack.devices.render import Renderer, render_hub, render_store
 from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import FIXTURES, on_platform
+
 from storestack.cli.main import cli
 from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.outputs import StoreCloudOutputs
