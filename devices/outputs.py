@@ -88,6 +88,7 @@ class StoreCloudOutputs(_Outputs):
     store_id: Slug
     links: list[HubTunnelOutput] = Field(min_length=1)
     aws_tunnels: list[AwsTunnelOutput] = []
+    planned: bool = Field(default=False, description="values from a plan or preview, not a live stack")
 
     @model_validator(mode="after")
     def _unique(self) -> StoreCloudOutputs:
@@ -101,6 +102,13 @@ class StoreCloudOutputs(_Outputs):
 
     def link(self, name: str) -> HubTunnelOutput | None:
         return next((tunnel for tunnel in self.links if tunnel.link == name), None)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Where and what, never the input value: it may be a PSK."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
 
 
 def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[str, StoreCloudOutputs]:
@@ -121,11 +129,7 @@ def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[
         try:
             outputs = StoreCloudOutputs.model_validate(item)
         except ValidationError as exc:
-            # input_value is left out: it may be a PSK.
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-            )
-            raise StackOutputsError(f"{source}: {problems}") from None
+            raise StackOutputsError(f"{source}: {describe_validation_error(exc)}") from None
         if outputs.store_id in result:
             raise StackOutputsError(f"{source}: store {outputs.store_id!r} appears twice")
         result[outputs.store_id] = outputs

@@ -443,7 +443,7 @@ class ViewBuilder:
         return StoreApplianceView(
             hostname=appliance.hostname,
             platform=appliance.platform,
-            planned=outputs is None,
+            planned=outputs is None or outputs.planned,
             store_id=store.id,
             store_name=store.name,
             city=store.city,
@@ -679,10 +679,11 @@ class ViewBuilder:
                     )
                 )
             return tunnels
-        # Planned: AWS customer gateways need a stable address, so only wired links carry them.
+        # Planned: an AWS customer gateway needs a stable public address, so only links with
+        # static addressing carry AWS tunnels (the store stack decides the same way).
         resolved = {link.name: link for link in store.wan}
         for link in wan:
-            if link.cellular:
+            if not link.static:
                 continue
             transit_index = self.transit_index(resolved[link.name])
             for number in (1, 2):
@@ -733,6 +734,8 @@ class ViewBuilder:
                 stores[store.id] = store_view
                 rank_cache[store.id] = self._link_ranks(store)
             live = outputs.link(link.name) if outputs is not None else None
+            if outputs is not None and outputs.planned:
+                planned = True
             psk_name = f"psk {store.id} {link.name}"
             if live is not None:
                 local = IfAddr.at(int(live.inside_peer), live.inside.network.prefixlen)
