@@ -55,10 +55,20 @@ class RenderedConfig:
     planned: bool
     with_secrets: bool
     store_id: str | None = None
+    # Files beside the config for what the platform's CLI cannot hold (FRR: the Linux host's
+    # firewall and DHCP/DNS), as (file suffix, text). The push of `text` does not send them.
+    companions: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def filename(self) -> str:
         return f"{self.name}{CONFIG_SUFFIX}"
+
+    def files(self) -> list[tuple[str, str]]:
+        """(file name, text) of the config and its companions."""
+        return [
+            (self.filename, self.text),
+            *((f"{self.name}.{suffix}", text) for suffix, text in self.companions),
+        ]
 
     @property
     def file_mode(self) -> int:
@@ -190,8 +200,19 @@ class Renderer:
                 hub_routes=_with_default(view),
             )
         text = self._render(f"{view.platform}/store.j2", context)
+        companions = tuple(
+            (suffix, self._render(f"{view.platform}/{template}", {"view": view}))
+            for suffix, template in _COMPANIONS.get(view.platform, ())
+        )
         return RenderedConfig(
-            view.hostname, "edge", view.platform, text, view.planned, self.reveal_secrets, view.store_id
+            view.hostname,
+            "edge",
+            view.platform,
+            text,
+            view.planned,
+            self.reveal_secrets,
+            view.store_id,
+            companions,
         )
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
@@ -200,6 +221,11 @@ class Renderer:
             context["layout"] = frr.hub_layout(view)
         text = self._render(f"{view.platform}/hub.j2", context)
         return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+
+
+_COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "frr": (("nftables.conf", "host-nftables.j2"), ("dnsmasq.conf", "host-dnsmasq.j2")),
+}
 
 
 def _with_default(view: StoreApplianceView) -> list[Net]:
@@ -339,11 +365,11 @@ class WriteReport:
         return bool(self.written)
 
 
-def _would_change(path: Path, config: RenderedConfig) -> bool:
+def _would_change(path: Path, text: str, mode: int) -> bool:
     try:
-        if path.read_text(encoding="utf-8") != config.text:
+        if path.read_text(encoding="utf-8") != text:
             return True
-        return (path.stat().st_mode & 0o777) != config.file_mode
+        return (path.stat().st_mode & 0o777) != mode
     except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
         return True
 
@@ -356,13 +382,14 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
     """
     report = WriteReport()
     for config in configs:
-        path = Path(out_dir) / config.filename
         if config.planned:
             report.planned.append(config.name)
-        changed = (
-            _would_change(path, config)
-            if check
-            else atomic_write_text(path, config.text, mode=config.file_mode)
-        )
+        changed = False
+        for filename, text in config.files():
+            path = Path(out_dir) / filename
+            if check:
+                changed = _would_change(path, text, config.file_mode) or changed
+            else:
+                changed = atomic_write_text(path, text, mode=config.file_mode) or changed
         (report.written if changed else report.unchanged).append(config.name)
     return report

@@ -26,7 +26,9 @@ def test_render_writes_one_file_per_appliance_then_nothing(tmp_path: Path) -> No
     assert code == 0
     first = json.loads(output)
     assert len(first["written"]) == 10 and first["unchanged"] == []
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name}.cfg" for name in first["written"])
+    assert {p.name for p in out.glob("*.cfg")} == {f"{name}.cfg" for name in first["written"]}
+    frr_stores = ["nw-0001", "nw-0002", "nw-0004", "nw-0007", "nw-0008"]
+    assert {p.name for p in out.glob("*.nftables.conf")} == {f"{s}-edge1.nftables.conf" for s in frr_stores}
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     code, output = _run("render", "--out", str(out), "--json")
     second = json.loads(output)

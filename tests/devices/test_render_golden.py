@@ -34,6 +34,8 @@ def test_store_config_matches_golden(fleet: Fleet, platform: Platform, shape: st
     (config,) = render_store(on_platform(fleet, platform), SHAPES[shape])
     assert config.platform == platform
     _compare(GOLDEN / platform / f"{shape}.cfg", config.text)
+    for suffix, text in config.companions:
+        _compare(GOLDEN / platform / f"{shape}.{suffix}", text)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
