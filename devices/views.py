@@ -719,6 +719,8 @@ class ViewBuilder:
         planned = False
         rank_cache: dict[str, dict[str, tuple[int, int]]] = {}
         for store, link in self.fleet.hub_peers(hub_name):
+            if store.state == "decommissioned":
+                continue  # its tunnels and routes leave the hub with it
             store_view = stores.get(store.id)
             outputs = self.outputs.get(store.id)
             if store_view is None:

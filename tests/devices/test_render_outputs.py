@@ -10,7 +10,7 @@ from conftest import FIXTURES
 
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs, parse_stack_outputs
-from storestack.devices.render import render_hub, render_store
+from storestack.devices.render import render_fleet, render_hub, render_store
 from storestack.devices.views import PLANNED_HEADER
 from storestack.inventory import Fleet
 
@@ -91,3 +91,15 @@ def test_outputs_file_must_be_private(tmp_path: Path) -> None:
 
 def test_psk_never_shows_in_a_repr(live_outputs: dict[str, StoreCloudOutputs]) -> None:
     assert "Live_Value" not in repr(live_outputs) and "Live_Value" not in str(live_outputs)
+
+
+def test_decommissioned_store_leaves_its_hubs_and_is_not_rendered(fleet: Fleet) -> None:
+    stores = dict(fleet.stores)
+    stores["nw-0002"] = stores["nw-0002"].model_copy(update={"state": "decommissioned"})
+    shrunk = Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+    names = [config.name for config in render_fleet(shrunk)]
+    assert "nw-0002-edge1" not in names and "nw-0001-edge1" in names
+    for hub in ("hq-hub1", "hq-hub2"):
+        text = render_hub(shrunk, hub).text
+        assert "nw-0002" not in text and "remote-as 4200000001" not in text
+        assert "nw-0002" in render_hub(fleet, hub).text
