@@ -332,6 +332,13 @@ class HubView:
 _SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
 _SEGMENT_DSCP = {"pos": (46, "ef"), "office": (18, "af21"), "cctv": (8, "cs1"), "iot": (10, "af11")}
 _CCTV_SHARE = 0.2  # CCTV uploads may use at most a fifth of a link
+# BGP both ways, BFD and ICMP: the overlay's own control traffic, allowed on every link.
+_CELLULAR_CONTROL = (
+    AclRule("permit", "tcp", None, None, 179),
+    AclRule("permit", "tcp", None, None, None, None, 179),
+    AclRule("permit", "udp", None, None, 3784, 3785),
+    AclRule("permit", "icmp"),
+)
 
 
 class ViewBuilder:
@@ -360,6 +367,7 @@ class ViewBuilder:
             for net in (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
         ]
         self.store_supernet = Net.of(plan.stores)
+        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.private_ranges]
         self.hub_refs = {
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback))
             for name, hub in fleet.hubs.items()
@@ -538,7 +546,7 @@ class ViewBuilder:
                 *(AclRule("deny", "ip", None, net) for net in protected),
             ]
             if not segment.overlay:
-                rules += [AclRule("deny", "ip", None, net) for net in self.private_ranges]
+                rules += self._deny_private
             rules.append(AclRule("permit", "ip"))
             result.append(replace(segment, inbound_rules=rules))
         return result
@@ -547,10 +555,7 @@ class ViewBuilder:
     def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
         """LTE/5G carries only the overlay's own control traffic, management and POS."""
         return [
-            AclRule("permit", "tcp", None, None, 179),
-            AclRule("permit", "tcp", None, None, None, None, 179),
-            AclRule("permit", "udp", None, None, 3784, 3785),
-            AclRule("permit", "icmp"),
+            *_CELLULAR_CONTROL,
             AclRule("permit", "ip", loopback),
             *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
             AclRule("deny", "ip"),
