@@ -1,4 +1,4 @@
-"""Shared fixtures for the device rendering tests."""
+"""Fixtures for the device rendering tests; plain helpers are in testsupport.rendering."""
 
 from __future__ import annotations
 
