@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+
 from storestack.inventory import sample_chain_path
 
 EXIT_OK = 0

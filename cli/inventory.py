@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,

@@ -12,6 +12,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
 from storestack.common.files import atomic_write_text
 
 Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+
 from storestack.inventory.models import (
     CloudAffinity,
     FleetSpec,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
 from storestack.common.files import atomic_write_text
 
 LOCK_FILE_NAME = "allocations.yaml"

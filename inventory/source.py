@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from storestack.inventory.errors import InventoryError, InventoryIssue
 
 Loc = tuple[str | int, ...]

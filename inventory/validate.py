@@ -8,6 +8,7 @@ import typing
 from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, ValidationError
+
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.source import Loc, SourceDocument, dotted
 
