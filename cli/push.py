@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,

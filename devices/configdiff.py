@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
+
 from storestack.devices.platforms import PlatformProfile, hier_driver, profile_for
 
 REDACTED = "<redacted>"

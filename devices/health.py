@@ -19,6 +19,7 @@ from typing import Any
 
 from hier_config import HConfig
 from pydantic import BaseModel, ConfigDict
+
 from storestack.devices.platforms import PlatformProfile
 
 RunCommand = Callable[[str], str]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+
 from storestack.common.files import atomic_write_text
 from storestack.devices.errors import HostKeyError
 

@@ -1,4 +1,7 @@
-"""Run journals: `.storestack/runs/<run-id>.json`, rewritten atomically after every change.
+"""Push run journals: `.storestack/runs/<run-id>.json`, rewritten atomically after every change.
+
+Same place, run ids and file mode as the step journals of `storestack.common.journal`; the
+content is the push's RunReport (per-appliance results), which is also the `--json` output.
 
 The journal is written when the run starts (every appliance `pending`), when an appliance
 starts (`running`, changed unknown) and when it finishes. A run killed at any moment therefore
@@ -8,20 +11,16 @@ leaves a journal that tells the truth, and `--only-failed` can pick up what did 
 from __future__ import annotations
 
 import json
-import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+
 from storestack.common.files import atomic_write_text
+from storestack.common.journal import RUNS_DIR, new_run_id
 from storestack.devices.report import DONE_OUTCOMES, RunReport
 
-DEFAULT_RUNS_DIR = Path(".storestack/runs")
-
-
-def new_run_id(kind: str = "push", *, now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{kind}-{stamp}-{secrets.token_hex(3)}"
+DEFAULT_RUNS_DIR = RUNS_DIR
+__all__ = ["DEFAULT_RUNS_DIR", "RunJournal", "last_push_run", "load_run", "new_run_id", "unfinished_names"]
 
 
 class RunJournal:
@@ -35,7 +34,7 @@ class RunJournal:
 
     def write(self) -> Path:
         self.report.summarise()
-        atomic_write_text(self.path, self.report.model_dump_json(indent=2) + "\n")
+        atomic_write_text(self.path, self.report.model_dump_json(indent=2) + "\n", mode=0o600)
         return self.path
 
 

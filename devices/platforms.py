@@ -18,6 +18,7 @@ from hier_config.models import IdempotentCommandsRule, MatchRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from pydantic import BaseModel, ConfigDict
+
 from storestack.devices.errors import PushConfigError
 from storestack.devices.targets import Platform
 

@@ -29,6 +29,7 @@ from netmiko.exceptions import (
     ReadTimeout,
 )
 from netmiko.session_log import SessionLog
+
 from storestack.devices.configdiff import Redactor
 from storestack.devices.errors import (
     AuthenticationError,
