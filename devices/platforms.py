@@ -14,7 +14,7 @@ from typing import Literal
 
 from hier_config import Platform as HierPlatform
 from hier_config import get_hconfig_driver
-from hier_config.models import IdempotentCommandsRule, MatchRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaultWithRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from pydantic import BaseModel, ConfigDict
@@ -49,6 +49,8 @@ class PlatformProfile(BaseModel):
     health_checks: tuple[HealthCheck, ...] = ()
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
     secret_patterns: tuple[str, ...] = ()
+    # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
+    hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
 
     @property
     def error_pattern(self) -> str:
@@ -82,7 +84,7 @@ FRR = PlatformProfile(
         r"^frr version ",
         r"^frr defaults ",
         r"^service integrated-vtysh-config$",
-        r"^(no )?ipv6? forwarding$",
+        r"^(no )?ip(v6)? forwarding$",
         r"^\s*!",
         r"^\s*exit$",
         r"^\s*exit-vrf$",
@@ -129,6 +131,7 @@ HUAWEI_VRP = PlatformProfile(
     save_confirmations=((r"\[Y/N\]", "y"),),
     save_success=r"successfully|Save the configuration successfully",
     keep_sections=("interface ",),
+    hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     secret_patterns=(
         r"(\bcipher\s+)\S+",
         r"(\bpre-shared-key (?:cipher |simple )?)\S+",
@@ -147,6 +150,7 @@ FORTINET = PlatformProfile(
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
     save_command=None,
+    hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
     secret_patterns=(
         r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",
     ),
@@ -226,7 +230,24 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
                 match_rules=(MatchRule(startswith="interface "), MatchRule(startswith="bandwidth ")),
             ),
         ]
-        return rules.model_copy(update={"idempotent_commands": kept + added})
+        # vtysh rejects the value in these negations ("no description KPN" is an unknown command).
+        negations = [
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith="description ")),
+                use="no description",
+            ),
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="route-map "), MatchRule(startswith="description ")),
+                use="no description",
+            ),
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="route-map "), MatchRule(startswith="set as-path prepend ")),
+                use="no set as-path prepend",
+            ),
+        ]
+        return rules.model_copy(
+            update={"idempotent_commands": kept + added, "negate_with": [*rules.negate_with, *negations]}
+        )
 
 
 @cache

@@ -198,6 +198,7 @@ class ApplianceSession:
         conn = self._require()
         rejected: list[str] = []
         error_pattern = re.compile(self.profile.error_pattern)
+        hostname_line = re.compile(self.profile.hostname_line)
         try:
             conn.config_mode()
             for line in lines:
@@ -220,6 +221,11 @@ class ApplianceSession:
                             output=self._redactor.redact(output),
                         )
                     rejected.append(shown)
+                    continue
+                renamed = hostname_line.match(line)
+                if renamed:
+                    # The prompt follows the new name; Netmiko finds prompts by the old one.
+                    conn.base_prompt = renamed.group(1)
             conn.exit_config_mode()
         except CommandRejectedError:
             self._leave_config_mode()
