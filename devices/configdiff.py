@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 
-from storestack.devices.platforms import PlatformProfile, hier_driver, profile_for
+from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 
 REDACTED = "<redacted>"
 # Values shorter than this are not redacted by value: replacing every "ab" would wreck output
@@ -71,23 +71,23 @@ def _keep_prefix(match: re.Match[str]) -> str:
 
 
 def redactor_for(platform: str, secrets: Iterable[str] = ()) -> Redactor:
-    return Redactor(patterns=profile_for(platform).secret_patterns, secrets=secrets)
+    return Redactor(patterns=driver_for(platform).secret_patterns, secrets=secrets)
 
 
-def normalise(text: str, profile: PlatformProfile) -> list[str]:
+def normalise(text: str, driver: PlatformDriver) -> list[str]:
     """The config lines that matter: platform noise, blank lines and trailing blanks removed."""
     lines = []
     for raw in text.replace("\r", "").splitlines():
         line = raw.rstrip()
-        if not line.strip() or profile.is_ignored(line):
+        if not line.strip() or driver.is_ignored(line):
             continue
         lines.append(line)
     return lines
 
 
 def parse(text: str, platform: str) -> HConfig:
-    profile = profile_for(platform)
-    return get_hconfig(hier_driver(platform), "\n".join(normalise(text, profile)))
+    driver = driver_for(platform)
+    return get_hconfig(hier_driver(platform), "\n".join(normalise(text, driver)))
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,13 @@ def _count_changes(lines: Iterable[str], platform: str) -> int:
 
 def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
     """Remediation (running → intended) and rollback (intended → running) for one appliance."""
-    profile = profile_for(platform)
-    running_lines = normalise(running, profile)
-    intended_lines = normalise(intended, profile)
-    driver = hier_driver(platform)
-    running_config = get_hconfig(driver, "\n".join(running_lines))
-    intended_config = get_hconfig(driver, "\n".join(intended_lines))
-    _keep_undeletable_sections(running_config, intended_config, profile)
+    driver = driver_for(platform)
+    running_lines = normalise(running, driver)
+    intended_lines = normalise(intended, driver)
+    hconfig_driver = hier_driver(platform)
+    running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
+    intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
+    _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
     return ConfigDiff(
         platform=platform,
@@ -152,23 +152,23 @@ def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
 
 def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, ...]:
     """Only the remediation (cheaper than compute_diff: no rollback is built)."""
-    profile = profile_for(platform)
-    driver = hier_driver(platform)
-    running_config = get_hconfig(driver, "\n".join(normalise(running, profile)))
-    intended_config = get_hconfig(driver, "\n".join(normalise(intended, profile)))
-    _keep_undeletable_sections(running_config, intended_config, profile)
+    driver = driver_for(platform)
+    hconfig_driver = hier_driver(platform)
+    running_config = get_hconfig(hconfig_driver, "\n".join(normalise(running, driver)))
+    intended_config = get_hconfig(hconfig_driver, "\n".join(normalise(intended, driver)))
+    _keep_undeletable_sections(running_config, intended_config, driver)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
     return tuple(remediation.lines(sectional_exiting=True))
 
 
-def _keep_undeletable_sections(running: HConfig, intended: HConfig, profile: PlatformProfile) -> None:
+def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
     """A section the platform cannot delete (a physical interface) is emptied instead of negated.
 
     Adding the bare section header to the intended side makes hier_config negate the
     section's children one by one, which every platform accepts.
     """
-    if not profile.keep_sections:
+    if not driver.keep_sections:
         return
     for section in running.children:
-        if section.text.startswith(profile.keep_sections) and intended.get_child(equals=section.text) is None:
+        if section.text.startswith(driver.keep_sections) and intended.get_child(equals=section.text) is None:
             intended.add_child(section.text)

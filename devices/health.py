@@ -6,7 +6,7 @@ The rule is "no regression, and what this change adds must work":
 - every interface operationally up before the push is still up.
 
 Hubs get no "new neighbours must come up" rule: a hub gains a store's peer before the store's
-edge is configured. Checks are declared per platform (PlatformProfile.health_checks).
+edge is configured. Checks are declared per platform (PlatformDriver.health_checks).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from hier_config import HConfig
 from pydantic import BaseModel, ConfigDict
 
-from storestack.devices.platforms import PlatformProfile
+from storestack.devices.drivers import PlatformDriver
 
 RunCommand = Callable[[str], str]
 
@@ -35,12 +35,12 @@ class HealthSnapshot(BaseModel):
     interfaces_up: dict[str, bool] = {}
 
 
-def take_snapshot(profile: PlatformProfile, run: RunCommand) -> HealthSnapshot:
+def take_snapshot(driver: PlatformDriver, run: RunCommand) -> HealthSnapshot:
     bgp: dict[str, str] = {}
     interfaces: dict[str, bool] = {}
-    if "bgp_sessions" in profile.health_checks:
+    if "bgp_sessions" in driver.health_checks:
         bgp = parse_bgp_summary(run(BGP_SUMMARY))
-    if "interfaces_up" in profile.health_checks:
+    if "interfaces_up" in driver.health_checks:
         interfaces = parse_interfaces(run(INTERFACES))
     return HealthSnapshot(bgp=bgp, interfaces_up=interfaces)
 
@@ -113,7 +113,7 @@ def findings(before: HealthSnapshot, after: HealthSnapshot, *, must_establish: s
 
 
 def wait_healthy(
-    profile: PlatformProfile,
+    driver: PlatformDriver,
     run: RunCommand,
     before: HealthSnapshot,
     *,
@@ -122,11 +122,11 @@ def wait_healthy(
     poll: float = 0.5,
 ) -> list[str]:
     """Poll until nothing regressed or `timeout` passes; returns the remaining findings."""
-    if not profile.health_checks:
+    if not driver.health_checks:
         return []
     deadline = time.monotonic() + timeout
     while True:
-        problems = findings(before, take_snapshot(profile, run), must_establish=must_establish)
+        problems = findings(before, take_snapshot(driver, run), must_establish=must_establish)
         if not problems or time.monotonic() >= deadline:
             return problems
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

@@ -29,6 +29,7 @@ from storestack.devices.configdiff import (
     redactor_for,
     remediation_lines,
 )
+from storestack.devices.drivers import driver_for
 from storestack.devices.errors import (
     CredentialsUnavailableError,
     PushError,
@@ -38,7 +39,6 @@ from storestack.devices.errors import (
 from storestack.devices.health import HealthSnapshot, bgp_neighbors, take_snapshot, wait_healthy
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
-from storestack.devices.platforms import profile_for
 from storestack.devices.report import DeviceResult, RollbackResult
 from storestack.devices.session import ApplianceSession, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
@@ -114,7 +114,7 @@ class _Run:
         self.intended = intended
         self.context = context
         self.options = context.options
-        self.profile = profile_for(target.platform)
+        self.driver = driver_for(target.platform)
         self.on_stage = on_stage
         self.result = result
         self.redactor: Redactor = redactor_for(target.platform, intended.secrets)
@@ -189,9 +189,9 @@ class _Run:
             result.outcome = "unchanged"
             return
 
-        if self.options.verify_health and self.profile.health_checks:
+        if self.options.verify_health and self.driver.health_checks:
             with self.stage("health"):
-                self.health_before = take_snapshot(self.profile, self.run_command)
+                self.health_before = take_snapshot(self.driver, self.run_command)
         try:
             with self.stage("apply"):
                 self.sent_any = True
@@ -232,7 +232,7 @@ class _Run:
                 old = bgp_neighbors(parse(running_before, self.target.platform))
                 must_establish = new - old
             problems = wait_healthy(
-                self.profile,
+                self.driver,
                 self.run_command,
                 self.health_before,
                 must_establish=must_establish,
@@ -316,7 +316,7 @@ class _Run:
         rollback.ok = True
         if self.health_before is not None:
             problems = wait_healthy(
-                self.profile,
+                self.driver,
                 session.command,
                 self.health_before,
                 must_establish=set(),

@@ -31,6 +31,7 @@ from netmiko.exceptions import (
 from netmiko.session_log import SessionLog
 
 from storestack.devices.configdiff import Redactor
+from storestack.devices.drivers import PlatformDriver, driver_for
 from storestack.devices.errors import (
     AuthenticationError,
     CommandRejectedError,
@@ -42,7 +43,6 @@ from storestack.devices.errors import (
     SessionLostError,
 )
 from storestack.devices.hostkeys import FingerprintPolicy, KnownHostKeys
-from storestack.devices.platforms import PlatformProfile, profile_for
 from storestack.devices.targets import ApplianceTarget, Credentials
 
 HostKeyStatus = Literal["verified", "trusted-first-use"]
@@ -86,7 +86,7 @@ class ApplianceSession:
         redactor: Redactor | None = None,
     ) -> None:
         self.target = target
-        self.profile: PlatformProfile = profile_for(target.platform)
+        self.driver: PlatformDriver = driver_for(target.platform)
         self.options = options or SessionOptions()
         self._credentials = credentials
         self._known_hosts = known_hosts
@@ -107,7 +107,7 @@ class ApplianceSession:
             expected = target.host_key_fingerprint
         policy = FingerprintPolicy(target.name, expected, trust_on_first_use=self.options.trust_on_first_use)
         conn = ConnectHandler(
-            device_type=self.profile.netmiko_device_type,
+            device_type=self.driver.netmiko_device_type,
             host=target.host,
             port=target.port,
             username=self._credentials.username,
@@ -184,7 +184,7 @@ class ApplianceSession:
             raise self._session_failure(exc, f"running {command!r}") from None
 
     def running_config(self) -> str:
-        return self.command(self.profile.show_running)
+        return self.command(self.driver.show_running)
 
     def configure(self, lines: Sequence[str], *, stop_on_error: bool = True) -> list[str]:
         """Send config lines one by one in config mode, checking each against the error pattern.
@@ -197,8 +197,8 @@ class ApplianceSession:
             return []
         conn = self._require()
         rejected: list[str] = []
-        error_pattern = re.compile(self.profile.error_pattern)
-        hostname_line = re.compile(self.profile.hostname_line)
+        error_pattern = re.compile(self.driver.error_pattern)
+        hostname_line = re.compile(self.driver.hostname_line)
         try:
             conn.config_mode()
             for line in lines:
@@ -236,12 +236,12 @@ class ApplianceSession:
 
     def save(self) -> str:
         """Save the running config the platform's way; a no-op where the platform saves itself."""
-        command = self.profile.save_command
+        command = self.driver.save_command
         if command is None:
             return ""
         conn = self._require()
         prompt = re.escape(conn.base_prompt)
-        confirmations = self.profile.save_confirmations
+        confirmations = self.driver.save_confirmations
         expect = "|".join([prompt, *(pattern for pattern, _ in confirmations)])
         try:
             output = str(conn.send_command(command, expect_string=expect, read_timeout=self.options.save_timeout))
@@ -253,7 +253,7 @@ class ApplianceSession:
         except Exception as exc:
             failure = self._session_failure(exc, f"saving with {command!r}")
             raise SaveError(f"{failure.message}") from None
-        if not re.search(self.profile.save_success, output):
+        if not re.search(self.driver.save_success, output):
             raise SaveError(
                 f"{self.target.name}: {command!r} did not confirm the save: "
                 f"{self._redactor.redact(output.strip()[-200:])!r}"

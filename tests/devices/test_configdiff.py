@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storestack.devices.configdiff import REDACTED, compute_diff, normalise, redactor_for, remediation_lines
-from storestack.devices.platforms import profile_for
+from storestack.devices.drivers import driver_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLATFORMS = ["frr", "cisco_xe", "huawei_vrp", "fortinet"]
@@ -63,7 +63,7 @@ def test_frr_header_lines_never_reach_the_remediation() -> None:
 
 
 def test_frr_normalisation_drops_headers_and_section_exits() -> None:
-    kept = normalise(fixture("frr", "running"), profile_for("frr"))
+    kept = normalise(fixture("frr", "running"), driver_for("frr"))
     assert kept[0] == "hostname nw-0001-edge1"
     assert not any(line.strip() in {"exit", "!", "end", "exit-address-family"} for line in kept)
     assert "interface wan1" in kept

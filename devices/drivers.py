@@ -1,4 +1,4 @@
-"""Platform behaviour as data, in the style of hier_config's drivers.
+"""Platform drivers of the push engine: platform behaviour as data, in the style of hier_config.
 
 Everything the push engine does differently per platform lives here: the Netmiko driver, the
 command that shows the running config, which lines are noise to normalise away, what a rejected
@@ -25,7 +25,7 @@ from storestack.devices.targets import Platform
 HealthCheck = Literal["bgp_sessions", "interfaces_up"]
 
 
-class PlatformProfile(BaseModel):
+class PlatformDriver(BaseModel):
     """How to drive one platform. Plain data: adding a platform means adding one of these."""
 
     model_config = ConfigDict(frozen=True)
@@ -74,7 +74,7 @@ _IOS_SECRETS = (
     r"(\bsnmp-server community\s+)\S+",
 )
 
-FRR = PlatformProfile(
+FRR = PlatformDriver(
     name="frr",
     netmiko_device_type="cisco_ios",
     hier_platform="FRR",
@@ -101,7 +101,7 @@ FRR = PlatformProfile(
     secret_patterns=(*_IOS_SECRETS, r"(\bneighbor \S+ password\s+)\S+"),
 )
 
-CISCO_XE = PlatformProfile(
+CISCO_XE = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
     hier_platform="CISCO_IOS",
@@ -120,7 +120,7 @@ CISCO_XE = PlatformProfile(
     secret_patterns=_IOS_SECRETS,
 )
 
-HUAWEI_VRP = PlatformProfile(
+HUAWEI_VRP = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
     hier_platform="HUAWEI_VRP",
@@ -141,7 +141,7 @@ HUAWEI_VRP = PlatformProfile(
     ),
 )
 
-FORTINET = PlatformProfile(
+FORTINET = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
     hier_platform="FORTINET_FORTIOS",
@@ -156,15 +156,15 @@ FORTINET = PlatformProfile(
     ),
 )
 
-PROFILES: dict[str, PlatformProfile] = {p.name: p for p in (FRR, CISCO_XE, HUAWEI_VRP, FORTINET)}
+DRIVERS: dict[str, PlatformDriver] = {p.name: p for p in (FRR, CISCO_XE, HUAWEI_VRP, FORTINET)}
 
 
-def profile_for(platform: str) -> PlatformProfile:
+def driver_for(platform: str) -> PlatformDriver:
     try:
-        return PROFILES[platform]
+        return DRIVERS[platform]
     except KeyError:
-        known = ", ".join(sorted(PROFILES))
-        raise PushConfigError(f"no push profile for platform {platform!r} (known: {known})") from None
+        known = ", ".join(sorted(DRIVERS))
+        raise PushConfigError(f"no push driver for platform {platform!r} (known: {known})") from None
 
 
 def _neighbor_attribute(attribute: str) -> IdempotentCommandsRule:
@@ -253,7 +253,7 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
 @cache
 def hier_driver(platform: str) -> HConfigDriverBase:
     """The hier_config driver for a platform (one instance per platform: drivers are stateless)."""
-    profile = profile_for(platform)
-    if profile.hier_platform == "FRR":
+    driver = driver_for(platform)
+    if driver.hier_platform == "FRR":
         return HConfigDriverFRR()
-    return get_hconfig_driver(HierPlatform[profile.hier_platform])
+    return get_hconfig_driver(HierPlatform[driver.hier_platform])
