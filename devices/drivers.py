@@ -14,7 +14,7 @@ from typing import Literal
 
 from hier_config import Platform as HierPlatform
 from hier_config import get_hconfig_driver
-from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaultWithRule
+from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaultWithRule, OrderingRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from pydantic import BaseModel, ConfigDict
@@ -245,8 +245,21 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
                 use="no set as-path prepend",
             ),
         ]
+        # Deleting a neighbour (`no neighbor X remote-as`) deletes all its settings; negating
+        # any of them afterwards fails ("Specify remote-as or peer-group commands first"). So it
+        # goes last in its section, after the address families (weight 0) have been cleaned.
+        ordering = [
+            OrderingRule(
+                match_rules=(MatchRule(startswith="router bgp "), MatchRule(re_search=r"^no neighbor \S+ remote-as ")),
+                weight=100,
+            )
+        ]
         return rules.model_copy(
-            update={"idempotent_commands": kept + added, "negate_with": [*rules.negate_with, *negations]}
+            update={
+                "idempotent_commands": kept + added,
+                "negate_with": [*rules.negate_with, *negations],
+                "ordering": [*rules.ordering, *ordering],
+            }
         )
 
 
