@@ -34,6 +34,12 @@ class PlatformDriver(BaseModel):
     netmiko_device_type: str
     hier_platform: str = "CISCO_IOS"
     show_running: str = "show running-config"
+    # Entering and leaving configuration mode, and the prompts that prove we did; `{host}` is
+    # the appliance's prompt name. No config_enter: the platform configures from exec mode.
+    config_enter: str | None = "configure terminal"
+    config_exit: str = "end"
+    config_prompt: str = r"{host}\([^)]*\)#\s*$"
+    exec_prompt: str = r"{host}#\s*$"
     # Lines of the running config (and of intended configs) that are noise for the diff:
     # banners the show command prints and lines the platform always adds by itself.
     ignore_lines: tuple[str, ...] = ()
@@ -51,6 +57,10 @@ class PlatformDriver(BaseModel):
     secret_patterns: tuple[str, ...] = ()
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
     hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
+
+    def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
+        template = self.config_prompt if kind == "config" else self.exec_prompt
+        return template.replace("{host}", re.escape(host.strip()))
 
     @property
     def error_pattern(self) -> str:
@@ -90,6 +100,8 @@ FRR = PlatformDriver(
         r"^\s*exit-vrf$",
         r"^\s*exit-address-family$",
         r"^end$",
+        # An interface that is up shows no `no shutdown` line; intended configs often say it.
+        r"^\s+no shutdown$",
     ),
     # vtysh marks most rejections with '%'; a command for a daemon that is not running prints
     # '… is not running' without one.
@@ -112,6 +124,7 @@ CISCO_XE = PlatformDriver(
         r"^\s*!",
         r"^version ",
         r"^end$",
+        r"^\s+no shutdown$",
     ),
     error_patterns=(r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",),
     save_command="write memory",
@@ -125,7 +138,11 @@ HUAWEI_VRP = PlatformDriver(
     netmiko_device_type="huawei",
     hier_platform="HUAWEI_VRP",
     show_running="display current-configuration",
-    ignore_lines=(r"^\s*#", r"^!", r"^return$"),
+    config_enter="system-view",
+    config_exit="return",
+    config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
+    exec_prompt=r"<{host}>\s*$",
+    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
     error_patterns=(r"^\s*Error:",),
     save_command="save",
     save_confirmations=((r"\[Y/N\]", "y"),),
@@ -146,6 +163,11 @@ FORTINET = PlatformDriver(
     netmiko_device_type="fortinet",
     hier_platform="FORTINET_FORTIOS",
     show_running="show",
+    # Every top-level `config` block is its own transaction, committed by its `end`.
+    config_enter=None,
+    config_exit="end",
+    config_prompt=r"{host} \([^)]*\) # $",
+    exec_prompt=r"{host} # $",
     ignore_lines=(r"^#", r"^\s*$"),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.

@@ -129,19 +129,19 @@ class ApplianceSession:
         try:
             conn._open()
         except HostKeyError:
-            _quiet_disconnect(conn)
+            _close(conn)
             raise
         except NetmikoAuthenticationException:
-            _quiet_disconnect(conn)
+            _close(conn)
             raise AuthenticationError(
                 f"{target.name}: authentication failed for user {self._credentials.username!r} "
                 f"at {target.host}:{target.port}"
             ) from None
         except NetmikoTimeoutException as exc:
-            _quiet_disconnect(conn)
+            _close(conn)
             raise ConnectError(f"{target.name}: cannot connect to {target.host}:{target.port}: {_first_line(exc)}") from None
         except (OSError, EOFError, paramiko.SSHException, ReadTimeout, ReadException) as exc:
-            _quiet_disconnect(conn)
+            _close(conn)
             raise ConnectError(
                 f"{target.name}: SSH session to {target.host}:{target.port} failed during login: "
                 f"{self._redactor.redact(_first_line(exc))}"
@@ -159,7 +159,7 @@ class ApplianceSession:
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            _quiet_disconnect(conn, graceful=not self.broken)
+            _close(conn)
 
     def __enter__(self) -> ApplianceSession:
         return self.open() if self._conn is None else self
@@ -200,7 +200,7 @@ class ApplianceSession:
         error_pattern = re.compile(self.driver.error_pattern)
         hostname_line = re.compile(self.driver.hostname_line)
         try:
-            conn.config_mode()
+            self._enter_config()
             for line in lines:
                 output = conn.send_config_set(
                     [line],
@@ -226,9 +226,9 @@ class ApplianceSession:
                 if renamed:
                     # The prompt follows the new name; Netmiko finds prompts by the old one.
                     conn.base_prompt = renamed.group(1)
-            conn.exit_config_mode()
+            self._exit_config()
         except CommandRejectedError:
-            self._leave_config_mode()
+            self._abandon_config()
             raise
         except Exception as exc:
             raise self._session_failure(exc, "sending configuration") from None
@@ -240,7 +240,9 @@ class ApplianceSession:
         if command is None:
             return ""
         conn = self._require()
-        prompt = re.escape(conn.base_prompt)
+        # Anchored at the end of the output: the bare name also appears in what save prints
+        # (FRR: "saved to /etc/frr/<name>/frr.conf").
+        prompt = self.driver.prompt("exec", conn.base_prompt)
         confirmations = self.driver.save_confirmations
         expect = "|".join([prompt, *(pattern for pattern, _ in confirmations)])
         try:
@@ -304,9 +306,36 @@ class ApplianceSession:
 
         channel.read_channel = read_or_eof
 
-    def _leave_config_mode(self) -> None:
-        with contextlib.suppress(Exception):
-            self._conn.exit_config_mode()
+    def _enter_config(self) -> None:
+        command = self.driver.config_enter
+        if command is not None:
+            conn = self._conn
+            conn.send_command(
+                command,
+                expect_string=self.driver.prompt("config", conn.base_prompt),
+                read_timeout=self.options.read_timeout,
+            )
+
+    def _exit_config(self) -> None:
+        conn = self._conn
+        exec_prompt = self.driver.prompt("exec", conn.base_prompt)
+        if self.driver.config_enter is None and re.search(exec_prompt, conn.find_prompt() + " "):
+            return  # the lines sent closed every block themselves
+        conn.send_command(self.driver.config_exit, expect_string=exec_prompt, read_timeout=self.options.read_timeout)
+
+    def _abandon_config(self) -> None:
+        """After a rejected line, get back to exec mode (nested blocks each need their own exit)."""
+        conn = self._conn
+        exec_prompt = self.driver.prompt("exec", conn.base_prompt)
+        try:
+            for _ in range(8):
+                prompt = conn.find_prompt() + " "
+                if re.search(exec_prompt, prompt):
+                    return
+                conn.send_command(self.driver.config_exit, expect_string=r"[#>\]]\s*$", read_timeout=self.options.read_timeout)
+        except Exception as exc:
+            raise self._session_failure(exc, "leaving configuration mode") from None
+        self.broken = True
 
     def _session_log(self) -> SessionLog | None:
         directory = self.options.session_log_dir
@@ -322,12 +351,8 @@ class ApplianceSession:
         return _RedactedSessionLog(str(path), self._redactor)
 
 
-def _quiet_disconnect(conn: Any, *, graceful: bool = False) -> None:
-    if graceful:
-        with contextlib.suppress(Exception):
-            conn.disconnect()
-            return
-    # A broken session must not block on a polite `exit`: close the transport directly.
+def _close(conn: Any) -> None:
+    """Close the SSH transport without a polite `exit`/`quit` (some CLIs take seconds to answer it)."""
     with contextlib.suppress(Exception):
         conn.paramiko_cleanup()
     with contextlib.suppress(Exception):
