@@ -289,3 +289,46 @@ def test_banner_slower_than_the_bound_is_a_connect_failure(lab: Lab, tmp_path: P
     assert result.backup_path is None
     assert lab.emulator.running_config(name) == lab.defaults[name]
     assert_healthy_pushed(lab, "cisco_xe", report)
+
+
+def test_ctrl_c_lets_the_running_push_finish_and_starts_no_other(lab: Lab, tmp_path: Path) -> None:
+    """SIGINT to the CLI: the appliance being pushed completes, the rest never start."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    intended = tmp_path / "intended"
+    intended.mkdir()
+    for name in lab.emulator.device_names:
+        platform = next(p for p in PLATFORMS if name in (faulty(p), healthy(p)))
+        (intended / f"{name}.cfg").write_text(changed(platform, lab.defaults[name]))
+    first = faulty("cisco_xe")  # first in name order
+    lab.emulator.set_faults(first, DeviceFaults(prompt_delay=3.0))
+    state = tmp_path / "state"
+    command = [
+        sys.executable, "-c", "from storestack.cli.push import push; push()",
+        "--targets", str(lab.emulator.inventory_path), "--intended", str(intended),
+        "--state-dir", str(state), "--concurrency", "1", "--json",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        journals = list((state / "runs").glob("push-*.json")) if (state / "runs").is_dir() else []
+        if journals and '"outcome": "running"' in journals[0].read_text():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    report = json.loads(stdout)
+    assert report["status"] == "interrupted"
+    outcomes = {d["name"]: d["outcome"] for d in report["devices"]}
+    assert outcomes[first] == "changed"
+    assert [name for name, outcome in outcomes.items() if outcome != "skipped"] == [first]
+    assert report["changed_devices"] == [first]
+    assert MARKER["cisco_xe"] in lab.emulator.running_config(first)
+    for name in lab.emulator.device_names:
+        if name != first:
+            assert lab.emulator.running_config(name) == lab.defaults[name]

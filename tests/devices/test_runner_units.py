@@ -136,3 +136,38 @@ def test_bgp_summary_parsing_and_findings() -> None:
     ]
     # A session that was already down and is not new to this change is not held against it.
     assert findings(before, before, must_establish=set()) == []
+
+
+def test_fleet_appliances_become_push_targets() -> None:
+    from storestack.devices.fleet_targets import targets_from_fleet
+    from storestack.inventory import load_fleet, sample_chain_path
+
+    fleet = load_fleet(sample_chain_path())
+    inventory = targets_from_fleet(fleet)
+    by_name = inventory.by_name()
+    assert inventory.source == "fleet"
+    assert [t.name for t in inventory.appliances if t.role == "hub"] == sorted(fleet.hubs)
+    edges = [t for t in inventory.appliances if t.role == "edge"]
+    assert len(edges) == sum(len(store.appliances) for store in fleet)
+    store = next(iter(fleet))
+    edge = by_name[store.appliances[0].hostname]
+    assert edge.store_id == store.id
+    assert edge.host == str(store.appliances[0].management_address)
+    assert edge.credentials.kind == "env"  # never inline credentials
+
+
+def test_cli_rejects_an_unknown_region_before_connecting(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from storestack.cli.push import push
+    from storestack.inventory import sample_chain_path
+
+    (tmp_path / "intended").mkdir()
+    result = CliRunner().invoke(
+        push,
+        ["--fleet", str(sample_chain_path()), "--region", "atlantis", "--intended", str(tmp_path / "intended"),
+         "--state-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 2
+    assert "unknown region 'atlantis'" in result.output
+    assert not (tmp_path / "runs").exists()
