@@ -231,7 +231,7 @@ def run_push(
                     name = pending.popleft()
                     results[name].outcome = "running"
                     results[name].changed = None  # unknown until it finishes: the truth if we are killed now
-                    journal.write()
+                    journal.record(results[name])
                     observer.on_device_start(name)
                     running[pool.submit(work, by_name[name], wave_index)] = name
                 if not running:
@@ -250,7 +250,7 @@ def run_push(
                     report.devices = [results[n] for w in report.waves for n in w]
                     if result.outcome == "failed":
                         failures += 1
-                    journal.write()
+                    journal.record(result)
                     observer.on_device_done(result)
             observer.on_wave_done(wave_index)
 
@@ -268,5 +268,5 @@ def run_push(
     report.status = "interrupted" if interrupted or stop.is_set() else ("stopped" if reason else "finished")
     report.stop_reason = reason
     report.finished_at = datetime.now(UTC)
-    journal.write()
+    journal.close()
     return report

@@ -8,14 +8,22 @@ device was pushed as if nothing had gone wrong next to it.
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from storestack.cli.push import push
 from storestack.devices.intended import IntendedConfigs
+from storestack.devices.journal import last_push_run, unfinished_names
 from storestack.devices.push import PushOptions
 from storestack.devices.report import RunReport
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
@@ -293,11 +301,6 @@ def test_banner_slower_than_the_bound_is_a_connect_failure(lab: Lab, tmp_path: P
 
 def test_ctrl_c_lets_the_running_push_finish_and_starts_no_other(lab: Lab, tmp_path: Path) -> None:
     """SIGINT to the CLI: the appliance being pushed completes, the rest never start."""
-    import json
-    import signal
-    import subprocess
-    import sys
-    import time
 
     intended = tmp_path / "intended"
     intended.mkdir()
@@ -315,10 +318,12 @@ def test_ctrl_c_lets_the_running_push_finish_and_starts_no_other(lab: Lab, tmp_p
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        journals = list((state / "runs").glob("push-*.json")) if (state / "runs").is_dir() else []
-        if journals and '"outcome": "running"' in journals[0].read_text():
+        journal = last_push_run(state / "runs")
+        if journal is not None and journal.device(first).outcome == "running":
             break
         time.sleep(0.05)
+    else:
+        raise AssertionError("the push never started")
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
@@ -332,3 +337,45 @@ def test_ctrl_c_lets_the_running_push_finish_and_starts_no_other(lab: Lab, tmp_p
     for name in lab.emulator.device_names:
         if name != first:
             assert lab.emulator.running_config(name) == lab.defaults[name]
+
+
+def test_sigkill_leaves_a_truthful_journal_and_only_failed_completes(lab: Lab, tmp_path: Path) -> None:
+
+
+    intended = tmp_path / "intended"
+    intended.mkdir()
+    for name in lab.emulator.device_names:
+        platform = next(p for p in PLATFORMS if name in (faulty(p), healthy(p)))
+        (intended / f"{name}.cfg").write_text(changed(platform, lab.defaults[name]))
+    first = faulty("cisco_xe")
+    lab.emulator.set_faults(first, DeviceFaults(prompt_delay=5.0))
+    state = tmp_path / "state"
+    command = [
+        sys.executable, "-c", "from storestack.cli.push import push; push()",
+        "--targets", str(lab.emulator.inventory_path), "--intended", str(intended),
+        "--state-dir", str(state), "--concurrency", "1", "--json",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        killed = last_push_run(state / "runs")
+        if killed is not None and killed.device(first).outcome == "running":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the push never started")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+    killed = last_push_run(state / "runs")
+    assert killed is not None and killed.status == "running"
+    assert killed.device(first).outcome == "running"
+    assert killed.device(first).changed is None  # it may have changed: the journal does not guess
+    assert sorted(unfinished_names(killed)) == sorted(lab.emulator.device_names)
+
+    lab.emulator.set_faults(first, DeviceFaults())
+    rerun = CliRunner().invoke(push, [*command[3:], "--only-failed"], catch_exceptions=False)
+    assert rerun.exit_code == 0, rerun.output
+    report = json.loads(rerun.stdout)
+    assert sorted(d["name"] for d in report["devices"]) == sorted(lab.emulator.device_names)
+    assert all(d["outcome"] == "changed" for d in report["devices"])

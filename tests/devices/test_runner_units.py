@@ -171,3 +171,24 @@ def test_cli_rejects_an_unknown_region_before_connecting(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "unknown region 'atlantis'" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_events_of_a_killed_run_are_replayed(tmp_path: Path) -> None:
+    from storestack.devices.journal import load_run
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    report = report_with("push-k", t0, {"a": "pending", "b": "pending"})
+    journal = RunJournal(tmp_path, report, snapshot_interval=3600)
+    path = journal.write()
+    started = report.devices[0].model_copy(update={"outcome": "running", "changed": None})
+    journal.record(started)
+    # Killed here: the report on disk still says pending, the event log knows better.
+    assert '"outcome": "running"' not in path.read_text()
+    recovered = load_run(path)
+    assert recovered.device("a").outcome == "running" and recovered.device("a").changed is None
+    assert unfinished_names(recovered) == ["a", "b"]
+    done = started.model_copy(update={"outcome": "changed", "changed": True})
+    journal.record(done)
+    journal.close()
+    assert not (tmp_path / "push-k.events.jsonl").exists()
+    assert load_run(path).device("a").outcome == "changed"
