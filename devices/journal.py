@@ -36,6 +36,7 @@ class RunJournal:
         self.snapshot_interval = snapshot_interval
         self._last_snapshot = 0.0
         self._events: IO[str] | None = None
+        self._index: dict[str, int] | None = None
 
     @property
     def path(self) -> Path:
@@ -54,10 +55,11 @@ class RunJournal:
 
     def record(self, device: DeviceResult) -> None:
         """Make one appliance's new state durable now; the report follows within the interval."""
-        for index, known in enumerate(self.report.devices):
-            if known.name == device.name:
-                self.report.devices[index] = device
-                break
+        if self._index is None or len(self._index) != len(self.report.devices):
+            self._index = {known.name: index for index, known in enumerate(self.report.devices)}
+        index = self._index.get(device.name)
+        if index is not None:
+            self.report.devices[index] = device
         if self._events is None:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

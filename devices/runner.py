@@ -247,7 +247,6 @@ def run_push(
                     name = running.pop(future)
                     result = future.result()
                     results[name] = result
-                    report.devices = [results[n] for w in report.waves for n in w]
                     if result.outcome == "failed":
                         failures += 1
                     journal.record(result)
