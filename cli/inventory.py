@@ -1,11 +1,15 @@
-"""`storestack inventory …`: validate, show and list the fleet."""
+"""`storestack inventory …`: validate, show, list, generate and export the fleet."""
 
 from __future__ import annotations
 
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from storestack.cli.common import (
@@ -14,12 +18,27 @@ from storestack.cli.common import (
     console,
     default_fleet_path,
     emit_json,
+    err_console,
     fail,
     fleet_option,
     json_option,
 )
+from storestack.common.files import atomic_write_text
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet
-from storestack.inventory.loader import load_fleet_with_allocations
+from storestack.inventory.export import (
+    ANSIBLE_FILE,
+    ansible_inventory,
+    nornir_inventory,
+    to_yaml,
+)
+from storestack.inventory.generate import GenerateError, generate_fleet, write_fleet
+from storestack.inventory.loader import (
+    FLEET_FILE,
+    MAX_BUNDLE_BYTES,
+    LoadResult,
+    load_bundle_with_allocations,
+    load_fleet_with_allocations,
+)
 from storestack.inventory.models import PLATFORMS
 
 
@@ -47,17 +66,45 @@ def inventory() -> None:
     """Validate, inspect and export the store inventory."""
 
 
+def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
+    """`-` is a bundle on stdin; a directory or its fleet.yaml a fleet; any other file a bundle."""
+    if target == "-":
+        data = sys.stdin.buffer.read(MAX_BUNDLE_BYTES + 1)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            fail("stdin: the bundle is not UTF-8 text", EXIT_USAGE, as_json=as_json)
+        if write_lock:
+            fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+        return load_bundle_with_allocations(text, name="<stdin>")
+    path = Path(target)
+    if not path.exists():
+        fail(f"{path}: no such fleet directory or bundle", EXIT_USAGE, as_json=as_json)
+    if path.is_dir() or path.name == FLEET_FILE:
+        return load_fleet_with_allocations(path, write_lock=write_lock)
+    if write_lock:
+        fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the bundle ({exc})", EXIT_USAGE, as_json=as_json)
+    return load_bundle_with_allocations(text, name=path.name, root=path.parent)
+
+
 @inventory.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False)
 @click.option("--write-lock", is_flag=True, help="Pin new IPAM allocations in allocations.yaml.")
 @json_option
-def validate(path: Path | None, write_lock: bool, as_json: bool) -> None:
-    """Validate PATH (a fleet directory); exit 1 listing every error."""
-    target = path or default_fleet_path()
-    if not target.exists():
-        fail(f"{target}: no such fleet directory", EXIT_USAGE, as_json=as_json)
+def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
+    """Validate PATH; exit 1 listing every error.
+
+    PATH is a fleet directory (fleet.yaml + stores/), a bundle file, or `-` for a bundle on
+    stdin (as `storestack inventory generate` prints it). Default: the fleet of --fleet's rules.
+    """
+    target = path or str(default_fleet_path())
     try:
-        result = load_fleet_with_allocations(target, write_lock=write_lock)
+        with err_console.status("validating the inventory…") if err_console.is_terminal else nullcontext():
+            result = _load_target(target, write_lock=write_lock, as_json=as_json)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
         raise SystemExit(EXIT_FAILED) from None
@@ -75,15 +122,18 @@ def validate(path: Path | None, write_lock: bool, as_json: bool) -> None:
             }
         )
         return
-    console.print(f"[green]ok[/] {len(fleet)} stores, {len(fleet.hubs)} hubs valid ({target})")
-    if provisional and not write_lock:
+    console.print(
+        f"[green]ok[/] {len(fleet)} stores, {len(fleet.hubs)} hubs valid ({escape(target)})", soft_wrap=True
+    )
+    if provisional and not write_lock and result.lock_path is not None:
         console.print(
             f"[yellow]note[/] {len(provisional)} store(s) have provisional IPAM allocations "
             f"({', '.join(provisional[:5])}{' …' if len(provisional) > 5 else ''}); "
-            "run `storestack inventory validate --write-lock` to pin them"
+            "run `storestack inventory validate --write-lock` to pin them",
+            soft_wrap=True,
         )
     elif write_lock and result.lock_changed:
-        console.print(f"wrote {result.lock_path}")
+        console.print(f"wrote {escape(str(result.lock_path))}", soft_wrap=True)
 
 
 @inventory.command()
@@ -159,3 +209,83 @@ def list_stores(
         )
     console.print(table)
     console.print(f"{len(rows)} store(s)")
+
+
+@inventory.command()
+@click.option(
+    "--stores", "count", type=click.IntRange(1, 10_000), required=True, help="How many stores (1-10000)."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same fleet.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write fleet.yaml + stores/ here; without it, print one bundle to stdout.",
+)
+def generate(count: int, seed: int, out: Path | None) -> None:
+    """Generate a valid synthetic fleet (for benchmarks, tests and demos).
+
+    \b
+    storestack inventory generate --stores 10000 --seed 1 | storestack inventory validate -
+    storestack inventory generate --stores 200 --out /tmp/fleet
+    """
+    try:
+        generated = generate_fleet(count, seed)
+    except GenerateError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if out is None:
+        click.echo(generated.bundle(), nl=False)
+        return
+    total = count + 1
+    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        task = progress.add_task(f"writing {total} files", total=total)
+        try:
+            report = write_fleet(generated, out, progress=lambda done: progress.update(task, completed=done))
+        except GenerateError as exc:
+            fail(str(exc), EXIT_USAGE)
+    err_console.print(
+        f"{escape(str(out))}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
+        f"{report.removed} stale removed",
+        soft_wrap=True,
+    )
+
+
+@inventory.command()
+@click.option("--format", "export_format", type=click.Choice(["ansible", "nornir"]), required=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Directory to write into (ansible: {ANSIBLE_FILE}; nornir: hosts/groups/defaults.yaml).",
+)
+@click.option("--region")
+@click.option("--store-format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"]))
+@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
+@fleet_option
+def export(
+    export_format: str,
+    out: Path | None,
+    region: str | None,
+    store_format: str | None,
+    platform: str | None,
+    state: str | None,
+    fleet_path: Path | None,
+) -> None:
+    """Export hubs and store appliances as an Ansible or Nornir inventory (no credentials)."""
+    fleet = load_or_exit(fleet_path).filter(
+        region=region, format=store_format, platform=platform, state=state
+    )
+    if export_format == "ansible":
+        files = {ANSIBLE_FILE: to_yaml(ansible_inventory(fleet))}
+        if out is None:
+            click.echo(files[ANSIBLE_FILE], nl=False)
+            return
+    else:
+        if out is None:
+            fail("the nornir export is three files (hosts, groups, defaults): pass --out DIR", EXIT_USAGE)
+        files = {name: to_yaml(data) for name, data in nornir_inventory(fleet).items()}
+    written = sum(atomic_write_text(out / name, text) for name, text in files.items())
+    err_console.print(
+        f"{escape(str(out))}: {len(files)} file(s), {written} changed ({len(fleet)} stores, {len(fleet.hubs)} hubs)"
+    )

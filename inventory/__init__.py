@@ -10,7 +10,13 @@ from storestack.inventory.fleet import (
     ResolvedWanLink,
     UnknownStoreError,
 )
-from storestack.inventory.loader import load_fleet, load_fleet_with_allocations
+from storestack.inventory.loader import (
+    LoadResult,
+    load_bundle_with_allocations,
+    load_fleet,
+    load_fleet_bundle,
+    load_fleet_with_allocations,
+)
 from storestack.inventory.paths import sample_chain_path
 
 __all__ = [
@@ -18,13 +24,16 @@ __all__ = [
     "InventoryError",
     "InventoryIssue",
     "IpamExhaustedError",
+    "LoadResult",
     "ResolvedAppliance",
     "ResolvedHub",
     "ResolvedSegment",
     "ResolvedStore",
     "ResolvedWanLink",
     "UnknownStoreError",
+    "load_bundle_with_allocations",
     "load_fleet",
+    "load_fleet_bundle",
     "load_fleet_with_allocations",
     "sample_chain_path",
 ]

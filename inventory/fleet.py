@@ -6,9 +6,11 @@ fleet-wide checks, so templates and components can trust them.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +27,20 @@ from storestack.inventory.models import (
 
 class Resolved(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """An instance from values the loader has already validated or computed, every field given.
+
+        What `model_construct` does, minus its per-field alias and default handling: building
+        ~10 resolved models per store is otherwise a large part of loading a big fleet.
+        """
+        instance = cls.__new__(cls)
+        object.__setattr__(instance, "__dict__", values)
+        object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+        object.__setattr__(instance, "__pydantic_extra__", None)
+        object.__setattr__(instance, "__pydantic_private__", None)
+        return instance
 
 
 class ResolvedSegment(Resolved):
@@ -162,7 +178,11 @@ class Fleet:
                 and (predicate is None or predicate(store))
             )
 
-        return Fleet(self.spec, self.hubs, {s.id: s for s in self.stores.values() if keep(s)}, self.root)
+        # A new Fleet with its own dicts: changing the copy's mappings never touches this one
+        # (the models inside are frozen, so sharing them is safe).
+        return Fleet(
+            self.spec, dict(self.hubs), {s.id: s for s in self.stores.values() if keep(s)}, self.root
+        )
 
     @property
     def provisional_stores(self) -> list[str]:
@@ -175,8 +195,6 @@ class Fleet:
 
 class UnknownStoreError(KeyError):
     def __init__(self, store_id: str, known: list[str]) -> None:
-        import difflib
-
         self.store_id = store_id
         close = difflib.get_close_matches(store_id, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -7,19 +7,26 @@ lowest free block, so adding, removing or reordering stores never renumbers an e
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.inventory.errors import InventoryError, InventoryIssue
+from storestack.inventory.source import SourceDocument, decode, parse_text
+from storestack.inventory.validate import validate_document
 
 LOCK_FILE_NAME = "allocations.yaml"
+MAX_LOCK_BYTES = 64_000_000  # ~160 bytes a store: room for far more stores than a chain has
 _LOCK_HEADER = (
     "# IPAM allocations managed by storestack. Commit this file: it keeps every store's\n"
     "# numbers stable when stores are added, removed or reordered. Do not edit by hand.\n"
 )
+# A key YAML would read back as a string without quotes (no bool/null/number look-alikes).
+_BARE_KEY = re.compile(r"[a-z][a-z0-9-]*")
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 
 
 class StoreAllocation(BaseModel):
@@ -37,6 +44,14 @@ class HubAllocation(BaseModel):
     loopback: ipaddress.IPv4Address
 
 
+def _key(name: str) -> str:
+    return name if _BARE_KEY.fullmatch(name) and name not in _YAML_WORDS else f'"{name}"'
+
+
+def _flow(mapping: dict[str, object]) -> str:
+    return "{" + ", ".join(f"{_key(name)}: {value}" for name, value in mapping.items()) + "}"
+
+
 class AllocationTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,17 +60,50 @@ class AllocationTable(BaseModel):
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
 
     def render(self) -> str:
-        data = self.model_dump(mode="json", exclude_defaults=False)
-        data["hubs"] = dict(sorted(data["hubs"].items()))
-        data["stores"] = dict(sorted(data["stores"].items()))
-        return _LOCK_HEADER + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+        """The lock file's text: sorted, one store per block, stable for diffs.
+
+        Written by hand rather than by a YAML emitter: every value is an address, a network
+        or a number, every key a validated name, and this runs on every load of a big fleet.
+        """
+        out = [_LOCK_HEADER, f"version: {self.version}\n"]
+        out.append("hubs:\n" if self.hubs else "hubs: {}\n")
+        for name in sorted(self.hubs):
+            out.append(f"  {_key(name)}: {{loopback: {self.hubs[name].loopback}}}\n")
+        out.append("stores:\n" if self.stores else "stores: {}\n")
+        for store_id in sorted(self.stores):
+            alloc = self.stores[store_id]
+            out.append(f"  {_key(store_id)}:\n")
+            if alloc.block is not None:
+                out.append(f"    block: {alloc.block}\n")
+            out.append(f"    asn: {alloc.asn}\n")
+            out.append(f"    loopbacks: {_flow(dict(alloc.loopbacks))}\n")
+            out.append(f"    transit: {_flow(dict(alloc.transit))}\n")
+        return "".join(out)
 
 
 def read_allocations(path: Path) -> AllocationTable:
+    """The lock file at `path` (an empty table when there is none). Raises InventoryError."""
+    table, _document = read_allocations_with_lines(path, LOCK_FILE_NAME)
+    return table
+
+
+def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTable, SourceDocument]:
+    """The lock file and its parsed document (the line of each entry, for error messages)."""
     if not path.exists():
-        return AllocationTable()
-    loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return AllocationTable.model_validate(loaded or {})
+        return AllocationTable(), SourceDocument(display, {}, {})
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InventoryError([InventoryIssue(display, 0, "", f"cannot read file: {exc.strerror}")]) from None
+    return parse_allocations(decode(raw, display, MAX_LOCK_BYTES), display)
+
+
+def parse_allocations(text: str, display: str) -> tuple[AllocationTable, SourceDocument]:
+    document = parse_text(text, display)
+    table, issues = validate_document(AllocationTable, document)
+    if table is None:
+        raise InventoryError(issues)
+    return table, document
 
 
 def write_allocations(path: Path, table: AllocationTable) -> bool:
@@ -80,18 +128,23 @@ class NetworkPool:
         self.block_size = 1 << (32 - prefix)
         self.capacity = 1 << (prefix - supernet.prefixlen)
         self._base = int(supernet.network_address)
+        self._last = int(supernet.broadcast_address)
         self._taken: set[int] = set()
         self._next = 0
 
     def contains(self, network: ipaddress.IPv4Network) -> bool:
         return network.subnet_of(self.supernet)
 
-    def reserve(self, network: ipaddress.IPv4Network) -> None:
+    def reserve(self, network: ipaddress.IPv4Network | ipaddress.IPv4Address) -> None:
         """Mark every block that `network` touches as taken (no-op outside the supernet)."""
-        if not network.overlaps(self.supernet):
+        if isinstance(network, ipaddress.IPv4Address):
+            first = last = int(network)
+        else:
+            first, last = int(network.network_address), int(network.broadcast_address)
+        if last < self._base or first > self._last:
             return
-        start = max(int(network.network_address), self._base) - self._base
-        end = min(int(network.broadcast_address), int(self.supernet.broadcast_address)) - self._base
+        start = max(first, self._base) - self._base
+        end = min(last, self._last) - self._base
         self._taken.update(range(start // self.block_size, end // self.block_size + 1))
 
     def allocate(self) -> ipaddress.IPv4Network:
@@ -102,6 +155,10 @@ class NetworkPool:
         index = self._next
         self._taken.add(index)
         return ipaddress.IPv4Network((self._base + index * self.block_size, self.prefix))
+
+    def allocate_address(self) -> ipaddress.IPv4Address:
+        """One /32 (pools of host addresses, such as loopbacks)."""
+        return ipaddress.IPv4Address(int(self.allocate().network_address))
 
 
 class AsnPool:
@@ -117,6 +174,9 @@ class AsnPool:
         while self._next <= self.high and self._next in self._taken:
             self._next += 1
         if self._next > self.high:
-            raise PoolExhausted("asn.store_range", f"{self.low}-{self.high}", "ASN", len(self._taken))
+            raise PoolExhausted("asn.store_range", f"{self.low}-{self.high}", "ASN", self._used())
         self._taken.add(self._next)
         return self._next
+
+    def _used(self) -> int:
+        return sum(1 for asn in self._taken if self.low <= asn <= self.high)

@@ -1,10 +1,24 @@
-"""Load, validate and resolve a fleet directory: `fleet.yaml` + `stores/*.yaml` (+ the IPAM lock)."""
+"""Load, validate and resolve a fleet.
+
+A fleet is a directory (`fleet.yaml` + `stores/*.yaml` + the IPAM lock `allocations.yaml`) or a
+bundle: one multi-document YAML stream whose first document is the fleet and every other one a
+store (what `storestack inventory generate` writes to stdout). Both report the same errors, the
+bundle naming each store document `stores/<id>.yaml` as if it were a file.
+
+Every problem found is reported at once: schema errors of every file, then the fleet-wide
+checks. Only when those pass are addresses and ASNs resolved.
+"""
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import gc
 import ipaddress
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +39,25 @@ from storestack.inventory.ipam import (
     NetworkPool,
     PoolExhausted,
     StoreAllocation,
-    read_allocations,
+    read_allocations_with_lines,
     write_allocations,
 )
 from storestack.inventory.models import SEGMENT_KINDS, FleetSpec, SegmentKind, StoreSpec
-from storestack.inventory.source import Loc, SourceDocument, dotted, read_document
+from storestack.inventory.source import (
+    MAX_FILE_BYTES,
+    Loc,
+    ParseJob,
+    ParseOutcome,
+    SourceDocument,
+    dotted,
+    parse_many,
+    split_bundle,
+)
 from storestack.inventory.validate import validate_document
 
 FLEET_FILE = "fleet.yaml"
 STORES_DIR = "stores"
+MAX_BUNDLE_BYTES = 256_000_000
 
 # Where each segment sits inside a store block, in eighths of the block: (offset, eighths).
 _SEGMENT_SLOTS: dict[SegmentKind, tuple[int, int]] = {
@@ -43,6 +67,9 @@ _SEGMENT_SLOTS: dict[SegmentKind, tuple[int, int]] = {
     "iot": (3, 1),
     "guest-wifi": (4, 2),
 }
+_BUNDLE_STORE_ID = re.compile(
+    r"^id:[ \t]*([\"']?)([a-z][a-z0-9-]{0,30}[a-z0-9])\1[ \t]*(?:#.*)?$", re.MULTILINE
+)
 
 
 @dataclass
@@ -52,10 +79,17 @@ class _StoreSource:
 
 
 @dataclass
+class _Lock:
+    table: AllocationTable
+    document: SourceDocument
+    text: str
+
+
+@dataclass
 class LoadResult:
     fleet: Fleet
     allocations: AllocationTable
-    lock_path: Path
+    lock_path: Path | None
     lock_changed: bool
 
 
@@ -65,68 +99,176 @@ def fleet_root(path: Path) -> Path:
 
 
 def load_fleet(path: Path | str, *, write_lock: bool = False) -> Fleet:
-    """Load and validate a fleet; raises InventoryError with every issue found."""
+    """Load and validate a fleet directory; raises InventoryError with every issue found."""
     return load_fleet_with_allocations(Path(path), write_lock=write_lock).fleet
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Loading builds a few million small acyclic objects; the cyclic collector would walk
+    them again and again (about half of a 10,000-store load) and free nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> LoadResult:
-    root = fleet_root(path)
+    """Load a fleet directory (or its `fleet.yaml`), and pin new allocations when `write_lock`."""
+    with _without_cyclic_gc():
+        return _load_directory(Path(path), write_lock=write_lock)
+
+
+def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
+    root = fleet_root(Path(path))
     if not (root / FLEET_FILE).is_file():
         raise InventoryError([InventoryIssue(str(root / FLEET_FILE), 0, "", "fleet file not found")])
     issues: list[InventoryIssue] = []
+    jobs = [ParseJob(FLEET_FILE, path=root / FLEET_FILE)]
+    expected_ids: list[str] = []
+    stores_dir = root / STORES_DIR
+    entries = sorted(os.scandir(stores_dir), key=lambda e: e.name) if stores_dir.is_dir() else []
+    for entry in entries:
+        display = f"{STORES_DIR}/{entry.name}"
+        if entry.name.endswith(".yaml"):
+            jobs.append(ParseJob(display, path=Path(entry.path)))
+            expected_ids.append(entry.name.removesuffix(".yaml"))
+        elif entry.name.endswith(".yml"):
+            issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
+    outcomes = parse_many(jobs)
+    fleet_doc = _collect(outcomes[0], issues)
+    store_docs: list[tuple[SourceDocument, str | None]] = []
+    for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
+        document = _collect(outcome, issues)
+        if document is not None:
+            store_docs.append((document, expected_id))
 
-    fleet_doc: SourceDocument | None = None
-    fleet_spec: FleetSpec | None = None
+    lock_path = root / LOCK_FILE_NAME
+    lock = _read_lock(lock_path, issues)
+    fleet, table = _load(fleet_doc, store_docs, lock, issues, root)
+    rendered = table.render()
+    changed = lock is None or rendered != lock.text
+    if write_lock and changed:
+        write_allocations(lock_path, table)
+    return LoadResult(fleet, table, lock_path, changed)
+
+
+def load_fleet_bundle(
+    text: str, *, name: str = "<stdin>", allocations: AllocationTable | None = None
+) -> Fleet:
+    """Load and validate a fleet bundle (a multi-document YAML stream); raises InventoryError."""
+    return load_bundle_with_allocations(text, name=name, allocations=allocations).fleet
+
+
+def load_bundle_with_allocations(
+    text: str,
+    *,
+    name: str = "<stdin>",
+    allocations: AllocationTable | None = None,
+    root: Path | None = None,
+) -> LoadResult:
+    """A bundle's first document is the fleet, every other document one store.
+
+    Store documents are named `stores/<id>.yaml` in errors (by the `id:` line they hold) and
+    line numbers count from the document's first line, so errors read exactly as they would
+    for the same fleet on disk. `allocations` pins IPAM like a lock file would.
+    """
+    with _without_cyclic_gc():
+        return _load_bundle(text, name, allocations, root)
+
+
+def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root: Path | None) -> LoadResult:
+    if len(text) > MAX_BUNDLE_BYTES:
+        raise InventoryError([InventoryIssue(name, 0, "", f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")])
+    chunks = split_bundle(text)
+    if not chunks:
+        raise InventoryError(
+            [InventoryIssue(name, 1, "", "bundle is empty (expected the fleet, then stores)")]
+        )
+    issues: list[InventoryIssue] = []
+    jobs = [ParseJob(FLEET_FILE, text=chunks[0].text)]
+    seen: set[str] = {FLEET_FILE}
+    for chunk in chunks[1:]:
+        found = _BUNDLE_STORE_ID.search(chunk.text)
+        display = f"{STORES_DIR}/{found.group(2)}.yaml" if found else f"{name}#{chunk.number}"
+        if display in seen:
+            display = f"{display}#{chunk.number}"
+        seen.add(display)
+        if len(chunk.text) > MAX_FILE_BYTES:
+            issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
+            continue
+        jobs.append(ParseJob(display, text=chunk.text))
+    outcomes = parse_many(jobs)
+    fleet_doc = _collect(outcomes[0], issues)
+    store_docs: list[tuple[SourceDocument, str | None]] = [
+        (document, None) for document in (_collect(o, issues) for o in outcomes[1:]) if document
+    ]
+
+    table = allocations or AllocationTable()
+    lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}), table.render())
+    fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
+    return LoadResult(fleet, resolved_table, None, resolved_table.render() != lock.text)
+
+
+def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
+    if isinstance(outcome, SourceDocument):
+        return outcome
+    issues.extend(outcome)
+    return None
+
+
+def _read_lock(path: Path, issues: list[InventoryIssue]) -> _Lock | None:
     try:
-        fleet_doc = read_document(root / FLEET_FILE, FLEET_FILE)
-        fleet_spec, found = validate_document(FleetSpec, fleet_doc)
-        issues.extend(found)
+        table, document = read_allocations_with_lines(path, LOCK_FILE_NAME)
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
     except InventoryError as exc:
         issues.extend(exc.issues)
+        return None
+    return _Lock(table, document, text)
 
+
+def _load(
+    fleet_doc: SourceDocument | None,
+    store_docs: list[tuple[SourceDocument, str | None]],
+    lock: _Lock | None,
+    issues: list[InventoryIssue],
+    root: Path,
+) -> tuple[Fleet, AllocationTable]:
+    fleet_spec: FleetSpec | None = None
+    if fleet_doc is not None:
+        fleet_spec, found = validate_document(FleetSpec, fleet_doc)
+        issues.extend(found)
     stores: list[_StoreSource] = []
-    store_files = sorted((root / STORES_DIR).glob("*.yaml")) if (root / STORES_DIR).is_dir() else []
-    for file in store_files:
-        display = f"{STORES_DIR}/{file.name}"
-        try:
-            document = read_document(file, display)
-        except InventoryError as exc:
-            issues.extend(exc.issues)
-            continue
+    for document, expected_id in store_docs:
         spec, found = validate_document(StoreSpec, document)
         issues.extend(found)
-        if spec is not None:
-            if spec.id != file.stem:
-                issues.append(
-                    InventoryIssue(
-                        display,
-                        document.line_of(("id",)),
-                        "id",
-                        f"store id {spec.id!r} does not match its file name {file.stem!r}",
-                    )
+        if spec is None:
+            continue
+        if expected_id is not None and spec.id != expected_id:
+            issues.append(
+                _issue(
+                    document, ("id",), f"store id {spec.id!r} does not match its file name {expected_id!r}"
                 )
-            stores.append(_StoreSource(document, spec))
+            )
+        stores.append(_StoreSource(document, spec))
 
     if fleet_spec is None or fleet_doc is None:
         raise InventoryError(issues)
     issues.extend(_fleet_checks(fleet_spec, fleet_doc))
     issues.extend(_cross_checks(fleet_spec, fleet_doc, stores))
-    if issues:
+    if lock is not None:
+        issues.extend(_lock_checks(fleet_spec, lock))
+    if issues or lock is None:
         raise InventoryError(issues)
 
-    lock_path = root / LOCK_FILE_NAME
-    try:
-        previous = read_allocations(lock_path)
-    except Exception as exc:  # a corrupt lock file is an inventory problem, reported like one
-        raise InventoryError(
-            [InventoryIssue(LOCK_FILE_NAME, 0, "", f"cannot read allocations: {exc}")]
-        ) from None
-    table, hubs, resolved = _resolve(fleet_spec, fleet_doc, stores, previous)
-    changed = table.render() != previous.render()
-    if write_lock and changed:
-        write_allocations(lock_path, table)
-    fleet = Fleet(fleet_spec, hubs, resolved, root)
-    return LoadResult(fleet, table, lock_path, changed)
+    table, hubs, resolved = _resolve(fleet_spec, fleet_doc, stores, lock.table)
+    late = _resolved_checks(fleet_spec, fleet_doc, stores, hubs, resolved, table, lock)
+    if late:
+        raise InventoryError(late)
+    return Fleet(fleet_spec, hubs, resolved, root), table
 
 
 # ---------------------------------------------------------------- checks
@@ -134,6 +276,17 @@ def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> Load
 
 def _issue(doc: SourceDocument, loc: Loc, message: str) -> InventoryIssue:
     return InventoryIssue(doc.display, doc.line_of(loc), dotted(loc), message)
+
+
+def _where(doc: SourceDocument, loc: Loc) -> str:
+    return f"{doc.display}:{doc.line_of(loc)} {dotted(loc)}"
+
+
+def _unknown(what: str, value: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(value, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})" if names else ""
+    return f"unknown {what} {value!r}{hint}"
 
 
 def _fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
@@ -150,7 +303,7 @@ def _fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     for i, (loc_a, net_a) in enumerate(supernets):
         for loc_b, net_b in supernets[i + 1 :]:
             if net_a.overlaps(net_b):
-                issues.append(_issue(doc, loc_b, f"{net_b} overlaps {'.'.join(map(str, loc_a))} {net_a}"))
+                issues.append(_issue(doc, loc_b, f"{net_b} overlaps {dotted(loc_a)} {net_a}"))
     if plan.store_block_prefix < plan.stores.prefixlen:
         issues.append(
             _issue(
@@ -159,7 +312,11 @@ def _fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                 f"/{plan.store_block_prefix} store blocks do not fit in {plan.stores}",
             )
         )
+    if plan.transit.prefixlen > 31:
+        issues.append(_issue(doc, ("ip_plan", "transit"), f"{plan.transit} holds no /31 for a tunnel"))
+
     hostnames: dict[str, int] = {}
+    addresses: dict[ipaddress.IPv4Address, Loc] = {}
     for index, hub in enumerate(spec.sites.hq.hubs):
         if hub.hostname in hostnames:
             issues.append(
@@ -170,11 +327,23 @@ def _fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                 )
             )
         hostnames.setdefault(hub.hostname, index)
+        for name in ("management_address", "public_address"):
+            loc: Loc = ("sites", "hq", "hubs", index, name)
+            address = getattr(hub, name)
+            if address in addresses:
+                issues.append(_issue(doc, loc, f"{address} is already used by {dotted(addresses[address])}"))
+            addresses.setdefault(address, loc)
+
     low, high = spec.asn.store_range
+    own_asns: dict[int, str] = {}
     for name in ("hq", "aws", "openstack"):
         asn = getattr(spec.asn, name)
         if low <= asn <= high:
             issues.append(_issue(doc, ("asn", name), f"{asn} lies inside store_range {low}-{high}"))
+        elif asn in own_asns:
+            issues.append(_issue(doc, ("asn", name), f"ASN {asn} is already used by asn.{own_asns[asn]}"))
+        own_asns.setdefault(asn, name)
+
     for index, policy in enumerate(spec.desktop_policies):
         for role_index, role in enumerate(policy.roles):
             if role not in spec.roles:
@@ -215,13 +384,6 @@ def _fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     return issues
 
 
-def _unknown(what: str, value: str, known: Iterable[str]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(value, names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})" if names else ""
-    return f"unknown {what} {value!r}{hint}"
-
-
 def _cross_checks(
     spec: FleetSpec, fleet_doc: SourceDocument, stores: list[_StoreSource]
 ) -> list[InventoryIssue]:
@@ -246,6 +408,16 @@ def _cross_checks(
     ]
     foreign_supernets += [(f"ip_plan.hq[{i}]", net) for i, net in enumerate(plan.hq)]
     explicit_subnets: list[tuple[ipaddress.IPv4Network, SourceDocument, Loc]] = []
+    # Where each address was first seen; turned into `file:line field` only for a message.
+    addresses: dict[ipaddress.IPv4Address, tuple[SourceDocument, Loc]] = {}
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        for name in ("management_address", "public_address"):
+            addresses.setdefault(getattr(hub, name), (fleet_doc, ("sites", "hq", "hubs", index, name)))
+
+    def claim_address(address: ipaddress.IPv4Address, doc: SourceDocument, loc: Loc) -> None:
+        if address in addresses:
+            issues.append(_issue(doc, loc, f"{address} is already used by {_where(*addresses[address])}"))
+        addresses.setdefault(address, (doc, loc))
 
     for source in stores:
         doc, store = source.document, source.spec
@@ -272,6 +444,8 @@ def _cross_checks(
                     )
                 )
             hostnames.setdefault(appliance.hostname, doc.display)
+            if appliance.management_address is not None:
+                claim_address(appliance.management_address, doc, ("appliances", index, "management_address"))
         vlans: dict[int, str] = {}
         for kind, segment in store.lan.items():
             if segment.vlan in vlans:
@@ -298,11 +472,11 @@ def _cross_checks(
             if link.name in link_names:
                 issues.append(_issue(doc, ("wan", index, "name"), f"link name {link.name!r} is used twice"))
             link_names.add(link.name)
-        for role, seats in store.desktops.items():
+            if link.address is not None:
+                claim_address(link.address.ip, doc, ("wan", index, "address"))
+        for role in store.desktops:
             if role not in spec.roles:
                 issues.append(_issue(doc, ("desktops", role), _unknown("role", role, spec.roles)))
-            if seats < 0:
-                issues.append(_issue(doc, ("desktops", role), f"{seats} is not a seat count"))
         if store.cloud.aws_region is not None and store.cloud.aws_region not in aws_regions:
             issues.append(
                 _issue(
@@ -318,19 +492,11 @@ def _cross_checks(
                 )
             )
 
-    explicit_subnets.sort(key=lambda item: (int(item[0].network_address), -item[0].prefixlen))
+    explicit_subnets.sort(key=lambda item: (int(item[0].network_address), item[0].prefixlen))
     widest: tuple[ipaddress.IPv4Network, SourceDocument, Loc] | None = None
     for net, doc, loc in explicit_subnets:
         if widest is not None and net.overlaps(widest[0]):
-            other_doc, other_loc = widest[1], widest[2]
-            issues.append(
-                _issue(
-                    doc,
-                    loc,
-                    f"{net} overlaps {widest[0]} ({other_doc.display}:"
-                    f"{other_doc.line_of(other_loc)} {dotted(other_loc)})",
-                )
-            )
+            issues.append(_issue(doc, loc, f"{net} overlaps {widest[0]} ({_where(widest[1], widest[2])})"))
         if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
             widest = (net, doc, loc)
         for label, supernet in foreign_supernets:
@@ -339,12 +505,178 @@ def _cross_checks(
     return issues
 
 
+def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
+    """A lock file that no longer fits the plan, or contradicts itself, is reported, never used."""
+    issues: list[InventoryIssue] = []
+    doc, plan = lock.document, spec.ip_plan
+    low, high = spec.asn.store_range
+    hint = "; delete the entry to re-allocate (the store will be renumbered)"
+    loopbacks: dict[ipaddress.IPv4Address, Loc] = {}
+    transits: dict[ipaddress.IPv4Network, Loc] = {}
+    asns: dict[int, Loc] = {}
+    blocks: list[tuple[int, int, ipaddress.IPv4Network, Loc]] = []
+    stores_first, stores_last = _span(plan.stores)
+    transit_first, transit_last = _span(plan.transit)
+    loopbacks_first, loopbacks_last = _span(plan.loopbacks)
+
+    def check_loopback(address: ipaddress.IPv4Address, loc: Loc) -> None:
+        if not loopbacks_first <= int(address) <= loopbacks_last:
+            issues.append(_issue(doc, loc, f"{address} is outside ip_plan.loopbacks {plan.loopbacks}{hint}"))
+        elif address in loopbacks:
+            issues.append(_issue(doc, loc, f"{address} is already allocated to {dotted(loopbacks[address])}"))
+        loopbacks.setdefault(address, loc)
+
+    for hub, hub_alloc in lock.table.hubs.items():
+        check_loopback(hub_alloc.loopback, ("hubs", hub, "loopback"))
+    for store_id, alloc in lock.table.stores.items():
+        base: Loc = ("stores", store_id)
+        if alloc.block is not None:
+            first, last = _span(alloc.block)
+            inside = stores_first <= first and last <= stores_last
+            if not inside or alloc.block.prefixlen != plan.store_block_prefix:
+                issues.append(
+                    _issue(
+                        doc,
+                        (*base, "block"),
+                        f"{alloc.block} is not a /{plan.store_block_prefix} of ip_plan.stores {plan.stores}{hint}",
+                    )
+                )
+            blocks.append((first, last, alloc.block, (*base, "block")))
+        if not low <= alloc.asn <= high:
+            issues.append(
+                _issue(doc, (*base, "asn"), f"{alloc.asn} is outside asn.store_range {low}-{high}{hint}")
+            )
+        elif alloc.asn in asns:
+            issues.append(
+                _issue(
+                    doc, (*base, "asn"), f"ASN {alloc.asn} is already allocated to {dotted(asns[alloc.asn])}"
+                )
+            )
+        asns.setdefault(alloc.asn, (*base, "asn"))
+        for hostname, address in alloc.loopbacks.items():
+            check_loopback(address, (*base, "loopbacks", hostname))
+        for link, net in alloc.transit.items():
+            loc: Loc = (*base, "transit", link)
+            first = int(net.network_address)
+            if not transit_first <= first < transit_last or net.prefixlen != 31:
+                issues.append(_issue(doc, loc, f"{net} is not a /31 of ip_plan.transit {plan.transit}{hint}"))
+            elif net in transits:
+                issues.append(_issue(doc, loc, f"{net} is already allocated to {dotted(transits[net])}"))
+            transits.setdefault(net, loc)
+    blocks.sort(key=lambda item: (item[0], -item[1]))
+    widest_last, widest = -1, None
+    for first, last, net, loc in blocks:
+        if widest is not None and first <= widest_last:
+            issues.append(_issue(doc, loc, f"{net} overlaps {dotted(widest[1])} {widest[0]}"))
+        if last > widest_last:
+            widest_last, widest = last, (net, loc)
+    return issues
+
+
+def _resolved_checks(
+    spec: FleetSpec,
+    fleet_doc: SourceDocument,
+    stores: list[_StoreSource],
+    hubs: dict[str, ResolvedHub],
+    resolved: dict[str, ResolvedStore],
+    table: AllocationTable,
+    lock: _Lock,
+) -> list[InventoryIssue]:
+    """What only shows once pinned and explicit values meet: a subnet, ASN or address a store
+    writes down that the lock file already gave someone else. The explicit value is blamed."""
+    issues: list[InventoryIssue] = []
+    # ASNs the lock file (not a store file) gave out; explicit ones were compared before resolving.
+    pinned_asns: dict[int, str] = {}
+    explicit_asn = {source.spec.id for source in stores if source.spec.asn is not None}
+    device_loopbacks: dict[ipaddress.IPv4Address, str] = {hub.loopback: hub.hostname for hub in hubs.values()}
+    # Store blocks never overlap one another (allocated apart, or the lock file was refused),
+    # so each explicit subnet needs only a look at the blocks around it.
+    blocks: list[tuple[int, int, str, str]] = []  # first, last, owner store, description
+    for store in resolved.values():
+        if store.block is not None:
+            blocks.append((*_span(store.block), store.id, f"the block {store.block} of store {store.id!r}"))
+        if store.id not in explicit_asn:
+            pinned_asns.setdefault(store.asn, f"store {store.id!r} ({LOCK_FILE_NAME})")
+        for device in store.appliances:
+            device_loopbacks[device.loopback] = device.hostname
+    for store_id, alloc in table.stores.items():
+        if store_id not in resolved:
+            if alloc.block is not None:
+                description = (
+                    f"the block {alloc.block} kept in {LOCK_FILE_NAME} for removed store {store_id!r}"
+                )
+                blocks.append((*_span(alloc.block), store_id, description))
+            pinned_asns.setdefault(alloc.asn, f"removed store {store_id!r} ({LOCK_FILE_NAME})")
+    blocks.sort()
+    starts = [block[0] for block in blocks]
+
+    for source in stores:
+        store = resolved[source.spec.id]
+        for kind, segment in source.spec.lan.items():
+            if segment.subnet is None:
+                continue
+            first, last = _span(segment.subnet)
+            index = bisect.bisect_right(starts, last) - 1
+            while index >= 0 and blocks[index][1] >= first:
+                _, _, owner, description = blocks[index]
+                index -= 1
+                if owner != store.id:
+                    clash = description
+                else:  # inside its own block: only the slots its other segments use matter
+                    mine = [
+                        other
+                        for other_kind, other in store.segments.items()
+                        if other_kind != kind
+                        and source.spec.lan[other_kind].subnet is None
+                        and other.subnet.overlaps(segment.subnet)
+                    ]
+                    if not mine:
+                        continue
+                    clash = f"lan.{mine[0].kind} {mine[0].subnet} (allocated from the store's block {store.block})"
+                issues.append(
+                    _issue(source.document, ("lan", kind, "subnet"), f"{segment.subnet} overlaps {clash}")
+                )
+
+    for source in stores:
+        doc, spec_store = source.document, source.spec
+        if spec_store.asn is not None and spec_store.asn in pinned_asns:
+            issues.append(
+                _issue(
+                    doc, ("asn",), f"ASN {spec_store.asn} is already used by {pinned_asns[spec_store.asn]}"
+                )
+            )
+        for index, appliance in enumerate(spec_store.appliances):
+            address = appliance.management_address
+            if (
+                address is not None
+                and device_loopbacks.get(address, appliance.hostname) != appliance.hostname
+            ):
+                issues.append(
+                    _issue(
+                        doc,
+                        ("appliances", index, "management_address"),
+                        f"{address} is the loopback of {device_loopbacks[address]}",
+                    )
+                )
+    for index, hub_spec in enumerate(spec.sites.hq.hubs):
+        owner = device_loopbacks.get(hub_spec.management_address, hub_spec.hostname)
+        if owner != hub_spec.hostname:
+            issues.append(
+                _issue(
+                    fleet_doc,
+                    ("sites", "hq", "hubs", index, "management_address"),
+                    f"{hub_spec.management_address} is the loopback of {owner}",
+                )
+            )
+    return issues
+
+
 # ---------------------------------------------------------------- resolution
 
 
-def _exhausted(fleet_doc: SourceDocument, exc: PoolExhausted, store_id: str) -> IpamExhaustedError:
+def _exhausted(fleet_doc: SourceDocument, exc: PoolExhausted, owner: str) -> IpamExhaustedError:
     loc: Loc = ("asn", "store_range") if exc.pool.startswith("asn") else tuple(exc.pool.split("."))
-    issue = _issue(fleet_doc, loc, f"IPAM exhausted: {exc} while allocating for store {store_id!r}")
+    issue = _issue(fleet_doc, loc, f"IPAM exhausted: {exc} while allocating for {owner}")
     return IpamExhaustedError([issue])
 
 
@@ -356,7 +688,7 @@ def _resolve(
     transit_pool = NetworkPool("ip_plan.transit", plan.transit, 31)
     loopback_pool = NetworkPool("ip_plan.loopbacks", plan.loopbacks, 32)
     # The supernet's own network address is never a usable loopback.
-    loopback_pool.reserve(ipaddress.IPv4Network(plan.loopbacks.network_address))
+    loopback_pool.reserve(plan.loopbacks.network_address)
     low, high = spec.asn.store_range
     asn_pool = AsnPool(low, high)
     present = {source.spec.id for source in stores}
@@ -366,14 +698,14 @@ def _resolve(
     # numbers are not handed to someone else while configs may still reference them) and
     # every explicit value in the inventory.
     for hub_alloc in previous.hubs.values():
-        loopback_pool.reserve(ipaddress.IPv4Network(hub_alloc.loopback))
+        loopback_pool.reserve(hub_alloc.loopback)
     for store_id, alloc in previous.stores.items():
         if alloc.block is not None:
             block_pool.reserve(alloc.block)
         for net in alloc.transit.values():
             transit_pool.reserve(net)
         for address in alloc.loopbacks.values():
-            loopback_pool.reserve(ipaddress.IPv4Network(address))
+            loopback_pool.reserve(address)
         asn_pool.reserve(alloc.asn)
         if store_id not in present:
             table.stores[store_id] = alloc
@@ -383,16 +715,21 @@ def _resolve(
         for segment in source.spec.lan.values():
             if segment.subnet is not None:
                 block_pool.reserve(segment.subnet)
+        for appliance in source.spec.appliances:
+            if appliance.management_address is not None:
+                loopback_pool.reserve(appliance.management_address)
+    for hub in spec.sites.hq.hubs:
+        loopback_pool.reserve(hub.management_address)
 
     hubs: dict[str, ResolvedHub] = {}
     for hub in spec.sites.hq.hubs:
         pinned = previous.hubs.get(hub.hostname)
         try:
-            loopback = pinned.loopback if pinned else loopback_pool.allocate().network_address
+            loopback = pinned.loopback if pinned else loopback_pool.allocate_address()
         except PoolExhausted as exc:
-            raise _exhausted(fleet_doc, exc, hub.hostname) from None
-        table.hubs[hub.hostname] = HubAllocation(loopback=loopback)
-        hubs[hub.hostname] = ResolvedHub(
+            raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
+        table.hubs[hub.hostname] = HubAllocation.model_construct(loopback=loopback)
+        hubs[hub.hostname] = ResolvedHub.trusted(
             hostname=hub.hostname,
             platform=hub.platform,
             management_address=hub.management_address,
@@ -411,7 +748,7 @@ def _resolve(
         try:
             alloc = _allocate_store(store, pinned_alloc, block_pool, transit_pool, loopback_pool, asn_pool)
         except PoolExhausted as exc:
-            raise _exhausted(fleet_doc, exc, store.id) from None
+            raise _exhausted(fleet_doc, exc, f"store {store.id!r}") from None
         table.stores[store.id] = alloc
         backup = _backup_hub(store.hub, hub_order)
         resolved[store.id] = _resolved_store(
@@ -443,26 +780,35 @@ def _allocate_store(
     loopbacks = {}
     for appliance in store.appliances:
         existing = pinned.loopbacks.get(appliance.hostname) if pinned else None
-        loopbacks[appliance.hostname] = existing or loopback_pool.allocate().network_address
+        loopbacks[appliance.hostname] = existing or loopback_pool.allocate_address()
     transit = {}
     for link in store.wan:
         existing_net = pinned.transit.get(link.name) if pinned else None
         transit[link.name] = existing_net or transit_pool.allocate()
-    return StoreAllocation(
+    return StoreAllocation.model_construct(
         block=block if needs_block else None, asn=asn, loopbacks=loopbacks, transit=transit
     )
 
 
 def _segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddress.IPv4Network:
+    """The segment's slot in the store block: eighths of it, guest Wi-Fi taking two."""
     offset, eighths = _SEGMENT_SLOTS[kind]
-    size = block.num_addresses // 8
+    eighth = 1 << (32 - block.prefixlen - 3)
     prefix = block.prefixlen + 3 - (eighths.bit_length() - 1)
-    return ipaddress.IPv4Network((int(block.network_address) + offset * size, prefix))
+    return ipaddress.IPv4Network((int(block.network_address) + offset * eighth, prefix))
+
+
+def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
+    """First and last address of `net` as integers (cheap to compare by the ten thousand)."""
+    first = int(net.network_address)
+    return first, first + (1 << (32 - net.prefixlen)) - 1
 
 
 def _resolved_store(
     source: _StoreSource, alloc: StoreAllocation, primary_hub: str, backup_hub: str, *, provisional: bool
 ) -> ResolvedStore:
+    # Every value below was validated on the way in (or computed from validated values), so
+    # the resolved models are built without validating again: it is most of a big fleet's load.
     store = source.spec
     segments: dict[SegmentKind, ResolvedSegment] = {}
     for kind in SEGMENT_KINDS:
@@ -473,14 +819,15 @@ def _resolved_store(
         if subnet is None:
             assert alloc.block is not None
             subnet = _segment_subnet(alloc.block, kind)
-        hosts = subnet.num_addresses
-        segments[kind] = ResolvedSegment(
+        first, last = _span(subnet)
+        hosts = last - first + 1
+        segments[kind] = ResolvedSegment.trusted(
             kind=kind,
             vlan=segment.vlan,
             subnet=subnet,
-            gateway=subnet.network_address + 1,
-            dhcp_start=subnet.network_address + min(10, hosts // 4),
-            dhcp_end=subnet.broadcast_address - 1,
+            gateway=ipaddress.IPv4Address(first + 1),
+            dhcp_start=ipaddress.IPv4Address(first + min(10, hosts // 4)),
+            dhcp_end=ipaddress.IPv4Address(first + hosts - 2),
             advertised=kind != "guest-wifi",
         )
     ordered = sorted(store.wan, key=lambda link: (link.priority, link.name))
@@ -488,10 +835,9 @@ def _resolved_store(
     wan: list[ResolvedWanLink] = []
     for index, link in enumerate(ordered):
         to_primary = (index == 0) if all_cellular else not link.cellular
-        net = alloc.transit[link.name]
-        hub_side, store_side = net.network_address, net.network_address + 1
+        hub_side = int(alloc.transit[link.name].network_address)
         wan.append(
-            ResolvedWanLink(
+            ResolvedWanLink.trusted(
                 name=link.name,
                 kind=link.kind,
                 isp=link.isp,
@@ -504,12 +850,12 @@ def _resolved_store(
                 cellular=link.cellular,
                 hub=primary_hub if to_primary else backup_hub,
                 primary=index == 0,
-                overlay=ipaddress.IPv4Interface(f"{store_side}/31"),
-                overlay_peer=hub_side,
+                overlay=ipaddress.IPv4Interface((hub_side + 1, 31)),
+                overlay_peer=ipaddress.IPv4Address(hub_side),
             )
         )
     appliances = [
-        ResolvedAppliance(
+        ResolvedAppliance.trusted(
             hostname=appliance.hostname,
             platform=appliance.platform,
             management_address=appliance.management_address or alloc.loopbacks[appliance.hostname],
@@ -519,7 +865,7 @@ def _resolved_store(
         )
         for appliance in store.appliances
     ]
-    return ResolvedStore(
+    return ResolvedStore.trusted(
         id=store.id,
         name=store.name,
         city=store.city,

@@ -6,9 +6,9 @@ resolved `Fleet` in `storestack.inventory.fleet`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from storestack.inventory.types import (
     Asn,
@@ -40,9 +40,10 @@ CELLULAR_KINDS: frozenset[str] = frozenset({"lte", "5g"})
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; models are immutable once loaded."""
+    """Unknown keys are errors; no type coercion (`"100"` is not a number, `"yes"` not a bool);
+    models are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 # ---------------------------------------------------------------- fleet
@@ -69,14 +70,17 @@ class AsnPlan(Strict):
     hq: Asn = Field(description="ASN of the HQ hubs")
     aws: Asn = Field(default=64512, description="Amazon side ASN of the transit gateway")
     openstack: Asn = Field(default=64513)
-    store_range: tuple[Asn, Asn] = Field(description="inclusive range store ASNs are allocated from")
+    store_range: tuple[Asn, Asn] = Field(
+        strict=False, description="inclusive range store ASNs are allocated from (a YAML list of two)"
+    )
 
-    @model_validator(mode="after")
-    def _range_ordered(self) -> AsnPlan:
-        low, high = self.store_range
+    @field_validator("store_range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
         if low > high:
-            raise ValueError(f"store_range {low}-{high} is empty (first must not exceed last)")
-        return self
+            raise ValueError(f"{low}-{high} is an empty range (the first ASN must not exceed the last)")
+        return value
 
 
 class Hub(Strict):
@@ -230,5 +234,7 @@ class StoreSpec(Strict):
     wan: list[WanLink] = Field(min_length=1)
     lan: dict[SegmentKind, LanSegment] = Field(min_length=1)
     appliances: list[Appliance] = Field(min_length=1)
-    desktops: dict[Slug, int] = {}
+    desktops: dict[Slug, Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default={}, description="virtual-desktop seats per staff role"
+    )
     cloud: CloudAffinity = CloudAffinity()

@@ -1,14 +1,22 @@
 """Safe YAML reading that remembers the line of every value.
 
-Only the plain YAML types are accepted. Any explicit tag (`!!python/object`, `!custom`),
-anchors and aliases, and duplicate keys are errors: an inventory is data, never code, and a
-reader must see each value where it stands.
+Only the plain YAML types are accepted. Any explicit tag (`!!python/object`, `!custom`, even
+`!!str`), anchors and aliases, and duplicate keys are errors: an inventory is data, never code,
+and a reader must see each value where it stands.
+
+The document is built straight from the parser's events (libyaml when available), so a tag or
+an anchor is seen exactly as written, and no node graph is kept for thousands of store files.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import yaml
@@ -18,89 +26,368 @@ from storestack.inventory.errors import InventoryError, InventoryIssue
 Loc = tuple[str | int, ...]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
-_SCALARS = yaml.constructor.SafeConstructor()
 MAX_FILE_BYTES = 1_000_000
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_SCALAR_BUILDERS: dict[str, Any] = {
+    "tag:yaml.org,2002:int": _CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
+}
+# Plain scalars repeat a lot across thousands of store files (`10`, `lte`, `true`); the value
+# they resolve to is immutable, so it is cached (bounded, so a hostile file cannot grow it).
+_PLAIN_CACHE: dict[str, Any] = {}
+_PLAIN_CACHE_LIMIT = 50_000
+_DISCARD = object()
+_TYPED_FIRST_CHARS = frozenset(key for key in _RESOLVER.yaml_implicit_resolvers if key)
 
 
 @dataclass
 class SourceDocument:
-    """One parsed file: its data, and the line of every mapping key and sequence item."""
+    """One parsed file: its data, and the line of every mapping key and sequence item.
+
+    Lines are only needed for error messages, so a document parsed from `text` works them
+    out the first time one is asked for (most documents of a big fleet never need them).
+    """
 
     display: str
     data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
+    known_lines: dict[Loc, int] | None = None
+    text: str | None = field(default=None, repr=False)
+    path: Path | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        if self.known_lines is None:
+            if self.text is None and self.path is not None:
+                self.text = decode(self.path.read_bytes(), self.display)
+            self.known_lines = _parse_tracked(self.text, self.display).known_lines if self.text else {}
+        return self.known_lines or {}
 
     def line_of(self, loc: Loc) -> int:
         """The line of `loc`, or of its nearest ancestor that has one."""
+        lines = self.lines
         while loc:
-            line = self.lines.get(loc)
+            line = lines.get(loc)
             if line is not None:
                 return line
             loc = loc[:-1]
-        return self.lines.get((), 1)
+        return lines.get((), 1)
 
 
-class _Walker:
-    def __init__(self, display: str) -> None:
-        self.display = display
-        self.lines: dict[Loc, int] = {}
-        self.seen: set[int] = set()
-        self.issues: list[InventoryIssue] = []
-
-    def fail(self, node: yaml.Node, loc: Loc, message: str) -> None:
-        self.issues.append(InventoryIssue(self.display, node.start_mark.line + 1, _dotted(loc), message))
-
-    def walk(self, node: yaml.Node, loc: Loc) -> Any:
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if id(node) in self.seen:
-            self.fail(node, loc, "YAML anchors and aliases are not allowed in an inventory")
-            return None
-        self.seen.add(id(node))
-        if node.tag not in _PLAIN_TAGS:
-            self.fail(node, loc, f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed")
-            return None
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
-                    self.fail(key_node, loc, "mapping keys must be plain scalars")
-                    continue
-                key = _SCALARS.construct_object(key_node)
-                if isinstance(key, bool | float) or key is None:
-                    key = key_node.value
-                if key in result:
-                    self.fail(key_node, (*loc, key), f"duplicate key {key!r}")
-                    continue
-                self.lines[(*loc, key)] = key_node.start_mark.line + 1
-                result[key] = self.walk(value_node, (*loc, key))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.walk(item, (*loc, index)) for index, item in enumerate(node.value)]
-        return _SCALARS.construct_object(node)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _dotted(loc: Loc) -> str:
+def dotted(loc: Loc) -> str:
+    """`('lan', 'pos', 'vlan')` → `lan.pos.vlan`; `('wan', 0, 'isp')` → `wan[0].isp`.
+
+    A key that is not a plain word is shown quoted and escaped (`desktops['x\\n']`), so a
+    hostile key can never break the one-line `file:line field: message` format.
+    """
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
             parts.append(f"[{part}]")
+        elif _PLAIN_KEY.fullmatch(part):
+            parts.append(("." if parts else "") + part)
         else:
-            parts.append(("." if parts else "") + str(part))
+            parts.append(f"[{_safe(part)}]")
     return "".join(parts)
 
 
-def dotted(loc: Loc) -> str:
-    """`('lan', 'pos', 'vlan')` → `lan.pos.vlan`; `('wan', 0, 'isp')` → `wan[0].isp`."""
-    return _dotted(loc)
+def _plain_scalar(value: str, implicit: tuple[bool, bool]) -> Any:
+    """The Python value of an untagged scalar, resolved the way YAML 1.1 safe loading does."""
+    if not implicit[0]:  # quoted: always a string
+        return value
+    # YAML picks a plain scalar's type by its first character; most can only be strings, and
+    # so can anything holding '/' or two dots (addresses, networks), whatever it starts with.
+    if not value or value[0] not in _TYPED_FIRST_CHARS:
+        return value if value else None
+    if "/" in value or value.count(".") > 1:
+        return value
+    cached = _PLAIN_CACHE.get(value, _DISCARD)
+    if cached is not _DISCARD:
+        return cached
+    tag = _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
+    builder = _SCALAR_BUILDERS.get(tag)
+    if builder is not None:
+        result = builder(yaml.ScalarNode(tag, value))
+    elif tag == "tag:yaml.org,2002:str":
+        result = value
+    else:
+        # e.g. an unquoted date (timestamp): refused like any other non-plain type.
+        raise _UnsupportedScalar(tag.replace("tag:yaml.org,2002:", ""))
+    if len(_PLAIN_CACHE) >= _PLAIN_CACHE_LIMIT:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[value] = result
+    return result
+
+
+def resolve_plain_scalar(value: str) -> Any:
+    """What an unquoted scalar reads back as (`'10'` → 10, `'yes'` → True, `'ab'` → 'ab').
+
+    Raises ValueError for a scalar the inventory reader refuses (an unquoted date).
+    """
+    try:
+        return _plain_scalar(value, (True, False))
+    except _UnsupportedScalar as exc:
+        raise ValueError(f"YAML {exc.kind} values are not allowed") from None
+
+
+class _UnsupportedScalar(Exception):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+class _Frame:
+    """An open mapping or sequence while events stream in; `container` None means discard."""
+
+    __slots__ = ("container", "is_map", "key", "loc")
+
+    def __init__(self, container: dict[str, Any] | list[Any] | None, loc: Loc, is_map: bool) -> None:
+        self.container = container
+        self.loc = loc
+        self.is_map = is_map
+        self.key: Any = _EXPECT_KEY
+
+
+_EXPECT_KEY = object()
+_BAD_KEY = object()
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _describe_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _safe(value: object) -> str:
+    text = ascii(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_text(text: str, display: str) -> SourceDocument:
+    """Parse one YAML document held in `text`. Raises InventoryError naming `display` and the line.
+
+    The common case (a well-formed plain document) takes a fast path that builds only the
+    data; anything unusual is parsed again, tracking every location, to say what and where.
+    """
+    try:
+        return SourceDocument(display, _parse_fast(text), None, text)
+    except _NeedsTracking:
+        return _parse_tracked(text, display)
+
+
+class _NeedsTracking(Exception):
+    """The fast path met something it does not handle; the tracked parse will explain it."""
+
+
+def _parse_fast(text: str) -> dict[str, Any]:
+    try:
+        loader = _Loader(text)
+    except UnicodeError:
+        raise _NeedsTracking from None
+    try:
+        get = loader.get_event
+        get()  # stream start
+        if type(get()) is not yaml.DocumentStartEvent:
+            raise _NeedsTracking
+        containers: list[Any] = []
+        keys: list[Any] = []
+        typed_first = _TYPED_FIRST_CHARS
+        root: Any = None
+        while True:
+            event: Any = get()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                if event.tag is not None or event.anchor is not None:
+                    raise _NeedsTracking
+                raw = event.value
+                if not containers:
+                    raise _NeedsTracking
+                container = containers[-1]
+                if type(container) is dict and keys[-1] is _EXPECT_KEY:
+                    if raw in container:
+                        raise _NeedsTracking
+                    keys[-1] = intern(raw)
+                    continue
+                if event.implicit[0] and raw and raw[0] in typed_first:
+                    try:
+                        value = _plain_scalar(raw, event.implicit)
+                    except _UnsupportedScalar:
+                        raise _NeedsTracking from None
+                else:
+                    value = raw if raw or not event.implicit[0] else None
+                if type(container) is dict:
+                    container[keys[-1]] = value
+                    keys[-1] = _EXPECT_KEY
+                else:
+                    container.append(value)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag is not None or event.anchor is not None:
+                    raise _NeedsTracking
+                new: Any = {} if kind is yaml.MappingStartEvent else []
+                if containers:
+                    container = containers[-1]
+                    if type(container) is dict:
+                        if keys[-1] is _EXPECT_KEY:
+                            raise _NeedsTracking
+                        container[keys[-1]] = new
+                        keys[-1] = _EXPECT_KEY
+                    else:
+                        container.append(new)
+                else:
+                    root = new
+                containers.append(new)
+                keys.append(_EXPECT_KEY)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                containers.pop()
+                keys.pop()
+            elif kind is yaml.DocumentEndEvent:
+                if type(get()) is not yaml.StreamEndEvent or type(root) is not dict:
+                    raise _NeedsTracking
+                return root
+            else:  # an alias, or anything else unexpected
+                raise _NeedsTracking
+    except (yaml.YAMLError, UnicodeError):
+        raise _NeedsTracking from None
+    finally:
+        loader.dispose()
+
+
+def _parse_tracked(text: str, display: str) -> SourceDocument:
+    issues: list[InventoryIssue] = []
+    lines: dict[Loc, int] = {}
+    stack: list[_Frame] = []
+    root: Any = None
+    documents = 0
+
+    def fail(line: int, loc: Loc, message: str) -> None:
+        issues.append(InventoryIssue(display, line, dotted(loc), message))
+
+    try:
+        event: Any
+        for event in yaml.parse(text, Loader=_Loader):
+            kind = type(event)
+            if kind in _END_EVENTS:
+                stack.pop()
+                continue
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    fail(event.start_mark.line + 1, (), "only one YAML document is allowed here")
+                    break
+                continue
+            if kind not in _NODE_EVENTS:
+                continue
+            line = event.start_mark.line + 1
+            top = stack[-1] if stack else None
+            is_key = False
+            discard = False
+            loc: Loc = ()
+            if top is not None:
+                if top.container is None:
+                    discard = True
+                elif top.is_map and top.key is _EXPECT_KEY:
+                    is_key = True
+                    loc = top.loc
+                elif top.is_map and top.key is _BAD_KEY:
+                    discard = True
+                    top.key = _EXPECT_KEY
+                elif top.is_map:
+                    loc = (*top.loc, top.key)
+                else:
+                    assert isinstance(top.container, list)
+                    loc = (*top.loc, len(top.container))
+
+            if not discard:
+                if kind is yaml.AliasEvent or event.anchor is not None:
+                    fail(line, loc, "YAML anchors and aliases are not allowed in an inventory")
+                if kind is not yaml.AliasEvent and event.tag is not None:
+                    fail(line, loc, f"YAML tag {_describe_tag(event.tag)!r} is not allowed")
+
+            is_container = kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent
+            if discard:
+                if is_container:
+                    stack.append(_Frame(None, loc, kind is yaml.MappingStartEvent))
+                continue
+            if is_key:
+                assert top is not None and isinstance(top.container, dict)
+                if kind is yaml.ScalarEvent and event.tag is None:
+                    key = event.value
+                    if key in top.container:
+                        fail(line, (*loc, key), f"duplicate key {_safe(key)}")
+                        top.key = _BAD_KEY
+                    else:
+                        top.key = key
+                        lines[(*loc, key)] = line
+                    continue
+                top.key = _BAD_KEY
+                if is_container:
+                    fail(line, loc, "mapping keys must be plain scalars")
+                    stack.append(_Frame(None, loc, kind is yaml.MappingStartEvent))
+                continue
+
+            value: Any
+            if is_container:
+                value = {} if kind is yaml.MappingStartEvent else []
+            elif kind is yaml.ScalarEvent and event.tag is None:
+                try:
+                    value = _plain_scalar(event.value, event.implicit)
+                except _UnsupportedScalar as exc:
+                    fail(line, loc, f"YAML {exc.kind} values are not allowed (quote the value)")
+                    value = None
+            else:
+                value = None
+            if top is None:
+                root = value
+                lines.setdefault((), line)
+            elif top.is_map:
+                assert isinstance(top.container, dict)
+                top.container[top.key] = value
+                top.key = _EXPECT_KEY
+                lines.setdefault(loc, line)
+            else:
+                assert isinstance(top.container, list)
+                top.container.append(value)
+                lines.setdefault(loc, line)
+            if is_container:
+                stack.append(_Frame(value, loc, kind is yaml.MappingStartEvent))
+    except yaml.MarkedYAMLError as exc:
+        mark: Any = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        issues.append(InventoryIssue(display, line, "", f"YAML syntax error: {exc.problem}"))
+    except yaml.reader.ReaderError as exc:
+        # A character YAML itself refuses (control characters, unpaired surrogates...).
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 0
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        issues.append(
+            InventoryIssue(display, line, "", f"character #x{code:04x} is not allowed ({exc.reason})")
+        )
+    except yaml.YAMLError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        issues.append(InventoryIssue(display, 0, "", f"YAML error: {first_line}"))
+    except UnicodeError:  # text holding lone surrogates: it did not come from a UTF-8 file
+        issues.append(InventoryIssue(display, 0, "", "text is not valid Unicode (lone surrogate)"))
+    if issues:
+        raise InventoryError(issues)
+    if root is None:
+        raise InventoryError([InventoryIssue(display, 1, "", "file is empty")])
+    if not isinstance(root, dict):
+        raise InventoryError([InventoryIssue(display, 1, "", "top level must be a mapping")])
+    return SourceDocument(display, root, lines, text)
+
+
+def decode(raw: bytes, display: str, limit: int = MAX_FILE_BYTES) -> str:
+    """Inventory files are UTF-8 text of bounded size."""
+    if len(raw) > limit:
+        raise InventoryError([InventoryIssue(display, 0, "", f"file is larger than {limit} bytes")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError([InventoryIssue(display, 0, "", f"not UTF-8 text ({exc.reason})")]) from None
 
 
 def read_document(path: Path, display: str) -> SourceDocument:
@@ -109,28 +396,115 @@ def read_document(path: Path, display: str) -> SourceDocument:
         raw = path.read_bytes()
     except OSError as exc:
         raise InventoryError([InventoryIssue(display, 0, "", f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InventoryError([InventoryIssue(display, 0, "", f"file is larger than {MAX_FILE_BYTES} bytes")])
+    return parse_text(decode(raw, display), display)
+
+
+_DOCUMENT_MARKER = re.compile(r"^---(?=[ \t]|$)[ \t]*", re.MULTILINE)
+_ONLY_COMMENTS = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n?)*")
+
+
+@dataclass
+class BundleChunk:
+    """One document of a multi-document YAML stream: its text and where it starts (1-based line)."""
+
+    number: int
+    first_line: int
+    text: str
+
+
+def split_bundle(text: str) -> list[BundleChunk]:
+    """Split a `---`-separated YAML stream into its documents, skipping empty ones.
+
+    Each document is parsed on its own, exactly as if it were a file, so its line numbers
+    match the file it came from and one broken document does not hide the others' errors.
+    """
+    chunks: list[BundleChunk] = []
+    bodies = [0] + [match.end() for match in _DOCUMENT_MARKER.finditer(text)]
+    ends = [match.start() for match in _DOCUMENT_MARKER.finditer(text)] + [len(text)]
+    line, counted = 1, 0
+    for body_start, body_end in zip(bodies, ends, strict=True):
+        line += text.count("\n", counted, body_start)
+        counted = body_start
+        body = text[body_start:body_end]
+        first_line = line
+        if body.startswith("\n"):  # a bare `---` line: the document starts on the next line
+            body, first_line = body[1:], line + 1
+        if not _ONLY_COMMENTS.fullmatch(body):
+            chunks.append(BundleChunk(len(chunks) + 1, first_line, body))
+    return chunks
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    """One document to parse: from a file (`path`) or from text already in memory."""
+
+    display: str
+    path: Path | None = None
+    text: str | None = None
+
+
+ParseOutcome = SourceDocument | list[InventoryIssue]
+PARALLEL_MIN_DOCUMENTS = 1000
+
+
+def _run_job(job: ParseJob) -> ParseOutcome:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InventoryError([InventoryIssue(display, 0, "", f"not UTF-8 text ({exc.reason})")]) from None
+        if job.path is not None:
+            return read_document(job.path, job.display)
+        return parse_text(job.text or "", job.display)
+    except InventoryError as exc:
+        return exc.issues
+
+
+def parse_many(jobs: list[ParseJob]) -> list[ParseOutcome]:
+    """Parse many documents; each outcome is the document or the issues that stopped it.
+
+    YAML parsing is most of a big fleet's load and runs one core at a time, so when there are
+    many documents, a second core is free and this process has no other threads (a fork copies
+    only the calling thread), half of them are parsed in a forked child and sent back pickled.
+    Anything going wrong with the child falls back to parsing here: the result is the same.
+    """
+    if len(jobs) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+        return [_run_job(job) for job in jobs]
+    middle = len(jobs) // 2
+    read_end, write_end = os.pipe()
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        raise InventoryError(
-            [InventoryIssue(display, line, "", f"YAML syntax error: {exc.problem}")]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InventoryError([InventoryIssue(display, 0, "", f"YAML error: {exc}")]) from None
-    if node is None:
-        raise InventoryError([InventoryIssue(display, 1, "", "file is empty")])
-    walker = _Walker(display)
-    data = walker.walk(node, ())
-    if walker.issues:
-        raise InventoryError(walker.issues)
-    if not isinstance(data, dict):
-        raise InventoryError([InventoryIssue(display, 1, "", "top level must be a mapping")])
-    return SourceDocument(display, data, walker.lines)
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return [_run_job(job) for job in jobs]
+    if pid == 0:  # the child: parse the second half, send it, leave without cleanup handlers
+        status = 1
+        try:
+            os.close(read_end)
+            outcomes = [_run_job(job) for job in jobs[middle:]]
+            sent = [
+                (outcome.data,) if isinstance(outcome, SourceDocument) else outcome for outcome in outcomes
+            ]
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(sent, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    first_half = [_run_job(job) for job in jobs[:middle]]
+    payload: Any
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pickle.load(pipe)
+    except Exception:  # a child that died or sent garbage: do its share here
+        payload = None
+    finally:
+        os.waitpid(pid, 0)
+    if not isinstance(payload, list) or len(payload) != len(jobs) - middle:
+        return first_half + [_run_job(job) for job in jobs[middle:]]
+    second_half: list[ParseOutcome] = [
+        SourceDocument(job.display, item[0], None, job.text, job.path) if isinstance(item, tuple) else item
+        for job, item in zip(jobs[middle:], payload, strict=True)
+    ]
+    return first_half + second_half
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .,'()&/_+-]{0,62}")
+_TEXT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .,'()&/_+-]{0,61}[A-Za-z0-9.)'])?")
 _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
@@ -26,15 +26,33 @@ _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AZ_SUFFIX = re.compile(r"[a-z]")
 
 
-def _describe(value: object) -> str:
-    """A value quoted for an error message, escaped so it cannot break the message's own line."""
-    text = repr(value) if isinstance(value, str) else str(value)
+def describe(value: object) -> str:
+    """A value quoted for an error message: ASCII-escaped, so a newline cannot break the message's
+    own line and a unicode look-alike shows as what it is (`'\\u0430'`), and cut to 60 chars."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = str(value) if isinstance(value, int) else ascii(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_reason(exc: Exception) -> str:
+    """ipaddress's reason for refusing a value, in a few safe words (its own text repeats the value)."""
+    reason = str(exc)
+    if "host bits set" in reason:
+        return "host bits set"
+    if "netmask" in reason or "prefix" in reason:
+        return "bad prefix length"
+    return "bad address"
+
+
+def _refuse(kind: str, message: str) -> PydanticCustomError:
+    """An error whose message is final: no context, so braces in a hostile value stay literal."""
+    return PydanticCustomError(kind, message)
 
 
 def _require_str(value: object) -> str:
     if not isinstance(value, str):
-        raise PydanticCustomError("storestack_type", "{value} is not a string", {"value": _describe(value)})
+        raise _refuse("storestack_type", f"{describe(value)} is not a string")
     return value
 
 
@@ -42,9 +60,7 @@ def _pattern_type(pattern: re.Pattern[str], what: str) -> Any:
     def check(value: object) -> str:
         text = _require_str(value)
         if not pattern.fullmatch(text):
-            raise PydanticCustomError(
-                "storestack_pattern", "{value} is not {what}", {"value": _describe(text), "what": what}
-            )
+            raise _refuse("storestack_pattern", f"{describe(text)} is not {what}")
         return text
 
     return BeforeValidator(check)
@@ -53,7 +69,10 @@ def _pattern_type(pattern: re.Pattern[str], what: str) -> Any:
 Slug = Annotated[str, _pattern_type(_SLUG, "a slug (lower-case letters, digits and '-', 2-32 chars)")]
 Text = Annotated[
     str,
-    _pattern_type(_TEXT, "allowed text (letters, digits, space and . , ' ( ) & / _ + -; 1-63 chars)"),
+    _pattern_type(
+        _TEXT,
+        "allowed text (ASCII letters, digits, space and . , ' ( ) & / _ + -; 1-63 chars, no trailing space)",
+    ),
 ]
 Serial = Annotated[str, _pattern_type(_SERIAL, "a serial number (A-Z, 0-9 and '-', 3-32 chars)")]
 HostKeyFingerprint = Annotated[
@@ -71,8 +90,9 @@ def _check_hostname(value: object) -> str:
     text = _require_str(value)
     labels = text.split(".")
     if len(text) > 253 or not all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
-        raise PydanticCustomError(
-            "storestack_hostname", "{value} is not an RFC 1123 hostname", {"value": _describe(text)}
+        raise _refuse(
+            "storestack_hostname",
+            f"{describe(text)} is not an RFC 1123 hostname (lower-case labels of a-z, 0-9 and '-', 1-63 chars)",
         )
     return text
 
@@ -82,23 +102,19 @@ Hostname = Annotated[str, BeforeValidator(_check_hostname)]
 
 def _check_vlan(value: int) -> int:
     if not 1 <= value <= 4094:
-        raise PydanticCustomError("storestack_vlan", "{value} is not a VLAN id (1-4094)", {"value": value})
+        raise _refuse("storestack_vlan", f"{value} is not a VLAN id (1-4094)")
     return value
 
 
 def _check_asn(value: int) -> int:
     if not 1 <= value <= 4_294_967_294:
-        raise PydanticCustomError(
-            "storestack_asn", "{value} is not a BGP ASN (1-4294967294)", {"value": value}
-        )
+        raise _refuse("storestack_asn", f"{value} is not a BGP ASN (1-4294967294)")
     return value
 
 
 def _strict_int(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PydanticCustomError(
-            "storestack_int", "{value} is not a whole number", {"value": _describe(value)}
-        )
+        raise _refuse("storestack_int", f"{describe(value)} is not a whole number")
     return value
 
 
@@ -111,29 +127,27 @@ def _check_network(value: object) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.IPv4Network(text, strict=True)
     except ValueError as exc:
-        raise PydanticCustomError(
-            "storestack_cidr",
-            "{value} is not an IPv4 network in CIDR form ({reason})",
-            {"value": _describe(text), "reason": str(exc)},
+        reason = describe_reason(exc)
+        if reason == "host bits set":
+            reason += f"; did you mean {ipaddress.IPv4Network(text, strict=False)}?"
+        raise _refuse(
+            "storestack_cidr", f"{describe(text)} is not an IPv4 network in CIDR form ({reason})"
         ) from None
     if "/" not in text:
-        raise PydanticCustomError(
-            "storestack_cidr", "{value} needs a prefix length (e.g. /24)", {"value": _describe(text)}
-        )
+        raise _refuse("storestack_cidr", f"{describe(text)} needs a prefix length (e.g. /24)")
     return network
 
 
 def _check_interface(value: object) -> ipaddress.IPv4Interface:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Interface) else str(value)
+    if "/" not in text:
+        raise _refuse("storestack_ifaddr", f"{describe(text)} needs a prefix length (e.g. 192.0.2.1/30)")
     try:
-        if "/" not in text:
-            raise ValueError("missing prefix length")
         return ipaddress.IPv4Interface(text)
     except ValueError as exc:
-        raise PydanticCustomError(
+        raise _refuse(
             "storestack_ifaddr",
-            "{value} is not an IPv4 interface address like 192.0.2.1/30 ({reason})",
-            {"value": _describe(text), "reason": str(exc)},
+            f"{describe(text)} is not an IPv4 interface address like 192.0.2.1/30 ({describe_reason(exc)})",
         ) from None
 
 
@@ -142,9 +156,7 @@ def _check_address(value: object) -> ipaddress.IPv4Address:
     try:
         return ipaddress.IPv4Address(text)
     except ValueError:
-        raise PydanticCustomError(
-            "storestack_address", "{value} is not an IPv4 address", {"value": _describe(text)}
-        ) from None
+        raise _refuse("storestack_address", f"{describe(text)} is not an IPv4 address") from None
 
 
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_check_network)]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.source import Loc, SourceDocument, dotted
+from storestack.inventory.types import describe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -62,19 +63,27 @@ def _unknown_key_message(root: type[BaseModel], loc: Loc) -> str:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     if not close and known:
         hint = f" (allowed: {', '.join(known)})"
-    return f"unknown key {key!r}{hint}"
+    return f"unknown key {describe(key)}{hint}"
+
+
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "less_than_equal": ("at most", "le"),
+    "greater_than": ("more than", "gt"),
+    "less_than": ("less than", "lt"),
+}
 
 
 def _message(root: type[BaseModel], error: Any) -> str:
     kind = error["type"]
-    loc: Loc = tuple(error["loc"])
+    loc = _error_loc(error)
     if kind == "extra_forbidden":
         return _unknown_key_message(root, loc)
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{error['input']!r} is not one of {expected}"
+        return f"{describe(error['input'])} is not one of {expected}"
     if kind.startswith("storestack_"):
         return str(error["msg"])
     if kind == "value_error":
@@ -83,15 +92,24 @@ def _message(root: type[BaseModel], error: Any) -> str:
         ctx = error.get("ctx", {})
         bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
         return f"needs {'at least' if kind == 'too_short' else 'at most'} {bound} item(s)"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{error['input']!r} is out of range ({error['msg'].lower()})"
+    if kind in _BOUNDS:
+        word, key = _BOUNDS[kind]
+        return f"{describe(error['input'])} is out of range (must be {word} {error.get('ctx', {}).get(key)})"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{error['input']!r} is not a whole number"
+        return f"{describe(error['input'])} is not a whole number"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{describe(error['input'])} is not true or false"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "must be a mapping"
     if kind in ("list_type", "tuple_type"):
         return "must be a list"
-    return str(error["msg"])
+    return f"{describe(error['input'])}: {error['msg']}"
+
+
+def _error_loc(error: Any) -> Loc:
+    """pydantic marks a bad dict key with a trailing '[key]'; the key itself is the location."""
+    loc: Loc = tuple(error["loc"])
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
 
 def validate_document(
@@ -106,7 +124,7 @@ def validate_document(
     except ValidationError as exc:
         issues = []
         for error in exc.errors(include_url=False):
-            loc: Loc = (*base, *error["loc"])
+            loc: Loc = (*base, *_error_loc(error))
             issues.append(
                 InventoryIssue(document.display, document.line_of(loc), dotted(loc), _message(model, error))
             )

@@ -1,0 +1,78 @@
+"""Time and peak memory to load and validate generated fleets of 1,000 and 10,000 stores.
+
+Run: .venv/bin/python benchmarks/inventory_load.py [--stores 1000 10000] [--repeat 3]
+
+Each size is generated once into a temporary directory, then loaded `--repeat` times in a
+fresh child process (so imports, caches and memory start cold, as for a CLI run). Printed per
+size: the best wall time, the CPU time of that run (wall > CPU means the machine was busy),
+peak resident memory, and the ratio to the 5 s target for 10,000 stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_SECONDS_10K = 5.0
+
+_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+start_wall, start_cpu = time.perf_counter(), time.process_time()
+from storestack.inventory import load_fleet_with_allocations
+result = load_fleet_with_allocations(Path(sys.argv[1]))
+wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+print(json.dumps({"stores": len(result.fleet), "wall": wall, "cpu": cpu,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _generate(stores: int, seed: int, into: Path) -> Path:
+    from storestack.inventory.generate import generate_fleet, write_fleet
+    from storestack.inventory.loader import load_fleet_with_allocations
+
+    target = into / f"fleet-{stores}"
+    write_fleet(generate_fleet(stores, seed), target)
+    # Pin IPAM as a committed lock file would: the steady state a chain runs in.
+    load_fleet_with_allocations(target, write_lock=True)
+    return target
+
+
+def _measure(fleet: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(fleet)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    print(f"{'stores':>7} {'best wall s':>11} {'cpu s':>7} {'peak RSS MiB':>12} {'stores/s':>9}  vs target")
+    with tempfile.TemporaryDirectory(prefix="storestack-bench-inventory-") as tmp:
+        for stores in args.stores:
+            started = time.perf_counter()
+            fleet = _generate(stores, args.seed, Path(tmp))
+            generated_in = time.perf_counter() - started
+            runs = [_measure(fleet) for _ in range(args.repeat)]
+            best = min(runs, key=lambda run: run["wall"])
+            target = TARGET_SECONDS_10K * stores / 10_000
+            print(
+                f"{stores:>7} {best['wall']:>11.2f} {best['cpu']:>7.2f} {best['peak_rss_mib']:>12.0f}"
+                f" {stores / best['wall']:>9.0f}  {best['wall'] / target:.2f}x of {target:.1f} s"
+                f"  (generated + pinned in {generated_in:.1f} s)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

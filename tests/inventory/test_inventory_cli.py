@@ -1,0 +1,134 @@
+"""`storestack inventory …` as a user runs it: output, --json and exit codes (0 ok, 1 invalid, 2 usage)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.inventory import sample_chain_path
+from storestack.inventory.generate import generate_fleet
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.delenv("STORESTACK_FLEET", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./inventory here: the default fleet is the sample chain
+    return CliRunner()
+
+
+def test_validate_sample_chain_by_default(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok 8 stores, 2 hubs valid")
+
+
+def test_validate_json_for_ci(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "validate", str(sample_chain_path()), "--json"])
+    assert result.exit_code == 0
+    payload = json.loads(result.output)
+    assert payload["ok"] is True and payload["stores"] == 8 and payload["provisional_allocations"] == []
+
+
+def test_invalid_fleet_exits_1_listing_every_error(
+    runner: CliRunner, make_fleet: Callable[..., Path]
+) -> None:
+    fleet = make_fleet("bad-vlan")
+    result = runner.invoke(cli, ["inventory", "validate", str(fleet)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "stores/sh-0042.yaml:17 lan.pos.vlan: 4097 is not a VLAN id (1-4094)",
+        "stores/sh-0042.yaml:18 lan.office.vlan: 0 is not a VLAN id (1-4094)",
+        "2 error(s)",
+    ]
+    as_json = runner.invoke(cli, ["inventory", "validate", str(fleet), "--json"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["errors"][0] == {
+        "file": "stores/sh-0042.yaml",
+        "line": 17,
+        "field": "lan.pos.vlan",
+        "message": "4097 is not a VLAN id (1-4094)",
+    }
+
+
+def test_missing_path_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["inventory", "validate", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "no such fleet directory or bundle" in result.stderr
+
+
+def test_validate_reads_a_bundle_from_stdin_and_from_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    bundle = generate_fleet(25, seed=2).bundle()
+    from_stdin = runner.invoke(cli, ["inventory", "validate", "-"], input=bundle)
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert "ok 25 stores" in from_stdin.output
+    (tmp_path / "chain.yaml").write_text(bundle.replace("vlan: 50", "vlan: 5000", 1))
+    from_file = runner.invoke(cli, ["inventory", "validate", str(tmp_path / "chain.yaml")])
+    assert from_file.exit_code == 1
+    assert from_file.stderr.splitlines()[0].endswith("lan.iot.vlan: 5000 is not a VLAN id (1-4094)")
+    locked = runner.invoke(cli, ["inventory", "validate", "-", "--write-lock"], input=bundle)
+    assert locked.exit_code == 2
+
+
+def test_write_lock_pins_allocations_once(runner: CliRunner, fleet_dir: Path) -> None:
+    first = runner.invoke(cli, ["inventory", "validate", str(fleet_dir)])
+    assert "2 store(s) have provisional IPAM allocations" in first.output
+    pinned = runner.invoke(cli, ["inventory", "validate", str(fleet_dir), "--write-lock"])
+    assert pinned.exit_code == 0 and f"wrote {fleet_dir / 'allocations.yaml'}" in pinned.output
+    again = runner.invoke(cli, ["inventory", "validate", str(fleet_dir), "--write-lock"])
+    assert again.exit_code == 0 and "wrote" not in again.output and "provisional" not in again.output
+
+
+def test_show_prints_the_resolved_store(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "show", "nw-0008"])
+    assert result.exit_code == 0
+    store = yaml.safe_load(result.output)
+    assert store["segments"]["pos"]["subnet"] == "10.79.255.0/26"  # pinned in the store file
+    assert store["segments"]["office"]["subnet"] == "10.64.14.64/26"  # from its IPAM block
+    assert store["asn"] == 4200000007
+    as_json = json.loads(runner.invoke(cli, ["inventory", "show", "nw-0008", "--json"]).output)
+    assert as_json["advertised_prefixes"][0] == "10.79.255.0/26"
+
+
+def test_show_unknown_store_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "show", "nw-0088"])
+    assert result.exit_code == 2
+    assert "no store 'nw-0088' in the inventory (did you mean 'nw-0008'?)" in result.stderr
+
+
+def test_list_filters(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "list", "--region", "randstad", "--platform", "frr", "--json"])
+    assert result.exit_code == 0
+    assert [row["id"] for row in json.loads(result.output)] == ["nw-0001", "nw-0002", "nw-0004", "nw-0007"]
+    table = runner.invoke(cli, ["inventory", "list", "--format", "convenience"])
+    assert "nw-0007" in table.output and "1 store(s)" in table.output
+
+
+def test_invalid_fleet_stops_show_with_exit_1(runner: CliRunner, make_fleet: Callable[..., Path]) -> None:
+    result = runner.invoke(cli, ["inventory", "show", "sh-0001", "--fleet", str(make_fleet("id-mismatch"))])
+    assert result.exit_code == 1
+    assert "does not match its file name" in result.stderr
+
+
+def test_generate_prints_a_bundle_or_writes_a_directory(runner: CliRunner, tmp_path: Path) -> None:
+    printed = runner.invoke(cli, ["inventory", "generate", "--stores", "5", "--seed", "8"])
+    assert printed.exit_code == 0
+    assert printed.stdout == generate_fleet(5, seed=8).bundle()
+    out = tmp_path / "generated"
+    written = runner.invoke(cli, ["inventory", "generate", "--stores", "5", "--seed", "8", "--out", str(out)])
+    assert written.exit_code == 0
+    assert "5 stores (seed 8): 6 written, 0 unchanged" in written.stderr
+    assert runner.invoke(cli, ["inventory", "validate", str(out)]).exit_code == 0
+    too_many = runner.invoke(cli, ["inventory", "generate", "--stores", "10001"])
+    assert too_many.exit_code == 2
+
+
+def test_generate_refuses_to_overwrite_a_real_fleet(runner: CliRunner, fleet_dir: Path) -> None:
+    result = runner.invoke(cli, ["inventory", "generate", "--stores", "3", "--out", str(fleet_dir)])
+    assert result.exit_code == 2
+    assert "not generated" in result.stderr
