@@ -354,17 +354,7 @@ def push_appliance(
 ) -> DeviceResult:
     """Push one appliance safely. Never raises for appliance trouble: the result says what happened."""
     context = context or PushContext()
-    result = DeviceResult(
-        name=target.name,
-        store_id=target.store_id,
-        role=target.role,
-        platform=target.platform,
-        host=target.host,
-        port=target.port,
-        wave=wave,
-        outcome="running",
-        started_at=datetime.now(UTC),
-    )
+    result = DeviceResult.for_target(target, wave=wave, outcome="running", started_at=datetime.now(UTC))
     started = time.monotonic()
     run = _Run(target, intended, context, on_stage, result)
     try:

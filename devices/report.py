@@ -7,9 +7,11 @@ output, so their field names are a public format: add fields, do not rename them
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from storestack.devices.targets import ApplianceTarget
 
 Outcome = Literal["changed", "unchanged", "planned", "failed", "skipped", "pending", "running"]
 
@@ -62,6 +64,19 @@ class DeviceResult(BaseModel):
     started_at: datetime | None = None
     duration_s: float | None = None
     timings: dict[str, float] = {}
+
+    @classmethod
+    def for_target(cls, target: ApplianceTarget, **fields: Any) -> DeviceResult:
+        """A result that names the appliance the way every report does."""
+        return cls(
+            name=target.name,
+            store_id=target.store_id,
+            role=target.role,
+            platform=target.platform,
+            host=target.host,
+            port=target.port,
+            **fields,
+        )
 
     @property
     def failed(self) -> bool:

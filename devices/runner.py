@@ -182,16 +182,7 @@ def run_push(
     results: dict[str, DeviceResult] = {}
     for wave_index, wave in enumerate(report.waves, start=1):
         for name in wave:
-            target = by_name[name]
-            results[name] = DeviceResult(
-                name=name,
-                store_id=target.store_id,
-                role=target.role,
-                platform=target.platform,
-                host=target.host,
-                port=target.port,
-                wave=wave_index,
-            )
+            results[name] = DeviceResult.for_target(by_name[name], wave=wave_index)
     report.devices = [results[name] for wave in report.waves for name in wave]
     journal = RunJournal(options.runs_dir, report)
     journal.write()
