@@ -7,7 +7,7 @@ lead back to the backup (computed from what is really on the appliance, not from
 half-applied change may have invalidated), and checks the running config equals the backup.
 
 NAPALM's verbs map onto this: `compare_config` = `compare`, `commit_config` = `push_appliance`,
-`rollback` = `restore_backup`.
+`rollback` = `restore_backup` (a backup pushed back as the intended config, as safely).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from storestack.devices.configdiff import (
 from storestack.devices.drivers import driver_for
 from storestack.devices.errors import (
     CredentialsUnavailableError,
+    PushConfigError,
     PushError,
     RollbackError,
     VerifyError,
@@ -373,3 +374,21 @@ def push_appliance(
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
     return result
+
+
+def restore_backup(
+    target: ApplianceTarget,
+    backup: Path,
+    *,
+    context: PushContext | None = None,
+    on_stage: StageCallback | None = None,
+) -> DeviceResult:
+    """NAPALM's rollback: put a backup back, with the same backup ▸ diff ▸ verify ▸ save safety.
+
+    This is what an operator runs after a rollback failure was reported with the backup path.
+    """
+    try:
+        text = Path(backup).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PushConfigError(f"cannot read backup {backup}: {exc.strerror or exc}") from None
+    return push_appliance(target, IntendedConfig(text), context=context, on_stage=on_stage)

@@ -20,7 +20,7 @@ from frr_lab_support import (
 
 from storestack import lab
 from storestack.devices.intended import IntendedConfigs
-from storestack.devices.push import PushContext, PushOptions, push_appliance
+from storestack.devices.push import PushContext, PushOptions, push_appliance, restore_backup
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
@@ -98,6 +98,13 @@ def test_change_is_applied_verified_and_saved(frr: lab.LabInfo, tmp_path: Path) 
     assert "description KPN Zakelijk 1G" in Path(f"/etc/frr/{namespace}/frr.conf").read_text()
     backup = Path(edge.backup_path or "")
     assert backup.is_file() and "KPN Zakelijk 1G" not in backup.read_text()
+
+    # NAPALM's rollback: the backup goes back on, verified and saved like any push.
+    context = PushContext(options=options(tmp_path).push)
+    restored = restore_backup(frr.inventory.by_name()[EDGE1], backup, context=context)
+    assert restored.outcome == "changed", restored.error
+    assert restored.remediation == ["interface fiber", "  description fiber to hub-1", "  exit"]
+    assert running_config(frr.state_dir, EDGE1).rstrip("\n") == backup.read_text().rstrip("\n")
 
 
 def test_dry_run_changes_nothing(frr: lab.LabInfo, tmp_path: Path) -> None:
