@@ -326,27 +326,37 @@ def _print_plans(report: RunReport) -> None:
 
 
 def _print_table(report: RunReport) -> None:
-    table = Table(title=f"push {report.run_id}", show_lines=False)
-    for column in ("appliance", "store", "wave", "outcome", "stage", "lines", "rollback", "time", "detail"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"push {report.run_id}", expand=False)
+    table.add_column("appliance", no_wrap=True)
+    if len(report.waves) > 1:
+        table.add_column("wave", justify="right")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("lines", justify="right")
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("detail", overflow="fold", ratio=1)
     for device in report.devices:
-        rollback = ""
-        if device.rollback is not None:
-            rollback = "[green]ok[/]" if device.rollback.ok else "[bold red]FAILED[/]"
-        detail = device.error or ""
         if device.outcome == "changed":
-            detail = f"{device.change_lines} change(s) verified" + (" and saved" if device.timings.get("save") is not None else "")
-        table.add_row(
-            device.name,
-            device.store_id or "hub",
-            str(device.wave),
+            detail = Text(f"{device.change_lines} change(s) verified" + (", saved" if "save" in device.timings else ""))
+        elif device.outcome == "failed":
+            detail = Text(f"{device.stage}: {device.error or ''}")
+            if device.rollback is not None:
+                detail.append(
+                    "  rolled back" if device.rollback.ok else "  ROLLBACK FAILED",
+                    style="green" if device.rollback.ok else "bold red",
+                )
+        elif device.outcome == "planned":
+            detail = Text(f"{device.change_lines} change(s) to make" if device.remediation else "in sync")
+        else:
+            detail = Text(device.error or "")
+        row = [device.name]
+        if len(report.waves) > 1:
+            row.append(str(device.wave))
+        row += [
             f"[{_OUTCOME_STYLE.get(device.outcome, '')}]{device.outcome}[/]",
-            device.stage or "",
             str(device.config_lines_sent),
-            rollback,
             f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
-            Text(detail),
-        )
+        ]
+        table.add_row(*row, detail)
     console.print(table)
 
 

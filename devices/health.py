@@ -2,7 +2,8 @@
 
 The rule is "no regression, and what this change adds must work":
 - every BGP session Established before the push is Established after it;
-- on a store edge, every BGP neighbour the push adds must come up (its sessions to the hubs);
+- on a store edge, every BGP neighbour the push adds on a link that is up must come up (its
+  sessions to the hubs; a neighbour over a tunnel that does not exist yet is not held against it);
 - every interface operationally up before the push is still up.
 
 Hubs get no "new neighbours must come up" rule: a hub gains a store's peer before the store's
@@ -11,6 +12,8 @@ edge is configured. Checks are declared per platform (PlatformDriver.health_chec
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import re
 import time
@@ -95,6 +98,32 @@ def bgp_neighbors(config: HConfig) -> set[str]:
             if match:
                 found.add(match.group(1))
     return found
+
+
+def peer_interfaces(config: HConfig) -> dict[str, str]:
+    """Neighbour address → the interface whose connected subnet holds it (FRR/IOS `ip address A/len`)."""
+    subnets: list[tuple[ipaddress.IPv4Network, str]] = []
+    for interface in config.get_children(startswith="interface "):
+        name = interface.text.split(None, 1)[1]
+        for child in interface.get_children(startswith="ip address "):
+            with contextlib.suppress(ValueError, IndexError):
+                subnets.append((ipaddress.ip_interface(child.text.split()[2]).network, name))  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for peer in bgp_neighbors(config):
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(peer)
+            for network, name in subnets:
+                if address in network:
+                    found[peer] = name
+                    break
+    return found
+
+
+def required_new_peers(intended: HConfig, running: HConfig, before: HealthSnapshot) -> set[str]:
+    """Neighbours this change adds whose link is up: they must reach Established."""
+    new = bgp_neighbors(intended) - bgp_neighbors(running)
+    links = peer_interfaces(intended)
+    return {peer for peer in new if before.interfaces_up.get(links.get(peer, ""), False)}
 
 
 def findings(before: HealthSnapshot, after: HealthSnapshot, *, must_establish: set[str]) -> list[str]:

@@ -37,7 +37,7 @@ from storestack.devices.errors import (
     RollbackError,
     VerifyError,
 )
-from storestack.devices.health import HealthSnapshot, bgp_neighbors, take_snapshot, wait_healthy
+from storestack.devices.health import HealthSnapshot, required_new_peers, take_snapshot, wait_healthy
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
 from storestack.devices.report import DeviceResult, RollbackResult
@@ -229,9 +229,11 @@ class _Run:
         if self.health_before is not None:
             must_establish: set[str] = set()
             if self.target.role == "edge":
-                new = bgp_neighbors(parse(self.intended.text, self.target.platform))
-                old = bgp_neighbors(parse(running_before, self.target.platform))
-                must_establish = new - old
+                must_establish = required_new_peers(
+                    parse(self.intended.text, self.target.platform),
+                    parse(running_before, self.target.platform),
+                    self.health_before,
+                )
             problems = wait_healthy(
                 self.driver,
                 self.run_command,

@@ -73,7 +73,7 @@ def intended_configs(
         for link in links:
             ifname = link.b.ifname
             text = descriptions.get(f"{hub.name}/{ifname}", f"{link.store_id} {link.name}")
-            lines += [f"interface {ifname}", f" description {text}", "exit", "!"]
+            lines += [f"interface {ifname}", f" description {text}", f" ip address {link.b.address}", "exit", "!"]
         lines += [f"router bgp {HUB_ASN}", f" bgp router-id 10.255.0.{index + 1}", " no bgp ebgp-requires-policy"]
         for link in links:
             peer = link.a.address.ip
@@ -98,7 +98,7 @@ def intended_configs(
         ]
         for link in links:
             text = descriptions.get(f"{edge.name}/{link.a.ifname}", f"{link.kind} to {link.b.appliance}")
-            lines += [f"interface {link.a.ifname}", f" description {text}", "exit", "!"]
+            lines += [f"interface {link.a.ifname}", f" description {text}", f" ip address {link.a.address}", "exit", "!"]
         lines += [f"router bgp {asns[edge.name]}", f" bgp router-id 10.254.0.{number}", " no bgp ebgp-requires-policy"]
         for link in links:
             peer = link.b.address.ip

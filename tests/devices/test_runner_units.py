@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storestack.devices.errors import PushConfigError
-from storestack.devices.health import HealthSnapshot, findings, parse_bgp_summary
+from storestack.devices.health import HealthSnapshot, findings, parse_bgp_summary, required_new_peers
 from storestack.devices.journal import RunJournal, last_push_run, unfinished_names
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import PushTargets, parse_shard, plan_waves
@@ -192,3 +192,23 @@ def test_events_of_a_killed_run_are_replayed(tmp_path: Path) -> None:
     journal.close()
     assert not (tmp_path / "push-k.events.jsonl").exists()
     assert load_run(path).device("a").outcome == "changed"
+
+
+def test_only_new_neighbours_on_links_that_are_up_must_establish() -> None:
+    from storestack.devices.configdiff import parse
+
+    running = parse("router bgp 65101\n neighbor 100.64.0.2 remote-as 65000\n", "frr")
+    intended = parse(
+        "interface wan1\n ip address 100.64.0.1/31\n"
+        "interface lte1\n ip address 100.64.0.5/31\n"
+        "interface aws-t1\n ip address 169.254.16.2/30\n"
+        "router bgp 65101\n"
+        " neighbor 100.64.0.0 remote-as 65000\n"  # new, over wan1 (up)
+        " neighbor 100.64.0.2 remote-as 65000\n"  # not new
+        " neighbor 100.64.0.4 remote-as 65000\n"  # new, over lte1 (down)
+        " neighbor 169.254.16.1 remote-as 64512\n"  # new, over a tunnel that does not exist yet
+        " neighbor 192.0.2.9 remote-as 64999\n",  # new, not on any connected subnet
+        "frr",
+    )
+    before = HealthSnapshot(interfaces_up={"wan1": True, "lte1": False})
+    assert required_new_peers(intended, running, before) == {"100.64.0.0"}
