@@ -64,16 +64,14 @@ _OUTCOME_STYLE = {
 class _LiveProgress(PushObserver):
     """One progress bar per wave, plus a line per interrupt."""
 
-    def __init__(self, progress: Progress, total_waves: int) -> None:
+    def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.total_waves = total_waves
         self.tasks: dict[int, TaskID] = {}
         self.wave = 0
 
-    def on_wave_start(self, wave: int, names: Sequence[str]) -> None:
+    def on_wave_start(self, wave: int, label: str, names: Sequence[str]) -> None:
         self.wave = wave
-        label = "canary" if wave == 1 and self.total_waves > 1 else "wave"
-        self.tasks[wave] = self.progress.add_task(f"{label} {wave}/{self.total_waves}", total=len(names), status="")
+        self.tasks[wave] = self.progress.add_task(label, total=len(names), status="")
 
     def on_stage(self, name: str, stage: str) -> None:
         task = self.tasks.get(self.wave)
@@ -271,7 +269,6 @@ def push(
         emit_json(_json_payload(report, runs_dir))
         raise SystemExit(_exit_code(report))
 
-    waves = 2 if canary is not None and canary < len(targets) else 1
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -281,7 +278,7 @@ def push(
         console=err_console,
         transient=False,
     )
-    live = _LiveProgress(progress, waves)
+    live = _LiveProgress(progress)
     verb = "planning" if dry_run else "pushing"
     err_console.print(f"{verb} {len(targets)} appliance(s), {concurrency} at a time")
     with progress, _stop_on_sigint(stop, live):

@@ -117,6 +117,7 @@ class RunReport(BaseModel):
     selection: dict[str, str | list[str] | None] = {}
     targets_source: str | None = None
     waves: list[list[str]] = []
+    wave_labels: list[str] = Field(default=[], description="'all', or 'hubs' / 'canary' / 'rest'")
     devices: list[DeviceResult] = []
     summary: RunSummary = RunSummary()
 

@@ -114,7 +114,7 @@ class PushObserver:
     """Receives progress; the CLI draws it. Called from the run's main thread, except on_stage."""
 
     def on_run_start(self, report: RunReport) -> None: ...
-    def on_wave_start(self, wave: int, names: Sequence[str]) -> None: ...
+    def on_wave_start(self, wave: int, label: str, names: Sequence[str]) -> None: ...
     def on_device_start(self, name: str) -> None: ...
     def on_stage(self, name: str, stage: str) -> None: ...
     def on_device_done(self, result: DeviceResult) -> None: ...
@@ -139,12 +139,27 @@ class RunOptions:
             raise PushConfigError("--max-failures cannot be negative")
 
 
-def plan_waves(names: Sequence[str], canary: int | None) -> list[list[str]]:
-    if not names:
-        return []
-    if canary is None or canary >= len(names):
-        return [list(names)]
-    return [list(names[:canary]), list(names[canary:])]
+def plan_waves(targets: PushTargets, canary: int | None) -> tuple[list[list[str]], list[str]]:
+    """Waves of appliance names, and their labels.
+
+    Without a canary: one wave, hubs first. With `--canary N`: the hubs in a wave of their own
+    (a store's new sessions need its hubs; a failing hub stops the run before any store is
+    touched), then N store appliances, then the rest.
+    """
+    ordered = targets.ordered()
+    if not len(ordered):
+        return [], []
+    if canary is None:
+        return [ordered.names], ["all"]
+    hubs = [t.name for t in ordered if t.role == "hub"]
+    stores = [t.name for t in ordered if t.role != "hub"]
+    waves: list[list[str]] = []
+    labels: list[str] = []
+    for names, label in ((hubs, "hubs"), (stores[:canary], "canary"), (stores[canary:], "rest")):
+        if names:
+            waves.append(names)
+            labels.append(label)
+    return waves, labels
 
 
 def run_push(
@@ -166,8 +181,8 @@ def run_push(
     observer = observer or PushObserver()
     stop = stop or threading.Event()
     context = context or PushContext(options=options.push)
-    ordered = targets.ordered()
-    by_name = {t.name: t for t in ordered}
+    by_name = {t.name: t for t in targets}
+    waves, labels = plan_waves(targets, options.canary)
     report = RunReport(
         run_id=new_run_id("push"),
         dry_run=options.push.dry_run,
@@ -177,7 +192,8 @@ def run_push(
         max_failures=options.max_failures,
         selection=selection or {},
         targets_source=targets.source or None,
-        waves=plan_waves(ordered.names, options.canary),
+        waves=waves,
+        wave_labels=labels,
     )
     results: dict[str, DeviceResult] = {}
     for wave_index, wave in enumerate(report.waves, start=1):
@@ -214,7 +230,7 @@ def run_push(
         for wave_index, wave in enumerate(report.waves, start=1):
             if stop.is_set() or too_many_failures():
                 break
-            observer.on_wave_start(wave_index, wave)
+            observer.on_wave_start(wave_index, report.wave_labels[wave_index - 1], wave)
             pending = deque(wave)
             running: dict[Future[DeviceResult], str] = {}
             while pending or running:

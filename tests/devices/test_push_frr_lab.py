@@ -182,18 +182,21 @@ def test_interrupt_stops_new_appliances_and_says_which_changed(frr: lab.LabInfo,
 def test_canary_failure_stops_the_rollout(frr: lab.LabInfo, tmp_path: Path) -> None:
     converge(frr, tmp_path)
     configs = dict(BASELINE)
-    # A line vtysh rejects: the canary (hub-1, hubs go first) fails and is rolled back.
-    configs["hub-1"] = BASELINE["hub-1"].replace("exit\n!\nend", "exit\n!\nrouter ospf\n ospf router-id 1.2.3.4\nexit\n!\nend")
-    configs[EDGE1] = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/fiber": "never pushed"})[EDGE1]
+    # A line vtysh rejects (ospfd is not running): the canary store fails and is rolled back.
+    configs[EDGE1] = BASELINE[EDGE1].replace("exit\n!\nend", "exit\n!\nrouter ospf\n ospf router-id 1.2.3.4\nexit\n!\nend")
+    configs[EDGE2] = intended_configs(TOPOLOGY, descriptions={f"{EDGE2}/fiber": "never pushed"})[EDGE2]
     report = push_all(frr, configs, tmp_path, canary=1, max_failures=0)
-    hub = report.device("hub-1")
-    assert hub.outcome == "failed" and hub.stage == "apply"
-    assert "is not running" in (hub.error or "")
-    assert hub.rollback is not None and hub.rollback.ok
-    assert report.waves == [["hub-1"], ["hub-2", EDGE1, EDGE2]]
-    assert [d.outcome for d in report.devices[1:]] == ["skipped"] * 3
+    assert report.waves == [["hub-1", "hub-2"], [EDGE1], [EDGE2]]
+    assert report.wave_labels == ["hubs", "canary", "rest"]
+    canary = report.device(EDGE1)
+    assert canary.outcome == "failed" and canary.stage == "apply"
+    assert "is not running" in (canary.error or "")
+    assert canary.rollback is not None and canary.rollback.ok
+    assert [report.device(h).outcome for h in ("hub-1", "hub-2")] == ["unchanged", "unchanged"]
+    assert report.device(EDGE2).outcome == "skipped"
     assert report.status == "stopped"
-    assert "never pushed" not in running_config(frr.state_dir, EDGE1)
+    assert "max-failures" in (report.stop_reason or "")
+    assert "never pushed" not in running_config(frr.state_dir, EDGE2)
 
 
 def test_host_key_is_verified_before_login(frr: lab.LabInfo, tmp_path: Path) -> None:

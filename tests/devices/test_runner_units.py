@@ -79,10 +79,11 @@ def test_hubs_go_first() -> None:
 
 
 def test_canary_waves() -> None:
-    names = [f"e{i}" for i in range(5)]
-    assert plan_waves(names, None) == [names]
-    assert plan_waves(names, 2) == [["e0", "e1"], ["e2", "e3", "e4"]]
-    assert plan_waves(names, 9) == [names]
+    targets = make_targets(5)
+    edges = [f"nw-{i:04d}-edge1" for i in range(1, 6)]
+    assert plan_waves(targets, None) == ([["hq-hub1", *edges]], ["all"])
+    assert plan_waves(targets, 2) == ([["hq-hub1"], edges[:2], edges[2:]], ["hubs", "canary", "rest"])
+    assert plan_waves(targets.filter(role="edge"), 9) == ([edges], ["canary"])
 
 
 def report_with(run_id: str, started: datetime, outcomes: dict[str, str], *, dry_run: bool = False) -> RunReport:
