@@ -1,13 +1,33 @@
-"""Typed errors of the push engine.
+"""Typed errors of the devices concern. Messages name what is wrong, never a secret value.
 
-Every error names the stage it happened in, so a run report can say exactly where each
-appliance stopped. Messages never carry a secret: they are built from our own text and from
-device output that has passed through the redactor.
+Rendering raises RenderError and its kin; the push engine raises PushError and its kin. Every
+push error names the stage it happened in, so a run report can say exactly where each
+appliance stopped. Push messages are built from our own text and from device output that has
+passed through the redactor.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+
+class DevicesError(Exception):
+    """Base of every error raised by `storestack.devices`."""
+
+
+class RenderError(DevicesError):
+    """An intended config could not be rendered (bad input, missing secret, template fault)."""
+
+
+class StackOutputsError(RenderError):
+    """Stack outputs are unreadable, malformed or do not match the inventory."""
+
+
+class SecretUnavailableError(RenderError):
+    """A secret needed for a push file is not set or not acceptable for a device CLI."""
+
+
+# ---------------------------------------------------------------- push
 
 Stage = Literal[
     "targets",
@@ -25,7 +45,7 @@ Stage = Literal[
 ]
 
 
-class PushError(Exception):
+class PushError(DevicesError):
     """Base of every push engine error."""
 
     stage: Stage = "apply"
