@@ -102,7 +102,7 @@ def measure(fleet_dir: Path, workers: int | None) -> tuple[int, float, float, fl
     # Provider modules load once per run of the CLI; keep that one-off cost out of the per-store figure.
     preload({"store"})
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    plans = plan_tasks(tasks, workers=workers)
+    plans = plan_tasks(tasks, workers=workers, fleet=fleet)
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     assert len(plans) == len(tasks)
     return len(tasks), elapsed, elapsed / len(tasks), cpu / len(tasks)
