@@ -390,6 +390,6 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
             if check:
                 changed = _would_change(path, text, config.file_mode) or changed
             else:
-                changed = atomic_write_text(path, text, mode=config.file_mode) or changed
+                changed = atomic_write_text(path, text, mode=config.file_mode, durable=False) or changed
         (report.written if changed else report.unchanged).append(config.name)
     return report

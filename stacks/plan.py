@@ -364,7 +364,9 @@ def compare_and_save(
         changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
     if save:
         for plan in plans:
-            atomic_write_text(plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600)
+            atomic_write_text(
+                plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600, durable=False
+            )
         for stack in gone:
             plan_path(plans_dir, stack).unlink(missing_ok=True)
     return changes
