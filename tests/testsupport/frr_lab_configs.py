@@ -1,4 +1,4 @@
-"""Intended FRR configs for a lab topology, and the lab fixture the push tests share.
+"""Intended FRR configs for a lab topology, and the lab fixture the push tests and benchmarks share.
 
 The configs are written the way FRR 8.4 displays them, so a converged appliance diffs clean.
 Hubs and store edges peer over every WAN link; the store prefers fiber (LTE routes get a lower
@@ -17,19 +17,10 @@ import pytest
 
 from storestack import lab
 from storestack.lab.topology import LabTopology
+from testsupport.lab import require_frr_lab
 
 HUB_ASN = 65000
 STORE_ASN_BASE = 65100
-
-
-def require_frr_lab() -> None:
-    """Skip on a developer machine without root/FRR/sshd; FAIL when CI is set."""
-    try:
-        lab.check_prerequisites()
-    except lab.LabPrerequisiteError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the FRR lab cannot run here: {exc}")
-        pytest.skip(f"FRR lab unavailable: {exc}")
 
 
 @contextmanager
