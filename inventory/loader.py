@@ -82,7 +82,10 @@ class _StoreSource:
 class _Lock:
     table: AllocationTable
     document: SourceDocument
-    text: str
+
+
+def _differs(table: AllocationTable, previous: AllocationTable) -> bool:
+    return (table.version, table.hubs, table.stores) != (previous.version, previous.hubs, previous.stores)
 
 
 @dataclass
@@ -149,10 +152,10 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     lock_path = root / LOCK_FILE_NAME
     lock = _read_lock(lock_path, issues)
     fleet, table = _load(fleet_doc, store_docs, lock, issues, root)
-    rendered = table.render()
-    changed = lock is None or rendered != lock.text
-    if write_lock and changed:
-        write_allocations(lock_path, table)
+    assert lock is not None  # _load raised otherwise
+    changed = _differs(table, lock.table)
+    if write_lock:
+        changed = write_allocations(lock_path, table)  # also rewrites a lock edited by hand
     return LoadResult(fleet, table, lock_path, changed)
 
 
@@ -208,9 +211,9 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
     ]
 
     table = allocations or AllocationTable()
-    lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}), table.render())
+    lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}))
     fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
-    return LoadResult(fleet, resolved_table, None, resolved_table.render() != lock.text)
+    return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
 
 
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
@@ -223,11 +226,10 @@ def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocum
 def _read_lock(path: Path, issues: list[InventoryIssue]) -> _Lock | None:
     try:
         table, document = read_allocations_with_lines(path, LOCK_FILE_NAME)
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
     except InventoryError as exc:
         issues.extend(exc.issues)
         return None
-    return _Lock(table, document, text)
+    return _Lock(table, document)
 
 
 def _load(
