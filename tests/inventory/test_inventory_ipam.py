@@ -221,3 +221,18 @@ def test_copy_of_fleet_with_lock_resolves_identically(fleet_dir: Path, tmp_path:
     copy = tmp_path / "copy"
     shutil.copytree(fleet_dir, copy)
     assert {s.id: numbers(s) for s in load_fleet(copy)} == {s.id: numbers(s) for s in load_fleet(fleet_dir)}
+
+
+def test_management_address_that_is_another_appliances_loopback_is_reported(fleet_dir: Path) -> None:
+    load_fleet_with_allocations(fleet_dir, write_lock=True)  # sh-0001-edge1 pins loopback 10.255.0.3
+    store = fleet_dir / "stores" / "sh-0002.yaml"
+    store.write_text(
+        store.read_text().replace(
+            "    platform: cisco_xe", "    platform: cisco_xe\n    management_address: 10.255.0.3"
+        )
+    )
+    with pytest.raises(InventoryError) as caught:
+        load_fleet(fleet_dir)
+    assert [str(issue) for issue in caught.value.issues] == [
+        "stores/sh-0002.yaml:25 appliances[0].management_address: 10.255.0.3 is the loopback of sh-0001-edge1"
+    ]
