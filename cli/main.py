@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from storestack.cli.inventory import inventory
+from storestack.cli.stacks import register as register_stacks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -14,3 +15,4 @@ def cli() -> None:
 
 
 cli.add_command(inventory)
+register_stacks(cli)

@@ -1,1 +1,62 @@
-"""storestack.components."""
+"""storestack.components: the Pulumi components a chain is built from, each with a typed args class."""
+
+from storestack.components.common import COMPONENT_TAG, ComponentArgsError
+from storestack.components.desktop_pool import (
+    AwsDesktopNetwork,
+    DesktopBundleArgs,
+    DesktopPool,
+    DesktopPoolArgs,
+    OpenStackDesktopNetwork,
+    SeatRequest,
+)
+from storestack.components.hybrid_cloud import (
+    AwsRegionArgs,
+    HqHubArgs,
+    HybridCloud,
+    HybridCloudArgs,
+    OpenStackSiteArgs,
+    StaffRoleAccessArgs,
+    TransitGatewayOutputs,
+)
+from storestack.components.store_site import (
+    ApplianceConfigRenderer,
+    EdgeRenderContext,
+    EdgeTunnel,
+    EdgeWanLink,
+    HubTunnelArgs,
+    StoreApplianceArgs,
+    StoreEdge,
+    StoreSite,
+    StoreSiteArgs,
+    StoreWanLinkArgs,
+    TransitGatewayRef,
+)
+
+__all__ = [
+    "COMPONENT_TAG",
+    "ApplianceConfigRenderer",
+    "AwsDesktopNetwork",
+    "AwsRegionArgs",
+    "ComponentArgsError",
+    "DesktopBundleArgs",
+    "DesktopPool",
+    "DesktopPoolArgs",
+    "EdgeRenderContext",
+    "EdgeTunnel",
+    "EdgeWanLink",
+    "HqHubArgs",
+    "HubTunnelArgs",
+    "HybridCloud",
+    "HybridCloudArgs",
+    "OpenStackDesktopNetwork",
+    "OpenStackSiteArgs",
+    "SeatRequest",
+    "StaffRoleAccessArgs",
+    "StoreApplianceArgs",
+    "StoreEdge",
+    "StoreSite",
+    "StoreSiteArgs",
+    "StoreWanLinkArgs",
+    "TransitGatewayOutputs",
+    "TransitGatewayRef",
+]

@@ -1,0 +1,341 @@
+"""`storestack stacks render|matrix`, `storestack plan`, and `storestack preview|up|destroy|refresh|outputs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from storestack.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    fleet_option,
+    json_option,
+)
+from storestack.cli.inventory import load_or_exit
+from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
+from storestack.stacks.checks import CHECKS
+from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
+from storestack.stacks.errors import (
+    PulumiNotInstalledError,
+    PulumiOperationError,
+    StackError,
+    UnknownStackError,
+)
+from storestack.stacks.plan import (
+    DEFAULT_PLANS_DIR,
+    PlanReport,
+    StackPlan,
+    compare_and_save,
+    make_tasks,
+    plan_tasks,
+    resource_tree,
+)
+from storestack.stacks.render import DEFAULT_OUT, Shard, plan_stacks, render_stacks, stack_matrix
+
+DETAIL_LIMIT = 10
+
+
+def out_option(func: Any) -> Any:
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=DEFAULT_OUT,
+        show_default=True,
+        help="Where rendered stack folders live.",
+    )(func)
+
+
+def _shard(text: str | None) -> Shard | None:
+    return Shard.parse(text) if text else None
+
+
+@click.group()
+def stacks() -> None:
+    """Render Pulumi stack configs from the inventory and emit CI matrices."""
+
+
+@stacks.command()
+@fleet_option
+@out_option
+@click.option("--shard", "shard_text", metavar="K/N", help="Render only shard K of N of the store stacks.")
+@click.option("--core-stack", default=DEFAULT_CORE_REFERENCE, show_default=True, help="Core StackReference name.")
+@json_option
+def render(fleet_path: Path | None, out_dir: Path, shard_text: str | None, core_stack: str, as_json: bool) -> None:
+    """Write Pulumi.<stack>.yaml for every stack (deterministic; unchanged files are left alone)."""
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    try:
+        result = render_stacks(fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack)
+    except StackError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    notes = {s.name: list(s.notes) for s in result.stacks if s.notes}
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "out": str(out_dir),
+                "stacks": [s.as_dict() for s in result.stacks],
+                "written": [str(p) for p in result.written],
+                "unchanged": len(result.unchanged),
+                "destroy": result.destroy,
+                "notes": notes,
+            }
+        )
+        return
+    console.print(
+        f"rendered {len(result.stacks)} stacks into {out_dir}: "
+        f"{len(result.written)} written, {len(result.unchanged)} unchanged"
+    )
+    for stack, stack_notes in notes.items():
+        for note in stack_notes:
+            console.print(f"[yellow]note[/] {stack}: {note}")
+    if result.destroy:
+        console.print(f"[red]to destroy[/] ({len(result.destroy)}): {', '.join(result.destroy)}")
+
+
+@stacks.command()
+@fleet_option
+@out_option
+@click.option("--shards", type=click.IntRange(1, 256), default=1, show_default=True)
+def matrix(fleet_path: Path | None, out_dir: Path, shards: int) -> None:
+    """Print a CI matrix (JSON): the core stack, then store stacks in stable shards."""
+    fleet = load_or_exit(fleet_path, as_json=True)
+    try:
+        emit_json(stack_matrix(fleet, out_dir, shards=shards))
+    except StackError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=True)
+
+
+@click.command()
+@fleet_option
+@click.option("--stack", "stack_names", multiple=True, help="Plan only this stack (repeatable).")
+@click.option("--store", "store_ids", multiple=True, help="Plan only this store's stack (repeatable).")
+@click.option("--shard", "shard_text", metavar="K/N", help="Plan only shard K of N of the store stacks.")
+@click.option(
+    "--advisory",
+    multiple=True,
+    type=click.Choice(CHECKS),
+    help="Report this check's findings without failing (repeatable).",
+)
+@click.option(
+    "--plans-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_PLANS_DIR,
+    show_default=True,
+    help="Where the last plan of each stack is kept for the change list.",
+)
+@click.option("--no-save", is_flag=True, help="Compare with the saved plan but do not replace it.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: one per core).")
+@click.option("--detail/--summary", default=None, help="Trees and counts per stack (default when ≤10 stacks).")
+@json_option
+def plan(
+    fleet_path: Path | None,
+    stack_names: tuple[str, ...],
+    store_ids: tuple[str, ...],
+    shard_text: str | None,
+    advisory: tuple[str, ...],
+    plans_dir: Path,
+    no_save: bool,
+    workers: int | None,
+    detail: bool | None,
+    as_json: bool,
+) -> None:
+    """Plan stacks offline under Pulumi mocks: resource graph, change list, checks."""
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    try:
+        _entries, configs = plan_stacks(fleet, shard=_shard(shard_text))
+        wanted = set(stack_names) | {store_stack_name(store_id) for store_id in store_ids}
+        for store_id in store_ids:
+            fleet.store(store_id)
+        unknown = sorted(wanted - set(configs))
+        if unknown:
+            raise UnknownStackError(unknown[0], sorted(configs))
+        tasks = [t for t in make_tasks(configs, advisory) if not wanted or t.stack in wanted]
+        if shard_text and not wanted:
+            # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
+            tasks = [t for t in tasks if t.kind == "store"]
+    except KeyError as exc:
+        fail(str(exc.args[0]) if exc.args else str(exc), EXIT_USAGE, as_json=as_json)
+    except StackError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
+        plans = plan_tasks(tasks, workers=workers, on_done=lambda p: advance(p.stack))
+    complete = not wanted and shard_text is None
+    report = PlanReport(stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete))
+    if as_json:
+        emit_json(report.summary())
+    else:
+        _print_plan(report, detail if detail is not None else len(plans) <= DETAIL_LIMIT)
+    if not report.ok:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _print_plan(report: PlanReport, detail: bool) -> None:
+    changes = {c.stack: c for c in report.changes}
+    total = sum(len(p.resources) for p in report.stacks)
+    for stack_plan in report.stacks:
+        change = changes[stack_plan.stack]
+        counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "remove")}
+        console.print(
+            f"[bold]{stack_plan.stack}[/] {len(stack_plan.resources)} resources, {change.status}: "
+            f"[green]+{counted['add']}[/] [yellow]~{counted['change']}[/] [red]-{counted['remove']}[/]"
+        )
+        if detail:
+            _print_stack_detail(stack_plan, change.changes)
+        for finding in stack_plan.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            where = f" {finding.urn}" if finding.urn else ""
+            console.print(
+                f"  [{colour}]{finding.severity}[/] {finding.check}{escape(where)}: {escape(finding.message)}",
+                emoji=False,
+                soft_wrap=True,
+            )
+    for removed in (c for c in report.changes if c.status == "removed"):
+        console.print(f"[bold]{removed.stack}[/] [red]removed[/]: -{len(removed.changes)} resources")
+    console.print(
+        f"plan: {len(report.stacks)} stacks, {total} resources, "
+        f"{len(report.errors)} error(s), {len(report.advisories)} advisory finding(s)"
+    )
+
+
+def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
+    for resource_type, count in stack_plan.counts.items():
+        console.print(f"  {count:4d}  {resource_type}", markup=False, emoji=False, highlight=False, soft_wrap=True)
+    for line in resource_tree(stack_plan):
+        console.print(f"  {line}", markup=False, emoji=False, highlight=False, soft_wrap=True)
+    for change in changes:
+        if change.action == "change":
+            line = f"  [yellow]~[/] {escape(change.urn)} ({', '.join(change.keys)})"
+        elif change.action == "remove":
+            line = f"  [red]-[/] {escape(change.urn)}"
+        elif len(changes) <= 50:
+            line = f"  [green]+[/] {escape(change.urn)}"
+        else:
+            continue
+        console.print(line, highlight=False, emoji=False, soft_wrap=True)
+
+
+class _progress:
+    """A progress bar on stderr for long work; a no-op for --json or a single item."""
+
+    def __init__(self, total: int, label: str, *, enabled: bool) -> None:
+        self.total, self.label, self.enabled = total, label, enabled
+        self.bar: Progress | None = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda _item: None
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        bar = self.bar
+        return lambda item: bar.update(task, advance=1, description=f"{self.label} {item}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _operation_command(operation: Operation) -> click.Command:
+    helps = {
+        "preview": "Preview changes to a stack with the Pulumi engine (Automation API).",
+        "up": "Create or update a stack's resources (Automation API).",
+        "destroy": "Destroy a stack's resources (Automation API).",
+        "refresh": "Refresh a stack's state from the clouds (Automation API).",
+        "outputs": "Show a stack's outputs (secrets stay hidden).",
+    }
+
+    @click.command(name=operation, help=helps[operation])
+    @click.option("--stack", "stack", required=True, help="core or store-<id>.")
+    @out_option
+    @click.option("--backend", default=None, help="State backend URL (default: $STORESTACK_BACKEND or file).")
+    @click.option("--parallel", type=int, default=None, help="Resource operations in parallel (1-64).")
+    @json_option
+    def command(stack: str, out_dir: Path, backend: str | None, parallel: int | None, as_json: bool) -> None:
+        display = _OperationDisplay(enabled=not as_json)
+        try:
+            with display:
+                result = run_operation(
+                    operation, stack, out_dir, backend=backend, parallel=parallel, on_event=display.event
+                )
+        except PulumiNotInstalledError as exc:
+            fail(str(exc), EXIT_USAGE, as_json=as_json)
+        except PulumiOperationError as exc:
+            fail(str(exc), EXIT_FAILED, as_json=as_json)
+        except StackError as exc:
+            fail(str(exc), EXIT_USAGE, as_json=as_json)
+        if as_json:
+            emit_json({"ok": True, "stack": stack, "operation": operation, "changes": result.changes,
+                       "outputs": result.outputs})
+            return
+        if result.changes:
+            console.print(f"{operation} {stack}: " + ", ".join(f"{k} {v}" for k, v in result.changes.items()))
+        for name, value in result.outputs.items():
+            console.print(f"  {name}: {value}", markup=False, highlight=False)
+
+    return command
+
+
+class _OperationDisplay:
+    """Engine events as a live progress line, with failures and warnings printed as they come."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Progress | None = None
+        self.task: Any = None
+        self.done = 0
+
+    def __enter__(self) -> _OperationDisplay:
+        if self.enabled:
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("starting")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, event: ProgressEvent) -> None:
+        if self.bar is None:
+            return
+        if event.kind == "start":
+            self.bar.update(self.task, description=f"{event.op} {event.resource_type} ({self.done} done)")
+        elif event.kind == "done":
+            self.done += 1
+        elif event.kind == "failed":
+            self.bar.console.print(f"[red]failed[/] {event.op} {event.urn}", highlight=False)
+        elif event.kind == "diagnostic":
+            self.bar.console.print(f"[yellow]{event.message}[/]", highlight=False, markup=False)
+
+
+def register(group: click.Group) -> None:
+    """Add the stacks group, `plan` and the engine operations to the top-level command group."""
+    group.add_command(stacks)
+    group.add_command(plan)
+    for operation in OPERATIONS:
+        group.add_command(_operation_command(operation))
+

@@ -1,0 +1,179 @@
+"""Building blocks shared by the components: a Transit Gateway VPN and security-group rules.
+
+Every site-to-site VPN storestack builds (HQ hubs, OpenStack, stores) goes through
+`transit_gateway_vpn`, so all of them use the same IKEv2 proposals and attach the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_openstack as openstack
+
+AWS_PHASE_ENCRYPTION = ["AES256"]
+AWS_PHASE_INTEGRITY = ["SHA2-256"]
+AWS_DH_GROUPS = [14]
+
+
+@dataclass(frozen=True)
+class CustomerGatewaySpec:
+    """The far end of a VPN as AWS identifies it: a static address or a certificate, plus its ASN."""
+
+    device_name: str
+    bgp_asn: int
+    ip_address: pulumi.Input[str] | None = None
+    certificate_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class TransitVpn:
+    connection: aws.ec2.VpnConnection
+    attachment_id: pulumi.Output[str]
+
+    def tunnel(self, number: int) -> dict[str, pulumi.Output[Any]]:
+        """Addresses of tunnel 1 or 2: the AWS outside address and both inside addresses."""
+        vpn = self.connection
+        if number == 1:
+            return {
+                "outside_address": vpn.tunnel1_address,
+                "inside_cidr": vpn.tunnel1_inside_cidr,
+                "local_inside_address": vpn.tunnel1_cgw_inside_address,
+                "peer_inside_address": vpn.tunnel1_vgw_inside_address,
+                "peer_asn": vpn.tunnel1_bgp_asn,
+            }
+        return {
+            "outside_address": vpn.tunnel2_address,
+            "inside_cidr": vpn.tunnel2_inside_cidr,
+            "local_inside_address": vpn.tunnel2_cgw_inside_address,
+            "peer_inside_address": vpn.tunnel2_vgw_inside_address,
+            "peer_asn": vpn.tunnel2_bgp_asn,
+        }
+
+
+def transit_gateway_vpn(
+    name: str,
+    *,
+    region: str,
+    transit_gateway_id: pulumi.Input[str],
+    gateway: CustomerGatewaySpec,
+    psks: tuple[pulumi.Input[str], pulumi.Input[str]],
+    associate_with: pulumi.Input[str],
+    propagate_to: Mapping[str, pulumi.Input[str]],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    static_routes_only: bool = False,
+    inside_cidrs: Sequence[ipaddress.IPv4Network] = (),
+    traffic_selector: ipaddress.IPv4Network | None = None,
+) -> TransitVpn:
+    """A customer gateway, an IKEv2 VPN on the Transit Gateway, its association and propagations."""
+    customer_gateway = aws.ec2.CustomerGateway(
+        f"{name}-cgw",
+        bgp_asn=str(gateway.bgp_asn),
+        ip_address=gateway.ip_address,
+        certificate_arn=gateway.certificate_arn,
+        type="ipsec.1",
+        device_name=gateway.device_name,
+        region=region,
+        tags=dict(tags),
+        opts=opts,
+    )
+    options: dict[str, Any] = {}
+    for number in (1, 2):
+        options.update(
+            {
+                f"tunnel{number}_preshared_key": psks[number - 1],
+                f"tunnel{number}_ike_versions": ["ikev2"],
+                f"tunnel{number}_phase1_encryption_algorithms": AWS_PHASE_ENCRYPTION,
+                f"tunnel{number}_phase1_integrity_algorithms": AWS_PHASE_INTEGRITY,
+                f"tunnel{number}_phase1_dh_group_numbers": AWS_DH_GROUPS,
+                f"tunnel{number}_phase2_encryption_algorithms": AWS_PHASE_ENCRYPTION,
+                f"tunnel{number}_phase2_integrity_algorithms": AWS_PHASE_INTEGRITY,
+                f"tunnel{number}_phase2_dh_group_numbers": AWS_DH_GROUPS,
+            }
+        )
+        if inside_cidrs:
+            options[f"tunnel{number}_inside_cidr"] = str(inside_cidrs[number - 1])
+    if traffic_selector is not None:
+        options["local_ipv4_network_cidr"] = str(traffic_selector)
+        options["remote_ipv4_network_cidr"] = "0.0.0.0/0"
+    connection = aws.ec2.VpnConnection(
+        f"{name}-vpn",
+        customer_gateway_id=customer_gateway.id,
+        transit_gateway_id=transit_gateway_id,
+        type="ipsec.1",
+        static_routes_only=static_routes_only,
+        **options,
+        region=region,
+        tags=dict(tags),
+        opts=opts,
+    )
+    attachment = connection.transit_gateway_attachment_id
+    associate(f"{name}-association", region, attachment, associate_with, opts)
+    for kind, table_id in sorted(propagate_to.items()):
+        propagate(f"{name}-to-{kind}-propagation", region, attachment, table_id, opts)
+    return TransitVpn(connection=connection, attachment_id=attachment)
+
+
+def associate(
+    name: str,
+    region: str,
+    attachment_id: pulumi.Input[str],
+    table_id: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Route the attachment's traffic by `table_id` (an attachment has exactly one such table)."""
+    aws.ec2transitgateway.RouteTableAssociation(name, **_link(region, attachment_id, table_id), opts=opts)
+
+
+def propagate(
+    name: str,
+    region: str,
+    attachment_id: pulumi.Input[str],
+    table_id: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Install the attachment's routes (VPC CIDRs or BGP-learnt prefixes) into `table_id`."""
+    aws.ec2transitgateway.RouteTablePropagation(name, **_link(region, attachment_id, table_id), opts=opts)
+
+
+def _link(region: str, attachment_id: pulumi.Input[str], table_id: pulumi.Input[str]) -> dict[str, Any]:
+    return {
+        "transit_gateway_attachment_id": attachment_id,
+        "transit_gateway_route_table_id": table_id,
+        "region": region,
+    }
+
+
+def network_slug(network: ipaddress.IPv4Network) -> str:
+    """A network as a resource-name fragment: 10.0.0.0/16 -> 10-0-0-0-16."""
+    return str(network).replace(".", "-").replace("/", "-")
+
+
+def tcp_ingress_rules(
+    name: str,
+    *,
+    security_group_id: pulumi.Input[str],
+    rules: Sequence[tuple[str, int, ipaddress.IPv4Network]],
+    opts: pulumi.ResourceOptions,
+    tenant_id: pulumi.Input[str] | None = None,
+) -> None:
+    """One OpenStack ingress rule per (label, TCP port, source network)."""
+    for label, port, source in rules:
+        openstack.networking.SecGroupRule(
+            f"{name}-{label}-{network_slug(source)}",
+            security_group_id=security_group_id,
+            tenant_id=tenant_id,
+            direction="ingress",
+            ethertype="IPv4",
+            protocol="tcp",
+            port_range_min=port,
+            port_range_max=port,
+            remote_ip_prefix=str(source),
+            description=f"{label} from {source}",
+            opts=opts,
+        )

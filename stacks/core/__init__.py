@@ -1,0 +1,67 @@
+"""The `core` stack: `HybridCloud` plus the fleet's `DesktopPool`s."""
+
+from __future__ import annotations
+
+import pulumi
+
+from storestack.components import (
+    AwsDesktopNetwork,
+    DesktopPool,
+    HybridCloud,
+    OpenStackDesktopNetwork,
+)
+from storestack.stacks.config import CONFIG_NAMESPACE, CoreStackConfig
+
+# Outputs holding keys; they are exported as secrets and checked to be so by `storestack plan`.
+SECRET_OUTPUTS = ("hub_vpn_psks", "openstack_vpn_psks")
+
+
+def read_config() -> CoreStackConfig:
+    return CoreStackConfig.model_validate(pulumi.Config(CONFIG_NAMESPACE).require_object("core"))
+
+
+def build(config: CoreStackConfig) -> HybridCloud:
+    """Declare the core resources and export what store stacks and operators need."""
+    hybrid = HybridCloud(config.hybrid_cloud.fleet, config.hybrid_cloud)
+    seats = {}
+    for placed in config.desktop_pools:
+        network: AwsDesktopNetwork | OpenStackDesktopNetwork
+        if placed.aws_region is not None:
+            transit = hybrid.transit[placed.aws_region]
+            network = AwsDesktopNetwork(
+                region=placed.aws_region, vpc_id=transit.desktops_vpc_id, subnet_ids=transit.desktops_subnet_ids
+            )
+        else:
+            site = hybrid.openstack_sites[str(placed.openstack_site)]
+            network = OpenStackDesktopNetwork(provider=site.provider, network_id=site.desktops_network_id)
+        pool = DesktopPool(placed.pool.name, placed.pool, network, opts=pulumi.ResourceOptions(parent=hybrid))
+        seats[placed.pool.name] = pool.seat_counts
+    pulumi.export("regions", hybrid.regions)
+    pulumi.export("hub_vpn_tunnels", hybrid.hub_vpn_tunnels)
+    pulumi.export("hub_vpn_psks", hybrid.hub_vpn_psks)
+    pulumi.export("openstack", hybrid.openstack)
+    pulumi.export("openstack_vpn_psks", hybrid.openstack_vpn_psks)
+    pulumi.export("staff_role_arns", hybrid.staff_role_arns)
+    pulumi.export("desktop_seats", seats)
+    return hybrid
+
+
+def program() -> None:
+    """The Pulumi program of the core stack (inline for the Automation API, or via `__main__.py`)."""
+    build(read_config())
+
+
+def mock_outputs(config: CoreStackConfig) -> dict[str, object]:
+    """What store stacks see of the core when it is planned offline (Terragrunt-style mock outputs)."""
+    return {
+        "regions": {
+            region.region: {
+                "transit_gateway_id": f"tgw-mock-{region.region}",
+                "amazon_side_asn": region.transit_gateway_asn,
+                "route_table_ids": {
+                    kind: f"tgw-rtb-mock-{region.region}-{kind}" for kind in ("stores", "workloads", "desktops")
+                },
+            }
+            for region in config.hybrid_cloud.aws_regions
+        }
+    }

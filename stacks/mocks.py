@@ -1,0 +1,385 @@
+"""Deterministic Pulumi mocks, shared by the component tests and the offline planner.
+
+The mocks stand in for the engine and the providers. Every computed value (ids, ARNs, tunnel
+addresses, generated passwords) is derived from the resource's type and name, so the same program
+always produces the same plan. Referenced stacks answer with mock outputs, as Terragrunt's
+`mock_outputs` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import string
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource_runtime
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import provider_pb2, resource_pb2, source_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+MOCK_ACCOUNT_ID = "123456789012"
+MOCK_AMAZON_ASN = "64512"
+# Public addresses the mocks hand out: the three documentation ranges (RFC 5737).
+_TEST_NETS = [ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+_AWS_RESERVED_INSIDE = {f"169.254.{n}.0/30" for n in range(6)} | {"169.254.169.252/30"}
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join(parts).encode()).digest()
+
+
+def _hex(*parts: str, length: int = 17) -> str:
+    return _digest(*parts).hex()[:length]
+
+
+def _public_address(*parts: str) -> str:
+    value = int.from_bytes(_digest(*parts)[:4], "big")
+    network = _TEST_NETS[value % len(_TEST_NETS)]
+    return str(network[1 + (value >> 8) % 253])
+
+
+def _inside_cidr(*parts: str) -> str:
+    value = int.from_bytes(_digest(*parts)[:4], "big")
+    while True:
+        block = value % (1 << 14)
+        cidr = str(ipaddress.IPv4Network((0xA9FE0000 + block * 4, 30)))
+        if cidr not in _AWS_RESERVED_INSIDE:
+            return cidr
+        value += 1
+
+
+def _password(name: str, length: int) -> str:
+    raw = _digest("password", name) + _digest("password-2", name)
+    return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in raw)[:length]
+
+
+@dataclass
+class RecordedResource:
+    """One resource the program registered, with inputs as the engine saw them (secrets still wrapped)."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    resource_id: str = ""
+
+
+class StorestackMocks(pulumi_mocks.Mocks):
+    """Computed values for the resource types storestack uses; stack references answer with mocks."""
+
+    def __init__(
+        self,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        secret_stack_outputs: Mapping[str, list[str]] | None = None,
+        account_id: str = MOCK_ACCOUNT_ID,
+    ) -> None:
+        self.stack_outputs = dict(stack_outputs or {})
+        self.secret_stack_outputs = dict(secret_stack_outputs or {})
+        self.account_id = account_id
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        typ, name = args.typ, args.name
+        state = dict(args.inputs)
+        if typ == "pulumi:pulumi:StackReference":
+            ref = str(args.resource_id or state.get("name") or name)
+            return ref, {
+                "name": ref,
+                "outputs": dict(self.stack_outputs.get(ref, {})),
+                "secretOutputNames": sorted(self.secret_stack_outputs.get(ref, [])),
+            }
+        if not args.custom:
+            return "", state
+        if typ.startswith("pulumi:providers:"):
+            return f"{name}-provider-id", state
+        resource_id = self._resource_id(typ, name)
+        computed = self._computed(typ, name, state, resource_id)
+        for key, value in computed.items():
+            state.setdefault(key, value)
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        wanted = str(args.args.get("name", ""))
+        result: dict[str, Any] = {"id": _hex(args.token, wanted, length=32), "name": wanted}
+        if args.token.endswith(":getNetwork"):
+            result["external"] = True
+        if args.token.endswith(":getBundle"):
+            result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
+        return result, []
+
+    # --- computed values ----------------------------------------------------------------------
+
+    @staticmethod
+    def _resource_id(typ: str, name: str) -> str:
+        prefixes = {
+            "aws:ec2/vpc:Vpc": "vpc-",
+            "aws:ec2/subnet:Subnet": "subnet-",
+            "aws:ec2/customerGateway:CustomerGateway": "cgw-",
+            "aws:ec2/vpnConnection:VpnConnection": "vpn-",
+            "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw-",
+            "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb-",
+            "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach-",
+            "aws:ec2/flowLog:FlowLog": "fl-",
+            "aws:workspaces/workspace:Workspace": "ws-",
+            "aws:workspaces/ipGroup:IpGroup": "wsipg-",
+            "aws:directoryservice/directory:Directory": "d-",
+        }
+        prefix = prefixes.get(typ, "")
+        return f"{prefix}{_hex(typ, name)}" if prefix else f"{name}-{_hex(typ, name, length=8)}"
+
+    def _computed(self, typ: str, name: str, state: Mapping[str, Any], resource_id: str) -> dict[str, Any]:
+        computed: dict[str, Any] = {}
+        region = str(state.get("region") or "eu-west-1")
+        if typ.startswith("aws:"):
+            service = typ.split(":")[1].split("/")[0]
+            computed["arn"] = f"arn:aws:{service}:{region}:{self.account_id}:{resource_id}"
+            computed["tagsAll"] = dict(state.get("tags") or {})
+        if typ == "aws:iam/role:Role":
+            computed["arn"] = f"arn:aws:iam::{self.account_id}:role/{state.get('name', name)}"
+        elif typ == "aws:s3/bucket:Bucket":
+            computed["arn"] = f"arn:aws:s3:::{state.get('bucket', name)}"
+            computed["bucket"] = state.get("bucket", name)
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            computed["arn"] = f"arn:aws:logs:{region}:{self.account_id}:log-group:{state.get('name', name)}"
+        elif typ == "aws:ec2/vpnConnection:VpnConnection":
+            computed["transitGatewayAttachmentId"] = f"tgw-attach-{_hex('attachment', name)}"
+            for n in (1, 2):
+                inside = str(state.get(f"tunnel{n}InsideCidr") or _inside_cidr(name, str(n)))
+                network = ipaddress.IPv4Network(inside)
+                computed[f"tunnel{n}InsideCidr"] = inside
+                computed[f"tunnel{n}Address"] = _public_address("tunnel", name, str(n))
+                computed[f"tunnel{n}VgwInsideAddress"] = str(network[1])
+                computed[f"tunnel{n}CgwInsideAddress"] = str(network[2])
+                computed[f"tunnel{n}BgpAsn"] = MOCK_AMAZON_ASN
+                computed[f"tunnel{n}BgpHoldtime"] = 30
+        elif typ == "aws:workspaces/directory:Directory":
+            computed["directoryId"] = state.get("directoryId", resource_id)
+        elif typ == "random:index/randomPassword:RandomPassword":
+            length = int(state.get("length", 16))
+            computed["result"] = _password(name, length)
+            computed["bcryptHash"] = "$2a$10$" + _hex("bcrypt", name, length=53)
+        elif typ == "openstack:networking/router:Router":
+            computed["externalFixedIps"] = [
+                {"ipAddress": _public_address("router", name), "subnetId": _hex("ext-subnet", name, length=32)}
+            ]
+        elif typ == "openstack:networking/secGroup:SecGroup":
+            computed["name"] = state.get("name", name)
+        return computed
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also remembers parents, raw inputs and component outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: dict[str, RecordedResource] = {}
+        self.registered_urns: list[str] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    # The three calls below follow MockMonitor's, but serialise without pumping the event loop
+    # (see `_serialize`), so they can run inline on the loop's thread without nesting.
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+            )
+        )
+        resource_id = resource_id or ""
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        self._record(request, urn, resource_id, inputs, state, custom=bool(request.custom))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=_serialize(state))
+
+    def ReadResource(self, request: Any) -> Any:
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.properties)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.id,
+            )
+        )
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        self._record(request, urn, str(request.id), {}, state, custom=True)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=_serialize(state))
+
+    def Invoke(self, request: Any) -> Any:
+        if request.tok == "pulumi:pulumi:getResource":
+            return super().Invoke(request)
+        _ensure_event_loop()
+        args = rpc.deserialize_properties(request.args)
+        result, failures = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        checks = [provider_pb2.CheckFailure(property=prop, reason=reason) for prop, reason in failures or []]
+        return resource_pb2.ResourceInvokeResponse(failures=checks, **{"return": _serialize(result)})
+
+    def _record(
+        self, request: Any, urn: str, resource_id: str, inputs: dict[str, Any], state: dict[str, Any], *, custom: bool
+    ) -> None:
+        self.registered_urns.append(urn)
+        self.recorded[urn] = RecordedResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=custom,
+            inputs=inputs,
+            outputs=dict(state),
+            resource_id=resource_id,
+        )
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.component_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def _serialize(properties: dict[str, Any]) -> Any:
+    """Serialise plain mock state at once.
+
+    `rpc.serialize_properties` is a coroutine, but for plain values it never suspends, so it can be
+    driven to completion directly instead of pumping the (possibly running) event loop. Should it
+    ever suspend, it is run again the normal way: serialising has no side effects.
+    """
+    coroutine = rpc.serialize_properties(properties, {})
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    return _sync_await(rpc.serialize_properties(properties, {}))
+
+
+@dataclass
+class StackOutput:
+    value: Any
+    secret: bool
+    known: bool
+
+
+@dataclass
+class MockRun:
+    """What one program did under mocks: its resources in registration order and its stack outputs."""
+
+    project: str
+    stack: str
+    resources: list[RecordedResource]
+    component_outputs: dict[str, dict[str, Any]]
+    outputs: dict[str, StackOutput]
+    stack_urn: str
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs each submitted call at once on the calling thread.
+
+    The SDK hands every monitor call to the loop's default executor because a real engine answers
+    over gRPC; the mock monitor answers in microseconds, so the thread hop is pure overhead.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine, as a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+_EMPTY_STACK_TRACE = source_pb2.StackTrace()
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return _EMPTY_STACK_TRACE
+
+
+def run_program_under_mocks(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    mocks: StorestackMocks | None = None,
+    preview: bool = True,
+    fast: bool = True,
+) -> MockRun:
+    """Run `program` in a fresh mock runtime and return everything it registered and exported.
+
+    Each call resets the runtime (root stack, settings, config), so runs never see each other's state.
+    With `fast`, monitor calls run inline and source positions are not captured: neither changes
+    what is registered, and together they cut the runtime's overhead per resource by about half.
+    """
+    mocks = mocks or StorestackMocks()
+    if fast:
+        pulumi_resource_runtime._get_stack_trace = _no_stack_trace
+        loop = _ensure_event_loop()
+        if not isinstance(getattr(loop, "_default_executor", None), _InlineExecutor):
+            loop.set_default_executor(_InlineExecutor(max_workers=1))
+    monitor = RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    set_all_config(dict(config or {}), [])
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    settings = pulumi_settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    root = pulumi_settings.get_root_resource()
+
+    _sync_await(run_pulumi_func(program))
+
+    outputs: dict[str, StackOutput] = {}
+    stack_outputs: dict[str, Any] = getattr(root, "outputs", {}) or {}
+    for key in sorted(stack_outputs):
+        output = pulumi.Output.from_input(stack_outputs[key])
+        outputs[key] = StackOutput(
+            value=_sync_await(output.future(with_unknowns=False)),
+            secret=bool(_sync_await(output.is_secret())),
+            known=bool(_sync_await(output.is_known())),
+        )
+    resources = [monitor.recorded[urn] for urn in monitor.registered_urns]
+    return MockRun(
+        project=project,
+        stack=stack,
+        resources=resources,
+        component_outputs=dict(monitor.component_outputs),
+        outputs=outputs,
+        stack_urn=f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}",
+    )
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """A value with every secret wrapper removed (for code that has already checked secret-ness)."""
+    if rpc.is_rpc_secret(value):
+        return unwrap_secrets(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return bool(rpc.is_rpc_secret(value))

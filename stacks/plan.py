@@ -1,0 +1,356 @@
+"""`storestack plan`: every stack's program under Pulumi mocks, offline, with checks and a change list.
+
+Dependencies answer with mock outputs (the core's Transit Gateway for store stacks), as
+Terragrunt's `mock_outputs` do. Each stack runs in a fresh mock runtime; stacks are spread over a
+process pool, one worker per core, so plan time per store stays flat as the fleet grows.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storestack.common.files import atomic_write_text
+from storestack.inventory import Fleet
+from storestack.stacks.checks import CheckContext, Finding, redact, resource_summary, run_checks
+from storestack.stacks.config import (
+    CONFIG_NAMESPACE,
+    PROJECTS,
+    CoreStackConfig,
+    StackKind,
+    StoreStackConfig,
+    store_stack_name,
+)
+from storestack.stacks.errors import StackConfigError
+from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
+
+DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
+
+
+class PlannedResource(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any] = Field(default_factory=dict, description="redacted")
+
+
+class StackPlan(BaseModel):
+    """One stack as planned: its resources (secrets redacted), outputs, and findings."""
+
+    stack: str
+    kind: StackKind
+    project: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+    findings: list[Finding]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.type for r in self.resources).items()))
+
+
+class ResourceChange(BaseModel):
+    urn: str
+    action: Literal["add", "change", "remove"]
+    keys: list[str] = Field(default_factory=list, description="changed inputs (values never shown)")
+
+
+class StackChanges(BaseModel):
+    stack: str
+    status: Literal["new", "changed", "unchanged", "removed"]
+    changes: list[ResourceChange] = Field(default_factory=list)
+
+
+class PlanReport(BaseModel):
+    stacks: list[StackPlan]
+    changes: list[StackChanges]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for plan in self.stacks for f in plan.findings if f.severity == "error"]
+
+    @property
+    def advisories(self) -> list[Finding]:
+        return [f for plan in self.stacks for f in plan.findings if f.severity == "advisory"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self, *, resources: bool = True) -> dict[str, Any]:
+        """The `--json` document: per stack counts, graph edges, outputs, findings and changes."""
+        changes = {c.stack: c for c in self.changes}
+        return {
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "advisories": len(self.advisories),
+            "stacks": [
+                {
+                    "stack": plan.stack,
+                    "kind": plan.kind,
+                    "resource_count": len(plan.resources),
+                    "counts": plan.counts,
+                    **(
+                        {"resources": [{"urn": r.urn, "type": r.type, "parent": r.parent} for r in plan.resources]}
+                        if resources
+                        else {}
+                    ),
+                    "outputs": plan.outputs,
+                    "secret_outputs": plan.secret_outputs,
+                    "findings": [f.model_dump() for f in plan.findings],
+                    "change": changes[plan.stack].model_dump() if plan.stack in changes else None,
+                }
+                for plan in self.stacks
+            ],
+            "removed_stacks": [c.stack for c in self.changes if c.status == "removed"],
+        }
+
+
+@dataclass(frozen=True)
+class PlanTask:
+    """Everything a worker needs to plan one stack; plain data so it pickles cheaply."""
+
+    stack: str
+    kind: StackKind
+    config: dict[str, Any]
+    dependency_outputs: dict[str, dict[str, Any]]
+    required_tags: tuple[str, ...]
+    advisory: frozenset[str]
+
+
+def make_tasks(
+    configs: dict[str, CoreStackConfig | StoreStackConfig], advisory: Iterable[str] = ()
+) -> list[PlanTask]:
+    """One task per stack; store stacks see the core through mock outputs derived from its config."""
+    from storestack.stacks.core import mock_outputs
+
+    core = next((c for c in configs.values() if isinstance(c, CoreStackConfig)), None)
+    advisory_set = frozenset(advisory)
+    tasks = []
+    for name, config in configs.items():
+        dependencies: dict[str, dict[str, Any]] = {}
+        if isinstance(config, StoreStackConfig):
+            if core is None:
+                raise StackConfigError(f"{name}: planning a store stack needs the core stack's config")
+            dependencies[config.core_stack] = mock_outputs(core)
+            tags = tuple(sorted(config.site.tags))
+        else:
+            tags = tuple(sorted(config.hybrid_cloud.tags))
+        tasks.append(
+            PlanTask(name, config.kind, config.model_dump(mode="json"), dependencies, tags, advisory_set)
+        )
+    return tasks
+
+
+def plan_stack(task: PlanTask) -> StackPlan:
+    """Run one stack's program in a fresh mock runtime and check what it registered."""
+    from storestack.stacks import core, store
+
+    program: Callable[[], None] = core.program if task.kind == "core" else store.program
+    project = PROJECTS[task.kind]
+    mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
+    config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config)}
+    run = run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
+    stores_tables = frozenset(
+        str(region["route_table_ids"]["stores"])
+        for outputs in task.dependency_outputs.values()
+        for region in (outputs.get("regions") or {}).values()
+    )
+    context = CheckContext(
+        stack=task.stack,
+        required_tags=task.required_tags,
+        advisory=task.advisory,
+        stores_route_tables=stores_tables,
+    )
+    findings = run_checks(run, context)
+    return StackPlan(
+        stack=task.stack,
+        kind=task.kind,
+        project=project,
+        # Registration order depends on the event loop; URN order does not.
+        resources=[PlannedResource(**resource_summary(r)) for r in sorted(run.resources, key=lambda r: r.urn)],
+        outputs={name: "[secret]" if out.secret else redact(out.value, name) for name, out in run.outputs.items()},
+        secret_outputs=sorted(name for name, out in run.outputs.items() if out.secret),
+        findings=findings,
+    )
+
+
+def preload(kinds: Iterable[StackKind]) -> None:
+    """Import the provider modules the programs touch, so forked workers start warm.
+
+    The provider SDKs load each module lazily on first attribute access; doing it once in the
+    parent spares every worker a second of imports.
+    """
+    import pulumi_aws
+    import pulumi_random
+
+    from storestack.stacks import core, store  # noqa: F401 - imported for their side effect
+
+    touched = [pulumi_aws.ec2, pulumi_aws.ec2transitgateway, pulumi_random.RandomPassword]
+    if "core" in set(kinds):
+        import pulumi_openstack
+
+        touched += [
+            pulumi_aws.s3, pulumi_aws.iam, pulumi_aws.cloudwatch, pulumi_aws.workspaces,
+            pulumi_aws.directoryservice, pulumi_openstack.networking, pulumi_openstack.identity,
+            pulumi_openstack.vpnaas, pulumi_openstack.compute, pulumi_openstack.blockstorage,
+            pulumi_openstack.images,
+        ]
+    del touched
+
+
+def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]:
+    """A store stack's outputs as planned under mocks, secrets included (flagged `secret`).
+
+    Deterministic, so device configs can be rendered before a stack is live; callers must
+    treat secret values as they would live ones (0600 files, never printed).
+    """
+    from storestack.stacks import store
+    from storestack.stacks.core import mock_outputs
+    from storestack.stacks.mapping import core_config, store_config
+
+    config = store_config(fleet, fleet.store(store_id))
+    mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
+    run = run_program_under_mocks(
+        store.program,
+        project=PROJECTS["store"],
+        stack=store_stack_name(store_id),
+        config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
+        mocks=mocks,
+    )
+    return run.outputs
+
+
+def _plan_chunk(tasks: Sequence[PlanTask]) -> list[StackPlan]:
+    return [plan_stack(task) for task in tasks]
+
+
+def plan_tasks(
+    tasks: Sequence[PlanTask],
+    *,
+    workers: int | None = None,
+    on_done: Callable[[StackPlan], None] | None = None,
+) -> list[StackPlan]:
+    """Plan every task, in parallel across cores; results come back in task order."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
+    if workers == 1 or len(tasks) <= 1:
+        results = []
+        for task in tasks:
+            results.append(plan_stack(task))
+            if on_done:
+                on_done(results[-1])
+        return results
+    preload({task.kind for task in tasks})
+    # Chunks amortise inter-process traffic while still letting a slow chunk be balanced out.
+    size = max(1, min(25, len(tasks) // (workers * 4) or 1))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ordered: list[StackPlan] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for chunk_result in pool.map(_plan_chunk, chunks):
+            for plan in chunk_result:
+                ordered.append(plan)
+                if on_done:
+                    on_done(plan)
+    return ordered
+
+
+# --- change against the last saved plan -------------------------------------------------------
+
+
+def plan_path(plans_dir: Path, stack: str) -> Path:
+    return plans_dir / f"{stack}.json"
+
+
+def load_saved(plans_dir: Path, stack: str) -> StackPlan | None:
+    path = plan_path(plans_dir, stack)
+    if not path.is_file():
+        return None
+    try:
+        return StackPlan.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None) -> StackChanges:
+    if current is None:
+        removed = [ResourceChange(urn=r.urn, action="remove") for r in (previous.resources if previous else [])]
+        return StackChanges(stack=stack, status="removed", changes=removed)
+    if previous is None:
+        return StackChanges(
+            stack=stack, status="new", changes=[ResourceChange(urn=r.urn, action="add") for r in current.resources]
+        )
+    before = {r.urn: r for r in previous.resources}
+    after = {r.urn: r for r in current.resources}
+    changes: list[ResourceChange] = []
+    for urn, resource in after.items():
+        old = before.get(urn)
+        if old is None:
+            changes.append(ResourceChange(urn=urn, action="add"))
+        elif old.inputs != resource.inputs or old.type != resource.type:
+            keys = sorted(k for k in set(old.inputs) | set(resource.inputs) if old.inputs.get(k) != resource.inputs.get(k))
+            changes.append(ResourceChange(urn=urn, action="change", keys=keys))
+    changes += [ResourceChange(urn=urn, action="remove") for urn in before if urn not in after]
+    status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
+    return StackChanges(stack=stack, status=status, changes=changes)
+
+
+def compare_and_save(
+    plans: Sequence[StackPlan],
+    plans_dir: Path,
+    *,
+    save: bool = True,
+    complete: bool = False,
+) -> list[StackChanges]:
+    """Changes against the saved plans; then save the new ones (secrets were redacted already).
+
+    With `complete` (the whole fleet was planned), saved stacks that are gone are reported removed
+    and their saved plans deleted.
+    """
+    changes = [diff_plans(plan.stack, load_saved(plans_dir, plan.stack), plan) for plan in plans]
+    planned = {plan.stack for plan in plans}
+    gone: list[str] = []
+    if complete and plans_dir.is_dir():
+        gone = sorted(p.stem for p in plans_dir.glob("*.json") if p.stem not in planned)
+        changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
+    if save:
+        for plan in plans:
+            atomic_write_text(plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600)
+        for stack in gone:
+            plan_path(plans_dir, stack).unlink(missing_ok=True)
+    return changes
+
+
+def resource_tree(plan: StackPlan) -> list[str]:
+    """The stack's resources as an indented tree (children under their parent component)."""
+    children: dict[str | None, list[PlannedResource]] = {}
+    urns = {r.urn for r in plan.resources}
+    for resource in plan.resources:
+        parent = resource.parent if resource.parent in urns else None
+        children.setdefault(parent, []).append(resource)
+    lines: list[str] = [f"{plan.stack} ({len(plan.resources)} resources)"]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda r: (r.type.rsplit(":", 1)[-1], r.name))
+        for index, resource in enumerate(kids):
+            last = index == len(kids) - 1
+            short_type = resource.type.rsplit(":", 1)[-1]
+            lines.append(f"{prefix}{'└─ ' if last else '├─ '}{short_type} {resource.name}")
+            walk(resource.urn, prefix + ("   " if last else "│  "))
+
+    walk(None, "")
+    return lines

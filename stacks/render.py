@@ -1,0 +1,200 @@
+"""`storestack stacks render`: one Pulumi project folder per stack kind, one config file per stack.
+
+The output goes into the user's working tree (default `./stacks-out`), never into the package:
+
+    stacks-out/core/Pulumi.yaml  __main__.py  Pulumi.core.yaml
+    stacks-out/store/Pulumi.yaml __main__.py  Pulumi.store-<id>.yaml …
+
+`Pulumi.yaml` and the `__main__.py` shim make plain `pulumi up` in a folder run the installed
+program; the Automation API runs the same program inline. Rendering is deterministic and only
+rewrites files whose content changed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from storestack.common.files import atomic_write_text
+from storestack.inventory import Fleet
+from storestack.stacks.config import (
+    CONFIG_NAMESPACE,
+    CORE_STACK,
+    DEFAULT_CORE_REFERENCE,
+    STACK_KINDS,
+    CoreStackConfig,
+    StackKind,
+    StoreStackConfig,
+    store_stack_name,
+)
+from storestack.stacks.errors import StackConfigError
+from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+
+DEFAULT_OUT = Path("stacks-out")
+_HEADER = "# Rendered by `storestack stacks render` from the inventory. Edit the inventory, not this file.\n"
+_SHIM = '''"""Rendered by storestack: runs the installed {kind} stack program, so `pulumi up` works here."""
+
+from storestack.stacks.{kind} import program
+
+program()
+'''
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count` (1-based), as given by `--shard K/N`."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            index_text, count_text = text.split("/")
+            shard = cls(int(index_text), int(count_text))
+        except ValueError:
+            raise StackConfigError(f"--shard {text!r}: expected K/N, e.g. 2/8") from None
+        if not 1 <= shard.index <= shard.count:
+            raise StackConfigError(f"--shard {text!r}: K must be between 1 and N")
+        return shard
+
+    def owns(self, stack: str) -> bool:
+        """Stacks are spread by a stable hash of their name, so adding a store never moves the others."""
+        return zlib.crc32(stack.encode()) % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    name: str
+    kind: StackKind
+    folder: Path
+    config_file: Path
+    action: str  # "up" or "destroy"
+    store_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.name,
+            "kind": self.kind,
+            "folder": str(self.folder),
+            "config": str(self.config_file),
+            "action": self.action,
+            **({"store": self.store_id} if self.store_id else {}),
+        }
+
+
+@dataclass
+class RenderResult:
+    out_dir: Path
+    stacks: list[StackEntry] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    orphaned: list[str] = field(default_factory=list)
+
+    @property
+    def destroy(self) -> list[str]:
+        """Stacks to destroy: decommissioned stores, and rendered stacks whose store left the inventory."""
+        return sorted({s.name for s in self.stacks if s.action == "destroy"} | set(self.orphaned))
+
+
+def plan_stacks(
+    fleet: Fleet,
+    out_dir: Path = DEFAULT_OUT,
+    *,
+    shard: Shard | None = None,
+    core_reference: str = DEFAULT_CORE_REFERENCE,
+) -> tuple[list[StackEntry], dict[str, CoreStackConfig | StoreStackConfig]]:
+    """Every stack of the fleet (or of one shard) with its config, without writing anything."""
+    entries: list[StackEntry] = []
+    configs: dict[str, CoreStackConfig | StoreStackConfig] = {}
+    core_folder = out_dir / "core"
+    entries.append(StackEntry(CORE_STACK, "core", core_folder, core_folder / f"Pulumi.{CORE_STACK}.yaml", "up"))
+    configs[CORE_STACK] = core_config(fleet)
+    index = StorePrefixIndex(fleet)
+    store_folder = out_dir / "store"
+    for store in fleet:
+        name = store_stack_name(store.id)
+        if shard is not None and not shard.owns(name):
+            continue
+        config = store_config(fleet, store, core_reference, index)
+        configs[name] = config
+        entries.append(
+            StackEntry(
+                name,
+                "store",
+                store_folder,
+                store_folder / f"Pulumi.{name}.yaml",
+                "destroy" if store.state == "decommissioned" else "up",
+                store.id,
+                tuple(config.notes),
+            )
+        )
+    return entries, configs
+
+
+def config_document(config: CoreStackConfig | StoreStackConfig) -> str:
+    """The text of a `Pulumi.<stack>.yaml`: the typed config under the `storestack:` namespace."""
+    key = f"{CONFIG_NAMESPACE}:{config.kind}"
+    data = {"config": {key: config.model_dump(mode="json", exclude_none=True)}}
+    return _HEADER + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
+
+
+def project_file(kind: StackKind) -> str:
+    return resources.files("storestack.stacks").joinpath(kind, "Pulumi.yaml").read_text(encoding="utf-8")
+
+
+def render_stacks(
+    fleet: Fleet,
+    out_dir: Path = DEFAULT_OUT,
+    *,
+    shard: Shard | None = None,
+    core_reference: str = DEFAULT_CORE_REFERENCE,
+) -> RenderResult:
+    """Write the project folders and every stack's config; unchanged files are left alone."""
+    entries, configs = plan_stacks(fleet, out_dir, shard=shard, core_reference=core_reference)
+    result = RenderResult(out_dir=out_dir, stacks=entries)
+
+    def write(path: Path, text: str) -> None:
+        (result.written if atomic_write_text(path, text) else result.unchanged).append(path)
+
+    for kind in STACK_KINDS:
+        folder = out_dir / kind
+        write(folder / "Pulumi.yaml", project_file(kind))
+        write(folder / "__main__.py", _SHIM.format(kind=kind))
+    for entry in entries:
+        write(entry.config_file, config_document(configs[entry.name]))
+    known = {entry.name for entry in entries}
+    for existing in sorted((out_dir / "store").glob("Pulumi.store-*.yaml")):
+        name = existing.name[len("Pulumi.") : -len(".yaml")]
+        if name not in known and (shard is None or shard.owns(name)):
+            result.orphaned.append(name)
+    return result
+
+
+def stack_matrix(fleet: Fleet, out_dir: Path = DEFAULT_OUT, *, shards: int = 1) -> dict[str, Any]:
+    """A CI matrix: the core stack first, then store stacks split into `shards` stable groups."""
+    if shards < 1:
+        raise StackConfigError("--shards must be at least 1")
+    entries, _ = plan_stacks(fleet, out_dir)
+    core = next(e for e in entries if e.kind == "core")
+    include = []
+    for index in range(1, shards + 1):
+        shard = Shard(index, shards)
+        owned = [e for e in entries if e.kind == "store" and shard.owns(e.name)]
+        include.append(
+            {
+                "shard": str(shard),
+                "stacks": [e.name for e in owned if e.action == "up"],
+                "destroy": [e.name for e in owned if e.action == "destroy"],
+            }
+        )
+    return {"core": core.as_dict(), "include": include}

@@ -1,0 +1,68 @@
+"""The `store` stack: one `StoreSite` per store (`store-<id>`), wired to the core through a StackReference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from storestack.components import ApplianceConfigRenderer, StoreSite, TransitGatewayRef
+from storestack.stacks.config import CONFIG_NAMESPACE, StoreStackConfig
+
+SECRET_OUTPUTS = ("tunnel_psks", "intended_configs")
+
+
+def read_config() -> StoreStackConfig:
+    return StoreStackConfig.model_validate(pulumi.Config(CONFIG_NAMESPACE).require_object("store"))
+
+
+def transit_from_core(config: StoreStackConfig) -> TransitGatewayRef | None:
+    """The store region's Transit Gateway, read from the core stack's outputs."""
+    region = config.site.aws_region
+    if region is None:
+        return None
+    core = pulumi.StackReference(config.core_stack)
+    regions = core.require_output("regions")
+
+    def pick(*path: str) -> pulumi.Output[str]:
+        def walk(value: Any) -> str:
+            for key in (region, *path):
+                value = value[key]
+            return str(value)
+
+        return regions.apply(walk)
+
+    return TransitGatewayRef(
+        region=region,
+        transit_gateway_id=pick("transit_gateway_id"),
+        stores_route_table_id=pick("route_table_ids", "stores"),
+        return_route_table_ids={
+            "workloads": pick("route_table_ids", "workloads"),
+            "desktops": pick("route_table_ids", "desktops"),
+        },
+    )
+
+
+def build(config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = None) -> StoreSite | None:
+    """Declare the store's resources; a decommissioned store declares none, so `up` and `destroy`
+    both converge on an empty stack and `plan` shows every resource going away."""
+    if config.state == "decommissioned":
+        pulumi.export("store_id", config.site.store_id)
+        pulumi.export("state", config.state)
+        return None
+    site = StoreSite(config.site.store_id, config.site, transit_from_core(config), renderer=renderer)
+    pulumi.export("store_id", config.site.store_id)
+    pulumi.export("tunnels", site.tunnels)
+    pulumi.export("tunnel_psks", site.tunnel_psks)
+    pulumi.export("hub_peers", site.hub_peers)
+    pulumi.export("advertised_prefixes", site.advertised_prefixes)
+    pulumi.export("own_prefixes", [str(p) for p in sorted(config.site.own_prefixes)])
+    pulumi.export("edges", site.edge_summary)
+    if renderer is not None:
+        pulumi.export("intended_configs", site.intended_configs)
+    return site
+
+
+def program(renderer: ApplianceConfigRenderer | None = None) -> None:
+    """The Pulumi program of a store stack (inline for the Automation API, or via `__main__.py`)."""
+    build(read_config(), renderer)

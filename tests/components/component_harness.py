@@ -1,0 +1,210 @@
+"""Args for a small but complete chain, shared by the component tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+
+from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, SeatRequest
+from storestack.components.hybrid_cloud import (
+    AwsRegionArgs,
+    HqHubArgs,
+    HybridCloudArgs,
+    OpenStackSiteArgs,
+    StaffRoleAccessArgs,
+)
+from storestack.components.store_site import (
+    HubTunnelArgs,
+    StoreApplianceArgs,
+    StoreSiteArgs,
+    StoreWanLinkArgs,
+)
+from storestack.stacks.mocks import (
+    RecordedResource,
+    RecordingMonitor,
+    StorestackMocks,
+    is_secret,
+    unwrap_secrets,
+)
+
+FLEET_TAGS = {"owner": "platform-team", "cost-centre": "cc-4711"}
+STORE_SUPERNET = "10.64.0.0/12"
+HQ_RANGES = ["10.0.0.0/16"]
+
+
+def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
+    values: dict[str, object] = {
+        "fleet": "acme",
+        "tags": FLEET_TAGS,
+        "aws_account_id": "210987654321",
+        "aws_regions": [
+            AwsRegionArgs(
+                region="eu-west-1",
+                availability_zones=["eu-west-1a", "eu-west-1b"],
+                workloads_cidr="10.32.0.0/20",
+                desktops_cidr="10.48.0.0/20",
+            )
+        ],
+        "openstack_sites": [
+            OpenStackSiteArgs(
+                name="dc1-cloud",
+                auth_url="https://keystone.dc1.example.net:5000/v3",
+                region="RegionOne",
+                external_network="public",
+                workloads_cidr="10.40.0.0/20",
+                desktops_cidr="10.56.0.0/20",
+                dns_nameservers=["10.0.0.53"],
+            )
+        ],
+        "hubs": [
+            HqHubArgs(name="hub1", public_address="198.51.100.10", bgp_asn=65001, prefixes=HQ_RANGES),
+            HqHubArgs(name="hub2", public_address="198.51.100.11", bgp_asn=65002, prefixes=HQ_RANGES),
+        ],
+        "staff_roles": [
+            StaffRoleAccessArgs(name="cashier", data_prefixes=["pos"]),
+            StaffRoleAccessArgs(name="hq-finance", data_prefixes=["finance", "pos"], openstack_role="member"),
+            StaffRoleAccessArgs(name="it-admin", data_prefixes=["it", "logs"], openstack_role="admin"),
+        ],
+        "store_supernet": STORE_SUPERNET,
+        "admin_ranges": ["10.0.10.0/24"],
+        "data_bucket_name": "acme-staff-data",
+    }
+    values.update(overrides)
+    return HybridCloudArgs.model_validate(values)
+
+
+def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -> StoreSiteArgs:
+    base = f"10.64.{index * 4}.0"
+    values: dict[str, object] = {
+        "store_id": store_id,
+        "fleet": "acme",
+        "tags": FLEET_TAGS,
+        "bgp_asn": 4_200_000_000 + index,
+        "store_supernet": STORE_SUPERNET,
+        "own_prefixes": [f"{base}/22"],
+        "traffic_selector": f"{base}/22",
+        "advertised_prefixes": [f"10.64.{index * 4}.0/24", f"10.64.{index * 4 + 1}.0/24"],
+        "wan_links": [
+            StoreWanLinkArgs(
+                name="wan1",
+                kind="fiber",
+                public_address=f"203.0.113.{index}",
+                aws_tunnel_inside_cidrs=[f"169.254.{100 + index}.0/30", f"169.254.{100 + index}.4/30"],
+            ),
+            StoreWanLinkArgs(name="lte1", kind="lte", public_address=f"192.0.2.{index}"),
+        ],
+        "hub_tunnels": [
+            HubTunnelArgs(
+                hub="hub1", hub_address="198.51.100.10", hub_asn=65001, wan_link="wan1",
+                inside_cidr=f"100.64.{index}.0/31", store_inside_address=f"100.64.{index}.1",
+                hub_inside_address=f"100.64.{index}.0", role="primary",
+            ),
+            HubTunnelArgs(
+                hub="hub2", hub_address="198.51.100.11", hub_asn=65002, wan_link="lte1",
+                inside_cidr=f"100.65.{index}.0/31", store_inside_address=f"100.65.{index}.1",
+                hub_inside_address=f"100.65.{index}.0", role="backup",
+            ),
+        ],
+        "appliances": [
+            StoreApplianceArgs(
+                hostname=f"{store_id}-edge1", platform="frr", management_address=f"10.64.{index * 4 + 3}.1",
+                wan_links=["wan1", "lte1"],
+            )
+        ],
+        "aws_region": "eu-west-1",
+    }
+    values.update(overrides)
+    return StoreSiteArgs.model_validate(values)
+
+
+def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPoolArgs:
+    values: dict[str, object] = {
+        "name": f"{provider}-desktops",
+        "provider": provider,
+        "fleet": "acme",
+        "tags": FLEET_TAGS,
+        "seats": [
+            SeatRequest(role="cashier", store="sh-0001", count=1),
+            SeatRequest(role="cashier", store="sh-0001", count=1),
+            SeatRequest(role="cashier", store="sh-0002", count=1),
+            SeatRequest(role="hq-finance", store=None, count=2),
+        ],
+        "bundles": [
+            DesktopBundleArgs(
+                role="cashier", aws_bundle_id="wsb-abc123def", openstack_image="win11-pos",
+                openstack_flavor="d2.medium",
+            ),
+            DesktopBundleArgs(
+                role="hq-finance", aws_bundle_name="acme-performance", aws_compute_type="PERFORMANCE",
+                openstack_image="win11-office", openstack_flavor="d4.large",
+            ),
+        ],
+        "allowed_ranges": [STORE_SUPERNET, *HQ_RANGES],
+        "directory_domain": "desktops.acme.example",
+    }
+    values.update(overrides)
+    return DesktopPoolArgs.model_validate(values)
+
+
+# --- running components under the mock runtime -----------------------------------------------
+
+Build = Callable[[], Mapping[str, pulumi.Output[Any]]]
+
+
+@dataclass
+class Scenario:
+    """What a scenario registered and what its outputs resolved to, read after the runtime finished."""
+
+    monitor: RecordingMonitor
+    values: dict[str, Any]
+
+    @property
+    def resources(self) -> list[RecordedResource]:
+        return [self.monitor.recorded[urn] for urn in self.monitor.registered_urns]
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"{len(matches)} resources named {name!r}"
+        return matches[0]
+
+    def by_id(self, resource_id: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.resource_id == resource_id]
+        assert len(matches) == 1, f"{len(matches)} resources with id {resource_id!r}"
+        return matches[0]
+
+    def component_outputs(self, type_token: str) -> list[dict[str, Any]]:
+        return [self.monitor.component_outputs[r.urn] for r in self.of_type(type_token)]
+
+
+def run_scenario(build: Build, mocks: StorestackMocks | None = None) -> Scenario:
+    """Build components under `pulumi.runtime.test` and hand back the resolved state.
+
+    The test function returns an Output of everything `build` exposes; `pulumi.runtime.test`
+    waits for it and for every outstanding registration, so callers assert only after the
+    runtime has finished.
+    """
+    monitor = RecordingMonitor(mocks or StorestackMocks())
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project="components", stack="test", preview=True, monitor=monitor)
+    values: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def scenario() -> pulumi.Output[None]:
+        outputs = build()
+        return pulumi.Output.from_input(dict(outputs)).apply(values.update)
+
+    scenario()
+    return Scenario(monitor=monitor, values=values)
+
+
+def secret_value(value: Any) -> Any:
+    """The value inside a secret wrapper; fails the test if the value was not marked secret."""
+    assert is_secret(value), f"expected a secret, got a plain {type(value).__name__}"
+    return unwrap_secrets(value)

@@ -1,0 +1,228 @@
+"""HybridCloud under the mock runtime: what it registers, and the properties that keep the chain safe."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+from component_harness import (
+    FLEET_TAGS,
+    Scenario,
+    hybrid_cloud_args,
+    run_scenario,
+    secret_value,
+    store_args,
+)
+from pydantic import ValidationError
+
+from storestack.components import HybridCloud, StoreSite, TransitGatewayRef
+from storestack.components.hybrid_cloud import AwsRegionArgs
+from storestack.stacks.mocks import is_secret
+from storestack.stacks.resource_types import is_taggable
+
+PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+ASSOCIATION = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+TGW_ROUTE = "aws:ec2transitgateway/route:Route"
+VPN = "aws:ec2/vpnConnection:VpnConnection"
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Scenario:
+    def build() -> dict[str, object]:
+        hybrid = HybridCloud("acme", hybrid_cloud_args())
+        return {
+            "regions": hybrid.regions,
+            "hub_vpn_psks": hybrid.hub_vpn_psks,
+            "staff_role_arns": hybrid.staff_role_arns,
+            "openstack": hybrid.openstack,
+        }
+
+    return run_scenario(build)
+
+
+def test_a_vpc_per_kind_with_private_subnets_in_two_zones(cloud: Scenario) -> None:
+    vpcs = {r.inputs["cidrBlock"]: r for r in cloud.of_type("aws:ec2/vpc:Vpc")}
+    assert set(vpcs) == {"10.32.0.0/20", "10.48.0.0/20"}
+    subnets = cloud.of_type("aws:ec2/subnet:Subnet")
+    assert len(subnets) == 4
+    for vpc_cidr, vpc in vpcs.items():
+        own = [s for s in subnets if s.inputs["vpcId"] == vpc.resource_id]
+        assert {s.inputs["availabilityZone"] for s in own} == {"eu-west-1a", "eu-west-1b"}
+        for subnet in own:
+            assert ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(ipaddress.ip_network(vpc_cidr))
+            assert subnet.inputs["mapPublicIpOnLaunch"] is False
+    assert not cloud.of_type("aws:ec2/internetGateway:InternetGateway")
+
+
+def test_transit_gateway_attaches_nothing_by_default(cloud: Scenario) -> None:
+    (tgw,) = cloud.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
+    assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
+    assert tgw.inputs["defaultRouteTablePropagation"] == "disable"
+    tables = cloud.of_type("aws:ec2transitgateway/routeTable:RouteTable")
+    assert sorted(t.inputs["tags"]["storestack:route-table"] for t in tables) == ["desktops", "stores", "workloads"]
+    for attachment in cloud.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"):
+        assert attachment.inputs["transitGatewayDefaultRouteTableAssociation"] is False
+        assert attachment.inputs["transitGatewayDefaultRouteTablePropagation"] is False
+
+
+def test_customer_gateway_and_bgp_vpn_per_hub_with_secret_keys(cloud: Scenario) -> None:
+    gateways = {r.inputs["ipAddress"]: r for r in cloud.of_type("aws:ec2/customerGateway:CustomerGateway")}
+    assert gateways["198.51.100.10"].inputs["bgpAsn"] == "65001"
+    assert gateways["198.51.100.11"].inputs["bgpAsn"] == "65002"
+    hub_vpns = [r for r in cloud.of_type(VPN) if "-hub-" in r.name]
+    assert len(hub_vpns) == 2
+    for vpn in hub_vpns:
+        assert vpn.inputs["staticRoutesOnly"] is False
+        assert vpn.inputs["tunnel1IkeVersions"] == ["ikev2"]
+        first, second = secret_value(vpn.inputs["tunnel1PresharedKey"]), secret_value(vpn.inputs["tunnel2PresharedKey"])
+        assert first != second and len(first) >= 32
+    psks = secret_value(cloud.monitor.component_outputs[cloud.named("acme").urn]["hub_vpn_psks"])
+    assert set(psks) == {"eu-west-1/hub1", "eu-west-1/hub2"}
+
+
+def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> None:
+    logs = cloud.of_type("aws:ec2/flowLog:FlowLog")
+    vpc_ids = {r.resource_id for r in cloud.of_type("aws:ec2/vpc:Vpc")}
+    assert {r.inputs["vpcId"] for r in logs if "vpcId" in r.inputs} == vpc_ids
+    assert sum(1 for r in logs if "transitGatewayId" in r.inputs) == 1
+    assert all(r.inputs["trafficType"] == "ALL" for r in logs)
+    (group,) = cloud.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
+
+
+def test_iam_role_per_staff_role_reaches_only_its_own_data(cloud: Scenario) -> None:
+    prefixes = {"cashier": ["pos"], "hq-finance": ["finance", "pos"], "it-admin": ["it", "logs"]}
+    roles = {r.inputs["name"]: r for r in cloud.of_type("aws:iam/role:Role") if r.name.startswith("role-")}
+    assert set(roles) == {f"acme-{name}" for name in prefixes}
+    every_prefix = {p for own in prefixes.values() for p in own}
+    for role_name, own in prefixes.items():
+        policy = json.loads(cloud.named(f"role-{role_name}-data").inputs["policy"])
+        statements = {s["Sid"]: s for s in policy["Statement"]}
+        assert statements["ReadWriteOwnPrefixes"]["Resource"] == [
+            f"arn:aws:s3:::acme-staff-data/{p}/*" for p in sorted(own)
+        ]
+        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [f"{p}/*" for p in sorted(own)]
+        tag_condition = statements["OwnDesktops"]["Condition"]["StringEquals"]
+        assert tag_condition == {"aws:ResourceTag/storestack:role": role_name}
+        text = json.dumps(policy)
+        assert not any(f"/{other}/" in text for other in every_prefix - set(own))
+        trust = json.loads(roles[f"acme-{role_name}"].inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": role_name}
+    assert set(cloud.values["staff_role_arns"]) == set(prefixes)
+
+
+def test_openstack_groups_get_their_roles_on_the_project(cloud: Scenario) -> None:
+    (project,) = cloud.of_type("openstack:identity/project:Project")
+    groups = {r.inputs["name"]: r for r in cloud.of_type("openstack:identity/groupV3:GroupV3")}
+    assert set(groups) == {"acme-cashier", "acme-hq-finance", "acme-it-admin"}
+    assignments = cloud.of_type("openstack:identity/roleAssignment:RoleAssignment")
+    assert len(assignments) == 3
+    by_group = {a.inputs["groupId"]: a for a in assignments}
+    for group in groups.values():
+        assert by_group[group.resource_id].inputs["projectId"] == project.resource_id
+    role_ids = {a.name.rsplit("-", 1)[-1]: a.inputs["roleId"] for a in assignments}
+    assert len(set(role_ids.values())) == 3, "reader, member and admin resolve to different keystone roles"
+
+
+def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
+    subnets = {r.inputs["name"]: r.inputs["cidr"] for r in cloud.of_type("openstack:networking/subnet:Subnet")}
+    assert subnets == {"acme-workloads": "10.40.0.0/20", "acme-desktops": "10.56.0.0/20"}
+    (router,) = cloud.of_type("openstack:networking/router:Router")
+    assert router.inputs["externalNetworkId"]
+    assert len(cloud.of_type("openstack:networking/routerInterface:RouterInterface")) == 2
+    rules = cloud.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    assert rules
+    for rule in rules:
+        assert rule.inputs["remoteIpPrefix"] != "0.0.0.0/0"
+        if rule.inputs["portRangeMin"] == 22:
+            assert rule.inputs["remoteIpPrefix"] == "10.0.10.0/24"
+
+
+def test_openstack_vpn_reaches_each_hub_and_aws_with_secret_keys(cloud: Scenario) -> None:
+    (ike,) = cloud.of_type("openstack:vpnaas/ikePolicy:IkePolicy")
+    assert ike.inputs["ikeVersion"] == "v2"
+    connections = {r.inputs["name"]: r for r in cloud.of_type("openstack:vpnaas/siteConnection:SiteConnection")}
+    assert set(connections) == {"acme-hub-hub1", "acme-hub-hub2", "acme-aws-eu-west-1"}
+    assert connections["acme-hub-hub1"].inputs["peerAddress"] == "198.51.100.10"
+    aws_vpn = cloud.named("eu-west-1-openstack-dc1-cloud-vpn")
+    assert connections["acme-aws-eu-west-1"].inputs["peerAddress"] == aws_vpn.outputs["tunnel1Address"]
+    assert secret_value(connections["acme-aws-eu-west-1"].inputs["psk"]) == secret_value(
+        aws_vpn.inputs["tunnel1PresharedKey"]
+    )
+    # The AWS side learns the OpenStack networks as static routes in every table.
+    routes = cloud.of_type(TGW_ROUTE)
+    assert {r.inputs["destinationCidrBlock"] for r in routes} == {"10.40.0.0/20", "10.56.0.0/20"}
+    (router,) = cloud.of_type("openstack:networking/router:Router")
+    cgw = cloud.by_id(aws_vpn.inputs["customerGatewayId"])
+    assert cgw.inputs["ipAddress"] == router.outputs["externalFixedIps"][0]["ipAddress"]
+
+
+def test_every_taggable_resource_carries_fleet_and_component_tags(cloud: Scenario) -> None:
+    taggable = [r for r in cloud.resources if r.custom and is_taggable(r.type)]
+    assert len(taggable) > 20
+    for resource in taggable:
+        tags = resource.inputs.get("tags")
+        if isinstance(tags, list):  # OpenStack
+            tags = dict(t.split("=", 1) for t in tags)
+        assert tags, f"{resource.urn} has no tags"
+        for key, value in FLEET_TAGS.items():
+            assert tags.get(key) == value, f"{resource.urn} misses {key}"
+        assert tags.get("storestack:component") == "hybrid-cloud", resource.urn
+
+
+def test_stores_never_reach_each_other_through_the_transit_gateway() -> None:
+    def build() -> dict[str, object]:
+        hybrid = HybridCloud("acme", hybrid_cloud_args())
+        transit = hybrid.transit["eu-west-1"]
+        ref = TransitGatewayRef(
+            region="eu-west-1",
+            transit_gateway_id=transit.transit_gateway_id,
+            stores_route_table_id=transit.route_table_ids["stores"],
+            return_route_table_ids={k: v for k, v in transit.route_table_ids.items() if k != "stores"},
+        )
+        first = StoreSite("sh-0001", store_args("sh-0001", 1), ref)
+        second = StoreSite("sh-0002", store_args("sh-0002", 2), ref)
+        return {"regions": hybrid.regions, "a": first.tunnels, "b": second.tunnels}
+
+    scenario = run_scenario(build)
+    table_ids = scenario.values["regions"]["eu-west-1"]["route_table_ids"]
+    stores_table = table_ids["stores"]
+    store_attachments = {
+        r.outputs["transitGatewayAttachmentId"]
+        for r in scenario.of_type(VPN)
+        if r.name.startswith("sh-")
+    }
+    assert len(store_attachments) == 4  # two stores, two WAN links each
+    into_stores = [r for r in scenario.of_type(PROPAGATION) if r.inputs["transitGatewayRouteTableId"] == stores_table]
+    assert into_stores, "the stores table learns cloud and HQ routes"
+    assert not {r.inputs["transitGatewayAttachmentId"] for r in into_stores} & store_attachments
+    static_into_stores = [
+        r for r in scenario.of_type(TGW_ROUTE)
+        if r.inputs["transitGatewayRouteTableId"] == stores_table
+        and r.inputs["transitGatewayAttachmentId"] in store_attachments
+    ]
+    assert not static_into_stores
+    for association in scenario.of_type(ASSOCIATION):
+        if association.inputs["transitGatewayAttachmentId"] in store_attachments:
+            assert association.inputs["transitGatewayRouteTableId"] == stores_table
+
+
+def test_overlapping_ranges_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="overlaps"):
+        hybrid_cloud_args(store_supernet="10.32.0.0/12")
+
+
+def test_a_single_availability_zone_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="at least 2"):
+        AwsRegionArgs(
+            region="eu-west-1", availability_zones=["eu-west-1a"], workloads_cidr="10.32.0.0/20",
+            desktops_cidr="10.48.0.0/20",
+        )
+
+
+def test_hub_psks_output_is_secret(cloud: Scenario) -> None:
+    outputs = cloud.monitor.component_outputs[cloud.named("acme").urn]
+    assert is_secret(outputs["hub_vpn_psks"])
+    assert is_secret(outputs["openstack_vpn_psks"])
+    assert not is_secret(outputs["regions"])

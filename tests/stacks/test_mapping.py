@@ -1,0 +1,62 @@
+"""Fleet → stack configs for the sample chain."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return load_fleet(sample_chain_path())
+
+
+def test_core_carves_cloud_ranges_from_the_ip_plan(fleet: Fleet) -> None:
+    config = core_config(fleet)
+    (region,) = config.hybrid_cloud.aws_regions
+    plan = fleet.spec.ip_plan
+    assert region.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert region.workloads_cidr.subnet_of(plan.cloud) and region.desktops_cidr.subnet_of(plan.desktops)
+    (site,) = config.hybrid_cloud.openstack_sites
+    assert site.workloads_cidr.subnet_of(plan.cloud) and not site.workloads_cidr.overlaps(region.workloads_cidr)
+    assert [h.name for h in config.hybrid_cloud.hubs] == ["hq-hub1", "hq-hub2"]
+    roles = {r.name: r.data_prefixes for r in config.hybrid_cloud.staff_roles}
+    assert roles["hq-finance"] == ["finance", "pos"]
+
+
+def test_desktop_seats_are_summed_from_every_live_store(fleet: Fleet) -> None:
+    pools = {p.pool.name: p for p in core_config(fleet).desktop_pools}
+    store_staff = pools["store-staff"].pool.seat_totals()
+    expected = {
+        (role, store.id): store.desktops[role]
+        for store in fleet
+        if store.state != "decommissioned"
+        for role in ("cashier", "store-manager")
+        if store.desktops.get(role)
+    }
+    assert store_staff == expected
+    assert pools["store-staff"].aws_region == "eu-west-1"
+    assert pools["hq-staff"].openstack_site == "ams-private"
+
+
+def test_a_store_block_is_its_traffic_selector(fleet: Fleet) -> None:
+    config = store_config(fleet, fleet.store("nw-0001"))
+    assert config.site.own_prefixes == [ipaddress.ip_network("10.64.0.0/23")]
+    assert config.site.traffic_selector == ipaddress.ip_network("10.64.0.0/23")
+    assert config.site.aws_region == "eu-west-1"
+    assert [link.name for link in config.site.aws_links] == ["wan1"]
+    assert {t.role for t in config.site.hub_tunnels} == {"primary", "backup"}
+
+
+def test_a_pinned_subnet_outside_the_block_opens_the_selector_and_says_why(fleet: Fleet) -> None:
+    config = store_config(fleet, fleet.store("nw-0008"), prefix_index=StorePrefixIndex(fleet))
+    assert ipaddress.ip_network("10.79.255.0/26") in config.site.own_prefixes
+    assert config.site.traffic_selector is None
+    assert any("traffic selector left open" in note for note in config.notes)
+    # Only DHCP links: AWS cannot identify the store, so it reaches the cloud through its hubs.
+    assert config.site.aws_region is None
+    assert any("AWS affinity eu-west-1 skipped" in note for note in config.notes)

@@ -1,0 +1,116 @@
+"""`storestack stacks render` and `stacks matrix`."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from stack_harness import copy_sample_chain, edit_store
+
+from storestack.cli.main import cli
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.stacks.config import StoreStackConfig
+from storestack.stacks.mapping import store_config
+from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
+from storestack.stacks.render import Shard, render_stacks, stack_matrix
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_render_writes_a_project_folder_per_kind_and_a_config_per_stack(tmp_path: Path) -> None:
+    fleet = load_fleet(sample_chain_path())
+    result = render_stacks(fleet, tmp_path / "out")
+    files = _tree(tmp_path / "out")
+    assert "core/Pulumi.yaml" in files and "core/__main__.py" in files and "core/Pulumi.core.yaml" in files
+    assert "name: storestack-store" in files["store/Pulumi.yaml"]
+    assert "from storestack.stacks.store import program" in files["store/__main__.py"]
+    assert sorted(f for f in files if f.startswith("store/Pulumi.store-")) == [
+        f"store/Pulumi.store-nw-000{n}.yaml" for n in range(1, 9)
+    ]
+    assert len(result.written) == len(files) and not result.unchanged
+
+
+def test_render_is_deterministic_and_rewrites_only_changed_files(tmp_path: Path) -> None:
+    fleet_dir = copy_sample_chain(tmp_path)
+    out = tmp_path / "out"
+    render_stacks(load_fleet(fleet_dir), out)
+    before = _tree(out)
+    again = render_stacks(load_fleet(fleet_dir), out)
+    assert again.written == [] and len(again.unchanged) == len(before)
+    render_stacks(load_fleet(fleet_dir), tmp_path / "elsewhere")
+    assert _tree(tmp_path / "elsewhere") == before
+
+    edit_store(fleet_dir, "nw-0004", "bandwidth_mbps: 1000", "bandwidth_mbps: 900")  # not in the cloud config
+    edit_store(fleet_dir, "nw-0006", "cashier: 5", "cashier: 7")
+    changed = render_stacks(load_fleet(fleet_dir), out)
+    assert [p.relative_to(out).as_posix() for p in changed.written] == ["core/Pulumi.core.yaml"]
+
+
+def test_rendered_config_is_the_typed_store_config(tmp_path: Path) -> None:
+    fleet = load_fleet(sample_chain_path())
+    render_stacks(fleet, tmp_path)
+    document = yaml.safe_load((tmp_path / "store" / "Pulumi.store-nw-0003.yaml").read_text())
+    loaded = StoreStackConfig.model_validate(document["config"]["storestack:store"])
+    assert loaded == store_config(fleet, fleet.store("nw-0003"))
+
+
+def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(tmp_path: Path) -> None:
+    fleet = load_fleet(sample_chain_path())
+    render_stacks(fleet, tmp_path)
+    document = yaml.safe_load((tmp_path / "store" / "Pulumi.store-nw-0002.yaml").read_text())
+    config = {key: json.dumps(value) for key, value in document["config"].items()}
+    shim = tmp_path / "store" / "__main__.py"
+    run = run_program_under_mocks(
+        lambda: runpy.run_path(str(shim)), project="storestack-store", stack="store-nw-0002", config=config,
+        mocks=StorestackMocks(),
+    )
+    (site,) = [r for r in run.resources if r.type == "storestack:store:StoreSite"]
+    assert site.name == "nw-0002"
+    assert run.outputs["tunnel_psks"].secret
+
+
+def test_decommissioned_and_vanished_stores_are_listed_for_destroy(tmp_path: Path) -> None:
+    fleet_dir = copy_sample_chain(tmp_path)
+    out = tmp_path / "out"
+    render_stacks(load_fleet(fleet_dir), out)
+    edit_store(fleet_dir, "nw-0005", "state: active", "state: decommissioned")
+    (fleet_dir / "stores" / "nw-0007.yaml").unlink()
+    result = render_stacks(load_fleet(fleet_dir), out)
+    assert result.destroy == ["store-nw-0005", "store-nw-0007"]
+    assert result.orphaned == ["store-nw-0007"]
+    assert (out / "store" / "Pulumi.store-nw-0005.yaml").is_file(), "destroy needs the stack's config"
+
+
+def test_shards_split_the_store_stacks_without_overlap(tmp_path: Path) -> None:
+    fleet = load_fleet(sample_chain_path())
+    seen: list[str] = []
+    for index in (1, 2, 3):
+        result = render_stacks(fleet, tmp_path / str(index), shard=Shard(index, 3))
+        seen += [s.name for s in result.stacks if s.kind == "store"]
+        assert any(s.kind == "core" for s in result.stacks)
+    assert sorted(seen) == [f"store-nw-000{n}" for n in range(1, 9)]
+    matrix = stack_matrix(fleet, tmp_path, shards=3)
+    assert matrix["core"]["stack"] == "core"
+    assert sorted(s for shard in matrix["include"] for s in shard["stacks"]) == sorted(seen)
+    assert [shard["shard"] for shard in matrix["include"]] == ["1/3", "2/3", "3/3"]
+
+
+def test_cli_render_and_matrix(tmp_path: Path) -> None:
+    runner = CliRunner()
+    rendered = runner.invoke(cli, ["stacks", "render", "--out", str(tmp_path), "--json"])
+    assert rendered.exit_code == 0, rendered.output
+    payload = json.loads(rendered.output)
+    assert len(payload["stacks"]) == 9 and payload["destroy"] == []
+    assert "store-nw-0008" in payload["notes"]
+    again = runner.invoke(cli, ["stacks", "render", "--out", str(tmp_path)])
+    assert "0 written" in again.output
+    matrix = runner.invoke(cli, ["stacks", "matrix", "--shards", "2"])
+    assert matrix.exit_code == 0
+    assert len(json.loads(matrix.output)["include"]) == 2
+    bad = runner.invoke(cli, ["stacks", "render", "--out", str(tmp_path), "--shard", "3/2"])
+    assert bad.exit_code == 2 and "K must be between 1 and N" in bad.output
