@@ -36,7 +36,17 @@ def generated_fleet(stores: int, into: Path) -> Path:
     probe = subprocess.run([storestack, "inventory", "generate", "--help"], capture_output=True, text=True)
     if probe.returncode == 0:
         subprocess.run(
-            [storestack, "inventory", "generate", "--stores", str(stores), "--seed", "7", "--out", str(target)],
+            [
+                storestack,
+                "inventory",
+                "generate",
+                "--stores",
+                str(stores),
+                "--seed",
+                "7",
+                "--out",
+                str(target),
+            ],
             check=True,
             capture_output=True,
         )
@@ -105,7 +115,9 @@ def peak_rss_mib() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()

@@ -141,7 +141,15 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
             expected_ids.append(entry.name.removesuffix(".yaml"))
         elif entry.name.endswith(".yml"):
             issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
-    outcomes = parse_many(jobs)
+    lock_path = root / LOCK_FILE_NAME
+    locks: list[_Lock | None] = []
+    # The lock file is read while a second core parses stores, so that core gets a bigger share.
+    outcomes = parse_many(
+        jobs,
+        meanwhile=lambda: locks.append(_read_lock(lock_path, issues)),
+        child_share=_child_share(lock_path),
+    )
+    lock = locks[0]
     fleet_doc = _collect(outcomes[0], issues)
     store_docs: list[tuple[SourceDocument, str | None]] = []
     for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
@@ -149,8 +157,6 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
         if document is not None:
             store_docs.append((document, expected_id))
 
-    lock_path = root / LOCK_FILE_NAME
-    lock = _read_lock(lock_path, issues)
     fleet, table = _load(fleet_doc, store_docs, lock, issues, root)
     assert lock is not None  # _load raised otherwise
     changed = _differs(table, lock.table)
@@ -214,6 +220,11 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
     lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}))
     fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
     return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
+
+
+def _child_share(lock_path: Path) -> float:
+    """Reading a lock file costs about what parsing a fifth of the store files does."""
+    return 0.6 if lock_path.is_file() else 0.5
 
 
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:

@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
@@ -456,17 +457,23 @@ def _run_job(job: ParseJob) -> ParseOutcome:
         return exc.issues
 
 
-def parse_many(jobs: list[ParseJob]) -> list[ParseOutcome]:
+def parse_many(
+    jobs: list[ParseJob], *, meanwhile: Callable[[], None] | None = None, child_share: float = 0.5
+) -> list[ParseOutcome]:
     """Parse many documents; each outcome is the document or the issues that stopped it.
 
     YAML parsing is most of a big fleet's load and runs one core at a time, so when there are
     many documents, a second core is free and this process has no other threads (a fork copies
-    only the calling thread), half of them are parsed in a forked child and sent back pickled.
-    Anything going wrong with the child falls back to parsing here: the result is the same.
+    only the calling thread), the last `child_share` of them are parsed in a forked child and
+    sent back pickled, while this process runs `meanwhile` (other reading it has to do anyway)
+    and parses the rest. Anything going wrong with the child falls back to parsing here: the
+    result is the same.
     """
     if len(jobs) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+        if meanwhile is not None:
+            meanwhile()
         return [_run_job(job) for job in jobs]
-    middle = len(jobs) // 2
+    middle = len(jobs) - int(len(jobs) * min(max(child_share, 0.0), 1.0))
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -488,6 +495,8 @@ def parse_many(jobs: list[ParseJob]) -> list[ParseOutcome]:
         finally:
             os._exit(status)
     os.close(write_end)
+    if meanwhile is not None:
+        meanwhile()
     first_half = [_run_job(job) for job in jobs[:middle]]
     payload: Any
     try:
