@@ -710,8 +710,11 @@ def _resolve(
     # Reserve before allocating: pinned allocations (also of stores removed since, so their
     # numbers are not handed to someone else while configs may still reference them) and
     # every explicit value in the inventory.
-    for hub_alloc in previous.hubs.values():
+    current_hubs = {hub.hostname for hub in spec.sites.hq.hubs}
+    for hub_name, hub_alloc in previous.hubs.items():
         loopback_pool.reserve(hub_alloc.loopback)
+        if hub_name not in current_hubs:
+            table.hubs[hub_name] = hub_alloc
     for store_id, alloc in previous.stores.items():
         if alloc.block is not None:
             block_pool.reserve(alloc.block)
