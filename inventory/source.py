@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -495,17 +496,21 @@ def parse_many(
         finally:
             os._exit(status)
     os.close(write_end)
-    if meanwhile is not None:
-        meanwhile()
-    first_half = [_run_job(job) for job in jobs[:middle]]
-    payload: Any
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pickle.load(pipe)
-    except Exception:  # a child that died or sent garbage: do its share here
-        payload = None
-    finally:
-        os.waitpid(pid, 0)
+    payload: Any = None
+    with os.fdopen(read_end, "rb") as pipe:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            first_half = [_run_job(job) for job in jobs[:middle]]
+            try:
+                payload = pickle.load(pipe)
+            except Exception:  # a child that died or sent garbage: its share is parsed here
+                payload = None
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # our own work failed: the child's is not wanted
+            raise
+        finally:
+            os.waitpid(pid, 0)
     if not isinstance(payload, list) or len(payload) != len(jobs) - middle:
         return first_half + [_run_job(job) for job in jobs[middle:]]
     second_half: list[ParseOutcome] = [
