@@ -101,14 +101,19 @@ def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTab
 
 def parse_allocations(text: str, display: str) -> tuple[AllocationTable, SourceDocument]:
     document = parse_text(text, display)
+    return allocations_from_document(document), document
+
+
+def allocations_from_document(document: SourceDocument) -> AllocationTable:
+    """The table a parsed lock file holds. Raises InventoryError naming every problem."""
     try:
-        return _exact_table(document.data), document
+        return _exact_table(document.data)
     except (KeyError, TypeError, ValueError, AttributeError):
         pass  # not the shape storestack writes: full validation says what is wrong, and where
     table, issues = validate_document(AllocationTable, document)
     if table is None:
         raise InventoryError(issues)
-    return table, document
+    return table
 
 
 _STORE_KEYS = {"block", "asn", "loopbacks", "transit"}

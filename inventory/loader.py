@@ -33,13 +33,14 @@ from storestack.inventory.fleet import (
 )
 from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
+    MAX_LOCK_BYTES,
     AllocationTable,
     AsnPool,
     HubAllocation,
     NetworkPool,
     PoolExhausted,
     StoreAllocation,
-    read_allocations_with_lines,
+    allocations_from_document,
     write_allocations,
 )
 from storestack.inventory.models import SEGMENT_KINDS, FleetSpec, SegmentKind, StoreSpec
@@ -142,14 +143,12 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
         elif entry.name.endswith(".yml"):
             issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
     lock_path = root / LOCK_FILE_NAME
-    locks: list[_Lock | None] = []
-    # The lock file is read while a second core parses stores, so that core gets a bigger share.
-    outcomes = parse_many(
-        jobs,
-        meanwhile=lambda: locks.append(_read_lock(lock_path, issues)),
-        child_share=_child_share(lock_path),
-    )
-    lock = locks[0]
+    has_lock = lock_path.is_file()
+    if has_lock:
+        # Last in the list: a second core, when there is one, starts with it.
+        jobs.append(ParseJob(LOCK_FILE_NAME, path=lock_path, limit=MAX_LOCK_BYTES))
+    outcomes = parse_many(jobs)
+    lock = _lock(outcomes.pop() if has_lock else None, issues)
     fleet_doc = _collect(outcomes[0], issues)
     store_docs: list[tuple[SourceDocument, str | None]] = []
     for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
@@ -222,11 +221,6 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
     return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
 
 
-def _child_share(lock_path: Path) -> float:
-    """Reading a lock file costs about what parsing a fifth of the store files does."""
-    return 0.6 if lock_path.is_file() else 0.5
-
-
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
     if isinstance(outcome, SourceDocument):
         return outcome
@@ -234,13 +228,18 @@ def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocum
     return None
 
 
-def _read_lock(path: Path, issues: list[InventoryIssue]) -> _Lock | None:
+def _lock(outcome: ParseOutcome | None, issues: list[InventoryIssue]) -> _Lock | None:
+    """The parsed lock file (None: there is none yet), or None with its problems in `issues`."""
+    if outcome is None:
+        return _Lock(AllocationTable(), SourceDocument(LOCK_FILE_NAME, {}, {}))
+    document = _collect(outcome, issues)
+    if document is None:
+        return None
     try:
-        table, document = read_allocations_with_lines(path, LOCK_FILE_NAME)
+        return _Lock(allocations_from_document(document), document)
     except InventoryError as exc:
         issues.extend(exc.issues)
         return None
-    return _Lock(table, document)
 
 
 def _load(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,6 +167,7 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
     serial = source.parse_many(jobs)
     monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
     monkeypatch.setattr(source, "_can_fork", lambda: True)
+    monkeypatch.setattr(source, "_BATCH", 4)
     forks: list[int] = []
     real_fork = os.fork
 
@@ -174,8 +176,11 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
         return real_fork()
 
     monkeypatch.setattr(source.os, "fork", counting_fork)
-    parallel = source.parse_many(jobs)
+    # While this process is busy elsewhere, the child takes documents from the back.
+    parallel = source.parse_many(jobs, meanwhile=lambda: time.sleep(0.3))
     assert forks == [1]
+    from_child = parallel[-2]
+    assert isinstance(from_child, source.SourceDocument) and from_child.text is None
 
     def shape(outcome: source.ParseOutcome) -> object:
         if isinstance(outcome, source.SourceDocument):
