@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr openssh-server iproute2 procps util-linux
+APT_PACKAGES := frr openssh-server iproute2 procps util-linux nftables dnsmasq-base
 
 .PHONY: demo test setup system-deps venv lint typecheck unit bench
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
+from storestack.cli.lab import lab
 from storestack.cli.stacks import register as register_stacks
 
 
@@ -15,4 +17,6 @@ def cli() -> None:
 
 
 cli.add_command(inventory)
+cli.add_command(devices)
+cli.add_command(lab)
 register_stacks(cli)

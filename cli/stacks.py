@@ -74,9 +74,13 @@ def stacks() -> None:
 @fleet_option
 @out_option
 @click.option("--shard", "shard_text", metavar="K/N", help="Render only shard K of N of the store stacks.")
-@click.option("--core-stack", default=DEFAULT_CORE_REFERENCE, show_default=True, help="Core StackReference name.")
+@click.option(
+    "--core-stack", default=DEFAULT_CORE_REFERENCE, show_default=True, help="Core StackReference name."
+)
 @json_option
-def render(fleet_path: Path | None, out_dir: Path, shard_text: str | None, core_stack: str, as_json: bool) -> None:
+def render(
+    fleet_path: Path | None, out_dir: Path, shard_text: str | None, core_stack: str, as_json: bool
+) -> None:
     """Write Pulumi.<stack>.yaml for every stack (deterministic; unchanged files are left alone)."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
     try:
@@ -140,8 +144,12 @@ def matrix(fleet_path: Path | None, out_dir: Path, shards: int) -> None:
     help="Where the last plan of each stack is kept for the change list.",
 )
 @click.option("--no-save", is_flag=True, help="Compare with the saved plan but do not replace it.")
-@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: one per core).")
-@click.option("--detail/--summary", default=None, help="Trees and counts per stack (default when ≤10 stacks).")
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: one per core)."
+)
+@click.option(
+    "--detail/--summary", default=None, help="Trees and counts per stack (default when ≤10 stacks)."
+)
 @json_option
 def plan(
     fleet_path: Path | None,
@@ -176,7 +184,9 @@ def plan(
     with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
         plans = plan_tasks(tasks, workers=workers, on_done=lambda p: advance(p.stack))
     complete = not wanted and shard_text is None
-    report = PlanReport(stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete))
+    report = PlanReport(
+        stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete)
+    )
     if as_json:
         emit_json(report.summary())
     else:
@@ -215,7 +225,9 @@ def _print_plan(report: PlanReport, detail: bool) -> None:
 
 def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
     for resource_type, count in stack_plan.counts.items():
-        console.print(f"  {count:4d}  {resource_type}", markup=False, emoji=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"  {count:4d}  {resource_type}", markup=False, emoji=False, highlight=False, soft_wrap=True
+        )
     for line in resource_tree(stack_plan):
         console.print(f"  {line}", markup=False, emoji=False, highlight=False, soft_wrap=True)
     for change in changes:
@@ -288,8 +300,15 @@ def _operation_command(operation: Operation) -> click.Command:
         except StackError as exc:
             fail(str(exc), EXIT_USAGE, as_json=as_json)
         if as_json:
-            emit_json({"ok": True, "stack": stack, "operation": operation, "changes": result.changes,
-                       "outputs": result.outputs})
+            emit_json(
+                {
+                    "ok": True,
+                    "stack": stack,
+                    "operation": operation,
+                    "changes": result.changes,
+                    "outputs": result.outputs,
+                }
+            )
             return
         if result.changes:
             console.print(f"{operation} {stack}: " + ", ".join(f"{k} {v}" for k, v in result.changes.items()))
@@ -310,7 +329,9 @@ class _OperationDisplay:
 
     def __enter__(self) -> _OperationDisplay:
         if self.enabled:
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+            self.bar = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
+            )
             self.bar.start()
             self.task = self.bar.add_task("starting")
         return self
@@ -338,4 +359,3 @@ def register(group: click.Group) -> None:
     group.add_command(plan)
     for operation in OPERATIONS:
         group.add_command(_operation_command(operation))
-

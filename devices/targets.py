@@ -45,9 +45,7 @@ class CredentialsRef(BaseModel):
             username = os.environ.get(self.username_env)
             password = os.environ.get(self.password_env)
             if not username or password is None:
-                raise CredentialsError(
-                    f"set {self.username_env} and {self.password_env} in the environment"
-                )
+                raise CredentialsError(f"set {self.username_env} and {self.password_env} in the environment")
             return Credentials(username=username, password=SecretStr(password))
         if not self.path:
             raise CredentialsError("credentials reference of kind 'file' needs a path")

@@ -1,0 +1,92 @@
+"""Lab start-up: seconds to bring up 20 and 50 FRR appliances, and memory per appliance.
+
+Needs root, FRR and sshd. Run: .venv/bin/python benchmarks/lab_start.py
+Memory is the RSS (and USS, memory not shared with other processes) of every process in the
+appliance's namespace (zebra, bgpd, staticd, bfdd), watchfrr, and the appliance's share of sshd.
+Also the vendor emulator: seconds to start 50 emulated devices and the first Netmiko login.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from storestack import lab
+from storestack.lab.emulator import EmulatedDevice, Emulator, EmulatorThread
+
+MIB = 1024 * 1024
+
+
+def bench_frr(appliances: int, root: Path) -> dict[str, float]:
+    topology = lab.synthetic_topology(appliances - 2)  # two hubs plus the stores
+    state_dir = root / f"bench-{appliances}"
+    started = time.perf_counter()
+    info = lab.up(topology, state_dir)
+    up_seconds = time.perf_counter() - started
+    try:
+        assert len(info.inventory.appliances) == appliances
+        memory = lab.memory(state_dir)
+        healthy = lab.status(state_dir).healthy
+    finally:
+        started = time.perf_counter()
+        lab.down(state_dir)
+        down_seconds = time.perf_counter() - started
+    return {
+        "appliances": appliances,
+        "up_seconds": up_seconds,
+        "down_seconds": down_seconds,
+        "rss_mib": memory.rss_per_appliance / MIB,
+        "uss_mib": memory.uss_per_appliance / MIB,
+        "healthy": float(healthy),
+    }
+
+
+def bench_emulator(devices: int) -> dict[str, float]:
+    platforms = ["cisco_xe", "huawei_vrp", "fortinet"]
+    specs = [EmulatedDevice(name=f"emu-{n:03d}", platform=platforms[n % 3]) for n in range(devices)]
+    started = time.perf_counter()
+    with EmulatorThread(Emulator(specs)) as emulator:
+        start_seconds = time.perf_counter() - started
+        ports = emulator.ports()
+    return {"devices": devices, "start_seconds": start_seconds, "ports": float(len(set(ports.values())))}
+
+
+def main() -> int:
+    try:
+        lab.check_prerequisites()
+    except lab.LabPrerequisiteError as exc:
+        print(f"skipped FRR lab benchmark: {exc}", file=sys.stderr)
+        frr_results: list[dict[str, float]] = []
+    else:
+        with tempfile.TemporaryDirectory(prefix="storestack-lab-bench-") as tmp:
+            frr_results = [bench_frr(count, Path(tmp)) for count in (20, 50)]
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    # Start-up is CPU-bound (about 0.2 CPU-seconds of daemon initialisation per appliance), so
+    # figures on a machine busy with other work are slower than on an idle one.
+    print(f"machine: {os.cpu_count()} CPUs, load average now {load}")
+    for result in frr_results:
+        print(
+            f"FRR lab, {int(result['appliances'])} appliances: up {result['up_seconds']:.2f} s "
+            f"({result['up_seconds'] / result['appliances'] * 1000:.0f} ms per appliance), "
+            f"down {result['down_seconds']:.2f} s, healthy={bool(result['healthy'])}; "
+            f"per appliance RSS {result['rss_mib']:.1f} MiB, USS {result['uss_mib']:.1f} MiB"
+        )
+    if len(frr_results) == 2:
+        small, large = frr_results
+        print(
+            f"scaling 20 -> 50 appliances: x{large['up_seconds'] / small['up_seconds']:.2f} time "
+            f"for x2.5 appliances"
+        )
+    emulator = bench_emulator(50)
+    print(
+        f"vendor emulator, {int(emulator['devices'])} devices: started in {emulator['start_seconds']:.2f} s "
+        f"on {int(emulator['ports'])} ports"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""`storestack devices …`: render and show intended appliance configs.
+
+The push engine adds `devices push` to this same group.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from storestack.cli.common import EXIT_FAILED, EXIT_USAGE, console, emit_json, fail, fleet_option, json_option
+from storestack.cli.inventory import load_or_exit
+from storestack.devices.errors import RenderError
+from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
+from storestack.devices.render import RenderedConfig, render_fleet, write_configs
+from storestack.inventory import Fleet, UnknownStoreError
+
+DEFAULT_OUT = Path("configs-out")
+
+
+def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--outputs",
+        "outputs_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Store stack outputs (JSON/YAML, mode 0600). Without them, values planned from the inventory are used.",
+    )(func)
+
+
+def _load_outputs(path: Path | None, *, as_json: bool) -> dict[str, StoreCloudOutputs] | None:
+    if path is None:
+        return None
+    try:
+        return load_stack_outputs(path)
+    except RenderError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+
+
+def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], *, as_json: bool) -> None:
+    for store_id in store_ids:
+        try:
+            fleet.store(store_id)
+        except UnknownStoreError as exc:
+            fail(str(exc), EXIT_USAGE, as_json=as_json)
+
+
+def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool) -> Iterator[RenderedConfig]:
+    if not enabled:
+        yield from configs
+        return
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("render", total=total)
+        for config in configs:
+            yield config
+            progress.advance(task)
+
+
+@click.group()
+def devices() -> None:
+    """Render, show and push appliance configs."""
+
+
+@devices.command()
+@click.option("--store", "store_ids", multiple=True, help="Only this store's appliances (repeatable).")
+@click.option("--hub", "hub_names", multiple=True, help="Only this hub (repeatable).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Directory for one <hostname>.cfg per appliance.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change (for CI).")
+@click.option(
+    "--with-secrets",
+    is_flag=True,
+    help="Fill in secrets from the environment and stack outputs (files for a push, mode 0600).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Processes to render large fleets with.",
+)
+@outputs_option
+@fleet_option
+@json_option
+def render(
+    store_ids: tuple[str, ...],
+    hub_names: tuple[str, ...],
+    out_dir: Path,
+    check: bool,
+    with_secrets: bool,
+    workers: int,
+    outputs_path: Path | None,
+    fleet_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Render intended configs into --out, rewriting only files whose content changed.
+
+    Without --store/--hub every store appliance and every hub is rendered. Output is
+    redacted (secrets shown as <redacted>) unless --with-secrets is given.
+    """
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
+    # rendering creates millions of short-lived objects on large fleets.
+    gc.freeze()
+    _check_stores(fleet, store_ids, as_json=as_json)
+    outputs = _load_outputs(outputs_path, as_json=as_json)
+    if hub_names and not store_ids:
+        selected_stores: list[str] = []
+    else:
+        selected_stores = list(store_ids) if store_ids else list(fleet.stores)
+    if store_ids and not hub_names:
+        selected_hubs: list[str] = []
+    else:
+        selected_hubs = list(hub_names) if hub_names else list(fleet.hubs)
+    unknown_hubs = [hub for hub in selected_hubs if hub not in fleet.hubs]
+    if unknown_hubs:
+        fail(
+            f"no hub {unknown_hubs[0]!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})",
+            as_json=as_json,
+        )
+    total = sum(
+        len(fleet.store(store_id).appliances)
+        for store_id in selected_stores
+        if fleet.store(store_id).state != "decommissioned"
+    ) + len(selected_hubs)
+    configs = render_fleet(
+        fleet,
+        outputs=outputs,
+        store_ids=selected_stores,
+        hubs=selected_hubs,
+        reveal_secrets=with_secrets,
+        workers=workers,
+    )
+    show_progress = not as_json and sys.stdout.isatty() and total > 50
+    try:
+        # Render everything before writing anything: a render error leaves every file as it was.
+        rendered = list(_with_progress(configs, total, show_progress))
+        if with_secrets and not check:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(out_dir, 0o700)
+        report = write_configs(rendered, out_dir, check=check)
+    except RenderError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    changed = report.written
+    if as_json:
+        emit_json(
+            {
+                "ok": not (check and changed),
+                "out": str(out_dir),
+                "check": check,
+                "with_secrets": with_secrets,
+                "written" if not check else "would_change": changed,
+                "unchanged": report.unchanged,
+                "planned": report.planned,
+            }
+        )
+    else:
+        verb = "would write" if check else "wrote"
+        console.print(
+            f"{verb} {len(changed)}, unchanged {len(report.unchanged)} "
+            f"({len(changed) + len(report.unchanged)} appliance configs in {out_dir})"
+        )
+        if report.planned:
+            console.print(
+                f"[yellow]note[/] {len(report.planned)} config(s) use PLANNED values (no live stack outputs)"
+            )
+        if check and changed:
+            for name in changed:
+                console.print(f"  changed: {name}")
+    if check and changed:
+        raise SystemExit(EXIT_FAILED)
+
+
+@devices.command()
+@click.argument("name")
+@outputs_option
+@fleet_option
+@json_option
+def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
+    """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    outputs = _load_outputs(outputs_path, as_json=as_json)
+    is_hub = name in fleet.hubs
+    if not is_hub:
+        _check_stores(fleet, (name,), as_json=as_json)
+    try:
+        configs = list(
+            render_fleet(
+                fleet,
+                outputs=outputs,
+                store_ids=[] if is_hub else [name],
+                hubs=[name] if is_hub else [],
+                reveal_secrets=False,
+            )
+        )
+    except RenderError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "name": config.name,
+                    "role": config.role,
+                    "platform": config.platform,
+                    "planned": config.planned,
+                    "config": config.text,
+                }
+                for config in configs
+            ]
+        )
+        return
+    for config in configs:
+        click.echo(config.text, nl=not config.text.endswith("\n"))

@@ -1,0 +1,245 @@
+"""`storestack lab …`: start, inspect and stop the local device lab."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+from rich.table import Table
+
+from storestack.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    fleet_option,
+    json_option,
+)
+from storestack.cli.inventory import load_or_exit
+from storestack.inventory import UnknownStoreError
+from storestack.lab import (
+    LabError,
+    LabNotFoundError,
+    LabPrerequisiteError,
+    UnknownLinkError,
+    down,
+    fail_link,
+    restore_link,
+    status,
+    up,
+)
+from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
+from storestack.lab.fleet import topology_from_fleet
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_state_dir(name: str) -> Path:
+    return Path(".storestack") / "lab" / name
+
+
+def lab_options(func: F) -> F:
+    func = click.option(
+        "--state-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Where the lab keeps its state. Default: .storestack/lab/<name>/",
+    )(func)
+    return click.option("--name", default="default", show_default=True, help="Lab name.")(func)
+
+
+def resolve_state_dir(name: str, state_dir: Path | None) -> Path:
+    return state_dir or default_state_dir(name)
+
+
+def exit_on_lab_error(exc: LabError, *, as_json: bool = False) -> None:
+    """Prerequisites, unknown labs and unknown links are usage errors (2); the rest failures (1)."""
+    usage = isinstance(exc, LabPrerequisiteError | LabNotFoundError | UnknownLinkError)
+    fail(str(exc), EXIT_USAGE if usage else EXIT_FAILED, as_json=as_json)
+
+
+@click.group()
+def lab() -> None:
+    """The local device lab: FRR appliances in network namespaces and the vendor emulator."""
+
+
+@lab.command("up")
+@click.option(
+    "--stores",
+    "stores",
+    multiple=True,
+    help="Store ids (comma-separated or repeated). Default: every store of the inventory.",
+)
+@click.option("--count", type=int, default=None, help="Only the first N (selected) stores.")
+@fleet_option
+@lab_options
+@json_option
+def lab_up(
+    stores: tuple[str, ...],
+    count: int | None,
+    fleet_path: Path | None,
+    name: str,
+    state_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Start the lab for the inventory's hubs and stores (needs root)."""
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
+    try:
+        topology = topology_from_fleet(fleet, store_ids or None, count=count)
+    except UnknownStoreError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    except LabError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    target = resolve_state_dir(name, state_dir)
+    try:
+        if as_json:
+            info = up(topology, target)
+        else:
+            with console.status("starting the lab") as spinner:
+                info = up(topology, target, progress=lambda step: spinner.update(step))
+    except LabError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "name": info.name,
+                "reused": info.reused,
+                "start_seconds": info.start_seconds,
+                "inventory": str(info.inventory_path),
+                "appliances": [target.model_dump(mode="json") for target in info.inventory.appliances],
+            }
+        )
+        return
+    table = Table("appliance", "role", "store", "platform", "ssh port")
+    for appliance in info.inventory.appliances:
+        table.add_row(
+            appliance.name, appliance.role, appliance.store_id or "", appliance.platform, str(appliance.port)
+        )
+    console.print(table)
+    verb = "already up" if info.reused else f"up in {info.start_seconds:.1f} s"
+    console.print(f"[green]lab {info.name}[/] {verb}: {len(info.inventory.appliances)} appliances")
+    console.print(f"appliance inventory: {info.inventory_path}")
+
+
+@lab.command("status")
+@lab_options
+@json_option
+def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Each appliance: does SSH answer, is FRR running, its BGP sessions. Exit 1 when unhealthy."""
+    try:
+        result = status(resolve_state_dir(name, state_dir))
+    except LabError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    if as_json:
+        emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
+    else:
+        table = Table("appliance", "role", "store", "platform", "port", "ssh", "frr", "bgp established")
+        for item in result.appliances:
+            frr = "emulated" if item.emulated else ("[green]up[/]" if item.frr_running else "[red]down[/]")
+            peers = ", ".join(
+                f"{peer.peer} {peer.state}" for peer in item.bgp_peers if peer.state != "Established"
+            )
+            bgp = f"{item.bgp_established}/{len(item.bgp_peers)}" + (f" ({peers})" if peers else "")
+            table.add_row(
+                item.name,
+                item.role,
+                item.store_id or "",
+                item.platform,
+                str(item.port),
+                "[green]yes[/]" if item.ssh_ok else "[red]no[/]",
+                frr,
+                "" if item.emulated else bgp,
+            )
+        console.print(table)
+        state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
+        console.print(f"lab {result.name} ({result.phase}): {state}")
+    if not result.healthy:
+        raise SystemExit(EXIT_FAILED)
+
+
+@lab.command("down")
+@lab_options
+@json_option
+def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Stop every lab process and delete its namespaces; safe to run twice."""
+    try:
+        report = down(resolve_state_dir(name, state_dir))
+    except LabError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    if as_json:
+        emit_json({"ok": True, **report.model_dump(mode="json")})
+        return
+    if not report.was_recorded and not report.namespaces_deleted and not report.processes_stopped:
+        console.print(f"lab {report.name}: nothing to stop")
+        return
+    console.print(
+        f"lab {report.name} down: {report.processes_stopped} processes stopped, "
+        f"{len(report.namespaces_deleted)} namespaces deleted"
+    )
+
+
+def change_link(action: str, store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
+    change = fail_link if action == "fail" else restore_link
+    try:
+        changed = change(resolve_state_dir(name, state_dir), store, link)
+    except LabError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    state = "down" if action == "fail" else "up"
+    if as_json:
+        emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})
+        return
+    console.print(f"{store} {link} ({changed.kind}, to {changed.b.appliance}) is {state}")
+
+
+@lab.command("fail-link")
+@click.argument("store")
+@click.argument("link")
+@lab_options
+@json_option
+def lab_fail_link(store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Take a store's WAN link down (its veth), to rehearse failover."""
+    change_link("fail", store, link, name, state_dir, as_json)
+
+
+@lab.command("restore-link")
+@click.argument("store")
+@click.argument("link")
+@lab_options
+@json_option
+def lab_restore_link(store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Bring a store's WAN link back up."""
+    change_link("restore", store, link, name, state_dir, as_json)
+
+
+@lab.command("emulator")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="YAML: username and devices (name, platform, port, running_config, faults …).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".storestack") / "emulator",
+    show_default=True,
+)
+def lab_emulator(spec_path: Path, state_dir: Path) -> None:
+    """Run the vendor SSH emulator in the foreground until Ctrl-C (no root needed)."""
+    try:
+        spec = EmulatorSpec.model_validate(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
+    except (ValueError, yaml.YAMLError) as exc:
+        fail(f"{spec_path}: {exc}", EXIT_USAGE)
+    emulator = Emulator(spec, state_dir=state_dir, persist_configs=True, name=state_dir.name)
+    err_console.print(
+        f"emulating {len(spec.devices)} devices; inventory: {emulator.inventory_path} (Ctrl-C stops)"
+    )
+    serve_forever(emulator)

@@ -1,0 +1,380 @@
+"""`storestack devices push`: the safe push of intended configs to many appliances.
+
+Thin: it selects targets, builds the options, runs the library's runner and prints. Exit codes:
+0 every appliance ok, 1 any appliance failed (or was not started), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from storestack.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    console,
+    default_fleet_path,
+    emit_json,
+    err_console,
+    fail,
+    json_option,
+)
+from storestack.devices.errors import PushConfigError
+from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
+from storestack.devices.intended import IntendedConfigDirectory, IntendedConfigSource
+from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
+from storestack.devices.push import PushOptions
+from storestack.devices.report import DeviceResult, RunReport
+from storestack.devices.runner import (
+    DEFAULT_CONCURRENCY,
+    PushObserver,
+    PushTargets,
+    RunOptions,
+    parse_shard,
+    run_push,
+)
+from storestack.devices.session import SessionOptions
+from storestack.devices.targets import ApplianceInventory
+from storestack.inventory import Fleet, InventoryError, load_fleet
+
+_OUTCOME_STYLE = {
+    "changed": "green",
+    "unchanged": "dim",
+    "planned": "cyan",
+    "failed": "bold red",
+    "skipped": "yellow",
+    "pending": "yellow",
+    "running": "yellow",
+}
+
+
+class _LiveProgress(PushObserver):
+    """One progress bar per wave, plus a line per interrupt."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, TaskID] = {}
+        self.wave = 0
+
+    def on_wave_start(self, wave: int, label: str, names: Sequence[str]) -> None:
+        self.wave = wave
+        self.tasks[wave] = self.progress.add_task(label, total=len(names), status="")
+
+    def on_stage(self, name: str, stage: str) -> None:
+        task = self.tasks.get(self.wave)
+        if task is not None:
+            self.progress.update(task, status=f"{name}: {stage}")
+
+    def on_device_done(self, result: DeviceResult) -> None:
+        task = self.tasks.get(result.wave)
+        if task is not None:
+            mark = "✗ " if result.outcome == "failed" else ""
+            self.progress.update(task, advance=1, status=f"{mark}{result.name}: {result.outcome}")
+
+    def on_interrupt(self, running: Sequence[str]) -> None:
+        self.progress.console.print(
+            f"[yellow]interrupt:[/] no new appliances start; waiting for {len(running)} running "
+            "to finish or roll back"
+        )
+
+
+@contextmanager
+def _stop_on_sigint(stop: threading.Event, notify: PushObserver) -> Iterator[None]:
+    """First Ctrl-C: stop starting appliances. Running ones always finish or roll back."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        notify.on_interrupt([])
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets:
+    if targets_file is not None:
+        try:
+            return PushTargets.from_inventory(ApplianceInventory.load(targets_file))
+        except FileNotFoundError:
+            raise PushConfigError(f"{targets_file}: no such appliance inventory") from None
+        except (ValidationError, ValueError, OSError) as exc:
+            raise PushConfigError(f"{targets_file}: not a valid appliance inventory: {exc}") from None
+    assert fleet is not None
+    return PushTargets.from_inventory(targets_from_fleet(fleet))
+
+
+def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
+    path = fleet_path or default_fleet_path()
+    if not needed and not path.exists():
+        return None
+    try:
+        return load_fleet(path)
+    except InventoryError as exc:
+        raise PushConfigError(f"the inventory is invalid ({len(exc.issues)} issue(s)); run `storestack inventory validate`") from None
+
+
+def _intended_source(intended_dir: Path | None, secrets: set[str]) -> IntendedConfigSource:
+    if intended_dir is None:
+        raise PushConfigError(
+            "pass --intended DIR: the rendered configs (`storestack devices render --out DIR`)"
+        )
+    if not intended_dir.is_dir():
+        raise PushConfigError(f"{intended_dir}: no such directory of intended configs")
+    return IntendedConfigDirectory(intended_dir, secrets=secrets)
+
+
+@click.command("push")
+@click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
+              help="Fleet directory (for --region and for targets when --targets is not given).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
+              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of intended configs, <appliance>.cfg each.")
+@click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
+@click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
+@click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
+@click.option("--platform", default=None, type=click.Choice(["frr", "cisco_xe", "huawei_vrp", "fortinet"]))
+@click.option("--role", default=None, type=click.Choice(["hub", "edge"]))
+@click.option("--shard", default=None, metavar="K/N", help="Only shard K of N (stable by appliance name).")
+@click.option("--concurrency", default=DEFAULT_CONCURRENCY, show_default=True, type=int,
+              help="Appliances pushed at once.")
+@click.option("--dry-run", is_flag=True, help="Show the diff and remediation per appliance; change nothing.")
+@click.option("--canary", default=None, type=int, help="Push N appliances first, as a wave of their own.")
+@click.option("--max-failures", default=None, type=int, help="Stop starting appliances once more than K failed.")
+@click.option("--only-failed", is_flag=True, help="Only the appliances that failed or did not finish in the last run.")
+@click.option("--trust-on-first-use", is_flag=True,
+              help="Accept and record unknown host keys (a changed key is still refused).")
+@click.option("--conn-timeout", default=10.0, show_default=True, type=float, help="Seconds to connect and log in.")
+@click.option("--read-timeout", default=20.0, show_default=True, type=float, help="Seconds per command.")
+@click.option("--save-timeout", default=30.0, show_default=True, type=float, help="Seconds for the save.")
+@click.option("--health-timeout", default=30.0, show_default=True, type=float,
+              help="Seconds for BGP sessions and interfaces to be healthy after a change.")
+@click.option("--session-log", "session_log_dir", type=click.Path(path_type=Path), default=None,
+              help="Write redacted Netmiko session logs (0600) into this directory.")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".storestack"), show_default=True,
+              help="Where backups, run journals and learned host keys live.")
+@json_option
+def push(
+    fleet_path: Path | None,
+    targets_file: Path | None,
+    intended_dir: Path | None,
+    stores: tuple[str, ...],
+    appliances: tuple[str, ...],
+    region: str | None,
+    platform: str | None,
+    role: str | None,
+    shard: str | None,
+    concurrency: int,
+    dry_run: bool,
+    canary: int | None,
+    max_failures: int | None,
+    only_failed: bool,
+    trust_on_first_use: bool,
+    conn_timeout: float,
+    read_timeout: float,
+    save_timeout: float,
+    health_timeout: float,
+    session_log_dir: Path | None,
+    state_dir: Path,
+    as_json: bool,
+) -> None:
+    """Push intended configs safely: backup, diff, apply, verify, save, or roll back.
+
+    Only the remediation lines are sent, over one SSH session per appliance; an appliance
+    already in its intended state gets nothing. Exit 0 when every appliance is ok, 1 when any
+    failed or was not started, 2 on usage or configuration errors.
+    """
+    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
+    for noisy in ("netmiko", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    runs_dir = state_dir / DEFAULT_RUNS_DIR.name
+    try:
+        fleet = _load_fleet(fleet_path, needed=targets_file is None or region is not None)
+        targets = _load_targets(targets_file, fleet)
+        selection: dict[str, str | list[str] | None] = {
+            "stores": list(stores) or None,
+            "appliances": list(appliances) or None,
+            "region": region,
+            "platform": platform,
+            "role": role,
+            "shard": shard,
+            "only_failed": "yes" if only_failed else None,
+        }
+        if region is not None:
+            assert fleet is not None
+            if region not in fleet.spec.regions:
+                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
+            region_stores = {store.id for store in fleet.filter(region=region)}
+            targets = targets.filter(lambda t: t.store_id in region_stores)
+        targets = targets.filter(
+            names=appliances or None, stores=stores or None, platform=platform, role=role
+        )
+        if shard is not None:
+            targets = targets.shard(*parse_shard(shard))
+        if only_failed:
+            previous = last_push_run(runs_dir, dry_run=dry_run)
+            if previous is None:
+                raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}")
+            retry = set(unfinished_names(previous))
+            targets = targets.filter(lambda t: t.name in retry)
+            selection["only_failed"] = previous.run_id
+        if not len(targets):
+            raise PushConfigError("no appliance matches the selection")
+        secrets = fleet_secret_values(fleet) if fleet is not None else set()
+        intended = _intended_source(intended_dir, secrets)
+        options = RunOptions(
+            concurrency=concurrency,
+            canary=canary,
+            max_failures=max_failures,
+            runs_dir=runs_dir,
+            push=PushOptions(
+                dry_run=dry_run,
+                health_timeout=health_timeout,
+                backup_root=state_dir / "backups",
+                known_hosts=state_dir / "known_hosts.json",
+                session=SessionOptions(
+                    conn_timeout=conn_timeout,
+                    banner_timeout=conn_timeout,
+                    auth_timeout=conn_timeout,
+                    read_timeout=read_timeout,
+                    save_timeout=save_timeout,
+                    trust_on_first_use=trust_on_first_use,
+                    session_log_dir=session_log_dir,
+                ),
+            ),
+        )
+    except PushConfigError as exc:
+        fail(exc.message, EXIT_USAGE, as_json=as_json)
+
+    stop = threading.Event()
+    if as_json:
+        observer = PushObserver()
+        with _stop_on_sigint(stop, observer):
+            report = run_push(targets, intended, options=options, stop=stop, selection=selection, observer=observer)
+        emit_json(_json_payload(report, runs_dir))
+        raise SystemExit(_exit_code(report))
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err_console,
+        transient=False,
+    )
+    live = _LiveProgress(progress)
+    verb = "planning" if dry_run else "pushing"
+    err_console.print(f"{verb} {len(targets)} appliance(s), {concurrency} at a time")
+    with progress, _stop_on_sigint(stop, live):
+        report = run_push(targets, intended, options=options, stop=stop, selection=selection, observer=live)
+    if dry_run:
+        _print_plans(report)
+    _print_table(report)
+    _print_summary(report, runs_dir)
+    raise SystemExit(_exit_code(report))
+
+
+def _exit_code(report: RunReport) -> int:
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _json_payload(report: RunReport, runs_dir: Path) -> dict[str, Any]:
+    payload = report.model_dump(mode="json")
+    payload["ok"] = report.ok
+    payload["journal"] = str(runs_dir / f"{report.run_id}.json")
+    payload["changed_devices"] = report.changed_devices
+    return payload
+
+
+def _print_plans(report: RunReport) -> None:
+    for device in report.devices:
+        if device.outcome != "planned":
+            continue
+        if not device.remediation:
+            console.print(f"[dim]{device.name}: in sync, nothing to send[/]")
+            continue
+        console.rule(f"{device.name} ({device.platform})")
+        for line in (device.diff or "").splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+            if line.startswith(("+++", "---")):
+                style = "bold"
+            elif line.startswith("@@"):
+                style = "cyan"
+            console.print(Text(line, style=style))
+        console.print(Text(f"remediation ({device.change_lines} change(s)):", style="bold"))
+        for line in device.remediation:
+            console.print(Text(f"  {line}", style="yellow"))
+
+
+def _print_table(report: RunReport) -> None:
+    table = Table(title=f"push {report.run_id}", expand=False)
+    table.add_column("appliance", no_wrap=True)
+    if len(report.waves) > 1:
+        table.add_column("wave", justify="right")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("lines", justify="right")
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("detail", overflow="fold", ratio=1)
+    for device in report.devices:
+        if device.outcome == "changed":
+            detail = Text(f"{device.change_lines} change(s) verified" + (", saved" if "save" in device.timings else ""))
+        elif device.outcome == "failed":
+            detail = Text(f"{device.stage}: {device.error or ''}")
+            if device.rollback is not None:
+                detail.append(
+                    "  rolled back" if device.rollback.ok else "  ROLLBACK FAILED",
+                    style="green" if device.rollback.ok else "bold red",
+                )
+        elif device.outcome == "planned":
+            detail = Text(f"{device.change_lines} change(s) to make" if device.remediation else "in sync")
+        else:
+            detail = Text(device.error or "")
+        row = [device.name]
+        if len(report.waves) > 1:
+            row.append(str(device.wave))
+        row += [
+            f"[{_OUTCOME_STYLE.get(device.outcome, '')}]{device.outcome}[/]",
+            str(device.config_lines_sent),
+            f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
+        ]
+        table.add_row(*row, detail)
+    console.print(table)
+
+
+def _print_summary(report: RunReport, runs_dir: Path) -> None:
+    s = report.summary
+    parts = [f"{s.changed} changed", f"{s.unchanged} unchanged"]
+    if s.planned:
+        parts.append(f"{s.planned} planned")
+    parts += [f"{s.failed} failed", f"{s.skipped} not started", f"{s.config_lines_sent} config lines sent"]
+    console.print(", ".join(parts))
+    if report.stop_reason:
+        console.print(f"[yellow]stopped:[/] {report.stop_reason}")
+    for device in report.devices:
+        if device.rollback is not None and not device.rollback.ok:
+            err_console.print(
+                f"[bold red]ROLLBACK FAILED on {device.name}[/]: its state is unknown; "
+                f"the backup to restore is {device.backup_path}"
+            )
+    changed = report.changed_devices
+    if changed and not report.dry_run:
+        console.print(f"changed appliances: {', '.join(changed)}")
+    console.print(f"journal: {runs_dir / (report.run_id + '.json')}")
+    if not report.ok:
+        console.print("retry what did not finish with: storestack devices push --only-failed …")

@@ -1,0 +1,174 @@
+"""Normalise configs, compute remediation and rollback with hier_config, and redact what is shown.
+
+The remediation (running → intended) is what gets sent; the rollback (intended → running) is
+what would undo it. Both are computed from normalised text: the header lines a platform prints
+by itself (FRR's `frr version`, `frr defaults`, `ip forwarding`, bare `exit` …) are dropped on
+both sides, otherwise hier_config would emit lines that negate them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hier_config import HConfig, WorkflowRemediation, get_hconfig
+
+from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
+
+REDACTED = "<redacted>"
+# Values shorter than this are not redacted by value: replacing every "ab" would wreck output
+# while not hiding anything worth hiding. Pattern-based redaction still covers them.
+_MIN_SECRET_LENGTH = 4
+
+
+class Redactor:
+    """Hides secrets in anything shown, logged or written to a report.
+
+    Two layers: known secret values (device password, PSKs from the intended config) are
+    replaced wherever they appear, and the platform's secret patterns (`password X`,
+    `set psksecret X` …) hide values we were not told about, e.g. in a running config.
+    """
+
+    def __init__(self, *, patterns: Iterable[str] = (), secrets: Iterable[str] = ()) -> None:
+        self._patterns = tuple(re.compile(pattern, re.MULTILINE) for pattern in patterns)
+        self._secrets = tuple(
+            sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
+        )
+
+    def with_secrets(self, secrets: Iterable[str]) -> Redactor:
+        redactor = Redactor()
+        redactor._patterns = self._patterns
+        redactor._secrets = tuple(
+            sorted(
+                {*self._secrets, *(s for s in secrets if len(s) >= _MIN_SECRET_LENGTH)},
+                key=len,
+                reverse=True,
+            )
+        )
+        return redactor
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return self._secrets
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in self._patterns:
+            text = pattern.sub(_keep_prefix, text)
+        return text
+
+    def redact_lines(self, lines: Iterable[str]) -> list[str]:
+        return [self.redact(line) for line in lines]
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    if match.group(0).endswith(REDACTED):
+        return match.group(0)
+    return f"{match.group(1)}{REDACTED}"
+
+
+def redactor_for(platform: str, secrets: Iterable[str] = ()) -> Redactor:
+    return Redactor(patterns=driver_for(platform).secret_patterns, secrets=secrets)
+
+
+def normalise(text: str, driver: PlatformDriver) -> list[str]:
+    """The config lines that matter: platform noise, blank lines and trailing blanks removed."""
+    lines = []
+    for raw in text.replace("\r", "").splitlines():
+        line = raw.rstrip()
+        if not line.strip() or driver.is_ignored(line):
+            continue
+        lines.append(line)
+    return lines
+
+
+def parse(text: str, platform: str) -> HConfig:
+    driver = driver_for(platform)
+    return get_hconfig(hier_driver(platform), "\n".join(normalise(text, driver)))
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    """Running vs intended for one appliance.
+
+    `remediation` and `rollback` are the lines as they would be sent (indented, with the
+    platform's section exits). They may carry secrets: show them only through a Redactor.
+    """
+
+    platform: str
+    running: tuple[str, ...]
+    intended: tuple[str, ...]
+    remediation: tuple[str, ...]
+    rollback: tuple[str, ...] = field(default=())
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.remediation
+
+    @property
+    def change_lines(self) -> int:
+        """Lines that change something, i.e. without the section enter/exit lines."""
+        return _count_changes(self.remediation, self.platform)
+
+    def unified(self, redactor: Redactor, *, name: str = "appliance") -> str:
+        """A unified diff of the normalised running and intended configs, redacted."""
+        return "".join(
+            difflib.unified_diff(
+                [line + "\n" for line in redactor.redact_lines(self.running)],
+                [line + "\n" for line in redactor.redact_lines(self.intended)],
+                fromfile=f"{name} (running)",
+                tofile=f"{name} (intended)",
+            )
+        )
+
+
+def _count_changes(lines: Iterable[str], platform: str) -> int:
+    exits = {"exit", "exit-address-family", "end", "next", "quit"}
+    hconfig = get_hconfig(hier_driver(platform), "\n".join(line for line in lines if line.strip() not in exits))
+    return sum(1 for child in hconfig.all_children() if not child.children)
+
+
+def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
+    """Remediation (running → intended) and rollback (intended → running) for one appliance."""
+    driver = driver_for(platform)
+    running_lines = normalise(running, driver)
+    intended_lines = normalise(intended, driver)
+    hconfig_driver = hier_driver(platform)
+    running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
+    intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
+    _keep_undeletable_sections(running_config, intended_config, driver)
+    workflow = WorkflowRemediation(running_config, intended_config)
+    return ConfigDiff(
+        platform=platform,
+        running=tuple(running_lines),
+        intended=tuple(intended_lines),
+        remediation=tuple(workflow.remediation_config.lines(sectional_exiting=True)),
+        rollback=tuple(workflow.rollback_config.lines(sectional_exiting=True)),
+    )
+
+
+def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, ...]:
+    """Only the remediation (cheaper than compute_diff: no rollback is built)."""
+    driver = driver_for(platform)
+    hconfig_driver = hier_driver(platform)
+    running_config = get_hconfig(hconfig_driver, "\n".join(normalise(running, driver)))
+    intended_config = get_hconfig(hconfig_driver, "\n".join(normalise(intended, driver)))
+    _keep_undeletable_sections(running_config, intended_config, driver)
+    remediation = running_config.config_to_get_to(intended_config).set_order_weight()
+    return tuple(remediation.lines(sectional_exiting=True))
+
+
+def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
+    """A section the platform cannot delete (a physical interface) is emptied instead of negated.
+
+    Adding the bare section header to the intended side makes hier_config negate the
+    section's children one by one, which every platform accepts.
+    """
+    if not driver.keep_sections:
+        return
+    for section in running.children:
+        if section.text.startswith(driver.keep_sections) and intended.get_child(equals=section.text) is None:
+            intended.add_child(section.text)

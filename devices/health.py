@@ -1,0 +1,161 @@
+"""Health checks that prove a change did not hurt the appliance.
+
+The rule is "no regression, and what this change adds must work":
+- every BGP session Established before the push is Established after it;
+- on a store edge, every BGP neighbour the push adds on a link that is up must come up (its
+  sessions to the hubs; a neighbour over a tunnel that does not exist yet is not held against it);
+- every interface operationally up before the push is still up.
+
+Hubs get no "new neighbours must come up" rule: a hub gains a store's peer before the store's
+edge is configured. Checks are declared per platform (PlatformDriver.health_checks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hier_config import HConfig
+from pydantic import BaseModel, ConfigDict
+
+from storestack.devices.drivers import PlatformDriver
+
+RunCommand = Callable[[str], str]
+
+BGP_SUMMARY = "show bgp summary json"
+INTERFACES = "show interface json"
+
+
+class HealthSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bgp: dict[str, str] = {}
+    interfaces_up: dict[str, bool] = {}
+
+
+def take_snapshot(driver: PlatformDriver, run: RunCommand) -> HealthSnapshot:
+    bgp: dict[str, str] = {}
+    interfaces: dict[str, bool] = {}
+    if "bgp_sessions" in driver.health_checks:
+        bgp = parse_bgp_summary(run(BGP_SUMMARY))
+    if "interfaces_up" in driver.health_checks:
+        interfaces = parse_interfaces(run(INTERFACES))
+    return HealthSnapshot(bgp=bgp, interfaces_up=interfaces)
+
+
+def parse_bgp_summary(output: str) -> dict[str, str]:
+    """peer address → BGP state, over every address family of `show bgp summary json`."""
+    data = _json_object(output)
+    peers: dict[str, str] = {}
+    for family in data.values():
+        if not isinstance(family, dict):
+            continue
+        for address, peer in (family.get("peers") or {}).items():
+            if isinstance(peer, dict):
+                state = str(peer.get("state", "unknown"))
+                # A peer is Established when any of its address families is.
+                if peers.get(address) != "Established":
+                    peers[address] = state
+    return peers
+
+
+def parse_interfaces(output: str) -> dict[str, bool]:
+    data = _json_object(output)
+    return {
+        name: info.get("operationalStatus") == "up"
+        for name, info in data.items()
+        if isinstance(info, dict)
+    }
+
+
+def _json_object(output: str) -> dict[str, Any]:
+    start = output.find("{")
+    if start == -1:
+        return {}
+    try:
+        data = json.loads(output[start:])
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_NEIGHBOR = re.compile(r"^neighbor (\S+) remote-as ")
+
+
+def bgp_neighbors(config: HConfig) -> set[str]:
+    """Neighbour addresses configured with a remote-as under `router bgp` (default VRF)."""
+    found: set[str] = set()
+    for router in config.get_children(startswith="router bgp "):
+        if " vrf " in router.text:
+            continue
+        for child in router.children:
+            match = _NEIGHBOR.match(child.text)
+            if match:
+                found.add(match.group(1))
+    return found
+
+
+def peer_interfaces(config: HConfig) -> dict[str, str]:
+    """Neighbour address → the interface whose connected subnet holds it (FRR/IOS `ip address A/len`)."""
+    subnets: list[tuple[ipaddress.IPv4Network, str]] = []
+    for interface in config.get_children(startswith="interface "):
+        name = interface.text.split(None, 1)[1]
+        for child in interface.get_children(startswith="ip address "):
+            with contextlib.suppress(ValueError, IndexError):
+                subnets.append((ipaddress.ip_interface(child.text.split()[2]).network, name))  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for peer in bgp_neighbors(config):
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(peer)
+            for network, name in subnets:
+                if address in network:
+                    found[peer] = name
+                    break
+    return found
+
+
+def required_new_peers(intended: HConfig, running: HConfig, before: HealthSnapshot) -> set[str]:
+    """Neighbours this change adds whose link is up: they must reach Established."""
+    new = bgp_neighbors(intended) - bgp_neighbors(running)
+    links = peer_interfaces(intended)
+    return {peer for peer in new if before.interfaces_up.get(links.get(peer, ""), False)}
+
+
+def findings(before: HealthSnapshot, after: HealthSnapshot, *, must_establish: set[str]) -> list[str]:
+    """What is worse after the change than before, plus new neighbours that are not up."""
+    problems: list[str] = []
+    for peer, state in sorted(before.bgp.items()):
+        if state == "Established" and after.bgp.get(peer) != "Established":
+            problems.append(f"BGP session to {peer} was Established, now {after.bgp.get(peer, 'gone')}")
+    for peer in sorted(must_establish - {p for p, s in before.bgp.items() if s == "Established"}):
+        if after.bgp.get(peer) != "Established":
+            problems.append(f"new BGP session to {peer} is {after.bgp.get(peer, 'not configured')}, not Established")
+    for name, up in sorted(before.interfaces_up.items()):
+        if up and not after.interfaces_up.get(name, False):
+            problems.append(f"interface {name} was up, now down")
+    return problems
+
+
+def wait_healthy(
+    driver: PlatformDriver,
+    run: RunCommand,
+    before: HealthSnapshot,
+    *,
+    must_establish: set[str],
+    timeout: float,
+    poll: float = 0.5,
+) -> list[str]:
+    """Poll until nothing regressed or `timeout` passes; returns the remaining findings."""
+    if not driver.health_checks:
+        return []
+    deadline = time.monotonic() + timeout
+    while True:
+        problems = findings(before, take_snapshot(driver, run), must_establish=must_establish)
+        if not problems or time.monotonic() >= deadline:
+            return problems
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

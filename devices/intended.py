@@ -1,0 +1,78 @@
+"""Where the push engine gets each appliance's intended config from.
+
+The engine depends only on the `IntendedConfigSource` protocol: rendering (templates + inventory
++ stack outputs), a directory of rendered files, or a plain mapping in tests all fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from storestack.devices.errors import MissingIntendedConfigError
+from storestack.devices.targets import ApplianceTarget
+
+
+@dataclass(frozen=True)
+class IntendedConfig:
+    """The config an appliance should run, with the secret values it contains.
+
+    `secrets` lets every displayed or recorded output redact those values wherever they appear.
+    """
+
+    text: str = field(repr=False)
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
+
+
+@runtime_checkable
+class IntendedConfigSource(Protocol):
+    def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
+        """The intended config for `target`; raises MissingIntendedConfigError when there is none."""
+        ...
+
+
+class IntendedConfigs:
+    """Intended configs held in memory, by appliance name."""
+
+    def __init__(
+        self, configs: Mapping[str, str | IntendedConfig], *, secrets: Iterable[str] = ()
+    ) -> None:
+        shared = frozenset(secrets)
+        self._configs = {
+            name: value if isinstance(value, IntendedConfig) else IntendedConfig(value, shared)
+            for name, value in configs.items()
+        }
+
+    def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
+        try:
+            return self._configs[target.name]
+        except KeyError:
+            raise MissingIntendedConfigError(f"no intended config for {target.name}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._configs)
+
+
+class IntendedConfigDirectory:
+    """Rendered configs on disk, one `<appliance>.cfg` per appliance (as `devices render --out` writes).
+
+    `secrets` are the values to redact (e.g. from the environment the configs were rendered with).
+    """
+
+    def __init__(self, directory: Path, *, suffix: str = ".cfg", secrets: Iterable[str] = ()) -> None:
+        self.directory = Path(directory)
+        self.suffix = suffix
+        self._secrets = frozenset(secrets)
+
+    def intended_config(self, target: ApplianceTarget) -> IntendedConfig:
+        candidates = [self.directory / f"{target.name}{self.suffix}"]
+        if target.store_id:
+            candidates.append(self.directory / target.store_id / f"{target.name}{self.suffix}")
+        for path in candidates:
+            if path.is_file():
+                return IntendedConfig(path.read_text(encoding="utf-8"), self._secrets)
+        raise MissingIntendedConfigError(
+            f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"
+        )

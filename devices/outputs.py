@@ -1,0 +1,159 @@
+"""What a store's cloud stack (`StoreSite`) hands to the device templates.
+
+The stacks concern produces one `StoreCloudOutputs` per store from its live Pulumi outputs;
+rendering uses it instead of the values planned from the inventory. PSKs are `SecretStr`, so
+they never show in a repr, a log line or a JSON dump.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from storestack.devices.errors import StackOutputsError
+from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
+
+# AWS's own rule for VPN pre-shared keys, which every platform here accepts on one CLI line
+# without quoting: 8-64 letters, digits, '.' or '_', not starting with 0.
+_PSK_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
+_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+
+
+def _check_psk(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if not 8 <= len(text) <= 64 or text[0] == "0" or not set(text) <= _PSK_ALPHABET:
+        # The message describes the rule only: the value itself is never echoed.
+        raise ValueError("a PSK must be 8-64 letters, digits, '.' or '_' and must not start with 0")
+    return value
+
+
+Psk = Annotated[SecretStr, AfterValidator(_check_psk)]
+
+
+class _Outputs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubTunnelOutput(_Outputs):
+    """The IPsec tunnel of one WAN link to its hub."""
+
+    link: Slug = Field(description="WAN link name in the store inventory")
+    outside_address: IPv4 = Field(description="public tunnel endpoint on the hub side")
+    inside: InterfaceAddress = Field(description="store-side tunnel address; the BGP source")
+    inside_peer: IPv4 = Field(description="hub-side tunnel address; the BGP neighbour")
+    psk: Psk
+
+    @model_validator(mode="after")
+    def _peer_in_subnet(self) -> HubTunnelOutput:
+        if self.inside_peer not in self.inside.network or self.inside_peer == self.inside.ip:
+            raise ValueError(f"inside_peer {self.inside_peer} is not the other end of {self.inside}")
+        return self
+
+
+class AwsTunnelOutput(_Outputs):
+    """One of the two tunnels of an AWS site-to-site VPN connection riding on a WAN link."""
+
+    link: Slug = Field(description="WAN link whose customer gateway carries the tunnel")
+    tunnel: Literal[1, 2]
+    outside_address: IPv4 = Field(description="AWS tunnel endpoint")
+    inside_cidr: Cidr = Field(
+        description="/30 in 169.254.0.0/16: AWS uses the first host, the store the second"
+    )
+    psk: Psk
+
+    @model_validator(mode="after")
+    def _link_local_30(self) -> AwsTunnelOutput:
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+            raise ValueError(f"inside_cidr {self.inside_cidr} must be a /30 inside 169.254.0.0/16")
+        return self
+
+    @property
+    def aws_inside(self) -> ipaddress.IPv4Address:
+        return self.inside_cidr.network_address + 1
+
+    @property
+    def store_inside(self) -> ipaddress.IPv4Address:
+        return self.inside_cidr.network_address + 2
+
+
+class StoreCloudOutputs(_Outputs):
+    """Everything the device side needs from one store stack."""
+
+    store_id: Slug
+    links: list[HubTunnelOutput] = Field(min_length=1)
+    aws_tunnels: list[AwsTunnelOutput] = []
+    planned: bool = Field(default=False, description="values from a plan or preview, not a live stack")
+
+    @model_validator(mode="after")
+    def _unique(self) -> StoreCloudOutputs:
+        names = [tunnel.link for tunnel in self.links]
+        if len(names) != len(set(names)):
+            raise ValueError("each WAN link appears once in links")
+        keys = [(tunnel.link, tunnel.tunnel) for tunnel in self.aws_tunnels]
+        if len(keys) != len(set(keys)):
+            raise ValueError("each (link, tunnel) appears once in aws_tunnels")
+        return self
+
+    def link(self, name: str) -> HubTunnelOutput | None:
+        return next((tunnel for tunnel in self.links if tunnel.link == name), None)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Where and what, never the input value: it may be a PSK."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+
+
+def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[str, StoreCloudOutputs]:
+    """Validate a mapping store id -> outputs (or a list of outputs) into typed outputs."""
+    items: list[object]
+    if isinstance(data, Mapping):
+        items = []
+        for store_id, value in data.items():
+            if isinstance(value, Mapping) and "store_id" not in value:
+                value = {**value, "store_id": store_id}
+            items.append(value)
+    elif isinstance(data, list):
+        items = list(data)
+    else:
+        raise StackOutputsError(f"{source}: expected a mapping of store id to outputs, or a list")
+    result: dict[str, StoreCloudOutputs] = {}
+    for item in items:
+        try:
+            outputs = StoreCloudOutputs.model_validate(item)
+        except ValidationError as exc:
+            raise StackOutputsError(f"{source}: {describe_validation_error(exc)}") from None
+        if outputs.store_id in result:
+            raise StackOutputsError(f"{source}: store {outputs.store_id!r} appears twice")
+        result[outputs.store_id] = outputs
+    return result
+
+
+def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
+    """Read stack outputs from a JSON or YAML file that holds PSKs, so it must be mode 0600."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StackOutputsError(f"{path}: cannot read stack outputs ({exc.strerror})") from None
+    if mode & 0o077:
+        raise StackOutputsError(f"{path}: holds PSKs and must be mode 0600, is {mode:04o}")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except yaml.YAMLError as exc:
+        # Only the problem and the line: a YAML error's own text quotes the line, maybe a PSK.
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise StackOutputsError(f"{path}{line}: not valid YAML ({problem})") from None
+    return parse_stack_outputs(data, source=str(path))

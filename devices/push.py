@@ -1,0 +1,396 @@
+"""The safe push of one appliance: backup ▸ diff ▸ apply ▸ verify ▸ save, or rollback.
+
+One SSH session does backup, diff, apply and verify. Only the remediation lines are sent, so an
+appliance already in its intended state gets zero config lines. Any failure after the first
+line was sent triggers a rollback: the engine re-reads the running config, sends the lines that
+lead back to the backup (computed from what is really on the appliance, not from a plan that a
+half-applied change may have invalidated), and checks the running config equals the backup.
+
+NAPALM's verbs map onto this: `compare_config` = `compare`, `commit_config` = `push_appliance`,
+`rollback` = `restore_backup` (a backup pushed back as the intended config, as safely).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storestack.devices.backups import DEFAULT_BACKUP_ROOT, DEFAULT_KEEP, BackupStore
+from storestack.devices.configdiff import (
+    ConfigDiff,
+    Redactor,
+    compute_diff,
+    parse,
+    redactor_for,
+    remediation_lines,
+)
+from storestack.devices.drivers import driver_for
+from storestack.devices.errors import (
+    CredentialsUnavailableError,
+    PushConfigError,
+    PushError,
+    RollbackError,
+    VerifyError,
+)
+from storestack.devices.health import HealthSnapshot, required_new_peers, take_snapshot, wait_healthy
+from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
+from storestack.devices.intended import IntendedConfig
+from storestack.devices.report import DeviceResult, RollbackResult
+from storestack.devices.session import ApplianceSession, SessionOptions
+from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
+
+StageCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    dry_run: bool = False
+    session: SessionOptions = field(default_factory=SessionOptions)
+    verify_health: bool = True
+    health_timeout: float = 30.0
+    health_poll: float = 0.5
+    save: bool = True
+    rollback_passes: int = 2
+    backup_root: Path = DEFAULT_BACKUP_ROOT
+    backup_keep: int = DEFAULT_KEEP
+    known_hosts: Path = DEFAULT_KNOWN_HOSTS
+
+
+class CredentialCache:
+    """Resolves each credentials reference once per run (a file is read once, not 500 times)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resolved: dict[CredentialsRef, Credentials] = {}
+
+    def resolve(self, ref: CredentialsRef) -> Credentials:
+        with self._lock:
+            if ref not in self._resolved:
+                try:
+                    self._resolved[ref] = ref.resolve()
+                except CredentialsError as exc:
+                    raise CredentialsUnavailableError(str(exc)) from None
+            return self._resolved[ref]
+
+
+@dataclass
+class PushContext:
+    """What every appliance of a run shares."""
+
+    options: PushOptions = field(default_factory=PushOptions)
+    backups: BackupStore | None = None
+    known_hosts: KnownHostKeys | None = None
+    credentials: CredentialCache = field(default_factory=CredentialCache)
+
+    def __post_init__(self) -> None:
+        if self.backups is None:
+            self.backups = BackupStore(self.options.backup_root, keep=self.options.backup_keep)
+        if self.known_hosts is None:
+            self.known_hosts = KnownHostKeys(self.options.known_hosts)
+
+
+def compare(running: str, intended: IntendedConfig | str, platform: str) -> ConfigDiff:
+    """NAPALM's compare_config: what a push would change, without touching anything."""
+    text = intended.text if isinstance(intended, IntendedConfig) else intended
+    return compute_diff(running, text, platform)
+
+
+class _Run:
+    """State of one appliance's push; a class so the stages can share it without long signatures."""
+
+    def __init__(
+        self,
+        target: ApplianceTarget,
+        intended: IntendedConfig,
+        context: PushContext,
+        on_stage: StageCallback | None,
+        result: DeviceResult,
+    ) -> None:
+        self.target = target
+        self.intended = intended
+        self.context = context
+        self.options = context.options
+        self.driver = driver_for(target.platform)
+        self.on_stage = on_stage
+        self.result = result
+        self.redactor: Redactor = redactor_for(target.platform, intended.secrets)
+        self.credentials: Credentials | None = None
+        self.session: ApplianceSession | None = None
+        self.backup_text: str | None = None
+        self.health_before: HealthSnapshot | None = None
+        self.sent_any = False
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.result.stage = name
+        if self.on_stage is not None:
+            self.on_stage(self.target.name, name)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.result.timings[name] = round(self.result.timings.get(name, 0.0) + time.monotonic() - started, 4)
+
+    def connect(self) -> ApplianceSession:
+        assert self.credentials is not None
+        session = ApplianceSession(
+            self.target,
+            self.credentials,
+            options=self.options.session,
+            known_hosts=self.context.known_hosts,
+            redactor=self.redactor,
+        )
+        return session.open()
+
+    def run_command(self, command: str) -> str:
+        assert self.session is not None
+        return self.session.command(command)
+
+    # ------------------------------------------------------------------ the cycle
+
+    def execute(self) -> None:
+        result = self.result
+        with self.stage("credentials"):
+            self.credentials = self.context.credentials.resolve(self.target.credentials)
+            self.redactor = self.redactor.with_secrets([self.credentials.password.get_secret_value()])
+        with self.stage("connect"):
+            self.session = self.connect()
+            result.host_key = self.session.host_key
+        try:
+            self._cycle()
+        finally:
+            if self.session is not None:
+                result.config_lines_sent += self.session.config_lines_sent
+                self.session.close()
+
+    def _cycle(self) -> None:
+        result = self.result
+        session = self.session
+        assert session is not None
+        with self.stage("backup"):
+            running = session.running_config()
+            assert self.context.backups is not None
+            result.backup_path = str(self.context.backups.save(self.target, running))
+            self.backup_text = running
+        with self.stage("diff"):
+            diff = compute_diff(running, self.intended.text, self.target.platform)
+            result.remediation = self.redactor.redact_lines(diff.remediation)
+            result.rollback_plan = self.redactor.redact_lines(diff.rollback)
+            result.change_lines = diff.change_lines
+        if self.options.dry_run:
+            result.diff = diff.unified(self.redactor, name=self.target.name)
+            result.outcome = "planned"
+            return
+        if diff.in_sync:
+            result.outcome = "unchanged"
+            return
+
+        if self.options.verify_health and self.driver.health_checks:
+            with self.stage("health"):
+                self.health_before = take_snapshot(self.driver, self.run_command)
+        try:
+            with self.stage("apply"):
+                self.sent_any = True
+                session.configure(diff.remediation)
+            with self.stage("verify"):
+                self._verify(running)
+            if self.options.save:
+                with self.stage("save"):
+                    session.save()
+        except PushError as failure:
+            self._fail(failure)
+            self._rollback()
+            return
+        except Exception as exc:
+            self._fail(_unexpected(exc, self.result.stage))
+            self._rollback()
+            return
+        result.outcome = "changed"
+        result.changed = True
+
+    def _verify(self, running_before: str) -> None:
+        session = self.session
+        assert session is not None
+        now = session.running_config()
+        residual = remediation_lines(now, self.intended.text, self.target.platform)
+        if residual:
+            shown = self.redactor.redact_lines(residual)
+            self.result.findings = [f"still differs from intended: {line.strip()}" for line in shown]
+            raise VerifyError(
+                f"{self.target.name}: running config does not match intended after apply "
+                f"({len(residual)} line(s) remain)",
+                findings=self.result.findings,
+            )
+        if self.health_before is not None:
+            must_establish: set[str] = set()
+            if self.target.role == "edge":
+                must_establish = required_new_peers(
+                    parse(self.intended.text, self.target.platform),
+                    parse(running_before, self.target.platform),
+                    self.health_before,
+                )
+            problems = wait_healthy(
+                self.driver,
+                self.run_command,
+                self.health_before,
+                must_establish=must_establish,
+                timeout=self.options.health_timeout,
+                poll=self.options.health_poll,
+            )
+            if problems:
+                self.result.findings = problems
+                raise VerifyError(
+                    f"{self.target.name}: health check failed after {self.options.health_timeout:g} s: "
+                    + "; ".join(problems),
+                    findings=problems,
+                )
+
+    def _fail(self, failure: PushError) -> None:
+        self.result.outcome = "failed"
+        self.result.stage = failure.stage
+        self.result.error = self.redactor.redact(failure.message)
+        self.result.error_type = type(failure).__name__
+
+    # ------------------------------------------------------------------ rollback
+
+    def _rollback(self) -> None:
+        """Bring the running config back to the backup, over a fresh session if the old one broke."""
+        assert self.backup_text is not None
+        rollback = RollbackResult(ok=False)
+        self.result.rollback = rollback
+        failed_stage = self.result.stage
+        with self.stage("rollback"):
+            try:
+                self._restore(rollback)
+            except PushError as exc:
+                rollback.error = self.redactor.redact(exc.message)
+            except Exception as exc:  # the appliance state is unknown: say so, never hide it
+                rollback.error = self.redactor.redact(f"{type(exc).__name__}: {exc}")
+        # The stage reported is the one that failed; the rollback is its consequence.
+        self.result.stage = failed_stage
+        if rollback.ok:
+            self.result.changed = False
+        else:
+            self.result.changed = None
+            detail = rollback.error or "running config still differs from the backup"
+            self.result.error = (
+                f"{self.result.error}; ROLLBACK FAILED: {detail}; "
+                f"the appliance may be half-changed, restore it from {self.result.backup_path}"
+            )
+
+    def _restore(self, rollback: RollbackResult) -> None:
+        assert self.backup_text is not None
+        platform = self.target.platform
+        session = self.session
+        if session is None or not session.usable:
+            if session is not None:
+                self.result.config_lines_sent += session.config_lines_sent
+                session.close()
+            self.session = session = self.connect()
+            rollback.reconnected = True
+        residual: tuple[str, ...] = ()
+        now = ""
+        for _ in range(max(1, self.options.rollback_passes)):
+            now = session.running_config()
+            lines = remediation_lines(now, self.backup_text, platform)
+            if not lines:
+                residual = ()
+                break
+            rollback.passes += 1
+            before = session.config_lines_sent
+            rollback.rejected_lines += session.configure(lines, stop_on_error=False)
+            rollback.lines_sent += session.config_lines_sent - before
+            now = session.running_config()
+            residual = remediation_lines(now, self.backup_text, platform)
+            if not residual:
+                break
+        rollback.running_matches_backup = not residual
+        rollback.byte_identical = _same_text(now, self.backup_text)
+        rollback.residual = self.redactor.redact_lines(residual)
+        if residual:
+            raise RollbackError(
+                f"{self.target.name}: after {rollback.passes} rollback pass(es) {len(residual)} line(s) still differ from the backup"
+            )
+        rollback.ok = True
+        if self.health_before is not None:
+            problems = wait_healthy(
+                self.driver,
+                session.command,
+                self.health_before,
+                must_establish=set(),
+                timeout=self.options.health_timeout,
+                poll=self.options.health_poll,
+            )
+            rollback.health_restored = not problems
+            if problems:
+                self.result.findings = [*self.result.findings, *(f"after rollback: {p}" for p in problems)]
+
+
+def _unexpected(exc: Exception, stage: str | None) -> PushError:
+    failure = PushError(f"unexpected {type(exc).__name__}: {exc}")
+    if stage in _STAGES:
+        failure.stage = stage  # type: ignore[assignment]
+    return failure
+
+
+_STAGES = frozenset(
+    {"credentials", "connect", "host_key", "auth", "backup", "diff", "apply", "verify", "save", "rollback"}
+)
+
+
+def _same_text(left: str, right: str) -> bool:
+    return left.replace("\r\n", "\n") == right.replace("\r\n", "\n")
+
+
+def push_appliance(
+    target: ApplianceTarget,
+    intended: IntendedConfig,
+    *,
+    context: PushContext | None = None,
+    on_stage: StageCallback | None = None,
+    wave: int = 0,
+) -> DeviceResult:
+    """Push one appliance safely. Never raises for appliance trouble: the result says what happened."""
+    context = context or PushContext()
+    result = DeviceResult.for_target(target, wave=wave, outcome="running", started_at=datetime.now(UTC))
+    started = time.monotonic()
+    run = _Run(target, intended, context, on_stage, result)
+    try:
+        run.execute()
+    except PushError as failure:
+        if result.outcome != "failed":
+            run._fail(failure)
+            # Nothing was sent before this failure (connect, backup, diff), or the session broke
+            # while sending: then the appliance may be half-changed and needs the rollback too.
+            if run.sent_any and run.backup_text is not None and result.rollback is None:
+                run._rollback()
+    except Exception as exc:
+        run._fail(_unexpected(exc, result.stage))
+        if run.sent_any and run.backup_text is not None and result.rollback is None:
+            run._rollback()
+    finally:
+        result.duration_s = round(time.monotonic() - started, 3)
+    return result
+
+
+def restore_backup(
+    target: ApplianceTarget,
+    backup: Path,
+    *,
+    context: PushContext | None = None,
+    on_stage: StageCallback | None = None,
+) -> DeviceResult:
+    """NAPALM's rollback: put a backup back, with the same backup ▸ diff ▸ verify ▸ save safety.
+
+    This is what an operator runs after a rollback failure was reported with the backup path.
+    """
+    try:
+        text = Path(backup).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PushConfigError(f"cannot read backup {backup}: {exc.strerror or exc}") from None
+    return push_appliance(target, IntendedConfig(text), context=context, on_stage=on_stage)

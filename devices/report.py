@@ -1,0 +1,156 @@
+"""What a push did, per appliance and per run. Everything here is already redacted.
+
+These models are the run journal's content (`.storestack/runs/<run-id>.json`) and the `--json`
+output, so their field names are a public format: add fields, do not rename them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storestack.devices.targets import ApplianceTarget
+
+Outcome = Literal["changed", "unchanged", "planned", "failed", "skipped", "pending", "running"]
+
+# Outcomes after which an appliance needs no retry.
+DONE_OUTCOMES: frozenset[str] = frozenset({"changed", "unchanged", "planned"})
+
+
+class RollbackResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool = Field(description="running config equals the backup again")
+    lines_sent: int = 0
+    passes: int = 0
+    reconnected: bool = Field(default=False, description="the failed session was replaced by a new one")
+    running_matches_backup: bool | None = None
+    byte_identical: bool | None = Field(default=None, description="running config text equals the backup byte for byte")
+    health_restored: bool | None = Field(default=None, description="sessions/interfaces up before the push are up again")
+    rejected_lines: list[str] = []
+    residual: list[str] = Field(default=[], description="lines still differing from the backup (redacted)")
+    error: str | None = None
+
+
+class DeviceResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    store_id: str | None
+    role: str
+    platform: str
+    host: str
+    port: int
+    wave: int = 0
+    outcome: Outcome = "pending"
+    changed: bool | None = Field(
+        default=False,
+        description="the appliance's config differs from before the push at the end; None = unknown (rollback failed)",
+    )
+    stage: str | None = Field(default=None, description="the stage reached, or the stage that failed")
+    error: str | None = None
+    error_type: str | None = None
+    host_key: Literal["verified", "trusted-first-use"] | None = None
+    backup_path: str | None = None
+    remediation: list[str] = Field(default=[], description="remediation lines (redacted)")
+    rollback_plan: list[str] = Field(default=[], description="intended → running lines (redacted)")
+    diff: str | None = Field(default=None, description="unified diff running → intended (redacted); dry runs")
+    change_lines: int = 0
+    config_lines_sent: int = 0
+    findings: list[str] = []
+    rollback: RollbackResult | None = None
+    started_at: datetime | None = None
+    duration_s: float | None = None
+    timings: dict[str, float] = {}
+
+    @classmethod
+    def for_target(cls, target: ApplianceTarget, **fields: Any) -> DeviceResult:
+        """A result that names the appliance the way every report does."""
+        return cls(
+            name=target.name,
+            store_id=target.store_id,
+            role=target.role,
+            platform=target.platform,
+            host=target.host,
+            port=target.port,
+            **fields,
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+    @property
+    def rollback_failed(self) -> bool:
+        return self.rollback is not None and not self.rollback.ok
+
+
+class RunSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    planned: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rolled_back: int = 0
+    rollback_failed: int = 0
+    config_lines_sent: int = 0
+
+
+class RunReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["push"] = "push"
+    run_id: str
+    status: Literal["running", "finished", "interrupted", "stopped"] = "running"
+    stop_reason: str | None = None
+    dry_run: bool = False
+    started_at: datetime
+    finished_at: datetime | None = None
+    concurrency: int
+    canary: int | None = None
+    max_failures: int | None = None
+    selection: dict[str, str | list[str] | None] = {}
+    targets_source: str | None = None
+    waves: list[list[str]] = []
+    wave_labels: list[str] = Field(default=[], description="'all', or 'hubs' / 'canary' / 'rest'")
+    devices: list[DeviceResult] = []
+    summary: RunSummary = RunSummary()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished" and all(d.outcome in DONE_OUTCOMES for d in self.devices)
+
+    def device(self, name: str) -> DeviceResult:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+    def names(self, *outcomes: str) -> list[str]:
+        return [d.name for d in self.devices if d.outcome in outcomes]
+
+    @property
+    def changed_devices(self) -> list[str]:
+        """Appliances whose config is different now (or unknown, after a failed rollback)."""
+        return [d.name for d in self.devices if d.changed is not False]
+
+    def summarise(self) -> RunSummary:
+        summary = RunSummary(total=len(self.devices))
+        for device in self.devices:
+            if device.outcome in ("changed", "unchanged", "planned", "failed", "skipped"):
+                setattr(summary, device.outcome, getattr(summary, device.outcome) + 1)
+            elif device.outcome in ("pending", "running"):
+                summary.skipped += 1
+            if device.rollback is not None:
+                if device.rollback.ok:
+                    summary.rolled_back += 1
+                else:
+                    summary.rollback_failed += 1
+            summary.config_lines_sent += device.config_lines_sent
+        self.summary = summary
+        return summary

@@ -1,0 +1,278 @@
+"""Pushing many appliances: selection, bounded concurrency, canary waves, interrupts, journal.
+
+Modelled on Nornir: a target set whose `filter()` returns a copy, failed appliances tracked so a
+rerun can target only them. Unlike Nornir's `netmiko_send_config`, every appliance gets the full
+safe cycle (push.py) over one session, with only the remediation lines sent.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storestack.devices.errors import PushConfigError, PushError
+from storestack.devices.intended import IntendedConfigSource
+from storestack.devices.journal import DEFAULT_RUNS_DIR, RunJournal, new_run_id
+from storestack.devices.push import PushContext, PushOptions, push_appliance
+from storestack.devices.report import DeviceResult, RunReport
+from storestack.devices.targets import ApplianceInventory, ApplianceTarget
+
+DEFAULT_CONCURRENCY = 20
+
+
+class PushTargets:
+    """An ordered, immutable set of appliances to push. `filter()` and `shard()` return copies."""
+
+    def __init__(self, targets: Iterable[ApplianceTarget], *, source: str = "") -> None:
+        self._targets = tuple(targets)
+        self.source = source
+        names = [t.name for t in self._targets]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise PushConfigError(f"appliance names must be unique; duplicated: {', '.join(duplicates)}")
+
+    @classmethod
+    def from_inventory(cls, inventory: ApplianceInventory) -> PushTargets:
+        return cls(inventory.appliances, source=inventory.source)
+
+    def __iter__(self) -> Iterator[ApplianceTarget]:
+        return iter(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self._targets]
+
+    def filter(
+        self,
+        predicate: Callable[[ApplianceTarget], bool] | None = None,
+        *,
+        names: Iterable[str] | None = None,
+        stores: Iterable[str] | None = None,
+        platform: str | None = None,
+        role: str | None = None,
+    ) -> PushTargets:
+        wanted_names = set(names) if names is not None else None
+        wanted_stores = set(stores) if stores is not None else None
+        if wanted_names is not None:
+            unknown = sorted(wanted_names - {t.name for t in self._targets})
+            if unknown:
+                raise PushConfigError(f"no such appliance in the targets: {', '.join(unknown)}")
+        if wanted_stores is not None:
+            known_stores = {t.store_id for t in self._targets}
+            unknown = sorted(wanted_stores - known_stores)
+            if unknown:
+                raise PushConfigError(f"no appliance of store(s) {', '.join(unknown)} in the targets")
+
+        def keep(target: ApplianceTarget) -> bool:
+            return (
+                (wanted_names is None or target.name in wanted_names)
+                and (wanted_stores is None or target.store_id in wanted_stores)
+                and (platform is None or target.platform == platform)
+                and (role is None or target.role == role)
+                and (predicate is None or predicate(target))
+            )
+
+        return PushTargets([t for t in self._targets if keep(t)], source=self.source)
+
+    def shard(self, index: int, count: int) -> PushTargets:
+        """Shard `index` of `count` (1-based), stable as the fleet grows: by a hash of the name."""
+        if count < 1 or not 1 <= index <= count:
+            raise PushConfigError(f"shard {index}/{count}: K must be between 1 and N")
+        return PushTargets(
+            [t for t in self._targets if zlib.crc32(t.name.encode()) % count == index - 1],
+            source=self.source,
+        )
+
+    def ordered(self) -> PushTargets:
+        """Hubs before store edges (an edge's new sessions need its hubs configured), then by name."""
+        return PushTargets(
+            sorted(self._targets, key=lambda t: (t.role != "hub", t.name)), source=self.source
+        )
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        left, right = text.split("/", 1)
+        index, count = int(left), int(right)
+    except ValueError:
+        raise PushConfigError(f"--shard takes K/N, e.g. 2/8; got {text!r}") from None
+    if count < 1 or not 1 <= index <= count:
+        raise PushConfigError(f"--shard {text}: K must be between 1 and N")
+    return index, count
+
+
+class PushObserver:
+    """Receives progress; the CLI draws it. Called from the run's main thread, except on_stage."""
+
+    def on_run_start(self, report: RunReport) -> None: ...
+    def on_wave_start(self, wave: int, label: str, names: Sequence[str]) -> None: ...
+    def on_device_start(self, name: str) -> None: ...
+    def on_stage(self, name: str, stage: str) -> None: ...
+    def on_device_done(self, result: DeviceResult) -> None: ...
+    def on_interrupt(self, running: Sequence[str]) -> None: ...
+    def on_wave_done(self, wave: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int = DEFAULT_CONCURRENCY
+    canary: int | None = None
+    max_failures: int | None = None
+    push: PushOptions = field(default_factory=PushOptions)
+    runs_dir: Path = DEFAULT_RUNS_DIR
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise PushConfigError("--concurrency must be at least 1")
+        if self.canary is not None and self.canary < 1:
+            raise PushConfigError("--canary must be at least 1")
+        if self.max_failures is not None and self.max_failures < 0:
+            raise PushConfigError("--max-failures cannot be negative")
+
+
+def plan_waves(targets: PushTargets, canary: int | None) -> tuple[list[list[str]], list[str]]:
+    """Waves of appliance names, and their labels.
+
+    Without a canary: one wave, hubs first. With `--canary N`: the hubs in a wave of their own
+    (a store's new sessions need its hubs; a failing hub stops the run before any store is
+    touched), then N store appliances, then the rest.
+    """
+    ordered = targets.ordered()
+    if not len(ordered):
+        return [], []
+    if canary is None:
+        return [ordered.names], ["all"]
+    hubs = [t.name for t in ordered if t.role == "hub"]
+    stores = [t.name for t in ordered if t.role != "hub"]
+    waves: list[list[str]] = []
+    labels: list[str] = []
+    for names, label in ((hubs, "hubs"), (stores[:canary], "canary"), (stores[canary:], "rest")):
+        if names:
+            waves.append(names)
+            labels.append(label)
+    return waves, labels
+
+
+def run_push(
+    targets: PushTargets,
+    intended: IntendedConfigSource,
+    *,
+    options: RunOptions | None = None,
+    observer: PushObserver | None = None,
+    stop: threading.Event | None = None,
+    selection: dict[str, str | list[str] | None] | None = None,
+    context: PushContext | None = None,
+) -> RunReport:
+    """Push every target; returns (and journals) the run report. Never raises for appliance trouble.
+
+    Ctrl-C (KeyboardInterrupt in the calling thread) or `stop` being set stops new appliances
+    from starting; those already running finish their cycle, rolling back if they fail.
+    """
+    options = options or RunOptions()
+    observer = observer or PushObserver()
+    stop = stop or threading.Event()
+    context = context or PushContext(options=options.push)
+    by_name = {t.name: t for t in targets}
+    waves, labels = plan_waves(targets, options.canary)
+    report = RunReport(
+        run_id=new_run_id("push"),
+        dry_run=options.push.dry_run,
+        started_at=datetime.now(UTC),
+        concurrency=options.concurrency,
+        canary=options.canary,
+        max_failures=options.max_failures,
+        selection=selection or {},
+        targets_source=targets.source or None,
+        waves=waves,
+        wave_labels=labels,
+    )
+    results: dict[str, DeviceResult] = {}
+    for wave_index, wave in enumerate(report.waves, start=1):
+        for name in wave:
+            results[name] = DeviceResult.for_target(by_name[name], wave=wave_index)
+    report.devices = [results[name] for wave in report.waves for name in wave]
+    journal = RunJournal(options.runs_dir, report)
+    journal.write()
+    observer.on_run_start(report)
+
+    failures = 0
+    interrupted = False
+
+    def too_many_failures() -> bool:
+        return options.max_failures is not None and failures > options.max_failures
+
+    def work(target: ApplianceTarget, wave_index: int) -> DeviceResult:
+        try:
+            config = intended.intended_config(target)
+        except Exception as exc:
+            message = exc.message if isinstance(exc, PushError) else f"{type(exc).__name__}: {exc}"
+            return results[target.name].model_copy(
+                update={
+                    "outcome": "failed",
+                    "changed": False,
+                    "stage": "intended",
+                    "error": message,
+                    "error_type": type(exc).__name__,
+                }
+            )
+        return push_appliance(target, config, context=context, on_stage=observer.on_stage, wave=wave_index)
+
+    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="push") as pool:
+        for wave_index, wave in enumerate(report.waves, start=1):
+            if stop.is_set() or too_many_failures():
+                break
+            observer.on_wave_start(wave_index, report.wave_labels[wave_index - 1], wave)
+            pending = deque(wave)
+            running: dict[Future[DeviceResult], str] = {}
+            while pending or running:
+                while pending and len(running) < options.concurrency and not stop.is_set() and not too_many_failures():
+                    name = pending.popleft()
+                    results[name].outcome = "running"
+                    results[name].changed = None  # unknown until it finishes: the truth if we are killed now
+                    journal.record(results[name])
+                    observer.on_device_start(name)
+                    running[pool.submit(work, by_name[name], wave_index)] = name
+                if not running:
+                    break
+                try:
+                    done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    stop.set()
+                    observer.on_interrupt(sorted(running.values()))
+                    continue
+                for future in done:
+                    name = running.pop(future)
+                    result = future.result()
+                    results[name] = result
+                    if result.outcome == "failed":
+                        failures += 1
+                    journal.record(result)
+                    observer.on_device_done(result)
+            observer.on_wave_done(wave_index)
+
+    reason = None
+    if interrupted or stop.is_set():
+        reason = "interrupted: appliances not started were skipped"
+    elif too_many_failures():
+        reason = f"{failures} appliance(s) failed, more than --max-failures {options.max_failures}"
+    for result in results.values():
+        if result.outcome == "pending":
+            result.outcome = "skipped"
+            result.changed = False
+            result.error = f"not started ({reason})" if reason else "not started"
+    report.devices = [results[n] for w in report.waves for n in w]
+    report.status = "interrupted" if interrupted or stop.is_set() else ("stopped" if reason else "finished")
+    report.stop_reason = reason
+    report.finished_at = datetime.now(UTC)
+    journal.close()
+    return report

@@ -1,0 +1,122 @@
+"""The renderer the store stack calls: `StoreEdge` hands over its live tunnel values and gets the
+appliance's intended config back, rendered by the same code as `storestack devices render`.
+
+`storestack.components` defines the context (`EdgeRenderContext`); this module reads it by
+shape, so `devices/` does not import Pulumi.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from storestack.devices.errors import StackOutputsError
+from storestack.devices.outputs import (
+    AwsTunnelOutput,
+    HubTunnelOutput,
+    StoreCloudOutputs,
+)
+from storestack.devices.render import render_store
+from storestack.inventory import Fleet
+
+
+class EdgeTunnelLike(Protocol):
+    @property
+    def peer_kind(self) -> str: ...
+    @property
+    def wan_link(self) -> str: ...
+    @property
+    def peer_outside_address(self) -> ipaddress.IPv4Address: ...
+    @property
+    def inside_cidr(self) -> ipaddress.IPv4Network: ...
+    @property
+    def local_inside_address(self) -> ipaddress.IPv4Address: ...
+    @property
+    def peer_inside_address(self) -> ipaddress.IPv4Address: ...
+    @property
+    def psk(self) -> SecretStr: ...
+
+
+class EdgeWanLinkLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def tunnels(self) -> Sequence[EdgeTunnelLike]: ...
+
+
+class EdgeContextLike(Protocol):
+    @property
+    def store_id(self) -> str: ...
+    @property
+    def hostname(self) -> str: ...
+    @property
+    def wan_links(self) -> Sequence[EdgeWanLinkLike]: ...
+    @property
+    def planned(self) -> bool: ...
+
+
+def outputs_from_edge_context(context: EdgeContextLike) -> StoreCloudOutputs:
+    """The store stack's tunnel values as the device templates take them."""
+    links: list[dict[str, object]] = []
+    aws: list[dict[str, object]] = []
+    for link in context.wan_links:
+        aws_number = 0
+        for tunnel in link.tunnels:
+            if tunnel.peer_kind == "hub":
+                links.append(
+                    {
+                        "link": tunnel.wan_link,
+                        "outside_address": tunnel.peer_outside_address,
+                        "inside": ipaddress.IPv4Interface(
+                            (tunnel.local_inside_address, tunnel.inside_cidr.prefixlen)
+                        ),
+                        "inside_peer": tunnel.peer_inside_address,
+                        "psk": tunnel.psk,
+                    }
+                )
+            elif tunnel.peer_kind == "aws":
+                aws_number += 1
+                aws.append(
+                    {
+                        "link": tunnel.wan_link,
+                        "tunnel": aws_number,
+                        "outside_address": tunnel.peer_outside_address,
+                        "inside_cidr": tunnel.inside_cidr,
+                        "psk": tunnel.psk,
+                    }
+                )
+    try:
+        return StoreCloudOutputs(
+            store_id=context.store_id,
+            links=[HubTunnelOutput.model_validate(item) for item in links],
+            aws_tunnels=[AwsTunnelOutput.model_validate(item) for item in aws],
+            planned=context.planned,
+        )
+    except ValueError as exc:
+        raise StackOutputsError(
+            f"store {context.store_id}: stack values do not fit the device templates: {exc}"
+        ) from None
+
+
+def appliance_config_renderer(
+    fleet: Fleet, *, reveal_secrets: bool = True
+) -> Callable[[EdgeContextLike], str]:
+    """A renderer for `StoreSite(renderer=...)`: the intended config of the context's appliance.
+
+    With `reveal_secrets` (the default, since the stack keeps the result as a secret output and
+    the push takes it from there) device secrets come from the environment like any push file.
+    """
+
+    def render(context: EdgeContextLike) -> str:
+        outputs = {context.store_id: outputs_from_edge_context(context)}
+        for config in render_store(fleet, context.store_id, outputs=outputs, reveal_secrets=reveal_secrets):
+            if config.name == context.hostname:
+                return config.text
+        raise StackOutputsError(
+            f"store {context.store_id} has no appliance {context.hostname!r} in the inventory"
+        )
+
+    return render

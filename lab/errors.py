@@ -1,0 +1,29 @@
+"""Typed errors of the lab; the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """The lab could not do what was asked."""
+
+
+class LabPrerequisiteError(LabError):
+    """The machine cannot run the FRR lab (not root, FRR or sshd missing)."""
+
+
+class LabCommandError(LabError):
+    """A system command the lab relies on failed."""
+
+    def __init__(self, command: list[str], returncode: int, stderr: str) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr.strip()
+        super().__init__(f"{' '.join(command)} exited {returncode}: {self.stderr or '(no output)'}")
+
+
+class LabNotFoundError(LabError):
+    """No lab is recorded in the state directory."""
+
+
+class UnknownLinkError(LabError):
+    """fail-link/restore-link named a store or link the lab does not have."""

@@ -1,0 +1,80 @@
+"""The lab topology of a fleet: its hubs, the chosen stores' appliances and their WAN links.
+
+Each WAN link becomes a veth pair between the store's edge appliance and the hub the inventory
+assigns to that link (fiber/broadband to the store's primary hub, LTE/5G to its backup). The
+veth carries the link's overlay /31 from IPAM, the addresses the store's BGP sessions use, so
+configs rendered from the inventory work unchanged in the lab. The store side is named like
+the link (`wan1`, `lte1`); the hub side after the store and the link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from ipaddress import IPv4Interface
+
+from storestack.inventory import Fleet, ResolvedStore
+from storestack.lab.errors import LabError
+from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology
+
+_IFNAMSIZ = 15
+
+
+def hub_ifname(store_id: str, link_name: str) -> str:
+    """Interface name on the hub for one store link, within Linux's 15 characters."""
+    name = f"{store_id}-{link_name}"
+    if len(name) <= _IFNAMSIZ:
+        return name
+    digest = hashlib.sha1(store_id.encode("utf-8")).hexdigest()[:6]
+    return f"s{digest}-{link_name}"[:_IFNAMSIZ]
+
+
+def select_stores(
+    fleet: Fleet, stores: list[str] | None = None, count: int | None = None
+) -> list[ResolvedStore]:
+    """The named stores (all when none are named), or the first `count` of them."""
+    chosen = list(fleet.filter(ids=stores) if stores else fleet)
+    if count is not None:
+        if count < 1:
+            raise LabError("--count must be at least 1")
+        chosen = chosen[:count]
+    if not chosen:
+        raise LabError("the inventory selects no store for the lab")
+    return chosen
+
+
+def topology_from_fleet(
+    fleet: Fleet, stores: list[str] | None = None, *, count: int | None = None
+) -> LabTopology:
+    selected = select_stores(fleet, stores, count)
+    appliances = [
+        LabAppliance(name=hub.hostname, role="hub", platform=hub.platform) for hub in fleet.hubs.values()
+    ]
+    links: list[LabLink] = []
+    for store in selected:
+        if not store.appliances:
+            continue
+        for appliance in store.appliances:
+            appliances.append(
+                LabAppliance(
+                    name=appliance.hostname, role="edge", store_id=store.id, platform=appliance.platform
+                )
+            )
+        # The first appliance of a store terminates its WAN links.
+        edge = store.appliances[0].hostname
+        for link in store.wan:
+            if link.hub not in fleet.hubs:
+                raise LabError(f"store {store.id} link {link.name} names unknown hub {link.hub}")
+            hub_side = IPv4Interface(f"{link.overlay_peer}/{link.overlay.network.prefixlen}")
+            links.append(
+                LabLink(
+                    store_id=store.id,
+                    name=link.name,
+                    kind=link.kind,
+                    primary=link.primary,
+                    a=LabEndpoint(appliance=edge, ifname=link.name, address=link.overlay),
+                    b=LabEndpoint(
+                        appliance=link.hub, ifname=hub_ifname(store.id, link.name), address=hub_side
+                    ),
+                )
+            )
+    return LabTopology(appliances=appliances, links=links)

@@ -1,0 +1,120 @@
+"""What a lab has started, recorded on disk before it starts anything.
+
+Every name the lab creates (namespaces, FRR directories, the login user) derives from a prefix
+that is a hash of the state directory, so `down` can find leftovers even when `up` crashed
+before it could record them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storestack.common.files import atomic_write_text
+from storestack.lab.topology import LabLink, LabTopology, sanitize_name
+
+STATE_FILE = "state.json"
+INVENTORY_FILE = "inventory.yaml"
+CREDENTIALS_FILE = "credentials.yaml"
+SSH_DIR = "ssh"
+EMULATOR_DIR = "emulator"
+HOST_KEY_FILE = "host_ed25519_key"
+
+# Namespace names end up in /var/run/frr/<ns>/<daemon>.vty, which must fit a unix socket path.
+_MAX_NAMESPACE = 48
+
+
+def lab_prefix(state_dir: Path) -> str:
+    """Short prefix unique to this state directory: parallel labs never share a name."""
+    digest = hashlib.sha1(str(state_dir.resolve()).encode("utf-8")).hexdigest()[:6]
+    return f"ssl{digest}"
+
+
+def lab_username(prefix: str) -> str:
+    return f"{prefix}-cli"
+
+
+def namespace_names(prefix: str, appliance_names: list[str]) -> dict[str, str]:
+    """Appliance name → namespace name, readable and unique within the lab."""
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    for index, name in enumerate(appliance_names):
+        candidate = f"{prefix}-{sanitize_name(name)}"[:_MAX_NAMESPACE].rstrip("-")
+        if candidate in taken:
+            candidate = f"{prefix}-{index:04d}"
+        taken.add(candidate)
+        result[name] = candidate
+    return result
+
+
+class ApplianceRuntime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    namespace: str
+    port: int
+    shard: int
+
+
+class SshdShard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    config: str
+    pidfile: str
+    ports: list[int]
+
+
+class LabState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    prefix: str
+    username: str
+    phase: Literal["starting", "up"]
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    topology: LabTopology
+    appliances: list[ApplianceRuntime]
+    shards: list[SshdShard]
+    host_key_fingerprint: str | None = None
+    start_seconds: float | None = None
+    # Vendor-platform appliances run in the SSH emulator, a daemon stopped by this pidfile.
+    emulator_pidfile: str | None = None
+
+    def is_emulated(self, appliance: str) -> bool:
+        return self.topology.appliance(appliance).platform != "frr"
+
+    def veth_links(self) -> list[LabLink]:
+        """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""
+        return [
+            link
+            for link in self.topology.links
+            if not self.is_emulated(link.a.appliance) and not self.is_emulated(link.b.appliance)
+        ]
+
+    def runtime(self, appliance: str) -> ApplianceRuntime:
+        for runtime in self.appliances:
+            if runtime.name == appliance:
+                return runtime
+        raise KeyError(appliance)
+
+    def namespaces(self) -> list[str]:
+        return [runtime.namespace for runtime in self.appliances]
+
+
+def load_state(state_dir: Path) -> LabState | None:
+    path = state_dir / STATE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return LabState.model_validate(json.loads(text))
+
+
+def save_state(state_dir: Path, state: LabState) -> None:
+    atomic_write_text(state_dir / STATE_FILE, state.model_dump_json(indent=2) + "\n", mode=0o600)

@@ -1,0 +1,111 @@
+"""What a lab is made of: appliances and the point-to-point WAN links between them.
+
+The topology is plain typed data so that the lab can be built from the fleet inventory, from a
+synthetic generator (benchmarks) or by hand (tests) in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Interface
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from storestack.devices.targets import ApplianceRole, Platform
+
+LinkKind = Literal["fiber", "broadband", "lte", "5g"]
+
+# Linux limits interface names to 15 bytes (IFNAMSIZ - 1).
+_IFNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"
+# An FRR hostname becomes the vtysh prompt; keep it to characters every CLI accepts.
+_HOSTNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+class LabAppliance(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_HOSTNAME, description="hostname; also the vtysh prompt")
+    role: ApplianceRole
+    store_id: str | None = Field(default=None, description="owning store; None for hubs")
+    platform: Platform = "frr"
+
+
+class LabEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    appliance: str
+    ifname: str = Field(pattern=_IFNAME)
+    address: IPv4Interface
+
+
+class LabLink(BaseModel):
+    """One WAN link, a veth pair: side `a` is the store edge, side `b` the hub."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_id: str
+    name: str = Field(description="the link's name within its store, e.g. 'fiber' or 'lte'")
+    kind: LinkKind
+    primary: bool = Field(default=False, description="the store's preferred link")
+    a: LabEndpoint
+    b: LabEndpoint
+
+    @model_validator(mode="after")
+    def _same_subnet(self) -> LabLink:
+        if self.a.address.network != self.b.address.network:
+            raise ValueError(
+                f"link {self.store_id}/{self.name}: {self.a.address} and {self.b.address} "
+                "are not in the same subnet"
+            )
+        if self.a.address.ip == self.b.address.ip:
+            raise ValueError(f"link {self.store_id}/{self.name}: both ends have {self.a.address.ip}")
+        return self
+
+
+class LabTopology(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    appliances: list[LabAppliance]
+    links: list[LabLink] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LabTopology:
+        names = [appliance.name for appliance in self.appliances]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate appliance names: {', '.join(duplicates)}")
+        known = set(names)
+        used_ifnames: set[tuple[str, str]] = set()
+        link_ids: set[tuple[str, str]] = set()
+        for link in self.links:
+            if (link.store_id, link.name) in link_ids:
+                raise ValueError(f"duplicate link {link.store_id}/{link.name}")
+            link_ids.add((link.store_id, link.name))
+            for end in (link.a, link.b):
+                if end.appliance not in known:
+                    raise ValueError(f"link {link.store_id}/{link.name}: unknown appliance {end.appliance}")
+                if (end.appliance, end.ifname) in used_ifnames:
+                    raise ValueError(f"interface {end.ifname} used twice on {end.appliance}")
+                used_ifnames.add((end.appliance, end.ifname))
+        return self
+
+    def appliance(self, name: str) -> LabAppliance:
+        for appliance in self.appliances:
+            if appliance.name == name:
+                return appliance
+        raise KeyError(name)
+
+    def link(self, store_id: str, name: str) -> LabLink:
+        for link in self.links:
+            if link.store_id == store_id and link.name == name:
+                return link
+        raise KeyError(f"{store_id}/{name}")
+
+    def links_of(self, appliance: str) -> list[LabLink]:
+        return [link for link in self.links if appliance in (link.a.appliance, link.b.appliance)]
+
+
+def sanitize_name(text: str) -> str:
+    """Lower-case [a-z0-9-] form of a name, for namespace and path components."""
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"

@@ -1,0 +1,103 @@
+"""`storestack devices render|show` as a user and CI see them."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.inventory import sample_chain_path
+
+FLEET = ["--fleet", str(sample_chain_path())]
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["devices", *args, *FLEET])
+    return result.exit_code, result.output
+
+
+def test_render_writes_one_file_per_appliance_then_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "configs"
+    code, output = _run("render", "--out", str(out), "--json")
+    assert code == 0
+    first = json.loads(output)
+    assert len(first["written"]) == 10 and first["unchanged"] == []
+    assert {p.name for p in out.glob("*.cfg")} == {f"{name}.cfg" for name in first["written"]}
+    frr_stores = ["nw-0001", "nw-0002", "nw-0004", "nw-0007", "nw-0008"]
+    assert {p.name for p in out.glob("*.nftables.conf")} == {f"{s}-edge1.nftables.conf" for s in frr_stores}
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    code, output = _run("render", "--out", str(out), "--json")
+    second = json.loads(output)
+    assert code == 0 and second["written"] == [] and len(second["unchanged"]) == 10
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes
+
+
+def test_check_fails_when_a_file_would_change_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "configs"
+    assert _run("render", "--out", str(out))[0] == 0
+    assert _run("render", "--out", str(out), "--check")[0] == 0
+    tampered = out / "hq-hub2.cfg"
+    tampered.write_text("hostname someone-else\n")
+    code, output = _run("render", "--out", str(out), "--check", "--json")
+    assert code == 1
+    assert json.loads(output)["would_change"] == ["hq-hub2"]
+    assert tampered.read_text() == "hostname someone-else\n"
+
+
+def test_render_selects_stores_and_hubs(tmp_path: Path) -> None:
+    code, output = _run("render", "--out", str(tmp_path), "--store", "nw-0007", "--hub", "hq-hub2", "--json")
+    assert code == 0
+    assert json.loads(output)["written"] == ["nw-0007-edge1", "hq-hub2"]
+
+
+def test_render_reports_planned_configs(tmp_path: Path) -> None:
+    code, output = _run("render", "--out", str(tmp_path), "--store", "nw-0001")
+    assert code == 0
+    assert "wrote 1, unchanged 0" in output and "PLANNED" in output
+
+
+def test_with_secrets_writes_private_files(tmp_path: Path) -> None:
+    out = tmp_path / "push"
+    code, _ = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
+    assert code == 0  # an FRR store carries no secret, so none has to be set
+    assert stat.S_IMODE((out / "nw-0001-edge1.cfg").stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+def test_with_secrets_missing_secret_is_a_usage_error_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "push"
+    code, output = _run("render", "--out", str(out), "--with-secrets")
+    assert code == 2
+    assert "STORESTACK_" in output
+    assert not out.exists()
+
+
+def test_unknown_store_or_hub_is_a_usage_error(tmp_path: Path) -> None:
+    code, output = _run("render", "--out", str(tmp_path), "--store", "nw-0070")
+    assert code == 2 and "did you mean" in output
+    assert _run("render", "--out", str(tmp_path), "--hub", "hq-hub3")[0] == 2
+    assert _run("show", "nw-9999")[0] == 2
+
+
+def test_show_prints_the_store_configs(tmp_path: Path) -> None:
+    code, output = _run("show", "nw-0005")
+    assert code == 0
+    assert "sysname nw-0005-edge1" in output
+    code, output = _run("show", "hq-hub1", "--json")
+    (hub,) = json.loads(output)
+    assert hub["role"] == "hub" and hub["config"].count("remote-as 42000") == 9
+
+
+def test_parallel_rendering_gives_the_same_configs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storestack.devices import render
+    from storestack.inventory import load_fleet
+
+    fleet = load_fleet(sample_chain_path())
+    sequential = [(c.name, c.text) for c in render.render_fleet(fleet, workers=1)]
+    monkeypatch.setattr(render, "_PARALLEL_THRESHOLD", 0)
+    parallel = [(c.name, c.text) for c in render.render_fleet(fleet, workers=2)]
+    assert parallel == sequential

@@ -1,0 +1,53 @@
+"""Golden files: every platform x every store shape, every platform's hub, and live outputs.
+
+A template change shows up here as a readable diff. Regenerate deliberately with
+`STORESTACK_UPDATE_GOLDEN=1 pytest tests/devices/test_render_golden.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform, update_golden
+
+from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import Fleet
+from storestack.inventory.models import PLATFORMS, Platform
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _compare(path: Path, text: str) -> None:
+    if update_golden():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return
+    assert path.exists(), f"{path} is missing; create it with STORESTACK_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"{path.name} differs from the golden file"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_store_config_matches_golden(fleet: Fleet, platform: Platform, shape: str) -> None:
+    (config,) = render_store(on_platform(fleet, platform), SHAPES[shape])
+    assert config.platform == platform
+    _compare(GOLDEN / platform / f"{shape}.cfg", config.text)
+    for suffix, text in config.companions:
+        _compare(GOLDEN / platform / f"{shape}.{suffix}", text)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_hub_config_matches_golden(fleet: Fleet, platform: Platform) -> None:
+    config = render_hub(on_platform(fleet, platform), "hq-hub1")
+    _compare(GOLDEN / platform / "hub.cfg", config.text)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_live_outputs_config_matches_golden(
+    fleet: Fleet, platform: Platform, live_outputs: dict[str, StoreCloudOutputs]
+) -> None:
+    (config,) = render_store(on_platform(fleet, platform), "nw-0001", outputs=live_outputs)
+    assert not config.planned
+    _compare(GOLDEN / platform / "aws-live.cfg", config.text)

@@ -1,0 +1,88 @@
+"""Inventory strings cannot leave their line, even when they skipped validation.
+
+Validation (inventory types) is the first wall; the renderer is the second: every value a
+template prints is checked, so a value built with `model_copy`/`model_construct` (which skip
+validation) still cannot smuggle a config line in.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from jinja2.sandbox import SecurityError
+from testsupport.rendering import on_platform
+
+from storestack.devices.errors import RenderError
+from storestack.devices.render import Renderer, render_hub, render_store
+from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
+from storestack.inventory.models import PLATFORMS, Platform
+
+PAYLOADS = [
+    "KPN\nno router bgp 4200000000",
+    "KPN\r\nend",
+    "KPN\x1b[2K",
+    "KPN\x00",
+    "KPN\u2028no ip routing",
+    "KPN\x85exit",
+    "KPN\tdescription",
+]
+
+
+def _with_store(fleet: Fleet, store_id: str, **changes: object) -> Fleet:
+    stores = dict(fleet.stores)
+    stores[store_id] = stores[store_id].model_copy(update=changes)
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_unvalidated_isp_name_cannot_break_out(fleet: Fleet, platform: Platform, payload: str) -> None:
+    store = fleet.store("nw-0002")
+    evil_link = store.wan[0].model_copy(update={"isp": payload})
+    evil = _with_store(on_platform(fleet, platform), "nw-0002", wan=[evil_link, *store.wan[1:]])
+    with pytest.raises(RenderError, match="control or non-ASCII"):
+        render_store(evil, "nw-0002")
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_unvalidated_store_name_cannot_break_out_of_a_comment(fleet: Fleet, platform: Platform) -> None:
+    evil = _with_store(on_platform(fleet, platform), "nw-0007", name="Delft\nno router bgp 4200000006")
+    with pytest.raises(RenderError):
+        render_store(evil, "nw-0007")
+
+
+def test_unvalidated_store_id_cannot_reach_a_hub_config(fleet: Fleet) -> None:
+    evil = _with_store(fleet, "nw-0002", id="nw-0002\nrouter bgp 1")
+    with pytest.raises(RenderError):
+        render_hub(evil, "hq-hub1")
+
+
+def test_fortios_quotes_in_a_value_stay_inside_the_string(fleet: Fleet) -> None:
+    store = fleet.store("nw-0002")
+    link = store.wan[0].model_copy(update={"isp": 'KPN" set allowaccess http'})
+    clean = render_store(on_platform(fleet, "fortinet"), "nw-0002")[0].text
+    (config,) = render_store(
+        _with_store(on_platform(fleet, "fortinet"), "nw-0002", wan=[link, *store.wan[1:]]), "nw-0002"
+    )
+    assert len(config.text.splitlines()) == len(clean.splitlines())
+    assert r"KPN\" set allowaccess http" in config.text
+    assert not any(line.strip() == "set allowaccess http" for line in config.text.splitlines())
+
+
+def test_templates_cannot_reach_python_internals() -> None:
+    env = Renderer().env
+    with pytest.raises(SecurityError):
+        env.from_string("{{ view.__class__.__mro__[1].__subclasses__() }}").render(view=object())
+
+
+def test_validation_stops_a_multi_line_isp_before_rendering(tmp_path: Path) -> None:
+    root = tmp_path / "chain"
+    shutil.copytree(sample_chain_path(), root)
+    store_file = root / "stores" / "nw-0002.yaml"
+    text = store_file.read_text().replace("isp: Eurofiber", 'isp: "Eurofiber\\nno router bgp 1"')
+    store_file.write_text(text)
+    with pytest.raises(InventoryError) as caught:
+        load_fleet(root)
+    assert any(issue.field.endswith("isp") for issue in caught.value.issues)

@@ -1,0 +1,129 @@
+"""Secrets appear only in push files: every displayed or diffed output shows `<redacted>`."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from testsupport.rendering import FIXTURES, on_platform
+
+from storestack.cli.main import cli
+from storestack.devices.errors import SecretUnavailableError
+from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.render import render_fleet, render_store, write_configs
+from storestack.devices.secrets import REDACTED
+from storestack.inventory import Fleet
+from storestack.inventory.models import PLATFORMS, Platform
+
+
+def _psks() -> list[str]:
+    data = yaml.safe_load((FIXTURES / "outputs-nw-0001.yaml").read_text())["nw-0001"]
+    return [item["psk"] for item in data["links"] + data["aws_tunnels"]]
+
+
+def _all_secret_values(device_secrets: dict[str, str]) -> list[str]:
+    return [*device_secrets.values(), *_psks()]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_redacted_render_contains_no_secret(
+    fleet: Fleet,
+    platform: Platform,
+    device_secrets: dict[str, str],
+    live_outputs: dict[str, StoreCloudOutputs],
+) -> None:
+    configs = list(render_fleet(on_platform(fleet, platform), outputs=live_outputs))
+    assert configs
+    for config in configs:
+        assert not config.with_secrets
+        for value in _all_secret_values(device_secrets):
+            assert value not in config.text, f"{config.name} leaks a secret"
+    if platform != "frr":  # FRR carries no secrets at all; the others show the marker instead
+        assert all(REDACTED in config.text for config in configs)
+
+
+@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "frr"])
+def test_push_render_fills_every_secret(
+    fleet: Fleet,
+    platform: Platform,
+    device_secrets: dict[str, str],
+    live_outputs: dict[str, StoreCloudOutputs],
+) -> None:
+    (config,) = render_store(
+        on_platform(fleet, platform),
+        "nw-0001",
+        outputs=live_outputs,
+        reveal_secrets=True,
+    )
+    assert config.with_secrets and config.file_mode == 0o600
+    assert REDACTED not in config.text
+    for value in _all_secret_values(device_secrets):
+        assert value in config.text
+
+
+def test_push_render_without_a_secret_names_the_variable_not_a_value(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch, device_secrets: dict[str, str]
+) -> None:
+    monkeypatch.delenv("STORESTACK_SNMP_PRIV_KEY")
+    with pytest.raises(SecretUnavailableError, match="STORESTACK_SNMP_PRIV_KEY") as caught:
+        render_store(on_platform(fleet, "cisco_xe"), "nw-0003", reveal_secrets=True)
+    for value in device_secrets.values():
+        assert value not in str(caught.value)
+
+
+def test_push_render_of_planned_vendor_config_needs_stack_outputs_for_psks(
+    fleet: Fleet, device_secrets: dict[str, str]
+) -> None:
+    with pytest.raises(SecretUnavailableError, match="stack outputs"):
+        render_store(fleet, "nw-0003", reveal_secrets=True)
+
+
+def test_secret_that_would_break_a_cli_line_is_refused(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch, device_secrets: dict[str, str]
+) -> None:
+    monkeypatch.setenv("STORESTACK_TACACS_KEY", "key with\nno aaa new-model")
+    with pytest.raises(SecretUnavailableError, match="STORESTACK_TACACS_KEY") as caught:
+        render_store(on_platform(fleet, "cisco_xe"), "nw-0003", reveal_secrets=True)
+    assert "no aaa" not in str(caught.value)
+
+
+def test_push_files_are_0600_and_display_files_are_not_secret(
+    fleet: Fleet, tmp_path: Path, device_secrets: dict[str, str], live_outputs: dict[str, StoreCloudOutputs]
+) -> None:
+    cisco = on_platform(fleet, "cisco_xe")
+    push = render_store(cisco, "nw-0001", outputs=live_outputs, reveal_secrets=True)
+    write_configs(push, tmp_path / "push")
+    display = render_store(cisco, "nw-0001", outputs=live_outputs)
+    write_configs(display, tmp_path / "display")
+    assert stat.S_IMODE((tmp_path / "push" / "nw-0001-edge1.cfg").stat().st_mode) == 0o600
+    shown = (tmp_path / "display" / "nw-0001-edge1.cfg").read_text()
+    assert not any(value in shown for value in _all_secret_values(device_secrets))
+
+
+def test_cli_outputs_never_show_a_secret(
+    tmp_path: Path, device_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = tmp_path / "outputs.yaml"
+    outputs.write_text((FIXTURES / "outputs-nw-0001.yaml").read_text())
+    outputs.chmod(0o600)
+    runner = CliRunner()
+    results = [
+        runner.invoke(cli, ["devices", "show", "nw-0001", "--outputs", str(outputs)]),
+        runner.invoke(cli, ["devices", "show", "nw-0003", "--json"]),
+        runner.invoke(cli, ["devices", "show", "hq-hub1", "--outputs", str(outputs)]),
+        runner.invoke(
+            cli, ["devices", "render", "--out", str(tmp_path / "o"), "--outputs", str(outputs), "--json"]
+        ),
+    ]
+    for result in results:
+        assert result.exit_code == 0, result.output
+        for value in _all_secret_values(device_secrets):
+            assert value not in result.output
+    json.loads(results[1].output)
+    for path in (tmp_path / "o").iterdir():
+        text = path.read_text()
+        assert not any(value in text for value in _all_secret_values(device_secrets)), path.name

@@ -1,0 +1,97 @@
+"""The lab topology: built from the inventory, validated before anything starts (no root needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab import LabAppliance, LabEndpoint, LabLink, LabTopology, synthetic_topology
+from storestack.lab.errors import LabError
+from storestack.lab.fleet import hub_ifname, topology_from_fleet
+from storestack.lab.state import lab_prefix, namespace_names
+
+
+def test_sample_chain_links_carry_the_inventory_overlay_addresses_to_the_assigned_hub() -> None:
+    fleet = load_fleet(sample_chain_path())
+
+    topology = topology_from_fleet(fleet)
+
+    assert {a.name for a in topology.appliances if a.role == "hub"} == set(fleet.hubs)
+    for store in fleet:
+        for wan in store.wan:
+            link = topology.link(store.id, wan.name)
+            assert link.a.appliance == store.appliances[0].hostname
+            assert link.a.ifname == wan.name
+            assert link.a.address == wan.overlay
+            assert link.b.appliance == wan.hub
+            assert link.b.address.ip == wan.overlay_peer
+            assert link.primary == wan.primary
+            if not store.lte_only:
+                # Fiber and broadband go to the store's primary hub, LTE and 5G to its backup.
+                assert link.b.appliance == (store.backup_hub if wan.cellular else store.primary_hub)
+    nw3 = topology.appliance("nw-0003-edge1")
+    assert nw3.platform == "cisco_xe" and nw3.store_id == "nw-0003"
+
+
+def test_stores_and_count_select_part_of_the_fleet() -> None:
+    fleet = load_fleet(sample_chain_path())
+
+    two = topology_from_fleet(fleet, ["nw-0001", "nw-0002"])
+    first = topology_from_fleet(fleet, count=1)
+
+    assert {a.store_id for a in two.appliances if a.role == "edge"} == {"nw-0001", "nw-0002"}
+    assert {link.store_id for link in two.links} == {"nw-0001", "nw-0002"}
+    assert [a.name for a in first.appliances if a.role == "edge"] == ["nw-0001-edge1"]
+    with pytest.raises(LabError):
+        topology_from_fleet(fleet, count=0)
+
+
+def test_hub_interface_names_fit_linux_and_stay_unique() -> None:
+    long_ids = [f"a-very-long-store-identifier-{n}" for n in range(50)]
+
+    names = {hub_ifname(store_id, "wan1") for store_id in long_ids}
+
+    assert len(names) == 50
+    assert all(len(name) <= 15 for name in names)
+    assert hub_ifname("nw-0001", "wan1") == "nw-0001-wan1"
+
+
+def test_a_link_naming_an_unknown_appliance_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="unknown appliance"):
+        LabTopology(
+            appliances=[LabAppliance(name="hub", role="hub")],
+            links=[
+                LabLink(
+                    store_id="s1",
+                    name="wan1",
+                    kind="fiber",
+                    a=LabEndpoint(appliance="edge", ifname="wan1", address="10.0.0.1/31"),
+                    b=LabEndpoint(appliance="hub", ifname="s1-wan1", address="10.0.0.0/31"),
+                )
+            ],
+        )
+
+
+def test_link_ends_must_share_a_subnet_and_names_must_fit_ifnamsiz() -> None:
+    with pytest.raises(ValidationError, match="not in the same subnet"):
+        LabLink(
+            store_id="s1",
+            name="wan1",
+            kind="fiber",
+            a=LabEndpoint(appliance="edge", ifname="wan1", address="10.0.0.1/31"),
+            b=LabEndpoint(appliance="hub", ifname="s1-wan1", address="10.0.9.0/31"),
+        )
+    with pytest.raises(ValidationError):
+        LabEndpoint(appliance="edge", ifname="an-interface-name-too-long", address="10.0.0.1/31")
+
+
+def test_labs_in_different_directories_get_different_prefixes(tmp_path: Path) -> None:
+    first, second = lab_prefix(tmp_path / "a"), lab_prefix(tmp_path / "b")
+
+    assert first != second
+    names = namespace_names(first, [a.name for a in synthetic_topology(3).appliances])
+    assert len(set(names.values())) == 5
+    assert all(name.startswith(first + "-") for name in names.values())
