@@ -15,9 +15,7 @@ WORKSPACE = "aws:workspaces/workspace:Workspace"
 @pytest.fixture(scope="module")
 def aws_pool() -> Scenario:
     def build() -> dict[str, object]:
-        network = AwsDesktopNetwork(
-            region="eu-west-1", vpc_id="vpc-desktops", subnet_ids=["subnet-a", "subnet-b"]
-        )
+        network = AwsDesktopNetwork(region="eu-west-1", vpc_id="vpc-desktops", subnet_ids=["subnet-a", "subnet-b"])
         pool = DesktopPool("aws-desktops", desktop_pool_args("aws"), network)
         return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
 
@@ -27,26 +25,17 @@ def aws_pool() -> Scenario:
 @pytest.fixture(scope="module")
 def openstack_pool() -> Scenario:
     def build() -> dict[str, object]:
-        pool = DesktopPool(
-            "os-desktops", desktop_pool_args("openstack"), OpenStackDesktopNetwork(None, "net-desktops")
-        )
+        pool = DesktopPool("os-desktops", desktop_pool_args("openstack"), OpenStackDesktopNetwork(None, "net-desktops"))
         return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
 
     return run_scenario(build)
 
 
 def test_seats_are_summed_per_role_and_store(aws_pool: Scenario) -> None:
-    assert aws_pool.values["seat_counts"] == {
-        "cashier": {"sh-0001": 2, "sh-0002": 1},
-        "hq-finance": {"hq": 2},
-    }
+    assert aws_pool.values["seat_counts"] == {"cashier": {"sh-0001": 2, "sh-0002": 1}, "hq-finance": {"hq": 2}}
     users = sorted(r.inputs["userName"] for r in aws_pool.of_type(WORKSPACE))
     assert users == [
-        "hq-hq-finance-01",
-        "hq-hq-finance-02",
-        "sh-0001-cashier-01",
-        "sh-0001-cashier-02",
-        "sh-0002-cashier-01",
+        "hq-hq-finance-01", "hq-hq-finance-02", "sh-0001-cashier-01", "sh-0001-cashier-02", "sh-0002-cashier-01",
     ]
     assert sorted(aws_pool.values["seat_ids"]) == users
 
@@ -108,9 +97,7 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["flavorName"] == expected_flavor
 
 
-def test_openstack_security_group_opens_remote_desktop_to_allowed_ranges_only(
-    openstack_pool: Scenario,
-) -> None:
+def test_openstack_security_group_opens_remote_desktop_to_allowed_ranges_only(openstack_pool: Scenario) -> None:
     rules = openstack_pool.of_type("openstack:networking/secGroupRule:SecGroupRule")
     assert sorted(r.inputs["remoteIpPrefix"] for r in rules) == ["10.0.0.0/16", "10.64.0.0/12"]
     assert {r.inputs["portRangeMin"] for r in rules} == {3389}

@@ -60,11 +60,7 @@ def test_transit_gateway_attaches_nothing_by_default(cloud: Scenario) -> None:
     assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
     assert tgw.inputs["defaultRouteTablePropagation"] == "disable"
     tables = cloud.of_type("aws:ec2transitgateway/routeTable:RouteTable")
-    assert sorted(t.inputs["tags"]["storestack:route-table"] for t in tables) == [
-        "desktops",
-        "stores",
-        "workloads",
-    ]
+    assert sorted(t.inputs["tags"]["storestack:route-table"] for t in tables) == ["desktops", "stores", "workloads"]
     for attachment in cloud.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"):
         assert attachment.inputs["transitGatewayDefaultRouteTableAssociation"] is False
         assert attachment.inputs["transitGatewayDefaultRouteTablePropagation"] is False
@@ -79,10 +75,7 @@ def test_customer_gateway_and_bgp_vpn_per_hub_with_secret_keys(cloud: Scenario) 
     for vpn in hub_vpns:
         assert vpn.inputs["staticRoutesOnly"] is False
         assert vpn.inputs["tunnel1IkeVersions"] == ["ikev2"]
-        first, second = (
-            secret_value(vpn.inputs["tunnel1PresharedKey"]),
-            secret_value(vpn.inputs["tunnel2PresharedKey"]),
-        )
+        first, second = secret_value(vpn.inputs["tunnel1PresharedKey"]), secret_value(vpn.inputs["tunnel2PresharedKey"])
         assert first != second and len(first) >= 32
     psks = secret_value(cloud.monitor.component_outputs[cloud.named("acme").urn]["hub_vpn_psks"])
     assert set(psks) == {"eu-west-1/hub1", "eu-west-1/hub2"}
@@ -109,17 +102,13 @@ def test_iam_role_per_staff_role_reaches_only_its_own_data(cloud: Scenario) -> N
         assert statements["ReadWriteOwnPrefixes"]["Resource"] == [
             f"arn:aws:s3:::acme-staff-data/{p}/*" for p in sorted(own)
         ]
-        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [
-            f"{p}/*" for p in sorted(own)
-        ]
+        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [f"{p}/*" for p in sorted(own)]
         tag_condition = statements["OwnDesktops"]["Condition"]["StringEquals"]
         assert tag_condition == {"aws:ResourceTag/storestack:role": role_name}
         text = json.dumps(policy)
         assert not any(f"/{other}/" in text for other in every_prefix - set(own))
         trust = json.loads(roles[f"acme-{role_name}"].inputs["assumeRolePolicy"])
-        assert trust["Statement"][0]["Condition"]["StringEquals"] == {
-            "aws:PrincipalTag/storestack:role": role_name
-        }
+        assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": role_name}
     assert set(cloud.values["staff_role_arns"]) == set(prefixes)
 
 
@@ -137,9 +126,7 @@ def test_openstack_groups_get_their_roles_on_the_project(cloud: Scenario) -> Non
 
 
 def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
-    subnets = {
-        r.inputs["name"]: r.inputs["cidr"] for r in cloud.of_type("openstack:networking/subnet:Subnet")
-    }
+    subnets = {r.inputs["name"]: r.inputs["cidr"] for r in cloud.of_type("openstack:networking/subnet:Subnet")}
     assert subnets == {"acme-workloads": "10.40.0.0/20", "acme-desktops": "10.56.0.0/20"}
     (router,) = cloud.of_type("openstack:networking/router:Router")
     assert router.inputs["externalNetworkId"]
@@ -155,9 +142,7 @@ def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
 def test_openstack_vpn_reaches_each_hub_and_aws_with_secret_keys(cloud: Scenario) -> None:
     (ike,) = cloud.of_type("openstack:vpnaas/ikePolicy:IkePolicy")
     assert ike.inputs["ikeVersion"] == "v2"
-    connections = {
-        r.inputs["name"]: r for r in cloud.of_type("openstack:vpnaas/siteConnection:SiteConnection")
-    }
+    connections = {r.inputs["name"]: r for r in cloud.of_type("openstack:vpnaas/siteConnection:SiteConnection")}
     assert set(connections) == {"acme-hub-hub1", "acme-hub-hub2", "acme-aws-eu-west-1"}
     assert connections["acme-hub-hub1"].inputs["peerAddress"] == "198.51.100.10"
     aws_vpn = cloud.named("eu-west-1-openstack-dc1-cloud-vpn")
@@ -204,17 +189,16 @@ def test_stores_never_reach_each_other_through_the_transit_gateway() -> None:
     table_ids = scenario.values["regions"]["eu-west-1"]["route_table_ids"]
     stores_table = table_ids["stores"]
     store_attachments = {
-        r.outputs["transitGatewayAttachmentId"] for r in scenario.of_type(VPN) if r.name.startswith("sh-")
+        r.outputs["transitGatewayAttachmentId"]
+        for r in scenario.of_type(VPN)
+        if r.name.startswith("sh-")
     }
     assert len(store_attachments) == 4  # two stores, two WAN links each
-    into_stores = [
-        r for r in scenario.of_type(PROPAGATION) if r.inputs["transitGatewayRouteTableId"] == stores_table
-    ]
+    into_stores = [r for r in scenario.of_type(PROPAGATION) if r.inputs["transitGatewayRouteTableId"] == stores_table]
     assert into_stores, "the stores table learns cloud and HQ routes"
     assert not {r.inputs["transitGatewayAttachmentId"] for r in into_stores} & store_attachments
     static_into_stores = [
-        r
-        for r in scenario.of_type(TGW_ROUTE)
+        r for r in scenario.of_type(TGW_ROUTE)
         if r.inputs["transitGatewayRouteTableId"] == stores_table
         and r.inputs["transitGatewayAttachmentId"] in store_attachments
     ]
@@ -232,9 +216,7 @@ def test_overlapping_ranges_are_rejected() -> None:
 def test_a_single_availability_zone_is_rejected() -> None:
     with pytest.raises(ValidationError, match="at least 2"):
         AwsRegionArgs(
-            region="eu-west-1",
-            availability_zones=["eu-west-1a"],
-            workloads_cidr="10.32.0.0/20",
+            region="eu-west-1", availability_zones=["eu-west-1a"], workloads_cidr="10.32.0.0/20",
             desktops_cidr="10.48.0.0/20",
         )
 

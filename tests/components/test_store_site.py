@@ -31,9 +31,7 @@ class RecordingRenderer:
         lines = [f"hostname {context.hostname}", f"! planned: {context.planned}"]
         for link in context.wan_links:
             for tunnel in link.tunnels:
-                lines.append(
-                    f"tunnel {tunnel.name} peer {tunnel.peer_outside_address} key {tunnel.psk.get_secret_value()}"
-                )
+                lines.append(f"tunnel {tunnel.name} peer {tunnel.peer_outside_address} key {tunnel.psk.get_secret_value()}")
         return "\n".join(lines) + "\n"
 
 
@@ -66,9 +64,7 @@ def test_a_customer_gateway_and_bgp_vpn_per_wan_link(store: Scenario) -> None:
     for vpn in vpns:
         assert vpn.inputs["transitGatewayId"] == "tgw-core"
         assert vpn.inputs["staticRoutesOnly"] is False
-        assert vpn.inputs["localIpv4NetworkCidr"] == "10.64.4.0/22", (
-            "traffic selector is the store's own block"
-        )
+        assert vpn.inputs["localIpv4NetworkCidr"] == "10.64.4.0/22", "traffic selector is the store's own block"
         assert store.by_id(vpn.inputs["customerGatewayId"]).type == "aws:ec2/customerGateway:CustomerGateway"
     wan1 = store.named("sh-0001-wan1-vpn")
     assert wan1.inputs["tunnel1InsideCidr"] == "169.254.101.0/30"
@@ -77,13 +73,13 @@ def test_a_customer_gateway_and_bgp_vpn_per_wan_link(store: Scenario) -> None:
 def test_attachments_join_the_stores_table_and_propagate_only_to_cloud_tables(store: Scenario) -> None:
     attachments = {v.outputs["transitGatewayAttachmentId"] for v in store.of_type(VPN)}
     associations = store.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
-    assert {
-        (a.inputs["transitGatewayAttachmentId"], a.inputs["transitGatewayRouteTableId"]) for a in associations
-    } == {(attachment, "rtb-stores") for attachment in attachments}
+    assert {(a.inputs["transitGatewayAttachmentId"], a.inputs["transitGatewayRouteTableId"]) for a in associations} == {
+        (attachment, "rtb-stores") for attachment in attachments
+    }
     propagations = store.of_type("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
-    assert {
-        (p.inputs["transitGatewayAttachmentId"], p.inputs["transitGatewayRouteTableId"]) for p in propagations
-    } == {(attachment, table) for attachment in attachments for table in ("rtb-workloads", "rtb-desktops")}
+    assert {(p.inputs["transitGatewayAttachmentId"], p.inputs["transitGatewayRouteTableId"]) for p in propagations} == {
+        (attachment, table) for attachment in attachments for table in ("rtb-workloads", "rtb-desktops")
+    }
 
 
 def test_psks_are_generated_secrets_and_never_in_plain_outputs(store: Scenario) -> None:
@@ -92,14 +88,7 @@ def test_psks_are_generated_secrets_and_never_in_plain_outputs(store: Scenario) 
         secret_value(vpn.inputs["tunnel2PresharedKey"])
     outputs = store.monitor.component_outputs[store.named("sh-0001").urn]
     psks = secret_value(outputs["tunnel_psks"])
-    assert set(psks) == {
-        "hub-hub1-wan1",
-        "hub-hub2-lte1",
-        "aws-wan1-1",
-        "aws-wan1-2",
-        "aws-lte1-1",
-        "aws-lte1-2",
-    }
+    assert set(psks) == {"hub-hub1-wan1", "hub-hub2-lte1", "aws-wan1-1", "aws-wan1-2", "aws-lte1-1", "aws-lte1-2"}
     assert len(set(psks.values())) == 6
     assert not is_secret(outputs["tunnels"])
     plain = repr(outputs["tunnels"]) + repr(outputs["hub_peers"]) + repr(outputs["edges"])
@@ -119,25 +108,16 @@ def test_tunnel_outputs_carry_the_addresses_device_templates_need(store: Scenari
     assert aws1["peer_asn"] == "64512"
     hub1 = tunnels["hub-hub1-wan1"]
     assert (hub1["peer_outside_address"], hub1["local_inside_address"], hub1["peer_inside_address"]) == (
-        "198.51.100.10",
-        "100.64.1.1",
-        "100.64.1.0",
+        "198.51.100.10", "100.64.1.1", "100.64.1.0",
     )
     assert store.values["hub_peers"][0] == {
-        "hub": "hub1",
-        "address": "198.51.100.10",
-        "asn": 65001,
-        "wan_link": "wan1",
-        "role": "primary",
-        "store_inside_address": "100.64.1.1",
-        "hub_inside_address": "100.64.1.0",
+        "hub": "hub1", "address": "198.51.100.10", "asn": 65001, "wan_link": "wan1", "role": "primary",
+        "store_inside_address": "100.64.1.1", "hub_inside_address": "100.64.1.0",
     }
     assert store.values["advertised_prefixes"] == ["10.64.4.0/24", "10.64.5.0/24"]
 
 
-def test_an_edge_per_appliance_with_its_config_as_a_secret(
-    store: Scenario, renderer: RecordingRenderer
-) -> None:
+def test_an_edge_per_appliance_with_its_config_as_a_secret(store: Scenario, renderer: RecordingRenderer) -> None:
     (edge,) = store.of_type("storestack:store:StoreEdge")
     assert edge.parent == store.named("sh-0001").urn
     edge_outputs = store.monitor.component_outputs[edge.urn]
@@ -155,10 +135,7 @@ def test_an_edge_per_appliance_with_its_config_as_a_secret(
         "sh-0001-edge1": config
     }
     (context,) = renderer.contexts
-    assert context.advertised_prefixes == [
-        ipaddress.ip_network("10.64.4.0/24"),
-        ipaddress.ip_network("10.64.5.0/24"),
-    ]
+    assert context.advertised_prefixes == [ipaddress.ip_network("10.64.4.0/24"), ipaddress.ip_network("10.64.5.0/24")]
     assert psk not in repr(context), "the render context keeps PSKs as SecretStr"
 
 
@@ -207,18 +184,13 @@ def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> No
 def test_aws_affinity_without_any_identifiable_link_is_rejected() -> None:
     with pytest.raises(ValidationError, match="at least one WAN link with a static public address"):
         store_args(
-            wan_links=[
-                StoreWanLinkArgs(name="wan1", kind="broadband"),
-                StoreWanLinkArgs(name="lte1", kind="lte"),
-            ]
+            wan_links=[StoreWanLinkArgs(name="wan1", kind="broadband"), StoreWanLinkArgs(name="lte1", kind="lte")]
         )
 
 
 def test_aws_reserved_inside_cidrs_are_rejected() -> None:
     with pytest.raises(ValidationError, match="reserved by AWS"):
         StoreWanLinkArgs(
-            name="wan1",
-            kind="fiber",
-            public_address="203.0.113.1",
+            name="wan1", kind="fiber", public_address="203.0.113.1",
             aws_tunnel_inside_cidrs=["169.254.169.252/30", "169.254.10.0/30"],
         )

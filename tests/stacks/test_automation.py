@@ -27,9 +27,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(args: list[str], path: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     environment.update(PATH=path, **env)
-    return subprocess.run(
-        [str(STORESTACK), *args], capture_output=True, text=True, env=environment, timeout=120
-    )
+    return subprocess.run([str(STORESTACK), *args], capture_output=True, text=True, env=environment, timeout=120)
 
 
 @pytest.mark.parametrize("operation", ["preview", "up", "destroy", "refresh", "outputs"])
@@ -45,9 +43,7 @@ def test_without_the_pulumi_cli_every_operation_explains_and_exits_2(
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_missing_pulumi_is_a_typed_error_before_anything_runs(
-    rendered: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_pulumi_is_a_typed_error_before_anything_runs(rendered: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(PulumiNotInstalledError):
         run_operation("up", "store-nw-0001", rendered)
@@ -79,9 +75,7 @@ def test_unrendered_stacks_and_unbounded_parallelism_are_usage_errors(rendered: 
     assert result.returncode == 2 and "between 1 and 64" in result.stderr
 
 
-def test_the_backend_defaults_to_a_local_file_backend(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_backend_defaults_to_a_local_file_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STORESTACK_BACKEND", raising=False)
     assert default_backend(tmp_path) == f"file://{tmp_path.resolve()}/.storestack/state"
     monkeypatch.setenv("STORESTACK_BACKEND", "s3://chain-state")

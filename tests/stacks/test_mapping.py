@@ -22,9 +22,7 @@ def test_core_carves_cloud_ranges_from_the_ip_plan(fleet: Fleet) -> None:
     assert region.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     assert region.workloads_cidr.subnet_of(plan.cloud) and region.desktops_cidr.subnet_of(plan.desktops)
     (site,) = config.hybrid_cloud.openstack_sites
-    assert site.workloads_cidr.subnet_of(plan.cloud) and not site.workloads_cidr.overlaps(
-        region.workloads_cidr
-    )
+    assert site.workloads_cidr.subnet_of(plan.cloud) and not site.workloads_cidr.overlaps(region.workloads_cidr)
     assert [h.name for h in config.hybrid_cloud.hubs] == ["hq-hub1", "hq-hub2"]
     roles = {r.name: r.data_prefixes for r in config.hybrid_cloud.staff_roles}
     assert roles["hq-finance"] == ["finance", "pos"]

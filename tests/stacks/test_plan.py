@@ -35,9 +35,7 @@ def _golden(name: str, actual: str) -> None:
     if UPDATE:
         path.write_text(actual)
     assert path.is_file(), f"{path} missing: run with STORESTACK_UPDATE_GOLDEN=1 once and review it"
-    assert actual == path.read_text(), (
-        f"{name} differs from the golden file (STORESTACK_UPDATE_GOLDEN=1 to accept)"
-    )
+    assert actual == path.read_text(), f"{name} differs from the golden file (STORESTACK_UPDATE_GOLDEN=1 to accept)"
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +89,7 @@ def test_a_modified_inventory_shows_the_right_change_list(tmp_path: Path) -> Non
         ("remove", "store-staff-nw-0007-cashier-01"),
         ("remove", "store-staff-nw-0007-cashier-02"),
     ]
-    assert all(
-        c.status == "unchanged"
-        for s, c in changes.items()
-        if s not in {"core", "store-nw-0004", "store-nw-0007"}
-    )
+    assert all(c.status == "unchanged" for s, c in changes.items() if s not in {"core", "store-nw-0004", "store-nw-0007"})
 
 
 def test_cli_plan_prints_a_readable_plan_and_json(tmp_path: Path) -> None:
@@ -118,41 +112,22 @@ def test_cli_plan_prints_a_readable_plan_and_json(tmp_path: Path) -> None:
 
 def _unsafe_program() -> None:
     tags = {"owner": "platform-team", "storestack:component": "test"}
-    group = openstack.networking.SecGroup(
-        "admin", name="admin", tags=["owner=platform-team", "storestack:component=t"]
+    group = openstack.networking.SecGroup("admin", name="admin", tags=["owner=platform-team", "storestack:component=t"])
+    openstack.networking.SecGroupRule(
+        "ssh-anywhere", security_group_id=group.id, direction="ingress", ethertype="IPv4", protocol="tcp",
+        port_range_min=22, port_range_max=22, remote_ip_prefix="0.0.0.0/0",
     )
     openstack.networking.SecGroupRule(
-        "ssh-anywhere",
-        security_group_id=group.id,
-        direction="ingress",
-        ethertype="IPv4",
-        protocol="tcp",
-        port_range_min=22,
-        port_range_max=22,
-        remote_ip_prefix="0.0.0.0/0",
-    )
-    openstack.networking.SecGroupRule(
-        "https-anywhere",
-        security_group_id=group.id,
-        direction="ingress",
-        ethertype="IPv4",
-        protocol="tcp",
-        port_range_min=443,
-        port_range_max=443,
-        remote_ip_prefix="0.0.0.0/0",
+        "https-anywhere", security_group_id=group.id, direction="ingress", ethertype="IPv4", protocol="tcp",
+        port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0",
     )
     aws.ebs.Volume("plain", availability_zone="eu-west-1a", size=10, tags=tags)
     aws.ec2.Vpc("bad-cidr", cidr_block="10.1.2.3/16", tags=tags)
     aws.ec2.Vpc("untagged", cidr_block="10.2.0.0/16")
     # The AWS SDK marks VPN keys secret by itself; OpenStack's VPNaaS SDK does not.
     openstack.vpnaas.SiteConnection(
-        "plain-psk",
-        ikepolicy_id="ike",
-        ipsecpolicy_id="esp",
-        vpnservice_id="vpn",
-        peer_address="192.0.2.1",
-        peer_id="192.0.2.1",
-        psk="hunter2hunter2",
+        "plain-psk", ikepolicy_id="ike", ipsecpolicy_id="esp", vpnservice_id="vpn", peer_address="192.0.2.1",
+        peer_id="192.0.2.1", psk="hunter2hunter2",
     )
     aws.ec2.Subnet("twice", vpc_id="vpc-1", cidr_block="10.2.0.0/24", tags=tags)
     aws.ec2.Subnet("twice", vpc_id="vpc-1", cidr_block="10.2.1.0/24", tags=tags)
@@ -165,16 +140,9 @@ def test_checks_find_what_mocks_let_through() -> None:
     by_check: dict[str, list[str]] = {}
     for finding in findings:
         assert finding.severity == "error"
-        by_check.setdefault(finding.check, []).append(
-            (finding.urn or "").rsplit("::", 1)[-1] + " " + finding.message
-        )
+        by_check.setdefault(finding.check, []).append((finding.urn or "").rsplit("::", 1)[-1] + " " + finding.message)
     assert set(by_check) == {
-        "duplicate-urn",
-        "invalid-cidr",
-        "missing-tags",
-        "open-admin-port",
-        "unencrypted-volume",
-        "unmarked-secret",
+        "duplicate-urn", "invalid-cidr", "missing-tags", "open-admin-port", "unencrypted-volume", "unmarked-secret",
     }
     assert by_check["open-admin-port"] == ["ssh-anywhere ingress from 0.0.0.0/0 on admin port(s) [22]"]
     assert by_check["unencrypted-volume"] == ["plain EBS volume without encrypted=true"]
@@ -218,8 +186,7 @@ def test_a_decommissioned_store_plans_every_resource_away(tmp_path: Path) -> Non
     core = next(c for c in report.changes if c.stack == "core")
     removed = sorted(c.urn.rsplit("::", 1)[-1] for c in core.changes)
     assert removed == [f"store-staff-nw-0001-cashier-{n:02d}" for n in range(1, 13)] + [
-        "store-staff-nw-0001-store-manager-01",
-        "store-staff-nw-0001-store-manager-02",
+        "store-staff-nw-0001-store-manager-01", "store-staff-nw-0001-store-manager-02",
     ]
 
 
@@ -238,9 +205,7 @@ def test_cli_plan_exits_1_on_errors_and_0_when_they_are_advisory(tmp_path: Path)
     def with_open_port(tasks: list[Any], **kwargs: Any) -> list[Any]:
         plans = plan_module.plan_tasks(tasks, **kwargs)
         severity = "advisory" if "open-admin-port" in tasks[0].advisory else "error"
-        finding = Finding(
-            check="open-admin-port", severity=severity, stack=plans[0].stack, urn=None, message="x"
-        )
+        finding = Finding(check="open-admin-port", severity=severity, stack=plans[0].stack, urn=None, message="x")
         plans[0].findings.append(finding)
         return plans
 

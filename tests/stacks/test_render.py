@@ -66,10 +66,7 @@ def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(tmp_pat
     config = {key: json.dumps(value) for key, value in document["config"].items()}
     shim = tmp_path / "store" / "__main__.py"
     run = run_program_under_mocks(
-        lambda: runpy.run_path(str(shim)),
-        project="storestack-store",
-        stack="store-nw-0002",
-        config=config,
+        lambda: runpy.run_path(str(shim)), project="storestack-store", stack="store-nw-0002", config=config,
         mocks=StorestackMocks(),
     )
     (site,) = [r for r in run.resources if r.type == "storestack:store:StoreSite"]
