@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import on_platform
 from frr_instance import VTYSH, FrrInstance, frr_available, normalise
+from testsupport.rendering import on_platform
 
 from storestack.devices.naming import hub_interface_name
 from storestack.devices.render import RenderedConfig, render_fleet

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import on_platform
+from testsupport.rendering import on_platform
 
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet

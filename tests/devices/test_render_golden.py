@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHAPES, on_platform, update_golden
+from testsupport.rendering import SHAPES, on_platform, update_golden
 
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_hub, render_store

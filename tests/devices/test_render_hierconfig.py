@@ -7,9 +7,9 @@ lines hier_config drops on purpose are section terminators it re-creates itself.
 from __future__ import annotations
 
 import pytest
-from conftest import on_platform
 from hier_config import Platform as HPlatform
 from hier_config import get_hconfig
+from testsupport.rendering import on_platform
 
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import RenderedConfig, render_fleet

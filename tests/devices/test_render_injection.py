@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import on_platform
 from jinja2.sandbox import SecurityError
+from testsupport.rendering import on_platform
 
 from storestack.devices.errors import RenderError
 from storestack.devices.render import Renderer, render_hub, render_store

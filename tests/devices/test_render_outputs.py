@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES
+from testsupport.rendering import FIXTURES
 
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs, parse_stack_outputs

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES, on_platform
+from testsupport.rendering import FIXTURES, on_platform
 
 from storestack.cli.main import cli
 from storestack.devices.errors import SecretUnavailableError

@@ -100,7 +100,7 @@ def test_a_preview_is_marked_planned(fleet: Fleet) -> None:
 def test_pushed_config_from_the_stack_carries_the_live_psks(
     fleet: Fleet, device_secrets: dict[str, str]
 ) -> None:
-    from conftest import on_platform
+    from testsupport.rendering import on_platform
 
     cisco = on_platform(fleet, "cisco_xe")
     text = appliance_config_renderer(cisco)(_context(cisco, planned=False))

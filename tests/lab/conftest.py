@@ -1,27 +1,14 @@
-"""Fixtures for the lab tests.
-
-Tests that need root, FRR and sshd skip on a developer machine without them, but FAIL when
-the CI environment variable is set: CI must never pass by skipping the real lab.
-"""
+"""Fixtures for the lab tests."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testsupport.lab import require_frr_lab
 
 from storestack import lab
-
-
-def require_frr_lab() -> None:
-    try:
-        lab.check_prerequisites()
-    except lab.LabPrerequisiteError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the FRR lab cannot run here: {exc}")
-        pytest.skip(f"FRR lab unavailable: {exc}")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import require_frr_lab
+from testsupport.lab import require_frr_lab
 
 from storestack.cli.main import cli
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import paramiko
 import psutil
 import pytest
-from conftest import require_frr_lab
 from lab_bgp_configs import bgp_configs
 from netmiko import ConnectHandler
+from testsupport.lab import require_frr_lab
 
 from storestack import lab
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
