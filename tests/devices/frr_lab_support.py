@@ -14,22 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from testsupport.lab import require_frr_lab
 
 from storestack import lab
 from storestack.lab.topology import LabTopology
 
 HUB_ASN = 65000
 STORE_ASN_BASE = 65100
-
-
-def require_frr_lab() -> None:
-    """Skip on a developer machine without root/FRR/sshd; FAIL when CI is set."""
-    try:
-        lab.check_prerequisites()
-    except lab.LabPrerequisiteError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the FRR lab cannot run here: {exc}")
-        pytest.skip(f"FRR lab unavailable: {exc}")
 
 
 @contextmanager
