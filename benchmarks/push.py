@@ -31,8 +31,10 @@ from storestack.devices.runner import PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceTarget
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "devices"))
-from frr_lab_support import intended_configs
+# The lab's intended configs are the push tests' own (tests/devices/frr_lab_support.py).
+_TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(_TESTS), str(_TESTS / "devices")]
+from frr_lab_support import intended_configs  # noqa: E402
 
 
 def relabelled(topology: lab.LabTopology, label: str) -> dict[str, str]:
