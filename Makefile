@@ -36,7 +36,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 unit: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: setup lint typecheck unit
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +102,8 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
     """
     target = path or str(default_fleet_path())
     try:
-        with err_console.status("validating the inventory…") if err_console.is_terminal else nullcontext():
-            result = _load_target(target, write_lock=write_lock, as_json=as_json)
+        # No spinner here: its thread would keep the loader from parsing on a second core.
+        result = _load_target(target, write_lock=write_lock, as_json=as_json)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
         raise SystemExit(EXIT_FAILED) from None

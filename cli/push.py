@@ -32,10 +32,15 @@ from storestack.cli.common import (
     fail,
     json_option,
 )
-from storestack.devices.errors import PushConfigError
+from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
-from storestack.devices.intended import IntendedConfigDirectory, IntendedConfigSource
+from storestack.devices.intended import (
+    IntendedConfigDirectory,
+    IntendedConfigSource,
+    rendered_intended_configs,
+)
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
+from storestack.devices.outputs import load_stack_outputs
 from storestack.devices.push import PushOptions
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import (
@@ -119,23 +124,40 @@ def _load_targets(targets_file: Path | None, fleet: Fleet | None) -> PushTargets
 
 
 def _load_fleet(fleet_path: Path | None, needed: bool) -> Fleet | None:
+    """The fleet, when the push needs it (targets, --region, rendering) or can use it (redaction)."""
     path = fleet_path or default_fleet_path()
-    if not needed and not path.exists():
-        return None
     try:
         return load_fleet(path)
-    except InventoryError as exc:
-        raise PushConfigError(f"the inventory is invalid ({len(exc.issues)} issue(s)); run `storestack inventory validate`") from None
+    except (InventoryError, OSError) as exc:
+        if not needed:
+            return None
+        if isinstance(exc, InventoryError):
+            raise PushConfigError(
+                f"the inventory at {path} is invalid ({len(exc.issues)} issue(s)); run `storestack inventory validate`"
+            ) from None
+        raise PushConfigError(f"cannot read the inventory at {path}: {exc}") from None
 
 
-def _intended_source(intended_dir: Path | None, secrets: set[str]) -> IntendedConfigSource:
-    if intended_dir is None:
-        raise PushConfigError(
-            "pass --intended DIR: the rendered configs (`storestack devices render --out DIR`)"
-        )
-    if not intended_dir.is_dir():
-        raise PushConfigError(f"{intended_dir}: no such directory of intended configs")
-    return IntendedConfigDirectory(intended_dir, secrets=secrets)
+def _intended_source(
+    intended_dir: Path | None,
+    fleet: Fleet | None,
+    targets: PushTargets,
+    outputs_path: Path | None,
+    secrets: set[str],
+) -> IntendedConfigSource:
+    if intended_dir is not None:
+        if not intended_dir.is_dir():
+            raise PushConfigError(f"{intended_dir}: no such directory of intended configs")
+        return IntendedConfigDirectory(intended_dir, secrets=secrets)
+    if fleet is None:
+        raise PushConfigError("no fleet inventory to render intended configs from; pass --fleet or --intended DIR")
+    outputs = None
+    if outputs_path is not None:
+        try:
+            outputs = load_stack_outputs(outputs_path)
+        except RenderError as exc:
+            raise PushConfigError(str(exc)) from None
+    return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
 
 
 @click.command("push")
@@ -144,7 +166,9 @@ def _intended_source(intended_dir: Path | None, secrets: set[str]) -> IntendedCo
 @click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
               help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
 @click.option("--intended", "intended_dir", type=click.Path(path_type=Path), default=None,
-              help="Directory of intended configs, <appliance>.cfg each.")
+              help="Directory of intended configs, <appliance>.cfg each. Default: rendered from the fleet.")
+@click.option("--outputs", "outputs_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Store stack outputs (JSON/YAML, mode 0600) to render with; default: planned values.")
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
 @click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
@@ -173,6 +197,7 @@ def push(
     fleet_path: Path | None,
     targets_file: Path | None,
     intended_dir: Path | None,
+    outputs_path: Path | None,
     stores: tuple[str, ...],
     appliances: tuple[str, ...],
     region: str | None,
@@ -204,7 +229,9 @@ def push(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     try:
-        fleet = _load_fleet(fleet_path, needed=targets_file is None or region is not None)
+        fleet = _load_fleet(
+            fleet_path, needed=targets_file is None or region is not None or intended_dir is None
+        )
         targets = _load_targets(targets_file, fleet)
         selection: dict[str, str | list[str] | None] = {
             "stores": list(stores) or None,
@@ -236,7 +263,7 @@ def push(
         if not len(targets):
             raise PushConfigError("no appliance matches the selection")
         secrets = fleet_secret_values(fleet) if fleet is not None else set()
-        intended = _intended_source(intended_dir, secrets)
+        intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
         options = RunOptions(
             concurrency=concurrency,
             canary=canary,

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from storestack.devices.errors import MissingIntendedConfigError
+from storestack.devices.errors import MissingIntendedConfigError, PushConfigError
 from storestack.devices.targets import ApplianceTarget
+
+if TYPE_CHECKING:
+    from storestack.devices.outputs import StoreCloudOutputs
+    from storestack.inventory import Fleet
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,42 @@ class IntendedConfigDirectory:
         raise MissingIntendedConfigError(
             f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"
         )
+
+
+def rendered_intended_configs(
+    fleet: Fleet,
+    targets: Iterable[ApplianceTarget],
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    secrets: Iterable[str] = (),
+) -> IntendedConfigs:
+    """Render the targets' intended configs from the fleet, secrets filled in (push files, in memory).
+
+    Every secret value that went into them (device secrets from the environment, PSKs from the
+    stack outputs, plus `secrets`) is known to the redactor. Render errors (a missing secret,
+    an unknown store) are configuration errors: nothing is pushed.
+    """
+    from storestack.devices.errors import RenderError
+    from storestack.devices.render import render_fleet
+
+    targets = list(targets)
+    stores = sorted({t.store_id for t in targets if t.store_id})
+    hubs = sorted({t.name for t in targets if t.role == "hub"})
+    unknown = [store for store in stores if store not in fleet.stores]
+    unknown += [hub for hub in hubs if hub not in fleet.hubs]
+    if unknown:
+        raise PushConfigError(
+            f"cannot render intended configs: not in the fleet inventory: {', '.join(unknown)} (pass --intended DIR)"
+        )
+    try:
+        rendered = {
+            config.name: config.text
+            for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
+        }
+    except RenderError as exc:
+        raise PushConfigError(f"cannot render intended configs: {exc}") from None
+    values = set(secrets)
+    for store_outputs in (outputs or {}).values():
+        values.update(link.psk.get_secret_value() for link in store_outputs.links)
+        values.update(tunnel.psk.get_secret_value() for tunnel in store_outputs.aws_tunnels)
+    return IntendedConfigs(rendered, secrets=values)

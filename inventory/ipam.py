@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,10 +101,62 @@ def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTab
 
 def parse_allocations(text: str, display: str) -> tuple[AllocationTable, SourceDocument]:
     document = parse_text(text, display)
+    return allocations_from_document(document), document
+
+
+def allocations_from_document(document: SourceDocument) -> AllocationTable:
+    """The table a parsed lock file holds. Raises InventoryError naming every problem."""
+    try:
+        return _exact_table(document.data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # not the shape storestack writes: full validation says what is wrong, and where
     table, issues = validate_document(AllocationTable, document)
     if table is None:
         raise InventoryError(issues)
-    return table, document
+    return table
+
+
+_STORE_KEYS = {"block", "asn", "loopbacks", "transit"}
+
+
+def _exact_table(data: dict[str, Any]) -> AllocationTable:
+    """The lock file as storestack writes it, read without the generic validator.
+
+    A committed lock holds thousands of entries and is read on every load; this accepts only
+    exactly the written shape and types (raising otherwise), so the result is what validation
+    would give.
+    """
+    if set(data) - {"version", "hubs", "stores"} or type(data.get("version", 1)) is not int:
+        raise ValueError("unexpected lock file shape")
+    hubs: dict[str, HubAllocation] = {}
+    for name, hub in (data.get("hubs") or {}).items():
+        if set(hub) != {"loopback"}:
+            raise ValueError(name)
+        hubs[name] = HubAllocation.model_construct(loopback=_address(hub["loopback"]))
+    stores: dict[str, StoreAllocation] = {}
+    for store_id, entry in (data.get("stores") or {}).items():
+        if not set(entry) <= _STORE_KEYS or type(entry["asn"]) is not int:
+            raise ValueError(store_id)
+        block = entry.get("block")
+        stores[store_id] = StoreAllocation.model_construct(
+            block=None if block is None else _network(block),
+            asn=entry["asn"],
+            loopbacks={name: _address(value) for name, value in (entry.get("loopbacks") or {}).items()},
+            transit={name: _network(value) for name, value in (entry.get("transit") or {}).items()},
+        )
+    return AllocationTable.model_construct(version=data.get("version", 1), hubs=hubs, stores=stores)
+
+
+def _address(value: object) -> ipaddress.IPv4Address:
+    if type(value) is not str:
+        raise TypeError(value)
+    return ipaddress.IPv4Address(value)
+
+
+def _network(value: object) -> ipaddress.IPv4Network:
+    if type(value) is not str or "/" not in value:
+        raise TypeError(value)
+    return ipaddress.IPv4Network(value)
 
 
 def write_allocations(path: Path, table: AllocationTable) -> bool:

@@ -33,13 +33,14 @@ from storestack.inventory.fleet import (
 )
 from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
+    MAX_LOCK_BYTES,
     AllocationTable,
     AsnPool,
     HubAllocation,
     NetworkPool,
     PoolExhausted,
     StoreAllocation,
-    read_allocations_with_lines,
+    allocations_from_document,
     write_allocations,
 )
 from storestack.inventory.models import SEGMENT_KINDS, FleetSpec, SegmentKind, StoreSpec
@@ -82,7 +83,10 @@ class _StoreSource:
 class _Lock:
     table: AllocationTable
     document: SourceDocument
-    text: str
+
+
+def _differs(table: AllocationTable, previous: AllocationTable) -> bool:
+    return (table.version, table.hubs, table.stores) != (previous.version, previous.hubs, previous.stores)
 
 
 @dataclass
@@ -138,7 +142,13 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
             expected_ids.append(entry.name.removesuffix(".yaml"))
         elif entry.name.endswith(".yml"):
             issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
+    lock_path = root / LOCK_FILE_NAME
+    has_lock = lock_path.is_file()
+    if has_lock:
+        # Last in the list: a second core, when there is one, starts with it.
+        jobs.append(ParseJob(LOCK_FILE_NAME, path=lock_path, limit=MAX_LOCK_BYTES))
     outcomes = parse_many(jobs)
+    lock = _lock(outcomes.pop() if has_lock else None, issues)
     fleet_doc = _collect(outcomes[0], issues)
     store_docs: list[tuple[SourceDocument, str | None]] = []
     for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
@@ -146,13 +156,11 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
         if document is not None:
             store_docs.append((document, expected_id))
 
-    lock_path = root / LOCK_FILE_NAME
-    lock = _read_lock(lock_path, issues)
     fleet, table = _load(fleet_doc, store_docs, lock, issues, root)
-    rendered = table.render()
-    changed = lock is None or rendered != lock.text
-    if write_lock and changed:
-        write_allocations(lock_path, table)
+    assert lock is not None  # _load raised otherwise
+    changed = _differs(table, lock.table)
+    if write_lock:
+        changed = write_allocations(lock_path, table)  # also rewrites a lock edited by hand
     return LoadResult(fleet, table, lock_path, changed)
 
 
@@ -208,9 +216,9 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
     ]
 
     table = allocations or AllocationTable()
-    lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}), table.render())
+    lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}))
     fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
-    return LoadResult(fleet, resolved_table, None, resolved_table.render() != lock.text)
+    return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
 
 
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
@@ -220,14 +228,18 @@ def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocum
     return None
 
 
-def _read_lock(path: Path, issues: list[InventoryIssue]) -> _Lock | None:
+def _lock(outcome: ParseOutcome | None, issues: list[InventoryIssue]) -> _Lock | None:
+    """The parsed lock file (None: there is none yet), or None with its problems in `issues`."""
+    if outcome is None:
+        return _Lock(AllocationTable(), SourceDocument(LOCK_FILE_NAME, {}, {}))
+    document = _collect(outcome, issues)
+    if document is None:
+        return None
     try:
-        table, document = read_allocations_with_lines(path, LOCK_FILE_NAME)
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        return _Lock(allocations_from_document(document), document)
     except InventoryError as exc:
         issues.extend(exc.issues)
         return None
-    return _Lock(table, document, text)
 
 
 def _load(
@@ -697,8 +709,11 @@ def _resolve(
     # Reserve before allocating: pinned allocations (also of stores removed since, so their
     # numbers are not handed to someone else while configs may still reference them) and
     # every explicit value in the inventory.
-    for hub_alloc in previous.hubs.values():
+    current_hubs = {hub.hostname for hub in spec.sites.hq.hubs}
+    for hub_name, hub_alloc in previous.hubs.items():
         loopback_pool.reserve(hub_alloc.loopback)
+        if hub_name not in current_hubs:
+            table.hubs[hub_name] = hub_alloc
     for store_id, alloc in previous.stores.items():
         if alloc.block is not None:
             block_pool.reserve(alloc.block)

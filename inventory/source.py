@@ -10,10 +10,13 @@ an anchor is seen exactly as written, and no node graph is kept for thousands of
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import re
+import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
@@ -62,7 +65,8 @@ class SourceDocument:
     def lines(self) -> dict[Loc, int]:
         if self.known_lines is None:
             if self.text is None and self.path is not None:
-                self.text = decode(self.path.read_bytes(), self.display)
+                # Already parsed once (elsewhere): only its lines are wanted now.
+                self.text = self.path.read_bytes().decode("utf-8", errors="replace")
             self.known_lines = _parse_tracked(self.text, self.display).known_lines if self.text else {}
         return self.known_lines or {}
 
@@ -390,13 +394,13 @@ def decode(raw: bytes, display: str, limit: int = MAX_FILE_BYTES) -> str:
         raise InventoryError([InventoryIssue(display, 0, "", f"not UTF-8 text ({exc.reason})")]) from None
 
 
-def read_document(path: Path, display: str) -> SourceDocument:
+def read_document(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> SourceDocument:
     """Parse one inventory file. Raises InventoryError naming the file and line."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InventoryError([InventoryIssue(display, 0, "", f"cannot read file: {exc.strerror}")]) from None
-    return parse_text(decode(raw, display), display)
+    return parse_text(decode(raw, display, limit), display)
 
 
 _DOCUMENT_MARKER = re.compile(r"^---(?=[ \t]|$)[ \t]*", re.MULTILINE)
@@ -441,6 +445,7 @@ class ParseJob:
     display: str
     path: Path | None = None
     text: str | None = None
+    limit: int = MAX_FILE_BYTES
 
 
 ParseOutcome = SourceDocument | list[InventoryIssue]
@@ -450,60 +455,94 @@ PARALLEL_MIN_DOCUMENTS = 1000
 def _run_job(job: ParseJob) -> ParseOutcome:
     try:
         if job.path is not None:
-            return read_document(job.path, job.display)
+            return read_document(job.path, job.display, job.limit)
         return parse_text(job.text or "", job.display)
     except InventoryError as exc:
         return exc.issues
 
 
-def parse_many(jobs: list[ParseJob]) -> list[ParseOutcome]:
+def parse_many(jobs: list[ParseJob], *, meanwhile: Callable[[], None] | None = None) -> list[ParseOutcome]:
     """Parse many documents; each outcome is the document or the issues that stopped it.
 
-    YAML parsing is most of a big fleet's load and runs one core at a time, so when there are
-    many documents, a second core is free and this process has no other threads (a fork copies
-    only the calling thread), half of them are parsed in a forked child and sent back pickled.
-    Anything going wrong with the child falls back to parsing here: the result is the same.
+    YAML parsing is most of a big fleet's load and runs one core at a time. When there are many
+    documents, more than one core, and no other thread in this process (a fork copies only the
+    calling thread), a forked child helps: this process runs `meanwhile` (other reading it has
+    to do anyway), then takes batches from the front of the list while the child takes them
+    from the back, until they meet, so a busy second core costs nothing but its share. The
+    child sends its documents back pickled; if anything goes wrong with it, its share is parsed
+    here, and the result is the same.
     """
     if len(jobs) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+        if meanwhile is not None:
+            meanwhile()
         return [_run_job(job) for job in jobs]
-    middle = len(jobs) // 2
+    context = multiprocessing.get_context("fork")
+    lock = context.Lock()
+    bounds = context.RawArray("q", [0, len(jobs)])  # [next from the front, first taken from the back]
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
     except OSError:
         os.close(read_end)
         os.close(write_end)
+        if meanwhile is not None:
+            meanwhile()
         return [_run_job(job) for job in jobs]
-    if pid == 0:  # the child: parse the second half, send it, leave without cleanup handlers
+    if pid == 0:  # the child: take batches from the back, send them, leave without cleanup
         status = 1
         try:
             os.close(read_end)
-            outcomes = [_run_job(job) for job in jobs[middle:]]
-            sent = [
-                (outcome.data,) if isinstance(outcome, SourceDocument) else outcome for outcome in outcomes
-            ]
+            taken: list[ParseOutcome] = []
+            while True:
+                with lock:
+                    end = bounds[1]
+                    start = max(bounds[0], end - _BATCH)
+                    bounds[1] = start
+                if start >= end:
+                    break
+                taken[:0] = [_run_job(job) for job in jobs[start:end]]
+            sent = [(o.data,) if isinstance(o, SourceDocument) else o for o in taken]
             with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(sent, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((len(jobs) - len(sent), sent), pipe, protocol=pickle.HIGHEST_PROTOCOL)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
-    first_half = [_run_job(job) for job in jobs[:middle]]
-    payload: Any
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pickle.load(pipe)
-    except Exception:  # a child that died or sent garbage: do its share here
-        payload = None
-    finally:
-        os.waitpid(pid, 0)
-    if not isinstance(payload, list) or len(payload) != len(jobs) - middle:
-        return first_half + [_run_job(job) for job in jobs[middle:]]
-    second_half: list[ParseOutcome] = [
+    payload: Any = None
+    front: list[ParseOutcome] = []
+    with os.fdopen(read_end, "rb") as pipe:
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            while True:
+                with lock:
+                    start = bounds[0]
+                    end = min(bounds[1], start + _BATCH)
+                    bounds[0] = end
+                if start >= end:
+                    break
+                front += [_run_job(job) for job in jobs[start:end]]
+            try:
+                payload = pickle.load(pipe)
+            except Exception:  # a child that died or sent garbage: its share is parsed here
+                payload = None
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # our own work failed: the child's is not wanted
+            raise
+        finally:
+            os.waitpid(pid, 0)
+    if not (
+        isinstance(payload, tuple) and payload[0] == len(front) and len(payload[1]) == len(jobs) - len(front)
+    ):
+        return front + [_run_job(job) for job in jobs[len(front) :]]
+    back: list[ParseOutcome] = [
         SourceDocument(job.display, item[0], None, job.text, job.path) if isinstance(item, tuple) else item
-        for job, item in zip(jobs[middle:], payload, strict=True)
+        for job, item in zip(jobs[len(front) :], payload[1], strict=True)
     ]
-    return first_half + second_half
+    return front + back
+
+
+_BATCH = 64
 
 
 def _can_fork() -> bool:

@@ -50,9 +50,16 @@ CASES: dict[str, list[str]] = {
     "duplicate-ids-and-hostnames": [
         "stores/sh-0003.yaml:1 id: store id 'sh-0001' does not match its file name 'sh-0003'",
         "stores/sh-0003.yaml:1 id: store id 'sh-0001' is already used by stores/sh-0001.yaml",
-        "stores/sh-0003.yaml:15 appliances[0].hostname: hostname 'sh-0002-edge1' is already used in"
+        "stores/sh-0003.yaml:13 wan[0].address: 198.51.100.2 is already used by stores/sh-0001.yaml:14 wan[0].address",
+        "stores/sh-0003.yaml:18 appliances[0].hostname: hostname 'sh-0002-edge1' is already used in"
         " stores/sh-0002.yaml",
-        "stores/sh-0003.yaml:17 appliances[1].hostname: hostname 'hq-hub1' is already used in fleet.yaml (hub)",
+        "stores/sh-0003.yaml:20 appliances[1].hostname: hostname 'hq-hub1' is already used in fleet.yaml (hub)",
+    ],
+    "duplicate-hubs": [
+        "fleet.yaml:34 sites.hq.hubs[1].hostname: hostname 'hq-hub1' is already used by hub [0]",
+        "fleet.yaml:36 sites.hq.hubs[1].management_address: 10.0.250.11 is already used by"
+        " sites.hq.hubs[0].management_address",
+        "stores/sh-0002.yaml:6 hub: unknown hub 'hq-hub2' (did you mean 'hq-hub1'?)",
     ],
     "overlapping-subnets": [
         "fleet.yaml:11 ip_plan.desktops: 10.64.128.0/17 overlaps ip_plan.stores 10.64.0.0/16",

@@ -221,3 +221,41 @@ def test_copy_of_fleet_with_lock_resolves_identically(fleet_dir: Path, tmp_path:
     copy = tmp_path / "copy"
     shutil.copytree(fleet_dir, copy)
     assert {s.id: numbers(s) for s in load_fleet(copy)} == {s.id: numbers(s) for s in load_fleet(fleet_dir)}
+
+
+def test_management_address_that_is_another_appliances_loopback_is_reported(fleet_dir: Path) -> None:
+    load_fleet_with_allocations(fleet_dir, write_lock=True)  # sh-0001-edge1 pins loopback 10.255.0.3
+    store = fleet_dir / "stores" / "sh-0002.yaml"
+    store.write_text(
+        store.read_text().replace(
+            "    platform: cisco_xe", "    platform: cisco_xe\n    management_address: 10.255.0.3"
+        )
+    )
+    with pytest.raises(InventoryError) as caught:
+        load_fleet(fleet_dir)
+    assert [str(issue) for issue in caught.value.issues] == [
+        "stores/sh-0002.yaml:25 appliances[0].management_address: 10.255.0.3 is the loopback of sh-0001-edge1"
+    ]
+
+
+def test_a_removed_hub_keeps_its_loopback_reserved(fleet_dir: Path) -> None:
+    load_fleet_with_allocations(fleet_dir, write_lock=True)  # hq-hub2 pins 10.255.0.2
+    fleet_file = fleet_dir / "fleet.yaml"
+    text = fleet_file.read_text()
+    fleet_file.write_text(
+        text.replace(
+            "      - hostname: hq-hub2\n        platform: frr\n        management_address: 10.0.250.12\n"
+            "        public_address: 203.0.113.12\n",
+            "",
+        ).replace("hub: hq-hub2", "hub: hq-hub1")
+    )
+    (fleet_dir / "stores" / "sh-0002.yaml").write_text(
+        (fleet_dir / "stores" / "sh-0002.yaml").read_text().replace("hub: hq-hub2", "hub: hq-hub1")
+    )
+    add_store(fleet_dir, "sh-0005")
+    store = fleet_dir / "stores" / "sh-0005.yaml"
+    store.write_text(store.read_text().replace("hub: hq-hub2", "hub: hq-hub1"))
+    result = load_fleet_with_allocations(fleet_dir, write_lock=True)
+    assert sorted(result.fleet.hubs) == ["hq-hub1"]
+    assert str(result.allocations.hubs["hq-hub2"].loopback) == "10.255.0.2"
+    assert all(str(a.loopback) != "10.255.0.2" for a in result.fleet.store("sh-0005").appliances)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,6 +167,7 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
     serial = source.parse_many(jobs)
     monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
     monkeypatch.setattr(source, "_can_fork", lambda: True)
+    monkeypatch.setattr(source, "_BATCH", 4)
     forks: list[int] = []
     real_fork = os.fork
 
@@ -174,8 +176,11 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
         return real_fork()
 
     monkeypatch.setattr(source.os, "fork", counting_fork)
-    parallel = source.parse_many(jobs)
+    # While this process is busy elsewhere, the child takes documents from the back.
+    parallel = source.parse_many(jobs, meanwhile=lambda: time.sleep(0.3))
     assert forks == [1]
+    from_child = parallel[-2]
+    assert isinstance(from_child, source.SourceDocument) and from_child.text is None
 
     def shape(outcome: source.ParseOutcome) -> object:
         if isinstance(outcome, source.SourceDocument):
@@ -205,3 +210,31 @@ def test_multiple_documents_in_a_store_file_are_refused(
     store = fleet_dir / "stores" / "sh-0002.yaml"
     store.write_text(store.read_text() + "---\nid: sh-0009\n")
     assert errors_of(fleet_dir) == ["stores/sh-0002.yaml:25 only one YAML document is allowed here"]
+
+
+def test_a_failure_while_the_child_parses_leaves_no_child_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_fleet(generate_fleet(20, seed=1), tmp_path / "fleet")
+    jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
+    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
+    monkeypatch.setattr(source, "_can_fork", lambda: True)
+    children: list[int] = []
+    real_fork = os.fork
+
+    def recording_fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(source.os, "fork", recording_fork)
+
+    def broken() -> None:
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        source.parse_many(jobs, meanwhile=broken)
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(children[0], os.WNOHANG)  # already reaped
