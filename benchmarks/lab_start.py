@@ -26,9 +26,9 @@ def bench_frr(appliances: int, root: Path) -> dict[str, float]:
     topology = lab.synthetic_topology(appliances - 2)  # two hubs plus the stores
     state_dir = root / f"bench-{appliances}"
     started = time.perf_counter()
-    info = lab.up(topology, state_dir)
-    up_seconds = time.perf_counter() - started
     try:
+        info = lab.up(topology, state_dir)
+        up_seconds = time.perf_counter() - started
         assert len(info.inventory.appliances) == appliances
         memory = lab.memory(state_dir)
         healthy = lab.status(state_dir).healthy
