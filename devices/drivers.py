@@ -14,7 +14,13 @@ from typing import Literal
 
 from hier_config import Platform as HierPlatform
 from hier_config import get_hconfig_driver
-from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaultWithRule, OrderingRule
+from hier_config.models import (
+    IdempotentCommandsRule,
+    MatchRule,
+    NegationDefaultWithRule,
+    OrderingRule,
+    PerLineSubRule,
+)
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
 from pydantic import BaseModel, ConfigDict
@@ -123,7 +129,7 @@ FRR = PlatformDriver(
 CISCO_XE = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
-    hier_platform="CISCO_IOS",
+    hier_platform="CISCO_XE",  # hier_config's IOS rules, see HConfigDriverCiscoXE
     ignore_lines=(
         r"^Building configuration",
         r"^Current configuration",
@@ -292,10 +298,29 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
         )
 
 
+class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
+    """IOS-XE as hier_config's IOS driver sees it, with one display quirk undone.
+
+    IOS-XE shows a class's `service-policy` indented under its `shape average`, but `shape` opens
+    no mode: the service-policy belongs to the class. Parsed as displayed, the remediation gets
+    one `exit` too many per shaped class, and the extra `exit` leaves configuration mode on a
+    real device, so every line after it is refused. Running and intended configs are both read
+    with the service-policy one level up.
+    """
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoIOS._instantiate_rules()
+        flatten = PerLineSubRule(search=r"^   service-policy ", replace="  service-policy ")
+        return rules.model_copy(update={"per_line_sub": [*rules.per_line_sub, flatten]})
+
+
 @cache
 def hier_driver(platform: str) -> HConfigDriverBase:
     """The hier_config driver for a platform (one instance per platform: drivers are stateless)."""
     driver = driver_for(platform)
     if driver.hier_platform == "FRR":
         return HConfigDriverFRR()
+    if driver.hier_platform == "CISCO_XE":
+        return HConfigDriverCiscoXE()
     return get_hconfig_driver(HierPlatform[driver.hier_platform])

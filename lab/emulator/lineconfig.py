@@ -100,6 +100,8 @@ IOS = LineDialect(
             "archive",
             "ip dhcp pool",
             "ip prefix-list-section",
+            "aaa group server",
+            "tacacs server",
         ),
         "router": ("address-family",),
         "vrf definition": ("address-family",),

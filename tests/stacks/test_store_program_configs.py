@@ -8,8 +8,6 @@ appliance when given the same stack outputs.
 from __future__ import annotations
 
 import functools
-import ipaddress
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +15,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from testsupport.rendering import TEST_SECRETS
+from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
 from storestack.devices.stack_bridge import appliance_config_renderer
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.stacks import store
-from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS, store_stack_name
-from storestack.stacks.core import mock_outputs
-from storestack.stacks.mapping import core_config, store_config
+from storestack.stacks.config import store_stack_name
 from storestack.stacks.mocks import (
     MockRun,
-    StorestackMocks,
     is_secret,
-    run_program_under_mocks,
     unwrap_secrets,
 )
 from storestack.stacks.plan import make_tasks, plan_tasks
@@ -58,47 +53,9 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def run_store_program(fleet: Fleet, store_id: str, *, preview: bool) -> MockRun:
-    config = store_config(fleet, fleet.store(store_id))
-    mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
-    return run_program_under_mocks(
-        functools.partial(store.program, appliance_config_renderer(fleet)),
-        project=PROJECTS["store"],
-        stack=store_stack_name(store_id),
-        config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
-        mocks=mocks,
-        preview=preview,
+    return run_store_stack(
+        fleet, store_id, preview=preview, program=functools.partial(store.program, appliance_config_renderer(fleet))
     )
-
-
-def outputs_file(run: MockRun, store_id: str, *, planned: bool) -> dict[str, Any]:
-    """The stack's tunnel outputs in the `--outputs` file shape `devices render` reads."""
-    psks = run.outputs["tunnel_psks"].value
-    links: list[dict[str, Any]] = []
-    aws: list[dict[str, Any]] = []
-    for tunnel in run.outputs["tunnels"].value:
-        if tunnel["peer_kind"] == "hub":
-            prefix = ipaddress.IPv4Network(tunnel["inside_cidr"]).prefixlen
-            links.append(
-                {
-                    "link": tunnel["wan_link"],
-                    "outside_address": tunnel["peer_outside_address"],
-                    "inside": f"{tunnel['local_inside_address']}/{prefix}",
-                    "inside_peer": tunnel["peer_inside_address"],
-                    "psk": psks[tunnel["name"]],
-                }
-            )
-        else:
-            number = 1 + sum(1 for t in aws if t["link"] == tunnel["wan_link"])
-            aws.append(
-                {
-                    "link": tunnel["wan_link"],
-                    "tunnel": number,
-                    "outside_address": tunnel["peer_outside_address"],
-                    "inside_cidr": tunnel["inside_cidr"],
-                    "psk": psks[tunnel["name"]],
-                }
-            )
-    return {store_id: {"links": links, "aws_tunnels": aws, "planned": planned}}
 
 
 def devices_render(fleet_dir: Path, store_id: str, outputs: dict[str, Any], tmp_path: Path) -> dict[str, str]:
