@@ -78,8 +78,15 @@ def render_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"load+validate+IPAM {s['load']:.2f} s, stack configs {s['stacks']:.2f} s, "
                 f"{int(s['configs']):,} appliance configs {s['appliances']:.2f} s; total {s['total']:.2f} s, "
                 f"peak RSS {s['peak_rss_mib']:.0f} MiB",
-                f"{s['lines_per_config']:.0f} lines/config",
-                "appliance configs < 10 s: " + met(size["appliances_target_met"]) if size["stores"] >= 10_000 else "",
+                f"{s['lines_per_config']:.0f} lines/config; CPU s: load {s['load_cpu']:.2f}, stacks "
+                f"{s['stacks_cpu']:.2f}, appliances {s['appliances_cpu']:.2f} "
+                f"(= {size['appliances_idle_seconds']} s on idle cores)",
+                (
+                    f"appliance configs < 10 s: {met(size['appliances_target_met'])} here, "
+                    f"{met(size['appliances_idle_seconds'] < 10)} on idle cores"
+                )
+                if size["stores"] >= 10_000
+                else "",
             )
         )
         rows.append(
