@@ -7,6 +7,7 @@ import click
 from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
 from storestack.cli.lab import lab
+from storestack.cli.rollout import register as register_rollout
 from storestack.cli.stacks import register as register_stacks
 
 
@@ -20,3 +21,4 @@ cli.add_command(inventory)
 cli.add_command(devices)
 cli.add_command(lab)
 register_stacks(cli)
+register_rollout(cli)

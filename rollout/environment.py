@@ -98,6 +98,9 @@ class Environment:
     hub_lock: threading.Lock = field(default_factory=threading.Lock)
     _pin_lock: threading.Lock = field(default_factory=threading.Lock)
     lock_written: bool = False
+    # Hub configs pushed and verified in this run, by hub: a store whose rendered hub config is the
+    # same text does not push that hub again ("push the hubs once for the batch").
+    hubs_pushed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions = ShowSessions(self.push_context)

@@ -5,6 +5,7 @@ did not finish, the exact command that resumes it. This is also the `--json` doc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,10 @@ def _devices(subject: SubjectRecord, role: str) -> list[dict[str, Any]]:
     return [d for d in _data(subject, "push").get("devices", []) if d.get("role") == role]
 
 
-def _describe_devices(devices: list[dict[str, Any]], record: StepRecord) -> str:
-    if not devices:
+def _describe_devices(devices: list[dict[str, Any]], record: StepRecord, reused: Sequence[str] = ()) -> str:
+    if not devices and not reused:
         return "not pushed" if record.status is not StepStatus.FAILED else f"not pushed ({record.error})"
-    parts = []
+    parts = [f"{hub} already pushed" for hub in reused]
     for device in devices:
         if device["outcome"] == "failed":
             rollback = device.get("rollback")
@@ -112,7 +113,10 @@ def layers(subject: SubjectRecord) -> list[Layer]:
         Layer(layer="inventory", state=text(validate, validate.summary, "not validated")),
         Layer(layer="cloud stack", state=stack),
         Layer(layer="device configs", state=text(render, render.summary, "not rendered")),
-        Layer(layer="hubs", state=_describe_devices(_devices(subject, "hub"), push)),
+        Layer(
+            layer="hubs",
+            state=_describe_devices(_devices(subject, "hub"), push, push.data.get("hubs_already_pushed", [])),
+        ),
         Layer(layer="store edge", state=_describe_devices(_devices(subject, "edge"), push)),
         Layer(layer="verification", state=text(verify, verify.summary, "not run")),
     ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import DevicesError
-from storestack.devices.intended import IntendedConfigDirectory
+from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory
 from storestack.devices.push import push_appliance
 from storestack.devices.render import render_fleet, write_configs
 from storestack.devices.report import DeviceResult
@@ -325,12 +325,15 @@ def step_push(run: StoreRun) -> StepOutcome:
     intended = IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
     results: list[DeviceResult] = []
 
+    def config_of(name: str) -> IntendedConfig:
+        try:
+            return intended.intended_config(env.targets[name])
+        except DevicesError as exc:
+            raise StepFailed(f"{name}: {exc}; start a fresh rollout to render it again") from None
+
     def push(name: str) -> DeviceResult:
         target = env.targets[name]
-        try:
-            config = intended.intended_config(target)
-        except DevicesError as exc:
-            raise StepFailed(f"{name}: {exc}; re-render with a fresh rollout") from None
+        config = config_of(name)
         result = push_appliance(
             target, config, context=env.push_context, on_stage=lambda device, stage: run.detail(f"{device}: {stage}")
         )
@@ -343,13 +346,20 @@ def step_push(run: StoreRun) -> StepOutcome:
             )
         return result
 
+    reused: list[str] = []
     with env.hubs_exclusive():
         for hub in run.hubs:
-            push(hub)
+            text = config_of(hub).text
+            earlier = env.hubs_pushed.get(hub)
+            if earlier is not None and earlier[1] == text:
+                reused.append(f"{hub} (pushed for {earlier[0]})")
+                continue
+            if push(hub).outcome in ("changed", "unchanged") and not run.options.dry_run:
+                env.hubs_pushed[hub] = (run.store_id, text)
     for edge in run.edges:
         push(edge)
     lines = _lines(results)
-    data = {"devices": [_compact(r) for r in results], "lines_sent": lines}
+    data = {"devices": [_compact(r) for r in results], "lines_sent": lines, "hubs_already_pushed": reused}
     if run.options.dry_run:
         would = sum(len(r.remediation) for r in results)
         return StepOutcome(summary=f"dry run: {would} line(s) would be sent", data=data)
@@ -359,6 +369,8 @@ def step_push(run: StoreRun) -> StepOutcome:
         if changed
         else "0 lines pushed: every appliance already runs its intended config"
     )
+    if reused:
+        summary += f"; already pushed in this run: {', '.join(reused)}"
     return StepOutcome(summary=summary, data=data)
 
 
