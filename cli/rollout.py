@@ -44,12 +44,13 @@ from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.report import RolloutSummary, summarise
 from storestack.rollout.rollout import (
+    DEFAULT_VERIFY_TIMEOUT,
     STEP_NAMES,
     STEPS,
     RolloutObserver,
     RolloutOptions,
     RolloutResult,
-    load_journal,
+    journal_to_resume,
     outputs_mode_text,
     run_rollout,
 )
@@ -196,11 +197,14 @@ def state_dir_option(func: F) -> F:
 @click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64), help="Stores rolled out at once.")
 @click.option("--no-failover", is_flag=True, help="With --lab: skip the failover drill of the verify step.")
-@click.option("--verify-timeout", default=60.0, show_default=True, type=float, help="Seconds for BGP and prefixes to show up.")
+@click.option("--verify-timeout", default=None, type=float,
+              help="Seconds for BGP and prefixes to show up [default: 60, or the resumed run's].")
 @click.option("--health-timeout", default=30.0, show_default=True, type=float, help="Seconds for a push's health checks.")
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live.")
 @click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Appliance inventory YAML to reach the appliances (default: the lab's, or the fleet's).")
 @state_dir_option
 @json_option
 def rollout(
@@ -214,10 +218,11 @@ def rollout(
     fail_fast: bool,
     concurrency: int,
     no_failover: bool,
-    verify_timeout: float,
+    verify_timeout: float | None,
     health_timeout: float,
     stacks_dir: Path,
     backend: str | None,
+    targets_file: Path | None,
     state_dir: Path,
     as_json: bool,
 ) -> None:
@@ -227,18 +232,15 @@ def rollout(
     step that did not finish. Re-running a finished rollout changes nothing (zero lines pushed).
     """
     quiet_device_logs()
+    journal: RunJournal | None
     try:
         if resume_run is not None:
             if stores:
                 raise RolloutConfigError("--resume continues a run with its own stores; name no store")
-            journal = load_journal(state_dir, resume_run)
-            options = RolloutOptions.from_journal(
-                journal, state_dir=state_dir, concurrency=concurrency, fail_fast=fail_fast
-            )
-            for subject in journal.subjects.values():
-                for record in subject.steps:
-                    if record.status is StepStatus.RUNNING:
-                        record.status = StepStatus.PENDING
+            overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast}
+            if verify_timeout is not None:
+                overrides["verify_timeout"] = verify_timeout
+            journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
         else:
             journal = None
             options = RolloutOptions(
@@ -249,10 +251,11 @@ def rollout(
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 failover=not no_failover,
-                verify_timeout=verify_timeout,
+                verify_timeout=verify_timeout if verify_timeout is not None else DEFAULT_VERIFY_TIMEOUT,
                 state_dir=state_dir,
                 stacks_dir=stacks_dir,
                 backend=backend,
+                targets_file=targets_file,
                 connection=ConnectionOptions(health_timeout=health_timeout),
             )
         if not as_json:
@@ -354,30 +357,31 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
             _print_dry_run(store)
     totals = summary.totals
     if summary.dry_run:
-        console.print(f"dry run: nothing was changed; journal: {summary.journal}")
+        console.print(f"dry run: nothing was changed; journal: {summary.journal}", soft_wrap=True)
         return
     console.print(
         f"{totals['active']}/{totals['stores']} store(s) active, {totals['lines_pushed']} config line(s) pushed, "
         f"{totals['checks_passed']} check(s) passed"
         + (f", {totals['checks_skipped']} skipped" if totals["checks_skipped"] else "")
-        + f"; journal: {summary.journal}"
+        + f"; journal: {summary.journal}",
+        soft_wrap=True,
     )
     if summary.nothing_changed:
         console.print("[green]nothing changed:[/] every store was already live as the inventory describes it")
     if summary.resume_command:
-        console.print(f"resume with: [bold]{summary.resume_command}[/]")
+        console.print(f"resume with: [bold]{summary.resume_command}[/]", soft_wrap=True)
 
 
 def _print_stopped_store(store: Any) -> None:
     failed = next((s for s in store.steps if s.name == store.failed_step), None)
     if failed is not None:
-        console.print(f"[bold red]{store.store} stopped at {failed.name}:[/] {escape(failed.error or '')}")
+        console.print(f"[bold red]{store.store} stopped at {failed.name}:[/] {escape(failed.error or '')}", soft_wrap=True)
         if failed.rollback:
-            console.print(f"  rollback: {escape(failed.rollback)}")
+            console.print(f"  rollback: {escape(failed.rollback)}", soft_wrap=True)
     else:
         console.print(f"[yellow]{store.store} did not finish[/] (interrupted or stopped by --fail-fast)")
     for layer in store.layers:
-        console.print(f"  {layer.layer:<15} {escape(layer.state)}")
+        console.print(f"  {layer.layer:<15} {escape(layer.state)}", soft_wrap=True)
 
 
 def _print_dry_run(store: Any) -> None:

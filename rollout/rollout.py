@@ -15,6 +15,7 @@ and failover drills are serialised because every store shares the hubs.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections.abc import Callable
@@ -23,12 +24,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import DevicesError
 from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory
 from storestack.devices.push import push_appliance
 from storestack.devices.render import render_fleet, write_configs
 from storestack.devices.report import DeviceResult
+from storestack.devices.targets import ApplianceInventory
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
@@ -59,6 +63,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("activate", "mark active"),
 )
 STEP_NAMES = [name for name, _title in STEPS]
+DEFAULT_VERIFY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,11 @@ class RolloutOptions:
     concurrency: int = 4
     fail_fast: bool = False
     failover: bool = True
-    verify_timeout: float = 60.0
+    verify_timeout: float = DEFAULT_VERIFY_TIMEOUT
     state_dir: Path = DEFAULT_STATE_DIR
     stacks_dir: Path = DEFAULT_OUT
     backend: str | None = None
+    targets_file: Path | None = None
     connection: ConnectionOptions = field(default_factory=ConnectionOptions)
 
     def __post_init__(self) -> None:
@@ -99,6 +105,7 @@ class RolloutOptions:
             "verify_timeout": self.verify_timeout,
             "stacks_dir": str(self.stacks_dir.resolve()),
             "backend": self.backend,
+            "targets": str(self.targets_file.resolve()) if self.targets_file else None,
             "health_timeout": self.connection.health_timeout,
         }
 
@@ -116,6 +123,7 @@ class RolloutOptions:
                 state_dir=state_dir,
                 stacks_dir=Path(saved.get("stacks_dir") or DEFAULT_OUT),
                 backend=saved.get("backend"),
+                targets_file=Path(saved["targets"]) if saved.get("targets") else None,
                 connection=ConnectionOptions(health_timeout=float(saved.get("health_timeout", 30.0))),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -461,6 +469,16 @@ class RolloutResult:
         return all(subject.status is StepStatus.DONE for subject in self.journal.subjects.values())
 
 
+def load_targets(path: Path) -> ApplianceInventory:
+    """An appliance inventory file (`devices push --targets` reads the same format)."""
+    try:
+        return ApplianceInventory.load(path)
+    except FileNotFoundError:
+        raise RolloutConfigError(f"{path}: no such appliance inventory") from None
+    except (ValidationError, ValueError, OSError) as exc:
+        raise RolloutConfigError(f"{path}: not a valid appliance inventory: {exc}") from None
+
+
 def start_journal(options: RolloutOptions) -> RunJournal:
     journal = RunJournal.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
     journal.save(options.runs_dir)
@@ -498,6 +516,7 @@ def run_rollout(
         connection=options.connection,
         dry_run=options.dry_run,
         backend=options.backend,
+        targets=load_targets(options.targets_file) if options.targets_file else None,
     )
     if journal is None:
         journal = start_journal(options)
@@ -527,7 +546,21 @@ def run_rollout(
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
         writer.finish()
+    with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
+        (options.state_dir / "rollout" / journal.run_id).rmdir()
     return RolloutResult(journal, options, env.outputs_mode)
+
+
+def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunJournal, RolloutOptions]:
+    """A rollout's journal and the options it started with (`overrides`: concurrency, fail_fast)."""
+    journal = load_journal(state_dir, run_id)
+    options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)
+    # A step that was running when the process died did not finish: it runs again.
+    for subject in journal.subjects.values():
+        for record in subject.steps:
+            if record.status is StepStatus.RUNNING:
+                record.status = StepStatus.PENDING
+    return journal, options
 
 
 def resume_rollout(
@@ -539,13 +572,7 @@ def resume_rollout(
     **overrides: Any,
 ) -> RolloutResult:
     """Continue a rollout from each store's first unfinished step, with the options it started with."""
-    journal = load_journal(state_dir, run_id)
-    options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)
-    # A step that was running when the process died did not finish: it runs again.
-    for subject in journal.subjects.values():
-        for record in subject.steps:
-            if record.status is StepStatus.RUNNING:
-                record.status = StepStatus.PENDING
+    journal, options = journal_to_resume(run_id, state_dir=state_dir, **overrides)
     return run_rollout(options, journal=journal, observer=observer, stop=stop)
 
 
