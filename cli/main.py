@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from storestack.cli.demo import demo
 from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
 from storestack.cli.lab import lab
@@ -22,3 +23,4 @@ cli.add_command(devices)
 cli.add_command(lab)
 register_stacks(cli)
 register_rollout(cli)
+cli.add_command(demo)

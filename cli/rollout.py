@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.markup import escape
 from rich.spinner import Spinner
@@ -120,13 +120,17 @@ class RolloutDisplay(RolloutObserver):
         with self._lock:
             self.now[store] = escape(text)
 
-    def __rich__(self) -> Table:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def table(self, width: int) -> Table:
         table = Table(box=None, pad_edge=False, header_style="bold", caption=STEP_LEGEND, caption_justify="left")
-        table.add_column("store", no_wrap=True)
+        table.add_column("store", no_wrap=True, min_width=7)
         for number, _name in enumerate(STEP_NAMES, start=1):
-            table.add_column(str(number), justify="center", no_wrap=True)
-        table.add_column("time", justify="right", no_wrap=True)
-        table.add_column("now", overflow="ellipsis", no_wrap=True, max_width=70)
+            table.add_column(str(number), justify="center", no_wrap=True, min_width=1)
+        table.add_column("time", justify="right", no_wrap=True, min_width=6)
+        # Everything but "now" takes about 40 columns; "now" gets the rest, cut short, never the step marks.
+        table.add_column("now", overflow="ellipsis", no_wrap=True, max_width=max(12, width - 42))
         with self._lock:
             for store, steps in self.states.items():
                 marks: list[Any] = [

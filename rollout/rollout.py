@@ -332,29 +332,29 @@ def step_push(run: StoreRun) -> StepOutcome:
     env = run.env
     intended = IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
     results: list[DeviceResult] = []
+    reused: list[str] = []
+
+    def data() -> dict[str, Any]:
+        return {"devices": [_compact(r) for r in results], "lines_sent": _lines(results), "hubs_already_pushed": reused}
 
     def config_of(name: str) -> IntendedConfig:
         try:
             return intended.intended_config(env.targets[name])
         except DevicesError as exc:
-            raise StepFailed(f"{name}: {exc}; start a fresh rollout to render it again") from None
+            raise StepFailed(f"{name}: {exc}; start a fresh rollout to render it again", data=data()) from None
 
     def push(name: str) -> DeviceResult:
-        target = env.targets[name]
-        config = config_of(name)
         result = push_appliance(
-            target, config, context=env.push_context, on_stage=lambda device, stage: run.detail(f"{device}: {stage}")
+            env.targets[name],
+            config_of(name),
+            context=env.push_context,
+            on_stage=lambda device, stage: run.detail(f"{device}: {stage}"),
         )
         results.append(result)
         if result.failed:
-            raise StepFailed(
-                f"{name}: {result.stage}: {result.error}",
-                rollback=_rollback_text(result),
-                data={"devices": [_compact(r) for r in results], "lines_sent": _lines(results)},
-            )
+            raise StepFailed(f"{name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
         return result
 
-    reused: list[str] = []
     with env.hubs_exclusive():
         for hub in run.hubs:
             text = config_of(hub).text
@@ -367,10 +367,9 @@ def step_push(run: StoreRun) -> StepOutcome:
     for edge in run.edges:
         push(edge)
     lines = _lines(results)
-    data = {"devices": [_compact(r) for r in results], "lines_sent": lines, "hubs_already_pushed": reused}
     if run.options.dry_run:
         would = sum(len(r.remediation) for r in results)
-        return StepOutcome(summary=f"dry run: {would} line(s) would be sent", data=data)
+        return StepOutcome(summary=f"dry run: {would} line(s) would be sent", data=data())
     changed = [r.name for r in results if r.outcome == "changed"]
     summary = (
         f"{lines} line(s) pushed; changed: {', '.join(changed)}"
@@ -379,7 +378,7 @@ def step_push(run: StoreRun) -> StepOutcome:
     )
     if reused:
         summary += f"; already pushed in this run: {', '.join(reused)}"
-    return StepOutcome(summary=summary, data=data)
+    return StepOutcome(summary=summary, data=data())
 
 
 def _lines(results: list[DeviceResult]) -> int:
