@@ -166,8 +166,12 @@ def run_with_display(
         with stop_on_sigint(stop):
             return start(RolloutObserver(), stop)
     display = RolloutDisplay()
-    with stop_on_sigint(stop), Live(display, console=err_console, refresh_per_second=8, transient=False):
-        return start(display, stop)
+    try:
+        with stop_on_sigint(stop), Live(display, console=err_console, refresh_per_second=8, transient=False):
+            return start(display, stop)
+    finally:
+        if not err_console.is_terminal:
+            err_console.line()  # a log gets the last frame on a line of its own
 
 
 def lab_dir_options(func: F) -> F:
