@@ -42,7 +42,7 @@ from storestack.common.journal import RunJournal, StepRecord, StepStatus
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
-from storestack.rollout.report import RolloutSummary, summarise
+from storestack.rollout.report import RolloutSummary, StoreSummary, summarise
 from storestack.rollout.rollout import (
     DEFAULT_VERIFY_TIMEOUT,
     STEP_NAMES,
@@ -380,7 +380,7 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
         console.print(f"resume with: [bold]{summary.resume_command}[/]", soft_wrap=True)
 
 
-def _print_stopped_store(store: Any) -> None:
+def _print_stopped_store(store: StoreSummary) -> None:
     failed = next((s for s in store.steps if s.name == store.failed_step), None)
     if failed is not None:
         console.print(f"[bold red]{store.store} stopped at {failed.name}:[/] {escape(failed.error or '')}", soft_wrap=True)
@@ -392,7 +392,7 @@ def _print_stopped_store(store: Any) -> None:
         console.print(f"  {layer.layer:<15} {escape(layer.state)}", soft_wrap=True)
 
 
-def _print_dry_run(store: Any) -> None:
+def _print_dry_run(store: StoreSummary) -> None:
     push = next(s for s in store.steps if s.name == "push")
     console.print(f"{store.store}: {escape(push.summary)}")
 

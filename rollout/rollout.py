@@ -33,6 +33,7 @@ from storestack.devices.push import push_appliance
 from storestack.devices.render import render_fleet, write_configs
 from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
+from storestack.inventory import ResolvedStore
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
@@ -155,7 +156,7 @@ class StoreRun:
         return self.options.state_dir / "rollout" / self.run_id / self.store_id
 
     @property
-    def store(self) -> Any:
+    def store(self) -> ResolvedStore:
         return self.env.fleet.store(self.store_id)
 
     @property
