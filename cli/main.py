@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from storestack.cli.demo import demo
 from storestack.cli.devices import devices
 from storestack.cli.inventory import inventory
 from storestack.cli.lab import lab
+from storestack.cli.rollout import register as register_rollout
 from storestack.cli.stacks import register as register_stacks
 
 
@@ -20,3 +22,5 @@ cli.add_command(inventory)
 cli.add_command(devices)
 cli.add_command(lab)
 register_stacks(cli)
+register_rollout(cli)
+cli.add_command(demo)

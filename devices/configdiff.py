@@ -175,8 +175,16 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
     Adding the bare section header to the intended side makes hier_config negate the
     section's children one by one, which every platform accepts.
     """
-    if not driver.keep_sections:
-        return
     for section in running.children:
+        if not driver.keep_sections:
+            break
         if section.text.startswith(driver.keep_sections) and intended.get_child(equals=section.text) is None:
             intended.add_child(section.text)
+    for section_text in driver.keep_entries:
+        running_section = running.get_child(equals=section_text)
+        intended_section = intended.get_child(equals=section_text)
+        if running_section is None or intended_section is None:
+            continue
+        for entry in running_section.children:
+            if intended_section.get_child(equals=entry.text) is None:
+                intended_section.add_deep_copy_of(entry)

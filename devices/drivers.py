@@ -14,15 +14,17 @@ from typing import Literal
 
 from hier_config import Platform as HierPlatform
 from hier_config import get_hconfig_driver
+from hier_config.child import HConfigChild
 from hier_config.models import (
     IdempotentCommandsRule,
     MatchRule,
     NegationDefaultWithRule,
     OrderingRule,
-    PerLineSubRule,
+    SectionalExitingRule,
 )
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverBase, HConfigDriverRules
+from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 from pydantic import BaseModel, ConfigDict
 
 from storestack.devices.errors import PushConfigError
@@ -58,6 +60,9 @@ class PlatformDriver(BaseModel):
     # Top-level sections the platform cannot delete (e.g. a physical interface): when intended
     # drops one, its children are negated instead of the section itself.
     keep_sections: tuple[str, ...] = ()
+    # Sections whose entries the intended config may leave out without deleting them (FortiOS
+    # physical ports under `config system interface`): entries it does not name are left alone.
+    keep_entries: tuple[str, ...] = ()
     health_checks: tuple[HealthCheck, ...] = ()
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
     secret_patterns: tuple[str, ...] = ()
@@ -129,7 +134,7 @@ FRR = PlatformDriver(
 CISCO_XE = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
-    hier_platform="CISCO_XE",  # hier_config's IOS rules, see HConfigDriverCiscoXE
+    hier_platform="CISCO_IOS",
     ignore_lines=(
         r"^Building configuration",
         r"^Current configuration",
@@ -181,10 +186,12 @@ FORTINET = PlatformDriver(
     config_exit="end",
     config_prompt=r"{host} \([^)]*\) # $",
     exec_prompt=r"{host} # $",
-    ignore_lines=(r"^#", r"^\s*$"),
+    # `next` and `end` close blocks; the hier_config driver writes them back (HConfigDriverFortiOS).
+    ignore_lines=(r"^#", r"^\s*$", r"^\s*next$", r"^\s*end$"),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
     save_command=None,
+    keep_entries=("config system interface",),
     hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
     secret_patterns=(
         r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",
@@ -299,20 +306,36 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
 
 
 class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
-    """IOS-XE as hier_config's IOS driver sees it, with one display quirk undone.
-
-    IOS-XE shows a class's `service-policy` indented under its `shape average`, but `shape` opens
-    no mode: the service-policy belongs to the class. Parsed as displayed, the remediation gets
-    one `exit` too many per shaped class, and the extra `exit` leaves configuration mode on a
-    real device, so every line after it is refused. Running and intended configs are both read
-    with the service-policy one level up.
-    """
+    """IOS-XE shows a class's `service-policy` indented under its `shape average`, though `shape`
+    opens no mode: the remediation must not send an `exit` for it (that `exit` would leave the class,
+    and the next one the policy-map, and configuration mode after that)."""
 
     @staticmethod
     def _instantiate_rules() -> HConfigDriverRules:
         rules = HConfigDriverCiscoIOS._instantiate_rules()
-        flatten = PerLineSubRule(search=r"^   service-policy ", replace="  service-policy ")
-        return rules.model_copy(update={"per_line_sub": [*rules.per_line_sub, flatten]})
+        no_mode = SectionalExitingRule(
+            match_rules=(
+                MatchRule(startswith="policy-map "),
+                MatchRule(startswith="class "),
+                MatchRule(startswith="shape "),
+            ),
+            exit_text="",
+        )
+        return rules.model_copy(update={"sectional_exiting": [no_mode, *rules.sectional_exiting]})
+
+
+class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
+    """FortiOS blocks nest to any depth: every `config` block closes with `end`, every `edit` with
+    `next`. The structure comes from indentation alone (the configdiff normaliser drops the `next`
+    and `end` lines, which would otherwise parse as duplicate siblings of an empty `edit`), and the
+    closing words are put back here when remediation lines are written."""
+
+    def sectional_exit(self, config: HConfigChild) -> str | None:
+        if config.text.startswith("config "):
+            return "end"
+        if config.text.startswith("edit "):
+            return "next"
+        return super().sectional_exit(config)
 
 
 @cache
@@ -321,6 +344,8 @@ def hier_driver(platform: str) -> HConfigDriverBase:
     driver = driver_for(platform)
     if driver.hier_platform == "FRR":
         return HConfigDriverFRR()
-    if driver.hier_platform == "CISCO_XE":
+    if driver.name == "cisco_xe":
         return HConfigDriverCiscoXE()
+    if driver.name == "fortinet":
+        return HConfigDriverFortiOS()
     return get_hconfig_driver(HierPlatform[driver.hier_platform])

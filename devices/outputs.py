@@ -108,9 +108,15 @@ class StoreCloudOutputs(_Outputs):
 def describe_validation_error(exc: ValidationError) -> str:
     """Where and what, never the input value: it may be a PSK."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" if error["loc"] else str(error["msg"])
+        f"{'.'.join(_shown(part) for part in error['loc'])}: {error['msg']}" if error["loc"] else str(error["msg"])
         for error in exc.errors()
     )
+
+
+def _shown(part: object) -> str:
+    """A field name or key as it appears in a message: a hostile key must not break the line."""
+    text = str(part)
+    return text if text.isascii() and text.isprintable() else ascii(text)
 
 
 def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[str, StoreCloudOutputs]:

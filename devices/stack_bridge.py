@@ -8,16 +8,17 @@ shape, so `devices/` does not import Pulumi.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import (
     AwsTunnelOutput,
     HubTunnelOutput,
     StoreCloudOutputs,
+    describe_validation_error,
 )
 from storestack.devices.render import render_store
 from storestack.inventory import Fleet
@@ -106,6 +107,65 @@ def outputs_from_edge_context(context: EdgeContextLike) -> StoreCloudOutputs:
         raise StackOutputsError(
             f"store {context.store_id}: stack values do not fit the device templates: {exc}"
         ) from None
+
+
+def outputs_from_store_stack(
+    store_id: str,
+    tunnels: Sequence[Mapping[str, object]],
+    psks: Mapping[str, str],
+    *,
+    planned: bool,
+) -> StoreCloudOutputs:
+    """A store stack's `tunnels` and `tunnel_psks` outputs (live or planned) as the templates take them.
+
+    The same shape `StoreEdge` renders from, read back from the stack's outputs.
+    """
+    links: list[HubTunnelOutput] = []
+    aws: list[AwsTunnelOutput] = []
+    aws_numbers: dict[str, int] = {}
+    try:
+        for tunnel in tunnels:
+            name = str(tunnel["name"])
+            if name not in psks:
+                raise StackOutputsError(f"store {store_id}: tunnel {name} has no PSK in the stack outputs")
+            inside_cidr = ipaddress.IPv4Network(str(tunnel["inside_cidr"]))
+            if tunnel["peer_kind"] == "hub":
+                links.append(
+                    HubTunnelOutput.model_validate(
+                        {
+                            "link": tunnel["wan_link"],
+                            "outside_address": tunnel["peer_outside_address"],
+                            "inside": ipaddress.IPv4Interface(
+                                (str(tunnel["local_inside_address"]), inside_cidr.prefixlen)
+                            ),
+                            "inside_peer": tunnel["peer_inside_address"],
+                            "psk": psks[name],
+                        }
+                    )
+                )
+            elif tunnel["peer_kind"] == "aws":
+                link = str(tunnel["wan_link"])
+                aws_numbers[link] = aws_numbers.get(link, 0) + 1
+                aws.append(
+                    AwsTunnelOutput.model_validate(
+                        {
+                            "link": link,
+                            "tunnel": aws_numbers[link],
+                            "outside_address": tunnel["peer_outside_address"],
+                            "inside_cidr": inside_cidr,
+                            "psk": psks[name],
+                        }
+                    )
+                )
+        return StoreCloudOutputs(store_id=store_id, links=links, aws_tunnels=aws, planned=planned)
+    except KeyError as exc:
+        raise StackOutputsError(f"store {store_id}: stack outputs lack the tunnel field {exc.args[0]!r}") from None
+    except ValidationError as exc:
+        raise StackOutputsError(
+            f"store {store_id}: stack outputs do not fit the device templates: {describe_validation_error(exc)}"
+        ) from None
+    except ValueError as exc:
+        raise StackOutputsError(f"store {store_id}: stack outputs do not fit the device templates: {exc}") from None
 
 
 def appliance_config_renderer(

@@ -60,6 +60,9 @@ class OperationResult:
     changes: dict[str, int] = field(default_factory=dict)
     # Secret outputs appear as "[secret]"; values are never shown.
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The outputs' real values, secrets included, only when asked for (`keep_values`): for code
+    # that hands them on as secrets (device rendering), never for display.
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def require_pulumi() -> str:
@@ -95,11 +98,13 @@ def run_operation(
     parallel: int | None = None,
     on_event: Callable[[ProgressEvent], None] | None = None,
     renderer: ApplianceConfigRenderer | None = None,
+    keep_values: bool = False,
 ) -> OperationResult:
     """Run one operation on one rendered stack. Raises typed errors, never prints.
 
     A store stack given a `renderer` carries each appliance's intended config as a secret output,
-    rendered from the live tunnel values (`storestack.devices.stack_bridge`).
+    rendered from the live tunnel values (`storestack.devices.stack_bridge`). With `keep_values`,
+    `up` and `outputs` also return the outputs' values, secrets included.
     """
     parallel = bounded_parallel(parallel)
     kind = stack_kind(stack)
@@ -137,6 +142,8 @@ def run_operation(
             up = handle.up(parallel=parallel, on_event=listener, color="never", show_secrets=False)
             result.changes = {str(k): int(v) for k, v in (up.summary.resource_changes or {}).items()}
             result.outputs = _redacted_outputs(up.outputs)
+            if keep_values:
+                result.values = {name: value.value for name, value in up.outputs.items()}
         elif operation == "destroy":
             destroyed = handle.destroy(parallel=parallel, on_event=listener, color="never", show_secrets=False)
             result.changes = {str(k): int(v) for k, v in (destroyed.summary.resource_changes or {}).items()}
@@ -144,7 +151,10 @@ def run_operation(
             refreshed = handle.refresh(parallel=parallel, on_event=listener, color="never", show_secrets=False)
             result.changes = {str(k): int(v) for k, v in (refreshed.summary.resource_changes or {}).items()}
         else:
-            result.outputs = _redacted_outputs(handle.outputs())
+            outputs = handle.outputs()
+            result.outputs = _redacted_outputs(outputs)
+            if keep_values:
+                result.values = {name: value.value for name, value in outputs.items()}
         return result
     except auto.errors.CommandError as exc:
         raise PulumiOperationError(f"{operation} {stack} failed: {_last_line(str(exc))}") from exc

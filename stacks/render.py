@@ -185,6 +185,40 @@ def render_stacks(
     return result
 
 
+def render_store_stack(
+    fleet: Fleet,
+    store_id: str,
+    out_dir: Path = DEFAULT_OUT,
+    *,
+    core_reference: str = DEFAULT_CORE_REFERENCE,
+) -> tuple[StackEntry, StoreStackConfig, RenderResult]:
+    """Write one store's stack config (and the store project files) without rendering the fleet.
+
+    What a rollout of one store needs: the same files `render_stacks` writes for that store.
+    """
+    store = fleet.store(store_id)
+    name = store_stack_name(store.id)
+    folder = out_dir / "store"
+    config = store_config(fleet, store, core_reference)
+    entry = StackEntry(
+        name,
+        "store",
+        folder,
+        folder / f"Pulumi.{name}.yaml",
+        "destroy" if store.state == "decommissioned" else "up",
+        store.id,
+        tuple(config.notes),
+    )
+    result = RenderResult(out_dir=out_dir, stacks=[entry])
+    for path, text in (
+        (folder / "Pulumi.yaml", project_file("store")),
+        (folder / "__main__.py", _SHIM.format(kind="store")),
+        (entry.config_file, config_document(config)),
+    ):
+        (result.written if atomic_write_text(path, text) else result.unchanged).append(path)
+    return entry, config, result
+
+
 def stack_matrix(fleet: Fleet, out_dir: Path = DEFAULT_OUT, *, shards: int = 1) -> dict[str, Any]:
     """A CI matrix: the core stack first, then store stacks split into `shards` stable groups."""
     if shards < 1:

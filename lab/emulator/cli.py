@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from storestack.lab.emulator.device import IOS_VERSION, VRP_VERSION, DeviceState
-from storestack.lab.emulator.forticonfig import FortiBlock, FortiConfig, FortiEntry, split_words, unquote
+from storestack.lab.emulator.forticonfig import (
+    FortiBlock,
+    FortiConfig,
+    FortiEntry,
+    split_words,
+    unquote,
+    unset_attribute,
+)
 from storestack.lab.emulator.lineconfig import ConfigNode
 
 Action = Literal["none", "close", "hang", "drop"]
@@ -423,6 +430,11 @@ FORTI_CONFIG_PATHS = frozenset(
         "firewall ippool",
         "firewall shaping-policy",
         "firewall traffic-shaper",
+        "firewall shaper traffic-shaper",
+        "system dns-server",
+        "system snmp sysinfo",
+        "system snmp user",
+        "user tacacs+",
         "vpn ipsec phase1-interface",
         "vpn ipsec phase2-interface",
         "log setting",
@@ -532,7 +544,7 @@ class FortiSession(CliSession):
         if verb == "set" and len(words) >= 3:
             scope.attributes[words[1]] = " ".join(words[2:])
         elif verb == "unset" and len(words) == 2:
-            scope.attributes.pop(words[1], None)
+            unset_attribute(scope.attributes, words[1])
         elif verb == "edit" and len(words) >= 2 and isinstance(scope, FortiBlock):
             name = unquote(" ".join(words[1:]))
             self.scopes.append(scope.entries.setdefault(name, FortiEntry()))

@@ -16,6 +16,22 @@ import copy
 import shlex
 from dataclasses import dataclass, field
 
+# Attributes FortiOS shows as `unset <name>` when they have no value (prefix-list rules' ge/le);
+# the emulator keeps them with this marker instead of dropping them.
+SHOWN_UNSET = frozenset({"ge", "le"})
+UNSET = "\x00unset"
+
+
+def unset_attribute(attributes: dict[str, str], name: str) -> None:
+    if name in SHOWN_UNSET:
+        attributes[name] = UNSET
+    else:
+        attributes.pop(name, None)
+
+
+def attribute_line(key: str, value: str) -> str:
+    return f"unset {key}" if value == UNSET else f"set {key} {value}"
+
 
 @dataclass
 class FortiEntry:
@@ -80,6 +96,8 @@ class FortiConfig:
                 stack.pop()
             elif verb == "set" and len(words) >= 3:
                 scope.attributes[words[1]] = " ".join(words[2:])
+            elif verb == "unset" and len(words) == 2:
+                unset_attribute(scope.attributes, words[1])
 
     def render(self, path: str | None = None) -> str:
         lines: list[str] = []
@@ -97,13 +115,13 @@ class FortiConfig:
         pad = "    " * depth
         lines.append(f"{pad}config {path}")
         for key, value in block.attributes.items():
-            lines.append(f"{pad}    set {key} {value}")
+            lines.append(f"{pad}    {attribute_line(key, value)}")
         for sub_path, sub in block.blocks.items():
             self._render_block(sub_path, sub, depth + 1, lines)
         for name, entry in block.entries.items():
             lines.append(f"{pad}    edit {quote(name)}")
             for key, value in entry.attributes.items():
-                lines.append(f"{pad}        set {key} {value}")
+                lines.append(f"{pad}        {attribute_line(key, value)}")
             for sub_path, sub in entry.blocks.items():
                 self._render_block(sub_path, sub, depth + 2, lines)
             lines.append(f"{pad}    next")
@@ -114,4 +132,4 @@ class FortiConfig:
         if block is None:
             return None
         value = block.attributes.get(key)
-        return unquote(value) if value is not None else None
+        return unquote(value) if value is not None and value != UNSET else None

@@ -45,6 +45,16 @@ class LineDialect:
     section_end_markers: dict[str, str]
     comment_prefixes: tuple[str, ...]
     separator: str
+    # (statement, holder): a statement typed in a section that holds a `holder` line is shown
+    # indented below that line, though the holder opens no mode (IOS: `service-policy` under
+    # `shape average` in a policy-map class).
+    shown_under: tuple[tuple[str, str], ...] = ()
+
+    def holder_of(self, parent: ConfigNode, text: str) -> ConfigNode | None:
+        for statement, holder in self.shown_under:
+            if text == statement or text.startswith(statement + " "):
+                return next((c for c in parent.children if c.text.startswith(holder + " ")), None)
+        return None
 
     def section_kind(self, text: str) -> str:
         for kinds in self.openers.values():
@@ -102,6 +112,7 @@ IOS = LineDialect(
             "ip prefix-list-section",
             "aaa group server",
             "tacacs server",
+            "radius server",
         ),
         "router": ("address-family",),
         "vrf definition": ("address-family",),
@@ -222,6 +233,7 @@ IOS = LineDialect(
     section_end_markers={"address-family": "exit-address-family"},
     comment_prefixes=("!", "Building configuration", "Current configuration"),
     separator="!",
+    shown_under=(("service-policy", "shape average"),),
 )
 
 VRP = LineDialect(
@@ -250,7 +262,11 @@ VRP = LineDialect(
             "vlan",
             "ip pool",
             "nat address-group",
+            "hwtacacs-server template",
+            "ipsec profile",
+            "policy-based-route",
         ),
+        "aaa": ("authentication-scheme", "authorization-scheme", "accounting-scheme", "domain"),
         "bgp": ("ipv4-family", "ipv6-family", "l2vpn-ad-family"),
         "ip vpn-instance": ("ipv4-family", "ipv6-family"),
         "ospf": ("area",),
@@ -279,6 +295,9 @@ VRP = LineDialect(
             "ipsec",
             "nqa",
             "traffic",
+            "hwtacacs-server",
+            "bfd",
+            "policy-based-route",
         }
     ),
     top_keywords=frozenset(
@@ -322,6 +341,9 @@ VRP = LineDialect(
             "drop-profile",
             "set",
             "undo",
+            "hwtacacs-server",
+            "bfd",
+            "policy-based-route",
         }
     ),
     replace_keys=(
@@ -422,7 +444,12 @@ class LineConfig:
                 context = []
         parent = context[-1] if context else self.root
         if first == dialect.negation and len(text.split()) > 1:
-            self._negate(parent, text.split(" ", 1)[1], text)
+            target = text.split(" ", 1)[1]
+            self._negate(dialect.holder_of(parent, target) or parent, target, text)
+            return context
+        holder = dialect.holder_of(parent, text)
+        if holder is not None:
+            self._set(holder, text)
             return context
         if dialect.opens_section(context, text):
             existing = parent.find(text)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any
 
+from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import Fleet
 from storestack.stacks import store
 from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS, store_stack_name
@@ -29,31 +29,13 @@ def run_store_stack(fleet: Fleet, store_id: str, *, preview: bool, program: Any 
 
 
 def outputs_file(run: MockRun, store_id: str, *, planned: bool) -> dict[str, Any]:
-    """The run's tunnels and PSKs in the `--outputs` file shape."""
-    psks = run.outputs["tunnel_psks"].value
-    links: list[dict[str, Any]] = []
-    aws: list[dict[str, Any]] = []
-    for tunnel in run.outputs["tunnels"].value:
-        if tunnel["peer_kind"] == "hub":
-            prefix = ipaddress.IPv4Network(tunnel["inside_cidr"]).prefixlen
-            links.append(
-                {
-                    "link": tunnel["wan_link"],
-                    "outside_address": tunnel["peer_outside_address"],
-                    "inside": f"{tunnel['local_inside_address']}/{prefix}",
-                    "inside_peer": tunnel["peer_inside_address"],
-                    "psk": psks[tunnel["name"]],
-                }
-            )
-        else:
-            number = 1 + sum(1 for t in aws if t["link"] == tunnel["wan_link"])
-            aws.append(
-                {
-                    "link": tunnel["wan_link"],
-                    "tunnel": number,
-                    "outside_address": tunnel["peer_outside_address"],
-                    "inside_cidr": tunnel["inside_cidr"],
-                    "psk": psks[tunnel["name"]],
-                }
-            )
-    return {store_id: {"links": links, "aws_tunnels": aws, "planned": planned}}
+    """The run's tunnels and PSKs in the `--outputs` file shape, PSKs in clear as a stack export has them."""
+    outputs = outputs_from_store_stack(
+        store_id, run.outputs["tunnels"].value, run.outputs["tunnel_psks"].value, planned=planned
+    )
+    data = outputs.model_dump(mode="json", exclude={"store_id"})
+    for item, tunnel in zip(data["links"], outputs.links, strict=True):
+        item["psk"] = tunnel.psk.get_secret_value()
+    for item, aws in zip(data["aws_tunnels"], outputs.aws_tunnels, strict=True):
+        item["psk"] = aws.psk.get_secret_value()
+    return {store_id: data}

@@ -1,0 +1,214 @@
+"""`storestack demo`: the sample chain from inventory to live stores in the local lab, every step shown.
+
+No cloud account and no Pulumi CLI: stacks are planned offline and the rollout uses the plan's
+outputs. Needs root (the lab runs FRR in network namespaces). The lab is always stopped at the end,
+also after a failure or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
+from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
+from storestack.inventory import InventoryError, load_fleet_with_allocations
+from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
+from storestack.lab.fleet import topology_from_fleet
+from storestack.rollout.demo import (
+    DemoWorkspace,
+    failover_drill,
+    failover_store,
+    prepare_workspace,
+    secret_variables,
+)
+from storestack.rollout.environment import DEFAULT_STATE_DIR
+from storestack.rollout.errors import RolloutError
+from storestack.rollout.report import summarise
+from storestack.rollout.rollout import STEPS, RolloutOptions, run_rollout
+from storestack.stacks.plan import PlanReport, compare_and_save, make_tasks, plan_tasks
+from storestack.stacks.render import plan_stacks, render_stacks
+
+TOTAL_STEPS = 8
+
+
+class DemoFailed(Exception):
+    """A demo step failed; the message says which and why."""
+
+
+@contextmanager
+def demo_step(number: int, title: str) -> Iterator[Callable[[str], None]]:
+    """Print the step, run it, print its result line with the time it took."""
+    console.rule(f"[bold]{number}/{TOTAL_STEPS} {title}", align="left")
+    started = time.monotonic()
+    results: list[str] = []
+    yield results.append
+    took = time.monotonic() - started
+    for line in results:
+        console.print(f"  {line}", soft_wrap=True)
+    console.print(f"  [dim]{took:.1f} s[/]")
+
+
+@click.command("demo")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_STATE_DIR / "demo",
+    show_default=True,
+    help="Where the demo keeps its copy of the sample chain, its lab, journals and plans.",
+)
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64), help="Stores rolled out at once.")
+def demo(state_dir: Path, concurrency: int) -> None:
+    """The sample chain end to end in the local lab: validate, render, plan, lab up, roll out every
+    store, BGP state, one failover, summary, lab down. Needs root; no cloud account, no Pulumi CLI."""
+    quiet_device_logs()
+    try:
+        check_prerequisites()
+    except LabPrerequisiteError as exc:
+        err_console.print(f"[bold red]error:[/] the demo runs the device lab: {exc}")
+        raise SystemExit(EXIT_USAGE) from None
+    started = time.monotonic()
+    workspace = prepare_workspace(state_dir.resolve())
+    failure: str | None = None
+    code = EXIT_FAILED
+    outcome: list[str] = []
+    try:
+        outcome = _run(workspace, concurrency)
+    except DemoFailed as exc:
+        failure = str(exc)
+    except KeyboardInterrupt:
+        failure, code = "interrupted", 130
+    finally:
+        with demo_step(TOTAL_STEPS, "stop the lab") as say:
+            stopped = down(workspace.lab)
+            say(f"stopped {stopped.processes_stopped} processes, deleted {len(stopped.namespaces_deleted)} namespaces")
+    if failure is not None:
+        err_console.print(f"[bold red]demo failed:[/] {escape(failure)} (the lab was stopped)")
+        raise SystemExit(code)
+    console.rule("[bold]summary", align="left")
+    for line in outcome:
+        console.print(f"  {line}", soft_wrap=True)
+    console.print(f"[bold green]demo finished in {time.monotonic() - started:.0f} s[/]; journals and plans in {state_dir}")
+    raise SystemExit(EXIT_OK)
+
+
+def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
+    """Steps 1-7; returns the summary lines. Raises DemoFailed."""
+    with demo_step(1, "validate the inventory (the sample chain: Northwind Markets)") as say:
+        try:
+            loaded = load_fleet_with_allocations(workspace.fleet)
+        except InventoryError as exc:
+            raise DemoFailed(f"the sample chain is invalid: {exc}") from None
+        fleet = loaded.fleet
+        say(f"ok {len(fleet)} stores, {len(fleet.hubs)} hubs valid; IPAM lock {'unchanged' if not loaded.lock_changed else 'needs writing'}")
+        generated = [name for name in secret_variables(fleet) if not os.environ.get(name)]
+        for name in generated:
+            # Throwaway values for this process only, never shown: the demo needs no real secrets.
+            os.environ[name] = "demo." + secrets.token_urlsafe(12).replace("-", "x")
+        if generated:
+            say(f"device secrets: {len(generated)} throwaway value(s) generated for this run (not shown)")
+
+    with demo_step(2, "render the Pulumi stack configs") as say:
+        rendered = render_stacks(fleet, workspace.stacks)
+        say(
+            f"{len(rendered.stacks)} stacks into {workspace.stacks}: "
+            f"{len(rendered.written)} files written, {len(rendered.unchanged)} unchanged"
+        )
+
+    with demo_step(3, "plan every stack offline (Pulumi mocks, no cloud account)") as say:
+        _entries, configs = plan_stacks(fleet, workspace.stacks)
+        plans = plan_tasks(make_tasks(configs))
+        report = PlanReport(stacks=plans, changes=compare_and_save(plans, workspace.state / "plans", complete=True))
+        for stack_plan in plans:
+            say(f"{stack_plan.stack:<16} {len(stack_plan.resources):4d} resources")
+        say(f"plan: {len(plans)} stacks, {sum(len(p.resources) for p in plans)} resources, {len(report.errors)} error(s)")
+        if not report.ok:
+            raise DemoFailed("; ".join(f"{f.stack} {f.check}: {f.message}" for f in report.errors[:5]))
+
+    topology = topology_from_fleet(fleet)
+    with demo_step(4, "start the lab (FRR appliances in network namespaces, vendor emulator)") as say:
+        try:
+            info = up(topology, workspace.lab)
+        except LabError as exc:
+            raise DemoFailed(f"the lab did not start: {exc}") from None
+        emulated = {a.name for a in topology.appliances if a.platform != "frr"}
+        say(
+            f"{len(topology.appliances) - len(emulated)} FRR appliances and {len(emulated)} emulated vendor appliances "
+            f"up in {info.start_seconds:.1f} s"
+        )
+
+    stores = tuple(store.id for store in fleet)
+    options = RolloutOptions(
+        stores=stores,
+        fleet_path=workspace.fleet,
+        lab_state_dir=workspace.lab,
+        concurrency=concurrency,
+        failover=False,  # one drill is shown on its own in step 7
+        state_dir=workspace.state,
+        stacks_dir=workspace.stacks,
+    )
+    with demo_step(5, f"roll out all {len(stores)} stores to the lab") as say:
+        try:
+            result = run_with_display(
+                lambda observer, stop: run_rollout(options, observer=observer, stop=stop), live=True
+            )
+        except RolloutError as exc:
+            raise DemoFailed(f"rollout could not start: {exc}") from None
+        summary = summarise(
+            result.journal, state_dir=workspace.state, outputs_mode=result.outputs_mode, titles=dict(STEPS)
+        )
+        print_summary(summary, options)
+        if not summary.ok:
+            raise DemoFailed(f"{summary.totals['failed']} store(s) failed to roll out; see above")
+        say(f"{summary.totals['active']} stores active")
+
+    with demo_step(6, "BGP state in the lab") as say:
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+        for column in ("appliance", "role", "platform", "BGP Established", "prefixes received"):
+            table.add_column(column)
+        for item in status(workspace.lab).appliances:
+            if item.emulated:
+                table.add_row(item.name, item.role, item.platform, "[dim]emulated: no data plane[/]", "")
+                continue
+            peers = [p for p in item.bgp_peers if not p.peer.startswith("169.254.")]
+            up_count = sum(1 for p in peers if p.state == "Established")
+            received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
+            table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
+        console.print(table)
+        say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
+            "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
+
+    store_id = failover_store(fleet, emulated)
+    with demo_step(7, f"failover: {store_id or 'no FRR store with a backup link'} loses its primary WAN link") as say:
+        if store_id is not None:
+            checks, hq_route = failover_drill(
+                fleet, workspace.lab, store_id, on_progress=lambda text: console.print(f"  … {escape(text)}")
+            )
+            for check in checks:
+                mark = "[green]✓[/]" if check.status == "passed" else "[red]✗[/]"
+                say(f"{mark} {escape(check.name)}: {escape(check.detail)}")
+            say(f"HQ traffic of {store_id} now leaves over {', '.join(sorted(hq_route())) or 'nothing'}")
+            if any(check.status == "failed" for check in checks):
+                raise DemoFailed(f"the failover drill of {store_id} failed")
+            drill = "; ".join(f"{c.detail}" for c in checks)
+        else:
+            drill = "not run"
+    totals = summary.totals
+    return [
+        f"inventory: {len(fleet)} stores, {len(fleet.hubs)} hubs valid",
+        f"stacks: {len(plans)} planned offline, {sum(len(p.resources) for p in plans)} resources, checks passed",
+        f"rollout {summary.run_id}: {totals['active']}/{totals['stores']} stores active, "
+        f"{totals['lines_pushed']} config lines pushed, {totals['checks_passed']} checks passed"
+        + (f", {totals['checks_skipped']} skipped (emulated appliances)" if totals["checks_skipped"] else ""),
+        "cloud outputs: PLANNED from the offline plan (the lab has no cloud behind it)",
+        f"failover of {store_id}: {drill}",
+    ]

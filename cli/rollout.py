@@ -1,0 +1,496 @@
+"""`storestack rollout` and `storestack drift`: thin wrappers over storestack.rollout.
+
+Exit codes: 0 every store live (or no drift), 1 a store failed or stopped (or drift found),
+2 usage or configuration errors (unknown store, lab not up, bad options); nothing changed then.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.markup import escape
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from storestack.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    console,
+    default_fleet_path,
+    emit_json,
+    err_console,
+    fail,
+    fleet_option,
+    json_option,
+)
+from storestack.cli.lab import resolve_state_dir
+from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
+from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
+from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
+from storestack.rollout.report import RolloutSummary, StoreSummary, summarise
+from storestack.rollout.rollout import (
+    DEFAULT_VERIFY_TIMEOUT,
+    STEP_NAMES,
+    STEPS,
+    RolloutObserver,
+    RolloutOptions,
+    RolloutResult,
+    journal_to_resume,
+    outputs_mode_text,
+    run_rollout,
+)
+from storestack.stacks.render import DEFAULT_OUT
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MARK = {
+    StepStatus.PENDING: Text("·", style="dim"),
+    StepStatus.DONE: Text("✓", style="green"),
+    StepStatus.FAILED: Text("✗", style="bold red"),
+    StepStatus.SKIPPED: Text("-", style="dim"),
+}
+_SHORT = {
+    "validate": "valid",
+    "plan": "plan",
+    "up": "up",
+    "render": "render",
+    "push": "push",
+    "verify": "verify",
+    "activate": "act",
+}
+STEP_LEGEND = "steps: " + "  ".join(f"{n} {name}" for n, name in enumerate(STEP_NAMES, start=1))
+WIDE_TABLE = 120
+# Stack column: resources, and how they compare with the last saved plan.
+_CHANGE_MARK = {"new": "new", "changed": "changed", "unchanged": "="}
+
+
+def quiet_device_logs() -> None:
+    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
+    for noisy in ("netmiko", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class RolloutDisplay(RolloutObserver):
+    """A live table: one row per store, one column per step, and what is happening now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.states: dict[str, dict[str, StepStatus]] = {}
+        self.now: dict[str, str] = {}
+        self.started: dict[str, float] = {}
+        self.finished: dict[str, float] = {}
+        self._spinner = Spinner("dots", style="yellow")
+        self.mode = ""
+
+    def on_start(self, journal: RunJournal, mode: str) -> None:
+        with self._lock:
+            self.mode = mode
+            for store, subject in journal.subjects.items():
+                self.states[store] = {record.name: record.status for record in subject.steps}
+
+    def on_step(self, store: str, record: StepRecord) -> None:
+        with self._lock:
+            self.states.setdefault(store, {})[record.name] = record.status
+            self.started.setdefault(store, time.monotonic())
+            if record.status is StepStatus.RUNNING:
+                self.now[store] = dict(STEPS)[record.name]
+            elif record.status is StepStatus.FAILED:
+                self.now[store] = f"[red]{escape(record.error or 'failed')}[/]"
+                self.finished[store] = time.monotonic()
+            elif record.name == STEP_NAMES[-1]:
+                self.now[store] = f"[green]{escape(record.summary)}[/]"
+                self.finished[store] = time.monotonic()
+
+    def on_detail(self, store: str, text: str) -> None:
+        with self._lock:
+            self.now[store] = escape(text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def table(self, width: int) -> Table:
+        table = Table(box=None, pad_edge=False, header_style="bold", caption=STEP_LEGEND, caption_justify="left")
+        table.add_column("store", no_wrap=True, min_width=7)
+        for number, _name in enumerate(STEP_NAMES, start=1):
+            table.add_column(str(number), justify="center", no_wrap=True, min_width=1)
+        table.add_column("time", justify="right", no_wrap=True, min_width=6)
+        # Everything but "now" takes about 40 columns; "now" gets the rest, cut short, never the step marks.
+        table.add_column("now", overflow="ellipsis", no_wrap=True, max_width=max(12, width - 42))
+        with self._lock:
+            for store, steps in self.states.items():
+                marks: list[Any] = [
+                    self._spinner if steps.get(name) is StepStatus.RUNNING else _MARK[steps.get(name, StepStatus.PENDING)]
+                    for name in STEP_NAMES
+                ]
+                start = self.started.get(store)
+                elapsed = (self.finished.get(store) or time.monotonic()) - start if start else 0.0
+                table.add_row(store, *marks, f"{elapsed:.1f}s" if start else "", Text.from_markup(self.now.get(store, "")))
+        return table
+
+
+@contextmanager
+def stop_on_sigint(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C: no new step starts; running steps finish (a push completes or rolls back)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        err_console.print("[yellow]interrupt:[/] finishing the running steps, starting no new ones")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_with_display(
+    start: Callable[[RolloutObserver, threading.Event], RolloutResult], *, live: bool
+) -> RolloutResult:
+    stop = threading.Event()
+    if not live:
+        with stop_on_sigint(stop):
+            return start(RolloutObserver(), stop)
+    display = RolloutDisplay()
+    try:
+        with stop_on_sigint(stop), Live(display, console=err_console, refresh_per_second=8, transient=False):
+            return start(display, stop)
+    finally:
+        if not err_console.is_terminal:
+            err_console.line()  # a log gets the last frame on a line of its own
+
+
+def lab_dir_options(func: F) -> F:
+    func = click.option(
+        "--lab-dir",
+        "lab_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="The lab's state directory (default .storestack/lab/<lab-name>).",
+    )(func)
+    func = click.option("--lab-name", default="default", show_default=True, help="Name of the lab to use.")(func)
+    return click.option("--lab", "use_lab", is_flag=True, help="Roll out to the running lab (planned outputs).")(func)
+
+
+def state_dir_option(func: F) -> F:
+    return click.option(
+        "--state-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=DEFAULT_STATE_DIR,
+        show_default=True,
+        help="Run journals, backups, plans and learned host keys.",
+    )(func)
+
+
+@click.command("rollout")
+@click.argument("stores", nargs=-1)
+@fleet_option
+@lab_dir_options
+@click.option("--dry-run", is_flag=True, help="Plan, render and diff; change nothing.")
+@click.option("--resume", "resume_run", default=None, metavar="RUN", help="Continue run RUN from each store's first unfinished step.")
+@click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64), help="Stores rolled out at once.")
+@click.option("--no-failover", is_flag=True, help="With --lab: skip the failover drill of the verify step.")
+@click.option("--verify-timeout", default=None, type=float,
+              help="Seconds for BGP and prefixes to show up [default: 60, or the resumed run's].")
+@click.option("--health-timeout", default=30.0, show_default=True, type=float, help="Seconds for a push's health checks.")
+@click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+              show_default=True, help="Where rendered stack folders live.")
+@click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Appliance inventory YAML to reach the appliances (default: the lab's, or the fleet's).")
+@state_dir_option
+@json_option
+def rollout(
+    stores: tuple[str, ...],
+    fleet_path: Path | None,
+    use_lab: bool,
+    lab_name: str,
+    lab_dir: Path | None,
+    dry_run: bool,
+    resume_run: str | None,
+    fail_fast: bool,
+    concurrency: int,
+    no_failover: bool,
+    verify_timeout: float | None,
+    health_timeout: float,
+    stacks_dir: Path,
+    backend: str | None,
+    targets_file: Path | None,
+    state_dir: Path,
+    as_json: bool,
+) -> None:
+    """Take STORE… from inventory entry to live store: validate, plan, up, render, push, verify, activate.
+
+    Every step is journaled in .storestack/runs/<run-id>.json; --resume RUN continues from the first
+    step that did not finish. Re-running a finished rollout changes nothing (zero lines pushed).
+    """
+    quiet_device_logs()
+    journal: RunJournal | None
+    try:
+        if resume_run is not None:
+            if stores:
+                raise RolloutConfigError("--resume continues a run with its own stores; name no store")
+            overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast}
+            if verify_timeout is not None:
+                overrides["verify_timeout"] = verify_timeout
+            journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
+        else:
+            journal = None
+            options = RolloutOptions(
+                stores=tuple(stores),
+                fleet_path=fleet_path or default_fleet_path(),
+                lab_state_dir=resolve_state_dir(lab_name, lab_dir) if use_lab else None,
+                dry_run=dry_run,
+                concurrency=concurrency,
+                fail_fast=fail_fast,
+                failover=not no_failover,
+                verify_timeout=verify_timeout if verify_timeout is not None else DEFAULT_VERIFY_TIMEOUT,
+                state_dir=state_dir,
+                stacks_dir=stacks_dir,
+                backend=backend,
+                targets_file=targets_file,
+                connection=ConnectionOptions(health_timeout=health_timeout),
+            )
+        if not as_json:
+            err_console.print(_intro(options, journal))
+        result = run_with_display(
+            lambda observer, stop: run_rollout(options, journal=journal, observer=observer, stop=stop),
+            live=not as_json,
+        )
+    except RolloutInventoryError as exc:
+        if as_json:
+            emit_json({"ok": False, "error": str(exc), "issues": exc.issues})
+        else:
+            for issue in exc.issues:
+                err_console.print(issue, markup=False, highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}; nothing was changed")
+        raise SystemExit(EXIT_FAILED) from None
+    except RolloutConfigError as exc:
+        fail(f"{exc}; nothing was changed", EXIT_USAGE, as_json=as_json)
+    summary = summarise(
+        result.journal,
+        state_dir=state_dir,
+        outputs_mode=result.outputs_mode,
+        titles=dict(STEPS),
+        nothing_to_do=result.nothing_to_do,
+    )
+    if as_json:
+        emit_json(summary.model_dump(mode="json"))
+    else:
+        print_summary(summary, options)
+    raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
+
+
+def _intro(options: RolloutOptions, journal: RunJournal | None) -> str:
+    where = f"the lab in {options.lab_state_dir}" if options.lab_state_dir else "the fleet's appliances"
+    verb = f"resuming {journal.run_id}:" if journal else ("dry run of" if options.dry_run else "rolling out")
+    return f"{verb} {', '.join(options.stores)} to {where}, {options.concurrency} store(s) at a time"
+
+
+def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
+    if summary.nothing_to_do:
+        console.print(f"run {summary.run_id} had already finished: nothing to resume, nothing changed")
+    console.print(f"cloud outputs: {outputs_mode_text(summary.outputs_mode, options)}")
+    # Timings per step as columns when the terminal is wide enough, else as a line per store.
+    wide = console.width >= WIDE_TABLE or not console.is_terminal
+    table = Table(title=f"rollout {summary.run_id}", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("store", no_wrap=True)
+    for name in STEP_NAMES if wide else ():
+        table.add_column(_SHORT[name], justify="right", no_wrap=True)
+    table.add_column("total", justify="right", no_wrap=True)
+    table.add_column("stack", justify="right", no_wrap=True)
+    table.add_column("lines", justify="right", no_wrap=True)
+    table.add_column("checks", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    for store in summary.stores:
+        times = []
+        for step in store.steps:
+            if step.status == "failed":
+                times.append("[red]✗[/]")
+            elif step.duration_s is None:
+                times.append("[dim]·[/]")
+            else:
+                times.append(f"{step.duration_s:.1f}s")
+        checks = store.checks
+        if store.active:
+            state = "[green]active[/]" if store.changed else "[green]active[/] [dim]=[/]"
+        elif summary.dry_run and store.status == "done":
+            state = "[cyan]dry run[/]"
+        else:
+            state = f"[red]{store.status}[/]"
+        stack = ""
+        if store.resources is not None:
+            stack = f"{store.resources} {_CHANGE_MARK.get(store.resource_change or '', '')}".strip()
+        table.add_row(
+            store.store,
+            *(times if wide else ()),
+            f"{store.duration_s:.1f}s",
+            stack,
+            str(store.lines_pushed),
+            f"{checks['passed']}" + (f"+{checks['skipped']}s" if checks["skipped"] else ""),
+            state,
+        )
+    # Logs (no terminal) get the wide table whatever width rich guesses for them.
+    (console if console.is_terminal else Console(highlight=False, width=max(console.width, WIDE_TABLE))).print(table)
+    if not wide:
+        for store in summary.stores:
+            console.print(
+                f"{store.store}: "
+                + " · ".join(f"{s.name} {s.duration_s:.1f}s" for s in store.steps if s.duration_s is not None),
+                highlight=False,
+            )
+    console.print(
+        "[dim]times per step; stack: resources (= unchanged since the last plan); lines: config lines pushed; "
+        "checks: passed (+ skipped, e.g. emulated appliances without a data plane); = nothing changed[/]"
+    )
+    for store in summary.stores:
+        if store.status != "done":
+            _print_stopped_store(store)
+        elif summary.dry_run:
+            _print_dry_run(store)
+    totals = summary.totals
+    if summary.dry_run:
+        console.print(f"dry run: nothing was changed; journal: {summary.journal}", soft_wrap=True)
+        return
+    console.print(
+        f"{totals['active']}/{totals['stores']} store(s) active, {totals['lines_pushed']} config line(s) pushed, "
+        f"{totals['checks_passed']} check(s) passed"
+        + (f", {totals['checks_skipped']} skipped" if totals["checks_skipped"] else "")
+        + f"; journal: {summary.journal}",
+        soft_wrap=True,
+    )
+    if summary.nothing_changed:
+        console.print("[green]nothing changed:[/] every store was already live as the inventory describes it")
+    if summary.resume_command:
+        console.print(f"resume with: [bold]{summary.resume_command}[/]", soft_wrap=True)
+
+
+def _print_stopped_store(store: StoreSummary) -> None:
+    failed = next((s for s in store.steps if s.name == store.failed_step), None)
+    if failed is not None:
+        console.print(f"[bold red]{store.store} stopped at {failed.name}:[/] {escape(failed.error or '')}", soft_wrap=True)
+        if failed.rollback:
+            console.print(f"  rollback: {escape(failed.rollback)}", soft_wrap=True)
+    else:
+        console.print(f"[yellow]{store.store} did not finish[/] (interrupted or stopped by --fail-fast)")
+    for layer in store.layers:
+        console.print(f"  {layer.layer:<15} {escape(layer.state)}", soft_wrap=True)
+
+
+def _print_dry_run(store: StoreSummary) -> None:
+    push = next(s for s in store.steps if s.name == "push")
+    console.print(f"{store.store}: {escape(push.summary)}")
+
+
+# ------------------------------------------------------------------ drift
+
+
+@click.command("drift")
+@fleet_option
+@lab_dir_options
+@click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 256), help="Appliances read at once.")
+@click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+              show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")
+@click.option("--backend", default=None, help="Pulumi state backend URL (default: $STORESTACK_BACKEND or file).")
+@state_dir_option
+@json_option
+def drift(
+    fleet_path: Path | None,
+    use_lab: bool,
+    lab_name: str,
+    lab_dir: Path | None,
+    concurrency: int,
+    stacks_dir: Path,
+    backend: str | None,
+    state_dir: Path,
+    as_json: bool,
+) -> None:
+    """Compare every hub's and store appliance's running config with the inventory (read-only).
+
+    Prints the remediation per drifted appliance and a fleet summary; with the Pulumi CLI on PATH
+    also previews every stack. Exit 1 on any drift or unreachable appliance.
+    """
+    quiet_device_logs()
+    lab_state_dir = resolve_state_dir(lab_name, lab_dir) if use_lab else None
+    progress: Callable[[ApplianceDrift], None] | None = None
+    if not as_json:
+        progress = lambda item: err_console.print(  # noqa: E731 - a one-line progress printer
+            f"  {item.name}: {_DRIFT_STYLE[item.status]}", highlight=False
+        )
+        err_console.print("reading running configs (read-only)…")
+    try:
+        report = check_drift(
+            fleet_path or default_fleet_path(),
+            lab_state_dir=lab_state_dir,
+            state_dir=state_dir,
+            stacks_dir=stacks_dir,
+            concurrency=concurrency,
+            backend=backend,
+            on_done=progress,
+        )
+    except RolloutInventoryError as exc:
+        fail(f"{exc}: {'; '.join(exc.issues[:5])}", EXIT_FAILED, as_json=as_json)
+    except RolloutConfigError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    if as_json:
+        emit_json({"ok": report.ok, "summary": report.summary, **report.model_dump(mode="json")})
+    else:
+        print_drift(report, lab=use_lab)
+    raise SystemExit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+_DRIFT_STYLE = {
+    "in_sync": "[green]in sync[/]",
+    "drifted": "[yellow]drifted[/]",
+    "unreachable": "[red]unreachable[/]",
+    "error": "[red]error[/]",
+}
+
+
+def print_drift(report: DriftReport, *, lab: bool) -> None:
+    for item in report.appliances:
+        if item.status == "drifted":
+            console.rule(f"{item.name} drifted ({item.change_lines} change(s))")
+            console.print("remediation that brings it back to the inventory:")
+            for line in item.remediation:
+                console.print(Text(f"  {line}", style="yellow"))
+            fix = (
+                f"storestack rollout {item.store_id}{' --lab' if lab else ''}"
+                if item.store_id
+                else f"storestack devices render --hub {item.name} --with-secrets --out DIR && "
+                f"storestack devices push --appliance {item.name} --intended DIR"
+            )
+            console.print(f"fix with: [bold]{escape(fix)}[/]")
+        elif item.status in ("unreachable", "error"):
+            console.print(f"[red]{item.name} {item.status}:[/] {escape(item.error or '')}")
+    for stack in report.stacks:
+        if stack.status != "in_sync":
+            detail = ", ".join(f"{k} {v}" for k, v in stack.changes.items()) or (stack.error or "")
+            console.print(f"[yellow]stack {stack.stack} {stack.status}:[/] {escape(detail)}")
+    s = report.summary
+    console.print(
+        f"fleet: {s['in_sync']} in sync, {s['drifted']} drifted, {s['unreachable']} unreachable"
+        + (f", {s['error']} error(s)" if s["error"] else "")
+        + f" ({s['appliances']} appliances, {report.source}; cloud outputs {report.outputs_mode})"
+    )
+    console.print(f"stacks: {report.pulumi}" + (f"; {s['stacks_drifted']} drifted" if report.stacks else ""))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(rollout)
+    group.add_command(drift)

@@ -1,0 +1,212 @@
+"""What every store of a rollout (or a drift check) shares: the fleet, the appliances to reach, the
+cloud outputs, one push context, and the locks that keep parallel stores from stepping on each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
+from storestack.devices.inspect import ShowSessions
+from storestack.devices.push import PushContext, PushOptions
+from storestack.devices.session import SessionOptions
+from storestack.devices.targets import ApplianceInventory, ApplianceTarget
+from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
+from storestack.lab import LabError, fail_link, lab_info, restore_link
+from storestack.lab.frr_lab import require_state
+from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
+from storestack.rollout.outputs import CloudOutputs, OutputsMode, choose_mode
+from storestack.stacks.render import DEFAULT_OUT
+
+DEFAULT_STATE_DIR = Path(".storestack")
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How appliances are reached and how long a push may wait, as for `devices push`."""
+
+    health_timeout: float = 30.0
+    conn_timeout: float = 10.0
+    read_timeout: float = 20.0
+    save_timeout: float = 30.0
+    trust_on_first_use: bool = False
+
+    def session(self) -> SessionOptions:
+        return SessionOptions(
+            conn_timeout=self.conn_timeout,
+            banner_timeout=self.conn_timeout,
+            auth_timeout=self.conn_timeout,
+            read_timeout=self.read_timeout,
+            save_timeout=self.save_timeout,
+            trust_on_first_use=self.trust_on_first_use,
+        )
+
+
+class LabLinks:
+    """Fails and restores a store's WAN link in the lab (its veth), for the failover drill."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def fail(self, store_id: str, link: str) -> None:
+        fail_link(self.state_dir, store_id, link)
+
+    def restore(self, store_id: str, link: str) -> None:
+        restore_link(self.state_dir, store_id, link)
+
+
+class TargetProbe:
+    """Show commands by appliance name, over the push engine's sessions (kept open between polls)."""
+
+    def __init__(self, targets: dict[str, ApplianceTarget], sessions: ShowSessions) -> None:
+        self.targets = targets
+        self.sessions = sessions
+
+    def show(self, appliance: str, command: str) -> str:
+        return self.sessions.show(self.targets[appliance], command)
+
+
+def load_fleet_checked(fleet_path: Path) -> tuple[Fleet, set[str]]:
+    """The fleet, and the stores whose allocations are not pinned in the lock file yet."""
+    try:
+        result = load_fleet_with_allocations(fleet_path)
+    except InventoryError as exc:
+        raise RolloutInventoryError([str(issue) for issue in exc.issues]) from None
+    return result.fleet, set(result.fleet.provisional_stores)
+
+
+@dataclass
+class Environment:
+    fleet_path: Path
+    fleet: Fleet
+    provisional: set[str]
+    targets: dict[str, ApplianceTarget]
+    outputs: CloudOutputs
+    push_context: PushContext
+    state_dir: Path
+    stacks_dir: Path
+    lab_state_dir: Path | None = None
+    no_data_plane: frozenset[str] = frozenset()
+    links: LabLinks | None = None
+    sessions: ShowSessions = field(init=False)
+    # Hubs are shared by every store: their pushes, and the failover drills that take links down
+    # (a hub push would see a drilled session as a regression), run one at a time.
+    hub_lock: threading.Lock = field(default_factory=threading.Lock)
+    _pin_lock: threading.Lock = field(default_factory=threading.Lock)
+    lock_written: bool = False
+    # Hub configs pushed and verified in this run, by hub: a store whose rendered hub config is the
+    # same text does not push that hub again ("push the hubs once for the batch").
+    hubs_pushed: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sessions = ShowSessions(self.push_context)
+
+    @property
+    def platforms(self) -> dict[str, str]:
+        return {name: target.platform for name, target in self.targets.items()}
+
+    @property
+    def outputs_mode(self) -> OutputsMode:
+        return self.outputs.mode
+
+    def probe(self) -> TargetProbe:
+        return TargetProbe(self.targets, self.sessions)
+
+    def secret_values(self) -> set[str]:
+        """Values to redact from anything shown or recorded: device secrets and every PSK known."""
+        return fleet_secret_values(self.fleet) | self.outputs.secret_values()
+
+    def pin_allocations(self) -> bool:
+        """Write the IPAM lock file once per run (every provisional store is pinned). True if written."""
+        with self._pin_lock:
+            if not self.lock_written and self.provisional:
+                try:
+                    result = load_fleet_with_allocations(self.fleet_path, write_lock=True)
+                except InventoryError as exc:
+                    raise RolloutInventoryError([str(issue) for issue in exc.issues]) from None
+                self.lock_written = result.lock_changed
+            return self.lock_written
+
+    def close(self) -> None:
+        self.sessions.close()
+
+    @contextmanager
+    def hubs_exclusive(self) -> Iterator[None]:
+        with self.hub_lock:
+            yield
+
+
+def prepare(
+    fleet_path: Path,
+    stores: list[str],
+    *,
+    lab_state_dir: Path | None,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    stacks_dir: Path = DEFAULT_OUT,
+    connection: ConnectionOptions | None = None,
+    dry_run: bool = False,
+    backend: str | None = None,
+    targets: ApplianceInventory | None = None,
+    mode: OutputsMode | None = None,
+) -> Environment:
+    """Load and check everything a run needs before anything changes. Raises typed errors only."""
+    connection = connection or ConnectionOptions()
+    fleet, provisional = load_fleet_checked(fleet_path)
+    for store_id in stores:
+        try:
+            store = fleet.store(store_id)
+        except UnknownStoreError as exc:
+            raise RolloutConfigError(str(exc)) from None
+        if store.state == "decommissioned":
+            raise RolloutConfigError(f"store {store_id} is decommissioned; a rollout cannot bring it live")
+        if not store.appliances:
+            raise RolloutConfigError(f"store {store_id} has no appliance to configure")
+    no_data_plane: frozenset[str] = frozenset()
+    links: LabLinks | None = None
+    if lab_state_dir is not None:
+        try:
+            info = lab_info(lab_state_dir)
+            state = require_state(lab_state_dir)
+        except LabError as exc:
+            raise RolloutConfigError(str(exc)) from None
+        inventory = targets or info.inventory
+        no_data_plane = frozenset(a.name for a in state.topology.appliances if state.is_emulated(a.name))
+        links = LabLinks(info.state_dir)
+    else:
+        inventory = targets or targets_from_fleet(fleet)
+    by_name = inventory.by_name()
+    needed = {hub for store_id in stores for hub in fleet.store(store_id).hubs}
+    needed |= {a.hostname for store_id in stores for a in fleet.store(store_id).appliances}
+    missing = sorted(needed - set(by_name))
+    if missing:
+        where = f"the lab in {lab_state_dir}" if lab_state_dir is not None else f"the targets ({inventory.source})"
+        hint = (
+            f"; start it with `storestack lab up --stores {','.join(stores)}`" if lab_state_dir is not None else ""
+        )
+        raise RolloutConfigError(f"{where} has no appliance {', '.join(missing)}{hint}")
+    push_options = PushOptions(
+        dry_run=dry_run,
+        health_timeout=connection.health_timeout,
+        backup_root=state_dir / "backups",
+        known_hosts=state_dir / "known_hosts.json",
+        session=connection.session(),
+    )
+    return Environment(
+        fleet_path=fleet_path,
+        fleet=fleet,
+        provisional=provisional,
+        targets=by_name,
+        outputs=CloudOutputs(
+            fleet, mode or choose_mode(lab=lab_state_dir is not None), stacks_dir=stacks_dir, backend=backend
+        ),
+        push_context=PushContext(options=push_options),
+        state_dir=state_dir,
+        stacks_dir=stacks_dir,
+        lab_state_dir=lab_state_dir,
+        no_data_plane=no_data_plane,
+        links=links,
+    )

@@ -1,0 +1,89 @@
+"""Where a store's cloud outputs (tunnel addresses, PSKs) come from during a rollout or a drift check.
+
+Live: the store stack's outputs through the Automation API (the Pulumi CLI must be installed).
+Planned: the outputs of the store stack's program run under mocks, deterministic, so a rollout,
+its resume and a later drift check all render the same configs. Planned outputs are flagged
+`planned` and every report says so.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.stack_bridge import outputs_from_store_stack
+from storestack.inventory import Fleet
+from storestack.stacks.automation import run_operation
+from storestack.stacks.config import store_stack_name
+from storestack.stacks.plan import planned_store_outputs
+
+OutputsMode = Literal["live", "planned"]
+
+# The Pulumi mock runtime is process-global: two programs must never run under it at once.
+MOCK_RUNTIME = threading.Lock()
+
+
+def pulumi_cli_available() -> bool:
+    return shutil.which("pulumi") is not None
+
+
+def choose_mode(*, lab: bool) -> OutputsMode:
+    """Planned in the lab (there is no cloud behind it) or without the Pulumi CLI; else live."""
+    return "live" if not lab and pulumi_cli_available() else "planned"
+
+
+def to_cloud_outputs(store_id: str, values: dict[str, Any], *, planned: bool) -> StoreCloudOutputs:
+    """A store stack's output values (secrets included) as the device templates take them."""
+    return outputs_from_store_stack(
+        store_id, values.get("tunnels") or [], values.get("tunnel_psks") or {}, planned=planned
+    )
+
+
+class CloudOutputs:
+    """Store outputs by store id, fetched once per store and shared by every thread of a run."""
+
+    def __init__(self, fleet: Fleet, mode: OutputsMode, *, stacks_dir: Path, backend: str | None = None) -> None:
+        self.fleet = fleet
+        self.mode = mode
+        self.stacks_dir = stacks_dir
+        self.backend = backend
+        self._known: dict[str, StoreCloudOutputs] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, store_id: str, values: dict[str, Any]) -> StoreCloudOutputs:
+        """Record the values an `up` returned, so nothing is fetched twice."""
+        outputs = to_cloud_outputs(store_id, values, planned=self.mode == "planned")
+        with self._lock:
+            self._known[store_id] = outputs
+        return outputs
+
+    def get(self, store_id: str) -> StoreCloudOutputs:
+        with self._lock:
+            known = self._known.get(store_id)
+        if known is not None:
+            return known
+        if self.mode == "planned":
+            with MOCK_RUNTIME:
+                planned = planned_store_outputs(self.fleet, store_id)
+            values = {name: output.value for name, output in planned.items()}
+        else:
+            result = run_operation(
+                "outputs", store_stack_name(store_id), self.stacks_dir, backend=self.backend, keep_values=True
+            )
+            values = result.values
+        return self.remember(store_id, values)
+
+    def known(self) -> dict[str, StoreCloudOutputs]:
+        with self._lock:
+            return dict(self._known)
+
+    def secret_values(self) -> set[str]:
+        """Every PSK fetched so far, for redaction."""
+        values: set[str] = set()
+        for outputs in self.known().values():
+            values.update(link.psk.get_secret_value() for link in outputs.links)
+            values.update(tunnel.psk.get_secret_value() for tunnel in outputs.aws_tunnels)
+        return values

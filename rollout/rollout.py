@@ -1,0 +1,584 @@
+"""`storestack rollout`: one inventory entry to a live store, in seven journaled steps.
+
+1 validate  the inventory; pin the store's IPAM allocation in the lock file
+2 plan      render the store's stack config and plan it offline (the checks must pass)
+3 up        the store stack through the Automation API, or the plan's outputs (lab / no Pulumi CLI)
+4 render    the store's appliance configs with those outputs, and its hubs' configs
+5 push      hubs first, then the store edge, each with the push engine's full safe cycle
+6 verify    BGP to every hub Established, prefixes on the hubs; in the lab also a failover drill
+7 activate  the store is live: marked active in the report
+
+Each step's outcome is journaled (`.storestack/runs/<run-id>.json`) before the next starts, so
+`--resume RUN` continues from the first unfinished step. Stores roll out in parallel; hub pushes
+and failover drills are serialised because every store shares the hubs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
+from storestack.devices.errors import DevicesError
+from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory
+from storestack.devices.push import push_appliance
+from storestack.devices.render import render_fleet, write_configs
+from storestack.devices.report import DeviceResult
+from storestack.devices.targets import ApplianceInventory
+from storestack.inventory import ResolvedStore
+from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
+from storestack.rollout.errors import RolloutConfigError
+from storestack.rollout.outputs import MOCK_RUNTIME
+from storestack.rollout.runner import JournalWriter, Step, StepFailed, StepOutcome, run_steps
+from storestack.rollout.verify import (
+    StoreVerifier,
+    expectation,
+    failover_checks,
+    hq_prefix,
+    summarise_checks,
+    wait_for_checks,
+)
+from storestack.stacks.automation import Operation, run_operation
+from storestack.stacks.config import CORE_STACK
+from storestack.stacks.errors import StackError
+from storestack.stacks.mapping import core_config
+from storestack.stacks.plan import DEFAULT_PLANS_DIR, compare_and_save, make_tasks, plan_stack
+from storestack.stacks.render import DEFAULT_OUT, render_store_stack
+
+KIND = "rollout"
+STEPS: tuple[tuple[str, str], ...] = (
+    ("validate", "validate inventory, pin IPAM"),
+    ("plan", "render + plan stack"),
+    ("up", "stack up"),
+    ("render", "render configs"),
+    ("push", "push hubs, then edge"),
+    ("verify", "verify end to end"),
+    ("activate", "mark active"),
+)
+STEP_NAMES = [name for name, _title in STEPS]
+DEFAULT_VERIFY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    stores: tuple[str, ...]
+    fleet_path: Path
+    lab_state_dir: Path | None = None
+    dry_run: bool = False
+    concurrency: int = 4
+    fail_fast: bool = False
+    failover: bool = True
+    verify_timeout: float = DEFAULT_VERIFY_TIMEOUT
+    state_dir: Path = DEFAULT_STATE_DIR
+    stacks_dir: Path = DEFAULT_OUT
+    backend: str | None = None
+    targets_file: Path | None = None
+    connection: ConnectionOptions = field(default_factory=ConnectionOptions)
+
+    def __post_init__(self) -> None:
+        if not self.stores:
+            raise RolloutConfigError("name at least one store to roll out")
+        if self.concurrency < 1:
+            raise RolloutConfigError("--concurrency must be at least 1")
+        if len(set(self.stores)) != len(self.stores):
+            raise RolloutConfigError("a store is named twice")
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.state_dir / RUNS_DIR.name
+
+    def to_journal(self) -> dict[str, Any]:
+        """What `--resume` needs to continue exactly this run (paths absolute: resume may run elsewhere)."""
+        return {
+            "stores": list(self.stores),
+            "fleet": str(self.fleet_path.resolve()),
+            "lab": str(self.lab_state_dir.resolve()) if self.lab_state_dir else None,
+            "dry_run": self.dry_run,
+            "failover": self.failover,
+            "verify_timeout": self.verify_timeout,
+            "stacks_dir": str(self.stacks_dir.resolve()),
+            "backend": self.backend,
+            "targets": str(self.targets_file.resolve()) if self.targets_file else None,
+            "health_timeout": self.connection.health_timeout,
+        }
+
+    @classmethod
+    def from_journal(cls, journal: RunJournal, *, state_dir: Path, **overrides: Any) -> RolloutOptions:
+        saved = journal.options
+        try:
+            options = cls(
+                stores=tuple(saved["stores"]),
+                fleet_path=Path(saved["fleet"]),
+                lab_state_dir=Path(saved["lab"]) if saved.get("lab") else None,
+                dry_run=bool(saved.get("dry_run", False)),
+                failover=bool(saved.get("failover", True)),
+                verify_timeout=float(saved.get("verify_timeout", 60.0)),
+                state_dir=state_dir,
+                stacks_dir=Path(saved.get("stacks_dir") or DEFAULT_OUT),
+                backend=saved.get("backend"),
+                targets_file=Path(saved["targets"]) if saved.get("targets") else None,
+                connection=ConnectionOptions(health_timeout=float(saved.get("health_timeout", 30.0))),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RolloutConfigError(f"run {journal.run_id}: its journal lacks the rollout options ({exc})") from None
+        return replace(options, **overrides)
+
+
+class RolloutObserver:
+    """Progress for a display. Called from worker threads; implementations must be thread-safe."""
+
+    def on_start(self, journal: RunJournal, mode: str) -> None: ...
+    def on_step(self, store: str, record: StepRecord) -> None: ...
+    def on_detail(self, store: str, text: str) -> None: ...
+
+
+@dataclass
+class StoreRun:
+    """One store's rollout: the shared environment plus where its rendered configs live."""
+
+    env: Environment
+    options: RolloutOptions
+    store_id: str
+    run_id: str
+    observer: RolloutObserver
+
+    @property
+    def config_dir(self) -> Path:
+        # Push files hold secrets: under the state dir, 0700, removed once the store is live.
+        return self.options.state_dir / "rollout" / self.run_id / self.store_id
+
+    @property
+    def store(self) -> ResolvedStore:
+        return self.env.fleet.store(self.store_id)
+
+    @property
+    def hubs(self) -> list[str]:
+        return list(self.store.hubs)
+
+    @property
+    def edges(self) -> list[str]:
+        return [appliance.hostname for appliance in self.store.appliances]
+
+    def detail(self, text: str) -> None:
+        self.observer.on_detail(self.store_id, text)
+
+
+# ------------------------------------------------------------------ the steps
+
+
+def step_validate(run: StoreRun) -> StepOutcome:
+    store = run.store
+    new = store.id in run.env.provisional
+    if new and not run.options.dry_run:
+        run.env.pin_allocations()
+    data = {
+        "block": str(store.block) if store.block else None,
+        "asn": store.asn,
+        "links": {link.name: str(link.overlay) for link in store.wan},
+        "new_allocation": new,
+        "inventory_state": store.state,
+    }
+    where = f"AS {store.asn}, block {store.block}"
+    if not new:
+        summary = f"valid; allocation already pinned ({where})"
+    elif run.options.dry_run:
+        summary = f"valid; new allocation ({where}) would be pinned in allocations.yaml"
+    else:
+        summary = f"valid; new allocation pinned in allocations.yaml ({where})"
+    return StepOutcome(summary=summary, data=data)
+
+
+def step_plan(run: StoreRun) -> StepOutcome:
+    fleet = run.env.fleet
+    try:
+        entry, config, rendered = render_store_stack(fleet, run.store_id, run.options.stacks_dir)
+        tasks = make_tasks({CORE_STACK: core_config(fleet), entry.name: config})
+    except StackError as exc:
+        raise StepFailed(f"stack config: {exc}") from None
+    task = next(t for t in tasks if t.stack == entry.name)
+    with MOCK_RUNTIME:
+        planned = plan_stack(task)
+    plans_dir = run.options.state_dir / DEFAULT_PLANS_DIR.name
+    errors = [f for f in planned.findings if f.severity == "error"]
+    data: dict[str, Any] = {
+        "stack": entry.name,
+        "config": str(entry.config_file),
+        "config_written": bool(rendered.written and entry.config_file in rendered.written),
+        "resources": len(planned.resources),
+        "counts": planned.counts,
+        "findings": [f.model_dump() for f in planned.findings],
+    }
+    if errors:
+        raise StepFailed(
+            f"plan of {entry.name}: {len(errors)} check(s) failed: "
+            + "; ".join(f"{f.check}: {f.message}" for f in errors[:5]),
+            data=data,
+        )
+    (change,) = compare_and_save([planned], plans_dir, save=not run.options.dry_run)
+    counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "remove")}
+    data.update(change=change.status, added=counted["add"], changed=counted["change"], removed=counted["remove"])
+    return StepOutcome(
+        summary=(
+            f"{entry.name}: {len(planned.resources)} resources, checks passed, "
+            f"{change.status} (+{counted['add']} ~{counted['change']} -{counted['remove']})"
+        ),
+        data=data,
+    )
+
+
+def step_up(run: StoreRun) -> StepOutcome:
+    env = run.env
+    stack = f"store-{run.store_id}"
+    if env.outputs_mode == "planned":
+        outputs = env.outputs.get(run.store_id)
+        reason = "--lab" if run.options.lab_state_dir is not None else "no Pulumi CLI on PATH"
+        return StepOutcome(
+            summary=(
+                f"PLANNED outputs ({reason}): {len(outputs.links)} hub tunnel(s), "
+                f"{len(outputs.aws_tunnels)} AWS tunnel(s); no live stack"
+            ),
+            data={"mode": "planned", "reason": reason, "hub_tunnels": len(outputs.links), "aws_tunnels": len(outputs.aws_tunnels)},
+        )
+    operation: Operation = "preview" if run.options.dry_run else "up"
+    run.detail(f"pulumi {operation} {stack}")
+    try:
+        result = run_operation(
+            operation,
+            stack,
+            run.options.stacks_dir,
+            backend=run.options.backend,
+            keep_values=operation == "up",
+            on_event=lambda event: run.detail(f"{event.op} {event.resource_type}") if event.kind == "start" else None,
+        )
+    except StackError as exc:
+        raise StepFailed(f"pulumi {operation} {stack}: {exc}") from None
+    if operation == "up":
+        outputs = env.outputs.remember(run.store_id, result.values)
+        tunnels = f"{len(outputs.links)} hub tunnel(s), {len(outputs.aws_tunnels)} AWS tunnel(s)"
+    else:
+        tunnels = "outputs planned until the stack is up"
+    changes = {k: v for k, v in result.changes.items() if k != "same"}
+    return StepOutcome(
+        summary=f"pulumi {operation} {stack}: {_changes_text(changes)}; {tunnels}",
+        data={"mode": "live", "operation": operation, "changes": result.changes, "outputs": result.outputs},
+    )
+
+
+def _changes_text(changes: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "no changes"
+
+
+def step_render(run: StoreRun) -> StepOutcome:
+    env = run.env
+    try:
+        outputs = {run.store_id: env.outputs.get(run.store_id)}
+        configs = list(
+            render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=run.hubs, reveal_secrets=True)
+        )
+    except (DevicesError, StackError) as exc:
+        raise StepFailed(f"render: {exc}") from None
+    directory = run.config_dir
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_configs(configs, directory)
+    planned = outputs[run.store_id].planned
+    return StepOutcome(
+        summary=(
+            f"{', '.join(run.edges)} and hub(s) {', '.join(run.hubs)}"
+            + (" from PLANNED outputs" if planned else " from live stack outputs")
+        ),
+        data={"appliances": [c.name for c in configs], "planned": planned, "directory": str(directory)},
+    )
+
+
+def _compact(result: DeviceResult) -> dict[str, Any]:
+    """What the journal keeps of a push (already redacted by the push engine)."""
+    return {
+        "name": result.name,
+        "role": result.role,
+        "outcome": result.outcome,
+        "lines_sent": result.config_lines_sent,
+        "change_lines": result.change_lines,
+        "stage": result.stage,
+        "error": result.error,
+        "findings": result.findings,
+        "backup": result.backup_path,
+        "rollback": result.rollback.model_dump(include={"ok", "lines_sent", "running_matches_backup", "error"})
+        if result.rollback
+        else None,
+        "duration_s": result.duration_s,
+        "remediation": result.remediation if result.outcome == "planned" else [],
+    }
+
+
+def _rollback_text(result: DeviceResult) -> str | None:
+    if result.rollback is None:
+        return f"{result.name}: nothing was sent, nothing to roll back" if result.config_lines_sent == 0 else None
+    if result.rollback.ok:
+        return f"{result.name} rolled back: its running config equals the backup again ({result.backup_path})"
+    return (
+        f"ROLLBACK FAILED on {result.name}: {result.rollback.error or 'running config differs from the backup'}; "
+        f"restore it from {result.backup_path}"
+    )
+
+
+def step_push(run: StoreRun) -> StepOutcome:
+    env = run.env
+    intended = IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
+    results: list[DeviceResult] = []
+    reused: list[str] = []
+
+    def data() -> dict[str, Any]:
+        return {"devices": [_compact(r) for r in results], "lines_sent": _lines(results), "hubs_already_pushed": reused}
+
+    def config_of(name: str) -> IntendedConfig:
+        try:
+            return intended.intended_config(env.targets[name])
+        except DevicesError as exc:
+            raise StepFailed(f"{name}: {exc}; start a fresh rollout to render it again", data=data()) from None
+
+    def push(name: str) -> DeviceResult:
+        result = push_appliance(
+            env.targets[name],
+            config_of(name),
+            context=env.push_context,
+            on_stage=lambda device, stage: run.detail(f"{device}: {stage}"),
+        )
+        results.append(result)
+        if result.failed:
+            raise StepFailed(f"{name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
+        return result
+
+    with env.hubs_exclusive():
+        for hub in run.hubs:
+            text = config_of(hub).text
+            earlier = env.hubs_pushed.get(hub)
+            if earlier is not None and earlier[1] == text:
+                reused.append(f"{hub} (pushed for {earlier[0]})")
+                continue
+            if push(hub).outcome in ("changed", "unchanged") and not run.options.dry_run:
+                env.hubs_pushed[hub] = (run.store_id, text)
+    for edge in run.edges:
+        push(edge)
+    lines = _lines(results)
+    if run.options.dry_run:
+        would = sum(len(r.remediation) for r in results)
+        return StepOutcome(summary=f"dry run: {would} line(s) would be sent", data=data())
+    changed = [r.name for r in results if r.outcome == "changed"]
+    summary = (
+        f"{lines} line(s) pushed; changed: {', '.join(changed)}"
+        if changed
+        else "0 lines pushed: every appliance already runs its intended config"
+    )
+    if reused:
+        summary += f"; already pushed in this run: {', '.join(reused)}"
+    return StepOutcome(summary=summary, data=data())
+
+
+def _lines(results: list[DeviceResult]) -> int:
+    return sum(r.config_lines_sent for r in results)
+
+
+def step_verify(run: StoreRun) -> StepOutcome:
+    if run.options.dry_run:
+        return StepOutcome(summary="dry run: nothing to verify", skipped=True)
+    env = run.env
+    verifier = StoreVerifier(
+        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane
+    )
+    run.detail("waiting for BGP sessions and prefixes on the hubs")
+    try:
+        checks = wait_for_checks(
+            verifier.bgp_checks,
+            timeout=run.options.verify_timeout,
+            on_wait=lambda current: run.detail(
+                f"waiting: {next(c.name for c in current if c.status == 'failed')}"
+            ),
+        )
+        if not any(c.status == "failed" for c in checks) and env.links is not None and run.options.failover:
+            with env.hubs_exclusive():
+                run.detail("failover drill")
+                checks += failover_checks(
+                    verifier,
+                    env.links,
+                    hq_prefix(env.fleet),
+                    timeout=run.options.verify_timeout,
+                    on_progress=run.detail,
+                )
+    except DevicesError as exc:
+        raise StepFailed(f"verify: cannot read appliance state: {exc}") from None
+    data = {"checks": [c.model_dump() for c in checks], **summarise_checks(checks)}
+    failed = [c for c in checks if c.status == "failed"]
+    if failed:
+        raise StepFailed(
+            "; ".join(f"{c.name}: {c.detail}" for c in failed[:4])
+            + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else ""),
+            data=data,
+        )
+    counts = summarise_checks(checks)
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    return StepOutcome(summary=f"{counts['passed']} check(s) passed{skipped}", data=data)
+
+
+def step_activate(run: StoreRun) -> StepOutcome:
+    if run.options.dry_run:
+        return StepOutcome(summary="dry run: the store stays as it is", skipped=True)
+    store = run.store
+    shutil.rmtree(run.config_dir, ignore_errors=True)
+    hint = (
+        f"; set `state: active` in {store.source_file}" if store.state != "active" else ""
+    )
+    return StepOutcome(summary=f"{store.id} is active{hint}", data={"state": "active", "inventory_state": store.state})
+
+
+STEP_FUNCTIONS: dict[str, Callable[[StoreRun], StepOutcome]] = {
+    "validate": step_validate,
+    "plan": step_plan,
+    "up": step_up,
+    "render": step_render,
+    "push": step_push,
+    "verify": step_verify,
+    "activate": step_activate,
+}
+
+
+def steps() -> list[Step[StoreRun]]:
+    titles = dict(STEPS)
+    return [Step(name, titles[name], STEP_FUNCTIONS[name]) for name in STEP_NAMES]
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class RolloutResult:
+    journal: RunJournal
+    options: RolloutOptions
+    outputs_mode: str
+    nothing_to_do: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(subject.status is StepStatus.DONE for subject in self.journal.subjects.values())
+
+
+def load_targets(path: Path) -> ApplianceInventory:
+    """An appliance inventory file (`devices push --targets` reads the same format)."""
+    try:
+        return ApplianceInventory.load(path)
+    except FileNotFoundError:
+        raise RolloutConfigError(f"{path}: no such appliance inventory") from None
+    except (ValidationError, ValueError, OSError) as exc:
+        raise RolloutConfigError(f"{path}: not a valid appliance inventory: {exc}") from None
+
+
+def start_journal(options: RolloutOptions) -> RunJournal:
+    journal = RunJournal.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
+    journal.save(options.runs_dir)
+    return journal
+
+
+def load_journal(state_dir: Path, run_id: str) -> RunJournal:
+    try:
+        journal = RunJournal.load(state_dir / RUNS_DIR.name, run_id)
+    except JournalError as exc:
+        raise RolloutConfigError(str(exc)) from None
+    if journal.kind != KIND:
+        raise RolloutConfigError(f"run {run_id} is a {journal.kind} run, not a rollout")
+    return journal
+
+
+def run_rollout(
+    options: RolloutOptions,
+    *,
+    journal: RunJournal | None = None,
+    observer: RolloutObserver | None = None,
+    stop: threading.Event | None = None,
+    environment: Environment | None = None,
+) -> RolloutResult:
+    """Roll out `options.stores` (or continue `journal`). Raises RolloutError before anything changed;
+    after that, failures are in the journal and the result."""
+    observer = observer or RolloutObserver()
+    stop = stop or threading.Event()
+    env = environment or prepare(
+        options.fleet_path,
+        list(options.stores),
+        lab_state_dir=options.lab_state_dir,
+        state_dir=options.state_dir,
+        stacks_dir=options.stacks_dir,
+        connection=options.connection,
+        dry_run=options.dry_run,
+        backend=options.backend,
+        targets=load_targets(options.targets_file) if options.targets_file else None,
+    )
+    if journal is None:
+        journal = start_journal(options)
+    elif all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
+        env.close()
+        return RolloutResult(journal, options, env.outputs_mode, nothing_to_do=True)
+    writer = JournalWriter(journal, options.runs_dir)
+    observer.on_start(journal, env.outputs_mode)
+    failed = threading.Event()
+    step_list = steps()
+
+    def should_stop() -> bool:
+        return stop.is_set() or (options.fail_fast and failed.is_set())
+
+    def roll(store_id: str) -> bool:
+        run = StoreRun(env, options, store_id, journal.run_id, observer)
+        done = run_steps(writer, store_id, step_list, run, on_event=observer.on_step, should_stop=should_stop)
+        if not done and journal.subjects[store_id].status is StepStatus.FAILED:
+            failed.set()
+        return done
+
+    pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
+    try:
+        with ThreadPoolExecutor(max_workers=min(options.concurrency, len(pending) or 1), thread_name_prefix="rollout") as pool:
+            list(pool.map(roll, pending))
+    finally:
+        env.close()
+    if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
+        writer.finish()
+    with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
+        (options.state_dir / "rollout" / journal.run_id).rmdir()
+    return RolloutResult(journal, options, env.outputs_mode)
+
+
+def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunJournal, RolloutOptions]:
+    """A rollout's journal and the options it started with (`overrides`: concurrency, fail_fast)."""
+    journal = load_journal(state_dir, run_id)
+    options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)
+    # A step that was running when the process died did not finish: it runs again.
+    for subject in journal.subjects.values():
+        for record in subject.steps:
+            if record.status is StepStatus.RUNNING:
+                record.status = StepStatus.PENDING
+    return journal, options
+
+
+def resume_rollout(
+    run_id: str,
+    *,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    observer: RolloutObserver | None = None,
+    stop: threading.Event | None = None,
+    **overrides: Any,
+) -> RolloutResult:
+    """Continue a rollout from each store's first unfinished step, with the options it started with."""
+    journal, options = journal_to_resume(run_id, state_dir=state_dir, **overrides)
+    return run_rollout(options, journal=journal, observer=observer, stop=stop)
+
+
+def outputs_mode_text(mode: str, options: RolloutOptions) -> str:
+    if mode == "live":
+        return "live: stacks go up through the Pulumi Automation API"
+    reason = "--lab" if options.lab_state_dir is not None else "no Pulumi CLI on PATH"
+    return f"PLANNED: cloud outputs come from the offline plan ({reason}); no live stack is created"
+

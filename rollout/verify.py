@@ -1,0 +1,297 @@
+"""End-to-end checks of a rolled-out store, from the appliances' own point of view.
+
+- each of the store's WAN links has its BGP session Established, seen from the hub it ends on;
+- the store's prefixes are visible on every hub it peers with (received over that link);
+- (lab) failover: with the primary link down the store reaches HQ over a backup link (LTE), and
+  when it comes back the primary carries the traffic again.
+
+The checks read show commands through a `Probe` (an SSH session per appliance in a rollout),
+so they work the same against the lab and real appliances. BGP state is read with FRR's JSON
+commands; appliances of other platforms, and appliances without a data plane (emulated in the
+lab), are reported as skipped, never as passed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from storestack.devices.health import parse_bgp_summary
+from storestack.inventory import Fleet, ResolvedStore
+
+CheckStatus = Literal["passed", "failed", "skipped"]
+JSON_PLATFORMS = frozenset({"frr"})
+
+
+class Check(BaseModel):
+    name: str
+    status: CheckStatus
+    detail: str = ""
+
+
+class Probe(Protocol):
+    def show(self, appliance: str, command: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class LinkExpectation:
+    name: str
+    hub: str
+    store_address: str
+    hub_address: str
+    primary: bool
+    cellular: bool
+
+
+@dataclass(frozen=True)
+class StoreExpectation:
+    """What a live store looks like from its hubs: one session per link, its prefixes on each hub."""
+
+    store_id: str
+    edge: str
+    edge_platform: str
+    links: tuple[LinkExpectation, ...]
+    prefixes: tuple[str, ...]
+
+    @property
+    def primary(self) -> LinkExpectation | None:
+        return next((link for link in self.links if link.primary), self.links[0] if self.links else None)
+
+    @property
+    def backups(self) -> list[LinkExpectation]:
+        primary = self.primary
+        return [link for link in self.links if link != primary]
+
+
+def expectation(store: ResolvedStore) -> StoreExpectation:
+    return StoreExpectation(
+        store_id=store.id,
+        edge=store.appliances[0].hostname if store.appliances else "",
+        edge_platform=store.appliances[0].platform if store.appliances else "",
+        links=tuple(
+            LinkExpectation(
+                name=link.name,
+                hub=link.hub,
+                store_address=str(link.overlay.ip),
+                hub_address=str(link.overlay_peer),
+                primary=link.primary,
+                cellular=link.cellular,
+            )
+            for link in store.wan
+        ),
+        prefixes=tuple(str(prefix) for prefix in store.advertised_prefixes),
+    )
+
+
+def _json(output: str) -> dict[str, Any]:
+    start = output.find("{")
+    if start == -1:
+        return {}
+    try:
+        data = json.loads(output[start:])
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def received_prefixes(output: str) -> set[str]:
+    """Prefixes in `show bgp ipv4 unicast neighbors X routes json` (accepted from that neighbour)."""
+    routes = _json(output).get("routes") or {}
+    return set(routes) if isinstance(routes, dict) else set()
+
+
+def route_interfaces(output: str, prefix: str) -> set[str]:
+    """Interfaces of the selected, installed route to `prefix` in `show ip route P json`."""
+    routes = _json(output).get(prefix) or []
+    return {
+        str(hop.get("interfaceName", ""))
+        for route in routes
+        if isinstance(route, dict) and route.get("selected")
+        for hop in route.get("nexthops", [])
+        if isinstance(hop, dict) and hop.get("fib")
+    }
+
+
+class StoreVerifier:
+    """The checks of one store against the probe; `platforms` maps appliance → platform."""
+
+    def __init__(
+        self,
+        expect: StoreExpectation,
+        probe: Probe,
+        platforms: dict[str, str],
+        *,
+        no_data_plane: frozenset[str] = frozenset(),
+    ) -> None:
+        self.expect = expect
+        self.probe = probe
+        self.platforms = platforms
+        self.no_data_plane = no_data_plane
+
+    def _skip_reason(self, hub: str) -> str | None:
+        if self.expect.edge in self.no_data_plane:
+            return f"{self.expect.edge} is emulated (no data plane)"
+        if hub in self.no_data_plane:
+            return f"{hub} is emulated (no data plane)"
+        if self.platforms.get(hub) not in JSON_PLATFORMS:
+            return f"reading BGP state is not supported on {self.platforms.get(hub)} hubs"
+        return None
+
+    def bgp_checks(self) -> list[Check]:
+        checks: list[Check] = []
+        summaries: dict[str, dict[str, str]] = {}
+        for link in self.expect.links:
+            session = f"BGP {link.hub} ↔ {self.expect.store_id} {link.name} ({link.store_address})"
+            prefixes = f"prefixes of {self.expect.store_id} on {link.hub} via {link.name}"
+            reason = self._skip_reason(link.hub)
+            if reason is not None:
+                checks += [Check(name=session, status="skipped", detail=reason)]
+                checks += [Check(name=prefixes, status="skipped", detail=reason)]
+                continue
+            if link.hub not in summaries:
+                summaries[link.hub] = parse_bgp_summary(self.probe.show(link.hub, "show bgp summary json"))
+            state = summaries[link.hub].get(link.store_address, "not configured")
+            checks.append(
+                Check(name=session, status="passed" if state == "Established" else "failed", detail=state)
+            )
+            if state != "Established":
+                checks.append(Check(name=prefixes, status="failed", detail="no session"))
+                continue
+            seen = received_prefixes(
+                self.probe.show(link.hub, f"show bgp ipv4 unicast neighbors {link.store_address} routes json")
+            )
+            missing = sorted(set(self.expect.prefixes) - seen)
+            checks.append(
+                Check(
+                    name=prefixes,
+                    status="failed" if missing else "passed",
+                    detail=f"missing {', '.join(missing)}" if missing else f"{len(self.expect.prefixes)} prefixes",
+                )
+            )
+        return checks
+
+    def hq_route_interfaces(self, hq_prefix: str) -> set[str]:
+        return route_interfaces(self.probe.show(self.expect.edge, f"show ip route {hq_prefix} json"), hq_prefix)
+
+
+def wait_for_checks(
+    run: Callable[[], list[Check]],
+    *,
+    timeout: float,
+    poll: float = 1.0,
+    on_wait: Callable[[list[Check]], None] | None = None,
+) -> list[Check]:
+    """Run the checks until none fails or `timeout` passes; the last results are returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        checks = run()
+        if not any(check.status == "failed" for check in checks) or time.monotonic() >= deadline:
+            return checks
+        if on_wait is not None:
+            on_wait(checks)
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, poll: float = 0.5) -> float | None:
+    """Seconds until `condition` held, or None when it did not within `timeout`."""
+    started = time.monotonic()
+    while True:
+        if condition():
+            return round(time.monotonic() - started, 2)
+        if time.monotonic() - started >= timeout:
+            return None
+        time.sleep(poll)
+
+
+class LinkSwitch(Protocol):
+    """Takes a store's WAN link down and up again (the lab's veth)."""
+
+    def fail(self, store_id: str, link: str) -> None: ...
+    def restore(self, store_id: str, link: str) -> None: ...
+
+
+def failover_checks(
+    verifier: StoreVerifier,
+    switch: LinkSwitch,
+    hq_prefix: str,
+    *,
+    timeout: float,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[Check]:
+    """Fail the primary link: a backup must carry the store's route to HQ; restore it: the primary again."""
+    expect = verifier.expect
+    primary = expect.primary
+    notify = on_progress or (lambda _text: None)
+    name = f"failover {expect.store_id}"
+    if primary is None or not expect.backups:
+        return [Check(name=name, status="skipped", detail="the store has a single WAN link")]
+    if expect.edge in verifier.no_data_plane or primary.hub in verifier.no_data_plane:
+        return [Check(name=name, status="skipped", detail=f"{expect.edge} is emulated (no data plane)")]
+    if verifier.platforms.get(expect.edge) not in JSON_PLATFORMS:
+        return [Check(name=name, status="skipped", detail=f"not supported on {expect.edge_platform}")]
+    backups = {link.name for link in expect.backups}
+
+    def via(links: set[str]) -> Callable[[], bool]:
+        def routed() -> bool:
+            current = verifier.hq_route_interfaces(hq_prefix)
+            return bool(current) and current <= links
+
+        return routed
+
+    if wait_until(via({primary.name}), timeout=timeout) is None:
+        return [
+            Check(
+                name=name,
+                status="failed",
+                detail=f"before the drill, {hq_prefix} is not routed over the primary link {primary.name}",
+            )
+        ]
+    notify(f"failing {primary.name}")
+    switch.fail(expect.store_id, primary.name)
+    try:
+        took_over = wait_until(via(backups), timeout=timeout)
+    finally:
+        notify(f"restoring {primary.name}")
+        switch.restore(expect.store_id, primary.name)
+    checks = [
+        Check(
+            name=f"{name}: {primary.name} down, backup carries HQ traffic",
+            status="passed" if took_over is not None else "failed",
+            detail=(
+                f"{'/'.join(sorted(backups))} took over in {took_over:.1f} s"
+                if took_over is not None
+                else f"{hq_prefix} did not move to {'/'.join(sorted(backups))} within {timeout:g} s"
+            ),
+        )
+    ]
+    notify(f"waiting for {primary.name} to carry traffic again")
+    back = wait_until(via({primary.name}), timeout=timeout)
+    checks.append(
+        Check(
+            name=f"{name}: {primary.name} restored, primary carries HQ traffic again",
+            status="passed" if back is not None else "failed",
+            detail=(
+                f"back on {primary.name} in {back:.1f} s"
+                if back is not None
+                else f"{hq_prefix} still not on {primary.name} after {timeout:g} s"
+            ),
+        )
+    )
+    return checks
+
+
+def hq_prefix(fleet: Fleet) -> str:
+    """The HQ network every hub announces to every store: what failover is judged by."""
+    return str(fleet.spec.ip_plan.hq[0])
+
+
+def summarise_checks(checks: Sequence[Check]) -> dict[str, int]:
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for check in checks:
+        counts[check.status] += 1
+    return counts

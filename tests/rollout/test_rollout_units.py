@@ -1,0 +1,168 @@
+"""Rollout pieces that need no lab: the report read back from a journal, stack outputs for the
+templates, and the CLI's refusals (nothing changes, exit 2)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.common.journal import RunJournal, StepStatus
+from storestack.devices.errors import StackOutputsError
+from storestack.devices.render import render_store
+from storestack.devices.stack_bridge import outputs_from_store_stack
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.rollout.report import layers, resume_command, summarise
+from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutOptions
+from storestack.stacks.plan import planned_store_outputs
+
+
+def journal_with(**steps: dict[str, object]) -> RunJournal:
+    journal = RunJournal.start("rollout", {"nw-0101": STEP_NAMES}, {"stores": ["nw-0101"], "dry_run": False})
+    for name, changes in steps.items():
+        record = journal.subjects["nw-0101"].step(name)
+        for key, value in changes.items():
+            setattr(record, key, value)
+    return journal
+
+
+def test_a_store_stopped_at_push_reports_every_layer_and_how_to_resume(tmp_path: Path) -> None:
+    edge_failed = {
+        "name": "nw-0101-edge1", "role": "edge", "outcome": "failed", "lines_sent": 7, "stage": "verify",
+        "backup": "/b/nw-0101-edge1.cfg", "rollback": {"ok": True},
+    }
+    hub_ok = {"name": "hq-hub1", "role": "hub", "outcome": "changed", "lines_sent": 12, "stage": "save"}
+    journal = journal_with(
+        validate={"status": StepStatus.DONE, "summary": "valid; allocation pinned"},
+        plan={"status": StepStatus.DONE, "summary": "store-nw-0101: 4 resources", "data": {"resources": 4, "change": "new"}},
+        up={"status": StepStatus.DONE, "summary": "PLANNED outputs"},
+        render={"status": StepStatus.DONE, "summary": "rendered"},
+        push={
+            "status": StepStatus.FAILED,
+            "error": "nw-0101-edge1: verify: BGP session down",
+            "rollback": "nw-0101-edge1 rolled back",
+            "data": {"devices": [hub_ok, edge_failed], "lines_sent": 19, "hubs_already_pushed": ["hq-hub2 (pushed for nw-0102)"]},
+        },
+    )
+    state = {layer.layer: layer.state for layer in layers(journal.subjects["nw-0101"])}
+    assert state["inventory"] == "valid; allocation pinned"
+    assert state["hubs"] == "hq-hub2 (pushed for nw-0102) already pushed; hq-hub1 changed (12 lines)"
+    assert state["store edge"] == "nw-0101-edge1 failed at verify (rolled back to its backup)"
+    assert state["verification"] == "not run"
+
+    summary = summarise(journal, state_dir=tmp_path / "state", outputs_mode="planned", titles=dict(STEPS))
+    assert not summary.ok and summary.stores[0].failed_step == "push"
+    assert summary.stores[0].lines_pushed == 19
+    assert summary.resume_command == f"storestack rollout --resume {journal.run_id} --state-dir {tmp_path / 'state'}"
+
+
+def test_default_state_dir_is_left_out_of_the_resume_command() -> None:
+    assert resume_command("rollout-x", Path(".storestack")) == "storestack rollout --resume rollout-x"
+
+
+def test_a_finished_rerun_that_pushed_nothing_is_reported_unchanged(tmp_path: Path) -> None:
+    done = {"status": StepStatus.DONE}
+    journal = journal_with(
+        validate={**done, "data": {"new_allocation": False}},
+        plan={**done, "data": {"change": "unchanged", "resources": 4}},
+        up={**done, "data": {"mode": "planned"}},
+        render=done,
+        push={**done, "data": {"devices": [], "lines_sent": 0}},
+        verify={**done, "data": {"passed": 6}},
+        activate=done,
+    )
+    summary = summarise(journal, state_dir=tmp_path, outputs_mode="planned", titles=dict(STEPS))
+    assert summary.ok and summary.nothing_changed and summary.resume_command is None
+    assert summary.totals["checks_passed"] == 6
+
+
+def test_options_survive_the_journal_for_resume(tmp_path: Path) -> None:
+    options = RolloutOptions(
+        stores=("nw-0001", "nw-0002"), fleet_path=tmp_path / "fleet", lab_state_dir=tmp_path / "lab",
+        verify_timeout=12.0, failover=False, state_dir=tmp_path,
+    )
+    journal = RunJournal.start("rollout", {s: STEP_NAMES for s in options.stores}, options.to_journal())
+    again = RolloutOptions.from_journal(journal, state_dir=tmp_path, concurrency=2)
+    assert again.stores == options.stores and again.concurrency == 2
+    assert again.lab_state_dir == (tmp_path / "lab").resolve()
+    assert again.verify_timeout == 12.0 and again.failover is False
+
+
+def test_planned_stack_outputs_render_the_same_frr_config_as_the_inventory_plan() -> None:
+    fleet = load_fleet(sample_chain_path())
+    values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0001").items()}
+    outputs = outputs_from_store_stack("nw-0001", values["tunnels"], values["tunnel_psks"], planned=True)
+    assert [t.link for t in outputs.links] == ["wan1", "lte1"] and len(outputs.aws_tunnels) == 2
+    (with_outputs,) = render_store(fleet, "nw-0001", outputs={"nw-0001": outputs})
+    (from_inventory,) = render_store(fleet, "nw-0001")
+    # The hub overlay the stack plans is the one IPAM pinned: every overlay line is the same.
+    def overlay(text: str) -> list[str]:
+        return [line for line in text.splitlines() if "100.64." in line]
+
+    assert "neighbor 100.64.0.0 remote-as 65000" in with_outputs.text
+    assert overlay(with_outputs.text) == overlay(from_inventory.text)
+
+
+def test_stack_outputs_without_a_psk_are_refused_without_echoing_values() -> None:
+    fleet = load_fleet(sample_chain_path())
+    values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0002").items()}
+    psks = dict(values["tunnel_psks"])
+    secret = psks.pop("hub-hq-hub2-wan1")
+    with pytest.raises(StackOutputsError, match="hub-hq-hub2-wan1 has no PSK") as caught:
+        outputs_from_store_stack("nw-0002", values["tunnels"], psks, planned=True)
+    assert secret not in str(caught.value)
+    broken = [{k: v for k, v in t.items() if k != "inside_cidr"} for t in values["tunnels"]]
+    with pytest.raises(StackOutputsError, match="inside_cidr"):
+        outputs_from_store_stack("nw-0002", broken, values["tunnel_psks"], planned=True)
+
+
+@pytest.fixture
+def fleet_copy(tmp_path: Path) -> Path:
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    return fleet
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nw-9999"], "no store 'nw-9999'"),
+        (["nw-0001", "--lab"], "run `storestack lab up` first"),
+        (["--resume", "rollout-nope"], "no run journal"),
+        (["nw-0001", "--resume", "rollout-nope"], "name no store"),
+        ([], "name at least one store"),
+    ],
+)
+def test_rollout_refuses_to_start_with_exit_2_and_changes_nothing(
+    fleet_copy: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    lock = (fleet_copy / "allocations.yaml").read_text()
+    result = CliRunner().invoke(
+        cli,
+        ["rollout", *args, "--fleet", str(fleet_copy), "--state-dir", str(tmp_path / "state"),
+         "--lab-dir", str(tmp_path / "no-lab")],
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "nothing was changed" in result.output
+    assert (fleet_copy / "allocations.yaml").read_text() == lock
+    assert not (tmp_path / "state" / "runs").exists()
+
+
+def test_an_invalid_inventory_lists_its_issues_and_exits_1(fleet_copy: Path, tmp_path: Path) -> None:
+    store = fleet_copy / "stores" / "nw-0002.yaml"
+    store.write_text(store.read_text().replace("pos: {vlan: 10}", "pos: {vlan: 5000}"))
+    result = CliRunner().invoke(
+        cli, ["rollout", "nw-0002", "--fleet", str(fleet_copy), "--state-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "stores/nw-0002.yaml" in result.output and "lan.pos.vlan" in result.output
+
+
+def test_drift_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["drift", "--lab", "--lab-dir", str(tmp_path / "none"), "--json"])
+    assert result.exit_code == 2
+    assert "storestack lab up" in result.output
