@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,4 +166,36 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     # flash would: owner only.
     audit.holds_secrets(*(lab_dir / "emulator" / "devices").glob("*/*.cfg"))
     audit.run("lab", "down", "--state-dir", str(lab_dir))
+    audit.scan()
+
+
+def test_demo_holds_no_secret(tmp_path: Path) -> None:
+    """`storestack demo` with known device secrets and passphrase: nothing it prints or writes
+    holds one, except the emulated appliances' own configs (0600), which must hold them."""
+    require_frr_lab()
+    fleet = load_fleet(sample_chain_path())
+    secrets = {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    for store in fleet:
+        run = run_store_stack(fleet, store.id, preview=True)
+        secrets |= {f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}
+    env |= {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "COLUMNS": "120"}
+    env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if not (Path(p) / "pulumi").exists())
+    storestack = Path(sys.executable).with_name("storestack")
+    state = tmp_path / "demo"
+    result = subprocess.run(
+        [str(storestack), "demo", "--state-dir", str(state)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    audit = Audit(tmp_path, secrets)
+    audit.printed += [("demo (stdout)", result.stdout), ("demo (stderr)", result.stderr)]
+    device_configs = sorted((state / "lab" / "emulator" / "devices").glob("*/*.cfg"))
+    audit.holds_secrets(*device_configs)
+    pushed = "\n".join(path.read_text() for path in device_configs)
+    assert DEVICE_SECRETS["STORESTACK_SNMP_AUTH_KEY"] in pushed
+    assert any(value in pushed for name, value in secrets.items() if name.startswith("psk ")), (
+        "no PSK reached an appliance: the PSK part of this audit would prove nothing"
+    )
     audit.scan()
