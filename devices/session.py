@@ -127,7 +127,12 @@ class ApplianceSession:
         )
         conn.key_policy = policy
         try:
-            conn._open()
+            # Netmiko's `_open`, without the blind newline and fixed 0.1 s sleep before the
+            # session preparation: every driver used here reads its own prompt (a tenth of a
+            # second per login, and a login is most of a no-op push).
+            conn._modify_connection_params()
+            conn.establish_connection()
+            conn._try_session_preparation(force_data=False)
         except HostKeyError:
             _close(conn)
             raise
