@@ -8,6 +8,7 @@ appliance when given the same stack outputs.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,16 @@ def test_offline_plan_carries_the_configs_as_secrets_without_reading_device_secr
         assert plan.outputs["intended_configs"] == "[secret]"
         assert "intended_configs" in plan.secret_outputs
         assert not [f for f in plan.findings if f.severity == "error"], plan.findings
+
+
+def test_plan_renders_the_configs_only_when_asked(tmp_path: Path) -> None:
+    def secret_outputs(*extra: str) -> list[str]:
+        result = CliRunner().invoke(
+            cli, ["plan", "--store", "nw-0003", "--json", "--plans-dir", str(tmp_path / "plans"), "--no-save", *extra]
+        )
+        assert result.exit_code == 0, result.output
+        (stack,) = [s for s in json.loads(result.stdout)["stacks"] if s["stack"] == "store-nw-0003"]
+        return list(stack["secret_outputs"])
+
+    assert "intended_configs" not in secret_outputs()
+    assert "intended_configs" in secret_outputs("--with-configs")
