@@ -8,6 +8,8 @@ Also the vendor emulator: seconds to start 50 emulated devices and the first Net
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
 import tempfile
@@ -24,9 +26,9 @@ def bench_frr(appliances: int, root: Path) -> dict[str, float]:
     topology = lab.synthetic_topology(appliances - 2)  # two hubs plus the stores
     state_dir = root / f"bench-{appliances}"
     started = time.perf_counter()
-    info = lab.up(topology, state_dir)
-    up_seconds = time.perf_counter() - started
     try:
+        info = lab.up(topology, state_dir)
+        up_seconds = time.perf_counter() - started
         assert len(info.inventory.appliances) == appliances
         memory = lab.memory(state_dir)
         healthy = lab.status(state_dir).healthy
@@ -55,15 +57,26 @@ def bench_emulator(devices: int) -> dict[str, float]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    skipped = None
     try:
         lab.check_prerequisites()
     except lab.LabPrerequisiteError as exc:
-        print(f"skipped FRR lab benchmark: {exc}", file=sys.stderr)
+        skipped = str(exc)
         frr_results: list[dict[str, float]] = []
     else:
         with tempfile.TemporaryDirectory(prefix="storestack-lab-bench-") as tmp:
-            frr_results = [bench_frr(count, Path(tmp)) for count in (20, 50)]
+            frr_results = [bench_frr(count, Path(tmp)) for count in args.sizes]
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    emulator = bench_emulator(50)
+    if args.json:
+        print(json.dumps({"frr": frr_results, "skipped": skipped, "emulator": emulator, "load_average": load}))
+        return 0
+    if skipped:
+        print(f"skipped FRR lab benchmark: {skipped}", file=sys.stderr)
     # Start-up is CPU-bound (about 0.2 CPU-seconds of daemon initialisation per appliance), so
     # figures on a machine busy with other work are slower than on an idle one.
     print(f"machine: {os.cpu_count()} CPUs, load average now {load}")
@@ -77,10 +90,10 @@ def main() -> int:
     if len(frr_results) == 2:
         small, large = frr_results
         print(
-            f"scaling 20 -> 50 appliances: x{large['up_seconds'] / small['up_seconds']:.2f} time "
-            f"for x2.5 appliances"
+            f"scaling {int(small['appliances'])} -> {int(large['appliances'])} appliances: "
+            f"x{large['up_seconds'] / small['up_seconds']:.2f} time "
+            f"for x{large['appliances'] / small['appliances']:.1f} appliances"
         )
-    emulator = bench_emulator(50)
     print(
         f"vendor emulator, {int(emulator['devices'])} devices: started in {emulator['start_seconds']:.2f} s "
         f"on {int(emulator['ports'])} ports"

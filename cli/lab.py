@@ -21,6 +21,7 @@ from storestack.cli.common import (
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
+from storestack.common.yamlerrors import describe_yaml_error
 from storestack.inventory import UnknownStoreError
 from storestack.lab import (
     LabError,
@@ -236,7 +237,9 @@ def lab_emulator(spec_path: Path, state_dir: Path) -> None:
     """Run the vendor SSH emulator in the foreground until Ctrl-C (no root needed)."""
     try:
         spec = EmulatorSpec.model_validate(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
-    except (ValueError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        fail(f"{spec_path}{describe_yaml_error(exc)}", EXIT_USAGE)
+    except ValueError as exc:
         fail(f"{spec_path}: {exc}", EXIT_USAGE)
     emulator = Emulator(spec, state_dir=state_dir, persist_configs=True, name=state_dir.name)
     err_console.print(

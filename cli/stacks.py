@@ -27,6 +27,8 @@ from storestack.cli.common import (
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
+from storestack.components import ApplianceConfigRenderer
+from storestack.devices.stack_bridge import appliance_config_renderer
 from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
@@ -182,7 +184,7 @@ def plan(
     except StackError as exc:
         fail(str(exc), EXIT_USAGE, as_json=as_json)
     with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
-        plans = plan_tasks(tasks, workers=workers, on_done=lambda p: advance(p.stack))
+        plans = plan_tasks(tasks, workers=workers, on_done=lambda p: advance(p.stack), fleet=fleet)
     complete = not wanted and shard_text is None
     report = PlanReport(
         stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete)
@@ -271,6 +273,25 @@ class _progress:
             self.bar.stop()
 
 
+# The operations that run the program; a store stack's program renders its appliances' configs.
+RENDERING_OPERATIONS = frozenset({"preview", "up"})
+
+
+def _appliance_renderer(stack: str, fleet_path: Path | None, as_json: bool) -> ApplianceConfigRenderer | None:
+    """For a store stack: the renderer `storestack devices render` uses, over the inventory.
+
+    The stack keeps the rendered config as a secret output, so device secrets come from the
+    environment (`management.secrets`) as for any push file.
+    """
+    if not stack.startswith("store-"):
+        return None
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    store_id = stack.removeprefix("store-")
+    if store_id not in {store.id for store in fleet}:
+        fail(f"store {store_id} is not in the inventory at {fleet.root} (use --fleet)", EXIT_USAGE, as_json=as_json)
+    return appliance_config_renderer(fleet)
+
+
 def _operation_command(operation: Operation) -> click.Command:
     helps = {
         "preview": "Preview changes to a stack with the Pulumi engine (Automation API).",
@@ -283,15 +304,25 @@ def _operation_command(operation: Operation) -> click.Command:
     @click.command(name=operation, help=helps[operation])
     @click.option("--stack", "stack", required=True, help="core or store-<id>.")
     @out_option
+    @fleet_option
     @click.option("--backend", default=None, help="State backend URL (default: $STORESTACK_BACKEND or file).")
     @click.option("--parallel", type=int, default=None, help="Resource operations in parallel (1-64).")
     @json_option
-    def command(stack: str, out_dir: Path, backend: str | None, parallel: int | None, as_json: bool) -> None:
+    def command(
+        stack: str, out_dir: Path, fleet_path: Path | None, backend: str | None, parallel: int | None, as_json: bool
+    ) -> None:
+        renderer = _appliance_renderer(stack, fleet_path, as_json) if operation in RENDERING_OPERATIONS else None
         display = _OperationDisplay(enabled=not as_json)
         try:
             with display:
                 result = run_operation(
-                    operation, stack, out_dir, backend=backend, parallel=parallel, on_event=display.event
+                    operation,
+                    stack,
+                    out_dir,
+                    backend=backend,
+                    parallel=parallel,
+                    on_event=display.event,
+                    renderer=renderer,
                 )
         except PulumiNotInstalledError as exc:
             fail(str(exc), EXIT_USAGE, as_json=as_json)

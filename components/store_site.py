@@ -243,7 +243,11 @@ class EdgeRenderContext(FrozenModel):
     bgp_asn: int
     own_prefixes: list[ipaddress.IPv4Network]
     advertised_prefixes: list[ipaddress.IPv4Network]
-    wan_links: list[EdgeWanLink]
+    wan_links: list[EdgeWanLink] = Field(description="the links this appliance terminates")
+    store_wan_links: list[EdgeWanLink] = Field(
+        description="every WAN link of the store with its tunnels: a device render checks the "
+        "stack's values store-wide, as `storestack devices render --outputs` does"
+    )
     planned: bool
 
 
@@ -287,8 +291,7 @@ class StoreEdge(pulumi.ComponentResource):
 
             def render(values: list[Any]) -> str:
                 all_tunnels, keys = values
-                own = [t for t in all_tunnels if t["wan_link"] in own_links]
-                return renderer(_render_context(site, appliance, links, own, keys, planned))
+                return renderer(_render_context(site, appliance, all_tunnels, keys, planned))
 
             self.intended_config = pulumi.Output.secret(pulumi.Output.all(tunnels, psks).apply(render))
             outputs["intended_config"] = self.intended_config
@@ -327,12 +330,11 @@ def _edge_views(
 def _render_context(
     site: StoreSiteArgs,
     appliance: StoreApplianceArgs,
-    links: list[StoreWanLinkArgs],
     tunnels: list[dict[str, Any]],
     psks: Mapping[str, str],
     planned: bool,
 ) -> EdgeRenderContext:
-    edge_links = [
+    store_links = [
         EdgeWanLink(
             name=link.name,
             kind=link.kind,
@@ -355,8 +357,9 @@ def _render_context(
                 if t["wan_link"] == link.name
             ],
         )
-        for link in links
+        for link in site.wan_links
     ]
+    own = set(appliance.wan_links)
     return EdgeRenderContext(
         store_id=site.store_id,
         hostname=appliance.hostname,
@@ -365,7 +368,8 @@ def _render_context(
         bgp_asn=site.bgp_asn,
         own_prefixes=sorted(site.own_prefixes),
         advertised_prefixes=site.advertised,
-        wan_links=edge_links,
+        wan_links=[link for link in store_links if link.name in own],
+        store_wan_links=store_links,
         planned=planned,
     )
 

@@ -103,6 +103,10 @@ class ConfigDiff:
     intended: tuple[str, ...]
     remediation: tuple[str, ...]
     rollback: tuple[str, ...] = field(default=())
+    # The parsed configs, for callers that need more from them (read only: parsing is most of a
+    # diff's cost, so a push does it once per appliance).
+    running_config: HConfig | None = field(default=None, compare=False, repr=False)
+    intended_config: HConfig | None = field(default=None, compare=False, repr=False)
 
     @property
     def in_sync(self) -> bool:
@@ -136,26 +140,37 @@ def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
     driver = driver_for(platform)
     running_lines = normalise(running, driver)
     intended_lines = normalise(intended, driver)
+    if running_lines == intended_lines:
+        # The appliance shows exactly the intended lines: nothing to send, and no need to parse
+        # (parsing is most of a diff's cost, and most appliances of a push are in sync).
+        return ConfigDiff(platform=platform, running=tuple(running_lines), intended=tuple(intended_lines), remediation=())
     hconfig_driver = hier_driver(platform)
     running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
+    remediation = tuple(workflow.remediation_config.lines(sectional_exiting=True))
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
         intended=tuple(intended_lines),
-        remediation=tuple(workflow.remediation_config.lines(sectional_exiting=True)),
-        rollback=tuple(workflow.rollback_config.lines(sectional_exiting=True)),
+        remediation=remediation,
+        # Nothing to change means nothing to undo; most appliances of a push are in sync.
+        rollback=tuple(workflow.rollback_config.lines(sectional_exiting=True)) if remediation else (),
+        running_config=running_config,
+        intended_config=intended_config,
     )
 
 
 def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, ...]:
     """Only the remediation (cheaper than compute_diff: no rollback is built)."""
     driver = driver_for(platform)
+    running_lines, intended_lines = normalise(running, driver), normalise(intended, driver)
+    if running_lines == intended_lines:
+        return ()
     hconfig_driver = hier_driver(platform)
-    running_config = get_hconfig(hconfig_driver, "\n".join(normalise(running, driver)))
-    intended_config = get_hconfig(hconfig_driver, "\n".join(normalise(intended, driver)))
+    running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
+    intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
     return tuple(remediation.lines(sectional_exiting=True))

@@ -79,7 +79,14 @@ class PlatformDriver(BaseModel):
         return "|".join(f"(?m:{pattern})" for pattern in self.error_patterns)
 
     def is_ignored(self, line: str) -> bool:
-        return any(re.search(pattern, line) for pattern in self.ignore_lines)
+        pattern = _any_of(self.ignore_lines)
+        return pattern is not None and pattern.search(line) is not None
+
+
+@cache
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regex for a set of patterns: every config line of every diff is tested."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
 
 
 # Secrets as they appear in IOS-like configs; FRR shares most of them.

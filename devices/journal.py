@@ -55,16 +55,24 @@ class RunJournal:
 
     def record(self, device: DeviceResult) -> None:
         """Make one appliance's new state durable now; the report follows within the interval."""
+        self.record_many([device])
+
+    def record_many(self, devices: list[DeviceResult]) -> None:
+        """Make several appliances' new states durable with one flush to disk (one fsync costs
+        as much as a small push's whole diff on a busy disk, and the run waits for it)."""
+        if not devices:
+            return
         if self._index is None or len(self._index) != len(self.report.devices):
             self._index = {known.name: index for index, known in enumerate(self.report.devices)}
-        index = self._index.get(device.name)
-        if index is not None:
-            self.report.devices[index] = device
         if self._events is None:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._events = os.fdopen(fd, "a", encoding="utf-8")
-        self._events.write(device.model_dump_json() + "\n")
+        for device in devices:
+            index = self._index.get(device.name)
+            if index is not None:
+                self.report.devices[index] = device
+            self._events.write(device.model_dump_json() + "\n")
         self._events.flush()
         os.fsync(self._events.fileno())
         if time.monotonic() - self._last_snapshot >= self.snapshot_interval:

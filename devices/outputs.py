@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from storestack.common.yamlerrors import describe_yaml_error
 from storestack.devices.errors import StackOutputsError
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
 
@@ -107,29 +108,37 @@ class StoreCloudOutputs(_Outputs):
 def describe_validation_error(exc: ValidationError) -> str:
     """Where and what, never the input value: it may be a PSK."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        f"{'.'.join(_shown(part) for part in error['loc'])}: {error['msg']}" if error["loc"] else str(error["msg"])
+        for error in exc.errors()
     )
+
+
+def _shown(part: object) -> str:
+    """A field name or key as it appears in a message: a hostile key must not break the line."""
+    text = str(part)
+    return text if text.isascii() and text.isprintable() else ascii(text)
 
 
 def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[str, StoreCloudOutputs]:
     """Validate a mapping store id -> outputs (or a list of outputs) into typed outputs."""
-    items: list[object]
+    items: list[tuple[str, object]]
     if isinstance(data, Mapping):
         items = []
         for store_id, value in data.items():
             if isinstance(value, Mapping) and "store_id" not in value:
                 value = {**value, "store_id": store_id}
-            items.append(value)
+            items.append((str(store_id), value))
     elif isinstance(data, list):
-        items = list(data)
+        items = [(f"item {index}", value) for index, value in enumerate(data)]
     else:
         raise StackOutputsError(f"{source}: expected a mapping of store id to outputs, or a list")
     result: dict[str, StoreCloudOutputs] = {}
-    for item in items:
+    for label, item in items:
         try:
             outputs = StoreCloudOutputs.model_validate(item)
         except ValidationError as exc:
-            raise StackOutputsError(f"{source}: {describe_validation_error(exc)}") from None
+            # The store id is named as given: the slug check that failed may be about it.
+            raise StackOutputsError(f"{source}: {label!r}: {describe_validation_error(exc)}") from None
         if outputs.store_id in result:
             raise StackOutputsError(f"{source}: store {outputs.store_id!r} appears twice")
         result[outputs.store_id] = outputs
@@ -152,8 +161,5 @@ def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
         raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except yaml.YAMLError as exc:
         # Only the problem and the line: a YAML error's own text quotes the line, maybe a PSK.
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise StackOutputsError(f"{path}{line}: not valid YAML ({problem})") from None
+        raise StackOutputsError(f"{path}{describe_yaml_error(exc)}") from None
     return parse_stack_outputs(data, source=str(path))

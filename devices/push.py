@@ -123,6 +123,7 @@ class _Run:
         self.session: ApplianceSession | None = None
         self.backup_text: str | None = None
         self.health_before: HealthSnapshot | None = None
+        self.diff: ConfigDiff | None = None
         self.sent_any = False
 
     @contextmanager
@@ -179,6 +180,7 @@ class _Run:
             self.backup_text = running
         with self.stage("diff"):
             diff = compute_diff(running, self.intended.text, self.target.platform)
+            self.diff = diff
             result.remediation = self.redactor.redact_lines(diff.remediation)
             result.rollback_plan = self.redactor.redact_lines(diff.rollback)
             result.change_lines = diff.change_lines
@@ -229,9 +231,13 @@ class _Run:
         if self.health_before is not None:
             must_establish: set[str] = set()
             if self.target.role == "edge":
+                # The diff parsed both configs already; parsing is most of a diff's cost.
+                diff = self.diff
+                intended_config = diff.intended_config if diff is not None else None
+                running_config = diff.running_config if diff is not None else None
                 must_establish = required_new_peers(
-                    parse(self.intended.text, self.target.platform),
-                    parse(running_before, self.target.platform),
+                    intended_config or parse(self.intended.text, self.target.platform),
+                    running_config or parse(running_before, self.target.platform),
                     self.health_before,
                 )
             problems = wait_healthy(

@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
 from storestack.devices import frr
-from storestack.devices.errors import RenderError
+from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
@@ -252,6 +252,10 @@ def render_fleet(
     config carries every store link that terminates on it. With `workers` > 1 large fleets
     render in that many forked processes; the output is the same, in the same order.
     """
+    unknown = sorted(set(outputs or {}) - set(fleet.stores))
+    if unknown:
+        # A store id mistyped in an outputs file would otherwise leave that store on planned values.
+        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
     selected = list(fleet.stores) if store_ids is None else [fleet.store(s).id for s in store_ids]
     selected = [store_id for store_id in selected if fleet.stores[store_id].state != "decommissioned"]
     hub_names = list(fleet.hubs) if hubs is None else list(hubs)
@@ -390,6 +394,6 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
             if check:
                 changed = _would_change(path, text, config.file_mode) or changed
             else:
-                changed = atomic_write_text(path, text, mode=config.file_mode) or changed
+                changed = atomic_write_text(path, text, mode=config.file_mode, durable=False) or changed
         (report.written if changed else report.unchanged).append(config.name)
     return report

@@ -234,11 +234,20 @@ def run_push(
             pending = deque(wave)
             running: dict[Future[DeviceResult], str] = {}
             while pending or running:
-                while pending and len(running) < options.concurrency and not stop.is_set() and not too_many_failures():
+                starting: list[str] = []
+                while (
+                    pending
+                    and len(running) + len(starting) < options.concurrency
+                    and not stop.is_set()
+                    and not too_many_failures()
+                ):
                     name = pending.popleft()
                     results[name].outcome = "running"
                     results[name].changed = None  # unknown until it finishes: the truth if we are killed now
-                    journal.record(results[name])
+                    starting.append(name)
+                # Durable before any of them touches its appliance.
+                journal.record_many([results[name] for name in starting])
+                for name in starting:
                     observer.on_device_start(name)
                     running[pool.submit(work, by_name[name], wave_index)] = name
                 if not running:
@@ -250,13 +259,16 @@ def run_push(
                     stop.set()
                     observer.on_interrupt(sorted(running.values()))
                     continue
+                finished = []
                 for future in done:
                     name = running.pop(future)
                     result = future.result()
                     results[name] = result
                     if result.outcome == "failed":
                         failures += 1
-                    journal.record(result)
+                    finished.append(result)
+                journal.record_many(finished)
+                for result in finished:
                     observer.on_device_done(result)
             observer.on_wave_done(wave_index)
 

@@ -8,7 +8,7 @@ shape, so `devices/` does not import Pulumi.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from pydantic import SecretStr, ValidationError
@@ -54,16 +54,23 @@ class EdgeContextLike(Protocol):
     @property
     def hostname(self) -> str: ...
     @property
-    def wan_links(self) -> Sequence[EdgeWanLinkLike]: ...
+    def store_wan_links(self) -> Sequence[EdgeWanLinkLike]: ...
     @property
     def planned(self) -> bool: ...
+
+
+class EdgeConfigRenderer(Protocol):
+    """What `StoreSite(renderer=...)` calls (its `ApplianceConfigRenderer`, read by shape)."""
+
+    def __call__(self, context: EdgeContextLike) -> str: ...
 
 
 def outputs_from_edge_context(context: EdgeContextLike) -> StoreCloudOutputs:
     """The store stack's tunnel values as the device templates take them."""
     links: list[dict[str, object]] = []
     aws: list[dict[str, object]] = []
-    for link in context.wan_links:
+    # The whole store's tunnels: the device render checks stack values against every WAN link.
+    for link in context.store_wan_links:
         aws_number = 0
         for tunnel in link.tunnels:
             if tunnel.peer_kind == "hub":
@@ -163,7 +170,7 @@ def outputs_from_store_stack(
 
 def appliance_config_renderer(
     fleet: Fleet, *, reveal_secrets: bool = True
-) -> Callable[[EdgeContextLike], str]:
+) -> EdgeConfigRenderer:
     """A renderer for `StoreSite(renderer=...)`: the intended config of the context's appliance.
 
     With `reveal_secrets` (the default, since the stack keeps the result as a secret output and

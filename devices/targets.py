@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from storestack.common.files import atomic_write_text
+from storestack.common.yamlerrors import describe_yaml_error
 
 Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 ApplianceRole = Literal["hub", "edge"]
@@ -21,6 +22,10 @@ ApplianceRole = Literal["hub", "edge"]
 
 class CredentialsError(Exception):
     """Credentials could not be resolved from the reference."""
+
+
+class AppliancesFileError(ValueError):
+    """An appliance inventory file is not YAML (schema errors are pydantic's ValidationError)."""
 
 
 class Credentials(BaseModel):
@@ -56,7 +61,10 @@ class CredentialsRef(BaseModel):
             raise CredentialsError(f"{file}: credentials file not found") from exc
         if mode & 0o077:
             raise CredentialsError(f"{file}: credentials file must be mode 0600, is {mode:04o}")
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise CredentialsError(f"{file}{describe_yaml_error(exc)}") from None
         if not isinstance(data, dict) or "username" not in data or "password" not in data:
             raise CredentialsError(f"{file}: needs 'username' and 'password' keys")
         return Credentials(username=str(data["username"]), password=SecretStr(str(data["password"])))
@@ -90,7 +98,12 @@ class ApplianceInventory(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> ApplianceInventory:
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        """Read an appliance inventory; YAML it cannot read is an AppliancesFileError."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise AppliancesFileError(f"{path}{describe_yaml_error(exc)}") from None
+        return cls.model_validate(data)
 
     def save(self, path: Path) -> None:
         """Atomic write: a crash never leaves a half-written appliance inventory."""

@@ -387,7 +387,7 @@ def write_fleet(
     wanted: set[str] = set()
     for count, (relative, text) in enumerate(generated.files(), start=1):
         wanted.add(relative)
-        if atomic_write_text(out / relative, text):
+        if atomic_write_text(out / relative, text, durable=False):
             report.written += 1
         else:
             report.unchanged += 1

@@ -7,6 +7,7 @@ This is the only module in storestack that imports `pulumi.automation`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from storestack.components import ApplianceConfigRenderer
 from storestack.stacks.checks import redact
 from storestack.stacks.config import CORE_STACK, PROJECTS, StackKind
 from storestack.stacks.errors import (
@@ -95,11 +97,14 @@ def run_operation(
     backend: str | None = None,
     parallel: int | None = None,
     on_event: Callable[[ProgressEvent], None] | None = None,
+    renderer: ApplianceConfigRenderer | None = None,
     keep_values: bool = False,
 ) -> OperationResult:
     """Run one operation on one rendered stack. Raises typed errors, never prints.
 
-    With `keep_values`, `up` and `outputs` also return the outputs' values, secrets included.
+    A store stack given a `renderer` carries each appliance's intended config as a secret output,
+    rendered from the live tunnel values (`storestack.devices.stack_bridge`). With `keep_values`,
+    `up` and `outputs` also return the outputs' values, secrets included.
     """
     parallel = bounded_parallel(parallel)
     kind = stack_kind(stack)
@@ -115,7 +120,7 @@ def run_operation(
 
     from storestack.stacks import core, store
 
-    program = core.program if kind == "core" else store.program
+    program: Callable[[], None] = core.program if kind == "core" else functools.partial(store.program, renderer)
     env = {"PULUMI_BACKEND_URL": backend or default_backend()}
     if env["PULUMI_BACKEND_URL"].startswith("file://"):
         Path(env["PULUMI_BACKEND_URL"][len("file://") :]).mkdir(parents=True, exist_ok=True)

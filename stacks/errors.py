@@ -11,6 +11,10 @@ class StackConfigError(StackError):
     """The inventory cannot be mapped onto stacks, or a rendered stack config is missing or invalid."""
 
 
+class StackReferenceError(StackError):
+    """A referenced stack's outputs are missing a value, or hold one of the wrong type."""
+
+
 class UnknownStackError(StackError):
     def __init__(self, name: str, known: list[str]) -> None:
         import difflib

@@ -7,6 +7,7 @@ process pool, one worker per core, so plan time per store stays flat as the flee
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.components import ApplianceConfigRenderer
 from storestack.inventory import Fleet
 from storestack.stacks.checks import CheckContext, Finding, redact, resource_summary, run_checks
 from storestack.stacks.config import (
@@ -156,11 +158,27 @@ def make_tasks(
     return tasks
 
 
-def plan_stack(task: PlanTask) -> StackPlan:
-    """Run one stack's program in a fresh mock runtime and check what it registered."""
+def plan_renderer(fleet: Fleet) -> ApplianceConfigRenderer:
+    """The appliance renderer a plan gives its store stacks: the `devices render` code, redacted.
+
+    A plan needs no device secret (the config is a secret output and shows as `[secret]`), so the
+    environment is never read; `up`/`preview` render with the secrets instead.
+    """
+    from storestack.devices.stack_bridge import appliance_config_renderer
+
+    return appliance_config_renderer(fleet, reveal_secrets=False)
+
+
+def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) -> StackPlan:
+    """Run one stack's program in a fresh mock runtime and check what it registered.
+
+    With a `renderer`, each store appliance's intended config is rendered into its `StoreEdge`.
+    """
     from storestack.stacks import core, store
 
-    program: Callable[[], None] = core.program if task.kind == "core" else store.program
+    program: Callable[[], None] = (
+        core.program if task.kind == "core" else functools.partial(store.program, renderer)
+    )
     project = PROJECTS[task.kind]
     mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
     config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config)}
@@ -235,8 +253,18 @@ def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]
     return run.outputs
 
 
+# A worker process's renderer, set once by the pool initializer (with fork the fleet is
+# inherited, not pickled per task).
+_worker_renderer: ApplianceConfigRenderer | None = None
+
+
+def _init_worker(fleet: Fleet | None) -> None:
+    global _worker_renderer
+    _worker_renderer = plan_renderer(fleet) if fleet is not None else None
+
+
 def _plan_chunk(tasks: Sequence[PlanTask]) -> list[StackPlan]:
-    return [plan_stack(task) for task in tasks]
+    return [plan_stack(task, _worker_renderer) for task in tasks]
 
 
 def plan_tasks(
@@ -244,13 +272,18 @@ def plan_tasks(
     *,
     workers: int | None = None,
     on_done: Callable[[StackPlan], None] | None = None,
+    fleet: Fleet | None = None,
 ) -> list[StackPlan]:
-    """Plan every task, in parallel across cores; results come back in task order."""
+    """Plan every task, in parallel across cores; results come back in task order.
+
+    With the `fleet` the tasks came from, store stacks carry their appliances' intended configs.
+    """
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     if workers == 1 or len(tasks) <= 1:
+        renderer = plan_renderer(fleet) if fleet is not None else None
         results = []
         for task in tasks:
-            results.append(plan_stack(task))
+            results.append(plan_stack(task, renderer))
             if on_done:
                 on_done(results[-1])
         return results
@@ -260,7 +293,9 @@ def plan_tasks(
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     ordered: list[StackPlan] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(fleet,)
+    ) as pool:
         for chunk_result in pool.map(_plan_chunk, chunks):
             for plan in chunk_result:
                 ordered.append(plan)
@@ -329,7 +364,9 @@ def compare_and_save(
         changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
     if save:
         for plan in plans:
-            atomic_write_text(plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600)
+            atomic_write_text(
+                plan_path(plans_dir, plan.stack), plan.model_dump_json(indent=1) + "\n", mode=0o600, durable=False
+            )
         for stack in gone:
             plan_path(plans_dir, stack).unlink(missing_ok=True)
     return changes

@@ -141,11 +141,16 @@ def plan_stacks(
     return entries, configs
 
 
+# libyaml's emitter writes the same text as the pure-Python one, about five times faster: for a
+# 10,000-store fleet that is most of `stacks render`.
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def config_document(config: CoreStackConfig | StoreStackConfig) -> str:
     """The text of a `Pulumi.<stack>.yaml`: the typed config under the `storestack:` namespace."""
     key = f"{CONFIG_NAMESPACE}:{config.kind}"
     data = {"config": {key: config.model_dump(mode="json", exclude_none=True)}}
-    return _HEADER + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
+    return _HEADER + yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=False, width=120)
 
 
 def project_file(kind: StackKind) -> str:
@@ -164,7 +169,7 @@ def render_stacks(
     result = RenderResult(out_dir=out_dir, stacks=entries)
 
     def write(path: Path, text: str) -> None:
-        (result.written if atomic_write_text(path, text) else result.unchanged).append(path)
+        (result.written if atomic_write_text(path, text, durable=False) else result.unchanged).append(path)
 
     for kind in STACK_KINDS:
         folder = out_dir / kind

@@ -414,11 +414,12 @@ class Emulator:
             return state.sessions
 
     def _persist_device(self, state: DeviceState) -> None:
+        # A device's configs carry its secrets (pushed passwords, keys, PSKs): owner only.
         folder = self.state_dir / "devices" / state.spec.name
-        atomic_write_text(folder / "running.cfg", state.running_text())
+        atomic_write_text(folder / "running.cfg", state.running_text(), mode=0o600)
         with state.lock:
             startup = state.startup_text
-        atomic_write_text(folder / "startup.cfg", startup)
+        atomic_write_text(folder / "startup.cfg", startup, mode=0o600)
 
 
 def _crlf(text: str) -> str:

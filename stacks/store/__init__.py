@@ -8,6 +8,7 @@ import pulumi
 
 from storestack.components import ApplianceConfigRenderer, StoreSite, TransitGatewayRef
 from storestack.stacks.config import CONFIG_NAMESPACE, StoreStackConfig
+from storestack.stacks.errors import StackReferenceError
 
 SECRET_OUTPUTS = ("tunnel_psks", "intended_configs")
 
@@ -16,21 +17,47 @@ def read_config() -> StoreStackConfig:
     return StoreStackConfig.model_validate(pulumi.Config(CONFIG_NAMESPACE).require_object("store"))
 
 
+def core_value(regions: Any, core_stack: str, region: str, *path: str) -> str:
+    """One string from the core stack's `regions` output, or a StackReferenceError that says which.
+
+    The core is deployed separately and may be older or newer than this store's config, so its
+    outputs are checked here rather than trusted: a missing region or key, or a value of the wrong
+    type, names the output and the stack instead of surfacing as a bare KeyError.
+    """
+    where = "regions"
+    value = regions
+    if value is None:
+        raise StackReferenceError(f"core stack {core_stack} has no output 'regions'; is it deployed and up to date?")
+    for key in (region, *path):
+        if not isinstance(value, dict):
+            raise StackReferenceError(
+                f"core stack {core_stack}: output {where} should be a mapping, got {type(value).__name__}"
+            )
+        if key not in value:
+            known = ", ".join(sorted(str(k) for k in value)) or "none"
+            raise StackReferenceError(
+                f"core stack {core_stack}: output {where}.{key} is missing (present: {known}); "
+                "is the core stack deployed and up to date?"
+            )
+        value = value[key]
+        where = f"{where}.{key}"
+    if not isinstance(value, str) or not value:
+        raise StackReferenceError(
+            f"core stack {core_stack}: output {where} should be a non-empty string, got {type(value).__name__}"
+        )
+    return value
+
+
 def transit_from_core(config: StoreStackConfig) -> TransitGatewayRef | None:
     """The store region's Transit Gateway, read from the core stack's outputs."""
     region = config.site.aws_region
     if region is None:
         return None
     core = pulumi.StackReference(config.core_stack)
-    regions = core.require_output("regions")
+    regions = core.get_output("regions")
 
     def pick(*path: str) -> pulumi.Output[str]:
-        def walk(value: Any) -> str:
-            for key in (region, *path):
-                value = value[key]
-            return str(value)
-
-        return regions.apply(walk)
+        return regions.apply(lambda value: core_value(value, config.core_stack, region, *path))
 
     return TransitGatewayRef(
         region=region,

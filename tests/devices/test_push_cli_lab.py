@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from frr_lab_support import established_peers, intended_configs, running_config, running_lab, wait_for
+from testsupport.frr_lab_configs import (
+    established_peers,
+    intended_configs,
+    running_config,
+    running_lab,
+    wait_for,
+)
 
 from storestack import lab
 from storestack.cli.push import push

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from frr_lab_support import (
+from testsupport.frr_lab_configs import (
     established_peers,
     intended_configs,
     running_config,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from frr_lab_support import established_peers, running_lab, wait_for
+from testsupport.frr_lab_configs import established_peers, running_lab, wait_for
 
 from storestack import lab
 from storestack.cli.main import cli

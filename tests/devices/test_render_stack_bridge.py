@@ -70,6 +70,7 @@ def _context(fleet: Fleet, *, planned: bool) -> EdgeRenderContext:
         own_prefixes=[s.subnet for s in store.segments.values()],
         advertised_prefixes=store.advertised_prefixes,
         wan_links=links,
+        store_wan_links=links,
         planned=planned,
     )
 

@@ -25,8 +25,9 @@ UPDATE = os.environ.get("STORESTACK_UPDATE_GOLDEN") == "1"
 
 
 def _plan(fleet_dir: Path, plans_dir: Path, workers: int = 1) -> PlanReport:
-    _, configs = plan_stacks(load_fleet(fleet_dir))
-    plans = plan_tasks(make_tasks(configs), workers=workers)
+    fleet = load_fleet(fleet_dir)
+    _, configs = plan_stacks(fleet)
+    plans = plan_tasks(make_tasks(configs), workers=workers, fleet=fleet)
     return PlanReport(stacks=plans, changes=compare_and_save(plans, plans_dir, complete=True))
 
 

@@ -6,6 +6,7 @@ import json
 import runpy
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from stack_harness import copy_sample_chain, edit_store
@@ -15,7 +16,7 @@ from storestack.inventory import load_fleet, sample_chain_path
 from storestack.stacks.config import StoreStackConfig
 from storestack.stacks.mapping import store_config
 from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
-from storestack.stacks.render import Shard, render_stacks, stack_matrix
+from storestack.stacks.render import Shard, project_file, render_stacks, stack_matrix
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -114,3 +115,12 @@ def test_cli_render_and_matrix(tmp_path: Path) -> None:
     assert len(json.loads(matrix.output)["include"]) == 2
     bad = runner.invoke(cli, ["stacks", "render", "--out", str(tmp_path), "--shard", "3/2"])
     assert bad.exit_code == 2 and "K must be between 1 and N" in bad.output
+
+
+@pytest.mark.parametrize("kind", ["core", "store"])
+def test_the_shipped_project_files_are_valid_yaml(kind: str) -> None:
+    """`pulumi up` in a rendered folder reads this file first; a YAML error there stops everything."""
+    project = yaml.safe_load(project_file(kind))
+    assert project["name"] == f"storestack-{kind}"
+    assert project["runtime"]["name"] == "python"
+    assert project["description"].endswith(".")

@@ -1,4 +1,4 @@
-"""Intended FRR configs for a lab topology, and the lab fixture the push tests share.
+"""Intended FRR configs for a lab topology, and the lab fixture the push tests and benchmarks share.
 
 The configs are written the way FRR 8.4 displays them, so a converged appliance diffs clean.
 Hubs and store edges peer over every WAN link; the store prefers fiber (LTE routes get a lower
@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from testsupport.lab import require_frr_lab
 
 from storestack import lab
 from storestack.lab.topology import LabTopology
+from testsupport.lab import require_frr_lab
 
 HUB_ASN = 65000
 STORE_ASN_BASE = 65100

@@ -1,0 +1,198 @@
+"""Fault matrix on the vendor emulator: every fault it can produce, plus an unreachable appliance.
+
+For each fault one push runs over a faulty appliance and a healthy one. Afterwards:
+- the faulty appliance's running config is what it was before (byte for byte), the healthy one
+  carries the change;
+- a backup exists exactly when the push got as far as logging in, and holds the old config;
+- the run journal on disk says what happened: which appliance failed, at which stage, that it
+  did not change, and that the healthy one did;
+- once the fault is gone, `storestack devices push --only-failed` pushes the faulty appliance
+  alone and completes.
+
+The device-state assertions for every platform live in tests/devices/test_push_emulator.py;
+this matrix runs on IOS-XE (the quickest to drive) and adds the journal and the rerun.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from faults_support import StageHook, cli_push, journal_of, outcomes, set_port, unreachable_port
+
+from storestack.devices.intended import IntendedConfigs
+from storestack.devices.push import PushOptions
+from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
+from storestack.devices.session import SessionOptions
+from storestack.devices.targets import ApplianceInventory
+from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
+
+FAULTY, HEALTHY = "xe-faulty", "xe-healthy"
+# Two sections change, so a fault can land between them.
+CHANGES = [
+    ("interface GigabitEthernet2\n no ip address", "interface GigabitEthernet2\n description LAN trunk\n no ip address"),
+    ("interface GigabitEthernet3\n no ip address", "interface GigabitEthernet3\n description spare\n no ip address"),
+]
+MARKER = "description LAN trunk"
+TIMEOUTS = SessionOptions(conn_timeout=2.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0)
+CLI_TIMEOUTS = ["--conn-timeout", "3", "--read-timeout", "3", "--save-timeout", "3"]
+
+
+def changed(running: str) -> str:
+    for old, new in CHANGES:
+        assert old in running, f"emulator default config changed: {old!r} not found"
+        running = running.replace(old, new)
+    return running
+
+
+@dataclass
+class Bench:
+    emulator: Emulator
+    defaults: dict[str, str]
+    targets_file: Path
+    intended_dir: Path
+    state: Path
+
+    def push(self, observer: PushObserver | None = None) -> None:
+        targets = PushTargets.from_inventory(ApplianceInventory.load(self.targets_file))
+        intended = {name: (self.intended_dir / f"{name}.cfg").read_text() for name in (FAULTY, HEALTHY)}
+        options = RunOptions(
+            runs_dir=self.state / "runs",
+            push=PushOptions(
+                backup_root=self.state / "backups",
+                known_hosts=self.state / "known_hosts.json",
+                session=TIMEOUTS,
+            ),
+        )
+        run_push(targets, IntendedConfigs(intended), options=options, observer=observer)
+
+    def rerun_only_failed(self) -> tuple[int, dict[str, object]]:
+        return cli_push(
+            "--targets", str(self.targets_file), "--intended", str(self.intended_dir),
+            "--state-dir", str(self.state), "--only-failed", *CLI_TIMEOUTS,
+        )
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, dict[str, str]]]:
+    devices = [EmulatedDevice(name=name, platform="cisco_xe", store_id=f"s-{name}") for name in (FAULTY, HEALTHY)]
+    with EmulatorThread(Emulator(devices, state_dir=tmp_path_factory.mktemp("emulator"))) as running:
+        yield running, {name: running.running_config(name) for name in (FAULTY, HEALTHY)}
+
+
+@pytest.fixture
+def bench(emulator: tuple[Emulator, dict[str, str]], tmp_path: Path) -> Bench:
+    running, factory = emulator
+    for name, text in factory.items():
+        running.set_faults(name, DeviceFaults())
+        running.set_running_config(name, text, save=True)
+    intended_dir = tmp_path / "intended"
+    intended_dir.mkdir()
+    for name, text in factory.items():
+        (intended_dir / f"{name}.cfg").write_text(changed(text))
+    targets_file = tmp_path / "targets.yaml"
+    shutil.copy(running.inventory_path, targets_file)
+    return Bench(running, dict(factory), targets_file, intended_dir, tmp_path / "state")
+
+
+Setup = Callable[[Bench], PushObserver | None]
+
+
+def fault(faults: DeviceFaults) -> Setup:
+    def setup(bench: Bench) -> None:
+        bench.emulator.set_faults(FAULTY, faults)
+
+    return setup
+
+
+def line_fault(kind: str) -> Setup:
+    def setup(bench: Bench) -> None:
+        third = bench.emulator.config_lines_received(FAULTY) + 3
+        bench.emulator.set_faults(FAULTY, DeviceFaults(**{kind: third}))
+
+    return setup
+
+
+def save_hang(bench: Bench) -> PushObserver:
+    bench.emulator.set_faults(FAULTY, DeviceFaults(hang_on_save=True))
+    # Transient: gone by the time the rollback logs in again.
+    return StageHook(FAULTY, "rollback", lambda: bench.emulator.set_faults(FAULTY, DeviceFaults()))
+
+
+def verify_failure(bench: Bench) -> PushObserver:
+    partial = bench.defaults[FAULTY].replace(*CHANGES[0])
+    return StageHook(FAULTY, "verify", lambda: bench.emulator.set_running_config(FAULTY, partial))
+
+
+# (setup, stage, error type, got as far as a backup)
+MATRIX: dict[str, tuple[Setup, str, str, bool]] = {
+    "refused": (fault(DeviceFaults(refuse_connection=True)), "connect", "ConnectError", False),
+    "host-key-changed": (fault(DeviceFaults(wrong_host_key=True)), "host_key", "HostKeyError", False),
+    "auth-failure": (fault(DeviceFaults(reject_auth=True)), "auth", "AuthenticationError", False),
+    "line-rejected": (line_fault("reject_config_line"), "apply", "CommandRejectedError", True),
+    "session-dropped": (line_fault("drop_after_config_lines"), "apply", "SessionLostError", True),
+    "save-hang": (save_hang, "save", "SaveError", True),
+    "verify-failure": (verify_failure, "verify", "VerifyError", True),
+}
+
+
+def assert_journal_tells_the_truth(bench: Bench, stage: str, error_type: str, backed_up: bool) -> None:
+    journal = journal_of(bench.state)
+    assert journal.status == "finished"
+    faulty, healthy = journal.device(FAULTY), journal.device(HEALTHY)
+    # What the journal says matches what the appliances show.
+    assert (faulty.outcome, faulty.stage, faulty.error_type) == ("failed", stage, error_type)
+    assert faulty.changed is False
+    assert bench.emulator.running_config(FAULTY) == bench.defaults[FAULTY]
+    assert healthy.outcome == "changed" and healthy.changed is True
+    assert MARKER in bench.emulator.running_config(HEALTHY)
+    assert journal.changed_devices == [HEALTHY]
+    assert journal.summary.failed == 1 and journal.summary.changed == 1
+    if backed_up:
+        assert faulty.backup_path is not None
+        backup = Path(faulty.backup_path)
+        assert backup.is_file() and backup.stat().st_mode & 0o777 == 0o600
+        assert backup.read_text().replace("\r\n", "\n").rstrip("\n") == bench.defaults[FAULTY].rstrip("\n")
+        assert faulty.rollback is not None and faulty.rollback.ok
+    else:
+        assert faulty.backup_path is None and faulty.config_lines_sent == 0
+        assert not any(FAULTY in str(path) for path in (bench.state / "backups").rglob("*"))
+
+
+def assert_rerun_completes(bench: Bench) -> None:
+    healthy_before = bench.emulator.running_config(HEALTHY)
+    code, report = bench.rerun_only_failed()
+    assert code == 0, report
+    assert outcomes(report) == {FAULTY: "changed"}
+    assert MARKER in bench.emulator.running_config(FAULTY)
+    assert bench.emulator.running_config(HEALTHY) == healthy_before
+    rerun = journal_of(bench.state)
+    assert rerun.run_id == report["run_id"] and rerun.changed_devices == [FAULTY]
+
+
+@pytest.mark.parametrize("name", list(MATRIX))
+def test_fault_is_contained_journaled_and_only_failed_completes(bench: Bench, name: str) -> None:
+    setup, stage, error_type, backed_up = MATRIX[name]
+    observer = setup(bench)
+    bench.push(observer)
+    assert_journal_tells_the_truth(bench, stage, error_type, backed_up)
+    bench.emulator.set_faults(FAULTY, DeviceFaults())
+    assert_rerun_completes(bench)
+
+
+def test_unreachable_appliance_times_out_at_connect_and_is_pushed_once_reachable(bench: Bench) -> None:
+    real_port = bench.emulator.port(FAULTY)
+    with unreachable_port() as dead:
+        set_port(bench.targets_file, FAULTY, dead)
+        bench.push()
+        journal = journal_of(bench.state)
+        result = journal.device(FAULTY)
+        assert (result.outcome, result.stage, result.error_type) == ("failed", "connect", "ConnectError")
+        assert f"127.0.0.1:{dead}" in (result.error or "")
+        assert result.changed is False and result.backup_path is None
+    assert_journal_tells_the_truth(bench, "connect", "ConnectError", backed_up=False)
+    set_port(bench.targets_file, FAULTY, real_port)  # the route is back
+    assert_rerun_completes(bench)
