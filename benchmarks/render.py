@@ -180,7 +180,7 @@ from pathlib import Path
 fleet_dir, workers = Path(sys.argv[1]), int(sys.argv[2])
 from storestack.devices.render import render_fleet
 from storestack.inventory import load_fleet, sample_chain_path, load_fleet_with_allocations
-from storestack.stacks.render import config_document, plan_stacks
+from storestack.stacks.render import config_documents, plan_stacks
 # Warm-up, as a long-running process would be: templates compiled once.
 list(render_fleet(load_fleet(sample_chain_path())))
 def cpu():
@@ -194,7 +194,7 @@ figures["load"], figures["load_cpu"] = time.perf_counter() - t, cpu() - c
 gc.collect(); gc.freeze()  # as the CLI does once the inventory is loaded
 t, c = time.perf_counter(), cpu()
 _, configs = plan_stacks(fleet)
-stack_bytes = sum(len(config_document(config)) for config in configs.values())
+stack_bytes = sum(len(text) for text in config_documents(list(configs.values()), workers))
 figures["stacks"], figures["stacks_cpu"] = time.perf_counter() - t, cpu() - c
 t, c = time.perf_counter(), cpu()
 count = lines = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ def render(
     """Write Pulumi.<stack>.yaml for every stack (deterministic; unchanged files are left alone)."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
     try:
-        result = render_stacks(fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack)
+        result = render_stacks(
+            fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack, workers=os.cpu_count() or 1
+        )
     except StackError as exc:
         fail(str(exc), EXIT_USAGE, as_json=as_json)
     notes = {s.name: list(s.notes) for s in result.stacks if s.notes}

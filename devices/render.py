@@ -186,7 +186,8 @@ class Renderer:
             raise RenderError(f"{template_name}: rendered line {line} holds a control or non-ASCII character")
         return text
 
-    def render_store_view(self, view: StoreApplianceView) -> RenderedConfig:
+    def render_store_view(self, view: StoreApplianceView, *, companions: bool = True) -> RenderedConfig:
+        """The appliance's config, and (`companions`) the files of its host, where it has any."""
         context: dict[str, Any] = {"view": view}
         if view.platform == "frr":
             layout = frr.store_layout(view)
@@ -200,9 +201,9 @@ class Renderer:
                 hub_routes=_with_default(view),
             )
         text = self._render(f"{view.platform}/store.j2", context)
-        companions = tuple(
+        rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", {"view": view}))
-            for suffix, template in _COMPANIONS.get(view.platform, ())
+            for suffix, template in (_COMPANIONS.get(view.platform, ()) if companions else ())
         )
         return RenderedConfig(
             view.hostname,
@@ -212,7 +213,7 @@ class Renderer:
             view.planned,
             self.reveal_secrets,
             view.store_id,
-            companions,
+            rendered_companions,
         )
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
@@ -344,6 +345,29 @@ def render_store(
     return list(
         render_fleet(fleet, outputs=outputs, store_ids=[store_id], hubs=[], reveal_secrets=reveal_secrets)
     )
+
+
+def render_appliance(
+    fleet: Fleet,
+    store_id: str,
+    hostname: str,
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+    reveal_secrets: bool = False,
+) -> RenderedConfig:
+    """One store appliance's intended config alone, without its host's files.
+
+    What a store stack carries per appliance: the same text `render_store` gives for it, for a
+    fifth of the work on an FRR store (no other appliances, no nftables or dnsmasq files).
+    """
+    store = fleet.store(store_id)
+    if not any(appliance.hostname == hostname for appliance in store.appliances):
+        raise RenderError(f"store {store_id} has no appliance {hostname!r} in the inventory")
+    unknown = sorted(set(outputs or {}) - set(fleet.stores))
+    if unknown:
+        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
+    view = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets).store_view(store, hostname)
+    return Renderer(reveal_secrets=reveal_secrets).render_store_view(view, companions=False)
 
 
 def render_hub(

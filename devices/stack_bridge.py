@@ -20,7 +20,7 @@ from storestack.devices.outputs import (
     StoreCloudOutputs,
     describe_validation_error,
 )
-from storestack.devices.render import render_store
+from storestack.devices.render import render_appliance
 from storestack.inventory import Fleet
 
 
@@ -179,11 +179,13 @@ def appliance_config_renderer(
 
     def render(context: EdgeContextLike) -> str:
         outputs = {context.store_id: outputs_from_edge_context(context)}
-        for config in render_store(fleet, context.store_id, outputs=outputs, reveal_secrets=reveal_secrets):
-            if config.name == context.hostname:
-                return config.text
-        raise StackOutputsError(
-            f"store {context.store_id} has no appliance {context.hostname!r} in the inventory"
-        )
+        store = fleet.store(context.store_id)
+        if not any(appliance.hostname == context.hostname for appliance in store.appliances):
+            raise StackOutputsError(
+                f"store {context.store_id} has no appliance {context.hostname!r} in the inventory"
+            )
+        return render_appliance(
+            fleet, context.store_id, context.hostname, outputs=outputs, reveal_secrets=reveal_secrets
+        ).text
 
     return render

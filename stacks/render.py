@@ -12,6 +12,7 @@ rewrites files whose content changed.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import zlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -157,12 +158,41 @@ def project_file(kind: StackKind) -> str:
     return resources.files("storestack.stacks").joinpath(kind, "Pulumi.yaml").read_text(encoding="utf-8")
 
 
+# Below this many stacks a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 500
+_FORKED_CONFIGS: list[CoreStackConfig | StoreStackConfig] = []
+
+
+def _documents_of(indexes: range) -> list[str]:
+    return [config_document(_FORKED_CONFIGS[index]) for index in indexes]
+
+
+def config_documents(configs: list[CoreStackConfig | StoreStackConfig], workers: int = 1) -> list[str]:
+    """`config_document` of each config, in order; big fleets on `workers` forked processes.
+
+    Writing YAML is most of `stacks render` (about 0.7 ms of CPU per store stack), and each
+    document is independent of the others.
+    """
+    if workers <= 1 or len(configs) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
+        return [config_document(config) for config in configs]
+    global _FORKED_CONFIGS
+    _FORKED_CONFIGS = configs
+    size = max(50, len(configs) // (workers * 4))
+    chunks = [range(start, min(start + size, len(configs))) for start in range(0, len(configs), size)]
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            return [text for chunk in pool.imap(_documents_of, chunks) for text in chunk]
+    finally:
+        _FORKED_CONFIGS = []
+
+
 def render_stacks(
     fleet: Fleet,
     out_dir: Path = DEFAULT_OUT,
     *,
     shard: Shard | None = None,
     core_reference: str = DEFAULT_CORE_REFERENCE,
+    workers: int = 1,
 ) -> RenderResult:
     """Write the project folders and every stack's config; unchanged files are left alone."""
     entries, configs = plan_stacks(fleet, out_dir, shard=shard, core_reference=core_reference)
@@ -175,8 +205,9 @@ def render_stacks(
         folder = out_dir / kind
         write(folder / "Pulumi.yaml", project_file(kind))
         write(folder / "__main__.py", _SHIM.format(kind=kind))
-    for entry in entries:
-        write(entry.config_file, config_document(configs[entry.name]))
+    documents = config_documents([configs[entry.name] for entry in entries], workers)
+    for entry, document in zip(entries, documents, strict=True):
+        write(entry.config_file, document)
     known = {entry.name for entry in entries}
     for existing in sorted((out_dir / "store").glob("Pulumi.store-*.yaml")):
         name = existing.name[len("Pulumi.") : -len(".yaml")]

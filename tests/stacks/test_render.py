@@ -124,3 +124,14 @@ def test_the_shipped_project_files_are_valid_yaml(kind: str) -> None:
     assert project["name"] == f"storestack-{kind}"
     assert project["runtime"]["name"] == "python"
     assert project["description"].endswith(".")
+
+
+def test_big_fleets_render_the_same_stack_configs_on_several_cores(tmp_path: Path) -> None:
+    from storestack.inventory.generate import generate_fleet, write_fleet
+    from storestack.stacks.render import config_documents, plan_stacks
+
+    write_fleet(generate_fleet(600, 3), tmp_path / "fleet")
+    _, configs = plan_stacks(load_fleet(tmp_path / "fleet"))
+    ordered = list(configs.values())
+    assert len(ordered) > 500, "above the threshold where a process pool is used"
+    assert config_documents(ordered, workers=2) == config_documents(ordered, workers=1)
