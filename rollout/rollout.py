@@ -531,12 +531,14 @@ def run_rollout(
     def should_stop() -> bool:
         return stop.is_set() or (options.fail_fast and failed.is_set())
 
+    def on_step(store_id: str, record: StepRecord) -> None:
+        if record.status is StepStatus.FAILED:
+            failed.set()  # before anyone hears of it: with --fail-fast no other store starts a step
+        observer.on_step(store_id, record)
+
     def roll(store_id: str) -> bool:
         run = StoreRun(env, options, store_id, journal.run_id, observer)
-        done = run_steps(writer, store_id, step_list, run, on_event=observer.on_step, should_stop=should_stop)
-        if not done and journal.subjects[store_id].status is StepStatus.FAILED:
-            failed.set()
-        return done
+        return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
 
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
     try:

@@ -26,7 +26,8 @@ from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.fleet import topology_from_fleet
 
-pytestmark = pytest.mark.lab
+# One lab and one first rollout for the module: its tests stay on one xdist worker.
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("rollout-lab")]
 
 NEW_STORES = ("nw-0101", "nw-0102")
 NEW_STORE_FILES = {

@@ -4,19 +4,21 @@ templates, and the CLI's refusals (nothing changes, exit 2)."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.common.journal import RunJournal, StepStatus
+from storestack.common.journal import RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.rollout.report import layers, resume_command, summarise
-from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutOptions
+from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout
+from storestack.rollout.runner import StepFailed, StepOutcome
 from storestack.stacks.plan import planned_store_outputs
 
 
@@ -166,3 +168,62 @@ def test_drift_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["drift", "--lab", "--lab-dir", str(tmp_path / "none"), "--json"])
     assert result.exit_code == 2
     assert "storestack lab up" in result.output
+
+
+class FakeEnvironment:
+    """What run_rollout needs of an environment when the steps themselves are stand-ins."""
+
+    outputs_mode = "planned"
+
+    def close(self) -> None:
+        pass
+
+
+class FailureSeen(RolloutObserver):
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def on_step(self, store: str, record: StepRecord) -> None:
+        if record.status is StepStatus.FAILED:
+            self.event.set()
+
+
+def stand_in_steps(monkeypatch: pytest.MonkeyPatch, failing: str, seen: FailureSeen) -> None:
+    """Every step succeeds, except `plan` of the failing store; the other store's `validate`
+    lasts until that failure has been reported, so the order of events is fixed."""
+    from storestack.rollout import rollout as module
+
+    def make(name: str) -> object:
+        def run(store_run: object) -> StepOutcome:
+            store_id = store_run.store_id  # type: ignore[attr-defined]
+            if store_id == failing and name == "plan":
+                raise StepFailed("plan checks failed")
+            if store_id != failing and name == "validate":
+                assert seen.event.wait(10)
+            return StepOutcome(summary=f"{name} ok")
+
+        return run
+
+    monkeypatch.setattr(module, "STEP_FUNCTIONS", {name: make(name) for name in STEP_NAMES})
+
+
+@pytest.mark.parametrize("fail_fast", [False, True])
+def test_one_store_failing_stops_the_others_only_with_fail_fast(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fail_fast: bool
+) -> None:
+    seen = FailureSeen()
+    stand_in_steps(monkeypatch, "nw-0001", seen)
+    options = RolloutOptions(
+        stores=("nw-0001", "nw-0002"), fleet_path=tmp_path, state_dir=tmp_path, fail_fast=fail_fast, concurrency=2
+    )
+    result = run_rollout(options, environment=FakeEnvironment(), observer=seen)  # type: ignore[arg-type]
+
+    journal = RunJournal.load(tmp_path / "runs", result.journal.run_id)
+    assert journal.subjects["nw-0001"].status is StepStatus.FAILED
+    other = {step.name: step.status for step in journal.subjects["nw-0002"].steps}
+    if fail_fast:
+        # It finished the step it was in, then started nothing more.
+        assert other["validate"] is StepStatus.DONE and other["plan"] is StepStatus.PENDING
+    else:
+        assert set(other.values()) == {StepStatus.DONE}
+    assert not result.ok and journal.finished is False
