@@ -33,7 +33,7 @@ from storestack.devices.push import PushOptions
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("faults-frr-lab")]
 
 TOPOLOGY = lab.synthetic_topology(2)
 EDGE1, EDGE2 = "store-0001-edge", "store-0002-edge"
