@@ -50,7 +50,7 @@ def take_snapshot(driver: PlatformDriver, run: RunCommand) -> HealthSnapshot:
 
 def parse_bgp_summary(output: str) -> dict[str, str]:
     """peer address → BGP state, over every address family of `show bgp summary json`."""
-    data = _json_object(output)
+    data = json_object(output)
     peers: dict[str, str] = {}
     for family in data.values():
         if not isinstance(family, dict):
@@ -65,7 +65,7 @@ def parse_bgp_summary(output: str) -> dict[str, str]:
 
 
 def parse_interfaces(output: str) -> dict[str, bool]:
-    data = _json_object(output)
+    data = json_object(output)
     return {
         name: info.get("operationalStatus") == "up"
         for name, info in data.items()
@@ -73,7 +73,8 @@ def parse_interfaces(output: str) -> dict[str, bool]:
     }
 
 
-def _json_object(output: str) -> dict[str, Any]:
+def json_object(output: str) -> dict[str, Any]:
+    """The JSON object a `show … json` command printed, or {} when there is none (noise before it is skipped)."""
     start = output.find("{")
     if start == -1:
         return {}

@@ -13,15 +13,14 @@ lab), are reported as skipped, never as passed.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from storestack.devices.health import parse_bgp_summary
+from storestack.devices.health import json_object, parse_bgp_summary
 from storestack.inventory import Fleet, ResolvedStore
 
 CheckStatus = Literal["passed", "failed", "skipped"]
@@ -88,26 +87,16 @@ def expectation(store: ResolvedStore) -> StoreExpectation:
     )
 
 
-def _json(output: str) -> dict[str, Any]:
-    start = output.find("{")
-    if start == -1:
-        return {}
-    try:
-        data = json.loads(output[start:])
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def received_prefixes(output: str) -> set[str]:
     """Prefixes in `show bgp ipv4 unicast neighbors X routes json` (accepted from that neighbour)."""
-    routes = _json(output).get("routes") or {}
+    routes = json_object(output).get("routes") or {}
     return set(routes) if isinstance(routes, dict) else set()
 
 
 def route_interfaces(output: str, prefix: str) -> set[str]:
     """Interfaces of the selected, installed route to `prefix` in `show ip route P json`."""
-    routes = _json(output).get(prefix) or []
+    routes = json_object(output).get(prefix) or []
     return {
         str(hop.get("interfaceName", ""))
         for route in routes
