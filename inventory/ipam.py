@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.inventory.addresses import network, parse_address, parse_network
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.source import SourceDocument, decode, parse_text
 from storestack.inventory.validate import validate_document
@@ -150,13 +151,13 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
 def _address(value: object) -> ipaddress.IPv4Address:
     if type(value) is not str:
         raise TypeError(value)
-    return ipaddress.IPv4Address(value)
+    return parse_address(value)
 
 
 def _network(value: object) -> ipaddress.IPv4Network:
     if type(value) is not str or "/" not in value:
         raise TypeError(value)
-    return ipaddress.IPv4Network(value)
+    return parse_network(value)
 
 
 def write_allocations(path: Path, table: AllocationTable) -> bool:
@@ -207,11 +208,11 @@ class NetworkPool:
             raise PoolExhausted(self.name, str(self.supernet), f"/{self.prefix}", len(self._taken))
         index = self._next
         self._taken.add(index)
-        return ipaddress.IPv4Network((self._base + index * self.block_size, self.prefix))
+        return network(self._base + index * self.block_size, self.prefix)
 
     def allocate_address(self) -> ipaddress.IPv4Address:
         """One /32 (pools of host addresses, such as loopbacks)."""
-        return ipaddress.IPv4Address(int(self.allocate().network_address))
+        return self.allocate().network_address
 
 
 class AsnPool:
