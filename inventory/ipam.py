@@ -28,6 +28,7 @@ _LOCK_HEADER = (
 )
 # A key YAML would read back as a string without quotes (no bool/null/number look-alikes).
 _BARE_KEY = re.compile(r"[a-z][a-z0-9-]*")
+_ALL_ONES = (1 << 32) - 1
 _YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 
 
@@ -194,12 +195,18 @@ class NetworkPool:
         if isinstance(network, ipaddress.IPv4Address):
             first = last = int(network)
         else:
-            first, last = int(network.network_address), int(network.broadcast_address)
+            # What broadcast_address gives, without building it: tens of thousands of pinned
+            # entries are reserved on every load.
+            first = int(network.network_address)
+            last = first | (_ALL_ONES >> network.prefixlen)
         if last < self._base or first > self._last:
             return
-        start = max(first, self._base) - self._base
-        end = min(last, self._last) - self._base
-        self._taken.update(range(start // self.block_size, end // self.block_size + 1))
+        start = (max(first, self._base) - self._base) // self.block_size
+        end = (min(last, self._last) - self._base) // self.block_size
+        if start == end:
+            self._taken.add(start)
+        else:
+            self._taken.update(range(start, end + 1))
 
     def allocate(self) -> ipaddress.IPv4Network:
         while self._next < self.capacity and self._next in self._taken:
