@@ -837,12 +837,12 @@ def _allocate_store(
     )
 
 
-def _segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddress.IPv4Network:
-    """The segment's slot in the store block: eighths of it, guest Wi-Fi taking two."""
+def _segment_slot(block_first: int, block_prefixlen: int, kind: SegmentKind) -> tuple[int, int]:
+    """The segment's slot in the store block (first address, prefix length): eighths of the
+    block, guest Wi-Fi taking two."""
     offset, eighths = _SEGMENT_SLOTS[kind]
-    eighth = 1 << (32 - block.prefixlen - 3)
-    prefix = block.prefixlen + 3 - (eighths.bit_length() - 1)
-    return addresses.network(int(block.network_address) + offset * eighth, prefix)
+    eighth = 1 << (32 - block_prefixlen - 3)
+    return block_first + offset * eighth, block_prefixlen + 3 - (eighths.bit_length() - 1)
 
 
 def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
@@ -858,16 +858,19 @@ def _resolved_store(
     # the resolved models are built without validating again: it is most of a big fleet's load.
     store = source.spec
     segments: dict[SegmentKind, ResolvedSegment] = {}
+    block = alloc.block
     for kind in SEGMENT_KINDS:
         segment = store.lan.get(kind)
         if segment is None:
             continue
         subnet = segment.subnet
         if subnet is None:
-            assert alloc.block is not None
-            subnet = _segment_subnet(alloc.block, kind)
-        first, last = _span(subnet)
-        hosts = last - first + 1
+            assert block is not None
+            first, prefixlen = _segment_slot(int(block.network_address), block.prefixlen, kind)
+            subnet = addresses.network(first, prefixlen)
+        else:
+            first, prefixlen = int(subnet.network_address), subnet.prefixlen
+        hosts = 1 << (32 - prefixlen)
         segments[kind] = ResolvedSegment.trusted(
             kind=kind,
             vlan=segment.vlan,

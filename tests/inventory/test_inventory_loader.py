@@ -78,6 +78,8 @@ def test_resolved_models_equal_what_validation_would_build(sample: Fleet) -> Non
             assert isinstance(segment, ResolvedSegment)
         assert all(isinstance(link, ResolvedWanLink) for link in store.wan)
         assert all(isinstance(appliance, ResolvedAppliance) for appliance in store.appliances)
+        for model in (store, *store.segments.values(), *store.wan, *store.appliances):
+            assert model.model_fields_set == set(type(model).model_fields) == set(vars(model))
     for hub in sample.hubs.values():
         assert ResolvedHub.model_validate(hub.model_dump()) == hub
 
