@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
@@ -77,10 +78,13 @@ class RenderedConfig:
 
 def _one_line(value: Any) -> Any:
     """Jinja `finalize`: what a template prints must stay on its line and be printable."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         if value.isascii() and value.isprintable():
             return value
         raise RenderError(f"refusing to render {value[:40]!r}: control or non-ASCII characters")
+    if kind is int:
+        return value
     if isinstance(value, Secret):
         raise RenderError(f"template printed secret {value.name!r} without the `secret` filter")
     if value is None:
@@ -124,23 +128,31 @@ class _Sandbox(SandboxedEnvironment):
         return verdict
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        # Fast path: a field of one of our view dataclasses, already judged safe. Anything
-        # else (methods, str.format, item lookups, unsafe names) takes the stock sandbox path.
-        if (type(obj), attribute) in _DATA_FIELDS:
+        # Fast path: a plain data attribute (a field of one of our view dataclasses, or a
+        # counter of a loop), already judged safe. Anything else (methods, str.format, item
+        # lookups, unsafe names) takes the stock sandbox path.
+        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
             return getattr(obj, attribute)
         value = super().getattr(obj, attribute)
         kind = type(obj)
-        if (
-            dataclasses.is_dataclass(kind)
-            and attribute in _field_names(kind)
-            and _SAFE_ATTRIBUTES.get((kind, attribute))
-        ):
-            _DATA_FIELDS.add((kind, attribute))
+        if kind not in _NOT_DATACLASSES and _SAFE_ATTRIBUTES.get((kind, attribute)):
+            if not dataclasses.is_dataclass(kind):
+                _NOT_DATACLASSES.add(kind)
+            elif attribute in _field_names(kind):
+                _PLAIN_ATTRIBUTES[kind] = _PLAIN_ATTRIBUTES.get(kind, frozenset()) | {attribute}
         return value
 
 
 _SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
-_DATA_FIELDS: set[tuple[type, str]] = set()
+# Attributes the fast path hands out as they are: per type, the names whose stock verdict is
+# "safe" and whose value is never a method (so `str.format` wrapping cannot apply). Loop
+# counters are properties that return ints and booleans.
+_PLAIN_ATTRIBUTES: dict[type, frozenset[str]] = {
+    LoopContext: frozenset(
+        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
+    ),
+}
+_NOT_DATACLASSES: set[type] = set()
 
 
 @functools.cache
@@ -180,9 +192,12 @@ class Renderer:
             raise
         except TemplateError as exc:
             raise RenderError(f"{template_name}: {exc}") from exc
-        bad = _UNSAFE_LINE.search(text)
-        if bad:
-            line = text.count("\n", 0, bad.start()) + 1
+        # Every printed value was checked already; this also covers the template's own text.
+        # For ASCII text `isprintable` means exactly \x20-\x7e, so the regex only runs to
+        # name the line of a failure.
+        if not (text.isascii() and text.replace("\n", "").isprintable()):
+            bad = _UNSAFE_LINE.search(text)
+            line = text.count("\n", 0, bad.start()) + 1 if bad else 0
             raise RenderError(f"{template_name}: rendered line {line} holds a control or non-ASCII character")
         return text
 
