@@ -9,7 +9,6 @@ module only arranges the repeated blocks.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from storestack.devices.naming import sort_frr_interfaces
@@ -64,16 +63,21 @@ def _in_frr_order(interfaces: list[FrrInterface]) -> list[FrrInterface]:
     return [interface for name in sort_frr_interfaces(list(by_name)) for interface in by_name[name]]
 
 
+def _prefix_parts(prefix: str) -> tuple[int, int]:
+    """(address, length) of a network written `a.b.c.d/len`, as the views spell them."""
+    address, _, length = prefix.partition("/")
+    return _ip_key(address), int(length)
+
+
 def _static_route_key(prefix: str) -> tuple[int, int]:
     """staticd lists its routes by prefix length first, then by address."""
-    network = ipaddress.IPv4Network(prefix)
-    return network.prefixlen, int(network.network_address)
+    address, length = _prefix_parts(prefix)
+    return length, address
 
 
 def _table_key(prefix: str) -> tuple[int, int]:
     """bgpd's `network` statements come out of a prefix trie: address, then prefix length."""
-    network = ipaddress.IPv4Network(prefix)
-    return int(network.network_address), network.prefixlen
+    return _prefix_parts(prefix)
 
 
 def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
@@ -339,6 +339,12 @@ _CELLULAR_CONTROL = (
     AclRule("permit", "udp", None, None, 3784, 3785),
     AclRule("permit", "icmp"),
 )
+# Rules every store has, shared between views (they are immutable).
+_PERMIT_DHCP = AclRule("permit", "udp", None, None, 67)
+_PERMIT_ANY = AclRule("permit", "ip")
+_DENY_ANY = AclRule("deny", "ip")
+_PROTECTED_KINDS = frozenset(("pos", "office"))
+_UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
 class ViewBuilder:
@@ -359,6 +365,8 @@ class ViewBuilder:
         self._secrets = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets)
         self._planned_psk = self._secrets.get("ipsec-psk")
         self._transit_base = int(plan.transit.network_address)
+        self._domain = spec.organisation.domain
+        self._aws_asn = spec.asn.aws
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -393,10 +401,10 @@ class ViewBuilder:
     # -------------------------------------------------------- per link helpers
 
     def link_ike_id(self, store_id: str, link_name: str) -> str:
-        return f"{store_id}-{link_name}.{self.fleet.spec.organisation.domain}"
+        return f"{store_id}-{link_name}.{self._domain}"
 
     def hub_ike_id(self, hub: str) -> str:
-        return f"{hub}.{self.fleet.spec.organisation.domain}"
+        return f"{hub}.{self._domain}"
 
     def transit_index(self, link: ResolvedWanLink) -> int:
         return (int(link.overlay.network.network_address) - self._transit_base) // 2
@@ -435,9 +443,13 @@ class ViewBuilder:
         outputs = self.outputs.get(store.id)
         if outputs is not None:
             self._check_outputs(store, outputs)
-        segments = self._with_rules(
-            [self._segment(profile, kind, segment) for kind, segment in store.segments.items()]
-        )
+        items = list(store.segments.items())
+        nets = [Net.of(segment.subnet) for _, segment in items]
+        protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
+        segments = [
+            self._segment(profile, kind, segment, net, protected)
+            for (kind, segment), net in zip(items, nets, strict=True)
+        ]
         loopback_net = Net.at(int(appliance.loopback), 32)
         ranks = self._link_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
@@ -530,26 +542,19 @@ class ViewBuilder:
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
 
-    def _with_rules(self, segments: list[SegmentView]) -> list[SegmentView]:
+    def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
         nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
-        protected = [segment.net for segment in segments if segment.protected]
-        result = []
-        for segment in segments:
-            if not segment.untrusted:
-                result.append(segment)
-                continue
-            gateway = Net(f"{segment.gateway.ip}/32", segment.gateway.ip, 32, _NETMASKS[32], _WILDCARDS[32])
-            rules = [
-                AclRule("permit", "udp", None, None, 67),
-                AclRule("permit", "udp", None, gateway, 53),
-                *(AclRule("deny", "ip", None, net) for net in protected),
-            ]
-            if not segment.overlay:
-                rules += self._deny_private
-            rules.append(AclRule("permit", "ip"))
-            result.append(replace(segment, inbound_rules=rules))
-        return result
+        gateway = Net(f"{gateway_ip}/32", gateway_ip, 32, _NETMASKS[32], _WILDCARDS[32])
+        rules = [
+            _PERMIT_DHCP,
+            AclRule("permit", "udp", None, gateway, 53),
+            *(AclRule("deny", "ip", None, net) for net in protected),
+        ]
+        if kind == "guest-wifi":  # the one segment that never enters the overlay
+            rules += self._deny_private
+        rules.append(_PERMIT_ANY)
+        return rules
 
     @staticmethod
     def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
@@ -558,34 +563,37 @@ class ViewBuilder:
             *_CELLULAR_CONTROL,
             AclRule("permit", "ip", loopback),
             *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
-            AclRule("deny", "ip"),
+            _DENY_ANY,
         ]
 
-    @staticmethod
-    def _segment(profile: PlatformProfile, kind: str, segment: ResolvedSegment) -> SegmentView:
+    def _segment(
+        self, profile: PlatformProfile, kind: str, segment: ResolvedSegment, net: Net, protected: list[Net]
+    ) -> SegmentView:
         dscp, dscp_name = _SEGMENT_DSCP.get(kind, (0, "default"))
-        subnet = segment.subnet
+        gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
+        dhcp_start = int(segment.dhcp_start)
+        untrusted = kind in _UNTRUSTED_KINDS
         return SegmentView(
             kind=kind,
             tag=_SEGMENT_TAGS[kind],
             vlan=segment.vlan,
             ifname=profile.segment_interface(segment.vlan, kind),
             description=f"{kind} segment vlan {segment.vlan}",
-            net=Net.of(subnet),
-            gateway=IfAddr.at(int(segment.gateway), subnet.prefixlen),
-            dhcp_start=dotted(int(segment.dhcp_start)),
+            net=net,
+            gateway=gateway,
+            dhcp_start=dotted(dhcp_start),
             dhcp_end=dotted(int(segment.dhcp_end)),
-            dhcp_reserved_end=dotted(int(segment.dhcp_start) - 1),
+            dhcp_reserved_end=dotted(dhcp_start - 1),
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
-            protected=kind in ("pos", "office"),
-            untrusted=kind in ("guest-wifi", "iot"),
+            protected=kind in _PROTECTED_KINDS,
+            untrusted=untrusted,
             dscp=dscp,
             dscp_name=dscp_name,
             priority=kind == "pos",
             shaped=kind == "cctv",
             cellular_allowed=kind == "pos",
-            inbound_rules=[],
+            inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
 
     def _wan_link(
@@ -617,10 +625,10 @@ class ViewBuilder:
             tunnel = TunnelView(
                 ifname=profile.hub_tunnel(index, link.name),
                 number=index + 1,
-                local_outside=str(link.address.ip) if link.address else None,
+                local_outside=dotted(int(link.address.ip)) if link.address else None,
                 peer_outside=hub.public_address,
                 inside=IfAddr.of(link.overlay),
-                inside_peer=str(link.overlay_peer),
+                inside_peer=dotted(int(link.overlay_peer)),
                 psk=self._psk(psk_name),
                 ike_id=self.link_ike_id(store.id, link.name),
                 peer_ike_id=self.hub_ike_id(hub.hostname),
@@ -637,7 +645,7 @@ class ViewBuilder:
             bandwidth_kbps=link.bandwidth_mbps * 1000,
             static=static,
             address=IfAddr.of(link.address) if static and link.address else None,
-            gateway=str(link.gateway) if static and link.gateway else None,
+            gateway=dotted(int(link.gateway)) if static and link.gateway else None,
             cellular=link.cellular,
             primary=index == 0,
             role=role,
@@ -658,7 +666,7 @@ class ViewBuilder:
         wan: list[WanLinkView],
         outputs: StoreCloudOutputs | None,
     ) -> list[AwsTunnelView]:
-        aws_asn = self.fleet.spec.asn.aws
+        aws_asn = self._aws_asn
         by_name = {link.name: link for link in wan}
         tunnels: list[AwsTunnelView] = []
         if outputs is not None:
@@ -674,7 +682,7 @@ class ViewBuilder:
                         tunnel=live.tunnel,
                         peer_outside=str(live.outside_address),
                         local_outside=link.tunnel.local_outside,
-                        inside=IfAddr.of(ipaddress.IPv4Interface((live.store_inside, 30))),
+                        inside=IfAddr.at(int(live.store_inside), 30),
                         inside_peer=str(live.aws_inside),
                         asn=aws_asn,
                         psk=Secret(
@@ -693,8 +701,7 @@ class ViewBuilder:
             transit_index = self.transit_index(resolved[link.name])
             for number in (1, 2):
                 slot = (2 * transit_index + number - 1) % _PLANNED_AWS_INSIDE_SLOTS
-                inside_net = ipaddress.IPv4Network((_PLANNED_AWS_INSIDE_BASE + 4 * slot, 30))
-                outside = ipaddress.IPv4Address(_PLANNED_AWS_OUTSIDE_BASE + 1 + slot % 254)
+                inside_net = _PLANNED_AWS_INSIDE_BASE + 4 * slot  # a /30: AWS .1, the store .2
                 tunnels.append(
                     AwsTunnelView(
                         name=f"aws-{link.name}-t{number}",
@@ -703,10 +710,10 @@ class ViewBuilder:
                         ifname=profile.aws_tunnel(link.index, link.name, number),
                         number=100 + 2 * link.index + number,
                         tunnel=number,
-                        peer_outside=str(outside),
+                        peer_outside=dotted(_PLANNED_AWS_OUTSIDE_BASE + 1 + slot % 254),
                         local_outside=link.tunnel.local_outside,
-                        inside=IfAddr.of(ipaddress.IPv4Interface((inside_net.network_address + 2, 30))),
-                        inside_peer=str(inside_net.network_address + 1),
+                        inside=IfAddr.at(inside_net + 2, 30),
+                        inside_peer=dotted(inside_net + 1),
                         asn=aws_asn,
                         psk=self._psk(f"psk {store.id} aws {link.name} t{number}"),
                         local_pref=250 - 10 * link.index,
@@ -754,7 +761,7 @@ class ViewBuilder:
                 peer = dotted(int(link.overlay.ip))
                 psk = self._psk(psk_name)
             transit_index = self.transit_index(link)
-            index = store.wan.index(link)
+            index = next(position for position, candidate in enumerate(store.wan) if candidate is link)
             role = "primary" if index == 0 else ("backup" if link.cellular else "secondary")
             peers.append(
                 HubPeerView(
