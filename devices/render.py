@@ -39,6 +39,7 @@ DISPLAY_FILE_MODE = 0o644
 # A printed value must be printable ASCII: no newline, carriage return, tab, escape, NUL,
 # unicode line separator or look-alike can reach a device CLI through a template.
 _UNSAFE_LINE = re.compile(r"[^\x20-\x7e\n]")
+_LINE_BYTES = bytes(range(0x20, 0x7F)) + b"\n"
 
 
 def template_root() -> Path:
@@ -193,9 +194,9 @@ class Renderer:
         except TemplateError as exc:
             raise RenderError(f"{template_name}: {exc}") from exc
         # Every printed value was checked already; this also covers the template's own text.
-        # For ASCII text `isprintable` means exactly \x20-\x7e, so the regex only runs to
-        # name the line of a failure.
-        if not (text.isascii() and text.replace("\n", "").isprintable()):
+        # Deleting the allowed bytes leaves nothing on a clean text (much faster than the
+        # regex, which only runs to name the line of a failure).
+        if not text.isascii() or text.encode("ascii").translate(None, _LINE_BYTES):
             bad = _UNSAFE_LINE.search(text)
             line = text.count("\n", 0, bad.start()) + 1 if bad else 0
             raise RenderError(f"{template_name}: rendered line {line} holds a control or non-ASCII character")
