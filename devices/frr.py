@@ -146,14 +146,13 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         ),
         key=lambda peer: _ip_key(peer.address),
     )
-    aws_link_names = {tunnel.link for tunnel in view.aws_tunnels}
     return FrrStoreLayout(
         static_routes=_sorted_routes(routes),
         interfaces=interfaces,
         networks=sorted((prefix.cidr for prefix in view.advertised), key=_table_key),
         neighbors=neighbors,
         bfd_peers=bfd_peers,
-        aws_links=[link for link in view.wan if link.name in aws_link_names],
+        aws_links=view.aws_links,
     )
 
 

@@ -262,6 +262,7 @@ class StoreApplianceView:
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
+    aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
 
     @property
     def protected_segments(self) -> list[SegmentView]:
@@ -459,6 +460,7 @@ class ViewBuilder:
             for index, link in enumerate(store.wan)
         ]
         aws = self._aws_tunnels(profile, store, wan, outputs) if store.cloud.aws_region else []
+        aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
         return StoreApplianceView(
             hostname=appliance.hostname,
@@ -515,6 +517,7 @@ class ViewBuilder:
             ],
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
+            aws_links=[link for link in wan if link.name in aws_link_names],
         )
 
     @staticmethod
