@@ -77,6 +77,14 @@ class RenderedConfig:
         return PUSH_FILE_MODE if self.with_secrets else DISPLAY_FILE_MODE
 
 
+class RenderedBlock(str):
+    """Lines a sandboxed render of a block template produced (`Renderer.shared_block`), every
+    value in them already checked by `_one_line`: the only multi-line value a template may print.
+    Templates cannot make one; any string operation on it gives a plain `str` again."""
+
+    __slots__ = ()
+
+
 def _one_line(value: Any) -> Any:
     """Jinja `finalize`: what a template prints must stay on its line and be printable."""
     kind = type(value)
@@ -84,7 +92,7 @@ def _one_line(value: Any) -> Any:
         if value.isascii() and value.isprintable():
             return value
         raise RenderError(f"refusing to render {value[:40]!r}: control or non-ASCII characters")
-    if kind is int:
+    if kind is int or kind is RenderedBlock:
         return value
     if isinstance(value, Secret):
         raise RenderError(f"template printed secret {value.name!r} without the `secret` filter")
@@ -185,6 +193,28 @@ class Renderer:
     def __init__(self, *, reveal_secrets: bool = False) -> None:
         self.reveal_secrets = reveal_secrets
         self.env = _environment(reveal_secrets)
+        # Blocks rendered so far: key -> (text, the values it was rendered from). Holding the
+        # values keeps them alive, so an identity in a key never belongs to a new object.
+        self._blocks: dict[tuple[Any, ...], tuple[RenderedBlock, tuple[Any, ...]]] = {}
+
+    def shared_block(self, template_name: str, **values: Any) -> RenderedBlock:
+        """`template_name` rendered with `values` as its whole context, once per distinct values.
+
+        For the parts of a config that are the same on every appliance of a platform (the
+        management plane, the crypto suite): a store template prints the block's text instead
+        of re-running it for every store. The text is exactly what the block renders, since it
+        sees nothing but `values`; they are immutable view objects (keyed by identity) or plain
+        strings and numbers (keyed by type and value). A renderer has one secrets mode, so a
+        push render and a redacted render never share a block.
+        """
+        key = (template_name, *((name, _block_key(value)) for name, value in sorted(values.items())))
+        cached = self._blocks.get(key)
+        if cached is None:
+            if len(self._blocks) >= _MAX_BLOCKS:  # per-appliance values would only grow it
+                self._blocks.clear()
+            cached = (RenderedBlock(self._render(template_name, values)), tuple(values.values()))
+            self._blocks[key] = cached
+        return cached[0]
 
     def _render(self, template_name: str, context: dict[str, Any]) -> str:
         try:
@@ -204,7 +234,7 @@ class Renderer:
 
     def render_store_view(self, view: StoreApplianceView, *, companions: bool = True) -> RenderedConfig:
         """The appliance's config, and (`companions`) the files of its host, where it has any."""
-        context: dict[str, Any] = {"view": view}
+        context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             layout = frr.store_layout(view)
             context.update(
@@ -233,11 +263,26 @@ class Renderer:
         )
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
-        context: dict[str, Any] = {"view": view}
+        context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
         text = self._render(f"{view.platform}/hub.j2", context)
         return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+
+
+_MAX_BLOCKS = 64
+_PLAIN_KEYS = (str, int, bool, type(None))
+
+
+def _block_key(value: Any) -> tuple[type, Any]:
+    kind = type(value)
+    if kind in _PLAIN_KEYS:
+        return (kind, value)
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.frozen:
+        # A mutable value could change after its block was rendered: the text would go stale.
+        raise RenderError(f"a shared block takes strings, numbers and frozen views, not {kind.__name__}")
+    return (kind, id(value))
 
 
 _COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {

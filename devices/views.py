@@ -121,13 +121,16 @@ class Acl:
 
 @dataclass(frozen=True, slots=True)
 class ManagementView:
+    """The fleet's management plane; tuples, so it is immutable all the way down (the renderer
+    renders blocks that depend only on it once per run)."""
+
     domain: str
-    ntp_servers: list[str]
-    syslog_servers: list[str]
-    dns_forwarders: list[str]
-    tacacs_servers: list[str]
+    ntp_servers: tuple[str, ...]
+    syslog_servers: tuple[str, ...]
+    dns_forwarders: tuple[str, ...]
+    tacacs_servers: tuple[str, ...]
     snmp_user: str
-    ranges: list[Net]  # HQ management ranges: the only sources allowed to SSH/SNMP in
+    ranges: tuple[Net, ...]  # HQ management ranges: the only sources allowed to SSH/SNMP in
     local_user: str
     local_password: Secret
     snmp_auth_key: Secret
@@ -383,12 +386,12 @@ class ViewBuilder:
         }
         self._mgmt = ManagementView(
             domain=spec.organisation.domain,
-            ntp_servers=[str(address) for address in spec.management.ntp_servers],
-            syslog_servers=[str(address) for address in spec.management.syslog_servers],
-            dns_forwarders=[str(address) for address in spec.management.dns_forwarders],
-            tacacs_servers=[str(address) for address in spec.management.tacacs_servers],
+            ntp_servers=tuple(str(address) for address in spec.management.ntp_servers),
+            syslog_servers=tuple(str(address) for address in spec.management.syslog_servers),
+            dns_forwarders=tuple(str(address) for address in spec.management.dns_forwarders),
+            tacacs_servers=tuple(str(address) for address in spec.management.tacacs_servers),
             snmp_user=spec.management.snmp_user,
-            ranges=[Net.of(net) for net in plan.management],
+            ranges=tuple(Net.of(net) for net in plan.management),
             local_user=LOCAL_ADMIN_USER,
             local_password=self._slot("local-admin-password"),
             snmp_auth_key=self._slot("snmp-auth-key"),
