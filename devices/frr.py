@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView
+from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView, direct_init
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrInterface:
     name: str
@@ -23,6 +24,7 @@ class FrrInterface:
     bandwidth: int | None = None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrNeighbor:
     address: str
@@ -33,6 +35,7 @@ class FrrNeighbor:
     route_map_out: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrBfdPeer:
     address: str
@@ -41,6 +44,7 @@ class FrrBfdPeer:
     profile: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrStoreLayout:
     static_routes: list[str]
@@ -156,6 +160,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrHubLayout:
     static_routes: list[str]

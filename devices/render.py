@@ -181,6 +181,7 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
         keep_trailing_newline=True,
         finalize=_one_line,
         auto_reload=False,
+        cache_size=-1,  # a fixed, small template set: a plain dict, no LRU bookkeeping per include
     )
     env.filters["secret"] = _reveal if reveal_secrets else _redact
     env.filters["fq"] = _fortios_quote
