@@ -217,6 +217,7 @@ class SegmentView:
     untrusted: bool  # guest Wi-Fi and IoT
     dscp: int  # marking applied on the LAN side
     dscp_name: str
+    dscp_bits: str  # the same as six binary digits (FortiOS)
     priority: bool  # POS: strict priority queue
     shaped: bool  # CCTV: bulk uploads shaped on every WAN link
     cellular_allowed: bool  # may use LTE/5G links
@@ -260,6 +261,7 @@ class WanLinkView:
     tunnel: TunnelView
     local_pref: int  # applied to routes learned over this link
     prepend: int  # how often the store ASN is prepended on announcements over this link
+    prepend_path: str  # that many store ASNs, space-separated: the AS path every platform prepends
     bfd: BfdProfile
     cctv_shape_kbps: int
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
@@ -653,6 +655,7 @@ class ViewBuilder:
             untrusted=untrusted,
             dscp=dscp,
             dscp_name=dscp_name,
+            dscp_bits=f"{dscp:06b}",
             priority=kind == "pos",
             shaped=kind == "cctv",
             cellular_allowed=kind == "pos",
@@ -717,6 +720,7 @@ class ViewBuilder:
             tunnel=tunnel,
             local_pref=rank[0],
             prepend=rank[1],
+            prepend_path=" ".join([str(store.asn)] * rank[1]),
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
             cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
