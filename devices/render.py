@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import multiprocessing as mp
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -127,6 +127,12 @@ class _Sandbox(SandboxedEnvironment):
     per (type, name) keeps exactly the same rules while removing most of the per-lookup cost
     (rendering 10,000 stores does millions of lookups).
     """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict instead of the stock ChainMap over `self.globals`: every render and
+        # include copies its template's globals into a new context, and copying a ChainMap
+        # runs in Python. Nothing changes `self.globals` once `_environment` has built it.
+        return {**self.globals, **(d or {})}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
