@@ -76,8 +76,21 @@ def direct_init(cls: _View) -> _View:
 
 
 def dotted(address: int) -> str:
-    """An IPv4 address as text; a faster `str(IPv4Address(address))` for the hot render path."""
-    return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+    """An IPv4 address as text; a faster `str(IPv4Address(address))` for the hot render path.
+
+    A store's addresses share a few /24s, so the first three octets come from a cache."""
+    head = _DOTTED_HEADS.get(address >> 8)
+    if head is None:
+        if len(_DOTTED_HEADS) >= _DOTTED_HEADS_MAX:
+            _DOTTED_HEADS.clear()
+        head = f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}."
+        _DOTTED_HEADS[address >> 8] = head
+    return head + _OCTETS[address & 255]
+
+
+_DOTTED_HEADS: dict[int, str] = {}
+_DOTTED_HEADS_MAX = 1 << 16
+_OCTETS = [str(octet) for octet in range(256)]
 
 
 @direct_init
@@ -394,6 +407,12 @@ class HubView:
 
 _SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
 _SEGMENT_DSCP = {"pos": (46, "ef"), "office": (18, "af21"), "cctv": (8, "cs1"), "iot": (10, "af11")}
+# (tag, dscp, dscp name, dscp bits) per segment kind, spelled once.
+_SEGMENT_MARKS = {
+    kind: (tag, dscp, name, f"{dscp:06b}")
+    for kind, tag in _SEGMENT_TAGS.items()
+    for dscp, name in (_SEGMENT_DSCP.get(kind, (0, "default")),)
+}
 _CCTV_SHARE = 0.2  # CCTV uploads may use at most a fifth of a link
 # BGP both ways, BFD and ICMP: the overlay's own control traffic, allowed on every link.
 _CELLULAR_CONTROL = (
@@ -429,6 +448,7 @@ class ViewBuilder:
         self._planned_psk = self._secrets.get("ipsec-psk")
         self._transit_base = int(plan.transit.network_address)
         self._domain = spec.organisation.domain
+        self._hub_prefix_cache: dict[str, list[Net]] = {}
         self._aws_asn = spec.asn.aws
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
@@ -508,6 +528,8 @@ class ViewBuilder:
             self._check_outputs(store, outputs)
         items = list(store.segments.items())
         nets = [Net.of(segment.subnet) for _, segment in items]
+        # The advertised prefixes are segment subnets: reuse their views.
+        net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
         segments = [
             self._segment(profile, kind, segment, net, protected)
@@ -544,7 +566,7 @@ class ViewBuilder:
             aws_tunnels=aws,
             hubs=[self.hub_refs[name] for name in store.hubs],
             hub_asn=self.fleet.spec.asn.hq,
-            advertised=[Net.of(net) for net in store.advertised_prefixes],
+            advertised=[net_of_subnet.get(id(prefix)) or Net.of(prefix) for prefix in store.advertised_prefixes],
             hub_routes=self.hub_routes,
             accept_default=True,
             cloud_summary=self.cloud_summary,
@@ -634,13 +656,13 @@ class ViewBuilder:
     def _segment(
         self, profile: PlatformProfile, kind: str, segment: ResolvedSegment, net: Net, protected: list[Net]
     ) -> SegmentView:
-        dscp, dscp_name = _SEGMENT_DSCP.get(kind, (0, "default"))
+        tag, dscp, dscp_name, dscp_bits = _SEGMENT_MARKS[kind]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
         untrusted = kind in _UNTRUSTED_KINDS
         return SegmentView(
             kind=kind,
-            tag=_SEGMENT_TAGS[kind],
+            tag=tag,
             vlan=segment.vlan,
             ifname=profile.segment_interface(segment.vlan, kind),
             description=f"{kind} segment vlan {segment.vlan}",
@@ -655,7 +677,7 @@ class ViewBuilder:
             untrusted=untrusted,
             dscp=dscp,
             dscp_name=dscp_name,
-            dscp_bits=f"{dscp:06b}",
+            dscp_bits=dscp_bits,
             priority=kind == "pos",
             shaped=kind == "cctv",
             cellular_allowed=kind == "pos",
@@ -790,6 +812,13 @@ class ViewBuilder:
 
     # -------------------------------------------------------- hub
 
+    def _hub_prefixes(self, store: ResolvedStore) -> list[Net]:
+        """The store's advertised prefixes, once per builder: a store's links reach two hubs."""
+        prefixes = self._hub_prefix_cache.get(store.id)
+        if prefixes is None:
+            prefixes = self._hub_prefix_cache[store.id] = [Net.of(net) for net in store.advertised_prefixes]
+        return prefixes
+
     def hub_view(self, hub_name: str) -> HubView:
         hub: ResolvedHub = self.fleet.hubs[hub_name]
         profile = PROFILES[hub.platform]
@@ -809,7 +838,7 @@ class ViewBuilder:
                     store_id=store.id,
                     name=store.name,
                     asn=store.asn,
-                    prefixes=[Net.of(net) for net in store.advertised_prefixes],
+                    prefixes=self._hub_prefixes(store),
                     prefix_list=f"STORE-{store.id}",
                 )
                 stores[store.id] = store_view
