@@ -118,7 +118,8 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         )
     interfaces = _in_frr_order(interfaces)
     for interface in interfaces:
-        interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
+        if len(interface.addresses) > 1:
+            interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
 
     neighbors = [
         FrrNeighbor(
