@@ -131,7 +131,8 @@ class IfAddr:
 
     @classmethod
     def of(cls, interface: ipaddress.IPv4Interface) -> IfAddr:
-        return cls.at(int(interface.ip), interface.network.prefixlen)
+        # int() of an interface is its address; `.ip` would build a new IPv4Address first.
+        return cls.at(int(interface), interface.network.prefixlen)
 
     @classmethod
     def at(cls, address: int, prefixlen: int) -> IfAddr:
@@ -713,7 +714,7 @@ class ViewBuilder:
             tunnel = TunnelView(
                 ifname=profile.hub_tunnel(index, link.name),
                 number=index + 1,
-                local_outside=dotted(int(link.address.ip)) if link.address else None,
+                local_outside=dotted(int(link.address)) if link.address else None,
                 peer_outside=hub.public_address,
                 inside=IfAddr.of(link.overlay),
                 inside_peer=dotted(int(link.overlay_peer)),
@@ -849,12 +850,12 @@ class ViewBuilder:
             psk_name = f"psk {store.id} {link.name}"
             if live is not None:
                 local = IfAddr.at(int(live.inside_peer), live.inside.network.prefixlen)
-                peer = dotted(int(live.inside.ip))
+                peer = dotted(int(live.inside))
                 psk = Secret(psk_name, "stack outputs", live.psk)
             else:
                 planned = True
                 local = IfAddr.at(int(link.overlay_peer), 31)
-                peer = dotted(int(link.overlay.ip))
+                peer = dotted(int(link.overlay))
                 psk = self._psk(psk_name)
             transit_index = self.transit_index(link)
             index = next(position for position, candidate in enumerate(store.wan) if candidate is link)
@@ -870,7 +871,7 @@ class ViewBuilder:
                     number=transit_index + 1,
                     local=local,
                     peer=peer,
-                    peer_outside=dotted(int(link.address.ip)) if link.address is not None else None,
+                    peer_outside=dotted(int(link.address)) if link.address is not None else None,
                     psk=psk,
                     local_pref=rank_cache[store.id][link.name][0],
                     route_map=f"FROM-{store.id}-{link.name}",
