@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,24 +64,33 @@ def main() -> int:
     parser.add_argument("--stores", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON (for run_all.py)")
     args = parser.parse_args()
-    print(
-        f"{'stores':>7} {'wall s':>7} {'load s':>7} {'cpu s':>6} {'helper':>6} {'peak RSS MiB':>12} {'stores/s':>9}"
-        f"  vs {TARGET_SECONDS_10K:.0f} s target (10,000 stores)"
-    )
+    rows: list[dict[str, float]] = []
+    if not args.json:
+        print(
+            f"{'stores':>7} {'wall s':>7} {'load s':>7} {'cpu s':>6} {'helper':>6} {'peak RSS MiB':>12} {'stores/s':>9}"
+            f"  vs {TARGET_SECONDS_10K:.0f} s target (10,000 stores)"
+        )
     with tempfile.TemporaryDirectory(prefix="storestack-bench-inventory-") as tmp:
         for stores in args.stores:
             started = time.perf_counter()
             fleet = _generate(stores, args.seed, Path(tmp))
             generated_in = time.perf_counter() - started
+            load_average = os.getloadavg()[0]
             runs = [_measure(fleet) for _ in range(args.repeat)]
             best = min(runs, key=lambda run: run["wall"])
+            rows.append({**best, "load_average": load_average, "runs": len(runs)})
+            if args.json:
+                continue
             ratio = f"{best['wall'] / TARGET_SECONDS_10K:.2f}x" if stores == 10_000 else "-"
             print(
                 f"{stores:>7} {best['wall']:>7.2f} {best['load']:>7.2f} {best['cpu']:>6.2f} {best['helper_cpu']:>6.2f}"
                 f" {best['peak_rss_mib']:>12.0f} {stores / best['load']:>9.0f}  {ratio}"
-                f"  (fleet generated and pinned in {generated_in:.1f} s)"
+                f"  (fleet generated and pinned in {generated_in:.1f} s; load average {load_average:.1f})"
             )
+    if args.json:
+        print(json.dumps({"target_seconds_10k": TARGET_SECONDS_10K, "sizes": rows}, indent=1))
     return 0
 
 

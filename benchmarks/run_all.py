@@ -1,6 +1,7 @@
 """Run every benchmark in one go on the same machine and write one Markdown table (`make bench`).
 
-Each benchmark runs as its own process with `--json`: render (inventory to every config, 1,000 and
+Each benchmark runs as its own process with `--json`: inventory (load and validate 1,000 and
+10,000 generated stores), render (inventory to every config, 1,000 and
 10,000 stores, beside a plain Jinja2 loop), plan (100 and 1,000 store stacks), push (50 FRR lab
 appliances: storestack vs Nornir vs plain Netmiko) and lab start (20 and 50 appliances). Push
 and lab need root, FRR and sshd; without them their rows say why they were skipped.
@@ -8,7 +9,7 @@ and lab need root, FRR and sshd; without them their rows say why they were skipp
 The table goes to stdout and to benchmarks/RESULTS.md; with `--readme` it also replaces the
 table in README.md (between the `bench:start` / `bench:end` markers).
 
-    .venv/bin/python benchmarks/run_all.py [--only render plan push lab] [--readme]
+    .venv/bin/python benchmarks/run_all.py [--only inventory render plan push lab] [--readme]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 RESULTS = HERE / "RESULTS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-BENCHMARKS = {"render": "render.py", "plan": "plan.py", "push": "push.py", "lab": "lab_start.py"}
+BENCHMARKS = {"inventory": "inventory_load.py", "render": "render.py", "plan": "plan.py", "push": "push.py", "lab": "lab_start.py"}
 
 
 def run(name: str) -> tuple[dict[str, Any] | None, str | None, float]:
@@ -65,6 +66,25 @@ def machine() -> str:
 
 def met(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+def inventory_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for size in r["sizes"]:
+        stores = int(size["stores"])
+        rows.append(
+            (
+                f"inventory load+validate, {stores:,} stores",
+                f"{size['wall']:.2f} s (load {size['load']:.2f} s after imports), peak RSS "
+                f"{size['peak_rss_mib']:.0f} MiB",
+                f"best of {size['runs']}; CPU s: {size['cpu']:.2f} main + {size['helper_cpu']:.2f} parse helper; "
+                f"load average {size['load_average']:.1f}",
+                f"< {r['target_seconds_10k']:.0f} s: {met(size['wall'] < r['target_seconds_10k'])}"
+                if stores >= 10_000
+                else "",
+            )
+        )
+    return rows
 
 
 def render_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -233,7 +253,7 @@ def lab_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-ROWS = {"render": render_rows, "plan": plan_rows, "push": push_rows, "lab": lab_rows}
+ROWS = {"inventory": inventory_rows, "render": render_rows, "plan": plan_rows, "push": push_rows, "lab": lab_rows}
 
 
 def table(results: dict[str, tuple[dict[str, Any] | None, str | None, float]], started: datetime, load: str) -> str:

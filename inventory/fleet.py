@@ -35,7 +35,7 @@ class Resolved(BaseModel):
         What `model_construct` does, minus its per-field alias and default handling: building
         ~10 resolved models per store is otherwise a large part of loading a big fleet.
         """
-        instance = cls.__new__(cls)
+        instance = object.__new__(cls)
         object.__setattr__(instance, "__dict__", values)
         object.__setattr__(instance, "__pydantic_fields_set__", set(values))
         object.__setattr__(instance, "__pydantic_extra__", None)

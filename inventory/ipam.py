@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.inventory.addresses import network, parse_address, parse_network
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.source import SourceDocument, decode, parse_text
 from storestack.inventory.validate import validate_document
@@ -27,6 +28,7 @@ _LOCK_HEADER = (
 )
 # A key YAML would read back as a string without quotes (no bool/null/number look-alikes).
 _BARE_KEY = re.compile(r"[a-z][a-z0-9-]*")
+_ALL_ONES = (1 << 32) - 1
 _YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 
 
@@ -150,13 +152,13 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
 def _address(value: object) -> ipaddress.IPv4Address:
     if type(value) is not str:
         raise TypeError(value)
-    return ipaddress.IPv4Address(value)
+    return parse_address(value)
 
 
 def _network(value: object) -> ipaddress.IPv4Network:
     if type(value) is not str or "/" not in value:
         raise TypeError(value)
-    return ipaddress.IPv4Network(value)
+    return parse_network(value)
 
 
 def write_allocations(path: Path, table: AllocationTable) -> bool:
@@ -193,12 +195,18 @@ class NetworkPool:
         if isinstance(network, ipaddress.IPv4Address):
             first = last = int(network)
         else:
-            first, last = int(network.network_address), int(network.broadcast_address)
+            # What broadcast_address gives, without building it: tens of thousands of pinned
+            # entries are reserved on every load.
+            first = int(network.network_address)
+            last = first | (_ALL_ONES >> network.prefixlen)
         if last < self._base or first > self._last:
             return
-        start = max(first, self._base) - self._base
-        end = min(last, self._last) - self._base
-        self._taken.update(range(start // self.block_size, end // self.block_size + 1))
+        start = (max(first, self._base) - self._base) // self.block_size
+        end = (min(last, self._last) - self._base) // self.block_size
+        if start == end:
+            self._taken.add(start)
+        else:
+            self._taken.update(range(start, end + 1))
 
     def allocate(self) -> ipaddress.IPv4Network:
         while self._next < self.capacity and self._next in self._taken:
@@ -207,11 +215,11 @@ class NetworkPool:
             raise PoolExhausted(self.name, str(self.supernet), f"/{self.prefix}", len(self._taken))
         index = self._next
         self._taken.add(index)
-        return ipaddress.IPv4Network((self._base + index * self.block_size, self.prefix))
+        return network(self._base + index * self.block_size, self.prefix)
 
     def allocate_address(self) -> ipaddress.IPv4Address:
         """One /32 (pools of host addresses, such as loopbacks)."""
-        return ipaddress.IPv4Address(int(self.allocate().network_address))
+        return self.allocate().network_address
 
 
 class AsnPool:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.inventory import addresses
 from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
 from storestack.inventory.fleet import (
     Fleet,
@@ -810,7 +811,7 @@ def _segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddres
     offset, eighths = _SEGMENT_SLOTS[kind]
     eighth = 1 << (32 - block.prefixlen - 3)
     prefix = block.prefixlen + 3 - (eighths.bit_length() - 1)
-    return ipaddress.IPv4Network((int(block.network_address) + offset * eighth, prefix))
+    return addresses.network(int(block.network_address) + offset * eighth, prefix)
 
 
 def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
@@ -840,9 +841,9 @@ def _resolved_store(
             kind=kind,
             vlan=segment.vlan,
             subnet=subnet,
-            gateway=ipaddress.IPv4Address(first + 1),
-            dhcp_start=ipaddress.IPv4Address(first + min(10, hosts // 4)),
-            dhcp_end=ipaddress.IPv4Address(first + hosts - 2),
+            gateway=addresses.address(first + 1),
+            dhcp_start=addresses.address(first + min(10, hosts // 4)),
+            dhcp_end=addresses.address(first + hosts - 2),
             advertised=kind != "guest-wifi",
         )
     ordered = sorted(store.wan, key=lambda link: (link.priority, link.name))
@@ -865,8 +866,8 @@ def _resolved_store(
                 cellular=link.cellular,
                 hub=primary_hub if to_primary else backup_hub,
                 primary=index == 0,
-                overlay=ipaddress.IPv4Interface((hub_side + 1, 31)),
-                overlay_peer=ipaddress.IPv4Address(hub_side),
+                overlay=addresses.interface(hub_side + 1, 31),
+                overlay_peer=addresses.address(hub_side),
             )
         )
     appliances = [
