@@ -3,7 +3,8 @@
 Templates live in the `storestack.templates` package under `devices/<platform>/`: `store.j2`
 for store edge appliances and `hub.j2` for hubs. They render in a sandbox with
 `StrictUndefined`; every value they print passes `_one_line`, so no inventory string (even one
-that skipped validation) can end its line and start a new config command.
+that skipped validation) can end its line and start a new config command. Parts that are the
+same for every appliance of a platform render once per run (`Renderer.shared_block`).
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ class Renderer:
         key = (template_name, *((name, _block_key(value)) for name, value in sorted(values.items())))
         cached = self._blocks.get(key)
         if cached is None:
+            for value in values.values():
+                _check_immutable(value)
             if len(self._blocks) >= _MAX_BLOCKS:  # per-appliance values would only grow it
                 self._blocks.clear()
             cached = (RenderedBlock(self._render(template_name, values)), tuple(values.values()))
@@ -283,13 +286,23 @@ _PLAIN_KEYS = (str, int, bool, type(None))
 
 def _block_key(value: Any) -> tuple[type, Any]:
     kind = type(value)
-    if kind in _PLAIN_KEYS:
-        return (kind, value)
-    params = getattr(kind, "__dataclass_params__", None)
-    if params is None or not params.frozen:
-        # A mutable value could change after its block was rendered: the text would go stale.
-        raise RenderError(f"a shared block takes strings, numbers and frozen views, not {kind.__name__}")
-    return (kind, id(value))
+    return (kind, value) if kind in _PLAIN_KEYS else (kind, id(value))
+
+
+def _check_immutable(value: Any) -> None:
+    """A block's values must not change after it is rendered, or its text would go stale:
+    plain values, or frozen views whose fields hold no list, dict or set."""
+    if type(value) in _PLAIN_KEYS:
+        return
+    params = getattr(type(value), "__dataclass_params__", None)
+    if (
+        params is None
+        or not params.frozen
+        or any(isinstance(getattr(value, spec.name), list | dict | set) for spec in dataclasses.fields(value))
+    ):
+        raise RenderError(
+            f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
+        )
 
 
 _COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {

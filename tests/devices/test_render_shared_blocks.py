@@ -94,11 +94,18 @@ def test_a_block_is_rendered_once_per_distinct_values(monkeypatch: pytest.Monkey
     ]
 
 
-def test_a_shared_block_refuses_mutable_values() -> None:
+def test_a_shared_block_refuses_mutable_values(fleet: Fleet) -> None:
     renderer = Renderer()
-    renderer.env = renderer.env.overlay(loader=DictLoader({"list.j2": "{{ items | join(' ') }}\n"}))
+    renderer.env = renderer.env.overlay(
+        loader=DictLoader({"list.j2": "{{ items | join(' ') }}\n", "ntp.j2": "{{ mgmt.ntp_servers | join(' ') }}\n"})
+    )
     with pytest.raises(RenderError, match="frozen views"):
         renderer.shared_block("list.j2", items=["a", "b"])
+    store = fleet.store("nw-0002")
+    view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
+    with pytest.raises(RenderError, match="frozen views"):  # frozen, but it holds lists
+        renderer.shared_block("ntp.j2", mgmt=view)
+    assert renderer.shared_block("ntp.j2", mgmt=view.mgmt) == "10.0.1.10 10.0.1.11\n"
 
 
 def test_only_a_shared_block_may_print_several_lines() -> None:
