@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from storestack.cli.demo import demo
-from storestack.cli.devices import devices
-from storestack.cli.inventory import inventory
-from storestack.cli.lab import lab
-from storestack.cli.rollout import register as register_rollout
-from storestack.cli.stacks import register as register_stacks
+# The module that defines each top-level command. A command's module is imported only when the
+# command runs (or help lists it): `storestack inventory validate` then starts without importing
+# Pulumi, Netmiko and asyncssh, which took most of a second.
+COMMAND_MODULES: dict[str, str] = {
+    "inventory": "storestack.cli.inventory",
+    "devices": "storestack.cli.devices",
+    "lab": "storestack.cli.lab",
+    **dict.fromkeys(
+        ("stacks", "plan", "preview", "up", "refresh", "destroy", "outputs"), "storestack.cli.stacks"
+    ),
+    **dict.fromkeys(("rollout", "drift"), "storestack.cli.rollout"),
+    "demo": "storestack.cli.demo",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            add_commands_of(self, COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+def add_commands_of(group: click.Group, module_name: str) -> None:
+    """Add the commands a module defines: through its `register(group)`, or the one command
+    named after the module."""
+    module = importlib.import_module(module_name)
+    register = getattr(module, "register", None)
+    if register is not None:
+        register(group)
+    else:
+        group.add_command(getattr(module, module_name.rsplit(".", 1)[1]))
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="storestack")
 def cli() -> None:
     """storestack: a retail chain's hybrid cloud and store networks from one inventory."""
-
-
-cli.add_command(inventory)
-cli.add_command(devices)
-cli.add_command(lab)
-register_stacks(cli)
-register_rollout(cli)
-cli.add_command(demo)

@@ -17,10 +17,12 @@ import gc
 import ipaddress
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from storestack.inventory import addresses
 from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
@@ -148,16 +150,18 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     if has_lock:
         # Last in the list: a second core, when there is one, starts with it.
         jobs.append(ParseJob(LOCK_FILE_NAME, path=lock_path, limit=MAX_LOCK_BYTES))
-    outcomes = parse_many(jobs)
+    validations, validate = _validating(lock_index=len(jobs) - 1 if has_lock else None)
+    outcomes = parse_many(jobs, then=validate)
     lock = _lock(outcomes.pop() if has_lock else None, issues)
     fleet_doc = _collect(outcomes[0], issues)
-    store_docs: list[tuple[SourceDocument, str | None]] = []
-    for outcome, expected_id in zip(outcomes[1:], expected_ids, strict=True):
+    store_docs: list[_ValidatedStore] = []
+    for index, (outcome, expected_id) in enumerate(zip(outcomes[1:], expected_ids, strict=True), start=1):
         document = _collect(outcome, issues)
         if document is not None:
-            store_docs.append((document, expected_id))
+            store_docs.append((document, validations[index], expected_id))
 
-    fleet, table = _load(fleet_doc, store_docs, lock, issues, root)
+    fleet_validated = (fleet_doc, validations[0]) if fleet_doc is not None else None
+    fleet, table = _load(fleet_validated, store_docs, lock, issues, root)
     assert lock is not None  # _load raised otherwise
     changed = _differs(table, lock.table)
     if write_lock:
@@ -210,16 +214,42 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
             issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
             continue
         jobs.append(ParseJob(display, text=chunk.text))
-    outcomes = parse_many(jobs)
+    validations, validate = _validating(lock_index=None)
+    outcomes = parse_many(jobs, then=validate)
     fleet_doc = _collect(outcomes[0], issues)
-    store_docs: list[tuple[SourceDocument, str | None]] = [
-        (document, None) for document in (_collect(o, issues) for o in outcomes[1:]) if document
-    ]
+    store_docs: list[_ValidatedStore] = []
+    for index, outcome in enumerate(outcomes[1:], start=1):
+        document = _collect(outcome, issues)
+        if document is not None:
+            store_docs.append((document, validations[index], None))
 
     table = allocations or AllocationTable()
     lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}))
-    fleet, resolved_table = _load(fleet_doc, store_docs, lock, issues, root or Path.cwd())
+    fleet_validated = (fleet_doc, validations[0]) if fleet_doc is not None else None
+    fleet, resolved_table = _load(fleet_validated, store_docs, lock, issues, root or Path.cwd())
     return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
+
+
+# What schema validation made of a document: the model, or None and the issues found.
+_Validation = tuple[BaseModel | None, list[InventoryIssue]]
+# A parsed store file, its validation, and the id its file name promises (bundles: None).
+_ValidatedStore = tuple[SourceDocument, _Validation, str | None]
+
+
+def _validating(*, lock_index: int | None) -> tuple[dict[int, _Validation], Callable[[int, ParseOutcome], None]]:
+    """Where validations will be kept by job index, and what validates each parsed document.
+
+    Handed to parse_many, which calls it as each document arrives, so validation overlaps the
+    parsing still going on in its helper process. Job 0 is the fleet file; the lock file
+    (`lock_index`) is read by allocations_from_document instead.
+    """
+    validations: dict[int, _Validation] = {}
+
+    def validate(index: int, outcome: ParseOutcome) -> None:
+        if isinstance(outcome, SourceDocument) and index != lock_index:
+            validations[index] = validate_document(FleetSpec if index == 0 else StoreSpec, outcome)
+
+    return validations, validate
 
 
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
@@ -244,21 +274,22 @@ def _lock(outcome: ParseOutcome | None, issues: list[InventoryIssue]) -> _Lock |
 
 
 def _load(
-    fleet_doc: SourceDocument | None,
-    store_docs: list[tuple[SourceDocument, str | None]],
+    fleet_validated: tuple[SourceDocument, _Validation] | None,
+    store_docs: list[_ValidatedStore],
     lock: _Lock | None,
     issues: list[InventoryIssue],
     root: Path,
 ) -> tuple[Fleet, AllocationTable]:
     fleet_spec: FleetSpec | None = None
-    if fleet_doc is not None:
-        fleet_spec, found = validate_document(FleetSpec, fleet_doc)
+    fleet_doc: SourceDocument | None = None
+    if fleet_validated is not None:
+        fleet_doc, (fleet_model, found) = fleet_validated
+        fleet_spec = fleet_model if isinstance(fleet_model, FleetSpec) else None
         issues.extend(found)
     stores: list[_StoreSource] = []
-    for document, expected_id in store_docs:
-        spec, found = validate_document(StoreSpec, document)
+    for document, (spec, found), expected_id in store_docs:
         issues.extend(found)
-        if spec is None:
+        if not isinstance(spec, StoreSpec):
             continue
         if expected_id is not None and spec.id != expected_id:
             issues.append(
@@ -806,12 +837,12 @@ def _allocate_store(
     )
 
 
-def _segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddress.IPv4Network:
-    """The segment's slot in the store block: eighths of it, guest Wi-Fi taking two."""
+def _segment_slot(block_first: int, block_prefixlen: int, kind: SegmentKind) -> tuple[int, int]:
+    """The segment's slot in the store block (first address, prefix length): eighths of the
+    block, guest Wi-Fi taking two."""
     offset, eighths = _SEGMENT_SLOTS[kind]
-    eighth = 1 << (32 - block.prefixlen - 3)
-    prefix = block.prefixlen + 3 - (eighths.bit_length() - 1)
-    return addresses.network(int(block.network_address) + offset * eighth, prefix)
+    eighth = 1 << (32 - block_prefixlen - 3)
+    return block_first + offset * eighth, block_prefixlen + 3 - (eighths.bit_length() - 1)
 
 
 def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
@@ -827,16 +858,19 @@ def _resolved_store(
     # the resolved models are built without validating again: it is most of a big fleet's load.
     store = source.spec
     segments: dict[SegmentKind, ResolvedSegment] = {}
+    block = alloc.block
     for kind in SEGMENT_KINDS:
         segment = store.lan.get(kind)
         if segment is None:
             continue
         subnet = segment.subnet
         if subnet is None:
-            assert alloc.block is not None
-            subnet = _segment_subnet(alloc.block, kind)
-        first, last = _span(subnet)
-        hosts = last - first + 1
+            assert block is not None
+            first, prefixlen = _segment_slot(int(block.network_address), block.prefixlen, kind)
+            subnet = addresses.network(first, prefixlen)
+        else:
+            first, prefixlen = int(subnet.network_address), subnet.prefixlen
+        hosts = 1 << (32 - prefixlen)
         segments[kind] = ResolvedSegment.trusted(
             kind=kind,
             vlan=segment.vlan,

@@ -10,11 +10,14 @@ an anchor is seen exactly as written, and no node graph is kept for thousands of
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import re
+import select
 import signal
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -612,21 +615,42 @@ def _run_job(job: ParseJob) -> ParseOutcome:
         return exc.issues
 
 
-def parse_many(jobs: list[ParseJob], *, meanwhile: Callable[[], None] | None = None) -> list[ParseOutcome]:
+def parse_many(
+    jobs: list[ParseJob],
+    *,
+    meanwhile: Callable[[], None] | None = None,
+    then: Callable[[int, ParseOutcome], None] | None = None,
+) -> list[ParseOutcome]:
     """Parse many documents; each outcome is the document or the issues that stopped it.
 
     YAML parsing is most of a big fleet's load and runs one core at a time. When there are many
     documents, more than one core, and no other thread in this process (a fork copies only the
     calling thread), a forked child helps: this process runs `meanwhile` (other reading it has
     to do anyway), then takes batches from the front of the list while the child takes them
-    from the back, until they meet, so a busy second core costs nothing but its share. The
-    child sends its documents back pickled; if anything goes wrong with it, its share is parsed
-    here, and the result is the same.
+    from the back, until they meet, so a busy second core costs nothing but its share.
+
+    `then(index, outcome)` runs here once for every job as soon as its outcome is here: the
+    child sends each batch as it finishes it, so what is done with the documents (validating
+    them, say) overlaps the child's parsing. If anything goes wrong with the child, what it did
+    not deliver is parsed here, and the result is the same.
     """
+    outcomes: list[ParseOutcome | None] = [None] * len(jobs)
+
+    def keep(index: int, outcome: ParseOutcome) -> None:
+        outcomes[index] = outcome
+        if then is not None:
+            then(index, outcome)
+
+    def finish() -> list[ParseOutcome]:
+        for index, outcome in enumerate(outcomes):
+            if outcome is None:  # the serial path, or a share the child never delivered
+                keep(index, _run_job(jobs[index]))
+        return [outcome for outcome in outcomes if outcome is not None]
+
     if len(jobs) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
         if meanwhile is not None:
             meanwhile()
-        return [_run_job(job) for job in jobs]
+        return finish()
     context = multiprocessing.get_context("fork")
     lock = context.Lock()
     bounds = context.RawArray("q", [0, len(jobs)])  # [next from the front, first taken from the back]
@@ -638,12 +662,11 @@ def parse_many(jobs: list[ParseJob], *, meanwhile: Callable[[], None] | None = N
         os.close(write_end)
         if meanwhile is not None:
             meanwhile()
-        return [_run_job(job) for job in jobs]
-    if pid == 0:  # the child: take batches from the back, send them, leave without cleanup
+        return finish()
+    if pid == 0:  # the child: take batches from the back, send each, leave without cleanup
         status = 1
         try:
             os.close(read_end)
-            taken: list[ParseOutcome] = []
             while True:
                 with lock:
                     end = bounds[1]
@@ -651,46 +674,93 @@ def parse_many(jobs: list[ParseJob], *, meanwhile: Callable[[], None] | None = N
                     bounds[1] = start
                 if start >= end:
                     break
-                taken[:0] = [_run_job(job) for job in jobs[start:end]]
-            sent = [(o.data,) if isinstance(o, SourceDocument) else o for o in taken]
-            with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump((len(jobs) - len(sent), sent), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                # Documents travel as their data: text and lines are read again if ever needed.
+                sent = [
+                    (outcome.data,) if isinstance(outcome, SourceDocument) else outcome
+                    for outcome in map(_run_job, jobs[start:end])
+                ]
+                _send(write_end, (start, sent))
+            _send(write_end, None)  # all sent
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
-    payload: Any = None
-    front: list[ParseOutcome] = []
-    with os.fdopen(read_end, "rb") as pipe:
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            while True:
-                with lock:
-                    start = bounds[0]
-                    end = min(bounds[1], start + _BATCH)
-                    bounds[0] = end
-                if start >= end:
-                    break
-                front += [_run_job(job) for job in jobs[start:end]]
-            try:
-                payload = pickle.load(pipe)
-            except Exception:  # a child that died or sent garbage: its share is parsed here
-                payload = None
-        except BaseException:
-            os.kill(pid, signal.SIGKILL)  # our own work failed: the child's is not wanted
-            raise
-        finally:
-            os.waitpid(pid, 0)
-    if not (
-        isinstance(payload, tuple) and payload[0] == len(front) and len(payload[1]) == len(jobs) - len(front)
-    ):
-        return front + [_run_job(job) for job in jobs[len(front) :]]
-    back: list[ParseOutcome] = [
-        SourceDocument(job.display, item[0], None, job.text, job.path) if isinstance(item, tuple) else item
-        for job, item in zip(jobs[len(front) :], payload[1], strict=True)
-    ]
-    return front + back
+
+    def receive(batch: object) -> bool:
+        """Keep one batch from the child; False when it is the last one, or not a batch at all."""
+        if not (isinstance(batch, tuple) and len(batch) == 2 and type(batch[0]) is int):
+            return False
+        start, items = batch
+        if not (isinstance(items, list) and start >= 0 and start + len(items) <= len(jobs)):
+            return False
+        for index, item in enumerate(items, start):
+            job = jobs[index]
+            if outcomes[index] is not None:
+                return False  # a share this process took: not the child's to give
+            if isinstance(item, tuple):
+                keep(index, SourceDocument(job.display, item[0], None, job.text, job.path))
+            else:
+                keep(index, item)
+        return True
+
+    child_sending = True  # until its last message, or a broken one
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        while True:
+            while child_sending and select.select([read_end], [], [], 0)[0]:
+                child_sending = receive(_receive(read_end))
+            with lock:
+                start = bounds[0]
+                end = min(bounds[1], start + _BATCH)
+                bounds[0] = end
+            if start >= end:
+                break
+            for index in range(start, end):
+                keep(index, _run_job(jobs[index]))
+        while child_sending:
+            child_sending = receive(_receive(read_end))
+    finally:
+        # Done with the child, whatever it was doing: it has said all (and is leaving), or it
+        # broke, or our own work failed. Killed, it can never be left blocked on a full pipe.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    return finish()
+
+
+_LENGTH = struct.Struct("!Q")
+
+
+def _send(fd: int, message: object) -> None:
+    """One message to the parent: its length, then its pickle."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_LENGTH.pack(len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _receive(fd: int) -> object:
+    """One message from the child (blocking until it is whole), or None if it died or sent garbage
+    (finish() then parses its share here)."""
+    try:
+        header = _read_exactly(fd, _LENGTH.size)
+        payload = _read_exactly(fd, _LENGTH.unpack(header)[0])
+        return pickle.loads(payload)
+    except Exception:
+        return None
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the helper process closed its pipe early")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 _BATCH = 64

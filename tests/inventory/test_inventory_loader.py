@@ -78,6 +78,8 @@ def test_resolved_models_equal_what_validation_would_build(sample: Fleet) -> Non
             assert isinstance(segment, ResolvedSegment)
         assert all(isinstance(link, ResolvedWanLink) for link in store.wan)
         assert all(isinstance(appliance, ResolvedAppliance) for appliance in store.appliances)
+        for model in (store, *store.segments.values(), *store.wan, *store.appliances):
+            assert model.model_fields_set == set(type(model).model_fields) == set(vars(model))
     for hub in sample.hubs.values():
         assert ResolvedHub.model_validate(hub.model_dump()) == hub
 
@@ -193,6 +195,60 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
         + str(len(stores[-1].read_text().splitlines()))
         + " extra: YAML anchors and aliases are not allowed in an inventory"
     ]
+
+
+def _shape(outcome: source.ParseOutcome) -> object:
+    if isinstance(outcome, source.SourceDocument):
+        return (outcome.display, outcome.data)
+    return [str(issue) for issue in outcome]
+
+
+def test_each_outcome_is_handed_on_once_as_it_arrives_and_a_child_that_dies_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_fleet(generate_fleet(40, seed=4), tmp_path / "fleet")
+    jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
+    serial = [_shape(outcome) for outcome in source.parse_many(jobs)]
+    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
+    monkeypatch.setattr(source, "_can_fork", lambda: True)
+    monkeypatch.setattr(source, "_BATCH", 4)
+    parent, real_run_job = os.getpid(), source._run_job
+    parsed_by_child: list[str] = []
+
+    def dies_during_its_second_batch(job: source.ParseJob) -> source.ParseOutcome:
+        if os.getpid() != parent:
+            parsed_by_child.append(job.display)
+            if len(parsed_by_child) > 6:
+                os._exit(3)
+        return real_run_job(job)
+
+    monkeypatch.setattr(source, "_run_job", dies_during_its_second_batch)
+    children: list[int] = []
+    real_fork = os.fork
+
+    def recording_fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(source.os, "fork", recording_fork)
+
+    def until_the_child_has_died() -> None:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{children[0]}/stat").read_text().split()[2] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    handed_on: list[tuple[int, object]] = []
+    outcomes = source.parse_many(
+        jobs,
+        meanwhile=until_the_child_has_died,
+        then=lambda index, outcome: handed_on.append((index, _shape(outcome))),
+    )
+    assert [_shape(outcome) for outcome in outcomes] == serial
+    assert sorted(handed_on, key=lambda pair: pair[0]) == list(enumerate(serial))
+    # The child's first batch arrived before this process parsed anything itself.
+    assert [index for index, _ in handed_on[:4]] == [36, 37, 38, 39]
 
 
 def test_fast_and_tracked_parsing_agree_on_the_sample(sample: Fleet) -> None:
