@@ -9,13 +9,13 @@ module only arranges the repeated blocks.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView
+from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView, direct_init
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrInterface:
     name: str
@@ -24,6 +24,7 @@ class FrrInterface:
     bandwidth: int | None = None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrNeighbor:
     address: str
@@ -34,6 +35,7 @@ class FrrNeighbor:
     route_map_out: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrBfdPeer:
     address: str
@@ -42,6 +44,7 @@ class FrrBfdPeer:
     profile: str
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrStoreLayout:
     static_routes: list[str]
@@ -64,16 +67,21 @@ def _in_frr_order(interfaces: list[FrrInterface]) -> list[FrrInterface]:
     return [interface for name in sort_frr_interfaces(list(by_name)) for interface in by_name[name]]
 
 
+def _prefix_parts(prefix: str) -> tuple[int, int]:
+    """(address, length) of a network written `a.b.c.d/len`, as the views spell them."""
+    address, _, length = prefix.partition("/")
+    return _ip_key(address), int(length)
+
+
 def _static_route_key(prefix: str) -> tuple[int, int]:
     """staticd lists its routes by prefix length first, then by address."""
-    network = ipaddress.IPv4Network(prefix)
-    return network.prefixlen, int(network.network_address)
+    address, length = _prefix_parts(prefix)
+    return length, address
 
 
 def _table_key(prefix: str) -> tuple[int, int]:
     """bgpd's `network` statements come out of a prefix trie: address, then prefix length."""
-    network = ipaddress.IPv4Network(prefix)
-    return int(network.network_address), network.prefixlen
+    return _prefix_parts(prefix)
 
 
 def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
@@ -110,7 +118,8 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         )
     interfaces = _in_frr_order(interfaces)
     for interface in interfaces:
-        interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
+        if len(interface.addresses) > 1:
+            interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
 
     neighbors = [
         FrrNeighbor(
@@ -142,17 +151,17 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         ),
         key=lambda peer: _ip_key(peer.address),
     )
-    aws_link_names = {tunnel.link for tunnel in view.aws_tunnels}
     return FrrStoreLayout(
         static_routes=_sorted_routes(routes),
         interfaces=interfaces,
         networks=sorted((prefix.cidr for prefix in view.advertised), key=_table_key),
         neighbors=neighbors,
         bfd_peers=bfd_peers,
-        aws_links=[link for link in view.wan if link.name in aws_link_names],
+        aws_links=view.aws_links,
     )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrHubLayout:
     static_routes: list[str]

@@ -113,5 +113,12 @@ def _approximate_key(name: str) -> tuple[tuple[str, int, int], ...]:
 
 def sort_frr_interfaces(names: list[str]) -> list[str]:
     """`names` in FRR's display order, exactly: a fast key sort, then FRR's own comparison,
-    which on the already (nearly) ordered list costs only about one comparison per name."""
-    return sorted(sorted(names, key=_approximate_key), key=frr_interface_order)
+    which on the already (nearly) ordered list costs only about one comparison per name.
+
+    Stores of one shape share their interface names, so the order is remembered per list."""
+    return list(_sorted_interfaces(tuple(names)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sorted_interfaces(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(sorted(names, key=_approximate_key), key=frr_interface_order))

@@ -3,7 +3,8 @@
 Templates live in the `storestack.templates` package under `devices/<platform>/`: `store.j2`
 for store edge appliances and `hub.j2` for hubs. They render in a sandbox with
 `StrictUndefined`; every value they print passes `_one_line`, so no inventory string (even one
-that skipped validation) can end its line and start a new config command.
+that skipped validation) can end its line and start a new config command. Parts that are the
+same for every appliance of a platform render once per run (`Renderer.shared_block`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import dataclasses
 import functools
 import multiprocessing as mp
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
@@ -38,6 +40,7 @@ DISPLAY_FILE_MODE = 0o644
 # A printed value must be printable ASCII: no newline, carriage return, tab, escape, NUL,
 # unicode line separator or look-alike can reach a device CLI through a template.
 _UNSAFE_LINE = re.compile(r"[^\x20-\x7e\n]")
+_LINE_BYTES = bytes(range(0x20, 0x7F)) + b"\n"
 
 
 def template_root() -> Path:
@@ -75,12 +78,23 @@ class RenderedConfig:
         return PUSH_FILE_MODE if self.with_secrets else DISPLAY_FILE_MODE
 
 
+class RenderedBlock(str):
+    """Lines a sandboxed render of a block template produced (`Renderer.shared_block`), every
+    value in them already checked by `_one_line`: the only multi-line value a template may print.
+    Templates cannot make one; any string operation on it gives a plain `str` again."""
+
+    __slots__ = ()
+
+
 def _one_line(value: Any) -> Any:
     """Jinja `finalize`: what a template prints must stay on its line and be printable."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         if value.isascii() and value.isprintable():
             return value
         raise RenderError(f"refusing to render {value[:40]!r}: control or non-ASCII characters")
+    if kind is int or kind is RenderedBlock:
+        return value
     if isinstance(value, Secret):
         raise RenderError(f"template printed secret {value.name!r} without the `secret` filter")
     if value is None:
@@ -115,6 +129,12 @@ class _Sandbox(SandboxedEnvironment):
     (rendering 10,000 stores does millions of lookups).
     """
 
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict instead of the stock ChainMap over `self.globals`: every render and
+        # include copies its template's globals into a new context, and copying a ChainMap
+        # runs in Python. Nothing changes `self.globals` once `_environment` has built it.
+        return {**self.globals, **(d or {})}
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
         verdict = _SAFE_ATTRIBUTES.get(key)
@@ -124,23 +144,31 @@ class _Sandbox(SandboxedEnvironment):
         return verdict
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        # Fast path: a field of one of our view dataclasses, already judged safe. Anything
-        # else (methods, str.format, item lookups, unsafe names) takes the stock sandbox path.
-        if (type(obj), attribute) in _DATA_FIELDS:
+        # Fast path: a plain data attribute (a field of one of our view dataclasses, or a
+        # counter of a loop), already judged safe. Anything else (methods, str.format, item
+        # lookups, unsafe names) takes the stock sandbox path.
+        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
             return getattr(obj, attribute)
         value = super().getattr(obj, attribute)
         kind = type(obj)
-        if (
-            dataclasses.is_dataclass(kind)
-            and attribute in _field_names(kind)
-            and _SAFE_ATTRIBUTES.get((kind, attribute))
-        ):
-            _DATA_FIELDS.add((kind, attribute))
+        if kind not in _NOT_DATACLASSES and _SAFE_ATTRIBUTES.get((kind, attribute)):
+            if not dataclasses.is_dataclass(kind):
+                _NOT_DATACLASSES.add(kind)
+            elif attribute in _field_names(kind):
+                _PLAIN_ATTRIBUTES[kind] = _PLAIN_ATTRIBUTES.get(kind, frozenset()) | {attribute}
         return value
 
 
 _SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
-_DATA_FIELDS: set[tuple[type, str]] = set()
+# Attributes the fast path hands out as they are: per type, the names whose stock verdict is
+# "safe" and whose value is never a method (so `str.format` wrapping cannot apply). Loop
+# counters are properties that return ints and booleans.
+_PLAIN_ATTRIBUTES: dict[type, frozenset[str]] = {
+    LoopContext: frozenset(
+        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
+    ),
+}
+_NOT_DATACLASSES: set[type] = set()
 
 
 @functools.cache
@@ -160,6 +188,7 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
         keep_trailing_newline=True,
         finalize=_one_line,
         auto_reload=False,
+        cache_size=-1,  # a fixed, small template set: a plain dict, no LRU bookkeeping per include
     )
     env.filters["secret"] = _reveal if reveal_secrets else _redact
     env.filters["fq"] = _fortios_quote
@@ -172,6 +201,30 @@ class Renderer:
     def __init__(self, *, reveal_secrets: bool = False) -> None:
         self.reveal_secrets = reveal_secrets
         self.env = _environment(reveal_secrets)
+        # Blocks rendered so far: key -> (text, the values it was rendered from). Holding the
+        # values keeps them alive, so an identity in a key never belongs to a new object.
+        self._blocks: dict[tuple[Any, ...], tuple[RenderedBlock, tuple[Any, ...]]] = {}
+
+    def shared_block(self, template_name: str, **values: Any) -> RenderedBlock:
+        """`template_name` rendered with `values` as its whole context, once per distinct values.
+
+        For the parts of a config that are the same on every appliance of a platform (the
+        management plane, the crypto suite): a store template prints the block's text instead
+        of re-running it for every store. The text is exactly what the block renders, since it
+        sees nothing but `values`; they are immutable view objects (keyed by identity) or plain
+        strings and numbers (keyed by type and value). A renderer has one secrets mode, so a
+        push render and a redacted render never share a block.
+        """
+        key = (template_name, *((name, _block_key(value)) for name, value in sorted(values.items())))
+        cached = self._blocks.get(key)
+        if cached is None:
+            for value in values.values():
+                _check_immutable(value)
+            if len(self._blocks) >= _MAX_BLOCKS:  # per-appliance values would only grow it
+                self._blocks.clear()
+            cached = (RenderedBlock(self._render(template_name, values)), tuple(values.values()))
+            self._blocks[key] = cached
+        return cached[0]
 
     def _render(self, template_name: str, context: dict[str, Any]) -> str:
         try:
@@ -180,15 +233,18 @@ class Renderer:
             raise
         except TemplateError as exc:
             raise RenderError(f"{template_name}: {exc}") from exc
-        bad = _UNSAFE_LINE.search(text)
-        if bad:
-            line = text.count("\n", 0, bad.start()) + 1
+        # Every printed value was checked already; this also covers the template's own text.
+        # Deleting the allowed bytes leaves nothing on a clean text (much faster than the
+        # regex, which only runs to name the line of a failure).
+        if not text.isascii() or text.encode("ascii").translate(None, _LINE_BYTES):
+            bad = _UNSAFE_LINE.search(text)
+            line = text.count("\n", 0, bad.start()) + 1 if bad else 0
             raise RenderError(f"{template_name}: rendered line {line} holds a control or non-ASCII character")
         return text
 
     def render_store_view(self, view: StoreApplianceView, *, companions: bool = True) -> RenderedConfig:
         """The appliance's config, and (`companions`) the files of its host, where it has any."""
-        context: dict[str, Any] = {"view": view}
+        context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             layout = frr.store_layout(view)
             context.update(
@@ -217,11 +273,36 @@ class Renderer:
         )
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
-        context: dict[str, Any] = {"view": view}
+        context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
         text = self._render(f"{view.platform}/hub.j2", context)
         return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+
+
+_MAX_BLOCKS = 64
+_PLAIN_KEYS = (str, int, bool, type(None))
+
+
+def _block_key(value: Any) -> tuple[type, Any]:
+    kind = type(value)
+    return (kind, value) if kind in _PLAIN_KEYS else (kind, id(value))
+
+
+def _check_immutable(value: Any) -> None:
+    """A block's values must not change after it is rendered, or its text would go stale:
+    plain values, or frozen views whose fields hold no list, dict or set."""
+    if type(value) in _PLAIN_KEYS:
+        return
+    params = getattr(type(value), "__dataclass_params__", None)
+    if (
+        params is None
+        or not params.frozen
+        or any(isinstance(getattr(value, spec.name), list | dict | set) for spec in dataclasses.fields(value))
+    ):
+        raise RenderError(
+            f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
+        )
 
 
 _COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
