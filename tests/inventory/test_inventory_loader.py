@@ -197,6 +197,22 @@ def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
     ]
 
 
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the helper processes parse_many forks, as they are forked."""
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def recording_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(source.os, "fork", recording_fork)
+    return forked
+
+
 def _shape(outcome: source.ParseOutcome) -> object:
     if isinstance(outcome, source.SourceDocument):
         return (outcome.display, outcome.data)
@@ -204,7 +220,7 @@ def _shape(outcome: source.ParseOutcome) -> object:
 
 
 def test_each_outcome_is_handed_on_once_as_it_arrives_and_a_child_that_dies_costs_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
 ) -> None:
     write_fleet(generate_fleet(40, seed=4), tmp_path / "fleet")
     jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
@@ -223,16 +239,6 @@ def test_each_outcome_is_handed_on_once_as_it_arrives_and_a_child_that_dies_cost
         return real_run_job(job)
 
     monkeypatch.setattr(source, "_run_job", dies_during_its_second_batch)
-    children: list[int] = []
-    real_fork = os.fork
-
-    def recording_fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
-
-    monkeypatch.setattr(source.os, "fork", recording_fork)
 
     def until_the_child_has_died() -> None:
         deadline = time.monotonic() + 30
@@ -269,22 +275,12 @@ def test_multiple_documents_in_a_store_file_are_refused(
 
 
 def test_a_failure_while_the_child_parses_leaves_no_child_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
 ) -> None:
     write_fleet(generate_fleet(20, seed=1), tmp_path / "fleet")
     jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
     monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
     monkeypatch.setattr(source, "_can_fork", lambda: True)
-    children: list[int] = []
-    real_fork = os.fork
-
-    def recording_fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
-
-    monkeypatch.setattr(source.os, "fork", recording_fork)
 
     def broken() -> None:
         raise OSError("disk gone")
