@@ -46,6 +46,13 @@ def network(first: int, prefixlen: int) -> IPv4Network:
     return result
 
 
+def span(net: IPv4Network) -> tuple[int, int]:
+    """First and last address of `net` as integers (cheap to compare by the ten thousand), without
+    building its broadcast address."""
+    first = int(net.network_address)
+    return first, first | (_ALL_ONES >> net.prefixlen)
+
+
 def interface(value: int, prefixlen: int) -> IPv4Interface:
     """`IPv4Interface((value, prefixlen))`: an address on its network."""
     if not 0 <= prefixlen <= 32 or not 0 <= value <= _ALL_ONES:

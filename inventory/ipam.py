@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
-from storestack.inventory.addresses import network, parse_address, parse_network
+from storestack.inventory.addresses import network, parse_address, parse_network, span
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.source import SourceDocument, decode, parse_text
 from storestack.inventory.validate import validate_document
@@ -28,7 +28,6 @@ _LOCK_HEADER = (
 )
 # A key YAML would read back as a string without quotes (no bool/null/number look-alikes).
 _BARE_KEY = re.compile(r"[a-z][a-z0-9-]*")
-_ALL_ONES = (1 << 32) - 1
 _YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 
 
@@ -195,10 +194,7 @@ class NetworkPool:
         if isinstance(network, ipaddress.IPv4Address):
             first = last = int(network)
         else:
-            # What broadcast_address gives, without building it: tens of thousands of pinned
-            # entries are reserved on every load.
-            first = int(network.network_address)
-            last = first | (_ALL_ONES >> network.prefixlen)
+            first, last = span(network)  # tens of thousands of pinned entries, on every load
         if last < self._base or first > self._last:
             return
         start = (max(first, self._base) - self._base) // self.block_size

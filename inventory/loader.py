@@ -559,9 +559,9 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
     transits: dict[ipaddress.IPv4Network, Loc] = {}
     asns: dict[int, Loc] = {}
     blocks: list[tuple[int, int, ipaddress.IPv4Network, Loc]] = []
-    stores_first, stores_last = _span(plan.stores)
-    transit_first, transit_last = _span(plan.transit)
-    loopbacks_first, loopbacks_last = _span(plan.loopbacks)
+    stores_first, stores_last = addresses.span(plan.stores)
+    transit_first, transit_last = addresses.span(plan.transit)
+    loopbacks_first, loopbacks_last = addresses.span(plan.loopbacks)
 
     def check_loopback(address: ipaddress.IPv4Address, loc: Loc) -> None:
         if not loopbacks_first <= int(address) <= loopbacks_last:
@@ -575,7 +575,7 @@ def _lock_checks(spec: FleetSpec, lock: _Lock) -> list[InventoryIssue]:
     for store_id, alloc in lock.table.stores.items():
         base: Loc = ("stores", store_id)
         if alloc.block is not None:
-            first, last = _span(alloc.block)
+            first, last = addresses.span(alloc.block)
             inside = stores_first <= first and last <= stores_last
             if not inside or alloc.block.prefixlen != plan.store_block_prefix:
                 issues.append(
@@ -638,7 +638,7 @@ def _resolved_checks(
     blocks: list[tuple[int, int, str, str]] = []  # first, last, owner store, description
     for store in resolved.values():
         if store.block is not None:
-            blocks.append((*_span(store.block), store.id, f"the block {store.block} of store {store.id!r}"))
+            blocks.append((*addresses.span(store.block), store.id, f"the block {store.block} of store {store.id!r}"))
         if store.id not in explicit_asn:
             pinned_asns.setdefault(store.asn, f"store {store.id!r} ({LOCK_FILE_NAME})")
         for device in store.appliances:
@@ -649,7 +649,7 @@ def _resolved_checks(
                 description = (
                     f"the block {alloc.block} kept in {LOCK_FILE_NAME} for removed store {store_id!r}"
                 )
-                blocks.append((*_span(alloc.block), store_id, description))
+                blocks.append((*addresses.span(alloc.block), store_id, description))
             pinned_asns.setdefault(alloc.asn, f"removed store {store_id!r} ({LOCK_FILE_NAME})")
     blocks.sort()
     starts = [block[0] for block in blocks]
@@ -659,7 +659,7 @@ def _resolved_checks(
         for kind, segment in source.spec.lan.items():
             if segment.subnet is None:
                 continue
-            first, last = _span(segment.subnet)
+            first, last = addresses.span(segment.subnet)
             index = bisect.bisect_right(starts, last) - 1
             while index >= 0 and blocks[index][1] >= first:
                 _, _, owner, description = blocks[index]
@@ -843,12 +843,6 @@ def _segment_slot(block_first: int, block_prefixlen: int, kind: SegmentKind) -> 
     offset, eighths = _SEGMENT_SLOTS[kind]
     eighth = 1 << (32 - block_prefixlen - 3)
     return block_first + offset * eighth, block_prefixlen + 3 - (eighths.bit_length() - 1)
-
-
-def _span(net: ipaddress.IPv4Network) -> tuple[int, int]:
-    """First and last address of `net` as integers (cheap to compare by the ten thousand)."""
-    first = int(net.network_address)
-    return first, first + (1 << (32 - net.prefixlen)) - 1
 
 
 def _resolved_store(

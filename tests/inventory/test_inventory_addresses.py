@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storestack.inventory.addresses import address, interface, network, parse_address, parse_network
+from storestack.inventory.addresses import address, interface, network, parse_address, parse_network, span
 
 
 def _same(fast: Any, standard: Any) -> None:
@@ -29,6 +29,7 @@ def _same_network(fast: ipaddress.IPv4Network, standard: ipaddress.IPv4Network) 
         assert getattr(fast, name) == getattr(standard, name), name
     assert list(itertools.islice(fast.hosts(), 3)) == list(itertools.islice(standard.hosts(), 3))
     assert fast.with_prefixlen == standard.with_prefixlen
+    assert span(fast) == span(standard) == (int(standard.network_address), int(standard.broadcast_address))
     assert fast.overlaps(standard) and fast.subnet_of(standard) and standard.supernet_of(fast)
 
 
