@@ -17,7 +17,7 @@ import gc
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +135,7 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
         raise InventoryError([InventoryIssue(str(root / FLEET_FILE), 0, "", "fleet file not found")])
     issues: list[InventoryIssue] = []
     jobs = [ParseJob(FLEET_FILE, path=root / FLEET_FILE)]
-    expected_ids: list[str] = []
+    expected_ids: list[str | None] = []
     stores_dir = root / STORES_DIR
     entries = sorted(os.scandir(stores_dir), key=lambda e: e.name) if stores_dir.is_dir() else []
     for entry in entries:
@@ -150,18 +150,10 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     if has_lock:
         # Last in the list: a second core, when there is one, starts with it.
         jobs.append(ParseJob(LOCK_FILE_NAME, path=lock_path, limit=MAX_LOCK_BYTES))
-    validations, validate = _validating(lock_index=len(jobs) - 1 if has_lock else None)
-    outcomes = parse_many(jobs, then=validate)
-    lock = _lock(outcomes.pop() if has_lock else None, issues)
-    fleet_doc = _collect(outcomes[0], issues)
-    store_docs: list[_ValidatedStore] = []
-    for index, (outcome, expected_id) in enumerate(zip(outcomes[1:], expected_ids, strict=True), start=1):
-        document = _collect(outcome, issues)
-        if document is not None:
-            store_docs.append((document, validations[index], expected_id))
-
-    fleet_validated = (fleet_doc, validations[0]) if fleet_doc is not None else None
-    fleet, table = _load(fleet_validated, store_docs, lock, issues, root)
+    parsed = _parse_and_validate(jobs, expected_ids, with_lock=has_lock)
+    lock = _lock(parsed.lock, issues)
+    issues += parsed.issues
+    fleet, table = _load(parsed.fleet, parsed.stores, lock, issues, root)
     assert lock is not None  # _load raised otherwise
     changed = _differs(table, lock.table)
     if write_lock:
@@ -214,19 +206,11 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
             issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
             continue
         jobs.append(ParseJob(display, text=chunk.text))
-    validations, validate = _validating(lock_index=None)
-    outcomes = parse_many(jobs, then=validate)
-    fleet_doc = _collect(outcomes[0], issues)
-    store_docs: list[_ValidatedStore] = []
-    for index, outcome in enumerate(outcomes[1:], start=1):
-        document = _collect(outcome, issues)
-        if document is not None:
-            store_docs.append((document, validations[index], None))
-
+    parsed = _parse_and_validate(jobs, [None] * (len(jobs) - 1), with_lock=False)
+    issues += parsed.issues
     table = allocations or AllocationTable()
     lock = _Lock(table, SourceDocument(LOCK_FILE_NAME, {}, {}))
-    fleet_validated = (fleet_doc, validations[0]) if fleet_doc is not None else None
-    fleet, resolved_table = _load(fleet_validated, store_docs, lock, issues, root or Path.cwd())
+    fleet, resolved_table = _load(parsed.fleet, parsed.stores, lock, issues, root or Path.cwd())
     return LoadResult(fleet, resolved_table, None, _differs(resolved_table, table))
 
 
@@ -236,20 +220,38 @@ _Validation = tuple[BaseModel | None, list[InventoryIssue]]
 _ValidatedStore = tuple[SourceDocument, _Validation, str | None]
 
 
-def _validating(*, lock_index: int | None) -> tuple[dict[int, _Validation], Callable[[int, ParseOutcome], None]]:
-    """Where validations will be kept by job index, and what validates each parsed document.
+@dataclass
+class _Parsed:
+    fleet: tuple[SourceDocument, _Validation] | None  # None: fleet.yaml did not parse
+    stores: list[_ValidatedStore]  # the store documents that parsed
+    lock: ParseOutcome | None  # the lock file, left to allocations_from_document
+    issues: list[InventoryIssue]  # what stopped documents from parsing
 
-    Handed to parse_many, which calls it as each document arrives, so validation overlaps the
-    parsing still going on in its helper process. Job 0 is the fleet file; the lock file
-    (`lock_index`) is read by allocations_from_document instead.
+
+def _parse_and_validate(jobs: list[ParseJob], expected_ids: list[str | None], *, with_lock: bool) -> _Parsed:
+    """Parse the fleet file (job 0), the stores and, `with_lock`, the lock file (the last job).
+
+    Each document is validated as it arrives from parse_many, so validation overlaps the
+    parsing still going on in its helper process.
     """
+    lock_index = len(jobs) - 1 if with_lock else None
     validations: dict[int, _Validation] = {}
 
     def validate(index: int, outcome: ParseOutcome) -> None:
         if isinstance(outcome, SourceDocument) and index != lock_index:
             validations[index] = validate_document(FleetSpec if index == 0 else StoreSpec, outcome)
 
-    return validations, validate
+    outcomes = parse_many(jobs, then=validate)
+    issues: list[InventoryIssue] = []
+    lock = outcomes.pop() if with_lock else None
+    fleet_doc = _collect(outcomes[0], issues)
+    stores: list[_ValidatedStore] = []
+    for index, (outcome, expected_id) in enumerate(zip(outcomes[1:], expected_ids, strict=True), start=1):
+        document = _collect(outcome, issues)
+        if document is not None:
+            stores.append((document, validations[index], expected_id))
+    fleet = (fleet_doc, validations[0]) if fleet_doc is not None else None
+    return _Parsed(fleet, stores, lock, issues)
 
 
 def _collect(outcome: ParseOutcome, issues: list[InventoryIssue]) -> SourceDocument | None:
