@@ -1,0 +1,99 @@
+"""The fleet's one IKEv2/IPsec crypto policy, and how each far end spells it.
+
+Every tunnel storestack builds (store to hub, hub to hub, hub and store to AWS, hub to OpenStack)
+negotiates from this policy. Devices, the strongSwan companion files and the AWS `VpnConnection`
+tunnel options are all derived from it, so the two ends of a tunnel cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# DH group numbers (IANA "Transform Type 4") and the names strongSwan uses for them.
+_STRONGSWAN_DH = {14: "modp2048", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
+
+
+@dataclass(frozen=True, slots=True)
+class IkeProposal:
+    """One IKEv2 SA proposal. `encryption` is AEAD (GCM) or CBC; with GCM, `prf` is the only hash."""
+
+    encryption: str  # "aes256gcm16" | "aes256"
+    prf: str  # "sha384" | "sha256"
+    dh_group: int
+
+    @property
+    def aead(self) -> bool:
+        return "gcm" in self.encryption
+
+
+@dataclass(frozen=True, slots=True)
+class EspProposal:
+    """One ESP (child SA) proposal; `pfs_group` is the DH group of the rekey (perfect forward secrecy)."""
+
+    encryption: str  # "aes256gcm16" | "aes256"
+    integrity: str | None  # None for AEAD ciphers
+    pfs_group: int
+
+
+@dataclass(frozen=True, slots=True)
+class CryptoPolicy:
+    """Proposals in order of preference, lifetimes and dead-peer detection for every tunnel."""
+
+    ike: tuple[IkeProposal, ...]
+    esp: tuple[EspProposal, ...]
+    ike_lifetime_seconds: int = 28800
+    esp_lifetime_seconds: int = 3600
+    dpd_interval_seconds: int = 10
+    dpd_retries: int = 3
+
+    def strongswan_ike(self) -> str:
+        """swanctl `proposals`: e.g. aes256gcm16-prfsha384-ecp384."""
+        return ",".join(
+            f"{p.encryption}-prf{p.prf}-{_STRONGSWAN_DH[p.dh_group]}"
+            if p.aead
+            else f"{p.encryption}-{p.prf}-{_STRONGSWAN_DH[p.dh_group]}"
+            for p in self.ike
+        )
+
+    def strongswan_esp(self) -> str:
+        """swanctl `esp_proposals`: e.g. aes256gcm16-ecp384 (the DH group makes PFS mandatory)."""
+        return ",".join(
+            f"{p.encryption}-{_STRONGSWAN_DH[p.pfs_group]}"
+            if p.integrity is None
+            else f"{p.encryption}-{p.integrity}-{_STRONGSWAN_DH[p.pfs_group]}"
+            for p in self.esp
+        )
+
+
+# AES-256-GCM with PRF SHA-384 and ECP-384 (group 20): the suite every platform we render supports
+# (IOS-XE, VRP, FortiOS, strongSwan) and one AWS Site-to-Site VPN accepts (phase 1 and 2:
+# AES256-GCM-16, SHA2-384, DH group 20).
+FLEET_CRYPTO = CryptoPolicy(
+    ike=(IkeProposal("aes256gcm16", "sha384", 20),),
+    esp=(EspProposal("aes256gcm16", None, 20),),
+)
+
+# AWS Site-to-Site VPN spells algorithms its own way (VpnConnection tunnelN_* options).
+_AWS_ENCRYPTION = {"aes256gcm16": "AES256-GCM-16", "aes256": "AES256", "aes128gcm16": "AES128-GCM-16"}
+_AWS_INTEGRITY = {"sha384": "SHA2-384", "sha256": "SHA2-256", "sha512": "SHA2-512"}
+
+
+def aws_tunnel_options(policy: CryptoPolicy = FLEET_CRYPTO) -> dict[str, object]:
+    """The per-tunnel VpnConnection options (without the `tunnelN_` prefix) for `policy`.
+
+    With an AEAD phase 2 cipher AWS still wants an integrity algorithm listed; the PRF's hash is
+    given, which the AEAD suite ignores."""
+    return {
+        "ike_versions": ["ikev2"],
+        "phase1_encryption_algorithms": sorted({_AWS_ENCRYPTION[p.encryption] for p in policy.ike}),
+        "phase1_integrity_algorithms": sorted({_AWS_INTEGRITY[p.prf] for p in policy.ike}),
+        "phase1_dh_group_numbers": sorted({p.dh_group for p in policy.ike}),
+        "phase1_lifetime_seconds": policy.ike_lifetime_seconds,
+        "phase2_encryption_algorithms": sorted({_AWS_ENCRYPTION[p.encryption] for p in policy.esp}),
+        "phase2_integrity_algorithms": sorted(
+            {_AWS_INTEGRITY[p.integrity or policy.ike[0].prf] for p in policy.esp}
+        ),
+        "phase2_dh_group_numbers": sorted({p.pfs_group for p in policy.esp}),
+        "phase2_lifetime_seconds": policy.esp_lifetime_seconds,
+        "dpd_timeout_seconds": policy.dpd_interval_seconds * policy.dpd_retries,
+    }
