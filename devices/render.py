@@ -385,6 +385,7 @@ def render_fleet(
     hubs: Sequence[str] | None = None,
     reveal_secrets: bool = False,
     workers: int = 1,
+    secrets: SecretsMode | None = None,
 ) -> Iterator[RenderedConfig]:
     """Intended configs, store appliances in store-id order, then hubs.
 
@@ -405,7 +406,7 @@ def render_fleet(
     for hub in hub_names:
         if hub not in fleet.hubs:
             raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-    job = _Job(fleet, outputs, reveal_secrets)
+    job = _Job(fleet, outputs, reveal_secrets, secrets)
     if workers <= 1 or len(selected) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
         for store_id in selected:
             yield from job.run(("stores", [store_id]))
@@ -423,18 +424,23 @@ class _Job:
     """What one render run needs; built lazily so a forked worker builds its own once."""
 
     def __init__(
-        self, fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None, reveal_secrets: bool
+        self,
+        fleet: Fleet,
+        outputs: Mapping[str, StoreCloudOutputs] | None,
+        reveal_secrets: bool,
+        secrets: SecretsMode | None = None,
     ) -> None:
         self.fleet = fleet
         self.outputs = outputs
         self.reveal_secrets = reveal_secrets
+        self.secrets = secrets
         self._tools: tuple[ViewBuilder, Renderer] | None = None
 
     def run(self, task: Task) -> list[RenderedConfig]:
         if self._tools is None:
             self._tools = (
                 ViewBuilder(self.fleet, self.outputs, reveal_secrets=self.reveal_secrets),
-                Renderer(reveal_secrets=self.reveal_secrets),
+                Renderer(reveal_secrets=self.reveal_secrets, secrets=self.secrets),
             )
         builder, renderer = self._tools
         kind, names = task
