@@ -133,6 +133,7 @@ class NetworkIntent:
         self._stores: dict[tuple[str, str], StoreIntent] = {}
         self._hubs: dict[str, HubIntent] = {}
         self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
+        self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -538,9 +539,13 @@ class NetworkIntent:
             "iot": (("iot-services", "IoT device services"),),
             "guest-wifi": (("internet", "guest internet only, NATed locally"),),
         }
-        return tuple(
-            Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
-        )
+        key = tuple(zone.name for zone in zones)
+        flows = self._flows_by_zones.get(key)
+        if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
+            flows = self._flows_by_zones[key] = tuple(
+                Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
+            )
+        return flows
 
     # ------------------------------------------------------------ hub
 
