@@ -166,6 +166,32 @@ def no_permit_any_between_zones(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(number, "permit-any", f"forward rule accepts any destination: {stripped}")
 
 
+_NFT_NAMES = re.compile(r'\b(?:iifname|oifname) (?:!= )?(\{[^}]*\}|"[^"]*")')
+_NFT_SET_USE = re.compile(r"@(\w+)")
+_NFT_SET_DEF = re.compile(r"^\s*set (\w+) \{", re.M)
+
+
+@register_rule(PLATFORM)
+def nftables_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every interface a firewall rule names exists on the appliance (nft accepts any name and
+    the rule then silently never matches), and every @set is defined."""
+    if config.suffix != "nftables.conf":
+        return
+    main = config.companions.get("", "")
+    routing = config.companions.get("routing", "")
+    interfaces = {line.split()[1] for line in main.splitlines() if line.startswith("interface ")}
+    interfaces |= {m.group(1) for m in re.finditer(r"^link add (\S+) ", routing, re.M)}
+    sets = set(_NFT_SET_DEF.findall(config.text))
+    for number, line in enumerate(config.lines, start=1):
+        for group in _NFT_NAMES.findall(line):
+            for name in re.findall(r'"([^"]*)"', group):
+                if main and name not in interfaces:
+                    yield config.finding(number, "undefined-reference", f"interface {name} is not on the appliance")
+        for name in _NFT_SET_USE.findall(line):
+            if name not in sets:
+                yield config.finding(number, "undefined-reference", f"set @{name} is never defined")
+
+
 def _ike(text: str) -> frozenset[IkeProposal]:
     proposals = set()
     for item in text.split(","):

@@ -144,3 +144,13 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["devices", "lint"])
     assert result.exit_code == 1
     assert "nw-0001-edge1.cfg:" in result.output and "undefined-reference" in result.output
+
+
+def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, "nw-0001-edge1.nftables.conf",
+        lambda t: t.replace('oifname "wan1" accept', 'oifname "wan9" accept').replace("daddr @private drop", "daddr @privat drop"),
+    )  # fmt: skip
+    messages = [f.message for f in _lint(fleet, files) if f.file == "nw-0001-edge1.nftables.conf"]
+    assert "interface wan9 is not on the appliance" in messages
+    assert "set @privat is never defined" in messages
