@@ -140,7 +140,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             info = up(topology, workspace.lab)
         except LabError as exc:
             raise DemoFailed(f"the lab did not start: {exc}") from None
-        emulated = {a.name for a in topology.appliances if a.platform != "frr"}
+        emulated = {a.name for a in topology.appliances if a.emulated}
         say(
             f"{len(topology.appliances) - len(emulated)} FRR appliances and {len(emulated)} emulated vendor appliances "
             f"up in {info.start_seconds:.1f} s"

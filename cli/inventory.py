@@ -23,6 +23,7 @@ from storestack.cli.common import (
     json_option,
 )
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet
 from storestack.inventory.export import (
     ANSIBLE_FILE,
@@ -38,7 +39,6 @@ from storestack.inventory.loader import (
     load_bundle_with_allocations,
     load_fleet_with_allocations,
 )
-from storestack.inventory.models import PLATFORMS
 
 
 def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
@@ -161,7 +161,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
 @click.option(
     "--format", "store_format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"])
 )
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 @json_option
@@ -259,7 +259,7 @@ def generate(count: int, seed: int, out: Path | None) -> None:
 )
 @click.option("--region")
 @click.option("--store-format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"]))
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 def export(

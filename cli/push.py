@@ -32,6 +32,7 @@ from storestack.cli.common import (
     fail,
     json_option,
 )
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
@@ -172,7 +173,7 @@ def _intended_source(
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
 @click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
-@click.option("--platform", default=None, type=click.Choice(["frr", "cisco_xe", "huawei_vrp", "fortinet"]))
+@click.option("--platform", default=None, type=click.Choice(PLATFORM_NAMES))
 @click.option("--role", default=None, type=click.Choice(["hub", "edge"]))
 @click.option("--shard", default=None, metavar="K/N", help="Only shard K of N (stable by appliance name).")
 @click.option("--concurrency", default=DEFAULT_CONCURRENCY, show_default=True, type=int,

@@ -24,13 +24,14 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.platforms import get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
-from storestack.inventory.models import Platform
 
 Role = Literal["edge", "hub"]
 CONFIG_SUFFIX = ".cfg"
@@ -259,7 +260,7 @@ class Renderer:
         text = self._render(f"{view.platform}/store.j2", context)
         rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", {"view": view}))
-            for suffix, template in (_COMPANIONS.get(view.platform, ()) if companions else ())
+            for suffix, template in (get_platform(view.platform).companions if companions else ())
         )
         return RenderedConfig(
             view.hostname,
@@ -303,11 +304,6 @@ def _check_immutable(value: Any) -> None:
         raise RenderError(
             f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
         )
-
-
-_COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "frr": (("nftables.conf", "host-nftables.j2"), ("dnsmasq.conf", "host-dnsmasq.j2")),
-}
 
 
 def _with_default(view: StoreApplianceView) -> list[Net]:

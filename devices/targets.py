@@ -14,9 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import Platform
 from storestack.common.yamlerrors import describe_yaml_error
 
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 ApplianceRole = Literal["hub", "edge"]
 
 

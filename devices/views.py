@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from storestack.common.platforms import Platform
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import PROFILES, PlatformProfile
+from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
-from storestack.inventory.models import Platform
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -523,7 +523,7 @@ class ViewBuilder:
 
     def store_view(self, store: ResolvedStore, hostname: str) -> StoreApplianceView:
         appliance = next(a for a in store.appliances if a.hostname == hostname)
-        profile = PROFILES[appliance.platform]
+        profile = get_platform(appliance.platform)
         outputs = self.outputs.get(store.id)
         if outputs is not None:
             self._check_outputs(store, outputs)
@@ -822,7 +822,7 @@ class ViewBuilder:
 
     def hub_view(self, hub_name: str) -> HubView:
         hub: ResolvedHub = self.fleet.hubs[hub_name]
-        profile = PROFILES[hub.platform]
+        profile = get_platform(hub.platform)
         stores: dict[str, HubStoreView] = {}
         peers: list[HubPeerView] = []
         planned = False

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory.source import resolve_plain_scalar
 
 MAX_GENERATED_STORES = 10_000
@@ -40,7 +41,7 @@ _REGIONS: dict[str, list[str]] = {
 _DISTRICTS = ["Centrum", "Noord", "Zuid", "Oost", "West", "Station", "Haven", "Markt", "Park", "Plein"]
 _FORMATS = ["hypermarket", "supermarket", "mall", "convenience"]
 _FORMAT_WEIGHTS = [8, 42, 12, 38]
-_PLATFORMS = ["frr", "cisco_xe", "huawei_vrp", "fortinet"]
+_PLATFORMS = list(PLATFORM_NAMES)
 _PLATFORM_WEIGHTS = [40, 25, 15, 20]
 _ISPS: dict[str, list[str]] = {
     "fiber": ["Eurofiber", "KPN Zakelijk", "Delta Fiber", "Open Dutch Fiber"],
