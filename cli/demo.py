@@ -21,6 +21,7 @@ from rich.table import Table
 
 from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
 from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
+from storestack.common.errors import RolloutFamily
 from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
 from storestack.lab.fleet import topology_from_fleet
@@ -41,7 +42,7 @@ from storestack.stacks.render import plan_stacks, render_stacks
 TOTAL_STEPS = 8
 
 
-class DemoFailed(Exception):
+class DemoFailed(RolloutFamily):
     """A demo step failed; the message says which and why."""
 
 

@@ -24,12 +24,11 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
-    fail,
+    fail_on,
     json_option,
 )
 from storestack.common.platforms import PLATFORM_NAMES
@@ -287,7 +286,7 @@ def push(
             ),
         )
     except PushConfigError as exc:
-        fail(exc.message, EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
 
     stop = threading.Event()
     if as_json:

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from storestack.common.errors import CommonFamily, UsageError
 from storestack.common.files import atomic_write_text
 
 RUNS_DIR = Path(".storestack") / "runs"
 
 
-class JournalError(Exception):
+class JournalError(CommonFamily, UsageError):
     """A journal could not be found or read."""
 
 

@@ -11,6 +11,8 @@ import pulumi
 import pulumi_random as random
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from storestack.common.errors import StackFamily, UsageError
+
 COMPONENT_TAG = "storestack:component"
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,61}[a-z0-9]")
@@ -18,8 +20,10 @@ _TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 ._:/=+@-]{0,256}")
 
 
-class ComponentArgsError(ValueError):
-    """A component was given arguments that would build an unsafe or inconsistent cloud."""
+class ComponentArgsError(StackFamily, UsageError, ValueError):
+    """A component was given arguments that would build an unsafe or inconsistent cloud.
+
+    A ValueError too: raised inside pydantic validators, it becomes a ValidationError."""
 
 
 def _check_slug(value: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storestack.common.errors import InventoryFamily, UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory.source import resolve_plain_scalar
@@ -82,7 +83,7 @@ _STATIC_WAN = ipaddress.IPv4Network("198.18.0.0/15")  # one /30 per store (RFC 2
 _PINNED_POS = ipaddress.IPv4Network("10.127.0.0/16")  # a few stores pin their POS subnet here
 
 
-class GenerateError(ValueError):
+class GenerateError(InventoryFamily, UsageError, ValueError):
     """The requested fleet cannot be generated (e.g. too many stores)."""
 
 

@@ -9,7 +9,9 @@ has the whole list.
 
 from __future__ import annotations
 
+from storestack.common.errors import UsageError
 from storestack.common.platforms import PLATFORM_NAMES, Platform
+from storestack.devices.errors import DevicesError
 from storestack.devices.platforms import cisco_xe, fortinet, frr, huawei_vrp
 from storestack.devices.platforms.base import CommitConfirm, HealthCheck, PlatformDriver, PlatformProfile
 
@@ -18,7 +20,7 @@ PLATFORMS: dict[Platform, PlatformProfile] = {
 }
 
 
-class UnknownPlatformError(KeyError):
+class UnknownPlatformError(DevicesError, UsageError):
     """A platform name no module registers (the inventory's own schema refuses these earlier)."""
 
 
