@@ -2,6 +2,11 @@
 
 A journal is the truth about a run. `--resume RUN` reads it and continues from the first step
 that did not finish; a crash at any moment leaves the last completed step recorded.
+
+Every kind of run keeps its journal the same way: `<runs dir>/<run id>.json` (`journal_path`),
+written atomically with mode 0600 (`write_journal`), run ids from `new_run_id`. A rollout's
+content is the step journal below (`RunJournal`); a push's is its RunReport, written by
+`storestack.devices.journal.PushJournal` through the same two functions.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ class StepStatus(StrEnum):
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def journal_path(runs_dir: Path, run_id: str) -> Path:
+    return runs_dir / f"{run_id}.json"
+
+
+def write_journal(path: Path, content: BaseModel) -> Path:
+    """Atomic: a crash leaves the previous journal, never half of one. 0600: a journal names
+    appliances, addresses and options."""
+    atomic_write_text(path, content.model_dump_json(indent=2) + "\n", mode=0o600)
+    return path
 
 
 def new_run_id(kind: str) -> str:
@@ -108,17 +124,15 @@ class RunJournal(BaseModel):
         )
 
     def path(self, runs_dir: Path) -> Path:
-        return runs_dir / f"{self.run_id}.json"
+        return journal_path(runs_dir, self.run_id)
 
     def save(self, runs_dir: Path) -> Path:
         self.updated_at = now()
-        path = self.path(runs_dir)
-        atomic_write_text(path, self.model_dump_json(indent=2) + "\n", mode=0o600)
-        return path
+        return write_journal(self.path(runs_dir), self)
 
     @classmethod
     def load(cls, runs_dir: Path, run_id: str) -> RunJournal:
-        path = runs_dir / f"{run_id}.json"
+        path = journal_path(runs_dir, run_id)
         try:
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:

@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from storestack.common.files import atomic_write_text
+from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab import system
 from storestack.lab.emulator.models import EmulatedDevice, EmulatorSpec
@@ -39,7 +40,6 @@ from storestack.lab.errors import (
     LabNotFoundError,
     UnknownLinkError,
 )
-from storestack.lab.hostkeys import openssh_fingerprint
 from storestack.lab.state import (
     CREDENTIALS_FILE,
     EMULATOR_DIR,
@@ -427,7 +427,7 @@ def _generate_host_key(path: Path, lab_name: str) -> str:
         stale.unlink(missing_ok=True)
     comment = f"storestack-lab-{lab_name}"
     system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
-    return openssh_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
+    return public_key_line_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
 
 
 def _create_namespaces(state: LabState) -> None:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.outputs import StoreCloudOutputs, psk_values
 from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import Fleet
 from storestack.stacks.automation import run_operation
@@ -82,8 +82,4 @@ class CloudOutputs:
 
     def secret_values(self) -> set[str]:
         """Every PSK fetched so far, for redaction."""
-        values: set[str] = set()
-        for outputs in self.known().values():
-            values.update(link.psk.get_secret_value() for link in outputs.links)
-            values.update(tunnel.psk.get_secret_value() for tunnel in outputs.aws_tunnels)
-        return values
+        return psk_values(self.known().values())
