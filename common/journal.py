@@ -98,9 +98,6 @@ class SubjectRecord(BaseModel):
             return StepStatus.RUNNING
         return StepStatus.PENDING
 
-    def first_unfinished(self) -> StepRecord | None:
-        return next((s for s in self.steps if s.status not in (StepStatus.DONE, StepStatus.SKIPPED)), None)
-
 
 class RunJournal(BaseModel):
     run_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated
 
 import pulumi
@@ -122,7 +122,3 @@ def pre_shared_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return pulumi.Output.secret(password.result.apply(lambda value: f"k{value}"))
-
-
-def sorted_unique(networks: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return sorted(set(networks))
