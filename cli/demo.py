@@ -20,18 +20,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
-from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
-from storestack.common.errors import RolloutFamily
-from storestack.inventory import InventoryError, load_fleet_with_allocations
-from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
-from storestack.lab.fleet import topology_from_fleet
-from storestack.rollout.demo import (
+from storestack.cli.demo_support import (
     DemoWorkspace,
     failover_drill,
     failover_store,
     prepare_workspace,
     secret_variables,
 )
+from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
+from storestack.common.errors import RolloutFamily
+from storestack.inventory import InventoryError, load_fleet_with_allocations
+from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
+from storestack.lab.fleet import topology_from_fleet
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 from storestack.rollout.errors import RolloutError
 from storestack.rollout.report import summarise

@@ -30,11 +30,11 @@ from storestack.cli.common import (
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.components import ApplianceConfigRenderer
-from storestack.devices.stack_bridge import appliance_config_renderer
 from storestack.inventory import UnknownStoreError
 from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
+from storestack.stacks.device_bridge import appliance_config_renderer
 from storestack.stacks.errors import (
     StackError,
     UnknownStackError,

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storestack.devices.outputs import StoreCloudOutputs, psk_values
-from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import Fleet
 from storestack.stacks.automation import run_operation
 from storestack.stacks.config import store_stack_name
+from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.plan import planned_store_outputs
 
 OutputsMode = Literal["live", "planned"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from storestack.cli.demo_support import secret_variables
 from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.secrets import env_variable, resolve_secret_refs
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.rollout.demo import secret_variables
 
 
 @pytest.mark.parametrize(

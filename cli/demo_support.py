@@ -2,6 +2,8 @@
 failover drill read straight from the lab (vtysh as root, no SSH).
 
 The demo works on a copy so the sample chain that ships with storestack is never written to.
+It sits next to the command (`cli/demo.py`), not in the rollout engine: nothing but the demo uses
+it, and the engine should not carry a show's props. It prints nothing; the command does.
 """
 
 from __future__ import annotations
