@@ -152,6 +152,7 @@ PLATFORM = FrrPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverFRR,
     emulated=False,
+    json_show_commands=True,
     # The store's Linux host filters with nftables and serves DHCP/DNS with dnsmasq.
     companions=(("nftables.conf", "host-nftables.j2"), ("dnsmasq.conf", "host-dnsmasq.j2")),
 )

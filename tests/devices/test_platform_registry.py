@@ -14,6 +14,7 @@ from storestack.common.platforms import EMULATED_PLATFORM_NAMES, PLATFORM_NAMES,
 from storestack.devices.drivers import driver_for, hier_driver
 from storestack.devices.errors import PushConfigError
 from storestack.devices.platforms import PLATFORMS, UnknownPlatformError, get_platform
+from storestack.rollout.verify import JSON_PLATFORMS
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -108,6 +109,10 @@ def test_every_platform_has_its_templates_drivers_and_secret_patterns(name: Plat
     assert platform.secret_patterns, f"{name} declares no secret patterns"
     for pattern in platform.secret_patterns:
         assert re.compile(pattern).groups >= 1, f"{name}: {pattern} keeps no prefix group"
+
+
+def test_only_frr_answers_show_commands_in_json() -> None:
+    assert {"frr"} == JSON_PLATFORMS
 
 
 def test_only_frr_hosts_carry_companion_files() -> None:
