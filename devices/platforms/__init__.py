@@ -20,13 +20,18 @@ PLATFORMS: dict[Platform, PlatformProfile] = {
 }
 
 
+# The same entries keyed by any string, for looking up names that come from outside the type
+# system (files, command lines).
+_BY_NAME: dict[str, PlatformProfile] = {name: platform for name, platform in PLATFORMS.items()}
+
+
 class UnknownPlatformError(DevicesError, UsageError):
     """A platform name no module registers (the inventory's own schema refuses these earlier)."""
 
 
 def get_platform(name: str) -> PlatformProfile:
     try:
-        return PLATFORMS[name]  # type: ignore[index]
+        return _BY_NAME[name]
     except KeyError:
         known = ", ".join(PLATFORM_NAMES)
         raise UnknownPlatformError(f"unknown platform {name!r} (known: {known})") from None

@@ -88,16 +88,22 @@ def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 class CommitConfirm(Protocol):
-    """How a platform applies a change that reverts by itself unless confirmed in time
-    (IOS-XE `configure replace … revert trigger`, VRP `commit` with a confirm timer, FortiOS
-    `execute config-revert` …). Each platform module sets its own once one is implemented."""
+    """How an appliance reverts a change by itself unless it is confirmed in time, so a change
+    that cuts the push's own session cannot leave a store dark (IOS-XE `configure terminal
+    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`, a host-side timer on FRR).
+    Each platform module sets its own as the push engine implements it; until then it is None."""
 
-    def arm_commands(self, minutes: int) -> tuple[str, ...]:
-        """Commands that start the revert timer before the change is applied."""
+    def arm(self, timeout_seconds: int) -> tuple[str, ...]:
+        """Commands that start the revert timer, sent before the first change line (a platform
+        whose timer counts minutes rounds up)."""
         ...
 
-    def confirm_commands(self) -> tuple[str, ...]:
-        """Commands that keep the change and stop the timer."""
+    def confirm(self) -> tuple[str, ...]:
+        """Commands that keep the change and stop the timer, sent after verification passed."""
+        ...
+
+    def abort(self) -> tuple[str, ...]:
+        """Commands that revert now instead of waiting for the timer."""
         ...
 
 
