@@ -109,8 +109,9 @@ class CommitConfirm(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PlatformProfile:
-    """Everything storestack knows about one platform. The base class names interfaces the
-    way a Linux host would; each platform module subclasses it where its naming differs."""
+    """Everything storestack knows about one platform. The base class derives interface names
+    from the inventory's link and segment names, shortened to `ifname_limit` characters (as FRR's
+    Linux hosts and FortiOS name them); a platform with numbered ports overrides the methods."""
 
     name: Platform
     comment: str  # line comment marker the platform ignores when a config is pasted or loaded
