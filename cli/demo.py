@@ -19,7 +19,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
+from storestack.cli.common import EXIT_FAILED, EXIT_OK, console, err_console, fail_on
 from storestack.cli.demo_support import (
     DemoWorkspace,
     failover_drill,
@@ -75,8 +75,7 @@ def demo(state_dir: Path, concurrency: int) -> None:
     try:
         check_prerequisites()
     except LabPrerequisiteError as exc:
-        err_console.print(f"[bold red]error:[/] the demo runs the device lab: {exc}")
-        raise SystemExit(EXIT_USAGE) from None
+        fail_on(exc, context=" (the demo runs the device lab)")
     started = time.monotonic()
     workspace = prepare_workspace(state_dir.resolve())
     failure: str | None = None
