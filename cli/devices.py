@@ -14,13 +14,12 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from storestack.cli.common import EXIT_FAILED, EXIT_USAGE, console, emit_json, fail, fleet_option, json_option
+from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push
-from storestack.devices.errors import RenderError
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
 from storestack.devices.render import RenderedConfig, render_fleet, write_configs
-from storestack.inventory import Fleet, UnknownStoreError
+from storestack.inventory import Fleet
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -35,21 +34,14 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
-def _load_outputs(path: Path | None, *, as_json: bool) -> dict[str, StoreCloudOutputs] | None:
-    if path is None:
-        return None
-    try:
-        return load_stack_outputs(path)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
+    return None if path is None else load_stack_outputs(path)
 
 
-def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], *, as_json: bool) -> None:
+def _check_stores(fleet: Fleet, store_ids: tuple[str, ...]) -> None:
+    """Unknown store ids stop the command before anything is rendered."""
     for store_id in store_ids:
-        try:
-            fleet.store(store_id)
-        except UnknownStoreError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fleet.store(store_id)
 
 
 def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool) -> Iterator[RenderedConfig]:
@@ -116,8 +108,8 @@ def render(
     # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
     # rendering creates millions of short-lived objects on large fleets.
     gc.freeze()
-    _check_stores(fleet, store_ids, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
+    _check_stores(fleet, store_ids)
+    outputs = _load_outputs(outputs_path)
     if hub_names and not store_ids:
         selected_stores: list[str] = []
     else:
@@ -146,15 +138,12 @@ def render(
         workers=workers,
     )
     show_progress = not as_json and sys.stdout.isatty() and total > 50
-    try:
-        # Render everything before writing anything: a render error leaves every file as it was.
-        rendered = list(_with_progress(configs, total, show_progress))
-        if with_secrets and not check:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(out_dir, 0o700)
-        report = write_configs(rendered, out_dir, check=check)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    # Render everything before writing anything: a render error leaves every file as it was.
+    rendered = list(_with_progress(configs, total, show_progress))
+    if with_secrets and not check:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(out_dir, 0o700)
+    report = write_configs(rendered, out_dir, check=check)
     changed = report.written
     if as_json:
         emit_json(
@@ -193,22 +182,19 @@ def render(
 def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
+    outputs = _load_outputs(outputs_path)
     is_hub = name in fleet.hubs
     if not is_hub:
-        _check_stores(fleet, (name,), as_json=as_json)
-    try:
-        configs = list(
-            render_fleet(
-                fleet,
-                outputs=outputs,
-                store_ids=[] if is_hub else [name],
-                hubs=[name] if is_hub else [],
-                reveal_secrets=False,
-            )
+        _check_stores(fleet, (name,))
+    configs = list(
+        render_fleet(
+            fleet,
+            outputs=outputs,
+            store_ids=[] if is_hub else [name],
+            hubs=[name] if is_hub else [],
+            reveal_secrets=False,
         )
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    )
     if as_json:
         emit_json(
             [
@@ -238,11 +224,7 @@ def lint(outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> N
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
-    try:
-        report = lint_fleet(fleet, outputs)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    report = lint_fleet(fleet, _load_outputs(outputs_path))
     if as_json:
         emit_json(
             {

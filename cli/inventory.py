@@ -12,25 +12,26 @@ from rich.progress import Progress
 from rich.table import Table
 
 from storestack.cli.common import (
-    EXIT_FAILED,
     EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
+    exit_code_for,
     fail,
     fleet_option,
     json_option,
 )
 from storestack.common.files import atomic_write_text
-from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet
+from storestack.common.platforms import PLATFORM_NAMES
+from storestack.inventory import Fleet, InventoryError, load_fleet
 from storestack.inventory.export import (
     ANSIBLE_FILE,
     ansible_inventory,
     nornir_inventory,
     to_yaml,
 )
-from storestack.inventory.generate import GenerateError, generate_fleet, write_fleet
+from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.inventory.loader import (
     FLEET_FILE,
     MAX_BUNDLE_BYTES,
@@ -38,7 +39,6 @@ from storestack.inventory.loader import (
     load_bundle_with_allocations,
     load_fleet_with_allocations,
 )
-from storestack.inventory.models import PLATFORMS
 
 
 def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
@@ -48,7 +48,7 @@ def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
         return load_fleet(path)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
 
 
 def report_inventory_error(exc: InventoryError, *, as_json: bool) -> None:
@@ -106,7 +106,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
         result = _load_target(target, write_lock=write_lock, as_json=as_json)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
     fleet = result.fleet
     provisional = fleet.provisional_stores
     if as_json:
@@ -142,10 +142,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
 def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     """Show one store fully resolved, with its IPAM allocation filled in."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    try:
-        store = fleet.store(store_id)
-    except UnknownStoreError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    store = fleet.store(store_id)
     data = store.model_dump(mode="json")
     data["advertised_prefixes"] = [str(prefix) for prefix in store.advertised_prefixes]
     if as_json:
@@ -161,7 +158,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
 @click.option(
     "--format", "store_format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"])
 )
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 @json_option
@@ -228,20 +225,14 @@ def generate(count: int, seed: int, out: Path | None) -> None:
     storestack inventory generate --stores 10000 --seed 1 | storestack inventory validate -
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
-    try:
-        generated = generate_fleet(count, seed)
-    except GenerateError as exc:
-        fail(str(exc), EXIT_USAGE)
+    generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
         return
     total = count + 1
     with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
-        try:
-            report = write_fleet(generated, out, progress=lambda done: progress.update(task, completed=done))
-        except GenerateError as exc:
-            fail(str(exc), EXIT_USAGE)
+        report = write_fleet(generated, out, progress=lambda done: progress.update(task, completed=done))
     err_console.print(
         f"{escape(str(out))}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
         f"{report.removed} stale removed",
@@ -259,7 +250,7 @@ def generate(count: int, seed: int, out: Path | None) -> None:
 )
 @click.option("--region")
 @click.option("--store-format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"]))
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 def export(

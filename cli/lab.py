@@ -17,6 +17,7 @@ from storestack.cli.common import (
     emit_json,
     err_console,
     fail,
+    fail_on,
     fleet_option,
     json_option,
 )
@@ -25,9 +26,6 @@ from storestack.common.yamlerrors import describe_yaml_error
 from storestack.inventory import UnknownStoreError
 from storestack.lab import (
     LabError,
-    LabNotFoundError,
-    LabPrerequisiteError,
-    UnknownLinkError,
     down,
     fail_link,
     restore_link,
@@ -56,12 +54,6 @@ def lab_options(func: F) -> F:
 
 def resolve_state_dir(name: str, state_dir: Path | None) -> Path:
     return state_dir or default_state_dir(name)
-
-
-def exit_on_lab_error(exc: LabError, *, as_json: bool = False) -> None:
-    """Prerequisites, unknown labs and unknown links are usage errors (2); the rest failures (1)."""
-    usage = isinstance(exc, LabPrerequisiteError | LabNotFoundError | UnknownLinkError)
-    fail(str(exc), EXIT_USAGE if usage else EXIT_FAILED, as_json=as_json)
 
 
 @click.group()
@@ -93,10 +85,8 @@ def lab_up(
     store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
     try:
         topology = topology_from_fleet(fleet, store_ids or None, count=count)
-    except UnknownStoreError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
-    except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+    except (UnknownStoreError, LabError) as exc:
+        fail_on(exc, as_json=as_json)
     target = resolve_state_dir(name, state_dir)
     try:
         if as_json:
@@ -105,7 +95,7 @@ def lab_up(
             with console.status("starting the lab") as spinner:
                 info = up(topology, target, progress=lambda step: spinner.update(step))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json(
             {
@@ -137,7 +127,7 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     try:
         result = status(resolve_state_dir(name, state_dir))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
     else:
@@ -173,7 +163,7 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
     try:
         report = down(resolve_state_dir(name, state_dir))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json({"ok": True, **report.model_dump(mode="json")})
         return
@@ -191,7 +181,7 @@ def change_link(action: str, store: str, link: str, name: str, state_dir: Path |
     try:
         changed = change(resolve_state_dir(name, state_dir), store, link)
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     state = "down" if action == "fail" else "up"
     if as_json:
         emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})

@@ -24,14 +24,14 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
-    fail,
+    fail_on,
     json_option,
 )
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
@@ -172,7 +172,7 @@ def _intended_source(
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
 @click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
-@click.option("--platform", default=None, type=click.Choice(["frr", "cisco_xe", "huawei_vrp", "fortinet"]))
+@click.option("--platform", default=None, type=click.Choice(PLATFORM_NAMES))
 @click.option("--role", default=None, type=click.Choice(["hub", "edge"]))
 @click.option("--shard", default=None, metavar="K/N", help="Only shard K of N (stable by appliance name).")
 @click.option("--concurrency", default=DEFAULT_CONCURRENCY, show_default=True, type=int,
@@ -286,7 +286,7 @@ def push(
             ),
         )
     except PushConfigError as exc:
-        fail(exc.message, EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
 
     stop = threading.Event()
     if as_json:

@@ -28,12 +28,12 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
-    fail,
+    exit_code_for,
+    fail_on,
     fleet_option,
     json_option,
 )
@@ -279,9 +279,9 @@ def rollout(
             for issue in exc.issues:
                 err_console.print(issue, markup=False, highlight=False)
             err_console.print(f"[bold red]error:[/] {exc}; nothing was changed")
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
     except RolloutConfigError as exc:
-        fail(f"{exc}; nothing was changed", EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json, context="; nothing was changed")
     summary = summarise(
         result.journal,
         state_dir=state_dir,
@@ -444,9 +444,7 @@ def drift(
             on_done=progress,
         )
     except RolloutInventoryError as exc:
-        fail(f"{exc}: {'; '.join(exc.issues[:5])}", EXIT_FAILED, as_json=as_json)
-    except RolloutConfigError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json, context=f": {'; '.join(exc.issues[:5])}")
     if as_json:
         emit_json({"ok": report.ok, "summary": report.summary, **report.model_dump(mode="json")})
     else:

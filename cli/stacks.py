@@ -24,18 +24,18 @@ from storestack.cli.common import (
     emit_json,
     err_console,
     fail,
+    fail_on,
     fleet_option,
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.components import ApplianceConfigRenderer
-from storestack.devices.stack_bridge import appliance_config_renderer
+from storestack.inventory import UnknownStoreError
 from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
+from storestack.stacks.device_bridge import appliance_config_renderer
 from storestack.stacks.errors import (
-    PulumiNotInstalledError,
-    PulumiOperationError,
     StackError,
     UnknownStackError,
 )
@@ -91,7 +91,7 @@ def render(
             fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack, workers=os.cpu_count() or 1
         )
     except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     notes = {s.name: list(s.notes) for s in result.stacks if s.notes}
     if as_json:
         emit_json(
@@ -127,7 +127,7 @@ def matrix(fleet_path: Path | None, out_dir: Path, shards: int) -> None:
     try:
         emit_json(stack_matrix(fleet, out_dir, shards=shards))
     except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=True)
+        fail_on(exc, as_json=True)
 
 
 @click.command()
@@ -189,10 +189,8 @@ def plan(
         if shard_text and not wanted:
             # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
             tasks = [t for t in tasks if t.kind == "store"]
-    except KeyError as exc:
-        fail(str(exc.args[0]) if exc.args else str(exc), EXIT_USAGE, as_json=as_json)
-    except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    except (UnknownStoreError, StackError) as exc:
+        fail_on(exc, as_json=as_json)
     with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
         plans = plan_tasks(
             tasks, workers=workers, on_done=lambda p: advance(p.stack), fleet=fleet if with_configs else None
@@ -336,12 +334,8 @@ def _operation_command(operation: Operation) -> click.Command:
                     on_event=display.event,
                     renderer=renderer,
                 )
-        except PulumiNotInstalledError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
-        except PulumiOperationError as exc:
-            fail(str(exc), EXIT_FAILED, as_json=as_json)
         except StackError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
+            fail_on(exc, as_json=as_json)
         if as_json:
             emit_json(
                 {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated
 
 import pulumi
 import pulumi_random as random
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from storestack.common.errors import StackFamily, UsageError
 
 COMPONENT_TAG = "storestack:component"
 
@@ -18,8 +20,10 @@ _TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 ._:/=+@-]{0,256}")
 
 
-class ComponentArgsError(ValueError):
-    """A component was given arguments that would build an unsafe or inconsistent cloud."""
+class ComponentArgsError(StackFamily, UsageError, ValueError):
+    """A component was given arguments that would build an unsafe or inconsistent cloud.
+
+    A ValueError too: raised inside pydantic validators, it becomes a ValidationError."""
 
 
 def _check_slug(value: str) -> str:
@@ -118,7 +122,3 @@ def pre_shared_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return pulumi.Output.secret(password.result.apply(lambda value: f"k{value}"))
-
-
-def sorted_unique(networks: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return sorted(set(networks))

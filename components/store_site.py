@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Protocol
 import pulumi
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
+from storestack.common.platforms import Platform
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -35,7 +36,6 @@ from storestack.components.common import (
 from storestack.components.network import CustomerGatewaySpec, transit_gateway_vpn
 
 COMPONENT = "store-site"
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
 
 _LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")

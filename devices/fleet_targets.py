@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from storestack.devices.secrets import env_variable
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.inventory import Fleet
 
@@ -46,7 +47,7 @@ def fleet_secret_values(fleet: Fleet) -> set[str]:
     """The device secrets the fleet's configs are rendered with (from `env:NAME` references), to redact."""
     values: set[str] = set()
     for reference in fleet.spec.management.secrets.values():
-        kind, _, name = reference.partition(":")
-        if kind == "env" and os.environ.get(name):
-            values.add(os.environ[name])
+        variable = env_variable(reference)
+        if variable is not None and os.environ.get(variable):
+            values.add(os.environ[variable])
     return values

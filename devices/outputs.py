@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -103,6 +103,15 @@ class StoreCloudOutputs(_Outputs):
 
     def link(self, name: str) -> HubTunnelOutput | None:
         return next((tunnel for tunnel in self.links if tunnel.link == name), None)
+
+
+def psk_values(outputs: Iterable[StoreCloudOutputs]) -> set[str]:
+    """Every pre-shared key in these stores' outputs (hub tunnels and AWS tunnels), to redact."""
+    values: set[str] = set()
+    for store in outputs:
+        values.update(link.psk.get_secret_value() for link in store.links)
+        values.update(tunnel.psk.get_secret_value() for tunnel in store.aws_tunnels)
+    return values
 
 
 def describe_validation_error(exc: ValidationError) -> str:

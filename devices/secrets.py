@@ -54,6 +54,15 @@ def device_secret(name: str, source: str, value: str | None) -> Secret:
     return Secret(name, source, SecretStr(value))
 
 
+def env_variable(reference: str) -> str | None:
+    """The environment variable an `env:NAME` secret reference names; None for any other form.
+
+    The one reader of secret references: rendering, redaction and the demo all go through it.
+    """
+    kind, _, name = reference.partition(":")
+    return name if kind == "env" and name else None
+
+
 def resolve_secret_refs(refs: Mapping[str, str], *, reveal: bool) -> dict[str, Secret]:
     """Turn `management.secrets` (slug -> `env:NAME`) into slots.
 
@@ -61,12 +70,12 @@ def resolve_secret_refs(refs: Mapping[str, str], *, reveal: bool) -> dict[str, S
     """
     slots: dict[str, Secret] = {}
     for slug, ref in refs.items():
-        kind, _, target = ref.partition(":")
-        if kind != "env" or not target:
+        variable = env_variable(ref)
+        if variable is None:
             slots[slug] = Secret(slug, ref, None, "unsupported secret reference (use env:NAME)")
             continue
         if reveal:
-            slots[slug] = device_secret(slug, ref, os.environ.get(target))
+            slots[slug] = device_secret(slug, ref, os.environ.get(variable))
         else:
             slots[slug] = Secret(slug, ref)
     return slots

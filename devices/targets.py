@@ -13,18 +13,20 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import Platform
 from storestack.common.yamlerrors import describe_yaml_error
+from storestack.devices.errors import DevicesError
 
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 ApplianceRole = Literal["hub", "edge"]
 
 
-class CredentialsError(Exception):
+class CredentialsError(DevicesError, UsageError):
     """Credentials could not be resolved from the reference."""
 
 
-class AppliancesFileError(ValueError):
+class AppliancesFileError(DevicesError, UsageError, ValueError):
     """An appliance inventory file is not YAML (schema errors are pydantic's ValidationError)."""
 
 

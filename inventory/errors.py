@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storestack.common.errors import InventoryFamily
+
 
 @dataclass(frozen=True, order=True)
 class InventoryIssue:
@@ -20,7 +22,7 @@ class InventoryIssue:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
 
 
-class InventoryError(Exception):
+class InventoryError(InventoryFamily):
     """The inventory is invalid; `issues` holds every problem found, not just the first."""
 
     def __init__(self, issues: list[InventoryIssue]) -> None:

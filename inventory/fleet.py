@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.common.errors import InventoryFamily, UsageError
 from storestack.inventory.models import (
     CloudAffinity,
     FleetSpec,
@@ -205,7 +206,9 @@ class Fleet:
         return [(store, link) for store in self.stores.values() for link in store.wan if link.hub == hub]
 
 
-class UnknownStoreError(KeyError):
+class UnknownStoreError(InventoryFamily, UsageError, KeyError):
+    """A store id the inventory does not have; a KeyError too, as a failed mapping lookup is."""
+
     def __init__(self, store_id: str, known: list[str]) -> None:
         self.store_id = store_id
         close = difflib.get_close_matches(store_id, known, n=1)

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storestack.common.errors import InventoryFamily, UsageError
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory.source import resolve_plain_scalar
 
 MAX_GENERATED_STORES = 10_000
@@ -40,7 +42,7 @@ _REGIONS: dict[str, list[str]] = {
 _DISTRICTS = ["Centrum", "Noord", "Zuid", "Oost", "West", "Station", "Haven", "Markt", "Park", "Plein"]
 _FORMATS = ["hypermarket", "supermarket", "mall", "convenience"]
 _FORMAT_WEIGHTS = [8, 42, 12, 38]
-_PLATFORMS = ["frr", "cisco_xe", "huawei_vrp", "fortinet"]
+_PLATFORMS = list(PLATFORM_NAMES)
 _PLATFORM_WEIGHTS = [40, 25, 15, 20]
 _ISPS: dict[str, list[str]] = {
     "fiber": ["Eurofiber", "KPN Zakelijk", "Delta Fiber", "Open Dutch Fiber"],
@@ -81,7 +83,7 @@ _STATIC_WAN = ipaddress.IPv4Network("198.18.0.0/15")  # one /30 per store (RFC 2
 _PINNED_POS = ipaddress.IPv4Network("10.127.0.0/16")  # a few stores pin their POS subnet here
 
 
-class GenerateError(ValueError):
+class GenerateError(InventoryFamily, UsageError, ValueError):
     """The requested fleet cannot be generated (e.g. too many stores)."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from storestack.common.errors import InventoryFamily
 from storestack.common.files import atomic_write_text
 from storestack.inventory.addresses import network, parse_address, parse_network, span
 from storestack.inventory.errors import InventoryError, InventoryIssue
@@ -164,7 +165,9 @@ def write_allocations(path: Path, table: AllocationTable) -> bool:
     return atomic_write_text(path, table.render())
 
 
-class PoolExhausted(Exception):
+class PoolExhausted(InventoryFamily):
+    """Internal to allocation: the loader reports it as an IpamExhaustedError naming the file."""
+
     def __init__(self, pool: str, supernet: str, size: str, used: int) -> None:
         self.pool, self.supernet, self.size, self.used = pool, supernet, size, used
         super().__init__(f"{pool} {supernet} has no free {size} left ({used} in use)")

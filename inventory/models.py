@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storestack.common.platforms import Platform
 from storestack.inventory.types import (
     Asn,
     AwsAccountId,
@@ -29,8 +30,6 @@ from storestack.inventory.types import (
     VlanId,
 )
 
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
-PLATFORMS: tuple[Platform, ...] = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
 StoreFormat = Literal["hypermarket", "supermarket", "mall", "convenience"]
 LifecycleState = Literal["planned", "active", "decommissioned"]
 WanKind = Literal["fiber", "broadband", "lte", "5g"]

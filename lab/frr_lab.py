@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from storestack.common.files import atomic_write_text
+from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab import system
 from storestack.lab.emulator.models import EmulatedDevice, EmulatorSpec
@@ -39,7 +40,6 @@ from storestack.lab.errors import (
     LabNotFoundError,
     UnknownLinkError,
 )
-from storestack.lab.hostkeys import openssh_fingerprint
 from storestack.lab.state import (
     CREDENTIALS_FILE,
     EMULATOR_DIR,
@@ -193,8 +193,8 @@ def up(
     os.chmod(state_dir, 0o700)
     (state_dir / SSH_DIR).mkdir(exist_ok=True)
     prefix = lab_prefix(state_dir)
-    frr_appliances = [a for a in topology.appliances if a.platform == "frr"]
-    emulated = [a for a in topology.appliances if a.platform != "frr"]
+    frr_appliances = [a for a in topology.appliances if not a.emulated]
+    emulated = [a for a in topology.appliances if a.emulated]
     namespaces = namespace_names(prefix, [a.name for a in frr_appliances])
     # One reservation for every port of the lab, emulated appliances included, so that no two
     # of them can be handed the same ephemeral port.
@@ -275,7 +275,7 @@ def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
     emulated = _emulator_targets(state_dir) if state.emulator_pidfile else {}
     targets = []
     for appliance in state.topology.appliances:
-        if appliance.platform != "frr":
+        if appliance.emulated:
             if appliance.name in emulated:
                 targets.append(emulated[appliance.name])
             continue
@@ -427,7 +427,7 @@ def _generate_host_key(path: Path, lab_name: str) -> str:
         stale.unlink(missing_ok=True)
     comment = f"storestack-lab-{lab_name}"
     system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
-    return openssh_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
+    return public_key_line_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
 
 
 def _create_namespaces(state: LabState) -> None:
@@ -836,7 +836,7 @@ def status(state_dir: Path) -> LabStatus:
     emulated_targets = _emulator_targets(state_dir) if state.emulator_pidfile else {}
 
     def probe(appliance: LabAppliance) -> ApplianceStatus:
-        if appliance.platform != "frr":
+        if appliance.emulated:
             target = emulated_targets.get(appliance.name)
             return ApplianceStatus(
                 name=appliance.name,

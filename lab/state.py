@@ -87,7 +87,7 @@ class LabState(BaseModel):
     emulator_pidfile: str | None = None
 
     def is_emulated(self, appliance: str) -> bool:
-        return self.topology.appliance(appliance).platform != "frr"
+        return self.topology.appliance(appliance).emulated
 
     def veth_links(self) -> list[LabLink]:
         """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""

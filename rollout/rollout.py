@@ -569,19 +569,6 @@ def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tupl
     return journal, options
 
 
-def resume_rollout(
-    run_id: str,
-    *,
-    state_dir: Path = DEFAULT_STATE_DIR,
-    observer: RolloutObserver | None = None,
-    stop: threading.Event | None = None,
-    **overrides: Any,
-) -> RolloutResult:
-    """Continue a rollout from each store's first unfinished step, with the options it started with."""
-    journal, options = journal_to_resume(run_id, state_dir=state_dir, **overrides)
-    return run_rollout(options, journal=journal, observer=observer, stop=stop)
-
-
 def outputs_mode_text(mode: str, options: RolloutOptions) -> str:
     if mode == "live":
         return "live: stacks go up through the Pulumi Automation API"

@@ -164,7 +164,7 @@ def plan_renderer(fleet: Fleet) -> ApplianceConfigRenderer:
     A plan needs no device secret (the config is a secret output and shows as `[secret]`), so the
     environment is never read; `up`/`preview` render with the secrets instead.
     """
-    from storestack.devices.stack_bridge import appliance_config_renderer
+    from storestack.stacks.device_bridge import appliance_config_renderer
 
     return appliance_config_renderer(fleet, reveal_secrets=False)
 

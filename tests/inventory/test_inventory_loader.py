@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import (
     Fleet,
     InventoryError,
@@ -24,7 +25,6 @@ from storestack.inventory import (
     source,
 )
 from storestack.inventory.generate import generate_fleet, write_fleet
-from storestack.inventory.models import PLATFORMS
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_sample_chain_validates_and_reads_like_a_retailer(sample: Fleet) -> None
     assert len(sample) == 8
     assert sorted(sample.hubs) == ["hq-hub1", "hq-hub2"]
     assert {store.format for store in sample} == {"hypermarket", "supermarket", "mall", "convenience"}
-    assert {appliance.platform for store in sample for appliance in store.appliances} == set(PLATFORMS)
+    assert {appliance.platform for store in sample for appliance in store.appliances} == set(PLATFORM_NAMES)
     assert [store.id for store in sample if store.lte_only] == ["nw-0007"]
     assert len(sample.spec.sites.openstack) == 1
     assert [region for account in sample.spec.sites.aws for region in account.regions] == ["eu-west-1"]
