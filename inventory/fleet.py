@@ -7,11 +7,9 @@ fleet-wide checks, so templates and components can trust them.
 from __future__ import annotations
 
 import difflib
-import functools
 import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,32 +25,10 @@ from storestack.inventory.models import (
 
 
 class Resolved(BaseModel):
+    """A resolved value. The loader builds these with `model_construct` from values it has
+    validated or computed, so they are not validated a second time."""
+
     model_config = ConfigDict(frozen=True)
-
-    @classmethod
-    def trusted(cls, **values: Any) -> Self:
-        """An instance from values the loader has already validated or computed, every field given.
-
-        What `model_construct` does, minus its per-field alias and default handling: building
-        ~10 resolved models per store is otherwise a large part of loading a big fleet.
-        """
-        instance = _new(cls)
-        _set(instance, "__dict__", values)
-        # Every field is given, so the set is the class's field names (copying a frozenset is
-        # cheaper than building a set from the dict).
-        _set(instance, "__pydantic_fields_set__", set(_field_names(cls)))
-        _set(instance, "__pydantic_extra__", None)
-        _set(instance, "__pydantic_private__", None)
-        return instance
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-@functools.cache
-def _field_names(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
 
 
 class ResolvedSegment(Resolved):

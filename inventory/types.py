@@ -13,8 +13,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from storestack.inventory.addresses import parse_address, parse_network
-
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _TEXT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .,'()&/_+-]{0,61}[A-Za-z0-9.)'])?")
@@ -127,7 +125,7 @@ Asn = Annotated[int, BeforeValidator(_strict_int), AfterValidator(_check_asn)]
 def _check_network(value: object) -> ipaddress.IPv4Network:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Network) else str(value)
     try:
-        network = parse_network(text)
+        network = ipaddress.IPv4Network(text)
     except ValueError as exc:
         reason = describe_reason(exc)
         if reason == "host bits set":
@@ -156,7 +154,7 @@ def _check_interface(value: object) -> ipaddress.IPv4Interface:
 def _check_address(value: object) -> ipaddress.IPv4Address:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Address) else str(value)
     try:
-        return parse_address(text)
+        return ipaddress.IPv4Address(text)
     except ValueError:
         raise _refuse("storestack_address", f"{describe(text)} is not an IPv4 address") from None
 
