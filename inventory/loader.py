@@ -117,15 +117,16 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     issues: list[InventoryIssue] = []
     fleet = _validated_fleet(_read(issues, read_document, fleet_path, FLEET_FILE, inside=root), issues)
     stores: list[StoreSource] = []
-    stores_dir = root / STORES_DIR
-    entries = sorted(os.scandir(stores_dir), key=lambda e: e.name) if stores_dir.is_dir() else []
-    for entry in entries:
-        display = f"{STORES_DIR}/{entry.name}"
-        if entry.name.endswith(".yaml"):
-            document = _read(issues, read_document, entry.path, display, inside=root)
-            _add_store(document, entry.name.removesuffix(".yaml"), stores, issues)
-        elif entry.name.endswith(".yml"):
-            issues.append(InventoryIssue(display, 0, "", "store files must be named <id>.yaml (not .yml)"))
+    store_files = _store_files(root, issues)
+    if not store_files and not any(issue.file.startswith(STORES_DIR) for issue in issues):
+        # A renamed or missing stores/ folder must never read as a chain without stores: every
+        # plan made from it would destroy every store stack.
+        issues.append(
+            InventoryIssue(f"{STORES_DIR}/", 0, "", f"no store files (expected {STORES_DIR}/<id>.yaml)")
+        )
+    for store_path, display in store_files:
+        document = _read(issues, read_document, store_path, display, inside=root)
+        _add_store(document, Path(display).name.removesuffix(STORE_SUFFIX), stores, issues)
     lock_path = root / LOCK_FILE_NAME
     lock: LockSource | None = LockSource(AllocationTable(), SourceDocument(LOCK_FILE_NAME, {}))
     if lock_path.exists() or lock_path.is_symlink():
@@ -137,6 +138,80 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     if write_lock:
         changed = write_allocations(lock_path, table)  # also rewrites a lock edited by hand
     return LoadResult(fleet_value, table, lock_path, changed)
+
+
+STORE_SUFFIX = ".yaml"
+# A name that could be meant as a store file: a store id, then any extension (`nw-0001.yml`,
+# `nw-0001.yaml.bak`, `nw-0001`). Hidden files (`.gitkeep`, editor swap files) are not.
+_STORE_LIKE = re.compile(r"[a-z0-9][a-z0-9-]*(\..*)?")
+
+
+def _store_files(root: Path, issues: list[InventoryIssue]) -> list[tuple[str, str]]:
+    """The store files of the fleet at `root` (path, display name), in name order.
+
+    Only `stores/<id>.yaml` is read. Anything that looks like a store file but would not be
+    read (another extension, a subfolder) is an issue naming it, so no store is dropped
+    silently; whether each file is a regular file inside the fleet is `read_bytes`'s check.
+    """
+    stores_dir = root / STORES_DIR
+    if stores_dir.is_symlink() and not stores_dir.resolve().is_relative_to(root.resolve()):
+        issues.append(
+            InventoryIssue(
+                f"{STORES_DIR}/", 0, "", "is a link to a directory outside the fleet directory (refused)"
+            )
+        )
+        return []
+    if not stores_dir.exists():
+        return []  # no stores at all: the loader reports the empty fleet
+    try:
+        entries = sorted(os.scandir(stores_dir), key=lambda entry: entry.name)
+    except OSError as exc:
+        issues.append(InventoryIssue(f"{STORES_DIR}/", 0, "", f"cannot list the directory: {exc.strerror}"))
+        return []
+    found: list[tuple[str, str]] = []
+    for entry in entries:
+        display = f"{STORES_DIR}/{_display_name(entry.name)}"
+        if entry.name.endswith(STORE_SUFFIX) and _STORE_LIKE.fullmatch(entry.name):
+            found.append((entry.path, display))
+        elif entry.is_dir(follow_symlinks=False):
+            issues.extend(_ignored_in_subfolder(Path(entry.path), display))
+        elif _STORE_LIKE.fullmatch(entry.name) or entry.name.endswith(STORE_SUFFIX):
+            extension = entry.name.partition(".")[2]
+            wrong = f" (not .{extension})" if extension else ""
+            issues.append(
+                InventoryIssue(
+                    display,
+                    0,
+                    "",
+                    f"store files must be named <id>{STORE_SUFFIX}{wrong}; this file is not read",
+                )
+            )
+    return found
+
+
+def _ignored_in_subfolder(folder: Path, display: str) -> list[InventoryIssue]:
+    """An issue for each YAML file under a subfolder of stores/ (a store there would be dropped)."""
+    issues: list[InventoryIssue] = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        return [InventoryIssue(f"{display}/", 0, "", f"cannot list the directory: {exc.strerror}")]
+    for name in names:
+        if name.endswith((".yaml", ".yml")):
+            issues.append(
+                InventoryIssue(
+                    f"{display}/{_display_name(name)}",
+                    0,
+                    "",
+                    f"is not read: store files live directly in {STORES_DIR}/ (move it up, or remove it)",
+                )
+            )
+    return issues
+
+
+def _display_name(name: str) -> str:
+    """A file name as messages show it: escaped when it is not plain printable text."""
+    return name if name.isprintable() and len(name) <= 80 else ascii(name)[1:-1][:80]
 
 
 def load_fleet_bundle(
@@ -172,6 +247,12 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
             [InventoryIssue(name, 1, "", "bundle is empty (expected the fleet, then stores)")]
         )
     issues: list[InventoryIssue] = []
+    if len(chunks) == 1:
+        issues.append(
+            InventoryIssue(
+                name, 0, "", "the bundle holds no store documents (expected the fleet, then stores)"
+            )
+        )
     fleet = _validated_fleet(_read(issues, parse_text, chunks[0].text, FLEET_FILE), issues)
     stores: list[StoreSource] = []
     seen: set[str] = {FLEET_FILE}

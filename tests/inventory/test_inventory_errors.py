@@ -110,7 +110,7 @@ CASES: dict[str, list[str]] = {
         "fleet.yaml:69 management.ntp_servers[1]: 'ntp.sandhill.example' is not an IPv4 address",
         "stores/sh-0001.yaml:23 lan.pos.vlan: 10000 is not a VLAN id (1-4094)",
         "stores/sh-0002.yaml:15 wan[1].kind: '6g' is not one of 'fiber', 'broadband', 'lte' or '5g'",
-        "stores/sh-0003.yml store files must be named <id>.yaml (not .yml)",
+        "stores/sh-0003.yml store files must be named <id>.yaml (not .yml); this file is not read",
         "stores/sh-0004.yaml:3 YAML syntax error: did not find expected ',' or ']'",
     ],
 }
