@@ -5,6 +5,9 @@ Each pass returns every issue it finds, each naming file, line and field:
 - `cross_checks`: the stores against the fleet and one another (ids, hubs, VLANs, subnets).
 - `lock_checks`: the IPAM lock file against the plan and itself.
 - `resolved_checks`: explicit values against what the lock file already gave someone else.
+- `address_checks`: networks and addresses that parse but are wrong where they are used.
+- `stack_checks`: what the cloud stacks would refuse at plan time.
+- `secret_checks`: secret references the fleet's rule does not allow.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
+from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
@@ -167,6 +172,22 @@ def cross_checks(
         for name in ("management_address", "public_address"):
             addresses.setdefault(getattr(hub, name), (fleet_doc, ("sites", "hq", "hubs", index, name)))
 
+    # A device's identity (serial, SSH host key) belongs to one device: a copy-pasted one would
+    # let a push trust the wrong box.
+    identities: dict[tuple[str, str], tuple[SourceDocument, Loc]] = {}
+
+    def claim_identity(what: str, value: str | None, doc: SourceDocument, loc: Loc) -> None:
+        if value is None:
+            return
+        first = identities.setdefault((what, value), (doc, loc))
+        if first != (doc, loc):
+            issues.append(doc.issue(loc, f"{what} {value} is already used by {first[0].where(first[1])}"))
+
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        base: Loc = ("sites", "hq", "hubs", index)
+        claim_identity("serial", hub.serial, fleet_doc, (*base, "serial"))
+        claim_identity("SSH host key", hub.ssh_host_key, fleet_doc, (*base, "ssh_host_key"))
+
     def claim_address(address: ipaddress.IPv4Address, doc: SourceDocument, loc: Loc) -> None:
         if address in addresses:
             issues.append(
@@ -200,6 +221,8 @@ def cross_checks(
                     )
                 )
             hostnames.setdefault(appliance.hostname, doc.display)
+            claim_identity("serial", appliance.serial, doc, ("appliances", index, "serial"))
+            claim_identity("SSH host key", appliance.ssh_host_key, doc, ("appliances", index, "ssh_host_key"))
             if appliance.management_address is not None:
                 claim_address(appliance.management_address, doc, ("appliances", index, "management_address"))
         vlans: dict[int, str] = {}
@@ -416,4 +439,174 @@ def resolved_checks(
                     f"{hub_spec.management_address} is the loopback of {owner}",
                 )
             )
+    return issues
+
+
+# Each AWS region or OpenStack site takes one sixteenth of ip_plan.cloud and ip_plan.desktops
+# (stacks/mapping.py SLOT_BITS); the stacks refuse more.
+MAX_CLOUD_SITES = 16
+_TRANSIT_GATEWAY_ASNS = (64512, 65534)  # what AWS takes as a Transit Gateway's Amazon-side ASN
+
+
+def address_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
+    """Networks and addresses that are well-formed but wrong where they are used.
+
+    Everything the cloud stacks take as a private range (stores, LANs, HQ, cloud, desktops,
+    management) must be RFC 1918; loopbacks and transit may also use `ip_plan.private_ranges`.
+    Management ranges are never wider than `ip_plan.management_widest_prefix`. Hub public
+    addresses must be reachable across the internet, WAN addresses and gateways must be
+    unicast host addresses, and a pinned LAN lies inside `ip_plan.stores`.
+    """
+    issues: list[InventoryIssue] = []
+    plan = spec.ip_plan
+    cloud_facing: list[tuple[Loc, ipaddress.IPv4Network]] = [
+        (("ip_plan", "stores"), plan.stores),
+        (("ip_plan", "cloud"), plan.cloud),
+        (("ip_plan", "desktops"), plan.desktops),
+        *((("ip_plan", "hq", index), net) for index, net in enumerate(plan.hq)),
+        *((("ip_plan", "management", index), net) for index, net in enumerate(plan.management)),
+    ]
+    for loc, net in cloud_facing:
+        if not is_rfc1918(net):
+            issues.append(doc.issue(loc, f"{net} is not a private (RFC 1918) range"))
+    for index, net in enumerate(plan.management):
+        if net.prefixlen < plan.management_widest_prefix:
+            issues.append(
+                doc.issue(
+                    ("ip_plan", "management", index),
+                    f"{net} is wider than /{plan.management_widest_prefix} "
+                    "(ip_plan.management_widest_prefix): appliances would accept management from all of it",
+                )
+            )
+    for index, net in enumerate(plan.private_ranges):
+        problem = unicast_problem(net.network_address) or unicast_problem(net.broadcast_address)
+        if problem is not None or net.prefixlen < 8:
+            issues.append(
+                doc.issue(("ip_plan", "private_ranges", index), f"{net} cannot be declared a private range")
+            )
+
+    def internal(address: ipaddress.IPv4Network | ipaddress.IPv4Address) -> bool:
+        if is_rfc1918(address):
+            return True
+        if isinstance(address, ipaddress.IPv4Address):
+            return any(address in net for net in plan.private_ranges)
+        return any(address.subnet_of(net) for net in plan.private_ranges)
+
+    for loc, net in ((("ip_plan", "loopbacks"), plan.loopbacks), (("ip_plan", "transit"), plan.transit)):
+        if not internal(net):
+            issues.append(doc.issue(loc, f"{net} is neither RFC 1918 nor inside ip_plan.private_ranges"))
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        base: Loc = ("sites", "hq", "hubs", index)
+        if not internal(hub.management_address):
+            issues.append(
+                doc.issue(
+                    (*base, "management_address"),
+                    f"{hub.management_address} is neither RFC 1918 nor inside ip_plan.private_ranges",
+                )
+            )
+        problem = public_address_problem(hub.public_address)
+        if problem is not None:
+            issues.append(doc.issue((*base, "public_address"), problem))
+    management = spec.management
+    for name in ("ntp_servers", "syslog_servers", "dns_forwarders", "tacacs_servers"):
+        for index, server in enumerate(getattr(management, name)):
+            problem = unicast_problem(server)
+            if problem is not None:
+                issues.append(doc.issue(("management", name, index), problem))
+
+    for source in stores:
+        store_doc, store = source.document, source.spec
+        for kind, segment in store.lan.items():
+            subnet = segment.subnet
+            if subnet is None:
+                continue
+            loc = ("lan", kind, "subnet")
+            if not is_rfc1918(subnet):
+                issues.append(store_doc.issue(loc, f"{subnet} is not a private (RFC 1918) range"))
+            elif not subnet.subnet_of(plan.stores):
+                issues.append(store_doc.issue(loc, f"{subnet} is outside ip_plan.stores {plan.stores}"))
+        for index, link in enumerate(store.wan):
+            if link.address is not None:
+                problem = unicast_problem(link.address.ip)
+                net = link.address.network
+                if (
+                    problem is None
+                    and net.prefixlen <= 30
+                    and link.address.ip
+                    in (
+                        net.network_address,
+                        net.broadcast_address,
+                    )
+                ):
+                    problem = f"{link.address.ip} is the network or broadcast address of {net}"
+                if problem is not None:
+                    issues.append(store_doc.issue(("wan", index, "address"), problem))
+            if link.gateway is not None:
+                problem = unicast_problem(link.gateway)
+                if problem is not None:
+                    issues.append(store_doc.issue(("wan", index, "gateway"), problem))
+        for index, appliance in enumerate(store.appliances):
+            address = appliance.management_address
+            if address is not None and not internal(address):
+                issues.append(
+                    store_doc.issue(
+                        ("appliances", index, "management_address"),
+                        f"{address} is neither RFC 1918 nor inside ip_plan.private_ranges",
+                    )
+                )
+    return issues
+
+
+def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """What the cloud stacks would refuse at `plan` time, said here with file and line."""
+    issues: list[InventoryIssue] = []
+    accounts = spec.sites.aws
+    if len(accounts) != 1:
+        issues.append(
+            doc.issue(("sites", "aws"), f"the core stack needs exactly one AWS account, not {len(accounts)}")
+        )
+    sites = sum(len(account.regions) for account in accounts) + len(spec.sites.openstack)
+    if sites > MAX_CLOUD_SITES:
+        issues.append(
+            doc.issue(
+                ("sites",), f"{sites} cloud regions and sites; ip_plan.cloud has room for {MAX_CLOUD_SITES}"
+            )
+        )
+    for index, account in enumerate(accounts):
+        for what, values in (
+            ("regions", account.regions),
+            ("availability_zones", account.availability_zones),
+        ):
+            seen: set[str] = set()
+            for position, value in enumerate(values):
+                if value in seen:
+                    issues.append(
+                        doc.issue(("sites", "aws", index, what, position), f"{value!r} is listed twice")
+                    )
+                seen.add(value)
+    names: set[str] = set()
+    for index, site in enumerate(spec.sites.openstack):
+        if site.name in names:
+            issues.append(
+                doc.issue(
+                    ("sites", "openstack", index, "name"), f"OpenStack site {site.name!r} is listed twice"
+                )
+            )
+        names.add(site.name)
+    low, high = _TRANSIT_GATEWAY_ASNS
+    if not low <= spec.asn.aws <= high:
+        issues.append(
+            doc.issue(("asn", "aws"), f"{spec.asn.aws} is not an AWS Transit Gateway ASN ({low}-{high})")
+        )
+    return issues
+
+
+def secret_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """Secret references the fleet's rule refuses (a variable without its prefix, a file elsewhere)."""
+    issues: list[InventoryIssue] = []
+    policy = spec.management.secret_policy
+    for slug, text in spec.management.secrets.items():
+        problem = policy_problem(parse_secret_ref(text), policy)
+        if problem is not None:
+            issues.append(doc.issue(("management", "secrets", slug), problem))
     return issues

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from storestack.common.files import atomic_write_text
 from storestack.inventory.addresses import span
@@ -22,6 +22,7 @@ from storestack.inventory.source import Loc, SourceDocument, decode, parse_text,
 from storestack.inventory.validate import validate_document
 
 LOCK_FILE_NAME = "allocations.yaml"
+LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64_000_000  # ~160 bytes a store: room for far more stores than a chain has
 _LOCK_HEADER = (
     "# IPAM allocations managed by storestack. Commit this file: it keeps every store's\n"
@@ -58,9 +59,18 @@ def _flow(mapping: dict[str, object]) -> str:
 class AllocationTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = 1
+    version: int = LOCK_VERSION
     hubs: dict[str, HubAllocation] = Field(default_factory=dict)
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        if version != LOCK_VERSION:
+            raise ValueError(
+                f"lock file version {version} is not supported (this storestack reads and writes version {LOCK_VERSION})"
+            )
+        return version
 
     def render(self) -> str:
         """The lock file's text: sorted, one store per block, stable for diffs.
@@ -125,7 +135,8 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
     exactly the written shape and types (raising otherwise), so the result is what validation
     would give.
     """
-    if set(data) - {"version", "hubs", "stores"} or type(data.get("version", 1)) is not int:
+    version = data.get("version", LOCK_VERSION)
+    if set(data) - {"version", "hubs", "stores"} or type(version) is not int or version != LOCK_VERSION:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
@@ -143,7 +154,7 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             loopbacks={name: _address(value) for name, value in (entry.get("loopbacks") or {}).items()},
             transit={name: _network(value) for name, value in (entry.get("transit") or {}).items()},
         )
-    return AllocationTable.model_construct(version=data.get("version", 1), hubs=hubs, stores=stores)
+    return AllocationTable.model_construct(version=version, hubs=hubs, stores=stores)
 
 
 def _address(value: object) -> ipaddress.IPv4Address:

@@ -25,10 +25,13 @@ from typing import Any
 from storestack.inventory.checks import (
     LockSource,
     StoreSource,
+    address_checks,
     cross_checks,
     fleet_checks,
     lock_checks,
     resolved_checks,
+    secret_checks,
+    stack_checks,
 )
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.fleet import (
@@ -335,7 +338,10 @@ def _load(
         raise InventoryError(issues)
     fleet_spec, fleet_doc = fleet
     issues.extend(fleet_checks(fleet_spec, fleet_doc))
+    issues.extend(stack_checks(fleet_spec, fleet_doc))
+    issues.extend(secret_checks(fleet_spec, fleet_doc))
     issues.extend(cross_checks(fleet_spec, fleet_doc, stores))
+    issues.extend(address_checks(fleet_spec, fleet_doc, stores))
     if lock is not None:
         issues.extend(lock_checks(fleet_spec, lock))
     if issues or lock is None:

@@ -64,7 +64,9 @@ CASES: dict[str, list[str]] = {
     "overlapping-subnets": [
         "fleet.yaml:11 ip_plan.desktops: 10.64.128.0/17 overlaps ip_plan.stores 10.64.0.0/16",
         "fleet.yaml:13 ip_plan.loopbacks: 10.16.255.0/24 overlaps ip_plan.cloud 10.16.0.0/14",
+        "stores/sh-0003.yaml:14 lan.office.subnet: 10.17.0.0/24 is outside ip_plan.stores 10.64.0.0/16",
         "stores/sh-0003.yaml:14 lan.office.subnet: 10.17.0.0/24 overlaps ip_plan.cloud 10.16.0.0/14",
+        "stores/sh-0003.yaml:15 lan.cctv.subnet: 10.0.5.0/26 is outside ip_plan.stores 10.64.0.0/16",
         "stores/sh-0003.yaml:15 lan.cctv.subnet: 10.0.5.0/26 overlaps ip_plan.hq[0] 10.0.0.0/16",
         "stores/sh-0004.yaml:13 lan.pos.subnet: 10.64.100.64/26 overlaps 10.64.100.0/24"
         " (stores/sh-0003.yaml:13 lan.pos.subnet)",
