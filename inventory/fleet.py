@@ -123,11 +123,15 @@ class Fleet:
         hubs: dict[str, ResolvedHub],
         stores: dict[str, ResolvedStore],
         root: Path,
+        removed: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
         self.hubs = hubs
         self.stores = dict(sorted(stores.items()))
         self.root = root
+        # Stores the lock file still pins but the inventory no longer has: their stacks are
+        # to be destroyed (and their numbers stay reserved until the lock entry is deleted).
+        self.removed = tuple(sorted(removed))
 
     def __len__(self) -> int:
         return len(self.stores)
@@ -169,7 +173,14 @@ class Fleet:
         # A new Fleet with its own dicts: changing the copy's mappings never touches this one
         # (the models inside are frozen, so sharing them is safe).
         return Fleet(
-            self.spec, dict(self.hubs), {s.id: s for s in self.stores.values() if keep(s)}, self.root
+            self.spec,
+            dict(self.hubs),
+            {s.id: s for s in self.stores.values() if keep(s)},
+            self.root,
+            # Removed stores belong to no filter's selection.
+            self.removed
+            if (wanted, predicate, region, format, platform, state) == (set(), None, None, None, None, None)
+            else (),
         )
 
     @property

@@ -352,7 +352,8 @@ def _load(
     late = resolved_checks(fleet_spec, fleet_doc, stores, hubs, resolved, table, lock)
     if late:
         raise InventoryError(late)
-    return Fleet(fleet_spec, hubs, resolved, root), table
+    removed = tuple(store_id for store_id in table.stores if store_id not in resolved)
+    return Fleet(fleet_spec, hubs, resolved, root, removed), table
 
 
 def _resolve(
