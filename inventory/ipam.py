@@ -24,7 +24,7 @@ from storestack.inventory.validate import validate_document
 LOCK_FILE_NAME = "allocations.yaml"
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64_000_000  # ~160 bytes a store: room for far more stores than a chain has
-_LOCK_HEADER = (
+LOCK_HEADER = (
     "# IPAM allocations managed by storestack. Commit this file: it keeps every store's\n"
     "# numbers stable when stores are added, removed or reordered. Do not edit by hand.\n"
 )
@@ -78,7 +78,7 @@ class AllocationTable(BaseModel):
         Written by hand rather than by a YAML emitter: every value is an address, a network
         or a number, every key a validated name, and this runs on every load of a big fleet.
         """
-        out = [_LOCK_HEADER, f"version: {self.version}\n"]
+        out = [LOCK_HEADER, f"version: {self.version}\n"]
         out.append("hubs:\n" if self.hubs else "hubs: {}\n")
         for name in sorted(self.hubs):
             out.append(f"  {_key(name)}: {{loopback: {self.hubs[name].loopback}}}\n")
