@@ -31,14 +31,17 @@ from storestack.inventory.export import (
     to_yaml,
 )
 from storestack.inventory.generate import GenerateError, generate_fleet, write_fleet
+from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.inventory.loader import (
     FLEET_FILE,
     MAX_BUNDLE_BYTES,
     LoadResult,
+    fleet_root,
     load_bundle_with_allocations,
     load_fleet_with_allocations,
 )
 from storestack.inventory.models import PLATFORMS
+from storestack.inventory.rename import rename_hints, rename_store
 
 
 def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
@@ -109,6 +112,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
         raise SystemExit(EXIT_FAILED) from None
     fleet = result.fleet
     provisional = fleet.provisional_stores
+    hints = rename_hints(fleet, result.allocations)
     if as_json:
         emit_json(
             {
@@ -118,6 +122,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
                 "appliances": sum(len(store.appliances) for store in fleet),
                 "provisional_allocations": provisional,
                 "lock_written": write_lock and result.lock_changed,
+                "rename_hints": hints,
             }
         )
         return
@@ -133,6 +138,42 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
         )
     elif write_lock and result.lock_changed:
         console.print(f"wrote {escape(str(result.lock_path))}", soft_wrap=True)
+    for new_id, old_ids in hints.items():
+        old = old_ids[0] if len(old_ids) == 1 else f"one of {', '.join(old_ids)}"
+        console.print(
+            f"[yellow]note[/] {escape(fleet.store(new_id).source_file)} looks like a rename of {escape(old)}; "
+            f"`storestack inventory rename {escape(old_ids[0])} {new_id}` keeps its addresses",
+            soft_wrap=True,
+        )
+
+
+@inventory.command()
+@click.argument("old_id")
+@click.argument("new_id")
+@fleet_option
+@json_option
+def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> None:
+    """Rename store OLD_ID to NEW_ID, keeping its IPAM numbers (addresses, ASN).
+
+    Renames stores/OLD_ID.yaml (its id, and hostnames starting with OLD_ID-) and moves its
+    entry in allocations.yaml. If the file was already renamed by hand, only the entry moves.
+    The fleet is validated afterwards; when it is not valid, every file is put back.
+    """
+    root = fleet_root(fleet_path or default_fleet_path())
+    try:
+        result = rename_store(root, old_id, new_id)
+    except InventoryError as exc:
+        report_inventory_error(exc, as_json=as_json)
+        raise SystemExit(EXIT_FAILED) from None
+    if as_json:
+        emit_json({"ok": True, "old": old_id, "new": new_id, "file_renamed": result.file_renamed})
+        return
+    what = f"stores/{old_id}.yaml → stores/{new_id}.yaml and " if result.file_renamed else ""
+    console.print(
+        f"renamed {escape(old_id)} to {escape(new_id)}: {what}its {LOCK_FILE_NAME} entry "
+        f"(block {result.kept.block}, ASN {result.kept.asn}) kept",
+        soft_wrap=True,
+    )
 
 
 @inventory.command()
