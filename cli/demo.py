@@ -19,7 +19,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
+from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console, print_table
 from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
 from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
@@ -183,7 +183,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             up_count = sum(1 for p in peers if p.state == "Established")
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
-        console.print(table)
+        print_table(table)
         say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
             "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
 

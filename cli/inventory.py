@@ -21,6 +21,7 @@ from storestack.cli.common import (
     fail,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.common.files import atomic_write_text
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet
@@ -101,7 +102,8 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
     """Validate PATH; exit 1 listing every error.
 
     PATH is a fleet directory (fleet.yaml + stores/), a bundle file, or `-` for a bundle on
-    stdin (as `storestack inventory generate` prints it). Default: the fleet of --fleet's rules.
+    stdin (as `storestack inventory generate` prints it). Default: $STORESTACK_FLEET, ./inventory
+    when it holds a fleet, else the built-in sample chain.
     """
     target = path or str(default_fleet_path())
     try:
@@ -247,7 +249,7 @@ def list_stores(
             "+".join(row["wan"]),
             row["hub"],
         )
-    console.print(table)
+    print_table(table)
     console.print(f"{len(rows)} store(s)")
 
 

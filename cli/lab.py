@@ -19,6 +19,7 @@ from storestack.cli.common import (
     fail,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.common.yamlerrors import describe_yaml_error
@@ -123,7 +124,7 @@ def lab_up(
         table.add_row(
             appliance.name, appliance.role, appliance.store_id or "", appliance.platform, str(appliance.port)
         )
-    console.print(table)
+    print_table(table)
     verb = "already up" if info.reused else f"up in {info.start_seconds:.1f} s"
     console.print(f"[green]lab {info.name}[/] {verb}: {len(info.inventory.appliances)} appliances")
     console.print(f"appliance inventory: {info.inventory_path}")
@@ -158,7 +159,7 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
                 frr,
                 "" if item.emulated else bgp,
             )
-        console.print(table)
+        print_table(table)
         state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
         console.print(f"lab {result.name} ({result.phase}): {state}")
     if not result.healthy:

@@ -31,6 +31,7 @@ from storestack.cli.common import (
     err_console,
     fail,
     json_option,
+    print_table,
 )
 from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
@@ -381,7 +382,7 @@ def _print_table(report: RunReport) -> None:
             f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
         ]
         table.add_row(*row, detail)
-    console.print(table)
+    print_table(table)
 
 
 def _print_summary(report: RunReport, runs_dir: Path) -> None:

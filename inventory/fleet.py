@@ -22,6 +22,7 @@ from storestack.inventory.models import (
     StoreFormat,
     WanKind,
 )
+from storestack.inventory.types import describe
 
 
 class Resolved(BaseModel):
@@ -195,9 +196,21 @@ class Fleet:
 class UnknownStoreError(KeyError):
     def __init__(self, store_id: str, known: list[str]) -> None:
         self.store_id = store_id
-        close = difflib.get_close_matches(store_id, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        super().__init__(f"no store {store_id!r} in the inventory{hint}")
+        self.suggestions = suggest(store_id, known)
+        if self.suggestions:
+            hint = f" (did you mean {' or '.join(repr(name) for name in self.suggestions)}?)"
+        else:
+            hint = f" ({len(known)} stores; `storestack inventory list` shows them)"
+        super().__init__(f"no store {describe(store_id)} in the inventory{hint}")
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def suggest(value: str, known: list[str], limit: int = 3) -> list[str]:
+    """Known names close to `value`: by spelling, else those holding it (`7` → `nw-0007`)."""
+    close = difflib.get_close_matches(value.lower(), known, n=1)
+    if close:
+        return close
+    needle = value.lower().strip()
+    return [name for name in known if needle and needle in name][:limit]
