@@ -162,7 +162,7 @@ def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
         # tags, whose messages never quote the file (it holds PSKs).
         text = decode(read_bytes(path, str(path), MAX_OUTPUTS_BYTES), str(path), MAX_OUTPUTS_BYTES)
         if path.suffix != ".json":
-            data = parse_text(text, str(path)).data
+            data = parse_text(text, str(path), mapping_root=False).data
     except InventoryError as exc:
         raise StackOutputsError(exc.one_line()) from None
     if path.suffix == ".json":

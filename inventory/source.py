@@ -157,8 +157,11 @@ _END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _SEQUENCE = object()
 
 
-def parse_text(text: str, display: str) -> SourceDocument:
+def parse_text(text: str, display: str, *, mapping_root: bool = True) -> SourceDocument:
     """Parse one YAML document held in `text`. Raises InventoryError naming `display` and the line.
+
+    Inventory files are mappings; `mapping_root=False` takes any document (other input files
+    whose own parser checks the shape).
 
     Every problem of the document is reported, not just the first; what sits inside a refused
     node (the value of a duplicate key, a non-scalar key) is skipped.
@@ -293,7 +296,7 @@ def parse_text(text: str, display: str) -> SourceDocument:
         raise InventoryError(issues)
     if root is None:
         raise InventoryError([InventoryIssue(display, 1, "", "file is empty")])
-    if not isinstance(root, dict):
+    if mapping_root and not isinstance(root, dict):
         raise InventoryError([InventoryIssue(display, 1, "", "top level must be a mapping")])
     return SourceDocument(display, root, lines)
 

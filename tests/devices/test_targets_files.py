@@ -77,3 +77,28 @@ def test_an_outputs_file_with_aliases_is_refused(tmp_path: Path) -> None:
     path.chmod(0o600)
     with pytest.raises(StackOutputsError, match="anchors and aliases are not allowed"):
         load_stack_outputs(path)
+
+
+def test_a_lab_push_renders_with_the_labs_planned_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`devices push --targets .storestack/lab/<name>/inventory.yaml` needs no --outputs: a lab's
+    stores run the outputs their stacks are planned to have, PSKs included."""
+    from testsupport.rendering import TEST_SECRETS
+
+    from storestack.cli.push import _intended_source
+    from storestack.devices.errors import PushConfigError
+    from storestack.devices.runner import PushTargets
+    from storestack.devices.targets import ApplianceTarget
+    from storestack.inventory import load_fleet, sample_chain_path
+
+    for name, value in TEST_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    # A cisco_xe store: its config carries the tunnel PSKs, which only stack outputs give.
+    target = ApplianceTarget(
+        name="nw-0003-edge1", role="edge", store_id="nw-0003", platform="cisco_xe", host="127.0.0.1"
+    )
+    fleet = load_fleet(sample_chain_path())
+    intended = _intended_source(None, fleet, PushTargets([target], source="lab:default"), None, set())
+    config = intended.intended_config(target)
+    assert "PLANNED" in config.text and "pre-shared-key" in config.text
+    with pytest.raises(PushConfigError, match="comes from the store's stack outputs; none are loaded"):
+        _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set())

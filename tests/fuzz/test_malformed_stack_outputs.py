@@ -74,7 +74,7 @@ CASES = {
     "psk with a newline": (edited(("nw-0001", "links", 0, "psk"), PSK + "\nend"), "links.0.psk"),
     "unknown key": (edited(("nw-0001", "links", 0, "pks"), "x"), "links.0.pks: Extra inputs are not permitted"),
     "store is a list": (edited(("nw-0001",), [1, 2]), "nw-0001"),
-    "not a mapping": ("just text", "outputs.yaml:1 top level must be a mapping"),
+    "not a mapping": ("just text", "expected a mapping of store id to outputs"),
     "store id not a slug": ({"NW 0001!": GOOD["nw-0001"]}, "store_id"),
     "unknown store": ({"zz-9999": GOOD["nw-0001"]}, "not in the inventory: zz-9999"),
     "links missing for a WAN link": (
