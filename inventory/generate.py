@@ -110,7 +110,7 @@ class GeneratedFleet:
 
     def bundle(self) -> str:
         """One multi-document YAML stream: the fleet first, then every store."""
-        documents = [_dump(self.fleet), *(_dump(store) for store in self.stores)]
+        documents = [_dump(self.fleet), *(STORE_MARKER + _dump(store) for store in self.stores)]
         return self.header + "".join(f"---\n{text}" for text in documents)
 
 
