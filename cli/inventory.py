@@ -264,7 +264,14 @@ def list_stores(
     default=None,
     help="Write fleet.yaml + stores/ here; without it, print one bundle to stdout.",
 )
-def generate(count: int, seed: int, out: Path | None) -> None:
+@click.option(
+    "--allow-destroy",
+    type=click.IntRange(0),
+    default=None,
+    metavar="N",
+    help="Allow up to N store files of an earlier, larger generation in --out to be removed.",
+)
+def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None) -> None:
     """Generate a valid synthetic fleet (for benchmarks, tests and demos).
 
     \b
@@ -282,7 +289,12 @@ def generate(count: int, seed: int, out: Path | None) -> None:
     with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
         try:
-            report = write_fleet(generated, out, progress=lambda done: progress.update(task, completed=done))
+            report = write_fleet(
+                generated,
+                out,
+                progress=lambda done: progress.update(task, completed=done),
+                allow_remove=allow_destroy,
+            )
         except GenerateError as exc:
             fail(str(exc), EXIT_USAGE)
     err_console.print(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.files import atomic_write_text
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.source import resolve_plain_scalar
@@ -376,13 +377,18 @@ class WriteReport:
 
 
 def write_fleet(
-    generated: GeneratedFleet, out: Path, *, progress: Callable[[int], None] | None = None
+    generated: GeneratedFleet,
+    out: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    allow_remove: int | None = None,
 ) -> WriteReport:
     """Write the fleet as a directory, atomically per file and idempotently.
 
     Refuses a directory holding anything it did not write (a hand-written store file, a fleet
     of its own, any other file), before writing a byte. Store files left from an earlier, larger
-    generation into the same directory are removed, so the directory always holds one fleet.
+    generation into the same directory are removed, so the directory always holds one fleet;
+    more than the blast-radius guard allows (`allow_remove`, as `--allow-destroy`) only on purpose.
     """
     out = Path(out)
     foreign = _foreign_files(out)
@@ -392,21 +398,25 @@ def write_fleet(
             f"{out} holds files `storestack inventory generate` did not write ({named}); "
             "choose an empty directory (nothing was written)"
         )
+    files = list(generated.files())
+    wanted = {relative for relative, _ in files}
+    stores_dir = out / "stores"
+    stale = sorted(path for path in stores_dir.glob("*.yaml") if f"stores/{path.name}" not in wanted)
+    try:
+        guard_destroy([path.stem for path in stale], len(stale) + len(generated.stores), allow_remove, what="stores")
+    except DestroyRefusedError as exc:
+        raise GenerateError(f"{out}: {exc} (nothing was written)") from None
     report = WriteReport(0, 0, 0)
-    wanted: set[str] = set()
-    for count, (relative, text) in enumerate(generated.files(), start=1):
-        wanted.add(relative)
+    for count, (relative, text) in enumerate(files, start=1):
         if atomic_write_text(out / relative, text, durable=False):
             report.written += 1
         else:
             report.unchanged += 1
         if progress is not None:
             progress(count)
-    stores_dir = out / "stores"
-    for stale in sorted(stores_dir.glob("*.yaml")):
-        if f"stores/{stale.name}" not in wanted:
-            stale.unlink()
-            report.removed += 1
+    for path in stale:
+        path.unlink()
+        report.removed += 1
     return report
 
 

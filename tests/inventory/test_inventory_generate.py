@@ -61,7 +61,10 @@ def test_write_fleet_is_idempotent_and_keeps_one_fleet_per_directory(tmp_path: P
     assert (first.written, first.unchanged, first.removed) == (13, 0, 0)
     again = write_fleet(generate_fleet(12, seed=1), out)
     assert (again.written, again.unchanged, again.removed) == (0, 13, 0)
-    smaller = write_fleet(generate_fleet(10, seed=1), out)
+    with pytest.raises(GenerateError, match=r"2 of 12 stores would be destroyed .*--allow-destroy 2"):
+        write_fleet(generate_fleet(10, seed=1), out)  # the blast-radius guard: 2 of 12 is more than 1
+    assert len(list((out / "stores").glob("*.yaml"))) == 12
+    smaller = write_fleet(generate_fleet(10, seed=1), out, allow_remove=2)
     assert smaller.removed == 2
     assert sorted(load_fleet(out).stores)[-1] == "ms-00010"
 
