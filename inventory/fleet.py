@@ -171,6 +171,8 @@ class Fleet:
                 and (predicate is None or predicate(store))
             )
 
+        # Removed stores have no attributes to match: only the whole fleet keeps them.
+        unfiltered = not wanted and predicate is None and not any((region, format, platform, state))
         # A new Fleet with its own dicts: changing the copy's mappings never touches this one
         # (the models inside are frozen, so sharing them is safe).
         return Fleet(
@@ -178,10 +180,7 @@ class Fleet:
             dict(self.hubs),
             {s.id: s for s in self.stores.values() if keep(s)},
             self.root,
-            # Removed stores belong to no filter's selection.
-            self.removed
-            if (wanted, predicate, region, format, platform, state) == (set(), None, None, None, None, None)
-            else (),
+            self.removed if unfiltered else (),
         )
 
     @property
