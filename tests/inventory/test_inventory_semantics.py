@@ -333,3 +333,16 @@ def test_everything_plan_would_refuse_is_refused_by_validate_first(tmp_path: Pat
         except StackConfigError as exc:  # pragma: no cover - the failure this test exists for
             pytest.fail(f"validate accepted {file} {path}={value!r} but plan refuses it: {exc}")
     assert refused == len(cases)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_fleet_validate_accepts_maps_onto_stacks_plan_accepts(tmp_path: Path, seed: int) -> None:
+    from storestack.inventory.generate import generate_fleet, write_fleet
+    from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+
+    write_fleet(generate_fleet(40, seed=seed), tmp_path / "fleet")
+    fleet = load_fleet(tmp_path / "fleet")
+    core_config(fleet)
+    index = StorePrefixIndex(fleet)
+    for store in fleet:
+        store_config(fleet, store, prefix_index=index)
