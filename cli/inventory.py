@@ -43,6 +43,7 @@ from storestack.inventory.loader import (
 )
 from storestack.inventory.models import PLATFORMS
 from storestack.inventory.rename import rename_hints, rename_store
+from storestack.inventory.source import decode, read_bytes
 
 
 def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
@@ -87,10 +88,10 @@ def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
         return load_fleet_with_allocations(path, write_lock=write_lock)
     if write_lock:
         fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read the bundle ({exc})", EXIT_USAGE, as_json=as_json)
+    try:  # a regular file of bounded size only: never a FIFO or a device
+        text = decode(read_bytes(path, str(path), MAX_BUNDLE_BYTES), str(path), MAX_BUNDLE_BYTES)
+    except InventoryError as exc:
+        fail(f"cannot read the bundle: {exc.one_line()}", EXIT_USAGE, as_json=as_json)
     return load_bundle_with_allocations(text, name=path.name, root=path.parent)
 
 

@@ -168,3 +168,15 @@ def test_an_unreadable_fleet_file_is_an_error_not_a_traceback(
 
     monkeypatch.setattr(os, "open", refusing)
     assert errors_of(fleet_dir) == ["stores/sh-0002.yaml cannot read file: Permission denied"]
+
+
+def test_a_bundle_path_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "bundle.yaml")
+    program = "from storestack.cli.main import cli; cli()"
+    done = subprocess.run(
+        [sys.executable, "-c", program, "inventory", "validate", str(tmp_path / "bundle.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "is a FIFO, not a regular file (refused)" in done.stderr
