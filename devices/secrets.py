@@ -54,6 +54,17 @@ def device_secret(name: str, source: str, value: str | None) -> Secret:
     return Secret(name, source, SecretStr(value))
 
 
+def env_variable(reference: str) -> str | None:
+    """The environment variable an `env:NAME` secret reference names; None for any other form
+    (a `file:` reference, or one that does not parse). Parsed by `common.secretrefs`, the one
+    reader of secret references."""
+    try:
+        ref = parse_secret_ref(reference)
+    except ValueError:
+        return None
+    return ref.target if ref.kind == "env" else None
+
+
 def resolve_secret_refs(
     refs: Mapping[str, str], *, reveal: bool, policy: SecretPolicy | None = None
 ) -> dict[str, Secret]:

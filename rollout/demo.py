@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
 from storestack.lab import vtysh
 from storestack.rollout.environment import LabLinks
@@ -48,12 +49,8 @@ def prepare_workspace(root: Path) -> DemoWorkspace:
 
 def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    names = []
-    for reference in fleet.spec.management.secrets.values():
-        kind, _, name = reference.partition(":")
-        if kind == "env":
-            names.append(name)
-    return sorted(set(names))
+    names = {env_variable(reference) for reference in fleet.spec.management.secrets.values()}
+    return sorted(name for name in names if name is not None)
 
 
 class LabProbe:
