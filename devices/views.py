@@ -445,7 +445,9 @@ class ViewBuilder:
         self.reveal_secrets = reveal_secrets
         spec = fleet.spec
         plan = spec.ip_plan
-        self._secrets = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets)
+        self._secrets = resolve_secret_refs(
+            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+        )
         self._planned_psk = self._secrets.get("ipsec-psk")
         self._transit_base = int(plan.transit.network_address)
         self._domain = spec.organisation.domain
