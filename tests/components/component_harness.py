@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings as pulumi_settings
 
 from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, SeatRequest
 from storestack.components.hybrid_cloud import (
@@ -27,6 +26,7 @@ from storestack.stacks.mocks import (
     RecordedResource,
     RecordingMonitor,
     StorestackMocks,
+    evaluate_under_mocks,
     is_secret,
     unwrap_secrets,
 )
@@ -184,24 +184,16 @@ class Scenario:
 
 
 def run_scenario(build: Build, mocks: StorestackMocks | None = None) -> Scenario:
-    """Build components under `pulumi.runtime.test` and hand back the resolved state.
+    """Build components in a fresh mock runtime and hand back the resolved state.
 
-    The test function returns an Output of everything `build` exposes; `pulumi.runtime.test`
-    waits for it and for every outstanding registration, so callers assert only after the
-    runtime has finished.
+    Everything `build` exposes is resolved after every outstanding registration finished, so
+    callers assert only after the runtime has finished.
     """
     monitor = RecordingMonitor(mocks or StorestackMocks())
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="components", stack="test", preview=True, monitor=monitor)
-    values: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def scenario() -> pulumi.Output[None]:
-        outputs = build()
-        return pulumi.Output.from_input(dict(outputs)).apply(values.update)
-
-    scenario()
-    return Scenario(monitor=monitor, values=values)
+    values = evaluate_under_mocks(
+        lambda: pulumi.Output.from_input(dict(build())), monitor, project="components", stack="test"
+    )
+    return Scenario(monitor=monitor, values=dict(values))
 
 
 def secret_value(value: Any) -> Any:
