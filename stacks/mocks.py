@@ -57,6 +57,21 @@ def _inside_cidr(*parts: str) -> str:
         value += 1
 
 
+def _availability_zones(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Zones of a region as an account would see them; a `zone-id` filter keeps only those IDs.
+
+    AZ names map to AZ IDs per account, so the mock pairs them in a fixed but non-obvious order.
+    """
+    region = str(args.get("region") or "eu-west-1")
+    prefix = "".join(part[0] for part in region.split("-")[:-1]) + region.split("-")[-1]
+    zone_ids = [f"{prefix}-az{n}" for n in (1, 2, 3, 4, 6)]
+    for entry in args.get("filters") or []:
+        if entry.get("name") == "zone-id":
+            zone_ids = [z for z in zone_ids if z in set(entry.get("values") or [])]
+    names = [f"{region}{letter}" for letter in "cabde"[: len(zone_ids)]]
+    return {"zoneIds": zone_ids, "names": names, "region": region}
+
+
 def _password(name: str, length: int) -> str:
     raw = _digest("password", name) + _digest("password-2", name)
     return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in raw)[:length]
@@ -74,6 +89,17 @@ class RecordedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     resource_id: str = ""
+    # URNs the engine would wait for before creating this resource (inputs and `depends_on`).
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One data-source call (e.g. `aws:workspaces/getBundle:getBundle`) and its arguments."""
+
+    token: str
+    args: dict[str, Any]
+    result: dict[str, Any] | None = None
 
 
 class StorestackMocks(pulumi_mocks.Mocks):
@@ -116,6 +142,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
             result["external"] = True
         if args.token.endswith(":getBundle"):
             result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            result.update(_availability_zones(args.args))
         return result, []
 
     # --- computed values ----------------------------------------------------------------------
@@ -186,6 +214,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: dict[str, RecordedResource] = {}
         self.registered_urns: list[str] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
+        self.invokes: list[RecordedInvoke] = []
 
     # The three calls below follow MockMonitor's, but serialise without pumping the event loop
     # (see `_serialize`), so they can run inline on the loop's thread without nesting.
@@ -233,6 +262,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return super().Invoke(request)
         args = rpc.deserialize_properties(request.args)
         result, failures = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        self.invokes.append(RecordedInvoke(token=request.tok, args=dict(args), result=dict(result)))
         checks = [provider_pb2.CheckFailure(property=prop, reason=reason) for prop, reason in failures or []]
         return resource_pb2.ResourceInvokeResponse(failures=checks, **{"return": _serialize(result)})
 
@@ -249,6 +279,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=inputs,
             outputs=dict(state),
             resource_id=resource_id,
+            dependencies=tuple(getattr(request, "dependencies", ()) or ()),
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -289,6 +320,7 @@ class MockRun:
     component_outputs: dict[str, dict[str, Any]]
     outputs: dict[str, StackOutput]
     stack_urn: str
+    invokes: list[RecordedInvoke] = field(default_factory=list)
 
 
 class _InlineExecutor(ThreadPoolExecutor):
@@ -384,6 +416,7 @@ def run_program_under_mocks(
         component_outputs=dict(monitor.component_outputs),
         outputs=outputs,
         stack_urn=f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}",
+        invokes=list(monitor.invokes),
     )
 
 
