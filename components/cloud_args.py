@@ -15,6 +15,22 @@ from storestack.components.common import (
     Slug,
 )
 
+# AZ IDs WorkSpaces Personal runs in, per region (AZ names map to different IDs in each account).
+# https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html
+WORKSPACES_ZONE_IDS: dict[str, frozenset[str]] = {
+    "us-east-1": frozenset({"use1-az2", "use1-az4", "use1-az6"}),
+    "us-west-2": frozenset({"usw2-az1", "usw2-az2", "usw2-az3"}),
+    "ap-south-1": frozenset({"aps1-az1", "aps1-az2", "aps1-az3"}),
+    "ap-northeast-1": frozenset({"apne1-az1", "apne1-az4"}),
+    "ap-northeast-2": frozenset({"apne2-az1", "apne2-az3"}),
+    "ap-southeast-1": frozenset({"apse1-az1", "apse1-az2"}),
+    "ap-southeast-2": frozenset({"apse2-az1", "apse2-az3"}),
+    "ca-central-1": frozenset({"cac1-az1", "cac1-az2"}),
+    "eu-central-1": frozenset({"euc1-az2", "euc1-az3"}),
+    "eu-west-1": frozenset({"euw1-az1", "euw1-az2", "euw1-az3"}),
+    "eu-west-2": frozenset({"euw2-az2", "euw2-az3"}),
+}
+
 
 class HqHubArgs(FrozenModel):
     """An SD-WAN hub appliance in the HQ data centre, as seen by the clouds."""
@@ -52,6 +68,9 @@ class OpenStackSiteArgs(FrozenModel):
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
     dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    bgp_asn: int = Field(default=64513, ge=1, le=4_294_967_294, description="the site VPN gateway's ASN (asn.openstack)")
+    gateway_image: str = Field(default="debian-12", pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+    gateway_flavor: str = Field(default="m1.small", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
     @model_validator(mode="after")
     def _disjoint(self) -> OpenStackSiteArgs:
@@ -84,6 +103,8 @@ class HybridCloudArgs(FrozenModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> HybridCloudArgs:
+        if len(self.hubs) > 8:
+            raise ValueError("an OpenStack VPN gateway takes at most 8 hubs")
         _unique("AWS region", [r.region for r in self.aws_regions])
         _unique("OpenStack site", [s.name for s in self.openstack_sites])
         _unique("hub", [h.name for h in self.hubs])

@@ -67,21 +67,27 @@ class HybridCloud(pulumi.ComponentResource):
             hub_tunnels.update(region.hub_tunnels)
             hub_psks.update(region.hub_psks)
         self.transit = {key: region.transit for key, region in regions.items()}
-        sites = {site.name: OpenStackSite(site, args, self._child) for site in args.openstack_sites}
+        sites = {
+            site.name: OpenStackSite(site, args, index, self._child) for index, site in enumerate(args.openstack_sites)
+        }
+        openstack_hub_tunnels: dict[str, Any] = {}
         for site_args in args.openstack_sites:
             site = sites[site_args.name]
             s = site_args.name
-            for hub in args.hubs:
-                # Stores reach the private cloud through their hub, so the hub side carries them too.
-                openstack_psks[f"{s}/{hub.name}"] = site.connect(
-                    f"hub-{hub.name}", str(hub.public_address), sorted({*hub.prefixes, args.store_supernet})
-                )
-            for region_args in args.aws_regions:
+            for hub_index, hub in enumerate(args.hubs):
+                key = f"{s}/{hub.name}"
+                openstack_hub_tunnels[key], openstack_psks[key] = site.add_hub(hub_index, hub)
+            for region_index, region_args in enumerate(args.aws_regions):
                 r = region_args.region
-                address, psk = regions[r].openstack_vpn(s, site.router_address, site.local_cidrs)
-                openstack_psks[f"{s}/{r}"] = site.connect(
-                    f"aws-{r}", address, [region_args.workloads_cidr, region_args.desktops_cidr], psk
+                # AWS starts IKE towards the gateway's address only once it is bound to the gateway.
+                vpn, psks = regions[r].openstack_vpn(
+                    s, site_args.bgp_asn, site.gateway_address, depends_on=[site.gateway_association]
                 )
+                site.add_aws_tunnels(
+                    region_index, r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr]
+                )
+                openstack_psks[f"{s}/{r}"] = pulumi.Output.secret(list(psks))
+            site.finish()
         self.openstack_sites = {key: site.outputs for key, site in sites.items()}
 
         self.regions = pulumi.Output.from_input(
@@ -94,6 +100,7 @@ class HybridCloud(pulumi.ComponentResource):
                     "desktops_vpc_id": t.desktops_vpc_id,
                     "workloads_subnet_ids": t.workloads_subnet_ids,
                     "desktops_subnet_ids": t.desktops_subnet_ids,
+                    "desktops_security_group_id": t.desktops_security_group_id,
                 }
                 for key, t in self.transit.items()
             }
@@ -105,12 +112,14 @@ class HybridCloud(pulumi.ComponentResource):
                 key: {
                     "project_id": s.project_id,
                     "workloads_network_id": s.workloads_network_id,
+                    "desktops_project_id": s.desktops_project_id,
                     "desktops_network_id": s.desktops_network_id,
                 }
                 for key, s in self.openstack_sites.items()
             }
         )
         self.openstack_vpn_psks = pulumi.Output.secret(openstack_psks)
+        self.openstack_hub_tunnels = pulumi.Output.from_input(openstack_hub_tunnels)
         self.register_outputs(
             {
                 "regions": self.regions,
@@ -118,6 +127,7 @@ class HybridCloud(pulumi.ComponentResource):
                 "hub_vpn_psks": self.hub_vpn_psks,
                 "openstack": self.openstack,
                 "openstack_vpn_psks": self.openstack_vpn_psks,
+                "openstack_hub_tunnels": self.openstack_hub_tunnels,
                 "staff_role_arns": self.staff_role_arns,
                 "data_bucket": self.data_bucket.bucket,
             }
@@ -201,7 +211,16 @@ class HybridCloud(pulumi.ComponentResource):
         trust = {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    # Confused-deputy guard: only flow logs of this account may assume the role.
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": self._args.aws_account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:*:{self._args.aws_account_id}:vpc-flow-log/*"},
+                    },
+                }
             ],
         }
         role = aws.iam.Role(

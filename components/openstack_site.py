@@ -1,28 +1,31 @@
 """`OpenStackSite`: one OpenStack cloud of the hybrid cloud, a child of `HybridCloud`.
 
-A project with workloads and desktops networks behind one router, security groups, staff access
-per role, and a VPNaaS service whose site connections `HybridCloud` adds (HQ hubs, AWS regions).
+An infrastructure project holds the workloads network, the router and a route-based VPN gateway
+(see `vpn_gateway`); a desktops project holds the desktops network, so desktop instances never
+share a project with the infrastructure. Staff roles get their OpenStack role on a project of
+their own, never on the infrastructure project (whose members could read the gateway's keys).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
 
-from storestack.components.cloud_args import HybridCloudArgs, OpenStackSiteArgs
+from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
 from storestack.components.common import component_tags, openstack_tags, pre_shared_key
-from storestack.components.network import tcp_ingress_rules
+from storestack.components.network import TransitVpn, tcp_ingress_rules
+from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
 
 COMPONENT = "hybrid-cloud"
-
-# IKEv2 proposals shared by every VPN the foundation builds, so both ends agree by construction.
-IKE_ENCRYPTION = "aes-256"
-IKE_INTEGRITY = "sha256"
-IKE_PFS_GROUP = "group14"
+# Inside /30s of the hub tunnels: 169.254.252.0/22, eight hubs per site (AWS picks its own).
+HUB_INSIDE_POOL = ipaddress.IPv4Network("169.254.252.0/22")
+HUBS_PER_SITE = 8
+IKE_PORTS = (500, 4500)
 
 
 @dataclass(frozen=True)
@@ -30,26 +33,38 @@ class OpenStackSiteOutputs:
     name: str
     region: str
     provider: openstack.Provider
+    desktops_provider: openstack.Provider
     project_id: pulumi.Output[str]
+    desktops_project_id: pulumi.Output[str]
     workloads_network_id: pulumi.Output[str]
     desktops_network_id: pulumi.Output[str]
     desktops_subnet_id: pulumi.Output[str]
 
 
+@dataclass
+class _PendingPeer:
+    name: str
+    outside_address: pulumi.Input[str]
+    psk: pulumi.Input[str]
+    local_inside: pulumi.Input[str]  # address/prefix
+    peer_inside: pulumi.Input[str]
+    peer_asn: pulumi.Input[Any]
+    accepts: tuple[ipaddress.IPv4Network, ...]
+
+
 class OpenStackSite(pulumi.ComponentResource):
-    """A project, its networks and router, security groups, staff access and a VPN service."""
+    """Projects, networks and router, security groups, staff access and the site's VPN gateway."""
 
     outputs: OpenStackSiteOutputs
-    router_address: pulumi.Output[str]
 
-    def __init__(
-        self, site: OpenStackSiteArgs, cloud: HybridCloudArgs, opts: pulumi.ResourceOptions
-    ) -> None:
+    def __init__(self, site: OpenStackSiteArgs, cloud: HybridCloudArgs, index: int, opts: pulumi.ResourceOptions) -> None:
         super().__init__("storestack:cloud:OpenStackSite", site.name, None, opts)
         self._site = site
         self._cloud = cloud
+        self._index = index
         self._tags = component_tags(cloud.tags, COMPONENT)
         self._moved = [pulumi.Alias(parent=opts.parent)]
+        self._peers: list[_PendingPeer] = []
         s = site.name
         tags = openstack_tags(self._tags)
         self.provider = openstack.Provider(
@@ -63,18 +78,34 @@ class OpenStackSite(pulumi.ComponentResource):
         project = openstack.identity.Project(
             f"{s}-project",
             name=f"{cloud.fleet}-{s}",
-            description=f"storestack {cloud.fleet} workloads and desktops",
+            description=f"storestack {cloud.fleet} infrastructure: workloads network, router, VPN gateway",
+            tags=tags,
+            opts=on_site,
+        )
+        desktops_project = openstack.identity.Project(
+            f"{s}-desktops-project",
+            name=f"{cloud.fleet}-{s}-desktops",
+            description=f"storestack {cloud.fleet} desktops",
             tags=tags,
             opts=on_site,
         )
         self._project = project
+        # Desktop instances are created with credentials scoped to the desktops project.
+        self.desktops_provider = openstack.Provider(
+            f"{s}-openstack-desktops",
+            auth_url=site.auth_url,
+            region=site.region,
+            tenant_id=desktops_project.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         networks: dict[str, openstack.networking.Network] = {}
         subnets: dict[str, openstack.networking.Subnet] = {}
+        owners = {"workloads": project, "desktops": desktops_project}
         for kind, cidr in (("workloads", site.workloads_cidr), ("desktops", site.desktops_cidr)):
             networks[kind] = openstack.networking.Network(
                 f"{s}-{kind}",
                 name=f"{cloud.fleet}-{kind}",
-                tenant_id=project.id,
+                tenant_id=owners[kind].id,
                 admin_state_up=True,
                 port_security_enabled=True,
                 tags=tags,
@@ -84,11 +115,13 @@ class OpenStackSite(pulumi.ComponentResource):
                 f"{s}-{kind}",
                 name=f"{cloud.fleet}-{kind}",
                 network_id=networks[kind].id,
-                tenant_id=project.id,
+                tenant_id=owners[kind].id,
                 cidr=str(cidr),
                 ip_version=4,
                 enable_dhcp=True,
                 dns_nameservers=[str(ns) for ns in site.dns_nameservers],
+                # Addresses below .16 stay out of DHCP: the VPN gateway takes .4 (see `gateway_address`).
+                allocation_pools=[{"start": str(cidr[16]), "end": str(cidr[-2])}],
                 tags=tags,
                 opts=on_site,
             )
@@ -104,25 +137,32 @@ class OpenStackSite(pulumi.ComponentResource):
             tags=tags,
             opts=on_site,
         )
-        for kind, subnet in subnets.items():
-            openstack.networking.RouterInterface(
+        self._router = router
+        self._interfaces = {
+            kind: openstack.networking.RouterInterface(
                 f"{s}-router-{kind}", router_id=router.id, subnet_id=subnet.id, opts=on_site
             )
+            for kind, subnet in subnets.items()
+        }
         self._security_groups(project)
-        self._access(project)
-        self.router_address = router.external_fixed_ips.apply(_first_fixed_ip)
-        self._vpn_service(router, subnets)
-        self.psks: dict[str, pulumi.Output[str]] = {}
+        self._access()
+        self._gateway_port(project, networks["workloads"], subnets["workloads"])
         self.outputs = OpenStackSiteOutputs(
             name=s,
             region=site.region,
             provider=self.provider,
+            desktops_provider=self.desktops_provider,
             project_id=project.id,
+            desktops_project_id=desktops_project.id,
             workloads_network_id=networks["workloads"].id,
             desktops_network_id=networks["desktops"].id,
             desktops_subnet_id=subnets["desktops"].id,
         )
-        self.register_outputs({"project_id": project.id})
+
+    @property
+    def gateway_inside_address(self) -> ipaddress.IPv4Address:
+        """The gateway's address on the workloads network, below the DHCP pool."""
+        return self._site.workloads_cidr[4]
 
     @property
     def local_cidrs(self) -> list[ipaddress.IPv4Network]:
@@ -134,7 +174,7 @@ class OpenStackSite(pulumi.ComponentResource):
         group = openstack.networking.SecGroup(
             f"{s}-workloads-sg",
             name=f"{cloud.fleet}-workloads",
-            description="storestack workloads: HTTPS from stores, HQ and desktops; admin from HQ only",
+            description="storestack workloads: HTTPS from stores, HQ and desktops; admin from management only",
             tenant_id=project.id,
             delete_default_rules=False,
             tags=openstack_tags(self._tags),
@@ -143,12 +183,14 @@ class OpenStackSite(pulumi.ComponentResource):
         https_sources = sorted(
             {cloud.store_supernet, self._site.desktops_cidr, *cloud.hq_prefixes}
             | {r.desktops_cidr for r in cloud.aws_regions}
+            | {r.workloads_cidr for r in cloud.aws_regions}
         )
         rules: list[tuple[str, int, ipaddress.IPv4Network]] = [("https", 443, src) for src in https_sources]
         rules += [("ssh", 22, src) for src in sorted(set(cloud.admin_ranges))]
         tcp_ingress_rules(f"{s}-workloads", security_group_id=group.id, rules=rules, opts=self._on_site, tenant_id=project.id)
 
-    def _access(self, project: openstack.identity.Project) -> None:
+    def _access(self) -> None:
+        """Each staff role's group gets its OpenStack role on a project of its own."""
         invoke_opts = pulumi.InvokeOutputOptions(provider=self.provider)
         role_ids: dict[str, pulumi.Output[str]] = {}
         for role in self._cloud.staff_roles:
@@ -156,6 +198,13 @@ class OpenStackSite(pulumi.ComponentResource):
                 role_ids[role.openstack_role] = openstack.identity.get_role_output(
                     name=role.openstack_role, opts=invoke_opts
                 ).id
+            project = openstack.identity.Project(
+                f"{self._site.name}-project-{role.name}",
+                name=f"{self._cloud.fleet}-{self._site.name}-{role.name}",
+                description=f"storestack staff role {role.name}: its own resources only",
+                tags=openstack_tags(self._tags),
+                opts=self._on_site,
+            )
             group = openstack.identity.GroupV3(
                 f"{self._site.name}-group-{role.name}",
                 name=f"{self._cloud.fleet}-{role.name}",
@@ -170,88 +219,200 @@ class OpenStackSite(pulumi.ComponentResource):
                 opts=self._on_site,
             )
 
-    def _vpn_service(
-        self, router: openstack.networking.Router, subnets: dict[str, openstack.networking.Subnet]
+    # --- the route-based VPN gateway --------------------------------------------------------------
+
+    def remote_ranges(self) -> list[ipaddress.IPv4Network]:
+        """What the site reaches through its gateway: AWS VPCs, HQ and the stores (through the hubs)."""
+        cloud = self._cloud
+        ranges = [cloud.store_supernet, *cloud.hq_prefixes]
+        for region in cloud.aws_regions:
+            ranges += [region.workloads_cidr, region.desktops_cidr]
+        return list(ipaddress.collapse_addresses(ranges))
+
+    def _gateway_port(
+        self,
+        project: openstack.identity.Project,
+        network: openstack.networking.Network,
+        subnet: openstack.networking.Subnet,
     ) -> None:
         s = self._site.name
         fleet = self._cloud.fleet
-        project = self._project
-        self._ike = openstack.vpnaas.IkePolicy(
-            f"{s}-ike",
-            name=f"{fleet}-ikev2",
-            ike_version="v2",
-            auth_algorithm=IKE_INTEGRITY,
-            encryption_algorithm=IKE_ENCRYPTION,
-            pfs=IKE_PFS_GROUP,
-            phase1_negotiation_mode="main",
+        self._gateway_sg = openstack.networking.SecGroup(
+            f"{s}-vpn-gateway-sg",
+            name=f"{fleet}-vpn-gateway",
+            description="storestack VPN gateway: IKE/ESP from its peers, traffic to forward from the site",
             tenant_id=project.id,
+            delete_default_rules=False,
+            tags=openstack_tags(self._tags),
             opts=self._on_site,
         )
-        self._ipsec = openstack.vpnaas.IpSecPolicy(
-            f"{s}-ipsec",
-            name=f"{fleet}-esp",
-            transform_protocol="esp",
-            encapsulation_mode="tunnel",
-            auth_algorithm=IKE_INTEGRITY,
-            encryption_algorithm=IKE_ENCRYPTION,
-            pfs=IKE_PFS_GROUP,
+        for cidr in self.local_cidrs:
+            openstack.networking.SecGroupRule(
+                f"{s}-vpn-gateway-from-{str(cidr).replace('.', '-').replace('/', '-')}",
+                security_group_id=self._gateway_sg.id,
+                tenant_id=project.id,
+                direction="ingress",
+                ethertype="IPv4",
+                remote_ip_prefix=str(cidr),
+                description=f"site traffic to forward, from {cidr}",
+                opts=self._on_site,
+            )
+        self._gateway_port_resource = openstack.networking.Port(
+            f"{s}-vpn-gateway",
+            name=f"{fleet}-vpn-gateway",
+            network_id=network.id,
             tenant_id=project.id,
+            fixed_ips=[{"subnet_id": subnet.id, "ip_address": str(self.gateway_inside_address)}],
+            security_group_ids=[self._gateway_sg.id],
+            # It forwards packets from the remote ranges into the site, so it may use their sources.
+            allowed_address_pairs=[{"ip_address": str(n)} for n in self.remote_ranges()],
+            tags=openstack_tags(self._tags),
             opts=self._on_site,
         )
-        self._service = openstack.vpnaas.Service(
-            f"{s}-vpn", name=f"{fleet}-vpn", router_id=router.id, tenant_id=project.id, opts=self._on_site
-        )
-        self._local = openstack.vpnaas.EndpointGroup(
-            f"{s}-vpn-local",
-            name=f"{fleet}-local",
-            type="subnet",
-            endpoints=[subnet.id for subnet in subnets.values()],
+        address = openstack.networking.FloatingIp(
+            f"{s}-vpn-gateway-address",
+            pool=self._site.external_network,
             tenant_id=project.id,
+            description="storestack VPN gateway: the customer-gateway address AWS and the hubs dial",
+            tags=openstack_tags(self._tags),
             opts=self._on_site,
         )
+        # The floating IP can only be bound once the subnet sits on the router with the external gateway.
+        self.gateway_association = openstack.networking.FloatingIpAssociate(
+            f"{s}-vpn-gateway-address",
+            floating_ip=address.address,
+            port_id=self._gateway_port_resource.id,
+            opts=pulumi.ResourceOptions.merge(
+                self._on_site, pulumi.ResourceOptions(depends_on=[self._interfaces["workloads"]])
+            ),
+        )
+        self.gateway_address: pulumi.Output[str] = address.address
 
-    def connect(
-        self,
-        peer: str,
-        address: pulumi.Input[str],
-        cidrs: list[ipaddress.IPv4Network],
-        psk: pulumi.Output[str] | None = None,
-    ) -> pulumi.Output[str]:
-        """A site connection from the local subnets to `cidrs` behind `address`; returns its PSK."""
-        s = self._site.name
-        fleet = self._cloud.fleet
-        project = self._project
-        peer_group = openstack.vpnaas.EndpointGroup(
-            f"{s}-vpn-peer-{peer}",
-            name=f"{fleet}-{peer}",
-            type="cidr",
-            endpoints=[str(c) for c in cidrs],
-            tenant_id=project.id,
-            opts=self._on_site,
-        )
-        if psk is None:
-            psk = pre_shared_key(f"{s}-vpn-{peer}-psk", self, aliases=self._moved)
-        openstack.vpnaas.SiteConnection(
-            f"{s}-vpn-{peer}",
-            name=f"{fleet}-{peer}",
-            vpnservice_id=self._service.id,
-            ikepolicy_id=self._ike.id,
-            ipsecpolicy_id=self._ipsec.id,
-            local_ep_group_id=self._local.id,
-            peer_ep_group_id=peer_group.id,
-            peer_address=address,
-            peer_id=address,
-            psk=psk,
-            initiator="bi-directional",
-            dpds=[{"action": "restart", "interval": 10, "timeout": 40}],
-            tenant_id=project.id,
-            opts=self._on_site,
-        )
-        return psk
+    def _allow_peer(self, name: str, address: pulumi.Input[str]) -> None:
+        """IKE (UDP 500/4500) and ESP from one peer's outside address only."""
+        source = pulumi.Output.from_input(address).apply(lambda a: f"{a}/32")
+        for protocol, port in (("udp", IKE_PORTS[0]), ("udp", IKE_PORTS[1]), ("esp", None)):
+            openstack.networking.SecGroupRule(
+                f"{self._site.name}-vpn-gateway-{name}-{protocol}{port or ''}",
+                security_group_id=self._gateway_sg.id,
+                tenant_id=self._project.id,
+                direction="ingress",
+                ethertype="IPv4",
+                protocol=protocol,
+                port_range_min=port,
+                port_range_max=port,
+                remote_ip_prefix=source,
+                description=f"IKE/ESP from {name}",
+                opts=self._on_site,
+            )
 
+    def add_aws_tunnels(
+        self, region_index: int, region: str, vpn: TransitVpn, psks: Sequence[pulumi.Output[str]], accepts: Sequence[ipaddress.IPv4Network]
+    ) -> None:
+        """Both tunnels of one AWS VPN connection, each with its own key and BGP session."""
+        for number in (1, 2):
+            tunnel = vpn.tunnel(number)
+            name = f"aws{region_index}t{number}"
+            prefix = tunnel["inside_cidr"].apply(lambda cidr: str(cidr).rsplit("/", 1)[1])
+            self._peers.append(
+                _PendingPeer(
+                    name=name,
+                    outside_address=tunnel["outside_address"],
+                    psk=psks[number - 1],
+                    local_inside=pulumi.Output.concat(tunnel["local_inside_address"], "/", prefix),
+                    peer_inside=tunnel["peer_inside_address"],
+                    peer_asn=tunnel["peer_asn"],
+                    accepts=tuple(accepts),
+                )
+            )
+            self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
 
-def _first_fixed_ip(fixed_ips: Any) -> str:
-    if not fixed_ips:
-        return ""
-    first = fixed_ips[0]
-    return str(first["ip_address"] if isinstance(first, dict) else first.ip_address)
+    def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
+        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key)."""
+        slot = self._index * HUBS_PER_SITE + hub_index
+        inside = list(HUB_INSIDE_POOL.subnets(new_prefix=30))[slot]
+        psk = pre_shared_key(f"{self._site.name}-vpn-hub-{hub.name}-psk", self, aliases=self._moved)
+        name = f"hub{hub_index + 1}"
+        self._peers.append(
+            _PendingPeer(
+                name=name,
+                outside_address=str(hub.public_address),
+                psk=psk,
+                local_inside=f"{inside[2]}/30",
+                peer_inside=str(inside[1]),
+                peer_asn=hub.bgp_asn,
+                accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
+            )
+        )
+        self._allow_peer(name, str(hub.public_address))
+        description = pulumi.Output.from_input(
+            {
+                "site": self._site.name,
+                "hub": hub.name,
+                "peer_outside_address": self.gateway_address,
+                "inside_cidr": str(inside),
+                "hub_inside_address": str(inside[1]),
+                "peer_inside_address": str(inside[2]),
+                "peer_asn": self._site.bgp_asn,
+                "announces": [str(n) for n in self.local_cidrs],
+            }
+        )
+        return description, psk
+
+    def finish(self) -> None:
+        """Create the gateway instance from every tunnel added, and route the remote ranges to it."""
+        site = self._site
+        s = site.name
+        peers = self._peers
+
+        def render(values: list[Any]) -> str:
+            public, *rest = values
+            built = []
+            for n, peer in enumerate(peers):
+                outside, psk, local, remote, asn = rest[5 * n : 5 * n + 5]
+                built.append(
+                    GatewayPeer(
+                        name=peer.name,
+                        if_id=n + 1,
+                        outside_address=ipaddress.IPv4Address(outside),
+                        psk=str(psk),
+                        local_inside=ipaddress.IPv4Interface(local),
+                        peer_inside=ipaddress.IPv4Address(remote),
+                        peer_asn=int(asn),
+                        accepts=peer.accepts,
+                    )
+                )
+            settings = GatewaySettings(
+                asn=site.bgp_asn, public_address=ipaddress.IPv4Address(public), announces=tuple(self.local_cidrs)
+            )
+            return cloud_init(settings, built)
+
+        inputs: list[Any] = [self.gateway_address]
+        for peer in peers:
+            inputs += [peer.outside_address, peer.psk, peer.local_inside, peer.peer_inside, peer.peer_asn]
+        rendered: pulumi.Output[str] = pulumi.Output.all(*inputs).apply(render)
+        user_data: pulumi.Output[str] = pulumi.Output.secret(rendered)
+        openstack.compute.Instance(
+            f"{s}-vpn-gateway",
+            name=f"{self._cloud.fleet}-{s}-vpn-gateway",
+            image_name=site.gateway_image,
+            flavor_name=site.gateway_flavor,
+            networks=[{"port": self._gateway_port_resource.id}],
+            user_data=user_data,
+            metadata={"storestack:role": "vpn-gateway"},
+            tags=openstack_tags(self._tags),
+            opts=pulumi.ResourceOptions.merge(
+                self._on_site, pulumi.ResourceOptions(depends_on=[self.gateway_association])
+            ),
+        )
+        for network in self.remote_ranges():
+            openstack.networking.RouterRoute(
+                f"{s}-route-{str(network).replace('.', '-').replace('/', '-')}",
+                router_id=self._router.id,
+                destination_cidr=str(network),
+                next_hop=str(self.gateway_inside_address),
+                opts=pulumi.ResourceOptions.merge(
+                    self._on_site, pulumi.ResourceOptions(depends_on=list(self._interfaces.values()))
+                ),
+            )
+        self.register_outputs({"project_id": self._project.id, "gateway_address": self.gateway_address})

@@ -14,29 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from storestack.components.cloud_args import WORKSPACES_ZONE_IDS
 from storestack.stacks.mocks import MockRun, RecordedResource, unwrap_secrets
 
-# AZ IDs WorkSpaces Personal runs in, per region (the page's table). A region missing here is
-# refused until its row is added from the page.
-# https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html
-WORKSPACES_ZONE_IDS: Mapping[str, frozenset[str]] = {
-    "us-east-1": frozenset({"use1-az2", "use1-az4", "use1-az6"}),
-    "us-west-2": frozenset({"usw2-az1", "usw2-az2", "usw2-az3"}),
-    "ap-south-1": frozenset({"aps1-az1", "aps1-az2", "aps1-az3"}),
-    "ap-northeast-1": frozenset({"apne1-az1", "apne1-az4"}),
-    "ap-northeast-2": frozenset({"apne2-az1", "apne2-az3"}),
-    "ap-southeast-1": frozenset({"apse1-az1", "apse1-az2"}),
-    "ap-southeast-2": frozenset({"apse2-az1", "apse2-az3"}),
-    "ca-central-1": frozenset({"cac1-az1", "cac1-az2"}),
-    "eu-central-1": frozenset({"euc1-az2", "euc1-az3"}),
-    "eu-west-1": frozenset({"euw1-az1", "euw1-az2", "euw1-az3"}),
-    "eu-west-2": frozenset({"euw2-az2", "euw2-az3"}),
-}
 WORKSPACES_ROLE = "workspaces_DefaultRole"
 # Prefixes one customer gateway may announce over one Site-to-Site VPN; past it AWS resets BGP.
 VPN_PREFIX_QUOTA = 100

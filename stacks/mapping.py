@@ -7,9 +7,7 @@ an existing one.
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
-from collections.abc import Iterable
 
 from pydantic import ValidationError
 
@@ -163,58 +161,15 @@ def own_prefixes(store: ResolvedStore) -> list[ipaddress.IPv4Network]:
     return sorted(set(block + pinned))
 
 
-class StorePrefixIndex:
-    """Every store's own prefixes as sorted integer ranges, to ask "does this network touch another store?"."""
-
-    def __init__(self, fleet: Fleet) -> None:
-        ranges = [
-            (int(net.network_address), int(net.broadcast_address), store.id)
-            for store in fleet
-            for net in own_prefixes(store)
-        ]
-        ranges.sort()
-        self._starts = [r[0] for r in ranges]
-        self._ranges = ranges
-        # Running maximum of range ends, so a lookup need not scan every earlier range.
-        self._max_end: list[int] = []
-        highest = -1
-        for _, end, _ in ranges:
-            highest = max(highest, end)
-            self._max_end.append(highest)
-
-    def others_overlapping(self, network: ipaddress.IPv4Network, store_id: str) -> list[str]:
-        start, end = int(network.network_address), int(network.broadcast_address)
-        index = bisect.bisect_right(self._starts, end) - 1
-        found: set[str] = set()
-        while index >= 0 and self._max_end[index] >= start:
-            range_start, range_end, owner = self._ranges[index]
-            if owner != store_id and range_end >= start and range_start <= end:
-                found.add(owner)
-            index -= 1
-        return sorted(found)
-
-
 def store_config(
     fleet: Fleet,
     store: ResolvedStore,
     core_stack: str = DEFAULT_CORE_REFERENCE,
-    prefix_index: StorePrefixIndex | None = None,
 ) -> StoreStackConfig:
-    """One store stack's config. Links AWS cannot identify stay off AWS; `notes` says so.
-
-    Pass one `prefix_index` when mapping many stores of the same fleet.
-    """
+    """One store stack's config. Links AWS cannot identify stay off AWS; `notes` says so."""
     spec = fleet.spec
     notes: list[str] = []
     own = own_prefixes(store)
-    selector: ipaddress.IPv4Network | None = _covering(own)
-    clash = (prefix_index or StorePrefixIndex(fleet)).others_overlapping(selector, store.id) if selector else []
-    if clash:
-        notes.append(
-            f"IPsec traffic selector left open: {selector} would also cover {', '.join(clash[:3])}; "
-            "its appliance still announces only its own prefixes"
-        )
-        selector = None
     links = []
     for link in store.wan:
         public = _public(link.address.ip) if link.address is not None else None
@@ -241,7 +196,6 @@ def store_config(
             bgp_asn=store.asn,
             store_supernet=spec.ip_plan.stores,
             own_prefixes=own,
-            traffic_selector=selector,
             advertised_prefixes=store.advertised_prefixes,
             wan_links=links,
             hub_tunnels=[
@@ -285,21 +239,6 @@ def _public(address: ipaddress.IPv4Address) -> ipaddress.IPv4Address | None:
         return check_public_address(address)
     except ValueError:
         return None
-
-
-def _covering(networks: Iterable[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
-    """The smallest single network that contains all of `networks`."""
-    items = sorted(networks)
-    if not items:
-        raise StackConfigError("a store without a block needs at least one LAN segment")
-    first, last = items[0], max(items, key=lambda n: int(n.broadcast_address))
-    prefix = min(n.prefixlen for n in items)
-    while prefix > 0:
-        candidate = ipaddress.IPv4Network((int(first.network_address), prefix), strict=False)
-        if last.broadcast_address in candidate:
-            return candidate
-        prefix -= 1
-    return ipaddress.IPv4Network("0.0.0.0/0")
 
 
 def _first_error(exc: ValidationError) -> str:

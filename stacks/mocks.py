@@ -63,7 +63,9 @@ def _availability_zones(args: Mapping[str, Any]) -> dict[str, Any]:
     AZ names map to AZ IDs per account, so the mock pairs them in a fixed but non-obvious order.
     """
     region = str(args.get("region") or "eu-west-1")
-    prefix = "".join(part[0] for part in region.split("-")[:-1]) + region.split("-")[-1]
+    area, direction, number = region.split("-")[0], region.split("-")[1], region.split("-")[-1]
+    short = {"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}.get(direction, direction[0])
+    prefix = f"{area}{short}{number}"  # eu-west-1 -> euw1, ap-southeast-2 -> apse2, as AWS spells AZ IDs
     zone_ids = [f"{prefix}-az{n}" for n in (1, 2, 3, 4, 6)]
     for entry in args.get("filters") or []:
         if entry.get("name") == "zone-id":
@@ -201,6 +203,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
             computed["externalFixedIps"] = [
                 {"ipAddress": _public_address("router", name), "subnetId": _hex("ext-subnet", name, length=32)}
             ]
+        elif typ == "openstack:networking/floatingIp:FloatingIp":
+            computed["address"] = _public_address("floating-ip", name)
         elif typ == "openstack:networking/secGroup:SecGroup":
             computed["name"] = state.get("name", name)
         return computed

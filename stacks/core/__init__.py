@@ -10,6 +10,7 @@ from storestack.components import (
     HybridCloud,
     OpenStackDesktopNetwork,
 )
+from storestack.components.aws_region import ROUTE_TABLE_KINDS
 from storestack.stacks.config import CONFIG_NAMESPACE, CoreStackConfig
 
 # Outputs holding keys; they are exported as secrets and checked to be so by `storestack plan`.
@@ -33,7 +34,7 @@ def build(config: CoreStackConfig) -> HybridCloud:
             )
         else:
             site = hybrid.openstack_sites[str(placed.openstack_site)]
-            network = OpenStackDesktopNetwork(provider=site.provider, network_id=site.desktops_network_id)
+            network = OpenStackDesktopNetwork(provider=site.desktops_provider, network_id=site.desktops_network_id)
         pool = DesktopPool(placed.pool.name, placed.pool, network, opts=pulumi.ResourceOptions(parent=hybrid))
         seats[placed.pool.name] = pool.seat_counts
     pulumi.export("regions", hybrid.regions)
@@ -41,6 +42,7 @@ def build(config: CoreStackConfig) -> HybridCloud:
     pulumi.export("hub_vpn_psks", hybrid.hub_vpn_psks)
     pulumi.export("openstack", hybrid.openstack)
     pulumi.export("openstack_vpn_psks", hybrid.openstack_vpn_psks)
+    pulumi.export("openstack_hub_tunnels", hybrid.openstack_hub_tunnels)
     pulumi.export("staff_role_arns", hybrid.staff_role_arns)
     pulumi.export("desktop_seats", seats)
     return hybrid
@@ -59,7 +61,7 @@ def mock_outputs(config: CoreStackConfig) -> dict[str, object]:
                 "transit_gateway_id": f"tgw-mock-{region.region}",
                 "amazon_side_asn": region.transit_gateway_asn,
                 "route_table_ids": {
-                    kind: f"tgw-rtb-mock-{region.region}-{kind}" for kind in ("stores", "workloads", "desktops")
+                    kind: f"tgw-rtb-mock-{region.region}-{kind}" for kind in ROUTE_TABLE_KINDS
                 },
             }
             for region in config.hybrid_cloud.aws_regions

@@ -86,7 +86,6 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
         "bgp_asn": 4_200_000_000 + index,
         "store_supernet": STORE_SUPERNET,
         "own_prefixes": [f"{base}/22"],
-        "traffic_selector": f"{base}/22",
         "advertised_prefixes": [f"10.64.{index * 4}.0/24", f"10.64.{index * 4 + 1}.0/24"],
         "wan_links": [
             StoreWanLinkArgs(
