@@ -80,10 +80,17 @@ class OpenStackSiteArgs(FrozenModel):
 
 
 class StaffRoleAccessArgs(FrozenModel):
-    """What one staff role may touch: its S3 prefixes and resources tagged with its name."""
+    """What one staff role may touch, as the inventory's `access` says.
+
+    `data_prefixes` are read; only `admin` roles may also write and delete. `stores` narrows data
+    and desktops to the user's own store, their region, or all stores: data keys are laid out as
+    `<prefix>/<region>/<store>/...`, and the user's store and region arrive as session tags.
+    """
 
     name: Slug
     data_prefixes: list[Slug] = Field(min_length=1, description="top-level S3 prefixes, e.g. 'finance'")
+    stores: Literal["own", "region", "all"] = "own"
+    admin: bool = False
     openstack_role: Slug = "reader"
     description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
 

@@ -173,20 +173,7 @@ class HybridCloud(pulumi.ComponentResource):
         account_root = f"arn:aws:iam::{self._args.aws_account_id}:root"
         arns: dict[str, pulumi.Output[str]] = {}
         for role in self._args.staff_roles:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": account_root},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        "Condition": {
-                            "Bool": {"aws:MultiFactorAuthPresent": "true"},
-                            "StringEquals": {"aws:PrincipalTag/storestack:role": role.name},
-                        },
-                    }
-                ],
-            }
+            trust = staff_role_trust(account_root, role)
             iam_role = aws.iam.Role(
                 f"role-{role.name}",
                 name=f"{self._args.fleet}-{role.name}",
@@ -249,33 +236,84 @@ class HybridCloud(pulumi.ComponentResource):
         return role
 
 
-def staff_role_policy(bucket_arn: str, role: StaffRoleAccessArgs) -> str:
-    """The IAM policy of one staff role: its own S3 prefixes and resources tagged with its name, nothing else."""
-    prefixes = sorted(set(role.data_prefixes))
-    policy = {
+# Session tags a staff user's identity provider passes on AssumeRole (from the user's directory entry).
+STORE_TAG = "storestack:store"
+REGION_TAG = "storestack:region"
+_SCOPE_KEYS = {
+    "own": f"${{aws:PrincipalTag/{REGION_TAG}}}/${{aws:PrincipalTag/{STORE_TAG}}}/",
+    "region": f"${{aws:PrincipalTag/{REGION_TAG}}}/",
+    "all": "",
+}
+
+
+def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, Any]:
+    """Who may assume a staff role: MFA-authenticated principals of the account tagged with the role,
+    carrying the store and region session tags the role's scope needs."""
+    required = {"own": [STORE_TAG, REGION_TAG], "region": [REGION_TAG], "all": []}[role.stores]
+    condition: dict[str, Any] = {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "StringEquals": {"aws:PrincipalTag/storestack:role": role.name},
+    }
+    if required:
+        condition["Null"] = {f"aws:RequestTag/{tag}": "false" for tag in required}
+    return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "ListOwnPrefixes",
                 "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{p}/*" for p in prefixes]}},
-            },
-            {
-                "Sid": "ReadWriteOwnPrefixes",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": [f"{bucket_arn}/{p}/*" for p in prefixes],
-            },
-            {
-                "Sid": "OwnDesktops",
-                "Effect": "Allow",
-                "Action": ["workspaces:StartWorkspaces", "workspaces:StopWorkspaces", "workspaces:RebootWorkspaces"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:ResourceTag/storestack:role": role.name}},
-            },
+                "Principal": {"AWS": account_root},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": condition,
+            }
         ],
     }
-    return json.dumps(policy, sort_keys=True)
 
+
+def staff_role_policy(bucket_arn: str, role: StaffRoleAccessArgs) -> str:
+    """The IAM policy of one staff role, scoped as the inventory says and nothing more.
+
+    Data: read (list and get) under each of the role's prefixes, narrowed to the user's store or
+    region by the session tags; write and delete only for `admin` roles. Desktops: start, stop and
+    reboot only WorkSpaces tagged with the role and the user's own store (or region).
+    """
+    scope = _SCOPE_KEYS[role.stores]
+    keys = [f"{p}/{scope}*" for p in sorted(set(role.data_prefixes))]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListPermittedData",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": keys}},
+        },
+        {
+            "Sid": "ReadPermittedData",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [f"{bucket_arn}/{key}" for key in keys],
+        },
+    ]
+    if role.admin:
+        statements.append(
+            {
+                "Sid": "AdministerPermittedData",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                "Resource": [f"{bucket_arn}/{key}" for key in keys],
+            }
+        )
+    desktops: dict[str, str] = {"aws:ResourceTag/storestack:role": role.name}
+    if role.stores == "own":
+        desktops["aws:ResourceTag/storestack:store"] = f"${{aws:PrincipalTag/{STORE_TAG}}}"
+    elif role.stores == "region":
+        desktops["aws:ResourceTag/storestack:region"] = f"${{aws:PrincipalTag/{REGION_TAG}}}"
+    statements.append(
+        {
+            "Sid": "PermittedDesktops",
+            "Effect": "Allow",
+            "Action": ["workspaces:StartWorkspaces", "workspaces:StopWorkspaces", "workspaces:RebootWorkspaces"],
+            "Resource": "*",
+            "Condition": {"StringEquals": desktops},
+        }
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

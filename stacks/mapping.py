@@ -85,6 +85,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 workloads_cidr=_slot(plan.cloud, slot_of[f"openstack:{site.name}"], site.name),
                 desktops_cidr=_slot(plan.desktops, slot_of[f"openstack:{site.name}"], site.name),
                 dns_nameservers=spec.management.dns_forwarders,
+                bgp_asn=spec.asn.openstack,
             )
             for site in sites.openstack
         ]
@@ -102,6 +103,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 StaffRoleAccessArgs(
                     name=name,
                     data_prefixes=role.access.data_prefixes,
+                    stores=role.access.stores,
+                    admin=role.access.admin,
                     openstack_role=role.openstack_role,
                     description=role.description,
                 )
@@ -117,11 +120,20 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
 
 
+def _amazon_bundle(compute_type: str) -> str:
+    """The Amazon-owned public bundle of a compute type: nothing has to exist in the account.
+
+    Public bundle names differ by region and change with new Windows releases; check them with
+    `aws workspaces describe-workspace-bundles --owner AMAZON` before the first `up`.
+    """
+    return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
+
+
 def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
-        SeatRequest(role=role, store=store.id, count=store.desktops[role])
+        SeatRequest(role=role, store=store.id, region=store.region, count=store.desktops[role])
         for store in fleet
         if store.state != "decommissioned"
         for role in policy.roles
@@ -130,7 +142,7 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
     bundles = [
         DesktopBundleArgs(
             role=role,
-            aws_bundle_name=f"{spec.organisation.slug}-{spec.roles[role].desktop_bundle}",
+            aws_bundle_name=_amazon_bundle(_COMPUTE_TYPES.get(spec.roles[role].desktop_bundle, "STANDARD")),
             aws_compute_type=_COMPUTE_TYPES.get(spec.roles[role].desktop_bundle, "STANDARD"),
             openstack_image=policy.image,
             openstack_flavor=policy.flavor,
@@ -144,7 +156,7 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         tags=dict(spec.tags),
         seats=seats,
         bundles=bundles,
-        allowed_ranges=[spec.ip_plan.stores, *spec.ip_plan.hq],
+        management_ranges=spec.ip_plan.management,
         running_mode="AUTO_STOP" if policy.running_mode == "auto-stop" else "ALWAYS_ON",
         auto_stop_minutes=policy.auto_stop_minutes,
         directory_domain=f"desktops.{spec.organisation.domain}",

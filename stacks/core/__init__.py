@@ -11,6 +11,7 @@ from storestack.components import (
     OpenStackDesktopNetwork,
 )
 from storestack.components.aws_region import ROUTE_TABLE_KINDS
+from storestack.components.desktop_pool import workspaces_default_role
 from storestack.stacks.config import CONFIG_NAMESPACE, CoreStackConfig
 
 # Outputs holding keys; they are exported as secrets and checked to be so by `storestack plan`.
@@ -24,13 +25,20 @@ def read_config() -> CoreStackConfig:
 def build(config: CoreStackConfig) -> HybridCloud:
     """Declare the core resources and export what store stacks and operators need."""
     hybrid = HybridCloud(config.hybrid_cloud.fleet, config.hybrid_cloud)
+    service_role: list[pulumi.Resource] = []
+    if any(placed.aws_region is not None for placed in config.desktop_pools):
+        service_role = workspaces_default_role(config.hybrid_cloud.tags, pulumi.ResourceOptions(parent=hybrid))
     seats = {}
     for placed in config.desktop_pools:
         network: AwsDesktopNetwork | OpenStackDesktopNetwork
         if placed.aws_region is not None:
             transit = hybrid.transit[placed.aws_region]
             network = AwsDesktopNetwork(
-                region=placed.aws_region, vpc_id=transit.desktops_vpc_id, subnet_ids=transit.desktops_subnet_ids
+                region=placed.aws_region,
+                vpc_id=transit.desktops_vpc_id,
+                subnet_ids=transit.desktops_subnet_ids,
+                security_group_id=transit.desktops_security_group_id,
+                service_role=service_role,
             )
         else:
             site = hybrid.openstack_sites[str(placed.openstack_site)]

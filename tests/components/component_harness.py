@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, SeatRequest
+from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, DesktopUser, SeatRequest
 from storestack.components.hybrid_cloud import (
     AwsRegionArgs,
     HqHubArgs,
@@ -66,8 +66,12 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         ],
         "staff_roles": [
             StaffRoleAccessArgs(name="cashier", data_prefixes=["pos"]),
-            StaffRoleAccessArgs(name="hq-finance", data_prefixes=["finance", "pos"], openstack_role="member"),
-            StaffRoleAccessArgs(name="it-admin", data_prefixes=["it", "logs"], openstack_role="admin"),
+            StaffRoleAccessArgs(
+                name="hq-finance", data_prefixes=["finance", "pos"], stores="all", openstack_role="member"
+            ),
+            StaffRoleAccessArgs(
+                name="it-admin", data_prefixes=["it", "logs"], stores="all", admin=True, openstack_role="admin"
+            ),
         ],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
@@ -120,6 +124,18 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
     return StoreSiteArgs.model_validate(values)
 
 
+AD_CONNECTOR: dict[str, object] = {
+    "directory_kind": "ad-connector",
+    "ad_connector_dns_ips": ["10.0.1.53", "10.0.2.53"],
+    "ad_connector_service_account": "svc-workspaces",
+    "users": [
+        DesktopUser(user_name="anna.berg", role="cashier", store="sh-0001", region="north"),
+        DesktopUser(user_name="bo.lind", role="cashier", store="sh-0002", region="south"),
+        DesktopUser(user_name="cleo.ek", role="hq-finance"),
+    ],
+}
+
+
 def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPoolArgs:
     values: dict[str, object] = {
         "name": f"{provider}-desktops",
@@ -127,9 +143,9 @@ def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPool
         "fleet": "acme",
         "tags": FLEET_TAGS,
         "seats": [
-            SeatRequest(role="cashier", store="sh-0001", count=1),
-            SeatRequest(role="cashier", store="sh-0001", count=1),
-            SeatRequest(role="cashier", store="sh-0002", count=1),
+            SeatRequest(role="cashier", store="sh-0001", region="north", count=1),
+            SeatRequest(role="cashier", store="sh-0001", region="north", count=1),
+            SeatRequest(role="cashier", store="sh-0002", region="south", count=1),
             SeatRequest(role="hq-finance", store=None, count=2),
         ],
         "bundles": [
@@ -138,11 +154,12 @@ def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPool
                 openstack_flavor="d2.medium",
             ),
             DesktopBundleArgs(
-                role="hq-finance", aws_bundle_name="acme-performance", aws_compute_type="PERFORMANCE",
+                role="hq-finance", aws_bundle_name="Performance with Windows 10 (Server 2022 based)",
+                aws_compute_type="PERFORMANCE",
                 openstack_image="win11-office", openstack_flavor="d4.large",
             ),
         ],
-        "allowed_ranges": [STORE_SUPERNET, *HQ_RANGES],
+        "management_ranges": ["10.0.10.0/24"],
         "directory_domain": "desktops.acme.example",
     }
     values.update(overrides)
@@ -182,7 +199,9 @@ class Scenario:
         return [self.monitor.component_outputs[r.urn] for r in self.of_type(type_token)]
 
 
-def run_scenario(build: Build, mocks: StorestackMocks | None = None) -> Scenario:
+def run_scenario(
+    build: Build, mocks: StorestackMocks | None = None, config: Mapping[str, str] | None = None
+) -> Scenario:
     """Build components in a fresh mock runtime and hand back the resolved state.
 
     Everything `build` exposes is resolved after every outstanding registration finished, so
@@ -190,7 +209,7 @@ def run_scenario(build: Build, mocks: StorestackMocks | None = None) -> Scenario
     """
     monitor = RecordingMonitor(mocks or StorestackMocks())
     values = evaluate_under_mocks(
-        lambda: pulumi.Output.from_input(dict(build())), monitor, project="components", stack="test"
+        lambda: pulumi.Output.from_input(dict(build())), monitor, project="components", stack="test", config=config
     )
     return Scenario(monitor=monitor, values=dict(values))
 

@@ -100,25 +100,60 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
     assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
 
 
-def test_iam_role_per_staff_role_reaches_only_its_own_data(cloud: Scenario) -> None:
-    prefixes = {"cashier": ["pos"], "hq-finance": ["finance", "pos"], "it-admin": ["it", "logs"]}
-    roles = {r.inputs["name"]: r for r in cloud.of_type("aws:iam/role:Role") if r.name.startswith("role-")}
-    assert set(roles) == {f"acme-{name}" for name in prefixes}
-    every_prefix = {p for own in prefixes.values() for p in own}
-    for role_name, own in prefixes.items():
-        policy = json.loads(cloud.named(f"role-{role_name}-data").inputs["policy"])
-        statements = {s["Sid"]: s for s in policy["Statement"]}
-        assert statements["ReadWriteOwnPrefixes"]["Resource"] == [
-            f"arn:aws:s3:::acme-staff-data/{p}/*" for p in sorted(own)
-        ]
-        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [f"{p}/*" for p in sorted(own)]
-        tag_condition = statements["OwnDesktops"]["Condition"]["StringEquals"]
-        assert tag_condition == {"aws:ResourceTag/storestack:role": role_name}
-        text = json.dumps(policy)
-        assert not any(f"/{other}/" in text for other in every_prefix - set(own))
-        trust = json.loads(roles[f"acme-{role_name}"].inputs["assumeRolePolicy"])
-        assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": role_name}
-    assert set(cloud.values["staff_role_arns"]) == set(prefixes)
+OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
+
+
+def _policy(cloud: Scenario, role: str) -> dict[str, dict[str, object]]:
+    return {s["Sid"]: s for s in json.loads(cloud.named(f"role-{role}-data").inputs["policy"])["Statement"]}
+
+
+def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: Scenario) -> None:
+    statements = _policy(cloud, "cashier")
+    assert set(statements) == {"ListPermittedData", "ReadPermittedData", "PermittedDesktops"}
+    assert statements["ReadPermittedData"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert statements["ReadPermittedData"]["Resource"] == [f"arn:aws:s3:::acme-staff-data/pos/{OWN}*"]
+    assert statements["ListPermittedData"]["Condition"] == {"StringLike": {"s3:prefix": [f"pos/{OWN}*"]}}
+    text = json.dumps(statements)
+    assert "s3:PutObject" not in text and "s3:DeleteObject" not in text
+    # Desktops: only WorkSpaces of the cashier role at the user's own store.
+    assert statements["PermittedDesktops"]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/storestack:role": "cashier",
+            "aws:ResourceTag/storestack:store": "${aws:PrincipalTag/storestack:store}",
+        }
+    }
+    (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["Null"] == {
+        "aws:RequestTag/storestack:store": "false",
+        "aws:RequestTag/storestack:region": "false",
+    }, "a cashier session without its store tag is refused"
+    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": "cashier"}
+
+
+def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scenario) -> None:
+    finance = _policy(cloud, "hq-finance")
+    assert finance["ReadPermittedData"]["Resource"] == [
+        "arn:aws:s3:::acme-staff-data/finance/*", "arn:aws:s3:::acme-staff-data/pos/*"
+    ]
+    assert "AdministerPermittedData" not in finance
+    assert finance["PermittedDesktops"]["Condition"] == {"StringEquals": {"aws:ResourceTag/storestack:role": "hq-finance"}}
+    admin = _policy(cloud, "it-admin")
+    assert admin["AdministerPermittedData"]["Resource"] == [
+        "arn:aws:s3:::acme-staff-data/it/*", "arn:aws:s3:::acme-staff-data/logs/*"
+    ]
+    assert "finance" not in json.dumps(admin) and "/pos/" not in json.dumps(admin)
+    assert set(cloud.values["staff_role_arns"]) == {"cashier", "hq-finance", "it-admin"}
+
+
+def test_a_region_scoped_role_sees_its_region_only() -> None:
+    from storestack.components.hybrid_cloud import StaffRoleAccessArgs, staff_role_policy
+
+    policy = json.loads(staff_role_policy("arn:aws:s3:::b", StaffRoleAccessArgs(name="ops", data_prefixes=["logistics"], stores="region")))
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["ReadPermittedData"]["Resource"] == ["arn:aws:s3:::b/logistics/${aws:PrincipalTag/storestack:region}/*"]
+    assert statements["PermittedDesktops"]["Condition"]["StringEquals"]["aws:ResourceTag/storestack:region"] == (
+        "${aws:PrincipalTag/storestack:region}"
+    )
 
 
 def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_project(cloud: Scenario) -> None:
