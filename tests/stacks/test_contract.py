@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -347,3 +348,17 @@ def test_plan_reports_a_violation_as_an_error_with_the_urn_and_the_rule() -> Non
     assert findings[0].severity == "error"
     assert findings[0].urn is not None and findings[0].urn.endswith("aws:ec2/customerGateway:CustomerGateway::cgw")
     assert findings[0].message.startswith("customer-gateway-asn: ")
+
+
+def test_a_generated_fleet_plans_without_a_contract_violation(tmp_path: Path) -> None:
+    from storestack.inventory import load_fleet
+    from storestack.inventory.generate import generate_fleet, write_fleet
+    from storestack.stacks.plan import make_tasks, plan_tasks
+    from storestack.stacks.render import plan_stacks
+
+    write_fleet(generate_fleet(40, 11), tmp_path / "fleet")
+    _, configs = plan_stacks(load_fleet(tmp_path / "fleet"))
+    plans = plan_tasks(make_tasks(configs), workers=1)
+    contract = [f"{f.urn}: {f.message}" for plan in plans for f in plan.findings if f.check == "contract"]
+    assert contract == []
+    assert any(plan.kind == "store" and plan.counts.get("aws:ec2/vpnConnection:VpnConnection") for plan in plans)
