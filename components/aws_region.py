@@ -291,9 +291,9 @@ class AwsRegion(pulumi.ComponentResource):
             tags={**self._tags, "Name": f"{self._cloud.fleet}-{r}-{kind}"},
             opts=self._child,
         )
-        for subnet in subnets:
+        for number, subnet in enumerate(subnets, start=1):
             aws.ec2.RouteTableAssociation(
-                f"{subnet._name}-routes", subnet_id=subnet.id, route_table_id=table.id, region=r, opts=self._child
+                f"{r}-{kind}-routes-{number}", subnet_id=subnet.id, route_table_id=table.id, region=r, opts=self._child
             )
         # A route to a transit gateway is refused until the VPC's attachment exists.
         after_attachment = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[attachment]))
