@@ -294,6 +294,24 @@ def _vpnaas_router_interfaces(index: PlanIndex, context: ContractContext) -> Ite
                 yield connection.urn, f"does not depend on router interface {interface.name} of its local subnet"
 
 
+def _floating_ip_router_interface(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Neutron binds a floating IP to a port only if the port's subnet is attached to a router with
+    # a gateway on the external network ("External network ... is not reachable from subnet ...").
+    interfaces = {
+        str(i.inputs.get("subnetId")): i for i in index.of_type("openstack:networking/routerInterface:RouterInterface")
+    }
+    for binding in index.of_type("openstack:networking/floatingIpAssociate:FloatingIpAssociate"):
+        port = index.by_id.get(str(binding.inputs.get("portId")))
+        if port is None:
+            continue
+        for fixed in port.inputs.get("fixedIps") or []:
+            interface = interfaces.get(str(fixed.get("subnetId")))
+            if interface is None:
+                yield binding.urn, f"port {port.name}'s subnet has no router interface"
+            elif not index.depends_on(binding, interface.urn):
+                yield binding.urn, f"does not wait for router interface {interface.name} of the port's subnet"
+
+
 def _aws_tunnel_security_associations(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # "Each tunnel is limited to one unique SA pair" (AWS customer gateway requirements). A
     # policy-based VPNaaS connection negotiates one SA pair per (local subnet, peer CIDR).
@@ -402,6 +420,12 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.openstack.org/api-ref/network/v2/index.html#vpnaas-2-0-vpn-vpnservices-ikepolicies-ipsecpolicies-endpoint-groups-ipsec-site-connections "
         "(Pulumi: https://www.pulumi.com/registry/packages/openstack/api-docs/vpnaas/siteconnection/)",
         _vpnaas_router_interfaces,
+    ),
+    ContractRule(
+        "floating-ip-router-interface",
+        "https://docs.openstack.org/api-ref/network/v2/index.html#floating-ips-floatingips "
+        "(Pulumi: https://www.pulumi.com/registry/packages/openstack/api-docs/networking/floatingipassociate/)",
+        _floating_ip_router_interface,
     ),
     ContractRule(
         "aws-tunnel-security-associations",

@@ -323,6 +323,27 @@ def test_a_site_connection_waits_for_the_router_interfaces_of_its_local_subnets(
     assert _rules(_vpnaas(wait=True)) == set()
 
 
+def test_a_floating_ip_binding_waits_for_the_router_interface_of_its_port() -> None:
+    def program(wait: bool) -> Program:
+        def run() -> None:
+            router = openstack.networking.Router("router")
+            subnet = openstack.networking.Subnet("subnet", network_id="net", cidr="10.40.0.0/24")
+            interface = openstack.networking.RouterInterface("if", router_id=router.id, subnet_id=subnet.id)
+            port = openstack.networking.Port("port", network_id="net", fixed_ips=[{"subnet_id": subnet.id}])
+            address = openstack.networking.FloatingIp("fip", pool="public")
+            openstack.networking.FloatingIpAssociate(
+                "bind",
+                floating_ip=address.address,
+                port_id=port.id,
+                opts=pulumi.ResourceOptions(depends_on=[interface] if wait else []),
+            )
+
+        return run
+
+    assert _rules(program(False)) == {"floating-ip-router-interface"}
+    assert _rules(program(True)) == set()
+
+
 def test_one_security_association_pair_per_aws_tunnel() -> None:
     assert _rules(_vpnaas(wait=True, local_subnets=2, peer_cidrs=2)) == {"aws-tunnel-security-associations"}
     assert _rules(_vpnaas(wait=True, local_subnets=2, peer_cidrs=2, peer="hub")) == set()
