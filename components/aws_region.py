@@ -63,6 +63,13 @@ ASSOCIATED_WITH: Mapping[str, str] = {
     "store": "stores",
 }
 HTTPS, SSH, RDP = 443, 22, 3389
+# What a Windows domain member needs from its domain controllers: DNS, Kerberos, RPC, LDAP(S),
+# SMB, kpasswd, global catalog, NTP and the dynamic RPC range.
+DIRECTORY_PORTS = (
+    ("tcp", 53, 53), ("tcp", 88, 88), ("tcp", 135, 135), ("tcp", 389, 389), ("tcp", 445, 445),
+    ("tcp", 464, 464), ("tcp", 636, 636), ("tcp", 3268, 3269), ("tcp", 49152, 65535),
+    ("udp", 53, 53), ("udp", 88, 88), ("udp", 123, 123), ("udp", 389, 389), ("udp", 464, 464),
+)
 # Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
 EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
 
@@ -321,12 +328,18 @@ class AwsRegion(pulumi.ComponentResource):
         ingress: list[dict[str, Any]] = []
         egress: list[dict[str, Any]] = []
 
-        def rule(rules: list[dict[str, Any]], action: str, cidr: ipaddress.IPv4Network, ports: tuple[int, int] | None) -> None:
+        def rule(
+            rules: list[dict[str, Any]],
+            action: str,
+            cidr: ipaddress.IPv4Network,
+            ports: tuple[int, int] | None,
+            protocol: str = "tcp",
+        ) -> None:
             entry: dict[str, Any] = {"rule_no": 100 + 10 * len(rules), "action": action, "cidr_block": str(cidr)}
             if ports is None:
                 entry.update(protocol="-1", from_port=0, to_port=0)
             else:
-                entry.update(protocol="tcp", from_port=ports[0], to_port=ports[1])
+                entry.update(protocol=protocol, from_port=ports[0], to_port=ports[1])
             rules.append(entry)
 
         rule(ingress, "allow", local, None)
@@ -349,9 +362,16 @@ class AwsRegion(pulumi.ComponentResource):
                 rule(egress, "allow", source, (1024, 65535))
             rule(ingress, "deny", cloud.store_supernet, None)
             rule(egress, "deny", cloud.store_supernet, None)
+            hq = _collapse(cloud.hq_prefixes)
             for peer in others:
                 rule(ingress, "allow", peer, replies)
-                rule(egress, "allow", peer, (HTTPS, HTTPS))
+                if not any(peer.subnet_of(prefix) for prefix in hq):
+                    rule(egress, "allow", peer, (HTTPS, HTTPS))
+            # The chain's directory, DNS and time servers sit at HQ (an AD Connector's DCs): the
+            # security group narrows this to their ports.
+            for prefix in hq:
+                rule(egress, "allow", prefix, None)
+                rule(ingress, "allow", prefix, replies, protocol="udp")
         aws.ec2.NetworkAcl(
             f"{r}-{kind}-acl",
             vpc_id=vpc.id,
@@ -384,9 +404,15 @@ class AwsRegion(pulumi.ComponentResource):
                 {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
             ]
             targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+            hq = [str(n) for n in _collapse(cloud.hq_prefixes)]
             egress = [
                 _sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"),
                 {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
+            ]
+            # Domain members talk to the chain's domain controllers (AD Connector) at HQ.
+            egress += [
+                {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": hq, "description": f"directory {protocol} {low}-{high} to HQ"}
+                for protocol, low, high in DIRECTORY_PORTS
             ]
         return aws.ec2.SecurityGroup(
             f"{r}-{kind}-sg",

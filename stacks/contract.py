@@ -25,6 +25,8 @@ from storestack.stacks.mocks import MockRun, RecordedResource, unwrap_secrets
 WORKSPACES_ROLE = "workspaces_DefaultRole"
 # Prefixes one customer gateway may announce over one Site-to-Site VPN; past it AWS resets BGP.
 VPN_PREFIX_QUOTA = 100
+NACL_RULES_QUOTA = 20
+SECURITY_GROUP_RULES_QUOTA = 60
 # Directory types AWS creates empty: no user exists in them until someone adds one.
 _EMPTY_DIRECTORY_TYPES = frozenset({"SimpleAD", "MicrosoftAD"})
 _RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -242,6 +244,21 @@ def _route_table_association(index: PlanIndex, context: ContractContext) -> Iter
             yield association.urn, "the attachment is associated with more than one route table"
 
 
+def _vpc_rule_quotas(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Amazon VPC quotas: 20 rules per network ACL and direction (adjustable to 40); 60 inbound and
+    # 60 outbound rules per security group, each CIDR of a rule counting as one.
+    for acl in index.of_type("aws:ec2/networkAcl:NetworkAcl"):
+        for direction in ("ingress", "egress"):
+            count = len(acl.inputs.get(direction) or [])
+            if count > NACL_RULES_QUOTA:
+                yield acl.urn, f"{count} {direction} rules; a network ACL takes {NACL_RULES_QUOTA}"
+    for group in index.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        for direction in ("ingress", "egress"):
+            count = sum(max(1, len(r.get("cidrBlocks") or [])) for r in group.inputs.get(direction) or [])
+            if count > SECURITY_GROUP_RULES_QUOTA:
+                yield group.urn, f"{count} {direction} rules; a security group takes {SECURITY_GROUP_RULES_QUOTA}"
+
+
 def _route_based_selectors(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Site-to-Site VPN is route-based: on a BGP connection the session runs between the tunnel's
     # 169.254 inside addresses, so a narrowed selector leaves BGP (and every learnt route) outside.
@@ -399,6 +416,11 @@ RULES: tuple[ContractRule, ...] = (
         "transit-gateway-association",
         "https://docs.aws.amazon.com/vpc/latest/tgw/tgw-route-tables.html",
         _route_table_association,
+    ),
+    ContractRule(
+        "vpc-rule-quotas",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html",
+        _vpc_rule_quotas,
     ),
     ContractRule(
         "route-based-selectors",

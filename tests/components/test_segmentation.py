@@ -142,3 +142,11 @@ def test_the_flow_log_role_trusts_only_this_accounts_flow_logs(cloud: Scenario) 
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "210987654321"}
     assert statement["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:*:210987654321:")
+
+
+def test_desktops_reach_the_hq_domain_controllers_but_nothing_else_on_directory_ports(cloud: Scenario) -> None:
+    sg, acl = _named(cloud, "eu-west-1-desktops-sg"), _named(cloud, "eu-west-1-desktops-acl")
+    for port in (53, 88, 389, 445, 636, 3268):
+        assert sg_allows(sg, "egress", HQ, port) and nacl_allows(acl, "egress", HQ, port), port
+        assert not sg_allows(sg, "egress", WORKLOAD, port), "directory ports go to HQ only"
+        assert not sg_allows(sg, "egress", POS, port)

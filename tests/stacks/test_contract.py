@@ -227,6 +227,32 @@ def test_an_attachment_is_associated_with_one_route_table() -> None:
     assert _rules(program(1)) == set()
 
 
+def test_network_acls_and_security_groups_stay_within_their_rule_quotas() -> None:
+    def acl(rules: int) -> Program:
+        def run() -> None:
+            entries = [
+                {"rule_no": 100 + n, "action": "allow", "protocol": "tcp", "from_port": 443, "to_port": 443,
+                 "cidr_block": f"10.{n}.0.0/16"}
+                for n in range(rules)
+            ]
+            aws.ec2.NetworkAcl("acl", vpc_id="vpc-1", ingress=entries, region="eu-west-1")
+
+        return run
+
+    def group(cidrs: int) -> Program:
+        def run() -> None:
+            sources = [f"10.{n // 256}.{n % 256}.0/24" for n in range(cidrs)]
+            aws.ec2.SecurityGroup(
+                "sg", vpc_id="vpc-1", ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": sources}],
+                region="eu-west-1",
+            )
+
+        return run
+
+    assert _rules(acl(21)) == {"vpc-rule-quotas"} and _rules(acl(20)) == set()
+    assert _rules(group(61)) == {"vpc-rule-quotas"} and _rules(group(60)) == set()
+
+
 def _vpn(*, static: bool = False, selector: str | None = None, same_key: bool = False) -> Program:
     def program() -> None:
         keys = [pulumi.Output.secret("kOne.key_1"), pulumi.Output.secret("kOne.key_1" if same_key else "kTwo.key_2")]
