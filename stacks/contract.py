@@ -293,40 +293,38 @@ def _vpn_prefix_quota(index: PlanIndex, context: ContractContext) -> Iterator[Vi
 # --- OpenStack --------------------------------------------------------------------------------------
 
 
-def _vpnaas_router_interfaces(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # Neutron refuses a site connection whose local subnets are not yet attached to the VPN
-    # service's router, so each connection must wait for those router interfaces.
+def _waits_for_router_interfaces(
+    index: PlanIndex, resource: RecordedResource, subnet_ids: list[Any], what: str
+) -> Iterator[Violation]:
+    """A violation per subnet that has no router interface, or one `resource` does not wait for."""
     interfaces = {
         str(i.inputs.get("subnetId")): i for i in index.of_type("openstack:networking/routerInterface:RouterInterface")
     }
+    for subnet_id in subnet_ids:
+        interface = interfaces.get(str(subnet_id))
+        if interface is None:
+            yield resource.urn, f"{what} {subnet_id} has no router interface"
+        elif not index.depends_on(resource, interface.urn):
+            yield resource.urn, f"does not wait for router interface {interface.name} of {what} {subnet_id}"
+
+
+def _vpnaas_router_interfaces(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Neutron refuses a site connection whose local subnets are not yet attached to the VPN
+    # service's router, so each connection must wait for those router interfaces.
     for connection in index.of_type("openstack:vpnaas/siteConnection:SiteConnection"):
         local = index.by_id.get(str(connection.inputs.get("localEpGroupId")))
-        if local is None:
-            continue
-        for subnet_id in local.inputs.get("endpoints") or []:
-            interface = interfaces.get(str(subnet_id))
-            if interface is None:
-                yield connection.urn, f"local subnet {subnet_id} has no router interface"
-            elif not index.depends_on(connection, interface.urn):
-                yield connection.urn, f"does not depend on router interface {interface.name} of its local subnet"
+        if local is not None:
+            yield from _waits_for_router_interfaces(index, connection, local.inputs.get("endpoints") or [], "local subnet")
 
 
 def _floating_ip_router_interface(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Neutron binds a floating IP to a port only if the port's subnet is attached to a router with
     # a gateway on the external network ("External network ... is not reachable from subnet ...").
-    interfaces = {
-        str(i.inputs.get("subnetId")): i for i in index.of_type("openstack:networking/routerInterface:RouterInterface")
-    }
     for binding in index.of_type("openstack:networking/floatingIpAssociate:FloatingIpAssociate"):
         port = index.by_id.get(str(binding.inputs.get("portId")))
-        if port is None:
-            continue
-        for fixed in port.inputs.get("fixedIps") or []:
-            interface = interfaces.get(str(fixed.get("subnetId")))
-            if interface is None:
-                yield binding.urn, f"port {port.name}'s subnet has no router interface"
-            elif not index.depends_on(binding, interface.urn):
-                yield binding.urn, f"does not wait for router interface {interface.name} of the port's subnet"
+        if port is not None:
+            subnets = [fixed.get("subnetId") for fixed in port.inputs.get("fixedIps") or []]
+            yield from _waits_for_router_interfaces(index, binding, subnets, "port subnet")
 
 
 def _aws_tunnel_security_associations(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
