@@ -233,7 +233,7 @@ def preload(kinds: Iterable[StackKind]) -> None:
         touched += [
             pulumi_aws.s3, pulumi_aws.iam, pulumi_aws.cloudwatch, pulumi_aws.workspaces,
             pulumi_aws.directoryservice, pulumi_openstack.networking, pulumi_openstack.identity,
-            pulumi_openstack.vpnaas, pulumi_openstack.compute, pulumi_openstack.blockstorage,
+            pulumi_openstack.compute, pulumi_openstack.blockstorage,
             pulumi_openstack.images,
         ]
     del touched
