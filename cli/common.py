@@ -17,6 +17,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from storestack.common.errors import (
     CommonFamily,
@@ -102,6 +104,31 @@ def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "")
 
 def emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """A table on a terminal; piped or redirected, plain full-width rows (no box, nothing cut
+    short), so `| grep` and `| cut` see every value whole."""
+    out = out or console
+    if out.is_terminal:
+        out.print(table)
+        return
+    headers = [Text.from_markup(str(column.header)).plain for column in table.columns]
+    cells = [[_plain(cell) for cell in column.cells] for column in table.columns]
+    rows = [headers, *(list(row) for row in zip(*cells, strict=True))]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(headers))]
+    if table.title:
+        click.echo(_plain(table.title))
+    for row in rows:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+    if table.caption:
+        click.echo(_plain(table.caption))
+
+
+def _plain(cell: object) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
 
 
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:

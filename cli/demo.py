@@ -19,7 +19,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from storestack.cli.common import EXIT_FAILED, EXIT_OK, console, err_console, fail_on
+from storestack.cli.common import EXIT_FAILED, EXIT_OK, console, err_console, fail_on, print_table
 from storestack.cli.demo_support import (
     DemoWorkspace,
     failover_drill,
@@ -183,7 +183,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             up_count = sum(1 for p in peers if p.state == "Established")
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
-        console.print(table)
+        print_table(table)
         say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
             "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
 

@@ -51,8 +51,8 @@ def prepare_workspace(root: Path) -> DemoWorkspace:
 
 def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    variables = (env_variable(reference) for reference in fleet.spec.management.secrets.values())
-    return sorted({variable for variable in variables if variable is not None})
+    names = {env_variable(reference) for reference in fleet.spec.management.secrets.values()}
+    return sorted(name for name in names if name is not None)
 
 
 class LabProbe:

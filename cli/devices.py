@@ -18,7 +18,7 @@ from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_o
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
-from storestack.devices.render import RenderedConfig, render_fleet, write_configs
+from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
 
 DEFAULT_OUT = Path("configs-out")
@@ -72,7 +72,11 @@ def devices() -> None:
     show_default=True,
     help="Directory for one <hostname>.cfg per appliance.",
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change (for CI).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if any file would change, or (whole fleet) if --out holds stale files.",
+)
 @click.option(
     "--with-secrets",
     is_flag=True,
@@ -145,16 +149,19 @@ def render(
         os.chmod(out_dir, 0o700)
     report = write_configs(rendered, out_dir, check=check)
     changed = report.written
+    # Only a render of the whole fleet knows which files no appliance has any more.
+    stale = stale_files(rendered, out_dir) if not (store_ids or hub_names) else []
     if as_json:
         emit_json(
             {
-                "ok": not (check and changed),
+                "ok": not (check and (changed or stale)),
                 "out": str(out_dir),
                 "check": check,
                 "with_secrets": with_secrets,
                 "written" if not check else "would_change": changed,
                 "unchanged": report.unchanged,
                 "planned": report.planned,
+                "stale": stale,
             }
         )
     else:
@@ -170,7 +177,9 @@ def render(
         if check and changed:
             for name in changed:
                 console.print(f"  changed: {name}")
-    if check and changed:
+        for name in stale:
+            console.print(f"  [yellow]stale[/]: {name} (no appliance of the fleet renders it; remove it)")
+    if check and (changed or stale):
         raise SystemExit(EXIT_FAILED)
 
 

@@ -20,6 +20,7 @@ from storestack.cli.common import (
     fail_on,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.common.yamlerrors import describe_yaml_error
@@ -113,7 +114,7 @@ def lab_up(
         table.add_row(
             appliance.name, appliance.role, appliance.store_id or "", appliance.platform, str(appliance.port)
         )
-    console.print(table)
+    print_table(table)
     verb = "already up" if info.reused else f"up in {info.start_seconds:.1f} s"
     console.print(f"[green]lab {info.name}[/] {verb}: {len(info.inventory.appliances)} appliances")
     console.print(f"appliance inventory: {info.inventory_path}")
@@ -148,7 +149,7 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
                 frr,
                 "" if item.emulated else bgp,
             )
-        console.print(table)
+        print_table(table)
         state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
         console.print(f"lab {result.name} ({result.phase}): {state}")
     if not result.healthy:

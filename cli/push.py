@@ -30,6 +30,7 @@ from storestack.cli.common import (
     err_console,
     fail_on,
     json_option,
+    print_table,
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.errors import PushConfigError, RenderError
@@ -157,6 +158,8 @@ def _intended_source(
             outputs = load_stack_outputs(outputs_path)
         except RenderError as exc:
             raise PushConfigError(str(exc)) from None
+    # Without outputs (a lab included) the network intent's planned values are rendered: the
+    # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
 
 
@@ -381,7 +384,7 @@ def _print_table(report: RunReport) -> None:
             f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
         ]
         table.add_row(*row, detail)
-    console.print(table)
+    print_table(table)
 
 
 def _print_summary(report: RunReport, runs_dir: Path) -> None:

@@ -36,6 +36,7 @@ from storestack.cli.common import (
     fail_on,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
@@ -174,7 +175,10 @@ def run_with_display(
             err_console.line()  # a log gets the last frame on a line of its own
 
 
-def lab_dir_options(func: F) -> F:
+def lab_dir_options(func: F | None = None, *, verb: str = "Roll out to") -> Any:
+    """--lab, --lab-name and --lab-dir; `verb` says what the command does with the lab."""
+    if func is None:
+        return lambda inner: lab_dir_options(inner, verb=verb)
     func = click.option(
         "--lab-dir",
         "lab_dir",
@@ -183,7 +187,7 @@ def lab_dir_options(func: F) -> F:
         help="The lab's state directory (default .storestack/lab/<lab-name>).",
     )(func)
     func = click.option("--lab-name", default="default", show_default=True, help="Name of the lab to use.")(func)
-    return click.option("--lab", "use_lab", is_flag=True, help="Roll out to the running lab (planned outputs).")(func)
+    return click.option("--lab", "use_lab", is_flag=True, help=f"{verb} the running lab (planned outputs).")(func)
 
 
 def state_dir_option(func: F) -> F:
@@ -346,7 +350,7 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
             state,
         )
     # Logs (no terminal) get the wide table whatever width rich guesses for them.
-    (console if console.is_terminal else Console(highlight=False, width=max(console.width, WIDE_TABLE))).print(table)
+    print_table(table)
     if not wide:
         for store in summary.stores:
             console.print(
@@ -402,7 +406,7 @@ def _print_dry_run(store: StoreSummary) -> None:
 
 @click.command("drift")
 @fleet_option
-@lab_dir_options
+@lab_dir_options(verb="Check for drift on")
 @click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 256), help="Appliances read at once.")
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")

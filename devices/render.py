@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import multiprocessing as mp
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -504,3 +505,14 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
                 changed = atomic_write_text(path, text, mode=config.file_mode, durable=False) or changed
         (report.written if changed else report.unchanged).append(config.name)
     return report
+
+
+def stale_files(configs: Iterable[RenderedConfig], out_dir: Path) -> list[str]:
+    """Files in `out_dir` that rendering `configs` (the whole fleet) does not produce: configs of
+    removed stores or appliances, left behind. Hidden files are not counted."""
+    expected = {filename for config in configs for filename, _ in config.files()}
+    try:
+        names = sorted(entry.name for entry in os.scandir(out_dir) if entry.is_file(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [name for name in names if name not in expected and not name.startswith(".")]

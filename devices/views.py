@@ -451,7 +451,9 @@ class ViewBuilder:
         self.intent = intent or NetworkIntent(fleet, self.outputs, reveal_secrets=reveal_secrets)
         spec = fleet.spec
         plan = spec.ip_plan
-        self._secrets = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets)
+        self._secrets = resolve_secret_refs(
+            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+        )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]

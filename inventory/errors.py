@@ -32,6 +32,11 @@ class InventoryError(InventoryFamily):
         more = f"\n… and {count - 20} more" if count > 20 else ""
         super().__init__(f"{count} inventory error{'s' if count != 1 else ''}:\n{head}{more}")
 
+    def one_line(self) -> str:
+        """The first issue, and how many more there are: for messages that must stay on one line."""
+        first = str(self.issues[0]) if self.issues else "invalid"
+        return first + (f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else "")
+
 
 class IpamExhaustedError(InventoryError):
     """A pool has no free block left; raised as an inventory error naming the pool."""

@@ -32,4 +32,4 @@ def test_rendering_redaction_and_the_demo_read_the_same_variables(monkeypatch: p
 
 def test_an_unsupported_reference_is_named_when_its_value_is_needed() -> None:
     (slot,) = resolve_secret_refs({"tacacs-key": "vault:kv/tacacs"}, reveal=True).values()
-    assert slot.problem == "unsupported secret reference (use env:NAME)"
+    assert slot.problem == "unsupported secret reference (use env:NAME or file:/absolute/path)"

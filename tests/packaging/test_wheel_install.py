@@ -95,6 +95,7 @@ def test_wheel_installs_into_a_fresh_venv_and_validates_the_bundled_sample(tmp_p
         "appliances": 8,
         "provisional_allocations": [],
         "lock_written": False,
+        "rename_hints": {},
     }
     sample = run(
         python,
