@@ -69,6 +69,27 @@ class PlatformDriver(BaseModel):
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
     hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
 
+    # Logging in: Netmiko's own session preparation (prompt probes and all), or ours: the prompt
+    # the appliance prints after login names it (`login_prompt`, group `host`, matched against
+    # the last line; `login_prompt_consumed` when Netmiko's login handler has read it already),
+    # and `session_setup` goes down with the first command.
+    netmiko_session_preparation: bool = False
+    login_prompt: str = r"(?P<host>[^\s#>()]+)#\s*$"
+    login_prompt_consumed: bool = False
+    session_setup: tuple[str, ...] = ("terminal length 0",)
+    strip_ansi: bool = False
+    # Any prompt of the appliance, exec or configuration mode, at the start of a line; `{host}`
+    # is the name, `any_host` what a name may look like before the first prompt named it.
+    any_prompt: str = r"{host}(?:\([^)]*\))?#"
+    any_host: str = r"[^\s<>\[\]#()]+"
+    # Each top-level block is a transaction its closing line (config_exit) commits.
+    atomic_blocks: bool = False
+    # What abandons a block without committing it, where blocks are transactions, and the
+    # words that open and close a level of nesting.
+    abandon_command: str | None = None
+    block_opens: tuple[str, ...] = ()
+    block_closes: tuple[str, ...] = ()
+
     def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
         template = self.config_prompt if kind == "config" else self.exec_prompt
         return template.replace("{host}", re.escape(host.strip()))
@@ -145,6 +166,7 @@ CISCO_XE = PlatformDriver(
         r"^\s+no shutdown$",
     ),
     error_patterns=(r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",),
+    session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
@@ -160,6 +182,13 @@ HUAWEI_VRP = PlatformDriver(
     config_exit="return",
     config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
     exec_prompt=r"<{host}>\s*$",
+    login_prompt=r"<(?P<host>[^>]+)>\s*$",
+    # Netmiko's `huawei` login handler reads up to the first prompt (for its password-change
+    # question); the host is then learnt from the first command's prompt.
+    login_prompt_consumed=True,
+    session_setup=("screen-length 0 temporary",),
+    strip_ansi=True,
+    any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
     ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
     error_patterns=(r"^\s*Error:",),
     save_command="save",
@@ -186,6 +215,16 @@ FORTINET = PlatformDriver(
     config_exit="end",
     config_prompt=r"{host} \([^)]*\) # $",
     exec_prompt=r"{host} # $",
+    # FortiOS pages unless the console's output mode is `standard`, which Netmiko's session
+    # preparation checks (and sets for the session): kept, at its cost of a few round trips.
+    netmiko_session_preparation=True,
+    login_prompt=r"(?P<host>\S+) # $",
+    session_setup=(),
+    any_prompt=r"{host}(?: \([^)]*\))? # ",
+    atomic_blocks=True,
+    abandon_command="abort",
+    block_opens=("config ", "edit "),
+    block_closes=("end", "next"),
     # `next` and `end` close blocks; the hier_config driver writes them back (HConfigDriverFortiOS).
     ignore_lines=(r"^#", r"^\s*$", r"^\s*next$", r"^\s*end$"),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
