@@ -56,6 +56,9 @@ from storestack.devices.targets import ApplianceTarget, Credentials
 
 HostKeyStatus = Literal["verified", "trusted-first-use"]
 
+# Longer than any prompt: host names are at most 63 characters, modes a few dozen.
+_LONGEST_PROMPT = 200
+
 
 @dataclass(frozen=True)
 class SessionOptions:
@@ -346,12 +349,17 @@ class ApplianceSession:
             self._conn.base_prompt = host
 
     def _prompt_regex(self, also_hosts: Sequence[str] = ()) -> re.Pattern[str]:
-        """Any prompt of this appliance (exec or config mode) at the start of a line."""
+        """Any prompt of this appliance, exec or configuration mode.
+
+        Not anchored at a line start: a long write reaches a Linux appliance's terminal while
+        its CLI runs the first lines, and the terminal echoes the rest at once, in front of the
+        CLI's next prompt.
+        """
         if self._host is None:
             hosts = self.driver.any_host
         else:
             hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
-        return re.compile("^(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")", re.M)
+        return re.compile("(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
 
     def _exchange(self, commands: Sequence[str], *, read_timeout: float, also_hosts: Sequence[str] = ()) -> list[str]:
         """Write the commands at once; read until the prompt after the last; outputs per command."""
@@ -360,14 +368,15 @@ class ApplianceSession:
         sent = [*setup, *commands]
         prompt = self._prompt_regex(also_hosts)
         conn.write_channel("".join(conn.normalize_cmd(command) for command in sent))
-        counted = [0, 0]  # prompts counted, up to this offset (always just after a newline)
+        seen = [0, 0, 0]  # prompts found, where the last one ended, how far the text was read
 
         def complete(text: str) -> bool:
-            line_start = text.rfind("\n") + 1
-            if line_start > counted[1]:
-                counted[0] += len(prompt.findall(text, counted[1], line_start))
-                counted[1] = line_start
-            return counted[0] + 1 >= len(sent) and prompt.match(text, line_start) is not None
+            # A prompt may straddle two reads; none is longer than _LONGEST_PROMPT.
+            for match in prompt.finditer(text, max(seen[1], seen[2] - _LONGEST_PROMPT)):
+                seen[0] += 1
+                seen[1] = match.end()
+            seen[2] = len(text)
+            return seen[0] >= len(sent) and not text[seen[1] :].strip()
 
         output = self._read_until(complete, read_timeout)
         self._last_prompt = output[output.rfind("\n") + 1 :]
