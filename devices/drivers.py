@@ -78,6 +78,9 @@ class PlatformDriver(BaseModel):
     login_prompt_consumed: bool = False
     session_setup: tuple[str, ...] = ("terminal length 0",)
     strip_ansi: bool = False
+    # A pager's prompt at the end of output (answered with a space), and key exchanges refused.
+    more_prompt: str | None = None
+    disabled_kex: tuple[str, ...] = ()
     # Any prompt of the appliance, exec or configuration mode, at the start of a line; `{host}`
     # is the name, `any_host` what a name may look like before the first prompt named it.
     any_prompt: str = r"{host}(?:\([^)]*\))?#"
@@ -215,10 +218,19 @@ FORTINET = PlatformDriver(
     config_exit="end",
     config_prompt=r"{host} \([^)]*\) # $",
     exec_prompt=r"{host} # $",
-    # FortiOS pages unless the console's output mode is `standard`, which Netmiko's session
-    # preparation checks (and sets for the session): kept, at its cost of a few round trips.
-    netmiko_session_preparation=True,
+    # FortiOS pages long output unless the console's output mode is `standard`. Netmiko's session
+    # preparation probes for VDOMs, version and output mode and reconfigures the console (four
+    # round trips and a config change per login); instead, the pager's prompt is answered.
     login_prompt=r"(?P<host>\S+) # $",
+    more_prompt=r"--More--\s*$",
+    # Netmiko's `fortinet` driver restricts key exchange to finite-field Diffie-Hellman, SHA-1
+    # included, for old FortiOS releases; FortiOS 7 offers curve25519 (and it costs a tenth of
+    # the CPU). Only the SHA-1 exchanges are refused here.
+    disabled_kex=(
+        "diffie-hellman-group1-sha1",
+        "diffie-hellman-group14-sha1",
+        "diffie-hellman-group-exchange-sha1",
+    ),
     session_setup=(),
     any_prompt=r"{host}(?: \([^)]*\))? # ",
     atomic_blocks=True,

@@ -141,6 +141,7 @@ class ApplianceSession:
             use_keys=False,
             allow_agent=False,
             session_log=self._session_log(),
+            **({"disabled_algorithms": {"kex": list(self.driver.disabled_kex)}} if self.driver.disabled_kex else {}),
         )
         conn.key_policy = policy
         try:
@@ -390,11 +391,19 @@ class ApplianceSession:
         conn = self._conn
         channel = conn.remote_conn
         deadline = time.monotonic() + timeout
+        pager = re.compile(self.driver.more_prompt) if self.driver.more_prompt else None
         output = ""
         while True:
             chunk = conn.read_channel()
             if chunk:
                 output += chunk
+                paged = pager.search(output) if pager is not None else None
+                if paged is not None:
+                    # The pager erases its prompt after the key: that leaves a blank line, which
+                    # the platform's diff ignores.
+                    output = output[: paged.start()]
+                    conn.write_channel(" ")
+                    continue
                 if done(output):
                     return output
                 continue
