@@ -303,7 +303,8 @@ class _Run:
             detail = rollback.error or "running config still differs from the backup"
             self.result.error = (
                 f"{self.result.error}; ROLLBACK FAILED: {detail}; "
-                f"the appliance may be half-changed, restore it from {self.result.backup_path}"
+                f"the appliance may be half-changed, restore it from {self.result.backup_path} "
+                f"(storestack devices restore {self.target.name} --backup {self.result.backup_path})"
             )
 
     def _restore(self, rollback: RollbackResult) -> None:
