@@ -397,7 +397,8 @@ class ApplianceSession:
             chunk = conn.read_channel()
             if chunk:
                 output += chunk
-                paged = pager.search(output) if pager is not None else None
+                # Only the end of the output can hold the pager's prompt.
+                paged = pager.search(output, max(0, len(output) - _LONGEST_PROMPT)) if pager is not None else None
                 if paged is not None:
                     # The pager erases its prompt after the key: that leaves a blank line, which
                     # the platform's diff ignores.

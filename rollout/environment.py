@@ -164,6 +164,7 @@ class HubBatch:
         self._ready = threading.Condition()
         self._push_lock = threading.Lock()
         self._result: tuple[str, Any] | None = None
+        self._error: BaseException | None = None
 
     def leave(self, store: str) -> None:
         with self._ready:
@@ -179,8 +180,15 @@ class HubBatch:
             self._ready.wait_for(lambda: not self._on_the_way)
             arrived = sorted(self._arrived)
         with self._push_lock:
+            # A push that raised is not run again by the next store: every store gets its error.
+            if self._error is not None:
+                raise self._error
             if self._result is None:
-                self._result = (store, push(arrived))
+                try:
+                    self._result = (store, push(arrived))
+                except BaseException as exc:
+                    self._error = exc
+                    raise
             return self._result
 
 

@@ -295,3 +295,24 @@ def test_the_stores_of_a_batch_read_each_hub_together() -> None:
         wanted = {link.store_address for e in expectations for link in e.links if link.hub == hub}
         assert commands[0] == "show bgp summary json"
         assert {c.split()[5] for c in commands[1:]} == wanted
+
+
+def test_a_hub_push_that_raised_is_not_run_again_by_the_next_store() -> None:
+    batch = HubBatch(["nw-0001", "nw-0002"])
+    calls: list[list[str]] = []
+
+    def push(stores: list[str]) -> str:
+        calls.append(stores)
+        raise RuntimeError("hub render broke")
+
+    def arrive(store: str) -> str:
+        try:
+            batch.arrive(store, push)
+        except RuntimeError as exc:
+            return str(exc)
+        return "no error"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(arrive, ["nw-0001", "nw-0002"]))
+    assert outcomes == ["hub render broke", "hub render broke"]
+    assert len(calls) == 1
