@@ -58,6 +58,9 @@ HostKeyStatus = Literal["verified", "trusted-first-use"]
 
 # Longer than any prompt: host names are at most 63 characters, modes a few dozen.
 _LONGEST_PROMPT = 200
+# What a slow CLI (IOS-XE parses a line in tens of milliseconds) may take per config line of a
+# block, beyond the read timeout.
+_SECONDS_PER_CONFIG_LINE = 0.1
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,7 @@ class ApplianceSession:
             pending_close: list[str] = []
             for body, close in _top_level_blocks(lines, driver.block_opens, driver.block_closes):
                 sent = [*pending_close, *body]
-                batch = self._configure_batch(sent, body)
+                batch = self._configure_batch(sent, sent)
                 outputs += batch[len(pending_close) :]
                 found = self._rejections(body, batch[len(pending_close) :])
                 pending_close = []
@@ -258,7 +261,7 @@ class ApplianceSession:
                 elif close is not None:
                     pending_close = [close]
             if pending_close and not (rejected and stop_on_error):
-                outputs += self._configure_batch(pending_close, ())
+                outputs += self._configure_batch(pending_close, pending_close)
         else:
             sent = [*([driver.config_enter] if driver.config_enter else []), *lines]
             if driver.config_enter:
@@ -284,8 +287,10 @@ class ApplianceSession:
         """One write of configuration commands; `lines` are the config lines among them."""
         # Every rename in the block changes the prompt from that line on.
         renamed = [m.group(1) for m in map(re.compile(self.driver.hostname_line).match, lines) if m]
+        # The read timeout bounds a command; a block of many lines also gets a little per line.
+        timeout = self.options.read_timeout + _SECONDS_PER_CONFIG_LINE * len(sent)
         try:
-            return self._exchange(sent, read_timeout=self.options.read_timeout, also_hosts=renamed)
+            return self._exchange(sent, read_timeout=timeout, also_hosts=renamed)
         except SessionError:
             raise
         except Exception as exc:
