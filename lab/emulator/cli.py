@@ -186,6 +186,11 @@ class IosSession(CliSession):
         tokens = command.split()
         if not tokens:
             return Reply("")
+        if len(tokens) == 5 and matches(tokens[:4], "configure terminal revert timer"):
+            return self.configure_with_revert(tokens[4])
+        if matches(tokens, "configure confirm"):
+            self.device.confirm_revert()
+            return Reply("")
         if matches(tokens, "configure terminal") or matches(tokens, "configure"):
             self.config_mode = True
             self.context = []
@@ -218,6 +223,24 @@ class IosSession(CliSession):
             return Reply("", "close")
         column = self.unmatched_column(line)
         return Reply(self.invalid(line, column))
+
+    def configure_with_revert(self, minutes: str) -> Reply:
+        """`configure terminal revert timer <1-120>` (minutes): Configuration Rollback Confirmed
+        Change. It needs the configuration archive (`archive` with a `path`); the running config
+        of now comes back when the timer runs out, unless `configure confirm` cancels it."""
+        line = f"configure terminal revert timer {minutes}"
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 120:
+            return Reply(self.invalid(line, len(line) - len(minutes)))
+        with self.device.lock:
+            archive = self.device.lines().root.find("archive")
+            has_path = archive is not None and any(c.text.startswith("path ") for c in archive.children)
+        if not has_path:
+            # The emulator's wording: IOS-XE refuses a revert timer without an archive path.
+            return Reply("% Rollback Confirmed Change requires the archive path to be configured\n")
+        self.device.arm_revert(int(minutes) * self.device.spec.timer_minute_seconds)
+        self.config_mode = True
+        self.context = []
+        return Reply("Enter configuration commands, one per line.  End with CNTL/Z.\n")
 
     @staticmethod
     def unmatched_column(line: str) -> int:
