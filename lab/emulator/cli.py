@@ -499,6 +499,7 @@ class FortiSession(CliSession):
         words = split_words(command)
         if not words:
             return Reply("")
+        self.restart_revert_timeout()
         if self.scopes:
             if words[0] == "end" and len(self.scopes) == 1:
                 return self.commit()
@@ -547,10 +548,14 @@ class FortiSession(CliSession):
         if words[:3] == ["execute", "cfg", "save"]:
             with self.device.lock:
                 hang = self.device.faults.hang_on_save
+                unsaved = self.device.running_text() != self.device.startup_text
             if hang:
                 return Reply("", "hang")
+            self.device.confirm_revert()
+            if not unsaved:
+                return Reply("no config to be saved.\n")
             self.device.save()
-            return Reply("")
+            return Reply("config saved.\n")
         if words[0] == "execute":
             return Reply(self.parse_error(words[1] if len(words) > 1 else "execute"))
         if words[0] in ("exit", "quit"):
@@ -599,14 +604,38 @@ class FortiSession(CliSession):
         if staged is None:
             return Reply("")
         with self.device.lock:
+            revert = self.revert_timeout()
             self.device.forti_config = staged
             hang = self.device.faults.hang_on_save
         self.device.changed()
+        if revert is not None:
+            # `set cfg-save revert`: the change runs but is not saved; unless `execute cfg save`
+            # comes before the administrative session has been idle for cfg-revert-timeout, the
+            # unit goes back to its saved configuration.
+            self.device.arm_revert(revert, to=self.device.startup_text)
+            return Reply("")
         # FortiOS writes the configuration to flash when a top-level `end` commits it.
         if hang:
             return Reply("", "hang")
         self.device.save()
         return Reply("")
+
+    def revert_timeout(self) -> float | None:
+        """Seconds of idleness before unsaved changes revert, in `cfg-save revert` mode; else None."""
+        with self.device.lock:
+            forti = self.device.forti()
+            if forti.attribute("system global", "cfg-save") != "revert":
+                return None
+            seconds = float(forti.attribute("system global", "cfg-revert-timeout") or 600)
+        return seconds * self.device.spec.timer_minute_seconds / 60
+
+    def restart_revert_timeout(self) -> None:
+        """Any command is activity: an armed revert counts its idle timeout from now again."""
+        timeout = self.revert_timeout()
+        if timeout is not None and self.device.revert_armed:
+            with self.device.lock:
+                saved = self.device.startup_text
+            self.device.arm_revert(timeout, to=saved)
 
     def leave(self) -> None:
         self.staged = None

@@ -152,12 +152,13 @@ class DeviceState:
             self.startup_text = self.running_text()
         self.changed()
 
-    def arm_revert(self, seconds: float) -> None:
-        """Put the running config of now back after `seconds`, unless confirmed; a new arm replaces the old."""
+    def arm_revert(self, seconds: float, *, to: str | None = None) -> None:
+        """Put the running config of now (or `to`) back after `seconds`, unless confirmed; a new
+        arm replaces the old."""
         with self.lock:
             if self._revert_timer is not None:
                 self._revert_timer.cancel()
-            snapshot = self.running_text()
+            snapshot = self.running_text() if to is None else to
             timer = threading.Timer(seconds, self._revert, args=(snapshot,))
             timer.daemon = True
             self._revert_timer = timer
