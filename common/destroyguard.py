@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from storestack.common.errors import CommonFamily, UsageError
+
 # Without --allow-destroy: at most this many, and at most this share of the fleet.
 MAX_UNASKED = 1
 MAX_UNASKED_SHARE = 0.10
 
 
-class DestroyRefusedError(Exception):
+class DestroyRefusedError(CommonFamily, UsageError):
     """More would be destroyed or removed than allowed; nothing was done."""
 
 
