@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 import pulumi
@@ -102,7 +102,11 @@ def split_network(network: ipaddress.IPv4Network, parts: int) -> list[ipaddress.
 
 
 def pre_shared_key(
-    name: str, parent: pulumi.Resource, *, keepers: Mapping[str, str] | None = None
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    keepers: Mapping[str, str] | None = None,
+    aliases: Sequence[pulumi.Alias] = (),
 ) -> pulumi.Output[str]:
     """A generated IPsec pre-shared key, always a Pulumi secret.
 
@@ -115,6 +119,6 @@ def pre_shared_key(
         special=True,
         override_special="._",
         keepers=dict(keepers or {}),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=list(aliases)),
     )
     return pulumi.Output.secret(password.result.apply(lambda value: f"k{value}"))

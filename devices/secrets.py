@@ -78,8 +78,8 @@ def resolve_secret_refs(
     for slug, text in refs.items():
         try:
             ref = parse_secret_ref(text)
-        except ValueError as exc:
-            slots[slug] = Secret(slug, text, None, f"unsupported secret reference (use {exc})")
+        except ValueError:
+            slots[slug] = Secret(slug, text, None, "unsupported secret reference (use env:NAME or file:/absolute/path)")
             continue
         problem = policy_problem(ref, policy)
         if problem is not None:

@@ -36,7 +36,7 @@ from storestack.stacks.config import (
     store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
-from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+from storestack.stacks.mapping import core_config, store_config
 
 DEFAULT_OUT = Path("stacks-out")
 _HEADER = "# Rendered by `storestack stacks render` from the inventory. Edit the inventory, not this file.\n"
@@ -149,14 +149,13 @@ def plan_stacks(
     core_folder = out_dir / "core"
     entries.append(StackEntry(CORE_STACK, "core", core_folder, core_folder / f"Pulumi.{CORE_STACK}.yaml", "up"))
     configs[CORE_STACK] = core_config(fleet)
-    index = StorePrefixIndex(fleet)
     spread = ShardSpread.of(fleet)
     store_folder = out_dir / "store"
     for store in fleet:
         name = store_stack_name(store.id)
         if shard is not None and not shard.owns(name, spread):
             continue
-        config = store_config(fleet, store, core_reference, index)
+        config = store_config(fleet, store, core_reference)
         configs[name] = config
         entries.append(
             StackEntry(

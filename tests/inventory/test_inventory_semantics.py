@@ -291,7 +291,7 @@ def test_a_lock_file_of_another_version_or_with_unknown_keys_is_refused(
 def test_everything_plan_would_refuse_is_refused_by_validate_first(tmp_path: Path) -> None:
     """Schema-valid but wrong values, each either refused by validate or accepted by the stacks."""
     from storestack.stacks.errors import StackConfigError
-    from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+    from storestack.stacks.mapping import core_config, store_config
 
     hostile_fleet_values: list[tuple[tuple[Any, ...], Any]] = [
         (("ip_plan", "stores"), "100.64.0.0/12"),
@@ -327,9 +327,8 @@ def test_everything_plan_would_refuse_is_refused_by_validate_first(tmp_path: Pat
         # Validate accepted it: the stacks must accept it too.
         try:
             core_config(fleet)
-            index_ = StorePrefixIndex(fleet)
             for store in fleet:
-                store_config(fleet, store, prefix_index=index_)
+                store_config(fleet, store)
         except StackConfigError as exc:  # pragma: no cover - the failure this test exists for
             pytest.fail(f"validate accepted {file} {path}={value!r} but plan refuses it: {exc}")
     assert refused == len(cases)
@@ -338,11 +337,10 @@ def test_everything_plan_would_refuse_is_refused_by_validate_first(tmp_path: Pat
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_fleet_validate_accepts_maps_onto_stacks_plan_accepts(tmp_path: Path, seed: int) -> None:
     from storestack.inventory.generate import generate_fleet, write_fleet
-    from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+    from storestack.stacks.mapping import core_config, store_config
 
     write_fleet(generate_fleet(40, seed=seed), tmp_path / "fleet")
     fleet = load_fleet(tmp_path / "fleet")
     core_config(fleet)
-    index = StorePrefixIndex(fleet)
     for store in fleet:
-        store_config(fleet, store, prefix_index=index)
+        store_config(fleet, store)
