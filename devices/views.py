@@ -301,6 +301,21 @@ class AwsTunnelView:
 
 @direct_init
 @dataclass(frozen=True, slots=True)
+class FlowView:
+    """One allowed flow between two zones of a store, stateful (replies are implied).
+
+    Zones are the segment tags (POS, OFFICE, ...), OVERLAY (the hub and cloud tunnels) and
+    INTERNET (the guest breakout link). Whatever no flow allows is denied."""
+
+    name: str  # <SOURCE>-TO-<DESTINATION>: object names on every platform
+    source: str
+    destination: str
+    nets: list[Net]  # destinations allowed; empty: any address in the destination zone
+    never: list[Net]  # destinations refused even though `nets` would allow them
+
+
+@direct_init
+@dataclass(frozen=True, slots=True)
 class StoreApplianceView:
     hostname: str
     platform: Platform
@@ -333,6 +348,8 @@ class StoreApplianceView:
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
+    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (with a breakout)
+    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
@@ -428,6 +445,7 @@ _PERMIT_ANY = AclRule("permit", "ip")
 _DENY_ANY = AclRule("deny", "ip")
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
+_CELLULAR_ONLY_KINDS = frozenset(("office", "iot"))
 
 
 class ViewBuilder:
@@ -532,8 +550,9 @@ class ViewBuilder:
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
+        cellular_only = all(link.cellular for link in store.wan)
         segments = [
-            self._segment(profile, kind, segment, net, protected)
+            self._segment(profile, kind, segment, net, protected, cellular_only)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -600,6 +619,12 @@ class ViewBuilder:
                     ],
                 ),
             ],
+            zones=[
+                *(segment.tag for segment in segments),
+                "OVERLAY",
+                *(("INTERNET",) if guest is not None and breakout_name is not None else ()),
+            ],
+            flows=self._flows(segments, breakout_name is not None),
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],
@@ -630,6 +655,31 @@ class ViewBuilder:
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
 
+    def _flows(self, segments: list[SegmentView], breakout: bool) -> list[FlowView]:
+        """Segmentation as data: what each segment may start, towards which zone.
+
+        POS reaches the HQ and cloud networks (payment and HQ POS services); office reaches
+        corporate and, through HQ, the internet; CCTV reaches its recorder and IoT its services,
+        both at HQ; guest Wi-Fi reaches only the internet, never a private range. Nothing reaches
+        into a segment, and segments never reach each other."""
+        flows: list[FlowView] = []
+        destinations = {
+            "pos": [*self.hq_networks, self.cloud_summary],
+            "office": [],
+            "cctv": self.hq_networks,
+            "iot": self.hq_networks,
+        }
+        for segment in segments:
+            if segment.overlay:
+                flows.append(
+                    FlowView(f"{segment.tag}-TO-OVERLAY", segment.tag, "OVERLAY", destinations[segment.kind], [])
+                )
+            elif breakout:
+                flows.append(
+                    FlowView(f"{segment.tag}-TO-INTERNET", segment.tag, "INTERNET", [], self.private_ranges)
+                )
+        return flows
+
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
         nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
@@ -655,7 +705,13 @@ class ViewBuilder:
         ]
 
     def _segment(
-        self, profile: PlatformProfile, kind: str, segment: ResolvedSegment, net: Net, protected: list[Net]
+        self,
+        profile: PlatformProfile,
+        kind: str,
+        segment: ResolvedSegment,
+        net: Net,
+        protected: list[Net],
+        cellular_only: bool,
     ) -> SegmentView:
         tag, dscp, dscp_name, dscp_bits = _SEGMENT_MARKS[kind]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
@@ -681,7 +737,9 @@ class ViewBuilder:
             dscp_bits=dscp_bits,
             priority=kind == "pos",
             shaped=kind == "cctv",
-            cellular_allowed=kind == "pos",
+            # POS may use LTE/5G as a backup; a store with nothing but cellular links also carries
+            # office and IoT over it (bulk CCTV and guest Wi-Fi never).
+            cellular_allowed=kind == "pos" or (cellular_only and kind in _CELLULAR_ONLY_KINDS),
             inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
 
