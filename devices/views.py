@@ -305,7 +305,7 @@ class FlowView:
     """One allowed flow between two zones of a store, stateful (replies are implied).
 
     Zones are the segment tags (POS, OFFICE, ...), OVERLAY (the hub and cloud tunnels) and
-    INTERNET (the guest breakout link). Whatever no flow allows is denied."""
+    INTERNET (the WAN ports themselves; only guest Wi-Fi breaks out there). Whatever no flow allows is denied."""
 
     name: str  # <SOURCE>-TO-<DESTINATION>: object names on every platform
     source: str
@@ -348,7 +348,7 @@ class StoreApplianceView:
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
-    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (with a breakout)
+    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
     flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
@@ -619,11 +619,7 @@ class ViewBuilder:
                     ],
                 ),
             ],
-            zones=[
-                *(segment.tag for segment in segments),
-                "OVERLAY",
-                *(("INTERNET",) if guest is not None and breakout_name is not None else ()),
-            ],
+            zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
             flows=self._flows(segments, breakout_name is not None),
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
