@@ -151,6 +151,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                     yield "ikev2-keyring", lw[2], line.number
                 elif lw[:2] == ["match", "fvrf"] and lw[2] != "any":
                     yield "vrf", lw[2], line.number
+                elif lw[0] == "virtual-template":
+                    yield "interface", f"Virtual-Template{lw[1]}", line.number
         elif w[:3] == ["crypto", "ikev2", "policy"]:
             for line in section.children:
                 if line.words[0] == "proposal":
