@@ -227,6 +227,20 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def interface_names(config: ConfigFile) -> Iterator[Finding]:
+    """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    for path in ("system interface", "vpn ipsec phase1-interface", "system zone"):
+        for entry in _entries(parsed, path):
+            if len(entry.name) > 15:
+                yield config.finding(
+                    entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than 15 characters"
+                )
+
+
+@register_rule(PLATFORM)
 def bfd_enabled(config: ConfigFile) -> Iterator[Finding]:
     """A BGP neighbour with BFD needs BFD enabled for the VDOM (system settings)."""
     if config.suffix:

@@ -171,6 +171,23 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# AR object names longer than this are refused (command reference: ike peer, ipsec proposal,
+# ipsec profile take 1 to 15 characters).
+_NAME_LIMITS = {("ike", "peer"): 15, ("ipsec", "proposal"): 15, ("ipsec", "profile"): 15}
+
+
+@register_rule(PLATFORM)
+def name_lengths(config: ConfigFile) -> Iterator[Finding]:
+    if config.suffix:
+        return
+    for line in parse(config.text, ("#",)).children:
+        limit = _NAME_LIMITS.get((line.words[0], line.words[1]) if len(line.words) > 2 else ("", ""))
+        if limit is not None and len(line.words[2]) > limit:
+            yield config.finding(
+                line.number, "vrp-name-length", f"{line.text!r}: the name is longer than {limit} characters"
+            )
+
+
 @register_rule(PLATFORM)
 def timers(config: ConfigFile) -> Iterator[Finding]:
     """NQA interval > timeout and frequency > interval x probe-count; at most two next hops per

@@ -25,12 +25,14 @@ RULES = {
         huawei_vrp.interface_names,
         huawei_vrp.timers,
         huawei_vrp.zone_policy,
+        huawei_vrp.name_lengths,
     ),
     "fortinet": (
         fortinet.undefined_references,
         fortinet.bfd_enabled,
         fortinet.firewall_policies,
         fortinet.timers,
+        fortinet.interface_names,
     ),
 }
 
@@ -228,3 +230,12 @@ def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
     assert "address 'IOT-SERVICES' is referenced but not defined" in messages
     assert "interface 'hub-wan9' is referenced but not defined" in messages
     assert "fortios-permit-any-any" in _rules(findings)
+
+
+def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
+    vrp = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-wan1\n", "ike peer HUB-wan1-hq-hub2-x\n"
+    )
+    assert "vrp-name-length" in _rules(_lint(vrp))
+    forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
+    assert "fortios-name-length" in _rules(_lint(forti))
