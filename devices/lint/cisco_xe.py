@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
-from storestack.devices.lint.linetree import Line, after, parse, top
+from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
@@ -303,6 +303,11 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                             )
 
 
+def _tunnel_name(interface: Line) -> str:
+    """The tunnel id the description carries ("description ipsec <id> ..."), else the interface."""
+    return tunnel_id(interface.child_texts()) or interface.words[1]
+
+
 def _children(line: Line | None) -> list[Line]:
     return line.children if line is not None else []
 
@@ -395,7 +400,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             TunnelFact(
                 file=config.name,
                 line=interface.number,
-                name=interface.words[1],
+                name=_tunnel_name(interface),
                 peer_outside=None if destination in (None, "dynamic") else destination,
                 local_inside=local_inside,
                 peer_inside=peer_inside,

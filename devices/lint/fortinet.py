@@ -306,6 +306,17 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+def _address_id(interface: Entry | None) -> str | None:
+    """Without a localid, FortiOS identifies itself by the phase 1 interface's address."""
+    return interface.first("ip") if interface is not None else None
+
+
+def _tunnel_id(interface: Entry | None) -> str | None:
+    """The tunnel id the interface description carries ("ipsec <id> ...")."""
+    words = (interface.first("description") or "").split() if interface else []
+    return words[1] if words[:1] == ["ipsec"] and len(words) > 1 else None
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     parsed = parse(config.text)
@@ -341,12 +352,14 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             TunnelFact(
                 file=config.name,
                 line=phase1.line,
-                name=phase1.name,
+                name=_tunnel_id(interface) or phase1.name,
                 peer_outside=phase1.first("remote-gw"),
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                local_id=phase1.first("localid"),
-                peer_id=phase1.first("peerid"),
+                local_id=phase1.first("localid")
+                or _address_id(interfaces.get(phase1.first("interface") or "")),
+                # peertype any: the peer is known by its address (remote-gw), as IKE identifies it
+                peer_id=phase1.first("peerid") or phase1.first("remote-gw"),
                 psk_slot=" ".join(psk) if psk else None,
                 peer_asn=remote_as.get(peer_inside or "") or None,
                 ike=ike,

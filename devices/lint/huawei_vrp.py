@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
-from storestack.devices.lint.linetree import Line, after, parse, top
+from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "huawei_vrp"
@@ -291,6 +291,17 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 # ---------------------------------------------------------------- tunnels
 
 
+def _source_address(root: Line, tunnel: dict[str, list[str]]) -> str | None:
+    source = (tunnel.get("source") or [""])[0]
+    if _is_address(source):
+        return source
+    interface = next(top(root, "interface", source), None) if source else None
+    for line in interface.children if interface is not None else []:
+        if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and _is_address(line.words[2]):
+            return line.words[2]
+    return None
+
+
 def _values(section: Line | None) -> dict[str, list[str]]:
     return {line.words[0]: line.words[1:] for line in (section.children if section else [])}
 
@@ -362,12 +373,14 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             TunnelFact(
                 file=config.name,
                 line=interface.number,
-                name=interface.words[1],
+                name=tunnel_id(interface.child_texts()) or interface.words[1],
                 peer_outside=(values.get("destination") or [""])[-1] or None,
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                local_id=(peer.get("local-id") or [""])[0] or None,
-                peer_id=(peer.get("remote-id") or [""])[0] or None,
+                # Without an FQDN identity, VRP identifies both ends by address: the tunnel
+                # source's and the remote-address.
+                local_id=(peer.get("local-id") or [""])[0] or _source_address(root, values),
+                peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[0] or None,
                 psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
                 peer_asn=peers_asn.get(peer_inside or ""),
                 ike=ike,

@@ -63,3 +63,13 @@ def after(words: list[str], keyword: str) -> str | None:
         return words[words.index(keyword) + 1]
     except (ValueError, IndexError):
         return None
+
+
+def tunnel_id(texts: list[str]) -> str | None:
+    """The network intent's tunnel id an interface names in its description: the templates write
+    `description ipsec <tunnel-id> ...`, so both ends of a tunnel can be matched by id."""
+    for text in texts:
+        words = text.split()
+        if words[:2] == ["description", "ipsec"] and len(words) > 2:
+            return words[2]
+    return None

@@ -96,28 +96,24 @@ def test_every_tunnel_carries_the_fleet_proposals_and_its_own_psk_slot(
 def test_cisco_undefined_route_map_and_zone(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "mall-guest")
     broken = _broken(
-        _broken(config, "route-map HUB-IN-wan1 permit 10", "route-map HUB-IN-WAN1 permit 10"),
+        _broken(config, "route-map HUB-IN-wan1-hq-hub1 permit 10", "route-map HUB-IN-WAN1 permit 10"),
         "zone security IOT\n",
         "",
     )
     messages = [finding.message for finding in _lint(broken)]
-    assert "route-map 'HUB-IN-wan1' is referenced but not defined" in messages
+    assert "route-map 'HUB-IN-wan1-hq-hub1' is referenced but not defined" in messages
     assert "zone 'IOT' is referenced but not defined" in messages
 
 
 def test_cisco_undefined_crypto_and_track(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(
-        _broken(
-            config,
-            " set pfs group20\n set security-association lifetime seconds 3600\n set ikev2-profile HUB-wan1",
-            " set ikev2-profile HUB-WAN1",
-        ),
+        _broken(config, " keyring local HUB-wan1-hq-hub2\n", " keyring local HUB-WAN1\n"),
         "track 1 ip sla 1",
         "track 9 ip sla 1",
     )
     messages = [finding.message for finding in _lint(broken)]
-    assert "ikev2-profile 'HUB-WAN1' is referenced but not defined" in messages
+    assert "ikev2-keyring 'HUB-WAN1' is referenced but not defined" in messages
     assert "track '1' is referenced but not defined" in messages
 
 
@@ -134,9 +130,9 @@ def test_cisco_interface_name_and_timers(fleet: Fleet) -> None:
 
 def test_cisco_permit_any_any_and_unzoned_interface(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "mall-guest")
-    broken = _broken(
-        config, " 10 permit ip 10.64.4.192 0.0.0.63 10.0.0.0 0.0.255.255", " 10 permit ip any any"
-    )
+    iot_acl = "ip access-list extended IOT-TO-OVERLAY\n"
+    first_rule = config.text.split(iot_acl, 1)[1].splitlines()[0]
+    broken = _broken(config, iot_acl + first_rule, iot_acl + " 10 permit ip any any")
     broken = _broken(broken, " zone-member security CCTV\n", "")
     findings = _lint(broken)
     assert "cisco-permit-any-any" in _rules(findings)
@@ -183,11 +179,9 @@ def test_vrp_undefined_acl_zone_and_open_interzone(fleet: Fleet) -> None:
 
 def test_vrp_permit_any_any_in_an_interzone(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "mall-guest")
-    broken = _broken(
-        config,
-        " rule 5 permit ip source 10.64.4.192 0.0.0.63 destination 10.0.0.0 0.0.255.255",
-        " rule 5 permit ip",
-    )
+    iot_acl = "acl name IOT-TO-OVERLAY 3105\n"
+    first_rule = config.text.split(iot_acl, 1)[1].splitlines()[0]
+    broken = _broken(config, iot_acl + first_rule, iot_acl + " rule 5 permit ip")
     assert "vrp-permit-any-any" in _rules(_lint(broken))
 
 
@@ -222,8 +216,8 @@ def test_fortios_hub_without_policies_and_loopback_without_policy(fleet: Fleet) 
 
 def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
     config = _store(fleet, "fortinet", "mall-guest")
-    broken = _broken(config, 'set dstaddr "IOT-TO-OVERLAY"', 'set dstaddr "IOT-SERVICES"')
-    broken = _broken(broken, 'set srcaddr "OFFICE-NET"', 'set srcaddr "all"')
+    broken = _broken(config, 'set dstaddr "NET-10.0.20.0/24"', 'set dstaddr "IOT-SERVICES"')
+    broken = _broken(broken, 'set srcaddr "OFFICE-NET"', 'set srcaddr "all"', count=-1)
     broken = _broken(broken, 'set interface "hub-wan2"', 'set interface "hub-wan9"')
     findings = _lint(broken)
     messages = [finding.message for finding in findings]
@@ -234,7 +228,7 @@ def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
 
 def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     vrp = _broken(
-        _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-wan1\n", "ike peer HUB-wan1-hq-hub2-x\n"
+        _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-1\n", "ike peer HUB-wan1-hq-hub2-x\n"
     )
     assert "vrp-name-length" in _rules(_lint(vrp))
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
