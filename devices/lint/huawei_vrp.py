@@ -124,6 +124,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             for word in rest[2:]:
                 if re.match(r"^[A-Z][A-Za-z-]+\d", word):
                     yield "interface", word, line.number
+        elif w[:2] == ["ip", "route"] and w[-1] == "dhcp":
+            yield "interface", w[-2], line.number
         elif w[:2] == ["ip", "policy-based-route"]:
             yield "policy-based-route", w[2], line.number
         elif w[:2] == ["apply", "output-interface"]:
