@@ -281,6 +281,22 @@ class CloudTunnelView:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowView:
+    """What one segment may start towards one zone, stateful (replies are implied): the network
+    intent's flows of that segment grouped by the zone they leave through.
+
+    Zones are the segment tags (POS, OFFICE, ...), OVERLAY (the hub and cloud tunnels: HQ
+    services, corporate networks and the office's internet through HQ) and INTERNET (the WAN
+    ports; only guest Wi-Fi breaks out there). `rules` are ordered, first match wins, and end
+    in an implicit deny: a platform spells them as its ACL or policies for that zone pair."""
+
+    name: str  # <SOURCE>-TO-<DESTINATION>: object names on every platform
+    source: str
+    destination: str
+    rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+
+
+@dataclass(frozen=True, slots=True)
 class StoreApplianceView:
     hostname: str
     platform: Platform
@@ -315,6 +331,8 @@ class StoreApplianceView:
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
+    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
+    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
@@ -531,12 +549,13 @@ class ViewBuilder:
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
+        intent = self.intent.store(store.id, hostname)
+        over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
         segments = [
-            self._segment(profile, kind, segment, net, protected)
+            self._segment(profile, kind, segment, net, protected, kind in over_cellular)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
-        intent = self.intent.store(store.id, hostname)
         ranks = self.intent.transport_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = next((link.name for link in store.wan if not link.cellular), None)
@@ -619,6 +638,8 @@ class ViewBuilder:
                     ],
                 ),
             ],
+            zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
+            flows=self._flows(intent, segments),
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],
@@ -649,6 +670,35 @@ class ViewBuilder:
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
 
+    def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:
+        """The intent's flows as ordered rules per (segment, zone) pair. A service's prefixes and
+        ports become permits; an internet service is "anything but a private range". A segment
+        that never enters the overlay (guest Wi-Fi) reaches the internet through its own
+        breakout, the others through HQ."""
+        by_kind = {segment.kind: segment for segment in segments}
+        grouped: dict[tuple[str, str], list[AclRule]] = {}
+        for flow in intent.flows:
+            segment = by_kind.get(flow.source)
+            if segment is None:
+                continue
+            destination = "OVERLAY" if segment.overlay else "INTERNET"
+            rules = grouped.setdefault((segment.tag, destination), [])
+            service = flow.service
+            if service.internet:
+                rules += [AclRule("deny", "ip", segment.net, net) for net in self.private_ranges]
+                rules.append(AclRule("permit", "ip", segment.net))
+                continue
+            ports: tuple[int | None, ...] = service.ports or (None,)
+            rules += [
+                AclRule("permit", service.protocol, segment.net, Net.of(prefix), port)
+                for prefix in service.prefixes
+                for port in ports
+            ]
+        return [
+            FlowView(f"{source}-TO-{destination}", source, destination, rules)
+            for (source, destination), rules in grouped.items()
+        ]
+
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
         nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
@@ -674,7 +724,13 @@ class ViewBuilder:
         ]
 
     def _segment(
-        self, profile: PlatformProfile, kind: str, segment: ResolvedSegment, net: Net, protected: list[Net]
+        self,
+        profile: PlatformProfile,
+        kind: str,
+        segment: ResolvedSegment,
+        net: Net,
+        protected: list[Net],
+        over_cellular: bool,
     ) -> SegmentView:
         tag, dscp, dscp_name, dscp_bits = _SEGMENT_MARKS[kind]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
@@ -700,7 +756,7 @@ class ViewBuilder:
             dscp_bits=dscp_bits,
             priority=kind == "pos",
             shaped=kind == "cctv",
-            cellular_allowed=kind == "pos",
+            cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
             inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
 

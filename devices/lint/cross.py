@@ -74,7 +74,9 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
-                    yield Finding(end.file, 0, "missing-peer", f"hub has no tunnel {tunnel.id} (to {tunnel.peer})")
+                    yield Finding(
+                        end.file, 0, "missing-peer", f"hub has no tunnel {tunnel.id} (to {tunnel.peer})"
+                    )
                     continue
                 yield from _against_intent(fact, tunnel)
                 if tunnel.kind == "hub-aws":
@@ -87,7 +89,9 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
         for tunnel in store.tunnels:
             fact = end.facts.get(tunnel.id) if end else None
             if end is not None and fact is None:
-                yield Finding(end.file, 0, "missing-tunnel", f"store has no tunnel {tunnel.id} (to {tunnel.peer})")
+                yield Finding(
+                    end.file, 0, "missing-tunnel", f"store has no tunnel {tunnel.id} (to {tunnel.peer})"
+                )
                 continue
             if fact is not None:
                 yield from _against_intent(fact, tunnel)
@@ -107,7 +111,10 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
     expected = {
         "inside address": (fact.local_inside, str(tunnel.local_inside.ip) if tunnel.local_inside else None),
         "peer inside address": (fact.peer_inside, str(tunnel.peer_inside) if tunnel.peer_inside else None),
-        "peer outside address": (fact.peer_outside, str(tunnel.peer_outside) if tunnel.peer_outside else None),
+        "peer outside address": (
+            fact.peer_outside,
+            str(tunnel.peer_outside) if tunnel.peer_outside else None,
+        ),
         "IKE identity": (fact.local_id, tunnel.local_id),
         "peer IKE identity": (fact.peer_id, tunnel.peer_id),
         "peer ASN": (fact.peer_asn, tunnel.peer_asn if tunnel.local_inside else None),
@@ -115,17 +122,31 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
     }
     for what, (found, wanted) in expected.items():
         if found != wanted:
-            yield Finding(fact.file, fact.line, "peer-mismatch", f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}")
+            yield Finding(
+                fact.file,
+                fact.line,
+                "peer-mismatch",
+                f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
+            )
 
 
 def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
     """Both ends of one store-hub tunnel agree with each other."""
     if (store.local_inside, store.peer_inside) != (hub.peer_inside, hub.local_inside):
-        yield Finding(hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: inside addresses differ between the ends")
+        yield Finding(
+            hub.file,
+            hub.line,
+            "peer-mismatch",
+            f"tunnel {hub.name}: inside addresses differ between the ends",
+        )
     if (store.local_id, store.peer_id) != (hub.peer_id, hub.local_id):
-        yield Finding(hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: IKE identities differ between the ends")
+        yield Finding(
+            hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: IKE identities differ between the ends"
+        )
     if store.psk_slot != hub.psk_slot:
-        yield Finding(hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: PSK slots differ between the ends")
+        yield Finding(
+            hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: PSK slots differ between the ends"
+        )
     yield from _proposals(hub, store.ike, store.esp, f"the store end ({store.file})")
 
 
@@ -133,6 +154,16 @@ def _proposals(
     fact: TunnelFact, ike: frozenset[IkeProposal], esp: frozenset[EspProposal], far: str
 ) -> Iterator[Finding]:
     if not fact.ike & ike:
-        yield Finding(fact.file, fact.line, "proposal-mismatch", f"tunnel {fact.name}: no IKE proposal in common with {far}")
+        yield Finding(
+            fact.file,
+            fact.line,
+            "proposal-mismatch",
+            f"tunnel {fact.name}: no IKE proposal in common with {far}",
+        )
     if not fact.esp & esp:
-        yield Finding(fact.file, fact.line, "proposal-mismatch", f"tunnel {fact.name}: no ESP proposal in common with {far}")
+        yield Finding(
+            fact.file,
+            fact.line,
+            "proposal-mismatch",
+            f"tunnel {fact.name}: no ESP proposal in common with {far}",
+        )

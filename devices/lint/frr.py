@@ -15,7 +15,13 @@ _DH = {"modp2048": 14, "ecp256": 19, "ecp384": 20, "ecp521": 21}
 
 
 def _definitions(config: ConfigFile) -> dict[str, set[str]]:
-    defined: dict[str, set[str]] = {"route-map": set(), "prefix-list": set(), "interface": set(), "bfd-profile": set(), "peer-group": set()}
+    defined: dict[str, set[str]] = {
+        "route-map": set(),
+        "prefix-list": set(),
+        "interface": set(),
+        "bfd-profile": set(),
+        "peer-group": set(),
+    }
     for line in config.lines:
         words = line.split()
         if line.startswith("route-map ") and len(words) >= 3:
@@ -50,7 +56,11 @@ def _route_interface(line: str) -> str | None:
     rest = words[3:]
     if "table" in rest:
         rest = rest[: rest.index("table")]
-    names = [w for w in rest if not w.isdigit() and not w[0].isdigit() and w not in ("blackhole", "Null0", "reject")]
+    names = [
+        w
+        for w in rest
+        if not w.isdigit() and not w[0].isdigit() and w not in ("blackhole", "Null0", "reject")
+    ]
     return names[0] if names else None
 
 
@@ -67,7 +77,9 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
             references.append(("interface", route_interface))
         for kind, name in references:
             if name not in defined[kind]:
-                yield config.finding(number, "undefined-reference", f"{kind} {name} is used but never defined")
+                yield config.finding(
+                    number, "undefined-reference", f"{kind} {name} is used but never defined"
+                )
 
 
 def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
@@ -138,7 +150,10 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
     found = connections(config.text)
     keys = secrets(config.text)
     routing = config.companions.get("routing", "")
-    xfrm_ids = {int(m.group(2)): m.group(1) for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)}
+    xfrm_ids = {
+        int(m.group(2)): m.group(1)
+        for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
+    }
     for name, (line, settings) in found.items():
         for key, value in _REQUIRED.items():
             if settings.get(key) != value:
@@ -151,9 +166,13 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(line, "undefined-reference", f"connection {name} has no secret ike-{name}")
         if_id = settings.get("if_id_out")
         if if_id is None or settings.get("if_id_in") != if_id:
-            yield config.finding(line, "ipsec-setting", f"connection {name}: if_id_in and if_id_out must match")
+            yield config.finding(
+                line, "ipsec-setting", f"connection {name}: if_id_in and if_id_out must match"
+            )
         elif routing and int(if_id) not in xfrm_ids:
-            yield config.finding(line, "undefined-reference", f"connection {name}: no XFRM interface with if_id {if_id}")
+            yield config.finding(
+                line, "undefined-reference", f"connection {name}: no XFRM interface with if_id {if_id}"
+            )
         if _child(settings, name, "esp_proposals") is None:
             yield config.finding(line, "ipsec-setting", f"connection {name}: child {name} is missing")
 
@@ -249,7 +268,12 @@ def _neighbors(config: ConfigFile) -> dict[str, int]:
     found = {}
     for line in config.lines:
         words = line.split()
-        if len(words) == 4 and words[0] == "neighbor" and words[2] == "remote-as" and line.startswith(" neighbor"):
+        if (
+            len(words) == 4
+            and words[0] == "neighbor"
+            and words[2] == "remote-as"
+            and line.startswith(" neighbor")
+        ):
             found[words[1]] = int(words[3])
     return found
 
@@ -260,7 +284,10 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     if_id and the routing file) and to the BGP neighbour on that interface's subnet."""
     swanctl = config.companions.get("swanctl.conf", "")
     routing = config.companions.get("routing", "")
-    ifnames = {int(m.group(2)): m.group(1) for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)}
+    ifnames = {
+        int(m.group(2)): m.group(1)
+        for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
+    }
     addresses = _interfaces(config)
     neighbors = _neighbors(config)
     keys = secrets(swanctl)
@@ -270,14 +297,19 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
         local = next(iter(addresses.get(ifname or "", [])), None)
         peer = None
         if local is not None:
-            peer = next((a for a in neighbors if ipaddress.IPv4Address(a) in local.network and a != str(local.ip)), None)
+            peer = next(
+                (a for a in neighbors if ipaddress.IPv4Address(a) in local.network and a != str(local.ip)),
+                None,
+            )
         secret = keys.get(f"ike-{name}", (0, {}))[1]
         facts.append(
             TunnelFact(
                 file=f"{config.hostname}.swanctl.conf",
                 line=line,
                 name=name,
-                peer_outside=None if settings.get("remote_addrs", "%any") == "%any" else settings["remote_addrs"],
+                peer_outside=None
+                if settings.get("remote_addrs", "%any") == "%any"
+                else settings["remote_addrs"],
                 local_inside=str(local.ip) if local else None,
                 peer_inside=peer,
                 local_id=settings.get("local.id"),

@@ -31,10 +31,28 @@ def config_files(fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None =
     for config in render_fleet(fleet, outputs=outputs, secrets="slots"):
         companions = {"": config.text, **dict(config.companions)}
         files.append(
-            ConfigFile(config.filename, config.platform, config.role, config.name, config.text, config.store_id, "", companions)
+            ConfigFile(
+                config.filename,
+                config.platform,
+                config.role,
+                config.name,
+                config.text,
+                config.store_id,
+                "",
+                companions,
+            )
         )
         files += [
-            ConfigFile(f"{config.name}.{suffix}", config.platform, config.role, config.name, text, config.store_id, suffix, companions)
+            ConfigFile(
+                f"{config.name}.{suffix}",
+                config.platform,
+                config.role,
+                config.name,
+                text,
+                config.store_id,
+                suffix,
+                companions,
+            )
             for suffix, text in config.companions
         ]
     return files
