@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.lab.errors import LabNotFoundError
 from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
 STATE_FILE = "state.json"
@@ -118,3 +119,10 @@ def load_state(state_dir: Path) -> LabState | None:
 
 def save_state(state_dir: Path, state: LabState) -> None:
     atomic_write_text(state_dir / STATE_FILE, state.model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+def require_state(state_dir: Path) -> LabState:
+    state = load_state(state_dir.resolve())
+    if state is None:
+        raise LabNotFoundError(f"no lab is recorded in {state_dir}; run `storestack lab up` first")
+    return state
