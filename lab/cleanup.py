@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from storestack.lab import system
+from storestack.lab import ipsec, system
 from storestack.lab.frr import FRR_DAEMONS, watchfrr_alive
 from storestack.lab.models import DownReport
 from storestack.lab.namespaces import ip_batch, pids_in_namespaces
@@ -68,6 +68,9 @@ def cleanup(state_dir: Path, state: LabState | None) -> DownReport:
     for ns in namespaces:
         shutil.rmtree(system.FRR_CONF_ROOT / ns, ignore_errors=True)
         shutil.rmtree(system.FRR_RUN_ROOT / ns, ignore_errors=True)
+    # charon ran inside its namespace and is gone with the processes above; its files
+    # (swanctl.conf holds the PSKs) go now.
+    ipsec.cleanup_dirs(namespaces | ipsec.prefixed_instances(prefix))
     user_removed = delete_user(username)
     if ssh_dir.is_dir():
         for pidfile in ssh_dir.glob("sshd-*.pid"):
@@ -114,5 +117,11 @@ def processes_alive(state: LabState) -> bool:
         pid = system.read_pidfile(Path(shard.pidfile))
         if pid is None or not system.process_matches(pid, shard.config):
             return False
-    return all(watchfrr_alive(runtime) for runtime in state.appliances)
+    if not all(watchfrr_alive(runtime) for runtime in state.appliances):
+        return False
+    return all(
+        ipsec.charon_alive(runtime.namespace)
+        for runtime in state.appliances
+        if ipsec.instance_dir(runtime.namespace).is_dir()
+    )
 

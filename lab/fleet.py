@@ -14,7 +14,7 @@ from ipaddress import IPv4Interface
 
 from storestack.inventory import Fleet, ResolvedStore
 from storestack.lab.errors import LabError
-from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology
+from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology, OverlayMode
 
 _IFNAMSIZ = 15
 
@@ -43,7 +43,11 @@ def select_stores(
 
 
 def topology_from_fleet(
-    fleet: Fleet, stores: list[str] | None = None, *, count: int | None = None
+    fleet: Fleet,
+    stores: list[str] | None = None,
+    *,
+    count: int | None = None,
+    overlay: OverlayMode = "veth",
 ) -> LabTopology:
     selected = select_stores(fleet, stores, count)
     appliances = [
@@ -75,6 +79,13 @@ def topology_from_fleet(
                     b=LabEndpoint(
                         appliance=link.hub, ifname=hub_ifname(store.id, link.name), address=hub_side
                     ),
+                    underlay=link.address,
+                    gateway=link.gateway,
                 )
             )
-    return LabTopology(appliances=appliances, links=links)
+    return LabTopology(
+        appliances=appliances,
+        links=links,
+        overlay=overlay,
+        public_addresses={name: hub.public_address for name, hub in fleet.hubs.items()},
+    )

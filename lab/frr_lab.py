@@ -26,6 +26,7 @@ from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, start_frr
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
+from storestack.lab.overlay import start_overlay, wait_tunnels
 from storestack.lab.sshd import (
     LOOPBACK,
     PORTS_PER_SSHD,
@@ -53,6 +54,8 @@ from storestack.lab.state import (
     save_state,
 )
 from storestack.lab.topology import LabTopology
+from storestack.lab.tunnels import IPSEC_SECRET_FILE
+from storestack.lab.underlay import internet_namespace
 
 ProgressCallback = Callable[[str], None]
 
@@ -122,6 +125,7 @@ def up(
         appliances=runtimes,
         shards=shards,
         emulator_pidfile=str(state_dir / EMULATOR_DIR / "emulator.pid") if emulated else None,
+        internet_namespace=internet_namespace(prefix) if topology.overlay == "ipsec" else None,
     )
     # Recorded before anything starts, so `down` can clean up after a crash from here on.
     save_state(state_dir, state)
@@ -140,6 +144,9 @@ def up(
 
     _notify(f"creating {len(runtimes)} namespaces and {len(state.veth_links())} WAN links")
     create_namespaces(state)
+    if topology.overlay == "ipsec":
+        _notify(f"starting the lab internet and a charon in {len(runtimes)} namespaces")
+        start_overlay(state_dir, state)
     if emulated:
         _notify(f"starting the vendor emulator for {len(emulated)} appliances")
         start_emulator(state_dir, state, emulated, emulator_ports)
@@ -154,6 +161,9 @@ def up(
 
     _notify("waiting for FRR and SSH to answer")
     _wait_ready(state, ready_timeout)
+    if topology.overlay == "ipsec":
+        _notify("waiting for the IPsec tunnels")
+        wait_tunnels(state_dir, state, ready_timeout)
     if emulated:
         wait_emulator(state_dir, ready_timeout)
 
@@ -222,7 +232,7 @@ def down(state_dir: Path) -> DownReport:
     state_dir = state_dir.resolve()
     state = load_state(state_dir)
     report = cleanup(state_dir, state)
-    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE):
+    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE, IPSEC_SECRET_FILE):
         (state_dir / leftover).unlink(missing_ok=True)
     return report
 

@@ -79,7 +79,7 @@ def _set_link(state_dir: Path, store_id: str, link_name: str, updown: str) -> La
         raise UnknownLinkError(
             f"lab {state.name} has no link {store_id} {link_name} (links: {known})"
         ) from exc
-    if link not in state.veth_links():
+    if link not in state.frr_links():
         raise LabError(f"link {store_id} {link_name} ends on an emulated appliance and has no veth to fail")
     # The store's side goes down, as when its WAN line drops; the hub sees the carrier go too.
     namespace = state.runtime(link.a.appliance).namespace

@@ -86,17 +86,23 @@ class LabState(BaseModel):
     start_seconds: float | None = None
     # Vendor-platform appliances run in the SSH emulator, a daemon stopped by this pidfile.
     emulator_pidfile: str | None = None
+    # The "ipsec" overlay's internet namespace (see lab/underlay.py).
+    internet_namespace: str | None = None
 
     def is_emulated(self, appliance: str) -> bool:
         return self.topology.appliance(appliance).platform != "frr"
 
-    def veth_links(self) -> list[LabLink]:
+    def frr_links(self) -> list[LabLink]:
         """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""
         return [
             link
             for link in self.topology.links
             if not self.is_emulated(link.a.appliance) and not self.is_emulated(link.b.appliance)
         ]
+
+    def veth_links(self) -> list[LabLink]:
+        """Links whose overlay is a veth pair between store and hub (the "veth" overlay)."""
+        return self.frr_links() if self.topology.overlay == "veth" else []
 
     def runtime(self, appliance: str) -> ApplianceRuntime:
         for runtime in self.appliances:
@@ -105,7 +111,9 @@ class LabState(BaseModel):
         raise KeyError(appliance)
 
     def namespaces(self) -> list[str]:
-        return [runtime.namespace for runtime in self.appliances]
+        """Every namespace of the lab: the appliances' and the internet's."""
+        names = [runtime.namespace for runtime in self.appliances]
+        return names + ([self.internet_namespace] if self.internet_namespace else [])
 
 
 def load_state(state_dir: Path) -> LabState | None:

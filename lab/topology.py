@@ -7,7 +7,7 @@ synthetic generator (benchmarks) or by hand (tests) in exactly the same way.
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from storestack.devices.targets import ApplianceRole, Platform
 
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
+# How the lab carries a link's overlay: "veth" puts the overlay /31 straight on a veth pair
+# between store and hub; "ipsec" gives every site a WAN veth into the lab's internet
+# namespace and carries the overlay through IPsec (strongSwan kernel-libipsec) only.
+OverlayMode = Literal["veth", "ipsec"]
 
 # Linux limits interface names to 15 bytes (IFNAMSIZ - 1).
 _IFNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"
@@ -50,6 +54,10 @@ class LabLink(BaseModel):
     primary: bool = Field(default=False, description="the store's preferred link")
     a: LabEndpoint
     b: LabEndpoint
+    underlay: IPv4Interface | None = Field(
+        default=None, description="the store's static WAN address; None: the lab assigns one (DHCP stand-in)"
+    )
+    gateway: IPv4Address | None = Field(default=None, description="the static address's gateway")
 
     @model_validator(mode="after")
     def _same_subnet(self) -> LabLink:
@@ -68,6 +76,10 @@ class LabTopology(BaseModel):
 
     appliances: list[LabAppliance]
     links: list[LabLink] = []
+    overlay: OverlayMode = "veth"
+    public_addresses: dict[str, IPv4Address] = Field(
+        default_factory=dict, description="hub name → the public address its stores' tunnels dial"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> LabTopology:
