@@ -77,12 +77,20 @@ def lab() -> None:
     help="Store ids (comma-separated or repeated). Default: every store of the inventory.",
 )
 @click.option("--count", type=int, default=None, help="Only the first N (selected) stores.")
+@click.option(
+    "--overlay",
+    type=click.Choice(["veth", "ipsec"]),
+    default="veth",
+    show_default=True,
+    help="veth: overlay /31s on veth pairs; ipsec: a lab internet and strongSwan tunnels per link.",
+)
 @fleet_option
 @lab_options
 @json_option
 def lab_up(
     stores: tuple[str, ...],
     count: int | None,
+    overlay: str,
     fleet_path: Path | None,
     name: str,
     state_dir: Path | None,
@@ -92,7 +100,9 @@ def lab_up(
     fleet = load_or_exit(fleet_path, as_json=as_json)
     store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
     try:
-        topology = topology_from_fleet(fleet, store_ids or None, count=count)
+        topology = topology_from_fleet(
+            fleet, store_ids or None, count=count, overlay="ipsec" if overlay == "ipsec" else "veth"
+        )
     except UnknownStoreError as exc:
         fail(str(exc), EXIT_USAGE, as_json=as_json)
     except LabError as exc:

@@ -16,9 +16,10 @@ from pathlib import Path
 from storestack.lab import ipsec, system
 from storestack.lab.frr import FRR_DAEMONS, watchfrr_alive
 from storestack.lab.models import DownReport
-from storestack.lab.namespaces import ip_batch, pids_in_namespaces
+from storestack.lab.namespaces import pids_in_namespaces
 from storestack.lab.sshd import delete_user
 from storestack.lab.state import EMULATOR_DIR, SSH_DIR, LabState, lab_prefix, lab_username
+from storestack.lab.system import ip_batch
 
 
 def cleanup(state_dir: Path, state: LabState | None) -> DownReport:

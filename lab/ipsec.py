@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from storestack.common.files import atomic_write_text
 from storestack.lab import system
 from storestack.lab.errors import LabError
-from storestack.lab.namespaces import ip_batch
+from storestack.lab.system import ip_batch
 
 # Not under /run: charon gets a private /run, which would hide its own files there.
 IPSEC_RUN_ROOT = Path("/var/lib/storestack-lab-ipsec")

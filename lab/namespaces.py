@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from storestack.lab import system
 from storestack.lab.errors import LabError, UnknownLinkError
 from storestack.lab.state import ApplianceRuntime, LabState, require_state
+from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabLink
+from storestack.lab.underlay import route_lines, wan_attachments
 
 
 def create_namespaces(state: LabState) -> None:
@@ -38,13 +40,6 @@ def create_namespaces(state: LabState) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(configure, state.appliances))
-
-
-def ip_batch(namespace: str | None, commands: Sequence[str]) -> None:
-    if not commands:
-        return
-    argv = ["ip", *(["-n", namespace] if namespace else []), "-batch", "-"]
-    system.run(argv, stdin="\n".join(commands) + "\n", timeout=60)
 
 
 
@@ -83,7 +78,14 @@ def _set_link(state_dir: Path, store_id: str, link_name: str, updown: str) -> La
         raise LabError(f"link {store_id} {link_name} ends on an emulated appliance and has no veth to fail")
     # The store's side goes down, as when its WAN line drops; the hub sees the carrier go too.
     namespace = state.runtime(link.a.appliance).namespace
-    ip_batch(namespace, [f"link set {link.a.ifname} {updown}"])
+    lines = [f"link set {link.a.ifname} {updown}"]
+    if updown == "up" and state.topology.overlay == "ipsec":
+        # A device going down takes its routes along: the transport's source-routing table
+        # comes back with the link, as a DHCP lease would bring it back on a real line.
+        for attachment in wan_attachments(state.topology):
+            if (attachment.site, attachment.ifname) == (link.a.appliance, link.a.ifname):
+                lines += [line.replace(" add ", " replace ", 1) for line in route_lines(attachment)]
+    ip_batch(namespace, lines)
     return link
 
 

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import system
-from storestack.lab.namespaces import ip_batch
+from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabTopology
 
 BRIDGE = "br0"
@@ -123,7 +123,8 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
     `namespaces` maps a site name to its namespace (which already exists)."""
     ip_batch(None, [f"netns add {inet_ns}"])
     # IPv4 only on the WAN: no router solicitations or MLD reports blur the evidence.
-    _in_namespace(inet_ns, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1")
+    _in_namespace(inet_ns, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1 "
+        "net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0")
     gateways = sorted({a.gateway for a in attachments if a.gateway != DYNAMIC_GATEWAY})
     inet = [
         "link set lo up",
@@ -154,17 +155,22 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
             f"addr add {attachment.address.with_prefixlen} dev {attachment.ifname}",
             f"link set {attachment.ifname} up",
             f"rule add from {attachment.address.ip} lookup {attachment.table} pref {attachment.table}",
+            *route_lines(attachment),
         ]
-        if attachment.address.network.prefixlen == 32:
-            lines.append(f"route add {attachment.gateway} dev {attachment.ifname} scope link table {attachment.table}")
-        lines.append(
-            f"route add default via {attachment.gateway} dev {attachment.ifname} onlink table {attachment.table}"
-        )
     for site, lines in by_site.items():
         wans = [a.ifname for a in attachments if a.site == site]
         _in_namespace(namespaces[site], "sysctl -qw " + " ".join(f"net.ipv6.conf.{name}.disable_ipv6=1" for name in wans))
         ip_batch(namespaces[site], lines)
     install_counters(inet_ns, attachments)
+
+
+def route_lines(attachment: WanAttachment) -> list[str]:
+    """`ip` commands for the routing table of traffic from the attachment's address."""
+    lines = []
+    if attachment.address.network.prefixlen == 32:
+        lines.append(f"route add {attachment.gateway} dev {attachment.ifname} scope link table {attachment.table}")
+    lines.append(f"route add default via {attachment.gateway} dev {attachment.ifname} onlink table {attachment.table}")
+    return lines
 
 
 def _in_namespace(namespace: str, command: str) -> None:
