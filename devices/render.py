@@ -116,6 +116,17 @@ def _reveal(value: Any) -> str:
     return value.reveal()
 
 
+def _slot_name(value: Any) -> str:
+    """Lint mode: the slot's name where the secret would be, so both ends can be compared."""
+    if not isinstance(value, Secret):
+        raise RenderError("the `secret` filter takes a secret slot")
+    return f"<{value.name}>"
+
+
+SecretsMode = Literal["redact", "reveal", "slots"]
+_SECRET_FILTERS = {"redact": _redact, "reveal": _reveal, "slots": _slot_name}
+
+
 def _fortios_quote(value: Any) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -177,7 +188,7 @@ def _field_names(kind: type) -> frozenset[str]:
 
 
 @functools.cache
-def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
+def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     """One sandbox per mode, shared by every Renderer: templates compile once per process."""
     env = _Sandbox(
         loader=FileSystemLoader(str(template_root())),
@@ -190,7 +201,7 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
         auto_reload=False,
         cache_size=-1,  # a fixed, small template set: a plain dict, no LRU bookkeeping per include
     )
-    env.filters["secret"] = _reveal if reveal_secrets else _redact
+    env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
     return env
 
@@ -198,9 +209,11 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
 class Renderer:
     """Renders views; `reveal_secrets` makes push files, otherwise display files."""
 
-    def __init__(self, *, reveal_secrets: bool = False) -> None:
-        self.reveal_secrets = reveal_secrets
-        self.env = _environment(reveal_secrets)
+    def __init__(self, *, reveal_secrets: bool = False, secrets: SecretsMode | None = None) -> None:
+        """`secrets`: "reveal" (push files), "redact" (display), "slots" (lint: slot names)."""
+        mode: SecretsMode = secrets or ("reveal" if reveal_secrets else "redact")
+        self.reveal_secrets = mode == "reveal"
+        self.env = _environment(mode)
         # Blocks rendered so far: key -> (text, the values it was rendered from). Holding the
         # values keeps them alive, so an identity in a key never belongs to a new object.
         self._blocks: dict[tuple[Any, ...], tuple[RenderedBlock, tuple[Any, ...]]] = {}
@@ -337,7 +350,9 @@ def render_fleet(
     unknown = sorted(set(outputs or {}) - set(fleet.stores))
     if unknown:
         # A store id mistyped in an outputs file would otherwise leave that store on planned values.
-        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
+        raise StackOutputsError(
+            f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}"
+        )
     selected = list(fleet.stores) if store_ids is None else [fleet.store(s).id for s in store_ids]
     selected = [store_id for store_id in selected if fleet.stores[store_id].state != "decommissioned"]
     hub_names = list(fleet.hubs) if hubs is None else list(hubs)
@@ -446,7 +461,9 @@ def render_appliance(
         raise RenderError(f"store {store_id} has no appliance {hostname!r} in the inventory")
     unknown = sorted(set(outputs or {}) - set(fleet.stores))
     if unknown:
-        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
+        raise StackOutputsError(
+            f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}"
+        )
     view = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets).store_view(store, hostname)
     return Renderer(reveal_secrets=reveal_secrets).render_store_view(view, companions=False)
 
