@@ -14,7 +14,15 @@ from ipaddress import IPv4Interface
 
 from storestack.inventory import Fleet, ResolvedStore
 from storestack.lab.errors import LabError
-from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology, OverlayMode
+from storestack.lab.topology import (
+    LabAppliance,
+    LabEndpoint,
+    LabLink,
+    LabTopology,
+    LabTunnelPlan,
+    OverlayMode,
+)
+from storestack.network.build import NetworkIntent
 
 _IFNAMSIZ = 15
 
@@ -88,4 +96,38 @@ def topology_from_fleet(
         links=links,
         overlay=overlay,
         public_addresses={name: hub.public_address for name, hub in fleet.hubs.items()},
+        tunnels=intent_tunnels(fleet, selected, appliances) if overlay == "ipsec" else [],
     )
+
+
+def intent_tunnels(
+    fleet: Fleet, stores: list[ResolvedStore], appliances: list[LabAppliance]
+) -> list[LabTunnelPlan]:
+    """The store-hub tunnels the network intent gives the chosen stores' FRR edges."""
+    frr = {a.name for a in appliances if a.platform == "frr"}
+    intent = NetworkIntent(fleet)
+    plans: list[LabTunnelPlan] = []
+    for store in stores:
+        if not store.appliances or store.appliances[0].hostname not in frr:
+            continue
+        store_intent = intent.store(store.id)
+        for tunnel in store_intent.tunnels:
+            if tunnel.kind != "store-hub" or tunnel.peer not in frr:
+                continue
+            if tunnel.local_inside is None or tunnel.peer_inside is None:
+                continue
+            prefix = tunnel.local_inside.network.prefixlen
+            plans.append(
+                LabTunnelPlan(
+                    id=tunnel.id,
+                    store_id=store.id,
+                    store=store_intent.hostname,
+                    transport=tunnel.transport,
+                    hub=tunnel.peer,
+                    store_inside=tunnel.local_inside,
+                    hub_inside=IPv4Interface(f"{tunnel.peer_inside}/{prefix}"),
+                    store_identity=tunnel.local_id,
+                    hub_identity=tunnel.peer_id,
+                )
+            )
+    return plans

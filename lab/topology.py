@@ -71,6 +71,22 @@ class LabLink(BaseModel):
         return self
 
 
+class LabTunnelPlan(BaseModel):
+    """One store-to-hub IPsec tunnel of the network intent, as the lab builds it (no secrets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="the intent's tunnel id, the same at both ends")
+    store_id: str
+    store: str = Field(description="the store appliance, the initiator")
+    transport: str = Field(description="the store WAN link the tunnel rides on")
+    hub: str
+    store_inside: IPv4Interface
+    hub_inside: IPv4Interface
+    store_identity: str
+    hub_identity: str
+
+
 class LabTopology(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -79,6 +95,10 @@ class LabTopology(BaseModel):
     overlay: OverlayMode = "veth"
     public_addresses: dict[str, IPv4Address] = Field(
         default_factory=dict, description="hub name → the public address its stores' tunnels dial"
+    )
+    tunnels: list[LabTunnelPlan] = Field(
+        default_factory=list,
+        description="the intent's store-hub tunnels; empty: one lab tunnel per link (synthetic labs)",
     )
 
     @model_validator(mode="after")

@@ -1,11 +1,14 @@
 """The IPsec tunnels a lab with the "ipsec" overlay runs, and their swanctl.conf per appliance.
 
-LAB FIXTURE: until storestack renders each FRR appliance's swanctl.conf from the network intent
-(`templates/devices/frr/`), the lab derives its tunnels from its own topology: one per store
-WAN link, to the hub the inventory assigns that link, carrying the link's overlay /31 inside.
-Crypto comes from the fleet's one policy (`network.crypto.FLEET_CRYPTO`); each tunnel's PSK is
-derived from a random per-lab secret (0600 in the lab's state directory). This module is the
-one place to replace with the rendered files.
+A lab built from a fleet runs the network intent's store-hub tunnels (`LabTopology.tunnels`:
+every store transport to both hubs, the intent's ids, inside addresses and IKE identities). A
+synthetic lab (no fleet) gets one tunnel per link, to the link's hub, over the link's /30.
+
+LAB FIXTURE, until storestack renders each FRR appliance's swanctl.conf
+(`templates/devices/frr/`): the swanctl.conf is written here, from those tunnels, with the
+fleet's one crypto policy (`network.crypto.FLEET_CRYPTO`), and each tunnel's PSK is derived from
+a random per-lab secret (0600 in the lab's state directory) rather than from the fleet secret,
+which the lab does not hold. This module is the one place to replace with the rendered files.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from storestack.common.files import atomic_write_text
+from storestack.lab.fleet import hub_ifname
 from storestack.lab.ipsec import LabTunnel, TunnelEnd, vtep_pair
-from storestack.lab.topology import LabTopology
+from storestack.lab.topology import LabTopology, LabTunnelPlan
 from storestack.lab.underlay import WanAttachment, outside_address
 from storestack.network.crypto import FLEET_CRYPTO, CryptoPolicy
 
@@ -48,33 +52,29 @@ def lab_tunnels(
     secret: str,
     policy: CryptoPolicy = FLEET_CRYPTO,
 ) -> list[LabTunnel]:
-    frr = {a.name for a in topology.appliances if a.platform == "frr"}
+    """Every tunnel of the lab, with its outside addresses, VTEPs and devices."""
     tunnels: list[LabTunnel] = []
-    for link in topology.links:
-        if link.a.appliance not in frr or link.b.appliance not in frr:
-            continue
-        index = len(tunnels)
+    for index, plan in enumerate(topology.tunnels or _link_tunnels(topology)):
         hub_vtep, store_vtep = vtep_pair(index)
-        tunnel_id = f"{link.store_id}-{link.name}-{link.b.appliance}"
-        psk = hmac.new(secret.encode(), tunnel_id.encode(), hashlib.sha256).hexdigest()
+        psk = hmac.new(secret.encode(), plan.id.encode(), hashlib.sha256).hexdigest()
         tunnels.append(
             LabTunnel(
-                id=tunnel_id,
+                id=plan.id,
                 vni=index + 1,
                 initiator=TunnelEnd(
-                    appliance=link.a.appliance,
-                    outside=outside_address(attachments, link.a.appliance, link.a.ifname),
-                    identity=f"{link.a.appliance}.lab.invalid",
-                    ifname=overlay_ifname(link.a.ifname, link.b.appliance),
-                    inside=link.a.address,
+                    appliance=plan.store,
+                    outside=outside_address(attachments, plan.store, plan.transport),
+                    identity=plan.store_identity,
+                    ifname=overlay_ifname(plan.transport, plan.hub),
+                    inside=plan.store_inside,
                     vtep=store_vtep,
                 ),
                 responder=TunnelEnd(
-                    appliance=link.b.appliance,
-                    outside=outside_address(attachments, link.b.appliance),
-                    identity=f"{link.b.appliance}.lab.invalid",
-                    ifname=link.b.ifname,
-                    inside=link.b.address,
+                    appliance=plan.hub,
+                    outside=outside_address(attachments, plan.hub),
+                    identity=plan.hub_identity,
+                    ifname=hub_ifname(plan.store_id, plan.transport),
+                    inside=plan.hub_inside,
                     vtep=hub_vtep,
                 ),
                 psk=SecretStr(psk),
@@ -86,6 +86,26 @@ def lab_tunnels(
             )
         )
     return tunnels
+
+
+def _link_tunnels(topology: LabTopology) -> list[LabTunnelPlan]:
+    """Synthetic labs: one tunnel per link between FRR appliances, over the link's subnet."""
+    frr = {a.name for a in topology.appliances if a.platform == "frr"}
+    return [
+        LabTunnelPlan(
+            id=f"{link.store_id}-{link.name}-{link.b.appliance}",
+            store_id=link.store_id,
+            store=link.a.appliance,
+            transport=link.a.ifname,
+            hub=link.b.appliance,
+            store_inside=link.a.address,
+            hub_inside=link.b.address,
+            store_identity=f"{link.a.appliance}.lab.invalid",
+            hub_identity=f"{link.b.appliance}.lab.invalid",
+        )
+        for link in topology.links
+        if link.a.appliance in frr and link.b.appliance in frr
+    ]
 
 
 def tunnels_of(tunnels: list[LabTunnel], appliance: str) -> list[LabTunnel]:

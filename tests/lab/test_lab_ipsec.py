@@ -15,8 +15,11 @@ from lab_bgp_configs import bgp_configs
 from testsupport.lab import require_frr_lab
 
 from storestack import lab
+from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab, ipsec, overlay
+from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.state import lab_prefix
+from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 
 pytestmark = pytest.mark.lab
@@ -192,3 +195,21 @@ def test_the_evidence_sees_cleartext_bgp_on_the_wan(ipsec_lab: Path) -> None:
     assert after[(STORE, "fiber")].bgp_packets > 0
     assert after[("hub-1", "wan")].bgp_packets > 0  # the hub's RST
     assert not after[(STORE, "fiber")].encrypted_only
+
+
+def test_the_sample_chain_runs_the_intents_tunnels_every_transport_to_both_hubs(frr_lab_dir: Path) -> None:
+    fleet = load_fleet(sample_chain_path())
+    topology = topology_from_fleet(fleet, overlay="ipsec")
+    intent = NetworkIntent(fleet)
+    frr_stores = [s for s in fleet if s.appliances and s.appliances[0].platform == "frr"]
+    expected = {t.id for s in frr_stores for t in intent.store(s.id).tunnels if t.kind == "store-hub"}
+    assert {t.id for t in topology.tunnels} == expected
+    assert len(expected) == sum(2 * len(s.wan) for s in frr_stores)
+
+    lab.up(topology, frr_lab_dir)
+    tunnels = overlay.tunnel_status(frr_lab_dir)
+
+    assert {t.id for t in tunnels if t.up} == expected
+    # A static WAN address from the inventory is the tunnel's outside address.
+    nw1 = next(t for t in tunnels if t.id == "nw-0001-wan1-hq-hub2")
+    assert nw1.local == "198.51.100.2[4500]" and nw1.remote == "203.0.113.12[4500]"
