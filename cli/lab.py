@@ -34,6 +34,7 @@ from storestack.lab import (
     status,
     up,
 )
+from storestack.lab.check import check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 
@@ -172,6 +173,48 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
         state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
         console.print(f"lab {result.name} ({result.phase}): {state}")
     if not result.healthy:
+        raise SystemExit(EXIT_FAILED)
+
+
+@lab.command("check")
+@lab_options
+@json_option
+def lab_check(name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Tunnels up with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch."""
+    try:
+        result = check(resolve_state_dir(name, state_dir))
+    except LabNotFoundError as exc:
+        exit_on_lab_error(exc, as_json=as_json)
+    except LabError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    if as_json:
+        emit_json({"ok": result.ok, **result.model_dump(mode="json")})
+    else:
+        tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
+        for item in result.tunnels:
+            t = item.tunnel
+            state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
+            tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
+        console.print(tunnels)
+        wan = Table("site", "WAN", "address", "IKE/ESP", "BGP", "BFD", "other", "verdict")
+        for e in result.wan:
+            verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+            wan.add_row(
+                e.site,
+                e.ifname,
+                str(e.address),
+                str(e.ipsec_packets),
+                str(e.bgp_packets),
+                str(e.bfd_packets),
+                str(e.other_packets),
+                verdict,
+            )
+        console.print(wan)
+        for problem in result.problems:
+            console.print(f"[red]✗[/] {problem}")
+        verdict = "[green]passed[/]" if result.ok else f"[red]failed[/] ({len(result.problems)} problems)"
+        console.print(f"lab {result.name} check {verdict}")
+    if not result.ok:
         raise SystemExit(EXIT_FAILED)
 
 

@@ -137,6 +137,8 @@ charon {{
       path = {folder / 'charon.log'}
       default = 1
       ike = 1
+      # Prefix lines with the IKE_SA's name, so `lab check` can say why a tunnel is down.
+      ike_name = yes
     }}
   }}
 }}

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import psutil
 import pytest
+from click.testing import CliRunner
 from lab_bgp_configs import bgp_configs
 from testsupport.lab import require_frr_lab
 
 from storestack import lab
+from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab, ipsec, overlay
+from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.state import lab_prefix
 from storestack.network.build import NetworkIntent
@@ -95,6 +98,17 @@ def test_every_tunnel_is_up_with_the_fleet_proposal(ipsec_lab: Path) -> None:
     assert {t.ike_proposal for t in tunnels} == {"AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384"}
     assert all(t.esp_proposal and t.esp_proposal.startswith("ESP:AES_GCM_16-256") for t in tunnels)
     assert all(t.local and t.local.endswith("[4500]") for t in tunnels)
+
+
+def test_check_passes_on_a_healthy_ipsec_lab(ipsec_lab: Path) -> None:
+    wait_for(lambda: all(t.up for t in overlay.tunnel_status(ipsec_lab)), 30, "tunnels")
+
+    result = CliRunner().invoke(cli, ["lab", "check", "--state-dir", str(ipsec_lab), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True and report["problems"] == []
+    assert len(report["tunnels"]) == 4 and len(report["wan"]) == 6
 
 
 def test_bgp_and_bfd_run_inside_the_tunnels_and_the_wan_carries_only_ike_and_esp(ipsec_lab: Path) -> None:
@@ -193,8 +207,11 @@ def test_the_evidence_sees_cleartext_bgp_on_the_wan(ipsec_lab: Path) -> None:
 
     after = {(e.site, e.ifname): e for e in overlay.evidence(ipsec_lab)}
     assert after[(STORE, "fiber")].bgp_packets > 0
-    assert after[("hub-1", "wan")].bgp_packets > 0  # the hub's RST
+    assert after[("hub-1", "wan")].bgp_packets > 0  # the hub's answer
     assert not after[(STORE, "fiber")].encrypted_only
+    verdict = check(ipsec_lab)
+    assert not verdict.ok
+    assert any(p.startswith(f"{STORE} fiber (") and "cleartext BGP" in p for p in verdict.problems), verdict.problems
 
 
 def test_the_sample_chain_runs_the_intents_tunnels_every_transport_to_both_hubs(frr_lab_dir: Path) -> None:
@@ -213,3 +230,27 @@ def test_the_sample_chain_runs_the_intents_tunnels_every_transport_to_both_hubs(
     # A static WAN address from the inventory is the tunnel's outside address.
     nw1 = next(t for t in tunnels if t.id == "nw-0001-wan1-hq-hub2")
     assert nw1.local == "198.51.100.2[4500]" and nw1.remote == "203.0.113.12[4500]"
+
+
+def test_check_reports_a_proposal_mismatch(frr_lab_dir: Path) -> None:
+    lab.up(lab.synthetic_topology(1, overlay="ipsec"), frr_lab_dir)
+    assert check(frr_lab_dir).ok
+    hub = frr_lab.require_state(frr_lab_dir).runtime("hub-1").namespace
+    conf = ipsec.instance_dir(hub) / "swanctl.conf"
+    # The hub now insists on a suite the fleet policy does not offer.
+    conf.write_text(
+        conf.read_text(encoding="utf-8").replace(FLEET_CRYPTO.strongswan_ike(), "aes128-sha256-modp3072"),
+        encoding="utf-8",
+    )
+    overlay.restart_charon(frr_lab_dir, "hub-1")
+    overlay.restart_charon(frr_lab_dir, "store-0001-edge")
+
+    def mismatch_reported() -> bool:
+        return any("no proposal in common" in p for p in check(frr_lab_dir).problems)
+
+    wait_for(mismatch_reported, 30, "the proposal mismatch in `lab check`")
+    result = CliRunner().invoke(cli, ["lab", "check", "--state-dir", str(frr_lab_dir)])
+    assert result.exit_code == 1
+    assert "store-0001-fiber-hub-1 is down: no proposal in common with the far end" in " ".join(result.output.split())
+    # The other hub's tunnel is unaffected.
+    assert {t.id for t in overlay.tunnel_status(frr_lab_dir) if t.up} == {"store-0001-lte-hub-2"}
