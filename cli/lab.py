@@ -37,6 +37,8 @@ from storestack.lab import (
 from storestack.lab.check import check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
+from storestack.lab.reachability import Cell
+from storestack.network.build import NetworkIntent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -177,12 +179,15 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
 
 
 @lab.command("check")
+@fleet_option
 @lab_options
 @json_option
-def lab_check(name: str, state_dir: Path | None, as_json: bool) -> None:
-    """Tunnels up with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch."""
+def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Reachability of every segment host against the intent's segmentation policy, tunnels up
+    with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch."""
+    intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
     try:
-        result = check(resolve_state_dir(name, state_dir))
+        result = check(resolve_state_dir(name, state_dir), intent)
     except LabNotFoundError as exc:
         exit_on_lab_error(exc, as_json=as_json)
     except LabError as exc:
@@ -210,12 +215,33 @@ def lab_check(name: str, state_dir: Path | None, as_json: bool) -> None:
                 verdict,
             )
         console.print(wan)
+        print_matrix(result.reachability)
         for problem in result.problems:
             console.print(f"[red]✗[/] {problem}")
         verdict = "[green]passed[/]" if result.ok else f"[red]failed[/] ({len(result.problems)} problems)"
         console.print(f"lab {result.name} check {verdict}")
     if not result.ok:
         raise SystemExit(EXIT_FAILED)
+
+
+def print_matrix(cells: list[Cell]) -> None:
+    """One table per store: a row per segment host, a column per target; ✓ reached, · not."""
+    for store in dict.fromkeys(cell.store_id for cell in cells):
+        mine = [cell for cell in cells if cell.store_id == store]
+        targets = list(dict.fromkeys(cell.target for cell in mine))
+        table = Table("from \\ to", *targets, title=f"{store}: reachability (intent: allow / deny)")
+        for source in dict.fromkeys(cell.source for cell in mine):
+            row = []
+            for target in targets:
+                cell = next((c for c in mine if c.source == source and c.target == target), None)
+                if cell is None:
+                    row.append("")
+                    continue
+                mark = "✓" if cell.reachable else "·"
+                policy = "allow" if cell.allowed else "deny"
+                row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
+            table.add_row(source, *row)
+        console.print(table)
 
 
 @lab.command("down")

@@ -4,6 +4,8 @@
   is down says why when its initiator's charon logged a reason (e.g. no acceptable proposal).
 - **Encryption evidence**: every site's WAN port on the lab internet carried IKE/ESP-in-UDP and
   nothing else between sites: no cleartext BGP, BFD or LAN traffic (nftables counters).
+- **Reachability** (with the network intent): every segment host's matrix (`lab.reachability`)
+  against the intent's segmentation policy: allowed must be reachable, denied unreachable.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from pydantic import BaseModel, ConfigDict
 from storestack.lab import ipsec
 from storestack.lab.errors import LabError
 from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
+from storestack.lab.reachability import Cell, measure
 from storestack.lab.state import require_state
 from storestack.lab.underlay import WanEvidence
+from storestack.network.build import NetworkIntent
 
 # What an initiator's charon logs when the far end refused or never answered.
 _REASONS = (
@@ -41,6 +45,7 @@ class LabCheck(BaseModel):
     name: str
     tunnels: list[TunnelCheck]
     wan: list[WanEvidence]
+    reachability: list[Cell]
     problems: list[str]
 
     @property
@@ -48,8 +53,10 @@ class LabCheck(BaseModel):
         return not self.problems
 
 
-def check(state_dir: Path) -> LabCheck:
-    """Measure the lab and list every way it differs from what it must be."""
+def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
+    """Measure the lab and list every way it differs from what it must be.
+
+    Without `intent` the reachability matrix is not measured (tunnels and WAN evidence only)."""
     state_dir = state_dir.resolve()
     state = require_state(state_dir)
     if state.internet_namespace is None:
@@ -75,7 +82,16 @@ def check(state_dir: Path) -> LabCheck:
             problems.append(f"{where}: {item.other_packets} cleartext packets that are not IKE or ESP on the WAN")
         if not item.ipsec_packets:
             problems.append(f"{where}: no IKE/ESP packets at all")
-    return LabCheck(name=state.name, tunnels=tunnels, wan=wan, problems=problems)
+    cells = measure(state, intent) if intent is not None else []
+    for cell in cells:
+        if cell.matches:
+            continue
+        where = f"{cell.store_id} {cell.source} -> {cell.target} ({cell.address} tcp/{cell.port})"
+        if cell.allowed:
+            problems.append(f"{where}: allowed ({cell.why}) but unreachable ({cell.outcome})")
+        else:
+            problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
+    return LabCheck(name=state.name, tunnels=tunnels, wan=wan, reachability=cells, problems=problems)
 
 
 def _down_reason(namespace: str, tunnel_id: str) -> str | None:

@@ -18,6 +18,8 @@ from storestack.lab.topology import (
     LabAppliance,
     LabEndpoint,
     LabLink,
+    LabSegment,
+    LabSites,
     LabTopology,
     LabTunnelPlan,
     OverlayMode,
@@ -97,6 +99,50 @@ def topology_from_fleet(
         overlay=overlay,
         public_addresses={name: hub.public_address for name, hub in fleet.hubs.items()},
         tunnels=intent_tunnels(fleet, selected, appliances) if overlay == "ipsec" else [],
+        segments=segment_hosts(selected, appliances) if overlay == "ipsec" else [],
+        sites=lab_sites(fleet) if overlay == "ipsec" else None,
+    )
+
+
+# The hosts the lab puts on each FRR store: the four kinds of device a security team asks about.
+HOST_SEGMENTS = ("pos", "guest-wifi", "office", "iot")
+
+
+def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -> list[LabSegment]:
+    frr = {a.name for a in appliances if a.platform == "frr"}
+    found: list[LabSegment] = []
+    for store in stores:
+        if not store.appliances or store.appliances[0].hostname not in frr:
+            continue
+        for kind in HOST_SEGMENTS:
+            segment = store.segments.get(kind)  # type: ignore[call-overload]
+            if segment is None:
+                continue
+            found.append(
+                LabSegment(
+                    store_id=store.id,
+                    appliance=store.appliances[0].hostname,
+                    kind=kind,
+                    vlan=segment.vlan,
+                    subnet=segment.subnet,
+                    gateway=segment.gateway,
+                    host=segment.dhcp_start,
+                )
+            )
+    return found
+
+
+def lab_sites(fleet: Fleet) -> LabSites:
+    """HQ and cloud stand-in addresses, inside the intent's services and the IP plan."""
+    plan = fleet.spec.ip_plan
+    hq_pos = NetworkIntent(fleet).services["hq-pos"].prefixes[0]
+    return LabSites(
+        hq_prefixes=list(plan.hq),
+        hq_pos=hq_pos.network_address + 10,
+        hq_management=plan.management[0].network_address + 100,
+        cloud_prefix=plan.cloud,
+        cloud_host=plan.cloud.network_address + 10,
+        via_hubs=[plan.stores, plan.transit, plan.loopbacks],
     )
 
 

@@ -27,6 +27,7 @@ from storestack.lab.frr import frr_ready, start_frr
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
 from storestack.lab.overlay import start_overlay, wait_tunnels
+from storestack.lab.sites import create_sites, site_namespaces
 from storestack.lab.sshd import (
     LOOPBACK,
     PORTS_PER_SSHD,
@@ -126,6 +127,7 @@ def up(
         shards=shards,
         emulator_pidfile=str(state_dir / EMULATOR_DIR / "emulator.pid") if emulated else None,
         internet_namespace=internet_namespace(prefix) if topology.overlay == "ipsec" else None,
+        site_namespaces=site_namespaces(prefix, topology) if topology.overlay == "ipsec" else {},
     )
     # Recorded before anything starts, so `down` can clean up after a crash from here on.
     save_state(state_dir, state)
@@ -147,6 +149,9 @@ def up(
     if topology.overlay == "ipsec":
         _notify(f"starting the lab internet and a charon in {len(runtimes)} namespaces")
         start_overlay(state_dir, state)
+        assert state.internet_namespace is not None
+        _notify(f"creating {len(topology.segments)} segment hosts, HQ and the cloud")
+        create_sites(prefix, topology, {r.name: r.namespace for r in runtimes}, state.internet_namespace)
     if emulated:
         _notify(f"starting the vendor emulator for {len(emulated)} appliances")
         start_emulator(state_dir, state, emulated, emulator_ports)

@@ -88,6 +88,8 @@ class LabState(BaseModel):
     emulator_pidfile: str | None = None
     # The "ipsec" overlay's internet namespace (see lab/underlay.py).
     internet_namespace: str | None = None
+    # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
+    site_namespaces: dict[str, str] = Field(default_factory=dict)
 
     def is_emulated(self, appliance: str) -> bool:
         return self.topology.appliance(appliance).platform != "frr"
@@ -111,8 +113,9 @@ class LabState(BaseModel):
         raise KeyError(appliance)
 
     def namespaces(self) -> list[str]:
-        """Every namespace of the lab: the appliances' and the internet's."""
+        """Every namespace of the lab: the appliances', the stand-in sites' and the internet's."""
         names = [runtime.namespace for runtime in self.appliances]
+        names += list(self.site_namespaces.values())
         return names + ([self.internet_namespace] if self.internet_namespace else [])
 
 

@@ -7,7 +7,7 @@ synthetic generator (benchmarks) or by hand (tests) in exactly the same way.
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -87,6 +87,35 @@ class LabTunnelPlan(BaseModel):
     hub_identity: str
 
 
+class LabSegment(BaseModel):
+    """A store LAN segment the lab puts one host on (a till, a guest phone, an office PC …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_id: str
+    appliance: str
+    kind: str = Field(description="the segment's zone in the network intent: pos, office, iot, guest-wifi …")
+    vlan: int
+    subnet: IPv4Network
+    gateway: IPv4Address
+    host: IPv4Address
+
+
+class LabSites(BaseModel):
+    """The lab's stand-ins beyond the stores: HQ (POS service, management) and the cloud."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hq_prefixes: list[IPv4Network]
+    hq_pos: IPv4Address = Field(description="the HQ POS service, inside the intent's hq-pos service")
+    hq_management: IPv4Address = Field(description="the management workstation, inside ip_plan.management")
+    cloud_prefix: IPv4Network
+    cloud_host: IPv4Address
+    via_hubs: list[IPv4Network] = Field(
+        description="what HQ routes towards the hubs: ip_plan.stores, transit and loopbacks"
+    )
+
+
 class LabTopology(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,6 +125,8 @@ class LabTopology(BaseModel):
     public_addresses: dict[str, IPv4Address] = Field(
         default_factory=dict, description="hub name → the public address its stores' tunnels dial"
     )
+    segments: list[LabSegment] = Field(default_factory=list)
+    sites: LabSites | None = None
     tunnels: list[LabTunnelPlan] = Field(
         default_factory=list,
         description="the intent's store-hub tunnels; empty: one lab tunnel per link (synthetic labs)",
