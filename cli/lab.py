@@ -201,7 +201,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
             state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
             tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
         console.print(tunnels)
-        wan = Table("site", "WAN", "address", "IKE/ESP", "BGP", "BFD", "other", "verdict")
+        wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
         for e in result.wan:
             verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
             wan.add_row(
@@ -209,6 +209,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
                 e.ifname,
                 str(e.address),
                 str(e.ipsec_packets),
+                str(e.internet_packets),
                 str(e.bgp_packets),
                 str(e.bfd_packets),
                 str(e.other_packets),

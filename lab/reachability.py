@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import system
 from storestack.lab.errors import LabCommandError
-from storestack.lab.sites import INTERNET_SERVICE, host_namespace
+from storestack.lab.sites import host_namespace
 from storestack.lab.state import LabState
 from storestack.lab.topology import LabSegment
+from storestack.lab.underlay import INTERNET_SERVICE
 from storestack.network.build import NetworkIntent
 from storestack.network.model import Flow
 

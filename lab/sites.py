@@ -17,13 +17,13 @@ Addresses between the hubs, HQ and the cloud are lab-only (198.19.255.0/24).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 
 from storestack.lab import system
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabSegment, LabTopology, sanitize_name
+from storestack.lab.underlay import INTERNET_SERVICE
 
-INTERNET_SERVICE = IPv4Address("198.18.254.80")
 _DC_POOL = IPv4Network("198.19.255.0/24")
 
 

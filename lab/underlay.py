@@ -8,7 +8,7 @@ crossed it: IKE and ESP-in-UDP only, never cleartext BGP, BFD or LAN traffic.
 
 Outside addresses (lab-only, documented in DEVELOPERS.md):
 - a store transport with a static address in the inventory keeps it, and its gateway is added to
-  the bridge; a DHCP transport gets an address from 198.18.0.0/16 (RFC 2544 benchmark space, the
+  the bridge; a DHCP transport gets an address from 198.18.0.0/17 (RFC 2544 benchmark space, the
   lab's DHCP stand-in) with the gateway 198.18.0.1;
 - a hub keeps its inventory `public_address` as a /32 with 198.18.0.1 as an on-link gateway;
   a hub without one (synthetic labs) gets one from 198.18.255.0/24.
@@ -33,7 +33,10 @@ from storestack.lab.topology import LabTopology
 
 BRIDGE = "br0"
 HUB_WAN = "wan"
-DYNAMIC_POOL = IPv4Network("198.18.0.0/16")
+# /17: the internet service (198.18.254.80) and synthetic hubs (198.18.255.0/24) stay off-link,
+# so a store reaches them only through a route its config gives it.
+DYNAMIC_POOL = IPv4Network("198.18.0.0/17")
+INTERNET_SERVICE = IPv4Address("198.18.254.80")
 DYNAMIC_GATEWAY = IPv4Address("198.18.0.1")
 _FIRST_DYNAMIC = int(IPv4Address("198.18.1.0"))
 _HUB_POOL = IPv4Network("198.18.255.0/24")
@@ -181,10 +184,11 @@ def _counter(port: str, what: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_]', '_', port)}_{what}"
 
 
-# What may cross the internet between two sites: IKE (UDP 500) and NAT-T / ESP-in-UDP (UDP 4500).
+# What may cross the internet between two sites: IKE (UDP 500) and NAT-T / ESP-in-UDP (UDP 4500);
+# traffic to the internet stand-in is breakout and counted apart.
 # ARP is L2 housekeeping of the bridge. Everything else between sites is cleartext and counted
 # by kind, so the evidence can say what leaked (BGP, BFD or anything else).
-_KINDS = ("ipsec", "bgp", "bfd", "other")
+_KINDS = ("ipsec", "internet", "bgp", "bfd", "other")
 
 
 def install_counters(inet_ns: str, attachments: list[WanAttachment]) -> None:
@@ -200,6 +204,8 @@ def install_counters(inet_ns: str, attachments: list[WanAttachment]) -> None:
         lines += [
             f'    iifname "{port}" udp dport {{ 500, 4500 }} counter name {_counter(port, "ipsec")} accept',
             f'    iifname "{port}" udp sport {{ 500, 4500 }} counter name {_counter(port, "ipsec")} accept',
+            # To the internet stand-in: internet breakout (guest Wi-Fi), not traffic between sites.
+            f'    iifname "{port}" ip daddr {INTERNET_SERVICE} counter name {_counter(port, "internet")} accept',
             f'    iifname "{port}" tcp dport 179 counter name {_counter(port, "bgp")} accept',
             f'    iifname "{port}" tcp sport 179 counter name {_counter(port, "bgp")} accept',
             f'    iifname "{port}" udp dport {{ 3784, 3785, 4784 }} counter name {_counter(port, "bfd")} accept',
@@ -218,6 +224,7 @@ class WanEvidence(BaseModel):
     ifname: str
     address: IPv4Address
     ipsec_packets: int
+    internet_packets: int  # to the internet stand-in: breakout, not between sites
     bgp_packets: int
     bfd_packets: int
     other_packets: int
@@ -246,6 +253,7 @@ def wan_evidence(inet_ns: str, attachments: list[WanAttachment]) -> list[WanEvid
             ifname=a.ifname,
             address=a.address.ip,
             ipsec_packets=packets.get(_counter(a.port, "ipsec"), 0),
+            internet_packets=packets.get(_counter(a.port, "internet"), 0),
             bgp_packets=packets.get(_counter(a.port, "bgp"), 0),
             bfd_packets=packets.get(_counter(a.port, "bfd"), 0),
             other_packets=packets.get(_counter(a.port, "other"), 0),
