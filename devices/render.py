@@ -267,13 +267,25 @@ class Renderer:
                 neighbors=layout.neighbors,
                 bfd_peers=layout.bfd_peers,
                 aws_links=layout.aws_links,
-                hub_routes=_with_default(view),
+                hub_routes=_hub_routes(view),
             )
         text = self._render(f"{view.platform}/store.j2", context)
-        rendered_companions = tuple(
-            (suffix, self._render(f"{view.platform}/{template}", {"view": view}))
-            for suffix, template in (_COMPANIONS.get(view.platform, ()) if companions else ())
-        )
+        rendered_companions: tuple[tuple[str, str], ...] = ()
+        if companions and view.platform == "frr":
+            host = {
+                "view": view,
+                "connections": frr.store_connections(view),
+                "ipsec": frr.IPSEC,
+                "flows": frr.store_firewall(view),
+                "rules": frr.store_policy_rules(view),
+                "role_text": f"store {view.store_id} {view.store_name}",
+                # charon never uses a LAN or tunnel address for IKE
+                "ignore_ifs": [segment.ifname for segment in view.segments]
+                + [connection.ifname for connection in frr.store_connections(view)],
+            }
+            rendered_companions = tuple(
+                (suffix, self._render(f"frr/{template}", host)) for suffix, template in _FRR_STORE_HOST_FILES
+            )
         return RenderedConfig(
             view.hostname,
             "edge",
@@ -287,10 +299,30 @@ class Renderer:
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
+        rendered_companions: tuple[tuple[str, str], ...] = ()
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
+            host = {
+                "view": view,
+                "connections": frr.hub_connections(view),
+                "ipsec": frr.IPSEC,
+                "rules": [],
+                "role_text": "hub",
+                "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
+            }
+            rendered_companions = tuple(
+                (suffix, self._render(f"frr/{template}", host)) for suffix, template in _FRR_HUB_HOST_FILES
+            )
         text = self._render(f"{view.platform}/hub.j2", context)
-        return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+        return RenderedConfig(
+            view.hostname,
+            "hub",
+            view.platform,
+            text,
+            view.planned,
+            self.reveal_secrets,
+            companions=rendered_companions,
+        )
 
 
 _MAX_BLOCKS = 64
@@ -318,14 +350,28 @@ def _check_immutable(value: Any) -> None:
         )
 
 
-_COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "frr": (("nftables.conf", "host-nftables.j2"), ("dnsmasq.conf", "host-dnsmasq.j2")),
-}
+# The Linux host around an FRR appliance (see `storestack.devices.frr` for where each lands).
+_FRR_STORE_HOST_FILES = (
+    ("nftables.conf", "host-nftables.j2"),
+    ("dnsmasq.conf", "host-dnsmasq.j2"),
+    ("swanctl.conf", "host-swanctl.j2"),
+    ("strongswan.conf", "host-strongswan.j2"),
+    ("routing", "host-routing.j2"),
+)
+_FRR_HUB_HOST_FILES = (
+    ("nftables.conf", "hub-nftables.j2"),
+    ("swanctl.conf", "host-swanctl.j2"),
+    ("strongswan.conf", "host-strongswan.j2"),
+    ("routing", "host-routing.j2"),
+)
 
 
-def _with_default(view: StoreApplianceView) -> list[Net]:
+def _hub_routes(view: StoreApplianceView) -> list[Net]:
+    """What a store accepts from its hubs: the default route, the HQ/cloud summaries and the
+    hubs' loopbacks."""
     default = Net("0.0.0.0/0", "0.0.0.0", 0, "0.0.0.0", "255.255.255.255")
-    return [default, *view.hub_routes] if view.accept_default else list(view.hub_routes)
+    loopbacks = [Net(f"{hub.loopback}/32", hub.loopback, 32, "255.255.255.255", "0.0.0.0") for hub in view.hubs]
+    return [*([default] if view.accept_default else []), *view.hub_routes, *loopbacks]
 
 
 # ---------------------------------------------------------------- fleet-level API
@@ -339,6 +385,7 @@ def render_fleet(
     hubs: Sequence[str] | None = None,
     reveal_secrets: bool = False,
     workers: int = 1,
+    secrets: SecretsMode | None = None,
 ) -> Iterator[RenderedConfig]:
     """Intended configs, store appliances in store-id order, then hubs.
 
@@ -359,7 +406,7 @@ def render_fleet(
     for hub in hub_names:
         if hub not in fleet.hubs:
             raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-    job = _Job(fleet, outputs, reveal_secrets)
+    job = _Job(fleet, outputs, reveal_secrets, secrets)
     if workers <= 1 or len(selected) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
         for store_id in selected:
             yield from job.run(("stores", [store_id]))
@@ -377,18 +424,23 @@ class _Job:
     """What one render run needs; built lazily so a forked worker builds its own once."""
 
     def __init__(
-        self, fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None, reveal_secrets: bool
+        self,
+        fleet: Fleet,
+        outputs: Mapping[str, StoreCloudOutputs] | None,
+        reveal_secrets: bool,
+        secrets: SecretsMode | None = None,
     ) -> None:
         self.fleet = fleet
         self.outputs = outputs
         self.reveal_secrets = reveal_secrets
+        self.secrets = secrets
         self._tools: tuple[ViewBuilder, Renderer] | None = None
 
     def run(self, task: Task) -> list[RenderedConfig]:
         if self._tools is None:
             self._tools = (
                 ViewBuilder(self.fleet, self.outputs, reveal_secrets=self.reveal_secrets),
-                Renderer(reveal_secrets=self.reveal_secrets),
+                Renderer(reveal_secrets=self.reveal_secrets, secrets=self.secrets),
             )
         builder, renderer = self._tools
         kind, names = task

@@ -127,8 +127,7 @@ class NetworkIntent:
         spec = fleet.spec
         plan = spec.ip_plan
         self.domain = spec.organisation.domain
-        secrets = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets)
-        self._fleet_psk = secrets.get(PSK_SECRET)
+        self._fleet_psk = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets).get(PSK_SECRET)
         self._transit = plan.transit
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
@@ -195,8 +194,10 @@ class NetworkIntent:
                 None,
                 "is not configured (per-tunnel PSKs derive from it)",
             )
+        if not self.reveal_secrets:
+            return Secret(name, fleet.source)  # a display render: never read, printed redacted
         if fleet.problem is not None or fleet.value is None:
-            return Secret(name, fleet.source, None, fleet.problem)
+            return Secret(name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)")
         return Secret(
             name, f"HMAC of {fleet.source}", SecretStr(derive_psk(fleet.value.get_secret_value(), tunnel))
         )
@@ -311,6 +312,7 @@ class NetworkIntent:
             prepend=prepend,
             bfd=bfd,
             live=live is not None,
+            peer_transport=link.name,
         )
         return store_end, hub_end
 

@@ -81,6 +81,8 @@ class Tunnel:
     live: bool  # from live stack outputs, not planned
     # Traffic selectors: route-based tunnels protect everything (0.0.0.0/0), which is what
     # AWS, IOS-XE VTI, VRP tunnel interfaces and FortiOS interface-mode phase 2 negotiate.
+    # Hub ends of store tunnels: the store's WAN link the far end rides on.
+    peer_transport: str | None = None
     local_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
     peer_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
 

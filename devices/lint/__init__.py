@@ -6,8 +6,8 @@ The interface every platform's rule module uses:
 - `ConfigFile`: one rendered file (config or companion) with its platform, role and text.
 - `register_rule(platform)`: decorates `rule(config: ConfigFile) -> Iterable[Finding]`, run on
   every config of that platform (companion files included: check `config.suffix`).
-- `register_tunnels(platform)`: decorates `extract(config: ConfigFile) -> list[TunnelFact]`, what
-  the config's tunnels say (addresses, identities, PSK slot, BGP ASN, proposals). The cross-file
+- `register_tunnels(platform)`: decorates `extract(config: ConfigFile) -> list[TunnelFact]`, run
+  on each appliance's main config (`config.companions` holds its host files): what the tunnels say (addresses, identities, PSK slot, BGP ASN, proposals). The cross-file
   rules (`devices/lint/cross.py`) match every store tunnel to its hub end and to the network
   intent with these facts, so a platform gets peer, identity, PSK-slot and proposal checks by
   providing an extractor.
@@ -53,6 +53,9 @@ class ConfigFile:
     text: str = field(repr=False)
     store_id: str | None = None
     suffix: str = ""
+    # The appliance's companion files (suffix -> text), so a rule or extractor on the main
+    # config can read what the host files say (FRR: swanctl.conf, routing).
+    companions: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def lines(self) -> list[str]:

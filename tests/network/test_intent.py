@@ -24,11 +24,9 @@ def fleet() -> Fleet:
 def revealed(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> NetworkIntent:
     """An intent with the fleet's PSK secret configured and values revealed."""
     monkeypatch.setenv(PSK_ENV, "fleet-secret-for-tests")
-    fleet.spec.management.secrets["ipsec-psk"] = f"env:{PSK_ENV}"
-    try:
-        yield NetworkIntent(fleet, reveal_secrets=True)  # type: ignore[misc]
-    finally:
-        del fleet.spec.management.secrets["ipsec-psk"]
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "fleet-secret-for-tests")  # for the CLI's own fleet
+    monkeypatch.setitem(fleet.spec.management.secrets, "ipsec-psk", f"env:{PSK_ENV}")
+    return NetworkIntent(fleet, reveal_secrets=True)
 
 
 def test_every_transport_reaches_both_hubs(fleet: Fleet) -> None:
