@@ -101,6 +101,7 @@ def topology_from_fleet(
         tunnels=intent_tunnels(fleet, selected, appliances) if overlay == "ipsec" else [],
         segments=segment_hosts(selected, appliances) if overlay == "ipsec" else [],
         sites=lab_sites(fleet) if overlay == "ipsec" else None,
+        fleet_root=str(fleet.root) if overlay == "ipsec" else None,
     )
 
 

@@ -115,18 +115,31 @@ def vici_uri(namespace: str) -> str:
     return f"unix://{instance_dir(namespace) / 'charon.vici'}"
 
 
-def strongswan_conf(namespace: str, ignore_interfaces: Iterable[str] = ()) -> str:
+def strongswan_conf(
+    namespace: str, ignore_interfaces: Iterable[str] = (), settings: dict[str, str] | None = None
+) -> str:
+    """The instance's strongswan.conf: `settings` (the rendered file's `charon` settings, else
+    the lab's own timers), plus what a charon in a lab namespace needs."""
     folder = instance_dir(namespace)
-    ignored = ",".join([TUN_DEVICE, *ignore_interfaces])
+    given = dict(
+        settings
+        or {
+            "install_routes": "no",
+            "install_virtual_ip": "no",
+            "retransmit_timeout": str(RETRANSMIT_TIMEOUT),
+            "retransmit_tries": str(RETRANSMIT_TRIES),
+            "retransmit_base": str(RETRANSMIT_BASE),
+        }
+    )
+    ignored = [name.strip() for name in given.pop("interfaces_ignore", "").split(",") if name.strip()]
+    ignored += [name for name in (TUN_DEVICE, *ignore_interfaces) if name not in ignored]
+    given["install_routes"] = "no"  # libipsec would route everything into ipsec0 otherwise
+    lines = "\n".join(f"  {key} = {value}" for key, value in given.items())
     return f"""# storestack lab: charon of namespace {namespace} (kernel-libipsec, private /run)
 charon {{
   load = {_PLUGINS}
-  install_routes = no
-  install_virtual_ip = no
-  interfaces_ignore = {ignored}
-  retransmit_timeout = {RETRANSMIT_TIMEOUT}
-  retransmit_tries = {RETRANSMIT_TRIES}
-  retransmit_base = {RETRANSMIT_BASE}
+{lines}
+  interfaces_ignore = {", ".join(ignored)}
   plugins {{
     vici {{
       socket = {vici_uri(namespace)}
@@ -207,8 +220,8 @@ def charon_pid(namespace: str) -> int | None:
     return None
 
 
-def start_charon(namespace: str, swanctl_text: str, *, ignore_interfaces: Iterable[str] = ()) -> None:
-    """Start (or restart) the namespace's charon and load its connections.
+def start_charon(namespace: str, swanctl_text: str, strongswan_text: str) -> None:
+    """Start (or restart) the namespace's charon with these files (0600: they hold PSKs).
 
     Initiating children start by themselves (`start_action = start`)."""
     folder = instance_dir(namespace)
@@ -220,7 +233,7 @@ def start_charon(namespace: str, swanctl_text: str, *, ignore_interfaces: Iterab
     run_dir.mkdir(mode=0o700)
     (folder / "charon.vici").unlink(missing_ok=True)
     conf = folder / "strongswan.conf"
-    atomic_write_text(conf, strongswan_conf(namespace, ignore_interfaces), mode=0o600)
+    atomic_write_text(conf, strongswan_text, mode=0o600)
     atomic_write_text(folder / "swanctl.conf", swanctl_text, mode=0o600)
     # charon's pidfile and its other run-time files go to /run: a private mount namespace
     # binds the instance's own directory there, so instances never share them.

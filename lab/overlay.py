@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import ipsec
 from storestack.lab.errors import LabError
-from storestack.lab.ipsec import ChildState, LabTunnel
-from storestack.lab.state import LabState, require_state
+from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
+from storestack.lab.rendered import RenderedIpsec, adapt_swanctl, render_ipsec
+from storestack.lab.state import LabState, require_state, save_state
 from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
 from storestack.lab.underlay import (
     WanAttachment,
@@ -28,51 +29,86 @@ from storestack.lab.underlay import (
 
 
 def overlay_plan(state_dir: Path, state: LabState) -> tuple[list[WanAttachment], list[LabTunnel]]:
+    """WAN attachments and tunnels; tunnel devices named as the rendered configs name them."""
     attachments = wan_attachments(state.topology)
-    return attachments, lab_tunnels(state.topology, attachments, lab_secret(state_dir))
+    tunnels = lab_tunnels(state.topology, attachments, lab_secret(state_dir))
+    if state.tunnel_ifnames:
+        tunnels = [_renamed(tunnel, state.tunnel_ifnames) for tunnel in tunnels]
+    return attachments, tunnels
+
+
+def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
+    ends = {}
+    for role in ("initiator", "responder"):
+        end: TunnelEnd = getattr(tunnel, role)
+        name = ifnames.get(f"{end.appliance}/{tunnel.id}")
+        ends[role] = end.model_copy(update={"ifname": name}) if name else end
+    return tunnel.model_copy(update=ends)
 
 
 def start_overlay(state_dir: Path, state: LabState) -> None:
-    """Internet namespace, WAN veths, charons and VXLAN devices of every FRR appliance."""
+    """Internet namespace, WAN veths, charons and VXLAN devices of every FRR appliance.
+
+    A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
+    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`)."""
     assert state.internet_namespace is not None
-    lab_secret(state_dir, create=True)
-    attachments, tunnels = overlay_plan(state_dir, state)
+    secret = lab_secret(state_dir, create=True)
+    topology = state.topology
+    attachments = wan_attachments(topology)
+    rendered: dict[str, RenderedIpsec] = {}
+    if topology.fleet_root is not None and topology.tunnels:
+        stores = sorted({t.store_id for t in topology.tunnels})
+        hubs = sorted({t.hub for t in topology.tunnels})
+        rendered = render_ipsec(Path(topology.fleet_root), stores, hubs, secret)
+        state.tunnel_ifnames = {
+            f"{name}/{tunnel_id}": ifname
+            for name, files in rendered.items()
+            for tunnel_id, ifname in files.tunnel_interfaces().items()
+        }
+        save_state(state_dir, state)
+    _attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
     create_internet(state.internet_namespace, attachments, namespaces)
-    hubs = [r for r in state.appliances if state.topology.appliance(r.name).role == "hub"]
-    others = [r for r in state.appliances if r not in hubs]
+    hubs_first = sorted(state.appliances, key=lambda r: topology.appliance(r.name).role != "hub")
 
-    def start(name: str, namespace: str) -> None:
-        mine = tunnels_of(tunnels, name)
-        if not mine:
-            return
-        ipsec.start_charon(
-            namespace,
-            ipsec.swanctl_conf(name, mine),
-            ignore_interfaces=[t.end(name)[0].ifname for t in mine],
-        )
+    def files(name: str, namespace: str, mine: list[LabTunnel]) -> tuple[str, str]:
+        ifnames = [t.end(name)[0].ifname for t in mine]
+        if name not in rendered:
+            return ipsec.swanctl_conf(name, mine), ipsec.strongswan_conf(namespace, ifnames)
+        vteps = {t.id: (t.end(name)[0].vtep, t.end(name)[1].vtep) for t in mine}
+        addresses = {a.ifname: a.address.ip for a in attachments if a.site == name}
+        swanctl = adapt_swanctl(rendered[name].swanctl, vteps, addresses)
+        return swanctl, ipsec.strongswan_conf(namespace, ifnames, rendered[name].charon_settings())
 
     def ready(name: str, namespace: str) -> None:
         mine = tunnels_of(tunnels, name)
         if mine:
             ipsec.wait_charon(namespace, name, mine, create=True)
 
+    groups = [
+        [r for r in hubs_first if topology.appliance(r.name).role == "hub"],
+        [r for r in hubs_first if topology.appliance(r.name).role != "hub"],
+    ]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for group in (hubs, others):
+        for group in groups:
             for runtime in group:
-                start(runtime.name, runtime.namespace)
+                mine = tunnels_of(tunnels, runtime.name)
+                if mine:
+                    ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
             list(pool.map(lambda r: ready(r.name, r.namespace), group))
 
 
 def restart_charon(state_dir: Path, appliance: str) -> None:
-    """Restart one appliance's charon with the swanctl.conf it runs, and re-add its VTEPs."""
+    """Restart one appliance's charon with the files it runs, and re-add its VTEPs."""
     state = require_state(state_dir)
     runtime = state.runtime(appliance)
     _attachments, tunnels = overlay_plan(state_dir, state)
     mine = tunnels_of(tunnels, appliance)
-    conf = (ipsec.instance_dir(runtime.namespace) / "swanctl.conf").read_text(encoding="utf-8")
+    folder = ipsec.instance_dir(runtime.namespace)
     ipsec.start_charon(
-        runtime.namespace, conf, ignore_interfaces=[t.end(appliance)[0].ifname for t in mine]
+        runtime.namespace,
+        (folder / "swanctl.conf").read_text(encoding="utf-8"),
+        (folder / "strongswan.conf").read_text(encoding="utf-8"),
     )
     ipsec.wait_charon(runtime.namespace, appliance, mine, create=False)
 

@@ -88,6 +88,8 @@ class LabState(BaseModel):
     emulator_pidfile: str | None = None
     # The "ipsec" overlay's internet namespace (see lab/underlay.py).
     internet_namespace: str | None = None
+    # "<appliance>/<tunnel id>" → the tunnel device name the rendered configs use (xfrm<N> …).
+    tunnel_ifnames: dict[str, str] = Field(default_factory=dict)
     # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
     site_namespaces: dict[str, str] = Field(default_factory=dict)
 

@@ -125,6 +125,9 @@ class LabTopology(BaseModel):
     public_addresses: dict[str, IPv4Address] = Field(
         default_factory=dict, description="hub name → the public address its stores' tunnels dial"
     )
+    fleet_root: str | None = Field(
+        default=None, description="the fleet the lab was built from; its rendered IPsec files run in the lab"
+    )
     segments: list[LabSegment] = Field(default_factory=list)
     sites: LabSites | None = None
     tunnels: list[LabTunnelPlan] = Field(

@@ -230,6 +230,12 @@ def test_the_sample_chain_runs_the_intents_tunnels_every_transport_to_both_hubs(
     # A static WAN address from the inventory is the tunnel's outside address.
     nw1 = next(t for t in tunnels if t.id == "nw-0001-wan1-hq-hub2")
     assert nw1.local == "198.51.100.2[4500]" and nw1.remote == "203.0.113.12[4500]"
+    # The charon runs the swanctl.conf storestack renders, adapted only where the lab must.
+    namespace = frr_lab.require_state(frr_lab_dir).runtime("nw-0001-edge1").namespace
+    running = (ipsec.instance_dir(namespace) / "swanctl.conf").read_text(encoding="utf-8")
+    assert "id = nw-0001-wan1.northwind.example" in running and "close_action = start" in running
+    devices = subprocess.run(["ip", "-n", namespace, "-br", "link"], capture_output=True, text=True, check=True).stdout
+    assert "xfrm1" in devices  # named as the rendered FRR config names its tunnel interfaces
 
 
 def test_check_reports_a_proposal_mismatch(frr_lab_dir: Path) -> None:
