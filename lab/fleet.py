@@ -128,6 +128,7 @@ def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -
                     subnet=segment.subnet,
                     gateway=segment.gateway,
                     host=segment.dhcp_start,
+                    hub=store.primary_hub,
                 )
             )
     return found

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from storestack.lab import ipsec
+from storestack.lab import ipsec, system
 from storestack.lab.errors import LabError
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
-from storestack.lab.rendered import RenderedIpsec, adapt_swanctl, render_ipsec
+from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
 from storestack.lab.state import LabState, require_state, save_state
+from storestack.lab.system import ip_batch
 from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
 from storestack.lab.underlay import (
     WanAttachment,
@@ -96,6 +97,22 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
                 if mine:
                     ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
             list(pool.map(lambda r: ready(r.name, r.namespace), group))
+    for name, files_of in rendered.items():
+        load_host_files(namespaces[name], files_of)
+
+
+def load_host_files(namespace: str, files: RenderedIpsec) -> None:
+    """Interface groups of the tunnel devices, then the rendered host firewall."""
+    existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
+    groups = [
+        f"link set {ifname} group {group}"
+        for ifname, group in files.interface_groups().items()
+        if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
+    ]
+    ip_batch(namespace, groups)
+    if files.nftables:
+        ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
+        system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
 
 
 def restart_charon(state_dir: Path, appliance: str) -> None:

@@ -18,6 +18,10 @@ adapts exactly this, and nothing else (`adapt_swanctl`):
   left out.
 The rendered strongswan.conf's settings are kept; the lab adds what running many charons in
 namespaces needs (plugin list with kernel-libipsec, VICI socket, log file, `ipsec0` ignored).
+The rendered host firewall (nftables.conf) is loaded into the appliance's namespace with one
+line added (`adapt_nftables`), and each tunnel device joins the interface group the routing
+companion gives it, so the firewall's tunnel rules apply as rendered. (Until the push engine
+sends companion files, the lab loads them when it starts.)
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ _INCLUDE_TRANSPORT = re.compile(r"^(\s*)include transport/([A-Za-z0-9._-]+)\*\.c
 _IF_ID = re.compile(r"^\s*if_id_(in|out) = (\d+)$")
 _LINK_ADD = re.compile(r"^link add (\S+) type xfrm(?: dev \S+)? if_id (\d+)$")
 _SETTING = re.compile(r"^\s+([a-z_]+) = (.*)$")
+_GROUP = re.compile(r"^link set (\S+) group (\d+)\b")
+_LOOPBACK_ACCEPT = '        iif "lo" accept'
+
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,11 @@ class RenderedIpsec:
     swanctl: str
     strongswan: str
     routing: str
+    nftables: str = ""
+
+    def interface_groups(self) -> dict[str, int]:
+        """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
+        return {m.group(1): int(m.group(2)) for line in self.routing.splitlines() if (m := _GROUP.match(line))}
 
     def tunnel_interfaces(self) -> dict[str, str]:
         """tunnel id → its rendered tunnel interface name (from if_id and the routing file)."""
@@ -96,6 +108,7 @@ def render_ipsec(fleet_root: Path, stores: list[str], hubs: list[str], lab_secre
                 swanctl=files["swanctl.conf"],
                 strongswan=files.get("strongswan.conf", ""),
                 routing=files.get("routing", ""),
+                nftables=files.get("nftables.conf", ""),
             )
     return rendered
 
@@ -141,3 +154,19 @@ def adapt_swanctl(
             continue
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def adapt_nftables(text: str, tun_device: str, vxlan_port: int) -> str:
+    """The rendered host firewall as the lab loads it: one line more, in the input chain,
+    accepting the VXLAN that stands in for the XFRM interfaces (it arrives decrypted on the TUN
+    device; the firewall's `iifgroup` rules then see the tunnel devices as rendered)."""
+    lines = text.splitlines()
+    try:
+        at = lines.index(_LOOPBACK_ACCEPT)
+    except ValueError as exc:
+        raise ValueError("the rendered nftables.conf has no `iif \"lo\" accept` in its input chain") from exc
+    lines.insert(
+        at + 1,
+        f'        iifname "{tun_device}" udp dport {vxlan_port} accept  # lab: VXLAN stands in for XFRM interfaces',
+    )
+    return "\n".join(lines) + "\n"

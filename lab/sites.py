@@ -124,6 +124,13 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         # hub both reaches HQ and the cloud and keeps announcing their summaries.
         hub_lines += [f"route add {prefix_} via {hq_side}" for prefix_ in (*sites.hq_prefixes, sites.cloud_prefix)]
         ip_batch(appliance_namespaces[hub], hub_lines)
+    hub_address = {hub: list(subnets[index].hosts())[0] for index, hub in enumerate(hubs)}
+    # Each store segment back through the store's primary hub: the hubs' firewalls are stateful,
+    # and a reply through the other hub would meet no connection there. (A real DC learns
+    # this from the hubs over BGP; HQ here is a plain router.)
+    for segment in topology.segments:
+        if segment.hub in hub_address:
+            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev hub{hubs.index(segment.hub)}")
     if hub_sides:
         nexthops = " ".join(f"nexthop via {side}" for side in hub_sides)
         for destination in sites.via_hubs:

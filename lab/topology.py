@@ -99,6 +99,11 @@ class LabSegment(BaseModel):
     subnet: IPv4Network
     gateway: IPv4Address
     host: IPv4Address
+    hub: str | None = Field(
+        default=None,
+        description="the store's primary hub: HQ routes the segment back through it, as the hub "
+        "that saw the flow's first packet holds its firewall state",
+    )
 
 
 class LabSites(BaseModel):

@@ -1,14 +1,17 @@
 """Segment hosts, HQ, cloud and internet stand-ins, and the reachability matrix of `lab check` (root).
 
-The lab is routed here with plain BGP over the intent's tunnels and no segmentation policy on
-the appliances, so the matrix must show the policy gaps: a guest reaching a till is reported
-as reachable although the intent denies it, a till reaching the HQ POS service as allowed and
-reachable.
+The sample chain's nw-0001 and nw-0002 in the IPsec lab, rolled out with `rollout --lab`: the
+rendered FRR configs, swanctl.conf and host firewalls run, and every cell of the matrix must
+match the intent's segmentation policy, measured with real packets. The internet cells are the
+known exception (the lab's hubs have no internet breakout yet). A rule opened on purpose
+(guest Wi-Fi to the tills) must be reported.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from testsupport.lab import require_frr_lab
 from storestack import lab
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.lab import frr_lab, overlay
+from storestack.lab import frr_lab
 from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
 from storestack.network.build import NetworkIntent
@@ -30,6 +33,7 @@ pytestmark = pytest.mark.lab
 FLEET = load_fleet(sample_chain_path())
 STORES = ["nw-0001", "nw-0002"]
 TOPOLOGY = topology_from_fleet(FLEET, STORES, overlay="ipsec")
+PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -40,41 +44,29 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def routing_configs(state_dir: Path) -> dict[str, list[str]]:
-    """eBGP over every tunnel: hubs announce HQ and the cloud, stores their segments."""
-    _attachments, tunnels = overlay.overlay_plan(state_dir, frr_lab.require_state(state_dir))
-    sites = TOPOLOGY.sites
-    assert sites is not None
-    configs: dict[str, list[str]] = {}
-    for number, appliance in enumerate(a for a in TOPOLOGY.appliances if a.platform == "frr"):
-        asn = 65000 if appliance.role == "hub" else 65100 + number
-        lines = [f"router bgp {asn}", f"bgp router-id 10.254.1.{number + 1}", "no bgp ebgp-requires-policy"]
-        for tunnel in tunnels:
-            if appliance.name in (tunnel.initiator.appliance, tunnel.responder.appliance):
-                _local, remote, _role = tunnel.end(appliance.name)
-                lines.append(f"neighbor {remote.inside.ip} remote-as external")
-        lines.append("address-family ipv4 unicast")
-        if appliance.role == "hub":
-            lines += [f"network {prefix}" for prefix in (*sites.hq_prefixes, sites.cloud_prefix)]
-        else:
-            lines += [f"network {s.subnet}" for s in TOPOLOGY.segments if s.appliance == appliance.name]
-        lines.append("exit-address-family")
-        configs[appliance.name] = lines
-    return configs
-
-
 @pytest.fixture(scope="module")
 def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`lab up --overlay ipsec`, then `rollout --lab`: the chain a user runs before `lab check`."""
     require_frr_lab()
-    state_dir = tmp_path_factory.mktemp("reach") / "reach-lab"
+    root = tmp_path_factory.mktemp("reach")
+    state_dir = root / "reach-lab"
+    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
+    os.environ[PSK_VARIABLE] = "lab-reachability-fleet-psk-0123456789"
+    os.chdir(root)  # the rollout's journal goes to ./.storestack
     try:
         lab.up(TOPOLOGY, state_dir)
-        for name, lines in routing_configs(state_dir).items():
-            output = lab.vtysh(state_dir, name, "configure terminal", *lines)
-            assert "% " not in output, output
+        rollout = CliRunner().invoke(
+            cli, ["rollout", *STORES, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
+        )
+        assert rollout.exit_code == 0, rollout.output
         yield state_dir
     finally:
         lab.down(state_dir)
+        os.chdir(saved_cwd)
+        if saved_psk is None:
+            os.environ.pop(PSK_VARIABLE, None)
+        else:
+            os.environ[PSK_VARIABLE] = saved_psk
 
 
 def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path) -> None:
@@ -89,7 +81,7 @@ def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path
     assert sites.hq_management in FLEET.spec.ip_plan.management[0]
 
 
-def test_the_matrix_is_measured_and_compared_with_the_intent(routed_lab: Path) -> None:
+def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_lab: Path) -> None:
     intent = NetworkIntent(FLEET)
 
     def till_reaches_hq() -> bool:
@@ -99,6 +91,14 @@ def test_the_matrix_is_measured_and_compared_with_the_intent(routed_lab: Path) -
     wait_for(till_reaches_hq, 60, "nw-0001's till to reach the HQ POS service over the tunnels")
     result = check(routed_lab, intent)
     cells = {(c.store_id, c.source, c.target): c for c in result.reachability}
+
+    mismatches = [c for c in result.reachability if not c.matches]
+    assert {c.target for c in mismatches} <= {"internet"}, mismatches
+    assert all(t.tunnel.up for t in result.tunnels)
+    denied = [c for c in result.reachability if not c.allowed]
+    assert denied and not any(c.reachable for c in denied)
+    assert cells[("nw-0001", "office", "hq-management")].reachable
+    assert not cells[("nw-0001", "pos", "other-store-pos")].reachable
 
     till = cells[("nw-0001", "pos", "hq-pos")]
     assert till.allowed and till.reachable and till.matches
@@ -115,13 +115,27 @@ def test_the_matrix_is_measured_and_compared_with_the_intent(routed_lab: Path) -
         "office",
         "iot",
     }
-    # No segmentation policy runs on these appliances: the guest reaches the till, and the check says so.
-    guest = cells[("nw-0001", "guest-wifi", "pos")]
-    assert guest.reachable and not guest.allowed
-    assert any(
-        p.startswith("nw-0001 guest-wifi -> pos (") and "the intent denies it" in p for p in result.problems
+
+
+def test_a_guest_to_till_rule_opened_on_purpose_is_reported(routed_lab: Path) -> None:
+    namespace = frr_lab.require_state(routed_lab).runtime("nw-0001-edge1").namespace
+    pos = next(s for s in TOPOLOGY.segments if (s.store_id, s.kind) == ("nw-0001", "pos"))
+    guest = next(s for s in TOPOLOGY.segments if (s.store_id, s.kind) == ("nw-0001", "guest-wifi"))
+    assert not next(
+        c for c in check(routed_lab, NetworkIntent(FLEET)).reachability
+        if (c.store_id, c.source, c.target) == ("nw-0001", "guest-wifi", "pos")
+    ).reachable
+    rule = f'iifname "lan0.{guest.vlan}" oifname "lan0.{pos.vlan}" accept'
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "insert", "rule", "inet", "storestack", "forward", *rule.split()],
+        check=True,
     )
-    assert not result.ok
+
+    result = check(routed_lab, NetworkIntent(FLEET))
+
+    cell = next(c for c in result.reachability if (c.store_id, c.source, c.target) == ("nw-0001", "guest-wifi", "pos"))
+    assert cell.reachable and not cell.allowed
+    assert f"nw-0001 guest-wifi -> pos ({pos.host} tcp/443): reachable (refused) but the intent denies it" in result.problems
 
 
 def test_check_on_the_command_line_prints_the_matrix_and_exits_1_on_a_mismatch(routed_lab: Path) -> None:
