@@ -13,14 +13,13 @@ import dataclasses
 import functools
 import multiprocessing as mp
 import re
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
-from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
@@ -132,65 +131,31 @@ def _fortios_quote(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The stock sandbox, with its attribute verdicts memoised.
-
-    The stock check depends only on the object's type and the attribute name, so caching it
-    per (type, name) keeps exactly the same rules while removing most of the per-lookup cost
-    (rendering 10,000 stores does millions of lookups).
-    """
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        # A plain dict instead of the stock ChainMap over `self.globals`: every render and
-        # include copies its template's globals into a new context, and copying a ChainMap
-        # runs in Python. Nothing changes `self.globals` once `_environment` has built it.
-        return {**self.globals, **(d or {})}
+class _ViewSandbox(SandboxedEnvironment):
+    """The stock sandbox, told through its public `is_safe_attribute` hook which attributes are
+    plain data: the declared fields of storestack's frozen view and intent dataclasses. Every
+    other attribute (methods, properties, anything of any other type) gets the stock verdict."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        key = (type(obj), attr)
-        verdict = _SAFE_ATTRIBUTES.get(key)
-        if verdict is None:
-            verdict = super().is_safe_attribute(obj, attr, value)
-            _SAFE_ATTRIBUTES[key] = verdict
-        return verdict
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Fast path: a plain data attribute (a field of one of our view dataclasses, or a
-        # counter of a loop), already judged safe. Anything else (methods, str.format, item
-        # lookups, unsafe names) takes the stock sandbox path.
-        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
-            return getattr(obj, attribute)
-        value = super().getattr(obj, attribute)
-        kind = type(obj)
-        if kind not in _NOT_DATACLASSES and _SAFE_ATTRIBUTES.get((kind, attribute)):
-            if not dataclasses.is_dataclass(kind):
-                _NOT_DATACLASSES.add(kind)
-            elif attribute in _field_names(kind):
-                _PLAIN_ATTRIBUTES[kind] = _PLAIN_ATTRIBUTES.get(kind, frozenset()) | {attribute}
-        return value
-
-
-_SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
-# Attributes the fast path hands out as they are: per type, the names whose stock verdict is
-# "safe" and whose value is never a method (so `str.format` wrapping cannot apply). Loop
-# counters are properties that return ints and booleans.
-_PLAIN_ATTRIBUTES: dict[type, frozenset[str]] = {
-    LoopContext: frozenset(
-        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
-    ),
-}
-_NOT_DATACLASSES: set[type] = set()
+        kind: type = type(obj)
+        if attr in _data_fields(kind):
+            return True
+        return bool(super().is_safe_attribute(obj, attr, value))
 
 
 @functools.cache
-def _field_names(kind: type) -> frozenset[str]:
-    return frozenset(field.name for field in dataclasses.fields(kind))
+def _data_fields(kind: type) -> frozenset[str]:
+    """Field names of a frozen storestack dataclass; empty for any other type."""
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.frozen or not kind.__module__.startswith("storestack."):
+        return frozenset()
+    return frozenset(spec.name for spec in dataclasses.fields(kind))
 
 
 @functools.cache
 def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     """One sandbox per mode, shared by every Renderer: templates compile once per process."""
-    env = _Sandbox(
+    env = _ViewSandbox(
         loader=FileSystemLoader(str(template_root())),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -279,6 +244,10 @@ class Renderer:
                 "flows": frr.store_firewall(view),
                 "rules": frr.store_policy_rules(view),
                 "role_text": f"store {view.store_id} {view.store_name}",
+                # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
+                "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+                "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+                "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
                 # charon never uses a LAN or tunnel address for IKE
                 "ignore_ifs": [segment.ifname for segment in view.segments]
                 + [connection.ifname for connection in frr.store_connections(view)],
@@ -308,6 +277,8 @@ class Renderer:
                 "ipsec": frr.IPSEC,
                 "rules": [],
                 "role_text": "hub",
+                "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+                "corporate": ", ".join(net.cidr for net in view.summaries),
                 "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
             }
             rendered_companions = tuple(

@@ -132,6 +132,8 @@ class NetworkIntent:
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
         self._hubs: dict[str, HubIntent] = {}
+        self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
+        self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -248,7 +250,17 @@ class NetworkIntent:
     def _store_hub_pair(
         self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
     ) -> tuple[Tunnel, Tunnel]:
-        """The two ends of one store-link-to-hub tunnel, from the same values."""
+        """The two ends of one store-link-to-hub tunnel, from the same values (built once: the
+        store's intent and the hub's share them)."""
+        key = (store.id, link.name, hub.hostname)
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = self._build_pair(store, index, link, hub, rank)
+        return pair
+
+    def _build_pair(
+        self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
+    ) -> tuple[Tunnel, Tunnel]:
         tid = tunnel_id(store.id, link.name, hub.hostname)
         outputs = self.outputs.get(store.id)
         live = outputs.link(link.name) if outputs is not None and hub.hostname == link.hub else None
@@ -421,8 +433,12 @@ class NetworkIntent:
             lte_only=store.lte_only,
         )
 
-    def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
+    @cached_property
+    def _hub_loopback_routes(self) -> tuple[IPv4Network, ...]:
         return tuple(IPv4Network((int(hub.loopback), 32)) for hub in self.fleet.hubs.values())
+
+    def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
+        return self._hub_loopback_routes
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
@@ -523,9 +539,13 @@ class NetworkIntent:
             "iot": (("iot-services", "IoT device services"),),
             "guest-wifi": (("internet", "guest internet only, NATed locally"),),
         }
-        return tuple(
-            Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
-        )
+        key = tuple(zone.name for zone in zones)
+        flows = self._flows_by_zones.get(key)
+        if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
+            flows = self._flows_by_zones[key] = tuple(
+                Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
+            )
+        return flows
 
     # ------------------------------------------------------------ hub
 

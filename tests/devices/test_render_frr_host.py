@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,66 @@ def test_every_segment_has_a_local_dhcp_scope(fleet: Fleet) -> None:
     dnsmasq = _companion(config, "dnsmasq.conf")
     for kind, segment in fleet.store("nw-0008").segments.items():
         assert f"dhcp-range=set:{kind},{segment.dhcp_start},{segment.dhcp_end}," in dnsmasq
+
+
+_CHARON = Path("/usr/lib/ipsec/charon")
+_STRONGSWAN_CONF = """charon {{
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf curve25519 pem pkcs1 x509 pubkey socket-default vici kernel-netlink
+  install_routes = no
+  plugins {{
+    vici {{ socket = unix://{socket} }}
+  }}
+}}
+"""
+
+
+@pytest.mark.lab
+def test_every_frr_swanctl_conf_loads_into_a_real_charon(fleet: Fleet, tmp_path: Path) -> None:
+    """The rendered swanctl.conf of every FRR appliance (stores and hubs) loads into strongSwan's
+    charon: every connection and secret accepted. charon runs in an empty namespace of its own."""
+    swanctl = _tool("swanctl")
+    if not _CHARON.exists() or os.geteuid() != 0:
+        message = "charon (strongswan-charon) and root are needed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    socket = tmp_path / "charon.vici"
+    conf = tmp_path / "strongswan.conf"
+    conf.write_text(_STRONGSWAN_CONF.format(socket=socket))
+    (tmp_path / "run").mkdir()
+    namespace = f"ss-swan-{os.getpid()}"
+    env = {**os.environ, "STRONGSWAN_CONF": str(conf), "STORESTACK_IPSEC_PSK": "Fleet.Ipsec_Psk_Seed"}
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    charon = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, "unshare", "-m", "sh", "-c",
+         f"mount --bind {tmp_path / 'run'} /run && exec {_CHARON}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(50):
+            if socket.exists():
+                break
+            time.sleep(0.1)
+        out = tmp_path / "out"
+        for config in render_fleet(on_platform(fleet, "frr"), reveal_secrets=False):
+            files = dict(config.companions)
+            path = out / f"{config.name}.swanctl.conf"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(files["swanctl.conf"])
+            (out / "transport").mkdir(exist_ok=True)
+            for name in ("lte1", "lte2", "wan1", "wan2"):  # what a lease hook writes for dynamic links
+                (out / "transport" / f"{name}.conf").write_text("local_addrs = 192.0.2.77\n")
+            result = subprocess.run(
+                [swanctl, "--load-all", "--file", str(path), "--uri", f"unix://{socket}"],
+                capture_output=True, text=True, timeout=30, env=env,
+            )  # fmt: skip
+            connections = files["swanctl.conf"].count("        version = 2")
+            assert result.returncode == 0, f"{config.name}: {result.stdout}{result.stderr}"
+            assert f"successfully loaded {connections} connections" in result.stdout, result.stdout
+            assert "loaded ike secret 'ike-" in result.stdout
+    finally:
+        charon.terminate()
+        charon.wait(timeout=10)
+        for pid in subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split():
+            subprocess.run(["kill", pid], check=False)
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
