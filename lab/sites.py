@@ -17,7 +17,7 @@ Addresses between the hubs, HQ and the cloud are lab-only (198.19.255.0/24).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from storestack.lab import system
 from storestack.lab.system import ip_batch
@@ -114,25 +114,24 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         "link set cloud up",
         f"route add {sites.cloud_prefix} via {cloud_side}",
     ]
-    hub_sides = []
+    hub_address: dict[str, IPv4Address] = {}
     for index, hub in enumerate(hubs):
         hub_side, hq_side = list(subnets[index].hosts())
-        hub_sides.append(hub_side)
+        hub_address[hub] = hub_side
         hq_lines += [f"addr add {hq_side}/30 dev hub{index}", f"link set hub{index} up"]
         hub_lines = [f"addr add {hub_side}/30 dev dc", "link set dc up"]
         # Kernel routes outrank the rendered config's blackhole summaries (distance 254), so the
         # hub both reaches HQ and the cloud and keeps announcing their summaries.
         hub_lines += [f"route add {prefix_} via {hq_side}" for prefix_ in (*sites.hq_prefixes, sites.cloud_prefix)]
         ip_batch(appliance_namespaces[hub], hub_lines)
-    hub_address = {hub: list(subnets[index].hosts())[0] for index, hub in enumerate(hubs)}
     # Each store segment back through the store's primary hub: the hubs' firewalls are stateful,
     # and a reply through the other hub would meet no connection there. (A real DC learns
     # this from the hubs over BGP; HQ here is a plain router.)
     for segment in topology.segments:
         if segment.hub in hub_address:
             hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev hub{hubs.index(segment.hub)}")
-    if hub_sides:
-        nexthops = " ".join(f"nexthop via {side}" for side in hub_sides)
+    if hub_address:
+        nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
         for destination in sites.via_hubs:
             hq_lines.append(f"route add {destination} {nexthops}")
     ip_batch(hq, hq_lines)
