@@ -173,6 +173,9 @@ def route_lines(attachment: WanAttachment) -> list[str]:
     if attachment.address.network.prefixlen == 32:
         lines.append(f"route add {attachment.gateway} dev {attachment.ifname} scope link table {attachment.table}")
     lines.append(f"route add default via {attachment.gateway} dev {attachment.ifname} onlink table {attachment.table}")
+    # When the link is down its routes go; this one stays, so the transport's packets are
+    # dropped instead of leaking out through another transport, as on a real dead line.
+    lines.append(f"route add unreachable default metric 4294967295 table {attachment.table}")
     return lines
 
 

@@ -136,7 +136,7 @@ def test_a_failed_transport_moves_traffic_to_the_other_tunnel(ipsec_lab: Path) -
     wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"fiber-hub-1"}, 60, "default via fiber")
     lab.fail_link(ipsec_lab, "store-0001", "fiber")
     try:
-        wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"lte-hub-2"}, 30, "failover to LTE")
+        wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"lte-hub-2"}, 60, "failover to LTE")
     finally:
         lab.restore_link(ipsec_lab, "store-0001", "fiber")
     wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"fiber-hub-1"}, 90, "back to fiber")
