@@ -38,6 +38,7 @@ from storestack.lab.check import check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.reachability import Cell
+from storestack.lab.state import load_state
 from storestack.network.build import NetworkIntent
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -184,10 +185,16 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
 @json_option
 def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_json: bool) -> None:
     """Reachability of every segment host against the intent's segmentation policy, tunnels up
-    with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch."""
+    with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch.
+
+    The policy is the intent of --fleet, by default the fleet the lab was built from."""
+    target = resolve_state_dir(name, state_dir)
+    recorded = load_state(target.resolve())
+    if fleet_path is None and recorded is not None and recorded.topology.fleet_root is not None:
+        fleet_path = Path(recorded.topology.fleet_root)
     intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
     try:
-        result = check(resolve_state_dir(name, state_dir), intent)
+        result = check(target, intent)
     except LabNotFoundError as exc:
         exit_on_lab_error(exc, as_json=as_json)
     except LabError as exc:

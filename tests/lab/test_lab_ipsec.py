@@ -25,7 +25,8 @@ from storestack.lab.state import lab_prefix
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 
-pytestmark = pytest.mark.lab
+# One lab per module, its tests in order on one worker (`--dist loadgroup`).
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-ipsec")]
 
 TOPOLOGY = lab.synthetic_topology(2, overlay="ipsec")
 STORE = "store-0001-edge"
@@ -82,7 +83,10 @@ def ipsec_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                     local, remote, _role = tunnel.end(name)
                     bfd += [f"peer {remote.inside.ip} local-address {local.inside.ip} interface {local.ifname}", "exit"]
             bfd_lines = [*bfd, "exit"]
-            configure(state_dir, name, [*lines, router, *(f"neighbor {peer} bfd" for peer in peers), "exit", *bfd_lines])
+            # Short hold timers too: FRR 8.4's bgpd does not always register with bfdd's session,
+            # and then only the hold timer takes a session down.
+            session = [line for peer in peers for line in (f"neighbor {peer} bfd", f"neighbor {peer} timers 3 9")]
+            configure(state_dir, name, [*lines, router, *session, "exit", *bfd_lines])
         yield state_dir
     finally:
         lab.down(state_dir)
@@ -136,7 +140,16 @@ def test_a_failed_transport_moves_traffic_to_the_other_tunnel(ipsec_lab: Path) -
     wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"fiber-hub-1"}, 60, "default via fiber")
     lab.fail_link(ipsec_lab, "store-0001", "fiber")
     try:
-        wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"lte-hub-2"}, 60, "failover to LTE")
+        try:
+            wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"lte-hub-2"}, 60, "failover to LTE")
+        except AssertionError as exc:
+            state = (
+                default_route_interfaces(ipsec_lab, STORE),
+                [(p.peer, p.state) for p in lab.bgp_peers(ipsec_lab, STORE)],
+                lab.vtysh(ipsec_lab, STORE, "show bfd peers brief"),
+                [(t.id, t.up) for t in overlay.tunnel_status(ipsec_lab)],
+            )
+            raise AssertionError(f"{exc}: {state}") from None
     finally:
         lab.restore_link(ipsec_lab, "store-0001", "fiber")
     wait_for(lambda: default_route_interfaces(ipsec_lab, STORE) == {"fiber-hub-1"}, 90, "back to fiber")

@@ -28,7 +28,8 @@ from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
 from storestack.network.build import NetworkIntent
 
-pytestmark = pytest.mark.lab
+# One lab and one rollout per module, its tests in order on one worker (`--dist loadgroup`).
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-reachability")]
 
 FLEET = load_fleet(sample_chain_path())
 STORES = ["nw-0001", "nw-0002"]
