@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from storestack import lab
+from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.lab.emulator import EmulatedDevice, Emulator, EmulatorThread
 
 MIB = 1024 * 1024
@@ -84,8 +85,8 @@ def bench_ipsec(stores: int, root: Path) -> dict[str, float]:
 
 
 def bench_emulator(devices: int) -> dict[str, float]:
-    platforms = ["cisco_xe", "huawei_vrp", "fortinet"]
-    specs = [EmulatedDevice(name=f"emu-{n:03d}", platform=platforms[n % 3]) for n in range(devices)]
+    platforms = EMULATED_PLATFORM_NAMES
+    specs = [EmulatedDevice(name=f"emu-{n:03d}", platform=platforms[n % len(platforms)]) for n in range(devices)]
     started = time.perf_counter()
     with EmulatorThread(Emulator(specs)) as emulator:
         start_seconds = time.perf_counter() - started

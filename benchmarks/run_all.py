@@ -77,7 +77,7 @@ def inventory_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"inventory load+validate, {stores:,} stores",
                 f"{size['wall']:.2f} s (load {size['load']:.2f} s after imports), peak RSS "
                 f"{size['peak_rss_mib']:.0f} MiB",
-                f"best of {size['runs']}; CPU s: {size['cpu']:.2f} main + {size['helper_cpu']:.2f} parse helper; "
+                f"best of {size['runs']}; CPU s: {size['cpu']:.2f}; "
                 f"load average {size['load_average']:.1f}",
                 f"< {r['target_seconds_10k']:.0f} s: {met(size['wall'] < r['target_seconds_10k'])}"
                 if stores >= 10_000

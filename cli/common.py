@@ -2,6 +2,8 @@
 
 Exit codes: 0 ok, 1 the work ran and found failures (invalid inventory, failed devices, drift,
 plan findings), 2 usage or configuration errors (bad flags, missing tools, unreadable files).
+Every `StorestackError` a command lets escape becomes one of these through `EXIT_CODES`, the one
+place that maps error families to exit codes (the command group applies it, `exit_code_for`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,39 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
+from storestack.common.errors import (
+    CommonFamily,
+    DeviceFamily,
+    InventoryFamily,
+    LabFamily,
+    RolloutFamily,
+    StackFamily,
+    StorestackError,
+    UsageError,
+)
 from storestack.inventory import sample_chain_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+# Looked up in this order; the first family an error belongs to decides. A usage error of any
+# family means nothing ran; any other error of a family means the work ran and failed.
+EXIT_CODES: dict[type[StorestackError], int] = {
+    UsageError: EXIT_USAGE,
+    InventoryFamily: EXIT_FAILED,
+    StackFamily: EXIT_FAILED,
+    DeviceFamily: EXIT_FAILED,
+    LabFamily: EXIT_FAILED,
+    RolloutFamily: EXIT_FAILED,
+    CommonFamily: EXIT_FAILED,
+}
+
+# ctx.meta key: whether the running command was asked for --json (the error handler answers in kind).
+JSON_REQUESTED = "storestack.json"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,11 +79,56 @@ def fleet_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output for CI.")(func)
+    return click.option(
+        "--json", "as_json", is_flag=True, callback=_remember_json, help="Machine-readable output for CI."
+    )(func)
+
+
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta[JSON_REQUESTED] = value
+    return value
+
+
+def exit_code_for(error: StorestackError) -> int:
+    for family, code in EXIT_CODES.items():
+        if isinstance(error, family):
+            return code
+    return EXIT_FAILED
+
+
+def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "") -> NoReturn:
+    """Report a typed error and exit with its family's code; `context` is appended to the message."""
+    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 
 
 def emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """A table on a terminal; piped or redirected, plain full-width rows (no box, nothing cut
+    short), so `| grep` and `| cut` see every value whole."""
+    out = out or console
+    if out.is_terminal:
+        out.print(table)
+        return
+    headers = [Text.from_markup(str(column.header)).plain for column in table.columns]
+    cells = [[_plain(cell) for cell in column.cells] for column in table.columns]
+    rows = [headers, *(list(row) for row in zip(*cells, strict=True))]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(headers))]
+    if table.title:
+        click.echo(_plain(table.title))
+    for row in rows:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+    if table.caption:
+        click.echo(_plain(table.caption))
+
+
+def _plain(cell: object) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
 
 
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:

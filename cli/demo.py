@@ -19,18 +19,19 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from storestack.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
-from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
-from storestack.inventory import InventoryError, load_fleet_with_allocations
-from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
-from storestack.lab.fleet import topology_from_fleet
-from storestack.rollout.demo import (
+from storestack.cli.common import EXIT_FAILED, EXIT_OK, console, err_console, fail_on, print_table
+from storestack.cli.demo_support import (
     DemoWorkspace,
     failover_drill,
     failover_store,
     prepare_workspace,
     secret_variables,
 )
+from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
+from storestack.common.errors import RolloutFamily
+from storestack.inventory import InventoryError, load_fleet_with_allocations
+from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
+from storestack.lab.fleet import topology_from_fleet
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 from storestack.rollout.errors import RolloutError
 from storestack.rollout.report import summarise
@@ -41,7 +42,7 @@ from storestack.stacks.render import plan_stacks, render_stacks
 TOTAL_STEPS = 8
 
 
-class DemoFailed(Exception):
+class DemoFailed(RolloutFamily):
     """A demo step failed; the message says which and why."""
 
 
@@ -74,8 +75,7 @@ def demo(state_dir: Path, concurrency: int) -> None:
     try:
         check_prerequisites()
     except LabPrerequisiteError as exc:
-        err_console.print(f"[bold red]error:[/] the demo runs the device lab: {exc}")
-        raise SystemExit(EXIT_USAGE) from None
+        fail_on(exc, context=" (the demo runs the device lab)")
     started = time.monotonic()
     workspace = prepare_workspace(state_dir.resolve())
     failure: str | None = None
@@ -140,7 +140,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             info = up(topology, workspace.lab)
         except LabError as exc:
             raise DemoFailed(f"the lab did not start: {exc}") from None
-        emulated = {a.name for a in topology.appliances if a.platform != "frr"}
+        emulated = {a.name for a in topology.appliances if a.emulated}
         say(
             f"{len(topology.appliances) - len(emulated)} FRR appliances and {len(emulated)} emulated vendor appliances "
             f"up in {info.start_seconds:.1f} s"
@@ -183,7 +183,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             up_count = sum(1 for p in peers if p.state == "Established")
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
-        console.print(table)
+        print_table(table)
         say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
             "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
 

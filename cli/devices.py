@@ -14,13 +14,12 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from storestack.cli.common import EXIT_FAILED, EXIT_USAGE, console, emit_json, fail, fleet_option, json_option
+from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push
-from storestack.devices.errors import RenderError
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
-from storestack.devices.render import RenderedConfig, render_fleet, write_configs
-from storestack.inventory import Fleet, UnknownStoreError
+from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
+from storestack.inventory import Fleet
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -35,21 +34,14 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
-def _load_outputs(path: Path | None, *, as_json: bool) -> dict[str, StoreCloudOutputs] | None:
-    if path is None:
-        return None
-    try:
-        return load_stack_outputs(path)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
+    return None if path is None else load_stack_outputs(path)
 
 
-def _check_stores(fleet: Fleet, store_ids: tuple[str, ...], *, as_json: bool) -> None:
+def _check_stores(fleet: Fleet, store_ids: tuple[str, ...]) -> None:
+    """Unknown store ids stop the command before anything is rendered."""
     for store_id in store_ids:
-        try:
-            fleet.store(store_id)
-        except UnknownStoreError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fleet.store(store_id)
 
 
 def _with_progress(configs: Iterator[RenderedConfig], total: int, enabled: bool) -> Iterator[RenderedConfig]:
@@ -80,7 +72,11 @@ def devices() -> None:
     show_default=True,
     help="Directory for one <hostname>.cfg per appliance.",
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change (for CI).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if any file would change, or (whole fleet) if --out holds stale files.",
+)
 @click.option(
     "--with-secrets",
     is_flag=True,
@@ -116,8 +112,8 @@ def render(
     # The fleet stays alive for the whole run; spare the cyclic GC rescanning it while
     # rendering creates millions of short-lived objects on large fleets.
     gc.freeze()
-    _check_stores(fleet, store_ids, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
+    _check_stores(fleet, store_ids)
+    outputs = _load_outputs(outputs_path)
     if hub_names and not store_ids:
         selected_stores: list[str] = []
     else:
@@ -146,26 +142,26 @@ def render(
         workers=workers,
     )
     show_progress = not as_json and sys.stdout.isatty() and total > 50
-    try:
-        # Render everything before writing anything: a render error leaves every file as it was.
-        rendered = list(_with_progress(configs, total, show_progress))
-        if with_secrets and not check:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(out_dir, 0o700)
-        report = write_configs(rendered, out_dir, check=check)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    # Render everything before writing anything: a render error leaves every file as it was.
+    rendered = list(_with_progress(configs, total, show_progress))
+    if with_secrets and not check:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(out_dir, 0o700)
+    report = write_configs(rendered, out_dir, check=check)
     changed = report.written
+    # Only a render of the whole fleet knows which files no appliance has any more.
+    stale = stale_files(rendered, out_dir) if not (store_ids or hub_names) else []
     if as_json:
         emit_json(
             {
-                "ok": not (check and changed),
+                "ok": not (check and (changed or stale)),
                 "out": str(out_dir),
                 "check": check,
                 "with_secrets": with_secrets,
                 "written" if not check else "would_change": changed,
                 "unchanged": report.unchanged,
                 "planned": report.planned,
+                "stale": stale,
             }
         )
     else:
@@ -181,7 +177,9 @@ def render(
         if check and changed:
             for name in changed:
                 console.print(f"  changed: {name}")
-    if check and changed:
+        for name in stale:
+            console.print(f"  [yellow]stale[/]: {name} (no appliance of the fleet renders it; remove it)")
+    if check and (changed or stale):
         raise SystemExit(EXIT_FAILED)
 
 
@@ -193,22 +191,19 @@ def render(
 def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
+    outputs = _load_outputs(outputs_path)
     is_hub = name in fleet.hubs
     if not is_hub:
-        _check_stores(fleet, (name,), as_json=as_json)
-    try:
-        configs = list(
-            render_fleet(
-                fleet,
-                outputs=outputs,
-                store_ids=[] if is_hub else [name],
-                hubs=[name] if is_hub else [],
-                reveal_secrets=False,
-            )
+        _check_stores(fleet, (name,))
+    configs = list(
+        render_fleet(
+            fleet,
+            outputs=outputs,
+            store_ids=[] if is_hub else [name],
+            hubs=[name] if is_hub else [],
+            reveal_secrets=False,
         )
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    )
     if as_json:
         emit_json(
             [
@@ -238,11 +233,7 @@ def lint(outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> N
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    outputs = _load_outputs(outputs_path, as_json=as_json)
-    try:
-        report = lint_fleet(fleet, outputs)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    report = lint_fleet(fleet, _load_outputs(outputs_path))
     if as_json:
         emit_json(
             {

@@ -12,18 +12,20 @@ from rich.progress import Progress
 from rich.table import Table
 
 from storestack.cli.common import (
-    EXIT_FAILED,
     EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
+    exit_code_for,
     fail,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.common.files import atomic_write_text
-from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet
+from storestack.common.platforms import PLATFORM_NAMES
+from storestack.inventory import Fleet, InventoryError, load_fleet
 from storestack.inventory.export import (
     ANSIBLE_FILE,
     ansible_inventory,
@@ -31,14 +33,17 @@ from storestack.inventory.export import (
     to_yaml,
 )
 from storestack.inventory.generate import GenerateError, generate_fleet, write_fleet
+from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.inventory.loader import (
     FLEET_FILE,
     MAX_BUNDLE_BYTES,
     LoadResult,
+    fleet_root,
     load_bundle_with_allocations,
     load_fleet_with_allocations,
 )
-from storestack.inventory.models import PLATFORMS
+from storestack.inventory.rename import rename_hints, rename_store
+from storestack.inventory.source import decode, read_bytes
 
 
 def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
@@ -48,7 +53,7 @@ def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
         return load_fleet(path)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
 
 
 def report_inventory_error(exc: InventoryError, *, as_json: bool) -> None:
@@ -83,10 +88,10 @@ def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
         return load_fleet_with_allocations(path, write_lock=write_lock)
     if write_lock:
         fail("--write-lock needs a fleet directory, not a bundle", EXIT_USAGE, as_json=as_json)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path}: cannot read the bundle ({exc})", EXIT_USAGE, as_json=as_json)
+    try:  # a regular file of bounded size only: never a FIFO or a device
+        text = decode(read_bytes(path, str(path), MAX_BUNDLE_BYTES), str(path), MAX_BUNDLE_BYTES)
+    except InventoryError as exc:
+        fail(f"cannot read the bundle: {exc.one_line()}", EXIT_USAGE, as_json=as_json)
     return load_bundle_with_allocations(text, name=path.name, root=path.parent)
 
 
@@ -98,7 +103,8 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
     """Validate PATH; exit 1 listing every error.
 
     PATH is a fleet directory (fleet.yaml + stores/), a bundle file, or `-` for a bundle on
-    stdin (as `storestack inventory generate` prints it). Default: the fleet of --fleet's rules.
+    stdin (as `storestack inventory generate` prints it). Default: $STORESTACK_FLEET, ./inventory
+    when it holds a fleet, else the built-in sample chain.
     """
     target = path or str(default_fleet_path())
     try:
@@ -106,9 +112,10 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
         result = _load_target(target, write_lock=write_lock, as_json=as_json)
     except InventoryError as exc:
         report_inventory_error(exc, as_json=as_json)
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
     fleet = result.fleet
     provisional = fleet.provisional_stores
+    hints = rename_hints(fleet, result.allocations)
     if as_json:
         emit_json(
             {
@@ -118,6 +125,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
                 "appliances": sum(len(store.appliances) for store in fleet),
                 "provisional_allocations": provisional,
                 "lock_written": write_lock and result.lock_changed,
+                "rename_hints": hints,
             }
         )
         return
@@ -133,6 +141,42 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
         )
     elif write_lock and result.lock_changed:
         console.print(f"wrote {escape(str(result.lock_path))}", soft_wrap=True)
+    for new_id, old_ids in hints.items():
+        old = old_ids[0] if len(old_ids) == 1 else f"one of {', '.join(old_ids)}"
+        console.print(
+            f"[yellow]note[/] {escape(fleet.store(new_id).source_file)} looks like a rename of {escape(old)}; "
+            f"`storestack inventory rename {escape(old_ids[0])} {new_id}` keeps its addresses",
+            soft_wrap=True,
+        )
+
+
+@inventory.command()
+@click.argument("old_id")
+@click.argument("new_id")
+@fleet_option
+@json_option
+def rename(old_id: str, new_id: str, fleet_path: Path | None, as_json: bool) -> None:
+    """Rename store OLD_ID to NEW_ID, keeping its IPAM numbers (addresses, ASN).
+
+    Renames stores/OLD_ID.yaml (its id, and hostnames starting with OLD_ID-) and moves its
+    entry in allocations.yaml. If the file was already renamed by hand, only the entry moves.
+    The fleet is validated afterwards; when it is not valid, every file is put back.
+    """
+    root = fleet_root(fleet_path or default_fleet_path())
+    try:
+        result = rename_store(root, old_id, new_id)
+    except InventoryError as exc:
+        report_inventory_error(exc, as_json=as_json)
+        raise SystemExit(exit_code_for(exc)) from None
+    if as_json:
+        emit_json({"ok": True, "old": old_id, "new": new_id, "file_renamed": result.file_renamed})
+        return
+    what = f"stores/{old_id}.yaml → stores/{new_id}.yaml and " if result.file_renamed else ""
+    console.print(
+        f"renamed {escape(old_id)} to {escape(new_id)}: {what}its {LOCK_FILE_NAME} entry "
+        f"(block {result.kept.block}, ASN {result.kept.asn}) kept",
+        soft_wrap=True,
+    )
 
 
 @inventory.command()
@@ -142,10 +186,7 @@ def validate(path: str | None, write_lock: bool, as_json: bool) -> None:
 def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     """Show one store fully resolved, with its IPAM allocation filled in."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    try:
-        store = fleet.store(store_id)
-    except UnknownStoreError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    store = fleet.store(store_id)
     data = store.model_dump(mode="json")
     data["advertised_prefixes"] = [str(prefix) for prefix in store.advertised_prefixes]
     if as_json:
@@ -161,7 +202,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
 @click.option(
     "--format", "store_format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"])
 )
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 @json_option
@@ -206,7 +247,7 @@ def list_stores(
             "+".join(row["wan"]),
             row["hub"],
         )
-    console.print(table)
+    print_table(table)
     console.print(f"{len(rows)} store(s)")
 
 
@@ -221,17 +262,21 @@ def list_stores(
     default=None,
     help="Write fleet.yaml + stores/ here; without it, print one bundle to stdout.",
 )
-def generate(count: int, seed: int, out: Path | None) -> None:
+@click.option(
+    "--allow-destroy",
+    type=click.IntRange(0),
+    default=None,
+    metavar="N",
+    help="Allow up to N store files of an earlier, larger generation in --out to be removed.",
+)
+def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None) -> None:
     """Generate a valid synthetic fleet (for benchmarks, tests and demos).
 
     \b
     storestack inventory generate --stores 10000 --seed 1 | storestack inventory validate -
     storestack inventory generate --stores 200 --out /tmp/fleet
     """
-    try:
-        generated = generate_fleet(count, seed)
-    except GenerateError as exc:
-        fail(str(exc), EXIT_USAGE)
+    generated = generate_fleet(count, seed)
     if out is None:
         click.echo(generated.bundle(), nl=False)
         return
@@ -239,7 +284,12 @@ def generate(count: int, seed: int, out: Path | None) -> None:
     with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
         try:
-            report = write_fleet(generated, out, progress=lambda done: progress.update(task, completed=done))
+            report = write_fleet(
+                generated,
+                out,
+                progress=lambda done: progress.update(task, completed=done),
+                allow_remove=allow_destroy,
+            )
         except GenerateError as exc:
             fail(str(exc), EXIT_USAGE)
     err_console.print(
@@ -259,7 +309,7 @@ def generate(count: int, seed: int, out: Path | None) -> None:
 )
 @click.option("--region")
 @click.option("--store-format", type=click.Choice(["hypermarket", "supermarket", "mall", "convenience"]))
-@click.option("--platform", type=click.Choice(PLATFORMS))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option("--state", type=click.Choice(["planned", "active", "decommissioned"]))
 @fleet_option
 def export(

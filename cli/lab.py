@@ -17,17 +17,16 @@ from storestack.cli.common import (
     emit_json,
     err_console,
     fail,
+    fail_on,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.common.yamlerrors import describe_yaml_error
 from storestack.inventory import UnknownStoreError
 from storestack.lab import (
     LabError,
-    LabNotFoundError,
-    LabPrerequisiteError,
-    UnknownLinkError,
     down,
     fail_link,
     restore_link,
@@ -60,12 +59,6 @@ def lab_options(func: F) -> F:
 
 def resolve_state_dir(name: str, state_dir: Path | None) -> Path:
     return state_dir or default_state_dir(name)
-
-
-def exit_on_lab_error(exc: LabError, *, as_json: bool = False) -> None:
-    """Prerequisites, unknown labs and unknown links are usage errors (2); the rest failures (1)."""
-    usage = isinstance(exc, LabPrerequisiteError | LabNotFoundError | UnknownLinkError)
-    fail(str(exc), EXIT_USAGE if usage else EXIT_FAILED, as_json=as_json)
 
 
 @click.group()
@@ -107,10 +100,8 @@ def lab_up(
         topology = topology_from_fleet(
             fleet, store_ids or None, count=count, overlay="ipsec" if overlay == "ipsec" else "veth"
         )
-    except UnknownStoreError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
-    except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+    except (UnknownStoreError, LabError) as exc:
+        fail_on(exc, as_json=as_json)
     target = resolve_state_dir(name, state_dir)
     try:
         if as_json:
@@ -119,7 +110,7 @@ def lab_up(
             with console.status("starting the lab") as spinner:
                 info = up(topology, target, progress=lambda step: spinner.update(step))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json(
             {
@@ -137,7 +128,7 @@ def lab_up(
         table.add_row(
             appliance.name, appliance.role, appliance.store_id or "", appliance.platform, str(appliance.port)
         )
-    console.print(table)
+    print_table(table)
     verb = "already up" if info.reused else f"up in {info.start_seconds:.1f} s"
     console.print(f"[green]lab {info.name}[/] {verb}: {len(info.inventory.appliances)} appliances")
     console.print(f"appliance inventory: {info.inventory_path}")
@@ -151,7 +142,7 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     try:
         result = status(resolve_state_dir(name, state_dir))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
     else:
@@ -172,7 +163,7 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
                 frr,
                 "" if item.emulated else bgp,
             )
-        console.print(table)
+        print_table(table)
         state = "[green]healthy[/]" if result.healthy else "[red]unhealthy[/]"
         console.print(f"lab {result.name} ({result.phase}): {state}")
     if not result.healthy:
@@ -195,10 +186,8 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
     try:
         result = check(target, intent)
-    except LabNotFoundError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
     except LabError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json({"ok": result.ok, **result.model_dump(mode="json")})
     else:
@@ -207,7 +196,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
             t = item.tunnel
             state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
             tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
-        console.print(tunnels)
+        print_table(tunnels)
         wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
         for e in result.wan:
             verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
@@ -222,7 +211,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
                 str(e.other_packets),
                 verdict,
             )
-        console.print(wan)
+        print_table(wan)
         print_matrix(result.reachability)
         for problem in result.problems:
             console.print(f"[red]✗[/] {problem}")
@@ -249,7 +238,7 @@ def print_matrix(cells: list[Cell]) -> None:
                 policy = "allow" if cell.allowed else "deny"
                 row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
             table.add_row(source, *row)
-        console.print(table)
+        print_table(table)
 
 
 @lab.command("down")
@@ -260,7 +249,7 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
     try:
         report = down(resolve_state_dir(name, state_dir))
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     if as_json:
         emit_json({"ok": True, **report.model_dump(mode="json")})
         return
@@ -278,7 +267,7 @@ def change_link(action: str, store: str, link: str, name: str, state_dir: Path |
     try:
         changed = change(resolve_state_dir(name, state_dir), store, link)
     except LabError as exc:
-        exit_on_lab_error(exc, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     state = "down" if action == "fail" else "up"
     if as_json:
         emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})

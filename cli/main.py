@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
+
+from storestack.common.errors import StorestackError
 
 # The module that defines each top-level command. A command's module is imported only when the
 # command runs (or help lists it): `storestack inventory validate` then starts without importing
@@ -30,6 +33,17 @@ class _LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             add_commands_of(self, COMMAND_MODULES[cmd_name])
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a typed error it lets escape becomes a message and its exit code."""
+        try:
+            return super().invoke(ctx)
+        except StorestackError as error:
+            # Imported here: every command module has imported cli.common by now, while at the top
+            # it would make `storestack --help` import the inventory package.
+            from storestack.cli.common import JSON_REQUESTED, fail_on
+
+            fail_on(error, as_json=bool(ctx.meta.get(JSON_REQUESTED)))
 
 
 def add_commands_of(group: click.Group, module_name: str) -> None:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from storestack.cli.common import EXIT_USAGE, console, emit_json, fail, fleet_option, json_option
+from storestack.cli.common import console, emit_json, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
-from storestack.devices.errors import RenderError
-from storestack.inventory import UnknownStoreError
 
 
 @click.group()
@@ -27,12 +25,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     from storestack.network.show import store_report
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    try:
-        report = store_report(NetworkIntent(fleet), store_id)
-    except UnknownStoreError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
-    except RenderError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    report = store_report(NetworkIntent(fleet), store_id)  # an unknown store is a usage error (exit 2)
     if as_json:
         emit_json(report)
         return

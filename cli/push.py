@@ -24,14 +24,15 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
-    fail,
+    fail_on,
     json_option,
+    print_table,
 )
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
@@ -157,6 +158,8 @@ def _intended_source(
             outputs = load_stack_outputs(outputs_path)
         except RenderError as exc:
             raise PushConfigError(str(exc)) from None
+    # Without outputs (a lab included) the network intent's planned values are rendered: the
+    # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
 
 
@@ -172,7 +175,7 @@ def _intended_source(
 @click.option("--store", "stores", multiple=True, help="Only these stores' appliances (repeatable).")
 @click.option("--appliance", "appliances", multiple=True, help="Only these appliances (repeatable).")
 @click.option("--region", default=None, help="Only stores of this region (needs the fleet).")
-@click.option("--platform", default=None, type=click.Choice(["frr", "cisco_xe", "huawei_vrp", "fortinet"]))
+@click.option("--platform", default=None, type=click.Choice(PLATFORM_NAMES))
 @click.option("--role", default=None, type=click.Choice(["hub", "edge"]))
 @click.option("--shard", default=None, metavar="K/N", help="Only shard K of N (stable by appliance name).")
 @click.option("--concurrency", default=DEFAULT_CONCURRENCY, show_default=True, type=int,
@@ -286,7 +289,7 @@ def push(
             ),
         )
     except PushConfigError as exc:
-        fail(exc.message, EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
 
     stop = threading.Event()
     if as_json:
@@ -381,7 +384,7 @@ def _print_table(report: RunReport) -> None:
             f"{device.duration_s:.1f}s" if device.duration_s is not None else "",
         ]
         table.add_row(*row, detail)
-    console.print(table)
+    print_table(table)
 
 
 def _print_summary(report: RunReport, runs_dir: Path) -> None:

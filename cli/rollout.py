@@ -28,14 +28,15 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     console,
     default_fleet_path,
     emit_json,
     err_console,
-    fail,
+    exit_code_for,
+    fail_on,
     fleet_option,
     json_option,
+    print_table,
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
@@ -174,7 +175,10 @@ def run_with_display(
             err_console.line()  # a log gets the last frame on a line of its own
 
 
-def lab_dir_options(func: F) -> F:
+def lab_dir_options(func: F | None = None, *, verb: str = "Roll out to") -> Any:
+    """--lab, --lab-name and --lab-dir; `verb` says what the command does with the lab."""
+    if func is None:
+        return lambda inner: lab_dir_options(inner, verb=verb)
     func = click.option(
         "--lab-dir",
         "lab_dir",
@@ -183,7 +187,7 @@ def lab_dir_options(func: F) -> F:
         help="The lab's state directory (default .storestack/lab/<lab-name>).",
     )(func)
     func = click.option("--lab-name", default="default", show_default=True, help="Name of the lab to use.")(func)
-    return click.option("--lab", "use_lab", is_flag=True, help="Roll out to the running lab (planned outputs).")(func)
+    return click.option("--lab", "use_lab", is_flag=True, help=f"{verb} the running lab (planned outputs).")(func)
 
 
 def state_dir_option(func: F) -> F:
@@ -279,9 +283,9 @@ def rollout(
             for issue in exc.issues:
                 err_console.print(issue, markup=False, highlight=False)
             err_console.print(f"[bold red]error:[/] {exc}; nothing was changed")
-        raise SystemExit(EXIT_FAILED) from None
+        raise SystemExit(exit_code_for(exc)) from None
     except RolloutConfigError as exc:
-        fail(f"{exc}; nothing was changed", EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json, context="; nothing was changed")
     summary = summarise(
         result.journal,
         state_dir=state_dir,
@@ -346,7 +350,7 @@ def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:
             state,
         )
     # Logs (no terminal) get the wide table whatever width rich guesses for them.
-    (console if console.is_terminal else Console(highlight=False, width=max(console.width, WIDE_TABLE))).print(table)
+    print_table(table)
     if not wide:
         for store in summary.stores:
             console.print(
@@ -402,7 +406,7 @@ def _print_dry_run(store: StoreSummary) -> None:
 
 @click.command("drift")
 @fleet_option
-@lab_dir_options
+@lab_dir_options(verb="Check for drift on")
 @click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 256), help="Appliances read at once.")
 @click.option("--stacks-out", "stacks_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Where rendered stack folders live (for the Pulumi preview).")
@@ -444,9 +448,7 @@ def drift(
             on_done=progress,
         )
     except RolloutInventoryError as exc:
-        fail(f"{exc}: {'; '.join(exc.issues[:5])}", EXIT_FAILED, as_json=as_json)
-    except RolloutConfigError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json, context=f": {'; '.join(exc.issues[:5])}")
     if as_json:
         emit_json({"ok": report.ok, "summary": report.summary, **report.model_dump(mode="json")})
     else:

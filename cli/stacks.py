@@ -24,18 +24,19 @@ from storestack.cli.common import (
     emit_json,
     err_console,
     fail,
+    fail_on,
     fleet_option,
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
+from storestack.common.destroyguard import MAX_UNASKED, MAX_UNASKED_SHARE, DestroyRefusedError, guard_destroy
 from storestack.components import ApplianceConfigRenderer
-from storestack.devices.stack_bridge import appliance_config_renderer
+from storestack.inventory import Fleet, UnknownStoreError
 from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
+from storestack.stacks.device_bridge import appliance_config_renderer
 from storestack.stacks.errors import (
-    PulumiNotInstalledError,
-    PulumiOperationError,
     StackError,
     UnknownStackError,
 )
@@ -44,11 +45,20 @@ from storestack.stacks.plan import (
     PlanReport,
     StackPlan,
     compare_and_save,
+    gone_stacks,
     make_tasks,
     plan_tasks,
+    plans_dir_for,
     resource_tree,
 )
-from storestack.stacks.render import DEFAULT_OUT, Shard, plan_stacks, render_stacks, stack_matrix
+from storestack.stacks.render import (
+    DEFAULT_OUT,
+    Shard,
+    destroy_stacks,
+    plan_stacks,
+    render_stacks,
+    stack_matrix,
+)
 
 DETAIL_LIMIT = 10
 
@@ -68,6 +78,25 @@ def _shard(text: str | None) -> Shard | None:
     return Shard.parse(text) if text else None
 
 
+def allow_destroy_option(func: Any) -> Any:
+    return click.option(
+        "--allow-destroy",
+        type=click.IntRange(0),
+        default=None,
+        metavar="N",
+        help=f"Allow up to N stacks to be destroyed (default: at most {MAX_UNASKED} and "
+        f"{MAX_UNASKED_SHARE:.0%} of the fleet; more stops with exit 2).",
+    )(func)
+
+
+def _guard(doomed: list[str], fleet: Fleet, allow: int | None, *, as_json: bool) -> None:
+    try:
+        every = {store_stack_name(store.id) for store in fleet} | set(doomed)
+        guard_destroy(doomed, len(every), allow, what="store stacks")
+    except DestroyRefusedError as exc:
+        fail(str(exc), EXIT_USAGE, as_json=as_json)
+
+
 @click.group()
 def stacks() -> None:
     """Render Pulumi stack configs from the inventory and emit CI matrices."""
@@ -80,18 +109,27 @@ def stacks() -> None:
 @click.option(
     "--core-stack", default=DEFAULT_CORE_REFERENCE, show_default=True, help="Core StackReference name."
 )
+@allow_destroy_option
 @json_option
 def render(
-    fleet_path: Path | None, out_dir: Path, shard_text: str | None, core_stack: str, as_json: bool
+    fleet_path: Path | None,
+    out_dir: Path,
+    shard_text: str | None,
+    core_stack: str,
+    allow_destroy: int | None,
+    as_json: bool,
 ) -> None:
     """Write Pulumi.<stack>.yaml for every stack (deterministic; unchanged files are left alone)."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
     try:
+        _guard(
+            destroy_stacks(fleet, out_dir, shard=_shard(shard_text)), fleet, allow_destroy, as_json=as_json
+        )
         result = render_stacks(
             fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack, workers=os.cpu_count() or 1
         )
     except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
     notes = {s.name: list(s.notes) for s in result.stacks if s.notes}
     if as_json:
         emit_json(
@@ -121,13 +159,20 @@ def render(
 @fleet_option
 @out_option
 @click.option("--shards", type=click.IntRange(1, 256), default=1, show_default=True)
-def matrix(fleet_path: Path | None, out_dir: Path, shards: int) -> None:
-    """Print a CI matrix (JSON): the core stack, then store stacks in stable shards."""
+@allow_destroy_option
+def matrix(fleet_path: Path | None, out_dir: Path, shards: int, allow_destroy: int | None) -> None:
+    """Print a CI matrix (JSON): the core stack, then store stacks in even, stable shards.
+
+    Each shard lists its stacks to bring up (`stacks`) and to destroy (`destroy`: decommissioned
+    stores, and stores that left the inventory but are still pinned in allocations.yaml or
+    rendered under --out).
+    """
     fleet = load_or_exit(fleet_path, as_json=True)
     try:
+        _guard(destroy_stacks(fleet, out_dir), fleet, allow_destroy, as_json=True)
         emit_json(stack_matrix(fleet, out_dir, shards=shards))
     except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=True)
+        fail_on(exc, as_json=True)
 
 
 @click.command()
@@ -144,10 +189,11 @@ def matrix(fleet_path: Path | None, out_dir: Path, shards: int) -> None:
 @click.option(
     "--plans-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_PLANS_DIR,
-    show_default=True,
-    help="Where the last plan of each stack is kept for the change list.",
+    default=None,
+    help=f"Where the last plan of each stack is kept for the change list (default: a folder per fleet "
+    f"under {DEFAULT_PLANS_DIR}).",
 )
+@allow_destroy_option
 @click.option("--no-save", is_flag=True, help="Compare with the saved plan but do not replace it.")
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=None, help="Processes (default: one per core)."
@@ -168,7 +214,8 @@ def plan(
     store_ids: tuple[str, ...],
     shard_text: str | None,
     advisory: tuple[str, ...],
-    plans_dir: Path,
+    plans_dir: Path | None,
+    allow_destroy: int | None,
     no_save: bool,
     workers: int | None,
     detail: bool | None,
@@ -189,15 +236,19 @@ def plan(
         if shard_text and not wanted:
             # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
             tasks = [t for t in tasks if t.kind == "store"]
-    except KeyError as exc:
-        fail(str(exc.args[0]) if exc.args else str(exc), EXIT_USAGE, as_json=as_json)
-    except StackError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+    except (UnknownStoreError, StackError) as exc:
+        fail_on(exc, as_json=as_json)
     with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
         plans = plan_tasks(
             tasks, workers=workers, on_done=lambda p: advance(p.stack), fleet=fleet if with_configs else None
         )
     complete = not wanted and shard_text is None
+    plans_dir = plans_dir or plans_dir_for(fleet)
+    # Nothing is saved yet: a plan that would destroy much of the fleet stops here.
+    decommissioned = {store_stack_name(s.id) for s in fleet if s.state == "decommissioned"}
+    doomed = {p.stack for p in plans if p.stack in decommissioned}
+    doomed.update(gone_stacks(plans, plans_dir) if complete else [])
+    _guard(sorted(doomed), fleet, allow_destroy, as_json=as_json)
     report = PlanReport(
         stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete)
     )
@@ -336,12 +387,8 @@ def _operation_command(operation: Operation) -> click.Command:
                     on_event=display.event,
                     renderer=renderer,
                 )
-        except PulumiNotInstalledError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
-        except PulumiOperationError as exc:
-            fail(str(exc), EXIT_FAILED, as_json=as_json)
         except StackError as exc:
-            fail(str(exc), EXIT_USAGE, as_json=as_json)
+            fail_on(exc, as_json=as_json)
         if as_json:
             emit_json(
                 {

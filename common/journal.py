@@ -2,6 +2,11 @@
 
 A journal is the truth about a run. `--resume RUN` reads it and continues from the first step
 that did not finish; a crash at any moment leaves the last completed step recorded.
+
+Every kind of run keeps its journal the same way: `<runs dir>/<run id>.json` (`journal_path`),
+written atomically with mode 0600 (`write_journal`), run ids from `new_run_id`. A rollout's
+content is the step journal below (`RunJournal`); a push's is its RunReport, written by
+`storestack.devices.journal.PushJournal` through the same two functions.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from storestack.common.errors import CommonFamily, UsageError
 from storestack.common.files import atomic_write_text
 
 RUNS_DIR = Path(".storestack") / "runs"
 
 
-class JournalError(Exception):
+class JournalError(CommonFamily, UsageError):
     """A journal could not be found or read."""
 
 
@@ -34,6 +40,17 @@ class StepStatus(StrEnum):
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def journal_path(runs_dir: Path, run_id: str) -> Path:
+    return runs_dir / f"{run_id}.json"
+
+
+def write_journal(path: Path, content: BaseModel) -> Path:
+    """Atomic: a crash leaves the previous journal, never half of one. 0600: a journal names
+    appliances, addresses and options."""
+    atomic_write_text(path, content.model_dump_json(indent=2) + "\n", mode=0o600)
+    return path
 
 
 def new_run_id(kind: str) -> str:
@@ -81,9 +98,6 @@ class SubjectRecord(BaseModel):
             return StepStatus.RUNNING
         return StepStatus.PENDING
 
-    def first_unfinished(self) -> StepRecord | None:
-        return next((s for s in self.steps if s.status not in (StepStatus.DONE, StepStatus.SKIPPED)), None)
-
 
 class RunJournal(BaseModel):
     run_id: str
@@ -107,17 +121,15 @@ class RunJournal(BaseModel):
         )
 
     def path(self, runs_dir: Path) -> Path:
-        return runs_dir / f"{self.run_id}.json"
+        return journal_path(runs_dir, self.run_id)
 
     def save(self, runs_dir: Path) -> Path:
         self.updated_at = now()
-        path = self.path(runs_dir)
-        atomic_write_text(path, self.model_dump_json(indent=2) + "\n", mode=0o600)
-        return path
+        return write_journal(self.path(runs_dir), self)
 
     @classmethod
     def load(cls, runs_dir: Path, run_id: str) -> RunJournal:
-        path = runs_dir / f"{run_id}.json"
+        path = journal_path(runs_dir, run_id)
         try:
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:

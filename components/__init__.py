@@ -1,11 +1,13 @@
 """storestack.components: the Pulumi components a chain is built from, each with a typed args class."""
 
+from storestack.components.aws_region import AwsRegion
 from storestack.components.common import COMPONENT_TAG, ComponentArgsError
 from storestack.components.desktop_pool import (
     AwsDesktopNetwork,
     DesktopBundleArgs,
     DesktopPool,
     DesktopPoolArgs,
+    DesktopUser,
     OpenStackDesktopNetwork,
     SeatRequest,
 )
@@ -18,6 +20,7 @@ from storestack.components.hybrid_cloud import (
     StaffRoleAccessArgs,
     TransitGatewayOutputs,
 )
+from storestack.components.openstack_site import OpenStackSite
 from storestack.components.store_site import (
     ApplianceConfigRenderer,
     EdgeRenderContext,
@@ -36,11 +39,13 @@ __all__ = [
     "COMPONENT_TAG",
     "ApplianceConfigRenderer",
     "AwsDesktopNetwork",
+    "AwsRegion",
     "AwsRegionArgs",
     "ComponentArgsError",
     "DesktopBundleArgs",
     "DesktopPool",
     "DesktopPoolArgs",
+    "DesktopUser",
     "EdgeRenderContext",
     "EdgeTunnel",
     "EdgeWanLink",
@@ -49,6 +54,7 @@ __all__ = [
     "HybridCloud",
     "HybridCloudArgs",
     "OpenStackDesktopNetwork",
+    "OpenStackSite",
     "OpenStackSiteArgs",
     "SeatRequest",
     "StaffRoleAccessArgs",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 import pulumi
 import pulumi_random as random
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from storestack.common.addressing import is_rfc1918, public_address_problem
+from storestack.common.errors import StackFamily, UsageError
 
 COMPONENT_TAG = "storestack:component"
 
@@ -18,8 +21,10 @@ _TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 ._:/=+@-]{0,256}")
 
 
-class ComponentArgsError(ValueError):
-    """A component was given arguments that would build an unsafe or inconsistent cloud."""
+class ComponentArgsError(StackFamily, UsageError, ValueError):
+    """A component was given arguments that would build an unsafe or inconsistent cloud.
+
+    A ValueError too: raised inside pydantic validators, it becomes a ValidationError."""
 
 
 def _check_slug(value: str) -> str:
@@ -66,22 +71,17 @@ def openstack_tags(tags: Mapping[str, str]) -> list[str]:
     return [f"{key}={value}" for key, value in sorted(tags.items())]
 
 
-RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-_NOT_REACHABLE = tuple(
-    ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3")
-)
-
-
 def check_private_network(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-    if not any(network.subnet_of(block) for block in RFC1918):
+    if not is_rfc1918(network):
         raise ValueError(f"{network} is not a private (RFC 1918) range")
     return network
 
 
 def check_public_address(address: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
     """An address a VPN peer can be reached at: not RFC 1918, CGNAT, loopback, link-local or multicast."""
-    if any(address in block for block in (*RFC1918, *_NOT_REACHABLE)):
-        raise ValueError(f"{address} is not a public address a VPN can reach")
+    problem = public_address_problem(address)
+    if problem is not None:
+        raise ValueError(problem)
     return address
 
 
@@ -102,7 +102,11 @@ def split_network(network: ipaddress.IPv4Network, parts: int) -> list[ipaddress.
 
 
 def pre_shared_key(
-    name: str, parent: pulumi.Resource, *, keepers: Mapping[str, str] | None = None
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    keepers: Mapping[str, str] | None = None,
+    aliases: Sequence[pulumi.Alias] = (),
 ) -> pulumi.Output[str]:
     """A generated IPsec pre-shared key, always a Pulumi secret.
 
@@ -115,10 +119,6 @@ def pre_shared_key(
         special=True,
         override_special="._",
         keepers=dict(keepers or {}),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=list(aliases)),
     )
     return pulumi.Output.secret(password.result.apply(lambda value: f"k{value}"))
-
-
-def sorted_unique(networks: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return sorted(set(networks))

@@ -1,24 +1,33 @@
-"""`DesktopPool`: cloud desktops for a set of staff roles and stores, on AWS WorkSpaces or OpenStack."""
+"""`DesktopPool`: cloud desktops for a set of staff roles and stores, on AWS WorkSpaces or OpenStack.
+
+WorkSpaces belong to named directory users, never to shared seat accounts. The users come from a
+directory that already holds them: the chain's Active Directory through an AD Connector, or an
+AWS Managed Microsoft AD the identity team fills (this stack creates it empty; a WorkSpace is only
+declared for a user the pool lists, and only on an AD Connector, whose users exist beforehand).
+Seat counts from the inventory are entitlements: at most that many named users per role and store.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_openstack as openstack
 import pulumi_random as random
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
     PrivateNetwork,
     Slug,
+    check_public_address,
     component_tags,
     openstack_tags,
 )
@@ -26,8 +35,18 @@ from storestack.components.network import tcp_ingress_rules
 
 COMPONENT = "desktop-pool"
 HQ = "hq"
-# OpenStack desktops are reached over RDP; WorkSpaces clients are gated by the IP access group instead.
+# OpenStack desktops are administered over RDP from the management ranges only.
 DESKTOP_PORTS = (3389,)
+WORKSPACES_ROLE = "workspaces_DefaultRole"
+WORKSPACES_ROLE_POLICIES = ("AmazonWorkSpacesServiceAccess", "AmazonWorkSpacesSelfServiceAccess")
+
+
+def _check_public_network(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    check_public_address(network.network_address)
+    return network
+
+
+PublicNetwork = Annotated[ipaddress.IPv4Network, AfterValidator(_check_public_network)]
 
 
 class SeatRequest(FrozenModel):
@@ -35,16 +54,30 @@ class SeatRequest(FrozenModel):
 
     role: Slug
     store: Slug | None = None
+    region: Slug | None = Field(default=None, description="the store's operating region (for region-scoped roles)")
     count: int = Field(ge=0, le=500)
+
+
+class DesktopUser(FrozenModel):
+    """A named directory user who gets a WorkSpace: the user must already exist in the directory."""
+
+    user_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    role: Slug
+    store: Slug | None = None
+    region: Slug | None = None
 
 
 class DesktopBundleArgs(FrozenModel):
     """What a role's desktop is built from on each provider."""
 
     role: Slug
-    aws_bundle_id: str | None = Field(default=None, pattern=r"^wsb-[a-z0-9]{9,}$")
+    aws_bundle_id: str | None = Field(
+        default=None, pattern=r"^wsb-[a-z0-9]{9,}$", description="a custom bundle that already exists in the account"
+    )
     aws_bundle_name: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,62}$", description="looked up when no id is given"
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,62}$",
+        description="an Amazon-owned public bundle, looked up by name when no id is given",
     )
     aws_compute_type: Literal["VALUE", "STANDARD", "PERFORMANCE", "POWER", "POWERPRO"] = "STANDARD"
     openstack_image: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
@@ -60,11 +93,21 @@ class DesktopPoolArgs(FrozenModel):
     tags: FleetTags
     seats: list[SeatRequest]
     bundles: list[DesktopBundleArgs] = Field(min_length=1)
-    allowed_ranges: list[PrivateNetwork] = Field(min_length=1, description="store and HQ ranges only")
+    management_ranges: list[PrivateNetwork] = Field(min_length=1, description="the only sources of RDP")
     running_mode: Literal["AUTO_STOP", "ALWAYS_ON"] = "AUTO_STOP"
     auto_stop_minutes: int = Field(default=60, ge=60, le=36000)
     # AWS
     directory_domain: str | None = Field(default=None, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+    directory_kind: Literal["managed-ad", "ad-connector"] = Field(
+        default="managed-ad", description="where users come from: a new Managed AD, or the chain's AD via AD Connector"
+    )
+    ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    ad_connector_service_account: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    users: list[DesktopUser] = Field(default_factory=list, description="named users who get a WorkSpace")
+    client_public_ranges: list[PublicNetwork] = Field(
+        default_factory=list,
+        description="public egress ranges WorkSpaces clients connect from (IP access group); empty: no group",
+    )
     volume_encryption_key: str = Field(default="alias/aws/workspaces", pattern=r"^(alias/[A-Za-z0-9/_-]+|arn:aws:kms:.+)$")
     # OpenStack
     encrypted_volume_type: str = Field(default="luks", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -84,7 +127,19 @@ class DesktopPoolArgs(FrozenModel):
                 raise ValueError(f"role {seat.role!r} needs openstack_image and openstack_flavor")
         if self.provider == "aws" and not self.directory_domain:
             raise ValueError("an AWS pool needs directory_domain")
-        for network in self.allowed_ranges:
+        if self.directory_kind == "ad-connector" and (
+            len(self.ad_connector_dns_ips) < 2 or not self.ad_connector_service_account
+        ):
+            raise ValueError("an AD Connector needs two or more ad_connector_dns_ips and ad_connector_service_account")
+        if self.users and (self.provider != "aws" or self.directory_kind != "ad-connector"):
+            raise ValueError(
+                "named WorkSpaces users need an AD Connector: a Managed AD this stack creates holds no users yet"
+            )
+        totals = self.seat_totals()
+        for (role, store), count in Counter((u.role, u.store or HQ) for u in self.users).items():
+            if count > totals.get((role, store), 0):
+                raise ValueError(f"{count} users for role {role!r} at {store}, but only {totals.get((role, store), 0)} seats")
+        for network in self.management_ranges:
             if network.prefixlen < 8:
                 raise ValueError(f"{network} is too broad for desktop access")
         return self
@@ -99,11 +154,45 @@ class DesktopPoolArgs(FrozenModel):
 
 @dataclass(frozen=True)
 class AwsDesktopNetwork:
-    """Where WorkSpaces live: the region and the desktops VPC with subnets in two AZs."""
+    """Where WorkSpaces live: the region, the desktops VPC with its two subnets (in WorkSpaces AZ IDs),
+    the desktops security group, and what the registration waits for (the workspaces_DefaultRole)."""
 
     region: str
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str] | None = None
+    service_role: Sequence[pulumi.Resource] = ()
+
+
+def workspaces_default_role(fleet_tags: dict[str, str], opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """The account's `workspaces_DefaultRole`, which WorkSpaces needs before any directory registers.
+
+    It is account-wide: create it once per account (the core stack does), and import it if it
+    already exists. Returns what a registration must wait for.
+    """
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "workspaces.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = aws.iam.Role(
+        "workspaces-default-role",
+        name=WORKSPACES_ROLE,
+        description="Lets Amazon WorkSpaces manage its network interfaces and the self-service actions",
+        assume_role_policy=json.dumps(trust, sort_keys=True),
+        tags=component_tags(fleet_tags, COMPONENT),
+        opts=opts,
+    )
+    return [
+        aws.iam.RolePolicyAttachment(
+            f"workspaces-default-role-{policy}",
+            role=role.name,
+            policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+            opts=opts,
+        )
+        for policy in WORKSPACES_ROLE_POLICIES
+    ]
 
 
 @dataclass(frozen=True)
@@ -145,13 +234,13 @@ class DesktopPool(pulumi.ComponentResource):
                 "provider": args.provider,
                 "seat_counts": self.seat_counts,
                 "seat_ids": self.seat_ids,
-                "allowed_ranges": [str(n) for n in self.allowed_ranges],
+                "management_ranges": [str(n) for n in self.management_ranges],
             }
         )
 
     @property
-    def allowed_ranges(self) -> list[ipaddress.IPv4Network]:
-        return sorted(set(self._args.allowed_ranges))
+    def management_ranges(self) -> list[ipaddress.IPv4Network]:
+        return sorted(set(self._args.management_ranges))
 
     def _seats(self, totals: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
         return [(role, store, n) for (role, store), count in totals.items() for n in range(1, count + 1)]
@@ -160,34 +249,66 @@ class DesktopPool(pulumi.ComponentResource):
         args = self._args
         child = pulumi.ResourceOptions(parent=self)
         region = network.region
-        admin_password = random.RandomPassword(
-            f"{self._name}-directory-admin", length=32, special=True, override_special="!#%+-=_", opts=child
-        )
-        directory_service = aws.directoryservice.Directory(
-            f"{self._name}-directory",
-            name=args.directory_domain,
-            password=pulumi.Output.secret(admin_password.result),
-            type="SimpleAD",
-            size="Small",
-            vpc_settings={"vpc_id": network.vpc_id, "subnet_ids": list(network.subnet_ids)},
-            region=region,
-            tags=self._tags,
-            opts=child,
-        )
-        ip_group = aws.workspaces.IpGroup(
-            f"{self._name}-ip-access",
-            name=f"{args.fleet}-{args.name}",
-            description="storestack: desktops reachable from stores and HQ only",
-            rules=[{"source": str(n), "description": f"allow {n}"} for n in self.allowed_ranges],
-            region=region,
-            tags=self._tags,
-            opts=child,
-        )
+        subnet_ids = list(network.subnet_ids)
+        if args.directory_kind == "managed-ad":
+            admin_password = random.RandomPassword(
+                f"{self._name}-directory-admin", length=32, special=True, override_special="!#%+-=_", opts=child
+            )
+            directory_service = aws.directoryservice.Directory(
+                f"{self._name}-directory",
+                name=args.directory_domain,
+                password=pulumi.Output.secret(admin_password.result),
+                type="MicrosoftAD",
+                edition="Standard",
+                vpc_settings={"vpc_id": network.vpc_id, "subnet_ids": subnet_ids},
+                region=region,
+                tags=self._tags,
+                opts=child,
+            )
+        else:
+            # The service account's password never enters the inventory: it is stack config (secret).
+            password = pulumi.Config("storestack").require_secret(f"{args.name}-ad-connector-password")
+            directory_service = aws.directoryservice.Directory(
+                f"{self._name}-directory",
+                name=args.directory_domain,
+                password=password,
+                type="ADConnector",
+                size="Small",
+                connect_settings={
+                    "customer_dns_ips": [str(ip) for ip in args.ad_connector_dns_ips],
+                    "customer_username": args.ad_connector_service_account,
+                    "subnet_ids": subnet_ids,
+                    "vpc_id": network.vpc_id,
+                },
+                region=region,
+                tags=self._tags,
+                opts=child,
+            )
+        ip_group_ids: list[pulumi.Output[str]] = []
+        if args.client_public_ranges:
+            # IP access groups match the public address a client connects from (after NAT).
+            ip_group = aws.workspaces.IpGroup(
+                f"{self._name}-ip-access",
+                name=f"{args.fleet}-{args.name}",
+                description="storestack: WorkSpaces clients only from the chain's public egress ranges",
+                rules=[{"source": str(n), "description": f"allow {n}"} for n in sorted(set(args.client_public_ranges))],
+                region=region,
+                tags=self._tags,
+                opts=child,
+            )
+            ip_group_ids.append(ip_group.id)
+        creation: dict[str, object] = {
+            "enable_internet_access": False,
+            "enable_maintenance_mode": True,
+            "user_enabled_as_local_administrator": False,
+        }
+        if network.security_group_id is not None:
+            creation["custom_security_group_id"] = network.security_group_id
         directory = aws.workspaces.Directory(
             f"{self._name}-workspaces",
             directory_id=directory_service.id,
-            subnet_ids=list(network.subnet_ids),
-            ip_group_ids=[ip_group.id],
+            subnet_ids=subnet_ids,
+            ip_group_ids=ip_group_ids,
             self_service_permissions={
                 "change_compute_type": False,
                 "increase_volume_size": False,
@@ -195,30 +316,31 @@ class DesktopPool(pulumi.ComponentResource):
                 "restart_workspace": True,
                 "switch_running_mode": False,
             },
-            workspace_creation_properties={
-                "enable_internet_access": False,
-                "enable_maintenance_mode": True,
-                "user_enabled_as_local_administrator": False,
-            },
+            workspace_creation_properties=creation,
             region=region,
             tags=self._tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(network.service_role)),
         )
         bundles = {b.role: b for b in args.bundles}
         bundle_ids: dict[str, pulumi.Input[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}
-        for role, store, number in self._seats(totals):
-            bundle = bundles[role]
-            if role not in bundle_ids:
-                bundle_ids[role] = bundle.aws_bundle_id or aws.workspaces.get_bundle_output(
-                    name=bundle.aws_bundle_name, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
+        for user in args.users:
+            bundle = bundles[user.role]
+            if user.role not in bundle_ids:
+                bundle_ids[user.role] = bundle.aws_bundle_id or aws.workspaces.get_bundle_output(
+                    name=bundle.aws_bundle_name,
+                    owner="AMAZON",
+                    region=region,
+                    opts=pulumi.InvokeOutputOptions(parent=self),
                 ).bundle_id
-            seat = f"{store}-{role}-{number:02d}"
+            extra = {"role": user.role, "store": user.store or HQ}
+            if user.region:
+                extra["region"] = user.region
             workspace = aws.workspaces.Workspace(
-                f"{self._name}-{seat}",
+                f"{self._name}-{user.user_name}",
                 directory_id=directory.directory_id,
-                bundle_id=bundle_ids[role],
-                user_name=seat,
+                bundle_id=bundle_ids[user.role],
+                user_name=user.user_name,
                 root_volume_encryption_enabled=True,
                 user_volume_encryption_enabled=True,
                 volume_encryption_key=args.volume_encryption_key,
@@ -232,10 +354,10 @@ class DesktopPool(pulumi.ComponentResource):
                     ),
                 },
                 region=region,
-                tags=component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store),
+                tags=component_tags(args.tags, COMPONENT, pool=args.name, **extra),
                 opts=child,
             )
-            ids[seat] = workspace.id
+            ids[user.user_name] = workspace.id
         return ids
 
     def _openstack(
@@ -251,14 +373,14 @@ class DesktopPool(pulumi.ComponentResource):
         security_group = openstack.networking.SecGroup(
             f"{self._name}-sg",
             name=f"{args.fleet}-{args.name}-desktops",
-            description="storestack desktops: remote desktop from stores and HQ only",
+            description="storestack desktops: remote desktop from the management ranges only",
             tags=tags,
             opts=child,
         )
         tcp_ingress_rules(
             f"{self._name}-sg",
             security_group_id=security_group.id,
-            rules=[("remote-desktop", port, source) for port in DESKTOP_PORTS for source in self.allowed_ranges],
+            rules=[("remote-desktop", port, source) for port in DESKTOP_PORTS for source in self.management_ranges],
             opts=child,
         )
         bundles = {b.role: b for b in args.bundles}

@@ -15,9 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_openstack as openstack
 
-AWS_PHASE_ENCRYPTION = ["AES256"]
-AWS_PHASE_INTEGRITY = ["SHA2-256"]
-AWS_DH_GROUPS = [14]
+from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
+
+# CreateCustomerGateway: BgpAsn takes 1-2,147,483,647; larger (4-byte) ASNs go in BgpAsnExtended.
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateCustomerGateway.html
+BGP_ASN_MAX = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,18 @@ def transit_gateway_vpn(
     opts: pulumi.ResourceOptions,
     static_routes_only: bool = False,
     inside_cidrs: Sequence[ipaddress.IPv4Network] = (),
-    traffic_selector: ipaddress.IPv4Network | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> TransitVpn:
-    """A customer gateway, an IKEv2 VPN on the Transit Gateway, its association and propagations."""
+    """A customer gateway, an IKEv2 VPN on the Transit Gateway, its association and propagations.
+
+    The VPN is route-based: its traffic selectors stay 0.0.0.0/0 on both sides (the AWS default),
+    so the BGP session between the 169.254 inside addresses and every learnt route fit inside.
+    """
+    four_byte = gateway.bgp_asn > BGP_ASN_MAX
     customer_gateway = aws.ec2.CustomerGateway(
         f"{name}-cgw",
-        bgp_asn=str(gateway.bgp_asn),
+        bgp_asn=None if four_byte else str(gateway.bgp_asn),
+        bgp_asn_extended=str(gateway.bgp_asn) if four_byte else None,
         ip_address=gateway.ip_address,
         certificate_arn=gateway.certificate_arn,
         type="ipsec.1",
@@ -83,24 +91,12 @@ def transit_gateway_vpn(
         opts=opts,
     )
     options: dict[str, Any] = {}
+    crypto = aws_tunnel_options(FLEET_CRYPTO)
     for number in (1, 2):
-        options.update(
-            {
-                f"tunnel{number}_preshared_key": psks[number - 1],
-                f"tunnel{number}_ike_versions": ["ikev2"],
-                f"tunnel{number}_phase1_encryption_algorithms": AWS_PHASE_ENCRYPTION,
-                f"tunnel{number}_phase1_integrity_algorithms": AWS_PHASE_INTEGRITY,
-                f"tunnel{number}_phase1_dh_group_numbers": AWS_DH_GROUPS,
-                f"tunnel{number}_phase2_encryption_algorithms": AWS_PHASE_ENCRYPTION,
-                f"tunnel{number}_phase2_integrity_algorithms": AWS_PHASE_INTEGRITY,
-                f"tunnel{number}_phase2_dh_group_numbers": AWS_DH_GROUPS,
-            }
-        )
+        options[f"tunnel{number}_preshared_key"] = psks[number - 1]
+        options.update({f"tunnel{number}_{key}": value for key, value in crypto.items()})
         if inside_cidrs:
             options[f"tunnel{number}_inside_cidr"] = str(inside_cidrs[number - 1])
-    if traffic_selector is not None:
-        options["local_ipv4_network_cidr"] = str(traffic_selector)
-        options["remote_ipv4_network_cidr"] = "0.0.0.0/0"
     connection = aws.ec2.VpnConnection(
         f"{name}-vpn",
         customer_gateway_id=customer_gateway.id,
@@ -110,7 +106,7 @@ def transit_gateway_vpn(
         **options,
         region=region,
         tags=dict(tags),
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))),
     )
     attachment = connection.transit_gateway_attachment_id
     associate(f"{name}-association", region, attachment, associate_with, opts)

@@ -6,9 +6,9 @@ attachment on the region's Transit Gateway:
 - the attachment is associated with the `stores` route table, which only ever learns cloud and HQ
   routes, so a store can never reach another store through AWS;
 - it is propagated into the `workloads` and `desktops` tables only, never into `stores`;
-- its IPsec traffic selector is the store's own allocation (`traffic_selector`, when the store's
-  prefixes summarise into one network no other store uses), so even if a device announced another
-  store's prefix over BGP, AWS would not carry that traffic through its tunnels;
+- the VPN is route-based with 0.0.0.0/0 selectors (the BGP session between the 169.254 inside
+  addresses must fit inside them); what a store may announce is held by the prefix-lists below
+  and by the `stores` table, which never learns a store route;
 - the advertised prefixes (all inside `own_prefixes`) are an output the device and hub templates
   turn into outbound/inbound prefix-lists.
 """
@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Protocol
 import pulumi
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
+from storestack.common.platforms import Platform
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -35,7 +36,6 @@ from storestack.components.common import (
 from storestack.components.network import CustomerGatewaySpec, transit_gateway_vpn
 
 COMPONENT = "store-site"
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
 
 _LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
@@ -133,9 +133,6 @@ class StoreSiteArgs(FrozenModel):
     bgp_asn: int = Field(ge=1, le=4_294_967_294)
     store_supernet: PrivateNetwork
     own_prefixes: list[PrivateNetwork] = Field(min_length=1, description="the store's allocation: block and pinned subnets")
-    traffic_selector: PrivateNetwork | None = Field(
-        default=None, description="one network holding every own prefix and nothing of another store's"
-    )
     advertised_prefixes: list[PrivateNetwork] = Field(min_length=1)
     wan_links: list[StoreWanLinkArgs] = Field(min_length=1)
     hub_tunnels: list[HubTunnelArgs] = Field(default_factory=list)
@@ -153,12 +150,6 @@ class StoreSiteArgs(FrozenModel):
                     f"{prefix} is not inside {self.store_id}'s own allocation "
                     f"({', '.join(map(str, self.own_prefixes))}): a store may only announce its own prefixes"
                 )
-        if self.traffic_selector is not None:
-            if not self.traffic_selector.subnet_of(self.store_supernet):
-                raise ValueError(f"traffic selector {self.traffic_selector} is outside the store supernet")
-            for own in self.own_prefixes:
-                if not own.subnet_of(self.traffic_selector):
-                    raise ValueError(f"traffic selector {self.traffic_selector} does not hold own prefix {own}")
         links = {link.name: link for link in self.wan_links}
         if len(links) != len(self.wan_links):
             raise ValueError("WAN link names must be unique")
@@ -492,7 +483,6 @@ class StoreSite(pulumi.ComponentResource):
             associate_with=transit.stores_route_table_id,
             propagate_to=transit.return_route_table_ids,
             inside_cidrs=link.aws_tunnel_inside_cidrs,
-            traffic_selector=args.traffic_selector,
             tags=tags,
             opts=child,
         )
@@ -516,7 +506,7 @@ class StoreSite(pulumi.ComponentResource):
                         "local_inside_address": found["local_inside_address"],
                         "peer_inside_address": found["peer_inside_address"],
                         "peer_asn": found["peer_asn"],
-                        "traffic_selector": str(args.traffic_selector or "0.0.0.0/0"),
+                        "traffic_selector": "0.0.0.0/0",
                     }
                 )
             return tunnels

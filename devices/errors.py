@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+from storestack.common.errors import DeviceFamily, UsageError
 
-class DevicesError(Exception):
+
+class DevicesError(DeviceFamily):
     """Base of every error raised by `storestack.devices`."""
 
 
-class RenderError(DevicesError):
+class RenderError(DevicesError, UsageError):
     """An intended config could not be rendered (bad input, missing secret, template fault)."""
 
 
@@ -60,7 +62,7 @@ class PushError(DevicesError):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
-class PushConfigError(PushError):
+class PushConfigError(PushError, UsageError):
     """The push was asked for something that cannot work: bad targets, filters or intended configs.
 
     The CLI maps it to exit code 2 (usage or configuration error).

@@ -6,8 +6,7 @@ the host-key fingerprints the inventory records, with credentials from the envir
 
 from __future__ import annotations
 
-import os
-
+from storestack.devices.secrets import resolve_secret_refs
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.inventory import Fleet
 
@@ -43,10 +42,10 @@ def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = Non
 
 
 def fleet_secret_values(fleet: Fleet) -> set[str]:
-    """The device secrets the fleet's configs are rendered with (from `env:NAME` references), to redact."""
+    """The device secrets the fleet's configs are rendered with (from its secret references), to redact."""
+    management = fleet.spec.management
     values: set[str] = set()
-    for reference in fleet.spec.management.secrets.values():
-        kind, _, name = reference.partition(":")
-        if kind == "env" and os.environ.get(name):
-            values.add(os.environ[name])
+    for slot in resolve_secret_refs(management.secrets, reveal=True, policy=management.secret_policy).values():
+        if slot.value is not None:
+            values.add(slot.value.get_secret_value())
     return values

@@ -29,6 +29,7 @@ identities and PSKs stay exactly as rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.secrets import Secret
@@ -149,6 +150,39 @@ def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
         return f"{service.protocol} dport {{ {', '.join(str(port) for port in service.ports)} }}"
     return ""
+
+
+def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
+    """What the FRR store host templates (swanctl, strongswan, routing, nftables, dnsmasq) see."""
+    connections = store_connections(view)
+    return {
+        "view": view,
+        "connections": connections,
+        "ipsec": IPSEC,
+        "flows": store_firewall(view),
+        "rules": store_policy_rules(view),
+        "role_text": f"store {view.store_id} {view.store_name}",
+        # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
+        "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+        "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
+        # charon never uses a LAN or tunnel address for IKE
+        "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
+    }
+
+
+def hub_host_context(view: HubView) -> dict[str, Any]:
+    """What the FRR hub host templates (swanctl, strongswan, routing, nftables) see."""
+    return {
+        "view": view,
+        "connections": hub_connections(view),
+        "ipsec": IPSEC,
+        "rules": [],
+        "role_text": "hub",
+        "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "corporate": ", ".join(net.cidr for net in view.summaries),
+        "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
+    }
 
 
 def store_connections(view: StoreApplianceView) -> list[IpsecConnection]:

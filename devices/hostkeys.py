@@ -27,10 +27,27 @@ from storestack.devices.errors import HostKeyError
 DEFAULT_KNOWN_HOSTS = Path(".storestack/known_hosts.json")
 
 
-def key_fingerprint(key: paramiko.PKey) -> str:
-    """'SHA256:<base64, unpadded>' as `ssh-keygen -l -E sha256` prints it."""
-    digest = hashlib.sha256(key.asbytes()).digest()
+def openssh_fingerprint(key_blob: bytes) -> str:
+    """'SHA256:<base64, unpadded>' of a public key blob, as `ssh-keygen -l -E sha256` prints it.
+
+    The one fingerprint function: the push engine checks presented keys with it and the lab
+    records the keys it generates with it, so the two always agree.
+    """
+    digest = hashlib.sha256(key_blob).digest()
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def key_fingerprint(key: paramiko.PKey) -> str:
+    """The fingerprint of a key an SSH server presented."""
+    return openssh_fingerprint(key.asbytes())
+
+
+def public_key_line_fingerprint(public_key_line: str) -> str:
+    """The fingerprint of an OpenSSH public key line ('ssh-ed25519 AAAA… comment')."""
+    parts = public_key_line.split()
+    if len(parts) < 2:
+        raise ValueError("not an OpenSSH public key line")
+    return openssh_fingerprint(base64.b64decode(parts[1]))
 
 
 class KnownHostKeys:

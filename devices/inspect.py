@@ -11,9 +11,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from storestack.devices.configdiff import ConfigDiff, redactor_for
-from storestack.devices.intended import IntendedConfig
-from storestack.devices.push import PushContext, compare
+from storestack.devices.configdiff import redactor_for
+from storestack.devices.push import PushContext
 from storestack.devices.session import ApplianceSession
 from storestack.devices.targets import ApplianceTarget
 
@@ -44,11 +43,6 @@ def fetch_running(target: ApplianceTarget, context: PushContext) -> str:
     """The appliance's running config (it may hold secrets: show it only through a Redactor)."""
     with read_only_session(target, context) as session:
         return session.running_config()
-
-
-def compare_running(target: ApplianceTarget, intended: IntendedConfig, context: PushContext) -> ConfigDiff:
-    """NAPALM's compare_config against the live appliance: running → intended, nothing sent."""
-    return compare(fetch_running(target, context), intended, target.platform)
 
 
 class ShowSessions:

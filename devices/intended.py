@@ -96,6 +96,7 @@ def rendered_intended_configs(
     an unknown store) are configuration errors: nothing is pushed.
     """
     from storestack.devices.errors import RenderError
+    from storestack.devices.outputs import psk_values
     from storestack.devices.render import render_fleet
 
     targets = list(targets)
@@ -114,8 +115,4 @@ def rendered_intended_configs(
         }
     except RenderError as exc:
         raise PushConfigError(f"cannot render intended configs: {exc}") from None
-    values = set(secrets)
-    for store_outputs in (outputs or {}).values():
-        values.update(link.psk.get_secret_value() for link in store_outputs.links)
-        values.update(tunnel.psk.get_secret_value() for tunnel in store_outputs.aws_tunnels)
-    return IntendedConfigs(rendered, secrets=values)
+    return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})

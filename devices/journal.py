@@ -1,6 +1,6 @@
 """Push run journals: `.storestack/runs/<run-id>.json`, plus an append-only event log while running.
 
-Same place, run ids and file mode as the step journals of `storestack.common.journal`; the
+Same place, run ids and file mode as every run journal (`storestack.common.journal`); the
 content is the push's RunReport (per-appliance results), which is also the `--json` output.
 
 Every change of an appliance (started: `running`, changed unknown; finished: its result) is
@@ -21,15 +21,17 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from storestack.common.files import atomic_write_text
-from storestack.common.journal import RUNS_DIR, new_run_id
+from storestack.common.journal import RUNS_DIR, journal_path, new_run_id, write_journal
 from storestack.devices.report import DONE_OUTCOMES, DeviceResult, RunReport
 
 DEFAULT_RUNS_DIR = RUNS_DIR
-__all__ = ["DEFAULT_RUNS_DIR", "RunJournal", "last_push_run", "load_run", "new_run_id", "unfinished_names"]
+__all__ = ["DEFAULT_RUNS_DIR", "PushJournal", "last_push_run", "load_run", "new_run_id", "unfinished_names"]
 
 
-class RunJournal:
+class PushJournal:
+    """Writes one push run's journal: its RunReport, with every appliance's change made durable
+    in the event log first."""
+
     def __init__(self, runs_dir: Path, report: RunReport, *, snapshot_interval: float = 2.0) -> None:
         self.runs_dir = Path(runs_dir)
         self.report = report
@@ -40,7 +42,7 @@ class RunJournal:
 
     @property
     def path(self) -> Path:
-        return self.runs_dir / f"{self.report.run_id}.json"
+        return journal_path(self.runs_dir, self.report.run_id)
 
     @property
     def events_path(self) -> Path:
@@ -49,7 +51,7 @@ class RunJournal:
     def write(self) -> Path:
         """Rewrite the whole report atomically."""
         self.report.summarise()
-        atomic_write_text(self.path, self.report.model_dump_json(indent=2) + "\n", mode=0o600)
+        write_journal(self.path, self.report)
         self._last_snapshot = time.monotonic()
         return self.path
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from storestack.common.yamlerrors import describe_yaml_error
 from storestack.devices.errors import StackOutputsError
+from storestack.inventory.errors import InventoryError
+from storestack.inventory.source import decode, parse_text, read_bytes
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
 
 # AWS's own rule for VPN pre-shared keys, which every platform here accepts on one CLI line
@@ -105,6 +105,15 @@ class StoreCloudOutputs(_Outputs):
         return next((tunnel for tunnel in self.links if tunnel.link == name), None)
 
 
+def psk_values(outputs: Iterable[StoreCloudOutputs]) -> set[str]:
+    """Every pre-shared key in these stores' outputs (hub tunnels and AWS tunnels), to redact."""
+    values: set[str] = set()
+    for store in outputs:
+        values.update(link.psk.get_secret_value() for link in store.links)
+        values.update(tunnel.psk.get_secret_value() for tunnel in store.aws_tunnels)
+    return values
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Where and what, never the input value: it may be a PSK."""
     return "; ".join(
@@ -145,21 +154,29 @@ def parse_stack_outputs(data: object, *, source: str = "stack outputs") -> dict[
     return result
 
 
+MAX_OUTPUTS_BYTES = 64_000_000
+
+
 def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
     """Read stack outputs from a JSON or YAML file that holds PSKs, so it must be mode 0600."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o777
-        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StackOutputsError(f"{path}: cannot read stack outputs ({exc.strerror})") from None
     if mode & 0o077:
         raise StackOutputsError(f"{path}: holds PSKs and must be mode 0600, is {mode:04o}")
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except yaml.YAMLError as exc:
-        # Only the problem and the line: a YAML error's own text quotes the line, maybe a PSK.
-        raise StackOutputsError(f"{path}{describe_yaml_error(exc)}") from None
+        # The inventory's safe reader: a regular file of bounded size; YAML without aliases or
+        # tags, whose messages never quote the file (it holds PSKs).
+        text = decode(read_bytes(path, str(path), MAX_OUTPUTS_BYTES), str(path), MAX_OUTPUTS_BYTES)
+        if path.suffix != ".json":
+            data = parse_text(text, str(path), mapping_root=False).data
+    except InventoryError as exc:
+        raise StackOutputsError(exc.one_line()) from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     return parse_stack_outputs(data, source=str(path))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import multiprocessing as mp
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +24,14 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
+from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.platforms import get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
-from storestack.inventory.models import Platform
 
 Role = Literal["edge", "hub"]
 CONFIG_SUFFIX = ".cfg"
@@ -235,26 +237,12 @@ class Renderer:
                 hub_routes=_hub_routes(view),
             )
         text = self._render(f"{view.platform}/store.j2", context)
-        rendered_companions: tuple[tuple[str, str], ...] = ()
-        if companions and view.platform == "frr":
-            host = {
-                "view": view,
-                "connections": frr.store_connections(view),
-                "ipsec": frr.IPSEC,
-                "flows": frr.store_firewall(view),
-                "rules": frr.store_policy_rules(view),
-                "role_text": f"store {view.store_id} {view.store_name}",
-                # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
-                "wan_ifs": '", "'.join(link.ifname for link in view.wan),
-                "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-                "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
-                # charon never uses a LAN or tunnel address for IKE
-                "ignore_ifs": [segment.ifname for segment in view.segments]
-                + [connection.ifname for connection in frr.store_connections(view)],
-            }
-            rendered_companions = tuple(
-                (suffix, self._render(f"frr/{template}", host)) for suffix, template in _FRR_STORE_HOST_FILES
-            )
+        # The platform's host files; FRR's are built from the network intent (devices/frr.py).
+        host = frr.store_host_context(view) if view.platform == "frr" else {"view": view}
+        rendered_companions = tuple(
+            (suffix, self._render(f"{view.platform}/{template}", host))
+            for suffix, template in (get_platform(view.platform).companions if companions else ())
+        )
         return RenderedConfig(
             view.hostname,
             "edge",
@@ -268,22 +256,13 @@ class Renderer:
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
-        rendered_companions: tuple[tuple[str, str], ...] = ()
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
-            host = {
-                "view": view,
-                "connections": frr.hub_connections(view),
-                "ipsec": frr.IPSEC,
-                "rules": [],
-                "role_text": "hub",
-                "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-                "corporate": ", ".join(net.cidr for net in view.summaries),
-                "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
-            }
-            rendered_companions = tuple(
-                (suffix, self._render(f"frr/{template}", host)) for suffix, template in _FRR_HUB_HOST_FILES
-            )
+        host = frr.hub_host_context(view) if view.platform == "frr" else {"view": view}
+        rendered_companions = tuple(
+            (suffix, self._render(f"{view.platform}/{template}", host))
+            for suffix, template in get_platform(view.platform).hub_companions
+        )
         text = self._render(f"{view.platform}/hub.j2", context)
         return RenderedConfig(
             view.hostname,
@@ -319,22 +298,6 @@ def _check_immutable(value: Any) -> None:
         raise RenderError(
             f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
         )
-
-
-# The Linux host around an FRR appliance (see `storestack.devices.frr` for where each lands).
-_FRR_STORE_HOST_FILES = (
-    ("nftables.conf", "host-nftables.j2"),
-    ("dnsmasq.conf", "host-dnsmasq.j2"),
-    ("swanctl.conf", "host-swanctl.j2"),
-    ("strongswan.conf", "host-strongswan.j2"),
-    ("routing", "host-routing.j2"),
-)
-_FRR_HUB_HOST_FILES = (
-    ("nftables.conf", "hub-nftables.j2"),
-    ("swanctl.conf", "host-swanctl.j2"),
-    ("strongswan.conf", "host-strongswan.j2"),
-    ("routing", "host-routing.j2"),
-)
 
 
 def _hub_routes(view: StoreApplianceView) -> list[Net]:
@@ -542,3 +505,14 @@ def write_configs(configs: Iterable[RenderedConfig], out_dir: Path, *, check: bo
                 changed = atomic_write_text(path, text, mode=config.file_mode, durable=False) or changed
         (report.written if changed else report.unchanged).append(config.name)
     return report
+
+
+def stale_files(configs: Iterable[RenderedConfig], out_dir: Path) -> list[str]:
+    """Files in `out_dir` that rendering `configs` (the whole fleet) does not produce: configs of
+    removed stores or appliances, left behind. Hidden files are not counted."""
+    expected = {filename for config in configs for filename, _ in config.files()}
+    try:
+        names = sorted(entry.name for entry in os.scandir(out_dir) if entry.is_file(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [name for name in names if name not in expected and not name.startswith(".")]

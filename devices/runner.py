@@ -18,7 +18,7 @@ from pathlib import Path
 
 from storestack.devices.errors import PushConfigError, PushError
 from storestack.devices.intended import IntendedConfigSource
-from storestack.devices.journal import DEFAULT_RUNS_DIR, RunJournal, new_run_id
+from storestack.devices.journal import DEFAULT_RUNS_DIR, PushJournal, new_run_id
 from storestack.devices.push import PushContext, PushOptions, push_appliance
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
@@ -200,7 +200,7 @@ def run_push(
         for name in wave:
             results[name] = DeviceResult.for_target(by_name[name], wave=wave_index)
     report.devices = [results[name] for wave in report.waves for name in wave]
-    journal = RunJournal(options.runs_dir, report)
+    journal = PushJournal(options.runs_dir, report)
     journal.write()
     observer.on_run_start(report)
 

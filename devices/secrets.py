@@ -7,13 +7,13 @@ value, and the push renderer into the value after checking it fits on one CLI li
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from storestack.common.secretrefs import SecretPolicy, parse_secret_ref, policy_problem, read_secret
 from storestack.devices.errors import SecretUnavailableError
 
 REDACTED = "<redacted>"
@@ -54,19 +54,39 @@ def device_secret(name: str, source: str, value: str | None) -> Secret:
     return Secret(name, source, SecretStr(value))
 
 
-def resolve_secret_refs(refs: Mapping[str, str], *, reveal: bool) -> dict[str, Secret]:
-    """Turn `management.secrets` (slug -> `env:NAME`) into slots.
+def env_variable(reference: str) -> str | None:
+    """The environment variable an `env:NAME` secret reference names; None for any other form
+    (a `file:` reference, or one that does not parse). Parsed by `common.secretrefs`, the one
+    reader of secret references."""
+    try:
+        ref = parse_secret_ref(reference)
+    except ValueError:
+        return None
+    return ref.target if ref.kind == "env" else None
 
-    Without `reveal` the environment is not read at all: a redacted render needs no secrets.
+
+def resolve_secret_refs(
+    refs: Mapping[str, str], *, reveal: bool, policy: SecretPolicy | None = None
+) -> dict[str, Secret]:
+    """Turn `management.secrets` (slug -> `env:NAME` or `file:/path`) into slots.
+
+    Without `reveal` nothing is read at all: a redacted render needs no secrets. A reference
+    the fleet's `policy` does not allow is never read, even when revealing.
     """
+    policy = policy or SecretPolicy()
     slots: dict[str, Secret] = {}
-    for slug, ref in refs.items():
-        kind, _, target = ref.partition(":")
-        if kind != "env" or not target:
-            slots[slug] = Secret(slug, ref, None, "unsupported secret reference (use env:NAME)")
+    for slug, text in refs.items():
+        try:
+            ref = parse_secret_ref(text)
+        except ValueError:
+            slots[slug] = Secret(slug, text, None, "unsupported secret reference (use env:NAME or file:/absolute/path)")
             continue
-        if reveal:
-            slots[slug] = device_secret(slug, ref, os.environ.get(target))
+        problem = policy_problem(ref, policy)
+        if problem is not None:
+            slots[slug] = Secret(slug, text, None, problem)
+        elif reveal:
+            value, problem = read_secret(ref, policy)
+            slots[slug] = Secret(slug, text, None, problem) if problem else device_secret(slug, text, value)
         else:
-            slots[slug] = Secret(slug, ref)
+            slots[slug] = Secret(slug, text)
     return slots

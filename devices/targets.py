@@ -13,19 +13,27 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
-from storestack.common.yamlerrors import describe_yaml_error
+from storestack.common.platforms import Platform
+from storestack.devices.errors import DevicesError
+from storestack.inventory.errors import InventoryError
+from storestack.inventory.source import read_document
+from storestack.inventory.validate import read_model
 
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
 ApplianceRole = Literal["hub", "edge"]
 
 
-class CredentialsError(Exception):
+class CredentialsError(DevicesError, UsageError):
     """Credentials could not be resolved from the reference."""
 
 
-class AppliancesFileError(ValueError):
-    """An appliance inventory file is not YAML (schema errors are pydantic's ValidationError)."""
+class AppliancesFileError(DevicesError, UsageError, ValueError):
+    """An appliance inventory file cannot be read, is not safe YAML, or does not fit the schema."""
+
+
+MAX_TARGETS_BYTES = 16_000_000  # an appliance inventory of a large fleet: ~300 bytes an appliance
+MAX_CREDENTIALS_BYTES = 64_000
 
 
 class Credentials(BaseModel):
@@ -62,12 +70,16 @@ class CredentialsRef(BaseModel):
         if mode & 0o077:
             raise CredentialsError(f"{file}: credentials file must be mode 0600, is {mode:04o}")
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise CredentialsError(f"{file}{describe_yaml_error(exc)}") from None
-        if not isinstance(data, dict) or "username" not in data or "password" not in data:
-            raise CredentialsError(f"{file}: needs 'username' and 'password' keys")
-        return Credentials(username=str(data["username"]), password=SecretStr(str(data["password"])))
+            # The inventory's safe reader: regular file, size-limited, no aliases or tags, and
+            # messages that never quote the file (it holds a password).
+            data = read_document(file, str(file), MAX_CREDENTIALS_BYTES).data
+        except InventoryError as exc:
+            raise CredentialsError(exc.one_line()) from None
+        if set(data) != {"username", "password"}:
+            raise CredentialsError(f"{file}: needs exactly the keys 'username' and 'password'")
+        if not all(isinstance(data[key], str) and data[key] for key in ("username", "password")):
+            raise CredentialsError(f"{file}: 'username' and 'password' must be non-empty strings")
+        return Credentials(username=data["username"], password=SecretStr(data["password"]))
 
 
 class ApplianceTarget(BaseModel):
@@ -98,12 +110,14 @@ class ApplianceInventory(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> ApplianceInventory:
-        """Read an appliance inventory; YAML it cannot read is an AppliancesFileError."""
+        """Read an appliance inventory with the inventory's safe reader (size and alias limits).
+
+        Anything wrong is an AppliancesFileError of one line naming file, line and field.
+        """
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise AppliancesFileError(f"{path}{describe_yaml_error(exc)}") from None
-        return cls.model_validate(data)
+            return read_model(cls, Path(path), limit=MAX_TARGETS_BYTES)
+        except InventoryError as exc:
+            raise AppliancesFileError(exc.one_line()) from None
 
     def save(self, path: Path) -> None:
         """Atomic write: a crash never leaves a half-written appliance inventory."""

@@ -13,13 +13,13 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from storestack.common.platforms import Platform
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.naming import short_ifname
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import PROFILES, PlatformProfile
+from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
-from storestack.inventory.models import Platform
 from storestack.network.build import NetworkIntent
 from storestack.network.model import HubIntent, StoreIntent, Tunnel
 
@@ -451,7 +451,9 @@ class ViewBuilder:
         self.intent = intent or NetworkIntent(fleet, self.outputs, reveal_secrets=reveal_secrets)
         spec = fleet.spec
         plan = spec.ip_plan
-        self._secrets = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets)
+        self._secrets = resolve_secret_refs(
+            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+        )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
@@ -520,7 +522,7 @@ class ViewBuilder:
 
     def store_view(self, store: ResolvedStore, hostname: str) -> StoreApplianceView:
         appliance = next(a for a in store.appliances if a.hostname == hostname)
-        profile = PROFILES[appliance.platform]
+        profile = get_platform(appliance.platform)
         outputs = self.outputs.get(store.id)
         if outputs is not None:
             self._check_outputs(store, outputs)
@@ -789,7 +791,7 @@ class ViewBuilder:
 
     def hub_view(self, hub_name: str) -> HubView:
         hub: ResolvedHub = self.fleet.hubs[hub_name]
-        profile = PROFILES[hub.platform]
+        profile = get_platform(hub.platform)
         intent = self.intent.hub(hub_name)
         stores: dict[str, HubStoreView] = {}
         peers: list[HubPeerView] = []

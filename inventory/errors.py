@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storestack.common.errors import InventoryFamily
+
 
 @dataclass(frozen=True, order=True)
 class InventoryIssue:
@@ -20,7 +22,7 @@ class InventoryIssue:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
 
 
-class InventoryError(Exception):
+class InventoryError(InventoryFamily):
     """The inventory is invalid; `issues` holds every problem found, not just the first."""
 
     def __init__(self, issues: list[InventoryIssue]) -> None:
@@ -29,6 +31,11 @@ class InventoryError(Exception):
         head = "\n".join(str(issue) for issue in self.issues[:20])
         more = f"\n… and {count - 20} more" if count > 20 else ""
         super().__init__(f"{count} inventory error{'s' if count != 1 else ''}:\n{head}{more}")
+
+    def one_line(self) -> str:
+        """The first issue, and how many more there are: for messages that must stay on one line."""
+        first = str(self.issues[0]) if self.issues else "invalid"
+        return first + (f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else "")
 
 
 class IpamExhaustedError(InventoryError):

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from storestack.common.platforms import Platform
 from storestack.inventory.fleet import Fleet, ResolvedAppliance, ResolvedStore
-from storestack.inventory.models import Platform
 
 ANSIBLE_NETWORK_OS: dict[Platform, str] = {
     "frr": "frr.frr.frr",

@@ -7,14 +7,13 @@ fleet-wide checks, so templates and components can trust them.
 from __future__ import annotations
 
 import difflib
-import functools
 import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.common.errors import InventoryFamily, UsageError
 from storestack.inventory.models import (
     CloudAffinity,
     FleetSpec,
@@ -24,35 +23,14 @@ from storestack.inventory.models import (
     StoreFormat,
     WanKind,
 )
+from storestack.inventory.types import describe
 
 
 class Resolved(BaseModel):
+    """A resolved value. The loader builds these with `model_construct` from values it has
+    validated or computed, so they are not validated a second time."""
+
     model_config = ConfigDict(frozen=True)
-
-    @classmethod
-    def trusted(cls, **values: Any) -> Self:
-        """An instance from values the loader has already validated or computed, every field given.
-
-        What `model_construct` does, minus its per-field alias and default handling: building
-        ~10 resolved models per store is otherwise a large part of loading a big fleet.
-        """
-        instance = _new(cls)
-        _set(instance, "__dict__", values)
-        # Every field is given, so the set is the class's field names (copying a frozenset is
-        # cheaper than building a set from the dict).
-        _set(instance, "__pydantic_fields_set__", set(_field_names(cls)))
-        _set(instance, "__pydantic_extra__", None)
-        _set(instance, "__pydantic_private__", None)
-        return instance
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-@functools.cache
-def _field_names(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
 
 
 class ResolvedSegment(Resolved):
@@ -147,11 +125,15 @@ class Fleet:
         hubs: dict[str, ResolvedHub],
         stores: dict[str, ResolvedStore],
         root: Path,
+        removed: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
         self.hubs = hubs
         self.stores = dict(sorted(stores.items()))
         self.root = root
+        # Stores the lock file still pins but the inventory no longer has: their stacks are
+        # to be destroyed (and their numbers stay reserved until the lock entry is deleted).
+        self.removed = tuple(sorted(removed))
 
     def __len__(self) -> int:
         return len(self.stores)
@@ -190,10 +172,16 @@ class Fleet:
                 and (predicate is None or predicate(store))
             )
 
+        # Removed stores have no attributes to match: only the whole fleet keeps them.
+        unfiltered = not wanted and predicate is None and not any((region, format, platform, state))
         # A new Fleet with its own dicts: changing the copy's mappings never touches this one
         # (the models inside are frozen, so sharing them is safe).
         return Fleet(
-            self.spec, dict(self.hubs), {s.id: s for s in self.stores.values() if keep(s)}, self.root
+            self.spec,
+            dict(self.hubs),
+            {s.id: s for s in self.stores.values() if keep(s)},
+            self.root,
+            self.removed if unfiltered else (),
         )
 
     @property
@@ -205,12 +193,26 @@ class Fleet:
         return [(store, link) for store in self.stores.values() for link in store.wan if link.hub == hub]
 
 
-class UnknownStoreError(KeyError):
+class UnknownStoreError(InventoryFamily, UsageError, KeyError):
+    """A store id the inventory does not have; a KeyError too, as a failed mapping lookup is."""
+
     def __init__(self, store_id: str, known: list[str]) -> None:
         self.store_id = store_id
-        close = difflib.get_close_matches(store_id, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        super().__init__(f"no store {store_id!r} in the inventory{hint}")
+        self.suggestions = suggest(store_id, known)
+        if self.suggestions:
+            hint = f" (did you mean {' or '.join(repr(name) for name in self.suggestions)}?)"
+        else:
+            hint = f" ({len(known)} stores; `storestack inventory list` shows them)"
+        super().__init__(f"no store {describe(store_id)} in the inventory{hint}")
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def suggest(value: str, known: list[str], limit: int = 3) -> list[str]:
+    """Known names close to `value`: by spelling, else those holding it (`7` → `nw-0007`)."""
+    close = difflib.get_close_matches(value.lower(), known, n=1)
+    if close:
+        return close
+    needle = value.lower().strip()
+    return [name for name in known if needle and needle in name][:limit]

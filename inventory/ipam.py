@@ -1,4 +1,4 @@
-"""Deterministic address and ASN allocation, pinned by a committed lock file.
+"""All of IPAM: deterministic address and ASN allocation, pinned by a committed lock file.
 
 A store keeps whatever the lock file says it has. New stores are served in id order from the
 lowest free block, so adding, removing or reordering stores never renumbers an existing one.
@@ -12,17 +12,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from storestack.common.errors import InventoryFamily
 from storestack.common.files import atomic_write_text
-from storestack.inventory.addresses import network, parse_address, parse_network, span
-from storestack.inventory.errors import InventoryError, InventoryIssue
-from storestack.inventory.source import SourceDocument, decode, parse_text
+from storestack.inventory.addresses import span
+from storestack.inventory.errors import InventoryError, IpamExhaustedError
+from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
+from storestack.inventory.source import Loc, SourceDocument, decode, parse_text, read_bytes
 from storestack.inventory.validate import validate_document
 
 LOCK_FILE_NAME = "allocations.yaml"
+LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64_000_000  # ~160 bytes a store: room for far more stores than a chain has
-_LOCK_HEADER = (
+LOCK_HEADER = (
     "# IPAM allocations managed by storestack. Commit this file: it keeps every store's\n"
     "# numbers stable when stores are added, removed or reordered. Do not edit by hand.\n"
 )
@@ -57,9 +60,18 @@ def _flow(mapping: dict[str, object]) -> str:
 class AllocationTable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = 1
+    version: int = LOCK_VERSION
     hubs: dict[str, HubAllocation] = Field(default_factory=dict)
     stores: dict[str, StoreAllocation] = Field(default_factory=dict)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        if version != LOCK_VERSION:
+            raise ValueError(
+                f"lock file version {version} is not supported (this storestack reads and writes version {LOCK_VERSION})"
+            )
+        return version
 
     def render(self) -> str:
         """The lock file's text: sorted, one store per block, stable for diffs.
@@ -67,7 +79,7 @@ class AllocationTable(BaseModel):
         Written by hand rather than by a YAML emitter: every value is an address, a network
         or a number, every key a validated name, and this runs on every load of a big fleet.
         """
-        out = [_LOCK_HEADER, f"version: {self.version}\n"]
+        out = [LOCK_HEADER, f"version: {self.version}\n"]
         out.append("hubs:\n" if self.hubs else "hubs: {}\n")
         for name in sorted(self.hubs):
             out.append(f"  {_key(name)}: {{loopback: {self.hubs[name].loopback}}}\n")
@@ -93,10 +105,7 @@ def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTab
     """The lock file and its parsed document (the line of each entry, for error messages)."""
     if not path.exists():
         return AllocationTable(), SourceDocument(display, {}, {})
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InventoryError([InventoryIssue(display, 0, "", f"cannot read file: {exc.strerror}")]) from None
+    raw = read_bytes(path, display, MAX_LOCK_BYTES)
     return parse_allocations(decode(raw, display, MAX_LOCK_BYTES), display)
 
 
@@ -127,7 +136,8 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
     exactly the written shape and types (raising otherwise), so the result is what validation
     would give.
     """
-    if set(data) - {"version", "hubs", "stores"} or type(data.get("version", 1)) is not int:
+    version = data.get("version", LOCK_VERSION)
+    if set(data) - {"version", "hubs", "stores"} or type(version) is not int or version != LOCK_VERSION:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
@@ -145,26 +155,28 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
             loopbacks={name: _address(value) for name, value in (entry.get("loopbacks") or {}).items()},
             transit={name: _network(value) for name, value in (entry.get("transit") or {}).items()},
         )
-    return AllocationTable.model_construct(version=data.get("version", 1), hubs=hubs, stores=stores)
+    return AllocationTable.model_construct(version=version, hubs=hubs, stores=stores)
 
 
 def _address(value: object) -> ipaddress.IPv4Address:
     if type(value) is not str:
         raise TypeError(value)
-    return parse_address(value)
+    return ipaddress.IPv4Address(value)
 
 
 def _network(value: object) -> ipaddress.IPv4Network:
     if type(value) is not str or "/" not in value:
         raise TypeError(value)
-    return parse_network(value)
+    return ipaddress.IPv4Network(value)
 
 
 def write_allocations(path: Path, table: AllocationTable) -> bool:
     return atomic_write_text(path, table.render())
 
 
-class PoolExhausted(Exception):
+class PoolExhausted(InventoryFamily):
+    """Internal to allocation: the loader reports it as an IpamExhaustedError naming the file."""
+
     def __init__(self, pool: str, supernet: str, size: str, used: int) -> None:
         self.pool, self.supernet, self.size, self.used = pool, supernet, size, used
         super().__init__(f"{pool} {supernet} has no free {size} left ({used} in use)")
@@ -211,7 +223,7 @@ class NetworkPool:
             raise PoolExhausted(self.name, str(self.supernet), f"/{self.prefix}", len(self._taken))
         index = self._next
         self._taken.add(index)
-        return network(self._base + index * self.block_size, self.prefix)
+        return ipaddress.IPv4Network((self._base + index * self.block_size, self.prefix))
 
     def allocate_address(self) -> ipaddress.IPv4Address:
         """One /32 (pools of host addresses, such as loopbacks)."""
@@ -237,3 +249,118 @@ class AsnPool:
 
     def _used(self) -> int:
         return sum(1 for asn in self._taken if self.low <= asn <= self.high)
+
+
+# Where each segment sits inside a store block, in eighths of the block: (offset, eighths).
+_SEGMENT_SLOTS: dict[SegmentKind, tuple[int, int]] = {
+    "pos": (0, 1),
+    "office": (1, 1),
+    "cctv": (2, 1),
+    "iot": (3, 1),
+    "guest-wifi": (4, 2),
+}
+
+
+def segment_subnet(block: ipaddress.IPv4Network, kind: SegmentKind) -> ipaddress.IPv4Network:
+    """The segment's slot in the store block: eighths of the block, guest Wi-Fi taking two."""
+    offset, eighths = _SEGMENT_SLOTS[kind]
+    eighth = 1 << (32 - block.prefixlen - 3)
+    first = int(block.network_address) + offset * eighth
+    return ipaddress.IPv4Network((first, block.prefixlen + 3 - (eighths.bit_length() - 1)))
+
+
+def _exhausted(fleet_doc: SourceDocument, exc: PoolExhausted, owner: str) -> IpamExhaustedError:
+    loc: Loc = ("asn", "store_range") if exc.pool.startswith("asn") else tuple(exc.pool.split("."))
+    return IpamExhaustedError([fleet_doc.issue(loc, f"IPAM exhausted: {exc} while allocating for {owner}")])
+
+
+def allocate_fleet(
+    spec: FleetSpec, fleet_doc: SourceDocument, stores: list[StoreSpec], previous: AllocationTable
+) -> AllocationTable:
+    """Every hub's and store's numbers: pinned ones kept, new ones served from the pools.
+
+    Removed stores and hubs keep their entries, so their numbers are not handed to someone
+    else while configs may still reference them. Raises IpamExhaustedError naming the pool.
+    """
+    plan = spec.ip_plan
+    block_pool = NetworkPool("ip_plan.stores", plan.stores, plan.store_block_prefix)
+    transit_pool = NetworkPool("ip_plan.transit", plan.transit, 31)
+    loopback_pool = NetworkPool("ip_plan.loopbacks", plan.loopbacks, 32)
+    # The supernet's own network address is never a usable loopback.
+    loopback_pool.reserve(plan.loopbacks.network_address)
+    low, high = spec.asn.store_range
+    asn_pool = AsnPool(low, high)
+    present = {store.id for store in stores}
+    table = AllocationTable()
+
+    # Reserve before allocating: pinned allocations (also of removed stores) and every
+    # explicit value in the inventory.
+    current_hubs = {hub.hostname for hub in spec.sites.hq.hubs}
+    for hub_name, hub_alloc in previous.hubs.items():
+        loopback_pool.reserve(hub_alloc.loopback)
+        if hub_name not in current_hubs:
+            table.hubs[hub_name] = hub_alloc
+    for store_id, alloc in previous.stores.items():
+        if alloc.block is not None:
+            block_pool.reserve(alloc.block)
+        for net in alloc.transit.values():
+            transit_pool.reserve(net)
+        for address in alloc.loopbacks.values():
+            loopback_pool.reserve(address)
+        asn_pool.reserve(alloc.asn)
+        if store_id not in present:
+            table.stores[store_id] = alloc
+    for store in stores:
+        if store.asn is not None:
+            asn_pool.reserve(store.asn)
+        for segment in store.lan.values():
+            if segment.subnet is not None:
+                block_pool.reserve(segment.subnet)
+        for appliance in store.appliances:
+            if appliance.management_address is not None:
+                loopback_pool.reserve(appliance.management_address)
+    for hub in spec.sites.hq.hubs:
+        loopback_pool.reserve(hub.management_address)
+
+    for hub in spec.sites.hq.hubs:
+        pinned = previous.hubs.get(hub.hostname)
+        try:
+            loopback = pinned.loopback if pinned else loopback_pool.allocate_address()
+        except PoolExhausted as exc:
+            raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
+        table.hubs[hub.hostname] = HubAllocation.model_construct(loopback=loopback)
+    for store in sorted(stores, key=lambda store: store.id):
+        try:
+            table.stores[store.id] = _allocate_store(
+                store, previous.stores.get(store.id), block_pool, transit_pool, loopback_pool, asn_pool
+            )
+        except PoolExhausted as exc:
+            raise _exhausted(fleet_doc, exc, f"store {store.id!r}") from None
+    table.stores = dict(sorted(table.stores.items()))
+    return table
+
+
+def _allocate_store(
+    store: StoreSpec,
+    pinned: StoreAllocation | None,
+    block_pool: NetworkPool,
+    transit_pool: NetworkPool,
+    loopback_pool: NetworkPool,
+    asn_pool: AsnPool,
+) -> StoreAllocation:
+    needs_block = any(segment.subnet is None for segment in store.lan.values())
+    block = pinned.block if pinned and pinned.block is not None else None
+    if needs_block and block is None:
+        block = block_pool.allocate()
+    asn = store.asn if store.asn is not None else (pinned.asn if pinned else asn_pool.allocate())
+    loopbacks = {}
+    for appliance in store.appliances:
+        existing = pinned.loopbacks.get(appliance.hostname) if pinned else None
+        loopbacks[appliance.hostname] = existing or loopback_pool.allocate_address()
+    transit = {}
+    for link in store.wan:
+        existing_net = pinned.transit.get(link.name) if pinned else None
+        transit[link.name] = existing_net or transit_pool.allocate()
+    return StoreAllocation.model_construct(
+        block=block if needs_block else None, asn=asn, loopbacks=loopbacks, transit=transit
+    )

@@ -10,12 +10,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storestack.common.addressing import SHARED_ADDRESS_SPACE
+from storestack.common.platforms import Platform
+from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
 from storestack.inventory.types import (
+    AbsoluteDirectory,
     Asn,
     AwsAccountId,
     AwsRegion,
     AzSuffix,
     Cidr,
+    EnvPrefix,
     HostKeyFingerprint,
     Hostname,
     HttpsUrl,
@@ -29,8 +34,6 @@ from storestack.inventory.types import (
     VlanId,
 )
 
-Platform = Literal["frr", "cisco_xe", "huawei_vrp", "fortinet"]
-PLATFORMS: tuple[Platform, ...] = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
 StoreFormat = Literal["hypermarket", "supermarket", "mall", "convenience"]
 LifecycleState = Literal["planned", "active", "decommissioned"]
 WanKind = Literal["fiber", "broadband", "lte", "5g"]
@@ -64,6 +67,13 @@ class IpPlan(Strict):
     loopbacks: Cidr = Field(description="appliance loopbacks and router ids (/32 each)")
     hq: list[Cidr] = Field(min_length=1, description="HQ data-centre prefixes")
     management: list[Cidr] = Field(min_length=1, description="ranges allowed to manage appliances")
+    management_widest_prefix: int = Field(
+        default=16, ge=8, le=32, description="no management range may be wider than this prefix length"
+    )
+    private_ranges: list[Cidr] = Field(
+        default_factory=lambda: [SHARED_ADDRESS_SPACE],
+        description="ranges besides RFC 1918 the chain uses privately for loopbacks and transit",
+    )
 
 
 class AsnPlan(Strict):
@@ -162,6 +172,16 @@ class Management(Strict):
         },
         description="where device secrets come from; values never appear in the inventory",
     )
+    secret_env_prefix: EnvPrefix = Field(
+        default=DEFAULT_ENV_PREFIX, description="env: references may only name variables with this prefix"
+    )
+    secret_file_dirs: list[AbsoluteDirectory] = Field(
+        default=[], description="file: references may only name 0600 files inside these directories"
+    )
+
+    @property
+    def secret_policy(self) -> SecretPolicy:
+        return SecretPolicy(self.secret_env_prefix, tuple(self.secret_file_dirs))
 
 
 class FleetSpec(Strict):

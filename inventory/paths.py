@@ -8,3 +8,7 @@ from pathlib import Path
 
 def sample_chain_path() -> Path:
     return Path(str(files("storestack.inventory") / "examples" / "sample-chain"))
+
+
+FLEET_FILE = "fleet.yaml"
+STORES_DIR = "stores"

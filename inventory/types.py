@@ -7,13 +7,14 @@ newline, a `!`, a CLI keyword glued onto a value or a unicode look-alike cannot 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from storestack.inventory.addresses import parse_address, parse_network
+from storestack.common.secretrefs import parse_secret_ref
 
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -21,7 +22,6 @@ _TEXT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .,'()&/_+-]{0,61}[A-Za-z0-9.)'])?"
 _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
-_SECRET_REF = re.compile(r"env:[A-Z_][A-Z0-9_]{0,63}")
 _URL = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 _AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
@@ -81,7 +81,6 @@ HostKeyFingerprint = Annotated[
     str, _pattern_type(_FINGERPRINT, "an OpenSSH SHA256 host-key fingerprint ('SHA256:' + 43 chars)")
 ]
 TagText = Annotated[str, _pattern_type(_TAG, "an allowed tag value (1-128 chars, no control characters)")]
-SecretRef = Annotated[str, _pattern_type(_SECRET_REF, "a secret reference of the form env:NAME")]
 HttpsUrl = Annotated[str, _pattern_type(_URL, "an https URL")]
 AwsRegion = Annotated[str, _pattern_type(_AWS_REGION, "an AWS region name (e.g. eu-west-1)")]
 AwsAccountId = Annotated[str, _pattern_type(_AWS_ACCOUNT, "a 12-digit AWS account id")]
@@ -127,7 +126,7 @@ Asn = Annotated[int, BeforeValidator(_strict_int), AfterValidator(_check_asn)]
 def _check_network(value: object) -> ipaddress.IPv4Network:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Network) else str(value)
     try:
-        network = parse_network(text)
+        network = ipaddress.IPv4Network(text)
     except ValueError as exc:
         reason = describe_reason(exc)
         if reason == "host bits set":
@@ -156,7 +155,7 @@ def _check_interface(value: object) -> ipaddress.IPv4Interface:
 def _check_address(value: object) -> ipaddress.IPv4Address:
     text = _require_str(value) if not isinstance(value, ipaddress.IPv4Address) else str(value)
     try:
-        return parse_address(text)
+        return ipaddress.IPv4Address(text)
     except ValueError:
         raise _refuse("storestack_address", f"{describe(text)} is not an IPv4 address") from None
 
@@ -164,3 +163,33 @@ def _check_address(value: object) -> ipaddress.IPv4Address:
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_check_network)]
 InterfaceAddress = Annotated[ipaddress.IPv4Interface, BeforeValidator(_check_interface)]
 IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_check_address)]
+
+
+def _check_secret_ref(value: object) -> str:
+    text = _require_str(value)
+    try:
+        parse_secret_ref(text)
+    except ValueError as exc:
+        raise _refuse("storestack_secret_ref", f"{describe(text)} is not {exc}") from None
+    return text
+
+
+SecretRef = Annotated[str, BeforeValidator(_check_secret_ref)]
+EnvPrefix = Annotated[
+    str,
+    _pattern_type(re.compile(r"[A-Z][A-Z0-9_]{1,31}_"), "an environment variable prefix (e.g. STORESTACK_)"),
+]
+
+
+def _check_directory(value: object) -> str:
+    text = _require_str(value)
+    if not (
+        text.startswith("/") and os.path.normpath(text) == text and text.isprintable() and len(text) < 256
+    ):
+        raise _refuse(
+            "storestack_directory", f"{describe(text)} is not an absolute, normalised directory path"
+        )
+    return text
+
+
+AbsoluteDirectory = Annotated[str, BeforeValidator(_check_directory)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, ValidationError
 
-from storestack.inventory.errors import InventoryIssue
-from storestack.inventory.source import Loc, SourceDocument, dotted
+from storestack.inventory.errors import InventoryError, InventoryIssue
+from storestack.inventory.source import MAX_FILE_BYTES, Loc, SourceDocument, dotted, read_document
 from storestack.inventory.types import describe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -129,3 +130,12 @@ def validate_document(
                 InventoryIssue(document.display, document.line_of(loc), dotted(loc), _message(model, error))
             )
         return None, issues
+
+
+def read_model(model: type[ModelT], path: Path, *, limit: int = MAX_FILE_BYTES) -> ModelT:
+    """A YAML file read by the inventory's safe reader (regular file, size and alias limits, no
+    tags) and validated against `model`. Raises InventoryError naming file, line and field."""
+    value, issues = validate_document(model, read_document(path, str(path), limit))
+    if value is None:
+        raise InventoryError(issues)
+    return value

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import ipsec
-from storestack.lab.errors import LabError
+from storestack.lab.errors import NoTunnelsError
 from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
 from storestack.lab.reachability import Cell, measure
 from storestack.lab.state import require_state
@@ -60,7 +60,7 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
     state_dir = state_dir.resolve()
     state = require_state(state_dir)
     if state.internet_namespace is None:
-        raise LabError(
+        raise NoTunnelsError(
             f"lab {state.name} runs the veth overlay, which has no tunnels to check; "
             "start it with `storestack lab up --overlay ipsec`"
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from storestack.common.errors import LabFamily, UsageError
 
-class LabError(Exception):
+
+class LabError(LabFamily):
     """The lab could not do what was asked."""
 
 
-class LabPrerequisiteError(LabError):
+class LabPrerequisiteError(LabError, UsageError):
     """The machine cannot run the FRR lab (not root, FRR or sshd missing)."""
 
 
@@ -21,9 +23,13 @@ class LabCommandError(LabError):
         super().__init__(f"{' '.join(command)} exited {returncode}: {self.stderr or '(no output)'}")
 
 
-class LabNotFoundError(LabError):
+class LabNotFoundError(LabError, UsageError):
     """No lab is recorded in the state directory."""
 
 
-class UnknownLinkError(LabError):
+class UnknownLinkError(LabError, UsageError):
     """fail-link/restore-link named a store or link the lab does not have."""
+
+
+class NoTunnelsError(LabError, UsageError):
+    """`lab check` on a lab that runs the veth overlay, which has no tunnels to check."""

@@ -38,7 +38,8 @@ from storestack.devices.render import render_fleet
 from storestack.inventory import Fleet, load_fleet
 
 PSK_SECRET = "ipsec-psk"
-_CONNECTION = re.compile(r"^    ([A-Za-z0-9._-]+) \{$")
+# A connection, possibly inheriting a top-level template section (`name : template {`).
+_CONNECTION = re.compile(r"^    ([A-Za-z0-9._-]+)(?: : [A-Za-z0-9._-]+)? \{$")
 _SECRET = re.compile(r"^    ike-([A-Za-z0-9._-]+) \{$")
 _INCLUDE_TRANSPORT = re.compile(r"^(\s*)include transport/([A-Za-z0-9._-]+)\*\.conf$")
 _IF_ID = re.compile(r"^\s*if_id_(in|out) = (\d+)$")
@@ -125,12 +126,17 @@ def adapt_swanctl(
     out: list[str] = []
     skipping = False
     connection: str | None = None
+    top: str | None = None  # the top-level section: connections, secrets or a template
     for line in text.splitlines():
         if skipping:
             if line == "    }":
                 skipping = False
             continue
-        match = _SECRET.match(line) or _CONNECTION.match(line)
+        if line.endswith("{") and not line.startswith((" ", "#")):
+            top = line.split()[0]
+        elif line == "}":
+            top = None
+        match = (_SECRET.match(line) or _CONNECTION.match(line)) if top in ("connections", "secrets") else None
         if match:
             connection = match.group(1)
             if connection not in vteps:

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from storestack.common.files import atomic_write_text
+from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.lab import system
 from storestack.lab.errors import LabCommandError, LabError
-from storestack.lab.hostkeys import openssh_fingerprint
 from storestack.lab.state import HOST_KEY_FILE, SSH_DIR, LabState, SshdShard
 
 PORTS_PER_SSHD = 16
@@ -89,7 +89,7 @@ def generate_host_key(path: Path, lab_name: str) -> str:
         stale.unlink(missing_ok=True)
     comment = f"storestack-lab-{lab_name}"
     system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
-    return openssh_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
+    return public_key_line_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
 
 
 

@@ -94,7 +94,7 @@ class LabState(BaseModel):
     site_namespaces: dict[str, str] = Field(default_factory=dict)
 
     def is_emulated(self, appliance: str) -> bool:
-        return self.topology.appliance(appliance).platform != "frr"
+        return self.topology.appliance(appliance).emulated
 
     def frr_links(self) -> list[LabLink]:
         """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""

@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from storestack.devices.targets import ApplianceRole, Platform
+from storestack.common.platforms import Platform
+from storestack.devices.platforms import get_platform
+from storestack.devices.targets import ApplianceRole
 
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
 # How the lab carries a link's overlay: "veth" puts the overlay /31 straight on a veth pair
@@ -33,6 +35,11 @@ class LabAppliance(BaseModel):
     role: ApplianceRole
     store_id: str | None = Field(default=None, description="owning store; None for hubs")
     platform: Platform = "frr"
+
+    @property
+    def emulated(self) -> bool:
+        """Runs in the vendor emulator rather than as an FRR router in a namespace."""
+        return get_platform(self.platform).emulated
 
 
 class LabEndpoint(BaseModel):

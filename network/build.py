@@ -127,7 +127,9 @@ class NetworkIntent:
         spec = fleet.spec
         plan = spec.ip_plan
         self.domain = spec.organisation.domain
-        self._fleet_psk = resolve_secret_refs(spec.management.secrets, reveal=reveal_secrets).get(PSK_SECRET)
+        self._fleet_psk = resolve_secret_refs(
+            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+        ).get(PSK_SECRET)
         self._transit = plan.transit
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from storestack.common.errors import RolloutFamily, UsageError
 
-class RolloutError(Exception):
+
+class RolloutError(RolloutFamily):
     """Base of every error raised by storestack.rollout."""
 
 
-class RolloutConfigError(RolloutError):
+class RolloutConfigError(RolloutError, UsageError):
     """The rollout cannot start: unknown store, lab not up or missing the store, bad options.
 
     Nothing was changed; the CLI maps it to exit code 2.

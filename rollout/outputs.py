@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.stack_bridge import outputs_from_store_stack
+from storestack.devices.outputs import StoreCloudOutputs, psk_values
 from storestack.inventory import Fleet
 from storestack.stacks.automation import run_operation
 from storestack.stacks.config import store_stack_name
+from storestack.stacks.device_bridge import outputs_from_store_stack
 
 OutputsMode = Literal["live", "planned"]
 
@@ -83,8 +83,4 @@ class CloudOutputs:
 
     def secret_values(self) -> set[str]:
         """Every PSK fetched so far, for redaction."""
-        values: set[str] = set()
-        for outputs in self.known().values():
-            values.update(link.psk.get_secret_value() for link in outputs.links)
-            values.update(tunnel.psk.get_secret_value() for tunnel in outputs.aws_tunnels)
-        return values
+        return psk_values(self.known().values())

@@ -28,7 +28,12 @@ from pydantic import ValidationError
 
 from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import DevicesError
-from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory
+from storestack.devices.intended import (
+    IntendedConfig,
+    IntendedConfigDirectory,
+    IntendedConfigs,
+    IntendedConfigSource,
+)
 from storestack.devices.push import push_appliance
 from storestack.devices.render import render_fleet, write_configs
 from storestack.devices.report import DeviceResult
@@ -150,6 +155,9 @@ class StoreRun:
     store_id: str
     run_id: str
     observer: RolloutObserver
+    # A dry run keeps its rendered configs (secrets filled in, for an exact diff) here, in
+    # memory: it writes no secret to disk.
+    held_configs: dict[str, str] = field(default_factory=dict)
 
     @property
     def config_dir(self) -> Path:
@@ -290,8 +298,11 @@ def step_render(run: StoreRun) -> StepOutcome:
     except (DevicesError, StackError) as exc:
         raise StepFailed(f"render: {exc}") from None
     directory = run.config_dir
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_configs(configs, directory)
+    if run.options.dry_run:
+        run.held_configs.update((config.name, config.text) for config in configs)
+    else:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_configs(configs, directory)
     planned = run.store_id not in outputs or outputs[run.store_id].planned
     return StepOutcome(
         summary=(
@@ -335,7 +346,11 @@ def _rollback_text(result: DeviceResult) -> str | None:
 
 def step_push(run: StoreRun) -> StepOutcome:
     env = run.env
-    intended = IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
+    intended: IntendedConfigSource = (
+        IntendedConfigs(run.held_configs, secrets=env.secret_values())
+        if run.options.dry_run
+        else IntendedConfigDirectory(run.config_dir, secrets=env.secret_values())
+    )
     results: list[DeviceResult] = []
     reused: list[str] = []
 
@@ -567,19 +582,6 @@ def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tupl
             if record.status is StepStatus.RUNNING:
                 record.status = StepStatus.PENDING
     return journal, options
-
-
-def resume_rollout(
-    run_id: str,
-    *,
-    state_dir: Path = DEFAULT_STATE_DIR,
-    observer: RolloutObserver | None = None,
-    stop: threading.Event | None = None,
-    **overrides: Any,
-) -> RolloutResult:
-    """Continue a rollout from each store's first unfinished step, with the options it started with."""
-    journal, options = journal_to_resume(run_id, state_dir=state_dir, **overrides)
-    return run_rollout(options, journal=journal, observer=observer, stop=stop)
 
 
 def outputs_mode_text(mode: str, options: RolloutOptions) -> str:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from storestack.common.journal import RunJournal, StepRecord, StepStatus, now
+from storestack.rollout.errors import RolloutError
 
 ContextT = TypeVar("ContextT")
 
 
-class StepFailed(Exception):
+class StepFailed(RolloutError):
     """A step failed in a way it understands; `rollback` says what it undid, if anything."""
 
     def __init__(

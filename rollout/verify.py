@@ -21,10 +21,11 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from storestack.devices.health import json_object, parse_bgp_summary
+from storestack.devices.platforms import PLATFORMS
 from storestack.inventory import Fleet, ResolvedStore
 
 CheckStatus = Literal["passed", "failed", "skipped"]
-JSON_PLATFORMS = frozenset({"frr"})
+JSON_PLATFORMS = frozenset(name for name, platform in PLATFORMS.items() if platform.json_show_commands)
 
 
 class Check(BaseModel):

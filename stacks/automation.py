@@ -103,7 +103,7 @@ def run_operation(
     """Run one operation on one rendered stack. Raises typed errors, never prints.
 
     A store stack given a `renderer` carries each appliance's intended config as a secret output,
-    rendered from the live tunnel values (`storestack.devices.stack_bridge`). With `keep_values`,
+    rendered from the live tunnel values (`storestack.stacks.device_bridge`). With `keep_values`,
     `up` and `outputs` also return the outputs' values, secrets included.
     """
     parallel = bounded_parallel(parallel)

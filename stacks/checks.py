@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from storestack.components import COMPONENT_TAG
+from storestack.stacks.contract import ContractContext, check_contract
 from storestack.stacks.mocks import MockRun, RecordedResource, StackOutput, is_secret
 from storestack.stacks.resource_types import is_taggable
 
@@ -28,6 +29,7 @@ CHECKS = (
     "unencrypted-volume",
     "unmarked-secret",
     "store-isolation",
+    "contract",
 )
 CheckName = Literal[
     "duplicate-urn",
@@ -37,6 +39,7 @@ CheckName = Literal[
     "unencrypted-volume",
     "unmarked-secret",
     "store-isolation",
+    "contract",
 ]
 ADMIN_PORTS = (22, 23, 3389, 5985, 5986)
 ANYWHERE = {"0.0.0.0/0", "::/0"}
@@ -63,6 +66,7 @@ class CheckContext:
     advisory: frozenset[str] = frozenset()
     encrypted_volume_types: frozenset[str] = DEFAULT_ENCRYPTED_VOLUME_TYPES
     stores_route_tables: frozenset[str] = field(default_factory=frozenset)
+    contract: ContractContext = field(default_factory=ContractContext)
 
 
 Raw = tuple[str, str | None, str]  # (check, urn, message)
@@ -203,6 +207,12 @@ def _store_isolation(run: MockRun, context: CheckContext) -> Iterator[Raw]:
             )
 
 
+def _contract(run: MockRun, context: CheckContext) -> Iterator[Raw]:
+    """The provider and API rules a real `pulumi up` enforces (see `stacks/contract.py`)."""
+    for _rule, urn, message in check_contract(run, context.contract):
+        yield "contract", urn, message
+
+
 _CHECKS: tuple[Callable[[MockRun, CheckContext], Iterator[Raw]], ...] = (
     _duplicate_urns,
     _invalid_cidrs,
@@ -211,6 +221,7 @@ _CHECKS: tuple[Callable[[MockRun, CheckContext], Iterator[Raw]], ...] = (
     _unencrypted_volumes,
     _unmarked_secrets,
     _store_isolation,
+    _contract,
 )
 
 

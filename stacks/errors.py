@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from storestack.common.errors import StackFamily, UsageError
 
-class StackError(Exception):
+
+class StackError(StackFamily):
     """Base of every error raised by storestack.stacks."""
 
 
-class StackConfigError(StackError):
+class StackConfigError(StackError, UsageError):
     """The inventory cannot be mapped onto stacks, or a rendered stack config is missing or invalid."""
 
 
-class StackReferenceError(StackError):
+class StackReferenceError(StackError, UsageError):
     """A referenced stack's outputs are missing a value, or hold one of the wrong type."""
 
 
-class UnknownStackError(StackError):
+class UnknownStackError(StackError, UsageError):
     def __init__(self, name: str, known: list[str]) -> None:
         import difflib
 
@@ -25,7 +27,7 @@ class UnknownStackError(StackError):
         self.name = name
 
 
-class PulumiNotInstalledError(StackError):
+class PulumiNotInstalledError(StackError, UsageError):
     """The Automation API needs the `pulumi` CLI, which is not on PATH."""
 
     INSTALL_HINT = "install it with `curl -fsSL https://get.pulumi.com | sh` (see https://www.pulumi.com/docs/install/)"
@@ -38,7 +40,7 @@ class PulumiOperationError(StackError):
     """A preview/up/destroy/refresh failed inside the engine."""
 
 
-class PassphraseMissingError(StackError):
+class PassphraseMissingError(StackError, UsageError):
     def __init__(self, variable: str) -> None:
         super().__init__(
             f"set {variable} (or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase that encrypts stack secrets"

@@ -7,9 +7,7 @@ an existing one.
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
-from collections.abc import Iterable
 
 from pydantic import ValidationError
 
@@ -87,6 +85,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 workloads_cidr=_slot(plan.cloud, slot_of[f"openstack:{site.name}"], site.name),
                 desktops_cidr=_slot(plan.desktops, slot_of[f"openstack:{site.name}"], site.name),
                 dns_nameservers=spec.management.dns_forwarders,
+                bgp_asn=spec.asn.openstack,
             )
             for site in sites.openstack
         ]
@@ -104,6 +103,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 StaffRoleAccessArgs(
                     name=name,
                     data_prefixes=role.access.data_prefixes,
+                    stores=role.access.stores,
+                    admin=role.access.admin,
                     openstack_role=role.openstack_role,
                     description=role.description,
                 )
@@ -119,11 +120,20 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
 
 
+def _amazon_bundle(compute_type: str) -> str:
+    """The Amazon-owned public bundle of a compute type: nothing has to exist in the account.
+
+    Public bundle names differ by region and change with new Windows releases; check them with
+    `aws workspaces describe-workspace-bundles --owner AMAZON` before the first `up`.
+    """
+    return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
+
+
 def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
-        SeatRequest(role=role, store=store.id, count=store.desktops[role])
+        SeatRequest(role=role, store=store.id, region=store.region, count=store.desktops[role])
         for store in fleet
         if store.state != "decommissioned"
         for role in policy.roles
@@ -132,7 +142,7 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
     bundles = [
         DesktopBundleArgs(
             role=role,
-            aws_bundle_name=f"{spec.organisation.slug}-{spec.roles[role].desktop_bundle}",
+            aws_bundle_name=_amazon_bundle(_COMPUTE_TYPES.get(spec.roles[role].desktop_bundle, "STANDARD")),
             aws_compute_type=_COMPUTE_TYPES.get(spec.roles[role].desktop_bundle, "STANDARD"),
             openstack_image=policy.image,
             openstack_flavor=policy.flavor,
@@ -146,7 +156,7 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         tags=dict(spec.tags),
         seats=seats,
         bundles=bundles,
-        allowed_ranges=[spec.ip_plan.stores, *spec.ip_plan.hq],
+        management_ranges=spec.ip_plan.management,
         running_mode="AUTO_STOP" if policy.running_mode == "auto-stop" else "ALWAYS_ON",
         auto_stop_minutes=policy.auto_stop_minutes,
         directory_domain=f"desktops.{spec.organisation.domain}",
@@ -163,58 +173,15 @@ def own_prefixes(store: ResolvedStore) -> list[ipaddress.IPv4Network]:
     return sorted(set(block + pinned))
 
 
-class StorePrefixIndex:
-    """Every store's own prefixes as sorted integer ranges, to ask "does this network touch another store?"."""
-
-    def __init__(self, fleet: Fleet) -> None:
-        ranges = [
-            (int(net.network_address), int(net.broadcast_address), store.id)
-            for store in fleet
-            for net in own_prefixes(store)
-        ]
-        ranges.sort()
-        self._starts = [r[0] for r in ranges]
-        self._ranges = ranges
-        # Running maximum of range ends, so a lookup need not scan every earlier range.
-        self._max_end: list[int] = []
-        highest = -1
-        for _, end, _ in ranges:
-            highest = max(highest, end)
-            self._max_end.append(highest)
-
-    def others_overlapping(self, network: ipaddress.IPv4Network, store_id: str) -> list[str]:
-        start, end = int(network.network_address), int(network.broadcast_address)
-        index = bisect.bisect_right(self._starts, end) - 1
-        found: set[str] = set()
-        while index >= 0 and self._max_end[index] >= start:
-            range_start, range_end, owner = self._ranges[index]
-            if owner != store_id and range_end >= start and range_start <= end:
-                found.add(owner)
-            index -= 1
-        return sorted(found)
-
-
 def store_config(
     fleet: Fleet,
     store: ResolvedStore,
     core_stack: str = DEFAULT_CORE_REFERENCE,
-    prefix_index: StorePrefixIndex | None = None,
 ) -> StoreStackConfig:
-    """One store stack's config. Links AWS cannot identify stay off AWS; `notes` says so.
-
-    Pass one `prefix_index` when mapping many stores of the same fleet.
-    """
+    """One store stack's config. Links AWS cannot identify stay off AWS; `notes` says so."""
     spec = fleet.spec
     notes: list[str] = []
     own = own_prefixes(store)
-    selector: ipaddress.IPv4Network | None = _covering(own)
-    clash = (prefix_index or StorePrefixIndex(fleet)).others_overlapping(selector, store.id) if selector else []
-    if clash:
-        notes.append(
-            f"IPsec traffic selector left open: {selector} would also cover {', '.join(clash[:3])}; "
-            "its appliance still announces only its own prefixes"
-        )
-        selector = None
     links = []
     for link in store.wan:
         public = _public(link.address.ip) if link.address is not None else None
@@ -241,7 +208,6 @@ def store_config(
             bgp_asn=store.asn,
             store_supernet=spec.ip_plan.stores,
             own_prefixes=own,
-            traffic_selector=selector,
             advertised_prefixes=store.advertised_prefixes,
             wan_links=links,
             hub_tunnels=[
@@ -285,21 +251,6 @@ def _public(address: ipaddress.IPv4Address) -> ipaddress.IPv4Address | None:
         return check_public_address(address)
     except ValueError:
         return None
-
-
-def _covering(networks: Iterable[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
-    """The smallest single network that contains all of `networks`."""
-    items = sorted(networks)
-    if not items:
-        raise StackConfigError("a store without a block needs at least one LAN segment")
-    first, last = items[0], max(items, key=lambda n: int(n.broadcast_address))
-    prefix = min(n.prefixlen for n in items)
-    while prefix > 0:
-        candidate = ipaddress.IPv4Network((int(first.network_address), prefix), strict=False)
-        if last.broadcast_address in candidate:
-            return candidate
-        prefix -= 1
-    return ipaddress.IPv4Network("0.0.0.0/0")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -8,23 +8,22 @@ always produces the same plan. Referenced stacks answer with mock outputs, as Te
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import ipaddress
 import string
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as pulumi_resource_runtime
 from pulumi.runtime import rpc
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import provider_pb2, resource_pb2, source_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.proto import provider_pb2, resource_pb2
+
+T = TypeVar("T")
 
 MOCK_ACCOUNT_ID = "123456789012"
 MOCK_AMAZON_ASN = "64512"
@@ -58,6 +57,23 @@ def _inside_cidr(*parts: str) -> str:
         value += 1
 
 
+def _availability_zones(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Zones of a region as an account would see them; a `zone-id` filter keeps only those IDs.
+
+    AZ names map to AZ IDs per account, so the mock pairs them in a fixed but non-obvious order.
+    """
+    region = str(args.get("region") or "eu-west-1")
+    area, direction, number = region.split("-")[0], region.split("-")[1], region.split("-")[-1]
+    short = {"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}.get(direction, direction[0])
+    prefix = f"{area}{short}{number}"  # eu-west-1 -> euw1, ap-southeast-2 -> apse2, as AWS spells AZ IDs
+    zone_ids = [f"{prefix}-az{n}" for n in (1, 2, 3, 4, 6)]
+    for entry in args.get("filters") or []:
+        if entry.get("name") == "zone-id":
+            zone_ids = [z for z in zone_ids if z in set(entry.get("values") or [])]
+    names = [f"{region}{letter}" for letter in "cabde"[: len(zone_ids)]]
+    return {"zoneIds": zone_ids, "names": names, "region": region}
+
+
 def _password(name: str, length: int) -> str:
     raw = _digest("password", name) + _digest("password-2", name)
     return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in raw)[:length]
@@ -75,6 +91,17 @@ class RecordedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     resource_id: str = ""
+    # URNs the engine would wait for before creating this resource (inputs and `depends_on`).
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One data-source call (e.g. `aws:workspaces/getBundle:getBundle`) and its arguments."""
+
+    token: str
+    args: dict[str, Any]
+    result: dict[str, Any] | None = None
 
 
 class StorestackMocks(pulumi_mocks.Mocks):
@@ -117,6 +144,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
             result["external"] = True
         if args.token.endswith(":getBundle"):
             result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            result.update(_availability_zones(args.args))
         return result, []
 
     # --- computed values ----------------------------------------------------------------------
@@ -174,6 +203,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
             computed["externalFixedIps"] = [
                 {"ipAddress": _public_address("router", name), "subnetId": _hex("ext-subnet", name, length=32)}
             ]
+        elif typ == "openstack:networking/floatingIp:FloatingIp":
+            computed["address"] = _public_address("floating-ip", name)
         elif typ == "openstack:networking/secGroup:SecGroup":
             computed["name"] = state.get("name", name)
         return computed
@@ -187,6 +218,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: dict[str, RecordedResource] = {}
         self.registered_urns: list[str] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
+        self.invokes: list[RecordedInvoke] = []
 
     # The three calls below follow MockMonitor's, but serialise without pumping the event loop
     # (see `_serialize`), so they can run inline on the loop's thread without nesting.
@@ -195,7 +227,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
         resource_id, state = self.mocks.new_resource(
             pulumi_mocks.MockResourceArgs(
@@ -205,7 +236,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider,
                 resource_id=request.importId,
                 custom=request.custom or False,
-                transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+                # storestack registers no resource transforms, so there are none to hand over.
+                transforms=[],
             )
         )
         resource_id = resource_id or ""
@@ -214,7 +246,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=_serialize(state))
 
     def ReadResource(self, request: Any) -> Any:
-        _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.properties)
         resource_id, state = self.mocks.new_resource(
             pulumi_mocks.MockResourceArgs(
@@ -233,9 +264,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)
-        _ensure_event_loop()
         args = rpc.deserialize_properties(request.args)
         result, failures = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        self.invokes.append(RecordedInvoke(token=request.tok, args=dict(args), result=dict(result)))
         checks = [provider_pb2.CheckFailure(property=prop, reason=reason) for prop, reason in failures or []]
         return resource_pb2.ResourceInvokeResponse(failures=checks, **{"return": _serialize(result)})
 
@@ -252,6 +283,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=inputs,
             outputs=dict(state),
             resource_id=resource_id,
+            dependencies=tuple(getattr(request, "dependencies", ()) or ()),
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -264,7 +296,7 @@ def _serialize(properties: dict[str, Any]) -> Any:
 
     `rpc.serialize_properties` is a coroutine, but for plain values it never suspends, so it can be
     driven to completion directly instead of pumping the (possibly running) event loop. Should it
-    ever suspend, it is run again the normal way: serialising has no side effects.
+    ever suspend, the mock handed back something that is not plain data, which is a bug in the mock.
     """
     coroutine = rpc.serialize_properties(properties, {})
     try:
@@ -272,7 +304,7 @@ def _serialize(properties: dict[str, Any]) -> Any:
     except StopIteration as done:
         return done.value
     coroutine.close()
-    return _sync_await(rpc.serialize_properties(properties, {}))
+    raise RuntimeError("mock state must be plain values; serialising it suspended")
 
 
 @dataclass
@@ -292,6 +324,7 @@ class MockRun:
     component_outputs: dict[str, dict[str, Any]]
     outputs: dict[str, StackOutput]
     stack_urn: str
+    invokes: list[RecordedInvoke] = field(default_factory=list)
 
 
 class _InlineExecutor(ThreadPoolExecutor):
@@ -310,11 +343,49 @@ class _InlineExecutor(ThreadPoolExecutor):
         return future
 
 
-_EMPTY_STACK_TRACE = source_pb2.StackTrace()
+def _isolated_loop() -> asyncio.AbstractEventLoop:
+    """A fresh event loop whose default executor runs monitor calls inline."""
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(_InlineExecutor(max_workers=1))
+    return loop
 
 
-def _no_stack_trace() -> source_pb2.StackTrace:
-    return _EMPTY_STACK_TRACE
+def evaluate_under_mocks(
+    build: Callable[[], pulumi.Output[T]],
+    monitor: RecordingMonitor,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    preview: bool = True,
+) -> T:
+    """Run `build` in a fresh mock runtime and return what its result resolves to.
+
+    Only public SDK entry points are used: the runtime state (root stack, settings, config) lives
+    in context variables, so each run gets an empty `contextvars.Context` and its own event loop,
+    `pulumi.runtime.set_mocks` installs the monitor, and `pulumi.runtime.test` waits for the
+    result and every outstanding registration.
+    """
+    result: list[T] = []
+
+    def run() -> None:
+        loop = _isolated_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            pulumi.runtime.set_all_config(dict(config or {}), [])
+            pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+
+            @pulumi.runtime.test
+            def evaluate() -> pulumi.Output[None]:
+                return build().apply(result.append)
+
+            evaluate()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    contextvars.Context().run(run)
+    return result[0]
 
 
 def run_program_under_mocks(
@@ -325,40 +396,22 @@ def run_program_under_mocks(
     config: Mapping[str, str] | None = None,
     mocks: StorestackMocks | None = None,
     preview: bool = True,
-    fast: bool = True,
 ) -> MockRun:
     """Run `program` in a fresh mock runtime and return everything it registered and exported.
 
-    Each call resets the runtime (root stack, settings, config), so runs never see each other's state.
-    With `fast`, monitor calls run inline and source positions are not captured: neither changes
-    what is registered, and together they cut the runtime's overhead per resource by about half.
+    Each call starts from an empty runtime (root stack, settings, config), so runs never see each
+    other's state.
     """
     mocks = mocks or StorestackMocks()
-    if fast:
-        pulumi_resource_runtime._get_stack_trace = _no_stack_trace
-        loop = _ensure_event_loop()
-        if not isinstance(getattr(loop, "_default_executor", None), _InlineExecutor):
-            loop.set_default_executor(_InlineExecutor(max_workers=1))
     monitor = RecordingMonitor(mocks)
-    pulumi_settings.ROOT.set(None)
-    set_all_config(dict(config or {}), [])
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-    settings = pulumi_settings.SETTINGS
-    settings.rpc_manager.clear()
-    settings.outputs.clear()
-    root = pulumi_settings.get_root_resource()
 
-    _sync_await(run_pulumi_func(program))
+    def build() -> pulumi.Output[dict[str, StackOutput]]:
+        program()
+        root = pulumi.runtime.get_root_resource()
+        exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+        return pulumi.Output.from_input(_resolve_outputs(exported))
 
-    outputs: dict[str, StackOutput] = {}
-    stack_outputs: dict[str, Any] = getattr(root, "outputs", {}) or {}
-    for key in sorted(stack_outputs):
-        output = pulumi.Output.from_input(stack_outputs[key])
-        outputs[key] = StackOutput(
-            value=_sync_await(output.future(with_unknowns=False)),
-            secret=bool(_sync_await(output.is_secret())),
-            known=bool(_sync_await(output.is_known())),
-        )
+    outputs = evaluate_under_mocks(build, monitor, project=project, stack=stack, config=config, preview=preview)
     resources = [monitor.recorded[urn] for urn in monitor.registered_urns]
     return MockRun(
         project=project,
@@ -367,7 +420,21 @@ def run_program_under_mocks(
         component_outputs=dict(monitor.component_outputs),
         outputs=outputs,
         stack_urn=f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}",
+        invokes=list(monitor.invokes),
     )
+
+
+async def _resolve_outputs(exported: Mapping[str, Any]) -> dict[str, StackOutput]:
+    """Each stack output's value (unknowns as None), secret-ness and known-ness, by public Output methods."""
+    outputs: dict[str, StackOutput] = {}
+    for key in sorted(exported):
+        output = pulumi.Output.from_input(exported[key])
+        outputs[key] = StackOutput(
+            value=await output.future(with_unknowns=False),
+            secret=bool(await output.is_secret()),
+            known=bool(await output.is_known()),
+        )
+    return outputs
 
 
 def unwrap_secrets(value: Any) -> Any:

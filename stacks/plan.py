@@ -8,6 +8,7 @@ process pool, one worker per core, so plan time per store stays flat as the flee
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
@@ -36,6 +37,13 @@ from storestack.stacks.errors import StackConfigError
 from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
+
+
+def plans_dir_for(fleet: Fleet, root: Path = DEFAULT_PLANS_DIR) -> Path:
+    """Where this fleet's last plans are kept: one folder per fleet (its slug and where it lives),
+    so planning another fleet never reads this one's stacks as removed."""
+    where = hashlib.sha256(str(fleet.root.resolve()).encode()).hexdigest()[:10]
+    return root / f"{fleet.spec.organisation.slug}-{where}"
 
 
 class PlannedResource(BaseModel):
@@ -164,7 +172,7 @@ def plan_renderer(fleet: Fleet) -> ApplianceConfigRenderer:
     A plan needs no device secret (the config is a secret output and shows as `[secret]`), so the
     environment is never read; `up`/`preview` render with the secrets instead.
     """
-    from storestack.devices.stack_bridge import appliance_config_renderer
+    from storestack.stacks.device_bridge import appliance_config_renderer
 
     return appliance_config_renderer(fleet, reveal_secrets=False)
 
@@ -225,7 +233,7 @@ def preload(kinds: Iterable[StackKind]) -> None:
         touched += [
             pulumi_aws.s3, pulumi_aws.iam, pulumi_aws.cloudwatch, pulumi_aws.workspaces,
             pulumi_aws.directoryservice, pulumi_openstack.networking, pulumi_openstack.identity,
-            pulumi_openstack.vpnaas, pulumi_openstack.compute, pulumi_openstack.blockstorage,
+            pulumi_openstack.compute, pulumi_openstack.blockstorage,
             pulumi_openstack.images,
         ]
     del touched
@@ -344,6 +352,14 @@ def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None
     return StackChanges(stack=stack, status=status, changes=changes)
 
 
+def gone_stacks(plans: Sequence[StackPlan], plans_dir: Path) -> list[str]:
+    """Stacks with a saved plan that a complete plan of the fleet no longer has (to be destroyed)."""
+    if not plans_dir.is_dir():
+        return []
+    planned = {plan.stack for plan in plans}
+    return sorted(p.stem for p in plans_dir.glob("*.json") if p.stem not in planned)
+
+
 def compare_and_save(
     plans: Sequence[StackPlan],
     plans_dir: Path,
@@ -357,10 +373,8 @@ def compare_and_save(
     and their saved plans deleted.
     """
     changes = [diff_plans(plan.stack, load_saved(plans_dir, plan.stack), plan) for plan in plans]
-    planned = {plan.stack for plan in plans}
-    gone: list[str] = []
-    if complete and plans_dir.is_dir():
-        gone = sorted(p.stem for p in plans_dir.glob("*.json") if p.stem not in planned)
+    gone = gone_stacks(plans, plans_dir) if complete else []
+    if gone:
         changes += [diff_plans(stack, load_saved(plans_dir, stack), None) for stack in gone]
     if save:
         for plan in plans:

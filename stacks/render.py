@@ -12,8 +12,10 @@ rewrites files whose content changed.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import multiprocessing as mp
-import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,7 +36,7 @@ from storestack.stacks.config import (
     store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
-from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+from storestack.stacks.mapping import core_config, store_config
 
 DEFAULT_OUT = Path("stacks-out")
 _HEADER = "# Rendered by `storestack stacks render` from the inventory. Edit the inventory, not this file.\n"
@@ -64,12 +66,39 @@ class Shard:
             raise StackConfigError(f"--shard {text!r}: K must be between 1 and N")
         return shard
 
-    def owns(self, stack: str) -> bool:
-        """Stacks are spread by a stable hash of their name, so adding a store never moves the others."""
-        return zlib.crc32(stack.encode()) % self.count == self.index - 1
+    def owns(self, stack: str, spread: ShardSpread) -> bool:
+        return spread.shard_of(stack, self.count) == self.index
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
+
+
+def _shard_key(name: str) -> bytes:
+    return hashlib.blake2b(name.encode(), digest_size=8).digest()
+
+
+class ShardSpread:
+    """How a fleet's store stacks are spread over N shards: evenly, in a stable hash order.
+
+    The stacks are ranked by a hash of their name and cut into N runs of equal length (give or
+    take one), so no shard is empty while there are at least N stores, and adding a store moves
+    at most one stack across each boundary. A stack that is not one of `names` (a removed
+    store's, to destroy) goes to the shard of its place in that order.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._keys = sorted({_shard_key(name) for name in names})
+
+    @classmethod
+    def of(cls, fleet: Fleet) -> ShardSpread:
+        return cls(store_stack_name(store.id) for store in fleet)
+
+    def shard_of(self, name: str, count: int) -> int:
+        """The 1-based shard of `count` that `name` belongs to."""
+        if not self._keys:
+            return 1
+        position = min(bisect.bisect_left(self._keys, _shard_key(name)), len(self._keys) - 1)
+        return position * count // len(self._keys) + 1
 
 
 @dataclass(frozen=True)
@@ -120,13 +149,13 @@ def plan_stacks(
     core_folder = out_dir / "core"
     entries.append(StackEntry(CORE_STACK, "core", core_folder, core_folder / f"Pulumi.{CORE_STACK}.yaml", "up"))
     configs[CORE_STACK] = core_config(fleet)
-    index = StorePrefixIndex(fleet)
+    spread = ShardSpread.of(fleet)
     store_folder = out_dir / "store"
     for store in fleet:
         name = store_stack_name(store.id)
-        if shard is not None and not shard.owns(name):
+        if shard is not None and not shard.owns(name, spread):
             continue
-        config = store_config(fleet, store, core_reference, index)
+        config = store_config(fleet, store, core_reference)
         configs[name] = config
         entries.append(
             StackEntry(
@@ -208,11 +237,7 @@ def render_stacks(
     documents = config_documents([configs[entry.name] for entry in entries], workers)
     for entry, document in zip(entries, documents, strict=True):
         write(entry.config_file, document)
-    known = {entry.name for entry in entries}
-    for existing in sorted((out_dir / "store").glob("Pulumi.store-*.yaml")):
-        name = existing.name[len("Pulumi.") : -len(".yaml")]
-        if name not in known and (shard is None or shard.owns(name)):
-            result.orphaned.append(name)
+    result.orphaned = removed_stacks(fleet, out_dir, shard=shard)
     return result
 
 
@@ -250,21 +275,49 @@ def render_store_stack(
     return entry, config, result
 
 
+def removed_stacks(fleet: Fleet, out_dir: Path = DEFAULT_OUT, *, shard: Shard | None = None) -> list[str]:
+    """Store stacks whose store left the inventory: pinned in the lock file, or rendered in `out_dir`."""
+    known = {store_stack_name(store.id) for store in fleet}
+    names = {store_stack_name(store_id) for store_id in fleet.removed}
+    for existing in (out_dir / "store").glob("Pulumi.store-*.yaml"):
+        names.add(existing.name[len("Pulumi.") : -len(".yaml")])
+    spread = ShardSpread.of(fleet)
+    return sorted(name for name in names - known if shard is None or shard.owns(name, spread))
+
+
+def destroy_stacks(fleet: Fleet, out_dir: Path = DEFAULT_OUT, *, shard: Shard | None = None) -> list[str]:
+    """Every store stack to destroy: decommissioned stores, and stores that left the inventory."""
+    spread = ShardSpread.of(fleet)
+    decommissioned = {
+        store_stack_name(store.id)
+        for store in fleet
+        if store.state == "decommissioned"
+        and (shard is None or shard.owns(store_stack_name(store.id), spread))
+    }
+    return sorted(decommissioned | set(removed_stacks(fleet, out_dir, shard=shard)))
+
+
 def stack_matrix(fleet: Fleet, out_dir: Path = DEFAULT_OUT, *, shards: int = 1) -> dict[str, Any]:
-    """A CI matrix: the core stack first, then store stacks split into `shards` stable groups."""
+    """A CI matrix: the core stack first, then store stacks split into `shards` even, stable groups.
+
+    Each shard lists the stacks to bring up and, under `destroy`, the stacks of its
+    decommissioned stores and of stores that left the inventory.
+    """
     if shards < 1:
         raise StackConfigError("--shards must be at least 1")
     entries, _ = plan_stacks(fleet, out_dir)
     core = next(e for e in entries if e.kind == "core")
+    spread = ShardSpread.of(fleet)
+    doomed = destroy_stacks(fleet, out_dir)
     include = []
     for index in range(1, shards + 1):
         shard = Shard(index, shards)
-        owned = [e for e in entries if e.kind == "store" and shard.owns(e.name)]
+        owned = [e for e in entries if e.kind == "store" and shard.owns(e.name, spread)]
         include.append(
             {
                 "shard": str(shard),
                 "stacks": [e.name for e in owned if e.action == "up"],
-                "destroy": [e.name for e in owned if e.action == "destroy"],
+                "destroy": [name for name in doomed if shard.owns(name, spread)],
             }
         )
     return {"core": core.as_dict(), "include": include}

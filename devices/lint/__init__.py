@@ -53,8 +53,8 @@ class ConfigFile:
     text: str = field(repr=False)
     store_id: str | None = None
     suffix: str = ""
-    # The appliance's companion files (suffix -> text), so a rule or extractor on the main
-    # config can read what the host files say (FRR: swanctl.conf, routing).
+    # The appliance's files by suffix ("" is the main config), so a rule on one file can read
+    # what the others say (FRR: swanctl.conf, routing, the interfaces of the FRR config).
     companions: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property

@@ -72,8 +72,11 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 
 def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
     """`top { name { key = value ... } }` of a swanctl.conf, flattened per second-level section:
-    name -> (line, {dotted.key: value})."""
+    name -> (line, {dotted.key: value}), with section references (`name : base {`) resolved
+    against the file's top-level sections."""
     result: dict[str, tuple[int, dict[str, str]]] = {}
+    bases: dict[str, dict[str, str]] = {}  # top-level sections, flattened
+    refs: list[tuple[str, str, str]] = []  # (connection, key prefix inside it, referenced section)
     stack: list[str] = []
     current: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -81,19 +84,33 @@ def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
         if not line:
             continue
         if line.endswith("{"):
-            stack.append(line[:-1].strip())
+            name, _, ref = line[:-1].partition(":")
+            stack.append(name.strip())
+            if len(stack) == 1:
+                bases[stack[0]] = {}
             if len(stack) == 2 and stack[0] == top:
                 current = stack[1]
                 result[current] = (number, {})
+            if ref.strip() and current is not None:
+                refs.append((current, ".".join(stack[2:]), ref.strip()))
             continue
         if line == "}":
             stack.pop()
             if len(stack) < 2:
                 current = None
             continue
-        if current is not None and "=" in line:
-            key, _, value = line.partition("=")
-            result[current][1][".".join([*stack[2:], key.strip()])] = value.strip().strip('"')
+        if "=" not in line or not stack:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip().strip('"')
+        if current is not None:
+            result[current][1][".".join([*stack[2:], key.strip()])] = value
+        elif stack[0] != top:
+            bases[stack[0]][".".join([*stack[1:], key.strip()])] = value
+    for name, prefix, ref in refs:
+        settings = result[name][1]
+        for key, value in bases.get(ref, {}).items():
+            settings.setdefault(f"{prefix}.{key}" if prefix else key, value)
     return result
 
 
@@ -164,6 +181,32 @@ def no_permit_any_between_zones(config: ConfigFile) -> Iterator[Finding]:
         restricted = "daddr" in rule or "oifname" in rule or "oifgroup" in rule
         if not restricted or ("iifname" not in rule and "iifgroup" not in rule and "saddr" not in rule):
             yield config.finding(number, "permit-any", f"forward rule accepts any destination: {stripped}")
+
+
+_NFT_NAMES = re.compile(r'\b(?:iifname|oifname) (?:!= )?(\{[^}]*\}|"[^"]*")')
+_NFT_SET_USE = re.compile(r"@(\w+)")
+_NFT_SET_DEF = re.compile(r"^\s*set (\w+) \{", re.M)
+
+
+@register_rule(PLATFORM)
+def nftables_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every interface a firewall rule names exists on the appliance (nft accepts any name and
+    the rule then silently never matches), and every @set is defined."""
+    if config.suffix != "nftables.conf":
+        return
+    main = config.companions.get("", "")
+    routing = config.companions.get("routing", "")
+    interfaces = {line.split()[1] for line in main.splitlines() if line.startswith("interface ")}
+    interfaces |= {m.group(1) for m in re.finditer(r"^link add (\S+) ", routing, re.M)}
+    sets = set(_NFT_SET_DEF.findall(config.text))
+    for number, line in enumerate(config.lines, start=1):
+        for group in _NFT_NAMES.findall(line):
+            for name in re.findall(r'"([^"]*)"', group):
+                if main and name not in interfaces:
+                    yield config.finding(number, "undefined-reference", f"interface {name} is not on the appliance")
+        for name in _NFT_SET_USE.findall(line):
+            if name not in sets:
+                yield config.finding(number, "undefined-reference", f"set @{name} is never defined")
 
 
 def _ike(text: str) -> frozenset[IkeProposal]:

@@ -29,7 +29,7 @@ class LintReport:
 def config_files(fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None) -> list[ConfigFile]:
     files = []
     for config in render_fleet(fleet, outputs=outputs, secrets="slots"):
-        companions = dict(config.companions)
+        companions = {"": config.text, **dict(config.companions)}
         files.append(
             ConfigFile(config.filename, config.platform, config.role, config.name, config.text, config.store_id, "", companions)
         )

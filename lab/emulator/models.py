@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from storestack.common.platforms import EmulatedPlatform
 from storestack.devices.targets import ApplianceRole
-
-EmulatedPlatform = Literal["cisco_xe", "huawei_vrp", "fortinet"]
 
 
 class DeviceFaults(BaseModel):

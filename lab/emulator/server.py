@@ -408,11 +408,6 @@ class Emulator:
         with state.lock:
             return state.config_lines
 
-    def sessions_opened(self, name: str) -> int:
-        state = self._device(name).state
-        with state.lock:
-            return state.sessions
-
     def _persist_device(self, state: DeviceState) -> None:
         # A device's configs carry its secrets (pushed passwords, keys, PSKs): owner only.
         folder = self.state_dir / "devices" / state.spec.name

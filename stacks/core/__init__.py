@@ -10,6 +10,8 @@ from storestack.components import (
     HybridCloud,
     OpenStackDesktopNetwork,
 )
+from storestack.components.aws_region import ROUTE_TABLE_KINDS
+from storestack.components.desktop_pool import workspaces_default_role
 from storestack.stacks.config import CONFIG_NAMESPACE, CoreStackConfig
 
 # Outputs holding keys; they are exported as secrets and checked to be so by `storestack plan`.
@@ -23,17 +25,24 @@ def read_config() -> CoreStackConfig:
 def build(config: CoreStackConfig) -> HybridCloud:
     """Declare the core resources and export what store stacks and operators need."""
     hybrid = HybridCloud(config.hybrid_cloud.fleet, config.hybrid_cloud)
+    service_role: list[pulumi.Resource] = []
+    if any(placed.aws_region is not None for placed in config.desktop_pools):
+        service_role = workspaces_default_role(config.hybrid_cloud.tags, pulumi.ResourceOptions(parent=hybrid))
     seats = {}
     for placed in config.desktop_pools:
         network: AwsDesktopNetwork | OpenStackDesktopNetwork
         if placed.aws_region is not None:
             transit = hybrid.transit[placed.aws_region]
             network = AwsDesktopNetwork(
-                region=placed.aws_region, vpc_id=transit.desktops_vpc_id, subnet_ids=transit.desktops_subnet_ids
+                region=placed.aws_region,
+                vpc_id=transit.desktops_vpc_id,
+                subnet_ids=transit.desktops_subnet_ids,
+                security_group_id=transit.desktops_security_group_id,
+                service_role=service_role,
             )
         else:
             site = hybrid.openstack_sites[str(placed.openstack_site)]
-            network = OpenStackDesktopNetwork(provider=site.provider, network_id=site.desktops_network_id)
+            network = OpenStackDesktopNetwork(provider=site.desktops_provider, network_id=site.desktops_network_id)
         pool = DesktopPool(placed.pool.name, placed.pool, network, opts=pulumi.ResourceOptions(parent=hybrid))
         seats[placed.pool.name] = pool.seat_counts
     pulumi.export("regions", hybrid.regions)
@@ -41,6 +50,7 @@ def build(config: CoreStackConfig) -> HybridCloud:
     pulumi.export("hub_vpn_psks", hybrid.hub_vpn_psks)
     pulumi.export("openstack", hybrid.openstack)
     pulumi.export("openstack_vpn_psks", hybrid.openstack_vpn_psks)
+    pulumi.export("openstack_hub_tunnels", hybrid.openstack_hub_tunnels)
     pulumi.export("staff_role_arns", hybrid.staff_role_arns)
     pulumi.export("desktop_seats", seats)
     return hybrid
@@ -59,7 +69,7 @@ def mock_outputs(config: CoreStackConfig) -> dict[str, object]:
                 "transit_gateway_id": f"tgw-mock-{region.region}",
                 "amazon_side_asn": region.transit_gateway_asn,
                 "route_table_ids": {
-                    kind: f"tgw-rtb-mock-{region.region}-{kind}" for kind in ("stores", "workloads", "desktops")
+                    kind: f"tgw-rtb-mock-{region.region}-{kind}" for kind in ROUTE_TABLE_KINDS
                 },
             }
             for region in config.hybrid_cloud.aws_regions

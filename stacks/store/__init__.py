@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from storestack.components import ApplianceConfigRenderer, StoreSite, TransitGatewayRef
+from storestack.components.aws_region import ASSOCIATED_WITH, PROPAGATES_INTO
 from storestack.stacks.config import CONFIG_NAMESPACE, StoreStackConfig
 from storestack.stacks.errors import StackReferenceError
 
@@ -62,11 +63,9 @@ def transit_from_core(config: StoreStackConfig) -> TransitGatewayRef | None:
     return TransitGatewayRef(
         region=region,
         transit_gateway_id=pick("transit_gateway_id"),
-        stores_route_table_id=pick("route_table_ids", "stores"),
-        return_route_table_ids={
-            "workloads": pick("route_table_ids", "workloads"),
-            "desktops": pick("route_table_ids", "desktops"),
-        },
+        stores_route_table_id=pick("route_table_ids", ASSOCIATED_WITH["store"]),
+        # A store's routes go only where the segmentation lets them (never into the stores table).
+        return_route_table_ids={kind: pick("route_table_ids", kind) for kind in PROPAGATES_INTO["store"]},
     )
 
 

@@ -26,6 +26,7 @@ from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
 
 STORE = "nw-0003"  # IOS-XE: its config carries every kind of device secret and the PSKs
 APPLIANCE = f"{STORE}-edge1"
@@ -211,7 +212,7 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     audit.scan()
 
 
-def test_demo_holds_no_secret(tmp_path: Path) -> None:
+def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`storestack demo` with known device secrets and passphrase: nothing it prints or writes
     holds one, except the emulated appliances' own configs (0600), which must hold them."""
     require_frr_lab()
@@ -222,6 +223,10 @@ def test_demo_holds_no_secret(tmp_path: Path) -> None:
         secrets |= {
             f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()
         }
+    # The lab has no live stacks: the demo renders the network intent's planned, per-tunnel PSKs.
+    monkeypatch.setenv(*IPSEC_PSK_SEED)
+    intent = NetworkIntent(fleet, reveal_secrets=True)
+    secrets |= {f"psk {t.id}": t.psk.reveal() for store in fleet for t in intent.store(store.id).tunnels}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}
     env |= {
         **DEVICE_SECRETS,

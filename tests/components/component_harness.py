@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings as pulumi_settings
 
-from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, SeatRequest
+from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, DesktopUser, SeatRequest
 from storestack.components.hybrid_cloud import (
     AwsRegionArgs,
     HqHubArgs,
@@ -27,6 +26,7 @@ from storestack.stacks.mocks import (
     RecordedResource,
     RecordingMonitor,
     StorestackMocks,
+    evaluate_under_mocks,
     is_secret,
     unwrap_secrets,
 )
@@ -66,8 +66,12 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         ],
         "staff_roles": [
             StaffRoleAccessArgs(name="cashier", data_prefixes=["pos"]),
-            StaffRoleAccessArgs(name="hq-finance", data_prefixes=["finance", "pos"], openstack_role="member"),
-            StaffRoleAccessArgs(name="it-admin", data_prefixes=["it", "logs"], openstack_role="admin"),
+            StaffRoleAccessArgs(
+                name="hq-finance", data_prefixes=["finance", "pos"], stores="all", openstack_role="member"
+            ),
+            StaffRoleAccessArgs(
+                name="it-admin", data_prefixes=["it", "logs"], stores="all", admin=True, openstack_role="admin"
+            ),
         ],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
@@ -86,7 +90,6 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
         "bgp_asn": 4_200_000_000 + index,
         "store_supernet": STORE_SUPERNET,
         "own_prefixes": [f"{base}/22"],
-        "traffic_selector": f"{base}/22",
         "advertised_prefixes": [f"10.64.{index * 4}.0/24", f"10.64.{index * 4 + 1}.0/24"],
         "wan_links": [
             StoreWanLinkArgs(
@@ -121,6 +124,18 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
     return StoreSiteArgs.model_validate(values)
 
 
+AD_CONNECTOR: dict[str, object] = {
+    "directory_kind": "ad-connector",
+    "ad_connector_dns_ips": ["10.0.1.53", "10.0.2.53"],
+    "ad_connector_service_account": "svc-workspaces",
+    "users": [
+        DesktopUser(user_name="anna.berg", role="cashier", store="sh-0001", region="north"),
+        DesktopUser(user_name="bo.lind", role="cashier", store="sh-0002", region="south"),
+        DesktopUser(user_name="cleo.ek", role="hq-finance"),
+    ],
+}
+
+
 def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPoolArgs:
     values: dict[str, object] = {
         "name": f"{provider}-desktops",
@@ -128,9 +143,9 @@ def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPool
         "fleet": "acme",
         "tags": FLEET_TAGS,
         "seats": [
-            SeatRequest(role="cashier", store="sh-0001", count=1),
-            SeatRequest(role="cashier", store="sh-0001", count=1),
-            SeatRequest(role="cashier", store="sh-0002", count=1),
+            SeatRequest(role="cashier", store="sh-0001", region="north", count=1),
+            SeatRequest(role="cashier", store="sh-0001", region="north", count=1),
+            SeatRequest(role="cashier", store="sh-0002", region="south", count=1),
             SeatRequest(role="hq-finance", store=None, count=2),
         ],
         "bundles": [
@@ -139,11 +154,12 @@ def desktop_pool_args(provider: str = "aws", **overrides: object) -> DesktopPool
                 openstack_flavor="d2.medium",
             ),
             DesktopBundleArgs(
-                role="hq-finance", aws_bundle_name="acme-performance", aws_compute_type="PERFORMANCE",
+                role="hq-finance", aws_bundle_name="Performance with Windows 10 (Server 2022 based)",
+                aws_compute_type="PERFORMANCE",
                 openstack_image="win11-office", openstack_flavor="d4.large",
             ),
         ],
-        "allowed_ranges": [STORE_SUPERNET, *HQ_RANGES],
+        "management_ranges": ["10.0.10.0/24"],
         "directory_domain": "desktops.acme.example",
     }
     values.update(overrides)
@@ -183,25 +199,19 @@ class Scenario:
         return [self.monitor.component_outputs[r.urn] for r in self.of_type(type_token)]
 
 
-def run_scenario(build: Build, mocks: StorestackMocks | None = None) -> Scenario:
-    """Build components under `pulumi.runtime.test` and hand back the resolved state.
+def run_scenario(
+    build: Build, mocks: StorestackMocks | None = None, config: Mapping[str, str] | None = None
+) -> Scenario:
+    """Build components in a fresh mock runtime and hand back the resolved state.
 
-    The test function returns an Output of everything `build` exposes; `pulumi.runtime.test`
-    waits for it and for every outstanding registration, so callers assert only after the
-    runtime has finished.
+    Everything `build` exposes is resolved after every outstanding registration finished, so
+    callers assert only after the runtime has finished.
     """
     monitor = RecordingMonitor(mocks or StorestackMocks())
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="components", stack="test", preview=True, monitor=monitor)
-    values: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def scenario() -> pulumi.Output[None]:
-        outputs = build()
-        return pulumi.Output.from_input(dict(outputs)).apply(values.update)
-
-    scenario()
-    return Scenario(monitor=monitor, values=values)
+    values = evaluate_under_mocks(
+        lambda: pulumi.Output.from_input(dict(build())), monitor, project="components", stack="test", config=config
+    )
+    return Scenario(monitor=monitor, values=dict(values))
 
 
 def secret_value(value: Any) -> Any:

@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
-from component_harness import FLEET_TAGS, Scenario, desktop_pool_args, run_scenario, secret_value
+from component_harness import (
+    AD_CONNECTOR,
+    FLEET_TAGS,
+    Scenario,
+    desktop_pool_args,
+    run_scenario,
+    secret_value,
+)
 from pydantic import ValidationError
 
 from storestack.components import AwsDesktopNetwork, DesktopPool, OpenStackDesktopNetwork
-from storestack.components.desktop_pool import SeatRequest
+from storestack.components.desktop_pool import DesktopUser, SeatRequest, workspaces_default_role
 
 WORKSPACE = "aws:workspaces/workspace:Workspace"
 
 
+SERVICE_ROLE_CONFIG = {"storestack:aws-desktops-ad-connector-password": "Correct-Horse-9"}
+
+
 @pytest.fixture(scope="module")
 def aws_pool() -> Scenario:
+    """A pool on an AD Connector: its named users already exist in the chain's directory."""
+
+    def build() -> dict[str, object]:
+        role = workspaces_default_role(FLEET_TAGS, pulumi.ResourceOptions())
+        network = AwsDesktopNetwork(
+            region="eu-west-1",
+            vpc_id="vpc-desktops",
+            subnet_ids=["subnet-a", "subnet-b"],
+            security_group_id="sg-desktops",
+            service_role=role,
+        )
+        pool = DesktopPool("aws-desktops", desktop_pool_args("aws", **AD_CONNECTOR), network)
+        return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
+
+    return run_scenario(build, config=SERVICE_ROLE_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def managed_ad_pool() -> Scenario:
     def build() -> dict[str, object]:
         network = AwsDesktopNetwork(region="eu-west-1", vpc_id="vpc-desktops", subnet_ids=["subnet-a", "subnet-b"])
         pool = DesktopPool("aws-desktops", desktop_pool_args("aws"), network)
-        return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
+        return {"seat_counts": pool.seat_counts}
 
     return run_scenario(build)
 
@@ -31,18 +61,38 @@ def openstack_pool() -> Scenario:
     return run_scenario(build)
 
 
-def test_seats_are_summed_per_role_and_store(aws_pool: Scenario) -> None:
+def test_workspaces_belong_to_named_directory_users_not_shared_seats(aws_pool: Scenario) -> None:
     assert aws_pool.values["seat_counts"] == {"cashier": {"sh-0001": 2, "sh-0002": 1}, "hq-finance": {"hq": 2}}
     users = sorted(r.inputs["userName"] for r in aws_pool.of_type(WORKSPACE))
-    assert users == [
-        "hq-hq-finance-01", "hq-hq-finance-02", "sh-0001-cashier-01", "sh-0001-cashier-02", "sh-0002-cashier-01",
-    ]
+    assert users == ["anna.berg", "bo.lind", "cleo.ek"]
     assert sorted(aws_pool.values["seat_ids"]) == users
+    (directory,) = aws_pool.of_type("aws:directoryservice/directory:Directory")
+    assert directory.inputs["type"] == "ADConnector"
+    settings = directory.inputs["connectSettings"]
+    assert settings["customerUsername"] == "svc-workspaces" and settings["subnetIds"] == ["subnet-a", "subnet-b"]
+    assert secret_value(directory.inputs["password"]) == "Correct-Horse-9"
+
+
+def test_a_managed_ad_pool_registers_the_directory_but_declares_no_workspace(managed_ad_pool: Scenario) -> None:
+    (directory,) = managed_ad_pool.of_type("aws:directoryservice/directory:Directory")
+    assert directory.inputs["type"] == "MicrosoftAD" and directory.inputs["edition"] == "Standard"
+    assert directory.inputs["vpcSettings"]["subnetIds"] == ["subnet-a", "subnet-b"]
+    assert len(secret_value(directory.inputs["password"])) == 32
+    assert not managed_ad_pool.of_type(WORKSPACE)
+    assert not managed_ad_pool.of_type("aws:workspaces/ipGroup:IpGroup"), "no public egress ranges given"
+
+
+def test_named_users_need_an_ad_connector_and_a_seat() -> None:
+    with pytest.raises(ValidationError, match="need an AD Connector"):
+        desktop_pool_args("aws", users=AD_CONNECTOR["users"])
+    too_many = [DesktopUser(user_name=f"u{n}", role="cashier", store="sh-0002") for n in range(2)]
+    with pytest.raises(ValidationError, match="only 1 seats"):
+        desktop_pool_args("aws", **{**AD_CONNECTOR, "users": too_many})
 
 
 def test_every_workspace_is_encrypted_and_auto_stops(aws_pool: Scenario) -> None:
     workspaces = aws_pool.of_type(WORKSPACE)
-    assert len(workspaces) == 5
+    assert len(workspaces) == 3
     for workspace in workspaces:
         assert workspace.inputs["rootVolumeEncryptionEnabled"] is True
         assert workspace.inputs["userVolumeEncryptionEnabled"] is True
@@ -51,30 +101,53 @@ def test_every_workspace_is_encrypted_and_auto_stops(aws_pool: Scenario) -> None
         assert properties["runningMode"] == "AUTO_STOP"
         assert properties["runningModeAutoStopTimeoutInMinutes"] == 60
     bundles = {w.inputs["userName"]: w.inputs["bundleId"] for w in workspaces}
-    assert bundles["sh-0002-cashier-01"] == "wsb-abc123def"
-    # A role given by bundle name gets the id the WorkSpaces lookup returns.
-    assert bundles["hq-hq-finance-01"].startswith("wsb-") and bundles["hq-hq-finance-01"] != "wsb-abc123def"
-    assert bundles["hq-hq-finance-01"] == bundles["hq-hq-finance-02"]
+    assert bundles["anna.berg"] == bundles["bo.lind"] == "wsb-abc123def"
+    # A role given by bundle name gets an Amazon-owned public bundle, never an assumed custom one.
+    (lookup,) = [i for i in aws_pool.monitor.invokes if i.token == "aws:workspaces/getBundle:getBundle"]
+    assert lookup.args["owner"] == "AMAZON"
+    assert bundles["cleo.ek"] == lookup.result["bundleId"]
 
 
-def test_ip_access_group_allows_only_store_and_hq_ranges(aws_pool: Scenario) -> None:
-    (group,) = aws_pool.of_type("aws:workspaces/ipGroup:IpGroup")
-    assert sorted(rule["source"] for rule in group.inputs["rules"]) == ["10.0.0.0/16", "10.64.0.0/12"]
+def test_the_registration_uses_the_desktops_group_and_waits_for_the_service_role(aws_pool: Scenario) -> None:
     (directory,) = aws_pool.of_type("aws:workspaces/directory:Directory")
-    assert directory.inputs["ipGroupIds"] == [group.resource_id]
     assert directory.inputs["subnetIds"] == ["subnet-a", "subnet-b"]
-    assert directory.inputs["workspaceCreationProperties"]["enableInternetAccess"] is False
-    (directory_service,) = aws_pool.of_type("aws:directoryservice/directory:Directory")
-    assert len(secret_value(directory_service.inputs["password"])) == 32
+    properties = directory.inputs["workspaceCreationProperties"]
+    assert properties["enableInternetAccess"] is False
+    assert properties["customSecurityGroupId"] == "sg-desktops"
+    (role,) = aws_pool.of_type("aws:iam/role:Role")
+    assert role.inputs["name"] == "workspaces_DefaultRole"
+    attachments = aws_pool.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert {a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments} == {
+        "AmazonWorkSpacesServiceAccess",
+        "AmazonWorkSpacesSelfServiceAccess",
+    }
+    assert {a.urn for a in attachments} <= set(directory.dependencies)
 
 
-def test_workspaces_are_tagged_with_role_and_store(aws_pool: Scenario) -> None:
-    for workspace in aws_pool.of_type(WORKSPACE):
-        tags = workspace.inputs["tags"]
-        assert tags["storestack:component"] == "desktop-pool"
-        assert tags["storestack:role"] in {"cashier", "hq-finance"}
-        assert workspace.inputs["userName"].startswith(tags["storestack:store"])
-        assert all(tags[k] == v for k, v in FLEET_TAGS.items())
+def test_ip_access_groups_list_public_egress_ranges_only() -> None:
+    with pytest.raises(ValidationError, match="not a public address"):
+        desktop_pool_args("aws", client_public_ranges=["10.64.0.0/12"])
+
+    def build() -> dict[str, object]:
+        network = AwsDesktopNetwork(region="eu-west-1", vpc_id="vpc-desktops", subnet_ids=["subnet-a", "subnet-b"])
+        DesktopPool("aws-desktops", desktop_pool_args("aws", client_public_ranges=["198.51.100.0/28"]), network)
+        return {}
+
+    scenario = run_scenario(build)
+    (group,) = scenario.of_type("aws:workspaces/ipGroup:IpGroup")
+    assert [rule["source"] for rule in group.inputs["rules"]] == ["198.51.100.0/28"]
+    (directory,) = scenario.of_type("aws:workspaces/directory:Directory")
+    assert directory.inputs["ipGroupIds"] == [group.resource_id]
+
+
+def test_workspaces_are_tagged_with_role_store_and_region(aws_pool: Scenario) -> None:
+    tags = {w.inputs["userName"]: w.inputs["tags"] for w in aws_pool.of_type(WORKSPACE)}
+    assert tags["anna.berg"]["storestack:store"] == "sh-0001" and tags["anna.berg"]["storestack:region"] == "north"
+    assert tags["cleo.ek"]["storestack:store"] == "hq"
+    for value in tags.values():
+        assert value["storestack:component"] == "desktop-pool"
+        assert value["storestack:role"] in {"cashier", "hq-finance"}
+        assert all(value[k] == v for k, v in FLEET_TAGS.items())
 
 
 def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(openstack_pool: Scenario) -> None:
@@ -97,15 +170,15 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["flavorName"] == expected_flavor
 
 
-def test_openstack_security_group_opens_remote_desktop_to_allowed_ranges_only(openstack_pool: Scenario) -> None:
+def test_openstack_desktops_take_remote_desktop_from_the_management_network_only(openstack_pool: Scenario) -> None:
     rules = openstack_pool.of_type("openstack:networking/secGroupRule:SecGroupRule")
-    assert sorted(r.inputs["remoteIpPrefix"] for r in rules) == ["10.0.0.0/16", "10.64.0.0/12"]
+    assert [r.inputs["remoteIpPrefix"] for r in rules] == ["10.0.10.0/24"]
     assert {r.inputs["portRangeMin"] for r in rules} == {3389}
 
 
 def test_a_pool_open_to_the_internet_is_rejected() -> None:
     with pytest.raises(ValidationError, match="not a private"):
-        desktop_pool_args("aws", allowed_ranges=["0.0.0.0/0"])
+        desktop_pool_args("aws", management_ranges=["0.0.0.0/0"])
 
 
 def test_seats_for_a_role_without_a_bundle_are_rejected() -> None:

@@ -17,6 +17,8 @@ from component_harness import (
 from pydantic import ValidationError
 
 from storestack.components import HybridCloud, StoreSite, TransitGatewayRef
+from storestack.components.aws_region import PROPAGATES_INTO
+from storestack.components.cloud_args import WORKSPACES_ZONE_IDS
 from storestack.components.hybrid_cloud import AwsRegionArgs
 from storestack.stacks.mocks import is_secret
 from storestack.stacks.resource_types import is_taggable
@@ -48,7 +50,12 @@ def test_a_vpc_per_kind_with_private_subnets_in_two_zones(cloud: Scenario) -> No
     assert len(subnets) == 4
     for vpc_cidr, vpc in vpcs.items():
         own = [s for s in subnets if s.inputs["vpcId"] == vpc.resource_id]
-        assert {s.inputs["availabilityZone"] for s in own} == {"eu-west-1a", "eu-west-1b"}
+        if vpc_cidr == "10.32.0.0/20":
+            assert {s.inputs["availabilityZone"] for s in own} == {"eu-west-1a", "eu-west-1b"}
+        else:
+            # WorkSpaces and its directory: exactly two subnets, placed by AZ ID in zones WorkSpaces runs in.
+            zone_ids = [s.inputs["availabilityZoneId"] for s in own]
+            assert len(set(zone_ids)) == 2 and set(zone_ids) <= WORKSPACES_ZONE_IDS["eu-west-1"]
         for subnet in own:
             assert ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(ipaddress.ip_network(vpc_cidr))
             assert subnet.inputs["mapPublicIpOnLaunch"] is False
@@ -60,7 +67,7 @@ def test_transit_gateway_attaches_nothing_by_default(cloud: Scenario) -> None:
     assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
     assert tgw.inputs["defaultRouteTablePropagation"] == "disable"
     tables = cloud.of_type("aws:ec2transitgateway/routeTable:RouteTable")
-    assert sorted(t.inputs["tags"]["storestack:route-table"] for t in tables) == ["desktops", "stores", "workloads"]
+    assert sorted(t.inputs["tags"]["storestack:route-table"] for t in tables) == ["desktops", "hq", "stores", "workloads"]
     for attachment in cloud.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"):
         assert attachment.inputs["transitGatewayDefaultRouteTableAssociation"] is False
         assert attachment.inputs["transitGatewayDefaultRouteTablePropagation"] is False
@@ -85,44 +92,95 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
     logs = cloud.of_type("aws:ec2/flowLog:FlowLog")
     vpc_ids = {r.resource_id for r in cloud.of_type("aws:ec2/vpc:Vpc")}
     assert {r.inputs["vpcId"] for r in logs if "vpcId" in r.inputs} == vpc_ids
-    assert sum(1 for r in logs if "transitGatewayId" in r.inputs) == 1
-    assert all(r.inputs["trafficType"] == "ALL" for r in logs)
+    (tgw_log,) = [r for r in logs if "transitGatewayId" in r.inputs]
+    # AWS refuses traffic_type on transit gateway flow logs and accepts only a 60 s interval.
+    assert "trafficType" not in tgw_log.inputs and tgw_log.inputs["maxAggregationInterval"] == 60
+    assert all(r.inputs["trafficType"] == "ALL" for r in logs if "vpcId" in r.inputs)
     (group,) = cloud.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
 
 
-def test_iam_role_per_staff_role_reaches_only_its_own_data(cloud: Scenario) -> None:
-    prefixes = {"cashier": ["pos"], "hq-finance": ["finance", "pos"], "it-admin": ["it", "logs"]}
-    roles = {r.inputs["name"]: r for r in cloud.of_type("aws:iam/role:Role") if r.name.startswith("role-")}
-    assert set(roles) == {f"acme-{name}" for name in prefixes}
-    every_prefix = {p for own in prefixes.values() for p in own}
-    for role_name, own in prefixes.items():
-        policy = json.loads(cloud.named(f"role-{role_name}-data").inputs["policy"])
-        statements = {s["Sid"]: s for s in policy["Statement"]}
-        assert statements["ReadWriteOwnPrefixes"]["Resource"] == [
-            f"arn:aws:s3:::acme-staff-data/{p}/*" for p in sorted(own)
-        ]
-        assert statements["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == [f"{p}/*" for p in sorted(own)]
-        tag_condition = statements["OwnDesktops"]["Condition"]["StringEquals"]
-        assert tag_condition == {"aws:ResourceTag/storestack:role": role_name}
-        text = json.dumps(policy)
-        assert not any(f"/{other}/" in text for other in every_prefix - set(own))
-        trust = json.loads(roles[f"acme-{role_name}"].inputs["assumeRolePolicy"])
-        assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": role_name}
-    assert set(cloud.values["staff_role_arns"]) == set(prefixes)
+OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
 
 
-def test_openstack_groups_get_their_roles_on_the_project(cloud: Scenario) -> None:
-    (project,) = cloud.of_type("openstack:identity/project:Project")
+def _policy(cloud: Scenario, role: str) -> dict[str, dict[str, object]]:
+    return {s["Sid"]: s for s in json.loads(cloud.named(f"role-{role}-data").inputs["policy"])["Statement"]}
+
+
+def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: Scenario) -> None:
+    statements = _policy(cloud, "cashier")
+    assert set(statements) == {"ListPermittedData", "ReadPermittedData", "PermittedDesktops"}
+    assert statements["ReadPermittedData"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert statements["ReadPermittedData"]["Resource"] == [f"arn:aws:s3:::acme-staff-data/pos/{OWN}*"]
+    assert statements["ListPermittedData"]["Condition"] == {"StringLike": {"s3:prefix": [f"pos/{OWN}*"]}}
+    text = json.dumps(statements)
+    assert "s3:PutObject" not in text and "s3:DeleteObject" not in text
+    # Desktops: only WorkSpaces of the cashier role at the user's own store.
+    assert statements["PermittedDesktops"]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/storestack:role": "cashier",
+            "aws:ResourceTag/storestack:store": "${aws:PrincipalTag/storestack:store}",
+        }
+    }
+    (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["Null"] == {
+        "aws:RequestTag/storestack:store": "false",
+        "aws:RequestTag/storestack:region": "false",
+    }, "a cashier session without its store tag is refused"
+    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": "cashier"}
+
+
+def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scenario) -> None:
+    finance = _policy(cloud, "hq-finance")
+    assert finance["ReadPermittedData"]["Resource"] == [
+        "arn:aws:s3:::acme-staff-data/finance/*", "arn:aws:s3:::acme-staff-data/pos/*"
+    ]
+    assert "AdministerPermittedData" not in finance
+    assert finance["PermittedDesktops"]["Condition"] == {"StringEquals": {"aws:ResourceTag/storestack:role": "hq-finance"}}
+    admin = _policy(cloud, "it-admin")
+    assert admin["AdministerPermittedData"]["Resource"] == [
+        "arn:aws:s3:::acme-staff-data/it/*", "arn:aws:s3:::acme-staff-data/logs/*"
+    ]
+    assert "finance" not in json.dumps(admin) and "/pos/" not in json.dumps(admin)
+    assert set(cloud.values["staff_role_arns"]) == {"cashier", "hq-finance", "it-admin"}
+
+
+def test_a_region_scoped_role_sees_its_region_only() -> None:
+    from storestack.components.hybrid_cloud import StaffRoleAccessArgs, staff_role_policy
+
+    policy = json.loads(staff_role_policy("arn:aws:s3:::b", StaffRoleAccessArgs(name="ops", data_prefixes=["logistics"], stores="region")))
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["ReadPermittedData"]["Resource"] == ["arn:aws:s3:::b/logistics/${aws:PrincipalTag/storestack:region}/*"]
+    assert statements["PermittedDesktops"]["Condition"]["StringEquals"]["aws:ResourceTag/storestack:region"] == (
+        "${aws:PrincipalTag/storestack:region}"
+    )
+
+
+def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_project(cloud: Scenario) -> None:
+    projects = {r.inputs["name"]: r for r in cloud.of_type("openstack:identity/project:Project")}
+    infrastructure = projects["acme-dc1-cloud"]
     groups = {r.inputs["name"]: r for r in cloud.of_type("openstack:identity/groupV3:GroupV3")}
     assert set(groups) == {"acme-cashier", "acme-hq-finance", "acme-it-admin"}
     assignments = cloud.of_type("openstack:identity/roleAssignment:RoleAssignment")
     assert len(assignments) == 3
     by_group = {a.inputs["groupId"]: a for a in assignments}
-    for group in groups.values():
-        assert by_group[group.resource_id].inputs["projectId"] == project.resource_id
+    for name, group in groups.items():
+        role = name.removeprefix("acme-")
+        project_id = by_group[group.resource_id].inputs["projectId"]
+        assert project_id == projects[f"acme-dc1-cloud-{role}"].resource_id
+        assert project_id != infrastructure.resource_id
+        assert project_id != projects["acme-dc1-cloud-desktops"].resource_id
     role_ids = {a.name.rsplit("-", 1)[-1]: a.inputs["roleId"] for a in assignments}
     assert len(set(role_ids.values())) == 3, "reader, member and admin resolve to different keystone roles"
+
+
+def test_openstack_desktops_live_in_their_own_project(cloud: Scenario) -> None:
+    projects = {r.inputs["name"]: r.resource_id for r in cloud.of_type("openstack:identity/project:Project")}
+    networks = {r.inputs["name"]: r for r in cloud.of_type("openstack:networking/network:Network")}
+    assert networks["acme-desktops"].inputs["tenantId"] == projects["acme-dc1-cloud-desktops"]
+    assert networks["acme-workloads"].inputs["tenantId"] == projects["acme-dc1-cloud"]
+    providers = {r.name: r for r in cloud.resources if r.type == "pulumi:providers:openstack"}
+    assert providers["dc1-cloud-openstack-desktops"].inputs["tenantId"] == projects["acme-dc1-cloud-desktops"]
 
 
 def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
@@ -135,27 +193,48 @@ def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
     assert rules
     for rule in rules:
         assert rule.inputs["remoteIpPrefix"] != "0.0.0.0/0"
-        if rule.inputs["portRangeMin"] == 22:
+        if rule.inputs.get("portRangeMin") == 22:
             assert rule.inputs["remoteIpPrefix"] == "10.0.10.0/24"
 
 
-def test_openstack_vpn_reaches_each_hub_and_aws_with_secret_keys(cloud: Scenario) -> None:
-    (ike,) = cloud.of_type("openstack:vpnaas/ikePolicy:IkePolicy")
-    assert ike.inputs["ikeVersion"] == "v2"
-    connections = {r.inputs["name"]: r for r in cloud.of_type("openstack:vpnaas/siteConnection:SiteConnection")}
-    assert set(connections) == {"acme-hub-hub1", "acme-hub-hub2", "acme-aws-eu-west-1"}
-    assert connections["acme-hub-hub1"].inputs["peerAddress"] == "198.51.100.10"
+def test_openstack_reaches_aws_over_both_tunnels_of_a_route_based_bgp_vpn(cloud: Scenario) -> None:
     aws_vpn = cloud.named("eu-west-1-openstack-dc1-cloud-vpn")
-    assert connections["acme-aws-eu-west-1"].inputs["peerAddress"] == aws_vpn.outputs["tunnel1Address"]
-    assert secret_value(connections["acme-aws-eu-west-1"].inputs["psk"]) == secret_value(
-        aws_vpn.inputs["tunnel1PresharedKey"]
-    )
-    # The AWS side learns the OpenStack networks as static routes in every table.
-    routes = cloud.of_type(TGW_ROUTE)
-    assert {r.inputs["destinationCidrBlock"] for r in routes} == {"10.40.0.0/20", "10.56.0.0/20"}
-    (router,) = cloud.of_type("openstack:networking/router:Router")
+    assert aws_vpn.inputs["staticRoutesOnly"] is False
+    assert "localIpv4NetworkCidr" not in aws_vpn.inputs, "0.0.0.0/0 selectors: one SA pair per tunnel"
+    first, second = secret_value(aws_vpn.inputs["tunnel1PresharedKey"]), secret_value(aws_vpn.inputs["tunnel2PresharedKey"])
+    assert first != second
     cgw = cloud.by_id(aws_vpn.inputs["customerGatewayId"])
-    assert cgw.inputs["ipAddress"] == router.outputs["externalFixedIps"][0]["ipAddress"]
+    assert cgw.inputs["bgpAsn"] == "64513", "the OpenStack ASN, not the HQ hubs' one"
+    (address,) = cloud.of_type("openstack:networking/floatingIp:FloatingIp")
+    assert cgw.inputs["ipAddress"] == address.outputs["address"]
+    (binding,) = cloud.of_type("openstack:networking/floatingIpAssociate:FloatingIpAssociate")
+    assert binding.urn in aws_vpn.dependencies, "AWS dials the gateway only once its address is bound"
+    # No policy-based VPNaaS is left: it cannot keep one SA pair per AWS tunnel or two hub tunnels apart.
+    assert not [r for r in cloud.resources if r.type.startswith("openstack:vpnaas/")]
+    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    user_data = secret_value(gateway.inputs["userData"])
+    assert f'id-2 = {aws_vpn.outputs["tunnel1Address"]}' in user_data and f'id-2 = {aws_vpn.outputs["tunnel2Address"]}' in user_data
+    assert first in user_data and second in user_data
+    assert "router bgp 64513" in user_data
+    assert user_data.count("local_ts = 0.0.0.0/0") == 4  # two AWS tunnels, two hubs
+    assert "aes256gcm16-prfsha384-ecp384" in user_data and "aes256gcm16-ecp384" in user_data
+    routes = {r.inputs["destinationCidr"] for r in cloud.of_type("openstack:networking/routerRoute:RouterRoute")}
+    assert {"10.32.0.0/20", "10.48.0.0/20", "10.64.0.0/12", "10.0.0.0/16"} <= routes
+    # The AWS side learns the OpenStack networks over BGP: no static routes are needed.
+    assert not cloud.of_type(TGW_ROUTE)
+
+
+def test_each_hub_gets_its_own_route_based_tunnel_to_openstack(cloud: Scenario) -> None:
+    outputs = cloud.monitor.component_outputs[cloud.named("acme").urn]
+    tunnels = outputs["openstack_hub_tunnels"]
+    assert set(tunnels) == {"dc1-cloud/hub1", "dc1-cloud/hub2"}
+    assert len({t["inside_cidr"] for t in tunnels.values()}) == 2
+    psks = secret_value(outputs["openstack_vpn_psks"])
+    assert psks["dc1-cloud/hub1"] != psks["dc1-cloud/hub2"]
+    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    user_data = secret_value(gateway.inputs["userData"])
+    for tunnel in tunnels.values():
+        assert f"neighbor {tunnel['hub_inside_address']} remote-as" in user_data
 
 
 def test_every_taggable_resource_carries_fleet_and_component_tags(cloud: Scenario) -> None:
@@ -179,7 +258,7 @@ def test_stores_never_reach_each_other_through_the_transit_gateway() -> None:
             region="eu-west-1",
             transit_gateway_id=transit.transit_gateway_id,
             stores_route_table_id=transit.route_table_ids["stores"],
-            return_route_table_ids={k: v for k, v in transit.route_table_ids.items() if k != "stores"},
+            return_route_table_ids={k: transit.route_table_ids[k] for k in PROPAGATES_INTO["store"]},
         )
         first = StoreSite("sh-0001", store_args("sh-0001", 1), ref)
         second = StoreSite("sh-0002", store_args("sh-0002", 2), ref)

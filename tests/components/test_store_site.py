@@ -9,6 +9,7 @@ from component_harness import Scenario, run_scenario, secret_value, store_args
 from pydantic import ValidationError
 
 from storestack.components import EdgeRenderContext, StoreSite, StoreWanLinkArgs, TransitGatewayRef
+from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
 from storestack.stacks.mocks import is_secret
 
 VPN = "aws:ec2/vpnConnection:VpnConnection"
@@ -58,13 +59,21 @@ def store(renderer: RecordingRenderer) -> Scenario:
 def test_a_customer_gateway_and_bgp_vpn_per_wan_link(store: Scenario) -> None:
     gateways = {r.inputs["ipAddress"]: r for r in store.of_type("aws:ec2/customerGateway:CustomerGateway")}
     assert set(gateways) == {"203.0.113.1", "192.0.2.1"}
-    assert {g.inputs["bgpAsn"] for g in gateways.values()} == {"4200000001"}
+    # A 4-byte ASN does not fit CreateCustomerGateway's BgpAsn (1-2147483647): it goes in BgpAsnExtended.
+    assert {g.inputs["bgpAsnExtended"] for g in gateways.values()} == {"4200000001"}
+    assert all("bgpAsn" not in g.inputs for g in gateways.values())
     vpns = store.of_type(VPN)
     assert len(vpns) == 2
+    crypto = aws_tunnel_options(FLEET_CRYPTO)
     for vpn in vpns:
         assert vpn.inputs["transitGatewayId"] == "tgw-core"
         assert vpn.inputs["staticRoutesOnly"] is False
-        assert vpn.inputs["localIpv4NetworkCidr"] == "10.64.4.0/22", "traffic selector is the store's own block"
+        # Route-based BGP: selectors stay 0.0.0.0/0 so the 169.254 peering is inside them.
+        assert "localIpv4NetworkCidr" not in vpn.inputs and "remoteIpv4NetworkCidr" not in vpn.inputs
+        for n in (1, 2):
+            assert vpn.inputs[f"tunnel{n}Phase1EncryptionAlgorithms"] == ["AES256-GCM-16"]
+            assert vpn.inputs[f"tunnel{n}Phase2DhGroupNumbers"] == crypto["phase2_dh_group_numbers"] == [20]
+            assert vpn.inputs[f"tunnel{n}Phase1IntegrityAlgorithms"] == ["SHA2-384"]
         assert store.by_id(vpn.inputs["customerGatewayId"]).type == "aws:ec2/customerGateway:CustomerGateway"
     wan1 = store.named("sh-0001-wan1-vpn")
     assert wan1.inputs["tunnel1InsideCidr"] == "169.254.101.0/30"
@@ -156,12 +165,7 @@ def test_a_store_cannot_announce_prefixes_outside_its_own_block() -> None:
 
 def test_a_store_block_outside_the_store_supernet_is_rejected() -> None:
     with pytest.raises(ValidationError, match="outside the store supernet"):
-        store_args(own_prefixes=["10.40.0.0/22"], traffic_selector=None, advertised_prefixes=["10.40.0.0/24"])
-
-
-def test_a_traffic_selector_must_hold_every_own_prefix() -> None:
-    with pytest.raises(ValidationError, match=r"does not hold own prefix 10\.79\.255\.0/26"):
-        store_args(own_prefixes=["10.64.4.0/22", "10.79.255.0/26"])
+        store_args(own_prefixes=["10.40.0.0/22"], advertised_prefixes=["10.40.0.0/24"])
 
 
 def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> None:

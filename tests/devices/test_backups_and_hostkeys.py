@@ -9,7 +9,12 @@ import pytest
 
 from storestack.devices.backups import BackupStore
 from storestack.devices.errors import HostKeyError
-from storestack.devices.hostkeys import FingerprintPolicy, KnownHostKeys, key_fingerprint
+from storestack.devices.hostkeys import (
+    FingerprintPolicy,
+    KnownHostKeys,
+    key_fingerprint,
+    public_key_line_fingerprint,
+)
 from storestack.devices.targets import ApplianceTarget
 
 
@@ -90,3 +95,10 @@ def test_fingerprint_format_matches_openssh(server_key: paramiko.PKey, tmp_path:
         ["ssh-keygen", "-l", "-E", "sha256", "-f", str(public)], capture_output=True, text=True, check=True
     ).stdout
     assert output.split()[1] == key_fingerprint(server_key)
+    # The lab records its keys from the .pub line; the push engine checks the presented key.
+    assert public_key_line_fingerprint(public.read_text()) == output.split()[1]
+
+
+def test_a_line_that_is_not_a_public_key_has_no_fingerprint() -> None:
+    with pytest.raises(ValueError, match="not an OpenSSH public key line"):
+        public_key_line_fingerprint("ssh-ed25519")

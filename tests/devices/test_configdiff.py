@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.configdiff import REDACTED, compute_diff, normalise, redactor_for, remediation_lines
 from storestack.devices.drivers import driver_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PLATFORMS = ["frr", "cisco_xe", "huawei_vrp", "fortinet"]
+PLATFORMS = PLATFORM_NAMES
 
 
 def fixture(platform: str, name: str) -> str:

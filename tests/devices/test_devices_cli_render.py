@@ -114,3 +114,19 @@ def test_parallel_rendering_gives_the_same_configs_in_the_same_order(monkeypatch
     monkeypatch.setattr(render, "_PARALLEL_THRESHOLD", 0)
     parallel = [(c.name, c.text) for c in render.render_fleet(fleet, workers=2)]
     assert parallel == sequential
+
+
+def test_check_reports_stale_config_files_of_removed_stores(tmp_path: Path) -> None:
+    out = tmp_path / "configs"
+    assert _run("render", "--out", str(out))[0] == 0
+    (out / "nw-0099-edge1.cfg").write_text("hostname nw-0099-edge1\n")  # a store since removed
+    (out / "nw-0099-edge1.nftables.conf").write_text("table inet x {}\n")
+    code, output = _run("render", "--out", str(out), "--check", "--json")
+    assert code == 1
+    report = json.loads(output)
+    assert report["ok"] is False and report["would_change"] == []
+    assert report["stale"] == ["nw-0099-edge1.cfg", "nw-0099-edge1.nftables.conf"]
+    code, output = _run("render", "--out", str(out), "--check")
+    assert code == 1 and "stale: nw-0099-edge1.cfg" in output
+    # One store's render cannot know what else is stale.
+    assert _run("render", "--out", str(out), "--check", "--store", "nw-0001")[0] == 0

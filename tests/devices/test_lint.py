@@ -74,7 +74,7 @@ def test_an_undefined_route_map_is_found(fleet: Fleet, rendered: list[ConfigFile
 
 def test_a_hub_without_the_store_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     def drop_connection(text: str) -> str:
-        return re.sub(r"\n    nw-0001-wan1-hq-hub2 \{.*?\n    \}\n", "\n", text, count=1, flags=re.S)
+        return re.sub(r"\n    nw-0001-wan1-hq-hub2 : storestack-ike \{.*?\n    \}\n", "\n", text, count=1, flags=re.S)
 
     findings = _lint(fleet, _broken(rendered, "hq-hub2.swanctl.conf", drop_connection))
     assert any(f.rule == "missing-peer" and "nw-0001-wan1-hq-hub2" in f.message for f in findings)
@@ -98,20 +98,16 @@ def test_psk_slot_identity_and_address_mismatches_are_found(fleet: Fleet, render
 
 
 def test_proposals_that_do_not_intersect_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    def cbc(text: str) -> str:
-        return re.sub(
-            r"(    nw-0001-wan1-hq-hub1 \{.*?proposals = )aes256gcm16-prfsha384-ecp384", r"\1aes256-sha256-modp2048",
-            text, count=1, flags=re.S,
-        )  # fmt: skip
+    def cbc(text: str) -> str:  # one connection overrides the shared IKE proposal
+        head = "    nw-0001-wan1-hq-hub1 : storestack-ike {\n"
+        return text.replace(head, head + "        proposals = aes256-sha256-modp2048\n", 1)
 
     findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", cbc))
     assert any(f.rule == "proposal-mismatch" and f.file == "hq-hub1.swanctl.conf" for f in findings)
 
-    def aws_cbc(text: str) -> str:
-        return re.sub(
-            r"(    nw-0001-wan1-aws1 \{.*?esp_proposals = )aes256gcm16-ecp384", r"\1aes128-sha1-modp1024",
-            text, count=1, flags=re.S,
-        )  # fmt: skip
+    def aws_cbc(text: str) -> str:  # an AWS child overrides the shared ESP proposal
+        head = "            nw-0001-wan1-aws1 : storestack-initiator {\n"
+        return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
 
     findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", aws_cbc))
     assert any(f.rule == "proposal-mismatch" and "AWS" in f.message and "ESP" in f.message for f in findings)
@@ -144,3 +140,13 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["devices", "lint"])
     assert result.exit_code == 1
     assert "nw-0001-edge1.cfg:" in result.output and "undefined-reference" in result.output
+
+
+def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, "nw-0001-edge1.nftables.conf",
+        lambda t: t.replace('oifname "wan1" accept', 'oifname "wan9" accept').replace("daddr @private drop", "daddr @privat drop"),
+    )  # fmt: skip
+    messages = [f.message for f in _lint(fleet, files) if f.file == "nw-0001-edge1.nftables.conf"]
+    assert "interface wan9 is not on the appliance" in messages
+    assert "set @privat is never defined" in messages

@@ -22,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from storestack.cli.push import push
+from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.intended import IntendedConfigs
 from storestack.devices.journal import last_push_run, unfinished_names
 from storestack.devices.push import PushOptions
@@ -30,7 +31,7 @@ from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run
 from storestack.devices.session import SessionOptions
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
 
-PLATFORMS = ["cisco_xe", "huawei_vrp", "fortinet"]
+PLATFORMS = EMULATED_PLATFORM_NAMES
 
 # A change of two sections per platform, so that faults can hit the middle of a push.
 CHANGES: dict[str, list[tuple[str, str]]] = {

@@ -4,6 +4,7 @@ segmentation, guest NAT, the LTE policy, QoS marking, CCTV limits, DHCP and DNS.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -211,10 +212,18 @@ def test_every_frr_swanctl_conf_loads_into_a_real_charon(fleet: Fleet, tmp_path:
                 [swanctl, "--load-all", "--file", str(path), "--uri", f"unix://{socket}"],
                 capture_output=True, text=True, timeout=30, env=env,
             )  # fmt: skip
-            connections = files["swanctl.conf"].count("        version = 2")
+            connections = len(re.findall(r"^    \S+ : storestack-ike \{$", files["swanctl.conf"], re.M))
             assert result.returncode == 0, f"{config.name}: {result.stdout}{result.stderr}"
             assert f"successfully loaded {connections} connections" in result.stdout, result.stdout
             assert "loaded ike secret 'ike-" in result.stdout
+            # The shared sections really reached every connection: IKEv2, DPD, PSK both ways.
+            listed = subprocess.run(
+                [swanctl, "--list-conns", "--uri", f"unix://{socket}"], capture_output=True, text=True, timeout=30, env=env
+            ).stdout
+            assert listed.count("IKEv2, no reauthentication") == connections, listed
+            assert listed.count("dpd delay 10s") == connections
+            assert listed.count("local pre-shared key authentication") == connections
+            assert "TUNNEL, rekeying every 3240s" in listed
     finally:
         charon.terminate()
         charon.wait(timeout=10)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import SHAPES, on_platform, update_golden
 
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
-from storestack.inventory.models import PLATFORMS, Platform
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -28,7 +28,7 @@ def _compare(path: Path, text: str) -> None:
     assert text == path.read_text(), f"{path.name} differs from the golden file"
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_store_config_matches_golden(fleet: Fleet, platform: Platform, shape: str) -> None:
     (config,) = render_store(on_platform(fleet, platform), SHAPES[shape])
@@ -38,7 +38,7 @@ def test_store_config_matches_golden(fleet: Fleet, platform: Platform, shape: st
         _compare(GOLDEN / platform / f"{shape}.{suffix}", text)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_hub_config_matches_golden(fleet: Fleet, platform: Platform) -> None:
     config = render_hub(on_platform(fleet, platform), "hq-hub1")
     _compare(GOLDEN / platform / "hub.cfg", config.text)
@@ -46,7 +46,7 @@ def test_hub_config_matches_golden(fleet: Fleet, platform: Platform) -> None:
         _compare(GOLDEN / platform / f"hub.{suffix}", text)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_live_outputs_config_matches_golden(
     fleet: Fleet, platform: Platform, live_outputs: dict[str, StoreCloudOutputs]
 ) -> None:

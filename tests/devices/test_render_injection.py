@@ -14,10 +14,10 @@ import pytest
 from jinja2.sandbox import SecurityError
 from testsupport.rendering import on_platform
 
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.errors import RenderError
 from storestack.devices.render import Renderer, render_hub, render_store
 from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
-from storestack.inventory.models import PLATFORMS, Platform
 
 PAYLOADS = [
     "KPN\nno router bgp 4200000000",
@@ -36,7 +36,7 @@ def _with_store(fleet: Fleet, store_id: str, **changes: object) -> Fleet:
     return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_unvalidated_isp_name_cannot_break_out(fleet: Fleet, platform: Platform, payload: str) -> None:
     store = fleet.store("nw-0002")
@@ -46,7 +46,7 @@ def test_unvalidated_isp_name_cannot_break_out(fleet: Fleet, platform: Platform,
         render_store(evil, "nw-0002")
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_unvalidated_store_name_cannot_break_out_of_a_comment(fleet: Fleet, platform: Platform) -> None:
     evil = _with_store(on_platform(fleet, platform), "nw-0007", name="Delft\nno router bgp 4200000006")
     with pytest.raises(RenderError):

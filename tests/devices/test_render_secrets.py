@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform
 
 from storestack.cli.main import cli
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet, render_store, write_configs
 from storestack.devices.secrets import REDACTED
 from storestack.inventory import Fleet
-from storestack.inventory.models import PLATFORMS, Platform
 
 
 def _psks() -> list[str]:
@@ -29,7 +29,7 @@ def _all_secret_values(device_secrets: dict[str, str]) -> list[str]:
     return [*device_secrets.values(), *_psks()]
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_redacted_render_contains_no_secret(
     fleet: Fleet,
     platform: Platform,
@@ -46,7 +46,7 @@ def test_redacted_render_contains_no_secret(
         assert all(REDACTED in config.text for config in configs)
 
 
-@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "frr"])
+@pytest.mark.parametrize("platform", [p for p in PLATFORM_NAMES if p != "frr"])
 def test_push_render_fills_every_secret(
     fleet: Fleet,
     platform: Platform,

@@ -13,13 +13,13 @@ import pytest
 from jinja2 import DictLoader
 from testsupport.rendering import TEST_SECRETS, on_platform
 
+from storestack.common.platforms import Platform
 from storestack.devices.errors import RenderError
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import Renderer, render_store
 from storestack.devices.secrets import REDACTED
 from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
-from storestack.inventory.models import Platform
 
 SHARED_PLATFORMS: list[Platform] = ["cisco_xe", "huawei_vrp"]
 

@@ -189,7 +189,7 @@ CORE_CASES = {
     ),
     "stores table missing": (
         lambda core: _without(core, "regions", "eu-west-1", "route_table_ids", "stores"),
-        "output regions.eu-west-1.route_table_ids.stores is missing (present: desktops, workloads)",
+        "output regions.eu-west-1.route_table_ids.stores is missing (present: desktops, hq, workloads)",
     ),
     "gateway id a number": (
         lambda core: _with(core, 5, "regions", "eu-west-1", "transit_gateway_id"),

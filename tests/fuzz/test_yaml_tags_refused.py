@@ -144,7 +144,7 @@ def test_a_python_tag_in_a_credentials_file_fails_that_appliance_without_echoing
         "--state-dir", str(tmp_path / "s"), "--json",
     )
     assert result.exit_code == 1, result.output
-    assert f"{credentials}:1: not valid YAML" in result.output
+    assert f"{credentials}:1 username: YAML tag '!!python/object/apply" in result.output
     assert "python/object/apply" in result.output
     assert secret not in result.output and "Traceback" not in result.output
     assert not marker.exists()

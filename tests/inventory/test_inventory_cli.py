@@ -131,4 +131,28 @@ def test_generate_prints_a_bundle_or_writes_a_directory(runner: CliRunner, tmp_p
 def test_generate_refuses_to_overwrite_a_real_fleet(runner: CliRunner, fleet_dir: Path) -> None:
     result = runner.invoke(cli, ["inventory", "generate", "--stores", "3", "--out", str(fleet_dir)])
     assert result.exit_code == 2
-    assert "not generated" in result.stderr
+    assert "did not write (fleet.yaml, stores/sh-0001.yaml" in result.stderr
+
+
+def test_list_prints_plain_full_width_rows_when_piped(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "list", "--fleet", str(sample_chain_path())])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "name", "format", "region", "state", "platform", "wan", "hub"]
+    row = next(line for line in lines if line.startswith("nw-0003 "))
+    assert "Northwind Utrecht Hoog Catharijne" in row and row.split()[-1] == "hq-hub1"
+    assert row.split()[-2] == "fiber+broadband+5g"
+    assert not any(char in result.stdout for char in "│┃━─…")
+
+
+@pytest.mark.parametrize(("given", "hint"), [("7", "did you mean 'nw-0007'?"), ("zzz", "8 stores; `storestack")])
+def test_show_of_an_unknown_store_says_what_was_meant(runner: CliRunner, given: str, hint: str) -> None:
+    result = runner.invoke(cli, ["inventory", "show", given, "--fleet", str(sample_chain_path())])
+    assert result.exit_code == 2 and hint in result.stderr
+
+
+def test_help_texts_describe_the_options_each_command_has(runner: CliRunner) -> None:
+    validate_help = runner.invoke(cli, ["inventory", "validate", "--help"]).output
+    assert "--fleet" not in validate_help and "$STORESTACK_FLEET" in validate_help
+    drift_help = " ".join(runner.invoke(cli, ["drift", "--help"]).output.split())
+    assert "Roll out" not in drift_help and "--lab Check for drift on the running lab" in drift_help

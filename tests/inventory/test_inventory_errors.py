@@ -64,7 +64,9 @@ CASES: dict[str, list[str]] = {
     "overlapping-subnets": [
         "fleet.yaml:11 ip_plan.desktops: 10.64.128.0/17 overlaps ip_plan.stores 10.64.0.0/16",
         "fleet.yaml:13 ip_plan.loopbacks: 10.16.255.0/24 overlaps ip_plan.cloud 10.16.0.0/14",
+        "stores/sh-0003.yaml:14 lan.office.subnet: 10.17.0.0/24 is outside ip_plan.stores 10.64.0.0/16",
         "stores/sh-0003.yaml:14 lan.office.subnet: 10.17.0.0/24 overlaps ip_plan.cloud 10.16.0.0/14",
+        "stores/sh-0003.yaml:15 lan.cctv.subnet: 10.0.5.0/26 is outside ip_plan.stores 10.64.0.0/16",
         "stores/sh-0003.yaml:15 lan.cctv.subnet: 10.0.5.0/26 overlaps ip_plan.hq[0] 10.0.0.0/16",
         "stores/sh-0004.yaml:13 lan.pos.subnet: 10.64.100.64/26 overlaps 10.64.100.0/24"
         " (stores/sh-0003.yaml:13 lan.pos.subnet)",
@@ -110,7 +112,7 @@ CASES: dict[str, list[str]] = {
         "fleet.yaml:69 management.ntp_servers[1]: 'ntp.sandhill.example' is not an IPv4 address",
         "stores/sh-0001.yaml:23 lan.pos.vlan: 10000 is not a VLAN id (1-4094)",
         "stores/sh-0002.yaml:15 wan[1].kind: '6g' is not one of 'fiber', 'broadband', 'lte' or '5g'",
-        "stores/sh-0003.yml store files must be named <id>.yaml (not .yml)",
+        "stores/sh-0003.yml store files must be named <id>.yaml (not .yml); this file is not read",
         "stores/sh-0004.yaml:3 YAML syntax error: did not find expected ',' or ']'",
     ],
 }

@@ -61,7 +61,10 @@ def test_write_fleet_is_idempotent_and_keeps_one_fleet_per_directory(tmp_path: P
     assert (first.written, first.unchanged, first.removed) == (13, 0, 0)
     again = write_fleet(generate_fleet(12, seed=1), out)
     assert (again.written, again.unchanged, again.removed) == (0, 13, 0)
-    smaller = write_fleet(generate_fleet(10, seed=1), out)
+    with pytest.raises(GenerateError, match=r"2 of 12 stores would be destroyed .*--allow-destroy 2"):
+        write_fleet(generate_fleet(10, seed=1), out)  # the blast-radius guard: 2 of 12 is more than 1
+    assert len(list((out / "stores").glob("*.yaml"))) == 12
+    smaller = write_fleet(generate_fleet(10, seed=1), out, allow_remove=2)
     assert smaller.removed == 2
     assert sorted(load_fleet(out).stores)[-1] == "ms-00010"
 
@@ -70,9 +73,23 @@ def test_write_fleet_refuses_a_fleet_it_did_not_generate(tmp_path: Path) -> None
     out = tmp_path / "fleet"
     out.mkdir()
     (out / "fleet.yaml").write_text("organisation: {}\n")
-    with pytest.raises(GenerateError, match="not generated"):
+    with pytest.raises(GenerateError, match=r"did not write \(fleet.yaml\)"):
         write_fleet(generate_fleet(2, seed=1), out)
     assert (out / "fleet.yaml").read_text() == "organisation: {}\n"
+
+
+def test_write_fleet_refuses_a_generated_fleet_with_hand_written_files_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "fleet"
+    write_fleet(generate_fleet(3, seed=1), out)
+    load_fleet(out, write_lock=True)  # the lock file validate writes is expected there
+    hand_written = (out / "stores" / "ms-00002.yaml").read_text().split("\n", 1)[1]
+    (out / "stores" / "ms-00002.yaml").write_text(hand_written)
+    (out / "notes.txt").write_text("ours\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(GenerateError) as caught:
+        write_fleet(generate_fleet(1, seed=2), out)
+    assert "(notes.txt, stores/ms-00002.yaml)" in str(caught.value)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.slow

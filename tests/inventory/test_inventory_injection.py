@@ -235,5 +235,6 @@ def test_bundle_with_lone_surrogate_is_an_inventory_error() -> None:
     with pytest.raises(InventoryError) as caught:
         load_fleet_bundle('organisation: "\ud800"\n')
     assert [str(issue) for issue in caught.value.issues] == [
-        "fleet.yaml text is not valid Unicode (lone surrogate)"
+        "<stdin> the bundle holds no store documents (expected the fleet, then stores)",
+        "fleet.yaml text is not valid Unicode (lone surrogate)",
     ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
+from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import (
     Fleet,
     InventoryError,
@@ -24,7 +24,6 @@ from storestack.inventory import (
     source,
 )
 from storestack.inventory.generate import generate_fleet, write_fleet
-from storestack.inventory.models import PLATFORMS
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def test_sample_chain_validates_and_reads_like_a_retailer(sample: Fleet) -> None
     assert len(sample) == 8
     assert sorted(sample.hubs) == ["hq-hub1", "hq-hub2"]
     assert {store.format for store in sample} == {"hypermarket", "supermarket", "mall", "convenience"}
-    assert {appliance.platform for store in sample for appliance in store.appliances} == set(PLATFORMS)
+    assert {appliance.platform for store in sample for appliance in store.appliances} == set(PLATFORM_NAMES)
     assert [store.id for store in sample if store.lte_only] == ["nw-0007"]
     assert len(sample.spec.sites.openstack) == 1
     assert [region for account in sample.spec.sites.aws for region in account.regions] == ["eu-west-1"]
@@ -134,7 +133,7 @@ def test_bundle_reports_the_same_errors_as_the_directory(tmp_path: Path) -> None
         load_fleet_bundle(bundle)
     expected = [
         "fleet.yaml:5 organisation.colour: unknown key 'colour' (allowed: domain, name, slug)",
-        "stores/ms-00003.yaml:25 lan.office.vlan: 4097 is not a VLAN id (1-4094)",
+        "stores/ms-00003.yaml:26 lan.office.vlan: 4097 is not a VLAN id (1-4094)",  # line 1: the marker
     ]
     assert [str(i) for i in from_directory.value.issues] == expected
     assert [str(i) for i in from_bundle.value.issues] == expected
@@ -156,114 +155,15 @@ def test_empty_bundle_is_an_error() -> None:
         load_fleet_bundle("# nothing here\n---\n")
 
 
-def test_parsing_on_two_cores_gives_the_same_documents_and_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    generated = generate_fleet(60, seed=9)
-    write_fleet(generated, tmp_path / "fleet")
-    stores = sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))
-    stores[-1].write_text(stores[-1].read_text() + "extra: &anchor 1\n")  # parsed by the child
-    jobs = [source.ParseJob(f"stores/{path.name}", path=path) for path in stores]
-
-    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 10**9)
-    serial = source.parse_many(jobs)
-    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
-    monkeypatch.setattr(source, "_can_fork", lambda: True)
-    monkeypatch.setattr(source, "_BATCH", 4)
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(source.os, "fork", counting_fork)
-    # While this process is busy elsewhere, the child takes documents from the back.
-    parallel = source.parse_many(jobs, meanwhile=lambda: time.sleep(0.3))
-    assert forks == [1]
-    from_child = parallel[-2]
-    assert isinstance(from_child, source.SourceDocument) and from_child.text is None
-
-    def shape(outcome: source.ParseOutcome) -> object:
-        if isinstance(outcome, source.SourceDocument):
-            return (outcome.display, outcome.data, outcome.line_of(("wan", 1, "kind")))
-        return [str(issue) for issue in outcome]
-
-    assert [shape(o) for o in parallel] == [shape(o) for o in serial]
-    assert shape(parallel[-1]) == [
-        "stores/ms-00060.yaml:"
-        + str(len(stores[-1].read_text().splitlines()))
-        + " extra: YAML anchors and aliases are not allowed in an inventory"
-    ]
-
-
-@pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pids of the helper processes parse_many forks, as they are forked."""
-    forked: list[int] = []
-    real_fork = os.fork
-
-    def recording_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(source.os, "fork", recording_fork)
-    return forked
-
-
-def _shape(outcome: source.ParseOutcome) -> object:
-    if isinstance(outcome, source.SourceDocument):
-        return (outcome.display, outcome.data)
-    return [str(issue) for issue in outcome]
-
-
-def test_each_outcome_is_handed_on_once_as_it_arrives_and_a_child_that_dies_costs_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
-) -> None:
-    write_fleet(generate_fleet(40, seed=4), tmp_path / "fleet")
-    jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
-    serial = [_shape(outcome) for outcome in source.parse_many(jobs)]
-    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
-    monkeypatch.setattr(source, "_can_fork", lambda: True)
-    monkeypatch.setattr(source, "_BATCH", 4)
-    parent, real_run_job = os.getpid(), source._run_job
-    parsed_by_child: list[str] = []
-
-    def dies_during_its_second_batch(job: source.ParseJob) -> source.ParseOutcome:
-        if os.getpid() != parent:
-            parsed_by_child.append(job.display)
-            if len(parsed_by_child) > 6:
-                os._exit(3)
-        return real_run_job(job)
-
-    monkeypatch.setattr(source, "_run_job", dies_during_its_second_batch)
-
-    def until_the_child_has_died() -> None:
-        deadline = time.monotonic() + 30
-        while Path(f"/proc/{children[0]}/stat").read_text().split()[2] != "Z" and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    handed_on: list[tuple[int, object]] = []
-    outcomes = source.parse_many(
-        jobs,
-        meanwhile=until_the_child_has_died,
-        then=lambda index, outcome: handed_on.append((index, _shape(outcome))),
-    )
-    assert [_shape(outcome) for outcome in outcomes] == serial
-    assert sorted(handed_on, key=lambda pair: pair[0]) == list(enumerate(serial))
-    # The child's first batch arrived before this process parsed anything itself.
-    assert [index for index, _ in handed_on[:4]] == [36, 37, 38, 39]
-
-
-def test_fast_and_tracked_parsing_agree_on_the_sample(sample: Fleet) -> None:
+def test_the_reader_reads_the_sample_as_yaml_does_and_knows_every_line(sample: Fleet) -> None:
     for path in sorted(sample_chain_path().rglob("*.yaml")):
         text = path.read_text()
-        fast = source.parse_text(text, path.name)
-        tracked = source._parse_tracked(text, path.name)
-        assert fast.data == tracked.data
-        assert fast.lines == tracked.lines
+        document = source.parse_text(text, path.name)
+        assert document.data == yaml.safe_load(text)
+        lines = text.splitlines()
+        for loc, line in document.lines.items():
+            if loc and isinstance(loc[-1], str):
+                assert f"{loc[-1]}:" in lines[line - 1], (path.name, loc, line)
 
 
 def test_multiple_documents_in_a_store_file_are_refused(
@@ -274,19 +174,3 @@ def test_multiple_documents_in_a_store_file_are_refused(
     assert errors_of(fleet_dir) == ["stores/sh-0002.yaml:25 only one YAML document is allowed here"]
 
 
-def test_a_failure_while_the_child_parses_leaves_no_child_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
-) -> None:
-    write_fleet(generate_fleet(20, seed=1), tmp_path / "fleet")
-    jobs = [source.ParseJob(p.name, path=p) for p in sorted((tmp_path / "fleet" / "stores").glob("*.yaml"))]
-    monkeypatch.setattr(source, "PARALLEL_MIN_DOCUMENTS", 2)
-    monkeypatch.setattr(source, "_can_fork", lambda: True)
-
-    def broken() -> None:
-        raise OSError("disk gone")
-
-    with pytest.raises(OSError, match="disk gone"):
-        source.parse_many(jobs, meanwhile=broken)
-    assert len(children) == 1
-    with pytest.raises(ChildProcessError):
-        os.waitpid(children[0], os.WNOHANG)  # already reaped

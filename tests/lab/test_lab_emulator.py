@@ -18,6 +18,7 @@ from netmiko.exceptions import (
     ReadTimeout,
 )
 
+from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.targets import ApplianceInventory
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
 
@@ -25,7 +26,7 @@ from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, Emul
 # cryptography package flags as deprecated on the emulator's side.
 pytestmark = pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
 
-PLATFORMS = ["cisco_xe", "huawei_vrp", "fortinet"]
+PLATFORMS = EMULATED_PLATFORM_NAMES
 NETMIKO_TYPE = {"cisco_xe": "cisco_xe", "huawei_vrp": "huawei", "fortinet": "fortinet"}
 SHOW_RUNNING = {
     "cisco_xe": "show running-config",

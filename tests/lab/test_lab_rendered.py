@@ -36,7 +36,7 @@ def test_adapt_swanctl_changes_only_selectors_if_ids_and_lease_includes() -> Non
 
     text = adapt_swanctl(files.swanctl, vteps, {"wan1": IPv4Address("198.51.100.2"), "lte1": IPv4Address("198.18.1.7")})
 
-    assert f"    {kept} {{" in text and f"ike-{kept} {{" in text
+    assert f"    {kept} " in text and f"ike-{kept} {{" in text
     # The AWS tunnels and the other hub tunnels are not run by this lab: gone with their secrets.
     assert "aws1" not in text and "nw-0001-lte1-hq-hub2" not in text
     assert "local_ts = 198.19.0.1/32" in text and "remote_ts = 198.19.0.0/32" in text
@@ -57,3 +57,13 @@ def test_a_lease_hook_include_becomes_the_labs_address() -> None:
 
     assert "include transport/" not in text
     assert "local_addrs = 198.18.1.9" in text
+
+
+def test_template_sections_the_connections_inherit_are_kept_whole() -> None:
+    files = rendered("dual-wan")
+    kept = "nw-0002-wan1-hq-hub2"
+
+    text = adapt_swanctl(files.swanctl, {kept: (IPv4Address("198.19.0.1"), IPv4Address("198.19.0.0"))}, {})
+
+    template = files.swanctl[files.swanctl.index("storestack-ike {") : files.swanctl.index("storestack-initiator {")]
+    assert template.strip() in text  # local/remote `auth = psk` included

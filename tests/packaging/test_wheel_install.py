@@ -54,6 +54,7 @@ def test_wheel_installs_into_a_fresh_venv_and_validates_the_bundled_sample(tmp_p
     for expected in [
         "storestack/cli/main.py",
         "storestack/inventory/loader.py",
+        "storestack/devices/platforms/frr.py",
         "storestack/inventory/examples/sample-chain/fleet.yaml",
         "storestack/inventory/examples/sample-chain/allocations.yaml",
         "storestack/inventory/examples/sample-chain/stores/nw-0007.yaml",
@@ -94,6 +95,7 @@ def test_wheel_installs_into_a_fresh_venv_and_validates_the_bundled_sample(tmp_p
         "appliances": 8,
         "provisional_allocations": [],
         "lock_written": False,
+        "rename_hints": {},
     }
     sample = run(
         python,

@@ -221,6 +221,20 @@ def test_rerun_of_a_finished_rollout_changes_nothing_and_says_so(setup: Setup) -
     assert (setup.fleet / "allocations.yaml").read_text() == lock_before
 
 
+def test_a_dry_run_writes_no_secret_to_disk(setup: Setup) -> None:
+    before = {p for p in setup.state.rglob("*") if p.is_file()}
+
+    code, report = invoke_json("rollout", NEW_STORES[0], *setup.args("--dry-run", "--no-failover"))
+
+    assert code == 0, report
+    assert report["dry_run"] is True
+    written = sorted(p for p in setup.state.rglob("*") if p.is_file() and p not in before)
+    assert not any(p.is_relative_to(setup.state / "rollout") for p in written), written
+    for path in written:  # the journal and the plan are all a dry run leaves
+        text = path.read_text(errors="replace")
+        assert not any(value in text for value in TEST_SECRETS.values()), path
+
+
 def test_resume_after_a_failure_at_the_push_step(setup: Setup, tmp_path: Path) -> None:
     edge = "nw-0101-edge1"
     # A change is pending on the edge (someone edited it), so the push has real work to do.

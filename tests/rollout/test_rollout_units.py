@@ -14,11 +14,11 @@ from storestack.cli.main import cli
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
-from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.rollout.report import layers, resume_command, summarise
 from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout
 from storestack.rollout.runner import StepFailed, StepOutcome
+from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.plan import planned_store_outputs
 
 

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
-from storestack.stacks.mapping import StorePrefixIndex, core_config, store_config
+from storestack.stacks.mapping import core_config, store_config
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +43,17 @@ def test_desktop_seats_are_summed_from_every_live_store(fleet: Fleet) -> None:
     assert pools["hq-staff"].openstack_site == "ams-private"
 
 
-def test_a_store_block_is_its_traffic_selector(fleet: Fleet) -> None:
+def test_a_store_block_is_its_own_allocation(fleet: Fleet) -> None:
     config = store_config(fleet, fleet.store("nw-0001"))
     assert config.site.own_prefixes == [ipaddress.ip_network("10.64.0.0/23")]
-    assert config.site.traffic_selector == ipaddress.ip_network("10.64.0.0/23")
     assert config.site.aws_region == "eu-west-1"
     assert [link.name for link in config.site.aws_links] == ["wan1"]
     assert {t.role for t in config.site.hub_tunnels} == {"primary", "backup"}
 
 
-def test_a_pinned_subnet_outside_the_block_opens_the_selector_and_says_why(fleet: Fleet) -> None:
-    config = store_config(fleet, fleet.store("nw-0008"), prefix_index=StorePrefixIndex(fleet))
+def test_a_pinned_subnet_outside_the_block_is_part_of_the_allocation(fleet: Fleet) -> None:
+    config = store_config(fleet, fleet.store("nw-0008"))
     assert ipaddress.ip_network("10.79.255.0/26") in config.site.own_prefixes
-    assert config.site.traffic_selector is None
-    assert any("traffic selector left open" in note for note in config.notes)
     # Only DHCP links: AWS cannot identify the store, so it reaches the cloud through its hubs.
     assert config.site.aws_region is None
     assert any("AWS affinity eu-west-1 skipped" in note for note in config.notes)

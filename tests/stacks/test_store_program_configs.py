@@ -19,11 +19,11 @@ from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
-from storestack.devices.stack_bridge import appliance_config_renderer
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.stacks import store
 from storestack.stacks.config import store_stack_name
+from storestack.stacks.device_bridge import appliance_config_renderer
 from storestack.stacks.mocks import (
     MockRun,
     is_secret,

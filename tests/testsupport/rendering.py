@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from storestack.common.platforms import Platform
 from storestack.inventory import Fleet
-from storestack.inventory.models import Platform
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from storestack.devices.stack_bridge import outputs_from_store_stack
 from storestack.inventory import Fleet
 from storestack.stacks import store
 from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS, store_stack_name
 from storestack.stacks.core import mock_outputs
+from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.mapping import core_config, store_config
 from storestack.stacks.mocks import MockRun, StorestackMocks, run_program_under_mocks
 

@@ -1,8 +1,13 @@
-"""The renderer the store stack calls: `StoreEdge` hands over its live tunnel values and gets the
-appliance's intended config back, rendered by the same code as `storestack devices render`.
+"""The seam between stacks and appliances: stack values in, the device side's types out.
 
-`storestack.components` defines the context (`EdgeRenderContext`); this module reads it by
-shape, so `devices/` does not import Pulumi.
+- The renderer the store stack calls: `StoreEdge` hands over its live tunnel values and gets the
+  appliance's intended config back, rendered by the same code as `storestack devices render`.
+- A store stack's outputs read back as `StoreCloudOutputs` (rollout, drift, tests).
+
+It lives in `stacks` because it knows stack shapes: `devices` stays below it and never hears of
+a stack, while `rollout` and `cli` (above `stacks`) use it. `storestack.components` defines the
+context (`EdgeRenderContext`); this module reads it by shape, so reading outputs back (rollout,
+drift) does not import Pulumi.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 failover drill read straight from the lab (vtysh as root, no SSH).
 
 The demo works on a copy so the sample chain that ships with storestack is never written to.
+It sits next to the command (`cli/demo.py`), not in the rollout engine: nothing but the demo uses
+it, and the engine should not carry a show's props. It prints nothing; the command does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
 from storestack.lab import vtysh
 from storestack.rollout.environment import LabLinks
@@ -48,12 +51,8 @@ def prepare_workspace(root: Path) -> DemoWorkspace:
 
 def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    names = []
-    for reference in fleet.spec.management.secrets.values():
-        kind, _, name = reference.partition(":")
-        if kind == "env":
-            names.append(name)
-    return sorted(set(names))
+    names = {env_variable(reference) for reference in fleet.spec.management.secrets.values()}
+    return sorted(name for name in names if name is not None)
 
 
 class LabProbe:

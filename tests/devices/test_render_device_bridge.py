@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from storestack.components.store_site import EdgeRenderContext, EdgeTunnel, EdgeWanLink
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
-from storestack.devices.stack_bridge import appliance_config_renderer, outputs_from_edge_context
 from storestack.inventory import Fleet
+from storestack.stacks.device_bridge import appliance_config_renderer, outputs_from_edge_context
 
 
 def _context(fleet: Fleet, *, planned: bool) -> EdgeRenderContext:

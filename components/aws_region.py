@@ -1,0 +1,476 @@
+"""`AwsRegion`: one AWS region of the hybrid cloud, a child of `HybridCloud`.
+
+Segmentation (the policy the routes, security groups and NACLs below implement):
+
+- stores reach the workloads VPC (POS to payment, office to services) and the desktops VPC, never
+  another store: the `stores` table only learns the two VPCs;
+- desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores on the same path
+  the store used (symmetric), but a desktop can open nothing towards any store network;
+- HQ (through its hubs) and OpenStack reach both VPCs through the `hq` table;
+- admin ports only from the management ranges.
+
+Routing on the regional Transit Gateway (default association and propagation are off, so nothing
+reaches anything unless a line below says so):
+
+| route table | associated attachments       | learns routes from                                   |
+|-------------|------------------------------|------------------------------------------------------|
+| `stores`    | every store VPN              | workloads VPC, desktops VPC                          |
+| `workloads` | workloads VPC                | desktops VPC, HQ hubs, OpenStack, stores (BGP)       |
+| `desktops`  | desktops VPC                 | workloads VPC, HQ hubs, OpenStack, stores (BGP)      |
+| `hq`        | HQ hub VPNs, OpenStack VPNs  | workloads VPC, desktops VPC                          |
+
+Nothing is ever propagated into `stores` from a store, so stores cannot reach each other through
+the cloud; `hq` learns no store route, so HQ reaches stores over the SD-WAN, not through AWS. Each
+VPC's own route table sends exactly those ranges to the Transit Gateway.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, AwsRegionArgs, HqHubArgs, HybridCloudArgs
+from storestack.components.common import component_tags, pre_shared_key, split_network
+from storestack.components.network import (
+    CustomerGatewaySpec,
+    TransitVpn,
+    associate,
+    network_slug,
+    propagate,
+    transit_gateway_vpn,
+)
+
+COMPONENT = "hybrid-cloud"
+ROUTE_TABLE_KINDS = ("stores", "workloads", "desktops", "hq")
+# Which Transit Gateway tables each kind of attachment is propagated into (see the module table).
+PROPAGATES_INTO: Mapping[str, tuple[str, ...]] = {
+    "workloads": ("stores", "desktops", "hq"),
+    "desktops": ("stores", "workloads", "hq"),
+    "hub": ("workloads", "desktops"),
+    "openstack": ("workloads", "desktops"),
+    "store": ("workloads", "desktops"),
+}
+ASSOCIATED_WITH: Mapping[str, str] = {
+    "workloads": "workloads",
+    "desktops": "desktops",
+    "hub": "hq",
+    "openstack": "hq",
+    "store": "stores",
+}
+HTTPS, SSH, RDP = 443, 22, 3389
+# What a Windows domain member needs from its domain controllers: DNS, Kerberos, RPC, LDAP(S),
+# SMB, kpasswd, global catalog, NTP and the dynamic RPC range.
+DIRECTORY_PORTS = (
+    ("tcp", 53, 53), ("tcp", 88, 88), ("tcp", 135, 135), ("tcp", 389, 389), ("tcp", 445, 445),
+    ("tcp", 464, 464), ("tcp", 636, 636), ("tcp", 3268, 3269), ("tcp", 49152, 65535),
+    ("udp", 53, 53), ("udp", 88, 88), ("udp", 123, 123), ("udp", 389, 389), ("udp", 464, 464),
+)
+# Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
+EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
+
+
+@dataclass(frozen=True)
+class TransitGatewayOutputs:
+    """One region's Transit Gateway, as other components (and the store stacks) attach to it."""
+
+    region: str
+    transit_gateway_id: pulumi.Output[str]
+    amazon_side_asn: int
+    route_table_ids: dict[str, pulumi.Output[str]]
+    workloads_vpc_id: pulumi.Output[str]
+    desktops_vpc_id: pulumi.Output[str]
+    workloads_subnet_ids: list[pulumi.Output[str]]
+    desktops_subnet_ids: list[pulumi.Output[str]]
+    desktops_security_group_id: pulumi.Output[str]
+
+
+class AwsRegion(pulumi.ComponentResource):
+    """A region's VPCs, Transit Gateway with its route tables, flow logs and the VPNs to the HQ hubs."""
+
+    transit: TransitGatewayOutputs
+
+    def __init__(
+        self,
+        region: AwsRegionArgs,
+        cloud: HybridCloudArgs,
+        flow_log_role_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        super().__init__("storestack:cloud:AwsRegion", region.region, None, opts)
+        self._region = region
+        self._cloud = cloud
+        self._tags = component_tags(cloud.tags, COMPONENT)
+        # Resources keep their names; the alias records that they used to sit directly under HybridCloud.
+        self._moved = [pulumi.Alias(parent=opts.parent)]
+        self._child = pulumi.ResourceOptions(parent=self, aliases=self._moved)
+        self.transit = self._build(flow_log_role_arn)
+        self.hub_tunnels: dict[str, pulumi.Output[Any]] = {}
+        self.hub_psks: dict[str, pulumi.Output[Any]] = {}
+        for hub in cloud.hubs:
+            key = f"{region.region}/{hub.name}"
+            self.hub_tunnels[key], self.hub_psks[key] = self._hub_vpn(hub)
+        self.register_outputs({"transit_gateway_id": self.transit.transit_gateway_id})
+
+    def _build(self, flow_log_role_arn: pulumi.Input[str]) -> TransitGatewayOutputs:
+        region = self._region
+        r = region.region
+        fleet = self._cloud.fleet
+        log_group = aws.cloudwatch.LogGroup(
+            f"{r}-flow-logs",
+            name=f"/storestack/{fleet}/{r}/flow-logs",
+            retention_in_days=self._cloud.flow_log_retention_days,
+            region=r,
+            tags=self._tags,
+            opts=self._child,
+        )
+
+        def flow_log(name: str, *, transit: bool = False, **target: pulumi.Input[str]) -> None:
+            # Transit gateway flow logs refuse `traffic_type` and take only a 60 s interval
+            # (https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html).
+            aws.ec2.FlowLog(
+                name,
+                traffic_type=None if transit else "ALL",
+                log_destination_type="cloud-watch-logs",
+                log_destination=log_group.arn,
+                iam_role_arn=flow_log_role_arn,
+                max_aggregation_interval=60,
+                region=r,
+                tags=self._tags,
+                opts=self._child,
+                **target,
+            )
+
+        tgw = aws.ec2transitgateway.TransitGateway(
+            f"{r}-tgw",
+            description=f"{fleet} {r} hub of stores, clouds and HQ",
+            amazon_side_asn=region.transit_gateway_asn,
+            default_route_table_association="disable",
+            default_route_table_propagation="disable",
+            auto_accept_shared_attachments="disable",
+            dns_support="enable",
+            vpn_ecmp_support="enable",
+            region=r,
+            tags=self._tags,
+            opts=self._child,
+        )
+        flow_log(f"{r}-tgw-flow-log", transit=True, transit_gateway_id=tgw.id)
+        tables = {
+            kind: aws.ec2transitgateway.RouteTable(
+                f"{r}-rt-{kind}",
+                transit_gateway_id=tgw.id,
+                region=r,
+                tags={**self._tags, "Name": f"{fleet}-{r}-{kind}", "storestack:route-table": kind},
+                opts=self._child,
+            )
+            for kind in ROUTE_TABLE_KINDS
+        }
+        self._tables = tables
+
+        vpcs: dict[str, aws.ec2.Vpc] = {}
+        subnets: dict[str, list[aws.ec2.Subnet]] = {}
+        for kind, cidr in (("workloads", region.workloads_cidr), ("desktops", region.desktops_cidr)):
+            vpc = aws.ec2.Vpc(
+                f"{r}-{kind}",
+                cidr_block=str(cidr),
+                enable_dns_hostnames=True,
+                enable_dns_support=True,
+                region=r,
+                tags={**self._tags, "Name": f"{fleet}-{r}-{kind}"},
+                opts=self._child,
+            )
+            vpcs[kind] = vpc
+            subnets[kind] = self._subnets(kind, vpc, cidr)
+            flow_log(f"{r}-{kind}-flow-log", vpc_id=vpc.id)
+            attachment = aws.ec2transitgateway.VpcAttachment(
+                f"{r}-{kind}-attachment",
+                transit_gateway_id=tgw.id,
+                vpc_id=vpc.id,
+                subnet_ids=[subnet.id for subnet in subnets[kind]],
+                transit_gateway_default_route_table_association=False,
+                transit_gateway_default_route_table_propagation=False,
+                dns_support="enable",
+                region=r,
+                tags=self._tags,
+                opts=self._child,
+            )
+            self._attach(f"{r}-{kind}", kind, attachment.id)
+            self._vpc_routes(kind, vpc, subnets[kind], tgw.id, attachment)
+            self._vpc_acl(kind, vpc, subnets[kind])
+        self.security_groups = {kind: self._security_group(kind, vpcs[kind]) for kind in vpcs}
+        return TransitGatewayOutputs(
+            region=r,
+            transit_gateway_id=tgw.id,
+            amazon_side_asn=region.transit_gateway_asn,
+            route_table_ids={kind: table.id for kind, table in tables.items()},
+            workloads_vpc_id=vpcs["workloads"].id,
+            desktops_vpc_id=vpcs["desktops"].id,
+            workloads_subnet_ids=[s.id for s in subnets["workloads"]],
+            desktops_subnet_ids=[s.id for s in subnets["desktops"]],
+            desktops_security_group_id=self.security_groups["desktops"].id,
+        )
+
+    def _attach(self, name: str, kind: str, attachment_id: pulumi.Input[str]) -> None:
+        """Associate and propagate one attachment as the routing table of the module says."""
+        r = self._region.region
+        associate(f"{name}-association", r, attachment_id, self._tables[ASSOCIATED_WITH[kind]].id, self._child)
+        for target in PROPAGATES_INTO[kind]:
+            propagate(f"{name}-to-{target}-propagation", r, attachment_id, self._tables[target].id, self._child)
+
+    def _subnets(self, kind: str, vpc: aws.ec2.Vpc, cidr: ipaddress.IPv4Network) -> list[aws.ec2.Subnet]:
+        """Workloads: one subnet per configured zone. Desktops: two subnets in zones WorkSpaces runs in.
+
+        WorkSpaces and its directory need exactly two subnets in different AZs, picked by AZ ID
+        (names map to different zones in each account); the region's zones are looked up by ID.
+        """
+        r = self._region.region
+        fleet = self._cloud.fleet
+        tags = {**self._tags, "storestack:tier": "private"}
+        if kind == "desktops":
+            supported = sorted(WORKSPACES_ZONE_IDS.get(r, ()))
+            zones = aws.get_availability_zones_output(
+                region=r,
+                state="available",
+                filters=[{"name": "zone-id", "values": supported}] if supported else None,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            return [
+                aws.ec2.Subnet(
+                    f"{r}-desktops-{n + 1}",
+                    vpc_id=vpc.id,
+                    cidr_block=str(block),
+                    availability_zone_id=zones.zone_ids[n],
+                    map_public_ip_on_launch=False,
+                    region=r,
+                    tags={**tags, "Name": f"{fleet}-{r}-desktops-{n + 1}"},
+                    opts=self._child,
+                )
+                for n, block in enumerate(split_network(cidr, 2))
+            ]
+        zone_names = self._region.availability_zones
+        return [
+            aws.ec2.Subnet(
+                f"{zone}-{kind}",
+                vpc_id=vpc.id,
+                cidr_block=str(block),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                region=r,
+                tags={**tags, "Name": f"{fleet}-{zone}-{kind}"},
+                opts=self._child,
+            )
+            for zone, block in zip(zone_names, split_network(cidr, len(zone_names)), strict=True)
+        ]
+
+    # --- what each domain may reach --------------------------------------------------------------
+
+    def remote_ranges(self, kind: str) -> list[ipaddress.IPv4Network]:
+        """Ranges outside the VPC that `kind` exchanges traffic with, all through the Transit Gateway."""
+        cloud = self._cloud
+        region = self._region
+        openstack_workloads = [site.workloads_cidr for site in cloud.openstack_sites]
+        openstack_desktops = [site.desktops_cidr for site in cloud.openstack_sites]
+        if kind == "workloads":
+            ranges = [cloud.store_supernet, *cloud.hq_prefixes, region.desktops_cidr, *openstack_workloads]
+            ranges += openstack_desktops
+        else:
+            ranges = [cloud.store_supernet, *cloud.hq_prefixes, region.workloads_cidr, *openstack_workloads]
+        return _collapse(ranges)
+
+    def _vpc_routes(
+        self,
+        kind: str,
+        vpc: aws.ec2.Vpc,
+        subnets: list[aws.ec2.Subnet],
+        tgw_id: pulumi.Input[str],
+        attachment: aws.ec2transitgateway.VpcAttachment,
+    ) -> None:
+        """The VPC's route table: exactly the ranges `kind` may exchange traffic with, to the TGW."""
+        r = self._region.region
+        table = aws.ec2.RouteTable(
+            f"{r}-{kind}-routes",
+            vpc_id=vpc.id,
+            region=r,
+            tags={**self._tags, "Name": f"{self._cloud.fleet}-{r}-{kind}"},
+            opts=self._child,
+        )
+        for number, subnet in enumerate(subnets, start=1):
+            aws.ec2.RouteTableAssociation(
+                f"{r}-{kind}-routes-{number}", subnet_id=subnet.id, route_table_id=table.id, region=r, opts=self._child
+            )
+        # A route to a transit gateway is refused until the VPC's attachment exists.
+        after_attachment = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[attachment]))
+        for network in self.remote_ranges(kind):
+            aws.ec2.Route(
+                f"{r}-{kind}-to-{network_slug(network)}",
+                route_table_id=table.id,
+                destination_cidr_block=str(network),
+                transit_gateway_id=tgw_id,
+                region=r,
+                opts=after_attachment,
+            )
+
+    def _vpc_acl(self, kind: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet]) -> None:
+        """A stateless second line behind the security groups: what may enter and leave the subnets.
+
+        Replies to connections a subnet's hosts opened come back on their ephemeral ports only, so
+        the ephemeral rules never open a listening service. Stores get nothing back from workloads
+        but replies, and nothing at all into desktops: a cashier desktop cannot open a connection
+        into a POS segment, and no store can open one onto a desktop.
+        """
+        r = self._region.region
+        cloud = self._cloud
+        local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
+        ingress: list[dict[str, Any]] = []
+        egress: list[dict[str, Any]] = []
+
+        def rule(
+            rules: list[dict[str, Any]],
+            action: str,
+            cidr: ipaddress.IPv4Network,
+            ports: tuple[int, int] | None,
+            protocol: str = "tcp",
+        ) -> None:
+            entry: dict[str, Any] = {"rule_no": 100 + 10 * len(rules), "action": action, "cidr_block": str(cidr)}
+            if ports is None:
+                entry.update(protocol="-1", from_port=0, to_port=0)
+            else:
+                entry.update(protocol=protocol, from_port=ports[0], to_port=ports[1])
+            rules.append(entry)
+
+        rule(ingress, "allow", local, None)
+        rule(egress, "allow", local, None)
+        others = [n for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+        replies = EPHEMERAL[kind]
+        if kind == "workloads":
+            for source in _collapse(cloud.admin_ranges):
+                rule(ingress, "allow", source, (SSH, SSH))
+            for source in self.remote_ranges(kind):
+                rule(ingress, "allow", source, (HTTPS, HTTPS))
+            for peer in others:
+                rule(ingress, "allow", peer, replies)
+                rule(egress, "allow", peer, None)
+            # Clients' reply ports: Linux and Windows store devices use 32768-65535 or 49152-65535.
+            rule(egress, "allow", cloud.store_supernet, (32768, 65535))
+        else:
+            for source in _collapse(cloud.admin_ranges):
+                rule(ingress, "allow", source, (RDP, RDP))
+                rule(egress, "allow", source, (1024, 65535))
+            rule(ingress, "deny", cloud.store_supernet, None)
+            rule(egress, "deny", cloud.store_supernet, None)
+            hq = _collapse(cloud.hq_prefixes)
+            for peer in others:
+                rule(ingress, "allow", peer, replies)
+                if not any(peer.subnet_of(prefix) for prefix in hq):
+                    rule(egress, "allow", peer, (HTTPS, HTTPS))
+            # The chain's directory, DNS and time servers sit at HQ (an AD Connector's DCs): the
+            # security group narrows this to their ports.
+            for prefix in hq:
+                rule(egress, "allow", prefix, None)
+                rule(ingress, "allow", prefix, replies, protocol="udp")
+        aws.ec2.NetworkAcl(
+            f"{r}-{kind}-acl",
+            vpc_id=vpc.id,
+            subnet_ids=[s.id for s in subnets],
+            ingress=ingress,
+            egress=egress,
+            region=r,
+            tags={**self._tags, "Name": f"{cloud.fleet}-{r}-{kind}"},
+            opts=self._child,
+        )
+
+    def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
+        """Workloads: HTTPS from their clients, SSH from management. Desktops: RDP from management only,
+        out to workloads and HQ on HTTPS; nothing towards any store."""
+        r = self._region.region
+        cloud = self._cloud
+        local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
+        admin = [str(n) for n in _collapse(cloud.admin_ranges)]
+        if kind == "workloads":
+            ingress = [
+                _sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind)], "HTTPS from stores, desktops, HQ, OpenStack"),
+                _sg_rule(SSH, admin, "SSH from the management ranges"),
+                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"},
+            ]
+            egress = [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}]
+            egress.append(_sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet], "HTTPS to peer services"))
+        else:
+            ingress = [
+                _sg_rule(RDP, admin, "RDP from the management ranges"),
+                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
+            ]
+            targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+            hq = [str(n) for n in _collapse(cloud.hq_prefixes)]
+            egress = [
+                _sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"),
+                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
+            ]
+            # Domain members talk to the chain's domain controllers (AD Connector) at HQ.
+            egress += [
+                {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": hq, "description": f"directory {protocol} {low}-{high} to HQ"}
+                for protocol, low, high in DIRECTORY_PORTS
+            ]
+        return aws.ec2.SecurityGroup(
+            f"{r}-{kind}-sg",
+            name=f"{cloud.fleet}-{r}-{kind}",
+            description=f"storestack {kind}: see the segmentation policy of the core stack",
+            vpc_id=vpc.id,
+            ingress=ingress,
+            egress=egress,
+            region=r,
+            tags={**self._tags, "Name": f"{cloud.fleet}-{r}-{kind}"},
+            opts=self._child,
+        )
+
+    def _hub_vpn(self, hub: HqHubArgs) -> tuple[pulumi.Output[Any], pulumi.Output[Any]]:
+        r = self._region.region
+        name = f"{r}-hub-{hub.name}"
+        vpn, psks = self._vpn(name, "hub", CustomerGatewaySpec(hub.name, hub.bgp_asn, str(hub.public_address)))
+        tunnels = pulumi.Output.from_input({"hub": hub.name, "region": r, "tunnels": [vpn.tunnel(1), vpn.tunnel(2)]})
+        return tunnels, pulumi.Output.secret(list(psks))
+
+    def openstack_vpn(
+        self, site_name: str, bgp_asn: int, gateway_address: pulumi.Output[str], depends_on: list[pulumi.Resource]
+    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
+        """A route-based BGP VPN from the Transit Gateway to an OpenStack site's VPN gateway.
+
+        Both tunnels, one key each, 0.0.0.0/0 selectors (one SA pair per tunnel); the gateway
+        announces the site's networks, so the tables learn them by propagation.
+        """
+        name = f"{self._region.region}-openstack-{site_name}"
+        gateway = CustomerGatewaySpec(f"openstack-{site_name}", bgp_asn, gateway_address)
+        return self._vpn(name, "openstack", gateway, depends_on=depends_on)
+
+    def _vpn(
+        self, name: str, kind: str, gateway: CustomerGatewaySpec, depends_on: list[pulumi.Resource] | None = None
+    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
+        tables = self.transit.route_table_ids
+        psks = (
+            pre_shared_key(f"{name}-psk1", self, aliases=self._moved),
+            pre_shared_key(f"{name}-psk2", self, aliases=self._moved),
+        )
+        vpn = transit_gateway_vpn(
+            name,
+            region=self._region.region,
+            transit_gateway_id=self.transit.transit_gateway_id,
+            gateway=gateway,
+            psks=psks,
+            associate_with=tables[ASSOCIATED_WITH[kind]],
+            propagate_to={target: tables[target] for target in PROPAGATES_INTO[kind]},
+            tags={**self._tags, "Name": f"{self._cloud.fleet}-{gateway.device_name}"},
+            opts=self._child,
+            depends_on=depends_on or [],
+        )
+        return vpn, psks
+
+
+def _collapse(networks: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    return list(ipaddress.collapse_addresses(networks))
+
+
+def _sg_rule(port: int, cidrs: list[str], description: str) -> dict[str, Any]:
+    return {"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": cidrs, "description": description}

@@ -1,0 +1,146 @@
+"""Arguments of the hybrid cloud: AWS regions, OpenStack sites, HQ hubs and staff roles."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from storestack.components.common import (
+    FleetTags,
+    FrozenModel,
+    PrivateNetwork,
+    PublicAddress,
+    Slug,
+)
+
+# AZ IDs WorkSpaces Personal runs in, per region (AZ names map to different IDs in each account).
+# https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html
+WORKSPACES_ZONE_IDS: dict[str, frozenset[str]] = {
+    "us-east-1": frozenset({"use1-az2", "use1-az4", "use1-az6"}),
+    "us-west-2": frozenset({"usw2-az1", "usw2-az2", "usw2-az3"}),
+    "ap-south-1": frozenset({"aps1-az1", "aps1-az2", "aps1-az3"}),
+    "ap-northeast-1": frozenset({"apne1-az1", "apne1-az4"}),
+    "ap-northeast-2": frozenset({"apne2-az1", "apne2-az3"}),
+    "ap-southeast-1": frozenset({"apse1-az1", "apse1-az2"}),
+    "ap-southeast-2": frozenset({"apse2-az1", "apse2-az3"}),
+    "ca-central-1": frozenset({"cac1-az1", "cac1-az2"}),
+    "eu-central-1": frozenset({"euc1-az2", "euc1-az3"}),
+    "eu-west-1": frozenset({"euw1-az1", "euw1-az2", "euw1-az3"}),
+    "eu-west-2": frozenset({"euw2-az2", "euw2-az3"}),
+}
+
+
+class HqHubArgs(FrozenModel):
+    """An SD-WAN hub appliance in the HQ data centre, as seen by the clouds."""
+
+    name: Slug
+    public_address: PublicAddress
+    bgp_asn: int = Field(ge=1, le=4_294_967_294)
+    prefixes: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges behind this hub")
+
+
+class AwsRegionArgs(FrozenModel):
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+    availability_zones: list[str] = Field(min_length=2, description="full zone names, e.g. eu-west-1a")
+    workloads_cidr: PrivateNetwork
+    desktops_cidr: PrivateNetwork
+    transit_gateway_asn: int = Field(default=64512, ge=64512, le=65534)
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> AwsRegionArgs:
+        for zone in self.availability_zones:
+            if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1 and zone[-1].isalpha()):
+                raise ValueError(f"{zone!r} is not an availability zone of {self.region}")
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            raise ValueError("availability zones must be distinct")
+        if self.workloads_cidr.overlaps(self.desktops_cidr):
+            raise ValueError(f"workloads {self.workloads_cidr} overlaps desktops {self.desktops_cidr}")
+        return self
+
+
+class OpenStackSiteArgs(FrozenModel):
+    name: Slug
+    auth_url: str = Field(pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+    region: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+    external_network: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    workloads_cidr: PrivateNetwork
+    desktops_cidr: PrivateNetwork
+    dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    bgp_asn: int = Field(default=64513, ge=1, le=4_294_967_294, description="the site VPN gateway's ASN (asn.openstack)")
+    gateway_image: str = Field(default="debian-12", pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+    gateway_flavor: str = Field(default="m1.small", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> OpenStackSiteArgs:
+        if self.workloads_cidr.overlaps(self.desktops_cidr):
+            raise ValueError(f"workloads {self.workloads_cidr} overlaps desktops {self.desktops_cidr}")
+        return self
+
+
+class StaffRoleAccessArgs(FrozenModel):
+    """What one staff role may touch, as the inventory's `access` says.
+
+    `data_prefixes` are read; only `admin` roles may also write and delete. `stores` narrows data
+    and desktops to the user's own store, their region, or all stores: data keys are laid out as
+    `<prefix>/<region>/<store>/...`, and the user's store and region arrive as session tags.
+    """
+
+    name: Slug
+    data_prefixes: list[Slug] = Field(min_length=1, description="top-level S3 prefixes, e.g. 'finance'")
+    stores: Literal["own", "region", "all"] = "own"
+    admin: bool = False
+    openstack_role: Slug = "reader"
+    description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
+
+
+class HybridCloudArgs(FrozenModel):
+    fleet: Slug
+    tags: FleetTags
+    aws_account_id: str = Field(pattern=r"^[0-9]{12}$")
+    aws_regions: list[AwsRegionArgs] = Field(min_length=1)
+    openstack_sites: list[OpenStackSiteArgs] = Field(default_factory=list)
+    hubs: list[HqHubArgs] = Field(min_length=1)
+    staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)
+    store_supernet: PrivateNetwork
+    admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
+    data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HybridCloudArgs:
+        if len(self.hubs) > 8:
+            raise ValueError("an OpenStack VPN gateway takes at most 8 hubs")
+        _unique("AWS region", [r.region for r in self.aws_regions])
+        _unique("OpenStack site", [s.name for s in self.openstack_sites])
+        _unique("hub", [h.name for h in self.hubs])
+        _unique("staff role", [r.name for r in self.staff_roles])
+        _unique("hub address", [str(h.public_address) for h in self.hubs])
+        ranges: list[tuple[str, ipaddress.IPv4Network]] = [("stores", self.store_supernet)]
+        for region in self.aws_regions:
+            ranges += [
+                (f"{region.region} workloads", region.workloads_cidr),
+                (f"{region.region} desktops", region.desktops_cidr),
+            ]
+        for site in self.openstack_sites:
+            ranges += [(f"{site.name} workloads", site.workloads_cidr), (f"{site.name} desktops", site.desktops_cidr)]
+        for index, (name, network) in enumerate(ranges):
+            for other_name, other in ranges[index + 1 :]:
+                if network.overlaps(other):
+                    raise ValueError(f"{name} {network} overlaps {other_name} {other}")
+        return self
+
+    @property
+    def hq_prefixes(self) -> list[ipaddress.IPv4Network]:
+        return sorted({prefix for hub in self.hubs for prefix in hub.prefixes})
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} {name!r} appears twice")
+        seen.add(name)
+
+

@@ -1,0 +1,418 @@
+"""`OpenStackSite`: one OpenStack cloud of the hybrid cloud, a child of `HybridCloud`.
+
+An infrastructure project holds the workloads network, the router and a route-based VPN gateway
+(see `vpn_gateway`); a desktops project holds the desktops network, so desktop instances never
+share a project with the infrastructure. Staff roles get their OpenStack role on a project of
+their own, never on the infrastructure project (whose members could read the gateway's keys).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+
+from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
+from storestack.components.common import component_tags, openstack_tags, pre_shared_key
+from storestack.components.network import TransitVpn, tcp_ingress_rules
+from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
+
+COMPONENT = "hybrid-cloud"
+# Inside /30s of the hub tunnels: 169.254.252.0/22, eight hubs per site (AWS picks its own).
+HUB_INSIDE_POOL = ipaddress.IPv4Network("169.254.252.0/22")
+HUBS_PER_SITE = 8
+IKE_PORTS = (500, 4500)
+
+
+@dataclass(frozen=True)
+class OpenStackSiteOutputs:
+    name: str
+    region: str
+    provider: openstack.Provider
+    desktops_provider: openstack.Provider
+    project_id: pulumi.Output[str]
+    desktops_project_id: pulumi.Output[str]
+    workloads_network_id: pulumi.Output[str]
+    desktops_network_id: pulumi.Output[str]
+    desktops_subnet_id: pulumi.Output[str]
+
+
+@dataclass
+class _PendingPeer:
+    name: str
+    outside_address: pulumi.Input[str]
+    psk: pulumi.Input[str]
+    local_inside: pulumi.Input[str]  # address/prefix
+    peer_inside: pulumi.Input[str]
+    peer_asn: pulumi.Input[Any]
+    accepts: tuple[ipaddress.IPv4Network, ...]
+
+
+class OpenStackSite(pulumi.ComponentResource):
+    """Projects, networks and router, security groups, staff access and the site's VPN gateway."""
+
+    outputs: OpenStackSiteOutputs
+
+    def __init__(self, site: OpenStackSiteArgs, cloud: HybridCloudArgs, index: int, opts: pulumi.ResourceOptions) -> None:
+        super().__init__("storestack:cloud:OpenStackSite", site.name, None, opts)
+        self._site = site
+        self._cloud = cloud
+        self._index = index
+        self._tags = component_tags(cloud.tags, COMPONENT)
+        self._moved = [pulumi.Alias(parent=opts.parent)]
+        self._peers: list[_PendingPeer] = []
+        s = site.name
+        tags = openstack_tags(self._tags)
+        self.provider = openstack.Provider(
+            f"{s}-openstack",
+            auth_url=site.auth_url,
+            region=site.region,
+            opts=pulumi.ResourceOptions(parent=self, aliases=self._moved),
+        )
+        on_site = pulumi.ResourceOptions(parent=self, provider=self.provider, aliases=self._moved)
+        self._on_site = on_site
+        project = openstack.identity.Project(
+            f"{s}-project",
+            name=f"{cloud.fleet}-{s}",
+            description=f"storestack {cloud.fleet} infrastructure: workloads network, router, VPN gateway",
+            tags=tags,
+            opts=on_site,
+        )
+        desktops_project = openstack.identity.Project(
+            f"{s}-desktops-project",
+            name=f"{cloud.fleet}-{s}-desktops",
+            description=f"storestack {cloud.fleet} desktops",
+            tags=tags,
+            opts=on_site,
+        )
+        self._project = project
+        # Desktop instances are created with credentials scoped to the desktops project.
+        self.desktops_provider = openstack.Provider(
+            f"{s}-openstack-desktops",
+            auth_url=site.auth_url,
+            region=site.region,
+            tenant_id=desktops_project.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        networks: dict[str, openstack.networking.Network] = {}
+        subnets: dict[str, openstack.networking.Subnet] = {}
+        owners = {"workloads": project, "desktops": desktops_project}
+        for kind, cidr in (("workloads", site.workloads_cidr), ("desktops", site.desktops_cidr)):
+            networks[kind] = openstack.networking.Network(
+                f"{s}-{kind}",
+                name=f"{cloud.fleet}-{kind}",
+                tenant_id=owners[kind].id,
+                admin_state_up=True,
+                port_security_enabled=True,
+                tags=tags,
+                opts=on_site,
+            )
+            subnets[kind] = openstack.networking.Subnet(
+                f"{s}-{kind}",
+                name=f"{cloud.fleet}-{kind}",
+                network_id=networks[kind].id,
+                tenant_id=owners[kind].id,
+                cidr=str(cidr),
+                ip_version=4,
+                enable_dhcp=True,
+                dns_nameservers=[str(ns) for ns in site.dns_nameservers],
+                # Addresses below .16 stay out of DHCP: the VPN gateway takes .4 (see `gateway_address`).
+                allocation_pools=[{"start": str(cidr[16]), "end": str(cidr[-2])}],
+                tags=tags,
+                opts=on_site,
+            )
+        external = openstack.networking.get_network_output(
+            name=site.external_network, external=True, opts=pulumi.InvokeOutputOptions(provider=self.provider)
+        )
+        router = openstack.networking.Router(
+            f"{s}-router",
+            name=f"{cloud.fleet}-edge",
+            tenant_id=project.id,
+            external_network_id=external.id,
+            enable_snat=True,
+            tags=tags,
+            opts=on_site,
+        )
+        self._router = router
+        self._interfaces = {
+            kind: openstack.networking.RouterInterface(
+                f"{s}-router-{kind}", router_id=router.id, subnet_id=subnet.id, opts=on_site
+            )
+            for kind, subnet in subnets.items()
+        }
+        self._security_groups(project)
+        self._access()
+        self._gateway_port(project, networks["workloads"], subnets["workloads"])
+        self.outputs = OpenStackSiteOutputs(
+            name=s,
+            region=site.region,
+            provider=self.provider,
+            desktops_provider=self.desktops_provider,
+            project_id=project.id,
+            desktops_project_id=desktops_project.id,
+            workloads_network_id=networks["workloads"].id,
+            desktops_network_id=networks["desktops"].id,
+            desktops_subnet_id=subnets["desktops"].id,
+        )
+
+    @property
+    def gateway_inside_address(self) -> ipaddress.IPv4Address:
+        """The gateway's address on the workloads network, below the DHCP pool."""
+        return self._site.workloads_cidr[4]
+
+    @property
+    def local_cidrs(self) -> list[ipaddress.IPv4Network]:
+        return [self._site.workloads_cidr, self._site.desktops_cidr]
+
+    def _security_groups(self, project: openstack.identity.Project) -> None:
+        s = self._site.name
+        cloud = self._cloud
+        group = openstack.networking.SecGroup(
+            f"{s}-workloads-sg",
+            name=f"{cloud.fleet}-workloads",
+            description="storestack workloads: HTTPS from stores, HQ and desktops; admin from management only",
+            tenant_id=project.id,
+            delete_default_rules=False,
+            tags=openstack_tags(self._tags),
+            opts=self._on_site,
+        )
+        https_sources = sorted(
+            {cloud.store_supernet, self._site.desktops_cidr, *cloud.hq_prefixes}
+            | {r.desktops_cidr for r in cloud.aws_regions}
+            | {r.workloads_cidr for r in cloud.aws_regions}
+        )
+        rules: list[tuple[str, int, ipaddress.IPv4Network]] = [("https", 443, src) for src in https_sources]
+        rules += [("ssh", 22, src) for src in sorted(set(cloud.admin_ranges))]
+        tcp_ingress_rules(f"{s}-workloads", security_group_id=group.id, rules=rules, opts=self._on_site, tenant_id=project.id)
+
+    def _access(self) -> None:
+        """Each staff role's group gets its OpenStack role on a project of its own."""
+        invoke_opts = pulumi.InvokeOutputOptions(provider=self.provider)
+        role_ids: dict[str, pulumi.Output[str]] = {}
+        for role in self._cloud.staff_roles:
+            if role.openstack_role not in role_ids:
+                role_ids[role.openstack_role] = openstack.identity.get_role_output(
+                    name=role.openstack_role, opts=invoke_opts
+                ).id
+            project = openstack.identity.Project(
+                f"{self._site.name}-project-{role.name}",
+                name=f"{self._cloud.fleet}-{self._site.name}-{role.name}",
+                description=f"storestack staff role {role.name}: its own resources only",
+                tags=openstack_tags(self._tags),
+                opts=self._on_site,
+            )
+            group = openstack.identity.GroupV3(
+                f"{self._site.name}-group-{role.name}",
+                name=f"{self._cloud.fleet}-{role.name}",
+                description=f"storestack staff role {role.name}",
+                opts=self._on_site,
+            )
+            openstack.identity.RoleAssignment(
+                f"{self._site.name}-group-{role.name}-{role.openstack_role}",
+                group_id=group.id,
+                project_id=project.id,
+                role_id=role_ids[role.openstack_role],
+                opts=self._on_site,
+            )
+
+    # --- the route-based VPN gateway --------------------------------------------------------------
+
+    def remote_ranges(self) -> list[ipaddress.IPv4Network]:
+        """What the site reaches through its gateway: AWS VPCs, HQ and the stores (through the hubs)."""
+        cloud = self._cloud
+        ranges = [cloud.store_supernet, *cloud.hq_prefixes]
+        for region in cloud.aws_regions:
+            ranges += [region.workloads_cidr, region.desktops_cidr]
+        return list(ipaddress.collapse_addresses(ranges))
+
+    def _gateway_port(
+        self,
+        project: openstack.identity.Project,
+        network: openstack.networking.Network,
+        subnet: openstack.networking.Subnet,
+    ) -> None:
+        s = self._site.name
+        fleet = self._cloud.fleet
+        self._gateway_sg = openstack.networking.SecGroup(
+            f"{s}-vpn-gateway-sg",
+            name=f"{fleet}-vpn-gateway",
+            description="storestack VPN gateway: IKE/ESP from its peers, traffic to forward from the site",
+            tenant_id=project.id,
+            delete_default_rules=False,
+            tags=openstack_tags(self._tags),
+            opts=self._on_site,
+        )
+        for cidr in self.local_cidrs:
+            openstack.networking.SecGroupRule(
+                f"{s}-vpn-gateway-from-{str(cidr).replace('.', '-').replace('/', '-')}",
+                security_group_id=self._gateway_sg.id,
+                tenant_id=project.id,
+                direction="ingress",
+                ethertype="IPv4",
+                remote_ip_prefix=str(cidr),
+                description=f"site traffic to forward, from {cidr}",
+                opts=self._on_site,
+            )
+        self._gateway_port_resource = openstack.networking.Port(
+            f"{s}-vpn-gateway",
+            name=f"{fleet}-vpn-gateway",
+            network_id=network.id,
+            tenant_id=project.id,
+            fixed_ips=[{"subnet_id": subnet.id, "ip_address": str(self.gateway_inside_address)}],
+            security_group_ids=[self._gateway_sg.id],
+            # It forwards packets from the remote ranges into the site, so it may use their sources.
+            allowed_address_pairs=[{"ip_address": str(n)} for n in self.remote_ranges()],
+            tags=openstack_tags(self._tags),
+            opts=self._on_site,
+        )
+        address = openstack.networking.FloatingIp(
+            f"{s}-vpn-gateway-address",
+            pool=self._site.external_network,
+            tenant_id=project.id,
+            description="storestack VPN gateway: the customer-gateway address AWS and the hubs dial",
+            tags=openstack_tags(self._tags),
+            opts=self._on_site,
+        )
+        # The floating IP can only be bound once the subnet sits on the router with the external gateway.
+        self.gateway_association = openstack.networking.FloatingIpAssociate(
+            f"{s}-vpn-gateway-address",
+            floating_ip=address.address,
+            port_id=self._gateway_port_resource.id,
+            opts=pulumi.ResourceOptions.merge(
+                self._on_site, pulumi.ResourceOptions(depends_on=[self._interfaces["workloads"]])
+            ),
+        )
+        self.gateway_address: pulumi.Output[str] = address.address
+
+    def _allow_peer(self, name: str, address: pulumi.Input[str]) -> None:
+        """IKE (UDP 500/4500) and ESP from one peer's outside address only."""
+        source = pulumi.Output.from_input(address).apply(lambda a: f"{a}/32")
+        for protocol, port in (("udp", IKE_PORTS[0]), ("udp", IKE_PORTS[1]), ("esp", None)):
+            openstack.networking.SecGroupRule(
+                f"{self._site.name}-vpn-gateway-{name}-{protocol}{port or ''}",
+                security_group_id=self._gateway_sg.id,
+                tenant_id=self._project.id,
+                direction="ingress",
+                ethertype="IPv4",
+                protocol=protocol,
+                port_range_min=port,
+                port_range_max=port,
+                remote_ip_prefix=source,
+                description=f"IKE/ESP from {name}",
+                opts=self._on_site,
+            )
+
+    def add_aws_tunnels(
+        self, region_index: int, region: str, vpn: TransitVpn, psks: Sequence[pulumi.Output[str]], accepts: Sequence[ipaddress.IPv4Network]
+    ) -> None:
+        """Both tunnels of one AWS VPN connection, each with its own key and BGP session."""
+        for number in (1, 2):
+            tunnel = vpn.tunnel(number)
+            name = f"aws{region_index}t{number}"
+            prefix = tunnel["inside_cidr"].apply(lambda cidr: str(cidr).rsplit("/", 1)[1])
+            self._peers.append(
+                _PendingPeer(
+                    name=name,
+                    outside_address=tunnel["outside_address"],
+                    psk=psks[number - 1],
+                    local_inside=pulumi.Output.concat(tunnel["local_inside_address"], "/", prefix),
+                    peer_inside=tunnel["peer_inside_address"],
+                    peer_asn=tunnel["peer_asn"],
+                    accepts=tuple(accepts),
+                )
+            )
+            self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
+
+    def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
+        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key)."""
+        slot = self._index * HUBS_PER_SITE + hub_index
+        inside = list(HUB_INSIDE_POOL.subnets(new_prefix=30))[slot]
+        psk = pre_shared_key(f"{self._site.name}-vpn-hub-{hub.name}-psk", self, aliases=self._moved)
+        name = f"hub{hub_index + 1}"
+        self._peers.append(
+            _PendingPeer(
+                name=name,
+                outside_address=str(hub.public_address),
+                psk=psk,
+                local_inside=f"{inside[2]}/30",
+                peer_inside=str(inside[1]),
+                peer_asn=hub.bgp_asn,
+                accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
+            )
+        )
+        self._allow_peer(name, str(hub.public_address))
+        description = pulumi.Output.from_input(
+            {
+                "site": self._site.name,
+                "hub": hub.name,
+                "peer_outside_address": self.gateway_address,
+                "inside_cidr": str(inside),
+                "hub_inside_address": str(inside[1]),
+                "peer_inside_address": str(inside[2]),
+                "peer_asn": self._site.bgp_asn,
+                "announces": [str(n) for n in self.local_cidrs],
+            }
+        )
+        return description, psk
+
+    def finish(self) -> None:
+        """Create the gateway instance from every tunnel added, and route the remote ranges to it."""
+        site = self._site
+        s = site.name
+        peers = self._peers
+
+        def render(values: list[Any]) -> str:
+            public, *rest = values
+            built = []
+            for n, peer in enumerate(peers):
+                outside, psk, local, remote, asn = rest[5 * n : 5 * n + 5]
+                built.append(
+                    GatewayPeer(
+                        name=peer.name,
+                        if_id=n + 1,
+                        outside_address=ipaddress.IPv4Address(outside),
+                        psk=str(psk),
+                        local_inside=ipaddress.IPv4Interface(local),
+                        peer_inside=ipaddress.IPv4Address(remote),
+                        peer_asn=int(asn),
+                        accepts=peer.accepts,
+                    )
+                )
+            settings = GatewaySettings(
+                asn=site.bgp_asn, public_address=ipaddress.IPv4Address(public), announces=tuple(self.local_cidrs)
+            )
+            return cloud_init(settings, built)
+
+        inputs: list[Any] = [self.gateway_address]
+        for peer in peers:
+            inputs += [peer.outside_address, peer.psk, peer.local_inside, peer.peer_inside, peer.peer_asn]
+        rendered: pulumi.Output[str] = pulumi.Output.all(*inputs).apply(render)
+        user_data: pulumi.Output[str] = pulumi.Output.secret(rendered)
+        openstack.compute.Instance(
+            f"{s}-vpn-gateway",
+            name=f"{self._cloud.fleet}-{s}-vpn-gateway",
+            image_name=site.gateway_image,
+            flavor_name=site.gateway_flavor,
+            networks=[{"port": self._gateway_port_resource.id}],
+            user_data=user_data,
+            metadata={"storestack:role": "vpn-gateway"},
+            tags=openstack_tags(self._tags),
+            opts=pulumi.ResourceOptions.merge(
+                self._on_site, pulumi.ResourceOptions(depends_on=[self.gateway_association])
+            ),
+        )
+        for network in self.remote_ranges():
+            openstack.networking.RouterRoute(
+                f"{s}-route-{str(network).replace('.', '-').replace('/', '-')}",
+                router_id=self._router.id,
+                destination_cidr=str(network),
+                next_hop=str(self.gateway_inside_address),
+                opts=pulumi.ResourceOptions.merge(
+                    self._on_site, pulumi.ResourceOptions(depends_on=list(self._interfaces.values()))
+                ),
+            )
+        self.register_outputs({"project_id": self._project.id, "gateway_address": self.gateway_address})

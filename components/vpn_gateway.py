@@ -1,0 +1,162 @@
+"""The route-based VPN gateway of an OpenStack site: its cloud-init, strongSwan and FRR config.
+
+Neutron VPNaaS is policy-based: one SA pair per (local subnet, peer CIDR), and two connections
+with the same selectors replace each other instead of standing by. AWS accepts one SA pair per
+tunnel and the HQ hubs are route-based, so each OpenStack site runs a small Linux gateway
+instead: one XFRM interface per tunnel with 0.0.0.0/0 selectors, BGP (FRR) over the tunnel
+inside addresses, and the fleet's one crypto policy (`storestack.network.crypto`).
+
+Everything here is plain text from plain values; `OpenStackSite` feeds it the stack's outputs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storestack.network.crypto import FLEET_CRYPTO, CryptoPolicy
+
+
+@dataclass(frozen=True)
+class GatewayPeer:
+    """One tunnel of the gateway: to an AWS tunnel endpoint or to an HQ hub."""
+
+    name: str  # interface-safe: [a-z0-9-], at most 15 characters with the "x-" prefix
+    if_id: int
+    outside_address: ipaddress.IPv4Address
+    psk: str
+    local_inside: ipaddress.IPv4Interface  # e.g. 169.254.10.2/30
+    peer_inside: ipaddress.IPv4Address
+    peer_asn: int
+    accepts: tuple[ipaddress.IPv4Network, ...]  # prefixes taken from this peer (exact or longer)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    asn: int
+    public_address: ipaddress.IPv4Address  # the floating IP: the gateway's IKE identity
+    announces: tuple[ipaddress.IPv4Network, ...]  # the site's own networks
+    crypto: CryptoPolicy = FLEET_CRYPTO
+
+
+def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
+    """swanctl.conf: one IKEv2 connection per peer, its CHILD_SA bound to the peer's XFRM interface."""
+    crypto = settings.crypto
+    lines = ["connections {"]
+    for peer in peers:
+        lines += [
+            f"    {peer.name} {{",
+            "        version = 2",
+            "        local_addrs = %any",
+            f"        remote_addrs = {peer.outside_address}",
+            f"        proposals = {crypto.strongswan_ike()}",
+            f"        rekey_time = {crypto.ike_lifetime_seconds}s",
+            f"        dpd_delay = {crypto.dpd_interval_seconds}s",
+            "        local {",
+            "            auth = psk",
+            f"            id = {settings.public_address}",
+            "        }",
+            "        remote {",
+            "            auth = psk",
+            f"            id = {peer.outside_address}",
+            "        }",
+            "        children {",
+            f"            {peer.name} {{",
+            "                local_ts = 0.0.0.0/0",
+            "                remote_ts = 0.0.0.0/0",
+            f"                esp_proposals = {crypto.strongswan_esp()}",
+            f"                rekey_time = {crypto.esp_lifetime_seconds}s",
+            f"                if_id_in = {peer.if_id}",
+            f"                if_id_out = {peer.if_id}",
+            "                start_action = start",
+            "                dpd_action = restart",
+            "                close_action = start",
+            "            }",
+            "        }",
+            "    }",
+        ]
+    lines += ["}", "", "secrets {"]
+    for peer in peers:
+        lines += [
+            f"    ike-{peer.name} {{",
+            f"        id-1 = {settings.public_address}",
+            f"        id-2 = {peer.outside_address}",
+            f'        secret = "{peer.psk}"',
+            "    }",
+        ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
+    """frr.conf: eBGP to every peer over its tunnel; announce only the site, accept only what each peer owns."""
+    lines = ["frr defaults traditional", "!"]
+    lines += [f"ip prefix-list SITE seq {5 * (n + 1)} permit {net}" for n, net in enumerate(settings.announces)]
+    for peer in peers:
+        name = peer.name.upper()
+        lines += [
+            f"ip prefix-list FROM-{name} seq {5 * (n + 1)} permit {net} le 32"
+            for n, net in enumerate(peer.accepts)
+        ]
+    lines.append("!")
+    lines += [f"router bgp {settings.asn}", f" bgp router-id {settings.public_address}"]
+    for peer in peers:
+        lines += [
+            f" neighbor {peer.peer_inside} remote-as {peer.peer_asn}",
+            f" neighbor {peer.peer_inside} description {peer.name}",
+            f" neighbor {peer.peer_inside} timers 10 30",
+        ]
+    lines += [" !", " address-family ipv4 unicast"]
+    lines += [f"  network {net}" for net in settings.announces]
+    for peer in peers:
+        name = peer.name.upper()
+        lines += [
+            f"  neighbor {peer.peer_inside} prefix-list FROM-{name} in",
+            f"  neighbor {peer.peer_inside} prefix-list SITE out",
+        ]
+    lines += [" exit-address-family", "!"]
+    return "\n".join(lines) + "\n"
+
+
+def interfaces_script(peers: Sequence[GatewayPeer]) -> str:
+    """Creates each tunnel's XFRM interface with its inside address (run once at first boot)."""
+    lines = ["#!/bin/sh", "set -eu", "uplink=$(ip -4 route show default | awk '{print $5; exit}')"]
+    for peer in peers:
+        device = f"x-{peer.name}"
+        lines += [
+            f'ip link add {device} type xfrm dev "$uplink" if_id {peer.if_id}',
+            f"ip addr add {peer.local_inside} dev {device}",
+            f"ip link set {device} mtu 1400 up",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def cloud_init(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
+    """The instance's user data (holds the PSKs: the stack passes it as a secret)."""
+    files = [
+        ("/etc/swanctl/conf.d/storestack.conf", "0600", swanctl_conf(settings, peers)),
+        ("/etc/frr/frr.conf", "0640", frr_conf(settings, peers)),
+        ("/usr/local/sbin/storestack-tunnels", "0755", interfaces_script(peers)),
+        (
+            "/etc/sysctl.d/60-storestack-gateway.conf",
+            "0644",
+            "net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = 2\nnet.ipv4.conf.default.rp_filter = 2\n",
+        ),
+    ]
+    document = {
+        "package_update": True,
+        "packages": ["strongswan-swanctl", "charon-systemd", "frr"],
+        "write_files": [{"path": path, "permissions": mode, "content": content} for path, mode, content in files],
+        "runcmd": [
+            ["sysctl", "--system"],
+            ["/usr/local/sbin/storestack-tunnels"],
+            ["sed", "-i", "s/^bgpd=no/bgpd=yes/", "/etc/frr/daemons"],
+            ["systemctl", "restart", "frr"],
+            ["systemctl", "enable", "--now", "strongswan"],
+            ["swanctl", "--load-all"],
+        ],
+    }
+    # JSON is valid YAML; cloud-init reads it after the header line.
+    return "#cloud-config\n" + json.dumps(document, indent=1, sort_keys=False) + "\n"

@@ -1,0 +1,159 @@
+"""What a platform module provides: the types of the platform registry.
+
+A platform is one object (`PlatformProfile`) holding everything the rest of storestack needs
+to know about it, in the style of hier_config's `platforms/<os>/driver.py`:
+
+- interface naming (how abstract links and segments become the platform's interface names),
+- the push engine's session driver (`PlatformDriver`: Netmiko device type, prompts, noise
+  lines, error patterns, save, secret patterns),
+- the hier_config driver that computes remediation and rollback,
+- the companion files rendered next to the config (FRR hosts: nftables, dnsmasq),
+- whether the lab runs it in the vendor emulator,
+- and the mechanism that confirms or reverts a commit (`CommitConfirm`, filled per platform
+  by the push engine's commit-confirm work; None until a platform has one).
+
+Nothing outside `storestack.devices.platforms` compares a platform's name to a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal, Protocol
+
+from hier_config.platforms.driver_base import HConfigDriverBase
+from pydantic import BaseModel, ConfigDict
+
+from storestack.common.platforms import Platform
+from storestack.devices.naming import hub_interface_name, short_ifname
+
+HealthCheck = Literal["bgp_sessions", "interfaces_up"]
+
+
+class PlatformDriver(BaseModel):
+    """How the push engine drives one platform's CLI. Plain data, one per platform module."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: Platform
+    netmiko_device_type: str
+    show_running: str = "show running-config"
+    # Entering and leaving configuration mode, and the prompts that prove we did; `{host}` is
+    # the appliance's prompt name. No config_enter: the platform configures from exec mode.
+    config_enter: str | None = "configure terminal"
+    config_exit: str = "end"
+    config_prompt: str = r"{host}\([^)]*\)#\s*$"
+    exec_prompt: str = r"{host}#\s*$"
+    # Lines of the running config (and of intended configs) that are noise for the diff:
+    # banners the show command prints and lines the platform always adds by itself.
+    ignore_lines: tuple[str, ...] = ()
+    # A line matching any of these in the output of a config line means the line was rejected.
+    error_patterns: tuple[str, ...] = (r"^%",)
+    save_command: str | None = "write memory"
+    # Prompts the save command may ask before it saves, with the answer to send.
+    save_confirmations: tuple[tuple[str, str], ...] = ()
+    save_success: str = r"\[OK\]"
+    # Top-level sections the platform cannot delete (e.g. a physical interface): when intended
+    # drops one, its children are negated instead of the section itself.
+    keep_sections: tuple[str, ...] = ()
+    # Sections whose entries the intended config may leave out without deleting them (FortiOS
+    # physical ports under `config system interface`): entries it does not name are left alone.
+    keep_entries: tuple[str, ...] = ()
+    health_checks: tuple[HealthCheck, ...] = ()
+    # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
+    secret_patterns: tuple[str, ...] = ()
+    # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
+    hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
+
+    def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
+        template = self.config_prompt if kind == "config" else self.exec_prompt
+        return template.replace("{host}", re.escape(host.strip()))
+
+    @property
+    def error_pattern(self) -> str:
+        """One multiline regex for Netmiko's `error_pattern`."""
+        return "|".join(f"(?m:{pattern})" for pattern in self.error_patterns)
+
+    def is_ignored(self, line: str) -> bool:
+        pattern = _any_of(self.ignore_lines)
+        return pattern is not None and pattern.search(line) is not None
+
+
+@cache
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regex for a set of patterns: every config line of every diff is tested."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
+
+
+class CommitConfirm(Protocol):
+    """How an appliance reverts a change by itself unless it is confirmed in time, so a change
+    that cuts the push's own session cannot leave a store dark (IOS-XE `configure terminal
+    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`, a host-side timer on FRR).
+    Each platform module sets its own as the push engine implements it; until then it is None."""
+
+    def arm(self, timeout_seconds: int) -> tuple[str, ...]:
+        """Commands that start the revert timer, sent before the first change line (a platform
+        whose timer counts minutes rounds up)."""
+        ...
+
+    def confirm(self) -> tuple[str, ...]:
+        """Commands that keep the change and stop the timer, sent after verification passed."""
+        ...
+
+    def abort(self) -> tuple[str, ...]:
+        """Commands that revert now instead of waiting for the timer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformProfile:
+    """Everything storestack knows about one platform. The base class derives interface names
+    from the inventory's link and segment names, shortened to `ifname_limit` characters (as FRR's
+    Linux hosts and FortiOS name them); a platform with numbered ports overrides the methods."""
+
+    name: Platform
+    comment: str  # line comment marker the platform ignores when a config is pasted or loaded
+    loopback: str
+    lan_trunk: str
+    ifname_limit: int
+    driver: PlatformDriver
+    # The hier_config driver class that computes remediation and rollback for this platform.
+    hier_driver: Callable[[], HConfigDriverBase]
+    # True when the lab runs this platform in the vendor emulator, not as a real FRR router.
+    emulated: bool
+    # Files rendered next to the config for the appliance's host: (file suffix, template name
+    # in the platform's template folder).
+    companions: tuple[tuple[str, str], ...] = ()
+    # The same for hubs.
+    hub_companions: tuple[tuple[str, str], ...] = ()
+    # True when show commands answer in JSON (`show bgp summary json` …): rollout verification
+    # reads BGP and routing state only from such platforms, and reports the rest as skipped.
+    json_show_commands: bool = False
+    commit_confirm: CommitConfirm | None = None
+
+    @property
+    def secret_patterns(self) -> tuple[str, ...]:
+        return self.driver.secret_patterns
+
+    def wan_port(self, index: int, link_name: str) -> str:
+        """The physical port of WAN link number `index` (priority order)."""
+        return link_name
+
+    def segment_interface(self, vlan: int, kind: str) -> str:
+        """The interface of one store segment: a VLAN subinterface of the LAN trunk."""
+        return f"{self.lan_trunk}.{vlan}"
+
+    def hub_tunnel(self, index: int, link_name: str) -> str:
+        """Store-side overlay interface of WAN link number `index` (priority order)."""
+        return short_ifname(f"hub-{link_name}", self.ifname_limit)
+
+    def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
+        """Store-side interface of one AWS VPN tunnel (two per WAN link)."""
+        return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)
+
+    def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
+        """Hub-side overlay interface of one store link; numbered by its pinned transit /31,
+        so adding or removing stores never renumbers another store's tunnel."""
+        return hub_interface_name(store_id, link_name)

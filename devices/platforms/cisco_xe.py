@@ -1,0 +1,86 @@
+"""Cisco IOS-XE (ISR/Catalyst 8000 edge routers): naming, session driver, hier_config options."""
+
+from __future__ import annotations
+
+from hier_config.models import MatchRule, SectionalExitingRule
+from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
+from hier_config.platforms.driver_base import HConfigDriverRules
+
+from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+
+# Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
+IOS_SECRET_PATTERNS = (
+    r"(\b(?:password|secret)(?: \d)?\s+)\S+",
+    r"(\bpre-shared-key(?: (?:local|remote))?(?: \d)?\s+)\S+",
+    r"(\bkey-string(?: \d)?\s+)\S+",
+    r"(\b(?:isakmp|tacacs-server|radius-server) key (?:\d )?)\S+",
+    r"(^\s*key [067] )\S+",
+    r"(\bauthentication-key \d+ md5\s+)\S+",
+    r"(\bauth (?:md5|sha)\s+)\S+",
+    r"(\bpriv (?:des|3des|aes(?: \d+)?)\s+)\S+",
+    r"(\bsnmp-server community\s+)\S+",
+)
+
+
+class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
+    """IOS-XE shows a class's `service-policy` indented under its `shape average`, though `shape`
+    opens no mode: the remediation must not send an `exit` for it (that `exit` would leave the class,
+    and the next one the policy-map, and configuration mode after that)."""
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoIOS._instantiate_rules()
+        no_mode = SectionalExitingRule(
+            match_rules=(
+                MatchRule(startswith="policy-map "),
+                MatchRule(startswith="class "),
+                MatchRule(startswith="shape "),
+            ),
+            exit_text="",
+        )
+        return rules.model_copy(update={"sectional_exiting": [no_mode, *rules.sectional_exiting]})
+
+
+class CiscoXEPlatform(PlatformProfile):
+    def wan_port(self, index: int, link_name: str) -> str:
+        return f"GigabitEthernet0/0/{index}"
+
+    def hub_tunnel(self, index: int, link_name: str) -> str:
+        return f"Tunnel{index + 1}"
+
+    def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
+        return f"Tunnel{100 + 2 * link_index + tunnel}"
+
+    def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
+        return f"Tunnel{transit_index + 1}"
+
+
+DRIVER = PlatformDriver(
+    name="cisco_xe",
+    netmiko_device_type="cisco_xe",
+    ignore_lines=(
+        r"^Building configuration",
+        r"^Current configuration",
+        r"^! (Last configuration change|NVRAM config last updated)",
+        r"^\s*!",
+        r"^version ",
+        r"^end$",
+        r"^\s+no shutdown$",
+    ),
+    error_patterns=(r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",),
+    save_command="write memory",
+    save_success=r"\[OK\]",
+    keep_sections=("interface ",),
+    secret_patterns=IOS_SECRET_PATTERNS,
+)
+
+PLATFORM = CiscoXEPlatform(
+    name="cisco_xe",
+    comment="!",
+    loopback="Loopback0",
+    lan_trunk="GigabitEthernet0/1/0",
+    ifname_limit=64,
+    driver=DRIVER,
+    hier_driver=HConfigDriverCiscoXE,
+    emulated=True,
+)

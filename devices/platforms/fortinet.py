@@ -1,0 +1,67 @@
+"""Fortinet FortiOS (FortiGate edge firewalls): naming, session driver, hier_config options."""
+
+from __future__ import annotations
+
+from hier_config.child import HConfigChild
+from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
+
+from storestack.devices.naming import short_ifname
+from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+
+
+class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
+    """FortiOS blocks nest to any depth: every `config` block closes with `end`, every `edit` with
+    `next`. The structure comes from indentation alone (the configdiff normaliser drops the `next`
+    and `end` lines, which would otherwise parse as duplicate siblings of an empty `edit`), and the
+    closing words are put back here when remediation lines are written."""
+
+    def sectional_exit(self, config: HConfigChild) -> str | None:
+        if config.text.startswith("config "):
+            return "end"
+        if config.text.startswith("edit "):
+            return "next"
+        return super().sectional_exit(config)
+
+
+class FortinetPlatform(PlatformProfile):
+    """FortiOS names ports `wan1`, `wan2`, then `port1` …, and segments are named VLAN
+    interfaces (at most 15 characters) on the `internal` switch."""
+
+    def wan_port(self, index: int, link_name: str) -> str:
+        return f"wan{index + 1}" if index < 2 else f"port{index - 1}"
+
+    def segment_interface(self, vlan: int, kind: str) -> str:
+        return short_ifname(kind, self.ifname_limit)
+
+
+DRIVER = PlatformDriver(
+    name="fortinet",
+    netmiko_device_type="fortinet",
+    show_running="show",
+    # Every top-level `config` block is its own transaction, committed by its `end`.
+    config_enter=None,
+    config_exit="end",
+    config_prompt=r"{host} \([^)]*\) # $",
+    exec_prompt=r"{host} # $",
+    # `next` and `end` close blocks; the hier_config driver writes them back (HConfigDriverFortiOS).
+    ignore_lines=(r"^#", r"^\s*$", r"^\s*next$", r"^\s*end$"),
+    error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
+    # FortiOS writes every accepted `end` to flash itself.
+    save_command=None,
+    keep_entries=("config system interface",),
+    hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
+    secret_patterns=(
+        r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",
+    ),
+)
+
+PLATFORM = FortinetPlatform(
+    name="fortinet",
+    comment="#",
+    loopback="lo0",
+    lan_trunk="internal",
+    ifname_limit=15,
+    driver=DRIVER,
+    hier_driver=HConfigDriverFortiOS,
+    emulated=True,
+)

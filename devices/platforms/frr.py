@@ -1,0 +1,171 @@
+"""FRR on a Linux host (the reference platform, and the one the lab runs for real): naming,
+session driver, hier_config options and the host's companion files."""
+
+from __future__ import annotations
+
+from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaultWithRule, OrderingRule
+from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
+from hier_config.platforms.driver_base import HConfigDriverRules
+
+from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
+
+
+def _neighbor_attribute(attribute: str) -> IdempotentCommandsRule:
+    return IdempotentCommandsRule(
+        match_rules=(MatchRule(startswith="router bgp "), MatchRule(re_search=rf"^neighbor (\S+) ({attribute}) "))
+    )
+
+
+class HConfigDriverFRR(HConfigDriverCiscoIOS):
+    """FRR's vtysh speaks IOS, with a few commands whose last value wins where IOS would stack.
+
+    Idempotent here means: the new line replaces the old one on FRR, so the remediation must
+    not negate the old line first. That matters: `no neighbor X remote-as A` would delete the
+    neighbor with all its settings, where `neighbor X remote-as B` just changes it.
+    """
+
+    @staticmethod
+    def _instantiate_rules() -> HConfigDriverRules:
+        rules = HConfigDriverCiscoIOS._instantiate_rules()
+        # An FRR interface carries any number of addresses; a new one does not replace the old.
+        kept = [
+            rule
+            for rule in rules.idempotent_commands
+            if not (
+                len(rule.match_rules) == 2
+                and rule.match_rules[0].startswith == "interface "
+                and rule.match_rules[1].startswith == "ip address "
+            )
+        ]
+        added = [
+            IdempotentCommandsRule(match_rules=(MatchRule(startswith="hostname "),)),
+            IdempotentCommandsRule(match_rules=(MatchRule(startswith="router bgp "), MatchRule(startswith="bgp router-id "))),
+            _neighbor_attribute("remote-as"),
+            _neighbor_attribute("description"),
+            _neighbor_attribute("password"),
+            _neighbor_attribute("update-source"),
+            _neighbor_attribute("ebgp-multihop"),
+            _neighbor_attribute("timers"),
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="router bgp "),
+                    MatchRule(startswith="address-family "),
+                    MatchRule(re_search=r"^neighbor (\S+) (route-map|prefix-list) \S+ (in|out)$"),
+                )
+            ),
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(re_search=r"^ip prefix-list (\S+) seq (\d+) "),)
+            ),
+            # A route-map entry holds one value per match/set kind.
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="route-map "),
+                    MatchRule(re_search=r"^(match (?:ip address|ipv6 address|community|as-path)(?: prefix-list)?) "),
+                )
+            ),
+            IdempotentCommandsRule(
+                match_rules=(
+                    MatchRule(startswith="route-map "),
+                    MatchRule(re_search=r"^(set (?:local-preference|metric|weight|as-path prepend|community|origin)) "),
+                )
+            ),
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith="bandwidth ")),
+            ),
+        ]
+        # vtysh rejects the value in these negations ("no description KPN" is an unknown command).
+        negations = [
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith="description ")),
+                use="no description",
+            ),
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="route-map "), MatchRule(startswith="description ")),
+                use="no description",
+            ),
+            NegationDefaultWithRule(
+                match_rules=(MatchRule(startswith="route-map "), MatchRule(startswith="set as-path prepend ")),
+                use="no set as-path prepend",
+            ),
+        ]
+        # Deleting a neighbour (`no neighbor X remote-as`) deletes all its settings; negating
+        # any of them afterwards fails ("Specify remote-as or peer-group commands first"). So it
+        # goes last in its section, after the address families (weight 0) have been cleaned.
+        ordering = [
+            OrderingRule(
+                match_rules=(MatchRule(startswith="router bgp "), MatchRule(re_search=r"^no neighbor \S+ remote-as ")),
+                weight=100,
+            )
+        ]
+        return rules.model_copy(
+            update={
+                "idempotent_commands": kept + added,
+                "negate_with": [*rules.negate_with, *negations],
+                "ordering": [*rules.ordering, *ordering],
+            }
+        )
+
+
+class FrrPlatform(PlatformProfile):
+    """Linux interface names: WAN links keep their inventory names, and the overlay address
+    sits on the WAN interface itself, so a link's hub tunnel is the link."""
+
+    def hub_tunnel(self, index: int, link_name: str) -> str:
+        return link_name
+
+
+DRIVER = PlatformDriver(
+    name="frr",
+    netmiko_device_type="cisco_ios",
+    ignore_lines=(
+        r"^Building configuration",
+        r"^Current configuration",
+        r"^frr version ",
+        r"^frr defaults ",
+        r"^service integrated-vtysh-config$",
+        r"^(no )?ip(v6)? forwarding$",
+        r"^\s*!",
+        r"^\s*exit$",
+        r"^\s*exit-vrf$",
+        r"^\s*exit-address-family$",
+        r"^end$",
+        # An interface that is up shows no `no shutdown` line; intended configs often say it.
+        r"^\s+no shutdown$",
+    ),
+    # vtysh marks most rejections with '%'; a command for a daemon that is not running prints
+    # '… is not running' without one.
+    error_patterns=(r"^\s*%", r"is not running"),
+    save_command="write memory",
+    save_success=r"\[OK\]",
+    keep_sections=("interface ",),
+    health_checks=("bgp_sessions", "interfaces_up"),
+    secret_patterns=(*IOS_SECRET_PATTERNS, r"(\bneighbor \S+ password\s+)\S+"),
+)
+
+PLATFORM = FrrPlatform(
+    name="frr",
+    comment="!",
+    loopback="lo",
+    lan_trunk="lan0",
+    ifname_limit=15,
+    driver=DRIVER,
+    hier_driver=HConfigDriverFRR,
+    emulated=False,
+    json_show_commands=True,
+    # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
+    # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq.
+    companions=(
+        ("nftables.conf", "host-nftables.j2"),
+        ("dnsmasq.conf", "host-dnsmasq.j2"),
+        ("swanctl.conf", "host-swanctl.j2"),
+        ("strongswan.conf", "host-strongswan.j2"),
+        ("routing", "host-routing.j2"),
+    ),
+    hub_companions=(
+        ("nftables.conf", "hub-nftables.j2"),
+        ("swanctl.conf", "host-swanctl.j2"),
+        ("strongswan.conf", "host-strongswan.j2"),
+        ("routing", "host-routing.j2"),
+    ),
+)

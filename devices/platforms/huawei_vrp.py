@@ -1,0 +1,57 @@
+"""Huawei VRP (AR-series edge routers): naming, session driver, hier_config options."""
+
+from __future__ import annotations
+
+from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
+
+from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+
+
+class HuaweiVrpPlatform(PlatformProfile):
+    def wan_port(self, index: int, link_name: str) -> str:
+        return f"GigabitEthernet0/0/{index + 1}"
+
+    def hub_tunnel(self, index: int, link_name: str) -> str:
+        return f"Tunnel0/0/{index + 1}"
+
+    def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
+        return f"Tunnel0/0/{100 + 2 * link_index + tunnel}"
+
+    def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
+        return f"Tunnel0/0/{transit_index + 1}"
+
+
+DRIVER = PlatformDriver(
+    name="huawei_vrp",
+    netmiko_device_type="huawei",
+    show_running="display current-configuration",
+    config_enter="system-view",
+    config_exit="return",
+    config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
+    exec_prompt=r"<{host}>\s*$",
+    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
+    error_patterns=(r"^\s*Error:",),
+    save_command="save",
+    save_confirmations=((r"\[Y/N\]", "y"),),
+    save_success=r"successfully|Save the configuration successfully",
+    keep_sections=("interface ",),
+    hostname_line=r"^\s*sysname\s+(\S+)\s*$",
+    secret_patterns=(
+        r"(\bcipher\s+)\S+",
+        r"(\bpre-shared-key (?:cipher |simple )?)\S+",
+        r"(\bpassword (?:cipher |simple |irreversible-cipher )?)\S+",
+        r"(\bauthentication-mode \S+ (?:cipher )?)\S+",
+        r"(\bprivacy-mode \S+ (?:cipher )?)\S+",
+    ),
+)
+
+PLATFORM = HuaweiVrpPlatform(
+    name="huawei_vrp",
+    comment="#",
+    loopback="LoopBack0",
+    lan_trunk="GigabitEthernet0/0/0",
+    ifname_limit=64,
+    driver=DRIVER,
+    hier_driver=HConfigDriverHuaweiVrp,
+    emulated=True,
+)

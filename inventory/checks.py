@@ -1,0 +1,612 @@
+"""The fleet-wide check passes: what no single file's schema can see.
+
+Each pass returns every issue it finds, each naming file, line and field:
+- `fleet_checks`: fleet.yaml on its own (overlapping supernets, hub names, ASNs, policies).
+- `cross_checks`: the stores against the fleet and one another (ids, hubs, VLANs, subnets).
+- `lock_checks`: the IPAM lock file against the plan and itself.
+- `resolved_checks`: explicit values against what the lock file already gave someone else.
+- `address_checks`: networks and addresses that parse but are wrong where they are used.
+- `stack_checks`: what the cloud stacks would refuse at plan time.
+- `secret_checks`: secret references the fleet's rule does not allow.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
+from storestack.common.secretrefs import parse_secret_ref, policy_problem
+from storestack.inventory import addresses
+from storestack.inventory.errors import InventoryIssue
+from storestack.inventory.fleet import ResolvedHub, ResolvedStore
+from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
+from storestack.inventory.models import FleetSpec, StoreSpec
+from storestack.inventory.paths import FLEET_FILE
+from storestack.inventory.source import Loc, SourceDocument, dotted
+
+
+@dataclass
+class StoreSource:
+    """A store file that passed its schema: where it came from, and what it says."""
+
+    document: SourceDocument
+    spec: StoreSpec
+
+
+@dataclass
+class LockSource:
+    """The IPAM lock file: its table, and its document (for the line of each entry)."""
+
+    table: AllocationTable
+    document: SourceDocument
+
+
+def unknown(what: str, value: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(value, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})" if names else ""
+    return f"unknown {what} {value!r}{hint}"
+
+
+def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    issues: list[InventoryIssue] = []
+    plan = spec.ip_plan
+    supernets: list[tuple[Loc, ipaddress.IPv4Network]] = [
+        (("ip_plan", "stores"), plan.stores),
+        (("ip_plan", "cloud"), plan.cloud),
+        (("ip_plan", "desktops"), plan.desktops),
+        (("ip_plan", "transit"), plan.transit),
+        (("ip_plan", "loopbacks"), plan.loopbacks),
+        *((("ip_plan", "hq", index), net) for index, net in enumerate(plan.hq)),
+    ]
+    for i, (loc_a, net_a) in enumerate(supernets):
+        for loc_b, net_b in supernets[i + 1 :]:
+            if net_a.overlaps(net_b):
+                issues.append(doc.issue(loc_b, f"{net_b} overlaps {dotted(loc_a)} {net_a}"))
+    if plan.store_block_prefix < plan.stores.prefixlen:
+        issues.append(
+            doc.issue(
+                ("ip_plan", "store_block_prefix"),
+                f"/{plan.store_block_prefix} store blocks do not fit in {plan.stores}",
+            )
+        )
+    if plan.transit.prefixlen > 31:
+        issues.append(doc.issue(("ip_plan", "transit"), f"{plan.transit} holds no /31 for a tunnel"))
+
+    hostnames: dict[str, int] = {}
+    addresses: dict[ipaddress.IPv4Address, Loc] = {}
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        if hub.hostname in hostnames:
+            issues.append(
+                doc.issue(
+                    ("sites", "hq", "hubs", index, "hostname"),
+                    f"hostname {hub.hostname!r} is already used by hub [{hostnames[hub.hostname]}]",
+                )
+            )
+        hostnames.setdefault(hub.hostname, index)
+        for name in ("management_address", "public_address"):
+            loc: Loc = ("sites", "hq", "hubs", index, name)
+            address = getattr(hub, name)
+            if address in addresses:
+                issues.append(doc.issue(loc, f"{address} is already used by {dotted(addresses[address])}"))
+            addresses.setdefault(address, loc)
+
+    low, high = spec.asn.store_range
+    own_asns: dict[int, str] = {}
+    for name in ("hq", "aws", "openstack"):
+        asn = getattr(spec.asn, name)
+        if low <= asn <= high:
+            issues.append(doc.issue(("asn", name), f"{asn} lies inside store_range {low}-{high}"))
+        elif asn in own_asns:
+            issues.append(doc.issue(("asn", name), f"ASN {asn} is already used by asn.{own_asns[asn]}"))
+        own_asns.setdefault(asn, name)
+
+    for index, policy in enumerate(spec.desktop_policies):
+        for role_index, role in enumerate(policy.roles):
+            if role not in spec.roles:
+                issues.append(
+                    doc.issue(
+                        ("desktop_policies", index, "roles", role_index),
+                        unknown("role", role, spec.roles),
+                    )
+                )
+        sites = (
+            [a.name for a in spec.sites.aws]
+            if policy.provider == "aws"
+            else [s.name for s in spec.sites.openstack]
+        )
+        if policy.site not in sites:
+            issues.append(
+                doc.issue(
+                    ("desktop_policies", index, "site"),
+                    unknown(f"{policy.provider} site", policy.site, sites),
+                )
+            )
+        if policy.provider == "aws":
+            regions = [r for a in spec.sites.aws if a.name == policy.site for r in a.regions]
+            if policy.region is None:
+                issues.append(
+                    doc.issue(("desktop_policies", index, "region"), "aws desktop policies need a region")
+                )
+            elif regions and policy.region not in regions:
+                issues.append(
+                    doc.issue(
+                        ("desktop_policies", index, "region"),
+                        unknown("region of that account", policy.region, regions),
+                    )
+                )
+    return issues
+
+
+def cross_checks(
+    spec: FleetSpec, fleet_doc: SourceDocument, stores: list[StoreSource]
+) -> list[InventoryIssue]:
+    issues: list[InventoryIssue] = []
+    hub_names = [hub.hostname for hub in spec.sites.hq.hubs]
+    hostnames: dict[str, str] = {hub: f"{FLEET_FILE} (hub)" for hub in hub_names}
+    ids: dict[str, str] = {}
+    asns: dict[int, str] = {
+        spec.asn.hq: "asn.hq",
+        spec.asn.aws: "asn.aws",
+        spec.asn.openstack: "asn.openstack",
+    }
+    low, high = spec.asn.store_range
+    aws_regions = {region for account in spec.sites.aws for region in account.regions}
+    openstack_sites = [site.name for site in spec.sites.openstack]
+    plan = spec.ip_plan
+    foreign_supernets = [
+        ("ip_plan.cloud", plan.cloud),
+        ("ip_plan.desktops", plan.desktops),
+        ("ip_plan.transit", plan.transit),
+        ("ip_plan.loopbacks", plan.loopbacks),
+    ]
+    foreign_supernets += [(f"ip_plan.hq[{i}]", net) for i, net in enumerate(plan.hq)]
+    explicit_subnets: list[tuple[ipaddress.IPv4Network, SourceDocument, Loc]] = []
+    # Where each address was first seen; turned into `file:line field` only for a message.
+    addresses: dict[ipaddress.IPv4Address, tuple[SourceDocument, Loc]] = {}
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        for name in ("management_address", "public_address"):
+            addresses.setdefault(getattr(hub, name), (fleet_doc, ("sites", "hq", "hubs", index, name)))
+
+    # A device's identity (serial, SSH host key) belongs to one device: a copy-pasted one would
+    # let a push trust the wrong box.
+    identities: dict[tuple[str, str], tuple[SourceDocument, Loc]] = {}
+
+    def claim_identity(what: str, value: str | None, doc: SourceDocument, loc: Loc) -> None:
+        if value is None:
+            return
+        first = identities.setdefault((what, value), (doc, loc))
+        if first != (doc, loc):
+            issues.append(doc.issue(loc, f"{what} {value} is already used by {first[0].where(first[1])}"))
+
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        base: Loc = ("sites", "hq", "hubs", index)
+        claim_identity("serial", hub.serial, fleet_doc, (*base, "serial"))
+        claim_identity("SSH host key", hub.ssh_host_key, fleet_doc, (*base, "ssh_host_key"))
+
+    def claim_address(address: ipaddress.IPv4Address, doc: SourceDocument, loc: Loc) -> None:
+        if address in addresses:
+            issues.append(
+                doc.issue(
+                    loc, f"{address} is already used by {addresses[address][0].where(addresses[address][1])}"
+                )
+            )
+        addresses.setdefault(address, (doc, loc))
+
+    for source in stores:
+        doc, store = source.document, source.spec
+        if store.id in ids:
+            issues.append(doc.issue(("id",), f"store id {store.id!r} is already used by {ids[store.id]}"))
+        ids.setdefault(store.id, doc.display)
+        if store.hub not in hub_names:
+            issues.append(doc.issue(("hub",), unknown("hub", store.hub, hub_names)))
+        if store.region not in spec.regions:
+            issues.append(doc.issue(("region",), unknown("region", store.region, spec.regions)))
+        if store.asn is not None:
+            if not low <= store.asn <= high:
+                issues.append(doc.issue(("asn",), f"{store.asn} is outside asn.store_range {low}-{high}"))
+            elif store.asn in asns:
+                issues.append(doc.issue(("asn",), f"ASN {store.asn} is already used by {asns[store.asn]}"))
+            asns.setdefault(store.asn, doc.display)
+        for index, appliance in enumerate(store.appliances):
+            if appliance.hostname in hostnames:
+                issues.append(
+                    doc.issue(
+                        ("appliances", index, "hostname"),
+                        f"hostname {appliance.hostname!r} is already used in {hostnames[appliance.hostname]}",
+                    )
+                )
+            hostnames.setdefault(appliance.hostname, doc.display)
+            claim_identity("serial", appliance.serial, doc, ("appliances", index, "serial"))
+            claim_identity("SSH host key", appliance.ssh_host_key, doc, ("appliances", index, "ssh_host_key"))
+            if appliance.management_address is not None:
+                claim_address(appliance.management_address, doc, ("appliances", index, "management_address"))
+        vlans: dict[int, str] = {}
+        for kind, segment in store.lan.items():
+            if segment.vlan in vlans:
+                issues.append(
+                    doc.issue(
+                        ("lan", kind, "vlan"),
+                        f"VLAN {segment.vlan} is already used by segment {vlans[segment.vlan]!r}",
+                    )
+                )
+            vlans.setdefault(segment.vlan, kind)
+            if segment.subnet is not None:
+                if segment.subnet.prefixlen > 29:
+                    issues.append(
+                        doc.issue(
+                            ("lan", kind, "subnet"),
+                            f"{segment.subnet} is too small for a LAN (at most /29)",
+                        )
+                    )
+                explicit_subnets.append((segment.subnet, doc, ("lan", kind, "subnet")))
+        link_names: set[str] = set()
+        for index, link in enumerate(store.wan):
+            if link.name in link_names:
+                issues.append(doc.issue(("wan", index, "name"), f"link name {link.name!r} is used twice"))
+            link_names.add(link.name)
+            if link.address is not None:
+                claim_address(link.address.ip, doc, ("wan", index, "address"))
+        for role in store.desktops:
+            if role not in spec.roles:
+                issues.append(doc.issue(("desktops", role), unknown("role", role, spec.roles)))
+        if store.cloud.aws_region is not None and store.cloud.aws_region not in aws_regions:
+            issues.append(
+                doc.issue(("cloud", "aws_region"), unknown("AWS region", store.cloud.aws_region, aws_regions))
+            )
+        if store.cloud.openstack_site is not None and store.cloud.openstack_site not in openstack_sites:
+            issues.append(
+                doc.issue(
+                    ("cloud", "openstack_site"),
+                    unknown("OpenStack site", store.cloud.openstack_site, openstack_sites),
+                )
+            )
+
+    explicit_subnets.sort(key=lambda item: (int(item[0].network_address), item[0].prefixlen))
+    widest: tuple[ipaddress.IPv4Network, SourceDocument, Loc] | None = None
+    for net, doc, loc in explicit_subnets:
+        if widest is not None and net.overlaps(widest[0]):
+            issues.append(doc.issue(loc, f"{net} overlaps {widest[0]} ({widest[1].where(widest[2])})"))
+        if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
+            widest = (net, doc, loc)
+        for label, supernet in foreign_supernets:
+            if net.overlaps(supernet):
+                issues.append(doc.issue(loc, f"{net} overlaps {label} {supernet}"))
+    return issues
+
+
+def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
+    """A lock file that no longer fits the plan, or contradicts itself, is reported, never used."""
+    issues: list[InventoryIssue] = []
+    doc, plan = lock.document, spec.ip_plan
+    low, high = spec.asn.store_range
+    hint = "; delete the entry to re-allocate (the store will be renumbered)"
+    loopbacks: dict[ipaddress.IPv4Address, Loc] = {}
+    transits: dict[ipaddress.IPv4Network, Loc] = {}
+    asns: dict[int, Loc] = {}
+    blocks: list[tuple[int, int, ipaddress.IPv4Network, Loc]] = []
+    stores_first, stores_last = addresses.span(plan.stores)
+    transit_first, transit_last = addresses.span(plan.transit)
+    loopbacks_first, loopbacks_last = addresses.span(plan.loopbacks)
+
+    def check_loopback(address: ipaddress.IPv4Address, loc: Loc) -> None:
+        if not loopbacks_first <= int(address) <= loopbacks_last:
+            issues.append(doc.issue(loc, f"{address} is outside ip_plan.loopbacks {plan.loopbacks}{hint}"))
+        elif address in loopbacks:
+            issues.append(doc.issue(loc, f"{address} is already allocated to {dotted(loopbacks[address])}"))
+        loopbacks.setdefault(address, loc)
+
+    for hub, hub_alloc in lock.table.hubs.items():
+        check_loopback(hub_alloc.loopback, ("hubs", hub, "loopback"))
+    for store_id, alloc in lock.table.stores.items():
+        base: Loc = ("stores", store_id)
+        if alloc.block is not None:
+            first, last = addresses.span(alloc.block)
+            inside = stores_first <= first and last <= stores_last
+            if not inside or alloc.block.prefixlen != plan.store_block_prefix:
+                issues.append(
+                    doc.issue(
+                        (*base, "block"),
+                        f"{alloc.block} is not a /{plan.store_block_prefix} of ip_plan.stores {plan.stores}{hint}",
+                    )
+                )
+            blocks.append((first, last, alloc.block, (*base, "block")))
+        if not low <= alloc.asn <= high:
+            issues.append(
+                doc.issue((*base, "asn"), f"{alloc.asn} is outside asn.store_range {low}-{high}{hint}")
+            )
+        elif alloc.asn in asns:
+            issues.append(
+                doc.issue(
+                    (*base, "asn"), f"ASN {alloc.asn} is already allocated to {dotted(asns[alloc.asn])}"
+                )
+            )
+        asns.setdefault(alloc.asn, (*base, "asn"))
+        for hostname, address in alloc.loopbacks.items():
+            check_loopback(address, (*base, "loopbacks", hostname))
+        for link, net in alloc.transit.items():
+            loc: Loc = (*base, "transit", link)
+            first = int(net.network_address)
+            if not transit_first <= first < transit_last or net.prefixlen != 31:
+                issues.append(doc.issue(loc, f"{net} is not a /31 of ip_plan.transit {plan.transit}{hint}"))
+            elif net in transits:
+                issues.append(doc.issue(loc, f"{net} is already allocated to {dotted(transits[net])}"))
+            transits.setdefault(net, loc)
+    blocks.sort(key=lambda item: (item[0], -item[1]))
+    widest_last, widest = -1, None
+    for first, last, net, loc in blocks:
+        if widest is not None and first <= widest_last:
+            issues.append(doc.issue(loc, f"{net} overlaps {dotted(widest[1])} {widest[0]}"))
+        if last > widest_last:
+            widest_last, widest = last, (net, loc)
+    return issues
+
+
+def resolved_checks(
+    spec: FleetSpec,
+    fleet_doc: SourceDocument,
+    stores: list[StoreSource],
+    hubs: dict[str, ResolvedHub],
+    resolved: dict[str, ResolvedStore],
+    table: AllocationTable,
+    lock: LockSource,
+) -> list[InventoryIssue]:
+    """What only shows once pinned and explicit values meet: a subnet, ASN or address a store
+    writes down that the lock file already gave someone else. The explicit value is blamed."""
+    issues: list[InventoryIssue] = []
+    # ASNs the lock file (not a store file) gave out; explicit ones were compared before resolving.
+    pinned_asns: dict[int, str] = {}
+    explicit_asn = {source.spec.id for source in stores if source.spec.asn is not None}
+    device_loopbacks: dict[ipaddress.IPv4Address, str] = {hub.loopback: hub.hostname for hub in hubs.values()}
+    # Store blocks never overlap one another (allocated apart, or the lock file was refused),
+    # so each explicit subnet needs only a look at the blocks around it.
+    blocks: list[tuple[int, int, str, str]] = []  # first, last, owner store, description
+    for store in resolved.values():
+        if store.block is not None:
+            blocks.append(
+                (*addresses.span(store.block), store.id, f"the block {store.block} of store {store.id!r}")
+            )
+        if store.id not in explicit_asn:
+            pinned_asns.setdefault(store.asn, f"store {store.id!r} ({LOCK_FILE_NAME})")
+        for device in store.appliances:
+            device_loopbacks[device.loopback] = device.hostname
+    for store_id, alloc in table.stores.items():
+        if store_id not in resolved:
+            if alloc.block is not None:
+                description = (
+                    f"the block {alloc.block} kept in {LOCK_FILE_NAME} for removed store {store_id!r}"
+                )
+                blocks.append((*addresses.span(alloc.block), store_id, description))
+            pinned_asns.setdefault(alloc.asn, f"removed store {store_id!r} ({LOCK_FILE_NAME})")
+    blocks.sort()
+    starts = [block[0] for block in blocks]
+
+    for source in stores:
+        store = resolved[source.spec.id]
+        for kind, segment in source.spec.lan.items():
+            if segment.subnet is None:
+                continue
+            first, last = addresses.span(segment.subnet)
+            index = bisect.bisect_right(starts, last) - 1
+            while index >= 0 and blocks[index][1] >= first:
+                _, _, owner, description = blocks[index]
+                index -= 1
+                if owner != store.id:
+                    clash = description
+                else:  # inside its own block: only the slots its other segments use matter
+                    mine = [
+                        other
+                        for other_kind, other in store.segments.items()
+                        if other_kind != kind
+                        and source.spec.lan[other_kind].subnet is None
+                        and other.subnet.overlaps(segment.subnet)
+                    ]
+                    if not mine:
+                        continue
+                    clash = f"lan.{mine[0].kind} {mine[0].subnet} (allocated from the store's block {store.block})"
+                issues.append(
+                    source.document.issue(("lan", kind, "subnet"), f"{segment.subnet} overlaps {clash}")
+                )
+
+    for source in stores:
+        doc, spec_store = source.document, source.spec
+        if spec_store.asn is not None and spec_store.asn in pinned_asns:
+            issues.append(
+                doc.issue(("asn",), f"ASN {spec_store.asn} is already used by {pinned_asns[spec_store.asn]}")
+            )
+        for index, appliance in enumerate(spec_store.appliances):
+            address = appliance.management_address
+            if (
+                address is not None
+                and device_loopbacks.get(address, appliance.hostname) != appliance.hostname
+            ):
+                issues.append(
+                    doc.issue(
+                        ("appliances", index, "management_address"),
+                        f"{address} is the loopback of {device_loopbacks[address]}",
+                    )
+                )
+    for index, hub_spec in enumerate(spec.sites.hq.hubs):
+        owner = device_loopbacks.get(hub_spec.management_address, hub_spec.hostname)
+        if owner != hub_spec.hostname:
+            issues.append(
+                fleet_doc.issue(
+                    ("sites", "hq", "hubs", index, "management_address"),
+                    f"{hub_spec.management_address} is the loopback of {owner}",
+                )
+            )
+    return issues
+
+
+# Each AWS region or OpenStack site takes one sixteenth of ip_plan.cloud and ip_plan.desktops
+# (stacks/mapping.py SLOT_BITS); the stacks refuse more.
+MAX_CLOUD_SITES = 16
+_TRANSIT_GATEWAY_ASNS = (64512, 65534)  # what AWS takes as a Transit Gateway's Amazon-side ASN
+
+
+def address_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
+    """Networks and addresses that are well-formed but wrong where they are used.
+
+    Everything the cloud stacks take as a private range (stores, LANs, HQ, cloud, desktops,
+    management) must be RFC 1918; loopbacks and transit may also use `ip_plan.private_ranges`.
+    Management ranges are never wider than `ip_plan.management_widest_prefix`. Hub public
+    addresses must be reachable across the internet, WAN addresses and gateways must be
+    unicast host addresses, and a pinned LAN lies inside `ip_plan.stores`.
+    """
+    issues: list[InventoryIssue] = []
+    plan = spec.ip_plan
+    cloud_facing: list[tuple[Loc, ipaddress.IPv4Network]] = [
+        (("ip_plan", "stores"), plan.stores),
+        (("ip_plan", "cloud"), plan.cloud),
+        (("ip_plan", "desktops"), plan.desktops),
+        *((("ip_plan", "hq", index), net) for index, net in enumerate(plan.hq)),
+        *((("ip_plan", "management", index), net) for index, net in enumerate(plan.management)),
+    ]
+    for loc, net in cloud_facing:
+        if not is_rfc1918(net):
+            issues.append(doc.issue(loc, f"{net} is not a private (RFC 1918) range"))
+    for index, net in enumerate(plan.management):
+        if net.prefixlen < plan.management_widest_prefix:
+            issues.append(
+                doc.issue(
+                    ("ip_plan", "management", index),
+                    f"{net} is wider than /{plan.management_widest_prefix} "
+                    "(ip_plan.management_widest_prefix): appliances would accept management from all of it",
+                )
+            )
+    for index, net in enumerate(plan.private_ranges):
+        problem = unicast_problem(net.network_address) or unicast_problem(net.broadcast_address)
+        if problem is not None or net.prefixlen < 8:
+            issues.append(
+                doc.issue(("ip_plan", "private_ranges", index), f"{net} cannot be declared a private range")
+            )
+
+    def internal(address: ipaddress.IPv4Network | ipaddress.IPv4Address) -> bool:
+        if is_rfc1918(address):
+            return True
+        if isinstance(address, ipaddress.IPv4Address):
+            return any(address in net for net in plan.private_ranges)
+        return any(address.subnet_of(net) for net in plan.private_ranges)
+
+    for loc, net in ((("ip_plan", "loopbacks"), plan.loopbacks), (("ip_plan", "transit"), plan.transit)):
+        if not internal(net):
+            issues.append(doc.issue(loc, f"{net} is neither RFC 1918 nor inside ip_plan.private_ranges"))
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        base: Loc = ("sites", "hq", "hubs", index)
+        if not internal(hub.management_address):
+            issues.append(
+                doc.issue(
+                    (*base, "management_address"),
+                    f"{hub.management_address} is neither RFC 1918 nor inside ip_plan.private_ranges",
+                )
+            )
+        problem = public_address_problem(hub.public_address)
+        if problem is not None:
+            issues.append(doc.issue((*base, "public_address"), problem))
+    management = spec.management
+    for name in ("ntp_servers", "syslog_servers", "dns_forwarders", "tacacs_servers"):
+        for index, server in enumerate(getattr(management, name)):
+            problem = unicast_problem(server)
+            if problem is not None:
+                issues.append(doc.issue(("management", name, index), problem))
+
+    for source in stores:
+        store_doc, store = source.document, source.spec
+        for kind, segment in store.lan.items():
+            subnet = segment.subnet
+            if subnet is None:
+                continue
+            loc = ("lan", kind, "subnet")
+            if not is_rfc1918(subnet):
+                issues.append(store_doc.issue(loc, f"{subnet} is not a private (RFC 1918) range"))
+            elif not subnet.subnet_of(plan.stores):
+                issues.append(store_doc.issue(loc, f"{subnet} is outside ip_plan.stores {plan.stores}"))
+        for index, link in enumerate(store.wan):
+            if link.address is not None:
+                problem = unicast_problem(link.address.ip)
+                net = link.address.network
+                if (
+                    problem is None
+                    and net.prefixlen <= 30
+                    and link.address.ip
+                    in (
+                        net.network_address,
+                        net.broadcast_address,
+                    )
+                ):
+                    problem = f"{link.address.ip} is the network or broadcast address of {net}"
+                if problem is not None:
+                    issues.append(store_doc.issue(("wan", index, "address"), problem))
+            if link.gateway is not None:
+                problem = unicast_problem(link.gateway)
+                if problem is not None:
+                    issues.append(store_doc.issue(("wan", index, "gateway"), problem))
+        for index, appliance in enumerate(store.appliances):
+            address = appliance.management_address
+            if address is not None and not internal(address):
+                issues.append(
+                    store_doc.issue(
+                        ("appliances", index, "management_address"),
+                        f"{address} is neither RFC 1918 nor inside ip_plan.private_ranges",
+                    )
+                )
+    return issues
+
+
+def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """What the cloud stacks would refuse at `plan` time, said here with file and line."""
+    issues: list[InventoryIssue] = []
+    accounts = spec.sites.aws
+    if len(accounts) != 1:
+        issues.append(
+            doc.issue(("sites", "aws"), f"the core stack needs exactly one AWS account, not {len(accounts)}")
+        )
+    sites = sum(len(account.regions) for account in accounts) + len(spec.sites.openstack)
+    if sites > MAX_CLOUD_SITES:
+        issues.append(
+            doc.issue(
+                ("sites",), f"{sites} cloud regions and sites; ip_plan.cloud has room for {MAX_CLOUD_SITES}"
+            )
+        )
+    for index, account in enumerate(accounts):
+        for what, values in (
+            ("regions", account.regions),
+            ("availability_zones", account.availability_zones),
+        ):
+            seen: set[str] = set()
+            for position, value in enumerate(values):
+                if value in seen:
+                    issues.append(
+                        doc.issue(("sites", "aws", index, what, position), f"{value!r} is listed twice")
+                    )
+                seen.add(value)
+    names: set[str] = set()
+    for index, site in enumerate(spec.sites.openstack):
+        if site.name in names:
+            issues.append(
+                doc.issue(
+                    ("sites", "openstack", index, "name"), f"OpenStack site {site.name!r} is listed twice"
+                )
+            )
+        names.add(site.name)
+    low, high = _TRANSIT_GATEWAY_ASNS
+    if not low <= spec.asn.aws <= high:
+        issues.append(
+            doc.issue(("asn", "aws"), f"{spec.asn.aws} is not an AWS Transit Gateway ASN ({low}-{high})")
+        )
+    return issues
+
+
+def secret_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """Secret references the fleet's rule refuses (a variable without its prefix, a file elsewhere)."""
+    issues: list[InventoryIssue] = []
+    policy = spec.management.secret_policy
+    for slug, text in spec.management.secrets.items():
+        problem = policy_problem(parse_secret_ref(text), policy)
+        if problem is not None:
+            issues.append(doc.issue(("management", "secrets", slug), problem))
+    return issues

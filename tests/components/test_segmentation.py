@@ -1,0 +1,152 @@
+"""Traffic-level review of the AWS side: routes, Transit Gateway tables, security groups and NACLs.
+
+The helpers below evaluate what the recorded resources would do to a packet, the way AWS does:
+a VPC route table picks the longest matching route, a Transit Gateway table holds what was
+propagated into it, a security group allows what one of its rules allows, and a NACL applies its
+lowest-numbered matching rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import pytest
+from component_harness import Scenario, hybrid_cloud_args, run_scenario
+
+from storestack.components import HybridCloud
+
+POS = ipaddress.ip_address("10.64.4.10")  # a till in a store's POS segment (store supernet 10.64.0.0/12)
+WORKLOAD = ipaddress.ip_address("10.32.1.20")
+DESKTOP = ipaddress.ip_address("10.48.1.30")
+HQ = ipaddress.ip_address("10.0.5.5")
+ADMIN = ipaddress.ip_address("10.0.10.7")
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Scenario:
+    return run_scenario(lambda: {"regions": HybridCloud("acme", hybrid_cloud_args()).regions})
+
+
+def _attachment_kinds(cloud: Scenario) -> dict[str, str]:
+    kinds = {
+        a.resource_id: a.name.removeprefix("eu-west-1-").removesuffix("-attachment")
+        for a in cloud.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    }
+    for vpn in cloud.of_type("aws:ec2/vpnConnection:VpnConnection"):
+        kinds[vpn.outputs["transitGatewayAttachmentId"]] = "hub" if "-hub-" in vpn.name else "openstack"
+    return kinds
+
+
+def _tables(cloud: Scenario) -> dict[str, str]:
+    return {t.resource_id: t.inputs["tags"]["storestack:route-table"] for t in cloud.of_type("aws:ec2transitgateway/routeTable:RouteTable")}
+
+
+def test_transit_gateway_tables_learn_exactly_what_the_segmentation_allows(cloud: Scenario) -> None:
+    kinds, tables = _attachment_kinds(cloud), _tables(cloud)
+    learns: dict[str, set[str]] = {kind: set() for kind in tables.values()}
+    for p in cloud.of_type("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"):
+        learns[tables[p.inputs["transitGatewayRouteTableId"]]].add(kinds[p.inputs["transitGatewayAttachmentId"]])
+    assert learns == {
+        "stores": {"workloads", "desktops"},
+        "workloads": {"desktops", "hub", "openstack"},
+        "desktops": {"workloads", "hub", "openstack"},
+        # HQ and OpenStack reach both VPCs (the workloads domain propagates into their table).
+        "hq": {"workloads", "desktops"},
+    }
+    associated = {
+        kinds[a.inputs["transitGatewayAttachmentId"]]: tables[a.inputs["transitGatewayRouteTableId"]]
+        for a in cloud.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+    }
+    assert associated == {"workloads": "workloads", "desktops": "desktops", "hub": "hq", "openstack": "hq"}
+
+
+def _vpc_routes(cloud: Scenario, kind: str) -> dict[str, Any]:
+    (table,) = [t for t in cloud.of_type("aws:ec2/routeTable:RouteTable") if t.name == f"eu-west-1-{kind}-routes"]
+    return {r.inputs["destinationCidrBlock"]: r for r in cloud.of_type("aws:ec2/route:Route") if r.inputs["routeTableId"] == table.resource_id}
+
+
+def test_every_vpc_subnet_routes_its_peers_to_the_transit_gateway(cloud: Scenario) -> None:
+    (tgw,) = cloud.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
+    tables = {t.resource_id: t.name for t in cloud.of_type("aws:ec2/routeTable:RouteTable")}
+    subnets = cloud.of_type("aws:ec2/subnet:Subnet")
+    associations = {a.inputs["subnetId"]: tables[a.inputs["routeTableId"]] for a in cloud.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")}
+    assert set(associations) == {s.resource_id for s in subnets}
+    workloads, desktops = _vpc_routes(cloud, "workloads"), _vpc_routes(cloud, "desktops")
+    assert set(workloads) == {"10.64.0.0/12", "10.0.0.0/16", "10.48.0.0/20", "10.40.0.0/20", "10.56.0.0/20"}
+    # Desktops route to stores so replies follow the path the store used, to workloads and HQ, and
+    # to OpenStack workloads; OpenStack desktops are not a destination.
+    assert set(desktops) == {"10.64.0.0/12", "10.0.0.0/16", "10.32.0.0/20", "10.40.0.0/20"}
+    attachments = {a.urn for a in cloud.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")}
+    for route in [*workloads.values(), *desktops.values()]:
+        assert route.inputs["transitGatewayId"] == tgw.resource_id
+        assert attachments & set(route.dependencies), "a route to a TGW needs the VPC's attachment first"
+
+
+# --- security groups and NACLs ---------------------------------------------------------------------
+
+
+def _in(address: ipaddress.IPv4Address | ipaddress.IPv6Address, cidrs: list[str]) -> bool:
+    return any(address in ipaddress.ip_network(c) for c in cidrs)
+
+
+def sg_allows(group: Any, direction: str, peer: Any, port: int) -> bool:
+    for rule in group.inputs.get(direction) or []:
+        ports_ok = rule["protocol"] == "-1" or (rule["protocol"] == "tcp" and rule["fromPort"] <= port <= rule["toPort"])
+        if ports_ok and _in(peer, rule.get("cidrBlocks") or []):
+            return True
+    return False
+
+
+def nacl_allows(acl: Any, direction: str, peer: Any, port: int) -> bool:
+    for rule in sorted(acl.inputs.get(direction) or [], key=lambda r: r["ruleNo"]):
+        ports_ok = rule["protocol"] == "-1" or rule["fromPort"] <= port <= rule["toPort"]
+        if ports_ok and peer in ipaddress.ip_network(rule["cidrBlock"]):
+            return rule["action"] == "allow"
+    return False
+
+
+def _named(cloud: Scenario, name: str) -> Any:
+    return cloud.named(name)
+
+
+def test_a_cashier_desktop_cannot_open_anything_towards_any_store_pos_network(cloud: Scenario) -> None:
+    sg, acl = _named(cloud, "eu-west-1-desktops-sg"), _named(cloud, "eu-west-1-desktops-acl")
+    for port in (443, 22, 3389, 8443, 5432):
+        assert not sg_allows(sg, "egress", POS, port), port
+        assert not nacl_allows(acl, "egress", POS, port), port
+    assert not nacl_allows(acl, "ingress", POS, 3389), "stores cannot open RDP onto desktops"
+    # What desktops may do: HTTPS to workloads and HQ, RDP in from the management range only.
+    assert sg_allows(sg, "egress", WORKLOAD, 443) and nacl_allows(acl, "egress", WORKLOAD, 443)
+    assert sg_allows(sg, "egress", HQ, 443)
+    assert sg_allows(sg, "ingress", ADMIN, 3389) and nacl_allows(acl, "ingress", ADMIN, 3389)
+    assert not sg_allows(sg, "ingress", HQ, 3389)
+
+
+def test_stores_reach_workloads_on_https_only_and_admin_ports_only_from_management(cloud: Scenario) -> None:
+    sg, acl = _named(cloud, "eu-west-1-workloads-sg"), _named(cloud, "eu-west-1-workloads-acl")
+    assert sg_allows(sg, "ingress", POS, 443) and nacl_allows(acl, "ingress", POS, 443)
+    for port in (22, 3389, 5432):
+        assert not sg_allows(sg, "ingress", POS, port)
+        assert not nacl_allows(acl, "ingress", POS, port)
+    assert sg_allows(sg, "ingress", ADMIN, 22) and nacl_allows(acl, "ingress", ADMIN, 22)
+    assert sg_allows(sg, "ingress", DESKTOP, 443)
+    # Workloads never open connections into store networks.
+    assert not sg_allows(sg, "egress", POS, 443)
+
+
+def test_the_flow_log_role_trusts_only_this_accounts_flow_logs(cloud: Scenario) -> None:
+    (role,) = [r for r in cloud.of_type("aws:iam/role:Role") if r.name == "flow-logs"]
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "210987654321"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:*:210987654321:")
+
+
+def test_desktops_reach_the_hq_domain_controllers_but_nothing_else_on_directory_ports(cloud: Scenario) -> None:
+    sg, acl = _named(cloud, "eu-west-1-desktops-sg"), _named(cloud, "eu-west-1-desktops-acl")
+    for port in (53, 88, 389, 445, 636, 3268):
+        assert sg_allows(sg, "egress", HQ, port) and nacl_allows(acl, "egress", HQ, port), port
+        assert not sg_allows(sg, "egress", WORKLOAD, port), "directory ports go to HQ only"
+        assert not sg_allows(sg, "egress", POS, port)

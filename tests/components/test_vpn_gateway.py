@@ -1,0 +1,61 @@
+"""The OpenStack site's route-based VPN gateway config: one XFRM tunnel and BGP session per peer."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init, frr_conf, swanctl_conf
+from storestack.network.crypto import FLEET_CRYPTO
+
+SETTINGS = GatewaySettings(
+    asn=64513,
+    public_address=ipaddress.IPv4Address("203.0.113.50"),
+    announces=(ipaddress.IPv4Network("10.40.0.0/20"), ipaddress.IPv4Network("10.56.0.0/20")),
+)
+PEERS = [
+    GatewayPeer(
+        name=f"aws0t{n}",
+        if_id=n,
+        outside_address=ipaddress.IPv4Address(f"192.0.2.{n}"),
+        psk=f"kSecret.{n}",
+        local_inside=ipaddress.IPv4Interface(f"169.254.{10 + n}.2/30"),
+        peer_inside=ipaddress.IPv4Address(f"169.254.{10 + n}.1"),
+        peer_asn=64512,
+        accepts=(ipaddress.IPv4Network("10.32.0.0/20"),),
+    )
+    for n in (1, 2)
+]
+
+
+def test_each_peer_is_its_own_route_based_child_sa_with_its_own_key() -> None:
+    text = swanctl_conf(SETTINGS, PEERS)
+    assert text.count("local_ts = 0.0.0.0/0") == 2 and text.count("remote_ts = 0.0.0.0/0") == 2
+    assert "if_id_in = 1" in text and "if_id_out = 2" in text
+    assert text.count(f"proposals = {FLEET_CRYPTO.strongswan_ike()}") == 2
+    assert text.count(f"esp_proposals = {FLEET_CRYPTO.strongswan_esp()}") == 2
+    secrets = text.split("secrets {", 1)[1]
+    assert 'secret = "kSecret.1"' in secrets and 'secret = "kSecret.2"' in secrets
+    assert "id-1 = 203.0.113.50" in secrets, "the floating IP is the identity AWS expects from the customer gateway"
+
+
+def test_bgp_announces_only_the_site_and_accepts_only_what_each_peer_owns() -> None:
+    text = frr_conf(SETTINGS, PEERS)
+    assert "router bgp 64513" in text
+    assert "ip prefix-list SITE seq 5 permit 10.40.0.0/20" in text
+    assert "ip prefix-list FROM-AWS0T1 seq 5 permit 10.32.0.0/20 le 32" in text
+    for peer in PEERS:
+        assert f" neighbor {peer.peer_inside} remote-as 64512" in text
+        assert f"  neighbor {peer.peer_inside} prefix-list SITE out" in text
+
+
+def test_cloud_init_keeps_the_keys_in_a_private_file_and_creates_the_tunnels() -> None:
+    text = cloud_init(SETTINGS, PEERS)
+    assert text.startswith("#cloud-config\n")
+    document = json.loads(text.split("\n", 1)[1])
+    files = {f["path"]: f for f in document["write_files"]}
+    assert files["/etc/swanctl/conf.d/storestack.conf"]["permissions"] == "0600"
+    script = files["/usr/local/sbin/storestack-tunnels"]["content"]
+    assert 'ip link add x-aws0t1 type xfrm dev "$uplink" if_id 1' in script
+    assert "ip addr add 169.254.12.2/30 dev x-aws0t2" in script
+    assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/60-storestack-gateway.conf"]["content"]

@@ -1,0 +1,122 @@
+"""The platform registry: every platform name has one module, and its naming is what the
+golden configs show today."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from hier_config.platforms.driver_base import HConfigDriverBase
+
+from storestack.common.platforms import EMULATED_PLATFORM_NAMES, PLATFORM_NAMES, Platform
+from storestack.devices.drivers import driver_for, hier_driver
+from storestack.devices.errors import PushConfigError
+from storestack.devices.platforms import PLATFORMS, UnknownPlatformError, get_platform
+from storestack.rollout.verify import JSON_PLATFORMS
+
+GOLDEN = Path(__file__).parent / "golden"
+
+# Interface names as the golden configs spell them: (golden file, name) per naming rule. The
+# dual-wan store has wan1 (priority 0) and lte1 (priority 1); its pos segment is VLAN 10. The
+# hub's first store link is nw-0001's wan1 on transit /31 number 0.
+EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
+    "frr": {
+        "loopback": ("dual-wan", "lo"),
+        "wan0": ("dual-wan", "wan1"),
+        "wan1": ("dual-wan", "lte1"),
+        "segment": ("dual-wan", "lan0.10"),
+        "hub_tunnel0": ("dual-wan", "wan1"),
+        "aws_tunnel": ("aws", "aws-wan1-t2"),
+        "hub_peer": ("hub", "nw-0001-wan1"),
+    },
+    "cisco_xe": {
+        "loopback": ("dual-wan", "Loopback0"),
+        "wan0": ("dual-wan", "GigabitEthernet0/0/0"),
+        "wan1": ("dual-wan", "GigabitEthernet0/0/1"),
+        "segment": ("dual-wan", "GigabitEthernet0/1/0.10"),
+        "hub_tunnel0": ("dual-wan", "Tunnel1"),
+        "aws_tunnel": ("aws", "Tunnel102"),
+        "hub_peer": ("hub", "Tunnel1"),
+    },
+    "huawei_vrp": {
+        "loopback": ("dual-wan", "LoopBack0"),
+        "wan0": ("dual-wan", "GigabitEthernet0/0/1"),
+        "wan1": ("dual-wan", "GigabitEthernet0/0/2"),
+        "segment": ("dual-wan", "GigabitEthernet0/0/0.10"),
+        "hub_tunnel0": ("dual-wan", "Tunnel0/0/1"),
+        "aws_tunnel": ("aws", "Tunnel0/0/102"),
+        "hub_peer": ("hub", "Tunnel0/0/1"),
+    },
+    "fortinet": {
+        "loopback": ("dual-wan", "lo0"),
+        "wan0": ("dual-wan", "wan1"),
+        "wan1": ("dual-wan", "wan2"),
+        "segment": ("dual-wan", "pos"),
+        "hub_tunnel0": ("dual-wan", "hub-wan1"),
+        "aws_tunnel": ("aws", "aws-wan1-t2"),
+        "hub_peer": ("hub", "nw-0001-wan1"),
+    },
+}
+
+
+def test_every_platform_name_has_exactly_one_registered_module() -> None:
+    assert tuple(PLATFORMS) == PLATFORM_NAMES
+    for name, platform in PLATFORMS.items():
+        assert platform.name == name
+        assert platform.driver.name == name
+        assert get_platform(name) is platform
+
+
+def test_the_emulated_flags_agree_with_the_emulated_platform_type() -> None:
+    assert tuple(name for name, p in PLATFORMS.items() if p.emulated) == EMULATED_PLATFORM_NAMES
+
+
+def test_an_unknown_platform_is_refused_by_name() -> None:
+    with pytest.raises(UnknownPlatformError, match="'junos'"):
+        get_platform("junos")
+    with pytest.raises(PushConfigError, match="'junos'"):
+        driver_for("junos")
+
+
+@pytest.mark.parametrize("name", PLATFORM_NAMES)
+def test_naming_matches_the_golden_configs(name: Platform) -> None:
+    platform = get_platform(name)
+    computed = {
+        "loopback": platform.loopback,
+        "wan0": platform.wan_port(0, "wan1"),
+        "wan1": platform.wan_port(1, "lte1"),
+        "segment": platform.segment_interface(10, "pos"),
+        "hub_tunnel0": platform.hub_tunnel(0, "wan1"),
+        "aws_tunnel": platform.aws_tunnel(0, "wan1", 2),
+        "hub_peer": platform.hub_peer_interface("nw-0001", "wan1", 0),
+    }
+    assert computed == {rule: ifname for rule, (_, ifname) in EXPECTED[name].items()}
+    for rule, (golden, ifname) in EXPECTED[name].items():
+        text = (GOLDEN / name / f"{golden}.cfg").read_text()
+        declared = rf'^(?:interface {re.escape(ifname)}|\s*edit "{re.escape(ifname)}")$'
+        assert re.search(declared, text, re.MULTILINE), f"{rule}: {ifname} is not declared in {name}/{golden}.cfg"
+
+
+@pytest.mark.parametrize("name", PLATFORM_NAMES)
+def test_every_platform_has_its_templates_drivers_and_secret_patterns(name: Platform) -> None:
+    platform = get_platform(name)
+    folder = files("storestack.templates") / "devices" / name
+    for template in ("store.j2", "hub.j2", *(template for _, template in platform.companions)):
+        assert (folder / template).is_file(), f"{name}: {template} missing"
+    assert isinstance(hier_driver(name), HConfigDriverBase)
+    assert platform.secret_patterns, f"{name} declares no secret patterns"
+    for pattern in platform.secret_patterns:
+        assert re.compile(pattern).groups >= 1, f"{name}: {pattern} keeps no prefix group"
+
+
+def test_only_frr_answers_show_commands_in_json() -> None:
+    assert {"frr"} == JSON_PLATFORMS
+
+
+def test_only_frr_hosts_carry_companion_files() -> None:
+    assert {name for name, p in PLATFORMS.items() if p.companions or p.hub_companions} == {"frr"}
+    host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing"}  # IPsec, routing, firewall
+    assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf"}
+    assert set(dict(get_platform("frr").hub_companions)) == host

@@ -1,0 +1,35 @@
+"""One reader of `env:NAME` secret references, used by rendering, redaction and the demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from storestack.cli.demo_support import secret_variables
+from storestack.devices.fleet_targets import fleet_secret_values
+from storestack.devices.secrets import env_variable, resolve_secret_refs
+from storestack.inventory import load_fleet, sample_chain_path
+
+
+@pytest.mark.parametrize(
+    ("reference", "variable"),
+    [("env:STORESTACK_TACACS_KEY", "STORESTACK_TACACS_KEY"), ("env:", None), ("vault:kv/tacacs", None), ("TACACS", None)],
+)
+def test_only_env_references_name_a_variable(reference: str, variable: str | None) -> None:
+    assert env_variable(reference) == variable
+
+
+def test_rendering_redaction_and_the_demo_read_the_same_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = load_fleet(sample_chain_path())
+    refs = fleet.spec.management.secrets
+    variables = secret_variables(fleet)
+    assert variables and variables == sorted({ref.removeprefix("env:") for ref in refs.values()})
+    for number, variable in enumerate(variables):
+        monkeypatch.setenv(variable, f"Value-{number}-0123456789")
+    assert fleet_secret_values(fleet) == {f"Value-{n}-0123456789" for n in range(len(variables))}
+    slots = resolve_secret_refs(refs, reveal=True)
+    assert {slot.reveal() for slot in slots.values()} == fleet_secret_values(fleet)
+
+
+def test_an_unsupported_reference_is_named_when_its_value_is_needed() -> None:
+    (slot,) = resolve_secret_refs({"tacacs-key": "vault:kv/tacacs"}, reveal=True).values()
+    assert slot.problem == "unsupported secret reference (use env:NAME or file:/absolute/path)"
