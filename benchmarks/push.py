@@ -44,6 +44,7 @@ from storestack.lab import frr_lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from testsupport.frr_lab_configs import intended_configs
+from wan_proxy import DelayProxyProcess
 
 
 class CpuMeter:
@@ -88,7 +89,16 @@ def relabelled(topology: lab.LabTopology, label: str) -> dict[str, str]:
     return intended_configs(topology, descriptions=descriptions)
 
 
-def storestack_push(targets: PushTargets, configs: dict[str, str], state: Path, concurrency: int) -> dict[str, object]:
+def storestack_push(
+    targets: PushTargets,
+    configs: dict[str, str],
+    state: Path,
+    concurrency: int,
+    *,
+    verify_health: bool = True,
+    backups: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """One storestack run; `backups` (when given) receives each appliance's backup file."""
     options = RunOptions(
         concurrency=concurrency,
         runs_dir=state / "runs",
@@ -96,12 +106,15 @@ def storestack_push(targets: PushTargets, configs: dict[str, str], state: Path, 
             backup_root=state / "backups",
             known_hosts=state / "known_hosts.json",
             health_timeout=30.0,
+            verify_health=verify_health,
             session=SessionOptions(read_timeout=20.0),
         ),
     )
     started = time.perf_counter()
     report = run_push(targets, IntendedConfigs(configs), options=options)
     seconds = time.perf_counter() - started
+    if backups is not None:
+        backups.update({d.name: d.backup_path for d in report.devices if d.backup_path})
     failed = [f"{d.name}: {d.error}" for d in report.devices if d.outcome == "failed"]
     if failed:
         raise SystemExit("push failed:\n" + "\n".join(failed[:10]))
@@ -193,12 +206,114 @@ def ratio(slower: float, faster: float) -> float:
     return round(slower / faster, 2) if faster else float("inf")
 
 
+def round_trips(stats: dict[int, dict[str, int]], names: dict[int, str]) -> dict[str, object]:
+    """Round trips per appliance of one operation, as the proxy counted them."""
+    per_appliance = {names[port]: counts["round_trips"] for port, counts in stats.items() if port in names}
+    values = sorted(per_appliance.values()) or [0]
+    hubs = [count for name, count in per_appliance.items() if name.startswith("hub")]
+    return {
+        "round_trips_mean": round(sum(values) / len(values), 1),
+        "round_trips_median": values[len(values) // 2],
+        "round_trips_max": values[-1],
+        "round_trips_hub_max": max(hubs, default=0),
+        "connections": sum(counts["connections"] for counts in stats.values()),
+    }
+
+
+def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
+    """Storestack and Nornir on one lab of `size` appliances behind the delay proxy.
+
+    Each tool does a first push onto the lab's fresh appliances, a small change (WAN interface
+    descriptions relabelled) and a no-op. Between the tools the fresh configs are put back
+    (storestack, from the first push's backups; untimed).
+    """
+    topology = lab.synthetic_topology(size - 2)
+    lab_dir = root / f"lab{size}"
+    results: dict[str, object] = {"appliances": size, "rtt_ms": rtt_ms, "load_average_start": os.getloadavg()[0]}
+    try:
+        info = lab.up(topology, lab_dir)
+        meter = CpuMeter(lab_dir, frr_lab.require_state(lab_dir).prefix)
+        direct = list(info.inventory.appliances)
+        with DelayProxyProcess(rtt_ms, sorted({(t.host, t.port) for t in direct})) as proxy:
+            proxied = [t.model_copy(update={"port": proxy.ports[(t.host, t.port)]}) for t in direct]
+            names = {t.port: t.name for t in proxied}
+            targets = PushTargets(proxied, source=info.inventory.source)
+            state = root / f"s{size}"
+
+            def measured(key: str, work: Callable[[], dict[str, object]]) -> None:
+                proxy.take_stats()
+                proxy_before = proxy.cpu_seconds()
+                figures = meter.measure(work)
+                figures |= round_trips(proxy.take_stats(), names)
+                figures["proxy_cpu_seconds"] = round(proxy.cpu_seconds() - proxy_before, 2)
+                results[key] = figures
+
+            backups: dict[str, str] = {}
+            measured(
+                "storestack_first",
+                lambda: storestack_push(targets, intended_configs(topology), state, 20, backups=backups),
+            )
+            measured("storestack_change", lambda: storestack_push(targets, relabelled(topology, "A"), state, 20))
+            measured("storestack_noop", lambda: storestack_push(targets, relabelled(topology, "A"), state, 20))
+            fresh = {name: Path(path).read_text(encoding="utf-8") for name, path in backups.items()}
+            storestack_push(targets, fresh, state, 20, verify_health=False)
+            hosts_file = nornir_inventory(proxied, root / f"nornir{size}")
+            measured("nornir_first", lambda: nornir_full_push(hosts_file, intended_configs(topology)))
+            measured("nornir_change", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
+            measured("nornir_noop", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
+    finally:
+        lab.down(lab_dir)
+    seconds = {key: float(value["seconds"]) for key, value in results.items() if isinstance(value, dict)}
+    results["ratios"] = {
+        operation: round(seconds[f"storestack_{operation}"] / seconds[f"nornir_{operation}"], 2)
+        for operation in ("first", "change", "noop")
+    }
+    return results
+
+
+WAN_TARGETS = {"first": 0.6, "change": 0.25, "noop": 0.15}
+LOOPBACK_TARGETS = {"first": 0.8, "change": 0.5, "noop": 0.2}
+
+
+def print_wan(results: list[dict[str, object]]) -> None:
+    for figures in results:
+        rtt = figures["rtt_ms"]
+        print(f"push over a {rtt} ms RTT: {figures['appliances']} FRR lab appliances (2 hubs)")
+        for tool in ("storestack", "nornir"):
+            for operation in ("first", "change", "noop"):
+                value = figures[f"{tool}_{operation}"]
+                assert isinstance(value, dict)
+                print(
+                    f"  {tool:<10} {operation:<6} {value['seconds']:7.2f} s  {value['config_lines_sent']:>5} lines  "
+                    f"round trips/appliance median {value['round_trips_median']} max {value['round_trips_max']}  "
+                    f"CPU {value['client_cpu_seconds']} s tool + {value['lab_cpu_seconds']} s lab"
+                )
+        targets = WAN_TARGETS if float(str(rtt)) > 0 else LOOPBACK_TARGETS
+        ratios = figures["ratios"]
+        assert isinstance(ratios, dict)
+        for operation, value in ratios.items():
+            verdict = "met" if value <= targets[operation] else "MISSED"
+            print(f"  storestack / Nornir {operation:<6} {value:5.2f}x  (target <= {targets[operation]}x: {verdict})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appliances", type=int, default=50, help="lab size: 2 hubs + N-2 edges")
     parser.add_argument("--skip-sequential", action="store_true", help="skip concurrency 1 and plain Netmiko")
+    parser.add_argument(
+        "--rtt-ms", type=float, default=None, help="put the WAN delay proxy in front of every appliance (0: count only)"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50], help="lab sizes with --rtt-ms")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.rtt_ms is not None:
+        with tempfile.TemporaryDirectory(prefix="storestack-bench-wan-") as tmp:
+            wan = [wan_compare(size, args.rtt_ms, Path(tmp)) for size in args.sizes]
+        if args.json:
+            print(json.dumps({"rtt_ms": args.rtt_ms, "sizes": wan}, indent=2))
+        else:
+            print_wan(wan)
+        return
 
     topology = lab.synthetic_topology(args.appliances - 2)
     results: dict[str, object] = {"appliances": args.appliances, "load_average_start": os.getloadavg()[0]}

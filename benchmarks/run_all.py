@@ -3,13 +3,17 @@
 Each benchmark runs as its own process with `--json`: inventory (load and validate 1,000 and
 10,000 generated stores), render (inventory to every config, 1,000 and
 10,000 stores, beside a plain Jinja2 loop), plan (100 and 1,000 store stacks), push (50 FRR lab
-appliances: storestack vs Nornir vs plain Netmiko) and lab start (20 and 50 appliances). Push
-and lab need root, FRR and sshd; without them their rows say why they were skipped.
+appliances: storestack vs Nornir vs plain Netmiko), push-wan (20 and 50 appliances behind an
+80 ms RTT delay proxy: first push, small change, no-op beside Nornir, with round trips per
+appliance), push-loopback (the same on loopback, 50 appliances), push-emulator (a no-op push's
+tool CPU per appliance, 500 emulated vendor appliances), rollout (40 new stores into the lab,
+then a re-run) and lab start (20 and 50 appliances).
+Push and lab need root, FRR and sshd; without them their rows say why they were skipped.
 
 The table goes to stdout and to benchmarks/RESULTS.md; with `--readme` it also replaces the
 table in README.md (between the `bench:start` / `bench:end` markers).
 
-    .venv/bin/python benchmarks/run_all.py [--only inventory render plan push lab] [--readme]
+    .venv/bin/python benchmarks/run_all.py [--only inventory render plan push push-wan ...] [--readme]
 """
 
 from __future__ import annotations
@@ -29,14 +33,25 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 RESULTS = HERE / "RESULTS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-BENCHMARKS = {"inventory": "inventory_load.py", "render": "render.py", "plan": "plan.py", "push": "push.py", "lab": "lab_start.py"}
+BENCHMARKS: dict[str, tuple[str, ...]] = {
+    "inventory": ("inventory_load.py",),
+    "render": ("render.py",),
+    "plan": ("plan.py",),
+    "push": ("push.py",),
+    "push-wan": ("push.py", "--rtt-ms", "80", "--sizes", "20", "50"),
+    "push-loopback": ("push.py", "--rtt-ms", "0", "--sizes", "50"),
+    "push-emulator": ("push_emulator.py", "--appliances", "500"),
+    "rollout": ("rollout.py", "--stores", "40", "--concurrency", "8"),
+    "lab": ("lab_start.py",),
+}
 
 
 def run(name: str) -> tuple[dict[str, Any] | None, str | None, float]:
     """(figures, why it has none, seconds) for one benchmark script."""
     started = time.perf_counter()
+    script, *arguments = BENCHMARKS[name]
     process = subprocess.run(
-        [sys.executable, str(HERE / BENCHMARKS[name]), "--json"], capture_output=True, text=True, check=False
+        [sys.executable, str(HERE / script), *arguments, "--json"], capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
     if process.returncode != 0:
@@ -232,6 +247,74 @@ def push_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+OPERATIONS = {"first": "first push", "change": "small change", "noop": "no-op"}
+WAN_TARGETS = {"first": 0.6, "change": 0.25, "noop": 0.15}
+LOOPBACK_TARGETS = {"first": 0.8, "change": 0.5, "noop": 0.2}
+
+
+def wan_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """storestack beside Nornir behind the delay proxy: time, round trips per appliance, ratio."""
+    rows = []
+    for size in r["sizes"]:
+        rtt = float(size["rtt_ms"])
+        where = f"{rtt:g} ms RTT" if rtt else "loopback"
+        targets = WAN_TARGETS if rtt else LOOPBACK_TARGETS
+        for operation, label in OPERATIONS.items():
+            ours, theirs = size[f"storestack_{operation}"], size[f"nornir_{operation}"]
+            ratio = size["ratios"][operation]
+            # A no-op must also send nothing.
+            ok = ratio <= targets[operation] and (operation != "noop" or ours["config_lines_sent"] == 0)
+
+            def figures(value: dict[str, Any]) -> str:
+                return (
+                    f"{value['seconds']:.2f} s, {value['config_lines_sent']:,} lines, "
+                    f"{value['round_trips_median']} round trips/appliance (max {value['round_trips_max']})"
+                )
+
+            rows.append(
+                (
+                    f"push {size['appliances']} over {where}, {label}: storestack / Nornir",
+                    f"{ratio}x: storestack {figures(ours)}; Nornir {figures(theirs)}",
+                    f"CPU s: storestack {ours['client_cpu_seconds']} tool + {ours['lab_cpu_seconds']} lab, "
+                    f"Nornir {theirs['client_cpu_seconds']} tool + {theirs['lab_cpu_seconds']} lab",
+                    f"≤ {targets[operation]}x{', 0 lines' if operation == 'noop' else ''}: {met(ok)}",
+                )
+            )
+    return rows
+
+
+def emulator_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [
+        (
+            f"no-op push of {r['appliances']} emulated appliances ({', '.join(r['platforms'])})",
+            f"{r['tool_cpu_ms_per_appliance']} ms tool CPU per appliance",
+            f"{r['seconds']:.2f} s wall, {r['tool_cpu_seconds']} CPU s, concurrency {r['concurrency']}, "
+            f"{r['config_lines_sent']} lines sent",
+            f"≤ {r['target_ms']:g} ms: {met(r['target_met'])}",
+        )
+    ]
+
+
+def rollout_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    n = r["stores"]
+    for key, label, target in (
+        ("rollout", f"rollout of {n} new stores into the lab", 1.5),
+        ("rerun", f"rollout re-run of the {n} stores, nothing to change", 0.4),
+    ):
+        value = r[key]
+        rows.append(
+            (
+                f"{label}, concurrency {r['concurrency']}",
+                f"{value['seconds']:.2f} s = {value['seconds_per_store']} s/store",
+                f"{value['lines_pushed']:,} lines pushed, {value['stores_drilled']} stores drilled; "
+                f"CPU {value['cpu_seconds']} s (tool; the lab's daemons not counted)",
+                f"≤ {target} s/store: {met(r['targets'][key])}",
+            )
+        )
+    return rows
+
+
 def lab_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows = []
     if r.get("skipped"):
@@ -253,7 +336,17 @@ def lab_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-ROWS = {"inventory": inventory_rows, "render": render_rows, "plan": plan_rows, "push": push_rows, "lab": lab_rows}
+ROWS = {
+    "inventory": inventory_rows,
+    "render": render_rows,
+    "plan": plan_rows,
+    "push": push_rows,
+    "push-wan": wan_rows,
+    "push-loopback": wan_rows,
+    "push-emulator": emulator_rows,
+    "rollout": rollout_rows,
+    "lab": lab_rows,
+}
 
 
 def table(results: dict[str, tuple[dict[str, Any] | None, str | None, float]], started: datetime, load: str) -> str:
@@ -293,7 +386,7 @@ def main() -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     results = {}
     for name in args.only:
-        print(f"== {name} ({BENCHMARKS[name]})", file=sys.stderr, flush=True)
+        print(f"== {name} ({' '.join(BENCHMARKS[name])})", file=sys.stderr, flush=True)
         results[name] = run(name)
     text = table(results, started, load)
     RESULTS.write_text("# Benchmark results\n\n" + text, encoding="utf-8")

@@ -9,7 +9,7 @@ it, and the engine should not carry a show's props. It prints nothing; the comma
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,9 @@ class LabProbe:
 
     def show(self, appliance: str, command: str) -> str:
         return vtysh(self.state_dir, appliance, command)
+
+    def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]:
+        return [self.show(appliance, command) for command in commands]
 
 
 def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
-from storestack.cli.push import push
+from storestack.cli.push import push, restore
 from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
 from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
@@ -257,3 +257,4 @@ def lint(outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> N
 
 
 devices.add_command(push)
+devices.add_command(restore)

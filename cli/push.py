@@ -33,10 +33,12 @@ from storestack.cli.common import (
     print_table,
 )
 from storestack.common.platforms import PLATFORM_NAMES
+from storestack.devices.backups import BackupStore
 from storestack.devices.errors import PushConfigError, RenderError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
     IntendedConfigDirectory,
+    IntendedConfigs,
     IntendedConfigSource,
     rendered_intended_configs,
 )
@@ -313,6 +315,95 @@ def push(
     err_console.print(f"{verb} {len(targets)} appliance(s), {concurrency} at a time")
     with progress, _stop_on_sigint(stop, live):
         report = run_push(targets, intended, options=options, stop=stop, selection=selection, observer=live)
+    if dry_run:
+        _print_plans(report)
+    _print_table(report)
+    _print_summary(report, runs_dir)
+    raise SystemExit(_exit_code(report))
+
+
+@click.command("restore")
+@click.argument("appliance")
+@click.option("--backup", "backup_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The backup to put back. Default: the appliance's newest backup under --state-dir.")
+@click.option("--fleet", "fleet_path", type=click.Path(path_type=Path), default=None,
+              help="Fleet directory (for the targets when --targets is not given, and for redaction).")
+@click.option("--targets", "targets_file", type=click.Path(path_type=Path), default=None,
+              help="Appliance inventory YAML (e.g. the lab's). Default: built from the fleet inventory.")
+@click.option("--dry-run", is_flag=True, help="Show what putting the backup back would change; change nothing.")
+@click.option("--trust-on-first-use", is_flag=True,
+              help="Accept and record an unknown host key (a changed key is still refused).")
+@click.option("--conn-timeout", default=10.0, show_default=True, type=float, help="Seconds to connect and log in.")
+@click.option("--read-timeout", default=20.0, show_default=True, type=float, help="Seconds per command.")
+@click.option("--health-timeout", default=30.0, show_default=True, type=float,
+              help="Seconds for BGP sessions and interfaces to be healthy after the restore.")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".storestack"), show_default=True,
+              help="Where backups, run journals and learned host keys live.")
+@json_option
+def restore(
+    appliance: str,
+    backup_file: Path | None,
+    fleet_path: Path | None,
+    targets_file: Path | None,
+    dry_run: bool,
+    trust_on_first_use: bool,
+    conn_timeout: float,
+    read_timeout: float,
+    health_timeout: float,
+    state_dir: Path,
+    as_json: bool,
+) -> None:
+    """Put a backup of APPLIANCE back, as safely as a push: backup, diff, apply, verify, save, or roll back.
+
+    What an operator runs after a push reported ROLLBACK FAILED with the backup to restore. The
+    backup is pushed as the intended config: only the lines that differ are sent. Exit codes as
+    for `devices push`.
+    """
+    for noisy in ("netmiko", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    runs_dir = state_dir / DEFAULT_RUNS_DIR.name
+    try:
+        fleet = _load_fleet(fleet_path, needed=targets_file is None)
+        targets = _load_targets(targets_file, fleet).filter(names=[appliance])
+        (target,) = list(targets)
+        backups = BackupStore(state_dir / "backups")
+        # Chosen before the restore takes its own backup of the running config.
+        source = backup_file or backups.latest(target)
+        if source is None:
+            raise PushConfigError(f"{appliance}: no backup under {backups.directory(target)}; name one with --backup")
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PushConfigError(f"cannot read backup {source}: {exc.strerror or exc}") from None
+        secrets = fleet_secret_values(fleet) if fleet is not None else set()
+        options = RunOptions(
+            concurrency=1,
+            runs_dir=runs_dir,
+            push=PushOptions(
+                dry_run=dry_run,
+                health_timeout=health_timeout,
+                backup_root=backups.root,
+                known_hosts=state_dir / "known_hosts.json",
+                session=SessionOptions(
+                    conn_timeout=conn_timeout,
+                    banner_timeout=conn_timeout,
+                    auth_timeout=conn_timeout,
+                    read_timeout=read_timeout,
+                    trust_on_first_use=trust_on_first_use,
+                ),
+            ),
+        )
+    except PushConfigError as exc:
+        fail_on(exc, as_json=as_json)
+    selection: dict[str, str | list[str] | None] = {"appliances": [appliance], "restore": str(source)}
+    if not as_json:
+        err_console.print(f"restoring {appliance} from {source}")
+    report = run_push(targets, IntendedConfigs({appliance: text}, secrets=secrets), options=options, selection=selection)
+    if as_json:
+        payload = _json_payload(report, runs_dir)
+        payload["restored_from"] = str(source)
+        emit_json(payload)
+        raise SystemExit(_exit_code(report))
     if dry_run:
         _print_plans(report)
     _print_table(report)

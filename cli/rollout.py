@@ -207,8 +207,11 @@ def state_dir_option(func: F) -> F:
 @click.option("--dry-run", is_flag=True, help="Plan, render and diff; change nothing.")
 @click.option("--resume", "resume_run", default=None, metavar="RUN", help="Continue run RUN from each store's first unfinished step.")
 @click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64), help="Stores rolled out at once.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Stores rolled out at once: one batch, whose hubs are pushed once for all of them.")
 @click.option("--no-failover", is_flag=True, help="With --lab: skip the failover drill of the verify step.")
+@click.option("--drill", is_flag=True,
+              help="With --lab: drill failover even for a store whose push changed nothing (skipped by default).")
 @click.option("--verify-timeout", default=None, type=float,
               help="Seconds for BGP and prefixes to show up [default: 60, or the resumed run's].")
 @click.option("--health-timeout", default=30.0, show_default=True, type=float, help="Seconds for a push's health checks.")
@@ -230,6 +233,7 @@ def rollout(
     fail_fast: bool,
     concurrency: int,
     no_failover: bool,
+    drill: bool,
     verify_timeout: float | None,
     health_timeout: float,
     stacks_dir: Path,
@@ -250,6 +254,8 @@ def rollout(
             if stores:
                 raise RolloutConfigError("--resume continues a run with its own stores; name no store")
             overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast}
+            if drill:
+                overrides["drill_unchanged"] = True
             if verify_timeout is not None:
                 overrides["verify_timeout"] = verify_timeout
             journal, options = journal_to_resume(resume_run, state_dir=state_dir, **overrides)
@@ -263,6 +269,7 @@ def rollout(
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 failover=not no_failover,
+                drill_unchanged=drill,
                 verify_timeout=verify_timeout if verify_timeout is not None else DEFAULT_VERIFY_TIMEOUT,
                 state_dir=state_dir,
                 stacks_dir=stacks_dir,

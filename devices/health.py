@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hier_config import HConfig
@@ -25,10 +25,12 @@ from pydantic import BaseModel, ConfigDict
 
 from storestack.devices.drivers import PlatformDriver
 
-RunCommand = Callable[[str], str]
+# Runs show commands in one exchange with the appliance and returns their outputs in order.
+RunCommands = Callable[[Sequence[str]], list[str]]
 
 BGP_SUMMARY = "show bgp summary json"
 INTERFACES = "show interface json"
+_CHECK_COMMANDS = {"bgp_sessions": BGP_SUMMARY, "interfaces_up": INTERFACES}
 
 
 class HealthSnapshot(BaseModel):
@@ -38,14 +40,22 @@ class HealthSnapshot(BaseModel):
     interfaces_up: dict[str, bool] = {}
 
 
-def take_snapshot(driver: PlatformDriver, run: RunCommand) -> HealthSnapshot:
-    bgp: dict[str, str] = {}
-    interfaces: dict[str, bool] = {}
-    if "bgp_sessions" in driver.health_checks:
-        bgp = parse_bgp_summary(run(BGP_SUMMARY))
-    if "interfaces_up" in driver.health_checks:
-        interfaces = parse_interfaces(run(INTERFACES))
+def snapshot_commands(driver: PlatformDriver) -> list[str]:
+    """The show commands a snapshot needs; they go to the appliance together, in one write."""
+    return [_CHECK_COMMANDS[check] for check in driver.health_checks]
+
+
+def parse_snapshot(driver: PlatformDriver, outputs: Sequence[str]) -> HealthSnapshot:
+    """A snapshot from the outputs of `snapshot_commands(driver)`, in that order."""
+    by_check = dict(zip(driver.health_checks, outputs, strict=True))
+    bgp = parse_bgp_summary(by_check["bgp_sessions"]) if "bgp_sessions" in by_check else {}
+    interfaces = parse_interfaces(by_check["interfaces_up"]) if "interfaces_up" in by_check else {}
     return HealthSnapshot(bgp=bgp, interfaces_up=interfaces)
+
+
+def take_snapshot(driver: PlatformDriver, run: RunCommands) -> HealthSnapshot:
+    commands = snapshot_commands(driver)
+    return parse_snapshot(driver, run(commands)) if commands else HealthSnapshot()
 
 
 class BgpPeer(BaseModel):
@@ -174,19 +184,28 @@ def findings(before: HealthSnapshot, after: HealthSnapshot, *, must_establish: s
 
 def wait_healthy(
     driver: PlatformDriver,
-    run: RunCommand,
+    run: RunCommands,
     before: HealthSnapshot,
     *,
     must_establish: set[str],
     timeout: float,
     poll: float = 0.5,
+    first: HealthSnapshot | None = None,
 ) -> list[str]:
-    """Poll until nothing regressed or `timeout` passes; returns the remaining findings."""
+    """Poll until nothing regressed or `timeout` passes; returns the remaining findings.
+
+    `first` is a snapshot already read (with the verify step's running config): the first poll
+    costs no exchange of its own.
+    """
     if not driver.health_checks:
         return []
     deadline = time.monotonic() + timeout
+    snapshot = first
     while True:
-        problems = findings(before, take_snapshot(driver, run), must_establish=must_establish)
+        if snapshot is None:
+            snapshot = take_snapshot(driver, run)
+        problems = findings(before, snapshot, must_establish=must_establish)
         if not problems or time.monotonic() >= deadline:
             return problems
+        snapshot = None
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))

@@ -8,7 +8,7 @@ host-key verification, credentials, bounded waits and redaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from storestack.devices.configdiff import redactor_for
@@ -63,6 +63,10 @@ class ShowSessions:
             return self._locks.setdefault(name, threading.Lock())
 
     def show(self, target: ApplianceTarget, command: str) -> str:
+        return self.show_many(target, [command])[0]
+
+    def show_many(self, target: ApplianceTarget, commands: Sequence[str]) -> list[str]:
+        """Show commands in one exchange with the appliance (one round trip for all)."""
         with self._lock_for(target.name):
             session = self._sessions.get(target.name)
             if session is None or not session.usable:
@@ -70,7 +74,7 @@ class ShowSessions:
                     session.close()
                 session = open_session(target, self.context)
                 self._sessions[target.name] = session
-            return session.command(command)
+            return session.commands(commands)
 
     def close(self) -> None:
         with self._guard:

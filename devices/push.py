@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +37,13 @@ from storestack.devices.errors import (
     RollbackError,
     VerifyError,
 )
-from storestack.devices.health import HealthSnapshot, required_new_peers, take_snapshot, wait_healthy
+from storestack.devices.health import (
+    HealthSnapshot,
+    parse_snapshot,
+    required_new_peers,
+    snapshot_commands,
+    wait_healthy,
+)
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
 from storestack.devices.report import DeviceResult, RollbackResult
@@ -148,9 +154,15 @@ class _Run:
         )
         return session.open()
 
-    def run_command(self, command: str) -> str:
+    def run_commands(self, commands: Sequence[str]) -> list[str]:
         assert self.session is not None
-        return self.session.command(command)
+        return self.session.commands(commands)
+
+    def read_state(self) -> tuple[str, list[str]]:
+        """The running config and, when health is checked, the health commands' outputs: one read."""
+        health = snapshot_commands(self.driver) if self.options.verify_health else []
+        outputs = self.run_commands([self.driver.show_running, *health])
+        return outputs[0], outputs[1:]
 
     # ------------------------------------------------------------------ the cycle
 
@@ -174,7 +186,13 @@ class _Run:
         session = self.session
         assert session is not None
         with self.stage("backup"):
-            running = session.running_config()
+            # One read for the backup and the health snapshot a change needs: an appliance in
+            # sync costs this single exchange, and its health outputs are never parsed.
+            health_outputs: list[str] = []
+            if self.options.dry_run:
+                running = session.running_config()
+            else:
+                running, health_outputs = self.read_state()
             assert self.context.backups is not None
             result.backup_path = str(self.context.backups.save(self.target, running))
             self.backup_text = running
@@ -194,7 +212,7 @@ class _Run:
 
         if self.options.verify_health and self.driver.health_checks:
             with self.stage("health"):
-                self.health_before = take_snapshot(self.driver, self.run_command)
+                self.health_before = parse_snapshot(self.driver, health_outputs)
         try:
             with self.stage("apply"):
                 self.sent_any = True
@@ -216,9 +234,7 @@ class _Run:
         result.changed = True
 
     def _verify(self, running_before: str) -> None:
-        session = self.session
-        assert session is not None
-        now = session.running_config()
+        now, health_outputs = self.read_state()
         residual = remediation_lines(now, self.intended.text, self.target.platform)
         if residual:
             shown = self.redactor.redact_lines(residual)
@@ -242,11 +258,12 @@ class _Run:
                 )
             problems = wait_healthy(
                 self.driver,
-                self.run_command,
+                self.run_commands,
                 self.health_before,
                 must_establish=must_establish,
                 timeout=self.options.health_timeout,
                 poll=self.options.health_poll,
+                first=parse_snapshot(self.driver, health_outputs),
             )
             if problems:
                 self.result.findings = problems
@@ -286,7 +303,8 @@ class _Run:
             detail = rollback.error or "running config still differs from the backup"
             self.result.error = (
                 f"{self.result.error}; ROLLBACK FAILED: {detail}; "
-                f"the appliance may be half-changed, restore it from {self.result.backup_path}"
+                f"the appliance may be half-changed, restore it from {self.result.backup_path} "
+                f"(storestack devices restore {self.target.name} --backup {self.result.backup_path})"
             )
 
     def _restore(self, rollback: RollbackResult) -> None:
@@ -326,7 +344,7 @@ class _Run:
         if self.health_before is not None:
             problems = wait_healthy(
                 self.driver,
-                session.command,
+                session.commands,
                 self.health_before,
                 must_establish=set(),
                 timeout=self.options.health_timeout,

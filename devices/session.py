@@ -3,6 +3,13 @@
 The session does backup, diff, apply and verify over a single login: that, and sending only
 the remediation lines, is what makes a push of hundreds of appliances fast.
 
+Over a WAN a push costs round trips, not CPU, so every exchange is pipelined: the commands of one
+step go down in one write (Netmiko's `write_channel`) and their outputs are read back in one go,
+split at the prompts the appliance prints after each command. The appliance's own prompt after
+login names it, so there is no prompt probe; paging is switched off by commands sent along with
+the first real one. A config change is one write too, checked for rejections in the echoed
+output and verified by reading the running config back, never by waiting for each line's echo.
+
 Safety built in here:
 - the host key is checked against the recorded fingerprint before authentication;
 - every wait is bounded (connect, banner, auth, each command, save);
@@ -15,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +55,12 @@ from storestack.devices.hostkeys import FingerprintPolicy, KnownHostKeys
 from storestack.devices.targets import ApplianceTarget, Credentials
 
 HostKeyStatus = Literal["verified", "trusted-first-use"]
+
+# Longer than any prompt: host names are at most 63 characters, modes a few dozen.
+_LONGEST_PROMPT = 200
+# What a slow CLI (IOS-XE parses a line in tens of milliseconds) may take per config line of a
+# block, beyond the read timeout.
+_SECONDS_PER_CONFIG_LINE = 0.1
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,11 @@ class ApplianceSession:
         self._known_hosts = known_hosts
         self._redactor = (redactor or Redactor()).with_secrets([credentials.password.get_secret_value()])
         self._conn: Any = None
+        # The appliance's name as its prompt shows it; None until a prompt was read.
+        self._host: str | None = None
+        # Session set-up commands (paging off), sent along with the first exchange.
+        self._pending_setup: tuple[str, ...] = ()
+        self._last_prompt = ""
         self.broken = False
         self.host_key: HostKeyStatus | None = None
         self.config_lines_sent = 0
@@ -124,15 +144,21 @@ class ApplianceSession:
             use_keys=False,
             allow_agent=False,
             session_log=self._session_log(),
+            **({"disabled_algorithms": {"kex": list(self.driver.disabled_kex)}} if self.driver.disabled_kex else {}),
         )
         conn.key_policy = policy
         try:
             # Netmiko's `_open`, without the blind newline and fixed 0.1 s sleep before the
-            # session preparation: every driver used here reads its own prompt (a tenth of a
-            # second per login, and a login is most of a no-op push).
+            # session preparation.
             conn._modify_connection_params()
             conn.establish_connection()
-            conn._try_session_preparation(force_data=False)
+            if self.driver.netmiko_session_preparation:
+                conn._try_session_preparation(force_data=False)
+                self._host = str(conn.base_prompt).strip()
+            else:
+                self._conn = conn
+                conn.ansi_escape_codes = self.driver.strip_ansi
+                self._read_login_prompt()
         except HostKeyError:
             _close(conn)
             raise
@@ -146,6 +172,7 @@ class ApplianceSession:
             _close(conn)
             raise ConnectError(f"{target.name}: cannot connect to {target.host}:{target.port}: {_first_line(exc)}") from None
         except (OSError, EOFError, paramiko.SSHException, ReadTimeout, ReadException) as exc:
+            self._conn = None
             _close(conn)
             raise ConnectError(
                 f"{target.name}: SSH session to {target.host}:{target.port} failed during login: "
@@ -178,90 +205,126 @@ class ApplianceSession:
 
     # ------------------------------------------------------------------ commands
 
-    def command(self, command: str, *, read_timeout: float | None = None, expect: str | None = None) -> str:
-        conn = self._require()
-        # Commands run in exec mode. Naming the exec prompt spares Netmiko a prompt probe (a
-        # newline and a wait) before every command: a sixth of a small push's time.
-        kwargs: dict[str, Any] = {
-            "read_timeout": read_timeout or self.options.read_timeout,
-            "expect_string": expect if expect is not None else self.driver.prompt("exec", conn.base_prompt),
-        }
+    def command(self, command: str, *, read_timeout: float | None = None) -> str:
+        """One exec-mode command's output (its echo removed)."""
+        return self.commands([command], read_timeout=read_timeout)[0]
+
+    def commands(self, commands: Sequence[str], *, read_timeout: float | None = None) -> list[str]:
+        """Exec-mode commands in one write and one read: one round trip for all of them."""
+        if not commands:
+            return []
         try:
-            return str(conn.send_command(command, **kwargs))
+            return self._exchange(commands, read_timeout=read_timeout or self.options.read_timeout)
+        except SessionError:
+            raise
         except Exception as exc:
-            raise self._session_failure(exc, f"running {command!r}") from None
+            raise self._session_failure(exc, f"running {_describe(commands)}") from None
 
     def running_config(self) -> str:
         return self.command(self.driver.show_running)
 
     def configure(self, lines: Sequence[str], *, stop_on_error: bool = True) -> list[str]:
-        """Send config lines one by one in config mode, checking each against the error pattern.
+        """Send config lines in one write, then find rejected lines in the echoed output.
 
-        With stop_on_error, the first rejected line raises CommandRejectedError and nothing after
-        it is sent. Without (used by rollback, which must do as much as it can), rejected lines
-        are returned. Lines are never echoed into an error message unredacted.
+        The lines are not sent one at a time waiting for each echo (a round trip per line over a
+        WAN): the block goes down whole, with the commands that enter and leave configuration
+        mode around it. A rejected line therefore does not stop the lines after it from being
+        applied; the caller verifies by reading the running config back and rolls back from
+        what is really there. Where each top-level block is a transaction committed by its
+        closing line (FortiOS `config … end`), a block goes down without that line, which is
+        sent with the next block only when every line of this one was accepted: a refused line
+        leaves its block uncommitted.
+
+        With stop_on_error, a rejection raises CommandRejectedError naming the first rejected
+        line; without (rollback, which must do as much as it can), rejected lines are returned.
+        Lines are never echoed into an error message unredacted.
         """
         if not lines:
             return []
-        conn = self._require()
-        rejected: list[str] = []
-        error_pattern = re.compile(self.driver.error_pattern)
-        hostname_line = re.compile(self.driver.hostname_line)
-        try:
-            self._enter_config()
-            for line in lines:
-                output = conn.send_config_set(
-                    [line],
-                    enter_config_mode=False,
-                    exit_config_mode=False,
-                    cmd_verify=True,
-                    read_timeout=self.options.read_timeout,
-                )
-                self.config_lines_sent += 1
-                match = error_pattern.search(output)
-                if match:
-                    shown = self._redactor.redact(line.strip())
+        self._require()
+        driver = self.driver
+        rejected: list[tuple[str, str]] = []
+        outputs: list[str] = []
+        if driver.atomic_blocks:
+            pending_close: list[str] = []
+            for body, close in _top_level_blocks(lines, driver.block_opens, driver.block_closes):
+                sent = [*pending_close, *body]
+                batch = self._configure_batch(sent, sent)
+                outputs += batch[len(pending_close) :]
+                found = self._rejections(body, batch[len(pending_close) :])
+                pending_close = []
+                if found:
+                    rejected += found
+                    self._abandon_config()
                     if stop_on_error:
-                        raise CommandRejectedError(
-                            f"{self.target.name}: line {shown!r} rejected: {self._redactor.redact(_error_text(output, match))}",
-                            line=shown,
-                            lines_sent=self.config_lines_sent,
-                            output=self._redactor.redact(output),
-                        )
-                    rejected.append(shown)
-                    continue
-                renamed = hostname_line.match(line)
-                if renamed:
-                    # The prompt follows the new name; Netmiko finds prompts by the old one.
-                    conn.base_prompt = renamed.group(1)
-            self._exit_config()
-        except CommandRejectedError:
+                        break
+                elif close is not None:
+                    pending_close = [close]
+            if pending_close and not (rejected and stop_on_error):
+                outputs += self._configure_batch(pending_close, pending_close)
+        else:
+            sent = [*([driver.config_enter] if driver.config_enter else []), *lines]
+            if driver.config_enter:
+                sent.append(driver.config_exit)
+            batch = self._configure_batch(sent, lines)
+            offset = 1 if driver.config_enter else 0
+            outputs = batch[offset : offset + len(lines)]
+            rejected = self._rejections(lines, outputs)
+        if not self._at_exec_prompt():
             self._abandon_config()
+        if rejected and stop_on_error:
+            shown, error = rejected[0]
+            raise CommandRejectedError(
+                f"{self.target.name}: line {shown!r} rejected: {error}"
+                + (f" (and {len(rejected) - 1} more line(s))" if len(rejected) > 1 else ""),
+                line=shown,
+                lines_sent=self.config_lines_sent,
+                output=self._redactor.redact("\n".join(outputs)),
+            )
+        return [shown for shown, _error in rejected]
+
+    def _configure_batch(self, sent: Sequence[str], lines: Sequence[str]) -> list[str]:
+        """One write of configuration commands; `lines` are the config lines among them."""
+        # Every rename in the block changes the prompt from that line on.
+        renamed = [m.group(1) for m in map(re.compile(self.driver.hostname_line).match, lines) if m]
+        # The read timeout bounds a command; a block of many lines also gets a little per line.
+        timeout = self.options.read_timeout + _SECONDS_PER_CONFIG_LINE * len(sent)
+        try:
+            return self._exchange(sent, read_timeout=timeout, also_hosts=renamed)
+        except SessionError:
             raise
         except Exception as exc:
             raise self._session_failure(exc, "sending configuration") from None
-        return rejected
+        finally:
+            self.config_lines_sent += len(lines)
+
+    def _rejections(self, lines: Sequence[str], outputs: Sequence[str]) -> list[tuple[str, str]]:
+        """(redacted line, redacted error) for every line whose output matches an error pattern."""
+        error_pattern = re.compile(self.driver.error_pattern)
+        found = []
+        for line, output in zip(lines, outputs, strict=False):
+            match = error_pattern.search(output)
+            if match:
+                found.append((self._redactor.redact(line.strip()), self._redactor.redact(_error_text(output, match))))
+        return found
 
     def save(self) -> str:
         """Save the running config the platform's way; a no-op where the platform saves itself."""
         command = self.driver.save_command
         if command is None:
             return ""
-        conn = self._require()
-        # Anchored at the end of the output: the bare name also appears in what save prints
-        # (FRR: "saved to /etc/frr/<name>/frr.conf").
-        prompt = self.driver.prompt("exec", conn.base_prompt)
+        self._require()
         confirmations = self.driver.save_confirmations
-        expect = "|".join([prompt, *(pattern for pattern, _ in confirmations)])
         try:
-            output = str(conn.send_command(command, expect_string=expect, read_timeout=self.options.save_timeout))
-            for pattern, answer in confirmations:
-                if re.search(pattern, output):
-                    output += str(
-                        conn.send_command(answer, expect_string=prompt, read_timeout=self.options.save_timeout)
-                    )
+            if confirmations:
+                output = self._send_until(command, self._confirm_or_prompt(), self.options.save_timeout)
+                for pattern, answer in confirmations:
+                    if re.search(pattern, output):
+                        output += self._send_until(answer, self._prompt_at_end(), self.options.save_timeout)
+            else:
+                output = self._exchange([command], read_timeout=self.options.save_timeout)[0]
         except Exception as exc:
-            failure = self._session_failure(exc, f"saving with {command!r}")
+            failure = exc if isinstance(exc, SessionError) else self._session_failure(exc, f"saving with {command!r}")
             raise SaveError(f"{failure.message}") from None
         if not re.search(self.driver.save_success, output):
             raise SaveError(
@@ -269,6 +332,110 @@ class ApplianceSession:
                 f"{self._redactor.redact(output.strip()[-200:])!r}"
             )
         return output
+
+    # ------------------------------------------------------------------ exchanges
+
+    def _read_login_prompt(self) -> None:
+        """The prompt the appliance prints after login names it: no probe needed."""
+        if not self.driver.login_prompt_consumed:
+            output = self._read_until(
+                lambda text: self._login_host(text) is not None, self.options.banner_timeout
+            )
+            self._set_host(self._login_host(output))
+        self._pending_setup = self.driver.session_setup
+
+    def _login_host(self, output: str) -> str | None:
+        last = output[output.rfind("\n") + 1 :]
+        match = re.match(self.driver.login_prompt, last)
+        return match.group("host") if match else None
+
+    def _set_host(self, host: str | None) -> None:
+        if host:
+            self._host = host
+            self._conn.base_prompt = host
+
+    def _prompt_regex(self, also_hosts: Sequence[str] = ()) -> re.Pattern[str]:
+        """Any prompt of this appliance, exec or configuration mode.
+
+        Not anchored at a line start: a long write reaches a Linux appliance's terminal while
+        its CLI runs the first lines, and the terminal echoes the rest at once, in front of the
+        CLI's next prompt.
+        """
+        if self._host is None:
+            hosts = self.driver.any_host
+        else:
+            hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
+        return re.compile("(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
+
+    def _exchange(self, commands: Sequence[str], *, read_timeout: float, also_hosts: Sequence[str] = ()) -> list[str]:
+        """Write the commands at once; read until the prompt after the last; outputs per command."""
+        conn = self._require()
+        setup, self._pending_setup = self._pending_setup, ()
+        sent = [*setup, *commands]
+        prompt = self._prompt_regex(also_hosts)
+        conn.write_channel("".join(conn.normalize_cmd(command) for command in sent))
+        seen = [0, 0, 0]  # prompts found, where the last one ended, how far the text was read
+
+        def complete(text: str) -> bool:
+            # A prompt may straddle two reads; none is longer than _LONGEST_PROMPT.
+            for match in prompt.finditer(text, max(seen[1], seen[2] - _LONGEST_PROMPT)):
+                seen[0] += 1
+                seen[1] = match.end()
+            seen[2] = len(text)
+            return seen[0] >= len(sent) and not text[seen[1] :].strip()
+
+        output = self._read_until(complete, read_timeout)
+        self._last_prompt = output[output.rfind("\n") + 1 :]
+        self._set_host(self._login_host(self._last_prompt))
+        texts = prompt.split(output)
+        results = [_without_echo(text, command) for text, command in zip(texts, sent, strict=False)]
+        return results[len(setup) :]
+
+    def _read_until(self, done: Any, timeout: float) -> str:
+        """Read until `done(output)`; waits on the channel's socket, never in a polling loop."""
+        conn = self._conn
+        channel = conn.remote_conn
+        deadline = time.monotonic() + timeout
+        pager = re.compile(self.driver.more_prompt) if self.driver.more_prompt else None
+        output = ""
+        while True:
+            chunk = conn.read_channel()
+            if chunk:
+                output += chunk
+                # Only the end of the output can hold the pager's prompt.
+                paged = pager.search(output, max(0, len(output) - _LONGEST_PROMPT)) if pager is not None else None
+                if paged is not None:
+                    # The pager erases its prompt after the key: that leaves a blank line, which
+                    # the platform's diff ignores.
+                    output = output[: paged.start()]
+                    conn.write_channel(" ")
+                    continue
+                if done(output):
+                    return output
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReadTimeout(f"no prompt within {timeout:g} s")
+            if isinstance(channel, paramiko.Channel):
+                select.select([channel], [], [], min(remaining, 1.0))
+            else:
+                time.sleep(0.01)
+
+    def _send_until(self, text: str, pattern: str, timeout: float) -> str:
+        conn = self._require()
+        conn.write_channel(conn.normalize_cmd(text))
+        compiled = re.compile(pattern)
+        return self._read_until(lambda output: compiled.search(output) is not None, timeout)
+
+    def _prompt_at_end(self) -> str:
+        return self.driver.prompt("exec", self._host or self._conn.base_prompt)
+
+    def _confirm_or_prompt(self) -> str:
+        return "|".join([self._prompt_at_end(), *(pattern for pattern, _ in self.driver.save_confirmations)])
+
+    def _at_exec_prompt(self) -> bool:
+        """Whether the last exchange ended in exec mode (read from the prompt already seen)."""
+        return re.search(self._prompt_at_end(), self._last_prompt) is not None
 
     # ------------------------------------------------------------------ internals
 
@@ -314,33 +481,25 @@ class ApplianceSession:
 
         channel.read_channel = read_or_eof
 
-    def _enter_config(self) -> None:
-        command = self.driver.config_enter
-        if command is not None:
-            conn = self._conn
-            conn.send_command(
-                command,
-                expect_string=self.driver.prompt("config", conn.base_prompt),
-                read_timeout=self.options.read_timeout,
-            )
-
-    def _exit_config(self) -> None:
-        conn = self._conn
-        exec_prompt = self.driver.prompt("exec", conn.base_prompt)
-        if self.driver.config_enter is None and re.search(exec_prompt, conn.find_prompt() + " "):
-            return  # the lines sent closed every block themselves
-        conn.send_command(self.driver.config_exit, expect_string=exec_prompt, read_timeout=self.options.read_timeout)
-
     def _abandon_config(self) -> None:
-        """After a rejected line, get back to exec mode (nested blocks each need their own exit)."""
-        conn = self._conn
-        exec_prompt = self.driver.prompt("exec", conn.base_prompt)
+        """After a rejected line, get back to exec mode (nested blocks each need their own exit).
+
+        Where blocks are transactions, the block is abandoned (`abort`), never committed: its
+        closing line is sent only to leave a nested level whose `abort` was refused.
+        """
+        driver = self.driver
+        error_pattern = re.compile(driver.error_pattern)
         try:
             for _ in range(8):
-                prompt = conn.find_prompt() + " "
-                if re.search(exec_prompt, prompt):
+                if self._at_exec_prompt():
                     return
-                conn.send_command(self.driver.config_exit, expect_string=r"[#>\]]\s*$", read_timeout=self.options.read_timeout)
+                if driver.abandon_command is not None:
+                    output = self._exchange([driver.abandon_command], read_timeout=self.options.read_timeout)[0]
+                    if not error_pattern.search(output):
+                        continue
+                self._exchange([driver.config_exit], read_timeout=self.options.read_timeout)
+        except SessionError:
+            raise
         except Exception as exc:
             raise self._session_failure(exc, "leaving configuration mode") from None
         self.broken = True
@@ -387,3 +546,50 @@ def _error_text(output: str, match: re.Match[str]) -> str:
     start = output.rfind("\n", 0, match.start()) + 1
     end = output.find("\n", match.end())
     return output[start : end if end != -1 else len(output)].strip()
+
+
+def _describe(commands: Sequence[str]) -> str:
+    return repr(commands[0]) if len(commands) == 1 else f"{len(commands)} commands starting {commands[0]!r}"
+
+
+def _host_pattern(host: str) -> str:
+    """A host name as its prompts show it: IOS shortens long names in configuration mode."""
+    if len(host) > 16:
+        return re.escape(host[:16]) + r"[^\s#<>()\[\]]*"
+    return re.escape(host)
+
+
+def _without_echo(text: str, command: str) -> str:
+    """A command's output: what follows its echo (the rest of the prompt's line)."""
+    first_end = text.find("\n")
+    first = text if first_end == -1 else text[:first_end]
+    if first.strip() == command.strip() or not first.strip():
+        return "" if first_end == -1 else text[first_end + 1 :]
+    return text
+
+
+def _top_level_blocks(
+    lines: Sequence[str], opens: tuple[str, ...], closes: tuple[str, ...]
+) -> list[tuple[list[str], str | None]]:
+    """Lines split into top-level blocks: (the block without its closing line, that line or None).
+
+    Nesting is counted with the words that open and close a level (FortiOS: `config`/`edit` and
+    `end`/`next`); indentation is not trusted, remediation writers indent closing lines freely.
+    """
+    blocks: list[tuple[list[str], str | None]] = []
+    body: list[str] = []
+    depth = 0
+    for line in lines:
+        word = line.strip()
+        if word in closes and depth > 0:
+            depth -= 1
+            if depth == 0:
+                blocks.append((body, line))
+                body = []
+                continue
+        elif word.startswith(opens):
+            depth += 1
+        body.append(line)
+    if body:
+        blocks.append((body, None))
+    return blocks

@@ -5,10 +5,10 @@ cloud outputs, one push context, and the locks that keep parallel stores from st
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.inspect import ShowSessions
@@ -20,6 +20,7 @@ from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.outputs import CloudOutputs, OutputsMode, choose_mode
+from storestack.rollout.verify import HubBgpReader, expectation
 from storestack.stacks.render import DEFAULT_OUT
 
 DEFAULT_STATE_DIR = Path(".storestack")
@@ -69,6 +70,9 @@ class TargetProbe:
     def show(self, appliance: str, command: str) -> str:
         return self.sessions.show(self.targets[appliance], command)
 
+    def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]:
+        return self.sessions.show_many(self.targets[appliance], commands)
+
 
 def load_fleet_checked(fleet_path: Path) -> tuple[Fleet, set[str]]:
     """The fleet, and the stores whose allocations are not pinned in the lock file yet."""
@@ -93,17 +97,24 @@ class Environment:
     no_data_plane: frozenset[str] = frozenset()
     links: LabLinks | None = None
     sessions: ShowSessions = field(init=False)
-    # Hubs are shared by every store: their pushes, and the failover drills that take links down
-    # (a hub push would see a drilled session as a regression), run one at a time.
-    hub_lock: threading.Lock = field(default_factory=threading.Lock)
+    # The stores rolled out together: they meet before their hubs are pushed, once for all of
+    # them, and their verify steps read each hub's BGP state together.
+    batch: HubBatch = field(init=False)
+    hub_reader: HubBgpReader = field(init=False)
     _pin_lock: threading.Lock = field(default_factory=threading.Lock)
     lock_written: bool = False
-    # Hub configs pushed and verified in this run, by hub: a store whose rendered hub config is the
-    # same text does not push that hub again ("push the hubs once for the batch").
-    hubs_pushed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions = ShowSessions(self.push_context)
+        self.batch = HubBatch(())
+        self.hub_reader = HubBgpReader(self.probe())
+
+    def start_batch(self, stores: Sequence[str]) -> HubBatch:
+        """The next batch of stores: a fresh meeting point and a fresh hub reader."""
+        self.batch = HubBatch(stores)
+        self.hub_reader = HubBgpReader(self.probe())
+        self.hub_reader.expect(expectation(self.fleet.store(store)) for store in stores)
+        return self.batch
 
     @property
     def platforms(self) -> dict[str, str]:
@@ -134,10 +145,51 @@ class Environment:
     def close(self) -> None:
         self.sessions.close()
 
-    @contextmanager
-    def hubs_exclusive(self) -> Iterator[None]:
-        with self.hub_lock:
-            yield
+
+T = TypeVar("T")
+
+
+class HubBatch:
+    """The stores of a batch meet here before their hubs are pushed: the push happens once.
+
+    Every store of the batch either arrives (it is ready for its hubs) or leaves (it failed or
+    stopped before, or is done); when none is still on its way, the first one through runs the
+    hub push for all that arrived, and the others take its result. Batches run one after the
+    other, so a hub push never meets a failover drill of another store.
+    """
+
+    def __init__(self, stores: Iterable[str]) -> None:
+        self._on_the_way = set(stores)
+        self._arrived: set[str] = set()
+        self._ready = threading.Condition()
+        self._push_lock = threading.Lock()
+        self._result: tuple[str, Any] | None = None
+        self._error: BaseException | None = None
+
+    def leave(self, store: str) -> None:
+        with self._ready:
+            self._on_the_way.discard(store)
+            self._ready.notify_all()
+
+    def arrive(self, store: str, push: Callable[[list[str]], T]) -> tuple[str, T]:
+        """(the store that ran the push, its result): `push(stores)` runs once per batch."""
+        with self._ready:
+            self._arrived.add(store)
+            self._on_the_way.discard(store)
+            self._ready.notify_all()
+            self._ready.wait_for(lambda: not self._on_the_way)
+            arrived = sorted(self._arrived)
+        with self._push_lock:
+            # A push that raised is not run again by the next store: every store gets its error.
+            if self._error is not None:
+                raise self._error
+            if self._result is None:
+                try:
+                    self._result = (store, push(arrived))
+                except BaseException as exc:
+                    self._error = exc
+                    raise
+            return self._result
 
 
 def prepare(

@@ -4,13 +4,17 @@
 2 plan      render the store's stack config and plan it offline (the checks must pass)
 3 up        the store stack through the Automation API, or the plan's outputs (lab / no Pulumi CLI)
 4 render    the store's appliance configs with those outputs, and its hubs' configs
-5 push      hubs first, then the store edge, each with the push engine's full safe cycle
+5 push      hubs first (once per batch of stores), then the store edge, each with the push
+            engine's full safe cycle
 6 verify    BGP to every hub Established, prefixes on the hubs; in the lab also a failover drill
+            (skipped when nothing changed, unless asked for)
 7 activate  the store is live: marked active in the report
 
 Each step's outcome is journaled (`.storestack/runs/<run-id>.json`) before the next starts, so
-`--resume RUN` continues from the first unfinished step. Stores roll out in parallel; hub pushes
-and failover drills are serialised because every store shares the hubs.
+`--resume RUN` continues from the first unfinished step. Stores roll out in batches of
+`concurrency` stores, in parallel within a batch. Every store shares the hubs, so the stores of a
+batch meet before the push step and their hubs are rendered with all their outputs and pushed
+once; their verify steps read each hub's BGP state together (one exchange per hub and poll).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from storestack.devices.intended import (
     IntendedConfigSource,
 )
 from storestack.devices.push import push_appliance
-from storestack.devices.render import render_fleet, write_configs
+from storestack.devices.render import RenderedConfig, render_fleet, write_configs
 from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
@@ -82,6 +86,8 @@ class RolloutOptions:
     concurrency: int = 4
     fail_fast: bool = False
     failover: bool = True
+    # A store whose push changed nothing skips the failover drill unless this is set.
+    drill_unchanged: bool = False
     verify_timeout: float = DEFAULT_VERIFY_TIMEOUT
     state_dir: Path = DEFAULT_STATE_DIR
     stacks_dir: Path = DEFAULT_OUT
@@ -109,6 +115,7 @@ class RolloutOptions:
             "lab": str(self.lab_state_dir.resolve()) if self.lab_state_dir else None,
             "dry_run": self.dry_run,
             "failover": self.failover,
+            "drill_unchanged": self.drill_unchanged,
             "verify_timeout": self.verify_timeout,
             "stacks_dir": str(self.stacks_dir.resolve()),
             "backend": self.backend,
@@ -126,6 +133,7 @@ class RolloutOptions:
                 lab_state_dir=Path(saved["lab"]) if saved.get("lab") else None,
                 dry_run=bool(saved.get("dry_run", False)),
                 failover=bool(saved.get("failover", True)),
+                drill_unchanged=bool(saved.get("drill_unchanged", False)),
                 verify_timeout=float(saved.get("verify_timeout", 60.0)),
                 state_dir=state_dir,
                 stacks_dir=Path(saved.get("stacks_dir") or DEFAULT_OUT),
@@ -158,6 +166,9 @@ class StoreRun:
     # A dry run keeps its rendered configs (secrets filled in, for an exact diff) here, in
     # memory: it writes no secret to disk.
     held_configs: dict[str, str] = field(default_factory=dict)
+    # Whether the push step changed an appliance of this store (None: not known in this process,
+    # e.g. on resume after the push step: then the store counts as changed).
+    changed: bool | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -231,6 +242,10 @@ def step_plan(run: StoreRun) -> StepOutcome:
             + "; ".join(f"{f.check}: {f.message}" for f in errors[:5]),
             data=data,
         )
+    if run.env.outputs_mode == "planned":
+        # The plan ran the store program under the same mocks that planned outputs come from:
+        # its outputs are those, and the program need not run a second time.
+        run.env.outputs.remember(run.store_id, {name: output.value for name, output in planned.raw_outputs.items()})
     (change,) = compare_and_save([planned], plans_dir, save=not run.options.dry_run)
     counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "remove")}
     data.update(change=change.status, added=counted["add"], changed=counted["change"], removed=counted["remove"])
@@ -292,9 +307,8 @@ def step_render(run: StoreRun) -> StepOutcome:
     env = run.env
     try:
         outputs = env.outputs.mapping([run.store_id])
-        configs = list(
-            render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=run.hubs, reveal_secrets=True)
-        )
+        # The hubs are rendered at the push step, once for the whole batch (push_batch_hubs).
+        configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=[], reveal_secrets=True))
     except (DevicesError, StackError) as exc:
         raise StepFailed(f"render: {exc}") from None
     directory = run.config_dir
@@ -306,7 +320,7 @@ def step_render(run: StoreRun) -> StepOutcome:
     planned = run.store_id not in outputs or outputs[run.store_id].planned
     return StepOutcome(
         summary=(
-            f"{', '.join(run.edges)} and hub(s) {', '.join(run.hubs)}"
+            f"{', '.join(run.edges)} (hub(s) {', '.join(run.hubs)} at the push, for the batch)"
             + (" from PLANNED values" if planned else " from live stack outputs")
         ),
         data={"appliances": [c.name for c in configs], "planned": planned, "directory": str(directory)},
@@ -344,6 +358,31 @@ def _rollback_text(result: DeviceResult) -> str | None:
     )
 
 
+def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str, str], None]) -> list[DeviceResult]:
+    """The hubs of a batch of stores, rendered with every store's outputs and pushed once, in parallel.
+
+    Never raises: a hub that could not be rendered or pushed is a failed result.
+    """
+    hubs = sorted({hub for store in stores for hub in env.fleet.store(store).hubs})
+    try:
+        outputs = env.outputs.mapping(stores)
+        configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True))
+    except (DevicesError, StackError) as exc:
+        return [
+            DeviceResult.for_target(env.targets[hub], outcome="failed", stage="intended", error=f"render: {exc}")
+            for hub in hubs
+        ]
+    secrets = frozenset(env.secret_values())
+
+    def push(config: RenderedConfig) -> DeviceResult:
+        return push_appliance(
+            env.targets[config.name], IntendedConfig(config.text, secrets), context=env.push_context, on_stage=on_stage
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
+        return list(pool.map(push, configs))
+
+
 def step_push(run: StoreRun) -> StepOutcome:
     env = run.env
     intended: IntendedConfigSource = (
@@ -357,35 +396,35 @@ def step_push(run: StoreRun) -> StepOutcome:
     def data() -> dict[str, Any]:
         return {"devices": [_compact(r) for r in results], "lines_sent": _lines(results), "hubs_already_pushed": reused}
 
-    def config_of(name: str) -> IntendedConfig:
-        try:
-            return intended.intended_config(env.targets[name])
-        except DevicesError as exc:
-            raise StepFailed(f"{name}: {exc}; start a fresh rollout to render it again", data=data()) from None
+    def fail_on(result: DeviceResult) -> None:
+        if result.failed:
+            raise StepFailed(f"{result.name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
 
-    def push(name: str) -> DeviceResult:
+    pusher, hub_results = env.batch.arrive(
+        run.store_id,
+        lambda stores: push_batch_hubs(env, stores, lambda device, stage: run.detail(f"{device}: {stage}")),
+    )
+    mine = [r for r in hub_results if r.name in run.hubs]
+    if pusher == run.store_id:
+        results += hub_results
+    else:
+        reused += [f"{r.name} (pushed for the batch with {pusher})" for r in mine]
+    for result in mine:
+        fail_on(result)
+    for edge in run.edges:
+        try:
+            config = intended.intended_config(env.targets[edge])
+        except DevicesError as exc:
+            raise StepFailed(f"{edge}: {exc}; start a fresh rollout to render it again", data=data()) from None
         result = push_appliance(
-            env.targets[name],
-            config_of(name),
+            env.targets[edge],
+            config,
             context=env.push_context,
             on_stage=lambda device, stage: run.detail(f"{device}: {stage}"),
         )
         results.append(result)
-        if result.failed:
-            raise StepFailed(f"{name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
-        return result
-
-    with env.hubs_exclusive():
-        for hub in run.hubs:
-            text = config_of(hub).text
-            earlier = env.hubs_pushed.get(hub)
-            if earlier is not None and earlier[1] == text:
-                reused.append(f"{hub} (pushed for {earlier[0]})")
-                continue
-            if push(hub).outcome in ("changed", "unchanged") and not run.options.dry_run:
-                env.hubs_pushed[hub] = (run.store_id, text)
-    for edge in run.edges:
-        push(edge)
+        fail_on(result)
+    run.changed = any(r.outcome == "changed" for r in [*mine, *results])
     lines = _lines(results)
     if run.options.dry_run:
         would = sum(len(r.remediation) for r in results)
@@ -410,8 +449,12 @@ def step_verify(run: StoreRun) -> StepOutcome:
         return StepOutcome(summary="dry run: nothing to verify", skipped=True)
     env = run.env
     verifier = StoreVerifier(
-        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane
+        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=env.hub_reader
     )
+    drill = env.links is not None and run.options.failover
+    if drill and run.changed is False and not run.options.drill_unchanged:
+        drill = False
+        run.detail("nothing changed: no failover drill (ask for one with --drill)")
     run.detail("waiting for BGP sessions and prefixes on the hubs")
     try:
         checks = wait_for_checks(
@@ -421,16 +464,17 @@ def step_verify(run: StoreRun) -> StepOutcome:
                 f"waiting: {next(c.name for c in current if c.status == 'failed')}"
             ),
         )
-        if not any(c.status == "failed" for c in checks) and env.links is not None and run.options.failover:
-            with env.hubs_exclusive():
-                run.detail("failover drill")
-                checks += failover_checks(
-                    verifier,
-                    env.links,
-                    hq_prefix(env.fleet),
-                    timeout=run.options.verify_timeout,
-                    on_progress=run.detail,
-                )
+        if not any(c.status == "failed" for c in checks) and drill and env.links is not None:
+            # No lock: the batch's hubs were pushed before any of its stores got here, and the
+            # next batch starts when this one is done, so no hub push sees a drilled link.
+            run.detail("failover drill")
+            checks += failover_checks(
+                verifier,
+                env.links,
+                hq_prefix(env.fleet),
+                timeout=run.options.verify_timeout,
+                on_progress=run.detail,
+            )
     except DevicesError as exc:
         raise StepFailed(f"verify: cannot read appliance state: {exc}") from None
     data = {"checks": [c.model_dump() for c in checks], **summarise_checks(checks)}
@@ -557,12 +601,19 @@ def run_rollout(
 
     def roll(store_id: str) -> bool:
         run = StoreRun(env, options, store_id, journal.run_id, observer)
-        return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
+        try:
+            return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
+        finally:
+            env.batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
 
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
+    size = options.concurrency
     try:
-        with ThreadPoolExecutor(max_workers=min(options.concurrency, len(pending) or 1), thread_name_prefix="rollout") as pool:
-            list(pool.map(roll, pending))
+        with ThreadPoolExecutor(max_workers=min(size, len(pending) or 1), thread_name_prefix="rollout") as pool:
+            for start in range(0, len(pending), size):
+                batch = pending[start : start + size]
+                env.start_batch(batch)
+                list(pool.map(roll, batch))
     finally:
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):

@@ -13,8 +13,9 @@ lab), are reported as skipped, never as passed.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -36,6 +37,71 @@ class Check(BaseModel):
 
 class Probe(Protocol):
     def show(self, appliance: str, command: str) -> str: ...
+
+
+class BatchProbe(Probe, Protocol):
+    def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]: ...
+
+
+BGP_SUMMARY = "show bgp summary json"
+
+
+def routes_command(address: str) -> str:
+    return f"show bgp ipv4 unicast neighbors {address} routes json"
+
+
+@dataclass(frozen=True)
+class HubBgpState:
+    """One hub's BGP state as read at one moment: peer states and prefixes received per peer."""
+
+    peers: dict[str, str]
+    received: dict[str, set[str]]
+    read_at: float
+
+
+class HubBgpReader:
+    """BGP state of the hubs for every store of a batch, read together.
+
+    One exchange per hub and poll (`show bgp summary json` and the received routes of every
+    batch store's peer address on that hub, in one write) serves every store that asks within
+    `max_age` seconds; a store that asks while another's read of the hub is in flight waits for
+    it instead of reading again.
+    """
+
+    def __init__(self, probe: BatchProbe, *, max_age: float = 0.5) -> None:
+        self.probe = probe
+        self.max_age = max_age
+        self._addresses: dict[str, set[str]] = {}
+        self._states: dict[str, HubBgpState] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def expect(self, expectations: Iterable[StoreExpectation]) -> None:
+        """Register the batch's stores: their peer addresses are read with every poll of their hubs."""
+        with self._guard:
+            for expect in expectations:
+                for link in expect.links:
+                    self._addresses.setdefault(link.hub, set()).add(link.store_address)
+
+    def state(self, hub: str, addresses: Iterable[str]) -> HubBgpState:
+        with self._guard:
+            wanted = self._addresses.setdefault(hub, set())
+            wanted.update(addresses)
+            lock = self._locks.setdefault(hub, threading.Lock())
+        with lock:
+            current = self._states.get(hub)
+            if current is not None and time.monotonic() - current.read_at <= self.max_age:
+                return current
+            with self._guard:
+                peers = sorted(self._addresses[hub])
+            outputs = self.probe.show_many(hub, [BGP_SUMMARY, *(routes_command(peer) for peer in peers)])
+            state = HubBgpState(
+                peers=parse_bgp_summary(outputs[0]),
+                received={peer: received_prefixes(out) for peer, out in zip(peers, outputs[1:], strict=True)},
+                read_at=time.monotonic(),
+            )
+            self._states[hub] = state
+            return state
 
 
 @dataclass(frozen=True)
@@ -108,20 +174,25 @@ def route_interfaces(output: str, prefix: str) -> set[str]:
 
 
 class StoreVerifier:
-    """The checks of one store against the probe; `platforms` maps appliance → platform."""
+    """The checks of one store against the probe; `platforms` maps appliance → platform.
+
+    `hubs` is the batch's shared hub reader; without one the store reads its hubs alone.
+    """
 
     def __init__(
         self,
         expect: StoreExpectation,
-        probe: Probe,
+        probe: BatchProbe,
         platforms: dict[str, str],
         *,
         no_data_plane: frozenset[str] = frozenset(),
+        hubs: HubBgpReader | None = None,
     ) -> None:
         self.expect = expect
         self.probe = probe
         self.platforms = platforms
         self.no_data_plane = no_data_plane
+        self.hubs = hubs or HubBgpReader(probe, max_age=0.0)
 
     def _skip_reason(self, hub: str) -> str | None:
         if self.expect.edge in self.no_data_plane:
@@ -134,7 +205,7 @@ class StoreVerifier:
 
     def bgp_checks(self) -> list[Check]:
         checks: list[Check] = []
-        summaries: dict[str, dict[str, str]] = {}
+        states: dict[str, HubBgpState] = {}
         for link in self.expect.links:
             session = f"BGP {link.hub} ↔ {self.expect.store_id} {link.name} ({link.store_address})"
             prefixes = f"prefixes of {self.expect.store_id} on {link.hub} via {link.name}"
@@ -143,18 +214,17 @@ class StoreVerifier:
                 checks += [Check(name=session, status="skipped", detail=reason)]
                 checks += [Check(name=prefixes, status="skipped", detail=reason)]
                 continue
-            if link.hub not in summaries:
-                summaries[link.hub] = parse_bgp_summary(self.probe.show(link.hub, "show bgp summary json"))
-            state = summaries[link.hub].get(link.store_address, "not configured")
+            if link.hub not in states:
+                mine = [other.store_address for other in self.expect.links if other.hub == link.hub]
+                states[link.hub] = self.hubs.state(link.hub, mine)
+            state = states[link.hub].peers.get(link.store_address, "not configured")
             checks.append(
                 Check(name=session, status="passed" if state == "Established" else "failed", detail=state)
             )
             if state != "Established":
                 checks.append(Check(name=prefixes, status="failed", detail="no session"))
                 continue
-            seen = received_prefixes(
-                self.probe.show(link.hub, f"show bgp ipv4 unicast neighbors {link.store_address} routes json")
-            )
+            seen = states[link.hub].received.get(link.store_address, set())
             missing = sorted(set(self.expect.prefixes) - seen)
             checks.append(
                 Check(

@@ -67,6 +67,30 @@ class PlatformDriver(BaseModel):
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
     hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
 
+    # Logging in: Netmiko's own session preparation (prompt probes and all), or ours: the prompt
+    # the appliance prints after login names it (`login_prompt`, group `host`, matched against
+    # the last line; `login_prompt_consumed` when Netmiko's login handler has read it already),
+    # and `session_setup` goes down with the first command.
+    netmiko_session_preparation: bool = False
+    login_prompt: str = r"(?P<host>[^\s#>()]+)#\s*$"
+    login_prompt_consumed: bool = False
+    session_setup: tuple[str, ...] = ("terminal length 0",)
+    strip_ansi: bool = False
+    # A pager's prompt at the end of output (answered with a space), and key exchanges refused.
+    more_prompt: str | None = None
+    disabled_kex: tuple[str, ...] = ()
+    # Any prompt of the appliance, exec or configuration mode, at the start of a line; `{host}`
+    # is the name, `any_host` what a name may look like before the first prompt named it.
+    any_prompt: str = r"{host}(?:\([^)]*\))?#"
+    any_host: str = r"[^\s<>\[\]#()]+"
+    # Each top-level block is a transaction its closing line (config_exit) commits.
+    atomic_blocks: bool = False
+    # What abandons a block without committing it, where blocks are transactions, and the
+    # words that open and close a level of nesting.
+    abandon_command: str | None = None
+    block_opens: tuple[str, ...] = ()
+    block_closes: tuple[str, ...] = ()
+
     def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
         template = self.config_prompt if kind == "config" else self.exec_prompt
         return template.replace("{host}", re.escape(host.strip()))

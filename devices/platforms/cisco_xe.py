@@ -68,6 +68,7 @@ DRIVER = PlatformDriver(
         r"^\s+no shutdown$",
     ),
     error_patterns=(r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",),
+    session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
     save_success=r"\[OK\]",
     keep_sections=("interface ",),

@@ -43,6 +43,25 @@ DRIVER = PlatformDriver(
     config_exit="end",
     config_prompt=r"{host} \([^)]*\) # $",
     exec_prompt=r"{host} # $",
+    # FortiOS pages long output unless the console's output mode is `standard`. Netmiko's session
+    # preparation probes for VDOMs, version and output mode and reconfigures the console (four
+    # round trips and a config change per login); instead, the pager's prompt is answered.
+    login_prompt=r"(?P<host>\S+) # $",
+    more_prompt=r"--More--\s*$",
+    # Netmiko's `fortinet` driver restricts key exchange to finite-field Diffie-Hellman, SHA-1
+    # included, for old FortiOS releases; FortiOS 7 offers curve25519 (and it costs a tenth of
+    # the CPU). Only the SHA-1 exchanges are refused here.
+    disabled_kex=(
+        "diffie-hellman-group1-sha1",
+        "diffie-hellman-group14-sha1",
+        "diffie-hellman-group-exchange-sha1",
+    ),
+    session_setup=(),
+    any_prompt=r"{host}(?: \([^)]*\))? # ",
+    atomic_blocks=True,
+    abandon_command="abort",
+    block_opens=("config ", "edit "),
+    block_closes=("end", "next"),
     # `next` and `end` close blocks; the hier_config driver writes them back (HConfigDriverFortiOS).
     ignore_lines=(r"^#", r"^\s*$", r"^\s*next$", r"^\s*end$"),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),

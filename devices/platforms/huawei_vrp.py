@@ -29,6 +29,13 @@ DRIVER = PlatformDriver(
     config_exit="return",
     config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
     exec_prompt=r"<{host}>\s*$",
+    login_prompt=r"<(?P<host>[^>]+)>\s*$",
+    # Netmiko's `huawei` login handler reads up to the first prompt (for its password-change
+    # question); the host is then learnt from the first command's prompt.
+    login_prompt_consumed=True,
+    session_setup=("screen-length 0 temporary",),
+    strip_ansi=True,
+    any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
     ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
     error_patterns=(r"^\s*Error:",),
     save_command="save",

@@ -186,6 +186,11 @@ class IosSession(CliSession):
         tokens = command.split()
         if not tokens:
             return Reply("")
+        if len(tokens) == 5 and matches(tokens[:4], "configure terminal revert timer"):
+            return self.configure_with_revert(tokens[4])
+        if matches(tokens, "configure confirm"):
+            self.device.confirm_revert()
+            return Reply("")
         if matches(tokens, "configure terminal") or matches(tokens, "configure"):
             self.config_mode = True
             self.context = []
@@ -218,6 +223,24 @@ class IosSession(CliSession):
             return Reply("", "close")
         column = self.unmatched_column(line)
         return Reply(self.invalid(line, column))
+
+    def configure_with_revert(self, minutes: str) -> Reply:
+        """`configure terminal revert timer <1-120>` (minutes): Configuration Rollback Confirmed
+        Change. It needs the configuration archive (`archive` with a `path`); the running config
+        of now comes back when the timer runs out, unless `configure confirm` cancels it."""
+        line = f"configure terminal revert timer {minutes}"
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 120:
+            return Reply(self.invalid(line, len(line) - len(minutes)))
+        with self.device.lock:
+            archive = self.device.lines().root.find("archive")
+            has_path = archive is not None and any(c.text.startswith("path ") for c in archive.children)
+        if not has_path:
+            # The emulator's wording: IOS-XE refuses a revert timer without an archive path.
+            return Reply("% Rollback Confirmed Change requires the archive path to be configured\n")
+        self.device.arm_revert(int(minutes) * self.device.spec.timer_minute_seconds)
+        self.config_mode = True
+        self.context = []
+        return Reply("Enter configuration commands, one per line.  End with CNTL/Z.\n")
 
     @staticmethod
     def unmatched_column(line: str) -> int:
@@ -476,6 +499,7 @@ class FortiSession(CliSession):
         words = split_words(command)
         if not words:
             return Reply("")
+        self.restart_revert_timeout()
         if self.scopes:
             if words[0] == "end" and len(self.scopes) == 1:
                 return self.commit()
@@ -524,10 +548,14 @@ class FortiSession(CliSession):
         if words[:3] == ["execute", "cfg", "save"]:
             with self.device.lock:
                 hang = self.device.faults.hang_on_save
+                unsaved = self.device.running_text() != self.device.startup_text
             if hang:
                 return Reply("", "hang")
+            self.device.confirm_revert()
+            if not unsaved:
+                return Reply("no config to be saved.\n")
             self.device.save()
-            return Reply("")
+            return Reply("config saved.\n")
         if words[0] == "execute":
             return Reply(self.parse_error(words[1] if len(words) > 1 else "execute"))
         if words[0] in ("exit", "quit"):
@@ -576,14 +604,38 @@ class FortiSession(CliSession):
         if staged is None:
             return Reply("")
         with self.device.lock:
+            revert = self.revert_timeout()
             self.device.forti_config = staged
             hang = self.device.faults.hang_on_save
         self.device.changed()
+        if revert is not None:
+            # `set cfg-save revert`: the change runs but is not saved; unless `execute cfg save`
+            # comes before the administrative session has been idle for cfg-revert-timeout, the
+            # unit goes back to its saved configuration.
+            self.device.arm_revert(revert, to=self.device.startup_text)
+            return Reply("")
         # FortiOS writes the configuration to flash when a top-level `end` commits it.
         if hang:
             return Reply("", "hang")
         self.device.save()
         return Reply("")
+
+    def revert_timeout(self) -> float | None:
+        """Seconds of idleness before unsaved changes revert, in `cfg-save revert` mode; else None."""
+        with self.device.lock:
+            forti = self.device.forti()
+            if forti.attribute("system global", "cfg-save") != "revert":
+                return None
+            seconds = float(forti.attribute("system global", "cfg-revert-timeout") or 600)
+        return seconds * self.device.spec.timer_minute_seconds / 60
+
+    def restart_revert_timeout(self) -> None:
+        """Any command is activity: an armed revert counts its idle timeout from now again."""
+        timeout = self.revert_timeout()
+        if timeout is not None and self.device.revert_armed:
+            with self.device.lock:
+                saved = self.device.startup_text
+            self.device.arm_revert(timeout, to=saved)
 
     def leave(self) -> None:
         self.staged = None

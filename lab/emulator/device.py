@@ -101,6 +101,9 @@ class DeviceState:
         self.forti_config: FortiConfig | None = None
         self._load(initial)
         self.startup_text = self.running_text()
+        # An armed rollback (IOS-XE `configure terminal revert timer`): the running config it
+        # goes back to, and the timer that does it unless `configure confirm` comes first.
+        self._revert_timer: threading.Timer | None = None
 
     @property
     def platform(self) -> str:
@@ -147,6 +150,40 @@ class DeviceState:
     def save(self) -> None:
         with self.lock:
             self.startup_text = self.running_text()
+        self.changed()
+
+    def arm_revert(self, seconds: float, *, to: str | None = None) -> None:
+        """Put the running config of now (or `to`) back after `seconds`, unless confirmed; a new
+        arm replaces the old."""
+        with self.lock:
+            if self._revert_timer is not None:
+                self._revert_timer.cancel()
+            snapshot = self.running_text() if to is None else to
+            timer = threading.Timer(seconds, self._revert, args=(snapshot,))
+            timer.daemon = True
+            self._revert_timer = timer
+        timer.start()
+
+    def confirm_revert(self) -> bool:
+        """Cancel the armed rollback; False when none was armed."""
+        with self.lock:
+            timer, self._revert_timer = self._revert_timer, None
+        if timer is None:
+            return False
+        timer.cancel()
+        return True
+
+    @property
+    def revert_armed(self) -> bool:
+        with self.lock:
+            return self._revert_timer is not None
+
+    def _revert(self, snapshot: str) -> None:
+        with self.lock:
+            if self._revert_timer is None or self._revert_timer is not threading.current_thread():
+                return  # confirmed, or re-armed, while this timer was firing
+            self._revert_timer = None
+            self._load(snapshot)
         self.changed()
 
     def changed(self) -> None:

@@ -48,6 +48,11 @@ class EmulatedDevice(BaseModel):
         default=[], description="regular expressions; a config line matching one is refused"
     )
     faults: DeviceFaults = DeviceFaults()
+    timer_minute_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long one minute of the device's own timers lasts (IOS-XE revert timer); tests shorten it",
+    )
 
 
 class EmulatorSpec(BaseModel):

@@ -362,6 +362,10 @@ class Emulator:
         ]
         atomic_write_text(path, "\n".join(lines) + "\n")
 
+    def revert_armed(self, name: str) -> bool:
+        """Whether the device has a rollback armed (IOS-XE revert timer) that nobody confirmed yet."""
+        return self._device(name).state.revert_armed
+
     def running_config(self, name: str) -> str:
         """The running config, byte for byte as the device's show command prints it."""
         return self._device(name).state.running_text()

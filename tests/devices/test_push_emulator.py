@@ -21,6 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from storestack.cli.devices import devices
 from storestack.cli.push import push
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.intended import IntendedConfigs
@@ -380,3 +381,31 @@ def test_sigkill_leaves_a_truthful_journal_and_only_failed_completes(lab: Lab, t
     report = json.loads(rerun.stdout)
     assert sorted(d["name"] for d in report["devices"]) == sorted(lab.emulator.device_names)
     assert all(d["outcome"] == "changed" for d in report["devices"])
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_devices_restore_puts_a_backup_back(lab: Lab, platform: str, tmp_path: Path) -> None:
+    name = healthy(platform)
+    pushed = push_pair(lab, platform, tmp_path).device(name)
+    assert pushed.outcome == "changed" and lab.emulator.running_config(name) != lab.defaults[name]
+    inventory = tmp_path / "inventory.yaml"
+    lab.emulator.inventory().save(inventory)
+    args = ["restore", name, "--targets", str(inventory), "--state-dir", str(tmp_path), "--read-timeout", "3"]
+
+    # Without --backup: the newest backup, the one the push took before its change.
+    result = CliRunner().invoke(devices, [*args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["restored_from"] == pushed.backup_path
+    (device,) = report["devices"]
+    assert device["outcome"] == "changed" and device["config_lines_sent"] > 0
+    assert lab.emulator.running_config(name) == lab.defaults[name]
+    assert lab.emulator.startup_config(name) == lab.defaults[name]
+    assert lab.password not in result.stdout
+
+    # Naming an appliance that is not in the targets, or a backup that does not exist, is a usage error.
+    unknown = CliRunner().invoke(devices, ["restore", "no-such-box", *args[2:], "--json"], catch_exceptions=False)
+    assert unknown.exit_code == 2 and "no-such-box" in unknown.stdout
+    missing = CliRunner().invoke(devices, [*args, "--backup", str(tmp_path / "nope.cfg")], catch_exceptions=False)
+    assert missing.exit_code == 2 and "nope.cfg" in missing.output
+    assert lab.emulator.running_config(name) == lab.defaults[name]

@@ -461,3 +461,65 @@ def test_hang_on_save_leaves_startup_config_unchanged(emulator: Emulator, platfo
     )
     assert bystander.find_prompt() == "bystander#"
     bystander.disconnect()
+
+
+def test_ios_xe_revert_timer_puts_the_running_config_back_unless_confirmed(tmp_path: Path) -> None:
+    """Configuration Rollback Confirmed Change: `configure terminal revert timer N` (minutes; one
+    emulated minute lasts 0.3 s here) arms a rollback to the running config of that moment,
+    `configure confirm` cancels it. It needs the configuration archive."""
+    import time
+
+    from storestack.devices.session import ApplianceSession
+
+    name = device_name("cisco_xe")
+    device = EmulatedDevice(name=name, platform="cisco_xe", store_id="s1", timer_minute_seconds=0.3)
+    with EmulatorThread(Emulator([device], state_dir=tmp_path)) as emulator:
+        target = emulator.inventory().appliances[0]
+        with ApplianceSession(target, target.credentials.resolve()).open() as session:
+            (refused,) = session.commands(["configure terminal revert timer 1"])
+            assert "archive" in refused and not emulator.revert_armed(name)
+            session.configure(["archive", " path flash:archive"])
+            before = emulator.running_config(name)
+
+            change = ["interface GigabitEthernet2", " description doomed", "end"]
+            session.commands(["configure terminal revert timer 1", *change])
+            assert "description doomed" in emulator.running_config(name)
+            time.sleep(1.0)
+            assert emulator.running_config(name) == before  # nobody confirmed: reverted
+
+            session.commands(["configure terminal revert timer 1", *change, "configure confirm"])
+            time.sleep(1.0)
+            assert "description doomed" in emulator.running_config(name)  # confirmed: kept
+            assert not emulator.revert_armed(name)
+
+
+def test_fortios_cfg_save_revert_puts_the_saved_config_back_unless_saved(tmp_path: Path) -> None:
+    """`config system global` / `set cfg-save revert` / `set cfg-revert-timeout N` (seconds; one
+    emulated minute lasts 0.3 s here): committed changes run unsaved, and unless `execute cfg save`
+    comes before the session has been idle for the timeout, the saved config is back."""
+    import time
+
+    from storestack.devices.session import ApplianceSession
+
+    name = device_name("fortinet")
+    device = EmulatedDevice(name=name, platform="fortinet", store_id="s1", timer_minute_seconds=0.3)
+    change = ["config system interface", '    edit "port2"', '        set alias "doomed"', "    next", "end"]
+    with EmulatorThread(Emulator([device], state_dir=tmp_path)) as emulator:
+        target = emulator.inventory().appliances[0]
+        with ApplianceSession(target, target.credentials.resolve()).open() as session:
+            session.configure(["config system global", "    set cfg-save revert", "    set cfg-revert-timeout 60", "end"])
+            saved = emulator.startup_config(name)
+            assert "set cfg-save revert" in saved  # set while saving was still automatic
+
+            session.configure(change)
+            assert 'set alias "doomed"' in emulator.running_config(name)
+            assert 'set alias "doomed"' not in emulator.startup_config(name)
+            time.sleep(1.0)
+            assert emulator.running_config(name) == saved  # idle past the timeout: reverted
+
+            session.configure(change)
+            assert session.command("execute cfg save").strip() == "config saved."
+            time.sleep(1.0)
+            assert 'set alias "doomed"' in emulator.running_config(name)
+            assert emulator.startup_config(name) == emulator.running_config(name)
+            assert not emulator.revert_armed(name)

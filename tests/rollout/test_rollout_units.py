@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,11 @@ from storestack.common.journal import RunJournal, StepRecord, StepStatus
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.rollout.environment import HubBatch
 from storestack.rollout.report import layers, resume_command, summarise
 from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout
 from storestack.rollout.runner import StepFailed, StepOutcome
+from storestack.rollout.verify import HubBgpReader, StoreVerifier, expectation
 from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.plan import planned_store_outputs
 
@@ -175,6 +179,13 @@ class FakeEnvironment:
 
     outputs_mode = "planned"
 
+    def __init__(self) -> None:
+        self.batch = HubBatch(())
+
+    def start_batch(self, stores: Sequence[str]) -> HubBatch:
+        self.batch = HubBatch(stores)
+        return self.batch
+
     def close(self) -> None:
         pass
 
@@ -227,3 +238,81 @@ def test_one_store_failing_stops_the_others_only_with_fail_fast(
     else:
         assert set(other.values()) == {StepStatus.DONE}
     assert not result.ok and journal.finished is False
+
+
+def test_the_hubs_of_a_batch_are_pushed_once_after_every_store_arrived_or_left() -> None:
+    batch = HubBatch(["nw-0001", "nw-0002", "nw-0003"])
+    pushes: list[list[str]] = []
+
+    def push(stores: list[str]) -> str:
+        pushes.append(stores)
+        return f"pushed for {len(stores)}"
+
+    batch.leave("nw-0003")  # failed before its push step: nobody waits for it
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda store: batch.arrive(store, push), ["nw-0001", "nw-0002"]))
+    assert pushes == [["nw-0001", "nw-0002"]]
+    assert results[0] == results[1] and results[0][1] == "pushed for 2"
+
+
+class CountingProbe:
+    """A hub that answers BGP show commands, counting the exchanges it is asked for."""
+
+    def __init__(self, summary: str, routes: dict[str, str]) -> None:
+        self.summary, self.routes = summary, routes
+        self.exchanges: list[tuple[str, list[str]]] = []
+
+    def show(self, appliance: str, command: str) -> str:
+        return self.show_many(appliance, [command])[0]
+
+    def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]:
+        self.exchanges.append((appliance, list(commands)))
+        return [self.summary if c == "show bgp summary json" else self.routes.get(c.split()[5], "{}") for c in commands]
+
+
+def test_the_stores_of_a_batch_read_each_hub_together() -> None:
+    import json
+
+    fleet = load_fleet(sample_chain_path())
+    stores = [s for s in fleet if s.wan and all(a.platform == "frr" for a in s.appliances)][:2]
+    assert len(stores) == 2
+    expectations = [expectation(store) for store in stores]
+    peers = {link.store_address: {"state": "Established"} for e in expectations for link in e.links}
+    summary = json.dumps({"ipv4Unicast": {"peers": peers}})
+    routes = {
+        link.store_address: json.dumps({"routes": {p: [] for p in e.prefixes}}) for e in expectations for link in e.links
+    }
+    probe = CountingProbe(summary, routes)
+    reader = HubBgpReader(probe, max_age=60.0)
+    reader.expect(expectations)
+    platforms = {name: "frr" for name in {*fleet.hubs, *(a.hostname for s in stores for a in s.appliances)}}
+    checks = [c for e in expectations for c in StoreVerifier(e, probe, platforms, hubs=reader).bgp_checks()]
+    assert checks and all(c.status == "passed" for c in checks), [c for c in checks if c.status != "passed"]
+    hubs = {link.hub for e in expectations for link in e.links}
+    # One exchange per hub for both stores, holding the summary and every batch peer's routes.
+    assert sorted(hub for hub, _commands in probe.exchanges) == sorted(hubs)
+    for hub, commands in probe.exchanges:
+        wanted = {link.store_address for e in expectations for link in e.links if link.hub == hub}
+        assert commands[0] == "show bgp summary json"
+        assert {c.split()[5] for c in commands[1:]} == wanted
+
+
+def test_a_hub_push_that_raised_is_not_run_again_by_the_next_store() -> None:
+    batch = HubBatch(["nw-0001", "nw-0002"])
+    calls: list[list[str]] = []
+
+    def push(stores: list[str]) -> str:
+        calls.append(stores)
+        raise RuntimeError("hub render broke")
+
+    def arrive(store: str) -> str:
+        try:
+            batch.arrive(store, push)
+        except RuntimeError as exc:
+            return str(exc)
+        return "no error"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(arrive, ["nw-0001", "nw-0002"]))
+    assert outcomes == ["hub render broke", "hub render broke"]
+    assert len(calls) == 1

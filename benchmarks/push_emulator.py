@@ -1,0 +1,111 @@
+"""Tool CPU of a no-op push at scale: 500 emulated vendor appliances (no root needed).
+
+The vendor emulator runs as its own process (`python -m storestack.lab.emulator`), so its CPU
+is never counted as the tool's. Every appliance is pushed its own running config: a no-op, the
+push that a fleet-wide re-run does most. The figure is the push process's CPU seconds (all
+threads) per appliance, for the whole cycle: credentials, SSH login with host-key check, the
+one read of the running config, the diff, the journal. Target (issue 18): at most 20 ms.
+
+    .venv/bin/python benchmarks/push_emulator.py [--appliances 500] [--concurrency 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from storestack.devices.intended import IntendedConfigs
+from storestack.devices.push import PushOptions
+from storestack.devices.runner import PushTargets, RunOptions, run_push
+from storestack.devices.targets import ApplianceInventory
+
+PLATFORMS = ("cisco_xe", "huawei_vrp", "fortinet")
+TARGET_MS = 20.0
+
+
+def start_emulator(count: int, state: Path) -> subprocess.Popen[bytes]:
+    spec = {
+        "devices": [
+            {"name": f"{PLATFORMS[i % 3].replace('_', '-')}-{i:04d}", "platform": PLATFORMS[i % 3], "store_id": f"s-{i:04d}"}
+            for i in range(count)
+        ]
+    }
+    spec_file = state / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "storestack.lab.emulator", "--spec", str(spec_file), "--state-dir", str(state / "emu")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (state / "emu" / "ready").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("the emulator did not start")
+        time.sleep(0.2)
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--appliances", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="storestack-bench-emu-") as tmp:
+        state = Path(tmp)
+        emulator = start_emulator(args.appliances, state)
+        try:
+            inventory = ApplianceInventory.load(state / "emu" / "inventory.yaml")
+            targets = PushTargets.from_inventory(inventory)
+            configs = {
+                t.name: (state / "emu" / "devices" / t.name / "running.cfg").read_text(encoding="utf-8") for t in targets
+            }
+            options = RunOptions(
+                concurrency=args.concurrency,
+                runs_dir=state / "runs",
+                push=PushOptions(backup_root=state / "backups", known_hosts=state / "known_hosts.json"),
+            )
+            cpu_before, started = time.process_time(), time.perf_counter()
+            report = run_push(targets, IntendedConfigs(configs), options=options)
+            cpu, wall = time.process_time() - cpu_before, time.perf_counter() - started
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=30)
+    outcomes = {outcome: sum(1 for d in report.devices if d.outcome == outcome) for outcome in {d.outcome for d in report.devices}}
+    failed = [f"{d.name}: {d.error}" for d in report.devices if d.outcome != "unchanged"]
+    results = {
+        "appliances": args.appliances,
+        "concurrency": args.concurrency,
+        "platforms": list(PLATFORMS),
+        "seconds": round(wall, 2),
+        "tool_cpu_seconds": round(cpu, 2),
+        "tool_cpu_ms_per_appliance": round(cpu / args.appliances * 1000, 1),
+        "outcomes": outcomes,
+        "config_lines_sent": report.summary.config_lines_sent,
+        "target_ms": TARGET_MS,
+        "target_met": not failed and cpu / args.appliances * 1000 <= TARGET_MS,
+        "load_average_start": os.getloadavg()[0],
+    }
+    if failed:
+        results["not_unchanged"] = failed[:5]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(
+        f"no-op push of {args.appliances} emulated appliances ({', '.join(PLATFORMS)}), concurrency {args.concurrency}: "
+        f"{wall:.2f} s, tool CPU {cpu:.2f} s = {results['tool_cpu_ms_per_appliance']} ms/appliance "
+        f"(target <= {TARGET_MS:g} ms: {'met' if results['target_met'] else 'MISSED'}); outcomes {outcomes}"
+    )
+
+
+if __name__ == "__main__":
+    main()

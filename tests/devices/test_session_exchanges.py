@@ -1,0 +1,129 @@
+"""The pipelined exchanges of a session, against a scripted terminal (no SSH, no appliance).
+
+What a user of a WAN-connected appliance relies on: commands of one step go down in one write,
+each command's output comes back separately, rejected config lines are found and named, and
+prompts are found even where the terminal echoed typed-ahead lines in front of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pydantic import SecretStr
+
+from storestack.devices.errors import CommandRejectedError
+from storestack.devices.session import ApplianceSession
+from storestack.devices.targets import ApplianceTarget, Credentials
+
+
+class ScriptedTerminal:
+    """A Netmiko connection stand-in: each write is answered by `reply(write)` on the next read."""
+
+    remote_conn = None  # no socket to wait on: the session polls
+
+    def __init__(self, reply: Callable[[str], list[str]]) -> None:
+        self.reply = reply
+        self.writes: list[str] = []
+        self.pending: list[str] = []
+        self.base_prompt = ""
+
+    def write_channel(self, text: str) -> None:
+        self.writes.append(text)
+        self.pending += self.reply(text)
+
+    def read_channel(self) -> str:
+        return self.pending.pop(0) if self.pending else ""
+
+    @staticmethod
+    def normalize_cmd(command: str) -> str:
+        return command.rstrip("\n") + "\n"
+
+
+def session_on(terminal: ScriptedTerminal, platform: str = "frr", host: str = "edge-1") -> ApplianceSession:
+    target = ApplianceTarget(name=host, role="edge", store_id="s1", platform=platform, host="127.0.0.1")
+    session = ApplianceSession(target, Credentials(username="u", password=SecretStr("p")))
+    session._conn = terminal
+    session._host = host
+    return session
+
+
+def vtysh(outputs: dict[str, str], host: str = "edge-1") -> Callable[[str], list[str]]:
+    """Answers like vtysh: per line its echo, its output, then the prompt of the mode it leaves."""
+
+    def reply(text: str) -> list[str]:
+        chunks = []
+        mode = ""
+        for line in text.splitlines():
+            word = line.strip()
+            if word == "configure terminal":
+                mode = "(config)"
+            elif word.startswith("interface "):
+                mode = "(config-if)"
+            elif word == "end":
+                mode = ""
+            chunks.append(f"{line}\n{outputs.get(word, '')}{host}{mode}# ")
+        return chunks
+
+    return reply
+
+
+def test_commands_go_in_one_write_and_come_back_one_output_each() -> None:
+    terminal = ScriptedTerminal(vtysh({"show a": "alpha\n", "show b": "beta 1\nbeta 2\n"}))
+    session = session_on(terminal)
+    assert session.commands(["show a", "show b"]) == ["alpha\n", "beta 1\nbeta 2\n"]
+    assert terminal.writes == ["show a\nshow b\n"]
+
+
+def test_a_rejected_line_is_named_after_the_whole_block_went_down() -> None:
+    terminal = ScriptedTerminal(vtysh({"neighbor 10.0.0.1 remote-as x": "% Unknown command: neighbor\n"}))
+    session = session_on(terminal)
+    lines = ["interface wan1", " description fiber", "neighbor 10.0.0.1 remote-as x", "ip route 10.0.0.0/8 wan1"]
+    with pytest.raises(CommandRejectedError) as failure:
+        session.configure(lines)
+    assert "neighbor 10.0.0.1 remote-as x" in failure.value.message
+    # One write with every line, between entering and leaving configuration mode.
+    assert terminal.writes == ["configure terminal\n" + "\n".join(lines) + "\nend\n"]
+    assert session.config_lines_sent == 4
+
+
+def test_prompts_are_found_behind_lines_the_terminal_echoed_early() -> None:
+    """A long write reaches a Linux terminal while vtysh runs its first lines: the terminal echoes
+    the rest itself, without a newline, right in front of vtysh's next prompt."""
+
+    def reply(text: str) -> list[str]:
+        return [
+            "configure terminal\n",
+            "  description xedge-1(config)# interface wan1\n",
+            "edge-1(config-if)#  description x\nedge-1(config-if)# end\nedge-1# ",
+        ]
+
+    session = session_on(ScriptedTerminal(reply))
+    assert session.configure(["interface wan1", " description x"]) == []
+
+
+def test_a_renamed_appliance_is_followed_by_its_new_prompt() -> None:
+    def reply(text: str) -> list[str]:
+        return ["configure terminal\nedge-1(config)# hostname edge-2\nedge-2(config)# end\nedge-2# "]
+
+    session = session_on(ScriptedTerminal(reply))
+    assert session.configure(["hostname edge-2"]) == []
+    assert session._host == "edge-2"
+
+
+def test_a_pager_prompt_is_answered_and_left_out_of_the_output() -> None:
+    def reply(text: str) -> list[str]:
+        if text == " ":
+            return ["\n        \nend\nfw-1 # "]
+        return ["show\nconfig system global\n    set hostname fw-1\n--More-- "]
+
+    terminal = ScriptedTerminal(reply)
+    session = session_on(terminal, platform="fortinet", host="fw-1")
+    output = session.command("show")
+    assert terminal.writes == ["show\n", " "]
+    assert "--More--" not in output
+    assert [line for line in output.splitlines() if line.strip()] == [
+        "config system global",
+        "    set hostname fw-1",
+        "end",
+    ]
