@@ -20,10 +20,11 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
 
-**The lab** has no kernel ESP and no XFRM interfaces. Its one adaptation: one charon per tunnel
-(kernel-libipsec, one TUN each), started with that connection's section of the same
-swanctl.conf, and the TUN renamed to the connection's interface name. Selectors, proposals,
-identities and PSKs stay exactly as rendered.
+**The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
+per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
+0.0.0.0/0 selectors become the tunnel's /32 VXLAN endpoint pair, with a VXLAN device named like
+the rendered XFRM interface carrying the inside address. Proposals, identities and PSKs stay
+exactly as rendered.
 """
 
 from __future__ import annotations
