@@ -24,6 +24,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
+from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
@@ -342,8 +343,8 @@ def render_fleet(
             raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
     job = _Job(fleet, outputs, reveal_secrets, secrets)
     if workers <= 1 or len(selected) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
-        for store_id in selected:
-            yield from job.run(("stores", [store_id]))
+        for start in range(0, len(selected), _SERIAL_CHUNK):
+            yield from job.run(("stores", selected[start : start + _SERIAL_CHUNK]))
         for hub in hub_names:
             yield from job.run(("hub", [hub]))
         return
@@ -351,6 +352,7 @@ def render_fleet(
 
 
 _PARALLEL_THRESHOLD = 200
+_SERIAL_CHUNK = 25  # stores per task: a bounded burst without the cyclic GC (`_Job.run`)
 Task = tuple[str, list[str]]
 
 
@@ -378,13 +380,16 @@ class _Job:
             )
         builder, renderer = self._tools
         kind, names = task
-        if kind == "hub":
-            return [renderer.render_hub_view(builder.hub_view(name)) for name in names]
-        return [
-            renderer.render_store_view(view)
-            for store_id in names
-            for view in builder.store_views(self.fleet.stores[store_id])
-        ]
+        # A task's views and template frames are acyclic garbage; the collector would only
+        # rescan them (and the fleet's caches) many times over while rendering.
+        with without_cyclic_gc():
+            if kind == "hub":
+                return [renderer.render_hub_view(builder.hub_view(name)) for name in names]
+            return [
+                renderer.render_store_view(view)
+                for store_id in names
+                for view in builder.store_views(self.fleet.stores[store_id])
+            ]
 
 
 # The job a forked worker inherits from its parent (fork shares it without pickling the fleet).

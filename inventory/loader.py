@@ -12,16 +12,15 @@ and the resolved fleet built.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from storestack.common.memory import without_cyclic_gc
 from storestack.inventory.checks import (
     LockSource,
     StoreSource,
@@ -93,22 +92,9 @@ def load_fleet(path: Path | str, *, write_lock: bool = False) -> Fleet:
     return load_fleet_with_allocations(Path(path), write_lock=write_lock).fleet
 
 
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Loading builds a few million small acyclic objects; the cyclic collector would walk
-    them again and again (about half of a 10,000-store load) and free nothing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> LoadResult:
     """Load a fleet directory (or its `fleet.yaml`), and pin new allocations when `write_lock`."""
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return _load_directory(Path(path), write_lock=write_lock)
 
 
@@ -237,7 +223,7 @@ def load_bundle_with_allocations(
     line numbers count from the document's first line, so errors read exactly as they would
     for the same fleet on disk. `allocations` pins IPAM like a lock file would.
     """
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return _load_bundle(text, name, allocations, root)
 
 

@@ -1,0 +1,25 @@
+"""Memory housekeeping shared by the bulk paths (loading a fleet, rendering its configs)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bounded burst of allocations.
+
+    Loading and rendering build millions of small objects that are acyclic (freed by reference
+    counting alone) or long-lived; the collector would walk them again and again (about half of
+    a 10,000-store load, a fifth of a render) and free nothing. Whatever cycles the burst leaves
+    are collected as usual once it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
