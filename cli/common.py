@@ -84,6 +84,22 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def commit_confirm_options(func: F) -> F:
+    """--confirm-timeout, --no-confirm-i-know and --force: every command that pushes configs."""
+    func = click.option(
+        "--force", is_flag=True, help="Push a change even though an appliance reverted the same change before."
+    )(func)
+    func = click.option(
+        "--no-confirm-i-know", "no_confirm_i_know", is_flag=True,
+        help="Allow --confirm-timeout 0: no rollback timer on the appliances.",
+    )(func)
+    return click.option(
+        "--confirm-timeout", default=120, show_default=True, type=int, metavar="SECONDS",
+        help="Each appliance reverts a change by itself unless it is confirmed (after verification) "
+        "within this many seconds; 0 turns it off (needs --no-confirm-i-know).",
+    )(func)
+
+
 def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     ctx.meta[JSON_REQUESTED] = value
     return value

@@ -28,6 +28,7 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    commit_confirm_options,
     console,
     default_fleet_path,
     emit_json,
@@ -40,6 +41,7 @@ from storestack.cli.common import (
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.devices.push import checked_confirm_timeout
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
@@ -221,6 +223,7 @@ def state_dir_option(func: F) -> F:
 @click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Appliance inventory YAML to reach the appliances (default: the lab's, or the fleet's).")
 @state_dir_option
+@commit_confirm_options
 @json_option
 def rollout(
     stores: tuple[str, ...],
@@ -240,6 +243,9 @@ def rollout(
     backend: str | None,
     targets_file: Path | None,
     state_dir: Path,
+    confirm_timeout: int,
+    no_confirm_i_know: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Take STORE… from inventory entry to live store: validate, plan, up, render, push, verify, activate.
@@ -275,7 +281,11 @@ def rollout(
                 stacks_dir=stacks_dir,
                 backend=backend,
                 targets_file=targets_file,
-                connection=ConnectionOptions(health_timeout=health_timeout),
+                connection=ConnectionOptions(
+                    health_timeout=health_timeout,
+                    confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+                    force=force,
+                ),
             )
         if not as_json:
             err_console.print(_intro(options, journal))

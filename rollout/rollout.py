@@ -38,7 +38,7 @@ from storestack.devices.intended import (
     IntendedConfigs,
     IntendedConfigSource,
 )
-from storestack.devices.push import push_appliance
+from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, push_appliance
 from storestack.devices.render import RenderedConfig, render_fleet, write_configs
 from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
@@ -120,6 +120,7 @@ class RolloutOptions:
             "backend": self.backend,
             "targets": str(self.targets_file.resolve()) if self.targets_file else None,
             "health_timeout": self.connection.health_timeout,
+            "confirm_timeout": self.connection.confirm_timeout,
         }
 
     @classmethod
@@ -138,7 +139,10 @@ class RolloutOptions:
                 stacks_dir=Path(saved.get("stacks_dir") or DEFAULT_OUT),
                 backend=saved.get("backend"),
                 targets_file=Path(saved["targets"]) if saved.get("targets") else None,
-                connection=ConnectionOptions(health_timeout=float(saved.get("health_timeout", 30.0))),
+                connection=ConnectionOptions(
+                    health_timeout=float(saved.get("health_timeout", 30.0)),
+                    confirm_timeout=int(saved.get("confirm_timeout", DEFAULT_CONFIRM_TIMEOUT)),
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RolloutConfigError(f"run {journal.run_id}: its journal lacks the rollout options ({exc})") from None
