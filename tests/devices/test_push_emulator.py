@@ -507,3 +507,25 @@ def test_devices_restore_puts_a_backup_back(lab: Lab, platform: str, tmp_path: P
     missing = CliRunner().invoke(devices, [*args, "--backup", str(tmp_path / "nope.cfg")], catch_exceptions=False)
     assert missing.exit_code == 2 and "nope.cfg" in missing.output
     assert lab.emulator.running_config(name) == lab.defaults[name]
+
+
+def test_turning_the_rollback_timer_off_needs_an_explicit_flag(lab: Lab, tmp_path: Path) -> None:
+    name = healthy("cisco_xe")
+    inventory = tmp_path / "inventory.yaml"
+    lab.emulator.inventory().save(inventory)
+    intended = tmp_path / "intended"
+    intended.mkdir()
+    (intended / f"{name}.cfg").write_text(changed("cisco_xe", lab.defaults[name]))
+    args = ["--targets", str(inventory), "--intended", str(intended), "--appliance", name,
+            "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--confirm-timeout", "0", "--json"]
+
+    refused = CliRunner().invoke(push, args, catch_exceptions=False)
+    assert refused.exit_code == 2 and "--no-confirm-i-know" in refused.stdout
+    assert lab.emulator.running_config(name) == lab.defaults[name]
+
+    pushed = CliRunner().invoke(push, [*args, "--no-confirm-i-know"], catch_exceptions=False)
+    assert pushed.exit_code == 0, pushed.output
+    (device,) = json.loads(pushed.stdout)["devices"]
+    assert device["outcome"] == "changed" and device["commit_confirm"] is None
+    assert "arm" not in device["timings"] and not lab.emulator.revert_armed(name)
+    assert MARKER["cisco_xe"] in lab.emulator.running_config(name)
