@@ -1,5 +1,9 @@
 """Lab start-up: seconds to bring up 20 and 50 FRR appliances, and memory per appliance.
 
+Also the IPsec lab (`--ipsec-stores`, default 20): a generated fleet's first 20 FRR stores and
+both hubs with the intent's tunnels (every transport to both hubs), timed until every tunnel is
+up, then `lab check` (tunnels and WAN evidence) must pass. Target: under 30 s.
+
 Needs root, FRR and sshd. Run: .venv/bin/python benchmarks/lab_start.py
 Memory is the RSS (and USS, memory not shared with other processes) of every process in the
 appliance's namespace (zebra, bgpd, staticd, bfdd), watchfrr, and the appliance's share of sshd.
@@ -47,6 +51,39 @@ def bench_frr(appliances: int, root: Path) -> dict[str, float]:
     }
 
 
+def bench_ipsec(stores: int, root: Path) -> dict[str, float]:
+    from storestack.inventory import load_fleet
+    from storestack.inventory.generate import generate_fleet, write_fleet
+    from storestack.lab.check import check
+    from storestack.lab.fleet import topology_from_fleet
+    from storestack.lab.overlay import tunnel_status
+
+    fleet_dir = root / "fleet"
+    write_fleet(generate_fleet(max(100, 5 * stores), seed=7), fleet_dir)
+    fleet = load_fleet(fleet_dir)
+    frr_stores = [s.id for s in fleet if s.appliances and s.appliances[0].platform == "frr"][:stores]
+    topology = topology_from_fleet(fleet, frr_stores, overlay="ipsec")
+    state_dir = root / "bench-ipsec"
+    started = time.perf_counter()
+    try:
+        lab.up(topology, state_dir)
+        up_seconds = time.perf_counter() - started
+        tunnels = tunnel_status(state_dir)
+        verdict = check(state_dir)
+        memory = lab.memory(state_dir)
+    finally:
+        lab.down(state_dir)
+    return {
+        "stores": float(len(frr_stores)),
+        "appliances": float(len(topology.appliances)),
+        "tunnels": float(len(tunnels)),
+        "tunnels_up": float(sum(t.up for t in tunnels)),
+        "up_seconds": up_seconds,
+        "check_ok": float(verdict.ok),
+        "rss_mib": memory.rss_per_appliance / MIB,
+    }
+
+
 def bench_emulator(devices: int) -> dict[str, float]:
     platforms = EMULATED_PLATFORM_NAMES
     specs = [EmulatedDevice(name=f"emu-{n:03d}", platform=platforms[n % len(platforms)]) for n in range(devices)]
@@ -60,6 +97,7 @@ def bench_emulator(devices: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--ipsec-stores", type=int, default=20, help="0 skips the IPsec lab")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skipped = None
@@ -68,13 +106,25 @@ def main() -> int:
     except lab.LabPrerequisiteError as exc:
         skipped = str(exc)
         frr_results: list[dict[str, float]] = []
+        ipsec_result: dict[str, float] | None = None
     else:
         with tempfile.TemporaryDirectory(prefix="storestack-lab-bench-") as tmp:
             frr_results = [bench_frr(count, Path(tmp)) for count in args.sizes]
+            ipsec_result = bench_ipsec(args.ipsec_stores, Path(tmp)) if args.ipsec_stores else None
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     emulator = bench_emulator(50)
     if args.json:
-        print(json.dumps({"frr": frr_results, "skipped": skipped, "emulator": emulator, "load_average": load}))
+        print(
+            json.dumps(
+                {
+                    "frr": frr_results,
+                    "ipsec": ipsec_result,
+                    "skipped": skipped,
+                    "emulator": emulator,
+                    "load_average": load,
+                }
+            )
+        )
         return 0
     if skipped:
         print(f"skipped FRR lab benchmark: {skipped}", file=sys.stderr)
@@ -94,6 +144,13 @@ def main() -> int:
             f"scaling {int(small['appliances'])} -> {int(large['appliances'])} appliances: "
             f"x{large['up_seconds'] / small['up_seconds']:.2f} time "
             f"for x{large['appliances'] / small['appliances']:.1f} appliances"
+        )
+    if ipsec_result:
+        print(
+            f"IPsec lab, {int(ipsec_result['stores'])} FRR stores + hubs ({int(ipsec_result['appliances'])} appliances, "
+            f"{int(ipsec_result['tunnels_up'])}/{int(ipsec_result['tunnels'])} tunnels up): "
+            f"up {ipsec_result['up_seconds']:.2f} s (target < 30 s), lab check "
+            f"{'passed' if ipsec_result['check_ok'] else 'FAILED'}; per appliance RSS {ipsec_result['rss_mib']:.1f} MiB"
         )
     print(
         f"vendor emulator, {int(emulator['devices'])} devices: started in {emulator['start_seconds']:.2f} s "

@@ -222,5 +222,39 @@ def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json:
         click.echo(config.text, nl=not config.text.endswith("\n"))
 
 
+@devices.command()
+@outputs_option
+@fleet_option
+@json_option
+def lint(outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
+    """Check every rendered config statically: references defined, both ends of every tunnel
+    agreeing (addresses, ASN, identity, PSK slot), proposals intersecting (AWS included), no
+    permit-any between zones. Exit 1 on any finding."""
+    from storestack.devices.lint.run import lint_fleet
+
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    report = lint_fleet(fleet, _load_outputs(outputs_path))
+    if as_json:
+        emit_json(
+            {
+                "ok": report.ok,
+                "files": report.files,
+                "findings": [finding.as_dict() for finding in report.findings],
+                "tunnels_checked_from_the_far_end_only": report.unchecked_platforms,
+            }
+        )
+    else:
+        for finding in report.findings:
+            click.echo(f"{finding.file}:{finding.line}: {finding.rule}: {finding.message}")
+        note = (
+            f"; tunnels of {', '.join(report.unchecked_platforms)} checked from the far end only"
+            if report.unchecked_platforms
+            else ""
+        )
+        click.echo(f"{len(report.findings)} finding(s) in {report.files} file(s){note}")
+    if not report.ok:
+        sys.exit(EXIT_FAILED)
+
+
 devices.add_command(push)
 devices.add_command(restore)

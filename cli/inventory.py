@@ -32,7 +32,7 @@ from storestack.inventory.export import (
     nornir_inventory,
     to_yaml,
 )
-from storestack.inventory.generate import GenerateError, generate_fleet, write_fleet
+from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.inventory.ipam import LOCK_FILE_NAME
 from storestack.inventory.loader import (
     FLEET_FILE,
@@ -283,15 +283,12 @@ def generate(count: int, seed: int, out: Path | None, allow_destroy: int | None)
     total = count + 1
     with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"writing {total} files", total=total)
-        try:
-            report = write_fleet(
-                generated,
-                out,
-                progress=lambda done: progress.update(task, completed=done),
-                allow_remove=allow_destroy,
-            )
-        except GenerateError as exc:
-            fail(str(exc), EXIT_USAGE)
+        report = write_fleet(
+            generated,
+            out,
+            progress=lambda done: progress.update(task, completed=done),
+            allow_remove=allow_destroy,
+        )
     err_console.print(
         f"{escape(str(out))}: {count} stores (seed {seed}): {report.written} written, {report.unchanged} unchanged, "
         f"{report.removed} stale removed",

@@ -33,8 +33,12 @@ from storestack.lab import (
     status,
     up,
 )
+from storestack.lab.check import check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
+from storestack.lab.reachability import Cell
+from storestack.lab.state import load_state
+from storestack.network.build import NetworkIntent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,12 +74,20 @@ def lab() -> None:
     help="Store ids (comma-separated or repeated). Default: every store of the inventory.",
 )
 @click.option("--count", type=int, default=None, help="Only the first N (selected) stores.")
+@click.option(
+    "--overlay",
+    type=click.Choice(["veth", "ipsec"]),
+    default="veth",
+    show_default=True,
+    help="veth: overlay /31s on veth pairs; ipsec: a lab internet and strongSwan tunnels per link.",
+)
 @fleet_option
 @lab_options
 @json_option
 def lab_up(
     stores: tuple[str, ...],
     count: int | None,
+    overlay: str,
     fleet_path: Path | None,
     name: str,
     state_dir: Path | None,
@@ -85,7 +97,9 @@ def lab_up(
     fleet = load_or_exit(fleet_path, as_json=as_json)
     store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
     try:
-        topology = topology_from_fleet(fleet, store_ids or None, count=count)
+        topology = topology_from_fleet(
+            fleet, store_ids or None, count=count, overlay="ipsec" if overlay == "ipsec" else "veth"
+        )
     except (UnknownStoreError, LabError) as exc:
         fail_on(exc, as_json=as_json)
     target = resolve_state_dir(name, state_dir)
@@ -154,6 +168,77 @@ def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
         console.print(f"lab {result.name} ({result.phase}): {state}")
     if not result.healthy:
         raise SystemExit(EXIT_FAILED)
+
+
+@lab.command("check")
+@fleet_option
+@lab_options
+@json_option
+def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Reachability of every segment host against the intent's segmentation policy, tunnels up
+    with their proposals, and only IKE/ESP on every WAN link. Exit 1 on any mismatch.
+
+    The policy is the intent of --fleet, by default the fleet the lab was built from."""
+    target = resolve_state_dir(name, state_dir)
+    recorded = load_state(target.resolve())
+    if fleet_path is None and recorded is not None and recorded.topology.fleet_root is not None:
+        fleet_path = Path(recorded.topology.fleet_root)
+    intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
+    try:
+        result = check(target, intent)
+    except LabError as exc:
+        fail_on(exc, as_json=as_json)
+    if as_json:
+        emit_json({"ok": result.ok, **result.model_dump(mode="json")})
+    else:
+        tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
+        for item in result.tunnels:
+            t = item.tunnel
+            state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
+            tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
+        print_table(tunnels)
+        wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
+        for e in result.wan:
+            verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+            wan.add_row(
+                e.site,
+                e.ifname,
+                str(e.address),
+                str(e.ipsec_packets),
+                str(e.internet_packets),
+                str(e.bgp_packets),
+                str(e.bfd_packets),
+                str(e.other_packets),
+                verdict,
+            )
+        print_table(wan)
+        print_matrix(result.reachability)
+        for problem in result.problems:
+            console.print(f"[red]✗[/] {problem}")
+        verdict = "[green]passed[/]" if result.ok else f"[red]failed[/] ({len(result.problems)} problems)"
+        console.print(f"lab {result.name} check {verdict}")
+    if not result.ok:
+        raise SystemExit(EXIT_FAILED)
+
+
+def print_matrix(cells: list[Cell]) -> None:
+    """One table per store: a row per segment host, a column per target; ✓ reached, · not."""
+    for store in dict.fromkeys(cell.store_id for cell in cells):
+        mine = [cell for cell in cells if cell.store_id == store]
+        targets = list(dict.fromkeys(cell.target for cell in mine))
+        table = Table("from \\ to", *targets, title=f"{store}: reachability (intent: allow / deny)")
+        for source in dict.fromkeys(cell.source for cell in mine):
+            row = []
+            for target in targets:
+                cell = next((c for c in mine if c.source == source and c.target == target), None)
+                if cell is None:
+                    row.append("")
+                    continue
+                mark = "✓" if cell.reachable else "·"
+                policy = "allow" if cell.allowed else "deny"
+                row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
+            table.add_row(source, *row)
+        print_table(table)
 
 
 @lab.command("down")

@@ -21,6 +21,7 @@ COMMAND_MODULES: dict[str, str] = {
     ),
     **dict.fromkeys(("rollout", "drift"), "storestack.cli.rollout"),
     "demo": "storestack.cli.demo",
+    "network": "storestack.cli.network",
 }
 
 

@@ -44,7 +44,7 @@ from storestack.devices.intended import (
     rendered_intended_configs,
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
-from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
+from storestack.devices.outputs import load_stack_outputs
 from storestack.devices.push import PushOptions, checked_confirm_timeout
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import (
@@ -162,19 +162,9 @@ def _intended_source(
             outputs = load_stack_outputs(outputs_path)
         except RenderError as exc:
             raise PushConfigError(str(exc)) from None
-    elif targets.source.startswith("lab:"):
-        outputs = _lab_outputs(fleet, targets)
+    # Without outputs (a lab included) the network intent's planned values are rendered: the
+    # same ones `rollout --lab` and `drift` use, so the three agree.
     return rendered_intended_configs(fleet, targets, outputs=outputs, secrets=secrets)
-
-
-def _lab_outputs(fleet: Fleet, targets: PushTargets) -> dict[str, StoreCloudOutputs]:
-    """A lab has no cloud behind it: its stores run the outputs their stacks are planned to have
-    (as `rollout --lab` uses them), tunnel PSKs included."""
-    from storestack.rollout.outputs import CloudOutputs
-
-    planned = CloudOutputs(fleet, "planned", stacks_dir=Path("stacks-out"))
-    stores = sorted({t.store_id for t in targets if t.store_id and t.store_id in fleet.stores})
-    return {store_id: planned.get(store_id) for store_id in stores}
 
 
 @click.command("push")

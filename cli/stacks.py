@@ -94,7 +94,7 @@ def _guard(doomed: list[str], fleet: Fleet, allow: int | None, *, as_json: bool)
         every = {store_stack_name(store.id) for store in fleet} | set(doomed)
         guard_destroy(doomed, len(every), allow, what="store stacks")
     except DestroyRefusedError as exc:
-        fail(str(exc), EXIT_USAGE, as_json=as_json)
+        fail_on(exc, as_json=as_json)
 
 
 @click.group()

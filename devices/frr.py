@@ -1,21 +1,53 @@
-"""FRR's display order, so an intended config reads exactly like `show running-config`.
+"""FRR appliances: the routing config in FRR's display order, and the Linux host around it.
 
-FRR sorts some sections when it shows them: static routes by prefix, interfaces by
-`if_cmp_name_func`, BGP neighbours by address. The push engine compares running against
-intended with hier_config; rendering in FRR's own order keeps that comparison clean and makes
-a plain text diff of the two empty after a push. The templates still decide the content; this
-module only arranges the repeated blocks.
+**How an FRR appliance carries the overlay.** Every tunnel of the network intent is a
+route-based IPsec tunnel: an XFRM interface per tunnel (`xfrm<N>` on a store, the store link's
+`<store>-<link>` name on a hub, `aws…`/`os-…` for cloud VPNs), bound by `if_id` to one swanctl
+connection whose child negotiates `0.0.0.0/0 === 0.0.0.0/0` (cloud: AWS's own selectors, and
+OpenStack VPNaaS's prefixes). That is what IOS-XE VTIs, VRP `tunnel-protocol ipsec`, FortiOS
+interface-mode phase 2 and AWS Site-to-Site VPN negotiate, so every platform and AWS
+interoperate with it. FRR puts the /31 on the XFRM interface; BGP and BFD run only to the far
+end's inside address, so they never leave a tunnel. Each tunnel's IKE/ESP packets are sourced
+from its transport's address and policy-routed (`ip rule from <address> lookup <table>`) through
+that transport's own table, which holds the pinned /32 to the far end: the backup tunnel never
+rides the primary link or another tunnel.
+
+On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files land as:
+`<host>.swanctl.conf` -> /etc/swanctl/swanctl.conf, `<host>.strongswan.conf` ->
+/etc/strongswan.d/storestack.conf, `<host>.routing` -> `ip -batch` at boot (XFRM interfaces with
+their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`. A
+carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
+`transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
+`ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
+
+**The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
+per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
+0.0.0.0/0 selectors become the tunnel's /32 VXLAN endpoint pair, with a VXLAN device named like
+the rendered XFRM interface carrying the inside address. Proposals, identities and PSKs stay
+exactly as rendered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.views import BfdProfile, HubView, StoreApplianceView, WanLinkView, direct_init
+from storestack.devices.secrets import Secret
+from storestack.devices.views import (
+    AwsTunnelView,
+    BfdProfile,
+    CloudTunnelView,
+    HubView,
+    Net,
+    StoreApplianceView,
+    TunnelView,
+    WanLinkView,
+)
+from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.model import Service
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrInterface:
     name: str
@@ -24,7 +56,6 @@ class FrrInterface:
     bandwidth: int | None = None
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrNeighbor:
     address: str
@@ -35,7 +66,6 @@ class FrrNeighbor:
     route_map_out: str
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrBfdPeer:
     address: str
@@ -44,7 +74,6 @@ class FrrBfdPeer:
     profile: str
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class FrrStoreLayout:
     static_routes: list[str]
@@ -53,6 +82,190 @@ class FrrStoreLayout:
     neighbors: list[FrrNeighbor]
     bfd_peers: list[FrrBfdPeer]
     aws_links: list[WanLinkView]
+
+
+@dataclass(frozen=True, slots=True)
+class IpsecConnection:
+    """One swanctl connection (= one tunnel, one XFRM interface), either end."""
+
+    name: str  # the tunnel id both ends share
+    ifname: str
+    if_id: int
+    local_addrs: str | None  # None: a carrier-assigned transport (the lease hook includes it)
+    transport: str
+    remote_addrs: str  # an address, or %any for a store link with a dynamic address
+    local_id: str
+    remote_id: str
+    initiator: bool
+    local_ts: str
+    remote_ts: str
+    psk: Secret  # printed through the `secret` filter
+
+
+@dataclass(frozen=True, slots=True)
+class IpsecSettings:
+    """FLEET_CRYPTO spelled for strongSwan, and the timers every connection shares."""
+
+    proposals: str
+    esp_proposals: str
+    ike_rekey_seconds: int
+    child_rekey_seconds: int
+    dpd_seconds: int
+    retransmit_timeout: float
+    retransmit_tries: int
+
+
+IPSEC = IpsecSettings(
+    proposals=FLEET_CRYPTO.strongswan_ike(),
+    esp_proposals=FLEET_CRYPTO.strongswan_esp(),
+    # Rekey a tenth before the lifetime both ends (and AWS) agree on.
+    ike_rekey_seconds=FLEET_CRYPTO.ike_lifetime_seconds * 9 // 10,
+    child_rekey_seconds=FLEET_CRYPTO.esp_lifetime_seconds * 9 // 10,
+    dpd_seconds=FLEET_CRYPTO.dpd_interval_seconds,
+    # A dead peer is declared after ~ timeout * (1.8^(tries+1) - 1) / 0.8 seconds: ~ 28 s here.
+    retransmit_timeout=2.0,
+    retransmit_tries=3,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallFlow:
+    """One allowed forward flow, spelled for nftables."""
+
+    ifname: str
+    zone: str
+    daddr: str  # "" for the internet
+    l4: str  # "" or "tcp dport { 443 }"
+    internet: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
+
+    text: str
+
+
+def _ports(service: Service) -> str:
+    if service.protocol in ("tcp", "udp") and service.ports:
+        return f"{service.protocol} dport {{ {', '.join(str(port) for port in service.ports)} }}"
+    return ""
+
+
+def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
+    """What the FRR store host templates (swanctl, strongswan, routing, nftables, dnsmasq) see."""
+    connections = store_connections(view)
+    return {
+        "view": view,
+        "connections": connections,
+        "ipsec": IPSEC,
+        "flows": store_firewall(view),
+        "rules": store_policy_rules(view),
+        "role_text": f"store {view.store_id} {view.store_name}",
+        # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
+        "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+        "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
+        # charon never uses a LAN or tunnel address for IKE
+        "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
+    }
+
+
+def hub_host_context(view: HubView) -> dict[str, Any]:
+    """What the FRR hub host templates (swanctl, strongswan, routing, nftables) see."""
+    return {
+        "view": view,
+        "connections": hub_connections(view),
+        "ipsec": IPSEC,
+        "rules": [],
+        "role_text": "hub",
+        "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        "corporate": ", ".join(net.cidr for net in view.summaries),
+        "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
+    }
+
+
+def store_connections(view: StoreApplianceView) -> list[IpsecConnection]:
+    """The store's tunnels as swanctl connections: every link to both hubs, then AWS."""
+    links = {link.name: link for link in view.wan}
+    connections = [_store_hub_connection(tunnel, links[tunnel.link]) for tunnel in view.tunnels]
+    connections += [_store_aws_connection(tunnel, links[tunnel.link]) for tunnel in view.aws_tunnels]
+    return connections
+
+
+def _store_hub_connection(tunnel: TunnelView, link: WanLinkView) -> IpsecConnection:
+    return IpsecConnection(
+        name=tunnel.id,
+        ifname=tunnel.ifname,
+        if_id=tunnel.number,
+        local_addrs=tunnel.local_outside,
+        transport=link.ifname,
+        remote_addrs=tunnel.peer_outside,
+        local_id=tunnel.ike_id,
+        remote_id=tunnel.peer_ike_id,
+        initiator=True,
+        local_ts="0.0.0.0/0",
+        remote_ts="0.0.0.0/0",
+        psk=tunnel.psk,
+    )
+
+
+def _store_aws_connection(tunnel: AwsTunnelView, link: WanLinkView) -> IpsecConnection:
+    return IpsecConnection(
+        name=tunnel.id,
+        ifname=tunnel.ifname,
+        if_id=tunnel.number,
+        local_addrs=tunnel.local_outside,
+        transport=link.ifname,
+        remote_addrs=tunnel.peer_outside,
+        # AWS identifies both ends by their outside addresses.
+        local_id=tunnel.local_outside or link.ifname,
+        remote_id=tunnel.peer_outside,
+        initiator=True,
+        local_ts="0.0.0.0/0",
+        remote_ts="0.0.0.0/0",
+        psk=tunnel.psk,
+    )
+
+
+def hub_connections(view: HubView) -> list[IpsecConnection]:
+    connections = [
+        IpsecConnection(
+            name=peer.id,
+            ifname=peer.ifname,
+            if_id=peer.number,
+            local_addrs=view.public_address,
+            transport="wan",
+            remote_addrs=peer.peer_outside or "%any",
+            local_id=view.ike_id,
+            remote_id=peer.ike_id,
+            initiator=False,  # stores initiate; a store behind a carrier NAT can only be answered
+            local_ts="0.0.0.0/0",
+            remote_ts="0.0.0.0/0",
+            psk=peer.psk,
+        )
+        for peer in view.peers
+    ]
+    connections += [_cloud_connection(view, tunnel) for tunnel in view.cloud_tunnels]
+    return connections
+
+
+def _cloud_connection(view: HubView, tunnel: CloudTunnelView) -> IpsecConnection:
+    return IpsecConnection(
+        name=tunnel.id,
+        ifname=tunnel.ifname,
+        if_id=tunnel.number,
+        local_addrs=tunnel.local_outside,
+        transport="wan",
+        remote_addrs=tunnel.peer_outside,
+        local_id=tunnel.local_outside,
+        remote_id=tunnel.peer_outside,
+        initiator=True,
+        local_ts=",".join(net.cidr for net in tunnel.local_selectors),
+        remote_ts=",".join(net.cidr for net in tunnel.peer_selectors),
+        psk=tunnel.psk,
+    )
 
 
 def _ip_key(address: str) -> int:
@@ -84,53 +297,71 @@ def _table_key(prefix: str) -> tuple[int, int]:
     return _prefix_parts(prefix)
 
 
+def _table_of(rest: str) -> int:
+    """The kernel table of a route's `... table N` (0: the main table): staticd lists a prefix's
+    routes table by table."""
+    head, _, table = rest.rpartition(" table ")
+    return int(table) if head else 0
+
+
+def _distance_of(rest: str) -> int:
+    """A route's administrative distance (1 unless given): staticd lists a prefix's paths by it."""
+    words = rest.split(" table ")[0].split()
+    return int(words[-1]) if len(words) > 1 and words[-1].isdigit() else 1
+
+
 def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
     """(prefix, rest) pairs as `ip route` lines, in staticd's order."""
     return [
         f"ip route {prefix} {rest}"
-        for prefix, rest in sorted(routes, key=lambda r: (_static_route_key(r[0]), r[1]))
+        for prefix, rest in sorted(routes, key=lambda r: (_static_route_key(r[0]), _table_of(r[1]), _distance_of(r[1]), r[1]))
     ]
 
 
 def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     routes: list[tuple[str, str]] = []
-    # Anchor routes: the store's prefixes stay in BGP even while a LAN port is down (or absent,
+    # Anchor routes: the store's segments stay in BGP even while a LAN port is down (or absent,
     # as in the lab); a live connected route always wins over distance 254.
-    routes.extend((prefix.cidr, "blackhole 254") for prefix in view.advertised)
-    for link in view.wan:
-        if link.static and link.gateway:
-            routes.append((f"{link.tunnel.peer_outside}/32", f"{link.gateway} {link.ifname}"))
-            for tunnel in view.aws_tunnels:
-                if tunnel.link == link.name:
-                    routes.append((f"{tunnel.peer_outside}/32", f"{link.gateway} {link.ifname}"))
+    routes.extend((segment.net.cidr, "blackhole 254") for segment in view.segments if segment.advertised)
+    links = {link.name: link for link in view.wan}
+    # The underlay: each far end pinned in its own transport's table (policy-routed by source).
+    far_ends = [(t.peer_outside, links[t.link]) for t in view.tunnels]
+    far_ends += [(t.peer_outside, links[t.link]) for t in view.aws_tunnels]
+    for address, link in far_ends:
+        via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
+        routes.append((f"{address}/32", f"{via} table {link.table}"))
+    if view.breakout is not None and view.breakout.gateway:
+        # Guest Wi-Fi's own default route, in the breakout link's table only.
+        routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
 
     interfaces = [FrrInterface(view.lan_trunk, "LAN trunk", [])]
     interfaces += [FrrInterface(seg.ifname, seg.description, [seg.gateway.cidr]) for seg in view.segments]
     interfaces.append(FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr]))
     for link in view.wan:
-        addresses = [link.tunnel.inside.cidr]
-        if link.address is not None:
-            addresses.append(link.address.cidr)
+        addresses = [link.address.cidr] if link.address is not None else []
         interfaces.append(FrrInterface(link.ifname, link.description, addresses, link.bandwidth_mbps))
-    for tunnel in view.aws_tunnels:
+    for tunnel in view.tunnels:
         interfaces.append(
-            FrrInterface(tunnel.ifname, f"aws vpn {tunnel.name} over {tunnel.link}", [tunnel.inside.cidr])
+            FrrInterface(
+                tunnel.ifname,
+                f"ipsec {tunnel.id} to {tunnel.hub.hostname} over {tunnel.link} {tunnel.role}",
+                [tunnel.inside.cidr],
+            )
         )
+    for aws in view.aws_tunnels:
+        interfaces.append(FrrInterface(aws.ifname, f"ipsec {aws.id} aws vpn over {aws.link}", [aws.inside.cidr]))
     interfaces = _in_frr_order(interfaces)
-    for interface in interfaces:
-        if len(interface.addresses) > 1:
-            interface.addresses.sort(key=lambda cidr: _ip_key(cidr.split("/")[0]))
 
     neighbors = [
         FrrNeighbor(
-            link.tunnel.inside_peer,
-            link.hub.asn,
-            f"{link.hub.hostname} via {link.name} {link.role}",
-            link.bfd,
-            f"HUB-IN-{link.name}",
-            f"HUB-OUT-{link.name}",
+            tunnel.inside_peer,
+            tunnel.hub.asn,
+            f"{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
+            tunnel.bfd,
+            f"HUB-IN-{tunnel.ifname}",
+            f"HUB-OUT-{tunnel.ifname}",
         )
-        for link in view.wan
+        for tunnel in view.tunnels
     ]
     neighbors += [
         FrrNeighbor(
@@ -145,10 +376,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     ]
     neighbors.sort(key=lambda neighbor: _ip_key(neighbor.address))
     bfd_peers = sorted(
-        (
-            FrrBfdPeer(link.tunnel.inside_peer, link.tunnel.inside.ip, link.ifname, link.bfd.name)
-            for link in view.wan
-        ),
+        (FrrBfdPeer(t.inside_peer, t.inside.ip, t.ifname, t.bfd.name) for t in view.tunnels),
         key=lambda peer: _ip_key(peer.address),
     )
     return FrrStoreLayout(
@@ -161,27 +389,114 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     )
 
 
-@direct_init
+def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
+    """The intent's allowed flows, per segment interface (nftables spells the rest as deny)."""
+    ifnames = {segment.kind: segment.ifname for segment in view.segments}
+    return [
+        FirewallFlow(
+            ifname=ifnames[flow.source],
+            zone=flow.source,
+            daddr=", ".join(str(net) for net in flow.service.prefixes),
+            l4=_ports(flow.service),
+            internet=flow.service.internet,
+            why=f"{flow.service.name}: {flow.why}",
+        )
+        for flow in view.intent.flows
+        if flow.source in ifnames
+    ]
+
+
+def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
+    """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
+    uses only the breakout link's table and is refused (not routed) when that table is empty."""
+    rules = [
+        PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
+        for link in view.wan
+        if link.address is not None
+    ]
+    if view.guest is not None:
+        if view.breakout is not None:
+            rules.append(PolicyRule(f"from {view.guest.net.cidr} lookup {view.breakout.table} pref 1100"))
+        rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
+    return rules
+
+
+@dataclass(frozen=True, slots=True)
+class FrrHubNeighbor:
+    address: str
+    asn: int
+    description: str
+    group: str | None  # STORES-<BFD profile> for store links
+    update_source: str | None
+    next_hop_self: bool
+    route_map_in: str | None
+    route_map_out: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class FrrHubLayout:
     static_routes: list[str]
     interfaces: list[FrrInterface]
     networks: list[str]
-    peer_order: list[int]  # indexes into view.peers: by peer-group name, then address
+    neighbors: list[FrrHubNeighbor]  # in bgpd's order: grouped (by group, address), then the rest
+    to_stores: list[Net]  # summaries and every hub's loopback
+    cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
+    cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
+    aggregates: list[str]
 
 
 def hub_layout(view: HubView) -> FrrHubLayout:
     routes = [(net.cidr, "blackhole 254") for net in view.summaries]
+    # Policy-based cloud VPNs (OpenStack) carry no routing protocol: their prefixes route into
+    # the tunnel interface (the summary's blackhole stays as the anchor behind it).
+    routes += [
+        (net.cidr, tunnel.ifname)
+        for tunnel in view.cloud_tunnels
+        if tunnel.inside is None
+        for net in tunnel.peer_selectors
+    ]
     interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
-    interfaces += [FrrInterface(peer.ifname, peer.description, [peer.local.cidr]) for peer in view.peers]
+    interfaces += [
+        FrrInterface(peer.ifname, f"ipsec {peer.id} {peer.description}", [peer.local.cidr]) for peer in view.peers
+    ]
+    interfaces += [
+        FrrInterface(t.ifname, f"ipsec {t.id} {t.name}", [t.inside.cidr] if t.inside else [])
+        for t in view.cloud_tunnels
+    ]
     interfaces = _in_frr_order(interfaces)
-    # bgpd keeps its neighbours sorted by peer-group name, then by address (`peer_cmp`).
-    order = sorted(
-        range(len(view.peers)),
-        key=lambda index: (_group_name(view.peers[index].bfd), _ip_key(view.peers[index].peer)),
+    neighbors = [
+        FrrHubNeighbor(
+            peer.peer, peer.store.asn, peer.description, _group_name(peer.bfd), None, False, peer.route_map, None
+        )
+        for peer in view.peers
+    ]
+    neighbors += [
+        FrrHubNeighbor(hub.loopback, hub.asn, f"{hub.hostname} ibgp", None, view.loopback_ifname, True, None, None)
+        for hub in view.hub_neighbors
+    ]
+    neighbors += [
+        FrrHubNeighbor(t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT")
+        for t in view.cloud_tunnels
+        if t.inside_peer is not None
+    ]
+    # bgpd lists neighbours in `peer_cmp` order: peer-group members first (by group name, then
+    # address), then the others by address.
+    neighbors.sort(key=lambda n: (n.group is None, n.group or "", _ip_key(n.address)))
+    loopback = Net.at(_ip_key(view.loopback.ip), 32)
+    networks = sorted((net.cidr for net in (*view.summaries, loopback)), key=_table_key)
+    cloud = next((s for s in view.intent.sessions if s.kind == "hub-aws"), None)
+    return FrrHubLayout(
+        _sorted_routes(routes),
+        interfaces,
+        networks,
+        neighbors,
+        to_stores=[*view.summaries, loopback, *(Net.at(_ip_key(hub.loopback), 32) for hub in view.hub_neighbors)],
+        cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
+        cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
+        # The store supernet, announced to the clouds as one route (its stores stay specific
+        # towards everyone else: no summary-only).
+        aggregates=[view.store_supernet.cidr] if cloud else [],
     )
-    networks = sorted((net.cidr for net in view.summaries), key=_table_key)
-    return FrrHubLayout(_sorted_routes(routes), interfaces, networks, order)
 
 
 def _group_name(profile: BfdProfile) -> str:

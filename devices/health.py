@@ -58,20 +58,50 @@ def take_snapshot(driver: PlatformDriver, run: RunCommands) -> HealthSnapshot:
     return parse_snapshot(driver, run(commands)) if commands else HealthSnapshot()
 
 
-def parse_bgp_summary(output: str) -> dict[str, str]:
-    """peer address → BGP state, over every address family of `show bgp summary json`."""
+class BgpPeer(BaseModel):
+    """One BGP neighbour as `show bgp summary json` reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peer: str
+    remote_as: int | None = None
+    state: str
+    prefixes_received: int | None = None
+    uptime: str | None = None
+
+
+def parse_bgp_peers(output: str) -> list[BgpPeer]:
+    """Every neighbour of `show bgp summary json`, over all its address families.
+
+    A neighbour is listed once; it is Established when any of its address families is, and its
+    other fields come from that family (else from the first family it appears in)."""
     data = json_object(output)
-    peers: dict[str, str] = {}
+    peers: dict[str, BgpPeer] = {}
     for family in data.values():
         if not isinstance(family, dict):
             continue
         for address, peer in (family.get("peers") or {}).items():
-            if isinstance(peer, dict):
-                state = str(peer.get("state", "unknown"))
-                # A peer is Established when any of its address families is.
-                if peers.get(address) != "Established":
-                    peers[address] = state
-    return peers
+            if not isinstance(peer, dict):
+                continue
+            known = peers.get(address)
+            if known is not None and (known.state == "Established" or peer.get("state") != "Established"):
+                continue
+            remote_as = peer.get("remoteAs")
+            received = peer.get("pfxRcd")
+            uptime = peer.get("peerUptime")
+            peers[address] = BgpPeer(
+                peer=address,
+                remote_as=remote_as if isinstance(remote_as, int) else None,
+                state=str(peer.get("state", "unknown")),
+                prefixes_received=received if isinstance(received, int) else None,
+                uptime=uptime if isinstance(uptime, str) else None,
+            )
+    return list(peers.values())
+
+
+def parse_bgp_summary(output: str) -> dict[str, str]:
+    """peer address → BGP state, over every address family of `show bgp summary json`."""
+    return {peer.peer: peer.state for peer in parse_bgp_peers(output)}
 
 
 def parse_interfaces(output: str) -> dict[str, bool]:

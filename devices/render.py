@@ -14,14 +14,13 @@ import functools
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
-from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from storestack.common.files import atomic_write_text
@@ -118,70 +117,47 @@ def _reveal(value: Any) -> str:
     return value.reveal()
 
 
+def _slot_name(value: Any) -> str:
+    """Lint mode: the slot's name where the secret would be, so both ends can be compared."""
+    if not isinstance(value, Secret):
+        raise RenderError("the `secret` filter takes a secret slot")
+    return f"<{value.name}>"
+
+
+SecretsMode = Literal["redact", "reveal", "slots"]
+_SECRET_FILTERS = {"redact": _redact, "reveal": _reveal, "slots": _slot_name}
+
+
 def _fortios_quote(value: Any) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The stock sandbox, with its attribute verdicts memoised.
-
-    The stock check depends only on the object's type and the attribute name, so caching it
-    per (type, name) keeps exactly the same rules while removing most of the per-lookup cost
-    (rendering 10,000 stores does millions of lookups).
-    """
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        # A plain dict instead of the stock ChainMap over `self.globals`: every render and
-        # include copies its template's globals into a new context, and copying a ChainMap
-        # runs in Python. Nothing changes `self.globals` once `_environment` has built it.
-        return {**self.globals, **(d or {})}
+class _ViewSandbox(SandboxedEnvironment):
+    """The stock sandbox, told through its public `is_safe_attribute` hook which attributes are
+    plain data: the declared fields of storestack's frozen view and intent dataclasses. Every
+    other attribute (methods, properties, anything of any other type) gets the stock verdict."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        key = (type(obj), attr)
-        verdict = _SAFE_ATTRIBUTES.get(key)
-        if verdict is None:
-            verdict = super().is_safe_attribute(obj, attr, value)
-            _SAFE_ATTRIBUTES[key] = verdict
-        return verdict
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Fast path: a plain data attribute (a field of one of our view dataclasses, or a
-        # counter of a loop), already judged safe. Anything else (methods, str.format, item
-        # lookups, unsafe names) takes the stock sandbox path.
-        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
-            return getattr(obj, attribute)
-        value = super().getattr(obj, attribute)
-        kind = type(obj)
-        if kind not in _NOT_DATACLASSES and _SAFE_ATTRIBUTES.get((kind, attribute)):
-            if not dataclasses.is_dataclass(kind):
-                _NOT_DATACLASSES.add(kind)
-            elif attribute in _field_names(kind):
-                _PLAIN_ATTRIBUTES[kind] = _PLAIN_ATTRIBUTES.get(kind, frozenset()) | {attribute}
-        return value
-
-
-_SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
-# Attributes the fast path hands out as they are: per type, the names whose stock verdict is
-# "safe" and whose value is never a method (so `str.format` wrapping cannot apply). Loop
-# counters are properties that return ints and booleans.
-_PLAIN_ATTRIBUTES: dict[type, frozenset[str]] = {
-    LoopContext: frozenset(
-        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
-    ),
-}
-_NOT_DATACLASSES: set[type] = set()
+        kind: type = type(obj)
+        if attr in _data_fields(kind):
+            return True
+        return bool(super().is_safe_attribute(obj, attr, value))
 
 
 @functools.cache
-def _field_names(kind: type) -> frozenset[str]:
-    return frozenset(field.name for field in dataclasses.fields(kind))
+def _data_fields(kind: type) -> frozenset[str]:
+    """Field names of a frozen storestack dataclass; empty for any other type."""
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.frozen or not kind.__module__.startswith("storestack."):
+        return frozenset()
+    return frozenset(spec.name for spec in dataclasses.fields(kind))
 
 
 @functools.cache
-def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
+def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     """One sandbox per mode, shared by every Renderer: templates compile once per process."""
-    env = _Sandbox(
+    env = _ViewSandbox(
         loader=FileSystemLoader(str(template_root())),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -192,7 +168,7 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
         auto_reload=False,
         cache_size=-1,  # a fixed, small template set: a plain dict, no LRU bookkeeping per include
     )
-    env.filters["secret"] = _reveal if reveal_secrets else _redact
+    env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
     return env
 
@@ -200,9 +176,11 @@ def _environment(reveal_secrets: bool) -> SandboxedEnvironment:
 class Renderer:
     """Renders views; `reveal_secrets` makes push files, otherwise display files."""
 
-    def __init__(self, *, reveal_secrets: bool = False) -> None:
-        self.reveal_secrets = reveal_secrets
-        self.env = _environment(reveal_secrets)
+    def __init__(self, *, reveal_secrets: bool = False, secrets: SecretsMode | None = None) -> None:
+        """`secrets`: "reveal" (push files), "redact" (display), "slots" (lint: slot names)."""
+        mode: SecretsMode = secrets or ("reveal" if reveal_secrets else "redact")
+        self.reveal_secrets = mode == "reveal"
+        self.env = _environment(mode)
         # Blocks rendered so far: key -> (text, the values it was rendered from). Holding the
         # values keeps them alive, so an identity in a key never belongs to a new object.
         self._blocks: dict[tuple[Any, ...], tuple[RenderedBlock, tuple[Any, ...]]] = {}
@@ -256,11 +234,13 @@ class Renderer:
                 neighbors=layout.neighbors,
                 bfd_peers=layout.bfd_peers,
                 aws_links=layout.aws_links,
-                hub_routes=_with_default(view),
+                hub_routes=_hub_routes(view),
             )
         text = self._render(f"{view.platform}/store.j2", context)
+        # The platform's host files; FRR's are built from the network intent (devices/frr.py).
+        host = frr.store_host_context(view) if view.platform == "frr" else {"view": view}
         rendered_companions = tuple(
-            (suffix, self._render(f"{view.platform}/{template}", {"view": view}))
+            (suffix, self._render(f"{view.platform}/{template}", host))
             for suffix, template in (get_platform(view.platform).companions if companions else ())
         )
         return RenderedConfig(
@@ -278,8 +258,21 @@ class Renderer:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
+        host = frr.hub_host_context(view) if view.platform == "frr" else {"view": view}
+        rendered_companions = tuple(
+            (suffix, self._render(f"{view.platform}/{template}", host))
+            for suffix, template in get_platform(view.platform).hub_companions
+        )
         text = self._render(f"{view.platform}/hub.j2", context)
-        return RenderedConfig(view.hostname, "hub", view.platform, text, view.planned, self.reveal_secrets)
+        return RenderedConfig(
+            view.hostname,
+            "hub",
+            view.platform,
+            text,
+            view.planned,
+            self.reveal_secrets,
+            companions=rendered_companions,
+        )
 
 
 _MAX_BLOCKS = 64
@@ -307,9 +300,12 @@ def _check_immutable(value: Any) -> None:
         )
 
 
-def _with_default(view: StoreApplianceView) -> list[Net]:
+def _hub_routes(view: StoreApplianceView) -> list[Net]:
+    """What a store accepts from its hubs: the default route, the HQ/cloud summaries and the
+    hubs' loopbacks."""
     default = Net("0.0.0.0/0", "0.0.0.0", 0, "0.0.0.0", "255.255.255.255")
-    return [default, *view.hub_routes] if view.accept_default else list(view.hub_routes)
+    loopbacks = [Net(f"{hub.loopback}/32", hub.loopback, 32, "255.255.255.255", "0.0.0.0") for hub in view.hubs]
+    return [*([default] if view.accept_default else []), *view.hub_routes, *loopbacks]
 
 
 # ---------------------------------------------------------------- fleet-level API
@@ -323,6 +319,7 @@ def render_fleet(
     hubs: Sequence[str] | None = None,
     reveal_secrets: bool = False,
     workers: int = 1,
+    secrets: SecretsMode | None = None,
 ) -> Iterator[RenderedConfig]:
     """Intended configs, store appliances in store-id order, then hubs.
 
@@ -334,14 +331,16 @@ def render_fleet(
     unknown = sorted(set(outputs or {}) - set(fleet.stores))
     if unknown:
         # A store id mistyped in an outputs file would otherwise leave that store on planned values.
-        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
+        raise StackOutputsError(
+            f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}"
+        )
     selected = list(fleet.stores) if store_ids is None else [fleet.store(s).id for s in store_ids]
     selected = [store_id for store_id in selected if fleet.stores[store_id].state != "decommissioned"]
     hub_names = list(fleet.hubs) if hubs is None else list(hubs)
     for hub in hub_names:
         if hub not in fleet.hubs:
             raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-    job = _Job(fleet, outputs, reveal_secrets)
+    job = _Job(fleet, outputs, reveal_secrets, secrets)
     if workers <= 1 or len(selected) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
         for store_id in selected:
             yield from job.run(("stores", [store_id]))
@@ -359,18 +358,23 @@ class _Job:
     """What one render run needs; built lazily so a forked worker builds its own once."""
 
     def __init__(
-        self, fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None, reveal_secrets: bool
+        self,
+        fleet: Fleet,
+        outputs: Mapping[str, StoreCloudOutputs] | None,
+        reveal_secrets: bool,
+        secrets: SecretsMode | None = None,
     ) -> None:
         self.fleet = fleet
         self.outputs = outputs
         self.reveal_secrets = reveal_secrets
+        self.secrets = secrets
         self._tools: tuple[ViewBuilder, Renderer] | None = None
 
     def run(self, task: Task) -> list[RenderedConfig]:
         if self._tools is None:
             self._tools = (
                 ViewBuilder(self.fleet, self.outputs, reveal_secrets=self.reveal_secrets),
-                Renderer(reveal_secrets=self.reveal_secrets),
+                Renderer(reveal_secrets=self.reveal_secrets, secrets=self.secrets),
             )
         builder, renderer = self._tools
         kind, names = task
@@ -443,7 +447,9 @@ def render_appliance(
         raise RenderError(f"store {store_id} has no appliance {hostname!r} in the inventory")
     unknown = sorted(set(outputs or {}) - set(fleet.stores))
     if unknown:
-        raise StackOutputsError(f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}")
+        raise StackOutputsError(
+            f"stack outputs for stores that are not in the inventory: {', '.join(unknown)}"
+        )
     view = ViewBuilder(fleet, outputs, reveal_secrets=reveal_secrets).store_view(store, hostname)
     return Renderer(reveal_secrets=reveal_secrets).render_store_view(view, companions=False)
 

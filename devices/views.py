@@ -9,67 +9,25 @@ spell them in each vendor's syntax.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from storestack.common.platforms import Platform
 from storestack.devices.errors import StackOutputsError
+from storestack.devices.naming import short_ifname
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
+from storestack.network.build import NetworkIntent
+from storestack.network.model import HubIntent, StoreIntent, Tunnel
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
 
 _NETMASKS = [str(ipaddress.IPv4Address((0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)) for n in range(33)]
 _WILDCARDS = [str(ipaddress.IPv4Address(~(0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)) for n in range(33)]
-
-# Planned AWS values, used only until a store stack is live: inside /30s are laid out in
-# 169.254.16.0 onwards (clear of the ranges AWS reserves), outside endpoints in TEST-NET-1.
-_PLANNED_AWS_INSIDE_BASE = int(ipaddress.IPv4Address("169.254.16.0"))
-_PLANNED_AWS_INSIDE_SLOTS = 9000
-_PLANNED_AWS_OUTSIDE_BASE = int(ipaddress.IPv4Address("192.0.2.0"))
-
-
-# ---------------------------------------------------------------- construction
-
-_View = TypeVar("_View", bound=type)
-
-
-def direct_init(cls: _View) -> _View:
-    """Give a frozen, slotted view dataclass an `__init__` that fills its slots directly.
-
-    The generated `__init__` of a frozen dataclass sets each field through
-    `object.__setattr__`, several times slower than a slot store; the views of 10,000 stores
-    set millions of fields. Same parameters, defaults and result; instances stay frozen.
-    """
-    namespace: dict[str, Any] = {"_MISSING": dataclasses.MISSING}
-    params: list[str] = []
-    body: list[str] = []
-    for spec in dataclasses.fields(cls):
-        assert not spec.kw_only and spec.init, f"{cls.__name__}.{spec.name}: only plain fields"
-        namespace[f"_set_{spec.name}"] = getattr(cls, spec.name).__set__
-        value = spec.name
-        if spec.default is not dataclasses.MISSING:
-            namespace[f"_default_{spec.name}"] = spec.default
-            params.append(f"{spec.name}=_default_{spec.name}")
-        elif spec.default_factory is not dataclasses.MISSING:
-            namespace[f"_factory_{spec.name}"] = spec.default_factory
-            params.append(f"{spec.name}=_MISSING")
-            value = f"_factory_{spec.name}() if {spec.name} is _MISSING else {spec.name}"
-        else:
-            params.append(spec.name)
-        body.append(f"    _set_{spec.name}(self, {value})")
-    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
-    exec(source, namespace)  # the code is built above from the class's own field names
-    init: Callable[..., None] = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[misc]
-    return cls
 
 
 # ---------------------------------------------------------------- addresses
@@ -93,7 +51,6 @@ _DOTTED_HEADS_MAX = 1 << 16
 _OCTETS = [str(octet) for octet in range(256)]
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class Net:
     """An IPv4 network in every notation the platforms use."""
@@ -114,7 +71,6 @@ class Net:
         return cls(f"{text}/{prefixlen}", text, prefixlen, _NETMASKS[prefixlen], _WILDCARDS[prefixlen])
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class IfAddr:
     """An interface address: 10.64.0.1/26, its mask, and the network it sits in."""
@@ -143,7 +99,6 @@ class IfAddr:
 # ---------------------------------------------------------------- shared pieces
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class BfdProfile:
     name: str
@@ -156,7 +111,6 @@ BFD_WIRED = BfdProfile("WIRED", 200, 3)
 BFD_CELLULAR = BfdProfile("CELLULAR", 500, 5)
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class AclRule:
     """One packet-filter rule, platform-neutral; `None` addresses mean any."""
@@ -170,7 +124,6 @@ class AclRule:
     source_port: int | None = None
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class Acl:
     """A named packet filter; `number` is for platforms that want numbered ACLs too."""
@@ -180,7 +133,6 @@ class Acl:
     rules: list[AclRule]
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class ManagementView:
     """The fleet's management plane; tuples, so it is immutable all the way down (the renderer
@@ -200,7 +152,6 @@ class ManagementView:
     tacacs_key: Secret
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class HubRef:
     hostname: str
@@ -212,7 +163,6 @@ class HubRef:
 # ---------------------------------------------------------------- store appliance
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class SegmentView:
     kind: str  # pos, office, cctv, guest-wifi, iot
@@ -238,11 +188,20 @@ class SegmentView:
     inbound_rules: list[AclRule]  # filter on traffic entering from this segment; empty: none
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class TunnelView:
-    """IPsec + BGP overlay of one WAN link towards its hub."""
+    """IPsec + BGP overlay of one WAN link towards one hub (every link reaches both hubs)."""
 
+    id: str  # the tunnel id both ends share (network intent); names its PSK
+    link: str  # the WAN link (transport) it rides on
+    hub: HubRef
+    role: str  # primary, secondary, backup: the transport's role
+    local_pref: int  # on routes learned through this tunnel (backup hub a step lower)
+    prepend: int
+    prepend_path: str  # that many store ASNs, space-separated
+    bfd: BfdProfile
+    table: int  # the transport's front-door routing table (Linux) / VRF number
+    underlay_gateway: str | None  # next hop of the pinned /32 to peer_outside; None: learned
     ifname: str
     number: int
     local_outside: str | None  # store's public address; None when it comes from DHCP
@@ -254,7 +213,6 @@ class TunnelView:
     peer_ike_id: str  # the hub's IKE identity
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class WanLinkView:
     name: str
@@ -272,7 +230,9 @@ class WanLinkView:
     role: str  # primary, secondary, backup
     ifname: str
     hub: HubRef
-    tunnel: TunnelView
+    tunnel: TunnelView  # to the link's home hub (the pinned transit /31)
+    tunnels: list[TunnelView]  # to every hub the store reaches: primary hub first
+    table: int  # the transport's front-door routing table / VRF number
     local_pref: int  # applied to routes learned over this link
     prepend: int  # how often the store ASN is prepended on announcements over this link
     prepend_path: str  # that many store ASNs, space-separated: the AS path every platform prepends
@@ -281,9 +241,9 @@ class WanLinkView:
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class AwsTunnelView:
+    id: str  # the tunnel id (network intent); names its PSK
     name: str
     link: str  # WAN link name
     link_ifname: str
@@ -297,9 +257,45 @@ class AwsTunnelView:
     asn: int
     psk: Secret
     local_pref: int
+    table: int  # the front-door routing table of the link it rides on
+    underlay_gateway: str | None
 
 
-@direct_init
+@dataclass(frozen=True, slots=True)
+class CloudTunnelView:
+    """A hub's VPN to a cloud (`HybridCloud`): AWS (route-based, BGP) or OpenStack (policy-based)."""
+
+    id: str
+    kind: str  # hub-aws | hub-openstack
+    name: str  # the far end: aws:<region>:<n> or openstack:<site>
+    ifname: str
+    number: int
+    local_outside: str
+    peer_outside: str
+    inside: IfAddr | None  # None on a policy-based tunnel (OpenStack)
+    inside_peer: str | None
+    asn: int
+    psk: Secret
+    local_selectors: list[Net]
+    peer_selectors: list[Net]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    """What one segment may start towards one zone, stateful (replies are implied): the network
+    intent's flows of that segment grouped by the zone they leave through.
+
+    Zones are the segment tags (POS, OFFICE, ...), OVERLAY (the hub and cloud tunnels: HQ
+    services, corporate networks and the office's internet through HQ) and INTERNET (the WAN
+    ports; only guest Wi-Fi breaks out there). `rules` are ordered, first match wins, and end
+    in an implicit deny: a platform spells them as its ACL or policies for that zone pair."""
+
+    name: str  # <SOURCE>-TO-<DESTINATION>: object names on every platform
+    source: str
+    destination: str
+    rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+
+
 @dataclass(frozen=True, slots=True)
 class StoreApplianceView:
     hostname: str
@@ -318,7 +314,9 @@ class StoreApplianceView:
     lan_trunk: str
     segments: list[SegmentView]
     wan: list[WanLinkView]
+    tunnels: list[TunnelView]  # every hub tunnel of every link, link order then primary hub first
     aws_tunnels: list[AwsTunnelView]
+    intent: StoreIntent  # the network intent these views spell
     hubs: list[HubRef]
     hub_asn: int
     advertised: list[Net]  # the store's own prefixes; nothing else is ever announced
@@ -333,6 +331,8 @@ class StoreApplianceView:
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
+    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
+    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
@@ -349,7 +349,6 @@ class StoreApplianceView:
 # ---------------------------------------------------------------- hub appliance
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class HubStoreView:
     """One store as a hub sees it: what it may announce."""
@@ -361,7 +360,6 @@ class HubStoreView:
     prefix_list: str
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class HubPeerView:
     """One store WAN link terminating on this hub."""
@@ -377,6 +375,7 @@ class HubPeerView:
     peer: str  # store side; the BGP neighbour
     peer_outside: str | None  # store's public address; None when dynamic (DHCP/LTE)
     psk: Secret
+    id: str  # the tunnel id (network intent)
     local_pref: int
     route_map: str
     bfd: BfdProfile
@@ -384,7 +383,6 @@ class HubPeerView:
     ike_id: str  # the store link's IKE identity
 
 
-@direct_init
 @dataclass(frozen=True, slots=True)
 class HubView:
     hostname: str
@@ -402,6 +400,9 @@ class HubView:
     bfd_profiles: list[BfdProfile]
     store_supernet: Net
     ike_id: str
+    intent: HubIntent  # the network intent these views spell
+    hub_neighbors: list[HubRef]  # iBGP between hubs, loopback to loopback
+    cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
 
 
 # ---------------------------------------------------------------- builders
@@ -430,6 +431,25 @@ _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
+def transport_table(link_index: int) -> int:
+    """The front-door routing table (Linux policy routing) / VRF number of a store's transport."""
+    return 101 + link_index
+
+
+def _store_tunnel_ifname(profile: PlatformProfile, link_index: int, link_name: str, number: int) -> str:
+    """A store's hub tunnel interface. `number` counts the store's hub tunnels: 1..L are the
+    links' tunnels to their home hubs (named as before), L+1..2L those to the other hub."""
+    if profile.name == "frr":
+        return f"xfrm{number}"  # an XFRM interface, if_id = number (see templates/devices/frr)
+    if profile.name == "cisco_xe":
+        return f"Tunnel{number}"
+    if profile.name == "huawei_vrp":
+        return f"Tunnel0/0/{number}"
+    if number == link_index + 1:
+        return profile.hub_tunnel(link_index, link_name)
+    return short_ifname(f"hub2-{link_name}", profile.ifname_limit)
+
+
 class ViewBuilder:
     """Builds views for one fleet; fleet-wide parts (management, summaries) are computed once."""
 
@@ -439,20 +459,20 @@ class ViewBuilder:
         outputs: Mapping[str, StoreCloudOutputs] | None = None,
         *,
         reveal_secrets: bool = False,
+        intent: NetworkIntent | None = None,
     ) -> None:
         self.fleet = fleet
         self.outputs = dict(outputs or {})
         self.reveal_secrets = reveal_secrets
+        # Every address, tunnel, PSK slot and planned value comes from the network intent; this
+        # builder only spells it in the notations the templates print.
+        self.intent = intent or NetworkIntent(fleet, self.outputs, reveal_secrets=reveal_secrets)
         spec = fleet.spec
         plan = spec.ip_plan
         self._secrets = resolve_secret_refs(
             spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
-        self._planned_psk = self._secrets.get("ipsec-psk")
-        self._transit_base = int(plan.transit.network_address)
-        self._domain = spec.organisation.domain
         self._hub_prefix_cache: dict[str, list[Net]] = {}
-        self._aws_asn = spec.asn.aws
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -484,39 +504,34 @@ class ViewBuilder:
     def _slot(self, slug: str) -> Secret:
         return self._secrets.get(slug) or Secret(slug, "management.secrets", None, "has no reference")
 
-    # -------------------------------------------------------- per link helpers
+    # -------------------------------------------------------- per tunnel helpers
 
-    def link_ike_id(self, store_id: str, link_name: str) -> str:
-        return f"{store_id}-{link_name}.{self._domain}"
-
-    def hub_ike_id(self, hub: str) -> str:
-        return f"{hub}.{self._domain}"
-
-    def transit_index(self, link: ResolvedWanLink) -> int:
-        return (int(link.overlay.network.network_address) - self._transit_base) // 2
-
-    def _psk(self, what: str) -> Secret:
-        """PSK slot for planned values: the fleet-wide `ipsec-psk` secret if one is configured."""
-        planned = self._planned_psk
-        if planned is None:
-            return Secret(
-                what, "stack outputs", None, "comes from the store's stack outputs; none are loaded"
-            )
-        return Secret(what, planned.source, planned.value, planned.problem)
-
-    @staticmethod
-    def _link_ranks(store: ResolvedStore) -> dict[str, tuple[int, int]]:
-        """(local-pref, prepends) per link: wired links beat cellular ones, in priority order."""
-        ranks: dict[str, tuple[int, int]] = {}
-        wired = cellular = 0
-        for index, link in enumerate(store.wan):
-            if link.cellular:
-                ranks[link.name] = (100 - 10 * cellular, min(index, 3))
-                cellular += 1
-            else:
-                ranks[link.name] = (200 - 20 * wired, min(index, 3))
-                wired += 1
-        return ranks
+    def _tunnel_view(
+        self, profile: PlatformProfile, tunnel: Tunnel, link_index: int, number: int, store_asn: int, table: int
+    ) -> TunnelView:
+        assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+        underlay = tunnel.underlay
+        return TunnelView(
+            id=tunnel.id,
+            link=tunnel.transport,
+            hub=self.hub_refs[tunnel.peer],
+            role=tunnel.role,
+            local_pref=tunnel.local_pref,
+            prepend=tunnel.prepend,
+            prepend_path=" ".join([str(store_asn)] * tunnel.prepend),
+            bfd=BFD_CELLULAR if tunnel.bfd == BFD_CELLULAR.name else BFD_WIRED,
+            table=table,
+            underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
+            ifname=_store_tunnel_ifname(profile, link_index, tunnel.transport, number),
+            number=number,
+            local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
+            peer_outside=str(tunnel.peer_outside),
+            inside=IfAddr.of(tunnel.local_inside),
+            inside_peer=str(tunnel.peer_inside),
+            psk=tunnel.psk,
+            ike_id=tunnel.local_id,
+            peer_ike_id=tunnel.peer_id,
+        )
 
     # -------------------------------------------------------- store
 
@@ -534,25 +549,40 @@ class ViewBuilder:
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
+        intent = self.intent.store(store.id, hostname)
+        over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
         segments = [
-            self._segment(profile, kind, segment, net, protected)
+            self._segment(profile, kind, segment, net, protected, kind in over_cellular)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
-        ranks = self._link_ranks(store)
+        ranks = self.intent.transport_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = next((link.name for link in store.wan if not link.cellular), None)
+        link_index = {link.name: index for index, link in enumerate(store.wan)}
+        home_hub = {link.name: link.hub for link in store.wan}
+        by_link: dict[str, list[TunnelView]] = {}
+        for tunnel in intent.tunnels:
+            if tunnel.kind != "store-hub":
+                continue
+            index = link_index[tunnel.transport]
+            position = 0 if tunnel.peer == home_hub[tunnel.transport] else 1
+            by_link.setdefault(tunnel.transport, []).append(
+                self._tunnel_view(
+                    profile, tunnel, index, position * len(store.wan) + index + 1, store.asn, transport_table(index)
+                )
+            )
         wan = [
-            self._wan_link(profile, store, index, link, ranks[link.name], outputs, breakout_name)
+            self._wan_link(profile, store, index, link, ranks[link.name], by_link[link.name], breakout_name)
             for index, link in enumerate(store.wan)
         ]
-        aws = self._aws_tunnels(profile, store, wan, outputs) if store.cloud.aws_region else []
+        aws = self._aws_tunnels(profile, intent, wan)
         aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
         return StoreApplianceView(
             hostname=appliance.hostname,
             platform=appliance.platform,
-            planned=outputs is None or outputs.planned,
+            planned=intent.planned,
             store_id=store.id,
             store_name=store.name,
             city=store.city,
@@ -566,10 +596,16 @@ class ViewBuilder:
             lan_trunk=profile.lan_trunk,
             segments=segments,
             wan=wan,
+            tunnels=[tunnel for link in wan for tunnel in link.tunnels],
             aws_tunnels=aws,
+            intent=intent,
             hubs=[self.hub_refs[name] for name in store.hubs],
             hub_asn=self.fleet.spec.asn.hq,
-            advertised=[net_of_subnet.get(id(prefix)) or Net.of(prefix) for prefix in store.advertised_prefixes],
+            # Segments and the loopback: NTP, syslog, TACACS+ and SSH are sourced from it.
+            advertised=[
+                *(net_of_subnet.get(id(prefix)) or Net.of(prefix) for prefix in store.advertised_prefixes),
+                loopback_net,
+            ],
             hub_routes=self.hub_routes,
             accept_default=True,
             cloud_summary=self.cloud_summary,
@@ -602,6 +638,8 @@ class ViewBuilder:
                     ],
                 ),
             ],
+            zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
+            flows=self._flows(intent, segments),
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],
@@ -632,6 +670,35 @@ class ViewBuilder:
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
 
+    def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:
+        """The intent's flows as ordered rules per (segment, zone) pair. A service's prefixes and
+        ports become permits; an internet service is "anything but a private range". A segment
+        that never enters the overlay (guest Wi-Fi) reaches the internet through its own
+        breakout, the others through HQ."""
+        by_kind = {segment.kind: segment for segment in segments}
+        grouped: dict[tuple[str, str], list[AclRule]] = {}
+        for flow in intent.flows:
+            segment = by_kind.get(flow.source)
+            if segment is None:
+                continue
+            destination = "OVERLAY" if segment.overlay else "INTERNET"
+            rules = grouped.setdefault((segment.tag, destination), [])
+            service = flow.service
+            if service.internet:
+                rules += [AclRule("deny", "ip", segment.net, net) for net in self.private_ranges]
+                rules.append(AclRule("permit", "ip", segment.net))
+                continue
+            ports: tuple[int | None, ...] = service.ports or (None,)
+            rules += [
+                AclRule("permit", service.protocol, segment.net, Net.of(prefix), port)
+                for prefix in service.prefixes
+                for port in ports
+            ]
+        return [
+            FlowView(f"{source}-TO-{destination}", source, destination, rules)
+            for (source, destination), rules in grouped.items()
+        ]
+
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
         nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
@@ -657,7 +724,13 @@ class ViewBuilder:
         ]
 
     def _segment(
-        self, profile: PlatformProfile, kind: str, segment: ResolvedSegment, net: Net, protected: list[Net]
+        self,
+        profile: PlatformProfile,
+        kind: str,
+        segment: ResolvedSegment,
+        net: Net,
+        protected: list[Net],
+        over_cellular: bool,
     ) -> SegmentView:
         tag, dscp, dscp_name, dscp_bits = _SEGMENT_MARKS[kind]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
@@ -683,7 +756,7 @@ class ViewBuilder:
             dscp_bits=dscp_bits,
             priority=kind == "pos",
             shaped=kind == "cctv",
-            cellular_allowed=kind == "pos",
+            cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
             inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
 
@@ -694,36 +767,10 @@ class ViewBuilder:
         index: int,
         link: ResolvedWanLink,
         rank: tuple[int, int],
-        outputs: StoreCloudOutputs | None,
+        tunnels: list[TunnelView],
         breakout_name: str | None,
     ) -> WanLinkView:
         hub = self.hub_refs[link.hub]
-        live = outputs.link(link.name) if outputs is not None else None
-        psk_name = f"psk {store.id} {link.name}"
-        if live is not None:
-            tunnel = TunnelView(
-                ifname=profile.hub_tunnel(index, link.name),
-                number=index + 1,
-                local_outside=str(link.address.ip) if link.address else None,
-                peer_outside=str(live.outside_address),
-                inside=IfAddr.of(live.inside),
-                inside_peer=str(live.inside_peer),
-                psk=Secret(psk_name, "stack outputs", live.psk),
-                ike_id=self.link_ike_id(store.id, link.name),
-                peer_ike_id=self.hub_ike_id(hub.hostname),
-            )
-        else:
-            tunnel = TunnelView(
-                ifname=profile.hub_tunnel(index, link.name),
-                number=index + 1,
-                local_outside=dotted(int(link.address)) if link.address else None,
-                peer_outside=hub.public_address,
-                inside=IfAddr.of(link.overlay),
-                inside_peer=dotted(int(link.overlay_peer)),
-                psk=self._psk(psk_name),
-                ike_id=self.link_ike_id(store.id, link.name),
-                peer_ike_id=self.hub_ike_id(hub.hostname),
-            )
         role = "primary" if index == 0 else ("backup" if link.cellular else "secondary")
         static = link.addressing == "static" and link.address is not None
         return WanLinkView(
@@ -742,7 +789,9 @@ class ViewBuilder:
             role=role,
             ifname=profile.wan_port(index, link.name),
             hub=hub,
-            tunnel=tunnel,
+            tunnel=next(tunnel for tunnel in tunnels if tunnel.hub is hub),
+            tunnels=tunnels,
+            table=transport_table(index),
             local_pref=rank[0],
             prepend=rank[1],
             prepend_path=" ".join([str(store.asn)] * rank[1]),
@@ -752,140 +801,111 @@ class ViewBuilder:
         )
 
     def _aws_tunnels(
-        self,
-        profile: PlatformProfile,
-        store: ResolvedStore,
-        wan: list[WanLinkView],
-        outputs: StoreCloudOutputs | None,
+        self, profile: PlatformProfile, intent: StoreIntent, wan: list[WanLinkView]
     ) -> list[AwsTunnelView]:
-        aws_asn = self._aws_asn
         by_name = {link.name: link for link in wan}
-        tunnels: list[AwsTunnelView] = []
-        if outputs is not None:
-            for live in sorted(outputs.aws_tunnels, key=lambda t: (by_name[t.link].index, t.tunnel)):
-                link = by_name[live.link]
-                tunnels.append(
-                    AwsTunnelView(
-                        name=f"aws-{link.name}-t{live.tunnel}",
-                        link=link.name,
-                        link_ifname=link.ifname,
-                        ifname=profile.aws_tunnel(link.index, link.name, live.tunnel),
-                        number=100 + 2 * link.index + live.tunnel,
-                        tunnel=live.tunnel,
-                        peer_outside=str(live.outside_address),
-                        local_outside=link.tunnel.local_outside,
-                        inside=IfAddr.at(int(live.store_inside), 30),
-                        inside_peer=str(live.aws_inside),
-                        asn=aws_asn,
-                        psk=Secret(
-                            f"psk {store.id} aws {link.name} t{live.tunnel}", "stack outputs", live.psk
-                        ),
-                        local_pref=250 - 10 * link.index,
-                    )
-                )
-            return tunnels
-        # Planned: an AWS customer gateway needs a stable public address, so only links with
-        # static addressing carry AWS tunnels (the store stack decides the same way).
-        resolved = {link.name: link for link in store.wan}
-        for link in wan:
-            if not link.static:
+        views: list[AwsTunnelView] = []
+        for tunnel in intent.tunnels:
+            if tunnel.kind != "store-aws":
                 continue
-            transit_index = self.transit_index(resolved[link.name])
-            for number in (1, 2):
-                slot = (2 * transit_index + number - 1) % _PLANNED_AWS_INSIDE_SLOTS
-                inside_net = _PLANNED_AWS_INSIDE_BASE + 4 * slot  # a /30: AWS .1, the store .2
-                tunnels.append(
-                    AwsTunnelView(
-                        name=f"aws-{link.name}-t{number}",
-                        link=link.name,
-                        link_ifname=link.ifname,
-                        ifname=profile.aws_tunnel(link.index, link.name, number),
-                        number=100 + 2 * link.index + number,
-                        tunnel=number,
-                        peer_outside=dotted(_PLANNED_AWS_OUTSIDE_BASE + 1 + slot % 254),
-                        local_outside=link.tunnel.local_outside,
-                        inside=IfAddr.at(inside_net + 2, 30),
-                        inside_peer=dotted(inside_net + 1),
-                        asn=aws_asn,
-                        psk=self._psk(f"psk {store.id} aws {link.name} t{number}"),
-                        local_pref=250 - 10 * link.index,
-                    )
+            assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            link = by_name[tunnel.transport]
+            number = int(tunnel.peer.rsplit(":", 1)[1])
+            views.append(
+                AwsTunnelView(
+                    id=tunnel.id,
+                    name=f"aws-{link.name}-t{number}",
+                    link=link.name,
+                    link_ifname=link.ifname,
+                    ifname=profile.aws_tunnel(link.index, link.name, number),
+                    number=100 + 2 * link.index + number,
+                    tunnel=number,
+                    peer_outside=str(tunnel.peer_outside),
+                    local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
+                    inside=IfAddr.of(tunnel.local_inside),
+                    inside_peer=str(tunnel.peer_inside),
+                    asn=tunnel.peer_asn,
+                    psk=tunnel.psk,
+                    local_pref=tunnel.local_pref,
+                    table=link.table,
+                    underlay_gateway=link.gateway,
                 )
-        return tunnels
+            )
+        return views
 
     # -------------------------------------------------------- hub
 
     def _hub_prefixes(self, store: ResolvedStore) -> list[Net]:
-        """The store's advertised prefixes, once per builder: a store's links reach two hubs."""
+        """What a store may announce to a hub: its segments and its appliances' loopbacks."""
         prefixes = self._hub_prefix_cache.get(store.id)
         if prefixes is None:
-            prefixes = self._hub_prefix_cache[store.id] = [Net.of(net) for net in store.advertised_prefixes]
+            prefixes = self._hub_prefix_cache[store.id] = [
+                *(Net.of(net) for net in store.advertised_prefixes),
+                *(Net.at(int(appliance.loopback), 32) for appliance in store.appliances),
+            ]
         return prefixes
 
     def hub_view(self, hub_name: str) -> HubView:
         hub: ResolvedHub = self.fleet.hubs[hub_name]
         profile = get_platform(hub.platform)
+        intent = self.intent.hub(hub_name)
         stores: dict[str, HubStoreView] = {}
         peers: list[HubPeerView] = []
-        planned = False
-        rank_cache: dict[str, dict[str, tuple[int, int]]] = {}
-        for store, link in self.fleet.hub_peers(hub_name):
-            if store.state == "decommissioned":
-                continue  # its tunnels and routes leave the hub with it
+        transit_base = int(self.fleet.spec.ip_plan.transit.network_address)
+        wan_index: dict[tuple[str, str], ResolvedWanLink] = {}
+        by_id = {store.id: store for store in self.fleet.stores.values()}
+        for tunnel in intent.tunnels:
+            if tunnel.kind != "store-hub":
+                continue
+            assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            store = by_id[tunnel.peer]
             store_view = stores.get(store.id)
-            outputs = self.outputs.get(store.id)
             if store_view is None:
+                outputs = self.outputs.get(store.id)
                 if outputs is not None:
                     self._check_outputs(store, outputs)
-                store_view = HubStoreView(
+                store_view = stores[store.id] = HubStoreView(
                     store_id=store.id,
                     name=store.name,
                     asn=store.asn,
                     prefixes=self._hub_prefixes(store),
                     prefix_list=f"STORE-{store.id}",
                 )
-                stores[store.id] = store_view
-                rank_cache[store.id] = self._link_ranks(store)
-            live = outputs.link(link.name) if outputs is not None else None
-            if outputs is not None and outputs.planned:
-                planned = True
-            psk_name = f"psk {store.id} {link.name}"
-            if live is not None:
-                local = IfAddr.at(int(live.inside_peer), live.inside.network.prefixlen)
-                peer = dotted(int(live.inside))
-                psk = Secret(psk_name, "stack outputs", live.psk)
-            else:
-                planned = True
-                local = IfAddr.at(int(link.overlay_peer), 31)
-                peer = dotted(int(link.overlay))
-                psk = self._psk(psk_name)
-            transit_index = self.transit_index(link)
-            index = next(position for position, candidate in enumerate(store.wan) if candidate is link)
-            role = "primary" if index == 0 else ("backup" if link.cellular else "secondary")
+                wan_index.update(((store.id, link.name), link) for link in store.wan)
+            assert tunnel.peer_transport is not None
+            link = wan_index[(store.id, tunnel.peer_transport)]
+            slot = (int(tunnel.local_inside.network.network_address) - transit_base) // 2
             peers.append(
                 HubPeerView(
                     store=store_view,
                     link=link.name,
                     kind=link.kind,
                     cellular=link.cellular,
-                    role=role,
-                    ifname=profile.hub_peer_interface(store.id, link.name, transit_index),
-                    number=transit_index + 1,
-                    local=local,
-                    peer=peer,
-                    peer_outside=dotted(int(link.address)) if link.address is not None else None,
-                    psk=psk,
-                    local_pref=rank_cache[store.id][link.name][0],
+                    role=tunnel.role,
+                    ifname=profile.hub_peer_interface(store.id, link.name, slot),
+                    number=slot + 1,
+                    local=IfAddr.of(tunnel.local_inside),
+                    peer=str(tunnel.peer_inside),
+                    peer_outside=str(tunnel.peer_outside) if tunnel.peer_outside else None,
+                    psk=tunnel.psk,
+                    id=tunnel.id,
+                    local_pref=tunnel.local_pref,
                     route_map=f"FROM-{store.id}-{link.name}",
                     bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
-                    description=f"{store.id} {link.name} {link.kind} {role}",
-                    ike_id=self.link_ike_id(store.id, link.name),
+                    description=f"{store.id} {link.name} {link.kind} {tunnel.role}",
+                    ike_id=tunnel.peer_id,
                 )
             )
+        cloud = [
+            self._cloud_tunnel_view(profile, tunnel, number)
+            for number, tunnel in enumerate(
+                (t for t in intent.tunnels if t.kind in ("hub-aws", "hub-openstack")), start=1
+            )
+        ]
         return HubView(
             hostname=hub.hostname,
             platform=hub.platform,
-            planned=planned,
+            planned=intent.planned,
             asn=hub.asn,
             router_id=str(hub.loopback),
             loopback=IfAddr.at(int(hub.loopback), 32),
@@ -897,5 +917,39 @@ class ViewBuilder:
             mgmt=self._mgmt,
             bfd_profiles=sorted({peer.bfd for peer in peers}, key=lambda p: p.name),
             store_supernet=self.store_supernet,
-            ike_id=self.hub_ike_id(hub.hostname),
+            ike_id=self.intent.ike_id(hub.hostname),
+            intent=intent,
+            hub_neighbors=[
+                self.hub_refs[session.peer] for session in intent.sessions if session.kind == "hub-hub"
+            ],
+            cloud_tunnels=cloud,
         )
+
+    def _cloud_tunnel_view(self, profile: PlatformProfile, tunnel: Tunnel, number: int) -> CloudTunnelView:
+        far = tunnel.peer.split(":")
+        label = f"aws{far[2]}-{far[1]}" if tunnel.kind == "hub-aws" else f"os-{far[1]}"
+        if profile.name == "cisco_xe":
+            ifname = f"Tunnel{CLOUD_TUNNEL_BASE + number}"
+        elif profile.name == "huawei_vrp":
+            ifname = f"Tunnel0/0/{CLOUD_TUNNEL_BASE + number}"
+        else:
+            ifname = short_ifname(label, profile.ifname_limit)
+        return CloudTunnelView(
+            id=tunnel.id,
+            kind=tunnel.kind,
+            name=tunnel.peer,
+            ifname=ifname,
+            number=CLOUD_TUNNEL_BASE + number,
+            local_outside=str(tunnel.local_outside),
+            peer_outside=str(tunnel.peer_outside),
+            inside=IfAddr.of(tunnel.local_inside) if tunnel.local_inside else None,
+            inside_peer=str(tunnel.peer_inside) if tunnel.peer_inside else None,
+            asn=tunnel.peer_asn,
+            psk=tunnel.psk,
+            local_selectors=[Net.of(net) for net in tunnel.local_selectors],
+            peer_selectors=[Net.of(net) for net in tunnel.peer_selectors],
+        )
+
+
+# Hub cloud tunnels are numbered above every store tunnel (transit /31 slots stay below 2^16).
+CLOUD_TUNNEL_BASE = 65536

@@ -110,7 +110,8 @@ class ResolvedStore(Resolved):
 
     @property
     def hubs(self) -> list[str]:
-        return sorted({link.hub for link in self.wan})
+        """Every hub the store's tunnels reach: each transport reaches the primary and the backup hub."""
+        return sorted({self.primary_hub, self.backup_hub})
 
 
 StoreFilter = Callable[[ResolvedStore], bool]

@@ -168,6 +168,7 @@ class Management(Strict):
             "snmp-auth-key": "env:STORESTACK_SNMP_AUTH_KEY",
             "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
             "tacacs-key": "env:STORESTACK_TACACS_KEY",
+            "ipsec-psk": "env:STORESTACK_IPSEC_PSK",
         },
         description="where device secrets come from; values never appear in the inventory",
     )

@@ -11,24 +11,17 @@ from storestack.lab.errors import (
     LabPrerequisiteError,
     UnknownLinkError,
 )
-from storestack.lab.frr_lab import (
+from storestack.lab.frr_lab import down, lab_info, up
+from storestack.lab.models import (
     ApplianceMemory,
     ApplianceStatus,
-    BgpPeerStatus,
     DownReport,
     LabInfo,
     LabMemory,
     LabStatus,
-    bgp_peers,
-    down,
-    fail_link,
-    lab_info,
-    memory,
-    restore_link,
-    status,
-    up,
-    vtysh,
 )
+from storestack.lab.namespaces import fail_link, restore_link
+from storestack.lab.status import bgp_peers, memory, status, vtysh
 from storestack.lab.synthetic import synthetic_topology
 from storestack.lab.system import check_prerequisites
 from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology
@@ -36,7 +29,6 @@ from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopol
 __all__ = [
     "ApplianceMemory",
     "ApplianceStatus",
-    "BgpPeerStatus",
     "DownReport",
     "LabAppliance",
     "LabCommandError",

@@ -29,3 +29,7 @@ class LabNotFoundError(LabError, UsageError):
 
 class UnknownLinkError(LabError, UsageError):
     """fail-link/restore-link named a store or link the lab does not have."""
+
+
+class NoTunnelsError(LabError, UsageError):
+    """`lab check` on a lab that runs the veth overlay, which has no tunnels to check."""

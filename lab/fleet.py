@@ -14,7 +14,17 @@ from ipaddress import IPv4Interface
 
 from storestack.inventory import Fleet, ResolvedStore
 from storestack.lab.errors import LabError
-from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology
+from storestack.lab.topology import (
+    LabAppliance,
+    LabEndpoint,
+    LabLink,
+    LabSegment,
+    LabSites,
+    LabTopology,
+    LabTunnelPlan,
+    OverlayMode,
+)
+from storestack.network.build import NetworkIntent
 
 _IFNAMSIZ = 15
 
@@ -43,7 +53,11 @@ def select_stores(
 
 
 def topology_from_fleet(
-    fleet: Fleet, stores: list[str] | None = None, *, count: int | None = None
+    fleet: Fleet,
+    stores: list[str] | None = None,
+    *,
+    count: int | None = None,
+    overlay: OverlayMode = "veth",
 ) -> LabTopology:
     selected = select_stores(fleet, stores, count)
     appliances = [
@@ -75,6 +89,93 @@ def topology_from_fleet(
                     b=LabEndpoint(
                         appliance=link.hub, ifname=hub_ifname(store.id, link.name), address=hub_side
                     ),
+                    underlay=link.address,
+                    gateway=link.gateway,
                 )
             )
-    return LabTopology(appliances=appliances, links=links)
+    return LabTopology(
+        appliances=appliances,
+        links=links,
+        overlay=overlay,
+        public_addresses={name: hub.public_address for name, hub in fleet.hubs.items()},
+        tunnels=intent_tunnels(fleet, selected, appliances) if overlay == "ipsec" else [],
+        segments=segment_hosts(selected, appliances) if overlay == "ipsec" else [],
+        sites=lab_sites(fleet) if overlay == "ipsec" else None,
+        fleet_root=str(fleet.root) if overlay == "ipsec" else None,
+    )
+
+
+# The hosts the lab puts on each FRR store: the four kinds of device a security team asks about.
+HOST_SEGMENTS = ("pos", "guest-wifi", "office", "iot")
+
+
+def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -> list[LabSegment]:
+    frr = {a.name for a in appliances if a.platform == "frr"}
+    found: list[LabSegment] = []
+    for store in stores:
+        if not store.appliances or store.appliances[0].hostname not in frr:
+            continue
+        for kind in HOST_SEGMENTS:
+            segment = store.segments.get(kind)  # type: ignore[call-overload]
+            if segment is None:
+                continue
+            found.append(
+                LabSegment(
+                    store_id=store.id,
+                    appliance=store.appliances[0].hostname,
+                    kind=kind,
+                    vlan=segment.vlan,
+                    subnet=segment.subnet,
+                    gateway=segment.gateway,
+                    host=segment.dhcp_start,
+                    hub=store.primary_hub,
+                )
+            )
+    return found
+
+
+def lab_sites(fleet: Fleet) -> LabSites:
+    """HQ and cloud stand-in addresses, inside the intent's services and the IP plan."""
+    plan = fleet.spec.ip_plan
+    hq_pos = NetworkIntent(fleet).services["hq-pos"].prefixes[0]
+    return LabSites(
+        hq_prefixes=list(plan.hq),
+        hq_pos=hq_pos.network_address + 10,
+        hq_management=plan.management[0].network_address + 100,
+        cloud_prefix=plan.cloud,
+        cloud_host=plan.cloud.network_address + 10,
+        via_hubs=[plan.stores, plan.transit, plan.loopbacks],
+    )
+
+
+def intent_tunnels(
+    fleet: Fleet, stores: list[ResolvedStore], appliances: list[LabAppliance]
+) -> list[LabTunnelPlan]:
+    """The store-hub tunnels the network intent gives the chosen stores' FRR edges."""
+    frr = {a.name for a in appliances if a.platform == "frr"}
+    intent = NetworkIntent(fleet)
+    plans: list[LabTunnelPlan] = []
+    for store in stores:
+        if not store.appliances or store.appliances[0].hostname not in frr:
+            continue
+        store_intent = intent.store(store.id)
+        for tunnel in store_intent.tunnels:
+            if tunnel.kind != "store-hub" or tunnel.peer not in frr:
+                continue
+            if tunnel.local_inside is None or tunnel.peer_inside is None:
+                continue
+            prefix = tunnel.local_inside.network.prefixlen
+            plans.append(
+                LabTunnelPlan(
+                    id=tunnel.id,
+                    store_id=store.id,
+                    store=store_intent.hostname,
+                    transport=tunnel.transport,
+                    hub=tunnel.peer,
+                    store_inside=tunnel.local_inside,
+                    hub_inside=IPv4Interface(f"{tunnel.peer_inside}/{prefix}"),
+                    store_identity=tunnel.local_id,
+                    hub_identity=tunnel.peer_id,
+                )
+            )
+    return plans

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.lab.errors import LabNotFoundError
 from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
 STATE_FILE = "state.json"
@@ -85,17 +86,27 @@ class LabState(BaseModel):
     start_seconds: float | None = None
     # Vendor-platform appliances run in the SSH emulator, a daemon stopped by this pidfile.
     emulator_pidfile: str | None = None
+    # The "ipsec" overlay's internet namespace (see lab/underlay.py).
+    internet_namespace: str | None = None
+    # "<appliance>/<tunnel id>" → the tunnel device name the rendered configs use (xfrm<N> …).
+    tunnel_ifnames: dict[str, str] = Field(default_factory=dict)
+    # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
+    site_namespaces: dict[str, str] = Field(default_factory=dict)
 
     def is_emulated(self, appliance: str) -> bool:
         return self.topology.appliance(appliance).emulated
 
-    def veth_links(self) -> list[LabLink]:
+    def frr_links(self) -> list[LabLink]:
         """Links with an FRR appliance at both ends; a link to an emulated appliance has no veth."""
         return [
             link
             for link in self.topology.links
             if not self.is_emulated(link.a.appliance) and not self.is_emulated(link.b.appliance)
         ]
+
+    def veth_links(self) -> list[LabLink]:
+        """Links whose overlay is a veth pair between store and hub (the "veth" overlay)."""
+        return self.frr_links() if self.topology.overlay == "veth" else []
 
     def runtime(self, appliance: str) -> ApplianceRuntime:
         for runtime in self.appliances:
@@ -104,7 +115,10 @@ class LabState(BaseModel):
         raise KeyError(appliance)
 
     def namespaces(self) -> list[str]:
-        return [runtime.namespace for runtime in self.appliances]
+        """Every namespace of the lab: the appliances', the stand-in sites' and the internet's."""
+        names = [runtime.namespace for runtime in self.appliances]
+        names += list(self.site_namespaces.values())
+        return names + ([self.internet_namespace] if self.internet_namespace else [])
 
 
 def load_state(state_dir: Path) -> LabState | None:
@@ -118,3 +132,10 @@ def load_state(state_dir: Path) -> LabState | None:
 
 def save_state(state_dir: Path, state: LabState) -> None:
     atomic_write_text(state_dir / STATE_FILE, state.model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+def require_state(state_dir: Path) -> LabState:
+    state = load_state(state_dir.resolve())
+    if state is None:
+        raise LabNotFoundError(f"no lab is recorded in {state_dir}; run `storestack lab up` first")
+    return state

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology
+from storestack.lab.topology import LabAppliance, LabEndpoint, LabLink, LabTopology, OverlayMode
 
 PRIMARY_HUB = "hub-1"
 BACKUP_HUB = "hub-2"
 
 
-def synthetic_topology(stores: int, *, wan_pool: str = "100.64.0.0/16") -> LabTopology:
+def synthetic_topology(
+    stores: int, *, wan_pool: str = "100.64.0.0/16", overlay: OverlayMode = "veth"
+) -> LabTopology:
     """`stores` store edges, each with a fiber link to hub-1 and an LTE link to hub-2.
 
     Every link is a /30 out of `wan_pool`; the store side takes the first host address.
@@ -44,4 +46,4 @@ def synthetic_topology(stores: int, *, wan_pool: str = "100.64.0.0/16") -> LabTo
                     ),
                 )
             )
-    return LabTopology(appliances=appliances, links=links)
+    return LabTopology(appliances=appliances, links=links, overlay=overlay)

@@ -44,6 +44,13 @@ def run(
     return result
 
 
+def ip_batch(namespace: str | None, commands: Sequence[str]) -> None:
+    if not commands:
+        return
+    argv = ["ip", *(["-n", namespace] if namespace else []), "-batch", "-"]
+    run(argv, stdin="\n".join(commands) + "\n", timeout=60)
+
+
 def check_prerequisites() -> None:
     """Raise LabPrerequisiteError naming what is missing for the FRR lab."""
     problems: list[str] = []
@@ -52,7 +59,10 @@ def check_prerequisites() -> None:
     for needed in (FRR_INIT, VTYSH, SSHD, FRR_LIB / "bgpd", FRR_LIB / "bfdd"):
         if not needed.exists():
             problems.append(f"{needed} is missing (install frr and openssh-server: make system-deps)")
-    for tool in ("ip", "unshare", "nsenter", "hostname", "useradd", "userdel", "chpasswd", "ssh-keygen"):
+    for needed in (Path("/usr/lib/ipsec/charon"), Path("/usr/sbin/swanctl")):
+        if not needed.exists():
+            problems.append(f"{needed} is missing (install strongSwan with kernel-libipsec: make system-deps)")
+    for tool in ("ip", "unshare", "nsenter", "hostname", "useradd", "userdel", "chpasswd", "ssh-keygen", "nft"):
         if shutil.which(tool) is None:
             problems.append(f"{tool} is not on PATH")
     if problems:

@@ -7,7 +7,7 @@ synthetic generator (benchmarks) or by hand (tests) in exactly the same way.
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +17,10 @@ from storestack.devices.platforms import get_platform
 from storestack.devices.targets import ApplianceRole
 
 LinkKind = Literal["fiber", "broadband", "lte", "5g"]
+# How the lab carries a link's overlay: "veth" puts the overlay /31 straight on a veth pair
+# between store and hub; "ipsec" gives every site a WAN veth into the lab's internet
+# namespace and carries the overlay through IPsec (strongSwan kernel-libipsec) only.
+OverlayMode = Literal["veth", "ipsec"]
 
 # Linux limits interface names to 15 bytes (IFNAMSIZ - 1).
 _IFNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"
@@ -57,6 +61,10 @@ class LabLink(BaseModel):
     primary: bool = Field(default=False, description="the store's preferred link")
     a: LabEndpoint
     b: LabEndpoint
+    underlay: IPv4Interface | None = Field(
+        default=None, description="the store's static WAN address; None: the lab assigns one (DHCP stand-in)"
+    )
+    gateway: IPv4Address | None = Field(default=None, description="the static address's gateway")
 
     @model_validator(mode="after")
     def _same_subnet(self) -> LabLink:
@@ -70,11 +78,74 @@ class LabLink(BaseModel):
         return self
 
 
+class LabTunnelPlan(BaseModel):
+    """One store-to-hub IPsec tunnel of the network intent, as the lab builds it (no secrets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="the intent's tunnel id, the same at both ends")
+    store_id: str
+    store: str = Field(description="the store appliance, the initiator")
+    transport: str = Field(description="the store WAN link the tunnel rides on")
+    hub: str
+    store_inside: IPv4Interface
+    hub_inside: IPv4Interface
+    store_identity: str
+    hub_identity: str
+
+
+class LabSegment(BaseModel):
+    """A store LAN segment the lab puts one host on (a till, a guest phone, an office PC …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_id: str
+    appliance: str
+    kind: str = Field(description="the segment's zone in the network intent: pos, office, iot, guest-wifi …")
+    vlan: int
+    subnet: IPv4Network
+    gateway: IPv4Address
+    host: IPv4Address
+    hub: str | None = Field(
+        default=None,
+        description="the store's primary hub: HQ routes the segment back through it, as the hub "
+        "that saw the flow's first packet holds its firewall state",
+    )
+
+
+class LabSites(BaseModel):
+    """The lab's stand-ins beyond the stores: HQ (POS service, management) and the cloud."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hq_prefixes: list[IPv4Network]
+    hq_pos: IPv4Address = Field(description="the HQ POS service, inside the intent's hq-pos service")
+    hq_management: IPv4Address = Field(description="the management workstation, inside ip_plan.management")
+    cloud_prefix: IPv4Network
+    cloud_host: IPv4Address
+    via_hubs: list[IPv4Network] = Field(
+        description="what HQ routes towards the hubs: ip_plan.stores, transit and loopbacks"
+    )
+
+
 class LabTopology(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     appliances: list[LabAppliance]
     links: list[LabLink] = []
+    overlay: OverlayMode = "veth"
+    public_addresses: dict[str, IPv4Address] = Field(
+        default_factory=dict, description="hub name → the public address its stores' tunnels dial"
+    )
+    fleet_root: str | None = Field(
+        default=None, description="the fleet the lab was built from; its rendered IPsec files run in the lab"
+    )
+    segments: list[LabSegment] = Field(default_factory=list)
+    sites: LabSites | None = None
+    tunnels: list[LabTunnelPlan] = Field(
+        default_factory=list,
+        description="the intent's store-hub tunnels; empty: one lab tunnel per link (synthetic labs)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> LabTopology:

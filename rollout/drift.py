@@ -95,14 +95,19 @@ def _intended(env: Environment, stores: list[str], hubs: list[str]) -> tuple[dic
     configs: dict[str, RenderedConfig] = {}
     errors: dict[str, str] = {}
     outputs = {}
+    failed: set[str] = set()
     for store_id in stores:
         try:
-            outputs[store_id] = env.outputs.get(store_id)
+            found = env.outputs.get(store_id)
         except (DevicesError, StackError) as exc:
+            failed.add(store_id)
             for appliance in env.fleet.store(store_id).appliances:
                 errors[appliance.hostname] = f"stack outputs: {exc}"
+            continue
+        if found is not None:
+            outputs[store_id] = found
     for store_id in stores:
-        if store_id not in outputs:
+        if store_id in failed:
             continue
         try:
             for config in render_fleet(env.fleet, outputs=outputs, store_ids=[store_id], hubs=[], reveal_secrets=True):

@@ -18,7 +18,6 @@ from storestack.inventory import Fleet
 from storestack.stacks.automation import run_operation
 from storestack.stacks.config import store_stack_name
 from storestack.stacks.device_bridge import outputs_from_store_stack
-from storestack.stacks.plan import planned_store_outputs
 
 OutputsMode = Literal["live", "planned"]
 
@@ -60,21 +59,23 @@ class CloudOutputs:
             self._known[store_id] = outputs
         return outputs
 
-    def get(self, store_id: str) -> StoreCloudOutputs:
+    def get(self, store_id: str) -> StoreCloudOutputs | None:
+        """The store's live outputs; None in planned mode: then every render uses the network
+        intent's planned values, the same ones `devices push` and `drift` render without outputs
+        (one planned-values path)."""
         with self._lock:
             known = self._known.get(store_id)
-        if known is not None:
+        if known is not None or self.mode == "planned":
             return known
-        if self.mode == "planned":
-            with MOCK_RUNTIME:
-                planned = planned_store_outputs(self.fleet, store_id)
-            values = {name: output.value for name, output in planned.items()}
-        else:
-            result = run_operation(
-                "outputs", store_stack_name(store_id), self.stacks_dir, backend=self.backend, keep_values=True
-            )
-            values = result.values
-        return self.remember(store_id, values)
+        result = run_operation(
+            "outputs", store_stack_name(store_id), self.stacks_dir, backend=self.backend, keep_values=True
+        )
+        return self.remember(store_id, result.values)
+
+    def mapping(self, store_ids: list[str]) -> dict[str, StoreCloudOutputs]:
+        """The outputs of `store_ids` that exist, as `render_fleet` takes them."""
+        found = {store_id: self.get(store_id) for store_id in store_ids}
+        return {store_id: outputs for store_id, outputs in found.items() if outputs is not None}
 
     def known(self) -> dict[str, StoreCloudOutputs]:
         with self._lock:

@@ -43,6 +43,7 @@ from storestack.devices.render import RenderedConfig, render_fleet, write_config
 from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
+from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
@@ -265,14 +266,17 @@ def step_up(run: StoreRun) -> StepOutcome:
     env = run.env
     stack = f"store-{run.store_id}"
     if env.outputs_mode == "planned":
-        outputs = env.outputs.get(run.store_id)
+        # No live stack: every render uses the network intent's planned values.
+        tunnels = NetworkIntent(env.fleet).store(run.store_id).tunnels
+        hub_tunnels = sum(tunnel.kind == "store-hub" for tunnel in tunnels)
+        aws_tunnels = sum(tunnel.kind == "store-aws" for tunnel in tunnels)
         reason = "--lab" if run.options.lab_state_dir is not None else "no Pulumi CLI on PATH"
         return StepOutcome(
             summary=(
-                f"PLANNED outputs ({reason}): {len(outputs.links)} hub tunnel(s), "
-                f"{len(outputs.aws_tunnels)} AWS tunnel(s); no live stack"
+                f"PLANNED values ({reason}): {hub_tunnels} hub tunnel(s), "
+                f"{aws_tunnels} AWS tunnel(s); no live stack"
             ),
-            data={"mode": "planned", "reason": reason, "hub_tunnels": len(outputs.links), "aws_tunnels": len(outputs.aws_tunnels)},
+            data={"mode": "planned", "reason": reason, "hub_tunnels": hub_tunnels, "aws_tunnels": aws_tunnels},
         )
     operation: Operation = "preview" if run.options.dry_run else "up"
     run.detail(f"pulumi {operation} {stack}")
@@ -306,7 +310,7 @@ def _changes_text(changes: dict[str, int]) -> str:
 def step_render(run: StoreRun) -> StepOutcome:
     env = run.env
     try:
-        outputs = {run.store_id: env.outputs.get(run.store_id)}
+        outputs = env.outputs.mapping([run.store_id])
         # The hubs are rendered at the push step, once for the whole batch (push_batch_hubs).
         configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=[], reveal_secrets=True))
     except (DevicesError, StackError) as exc:
@@ -317,11 +321,11 @@ def step_render(run: StoreRun) -> StepOutcome:
     else:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_configs(configs, directory)
-    planned = outputs[run.store_id].planned
+    planned = run.store_id not in outputs or outputs[run.store_id].planned
     return StepOutcome(
         summary=(
             f"{', '.join(run.edges)} (hub(s) {', '.join(run.hubs)} at the push, for the batch)"
-            + (" from PLANNED outputs" if planned else " from live stack outputs")
+            + (" from PLANNED values" if planned else " from live stack outputs")
         ),
         data={"appliances": [c.name for c in configs], "planned": planned, "directory": str(directory)},
     )
@@ -365,7 +369,7 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
     """
     hubs = sorted({hub for store in stores for hub in env.fleet.store(store).hubs})
     try:
-        outputs = {store: env.outputs.get(store) for store in stores}
+        outputs = env.outputs.mapping(stores)
         configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True))
     except (DevicesError, StackError) as exc:
         return [

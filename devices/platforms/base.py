@@ -179,6 +179,8 @@ class PlatformProfile:
     # Files rendered next to the config for the appliance's host: (file suffix, template name
     # in the platform's template folder).
     companions: tuple[tuple[str, str], ...] = ()
+    # The same for hubs.
+    hub_companions: tuple[tuple[str, str], ...] = ()
     # True when show commands answer in JSON (`show bgp summary json` …): rollout verification
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False

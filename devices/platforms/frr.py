@@ -153,6 +153,19 @@ PLATFORM = FrrPlatform(
     hier_driver=HConfigDriverFRR,
     emulated=False,
     json_show_commands=True,
-    # The store's Linux host filters with nftables and serves DHCP/DNS with dnsmasq.
-    companions=(("nftables.conf", "host-nftables.j2"), ("dnsmasq.conf", "host-dnsmasq.j2")),
+    # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
+    # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq.
+    companions=(
+        ("nftables.conf", "host-nftables.j2"),
+        ("dnsmasq.conf", "host-dnsmasq.j2"),
+        ("swanctl.conf", "host-swanctl.j2"),
+        ("strongswan.conf", "host-strongswan.j2"),
+        ("routing", "host-routing.j2"),
+    ),
+    hub_companions=(
+        ("nftables.conf", "hub-nftables.j2"),
+        ("swanctl.conf", "host-swanctl.j2"),
+        ("strongswan.conf", "host-strongswan.j2"),
+        ("routing", "host-routing.j2"),
+    ),
 )

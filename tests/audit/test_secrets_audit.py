@@ -26,6 +26,7 @@ from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
 
 STORE = "nw-0003"  # IOS-XE: its config carries every kind of device secret and the PSKs
 APPLIANCE = f"{STORE}-edge1"
@@ -36,6 +37,8 @@ DEVICE_SECRETS = {
     "STORESTACK_TACACS_KEY": "Audit-Tacacs-Key-2290",
 }
 PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
+# The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.
+IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Audit-Ipsec-Psk-Seed-5127")
 
 
 class Audit:
@@ -61,7 +64,9 @@ class Audit:
             files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
             assert files, f"{path}: nothing there"
             for file in files:
-                assert file.stat().st_mode & 0o777 == 0o600, f"{file} holds secrets but is {file.stat().st_mode & 0o777:04o}"
+                assert file.stat().st_mode & 0o777 == 0o600, (
+                    f"{file} holds secrets but is {file.stat().st_mode & 0o777:04o}"
+                )
                 self.secret_files.add(file)
 
     def scan(self) -> None:
@@ -72,7 +77,9 @@ class Audit:
         for file in sorted(p for p in self.work.rglob("*") if p.is_file()):
             # Every path is checked, secret files included: a backup's name must not carry one.
             relative = str(file.relative_to(self.work))
-            leaks += [f"file name {relative}: {name}" for name, value in self.secrets.items() if value in relative]
+            leaks += [
+                f"file name {relative}: {name}" for name, value in self.secrets.items() if value in relative
+            ]
             if file in self.secret_files:
                 continue
             text = file.read_bytes().decode("utf-8", errors="replace")
@@ -87,6 +94,7 @@ def audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Audit]:
     for name, value in DEVICE_SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv(*IPSEC_PSK_SEED)
     monkeypatch.chdir(tmp_path)
     fleet = load_fleet(sample_chain_path())
     run = run_store_stack(fleet, STORE, preview=False)
@@ -94,7 +102,12 @@ def audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Audit]:
     outputs.write_text(yaml.safe_dump(outputs_file(run, STORE, planned=False)))
     outputs.chmod(0o600)
     psks = {f"psk {name}": value for name, value in run.outputs["tunnel_psks"].value.items()}
-    secrets = {**DEVICE_SECRETS, **psks, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    secrets = {
+        **DEVICE_SECRETS,
+        **psks,
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1],
+    }
     audit = Audit(tmp_path, secrets)
     audit.holds_secrets(outputs)
     yield audit
@@ -114,13 +127,33 @@ def test_inventory_stacks_plan_and_render_outputs_hold_no_secret(audit: Audit) -
     audit.run("devices", "render", "--out", str(work / "display"))
     audit.run("devices", "render", "--outputs", "outputs.yaml", "--out", str(work / "display-live"))
     audit.run("devices", "show", STORE)
-    audit.run("devices", "render", "--store", STORE, "--outputs", "outputs.yaml", "--with-secrets", "--out", str(work / "push"))
-    audit.run("devices", "render", "--store", STORE, "--outputs", "outputs.yaml", "--with-secrets", "--out", str(work / "push"),
-              "--check")
+    audit.run(
+        "devices",
+        "render",
+        "--store",
+        STORE,
+        "--outputs",
+        "outputs.yaml",
+        "--with-secrets",
+        "--out",
+        str(work / "push"),
+    )
+    audit.run(
+        "devices",
+        "render",
+        "--store",
+        STORE,
+        "--outputs",
+        "outputs.yaml",
+        "--with-secrets",
+        "--out",
+        str(work / "push"),
+        "--check",
+    )
 
     pushed = (work / "push" / f"{APPLIANCE}.cfg").read_text()
     for name, value in audit.secrets.items():
-        if name != "PULUMI_CONFIG_PASSPHRASE":
+        if name not in ("PULUMI_CONFIG_PASSPHRASE", IPSEC_PSK_SEED[0]):
             assert value in pushed, f"the push file lacks {name}: the audit would prove nothing"
     audit.holds_secrets(work / "push")
     assert "<redacted>" in (work / "display" / f"{APPLIANCE}.cfg").read_text()
@@ -149,8 +182,16 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     audit.run("lab", "status", "--state-dir", str(lab_dir), "--json", code=(0, 1))
 
     targets = str(lab_dir / "inventory.yaml")
-    common = ["--targets", targets, "--outputs", "outputs.yaml", "--state-dir", str(work / "state"),
-              "--session-log", str(work / "session-logs")]
+    common = [
+        "--targets",
+        targets,
+        "--outputs",
+        "outputs.yaml",
+        "--state-dir",
+        str(work / "state"),
+        "--session-log",
+        str(work / "session-logs"),
+    ]
     audit.run("devices", "push", *common, "--dry-run")
     first = json.loads(audit.run("devices", "push", *common, "--json").stdout)
     assert {d["name"]: d["outcome"] for d in first["devices"]}[APPLIANCE] == "changed", first
@@ -160,7 +201,9 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     backups = work / "state" / "backups"
     audit.holds_secrets(backups)
     backup_text = "\n".join(p.read_text() for p in backups.rglob("*.cfg") if APPLIANCE in str(p))
-    assert DEVICE_SECRETS["STORESTACK_SNMP_AUTH_KEY"] in backup_text  # the second run backed up the pushed config
+    assert (
+        DEVICE_SECRETS["STORESTACK_SNMP_AUTH_KEY"] in backup_text
+    )  # the second run backed up the pushed config
     assert os.listdir(work / "session-logs") and list((work / "state" / "runs").glob("push-*.json"))
     # The emulated appliance's own running and startup configs hold what was pushed, as its
     # flash would: owner only.
@@ -169,23 +212,38 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     audit.scan()
 
 
-def test_demo_holds_no_secret(tmp_path: Path) -> None:
+def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`storestack demo` with known device secrets and passphrase: nothing it prints or writes
     holds one, except the emulated appliances' own configs (0600), which must hold them."""
     require_frr_lab()
     fleet = load_fleet(sample_chain_path())
-    secrets = {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    secrets = {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1]}
     for store in fleet:
         run = run_store_stack(fleet, store.id, preview=True)
-        secrets |= {f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()}
+        secrets |= {
+            f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()
+        }
+    # The lab has no live stacks: the demo renders the network intent's planned, per-tunnel PSKs.
+    monkeypatch.setenv(*IPSEC_PSK_SEED)
+    intent = NetworkIntent(fleet, reveal_secrets=True)
+    secrets |= {f"psk {t.id}": t.psk.reveal() for store in fleet for t in intent.store(store.id).tunnels}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}
-    env |= {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "COLUMNS": "120"}
+    env |= {
+        **DEVICE_SECRETS,
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1],
+        "COLUMNS": "120",
+    }
     env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if not (Path(p) / "pulumi").exists())
     storestack = Path(sys.executable).with_name("storestack")
     state = tmp_path / "demo"
     result = subprocess.run(
         [str(storestack), "demo", "--state-dir", str(state)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

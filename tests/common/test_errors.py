@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from storestack.cli import main as cli_main
 from storestack.cli.common import EXIT_FAILED, EXIT_USAGE, exit_code_for, json_option
+from storestack.common.destroyguard import DestroyRefusedError
 from storestack.common.errors import FAMILIES, StorestackError, UsageError
 from storestack.common.journal import JournalError
 from storestack.components.common import ComponentArgsError
@@ -92,6 +93,7 @@ def test_every_error_storestack_defines_has_the_one_root_and_exactly_one_family(
         (RolloutConfigError("lab not up"), EXIT_USAGE),
         (RolloutInventoryError(["fleet.yaml:3 bad"]), EXIT_FAILED),
         (JournalError("no run journal"), EXIT_USAGE),
+        (DestroyRefusedError("5 of 8 store stacks would be destroyed"), EXIT_USAGE),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
 )
@@ -152,9 +154,9 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 def test_an_unknown_store_is_a_usage_error_in_every_command(runner: CliRunner, args: list[str]) -> None:
     result = runner.invoke(cli_main.cli, args)
     assert result.exit_code == EXIT_USAGE, result.output
-    report = json.loads(result.stdout)
-    assert report["ok"] is False
-    assert report["error"].startswith("no store 'nw-9999' in the inventory")
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"ok", "error"} and payload["ok"] is False
+    assert payload["error"].startswith("no store 'nw-9999' in the inventory")
 
 
 def test_a_missing_lab_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from testsupport.rendering import FIXTURES, TEST_SECRETS
+from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 from storestack.devices.outputs import StoreCloudOutputs, parse_stack_outputs
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
@@ -26,4 +26,5 @@ def live_outputs() -> dict[str, StoreCloudOutputs]:
 def device_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in TEST_SECRETS.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv(*TEST_IPSEC_PSK_SEED)
     return dict(TEST_SECRETS)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.inventory import sample_chain_path
+from storestack.inventory import load_fleet, sample_chain_path
 
 FLEET = ["--fleet", str(sample_chain_path())]
 
@@ -28,7 +28,11 @@ def test_render_writes_one_file_per_appliance_then_nothing(tmp_path: Path) -> No
     assert len(first["written"]) == 10 and first["unchanged"] == []
     assert {p.name for p in out.glob("*.cfg")} == {f"{name}.cfg" for name in first["written"]}
     frr_stores = ["nw-0001", "nw-0002", "nw-0004", "nw-0007", "nw-0008"]
-    assert {p.name for p in out.glob("*.nftables.conf")} == {f"{s}-edge1.nftables.conf" for s in frr_stores}
+    frr_hosts = [f"{s}-edge1" for s in frr_stores] + ["hq-hub1", "hq-hub2"]
+    assert {p.name for p in out.glob("*.nftables.conf")} == {f"{h}.nftables.conf" for h in frr_hosts}
+    # Every FRR appliance, hubs included, gets its IPsec and policy-routing files.
+    assert {p.name for p in out.glob("*.swanctl.conf")} == {f"{h}.swanctl.conf" for h in frr_hosts}
+    assert {p.name for p in out.glob("*.routing")} == {f"{h}.routing" for h in frr_hosts}
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     code, output = _run("render", "--out", str(out), "--json")
     second = json.loads(output)
@@ -60,11 +64,18 @@ def test_render_reports_planned_configs(tmp_path: Path) -> None:
     assert "wrote 1, unchanged 0" in output and "PLANNED" in output
 
 
-def test_with_secrets_writes_private_files(tmp_path: Path) -> None:
+def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "push"
+    # An FRR store's only secrets are its tunnel PSKs, derived from the fleet PSK secret.
+    monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
+    code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
+    assert code == 2 and "STORESTACK_IPSEC_PSK" in output and not out.exists()
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
     code, _ = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
-    assert code == 0  # an FRR store carries no secret, so none has to be set
+    assert code == 0
     assert stat.S_IMODE((out / "nw-0001-edge1.cfg").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "nw-0001-edge1.swanctl.conf").stat().st_mode) == 0o600
+    assert "Fleet.Ipsec_Psk_Seed" not in (out / "nw-0001-edge1.swanctl.conf").read_text()
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 
 
@@ -89,7 +100,9 @@ def test_show_prints_the_store_configs(tmp_path: Path) -> None:
     assert "sysname nw-0005-edge1" in output
     code, output = _run("show", "hq-hub1", "--json")
     (hub,) = json.loads(output)
-    assert hub["role"] == "hub" and hub["config"].count("remote-as 42000") == 9
+    # Every link of every store reaches both hubs: the hub holds a peer for each.
+    links = sum(len(store.wan) for store in load_fleet(sample_chain_path()) if store.state != "decommissioned")
+    assert hub["role"] == "hub" and hub["config"].count("remote-as 42000") == links
 
 
 def test_parallel_rendering_gives_the_same_configs_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:

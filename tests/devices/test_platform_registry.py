@@ -116,8 +116,7 @@ def test_only_frr_answers_show_commands_in_json() -> None:
 
 
 def test_only_frr_hosts_carry_companion_files() -> None:
-    assert {name for name, p in PLATFORMS.items() if p.companions} == {"frr"}
-    assert dict(get_platform("frr").companions) == {
-        "nftables.conf": "host-nftables.j2",
-        "dnsmasq.conf": "host-dnsmasq.j2",
-    }
+    assert {name for name, p in PLATFORMS.items() if p.companions or p.hub_companions} == {"frr"}
+    host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing"}  # IPsec, routing, firewall
+    assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf"}
+    assert set(dict(get_platform("frr").hub_companions)) == host

@@ -20,6 +20,7 @@ from testsupport.rendering import on_platform
 
 from storestack.devices.naming import hub_interface_name
 from storestack.devices.render import RenderedConfig, render_fleet
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
 
 
@@ -108,46 +109,53 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
 
 @pytest.mark.lab
 def test_fibre_failure_moves_the_default_route_to_lte(fleet: Fleet, tmp_path: Path) -> None:
-    """nw-0001 with both hubs on veth links named as the lab names them: BGP comes up on both
-    links, the default route uses the fibre, and with the fibre down it moves to LTE."""
+    """nw-0001 with its four hub tunnels (each link to both hubs) stood in for by veth pairs
+    named as the tunnel interfaces (encryption is the lab's to prove): BGP comes up on all four,
+    the default route uses a fibre tunnel to the primary hub, and with the fibre's tunnels down
+    it moves to an LTE tunnel."""
     _require(frr_available())
     store = fleet.store("nw-0001")
     configs = {c.name: c for c in render_fleet(fleet, store_ids=["nw-0001"])}
+    view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
     with (
         FrrInstance("hq-hub1") as hub1,
         FrrInstance("hq-hub2") as hub2,
         FrrInstance("nw-0001-edge1") as edge,
     ):
         hubs = {"hq-hub1": hub1, "hq-hub2": hub2}
-        for link in store.wan:
-            hub = hubs[link.hub]
-            hub_side = hub_interface_name(store.id, link.name)
+        for tunnel in view.tunnels:
+            hub = hubs[tunnel.hub.hostname]
+            hub_side = hub_interface_name(store.id, tunnel.link)
             subprocess.run(
-                ["ip", "link", "add", link.name, "netns", edge.name, "type", "veth",
+                ["ip", "link", "add", tunnel.ifname, "netns", edge.name, "type", "veth",
                  "peer", "name", hub_side, "netns", hub.name],
                 check=True,
             )  # fmt: skip
-            subprocess.run(["ip", "-n", edge.name, "link", "set", link.name, "up"], check=True)
+            subprocess.run(["ip", "-n", edge.name, "link", "set", tunnel.ifname, "up"], check=True)
             subprocess.run(["ip", "-n", hub.name, "link", "set", hub_side, "up"], check=True)
         for instance in (hub1, hub2, edge):
             path = tmp_path / f"{instance.hostname}.cfg"
             path.write_text(configs[instance.hostname].text)
             instance.apply_file(path)
+        over = {link.name: [tunnel.ifname for tunnel in link.tunnels] for link in view.wan}
 
-        def default_via(interface: str) -> bool:
+        def default_via(interfaces: list[str]) -> bool:
             route = edge.vtysh("show ip route 0.0.0.0/0").stdout
-            return f"via {interface}" in route or f", {interface}," in route
+            return any(f"via {i}" in route or f", {i}," in route or route.rstrip().endswith(i) for i in interfaces)
 
         def established(count: int) -> bool:
             summary = json.loads(edge.vtysh("show bgp ipv4 unicast summary json").stdout or "{}")
             peers = summary.get("peers", {})
-            hub_peers = [str(link.overlay_peer) for link in store.wan]
+            hub_peers = [tunnel.inside_peer for tunnel in view.tunnels]
             return sum(peers.get(peer, {}).get("state") == "Established" for peer in hub_peers) >= count
 
-        _wait_for(lambda: established(2), 60, "BGP to both hubs")
-        _wait_for(lambda: default_via("wan1"), 30, "the default route over wan1")
+        _wait_for(lambda: established(4), 60, "BGP to both hubs over both links")
+        primary = next(t.ifname for t in view.tunnels if t.link == "wan1" and t.hub.hostname == store.primary_hub)
+        _wait_for(lambda: default_via([primary]), 30, "the default route over wan1 to the primary hub")
         hub_routes = hub1.vtysh("show ip bgp").stdout
         for segment in store.segments.values():
             assert (str(segment.subnet) in hub_routes) == segment.advertised
-        subprocess.run(["ip", "-n", edge.name, "link", "set", "wan1", "down"], check=True)
-        _wait_for(lambda: default_via("lte1"), 30, "the default route to move to lte1")
+        assert f"{store.appliances[0].loopback}/32" in hub_routes, "the store loopback is advertised"
+        for ifname in over["wan1"]:
+            subprocess.run(["ip", "-n", edge.name, "link", "set", ifname, "down"], check=True)
+        _wait_for(lambda: default_via(over["lte1"]), 30, "the default route to move to an lte1 tunnel")

@@ -4,8 +4,10 @@ segmentation, guest NAT, the LTE policy, QoS marking, CCTV limits, DHCP and DNS.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -52,29 +54,104 @@ def test_every_frr_store_dnsmasq_config_passes_its_check(fleet: Fleet, tmp_path:
         assert result.returncode == 0, f"{config.name}: {result.stderr}"
 
 
+def _forward_rules(rules: str) -> list[str]:
+    lines = rules.splitlines()
+    start = lines.index("    chain forward {")
+    end = lines.index("    }", start)
+    return [line.strip() for line in lines[start + 1 : end]]
+
+
 def test_guest_wifi_breaks_out_locally_and_never_reaches_the_overlay(fleet: Fleet) -> None:
     (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
     rules = _companion(config, "nftables.conf")
     guest = fleet.store("nw-0004").segments["guest-wifi"]
     assert f'oifname "wan1" ip saddr {guest.subnet} masquerade' in rules
-    lines = rules.splitlines()
-    accept = lines.index('        iifname "lan0.40" oifname "wan1" accept')
-    assert lines[accept + 1] == '        iifname "lan0.40" drop'  # nothing else, the overlay included
-    for protected in ("pos", "office"):
-        assert f'iifname "lan0.50" ip daddr {fleet.store("nw-0004").segments[protected].subnet} drop' in rules
+    forward = [line for line in _forward_rules(rules) if line.startswith('iifname "lan0.40"')]
+    # Private ranges and every tunnel are refused before the one accept, and nothing follows it.
+    assert forward == [
+        'iifname "lan0.40" ip daddr @private drop',
+        'iifname "lan0.40" oifgroup 10 drop',
+        'iifname "lan0.40" oifname "wan1" accept',
+        'iifname "lan0.40" drop',
+    ]
+    # Policy routing fails closed: guest traffic only ever looks up the breakout table.
+    routing = _companion(config, "routing")
+    assert f"rule add from {guest.subnet} lookup 101 pref 1100" in routing
+    assert f"rule add from {guest.subnet} unreachable pref 1101" in routing
 
 
-def test_lte_carries_only_pos_and_management(fleet: Fleet) -> None:
+def test_segments_reach_only_their_services(fleet: Fleet) -> None:
+    """Stateful default deny: each segment's accepts name the intent's services, nothing else;
+    IoT, CCTV and office never reach POS."""
     (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
-    rules = [
-        line.strip() for line in _companion(config, "nftables.conf").splitlines() if 'oifname "lte1"' in line
+    forward = _forward_rules(_companion(config, "nftables.conf"))
+    assert forward[-1].endswith("accept") and "policy drop" in _companion(config, "nftables.conf")
+    accepts = [line for line in forward if line.startswith("iifname") and line.endswith("accept")]
+    by_segment: dict[str, list[str]] = {}
+    for line in accepts:
+        by_segment.setdefault(line.split('"')[1], []).append(line)
+    assert by_segment["lan0.10"] == [
+        'iifname "lan0.10" oifgroup 10 ip daddr { 10.0.10.0/24 } tcp dport { 443 } accept',
+        'iifname "lan0.10" oifgroup 10 ip daddr { 10.0.11.0/24 } tcp dport { 443 } accept',
     ]
-    store = fleet.store("nw-0001")
-    assert rules == [
-        f'oifname "lte1" ip saddr {store.appliances[0].loopback}/32 accept',
-        f'oifname "lte1" ip saddr {store.segments["pos"].subnet} accept',
-        'oifname "lte1" drop',
+    assert by_segment["lan0.50"] == [
+        'iifname "lan0.50" oifgroup 10 ip daddr { 10.0.20.0/24 } tcp dport { 443, 8883 } accept'
     ]
+    assert by_segment["lan0.30"] == [
+        'iifname "lan0.30" oifgroup 10 ip daddr { 10.0.30.0/24 } tcp dport { 443, 554 } accept'
+    ]
+    pos = str(fleet.store("nw-0001").segments["pos"].subnet)
+    assert not any(pos in line for line in accepts)
+
+
+def test_lte_carries_pos_and_office_but_not_cctv_or_iot(fleet: Fleet) -> None:
+    (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    forward = _forward_rules(_companion(config, "nftables.conf"))
+    lte_tunnels = {"xfrm2", "xfrm4"}  # nw-0001's lte1 to its two hubs
+    dropped = {
+        (line.split('"')[1], line.split('"')[3])
+        for line in forward
+        if "oifname" in line and line.endswith("drop")
+    }
+    assert dropped >= {(seg, t) for seg in ("lan0.30", "lan0.50") for t in lte_tunnels}
+    assert not {(seg, t) for seg in ("lan0.10", "lan0.20") for t in lte_tunnels} & dropped
+
+
+def test_lte_only_store_still_carries_office_and_iot(fleet: Fleet) -> None:
+    lte_only = next(store for store in fleet if store.lte_only)
+    (config,) = render_fleet(on_platform(fleet, "frr"), store_ids=[lte_only.id], hubs=[])
+    forward = _forward_rules(_companion(config, "nftables.conf"))
+    kept = [segment for kind, segment in lte_only.segments.items() if kind in ("office", "iot")]
+    assert kept
+    for segment in kept:
+        ifname = f"lan0.{segment.vlan}"
+        assert not any(
+            line.startswith(f'iifname "{ifname}" oifname') and line.endswith("drop") for line in forward
+        )
+        assert any(line.startswith(f'iifname "{ifname}" oifgroup 10') for line in forward)
+
+
+def test_bgp_bfd_and_management_only_inside_tunnels_and_no_dns_on_the_wan(fleet: Fleet) -> None:
+    (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    rules = _companion(config, "nftables.conf")
+    lines = rules.splitlines()
+    inputs = [
+        line.strip() for line in lines[lines.index("    chain input {") : lines.index("    chain forward {")]
+    ]
+    assert [line for line in inputs if "dport 179" in line] == ["iifgroup 10 tcp dport 179 accept"]
+    assert all(line.startswith("iifgroup 10") for line in inputs if "3784" in line or "dport 22" in line)
+    assert all(
+        line.startswith('iifname "lan0.') for line in inputs if "dport { 53" in line or "dport 53" in line
+    )
+
+
+def test_every_frr_hub_ruleset_passes_nft_check(fleet: Fleet, tmp_path: Path) -> None:
+    nft = _tool("nft")
+    for config in render_fleet(fleet, store_ids=[]):
+        path = tmp_path / f"{config.name}.nft"
+        path.write_text(_companion(config, "nftables.conf"))
+        result = subprocess.run([nft, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{config.name}: {result.stderr}"
 
 
 def test_every_segment_has_a_local_dhcp_scope(fleet: Fleet) -> None:
@@ -82,3 +159,74 @@ def test_every_segment_has_a_local_dhcp_scope(fleet: Fleet) -> None:
     dnsmasq = _companion(config, "dnsmasq.conf")
     for kind, segment in fleet.store("nw-0008").segments.items():
         assert f"dhcp-range=set:{kind},{segment.dhcp_start},{segment.dhcp_end}," in dnsmasq
+
+
+_CHARON = Path("/usr/lib/ipsec/charon")
+_STRONGSWAN_CONF = """charon {{
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf curve25519 pem pkcs1 x509 pubkey socket-default vici kernel-netlink
+  install_routes = no
+  plugins {{
+    vici {{ socket = unix://{socket} }}
+  }}
+}}
+"""
+
+
+@pytest.mark.lab
+def test_every_frr_swanctl_conf_loads_into_a_real_charon(fleet: Fleet, tmp_path: Path) -> None:
+    """The rendered swanctl.conf of every FRR appliance (stores and hubs) loads into strongSwan's
+    charon: every connection and secret accepted. charon runs in an empty namespace of its own."""
+    swanctl = _tool("swanctl")
+    if not _CHARON.exists() or os.geteuid() != 0:
+        message = "charon (strongswan-charon) and root are needed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    socket = tmp_path / "charon.vici"
+    conf = tmp_path / "strongswan.conf"
+    conf.write_text(_STRONGSWAN_CONF.format(socket=socket))
+    (tmp_path / "run").mkdir()
+    namespace = f"ss-swan-{os.getpid()}"
+    env = {**os.environ, "STRONGSWAN_CONF": str(conf), "STORESTACK_IPSEC_PSK": "Fleet.Ipsec_Psk_Seed"}
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    charon = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, "unshare", "-m", "sh", "-c",
+         f"mount --bind {tmp_path / 'run'} /run && exec {_CHARON}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(50):
+            if socket.exists():
+                break
+            time.sleep(0.1)
+        out = tmp_path / "out"
+        for config in render_fleet(on_platform(fleet, "frr"), reveal_secrets=False):
+            files = dict(config.companions)
+            path = out / f"{config.name}.swanctl.conf"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(files["swanctl.conf"])
+            (out / "transport").mkdir(exist_ok=True)
+            for name in ("lte1", "lte2", "wan1", "wan2"):  # what a lease hook writes for dynamic links
+                (out / "transport" / f"{name}.conf").write_text("local_addrs = 192.0.2.77\n")
+            result = subprocess.run(
+                [swanctl, "--load-all", "--file", str(path), "--uri", f"unix://{socket}"],
+                capture_output=True, text=True, timeout=30, env=env,
+            )  # fmt: skip
+            connections = len(re.findall(r"^    \S+ : storestack-ike \{$", files["swanctl.conf"], re.M))
+            assert result.returncode == 0, f"{config.name}: {result.stdout}{result.stderr}"
+            assert f"successfully loaded {connections} connections" in result.stdout, result.stdout
+            assert "loaded ike secret 'ike-" in result.stdout
+            # The shared sections really reached every connection: IKEv2, DPD, PSK both ways.
+            listed = subprocess.run(
+                [swanctl, "--list-conns", "--uri", f"unix://{socket}"], capture_output=True, text=True, timeout=30, env=env
+            ).stdout
+            assert listed.count("IKEv2, no reauthentication") == connections, listed
+            assert listed.count("dpd delay 10s") == connections
+            assert listed.count("local pre-shared key authentication") == connections
+            assert "TUNNEL, rekeying every 3240s" in listed
+    finally:
+        charon.terminate()
+        charon.wait(timeout=10)
+        for pid in subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split():
+            subprocess.run(["kill", pid], check=False)
+        subprocess.run(["ip", "netns", "del", namespace], check=False)

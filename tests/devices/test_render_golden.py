@@ -42,6 +42,8 @@ def test_store_config_matches_golden(fleet: Fleet, platform: Platform, shape: st
 def test_hub_config_matches_golden(fleet: Fleet, platform: Platform) -> None:
     config = render_hub(on_platform(fleet, platform), "hq-hub1")
     _compare(GOLDEN / platform / "hub.cfg", config.text)
+    for suffix, text in config.companions:
+        _compare(GOLDEN / platform / f"hub.{suffix}", text)
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)

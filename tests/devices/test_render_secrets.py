@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from testsupport.rendering import FIXTURES, on_platform
+from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform
 
 from storestack.cli.main import cli
 from storestack.common.platforms import PLATFORM_NAMES, Platform
@@ -63,6 +63,7 @@ def test_push_render_fills_every_secret(
     assert REDACTED not in config.text
     for value in _all_secret_values(device_secrets):
         assert value in config.text
+    assert TEST_IPSEC_PSK_SEED[1] not in config.text  # tunnel PSKs derive from it; it never appears
 
 
 def test_push_render_without_a_secret_names_the_variable_not_a_value(
@@ -75,11 +76,23 @@ def test_push_render_without_a_secret_names_the_variable_not_a_value(
         assert value not in str(caught.value)
 
 
-def test_push_render_of_planned_vendor_config_needs_stack_outputs_for_psks(
+def test_push_render_of_planned_config_needs_the_fleet_psk_secret(
+    fleet: Fleet, device_secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned PSKs derive per tunnel from the fleet's ipsec-psk secret: without it, no push file."""
+    monkeypatch.delenv("STORESTACK_IPSEC_PSK")
+    with pytest.raises(SecretUnavailableError, match="STORESTACK_IPSEC_PSK"):
+        render_store(fleet, "nw-0003", reveal_secrets=True)
+
+
+def test_planned_psks_differ_per_tunnel_and_never_show_the_fleet_secret(
     fleet: Fleet, device_secrets: dict[str, str]
 ) -> None:
-    with pytest.raises(SecretUnavailableError, match="stack outputs"):
-        render_store(fleet, "nw-0003", reveal_secrets=True)
+    (config,) = render_store(fleet, "nw-0001", reveal_secrets=True)
+    swanctl = dict(config.companions)["swanctl.conf"]
+    psks = [line.split('"')[1] for line in swanctl.splitlines() if line.strip().startswith("secret =")]
+    assert len(psks) == 6 and len(set(psks)) == 6, "each of the store's six tunnels has its own PSK"
+    assert TEST_IPSEC_PSK_SEED[1] not in swanctl
 
 
 def test_secret_that_would_break_a_cli_line_is_refused(

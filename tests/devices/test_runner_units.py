@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from storestack.devices.errors import PushConfigError
-from storestack.devices.health import HealthSnapshot, findings, parse_bgp_summary, required_new_peers
+from storestack.devices.health import (
+    HealthSnapshot,
+    findings,
+    parse_bgp_peers,
+    parse_bgp_summary,
+    required_new_peers,
+)
 from storestack.devices.journal import PushJournal, last_push_run, unfinished_names
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import PushTargets, parse_shard, plan_waves
@@ -213,3 +219,25 @@ def test_only_new_neighbours_on_links_that_are_up_must_establish() -> None:
     )
     before = HealthSnapshot(interfaces_up={"wan1": True, "lte1": False})
     assert required_new_peers(intended, running, before) == {"100.64.0.0"}
+
+
+def test_bgp_peers_keep_the_established_family_and_its_counters() -> None:
+    summary = json.dumps(
+        {
+            "ipv4Unicast": {
+                "peers": {"10.0.0.1": {"state": "Active", "remoteAs": 65001, "pfxRcd": 0, "peerUptime": "never"}}
+            },
+            "ipv6Unicast": {
+                "peers": {"10.0.0.1": {"state": "Established", "remoteAs": 65001, "pfxRcd": 3, "peerUptime": "00:01:02"}}
+            },
+        }
+    )
+    (peer,) = parse_bgp_peers(summary)
+    assert (peer.peer, peer.state, peer.remote_as, peer.prefixes_received, peer.uptime) == (
+        "10.0.0.1",
+        "Established",
+        65001,
+        3,
+        "00:01:02",
+    )
+    assert parse_bgp_peers("% BGP instance not found") == []

@@ -79,26 +79,32 @@ def test_an_outputs_file_with_aliases_is_refused(tmp_path: Path) -> None:
         load_stack_outputs(path)
 
 
-def test_a_lab_push_renders_with_the_labs_planned_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`devices push --targets .storestack/lab/<name>/inventory.yaml` needs no --outputs: a lab's
-    stores run the outputs their stacks are planned to have, PSKs included."""
-    from testsupport.rendering import TEST_SECRETS
+def test_a_lab_push_renders_the_intents_planned_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`devices push --targets .storestack/lab/<name>/inventory.yaml` needs no --outputs: like any
+    push without outputs it renders the network intent's planned values (what `rollout --lab`
+    pushed), with per-tunnel PSKs derived from the fleet PSK secret; without that secret it stops."""
+    from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
     from storestack.cli.push import _intended_source
     from storestack.devices.errors import PushConfigError
     from storestack.devices.runner import PushTargets
     from storestack.devices.targets import ApplianceTarget
     from storestack.inventory import load_fleet, sample_chain_path
+    from storestack.network.build import derive_psk
 
     for name, value in TEST_SECRETS.items():
         monkeypatch.setenv(name, value)
-    # A cisco_xe store: its config carries the tunnel PSKs, which only stack outputs give.
+    monkeypatch.setenv(*TEST_IPSEC_PSK_SEED)
+    # A cisco_xe store: its config carries the tunnel PSKs.
     target = ApplianceTarget(
         name="nw-0003-edge1", role="edge", store_id="nw-0003", platform="cisco_xe", host="127.0.0.1"
     )
     fleet = load_fleet(sample_chain_path())
-    intended = _intended_source(None, fleet, PushTargets([target], source="lab:default"), None, set())
-    config = intended.intended_config(target)
-    assert "PLANNED" in config.text and "pre-shared-key" in config.text
-    with pytest.raises(PushConfigError, match="comes from the store's stack outputs; none are loaded"):
+    lab_config = _intended_source(None, fleet, PushTargets([target], source="lab:default"), None, set())
+    config = lab_config.intended_config(target)
+    assert "PLANNED" in config.text and derive_psk(TEST_IPSEC_PSK_SEED[1], "nw-0003-wan1-hq-hub1") in config.text
+    fleet_config = _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set())
+    assert fleet_config.intended_config(target).text == config.text  # one planned-values path
+    monkeypatch.delenv(TEST_IPSEC_PSK_SEED[0])
+    with pytest.raises(PushConfigError, match="STORESTACK_IPSEC_PSK"):
         _intended_source(None, fleet, PushTargets([target], source="fleet"), None, set())

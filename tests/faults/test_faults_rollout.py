@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from testsupport.lab import require_frr_lab
-from testsupport.rendering import TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
@@ -92,7 +92,7 @@ def steps(report: dict[str, Any], store_id: str) -> dict[str, str]:
 def test_rollout_killed_mid_push_resumes_to_live_stores(chain: tuple[Path, Path], tmp_path: Path) -> None:
     fleet, lab_dir = chain
     state = tmp_path / "state"
-    env = {**os.environ, **TEST_SECRETS}
+    env = {**os.environ, **TEST_SECRETS, TEST_IPSEC_PSK_SEED[0]: TEST_IPSEC_PSK_SEED[1]}
     factory = {f"{s}-edge1": lab.vtysh(lab_dir, f"{s}-edge1", "show running-config") for s in STORES}
     command = [
         sys.executable, "-c", "from storestack.cli.main import cli; cli()", "rollout", *STORES,

@@ -52,3 +52,10 @@ def test_up_status_fail_link_and_down_from_the_command_line(tmp_path: Path) -> N
     assert stopped.exit_code == 0
     assert len(json.loads(stopped.output)["namespaces_deleted"]) == 3
     assert runner.invoke(cli, ["lab", "status", *state]).exit_code == 2
+
+
+def test_check_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["lab", "check", "--state-dir", str(tmp_path / "none"), "--json"])
+
+    assert result.exit_code == 2
+    assert "storestack lab up" in json.loads(result.output)["error"]

@@ -251,7 +251,7 @@ def test_down_cleans_up_after_a_crashed_up(frr_lab_dir: Path, monkeypatch: pytes
     def crash(*_args: object) -> None:
         raise RuntimeError("simulated crash after FRR started")
 
-    monkeypatch.setattr(frr_lab, "_start_sshd", crash)
+    monkeypatch.setattr(frr_lab, "start_sshd", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         lab.up(lab.synthetic_topology(1), frr_lab_dir)
     prefix = lab_prefix(frr_lab_dir)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from testsupport.lab import require_frr_lab
-from testsupport.rendering import TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 from storestack import lab
 from storestack.cli.main import cli
@@ -120,8 +120,9 @@ def step(report: dict[str, Any], store_id: str, name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def secrets() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in TEST_SECRETS}
+    saved = {name: os.environ.get(name) for name in (*TEST_SECRETS, TEST_IPSEC_PSK_SEED[0])}
     os.environ.update(TEST_SECRETS)
+    os.environ[TEST_IPSEC_PSK_SEED[0]] = TEST_IPSEC_PSK_SEED[1]
     yield
     for name, value in saved.items():
         if value is None:
@@ -164,7 +165,7 @@ def test_fresh_rollout_brings_two_new_stores_live_end_to_end(setup: Setup) -> No
         assert [s["status"] for s in summary["steps"]] == ["done"] * 7
         assert summary["lines_pushed"] > 0
         assert "new allocation pinned" in step(report, store_id, "validate")["summary"]
-        assert "PLANNED outputs" in step(report, store_id, "up")["summary"]
+        assert "PLANNED values" in step(report, store_id, "up")["summary"]
         # Two sessions, prefixes on both hubs, and the failover drill there and back.
         assert summary["checks"] == {"passed": 6, "failed": 0, "skipped": 0}
 
@@ -187,6 +188,26 @@ def test_fresh_rollout_brings_two_new_stores_live_end_to_end(setup: Setup) -> No
     assert not (setup.state / "rollout" / report["run_id"]).exists()  # push files are removed once live
     for secret in TEST_SECRETS.values():
         assert secret not in json.dumps(report) + json.dumps(journal)
+
+
+def test_after_a_rollout_push_dry_run_and_drift_both_see_zero_changes(setup: Setup) -> None:
+    """One planned-values path: what rollout pushed is exactly what `devices push` (no --outputs)
+    and `drift` render, hubs included, so neither finds anything to change."""
+    inventory = lab.lab_info(setup.lab_dir).inventory_path
+    code, pushed = invoke_json(
+        "devices", "push", "--dry-run", "--fleet", str(setup.fleet), "--targets", str(inventory),
+        "--state-dir", str(setup.state), "--health-timeout", "20",
+    )  # fmt: skip
+    assert code == 0, pushed
+    devices = {device["name"]: device for device in pushed["devices"]}
+    assert set(devices) == {"hq-hub1", "hq-hub2", "nw-0101-edge1", "nw-0102-edge1"}
+    assert {name: device["remediation"] for name, device in devices.items()} == {name: [] for name in devices}
+
+    code, drift = invoke_json(
+        "drift", "--fleet", str(setup.fleet), "--lab", "--lab-dir", str(setup.lab_dir), "--state-dir", str(setup.state)
+    )
+    assert code == 0, drift
+    assert drift["summary"]["drifted"] == 0 and drift["summary"]["in_sync"] == 4
 
 
 def test_rerun_of_a_finished_rollout_changes_nothing_and_says_so(setup: Setup) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from testsupport.rendering import TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
@@ -50,6 +50,7 @@ def generated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in TEST_SECRETS.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv(*TEST_IPSEC_PSK_SEED)
     return dict(TEST_SECRETS)
 
 

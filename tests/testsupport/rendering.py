@@ -25,6 +25,8 @@ TEST_SECRETS = {
     "STORESTACK_SNMP_PRIV_KEY": "Snmp.Priv_Key_43",
     "STORESTACK_TACACS_KEY": "Tacacs.Shared_Key",
 }
+# The fleet secret planned tunnel PSKs derive from (HMAC per tunnel id): it never appears itself.
+TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
 
 
 def on_platform(fleet: Fleet, platform: Platform) -> Fleet:

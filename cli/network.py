@@ -1,0 +1,67 @@
+"""`storestack network …`: the network intent of a store, as the configs will carry it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from storestack.cli.common import console, emit_json, fleet_option, json_option
+from storestack.cli.inventory import load_or_exit
+
+
+@click.group()
+def network() -> None:
+    """Show the network intent: tunnels, BGP peers, routes, zones and flows."""
+
+
+@network.command()
+@click.argument("store_id")
+@fleet_option
+@json_option
+def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
+    """Print STORE's network intent (planned values; PSKs by slot name only)."""
+    from storestack.network.build import NetworkIntent
+    from storestack.network.show import store_report
+
+    fleet = load_or_exit(fleet_path, as_json=as_json)
+    report = store_report(NetworkIntent(fleet), store_id)  # an unknown store is a usage error (exit 2)
+    if as_json:
+        emit_json(report)
+        return
+
+    def out(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    out(
+        f"[bold]{report['store']}[/] {report['hostname']} AS{report['asn']} loopback {report['loopback']}"
+        f"{' (planned)' if report['planned'] else ''}"
+    )
+    out("[bold]tunnels[/]")
+    for t in report["tunnels"]:
+        out(
+            f"  {t['id']:<34} {t['role']:<9} {t['local_inside'] or '-':>18} -> {t['peer_inside'] or '-':<16}"
+            f" peer {t['peer_outside']:<15} lp {t['local_pref']:<3} psk {t['psk']}"
+        )
+    out("[bold]BGP peers[/]")
+    for p in report["peers"]:
+        out(f"  {p['kind']:<10} {p['peer']:<20} {p['address']:<16} AS{p['asn']:<11} bfd {p['bfd'] or '-'}")
+    out("[bold]routes[/]")
+    out(f"  announced: {', '.join(report['routes']['announced'])}")
+    for route in report["routes"]["underlay"]:
+        out(f"  underlay:  {route}")
+    out("[bold]zones[/]")
+    for z in report["zones"]:
+        out(
+            f"  {z['name']:<11} vlan {z['vlan']:<4} {', '.join(z['prefixes']):<18} qos {z['qos_class']:<14}"
+            f" overlay {'yes' if z['enters_overlay'] else 'no':<3} cellular {'yes' if z['over_cellular'] else 'no'}"
+        )
+    out("[bold]flows[/] (everything else: " + report["default"] + ")")
+    for f in report["flows"]:
+        ports = ",".join(str(p) for p in f["ports"]) or "any"
+        out(f"  {f['from']:<11} -> {f['to']:<13} {f['protocol']}/{ports:<9} {', '.join(f['prefixes'])}")
+    management = report["management"]
+    out(
+        f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
+        f", sourced from {management['source']}"
+    )

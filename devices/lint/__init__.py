@@ -1,0 +1,130 @@
+"""`storestack devices lint`: static checks over rendered configs, per platform and across files.
+
+The interface every platform's rule module uses:
+
+- `Finding(file, line, rule, message)`: one defect, at a 1-based line (0: the file as a whole).
+- `ConfigFile`: one rendered file (config or companion) with its platform, role and text.
+- `register_rule(platform)`: decorates `rule(config: ConfigFile) -> Iterable[Finding]`, run on
+  every config of that platform (companion files included: check `config.suffix`).
+- `register_tunnels(platform)`: decorates `extract(config: ConfigFile) -> list[TunnelFact]`, run
+  on each appliance's main config (`config.companions` holds its host files): what the tunnels say (addresses, identities, PSK slot, BGP ASN, proposals). The cross-file
+  rules (`devices/lint/cross.py`) match every store tunnel to its hub end and to the network
+  intent with these facts, so a platform gets peer, identity, PSK-slot and proposal checks by
+  providing an extractor.
+
+Platform modules live beside this one (`frr.py`, `cisco_xe.py`, `huawei_vrp.py`, `fortinet.py`)
+and are imported by `load_platform_rules()`; one that is missing is simply not checked.
+PSK slots are compared by name: lint renders with `Renderer(secrets="slots")`, which prints
+`<psk TUNNEL-ID>` where a push file would hold the key.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from storestack.network.crypto import EspProposal, IkeProposal
+
+PLATFORM_MODULES = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    file: str
+    line: int
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """One rendered file. `suffix` is "" for the appliance config, else the companion's suffix
+    (e.g. "swanctl.conf", "nftables.conf")."""
+
+    name: str
+    platform: str
+    role: str  # edge | hub
+    hostname: str
+    text: str = field(repr=False)
+    store_id: str | None = None
+    suffix: str = ""
+    # The appliance's files by suffix ("" is the main config), so a rule on one file can read
+    # what the others say (FRR: swanctl.conf, routing, the interfaces of the FRR config).
+    companions: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def line_of(self, needle: str, start: int = 0) -> int:
+        """1-based number of the first line at or after `start` (0-based) holding `needle`; 0 if none."""
+        for number, line in enumerate(self.lines[start:], start=start + 1):
+            if needle in line:
+                return number
+        return 0
+
+    def finding(self, line: int, rule: str, message: str) -> Finding:
+        return Finding(self.name, line, rule, message)
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelFact:
+    """One tunnel as a config spells it. None: the config does not say (or cannot)."""
+
+    file: str
+    line: int
+    name: str  # the config's name for it (interface, connection, phase1)
+    peer_outside: str | None
+    local_inside: str | None  # a.b.c.d (no prefix length)
+    peer_inside: str | None
+    local_id: str | None
+    peer_id: str | None
+    psk_slot: str | None  # "<psk TUNNEL-ID>" as rendered in slots mode
+    peer_asn: int | None
+    ike: frozenset[IkeProposal]
+    esp: frozenset[EspProposal]
+
+
+Rule = Callable[[ConfigFile], Iterable[Finding]]
+Extractor = Callable[[ConfigFile], list[TunnelFact]]
+
+RULES: dict[str, list[Rule]] = {}
+EXTRACTORS: dict[str, Extractor] = {}
+
+
+def register_rule(platform: str) -> Callable[[Rule], Rule]:
+    def add(rule: Rule) -> Rule:
+        RULES.setdefault(platform, []).append(rule)
+        return rule
+
+    return add
+
+
+def register_tunnels(platform: str) -> Callable[[Extractor], Extractor]:
+    def add(extractor: Extractor) -> Extractor:
+        EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def load_platform_rules() -> None:
+    """Import every platform rule module that exists (each registers itself on import)."""
+    for module in PLATFORM_MODULES:
+        try:
+            importlib.import_module(f"storestack.devices.lint.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"storestack.devices.lint.{module}":
+                raise
+
+
+def run_platform_rules(files: Sequence[ConfigFile]) -> list[Finding]:
+    load_platform_rules()
+    return [
+        finding for config in files for rule in RULES.get(config.platform, ()) for finding in rule(config)
+    ]

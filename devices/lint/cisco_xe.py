@@ -1,0 +1,415 @@
+"""Lint rules for Cisco IOS-XE configs: references, timers, interface names, zone policy, tunnels.
+
+Checked against the IOS-XE configuration guides: a reference to an object that does not exist is
+accepted by the parser but silently does nothing (an unknown route-map denies everything, an
+unknown ACL in a class-map matches nothing), so each one is a finding here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+
+from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
+from storestack.network.crypto import EspProposal, IkeProposal
+
+PLATFORM = "cisco_xe"
+
+# IOS-XE interface names as `show running-config` prints them.
+_INTERFACE = re.compile(
+    r"^(GigabitEthernet|TenGigabitEthernet|FortyGigabitEthernet|HundredGigE|FastEthernet|"
+    r"Ethernet)\d+(/\d+){1,3}(\.\d+)?$|^(Loopback|Tunnel|Vlan|Port-channel|BDI|Dialer|"
+    r"Virtual-Template|Null)\d+(\.\d+)?$|^Cellular\d+(/\d+){1,3}$"
+)
+_BUILTIN = {"zone": {"self"}, "class-map": {"class-default"}, "interface": {"Null0"}}
+_IKE_ENCRYPTION = {"aes-gcm-256": "aes256gcm16", "aes-gcm-128": "aes128gcm16", "aes-cbc-256": "aes256"}
+_ESP_GCM = {"256": "aes256gcm16", "128": "aes128gcm16"}
+
+
+def definitions(root: Line) -> dict[str, dict[str, int]]:
+    """Every named object the config defines: kind -> name -> line."""
+    found: dict[str, dict[str, int]] = {}
+
+    def add(kind: str, name: str, line: Line) -> None:
+        found.setdefault(kind, {}).setdefault(name, line.number)
+
+    for line in root.children:
+        w = line.words
+        head = " ".join(w[:3])
+        if w[0] == "interface" and len(w) > 1:
+            add("interface", w[1], line)
+        elif w[0] == "route-map" and len(w) > 1:
+            add("route-map", w[1], line)
+        elif w[:2] == ["ip", "prefix-list"] and len(w) > 2:
+            add("prefix-list", w[2], line)
+        elif w[:2] == ["ip", "access-list"] and len(w) > 3:
+            add("acl", w[3], line)
+        elif w[0] == "access-list" and len(w) > 1:
+            add("acl", w[1], line)
+        elif w[0] == "class-map":
+            add("class-map", w[-1], line)
+        elif w[0] == "policy-map":
+            add("policy-map", w[-1], line)
+        elif head in ("crypto ikev2 keyring", "crypto ikev2 profile", "crypto ikev2 proposal"):
+            add(f"ikev2-{w[2]}", w[3], line)
+        elif head == "crypto ipsec profile":
+            add("ipsec-profile", w[3], line)
+        elif head == "crypto ipsec transform-set":
+            add("transform-set", w[3], line)
+        elif w[:2] == ["zone", "security"] and len(w) > 2:
+            add("zone", w[2], line)
+        elif w[0] == "track" and len(w) > 1:
+            add("track", w[1], line)
+        elif w[:2] == ["ip", "sla"] and len(w) > 2 and w[2].isdigit():
+            add("ip-sla", w[2], line)
+        elif w[:2] == ["vrf", "definition"] and len(w) > 2:
+            add("vrf", w[2], line)
+        elif w[:2] == ["tacacs", "server"] and len(w) > 2:
+            add("tacacs-server", w[2], line)
+        elif w[:3] == ["aaa", "group", "server"] and len(w) > 4:
+            add("aaa-group", w[4], line)
+    for kind, names in _BUILTIN.items():
+        for name in names:
+            found.setdefault(kind, {}).setdefault(name, 0)
+    return found
+
+
+def _interface_words(words: Iterable[str]) -> Iterator[str]:
+    for word in words:
+        if word[:1].isupper() and re.match(r"^[A-Z][A-Za-z-]+\d", word):
+            yield word
+
+
+def references(root: Line) -> Iterator[tuple[str, str, int]]:
+    """(kind, name, line) of every reference to a named object."""
+    for section in root.children:
+        w = section.words
+        if w[0] == "router" and w[1:2] == ["bgp"]:
+            for line in section.walk():
+                lw = line.words
+                if lw[0] == "neighbor" and "route-map" in lw:
+                    yield "route-map", after(lw, "route-map") or "", line.number
+        elif w[0] == "route-map":
+            for line in section.children:
+                lw = line.words
+                if lw[:4] == ["match", "ip", "address", "prefix-list"]:
+                    yield from (("prefix-list", name, line.number) for name in lw[4:])
+                elif lw[:3] == ["match", "ip", "address"]:
+                    yield from (("acl", name, line.number) for name in lw[3:])
+                elif lw[:2] == ["set", "ip"] and "track" in lw:
+                    yield "track", after(lw, "track") or "", line.number
+        elif w[0] == "interface":
+            for line in section.children:
+                lw = line.words
+                if lw[:2] == ["ip", "access-group"]:
+                    yield "acl", lw[2], line.number
+                elif lw[0] == "service-policy" and len(lw) == 3:
+                    yield "policy-map", lw[2], line.number
+                elif lw[:2] == ["zone-member", "security"]:
+                    yield "zone", lw[2], line.number
+                elif lw[:3] == ["ip", "policy", "route-map"]:
+                    yield "route-map", lw[3], line.number
+                elif lw[:4] == ["tunnel", "protection", "ipsec", "profile"]:
+                    yield "ipsec-profile", lw[4], line.number
+                elif lw[:2] == ["tunnel", "source"] and not _is_address(lw[2]):
+                    yield "interface", lw[2], line.number
+                elif lw[:2] in (["vrf", "forwarding"], ["tunnel", "vrf"]):
+                    yield "vrf", lw[2], line.number
+        elif w[0] == "policy-map":
+            for line in section.children:
+                lw = line.words
+                if lw[0] == "class":
+                    yield "class-map", lw[-1], line.number
+                for nested in line.walk():
+                    nw = nested.words
+                    if nw[0] == "service-policy":
+                        yield "policy-map", nw[-1], nested.number
+        elif w[0] == "class-map":
+            for line in section.children:
+                lw = line.words
+                if lw[:3] == ["match", "access-group", "name"]:
+                    yield "acl", lw[3], line.number
+        elif w[:2] == ["zone-pair", "security"]:
+            yield "zone", after(w, "source") or "", section.number
+            yield "zone", after(w, "destination") or "", section.number
+            for line in section.children:
+                if line.words[:3] == ["service-policy", "type", "inspect"]:
+                    yield "policy-map", line.words[3], line.number
+        elif w[:3] == ["crypto", "ipsec", "profile"]:
+            for line in section.children:
+                lw = line.words
+                if lw[:2] == ["set", "transform-set"]:
+                    yield "transform-set", lw[2], line.number
+                elif lw[:2] == ["set", "ikev2-profile"]:
+                    yield "ikev2-profile", lw[2], line.number
+        elif w[:3] == ["crypto", "ikev2", "profile"]:
+            for line in section.children:
+                lw = line.words
+                if lw[:2] == ["keyring", "local"]:
+                    yield "ikev2-keyring", lw[2], line.number
+                elif lw[:2] == ["match", "fvrf"] and lw[2] != "any":
+                    yield "vrf", lw[2], line.number
+                elif lw[0] == "virtual-template":
+                    yield "interface", f"Virtual-Template{lw[1]}", line.number
+        elif w[:3] == ["crypto", "ikev2", "policy"]:
+            for line in section.children:
+                if line.words[0] == "proposal":
+                    yield from (("ikev2-proposal", name, line.number) for name in line.words[1:])
+        elif w[0] == "line":
+            for line in section.children:
+                if line.words[0] == "access-class":
+                    yield "acl", line.words[1], line.number
+        elif w[0] == "snmp-server" and "access" in w:
+            yield "acl", after(w, "access") or "", section.number
+        elif w[:4] == ["ip", "nat", "inside", "source"]:
+            yield "acl", after(w, "list") or "", section.number
+            if "interface" in w:
+                yield "interface", after(w, "interface") or "", section.number
+        elif w[0] == "track" and "sla" in w:
+            yield "ip-sla", after(w, "sla") or "", section.number
+        elif w[:2] == ["ip", "sla"] and len(w) > 2 and w[2].isdigit():
+            for line in section.children:
+                if "source-interface" in line.words:
+                    yield "interface", after(line.words, "source-interface") or "", line.number
+        elif w[:2] == ["ip", "route"]:
+            rest = w[2:]
+            if rest[:1] == ["vrf"]:
+                yield "vrf", rest[1], section.number
+                rest = rest[2:]
+            yield from (("interface", name, section.number) for name in _interface_words(rest))
+        elif w[:2] == ["ntp", "source"] or w[:2] == ["logging", "source-interface"]:
+            yield "interface", w[2], section.number
+        elif w[:3] == ["ip", "ssh", "source-interface"]:
+            yield "interface", w[3], section.number
+        elif w[0] == "aaa" and "group" in w and w[1] != "group":
+            yield "aaa-group", after(w, "group") or "", section.number
+        elif w[:3] == ["aaa", "group", "server"]:
+            for line in section.children:
+                if line.words[:2] == ["server", "name"]:
+                    yield "tacacs-server", line.words[2], line.number
+
+
+def _is_address(word: str) -> bool:
+    try:
+        ipaddress.IPv4Address(word)
+    except ValueError:
+        return False
+    return True
+
+
+@register_rule(PLATFORM)
+def undefined_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every route-map, prefix-list, ACL, class-map, policy-map, crypto object, zone, track,
+    IP SLA, VRF and interface that is referenced is also defined."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = definitions(root)
+    for kind, name, number in references(root):
+        if name not in defined.get(kind, {}):
+            yield config.finding(
+                number, "cisco-undefined-reference", f"{kind} {name!r} is referenced but not defined"
+            )
+
+
+@register_rule(PLATFORM)
+def interface_names(config: ConfigFile) -> Iterator[Finding]:
+    """Interface names IOS-XE knows (a misspelt one creates nothing and fails the whole section)."""
+    if config.suffix:
+        return
+    for line in top(parse(config.text, ("!",)), "interface"):
+        if len(line.words) < 2 or not _INTERFACE.match(line.words[1]):
+            yield config.finding(
+                line.number, "cisco-interface-name", f"{line.text!r}: not an IOS-XE interface name"
+            )
+
+
+@register_rule(PLATFORM)
+def timers(config: ConfigFile) -> Iterator[Finding]:
+    """IP SLA threshold <= timeout <= frequency; BGP hold >= 3 x keepalive; BFD within range."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for sla in root.children:
+        if sla.words[:2] != ["ip", "sla"] or len(sla.words) != 3:
+            continue
+        values = {line.words[0]: line.words[1] for line in sla.children if len(line.words) == 2}
+        threshold = int(values.get("threshold", "5000"))
+        timeout = int(values.get("timeout", "5000"))
+        frequency = int(values.get("frequency", "60")) * 1000
+        if threshold > timeout:
+            yield config.finding(
+                sla.number,
+                "cisco-ip-sla-timers",
+                f"{sla.text}: threshold {threshold} ms exceeds timeout {timeout} ms",
+            )
+        if timeout > frequency:
+            yield config.finding(
+                sla.number, "cisco-ip-sla-timers", f"{sla.text}: timeout {timeout} ms exceeds the frequency"
+            )
+    for line in root.walk():
+        w = line.words
+        if w[0] == "neighbor" and len(w) == 5 and w[2] == "timers":
+            keepalive, hold = int(w[3]), int(w[4])
+            if hold != 0 and (hold < 3 or hold < 3 * keepalive):
+                yield config.finding(
+                    line.number,
+                    "cisco-bgp-timers",
+                    f"hold time {hold} s is less than 3 x keepalive {keepalive} s",
+                )
+        elif w[0] == "bfd" and w[1:2] == ["interval"] and "multiplier" in w:
+            interval, multiplier = int(w[2]), int(after(w, "multiplier") or 0)
+            if not (50 <= interval <= 9999 and 3 <= multiplier <= 50):
+                yield config.finding(
+                    line.number,
+                    "cisco-bfd-timers",
+                    f"BFD interval {interval} ms x {multiplier} is out of range",
+                )
+
+
+@register_rule(PLATFORM)
+def zone_policy(config: ConfigFile) -> Iterator[Finding]:
+    """With a zone-based firewall, every routed interface is in a zone (otherwise IOS-XE drops
+    all its traffic to zoned interfaces), and no zone pair permits any to any."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    if not any(top(root, "zone", "security")):
+        return
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        routed = any(text.startswith("ip address") for text in interface.child_texts())
+        zoned = any(text.startswith("zone-member security") for text in interface.child_texts())
+        if routed and not zoned and not name.startswith(("Loopback", "Null")):
+            yield config.finding(
+                interface.number, "cisco-zone-member", f"{name} has an address but no security zone"
+            )
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
+    classes = {line.words[-1]: line for line in top(root, "class-map")}
+    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    for pair in top(root, "zone-pair", "security"):
+        for service in pair.children:
+            for klass in _children(policies.get(service.words[-1])):
+                for match in _children(classes.get(klass.words[-1])):
+                    name = match.words[-1]
+                    for rule in _children(acls.get(name)):
+                        if re.search(r"\bpermit ip any any$", rule.text):
+                            yield config.finding(
+                                rule.number,
+                                "cisco-permit-any-any",
+                                f"{pair.text}: ACL {name} permits any to any",
+                            )
+
+
+def _tunnel_name(interface: Line) -> str:
+    """The tunnel id the description carries ("description ipsec <id> ..."), else the interface."""
+    return tunnel_id(interface.child_texts()) or interface.words[1]
+
+
+def _children(line: Line | None) -> list[Line]:
+    return line.children if line is not None else []
+
+
+# ---------------------------------------------------------------- tunnels
+
+
+def _ike_proposals(root: Line) -> frozenset[IkeProposal]:
+    proposals: set[IkeProposal] = set()
+    for section in top(root, "crypto", "ikev2", "proposal"):
+        values: dict[str, list[str]] = {line.words[0]: line.words[1:] for line in section.children}
+        for encryption in values.get("encryption", []):
+            for prf in values.get("prf", []):
+                for group in values.get("group", []):
+                    proposals.add(IkeProposal(_IKE_ENCRYPTION.get(encryption, encryption), prf, int(group)))
+    return frozenset(proposals)
+
+
+def _esp_proposals(root: Line, transform_set: str, pfs: int) -> frozenset[EspProposal]:
+    for section in top(root, "crypto", "ipsec", "transform-set"):
+        w = section.words
+        if len(w) > 4 and w[3] == transform_set and w[4] == "esp-gcm":
+            size = w[5] if len(w) > 5 else "128"
+            return frozenset({EspProposal(_ESP_GCM.get(size, f"esp-gcm-{size}"), None, pfs)})
+    return frozenset()
+
+
+def _section(root: Line, *prefix: str) -> Line | None:
+    return next(top(root, *prefix), None)
+
+
+@register_tunnels(PLATFORM)
+def tunnels(config: ConfigFile) -> list[TunnelFact]:
+    """Every route-based IPsec tunnel: addresses, identities, PSK slot, BGP ASN and proposals."""
+    root = parse(config.text, ("!",))
+    ike = _ike_proposals(root)
+    remote_as = {
+        line.words[1]: int(line.words[3])
+        for line in root.walk()
+        if line.words[0] == "neighbor" and line.words[2:3] == ["remote-as"] and line.words[3].isdigit()
+    }
+    facts: list[TunnelFact] = []
+    for interface in top(root, "interface"):
+        values = {" ".join(line.words[:-1]): line.words[-1] for line in interface.children}
+        profile_name = values.get("tunnel protection ipsec profile")
+        if profile_name is None:
+            continue
+        local_inside = peer_inside = None
+        address = next(
+            (line.words for line in interface.children if line.words[:2] == ["ip", "address"]), None
+        )
+        if address and len(address) == 4:
+            local_inside = address[2]
+            network = ipaddress.IPv4Network(f"{address[2]}/{address[3]}", strict=False)
+            peer_inside = next(
+                (peer for peer in remote_as if ipaddress.IPv4Address(peer) in network and peer != address[2]),
+                None,
+            )
+        destination = values.get("tunnel destination")
+        profile = _section(root, "crypto", "ipsec", "profile", profile_name)
+        settings = {
+            " ".join(line.words[:-1]): line.words[-1] for line in (profile.children if profile else [])
+        }
+        pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
+        ikev2 = _section(root, "crypto", "ikev2", "profile", settings.get("set ikev2-profile", ""))
+        local_id = peer_id = keyring = None
+        for line in ikev2.children if ikev2 else []:
+            lw = line.words
+            if lw[:2] == ["identity", "local"]:
+                local_id = lw[-1]
+            elif lw[:3] == ["match", "identity", "remote"] and len(lw) > 4:
+                peer_id = lw[4]  # fqdn NAME | address A.B.C.D MASK
+            elif lw[:2] == ["keyring", "local"]:
+                keyring = lw[2]
+        psk = None
+        ring = _section(root, "crypto", "ikev2", "keyring", keyring or "")
+        ring_peers = _children(ring)
+        for peer in ring_peers:
+            texts = peer.child_texts()
+            if (
+                len(ring_peers) == 1
+                or f"identity fqdn {peer_id}" in texts
+                or f"address {destination}" in texts
+            ):
+                psk = next(
+                    (text.split(maxsplit=1)[1] for text in texts if text.startswith("pre-shared-key")), None
+                )
+                break
+        facts.append(
+            TunnelFact(
+                file=config.name,
+                line=interface.number,
+                name=_tunnel_name(interface),
+                peer_outside=None if destination in (None, "dynamic") else destination,
+                local_inside=local_inside,
+                peer_inside=peer_inside,
+                local_id=local_id,
+                peer_id=peer_id,
+                psk_slot=psk,
+                peer_asn=remote_as.get(peer_inside or ""),
+                ike=ike,
+                esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
+            )
+        )
+    return facts

@@ -1,0 +1,369 @@
+"""Lint rules for FortiOS configs: references, BFD prerequisites, firewall policies, management
+on the loopback, BGP timers, and tunnel facts for the cross-file checks.
+
+FortiOS forwards nothing that no firewall policy accepts (traffic to a loopback included), and a
+BGP neighbour's `set bfd enable` does nothing until BFD is enabled for the VDOM in
+`config system settings` (FortiOS CLI reference: system settings, router bgp).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.network.crypto import EspProposal, IkeProposal
+
+PLATFORM = "fortinet"
+
+# Predefined objects every FortiOS VDOM has.
+_BUILTIN_SERVICES = frozenset(
+    {
+        "ALL",
+        "ALL_TCP",
+        "ALL_UDP",
+        "ALL_ICMP",
+        "PING",
+        "SSH",
+        "SNMP",
+        "HTTPS",
+        "HTTP",
+        "DNS",
+        "NTP",
+        "SYSLOG",
+        "BGP",
+    }
+)
+_ENCRYPTION = {"aes256gcm": "aes256gcm16", "aes128gcm": "aes128gcm16", "aes256": "aes256", "aes128": "aes128"}
+
+
+@dataclass
+class Entry:
+    """An `edit` entry (or a `config` block's own settings, name "")."""
+
+    name: str
+    line: int
+    settings: dict[str, tuple[list[str], int]] = field(default_factory=dict)
+    blocks: dict[str, Block] = field(default_factory=dict)
+
+    def get(self, key: str) -> list[str]:
+        return self.settings.get(key, ([], 0))[0]
+
+    def first(self, key: str) -> str | None:
+        values = self.get(key)
+        return values[0] if values else None
+
+
+@dataclass
+class Block:
+    path: str
+    line: int
+    entries: list[Entry] = field(default_factory=list)
+    own: Entry = field(default_factory=lambda: Entry("", 0))
+
+    def names(self) -> set[str]:
+        return {entry.name for entry in self.entries}
+
+
+def parse(text: str) -> dict[str, Block]:
+    """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries."""
+    top: dict[str, Block] = {}
+    stack: list[Block | Entry] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        keyword, args = words[0], words[1:]
+        if keyword == "config":
+            block = Block(" ".join(args), number)
+            parent = stack[-1] if stack else None
+            if parent is None:
+                top.setdefault(block.path, block)
+                block = top[block.path]
+            elif isinstance(parent, Entry):
+                parent.blocks[block.path] = block
+            else:
+                parent.own.blocks[block.path] = block
+            stack.append(block)
+        elif keyword == "edit" and stack and isinstance(stack[-1], Block):
+            entry = Entry(args[0] if args else "", number)
+            stack[-1].entries.append(entry)
+            stack.append(entry)
+        elif keyword == "next" and stack and isinstance(stack[-1], Entry):
+            stack.pop()
+        elif keyword == "end" and stack:
+            if isinstance(stack[-1], Entry):
+                stack.pop()
+            if stack:
+                stack.pop()
+        elif keyword in ("set", "unset") and stack and args:
+            target = stack[-1]
+            owner = target if isinstance(target, Entry) else target.own
+            owner.settings[args[0]] = (args[1:], number)
+    return top
+
+
+def _entries(config: dict[str, Block], path: str) -> list[Entry]:
+    block = config.get(path)
+    return block.entries if block else []
+
+
+def _nested(entry: Entry, path: str) -> list[Entry]:
+    block = entry.blocks.get(path)
+    return block.entries if block else []
+
+
+def _sdwan(config: dict[str, Block]) -> Entry | None:
+    block = config.get("system sdwan")
+    return block.own if block else None
+
+
+def definitions(config: dict[str, Block]) -> dict[str, set[str]]:
+    sdwan = _sdwan(config)
+    return {
+        "interface": {
+            "any",
+            *(e.name for e in _entries(config, "system interface")),
+            *(e.name for e in _entries(config, "vpn ipsec phase1-interface")),
+            *(e.name for e in _entries(config, "system zone")),
+            *((e.name for e in _nested(sdwan, "zone")) if sdwan else ()),
+        },
+        "phase1": {e.name for e in _entries(config, "vpn ipsec phase1-interface")},
+        "address": {
+            "all",
+            *(e.name for e in _entries(config, "firewall address")),
+            *(e.name for e in _entries(config, "firewall addrgrp")),
+        },
+        "service": {*_BUILTIN_SERVICES, *(e.name for e in _entries(config, "firewall service custom"))},
+        "shaper": {e.name for e in _entries(config, "firewall shaper traffic-shaper")},
+        "prefix-list": {e.name for e in _entries(config, "router prefix-list")},
+        "route-map": {e.name for e in _entries(config, "router route-map")},
+        "tacacs": {e.name for e in _entries(config, "user tacacs+")},
+        "user-group": {e.name for e in _entries(config, "user group")},
+        "sdwan-member": {e.name for e in _nested(sdwan, "members")} if sdwan else set(),
+        "health-check": {e.name for e in _nested(sdwan, "health-check")} if sdwan else set(),
+    }
+
+
+def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
+    def each(entry: Entry, key: str, kind: str) -> Iterator[tuple[str, str, int]]:
+        values, line = entry.settings.get(key, ([], 0))
+        for value in values:
+            yield kind, value, line
+
+    for entry in _entries(config, "system interface"):
+        yield from each(entry, "interface", "interface")
+    for entry in _entries(config, "vpn ipsec phase1-interface"):
+        yield from each(entry, "interface", "interface")
+    for entry in _entries(config, "vpn ipsec phase2-interface"):
+        yield from each(entry, "phase1name", "phase1")
+    for entry in _entries(config, "system zone"):
+        yield from each(entry, "interface", "interface")
+    for entry in _entries(config, "firewall addrgrp"):
+        yield from each(entry, "member", "address")
+    for entry in _entries(config, "firewall policy"):
+        for key in ("srcintf", "dstintf"):
+            yield from each(entry, key, "interface")
+        for key in ("srcaddr", "dstaddr"):
+            yield from each(entry, key, "address")
+        yield from each(entry, "service", "service")
+        yield from each(entry, "traffic-shaper", "shaper")
+    for entry in _entries(config, "router route-map"):
+        for rule in _nested(entry, "rule"):
+            yield from each(rule, "match-ip-address", "prefix-list")
+    bgp = config.get("router bgp")
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        yield from each(neighbor, "route-map-in", "route-map")
+        yield from each(neighbor, "route-map-out", "route-map")
+    for entry in _entries(config, "system dhcp server"):
+        yield from each(entry, "interface", "interface")
+    for entry in _entries(config, "system dns-server"):
+        yield "interface", entry.name, entry.line
+    for entry in _entries(config, "router static"):
+        yield from each(entry, "device", "interface")
+    for entry in _entries(config, "router policy"):
+        yield from each(entry, "input-device", "interface")
+        yield from each(entry, "output-device", "interface")
+    for entry in _entries(config, "system link-monitor"):
+        yield from each(entry, "srcintf", "interface")
+    for entry in _entries(config, "user group"):
+        yield from each(entry, "member", "tacacs")
+    for entry in _entries(config, "system admin"):
+        yield from each(entry, "remote-group", "user-group")
+    sdwan = _sdwan(config)
+    if sdwan is not None:
+        for member in _nested(sdwan, "members"):
+            yield from each(member, "interface", "interface")
+            yield from each(member, "zone", "interface")
+        for check in _nested(sdwan, "health-check"):
+            yield from each(check, "members", "sdwan-member")
+        for service in _nested(sdwan, "service"):
+            yield from each(service, "priority-members", "sdwan-member")
+            yield from each(service, "src", "address")
+            yield from each(service, "dst", "address")
+            yield from each(service, "health-check", "health-check")
+            for sla in _nested(service, "sla"):
+                yield "health-check", sla.name, sla.line
+
+
+@register_rule(PLATFORM)
+def undefined_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every interface, zone, phase 1, address, service, shaper, prefix-list, route-map, SD-WAN
+    member and health check referenced is defined."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    defined = definitions(parsed)
+    for kind, name, line in references(parsed):
+        if name not in defined[kind]:
+            yield config.finding(
+                line, "fortios-undefined-reference", f"{kind} {name!r} is referenced but not defined"
+            )
+
+
+@register_rule(PLATFORM)
+def interface_names(config: ConfigFile) -> Iterator[Finding]:
+    """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    for path in ("system interface", "vpn ipsec phase1-interface", "system zone"):
+        for entry in _entries(parsed, path):
+            if len(entry.name) > 15:
+                yield config.finding(
+                    entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than 15 characters"
+                )
+
+
+@register_rule(PLATFORM)
+def bfd_enabled(config: ConfigFile) -> Iterator[Finding]:
+    """A BGP neighbour with BFD needs BFD enabled for the VDOM (system settings)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    settings = parsed.get("system settings")
+    if settings is not None and settings.own.first("bfd") == "enable":
+        return
+    bgp = parsed.get("router bgp")
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        if neighbor.first("bfd") == "enable":
+            yield config.finding(
+                neighbor.settings["bfd"][1],
+                "fortios-bfd-disabled",
+                f"neighbour {neighbor.name} uses BFD, but `config system settings` does not `set bfd enable`",
+            )
+
+
+@register_rule(PLATFORM)
+def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
+    """Policies exist where traffic must pass (every hub, every store), none accepts any to any,
+    and a loopback that admits management has a policy towards it."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    policies = _entries(parsed, "firewall policy")
+    if not policies:
+        yield config.finding(0, "fortios-no-policy", "no firewall policy: FortiOS forwards nothing")
+    for policy in policies:
+        if (
+            policy.first("action") == "accept"
+            and policy.get("srcaddr") == ["all"]
+            and policy.get("dstaddr") == ["all"]
+            and policy.get("service") == ["ALL"]
+        ):
+            yield config.finding(
+                policy.line, "fortios-permit-any-any", f"policy {policy.name} accepts any to any"
+            )
+    targets = {name for policy in policies for name in policy.get("dstintf")}
+    for interface in _entries(parsed, "system interface"):
+        admits = {"ssh", "snmp", "https"} & set(interface.get("allowaccess"))
+        if interface.first("type") == "loopback" and admits and interface.name not in targets:
+            yield config.finding(
+                interface.line,
+                "fortios-loopback-policy",
+                f"loopback {interface.name} admits management but no policy reaches it",
+            )
+
+
+@register_rule(PLATFORM)
+def timers(config: ConfigFile) -> Iterator[Finding]:
+    """BGP hold time at least three keepalives."""
+    if config.suffix:
+        return
+    bgp = parse(config.text).get("router bgp")
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        keepalive, hold = neighbor.first("keep-alive-timer"), neighbor.first("holdtime-timer")
+        if keepalive and hold and int(hold) != 0 and int(hold) < 3 * int(keepalive):
+            yield config.finding(
+                neighbor.settings["holdtime-timer"][1],
+                "fortios-bgp-timers",
+                f"hold time {hold} s is less than 3 x keepalive {keepalive} s",
+            )
+
+
+def _address_id(interface: Entry | None) -> str | None:
+    """Without a localid, FortiOS identifies itself by the phase 1 interface's address."""
+    return interface.first("ip") if interface is not None else None
+
+
+def _tunnel_id(interface: Entry | None) -> str | None:
+    """The tunnel id the interface description carries ("ipsec <id> ...")."""
+    words = (interface.first("description") or "").split() if interface else []
+    return words[1] if words[:1] == ["ipsec"] and len(words) > 1 else None
+
+
+@register_tunnels(PLATFORM)
+def tunnels(config: ConfigFile) -> list[TunnelFact]:
+    parsed = parse(config.text)
+    interfaces = {entry.name: entry for entry in _entries(parsed, "system interface")}
+    phase2 = {entry.first("phase1name"): entry for entry in _entries(parsed, "vpn ipsec phase2-interface")}
+    bgp = parsed.get("router bgp")
+    remote_as = {
+        n.name: int(n.first("remote-as") or 0) for n in (_nested(bgp.own, "neighbor") if bgp else [])
+    }
+    facts: list[TunnelFact] = []
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        groups = [int(group) for group in phase1.get("dhgrp")]
+        ike = frozenset(
+            IkeProposal(_ENCRYPTION.get(encryption, encryption), prf.removeprefix("prf"), group)
+            for proposal in phase1.get("proposal")
+            for encryption, _, prf in (proposal.partition("-"),)
+            for group in groups
+        )
+        child = phase2.get(phase1.name)
+        esp: frozenset[EspProposal] = frozenset()
+        if child is not None:
+            pfs = 0 if child.first("pfs") == "disable" else int(child.first("dhgrp") or 0)
+            esp = frozenset(
+                EspProposal(_ENCRYPTION.get(encryption, encryption), integrity or None, pfs)
+                for proposal in child.get("proposal")
+                for encryption, _, integrity in (proposal.partition("-"),)
+            )
+        interface = interfaces.get(phase1.name)
+        local_inside = interface.first("ip") if interface else None
+        peer_inside = interface.first("remote-ip") if interface else None
+        psk = phase1.get("psksecret")
+        facts.append(
+            TunnelFact(
+                file=config.name,
+                line=phase1.line,
+                name=_tunnel_id(interface) or phase1.name,
+                peer_outside=phase1.first("remote-gw"),
+                local_inside=local_inside,
+                peer_inside=peer_inside,
+                local_id=phase1.first("localid")
+                or _address_id(interfaces.get(phase1.first("interface") or "")),
+                # peertype any: the peer is known by its address (remote-gw), as IKE identifies it
+                peer_id=phase1.first("peerid") or phase1.first("remote-gw"),
+                psk_slot=" ".join(psk) if psk else None,
+                peer_asn=remote_as.get(peer_inside or "") or None,
+                ike=ike,
+                esp=esp,
+            )
+        )
+    return facts

@@ -1,0 +1,323 @@
+"""Lint rules for FRR appliances: the FRR config, and the host files beside it (swanctl.conf,
+routing, nftables.conf). Also the tunnel extractor the cross-file rules use."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.network.crypto import EspProposal, IkeProposal
+
+PLATFORM = "frr"
+_DH = {"modp2048": 14, "ecp256": 19, "ecp384": 20, "ecp521": 21}
+
+
+def _definitions(config: ConfigFile) -> dict[str, set[str]]:
+    defined: dict[str, set[str]] = {
+        "route-map": set(),
+        "prefix-list": set(),
+        "interface": set(),
+        "bfd-profile": set(),
+        "peer-group": set(),
+    }
+    for line in config.lines:
+        words = line.split()
+        if line.startswith("route-map ") and len(words) >= 3:
+            defined["route-map"].add(words[1])
+        elif line.startswith("ip prefix-list ") and len(words) >= 3:
+            defined["prefix-list"].add(words[2])
+        elif line.startswith("interface ") and len(words) >= 2:
+            defined["interface"].add(words[1])
+        elif line.startswith(" profile ") and len(words) == 2:
+            defined["bfd-profile"].add(words[1])
+        elif line.startswith(" neighbor ") and words[-1] == "peer-group" and len(words) == 3:
+            defined["peer-group"].add(words[1])
+    return defined
+
+
+_REFERENCES = (
+    (re.compile(r"^\s*neighbor \S+ route-map (\S+) (?:in|out)$"), "route-map"),
+    (re.compile(r"^\s*match ip address prefix-list (\S+)$"), "prefix-list"),
+    (re.compile(r"^\s*neighbor \S+ bfd profile (\S+)$"), "bfd-profile"),
+    (re.compile(r"^\s*profile (\S+)$"), "bfd-profile"),
+    (re.compile(r"^\s*neighbor \S+ peer-group (\S+)$"), "peer-group"),
+    (re.compile(r"^\s*neighbor \S+ update-source (\S+)$"), "interface"),
+    (re.compile(r"^\s*peer \S+ local-address \S+ interface (\S+)$"), "interface"),
+)
+
+
+def _route_interface(line: str) -> str | None:
+    """The interface an `ip route PREFIX [GATEWAY] [IFNAME] [DISTANCE] [table N]` line names."""
+    words = line.split()
+    if words[:2] != ["ip", "route"]:
+        return None
+    rest = words[3:]
+    if "table" in rest:
+        rest = rest[: rest.index("table")]
+    names = [
+        w
+        for w in rest
+        if not w.isdigit() and not w[0].isdigit() and w not in ("blackhole", "Null0", "reject")
+    ]
+    return names[0] if names else None
+
+
+@register_rule(PLATFORM)
+def undefined_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every route-map, prefix-list, BFD profile, peer-group and interface a line names is defined."""
+    if config.suffix:
+        return
+    defined = _definitions(config)
+    for number, line in enumerate(config.lines, start=1):
+        references = [(kind, m.group(1)) for pattern, kind in _REFERENCES if (m := pattern.match(line))]
+        route_interface = _route_interface(line)
+        if route_interface is not None:
+            references.append(("interface", route_interface))
+        for kind, name in references:
+            if name not in defined[kind]:
+                yield config.finding(
+                    number, "undefined-reference", f"{kind} {name} is used but never defined"
+                )
+
+
+def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:
+    """`top { name { key = value ... } }` of a swanctl.conf, flattened per second-level section:
+    name -> (line, {dotted.key: value}), with section references (`name : base {`) resolved
+    against the file's top-level sections."""
+    result: dict[str, tuple[int, dict[str, str]]] = {}
+    bases: dict[str, dict[str, str]] = {}  # top-level sections, flattened
+    refs: list[tuple[str, str, str]] = []  # (connection, key prefix inside it, referenced section)
+    stack: list[str] = []
+    current: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.endswith("{"):
+            name, _, ref = line[:-1].partition(":")
+            stack.append(name.strip())
+            if len(stack) == 1:
+                bases[stack[0]] = {}
+            if len(stack) == 2 and stack[0] == top:
+                current = stack[1]
+                result[current] = (number, {})
+            if ref.strip() and current is not None:
+                refs.append((current, ".".join(stack[2:]), ref.strip()))
+            continue
+        if line == "}":
+            stack.pop()
+            if len(stack) < 2:
+                current = None
+            continue
+        if "=" not in line or not stack:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip().strip('"')
+        if current is not None:
+            result[current][1][".".join([*stack[2:], key.strip()])] = value
+        elif stack[0] != top:
+            bases[stack[0]][".".join([*stack[1:], key.strip()])] = value
+    for name, prefix, ref in refs:
+        settings = result[name][1]
+        for key, value in bases.get(ref, {}).items():
+            settings.setdefault(f"{prefix}.{key}" if prefix else key, value)
+    return result
+
+
+def connections(text: str) -> dict[str, tuple[int, dict[str, str]]]:
+    return _sections(text, "connections")
+
+
+def secrets(text: str) -> dict[str, tuple[int, dict[str, str]]]:
+    return _sections(text, "secrets")
+
+
+def _child(settings: dict[str, str], name: str, key: str) -> str | None:
+    return settings.get(f"children.{name}.{key}")
+
+
+_REQUIRED = {"version": "2", "encap": "yes", "mobike": "no", "keyingtries": "0"}
+
+
+@register_rule(PLATFORM)
+def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
+    """Each connection: IKEv2, UDP encapsulation, no MOBIKE, retries forever, DPD, PSK auth, a
+    secret of its own, and an XFRM interface (if_id) that the routing file creates."""
+    if config.suffix != "swanctl.conf":
+        return
+    found = connections(config.text)
+    keys = secrets(config.text)
+    routing = config.companions.get("routing", "")
+    xfrm_ids = {
+        int(m.group(2)): m.group(1)
+        for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
+    }
+    for name, (line, settings) in found.items():
+        for key, value in _REQUIRED.items():
+            if settings.get(key) != value:
+                yield config.finding(line, "ipsec-setting", f"connection {name}: {key} must be {value}")
+        if "dpd_delay" not in settings:
+            yield config.finding(line, "ipsec-setting", f"connection {name}: no dpd_delay")
+        if settings.get("local.auth") != "psk" or settings.get("remote.auth") != "psk":
+            yield config.finding(line, "ipsec-setting", f"connection {name}: both ends authenticate by PSK")
+        if f"ike-{name}" not in keys:
+            yield config.finding(line, "undefined-reference", f"connection {name} has no secret ike-{name}")
+        if_id = settings.get("if_id_out")
+        if if_id is None or settings.get("if_id_in") != if_id:
+            yield config.finding(
+                line, "ipsec-setting", f"connection {name}: if_id_in and if_id_out must match"
+            )
+        elif routing and int(if_id) not in xfrm_ids:
+            yield config.finding(
+                line, "undefined-reference", f"connection {name}: no XFRM interface with if_id {if_id}"
+            )
+        if _child(settings, name, "esp_proposals") is None:
+            yield config.finding(line, "ipsec-setting", f"connection {name}: child {name} is missing")
+
+
+# A forward rule that accepts with no destination or interface restriction lets one zone reach
+# everything: the "permit any any" the intent never allows.
+_ACCEPT = re.compile(r"^\s*(?P<match>.*?)\s*accept$")
+
+
+@register_rule(PLATFORM)
+def no_permit_any_between_zones(config: ConfigFile) -> Iterator[Finding]:
+    if config.suffix != "nftables.conf":
+        return
+    in_forward = False
+    for number, line in enumerate(config.lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith("chain "):
+            in_forward = stripped.startswith("chain forward")
+            continue
+        if not in_forward or not stripped.endswith("accept") or stripped.startswith("ct state"):
+            continue
+        match = _ACCEPT.match(stripped)
+        assert match is not None
+        rule = match.group("match")
+        restricted = "daddr" in rule or "oifname" in rule or "oifgroup" in rule
+        if not restricted or ("iifname" not in rule and "iifgroup" not in rule and "saddr" not in rule):
+            yield config.finding(number, "permit-any", f"forward rule accepts any destination: {stripped}")
+
+
+_NFT_NAMES = re.compile(r'\b(?:iifname|oifname) (?:!= )?(\{[^}]*\}|"[^"]*")')
+_NFT_SET_USE = re.compile(r"@(\w+)")
+_NFT_SET_DEF = re.compile(r"^\s*set (\w+) \{", re.M)
+
+
+@register_rule(PLATFORM)
+def nftables_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every interface a firewall rule names exists on the appliance (nft accepts any name and
+    the rule then silently never matches), and every @set is defined."""
+    if config.suffix != "nftables.conf":
+        return
+    main = config.companions.get("", "")
+    routing = config.companions.get("routing", "")
+    interfaces = {line.split()[1] for line in main.splitlines() if line.startswith("interface ")}
+    interfaces |= {m.group(1) for m in re.finditer(r"^link add (\S+) ", routing, re.M)}
+    sets = set(_NFT_SET_DEF.findall(config.text))
+    for number, line in enumerate(config.lines, start=1):
+        for group in _NFT_NAMES.findall(line):
+            for name in re.findall(r'"([^"]*)"', group):
+                if main and name not in interfaces:
+                    yield config.finding(number, "undefined-reference", f"interface {name} is not on the appliance")
+        for name in _NFT_SET_USE.findall(line):
+            if name not in sets:
+                yield config.finding(number, "undefined-reference", f"set @{name} is never defined")
+
+
+def _ike(text: str) -> frozenset[IkeProposal]:
+    proposals = set()
+    for item in text.split(","):
+        parts = item.strip().split("-")
+        if len(parts) == 3 and parts[1].startswith("prf"):  # aes256gcm16-prfsha384-ecp384
+            proposals.add(IkeProposal(parts[0], parts[1][3:], _DH.get(parts[2], 0)))
+        elif len(parts) == 3:  # aes256-sha256-modp2048
+            proposals.add(IkeProposal(parts[0], parts[1], _DH.get(parts[2], 0)))
+    return frozenset(proposals)
+
+
+def _esp(text: str) -> frozenset[EspProposal]:
+    proposals = set()
+    for item in text.split(","):
+        parts = item.strip().split("-")
+        if len(parts) == 2:
+            proposals.add(EspProposal(parts[0], None, _DH.get(parts[1], 0)))
+        elif len(parts) == 3:
+            proposals.add(EspProposal(parts[0], parts[1], _DH.get(parts[2], 0)))
+    return frozenset(proposals)
+
+
+def _interfaces(config: ConfigFile) -> dict[str, list[ipaddress.IPv4Interface]]:
+    result: dict[str, list[ipaddress.IPv4Interface]] = {}
+    current: str | None = None
+    for line in config.lines:
+        if line.startswith("interface "):
+            current = line.split()[1]
+            result[current] = []
+        elif line.startswith(" ip address ") and current is not None:
+            result[current].append(ipaddress.IPv4Interface(line.split()[2]))
+        elif line == "exit":
+            current = None
+    return result
+
+
+def _neighbors(config: ConfigFile) -> dict[str, int]:
+    found = {}
+    for line in config.lines:
+        words = line.split()
+        if (
+            len(words) == 4
+            and words[0] == "neighbor"
+            and words[2] == "remote-as"
+            and line.startswith(" neighbor")
+        ):
+            found[words[1]] = int(words[3])
+    return found
+
+
+@register_tunnels(PLATFORM)
+def extract(config: ConfigFile) -> list[TunnelFact]:
+    """FRR tunnels: the swanctl connections, each joined to its XFRM interface's address (via
+    if_id and the routing file) and to the BGP neighbour on that interface's subnet."""
+    swanctl = config.companions.get("swanctl.conf", "")
+    routing = config.companions.get("routing", "")
+    ifnames = {
+        int(m.group(2)): m.group(1)
+        for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
+    }
+    addresses = _interfaces(config)
+    neighbors = _neighbors(config)
+    keys = secrets(swanctl)
+    facts = []
+    for name, (line, settings) in connections(swanctl).items():
+        ifname = ifnames.get(int(settings.get("if_id_out", "-1")))
+        local = next(iter(addresses.get(ifname or "", [])), None)
+        peer = None
+        if local is not None:
+            peer = next(
+                (a for a in neighbors if ipaddress.IPv4Address(a) in local.network and a != str(local.ip)),
+                None,
+            )
+        secret = keys.get(f"ike-{name}", (0, {}))[1]
+        facts.append(
+            TunnelFact(
+                file=f"{config.hostname}.swanctl.conf",
+                line=line,
+                name=name,
+                peer_outside=None
+                if settings.get("remote_addrs", "%any") == "%any"
+                else settings["remote_addrs"],
+                local_inside=str(local.ip) if local else None,
+                peer_inside=peer,
+                local_id=settings.get("local.id"),
+                peer_id=settings.get("remote.id"),
+                psk_slot=secret.get("secret"),
+                peer_asn=neighbors.get(peer) if peer else None,
+                ike=_ike(settings.get("proposals", "")),
+                esp=_esp(_child(settings, name, "esp_proposals") or ""),
+            )
+        )
+    return facts

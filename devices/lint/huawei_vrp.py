@@ -1,0 +1,392 @@
+"""Lint rules for Huawei VRP (AR series) configs: references, NQA/PBR/BGP limits, interface
+names, the interzone firewall, and tunnel facts for the cross-file checks.
+
+Limits follow the AR command references: an NQA test needs interval > timeout and
+frequency > interval x probe-count (defaults: 3 probes, 4 s interval, 3 s timeout), or it never
+completes a test; one policy-based-route node takes at most two next hops.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
+from storestack.network.crypto import EspProposal, IkeProposal
+
+PLATFORM = "huawei_vrp"
+
+_INTERFACE = re.compile(
+    r"^(GigabitEthernet|Ethernet|XGigabitEthernet|Tunnel|Cellular)\d+/\d+/\d+(\.\d+)?$|"
+    r"^(LoopBack|Vlanif|Dialer|Eth-Trunk|Virtual-Template)\d+(\.\d+)?$|^NULL0$"
+)
+_IKE_ENCRYPTION = {"aes-gcm-256": "aes256gcm16", "aes-gcm-128": "aes128gcm16", "aes-256": "aes256"}
+_ESP_ENCRYPTION = {"aes-256-gcm-128": "aes256gcm16", "aes-128-gcm-128": "aes128gcm16", "aes-256": "aes256"}
+_HASH = {"hmac-sha2-384": "sha384", "hmac-sha2-256": "sha256", "sha2-384": "sha384", "sha2-256": "sha256"}
+_NQA_DEFAULTS = {"probe-count": 3, "interval": 4, "timeout": 3, "frequency": 0}
+
+
+def definitions(root: Line) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {"interface": {"NULL0": 0}}
+
+    def add(kind: str, name: str, line: Line) -> None:
+        found.setdefault(kind, {}).setdefault(name, line.number)
+
+    for line in root.children:
+        w = line.words
+        if w[0] == "interface" and len(w) > 1:
+            add("interface", w[1], line)
+        elif w[0] == "acl":
+            # acl name NAME [NUMBER] | acl number N | acl N: an ACL is known by name and number
+            if w[1:2] == ["name"]:
+                add("acl", w[2], line)
+                if len(w) > 3:
+                    add("acl", w[3], line)
+            else:
+                add("acl", w[-1], line)
+        elif w[:2] == ["ip", "ip-prefix"]:
+            add("ip-prefix", w[2], line)
+        elif w[0] == "route-policy":
+            add("route-policy", w[1], line)
+        elif w[0] == "traffic" and len(w) > 2:
+            add(f"traffic-{w[1]}", w[2], line)
+        elif w[:2] == ["ike", "proposal"]:
+            add("ike-proposal", w[2], line)
+        elif w[:2] == ["ike", "peer"]:
+            add("ike-peer", w[2], line)
+        elif w[:2] in (["ipsec", "proposal"], ["ipsec", "profile"]):
+            add(f"ipsec-{w[1]}", w[2], line)
+        elif w[:2] == ["firewall", "zone"]:
+            add("zone", w[-1], line)
+        elif w[:2] == ["nqa", "test-instance"] and len(w) > 3:
+            add("nqa", f"{w[2]} {w[3]}", line)
+        elif w[:2] == ["ip", "vpn-instance"]:
+            add("vpn-instance", w[2], line)
+        elif w[0] == "policy-based-route":
+            add("policy-based-route", w[1], line)
+        elif w[:2] == ["hwtacacs-server", "template"]:
+            add("hwtacacs", w[2], line)
+    return found
+
+
+def references(root: Line) -> Iterator[tuple[str, str, int]]:
+    for line in root.walk():
+        w = line.words
+        context = line.parent.words[:2] if line.parent and line.parent.number else []
+        if w[0] == "if-match" and w[1:2] == ["acl"]:
+            yield "acl", w[-1], line.number
+        elif w[:2] == ["if-match", "ip-prefix"]:
+            yield "ip-prefix", w[2], line.number
+        elif w[0] == "acl" and context[:1] == ["user-interface"]:
+            yield "acl", w[1], line.number
+        elif w[0] == "snmp-agent" and "acl" in w:
+            yield "acl", after(w, "acl") or "", line.number
+        elif w[0] == "traffic-filter":
+            yield "acl", w[-1], line.number
+        elif w[0] == "packet-filter":
+            yield "acl", w[1], line.number
+        elif w[:2] == ["nat", "outbound"]:
+            yield "acl", w[2], line.number
+        elif w[0] == "peer" and "route-policy" in w:
+            yield "route-policy", after(w, "route-policy") or "", line.number
+        elif w[0] == "classifier" and "behavior" in w:
+            yield "traffic-classifier", w[1], line.number
+            yield "traffic-behavior", after(w, "behavior") or "", line.number
+        elif w[0] == "traffic-policy":
+            yield "traffic-policy", w[1], line.number
+        elif w[0] == "ike-proposal":
+            yield "ike-proposal", w[1], line.number
+        elif w[0] == "ike-peer":
+            yield "ike-peer", w[1], line.number
+        elif w[0] == "proposal" and context == ["ipsec", "profile"]:
+            yield "ipsec-proposal", w[1], line.number
+        elif w[:2] == ["ipsec", "profile"] and context[:1] == ["interface"]:
+            yield "ipsec-profile", w[2], line.number
+        elif w[0] == "zone" and len(w) == 2 and context[:1] == ["interface"]:
+            yield "zone", w[1], line.number
+        elif w[:2] == ["firewall", "interzone"]:
+            yield "zone", w[2], line.number
+            yield "zone", w[3], line.number
+        elif "track" in w and after(w, "track") == "nqa":
+            index = w.index("track")
+            yield "nqa", " ".join(w[index + 2 : index + 4]), line.number
+        elif w[0] == "source" and context[:1] == ["interface"] and not _is_address(w[1]):
+            yield "interface", w[1], line.number
+        elif w[:2] in (["ip", "binding"], ["sa", "binding"]):
+            yield "vpn-instance", w[-1], line.number
+        elif w[:2] == ["ip", "route-static"]:
+            rest = w[2:]
+            if rest[:1] == ["vpn-instance"]:
+                yield "vpn-instance", rest[1], line.number
+                rest = rest[2:]
+            for word in rest[2:]:
+                if re.match(r"^[A-Z][A-Za-z-]+\d", word):
+                    yield "interface", word, line.number
+        elif w[:2] == ["ip", "route"] and w[-1] == "dhcp":
+            yield "interface", w[-2], line.number
+        elif w[:2] == ["ip", "policy-based-route"]:
+            yield "policy-based-route", w[2], line.number
+        elif w[:2] == ["apply", "output-interface"]:
+            yield "interface", w[2], line.number
+        elif w[0] == "hwtacacs-server" and len(w) == 2:
+            yield "hwtacacs", w[1], line.number
+        elif "source-interface" in w and w[0] in ("ntp-service", "nqa"):
+            yield "interface", after(w, "source-interface") or "", line.number
+        elif w[:3] == ["info-center", "loghost", "source"]:
+            yield "interface", w[3], line.number
+
+
+def _is_address(word: str) -> bool:
+    try:
+        ipaddress.IPv4Address(word)
+    except ValueError:
+        return False
+    return True
+
+
+@register_rule(PLATFORM)
+def undefined_references(config: ConfigFile) -> Iterator[Finding]:
+    """Every ACL, ip-prefix, route-policy, traffic classifier/behavior/policy, IKE proposal and
+    peer, IPsec proposal and profile, zone, NQA test, VPN instance and interface referenced is
+    defined."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    defined = definitions(root)
+    for kind, name, number in references(root):
+        if name not in defined.get(kind, {}):
+            yield config.finding(
+                number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined"
+            )
+
+
+@register_rule(PLATFORM)
+def interface_names(config: ConfigFile) -> Iterator[Finding]:
+    if config.suffix:
+        return
+    for line in top(parse(config.text, ("#",)), "interface"):
+        if len(line.words) < 2 or not _INTERFACE.match(line.words[1]):
+            yield config.finding(
+                line.number, "vrp-interface-name", f"{line.text!r}: not an AR interface name"
+            )
+
+
+# AR object names longer than this are refused (command reference: ike peer, ipsec proposal,
+# ipsec profile take 1 to 15 characters).
+_NAME_LIMITS = {("ike", "peer"): 15, ("ipsec", "proposal"): 15, ("ipsec", "profile"): 15}
+
+
+@register_rule(PLATFORM)
+def name_lengths(config: ConfigFile) -> Iterator[Finding]:
+    if config.suffix:
+        return
+    for line in parse(config.text, ("#",)).children:
+        limit = _NAME_LIMITS.get((line.words[0], line.words[1]) if len(line.words) > 2 else ("", ""))
+        if limit is not None and len(line.words[2]) > limit:
+            yield config.finding(
+                line.number, "vrp-name-length", f"{line.text!r}: the name is longer than {limit} characters"
+            )
+
+
+@register_rule(PLATFORM)
+def timers(config: ConfigFile) -> Iterator[Finding]:
+    """NQA interval > timeout and frequency > interval x probe-count; at most two next hops per
+    PBR node; BGP hold >= 3 x keepalive."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    for test in top(root, "nqa", "test-instance"):
+        values = dict(_NQA_DEFAULTS)
+        for line in test.children:
+            lw = line.words
+            if lw[0] in values and lw[-1].isdigit():
+                values[lw[0]] = int(lw[-1])
+        if values["interval"] <= values["timeout"]:
+            yield config.finding(
+                test.number,
+                "vrp-nqa-timers",
+                f"{test.text}: interval {values['interval']} s must exceed timeout {values['timeout']} s",
+            )
+        if values["frequency"] and values["frequency"] <= values["interval"] * values["probe-count"]:
+            yield config.finding(
+                test.number,
+                "vrp-nqa-timers",
+                f"{test.text}: frequency {values['frequency']} s must exceed interval x probe-count "
+                f"({values['interval']} x {values['probe-count']})",
+            )
+    for node in top(root, "policy-based-route"):
+        hops = [
+            word
+            for line in node.children
+            if line.words[:3] == ["apply", "ip-address", "next-hop"]
+            for word in line.words[3:]
+            if _is_address(word)
+        ]
+        if len(hops) > 2:
+            yield config.finding(
+                node.number,
+                "vrp-pbr-next-hops",
+                f"{node.text}: {len(hops)} next hops, AR takes at most 2 per node",
+            )
+    for line in root.walk():
+        w = line.words
+        if w[0] == "peer" and "keepalive" in w and "hold" in w:
+            keepalive, hold = int(after(w, "keepalive") or 0), int(after(w, "hold") or 0)
+            if hold != 0 and hold < 3 * keepalive:
+                yield config.finding(
+                    line.number,
+                    "vrp-bgp-timers",
+                    f"hold time {hold} s is less than 3 x keepalive {keepalive} s",
+                )
+
+
+@register_rule(PLATFORM)
+def zone_policy(config: ConfigFile) -> Iterator[Finding]:
+    """With firewall zones, every addressed interface is in a zone, every pair of zones has an
+    interzone with the firewall enabled (an interzone that is not enabled forwards everything),
+    and no interzone filter permits any to any."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    zones = [line.words[-1] for line in top(root, "firewall", "zone")]
+    if not zones:
+        return
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        name = interface.words[1]
+        routed = any(t.startswith("ip address") for t in texts) and not name.startswith(("LoopBack", "NULL"))
+        if routed and not any(t.startswith("zone ") for t in texts):
+            yield config.finding(
+                interface.number, "vrp-zone-member", f"{name} has an address but no firewall zone"
+            )
+    enabled = {
+        frozenset(line.words[2:4])
+        for line in top(root, "firewall", "interzone")
+        if "firewall enable" in line.child_texts()
+    }
+    for index, first in enumerate(zones):
+        for second in zones[index + 1 :]:
+            if frozenset((first, second)) not in enabled:
+                yield config.finding(
+                    0, "vrp-interzone-open", f"no enabled firewall interzone between {first} and {second}"
+                )
+    acls = {}
+    for line in top(root, "acl"):
+        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
+            acls[key] = line
+    for interzone in top(root, "firewall", "interzone"):
+        for line in interzone.children:
+            if line.words[0] != "packet-filter":
+                continue
+            acl = acls.get(line.words[1])
+            for rule in acl.children if acl is not None else []:
+                if re.fullmatch(r"rule \d+ permit ip", rule.text):
+                    yield config.finding(
+                        rule.number,
+                        "vrp-permit-any-any",
+                        f"{interzone.text}: ACL {line.words[1]} permits any to any",
+                    )
+
+
+# ---------------------------------------------------------------- tunnels
+
+
+def _source_address(root: Line, tunnel: dict[str, list[str]]) -> str | None:
+    source = (tunnel.get("source") or [""])[0]
+    if _is_address(source):
+        return source
+    interface = next(top(root, "interface", source), None) if source else None
+    for line in interface.children if interface is not None else []:
+        if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and _is_address(line.words[2]):
+            return line.words[2]
+    return None
+
+
+def _values(section: Line | None) -> dict[str, list[str]]:
+    return {line.words[0]: line.words[1:] for line in (section.children if section else [])}
+
+
+@register_tunnels(PLATFORM)
+def tunnels(config: ConfigFile) -> list[TunnelFact]:
+    root = parse(config.text, ("#",))
+    sections = {tuple(line.words[:3]): line for line in root.children if len(line.words) >= 3}
+    peers_asn = {
+        line.words[1]: int(line.words[3])
+        for line in root.walk()
+        if line.words[0] == "peer" and line.words[2:3] == ["as-number"] and line.words[3].isdigit()
+    }
+    facts: list[TunnelFact] = []
+    for interface in top(root, "interface"):
+        values = _values(interface)
+        if "ipsec" not in values or values["ipsec"][:1] != ["profile"]:
+            continue
+        profile = _values(sections.get(("ipsec", "profile", values["ipsec"][1])))
+        peer = _values(sections.get(("ike", "peer", (profile.get("ike-peer") or [""])[0])))
+        ike_section = _values(sections.get(("ike", "proposal", (peer.get("ike-proposal") or [""])[0])))
+        esp_section = sections.get(("ipsec", "proposal", (profile.get("proposal") or [""])[0]))
+        pfs = int((profile.get("pfs") or ["dh-group0"])[0].removeprefix("dh-group"))
+        ike = frozenset(
+            IkeProposal(
+                _IKE_ENCRYPTION.get(encryption, encryption),
+                _HASH.get(prf, prf),
+                int(group.removeprefix("group")),
+            )
+            for encryption in ike_section.get("encryption-algorithm", [])
+            for prf in ike_section.get("prf", [])
+            for group in ike_section.get("dh", [])
+        )
+        esp_algorithms = {
+            line.words[1]: line.words[2]
+            for line in (esp_section.children if esp_section else [])
+            if line.words[0] == "esp" and len(line.words) == 3
+        }
+        encryption = esp_algorithms.get("encryption-algorithm")
+        integrity = esp_algorithms.get("authentication-algorithm")
+        esp = (
+            frozenset(
+                {
+                    EspProposal(
+                        _ESP_ENCRYPTION.get(encryption, encryption),
+                        _HASH.get(integrity or "", integrity),
+                        pfs,
+                    )
+                }
+            )
+            if encryption
+            else frozenset()
+        )
+        address = values.get("ip", [])
+        local_inside = peer_inside = None
+        if address[:1] == ["address"] and len(address) == 3:
+            local_inside = address[1]
+            network = ipaddress.IPv4Network(f"{address[1]}/{address[2]}", strict=False)
+            peer_inside = next(
+                (
+                    p
+                    for p in peers_asn
+                    if _is_address(p) and ipaddress.IPv4Address(p) in network and p != local_inside
+                ),
+                None,
+            )
+        psk = peer.get("pre-shared-key", [])
+        facts.append(
+            TunnelFact(
+                file=config.name,
+                line=interface.number,
+                name=tunnel_id(interface.child_texts()) or interface.words[1],
+                peer_outside=(values.get("destination") or [""])[-1] or None,
+                local_inside=local_inside,
+                peer_inside=peer_inside,
+                # Without an FQDN identity, VRP identifies both ends by address: the tunnel
+                # source's and the remote-address.
+                local_id=(peer.get("local-id") or [""])[0] or _source_address(root, values),
+                peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[0] or None,
+                psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
+                peer_asn=peers_asn.get(peer_inside or ""),
+                ike=ike,
+                esp=esp,
+            )
+        )
+    return facts

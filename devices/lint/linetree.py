@@ -1,0 +1,75 @@
+"""Indentation-structured configs (IOS-XE, VRP) as a tree of numbered lines, for the lint rules.
+
+Both platforms print a section's children one space deeper than the section line; separators
+(`!`, `#`) and blank lines carry nothing. The rules look objects up by their defining line and
+check references against those definitions, so every finding can name the line it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Line:
+    number: int  # 1-based line in the file
+    depth: int  # leading spaces
+    text: str  # without the indentation
+    children: list[Line] = field(default_factory=list)
+    parent: Line | None = field(default=None, repr=False)
+
+    @property
+    def words(self) -> list[str]:
+        return self.text.split()
+
+    def walk(self) -> Iterator[Line]:
+        for child in self.children:
+            yield child
+            yield from child.walk()
+
+    def child_texts(self) -> list[str]:
+        return [child.text for child in self.children]
+
+
+def parse(text: str, separators: tuple[str, ...]) -> Line:
+    """The config as a tree under a root line (number 0); `separators` are comment/separator marks."""
+    root = Line(0, -1, "")
+    stack = [root]
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith(separators):
+            continue
+        depth = len(raw) - len(raw.lstrip(" "))
+        while stack[-1].depth >= depth:
+            stack.pop()
+        line = Line(number, depth, stripped, parent=stack[-1])
+        stack[-1].children.append(line)
+        stack.append(line)
+    return root
+
+
+def top(root: Line, *prefix: str) -> Iterator[Line]:
+    """Top-level lines whose first words are `prefix`."""
+    size = len(prefix)
+    for line in root.children:
+        if tuple(line.words[:size]) == prefix:
+            yield line
+
+
+def after(words: list[str], keyword: str) -> str | None:
+    """The word after `keyword` in `words`, if any."""
+    try:
+        return words[words.index(keyword) + 1]
+    except (ValueError, IndexError):
+        return None
+
+
+def tunnel_id(texts: list[str]) -> str | None:
+    """The network intent's tunnel id an interface names in its description: the templates write
+    `description ipsec <tunnel-id> ...`, so both ends of a tunnel can be matched by id."""
+    for text in texts:
+        words = text.split()
+        if words[:2] == ["description", "ipsec"] and len(words) > 2:
+            return words[2]
+    return None

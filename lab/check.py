@@ -1,0 +1,110 @@
+"""`storestack lab check`: the lab's claims, measured with real packets, as one verdict.
+
+- **Tunnel state**: every tunnel of the lab is up, with the proposal it negotiated; a tunnel that
+  is down says why when its initiator's charon logged a reason (e.g. no acceptable proposal).
+- **Encryption evidence**: every site's WAN port on the lab internet carried IKE/ESP-in-UDP and
+  nothing else between sites: no cleartext BGP, BFD or LAN traffic (nftables counters).
+- **Reachability** (with the network intent): every segment host's matrix (`lab.reachability`)
+  against the intent's segmentation policy: allowed must be reachable, denied unreachable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from storestack.lab import ipsec
+from storestack.lab.errors import NoTunnelsError
+from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
+from storestack.lab.reachability import Cell, measure
+from storestack.lab.state import require_state
+from storestack.lab.underlay import WanEvidence
+from storestack.network.build import NetworkIntent
+
+# What an initiator's charon logs when the far end refused or never answered.
+_REASONS = (
+    (re.compile(r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", re.I), "no proposal in common with the far end"),
+    (re.compile(r"AUTHENTICATION_FAILED|authentication of .* failed|no shared key", re.I), "authentication failed (PSK or identity)"),
+    (re.compile(r"TS_UNACCEPTABLE", re.I), "traffic selectors refused"),
+    (re.compile(r"giving up after \d+ retransmits|retransmit \d+ of request", re.I), "no answer from the far end"),
+)
+
+
+class TunnelCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tunnel: TunnelStatus
+    reason: str | None = None
+
+
+class LabCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    tunnels: list[TunnelCheck]
+    wan: list[WanEvidence]
+    reachability: list[Cell]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
+    """Measure the lab and list every way it differs from what it must be.
+
+    Without `intent` the reachability matrix is not measured (tunnels and WAN evidence only)."""
+    state_dir = state_dir.resolve()
+    state = require_state(state_dir)
+    if state.internet_namespace is None:
+        raise NoTunnelsError(
+            f"lab {state.name} runs the veth overlay, which has no tunnels to check; "
+            "start it with `storestack lab up --overlay ipsec`"
+        )
+    problems: list[str] = []
+    tunnels = []
+    for status in tunnel_status(state_dir, state):
+        reason = None if status.up else _down_reason(state.runtime(status.initiator).namespace, status.id)
+        tunnels.append(TunnelCheck(tunnel=status, reason=reason))
+        if not status.up:
+            problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
+    wan = evidence(state_dir)
+    for item in wan:
+        where = f"{item.site} {item.ifname} ({item.address})"
+        if item.bgp_packets:
+            problems.append(f"{where}: {item.bgp_packets} cleartext BGP packets on the WAN")
+        if item.bfd_packets:
+            problems.append(f"{where}: {item.bfd_packets} cleartext BFD packets on the WAN")
+        if item.other_packets:
+            problems.append(f"{where}: {item.other_packets} cleartext packets that are not IKE or ESP on the WAN")
+        if not item.ipsec_packets:
+            problems.append(f"{where}: no IKE/ESP packets at all")
+    cells = measure(state, intent) if intent is not None else []
+    for cell in cells:
+        if cell.matches:
+            continue
+        where = f"{cell.store_id} {cell.source} -> {cell.target} ({cell.address} tcp/{cell.port})"
+        if cell.allowed:
+            problems.append(f"{where}: allowed ({cell.why}) but unreachable ({cell.outcome})")
+        else:
+            problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
+    return LabCheck(name=state.name, tunnels=tunnels, wan=wan, reachability=cells, problems=problems)
+
+
+def _down_reason(namespace: str, tunnel_id: str) -> str | None:
+    log = ipsec.instance_dir(namespace) / "charon.log"
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-400:]
+    except OSError:
+        return None
+    marker = f"<{tunnel_id}|"  # the log's IKE_SA name prefix (`ike_name = yes`)
+    for line in reversed(lines):
+        if marker not in line:
+            continue
+        for pattern, reason in _REASONS:
+            if pattern.search(line):
+                return reason
+    return None

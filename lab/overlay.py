@@ -1,0 +1,193 @@
+"""The "ipsec" overlay of a lab: internet namespace, a charon per FRR appliance, tunnels up.
+
+Order: the internet namespace and every site's WAN veth (`lab.underlay`), then each hub's
+charon (the responders), then each store's (the initiators dial as soon as their swanctl.conf
+is loaded), then the VXLAN devices that carry the overlay inside the tunnels.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from storestack.lab import ipsec, system
+from storestack.lab.errors import LabError
+from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
+from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
+from storestack.lab.state import LabState, require_state, save_state
+from storestack.lab.system import ip_batch
+from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
+from storestack.lab.underlay import (
+    WanAttachment,
+    WanEvidence,
+    create_internet,
+    wan_attachments,
+    wan_evidence,
+)
+
+
+def overlay_plan(state_dir: Path, state: LabState) -> tuple[list[WanAttachment], list[LabTunnel]]:
+    """WAN attachments and tunnels; tunnel devices named as the rendered configs name them."""
+    attachments = wan_attachments(state.topology)
+    tunnels = lab_tunnels(state.topology, attachments, lab_secret(state_dir))
+    if state.tunnel_ifnames:
+        tunnels = [_renamed(tunnel, state.tunnel_ifnames) for tunnel in tunnels]
+    return attachments, tunnels
+
+
+def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
+    ends = {}
+    for role in ("initiator", "responder"):
+        end: TunnelEnd = getattr(tunnel, role)
+        name = ifnames.get(f"{end.appliance}/{tunnel.id}")
+        ends[role] = end.model_copy(update={"ifname": name}) if name else end
+    return tunnel.model_copy(update=ends)
+
+
+def start_overlay(state_dir: Path, state: LabState) -> None:
+    """Internet namespace, WAN veths, charons and VXLAN devices of every FRR appliance.
+
+    A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
+    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`)."""
+    assert state.internet_namespace is not None
+    secret = lab_secret(state_dir, create=True)
+    topology = state.topology
+    attachments = wan_attachments(topology)
+    rendered: dict[str, RenderedIpsec] = {}
+    if topology.fleet_root is not None and topology.tunnels:
+        stores = sorted({t.store_id for t in topology.tunnels})
+        hubs = sorted({t.hub for t in topology.tunnels})
+        rendered = render_ipsec(Path(topology.fleet_root), stores, hubs, secret)
+        state.tunnel_ifnames = {
+            f"{name}/{tunnel_id}": ifname
+            for name, files in rendered.items()
+            for tunnel_id, ifname in files.tunnel_interfaces().items()
+        }
+        save_state(state_dir, state)
+    _attachments, tunnels = overlay_plan(state_dir, state)
+    namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+    create_internet(state.internet_namespace, attachments, namespaces)
+    hubs_first = sorted(state.appliances, key=lambda r: topology.appliance(r.name).role != "hub")
+
+    def files(name: str, namespace: str, mine: list[LabTunnel]) -> tuple[str, str]:
+        ifnames = [t.end(name)[0].ifname for t in mine]
+        if name not in rendered:
+            return ipsec.swanctl_conf(name, mine), ipsec.strongswan_conf(namespace, ifnames)
+        vteps = {t.id: (t.end(name)[0].vtep, t.end(name)[1].vtep) for t in mine}
+        addresses = {a.ifname: a.address.ip for a in attachments if a.site == name}
+        swanctl = adapt_swanctl(rendered[name].swanctl, vteps, addresses)
+        return swanctl, ipsec.strongswan_conf(namespace, ifnames, rendered[name].charon_settings())
+
+    def ready(name: str, namespace: str) -> None:
+        mine = tunnels_of(tunnels, name)
+        if mine:
+            ipsec.wait_charon(namespace, name, mine, create=True)
+
+    groups = [
+        [r for r in hubs_first if topology.appliance(r.name).role == "hub"],
+        [r for r in hubs_first if topology.appliance(r.name).role != "hub"],
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for group in groups:
+            for runtime in group:
+                mine = tunnels_of(tunnels, runtime.name)
+                if mine:
+                    ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
+            list(pool.map(lambda r: ready(r.name, r.namespace), group))
+    for name, files_of in rendered.items():
+        load_host_files(namespaces[name], files_of)
+
+
+def load_host_files(namespace: str, files: RenderedIpsec) -> None:
+    """Interface groups of the tunnel devices, then the rendered host firewall."""
+    existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
+    groups = [
+        f"link set {ifname} group {group}"
+        for ifname, group in files.interface_groups().items()
+        if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
+    ]
+    ip_batch(namespace, groups)
+    if files.nftables:
+        ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
+        system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
+
+
+def restart_charon(state_dir: Path, appliance: str) -> None:
+    """Restart one appliance's charon with the files it runs, and re-add its VTEPs."""
+    state = require_state(state_dir)
+    runtime = state.runtime(appliance)
+    _attachments, tunnels = overlay_plan(state_dir, state)
+    mine = tunnels_of(tunnels, appliance)
+    folder = ipsec.instance_dir(runtime.namespace)
+    ipsec.start_charon(
+        runtime.namespace,
+        (folder / "swanctl.conf").read_text(encoding="utf-8"),
+        (folder / "strongswan.conf").read_text(encoding="utf-8"),
+    )
+    ipsec.wait_charon(runtime.namespace, appliance, mine, create=False)
+
+
+class TunnelStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    initiator: str
+    responder: str
+    up: bool
+    ike_proposal: str | None
+    esp_proposal: str | None
+    local: str | None
+    remote: str | None
+
+
+def tunnel_status(state_dir: Path, state: LabState | None = None) -> list[TunnelStatus]:
+    """Each tunnel as its initiator's charon sees it."""
+    state = state or require_state(state_dir)
+    _attachments, tunnels = overlay_plan(state_dir, state)
+    namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+    cache: dict[str, dict[str, ChildState]] = {}
+    result = []
+    for tunnel in tunnels:
+        name = tunnel.initiator.appliance
+        if name not in cache:
+            try:
+                cache[name] = ipsec.tunnel_states(namespaces[name])
+            except LabError:
+                cache[name] = {}
+        child = cache[name].get(tunnel.id)
+        result.append(
+            TunnelStatus(
+                id=tunnel.id,
+                initiator=name,
+                responder=tunnel.responder.appliance,
+                up=child is not None and child.up,
+                ike_proposal=child.ike_proposal if child else None,
+                esp_proposal=child.esp_proposal if child else None,
+                local=child.local if child else None,
+                remote=child.remote if child else None,
+            )
+        )
+    return result
+
+
+def wait_tunnels(state_dir: Path, state: LabState, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        down = [t.id for t in tunnel_status(state_dir, state) if not t.up]
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(down[:5])}")
+        time.sleep(0.1)
+
+
+def evidence(state_dir: Path) -> list[WanEvidence]:
+    """What every site sent into the lab internet since the lab started (nftables counters)."""
+    state = require_state(state_dir)
+    if state.internet_namespace is None:
+        raise LabError(f"lab {state.name} runs the veth overlay: it has no internet to take evidence from")
+    attachments, _tunnels = overlay_plan(state_dir, state)
+    return wan_evidence(state.internet_namespace, attachments)

@@ -1,0 +1,178 @@
+"""What storestack renders for an FRR appliance's IPsec, and the lab's one adaptation of it.
+
+A lab built from a fleet runs the `swanctl.conf` and `strongswan.conf` companions that
+`storestack devices render` writes for each FRR appliance (`templates/devices/frr/`), with the
+fleet's IPsec PSK secret: `$STORESTACK_IPSEC_PSK` (the `ipsec-psk` reference of
+`management.secrets`) when it is set, so the lab runs the very PSKs a rollout pushes; else a
+random per-lab secret, set for the lab's render only.
+
+The rendered tunnels are route-based: 0.0.0.0/0 selectors bound to an XFRM interface
+(`if_id_in/out`) per tunnel. This kernel has neither kernel ESP nor XFRM interfaces, so the lab
+adapts exactly this, and nothing else (`adapt_swanctl`):
+- each child's `local_ts`/`remote_ts` become the tunnel's /32 VTEP pair, and `if_id_in/out`
+  go: a VXLAN device named like the rendered tunnel interface (from the routing companion:
+  `xfrm<N>` on a store, `<store>-<link>` on a hub) carries the inside address instead;
+- `include transport/<link>*.conf` (what a real appliance's DHCP/PPP lease hook writes) becomes
+  `local_addrs = <the lab's address on that link>`;
+- connections to far ends the lab does not run (AWS, OpenStack, stores outside the lab) are
+  left out.
+The rendered strongswan.conf's settings are kept; the lab adds what running many charons in
+namespaces needs (plugin list with kernel-libipsec, VICI socket, log file, `ipsec0` ignored).
+The rendered host firewall (nftables.conf) is loaded into the appliance's namespace with one
+line added (`adapt_nftables`), and each tunnel device joins the interface group the routing
+companion gives it, so the firewall's tunnel rules apply as rendered. (Until the push engine
+sends companion files, the lab loads them when it starts.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from storestack.devices.render import render_fleet
+from storestack.inventory import Fleet, load_fleet
+
+PSK_SECRET = "ipsec-psk"
+# A connection, possibly inheriting a top-level template section (`name : template {`).
+_CONNECTION = re.compile(r"^    ([A-Za-z0-9._-]+)(?: : [A-Za-z0-9._-]+)? \{$")
+_SECRET = re.compile(r"^    ike-([A-Za-z0-9._-]+) \{$")
+_INCLUDE_TRANSPORT = re.compile(r"^(\s*)include transport/([A-Za-z0-9._-]+)\*\.conf$")
+_IF_ID = re.compile(r"^\s*if_id_(in|out) = (\d+)$")
+_LINK_ADD = re.compile(r"^link add (\S+) type xfrm(?: dev \S+)? if_id (\d+)$")
+_SETTING = re.compile(r"^\s+([a-z_]+) = (.*)$")
+_GROUP = re.compile(r"^link set (\S+) group (\d+)\b")
+_LOOPBACK_ACCEPT = '        iif "lo" accept'
+
+
+
+@dataclass(frozen=True)
+class RenderedIpsec:
+    """An appliance's rendered IPsec files (PSKs revealed: keep in 0600 files only)."""
+
+    swanctl: str
+    strongswan: str
+    routing: str
+    nftables: str = ""
+
+    def interface_groups(self) -> dict[str, int]:
+        """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
+        return {m.group(1): int(m.group(2)) for line in self.routing.splitlines() if (m := _GROUP.match(line))}
+
+    def tunnel_interfaces(self) -> dict[str, str]:
+        """tunnel id → its rendered tunnel interface name (from if_id and the routing file)."""
+        names = {int(m.group(2)): m.group(1) for line in self.routing.splitlines() if (m := _LINK_ADD.match(line))}
+        found: dict[str, str] = {}
+        connection: str | None = None
+        for line in self.swanctl.splitlines():
+            if match := _CONNECTION.match(line):
+                connection = match.group(1)
+            elif (match := _IF_ID.match(line)) and connection and int(match.group(2)) in names:
+                found[connection] = names[int(match.group(2))]
+        return found
+
+    def charon_settings(self) -> dict[str, str]:
+        """The `charon { … }` settings of the rendered strongswan.conf (one level)."""
+        return {m.group(1): m.group(2).strip() for line in self.strongswan.splitlines() if (m := _SETTING.match(line))}
+
+
+@contextlib.contextmanager
+def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
+    reference = fleet.spec.management.secrets.get(PSK_SECRET, "")
+    kind, _, variable = reference.partition(":")
+    if kind != "env" or not variable or os.environ.get(variable):
+        yield
+        return
+    os.environ[variable] = fallback
+    try:
+        yield
+    finally:
+        os.environ.pop(variable, None)
+
+
+def render_ipsec(fleet_root: Path, stores: list[str], hubs: list[str], lab_secret: str) -> dict[str, RenderedIpsec]:
+    """appliance name → its rendered IPsec files, as `storestack devices render` makes them."""
+    fleet = load_fleet(fleet_root)
+    rendered: dict[str, RenderedIpsec] = {}
+    with _fleet_psk(fleet, lab_secret):
+        for config in render_fleet(fleet, store_ids=stores, hubs=hubs, reveal_secrets=True):
+            if config.platform != "frr":
+                continue
+            files = dict(config.companions)
+            if "swanctl.conf" not in files:
+                continue
+            rendered[config.name] = RenderedIpsec(
+                swanctl=files["swanctl.conf"],
+                strongswan=files.get("strongswan.conf", ""),
+                routing=files.get("routing", ""),
+                nftables=files.get("nftables.conf", ""),
+            )
+    return rendered
+
+
+def adapt_swanctl(
+    text: str,
+    vteps: dict[str, tuple[IPv4Address, IPv4Address]],
+    transport_addresses: dict[str, IPv4Address],
+) -> str:
+    """The rendered swanctl.conf as the lab runs it (see the module docstring).
+
+    `vteps`: tunnel id → (local, remote) VTEP of the tunnels the lab runs; every other
+    connection and its secret are left out."""
+    out: list[str] = []
+    skipping = False
+    connection: str | None = None
+    top: str | None = None  # the top-level section: connections, secrets or a template
+    for line in text.splitlines():
+        if skipping:
+            if line == "    }":
+                skipping = False
+            continue
+        if line.endswith("{") and not line.startswith((" ", "#")):
+            top = line.split()[0]
+        elif line == "}":
+            top = None
+        match = (_SECRET.match(line) or _CONNECTION.match(line)) if top in ("connections", "secrets") else None
+        if match:
+            connection = match.group(1)
+            if connection not in vteps:
+                skipping = True
+                continue
+        if _IF_ID.match(line):
+            continue
+        if match := _INCLUDE_TRANSPORT.match(line):
+            indent, transport = match.groups()
+            out.append(f"{indent}# lab: the address the lab gives {transport} (a real appliance's lease hook writes it)")
+            out.append(f"{indent}local_addrs = {transport_addresses[transport]}")
+            continue
+        stripped = line.strip()
+        if connection in vteps and stripped in ("local_ts = 0.0.0.0/0", "remote_ts = 0.0.0.0/0"):
+            local, remote = vteps[connection]
+            indent = line[: len(line) - len(line.lstrip())]
+            address = local if stripped.startswith("local_ts") else remote
+            key = stripped.split(" ", 1)[0]
+            out.append(f"{indent}# lab: VXLAN over this /32 pair stands in for the route-based XFRM interface")
+            out.append(f"{indent}{key} = {address}/32")
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def adapt_nftables(text: str, tun_device: str, vxlan_port: int) -> str:
+    """The rendered host firewall as the lab loads it: one line more, in the input chain,
+    accepting the VXLAN that stands in for the XFRM interfaces (it arrives decrypted on the TUN
+    device; the firewall's `iifgroup` rules then see the tunnel devices as rendered)."""
+    lines = text.splitlines()
+    try:
+        at = lines.index(_LOOPBACK_ACCEPT)
+    except ValueError as exc:
+        raise ValueError("the rendered nftables.conf has no `iif \"lo\" accept` in its input chain") from exc
+    lines.insert(
+        at + 1,
+        f'        iifname "{tun_device}" udp dport {vxlan_port} accept  # lab: VXLAN stands in for XFRM interfaces',
+    )
+    return "\n".join(lines) + "\n"

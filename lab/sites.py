@@ -1,0 +1,148 @@
+"""Hosts and stand-in sites around the lab's appliances (the "ipsec" overlay).
+
+- **Segment hosts**: one namespace per store segment of `LabTopology.segments` (a till on
+  `pos`, a phone on `guest-wifi`, a PC on `office`, a sensor on `iot`), on a veth whose
+  appliance end is named like the rendered config's VLAN interface (`lan0.<vlan>`) and carries
+  the segment's gateway. The kernel here has no VLAN devices, so each segment gets its own veth
+  instead of a tagged trunk: the lab's adaptation, invisible to FRR and nftables, which see the
+  interface names they are configured for.
+- **HQ**: a namespace behind both hubs (a veth `dc` on each) holding the HQ POS service and the
+  management workstation; the hubs route HQ's and the cloud's prefixes to it, so BGP can
+  announce them.
+- **Cloud**: a namespace behind HQ holding one host of `ip_plan.cloud`.
+- **Internet service**: a public address on the lab internet's bridge.
+
+Addresses between the hubs, HQ and the cloud are lab-only (198.19.255.0/24).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from storestack.lab import system
+from storestack.lab.system import ip_batch
+from storestack.lab.topology import LabSegment, LabTopology, sanitize_name
+from storestack.lab.underlay import INTERNET_SERVICE
+
+_DC_POOL = IPv4Network("198.19.255.0/24")
+
+
+def host_namespace(prefix: str, segment: LabSegment) -> str:
+    # `--` keeps every stand-in apart from appliance namespaces (see underlay.internet_namespace).
+    return f"{prefix}--{sanitize_name(segment.store_id)}-{sanitize_name(segment.kind)}"[:48]
+
+
+def hq_namespace(prefix: str) -> str:
+    return f"{prefix}--hq"
+
+
+def cloud_namespace(prefix: str) -> str:
+    return f"{prefix}--cloud"
+
+
+def lan_ifname(segment: LabSegment) -> str:
+    return f"lan0.{segment.vlan}"
+
+
+def site_namespaces(prefix: str, topology: LabTopology) -> dict[str, str]:
+    """Role ("hq", "cloud", "<store>/<kind>") → namespace, for everything this module creates."""
+    names: dict[str, str] = {f"{s.store_id}/{s.kind}": host_namespace(prefix, s) for s in topology.segments}
+    if topology.sites is not None:
+        names["hq"] = hq_namespace(prefix)
+        names["cloud"] = cloud_namespace(prefix)
+    return names
+
+
+def create_sites(
+    prefix: str, topology: LabTopology, appliance_namespaces: dict[str, str], internet_namespace: str
+) -> None:
+    names = site_namespaces(prefix, topology)
+    ip_batch(None, [f"netns add {ns}" for ns in names.values()])
+    _create_segment_hosts(prefix, topology, appliance_namespaces)
+    if topology.sites is not None:
+        _create_hq_and_cloud(prefix, topology, appliance_namespaces)
+    ip_batch(internet_namespace, [f"addr add {INTERNET_SERVICE}/32 dev lo"])
+
+
+def _create_segment_hosts(prefix: str, topology: LabTopology, appliance_namespaces: dict[str, str]) -> None:
+    links = []
+    for segment in topology.segments:
+        links.append(
+            f"link add name {lan_ifname(segment)} netns {appliance_namespaces[segment.appliance]} type veth "
+            f"peer name eth0 netns {host_namespace(prefix, segment)}"
+        )
+    ip_batch(None, links)
+    per_appliance: dict[str, list[str]] = {}
+    for segment in topology.segments:
+        lines = per_appliance.setdefault(segment.appliance, [])
+        lines += [
+            f"addr add {segment.gateway}/{segment.subnet.prefixlen} dev {lan_ifname(segment)}",
+            f"link set {lan_ifname(segment)} up",
+        ]
+        ip_batch(
+            host_namespace(prefix, segment),
+            [
+                "link set lo up",
+                f"addr add {segment.host}/{segment.subnet.prefixlen} dev eth0",
+                "link set eth0 up",
+                f"route add default via {segment.gateway}",
+            ],
+        )
+    for appliance, lines in per_appliance.items():
+        ip_batch(appliance_namespaces[appliance], lines)
+
+
+def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespaces: dict[str, str]) -> None:
+    sites = topology.sites
+    assert sites is not None
+    hq, cloud = hq_namespace(prefix), cloud_namespace(prefix)
+    hubs = [a.name for a in topology.appliances if a.role == "hub" and a.name in appliance_namespaces]
+    subnets = list(_DC_POOL.subnets(new_prefix=30))
+    links = [
+        f"link add name dc netns {appliance_namespaces[hub]} type veth peer name hub{index} netns {hq}"
+        for index, hub in enumerate(hubs)
+    ]
+    links.append(f"link add name cloud netns {hq} type veth peer name hq netns {cloud}")
+    ip_batch(None, links)
+    cloud_link = subnets[-1]
+    cloud_hq_side, cloud_side = list(cloud_link.hosts())
+    hq_lines = [
+        "link set lo up",
+        f"addr add {sites.hq_pos}/32 dev lo",
+        f"addr add {sites.hq_management}/32 dev lo",
+        f"addr add {cloud_hq_side}/30 dev cloud",
+        "link set cloud up",
+        f"route add {sites.cloud_prefix} via {cloud_side}",
+    ]
+    hub_address: dict[str, IPv4Address] = {}
+    for index, hub in enumerate(hubs):
+        hub_side, hq_side = list(subnets[index].hosts())
+        hub_address[hub] = hub_side
+        hq_lines += [f"addr add {hq_side}/30 dev hub{index}", f"link set hub{index} up"]
+        hub_lines = [f"addr add {hub_side}/30 dev dc", "link set dc up"]
+        # Kernel routes outrank the rendered config's blackhole summaries (distance 254), so the
+        # hub both reaches HQ and the cloud and keeps announcing their summaries.
+        hub_lines += [f"route add {prefix_} via {hq_side}" for prefix_ in (*sites.hq_prefixes, sites.cloud_prefix)]
+        ip_batch(appliance_namespaces[hub], hub_lines)
+    # Each store segment back through the store's primary hub: the hubs' firewalls are stateful,
+    # and a reply through the other hub would meet no connection there. (A real DC learns
+    # this from the hubs over BGP; HQ here is a plain router.)
+    for segment in topology.segments:
+        if segment.hub in hub_address:
+            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev hub{hubs.index(segment.hub)}")
+    if hub_address:
+        nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
+        for destination in sites.via_hubs:
+            hq_lines.append(f"route add {destination} {nexthops}")
+    ip_batch(hq, hq_lines)
+    system.run(["ip", "netns", "exec", hq, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    ip_batch(
+        cloud,
+        [
+            "link set lo up",
+            f"addr add {sites.cloud_host}/32 dev lo",
+            f"addr add {cloud_side}/30 dev hq",
+            "link set hq up",
+            f"route add default via {cloud_hq_side}",
+        ],
+    )

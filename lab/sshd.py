@@ -1,0 +1,164 @@
+"""SSH into the lab's FRR appliances: the lab's login user, its host key and the sshd processes.
+
+A handful of sshd processes on 127.0.0.1 (one sshd listens on at most 16 ports), one port per
+appliance, with a `Match LocalPort` block whose ForceCommand is `vtysh -N <ns>`. The login
+user exists only while the lab is up, with a random password kept in a 0600 file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pwd
+import socket
+import time
+from pathlib import Path
+
+from storestack.common.files import atomic_write_text
+from storestack.devices.hostkeys import public_key_line_fingerprint
+from storestack.lab import system
+from storestack.lab.errors import LabCommandError, LabError
+from storestack.lab.state import HOST_KEY_FILE, SSH_DIR, LabState, SshdShard
+
+PORTS_PER_SSHD = 16
+LOOPBACK = "127.0.0.1"
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel hands out as free on loopback right now."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((LOOPBACK, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def create_user(username: str, password: str) -> None:
+    with contextlib.suppress(KeyError):
+        pwd.getpwnam(username)
+        delete_user(username)
+    _retry_on_lock(
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/bin/sh",
+            "--groups",
+            "frr,frrvty",
+            "--comment",
+            "storestack lab",
+            username,
+        ]
+    )
+    # The password goes through stdin, never the command line. SHA-512 crypt rather than
+    # Debian's default yescrypt: the password is random and long, and yescrypt's deliberate
+    # ~20 ms of CPU per check was 40% of the lab's cost of every SSH login.
+    _retry_on_lock(["chpasswd", "--crypt-method", "SHA512"], stdin=f"{username}:{password}\n")
+
+
+def delete_user(username: str) -> bool:
+    try:
+        pwd.getpwnam(username)
+    except KeyError:
+        return False
+    _retry_on_lock(["userdel", username])
+    return True
+
+
+def _retry_on_lock(command: list[str], *, stdin: str | None = None) -> None:
+    # Other labs may be editing /etc/passwd at the same moment; shadow-utils then fails fast.
+    for attempt in range(40):
+        try:
+            system.run(command, stdin=stdin)
+            return
+        except LabCommandError as exc:
+            if "lock" not in exc.stderr.lower() or attempt == 39:
+                raise
+            time.sleep(0.1)
+
+
+def generate_host_key(path: Path, lab_name: str) -> str:
+    for stale in (path, path.with_suffix(".pub")):
+        stale.unlink(missing_ok=True)
+    comment = f"storestack-lab-{lab_name}"
+    system.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
+    return public_key_line_fingerprint(path.with_suffix(".pub").read_text(encoding="ascii"))
+
+
+
+def _sshd_config(state_dir: Path, state: LabState, shard: SshdShard) -> str:
+    lines = [f"ListenAddress {LOOPBACK}:{port}" for port in shard.ports]
+    lines += [
+        f"HostKey {state_dir / SSH_DIR / HOST_KEY_FILE}",
+        f"PidFile {shard.pidfile}",
+        "PasswordAuthentication yes",
+        "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication no",
+        "UsePAM no",
+        "PermitRootLogin no",
+        f"AllowUsers {state.username}",
+        "AllowTcpForwarding no",
+        "AllowAgentForwarding no",
+        "X11Forwarding no",
+        "PermitTunnel no",
+        "PrintMotd no",
+        "PrintLastLog no",
+        "UseDNS no",
+        "LogLevel ERROR",
+        # A push engine opens 20+ sessions at once; the default (10:30:100) drops some.
+        "MaxStartups 200:30:400",
+        "LoginGraceTime 30",
+    ]
+    for runtime in state.appliances:
+        if runtime.shard == shard.index:
+            lines.append(f"Match LocalPort {runtime.port}")
+            lines.append(f"  ForceCommand {system.VTYSH} -N {runtime.namespace}")
+    return "\n".join(lines) + "\n"
+
+
+def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
+    # sshd insists on its privilege separation directory; Debian creates it only via systemd.
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    config = Path(shard.config)
+    atomic_write_text(config, _sshd_config(state_dir, state, shard), mode=0o600)
+    log = config.with_suffix(".log")
+    system.run([system.SSHD, "-t", "-f", config])
+    system.run([system.SSHD, "-f", config, "-E", log])
+    # sshd starts even when some of its ports are taken; a port another process grabbed since
+    # it was reserved would silently route that appliance's SSH elsewhere.
+    deadline = time.monotonic() + 10
+    missing = set(shard.ports)
+    while missing and time.monotonic() < deadline:
+        pid = system.read_pidfile(Path(shard.pidfile))
+        if pid is not None:
+            with contextlib.suppress(system.psutil.Error):
+                listening = {
+                    conn.laddr.port
+                    for conn in system.psutil.Process(pid).net_connections(kind="tcp")
+                    if conn.status == system.psutil.CONN_LISTEN
+                }
+                missing -= listening
+        if missing:
+            time.sleep(0.02)
+    if missing:
+        raise LabError(f"sshd could not listen on port(s) {sorted(missing)}; run `storestack lab up` again")
+
+
+def ssh_answers(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            answered = sock.recv(64).startswith(b"SSH-2.0-")
+            # Identify ourselves before closing, or sshd logs every probe as an error.
+            sock.sendall(b"SSH-2.0-storestack-lab-probe\r\n")
+            return answered
+    except OSError:
+        return False
+

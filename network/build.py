@@ -1,0 +1,724 @@
+"""Build the network intent from a resolved Fleet and (optionally) live store stack outputs.
+
+The one place planned values are made. No I/O: secrets come in as `Secret` slots (their values
+only when the caller asked for them), cloud values as parsed `StoreCloudOutputs`.
+
+Design decisions made here, once, for every platform:
+
+- **Every transport reaches both hubs.** A store has a primary and a backup hub; each of its WAN
+  links carries a tunnel to each. Losing a hub leaves the store on its best transport; losing
+  a transport leaves it on both hubs. LTE/5G stays backup by BGP policy (lower local-pref in,
+  AS-path prepends out), not by topology.
+- **Overlay /31 to the second hub**, without a new inventory field: the link's pinned transit
+  /31 (slot `i` of `ip_plan.transit`) serves its home hub; the mirrored slot `N-1-i` from the
+  top of the pool serves the other hub. IPAM allocates from the bottom, so the two halves never
+  meet; `NetworkIntentError` says so if a pool ever fills past its middle.
+- **Per-tunnel PSKs.** Planned PSKs are `HMAC-SHA256(fleet secret "ipsec-psk", tunnel id)`,
+  spelled in AWS's PSK alphabet: both ends of a tunnel compute the same value from the same
+  id, no two tunnels share one, and a leaked device config reveals no other tunnel's key. Live
+  values from the store stack outputs win for the tunnels the stack builds.
+- **Underlay pinned per tunnel**: a /32 route to each far end via the tunnel's own transport.
+- **Segmentation as data**: zones, services and the flows allowed between them; everything else
+  is denied (stateful). Guest Wi-Fi reaches the internet only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Mapping
+from functools import cached_property
+
+from pydantic import SecretStr
+
+from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.secrets import Secret, resolve_secret_refs
+from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
+from storestack.network.errors import NetworkIntentError
+from storestack.network.model import (
+    BgpSession,
+    Flow,
+    HubIntent,
+    ManagementAccess,
+    QosClass,
+    Role,
+    Service,
+    StoreIntent,
+    Transport,
+    Tunnel,
+    UnderlayRoute,
+    Zone,
+)
+
+IPv4Network = ipaddress.IPv4Network
+IPv4Address = ipaddress.IPv4Address
+IPv4Interface = ipaddress.IPv4Interface
+
+PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
+DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
+
+# Planned AWS values, used until a stack is live: inside /30s from 169.254.16.0 for stores and
+# 169.254.248.0/22 for hubs (clear of the ranges AWS reserves), outside endpoints in TEST-NET-1.
+_STORE_AWS_INSIDE_BASE = int(IPv4Address("169.254.16.0"))
+_STORE_AWS_INSIDE_SLOTS = 9000
+_HUB_AWS_INSIDE_BASE = int(IPv4Address("169.254.248.0"))
+_AWS_OUTSIDE_BASE = int(IPv4Address("192.0.2.0"))
+
+# Where the HQ services live: /24s of the first `ip_plan.hq` network, by third-octet offset.
+# (A convention of the sample chain and generated fleets; the lab's HQ namespace serves them.)
+HQ_SERVICE_SLOTS = {"hq-pos": 10, "payment": 11, "iot-services": 20, "recorder": 30}
+
+# QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
+QOS_CLASSES = (
+    QosClass("realtime", 46, "ef", priority=True, bandwidth_percent=20),
+    QosClass("business", 18, "af21", priority=False, bandwidth_percent=40),
+    QosClass("transactional", 10, "af11", priority=False, bandwidth_percent=15),
+    QosClass("bulk", 8, "cs1", priority=False, bandwidth_percent=10),
+    QosClass("best-effort", 0, "default", priority=False, bandwidth_percent=15),
+)
+_SEGMENT_QOS = {
+    "pos": "realtime",
+    "office": "business",
+    "iot": "transactional",
+    "cctv": "bulk",
+    "guest-wifi": "best-effort",
+}
+
+BFD_WIRED = "WIRED"
+BFD_CELLULAR = "CELLULAR"
+MANAGEMENT_PORTS: tuple[tuple[str, int], ...] = (("tcp", 22), ("udp", 161))
+
+
+def derive_psk(fleet_secret: str, tunnel_id: str) -> str:
+    """The planned PSK of one tunnel: HMAC-SHA256 over the tunnel id, keyed with the fleet secret.
+
+    Spelled in letters and digits (AWS's PSK rule: 8-64 of A-Za-z0-9._, not starting with 0),
+    48 characters, so every platform takes it unquoted on one line."""
+    digest = hmac.new(fleet_secret.encode(), tunnel_id.encode(), hashlib.sha256).digest()
+    text = base64.b32encode(digest).decode().rstrip("=").lower()  # a-z2-7, 52 characters
+    return "k" + text[:47]
+
+
+def tunnel_id(store_id: str, transport: str, far_end: str) -> str:
+    """One id for both ends of a tunnel; also the swanctl connection name (letters, digits, '-')."""
+    return f"{store_id}-{transport}-{far_end}"
+
+
+class NetworkIntent:
+    """The fleet's network intent: store and hub intents, computed on first use, then cached.
+
+    `outputs` are live (or planned) store stack outputs keyed by store id; without them a store's
+    values are planned here. `reveal_secrets` fills PSK values (push files); otherwise PSK slots
+    carry no value and render redacted."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        outputs: Mapping[str, StoreCloudOutputs] | None = None,
+        *,
+        reveal_secrets: bool = False,
+    ) -> None:
+        self.fleet = fleet
+        self.outputs = dict(outputs or {})
+        self.reveal_secrets = reveal_secrets
+        spec = fleet.spec
+        plan = spec.ip_plan
+        self.domain = spec.organisation.domain
+        self._fleet_psk = resolve_secret_refs(
+            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+        ).get(PSK_SECRET)
+        self._transit = plan.transit
+        self._transit_slots = plan.transit.num_addresses // 2
+        self._stores: dict[tuple[str, str], StoreIntent] = {}
+        self._hubs: dict[str, HubIntent] = {}
+        self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
+        self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
+        self.fleet_space: tuple[IPv4Network, ...] = (
+            plan.stores,
+            *plan.hq,
+            plan.cloud,
+            plan.desktops,
+            plan.transit,
+            plan.loopbacks,
+        )
+        self.management = ManagementAccess(
+            ranges=tuple(plan.management),
+            loopback=IPv4Address(0),
+            ports=MANAGEMENT_PORTS,  # type: ignore[arg-type]
+            ntp_servers=tuple(spec.management.ntp_servers),
+            syslog_servers=tuple(spec.management.syslog_servers),
+            tacacs_servers=tuple(spec.management.tacacs_servers),
+            dns_forwarders=tuple(spec.management.dns_forwarders),
+        )
+
+    # ------------------------------------------------------------ fleet-wide data
+
+    @cached_property
+    def services(self) -> dict[str, Service]:
+        plan = self.fleet.spec.ip_plan
+        hq = plan.hq[0]
+        if hq.prefixlen > 18:
+            raise NetworkIntentError(
+                f"ip_plan.hq: {hq} is too small for the HQ service /24s (offsets "
+                f"{sorted(HQ_SERVICE_SLOTS.values())}); it needs at least a /18"
+            )
+        base = int(hq.network_address)
+
+        def slot(name: str) -> tuple[IPv4Network, ...]:
+            return (IPv4Network((base + (HQ_SERVICE_SLOTS[name] << 8), 24)),)
+
+        return {
+            "hq-pos": Service("hq-pos", slot("hq-pos"), "tcp", (443,)),
+            "payment": Service("payment", slot("payment"), "tcp", (443,)),
+            "iot-services": Service("iot-services", slot("iot-services"), "tcp", (443, 8883)),
+            "recorder": Service("recorder", slot("recorder"), "tcp", (443, 554)),
+            "corporate": Service("corporate", (*plan.hq, plan.cloud, plan.desktops)),
+            "internet": Service("internet", (), internet=True),
+        }
+
+    @cached_property
+    def _hub_order(self) -> list[str]:
+        return list(self.fleet.hubs)
+
+    def ike_id(self, name: str) -> str:
+        return f"{name}.{self.domain}"
+
+    def psk(self, tunnel: str) -> Secret:
+        """The planned PSK slot of one tunnel, derived from the fleet secret (see `derive_psk`)."""
+        name = f"psk {tunnel}"
+        fleet = self._fleet_psk
+        if fleet is None:
+            return Secret(
+                name,
+                f"management.secrets.{PSK_SECRET}",
+                None,
+                "is not configured (per-tunnel PSKs derive from it)",
+            )
+        if not self.reveal_secrets:
+            return Secret(name, fleet.source)  # a display render: never read, printed redacted
+        if fleet.problem is not None or fleet.value is None:
+            return Secret(name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)")
+        return Secret(
+            name, f"HMAC of {fleet.source}", SecretStr(derive_psk(fleet.value.get_secret_value(), tunnel))
+        )
+
+    # ------------------------------------------------------------ addressing
+
+    def _slot(self, link: ResolvedWanLink) -> int:
+        return (int(link.overlay.network.network_address) - int(self._transit.network_address)) // 2
+
+    def overlay(self, link: ResolvedWanLink, hub: str) -> tuple[IPv4Interface, IPv4Address]:
+        """(store side /31, hub side) of a link's tunnel to `hub`: the pinned /31 for its home hub,
+        the mirrored slot from the top of the transit pool for the other."""
+        if hub == link.hub:
+            return link.overlay, link.overlay_peer
+        slot = self._slot(link)
+        if slot >= self._transit_slots // 2:
+            raise NetworkIntentError(
+                f"ip_plan.transit {self._transit}: {link.overlay.network} is in the pool's upper half, "
+                "which holds the second-hub /31s; enlarge ip_plan.transit"
+            )
+        hub_side = int(self._transit.network_address) + 2 * (self._transit_slots - 1 - slot)
+        return IPv4Interface((hub_side + 1, 31)), IPv4Address(hub_side)
+
+    @staticmethod
+    def transport_ranks(store: ResolvedStore) -> dict[str, tuple[int, int]]:
+        """(local-pref, prepends) per link: wired links beat cellular ones, in priority order."""
+        ranks: dict[str, tuple[int, int]] = {}
+        wired = cellular = 0
+        for index, link in enumerate(store.wan):
+            if link.cellular:
+                ranks[link.name] = (100 - 10 * cellular, min(index, 3))
+                cellular += 1
+            else:
+                ranks[link.name] = (200 - 20 * wired, min(index, 3))
+                wired += 1
+        return ranks
+
+    @staticmethod
+    def _role(index: int, link: ResolvedWanLink) -> Role:
+        return "primary" if index == 0 else ("backup" if link.cellular else "secondary")
+
+    def store_hubs(self, store: ResolvedStore) -> list[str]:
+        """The hubs a store reaches over each transport: primary first."""
+        return [store.primary_hub] + ([store.backup_hub] if store.backup_hub != store.primary_hub else [])
+
+    # ------------------------------------------------------------ store <-> hub tunnels
+
+    def _store_hub_pair(
+        self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
+    ) -> tuple[Tunnel, Tunnel]:
+        """The two ends of one store-link-to-hub tunnel, from the same values (built once: the
+        store's intent and the hub's share them)."""
+        key = (store.id, link.name, hub.hostname)
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = self._build_pair(store, index, link, hub, rank)
+        return pair
+
+    def _build_pair(
+        self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
+    ) -> tuple[Tunnel, Tunnel]:
+        tid = tunnel_id(store.id, link.name, hub.hostname)
+        outputs = self.outputs.get(store.id)
+        live = outputs.link(link.name) if outputs is not None and hub.hostname == link.hub else None
+        if live is not None:
+            store_inside, hub_inside = live.inside, live.inside_peer
+            hub_outside = live.outside_address
+            psk = Secret(f"psk {tid}", "stack outputs", live.psk)
+        else:
+            store_inside, hub_inside = self.overlay(link, hub.hostname)
+            hub_outside = hub.public_address
+            psk = self.psk(tid)
+        # The backup hub is a step below the primary on the same transport.
+        backup_hub = hub.hostname != store.primary_hub
+        local_pref = rank[0] - (5 if backup_hub else 0)
+        prepend = rank[1] + (1 if backup_hub else 0)
+        role = self._role(index, link)
+        bfd = BFD_CELLULAR if link.cellular else BFD_WIRED
+        store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
+        store_ike, hub_ike = self.ike_id(f"{store.id}-{link.name}"), self.ike_id(hub.hostname)
+        origin = "stack outputs" if live is not None else "derived"
+        store_end = Tunnel(
+            id=tid,
+            kind="store-hub",
+            transport=link.name,
+            role=role,
+            peer=hub.hostname,
+            local_outside=store_outside,
+            peer_outside=hub_outside,
+            local_inside=store_inside,
+            peer_inside=hub_inside,
+            local_id=store_ike,
+            peer_id=hub_ike,
+            local_asn=store.asn,
+            peer_asn=hub.asn,
+            psk=psk,
+            psk_origin=origin,
+            underlay=UnderlayRoute(IPv4Network((int(hub_outside), 32)), link.name, link.gateway),
+            local_pref=local_pref,
+            prepend=prepend,
+            bfd=bfd,
+            live=live is not None,
+        )
+        hub_end = Tunnel(
+            id=tid,
+            kind="store-hub",
+            transport="wan",
+            role=role,
+            peer=store.id,
+            local_outside=hub_outside,
+            peer_outside=store_outside,
+            local_inside=IPv4Interface((int(hub_inside), store_inside.network.prefixlen)),
+            peer_inside=store_inside.ip,
+            local_id=hub_ike,
+            peer_id=store_ike,
+            local_asn=hub.asn,
+            peer_asn=store.asn,
+            psk=psk,
+            psk_origin=origin,
+            underlay=None,
+            local_pref=local_pref,
+            prepend=prepend,
+            bfd=bfd,
+            live=live is not None,
+            peer_transport=link.name,
+        )
+        return store_end, hub_end
+
+    # ------------------------------------------------------------ store
+
+    def store(self, store_id: str, hostname: str | None = None) -> StoreIntent:
+        store = self.fleet.store(store_id)
+        appliance = (
+            store.appliances[0]
+            if hostname is None
+            else next((a for a in store.appliances if a.hostname == hostname), None)
+        )
+        if appliance is None:
+            raise NetworkIntentError(f"store {store_id} has no appliance {hostname!r} in the inventory")
+        key = (store.id, appliance.hostname)
+        cached = self._stores.get(key)
+        if cached is None:
+            cached = self._stores[key] = self._build_store(store, appliance.hostname, appliance.loopback)
+        return cached
+
+    def _build_store(self, store: ResolvedStore, hostname: str, loopback: IPv4Address) -> StoreIntent:
+        ranks = self.transport_ranks(store)
+        hubs = [self.fleet.hubs[name] for name in self.store_hubs(store)]
+        outputs = self.outputs.get(store.id)
+        transports = tuple(
+            Transport(
+                name=link.name,
+                kind=link.kind,
+                index=index,
+                role=self._role(index, link),
+                cellular=link.cellular,
+                bandwidth_mbps=link.bandwidth_mbps,
+                address=link.address if link.addressing == "static" else None,
+                gateway=link.gateway if link.addressing == "static" else None,
+                local_pref=ranks[link.name][0],
+                prepend=ranks[link.name][1],
+            )
+            for index, link in enumerate(store.wan)
+        )
+        tunnels = [
+            self._store_hub_pair(store, index, link, hub, ranks[link.name])[0]
+            for index, link in enumerate(store.wan)
+            for hub in hubs
+        ]
+        aws = self._store_aws_tunnels(store, transports, outputs) if store.cloud.aws_region else []
+        announces = (*store.advertised_prefixes, IPv4Network((int(loopback), 32)))
+        sessions = [
+            BgpSession(
+                kind="store-hub",
+                local_address=t.local_inside.ip,
+                peer_address=t.peer_inside,
+                local_asn=t.local_asn,
+                peer_asn=t.peer_asn,
+                peer=t.peer,
+                tunnel=t.id,
+                bfd=t.bfd,
+                accepts=(DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks()),
+                announces=announces,
+            )
+            for t in tunnels
+            if t.local_inside is not None and t.peer_inside is not None
+        ]
+        cloud = self.fleet.spec.ip_plan.cloud
+        sessions += [
+            BgpSession(
+                kind="store-aws",
+                local_address=t.local_inside.ip,
+                peer_address=t.peer_inside,
+                local_asn=t.local_asn,
+                peer_asn=t.peer_asn,
+                peer=t.peer,
+                tunnel=t.id,
+                bfd=None,
+                accepts=(cloud,),
+                announces=tuple(store.advertised_prefixes),
+            )
+            for t in aws
+            if t.local_inside is not None and t.peer_inside is not None
+        ]
+        zones = self._zones(store)
+        return StoreIntent(
+            store_id=store.id,
+            hostname=hostname,
+            asn=store.asn,
+            loopback=loopback,
+            planned=outputs is None or outputs.planned,
+            transports=transports,
+            tunnels=(*tunnels, *aws),
+            sessions=tuple(sessions),
+            announces=announces,
+            zones=zones,
+            flows=self._flows(zones),
+            qos=QOS_CLASSES,
+            management=ManagementAccess(
+                ranges=self.management.ranges,
+                loopback=loopback,
+                ports=self.management.ports,
+                ntp_servers=self.management.ntp_servers,
+                syslog_servers=self.management.syslog_servers,
+                tacacs_servers=self.management.tacacs_servers,
+                dns_forwarders=self.management.dns_forwarders,
+            ),
+            guest_breakout=next((link.name for link in store.wan if not link.cellular), None)
+            if "guest-wifi" in store.segments
+            else None,
+            lte_only=store.lte_only,
+        )
+
+    @cached_property
+    def _hub_loopback_routes(self) -> tuple[IPv4Network, ...]:
+        return tuple(IPv4Network((int(hub.loopback), 32)) for hub in self.fleet.hubs.values())
+
+    def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
+        return self._hub_loopback_routes
+
+    def _store_aws_tunnels(
+        self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
+    ) -> list[Tunnel]:
+        aws_asn = self.fleet.spec.asn.aws
+        region = store.cloud.aws_region
+        by_name = {transport.name: transport for transport in transports}
+        links = {link.name: link for link in store.wan}
+        # (transport, tunnel number, inside /30 network, outside, psk, live)
+        plans: list[tuple[Transport, int, int, IPv4Address, Secret, bool]] = []
+        if outputs is not None:
+            for live in sorted(outputs.aws_tunnels, key=lambda t: (by_name[t.link].index, t.tunnel)):
+                tid = tunnel_id(store.id, live.link, f"aws{live.tunnel}")
+                plans.append(
+                    (
+                        by_name[live.link],
+                        live.tunnel,
+                        int(live.inside_cidr.network_address),
+                        live.outside_address,
+                        Secret(f"psk {tid}", "stack outputs", live.psk),
+                        True,
+                    )
+                )
+        else:
+            # An AWS customer gateway needs a stable public address: only static links carry
+            # AWS tunnels (the store stack decides the same way).
+            for transport in transports:
+                if transport.address is None:
+                    continue
+                for number in (1, 2):
+                    slot = (2 * self._slot(links[transport.name]) + number - 1) % _STORE_AWS_INSIDE_SLOTS
+                    tid = tunnel_id(store.id, transport.name, f"aws{number}")
+                    plans.append(
+                        (
+                            transport,
+                            number,
+                            _STORE_AWS_INSIDE_BASE + 4 * slot,
+                            IPv4Address(_AWS_OUTSIDE_BASE + 1 + slot % 254),
+                            self.psk(tid),
+                            False,
+                        )
+                    )
+        tunnels = []
+        for transport, number, inside_net, outside, psk, live_flag in plans:
+            tid = tunnel_id(store.id, transport.name, f"aws{number}")
+            tunnels.append(
+                Tunnel(
+                    id=tid,
+                    kind="store-aws",
+                    transport=transport.name,
+                    role=transport.role,
+                    peer=f"aws:{region}:{number}",
+                    local_outside=transport.address.ip if transport.address else None,
+                    peer_outside=outside,
+                    local_inside=IPv4Interface((inside_net + 2, 30)),
+                    peer_inside=IPv4Address(inside_net + 1),
+                    local_id=str(transport.address.ip)
+                    if transport.address
+                    else self.ike_id(f"{store.id}-{transport.name}"),
+                    peer_id=str(outside),
+                    local_asn=store.asn,
+                    peer_asn=aws_asn,
+                    psk=psk,
+                    psk_origin="stack outputs" if live_flag else "derived",
+                    underlay=UnderlayRoute(
+                        IPv4Network((int(outside), 32)), transport.name, transport.gateway
+                    ),
+                    local_pref=250 - 10 * transport.index,
+                    prepend=transport.prepend,
+                    bfd=None,
+                    live=live_flag,
+                )
+            )
+        return tunnels
+
+    def _zones(self, store: ResolvedStore) -> tuple[Zone, ...]:
+        lte_only = store.lte_only
+        over_cellular = {"pos", "office", "iot"} if lte_only else {"pos", "office"}
+        return tuple(
+            Zone(
+                name=kind,
+                prefixes=(segment.subnet,),
+                vlan=segment.vlan,
+                qos_class=_SEGMENT_QOS[kind],
+                trusted_marking=False,
+                enters_overlay=kind != "guest-wifi",
+                over_cellular=kind in over_cellular,
+            )
+            for kind, segment in store.segments.items()
+        )
+
+    def _flows(self, zones: tuple[Zone, ...]) -> tuple[Flow, ...]:
+        services = self.services
+        allowed = {
+            "pos": (("hq-pos", "till to HQ POS service"), ("payment", "card payments")),
+            "office": (("corporate", "HQ, cloud and desktops"), ("internet", "office internet")),
+            "cctv": (("recorder", "camera uploads to the recorder"),),
+            "iot": (("iot-services", "IoT device services"),),
+            "guest-wifi": (("internet", "guest internet only, NATed locally"),),
+        }
+        key = tuple(zone.name for zone in zones)
+        flows = self._flows_by_zones.get(key)
+        if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
+            flows = self._flows_by_zones[key] = tuple(
+                Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
+            )
+        return flows
+
+    # ------------------------------------------------------------ hub
+
+    def hub(self, name: str) -> HubIntent:
+        cached = self._hubs.get(name)
+        if cached is None:
+            cached = self._hubs[name] = self._build_hub(name)
+        return cached
+
+    def _build_hub(self, name: str) -> HubIntent:
+        try:
+            hub = self.fleet.hubs[name]
+        except KeyError:
+            raise NetworkIntentError(
+                f"no hub {name!r} in the fleet (known: {', '.join(self._hub_order)})"
+            ) from None
+        tunnels: list[Tunnel] = []
+        sessions: list[BgpSession] = []
+        planned = False
+        hub_routes = (*self.hub_routes, *self._hub_loopbacks())
+        for store in self.fleet.stores.values():
+            if store.state == "decommissioned" or name not in self.store_hubs(store):
+                continue
+            outputs = self.outputs.get(store.id)
+            planned = planned or outputs is None or outputs.planned
+            ranks = self.transport_ranks(store)
+            accepts = (
+                *store.advertised_prefixes,
+                *(IPv4Network((int(a.loopback), 32)) for a in store.appliances),
+            )
+            for index, link in enumerate(store.wan):
+                end = self._store_hub_pair(store, index, link, hub, ranks[link.name])[1]
+                tunnels.append(end)
+                assert end.local_inside is not None and end.peer_inside is not None
+                sessions.append(
+                    BgpSession(
+                        kind="store-hub",
+                        local_address=end.local_inside.ip,
+                        peer_address=end.peer_inside,
+                        local_asn=hub.asn,
+                        peer_asn=store.asn,
+                        peer=store.id,
+                        tunnel=end.id,
+                        bfd=end.bfd,
+                        accepts=accepts,
+                        announces=hub_routes,
+                        default_originate=True,
+                    )
+                )
+        for other in self.fleet.hubs.values():
+            if other.hostname != name:
+                sessions.append(
+                    BgpSession(
+                        kind="hub-hub",
+                        local_address=hub.loopback,
+                        peer_address=other.loopback,
+                        local_asn=hub.asn,
+                        peer_asn=other.asn,
+                        peer=other.hostname,
+                        tunnel=None,
+                        bfd=None,
+                        accepts=(self.fleet.spec.ip_plan.stores, self.fleet.spec.ip_plan.loopbacks),
+                        announces=(self.fleet.spec.ip_plan.stores, self.fleet.spec.ip_plan.loopbacks),
+                    )
+                )
+        cloud_tunnels = self._hub_cloud_tunnels(hub)
+        tunnels += cloud_tunnels
+        plan = self.fleet.spec.ip_plan
+        sessions += [
+            BgpSession(
+                kind="hub-aws",
+                local_address=t.local_inside.ip,
+                peer_address=t.peer_inside,
+                local_asn=hub.asn,
+                peer_asn=t.peer_asn,
+                peer=t.peer,
+                tunnel=t.id,
+                bfd=None,
+                accepts=(plan.cloud, plan.desktops),
+                announces=(*plan.hq, plan.stores),
+            )
+            for t in cloud_tunnels
+            if t.kind == "hub-aws" and t.local_inside is not None and t.peer_inside is not None
+        ]
+        return HubIntent(
+            hostname=hub.hostname,
+            asn=hub.asn,
+            loopback=hub.loopback,
+            public_address=hub.public_address,
+            planned=planned,
+            tunnels=tuple(tunnels),
+            sessions=tuple(sessions),
+            originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
+            management=ManagementAccess(
+                ranges=self.management.ranges,
+                loopback=hub.loopback,
+                ports=self.management.ports,
+                ntp_servers=self.management.ntp_servers,
+                syslog_servers=self.management.syslog_servers,
+                tacacs_servers=self.management.tacacs_servers,
+                dns_forwarders=self.management.dns_forwarders,
+            ),
+        )
+
+    def _hub_cloud_tunnels(self, hub: ResolvedHub) -> list[Tunnel]:
+        """The hub's VPNs that `HybridCloud` builds: two AWS tunnels per region, one per OpenStack site.
+
+        Planned values only: the core stack's outputs do not reach the device side yet."""
+        spec = self.fleet.spec
+        plan = spec.ip_plan
+        hub_index = self._hub_order.index(hub.hostname)
+        regions = sorted({region for account in spec.sites.aws for region in account.regions})
+        tunnels: list[Tunnel] = []
+        for region_index, region in enumerate(regions):
+            for number in (1, 2):
+                slot = (hub_index * 16 + region_index) * 2 + number - 1
+                inside_net = _HUB_AWS_INSIDE_BASE + 4 * slot
+                outside = IPv4Address(_AWS_OUTSIDE_BASE + 255 - 1 - slot % 64)
+                tid = tunnel_id(hub.hostname, region, f"aws{number}")
+                tunnels.append(
+                    Tunnel(
+                        id=tid,
+                        kind="hub-aws",
+                        transport="wan",
+                        role="primary",
+                        peer=f"aws:{region}:{number}",
+                        local_outside=hub.public_address,
+                        peer_outside=outside,
+                        local_inside=IPv4Interface((inside_net + 2, 30)),
+                        peer_inside=IPv4Address(inside_net + 1),
+                        local_id=str(hub.public_address),
+                        peer_id=str(outside),
+                        local_asn=hub.asn,
+                        peer_asn=spec.asn.aws,
+                        psk=self.psk(tid),
+                        psk_origin="derived",
+                        underlay=None,
+                        local_pref=100,
+                        prepend=0,
+                        bfd=None,
+                        live=False,
+                    )
+                )
+        for site_index, site in enumerate(spec.sites.openstack):
+            outside = IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
+            tid = tunnel_id(hub.hostname, site.name, "openstack")
+            tunnels.append(
+                Tunnel(
+                    id=tid,
+                    kind="hub-openstack",
+                    transport="wan",
+                    role="primary",
+                    peer=f"openstack:{site.name}",
+                    local_outside=hub.public_address,
+                    peer_outside=outside,
+                    local_inside=None,
+                    peer_inside=None,
+                    local_id=str(hub.public_address),
+                    peer_id=str(outside),
+                    local_asn=hub.asn,
+                    peer_asn=spec.asn.openstack,
+                    psk=self.psk(tid),
+                    psk_origin="derived",
+                    underlay=None,
+                    local_pref=100,
+                    prepend=0,
+                    bfd=None,
+                    live=False,
+                    # OpenStack VPNaaS is policy-based: HQ and stores on our side, the cloud on theirs.
+                    local_selectors=tuple(sorted({*plan.hq, plan.stores})),
+                    peer_selectors=(plan.cloud,),
+                )
+            )
+        return tunnels

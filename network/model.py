@@ -1,0 +1,195 @@
+"""The network intent's types: what a store's and a hub's network is, as plain typed data.
+
+Nothing here spells a vendor's syntax. Templates (through `devices/views.py`), the lint, the lab
+and `storestack network show` read these objects; only `network/build.py` makes them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from storestack.devices.secrets import Secret
+
+TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
+SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-dc"]
+Role = Literal["primary", "secondary", "backup"]
+Action = Literal["permit", "deny"]
+Protocol = Literal["ip", "tcp", "udp", "icmp"]
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """One WAN link of a store: the underlay every tunnel over it is pinned to."""
+
+    name: str
+    kind: str  # fiber, broadband, lte, 5g
+    index: int  # preference order, 0 is the preferred transport
+    role: Role
+    cellular: bool
+    bandwidth_mbps: int
+    address: ipaddress.IPv4Interface | None  # None: DHCP / carrier assigned
+    gateway: ipaddress.IPv4Address | None  # None: the gateway the link learns (DHCP, PPP)
+    local_pref: int  # on routes learned over tunnels of this transport
+    prepend: int  # store ASN prepends on announcements over this transport
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlayRoute:
+    """A host route to a tunnel's far end, pinned to the transport the tunnel rides on.
+
+    Without it the backup tunnel's own IKE/ESP packets would follow the default route, which
+    points into the primary tunnel (or out of the primary link). Two tunnels to one hub over
+    two transports need two routes to the same /32, so each transport has its own front-door
+    table: a VRF on IOS-XE / VRP / FortiOS, a policy-routing table selected by the transport's
+    source address on Linux. The route lives in that table."""
+
+    destination: ipaddress.IPv4Network  # the peer's outside address, /32
+    transport: str
+    gateway: ipaddress.IPv4Address | None  # None: the gateway learned on that transport
+
+
+@dataclass(frozen=True, slots=True)
+class Tunnel:
+    """One route-based IPsec tunnel, seen from its local end (`local_*`) towards its far end.
+
+    `id` is the same string at both ends (the PSK is derived from it), so a hub's tunnel to a
+    store link and the store's tunnel to that hub carry one id."""
+
+    id: str
+    kind: TunnelKind
+    transport: str  # store side: the WAN link; hub side: "wan"
+    role: Role
+    peer: str  # hub hostname, store id, "aws:<region>:<n>" or "openstack:<site>"
+    local_outside: ipaddress.IPv4Address | None  # None: the transport's dynamic address
+    peer_outside: ipaddress.IPv4Address | None  # None: the store's dynamic address (hub side)
+    # Inside (overlay) addresses; None on a policy-based tunnel that carries no routing
+    # protocol (OpenStack VPNaaS), where the selectors below say what it protects.
+    local_inside: ipaddress.IPv4Interface | None
+    peer_inside: ipaddress.IPv4Address | None
+    local_id: str  # IKE identity (FQDN)
+    peer_id: str
+    local_asn: int
+    peer_asn: int
+    psk: Secret
+    psk_origin: Literal["derived", "stack outputs"]
+    underlay: UnderlayRoute | None  # store side only
+    local_pref: int
+    prepend: int
+    bfd: str | None  # BFD profile name; None where the far end speaks no BFD (AWS)
+    live: bool  # from live stack outputs, not planned
+    # Traffic selectors: route-based tunnels protect everything (0.0.0.0/0), which is what
+    # AWS, IOS-XE VTI, VRP tunnel interfaces and FortiOS interface-mode phase 2 negotiate.
+    # Hub ends of store tunnels: the store's WAN link the far end rides on.
+    peer_transport: str | None = None
+    local_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
+    peer_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
+
+
+@dataclass(frozen=True, slots=True)
+class BgpSession:
+    kind: SessionKind
+    local_address: ipaddress.IPv4Address
+    peer_address: ipaddress.IPv4Address
+    local_asn: int
+    peer_asn: int
+    peer: str  # hostname, store id or cloud name
+    tunnel: str | None  # tunnel id it runs inside; None for hub-hub (DC LAN, loopbacks)
+    bfd: str | None
+    accepts: tuple[ipaddress.IPv4Network, ...]  # prefixes accepted from the peer (with le 32)
+    announces: tuple[ipaddress.IPv4Network, ...]  # prefixes announced to the peer
+    default_originate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A security zone: a LAN segment, or one of the appliance's own places."""
+
+    name: str  # pos, office, cctv, guest-wifi, iot, mgmt, overlay, internet
+    prefixes: tuple[ipaddress.IPv4Network, ...]
+    vlan: int | None
+    qos_class: str
+    trusted_marking: bool  # False: the appliance re-marks everything from this zone on ingress
+    enters_overlay: bool
+    over_cellular: bool  # may use LTE/5G transports when no wired transport is up
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A destination a flow may reach: named prefixes and ports."""
+
+    name: str
+    prefixes: tuple[ipaddress.IPv4Network, ...]  # empty with `internet`
+    protocol: Protocol = "ip"
+    ports: tuple[int, ...] = ()
+    internet: bool = False  # anything that is not RFC 1918 / fleet space
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One allowed flow, stateful (replies are allowed by connection tracking); all else is denied."""
+
+    source: str  # zone name
+    service: Service
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class QosClass:
+    name: str
+    dscp: int
+    dscp_name: str
+    priority: bool  # strict priority queue
+    bandwidth_percent: int  # guaranteed share of a transport in congestion
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementAccess:
+    """Who may manage the appliance, how, and from where."""
+
+    ranges: tuple[ipaddress.IPv4Network, ...]  # the only sources allowed to SSH / SNMP / NETCONF
+    loopback: ipaddress.IPv4Address  # source of NTP, syslog, TACACS+, SNMP; advertised in BGP
+    ports: tuple[tuple[Protocol, int], ...]
+    ntp_servers: tuple[ipaddress.IPv4Address, ...]
+    syslog_servers: tuple[ipaddress.IPv4Address, ...]
+    tacacs_servers: tuple[ipaddress.IPv4Address, ...]
+    dns_forwarders: tuple[ipaddress.IPv4Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreIntent:
+    store_id: str
+    hostname: str  # the edge appliance the intent is for
+    asn: int
+    loopback: ipaddress.IPv4Address
+    planned: bool
+    transports: tuple[Transport, ...]
+    tunnels: tuple[Tunnel, ...]  # store-hub: every transport x both hubs; then store-aws
+    sessions: tuple[BgpSession, ...]
+    announces: tuple[ipaddress.IPv4Network, ...]  # segments that enter the overlay + loopback
+    zones: tuple[Zone, ...]
+    flows: tuple[Flow, ...]
+    qos: tuple[QosClass, ...]
+    management: ManagementAccess
+    guest_breakout: str | None  # the wired transport guest Wi-Fi leaves through, NATed
+    lte_only: bool
+
+    def tunnels_over(self, transport: str) -> tuple[Tunnel, ...]:
+        return tuple(tunnel for tunnel in self.tunnels if tunnel.transport == transport)
+
+    def zone(self, name: str) -> Zone | None:
+        return next((zone for zone in self.zones if zone.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HubIntent:
+    hostname: str
+    asn: int
+    loopback: ipaddress.IPv4Address
+    public_address: ipaddress.IPv4Address
+    planned: bool
+    tunnels: tuple[Tunnel, ...]  # store-hub (one per store transport), then hub-aws, hub-openstack
+    sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-dc
+    originates: tuple[ipaddress.IPv4Network, ...]  # HQ, cloud and desktop summaries, loopback
+    management: ManagementAccess

@@ -1,0 +1,121 @@
+"""A store's intent as plain data, for `storestack network show` (table or JSON). No secrets:
+a PSK is reported by its origin and slot name only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storestack.network.build import NetworkIntent
+from storestack.network.model import StoreIntent, Tunnel
+
+
+def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
+    return {
+        "id": tunnel.id,
+        "kind": tunnel.kind,
+        "transport": tunnel.transport,
+        "role": tunnel.role,
+        "peer": tunnel.peer,
+        "local_outside": str(tunnel.local_outside) if tunnel.local_outside else "dynamic",
+        "peer_outside": str(tunnel.peer_outside) if tunnel.peer_outside else "dynamic",
+        "local_inside": str(tunnel.local_inside) if tunnel.local_inside else None,
+        "peer_inside": str(tunnel.peer_inside) if tunnel.peer_inside else None,
+        "local_id": tunnel.local_id,
+        "peer_id": tunnel.peer_id,
+        "psk": f"{tunnel.psk.name} ({tunnel.psk_origin})",
+        "underlay": (
+            f"{tunnel.underlay.destination} via {tunnel.underlay.gateway or 'learned gateway'} "
+            f"dev {tunnel.underlay.transport}"
+            if tunnel.underlay
+            else None
+        ),
+        "local_pref": tunnel.local_pref,
+        "prepend": tunnel.prepend,
+        "bfd": tunnel.bfd,
+        "live": tunnel.live,
+    }
+
+
+def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
+    """Tunnels, BGP peers, routes, zones and flows of a store's (first) edge appliance."""
+    store: StoreIntent = intent.store(store_id)
+    return {
+        "store": store.store_id,
+        "hostname": store.hostname,
+        "asn": store.asn,
+        "loopback": str(store.loopback),
+        "planned": store.planned,
+        "lte_only": store.lte_only,
+        "transports": [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "role": t.role,
+                "address": str(t.address) if t.address else "dynamic",
+                "gateway": str(t.gateway) if t.gateway else "learned",
+                "local_pref": t.local_pref,
+            }
+            for t in store.transports
+        ],
+        "tunnels": [_tunnel(t) for t in store.tunnels],
+        "peers": [
+            {
+                "kind": s.kind,
+                "peer": s.peer,
+                "address": str(s.peer_address),
+                "asn": s.peer_asn,
+                "source": str(s.local_address),
+                "tunnel": s.tunnel,
+                "bfd": s.bfd,
+                "accepts": [str(n) for n in s.accepts],
+            }
+            for s in store.sessions
+        ],
+        "routes": {
+            "announced": [str(n) for n in store.announces],
+            "underlay": [
+                f"{t.underlay.destination} via {t.underlay.gateway or 'learned gateway'} dev {t.underlay.transport}"
+                for t in store.tunnels
+                if t.underlay
+            ],
+        },
+        "zones": [
+            {
+                "name": z.name,
+                "prefixes": [str(p) for p in z.prefixes],
+                "vlan": z.vlan,
+                "qos_class": z.qos_class,
+                "enters_overlay": z.enters_overlay,
+                "over_cellular": z.over_cellular,
+            }
+            for z in store.zones
+        ],
+        "flows": [
+            {
+                "from": f.source,
+                "to": f.service.name,
+                "prefixes": ["internet (not RFC 1918)"]
+                if f.service.internet
+                else [str(p) for p in f.service.prefixes],
+                "protocol": f.service.protocol,
+                "ports": list(f.service.ports),
+                "why": f.why,
+            }
+            for f in store.flows
+        ],
+        "default": "deny (stateful: replies to allowed flows only)",
+        "qos": [
+            {
+                "class": q.name,
+                "dscp": q.dscp_name,
+                "priority": q.priority,
+                "bandwidth_percent": q.bandwidth_percent,
+            }
+            for q in store.qos
+        ],
+        "management": {
+            "from": [str(r) for r in store.management.ranges],
+            "ports": [f"{proto}/{port}" for proto, port in store.management.ports],
+            "source": str(store.management.loopback),
+        },
+    }

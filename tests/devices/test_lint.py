@@ -1,0 +1,152 @@
+"""`storestack devices lint`: clean on what storestack renders, and catching each class of defect
+in a deliberately broken config."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.run import config_files, lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+
+@pytest.fixture(scope="module")
+def rendered(fleet: Fleet) -> list[ConfigFile]:
+    return config_files(fleet)
+
+
+def _lint(fleet: Fleet, files: list[ConfigFile]) -> list[Finding]:
+    return lint_configs(files, NetworkIntent(fleet)).findings
+
+
+def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
+    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
+    target = next(f for f in files if f.name == name)
+    text = change(target.text)
+    assert text != target.text, "the change must change something"
+    companions = dict(target.companions)
+    if target.suffix:
+        companions[target.suffix] = text
+    result = []
+    for config in files:
+        if config.hostname == target.hostname:
+            config = dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
+        result.append(config)
+    return result
+
+
+def _rules(findings: list[Finding]) -> set[tuple[str, str]]:
+    return {(finding.file, finding.rule) for finding in findings}
+
+
+def test_sample_chain_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    assert _lint(fleet, rendered) == []
+
+
+def test_cli_clean_on_the_sample_chain_and_a_generated_fleet(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["devices", "lint", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["findings"] == [] and report["files"] > 30
+    generated = tmp_path / "fleet"
+    assert runner.invoke(cli, ["inventory", "generate", "--stores", "200", "--out", str(generated)]).exit_code == 0
+    result = runner.invoke(cli, ["devices", "lint", "--fleet", str(generated), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["files"] > 600
+
+
+def test_an_undefined_route_map_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(rendered, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-IN-xfrm1 permit 10", "route-map HUB-IN-xfrmX permit 10"))
+    findings = _lint(fleet, files)
+    assert any(f.rule == "undefined-reference" and "route-map HUB-IN-xfrm1" in f.message for f in findings)
+    assert findings[0].line > 0
+
+
+def test_a_hub_without_the_store_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    def drop_connection(text: str) -> str:
+        return re.sub(r"\n    nw-0001-wan1-hq-hub2 : storestack-ike \{.*?\n    \}\n", "\n", text, count=1, flags=re.S)
+
+    findings = _lint(fleet, _broken(rendered, "hq-hub2.swanctl.conf", drop_connection))
+    assert any(f.rule == "missing-peer" and "nw-0001-wan1-hq-hub2" in f.message for f in findings)
+
+
+def test_psk_slot_identity_and_address_mismatches_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, "hq-hub1.swanctl.conf",
+        lambda t: t.replace('secret = "<psk nw-0001-wan1-hq-hub1>"', 'secret = "<psk nw-0002-wan1-hq-hub1>"'),
+    )  # fmt: skip
+    assert any("PSK slot" in f.message for f in _lint(fleet, files))
+    files = _broken(
+        rendered, "hq-hub1.swanctl.conf",
+        lambda t: t.replace("id = nw-0001-wan1.northwind.example", "id = nw-0001-wan9.northwind.example", 1),
+    )  # fmt: skip
+    assert any("IKE identit" in f.message for f in _lint(fleet, files))
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 100.64.0.0/31", "ip address 100.64.9.0/31"))
+    assert any(f.rule == "peer-mismatch" and "address" in f.message for f in _lint(fleet, files))
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("remote-as 4200000000", "remote-as 4200000009", 1))
+    assert any("peer ASN" in f.message for f in _lint(fleet, files))
+
+
+def test_proposals_that_do_not_intersect_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    def cbc(text: str) -> str:  # one connection overrides the shared IKE proposal
+        head = "    nw-0001-wan1-hq-hub1 : storestack-ike {\n"
+        return text.replace(head, head + "        proposals = aes256-sha256-modp2048\n", 1)
+
+    findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", cbc))
+    assert any(f.rule == "proposal-mismatch" and f.file == "hq-hub1.swanctl.conf" for f in findings)
+
+    def aws_cbc(text: str) -> str:  # an AWS child overrides the shared ESP proposal
+        head = "            nw-0001-wan1-aws1 : storestack-initiator {\n"
+        return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
+
+    findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", aws_cbc))
+    assert any(f.rule == "proposal-mismatch" and "AWS" in f.message and "ESP" in f.message for f in findings)
+
+
+def test_permit_any_between_zones_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, "nw-0001-edge1.nftables.conf",
+        lambda t: t.replace("        ct state invalid drop\n        # Guest", '        ct state invalid drop\n        iifname "lan0.50" accept\n        # Guest', 1),
+    )  # fmt: skip
+    findings = _lint(fleet, files)
+    assert ("nw-0001-edge1.nftables.conf", "permit-any") in _rules(findings)
+
+
+def test_unsafe_ipsec_settings_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(rendered, "nw-0001-edge1.swanctl.conf", lambda t: t.replace("mobike = no", "mobike = yes", 1))
+    assert any(f.rule == "ipsec-setting" and "mobike" in f.message for f in _lint(fleet, files))
+
+
+def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storestack.devices.lint import run
+
+    real = run.lint_configs
+
+    def with_a_defect(files: list[ConfigFile], intent: NetworkIntent) -> run.LintReport:
+        broken = _broken(files, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"))
+        return real(broken, intent)
+
+    monkeypatch.setattr(run, "lint_configs", with_a_defect)
+    result = CliRunner().invoke(cli, ["devices", "lint"])
+    assert result.exit_code == 1
+    assert "nw-0001-edge1.cfg:" in result.output and "undefined-reference" in result.output
+
+
+def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, "nw-0001-edge1.nftables.conf",
+        lambda t: t.replace('oifname "wan1" accept', 'oifname "wan9" accept').replace("daddr @private drop", "daddr @privat drop"),
+    )  # fmt: skip
+    messages = [f.message for f in _lint(fleet, files) if f.file == "nw-0001-edge1.nftables.conf"]
+    assert "interface wan9 is not on the appliance" in messages
+    assert "set @privat is never defined" in messages

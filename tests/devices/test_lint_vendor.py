@@ -1,0 +1,235 @@
+"""The IOS-XE, VRP and FortiOS lint rules: clean on every rendered shape, and each defect class
+caught on a deliberately broken copy of a real rendered config."""
+
+from __future__ import annotations
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform
+
+from storestack.devices.lint import ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import Fleet
+from storestack.network.crypto import FLEET_CRYPTO
+
+VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
+MODULES = {"cisco_xe": cisco_xe, "huawei_vrp": huawei_vrp, "fortinet": fortinet}
+RULES = {
+    "cisco_xe": (
+        cisco_xe.undefined_references,
+        cisco_xe.interface_names,
+        cisco_xe.timers,
+        cisco_xe.zone_policy,
+    ),
+    "huawei_vrp": (
+        huawei_vrp.undefined_references,
+        huawei_vrp.interface_names,
+        huawei_vrp.timers,
+        huawei_vrp.zone_policy,
+        huawei_vrp.name_lengths,
+    ),
+    "fortinet": (
+        fortinet.undefined_references,
+        fortinet.bfd_enabled,
+        fortinet.firewall_policies,
+        fortinet.timers,
+        fortinet.interface_names,
+    ),
+}
+
+
+def _store(fleet: Fleet, platform: str, shape: str) -> ConfigFile:
+    store_id = SHAPES[shape]
+    (config,) = render_store(on_platform(fleet, platform), store_id)
+    return ConfigFile(config.filename, platform, "edge", config.name, config.text, store_id)
+
+
+def _hub(fleet: Fleet, platform: str) -> ConfigFile:
+    config = render_hub(on_platform(fleet, platform), "hq-hub1")
+    return ConfigFile(config.filename, platform, "hub", config.name, config.text)
+
+
+def _lint(config: ConfigFile) -> list[Finding]:
+    return [finding for rule in RULES[config.platform] for finding in rule(config)]
+
+
+def _broken(config: ConfigFile, old: str, new: str, count: int = 1) -> ConfigFile:
+    assert old in config.text, f"{old!r} is not in the rendered {config.platform} config"
+    return ConfigFile(
+        config.name, config.platform, config.role, config.hostname, config.text.replace(old, new, count)
+    )
+
+
+def _rules(findings: list[Finding]) -> set[str]:
+    return {finding.rule for finding in findings}
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_rendered_store_configs_are_clean(fleet: Fleet, platform: str, shape: str) -> None:
+    assert _lint(_store(fleet, platform, shape)) == []
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+def test_rendered_hub_configs_are_clean(fleet: Fleet, platform: str) -> None:
+    assert _lint(_hub(fleet, platform)) == []
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_tunnel_carries_the_fleet_proposals_and_its_own_psk_slot(
+    fleet: Fleet, platform: str, shape: str
+) -> None:
+    config = _store(fleet, platform, shape)
+    facts = MODULES[platform].tunnels(config)
+    assert facts, "no tunnel found"
+    for fact in facts:
+        assert fact.ike == frozenset(FLEET_CRYPTO.ike), fact.name
+        assert fact.esp == frozenset(FLEET_CRYPTO.esp), fact.name
+        assert (
+            fact.psk_slot and fact.peer_outside and fact.local_inside and fact.peer_inside and fact.peer_asn
+        )
+
+
+# ---------------------------------------------------------------- IOS-XE
+
+
+def test_cisco_undefined_route_map_and_zone(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    broken = _broken(
+        _broken(config, "route-map HUB-IN-wan1-hq-hub1 permit 10", "route-map HUB-IN-WAN1 permit 10"),
+        "zone security IOT\n",
+        "",
+    )
+    messages = [finding.message for finding in _lint(broken)]
+    assert "route-map 'HUB-IN-wan1-hq-hub1' is referenced but not defined" in messages
+    assert "zone 'IOT' is referenced but not defined" in messages
+
+
+def test_cisco_undefined_crypto_and_track(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    broken = _broken(
+        _broken(config, " keyring local HUB-wan1-hq-hub2\n", " keyring local HUB-WAN1\n"),
+        "track 1 ip sla 1",
+        "track 9 ip sla 1",
+    )
+    messages = [finding.message for finding in _lint(broken)]
+    assert "ikev2-keyring 'HUB-WAN1' is referenced but not defined" in messages
+    assert "track '1' is referenced but not defined" in messages
+
+
+def test_cisco_interface_name_and_timers(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    broken = _broken(
+        _broken(config, "\ninterface Loopback0\n", "\ninterface Lo0\n"),
+        " threshold 150\n timeout 1000",
+        " threshold 3000\n timeout 1000",
+    )
+    broken = _broken(broken, "timers 10 30", "timers 10 20")
+    assert {"cisco-interface-name", "cisco-ip-sla-timers", "cisco-bgp-timers"} <= _rules(_lint(broken))
+
+
+def test_cisco_permit_any_any_and_unzoned_interface(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    iot_acl = "ip access-list extended IOT-TO-OVERLAY\n"
+    first_rule = config.text.split(iot_acl, 1)[1].splitlines()[0]
+    broken = _broken(config, iot_acl + first_rule, iot_acl + " 10 permit ip any any")
+    broken = _broken(broken, " zone-member security CCTV\n", "")
+    findings = _lint(broken)
+    assert "cisco-permit-any-any" in _rules(findings)
+    assert any(f.rule == "cisco-zone-member" and "GigabitEthernet0/1/0.130" in f.message for f in findings)
+
+
+def test_cisco_missing_pfs_shows_in_the_tunnel_proposals(fleet: Fleet) -> None:
+    config = _broken(_store(fleet, "cisco_xe", "dual-wan"), " set pfs group20\n", "", count=-1)
+    assert all(fact.esp.isdisjoint(FLEET_CRYPTO.esp) for fact in cisco_xe.tunnels(config))
+
+
+# ---------------------------------------------------------------- VRP
+
+
+def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(config, " frequency 10\n", " frequency 6\n")
+    assert any(f.rule == "vrp-nqa-timers" and "frequency 6" in f.message for f in _lint(broken))
+    # The pre-fix probe: frequency 5 with the default 3 probes 4 s apart and a 1 s timeout.
+    old = _broken(
+        config,
+        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 10\n",
+        " frequency 5\n timeout 1\n",
+    )
+    assert any(f.rule == "vrp-nqa-timers" and "frequency 5" in f.message for f in _lint(old))
+
+
+def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub-lte1\npolicy-based-route GUEST-BREAKOUT"
+    broken = _broken(config, "\npolicy-based-route GUEST-BREAKOUT", "\n" + extra)
+    assert "vrp-pbr-next-hops" in _rules(_lint(broken))
+
+
+def test_vrp_undefined_acl_zone_and_open_interzone(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken(config, "acl name POS-TO-OVERLAY 3101", "acl name POS-TO-OVERLAY 3901")
+    broken = _broken(broken, "firewall interzone GUEST OVERLAY\n firewall enable\n", "")
+    findings = _lint(broken)
+    messages = [finding.message for finding in findings]
+    assert "acl '3101' is referenced but not defined" in messages
+    assert "no enabled firewall interzone between GUEST and OVERLAY" in messages
+
+
+def test_vrp_permit_any_any_in_an_interzone(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    iot_acl = "acl name IOT-TO-OVERLAY 3105\n"
+    first_rule = config.text.split(iot_acl, 1)[1].splitlines()[0]
+    broken = _broken(config, iot_acl + first_rule, iot_acl + " rule 5 permit ip")
+    assert "vrp-permit-any-any" in _rules(_lint(broken))
+
+
+def test_vrp_sha256_suite_does_not_match_the_fleet_policy(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(
+        config,
+        " encryption-algorithm aes-gcm-256\n prf hmac-sha2-384",
+        " encryption-algorithm aes-256\n prf hmac-sha2-256",
+    )
+    assert all(fact.ike.isdisjoint(FLEET_CRYPTO.ike) for fact in huawei_vrp.tunnels(broken))
+
+
+# ---------------------------------------------------------------- FortiOS
+
+
+def test_fortios_neighbour_bfd_without_global_bfd(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    broken = _broken(config, "config system settings\n    set bfd enable\n", "config system settings\n")
+    assert "fortios-bfd-disabled" in _rules(_lint(broken))
+
+
+def test_fortios_hub_without_policies_and_loopback_without_policy(fleet: Fleet) -> None:
+    config = _hub(fleet, "fortinet")
+    start = config.text.index("config firewall policy\n")
+    end = config.text.index("end\n", start) + len("end\n")
+    broken = ConfigFile(
+        config.name, "fortinet", "hub", config.hostname, config.text[:start] + config.text[end:]
+    )
+    assert {"fortios-no-policy", "fortios-loopback-policy"} <= _rules(_lint(broken))
+
+
+def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken(config, 'set dstaddr "NET-10.0.20.0/24"', 'set dstaddr "IOT-SERVICES"')
+    broken = _broken(broken, 'set srcaddr "OFFICE-NET"', 'set srcaddr "all"', count=-1)
+    broken = _broken(broken, 'set interface "hub-wan2"', 'set interface "hub-wan9"')
+    findings = _lint(broken)
+    messages = [finding.message for finding in findings]
+    assert "address 'IOT-SERVICES' is referenced but not defined" in messages
+    assert "interface 'hub-wan9' is referenced but not defined" in messages
+    assert "fortios-permit-any-any" in _rules(findings)
+
+
+def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
+    vrp = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-1\n", "ike peer HUB-wan1-hq-hub2-x\n"
+    )
+    assert "vrp-name-length" in _rules(_lint(vrp))
+    forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
+    assert "fortios-name-length" in _rules(_lint(forti))

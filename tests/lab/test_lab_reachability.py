@@ -1,0 +1,152 @@
+"""Segment hosts, HQ, cloud and internet stand-ins, and the reachability matrix of `lab check` (root).
+
+The sample chain's nw-0001 and nw-0002 in the IPsec lab, rolled out with `rollout --lab`: the
+rendered FRR configs, swanctl.conf and host firewalls run, and every cell of the matrix must
+match the intent's segmentation policy, measured with real packets. The internet cells are the
+known exception (the lab's hubs have no internet breakout yet). A rule opened on purpose
+(guest Wi-Fi to the tills) must be reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from testsupport.lab import require_frr_lab
+
+from storestack import lab
+from storestack.cli.main import cli
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab import frr_lab
+from storestack.lab.check import check
+from storestack.lab.fleet import topology_from_fleet
+from storestack.network.build import NetworkIntent
+
+# One lab and one rollout per module, its tests in order on one worker (`--dist loadgroup`).
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-reachability")]
+
+FLEET = load_fleet(sample_chain_path())
+STORES = ["nw-0001", "nw-0002"]
+TOPOLOGY = topology_from_fleet(FLEET, STORES, overlay="ipsec")
+PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`lab up --overlay ipsec`, then `rollout --lab`: the chain a user runs before `lab check`."""
+    require_frr_lab()
+    root = tmp_path_factory.mktemp("reach")
+    state_dir = root / "reach-lab"
+    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
+    os.environ[PSK_VARIABLE] = "lab-reachability-fleet-psk-0123456789"
+    os.chdir(root)  # the rollout's journal goes to ./.storestack
+    try:
+        lab.up(TOPOLOGY, state_dir)
+        rollout = CliRunner().invoke(
+            cli, ["rollout", *STORES, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
+        )
+        assert rollout.exit_code == 0, rollout.output
+        yield state_dir
+    finally:
+        lab.down(state_dir)
+        os.chdir(saved_cwd)
+        if saved_psk is None:
+            os.environ.pop(PSK_VARIABLE, None)
+        else:
+            os.environ[PSK_VARIABLE] = saved_psk
+
+
+def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path) -> None:
+    state = frr_lab.require_state(routed_lab)
+
+    assert {s.kind for s in TOPOLOGY.segments if s.store_id == "nw-0001"} == {"pos", "guest-wifi", "office", "iot"}
+    assert {"hq", "cloud", "nw-0001/pos", "nw-0001/guest-wifi", "nw-0002/pos"} <= set(state.site_namespaces)
+    sites = TOPOLOGY.sites
+    assert sites is not None
+    # The HQ POS service sits inside the intent's hq-pos service, management inside ip_plan.management.
+    assert any(sites.hq_pos in p for p in NetworkIntent(FLEET).services["hq-pos"].prefixes)
+    assert sites.hq_management in FLEET.spec.ip_plan.management[0]
+
+
+def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_lab: Path) -> None:
+    intent = NetworkIntent(FLEET)
+
+    def till_reaches_hq() -> bool:
+        cells = check(routed_lab, intent).reachability
+        return any(c.store_id == "nw-0001" and c.source == "pos" and c.target == "hq-pos" and c.reachable for c in cells)
+
+    wait_for(till_reaches_hq, 60, "nw-0001's till to reach the HQ POS service over the tunnels")
+    result = check(routed_lab, intent)
+    cells = {(c.store_id, c.source, c.target): c for c in result.reachability}
+
+    mismatches = [c for c in result.reachability if not c.matches]
+    assert {c.target for c in mismatches} <= {"internet"}, mismatches
+    assert all(t.tunnel.up for t in result.tunnels)
+    denied = [c for c in result.reachability if not c.allowed]
+    assert denied and not any(c.reachable for c in denied)
+    assert cells[("nw-0001", "office", "hq-management")].reachable
+    assert not cells[("nw-0001", "pos", "other-store-pos")].reachable
+
+    till = cells[("nw-0001", "pos", "hq-pos")]
+    assert till.allowed and till.reachable and till.matches
+    # Only IKE/ESP crossed the WAN while the till talked to HQ.
+    assert all(e.encrypted_only for e in result.wan), [e for e in result.wan if not e.encrypted_only]
+    # The till's own store's other segments, another store's till, HQ management, cloud, internet.
+    assert {t for (s, src, t) in cells if (s, src) == ("nw-0001", "pos")} == {
+        "hq-pos",
+        "hq-management",
+        "cloud",
+        "internet",
+        "other-store-pos",
+        "guest-wifi",
+        "office",
+        "iot",
+    }
+
+
+def test_a_guest_to_till_rule_opened_on_purpose_is_reported(routed_lab: Path) -> None:
+    namespace = frr_lab.require_state(routed_lab).runtime("nw-0001-edge1").namespace
+    pos = next(s for s in TOPOLOGY.segments if (s.store_id, s.kind) == ("nw-0001", "pos"))
+    guest = next(s for s in TOPOLOGY.segments if (s.store_id, s.kind) == ("nw-0001", "guest-wifi"))
+    assert not next(
+        c for c in check(routed_lab, NetworkIntent(FLEET)).reachability
+        if (c.store_id, c.source, c.target) == ("nw-0001", "guest-wifi", "pos")
+    ).reachable
+    rule = f'iifname "lan0.{guest.vlan}" oifname "lan0.{pos.vlan}" accept'
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "insert", "rule", "inet", "storestack", "forward", *rule.split()],
+        check=True,
+    )
+
+    result = check(routed_lab, NetworkIntent(FLEET))
+
+    cell = next(c for c in result.reachability if (c.store_id, c.source, c.target) == ("nw-0001", "guest-wifi", "pos"))
+    assert cell.reachable and not cell.allowed
+    assert f"nw-0001 guest-wifi -> pos ({pos.host} tcp/443): reachable (refused) but the intent denies it" in result.problems
+
+
+def test_check_on_the_command_line_prints_the_matrix_and_exits_1_on_a_mismatch(routed_lab: Path) -> None:
+    runner = CliRunner()
+
+    as_json = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab), "--json"])
+    human = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab)])
+
+    assert as_json.exit_code == 1
+    report = json.loads(as_json.output)
+    assert report["ok"] is False and report["reachability"]
+    assert human.exit_code == 1
+    assert "nw-0001: reachability" in human.output

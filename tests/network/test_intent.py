@@ -1,0 +1,141 @@
+"""The network intent: what a store's network is, checked the way a network engineer would."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent, derive_psk
+
+PSK_ENV = "STORESTACK_TEST_IPSEC_PSK"
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return load_fleet(sample_chain_path())
+
+
+@pytest.fixture
+def revealed(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> NetworkIntent:
+    """An intent with the fleet's PSK secret configured and values revealed."""
+    monkeypatch.setenv(PSK_ENV, "fleet-secret-for-tests")
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "fleet-secret-for-tests")  # for the CLI's own fleet
+    monkeypatch.setitem(fleet.spec.management.secrets, "ipsec-psk", f"env:{PSK_ENV}")
+    return NetworkIntent(fleet, reveal_secrets=True)
+
+
+def test_every_transport_reaches_both_hubs(fleet: Fleet) -> None:
+    intent = NetworkIntent(fleet)
+    for store in fleet:
+        built = intent.store(store.id)
+        pairs = {(t.transport, t.peer) for t in built.tunnels if t.kind == "store-hub"}
+        assert pairs == {(link.name, hub) for link in store.wan for hub in fleet.hubs}, store.id
+
+
+def test_lte_stays_backup_and_backup_hub_ranks_below_primary(fleet: Fleet) -> None:
+    built = NetworkIntent(fleet).store("nw-0001")
+    pref = {(t.transport, t.peer): t.local_pref for t in built.tunnels if t.kind == "store-hub"}
+    assert (
+        pref[("wan1", "hq-hub1")]
+        > pref[("wan1", "hq-hub2")]
+        > pref[("lte1", "hq-hub1")]
+        > pref[("lte1", "hq-hub2")]
+    )
+
+
+def test_each_tunnel_underlay_is_pinned_to_its_own_transport(fleet: Fleet) -> None:
+    built = NetworkIntent(fleet).store("nw-0001")
+    for tunnel in built.tunnels:
+        assert tunnel.underlay is not None
+        assert tunnel.underlay.transport == tunnel.transport
+        assert tunnel.underlay.destination == ipaddress.IPv4Network(f"{tunnel.peer_outside}/32")
+
+
+def test_both_ends_of_every_tunnel_agree(fleet: Fleet) -> None:
+    intent = NetworkIntent(fleet)
+    hub_ends = {t.id: t for hub in fleet.hubs for t in intent.hub(hub).tunnels}
+    overlay: set[ipaddress.IPv4Network] = set()
+    for store in fleet:
+        for tunnel in intent.store(store.id).tunnels:
+            if tunnel.kind != "store-hub":
+                continue
+            hub = hub_ends[tunnel.id]
+            assert tunnel.local_inside is not None and hub.local_inside is not None
+            assert (hub.peer_inside, hub.local_inside.ip) == (tunnel.local_inside.ip, tunnel.peer_inside)
+            assert (hub.local_id, hub.peer_id) == (tunnel.peer_id, tunnel.local_id)
+            assert (hub.local_asn, hub.peer_asn) == (tunnel.peer_asn, tunnel.local_asn)
+            assert hub.local_outside == tunnel.peer_outside
+            assert hub.psk.name == tunnel.psk.name
+            assert tunnel.local_inside.network not in overlay, "two tunnels share an overlay /31"
+            overlay.add(tunnel.local_inside.network)
+
+
+def test_per_tunnel_psks_differ_and_both_ends_compute_the_same(revealed: NetworkIntent) -> None:
+    store = revealed.store("nw-0001")
+    values = [t.psk.reveal() for t in store.tunnels]
+    assert len(set(values)) == len(values), "planned PSKs must differ per tunnel"
+    hub_end = next(t for t in revealed.hub("hq-hub2").tunnels if t.id == "nw-0001-wan1-hq-hub2")
+    assert hub_end.psk.reveal() == next(t for t in store.tunnels if t.id == hub_end.id).psk.reveal()
+    assert values[0] == derive_psk("fleet-secret-for-tests", store.tunnels[0].id)
+    assert "fleet-secret-for-tests" not in values
+
+
+def test_psk_is_acceptable_to_aws_and_every_cli() -> None:
+    psk = derive_psk("x" * 12, "nw-0001-wan1-hq-hub1")
+    assert 8 <= len(psk) <= 64 and psk[0] != "0" and psk.isalnum()
+
+
+def test_hubs_carry_cloud_vpns_and_peer_each_other(fleet: Fleet) -> None:
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    kinds = {t.kind for t in hub.tunnels}
+    assert {"store-hub", "hub-aws", "hub-openstack"} <= kinds
+    assert any(s.kind == "hub-hub" and s.peer == "hq-hub2" for s in hub.sessions)
+    assert ipaddress.IPv4Network(f"{hub.loopback}/32") in hub.originates
+
+
+def test_segmentation_is_default_deny_with_narrow_flows(fleet: Fleet) -> None:
+    intent = NetworkIntent(fleet)
+    flows = intent.store("nw-0001").flows
+    by_zone: dict[str, set[str]] = {}
+    for flow in flows:
+        by_zone.setdefault(flow.source, set()).add(flow.service.name)
+    assert by_zone["pos"] == {"hq-pos", "payment"}
+    assert by_zone["guest-wifi"] == {"internet"}
+    assert by_zone["iot"] == {"iot-services"}
+    assert by_zone["cctv"] == {"recorder"}
+    assert by_zone["office"] == {"corporate", "internet"}
+    # No flow reaches POS or office from any other zone.
+    store = intent.store("nw-0001")
+    protected = {p for z in store.zones if z.name in ("pos", "office") for p in z.prefixes}
+    for flow in flows:
+        assert not any(p.overlaps(q) for p in flow.service.prefixes for q in protected)
+    guest = store.zone("guest-wifi")
+    assert guest is not None and not guest.enters_overlay and guest.qos_class == "best-effort"
+
+
+def test_lte_only_store_still_carries_office_and_iot(fleet: Fleet) -> None:
+    lte_only = [store for store in fleet if store.lte_only]
+    assert lte_only, "the sample chain has an LTE-only store"
+    built = NetworkIntent(fleet).store(lte_only[0].id)
+    over_cellular = {zone.name for zone in built.zones if zone.over_cellular}
+    assert {"pos", "office"} <= over_cellular
+    assert "iot" in over_cellular or "iot" not in {zone.name for zone in built.zones}
+
+
+def test_network_show_json_has_no_secret(revealed: NetworkIntent, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(cli, ["network", "show", "nw-0001", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert len([t for t in report["tunnels"] if t["kind"] == "store-hub"]) == 4
+    assert {z["name"] for z in report["zones"]} >= {"pos", "guest-wifi"}
+    assert derive_psk("fleet-secret-for-tests", "nw-0001-wan1-hq-hub1") not in result.output
+
+
+def test_network_show_unknown_store_exits_2() -> None:
+    result = CliRunner().invoke(cli, ["network", "show", "nw-9999"])
+    assert result.exit_code == 2
