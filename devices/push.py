@@ -298,7 +298,7 @@ class _Run:
         session = self.session
         assert session is not None
         timeout = self.options.confirm_timeout
-        if mechanism.requires and not re.search(mechanism.requires, running, re.MULTILINE):
+        if mechanism.requires and not re.search(mechanism.requires, running.replace("\r\n", "\n"), re.MULTILINE):
             # What the mechanism needs (IOS-XE: the archive) goes in before the timer is armed,
             # exactly as the intended config has it.
             needed = re.search(mechanism.requires, self.intended.text.replace("\r\n", "\n"), re.MULTILINE)

@@ -352,6 +352,8 @@ def _compact(result: DeviceResult) -> dict[str, Any]:
 
 
 def _rollback_text(result: DeviceResult) -> str | None:
+    if result.commit_confirm is not None and result.commit_confirm.reverted_by_appliance:
+        return f"{result.name} reverted the change by itself: its running config equals the backup again ({result.backup_path})"
     if result.rollback is None:
         return f"{result.name}: nothing was sent, nothing to roll back" if result.config_lines_sent == 0 else None
     if result.rollback.ok:

@@ -479,6 +479,9 @@ def test_ios_xe_revert_timer_puts_the_running_config_back_unless_confirmed(tmp_p
     name = device_name("cisco_xe")
     device = EmulatedDevice(name=name, platform="cisco_xe", store_id="s1", timer_minute_seconds=0.3)
     with EmulatorThread(Emulator([device], state_dir=tmp_path)) as emulator:
+        # The default config has the archive; without it the timer is refused.
+        emulator.set_running_config(name, emulator.running_config(name).replace("archive\n path bootflash:archive\n", ""))
+        assert "archive" not in emulator.running_config(name)
         target = emulator.inventory().appliances[0]
         with ApplianceSession(target, target.credentials.resolve()).open() as session:
             (refused,) = session.commands(["configure terminal revert timer 1"])
