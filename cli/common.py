@@ -9,6 +9,7 @@ place that maps error families to exit codes (the command group applies it, `exi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -82,6 +83,15 @@ def json_option(func: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, callback=_remember_json, help="Machine-readable output for CI."
     )(func)
+
+
+def quiet_device_logs() -> None:
+    """Netmiko and paramiko log at DEBUG what they send, which may include config secrets; and
+    paramiko logs a traceback for every login the appliance cuts off, which a push waiting for
+    an appliance to revert by itself tries repeatedly. The push reports every outcome itself."""
+    for noisy in ("netmiko", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
 
 
 def commit_confirm_options(func: F) -> F:

@@ -6,7 +6,6 @@ Thin: it selects targets, builds the options, runs the library's runner and prin
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,7 @@ from storestack.cli.common import (
     fail_on,
     json_option,
     print_table,
+    quiet_device_logs,
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
@@ -235,9 +235,7 @@ def push(
     already in its intended state gets nothing. Exit 0 when every appliance is ok, 1 when any
     failed or was not started, 2 on usage or configuration errors.
     """
-    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     try:
         fleet = _load_fleet(
@@ -371,8 +369,7 @@ def restore(
     backup is pushed as the intended config: only the lines that differ are sent. Exit codes as
     for `devices push`.
     """
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     try:
         fleet = _load_fleet(fleet_path, needed=targets_file is None)

@@ -6,7 +6,6 @@ Exit codes: 0 every store live (or no drift), 1 a store failed or stopped (or dr
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -38,6 +37,7 @@ from storestack.cli.common import (
     fleet_option,
     json_option,
     print_table,
+    quiet_device_logs,
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
@@ -80,12 +80,6 @@ STEP_LEGEND = "steps: " + "  ".join(f"{n} {name}" for n, name in enumerate(STEP_
 WIDE_TABLE = 120
 # Stack column: resources, and how they compare with the last saved plan.
 _CHANGE_MARK = {"new": "new", "changed": "changed", "unchanged": "="}
-
-
-def quiet_device_logs() -> None:
-    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class RolloutDisplay(RolloutObserver):
