@@ -447,7 +447,7 @@ class FrrHubLayout:
 
 def hub_layout(view: HubView) -> FrrHubLayout:
     routes = [(net.cidr, "blackhole 254") for net in view.summaries]
-    # Policy-based cloud VPNs (OpenStack) carry no routing protocol: their prefixes route into
+    # Policy-based cloud VPNs (none built today) carry no routing protocol: their prefixes route into
     # the tunnel interface (the summary's blackhole stays as the anchor behind it).
     routes += [
         (net.cidr, tunnel.ifname)
@@ -484,7 +484,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     neighbors.sort(key=lambda n: (n.group is None, n.group or "", _ip_key(n.address)))
     loopback = Net.at(_ip_key(view.loopback.ip), 32)
     networks = sorted((net.cidr for net in (*view.summaries, loopback)), key=_table_key)
-    cloud = next((s for s in view.intent.sessions if s.kind == "hub-aws"), None)
+    cloud = view.cloud_session
     return FrrHubLayout(
         _sorted_routes(routes),
         interfaces,
