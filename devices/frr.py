@@ -3,8 +3,8 @@
 **How an FRR appliance carries the overlay.** Every tunnel of the network intent is a
 route-based IPsec tunnel: an XFRM interface per tunnel (`xfrm<N>` on a store, the store link's
 `<store>-<link>` name on a hub, `aws…`/`os-…` for cloud VPNs), bound by `if_id` to one swanctl
-connection whose child negotiates `0.0.0.0/0 === 0.0.0.0/0` (cloud: AWS's own selectors, and
-OpenStack VPNaaS's prefixes). That is what IOS-XE VTIs, VRP `tunnel-protocol ipsec`, FortiOS
+connection whose child negotiates `0.0.0.0/0 === 0.0.0.0/0` (also to AWS and to the OpenStack
+sites' strongSwan gateways). That is what IOS-XE VTIs, VRP `tunnel-protocol ipsec`, FortiOS
 interface-mode phase 2 and AWS Site-to-Site VPN negotiate, so every platform and AWS
 interoperate with it. FRR puts the /31 on the XFRM interface; BGP and BFD run only to the far
 end's inside address, so they never leave a tunnel. Each tunnel's IKE/ESP packets are sourced
@@ -447,8 +447,8 @@ class FrrHubLayout:
 
 def hub_layout(view: HubView) -> FrrHubLayout:
     routes = [(net.cidr, "blackhole 254") for net in view.summaries]
-    # Policy-based cloud VPNs (none built today) carry no routing protocol: their prefixes route into
-    # the tunnel interface (the summary's blackhole stays as the anchor behind it).
+    # Policy-based cloud VPNs (none built today) carry no routing protocol: their prefixes route
+    # into the tunnel interface (the summary's blackhole stays as the anchor behind it).
     routes += [
         (net.cidr, tunnel.ifname)
         for tunnel in view.cloud_tunnels
