@@ -9,6 +9,7 @@ place that maps error families to exit codes (the command group applies it, `exi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -81,6 +82,31 @@ def fleet_option(func: F) -> F:
 def json_option(func: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, callback=_remember_json, help="Machine-readable output for CI."
+    )(func)
+
+
+def quiet_device_logs() -> None:
+    """Netmiko and paramiko log at DEBUG what they send, which may include config secrets; and
+    paramiko logs a traceback for every login the appliance cuts off, which a push waiting for
+    an appliance to revert by itself tries repeatedly. The push reports every outcome itself."""
+    for noisy in ("netmiko", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
+
+
+def commit_confirm_options(func: F) -> F:
+    """--confirm-timeout, --no-confirm-i-know and --force: every command that pushes configs."""
+    func = click.option(
+        "--force", is_flag=True, help="Push a change even though an appliance reverted the same change before."
+    )(func)
+    func = click.option(
+        "--no-confirm-i-know", "no_confirm_i_know", is_flag=True,
+        help="Allow --confirm-timeout 0: no rollback timer on the appliances.",
+    )(func)
+    return click.option(
+        "--confirm-timeout", default=120, show_default=True, type=int, metavar="SECONDS",
+        help="Each appliance reverts a change by itself unless it is confirmed (after verification) "
+        "within this many seconds; 0 turns it off (needs --no-confirm-i-know).",
     )(func)
 
 

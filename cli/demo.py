@@ -19,7 +19,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from storestack.cli.common import EXIT_FAILED, EXIT_OK, console, err_console, fail_on, print_table
+from storestack.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    console,
+    err_console,
+    fail_on,
+    print_table,
+    quiet_device_logs,
+)
 from storestack.cli.demo_support import (
     DemoWorkspace,
     failover_drill,
@@ -27,7 +35,7 @@ from storestack.cli.demo_support import (
     prepare_workspace,
     secret_variables,
 )
-from storestack.cli.rollout import print_summary, quiet_device_logs, run_with_display
+from storestack.cli.rollout import print_summary, run_with_display
 from storestack.common.errors import RolloutFamily
 from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up

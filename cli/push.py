@@ -6,7 +6,6 @@ Thin: it selects targets, builds the options, runs the library's runner and prin
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    commit_confirm_options,
     console,
     default_fleet_path,
     emit_json,
@@ -31,6 +31,7 @@ from storestack.cli.common import (
     fail_on,
     json_option,
     print_table,
+    quiet_device_logs,
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
@@ -44,7 +45,7 @@ from storestack.devices.intended import (
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
 from storestack.devices.outputs import load_stack_outputs
-from storestack.devices.push import PushOptions
+from storestack.devices.push import PushOptions, checked_confirm_timeout
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import (
     DEFAULT_CONCURRENCY,
@@ -63,6 +64,7 @@ _OUTCOME_STYLE = {
     "unchanged": "dim",
     "planned": "cyan",
     "failed": "bold red",
+    "reverted-by-appliance": "bold yellow",
     "skipped": "yellow",
     "pending": "yellow",
     "running": "yellow",
@@ -89,7 +91,7 @@ class _LiveProgress(PushObserver):
     def on_device_done(self, result: DeviceResult) -> None:
         task = self.tasks.get(result.wave)
         if task is not None:
-            mark = "✗ " if result.outcome == "failed" else ""
+            mark = "✗ " if result.failed else ""
             self.progress.update(task, advance=1, status=f"{mark}{result.name}: {result.outcome}")
 
     def on_interrupt(self, running: Sequence[str]) -> None:
@@ -197,6 +199,7 @@ def _intended_source(
               help="Write redacted Netmiko session logs (0600) into this directory.")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".storestack"), show_default=True,
               help="Where backups, run journals and learned host keys live.")
+@commit_confirm_options
 @json_option
 def push(
     fleet_path: Path | None,
@@ -221,17 +224,18 @@ def push(
     health_timeout: float,
     session_log_dir: Path | None,
     state_dir: Path,
+    confirm_timeout: int,
+    no_confirm_i_know: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
-    """Push intended configs safely: backup, diff, apply, verify, save, or roll back.
+    """Push intended configs safely: backup, diff, arm, apply, verify, confirm, save, or roll back.
 
     Only the remediation lines are sent, over one SSH session per appliance; an appliance
     already in its intended state gets nothing. Exit 0 when every appliance is ok, 1 when any
     failed or was not started, 2 on usage or configuration errors.
     """
-    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     try:
         fleet = _load_fleet(
@@ -277,6 +281,8 @@ def push(
             push=PushOptions(
                 dry_run=dry_run,
                 health_timeout=health_timeout,
+                confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+                force=force,
                 backup_root=state_dir / "backups",
                 known_hosts=state_dir / "known_hosts.json",
                 session=SessionOptions(
@@ -339,6 +345,7 @@ def push(
               help="Seconds for BGP sessions and interfaces to be healthy after the restore.")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".storestack"), show_default=True,
               help="Where backups, run journals and learned host keys live.")
+@commit_confirm_options
 @json_option
 def restore(
     appliance: str,
@@ -351,6 +358,9 @@ def restore(
     read_timeout: float,
     health_timeout: float,
     state_dir: Path,
+    confirm_timeout: int,
+    no_confirm_i_know: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Put a backup of APPLIANCE back, as safely as a push: backup, diff, apply, verify, save, or roll back.
@@ -359,8 +369,7 @@ def restore(
     backup is pushed as the intended config: only the lines that differ are sent. Exit codes as
     for `devices push`.
     """
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
     try:
         fleet = _load_fleet(fleet_path, needed=targets_file is None)
@@ -382,6 +391,8 @@ def restore(
             push=PushOptions(
                 dry_run=dry_run,
                 health_timeout=health_timeout,
+                confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+                force=force,
                 backup_root=backups.root,
                 known_hosts=state_dir / "known_hosts.json",
                 session=SessionOptions(
@@ -453,8 +464,17 @@ def _print_table(report: RunReport) -> None:
     table.add_column("time", justify="right", no_wrap=True)
     table.add_column("detail", overflow="fold", ratio=1)
     for device in report.devices:
+        confirm = device.commit_confirm
         if device.outcome == "changed":
-            detail = Text(f"{device.change_lines} change(s) verified" + (", saved" if "save" in device.timings else ""))
+            detail = Text(
+                f"{device.change_lines} change(s) verified"
+                + (", confirmed" if confirm is not None and confirm.confirmed else "")
+                + (", saved" if "save" in device.timings else "")
+            )
+        elif device.outcome == "reverted-by-appliance":
+            detail = Text(f"{device.stage}: {device.error or ''}  ")
+            waited = f" after {confirm.waited_s:.0f}s" if confirm is not None and confirm.waited_s is not None else ""
+            detail.append(f"back on its backup by its own timer{waited}", style="yellow")
         elif device.outcome == "failed":
             detail = Text(f"{device.stage}: {device.error or ''}")
             if device.rollback is not None:
@@ -483,7 +503,10 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
     parts = [f"{s.changed} changed", f"{s.unchanged} unchanged"]
     if s.planned:
         parts.append(f"{s.planned} planned")
-    parts += [f"{s.failed} failed", f"{s.skipped} not started", f"{s.config_lines_sent} config lines sent"]
+    parts.append(f"{s.failed} failed")
+    if s.reverted_by_appliance:
+        parts.append(f"{s.reverted_by_appliance} of them reverted by the appliance")
+    parts += [f"{s.skipped} not started", f"{s.config_lines_sent} config lines sent"]
     console.print(", ".join(parts))
     if report.stop_reason:
         console.print(f"[yellow]stopped:[/] {report.stop_reason}")
@@ -492,6 +515,14 @@ def _print_summary(report: RunReport, runs_dir: Path) -> None:
             err_console.print(
                 f"[bold red]ROLLBACK FAILED on {device.name}[/]: its state is unknown; "
                 f"the backup to restore is {device.backup_path}"
+            )
+    for device in report.devices:
+        if device.outcome == "reverted-by-appliance":
+            err_console.print(
+                f"[bold yellow]{device.name} reverted the change by itself[/]: the session was lost after "
+                "the change began and the appliance put its backup back when its timer ran out; the "
+                "change probably cut the path the push rides on. Fix it before pushing again (the same "
+                "change is refused without --force)."
             )
     changed = report.changed_devices
     if changed and not report.dry_run:

@@ -6,7 +6,6 @@ Exit codes: 0 every store live (or no drift), 1 a store failed or stopped (or dr
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -28,6 +27,7 @@ from rich.text import Text
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    commit_confirm_options,
     console,
     default_fleet_path,
     emit_json,
@@ -37,9 +37,11 @@ from storestack.cli.common import (
     fleet_option,
     json_option,
     print_table,
+    quiet_device_logs,
 )
 from storestack.cli.lab import resolve_state_dir
 from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.devices.push import checked_confirm_timeout
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
@@ -78,12 +80,6 @@ STEP_LEGEND = "steps: " + "  ".join(f"{n} {name}" for n, name in enumerate(STEP_
 WIDE_TABLE = 120
 # Stack column: resources, and how they compare with the last saved plan.
 _CHANGE_MARK = {"new": "new", "changed": "changed", "unchanged": "="}
-
-
-def quiet_device_logs() -> None:
-    # Netmiko and paramiko log at DEBUG what they send; that may include config secrets.
-    for noisy in ("netmiko", "paramiko"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class RolloutDisplay(RolloutObserver):
@@ -221,6 +217,7 @@ def state_dir_option(func: F) -> F:
 @click.option("--targets", "targets_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Appliance inventory YAML to reach the appliances (default: the lab's, or the fleet's).")
 @state_dir_option
+@commit_confirm_options
 @json_option
 def rollout(
     stores: tuple[str, ...],
@@ -240,6 +237,9 @@ def rollout(
     backend: str | None,
     targets_file: Path | None,
     state_dir: Path,
+    confirm_timeout: int,
+    no_confirm_i_know: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Take STORE… from inventory entry to live store: validate, plan, up, render, push, verify, activate.
@@ -275,7 +275,11 @@ def rollout(
                 stacks_dir=stacks_dir,
                 backend=backend,
                 targets_file=targets_file,
-                connection=ConnectionOptions(health_timeout=health_timeout),
+                connection=ConnectionOptions(
+                    health_timeout=health_timeout,
+                    confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+                    force=force,
+                ),
             )
         if not as_json:
             err_console.print(_intro(options, journal))

@@ -20,11 +20,9 @@ from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenSta
 from storestack.components.common import component_tags, openstack_tags, pre_shared_key
 from storestack.components.network import TransitVpn, tcp_ingress_rules
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
+from storestack.network.cloud import hub_openstack_inside
 
 COMPONENT = "hybrid-cloud"
-# Inside /30s of the hub tunnels: 169.254.252.0/22, eight hubs per site (AWS picks its own).
-HUB_INSIDE_POOL = ipaddress.IPv4Network("169.254.252.0/22")
-HUBS_PER_SITE = 8
 IKE_PORTS = (500, 4500)
 
 
@@ -329,8 +327,8 @@ class OpenStackSite(pulumi.ComponentResource):
 
     def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
         """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key)."""
-        slot = self._index * HUBS_PER_SITE + hub_index
-        inside = list(HUB_INSIDE_POOL.subnets(new_prefix=30))[slot]
+        # The hub's config is built from the same rule (network/build.py).
+        inside = hub_openstack_inside(self._index, hub_index)
         psk = pre_shared_key(f"{self._site.name}-vpn-hub-{hub.name}-psk", self, aliases=self._moved)
         name = f"hub{hub_index + 1}"
         self._peers.append(
@@ -338,8 +336,8 @@ class OpenStackSite(pulumi.ComponentResource):
                 name=name,
                 outside_address=str(hub.public_address),
                 psk=psk,
-                local_inside=f"{inside[2]}/30",
-                peer_inside=str(inside[1]),
+                local_inside=str(inside.gateway),
+                peer_inside=str(inside.hub.ip),
                 peer_asn=hub.bgp_asn,
                 accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
             )
@@ -350,9 +348,9 @@ class OpenStackSite(pulumi.ComponentResource):
                 "site": self._site.name,
                 "hub": hub.name,
                 "peer_outside_address": self.gateway_address,
-                "inside_cidr": str(inside),
-                "hub_inside_address": str(inside[1]),
-                "peer_inside_address": str(inside[2]),
+                "inside_cidr": str(inside.network),
+                "hub_inside_address": str(inside.hub.ip),
+                "peer_inside_address": str(inside.gateway.ip),
                 "peer_asn": self._site.bgp_asn,
                 "announces": [str(n) for n in self.local_cidrs],
             }

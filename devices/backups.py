@@ -1,4 +1,5 @@
-"""Running-config backups: `<root>/<store>/<device>/<timestamp>.cfg`, mode 0600, last N kept.
+"""Running-config backups: `<root>/<store>/<device>/<timestamp>.cfg`, mode 0600, last N kept,
+and the changes each appliance reverted by itself (`reverted-changes.txt`).
 
 A backup is taken before anything is changed on an appliance and is what a rollback restores.
 Running configs carry secrets, so directories are 0700 and files 0600.
@@ -18,6 +19,9 @@ DEFAULT_BACKUP_ROOT = Path(".storestack/backups")
 DEFAULT_KEEP = 10
 # Hubs belong to no store; the leading underscore cannot collide with a store id (a slug).
 HUB_DIRECTORY = "_hubs"
+# Beside an appliance's backups: the sha256 of every intended config it reverted by itself
+# (commit-confirm), so the same change is not pushed again without --force.
+REVERTED_FILE = "reverted-changes.txt"
 _SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -55,6 +59,23 @@ class BackupStore:
     def latest(self, target: ApplianceTarget) -> Path | None:
         found = self.backups(target)
         return found[-1] if found else None
+
+    def record_reverted(self, target: ApplianceTarget, digest: str) -> None:
+        """Remember an intended config (its sha256) that the appliance reverted by itself."""
+        directory = self.directory(target)
+        self._make_private_dirs(directory)
+        known = self.reverted(target)
+        if digest not in known:
+            atomic_write_text(
+                directory / REVERTED_FILE, "".join(f"{d}\n" for d in [*known, digest]), mode=0o600
+            )
+
+    def reverted(self, target: ApplianceTarget) -> list[str]:
+        """Digests of intended configs the appliance reverted by itself, oldest first."""
+        path = self.directory(target) / REVERTED_FILE
+        if not path.is_file():
+            return []
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def _prune(self, directory: Path) -> None:
         backups = sorted(directory.glob("*.cfg"))

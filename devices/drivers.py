@@ -16,8 +16,9 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 
 from storestack.devices.errors import PushConfigError
 from storestack.devices.platforms import PlatformDriver, PlatformProfile, UnknownPlatformError, get_platform
+from storestack.devices.platforms.base import CommitConfirm
 
-__all__ = ["PlatformDriver", "driver_for", "hier_driver"]
+__all__ = ["CommitConfirm", "PlatformDriver", "commit_confirm_for", "driver_for", "hier_driver"]
 
 
 def _registered(platform: str) -> PlatformProfile:
@@ -29,6 +30,11 @@ def _registered(platform: str) -> PlatformProfile:
 
 def driver_for(platform: str) -> PlatformDriver:
     return _registered(platform).driver
+
+
+def commit_confirm_for(platform: str) -> CommitConfirm | None:
+    """The appliance's own revert-unless-confirmed mechanism, or None where there is none."""
+    return _registered(platform).commit_confirm
 
 
 @cache

@@ -40,10 +40,13 @@ Stage = Literal[
     "auth",
     "backup",
     "diff",
+    "arm",
     "apply",
     "verify",
+    "confirm",
     "save",
     "rollback",
+    "await_revert",
 ]
 
 
@@ -137,6 +140,12 @@ class VerifyError(PushError):
     def __init__(self, message: str, *, findings: list[str]) -> None:
         super().__init__(message)
         self.findings = findings
+
+
+class RevertedChangeError(PushError):
+    """The same intended config was reverted by the appliance itself in an earlier push."""
+
+    stage: Stage = "intended"
 
 
 class RollbackError(PushError):

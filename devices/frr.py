@@ -3,8 +3,8 @@
 **How an FRR appliance carries the overlay.** Every tunnel of the network intent is a
 route-based IPsec tunnel: an XFRM interface per tunnel (`xfrm<N>` on a store, the store link's
 `<store>-<link>` name on a hub, `aws…`/`os-…` for cloud VPNs), bound by `if_id` to one swanctl
-connection whose child negotiates `0.0.0.0/0 === 0.0.0.0/0` (cloud: AWS's own selectors, and
-OpenStack VPNaaS's prefixes). That is what IOS-XE VTIs, VRP `tunnel-protocol ipsec`, FortiOS
+connection whose child negotiates `0.0.0.0/0 === 0.0.0.0/0` (also to AWS and to the OpenStack
+sites' strongSwan gateways). That is what IOS-XE VTIs, VRP `tunnel-protocol ipsec`, FortiOS
 interface-mode phase 2 and AWS Site-to-Site VPN negotiate, so every platform and AWS
 interoperate with it. FRR puts the /31 on the XFRM interface; BGP and BFD run only to the far
 end's inside address, so they never leave a tunnel. Each tunnel's IKE/ESP packets are sourced
@@ -447,8 +447,8 @@ class FrrHubLayout:
 
 def hub_layout(view: HubView) -> FrrHubLayout:
     routes = [(net.cidr, "blackhole 254") for net in view.summaries]
-    # Policy-based cloud VPNs (OpenStack) carry no routing protocol: their prefixes route into
-    # the tunnel interface (the summary's blackhole stays as the anchor behind it).
+    # Policy-based cloud VPNs (none built today) carry no routing protocol: their prefixes route
+    # into the tunnel interface (the summary's blackhole stays as the anchor behind it).
     routes += [
         (net.cidr, tunnel.ifname)
         for tunnel in view.cloud_tunnels
@@ -484,7 +484,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     neighbors.sort(key=lambda n: (n.group is None, n.group or "", _ip_key(n.address)))
     loopback = Net.at(_ip_key(view.loopback.ip), 32)
     networks = sorted((net.cidr for net in (*view.summaries, loopback)), key=_table_key)
-    cloud = next((s for s in view.intent.sessions if s.kind == "hub-aws"), None)
+    cloud = view.cloud_session
     return FrrHubLayout(
         _sorted_routes(routes),
         interfaces,

@@ -12,6 +12,9 @@ NAPALM's verbs map onto this: `compare_config` = `compare`, `commit_config` = `p
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,11 +32,12 @@ from storestack.devices.configdiff import (
     redactor_for,
     remediation_lines,
 )
-from storestack.devices.drivers import driver_for
+from storestack.devices.drivers import CommitConfirm, commit_confirm_for, driver_for
 from storestack.devices.errors import (
     CredentialsUnavailableError,
     PushConfigError,
     PushError,
+    RevertedChangeError,
     RollbackError,
     VerifyError,
 )
@@ -46,11 +50,12 @@ from storestack.devices.health import (
 )
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
-from storestack.devices.report import DeviceResult, RollbackResult
+from storestack.devices.report import CommitConfirmResult, DeviceResult, RollbackResult
 from storestack.devices.session import ApplianceSession, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
 
 StageCallback = Callable[[str, str], None]
+DEFAULT_CONFIRM_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,28 @@ class PushOptions:
     backup_root: Path = DEFAULT_BACKUP_ROOT
     backup_keep: int = DEFAULT_KEEP
     known_hosts: Path = DEFAULT_KNOWN_HOSTS
+    # Commit-confirm: the appliance reverts a change by itself unless the push confirms it
+    # within this many seconds (0: off). After a lost session the engine waits up to the
+    # appliance's timer plus `revert_margin` for the backup to come back, polling every
+    # `revert_poll` seconds. `force` pushes a change that an appliance reverted before.
+    confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT
+    revert_margin: float = 30.0
+    revert_poll: float = 2.0
+    force: bool = False
+
+
+def checked_confirm_timeout(seconds: int, *, off_acknowledged: bool) -> int:
+    """The commit-confirm timeout an operator asked for. Off (0) only when they said they know:
+    without it, a change that cuts the push's own session leaves the appliance cut off."""
+    if seconds < 0:
+        raise PushConfigError(f"--confirm-timeout must be 0 or more seconds, got {seconds}")
+    if seconds == 0 and not off_acknowledged:
+        raise PushConfigError(
+            "--confirm-timeout 0 turns off the appliances' own rollback timers: a change that cuts "
+            "the push's session would then leave the appliance unreachable; add --no-confirm-i-know "
+            "to do it anyway"
+        )
+    return seconds
 
 
 class CredentialCache:
@@ -131,6 +158,10 @@ class _Run:
         self.health_before: HealthSnapshot | None = None
         self.diff: ConfigDiff | None = None
         self.sent_any = False
+        self.commit_confirm = (
+            commit_confirm_for(target.platform) if self.options.confirm_timeout > 0 else None
+        )
+        self.armed = False
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -141,7 +172,9 @@ class _Run:
         try:
             yield
         finally:
-            self.result.timings[name] = round(self.result.timings.get(name, 0.0) + time.monotonic() - started, 4)
+            self.result.timings[name] = round(
+                self.result.timings.get(name, 0.0) + time.monotonic() - started, 4
+            )
 
     def connect(self) -> ApplianceSession:
         assert self.credentials is not None
@@ -168,6 +201,16 @@ class _Run:
 
     def execute(self) -> None:
         result = self.result
+        assert self.context.backups is not None
+        digest = intended_digest(self.intended)
+        if not (self.options.force or self.options.dry_run) and digest in self.context.backups.reverted(
+            self.target
+        ):
+            raise RevertedChangeError(
+                f"{self.target.name}: this intended config (sha256 {digest[:12]}) was reverted by the "
+                "appliance itself in an earlier push, its change cut the appliance off; fix it, or "
+                "push it again with --force"
+            )
         with self.stage("credentials"):
             self.credentials = self.context.credentials.resolve(self.target.credentials)
             self.redactor = self.redactor.with_secrets([self.credentials.password.get_secret_value()])
@@ -213,25 +256,160 @@ class _Run:
         if self.options.verify_health and self.driver.health_checks:
             with self.stage("health"):
                 self.health_before = parse_snapshot(self.driver, health_outputs)
+        mechanism = self.commit_confirm
+        timeout = self.options.confirm_timeout
         try:
+            entered, commit = False, None
+            if mechanism is not None:
+                with self.stage("arm"):
+                    entered, commit = self._arm(mechanism, running)
             with self.stage("apply"):
                 self.sent_any = True
-                session.configure(diff.remediation)
+                if commit is not None:
+                    # The commit that makes the change live is the arm (VRP `commit trial`).
+                    self.armed = True
+                session.configure(diff.remediation, entered=entered, commit=commit)
             with self.stage("verify"):
                 self._verify(running)
+            if mechanism is not None and result.commit_confirm is not None:
+                with self.stage("confirm"):
+                    confirm = mechanism.render(mechanism.confirm, timeout)
+                    session.mechanism(confirm, "confirming the change")
+                    result.commit_confirm.confirm = confirm
+                    result.commit_confirm.confirmed = True
+                    self.armed = False
             if self.options.save:
                 with self.stage("save"):
                     session.save()
         except PushError as failure:
             self._fail(failure)
-            self._rollback()
+            self._recover()
             return
         except Exception as exc:
             self._fail(_unexpected(exc, self.result.stage))
-            self._rollback()
+            self._recover()
             return
         result.outcome = "changed"
         result.changed = True
+
+    def _arm(self, mechanism: CommitConfirm, running: str) -> tuple[bool, str | None]:
+        """Start the appliance's own rollback timer before the first change line; returns whether
+        configuration mode was entered by it and the commit command that arms it, if that does."""
+        session = self.session
+        assert session is not None
+        timeout = self.options.confirm_timeout
+        if mechanism.requires and not re.search(mechanism.requires, running.replace("\r\n", "\n"), re.MULTILINE):
+            # What the mechanism needs (IOS-XE: the archive) goes in before the timer is armed,
+            # exactly as the intended config has it.
+            needed = re.search(mechanism.requires, self.intended.text.replace("\r\n", "\n"), re.MULTILINE)
+            if needed is None:
+                raise PushError(
+                    f"{self.target.name}: cannot arm the appliance's rollback timer: neither the running "
+                    f"nor the intended config has what it needs (a config matching {mechanism.requires!r}); "
+                    "add it to the intended config",
+                    stage="arm",
+                )
+            session.configure(needed.group(0).splitlines())
+        arm = mechanism.render(mechanism.arm, timeout)
+        commit = mechanism.commit_command(timeout)
+        self.result.commit_confirm = CommitConfirmResult(
+            timeout_s=mechanism.timer_seconds(timeout), arm=[*arm, *([commit] if commit else [])]
+        )
+        if arm:
+            self.armed = True
+            try:
+                session.mechanism(arm, "arming the appliance's rollback timer")
+            except PushError as failure:
+                failure.stage = "arm"
+                raise
+        self.result.commit_confirm.armed = True
+        return mechanism.arm_enters_config, commit
+
+    def _recover(self) -> None:
+        """After a failure: with the session lost while the appliance's timer is armed, wait for
+        the appliance to revert by itself (a change that cut its own path must not be retried
+        blindly); otherwise stop the timer and roll back over the session."""
+        session = self.session
+        mechanism = self.commit_confirm
+        if self.armed and self.sent_any and mechanism is not None and (session is None or not session.usable):
+            if self._await_revert(mechanism):
+                return
+        elif self.armed and mechanism is not None and mechanism.abort and session is not None:
+            # Revert now rather than when the timer runs out; the rollback checks the result.
+            try:
+                session.mechanism(
+                    mechanism.render(mechanism.abort, self.options.confirm_timeout), "reverting"
+                )
+                self.armed = False
+            except PushError:
+                pass
+        self._rollback()
+        rollback = self.result.rollback
+        if self.armed and mechanism is not None and rollback is not None and rollback.ok and mechanism.settle:
+            self._settle(mechanism)
+            # Settling changed the running config (FortiOS leaves revert mode): compare again.
+            if self.session is not None and self.session.usable:
+                with contextlib.suppress(PushError):
+                    rollback.byte_identical = _same_text(self.session.running_config(), self.backup_text or "")
+
+    def _await_revert(self, mechanism: CommitConfirm) -> bool:
+        """Reconnect until the running config equals the backup again, up to the appliance's
+        timer plus the margin. True when it did: the appliance reverted by itself."""
+        assert self.backup_text is not None and self.result.commit_confirm is not None
+        if self.session is not None:
+            self.result.config_lines_sent += self.session.config_lines_sent
+            self.session.close()
+            self.session = None
+        failed_stage = self.result.stage
+        lost_at = time.monotonic()
+        deadline = lost_at + self.result.commit_confirm.timeout_s + self.options.revert_margin
+        with self.stage("await_revert"):
+            while True:
+                session: ApplianceSession | None = None
+                try:
+                    session = self.connect()
+                    now = session.running_config()
+                    if not remediation_lines(now, self.backup_text, self.target.platform):
+                        self.session = session
+                        break
+                except PushError:
+                    pass
+                finally:
+                    if session is not None and session is not self.session:
+                        session.close()
+                if time.monotonic() >= deadline:
+                    self.result.stage = failed_stage
+                    return False
+                time.sleep(self.options.revert_poll)
+        self.armed = False
+        self.result.stage = failed_stage
+        self.result.commit_confirm.reverted_by_appliance = True
+        self.result.commit_confirm.waited_s = round(time.monotonic() - lost_at, 3)
+        self.result.outcome = "reverted-by-appliance"
+        self.result.changed = False
+        assert self.context.backups is not None
+        self.context.backups.record_reverted(self.target, intended_digest(self.intended))
+        self._settle(mechanism)
+        self.result.error = (
+            f"{self.result.error}; the appliance reverted the change by itself and runs its backup again "
+            f"({self.result.backup_path}); this change is refused until it is fixed or pushed with --force"
+        )
+        return True
+
+    def _settle(self, mechanism: CommitConfirm) -> None:
+        """Leave the mechanism off on an appliance that runs its backup again (FortiOS: out of
+        revert mode, saved); a failure here is a finding, the config is already right."""
+        if not mechanism.settle or self.session is None:
+            return
+        try:
+            self.session.mechanism(
+                mechanism.render(mechanism.settle, self.options.confirm_timeout), "settling"
+            )
+        except PushError as exc:
+            self.result.findings = [
+                *self.result.findings,
+                f"after revert: {self.redactor.redact(exc.message)}",
+            ]
 
     def _verify(self, running_before: str) -> None:
         now, health_outputs = self.read_state()
@@ -363,8 +541,27 @@ def _unexpected(exc: Exception, stage: str | None) -> PushError:
 
 
 _STAGES = frozenset(
-    {"credentials", "connect", "host_key", "auth", "backup", "diff", "apply", "verify", "save", "rollback"}
+    {
+        "credentials",
+        "connect",
+        "host_key",
+        "auth",
+        "backup",
+        "diff",
+        "arm",
+        "apply",
+        "verify",
+        "confirm",
+        "save",
+        "rollback",
+        "await_revert",
+    }
 )
+
+
+def intended_digest(intended: IntendedConfig) -> str:
+    """What identifies one change to an appliance: the sha256 of its intended config."""
+    return hashlib.sha256(intended.text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
 
 
 def _same_text(left: str, right: str) -> bool:

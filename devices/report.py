@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.devices.targets import ApplianceTarget
 
-Outcome = Literal["changed", "unchanged", "planned", "failed", "skipped", "pending", "running"]
+Outcome = Literal[
+    "changed", "unchanged", "planned", "failed", "reverted-by-appliance", "skipped", "pending", "running"
+]
+# Outcomes of an appliance whose push did not do its job (it needs a fix and a rerun).
+FAILED_OUTCOMES: frozenset[str] = frozenset({"failed", "reverted-by-appliance"})
 
 # Outcomes after which an appliance needs no retry.
 DONE_OUTCOMES: frozenset[str] = frozenset({"changed", "unchanged", "planned"})
@@ -27,11 +31,33 @@ class RollbackResult(BaseModel):
     passes: int = 0
     reconnected: bool = Field(default=False, description="the failed session was replaced by a new one")
     running_matches_backup: bool | None = None
-    byte_identical: bool | None = Field(default=None, description="running config text equals the backup byte for byte")
-    health_restored: bool | None = Field(default=None, description="sessions/interfaces up before the push are up again")
+    byte_identical: bool | None = Field(
+        default=None, description="running config text equals the backup byte for byte"
+    )
+    health_restored: bool | None = Field(
+        default=None, description="sessions/interfaces up before the push are up again"
+    )
     rejected_lines: list[str] = []
     residual: list[str] = Field(default=[], description="lines still differing from the backup (redacted)")
     error: str | None = None
+
+
+class CommitConfirmResult(BaseModel):
+    """The appliance's own rollback timer around one change (arm ▸ change ▸ verify ▸ confirm)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: int = Field(description="seconds the appliance waits before it reverts by itself")
+    arm: list[str] = Field(default=[], description="commands that armed it (or the commit that did)")
+    armed: bool = False
+    confirmed: bool = False
+    confirm: list[str] = []
+    reverted_by_appliance: bool = Field(
+        default=False, description="the session was lost and the appliance went back to its backup by itself"
+    )
+    waited_s: float | None = Field(
+        default=None, description="from the lost session until the backup was seen again"
+    )
 
 
 class DeviceResult(BaseModel):
@@ -61,6 +87,7 @@ class DeviceResult(BaseModel):
     config_lines_sent: int = 0
     findings: list[str] = []
     rollback: RollbackResult | None = None
+    commit_confirm: CommitConfirmResult | None = None
     started_at: datetime | None = None
     duration_s: float | None = None
     timings: dict[str, float] = {}
@@ -80,7 +107,7 @@ class DeviceResult(BaseModel):
 
     @property
     def failed(self) -> bool:
-        return self.outcome == "failed"
+        return self.outcome in FAILED_OUTCOMES
 
     @property
     def rollback_failed(self) -> bool:
@@ -98,6 +125,7 @@ class RunSummary(BaseModel):
     skipped: int = 0
     rolled_back: int = 0
     rollback_failed: int = 0
+    reverted_by_appliance: int = 0
     config_lines_sent: int = 0
 
 
@@ -144,6 +172,9 @@ class RunReport(BaseModel):
         for device in self.devices:
             if device.outcome in ("changed", "unchanged", "planned", "failed", "skipped"):
                 setattr(summary, device.outcome, getattr(summary, device.outcome) + 1)
+            elif device.outcome == "reverted-by-appliance":
+                summary.failed += 1
+                summary.reverted_by_appliance += 1
             elif device.outcome in ("pending", "running"):
                 summary.skipped += 1
             if device.rollback is not None:

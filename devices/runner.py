@@ -94,9 +94,7 @@ class PushTargets:
 
     def ordered(self) -> PushTargets:
         """Hubs before store edges (an edge's new sessions need its hubs configured), then by name."""
-        return PushTargets(
-            sorted(self._targets, key=lambda t: (t.role != "hub", t.name)), source=self.source
-        )
+        return PushTargets(sorted(self._targets, key=lambda t: (t.role != "hub", t.name)), source=self.source)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -264,7 +262,7 @@ def run_push(
                     name = running.pop(future)
                     result = future.result()
                     results[name] = result
-                    if result.outcome == "failed":
+                    if result.failed:
                         failures += 1
                     finished.append(result)
                 journal.record_many(finished)

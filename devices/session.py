@@ -144,7 +144,11 @@ class ApplianceSession:
             use_keys=False,
             allow_agent=False,
             session_log=self._session_log(),
-            **({"disabled_algorithms": {"kex": list(self.driver.disabled_kex)}} if self.driver.disabled_kex else {}),
+            **(
+                {"disabled_algorithms": {"kex": list(self.driver.disabled_kex)}}
+                if self.driver.disabled_kex
+                else {}
+            ),
         )
         conn.key_policy = policy
         try:
@@ -170,7 +174,9 @@ class ApplianceSession:
             ) from None
         except NetmikoTimeoutException as exc:
             _close(conn)
-            raise ConnectError(f"{target.name}: cannot connect to {target.host}:{target.port}: {_first_line(exc)}") from None
+            raise ConnectError(
+                f"{target.name}: cannot connect to {target.host}:{target.port}: {_first_line(exc)}"
+            ) from None
         except (OSError, EOFError, paramiko.SSHException, ReadTimeout, ReadException) as exc:
             self._conn = None
             _close(conn)
@@ -223,7 +229,32 @@ class ApplianceSession:
     def running_config(self) -> str:
         return self.command(self.driver.show_running)
 
-    def configure(self, lines: Sequence[str], *, stop_on_error: bool = True) -> list[str]:
+    def mechanism(self, commands: Sequence[str], doing: str) -> list[str]:
+        """Exec-mode commands of the commit-confirm mechanism (arm, confirm, abort); the first
+        output that matches an error pattern raises CommandRejectedError naming its command."""
+        outputs = self.commands(commands)
+        error_pattern = re.compile(self.driver.error_pattern)
+        for command, output in zip(commands, outputs, strict=False):
+            match = error_pattern.search(output)
+            if match:
+                if not self._at_exec_prompt():
+                    self._abandon_config()
+                raise CommandRejectedError(
+                    f"{self.target.name}: {doing}: {command!r} refused: {self._redactor.redact(_error_text(output, match))}",
+                    line=command,
+                    lines_sent=self.config_lines_sent,
+                    output=self._redactor.redact("\n".join(outputs)),
+                )
+        return outputs
+
+    def configure(
+        self,
+        lines: Sequence[str],
+        *,
+        stop_on_error: bool = True,
+        entered: bool = False,
+        commit: str | None = None,
+    ) -> list[str]:
         """Send config lines in one write, then find rejected lines in the echoed output.
 
         The lines are not sent one at a time waiting for each echo (a round trip per line over a
@@ -238,6 +269,10 @@ class ApplianceSession:
         With stop_on_error, a rejection raises CommandRejectedError naming the first rejected
         line; without (rollback, which must do as much as it can), rejected lines are returned.
         Lines are never echoed into an error message unredacted.
+
+        `entered`: configuration mode was entered already (IOS-XE's revert timer does that);
+        `commit`: the command that makes the lines live, in place of the driver's own (VRP's
+        `commit trial`).
         """
         if not lines:
             return []
@@ -263,13 +298,20 @@ class ApplianceSession:
             if pending_close and not (rejected and stop_on_error):
                 outputs += self._configure_batch(pending_close, pending_close)
         else:
-            sent = [*([driver.config_enter] if driver.config_enter else []), *lines]
+            enter = [driver.config_enter] if driver.config_enter and not entered else []
+            commit_command = commit or driver.commit_command
+            commit_line = [commit_command] if commit_command else []
+            sent = [*enter, *lines, *commit_line]
             if driver.config_enter:
                 sent.append(driver.config_exit)
             batch = self._configure_batch(sent, lines)
-            offset = 1 if driver.config_enter else 0
+            offset = len(enter)
             outputs = batch[offset : offset + len(lines)]
             rejected = self._rejections(lines, outputs)
+            # A refused commit leaves every line uncommitted.
+            rejected += self._rejections(
+                commit_line, batch[offset + len(lines) : offset + len(lines) + len(commit_line)]
+            )
         if not self._at_exec_prompt():
             self._abandon_config()
         if rejected and stop_on_error:
@@ -305,7 +347,9 @@ class ApplianceSession:
         for line, output in zip(lines, outputs, strict=False):
             match = error_pattern.search(output)
             if match:
-                found.append((self._redactor.redact(line.strip()), self._redactor.redact(_error_text(output, match))))
+                found.append(
+                    (self._redactor.redact(line.strip()), self._redactor.redact(_error_text(output, match)))
+                )
         return found
 
     def save(self) -> str:
@@ -324,7 +368,11 @@ class ApplianceSession:
             else:
                 output = self._exchange([command], read_timeout=self.options.save_timeout)[0]
         except Exception as exc:
-            failure = exc if isinstance(exc, SessionError) else self._session_failure(exc, f"saving with {command!r}")
+            failure = (
+                exc
+                if isinstance(exc, SessionError)
+                else self._session_failure(exc, f"saving with {command!r}")
+            )
             raise SaveError(f"{failure.message}") from None
         if not re.search(self.driver.save_success, output):
             raise SaveError(
@@ -367,7 +415,9 @@ class ApplianceSession:
             hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
         return re.compile("(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
 
-    def _exchange(self, commands: Sequence[str], *, read_timeout: float, also_hosts: Sequence[str] = ()) -> list[str]:
+    def _exchange(
+        self, commands: Sequence[str], *, read_timeout: float, also_hosts: Sequence[str] = ()
+    ) -> list[str]:
         """Write the commands at once; read until the prompt after the last; outputs per command."""
         conn = self._require()
         setup, self._pending_setup = self._pending_setup, ()
@@ -403,7 +453,9 @@ class ApplianceSession:
             if chunk:
                 output += chunk
                 # Only the end of the output can hold the pager's prompt.
-                paged = pager.search(output, max(0, len(output) - _LONGEST_PROMPT)) if pager is not None else None
+                paged = (
+                    pager.search(output, max(0, len(output) - _LONGEST_PROMPT)) if pager is not None else None
+                )
                 if paged is not None:
                     # The pager erases its prompt after the key: that leaves a blank line, which
                     # the platform's diff ignores.
@@ -460,7 +512,9 @@ class ApplianceSession:
         conn = self._conn
         try:
             channel = conn.remote_conn
-            return bool(channel.get_transport().is_active() and not channel.closed and not channel.eof_received)
+            return bool(
+                channel.get_transport().is_active() and not channel.closed and not channel.eof_received
+            )
         except Exception:
             return False
 
@@ -494,7 +548,9 @@ class ApplianceSession:
                 if self._at_exec_prompt():
                     return
                 if driver.abandon_command is not None:
-                    output = self._exchange([driver.abandon_command], read_timeout=self.options.read_timeout)[0]
+                    output = self._exchange([driver.abandon_command], read_timeout=self.options.read_timeout)[
+                        0
+                    ]
                     if not error_pattern.search(output):
                         continue
                 self._exchange([driver.config_exit], read_timeout=self.options.read_timeout)

@@ -21,7 +21,7 @@ from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
-from storestack.network.model import HubIntent, StoreIntent, Tunnel
+from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -263,7 +263,7 @@ class AwsTunnelView:
 
 @dataclass(frozen=True, slots=True)
 class CloudTunnelView:
-    """A hub's VPN to a cloud (`HybridCloud`): AWS (route-based, BGP) or OpenStack (policy-based)."""
+    """A hub's VPN to a cloud (`HybridCloud`): AWS or an OpenStack site's gateway, route-based with BGP."""
 
     id: str
     kind: str  # hub-aws | hub-openstack
@@ -272,7 +272,7 @@ class CloudTunnelView:
     number: int
     local_outside: str
     peer_outside: str
-    inside: IfAddr | None  # None on a policy-based tunnel (OpenStack)
+    inside: IfAddr | None  # None on a policy-based tunnel (none is built today)
     inside_peer: str | None
     asn: int
     psk: Secret
@@ -403,6 +403,12 @@ class HubView:
     intent: HubIntent  # the network intent these views spell
     hub_neighbors: list[HubRef]  # iBGP between hubs, loopback to loopback
     cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
+
+    @property
+    def cloud_session(self) -> BgpSession | None:
+        """A BGP session over a cloud VPN (AWS or OpenStack): every one accepts and announces the
+        same prefixes, so its filters are the hub's CLOUD-IN / CLOUD-OUT. None without cloud VPNs."""
+        return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
 
 
 # ---------------------------------------------------------------- builders

@@ -27,6 +27,7 @@ from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
 from storestack.inventory.models import FleetSpec, StoreSpec
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
+from storestack.network.cloud import HUBS_PER_SITE
 
 
 @dataclass
@@ -570,6 +571,14 @@ def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
         issues.append(
             doc.issue(
                 ("sites",), f"{sites} cloud regions and sites; ip_plan.cloud has room for {MAX_CLOUD_SITES}"
+            )
+        )
+    hubs = len(spec.sites.hq.hubs)
+    if spec.sites.openstack and hubs > HUBS_PER_SITE:
+        issues.append(
+            doc.issue(
+                ("sites", "hq", "hubs"),
+                f"{hubs} hubs; an OpenStack site's gateway has tunnel addresses for {HUBS_PER_SITE}",
             )
         )
     for index, account in enumerate(accounts):

@@ -36,6 +36,7 @@ from pydantic import SecretStr
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
+from storestack.network.cloud import hub_openstack_inside
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
     BgpSession,
@@ -618,7 +619,7 @@ class NetworkIntent:
         plan = self.fleet.spec.ip_plan
         sessions += [
             BgpSession(
-                kind="hub-aws",
+                kind="hub-openstack" if t.kind == "hub-openstack" else "hub-aws",
                 local_address=t.local_inside.ip,
                 peer_address=t.peer_inside,
                 local_asn=hub.asn,
@@ -630,7 +631,7 @@ class NetworkIntent:
                 announces=(*plan.hq, plan.stores),
             )
             for t in cloud_tunnels
-            if t.kind == "hub-aws" and t.local_inside is not None and t.peer_inside is not None
+            if t.local_inside is not None and t.peer_inside is not None
         ]
         return HubIntent(
             hostname=hub.hostname,
@@ -655,9 +656,10 @@ class NetworkIntent:
     def _hub_cloud_tunnels(self, hub: ResolvedHub) -> list[Tunnel]:
         """The hub's VPNs that `HybridCloud` builds: two AWS tunnels per region, one per OpenStack site.
 
+        All route-based with BGP over the inside /30: AWS's own, and the OpenStack gateway's.
+
         Planned values only: the core stack's outputs do not reach the device side yet."""
         spec = self.fleet.spec
-        plan = spec.ip_plan
         hub_index = self._hub_order.index(hub.hostname)
         regions = sorted({region for account in spec.sites.aws for region in account.regions})
         tunnels: list[Tunnel] = []
@@ -692,7 +694,10 @@ class NetworkIntent:
                     )
                 )
         for site_index, site in enumerate(spec.sites.openstack):
+            # Planned: the gateway's floating address comes from the core stack (not read yet).
             outside = IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
+            # The site's gateway is built from the same rule (components/openstack_site.py).
+            inside = hub_openstack_inside(site_index, hub_index)
             tid = tunnel_id(hub.hostname, site.name, "openstack")
             tunnels.append(
                 Tunnel(
@@ -703,8 +708,8 @@ class NetworkIntent:
                     peer=f"openstack:{site.name}",
                     local_outside=hub.public_address,
                     peer_outside=outside,
-                    local_inside=None,
-                    peer_inside=None,
+                    local_inside=inside.hub,
+                    peer_inside=inside.gateway.ip,
                     local_id=str(hub.public_address),
                     peer_id=str(outside),
                     local_asn=hub.asn,
@@ -716,9 +721,6 @@ class NetworkIntent:
                     prepend=0,
                     bfd=None,
                     live=False,
-                    # OpenStack VPNaaS is policy-based: HQ and stores on our side, the cloud on theirs.
-                    local_selectors=tuple(sorted({*plan.hq, plan.stores})),
-                    peer_selectors=(plan.cloud,),
                 )
             )
         return tunnels

@@ -13,7 +13,7 @@ from typing import Literal
 from storestack.devices.secrets import Secret
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
-SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-dc"]
+SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-openstack", "hub-dc"]
 Role = Literal["primary", "secondary", "backup"]
 Action = Literal["permit", "deny"]
 Protocol = Literal["ip", "tcp", "udp", "icmp"]
@@ -65,7 +65,7 @@ class Tunnel:
     local_outside: ipaddress.IPv4Address | None  # None: the transport's dynamic address
     peer_outside: ipaddress.IPv4Address | None  # None: the store's dynamic address (hub side)
     # Inside (overlay) addresses; None on a policy-based tunnel that carries no routing
-    # protocol (OpenStack VPNaaS), where the selectors below say what it protects.
+    # protocol, where the selectors below say what it protects (storestack builds none today).
     local_inside: ipaddress.IPv4Interface | None
     peer_inside: ipaddress.IPv4Address | None
     local_id: str  # IKE identity (FQDN)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.inspect import ShowSessions
-from storestack.devices.push import PushContext, PushOptions
+from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, PushContext, PushOptions
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
@@ -35,6 +35,9 @@ class ConnectionOptions:
     read_timeout: float = 20.0
     save_timeout: float = 30.0
     trust_on_first_use: bool = False
+    # The appliances' own rollback timer around each change, as `devices push --confirm-timeout`.
+    confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT
+    force: bool = False
 
     def session(self) -> SessionOptions:
         return SessionOptions(
@@ -243,6 +246,8 @@ def prepare(
     push_options = PushOptions(
         dry_run=dry_run,
         health_timeout=connection.health_timeout,
+        confirm_timeout=connection.confirm_timeout,
+        force=connection.force,
         backup_root=state_dir / "backups",
         known_hosts=state_dir / "known_hosts.json",
         session=connection.session(),

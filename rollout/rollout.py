@@ -38,7 +38,7 @@ from storestack.devices.intended import (
     IntendedConfigs,
     IntendedConfigSource,
 )
-from storestack.devices.push import push_appliance
+from storestack.devices.push import DEFAULT_CONFIRM_TIMEOUT, push_appliance
 from storestack.devices.render import RenderedConfig, render_fleet, write_configs
 from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
@@ -121,6 +121,7 @@ class RolloutOptions:
             "backend": self.backend,
             "targets": str(self.targets_file.resolve()) if self.targets_file else None,
             "health_timeout": self.connection.health_timeout,
+            "confirm_timeout": self.connection.confirm_timeout,
         }
 
     @classmethod
@@ -139,7 +140,10 @@ class RolloutOptions:
                 stacks_dir=Path(saved.get("stacks_dir") or DEFAULT_OUT),
                 backend=saved.get("backend"),
                 targets_file=Path(saved["targets"]) if saved.get("targets") else None,
-                connection=ConnectionOptions(health_timeout=float(saved.get("health_timeout", 30.0))),
+                connection=ConnectionOptions(
+                    health_timeout=float(saved.get("health_timeout", 30.0)),
+                    confirm_timeout=int(saved.get("confirm_timeout", DEFAULT_CONFIRM_TIMEOUT)),
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RolloutConfigError(f"run {journal.run_id}: its journal lacks the rollout options ({exc})") from None
@@ -348,6 +352,8 @@ def _compact(result: DeviceResult) -> dict[str, Any]:
 
 
 def _rollback_text(result: DeviceResult) -> str | None:
+    if result.commit_confirm is not None and result.commit_confirm.reverted_by_appliance:
+        return f"{result.name} reverted the change by itself: its running config equals the backup again ({result.backup_path})"
     if result.rollback is None:
         return f"{result.name}: nothing was sent, nothing to roll back" if result.config_lines_sent == 0 else None
     if result.rollback.ok:

@@ -1,6 +1,7 @@
 """Cross-file lint: every tunnel of the network intent, checked at both ends as the configs spell
 it (addresses, identities, BGP ASN, PSK slot), and its proposals against the far end's
-(including AWS's, from `network/crypto.py`)."""
+(AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
+the inside /30 of `network/cloud.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 
 from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, TunnelFact, load_platform_rules
 from storestack.network.build import NetworkIntent
-from storestack.network.crypto import EspProposal, IkeProposal, aws_tunnel_options
+from storestack.network.cloud import hub_openstack_inside
+from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
 from storestack.network.model import Tunnel
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
@@ -62,6 +64,7 @@ def _ends(files: Sequence[ConfigFile]) -> dict[str, _End]:
 def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
     ends = _ends(files)
     aws_ike, aws_esp = aws_proposals()
+    fleet_ike, fleet_esp = frozenset(FLEET_CRYPTO.ike), frozenset(FLEET_CRYPTO.esp)
     checked_hubs: set[str] = set()
     for config in files:
         if config.suffix:
@@ -81,6 +84,9 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 yield from _against_intent(fact, tunnel)
                 if tunnel.kind == "hub-aws":
                     yield from _proposals(fact, aws_ike, aws_esp, "AWS")
+                if tunnel.kind == "hub-openstack":
+                    yield from _proposals(fact, fleet_ike, fleet_esp, "the OpenStack gateway (fleet crypto policy)")
+                    yield from _against_openstack_gateway(fact, tunnel, intent, config.hostname)
             continue
         if config.store_id is None:
             continue
@@ -127,6 +133,29 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 fact.line,
                 "peer-mismatch",
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
+            )
+
+
+def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:
+    """The hub end of an OpenStack tunnel matches the gateway `OpenStackSite` builds: the inside
+    /30 of the shared rule (site and hub in fleet order, as the core stack numbers them) and the
+    gateway's ASN (`asn.openstack`)."""
+    spec = intent.fleet.spec
+    site = tunnel.peer.split(":", 1)[1]
+    site_index = [s.name for s in spec.sites.openstack].index(site)
+    inside = hub_openstack_inside(site_index, list(intent.fleet.hubs).index(hub))
+    expected = {
+        "inside address": (fact.local_inside, str(inside.hub.ip)),
+        "peer inside address": (fact.peer_inside, str(inside.gateway.ip)),
+        "peer ASN": (fact.peer_asn, spec.asn.openstack),
+    }
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            yield Finding(
+                fact.file,
+                fact.line,
+                "peer-mismatch",
+                f"tunnel {fact.name}: {what} is {found}, the OpenStack gateway of {site} expects {wanted}",
             )
 
 

@@ -9,8 +9,8 @@ to know about it, in the style of hier_config's `platforms/<os>/driver.py`:
 - the hier_config driver that computes remediation and rollback,
 - the companion files rendered next to the config (FRR hosts: nftables, dnsmasq),
 - whether the lab runs it in the vendor emulator,
-- and the mechanism that confirms or reverts a commit (`CommitConfirm`, filled per platform
-  by the push engine's commit-confirm work; None until a platform has one).
+- and the mechanism that confirms or reverts a commit (`CommitConfirm`; None where the
+  platform has none the engine uses).
 
 Nothing outside `storestack.devices.platforms` compares a platform's name to a literal.
 """
@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal, Protocol
+from typing import Literal
 
 from hier_config.platforms.driver_base import HConfigDriverBase
 from pydantic import BaseModel, ConfigDict
@@ -90,6 +90,9 @@ class PlatformDriver(BaseModel):
     abandon_command: str | None = None
     block_opens: tuple[str, ...] = ()
     block_closes: tuple[str, ...] = ()
+    # Sent after the config lines and before `config_exit` where changes take effect only when
+    # committed (VRP8's two-phase validation: a session that leaves without it changes nothing).
+    commit_command: str | None = None
 
     def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
         template = self.config_prompt if kind == "config" else self.exec_prompt
@@ -111,24 +114,50 @@ def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
 
 
-class CommitConfirm(Protocol):
+class CommitConfirm(BaseModel):
     """How an appliance reverts a change by itself unless it is confirmed in time, so a change
     that cuts the push's own session cannot leave a store dark (IOS-XE `configure terminal
-    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`, a host-side timer on FRR).
-    Each platform module sets its own as the push engine implements it; until then it is None."""
+    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`). Plain data: `{timer}` in a
+    command is the timer in the platform's unit (`unit_seconds`), rounded up and clamped to
+    what the platform accepts.
 
-    def arm(self, timeout_seconds: int) -> tuple[str, ...]:
-        """Commands that start the revert timer, sent before the first change line (a platform
-        whose timer counts minutes rounds up)."""
-        ...
+    The push engine sends `arm` (exec mode) before the first change line, the change, with
+    `commit` in place of the driver's commit command, then verifies, then sends `confirm`.
+    When the change fails while the session lives, `abort` reverts at once; when the session is
+    lost, the appliance reverts by itself and `settle` leaves the mechanism off again."""
 
-    def confirm(self) -> tuple[str, ...]:
-        """Commands that keep the change and stop the timer, sent after verification passed."""
-        ...
+    model_config = ConfigDict(frozen=True)
 
-    def abort(self) -> tuple[str, ...]:
-        """Commands that revert now instead of waiting for the timer."""
-        ...
+    unit_seconds: int = 1
+    minimum: int
+    maximum: int
+    # The config the mechanism needs (IOS-XE: the archive with a path), a multiline regex over
+    # a config; missing from the running config, the intended config's own lines matched by it
+    # are configured before the timer is armed.
+    requires: str | None = None
+    arm: tuple[str, ...] = ()
+    # True when the arm command itself enters configuration mode (IOS-XE).
+    arm_enters_config: bool = False
+    commit: str | None = None
+    confirm: tuple[str, ...]
+    abort: tuple[str, ...] = ()
+    settle: tuple[str, ...] = ()
+
+    def timer(self, timeout_seconds: int) -> int:
+        """The timer in the platform's unit for a timeout in seconds."""
+        units = -(-timeout_seconds // self.unit_seconds)
+        return min(self.maximum, max(self.minimum, units))
+
+    def timer_seconds(self, timeout_seconds: int) -> int:
+        """How long the appliance really waits before it reverts."""
+        return self.timer(timeout_seconds) * self.unit_seconds
+
+    def render(self, commands: tuple[str, ...], timeout_seconds: int) -> list[str]:
+        timer = str(self.timer(timeout_seconds))
+        return [command.replace("{timer}", timer) for command in commands]
+
+    def commit_command(self, timeout_seconds: int) -> str | None:
+        return self.render((self.commit,), timeout_seconds)[0] if self.commit else None
 
 
 @dataclass(frozen=True, slots=True)

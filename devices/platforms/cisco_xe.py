@@ -6,7 +6,7 @@ from hier_config.models import MatchRule, SectionalExitingRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
-from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
@@ -84,4 +84,16 @@ PLATFORM = CiscoXEPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverCiscoXE,
     emulated=True,
+    # Configuration Rollback Confirmed Change: the timer counts minutes (1-120) and rolls back to
+    # an archived copy of the running config, so the archive needs a path.
+    commit_confirm=CommitConfirm(
+        unit_seconds=60,
+        minimum=1,
+        maximum=120,
+        requires=r"^archive[ \t]*\n(?:[ \t]+.*\n)*?[ \t]+path \S+",
+        arm=("configure terminal revert timer {timer}",),
+        arm_enters_config=True,
+        confirm=("configure confirm",),
+        abort=("configure revert now",),
+    ),
 )

@@ -6,7 +6,7 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.devices.naming import short_ifname
-from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
@@ -63,15 +63,30 @@ DRIVER = PlatformDriver(
     block_opens=("config ", "edit "),
     block_closes=("end", "next"),
     # `next` and `end` close blocks; the hier_config driver writes them back (HConfigDriverFortiOS).
-    ignore_lines=(r"^#", r"^\s*$", r"^\s*next$", r"^\s*end$"),
+    # The revert-mode settings are the push engine's own while a change is armed (CommitConfirm).
+    ignore_lines=(
+        r"^#",
+        r"^\s*$",
+        r"^\s*next$",
+        r"^\s*end$",
+        r"^\s*set cfg-save revert$",
+        r"^\s*set cfg-revert-timeout \d+$",
+    ),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
     save_command=None,
     keep_entries=("config system interface",),
     hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
-    secret_patterns=(
-        r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",
-    ),
+    secret_patterns=(r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",),
+)
+
+# Confirms a change, and leaves an appliance that reverted by itself as it was before the push.
+_LEAVE_REVERT_MODE_AND_SAVE = (
+    "config system global",
+    "unset cfg-save",
+    "unset cfg-revert-timeout",
+    "end",
+    "execute cfg save",
 )
 
 PLATFORM = FortinetPlatform(
@@ -83,4 +98,14 @@ PLATFORM = FortinetPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,
     emulated=True,
+    # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved
+    # configuration once the session has been idle for cfg-revert-timeout seconds, unless
+    # `execute cfg save` comes first. Confirming leaves revert mode, then saves.
+    commit_confirm=CommitConfirm(
+        minimum=10,
+        maximum=4294967295,
+        arm=("config system global", "set cfg-save revert", "set cfg-revert-timeout {timer}", "end"),
+        confirm=_LEAVE_REVERT_MODE_AND_SAVE,
+        settle=_LEAVE_REVERT_MODE_AND_SAVE,
+    ),
 )

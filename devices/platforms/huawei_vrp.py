@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
-from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -27,6 +27,8 @@ DRIVER = PlatformDriver(
     show_running="display current-configuration",
     config_enter="system-view",
     config_exit="return",
+    # VRP8 validates in two phases: lines edit a candidate that only `commit` makes live.
+    commit_command="commit",
     config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
     exec_prompt=r"<{host}>\s*$",
     login_prompt=r"<(?P<host>[^>]+)>\s*$",
@@ -61,4 +63,13 @@ PLATFORM = HuaweiVrpPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverHuaweiVrp,
     emulated=True,
+    # Configuration trial run (two-phase validation mode): `commit trial <60-65535>` (seconds)
+    # makes the change live and rolls it back unless a plain `commit` confirms it in time.
+    commit_confirm=CommitConfirm(
+        minimum=60,
+        maximum=65535,
+        commit="commit trial {timer}",
+        confirm=("system-view", "commit", "return"),
+        abort=("system-view", "abort trial", "return"),
+    ),
 )

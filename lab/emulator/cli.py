@@ -22,7 +22,7 @@ from storestack.lab.emulator.forticonfig import (
     unquote,
     unset_attribute,
 )
-from storestack.lab.emulator.lineconfig import ConfigNode
+from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig
 
 Action = Literal["none", "close", "hang", "drop"]
 
@@ -191,6 +191,10 @@ class IosSession(CliSession):
         if matches(tokens, "configure confirm"):
             self.device.confirm_revert()
             return Reply("")
+        if matches(tokens, "configure revert now"):
+            # Rolls back to the archived config of the armed revert timer at once.
+            self.device.revert_now()
+            return Reply("")
         if matches(tokens, "configure terminal") or matches(tokens, "configure"):
             self.config_mode = True
             self.context = []
@@ -315,15 +319,21 @@ class VrpSession(CliSession):
         self.system_view = False
         self.context: list[ConfigNode] = []
         self.awaiting_save_confirm = False
+        # Two-phase validation (VRP8's default): lines edit this session's candidate, and only
+        # `commit` (or `commit trial`) makes them the running config. `[*host]` while it differs.
+        self.candidate: LineConfig | None = None
+        self.uncommitted = False
+        self.awaiting_exit_answer = False
 
     @property
     def prompt(self) -> str:
         host = self.device.hostname()
         if not self.system_view:
             return f"<{host}>"
+        mark = "*" if self.uncommitted else "~"
         if not self.context:
-            return f"[{host}]"
-        return f"[{host}-{self.view_name()}]"
+            return f"[{mark}{host}]"
+        return f"[{mark}{host}-{self.view_name()}]"
 
     def view_name(self) -> str:
         parts: list[str] = []
@@ -343,6 +353,15 @@ class VrpSession(CliSession):
         return caret_error(self.prompt, line, column, VRP_UNRECOGNIZED)
 
     def handle(self, line: str) -> Reply:
+        if self.awaiting_exit_answer:
+            self.awaiting_exit_answer = False
+            answer = line.strip().lower()
+            if answer in ("y", "yes"):
+                self.commit_candidate()
+            elif answer not in ("n", "no"):
+                return Reply("")  # cancel: stay in the system view
+            self.leave_system_view()
+            return Reply("")
         if self.awaiting_save_confirm:
             self.awaiting_save_confirm = False
             if line.strip().lower() not in ("y", "yes"):
@@ -387,20 +406,35 @@ class VrpSession(CliSession):
             if matches(tokens, "system-view"):
                 self.system_view = True
                 self.context = []
+                with self.device.lock:
+                    self.candidate = self.device.lines().copy()
+                self.uncommitted = False
                 return Reply("Enter system view, return user view with return command.\n")
             if matches(tokens, "quit"):
                 return Reply("", "close")
             if matches(tokens, "return"):
                 return Reply("")
             return Reply(self.invalid(line, len(line) - len(line.lstrip())))
-        if tokens == ["return"]:
-            self.system_view = False
-            self.context = []
+        if tokens == ["return"] or (tokens == ["quit"] and not self.context):
+            if self.uncommitted:
+                self.awaiting_exit_answer = True
+                return Reply(
+                    "Warning: Uncommitted configurations found. Are you sure to commit them before "
+                    "exiting? [Y(yes)/N(no)/C(cancel)]:",
+                    awaiting_answer=True,
+                )
+            self.leave_system_view()
             return Reply("")
-        if tokens == ["quit"] and not self.context:
-            self.system_view = False
-            return Reply("")
-        dialect = self.device.lines().dialect
+        if tokens[0] == "commit" and not line[:1].isspace():
+            return self.commit(tokens)
+        if tokens == ["abort", "trial"]:
+            if not self.device.revert_now():
+                return Reply("Error: The system is not in the trial configuration mode.\n")
+            self.reload_candidate()
+            return Reply("Info: The trial configuration was aborted and the configuration rolled back.\n")
+        assert self.candidate is not None
+        candidate = self.candidate
+        dialect = candidate.dialect
 
         def apply() -> str:
             denied = deny_match(self.device.spec.reject_patterns, line)
@@ -409,10 +443,59 @@ class VrpSession(CliSession):
             at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
-            self.context = self.device.lines().apply(self.context, line)
+            self.context = candidate.apply(self.context, line)
+            self.uncommitted = True
             return ""
 
         return self.gate_config_line(line, self.invalid, apply)
+
+    def commit(self, tokens: list[str]) -> Reply:
+        """`commit` makes the candidate the running config, or confirms a trial run;
+        `commit trial [<60-65535>]` (seconds, default 600) commits and reverts by itself unless
+        a `commit` confirms it in time."""
+        in_trial = self.device.revert_armed
+        if tokens == ["commit"]:
+            if in_trial and not self.uncommitted:
+                self.device.confirm_revert()
+                return Reply("Info: The trial configuration was confirmed.\n")
+            if in_trial:
+                return Reply("Error: The configuration cannot be changed during a trial run.\n")
+            self.commit_candidate()
+            return Reply("")
+        if tokens[:2] != ["commit", "trial"] or len(tokens) > 3:
+            return Reply(self.invalid(" ".join(tokens), 0))
+        seconds = tokens[2] if len(tokens) == 3 else "600"
+        if not seconds.isdigit() or not 60 <= int(seconds) <= 65535:
+            return Reply("Error: Wrong parameter found at '^' position.\n")
+        if in_trial:
+            return Reply("Error: The configuration cannot be changed during a trial run.\n")
+        with self.device.lock:
+            before = self.device.running_text()
+            self.commit_candidate()
+            self.device.arm_revert(int(seconds) * self.device.spec.timer_minute_seconds / 60, to=before)
+        return Reply(
+            "Info: The system enters the trial configuration mode. The system will revert to previous "
+            f"configuration if the trial configuration is not confirmed in {seconds} seconds.\n"
+        )
+
+    def commit_candidate(self) -> None:
+        if self.uncommitted and self.candidate is not None:
+            with self.device.lock:
+                self.device.line_config = self.candidate.copy()
+            self.device.changed()
+        self.uncommitted = False
+
+    def reload_candidate(self) -> None:
+        with self.device.lock:
+            self.candidate = self.device.lines().copy()
+        self.uncommitted = False
+        self.context = []
+
+    def leave_system_view(self) -> None:
+        self.system_view = False
+        self.context = []
+        self.candidate = None
+        self.uncommitted = False
 
 
 # ---------------------------------------------------------------------------------------------

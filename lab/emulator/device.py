@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -43,6 +44,9 @@ def default_config(device: EmulatedDevice) -> str:
             " shutdown\n"
             "!\n"
             "no ip http server\n"
+            "!\n"
+            "archive\n"
+            " path bootflash:archive\n"
             "!\n"
             "line vty 0 4\n"
             " login local\n"
@@ -177,6 +181,27 @@ class DeviceState:
     def revert_armed(self) -> bool:
         with self.lock:
             return self._revert_timer is not None
+
+    def revert_now(self) -> bool:
+        """Put the armed rollback's config back at once (VRP `abort trial`); False when none was armed."""
+        with self.lock:
+            timer = self._revert_timer
+            if timer is None:
+                return False
+            timer.cancel()
+            snapshot = str(next(iter(timer.args)))  # the config the timer would put back
+            self._revert_timer = None
+            self._load(snapshot)
+        self.changed()
+        return True
+
+    def path_cut(self) -> bool:
+        """Whether the running config holds a line that cuts the management path (`cut_by_line`)."""
+        with self.lock:
+            pattern = self.faults.cut_by_line
+            if pattern is None:
+                return False
+            return re.search(pattern, self.running_text(), re.MULTILINE) is not None
 
     def _revert(self, snapshot: str) -> None:
         with self.lock:

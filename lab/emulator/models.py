@@ -31,6 +31,14 @@ class DeviceFaults(BaseModel):
         default=None, ge=1, description="the session is cut right after the Nth config line"
     )
     hang_on_save: bool = Field(default=False, description="save never returns a prompt")
+    cut_by_line: str | None = Field(
+        default=None,
+        description=(
+            "a regular expression: while a running-config line matches it, the change has cut the "
+            "management path (a wrong tunnel source, an ACL that drops the management network): "
+            "the session that made it live is dropped and new connections are closed at once"
+        ),
+    )
 
 
 class EmulatedDevice(BaseModel):
@@ -51,7 +59,7 @@ class EmulatedDevice(BaseModel):
     timer_minute_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="how long one minute of the device's own timers lasts (IOS-XE revert timer); tests shorten it",
+        description="how long one minute of the device's own timers lasts (IOS-XE revert timer, VRP commit trial, FortiOS cfg-revert-timeout); tests shorten it",
     )
 
 

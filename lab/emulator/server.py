@@ -194,6 +194,10 @@ class Emulator:
         with device.state.lock:
             faults = device.state.faults
             device.state.sessions += 1
+        if device.state.path_cut():
+            # The change on the appliance cut the path this connection would arrive on.
+            client.close()
+            return
         if faults.banner_delay:
             await asyncio.sleep(faults.banner_delay)
         key = device.impostor_key if faults.wrong_host_key else device.host_key
@@ -262,7 +266,11 @@ class Emulator:
                     process.stdout.write(echo + "\r\n")
                     echo = ""
                     buffer = ""
-                    if not await self._deliver(session, process, session.handle(line)):
+                    reply = session.handle(line)
+                    if reply.action == "none" and session.device.path_cut():
+                        # The line just made live cut the path the session rides on.
+                        reply = Reply(reply.output, "drop")
+                    if not await self._deliver(session, process, reply):
                         return
                     if process.is_closing():
                         return

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from testsupport.rendering import on_platform
 
 from storestack.cli.main import cli
+from storestack.common.platforms import Platform
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.run import config_files, lint_configs
 from storestack.inventory import Fleet
@@ -150,3 +152,30 @@ def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet
     messages = [f.message for f in _lint(fleet, files) if f.file == "nw-0001-edge1.nftables.conf"]
     assert "interface wan9 is not on the appliance" in messages
     assert "set @privat is never defined" in messages
+
+
+def test_openstack_tunnel_off_the_gateways_rule_or_policy_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # The hub's inside address is not the one the OpenStack gateway peers with.
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 169.254.252.1/30", "ip address 169.254.252.9/30"))
+    assert any(
+        f.rule == "peer-mismatch" and "hq-hub1-ams-private-openstack" in f.message and "OpenStack gateway" in f.message
+        for f in _lint(fleet, files)
+    )
+    # The hub's BGP session to the gateway names another ASN than asn.openstack.
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("neighbor 169.254.252.2 remote-as 64513", "neighbor 169.254.252.2 remote-as 64999"))
+    assert any("peer ASN is 64999, the OpenStack gateway" in f.message for f in _lint(fleet, files))
+
+    def cbc(text: str) -> str:  # the OpenStack child overrides the shared ESP proposal
+        head = "            hq-hub1-ams-private-openstack : storestack-initiator {\n"
+        return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
+
+    findings = _lint(fleet, _broken(rendered, "hq-hub1.swanctl.conf", cbc))
+    assert any(f.rule == "proposal-mismatch" and "OpenStack gateway" in f.message and "ESP" in f.message for f in findings)
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
+def test_every_appliance_on_one_vendor_platform_is_clean(fleet: Fleet, platform: Platform) -> None:
+    # Hub and store ends on the vendor platform: both ends of every tunnel, and the hubs' tunnels
+    # to AWS and to the OpenStack gateway, are found and agree.
+    same = on_platform(fleet, platform)
+    assert _lint(same, config_files(same)) == []

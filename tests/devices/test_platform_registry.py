@@ -120,3 +120,19 @@ def test_only_frr_hosts_carry_companion_files() -> None:
     host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing"}  # IPsec, routing, firewall
     assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf"}
     assert set(dict(get_platform("frr").hub_companions)) == host
+
+
+def test_every_vendor_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
+    xe, vrp, forti = (get_platform(name).commit_confirm for name in ("cisco_xe", "huawei_vrp", "fortinet"))
+    assert xe is not None and vrp is not None and forti is not None
+    # IOS-XE counts minutes (1-120): a timeout rounds up, never down to a shorter wait.
+    assert xe.render(xe.arm, 61) == ["configure terminal revert timer 2"] and xe.timer_seconds(61) == 120
+    assert xe.timer(10_000) == 120
+    # VRP's trial run takes 60-65535 seconds, committed with the change; a plain commit confirms.
+    assert vrp.commit_command(30) == "commit trial 60" and vrp.arm == ()
+    assert "commit" in vrp.confirm and "abort trial" in vrp.abort
+    # FortiOS: revert mode with an idle timeout, left and saved on confirm.
+    assert forti.render(forti.arm, 120)[1:3] == ["set cfg-save revert", "set cfg-revert-timeout 120"]
+    assert forti.confirm[-1] == "execute cfg save"
+    # FRR appliances have no appliance-side timer yet.
+    assert get_platform("frr").commit_confirm is None

@@ -25,7 +25,7 @@ from storestack.cli.devices import devices
 from storestack.cli.push import push
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.intended import IntendedConfigs
-from storestack.devices.journal import last_push_run, unfinished_names
+from storestack.devices.journal import last_push_run, load_run, unfinished_names
 from storestack.devices.push import PushOptions
 from storestack.devices.report import RunReport
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
@@ -82,7 +82,8 @@ class Lab:
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     devices = [
-        EmulatedDevice(name=name(platform), platform=platform, store_id=f"s-{name(platform)}")  # type: ignore[arg-type]
+        # A minute of the appliances' own rollback timers lasts 2 s here.
+        EmulatedDevice(name=name(platform), platform=platform, store_id=f"s-{name(platform)}", timer_minute_seconds=2.0)  # type: ignore[arg-type]
         for platform in PLATFORMS
         for name in (faulty, healthy)
     ]
@@ -108,16 +109,57 @@ class StageHook(PushObserver):
             self.action()
 
 
-def push_pair(lab: Lab, platform: str, state: Path, observer: PushObserver | None = None) -> RunReport:
+# A change line that cuts the management path the push rides on (the emulator drops the
+# session that makes it live and refuses new ones while it runs): a blackhole default route.
+CUTS: dict[str, tuple[str, str]] = {
+    "cisco_xe": ("ip route 0.0.0.0 0.0.0.0 Null0\n", r"^ip route 0\.0\.0\.0 0\.0\.0\.0 Null0"),
+    "huawei_vrp": ("ip route-static 0.0.0.0 0.0.0.0 NULL0\n", r"^ip route-static 0\.0\.0\.0 0\.0\.0\.0 NULL0"),
+    "fortinet": (
+        "config router static\n    edit 1\n        set dst 0.0.0.0 0.0.0.0\n        set blackhole enable\n    next\nend\n",
+        r"set blackhole enable",
+    ),
+}
+# Config lines the FortiOS arm sends (`config system global` and two `set`s): the emulator counts
+# them with the change's lines.
+ARM_CONFIG_LINES = {"fortinet": 3}
+
+
+def change_line(lab: Lab, platform: str, number: int) -> int:
+    """The emulator's lifetime count of config lines at the change's `number`th line."""
+    return lab.emulator.config_lines_received(faulty(platform)) + ARM_CONFIG_LINES.get(platform, 0) + number
+
+
+def cutting(platform: str, running: str) -> str:
+    """The change, plus a line that cuts the session's path."""
+    return changed(platform, running).rstrip("\n").removesuffix("return").removesuffix("end") + "\n" + CUTS[platform][0] + (
+        "return\n" if platform == "huawei_vrp" else "end\n" if platform == "cisco_xe" else ""
+    )
+
+
+def push_pair(
+    lab: Lab,
+    platform: str,
+    state: Path,
+    observer: PushObserver | None = None,
+    *,
+    intended_for: Callable[[str, str], str] | None = None,
+    force: bool = False,
+) -> RunReport:
     names = [faulty(platform), healthy(platform)]
     targets = PushTargets.from_inventory(lab.emulator.inventory()).filter(names=names)
     intended = {name: changed(platform, lab.defaults[name]) for name in names}
+    if intended_for is not None:
+        intended[faulty(platform)] = intended_for(platform, lab.defaults[faulty(platform)])
     options = RunOptions(
         runs_dir=state / "runs",
         push=PushOptions(
             backup_root=state / "backups",
             known_hosts=state / "known_hosts.json",
             session=SessionOptions(conn_timeout=3.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0),
+            confirm_timeout=60,
+            revert_poll=0.2,
+            revert_margin=10.0,
+            force=force,
         ),
     )
     return run_push(targets, IntendedConfigs(intended), options=options, observer=observer)
@@ -208,32 +250,87 @@ def test_faults_before_login_change_nothing(
 def test_line_rejected_mid_push_is_rolled_back(lab: Lab, platform: str, tmp_path: Path) -> None:
     name = faulty(platform)
     # The 3rd line of this push: the first section is already applied when it is refused.
-    lab.emulator.set_faults(name, DeviceFaults(reject_config_line=lab.emulator.config_lines_received(name) + 3))
+    lab.emulator.set_faults(name, DeviceFaults(reject_config_line=change_line(lab, platform, 3)))
     report = push_pair(lab, platform, tmp_path)
     result = report.device(name)
     assert (result.stage, result.error_type) == ("apply", "CommandRejectedError")
     assert "rejected" in (result.error or "")
     assert result.rollback is not None and not result.rollback.reconnected
-    if platform == "fortinet":
-        # The refused line's `config` block was abandoned before its `end`: nothing committed.
-        assert result.rollback.lines_sent == 0
-    else:
-        assert result.rollback.lines_sent > 0
+    # FortiOS: the refused line's `config` block was abandoned before its `end`, nothing was
+    # committed. IOS-XE and VRP: the armed rollback timer was fired at once (`configure revert
+    # now`, `abort trial`), so the appliance itself put the backup back and no line is left to send.
+    assert result.rollback.lines_sent == 0
+    assert result.commit_confirm is not None and result.commit_confirm.armed
+    assert not result.commit_confirm.confirmed
+    assert not lab.emulator.revert_armed(name)
     assert_restored(lab, platform, report)
     assert_healthy_pushed(lab, platform, report)
     assert_no_secret(lab, report, tmp_path)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_session_dropped_mid_push_is_rolled_back_over_a_new_session(lab: Lab, platform: str, tmp_path: Path) -> None:
+def assert_reverted_by_appliance(lab: Lab, platform: str, report: RunReport, state: Path) -> None:
+    """The appliance went back to its backup by itself, and the report and the journal say so."""
     name = faulty(platform)
-    lab.emulator.set_faults(name, DeviceFaults(drop_after_config_lines=lab.emulator.config_lines_received(name) + 3))
+    result = report.device(name)
+    assert result.outcome == "reverted-by-appliance", result.error
+    assert result.changed is False and result.rollback is None
+    assert result.commit_confirm is not None
+    assert result.commit_confirm.armed and not result.commit_confirm.confirmed
+    assert result.commit_confirm.reverted_by_appliance
+    assert "reverted the change by itself" in (result.error or "")
+    now = lab.emulator.running_config(name)
+    assert now == lab.defaults[name]
+    assert not lab.emulator.revert_armed(name)
+    backup = Path(result.backup_path or "").read_text()
+    assert backup.replace("\r\n", "\n").rstrip("\n") == now.rstrip("\n")
+    (journal,) = (state / "runs").glob("*.json")
+    recorded = load_run(journal).device(name)
+    assert recorded.outcome == "reverted-by-appliance"
+    assert recorded.commit_confirm is not None and recorded.commit_confirm.reverted_by_appliance
+    assert report.summary.reverted_by_appliance == 1 and not report.ok
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_session_dropped_mid_push_is_left_to_the_appliance_to_revert(lab: Lab, platform: str, tmp_path: Path) -> None:
+    name = faulty(platform)
+    lab.emulator.set_faults(name, DeviceFaults(drop_after_config_lines=change_line(lab, platform, 3)))
     report = push_pair(lab, platform, tmp_path)
     result = report.device(name)
     assert (result.stage, result.error_type) == ("apply", "SessionLostError")
-    assert result.rollback is not None and result.rollback.reconnected
-    assert_restored(lab, platform, report)
+    assert_reverted_by_appliance(lab, platform, report, tmp_path)
     assert_healthy_pushed(lab, platform, report)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_change_that_cuts_its_own_session_is_reverted_by_the_appliance(
+    lab: Lab, platform: str, tmp_path: Path
+) -> None:
+    name = faulty(platform)
+    lab.emulator.set_faults(name, DeviceFaults(cut_by_line=CUTS[platform][1]))
+    report = push_pair(lab, platform, tmp_path / "bad", intended_for=cutting)
+    assert report.device(name).error_type == "SessionLostError"
+    assert_reverted_by_appliance(lab, platform, report, tmp_path / "bad")
+    assert_healthy_pushed(lab, platform, report)
+
+    # The same change again is refused before anything is sent, unless forced.
+    again = push_pair(lab, platform, tmp_path / "bad", intended_for=cutting).device(name)
+    assert (again.outcome, again.error_type, again.stage) == ("failed", "RevertedChangeError", "intended")
+    assert again.config_lines_sent == 0 and "--force" in (again.error or "")
+    assert lab.emulator.running_config(name) == lab.defaults[name]
+    forced = push_pair(lab, platform, tmp_path / "forced", intended_for=cutting, force=True)
+    assert_reverted_by_appliance(lab, platform, forced, tmp_path / "forced")
+
+    # A good config goes through, armed and confirmed; its journal shows both steps.
+    good = push_pair(lab, platform, tmp_path / "good")
+    result = good.device(name)
+    assert result.outcome == "changed", result.error
+    assert MARKER[platform] in lab.emulator.running_config(name)
+    assert not lab.emulator.revert_armed(name)
+    (journal,) = (tmp_path / "good" / "runs").glob("*.json")
+    recorded = load_run(journal).device(name)
+    assert recorded.commit_confirm is not None and recorded.commit_confirm.armed and recorded.commit_confirm.confirmed
+    assert recorded.commit_confirm.arm and recorded.commit_confirm.confirm
+    assert {"arm", "apply", "verify", "confirm"} <= set(recorded.timings)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -245,8 +342,9 @@ def test_save_hang_is_rolled_back(lab: Lab, platform: str, tmp_path: Path) -> No
     report = push_pair(lab, platform, tmp_path, observer=hook)
     result = report.device(name)
     if platform == "fortinet":
-        # FortiOS saves as the `end` of a config block commits it: the hang hits the apply.
-        assert (result.stage, result.error_type) == ("apply", "CommandTimeoutError")
+        # FortiOS saves as the `end` of a config block commits it: the hang hits the block
+        # that arms the rollback timer, before any change line.
+        assert (result.stage, result.error_type) == ("arm", "CommandTimeoutError")
     else:
         assert (result.stage, result.error_type) == ("save", "SaveError")
     assert result.rollback is not None and result.rollback.reconnected
@@ -269,18 +367,18 @@ def test_verify_failure_is_rolled_back(lab: Lab, platform: str, tmp_path: Path) 
     assert_healthy_pushed(lab, platform, report)
 
 
-def test_persistent_save_hang_on_fortios_is_reported_loudly(lab: Lab, tmp_path: Path) -> None:
+def test_persistent_save_hang_on_fortios_stops_the_push_before_any_change(lab: Lab, tmp_path: Path) -> None:
+    # FortiOS saves at the `end` of the block that arms the rollback timer, so a save that
+    # hangs for good stops the push there: no change line is ever sent.
     name = faulty("fortinet")
     lab.emulator.set_faults(name, DeviceFaults(hang_on_save=True))
     report = push_pair(lab, "fortinet", tmp_path)
     result = report.device(name)
-    assert result.outcome == "failed"
-    assert result.rollback is not None and not result.rollback.ok
-    assert result.changed is None  # unknown, and said so
-    assert "ROLLBACK FAILED" in (result.error or "")
-    assert str(result.backup_path) in (result.error or "")
-    assert name in report.changed_devices
-    assert report.summary.rollback_failed == 1
+    assert (result.outcome, result.stage, result.error_type) == ("failed", "arm", "CommandTimeoutError")
+    assert result.change_lines > 0 and result.commit_confirm is not None and not result.commit_confirm.confirmed
+    assert result.rollback is not None and result.rollback.ok and result.rollback.lines_sent == 0
+    assert result.changed is False
+    assert MARKER["fortinet"] not in lab.emulator.running_config(name)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -409,3 +507,25 @@ def test_devices_restore_puts_a_backup_back(lab: Lab, platform: str, tmp_path: P
     missing = CliRunner().invoke(devices, [*args, "--backup", str(tmp_path / "nope.cfg")], catch_exceptions=False)
     assert missing.exit_code == 2 and "nope.cfg" in missing.output
     assert lab.emulator.running_config(name) == lab.defaults[name]
+
+
+def test_turning_the_rollback_timer_off_needs_an_explicit_flag(lab: Lab, tmp_path: Path) -> None:
+    name = healthy("cisco_xe")
+    inventory = tmp_path / "inventory.yaml"
+    lab.emulator.inventory().save(inventory)
+    intended = tmp_path / "intended"
+    intended.mkdir()
+    (intended / f"{name}.cfg").write_text(changed("cisco_xe", lab.defaults[name]))
+    args = ["--targets", str(inventory), "--intended", str(intended), "--appliance", name,
+            "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--confirm-timeout", "0", "--json"]
+
+    refused = CliRunner().invoke(push, args, catch_exceptions=False)
+    assert refused.exit_code == 2 and "--no-confirm-i-know" in refused.stdout
+    assert lab.emulator.running_config(name) == lab.defaults[name]
+
+    pushed = CliRunner().invoke(push, [*args, "--no-confirm-i-know"], catch_exceptions=False)
+    assert pushed.exit_code == 0, pushed.output
+    (device,) = json.loads(pushed.stdout)["devices"]
+    assert device["outcome"] == "changed" and device["commit_confirm"] is None
+    assert "arm" not in device["timings"] and not lab.emulator.revert_armed(name)
+    assert MARKER["cisco_xe"] in lab.emulator.running_config(name)

@@ -9,6 +9,10 @@ For each fault one push runs over a faulty appliance and a healthy one. Afterwar
 - once the fault is gone, `storestack devices push --only-failed` pushes the faulty appliance
   alone and completes.
 
+A session lost after the change began (dropped, or cut by the change itself) is left to the
+appliance's own rollback timer: the appliance is back on its backup by itself, reported as
+`reverted-by-appliance`, and the same change is refused on the rerun until `--force`.
+
 The device-state assertions for every platform live in tests/devices/test_push_emulator.py;
 this matrix runs on IOS-XE (the quickest to drive) and adds the journal and the rerun.
 """
@@ -38,7 +42,10 @@ CHANGES = [
 ]
 MARKER = "description LAN trunk"
 TIMEOUTS = SessionOptions(conn_timeout=2.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0)
-CLI_TIMEOUTS = ["--conn-timeout", "3", "--read-timeout", "3", "--save-timeout", "3"]
+# The appliances' timers count 2 s per minute here (timer_minute_seconds), so a 60 s commit-confirm
+# timer runs out in about 2 s.
+CLI_TIMEOUTS = ["--conn-timeout", "3", "--read-timeout", "3", "--save-timeout", "3", "--confirm-timeout", "60"]
+CONFIRM = {"confirm_timeout": 60, "revert_poll": 0.2, "revert_margin": 10.0}
 
 
 def changed(running: str) -> str:
@@ -65,20 +72,24 @@ class Bench:
                 backup_root=self.state / "backups",
                 known_hosts=self.state / "known_hosts.json",
                 session=TIMEOUTS,
+                **CONFIRM,  # type: ignore[arg-type]
             ),
         )
         run_push(targets, IntendedConfigs(intended), options=options, observer=observer)
 
-    def rerun_only_failed(self) -> tuple[int, dict[str, object]]:
+    def rerun_only_failed(self, *extra: str) -> tuple[int, dict[str, object]]:
         return cli_push(
             "--targets", str(self.targets_file), "--intended", str(self.intended_dir),
-            "--state-dir", str(self.state), "--only-failed", *CLI_TIMEOUTS,
+            "--state-dir", str(self.state), "--only-failed", *CLI_TIMEOUTS, *extra,
         )
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, dict[str, str]]]:
-    devices = [EmulatedDevice(name=name, platform="cisco_xe", store_id=f"s-{name}") for name in (FAULTY, HEALTHY)]
+    devices = [
+        EmulatedDevice(name=name, platform="cisco_xe", store_id=f"s-{name}", timer_minute_seconds=2.0)
+        for name in (FAULTY, HEALTHY)
+    ]
     with EmulatorThread(Emulator(devices, state_dir=tmp_path_factory.mktemp("emulator"))) as running:
         yield running, {name: running.running_config(name) for name in (FAULTY, HEALTHY)}
 
@@ -116,6 +127,12 @@ def line_fault(kind: str) -> Setup:
     return setup
 
 
+def cut_by_change(bench: Bench) -> None:
+    # The change's first line cuts the path the session rides on: the session dies as it goes
+    # live and nobody gets in again until the appliance reverted it.
+    bench.emulator.set_faults(FAULTY, DeviceFaults(cut_by_line=r"^ description LAN trunk"))
+
+
 def save_hang(bench: Bench) -> PushObserver:
     bench.emulator.set_faults(FAULTY, DeviceFaults(hang_on_save=True))
     # Transient: gone by the time the rollback logs in again.
@@ -127,6 +144,8 @@ def verify_failure(bench: Bench) -> PushObserver:
     return StageHook(FAULTY, "verify", lambda: bench.emulator.set_running_config(FAULTY, partial))
 
 
+# Faults after which the appliance reverts by itself (the session was lost mid-change).
+REVERTED_BY_APPLIANCE = {"session-dropped", "session-cut-by-change"}
 # (setup, stage, error type, got as far as a backup)
 MATRIX: dict[str, tuple[Setup, str, str, bool]] = {
     "refused": (fault(DeviceFaults(refuse_connection=True)), "connect", "ConnectError", False),
@@ -134,17 +153,20 @@ MATRIX: dict[str, tuple[Setup, str, str, bool]] = {
     "auth-failure": (fault(DeviceFaults(reject_auth=True)), "auth", "AuthenticationError", False),
     "line-rejected": (line_fault("reject_config_line"), "apply", "CommandRejectedError", True),
     "session-dropped": (line_fault("drop_after_config_lines"), "apply", "SessionLostError", True),
+    "session-cut-by-change": (cut_by_change, "apply", "SessionLostError", True),
     "save-hang": (save_hang, "save", "SaveError", True),
     "verify-failure": (verify_failure, "verify", "VerifyError", True),
 }
 
 
-def assert_journal_tells_the_truth(bench: Bench, stage: str, error_type: str, backed_up: bool) -> None:
+def assert_journal_tells_the_truth(
+    bench: Bench, stage: str, error_type: str, backed_up: bool, outcome: str = "failed"
+) -> None:
     journal = journal_of(bench.state)
     assert journal.status == "finished"
     faulty, healthy = journal.device(FAULTY), journal.device(HEALTHY)
     # What the journal says matches what the appliances show.
-    assert (faulty.outcome, faulty.stage, faulty.error_type) == ("failed", stage, error_type)
+    assert (faulty.outcome, faulty.stage, faulty.error_type) == (outcome, stage, error_type)
     assert faulty.changed is False
     assert bench.emulator.running_config(FAULTY) == bench.defaults[FAULTY]
     assert healthy.outcome == "changed" and healthy.changed is True
@@ -156,15 +178,22 @@ def assert_journal_tells_the_truth(bench: Bench, stage: str, error_type: str, ba
         backup = Path(faulty.backup_path)
         assert backup.is_file() and backup.stat().st_mode & 0o777 == 0o600
         assert backup.read_text().replace("\r\n", "\n").rstrip("\n") == bench.defaults[FAULTY].rstrip("\n")
-        assert faulty.rollback is not None and faulty.rollback.ok
+        if outcome == "reverted-by-appliance":
+            # No line of the engine's brought it back: the appliance's own timer did.
+            assert faulty.rollback is None
+            assert faulty.commit_confirm is not None and faulty.commit_confirm.reverted_by_appliance
+            assert not faulty.commit_confirm.confirmed and not bench.emulator.revert_armed(FAULTY)
+            assert journal.summary.reverted_by_appliance == 1
+        else:
+            assert faulty.rollback is not None and faulty.rollback.ok
     else:
         assert faulty.backup_path is None and faulty.config_lines_sent == 0
         assert not any(FAULTY in str(path) for path in (bench.state / "backups").rglob("*"))
 
 
-def assert_rerun_completes(bench: Bench) -> None:
+def assert_rerun_completes(bench: Bench, *extra: str) -> None:
     healthy_before = bench.emulator.running_config(HEALTHY)
-    code, report = bench.rerun_only_failed()
+    code, report = bench.rerun_only_failed(*extra)
     assert code == 0, report
     assert outcomes(report) == {FAULTY: "changed"}
     assert MARKER in bench.emulator.running_config(FAULTY)
@@ -178,9 +207,21 @@ def test_fault_is_contained_journaled_and_only_failed_completes(bench: Bench, na
     setup, stage, error_type, backed_up = MATRIX[name]
     observer = setup(bench)
     bench.push(observer)
-    assert_journal_tells_the_truth(bench, stage, error_type, backed_up)
+    reverted = name in REVERTED_BY_APPLIANCE
+    outcome = "reverted-by-appliance" if reverted else "failed"
+    assert_journal_tells_the_truth(bench, stage, error_type, backed_up, outcome)
     bench.emulator.set_faults(FAULTY, DeviceFaults())
-    assert_rerun_completes(bench)
+    if reverted:
+        # The change that reverted is not pushed again blindly...
+        code, report = bench.rerun_only_failed()
+        assert code == 1, report
+        refused = journal_of(bench.state).device(FAULTY)
+        assert (refused.outcome, refused.error_type, refused.config_lines_sent) == ("failed", "RevertedChangeError", 0)
+        assert bench.emulator.running_config(FAULTY) == bench.defaults[FAULTY]
+        # ...only when the operator says the path it cut is safe now.
+        assert_rerun_completes(bench, "--force")
+    else:
+        assert_rerun_completes(bench)
 
 
 def test_unreachable_appliance_times_out_at_connect_and_is_pushed_once_reachable(bench: Bench) -> None:

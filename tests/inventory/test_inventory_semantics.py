@@ -116,6 +116,19 @@ def _set(*path: Any, value: Any) -> Edit:
             ["fleet.yaml:{line} sites.aws: the core stack needs exactly one AWS account, not 2"],
         ),
         (
+            ("sites", "hq", "hubs"),
+            [
+                {
+                    "hostname": f"hq-hub{n}",
+                    "platform": "frr",
+                    "management_address": f"10.0.250.{10 + n}",
+                    "public_address": f"203.0.113.{10 + n}",
+                }
+                for n in range(1, 10)
+            ],
+            ["fleet.yaml:{line} sites.hq.hubs: 9 hubs; an OpenStack site's gateway has tunnel addresses for 8"],
+        ),
+        (
             ("asn", "aws"),
             65535,
             ["fleet.yaml:{line} asn.aws: 65535 is not an AWS Transit Gateway ASN (64512-65534)"],

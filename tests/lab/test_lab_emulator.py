@@ -85,6 +85,8 @@ def connect(emulator: Emulator, platform: str, **options: object) -> ConnectHand
 def push(emulator: Emulator, platform: str, lines: list[str], **options: object) -> str:
     connection = connect(emulator, platform, **options)
     try:
+        if platform == "huawei_vrp":  # VRP8's two-phase validation: nothing is live before `commit`
+            lines = [*lines, "commit"]
         output = connection.send_config_set(lines, error_pattern=ERROR_PATTERN[platform])
         if platform != "fortinet":  # FortiOS saves when `end` commits; Netmiko has no save for it
             connection.save_config()
@@ -433,8 +435,11 @@ def test_session_dropped_mid_push(emulator: Emulator, platform: str) -> None:
     if platform == "fortinet":
         # FortiOS commits a config block only at its `end`: nothing was applied.
         assert running == before
+    elif platform == "huawei_vrp":
+        # VRP8 validates in two phases: the lines sat in the session's candidate, never committed.
+        assert running == before
     else:
-        # IOS-XE and VRP apply each line as it arrives: the first two went in, the third did not.
+        # IOS-XE applies each line as it arrives: the first two went in, the third did not.
         assert "to-hub-1" in running and "10.0.0.1" not in running
     assert emulator.startup_config(name) == before
     assert emulator.running_config("bystander") == emulator.startup_config("bystander")
@@ -474,6 +479,9 @@ def test_ios_xe_revert_timer_puts_the_running_config_back_unless_confirmed(tmp_p
     name = device_name("cisco_xe")
     device = EmulatedDevice(name=name, platform="cisco_xe", store_id="s1", timer_minute_seconds=0.3)
     with EmulatorThread(Emulator([device], state_dir=tmp_path)) as emulator:
+        # The default config has the archive; without it the timer is refused.
+        emulator.set_running_config(name, emulator.running_config(name).replace("archive\n path bootflash:archive\n", ""))
+        assert "archive" not in emulator.running_config(name)
         target = emulator.inventory().appliances[0]
         with ApplianceSession(target, target.credentials.resolve()).open() as session:
             (refused,) = session.commands(["configure terminal revert timer 1"])
