@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
-from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
+from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
@@ -113,7 +113,7 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                     yield "route-map", lw[3], line.number
                 elif lw[:4] == ["tunnel", "protection", "ipsec", "profile"]:
                     yield "ipsec-profile", lw[4], line.number
-                elif lw[:2] == ["tunnel", "source"] and not _is_address(lw[2]):
+                elif lw[:2] == ["tunnel", "source"] and not is_address(lw[2]):
                     yield "interface", lw[2], line.number
                 elif lw[:2] in (["vrf", "forwarding"], ["tunnel", "vrf"]):
                     yield "vrf", lw[2], line.number
@@ -191,14 +191,6 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                     yield "tacacs-server", line.words[2], line.number
 
 
-def _is_address(word: str) -> bool:
-    try:
-        ipaddress.IPv4Address(word)
-    except ValueError:
-        return False
-    return True
-
-
 @register_rule(PLATFORM)
 def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     """Every route-map, prefix-list, ACL, class-map, policy-map, crypto object, zone, track,
@@ -206,12 +198,8 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return
     root = parse(config.text, ("!",))
-    defined = definitions(root)
-    for kind, name, number in references(root):
-        if name not in defined.get(kind, {}):
-            yield config.finding(
-                number, "cisco-undefined-reference", f"{kind} {name!r} is referenced but not defined"
-            )
+    for kind, name, number in unresolved(definitions(root), references(root)):
+        yield config.finding(number, "cisco-undefined-reference", f"{kind} {name!r} is referenced but not defined")
 
 
 @register_rule(PLATFORM)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
-from storestack.devices.lint.linetree import Line, after, parse, top, tunnel_id
+from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "huawei_vrp"
@@ -112,7 +112,7 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
         elif "track" in w and after(w, "track") == "nqa":
             index = w.index("track")
             yield "nqa", " ".join(w[index + 2 : index + 4]), line.number
-        elif w[0] == "source" and context[:1] == ["interface"] and not _is_address(w[1]):
+        elif w[0] == "source" and context[:1] == ["interface"] and not is_address(w[1]):
             yield "interface", w[1], line.number
         elif w[:2] in (["ip", "binding"], ["sa", "binding"]):
             yield "vpn-instance", w[-1], line.number
@@ -138,14 +138,6 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "interface", w[3], line.number
 
 
-def _is_address(word: str) -> bool:
-    try:
-        ipaddress.IPv4Address(word)
-    except ValueError:
-        return False
-    return True
-
-
 @register_rule(PLATFORM)
 def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     """Every ACL, ip-prefix, route-policy, traffic classifier/behavior/policy, IKE proposal and
@@ -154,12 +146,8 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return
     root = parse(config.text, ("#",))
-    defined = definitions(root)
-    for kind, name, number in references(root):
-        if name not in defined.get(kind, {}):
-            yield config.finding(
-                number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined"
-            )
+    for kind, name, number in unresolved(definitions(root), references(root)):
+        yield config.finding(number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined")
 
 
 @register_rule(PLATFORM)
@@ -222,7 +210,7 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
             for line in node.children
             if line.words[:3] == ["apply", "ip-address", "next-hop"]
             for word in line.words[3:]
-            if _is_address(word)
+            if is_address(word)
         ]
         if len(hops) > 2:
             yield config.finding(
@@ -295,11 +283,11 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 
 def _source_address(root: Line, tunnel: dict[str, list[str]]) -> str | None:
     source = (tunnel.get("source") or [""])[0]
-    if _is_address(source):
+    if is_address(source):
         return source
     interface = next(top(root, "interface", source), None) if source else None
     for line in interface.children if interface is not None else []:
-        if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and _is_address(line.words[2]):
+        if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2]):
             return line.words[2]
     return None
 
@@ -366,7 +354,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 (
                     p
                     for p in peers_asn
-                    if _is_address(p) and ipaddress.IPv4Address(p) in network and p != local_inside
+                    if is_address(p) and ipaddress.IPv4Address(p) in network and p != local_inside
                 ),
                 None,
             )

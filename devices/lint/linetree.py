@@ -7,7 +7,8 @@ check references against those definitions, so every finding can name the line i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -73,3 +74,21 @@ def tunnel_id(texts: list[str]) -> str | None:
         if words[:2] == ["description", "ipsec"] and len(words) > 2:
             return words[2]
     return None
+
+
+def is_address(word: str) -> bool:
+    """Whether `word` is a dotted IPv4 address (not an interface or object name)."""
+    try:
+        ipaddress.IPv4Address(word)
+    except ValueError:
+        return False
+    return True
+
+
+def unresolved(
+    defined: Mapping[str, Mapping[str, int]], references: Iterable[tuple[str, str, int]]
+) -> Iterator[tuple[str, str, int]]:
+    """The (kind, name, line) references whose name no definition of that kind has."""
+    for kind, name, number in references:
+        if name not in defined.get(kind, {}):
+            yield kind, name, number
