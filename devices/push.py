@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 from storestack.devices.backups import DEFAULT_BACKUP_ROOT, DEFAULT_KEEP, BackupStore
 from storestack.devices.configdiff import (
@@ -39,6 +40,7 @@ from storestack.devices.errors import (
     PushError,
     RevertedChangeError,
     RollbackError,
+    Stage,
     VerifyError,
 )
 from storestack.devices.health import (
@@ -540,23 +542,8 @@ def _unexpected(exc: Exception, stage: str | None) -> PushError:
     return failure
 
 
-_STAGES = frozenset(
-    {
-        "credentials",
-        "connect",
-        "host_key",
-        "auth",
-        "backup",
-        "diff",
-        "arm",
-        "apply",
-        "verify",
-        "confirm",
-        "save",
-        "rollback",
-        "await_revert",
-    }
-)
+# The stages of one appliance's push (the run-level "targets" and "intended" stages are not).
+_STAGES = frozenset(get_args(Stage)) - {"targets", "intended"}
 
 
 def intended_digest(intended: IntendedConfig) -> str:
