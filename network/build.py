@@ -52,6 +52,7 @@ from storestack.network.model import (
     UnderlayRoute,
     Zone,
 )
+from storestack.network.sla import build_store_sla
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Address = ipaddress.IPv4Address
@@ -408,6 +409,13 @@ class NetworkIntent:
             if t.local_inside is not None and t.peer_inside is not None
         ]
         zones = self._zones(store)
+        sla = build_store_sla(
+            store,
+            self.fleet.spec.sla.classes,
+            self.store_hubs(store),
+            frozenset(zone.name for zone in zones if zone.enters_overlay),
+            {(t.transport, t.peer): (t.id, t.peer_inside) for t in tunnels},
+        )
         return StoreIntent(
             store_id=store.id,
             hostname=hostname,
@@ -434,6 +442,7 @@ class NetworkIntent:
             if "guest-wifi" in store.segments
             else None,
             lte_only=store.lte_only,
+            sla=sla,
         )
 
     @cached_property

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from storestack.devices.secrets import Secret
+from storestack.network.sla import StoreSlaPolicy
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
 SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-openstack", "hub-dc"]
@@ -174,6 +175,7 @@ class StoreIntent:
     management: ManagementAccess
     guest_breakout: str | None  # the wired transport guest Wi-Fi leaves through, NATed
     lte_only: bool
+    sla: StoreSlaPolicy  # SLA and application classes, each with its ordered paths
 
     def tunnels_over(self, transport: str) -> tuple[Tunnel, ...]:
         return tuple(tunnel for tunnel in self.tunnels if tunnel.transport == transport)
