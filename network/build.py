@@ -200,9 +200,7 @@ class NetworkIntent:
         if not self.reveal_secrets:
             return Secret(name, fleet.source)  # a display render: never read, printed redacted
         if fleet.problem is not None or fleet.value is None:
-            return Secret(
-                name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)"
-            )
+            return Secret(name, fleet.source, None, fleet.problem or "is not set (per-tunnel PSKs derive from it)")
         return Secret(
             name, f"HMAC of {fleet.source}", SecretStr(derive_psk(fleet.value.get_secret_value(), tunnel))
         )
@@ -546,9 +544,7 @@ class NetworkIntent:
         flows = self._flows_by_zones.get(key)
         if flows is None:  # flows depend only on which zones a store has: a few shapes per fleet
             flows = self._flows_by_zones[key] = tuple(
-                Flow(zone.name, services[name], why)
-                for zone in zones
-                for name, why in allowed.get(zone.name, ())
+                Flow(zone.name, services[name], why) for zone in zones for name, why in allowed.get(zone.name, ())
             )
         return flows
 

@@ -40,7 +40,5 @@ def hub_openstack_inside(site_index: int, hub_index: int) -> HubOpenStackInside:
     slot = site_index * HUBS_PER_SITE + hub_index
     slots = HUB_INSIDE_POOL.num_addresses // 4
     if not 0 <= slot < slots:
-        raise ValueError(
-            f"OpenStack site index {site_index}: {HUB_INSIDE_POOL} holds {slots // HUBS_PER_SITE} sites"
-        )
+        raise ValueError(f"OpenStack site index {site_index}: {HUB_INSIDE_POOL} holds {slots // HUBS_PER_SITE} sites")
     return HubOpenStackInside(ipaddress.IPv4Network((int(HUB_INSIDE_POOL.network_address) + 4 * slot, 30)))

@@ -88,9 +88,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 if tunnel.kind == "hub-aws":
                     yield from _proposals(fact, aws_ike, aws_esp, "AWS")
                 if tunnel.kind == "hub-openstack":
-                    yield from _proposals(
-                        fact, fleet_ike, fleet_esp, "the OpenStack gateway (fleet crypto policy)"
-                    )
+                    yield from _proposals(fact, fleet_ike, fleet_esp, "the OpenStack gateway (fleet crypto policy)")
                     yield from _against_openstack_gateway(fact, tunnel, intent, config.hostname)
             continue
         if config.store_id is None:
@@ -141,9 +139,7 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             )
 
 
-def _against_openstack_gateway(
-    fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str
-) -> Iterator[Finding]:
+def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:
     """The hub end of an OpenStack tunnel matches the gateway `OpenStackSite` builds: the inside
     /30 of the shared rule (site and hub in fleet order, as the core stack numbers them) and the
     gateway's ASN (`asn.openstack`)."""

@@ -41,9 +41,7 @@ def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) ->
     result = []
     for config in files:
         if config.hostname == target.hostname:
-            config = dataclasses.replace(
-                config, companions=companions, text=text if config is target else config.text
-            )
+            config = dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
         result.append(config)
     return result
 
@@ -63,21 +61,14 @@ def test_cli_clean_on_the_sample_chain_and_a_generated_fleet(tmp_path: Path) -> 
     report = json.loads(result.output)
     assert report["ok"] and report["findings"] == [] and report["files"] > 30
     generated = tmp_path / "fleet"
-    assert (
-        runner.invoke(cli, ["inventory", "generate", "--stores", "200", "--out", str(generated)]).exit_code
-        == 0
-    )
+    assert runner.invoke(cli, ["inventory", "generate", "--stores", "200", "--out", str(generated)]).exit_code == 0
     result = runner.invoke(cli, ["devices", "lint", "--fleet", str(generated), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["files"] > 600
 
 
 def test_an_undefined_route_map_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
-        rendered,
-        "nw-0001-edge1.cfg",
-        lambda t: t.replace("route-map HUB-IN-xfrm1 permit 10", "route-map HUB-IN-xfrmX permit 10"),
-    )
+    files = _broken(rendered, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-IN-xfrm1 permit 10", "route-map HUB-IN-xfrmX permit 10"))
     findings = _lint(fleet, files)
     assert any(f.rule == "undefined-reference" and "route-map HUB-IN-xfrm1" in f.message for f in findings)
     assert findings[0].line > 0
@@ -85,9 +76,7 @@ def test_an_undefined_route_map_is_found(fleet: Fleet, rendered: list[ConfigFile
 
 def test_a_hub_without_the_store_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     def drop_connection(text: str) -> str:
-        return re.sub(
-            r"\n    nw-0001-wan1-hq-hub2 : storestack-ike \{.*?\n    \}\n", "\n", text, count=1, flags=re.S
-        )
+        return re.sub(r"\n    nw-0001-wan1-hq-hub2 : storestack-ike \{.*?\n    \}\n", "\n", text, count=1, flags=re.S)
 
     findings = _lint(fleet, _broken(rendered, "hq-hub2.swanctl.conf", drop_connection))
     assert any(f.rule == "missing-peer" and "nw-0001-wan1-hq-hub2" in f.message for f in findings)
@@ -104,13 +93,9 @@ def test_psk_slot_identity_and_address_mismatches_are_found(fleet: Fleet, render
         lambda t: t.replace("id = nw-0001-wan1.northwind.example", "id = nw-0001-wan9.northwind.example", 1),
     )  # fmt: skip
     assert any("IKE identit" in f.message for f in _lint(fleet, files))
-    files = _broken(
-        rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 100.64.0.0/31", "ip address 100.64.9.0/31")
-    )
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 100.64.0.0/31", "ip address 100.64.9.0/31"))
     assert any(f.rule == "peer-mismatch" and "address" in f.message for f in _lint(fleet, files))
-    files = _broken(
-        rendered, "hq-hub1.cfg", lambda t: t.replace("remote-as 4200000000", "remote-as 4200000009", 1)
-    )
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("remote-as 4200000000", "remote-as 4200000009", 1))
     assert any("peer ASN" in f.message for f in _lint(fleet, files))
 
 
@@ -140,9 +125,7 @@ def test_permit_any_between_zones_is_found(fleet: Fleet, rendered: list[ConfigFi
 
 
 def test_unsafe_ipsec_settings_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
-        rendered, "nw-0001-edge1.swanctl.conf", lambda t: t.replace("mobike = no", "mobike = yes", 1)
-    )
+    files = _broken(rendered, "nw-0001-edge1.swanctl.conf", lambda t: t.replace("mobike = no", "mobike = yes", 1))
     assert any(f.rule == "ipsec-setting" and "mobike" in f.message for f in _lint(fleet, files))
 
 
@@ -152,11 +135,7 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     real = run.lint_configs
 
     def with_a_defect(files: list[ConfigFile], intent: NetworkIntent) -> run.LintReport:
-        broken = _broken(
-            files,
-            "nw-0001-edge1.cfg",
-            lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"),
-        )
+        broken = _broken(files, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"))
         return real(broken, intent)
 
     monkeypatch.setattr(run, "lint_configs", with_a_defect)
@@ -165,9 +144,7 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "nw-0001-edge1.cfg:" in result.output and "undefined-reference" in result.output
 
 
-def test_firewall_rules_naming_a_missing_interface_or_set_are_found(
-    fleet: Fleet, rendered: list[ConfigFile]
-) -> None:
+def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     files = _broken(
         rendered, "nw-0001-edge1.nftables.conf",
         lambda t: t.replace('oifname "wan1" accept', 'oifname "wan9" accept').replace("daddr @private drop", "daddr @privat drop"),
@@ -177,29 +154,15 @@ def test_firewall_rules_naming_a_missing_interface_or_set_are_found(
     assert "set @privat is never defined" in messages
 
 
-def test_openstack_tunnel_off_the_gateways_rule_or_policy_is_found(
-    fleet: Fleet, rendered: list[ConfigFile]
-) -> None:
+def test_openstack_tunnel_off_the_gateways_rule_or_policy_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     # The hub's inside address is not the one the OpenStack gateway peers with.
-    files = _broken(
-        rendered,
-        "hq-hub1.cfg",
-        lambda t: t.replace("ip address 169.254.252.1/30", "ip address 169.254.252.9/30"),
-    )
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 169.254.252.1/30", "ip address 169.254.252.9/30"))
     assert any(
-        f.rule == "peer-mismatch"
-        and "hq-hub1-ams-private-openstack" in f.message
-        and "OpenStack gateway" in f.message
+        f.rule == "peer-mismatch" and "hq-hub1-ams-private-openstack" in f.message and "OpenStack gateway" in f.message
         for f in _lint(fleet, files)
     )
     # The hub's BGP session to the gateway names another ASN than asn.openstack.
-    files = _broken(
-        rendered,
-        "hq-hub1.cfg",
-        lambda t: t.replace(
-            "neighbor 169.254.252.2 remote-as 64513", "neighbor 169.254.252.2 remote-as 64999"
-        ),
-    )
+    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("neighbor 169.254.252.2 remote-as 64513", "neighbor 169.254.252.2 remote-as 64999"))
     assert any("peer ASN is 64999, the OpenStack gateway" in f.message for f in _lint(fleet, files))
 
     def cbc(text: str) -> str:  # the OpenStack child overrides the shared ESP proposal
@@ -207,10 +170,7 @@ def test_openstack_tunnel_off_the_gateways_rule_or_policy_is_found(
         return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
 
     findings = _lint(fleet, _broken(rendered, "hq-hub1.swanctl.conf", cbc))
-    assert any(
-        f.rule == "proposal-mismatch" and "OpenStack gateway" in f.message and "ESP" in f.message
-        for f in findings
-    )
+    assert any(f.rule == "proposal-mismatch" and "OpenStack gateway" in f.message and "ESP" in f.message for f in findings)
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
