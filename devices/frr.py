@@ -70,6 +70,9 @@ class FrrNeighbor:
 
 # bgpd takes `timers delayopen` of 1-240 s.
 MAX_DELAY_OPEN = 240
+# With DelayOpen a session spends longer in Connect, where a failed attempt waits the
+# ConnectRetry time (FRR: 120 s) before the next: SLA-tracked sessions retry every 5 s.
+SLA_CONNECT_RETRY = 5
 # The floating management route's distance: below the segment anchors (254), above any protocol.
 MANAGEMENT_FLOAT_DISTANCE = 250
 
