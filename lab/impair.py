@@ -102,6 +102,11 @@ def _locate(state: LabState, store_id: str, link_name: str) -> tuple[str, str, s
     raise LabError(f"link {store_id} {link_name} ends on an emulated appliance and has no lab line to impair")
 
 
+def _chance(percent: int) -> str:
+    """The match for `percent` % of packets (`numgen` yields 0-99: 100 % needs no match at all)."""
+    return "" if percent >= 100 else f"numgen random mod 100 < {percent} "
+
+
 def _ruleset(records: list[Impairment]) -> str:
     """The whole impairment table, replaced in one transaction."""
     lines = [
@@ -115,9 +120,7 @@ def _ruleset(records: list[Impairment]) -> str:
     ]
     for record in records:
         if record.loss_percent is not None:
-            lines.append(
-                f'    iifname "{record.port}" meta protocol ip numgen random mod 100 < {record.loss_percent} counter drop'
-            )
+            lines.append(f'    iifname "{record.port}" meta protocol ip {_chance(record.loss_percent)}counter drop')
     lines += [
         "  }",
         "  chain to_site {",
@@ -126,9 +129,7 @@ def _ruleset(records: list[Impairment]) -> str:
     ]
     for record in records:
         if record.loss_percent is not None:
-            lines.append(
-                f'    oifname "{record.port}" meta protocol ip numgen random mod 100 < {record.loss_percent} counter drop'
-            )
+            lines.append(f'    oifname "{record.port}" meta protocol ip {_chance(record.loss_percent)}counter drop')
     lines += ["  }", "}"]
     return "\n".join(lines) + "\n"
 
