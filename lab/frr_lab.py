@@ -1,8 +1,10 @@
 """Starting and stopping a lab: the order in which its parts come up and go down.
 
 A lab is one network namespace and FRR instance per FRR appliance (`lab.namespaces`,
-`lab.frr`), veth WAN links between them, sshd on loopback for the push engine (`lab.sshd`) and
-the vendor SSH emulator for the other platforms (`lab.emulated`). What it started is recorded
+`lab.frr`), its WAN links (veth pairs, or with the "ipsec" overlay a lab internet, charons,
+segment hosts, HQ and the cloud VPN stand-in: `lab.overlay`, `lab.sites`, `lab.cloudvpn`), sshd
+for the push engine (in-band from HQ where the lab has one, `lab.inband`; else on loopback,
+`lab.sshd`) and the vendor SSH emulator for the other platforms (`lab.emulated`). What it started is recorded
 before it starts anything (`lab.state`), so `down` (`lab.cleanup`) can always undo it.
 """
 
