@@ -300,7 +300,9 @@ class TransportCost(Strict):
 
 
 def _default_sla_classes() -> dict[str, SlaClass]:
-    # POS and voice notice a bad path within seconds and come back after ten clean seconds;
+    # POS and voice notice a bad path within seconds (200 ms probes: three lost in a row is
+    # 0.6 s of silence, as the wired BFD always was) and return as soon as it is up again: a
+    # recovery time holds a path down after every start too (FRR: BGP DelayOpen), so it is opt-in;
     # best effort waits a minute so bulk flows do not swing between links.
     return {
         "strict": SlaClass(
@@ -308,18 +310,18 @@ def _default_sla_classes() -> dict[str, SlaClass]:
             latency_ms=150,
             jitter_ms=30,
             detection_seconds=10,
-            probe_interval_ms=100,
+            probe_interval_ms=200,
             hold_down_seconds=2,
-            recovery_seconds=10,
+            recovery_seconds=0,
         ),
         "realtime": SlaClass(
             loss_percent=1.0,
             latency_ms=150,
             jitter_ms=30,
             detection_seconds=10,
-            probe_interval_ms=100,
+            probe_interval_ms=200,
             hold_down_seconds=2,
-            recovery_seconds=10,
+            recovery_seconds=0,
         ),
         "business": SlaClass(
             loss_percent=5.0,

@@ -2,7 +2,7 @@
 light loss, and a store that keeps its LAN while every WAN link is down.
 
 One store (nw-0001: fibre wan1 + LTE lte1) of a copy of the sample chain whose SLA timers are
-small, so the module runs in about three minutes: `lab up --overlay ipsec`, `rollout --lab`,
+small, so the module runs in under five minutes: `lab up --overlay ipsec`, `rollout --lab`,
 then real flows from the store's segment hosts (a till's TCP connections to the HQ POS service,
 a guest's to the internet stand-in), loss on the fibre with `lab impair`, and where each class
 leaves judged by `lab path` (the store's per-class packet counters) and the lab internet's
