@@ -34,6 +34,7 @@ from storestack.lab.sshd import (
     create_user,
     free_ports,
     generate_host_key,
+    install_confirm,
     ssh_answers,
     start_sshd,
 )
@@ -161,6 +162,7 @@ def up(
         list(pool.map(lambda runtime: start_frr(state, runtime), runtimes))
 
     _notify(f"starting {len(shards)} sshd")
+    install_confirm(state)
     for shard in shards:
         start_sshd(state_dir, state, shard)
 
