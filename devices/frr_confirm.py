@@ -4,7 +4,7 @@ IOS-XE, VRP and FortiOS revert an unconfirmed change by themselves; FRR has no s
 the host around it does it. This file is the program installed on the appliance (stdlib only,
 run by the host's own python3, which FRR's `frr-reload.py` needs anyway):
 
-    /usr/lib/storestack/storestack-confirm --config /etc/storestack/confirm.json VERB
+    python3 -I -S /usr/lib/storestack/storestack-confirm --config /etc/storestack/confirm.json VERB
 
 Verbs, each one line of output (errors on stderr, exit status 1):
 
@@ -340,7 +340,7 @@ def _start_timer(config: ConfirmConfig, program: str, token: str) -> int:
     `timer TOKEN`: it outlives the login that armed it, which is the point."""
     options = ["--config", str(config.source)] if config.source else []
     process = subprocess.Popen(
-        [sys.executable, "-I", program, *options, "timer", token],
+        [sys.executable, "-I", "-S", program, *options, "timer", token],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -415,12 +415,17 @@ def status(config: ConfirmConfig) -> str:
 # ---------------------------------------------------------------------- the login
 
 
+def allowed(command: str) -> re.Match[str] | None:
+    """The verb an SSH exec request asks for, or None: then the login refuses it."""
+    return _ALLOWED.match(command.strip())
+
+
 def login(config: ConfirmConfig, original_command: str | None, *, program: str) -> int:
     """The sshd ForceCommand: interactive vtysh, or one storestack-confirm verb, or nothing."""
     if not original_command or not original_command.strip():
         argv = config.vtysh_argv()
         os.execv(argv[0], argv)
-    match = _ALLOWED.match(original_command.strip())
+    match = allowed(original_command)
     if match is None:
         shown = " ".join(shlex.quote(word) for word in original_command.split()[:3])
         print(

@@ -129,7 +129,8 @@ def login_command(state: LabState, runtime: ApplianceRuntime) -> str:
     return shlex.join(
         [
             str(system.SYSTEM_PYTHON),
-            "-I",
+            "-I",  # isolated: nothing from the environment or the user's site decides
+            "-S",
             str(root / frr_confirm.PROGRAM),
             "--config",
             str(root / f"{runtime.namespace}.json"),
