@@ -199,7 +199,8 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
         print_table(tunnels)
         wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
         for e in result.wan:
-            verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+            good = "internet only" if e.kind == "site" else "encrypted only"
+            verdict = f"[green]{good}[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
             wan.add_row(
                 e.site,
                 e.ifname,

@@ -71,7 +71,7 @@ def open_management_port(state_dir: Path, appliance: str, *, timeout: float = 10
         [f"addr add {address}/{network.prefixlen} dev {APPLIANCE_IFNAME}", f"link set {APPLIANCE_IFNAME} up"],
     )
     lines = [f"ListenAddress {address}:{SSH_PORT}", *common_sshd_options(state_dir, state, str(pidfile))]
-    lines.append(f"ForceCommand {login_command(state, runtime)}")
+    lines.append(f"ForceCommand {login_command(state, runtime.namespace)}")
     atomic_write_text(config, "\n".join(lines) + "\n", mode=0o600)
     system.run([system.SSHD, "-t", "-f", config])
     netns = f"--net={system.NETNS_RUN_ROOT / runtime.namespace}"

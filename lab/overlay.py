@@ -21,6 +21,7 @@ from storestack.lab.state import LabState, require_state, save_state
 from storestack.lab.system import ip_batch
 from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
 from storestack.lab.underlay import (
+    HQ_SITE,
     WanAttachment,
     WanEvidence,
     create_internet,
@@ -69,6 +70,8 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
         save_state(state_dir, state)
     _attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+    if HQ_SITE in state.site_namespaces:
+        namespaces[HQ_SITE] = state.site_namespaces[HQ_SITE]
     create_internet(state.internet_namespace, attachments, namespaces)
     hubs_first = sorted(state.appliances, key=lambda r: topology.appliance(r.name).role != "hub")
 
@@ -102,14 +105,15 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
 
 
 def load_host_files(namespace: str, files: RenderedIpsec) -> None:
-    """Interface groups of the tunnel devices, then the rendered host firewall."""
+    """Interface groups of the tunnel devices and the rendered policy rules (guest Wi-Fi only
+    through its breakout link's table), then the rendered host firewall."""
     existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
     groups = [
         f"link set {ifname} group {group}"
         for ifname, group in files.interface_groups().items()
         if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
     ]
-    ip_batch(namespace, groups)
+    ip_batch(namespace, groups + files.policy_rules())
     if files.nftables:
         ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
         system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
