@@ -19,7 +19,7 @@ from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
 from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
 from storestack.lab.state import LabState, require_state, save_state
 from storestack.lab.system import ip_batch
-from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
+from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnel_plans, tunnels_of
 from storestack.lab.underlay import (
     HQ_SITE,
     WanAttachment,
@@ -37,6 +37,19 @@ def overlay_plan(state_dir: Path, state: LabState) -> tuple[list[WanAttachment],
     if state.tunnel_ifnames:
         tunnels = [_renamed(tunnel, state.tunnel_ifnames) for tunnel in tunnels]
     return attachments, tunnels
+
+
+def carrying_link(state_dir: Path, store_id: str, interface: str) -> str:
+    """The store WAN link under `interface`, an interface the store routes over: with the
+    "ipsec" overlay a tunnel device rides on a transport; otherwise the interface is the link."""
+    state = require_state(state_dir)
+    if state.topology.overlay != "ipsec":
+        return interface
+    transports = {plan.id: plan.transport for plan in tunnel_plans(state.topology) if plan.store_id == store_id}
+    for tunnel in overlay_plan(state_dir, state)[1]:
+        if tunnel.id in transports and tunnel.initiator.ifname == interface:
+            return transports[tunnel.id]
+    return interface
 
 
 def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:

@@ -162,7 +162,8 @@ def test_check_on_the_command_line_prints_the_matrix_and_exits_1_on_a_mismatch(r
     report = json.loads(as_json.output)
     assert report["ok"] is False and report["reachability"]
     assert human.exit_code == 1
-    assert "nw-0001: reachability" in human.output
+    assert "reachability (intent: allow / deny)" in human.output
+    assert "nw-0001" in human.output and "✗" in human.output
 
 
 def test_guest_and_office_break_out_where_the_intent_says(routed_lab: Path) -> None:
