@@ -316,7 +316,8 @@ def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
         if armed is not None and _timer_alive(armed):
             left = max(0, round(armed.deadline - time.time()))
             raise ConfirmError(
-                f"a timer is armed already (reverts in {left} s); confirm or revert it before the next change"
+                f"a timer is armed already: it reverts an earlier, unconfirmed change in {left} s; push "
+                f"again after that, or end it now with `{PROGRAM} revert`"
             )
         # A state without its timer is left from before a reboot: the saved config is running.
         _state_file(config).unlink(missing_ok=True)

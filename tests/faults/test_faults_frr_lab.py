@@ -168,7 +168,7 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
     command = [
         sys.executable, "-c", "from storestack.cli.push import push; push()",
         "--targets", str(frr.inventory_path), "--intended", str(intended), "--state-dir", str(state),
-        "--concurrency", "1", "--health-timeout", "20", "--json",
+        "--concurrency", "1", "--health-timeout", "20", "--confirm-timeout", "10", "--json",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     victim = NAMES[1]  # killed after its backup, before its push finishes
@@ -204,6 +204,14 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
     backups = [p for p in (state / "backups").rglob("*") if p.is_file() and victim in str(p)]
     assert len(backups) == 1 and backups[0].stat().st_mode & 0o777 == 0o600
     assert backups[0].read_text().strip() == before[victim].strip()
+
+    # Whatever the victim was doing, its own timer (if the push had armed it) ends it: it runs its
+    # backup again, and only then takes the next change (a second timer is refused meanwhile).
+    victim_timer = confirm_dir(frr_lab.require_state(frr.state_dir).prefix) / (
+        frr_lab.require_state(frr.state_dir).runtime(victim).namespace
+    )
+    wait_for(lambda: not (victim_timer / "armed.json").exists(), 60, f"{victim}'s timer to end")
+    assert running_config(frr.state_dir, victim) == before[victim]
 
     code, report = rerun_only_failed(frr, intended, state)
     assert code == 0, report
