@@ -129,7 +129,7 @@ def install_confirm(state: LabState) -> None:
         atomic_write_text(root / f"{runtime.namespace}.json", json.dumps(config, indent=2) + "\n", mode=0o644)
 
 
-def login_command(state: LabState, namespace: str) -> str:
+def _login_command(state: LabState, namespace: str) -> str:
     """The ForceCommand of an appliance's SSH login: its restricted command set."""
     root = confirm_dir(state.prefix)
     return shlex.join(
@@ -153,21 +153,9 @@ def _sshd_config(state_dir: Path, state: LabState, shard: SshdShard) -> str:
         lines = [f"ListenAddress 0.0.0.0:{IN_BAND_PORT}"]
     else:
         lines = [f"ListenAddress {LOOPBACK}:{port}" for port in shard.ports]
-    lines += common_sshd_options(state_dir, state, shard.pidfile)
-    if shard.namespace is not None:
-        lines.append(f"ForceCommand {login_command(state, shard.namespace)}")
-        return "\n".join(lines) + "\n"
-    for runtime in state.appliances:
-        if runtime.shard == shard.index:
-            lines.append(f"Match LocalPort {runtime.port}")
-            lines.append(f"  ForceCommand {login_command(state, runtime.namespace)}")
-    return "\n".join(lines) + "\n"
-
-
-def common_sshd_options(state_dir: Path, state: LabState, pidfile: str) -> list[str]:
-    return [
+    lines += [
         f"HostKey {state_dir / SSH_DIR / HOST_KEY_FILE}",
-        f"PidFile {pidfile}",
+        f"PidFile {shard.pidfile}",
         "PasswordAuthentication yes",
         "KbdInteractiveAuthentication no",
         "PubkeyAuthentication no",
@@ -186,6 +174,14 @@ def common_sshd_options(state_dir: Path, state: LabState, pidfile: str) -> list[
         "MaxStartups 200:30:400",
         "LoginGraceTime 30",
     ]
+    if shard.namespace is not None:
+        lines.append(f"ForceCommand {_login_command(state, shard.namespace)}")
+        return "\n".join(lines) + "\n"
+    for runtime in state.appliances:
+        if runtime.shard == shard.index:
+            lines.append(f"Match LocalPort {runtime.port}")
+            lines.append(f"  ForceCommand {_login_command(state, runtime.namespace)}")
+    return "\n".join(lines) + "\n"
 
 
 def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:

@@ -106,6 +106,12 @@ def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good
     last = json.loads((confirm_dir(state.prefix) / namespace / "last.json").read_text())
     assert last["outcome"] == "reverted" and "not confirmed within 10 s" in last["detail"], last
 
+    # The same change again is refused, nothing sent.
+    code, report = push(cutting, "cutting-again")
+    assert code == 1 and outcomes(report) == {EDGE: "failed"}
+    again = journal_of(pushes).device(EDGE)
+    assert again.error_type == "RevertedChangeError" and again.config_lines_sent == 0
+
     # A good change goes through the same way, armed and confirmed.
     description = next(line for line in before.splitlines() if line.startswith(" description "))
     good = before.replace(description, f"{description} (checked)", 1)

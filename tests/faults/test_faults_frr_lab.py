@@ -32,9 +32,7 @@ from storestack.devices.journal import last_push_run
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
-from storestack.devices.targets import ApplianceInventory
 from storestack.lab import frr_lab
-from storestack.lab.management import open_management_port
 from storestack.lab.sshd import confirm_dir
 
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("faults-frr-lab")]
@@ -222,68 +220,3 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
         assert label in running_config(frr.state_dir, name)
     assert json.loads(Path(str(report["journal"])).read_text())["status"] == "finished"
 
-
-def test_change_that_cuts_its_own_session_is_reverted_by_the_appliance_and_a_good_push_follows(
-    frr: lab.LabInfo, tmp_path: Path
-) -> None:
-    """The FRR row of "session cut by the change": the push reaches store 1's edge over its
-    management port, whose way back is the edge's own routing table, and pushes a blackhole
-    route for the management station. Nothing but the edge's own timer can undo that."""
-    before = converge(frr, tmp_path / "converge")
-    port = open_management_port(frr.state_dir, EDGE1)
-    targets = tmp_path / "mgmt-targets.yaml"
-    ApplianceInventory(source=f"lab:{frr.name}", appliances=[port.target]).save(targets)
-    namespace = frr_lab.require_state(frr.state_dir).runtime(EDGE1).namespace
-    state = tmp_path / "state"
-
-    def push_over_port(configs: dict[str, str], *extra: str) -> tuple[int, dict[str, object]]:
-        intended = write_intended(tmp_path / f"intended-{len(list(tmp_path.glob('intended-*')))}", configs)
-        return cli_push(
-            "--targets", str(targets), "--intended", str(intended), "--state-dir", str(state),
-            "--confirm-timeout", "10", "--conn-timeout", "3", "--read-timeout", "5", "--health-timeout", "10",
-            *extra,
-        )
-
-    # The port works: the baseline over it is a no-op.
-    code, report = push_over_port({EDGE1: BASELINE[EDGE1]})
-    assert (code, outcomes(report)) == (0, {EDGE1: "unchanged"}), report
-
-    blackhole = f"ip route {port.station}/32 blackhole"
-    cutting = {EDGE1: BASELINE[EDGE1].replace("!\n", f"{blackhole}\n!\n", 1)}
-    code, report = push_over_port(cutting)
-    assert code == 1, report
-
-    journal = journal_of(state)
-    edge = journal.device(EDGE1)
-    assert (edge.outcome, edge.changed) == ("reverted-by-appliance", False), edge.error
-    # The session died of the change (lost or silent mid-push), and no rollback of ours ran.
-    assert edge.error_type in ("SessionLostError", "CommandTimeoutError") and edge.rollback is None
-    assert edge.stage in ("apply", "verify", "confirm")
-    confirm = edge.commit_confirm
-    assert confirm is not None and confirm.armed and not confirm.confirmed and confirm.reverted_by_appliance
-    assert confirm.arm == ["storestack-confirm arm 10"] and confirm.timeout_s == 10
-    # Back on the backup within the timer plus the engine's margin (it stops waiting after that).
-    assert confirm.waited_s is not None and confirm.waited_s <= confirm.timeout_s + PushOptions().revert_margin
-    assert journal.summary.reverted_by_appliance == 1
-    assert running_config(frr.state_dir, EDGE1) == before[EDGE1]
-    assert blackhole not in running_config(frr.state_dir, EDGE1)
-    # The kernel sends the station's packets out of the management port again.
-    route = subprocess.run(["ip", "-n", namespace, "route", "get", str(port.station)], capture_output=True, text=True)
-    assert f"dev {port.interface}" in route.stdout and "blackhole" not in route.stdout
-    # The appliance's timer did it, with FRR's reload.
-    last = json.loads((confirm_dir(frr_lab.require_state(frr.state_dir).prefix) / namespace / "last.json").read_text())
-    assert last["outcome"] == "reverted" and "not confirmed within 10 s" in last["detail"], last
-
-    # The same change again is refused, nothing sent.
-    code, report = push_over_port(cutting)
-    assert code == 1 and outcomes(report) == {EDGE1: "failed"}
-    assert journal_of(state).device(EDGE1).error_type == "RevertedChangeError"
-    assert journal_of(state).device(EDGE1).config_lines_sent == 0
-
-    # A good change over the same port goes through, armed and confirmed.
-    good = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/fiber": "KPN 1G, management kept"})
-    code, report = push_over_port({EDGE1: good[EDGE1]})
-    assert (code, outcomes(report)) == (0, {EDGE1: "changed"}), report
-    done = journal_of(state).device(EDGE1).commit_confirm
-    assert done is not None and done.armed and done.confirmed and not done.reverted_by_appliance
-    assert "KPN 1G, management kept" in running_config(frr.state_dir, EDGE1)
