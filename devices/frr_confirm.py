@@ -58,7 +58,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,13 +152,15 @@ def _saved_host_file(config: ConfirmConfig, index: int) -> Path:
 
 
 def _write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Atomic: a reader (or a revert after a crash) never sees half a file."""
+    """Atomic: a reader (or a revert after a crash) never sees half a file. (This program runs
+    on the appliance without storestack, so not storestack.common.files.)"""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(temporary, mode)
     os.replace(temporary, path)
 
 
@@ -186,7 +188,7 @@ def _read_last(config: ConfirmConfig) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def _locked(config: ConfirmConfig) -> Any:
+def _locked(config: ConfirmConfig) -> Iterator[None]:
     """One verb or one timer expiry at a time: a confirm racing the timer sees its outcome."""
     config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(config.state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -248,10 +250,7 @@ def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
             host_file.path.unlink(missing_ok=True)
         else:
             mode = host_file.path.stat().st_mode & 0o777 if host_file.path.exists() else 0o644
-            temporary = host_file.path.with_name(f".{host_file.path.name}.storestack-confirm")
-            temporary.write_bytes(before)
-            os.chmod(temporary, mode)
-            os.replace(temporary, host_file.path)
+            _write(host_file.path, before.decode("utf-8"), mode)
         if host_file.reload:
             result = subprocess.run(
                 list(host_file.reload), capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False
@@ -457,6 +456,10 @@ def run_verb(config: ConfirmConfig, verb: str, seconds: int, *, program: str) ->
             print(status(config))
     except ConfirmError as exc:
         print(f"{PROGRAM} {verb}: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, subprocess.SubprocessError) as exc:
+        # The host failed under us (a full disk, a missing vtysh): said, never a traceback.
+        print(f"{PROGRAM} {verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
 
