@@ -68,7 +68,6 @@ PROGRAM = "storestack-confirm"
 # cut off by a change is back within the hour. The platform registry clamps to these.
 MIN_TIMER = 10
 MAX_TIMER = 3600
-VERBS = ("arm", "confirm", "revert", "status")
 # What an SSH exec request may ask for; anything else is refused.
 _ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})|(?P<verb>confirm|revert|status))$")
 # `confirm` prints this and a token, and cancels the timer only when the token comes back on
