@@ -205,13 +205,13 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             if item.emulated:
                 table.add_row(item.name, item.role, item.platform, "[dim]emulated: no data plane[/]", "")
                 continue
-            peers = [p for p in item.bgp_peers if not p.peer.startswith("169.254.")]
+            peers = item.bgp_peers
             up_count = sum(1 for p in peers if p.state == "Established")
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
         print_table(table)
         say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
-            "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
+            "store peers at 169.254.x are AWS, the cloud stand-in configured from the offline plan")
 
     with demo_step(7, "reachability and encryption evidence (storestack lab check)") as say:
         verdict = _lab_check(workspace.lab, NetworkIntent(fleet))

@@ -21,13 +21,14 @@ from storestack.common.files import atomic_write_text
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab import system
 from storestack.lab.cleanup import cleanup, processes_alive
+from storestack.lab.cloudvpn import PSK_FILE
 from storestack.lab.emulated import emulator_targets, start_emulator, wait_emulator
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, start_frr
 from storestack.lab.inband import RELAY_PIDFILE, apply_day0, in_band, in_band_shards, start_management_relay
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
-from storestack.lab.overlay import overlay_plan, start_overlay, wait_tunnels
+from storestack.lab.overlay import cloud_runtime, overlay_plan, start_cloud_bgp, start_overlay, wait_tunnels
 from storestack.lab.sites import create_sites, site_namespaces
 from storestack.lab.sshd import (
     LOOPBACK,
@@ -162,8 +163,9 @@ def up(
         start_emulator(state_dir, state, emulated, emulator_ports)
 
     _notify(f"starting FRR in {len(runtimes)} namespaces")
+    cloud = cloud_runtime(state)
     with ThreadPoolExecutor(max_workers=min(16, len(runtimes) or 1)) as pool:
-        list(pool.map(lambda runtime: start_frr(state, runtime), runtimes))
+        list(pool.map(lambda runtime: start_frr(state, runtime), [*runtimes, *([cloud] if cloud else [])]))
 
     _notify(f"starting {len(shards)} sshd")
     install_confirm(state)
@@ -178,6 +180,9 @@ def up(
     if topology.overlay == "ipsec":
         _notify("waiting for the IPsec tunnels")
         wait_tunnels(state_dir, state, ready_timeout)
+    if cloud is not None:
+        _notify("BGP on the cloud VPN stand-in")
+        start_cloud_bgp(state, cloud, ready_timeout)
     if managed_in_band:
         _notify("day-0 management routes; SSH from HQ through the overlay")
         apply_day0(state, overlay_plan(state_dir, state)[1])
@@ -251,7 +256,7 @@ def down(state_dir: Path) -> DownReport:
     state_dir = state_dir.resolve()
     state = load_state(state_dir)
     report = cleanup(state_dir, state)
-    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE, IPSEC_SECRET_FILE):
+    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE, IPSEC_SECRET_FILE, PSK_FILE):
         (state_dir / leftover).unlink(missing_ok=True)
     return report
 
