@@ -34,8 +34,9 @@ command set, not a shell: without a command it execs `vtysh` (the push's interac
 with `storestack-confirm arm N|confirm|revert|status` (an SSH exec request, on its own channel of
 the push's login) it runs that verb; anything else is refused. The account needs only the `frr`
 and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
-daemons over their group-owned sockets. Reloading watched host files (nft, swanctl) needs root:
-where a config lists them, the account runs this program through a sudoers rule limited to it.
+daemons over their group-owned sockets. Writing back and reloading watched host files (nft,
+swanctl) needs root, which that account lacks: where a config lists them, the login must run as
+root (sudo limited to this exact command); with the plain account, list none.
 
 The configuration (JSON, root-owned, readable by the account):
 `{"state_dir": "/var/lib/storestack-confirm", "pathspace": null,
