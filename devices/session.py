@@ -255,12 +255,12 @@ class ApplianceSession:
         exec request on its own channel of this login, beside the CLI session; a non-zero exit
         status raises CommandRejectedError naming the command and what it printed."""
         conn = self._require()
+        # A host command reads or writes the config as a save does (FRR's arm snapshots it).
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
         outputs = []
         for command in commands:
             try:
-                status, output = _exec_on_channel(
-                    conn.remote_conn_pre.get_transport(), command, self.options.read_timeout
-                )
+                status, output = _exec_on_channel(conn.remote_conn_pre.get_transport(), command, timeout)
             except Exception as exc:
                 raise self._session_failure(exc, f"{doing} ({command!r})") from None
             if status != 0:
