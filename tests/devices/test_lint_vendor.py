@@ -109,12 +109,12 @@ def test_cisco_undefined_crypto_and_track(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(
         _broken(config, " keyring local HUB-wan1-hq-hub2\n", " keyring local HUB-WAN1\n"),
-        "track 1 ip sla 1",
-        "track 9 ip sla 1",
+        "track 14 ip sla 14",
+        "track 94 ip sla 14",
     )
     messages = [finding.message for finding in _lint(broken)]
     assert "ikev2-keyring 'HUB-WAN1' is referenced but not defined" in messages
-    assert "track '1' is referenced but not defined" in messages
+    assert "track '14' is referenced but not defined" in messages
 
 
 def test_cisco_interface_name_and_timers(fleet: Fleet) -> None:
@@ -149,12 +149,13 @@ def test_cisco_missing_pfs_shows_in_the_tunnel_proposals(fleet: Fleet) -> None:
 
 def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
-    broken = _broken(config, " frequency 10\n", " frequency 6\n")
+    # The strict class's test: 3 probes 2 s apart, so a 6 s period never completes a test.
+    broken = _broken(config, " frequency 7\n", " frequency 6\n")
     assert any(f.rule == "vrp-nqa-timers" and "frequency 6" in f.message for f in _lint(broken))
     # The pre-fix probe: frequency 5 with the default 3 probes 4 s apart and a 1 s timeout.
     old = _broken(
         config,
-        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 10\n",
+        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 7\n",
         " frequency 5\n timeout 1\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "frequency 5" in f.message for f in _lint(old))
