@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.lint import ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 
 VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
@@ -19,6 +21,7 @@ RULES = {
         cisco_xe.interface_names,
         cisco_xe.timers,
         cisco_xe.zone_policy,
+        cisco_xe.tracking,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -26,6 +29,7 @@ RULES = {
         huawei_vrp.timers,
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
+        huawei_vrp.tracking,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -33,6 +37,7 @@ RULES = {
         fortinet.firewall_policies,
         fortinet.timers,
         fortinet.interface_names,
+        fortinet.sdwan_steering,
     ),
 }
 
@@ -55,7 +60,12 @@ def _lint(config: ConfigFile) -> list[Finding]:
 def _broken(config: ConfigFile, old: str, new: str, count: int = 1) -> ConfigFile:
     assert old in config.text, f"{old!r} is not in the rendered {config.platform} config"
     return ConfigFile(
-        config.name, config.platform, config.role, config.hostname, config.text.replace(old, new, count)
+        config.name,
+        config.platform,
+        config.role,
+        config.hostname,
+        config.text.replace(old, new, count),
+        config.store_id,
     )
 
 
@@ -234,3 +244,130 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     assert "vrp-name-length" in _rules(_lint(vrp))
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
     assert "fortios-name-length" in _rules(_lint(forti))
+
+
+# ---------------------------------------------------------------- SLA steering
+
+
+def _steering(fleet: Fleet, config: ConfigFile) -> list[Finding]:
+    """The findings of the check against the intent's SLA and application classes."""
+    return list(steering_check([config], NetworkIntent(on_platform(fleet, config.platform))))
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape: str) -> None:
+    config = _store(fleet, platform, shape)
+    facts = STEERING_EXTRACTORS[platform](config)
+    assert facts.probes and facts.policies, "no SLA probe or steering policy found"
+    assert _steering(fleet, config) == []
+
+
+def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    # The strict class's train: 100 packets 50 ms apart and 1 s timeout need more than 5 s.
+    train = _broken(
+        config,
+        " tag SLA-STRICT\n threshold 150\n timeout 1000\n frequency 6\n",
+        " tag SLA-STRICT\n threshold 150\n timeout 1000\n frequency 5\n",
+    )
+    assert any(f.rule == "cisco-ip-sla-timers" and "frequency 5 s" in f.message for f in _lint(train))
+    delay = _broken(
+        config,
+        "track 14 ip sla 14 state\n delay down 2 up 15",
+        "track 14 ip sla 14 state\n delay down 2 up 300",
+    )
+    assert "cisco-track-delay" in _rules(_lint(delay))
+    unscheduled = _broken(config, "ip sla schedule 14 life forever start-time now\n", "")
+    assert any(f.rule == "cisco-ip-sla-unscheduled" and "ip sla 14" in f.message for f in _lint(unscheduled))
+    unused = _broken(config, " set ip next-hop verify-availability 100.64.0.4 1 track 14\n", "")
+    assert any(f.rule == "cisco-track-unused" and "track 14 " in f.message for f in _lint(unused))
+    untracked = _broken(config, "track 14 ip sla 14 state\n", "track 14 ip sla 13 state\n")
+    assert any(f.rule == "cisco-ip-sla-untracked" and "ip sla 14" in f.message for f in _lint(untracked))
+    orphan = _broken(config, "ip sla schedule 14 life", "ip sla schedule 99 life")
+    assert "ip-sla '99' is referenced but not defined" in [f.message for f in _lint(orphan)]
+
+
+def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    slow = _broken(config, " tag SLA-STRICT\n threshold 150\n", " tag SLA-STRICT\n threshold 400\n")
+    assert any(f.rule == "sla-threshold" and "latency 400" in f.message for f in _steering(fleet, slow))
+    late = _broken(
+        config,
+        "track 14 ip sla 14 state\n delay down 2 up 15",
+        "track 14 ip sla 14 state\n delay down 2 up 5",
+    )
+    assert any(f.rule == "sla-threshold" and "recovery 5" in f.message for f in _steering(fleet, late))
+    unknown = _broken(config, " tag SLA-STRICT\n", " tag SLA-GOLD\n")
+    assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
+    # Bulk (CCTV) may never leave over LTE: a tracked LTE next hop in its route-map is found.
+    cctv = " set ip next-hop verify-availability 100.64.255.250 2 track 31\n"
+    over_lte = _broken(config, cctv, cctv + " set ip next-hop verify-availability 100.64.0.6 3 track 22\n")
+    assert any(
+        f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message
+        for f in _steering(fleet, over_lte)
+    )
+    swapped = _broken(
+        _broken(config, "100.64.0.4 1 track 14", "100.64.0.4 9 track 14"),
+        "100.64.255.250 2 track 34",
+        "100.64.255.250 1 track 34",
+    )
+    assert any(f.rule == "sla-path-order" and "pos" in f.message for f in _steering(fleet, swapped))
+
+
+def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA-STRICT tun4\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA-STRICT tun4" in f.message for f in _lint(unused))
+    many = _broken(
+        config,
+        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 7\n fail-percent 2\n",
+        " probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n fail-percent 2\n",
+    )
+    assert any(f.rule == "vrp-nqa-timers" and "probe-count 16" in f.message for f in _lint(many))
+    lax = _broken(config, " fail-percent 2\n threshold rtd 150\n", " fail-percent 20\n threshold rtd 150\n")
+    assert any(f.rule == "sla-threshold" and "loss % 20" in f.message for f in _steering(fleet, lax))
+    cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA-BEST-EFFORT tun3\n"
+    over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA-BUSINESS tun2\n")
+    assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
+
+
+def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    undefined = _broken(config, "set id 4\n", "set id 9\n")
+    assert "fortios-sla-undefined" in _rules(_lint(undefined))
+    unused = _broken(
+        config,
+        'edit "hub-lte1"\n                    set id',
+        'edit "hub2-lte1"\n                    set id',
+        count=-1,
+    )
+    assert any(f.rule == "fortios-health-check-unused" and "hub-lte1" in f.message for f in _lint(unused))
+    timers = _broken(config, "set probe-count 30\n", "set probe-count 40\n")
+    assert "fortios-sdwan-timers" in _rules(_lint(timers))
+    # The local preference that cancelled the SD-WAN rules: only the best path is installed.
+    single = _broken(config, "    set ebgp-multipath enable\n", "")
+    assert "fortios-sdwan-paths-not-installed" in _rules(_lint(single))
+    hub_in = '                set match-ip-address "HUB-ROUTES"\n'
+    preferred = _broken(config, hub_in, hub_in + "                set set-local-preference 200\n")
+    assert any(
+        f.rule == "fortios-sdwan-paths-not-installed" and "local preferences" in f.message
+        for f in _lint(preferred)
+    )
+
+
+def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    lax = _broken(config, "set packetloss-threshold 2\n", "set packetloss-threshold 20\n")
+    assert any(f.rule == "sla-threshold" and "loss % 20" in f.message for f in _steering(fleet, lax))
+    # Bulk with an LTE member (4: hub2-lte1) and an early return to the primary.
+    over_lte = _broken(
+        config,
+        "set priority-members 1 3\n            set hold-down-time 60",
+        "set priority-members 1 3 4\n            set hold-down-time 10",
+    )
+    findings = _steering(fleet, over_lte)
+    assert any(
+        f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message for f in findings
+    )
+    assert any(f.rule == "sla-threshold" and "after 10 s" in f.message for f in findings)
