@@ -27,6 +27,7 @@ Each platform enforces what its probes can measure, and no more (the README's ta
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -75,6 +76,7 @@ class IosProbeTimers:
     loss_packets: int  # lost packets per operation that raise the packet-loss reaction
 
 
+@functools.lru_cache(maxsize=256)
 def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
     """A jitter operation sends one train of packets spanning the class's detection time, then
     starts again: `frequency` must exceed interval x (packets - 1) + timeout, and `threshold`
@@ -116,6 +118,7 @@ class VrpProbeTimers:
         return 100 / self.probe_count
 
 
+@functools.lru_cache(maxsize=256)
 def vrp_probe_timers(sla: SlaClassPolicy) -> VrpProbeTimers:
     thresholds, timers = sla.thresholds, sla.timers
     interval = max(VRP_MIN_INTERVAL_SECONDS, math.ceil(timers.probe_interval_ms / 1000))
@@ -140,7 +143,8 @@ class FortiHealthTimers:
     fail_log_s: int  # an SLA breach is logged this often while it lasts
 
 
-def fortios_health_timers(classes: list[SlaClassPolicy]) -> FortiHealthTimers:
+@functools.lru_cache(maxsize=256)
+def fortios_health_timers(classes: tuple[SlaClassPolicy, ...]) -> FortiHealthTimers:
     """One health check serves every class steered over its tunnel: probes are frequent enough
     that 30 of them (the most FortiOS averages over) span the shortest detection time, and the
     member is declared dead after the shortest hold-down."""

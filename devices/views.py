@@ -890,7 +890,7 @@ class ViewBuilder:
                         HealthCheckView(
                             tunnel,
                             [classes[name] for name in used],
-                            fortios_health_timers([policies[name] for name in used]),
+                            fortios_health_timers(tuple(policies[name] for name in used)),
                         )
                     )
         return SteeringView(
