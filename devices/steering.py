@@ -39,7 +39,8 @@ IosProbeKind = Literal["udp-jitter", "icmp-jitter", "icmp-echo"]
 # The ACL (IOS-XE, VRP) an application's policy routing matches: APP-<NAME>.
 APPLICATION_ACL_PREFIX = "APP-"
 
-# IOS-XE `track` accepts `delay up|down` of 0-180 s ("Configuring Enhanced Object Tracking").
+# IOS-XE `track` accepts `delay up|down` of 1-180 s ("Configuring Enhanced Object Tracking");
+# a zero delay is left out.
 IOS_TRACK_DELAY_MAX = 180
 # The UDP port the IOS-XE jitter probes send to (the hub's `ip sla responder` answers on any
 # port it is told of over its control protocol); one per SLA class, because two operations with

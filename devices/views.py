@@ -842,7 +842,9 @@ class ViewBuilder:
                 by_kind[kind] for kind in application.segments if kind in by_kind and by_kind[kind].overlay
             ]
             candidates = [path for path in application.paths if path.tunnel is not None]
-            if platform == "huawei_vrp" and candidates:
+            if not (application.overlay and sources and candidates):
+                continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
+            if platform == "huawei_vrp":
                 other = [path for path in candidates if path.transport != candidates[0].transport]
                 candidates = [candidates[0], *(other or candidates[1:])[:1]]
             paths = [
@@ -850,8 +852,6 @@ class ViewBuilder:
                 for path in candidates
                 if path.tunnel is not None
             ]
-            if not (application.overlay and sources and paths):
-                continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
             tag = application.name.upper()
             applications.append(
                 SteeredApplicationView(

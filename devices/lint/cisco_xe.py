@@ -269,11 +269,11 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
             lw = line.words
             for key in ("down", "up"):
                 delay = after(lw, key) if lw[0] == "delay" else None
-                if delay is not None and not 0 <= int(delay) <= IOS_TRACK_DELAY_MAX:
+                if delay is not None and not 1 <= int(delay) <= IOS_TRACK_DELAY_MAX:
                     yield config.finding(
                         line.number,
                         "cisco-track-delay",
-                        f"{track.text}: delay {key} {delay} s is outside 0-{IOS_TRACK_DELAY_MAX} s",
+                        f"{track.text}: delay {key} {delay} s is outside 1-{IOS_TRACK_DELAY_MAX} s",
                     )
     for line in root.walk():
         w = line.words
