@@ -300,6 +300,10 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     assert any(f.rule == "sla-threshold" and "recovery 5" in f.message for f in _steering(fleet, late))
     unknown = _broken(config, " tag SLA-STRICT\n", " tag SLA-GOLD\n")
     assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
+    elsewhere = _broken(config, " udp-jitter 100.64.0.4 50504", " udp-jitter 100.64.9.9 50504")
+    assert any(
+        f.rule == "sla-unknown-path" and "100.64.9.9" in f.message for f in _steering(fleet, elsewhere)
+    )
     # Bulk (CCTV) may never leave over LTE: a tracked LTE next hop in its route-map is found.
     cctv = " set ip next-hop verify-availability 100.64.255.250 2 track 31\n"
     over_lte = _broken(config, cctv, cctv + " set ip next-hop verify-availability 100.64.0.6 3 track 22\n")
@@ -325,6 +329,10 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
         " probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n fail-percent 2\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "probe-count 16" in f.message for f in _lint(many))
+    renamed = _broken(config, "acl name APP-POS 3202\n", "acl name APP-PAYMENTS 3202\n")
+    assert any(
+        f.rule == "sla-unknown-application" and "payments" in f.message for f in _steering(fleet, renamed)
+    )
     lax = _broken(config, " fail-percent 2\n threshold rtd 150\n", " fail-percent 20\n threshold rtd 150\n")
     assert any(f.rule == "sla-threshold" and "loss % 20" in f.message for f in _steering(fleet, lax))
     cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA-BEST-EFFORT tun3\n"
