@@ -234,6 +234,7 @@ class Renderer:
                 networks=layout.networks,
                 neighbors=layout.neighbors,
                 bfd_peers=layout.bfd_peers,
+                bfd_profiles=layout.bfd_profiles,
                 aws_links=layout.aws_links,
                 hub_routes=_hub_routes(view),
             )

@@ -24,9 +24,10 @@ from storestack.lab.cleanup import cleanup, processes_alive
 from storestack.lab.emulated import emulator_targets, start_emulator, wait_emulator
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, start_frr
+from storestack.lab.inband import RELAY_PIDFILE, apply_day0, in_band, in_band_shards, start_management_relay
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
-from storestack.lab.overlay import start_overlay, wait_tunnels
+from storestack.lab.overlay import overlay_plan, start_overlay, wait_tunnels
 from storestack.lab.sites import create_sites, site_namespaces
 from storestack.lab.sshd import (
     LOOPBACK,
@@ -99,16 +100,18 @@ def up(
     # of them can be handed the same ephemeral port.
     ports = free_ports(len(topology.appliances))
     emulator_ports = dict(zip((a.name for a in emulated), ports[len(frr_appliances) :], strict=True))
+    # In-band management: one sshd per appliance, inside its namespace (lab.inband).
+    managed_in_band = in_band(topology) and all(a.management_address is not None for a in frr_appliances)
     runtimes = [
         ApplianceRuntime(
             name=appliance.name,
             namespace=namespaces[appliance.name],
             port=ports[index],
-            shard=index // PORTS_PER_SSHD,
+            shard=index if managed_in_band else index // PORTS_PER_SSHD,
         )
         for index, appliance in enumerate(frr_appliances)
     ]
-    shards = [
+    shards = in_band_shards(state_dir, topology, runtimes) if managed_in_band else [
         SshdShard(
             index=shard,
             config=str(state_dir / SSH_DIR / f"sshd-{shard}.conf"),
@@ -128,6 +131,7 @@ def up(
         emulator_pidfile=str(state_dir / EMULATOR_DIR / "emulator.pid") if emulated else None,
         internet_namespace=internet_namespace(prefix) if topology.overlay == "ipsec" else None,
         site_namespaces=site_namespaces(prefix, topology) if topology.overlay == "ipsec" else {},
+        relay_pidfile=str(state_dir / SSH_DIR / RELAY_PIDFILE) if managed_in_band else None,
     )
     # Recorded before anything starts, so `down` can clean up after a crash from here on.
     save_state(state_dir, state)
@@ -161,14 +165,21 @@ def up(
         list(pool.map(lambda runtime: start_frr(state, runtime), runtimes))
 
     _notify(f"starting {len(shards)} sshd")
-    for shard in shards:
-        start_sshd(state_dir, state, shard)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda shard: start_sshd(state_dir, state, shard), shards))
+    if managed_in_band:
+        _notify("starting the management relay into HQ")
+        start_management_relay(state_dir, state)
 
-    _notify("waiting for FRR and SSH to answer")
-    _wait_ready(state, ready_timeout)
+    _notify("waiting for FRR to answer")
+    _wait_ready(state, ready_timeout, ssh=False)
     if topology.overlay == "ipsec":
         _notify("waiting for the IPsec tunnels")
         wait_tunnels(state_dir, state, ready_timeout)
+    if managed_in_band:
+        _notify("day-0 management routes; SSH from HQ through the overlay")
+        apply_day0(state, overlay_plan(state_dir, state)[1])
+    _wait_ready(state, ready_timeout, ssh=True)
     if emulated:
         wait_emulator(state_dir, ready_timeout)
 
@@ -214,10 +225,11 @@ def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
 
 
 
-def _wait_ready(state: LabState, timeout: float) -> None:
+def _wait_ready(state: LabState, timeout: float, *, ssh: bool) -> None:
+    """FRR answering on every appliance, and with `ssh` also each appliance's SSH port."""
     deadline = time.monotonic() + timeout
     pending_frr = list(state.appliances)
-    pending_ssh = list(state.appliances)
+    pending_ssh = list(state.appliances) if ssh else []
     while True:
         pending_frr = [runtime for runtime in pending_frr if not frr_ready(runtime)]
         pending_ssh = [runtime for runtime in pending_ssh if not ssh_answers(runtime.port)]

@@ -19,8 +19,9 @@ from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
 from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
 from storestack.lab.state import LabState, require_state, save_state
 from storestack.lab.system import ip_batch
-from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
+from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnel_plans, tunnels_of
 from storestack.lab.underlay import (
+    HQ_SITE,
     WanAttachment,
     WanEvidence,
     create_internet,
@@ -36,6 +37,19 @@ def overlay_plan(state_dir: Path, state: LabState) -> tuple[list[WanAttachment],
     if state.tunnel_ifnames:
         tunnels = [_renamed(tunnel, state.tunnel_ifnames) for tunnel in tunnels]
     return attachments, tunnels
+
+
+def carrying_link(state_dir: Path, store_id: str, interface: str) -> str:
+    """The store WAN link under `interface`, an interface the store routes over: with the
+    "ipsec" overlay a tunnel device rides on a transport; otherwise the interface is the link."""
+    state = require_state(state_dir)
+    if state.topology.overlay != "ipsec":
+        return interface
+    transports = {plan.id: plan.transport for plan in tunnel_plans(state.topology) if plan.store_id == store_id}
+    for tunnel in overlay_plan(state_dir, state)[1]:
+        if tunnel.id in transports and tunnel.initiator.ifname == interface:
+            return transports[tunnel.id]
+    return interface
 
 
 def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
@@ -69,6 +83,8 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
         save_state(state_dir, state)
     _attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+    if HQ_SITE in state.site_namespaces:
+        namespaces[HQ_SITE] = state.site_namespaces[HQ_SITE]
     create_internet(state.internet_namespace, attachments, namespaces)
     hubs_first = sorted(state.appliances, key=lambda r: topology.appliance(r.name).role != "hub")
 
@@ -102,14 +118,15 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
 
 
 def load_host_files(namespace: str, files: RenderedIpsec) -> None:
-    """Interface groups of the tunnel devices, then the rendered host firewall."""
+    """Interface groups of the tunnel devices and the rendered policy rules (guest Wi-Fi only
+    through its breakout link's table), then the rendered host firewall."""
     existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
     groups = [
         f"link set {ifname} group {group}"
         for ifname, group in files.interface_groups().items()
         if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
     ]
-    ip_batch(namespace, groups)
+    ip_batch(namespace, groups + files.policy_rules())
     if files.nftables:
         ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
         system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)

@@ -63,6 +63,11 @@ class RenderedIpsec:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
         return {m.group(1): int(m.group(2)) for line in self.routing.splitlines() if (m := _GROUP.match(line))}
 
+    def policy_rules(self) -> list[str]:
+        """The routing companion's `rule add …` lines (`ip -batch` syntax); the lab's transport
+        tables carry the rendered numbers, so they route as on a real appliance."""
+        return [line for line in self.routing.splitlines() if line.startswith("rule add ")]
+
     def tunnel_interfaces(self) -> dict[str, str]:
         """tunnel id → its rendered tunnel interface name (from if_id and the routing file)."""
         names = {int(m.group(2)): m.group(1) for line in self.routing.splitlines() if (m := _LINK_ADD.match(line))}

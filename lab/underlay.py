@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.devices.views import transport_table
 from storestack.lab import system
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabTopology
@@ -40,7 +41,12 @@ INTERNET_SERVICE = IPv4Address("198.18.254.80")
 DYNAMIC_GATEWAY = IPv4Address("198.18.0.1")
 _FIRST_DYNAMIC = int(IPv4Address("198.18.1.0"))
 _HUB_POOL = IPv4Network("198.18.255.0/24")
-_FIRST_TABLE = 100
+# HQ's own internet line: the breakout the hubs send the stores' office internet traffic to.
+HQ_PUBLIC = IPv4Address("198.18.254.1")
+HQ_SITE = "hq"
+# The hub's (and HQ's) table for traffic from its public address; a store transport's table is
+# the rendered config's (`transport_table`), so the rendered rules and routes land in it.
+_SITE_TABLE = 100
 NFT_TABLE = "storestack_wan"
 
 
@@ -81,10 +87,22 @@ def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
                 port=f"h{hub_index}",
                 address=IPv4Interface(f"{public}/32"),
                 gateway=DYNAMIC_GATEWAY,
-                table=_FIRST_TABLE,
+                table=_SITE_TABLE,
             )
         )
         hub_index += 1
+    if topology.sites is not None:
+        attachments.append(
+            WanAttachment(
+                site=HQ_SITE,
+                kind="site",
+                ifname="wan",
+                port="hq",
+                address=IPv4Interface(f"{HQ_PUBLIC}/32"),
+                gateway=DYNAMIC_GATEWAY,
+                table=_SITE_TABLE,
+            )
+        )
     seen: dict[str, int] = {}
     dynamic = 0
     for link in topology.links:
@@ -107,7 +125,7 @@ def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
                 port=f"s{number}-{transport_index}",
                 address=address,
                 gateway=gateway,
-                table=_FIRST_TABLE + transport_index,
+                table=transport_table(transport_index),
             )
         )
     return attachments
@@ -224,6 +242,7 @@ class WanEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: str
+    kind: Literal["store", "hub", "site"]
     ifname: str
     address: IPv4Address
     ipsec_packets: int
@@ -238,7 +257,9 @@ class WanEvidence(BaseModel):
 
     @property
     def encrypted_only(self) -> bool:
-        return self.cleartext_packets == 0 and self.ipsec_packets > 0
+        """Between sites only IKE/ESP; a breakout-only site (HQ's internet line) terminates no
+        tunnel, so it only must not carry anything but internet traffic."""
+        return self.cleartext_packets == 0 and (self.ipsec_packets > 0 or self.kind == "site")
 
 
 def wan_evidence(inet_ns: str, attachments: list[WanAttachment]) -> list[WanEvidence]:
@@ -253,6 +274,7 @@ def wan_evidence(inet_ns: str, attachments: list[WanAttachment]) -> list[WanEvid
     return [
         WanEvidence(
             site=a.site,
+            kind=a.kind,
             ifname=a.ifname,
             address=a.address.ip,
             ipsec_packets=packets.get(_counter(a.port, "ipsec"), 0),

@@ -52,7 +52,7 @@ from storestack.network.model import (
     UnderlayRoute,
     Zone,
 )
-from storestack.network.sla import build_store_sla
+from storestack.network.sla import LOCAL_BREAKOUT_SEGMENTS, SlaClassPolicy, build_store_sla, transport_classes
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Address = ipaddress.IPv4Address
@@ -138,6 +138,7 @@ class NetworkIntent:
         self._hubs: dict[str, HubIntent] = {}
         self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -282,6 +283,10 @@ class NetworkIntent:
         prepend = rank[1] + (1 if backup_hub else 0)
         role = self._role(index, link)
         bfd = BFD_CELLULAR if link.cellular else BFD_WIRED
+        classes = self._transport_classes.get(store.id)
+        if classes is None:
+            classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
+        sla = classes.get(link.name)
         store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
         store_ike, hub_ike = self.ike_id(f"{store.id}-{link.name}"), self.ike_id(hub.hostname)
         origin = "stack outputs" if live is not None else "derived"
@@ -306,6 +311,7 @@ class NetworkIntent:
             prepend=prepend,
             bfd=bfd,
             live=live is not None,
+            sla=sla,
         )
         hub_end = Tunnel(
             id=tid,
@@ -329,6 +335,7 @@ class NetworkIntent:
             bfd=bfd,
             live=live is not None,
             peer_transport=link.name,
+            sla=sla,
         )
         return store_end, hub_end
 
@@ -536,7 +543,7 @@ class NetworkIntent:
                 vlan=segment.vlan,
                 qos_class=_SEGMENT_QOS[kind],
                 trusted_marking=False,
-                enters_overlay=kind != "guest-wifi",
+                enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,
             )
             for kind, segment in store.segments.items()

@@ -35,6 +35,8 @@ APPLICATION_MARK_BASE = 0x5100
 APPLICATION_MARK_MASK = 0xFF00
 # Routing tables of SLA steering on Linux: one per path (transport x hub), from this number.
 STEERING_TABLE_BASE = 5100
+# Segments whose traffic never enters the overlay: it breaks out locally (NATed).
+LOCAL_BREAKOUT_SEGMENTS = frozenset({"guest-wifi"})
 # BFD and FRR accept 2-255 consecutive losses; fewer than 3 flaps on a single lost probe.
 MIN_CONSECUTIVE_LOSSES = 3
 MAX_CONSECUTIVE_LOSSES = 255
@@ -221,6 +223,36 @@ def sla_class_policy(name: str, spec: SlaClass, probe: str) -> SlaClassPolicy:
     )
 
 
+def transport_classes(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass]) -> dict[str, SlaClassPolicy]:
+    """Per transport, the strictest SLA class among the overlay applications eligible on it:
+    what a single detector per tunnel (one BFD session per peer) must enforce. A transport no
+    overlay application may use has none."""
+    policy = store.sla
+    strictest: dict[str, SlaClassPolicy] = {}
+    for spec in policy.applications.values():
+        if not any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments):
+            continue
+        cls = _class_policy(store, fleet_classes, spec.sla)
+        for link in store.wan:
+            if link.kind in spec.transports and (spec.cellular or not link.cellular):
+                current = strictest.get(link.name)
+                if current is None or _strictness(cls) < _strictness(current):
+                    strictest[link.name] = cls
+    return strictest
+
+
+def _strictness(cls: SlaClassPolicy) -> tuple[float, int, str]:
+    return (cls.thresholds.loss_percent, cls.timers.detection_seconds, cls.name)
+
+
+def _class_policy(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass], name: str) -> SlaClassPolicy:
+    """A class of the store's policy; a class the store redefines gets a probe name of its own,
+    so a hub serving many stores never meets two different timers under one name."""
+    spec = store.sla.classes[name]
+    own = fleet_classes.get(name) != spec
+    return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
+
+
 def build_store_sla(
     store: ResolvedStore,
     fleet_classes: Mapping[str, SlaClass],
@@ -228,18 +260,13 @@ def build_store_sla(
     overlay_segments: frozenset[str],
     tunnels: dict[tuple[str, str], tuple[str, IPv4Address | None]],
 ) -> StoreSlaPolicy:
-    """The store's SLA policy. `fleet_classes`: the fleet's own classes (a class the store
-    redefines gets a probe name of its own, so a hub serving many stores never meets two
-    different timers under one name); `hubs`: primary first; `overlay_segments`: the zones whose traffic
+    """The store's SLA policy. `fleet_classes`: the fleet's own classes; `hubs`: primary first; `overlay_segments`: the zones whose traffic
     enters the overlay; `tunnels`: (transport, hub) → (tunnel id, hub's overlay address)."""
     policy = store.sla
     classes: dict[str, SlaClassPolicy] = {}
 
     def class_policy(name: str) -> SlaClassPolicy:
-        spec = policy.classes[name]
-        own = fleet_classes.get(name) != spec
-        probe = probe_name(f"{name}-{store.id}" if own else name)
-        found = classes[name] = sla_class_policy(name, spec, probe)
+        found = classes[name] = _class_policy(store, fleet_classes, name)
         return found
 
     # Port-specific applications first: a segment's catch-all must not shadow them.
