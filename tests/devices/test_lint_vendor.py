@@ -3,6 +3,8 @@ caught on a deliberately broken copy of a real rendered config."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
@@ -67,6 +69,13 @@ def _broken(config: ConfigFile, old: str, new: str, count: int = 1) -> ConfigFil
         config.text.replace(old, new, count),
         config.store_id,
     )
+
+
+def _broken_re(config: ConfigFile, pattern: str, replacement: str) -> ConfigFile:
+    """`_broken` for a value the SLA classes decide: the first match of `pattern` replaced."""
+    text, count = re.subn(pattern, replacement, config.text, count=1)
+    assert count == 1, f"{pattern!r} is not in the rendered {config.platform} config"
+    return ConfigFile(config.name, config.platform, config.role, config.hostname, text, config.store_id)
 
 
 def _rules(findings: list[Finding]) -> set[str]:
@@ -159,13 +168,24 @@ def test_cisco_missing_pfs_shows_in_the_tunnel_proposals(fleet: Fleet) -> None:
 
 def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
-    # The strict class's test: 3 probes 2 s apart, so a 6 s period never completes a test.
-    broken = _broken(config, " frequency 7\n", " frequency 6\n")
-    assert any(f.rule == "vrp-nqa-timers" and "frequency 6" in f.message for f in _lint(broken))
+    # The strict class's test with a period of exactly interval x probe-count: never completes.
+    test = re.search(
+        r"SLA-STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        config.text,
+    )
+    assert test is not None
+    probes, interval, frequency = (int(value) for value in test.groups())
+    tight = probes * interval
+    broken = _broken(
+        config,
+        f" interval seconds {interval}\n timeout 1\n frequency {frequency}\n",
+        f" interval seconds {interval}\n timeout 1\n frequency {tight}\n",
+    )
+    assert any(f.rule == "vrp-nqa-timers" and f"frequency {tight}" in f.message for f in _lint(broken))
     # The pre-fix probe: frequency 5 with the default 3 probes 4 s apart and a 1 s timeout.
     old = _broken(
         config,
-        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 7\n",
+        f" probe-count {probes}\n interval seconds {interval}\n timeout 1\n frequency {frequency}\n",
         " frequency 5\n timeout 1\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "frequency 5" in f.message for f in _lint(old))
@@ -265,18 +285,12 @@ def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape
 
 def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
-    # The strict class's train: 100 packets 50 ms apart and 1 s timeout need more than 5 s.
-    train = _broken(
-        config,
-        " tag SLA-STRICT\n threshold 150\n timeout 1000\n frequency 6\n",
-        " tag SLA-STRICT\n threshold 150\n timeout 1000\n frequency 5\n",
+    # The strict class's train (tens of packets and a 1 s timeout) does not fit in one second.
+    train = _broken_re(
+        config, r"( tag SLA-STRICT\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
     )
-    assert any(f.rule == "cisco-ip-sla-timers" and "frequency 5 s" in f.message for f in _lint(train))
-    delay = _broken(
-        config,
-        "track 14 ip sla 14 state\n delay down 2 up 15",
-        "track 14 ip sla 14 state\n delay down 2 up 300",
-    )
+    assert any(f.rule == "cisco-ip-sla-timers" and "frequency 1 s" in f.message for f in _lint(train))
+    delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 300")
     assert "cisco-track-delay" in _rules(_lint(delay))
     unscheduled = _broken(config, "ip sla schedule 14 life forever start-time now\n", "")
     assert any(f.rule == "cisco-ip-sla-unscheduled" and "ip sla 14" in f.message for f in _lint(unscheduled))
@@ -290,14 +304,10 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
 
 def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
-    slow = _broken(config, " tag SLA-STRICT\n threshold 150\n", " tag SLA-STRICT\n threshold 400\n")
-    assert any(f.rule == "sla-threshold" and "latency 400" in f.message for f in _steering(fleet, slow))
-    late = _broken(
-        config,
-        "track 14 ip sla 14 state\n delay down 2 up 15",
-        "track 14 ip sla 14 state\n delay down 2 up 5",
-    )
-    assert any(f.rule == "sla-threshold" and "recovery 5" in f.message for f in _steering(fleet, late))
+    slow = _broken_re(config, r" tag SLA-STRICT\n threshold \d+\n", " tag SLA-STRICT\n threshold 999\n")
+    assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
+    late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 177")
+    assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
     unknown = _broken(config, " tag SLA-STRICT\n", " tag SLA-GOLD\n")
     assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
     elsewhere = _broken(config, " udp-jitter 100.64.0.4 50504", " udp-jitter 100.64.9.9 50504")
@@ -323,18 +333,18 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
     unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA-STRICT tun4\n", "")
     assert any(f.rule == "vrp-nqa-unused" and "SLA-STRICT tun4" in f.message for f in _lint(unused))
-    many = _broken(
+    many = _broken_re(
         config,
-        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 7\n fail-percent 2\n",
-        " probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n fail-percent 2\n",
+        r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
+        r" probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "probe-count 16" in f.message for f in _lint(many))
     renamed = _broken(config, "acl name APP-POS 3202\n", "acl name APP-PAYMENTS 3202\n")
     assert any(
         f.rule == "sla-unknown-application" and "payments" in f.message for f in _steering(fleet, renamed)
     )
-    lax = _broken(config, " fail-percent 2\n threshold rtd 150\n", " fail-percent 20\n threshold rtd 150\n")
-    assert any(f.rule == "sla-threshold" and "loss % 20" in f.message for f in _steering(fleet, lax))
+    lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
+    assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
     cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA-BEST-EFFORT tun3\n"
     over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA-BUSINESS tun2\n")
     assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
@@ -351,7 +361,7 @@ def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
         count=-1,
     )
     assert any(f.rule == "fortios-health-check-unused" and "hub-lte1" in f.message for f in _lint(unused))
-    timers = _broken(config, "set probe-count 30\n", "set probe-count 40\n")
+    timers = _broken_re(config, r"set probe-count \d+\n", "set probe-count 40\n")
     assert "fortios-sdwan-timers" in _rules(_lint(timers))
     # The local preference that cancelled the SD-WAN rules: only the best path is installed.
     single = _broken(config, "    set ebgp-multipath enable\n", "")
@@ -366,16 +376,16 @@ def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
 
 def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "fortinet", "dual-wan")
-    lax = _broken(config, "set packetloss-threshold 2\n", "set packetloss-threshold 20\n")
-    assert any(f.rule == "sla-threshold" and "loss % 20" in f.message for f in _steering(fleet, lax))
+    lax = _broken_re(config, r"set packetloss-threshold \d+\n", "set packetloss-threshold 97\n")
+    assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
     # Bulk with an LTE member (4: hub2-lte1) and an early return to the primary.
-    over_lte = _broken(
+    over_lte = _broken_re(
         config,
-        "set priority-members 1 3\n            set hold-down-time 60",
-        "set priority-members 1 3 4\n            set hold-down-time 10",
+        r"set priority-members 1 3\n            set hold-down-time \d+",
+        "set priority-members 1 3 4\n            set hold-down-time 7",
     )
     findings = _steering(fleet, over_lte)
     assert any(
         f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message for f in findings
     )
-    assert any(f.rule == "sla-threshold" and "after 10 s" in f.message for f in findings)
+    assert any(f.rule == "sla-threshold" and "after 7 s" in f.message for f in findings)
