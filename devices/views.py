@@ -537,12 +537,12 @@ STEERED_PLATFORMS = frozenset(("cisco_xe", "huawei_vrp", "fortinet"))
 
 
 def _application_rules(
-    application: ApplicationPolicy, sources: list[SegmentView], segments: list[SegmentView]
+    application: ApplicationPolicy, sources: list[SegmentView], local: list[Net]
 ) -> list[AclRule]:
     """What an application's policy routing matches: its segments' traffic to anywhere but the
-    store's own segments, on its ports."""
+    store itself (its segments and the appliance's loopback), on its ports."""
     protocol = "ip" if application.protocol == "any" else application.protocol
-    rules = [AclRule("deny", "ip", source.net, local.net) for source in sources for local in segments]
+    rules = [AclRule("deny", "ip", source.net, net) for source in sources for net in local]
     if application.ports:
         rules += [
             AclRule("permit", protocol, source.net, None, low, high if high != low else None)
@@ -756,7 +756,11 @@ class ViewBuilder:
             aws_links=[link for link in wan if link.name in aws_link_names],
             steering=(
                 self._steering(
-                    profile.name, intent, segments, [tunnel for link in wan for tunnel in link.tunnels]
+                    profile.name,
+                    intent,
+                    segments,
+                    [tunnel for link in wan for tunnel in link.tunnels],
+                    loopback_net,
                 )
                 if profile.name in STEERED_PLATFORMS
                 else None
@@ -789,7 +793,12 @@ class ViewBuilder:
             )
 
     def _steering(
-        self, platform: str, intent: StoreIntent, segments: list[SegmentView], tunnels: list[TunnelView]
+        self,
+        platform: str,
+        intent: StoreIntent,
+        segments: list[SegmentView],
+        tunnels: list[TunnelView],
+        loopback: Net,
     ) -> SteeringView:
         """The intent's application classes as the vendor platforms steer them: a probe per
         (tunnel, SLA class) that some application uses, and per segment the applications its
@@ -817,6 +826,7 @@ class ViewBuilder:
             )
         by_id = {tunnel.id: tunnel for tunnel in tunnels}
         by_kind = {segment.kind: segment for segment in segments}
+        local = [*(segment.net for segment in segments), loopback]
         probes: dict[tuple[str, str], ProbeView] = {}
 
         def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
@@ -865,7 +875,7 @@ class ViewBuilder:
                     acl=Acl(
                         APPLICATION_ACL_PREFIX + tag,
                         3201 + len(applications),
-                        _application_rules(application, sources, segments),
+                        _application_rules(application, sources, local),
                     ),
                     paths=paths,
                 )
