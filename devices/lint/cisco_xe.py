@@ -330,13 +330,16 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 
 
 _JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")
+# An operation's tag is at most 16 characters (CISCO-RTTMON-MIB rttMonCtrlAdminTag).
+_TAG_MAX = 16
 _PROBE_OPERATIONS = ("udp-jitter", "icmp-jitter", "icmp-echo")
 
 
 @register_rule(PLATFORM)
 def tracking(config: ConfigFile) -> Iterator[Finding]:
-    """Every IP SLA operation is scheduled (else it never runs) and tracked, and every track is
-    referenced by a route or a route-map (else it measures and moves nothing)."""
+    """Every IP SLA operation is scheduled (else it never runs), tracked and tagged within 16
+    characters, and every track is referenced by a route or a route-map (else it measures and
+    moves nothing)."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
@@ -348,6 +351,11 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
         w = sla.words
         if w[:2] != ["ip", "sla"] or len(w) != 3 or not w[2].isdigit():
             continue
+        for line in sla.children:
+            if line.words[0] == "tag" and len(line.text) - len("tag ") > _TAG_MAX:
+                yield config.finding(
+                    line.number, "cisco-ip-sla-tag", f"{sla.text}: tag longer than {_TAG_MAX} characters"
+                )
         if w[2] not in scheduled:
             yield config.finding(sla.number, "cisco-ip-sla-unscheduled", f"{sla.text} is never scheduled")
         if w[2] not in tracked:
@@ -361,8 +369,9 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
 
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
-    """The IP SLA operations (class: their `tag`) with their tracks and reactions, and the
-    application route-maps (`match ip address APP-<NAME>`) with their tracked next hops."""
+    """The IP SLA operations (class: their `tag`, the class name) with their tracks and
+    reactions, and the application route-maps (`match ip address APP-<NAME>`) with their
+    tracked next hops."""
     root = parse(config.text, ("!",))
     tracks = {after(line.words, "sla"): line for line in top(root, "track") if "sla" in line.words}
     reactions: dict[str, dict[str, int]] = {}

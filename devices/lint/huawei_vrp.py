@@ -178,8 +178,13 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 # AR object names longer than this are refused (command reference: ike peer, ipsec proposal,
-# ipsec profile take 1 to 15 characters).
-_NAME_LIMITS = {("ike", "peer"): 15, ("ipsec", "proposal"): 15, ("ipsec", "profile"): 15}
+# ipsec profile take 1 to 15 characters; an NQA test's administrator and test names 1 to 32).
+_NAME_LIMITS = {
+    ("ike", "peer"): 15,
+    ("ipsec", "proposal"): 15,
+    ("ipsec", "profile"): 15,
+    ("nqa", "test-instance"): 32,
+}
 
 
 @register_rule(PLATFORM)

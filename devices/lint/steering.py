@@ -1,7 +1,7 @@
 """Lint: the SLA probes and steering policies of the vendor store configs, against the SLA and
 application classes of the network intent (`StoreIntent.sla`).
 
-- Every probe names a class the store has (`SLA-<CLASS>`, or on FortiOS the class's SLA id),
+- Every probe names a class the store has (its name or `SLA-<CLASS>`; on FortiOS its SLA id),
   probes one of the store's tunnels, and spells the class's thresholds and timers as far as its
   platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s).
 - Every application's policy steers only over paths the intent allows it, in the intent's order:
@@ -56,12 +56,13 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
 
 
 def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:
-    """The class a probe names: its probe name (SLA-STRICT) or, on FortiOS, its 1-based SLA id."""
+    """The class a probe names: its name (IOS-XE tag), its probe name (VRP, SLA-STRICT) or, on
+    FortiOS, its 1-based SLA id."""
     classes = store.sla.classes
     if reference.isdigit():
         index = int(reference)
         return classes[index - 1] if 1 <= index <= len(classes) else None
-    return next((cls for cls in classes if cls.probe == reference), None)
+    return next((cls for cls in classes if reference in (cls.probe, cls.name)), None)
 
 
 def _check_probe(

@@ -287,7 +287,7 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     # The strict class's train (tens of packets and a 1 s timeout) does not fit in one second.
     train = _broken_re(
-        config, r"( tag SLA-STRICT\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
+        config, r"( tag strict\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
     )
     assert any(f.rule == "cisco-ip-sla-timers" and "frequency 1 s" in f.message for f in _lint(train))
     delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 300")
@@ -304,12 +304,14 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
 
 def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
-    slow = _broken_re(config, r" tag SLA-STRICT\n threshold \d+\n", " tag SLA-STRICT\n threshold 999\n")
+    slow = _broken_re(config, r" tag strict\n threshold \d+\n", " tag strict\n threshold 999\n")
     assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
     late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 177")
     assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
-    unknown = _broken(config, " tag SLA-STRICT\n", " tag SLA-GOLD\n")
+    unknown = _broken(config, " tag strict\n", " tag gold\n")
     assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
+    long_tag = _broken(config, " tag strict\n", " tag strict-and-rather-long\n")
+    assert "cisco-ip-sla-tag" in _rules(_lint(long_tag))
     elsewhere = _broken(config, " udp-jitter 100.64.0.4 50504", " udp-jitter 100.64.9.9 50504")
     assert any(
         f.rule == "sla-unknown-path" and "100.64.9.9" in f.message for f in _steering(fleet, elsewhere)
