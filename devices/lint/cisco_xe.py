@@ -338,8 +338,8 @@ _PROBE_OPERATIONS = ("udp-jitter", "icmp-jitter", "icmp-echo")
 @register_rule(PLATFORM)
 def tracking(config: ConfigFile) -> Iterator[Finding]:
     """Every IP SLA operation is scheduled (else it never runs), tracked and tagged within 16
-    characters, and every track is referenced by a route or a route-map (else it measures and
-    moves nothing)."""
+    characters, every track is referenced by a route or a route-map (else it measures and moves
+    nothing), and every application route-map is applied to an interface."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
@@ -364,6 +364,20 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
         if len(track.words) > 1 and track.words[1] not in used:
             yield config.finding(
                 track.number, "cisco-track-unused", f"{track.text}: no route or route-map uses it"
+            )
+    applied = {name for kind, name, _ in references(root) if kind == "route-map"}
+    for section in top(root, "route-map"):
+        steers = any(
+            line.words[:3] == ["match", "ip", "address"]
+            and len(line.words) > 3
+            and line.words[3].startswith(APPLICATION_ACL_PREFIX)
+            for line in section.children
+        )
+        if steers and section.words[1] not in applied:
+            yield config.finding(
+                section.number,
+                "cisco-policy-unapplied",
+                f"{section.text}: no interface applies it (ip policy route-map)",
             )
 
 

@@ -270,7 +270,7 @@ def _nqa_values(test: Line) -> dict[str, float]:
 @register_rule(PLATFORM)
 def tracking(config: ConfigFile) -> Iterator[Finding]:
     """Every NQA test is tracked by a policy route or a static route (else it measures and moves
-    nothing)."""
+    nothing), and every policy route is applied to an interface."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -278,6 +278,14 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
     for test in top(root, "nqa", "test-instance"):
         if " ".join(test.words[2:4]) not in used:
             yield config.finding(test.number, "vrp-nqa-unused", f"{test.text}: no route or policy tracks it")
+    applied = {name for kind, name, _ in references(root) if kind == "policy-based-route"}
+    for node in top(root, "policy-based-route"):
+        if node.words[1] not in applied:
+            yield config.finding(
+                node.number,
+                "vrp-policy-unapplied",
+                f"{node.text}: no interface applies it (ip policy-based-route)",
+            )
 
 
 @register_steering(PLATFORM)

@@ -4,7 +4,8 @@ application classes of the network intent (`StoreIntent.sla`).
 - Every probe names a class the store has (its name or `SLA-<CLASS>`; on FortiOS its SLA id),
   probes one of the store's tunnels, and spells the class's thresholds and timers as far as its
   platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s).
-- Every application's policy steers only over paths the intent allows it, in the intent's order:
+- Every application that rides the overlay has a policy, and it steers only over paths the
+  intent allows it, in the intent's order:
   never an LTE/5G path for a class that may not use one (guest and bulk), never a transport the
   class does not list. FortiOS rules return to a recovered member after the class's recovery.
 
@@ -53,6 +54,22 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             yield from _check_probe(config, store, tunnels, probe)
         for policy in facts.policies:
             yield from _check_policy(config, store, tunnels, policy)
+        steered = {
+            found.name
+            for policy in facts.policies
+            if (found := _application(policy.application, store)) is not None
+        }
+        for application in store.sla.applications:
+            if (
+                application.overlay
+                and application.name not in steered
+                and any(p.tunnel for p in application.paths)
+            ):
+                yield config.finding(
+                    0,
+                    "sla-application-unsteered",
+                    f"{application.name}: no policy steers it, so it follows BGP whatever its paths' quality",
+                )
 
 
 def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:

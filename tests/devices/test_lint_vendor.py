@@ -300,6 +300,8 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
     assert any(f.rule == "cisco-ip-sla-untracked" and "ip sla 14" in f.message for f in _lint(untracked))
     orphan = _broken(config, "ip sla schedule 14 life", "ip sla schedule 99 life")
     assert "ip-sla '99' is referenced but not defined" in [f.message for f in _lint(orphan)]
+    unapplied = _broken(config, " ip policy route-map STEER-POS\n", "")
+    assert any(f.rule == "cisco-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
 
 
 def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
@@ -308,6 +310,11 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
     late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 177")
     assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
+    # POS matched by another ACL: its route-map no longer steers it.
+    unsteered = _broken(config, " match ip address APP-POS\n", " match ip address CELLULAR-ALLOWED\n")
+    assert any(
+        f.rule == "sla-application-unsteered" and "pos" in f.message for f in _steering(fleet, unsteered)
+    )
     unknown = _broken(config, " tag strict\n", " tag gold\n")
     assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
     long_tag = _broken(config, " tag strict\n", " tag strict-and-rather-long\n")
@@ -333,6 +340,8 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
 
 def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
+    unapplied = _broken(config, " ip policy-based-route STEER-POS\n", "")
+    assert any(f.rule == "vrp-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
     unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA-STRICT tun4\n", "")
     assert any(f.rule == "vrp-nqa-unused" and "SLA-STRICT tun4" in f.message for f in _lint(unused))
     many = _broken_re(
@@ -380,6 +389,9 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     config = _store(fleet, "fortinet", "dual-wan")
     lax = _broken_re(config, r"set packetloss-threshold \d+\n", "set packetloss-threshold 97\n")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
+    renamed = _steering(fleet, _broken(config, 'set name "pos"\n', 'set name "tills"\n'))
+    assert "sla-unknown-application" in _rules(renamed)
+    assert any(f.rule == "sla-application-unsteered" and f.message.startswith("pos:") for f in renamed)
     # Bulk with an LTE member (4: hub2-lte1) and an early return to the primary.
     over_lte = _broken_re(
         config,
