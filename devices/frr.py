@@ -70,6 +70,8 @@ class FrrNeighbor:
 
 # bgpd takes `timers delayopen` of 1-240 s.
 MAX_DELAY_OPEN = 240
+# The floating management route's distance: below the segment anchors (254), above any protocol.
+MANAGEMENT_FLOAT_DISTANCE = 250
 
 
 def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
@@ -430,6 +432,12 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     for address, link in far_ends:
         via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
         routes.append((f"{address}/32", f"{via} table {link.table}"))
+    primary = view.tunnels[0] if view.tunnels else None
+    if primary is not None and _delay_open_of(_intent_tunnel(view, primary.id)):
+        # A recovered path waits (BGP DelayOpen) before BGP may use it, and a store's first
+        # sessions wait too: management keeps a floating way to HQ through the primary tunnel
+        # meanwhile, which any route BGP learns (distance 20) overrides.
+        routes.extend((net.cidr, f"{primary.inside_peer} {primary.ifname} {MANAGEMENT_FLOAT_DISTANCE}") for net in view.mgmt.ranges)
     if view.breakout is not None and view.breakout.gateway:
         # Guest Wi-Fi's own default route, in the breakout link's table only.
         routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
@@ -492,6 +500,10 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         bfd_profiles=sorted(set(bfd.values()), key=lambda profile: profile.name),
         aws_links=view.aws_links,
     )
+
+
+def _intent_tunnel(view: StoreApplianceView, tunnel_id: str) -> Tunnel | None:
+    return next((tunnel for tunnel in view.intent.tunnels if tunnel.id == tunnel_id), None)
 
 
 def _delay_open_of(tunnel: Tunnel | None) -> int | None:

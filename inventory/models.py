@@ -268,8 +268,8 @@ class TransportCost(Strict):
 
 
 def _default_sla_classes() -> dict[str, SlaClass]:
-    # POS and voice notice a bad path within seconds and come back after a clean quarter
-    # minute; best effort waits a minute so bulk flows do not swing between links.
+    # POS and voice notice a bad path within seconds and come back after ten clean seconds;
+    # best effort waits a minute so bulk flows do not swing between links.
     return {
         "strict": SlaClass(
             loss_percent=2.0,
@@ -278,7 +278,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
             detection_seconds=10,
             probe_interval_ms=100,
             hold_down_seconds=2,
-            recovery_seconds=15,
+            recovery_seconds=10,
         ),
         "realtime": SlaClass(
             loss_percent=1.0,
@@ -287,7 +287,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
             detection_seconds=10,
             probe_interval_ms=100,
             hold_down_seconds=2,
-            recovery_seconds=15,
+            recovery_seconds=10,
         ),
         "business": SlaClass(
             loss_percent=5.0,
