@@ -10,8 +10,11 @@ routing table. A class that sent nothing in the window has no current path.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
+from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
@@ -113,3 +116,56 @@ def path(state_dir: Path, store_id: str, application: str, *, window: float = 2.
         ],
         refused_on_cellular=refused_after - refused_before,
     )
+
+
+# Numbered TCP connection attempts, one line each: "<seq> <monotonic time> <ok|lost>". Accepted
+# and refused both prove the round trip, so the far end needs no listener.
+_PROBER = r"""
+import socket, sys, time
+address, port, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+seq = 0
+while True:
+    seq += 1
+    s = socket.socket(); s.settimeout(0.5)
+    try:
+        s.connect((address, port)); ok = "ok"
+    except ConnectionRefusedError:
+        ok = "ok"
+    except OSError:
+        ok = "lost"
+    finally:
+        s.close()
+    print(seq, time.monotonic(), ok, flush=True)
+    time.sleep(interval)
+"""
+
+
+class ProbeFlow:
+    """A real flow from a lab host while a `with` block runs: TCP connection attempts to
+    `address:port` every `interval` seconds from `namespace`, logged to `log`."""
+
+    def __init__(self, namespace: str, address: str, port: int, log: Path, interval: float = 0.1) -> None:
+        self.log = log
+        self._argv = ["ip", "netns", "exec", namespace, sys.executable, "-c", _PROBER, address, str(port), str(interval)]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ProbeFlow:
+        self._handle = self.log.open("wb")
+        self._process = subprocess.Popen(self._argv, stdout=self._handle, stderr=subprocess.DEVNULL)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        assert self._process is not None
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        self._handle.close()
+
+    def attempts(self) -> list[tuple[int, float, bool]]:
+        """(sequence number, monotonic time, reached) of every attempt so far."""
+        rows = []
+        for line in self.log.read_text().splitlines():
+            seq, at, outcome = line.split()
+            rows.append((int(seq), float(at), outcome == "ok"))
+        return rows

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.lab.cloudvpn import CloudTunnel
 from storestack.lab.errors import LabNotFoundError
 from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
@@ -98,6 +99,8 @@ class LabState(BaseModel):
     site_namespaces: dict[str, str] = Field(default_factory=dict)
     # In-band management (lab/inband.py): the relay from the appliances' 127.0.0.1 ports into HQ.
     relay_pidfile: str | None = None
+    # The cloud VPN stand-in's tunnels, from the offline plan (lab/cloudvpn.py; PSKs apart, 0600).
+    cloud_tunnels: list[CloudTunnel] = Field(default_factory=list)
 
     def is_emulated(self, appliance: str) -> bool:
         return self.topology.appliance(appliance).emulated

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
@@ -62,16 +63,22 @@ class WanAttachment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site: str  # appliance name (or a stand-in site of the lab)
-    kind: Literal["store", "hub", "site"]
+    kind: Literal["store", "hub", "cloud", "site"]  # site: HQ's breakout line, no tunnels
     ifname: str  # in the site's namespace
     port: str  # on the internet namespace's bridge
     address: IPv4Interface
     gateway: IPv4Address
     table: int  # the site's routing table for traffic from `address`
+    # More /32s on the same veth, routed like `address` (the cloud stand-in's tunnel endpoints).
+    extra_addresses: tuple[IPv4Address, ...] = ()
 
 
-def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
-    """Every WAN veth the ipsec overlay needs: one per store transport, one per FRR hub."""
+CLOUD_SITE = "cloud"
+
+
+def wan_attachments(topology: LabTopology, cloud_endpoints: Sequence[IPv4Address] = ()) -> list[WanAttachment]:
+    """Every WAN veth the ipsec overlay needs: one per store transport, one per FRR hub, HQ's
+    breakout, and the cloud VPN stand-in's (all its tunnel endpoints on one line)."""
     frr = {a.name for a in topology.appliances if a.platform == "frr"}
     attachments: list[WanAttachment] = []
     hub_index = 0
@@ -91,6 +98,19 @@ def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
             )
         )
         hub_index += 1
+    if topology.sites is not None and cloud_endpoints:
+        attachments.append(
+            WanAttachment(
+                site=CLOUD_SITE,
+                kind="cloud",
+                ifname="wan",
+                port="cloud",
+                address=IPv4Interface(f"{cloud_endpoints[0]}/32"),
+                gateway=DYNAMIC_GATEWAY,
+                table=_SITE_TABLE,
+                extra_addresses=tuple(dict.fromkeys(cloud_endpoints[1:])),
+            )
+        )
     if topology.sites is not None:
         attachments.append(
             WanAttachment(
@@ -168,6 +188,7 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
         inet.append(f"link set {attachment.port} master {BRIDGE} up")
         if attachment.address.network.prefixlen == 32:
             inet.append(f"route add {attachment.address.ip}/32 dev {BRIDGE}")
+        inet += [f"route add {extra}/32 dev {BRIDGE}" for extra in attachment.extra_addresses]
     ip_batch(inet_ns, inet)
     by_site: dict[str, list[str]] = {}
     for attachment in attachments:
@@ -178,6 +199,11 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
             f"rule add from {attachment.address.ip} lookup {attachment.table} pref {attachment.table}",
             *route_lines(attachment),
         ]
+        for extra in attachment.extra_addresses:
+            lines += [
+                f"addr add {extra}/32 dev {attachment.ifname}",
+                f"rule add from {extra} lookup {attachment.table} pref {attachment.table}",
+            ]
     for site, lines in by_site.items():
         wans = [a.ifname for a in attachments if a.site == site]
         _in_namespace(namespaces[site], "sysctl -qw " + " ".join(f"net.ipv6.conf.{name}.disable_ipv6=1" for name in wans))
@@ -242,7 +268,7 @@ class WanEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: str
-    kind: Literal["store", "hub", "site"]
+    kind: Literal["store", "hub", "cloud", "site"]
     ifname: str
     address: IPv4Address
     ipsec_packets: int

@@ -65,11 +65,14 @@ class CryptoPolicy:
         )
 
 
-# AES-256-GCM with PRF SHA-384 and ECP-384 (group 20): the suite every platform we render supports
-# (IOS-XE, VRP, FortiOS, strongSwan) and one AWS Site-to-Site VPN accepts (phase 1 and 2:
-# AES256-GCM-16, SHA2-384, DH group 20).
+# IKE: AES-256-GCM with PRF SHA-384 and ECP-384 (group 20) first; then AES-256-CBC with
+# HMAC-SHA-256 (integrity and PRF) and group 20, the suite Huawei AR routers take: their IKE
+# proposal documents CBC ciphers only (`encryption-algorithm aes-256`, `integrity-algorithm`,
+# `prf hmac-sha2-256`, `dh group20`), so a VRP end offers that one and every other end accepts it.
+# ESP: AES-256-GCM with PFS group 20 everywhere (VRP: `esp encryption-algorithm aes-256-gcm-128`).
+# AWS Site-to-Site VPN accepts all of it (AES256-GCM-16 / AES256, SHA2-384 / SHA2-256, group 20).
 FLEET_CRYPTO = CryptoPolicy(
-    ike=(IkeProposal("aes256gcm16", "sha384", 20),),
+    ike=(IkeProposal("aes256gcm16", "sha384", 20), IkeProposal("aes256", "sha256", 20)),
     esp=(EspProposal("aes256gcm16", None, 20),),
 )
 
@@ -97,3 +100,49 @@ def aws_tunnel_options(policy: CryptoPolicy = FLEET_CRYPTO) -> dict[str, object]
         "phase2_lifetime_seconds": policy.esp_lifetime_seconds,
         "dpd_timeout_seconds": policy.dpd_interval_seconds * policy.dpd_retries,
     }
+
+
+def policy_from_aws_options(options: dict[str, object]) -> CryptoPolicy:
+    """The policy an AWS VpnConnection tunnel's options (without the `tunnelN_` prefix, as
+    `aws_tunnel_options` spells them) accept: every combination AWS would negotiate.
+
+    Raises ValueError naming an algorithm this mapping does not know."""
+    encryption = {aws: ours for ours, aws in _AWS_ENCRYPTION.items()}
+    integrity = {aws: ours for ours, aws in _AWS_INTEGRITY.items()}
+
+    def names(key: str, table: dict[str, str]) -> list[str]:
+        values = options.get(key) or []
+        assert isinstance(values, list)
+        unknown = [str(v) for v in values if str(v) not in table]
+        if unknown:
+            raise ValueError(f"{key}: {', '.join(unknown)} not known (known: {', '.join(sorted(table))})")
+        return [table[str(v)] for v in values]
+
+    def groups(key: str) -> list[int]:
+        values = options.get(key) or []
+        assert isinstance(values, list)
+        numbers = [int(float(str(v))) for v in values]
+        unknown = [str(n) for n in numbers if n not in _STRONGSWAN_DH]
+        if unknown:
+            raise ValueError(f"{key}: DH group {', '.join(unknown)} not known")
+        return numbers
+
+    hashes = names("phase1_integrity_algorithms", integrity)
+    ike = tuple(
+        IkeProposal(enc, prf, group)
+        for enc in names("phase1_encryption_algorithms", encryption)
+        for prf in hashes
+        for group in groups("phase1_dh_group_numbers")
+    )
+    esp = tuple(
+        EspProposal(enc, None if "gcm" in enc else hash_, group)
+        for enc in names("phase2_encryption_algorithms", encryption)
+        for hash_ in (names("phase2_integrity_algorithms", integrity) or [None])
+        for group in groups("phase2_dh_group_numbers")
+    )
+    return CryptoPolicy(
+        ike=tuple(dict.fromkeys(ike)),
+        esp=tuple(dict.fromkeys(esp)),
+        ike_lifetime_seconds=int(float(str(options.get("phase1_lifetime_seconds", 28800)))),
+        esp_lifetime_seconds=int(float(str(options.get("phase2_lifetime_seconds", 3600)))),
+    )

@@ -97,6 +97,10 @@ def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_
 
     assert result.ok, result.problems
     assert not [c for c in result.reachability if not c.matches]
+    # The stores' AWS tunnels, to the cloud stand-in configured from the offline plan.
+    aws = {t.tunnel.id for t in result.tunnels if t.tunnel.responder == "cloud-vpn"}
+    assert aws == {t.id for s in STORES for t in intent.store(s).tunnels if t.kind == "store-aws"}
+    assert aws, "nw-0001 has AWS tunnels in the intent"
     assert all(t.tunnel.up for t in result.tunnels)
     denied = [c for c in result.reachability if not c.allowed]
     assert denied and not any(c.reachable for c in denied)
