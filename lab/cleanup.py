@@ -19,7 +19,7 @@ from storestack.lab.inband import RELAY_PIDFILE
 from storestack.lab.models import DownReport
 from storestack.lab.namespaces import pids_in_namespaces
 from storestack.lab.relay import relay_pid
-from storestack.lab.sshd import delete_user
+from storestack.lab.sshd import confirm_dir, delete_user
 from storestack.lab.state import EMULATOR_DIR, SSH_DIR, LabState, lab_prefix, lab_username
 from storestack.lab.system import ip_batch
 
@@ -75,6 +75,8 @@ def cleanup(state_dir: Path, state: LabState | None) -> DownReport:
     # charon ran inside its namespace and is gone with the processes above; its files
     # (swanctl.conf holds the PSKs) go now.
     ipsec.cleanup_dirs(namespaces | ipsec.prefixed_instances(prefix))
+    # The appliances' commit-confirm timers died with the login user's processes above.
+    shutil.rmtree(confirm_dir(prefix), ignore_errors=True)
     user_removed = delete_user(username)
     if ssh_dir.is_dir():
         for pidfile in (*ssh_dir.glob("sshd-*.pid"), ssh_dir / RELAY_PIDFILE):

@@ -44,6 +44,7 @@ from storestack.lab.sshd import (
     create_user,
     free_ports,
     generate_host_key,
+    install_confirm,
     ssh_answers,
     start_sshd,
 )
@@ -186,6 +187,7 @@ def up(
         list(pool.map(lambda runtime: start_frr(state, runtime), [*runtimes, *([cloud] if cloud else [])]))
 
     _notify(f"starting {len(shards)} sshd")
+    install_confirm(state)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda shard: start_sshd(state_dir, state, shard), shards))
     if managed:
