@@ -288,7 +288,7 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
         config, r"( tag strict\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
     )
     assert any(f.rule == "cisco-ip-sla-timers" and "frequency 1 s" in f.message for f in _lint(train))
-    delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 300")
+    delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+)(?: up \d+)?\n", r"\1 up 300\n")
     assert "cisco-track-delay" in _rules(_lint(delay))
     unscheduled = _broken(config, "ip sla schedule 14 life forever start-time now\n", "")
     assert any(f.rule == "cisco-ip-sla-unscheduled" and "ip sla 14" in f.message for f in _lint(unscheduled))
@@ -306,7 +306,7 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     slow = _broken_re(config, r" tag strict\n threshold \d+\n", " tag strict\n threshold 999\n")
     assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
-    late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 177")
+    late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+)(?: up \d+)?\n", r"\1 up 177\n")
     assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
     # POS matched by another ACL: its route-map no longer steers it.
     unsteered = _broken(config, " match ip address APP-POS\n", " match ip address CELLULAR-ALLOWED\n")
