@@ -29,7 +29,7 @@ from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import get_platform
+from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
@@ -171,6 +171,8 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     )
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
+    for platform in PLATFORMS.values():
+        env.filters.update(platform.template_filters)
     return env
 
 
