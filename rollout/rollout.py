@@ -30,7 +30,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
+from storestack.common.journal import (
+    RUNS_DIR,
+    JournalError,
+    RunSteps,
+    StepRecord,
+    StepStatus,
+    load_steps_journal,
+    steps_journal,
+)
 from storestack.devices.errors import DevicesError
 from storestack.devices.intended import (
     IntendedConfig,
@@ -47,7 +55,7 @@ from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
-from storestack.rollout.runner import JournalWriter, Step, StepFailed, StepOutcome, run_steps
+from storestack.rollout.runner import Step, StepFailed, StepOutcome, finish_run, run_steps
 from storestack.rollout.verify import (
     StoreVerifier,
     expectation,
@@ -125,7 +133,7 @@ class RolloutOptions:
         }
 
     @classmethod
-    def from_journal(cls, journal: RunJournal, *, state_dir: Path, **overrides: Any) -> RolloutOptions:
+    def from_journal(cls, journal: RunSteps, *, state_dir: Path, **overrides: Any) -> RolloutOptions:
         saved = journal.options
         try:
             options = cls(
@@ -153,7 +161,7 @@ class RolloutOptions:
 class RolloutObserver:
     """Progress for a display. Called from worker threads; implementations must be thread-safe."""
 
-    def on_start(self, journal: RunJournal, mode: str) -> None: ...
+    def on_start(self, journal: RunSteps, mode: str) -> None: ...
     def on_step(self, store: str, record: StepRecord) -> None: ...
     def on_detail(self, store: str, text: str) -> None: ...
 
@@ -528,7 +536,7 @@ def steps() -> list[Step[StoreRun]]:
 
 @dataclass
 class RolloutResult:
-    journal: RunJournal
+    journal: RunSteps
     options: RolloutOptions
     outputs_mode: str
     nothing_to_do: bool = False
@@ -548,15 +556,15 @@ def load_targets(path: Path) -> ApplianceInventory:
         raise RolloutConfigError(f"{path}: not a valid appliance inventory: {exc}") from None
 
 
-def start_journal(options: RolloutOptions) -> RunJournal:
-    journal = RunJournal.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
-    journal.save(options.runs_dir)
+def start_journal(options: RolloutOptions) -> RunSteps:
+    journal = RunSteps.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
+    steps_journal(options.runs_dir, journal).save()
     return journal
 
 
-def load_journal(state_dir: Path, run_id: str) -> RunJournal:
+def load_journal(state_dir: Path, run_id: str) -> RunSteps:
     try:
-        journal = RunJournal.load(state_dir / RUNS_DIR.name, run_id)
+        journal = load_steps_journal(state_dir / RUNS_DIR.name, run_id).record
     except JournalError as exc:
         raise RolloutConfigError(str(exc)) from None
     if journal.kind != KIND:
@@ -567,7 +575,7 @@ def load_journal(state_dir: Path, run_id: str) -> RunJournal:
 def run_rollout(
     options: RolloutOptions,
     *,
-    journal: RunJournal | None = None,
+    journal: RunSteps | None = None,
     observer: RolloutObserver | None = None,
     stop: threading.Event | None = None,
     environment: Environment | None = None,
@@ -592,7 +600,7 @@ def run_rollout(
     elif all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
         env.close()
         return RolloutResult(journal, options, env.outputs_mode, nothing_to_do=True)
-    writer = JournalWriter(journal, options.runs_dir)
+    journal_file = steps_journal(options.runs_dir, journal)
     observer.on_start(journal, env.outputs_mode)
     failed = threading.Event()
     step_list = steps()
@@ -608,7 +616,7 @@ def run_rollout(
     def roll(store_id: str) -> bool:
         run = StoreRun(env, options, store_id, journal.run_id, observer)
         try:
-            return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
+            return run_steps(journal_file, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
         finally:
             env.batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
 
@@ -623,13 +631,13 @@ def run_rollout(
     finally:
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
-        writer.finish()
+        finish_run(journal_file)
     with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
         (options.state_dir / "rollout" / journal.run_id).rmdir()
     return RolloutResult(journal, options, env.outputs_mode)
 
 
-def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunJournal, RolloutOptions]:
+def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunSteps, RolloutOptions]:
     """A rollout's journal and the options it started with (`overrides`: concurrency, fail_fast)."""
     journal = load_journal(state_dir, run_id)
     options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.common.journal import RunSteps, StepRecord, StepStatus, load_steps_journal
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
@@ -26,8 +26,8 @@ from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.plan import planned_store_outputs
 
 
-def journal_with(**steps: dict[str, object]) -> RunJournal:
-    journal = RunJournal.start("rollout", {"nw-0101": STEP_NAMES}, {"stores": ["nw-0101"], "dry_run": False})
+def journal_with(**steps: dict[str, object]) -> RunSteps:
+    journal = RunSteps.start("rollout", {"nw-0101": STEP_NAMES}, {"stores": ["nw-0101"], "dry_run": False})
     for name, changes in steps.items():
         record = journal.subjects["nw-0101"].step(name)
         for key, value in changes.items():
@@ -90,7 +90,7 @@ def test_options_survive_the_journal_for_resume(tmp_path: Path) -> None:
         stores=("nw-0001", "nw-0002"), fleet_path=tmp_path / "fleet", lab_state_dir=tmp_path / "lab",
         verify_timeout=12.0, failover=False, state_dir=tmp_path,
     )
-    journal = RunJournal.start("rollout", {s: STEP_NAMES for s in options.stores}, options.to_journal())
+    journal = RunSteps.start("rollout", {s: STEP_NAMES for s in options.stores}, options.to_journal())
     again = RolloutOptions.from_journal(journal, state_dir=tmp_path, concurrency=2)
     assert again.stores == options.stores and again.concurrency == 2
     assert again.lab_state_dir == (tmp_path / "lab").resolve()
@@ -229,7 +229,7 @@ def test_one_store_failing_stops_the_others_only_with_fail_fast(
     )
     result = run_rollout(options, environment=FakeEnvironment(), observer=seen)  # type: ignore[arg-type]
 
-    journal = RunJournal.load(tmp_path / "runs", result.journal.run_id)
+    journal = load_steps_journal(tmp_path / "runs", result.journal.run_id).record
     assert journal.subjects["nw-0001"].status is StepStatus.FAILED
     other = {step.name: step.status for step in journal.subjects["nw-0002"].steps}
     if fail_fast:
