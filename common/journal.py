@@ -31,6 +31,7 @@ from storestack.common.files import atomic_write_text
 RUNS_DIR = Path(".storestack") / "runs"
 JOURNAL_FILE_MODE = 0o600
 
+
 class JournalError(CommonFamily, UsageError):
     """A journal could not be found or read."""
 
