@@ -239,7 +239,9 @@ class _Run:
             else:
                 running, health_outputs = self.read_state()
             assert self.context.backups is not None
-            result.backup_path = str(self.context.backups.save(self.target, running))
+            # Flushed to disk only before a change is sent (below): a no-op waits for no disk.
+            backup = self.context.backups.save(self.target, running, durable=False)
+            result.backup_path = str(backup)
             self.backup_text = running
         with self.stage("diff"):
             diff = compute_diff(running, self.intended.text, self.target.platform)
@@ -254,6 +256,8 @@ class _Run:
         if diff.in_sync:
             result.outcome = "unchanged"
             return
+        # The backup is what a rollback restores: on disk before the first line goes out.
+        BackupStore.make_durable(backup)
 
         if self.options.verify_health and self.driver.health_checks:
             with self.stage("health"):
