@@ -100,24 +100,18 @@ class Environment:
     no_data_plane: frozenset[str] = frozenset()
     links: LabLinks | None = None
     sessions: ShowSessions = field(init=False)
-    # The stores rolled out together: they meet before their hubs are pushed, once for all of
-    # them, and their verify steps read each hub's BGP state together.
-    batch: HubBatch = field(init=False)
-    hub_reader: HubBgpReader = field(init=False)
     _pin_lock: threading.Lock = field(default_factory=threading.Lock)
     lock_written: bool = False
 
     def __post_init__(self) -> None:
         self.sessions = ShowSessions(self.push_context)
-        self.batch = HubBatch(())
-        self.hub_reader = HubBgpReader(self.probe())
 
-    def start_batch(self, stores: Sequence[str]) -> HubBatch:
-        """The next batch of stores: a fresh meeting point and a fresh hub reader."""
-        self.batch = HubBatch(stores)
-        self.hub_reader = HubBgpReader(self.probe())
-        self.hub_reader.expect(expectation(self.fleet.store(store)) for store in stores)
-        return self.batch
+    def start_batch(self, stores: Sequence[str], *, after: threading.Event | None = None) -> HubBatch:
+        """The next batch of stores: a fresh meeting point and a fresh hub reader; its hub push
+        waits for `after` (the previous batch is done)."""
+        reader = HubBgpReader(self.probe())
+        reader.expect(expectation(self.fleet.store(store)) for store in stores)
+        return HubBatch(stores, after=after, reader=reader)
 
     @property
     def platforms(self) -> dict[str, str]:
@@ -157,11 +151,18 @@ class HubBatch:
 
     Every store of the batch either arrives (it is ready for its hubs) or leaves (it failed or
     stopped before, or is done); when none is still on its way, the first one through runs the
-    hub push for all that arrived, and the others take its result. Batches run one after the
-    other, so a hub push never meets a failover drill of another store.
+    hub push for all that arrived, and the others take its result. The push waits for `after`,
+    the previous batch being done: a batch prepares (validate … render) while the previous one
+    pushes and verifies, but a hub push never meets a failover drill of another store.
+
+    `reader` reads the hubs' BGP state for the batch's verify steps, together.
     """
 
-    def __init__(self, stores: Iterable[str]) -> None:
+    def __init__(
+        self, stores: Iterable[str], *, after: threading.Event | None = None, reader: HubBgpReader | None = None
+    ) -> None:
+        self.reader = reader
+        self._after = after
         self._on_the_way = set(stores)
         self._arrived: set[str] = set()
         self._ready = threading.Condition()
@@ -182,6 +183,8 @@ class HubBatch:
             self._ready.notify_all()
             self._ready.wait_for(lambda: not self._on_the_way)
             arrived = sorted(self._arrived)
+        if self._after is not None:
+            self._after.wait()
         with self._push_lock:
             # A push that raised is not run again by the next store: every store gets its error.
             if self._error is not None:

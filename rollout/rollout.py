@@ -22,8 +22,9 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,13 @@ from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
 from storestack.network.build import NetworkIntent
-from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
+from storestack.rollout.environment import (
+    DEFAULT_STATE_DIR,
+    ConnectionOptions,
+    Environment,
+    HubBatch,
+    prepare,
+)
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
 from storestack.rollout.runner import JournalWriter, Step, StepFailed, StepOutcome, run_steps
@@ -167,6 +174,8 @@ class StoreRun:
     store_id: str
     run_id: str
     observer: RolloutObserver
+    # The batch the store rolls out with: its hub push and its reader of the hubs' BGP state.
+    batch: HubBatch = field(default_factory=lambda: HubBatch(()))
     # A dry run keeps its rendered configs (secrets filled in, for an exact diff) here, in
     # memory: it writes no secret to disk.
     held_configs: dict[str, str] = field(default_factory=dict)
@@ -406,7 +415,7 @@ def step_push(run: StoreRun) -> StepOutcome:
         if result.failed:
             raise StepFailed(f"{result.name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
 
-    pusher, hub_results = env.batch.arrive(
+    pusher, hub_results = run.batch.arrive(
         run.store_id,
         lambda stores: push_batch_hubs(env, stores, lambda device, stage: run.detail(f"{device}: {stage}")),
     )
@@ -455,7 +464,7 @@ def step_verify(run: StoreRun) -> StepOutcome:
         return StepOutcome(summary="dry run: nothing to verify", skipped=True)
     env = run.env
     verifier = StoreVerifier(
-        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=env.hub_reader
+        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=run.batch.reader
     )
     drill = env.links is not None and run.options.failover
     if drill and run.changed is False and not run.options.drill_unchanged:
@@ -605,21 +614,37 @@ def run_rollout(
             failed.set()  # before anyone hears of it: with --fail-fast no other store starts a step
         observer.on_step(store_id, record)
 
-    def roll(store_id: str) -> bool:
-        run = StoreRun(env, options, store_id, journal.run_id, observer)
+    def roll(store_id: str, batch: HubBatch) -> bool:
+        run = StoreRun(env, options, store_id, journal.run_id, observer, batch=batch)
         try:
             return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
         finally:
-            env.batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
+            batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
+
+    def finish(futures: list[Future[bool]], done: threading.Event) -> None:
+        wait(futures)  # they wait for nothing a later batch does
+        done.set()
+        for future in futures:
+            future.result()  # an unexpected error of a step runner
 
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
     size = options.concurrency
     try:
-        with ThreadPoolExecutor(max_workers=min(size, len(pending) or 1), thread_name_prefix="rollout") as pool:
+        # Two batches at a time: while one pushes and verifies, the next one prepares; its hub
+        # push waits until the previous batch is done.
+        with ThreadPoolExecutor(max_workers=min(2 * size, len(pending) or 1), thread_name_prefix="rollout") as pool:
+            in_flight: deque[tuple[list[Future[bool]], threading.Event]] = deque()
+            previous_done: threading.Event | None = None
             for start in range(0, len(pending), size):
-                batch = pending[start : start + size]
-                env.start_batch(batch)
-                list(pool.map(roll, batch))
+                stores = pending[start : start + size]
+                batch = env.start_batch(stores, after=previous_done)
+                done = threading.Event()
+                in_flight.append(([pool.submit(roll, store, batch) for store in stores], done))
+                previous_done = done
+                if len(in_flight) == 2:
+                    finish(*in_flight.popleft())
+            while in_flight:
+                finish(*in_flight.popleft())
     finally:
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):

@@ -179,12 +179,8 @@ class FakeEnvironment:
 
     outputs_mode = "planned"
 
-    def __init__(self) -> None:
-        self.batch = HubBatch(())
-
-    def start_batch(self, stores: Sequence[str]) -> HubBatch:
-        self.batch = HubBatch(stores)
-        return self.batch
+    def start_batch(self, stores: Sequence[str], *, after: threading.Event | None = None) -> HubBatch:
+        return HubBatch(stores, after=after)
 
     def close(self) -> None:
         pass
@@ -295,6 +291,52 @@ def test_the_stores_of_a_batch_read_each_hub_together() -> None:
         wanted = {link.store_address for e in expectations for link in e.links if link.hub == hub}
         assert commands[0] == "show bgp summary json"
         assert {c.split()[5] for c in commands[1:]} == wanted
+
+
+def test_the_next_batch_prepares_while_one_verifies_and_pushes_its_hubs_only_after_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Batches overlap only before the push: a hub push never meets the previous batch's drill."""
+    from storestack.rollout import rollout as module
+
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    second_batch_rendered = threading.Event()
+
+    def note(store: str, what: str) -> None:
+        with lock:
+            events.append((store, what))
+
+    def make(name: str) -> object:
+        def run(store_run: object) -> StepOutcome:
+            store_id: str = store_run.store_id  # type: ignore[attr-defined]
+            if name == "push":
+                store_run.batch.arrive(store_id, lambda stores: note(",".join(stores), "hub push"))  # type: ignore[attr-defined]
+            if name == "verify" and store_id in ("nw-0001", "nw-0002"):
+                # The first batch verifies until the second has rendered: only an overlap ends this.
+                assert second_batch_rendered.wait(10), "the second batch did not prepare during the first's verify"
+            note(store_id, name)
+            if name == "render" and store_id in ("nw-0003", "nw-0004"):
+                with lock:
+                    if {("nw-0003", "render"), ("nw-0004", "render")} <= set(events):
+                        second_batch_rendered.set()
+            return StepOutcome(summary=f"{name} ok")
+
+        return run
+
+    monkeypatch.setattr(module, "STEP_FUNCTIONS", {name: make(name) for name in STEP_NAMES})
+    options = RolloutOptions(
+        stores=("nw-0001", "nw-0002", "nw-0003", "nw-0004"), fleet_path=tmp_path, state_dir=tmp_path, concurrency=2
+    )
+    result = run_rollout(options, environment=FakeEnvironment())  # type: ignore[arg-type]
+
+    assert result.ok
+    hub_pushes = [index for index, (_store, what) in enumerate(events) if what == "hub push"]
+    assert [events[index][0] for index in hub_pushes] == ["nw-0001,nw-0002", "nw-0003,nw-0004"]
+    first_batch_done = max(
+        index for index, (store, what) in enumerate(events) if store in ("nw-0001", "nw-0002") and what == "activate"
+    )
+    assert hub_pushes[1] > first_batch_done
 
 
 def test_a_hub_push_that_raised_is_not_run_again_by_the_next_store() -> None:
