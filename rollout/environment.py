@@ -4,8 +4,9 @@ cloud outputs, one push context, and the locks that keep parallel stores from st
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -100,18 +101,19 @@ class Environment:
     no_data_plane: frozenset[str] = frozenset()
     links: LabLinks | None = None
     sessions: ShowSessions = field(init=False)
+    drills: DrillGate = field(default_factory=lambda: DrillGate())
     _pin_lock: threading.Lock = field(default_factory=threading.Lock)
     lock_written: bool = False
 
     def __post_init__(self) -> None:
         self.sessions = ShowSessions(self.push_context)
 
-    def start_batch(self, stores: Sequence[str], *, after: threading.Event | None = None) -> HubBatch:
-        """The next batch of stores: a fresh meeting point and a fresh hub reader; its hub push
-        waits for `after` (the previous batch is done)."""
+    def start_batch(self, stores: Sequence[str], *, after: HubBatch | None = None) -> HubBatch:
+        """The next batch of stores: a fresh meeting point and a fresh hub reader; its hubs are
+        pushed after those of `after`, the batch before."""
         reader = HubBgpReader(self.probe())
         reader.expect(expectation(self.fleet.store(store)) for store in stores)
-        return HubBatch(stores, after=after, reader=reader)
+        return HubBatch(stores, reader=reader, after=after)
 
     @property
     def platforms(self) -> dict[str, str]:
@@ -146,23 +148,64 @@ class Environment:
 T = TypeVar("T")
 
 
+class DrillGate:
+    """Failover drills and hub pushes exclude each other; drills run together.
+
+    A drill takes a store's link down: a hub push's health check would count the session that
+    drops as broken by the push, and fail it. Batches overlap (one verifies while the next
+    pushes), so a hub push waits for the running drills to end and holds new ones back.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._drills = 0
+        self._pushes_waiting = 0
+        self._pushing = False
+
+    @contextlib.contextmanager
+    def drill(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pushing and not self._pushes_waiting)
+            self._drills += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._drills -= 1
+                self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def hub_push(self) -> Iterator[None]:
+        with self._changed:
+            self._pushes_waiting += 1
+            self._changed.wait_for(lambda: not self._pushing and not self._drills)
+            self._pushes_waiting -= 1
+            self._pushing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._pushing = False
+                self._changed.notify_all()
+
+
 class HubBatch:
     """The stores of a batch meet here before their hubs are pushed: the push happens once.
 
     Every store of the batch either arrives (it is ready for its hubs) or leaves (it failed or
     stopped before, or is done); when none is still on its way, the first one through runs the
-    hub push for all that arrived, and the others take its result. The push waits for `after`,
-    the previous batch being done: a batch prepares (validate … render) while the previous one
-    pushes and verifies, but a hub push never meets a failover drill of another store.
-
-    `reader` reads the hubs' BGP state for the batch's verify steps, together.
+    hub push for all that arrived, and the others take its result. Batches push their hubs in
+    order: after `after`'s push (or its stores all left without one). `reader` reads the hubs'
+    BGP state for the batch's verify steps, together.
     """
 
     def __init__(
-        self, stores: Iterable[str], *, after: threading.Event | None = None, reader: HubBgpReader | None = None
+        self, stores: Iterable[str], *, reader: HubBgpReader | None = None, after: HubBatch | None = None
     ) -> None:
         self.reader = reader
         self._after = after
+        # Set once this batch's hub push ran, or will never run.
+        self.settled = threading.Event()
         self._on_the_way = set(stores)
         self._arrived: set[str] = set()
         self._ready = threading.Condition()
@@ -173,6 +216,8 @@ class HubBatch:
     def leave(self, store: str) -> None:
         with self._ready:
             self._on_the_way.discard(store)
+            if not self._on_the_way and not self._arrived:
+                self.settled.set()
             self._ready.notify_all()
 
     def arrive(self, store: str, push: Callable[[list[str]], T]) -> tuple[str, T]:
@@ -184,7 +229,7 @@ class HubBatch:
             self._ready.wait_for(lambda: not self._on_the_way)
             arrived = sorted(self._arrived)
         if self._after is not None:
-            self._after.wait()
+            self._after.settled.wait()
         with self._push_lock:
             # A push that raised is not run again by the next store: every store gets its error.
             if self._error is not None:
@@ -195,6 +240,8 @@ class HubBatch:
                 except BaseException as exc:
                     self._error = exc
                     raise
+                finally:
+                    self.settled.set()
             return self._result
 
 

@@ -15,6 +15,8 @@ Each step's outcome is journaled (`.storestack/runs/<run-id>.json`) before the n
 `concurrency` stores, in parallel within a batch. Every store shares the hubs, so the stores of a
 batch meet before the push step and their hubs are rendered with all their outputs and pushed
 once; their verify steps read each hub's BGP state together (one exchange per hub and poll).
+Two batches run at a time: while one verifies, the next prepares and pushes; hub pushes keep the
+batch order and never run during a failover drill (`DrillGate`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import shutil
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -394,7 +396,7 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
             env.targets[config.name], IntendedConfig(config.text, secrets), context=env.push_context, on_stage=on_stage
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
+    with env.drills.hub_push(), ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
         return list(pool.map(push, configs))
 
 
@@ -480,16 +482,16 @@ def step_verify(run: StoreRun) -> StepOutcome:
             ),
         )
         if not any(c.status == "failed" for c in checks) and drill and env.links is not None:
-            # No lock: the batch's hubs were pushed before any of its stores got here, and the
-            # next batch starts when this one is done, so no hub push sees a drilled link.
+            # The next batch's hub push waits for this: it would see the drilled link's session drop.
             run.detail("failover drill")
-            checks += failover_checks(
-                verifier,
-                env.links,
-                hq_prefix(env.fleet),
-                timeout=run.options.verify_timeout,
-                on_progress=run.detail,
-            )
+            with env.drills.drill():
+                checks += failover_checks(
+                    verifier,
+                    env.links,
+                    hq_prefix(env.fleet),
+                    timeout=run.options.verify_timeout,
+                    on_progress=run.detail,
+                )
     except DevicesError as exc:
         raise StepFailed(f"verify: cannot read appliance state: {exc}") from None
     data = {"checks": [c.model_dump() for c in checks], **summarise_checks(checks)}
@@ -621,30 +623,26 @@ def run_rollout(
         finally:
             batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
 
-    def finish(futures: list[Future[bool]], done: threading.Event) -> None:
-        wait(futures)  # they wait for nothing a later batch does
-        done.set()
+    def finish(futures: list[Future[bool]]) -> None:
         for future in futures:
             future.result()  # an unexpected error of a step runner
 
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
     size = options.concurrency
     try:
-        # Two batches at a time: while one pushes and verifies, the next one prepares; its hub
-        # push waits until the previous batch is done.
+        # Two batches at a time: while one verifies, the next one prepares and pushes (a hub
+        # push and a failover drill exclude each other: env.drills).
         with ThreadPoolExecutor(max_workers=min(2 * size, len(pending) or 1), thread_name_prefix="rollout") as pool:
-            in_flight: deque[tuple[list[Future[bool]], threading.Event]] = deque()
-            previous_done: threading.Event | None = None
+            in_flight: deque[list[Future[bool]]] = deque()
+            batch: HubBatch | None = None
             for start in range(0, len(pending), size):
                 stores = pending[start : start + size]
-                batch = env.start_batch(stores, after=previous_done)
-                done = threading.Event()
-                in_flight.append(([pool.submit(roll, store, batch) for store in stores], done))
-                previous_done = done
+                batch = env.start_batch(stores, after=batch)
+                in_flight.append([pool.submit(roll, store, batch) for store in stores])
                 if len(in_flight) == 2:
-                    finish(*in_flight.popleft())
+                    finish(in_flight.popleft())
             while in_flight:
-                finish(*in_flight.popleft())
+                finish(in_flight.popleft())
     finally:
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
