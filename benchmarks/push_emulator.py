@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -77,7 +78,7 @@ def described(config: str, platform: str, label: str) -> str:
     return config.replace(after, after + line.format(label=label), 1)
 
 
-def round_trips(appliances: int, concurrency: int) -> dict[str, object]:
+def round_trips(appliances: int, concurrency: int) -> dict[str, Any]:
     """Round trips per appliance of a small change and of a no-op, per platform, behind the
     counting proxy (no delay: the count does not depend on it)."""
     with tempfile.TemporaryDirectory(prefix="storestack-bench-emu-rt-") as tmp:
@@ -99,7 +100,7 @@ def round_trips(appliances: int, concurrency: int) -> dict[str, object]:
                     push=PushOptions(backup_root=state / "backups", known_hosts=state / "known_hosts.json"),
                 )
                 changed = {t.name: described(running[t.name], t.platform, "bench A") for t in proxied}
-                figures: dict[str, object] = {}
+                figures: dict[str, Any] = {}
                 for operation in ("change", "noop"):
                     proxy.take_stats()
                     report = run_push(targets, IntendedConfigs(changed), options=options)
@@ -134,7 +135,7 @@ def main() -> None:
         if args.json:
             print(json.dumps(counted, indent=2))
         else:
-            for operation, per_platform in counted["round_trips"].items():  # type: ignore[union-attr]
+            for operation, per_platform in counted["round_trips"].items():
                 print(f"{operation}: {per_platform}")
         return
     with tempfile.TemporaryDirectory(prefix="storestack-bench-emu-") as tmp:
