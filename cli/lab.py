@@ -33,11 +33,12 @@ from storestack.lab import (
     status,
     up,
 )
-from storestack.lab.check import check
+from storestack.lab.check import LabCheck, check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.reachability import Cell
 from storestack.lab.state import load_state
+from storestack.lab.underlay import WanEvidence
 from storestack.network.build import NetworkIntent
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -191,27 +192,8 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     if as_json:
         emit_json({"ok": result.ok, **result.model_dump(mode="json")})
     else:
-        tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
-        for item in result.tunnels:
-            t = item.tunnel
-            state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
-            tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
-        print_table(tunnels)
-        wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
-        for e in result.wan:
-            verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
-            wan.add_row(
-                e.site,
-                e.ifname,
-                str(e.address),
-                str(e.ipsec_packets),
-                str(e.internet_packets),
-                str(e.bgp_packets),
-                str(e.bfd_packets),
-                str(e.other_packets),
-                verdict,
-            )
-        print_table(wan)
+        print_tunnels(result)
+        print_evidence(result.wan)
         print_matrix(result.reachability)
         for problem in result.problems:
             console.print(f"[red]✗[/] {problem}")
@@ -221,12 +203,42 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
         raise SystemExit(EXIT_FAILED)
 
 
+def print_tunnels(result: LabCheck) -> None:
+    tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
+    for item in result.tunnels:
+        t = item.tunnel
+        state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
+        tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
+    print_table(tunnels)
+
+
+def print_evidence(wan: list[WanEvidence]) -> None:
+    """Packets each site sent into the lab internet, by kind, with the verdict."""
+    table = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
+    for e in wan:
+        good = "internet only" if e.kind == "site" else "encrypted only"
+        verdict = f"[green]{good}[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+        table.add_row(
+            e.site,
+            e.ifname,
+            str(e.address),
+            str(e.ipsec_packets),
+            str(e.internet_packets),
+            str(e.bgp_packets),
+            str(e.bfd_packets),
+            str(e.other_packets),
+            verdict,
+        )
+    print_table(table)
+
+
 def print_matrix(cells: list[Cell]) -> None:
-    """One table per store: a row per segment host, a column per target; ✓ reached, · not."""
+    """One table: a row per store segment host, a column per target; ✓ reached, · not, with
+    the intent's allow/deny; a cell that differs from the intent in red with ✗."""
+    targets = list(dict.fromkeys(cell.target for cell in cells))
+    table = Table("store", "from \\ to", *targets, title="reachability (intent: allow / deny)")
     for store in dict.fromkeys(cell.store_id for cell in cells):
         mine = [cell for cell in cells if cell.store_id == store]
-        targets = list(dict.fromkeys(cell.target for cell in mine))
-        table = Table("from \\ to", *targets, title=f"{store}: reachability (intent: allow / deny)")
         for source in dict.fromkeys(cell.source for cell in mine):
             row = []
             for target in targets:
@@ -237,8 +249,8 @@ def print_matrix(cells: list[Cell]) -> None:
                 mark = "✓" if cell.reachable else "·"
                 policy = "allow" if cell.allowed else "deny"
                 row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
-            table.add_row(source, *row)
-        print_table(table)
+            table.add_row(store, source, *row)
+    print_table(table)
 
 
 @lab.command("down")

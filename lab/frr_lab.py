@@ -21,12 +21,14 @@ from storestack.common.files import atomic_write_text
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab import system
 from storestack.lab.cleanup import cleanup, processes_alive
+from storestack.lab.cloudvpn import PSK_FILE
 from storestack.lab.emulated import emulator_targets, start_emulator, wait_emulator
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, start_frr
+from storestack.lab.inband import RELAY_PIDFILE, apply_day0, in_band, in_band_shards, start_management_relay
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
-from storestack.lab.overlay import start_overlay, wait_tunnels
+from storestack.lab.overlay import cloud_runtime, overlay_plan, start_cloud_bgp, start_overlay, wait_tunnels
 from storestack.lab.sites import create_sites, site_namespaces
 from storestack.lab.sshd import (
     LOOPBACK,
@@ -34,6 +36,7 @@ from storestack.lab.sshd import (
     create_user,
     free_ports,
     generate_host_key,
+    install_confirm,
     ssh_answers,
     start_sshd,
 )
@@ -99,16 +102,18 @@ def up(
     # of them can be handed the same ephemeral port.
     ports = free_ports(len(topology.appliances))
     emulator_ports = dict(zip((a.name for a in emulated), ports[len(frr_appliances) :], strict=True))
+    # In-band management: one sshd per appliance, inside its namespace (lab.inband).
+    managed_in_band = in_band(topology) and all(a.management_address is not None for a in frr_appliances)
     runtimes = [
         ApplianceRuntime(
             name=appliance.name,
             namespace=namespaces[appliance.name],
             port=ports[index],
-            shard=index // PORTS_PER_SSHD,
+            shard=index if managed_in_band else index // PORTS_PER_SSHD,
         )
         for index, appliance in enumerate(frr_appliances)
     ]
-    shards = [
+    shards = in_band_shards(state_dir, topology, runtimes) if managed_in_band else [
         SshdShard(
             index=shard,
             config=str(state_dir / SSH_DIR / f"sshd-{shard}.conf"),
@@ -128,6 +133,7 @@ def up(
         emulator_pidfile=str(state_dir / EMULATOR_DIR / "emulator.pid") if emulated else None,
         internet_namespace=internet_namespace(prefix) if topology.overlay == "ipsec" else None,
         site_namespaces=site_namespaces(prefix, topology) if topology.overlay == "ipsec" else {},
+        relay_pidfile=str(state_dir / SSH_DIR / RELAY_PIDFILE) if managed_in_band else None,
     )
     # Recorded before anything starts, so `down` can clean up after a crash from here on.
     save_state(state_dir, state)
@@ -157,18 +163,30 @@ def up(
         start_emulator(state_dir, state, emulated, emulator_ports)
 
     _notify(f"starting FRR in {len(runtimes)} namespaces")
+    cloud = cloud_runtime(state)
     with ThreadPoolExecutor(max_workers=min(16, len(runtimes) or 1)) as pool:
-        list(pool.map(lambda runtime: start_frr(state, runtime), runtimes))
+        list(pool.map(lambda runtime: start_frr(state, runtime), [*runtimes, *([cloud] if cloud else [])]))
 
     _notify(f"starting {len(shards)} sshd")
-    for shard in shards:
-        start_sshd(state_dir, state, shard)
+    install_confirm(state)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda shard: start_sshd(state_dir, state, shard), shards))
+    if managed_in_band:
+        _notify("starting the management relay into HQ")
+        start_management_relay(state_dir, state)
 
-    _notify("waiting for FRR and SSH to answer")
-    _wait_ready(state, ready_timeout)
+    _notify("waiting for FRR to answer")
+    _wait_ready(state, ready_timeout, ssh=False)
     if topology.overlay == "ipsec":
         _notify("waiting for the IPsec tunnels")
         wait_tunnels(state_dir, state, ready_timeout)
+    if cloud is not None:
+        _notify("BGP on the cloud VPN stand-in")
+        start_cloud_bgp(state, cloud, ready_timeout)
+    if managed_in_band:
+        _notify("day-0 management routes; SSH from HQ through the overlay")
+        apply_day0(state, overlay_plan(state_dir, state)[1])
+    _wait_ready(state, ready_timeout, ssh=True)
     if emulated:
         wait_emulator(state_dir, ready_timeout)
 
@@ -214,10 +232,11 @@ def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
 
 
 
-def _wait_ready(state: LabState, timeout: float) -> None:
+def _wait_ready(state: LabState, timeout: float, *, ssh: bool) -> None:
+    """FRR answering on every appliance, and with `ssh` also each appliance's SSH port."""
     deadline = time.monotonic() + timeout
     pending_frr = list(state.appliances)
-    pending_ssh = list(state.appliances)
+    pending_ssh = list(state.appliances) if ssh else []
     while True:
         pending_frr = [runtime for runtime in pending_frr if not frr_ready(runtime)]
         pending_ssh = [runtime for runtime in pending_ssh if not ssh_answers(runtime.port)]
@@ -237,7 +256,7 @@ def down(state_dir: Path) -> DownReport:
     state_dir = state_dir.resolve()
     state = load_state(state_dir)
     report = cleanup(state_dir, state)
-    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE, IPSEC_SECRET_FILE):
+    for leftover in (STATE_FILE, INVENTORY_FILE, CREDENTIALS_FILE, IPSEC_SECRET_FILE, PSK_FILE):
         (state_dir / leftover).unlink(missing_ok=True)
     return report
 
