@@ -24,6 +24,7 @@ import os
 import re
 import select
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ class ApplianceSession:
         self._pending_setup: tuple[str, ...] = ()
         self._last_prompt = ""
         self.broken = False
+        # The channel of the next host command, opening ahead of it (open_host_channel).
+        self._host_channel: _OpeningChannel | None = None
         self.host_key: HostKeyStatus | None = None
         self.config_lines_sent = 0
 
@@ -256,6 +259,17 @@ class ApplianceSession:
                 )
         return outputs
 
+    def open_host_channel(self) -> None:
+        """Start opening the channel of the next host command now, in the background.
+
+        Called just before a CLI exchange that comes first anyway (the backup read before the
+        arm, the verify read before the confirm): the channel's round trip rides along with it
+        instead of costing one of its own. Opening a channel runs nothing on the appliance; one
+        left unused goes with the session."""
+        conn = self._require()
+        if self._host_channel is None:
+            self._host_channel = _OpeningChannel(conn.remote_conn_pre.get_transport(), self.options.read_timeout)
+
     def host_commands(self, commands: Sequence[str], doing: str) -> list[str]:
         """Commands for the appliance's host (FRR: `storestack-confirm arm 120`), each an SSH
         exec request on its own channel of this login, beside the CLI session; a non-zero exit
@@ -263,9 +277,11 @@ class ApplianceSession:
         conn = self._require()
         outputs = []
         for command in commands:
+            opening, self._host_channel = self._host_channel, None
             try:
+                channel = opening.channel() if opening is not None else None
                 status, output = _exec_on_channel(
-                    conn.remote_conn_pre.get_transport(), command, self.options.read_timeout
+                    conn.remote_conn_pre.get_transport(), command, self.options.read_timeout, channel=channel
                 )
             except Exception as exc:
                 raise self._session_failure(exc, f"{doing} ({command!r})") from None
@@ -665,13 +681,40 @@ def _close(conn: Any) -> None:
         log.removeFilter(conn._secrets_filter)
 
 
-def _exec_on_channel(transport: paramiko.Transport, command: str, timeout: float) -> tuple[int, str]:
-    """Run one exec request; (exit status, stdout then stderr). Bounded by `timeout` in all.
+class _OpeningChannel:
+    """An SSH session channel being opened in a background thread (`channel()` waits for it)."""
+
+    def __init__(self, transport: paramiko.Transport, timeout: float) -> None:
+        self._opened: paramiko.Channel | None = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._open, args=(transport, timeout), daemon=True)
+        self._thread.start()
+
+    def _open(self, transport: paramiko.Transport, timeout: float) -> None:
+        try:
+            self._opened = transport.open_session(timeout=timeout)
+        except BaseException as exc:  # raised in the caller's thread by channel()
+            self._failure = exc
+
+    def channel(self) -> paramiko.Channel:
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        assert self._opened is not None
+        return self._opened
+
+
+def _exec_on_channel(
+    transport: paramiko.Transport, command: str, timeout: float, *, channel: paramiko.Channel | None = None
+) -> tuple[int, str]:
+    """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout then
+    stderr). Bounded by `timeout` in all.
 
     A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
     confirm`) gets the token back on its stdin: the proof that its output reaches us."""
     deadline = time.monotonic() + timeout
-    channel = transport.open_session(timeout=timeout)
+    if channel is None:
+        channel = transport.open_session(timeout=timeout)
     try:
         channel.exec_command(command)
         out, err = bytearray(), bytearray()
