@@ -113,8 +113,8 @@ class Environment:
         self.sessions = ShowSessions(self.push_context)
 
     def start_batch(self, stores: Sequence[str], *, after: HubBatch | None = None) -> HubBatch:
-        """The next batch of stores: a fresh meeting point and a fresh hub reader; its hubs are
-        pushed after those of `after`, the batch before."""
+        """The next batch of stores: a fresh meeting point and a fresh hub reader; it pushes after
+        `after`, the batch before, has pushed."""
         reader = HubBgpReader(self.probe())
         reader.expect(expectation(self.fleet.store(store)) for store in stores)
         return HubBatch(stores, reader=reader, after=after)
@@ -198,9 +198,10 @@ class HubBatch:
 
     Every store of the batch either arrives (it is ready for its hubs) or leaves (it failed or
     stopped before, or is done); when none is still on its way, the first one through runs the
-    hub push for all that arrived, and the others take its result. Batches push their hubs in
-    order: after `after`'s push (or its stores all left without one). `reader` reads the hubs'
-    BGP state for the batch's verify steps, together.
+    hub push for all that arrived, and the others take its result. A batch starts its push step
+    once every store of `after`, the batch before, has ended its own (`wait_for_previous`):
+    batches push one after the other, the next one while the previous verifies. `reader` reads
+    the hubs' BGP state for the batch's verify steps, together.
     """
 
     def __init__(
@@ -208,20 +209,33 @@ class HubBatch:
     ) -> None:
         self.reader = reader
         self._after = after
-        # Set once this batch's hub push ran, or will never run.
-        self.settled = threading.Event()
         self._on_the_way = set(stores)
+        # Stores whose push step has not ended yet; the event is set when none is left.
+        self._pushing = set(self._on_the_way)
+        self.pushes_done = threading.Event()
+        if not self._pushing:
+            self.pushes_done.set()
         self._arrived: set[str] = set()
         self._ready = threading.Condition()
         self._push_lock = threading.Lock()
         self._result: tuple[str, Any] | None = None
         self._error: BaseException | None = None
 
+    def wait_for_previous(self) -> None:
+        """Before a store of this batch starts its push step: the previous batch pushed."""
+        if self._after is not None:
+            self._after.pushes_done.wait()
+
+    def push_ended(self, store: str) -> None:
+        with self._ready:
+            self._pushing.discard(store)
+            if not self._pushing:
+                self.pushes_done.set()
+
     def leave(self, store: str) -> None:
+        self.push_ended(store)
         with self._ready:
             self._on_the_way.discard(store)
-            if not self._on_the_way and not self._arrived:
-                self.settled.set()
             self._ready.notify_all()
 
     def arrive(self, store: str, push: Callable[[list[str]], T]) -> tuple[str, T]:
@@ -232,8 +246,6 @@ class HubBatch:
             self._ready.notify_all()
             self._ready.wait_for(lambda: not self._on_the_way)
             arrived = sorted(self._arrived)
-        if self._after is not None:
-            self._after.settled.wait()
         with self._push_lock:
             # A push that raised is not run again by the next store: every store gets its error.
             if self._error is not None:
@@ -244,8 +256,6 @@ class HubBatch:
                 except BaseException as exc:
                     self._error = exc
                     raise
-                finally:
-                    self.settled.set()
             return self._result
 
 

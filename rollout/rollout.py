@@ -618,8 +618,20 @@ def run_rollout(
 
     def roll(store_id: str, batch: HubBatch) -> bool:
         run = StoreRun(env, options, store_id, journal.run_id, observer, batch=batch)
+
+        def before_step(name: str) -> None:
+            if name == "push":
+                batch.wait_for_previous()
+
+        def on_event(store: str, record: StepRecord) -> None:
+            if record.name == "push" and record.status is not StepStatus.RUNNING:
+                batch.push_ended(store)
+            on_step(store, record)
+
         try:
-            return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
+            return run_steps(
+                writer, store_id, step_list, run, on_event=on_event, should_stop=should_stop, before_step=before_step
+            )
         finally:
             batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
 
@@ -630,8 +642,8 @@ def run_rollout(
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
     size = options.concurrency
     try:
-        # Two batches at a time: while one verifies, the next one prepares and pushes (a hub
-        # push and a failover drill exclude each other: env.drills).
+        # Two batches at a time: while one verifies, the next one prepares and pushes (after the
+        # previous batch's pushes; a hub push and a failover drill exclude each other: env.drills).
         with ThreadPoolExecutor(max_workers=min(2 * size, len(pending) or 1), thread_name_prefix="rollout") as pool:
             in_flight: deque[list[Future[bool]]] = deque()
             batch: HubBatch | None = None

@@ -328,6 +328,9 @@ def test_the_next_batch_prepares_and_pushes_while_one_verifies(monkeypatch: pyte
 
     assert result.ok
     assert [store for store, what in events if what == "hub push"] == ["nw-0001,nw-0002", "nw-0003,nw-0004"]
+    # The second batch pushed after the first had pushed, while it verified.
+    pushes = [store for store, what in events if what == "push"]
+    assert set(pushes[:2]) == {"nw-0001", "nw-0002"} and set(pushes[2:]) == {"nw-0003", "nw-0004"}
 
 
 def test_a_hub_push_waits_for_a_running_failover_drill_and_a_drill_for_a_running_push() -> None:
