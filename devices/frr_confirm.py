@@ -82,8 +82,9 @@ _BANNER = re.compile(r"^(Building configuration|Current configuration)")
 _RUNNING_NOISE = re.compile(r"^(Building configuration|Current configuration|frr version |end$|!)")
 
 
-class ConfirmError(Exception):
-    """A verb that cannot do what it was asked; the message is for the operator."""
+class _VerbError(Exception):
+    """A verb that cannot do what it was asked; the message is for the operator. (Private: it
+    never leaves this program, which runs on the appliance without storestack's errors.)"""
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,8 @@ def _write(path: Path, text: str, mode: int = 0o600) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    # No fsync: nothing here must outlive a reboot (the timer does not, and the saved config is
+    # the old one), and on a busy host it would cost the arm seconds.
     os.chmod(temporary, mode)
     os.replace(temporary, path)
 
@@ -208,7 +209,7 @@ def running_config(config: ConfirmConfig) -> str:
         config.vtysh_argv("-c", "show running-config"), capture_output=True, text=True, timeout=60, check=False
     )
     if result.returncode != 0 or not result.stdout.strip():
-        raise ConfirmError(f"cannot read the running config: {(result.stderr or result.stdout).strip()}")
+        raise _VerbError(f"cannot read the running config: {(result.stderr or result.stdout).strip()}")
     lines = result.stdout.splitlines()
     while lines and (not lines[0].strip() or _BANNER.match(lines[0])):
         lines.pop(0)
@@ -282,7 +283,7 @@ def _reload_frr(config: ConfirmConfig) -> str:
             problems = (result.stderr or result.stdout).strip()[-400:]
         if config_lines(running_config(config)) == wanted:
             return f"FRR reloaded the backup in {attempt} pass(es)"
-    raise ConfirmError(f"FRR still differs from the backup after 2 reloads: {problems or 'no error reported'}")
+    raise _VerbError(f"FRR still differs from the backup after 2 reloads: {problems or 'no error reported'}")
 
 
 def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
@@ -290,9 +291,9 @@ def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
     try:
         done = _restore_host_files(config, armed)
         done.append(_reload_frr(config))
-    except (ConfirmError, OSError, subprocess.SubprocessError) as exc:
+    except (_VerbError, OSError, subprocess.SubprocessError) as exc:
         _record_last(config, "revert-failed", f"{why}: {exc}")
-        raise ConfirmError(f"{why}, but the revert failed: {exc}") from None
+        raise _VerbError(f"{why}, but the revert failed: {exc}") from None
     finally:
         _state_file(config).unlink(missing_ok=True)
     detail = f"{why}: " + "; ".join(done)
@@ -305,16 +306,16 @@ def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
 
 def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
     if not MIN_TIMER <= seconds <= MAX_TIMER:
-        raise ConfirmError(f"the timer takes {MIN_TIMER} to {MAX_TIMER} seconds, got {seconds}")
+        raise _VerbError(f"the timer takes {MIN_TIMER} to {MAX_TIMER} seconds, got {seconds}")
     if not os.access(config.frr_reload, os.X_OK):
-        raise ConfirmError(
+        raise _VerbError(
             f"cannot arm: {config.frr_reload} is missing (Debian: frr-pythontools), nothing could revert the change"
         )
     with _locked(config):
         armed = _read_armed(config)
         if armed is not None and _timer_alive(armed):
             left = max(0, round(armed.deadline - time.time()))
-            raise ConfirmError(
+            raise _VerbError(
                 f"a timer is armed already: it reverts an earlier, unconfirmed change in {left} s; push "
                 f"again after that, or end it now with `{PROGRAM} revert`"
             )
@@ -365,7 +366,7 @@ def timer(config: ConfirmConfig, token: str) -> None:
         armed = _read_armed(config)
         if armed is None or armed.token != token:
             return  # confirmed or reverted while we waited for the lock
-        with contextlib.suppress(ConfirmError):
+        with contextlib.suppress(_VerbError):
             _revert(config, armed, f"not confirmed within {armed.timeout_s} s")
 
 
@@ -378,10 +379,10 @@ def confirm(config: ConfirmConfig, answer: Callable[[str], str | None]) -> str:
         if armed is None:
             last = _read_last(config)
             said = f" (last: {last['outcome']}: {last['detail']})" if last else ""
-            raise ConfirmError(f"nothing is armed to confirm{said}")
+            raise _VerbError(f"nothing is armed to confirm{said}")
         challenge = secrets.token_hex(8)
         if answer(challenge) != challenge:
-            raise ConfirmError(
+            raise _VerbError(
                 f"the challenge was not answered within {CHALLENGE_TIMEOUT:g} s: the way back from this "
                 "appliance may be cut, the timer stays armed"
             )
@@ -395,7 +396,7 @@ def revert(config: ConfirmConfig) -> str:
     with _locked(config):
         armed = _read_armed(config)
         if armed is None:
-            raise ConfirmError("nothing is armed to revert")
+            raise _VerbError("nothing is armed to revert")
         _stop_timer(armed)
         return "reverted: " + _revert(config, armed, "revert asked")
 
@@ -454,7 +455,7 @@ def run_verb(config: ConfirmConfig, verb: str, seconds: int, *, program: str) ->
             print(revert(config))
         else:
             print(status(config))
-    except ConfirmError as exc:
+    except _VerbError as exc:
         print(f"{PROGRAM} {verb}: {exc}", file=sys.stderr)
         return 1
     except (OSError, subprocess.SubprocessError) as exc:

@@ -275,13 +275,15 @@ class ApplianceSession:
         exec request on its own channel of this login, beside the CLI session; a non-zero exit
         status raises CommandRejectedError naming the command and what it printed."""
         conn = self._require()
+        # A host command reads or writes the config as a save does (FRR's arm snapshots it).
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
         outputs = []
         for command in commands:
             opening, self._host_channel = self._host_channel, None
             try:
                 channel = opening.channel() if opening is not None else None
                 status, output = _exec_on_channel(
-                    conn.remote_conn_pre.get_transport(), command, self.options.read_timeout, channel=channel
+                    conn.remote_conn_pre.get_transport(), command, timeout, channel=channel
                 )
             except Exception as exc:
                 raise self._session_failure(exc, f"{doing} ({command!r})") from None

@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from storestack.common.files import atomic_write_text
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, load_fleet
 from storestack.lab.errors import LabError
 from storestack.lab.ipsec import LabTunnel, TunnelEnd
+from storestack.lab.topology import LabTopology
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import CryptoPolicy, policy_from_aws_options
 from storestack.stacks.device_bridge import outputs_from_store_stack
@@ -148,6 +149,16 @@ def plan_cloud(fleet: Fleet, store_ids: list[str]) -> CloudPlan:
                 )
                 psks[intent_tunnel.id] = SecretStr(str(options["preshared_key"]))
     return CloudPlan(tunnels=tunnels, psks=psks, outputs=outputs)
+
+
+def lab_cloud_plan_needed(topology: LabTopology) -> bool:
+    """A lab built from a fleet, with HQ and the cloud, and store tunnels: it gets the stand-in."""
+    return topology.overlay == "ipsec" and topology.fleet_root is not None and topology.sites is not None and bool(topology.tunnels)
+
+
+def lab_cloud_plan(topology: LabTopology) -> CloudPlan:
+    assert topology.fleet_root is not None
+    return plan_cloud(load_fleet(Path(topology.fleet_root)), sorted({t.store_id for t in topology.tunnels}))
 
 
 def save_psks(state_dir: Path, psks: dict[str, SecretStr]) -> None:

@@ -38,17 +38,25 @@ RELAY_SPEC = "relay.json"
 RELAY_PIDFILE = "relay.pid"
 
 
-def in_band(topology: LabTopology) -> bool:
-    """Whether the lab's FRR appliances are managed in-band (a fleet lab with HQ)."""
-    return topology.overlay == "ipsec" and topology.sites is not None
+def in_band_appliances(topology: LabTopology) -> set[str]:
+    """The FRR appliances HQ manages in-band: in a fleet lab with HQ, each hub with a management
+    address and each store edge with one that terminates a tunnel to its primary hub. (A
+    store's second appliance hangs off its first one's LAN, which the lab does not build: it
+    keeps the loopback side door.)"""
+    if topology.overlay != "ipsec" or topology.sites is None:
+        return set()
+    edges = {plan.store for plan in topology.tunnels if plan.hub == topology.appliance(plan.store).primary_hub}
+    return {
+        a.name
+        for a in topology.appliances
+        if a.platform == "frr" and a.management_address is not None and (a.role == "hub" or a.name in edges)
+    }
 
 
-def in_band_shards(state_dir: Path, topology: LabTopology, runtimes: list[ApplianceRuntime]) -> list[SshdShard]:
-    """One sshd per appliance with a management address, inside its namespace."""
+def in_band_shards(state_dir: Path, runtimes: list[ApplianceRuntime]) -> list[SshdShard]:
+    """One sshd per in-band appliance, inside its namespace."""
     shards = []
     for runtime in runtimes:
-        if topology.appliance(runtime.name).management_address is None:
-            continue
         shards.append(
             SshdShard(
                 index=runtime.shard,
@@ -61,14 +69,14 @@ def in_band_shards(state_dir: Path, topology: LabTopology, runtimes: list[Applia
     return shards
 
 
-def start_management_relay(state_dir: Path, state: LabState) -> None:
-    """The relay from each appliance's 127.0.0.1 port to its management address, from HQ."""
+def start_management_relay(state_dir: Path, state: LabState, managed: set[str]) -> None:
+    """The relay from each in-band appliance's 127.0.0.1 port to its management address, from HQ."""
     sites = state.topology.sites
     assert sites is not None and state.relay_pidfile is not None
     routes = []
     for runtime in state.appliances:
         address = state.topology.appliance(runtime.name).management_address
-        if address is not None:
+        if address is not None and runtime.name in managed:
             routes.append(RelayRoute(appliance=runtime.name, listen_port=runtime.port, address=address))
     spec = RelaySpec(
         namespace=state.site_namespaces[HQ_SITE],

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from storestack.inventory import load_fleet
 from storestack.lab import ipsec, system
-from storestack.lab.cloudvpn import CLOUD_VPN, bgp_config, cloud_lab_tunnels, load_psks, plan_cloud, save_psks
+from storestack.lab.cloudvpn import CLOUD_VPN, CloudPlan, bgp_config, cloud_lab_tunnels, load_psks, save_psks
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, run_vtysh
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
@@ -75,11 +75,13 @@ def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
     return tunnel.model_copy(update=ends)
 
 
-def start_overlay(state_dir: Path, state: LabState) -> None:
+def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = None) -> None:
     """Internet namespace, WAN veths, charons and VXLAN devices of every FRR appliance.
 
     A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
-    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`)."""
+    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`).
+    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`); the stores then render with its
+    planned outputs, as `rollout --lab` renders them."""
     assert state.internet_namespace is not None
     secret = lab_secret(state_dir, create=True)
     topology = state.topology
@@ -89,10 +91,7 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
         hubs = sorted({t.hub for t in topology.tunnels})
         fleet = load_fleet(Path(topology.fleet_root))
         outputs = None
-        if topology.sites is not None:
-            # The cloud stand-in from the offline plan; the stores render with the same planned
-            # outputs, as `rollout --lab` renders them.
-            cloud = plan_cloud(fleet, stores)
+        if cloud is not None:
             state.cloud_tunnels = cloud.tunnels
             save_psks(state_dir, cloud.psks)
             outputs = cloud.outputs

@@ -190,9 +190,13 @@ def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
     config = Path(shard.config)
     atomic_write_text(config, _sshd_config(state_dir, state, shard), mode=0o600)
     log = config.with_suffix(".log")
-    inside = ["ip", "netns", "exec", shard.namespace] if shard.namespace else []
+    if shard.namespace is not None:
+        # One address, port 22, in the appliance's own namespace: nothing else can hold it, and
+        # sshd exits with an error when it cannot listen (or its config is wrong).
+        system.run(["nsenter", f"--net={system.NETNS_RUN_ROOT / shard.namespace}", system.SSHD, "-f", config, "-E", log])
+        return
     system.run([system.SSHD, "-t", "-f", config])
-    system.run([*inside, system.SSHD, "-f", config, "-E", log])
+    system.run([system.SSHD, "-f", config, "-E", log])
     # sshd starts even when some of its ports are taken; a port another process grabbed since
     # it was reserved would silently route that appliance's SSH elsewhere.
     deadline = time.monotonic() + 10
@@ -200,20 +204,14 @@ def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
     while missing and time.monotonic() < deadline:
         pid = system.read_pidfile(Path(shard.pidfile))
         if pid is not None:
-            missing -= _listening_ports(pid, shard.namespace)
+            missing -= _listening_ports(pid)
         if missing:
             time.sleep(0.02)
     if missing:
         raise LabError(f"sshd could not listen on port(s) {sorted(missing)}; run `storestack lab up` again")
 
 
-def _listening_ports(pid: int, namespace: str | None) -> set[int]:
-    if namespace is not None:
-        # psutil reads the caller's own namespace's socket tables; ss looks inside the appliance's.
-        output = system.run(["ss", "-N", namespace, "-Htlnp"], check=False).stdout
-        return {
-            int(line.split()[3].rpartition(":")[2]) for line in output.splitlines() if f"pid={pid}," in line
-        }
+def _listening_ports(pid: int) -> set[int]:
     with contextlib.suppress(system.psutil.Error):
         return {
             conn.laddr.port

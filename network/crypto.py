@@ -140,9 +140,10 @@ def policy_from_aws_options(options: dict[str, object]) -> CryptoPolicy:
         for hash_ in (names("phase2_integrity_algorithms", integrity) or [None])
         for group in groups("phase2_dh_group_numbers")
     )
+    # AWS's lists are sets with no documented preference: AEAD suites first, as the fleet's.
     return CryptoPolicy(
-        ike=tuple(dict.fromkeys(ike)),
-        esp=tuple(dict.fromkeys(esp)),
+        ike=tuple(sorted(dict.fromkeys(ike), key=lambda p: not p.aead)),
+        esp=tuple(sorted(dict.fromkeys(esp), key=lambda p: p.integrity is not None)),
         ike_lifetime_seconds=int(float(str(options.get("phase1_lifetime_seconds", 28800)))),
         esp_lifetime_seconds=int(float(str(options.get("phase2_lifetime_seconds", 3600)))),
     )

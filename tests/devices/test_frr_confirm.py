@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from storestack.devices import frr_confirm
-from storestack.devices.frr_confirm import ConfirmConfig, ConfirmError
+from storestack.devices.frr_confirm import ConfirmConfig
+from storestack.devices.frr_confirm import _VerbError as VerbError
 
 PROGRAM = str(Path(frr_confirm.__file__).resolve())
 BACKUP = "frr version 8.4.4\nhostname edge\n!\ninterface wan1\n description fiber\nexit\n!\nend\n"
@@ -101,7 +102,7 @@ def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appl
     assert running(appliance) == CHANGED
     assert not (appliance.state_dir.parent / "reloads.log").exists()
     # Nothing is armed now: a second confirm says so rather than pretending.
-    with pytest.raises(ConfirmError, match=r"nothing is armed to confirm .*confirmed"):
+    with pytest.raises(VerbError, match=r"nothing is armed to confirm .*confirmed"):
         frr_confirm.confirm(appliance, lambda challenge: challenge)
 
 
@@ -110,9 +111,9 @@ def test_a_confirm_whose_answer_never_comes_back_leaves_the_timer_armed(applianc
     pid = timer_pid(appliance)
     change(appliance)
     # The confirm arrived, but the way back is cut: no answer, no confirm.
-    with pytest.raises(ConfirmError, match=r"not answered .*timer stays armed"):
+    with pytest.raises(VerbError, match=r"not answered .*timer stays armed"):
         frr_confirm.confirm(appliance, lambda challenge: None)
-    with pytest.raises(ConfirmError):
+    with pytest.raises(VerbError):
         frr_confirm.confirm(appliance, lambda challenge: "someone else's token")
     assert status(appliance)["armed"] is True
 
@@ -147,7 +148,7 @@ def test_the_timer_running_out_restores_frr_and_the_host_files_that_changed(appl
     assert last["outcome"] == "reverted"  # type: ignore[index]
     assert "not confirmed within 60 s" in last["detail"] and "nftables.conf restored" in last["detail"]  # type: ignore[index]
     # The push that comes back to confirm learns that it is too late.
-    with pytest.raises(ConfirmError, match=r"nothing is armed .*reverted"):
+    with pytest.raises(VerbError, match=r"nothing is armed .*reverted"):
         frr_confirm.confirm(appliance, lambda challenge: challenge)
 
 
@@ -155,18 +156,18 @@ def test_arm_refuses_a_second_timer_a_bad_duration_and_an_appliance_without_frr_
     appliance: ConfirmConfig, tmp_path: Path
 ) -> None:
     for seconds in (frr_confirm.MIN_TIMER - 1, frr_confirm.MAX_TIMER + 1):
-        with pytest.raises(ConfirmError, match="10 to 3600 seconds"):
+        with pytest.raises(VerbError, match="10 to 3600 seconds"):
             frr_confirm.arm(appliance, seconds, program=PROGRAM)
     without = ConfirmConfig(
         state_dir=appliance.state_dir, vtysh=appliance.vtysh, frr_reload=str(tmp_path / "missing")
     )
-    with pytest.raises(ConfirmError, match="frr-pythontools"):
+    with pytest.raises(VerbError, match="frr-pythontools"):
         frr_confirm.arm(without, 60, program=PROGRAM)
     assert status(appliance)["armed"] is False
 
     frr_confirm.arm(appliance, 60, program=PROGRAM)
     pid = timer_pid(appliance)
-    with pytest.raises(ConfirmError, match="armed already"):
+    with pytest.raises(VerbError, match="armed already"):
         frr_confirm.arm(appliance, 60, program=PROGRAM)
     frr_confirm.revert(appliance)
     assert gone(pid)
