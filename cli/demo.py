@@ -31,7 +31,7 @@ from storestack.cli.common import (
 )
 from storestack.cli.demo_support import (
     DemoWorkspace,
-    failover_drill,
+    brownout_drill,
     failover_store,
     prepare_workspace,
     secret_variables,
@@ -43,7 +43,6 @@ from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
 from storestack.lab.check import LabCheck, check
 from storestack.lab.fleet import topology_from_fleet
-from storestack.lab.overlay import carrying_link
 from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 from storestack.rollout.errors import RolloutError
@@ -227,19 +226,30 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             raise DemoFailed("lab check: " + "; ".join(verdict.problems[:5]))
 
     store_id = failover_store(fleet, emulated)
-    with demo_step(8, f"failover: {store_id or 'no FRR store with a backup link'} loses its primary WAN link") as say:
+    with demo_step(8, f"brownout: {store_id or 'no FRR store with a backup link'} loses 30% on its POS link") as say:
         if store_id is not None:
-            checks, hq_route = failover_drill(
+            brownout = brownout_drill(
                 fleet, workspace.lab, store_id, on_progress=lambda text: console.print(f"  … {escape(text)}")
             )
-            for check in checks:
-                mark = "[green]✓[/]" if check.status == "passed" else "[red]✗[/]"
-                say(f"{mark} {escape(check.name)}: {escape(check.detail)}")
-            over = [f"{ifname} (on {carrying_link(workspace.lab, store_id, ifname)})" for ifname in sorted(hq_route())]
-            say(f"HQ traffic of {store_id} now leaves over {', '.join(over) or 'nothing'}")
-            if any(check.status == "failed" for check in checks):
-                raise DemoFailed(f"the failover drill of {store_id} failed")
-            drill = "; ".join(f"{c.detail}" for c in checks)
+            if brownout.moved_after is None:
+                raise DemoFailed(
+                    f"POS of {store_id} stayed on {brownout.link} through {brownout.loss_percent}% loss "
+                    f"(the SLA allows {brownout.window_seconds} s)"
+                )
+            say(
+                f"[green]✓[/] POS moved from {brownout.link} to {brownout.moved_to} in {brownout.moved_after:.1f} s "
+                f"(SLA: detection + hold-down {brownout.window_seconds} s)"
+            )
+            if brownout.returned_after is None:
+                raise DemoFailed(f"POS of {store_id} did not return to {brownout.link} after the loss cleared")
+            say(
+                f"[green]✓[/] POS back on {brownout.link} {brownout.returned_after:.1f} s after the loss cleared "
+                f"(SLA recovery: {brownout.recovery_seconds} s)"
+            )
+            drill = (
+                f"POS moved off {brownout.link} in {brownout.moved_after:.1f} s at {brownout.loss_percent}% loss, "
+                f"back {brownout.returned_after:.1f} s after it cleared"
+            )
         else:
             drill = "not run"
     totals = summary.totals
@@ -251,5 +261,5 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
         + (f", {totals['checks_skipped']} skipped (emulated appliances)" if totals["checks_skipped"] else ""),
         "cloud outputs: PLANNED from the offline plan (the lab has no cloud behind it)",
         f"lab check: {len(verdict.reachability)} reachability cells match the intent, only IKE/ESP between sites",
-        f"failover of {store_id}: {drill}",
+        f"brownout of {store_id}: {drill}",
     ]
