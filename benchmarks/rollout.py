@@ -31,7 +31,7 @@ from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.fleet import topology_from_fleet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from testsupport.rendering import TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 TARGET_PER_STORE = 1.5
 TARGET_RERUN_PER_STORE = 0.4
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.update(TEST_SECRETS)
+    os.environ.setdefault(*TEST_IPSEC_PSK_SEED)
     with tempfile.TemporaryDirectory(prefix="storestack-bench-rollout-") as tmp:
         root = Path(tmp)
         fleet, stores = make_fleet(root, args.stores)

@@ -204,7 +204,8 @@ def state_dir_option(func: F) -> F:
 @click.option("--resume", "resume_run", default=None, metavar="RUN", help="Continue run RUN from each store's first unfinished step.")
 @click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Stores rolled out at once: one batch, whose hubs are pushed once for all of them.")
+              help="Stores per batch, whose hubs are pushed once for all of them; the next batch "
+                   "prepares and pushes while one verifies.")
 @click.option("--no-failover", is_flag=True, help="With --lab: skip the failover drill of the verify step.")
 @click.option("--drill", is_flag=True,
               help="With --lab: drill failover even for a store whose push changed nothing (skipped by default).")
@@ -314,7 +315,7 @@ def rollout(
 def _intro(options: RolloutOptions, journal: RunSteps | None) -> str:
     where = f"the lab in {options.lab_state_dir}" if options.lab_state_dir else "the fleet's appliances"
     verb = f"resuming {journal.run_id}:" if journal else ("dry run of" if options.dry_run else "rolling out")
-    return f"{verb} {', '.join(options.stores)} to {where}, {options.concurrency} store(s) at a time"
+    return f"{verb} {', '.join(options.stores)} to {where}, batches of {options.concurrency} store(s)"
 
 
 def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:

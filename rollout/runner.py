@@ -69,12 +69,17 @@ def run_steps(
     context: ContextT,
     on_event: StepEvent | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    before_step: Callable[[str], None] | None = None,
 ) -> bool:
-    """Run the steps of `subject` that have not finished yet. Returns True when all are done."""
+    """Run the steps of `subject` that have not finished yet. Returns True when all are done.
+
+    `before_step(name)` may wait before a step starts (the journal still says pending)."""
     record = journal.record.subjects[subject]
     for step in steps:
         if record.step(step.name).status in (StepStatus.DONE, StepStatus.SKIPPED):
             continue
+        if before_step is not None:
+            before_step(step.name)
         if should_stop():
             return False
         started = update_step(
