@@ -27,7 +27,7 @@ VPC's own route table sends exactly those ranges to the Transit Gateway.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, AwsRegionArgs, HqHubArgs, HybridCloudArgs
-from storestack.components.common import component_tags, pre_shared_key, split_network
+from storestack.components.common import TunnelKeys, component_tags, pre_shared_key, split_network
 from storestack.components.network import (
     CustomerGatewaySpec,
     TransitVpn,
@@ -100,8 +100,11 @@ class AwsRegion(pulumi.ComponentResource):
         cloud: HybridCloudArgs,
         flow_log_role_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions,
+        *,
+        keys: TunnelKeys,
     ) -> None:
         super().__init__("storestack:cloud:AwsRegion", region.region, None, opts)
+        self._keys = keys
         self._region = region
         self._cloud = cloud
         self._tags = component_tags(cloud.tags, COMPONENT)
@@ -427,9 +430,18 @@ class AwsRegion(pulumi.ComponentResource):
         )
 
     def _hub_vpn(self, hub: HqHubArgs) -> tuple[pulumi.Output[Any], pulumi.Output[Any]]:
+        """The hub's VPN: both tunnels' ids, inside /30s and keys as the network intent plans them,
+        so the hub's config holds the same values before and after the stack is up."""
         r = self._region.region
         name = f"{r}-hub-{hub.name}"
-        vpn, psks = self._vpn(name, "hub", CustomerGatewaySpec(hub.name, hub.bgp_asn, str(hub.public_address)))
+        planned = (hub.cloud_tunnel("aws", r, 1), hub.cloud_tunnel("aws", r, 2))
+        vpn, psks = self._vpn(
+            name,
+            "hub",
+            CustomerGatewaySpec(hub.name, hub.bgp_asn, str(hub.public_address)),
+            psks=(self._keys.psk(planned[0].tunnel_id), self._keys.psk(planned[1].tunnel_id)),
+            inside_cidrs=[tunnel.inside_cidr for tunnel in planned],
+        )
         tunnels = pulumi.Output.from_input({"hub": hub.name, "region": r, "tunnels": [vpn.tunnel(1), vpn.tunnel(2)]})
         return tunnels, pulumi.Output.secret(list(psks))
 
@@ -443,16 +455,24 @@ class AwsRegion(pulumi.ComponentResource):
         """
         name = f"{self._region.region}-openstack-{site_name}"
         gateway = CustomerGatewaySpec(f"openstack-{site_name}", bgp_asn, gateway_address)
-        return self._vpn(name, "openstack", gateway, depends_on=depends_on)
-
-    def _vpn(
-        self, name: str, kind: str, gateway: CustomerGatewaySpec, depends_on: list[pulumi.Resource] | None = None
-    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
-        tables = self.transit.route_table_ids
+        # Both ends are this stack's: the gateway's config is rendered from these generated keys.
         psks = (
             pre_shared_key(f"{name}-psk1", self, aliases=self._moved),
             pre_shared_key(f"{name}-psk2", self, aliases=self._moved),
         )
+        return self._vpn(name, "openstack", gateway, psks=psks, depends_on=depends_on)
+
+    def _vpn(
+        self,
+        name: str,
+        kind: str,
+        gateway: CustomerGatewaySpec,
+        *,
+        psks: tuple[pulumi.Output[str], pulumi.Output[str]],
+        inside_cidrs: Sequence[ipaddress.IPv4Network] = (),
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
+        tables = self.transit.route_table_ids
         vpn = transit_gateway_vpn(
             name,
             region=self._region.region,
@@ -461,6 +481,7 @@ class AwsRegion(pulumi.ComponentResource):
             psks=psks,
             associate_with=tables[ASSOCIATED_WITH[kind]],
             propagate_to={target: tables[target] for target in PROPAGATES_INTO[kind]},
+            inside_cidrs=inside_cidrs,
             tags={**self._tags, "Name": f"{self._cloud.fleet}-{gateway.device_name}"},
             opts=self._child,
             depends_on=depends_on or [],

@@ -17,10 +17,9 @@ import pulumi
 import pulumi_openstack as openstack
 
 from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
-from storestack.components.common import component_tags, openstack_tags, pre_shared_key
+from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
-from storestack.network.cloud import hub_openstack_inside
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
@@ -55,9 +54,18 @@ class OpenStackSite(pulumi.ComponentResource):
 
     outputs: OpenStackSiteOutputs
 
-    def __init__(self, site: OpenStackSiteArgs, cloud: HybridCloudArgs, index: int, opts: pulumi.ResourceOptions) -> None:
+    def __init__(
+        self,
+        site: OpenStackSiteArgs,
+        cloud: HybridCloudArgs,
+        index: int,
+        opts: pulumi.ResourceOptions,
+        *,
+        keys: TunnelKeys,
+    ) -> None:
         super().__init__("storestack:cloud:OpenStackSite", site.name, None, opts)
         self._site = site
+        self._keys = keys
         self._cloud = cloud
         self._index = index
         self._tags = component_tags(cloud.tags, COMPONENT)
@@ -326,18 +334,22 @@ class OpenStackSite(pulumi.ComponentResource):
             self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
 
     def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
-        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key)."""
-        # The hub's config is built from the same rule (network/build.py).
-        inside = hub_openstack_inside(self._index, hub_index)
-        psk = pre_shared_key(f"{self._site.name}-vpn-hub-{hub.name}-psk", self, aliases=self._moved)
+        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key).
+
+        Its id, inside /30 and key are the network intent's (`hub.cloud_tunnels`): the hub's
+        config is rendered from the same values."""
+        planned = hub.cloud_tunnel("openstack", self._site.name)
+        network = planned.inside_cidr
+        hub_inside, gateway_inside = network[1], ipaddress.IPv4Interface((network[2], network.prefixlen))
+        psk = self._keys.psk(planned.tunnel_id)
         name = f"hub{hub_index + 1}"
         self._peers.append(
             _PendingPeer(
                 name=name,
                 outside_address=str(hub.public_address),
                 psk=psk,
-                local_inside=str(inside.gateway),
-                peer_inside=str(inside.hub.ip),
+                local_inside=str(gateway_inside),
+                peer_inside=str(hub_inside),
                 peer_asn=hub.bgp_asn,
                 accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
             )
@@ -348,9 +360,10 @@ class OpenStackSite(pulumi.ComponentResource):
                 "site": self._site.name,
                 "hub": hub.name,
                 "peer_outside_address": self.gateway_address,
-                "inside_cidr": str(inside.network),
-                "hub_inside_address": str(inside.hub.ip),
-                "peer_inside_address": str(inside.gateway.ip),
+                "tunnel_id": planned.tunnel_id,
+                "inside_cidr": str(network),
+                "hub_inside_address": str(hub_inside),
+                "peer_inside_address": str(gateway_inside.ip),
                 "peer_asn": self._site.bgp_asn,
                 "announces": [str(n) for n in self.local_cidrs],
             }

@@ -34,6 +34,7 @@ from storestack.stacks.config import (
     store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
+from storestack.stacks.keys import FleetTunnelKeys, TunnelKeySource
 from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
@@ -191,8 +192,11 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     """
     from storestack.stacks import core, store
 
+    keys = planning_keys(task.config)
     program: Callable[[], None] = (
-        core.program if task.kind == "core" else functools.partial(store.program, renderer)
+        functools.partial(core.program, keys)
+        if task.kind == "core"
+        else functools.partial(store.program, renderer, keys)
     )
     project = PROJECTS[task.kind]
     mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
@@ -222,6 +226,12 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     )
     planned._raw_outputs = dict(run.outputs)
     return planned
+
+
+def planning_keys(config: dict[str, Any]) -> FleetTunnelKeys:
+    """The tunnel keys of an offline plan: the fleet secret's derivation when the secret is in the
+    environment (then the plan's keys are the live ones), a marked stand-in otherwise."""
+    return FleetTunnelKeys(TunnelKeySource.model_validate(config["tunnel_keys"]), planning=True)
 
 
 def preload(kinds: Iterable[StackKind]) -> None:
@@ -261,7 +271,7 @@ def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]
     config = store_config(fleet, fleet.store(store_id))
     mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
     run = run_program_under_mocks(
-        store.program,
+        functools.partial(store.program, None, planning_keys(config.model_dump(mode="json"))),
         project=PROJECTS["store"],
         stack=store_stack_name(store_id),
         config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
