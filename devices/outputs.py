@@ -221,6 +221,11 @@ MAX_OUTPUTS_BYTES = 64_000_000
 
 def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
     """Read stack outputs from a JSON or YAML file that holds PSKs, so it must be mode 0600."""
+    return parse_stack_outputs(read_outputs_document(path), source=str(path))
+
+
+def read_outputs_document(path: Path) -> object:
+    """The data of a stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o777
@@ -241,4 +246,4 @@ def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    return parse_stack_outputs(data, source=str(path))
+    return data

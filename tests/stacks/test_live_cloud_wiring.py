@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform
 from testsupport.stack_outputs import run_store_stack
 
+from storestack.cli.main import cli
 from storestack.devices.lint.run import lint_fleet
 from storestack.devices.outputs import CoreCloudOutputs
 from storestack.devices.render import render_fleet, render_store
@@ -171,3 +174,33 @@ def test_lint_cross_checks_hold_with_the_core_outputs(
     _, live = core_outputs
     report = lint_fleet(fleet, core=live)
     assert report.ok, report.findings[:5]
+
+
+def test_devices_commands_take_the_core_outputs_file(
+    fleet: Fleet, core_outputs: tuple[dict[str, Any], CoreCloudOutputs], tmp_path: Path
+) -> None:
+    values, live = core_outputs
+    path = tmp_path / "core-outputs.json"
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    runner = CliRunner()
+    fleet_args = ["--fleet", str(sample_chain_path())]
+    out = tmp_path / "configs"
+    rendered = runner.invoke(
+        cli, ["devices", "render", "--hub", "hq-hub1", "--out", str(out), "--core-outputs", str(path), *fleet_args]
+    )
+    assert rendered.exit_code == 0, rendered.output
+    text = "\n".join(p.read_text() for p in sorted(out.iterdir()))  # FRR: tunnels in swanctl.conf
+    gateway = live.openstack("hq-hub1", fleet.spec.sites.openstack[0].name)
+    assert gateway is not None and str(gateway.gateway_address) in text
+    assert all(value not in text for value in _psks(values)), "without --with-secrets the keys stay redacted"
+    linted = runner.invoke(cli, ["devices", "lint", "--core-outputs", str(path), "--json", *fleet_args])
+    assert linted.exit_code == 0, linted.output
+    path.chmod(0o644)
+    refused = runner.invoke(cli, ["devices", "lint", "--core-outputs", str(path), *fleet_args])
+    assert refused.exit_code != 0 and "0600" in refused.output
+
+
+def _psks(values: dict[str, Any]) -> list[str]:
+    found = [psk for pair in values["hub_vpn_psks"].values() for psk in pair]
+    return found + [v for v in values["openstack_vpn_psks"].values() if isinstance(v, str)]
