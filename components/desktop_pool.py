@@ -1,6 +1,7 @@
 """`DesktopPool`: cloud desktops for a set of staff roles and stores, on AWS WorkSpaces or OpenStack.
 
-WorkSpaces belong to named directory users, never to shared seat accounts. The users come from a
+Desktops belong to named directory users, never to shared seat accounts: one WorkSpace, or one
+OpenStack instance joined to the chain's domain, per user the inventory names. The users come from a
 directory that already holds them: the chain's Active Directory through an AD Connector, or an
 AWS Managed Microsoft AD the identity team fills (this stack creates it empty; a WorkSpace is only
 declared for a user the pool lists, and only on an AD Connector, whose users exist beforehand).
@@ -131,7 +132,7 @@ class DesktopPoolArgs(FrozenModel):
             len(self.ad_connector_dns_ips) < 2 or not self.ad_connector_service_account
         ):
             raise ValueError("an AD Connector needs two or more ad_connector_dns_ips and ad_connector_service_account")
-        if self.users and (self.provider != "aws" or self.directory_kind != "ad-connector"):
+        if self.users and self.provider == "aws" and self.directory_kind != "ad-connector":
             raise ValueError(
                 "named WorkSpaces users need an AD Connector: a Managed AD this stack creates holds no users yet"
             )
@@ -241,9 +242,6 @@ class DesktopPool(pulumi.ComponentResource):
     @property
     def management_ranges(self) -> list[ipaddress.IPv4Network]:
         return sorted(set(self._args.management_ranges))
-
-    def _seats(self, totals: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
-        return [(role, store, n) for (role, store), count in totals.items() for n in range(1, count + 1)]
 
     def _aws(self, network: AwsDesktopNetwork, totals: dict[tuple[str, str], int]) -> dict[str, pulumi.Output[str]]:
         args = self._args
@@ -386,14 +384,16 @@ class DesktopPool(pulumi.ComponentResource):
         bundles = {b.role: b for b in args.bundles}
         images: dict[str, pulumi.Output[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}
-        for role, store, number in self._seats(totals):
+        for user in args.users:
+            role, store = user.role, user.store or HQ
             bundle = bundles[role]
             if role not in images:
                 images[role] = openstack.images.get_image_output(
                     name=bundle.openstack_image, most_recent=True, opts=invoke
                 ).id
-            seat = f"{store}-{role}-{number:02d}"
-            seat_tags = component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store)
+            # One instance per named user (it joins the chain's domain; only that user logs on).
+            seat = f"{store}-{user.user_name}"
+            seat_tags = component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store, user=user.user_name)
             volume = openstack.blockstorage.Volume(
                 f"{self._name}-{seat}-boot",
                 name=f"{args.fleet}-{seat}-boot",
@@ -423,5 +423,5 @@ class DesktopPool(pulumi.ComponentResource):
                 tags=openstack_tags(seat_tags),
                 opts=child,
             )
-            ids[seat] = instance.id
+            ids[user.user_name] = instance.id
         return ids

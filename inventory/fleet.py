@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from storestack.common.errors import InventoryFamily, UsageError
 from storestack.inventory.models import (
     CloudAffinity,
+    DesktopUserSpec,
     FleetSpec,
     LifecycleState,
     Platform,
@@ -98,6 +99,7 @@ class ResolvedStore(Resolved):
     cloud: CloudAffinity
     source_file: str
     provisional: bool
+    desktop_users: tuple[DesktopUserSpec, ...] = ()
 
     @property
     def advertised_prefixes(self) -> list[ipaddress.IPv4Network]:

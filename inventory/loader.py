@@ -454,4 +454,5 @@ def _resolved_store(
         cloud=store.cloud,
         source_file=source.document.display,
         provisional=provisional,
+        desktop_users=tuple(store.desktop_users),
     )

@@ -19,6 +19,7 @@ from storestack.components import (
     AwsRegionArgs,
     DesktopBundleArgs,
     DesktopPoolArgs,
+    DesktopUser,
     HqHubArgs,
     HubTunnelArgs,
     HybridCloudArgs,
@@ -195,6 +196,20 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         )
         for role in policy.roles
     ]
+    users = [
+        DesktopUser(user_name=user.user, role=user.role, store=store.id, region=store.region)
+        for store in fleet
+        if store.state != "decommissioned"
+        for user in store.desktop_users
+        if user.role in policy.roles
+    ]
+    directory: dict[str, object] = {}
+    if policy.directory is not None:
+        directory = {
+            "directory_kind": policy.directory.kind,
+            "ad_connector_dns_ips": policy.directory.dns_ips,
+            "ad_connector_service_account": policy.directory.service_account,
+        }
     pool = DesktopPoolArgs(
         name=policy.name,
         provider=policy.provider,
@@ -206,6 +221,8 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         running_mode="AUTO_STOP" if policy.running_mode == "auto-stop" else "ALWAYS_ON",
         auto_stop_minutes=policy.auto_stop_minutes,
         directory_domain=f"desktops.{spec.organisation.domain}",
+        users=users,
+        **directory,
     )
     if policy.provider == "aws":
         return DesktopPoolConfig(pool=pool, aws_region=policy.region)

@@ -55,7 +55,8 @@ def managed_ad_pool() -> Scenario:
 @pytest.fixture(scope="module")
 def openstack_pool() -> Scenario:
     def build() -> dict[str, object]:
-        pool = DesktopPool("os-desktops", desktop_pool_args("openstack"), OpenStackDesktopNetwork(None, "net-desktops"))
+        args = desktop_pool_args("openstack", users=AD_CONNECTOR["users"])
+        pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
         return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
 
     return run_scenario(build)
@@ -153,7 +154,9 @@ def test_workspaces_are_tagged_with_role_store_and_region(aws_pool: Scenario) ->
 def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(openstack_pool: Scenario) -> None:
     volumes = {r.name: r for r in openstack_pool.of_type("openstack:blockstorage/volume:Volume")}
     instances = openstack_pool.of_type("openstack:compute/instance:Instance")
-    assert len(volumes) == len(instances) == 5
+    # One instance per named user (3), none for the two seats nobody holds: no shared accounts.
+    assert len(volumes) == len(instances) == 3
+    assert sorted(i.inputs["metadata"]["storestack:user"] for i in instances) == ["anna.berg", "bo.lind", "cleo.ek"]
     (group,) = openstack_pool.of_type("openstack:compute/serverGroup:ServerGroup")
     (security_group,) = openstack_pool.of_type("openstack:networking/secGroup:SecGroup")
     images = {v.inputs["imageId"] for v in volumes.values()}
@@ -166,7 +169,7 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["schedulerHints"] == [{"group": group.resource_id}]
         assert instance.inputs["securityGroups"] == [security_group.outputs["name"]]
         assert instance.inputs["networks"] == [{"uuid": "net-desktops"}]
-        expected_flavor = "d4.large" if "hq-finance" in instance.name else "d2.medium"
+        expected_flavor = "d4.large" if instance.inputs["metadata"]["storestack:role"] == "hq-finance" else "d2.medium"
         assert instance.inputs["flavorName"] == expected_flavor
 
 

@@ -181,7 +181,10 @@ def test_a_decommissioned_store_plans_every_resource_away(tmp_path: Path) -> Non
     assert change.status == "changed"
     assert {c.action for c in change.changes} == {"remove"} and len(change.changes) == 8
     core = next(c for c in report.changes if c.stack == "core")
-    assert core.status == "unchanged", "no shared seat account outlives its store: there are none"
+    # The store's named users lose their WorkSpaces with it, and nothing else in the core changes.
+    removed = sorted(c.urn.rsplit("::", 1)[1] for c in core.changes)
+    assert {c.action for c in core.changes} == {"remove"}
+    assert removed == ["store-staff-anna.devries", "store-staff-bram.jansen", "store-staff-carla.smit"]
 
 
 def test_planned_store_outputs_carry_deterministic_tunnels_and_secret_keys() -> None:
