@@ -2,8 +2,9 @@
 
 Segmentation (the policy the routes, security groups and NACLs below implement):
 
-- stores reach the workloads VPC (POS to payment, office to services) and the desktops VPC, never
-  another store: the `stores` table only learns the two VPCs;
+- stores open exactly the network intent's flows into the workloads and desktops VPCs (today:
+  office reaches corporate, cloud and desktops included); the store's zone firewall keeps every
+  other zone out, and no store reaches another: the `stores` table only learns the two VPCs;
 - desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores on the same path
   the store used (symmetric), but a desktop can open nothing towards any store network;
 - HQ (through its hubs) and OpenStack reach both VPCs through the `hq` table;
@@ -317,13 +318,31 @@ class AwsRegion(pulumi.ComponentResource):
                 opts=after_attachment,
             )
 
+    def store_flows(self, kind: str) -> list[tuple[str, int, int, str]]:
+        """(protocol, from port, to port, why) of what stores may open into `kind`'s VPC: the
+        network intent's flows whose destinations reach it. Protocol "-1" is every protocol."""
+        local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
+        flows = []
+        for flow in self._cloud.store_flows:
+            if not any(local.overlaps(destination) for destination in flow.destinations):
+                continue
+            if flow.protocol == "ip":
+                flows.append(("-1", 0, 0, flow.why))
+            elif flow.protocol == "icmp":
+                flows.append(("icmp", -1, -1, flow.why))
+            else:
+                flows += [(flow.protocol, port, port, flow.why) for port in flow.ports] or [
+                    (flow.protocol, 0, 65535, flow.why)
+                ]
+        return flows
+
     def _vpc_acl(self, kind: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet]) -> None:
         """A stateless second line behind the security groups: what may enter and leave the subnets.
 
         Replies to connections a subnet's hosts opened come back on their ephemeral ports only, so
-        the ephemeral rules never open a listening service. Stores get nothing back from workloads
-        but replies, and nothing at all into desktops: a cashier desktop cannot open a connection
-        into a POS segment, and no store can open one onto a desktop.
+        the ephemeral rules never open a listening service. Stores may open exactly the network
+        intent's flows into the VPC (`store_flows`); towards a store only replies leave, on the
+        store clients' ephemeral ports, so a desktop or a workload opens nothing into a store.
         """
         r = self._region.region
         cloud = self._cloud
@@ -341,30 +360,38 @@ class AwsRegion(pulumi.ComponentResource):
             entry: dict[str, Any] = {"rule_no": 100 + 10 * len(rules), "action": action, "cidr_block": str(cidr)}
             if ports is None:
                 entry.update(protocol="-1", from_port=0, to_port=0)
+            elif protocol == "icmp":
+                entry.update(protocol="icmp", from_port=0, to_port=0, icmp_type=-1, icmp_code=-1)
             else:
                 entry.update(protocol=protocol, from_port=ports[0], to_port=ports[1])
             rules.append(entry)
 
         rule(ingress, "allow", local, None)
         rule(egress, "allow", local, None)
-        others = [n for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+        stores = cloud.store_supernet
+        flows = self.store_flows(kind)
+        for protocol, low, high, _ in flows:
+            rule(ingress, "allow", stores, None if protocol == "-1" else (low, high), protocol)
+        # Replies to the stores' clients (Linux and Windows ephemeral ports), and ICMP answers.
+        reply_protocols = {"tcp", "udp", "icmp"} if any(f[0] == "-1" for f in flows) else {f[0] for f in flows}
+        for protocol in sorted(reply_protocols):
+            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else (32768, 65535), protocol)
+        rule(ingress, "deny", stores, None)
+        rule(egress, "deny", stores, None)
+        others = [n for n in self.remote_ranges(kind) if n != stores]
         replies = EPHEMERAL[kind]
         if kind == "workloads":
             for source in _collapse(cloud.admin_ranges):
                 rule(ingress, "allow", source, (SSH, SSH))
-            for source in self.remote_ranges(kind):
+            for source in others:
                 rule(ingress, "allow", source, (HTTPS, HTTPS))
             for peer in others:
                 rule(ingress, "allow", peer, replies)
                 rule(egress, "allow", peer, None)
-            # Clients' reply ports: Linux and Windows store devices use 32768-65535 or 49152-65535.
-            rule(egress, "allow", cloud.store_supernet, (32768, 65535))
         else:
             for source in _collapse(cloud.admin_ranges):
                 rule(ingress, "allow", source, (RDP, RDP))
                 rule(egress, "allow", source, (1024, 65535))
-            rule(ingress, "deny", cloud.store_supernet, None)
-            rule(egress, "deny", cloud.store_supernet, None)
             hq = _collapse(cloud.hq_prefixes)
             for peer in others:
                 rule(ingress, "allow", peer, replies)
@@ -387,31 +414,33 @@ class AwsRegion(pulumi.ComponentResource):
         )
 
     def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
-        """Workloads: HTTPS from their clients, SSH from management. Desktops: RDP from management only,
-        out to workloads and HQ on HTTPS; nothing towards any store."""
+        """Stores: exactly the network intent's flows in (stateful: replies go back), nothing out.
+        Workloads: HTTPS from HQ, desktops and OpenStack, SSH from management. Desktops: RDP from
+        management, out to workloads and HQ on HTTPS and to HQ's directory; nothing towards a store."""
         r = self._region.region
         cloud = self._cloud
         local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
         admin = [str(n) for n in _collapse(cloud.admin_ranges)]
+        stores = [str(cloud.store_supernet)]
+        from_stores = [
+            {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": stores,
+             "description": f"stores, network intent: {why}"[:255]}
+            for protocol, low, high, why in self.store_flows(kind)
+        ]
+        inside = {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}
+        targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
         if kind == "workloads":
             ingress = [
-                _sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind)], "HTTPS from stores, desktops, HQ, OpenStack"),
+                _sg_rule(HTTPS, targets, "HTTPS from desktops, HQ, OpenStack"),
                 _sg_rule(SSH, admin, "SSH from the management ranges"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"},
+                inside,
+                *from_stores,
             ]
-            egress = [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}]
-            egress.append(_sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet], "HTTPS to peer services"))
+            egress = [inside, _sg_rule(HTTPS, targets, "HTTPS to peer services")]
         else:
-            ingress = [
-                _sg_rule(RDP, admin, "RDP from the management ranges"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
-            ]
-            targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+            ingress = [_sg_rule(RDP, admin, "RDP from the management ranges"), inside, *from_stores]
             hq = [str(n) for n in _collapse(cloud.hq_prefixes)]
-            egress = [
-                _sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
-            ]
+            egress = [_sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"), inside]
             # Domain members talk to the chain's domain controllers (AD Connector) at HQ.
             egress += [
                 {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": hq, "description": f"directory {protocol} {low}-{high} to HQ"}

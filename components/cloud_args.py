@@ -125,6 +125,17 @@ class StaffRoleAccessArgs(FrozenModel):
     description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
 
 
+class StoreFlowArgs(FrozenModel):
+    """A connection store zones may open towards cloud ranges: one of the network intent's flows
+    (stateful, replies allowed). The store's zone firewall decides which zone may use it; the
+    cloud, which sees only the store supernet, admits exactly these and nothing in reverse."""
+
+    protocol: Literal["ip", "tcp", "udp", "icmp"]
+    ports: list[int] = Field(default_factory=list, description="empty: every port of the protocol")
+    destinations: list[PrivateNetwork] = Field(min_length=1)
+    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+:-]{0,120}$")
+
+
 class HybridCloudArgs(FrozenModel):
     fleet: Slug
     tags: FleetTags
@@ -135,6 +146,9 @@ class HybridCloudArgs(FrozenModel):
     staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)
     store_supernet: PrivateNetwork
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
+    store_flows: list[StoreFlowArgs] = Field(
+        default_factory=list, description="what stores may open towards the clouds (network intent)"
+    )
     data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
 

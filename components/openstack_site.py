@@ -187,13 +187,32 @@ class OpenStackSite(pulumi.ComponentResource):
             opts=self._on_site,
         )
         https_sources = sorted(
-            {cloud.store_supernet, self._site.desktops_cidr, *cloud.hq_prefixes}
+            {self._site.desktops_cidr, *cloud.hq_prefixes}
             | {r.desktops_cidr for r in cloud.aws_regions}
             | {r.workloads_cidr for r in cloud.aws_regions}
         )
         rules: list[tuple[str, int, ipaddress.IPv4Network]] = [("https", 443, src) for src in https_sources]
         rules += [("ssh", 22, src) for src in sorted(set(cloud.admin_ranges))]
         tcp_ingress_rules(f"{s}-workloads", security_group_id=group.id, rules=rules, opts=self._on_site, tenant_id=project.id)
+        # Stores open exactly the network intent's flows that reach this site's workloads.
+        for number, flow in enumerate(cloud.store_flows):
+            if not any(self._site.workloads_cidr.overlaps(d) for d in flow.destinations):
+                continue
+            ports: list[int | None] = list(flow.ports) or [None]
+            for port in ports:
+                openstack.networking.SecGroupRule(
+                    f"{s}-workloads-stores-{number}-{flow.protocol}{port or ''}",
+                    security_group_id=group.id,
+                    tenant_id=project.id,
+                    direction="ingress",
+                    ethertype="IPv4",
+                    protocol=None if flow.protocol == "ip" else flow.protocol,
+                    port_range_min=port,
+                    port_range_max=port,
+                    remote_ip_prefix=str(cloud.store_supernet),
+                    description=f"stores, network intent: {flow.why}"[:255],
+                    opts=self._on_site,
+                )
 
     def _access(self) -> None:
         """Each staff role's group gets its OpenStack role on a project of its own."""

@@ -30,7 +30,7 @@ from storestack.components import (
     StoreSiteArgs,
     StoreWanLinkArgs,
 )
-from storestack.components.cloud_args import HubCloudTunnelArgs
+from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.common import check_public_address
 from storestack.components.store_site import AwsTunnelArgs
 from storestack.inventory import Fleet, ResolvedStore
@@ -96,6 +96,35 @@ def hub_cloud_tunnels(intent: NetworkIntent, hub: str) -> list[HubCloudTunnelArg
     return planned
 
 
+def store_flows(fleet: Fleet, intent: NetworkIntent) -> list[StoreFlowArgs]:
+    """The network intent's flows from store zones that reach cloud or desktop ranges, as the
+    cloud's security groups and NACLs admit them. Flows depend only on which zones a store has,
+    so one store of each shape is enough."""
+    plan = fleet.spec.ip_plan
+    clouds = (plan.cloud, plan.desktops)
+    shapes: dict[tuple[str, ...], str] = {}
+    for store in fleet:
+        if store.state != "decommissioned":
+            shapes.setdefault(tuple(sorted(store.segments)), store.id)
+    found: dict[tuple[str, tuple[int, ...], tuple[ipaddress.IPv4Network, ...]], str] = {}
+    for store_id in shapes.values():
+        for flow in intent.store(store_id).flows:
+            service = flow.service
+            reached = {
+                cloud if cloud.subnet_of(prefix) else prefix
+                for prefix in service.prefixes
+                for cloud in clouds
+                if prefix.overlaps(cloud)
+            }
+            if reached:
+                key = (service.protocol, service.ports, tuple(sorted(reached)))
+                found.setdefault(key, f"{flow.source} to {service.name}")
+    return [
+        StoreFlowArgs(protocol=protocol, ports=list(ports), destinations=list(destinations), why=why)
+        for (protocol, ports, destinations), why in sorted(found.items(), key=lambda item: str(item[0]))
+    ]
+
+
 def core_config(fleet: Fleet) -> CoreStackConfig:
     """The core stack's config: the hybrid cloud and every desktop pool, from the fleet."""
     spec = fleet.spec
@@ -159,6 +188,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             ],
             store_supernet=plan.stores,
             admin_ranges=plan.management,
+            store_flows=store_flows(fleet, intent),
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
         )
         pools = [_desktop_pool(fleet, index) for index in range(len(spec.desktop_policies))]

@@ -200,7 +200,7 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     )
     project = PROJECTS[task.kind]
     mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
-    config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **_planned_stack_secrets(task)}
+    config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **planned_stack_secrets(task.kind, task.config)}
     run = run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
     stores_tables = frozenset(
         str(region["route_table_ids"]["stores"])
@@ -228,14 +228,14 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     return planned
 
 
-def _planned_stack_secrets(task: PlanTask) -> dict[str, str]:
+def planned_stack_secrets(kind: StackKind, config: dict[str, Any]) -> dict[str, str]:
     """Stand-ins for the secret stack config a real stack holds (`pulumi config set --secret`),
     such as an AD Connector's service account password: a plan reads no secret."""
-    if task.kind != "core":
+    if kind != "core":
         return {}
     return {
         f"{CONFIG_NAMESPACE}:{placed['pool']['name']}-ad-connector-password": "planned-not-a-secret"
-        for placed in task.config.get("desktop_pools", [])
+        for placed in config.get("desktop_pools", [])
         if placed["pool"].get("directory_kind") == "ad-connector" and placed["pool"].get("provider") == "aws"
     }
 

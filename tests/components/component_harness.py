@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from storestack.components.cloud_args import HubCloudTunnelArgs
+from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, DesktopUser, SeatRequest
 from storestack.components.hybrid_cloud import (
     AwsRegionArgs,
@@ -112,6 +112,10 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         ],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
+        # As a network intent would give it: stores open HTTPS to the workloads, nothing else.
+        "store_flows": [
+            StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20", "10.40.0.0/20"], why="office to services")
+        ],
         "data_bucket_name": "acme-staff-data",
     }
     values.update(overrides)

@@ -30,6 +30,7 @@ from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS
 from storestack.stacks.device_bridge import appliance_config_renderer, outputs_from_core_stack
 from storestack.stacks.mapping import core_config
 from storestack.stacks.mocks import MockRun, StorestackMocks, run_program_under_mocks, unwrap_secrets
+from storestack.stacks.plan import planned_stack_secrets
 
 PLATFORMS = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
 
@@ -109,7 +110,10 @@ def core_outputs(fleet: Fleet) -> tuple[dict[str, Any], CoreCloudOutputs]:
             core.program,
             project=PROJECTS["core"],
             stack="core",
-            config={f"{CONFIG_NAMESPACE}:core": json.dumps(config.model_dump(mode="json"))},
+            config={
+                f"{CONFIG_NAMESPACE}:core": json.dumps(config.model_dump(mode="json")),
+                **planned_stack_secrets("core", config.model_dump(mode="json")),
+            },
             mocks=StorestackMocks(),
             preview=False,
         )
