@@ -100,6 +100,21 @@ def _plain(value: Any) -> Any:
     return unwrap_secrets(value)
 
 
+def _net(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A network input, or None when it does not parse (the `invalid-cidr` check reports those)."""
+    try:
+        return ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return None
+
+
+def _ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        return None
+
+
 def _as_int(value: Any) -> int | None:
     """An integer input; the engine hands numbers over as floats (65000.0)."""
     if isinstance(value, float) and value.is_integer():
@@ -353,7 +368,9 @@ def _vpn_inside_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Vi
             value = vpn.inputs.get(f"tunnel{n}InsideCidr")
             if not value:
                 continue
-            network = ipaddress.ip_network(str(value), strict=False)
+            network = _net(value)
+            if network is None:
+                continue
             if network.prefixlen != 30 or not network.subnet_of(_LINK_LOCAL):  # type: ignore[arg-type]
                 yield vpn.urn, f"tunnel {n} inside CIDR {value} is not a /30 in 169.254.0.0/16"
             elif network in _AWS_RESERVED_INSIDE:
@@ -370,13 +387,15 @@ def _router_routes(index: PlanIndex, context: ContractContext) -> Iterator[Viola
     subnets = {s.resource_id: s for s in index.of_type("openstack:networking/subnet:Subnet")}
     interfaces = index.of_type("openstack:networking/routerInterface:RouterInterface")
     for route in index.of_type("openstack:networking/routerRoute:RouterRoute"):
-        hop = ipaddress.ip_address(str(route.inputs.get("nextHop")))
+        hop = _ip(route.inputs.get("nextHop"))
+        if hop is None:
+            continue
         attached = [
             i
             for i in interfaces
             if i.inputs.get("routerId") == route.inputs.get("routerId")
             and str(i.inputs.get("subnetId")) in subnets
-            and hop in ipaddress.ip_network(str(subnets[str(i.inputs.get("subnetId"))].inputs.get("cidr")))
+            and hop in (_net(subnets[str(i.inputs.get("subnetId"))].inputs.get("cidr")) or ())
         ]
         if not attached:
             yield route.urn, f"next hop {hop} is in no subnet attached to the router"
@@ -458,15 +477,18 @@ def _vpc_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Violation
     # VPC and subnet CIDR blocks: /16 to /28; a subnet inside its VPC's block.
     vpcs = {v.resource_id: v for v in index.of_type("aws:ec2/vpc:Vpc")}
     for vpc in vpcs.values():
-        network = ipaddress.ip_network(str(vpc.inputs.get("cidrBlock")))
-        if not 16 <= network.prefixlen <= 28:
+        network = _net(vpc.inputs.get("cidrBlock"))
+        if network is not None and not 16 <= network.prefixlen <= 28:
             yield vpc.urn, f"VPC block {network} is not /16-/28"
     for subnet in index.of_type("aws:ec2/subnet:Subnet"):
-        network = ipaddress.ip_network(str(subnet.inputs.get("cidrBlock")))
+        network = _net(subnet.inputs.get("cidrBlock"))
+        if network is None:
+            continue
         if not 16 <= network.prefixlen <= 28:
             yield subnet.urn, f"subnet block {network} is not /16-/28"
         parent = vpcs.get(str(subnet.inputs.get("vpcId")))
-        if parent is not None and not network.subnet_of(ipaddress.ip_network(str(parent.inputs.get("cidrBlock")))):  # type: ignore[arg-type]
+        block = _net(parent.inputs.get("cidrBlock")) if parent is not None else None
+        if parent is not None and block is not None and not network.subnet_of(block):  # type: ignore[arg-type]
             yield subnet.urn, f"subnet {network} is outside its VPC's {parent.inputs.get('cidrBlock')}"
 
 
@@ -553,9 +575,11 @@ def _ports_and_subnets(index: PlanIndex, context: ContractContext) -> Iterator[V
     # chosen by hand outside the DHCP pool, or DHCP may hand it out first.
     subnets = {s.resource_id: s for s in index.of_type("openstack:networking/subnet:Subnet")}
     for subnet in subnets.values():
-        network = ipaddress.ip_network(str(subnet.inputs.get("cidr")))
+        network = _net(subnet.inputs.get("cidr"))
+        if network is None:
+            continue
         for pool in subnet.inputs.get("allocationPools") or []:
-            if not all(ipaddress.ip_address(str(pool.get(k))) in network for k in ("start", "end")):
+            if not all(_ip(pool.get(k)) in network for k in ("start", "end")):
                 yield subnet.urn, f"allocation pool {pool.get('start')}-{pool.get('end')} is outside {network}"
     for port in index.of_type("openstack:networking/port:Port"):
         for fixed in port.inputs.get("fixedIps") or []:
@@ -563,11 +587,14 @@ def _ports_and_subnets(index: PlanIndex, context: ContractContext) -> Iterator[V
             address = fixed.get("ipAddress")
             if owner is None or not address:
                 continue
-            ip = int(ipaddress.ip_address(str(address)))
-            if ipaddress.ip_address(ip) not in ipaddress.ip_network(str(owner.inputs.get("cidr"))):
+            fixed_ip, network = _ip(address), _net(owner.inputs.get("cidr"))
+            if fixed_ip is None or network is None:
+                continue
+            if fixed_ip not in network:
                 yield port.urn, f"fixed IP {address} is outside subnet {owner.inputs.get('cidr')}"
             for pool in owner.inputs.get("allocationPools") or []:
-                if int(ipaddress.ip_address(str(pool["start"]))) <= ip <= int(ipaddress.ip_address(str(pool["end"]))):
+                start, end = _ip(pool.get("start")), _ip(pool.get("end"))
+                if start is not None and end is not None and int(start) <= int(fixed_ip) <= int(end):
                     yield port.urn, f"fixed IP {address} is inside the subnet's DHCP pool"
 
 

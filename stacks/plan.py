@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
 from storestack.components import ApplianceConfigRenderer
@@ -68,14 +68,6 @@ class StackPlan(BaseModel):
     outputs: dict[str, Any]
     secret_outputs: list[str]
     findings: list[Finding]
-    # The outputs as the program produced them, secrets included: never serialised. A rollout
-    # in planned mode takes a store's outputs from here instead of running the program again.
-    _raw_outputs: dict[str, StackOutput] = PrivateAttr(default_factory=dict)
-
-    @property
-    def raw_outputs(self) -> dict[str, StackOutput]:
-        return self._raw_outputs
-
     @property
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -224,7 +216,6 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
         secret_outputs=sorted(name for name, out in run.outputs.items() if out.secret),
         findings=findings,
     )
-    planned._raw_outputs = dict(run.outputs)
     return planned
 
 
