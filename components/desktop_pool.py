@@ -23,6 +23,7 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 from pydantic import AfterValidator, Field, model_validator
 
+from storestack.components.cloud_args import StoreFlowArgs
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -110,6 +111,10 @@ class DesktopPoolArgs(FrozenModel):
         description="public egress ranges WorkSpaces clients connect from (IP access group); empty: no group",
     )
     volume_encryption_key: str = Field(default="alias/aws/workspaces", pattern=r"^(alias/[A-Za-z0-9/_-]+|arn:aws:kms:.+)$")
+    store_supernet: PrivateNetwork | None = Field(default=None, description="where store flows come from")
+    store_flows: list[StoreFlowArgs] = Field(
+        default_factory=list, description="what stores may open towards these desktops (network intent)"
+    )
     # OpenStack
     encrypted_volume_type: str = Field(default="luks", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -381,6 +386,22 @@ class DesktopPool(pulumi.ComponentResource):
             rules=[("remote-desktop", port, source) for port in DESKTOP_PORTS for source in self.management_ranges],
             opts=child,
         )
+        # Stores open exactly the network intent's flows towards desktops (AWS: the VPC's group).
+        for number, flow in enumerate(args.store_flows if args.store_supernet is not None else []):
+            ports: list[int | None] = list(flow.ports) or [None]
+            for port in ports:
+                openstack.networking.SecGroupRule(
+                    f"{self._name}-sg-stores-{number}-{flow.protocol}{port or ''}",
+                    security_group_id=security_group.id,
+                    direction="ingress",
+                    ethertype="IPv4",
+                    protocol=None if flow.protocol == "ip" else flow.protocol,
+                    port_range_min=port,
+                    port_range_max=port,
+                    remote_ip_prefix=str(args.store_supernet),
+                    description=f"stores, network intent: {flow.why}"[:255],
+                    opts=child,
+                )
         bundles = {b.role: b for b in args.bundles}
         images: dict[str, pulumi.Output[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}

@@ -129,6 +129,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
     """The core stack's config: the hybrid cloud and every desktop pool, from the fleet."""
     spec = fleet.spec
     intent = NetworkIntent(fleet)
+    flows = store_flows(fleet, intent)
     sites = spec.sites
     if len(sites.aws) != 1:
         raise StackConfigError(f"the core stack needs exactly one AWS account, the fleet has {len(sites.aws)}")
@@ -188,10 +189,10 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             ],
             store_supernet=plan.stores,
             admin_ranges=plan.management,
-            store_flows=store_flows(fleet, intent),
+            store_flows=flows,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
         )
-        pools = [_desktop_pool(fleet, index) for index in range(len(spec.desktop_policies))]
+        pools = [_desktop_pool(fleet, index, flows) for index in range(len(spec.desktop_policies))]
         return CoreStackConfig(hybrid_cloud=hybrid, tunnel_keys=tunnel_key_source(fleet), desktop_pools=pools)
     except ValidationError as exc:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
@@ -206,7 +207,7 @@ def _amazon_bundle(compute_type: str) -> str:
     return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
 
 
-def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
+def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
@@ -233,13 +234,19 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         for user in store.desktop_users
         if user.role in policy.roles
     ]
-    directory: dict[str, object] = {}
+    extra: dict[str, object] = {}
     if policy.directory is not None:
-        directory = {
+        extra = {
             "directory_kind": policy.directory.kind,
             "ad_connector_dns_ips": policy.directory.dns_ips,
             "ad_connector_service_account": policy.directory.service_account,
         }
+    if policy.provider == "openstack":
+        # OpenStack desktops carry their own security group: the intent's store flows reaching them.
+        slot = _cloud_sites(fleet).index(f"openstack:{policy.site}")
+        site_desktops = _slot(spec.ip_plan.desktops, slot, policy.site)
+        extra["store_supernet"] = spec.ip_plan.stores
+        extra["store_flows"] = [flow for flow in flows if any(site_desktops.overlaps(d) for d in flow.destinations)]
     pool = DesktopPoolArgs(
         name=policy.name,
         provider=policy.provider,
@@ -252,7 +259,7 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         auto_stop_minutes=policy.auto_stop_minutes,
         directory_domain=f"desktops.{spec.organisation.domain}",
         users=users,
-        **directory,
+        **extra,
     )
     if policy.provider == "aws":
         return DesktopPoolConfig(pool=pool, aws_region=policy.region)

@@ -15,6 +15,7 @@ from component_harness import (
 from pydantic import ValidationError
 
 from storestack.components import AwsDesktopNetwork, DesktopPool, OpenStackDesktopNetwork
+from storestack.components.cloud_args import StoreFlowArgs
 from storestack.components.desktop_pool import DesktopUser, SeatRequest, workspaces_default_role
 
 WORKSPACE = "aws:workspaces/workspace:Workspace"
@@ -187,3 +188,17 @@ def test_a_pool_open_to_the_internet_is_rejected() -> None:
 def test_seats_for_a_role_without_a_bundle_are_rejected() -> None:
     with pytest.raises(ValidationError, match="no bundle"):
         desktop_pool_args("aws", seats=[SeatRequest(role="it-admin", store=None, count=1)])
+
+
+def test_openstack_desktops_admit_exactly_the_store_flows_they_are_given() -> None:
+    """Office reaches the desktops when the network intent says so; nothing else from stores."""
+    flow = StoreFlowArgs(protocol="tcp", ports=[3389], destinations=["10.56.0.0/20"], why="office to corporate")
+
+    def build() -> dict[str, object]:
+        args = desktop_pool_args("openstack", store_supernet="10.64.0.0/12", store_flows=[flow])
+        pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
+        return {"seat_ids": pool.seat_ids}
+
+    rules = run_scenario(build).of_type("openstack:networking/secGroupRule:SecGroupRule")
+    got = sorted((r.inputs["remoteIpPrefix"], r.inputs.get("protocol"), r.inputs.get("portRangeMin")) for r in rules)
+    assert got == [("10.0.10.0/24", "tcp", 3389), ("10.64.0.0/12", "tcp", 3389)]
