@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,15 +17,22 @@ def network() -> None:
 
 
 @network.command()
-@click.argument("store_id")
+@click.argument("store_id", metavar="STORE|HUB")
 @fleet_option
 @json_option
 def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
-    """Print STORE's network intent (planned values; PSKs by slot name only)."""
+    """Print a store's or a hub's network intent (planned values; PSKs by slot name only)."""
     from storestack.network.build import NetworkIntent
-    from storestack.network.show import store_report
+    from storestack.network.show import hub_report, store_report
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
+    if store_id in fleet.hubs:
+        hub = hub_report(NetworkIntent(fleet), store_id)
+        if as_json:
+            emit_json(hub)
+        else:
+            _print_hub(hub)
+        return
     report = store_report(NetworkIntent(fleet), store_id)  # an unknown store is a usage error (exit 2)
     if as_json:
         emit_json(report)
@@ -65,3 +73,28 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
         f", sourced from {management['source']}"
     )
+
+
+def _print_hub(report: dict[str, Any]) -> None:
+    def out(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    dc = report["dc"]
+    out(
+        f"[bold]{report['hub']}[/] AS{report['asn']} loopback {report['loopback']} public {report['public_address']}"
+        f"{' (planned)' if report['planned'] else ''}"
+    )
+    out(f"[bold]DC core LAN[/] {dc['address']}: core AS{dc['core_asn']} routers {', '.join(dc['routers'])}")
+    out("[bold]tunnels[/] " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
+    out(
+        "[bold]BGP peers[/] (store links: "
+        + str(sum(p["kind"] == "store-hub" for p in report["peers"]))
+        + ")"
+    )
+    for p in report["peers"]:
+        if p["kind"] != "store-hub":
+            out(
+                f"  {p['kind']:<13} {p['peer']:<22} {p['address']:<16} AS{p['asn']:<11}"
+                f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}"
+            )
+    out(f"[bold]originates[/] {', '.join(report['originates'])}")

@@ -443,6 +443,8 @@ class FrrHubLayout:
     cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
     cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
     aggregates: list[str]
+    dc_in: list[Net]  # what the DC core may teach (le 32), besides the default route
+    dc_out: list[Net]  # what the hub announces to the DC core (le 32)
 
 
 def hub_layout(view: HubView) -> FrrHubLayout:
@@ -456,6 +458,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for net in tunnel.peer_selectors
     ]
     interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
+    interfaces.append(FrrInterface(view.dc.ifname, "dc core lan", [view.dc.address.cidr]))
     interfaces += [
         FrrInterface(peer.ifname, f"ipsec {peer.id} {peer.description}", [peer.local.cidr]) for peer in view.peers
     ]
@@ -471,8 +474,12 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for peer in view.peers
     ]
     neighbors += [
-        FrrHubNeighbor(hub.loopback, hub.asn, f"{hub.hostname} ibgp", None, view.loopback_ifname, True, None, None)
+        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, None, None)
         for hub in view.hub_neighbors
+    ]
+    neighbors += [
+        FrrHubNeighbor(router, view.dc.asn, "dc core", None, None, False, "FROM-DC", "TO-DC")
+        for router in view.dc.routers
     ]
     neighbors += [
         FrrHubNeighbor(t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT")
@@ -496,6 +503,8 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         # The store supernet, announced to the clouds as one route (its stores stay specific
         # towards everyone else: no summary-only).
         aggregates=[view.store_supernet.cidr] if cloud else [],
+        dc_in=view.dc.accepts,
+        dc_out=view.dc.announces,
     )
 
 

@@ -158,6 +158,19 @@ class HubRef:
     asn: int
     public_address: str
     loopback: str
+    dc_address: str  # on the DC core LAN: where the hubs' iBGP runs
+
+
+@dataclass(frozen=True, slots=True)
+class DcView:
+    """A hub's DC core leg (`network.model.DcCoreLink`) as the templates spell it."""
+
+    ifname: str
+    address: IfAddr
+    asn: int  # the DC core's
+    routers: list[str]
+    accepts: list[Net]  # from the core, each with le 32 (and the default route exactly)
+    announces: list[Net]  # to the core, each with le 32
 
 
 # ---------------------------------------------------------------- store appliance
@@ -401,8 +414,9 @@ class HubView:
     store_supernet: Net
     ike_id: str
     intent: HubIntent  # the network intent these views spell
-    hub_neighbors: list[HubRef]  # iBGP between hubs, loopback to loopback
+    hub_neighbors: list[HubRef]  # iBGP between hubs, on their DC core LAN addresses
     cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
+    dc: DcView  # eBGP to the DC core routers
 
     @property
     def cloud_session(self) -> BgpSession | None:
@@ -489,7 +503,7 @@ class ViewBuilder:
         self.store_supernet = Net.of(plan.stores)
         self._deny_private = [AclRule("deny", "ip", None, net) for net in self.private_ranges]
         self.hub_refs = {
-            name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback))
+            name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
         }
         self._mgmt = ManagementView(
@@ -929,6 +943,20 @@ class ViewBuilder:
                 self.hub_refs[session.peer] for session in intent.sessions if session.kind == "hub-hub"
             ],
             cloud_tunnels=cloud,
+            dc=self._dc_view(profile, intent),
+        )
+
+    @staticmethod
+    def _dc_view(profile: PlatformProfile, intent: HubIntent) -> DcView:
+        dc = intent.dc
+        session = next((s for s in intent.sessions if s.kind == "hub-dc"), None)
+        return DcView(
+            ifname=profile.hub_dc_port(),
+            address=IfAddr.of(dc.address),
+            asn=dc.core_asn,
+            routers=[str(router) for router in dc.routers],
+            accepts=[Net.of(net) for net in session.accepts] if session else [],
+            announces=[Net.of(net) for net in session.announces] if session else [],
         )
 
     def _cloud_tunnel_view(self, profile: PlatformProfile, tunnel: Tunnel, number: int) -> CloudTunnelView:

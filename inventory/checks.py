@@ -8,6 +8,7 @@ Each pass returns every issue it finds, each naming file, line and field:
 - `address_checks`: networks and addresses that parse but are wrong where they are used.
 - `stack_checks`: what the cloud stacks would refuse at plan time.
 - `secret_checks`: secret references the fleet's rule does not allow.
+- `hq_checks`: the HQ service prefixes and the hub-to-DC-core LAN (written or defaulted).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
-from storestack.inventory import addresses
+from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
 from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
@@ -98,7 +99,7 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}
-    for name in ("hq", "aws", "openstack"):
+    for name in ("hq", "aws", "openstack", "dc_core"):
         asn = getattr(spec.asn, name)
         if low <= asn <= high:
             issues.append(doc.issue(("asn", name), f"{asn} lies inside store_range {low}-{high}"))
@@ -140,6 +141,75 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                         unknown("region of that account", policy.region, regions),
                     )
                 )
+    return issues
+
+
+def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
+    """The HQ addresses the network routes to, as written or defaulted (`inventory.hq`).
+
+    A service lives inside `ip_plan.hq` or `ip_plan.cloud` (hubs announce those to the stores)
+    and never inside a management range (management is reachable from the management network
+    only). The DC core LAN is private, clear of the store, transit, loopback, cloud and desktop
+    space, and holds the core routers and every hub at distinct host addresses.
+    """
+    issues: list[InventoryIssue] = []
+    plan = spec.ip_plan
+    reachable = (*plan.hq, plan.cloud)
+    for name in hq.SERVICE_NAMES:
+        written = getattr(spec.sites.hq.services, name)
+        if written is None:
+            if hq.default_service(spec, name) is None:
+                issues.append(
+                    doc.issue(
+                        ("ip_plan", "hq", 0),
+                        f"{plan.hq[0]} cannot hold the default /24 of sites.hq.services.{name} "
+                        f"(offset {hq.SERVICE_SLOTS[name]}); set sites.hq.services.{name}",
+                    )
+                )
+            continue
+        for index, net in enumerate(written):
+            loc: Loc = ("sites", "hq", "services", name, index)
+            if not any(net.subnet_of(outer) for outer in reachable):
+                issues.append(doc.issue(loc, f"{net} is inside neither ip_plan.hq nor ip_plan.cloud"))
+            clash = next((m for m in plan.management if net.overlaps(m)), None)
+            if clash is not None:
+                issues.append(doc.issue(loc, f"{net} overlaps the management range {clash}"))
+
+    core = spec.sites.hq.core
+    lan = hq.core_lan(spec)
+    lan_loc: Loc = ("sites", "hq", "core", "subnet") if core.subnet is not None else ("ip_plan", "hq", 0)
+    if not is_rfc1918(lan):
+        issues.append(doc.issue(lan_loc, f"DC core LAN {lan} is not a private (RFC 1918) range"))
+    if lan.prefixlen > 29:
+        issues.append(doc.issue(lan_loc, f"DC core LAN {lan} is too small: use a /29 or larger"))
+    for space in ("stores", "transit", "loopbacks", "cloud", "desktops"):
+        other = getattr(plan, space)
+        if lan.overlaps(other):
+            issues.append(doc.issue(lan_loc, f"DC core LAN {lan} overlaps ip_plan.{space} {other}"))
+    taken: dict[ipaddress.IPv4Address, str] = {}
+
+    def claim(address: ipaddress.IPv4Address | None, loc: Loc, what: str) -> None:
+        if address is None:
+            issues.append(doc.issue(loc, f"DC core LAN {lan} has no free host left for {what}; set it"))
+            return
+        if address not in lan or address in (lan.network_address, lan.broadcast_address):
+            issues.append(doc.issue(loc, f"{address} is not a host address of the DC core LAN {lan}"))
+        elif address in taken:
+            issues.append(doc.issue(loc, f"{address} is already used by {taken[address]} on the DC core LAN"))
+        taken.setdefault(address, what)
+
+    for index, router in enumerate(hq.core_routers(spec)):
+        claim(
+            router,
+            ("sites", "hq", "core", "routers", index) if core.routers else lan_loc,
+            f"core router {index + 1}",
+        )
+    hub_addresses = hq.hub_core_addresses(spec)
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        loc = (
+            ("sites", "hq", "hubs", index, "dc_address") if hub.dc_address else ("sites", "hq", "hubs", index)
+        )
+        claim(hub_addresses[index], loc, f"hub {hub.hostname}")
     return issues
 
 

@@ -77,6 +77,7 @@ class ResolvedHub(Resolved):
     public_address: ipaddress.IPv4Address
     loopback: ipaddress.IPv4Address
     asn: int
+    dc_address: ipaddress.IPv4Address  # on the DC core LAN (inventory.hq)
     serial: str | None
     ssh_host_key: str | None
 

@@ -27,6 +27,7 @@ from storestack.inventory.checks import (
     address_checks,
     cross_checks,
     fleet_checks,
+    hq_checks,
     lock_checks,
     resolved_checks,
     secret_checks,
@@ -41,6 +42,7 @@ from storestack.inventory.fleet import (
     ResolvedStore,
     ResolvedWanLink,
 )
+from storestack.inventory.hq import hub_core_addresses
 from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
     MAX_LOCK_BYTES,
@@ -324,6 +326,7 @@ def _load(
         raise InventoryError(issues)
     fleet_spec, fleet_doc = fleet
     issues.extend(fleet_checks(fleet_spec, fleet_doc))
+    issues.extend(hq_checks(fleet_spec, fleet_doc))
     issues.extend(stack_checks(fleet_spec, fleet_doc))
     issues.extend(secret_checks(fleet_spec, fleet_doc))
     issues.extend(cross_checks(fleet_spec, fleet_doc, stores))
@@ -347,7 +350,9 @@ def _resolve(
 ) -> tuple[dict[str, ResolvedHub], dict[str, ResolvedStore]]:
     """The resolved hubs and stores: what the files say, with the numbers IPAM gave them."""
     hubs: dict[str, ResolvedHub] = {}
-    for hub in spec.sites.hq.hubs:
+    dc_addresses = hub_core_addresses(spec)
+    for hub, dc_address in zip(spec.sites.hq.hubs, dc_addresses, strict=True):
+        assert dc_address is not None, "hq_checks refuses a hub without a DC core LAN address"
         hubs[hub.hostname] = ResolvedHub.model_construct(
             hostname=hub.hostname,
             platform=hub.platform,
@@ -355,6 +360,7 @@ def _resolve(
             public_address=hub.public_address,
             loopback=table.hubs[hub.hostname].loopback,
             asn=spec.asn.hq,
+            dc_address=dc_address,
             serial=hub.serial,
             ssh_host_key=hub.ssh_host_key,
         )

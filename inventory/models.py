@@ -80,6 +80,9 @@ class AsnPlan(Strict):
     hq: Asn = Field(description="ASN of the HQ hubs")
     aws: Asn = Field(default=64512, description="Amazon side ASN of the transit gateway")
     openstack: Asn = Field(default=64513)
+    dc_core: Asn = Field(
+        default=65010, description="ASN of the HQ data-centre core the hubs peer with (eBGP)"
+    )
     store_range: tuple[Asn, Asn] = Field(
         strict=False, description="inclusive range store ASNs are allocated from (a YAML list of two)"
     )
@@ -100,12 +103,41 @@ class Hub(Strict):
     public_address: IPv4 = Field(description="IPsec/underlay endpoint the stores dial")
     serial: Serial | None = None
     ssh_host_key: HostKeyFingerprint | None = None
+    dc_address: IPv4 | None = Field(
+        default=None,
+        description="the hub's address on the DC core LAN; default: the next free host after the core routers",
+    )
+
+
+class HqServices(Strict):
+    """Where the HQ services that store flows reach live. Each left out defaults to a /24 of
+    `ip_plan.hq[0]` (see `storestack.inventory.hq`), the layout every existing inventory uses."""
+
+    pos: list[Cidr] | None = Field(default=None, min_length=1, description="HQ POS service (tills reach it)")
+    payment: list[Cidr] | None = Field(default=None, min_length=1, description="card payment service")
+    iot: list[Cidr] | None = Field(default=None, min_length=1, description="IoT device services")
+    recorder: list[Cidr] | None = Field(default=None, min_length=1, description="CCTV recorder")
+
+
+class DcCore(Strict):
+    """The HQ data-centre core the hubs peer with over eBGP (ASN: `asn.dc_core`), on one LAN."""
+
+    subnet: Cidr | None = Field(
+        default=None, description="hub-to-core LAN; default: the first /28 of ip_plan.hq[0]"
+    )
+    routers: list[IPv4] = Field(
+        default=[],
+        max_length=4,
+        description="the core routers' addresses on it; default: its first two hosts",
+    )
 
 
 class HqSite(Strict):
     name: Slug
     city: Text
     hubs: list[Hub] = Field(min_length=1)
+    services: HqServices = HqServices()
+    core: DcCore = DcCore()
 
 
 class OpenStackSite(Strict):

@@ -35,11 +35,13 @@ from pydantic import SecretStr
 
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, resolve_secret_refs
+from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
     BgpSession,
+    DcCoreLink,
     Flow,
     HubIntent,
     ManagementAccess,
@@ -67,10 +69,6 @@ _STORE_AWS_INSIDE_BASE = int(IPv4Address("169.254.16.0"))
 _STORE_AWS_INSIDE_SLOTS = 9000
 _HUB_AWS_INSIDE_BASE = int(IPv4Address("169.254.248.0"))
 _AWS_OUTSIDE_BASE = int(IPv4Address("192.0.2.0"))
-
-# Where the HQ services live: /24s of the first `ip_plan.hq` network, by third-octet offset.
-# (A convention of the sample chain and generated fleets; the lab's HQ namespace serves them.)
-HQ_SERVICE_SLOTS = {"hq-pos": 10, "payment": 11, "iot-services": 20, "recorder": 30}
 
 # QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
 QOS_CLASSES = (
@@ -163,23 +161,23 @@ class NetworkIntent:
 
     @cached_property
     def services(self) -> dict[str, Service]:
-        plan = self.fleet.spec.ip_plan
-        hq = plan.hq[0]
-        if hq.prefixlen > 18:
-            raise NetworkIntentError(
-                f"ip_plan.hq: {hq} is too small for the HQ service /24s (offsets "
-                f"{sorted(HQ_SERVICE_SLOTS.values())}); it needs at least a /18"
-            )
-        base = int(hq.network_address)
+        """The destinations flows reach: HQ services at the inventory's `sites.hq.services`."""
+        spec = self.fleet.spec
+        plan = spec.ip_plan
 
-        def slot(name: str) -> tuple[IPv4Network, ...]:
-            return (IPv4Network((base + (HQ_SERVICE_SLOTS[name] << 8), 24)),)
+        def at(name: hq.ServiceName) -> tuple[IPv4Network, ...]:
+            prefixes = hq.service_prefixes(spec, name)
+            if not prefixes:  # the inventory checks refuse this; a hand-built spec may not
+                raise NetworkIntentError(
+                    f"sites.hq.services.{name}: no address (ip_plan.hq[0] cannot hold its default)"
+                )
+            return prefixes
 
         return {
-            "hq-pos": Service("hq-pos", slot("hq-pos"), "tcp", (443,)),
-            "payment": Service("payment", slot("payment"), "tcp", (443,)),
-            "iot-services": Service("iot-services", slot("iot-services"), "tcp", (443, 8883)),
-            "recorder": Service("recorder", slot("recorder"), "tcp", (443, 554)),
+            "hq-pos": Service("hq-pos", at("pos"), "tcp", (443,)),
+            "payment": Service("payment", at("payment"), "tcp", (443,)),
+            "iot-services": Service("iot-services", at("iot"), "tcp", (443, 8883)),
+            "recorder": Service("recorder", at("recorder"), "tcp", (443, 554)),
             "corporate": Service("corporate", (*plan.hq, plan.cloud, plan.desktops)),
             "internet": Service("internet", (), internet=True),
         }
@@ -605,26 +603,50 @@ class NetworkIntent:
                         default_originate=True,
                     )
                 )
+        plan = self.fleet.spec.ip_plan
+        # iBGP between the hubs on their DC LAN addresses (connected: no IGP, no loopback
+        # reachability needed); the hubs' loopbacks ride on it with the stores.
         for other in self.fleet.hubs.values():
             if other.hostname != name:
                 sessions.append(
                     BgpSession(
                         kind="hub-hub",
-                        local_address=hub.loopback,
-                        peer_address=other.loopback,
+                        local_address=hub.dc_address,
+                        peer_address=other.dc_address,
                         local_asn=hub.asn,
                         peer_asn=other.asn,
                         peer=other.hostname,
                         tunnel=None,
                         bfd=None,
-                        accepts=(self.fleet.spec.ip_plan.stores, self.fleet.spec.ip_plan.loopbacks),
-                        announces=(self.fleet.spec.ip_plan.stores, self.fleet.spec.ip_plan.loopbacks),
+                        accepts=(plan.stores, plan.loopbacks),
+                        announces=(plan.stores, plan.loopbacks),
                     )
                 )
+        dc = self._dc_link(hub)
+        # eBGP to the DC core: HQ and management prefixes (and the DC edge's default route) in;
+        # the stores, every loopback and what the cloud VPNs teach out.
+        sessions += [
+            BgpSession(
+                kind="hub-dc",
+                local_address=dc.address.ip,
+                peer_address=router,
+                local_asn=hub.asn,
+                peer_asn=dc.core_asn,
+                peer=f"dc-core{index}",
+                tunnel=None,
+                bfd=None,
+                accepts=(
+                    *plan.hq,
+                    *(net for net in plan.management if not any(net.subnet_of(h) for h in plan.hq)),
+                ),
+                announces=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
+                accepts_default=True,
+            )
+            for index, router in enumerate(dc.routers, start=1)
+        ]
         cloud_tunnels = self._hub_cloud_tunnels(hub)
         tunnels += cloud_tunnels
         planned = planned or (bool(cloud_tunnels) and (self.core is None or self.core.planned))
-        plan = self.fleet.spec.ip_plan
         sessions += [
             BgpSession(
                 kind="hub-openstack" if t.kind == "hub-openstack" else "hub-aws",
@@ -659,6 +681,16 @@ class NetworkIntent:
                 tacacs_servers=self.management.tacacs_servers,
                 dns_forwarders=self.management.dns_forwarders,
             ),
+            dc=dc,
+        )
+
+    def _dc_link(self, hub: ResolvedHub) -> DcCoreLink:
+        spec = self.fleet.spec
+        lan = hq.core_lan(spec)
+        return DcCoreLink(
+            address=IPv4Interface((int(hub.dc_address), lan.prefixlen)),
+            core_asn=spec.asn.dc_core,
+            routers=hq.core_routers(spec),
         )
 
     def hub_cloud_tunnels(self, name: str) -> list[Tunnel]:

@@ -65,11 +65,14 @@ class CryptoPolicy:
         )
 
 
-# AES-256-GCM with PRF SHA-384 and ECP-384 (group 20): the suite every platform we render supports
-# (IOS-XE, VRP, FortiOS, strongSwan) and one AWS Site-to-Site VPN accepts (phase 1 and 2:
-# AES256-GCM-16, SHA2-384, DH group 20).
+# IKE: AES-256-GCM with PRF SHA-384 and ECP-384 (group 20) first; then AES-256-CBC with
+# HMAC-SHA-256 (integrity and PRF) and group 20, the suite Huawei AR routers take: their IKE
+# proposal documents CBC ciphers only (`encryption-algorithm aes-256`, `integrity-algorithm`,
+# `prf hmac-sha2-256`, `dh group20`), so a VRP end offers that one and every other end accepts it.
+# ESP: AES-256-GCM with PFS group 20 everywhere (VRP: `esp encryption-algorithm aes-256-gcm-128`).
+# AWS Site-to-Site VPN accepts all of it (AES256-GCM-16 / AES256, SHA2-384 / SHA2-256, group 20).
 FLEET_CRYPTO = CryptoPolicy(
-    ike=(IkeProposal("aes256gcm16", "sha384", 20),),
+    ike=(IkeProposal("aes256gcm16", "sha384", 20), IkeProposal("aes256", "sha256", 20)),
     esp=(EspProposal("aes256gcm16", None, 20),),
 )
 

@@ -95,11 +95,12 @@ class BgpSession:
     local_asn: int
     peer_asn: int
     peer: str  # hostname, store id or cloud name
-    tunnel: str | None  # tunnel id it runs inside; None for hub-hub (DC LAN, loopbacks)
+    tunnel: str | None  # tunnel id it runs inside; None for hub-hub and hub-dc (the DC core LAN)
     bfd: str | None
     accepts: tuple[ipaddress.IPv4Network, ...]  # prefixes accepted from the peer (with le 32)
     announces: tuple[ipaddress.IPv4Network, ...]  # prefixes announced to the peer
     default_originate: bool = False
+    accepts_default: bool = False  # the default route too (exactly 0.0.0.0/0; hub-dc only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,20 @@ class StoreIntent:
 
 
 @dataclass(frozen=True, slots=True)
+class DcCoreLink:
+    """A hub's leg on the HQ data-centre LAN, shared with the DC core routers and the other hubs.
+
+    The hub peers eBGP with every core router (`hub-dc` sessions) and iBGP with the other hubs
+    on their LAN addresses (`hub-hub`), so neither needs an IGP. From the core it takes the HQ
+    and management prefixes and the default route (the DC's internet edge carries the hub's
+    underlay: its public /32 is routed to the hub over this LAN)."""
+
+    address: ipaddress.IPv4Interface  # the hub's address on the LAN
+    core_asn: int
+    routers: tuple[ipaddress.IPv4Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HubIntent:
     hostname: str
     asn: int
@@ -190,6 +205,7 @@ class HubIntent:
     public_address: ipaddress.IPv4Address
     planned: bool
     tunnels: tuple[Tunnel, ...]  # store-hub (one per store transport), then hub-aws, hub-openstack
-    sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-dc
+    sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-openstack, hub-dc
     originates: tuple[ipaddress.IPv4Network, ...]  # HQ, cloud and desktop summaries, loopback
     management: ManagementAccess
+    dc: DcCoreLink

@@ -1,12 +1,12 @@
-"""A store's intent as plain data, for `storestack network show` (table or JSON). No secrets:
-a PSK is reported by its origin and slot name only."""
+"""A store's or a hub's intent as plain data, for `storestack network show` (table or JSON). No
+secrets: a PSK is reported by its origin and slot name only."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from storestack.network.build import NetworkIntent
-from storestack.network.model import StoreIntent, Tunnel
+from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
 
 
 def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
@@ -36,6 +36,43 @@ def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
     }
 
 
+def _session(session: BgpSession) -> dict[str, Any]:
+    return {
+        "kind": session.kind,
+        "peer": session.peer,
+        "address": str(session.peer_address),
+        "asn": session.peer_asn,
+        "source": str(session.local_address),
+        "tunnel": session.tunnel,
+        "bfd": session.bfd,
+        "accepts": (["0.0.0.0/0"] if session.accepts_default else []) + [str(n) for n in session.accepts],
+        "announces": [str(n) for n in session.announces],
+    }
+
+
+def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
+    """A hub's DC core leg, its BGP peers (stores, hubs, DC core, clouds) and its tunnels."""
+    hub: HubIntent = intent.hub(hostname)
+    counts: dict[str, int] = {}
+    for tunnel in hub.tunnels:
+        counts[tunnel.kind] = counts.get(tunnel.kind, 0) + 1
+    return {
+        "hub": hub.hostname,
+        "asn": hub.asn,
+        "loopback": str(hub.loopback),
+        "public_address": str(hub.public_address),
+        "planned": hub.planned,
+        "dc": {
+            "address": str(hub.dc.address),
+            "core_asn": hub.dc.core_asn,
+            "routers": [str(r) for r in hub.dc.routers],
+        },
+        "tunnels": counts,
+        "peers": [_session(s) for s in hub.sessions],
+        "originates": [str(n) for n in hub.originates],
+    }
+
+
 def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
     """Tunnels, BGP peers, routes, zones and flows of a store's (first) edge appliance."""
     store: StoreIntent = intent.store(store_id)
@@ -58,19 +95,7 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             for t in store.transports
         ],
         "tunnels": [_tunnel(t) for t in store.tunnels],
-        "peers": [
-            {
-                "kind": s.kind,
-                "peer": s.peer,
-                "address": str(s.peer_address),
-                "asn": s.peer_asn,
-                "source": str(s.local_address),
-                "tunnel": s.tunnel,
-                "bfd": s.bfd,
-                "accepts": [str(n) for n in s.accepts],
-            }
-            for s in store.sessions
-        ],
+        "peers": [_session(s) for s in store.sessions],
         "routes": {
             "announced": [str(n) for n in store.announces],
             "underlay": [

@@ -5,6 +5,8 @@ the inside /30 of `network/cloud.py`)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -74,6 +76,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             end = ends.get(config.hostname)
             if end is None:
                 continue
+            yield from _dc_peers(config, intent)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -196,3 +199,86 @@ def _proposals(
             "proposal-mismatch",
             f"tunnel {fact.name}: no ESP proposal in common with {far}",
         )
+
+
+# A BGP neighbour and its remote AS as each platform spells it (FortiOS: `edit "a.b.c.d"` in
+# `config neighbor`, then `set remote-as N`).
+_NEIGHBOR = {
+    "frr": re.compile(r"^ neighbor (\d+\.\d+\.\d+\.\d+) remote-as (\d+)$"),
+    "cisco_xe": re.compile(r"^ neighbor (\d+\.\d+\.\d+\.\d+) remote-as (\d+)$"),
+    "huawei_vrp": re.compile(r"^ peer (\d+\.\d+\.\d+\.\d+) as-number (\d+)$"),
+}
+_FORTI_EDIT = re.compile(r'^ {8}edit "(\d+\.\d+\.\d+\.\d+)"$')
+_FORTI_AS = re.compile(r"^ {12}set remote-as (\d+)$")
+# An interface address: `ip address A/N` (FRR), `ip address A M` (IOS-XE, VRP), `set ip A M` (FortiOS).
+_ADDRESS = re.compile(r"^ +(?:ip address|set ip) (\d+\.\d+\.\d+\.\d+)(?:/(\d+)| (\d+\.\d+\.\d+\.\d+))$")
+
+
+def _bgp_neighbors(config: ConfigFile) -> dict[str, tuple[int, int]]:
+    """Neighbour address -> (remote AS, 1-based line) as the config spells it."""
+    found: dict[str, tuple[int, int]] = {}
+    pattern = _NEIGHBOR.get(config.platform)
+    pending: tuple[str, int] | None = None
+    for number, line in enumerate(config.lines, start=1):
+        if pattern is not None:
+            match = pattern.match(line)
+            if match:
+                found.setdefault(match[1], (int(match[2]), number))
+            continue
+        edit = _FORTI_EDIT.match(line)
+        if edit:
+            pending = (edit[1], number)
+            continue
+        remote = _FORTI_AS.match(line)
+        if remote and pending is not None:
+            found.setdefault(pending[0], (int(remote[1]), pending[1]))
+            pending = None
+    return found
+
+
+def _connected(config: ConfigFile) -> list[ipaddress.IPv4Network]:
+    """The subnets of the config's interface addresses (host routes left out)."""
+    subnets = []
+    for line in config.lines:
+        match = _ADDRESS.match(line)
+        if match:
+            mask = match[2] or match[3]
+            net = ipaddress.IPv4Interface(f"{match[1]}/{mask}").network
+            if net.prefixlen < 32:
+                subnets.append(net)
+    return subnets
+
+
+def _dc_peers(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
+    """A hub peers with every DC core router and every other hub, on the DC core LAN: each such
+    neighbour is configured with the intent's ASN and lies on a subnet the hub is connected to
+    (neither session is multihop, so an off-link neighbour never comes up)."""
+    hub = intent.hub(config.hostname)
+    wanted = {
+        str(s.peer_address): (s.peer_asn, s.kind, s.peer)
+        for s in hub.sessions
+        if s.kind in ("hub-dc", "hub-hub")
+    }
+    neighbors = _bgp_neighbors(config)
+    connected = _connected(config)
+    for address, (asn, kind, peer) in wanted.items():
+        found = neighbors.get(address)
+        if found is None:
+            yield Finding(
+                config.name, 0, "missing-peer", f"hub has no BGP neighbour {address} ({kind} {peer})"
+            )
+            continue
+        if found[0] != asn:
+            yield Finding(
+                config.name,
+                found[1],
+                "peer-mismatch",
+                f"BGP neighbour {address} ({peer}): AS {found[0]}, the intent says {asn}",
+            )
+        if not any(ipaddress.IPv4Address(address) in net for net in connected):
+            yield Finding(
+                config.name,
+                found[1],
+                "peer-unreachable",
+                f"BGP neighbour {address} ({peer}) is on no connected subnet of the hub (the DC core LAN is {hub.dc.address.network})",
+            )

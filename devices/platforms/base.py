@@ -194,6 +194,10 @@ class PlatformProfile:
         """The physical port of WAN link number `index` (priority order)."""
         return link_name
 
+    def hub_dc_port(self) -> str:
+        """A hub's port on the HQ data-centre core LAN: its first port (FRR: the `dc` link)."""
+        return self.wan_port(0, "dc")
+
     def segment_interface(self, vlan: int, kind: str) -> str:
         """The interface of one store segment: a VLAN subinterface of the LAN trunk."""
         return f"{self.lan_trunk}.{vlan}"

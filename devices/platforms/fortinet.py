@@ -30,6 +30,9 @@ class FortinetPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"wan{index + 1}" if index < 2 else f"port{index - 1}"
 
+    def hub_dc_port(self) -> str:
+        return "port1"  # wan1 holds the hub's public IKE address
+
     def segment_interface(self, vlan: int, kind: str) -> str:
         return short_ifname(kind, self.ifname_limit)
 

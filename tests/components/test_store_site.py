@@ -72,9 +72,10 @@ def test_a_customer_gateway_and_bgp_vpn_per_wan_link(store: Scenario) -> None:
         # Route-based BGP: selectors stay 0.0.0.0/0 so the 169.254 peering is inside them.
         assert "localIpv4NetworkCidr" not in vpn.inputs and "remoteIpv4NetworkCidr" not in vpn.inputs
         for n in (1, 2):
-            assert vpn.inputs[f"tunnel{n}Phase1EncryptionAlgorithms"] == ["AES256-GCM-16"]
+            # The fleet's two IKE proposals: GCM first, the CBC one Huawei AR ends offer.
+            assert vpn.inputs[f"tunnel{n}Phase1EncryptionAlgorithms"] == ["AES256", "AES256-GCM-16"]
             assert vpn.inputs[f"tunnel{n}Phase2DhGroupNumbers"] == crypto["phase2_dh_group_numbers"] == [20]
-            assert vpn.inputs[f"tunnel{n}Phase1IntegrityAlgorithms"] == ["SHA2-384"]
+            assert vpn.inputs[f"tunnel{n}Phase1IntegrityAlgorithms"] == ["SHA2-256", "SHA2-384"]
         assert store.by_id(vpn.inputs["customerGatewayId"]).type == "aws:ec2/customerGateway:CustomerGateway"
     wan1 = store.named("sh-0001-wan1-vpn")
     assert wan1.inputs["tunnel1InsideCidr"] == "169.254.101.0/30"

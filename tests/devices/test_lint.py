@@ -179,3 +179,35 @@ def test_every_appliance_on_one_vendor_platform_is_clean(fleet: Fleet, platform:
     # to AWS and to the OpenStack gateway, are found and agree.
     same = on_platform(fleet, platform)
     assert _lint(same, config_files(same)) == []
+
+
+@pytest.mark.parametrize("platform", ["frr", "cisco_xe", "huawei_vrp", "fortinet"])
+def test_hub_dc_core_and_hub_peers_off_the_dc_lan_or_with_a_wrong_asn_are_found(
+    fleet: Fleet, platform: Platform
+) -> None:
+    # The hubs' iBGP used to run loopback to loopback with nothing routing the loopbacks: a
+    # neighbour on no connected subnet never comes up. The DC core peers must carry asn.dc_core.
+    same = fleet if platform == "frr" else on_platform(fleet, platform)
+    files = config_files(same)
+    assert not [f for f in _lint(same, files) if f.rule == "peer-unreachable"]
+    hub = next(f for f in files if f.name == "hq-hub1.cfg")
+    dc_line = next(
+        line
+        for line in hub.lines
+        if line.strip()
+        in (
+            "ip address 10.0.0.3/28",
+            "ip address 10.0.0.3 255.255.255.240",
+            "set ip 10.0.0.3 255.255.255.240",
+        )
+    )
+    off_lan = _broken(files, "hq-hub1.cfg", lambda t: t.replace(dc_line + "\n", "", 1))
+    findings = [f for f in _lint(same, off_lan) if f.file == "hq-hub1.cfg"]
+    unreachable = {f.message.split()[2] for f in findings if f.rule == "peer-unreachable"}
+    assert unreachable == {"10.0.0.1", "10.0.0.2", "10.0.0.4"}
+    assert all(f.line > 0 for f in findings if f.rule == "peer-unreachable")
+    wrong_as = _broken(files, "hq-hub1.cfg", lambda t: t.replace(" 65010", " 65011"))
+    assert any(
+        f.rule == "peer-mismatch" and "10.0.0.1" in f.message and "65010" in f.message
+        for f in _lint(same, wrong_as)
+    )

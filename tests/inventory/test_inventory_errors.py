@@ -102,6 +102,14 @@ CASES: dict[str, list[str]] = {
         "stores/sh-0003.yaml:22 cloud.openstack_site: unknown OpenStack site 'leeds-privte'"
         " (did you mean 'leeds-private'?)",
     ],
+    "hq-addresses": [
+        "fleet.yaml:23 asn.dc_core: ASN 65000 is already used by asn.hq",
+        "fleet.yaml:31 sites.hq.services.pos[0]: 10.0.250.0/25 overlaps the management range 10.0.250.0/24",
+        "fleet.yaml:32 sites.hq.services.payment[0]: 192.168.7.0/24 is inside neither ip_plan.hq nor ip_plan.cloud",
+        "fleet.yaml:34 sites.hq.core.subnet: DC core LAN 10.64.255.0/29 overlaps ip_plan.stores 10.64.0.0/16",
+        "fleet.yaml:35 sites.hq.core.routers[1]: 10.64.255.9 is not a host address of the DC core LAN 10.64.255.0/29",
+        "fleet.yaml:41 sites.hq.hubs[0].dc_address: 10.64.255.1 is already used by core router 1 on the DC core LAN",
+    ],
     "id-mismatch": [
         "stores/sh-0003.yaml:1 id: store id 'sh-0030' does not match its file name 'sh-0003'",
     ],

@@ -97,8 +97,9 @@ def test_every_tunnel_is_up_with_the_fleet_proposal(ipsec_lab: Path) -> None:
 
     assert len(tunnels) == 4
     assert all(tunnel.up for tunnel in tunnels), tunnels
-    # The fleet policy: AES-256-GCM, PRF SHA-384, ECP-384 (group 20), ESP in UDP 4500.
-    assert FLEET_CRYPTO.strongswan_ike() == "aes256gcm16-prfsha384-ecp384"
+    # The fleet policy: AES-256-GCM, PRF SHA-384, ECP-384 (group 20) preferred (the CBC proposal
+    # is for Huawei AR ends), ESP in UDP 4500.
+    assert FLEET_CRYPTO.strongswan_ike() == "aes256gcm16-prfsha384-ecp384,aes256-sha256-ecp384"
     assert {t.ike_proposal for t in tunnels} == {"AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384"}
     assert all(t.esp_proposal and t.esp_proposal.startswith("ESP:AES_GCM_16-256") for t in tunnels)
     assert all(t.local and t.local.endswith("[4500]") for t in tunnels)
