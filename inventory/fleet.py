@@ -21,6 +21,7 @@ from storestack.inventory.models import (
     LifecycleState,
     Platform,
     SegmentKind,
+    SlaPolicy,
     StoreFormat,
     WanKind,
 )
@@ -55,6 +56,8 @@ class ResolvedWanLink(Resolved):
     monthly_cost: int
     priority: int
     cellular: bool
+    cost_per_gb: float
+    data_cap_gb: int | None
     hub: str
     primary: bool
     overlay: ipaddress.IPv4Interface
@@ -98,6 +101,7 @@ class ResolvedStore(Resolved):
     backup_hub: str
     desktops: dict[str, int]
     cloud: CloudAffinity
+    sla: SlaPolicy  # the fleet's, with the store's own classes and applications in place
     source_file: str
     provisional: bool
     desktop_users: tuple[DesktopUserSpec, ...] = ()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from storestack.common.files import atomic_write_text
 from storestack.components import ApplianceConfigRenderer
@@ -35,7 +35,7 @@ from storestack.stacks.config import (
 )
 from storestack.stacks.errors import StackConfigError
 from storestack.stacks.keys import FleetTunnelKeys, TunnelKeySource
-from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
+from storestack.stacks.mocks import MockRun, StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
 
@@ -68,6 +68,14 @@ class StackPlan(BaseModel):
     outputs: dict[str, Any]
     secret_outputs: list[str]
     findings: list[Finding]
+    # The outputs as the program produced them, secrets included: never serialised. A rollout
+    # in planned mode takes a store's outputs from here instead of running the program again.
+    _raw_outputs: dict[str, StackOutput] = PrivateAttr(default_factory=dict)
+
+    @property
+    def raw_outputs(self) -> dict[str, StackOutput]:
+        return self._raw_outputs
+
     @property
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -216,6 +224,7 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
         secret_outputs=sorted(name for name, out in run.outputs.items() if out.secret),
         findings=findings,
     )
+    planned._raw_outputs = dict(run.outputs)
     return planned
 
 
@@ -267,20 +276,26 @@ def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]
     Deterministic, so device configs can be rendered before a stack is live; callers must
     treat secret values as they would live ones (0600 files, never printed).
     """
+    return planned_store_run(fleet, store_id).outputs
+
+
+def planned_store_run(fleet: Fleet, store_id: str) -> MockRun:
+    """The store stack's program run under mocks: its resources with their inputs and computed
+    values (secrets wrapped, not redacted) and its outputs; the lab's cloud stand-in reads its
+    VPN parameters from here."""
     from storestack.stacks import store
     from storestack.stacks.core import mock_outputs
     from storestack.stacks.mapping import core_config, store_config
 
     config = store_config(fleet, fleet.store(store_id))
     mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
-    run = run_program_under_mocks(
+    return run_program_under_mocks(
         functools.partial(store.program, None, planning_keys(config.model_dump(mode="json"))),
         project=PROJECTS["store"],
         stack=store_stack_name(store_id),
         config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
         mocks=mocks,
     )
-    return run.outputs
 
 
 # A worker process's renderer, set once by the pool initializer (with fork the fleet is
