@@ -391,7 +391,11 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
     hubs = sorted({hub for store in stores for hub in env.fleet.store(store).hubs})
     try:
         outputs = env.outputs.mapping(stores)
-        configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True))
+        configs = list(
+            render_fleet(
+                env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True, core=env.outputs.core()
+            )
+        )
     except (DevicesError, StackError) as exc:
         return [
             DeviceResult.for_target(env.targets[hub], outcome="failed", stage="intended", error=f"render: {exc}")

@@ -101,7 +101,11 @@ def test_planned_stack_outputs_render_the_same_frr_config_as_the_inventory_plan(
     fleet = load_fleet(sample_chain_path())
     values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0001").items()}
     outputs = outputs_from_store_stack("nw-0001", values["tunnels"], values["tunnel_psks"], planned=True)
-    assert [t.link for t in outputs.links] == ["wan1", "lte1"] and len(outputs.aws_tunnels) == 2
+    # Every WAN link reaches both hubs (the network intent's tunnels, which the stack builds).
+    assert [(t.link, t.hub) for t in outputs.links] == [
+        ("wan1", "hq-hub1"), ("wan1", "hq-hub2"), ("lte1", "hq-hub1"), ("lte1", "hq-hub2")
+    ]
+    assert len(outputs.aws_tunnels) == 2
     (with_outputs,) = render_store(fleet, "nw-0001", outputs={"nw-0001": outputs})
     (from_inventory,) = render_store(fleet, "nw-0001")
     # The hub overlay the stack plans is the one IPAM pinned: every overlay line is the same.
@@ -116,8 +120,8 @@ def test_stack_outputs_without_a_psk_are_refused_without_echoing_values() -> Non
     fleet = load_fleet(sample_chain_path())
     values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0002").items()}
     psks = dict(values["tunnel_psks"])
-    secret = psks.pop("hub-hq-hub2-wan1")
-    with pytest.raises(StackOutputsError, match="hub-hq-hub2-wan1 has no PSK") as caught:
+    secret = psks.pop("nw-0002-wan1-hq-hub2")
+    with pytest.raises(StackOutputsError, match="nw-0002-wan1-hq-hub2 has no PSK") as caught:
         outputs_from_store_stack("nw-0002", values["tunnels"], psks, planned=True)
     assert secret not in str(caught.value)
     broken = [{k: v for k, v in t.items() if k != "inside_cidr"} for t in values["tunnels"]]
