@@ -1,7 +1,8 @@
 """`storestack demo`: the sample chain from inventory to live stores in the local lab, every step shown.
 
 No cloud account and no Pulumi CLI: stacks are planned offline and the rollout uses the plan's
-outputs. Needs root (the lab runs FRR in network namespaces). The lab is always stopped at the end,
+outputs. The lab runs the IPsec overlay, so the demo can show with packets what the intent
+claims: the reachability matrix and that the WANs carried only IKE/ESP. Needs root (the lab runs FRR in network namespaces). The lab is always stopped at the end,
 also after a failure or Ctrl-C.
 """
 
@@ -30,16 +31,19 @@ from storestack.cli.common import (
 )
 from storestack.cli.demo_support import (
     DemoWorkspace,
-    failover_drill,
+    brownout_drill,
     failover_store,
     prepare_workspace,
     secret_variables,
 )
+from storestack.cli.lab import print_evidence, print_matrix
 from storestack.cli.rollout import print_summary, run_with_display
 from storestack.common.errors import RolloutFamily
 from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
+from storestack.lab.check import LabCheck, check
 from storestack.lab.fleet import topology_from_fleet
+from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 from storestack.rollout.errors import RolloutError
 from storestack.rollout.report import summarise
@@ -47,7 +51,7 @@ from storestack.rollout.rollout import STEPS, RolloutOptions, run_rollout
 from storestack.stacks.plan import PlanReport, compare_and_save, make_tasks, plan_tasks
 from storestack.stacks.render import plan_stacks, render_stacks
 
-TOTAL_STEPS = 8
+TOTAL_STEPS = 9
 
 
 class DemoFailed(RolloutFamily):
@@ -109,8 +113,21 @@ def demo(state_dir: Path, concurrency: int) -> None:
     raise SystemExit(EXIT_OK)
 
 
+def _lab_check(lab_dir: Path, intent: NetworkIntent) -> LabCheck:
+    """`lab check`, again for a few seconds while the hubs' routes settle after the rollout."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            verdict = check(lab_dir, intent)
+        except LabError as exc:
+            raise DemoFailed(f"lab check could not run: {exc}") from None
+        if verdict.ok or time.monotonic() > deadline:
+            return verdict
+        time.sleep(1)
+
+
 def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
-    """Steps 1-7; returns the summary lines. Raises DemoFailed."""
+    """Steps 1-8; returns the summary lines. Raises DemoFailed."""
     with demo_step(1, "validate the inventory (the sample chain: Northwind Markets)") as say:
         try:
             loaded = load_fleet_with_allocations(workspace.fleet)
@@ -142,8 +159,8 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
         if not report.ok:
             raise DemoFailed("; ".join(f"{f.stack} {f.check}: {f.message}" for f in report.errors[:5]))
 
-    topology = topology_from_fleet(fleet)
-    with demo_step(4, "start the lab (FRR appliances in network namespaces, vendor emulator)") as say:
+    topology = topology_from_fleet(fleet, overlay="ipsec")
+    with demo_step(4, "start the lab (FRR + strongSwan appliances, segment hosts, HQ, vendor emulator)") as say:
         try:
             info = up(topology, workspace.lab)
         except LabError as exc:
@@ -187,27 +204,52 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             if item.emulated:
                 table.add_row(item.name, item.role, item.platform, "[dim]emulated: no data plane[/]", "")
                 continue
-            peers = [p for p in item.bgp_peers if not p.peer.startswith("169.254.")]
+            peers = item.bgp_peers
             up_count = sum(1 for p in peers if p.state == "Established")
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
         print_table(table)
         say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
-            "store peers at 169.254.x (AWS tunnels) have no cloud behind the lab and are not shown")
+            "store peers at 169.254.x are AWS, the cloud stand-in configured from the offline plan")
+
+    with demo_step(7, "reachability and encryption evidence (storestack lab check)") as say:
+        verdict = _lab_check(workspace.lab, NetworkIntent(fleet))
+        print_matrix(verdict.reachability)
+        print_evidence(verdict.wan)
+        up_count = sum(1 for t in verdict.tunnels if t.tunnel.up)
+        say(
+            f"{up_count}/{len(verdict.tunnels)} tunnels up; {sum(c.matches for c in verdict.reachability)}/"
+            f"{len(verdict.reachability)} cells as the intent says; "
+            f"{sum(e.encrypted_only for e in verdict.wan)}/{len(verdict.wan)} WAN ports carried only IKE/ESP between sites"
+        )
+        if not verdict.ok:
+            raise DemoFailed("lab check: " + "; ".join(verdict.problems[:5]))
 
     store_id = failover_store(fleet, emulated)
-    with demo_step(7, f"failover: {store_id or 'no FRR store with a backup link'} loses its primary WAN link") as say:
+    with demo_step(8, f"brownout: {store_id or 'no FRR store with a backup link'} loses 30% on its POS link") as say:
         if store_id is not None:
-            checks, hq_route = failover_drill(
+            brownout = brownout_drill(
                 fleet, workspace.lab, store_id, on_progress=lambda text: console.print(f"  … {escape(text)}")
             )
-            for check in checks:
-                mark = "[green]✓[/]" if check.status == "passed" else "[red]✗[/]"
-                say(f"{mark} {escape(check.name)}: {escape(check.detail)}")
-            say(f"HQ traffic of {store_id} now leaves over {', '.join(sorted(hq_route())) or 'nothing'}")
-            if any(check.status == "failed" for check in checks):
-                raise DemoFailed(f"the failover drill of {store_id} failed")
-            drill = "; ".join(f"{c.detail}" for c in checks)
+            if brownout.moved_after is None:
+                raise DemoFailed(
+                    f"POS of {store_id} stayed on {brownout.link} through {brownout.loss_percent}% loss "
+                    f"(the SLA allows {brownout.window_seconds} s)"
+                )
+            say(
+                f"[green]✓[/] POS moved from {brownout.link} to {brownout.moved_to} in {brownout.moved_after:.1f} s "
+                f"(SLA: detection + hold-down {brownout.window_seconds} s)"
+            )
+            if brownout.returned_after is None:
+                raise DemoFailed(f"POS of {store_id} did not return to {brownout.link} after the loss cleared")
+            say(
+                f"[green]✓[/] POS back on {brownout.link} {brownout.returned_after:.1f} s after the loss cleared "
+                f"(SLA recovery: {brownout.recovery_seconds} s)"
+            )
+            drill = (
+                f"POS moved off {brownout.link} in {brownout.moved_after:.1f} s at {brownout.loss_percent}% loss, "
+                f"back {brownout.returned_after:.1f} s after it cleared"
+            )
         else:
             drill = "not run"
     totals = summary.totals
@@ -218,5 +260,6 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
         f"{totals['lines_pushed']} config lines pushed, {totals['checks_passed']} checks passed"
         + (f", {totals['checks_skipped']} skipped (emulated appliances)" if totals["checks_skipped"] else ""),
         "cloud outputs: PLANNED from the offline plan (the lab has no cloud behind it)",
-        f"failover of {store_id}: {drill}",
+        f"lab check: {len(verdict.reachability)} reachability cells match the intent, only IKE/ESP between sites",
+        f"brownout of {store_id}: {drill}",
     ]

@@ -1,5 +1,5 @@
 """What `storestack demo` needs beyond the rollout: a scratch copy of the sample chain, and a
-failover drill read straight from the lab (vtysh as root, no SSH).
+brownout drill judged from the lab's own packets (`lab impair`, `lab path`; root, no SSH).
 
 The demo works on a copy so the sample chain that ships with storestack is never written to.
 It sits next to the command (`cli/demo.py`), not in the rollout engine: nothing but the demo uses
@@ -9,15 +9,18 @@ it, and the engine should not carry a show's props. It prints nothing; the comma
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
-from storestack.lab import vtysh
-from storestack.rollout.environment import LabLinks
-from storestack.rollout.verify import Check, StoreVerifier, expectation, failover_checks, hq_prefix
+from storestack.lab import LabError
+from storestack.lab.impair import clear, impair
+from storestack.lab.path import ProbeFlow, path
+from storestack.lab.state import require_state
+from storestack.network.build import NetworkIntent
 
 
 @dataclass(frozen=True)
@@ -55,19 +58,6 @@ def secret_variables(fleet: Fleet) -> list[str]:
     return sorted(name for name in names if name is not None)
 
 
-class LabProbe:
-    """Show commands run in the lab with vtysh directly (root), for displays outside a rollout."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-
-    def show(self, appliance: str, command: str) -> str:
-        return vtysh(self.state_dir, appliance, command)
-
-    def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]:
-        return [self.show(appliance, command) for command in commands]
-
-
 def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:
     """The first store the lab runs on FRR with a primary and a backup link: it shows the drill best."""
     for store in fleet:
@@ -77,22 +67,68 @@ def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:
     return None
 
 
-def failover_drill(
+@dataclass(frozen=True)
+class BrownoutDrill:
+    """A brownout on a store's preferred POS transport, judged from the till's own packets."""
+
+    store_id: str
+    link: str  # the transport that browned out
+    loss_percent: int
+    window_seconds: int  # the SLA's detection + hold-down: POS must be gone within this
+    recovery_seconds: int  # the SLA's recovery: POS may not come back sooner
+    moved_to: str | None  # the transport POS left on during the brownout (None: it never moved)
+    moved_after: float | None  # seconds from the loss starting to POS leaving on another transport
+    returned_after: float | None  # seconds from the loss clearing to POS back on `link`
+
+
+def brownout_drill(
     fleet: Fleet,
     lab_dir: Path,
     store_id: str,
     *,
-    timeout: float = 30.0,
+    loss_percent: int = 30,
     on_progress: Callable[[str], None] | None = None,
-) -> tuple[list[Check], Callable[[], set[str]]]:
-    """Fail the store's primary link and restore it; returns the checks and a reader of the HQ route."""
-    probe = LabProbe(lab_dir)
-    store = fleet.store(store_id)
-    verifier = StoreVerifier(
-        expectation(store),
-        probe,
-        {store.appliances[0].hostname: store.appliances[0].platform, **{h: fleet.hubs[h].platform for h in store.hubs}},
+) -> BrownoutDrill:
+    """Put `loss_percent` loss on the store's preferred POS transport while its till talks to HQ,
+    time POS moving to another transport (`lab path`: the store's packet counters), clear the
+    loss and time POS coming back. The impairment is always cleared."""
+    progress = on_progress or (lambda text: None)
+    state = require_state(lab_dir)
+    sites = state.topology.sites
+    if sites is None:
+        raise LabError(f"lab {state.name} has no HQ to send POS traffic to (start it from a fleet)")
+    pos = NetworkIntent(fleet).store(store_id).sla.application("pos")
+    link = pos.paths[0].transport
+    timers = pos.sla.timers
+    window = timers.detection_seconds + timers.hold_down_seconds
+
+    def transport() -> str | None:
+        return path(lab_dir, store_id, "pos", window=1.0).transport
+
+    def wait(condition: Callable[[str | None], bool], timeout: float) -> tuple[float | None, str | None]:
+        """(seconds until the transport POS leaves on met `condition`, that transport)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            current = transport()
+            if condition(current):
+                return time.monotonic() - start, current
+        return None, None
+
+    till = state.site_namespaces[f"{store_id}/pos"]
+    moved_after: float | None = None
+    moved_to: str | None = None
+    with ProbeFlow(till, str(sites.hq_pos), 443, lab_dir / "brownout-pos.log"):
+        progress(f"the till of {store_id} talks to the HQ POS service; waiting for it to leave on {link}")
+        if wait(lambda current: current == link, 60)[0] is None:
+            raise LabError(f"POS of {store_id} never left on {link} before the brownout")
+        try:
+            impair(lab_dir, store_id, link, loss_percent=loss_percent)
+            progress(f"{loss_percent}% loss on {link}, both ways")
+            moved_after, moved_to = wait(lambda current: current not in (link, None), window + 30)
+        finally:
+            clear(lab_dir, store_id, link)
+        progress(f"loss on {link} cleared; POS may return after {timers.recovery_seconds} s of a clean path")
+        returned_after = wait(lambda current: current == link, timers.recovery_seconds + 60)[0]
+    return BrownoutDrill(
+        store_id, link, loss_percent, window, timers.recovery_seconds, moved_to, moved_after, returned_after
     )
-    prefix = hq_prefix(fleet)
-    checks = failover_checks(verifier, LabLinks(lab_dir), prefix, timeout=timeout, on_progress=on_progress)
-    return checks, lambda: verifier.hq_route_interfaces(prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,11 +34,12 @@ from storestack.lab import (
     status,
     up,
 )
-from storestack.lab.check import check
+from storestack.lab.check import LabCheck, check
 from storestack.lab.emulator import Emulator, EmulatorSpec, serve_forever
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.reachability import Cell
 from storestack.lab.state import load_state
+from storestack.lab.underlay import WanEvidence
 from storestack.network.build import NetworkIntent
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -191,27 +193,8 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     if as_json:
         emit_json({"ok": result.ok, **result.model_dump(mode="json")})
     else:
-        tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
-        for item in result.tunnels:
-            t = item.tunnel
-            state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
-            tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
-        print_table(tunnels)
-        wan = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
-        for e in result.wan:
-            verdict = "[green]encrypted only[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
-            wan.add_row(
-                e.site,
-                e.ifname,
-                str(e.address),
-                str(e.ipsec_packets),
-                str(e.internet_packets),
-                str(e.bgp_packets),
-                str(e.bfd_packets),
-                str(e.other_packets),
-                verdict,
-            )
-        print_table(wan)
+        print_tunnels(result)
+        print_evidence(result.wan)
         print_matrix(result.reachability)
         for problem in result.problems:
             console.print(f"[red]✗[/] {problem}")
@@ -221,12 +204,42 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
         raise SystemExit(EXIT_FAILED)
 
 
+def print_tunnels(result: LabCheck) -> None:
+    tunnels = Table("tunnel", "initiator", "responder", "state", "IKE proposal", "ESP proposal")
+    for item in result.tunnels:
+        t = item.tunnel
+        state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
+        tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
+    print_table(tunnels)
+
+
+def print_evidence(wan: list[WanEvidence]) -> None:
+    """Packets each site sent into the lab internet, by kind, with the verdict."""
+    table = Table("site", "WAN", "address", "IKE/ESP", "internet", "BGP", "BFD", "other", "verdict")
+    for e in wan:
+        good = "internet only" if e.kind == "site" else "encrypted only"
+        verdict = f"[green]{good}[/]" if e.encrypted_only else "[red]CLEARTEXT[/]"
+        table.add_row(
+            e.site,
+            e.ifname,
+            str(e.address),
+            str(e.ipsec_packets),
+            str(e.internet_packets),
+            str(e.bgp_packets),
+            str(e.bfd_packets),
+            str(e.other_packets),
+            verdict,
+        )
+    print_table(table)
+
+
 def print_matrix(cells: list[Cell]) -> None:
-    """One table per store: a row per segment host, a column per target; ✓ reached, · not."""
+    """One table: a row per store segment host, a column per target; ✓ reached, · not, with
+    the intent's allow/deny; a cell that differs from the intent in red with ✗."""
+    targets = list(dict.fromkeys(cell.target for cell in cells))
+    table = Table("store", "from \\ to", *targets, title="reachability (intent: allow / deny)")
     for store in dict.fromkeys(cell.store_id for cell in cells):
         mine = [cell for cell in cells if cell.store_id == store]
-        targets = list(dict.fromkeys(cell.target for cell in mine))
-        table = Table("from \\ to", *targets, title=f"{store}: reachability (intent: allow / deny)")
         for source in dict.fromkeys(cell.source for cell in mine):
             row = []
             for target in targets:
@@ -237,8 +250,8 @@ def print_matrix(cells: list[Cell]) -> None:
                 mark = "✓" if cell.reachable else "·"
                 policy = "allow" if cell.allowed else "deny"
                 row.append(f"{mark} {policy}" if cell.matches else f"[red]{mark} {policy} ✗[/]")
-            table.add_row(source, *row)
-        print_table(table)
+            table.add_row(store, source, *row)
+    print_table(table)
 
 
 @lab.command("down")
@@ -322,3 +335,112 @@ def lab_emulator(spec_path: Path, state_dir: Path) -> None:
         f"emulating {len(spec.devices)} devices; inventory: {emulator.inventory_path} (Ctrl-C stops)"
     )
     serve_forever(emulator)
+
+
+# ---------------------------------------------------------------- SLA: impairment and paths
+
+
+@lab.command("impair")
+@click.argument("store")
+@click.argument("link", required=False)
+@click.option("--loss", "loss", type=click.IntRange(1, 100), help="Drop PCT % of IPv4 packets, both directions.")
+@click.option("--rate", "rate", type=click.IntRange(8, None), help="Limit the link to KBIT kbit/s, both directions (tbf).")
+@click.option(
+    "--flap", "flap", type=click.FloatRange(0.5, 3600), help="Down SECONDS, up SECONDS, repeatedly, until cleared."
+)
+@click.option("--clear", is_flag=True, help="Remove the impairment of LINK (or of every link of STORE).")
+@lab_options
+@json_option
+def lab_impair(
+    store: str,
+    link: str | None,
+    loss: int | None,
+    rate: int | None,
+    flap: float | None,
+    clear: bool,
+    name: str,
+    state_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Impair STORE's WAN LINK in a lab started with --overlay ipsec: packet loss, a rate limit
+    or flaps, both directions, where the ISP's side of the line would be.
+
+    Each call sets the link's whole impairment. Loss is nftables `numgen random` drop, rate is a
+    tbf qdisc, a flap drops everything on the line for the given time. This kernel has no
+    sch_netem, so latency and jitter cannot be added: there is no --delay, on purpose."""
+    from storestack.lab.impair import clear as clear_impairments
+    from storestack.lab.impair import impair
+
+    target = resolve_state_dir(name, state_dir)
+    if clear and (loss is not None or rate is not None or flap is not None):
+        fail("--clear takes no --loss, --rate or --flap", EXIT_USAGE, as_json=as_json)
+    if not clear and link is None:
+        fail("give the LINK to impair (e.g. wan1)", EXIT_USAGE, as_json=as_json)
+    try:
+        if clear:
+            removed = clear_impairments(target, store, link)
+        else:
+            assert link is not None
+            record = impair(target, store, link, loss_percent=loss, rate_kbit=rate, flap_seconds=flap)
+    except LabError as exc:
+        fail_on(exc, as_json=as_json)
+    if clear:
+        if as_json:
+            emit_json({"ok": True, "cleared": [{"store": r.store_id, "link": r.link} for r in removed]})
+        else:
+            console.print(
+                "cleared: " + ", ".join(f"{r.store_id} {r.link} ({r.summary})" for r in removed)
+                if removed
+                else "nothing was impaired"
+            )
+        return
+    if as_json:
+        emit_json({"ok": True, **record.model_dump(exclude={"flap_pid"}), "summary": record.summary})
+        return
+    console.print(f"{store} {link}: {record.summary}")
+
+
+@lab.command("path")
+@click.argument("store")
+@click.argument("application")
+@click.option(
+    "--window", type=click.FloatRange(0.2, 60), default=2.0, show_default=True, help="Seconds between counter reads."
+)
+@lab_options
+@json_option
+def lab_path(store: str, application: str, window: float, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Show the path APPLICATION (an SLA application class: pos, guest …) currently leaves
+    STORE on, from the store's packet counters (not its config). Exits 1 when the class sent
+    nothing in the window."""
+    from storestack.lab.path import path
+
+    try:
+        report = path(resolve_state_dir(name, state_dir), store, application, window=window)
+    except LabError as exc:
+        fail_on(exc, as_json=as_json)
+    current = report.current
+    if as_json:
+        emit_json(
+            {
+                "ok": current is not None,
+                "store": store,
+                "application": application,
+                "transport": current.transport if current else None,
+                "hub": current.hub if current else None,
+                "window_seconds": report.window_seconds,
+                "refused_on_cellular": report.refused_on_cellular,
+                "paths": [p.model_dump() for p in report.paths],
+            }
+        )
+    else:
+        for count in report.paths:
+            where = count.hub or "local breakout"
+            console.print(f"  {count.transport:<8} {where:<16} {count.ifname:<12} {count.packets:>8} packets")
+        if report.refused_on_cellular:
+            console.print(f"  refused on LTE/5G: {report.refused_on_cellular} packets")
+        if current is None:
+            console.print(f"{store} {application}: no packets in {window:g} s")
+        else:
+            console.print(f"{store} {application} leaves on {current.transport} ({current.hub or 'local breakout'})")
+    if current is None:
+        sys.exit(EXIT_FAILED)

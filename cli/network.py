@@ -73,6 +73,26 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
         f", sourced from {management['source']}"
     )
+    sla = report["sla"]
+    out("[bold]SLA classes[/] (loss / latency / jitter; probes; hold-down / recovery)")
+    for c in sla["classes"]:
+        out(
+            f"  {c['name']:<12} {c['loss_percent']:g}% / {c['latency_ms']} ms / {c['jitter_ms']} ms;"
+            f" every {c['probe_interval_ms']} ms, detect in {c['detection_seconds']} s"
+            f" ({c['consecutive_losses']} lost in a row: notices >= {c['consecutive_loss_detector_notices_percent']:g}%"
+            " loss in time);"
+            f" {c['hold_down_seconds']} s / {c['recovery_seconds']} s"
+        )
+    out("[bold]applications[/] (paths in order of preference)")
+    for a in sla["applications"]:
+        match = f"{a['protocol']}/{','.join(a['ports'])}" if a["ports"] else "all"
+        out(
+            f"  {a['name']:<12} sla {a['sla']:<11} {'+'.join(a['segments']):<12} {match:<16} dscp {a['dscp']:<7}"
+            f" lte {'yes' if a['cellular'] else 'no':<3} {'; '.join(a['paths'])}"
+        )
+    for t in sla["transports"]:
+        cap = f", cap {t['data_cap_gb']} GB/month" if t["data_cap_gb"] else ""
+        out(f"  transport {t['name']:<8} {t['kind']:<9} {t['cost_per_gb']:g}/GB{cap}")
 
 
 def _print_hub(report: dict[str, Any]) -> None:

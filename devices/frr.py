@@ -45,7 +45,8 @@ from storestack.devices.views import (
     WanLinkView,
 )
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.network.model import Service
+from storestack.network.model import Service, Tunnel
+from storestack.network.sla import SlaClassPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,39 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
+    delay_open: int | None = None  # seconds a recovered path waits before BGP may use it
+
+
+# bgpd takes `timers delayopen` of 1-240 s.
+MAX_DELAY_OPEN = 240
+# With DelayOpen a session spends longer in Connect, where a failed attempt waits the
+# ConnectRetry time (FRR: 120 s) before the next: SLA-tracked sessions retry every 5 s.
+SLA_CONNECT_RETRY = 5
+# The floating management route's distance: below the segment anchors (254), above any protocol.
+MANAGEMENT_FLOAT_DISTANCE = 250
+
+
+def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
+    """The BFD profile of an SLA class: one control packet per probe interval, down after the
+    class's count of consecutive losses (network/sla.py says what loss that notices in time).
+
+    Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
+    tunnel the control packets ride, so echo adds no coverage of the path and only load."""
+    return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
+
+
+def sla_delay_open(cls: SlaClassPolicy) -> int | None:
+    """The class's recovery time as BGP DelayOpen, both ends: after the path's BFD session comes
+    back (and every time it drops again meanwhile), no OPEN is sent for this long, so routes
+    return over a path only after it has stayed up that long. FRR has no separate hold-down:
+    BFD acts on the count of consecutive losses that is the class's detection."""
+    if cls.timers.recovery_seconds <= 0:
+        return None
+    return min(cls.timers.recovery_seconds, MAX_DELAY_OPEN)
+
+
+def _bfd_of(tunnel: Tunnel | None, fallback: BfdProfile) -> BfdProfile:
+    return sla_bfd(tunnel.sla) if tunnel is not None and tunnel.sla is not None else fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +115,7 @@ class FrrStoreLayout:
     networks: list[str]
     neighbors: list[FrrNeighbor]
     bfd_peers: list[FrrBfdPeer]
+    bfd_profiles: list[BfdProfile]
     aws_links: list[WanLinkView]
 
 
@@ -141,6 +176,75 @@ class FirewallFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaMarkRule:
+    """Classify one application's packets on a segment: mark and DSCP (nftables prerouting)."""
+
+    ifname: str
+    l4: str  # "" or "udp dport { 5060, 16384-32767 }"
+    mark: str  # 0x-spelled
+    dscp_name: str
+    application: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPathCounter:
+    """One application leaving on one path: the counter `storestack lab path` reads."""
+
+    mark: str
+    ifname: str
+    comment: str  # "<application> <transport> <hub or breakout>"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaHost:
+    """The Linux side of the SLA policy on an FRR store."""
+
+    marks: list[SlaMarkRule]  # port-specific applications first
+    never_cellular: list[tuple[str, str, str]]  # (mark, application, "ifname", "ifname" ...)
+    counters: list[SlaPathCounter]
+
+
+def _mark(value: int) -> str:
+    return f"0x{value:08x}"
+
+
+def _dscp_keyword(name: str) -> str:
+    return "cs0" if name == "default" else name
+
+
+def store_sla_host(view: StoreApplianceView) -> SlaHost:
+    """Marks, DSCP, the LTE/5G ban and per-path counters of the store's application classes.
+
+    Steering itself is BGP's: every overlay class follows the best path, whose tunnel BFD runs
+    the strictest class of its transport; what a class may never use (LTE/5G for guest and
+    bulk) is refused here by mark, so no route change can move it there."""
+    ifnames = {segment.kind: segment.ifname for segment in view.segments}
+    links = {link.name: link for link in view.wan}
+    tunnel_ifnames = {(tunnel.link, tunnel.hub.hostname): tunnel.ifname for tunnel in view.tunnels}
+    marks: list[SlaMarkRule] = []
+    never: list[tuple[str, str, str]] = []
+    counters: list[SlaPathCounter] = []
+    for application in view.intent.sla.applications:
+        mark = _mark(application.mark)
+        l4 = ""
+        if application.ports:
+            ports = ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in application.ports)
+            l4 = f"{application.protocol} dport {{ {ports} }}"
+        for segment in application.segments:
+            marks.append(SlaMarkRule(ifnames[segment], l4, mark, _dscp_keyword(application.dscp_name), application.name))
+        for path in application.paths:
+            ifname = tunnel_ifnames[(path.transport, path.hub)] if path.hub else links[path.transport].ifname
+            where = path.hub or "breakout"
+            counters.append(SlaPathCounter(mark, ifname, f"{application.name} {path.transport} {where}"))
+        if not application.cellular:
+            banned = [link.ifname for link in view.cellular_links]
+            banned += [tunnel.ifname for link in view.cellular_links for tunnel in link.tunnels]
+            if banned:
+                never.append((mark, application.name, '", "'.join(banned)))
+    return SlaHost(marks, never, counters)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyRule:
     """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
 
@@ -162,6 +266,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "ipsec": IPSEC,
         "flows": store_firewall(view),
         "rules": store_policy_rules(view),
+        "sla": store_sla_host(view),
         "role_text": f"store {view.store_id} {view.store_name}",
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
@@ -330,6 +435,12 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     for address, link in far_ends:
         via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
         routes.append((f"{address}/32", f"{via} table {link.table}"))
+    primary = view.tunnels[0] if view.tunnels else None
+    if primary is not None and _delay_open_of(_intent_tunnel(view, primary.id)):
+        # A recovered path waits (BGP DelayOpen) before BGP may use it, and a store's first
+        # sessions wait too: management keeps a floating way to HQ through the primary tunnel
+        # meanwhile, which any route BGP learns (distance 20) overrides.
+        routes.extend((net.cidr, f"{primary.inside_peer} {primary.ifname} {MANAGEMENT_FLOAT_DISTANCE}") for net in view.mgmt.ranges)
     if view.breakout is not None and view.breakout.gateway:
         # Guest Wi-Fi's own default route, in the breakout link's table only.
         routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
@@ -352,14 +463,18 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         interfaces.append(FrrInterface(aws.ifname, f"ipsec {aws.id} aws vpn over {aws.link}", [aws.inside.cidr]))
     interfaces = _in_frr_order(interfaces)
 
+    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer).
+    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
+    bfd = {tunnel.id: _bfd_of(intent_tunnels.get(tunnel.id), tunnel.bfd) for tunnel in view.tunnels}
     neighbors = [
         FrrNeighbor(
             tunnel.inside_peer,
             tunnel.hub.asn,
             f"{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
-            tunnel.bfd,
+            bfd[tunnel.id],
             f"HUB-IN-{tunnel.ifname}",
             f"HUB-OUT-{tunnel.ifname}",
+            _delay_open_of(intent_tunnels.get(tunnel.id)),
         )
         for tunnel in view.tunnels
     ]
@@ -376,7 +491,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     ]
     neighbors.sort(key=lambda neighbor: _ip_key(neighbor.address))
     bfd_peers = sorted(
-        (FrrBfdPeer(t.inside_peer, t.inside.ip, t.ifname, t.bfd.name) for t in view.tunnels),
+        (FrrBfdPeer(t.inside_peer, t.inside.ip, t.ifname, bfd[t.id].name) for t in view.tunnels),
         key=lambda peer: _ip_key(peer.address),
     )
     return FrrStoreLayout(
@@ -385,8 +500,17 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         networks=sorted((prefix.cidr for prefix in view.advertised), key=_table_key),
         neighbors=neighbors,
         bfd_peers=bfd_peers,
+        bfd_profiles=sorted(set(bfd.values()), key=lambda profile: profile.name),
         aws_links=view.aws_links,
     )
+
+
+def _intent_tunnel(view: StoreApplianceView, tunnel_id: str) -> Tunnel | None:
+    return next((tunnel for tunnel in view.intent.tunnels if tunnel.id == tunnel_id), None)
+
+
+def _delay_open_of(tunnel: Tunnel | None) -> int | None:
+    return sla_delay_open(tunnel.sla) if tunnel is not None and tunnel.sla is not None else None
 
 
 def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
@@ -434,17 +558,31 @@ class FrrHubNeighbor:
 
 
 @dataclass(frozen=True, slots=True)
+class FrrStoreGroup:
+    """A peer-group of store links sharing one BFD profile and one recovery delay."""
+
+    name: str
+    bfd: BfdProfile
+    delay_open: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class FrrHubLayout:
     static_routes: list[str]
     interfaces: list[FrrInterface]
     networks: list[str]
     neighbors: list[FrrHubNeighbor]  # in bgpd's order: grouped (by group, address), then the rest
+    store_groups: list[FrrStoreGroup]  # by name
     to_stores: list[Net]  # summaries and every hub's loopback
     cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
     cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
     aggregates: list[str]
     dc_in: list[Net]  # what the DC core may teach (le 32), besides the default route
     dc_out: list[Net]  # what the hub announces to the DC core (le 32)
+
+    @property
+    def bfd_profiles(self) -> list[BfdProfile]:
+        return [group.bfd for group in self.store_groups]
 
 
 def hub_layout(view: HubView) -> FrrHubLayout:
@@ -467,12 +605,20 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for t in view.cloud_tunnels
     ]
     interfaces = _in_frr_order(interfaces)
-    neighbors = [
-        FrrHubNeighbor(
-            peer.peer, peer.store.asn, peer.description, _group_name(peer.bfd), None, False, peer.route_map, None
+    # A store link's BFD and recovery follow the store's SLA class on that transport, as the
+    # store renders them: BFD timers and DelayOpen only work when both ends agree.
+    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
+    groups: dict[str, FrrStoreGroup] = {}
+    neighbors = []
+    for peer in view.peers:
+        tunnel = intent_tunnels.get(peer.id)
+        profile = _bfd_of(tunnel, peer.bfd)
+        group = groups.setdefault(
+            _group_name(profile), FrrStoreGroup(_group_name(profile), profile, _delay_open_of(tunnel))
         )
-        for peer in view.peers
-    ]
+        neighbors.append(
+            FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
+        )
     neighbors += [
         FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, None, None)
         for hub in view.hub_neighbors
@@ -497,6 +643,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         interfaces,
         networks,
         neighbors,
+        [groups[name] for name in sorted(groups)],
         to_stores=[*view.summaries, loopback, *(Net.at(_ip_key(hub.loopback), 32) for hub in view.hub_neighbors)],
         cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],

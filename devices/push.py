@@ -35,6 +35,7 @@ from storestack.devices.configdiff import (
 )
 from storestack.devices.drivers import CommitConfirm, commit_confirm_for, driver_for
 from storestack.devices.errors import (
+    CommandRejectedError,
     CredentialsUnavailableError,
     PushConfigError,
     PushError,
@@ -276,7 +277,7 @@ class _Run:
             if mechanism is not None and result.commit_confirm is not None:
                 with self.stage("confirm"):
                     confirm = mechanism.render(mechanism.confirm, timeout)
-                    session.mechanism(confirm, "confirming the change")
+                    self._mechanism(mechanism, confirm, "confirming the change")
                     result.commit_confirm.confirm = confirm
                     result.commit_confirm.confirmed = True
                     self.armed = False
@@ -320,12 +321,23 @@ class _Run:
         if arm:
             self.armed = True
             try:
-                session.mechanism(arm, "arming the appliance's rollback timer")
+                self._mechanism(mechanism, arm, "arming the appliance's rollback timer")
             except PushError as failure:
                 failure.stage = "arm"
+                if isinstance(failure, CommandRejectedError):
+                    # Refused means not armed; aborting now could revert a timer someone else
+                    # armed (the FRR host refuses a second timer for that reason).
+                    self.armed = False
                 raise
         self.result.commit_confirm.armed = True
         return mechanism.arm_enters_config, commit
+
+    def _mechanism(self, mechanism: CommitConfirm, commands: Sequence[str], doing: str) -> list[str]:
+        """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host."""
+        assert self.session is not None
+        if mechanism.via == "host":
+            return self.session.host_commands(commands, doing)
+        return self.session.mechanism(commands, doing)
 
     def _recover(self) -> None:
         """After a failure: with the session lost while the appliance's timer is armed, wait for
@@ -339,8 +351,8 @@ class _Run:
         elif self.armed and mechanism is not None and mechanism.abort and session is not None:
             # Revert now rather than when the timer runs out; the rollback checks the result.
             try:
-                session.mechanism(
-                    mechanism.render(mechanism.abort, self.options.confirm_timeout), "reverting"
+                self._mechanism(
+                    mechanism, mechanism.render(mechanism.abort, self.options.confirm_timeout), "reverting"
                 )
                 self.armed = False
             except PushError:
@@ -404,8 +416,8 @@ class _Run:
         if not mechanism.settle or self.session is None:
             return
         try:
-            self.session.mechanism(
-                mechanism.render(mechanism.settle, self.options.confirm_timeout), "settling"
+            self._mechanism(
+                mechanism, mechanism.render(mechanism.settle, self.options.confirm_timeout), "settling"
             )
         except PushError as exc:
             self.result.findings = [

@@ -234,6 +234,8 @@ class Renderer:
                 networks=layout.networks,
                 neighbors=layout.neighbors,
                 bfd_peers=layout.bfd_peers,
+                bfd_profiles=layout.bfd_profiles,
+                connect_retry=frr.SLA_CONNECT_RETRY,
                 aws_links=layout.aws_links,
                 hub_routes=_hub_routes(view),
             )
@@ -259,6 +261,7 @@ class Renderer:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
+            context["connect_retry"] = frr.SLA_CONNECT_RETRY
         host = frr.hub_host_context(view) if view.platform == "frr" else {"view": view}
         rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", host))

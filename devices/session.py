@@ -39,6 +39,7 @@ from netmiko.exceptions import (
 )
 from netmiko.session_log import SessionLog
 
+from storestack.devices import frr_confirm
 from storestack.devices.configdiff import Redactor
 from storestack.devices.drivers import PlatformDriver, driver_for
 from storestack.devices.errors import (
@@ -56,6 +57,8 @@ from storestack.devices.targets import ApplianceTarget, Credentials
 
 HostKeyStatus = Literal["verified", "trusted-first-use"]
 
+# A host command's request to prove its output reaches us (devices/frr_confirm.py).
+_CHALLENGE = re.compile(rf"^{re.escape(frr_confirm.CHALLENGE_PREFIX)}(\w+)\r?\n", re.MULTILINE)
 # Longer than any prompt: host names are at most 63 characters, modes a few dozen.
 _LONGEST_PROMPT = 200
 # What a slow CLI (IOS-XE parses a line in tens of milliseconds) may take per config line of a
@@ -245,6 +248,30 @@ class ApplianceSession:
                     lines_sent=self.config_lines_sent,
                     output=self._redactor.redact("\n".join(outputs)),
                 )
+        return outputs
+
+    def host_commands(self, commands: Sequence[str], doing: str) -> list[str]:
+        """Commands for the appliance's host (FRR: `storestack-confirm arm 120`), each an SSH
+        exec request on its own channel of this login, beside the CLI session; a non-zero exit
+        status raises CommandRejectedError naming the command and what it printed."""
+        conn = self._require()
+        # A host command reads or writes the config as a save does (FRR's arm snapshots it).
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
+        outputs = []
+        for command in commands:
+            try:
+                status, output = _exec_on_channel(conn.remote_conn_pre.get_transport(), command, timeout)
+            except Exception as exc:
+                raise self._session_failure(exc, f"{doing} ({command!r})") from None
+            if status != 0:
+                raise CommandRejectedError(
+                    f"{self.target.name}: {doing}: {command!r} refused (exit {status}): "
+                    f"{self._redactor.redact(output.strip()) or 'no output'}",
+                    line=command,
+                    lines_sent=self.config_lines_sent,
+                    output=self._redactor.redact(output),
+                )
+            outputs.append(output)
         return outputs
 
     def configure(
@@ -588,6 +615,40 @@ def _close(conn: Any) -> None:
         from netmiko.base_connection import log
 
         log.removeFilter(conn._secrets_filter)
+
+
+def _exec_on_channel(transport: paramiko.Transport, command: str, timeout: float) -> tuple[int, str]:
+    """Run one exec request; (exit status, stdout then stderr). Bounded by `timeout` in all.
+
+    A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
+    confirm`) gets the token back on its stdin: the proof that its output reaches us."""
+    deadline = time.monotonic() + timeout
+    channel = transport.open_session(timeout=timeout)
+    try:
+        channel.exec_command(command)
+        out, err = bytearray(), bytearray()
+        answered = False
+        while True:
+            while channel.recv_ready():
+                out += channel.recv(65536)
+            if not answered:
+                challenge = _CHALLENGE.search(out.decode("utf-8", "replace"))
+                if challenge is not None:
+                    channel.sendall(f"{challenge.group(1)}\n".encode())
+                    answered = True
+            while channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
+            # Done when it exited and sent everything (EOF: no process of it holds the channel).
+            if channel.exit_status_ready() and channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReadTimeout(f"{command!r} did not finish within {timeout:g} s")
+            select.select([channel], [], [], min(remaining, 1.0))
+        status = channel.recv_exit_status()
+    finally:
+        channel.close()
+    return status, (out + err).decode("utf-8", "replace")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -10,19 +10,32 @@ spell them in each vendor's syntax.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storestack.common.platforms import Platform
-from storestack.devices.errors import StackOutputsError
+from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.naming import short_ifname
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
+from storestack.devices.steering import (
+    APPLICATION_ACL_PREFIX,
+    IOS_UDP_JITTER_PORT_BASE,
+    FortiHealthTimers,
+    IosProbeKind,
+    IosProbeTimers,
+    VrpProbeTimers,
+    fortios_health_timers,
+    ios_probe_timers,
+    vrp_probe_timers,
+)
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
+from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -311,6 +324,84 @@ class FlowView:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaClassView:
+    """An SLA class of the store (network intent), as the vendor probes spell it."""
+
+    name: str
+    index: int  # 1-based position among the store's classes: FortiOS SLA id, IOS-XE probe digit
+    probe: str  # SLA-STRICT: the class's probe / NQA administrator name on every platform
+    loss_percent: float
+    loss_whole_percent: int  # the loss threshold as the whole percent FortiOS and VRP take
+    latency_ms: int
+    jitter_ms: int
+    detection_seconds: int
+    hold_down_seconds: int
+    recovery_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeView:
+    """One path measured against one SLA class: an IOS-XE IP SLA operation and its track, or a
+    VRP NQA test. Only the appliance's own platform's timers are filled in."""
+
+    number: int  # IP SLA operation and track number: 10 x tunnel number + class index
+    name: str  # NQA test name (under the administrator `sla.probe`)
+    tunnel: TunnelView
+    sla: SlaClassView
+    cellular: bool  # the tunnel rides an LTE/5G transport
+    udp_port: int  # IOS-XE udp-jitter destination port (one per class)
+    ios: IosProbeTimers | None = None
+    vrp: VrpProbeTimers | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckView:
+    """FortiOS: one health check per tunnel (a server may serve one health check only), with an
+    SLA entry per class steered over it."""
+
+    tunnel: TunnelView
+    classes: list[SlaClassView]
+    timers: FortiHealthTimers
+
+
+@dataclass(frozen=True, slots=True)
+class SteeredApplicationView:
+    """An application class that rides the overlay: what matches it and its paths, preferred
+    first. Traffic between the store's own segments never matches (the ACL denies it first)."""
+
+    name: str
+    tag: str  # BACK-OFFICE: object names
+    sla: SlaClassView
+    segments: list[SegmentView]
+    protocol: str  # ip | tcp | udp
+    port_ranges: list[tuple[int, int]]  # empty: every port
+    cellular: bool  # may leave over LTE/5G
+    acl: Acl  # APP-<TAG>
+    # Preferred first. VRP: two (an AR policy node holds two next hops), the preferred path and
+    # the first on another transport (so a brownout of one transport leaves somewhere to go),
+    # else the next path.
+    paths: list[ProbeView]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSteeringView:
+    """The policy routing of one LAN segment: its applications in match order."""
+
+    segment: SegmentView
+    policy: str  # STEER-<SEGMENT TAG>
+    applications: list[SteeredApplicationView]
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringView:
+    classes: list[SlaClassView]
+    probes: list[ProbeView]  # every (tunnel, class) some application steers over
+    applications: list[SteeredApplicationView]  # port-specific ones first
+    segments: list[SegmentSteeringView]
+    health_checks: list[HealthCheckView]  # FortiOS; empty elsewhere
+
+
+@dataclass(frozen=True, slots=True)
 class StoreApplianceView:
     hostname: str
     platform: Platform
@@ -344,12 +435,13 @@ class StoreApplianceView:
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
-    acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED, POS-TRAFFIC
+    acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
     flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
+    steering: SteeringView | None = None  # SLA steering (IOS-XE, VRP, FortiOS); None elsewhere
 
     @property
     def protected_segments(self) -> list[SegmentView]:
@@ -452,6 +544,31 @@ _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
+# The IOS-XE probe each hub platform can answer: an IOS-XE hub runs `ip sla responder` (UDP
+# jitter: loss, jitter, latency); Linux answers ICMP timestamp requests (ICMP jitter); any other
+# hub answers ICMP echo (round-trip time and reachability only).
+_IOS_PROBE_KIND: dict[str, IosProbeKind] = {"cisco_xe": "udp-jitter", "frr": "icmp-jitter"}
+STEERED_PLATFORMS = frozenset(("cisco_xe", "huawei_vrp", "fortinet"))
+
+
+def _application_rules(
+    application: ApplicationPolicy, sources: list[SegmentView], local: list[Net]
+) -> list[AclRule]:
+    """What an application's policy routing matches: its segments' traffic to anywhere but the
+    store itself (its segments and the appliance's loopback), on its ports."""
+    protocol = "ip" if application.protocol == "any" else application.protocol
+    rules = [AclRule("deny", "ip", source.net, net) for source in sources for net in local]
+    if application.ports:
+        rules += [
+            AclRule("permit", protocol, source.net, None, low, high if high != low else None)
+            for source in sources
+            for low, high in application.ports
+        ]
+    else:
+        rules += [AclRule("permit", protocol, source.net) for source in sources]
+    return rules
+
+
 def transport_table(link_index: int) -> int:
     """The front-door routing table (Linux policy routing) / VRF number of a store's transport."""
     return 101 + link_index
@@ -507,6 +624,7 @@ class ViewBuilder:
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
         }
+        self._hub_platforms = {hub.hostname: hub.platform for hub in fleet.hubs.values()}
         self._mgmt = ManagementView(
             domain=spec.organisation.domain,
             ntp_servers=tuple(str(address) for address in spec.management.ntp_servers),
@@ -645,25 +763,23 @@ class ViewBuilder:
                     )
                 ),
                 Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
-                Acl(
-                    "POS-TRAFFIC",
-                    3011,
-                    [
-                        rule
-                        for pos in segments
-                        if pos.priority
-                        for rule in (
-                            *(AclRule("deny", "ip", pos.net, local.net) for local in segments),
-                            AclRule("permit", "ip", pos.net),
-                        )
-                    ],
-                ),
             ],
             zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
             flows=self._flows(intent, segments),
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],
+            steering=(
+                self._steering(
+                    profile.name,
+                    intent,
+                    segments,
+                    [tunnel for link in wan for tunnel in link.tunnels],
+                    loopback_net,
+                )
+                if profile.name in STEERED_PLATFORMS
+                else None
+            ),
         )
 
     @staticmethod
@@ -690,6 +806,125 @@ class ViewBuilder:
             raise StackOutputsError(
                 f"stack outputs of store {store.id} have AWS tunnels, but it has no aws_region"
             )
+
+    def _steering(
+        self,
+        platform: str,
+        intent: StoreIntent,
+        segments: list[SegmentView],
+        tunnels: list[TunnelView],
+        loopback: Net,
+    ) -> SteeringView:
+        """The intent's application classes as the vendor platforms steer them: a probe per
+        (tunnel, SLA class) that some application uses, and per segment the applications its
+        policy routing matches, port-specific ones first (the intent's order)."""
+        policies = {cls.name: cls for cls in intent.sla.classes}
+        classes = {
+            cls.name: SlaClassView(
+                name=cls.name,
+                index=index,
+                probe=cls.probe,
+                loss_percent=cls.thresholds.loss_percent,
+                loss_whole_percent=max(1, math.ceil(cls.thresholds.loss_percent)),
+                latency_ms=cls.thresholds.latency_ms,
+                jitter_ms=cls.thresholds.jitter_ms,
+                detection_seconds=cls.timers.detection_seconds,
+                hold_down_seconds=cls.timers.hold_down_seconds,
+                recovery_seconds=cls.timers.recovery_seconds,
+            )
+            for index, cls in enumerate(intent.sla.classes, start=1)
+        }
+        if platform == "cisco_xe" and len(classes) > 9:
+            raise RenderError(
+                f"store {intent.store_id}: {len(classes)} SLA classes, but IOS-XE probe numbers "
+                "(10 x tunnel + class) hold at most 9"
+            )
+        by_id = {tunnel.id: tunnel for tunnel in tunnels}
+        by_kind = {segment.kind: segment for segment in segments}
+        local = [*(segment.net for segment in segments), loopback]
+        probes: dict[tuple[str, str], ProbeView] = {}
+
+        def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
+            found = probes.get((tunnel_id, cls.name))
+            if found is None:
+                tunnel, sla = by_id[tunnel_id], classes[cls.name]
+                kind = _IOS_PROBE_KIND.get(self._hub_platforms[tunnel.hub.hostname], "icmp-echo")
+                found = probes[(tunnel_id, cls.name)] = ProbeView(
+                    number=10 * tunnel.number + sla.index,
+                    name=f"tun{tunnel.number}",
+                    tunnel=tunnel,
+                    sla=sla,
+                    cellular=cellular,
+                    udp_port=IOS_UDP_JITTER_PORT_BASE + sla.index,
+                    ios=ios_probe_timers(cls, kind) if platform == "cisco_xe" else None,
+                    vrp=vrp_probe_timers(cls) if platform == "huawei_vrp" else None,
+                )
+            return found
+
+        applications: list[SteeredApplicationView] = []
+        for application in intent.sla.applications:
+            sources = [
+                by_kind[kind] for kind in application.segments if kind in by_kind and by_kind[kind].overlay
+            ]
+            candidates = [path for path in application.paths if path.tunnel is not None]
+            if not (application.overlay and sources and candidates):
+                continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
+            if platform == "huawei_vrp":
+                other = [path for path in candidates if path.transport != candidates[0].transport]
+                candidates = [candidates[0], *(other or candidates[1:])[:1]]
+            paths = [
+                probe(path.tunnel, path.cellular, application.sla)
+                for path in candidates
+                if path.tunnel is not None
+            ]
+            tag = application.name.upper()
+            applications.append(
+                SteeredApplicationView(
+                    name=application.name,
+                    tag=tag,
+                    sla=classes[application.sla.name],
+                    segments=sources,
+                    protocol="ip" if application.protocol == "any" else application.protocol,
+                    port_ranges=list(application.ports),
+                    cellular=application.cellular,
+                    acl=Acl(
+                        APPLICATION_ACL_PREFIX + tag,
+                        3201 + len(applications),
+                        _application_rules(application, sources, local),
+                    ),
+                    paths=paths,
+                )
+            )
+        steered = [
+            SegmentSteeringView(
+                segment,
+                f"STEER-{segment.tag}",
+                [app for app in applications if any(s.tag == segment.tag for s in app.segments)],
+            )
+            for segment in segments
+        ]
+        health_checks = []
+        if platform == "fortinet":
+            for tunnel in tunnels:
+                used = sorted(
+                    {probe.sla.name for probe in probes.values() if probe.tunnel is tunnel},
+                    key=lambda name: classes[name].index,
+                )
+                if used:
+                    health_checks.append(
+                        HealthCheckView(
+                            tunnel,
+                            [classes[name] for name in used],
+                            fortios_health_timers(tuple(policies[name] for name in used)),
+                        )
+                    )
+        return SteeringView(
+            classes=list(classes.values()),
+            probes=sorted(probes.values(), key=lambda found: found.number),
+            applications=applications,
+            segments=[view for view in steered if view.applications],
+            health_checks=health_checks,
+        )
 
     def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:
         """The intent's flows as ordered rules per (segment, zone) pair. A service's prefixes and

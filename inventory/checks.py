@@ -8,6 +8,7 @@ Each pass returns every issue it finds, each naming file, line and field:
 - `address_checks`: networks and addresses that parse but are wrong where they are used.
 - `stack_checks`: what the cloud stacks would refuse at plan time.
 - `secret_checks`: secret references the fleet's rule does not allow.
+- `sla_checks`: application classes against the SLA classes (fleet and each store's overrides).
 - `hq_checks`: the HQ service prefixes and the hub-to-DC-core LAN (written or defaulted).
 """
 
@@ -25,7 +26,14 @@ from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
 from storestack.inventory.ipam import LOCK_FILE_NAME, AllocationTable
-from storestack.inventory.models import FleetSpec, StoreSpec
+from storestack.inventory.models import (
+    CELLULAR_KINDS,
+    ApplicationClass,
+    FleetSpec,
+    SegmentKind,
+    SlaClass,
+    StoreSpec,
+)
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
 from storestack.network.cloud import HUBS_PER_SITE
@@ -688,4 +696,62 @@ def secret_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
         problem = policy_problem(parse_secret_ref(text), policy)
         if problem is not None:
             issues.append(doc.issue(("management", "secrets", slug), problem))
+    return issues
+
+
+def _application_issues(
+    doc: SourceDocument,
+    base: Loc,
+    applications: dict[str, ApplicationClass],
+    classes: dict[str, SlaClass],
+    catch_alls: dict[SegmentKind, str],
+) -> list[InventoryIssue]:
+    """An application naming an SLA class nobody defines, or a second catch-all for a segment.
+
+    `catch_alls` maps each segment to the application that takes all its traffic (no ports):
+    a segment's unmatched traffic must belong to exactly one class, or steering is a guess."""
+    issues: list[InventoryIssue] = []
+    for name, application in applications.items():
+        if application.sla not in classes:
+            issues.append(doc.issue((*base, name, "sla"), unknown("SLA class", application.sla, classes)))
+        if application.ports:
+            continue
+        for index, segment in enumerate(application.segments):
+            other = catch_alls.setdefault(segment, name)
+            if other != name:
+                issues.append(
+                    doc.issue(
+                        (*base, name, "segments", index),
+                        f"segment {segment!r} already sends all its other traffic to application {other!r} "
+                        "(give one of them ports)",
+                    )
+                )
+    return issues
+
+
+def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
+    sla = spec.sla
+    issues = _application_issues(doc, ("sla", "applications"), sla.applications, sla.classes, {})
+    for source in stores:
+        store, store_doc = source.spec, source.document
+        override = store.sla
+        classes = {**sla.classes, **override.classes}
+        if override.applications or override.classes:
+            # The store's applications, and the fleet's it does not replace, against its classes.
+            catch_alls = {
+                segment: name
+                for name, application in sla.applications.items()
+                if name not in override.applications and not application.ports
+                for segment in application.segments
+            }
+            issues += _application_issues(
+                store_doc, ("sla", "applications"), override.applications, classes, catch_alls
+            )
+        for index, link in enumerate(store.wan):
+            if link.data_cap_gb is not None and link.kind not in CELLULAR_KINDS:
+                issues.append(
+                    store_doc.issue(
+                        ("wan", index, "data_cap_gb"), f"a data cap applies to LTE/5G links, not {link.kind}"
+                    )
+                )
     return issues

@@ -20,6 +20,7 @@ from storestack.inventory.models import (
     LifecycleState,
     Platform,
     SegmentKind,
+    SlaPolicy,
     StoreFormat,
     WanKind,
 )
@@ -54,6 +55,8 @@ class ResolvedWanLink(Resolved):
     monthly_cost: int
     priority: int
     cellular: bool
+    cost_per_gb: float
+    data_cap_gb: int | None
     hub: str
     primary: bool
     overlay: ipaddress.IPv4Interface
@@ -97,6 +100,7 @@ class ResolvedStore(Resolved):
     backup_hub: str
     desktops: dict[str, int]
     cloud: CloudAffinity
+    sla: SlaPolicy  # the fleet's, with the store's own classes and applications in place
     source_file: str
     provisional: bool
 

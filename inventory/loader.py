@@ -31,6 +31,7 @@ from storestack.inventory.checks import (
     lock_checks,
     resolved_checks,
     secret_checks,
+    sla_checks,
     stack_checks,
 )
 from storestack.inventory.errors import InventoryError, InventoryIssue
@@ -53,7 +54,14 @@ from storestack.inventory.ipam import (
     segment_subnet,
     write_allocations,
 )
-from storestack.inventory.models import SEGMENT_KINDS, FleetSpec, SegmentKind, StoreSpec
+from storestack.inventory.models import (
+    SEGMENT_KINDS,
+    FleetSpec,
+    SegmentKind,
+    SlaPolicy,
+    StoreSpec,
+    TransportCost,
+)
 from storestack.inventory.paths import FLEET_FILE, STORES_DIR
 from storestack.inventory.source import (
     MAX_FILE_BYTES,
@@ -132,6 +140,7 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
 
 
 STORE_SUFFIX = ".yaml"
+_NO_COST = TransportCost()  # a transport kind the fleet's sla.transports leaves out
 # A name that could be meant as a store file: a store id, then any extension (`nw-0001.yml`,
 # `nw-0001.yaml.bak`, `nw-0001`). Hidden files (`.gitkeep`, editor swap files) are not.
 _STORE_LIKE = re.compile(r"[a-z0-9][a-z0-9-]*(\..*)?")
@@ -331,6 +340,7 @@ def _load(
     issues.extend(secret_checks(fleet_spec, fleet_doc))
     issues.extend(cross_checks(fleet_spec, fleet_doc, stores))
     issues.extend(address_checks(fleet_spec, fleet_doc, stores))
+    issues.extend(sla_checks(fleet_spec, fleet_doc, stores))
     if lock is not None:
         issues.extend(lock_checks(fleet_spec, lock))
     if issues or lock is None:
@@ -370,7 +380,12 @@ def _resolve(
         store = source.spec
         backup = _backup_hub(store.hub, hub_order)
         resolved[store.id] = _resolved_store(
-            source, table.stores[store.id], store.hub, backup, provisional=store.id not in previous.stores
+            source,
+            table.stores[store.id],
+            store.hub,
+            backup,
+            _store_sla(spec.sla, store),
+            provisional=store.id not in previous.stores,
         )
     return hubs, resolved
 
@@ -381,8 +396,27 @@ def _backup_hub(primary: str, hub_order: list[str]) -> str:
     return hub_order[(hub_order.index(primary) + 1) % len(hub_order)]
 
 
+def _store_sla(fleet: SlaPolicy, store: StoreSpec) -> SlaPolicy:
+    """The fleet's SLA policy with the store's own classes and applications in place (shared,
+    not copied, when the store names none)."""
+    override = store.sla
+    if not override.classes and not override.applications:
+        return fleet
+    return SlaPolicy.model_construct(
+        classes={**fleet.classes, **override.classes},
+        applications={**fleet.applications, **override.applications},
+        transports=fleet.transports,
+    )
+
+
 def _resolved_store(
-    source: StoreSource, alloc: StoreAllocation, primary_hub: str, backup_hub: str, *, provisional: bool
+    source: StoreSource,
+    alloc: StoreAllocation,
+    primary_hub: str,
+    backup_hub: str,
+    sla: SlaPolicy,
+    *,
+    provisional: bool,
 ) -> ResolvedStore:
     # Every value below was validated on the way in (or computed from validated values), so
     # the resolved models are built without validating again (most of a big fleet's load).
@@ -425,6 +459,12 @@ def _resolved_store(
                 monthly_cost=link.monthly_cost,
                 priority=link.priority,
                 cellular=link.cellular,
+                cost_per_gb=link.cost_per_gb
+                if link.cost_per_gb is not None
+                else sla.transports.get(link.kind, _NO_COST).cost_per_gb,
+                data_cap_gb=link.data_cap_gb
+                if link.data_cap_gb is not None
+                else sla.transports.get(link.kind, _NO_COST).data_cap_gb,
                 hub=primary_hub if to_primary else backup_hub,
                 primary=index == 0,
                 overlay=IPv4Interface((hub_side + 1, 31)),
@@ -458,6 +498,7 @@ def _resolved_store(
         backup_hub=backup_hub,
         desktops=dict(store.desktops),
         cloud=store.cloud,
+        sla=sla,
         source_file=source.document.display,
         provisional=provisional,
     )

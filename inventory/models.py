@@ -216,6 +216,182 @@ class Management(Strict):
         return SecretPolicy(self.secret_env_prefix, tuple(self.secret_file_dirs))
 
 
+# ---------------------------------------------------------------- SD-WAN path quality
+
+# DSCP code points by their RFC 2474/2597/3246 names: what an application class marks with.
+DscpName = Literal["ef", "cs5", "af41", "cs3", "af31", "af21", "af11", "cs1", "default"]
+DSCP_VALUES: dict[str, int] = {
+    "ef": 46,
+    "cs5": 40,
+    "af41": 34,
+    "cs3": 24,
+    "af31": 26,
+    "af21": 18,
+    "af11": 10,
+    "cs1": 8,
+    "default": 0,
+}
+PortRange = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}(-[1-9][0-9]{0,4})?$")]
+
+
+class SlaClass(Strict):
+    """What a path must deliver for a class of traffic, and how eagerly traffic moves.
+
+    `hold_down_seconds`: a breach must last this long before traffic leaves the path (so one
+    bad second does not move it); `recovery_seconds`: the path must be clean this long before
+    traffic comes back (so a path that just recovered is not trusted at once)."""
+
+    loss_percent: float = Field(gt=0, lt=100, description="more lost probes than this breaches the SLA")
+    latency_ms: int = Field(ge=1, le=10_000, description="round-trip time above this breaches the SLA")
+    jitter_ms: int = Field(ge=1, le=10_000, description="round-trip variation above this breaches the SLA")
+    detection_seconds: int = Field(
+        default=10, ge=1, le=600, description="how fast a breach at the loss threshold must be noticed"
+    )
+    probe_interval_ms: int = Field(default=100, ge=10, le=60_000, description="one probe per path this often")
+    hold_down_seconds: int = Field(default=3, ge=0, le=3600)
+    recovery_seconds: int = Field(default=30, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _probes_fit(self) -> SlaClass:
+        if self.probe_interval_ms * 3 > self.detection_seconds * 1000:
+            raise ValueError(
+                f"probe_interval_ms {self.probe_interval_ms} leaves fewer than 3 probes in "
+                f"detection_seconds {self.detection_seconds}"
+            )
+        return self
+
+
+class ApplicationClass(Strict):
+    """Traffic of one kind: what it is (LAN segments, optionally ports), the SLA it needs, and
+    which transports it may use. The appliance re-marks it with `dscp` on ingress."""
+
+    sla: Slug = Field(description="name of an SLA class")
+    segments: list[SegmentKind] = Field(min_length=1, description="LAN segments the traffic comes from")
+    protocol: Literal["any", "tcp", "udp"] = "any"
+    ports: list[PortRange] = Field(default=[], description="destination ports or ranges (needs tcp or udp)")
+    transports: list[WanKind] = Field(
+        default=["fiber", "broadband", "5g", "lte"],
+        min_length=1,
+        description="transport kinds in order of preference; any kind not listed is never used",
+    )
+    cellular: bool = Field(
+        default=True, description="false: never leaves over LTE/5G, even when nothing else is up"
+    )
+    dscp: DscpName = "default"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApplicationClass:
+        if self.ports and self.protocol == "any":
+            raise ValueError("ports need protocol tcp or udp")
+        for text in self.ports:
+            low, _, high = text.partition("-")
+            if int(low) > 65535 or (high and not int(low) <= int(high) <= 65535):
+                raise ValueError(f"port range {text!r} is not within 1-65535 in ascending order")
+        if len(set(self.transports)) != len(self.transports):
+            raise ValueError("a transport kind is listed twice")
+        if not self.cellular and all(kind in CELLULAR_KINDS for kind in self.transports):
+            raise ValueError("cellular: false leaves no transport kind in transports")
+        return self
+
+
+class TransportCost(Strict):
+    cost_per_gb: float = Field(default=0.0, ge=0, description="what a GB over this kind of transport costs")
+    data_cap_gb: int | None = Field(default=None, ge=1, description="monthly data cap (LTE/5G plans)")
+
+
+def _default_sla_classes() -> dict[str, SlaClass]:
+    # POS and voice notice a bad path within seconds and come back after ten clean seconds;
+    # best effort waits a minute so bulk flows do not swing between links.
+    return {
+        "strict": SlaClass(
+            loss_percent=2.0,
+            latency_ms=150,
+            jitter_ms=30,
+            detection_seconds=10,
+            probe_interval_ms=100,
+            hold_down_seconds=2,
+            recovery_seconds=10,
+        ),
+        "realtime": SlaClass(
+            loss_percent=1.0,
+            latency_ms=150,
+            jitter_ms=30,
+            detection_seconds=10,
+            probe_interval_ms=100,
+            hold_down_seconds=2,
+            recovery_seconds=10,
+        ),
+        "business": SlaClass(
+            loss_percent=5.0,
+            latency_ms=300,
+            jitter_ms=100,
+            detection_seconds=15,
+            probe_interval_ms=200,
+            hold_down_seconds=5,
+            recovery_seconds=30,
+        ),
+        "best-effort": SlaClass(
+            loss_percent=15.0,
+            latency_ms=1000,
+            jitter_ms=500,
+            detection_seconds=30,
+            probe_interval_ms=500,
+            hold_down_seconds=10,
+            recovery_seconds=60,
+        ),
+    }
+
+
+def _default_applications() -> dict[str, ApplicationClass]:
+    return {
+        "pos": ApplicationClass(sla="strict", segments=["pos"], dscp="ef"),
+        "voice": ApplicationClass(
+            sla="realtime", segments=["office"], protocol="udp", ports=["5060", "16384-32767"], dscp="ef"
+        ),
+        "back-office": ApplicationClass(
+            sla="business",
+            segments=["office"],
+            transports=["fiber", "broadband", "5g", "lte"],
+            dscp="af21",
+        ),
+        "guest": ApplicationClass(
+            sla="best-effort", segments=["guest-wifi"], transports=["broadband", "fiber"], cellular=False
+        ),
+        "bulk": ApplicationClass(
+            sla="best-effort",
+            segments=["cctv"],
+            transports=["fiber", "broadband"],
+            cellular=False,
+            dscp="cs1",
+        ),
+    }
+
+
+def _default_transport_costs() -> dict[WanKind, TransportCost]:
+    return {
+        "fiber": TransportCost(),
+        "broadband": TransportCost(),
+        "5g": TransportCost(cost_per_gb=2.0, data_cap_gb=200),
+        "lte": TransportCost(cost_per_gb=2.0, data_cap_gb=100),
+    }
+
+
+class SlaPolicy(Strict):
+    """The fleet's SD-WAN path-quality policy (`sla:` in fleet.yaml). A store's `sla:` replaces
+    whole classes and applications by name; everything it does not name comes from here."""
+
+    classes: dict[Slug, SlaClass] = Field(default_factory=_default_sla_classes)
+    applications: dict[Slug, ApplicationClass] = Field(default_factory=_default_applications)
+    transports: dict[WanKind, TransportCost] = Field(default_factory=_default_transport_costs)
+
+
+class StoreSlaOverride(Strict):
+    """A store's own SLA classes and applications; each one named here replaces the fleet's."""
+
+    classes: dict[Slug, SlaClass] = {}
+    applications: dict[Slug, ApplicationClass] = {}
+
+
 class FleetSpec(Strict):
     organisation: Organisation
     ip_plan: IpPlan
@@ -226,6 +402,7 @@ class FleetSpec(Strict):
     management: Management
     tags: dict[Slug, TagText] = Field(default={}, description="tags applied to every cloud resource")
     regions: list[Slug] = Field(min_length=1, description="the chain's operating regions")
+    sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SD-WAN SLA and application classes")
 
 
 # ---------------------------------------------------------------- store
@@ -241,6 +418,10 @@ class WanLink(Strict):
     gateway: IPv4 | None = None
     monthly_cost: int = Field(default=0, ge=0)
     priority: int = Field(default=100, ge=1, le=1000, description="lower is preferred")
+    cost_per_gb: float | None = Field(default=None, ge=0, description="overrides sla.transports.<kind>")
+    data_cap_gb: int | None = Field(
+        default=None, ge=1, description="monthly cap; overrides sla.transports.<kind>"
+    )
 
     @model_validator(mode="after")
     def _static_has_address(self) -> WanLink:
@@ -291,3 +472,4 @@ class StoreSpec(Strict):
         default={}, description="virtual-desktop seats per staff role"
     )
     cloud: CloudAffinity = CloudAffinity()
+    sla: StoreSlaOverride = StoreSlaOverride()

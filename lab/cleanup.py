@@ -15,9 +15,11 @@ from pathlib import Path
 
 from storestack.lab import ipsec, system
 from storestack.lab.frr import FRR_DAEMONS, watchfrr_alive
+from storestack.lab.inband import RELAY_PIDFILE
 from storestack.lab.models import DownReport
 from storestack.lab.namespaces import pids_in_namespaces
-from storestack.lab.sshd import delete_user
+from storestack.lab.relay import relay_pid
+from storestack.lab.sshd import confirm_dir, delete_user
 from storestack.lab.state import EMULATOR_DIR, SSH_DIR, LabState, lab_prefix, lab_username
 from storestack.lab.system import ip_batch
 
@@ -38,7 +40,8 @@ def cleanup(state_dir: Path, state: LabState | None) -> DownReport:
         pid = system.read_pidfile(pidfile)
         if pid is not None and system.process_matches(pid, str(pidfile.with_suffix(".conf"))):
             sshd_pids.append(pid)
-    stopped += len(system.terminate(sshd_pids))
+    relay = relay_pid(state.relay_pidfile if state else str(ssh_dir / RELAY_PIDFILE))
+    stopped += len(system.terminate(sshd_pids + ([relay] if relay is not None else [])))
     stopped += len(system.terminate(_user_pids(username)))
     emulator_pid = system.read_pidfile(state_dir / EMULATOR_DIR / "emulator.pid")
     if emulator_pid is not None and system.process_matches(emulator_pid, str(state_dir / EMULATOR_DIR)):
@@ -72,9 +75,11 @@ def cleanup(state_dir: Path, state: LabState | None) -> DownReport:
     # charon ran inside its namespace and is gone with the processes above; its files
     # (swanctl.conf holds the PSKs) go now.
     ipsec.cleanup_dirs(namespaces | ipsec.prefixed_instances(prefix))
+    # The appliances' commit-confirm timers died with the login user's processes above.
+    shutil.rmtree(confirm_dir(prefix), ignore_errors=True)
     user_removed = delete_user(username)
     if ssh_dir.is_dir():
-        for pidfile in ssh_dir.glob("sshd-*.pid"):
+        for pidfile in (*ssh_dir.glob("sshd-*.pid"), ssh_dir / RELAY_PIDFILE):
             pidfile.unlink(missing_ok=True)
     return DownReport(
         name=state_dir.name,
@@ -114,6 +119,8 @@ def processes_alive(state: LabState) -> bool:
         pid = system.read_pidfile(Path(state.emulator_pidfile))
         if pid is None or not system.process_matches(pid, str(Path(state.emulator_pidfile).parent)):
             return False
+    if state.relay_pidfile is not None and relay_pid(state.relay_pidfile) is None:
+        return False
     for shard in state.shards:
         pid = system.read_pidfile(Path(shard.pidfile))
         if pid is None or not system.process_matches(pid, shard.config):

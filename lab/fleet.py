@@ -61,7 +61,10 @@ def topology_from_fleet(
 ) -> LabTopology:
     selected = select_stores(fleet, stores, count)
     appliances = [
-        LabAppliance(name=hub.hostname, role="hub", platform=hub.platform) for hub in fleet.hubs.values()
+        LabAppliance(
+            name=hub.hostname, role="hub", platform=hub.platform, management_address=hub.management_address
+        )
+        for hub in fleet.hubs.values()
     ]
     links: list[LabLink] = []
     for store in selected:
@@ -70,7 +73,12 @@ def topology_from_fleet(
         for appliance in store.appliances:
             appliances.append(
                 LabAppliance(
-                    name=appliance.hostname, role="edge", store_id=store.id, platform=appliance.platform
+                    name=appliance.hostname,
+                    role="edge",
+                    store_id=store.id,
+                    platform=appliance.platform,
+                    management_address=appliance.management_address,
+                    primary_hub=store.primary_hub,
                 )
             )
         # The first appliance of a store terminates its WAN links.
@@ -142,6 +150,7 @@ def lab_sites(fleet: Fleet) -> LabSites:
         hq_prefixes=list(plan.hq),
         hq_pos=hq_pos.network_address + 10,
         hq_management=plan.management[0].network_address + 100,
+        management_prefixes=list(plan.management),
         cloud_prefix=plan.cloud,
         cloud_host=plan.cloud.network_address + 10,
         via_hubs=[plan.stores, plan.transit, plan.loopbacks],

@@ -80,6 +80,7 @@ class LabTunnel(BaseModel):
     initiator: TunnelEnd
     responder: TunnelEnd
     psk: SecretStr
+    ike_version: int = 2
     ike_proposals: str
     esp_proposals: str
     ike_lifetime_seconds: int
@@ -169,7 +170,7 @@ def swanctl_conf(appliance: str, tunnels: Iterable[LabTunnel]) -> str:
         dpd_action = "restart" if role == "initiator" else "clear"
         connections.append(
             f"""  {tunnel.id} {{
-    version = 2
+    version = {tunnel.ike_version}
     local_addrs = {local.outside}
     remote_addrs = {remote.outside}
     proposals = {tunnel.ike_proposals}

@@ -19,7 +19,8 @@ from storestack.lab.underlay import route_lines, wan_attachments
 
 def create_namespaces(state: LabState) -> None:
     namespace = {runtime.name: runtime.namespace for runtime in state.appliances}
-    commands = [f"netns add {ns}" for ns in namespace.values()]
+    # The stand-in sites' namespaces too: the internet's WAN veths (lab.underlay) reach into HQ.
+    commands = [f"netns add {ns}" for ns in (*namespace.values(), *state.site_namespaces.values())]
     for link in state.veth_links():
         # Both ends are created directly inside their namespaces: no name ever exists on the host.
         commands.append(

@@ -13,14 +13,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.inventory import load_fleet
 from storestack.lab import ipsec, system
+from storestack.lab.cloudvpn import CLOUD_VPN, CloudPlan, bgp_config, cloud_lab_tunnels, load_psks, save_psks
 from storestack.lab.errors import LabError
-from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd
+from storestack.lab.frr import frr_ready, run_vtysh
+from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
 from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
-from storestack.lab.state import LabState, require_state, save_state
+from storestack.lab.state import ApplianceRuntime, LabState, require_state, save_state
 from storestack.lab.system import ip_batch
-from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnels_of
+from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnel_plans, tunnels_of
 from storestack.lab.underlay import (
+    CLOUD_SITE,
+    HQ_SITE,
     WanAttachment,
     WanEvidence,
     create_internet,
@@ -31,11 +36,34 @@ from storestack.lab.underlay import (
 
 def overlay_plan(state_dir: Path, state: LabState) -> tuple[list[WanAttachment], list[LabTunnel]]:
     """WAN attachments and tunnels; tunnel devices named as the rendered configs name them."""
-    attachments = wan_attachments(state.topology)
+    attachments = wan_attachments(state.topology, [t.outside for t in state.cloud_tunnels])
     tunnels = lab_tunnels(state.topology, attachments, lab_secret(state_dir))
+    if state.cloud_tunnels:
+        outside = {(a.site, a.ifname): a.address.ip for a in attachments if a.kind == "store"}
+        tunnels += cloud_lab_tunnels(
+            state.cloud_tunnels,
+            load_psks(state_dir),
+            outside,
+            state.tunnel_ifnames,
+            [vtep_pair(len(tunnels) + index) for index in range(len(state.cloud_tunnels))],
+            first_vni=len(tunnels) + 1,
+        )
     if state.tunnel_ifnames:
         tunnels = [_renamed(tunnel, state.tunnel_ifnames) for tunnel in tunnels]
     return attachments, tunnels
+
+
+def carrying_link(state_dir: Path, store_id: str, interface: str) -> str:
+    """The store WAN link under `interface`, an interface the store routes over: with the
+    "ipsec" overlay a tunnel device rides on a transport; otherwise the interface is the link."""
+    state = require_state(state_dir)
+    if state.topology.overlay != "ipsec":
+        return interface
+    transports = {plan.id: plan.transport for plan in tunnel_plans(state.topology) if plan.store_id == store_id}
+    for tunnel in overlay_plan(state_dir, state)[1]:
+        if tunnel.id in transports and tunnel.initiator.ifname == interface:
+            return transports[tunnel.id]
+    return interface
 
 
 def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
@@ -47,28 +75,38 @@ def _renamed(tunnel: LabTunnel, ifnames: dict[str, str]) -> LabTunnel:
     return tunnel.model_copy(update=ends)
 
 
-def start_overlay(state_dir: Path, state: LabState) -> None:
+def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = None) -> None:
     """Internet namespace, WAN veths, charons and VXLAN devices of every FRR appliance.
 
     A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
-    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`)."""
+    each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`).
+    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`); the stores then render with its
+    planned outputs, as `rollout --lab` renders them."""
     assert state.internet_namespace is not None
     secret = lab_secret(state_dir, create=True)
     topology = state.topology
-    attachments = wan_attachments(topology)
     rendered: dict[str, RenderedIpsec] = {}
     if topology.fleet_root is not None and topology.tunnels:
         stores = sorted({t.store_id for t in topology.tunnels})
         hubs = sorted({t.hub for t in topology.tunnels})
-        rendered = render_ipsec(Path(topology.fleet_root), stores, hubs, secret)
+        fleet = load_fleet(Path(topology.fleet_root))
+        outputs = None
+        if cloud is not None:
+            state.cloud_tunnels = cloud.tunnels
+            save_psks(state_dir, cloud.psks)
+            outputs = cloud.outputs
+        rendered = render_ipsec(fleet, stores, hubs, secret, outputs=outputs)
         state.tunnel_ifnames = {
             f"{name}/{tunnel_id}": ifname
             for name, files in rendered.items()
             for tunnel_id, ifname in files.tunnel_interfaces().items()
         }
         save_state(state_dir, state)
-    _attachments, tunnels = overlay_plan(state_dir, state)
+    attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+    for site in (HQ_SITE, CLOUD_SITE):
+        if site in state.site_namespaces:
+            namespaces[site] = state.site_namespaces[site]
     create_internet(state.internet_namespace, attachments, namespaces)
     hubs_first = sorted(state.appliances, key=lambda r: topology.appliance(r.name).role != "hub")
 
@@ -90,8 +128,17 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
         [r for r in hubs_first if topology.appliance(r.name).role == "hub"],
         [r for r in hubs_first if topology.appliance(r.name).role != "hub"],
     ]
+    cloud_tunnels = tunnels_of(tunnels, CLOUD_VPN)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for group in groups:
+        for number, group in enumerate(groups):
+            if number == 1 and cloud_tunnels:
+                # The cloud stand-in answers like the hubs: up before the stores dial.
+                cloud_ns = state.site_namespaces[CLOUD_SITE]
+                ifnames = [t.responder.ifname for t in cloud_tunnels]
+                ipsec.start_charon(
+                    cloud_ns, ipsec.swanctl_conf(CLOUD_VPN, cloud_tunnels), ipsec.strongswan_conf(cloud_ns, ifnames)
+                )
+                ipsec.wait_charon(cloud_ns, CLOUD_VPN, cloud_tunnels, create=True)
             for runtime in group:
                 mine = tunnels_of(tunnels, runtime.name)
                 if mine:
@@ -101,15 +148,35 @@ def start_overlay(state_dir: Path, state: LabState) -> None:
         load_host_files(namespaces[name], files_of)
 
 
+def cloud_runtime(state: LabState) -> ApplianceRuntime | None:
+    """The cloud stand-in's FRR (bgpd with Amazon's ASN), when the lab has one."""
+    if not state.cloud_tunnels:
+        return None
+    return ApplianceRuntime(name=CLOUD_VPN, namespace=state.site_namespaces[CLOUD_SITE], port=0, shard=0)
+
+
+def start_cloud_bgp(state: LabState, runtime: ApplianceRuntime, timeout: float) -> None:
+    """Configure the stand-in's bgpd once its FRR answers: a neighbour per AWS tunnel."""
+    sites = state.topology.sites
+    assert sites is not None
+    deadline = time.monotonic() + timeout
+    while not frr_ready(runtime):
+        if time.monotonic() > deadline:
+            raise LabError(f"FRR of the cloud stand-in did not start within {timeout:g} s")
+        time.sleep(0.05)
+    run_vtysh(runtime, *bgp_config(state.cloud_tunnels, [str(sites.cloud_prefix)]))
+
+
 def load_host_files(namespace: str, files: RenderedIpsec) -> None:
-    """Interface groups of the tunnel devices, then the rendered host firewall."""
+    """Interface groups of the tunnel devices and the rendered policy rules (guest Wi-Fi only
+    through its breakout link's table), then the rendered host firewall."""
     existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
     groups = [
         f"link set {ifname} group {group}"
         for ifname, group in files.interface_groups().items()
         if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
     ]
-    ip_batch(namespace, groups)
+    ip_batch(namespace, groups + files.policy_rules())
     if files.nftables:
         ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
         system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
@@ -173,13 +240,20 @@ def tunnel_status(state_dir: Path, state: LabState | None = None) -> list[Tunnel
     return result
 
 
-def wait_tunnels(state_dir: Path, state: LabState, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def wait_tunnels(state_dir: Path, state: LabState, timeout: float, *, cloud_grace: float = 15.0) -> None:
+    """Wait for the tunnels between the lab's own appliances (LabError when they do not come up).
+
+    The cloud stand-in's come up only when the plan and the device side agree, so `up` gives
+    them `cloud_grace` seconds and goes on either way: `lab check` reports them."""
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
-        down = [t.id for t in tunnel_status(state_dir, state) if not t.up]
-        if not down:
+        status = tunnel_status(state_dir, state)
+        down = [t.id for t in status if not t.up and t.responder != CLOUD_VPN]
+        cloud_down = [t.id for t in status if not t.up and t.responder == CLOUD_VPN]
+        if not down and (not cloud_down or time.monotonic() > started + cloud_grace):
             return
-        if time.monotonic() > deadline:
+        if down and time.monotonic() > deadline:
             raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(down[:5])}")
         time.sleep(0.1)
 

@@ -34,7 +34,9 @@ from storestack.lab.underlay import INTERNET_SERVICE
 from storestack.network.build import NetworkIntent
 from storestack.network.model import Flow
 
-PROBE_TIMEOUT = 1.5
+# Denied cells wait this long (in parallel per host); on a loaded machine a shorter wait saw
+# answers (a till's RST) arrive too late and called reachable cells unreachable.
+PROBE_TIMEOUT = 3.0
 
 _PROBE = r"""
 import errno, json, socket, sys, concurrent.futures as cf

@@ -29,13 +29,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from pathlib import Path
 
+from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
-from storestack.inventory import Fleet, load_fleet
+from storestack.inventory import Fleet
 
 PSK_SECRET = "ipsec-psk"
 # A connection, possibly inheriting a top-level template section (`name : template {`).
@@ -62,6 +62,11 @@ class RenderedIpsec:
     def interface_groups(self) -> dict[str, int]:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
         return {m.group(1): int(m.group(2)) for line in self.routing.splitlines() if (m := _GROUP.match(line))}
+
+    def policy_rules(self) -> list[str]:
+        """The routing companion's `rule add …` lines (`ip -batch` syntax); the lab's transport
+        tables carry the rendered numbers, so they route as on a real appliance."""
+        return [line for line in self.routing.splitlines() if line.startswith("rule add ")]
 
     def tunnel_interfaces(self) -> dict[str, str]:
         """tunnel id → its rendered tunnel interface name (from if_id and the routing file)."""
@@ -94,12 +99,19 @@ def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
         os.environ.pop(variable, None)
 
 
-def render_ipsec(fleet_root: Path, stores: list[str], hubs: list[str], lab_secret: str) -> dict[str, RenderedIpsec]:
-    """appliance name → its rendered IPsec files, as `storestack devices render` makes them."""
-    fleet = load_fleet(fleet_root)
+def render_ipsec(
+    fleet: Fleet,
+    stores: list[str],
+    hubs: list[str],
+    lab_secret: str,
+    *,
+    outputs: Mapping[str, StoreCloudOutputs] | None = None,
+) -> dict[str, RenderedIpsec]:
+    """appliance name → its rendered IPsec files, as `storestack devices render` makes them
+    (with `outputs`: as a rollout renders them with the stores' stack outputs)."""
     rendered: dict[str, RenderedIpsec] = {}
     with _fleet_psk(fleet, lab_secret):
-        for config in render_fleet(fleet, store_ids=stores, hubs=hubs, reveal_secrets=True):
+        for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True):
             if config.platform != "frr":
                 continue
             files = dict(config.companions)

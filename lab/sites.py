@@ -8,7 +8,10 @@
   interface names they are configured for.
 - **HQ**: a namespace behind both hubs (a veth `dc` on each) holding the HQ POS service and the
   management workstation; the hubs route HQ's and the cloud's prefixes to it, so BGP can
-  announce them.
+  announce them. HQ is also the chain's internet breakout (the hub firewall's "through HQ's
+  breakout"): its own WAN into the lab internet, masqueraded, and each hub's last-resort
+  default (table `default`, consulted after the main table) points at HQ. Each hub's
+  inventory management address sits on its DC link, where the management network reaches it.
 - **Cloud**: a namespace behind HQ holding one host of `ip_plan.cloud`.
 - **Internet service**: a public address on the lab internet's bridge.
 
@@ -22,7 +25,7 @@ from ipaddress import IPv4Address, IPv4Network
 from storestack.lab import system
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabSegment, LabTopology, sanitize_name
-from storestack.lab.underlay import INTERNET_SERVICE
+from storestack.lab.underlay import DYNAMIC_GATEWAY, HQ_SITE, INTERNET_SERVICE
 
 _DC_POOL = IPv4Network("198.19.255.0/24")
 
@@ -48,16 +51,20 @@ def site_namespaces(prefix: str, topology: LabTopology) -> dict[str, str]:
     """Role ("hq", "cloud", "<store>/<kind>") → namespace, for everything this module creates."""
     names: dict[str, str] = {f"{s.store_id}/{s.kind}": host_namespace(prefix, s) for s in topology.segments}
     if topology.sites is not None:
-        names["hq"] = hq_namespace(prefix)
+        names[HQ_SITE] = hq_namespace(prefix)
         names["cloud"] = cloud_namespace(prefix)
     return names
+
+
+# Consulted after the main table: routes here never shadow what BGP installs (see lab/inband.py).
+LAST_RESORT_TABLE = "default"
 
 
 def create_sites(
     prefix: str, topology: LabTopology, appliance_namespaces: dict[str, str], internet_namespace: str
 ) -> None:
-    names = site_namespaces(prefix, topology)
-    ip_batch(None, [f"netns add {ns}" for ns in names.values()])
+    """Segment hosts, HQ and the cloud; their namespaces exist already (`LabState.namespaces`),
+    and HQ's WAN into the lab internet too (`lab.underlay`)."""
     _create_segment_hosts(prefix, topology, appliance_namespaces)
     if topology.sites is not None:
         _create_hq_and_cloud(prefix, topology, appliance_namespaces)
@@ -113,6 +120,8 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         f"addr add {cloud_hq_side}/30 dev cloud",
         "link set cloud up",
         f"route add {sites.cloud_prefix} via {cloud_side}",
+        # The breakout: the internet through HQ's own line (its WAN, from lab.underlay).
+        f"route add default via {DYNAMIC_GATEWAY} dev wan onlink",
     ]
     hub_address: dict[str, IPv4Address] = {}
     for index, hub in enumerate(hubs):
@@ -120,6 +129,11 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         hub_address[hub] = hub_side
         hq_lines += [f"addr add {hq_side}/30 dev hub{index}", f"link set hub{index} up"]
         hub_lines = [f"addr add {hub_side}/30 dev dc", "link set dc up"]
+        management = topology.appliance(hub).management_address
+        if management is not None:
+            hub_lines.append(f"addr add {management}/32 dev dc")
+            hq_lines.append(f"route add {management}/32 via {hub_side} dev hub{index}")
+        hub_lines.append(f"route add default via {hq_side} dev dc table {LAST_RESORT_TABLE}")
         # Kernel routes outrank the rendered config's blackhole summaries (distance 254), so the
         # hub both reaches HQ and the cloud and keeps announcing their summaries.
         hub_lines += [f"route add {prefix_} via {hq_side}" for prefix_ in (*sites.hq_prefixes, sites.cloud_prefix)]
@@ -130,12 +144,22 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     for segment in topology.segments:
         if segment.hub in hub_address:
             hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev hub{hubs.index(segment.hub)}")
+    # Each store's management address too: management sessions are flows like any other.
+    for appliance in topology.appliances:
+        if appliance.primary_hub in hub_address and appliance.management_address is not None:
+            hq_lines.append(
+                f"route add {appliance.management_address}/32 via {hub_address[appliance.primary_hub]} "
+                f"dev hub{hubs.index(appliance.primary_hub)}"
+            )
     if hub_address:
         nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
         for destination in sites.via_hubs:
             hq_lines.append(f"route add {destination} {nexthops}")
     ip_batch(hq, hq_lines)
     system.run(["ip", "netns", "exec", hq, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    nat = "table ip hq_breakout {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" \
+        '    oifname "wan" masquerade\n  }\n}\n'
+    system.run(["ip", "netns", "exec", hq, "nft", "-f", "-"], stdin=nat)
     ip_batch(
         cloud,
         [

@@ -1,19 +1,32 @@
 """SSH into the lab's FRR appliances: the lab's login user, its host key and the sshd processes.
 
-A handful of sshd processes on 127.0.0.1 (one sshd listens on at most 16 ports), one port per
-appliance, with a `Match LocalPort` block whose ForceCommand is `vtysh -N <ns>`. The login
-user exists only while the lab is up, with a random password kept in a 0600 file.
+Two ways in:
+- **in-band** (a lab with HQ, built from a fleet): one sshd inside each appliance's namespace
+  on port 22, as on a real appliance; its firewall admits SSH only from the HQ management
+  network through the tunnels, and the push reaches it from HQ (`lab.inband`);
+- **side door** (synthetic and veth-overlay labs): a handful of sshd processes on 127.0.0.1
+  (one sshd listens on at most 16 ports), one port per appliance, with a `Match LocalPort`
+  block per appliance.
+Either way the login's ForceCommand is the appliance's restricted login (`storestack-confirm
+login`, devices/frr_confirm.py): `vtysh -N <ns>` for the interactive session, and the
+commit-confirm timer's verbs as SSH exec requests, nothing else. The login user exists only
+while the lab is up, with a random password kept in a 0600 file; it is not root, only in the
+`frr` and `frrvty` groups, as on an appliance.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import pwd
+import shlex
 import socket
 import time
 from pathlib import Path
 
 from storestack.common.files import atomic_write_text
+from storestack.devices import frr_confirm
 from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.lab import system
 from storestack.lab.errors import LabCommandError, LabError
@@ -93,8 +106,53 @@ def generate_host_key(path: Path, lab_name: str) -> str:
 
 
 
+def confirm_dir(prefix: str) -> Path:
+    """The lab's copy of storestack-confirm, its appliance configs and their timer states."""
+    return system.CONFIRM_ROOT / prefix
+
+
+def install_confirm(state: LabState) -> None:
+    """Install storestack-confirm as an appliance would have it: the program and one config per
+    appliance root-owned and readable, each timer state directory the login user's own (0700)."""
+    user = pwd.getpwnam(state.username)
+    root = confirm_dir(state.prefix)
+    system.CONFIRM_ROOT.mkdir(mode=0o755, exist_ok=True)
+    root.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(root, 0o755)
+    source = Path(frr_confirm.__file__).read_text(encoding="utf-8")
+    atomic_write_text(root / frr_confirm.PROGRAM, source, mode=0o755)
+    for runtime in state.appliances:
+        state_dir = root / runtime.namespace
+        state_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chown(state_dir, user.pw_uid, user.pw_gid)
+        config = {"state_dir": str(state_dir), "pathspace": runtime.namespace, "host_files": []}
+        atomic_write_text(root / f"{runtime.namespace}.json", json.dumps(config, indent=2) + "\n", mode=0o644)
+
+
+def _login_command(state: LabState, namespace: str) -> str:
+    """The ForceCommand of an appliance's SSH login: its restricted command set."""
+    root = confirm_dir(state.prefix)
+    return shlex.join(
+        [
+            str(system.SYSTEM_PYTHON),
+            "-I",  # isolated: nothing from the environment or the user's site decides
+            "-S",
+            str(root / frr_confirm.PROGRAM),
+            "--config",
+            str(root / f"{namespace}.json"),
+            "login",
+        ]
+    )
+
+
+IN_BAND_PORT = 22
+
+
 def _sshd_config(state_dir: Path, state: LabState, shard: SshdShard) -> str:
-    lines = [f"ListenAddress {LOOPBACK}:{port}" for port in shard.ports]
+    if shard.namespace is not None:
+        lines = [f"ListenAddress 0.0.0.0:{IN_BAND_PORT}"]
+    else:
+        lines = [f"ListenAddress {LOOPBACK}:{port}" for port in shard.ports]
     lines += [
         f"HostKey {state_dir / SSH_DIR / HOST_KEY_FILE}",
         f"PidFile {shard.pidfile}",
@@ -116,10 +174,13 @@ def _sshd_config(state_dir: Path, state: LabState, shard: SshdShard) -> str:
         "MaxStartups 200:30:400",
         "LoginGraceTime 30",
     ]
+    if shard.namespace is not None:
+        lines.append(f"ForceCommand {_login_command(state, shard.namespace)}")
+        return "\n".join(lines) + "\n"
     for runtime in state.appliances:
         if runtime.shard == shard.index:
             lines.append(f"Match LocalPort {runtime.port}")
-            lines.append(f"  ForceCommand {system.VTYSH} -N {runtime.namespace}")
+            lines.append(f"  ForceCommand {_login_command(state, runtime.namespace)}")
     return "\n".join(lines) + "\n"
 
 
@@ -129,6 +190,11 @@ def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
     config = Path(shard.config)
     atomic_write_text(config, _sshd_config(state_dir, state, shard), mode=0o600)
     log = config.with_suffix(".log")
+    if shard.namespace is not None:
+        # One address, port 22, in the appliance's own namespace: nothing else can hold it, and
+        # sshd exits with an error when it cannot listen (or its config is wrong).
+        system.run(["nsenter", f"--net={system.NETNS_RUN_ROOT / shard.namespace}", system.SSHD, "-f", config, "-E", log])
+        return
     system.run([system.SSHD, "-t", "-f", config])
     system.run([system.SSHD, "-f", config, "-E", log])
     # sshd starts even when some of its ports are taken; a port another process grabbed since
@@ -138,17 +204,21 @@ def start_sshd(state_dir: Path, state: LabState, shard: SshdShard) -> None:
     while missing and time.monotonic() < deadline:
         pid = system.read_pidfile(Path(shard.pidfile))
         if pid is not None:
-            with contextlib.suppress(system.psutil.Error):
-                listening = {
-                    conn.laddr.port
-                    for conn in system.psutil.Process(pid).net_connections(kind="tcp")
-                    if conn.status == system.psutil.CONN_LISTEN
-                }
-                missing -= listening
+            missing -= _listening_ports(pid)
         if missing:
             time.sleep(0.02)
     if missing:
         raise LabError(f"sshd could not listen on port(s) {sorted(missing)}; run `storestack lab up` again")
+
+
+def _listening_ports(pid: int) -> set[int]:
+    with contextlib.suppress(system.psutil.Error):
+        return {
+            conn.laddr.port
+            for conn in system.psutil.Process(pid).net_connections(kind="tcp")
+            if conn.status == system.psutil.CONN_LISTEN
+        }
+    return set()
 
 
 def ssh_answers(port: int, timeout: float = 1.0) -> bool:

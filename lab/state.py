@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.files import atomic_write_text
+from storestack.lab.cloudvpn import CloudTunnel
 from storestack.lab.errors import LabNotFoundError
 from storestack.lab.topology import LabLink, LabTopology, sanitize_name
 
@@ -63,12 +64,16 @@ class ApplianceRuntime(BaseModel):
 
 
 class SshdShard(BaseModel):
+    """One sshd: on 127.0.0.1 for up to 16 appliances (their ports), or, for in-band
+    management, inside one appliance's namespace on port 22 (`namespace`)."""
+
     model_config = ConfigDict(extra="forbid")
 
     index: int
     config: str
     pidfile: str
     ports: list[int]
+    namespace: str | None = None
 
 
 class LabState(BaseModel):
@@ -92,6 +97,10 @@ class LabState(BaseModel):
     tunnel_ifnames: dict[str, str] = Field(default_factory=dict)
     # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
     site_namespaces: dict[str, str] = Field(default_factory=dict)
+    # In-band management (lab/inband.py): the relay from the appliances' 127.0.0.1 ports into HQ.
+    relay_pidfile: str | None = None
+    # The cloud VPN stand-in's tunnels, from the offline plan (lab/cloudvpn.py; PSKs apart, 0600).
+    cloud_tunnels: list[CloudTunnel] = Field(default_factory=list)
 
     def is_emulated(self, appliance: str) -> bool:
         return self.topology.appliance(appliance).emulated

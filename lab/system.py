@@ -21,6 +21,11 @@ FRR_RUN_ROOT = Path("/var/run/frr")
 NETNS_RUN_ROOT = Path("/var/run/netns")
 VTYSH = Path("/usr/bin/vtysh")
 SSHD = Path("/usr/sbin/sshd")
+FRR_RELOAD = FRR_LIB / "frr-reload.py"
+# The host's own python3, as on an appliance: storestack-confirm runs on it, not on our venv.
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+# Where the lab installs storestack-confirm and keeps each appliance's timer state.
+CONFIRM_ROOT = Path("/var/lib/storestack-confirm")
 
 
 def run(
@@ -59,6 +64,11 @@ def check_prerequisites() -> None:
     for needed in (FRR_INIT, VTYSH, SSHD, FRR_LIB / "bgpd", FRR_LIB / "bfdd"):
         if not needed.exists():
             problems.append(f"{needed} is missing (install frr and openssh-server: make system-deps)")
+    # The appliances' commit-confirm timer reverts with FRR's own reload script.
+    if not FRR_RELOAD.exists():
+        problems.append(f"{FRR_RELOAD} is missing (install frr-pythontools: make system-deps)")
+    if not SYSTEM_PYTHON.exists():
+        problems.append(f"{SYSTEM_PYTHON} is missing (the appliances' storestack-confirm runs on it)")
     for needed in (Path("/usr/lib/ipsec/charon"), Path("/usr/sbin/swanctl")):
         if not needed.exists():
             problems.append(f"{needed} is missing (install strongSwan with kernel-libipsec: make system-deps)")

@@ -35,6 +35,12 @@ class LabAppliance(BaseModel):
     role: ApplianceRole
     store_id: str | None = Field(default=None, description="owning store; None for hubs")
     platform: Platform = "frr"
+    management_address: IPv4Address | None = Field(
+        default=None,
+        description="where HQ manages it in-band (a store's loopback, a hub's address in the "
+        "management network); None: the lab's loopback side door only (synthetic labs)",
+    )
+    primary_hub: str | None = Field(default=None, description="a store edge's primary hub")
 
     @property
     def emulated(self) -> bool:
@@ -121,6 +127,9 @@ class LabSites(BaseModel):
     hq_prefixes: list[IPv4Network]
     hq_pos: IPv4Address = Field(description="the HQ POS service, inside the intent's hq-pos service")
     hq_management: IPv4Address = Field(description="the management workstation, inside ip_plan.management")
+    management_prefixes: list[IPv4Network] = Field(
+        default_factory=list, description="ip_plan.management: where a store's day-0 route to HQ points"
+    )
     cloud_prefix: IPv4Network
     cloud_host: IPv4Address
     via_hubs: list[IPv4Network] = Field(

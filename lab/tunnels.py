@@ -54,7 +54,7 @@ def lab_tunnels(
 ) -> list[LabTunnel]:
     """Every tunnel of the lab, with its outside addresses, VTEPs and devices."""
     tunnels: list[LabTunnel] = []
-    for index, plan in enumerate(topology.tunnels or _link_tunnels(topology)):
+    for index, plan in enumerate(tunnel_plans(topology)):
         hub_vtep, store_vtep = vtep_pair(index)
         psk = hmac.new(secret.encode(), plan.id.encode(), hashlib.sha256).hexdigest()
         tunnels.append(
@@ -86,6 +86,11 @@ def lab_tunnels(
             )
         )
     return tunnels
+
+
+def tunnel_plans(topology: LabTopology) -> list[LabTunnelPlan]:
+    """The intent's store-hub tunnels, or for a synthetic lab one tunnel per link."""
+    return list(topology.tunnels) or _link_tunnels(topology)
 
 
 def _link_tunnels(topology: LabTopology) -> list[LabTunnelPlan]:

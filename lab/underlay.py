@@ -22,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.devices.views import transport_table
 from storestack.lab import system
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabTopology
@@ -40,7 +42,12 @@ INTERNET_SERVICE = IPv4Address("198.18.254.80")
 DYNAMIC_GATEWAY = IPv4Address("198.18.0.1")
 _FIRST_DYNAMIC = int(IPv4Address("198.18.1.0"))
 _HUB_POOL = IPv4Network("198.18.255.0/24")
-_FIRST_TABLE = 100
+# HQ's own internet line: the breakout the hubs send the stores' office internet traffic to.
+HQ_PUBLIC = IPv4Address("198.18.254.1")
+HQ_SITE = "hq"
+# The hub's (and HQ's) table for traffic from its public address; a store transport's table is
+# the rendered config's (`transport_table`), so the rendered rules and routes land in it.
+_SITE_TABLE = 100
 NFT_TABLE = "storestack_wan"
 
 
@@ -56,16 +63,22 @@ class WanAttachment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site: str  # appliance name (or a stand-in site of the lab)
-    kind: Literal["store", "hub", "site"]
+    kind: Literal["store", "hub", "cloud", "site"]  # site: HQ's breakout line, no tunnels
     ifname: str  # in the site's namespace
     port: str  # on the internet namespace's bridge
     address: IPv4Interface
     gateway: IPv4Address
     table: int  # the site's routing table for traffic from `address`
+    # More /32s on the same veth, routed like `address` (the cloud stand-in's tunnel endpoints).
+    extra_addresses: tuple[IPv4Address, ...] = ()
 
 
-def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
-    """Every WAN veth the ipsec overlay needs: one per store transport, one per FRR hub."""
+CLOUD_SITE = "cloud"
+
+
+def wan_attachments(topology: LabTopology, cloud_endpoints: Sequence[IPv4Address] = ()) -> list[WanAttachment]:
+    """Every WAN veth the ipsec overlay needs: one per store transport, one per FRR hub, HQ's
+    breakout, and the cloud VPN stand-in's (all its tunnel endpoints on one line)."""
     frr = {a.name for a in topology.appliances if a.platform == "frr"}
     attachments: list[WanAttachment] = []
     hub_index = 0
@@ -81,10 +94,35 @@ def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
                 port=f"h{hub_index}",
                 address=IPv4Interface(f"{public}/32"),
                 gateway=DYNAMIC_GATEWAY,
-                table=_FIRST_TABLE,
+                table=_SITE_TABLE,
             )
         )
         hub_index += 1
+    if topology.sites is not None and cloud_endpoints:
+        attachments.append(
+            WanAttachment(
+                site=CLOUD_SITE,
+                kind="cloud",
+                ifname="wan",
+                port="cloud",
+                address=IPv4Interface(f"{cloud_endpoints[0]}/32"),
+                gateway=DYNAMIC_GATEWAY,
+                table=_SITE_TABLE,
+                extra_addresses=tuple(dict.fromkeys(cloud_endpoints[1:])),
+            )
+        )
+    if topology.sites is not None:
+        attachments.append(
+            WanAttachment(
+                site=HQ_SITE,
+                kind="site",
+                ifname="wan",
+                port="hq",
+                address=IPv4Interface(f"{HQ_PUBLIC}/32"),
+                gateway=DYNAMIC_GATEWAY,
+                table=_SITE_TABLE,
+            )
+        )
     seen: dict[str, int] = {}
     dynamic = 0
     for link in topology.links:
@@ -107,7 +145,7 @@ def wan_attachments(topology: LabTopology) -> list[WanAttachment]:
                 port=f"s{number}-{transport_index}",
                 address=address,
                 gateway=gateway,
-                table=_FIRST_TABLE + transport_index,
+                table=transport_table(transport_index),
             )
         )
     return attachments
@@ -150,6 +188,7 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
         inet.append(f"link set {attachment.port} master {BRIDGE} up")
         if attachment.address.network.prefixlen == 32:
             inet.append(f"route add {attachment.address.ip}/32 dev {BRIDGE}")
+        inet += [f"route add {extra}/32 dev {BRIDGE}" for extra in attachment.extra_addresses]
     ip_batch(inet_ns, inet)
     by_site: dict[str, list[str]] = {}
     for attachment in attachments:
@@ -160,6 +199,11 @@ def create_internet(inet_ns: str, attachments: list[WanAttachment], namespaces: 
             f"rule add from {attachment.address.ip} lookup {attachment.table} pref {attachment.table}",
             *route_lines(attachment),
         ]
+        for extra in attachment.extra_addresses:
+            lines += [
+                f"addr add {extra}/32 dev {attachment.ifname}",
+                f"rule add from {extra} lookup {attachment.table} pref {attachment.table}",
+            ]
     for site, lines in by_site.items():
         wans = [a.ifname for a in attachments if a.site == site]
         _in_namespace(namespaces[site], "sysctl -qw " + " ".join(f"net.ipv6.conf.{name}.disable_ipv6=1" for name in wans))
@@ -224,6 +268,7 @@ class WanEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: str
+    kind: Literal["store", "hub", "cloud", "site"]
     ifname: str
     address: IPv4Address
     ipsec_packets: int
@@ -238,7 +283,9 @@ class WanEvidence(BaseModel):
 
     @property
     def encrypted_only(self) -> bool:
-        return self.cleartext_packets == 0 and self.ipsec_packets > 0
+        """Between sites only IKE/ESP; a breakout-only site (HQ's internet line) terminates no
+        tunnel, so it only must not carry anything but internet traffic."""
+        return self.cleartext_packets == 0 and (self.ipsec_packets > 0 or self.kind == "site")
 
 
 def wan_evidence(inet_ns: str, attachments: list[WanAttachment]) -> list[WanEvidence]:
@@ -253,6 +300,7 @@ def wan_evidence(inet_ns: str, attachments: list[WanAttachment]) -> list[WanEvid
     return [
         WanEvidence(
             site=a.site,
+            kind=a.kind,
             ifname=a.ifname,
             address=a.address.ip,
             ipsec_packets=packets.get(_counter(a.port, "ipsec"), 0),

@@ -54,6 +54,7 @@ from storestack.network.model import (
     UnderlayRoute,
     Zone,
 )
+from storestack.network.sla import LOCAL_BREAKOUT_SEGMENTS, SlaClassPolicy, build_store_sla, transport_classes
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Address = ipaddress.IPv4Address
@@ -135,6 +136,7 @@ class NetworkIntent:
         self._hubs: dict[str, HubIntent] = {}
         self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -279,6 +281,10 @@ class NetworkIntent:
         prepend = rank[1] + (1 if backup_hub else 0)
         role = self._role(index, link)
         bfd = BFD_CELLULAR if link.cellular else BFD_WIRED
+        classes = self._transport_classes.get(store.id)
+        if classes is None:
+            classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
+        sla = classes.get(link.name)
         store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
         store_ike, hub_ike = self.ike_id(f"{store.id}-{link.name}"), self.ike_id(hub.hostname)
         origin = "stack outputs" if live is not None else "derived"
@@ -303,6 +309,7 @@ class NetworkIntent:
             prepend=prepend,
             bfd=bfd,
             live=live is not None,
+            sla=sla,
         )
         hub_end = Tunnel(
             id=tid,
@@ -326,6 +333,7 @@ class NetworkIntent:
             bfd=bfd,
             live=live is not None,
             peer_transport=link.name,
+            sla=sla,
         )
         return store_end, hub_end
 
@@ -406,6 +414,13 @@ class NetworkIntent:
             if t.local_inside is not None and t.peer_inside is not None
         ]
         zones = self._zones(store)
+        sla = build_store_sla(
+            store,
+            self.fleet.spec.sla.classes,
+            self.store_hubs(store),
+            frozenset(zone.name for zone in zones if zone.enters_overlay),
+            {(t.transport, t.peer): (t.id, t.peer_inside) for t in tunnels},
+        )
         return StoreIntent(
             store_id=store.id,
             hostname=hostname,
@@ -432,6 +447,7 @@ class NetworkIntent:
             if "guest-wifi" in store.segments
             else None,
             lte_only=store.lte_only,
+            sla=sla,
         )
 
     @cached_property
@@ -525,7 +541,7 @@ class NetworkIntent:
                 vlan=segment.vlan,
                 qos_class=_SEGMENT_QOS[kind],
                 trusted_marking=False,
-                enters_overlay=kind != "guest-wifi",
+                enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,
             )
             for kind, segment in store.segments.items()

@@ -100,3 +100,50 @@ def aws_tunnel_options(policy: CryptoPolicy = FLEET_CRYPTO) -> dict[str, object]
         "phase2_lifetime_seconds": policy.esp_lifetime_seconds,
         "dpd_timeout_seconds": policy.dpd_interval_seconds * policy.dpd_retries,
     }
+
+
+def policy_from_aws_options(options: dict[str, object]) -> CryptoPolicy:
+    """The policy an AWS VpnConnection tunnel's options (without the `tunnelN_` prefix, as
+    `aws_tunnel_options` spells them) accept: every combination AWS would negotiate.
+
+    Raises ValueError naming an algorithm this mapping does not know."""
+    encryption = {aws: ours for ours, aws in _AWS_ENCRYPTION.items()}
+    integrity = {aws: ours for ours, aws in _AWS_INTEGRITY.items()}
+
+    def names(key: str, table: dict[str, str]) -> list[str]:
+        values = options.get(key) or []
+        assert isinstance(values, list)
+        unknown = [str(v) for v in values if str(v) not in table]
+        if unknown:
+            raise ValueError(f"{key}: {', '.join(unknown)} not known (known: {', '.join(sorted(table))})")
+        return [table[str(v)] for v in values]
+
+    def groups(key: str) -> list[int]:
+        values = options.get(key) or []
+        assert isinstance(values, list)
+        numbers = [int(float(str(v))) for v in values]
+        unknown = [str(n) for n in numbers if n not in _STRONGSWAN_DH]
+        if unknown:
+            raise ValueError(f"{key}: DH group {', '.join(unknown)} not known")
+        return numbers
+
+    hashes = names("phase1_integrity_algorithms", integrity)
+    ike = tuple(
+        IkeProposal(enc, prf, group)
+        for enc in names("phase1_encryption_algorithms", encryption)
+        for prf in hashes
+        for group in groups("phase1_dh_group_numbers")
+    )
+    esp = tuple(
+        EspProposal(enc, None if "gcm" in enc else hash_, group)
+        for enc in names("phase2_encryption_algorithms", encryption)
+        for hash_ in (names("phase2_integrity_algorithms", integrity) or [None])
+        for group in groups("phase2_dh_group_numbers")
+    )
+    # AWS's lists are sets with no documented preference: AEAD suites first, as the fleet's.
+    return CryptoPolicy(
+        ike=tuple(sorted(dict.fromkeys(ike), key=lambda p: not p.aead)),
+        esp=tuple(sorted(dict.fromkeys(esp), key=lambda p: p.integrity is not None)),
+        ike_lifetime_seconds=int(float(str(options.get("phase1_lifetime_seconds", 28800)))),
+        esp_lifetime_seconds=int(float(str(options.get("phase2_lifetime_seconds", 3600)))),
+    )

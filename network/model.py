@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from storestack.devices.secrets import Secret
+from storestack.network.sla import SlaClassPolicy, StoreSlaPolicy
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
 SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-openstack", "hub-dc"]
@@ -83,6 +84,9 @@ class Tunnel:
     # AWS, IOS-XE VTI, VRP tunnel interfaces and FortiOS interface-mode phase 2 negotiate.
     # Hub ends of store tunnels: the store's WAN link the far end rides on.
     peer_transport: str | None = None
+    # Store-hub tunnels: the strictest SLA class on the store's transport (network/sla.py); its
+    # probe timers are the tunnel's loss detector where one detector serves every class (FRR BFD).
+    sla: SlaClassPolicy | None = None
     local_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
     peer_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
 
@@ -175,6 +179,7 @@ class StoreIntent:
     management: ManagementAccess
     guest_breakout: str | None  # the wired transport guest Wi-Fi leaves through, NATed
     lte_only: bool
+    sla: StoreSlaPolicy  # SLA and application classes, each with its ordered paths
 
     def tunnels_over(self, transport: str) -> tuple[Tunnel, ...]:
         return tuple(tunnel for tunnel in self.tunnels if tunnel.transport == transport)

@@ -7,6 +7,7 @@ from typing import Any
 
 from storestack.network.build import NetworkIntent
 from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
+from storestack.network.sla import StoreSlaPolicy
 
 
 def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
@@ -33,6 +34,60 @@ def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
         "prepend": tunnel.prepend,
         "bfd": tunnel.bfd,
         "live": tunnel.live,
+    }
+
+
+def sla_report(sla: StoreSlaPolicy) -> dict[str, Any]:
+    """SLA classes (with what their probe count means at the threshold), applications with
+    their paths in order, and transport costs."""
+    return {
+        "classes": [
+            {
+                "name": c.name,
+                "probe": c.probe,
+                "loss_percent": c.thresholds.loss_percent,
+                "latency_ms": c.thresholds.latency_ms,
+                "jitter_ms": c.thresholds.jitter_ms,
+                "probe_interval_ms": c.timers.probe_interval_ms,
+                "detection_seconds": c.timers.detection_seconds,
+                "consecutive_losses": c.timers.consecutive_losses,
+                "expected_detection_at_threshold_seconds": round(
+                    c.expected_detection_seconds(c.thresholds.loss_percent), 1
+                ),
+                # What a detector counting lost probes in a row (BFD) notices in detection_seconds.
+                "consecutive_loss_detector_notices_percent": c.noticed_loss_percent,
+                "hold_down_seconds": c.timers.hold_down_seconds,
+                "recovery_seconds": c.timers.recovery_seconds,
+            }
+            for c in sla.classes
+        ],
+        "applications": [
+            {
+                "name": a.name,
+                "sla": a.sla.name,
+                "segments": list(a.segments),
+                "protocol": a.protocol,
+                "ports": [f"{low}-{high}" if high != low else str(low) for low, high in a.ports],
+                "dscp": a.dscp_name,
+                "cellular": a.cellular,
+                "overlay": a.overlay,
+                "mark": f"0x{a.mark:x}",
+                "paths": [
+                    f"{p.transport} -> {p.hub}" if p.hub else f"{p.transport} (local breakout)"
+                    for p in a.paths
+                ],
+            }
+            for a in sla.applications
+        ],
+        "transports": [
+            {
+                "name": t.transport,
+                "kind": t.kind,
+                "cost_per_gb": t.cost_per_gb,
+                "data_cap_gb": t.data_cap_gb,
+            }
+            for t in sla.transports
+        ],
     }
 
 
@@ -143,4 +198,5 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             "ports": [f"{proto}/{port}" for proto, port in store.management.ports],
             "source": str(store.management.loopback),
         },
+        "sla": sla_report(store.sla),
     }

@@ -18,6 +18,7 @@ from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_fleet_with_allocations
 from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
+from storestack.lab.overlay import carrying_link
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.outputs import CloudOutputs, OutputsMode, choose_mode
 from storestack.rollout.verify import HubBgpReader, expectation
@@ -61,6 +62,9 @@ class LabLinks:
 
     def restore(self, store_id: str, link: str) -> None:
         restore_link(self.state_dir, store_id, link)
+
+    def link_of(self, store_id: str, interface: str) -> str:
+        return carrying_link(self.state_dir, store_id, interface)
 
 
 class TargetProbe:

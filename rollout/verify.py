@@ -273,6 +273,9 @@ class LinkSwitch(Protocol):
 
     def fail(self, store_id: str, link: str) -> None: ...
     def restore(self, store_id: str, link: str) -> None: ...
+    def link_of(self, store_id: str, interface: str) -> str:
+        """The WAN link an interface the store routes over rides on (a tunnel's transport)."""
+        ...
 
 
 def failover_checks(
@@ -298,7 +301,8 @@ def failover_checks(
 
     def via(links: set[str]) -> Callable[[], bool]:
         def routed() -> bool:
-            current = verifier.hq_route_interfaces(hq_prefix)
+            # By the link under the route's interface: a tunnel device rides on a transport.
+            current = {switch.link_of(expect.store_id, i) for i in verifier.hq_route_interfaces(hq_prefix)}
             return bool(current) and current <= links
 
         return routed

@@ -34,7 +34,7 @@ from storestack.stacks.config import (
     store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
-from storestack.stacks.mocks import StackOutput, StorestackMocks, run_program_under_mocks
+from storestack.stacks.mocks import MockRun, StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
 
@@ -254,20 +254,26 @@ def planned_store_outputs(fleet: Fleet, store_id: str) -> dict[str, StackOutput]
     Deterministic, so device configs can be rendered before a stack is live; callers must
     treat secret values as they would live ones (0600 files, never printed).
     """
+    return planned_store_run(fleet, store_id).outputs
+
+
+def planned_store_run(fleet: Fleet, store_id: str) -> MockRun:
+    """The store stack's program run under mocks: its resources with their inputs and computed
+    values (secrets wrapped, not redacted) and its outputs; the lab's cloud stand-in reads its
+    VPN parameters from here."""
     from storestack.stacks import store
     from storestack.stacks.core import mock_outputs
     from storestack.stacks.mapping import core_config, store_config
 
     config = store_config(fleet, fleet.store(store_id))
     mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
-    run = run_program_under_mocks(
+    return run_program_under_mocks(
         store.program,
         project=PROJECTS["store"],
         stack=store_stack_name(store_id),
         config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},
         mocks=mocks,
     )
-    return run.outputs
 
 
 # A worker process's renderer, set once by the pool initializer (with fork the fleet is

@@ -12,6 +12,11 @@ The interface every platform's rule module uses:
   intent with these facts, so a platform gets peer, identity, PSK-slot and proposal checks by
   providing an extractor.
 
+- `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
+  each store appliance's main config: its SLA probes (class, path, thresholds and timers as
+  spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
+  checks them against the SLA and application classes of the network intent.
+
 Platform modules live beside this one (`frr.py`, `cisco_xe.py`, `huawei_vrp.py`, `fortinet.py`)
 and are imported by `load_platform_rules()`; one that is missing is simply not checked.
 PSK slots are compared by name: lint renders with `Renderer(secrets="slots")`, which prints
@@ -90,11 +95,47 @@ class TunnelFact:
     esp: frozenset[EspProposal]
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeFact:
+    """One SLA probe as a config spells it: what it measures towards which path, against which
+    SLA class. None: the platform's probe does not carry that threshold or timer."""
+
+    line: int
+    name: str  # the config's name for it (IP SLA number, NQA test, health check / SLA id)
+    sla_class: str | None  # the intent class it claims (tag, NQA administrator, SLA id)
+    next_hop: str | None  # the far end it probes: the hub's overlay address of one tunnel
+    latency_ms: int | None = None
+    jitter_ms: int | None = None
+    loss_percent: int | None = None  # whole percent (FortiOS, VRP)
+    loss_packets: int | None = None  # lost packets per operation that raise a reaction (IOS-XE)
+    packets: int | None = None  # packets per operation (IOS-XE jitter probes)
+    hold_down_s: int | None = None
+    recovery_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFact:
+    """One application's steering as a config spells it: its next hops, preferred first."""
+
+    line: int
+    application: str
+    next_hops: tuple[str, ...]
+    recovery_s: int | None = None  # FortiOS `hold-down-time`
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringFacts:
+    probes: list[ProbeFact] = field(default_factory=list)
+    policies: list[PolicyFact] = field(default_factory=list)
+
+
 Rule = Callable[[ConfigFile], Iterable[Finding]]
 Extractor = Callable[[ConfigFile], list[TunnelFact]]
+SteeringExtractor = Callable[[ConfigFile], SteeringFacts]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
+STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -108,6 +149,14 @@ def register_rule(platform: str) -> Callable[[Rule], Rule]:
 def register_tunnels(platform: str) -> Callable[[Extractor], Extractor]:
     def add(extractor: Extractor) -> Extractor:
         EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def register_steering(platform: str) -> Callable[[SteeringExtractor], SteeringExtractor]:
+    def add(extractor: SteeringExtractor) -> SteeringExtractor:
+        STEERING_EXTRACTORS[platform] = extractor
         return extractor
 
     return add

@@ -1,4 +1,5 @@
-"""Lint rules for Cisco IOS-XE configs: references, timers, interface names, zone policy, tunnels.
+"""Lint rules for Cisco IOS-XE configs: references, timers, interface names, zone policy, tunnels,
+IP SLA operations and the tracks that steer traffic with them.
 
 Checked against the IOS-XE configuration guides: a reference to an object that does not exist is
 accepted by the parser but silently does nothing (an unknown route-map denies everything, an
@@ -11,8 +12,19 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 
-from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint import (
+    ConfigFile,
+    Finding,
+    PolicyFact,
+    ProbeFact,
+    SteeringFacts,
+    TunnelFact,
+    register_rule,
+    register_steering,
+    register_tunnels,
+)
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
@@ -169,6 +181,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                 yield "interface", after(w, "interface") or "", section.number
         elif w[0] == "track" and "sla" in w:
             yield "ip-sla", after(w, "sla") or "", section.number
+        elif w[:3] in (["ip", "sla", "schedule"], ["ip", "sla", "reaction-configuration"]) and len(w) > 3:
+            yield "ip-sla", w[3], section.number
         elif w[:2] == ["ip", "sla"] and len(w) > 2 and w[2].isdigit():
             for line in section.children:
                 if "source-interface" in line.words:
@@ -237,6 +251,30 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 sla.number, "cisco-ip-sla-timers", f"{sla.text}: timeout {timeout} ms exceeds the frequency"
             )
+        # A jitter operation's train must end (its last packet answered or timed out) before the
+        # next one starts: frequency > interval x (num-packets - 1) + timeout.
+        train = next((line.words for line in sla.children if line.words[0] in _JITTER_OPERATIONS), None)
+        if train is not None:
+            packets, interval = int(after(train, "num-packets") or 10), int(after(train, "interval") or 20)
+            span = interval * (packets - 1) + timeout
+            if frequency <= span:
+                yield config.finding(
+                    sla.number,
+                    "cisco-ip-sla-timers",
+                    f"{sla.text}: frequency {frequency // 1000} s does not exceed the operation "
+                    f"({packets} packets {interval} ms apart, timeout {timeout} ms: {span} ms)",
+                )
+    for track in top(root, "track"):
+        for line in track.children:
+            lw = line.words
+            for key in ("down", "up"):
+                delay = after(lw, key) if lw[0] == "delay" else None
+                if delay is not None and not 1 <= int(delay) <= IOS_TRACK_DELAY_MAX:
+                    yield config.finding(
+                        line.number,
+                        "cisco-track-delay",
+                        f"{track.text}: delay {key} {delay} s is outside 1-{IOS_TRACK_DELAY_MAX} s",
+                    )
     for line in root.walk():
         w = line.words
         if w[0] == "neighbor" and len(w) == 5 and w[2] == "timers":
@@ -289,6 +327,121 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                                 "cisco-permit-any-any",
                                 f"{pair.text}: ACL {name} permits any to any",
                             )
+
+
+_JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")
+# An operation's tag is at most 16 characters (CISCO-RTTMON-MIB rttMonCtrlAdminTag).
+_TAG_MAX = 16
+_PROBE_OPERATIONS = ("udp-jitter", "icmp-jitter", "icmp-echo")
+
+
+@register_rule(PLATFORM)
+def tracking(config: ConfigFile) -> Iterator[Finding]:
+    """Every IP SLA operation is scheduled (else it never runs), tracked and tagged within 16
+    characters, every track is referenced by a route or a route-map (else it measures and moves
+    nothing), and every application route-map is applied to an interface."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    scheduled = {line.words[3] for line in top(root, "ip", "sla", "schedule") if len(line.words) > 3}
+    tracked = {after(line.words, "sla") for line in top(root, "track") if "sla" in line.words}
+    used = {name for kind, name, _ in references(root) if kind == "track"}
+    used |= {after(line.words, "track") or "" for line in top(root, "ip", "route") if "track" in line.words}
+    for sla in root.children:
+        w = sla.words
+        if w[:2] != ["ip", "sla"] or len(w) != 3 or not w[2].isdigit():
+            continue
+        for line in sla.children:
+            if line.words[0] == "tag" and len(line.text) - len("tag ") > _TAG_MAX:
+                yield config.finding(
+                    line.number, "cisco-ip-sla-tag", f"{sla.text}: tag longer than {_TAG_MAX} characters"
+                )
+        if w[2] not in scheduled:
+            yield config.finding(sla.number, "cisco-ip-sla-unscheduled", f"{sla.text} is never scheduled")
+        if w[2] not in tracked:
+            yield config.finding(sla.number, "cisco-ip-sla-untracked", f"{sla.text}: no track follows it")
+    for track in top(root, "track"):
+        if len(track.words) > 1 and track.words[1] not in used:
+            yield config.finding(
+                track.number, "cisco-track-unused", f"{track.text}: no route or route-map uses it"
+            )
+    applied = {name for kind, name, _ in references(root) if kind == "route-map"}
+    for section in top(root, "route-map"):
+        steers = any(
+            line.words[:3] == ["match", "ip", "address"]
+            and len(line.words) > 3
+            and line.words[3].startswith(APPLICATION_ACL_PREFIX)
+            for line in section.children
+        )
+        if steers and section.words[1] not in applied:
+            yield config.finding(
+                section.number,
+                "cisco-policy-unapplied",
+                f"{section.text}: no interface applies it (ip policy route-map)",
+            )
+
+
+@register_steering(PLATFORM)
+def steering(config: ConfigFile) -> SteeringFacts:
+    """The IP SLA operations (class: their `tag`, the class name) with their tracks and
+    reactions, and the application route-maps (`match ip address APP-<NAME>`) with their
+    tracked next hops."""
+    root = parse(config.text, ("!",))
+    tracks = {after(line.words, "sla"): line for line in top(root, "track") if "sla" in line.words}
+    reactions: dict[str, dict[str, int]] = {}
+    for line in top(root, "ip", "sla", "reaction-configuration"):
+        w = line.words
+        value = after(w, "threshold-value")
+        if len(w) > 3 and value is not None and value.isdigit():
+            reactions.setdefault(w[3], {})[after(w, "react") or ""] = int(value)
+    probes = []
+    for sla in root.children:
+        w = sla.words
+        if w[:2] != ["ip", "sla"] or len(w) != 3 or not w[2].isdigit():
+            continue
+        values = {line.words[0]: line.words[1:] for line in sla.children}
+        operation = next((values[kind] for kind in _PROBE_OPERATIONS if kind in values), [])
+        track = tracks.get(w[2])
+        delays = {"down": 0, "up": 0}
+        for line in track.children if track is not None else []:
+            if line.words[0] == "delay":
+                delays.update(
+                    {key: int(after(line.words, key) or 0) for key in ("down", "up") if key in line.words}
+                )
+        react = reactions.get(w[2], {})
+        threshold = values.get("threshold", [])
+        probes.append(
+            ProbeFact(
+                line=sla.number,
+                name=sla.text,
+                sla_class=values["tag"][0] if values.get("tag") else None,
+                next_hop=operation[0] if operation else None,
+                latency_ms=int(threshold[0]) if threshold else None,
+                jitter_ms=react.get("jitterAvg"),
+                loss_packets=react.get("packetLossSD", react.get("packetLoss")),
+                packets=int(after(operation, "num-packets") or 0) or None,
+                hold_down_s=delays["down"] if track is not None else None,
+                recovery_s=delays["up"] if track is not None else None,
+            )
+        )
+    policies = []
+    for section in top(root, "route-map"):
+        acl = next(
+            (line.words[3] for line in section.children if line.words[:3] == ["match", "ip", "address"]), ""
+        )
+        if not acl.startswith(APPLICATION_ACL_PREFIX):
+            continue
+        hops = sorted(
+            (int(line.words[5]), line.words[4])
+            for line in section.children
+            if line.words[:4] == ["set", "ip", "next-hop", "verify-availability"] and len(line.words) > 5
+        )
+        policies.append(
+            PolicyFact(
+                section.number, acl.removeprefix(APPLICATION_ACL_PREFIX).lower(), tuple(hop for _, hop in hops)
+            )
+        )
+    return SteeringFacts(probes, policies)
 
 
 def _tunnel_name(interface: Line) -> str:

@@ -1,5 +1,6 @@
 """Lint rules for FortiOS configs: references, BFD prerequisites, firewall policies, management
-on the loopback, BGP timers, and tunnel facts for the cross-file checks.
+on the loopback, BGP timers, SD-WAN health checks and rules (and the BGP paths they need), and
+tunnel and steering facts for the cross-file checks.
 
 FortiOS forwards nothing that no firewall policy accepts (traffic to a loopback included), and a
 BGP neighbour's `set bfd enable` does nothing until BFD is enabled for the VDOM in
@@ -12,7 +13,17 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint import (
+    ConfigFile,
+    Finding,
+    PolicyFact,
+    ProbeFact,
+    SteeringFacts,
+    TunnelFact,
+    register_rule,
+    register_steering,
+    register_tunnels,
+)
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -304,6 +315,144 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
                 "fortios-bgp-timers",
                 f"hold time {hold} s is less than 3 x keepalive {keepalive} s",
             )
+
+
+# FortiOS 7.2+ CLI reference, system sdwan: the ranges a health check, its SLA entries and a rule take.
+_HEALTH_CHECK_RANGES = {
+    "interval": (20, 3_600_000),
+    "probe-timeout": (20, 3_600_000),
+    "probe-count": (5, 30),
+    "failtime": (1, 3600),
+    "recoverytime": (1, 3600),
+    "sla-fail-log-period": (0, 3600),
+    "sla-pass-log-period": (0, 3600),
+}
+_SLA_RANGES = {
+    "packetloss-threshold": (0, 100),
+    "latency-threshold": (0, 10_000_000),
+    "jitter-threshold": (0, 10_000_000),
+}
+_SERVICE_RANGES = {"hold-down-time": (0, 10_000_000)}
+
+
+def _out_of_range(
+    config: ConfigFile, entry: Entry, ranges: dict[str, tuple[int, int]], what: str
+) -> Iterator[Finding]:
+    for key, (low, high) in ranges.items():
+        value = entry.first(key)
+        if value is not None and (not value.isdigit() or not low <= int(value) <= high):
+            yield config.finding(
+                entry.settings[key][1],
+                "fortios-sdwan-timers",
+                f"{what} {entry.name}: {key} {value} is outside {low}-{high}",
+            )
+
+
+@register_rule(PLATFORM)
+def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
+    """SD-WAN health checks and rules: values within the CLI's ranges, every SLA a rule names is
+    defined in its health check, every health check serves a rule, and rules in `sla` mode have
+    candidate paths installed (eBGP multipath on, no local preference setting one hub route
+    above another: a rule can only move traffic to a member that has a route)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    checks = {entry.name: entry for entry in _nested(sdwan, "health-check")}
+    used: set[str] = set()
+    for check in checks.values():
+        yield from _out_of_range(config, check, _HEALTH_CHECK_RANGES, "health check")
+        for sla in _nested(check, "sla"):
+            yield from _out_of_range(config, sla, _SLA_RANGES, f"health check {check.name} SLA")
+    services = _nested(sdwan, "service")
+    for service in services:
+        yield from _out_of_range(config, service, _SERVICE_RANGES, "rule")
+        used.update(service.get("health-check"))
+        for sla in _nested(service, "sla"):
+            used.add(sla.name)
+            target = checks.get(sla.name)
+            ids = {entry.name for entry in _nested(target, "sla")} if target is not None else set()
+            if target is not None and sla.first("id") not in ids:
+                yield config.finding(
+                    sla.line,
+                    "fortios-sla-undefined",
+                    f"rule {service.first('name') or service.name}: health check {sla.name} "
+                    f"has no SLA {sla.first('id')}",
+                )
+    for name, check in checks.items():
+        if name not in used:
+            yield config.finding(
+                check.line, "fortios-health-check-unused", f"health check {name}: no rule uses it"
+            )
+    steering = [s for s in services if s.first("mode") == "sla" and len(s.get("priority-members")) > 1]
+    if not steering:
+        return
+    bgp = parsed.get("router bgp")
+    if bgp is None:
+        return
+    if bgp.own.first("ebgp-multipath") != "enable":
+        yield config.finding(
+            bgp.line,
+            "fortios-sdwan-paths-not-installed",
+            "SD-WAN rules in sla mode, but BGP installs one path per prefix (set ebgp-multipath enable)",
+        )
+    gateways = {entry.first("gateway") for entry in _nested(sdwan, "members")}
+    maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
+    preferences: dict[str, int] = {}
+    for neighbor in _nested(bgp.own, "neighbor"):
+        if neighbor.name not in gateways:
+            continue
+        route_map = maps.get(neighbor.first("route-map-in") or "")
+        rules = _nested(route_map, "rule") if route_map is not None else []
+        values = {value for rule in rules if (value := rule.first("set-local-preference")) is not None}
+        preferences[neighbor.name] = int(values.pop()) if values else 100
+    if len(set(preferences.values())) > 1:
+        yield config.finding(
+            bgp.line,
+            "fortios-sdwan-paths-not-installed",
+            "SD-WAN rules in sla mode, but hub routes get different local preferences "
+            f"({', '.join(f'{peer}: {pref}' for peer, pref in sorted(preferences.items()))}): only the best "
+            "path is installed and the rules have no member to move to",
+        )
+
+
+@register_steering(PLATFORM)
+def steering(config: ConfigFile) -> SteeringFacts:
+    """Every health check's SLA entries (class: the SLA id) and every rule with its members'
+    gateways in priority order and its hold-down (return) time."""
+    sdwan = _sdwan(parse(config.text))
+    if sdwan is None:
+        return SteeringFacts()
+    probes = [
+        ProbeFact(
+            line=sla.line,
+            name=f"{check.name} sla {sla.name}",
+            sla_class=sla.name,
+            next_hop=check.first("server"),
+            latency_ms=_number(sla.first("latency-threshold")),
+            jitter_ms=_number(sla.first("jitter-threshold")),
+            loss_percent=_number(sla.first("packetloss-threshold")),
+        )
+        for check in _nested(sdwan, "health-check")
+        for sla in _nested(check, "sla")
+    ]
+    gateways = {entry.name: entry.first("gateway") or "" for entry in _nested(sdwan, "members")}
+    policies = [
+        PolicyFact(
+            line=service.line,
+            application=service.first("name") or service.name,
+            next_hops=tuple(gateways.get(member, member) for member in service.get("priority-members")),
+            recovery_s=_number(service.first("hold-down-time")),
+        )
+        for service in _nested(sdwan, "service")
+    ]
+    return SteeringFacts(probes, policies)
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _address_id(interface: Entry | None) -> str | None:

@@ -1,5 +1,6 @@
-"""Lint rules for Huawei VRP (AR series) configs: references, NQA/PBR/BGP limits, interface
-names, the interzone firewall, and tunnel facts for the cross-file checks.
+"""Lint rules for Huawei VRP (AR series) configs: references, NQA/PBR/BGP limits, NQA tests
+that nothing tracks, interface names, the interzone firewall, and tunnel and steering facts for
+the cross-file checks.
 
 Limits follow the AR command references: an NQA test needs interval > timeout and
 frequency > interval x probe-count (defaults: 3 probes, 4 s interval, 3 s timeout), or it never
@@ -12,9 +13,21 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint import (
+    ConfigFile,
+    Finding,
+    PolicyFact,
+    ProbeFact,
+    SteeringFacts,
+    TunnelFact,
+    register_rule,
+    register_steering,
+    register_tunnels,
+)
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
+from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "huawei_vrp"
@@ -27,6 +40,9 @@ _IKE_ENCRYPTION = {"aes-gcm-256": "aes256gcm16", "aes-gcm-128": "aes128gcm16", "
 _ESP_ENCRYPTION = {"aes-256-gcm-128": "aes256gcm16", "aes-128-gcm-128": "aes128gcm16", "aes-256": "aes256"}
 _HASH = {"hmac-sha2-384": "sha384", "hmac-sha2-256": "sha256", "sha2-384": "sha384", "sha2-256": "sha256"}
 _NQA_DEFAULTS = {"probe-count": 3, "interval": 4, "timeout": 3, "frequency": 0}
+# AR command reference, NQA view: probe-count 1-15, timeout 1-60 s, fail-percent 1-100,
+# frequency 1-604800 s.
+_NQA_RANGES = {"probe-count": (1, 15), "timeout": (1, 60), "fail-percent": (1, 100), "frequency": (1, 604800)}
 
 
 def definitions(root: Line) -> dict[str, dict[str, int]]:
@@ -174,8 +190,13 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 # AR object names longer than this are refused (command reference: ike peer, ipsec proposal,
-# ipsec profile take 1 to 15 characters).
-_NAME_LIMITS = {("ike", "peer"): 15, ("ipsec", "proposal"): 15, ("ipsec", "profile"): 15}
+# ipsec profile take 1 to 15 characters; an NQA test's administrator and test names 1 to 32).
+_NAME_LIMITS = {
+    ("ike", "peer"): 15,
+    ("ipsec", "proposal"): 15,
+    ("ipsec", "profile"): 15,
+    ("nqa", "test-instance"): 32,
+}
 
 
 @register_rule(PLATFORM)
@@ -198,11 +219,14 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     for test in top(root, "nqa", "test-instance"):
-        values = dict(_NQA_DEFAULTS)
-        for line in test.children:
-            lw = line.words
-            if lw[0] in values and lw[-1].isdigit():
-                values[lw[0]] = int(lw[-1])
+        values = _nqa_values(test)
+        for key, (low, high) in _NQA_RANGES.items():
+            if key in values and not low <= values[key] <= high:
+                yield config.finding(
+                    test.number,
+                    "vrp-nqa-timers",
+                    f"{test.text}: {key} {values[key]} is outside {low}-{high}",
+                )
         if values["interval"] <= values["timeout"]:
             yield config.finding(
                 test.number,
@@ -240,6 +264,82 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
                     "vrp-bgp-timers",
                     f"hold time {hold} s is less than 3 x keepalive {keepalive} s",
                 )
+
+
+def _nqa_values(test: Line) -> dict[str, float]:
+    """A test's timers in seconds (`interval milliseconds N` too), counts and percentages, over
+    the AR defaults."""
+    values: dict[str, float] = dict(_NQA_DEFAULTS)
+    for line in test.children:
+        lw = line.words
+        if lw[:2] == ["interval", "milliseconds"] and lw[-1].isdigit():
+            values["interval"] = int(lw[-1]) / 1000
+        elif lw[0] in (*_NQA_DEFAULTS, "fail-percent") and lw[-1].isdigit():
+            values[lw[0]] = int(lw[-1])
+    return values
+
+
+@register_rule(PLATFORM)
+def tracking(config: ConfigFile) -> Iterator[Finding]:
+    """Every NQA test is tracked by a policy route or a static route (else it measures and moves
+    nothing), and every policy route is applied to an interface."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    used = {name for kind, name, _ in references(root) if kind == "nqa"}
+    for test in top(root, "nqa", "test-instance"):
+        if " ".join(test.words[2:4]) not in used:
+            yield config.finding(test.number, "vrp-nqa-unused", f"{test.text}: no route or policy tracks it")
+    applied = {name for kind, name, _ in references(root) if kind == "policy-based-route"}
+    for node in top(root, "policy-based-route"):
+        if node.words[1] not in applied:
+            yield config.finding(
+                node.number,
+                "vrp-policy-unapplied",
+                f"{node.text}: no interface applies it (ip policy-based-route)",
+            )
+
+
+@register_steering(PLATFORM)
+def steering(config: ConfigFile) -> SteeringFacts:
+    """The NQA tests (class: their administrator, SLA-<CLASS>) and the application policy nodes
+    (`if-match acl` an APP-<NAME> ACL) with their tracked next hops."""
+    root = parse(config.text, ("#",))
+    probes = []
+    for test in top(root, "nqa", "test-instance"):
+        values = {line.words[0]: line.words[1:] for line in test.children}
+        admin = test.words[2] if len(test.words) > 2 else ""
+        destination = values.get("destination-address", [])
+        threshold = values.get("threshold", [])
+        rtd = threshold[1] if threshold[:1] == ["rtd"] and len(threshold) > 1 else None
+        probes.append(
+            ProbeFact(
+                line=test.number,
+                name=" ".join(test.words[2:4]),
+                sla_class=admin if admin.startswith(CLASS_PROBE_PREFIX) else None,
+                next_hop=destination[-1] if destination else None,
+                latency_ms=int(rtd) if rtd and rtd.isdigit() else None,
+                loss_percent=int(values["fail-percent"][0]) if values.get("fail-percent") else None,
+            )
+        )
+    acl_names = {
+        line.words[3]: line.words[2]
+        for line in top(root, "acl", "name")
+        if len(line.words) > 3
+    }
+    policies = []
+    for node in top(root, "policy-based-route"):
+        acl = next((line.words[-1] for line in node.children if line.words[:2] == ["if-match", "acl"]), "")
+        name = acl_names.get(acl, acl)
+        if not name.startswith(APPLICATION_ACL_PREFIX):
+            continue
+        hops = tuple(
+            line.words[3]
+            for line in node.children
+            if line.words[:3] == ["apply", "ip-address", "next-hop"] and len(line.words) > 3
+        )
+        policies.append(PolicyFact(node.number, name.removeprefix(APPLICATION_ACL_PREFIX).lower(), hops))
+    return SteeringFacts(probes, policies)
 
 
 @register_rule(PLATFORM)

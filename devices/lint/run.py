@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, run_platform_rules
 from storestack.devices.lint.cross import cross_check
+from storestack.devices.lint.steering import steering_check
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.inventory.fleet import Fleet
@@ -59,7 +60,7 @@ def config_files(fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None =
 
 
 def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent) -> LintReport:
-    findings = [*run_platform_rules(files), *cross_check(files, intent)]
+    findings = [*run_platform_rules(files), *cross_check(files, intent), *steering_check(files, intent)]
     platforms = sorted({config.platform for config in files} - set(EXTRACTORS))
     return LintReport(sorted(set(findings)), len(files), platforms)
 

@@ -117,9 +117,13 @@ def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 class CommitConfirm(BaseModel):
     """How an appliance reverts a change by itself unless it is confirmed in time, so a change
     that cuts the push's own session cannot leave a store dark (IOS-XE `configure terminal
-    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`). Plain data: `{timer}` in a
-    command is the timer in the platform's unit (`unit_seconds`), rounded up and clamped to
-    what the platform accepts.
+    revert timer`, VRP `commit trial`, FortiOS `cfg-save revert`, FRR's host-side
+    `storestack-confirm`). Plain data: `{timer}` in a command is the timer in the platform's
+    unit (`unit_seconds`), rounded up and clamped to what the platform accepts.
+
+    `via`: "cli" sends the commands in the appliance's CLI session; "host" runs each on the
+    appliance's host as an SSH exec request of the same login (its own channel), where the CLI
+    has no such command (FRR's vtysh).
 
     The push engine sends `arm` (exec mode) before the first change line, the change, with
     `commit` in place of the driver's commit command, then verifies, then sends `confirm`.
@@ -128,6 +132,7 @@ class CommitConfirm(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    via: Literal["cli", "host"] = "cli"
     unit_seconds: int = 1
     minimum: int
     maximum: int

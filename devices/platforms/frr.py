@@ -7,7 +7,8 @@ from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaul
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
-from storestack.devices.platforms.base import PlatformDriver, PlatformProfile
+from storestack.devices import frr_confirm
+from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
 
 
@@ -153,6 +154,17 @@ PLATFORM = FrrPlatform(
     hier_driver=HConfigDriverFRR,
     emulated=False,
     json_show_commands=True,
+    # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
+    # appliance as `storestack-confirm`, reached through the login's restricted command set).
+    # It reverts with FRR's frr-reload.py; `revert` is the abort of a change that failed.
+    commit_confirm=CommitConfirm(
+        via="host",
+        minimum=frr_confirm.MIN_TIMER,
+        maximum=frr_confirm.MAX_TIMER,
+        arm=(f"{frr_confirm.PROGRAM} arm {{timer}}",),
+        confirm=(f"{frr_confirm.PROGRAM} confirm",),
+        abort=(f"{frr_confirm.PROGRAM} revert",),
+    ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq.
     companions=(

@@ -9,9 +9,11 @@ import re
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.lint import ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.errors import NetworkIntentError
 
@@ -23,6 +25,7 @@ RULES = {
         cisco_xe.interface_names,
         cisco_xe.timers,
         cisco_xe.zone_policy,
+        cisco_xe.tracking,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -30,6 +33,7 @@ RULES = {
         huawei_vrp.timers,
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
+        huawei_vrp.tracking,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -37,6 +41,7 @@ RULES = {
         fortinet.firewall_policies,
         fortinet.timers,
         fortinet.interface_names,
+        fortinet.sdwan_steering,
     ),
 }
 
@@ -59,8 +64,20 @@ def _lint(config: ConfigFile) -> list[Finding]:
 def _broken(config: ConfigFile, old: str, new: str, count: int = 1) -> ConfigFile:
     assert old in config.text, f"{old!r} is not in the rendered {config.platform} config"
     return ConfigFile(
-        config.name, config.platform, config.role, config.hostname, config.text.replace(old, new, count)
+        config.name,
+        config.platform,
+        config.role,
+        config.hostname,
+        config.text.replace(old, new, count),
+        config.store_id,
     )
+
+
+def _broken_re(config: ConfigFile, pattern: str, replacement: str) -> ConfigFile:
+    """`_broken` for a value the SLA classes decide: the first match of `pattern` replaced."""
+    text, count = re.subn(pattern, replacement, config.text, count=1)
+    assert count == 1, f"{pattern!r} is not in the rendered {config.platform} config"
+    return ConfigFile(config.name, config.platform, config.role, config.hostname, text, config.store_id)
 
 
 def _rules(findings: list[Finding]) -> set[str]:
@@ -115,12 +132,12 @@ def test_cisco_undefined_crypto_and_track(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(
         _broken(config, " keyring local HUB-wan1-hq-hub2\n", " keyring local HUB-WAN1\n"),
-        "track 1 ip sla 1",
-        "track 9 ip sla 1",
+        "track 14 ip sla 14",
+        "track 94 ip sla 14",
     )
     messages = [finding.message for finding in _lint(broken)]
     assert "ikev2-keyring 'HUB-WAN1' is referenced but not defined" in messages
-    assert "track '1' is referenced but not defined" in messages
+    assert "track '14' is referenced but not defined" in messages
 
 
 def test_cisco_interface_name_and_timers(fleet: Fleet) -> None:
@@ -155,12 +172,24 @@ def test_cisco_missing_pfs_shows_in_the_tunnel_proposals(fleet: Fleet) -> None:
 
 def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
-    broken = _broken(config, " frequency 10\n", " frequency 6\n")
-    assert any(f.rule == "vrp-nqa-timers" and "frequency 6" in f.message for f in _lint(broken))
+    # The strict class's test with a period of exactly interval x probe-count: never completes.
+    test = re.search(
+        r"SLA-STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        config.text,
+    )
+    assert test is not None
+    probes, interval, frequency = (int(value) for value in test.groups())
+    tight = probes * interval
+    broken = _broken(
+        config,
+        f" interval seconds {interval}\n timeout 1\n frequency {frequency}\n",
+        f" interval seconds {interval}\n timeout 1\n frequency {tight}\n",
+    )
+    assert any(f.rule == "vrp-nqa-timers" and f"frequency {tight}" in f.message for f in _lint(broken))
     # The pre-fix probe: frequency 5 with the default 3 probes 4 s apart and a 1 s timeout.
     old = _broken(
         config,
-        " probe-count 3\n interval seconds 2\n timeout 1\n frequency 10\n",
+        f" probe-count {probes}\n interval seconds {interval}\n timeout 1\n frequency {frequency}\n",
         " frequency 5\n timeout 1\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "frequency 5" in f.message for f in _lint(old))
@@ -252,3 +281,142 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     assert "vrp-name-length" in _rules(_lint(vrp))
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
     assert "fortios-name-length" in _rules(_lint(forti))
+
+
+# ---------------------------------------------------------------- SLA steering
+
+
+def _steering(fleet: Fleet, config: ConfigFile) -> list[Finding]:
+    """The findings of the check against the intent's SLA and application classes."""
+    return list(steering_check([config], NetworkIntent(on_platform(fleet, config.platform))))
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape: str) -> None:
+    config = _store(fleet, platform, shape)
+    facts = STEERING_EXTRACTORS[platform](config)
+    assert facts.probes and facts.policies, "no SLA probe or steering policy found"
+    assert _steering(fleet, config) == []
+
+
+def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    # The strict class's train (tens of packets and a 1 s timeout) does not fit in one second.
+    train = _broken_re(
+        config, r"( tag strict\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
+    )
+    assert any(f.rule == "cisco-ip-sla-timers" and "frequency 1 s" in f.message for f in _lint(train))
+    delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 300")
+    assert "cisco-track-delay" in _rules(_lint(delay))
+    unscheduled = _broken(config, "ip sla schedule 14 life forever start-time now\n", "")
+    assert any(f.rule == "cisco-ip-sla-unscheduled" and "ip sla 14" in f.message for f in _lint(unscheduled))
+    unused = _broken(config, " set ip next-hop verify-availability 100.64.0.4 1 track 14\n", "")
+    assert any(f.rule == "cisco-track-unused" and "track 14 " in f.message for f in _lint(unused))
+    untracked = _broken(config, "track 14 ip sla 14 state\n", "track 14 ip sla 13 state\n")
+    assert any(f.rule == "cisco-ip-sla-untracked" and "ip sla 14" in f.message for f in _lint(untracked))
+    orphan = _broken(config, "ip sla schedule 14 life", "ip sla schedule 99 life")
+    assert "ip-sla '99' is referenced but not defined" in [f.message for f in _lint(orphan)]
+    unapplied = _broken(config, " ip policy route-map STEER-POS\n", "")
+    assert any(f.rule == "cisco-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
+
+
+def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    slow = _broken_re(config, r" tag strict\n threshold \d+\n", " tag strict\n threshold 999\n")
+    assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
+    late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+) up \d+", r"\1 up 177")
+    assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
+    # POS matched by another ACL: its route-map no longer steers it.
+    unsteered = _broken(config, " match ip address APP-POS\n", " match ip address CELLULAR-ALLOWED\n")
+    assert any(
+        f.rule == "sla-application-unsteered" and "pos" in f.message for f in _steering(fleet, unsteered)
+    )
+    unknown = _broken(config, " tag strict\n", " tag gold\n")
+    assert "sla-unknown-class" in _rules(_steering(fleet, unknown))
+    long_tag = _broken(config, " tag strict\n", " tag strict-and-rather-long\n")
+    assert "cisco-ip-sla-tag" in _rules(_lint(long_tag))
+    elsewhere = _broken(config, " udp-jitter 100.64.0.4 50504", " udp-jitter 100.64.9.9 50504")
+    assert any(
+        f.rule == "sla-unknown-path" and "100.64.9.9" in f.message for f in _steering(fleet, elsewhere)
+    )
+    # Bulk (CCTV) may never leave over LTE: a tracked LTE next hop in its route-map is found.
+    cctv = " set ip next-hop verify-availability 100.64.255.250 2 track 31\n"
+    over_lte = _broken(config, cctv, cctv + " set ip next-hop verify-availability 100.64.0.6 3 track 22\n")
+    assert any(
+        f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message
+        for f in _steering(fleet, over_lte)
+    )
+    swapped = _broken(
+        _broken(config, "100.64.0.4 1 track 14", "100.64.0.4 9 track 14"),
+        "100.64.255.250 2 track 34",
+        "100.64.255.250 1 track 34",
+    )
+    assert any(f.rule == "sla-path-order" and "pos" in f.message for f in _steering(fleet, swapped))
+
+
+def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    unapplied = _broken(config, " ip policy-based-route STEER-POS\n", "")
+    assert any(f.rule == "vrp-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
+    unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA-STRICT tun4\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA-STRICT tun4" in f.message for f in _lint(unused))
+    many = _broken_re(
+        config,
+        r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
+        r" probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n",
+    )
+    assert any(f.rule == "vrp-nqa-timers" and "probe-count 16" in f.message for f in _lint(many))
+    renamed = _broken(config, "acl name APP-POS 3202\n", "acl name APP-PAYMENTS 3202\n")
+    assert any(
+        f.rule == "sla-unknown-application" and "payments" in f.message for f in _steering(fleet, renamed)
+    )
+    lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
+    assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
+    cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA-BEST-EFFORT tun3\n"
+    over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA-BUSINESS tun2\n")
+    assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
+
+
+def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    undefined = _broken(config, "set id 4\n", "set id 9\n")
+    assert "fortios-sla-undefined" in _rules(_lint(undefined))
+    unused = _broken(
+        config,
+        'edit "hub-lte1"\n                    set id',
+        'edit "hub2-lte1"\n                    set id',
+        count=-1,
+    )
+    assert any(f.rule == "fortios-health-check-unused" and "hub-lte1" in f.message for f in _lint(unused))
+    timers = _broken_re(config, r"set probe-count \d+\n", "set probe-count 40\n")
+    assert "fortios-sdwan-timers" in _rules(_lint(timers))
+    # The local preference that cancelled the SD-WAN rules: only the best path is installed.
+    single = _broken(config, "    set ebgp-multipath enable\n", "")
+    assert "fortios-sdwan-paths-not-installed" in _rules(_lint(single))
+    hub_in = '                set match-ip-address "HUB-ROUTES"\n'
+    preferred = _broken(config, hub_in, hub_in + "                set set-local-preference 200\n")
+    assert any(
+        f.rule == "fortios-sdwan-paths-not-installed" and "local preferences" in f.message
+        for f in _lint(preferred)
+    )
+
+
+def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    lax = _broken_re(config, r"set packetloss-threshold \d+\n", "set packetloss-threshold 97\n")
+    assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
+    renamed = _steering(fleet, _broken(config, 'set name "pos"\n', 'set name "tills"\n'))
+    assert "sla-unknown-application" in _rules(renamed)
+    assert any(f.rule == "sla-application-unsteered" and f.message.startswith("pos:") for f in renamed)
+    # Bulk with an LTE member (4: hub2-lte1) and an early return to the primary.
+    over_lte = _broken_re(
+        config,
+        r"set priority-members 1 3\n            set hold-down-time \d+",
+        "set priority-members 1 3 4\n            set hold-down-time 7",
+    )
+    findings = _steering(fleet, over_lte)
+    assert any(
+        f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message for f in findings
+    )
+    assert any(f.rule == "sla-threshold" and "after 7 s" in f.message for f in findings)

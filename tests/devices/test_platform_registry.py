@@ -11,6 +11,7 @@ import pytest
 from hier_config.platforms.driver_base import HConfigDriverBase
 
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES, PLATFORM_NAMES, Platform
+from storestack.devices import frr_confirm
 from storestack.devices.drivers import driver_for, hier_driver
 from storestack.devices.errors import PushConfigError
 from storestack.devices.platforms import PLATFORMS, UnknownPlatformError, get_platform
@@ -122,7 +123,7 @@ def test_only_frr_hosts_carry_companion_files() -> None:
     assert set(dict(get_platform("frr").hub_companions)) == host
 
 
-def test_every_vendor_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
+def test_every_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
     xe, vrp, forti = (get_platform(name).commit_confirm for name in ("cisco_xe", "huawei_vrp", "fortinet"))
     assert xe is not None and vrp is not None and forti is not None
     # IOS-XE counts minutes (1-120): a timeout rounds up, never down to a shorter wait.
@@ -134,5 +135,12 @@ def test_every_vendor_platform_arms_a_rollback_in_its_own_unit_and_range() -> No
     # FortiOS: revert mode with an idle timeout, left and saved on confirm.
     assert forti.render(forti.arm, 120)[1:3] == ["set cfg-save revert", "set cfg-revert-timeout 120"]
     assert forti.confirm[-1] == "execute cfg save"
-    # FRR appliances have no appliance-side timer yet.
-    assert get_platform("frr").commit_confirm is None
+    # FRR: the host's storestack-confirm in seconds (10-3600), over the login's exec channel.
+    frr = get_platform("frr").commit_confirm
+    assert frr is not None and frr.via == "host"
+    assert frr.render(frr.arm, 5) == ["storestack-confirm arm 10"] and frr.timer_seconds(120) == 120
+    assert frr.timer(10_000) == 3600
+    assert frr.confirm == ("storestack-confirm confirm",) and frr.abort == ("storestack-confirm revert",)
+    # Every command it sends is one the appliance's restricted login lets through.
+    for command in (*frr.render(frr.arm, 120), *frr.confirm, *frr.abort):
+        assert frr_confirm.allowed(command)

@@ -5,10 +5,14 @@ Two hubs and two store edges, each edge with a fiber link to hub-1 and an LTE li
 
 from __future__ import annotations
 
+import json
+import pwd
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import paramiko
 import pytest
 from testsupport.frr_lab_configs import (
     established_peers,
@@ -20,11 +24,14 @@ from testsupport.frr_lab_configs import (
 
 from storestack import lab
 from storestack.devices.intended import IntendedConfigs
+from storestack.devices.journal import last_push_run
 from storestack.devices.push import PushContext, PushOptions, push_appliance, restore_backup
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
+from storestack.devices.targets import ApplianceTarget
 from storestack.lab import frr_lab
+from storestack.lab.sshd import confirm_dir
 
 pytestmark = pytest.mark.lab
 
@@ -223,3 +230,98 @@ def test_host_key_is_verified_before_login(frr: lab.LabInfo, tmp_path: Path) -> 
     # Next time the learned key is verified, without --trust-on-first-use.
     again = push_appliance(unknown, IntendedConfigs(BASELINE).intended_config(unknown), context=context)
     assert again.outcome == "unchanged" and again.host_key == "verified"
+
+
+def test_change_is_armed_on_the_appliance_host_and_confirmed_in_the_journal(frr: lab.LabInfo, tmp_path: Path) -> None:
+    converge(frr, tmp_path)
+    changed = intended_configs(TOPOLOGY, descriptions={f"{EDGE2}/fiber": "Ziggo 1G, armed"})
+    report = push_all(frr, changed, tmp_path)
+    assert report.ok
+    journal = last_push_run(tmp_path / "runs")
+    assert journal is not None and journal.run_id == report.run_id
+    edge = journal.device(EDGE2)
+    assert edge.outcome == "changed"
+    confirm = edge.commit_confirm
+    assert confirm is not None and confirm.timeout_s == 120
+    assert confirm.arm == ["storestack-confirm arm 120"] and confirm.confirm == ["storestack-confirm confirm"]
+    assert confirm.armed and confirm.confirmed and not confirm.reverted_by_appliance
+    # The stages in the order they ran: armed before the change, confirmed after verify, saved last.
+    stages = list(edge.timings)
+    assert stages.index("arm") < stages.index("apply") < stages.index("verify") < stages.index("confirm")
+    assert stages.index("confirm") < stages.index("save")
+    # On the appliance: nothing left armed, the snapshot it took is the push's backup.
+    host = appliance_host(frr, EDGE2)
+    status = json.loads(host.run("storestack-confirm status")[1])
+    assert status["armed"] is False and status["last"]["outcome"] == "confirmed"
+    # An appliance already in sync is neither armed nor confirmed.
+    again = push_all(frr, changed, tmp_path)
+    assert again.device(EDGE2).outcome == "unchanged" and again.device(EDGE2).commit_confirm is None
+
+
+def test_confirm_timeout_is_clamped_to_the_host_timer_and_zero_turns_it_off(frr: lab.LabInfo, tmp_path: Path) -> None:
+    converge(frr, tmp_path)
+    targets = PushTargets.from_inventory(frr.inventory).filter(names=[EDGE1])
+    short = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/lte": "Vodafone, short timer"})
+    run = options(tmp_path)
+    clamped = run_push(
+        targets, IntendedConfigs(short),
+        options=RunOptions(runs_dir=run.runs_dir, push=replace(run.push, confirm_timeout=3)),
+    ).device(EDGE1)
+    assert clamped.outcome == "changed" and clamped.commit_confirm is not None
+    # The host's timer takes 10 s at least: asking for 3 arms 10, never less.
+    assert clamped.commit_confirm.arm == ["storestack-confirm arm 10"] and clamped.commit_confirm.timeout_s == 10
+    off = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/lte": "Vodafone, no timer"})
+    unarmed = run_push(
+        targets, IntendedConfigs(off),
+        options=RunOptions(runs_dir=run.runs_dir, push=replace(run.push, confirm_timeout=0)),
+    ).device(EDGE1)
+    assert unarmed.outcome == "changed" and unarmed.commit_confirm is None
+    assert "arm" not in unarmed.timings and "confirm" not in unarmed.timings
+    assert json.loads(appliance_host(frr, EDGE1).run("storestack-confirm status")[1])["last"]["outcome"] == "confirmed"
+
+
+class ApplianceHost:
+    """SSH exec requests to an appliance's login, as the push engine's host channel makes them."""
+
+    def __init__(self, target: ApplianceTarget) -> None:
+        self.target = target
+        self.credentials = target.credentials.resolve()
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.connect(
+            self.target.host, port=self.target.port, username=self.credentials.username,
+            password=self.credentials.password.get_secret_value(), look_for_keys=False, allow_agent=False,
+            timeout=10,
+        )
+        try:
+            _stdin, stdout, stderr = client.exec_command(command, timeout=20)
+            status = stdout.channel.recv_exit_status()
+            return status, stdout.read().decode(), stderr.read().decode()
+        finally:
+            client.close()
+
+
+def appliance_host(info: lab.LabInfo, name: str) -> ApplianceHost:
+    return ApplianceHost(info.inventory.by_name()[name])
+
+
+def test_the_appliance_login_is_vtysh_and_the_timer_verbs_never_a_shell(frr: lab.LabInfo) -> None:
+    host = appliance_host(frr, "hub-2")
+    for attempt in ("id", "sh -c id", "storestack-confirm status; id", "vtysh -c 'show version'", "cat /etc/shadow"):
+        status, out, err = host.run(attempt)
+        assert status == 126 and out == "" and "refused" in err, attempt
+    status, out, _err = host.run("storestack-confirm status")
+    assert status == 0 and json.loads(out)["armed"] is False
+    # Arm and revert by hand, as an operator at the appliance would: the config is left as it was.
+    before = running_config(frr.state_dir, "hub-2")
+    assert host.run("storestack-confirm arm 60")[0] == 0
+    assert json.loads(host.run("storestack-confirm status")[1])["armed"] is True
+    status, out, err = host.run("storestack-confirm revert")
+    assert status == 0 and "FRR reloaded the backup" in out, err
+    assert running_config(frr.state_dir, "hub-2") == before
+    # The timer runs as the login user, not root.
+    namespace = frr_lab.require_state(frr.state_dir).runtime("hub-2").namespace
+    owner = (confirm_dir(frr_lab.require_state(frr.state_dir).prefix) / namespace).stat().st_uid
+    assert owner != 0 and pwd.getpwuid(owner).pw_name == frr_lab.require_state(frr.state_dir).username

@@ -32,6 +32,8 @@ from storestack.devices.journal import last_push_run
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
 from storestack.devices.session import SessionOptions
+from storestack.lab import frr_lab
+from storestack.lab.sshd import confirm_dir
 
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("faults-frr-lab")]
 
@@ -164,7 +166,7 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
     command = [
         sys.executable, "-c", "from storestack.cli.push import push; push()",
         "--targets", str(frr.inventory_path), "--intended", str(intended), "--state-dir", str(state),
-        "--concurrency", "1", "--health-timeout", "20", "--json",
+        "--concurrency", "1", "--health-timeout", "20", "--confirm-timeout", "10", "--json",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     victim = NAMES[1]  # killed after its backup, before its push finishes
@@ -201,6 +203,14 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
     assert len(backups) == 1 and backups[0].stat().st_mode & 0o777 == 0o600
     assert backups[0].read_text().strip() == before[victim].strip()
 
+    # Whatever the victim was doing, its own timer (if the push had armed it) ends it: it runs its
+    # backup again, and only then takes the next change (a second timer is refused meanwhile).
+    victim_timer = confirm_dir(frr_lab.require_state(frr.state_dir).prefix) / (
+        frr_lab.require_state(frr.state_dir).runtime(victim).namespace
+    )
+    wait_for(lambda: not (victim_timer / "armed.json").exists(), 60, f"{victim}'s timer to end")
+    assert running_config(frr.state_dir, victim) == before[victim]
+
     code, report = rerun_only_failed(frr, intended, state)
     assert code == 0, report
     unfinished = NAMES[1:] if cut.outcome == "running" else NAMES[2:]
@@ -209,3 +219,4 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
     for name in NAMES:
         assert label in running_config(frr.state_dir, name)
     assert json.loads(Path(str(report["journal"])).read_text())["status"] == "finished"
+

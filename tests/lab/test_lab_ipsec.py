@@ -240,7 +240,10 @@ def test_the_sample_chain_runs_the_intents_tunnels_every_transport_to_both_hubs(
     lab.up(topology, frr_lab_dir)
     tunnels = overlay.tunnel_status(frr_lab_dir)
 
-    assert {t.id for t in tunnels if t.up} == expected
+    assert {t.id for t in tunnels if t.up and t.responder != "cloud-vpn"} == expected
+    # Beside them, the stores' AWS tunnels to the cloud stand-in (tests/lab/test_lab_cloudvpn.py).
+    aws = {t.id for s in frr_stores for t in intent.store(s.id).tunnels if t.kind == "store-aws"}
+    assert {t.id for t in tunnels if t.responder == "cloud-vpn"} == aws
     # A static WAN address from the inventory is the tunnel's outside address.
     nw1 = next(t for t in tunnels if t.id == "nw-0001-wan1-hq-hub2")
     assert nw1.local == "198.51.100.2[4500]" and nw1.remote == "203.0.113.12[4500]"

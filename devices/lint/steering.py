@@ -1,0 +1,184 @@
+"""Lint: the SLA probes and steering policies of the vendor store configs, against the SLA and
+application classes of the network intent (`StoreIntent.sla`).
+
+- Every probe names a class the store has (its name or `SLA-<CLASS>`; on FortiOS its SLA id),
+  probes one of the store's tunnels, and spells the class's thresholds and timers as far as its
+  platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s).
+- Every application that rides the overlay has a policy, and it steers only over paths the
+  intent allows it, in the intent's order:
+  never an LTE/5G path for a class that may not use one (guest and bulk), never a transport the
+  class does not list. FortiOS rules return to a recovered member after the class's recovery.
+
+A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+from storestack.devices.lint import (
+    STEERING_EXTRACTORS,
+    ConfigFile,
+    Finding,
+    PolicyFact,
+    ProbeFact,
+    load_platform_rules,
+)
+from storestack.devices.steering import IOS_TRACK_DELAY_MAX
+from storestack.network.build import NetworkIntent
+from storestack.network.model import StoreIntent, Tunnel
+from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
+
+# SLA class probes are named after their class (`network/sla.py`); other probes (the guest
+# breakout's gateway check) are not steering probes.
+CLASS_PROBE_PREFIX = probe_name("")
+# The longest hold-down / recovery a platform's track can delay (None: no limit here).
+_DELAY_CAP: dict[str, int] = {"cisco_xe": IOS_TRACK_DELAY_MAX}
+
+
+def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
+    load_platform_rules()
+    for config in files:
+        extractor = STEERING_EXTRACTORS.get(config.platform)
+        if config.suffix or config.role != "edge" or config.store_id is None or extractor is None:
+            continue
+        store = intent.store(config.store_id, config.hostname)
+        facts = extractor(config)
+        tunnels = {
+            str(tunnel.peer_inside): tunnel
+            for tunnel in store.tunnels
+            if tunnel.kind == "store-hub" and tunnel.peer_inside is not None
+        }
+        for probe in facts.probes:
+            yield from _check_probe(config, store, tunnels, probe)
+        for policy in facts.policies:
+            yield from _check_policy(config, store, tunnels, policy)
+        steered = {
+            found.name
+            for policy in facts.policies
+            if (found := _application(policy.application, store)) is not None
+        }
+        for application in store.sla.applications:
+            if (
+                application.overlay
+                and application.name not in steered
+                and any(p.tunnel for p in application.paths)
+            ):
+                yield config.finding(
+                    0,
+                    "sla-application-unsteered",
+                    f"{application.name}: no policy steers it, so it follows BGP whatever its paths' quality",
+                )
+
+
+def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:
+    """The class a probe names: its name (IOS-XE tag), its probe name (VRP, SLA-STRICT) or, on
+    FortiOS, its 1-based SLA id."""
+    classes = store.sla.classes
+    if reference.isdigit():
+        index = int(reference)
+        return classes[index - 1] if 1 <= index <= len(classes) else None
+    return next((cls for cls in classes if reference in (cls.probe, cls.name)), None)
+
+
+def _check_probe(
+    config: ConfigFile, store: StoreIntent, tunnels: dict[str, Tunnel], probe: ProbeFact
+) -> Iterator[Finding]:
+    if probe.sla_class is None:
+        return
+    cls = class_of(probe.sla_class, store)
+    if cls is None:
+        known = ", ".join(f"{c.name} ({c.probe})" for c in store.sla.classes)
+        yield config.finding(
+            probe.line,
+            "sla-unknown-class",
+            f"probe {probe.name} claims SLA class {probe.sla_class!r}, which store {store.store_id} "
+            f"does not have (known: {known})",
+        )
+        return
+    if probe.next_hop not in tunnels:
+        yield config.finding(
+            probe.line,
+            "sla-unknown-path",
+            f"probe {probe.name} measures {probe.next_hop}, which is no hub tunnel of store {store.store_id}",
+        )
+    cap = _DELAY_CAP.get(config.platform)
+    expected = {
+        "latency": (probe.latency_ms, cls.thresholds.latency_ms),
+        "jitter": (probe.jitter_ms, cls.thresholds.jitter_ms),
+        "loss %": (probe.loss_percent, max(1, math.ceil(cls.thresholds.loss_percent))),
+        "hold-down": (probe.hold_down_s, _capped(cls.timers.hold_down_seconds, cap)),
+        "recovery": (probe.recovery_s, _capped(cls.timers.recovery_seconds, cap)),
+    }
+    if probe.packets:
+        expected["lost packets"] = (
+            probe.loss_packets,
+            max(1, math.ceil(probe.packets * cls.thresholds.loss_percent / 100)),
+        )
+    for what, (spelled, wanted) in expected.items():
+        if spelled is not None and spelled != wanted:
+            yield config.finding(
+                probe.line,
+                "sla-threshold",
+                f"probe {probe.name} ({cls.name}): {what} {spelled}, the SLA class says {wanted}",
+            )
+
+
+def _capped(value: int, cap: int | None) -> int:
+    return value if cap is None else min(value, cap)
+
+
+def _application(name: str, store: StoreIntent) -> ApplicationPolicy | None:
+    """The intent's application a policy names; FortiOS splits one with several port ranges into
+    rules `<name>-1`, `<name>-2`."""
+    names = {application.name: application for application in store.sla.applications}
+    found = names.get(name)
+    if found is None and "-" in name and name.rsplit("-", 1)[1].isdigit():
+        found = names.get(name.rsplit("-", 1)[0])
+    return found
+
+
+def _check_policy(
+    config: ConfigFile, store: StoreIntent, tunnels: dict[str, Tunnel], policy: PolicyFact
+) -> Iterator[Finding]:
+    application = _application(policy.application, store)
+    if application is None:
+        yield config.finding(
+            policy.line,
+            "sla-unknown-application",
+            f"policy for {policy.application!r}: store {store.store_id} has no such application class",
+        )
+        return
+    allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
+    transports = {transport.name: transport for transport in store.transports}
+    for hop in policy.next_hops:
+        if hop in allowed:
+            continue
+        tunnel = tunnels.get(hop)
+        transport = transports.get(tunnel.transport) if tunnel is not None else None
+        why = (
+            f"an LTE/5G path ({transport.name}), which {application.name} may not use"
+            if transport is not None and transport.cellular and not application.cellular
+            else "not one of its paths"
+        )
+        yield config.finding(
+            policy.line,
+            "sla-path-not-allowed",
+            f"{application.name} is steered over {hop}: {why}",
+        )
+    ranks = [allowed.index(hop) for hop in policy.next_hops if hop in allowed]
+    if ranks != sorted(ranks):
+        yield config.finding(
+            policy.line,
+            "sla-path-order",
+            f"{application.name} prefers its paths in another order than the intent "
+            f"({', '.join(policy.next_hops)}; the intent: {', '.join(allowed)})",
+        )
+    if policy.recovery_s is not None and policy.recovery_s != application.sla.timers.recovery_seconds:
+        yield config.finding(
+            policy.line,
+            "sla-threshold",
+            f"{application.name}: returns to a recovered path after {policy.recovery_s} s, "
+            f"its SLA class {application.sla.name} says {application.sla.timers.recovery_seconds} s",
+        )

@@ -1,0 +1,172 @@
+"""SLA steering on the vendor appliances (IOS-XE, VRP, FortiOS): each platform's probe timers,
+derived from an SLA class of the network intent (`StoreIntent.sla`).
+
+The intent decides which paths an application may use and in which order, and what its SLA
+class demands; `devices/views.py` turns that into one probe per (tunnel, SLA class) some
+application steers over and, per LAN segment, the applications its policy routing matches.
+This module is the one home of the arithmetic from an SLA class to each platform's probe
+settings; the lint (`devices/lint/steering.py`) checks rendered configs against the same.
+
+Each platform enforces what its probes can measure, and no more (the README's table):
+
+- IOS-XE: an IP SLA operation per (tunnel, class) with `threshold` = the class's latency and a
+  `track ... state` (return code OverThreshold or Timeout: down) whose `delay down/up` are the
+  class's hold-down and recovery. udp-jitter (towards an IOS-XE hub, which runs `ip sla
+  responder`) and icmp-jitter (towards a Linux hub, which answers ICMP timestamp requests)
+  also measure jitter and loss, but a track follows only the return code: jitter and loss
+  raise reactions (syslog/SNMP trap), they do not move traffic. icmp-echo (towards any other
+  hub) measures round-trip time and reachability only.
+- VRP: an NQA ICMP test per (tunnel, class). `fail-percent` fails the test when at least the
+  class's loss is lost among `probe-count` probes (so loss is enforced at a resolution of one
+  probe in `probe-count`, at most 15); `threshold rtd` only counts and traps slow probes; ICMP
+  tests measure no jitter. AR policy routing has no track delay: hold-down and recovery are one
+  test period.
+- FortiOS: a health check per tunnel with one SLA entry per class (latency, jitter and loss);
+  SD-WAN rules per application in `sla` mode, `hold-down-time` the class's recovery.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from storestack.network.sla import SlaClassPolicy
+
+IosProbeKind = Literal["udp-jitter", "icmp-jitter", "icmp-echo"]
+
+# The ACL (IOS-XE, VRP) an application's policy routing matches: APP-<NAME>.
+APPLICATION_ACL_PREFIX = "APP-"
+
+# IOS-XE `track` accepts `delay up|down` of 1-180 s ("Configuring Enhanced Object Tracking");
+# a zero delay is left out.
+IOS_TRACK_DELAY_MAX = 180
+# The UDP port the IOS-XE jitter probes send to (the hub's `ip sla responder` answers on any
+# port it is told of over its control protocol); one per SLA class, because two operations with
+# the same source, destination and port must not run at once (IP SLAs UDP Jitter restrictions).
+IOS_UDP_JITTER_PORT_BASE = 50500
+# VRP ICMP tests: `timeout` is whole seconds (1-60) and must stay below `interval`; `probe-count`
+# is 1-15; `frequency` must exceed interval x probe-count (AR NQA configuration guide,
+# "Licensing Requirements and Limitations for NQA").
+VRP_TIMEOUT_SECONDS = 1
+VRP_MIN_INTERVAL_SECONDS = 2
+VRP_MAX_PROBES = 15
+# FortiOS health checks judge latency and jitter over the last `probe-count` probes (5-30).
+FORTIOS_MAX_PROBES = 30
+FORTIOS_MIN_PROBES = 5
+FORTIOS_MIN_INTERVAL_MS = 20
+FORTIOS_PROBE_TIMEOUT_MS = 1000
+
+
+# ---------------------------------------------------------------- per-platform probe timers
+
+
+@dataclass(frozen=True, slots=True)
+class IosProbeTimers:
+    """One IP SLA operation: what it sends and when its track goes down and up."""
+
+    kind: IosProbeKind
+    packets: int  # packets per operation (1 for icmp-echo)
+    interval_ms: int  # between the packets of one operation (jitter kinds)
+    timeout_ms: int
+    frequency_s: int  # one operation this often; longer than the operation itself
+    threshold_ms: int  # average round-trip time above this: OverThreshold, the track goes down
+    delay_down_s: int  # 0: none
+    delay_up_s: int
+    loss_packets: int  # lost packets per operation that raise the packet-loss reaction
+
+
+@functools.lru_cache(maxsize=256)
+def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
+    """A jitter operation sends one train of packets spanning the class's detection time, then
+    starts again: `frequency` must exceed interval x (packets - 1) + timeout, and `threshold`
+    may not exceed `timeout` (IOS-XE IP SLAs configuration guide)."""
+    thresholds, timers = sla.thresholds, sla.timers
+    timeout = max(1000, thresholds.latency_ms)
+    if kind == "icmp-echo":
+        frequency = max(1, math.ceil(timers.probe_interval_ms / 1000), math.ceil(timeout / 1000))
+        packets, interval = 1, 0
+    else:
+        interval = max(4, timers.probe_interval_ms)
+        packets = max(10, (timers.detection_seconds * 1000 - timeout) // interval)
+        frequency = (interval * (packets - 1) + timeout) // 1000 + 1
+    return IosProbeTimers(
+        kind=kind,
+        packets=packets,
+        interval_ms=interval,
+        timeout_ms=timeout,
+        frequency_s=frequency,
+        threshold_ms=thresholds.latency_ms,
+        delay_down_s=min(timers.hold_down_seconds, IOS_TRACK_DELAY_MAX),
+        delay_up_s=min(timers.recovery_seconds, IOS_TRACK_DELAY_MAX),
+        loss_packets=max(1, math.ceil(packets * thresholds.loss_percent / 100)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VrpProbeTimers:
+    interval_s: int
+    probe_count: int
+    timeout_s: int
+    frequency_s: int
+    fail_percent: int  # the test fails when this share of its probes is lost
+    rtd_ms: int  # round-trip threshold: counted and trapped, not a failure
+
+    @property
+    def loss_resolution_percent(self) -> float:
+        """One lost probe in a test is this much loss: the finest loss VRP can tell apart."""
+        return 100 / self.probe_count
+
+
+@functools.lru_cache(maxsize=256)
+def vrp_probe_timers(sla: SlaClassPolicy) -> VrpProbeTimers:
+    thresholds, timers = sla.thresholds, sla.timers
+    interval = max(VRP_MIN_INTERVAL_SECONDS, math.ceil(timers.probe_interval_ms / 1000))
+    probes = min(VRP_MAX_PROBES, max(3, timers.detection_seconds // interval))
+    return VrpProbeTimers(
+        interval_s=interval,
+        probe_count=probes,
+        timeout_s=VRP_TIMEOUT_SECONDS,
+        frequency_s=interval * probes + 1,
+        fail_percent=min(100, max(1, math.ceil(thresholds.loss_percent))),
+        rtd_ms=thresholds.latency_ms,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FortiHealthTimers:
+    interval_ms: int
+    probe_count: int
+    probe_timeout_ms: int
+    failtime: int  # lost probes in a row before the member is dead (routes withdrawn)
+    recoverytime: int  # answered probes in a row before it is alive again
+    fail_log_s: int  # an SLA breach is logged this often while it lasts
+
+
+@functools.lru_cache(maxsize=256)
+def fortios_health_timers(classes: tuple[SlaClassPolicy, ...]) -> FortiHealthTimers:
+    """One health check serves every class steered over its tunnel: probes are frequent enough
+    that 30 of them (the most FortiOS averages over) span the shortest detection time, and the
+    member is declared dead after the shortest hold-down."""
+    detection_ms = min(sla.timers.detection_seconds for sla in classes) * 1000
+    interval = max(
+        FORTIOS_MIN_INTERVAL_MS,
+        min(
+            max(
+                sla.timers.probe_interval_ms,
+                math.ceil(sla.timers.detection_seconds * 1000 / FORTIOS_MAX_PROBES),
+            )
+            for sla in classes
+        ),
+    )
+    hold_down_ms = min(sla.timers.hold_down_seconds for sla in classes) * 1000
+    recovery_ms = min(sla.timers.recovery_seconds for sla in classes) * 1000
+    return FortiHealthTimers(
+        interval_ms=interval,
+        probe_count=min(FORTIOS_MAX_PROBES, max(FORTIOS_MIN_PROBES, detection_ms // interval)),
+        probe_timeout_ms=FORTIOS_PROBE_TIMEOUT_MS,
+        failtime=min(3600, max(1, math.ceil(hold_down_ms / interval))),
+        recoverytime=min(3600, max(1, math.ceil(recovery_ms / interval))),
+        fail_log_s=min(3600, max(1, detection_ms // 1000)),
+    )

@@ -1,0 +1,215 @@
+"""storestack-confirm, the FRR appliance's host-side commit-confirm timer and restricted login.
+
+Here against stand-ins for vtysh and frr-reload.py (a running config kept in a file), so every
+path runs without root; tests/faults/test_faults_frr_lab.py runs it on real FRR behind sshd,
+where a pushed change really cuts the push's session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storestack.devices import frr_confirm
+from storestack.devices.frr_confirm import ConfirmConfig
+from storestack.devices.frr_confirm import _VerbError as VerbError
+
+PROGRAM = str(Path(frr_confirm.__file__).resolve())
+BACKUP = "frr version 8.4.4\nhostname edge\n!\ninterface wan1\n description fiber\nexit\n!\nend\n"
+CHANGED = BACKUP.replace(" description fiber\n", " description fiber\n shutdown\n")
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> ConfirmConfig:
+    """A config whose vtysh prints `running.conf` and whose frr-reload.py copies its file there."""
+    running = tmp_path / "running.conf"
+    running.write_text(BACKUP)
+    vtysh = tmp_path / "vtysh"
+    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\nCurrent configuration:\\n"\ncat {running}\n')
+    reload = tmp_path / "frr-reload.py"
+    reload.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "reloads.log"}\nfor last; do :; done\ncp "$last" {running}\n')
+    for script in (vtysh, reload):
+        script.chmod(0o755)
+    watched = tmp_path / "nftables.conf"
+    watched.write_text("table inet filter {}\n")
+    path = tmp_path / "confirm.json"
+    path.write_text(
+        json.dumps(
+            {
+                "state_dir": str(tmp_path / "state"),
+                "pathspace": "lab-edge",
+                "vtysh": str(vtysh),
+                "frr_reload": str(reload),
+                "host_files": [
+                    {"path": str(watched), "reload": ["sh", "-c", f"echo nft -f >> {tmp_path / 'host-reloads.log'}"]}
+                ],
+            }
+        )
+    )
+    return ConfirmConfig.load(path)
+
+
+def running(config: ConfirmConfig) -> str:
+    return (config.state_dir.parent / "running.conf").read_text()
+
+
+def change(config: ConfirmConfig) -> None:
+    (config.state_dir.parent / "running.conf").write_text(CHANGED)
+
+
+def status(config: ConfirmConfig) -> dict[str, object]:
+    return dict(json.loads(frr_confirm.status(config)))
+
+
+def timer_pid(config: ConfirmConfig) -> int:
+    return int(json.loads((config.state_dir / "armed.json").read_text())["pid"])
+
+
+def gone(pid: int) -> bool:
+    """The process exited (reaped by us: the timer is our child when a test arms it)."""
+    for _ in range(100):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appliance: ConfirmConfig) -> None:
+    said = frr_confirm.arm(appliance, 60, program=PROGRAM)
+    assert "60 s" in said
+    pid = timer_pid(appliance)
+    assert status(appliance)["armed"] is True
+    # The snapshot is what the appliance ran at arm, without the banner `show` prints.
+    assert (appliance.state_dir / "backup.conf").read_text() == BACKUP
+    assert oct((appliance.state_dir / "backup.conf").stat().st_mode & 0o777) == "0o600"
+    change(appliance)
+
+    challenges: list[str] = []
+    frr_confirm.confirm(appliance, lambda challenge: challenges.append(challenge) or challenge)
+    assert len(challenges) == 1 and len(challenges[0]) == 16
+    assert gone(pid), "the timer process outlived its confirm"
+    assert status(appliance)["armed"] is False
+    assert status(appliance)["last"]["outcome"] == "confirmed"  # type: ignore[index]
+    assert running(appliance) == CHANGED
+    assert not (appliance.state_dir.parent / "reloads.log").exists()
+    # Nothing is armed now: a second confirm says so rather than pretending.
+    with pytest.raises(VerbError, match=r"nothing is armed to confirm .*confirmed"):
+        frr_confirm.confirm(appliance, lambda challenge: challenge)
+
+
+def test_a_confirm_whose_answer_never_comes_back_leaves_the_timer_armed(appliance: ConfirmConfig) -> None:
+    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    pid = timer_pid(appliance)
+    change(appliance)
+    # The confirm arrived, but the way back is cut: no answer, no confirm.
+    with pytest.raises(VerbError, match=r"not answered .*timer stays armed"):
+        frr_confirm.confirm(appliance, lambda challenge: None)
+    with pytest.raises(VerbError):
+        frr_confirm.confirm(appliance, lambda challenge: "someone else's token")
+    assert status(appliance)["armed"] is True
+
+    # The engine's abort: revert now, with FRR's reload of the snapshot, and disarm.
+    said = frr_confirm.revert(appliance)
+    assert "FRR reloaded the backup in 1 pass" in said
+    assert running(appliance) == BACKUP
+    assert gone(pid)
+    assert status(appliance)["armed"] is False
+    reloads = (appliance.state_dir.parent / "reloads.log").read_text().split()
+    assert reloads[:2] == ["--reload", "--stdout"] and "--pathspace" in reloads
+    assert reloads[-1] == str(appliance.state_dir / "backup.conf")
+
+
+def test_the_timer_running_out_restores_frr_and_the_host_files_that_changed(appliance: ConfirmConfig) -> None:
+    watched = appliance.host_files[0].path
+    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    armed = json.loads((appliance.state_dir / "armed.json").read_text())
+    # The deadline passes (the detached process would sleep the minute; this runs its expiry).
+    os.kill(armed["pid"], 15)
+    assert gone(armed["pid"])
+    (appliance.state_dir / "armed.json").write_text(json.dumps({**armed, "deadline": time.time() - 1}))
+    change(appliance)
+    watched.write_text("table inet filter { chain input { drop } }\n")
+
+    frr_confirm.timer(appliance, armed["token"])
+
+    assert running(appliance) == BACKUP
+    assert watched.read_text() == "table inet filter {}\n"
+    assert (appliance.state_dir.parent / "host-reloads.log").read_text() == "nft -f\n"
+    last = status(appliance)["last"]
+    assert last["outcome"] == "reverted"  # type: ignore[index]
+    assert "not confirmed within 60 s" in last["detail"] and "nftables.conf restored" in last["detail"]  # type: ignore[index]
+    # The push that comes back to confirm learns that it is too late.
+    with pytest.raises(VerbError, match=r"nothing is armed .*reverted"):
+        frr_confirm.confirm(appliance, lambda challenge: challenge)
+
+
+def test_arm_refuses_a_second_timer_a_bad_duration_and_an_appliance_without_frr_reload(
+    appliance: ConfirmConfig, tmp_path: Path
+) -> None:
+    for seconds in (frr_confirm.MIN_TIMER - 1, frr_confirm.MAX_TIMER + 1):
+        with pytest.raises(VerbError, match="10 to 3600 seconds"):
+            frr_confirm.arm(appliance, seconds, program=PROGRAM)
+    without = ConfirmConfig(
+        state_dir=appliance.state_dir, vtysh=appliance.vtysh, frr_reload=str(tmp_path / "missing")
+    )
+    with pytest.raises(VerbError, match="frr-pythontools"):
+        frr_confirm.arm(without, 60, program=PROGRAM)
+    assert status(appliance)["armed"] is False
+
+    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    pid = timer_pid(appliance)
+    with pytest.raises(VerbError, match="armed already"):
+        frr_confirm.arm(appliance, 60, program=PROGRAM)
+    frr_confirm.revert(appliance)
+    assert gone(pid)
+
+
+def login(config: ConfirmConfig, command: str | None) -> subprocess.CompletedProcess[str]:
+    """The login as sshd runs it: the program with its config, the request in the environment."""
+    env = {"PATH": os.environ["PATH"]}
+    if command is not None:
+        env["SSH_ORIGINAL_COMMAND"] = command
+    return subprocess.run(
+        [sys.executable, "-I", "-S", PROGRAM, "--config", str(config.source), "login"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_login_runs_vtysh_or_one_timer_verb_and_refuses_anything_else(appliance: ConfirmConfig) -> None:
+    interactive = login(appliance, None)
+    assert interactive.returncode == 0 and interactive.stdout.startswith("Building configuration")
+    for attack in (
+        "sh",
+        "id; storestack-confirm status",
+        "storestack-confirm status; id",
+        "storestack-confirm arm 60 && sh",
+        "storestack-confirm timer deadbeef",
+        "vtysh -c 'configure terminal'",
+        "storestack-confirm arm $(id)",
+    ):
+        refused = login(appliance, attack)
+        assert refused.returncode == 126, attack
+        assert "refused" in refused.stderr and refused.stdout == ""
+    assert not appliance.state_dir.exists() or status(appliance)["armed"] is False
+
+    armed = login(appliance, "storestack-confirm arm 60")
+    assert armed.returncode == 0, armed.stderr
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    twice = login(appliance, "storestack-confirm arm 60")
+    assert twice.returncode == 1 and "armed already" in twice.stderr
+    reverted = login(appliance, "storestack-confirm revert")
+    assert reverted.returncode == 0 and "reverted" in reverted.stdout
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False

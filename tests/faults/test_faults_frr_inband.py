@@ -1,0 +1,122 @@
+"""Session cut by the change, in-band: an FRR store edge managed from HQ through the overlay (root).
+
+The sample chain's nw-0001 in the IPsec lab, rolled out with `rollout --lab`, so the edge runs
+its rendered config and the push reaches it as the chain does: from the HQ management
+workstation, through the hub and the IPsec tunnel (`lab.inband`). The pushed change routes the
+HQ management network into a blackhole on the edge: the session dies of it, and only the edge's
+own `storestack-confirm` timer can bring the store back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from faults_support import cli_push, journal_of, outcomes
+from testsupport.lab import require_frr_lab
+
+from storestack import lab
+from storestack.cli.main import cli
+from storestack.devices.push import PushOptions
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab import frr_lab
+from storestack.lab.fleet import topology_from_fleet
+from storestack.lab.sshd import confirm_dir
+
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("faults-frr-inband")]
+
+FLEET = load_fleet(sample_chain_path())
+STORE = "nw-0001"
+EDGE = "nw-0001-edge1"
+TOPOLOGY = topology_from_fleet(FLEET, [STORE], overlay="ipsec")
+PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
+
+
+@pytest.fixture(scope="module")
+def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`lab up --overlay ipsec` for one store, then `rollout --lab`: the edge on its rendered config."""
+    require_frr_lab()
+    root = tmp_path_factory.mktemp("inband-cut")
+    state_dir = root / "lab"
+    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
+    os.environ[PSK_VARIABLE] = "inband-cut-fleet-psk-0123456789"
+    os.chdir(root)  # the rollout's journal goes to ./.storestack
+    try:
+        lab.up(TOPOLOGY, state_dir)
+        rollout = CliRunner().invoke(
+            cli, ["rollout", STORE, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
+        )
+        assert rollout.exit_code == 0, rollout.output
+        yield state_dir
+    finally:
+        lab.down(state_dir)
+        os.chdir(saved_cwd)
+        if saved_psk is None:
+            os.environ.pop(PSK_VARIABLE, None)
+        else:
+            os.environ[PSK_VARIABLE] = saved_psk
+
+
+def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good_push_follows(
+    rolled_out: Path, tmp_path: Path
+) -> None:
+    info = frr_lab.lab_info(rolled_out)
+    state = frr_lab.require_state(rolled_out)
+    sites = TOPOLOGY.sites
+    assert sites is not None
+    management = sites.management_prefixes[0]
+    before = lab.vtysh(rolled_out, EDGE, "show running-config")
+    pushes = tmp_path / "push"
+
+    def push(config: str, name: str) -> tuple[int, dict[str, object]]:
+        intended = tmp_path / name
+        intended.mkdir()
+        (intended / f"{EDGE}.cfg").write_text(config)
+        return cli_push(
+            "--targets", str(info.inventory_path), "--appliance", EDGE, "--intended", str(intended),
+            "--state-dir", str(pushes), "--confirm-timeout", "10", "--conn-timeout", "5", "--read-timeout", "8",
+            "--health-timeout", "20",
+        )
+
+    # Management rides the overlay: the session comes from HQ, the rendered config is in sync.
+    code, report = push(before, "in-sync")
+    assert (code, outcomes(report)) == (0, {EDGE: "unchanged"}), report
+
+    blackhole = f"ip route {management} blackhole"
+    assert blackhole not in before
+    cutting = before.replace("\n!\n", f"\n!\n{blackhole}\n!\n", 1)
+    code, report = push(cutting, "cutting")
+    assert code == 1, report
+
+    edge = journal_of(pushes).device(EDGE)
+    assert (edge.outcome, edge.changed) == ("reverted-by-appliance", False), edge.error
+    assert edge.error_type in ("SessionLostError", "CommandTimeoutError") and edge.rollback is None
+    assert edge.stage in ("apply", "verify", "confirm")
+    confirm = edge.commit_confirm
+    assert confirm is not None and confirm.armed and not confirm.confirmed and confirm.reverted_by_appliance
+    assert confirm.waited_s is not None and confirm.waited_s <= confirm.timeout_s + PushOptions().revert_margin
+    assert journal_of(pushes).summary.reverted_by_appliance == 1
+    after = lab.vtysh(rolled_out, EDGE, "show running-config")
+    assert blackhole not in after and after == before
+    namespace = state.runtime(EDGE).namespace
+    last = json.loads((confirm_dir(state.prefix) / namespace / "last.json").read_text())
+    assert last["outcome"] == "reverted" and "not confirmed within 10 s" in last["detail"], last
+
+    # The same change again is refused, nothing sent.
+    code, report = push(cutting, "cutting-again")
+    assert code == 1 and outcomes(report) == {EDGE: "failed"}
+    again = journal_of(pushes).device(EDGE)
+    assert again.error_type == "RevertedChangeError" and again.config_lines_sent == 0
+
+    # A good change goes through the same way, armed and confirmed.
+    description = next(line for line in before.splitlines() if line.startswith(" description "))
+    good = before.replace(description, f"{description} (checked)", 1)
+    code, report = push(good, "good")
+    assert (code, outcomes(report)) == (0, {EDGE: "changed"}), report
+    done = journal_of(pushes).device(EDGE).commit_confirm
+    assert done is not None and done.confirmed and not done.reverted_by_appliance
+    assert f"{description} (checked)" in lab.vtysh(rolled_out, EDGE, "show running-config")

@@ -1,0 +1,73 @@
+"""`storestack lab up && storestack rollout … --lab && storestack lab check --json` on the sample
+chain's FRR stores, through the command line as a user runs it: the check must pass, AWS tunnels
+through the cloud stand-in and internet cells included. Runs in `make test` (root, FRR, sshd,
+strongSwan); in CI it fails, never skips, when the lab cannot start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from testsupport.lab import require_frr_lab
+
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
+
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-check-sample-chain")]
+
+FLEET = load_fleet(sample_chain_path())
+FRR_STORES = [s.id for s in FLEET if s.appliances and s.appliances[0].platform == "frr"]
+STORESTACK = Path(sys.executable).with_name("storestack")
+
+
+def storestack(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STORESTACK_IPSEC_PSK": "lab-check-sample-chain-psk-0123456789", "COLUMNS": "200"}
+    return subprocess.run(
+        [str(STORESTACK), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    require_frr_lab()
+    root = tmp_path_factory.mktemp("sample-chain-check")
+    state_dir = root / "lab"
+    try:
+        yield root, state_dir
+    finally:
+        storestack(root, "lab", "down", "--state-dir", str(state_dir))
+
+
+def test_lab_check_passes_on_the_sample_chains_frr_stores(lab_dir: tuple[Path, Path]) -> None:
+    root, state_dir = lab_dir
+    assert len(FRR_STORES) >= 2
+
+    started = storestack(root, "lab", "up", "--overlay", "ipsec", "--stores", ",".join(FRR_STORES), "--state-dir", str(state_dir), "--json")
+    assert started.returncode == 0, started.stdout + started.stderr
+    rolled = storestack(root, "rollout", *FRR_STORES, "--lab", "--lab-dir", str(state_dir), "--no-failover", timeout=600)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    checked = storestack(root, "lab", "check", "--state-dir", str(state_dir), "--json")
+
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0, report["problems"]
+    assert report["ok"] is True and report["problems"] == []
+    tunnels = [item["tunnel"] for item in report["tunnels"]]
+    assert tunnels and all(t["up"] for t in tunnels)
+    # Every AWS tunnel of the FRR stores is up, through the cloud stand-in.
+    intent = NetworkIntent(FLEET)
+    aws = {t.id for store in FRR_STORES for t in intent.store(store).tunnels if t.kind == "store-aws"}
+    assert aws and {t["id"] for t in tunnels if t["responder"] == "cloud-vpn"} == aws
+    # The matrix: every FRR store's hosts, internet cells included, all as the intent says.
+    cells = report["reachability"]
+    assert {c["store_id"] for c in cells} == set(FRR_STORES)
+    internet = [c for c in cells if c["target"] == "internet"]
+    assert any(c["reachable"] for c in internet) and any(not c["reachable"] for c in internet)
+    assert all(c["reachable"] == c["allowed"] for c in cells)
+    # Only IKE/ESP between sites on every WAN link (HQ's breakout line carries internet only).
+    assert all(e["bgp_packets"] == e["bfd_packets"] == e["other_packets"] == 0 for e in report["wan"])
+    assert all(e["ipsec_packets"] > 0 for e in report["wan"] if e["kind"] != "site")
