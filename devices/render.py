@@ -29,7 +29,7 @@ from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import get_platform
+from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
@@ -171,6 +171,8 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     )
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
+    for platform in PLATFORMS.values():
+        env.filters.update(platform.template_filters)
     return env
 
 
@@ -375,13 +377,25 @@ class _Job:
         self.secrets = secrets
         self._tools: tuple[ViewBuilder, Renderer] | None = None
 
-    def run(self, task: Task) -> list[RenderedConfig]:
+    def tools(self) -> tuple[ViewBuilder, Renderer]:
         if self._tools is None:
             self._tools = (
                 ViewBuilder(self.fleet, self.outputs, reveal_secrets=self.reveal_secrets),
                 Renderer(reveal_secrets=self.reveal_secrets, secrets=self.secrets),
             )
-        builder, renderer = self._tools
+        return self._tools
+
+    def prepare_hubs(self, hubs: list[str]) -> None:
+        """Build the hubs' network intents now, before workers fork: a hub's intent holds every
+        store-hub tunnel pair of the fleet, which the stores' intents share. Built once here and
+        inherited, instead of once by each hub's worker and again by each store's."""
+        builder, _ = self.tools()
+        with without_cyclic_gc():
+            for hub in hubs:
+                builder.intent.hub(hub)
+
+    def run(self, task: Task) -> list[RenderedConfig]:
+        builder, renderer = self.tools()
         kind, names = task
         # A task's views and template frames are acyclic garbage; the collector would only
         # rescan them (and the fleet's caches) many times over while rendering.
@@ -409,6 +423,7 @@ def _render_parallel(job: _Job, stores: list[str], hubs: list[str], workers: int
     chunk = max(25, len(stores) // (workers * 8))
     store_tasks: list[Task] = [("stores", stores[i : i + chunk]) for i in range(0, len(stores), chunk)]
     hub_tasks: list[Task] = [("hub", [hub]) for hub in hubs]
+    job.prepare_hubs(hubs)
     _FORKED_JOB = job
     pool = mp.get_context("fork").Pool(workers)
     try:

@@ -611,6 +611,8 @@ class ViewBuilder:
             spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
+        # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
+        self._service_nets: dict[ipaddress.IPv4Network, Net] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -946,7 +948,7 @@ class ViewBuilder:
                 continue
             ports: tuple[int | None, ...] = service.ports or (None,)
             rules += [
-                AclRule("permit", service.protocol, segment.net, Net.of(prefix), port)
+                AclRule("permit", service.protocol, segment.net, self._service_net(prefix), port)
                 for prefix in service.prefixes
                 for port in ports
             ]
@@ -954,6 +956,12 @@ class ViewBuilder:
             FlowView(f"{source}-TO-{destination}", source, destination, rules)
             for (source, destination), rules in grouped.items()
         ]
+
+    def _service_net(self, prefix: ipaddress.IPv4Network) -> Net:
+        net = self._service_nets.get(prefix)
+        if net is None:
+            net = self._service_nets[prefix] = Net.of(prefix)
+        return net
 
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches

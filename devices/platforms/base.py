@@ -9,6 +9,7 @@ to know about it, in the style of hier_config's `platforms/<os>/driver.py`:
 - the hier_config driver that computes remediation and rollback,
 - the companion files rendered next to the config (FRR hosts: nftables, dnsmasq),
 - whether the lab runs it in the vendor emulator,
+- the template filters that spell its hot, repetitive parts (ACL rules) in typed code,
 - and the mechanism that confirms or reverts a commit (`CommitConfirm`; None where the
   platform has none the engine uses).
 
@@ -21,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from hier_config.platforms.driver_base import HConfigDriverBase
 from pydantic import BaseModel, ConfigDict
@@ -194,6 +195,10 @@ class PlatformProfile:
     # fixed range (None: no range storestack can run into). A hub's store tunnels are numbered
     # by their link's transit slot from 1 up, its cloud tunnels from this number down.
     max_tunnel_number: int | None = None
+    # Jinja filters the platform's templates use: (name, function). For what typed code does
+    # better than a template, thousands of times per fleet: spelling ACL rules (a macro costs a
+    # dozen sandboxed lookups per rule), grouping rules into the platform's policy objects.
+    template_filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
     @property
     def secret_patterns(self) -> tuple[str, ...]:
