@@ -191,6 +191,10 @@ class PlatformProfile:
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False
     commit_confirm: CommitConfirm | None = None
+    # The highest tunnel interface number the platform accepts, where it numbers them from a
+    # fixed range (None: no range storestack can run into). A hub's store tunnels are numbered
+    # by their link's transit slot from 1 up, its cloud tunnels from this number down.
+    max_tunnel_number: int | None = None
     # Jinja filters the platform's templates use: (name, function). For what typed code does
     # better than a template, thousands of times per fleet: spelling ACL rules (a macro costs a
     # dozen sandboxed lookups per rule), grouping rules into the platform's policy objects.
@@ -221,6 +225,7 @@ class PlatformProfile:
         return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
-        """Hub-side overlay interface of one store link; numbered by its pinned transit /31,
-        so adding or removing stores never renumbers another store's tunnel."""
+        """Hub-side overlay interface of one store link; numbered by the link's own pinned
+        transit /31 (the same number on every hub), so adding or removing stores never
+        renumbers another store's tunnel."""
         return hub_interface_name(store_id, link_name)

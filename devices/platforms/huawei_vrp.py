@@ -92,6 +92,11 @@ PLATFORM = HuaweiVrpPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverHuaweiVrp,
     emulated=True,
+    # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
+    # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
+    # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's
+    # command reference, and is kept in this one place. Hubs refuse a fleet that needs more.
+    max_tunnel_number=1023,
     # Configuration trial run (two-phase validation mode): `commit trial <60-65535>` (seconds)
     # makes the change live and rolls it back unless a plain `commit` confirms it in time.
     commit_confirm=CommitConfirm(
