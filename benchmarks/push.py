@@ -224,8 +224,10 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
     """Storestack and Nornir on one lab of `size` appliances behind the delay proxy.
 
     Each tool does a first push onto the lab's fresh appliances, a small change (WAN interface
-    descriptions relabelled) and a no-op. Between the tools the fresh configs are put back
-    (storestack, from the first push's backups; untimed).
+    descriptions relabelled) and a no-op. The tools take turns, operation by operation, so that
+    both meet about the same load from other work on the machine: storestack's first push, the
+    fresh configs put back (from its backups; untimed), Nornir's first push, storestack's change,
+    Nornir's change (to other labels), then each one's no-op of the config now running.
     """
     topology = lab.synthetic_topology(size - 2)
     lab_dir = root / f"lab{size}"
@@ -249,17 +251,17 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
                 results[key] = figures
 
             backups: dict[str, str] = {}
+            hosts_file = nornir_inventory(proxied, root / f"nornir{size}")
             measured(
                 "storestack_first",
                 lambda: storestack_push(targets, intended_configs(topology), state, 20, backups=backups),
             )
-            measured("storestack_change", lambda: storestack_push(targets, relabelled(topology, "A"), state, 20))
-            measured("storestack_noop", lambda: storestack_push(targets, relabelled(topology, "A"), state, 20))
             fresh = {name: Path(path).read_text(encoding="utf-8") for name, path in backups.items()}
             storestack_push(targets, fresh, state, 20, verify_health=False)
-            hosts_file = nornir_inventory(proxied, root / f"nornir{size}")
             measured("nornir_first", lambda: nornir_full_push(hosts_file, intended_configs(topology)))
+            measured("storestack_change", lambda: storestack_push(targets, relabelled(topology, "A"), state, 20))
             measured("nornir_change", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
+            measured("storestack_noop", lambda: storestack_push(targets, relabelled(topology, "B"), state, 20))
             measured("nornir_noop", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
     finally:
         lab.down(lab_dir)

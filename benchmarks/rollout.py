@@ -26,12 +26,12 @@ from click.testing import CliRunner
 
 from storestack import lab
 from storestack.cli.main import cli
-from storestack.common.journal import RunJournal
+from storestack.common.journal import RunSteps
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.fleet import topology_from_fleet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from testsupport.rendering import TEST_SECRETS
+from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
 TARGET_PER_STORE = 1.5
 TARGET_RERUN_PER_STORE = 0.4
@@ -77,7 +77,7 @@ def rollout(args: list[str]) -> dict[str, Any]:
         failed = [s for s in report["stores"] if not s.get("active")]
         raise SystemExit(f"rollout failed (exit {result.exit_code}): {json.dumps(failed[:2])[:2000]}")
     # The journal holds every check of the verify step: a drilled store has failover checks.
-    journal = RunJournal.model_validate_json(Path(report["journal"]).read_text(encoding="utf-8"))
+    journal = RunSteps.model_validate_json(Path(report["journal"]).read_text(encoding="utf-8"))
     drilled = sum(
         1
         for subject in journal.subjects.values()
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.update(TEST_SECRETS)
+    os.environ.setdefault(*TEST_IPSEC_PSK_SEED)
     with tempfile.TemporaryDirectory(prefix="storestack-bench-rollout-") as tmp:
         root = Path(tmp)
         fleet, stores = make_fleet(root, args.stores)

@@ -6,7 +6,8 @@ Each benchmark runs as its own process with `--json`: inventory (load and valida
 appliances: storestack vs Nornir vs plain Netmiko), push-wan (20 and 50 appliances behind an
 80 ms RTT delay proxy: first push, small change, no-op beside Nornir, with round trips per
 appliance), push-loopback (the same on loopback, 50 appliances), push-emulator (a no-op push's
-tool CPU per appliance, 500 emulated vendor appliances), rollout (40 new stores into the lab,
+tool CPU per appliance, 500 emulated vendor appliances), push-emulator-rt (round trips per
+vendor appliance of a change and a no-op), rollout (40 new stores into the lab,
 then a re-run) and lab start (20 and 50 appliances).
 Push and lab need root, FRR and sshd; without them their rows say why they were skipped.
 
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "push-wan": ("push.py", "--rtt-ms", "80", "--sizes", "20", "50"),
     "push-loopback": ("push.py", "--rtt-ms", "0", "--sizes", "50"),
     "push-emulator": ("push_emulator.py", "--appliances", "500"),
+    "push-emulator-rt": ("push_emulator.py", "--round-trips", "--appliances", "30"),
     "rollout": ("rollout.py", "--stores", "40", "--concurrency", "8"),
     "lab": ("lab_start.py",),
 }
@@ -295,6 +297,25 @@ def emulator_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def emulator_round_trip_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Round trips per vendor appliance (under its commit-confirm timer), counted by the proxy."""
+    rows = []
+    for operation, label in (("change", "small change"), ("noop", "no-op")):
+        per_platform = r["round_trips"][operation]
+        rows.append(
+            (
+                f"push of {r['appliances']} emulated vendor appliances, {label}: round trips per appliance",
+                ", ".join(
+                    f"{platform} {value['median']} (max {value['max']})" for platform, value in per_platform.items()
+                ),
+                f"{r['round_trips'][operation + '_lines']} lines sent"
+                + ("; arm and confirm of the commit-confirm timer included" if operation == "change" else ""),
+                "",
+            )
+        )
+    return rows
+
+
 def rollout_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows = []
     n = r["stores"]
@@ -344,6 +365,7 @@ ROWS = {
     "push-wan": wan_rows,
     "push-loopback": wan_rows,
     "push-emulator": emulator_rows,
+    "push-emulator-rt": emulator_round_trip_rows,
     "rollout": rollout_rows,
     "lab": lab_rows,
 }

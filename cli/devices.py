@@ -17,9 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
-from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs
+from storestack.devices.errors import StackOutputsError
+from storestack.devices.outputs import (
+    CoreCloudOutputs,
+    StoreCloudOutputs,
+    load_stack_outputs,
+    read_outputs_document,
+)
 from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
+from storestack.stacks.device_bridge import outputs_from_core_stack
 
 DEFAULT_OUT = Path("configs-out")
 
@@ -34,8 +41,28 @@ def outputs_option(func: click.decorators.FC) -> click.decorators.FC:
     )(func)
 
 
+def core_outputs_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--core-outputs",
+        "core_outputs_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The core stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600): the "
+        "cloud ends of the hub tunnels. Without them, the hubs' cloud peers are planned values.",
+    )(func)
+
+
 def _load_outputs(path: Path | None) -> dict[str, StoreCloudOutputs] | None:
     return None if path is None else load_stack_outputs(path)
+
+
+def _load_core_outputs(path: Path | None) -> CoreCloudOutputs | None:
+    if path is None:
+        return None
+    data = read_outputs_document(path)
+    if not isinstance(data, dict):
+        raise StackOutputsError(f"{path}: expected the core stack's outputs as a mapping")
+    return outputs_from_core_stack(data, planned=False)
 
 
 def _check_stores(fleet: Fleet, store_ids: tuple[str, ...]) -> None:
@@ -90,6 +117,7 @@ def devices() -> None:
     help="Processes to render large fleets with.",
 )
 @outputs_option
+@core_outputs_option
 @fleet_option
 @json_option
 def render(
@@ -100,6 +128,7 @@ def render(
     with_secrets: bool,
     workers: int,
     outputs_path: Path | None,
+    core_outputs_path: Path | None,
     fleet_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -140,6 +169,7 @@ def render(
         hubs=selected_hubs,
         reveal_secrets=with_secrets,
         workers=workers,
+        core=_load_core_outputs(core_outputs_path),
     )
     show_progress = not as_json and sys.stdout.isatty() and total > 50
     # Render everything before writing anything: a render error leaves every file as it was.
@@ -186,9 +216,12 @@ def render(
 @devices.command()
 @click.argument("name")
 @outputs_option
+@core_outputs_option
 @fleet_option
 @json_option
-def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
+def show(
+    name: str, outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: Path | None, as_json: bool
+) -> None:
     """Print the intended config(s) of store NAME (or of hub NAME), always redacted."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
     outputs = _load_outputs(outputs_path)
@@ -202,6 +235,7 @@ def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json:
             store_ids=[] if is_hub else [name],
             hubs=[name] if is_hub else [],
             reveal_secrets=False,
+            core=_load_core_outputs(core_outputs_path),
         )
     )
     if as_json:
@@ -224,16 +258,17 @@ def show(name: str, outputs_path: Path | None, fleet_path: Path | None, as_json:
 
 @devices.command()
 @outputs_option
+@core_outputs_option
 @fleet_option
 @json_option
-def lint(outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
+def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
     """Check every rendered config statically: references defined, both ends of every tunnel
     agreeing (addresses, ASN, identity, PSK slot), proposals intersecting (AWS included), no
     permit-any between zones. Exit 1 on any finding."""
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    report = lint_fleet(fleet, _load_outputs(outputs_path))
+    report = lint_fleet(fleet, _load_outputs(outputs_path), _load_core_outputs(core_outputs_path))
     if as_json:
         emit_json(
             {

@@ -40,7 +40,7 @@ from storestack.cli.common import (
     quiet_device_logs,
 )
 from storestack.cli.lab import resolve_state_dir
-from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.common.journal import RunSteps, StepRecord, StepStatus
 from storestack.devices.push import checked_confirm_timeout
 from storestack.rollout.drift import ApplianceDrift, DriftReport, check_drift
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions
@@ -94,7 +94,7 @@ class RolloutDisplay(RolloutObserver):
         self._spinner = Spinner("dots", style="yellow")
         self.mode = ""
 
-    def on_start(self, journal: RunJournal, mode: str) -> None:
+    def on_start(self, journal: RunSteps, mode: str) -> None:
         with self._lock:
             self.mode = mode
             for store, subject in journal.subjects.items():
@@ -204,7 +204,8 @@ def state_dir_option(func: F) -> F:
 @click.option("--resume", "resume_run", default=None, metavar="RUN", help="Continue run RUN from each store's first unfinished step.")
 @click.option("--fail-fast", is_flag=True, help="Stop every store at its next step once one store failed.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Stores rolled out at once: one batch, whose hubs are pushed once for all of them.")
+              help="Stores per batch, whose hubs are pushed once for all of them; the next batch "
+                   "prepares and pushes while one verifies.")
 @click.option("--no-failover", is_flag=True, help="With --lab: skip the failover drill of the verify step.")
 @click.option("--drill", is_flag=True,
               help="With --lab: drill failover even for a store whose push changed nothing (skipped by default).")
@@ -248,7 +249,7 @@ def rollout(
     step that did not finish. Re-running a finished rollout changes nothing (zero lines pushed).
     """
     quiet_device_logs()
-    journal: RunJournal | None
+    journal: RunSteps | None
     try:
         if resume_run is not None:
             if stores:
@@ -311,10 +312,10 @@ def rollout(
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
-def _intro(options: RolloutOptions, journal: RunJournal | None) -> str:
+def _intro(options: RolloutOptions, journal: RunSteps | None) -> str:
     where = f"the lab in {options.lab_state_dir}" if options.lab_state_dir else "the fleet's appliances"
     verb = f"resuming {journal.run_id}:" if journal else ("dry run of" if options.dry_run else "rolling out")
-    return f"{verb} {', '.join(options.stores)} to {where}, {options.concurrency} store(s) at a time"
+    return f"{verb} {', '.join(options.stores)} to {where}, batches of {options.concurrency} store(s)"
 
 
 def print_summary(summary: RolloutSummary, options: RolloutOptions) -> None:

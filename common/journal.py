@@ -1,22 +1,27 @@
-"""Run journals: one JSON file per run (rollout, push …), rewritten atomically after every step.
+"""Run journals: the one journal type (`Journal`) every kind of run (push, rollout) keeps.
 
-A journal is the truth about a run. `--resume RUN` reads it and continues from the first step
-that did not finish; a crash at any moment leaves the last completed step recorded.
+A journal is the truth about a run. `--resume RUN` reads it and continues from what did not
+finish; a crash at any moment leaves the last recorded state on disk.
 
-Every kind of run keeps its journal the same way: `<runs dir>/<run id>.json` (`journal_path`),
-written atomically with mode 0600 (`write_journal`), run ids from `new_run_id`. A rollout's
-content is the step journal below (`RunJournal`); a push's is its RunReport, written by
-`storestack.devices.journal.PushJournal` through the same two functions.
+One file layout and one writer for every run: the run's record (a pydantic model with `run_id`
+and `kind`: a rollout's `RunSteps` below, a push's `RunReport`) in `<runs dir>/<run id>.json`,
+rewritten atomically with mode 0600; run ids from `new_run_id`. A run that changes state faster
+than it should rewrite the whole record (a push of thousands of appliances) appends each change
+to `<run id>.events.jsonl` first, flushed to disk, and rewrites the record at most every
+`snapshot_interval` seconds; readers replay what the log holds beyond the record.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +29,7 @@ from storestack.common.errors import CommonFamily, UsageError
 from storestack.common.files import atomic_write_text
 
 RUNS_DIR = Path(".storestack") / "runs"
+JOURNAL_FILE_MODE = 0o600
 
 
 class JournalError(CommonFamily, UsageError):
@@ -43,19 +49,132 @@ def now() -> datetime:
 
 
 def journal_path(runs_dir: Path, run_id: str) -> Path:
-    return runs_dir / f"{run_id}.json"
+    return Path(runs_dir) / f"{run_id}.json"
 
 
-def write_journal(path: Path, content: BaseModel) -> Path:
-    """Atomic: a crash leaves the previous journal, never half of one. 0600: a journal names
-    appliances, addresses and options."""
-    atomic_write_text(path, content.model_dump_json(indent=2) + "\n", mode=0o600)
-    return path
+def events_path(path: Path) -> Path:
+    """The event log beside a journal file."""
+    return path.with_name(path.stem + ".events.jsonl")
 
 
 def new_run_id(kind: str) -> str:
     """Sortable by time, unique without coordination: `rollout-20261125T134501-3f9a`."""
     return f"{kind}-{now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
+
+
+Record = TypeVar("Record", bound=BaseModel)
+# Applies the event log's lines (oldest first) to a record read from its journal file.
+Replay = Callable[[Any, list[str]], None]
+
+
+class Journal(Generic[Record]):
+    """One run's journal: its record, the file that holds it, and its event log.
+
+    Safe to use from several threads: `lock` serialises changes to the record with its saving
+    (`save` and `append` take it themselves). `before_save` brings derived fields of the record
+    up to date (a push's summary, a rollout's `updated_at`) before each write."""
+
+    def __init__(
+        self,
+        runs_dir: Path,
+        record: Record,
+        *,
+        snapshot_interval: float = 0.0,
+        before_save: Callable[[Record], object] | None = None,
+    ) -> None:
+        self.runs_dir = Path(runs_dir)
+        self.record = record
+        self.snapshot_interval = snapshot_interval
+        self.before_save = before_save
+        self.lock = threading.RLock()
+        self._last_snapshot = 0.0
+        self._events: IO[str] | None = None
+
+    @property
+    def run_id(self) -> str:
+        run_id: str = getattr(self.record, "run_id")  # noqa: B009 - every record has one; BaseModel does not say so
+        return run_id
+
+    @property
+    def path(self) -> Path:
+        return journal_path(self.runs_dir, self.run_id)
+
+    @property
+    def events_path(self) -> Path:
+        return events_path(self.path)
+
+    def save(self) -> Path:
+        """Rewrite the whole record. Atomic: a crash leaves the previous journal, never half of
+        one. 0600: a journal names appliances, addresses and options."""
+        with self.lock:
+            if self.before_save is not None:
+                self.before_save(self.record)
+            text = self.record.model_dump_json(indent=2) + "\n"
+            atomic_write_text(self.path, text, mode=JOURNAL_FILE_MODE)
+            self._last_snapshot = time.monotonic()
+            return self.path
+
+    def append(self, events: Iterable[BaseModel]) -> None:
+        """Make changes durable now, as lines of the event log, with one flush to disk (one fsync
+        costs as much as a small push's whole diff on a busy disk, and the run waits for it);
+        the record itself is rewritten once `snapshot_interval` has passed since the last time.
+        The caller has applied the changes to the record already."""
+        with self.lock:
+            lines = [event.model_dump_json() + "\n" for event in events]
+            if not lines:
+                return
+            if self._events is None:
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, JOURNAL_FILE_MODE)
+                self._events = os.fdopen(fd, "a", encoding="utf-8")
+            self._events.write("".join(lines))
+            self._events.flush()
+            os.fsync(self._events.fileno())
+            if time.monotonic() - self._last_snapshot >= self.snapshot_interval:
+                self.save()
+
+    def close(self) -> Path:
+        """The final record; the event log is no longer needed once the record holds everything."""
+        with self.lock:
+            path = self.save()
+            if self._events is not None:
+                self._events.close()
+                self._events = None
+            self.events_path.unlink(missing_ok=True)
+            return path
+
+    @staticmethod
+    def read(path: Path, model: type[Record], replay: Replay | None = None) -> Record:
+        """The record in a journal file, with the events of a run that was cut off replayed onto
+        it. Raises what reading or validating raises (OSError, ValueError)."""
+        path = Path(path)
+        record = model.model_validate_json(path.read_text(encoding="utf-8"))
+        log = events_path(path)
+        if replay is not None and log.is_file():
+            replay(record, log.read_text(encoding="utf-8").splitlines())
+        return record
+
+    @classmethod
+    def load(
+        cls, runs_dir: Path, run_id: str, model: type[Record], replay: Replay | None = None, **options: Any
+    ) -> Journal[Record]:
+        """The journal of run `run_id`, to read or to go on writing (`--resume`)."""
+        path = journal_path(runs_dir, run_id)
+        try:
+            record = cls.read(path, model, replay)
+        except FileNotFoundError:
+            known = sorted(p.stem for p in Path(runs_dir).glob("*.json")) if Path(runs_dir).is_dir() else []
+            hint = f"; recent runs: {', '.join(known[-5:])}" if known else ""
+            raise JournalError(f"no run journal {path}{hint}") from None
+        except (ValueError, OSError) as exc:
+            raise JournalError(f"{path}: unreadable run journal ({exc})") from None
+        return cls(runs_dir, record, **options)
+
+    @staticmethod
+    def files(runs_dir: Path, kind: str) -> list[Path]:
+        """The journal files of one kind of run, oldest first (run ids sort by time)."""
+        runs_dir = Path(runs_dir)
+        return sorted(runs_dir.glob(f"{kind}-*.json")) if runs_dir.is_dir() else []
 
 
 class StepRecord(BaseModel):
@@ -99,7 +218,9 @@ class SubjectRecord(BaseModel):
         return StepStatus.PENDING
 
 
-class RunJournal(BaseModel):
+class RunSteps(BaseModel):
+    """The record of a run made of steps per subject (a rollout): what its journal holds."""
+
     run_id: str
     kind: str
     created_at: datetime = Field(default_factory=now)
@@ -109,7 +230,7 @@ class RunJournal(BaseModel):
     finished: bool = False
 
     @classmethod
-    def start(cls, kind: str, subjects: dict[str, list[str]], options: dict[str, Any]) -> RunJournal:
+    def start(cls, kind: str, subjects: dict[str, list[str]], options: dict[str, Any]) -> RunSteps:
         return cls(
             run_id=new_run_id(kind),
             kind=kind,
@@ -120,28 +241,15 @@ class RunJournal(BaseModel):
             },
         )
 
-    def path(self, runs_dir: Path) -> Path:
-        return journal_path(runs_dir, self.run_id)
-
-    def save(self, runs_dir: Path) -> Path:
+    def touch(self) -> None:
+        """Before each save: the time of the last change."""
         self.updated_at = now()
-        return write_journal(self.path(runs_dir), self)
 
-    @classmethod
-    def load(cls, runs_dir: Path, run_id: str) -> RunJournal:
-        path = journal_path(runs_dir, run_id)
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            known = sorted(p.stem for p in runs_dir.glob("*.json")) if runs_dir.is_dir() else []
-            hint = f"; recent runs: {', '.join(known[-5:])}" if known else ""
-            raise JournalError(f"no run journal {path}{hint}") from None
-        except (ValueError, OSError) as exc:
-            raise JournalError(f"{path}: unreadable run journal ({exc})") from None
 
-    @classmethod
-    def latest(cls, runs_dir: Path, kind: str) -> RunJournal | None:
-        if not runs_dir.is_dir():
-            return None
-        candidates = sorted(runs_dir.glob(f"{kind}-*.json"))
-        return cls.load(runs_dir, candidates[-1].stem) if candidates else None
+def steps_journal(runs_dir: Path, record: RunSteps) -> Journal[RunSteps]:
+    """The journal of a stepped run, its `updated_at` kept current."""
+    return Journal(runs_dir, record, before_save=RunSteps.touch)
+
+
+def load_steps_journal(runs_dir: Path, run_id: str) -> Journal[RunSteps]:
+    return Journal.load(runs_dir, run_id, RunSteps, before_save=RunSteps.touch)

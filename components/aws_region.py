@@ -2,8 +2,9 @@
 
 Segmentation (the policy the routes, security groups and NACLs below implement):
 
-- stores reach the workloads VPC (POS to payment, office to services) and the desktops VPC, never
-  another store: the `stores` table only learns the two VPCs;
+- stores open exactly the network intent's flows into the workloads and desktops VPCs (today:
+  office reaches corporate, cloud and desktops included); the store's zone firewall keeps every
+  other zone out, and no store reaches another: the `stores` table only learns the two VPCs;
 - desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores on the same path
   the store used (symmetric), but a desktop can open nothing towards any store network;
 - HQ (through its hubs) and OpenStack reach both VPCs through the `hq` table;
@@ -27,7 +28,7 @@ VPC's own route table sends exactly those ranges to the Transit Gateway.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ import pulumi
 import pulumi_aws as aws
 
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, AwsRegionArgs, HqHubArgs, HybridCloudArgs
-from storestack.components.common import component_tags, pre_shared_key, split_network
+from storestack.components.common import TunnelKeys, component_tags, pre_shared_key, split_network
 from storestack.components.network import (
     CustomerGatewaySpec,
     TransitVpn,
@@ -100,8 +101,11 @@ class AwsRegion(pulumi.ComponentResource):
         cloud: HybridCloudArgs,
         flow_log_role_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions,
+        *,
+        keys: TunnelKeys,
     ) -> None:
         super().__init__("storestack:cloud:AwsRegion", region.region, None, opts)
+        self._keys = keys
         self._region = region
         self._cloud = cloud
         self._tags = component_tags(cloud.tags, COMPONENT)
@@ -314,13 +318,31 @@ class AwsRegion(pulumi.ComponentResource):
                 opts=after_attachment,
             )
 
+    def store_flows(self, kind: str) -> list[tuple[str, int, int, str]]:
+        """(protocol, from port, to port, why) of what stores may open into `kind`'s VPC: the
+        network intent's flows whose destinations reach it. Protocol "-1" is every protocol."""
+        local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
+        flows = []
+        for flow in self._cloud.store_flows:
+            if not any(local.overlaps(destination) for destination in flow.destinations):
+                continue
+            if flow.protocol == "ip":
+                flows.append(("-1", 0, 0, flow.why))
+            elif flow.protocol == "icmp":
+                flows.append(("icmp", -1, -1, flow.why))
+            else:
+                flows += [(flow.protocol, port, port, flow.why) for port in flow.ports] or [
+                    (flow.protocol, 0, 65535, flow.why)
+                ]
+        return flows
+
     def _vpc_acl(self, kind: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet]) -> None:
         """A stateless second line behind the security groups: what may enter and leave the subnets.
 
         Replies to connections a subnet's hosts opened come back on their ephemeral ports only, so
-        the ephemeral rules never open a listening service. Stores get nothing back from workloads
-        but replies, and nothing at all into desktops: a cashier desktop cannot open a connection
-        into a POS segment, and no store can open one onto a desktop.
+        the ephemeral rules never open a listening service. Stores may open exactly the network
+        intent's flows into the VPC (`store_flows`); towards a store only replies leave, on the
+        store clients' ephemeral ports, so a desktop or a workload opens nothing into a store.
         """
         r = self._region.region
         cloud = self._cloud
@@ -338,30 +360,38 @@ class AwsRegion(pulumi.ComponentResource):
             entry: dict[str, Any] = {"rule_no": 100 + 10 * len(rules), "action": action, "cidr_block": str(cidr)}
             if ports is None:
                 entry.update(protocol="-1", from_port=0, to_port=0)
+            elif protocol == "icmp":
+                entry.update(protocol="icmp", from_port=0, to_port=0, icmp_type=-1, icmp_code=-1)
             else:
                 entry.update(protocol=protocol, from_port=ports[0], to_port=ports[1])
             rules.append(entry)
 
         rule(ingress, "allow", local, None)
         rule(egress, "allow", local, None)
-        others = [n for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+        stores = cloud.store_supernet
+        flows = self.store_flows(kind)
+        for protocol, low, high, _ in flows:
+            rule(ingress, "allow", stores, None if protocol == "-1" else (low, high), protocol)
+        # Replies to the stores' clients (Linux and Windows ephemeral ports), and ICMP answers.
+        reply_protocols = {"tcp", "udp", "icmp"} if any(f[0] == "-1" for f in flows) else {f[0] for f in flows}
+        for protocol in sorted(reply_protocols):
+            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else (32768, 65535), protocol)
+        rule(ingress, "deny", stores, None)
+        rule(egress, "deny", stores, None)
+        others = [n for n in self.remote_ranges(kind) if n != stores]
         replies = EPHEMERAL[kind]
         if kind == "workloads":
             for source in _collapse(cloud.admin_ranges):
                 rule(ingress, "allow", source, (SSH, SSH))
-            for source in self.remote_ranges(kind):
+            for source in others:
                 rule(ingress, "allow", source, (HTTPS, HTTPS))
             for peer in others:
                 rule(ingress, "allow", peer, replies)
                 rule(egress, "allow", peer, None)
-            # Clients' reply ports: Linux and Windows store devices use 32768-65535 or 49152-65535.
-            rule(egress, "allow", cloud.store_supernet, (32768, 65535))
         else:
             for source in _collapse(cloud.admin_ranges):
                 rule(ingress, "allow", source, (RDP, RDP))
                 rule(egress, "allow", source, (1024, 65535))
-            rule(ingress, "deny", cloud.store_supernet, None)
-            rule(egress, "deny", cloud.store_supernet, None)
             hq = _collapse(cloud.hq_prefixes)
             for peer in others:
                 rule(ingress, "allow", peer, replies)
@@ -384,31 +414,33 @@ class AwsRegion(pulumi.ComponentResource):
         )
 
     def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
-        """Workloads: HTTPS from their clients, SSH from management. Desktops: RDP from management only,
-        out to workloads and HQ on HTTPS; nothing towards any store."""
+        """Stores: exactly the network intent's flows in (stateful: replies go back), nothing out.
+        Workloads: HTTPS from HQ, desktops and OpenStack, SSH from management. Desktops: RDP from
+        management, out to workloads and HQ on HTTPS and to HQ's directory; nothing towards a store."""
         r = self._region.region
         cloud = self._cloud
         local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
         admin = [str(n) for n in _collapse(cloud.admin_ranges)]
+        stores = [str(cloud.store_supernet)]
+        from_stores = [
+            {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": stores,
+             "description": f"stores, network intent: {why}"[:255]}
+            for protocol, low, high, why in self.store_flows(kind)
+        ]
+        inside = {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}
+        targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
         if kind == "workloads":
             ingress = [
-                _sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind)], "HTTPS from stores, desktops, HQ, OpenStack"),
+                _sg_rule(HTTPS, targets, "HTTPS from desktops, HQ, OpenStack"),
                 _sg_rule(SSH, admin, "SSH from the management ranges"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"},
+                inside,
+                *from_stores,
             ]
-            egress = [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}]
-            egress.append(_sg_rule(HTTPS, [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet], "HTTPS to peer services"))
+            egress = [inside, _sg_rule(HTTPS, targets, "HTTPS to peer services")]
         else:
-            ingress = [
-                _sg_rule(RDP, admin, "RDP from the management ranges"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
-            ]
-            targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+            ingress = [_sg_rule(RDP, admin, "RDP from the management ranges"), inside, *from_stores]
             hq = [str(n) for n in _collapse(cloud.hq_prefixes)]
-            egress = [
-                _sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"),
-                {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "directory and peers in the VPC"},
-            ]
+            egress = [_sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"), inside]
             # Domain members talk to the chain's domain controllers (AD Connector) at HQ.
             egress += [
                 {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": hq, "description": f"directory {protocol} {low}-{high} to HQ"}
@@ -427,9 +459,18 @@ class AwsRegion(pulumi.ComponentResource):
         )
 
     def _hub_vpn(self, hub: HqHubArgs) -> tuple[pulumi.Output[Any], pulumi.Output[Any]]:
+        """The hub's VPN: both tunnels' ids, inside /30s and keys as the network intent plans them,
+        so the hub's config holds the same values before and after the stack is up."""
         r = self._region.region
         name = f"{r}-hub-{hub.name}"
-        vpn, psks = self._vpn(name, "hub", CustomerGatewaySpec(hub.name, hub.bgp_asn, str(hub.public_address)))
+        planned = (hub.cloud_tunnel("aws", r, 1), hub.cloud_tunnel("aws", r, 2))
+        vpn, psks = self._vpn(
+            name,
+            "hub",
+            CustomerGatewaySpec(hub.name, hub.bgp_asn, str(hub.public_address)),
+            psks=(self._keys.psk(planned[0].tunnel_id), self._keys.psk(planned[1].tunnel_id)),
+            inside_cidrs=[tunnel.inside_cidr for tunnel in planned],
+        )
         tunnels = pulumi.Output.from_input({"hub": hub.name, "region": r, "tunnels": [vpn.tunnel(1), vpn.tunnel(2)]})
         return tunnels, pulumi.Output.secret(list(psks))
 
@@ -443,16 +484,24 @@ class AwsRegion(pulumi.ComponentResource):
         """
         name = f"{self._region.region}-openstack-{site_name}"
         gateway = CustomerGatewaySpec(f"openstack-{site_name}", bgp_asn, gateway_address)
-        return self._vpn(name, "openstack", gateway, depends_on=depends_on)
-
-    def _vpn(
-        self, name: str, kind: str, gateway: CustomerGatewaySpec, depends_on: list[pulumi.Resource] | None = None
-    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
-        tables = self.transit.route_table_ids
+        # Both ends are this stack's: the gateway's config is rendered from these generated keys.
         psks = (
             pre_shared_key(f"{name}-psk1", self, aliases=self._moved),
             pre_shared_key(f"{name}-psk2", self, aliases=self._moved),
         )
+        return self._vpn(name, "openstack", gateway, psks=psks, depends_on=depends_on)
+
+    def _vpn(
+        self,
+        name: str,
+        kind: str,
+        gateway: CustomerGatewaySpec,
+        *,
+        psks: tuple[pulumi.Output[str], pulumi.Output[str]],
+        inside_cidrs: Sequence[ipaddress.IPv4Network] = (),
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
+        tables = self.transit.route_table_ids
         vpn = transit_gateway_vpn(
             name,
             region=self._region.region,
@@ -461,6 +510,7 @@ class AwsRegion(pulumi.ComponentResource):
             psks=psks,
             associate_with=tables[ASSOCIATED_WITH[kind]],
             propagate_to={target: tables[target] for target in PROPAGATES_INTO[kind]},
+            inside_cidrs=inside_cidrs,
             tags={**self._tags, "Name": f"{self._cloud.fleet}-{gateway.device_name}"},
             opts=self._child,
             depends_on=depends_on or [],

@@ -32,6 +32,27 @@ WORKSPACES_ZONE_IDS: dict[str, frozenset[str]] = {
 }
 
 
+_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+
+
+class HubCloudTunnelArgs(FrozenModel):
+    """One of a hub's tunnels to a cloud, as the network intent plans it: id (the key derives from
+    it) and inside /30 (AWS takes the first host, the hub the second; on an OpenStack gateway
+    tunnel the hub takes the first and the gateway the second)."""
+
+    tunnel_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$")
+    cloud: Literal["aws", "openstack"]
+    site: str = Field(description="the AWS region or the OpenStack site's name")
+    number: Literal[1, 2] = 1
+    inside_cidr: ipaddress.IPv4Network
+
+    @model_validator(mode="after")
+    def _link_local_30(self) -> HubCloudTunnelArgs:
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+            raise ValueError(f"tunnel {self.tunnel_id}: inside {self.inside_cidr} is not a /30 in 169.254.0.0/16")
+        return self
+
+
 class HqHubArgs(FrozenModel):
     """An SD-WAN hub appliance in the HQ data centre, as seen by the clouds."""
 
@@ -39,6 +60,15 @@ class HqHubArgs(FrozenModel):
     public_address: PublicAddress
     bgp_asn: int = Field(ge=1, le=4_294_967_294)
     prefixes: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges behind this hub")
+    cloud_tunnels: list[HubCloudTunnelArgs] = Field(
+        default_factory=list, description="two per AWS region, one per OpenStack site (network intent)"
+    )
+
+    def cloud_tunnel(self, cloud: str, site: str, number: int = 1) -> HubCloudTunnelArgs:
+        for tunnel in self.cloud_tunnels:
+            if (tunnel.cloud, tunnel.site, tunnel.number) == (cloud, site, number):
+                return tunnel
+        raise ValueError(f"hub {self.name} has no planned tunnel {number} to {cloud} {site}")
 
 
 class AwsRegionArgs(FrozenModel):
@@ -95,6 +125,17 @@ class StaffRoleAccessArgs(FrozenModel):
     description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
 
 
+class StoreFlowArgs(FrozenModel):
+    """A connection store zones may open towards cloud ranges: one of the network intent's flows
+    (stateful, replies allowed). The store's zone firewall decides which zone may use it; the
+    cloud, which sees only the store supernet, admits exactly these and nothing in reverse."""
+
+    protocol: Literal["ip", "tcp", "udp", "icmp"]
+    ports: list[int] = Field(default_factory=list, description="empty: every port of the protocol")
+    destinations: list[PrivateNetwork] = Field(min_length=1)
+    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+:-]{0,120}$")
+
+
 class HybridCloudArgs(FrozenModel):
     fleet: Slug
     tags: FleetTags
@@ -105,6 +146,9 @@ class HybridCloudArgs(FrozenModel):
     staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)
     store_supernet: PrivateNetwork
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
+    store_flows: list[StoreFlowArgs] = Field(
+        default_factory=list, description="what stores may open towards the clouds (network intent)"
+    )
     data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
 
@@ -129,6 +173,15 @@ class HybridCloudArgs(FrozenModel):
             for other_name, other in ranges[index + 1 :]:
                 if network.overlaps(other):
                     raise ValueError(f"{name} {network} overlaps {other_name} {other}")
+        wanted = {("aws", r.region, n) for r in self.aws_regions for n in (1, 2)}
+        wanted |= {("openstack", s.name, 1) for s in self.openstack_sites}
+        for hub in self.hubs:
+            have = [(t.cloud, t.site, t.number) for t in hub.cloud_tunnels]
+            if sorted(have) != sorted(wanted):
+                raise ValueError(
+                    f"hub {hub.name}: cloud_tunnels must plan tunnels 1 and 2 per AWS region and one per "
+                    f"OpenStack site, once each (missing: {sorted(wanted - set(have))})"
+                )
         return self
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import pulumi
 import pulumi_random as random
@@ -101,6 +101,15 @@ def split_network(network: ipaddress.IPv4Network, parts: int) -> list[ipaddress.
     return list(network.subnets(prefixlen_diff=extra_bits))[:parts]
 
 
+class TunnelKeys(Protocol):
+    """Where a device-facing tunnel's pre-shared key comes from: one key per intent tunnel id.
+
+    The stacks give the network intent's keys (`storestack.stacks.keys`), so the cloud end and
+    the device end of a tunnel hold the same key without either reading the other's state."""
+
+    def psk(self, tunnel_id: str) -> pulumi.Output[str]: ...
+
+
 def pre_shared_key(
     name: str,
     parent: pulumi.Resource,
@@ -108,7 +117,8 @@ def pre_shared_key(
     keepers: Mapping[str, str] | None = None,
     aliases: Sequence[pulumi.Alias] = (),
 ) -> pulumi.Output[str]:
-    """A generated IPsec pre-shared key, always a Pulumi secret.
+    """A generated IPsec pre-shared key, always a Pulumi secret: for tunnels whose both ends the
+    same stack builds (an OpenStack gateway to AWS); device-facing tunnels use `TunnelKeys`.
 
     AWS accepts 8-64 characters of letters, digits, '.' and '_' and refuses a leading zero; a fixed
     letter prefix satisfies that rule without losing entropy.

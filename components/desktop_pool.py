@@ -1,6 +1,7 @@
 """`DesktopPool`: cloud desktops for a set of staff roles and stores, on AWS WorkSpaces or OpenStack.
 
-WorkSpaces belong to named directory users, never to shared seat accounts. The users come from a
+Desktops belong to named directory users, never to shared seat accounts: one WorkSpace, or one
+OpenStack instance joined to the chain's domain, per user the inventory names. The users come from a
 directory that already holds them: the chain's Active Directory through an AD Connector, or an
 AWS Managed Microsoft AD the identity team fills (this stack creates it empty; a WorkSpace is only
 declared for a user the pool lists, and only on an AD Connector, whose users exist beforehand).
@@ -22,6 +23,7 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 from pydantic import AfterValidator, Field, model_validator
 
+from storestack.components.cloud_args import StoreFlowArgs
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -109,6 +111,10 @@ class DesktopPoolArgs(FrozenModel):
         description="public egress ranges WorkSpaces clients connect from (IP access group); empty: no group",
     )
     volume_encryption_key: str = Field(default="alias/aws/workspaces", pattern=r"^(alias/[A-Za-z0-9/_-]+|arn:aws:kms:.+)$")
+    store_supernet: PrivateNetwork | None = Field(default=None, description="where store flows come from")
+    store_flows: list[StoreFlowArgs] = Field(
+        default_factory=list, description="what stores may open towards these desktops (network intent)"
+    )
     # OpenStack
     encrypted_volume_type: str = Field(default="luks", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -131,7 +137,7 @@ class DesktopPoolArgs(FrozenModel):
             len(self.ad_connector_dns_ips) < 2 or not self.ad_connector_service_account
         ):
             raise ValueError("an AD Connector needs two or more ad_connector_dns_ips and ad_connector_service_account")
-        if self.users and (self.provider != "aws" or self.directory_kind != "ad-connector"):
+        if self.users and self.provider == "aws" and self.directory_kind != "ad-connector":
             raise ValueError(
                 "named WorkSpaces users need an AD Connector: a Managed AD this stack creates holds no users yet"
             )
@@ -241,9 +247,6 @@ class DesktopPool(pulumi.ComponentResource):
     @property
     def management_ranges(self) -> list[ipaddress.IPv4Network]:
         return sorted(set(self._args.management_ranges))
-
-    def _seats(self, totals: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
-        return [(role, store, n) for (role, store), count in totals.items() for n in range(1, count + 1)]
 
     def _aws(self, network: AwsDesktopNetwork, totals: dict[tuple[str, str], int]) -> dict[str, pulumi.Output[str]]:
         args = self._args
@@ -383,17 +386,35 @@ class DesktopPool(pulumi.ComponentResource):
             rules=[("remote-desktop", port, source) for port in DESKTOP_PORTS for source in self.management_ranges],
             opts=child,
         )
+        # Stores open exactly the network intent's flows towards desktops (AWS: the VPC's group).
+        for number, flow in enumerate(args.store_flows if args.store_supernet is not None else []):
+            ports: list[int | None] = list(flow.ports) or [None]
+            for port in ports:
+                openstack.networking.SecGroupRule(
+                    f"{self._name}-sg-stores-{number}-{flow.protocol}{port or ''}",
+                    security_group_id=security_group.id,
+                    direction="ingress",
+                    ethertype="IPv4",
+                    protocol=None if flow.protocol == "ip" else flow.protocol,
+                    port_range_min=port,
+                    port_range_max=port,
+                    remote_ip_prefix=str(args.store_supernet),
+                    description=f"stores, network intent: {flow.why}"[:255],
+                    opts=child,
+                )
         bundles = {b.role: b for b in args.bundles}
         images: dict[str, pulumi.Output[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}
-        for role, store, number in self._seats(totals):
+        for user in args.users:
+            role, store = user.role, user.store or HQ
             bundle = bundles[role]
             if role not in images:
                 images[role] = openstack.images.get_image_output(
                     name=bundle.openstack_image, most_recent=True, opts=invoke
                 ).id
-            seat = f"{store}-{role}-{number:02d}"
-            seat_tags = component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store)
+            # One instance per named user (it joins the chain's domain; only that user logs on).
+            seat = f"{store}-{user.user_name}"
+            seat_tags = component_tags(args.tags, COMPONENT, pool=args.name, role=role, store=store, user=user.user_name)
             volume = openstack.blockstorage.Volume(
                 f"{self._name}-{seat}-boot",
                 name=f"{args.fleet}-{seat}-boot",
@@ -423,5 +444,5 @@ class DesktopPool(pulumi.ComponentResource):
                 tags=openstack_tags(seat_tags),
                 opts=child,
             )
-            ids[seat] = instance.id
+            ids[user.user_name] = instance.id
         return ids

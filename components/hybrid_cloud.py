@@ -21,7 +21,7 @@ from storestack.components.cloud_args import (
     OpenStackSiteArgs,
     StaffRoleAccessArgs,
 )
-from storestack.components.common import component_tags
+from storestack.components.common import TunnelKeys, component_tags
 from storestack.components.openstack_site import OpenStackSite, OpenStackSiteOutputs
 
 COMPONENT = "hybrid-cloud"
@@ -47,7 +47,9 @@ class HybridCloud(pulumi.ComponentResource):
     openstack_sites: dict[str, OpenStackSiteOutputs]
     staff_role_arns: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: HybridCloudArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: HybridCloudArgs, opts: pulumi.ResourceOptions | None = None, *, keys: TunnelKeys
+    ) -> None:
         super().__init__("storestack:cloud:HybridCloud", name, None, opts)
         self._args = args
         self._tags = component_tags(args.tags, COMPONENT)
@@ -61,14 +63,16 @@ class HybridCloud(pulumi.ComponentResource):
         self.staff_role_arns = self._staff_roles(self.data_bucket)
         flow_log_role = self._flow_log_role()
         regions = {
-            region.region: AwsRegion(region, args, flow_log_role.arn, self._child) for region in args.aws_regions
+            region.region: AwsRegion(region, args, flow_log_role.arn, self._child, keys=keys)
+            for region in args.aws_regions
         }
         for region in regions.values():
             hub_tunnels.update(region.hub_tunnels)
             hub_psks.update(region.hub_psks)
         self.transit = {key: region.transit for key, region in regions.items()}
         sites = {
-            site.name: OpenStackSite(site, args, index, self._child) for index, site in enumerate(args.openstack_sites)
+            site.name: OpenStackSite(site, args, index, self._child, keys=keys)
+            for index, site in enumerate(args.openstack_sites)
         }
         openstack_hub_tunnels: dict[str, Any] = {}
         for site_args in args.openstack_sites:

@@ -17,10 +17,9 @@ import pulumi
 import pulumi_openstack as openstack
 
 from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
-from storestack.components.common import component_tags, openstack_tags, pre_shared_key
+from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init
-from storestack.network.cloud import hub_openstack_inside
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
@@ -55,9 +54,18 @@ class OpenStackSite(pulumi.ComponentResource):
 
     outputs: OpenStackSiteOutputs
 
-    def __init__(self, site: OpenStackSiteArgs, cloud: HybridCloudArgs, index: int, opts: pulumi.ResourceOptions) -> None:
+    def __init__(
+        self,
+        site: OpenStackSiteArgs,
+        cloud: HybridCloudArgs,
+        index: int,
+        opts: pulumi.ResourceOptions,
+        *,
+        keys: TunnelKeys,
+    ) -> None:
         super().__init__("storestack:cloud:OpenStackSite", site.name, None, opts)
         self._site = site
+        self._keys = keys
         self._cloud = cloud
         self._index = index
         self._tags = component_tags(cloud.tags, COMPONENT)
@@ -179,13 +187,32 @@ class OpenStackSite(pulumi.ComponentResource):
             opts=self._on_site,
         )
         https_sources = sorted(
-            {cloud.store_supernet, self._site.desktops_cidr, *cloud.hq_prefixes}
+            {self._site.desktops_cidr, *cloud.hq_prefixes}
             | {r.desktops_cidr for r in cloud.aws_regions}
             | {r.workloads_cidr for r in cloud.aws_regions}
         )
         rules: list[tuple[str, int, ipaddress.IPv4Network]] = [("https", 443, src) for src in https_sources]
         rules += [("ssh", 22, src) for src in sorted(set(cloud.admin_ranges))]
         tcp_ingress_rules(f"{s}-workloads", security_group_id=group.id, rules=rules, opts=self._on_site, tenant_id=project.id)
+        # Stores open exactly the network intent's flows that reach this site's workloads.
+        for number, flow in enumerate(cloud.store_flows):
+            if not any(self._site.workloads_cidr.overlaps(d) for d in flow.destinations):
+                continue
+            ports: list[int | None] = list(flow.ports) or [None]
+            for port in ports:
+                openstack.networking.SecGroupRule(
+                    f"{s}-workloads-stores-{number}-{flow.protocol}{port or ''}",
+                    security_group_id=group.id,
+                    tenant_id=project.id,
+                    direction="ingress",
+                    ethertype="IPv4",
+                    protocol=None if flow.protocol == "ip" else flow.protocol,
+                    port_range_min=port,
+                    port_range_max=port,
+                    remote_ip_prefix=str(cloud.store_supernet),
+                    description=f"stores, network intent: {flow.why}"[:255],
+                    opts=self._on_site,
+                )
 
     def _access(self) -> None:
         """Each staff role's group gets its OpenStack role on a project of its own."""
@@ -326,18 +353,22 @@ class OpenStackSite(pulumi.ComponentResource):
             self._allow_peer(f"{name}-{region}", tunnel["outside_address"])
 
     def add_hub(self, hub_index: int, hub: HqHubArgs) -> tuple[pulumi.Output[dict[str, Any]], pulumi.Output[str]]:
-        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key)."""
-        # The hub's config is built from the same rule (network/build.py).
-        inside = hub_openstack_inside(self._index, hub_index)
-        psk = pre_shared_key(f"{self._site.name}-vpn-hub-{hub.name}-psk", self, aliases=self._moved)
+        """A route-based tunnel to an HQ hub: (what the hub's config needs, its pre-shared key).
+
+        Its id, inside /30 and key are the network intent's (`hub.cloud_tunnels`): the hub's
+        config is rendered from the same values."""
+        planned = hub.cloud_tunnel("openstack", self._site.name)
+        network = planned.inside_cidr
+        hub_inside, gateway_inside = network[1], ipaddress.IPv4Interface((network[2], network.prefixlen))
+        psk = self._keys.psk(planned.tunnel_id)
         name = f"hub{hub_index + 1}"
         self._peers.append(
             _PendingPeer(
                 name=name,
                 outside_address=str(hub.public_address),
                 psk=psk,
-                local_inside=str(inside.gateway),
-                peer_inside=str(inside.hub.ip),
+                local_inside=str(gateway_inside),
+                peer_inside=str(hub_inside),
                 peer_asn=hub.bgp_asn,
                 accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
             )
@@ -348,9 +379,10 @@ class OpenStackSite(pulumi.ComponentResource):
                 "site": self._site.name,
                 "hub": hub.name,
                 "peer_outside_address": self.gateway_address,
-                "inside_cidr": str(inside.network),
-                "hub_inside_address": str(inside.hub.ip),
-                "peer_inside_address": str(inside.gateway.ip),
+                "tunnel_id": planned.tunnel_id,
+                "inside_cidr": str(network),
+                "hub_inside_address": str(hub_inside),
+                "peer_inside_address": str(gateway_inside.ip),
                 "peer_asn": self._site.bgp_asn,
                 "announces": [str(n) for n in self.local_cidrs],
             }

@@ -1,5 +1,11 @@
 """`StoreSite`: one store's cloud side, and a `StoreEdge` per appliance describing the device itself.
 
+Every tunnel parameter here comes from the network intent (`storestack.network`), through
+`stacks/mapping.py`: the hub tunnels (each WAN link to each of the store's hubs) with their
+inside addresses and ids, the AWS tunnels' inside /30s and ids, and every key (`TunnelKeys`,
+derived per tunnel id). What the store stack adds is only what AWS assigns: its tunnels'
+outside addresses.
+
 A store reaches AWS (when it has AWS affinity) over one site-to-site VPN per WAN link, each a BGP
 attachment on the region's Transit Gateway:
 
@@ -30,8 +36,8 @@ from storestack.components.common import (
     PrivateNetwork,
     PublicAddress,
     Slug,
+    TunnelKeys,
     component_tags,
-    pre_shared_key,
 )
 from storestack.components.network import CustomerGatewaySpec, transit_gateway_vpn
 
@@ -77,6 +83,16 @@ def _check_hostname(value: str) -> str:
 
 AwsInsideCidr = Annotated[ipaddress.IPv4Network, AfterValidator(_check_aws_inside_cidr)]
 Hostname = Annotated[str, AfterValidator(_check_hostname)]
+# The network intent's tunnel id: the same string at both ends, the key derives from it.
+TunnelId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$")]
+TunnelRole = Literal["primary", "secondary", "backup"]
+
+
+class AwsTunnelArgs(FrozenModel):
+    """One of the two tunnels of a WAN link's AWS VPN, as the network intent plans it."""
+
+    tunnel_id: TunnelId
+    inside_cidr: AwsInsideCidr
 
 
 class StoreWanLinkArgs(FrozenModel):
@@ -86,18 +102,21 @@ class StoreWanLinkArgs(FrozenModel):
     certificate_arn: str | None = Field(
         default=None, pattern=r"^arn:aws:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
     )
-    aws_tunnel_inside_cidrs: list[AwsInsideCidr] = Field(default_factory=list, max_length=2)
+    aws_tunnels: list[AwsTunnelArgs] = Field(
+        default_factory=list, max_length=2, description="tunnel 1 and 2 of the link's AWS VPN (intent)"
+    )
 
     @model_validator(mode="after")
     def _two_or_none(self) -> StoreWanLinkArgs:
-        if len(self.aws_tunnel_inside_cidrs) not in (0, 2):
-            raise ValueError("give both tunnel inside CIDRs or neither")
+        if len(self.aws_tunnels) not in (0, 2):
+            raise ValueError("give both AWS tunnels of the link or neither")
         return self
 
 
 class HubTunnelArgs(FrozenModel):
-    """An overlay tunnel from one of the store's WAN links to an HQ SD-WAN hub."""
+    """An overlay tunnel from one of the store's WAN links to an HQ SD-WAN hub (intent values)."""
 
+    tunnel_id: TunnelId
     hub: Hostname
     hub_address: PublicAddress
     hub_asn: int = Field(ge=1, le=4_294_967_294)
@@ -105,7 +124,7 @@ class HubTunnelArgs(FrozenModel):
     inside_cidr: ipaddress.IPv4Network
     store_inside_address: ipaddress.IPv4Address
     hub_inside_address: ipaddress.IPv4Address
-    role: Literal["primary", "backup"]
+    role: TunnelRole
 
     @model_validator(mode="after")
     def _point_to_point(self) -> HubTunnelArgs:
@@ -161,6 +180,12 @@ class StoreSiteArgs(FrozenModel):
                 if link in owners:
                     raise ValueError(f"WAN link {link!r} is on both {owners[link]} and {appliance.hostname}")
                 owners[link] = appliance.hostname
+        pairs = [(tunnel.wan_link, tunnel.hub) for tunnel in self.hub_tunnels]
+        if len(pairs) != len(set(pairs)):
+            raise ValueError("one hub tunnel per (WAN link, hub)")
+        ids = [t.tunnel_id for t in self.hub_tunnels] + [t.tunnel_id for link in self.wan_links for t in link.aws_tunnels]
+        if len(ids) != len(set(ids)):
+            raise ValueError("tunnel ids must be unique: each tunnel's key derives from its id")
         for tunnel in self.hub_tunnels:
             if tunnel.wan_link not in links:
                 raise ValueError(f"hub tunnel to {tunnel.hub} uses unknown WAN link {tunnel.wan_link!r}")
@@ -171,9 +196,15 @@ class StoreSiteArgs(FrozenModel):
                 "AWS affinity needs at least one WAN link with a static public address or a certificate ARN, "
                 "so AWS can identify the store's customer gateway"
             )
-        inside = [c for link in self.wan_links for c in link.aws_tunnel_inside_cidrs]
+        inside = [t.inside_cidr for link in self.wan_links for t in link.aws_tunnels]
         if len(set(inside)) != len(inside):
             raise ValueError("AWS tunnel inside CIDRs must be distinct")
+        if self.aws_region is not None:
+            unplanned = [link.name for link in self.aws_links if not link.aws_tunnels]
+            if unplanned:
+                raise ValueError(
+                    f"WAN link(s) {', '.join(unplanned)} reach AWS but have no planned tunnels (aws_tunnels)"
+                )
         return self
 
     @property
@@ -203,7 +234,7 @@ class EdgeTunnel(FrozenModel):
     name: str
     peer_kind: Literal["aws", "hub"]
     peer_name: str
-    role: Literal["primary", "backup", "cloud"]
+    role: Literal["primary", "secondary", "backup", "cloud"]
     wan_link: str
     peer_outside_address: ipaddress.IPv4Address
     inside_cidr: ipaddress.IPv4Network
@@ -375,11 +406,14 @@ class StoreSite(pulumi.ComponentResource):
         transit: TransitGatewayRef | None = None,
         renderer: ApplianceConfigRenderer | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        keys: TunnelKeys,
     ) -> None:
         super().__init__("storestack:store:StoreSite", name, None, opts)
         if args.aws_region is not None and (transit is None or transit.region != args.aws_region):
             raise ValueError(f"store {args.store_id} has AWS affinity {args.aws_region} but no Transit Gateway there")
         self._args = args
+        self._keys = keys
         self._tags = component_tags(args.tags, COMPONENT, store=args.store_id)
         child = pulumi.ResourceOptions(parent=self)
         hub_tunnels: list[dict[str, Any]] = []
@@ -387,11 +421,10 @@ class StoreSite(pulumi.ComponentResource):
         psks: dict[str, Any] = {}
 
         for hub in args.hub_tunnels:
-            tunnel_name = f"hub-{hub.hub}-{hub.wan_link}"
-            psks[tunnel_name] = pre_shared_key(f"{name}-{tunnel_name}-psk", self)
+            psks[hub.tunnel_id] = keys.psk(hub.tunnel_id)
             hub_tunnels.append(
                 {
-                    "name": tunnel_name,
+                    "name": hub.tunnel_id,
                     "peer_kind": "hub",
                     "peer_name": hub.hub,
                     "role": hub.role,
@@ -468,7 +501,8 @@ class StoreSite(pulumi.ComponentResource):
         region = transit.region
         resource = f"{name}-{link.name}"
         tags = {**self._tags, "Name": f"{args.fleet}-{args.store_id}-{link.name}", "storestack:wan-link": link.name}
-        keys = (pre_shared_key(f"{resource}-psk1", self), pre_shared_key(f"{resource}-psk2", self))
+        planned = link.aws_tunnels
+        keys = (self._keys.psk(planned[0].tunnel_id), self._keys.psk(planned[1].tunnel_id))
         vpn = transit_gateway_vpn(
             resource,
             region=region,
@@ -482,11 +516,11 @@ class StoreSite(pulumi.ComponentResource):
             psks=keys,
             associate_with=transit.stores_route_table_id,
             propagate_to=transit.return_route_table_ids,
-            inside_cidrs=link.aws_tunnel_inside_cidrs,
+            inside_cidrs=[tunnel.inside_cidr for tunnel in planned],
             tags=tags,
             opts=child,
         )
-        psks = {f"aws-{link.name}-{n}": keys[n - 1] for n in (1, 2)}
+        psks = {planned[n - 1].tunnel_id: keys[n - 1] for n in (1, 2)}
         fields = ("outside_address", "inside_cidr", "local_inside_address", "peer_inside_address", "peer_asn")
         first, second = vpn.tunnel(1), vpn.tunnel(2)
 
@@ -496,7 +530,7 @@ class StoreSite(pulumi.ComponentResource):
                 found = dict(zip(fields, chunk, strict=True))
                 tunnels.append(
                     {
-                        "name": f"aws-{link.name}-{n}",
+                        "name": planned[n - 1].tunnel_id,
                         "peer_kind": "aws",
                         "peer_name": f"aws-{region}",
                         "role": "cloud",

@@ -39,15 +39,30 @@ class BackupStore:
                 raise ValueError(f"{component!r} cannot be used as a backup path component")
         return self.root / store / target.name
 
-    def save(self, target: ApplianceTarget, running_config: str, *, now: datetime | None = None) -> Path:
-        """Store one backup and prune old ones; returns the backup's path."""
+    def save(
+        self, target: ApplianceTarget, running_config: str, *, now: datetime | None = None, durable: bool = True
+    ) -> Path:
+        """Store one backup and prune old ones; returns the backup's path.
+
+        `durable=False` leaves the flush to disk to `make_durable`, called once a change is
+        going to be sent: an appliance left as it was needs no backup that survives a power cut.
+        """
         directory = self.directory(target)
         self._make_private_dirs(directory)
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
         path = directory / f"{stamp}.cfg"
-        atomic_write_text(path, running_config, mode=0o600)
+        atomic_write_text(path, running_config, mode=0o600, durable=durable)
         self._prune(directory)
         return path
+
+    @staticmethod
+    def make_durable(path: Path) -> None:
+        """Flush a backup saved with `durable=False` to disk."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def backups(self, target: ApplianceTarget) -> list[Path]:
         """Oldest first."""

@@ -75,6 +75,8 @@ _ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})|(?P<verb>confi
 # its stdin: the confirm proves the way back from the appliance still works.
 CHALLENGE_PREFIX = "challenge "
 CHALLENGE_TIMEOUT = 10.0
+# How long `arm` waits for the timer process to show up in /proc before it gives up.
+TIMER_START_TIMEOUT = 10.0
 VTYSH = "/usr/bin/vtysh"
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 RELOAD_TIMEOUT = 120.0
@@ -331,8 +333,16 @@ def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
             watched.append(str(host_file.path))
         now = time.time()
         token = secrets.token_hex(8)
-        pid = _start_timer(config, program, token)
-        _write_armed(config, Armed(token, pid, now, now + seconds, seconds, watched))
+        # The state goes down before the timer starts: a timer that reads no state (or another
+        # token) ends at once, so on a busy host it must never start ahead of its own state.
+        armed = Armed(token, 0, now, now + seconds, seconds, watched)
+        _write_armed(config, armed)
+        try:
+            armed.pid = _start_timer(config, program, token)
+        except (OSError, _VerbError):
+            _state_file(config).unlink(missing_ok=True)
+            raise
+        _write_armed(config, armed)
     return f"armed: reverts to the running config of now in {seconds} s unless confirmed"
 
 
@@ -348,6 +358,14 @@ def _start_timer(config: ConfirmConfig, program: str, token: str) -> int:
         start_new_session=True,
         close_fds=True,
     )
+    # Popen returns once the exec has begun, but /proc shows the new command line a moment later;
+    # until it does, `status` and a second `arm` could not recognise the timer. Wait for it, and
+    # never report armed with a timer that died on its way up.
+    deadline = time.monotonic() + TIMER_START_TIMEOUT
+    while not _timer_alive(Armed(token, process.pid, 0.0, 0.0, 0)):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise _VerbError("the timer did not start: nothing would revert the change, so nothing is armed")
+        time.sleep(0.01)
     return process.pid
 
 

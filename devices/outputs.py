@@ -42,9 +42,12 @@ class _Outputs(BaseModel):
 
 
 class HubTunnelOutput(_Outputs):
-    """The IPsec tunnel of one WAN link to its hub."""
+    """The IPsec tunnel of one WAN link to one hub (every link reaches each of the store's hubs)."""
 
     link: Slug = Field(description="WAN link name in the store inventory")
+    hub: str | None = Field(
+        default=None, description="the hub's hostname; None (older stacks): the link's home hub"
+    )
     outside_address: IPv4 = Field(description="public tunnel endpoint on the hub side")
     inside: InterfaceAddress = Field(description="store-side tunnel address; the BGP source")
     inside_peer: IPv4 = Field(description="hub-side tunnel address; the BGP neighbour")
@@ -93,16 +96,75 @@ class StoreCloudOutputs(_Outputs):
 
     @model_validator(mode="after")
     def _unique(self) -> StoreCloudOutputs:
-        names = [tunnel.link for tunnel in self.links]
+        names = [(tunnel.link, tunnel.hub) for tunnel in self.links]
         if len(names) != len(set(names)):
-            raise ValueError("each WAN link appears once in links")
+            raise ValueError("each (WAN link, hub) appears once in links")
         keys = [(tunnel.link, tunnel.tunnel) for tunnel in self.aws_tunnels]
         if len(keys) != len(set(keys)):
             raise ValueError("each (link, tunnel) appears once in aws_tunnels")
         return self
 
-    def link(self, name: str) -> HubTunnelOutput | None:
-        return next((tunnel for tunnel in self.links if tunnel.link == name), None)
+    def hub_tunnel(self, link: str, hub: str, *, home: bool) -> HubTunnelOutput | None:
+        """The tunnel of `link` to `hub`; an entry without a hub stands for the link's `home` hub."""
+        for tunnel in self.links:
+            if tunnel.link == link and (tunnel.hub == hub or (tunnel.hub is None and home)):
+                return tunnel
+        return None
+
+
+class HubAwsTunnelOutput(_Outputs):
+    """One tunnel of an HQ hub's VPN to a region's Transit Gateway, as the core stack created it."""
+
+    hub: str
+    region: str
+    tunnel: Literal[1, 2]
+    outside_address: IPv4 = Field(description="AWS tunnel endpoint")
+    inside_cidr: Cidr
+    psk: Psk | None = None
+
+    @model_validator(mode="after")
+    def _link_local_30(self) -> HubAwsTunnelOutput:
+        if self.inside_cidr.prefixlen != 30 or not self.inside_cidr.subnet_of(_LINK_LOCAL):
+            raise ValueError(f"inside_cidr {self.inside_cidr} must be a /30 inside 169.254.0.0/16")
+        return self
+
+
+class HubOpenStackOutput(_Outputs):
+    """An HQ hub's tunnel to an OpenStack site's VPN gateway, as the core stack created it."""
+
+    hub: str
+    site: str
+    gateway_address: IPv4 = Field(description="the gateway's floating IP: its outside address and IKE id")
+    psk: Psk | None = None
+
+
+class CoreCloudOutputs(_Outputs):
+    """What the hub configs need from the core stack: the cloud ends of the hub tunnels.
+
+    PSKs are optional: the core stack derives them from the same fleet secret as the network
+    intent, so an output without one means the intent's derived key."""
+
+    hub_aws: list[HubAwsTunnelOutput] = []
+    hub_openstack: list[HubOpenStackOutput] = []
+    planned: bool = Field(default=False, description="values from a plan or preview, not a live stack")
+
+    @model_validator(mode="after")
+    def _unique(self) -> CoreCloudOutputs:
+        aws = [(t.hub, t.region, t.tunnel) for t in self.hub_aws]
+        if len(aws) != len(set(aws)):
+            raise ValueError("each (hub, region, tunnel) appears once in hub_aws")
+        openstack = [(t.hub, t.site) for t in self.hub_openstack]
+        if len(openstack) != len(set(openstack)):
+            raise ValueError("each (hub, site) appears once in hub_openstack")
+        return self
+
+    def aws(self, hub: str, region: str, tunnel: int) -> HubAwsTunnelOutput | None:
+        return next(
+            (t for t in self.hub_aws if (t.hub, t.region, t.tunnel) == (hub, region, tunnel)), None
+        )
+
+    def openstack(self, hub: str, site: str) -> HubOpenStackOutput | None:
+        return next((t for t in self.hub_openstack if (t.hub, t.site) == (hub, site)), None)
 
 
 def psk_values(outputs: Iterable[StoreCloudOutputs]) -> set[str]:
@@ -159,6 +221,11 @@ MAX_OUTPUTS_BYTES = 64_000_000
 
 def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
     """Read stack outputs from a JSON or YAML file that holds PSKs, so it must be mode 0600."""
+    return parse_stack_outputs(read_outputs_document(path), source=str(path))
+
+
+def read_outputs_document(path: Path) -> object:
+    """The data of a stack outputs file (JSON or YAML) that holds PSKs, so it must be mode 0600."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o777
@@ -179,4 +246,4 @@ def load_stack_outputs(path: Path) -> dict[str, StoreCloudOutputs]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise StackOutputsError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    return parse_stack_outputs(data, source=str(path))
+    return data

@@ -238,9 +238,12 @@ class _Run:
             if self.options.dry_run:
                 running = session.running_config()
             else:
+                self._open_host_channel_ahead()  # for the arm, should there be a change
                 running, health_outputs = self.read_state()
             assert self.context.backups is not None
-            result.backup_path = str(self.context.backups.save(self.target, running))
+            # Flushed to disk only before a change is sent (below): a no-op waits for no disk.
+            backup = self.context.backups.save(self.target, running, durable=False)
+            result.backup_path = str(backup)
             self.backup_text = running
         with self.stage("diff"):
             diff = compute_diff(running, self.intended.text, self.target.platform)
@@ -255,6 +258,8 @@ class _Run:
         if diff.in_sync:
             result.outcome = "unchanged"
             return
+        # The backup is what a rollback restores: on disk before the first line goes out.
+        BackupStore.make_durable(backup)
 
         if self.options.verify_health and self.driver.health_checks:
             with self.stage("health"):
@@ -273,6 +278,7 @@ class _Run:
                     self.armed = True
                 session.configure(diff.remediation, entered=entered, commit=commit)
             with self.stage("verify"):
+                self._open_host_channel_ahead()  # for the confirm (or the abort)
                 self._verify(running)
             if mechanism is not None and result.commit_confirm is not None:
                 with self.stage("confirm"):
@@ -331,6 +337,12 @@ class _Run:
                 raise
         self.result.commit_confirm.armed = True
         return mechanism.arm_enters_config, commit
+
+    def _open_host_channel_ahead(self) -> None:
+        """Where the commit-confirm runs on the appliance's host, open the channel of its next
+        command along with the CLI exchange that comes first: one round trip fewer."""
+        if self.commit_confirm is not None and self.commit_confirm.via == "host" and self.session is not None:
+            self.session.open_host_channel()
 
     def _mechanism(self, mechanism: CommitConfirm, commands: Sequence[str], doing: str) -> list[str]:
         """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host."""

@@ -28,11 +28,12 @@ from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
-from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import get_platform
+from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
+from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
+from storestack.network.build import NetworkIntent
 
 Role = Literal["edge", "hub"]
 CONFIG_SUFFIX = ".cfg"
@@ -171,6 +172,8 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     )
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
+    for platform in PLATFORMS.values():
+        env.filters.update(platform.template_filters)
     return env
 
 
@@ -324,8 +327,12 @@ def render_fleet(
     reveal_secrets: bool = False,
     workers: int = 1,
     secrets: SecretsMode | None = None,
+    core: CoreCloudOutputs | None = None,
 ) -> Iterator[RenderedConfig]:
     """Intended configs, store appliances in store-id order, then hubs.
+
+    `outputs` are store stacks' outputs by store id, `core` the core stack's (the cloud ends of
+    the hub tunnels); what they do not give is planned by the network intent.
 
     `store_ids` / `hubs` select what to render: None means all, an empty list means none.
     Decommissioned stores are skipped. A hub always renders from the whole fleet, since its
@@ -344,7 +351,7 @@ def render_fleet(
     for hub in hub_names:
         if hub not in fleet.hubs:
             raise RenderError(f"no hub {hub!r} in the fleet (known: {', '.join(sorted(fleet.hubs))})")
-    job = _Job(fleet, outputs, reveal_secrets, secrets)
+    job = _Job(fleet, outputs, reveal_secrets, secrets, core)
     if workers <= 1 or len(selected) < _PARALLEL_THRESHOLD or "fork" not in mp.get_all_start_methods():
         for start in range(0, len(selected), _SERIAL_CHUNK):
             yield from job.run(("stores", selected[start : start + _SERIAL_CHUNK]))
@@ -368,20 +375,39 @@ class _Job:
         outputs: Mapping[str, StoreCloudOutputs] | None,
         reveal_secrets: bool,
         secrets: SecretsMode | None = None,
+        core: CoreCloudOutputs | None = None,
     ) -> None:
         self.fleet = fleet
         self.outputs = outputs
         self.reveal_secrets = reveal_secrets
         self.secrets = secrets
+        self.core = core
         self._tools: tuple[ViewBuilder, Renderer] | None = None
 
-    def run(self, task: Task) -> list[RenderedConfig]:
+    def tools(self) -> tuple[ViewBuilder, Renderer]:
         if self._tools is None:
             self._tools = (
-                ViewBuilder(self.fleet, self.outputs, reveal_secrets=self.reveal_secrets),
+                ViewBuilder(
+                    self.fleet,
+                    self.outputs,
+                    reveal_secrets=self.reveal_secrets,
+                    intent=NetworkIntent(self.fleet, self.outputs, core=self.core, reveal_secrets=self.reveal_secrets),
+                ),
                 Renderer(reveal_secrets=self.reveal_secrets, secrets=self.secrets),
             )
-        builder, renderer = self._tools
+        return self._tools
+
+    def prepare_hubs(self, hubs: list[str]) -> None:
+        """Build the hubs' network intents now, before workers fork: a hub's intent holds every
+        store-hub tunnel pair of the fleet, which the stores' intents share. Built once here and
+        inherited, instead of once by each hub's worker and again by each store's."""
+        builder, _ = self.tools()
+        with without_cyclic_gc():
+            for hub in hubs:
+                builder.intent.hub(hub)
+
+    def run(self, task: Task) -> list[RenderedConfig]:
+        builder, renderer = self.tools()
         kind, names = task
         # A task's views and template frames are acyclic garbage; the collector would only
         # rescan them (and the fleet's caches) many times over while rendering.
@@ -409,6 +435,7 @@ def _render_parallel(job: _Job, stores: list[str], hubs: list[str], workers: int
     chunk = max(25, len(stores) // (workers * 8))
     store_tasks: list[Task] = [("stores", stores[i : i + chunk]) for i in range(0, len(stores), chunk)]
     hub_tasks: list[Task] = [("hub", [hub]) for hub in hubs]
+    job.prepare_hubs(hubs)
     _FORKED_JOB = job
     pool = mp.get_context("fork").Pool(workers)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from storestack.devices.targets import ApplianceTarget
 
@@ -152,6 +152,20 @@ class RunReport(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "finished" and all(d.outcome in DONE_OUTCOMES for d in self.devices)
+
+    # name -> position in `devices`, rebuilt when it is stale (runs record results thousands of
+    # times; a scan per result would be quadratic).
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def put_devices(self, devices: list[DeviceResult]) -> None:
+        """Put appliances' new results in place of their old ones (unknown names are ignored)."""
+        for device in devices:
+            index = self._positions.get(device.name)
+            if index is None or index >= len(self.devices) or self.devices[index].name != device.name:
+                self._positions = {known.name: position for position, known in enumerate(self.devices)}
+                index = self._positions.get(device.name)
+            if index is not None:
+                self.devices[index] = device
 
     def device(self, name: str) -> DeviceResult:
         for device in self.devices:

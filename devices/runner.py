@@ -18,7 +18,7 @@ from pathlib import Path
 
 from storestack.devices.errors import PushConfigError, PushError
 from storestack.devices.intended import IntendedConfigSource
-from storestack.devices.journal import DEFAULT_RUNS_DIR, PushJournal, new_run_id
+from storestack.devices.journal import DEFAULT_RUNS_DIR, new_run_id, push_journal, record_devices
 from storestack.devices.push import PushContext, PushOptions, push_appliance
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
@@ -198,8 +198,8 @@ def run_push(
         for name in wave:
             results[name] = DeviceResult.for_target(by_name[name], wave=wave_index)
     report.devices = [results[name] for wave in report.waves for name in wave]
-    journal = PushJournal(options.runs_dir, report)
-    journal.write()
+    journal = push_journal(options.runs_dir, report)
+    journal.save()
     observer.on_run_start(report)
 
     failures = 0
@@ -231,7 +231,8 @@ def run_push(
             observer.on_wave_start(wave_index, report.wave_labels[wave_index - 1], wave)
             pending = deque(wave)
             running: dict[Future[DeviceResult], str] = {}
-            while pending or running:
+            finished: list[DeviceResult] = []
+            while True:
                 starting: list[str] = []
                 while (
                     pending
@@ -243,8 +244,12 @@ def run_push(
                     results[name].outcome = "running"
                     results[name].changed = None  # unknown until it finishes: the truth if we are killed now
                     starting.append(name)
-                # Durable before any of them touches its appliance.
-                journal.record_many([results[name] for name in starting])
+                # Durable before any of them touches its appliance, with the results that just
+                # came in: one flush to disk for both.
+                record_devices(journal, [*finished, *(results[name] for name in starting)])
+                for result in finished:
+                    observer.on_device_done(result)
+                finished = []
                 for name in starting:
                     observer.on_device_start(name)
                     running[pool.submit(work, by_name[name], wave_index)] = name
@@ -257,7 +262,6 @@ def run_push(
                     stop.set()
                     observer.on_interrupt(sorted(running.values()))
                     continue
-                finished = []
                 for future in done:
                     name = running.pop(future)
                     result = future.result()
@@ -265,9 +269,6 @@ def run_push(
                     if result.failed:
                         failures += 1
                     finished.append(result)
-                journal.record_many(finished)
-                for result in finished:
-                    observer.on_device_done(result)
             observer.on_wave_done(wave_index)
 
     reason = None

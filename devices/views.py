@@ -33,6 +33,7 @@ from storestack.devices.steering import (
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import NetworkIntentError
 from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
@@ -610,6 +611,8 @@ class ViewBuilder:
             spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
+        # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
+        self._service_nets: dict[ipaddress.IPv4Network, Net] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -945,7 +948,7 @@ class ViewBuilder:
                 continue
             ports: tuple[int | None, ...] = service.ports or (None,)
             rules += [
-                AclRule("permit", service.protocol, segment.net, Net.of(prefix), port)
+                AclRule("permit", service.protocol, segment.net, self._service_net(prefix), port)
                 for prefix in service.prefixes
                 for port in ports
             ]
@@ -953,6 +956,12 @@ class ViewBuilder:
             FlowView(f"{source}-TO-{destination}", source, destination, rules)
             for (source, destination), rules in grouped.items()
         ]
+
+    def _service_net(self, prefix: ipaddress.IPv4Network) -> Net:
+        net = self._service_nets.get(prefix)
+        if net is None:
+            net = self._service_nets[prefix] = Net.of(prefix)
+        return net
 
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
@@ -1129,7 +1138,9 @@ class ViewBuilder:
                 wan_index.update(((store.id, link.name), link) for link in store.wan)
             assert tunnel.peer_transport is not None
             link = wan_index[(store.id, tunnel.peer_transport)]
-            slot = (int(tunnel.local_inside.network.network_address) - transit_base) // 2
+            # The link's own pinned transit slot numbers its tunnel on every hub (the second
+            # hub's /31 is mirrored from the top of the pool; its slot number is not used).
+            slot = (int(link.overlay.network.network_address) - transit_base) // 2
             peers.append(
                 HubPeerView(
                     store=store_view,
@@ -1157,6 +1168,8 @@ class ViewBuilder:
                 (t for t in intent.tunnels if t.kind in ("hub-aws", "hub-openstack")), start=1
             )
         ]
+        if profile.max_tunnel_number is not None:
+            self._check_tunnel_range(hub, profile.max_tunnel_number, peers, cloud)
         return HubView(
             hostname=hub.hostname,
             platform=hub.platform,
@@ -1194,13 +1207,34 @@ class ViewBuilder:
             announces=[Net.of(net) for net in session.announces] if session else [],
         )
 
+    @staticmethod
+    def _check_tunnel_range(
+        hub: ResolvedHub, maximum: int, peers: list[HubPeerView], cloud: list[CloudTunnelView]
+    ) -> None:
+        """Store tunnels (numbered up by transit slot) and cloud tunnels (numbered down from
+        the platform's highest tunnel number) must fit the platform's range without meeting."""
+        lowest_cloud = min((t.number for t in cloud), default=maximum + 1)
+        for peer in peers:
+            if peer.number >= lowest_cloud:
+                raise NetworkIntentError(
+                    f"hub {hub.hostname} ({hub.platform}): store {peer.store.store_id} link {peer.link} "
+                    f"holds transit slot {peer.number - 1} of ip_plan.transit (its pinned overlay /31), "
+                    f"but this platform numbers tunnel interfaces only up to {maximum} and the hub's "
+                    f"{len(cloud)} cloud tunnels take the top of that range; split the fleet across "
+                    "more hubs or put these hubs on a platform without that limit"
+                )
+
     def _cloud_tunnel_view(self, profile: PlatformProfile, tunnel: Tunnel, number: int) -> CloudTunnelView:
         far = tunnel.peer.split(":")
         label = f"aws{far[2]}-{far[1]}" if tunnel.kind == "hub-aws" else f"os-{far[1]}"
+        # Above every store tunnel: past the transit slots where the range allows it (IOS-XE),
+        # else counted down from the top of the platform's range (Huawei AR).
+        maximum = profile.max_tunnel_number
+        tunnel_number = CLOUD_TUNNEL_BASE + number if maximum is None else maximum + 1 - number
         if profile.name == "cisco_xe":
-            ifname = f"Tunnel{CLOUD_TUNNEL_BASE + number}"
+            ifname = f"Tunnel{tunnel_number}"
         elif profile.name == "huawei_vrp":
-            ifname = f"Tunnel0/0/{CLOUD_TUNNEL_BASE + number}"
+            ifname = f"Tunnel0/0/{tunnel_number}"
         else:
             ifname = short_ifname(label, profile.ifname_limit)
         return CloudTunnelView(
@@ -1208,7 +1242,7 @@ class ViewBuilder:
             kind=tunnel.kind,
             name=tunnel.peer,
             ifname=ifname,
-            number=CLOUD_TUNNEL_BASE + number,
+            number=tunnel_number,
             local_outside=str(tunnel.local_outside),
             peer_outside=str(tunnel.peer_outside),
             inside=IfAddr.of(tunnel.local_inside) if tunnel.local_inside else None,

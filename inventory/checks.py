@@ -333,6 +333,19 @@ def cross_checks(
         for role in store.desktops:
             if role not in spec.roles:
                 issues.append(doc.issue(("desktops", role), unknown("role", role, spec.roles)))
+        named: dict[str, int] = {}
+        for index, user in enumerate(store.desktop_users):
+            named[user.role] = named.get(user.role, 0) + 1
+            if named[user.role] == store.desktops.get(user.role, 0) + 1:
+                issues.append(
+                    doc.issue(
+                        ("desktop_users", index, "role"),
+                        f"more named {user.role} users than the store's {store.desktops.get(user.role, 0)} seat(s) "
+                        f"(desktops.{user.role})",
+                    )
+                )
+            if [u.user for u in store.desktop_users].index(user.user) != index:
+                issues.append(doc.issue(("desktop_users", index, "user"), f"user {user.user!r} is listed twice"))
         if store.cloud.aws_region is not None and store.cloud.aws_region not in aws_regions:
             issues.append(
                 doc.issue(("cloud", "aws_region"), unknown("AWS region", store.cloud.aws_region, aws_regions))

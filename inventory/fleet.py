@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from storestack.common.errors import InventoryFamily, UsageError
 from storestack.inventory.models import (
     CloudAffinity,
+    DesktopUserSpec,
     FleetSpec,
     LifecycleState,
     Platform,
@@ -103,6 +104,7 @@ class ResolvedStore(Resolved):
     sla: SlaPolicy  # the fleet's, with the store's own classes and applications in place
     source_file: str
     provisional: bool
+    desktop_users: tuple[DesktopUserSpec, ...] = ()
 
     @property
     def advertised_prefixes(self) -> list[ipaddress.IPv4Network]:

@@ -501,4 +501,5 @@ def _resolved_store(
         sla=sla,
         source_file=source.document.display,
         provisional=provisional,
+        desktop_users=tuple(store.desktop_users),
     )

@@ -176,6 +176,28 @@ class StaffRole(Strict):
     openstack_role: Slug = "member"
 
 
+class DesktopDirectory(Strict):
+    """Where a desktop pool's named users come from.
+
+    `ad-connector`: the chain's own Active Directory, reached from the cloud through an AD
+    Connector (users exist there already, so their desktops can be declared). `managed-ad`: an
+    AWS Managed Microsoft AD the stack creates empty; the identity team fills it, and desktops
+    are declared only once it holds the users (an empty directory gets none)."""
+
+    kind: Literal["ad-connector", "managed-ad"] = "ad-connector"
+    dns_ips: list[IPv4] = Field(default=[], description="the chain's DNS / domain controllers (AD Connector)")
+    service_account: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="AD Connector's service account"
+    )
+
+
+class DesktopUserSpec(Strict):
+    """A named directory user who gets a desktop at a store, as a role's seat."""
+
+    user: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", description="the user's directory name")
+    role: Slug
+
+
 class DesktopPolicy(Strict):
     name: Slug
     provider: Literal["aws", "openstack"]
@@ -186,6 +208,9 @@ class DesktopPolicy(Strict):
     auto_stop_minutes: int = Field(default=60, ge=60, le=2880)
     flavor: Slug = "m1-desktop"
     image: Slug = "win11-desktop"
+    directory: DesktopDirectory | None = Field(
+        default=None, description="where the pool's named users come from (AWS pools: required for users)"
+    )
 
 
 class Management(Strict):
@@ -471,7 +496,10 @@ class StoreSpec(Strict):
     lan: dict[SegmentKind, LanSegment] = Field(min_length=1)
     appliances: list[Appliance] = Field(min_length=1)
     desktops: dict[Slug, Annotated[int, Field(ge=0, le=10_000)]] = Field(
-        default={}, description="virtual-desktop seats per staff role"
+        default={}, description="virtual-desktop seats per staff role (entitlements)"
+    )
+    desktop_users: list[DesktopUserSpec] = Field(
+        default=[], description="named directory users who get a desktop; at most `desktops[role]` per role"
     )
     cloud: CloudAffinity = CloudAffinity()
     sla: StoreSlaOverride = StoreSlaOverride()

@@ -4,7 +4,7 @@ Stacks, device templates, rollout, drift and the lab all read the network from h
 ends of every tunnel are computed from the same data.
 
 Public API:
-- `NetworkIntent(fleet, outputs=None, reveal_secrets=False)`: `.store(id)` -> `StoreIntent`,
+- `NetworkIntent(fleet, outputs=None, core=None, reveal_secrets=False)`: `.store(id)` -> `StoreIntent`,
   `.hub(hostname)` -> `HubIntent`, `.services`;
 - the types in `storestack.network.model` (`Transport`, `Tunnel`, `UnderlayRoute`, `BgpSession`,
   `Zone`, `Service`, `Flow`, `QosClass`, `ManagementAccess`);

@@ -33,7 +33,7 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
-from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
@@ -110,19 +110,22 @@ def tunnel_id(store_id: str, transport: str, far_end: str) -> str:
 class NetworkIntent:
     """The fleet's network intent: store and hub intents, computed on first use, then cached.
 
-    `outputs` are live (or planned) store stack outputs keyed by store id; without them a store's
-    values are planned here. `reveal_secrets` fills PSK values (push files); otherwise PSK slots
-    carry no value and render redacted."""
+    `outputs` are live (or planned) store stack outputs keyed by store id, `core` the core stack's
+    (the cloud ends of the hub tunnels); without them the values are planned here, and only here.
+    `reveal_secrets` fills PSK values (push files); otherwise PSK slots carry no value and render
+    redacted."""
 
     def __init__(
         self,
         fleet: Fleet,
         outputs: Mapping[str, StoreCloudOutputs] | None = None,
         *,
+        core: CoreCloudOutputs | None = None,
         reveal_secrets: bool = False,
     ) -> None:
         self.fleet = fleet
         self.outputs = dict(outputs or {})
+        self.core = core
         self.reveal_secrets = reveal_secrets
         spec = fleet.spec
         plan = spec.ip_plan
@@ -266,7 +269,11 @@ class NetworkIntent:
     ) -> tuple[Tunnel, Tunnel]:
         tid = tunnel_id(store.id, link.name, hub.hostname)
         outputs = self.outputs.get(store.id)
-        live = outputs.link(link.name) if outputs is not None and hub.hostname == link.hub else None
+        live = (
+            outputs.hub_tunnel(link.name, hub.hostname, home=hub.hostname == link.hub)
+            if outputs is not None
+            else None
+        )
         if live is not None:
             store_inside, hub_inside = live.inside, live.inside_peer
             hub_outside = live.outside_address
@@ -655,6 +662,7 @@ class NetworkIntent:
         ]
         cloud_tunnels = self._hub_cloud_tunnels(hub)
         tunnels += cloud_tunnels
+        planned = planned or (bool(cloud_tunnels) and (self.core is None or self.core.planned))
         sessions += [
             BgpSession(
                 kind="hub-openstack" if t.kind == "hub-openstack" else "hub-aws",
@@ -701,22 +709,33 @@ class NetworkIntent:
             routers=hq.core_routers(spec),
         )
 
+    def hub_cloud_tunnels(self, name: str) -> list[Tunnel]:
+        """Hub `name`'s tunnels to the clouds (what the core stack builds their far ends from)."""
+        return self._hub_cloud_tunnels(self.fleet.hubs[name])
+
     def _hub_cloud_tunnels(self, hub: ResolvedHub) -> list[Tunnel]:
         """The hub's VPNs that `HybridCloud` builds: two AWS tunnels per region, one per OpenStack site.
 
-        All route-based with BGP over the inside /30: AWS's own, and the OpenStack gateway's.
-
-        Planned values only: the core stack's outputs do not reach the device side yet."""
+        All route-based with BGP over the inside /30: AWS's own, and the OpenStack gateway's. The
+        core stack takes each tunnel's id, inside /30 and PSK from here (see `stacks/mapping.py`),
+        so only what the cloud assigns is live: AWS's tunnel outside addresses and the gateway's
+        floating IP, read from the core stack's outputs (`core`) when they are given."""
         spec = self.fleet.spec
         hub_index = self._hub_order.index(hub.hostname)
         regions = sorted({region for account in spec.sites.aws for region in account.regions})
+        core = self.core
         tunnels: list[Tunnel] = []
         for region_index, region in enumerate(regions):
             for number in (1, 2):
                 slot = (hub_index * 16 + region_index) * 2 + number - 1
-                inside_net = _HUB_AWS_INSIDE_BASE + 4 * slot
-                outside = IPv4Address(_AWS_OUTSIDE_BASE + 255 - 1 - slot % 64)
                 tid = tunnel_id(hub.hostname, region, f"aws{number}")
+                live = core.aws(hub.hostname, region, number) if core is not None else None
+                if live is not None:
+                    inside_net = int(live.inside_cidr.network_address)
+                    outside = live.outside_address
+                else:
+                    inside_net = _HUB_AWS_INSIDE_BASE + 4 * slot
+                    outside = IPv4Address(_AWS_OUTSIDE_BASE + 255 - 1 - slot % 64)
                 tunnels.append(
                     Tunnel(
                         id=tid,
@@ -732,21 +751,22 @@ class NetworkIntent:
                         peer_id=str(outside),
                         local_asn=hub.asn,
                         peer_asn=spec.asn.aws,
-                        psk=self.psk(tid),
-                        psk_origin="derived",
+                        psk=self._cloud_psk(tid, live.psk if live is not None else None),
+                        psk_origin="stack outputs" if live is not None and live.psk is not None else "derived",
                         underlay=None,
                         local_pref=100,
                         prepend=0,
                         bfd=None,
-                        live=False,
+                        live=live is not None,
                     )
                 )
         for site_index, site in enumerate(spec.sites.openstack):
-            # Planned: the gateway's floating address comes from the core stack (not read yet).
-            outside = IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
-            # The site's gateway is built from the same rule (components/openstack_site.py).
+            # The site's gateway takes this /30 and key from the core stack's config (HqHubArgs).
             inside = hub_openstack_inside(site_index, hub_index)
             tid = tunnel_id(hub.hostname, site.name, "openstack")
+            found = core.openstack(hub.hostname, site.name) if core is not None else None
+            # Planned: a TEST-NET-1 stand-in until the core stack has bound the floating IP.
+            outside = found.gateway_address if found is not None else IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
             tunnels.append(
                 Tunnel(
                     id=tid,
@@ -762,13 +782,19 @@ class NetworkIntent:
                     peer_id=str(outside),
                     local_asn=hub.asn,
                     peer_asn=spec.asn.openstack,
-                    psk=self.psk(tid),
-                    psk_origin="derived",
+                    psk=self._cloud_psk(tid, found.psk if found is not None else None),
+                    psk_origin="stack outputs" if found is not None and found.psk is not None else "derived",
                     underlay=None,
                     local_pref=100,
                     prepend=0,
                     bfd=None,
-                    live=False,
+                    live=found is not None,
                 )
             )
         return tunnels
+
+    def _cloud_psk(self, tid: str, live: SecretStr | None) -> Secret:
+        """A hub-to-cloud tunnel's PSK slot: the core stack's output when it carries one, else derived."""
+        if live is not None:
+            return Secret(f"psk {tid}", "stack outputs", live)
+        return self.psk(tid)

@@ -117,9 +117,11 @@ def _intended(env: Environment, stores: list[str], hubs: list[str]) -> tuple[dic
                 errors[appliance.hostname] = f"render: {exc}"
     for hub in hubs:
         try:
-            (config,) = render_fleet(env.fleet, outputs=outputs, store_ids=[], hubs=[hub], reveal_secrets=True)
+            (config,) = render_fleet(
+                env.fleet, outputs=outputs, store_ids=[], hubs=[hub], reveal_secrets=True, core=env.outputs.core()
+            )
             configs[hub] = config
-        except DevicesError as exc:
+        except (DevicesError, StackError) as exc:
             errors[hub] = f"render: {exc}"
     return configs, errors
 

@@ -4,8 +4,9 @@ cloud outputs, one push context, and the locks that keep parallel stores from st
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,24 +105,19 @@ class Environment:
     no_data_plane: frozenset[str] = frozenset()
     links: LabLinks | None = None
     sessions: ShowSessions = field(init=False)
-    # The stores rolled out together: they meet before their hubs are pushed, once for all of
-    # them, and their verify steps read each hub's BGP state together.
-    batch: HubBatch = field(init=False)
-    hub_reader: HubBgpReader = field(init=False)
+    drills: DrillGate = field(default_factory=lambda: DrillGate())
     _pin_lock: threading.Lock = field(default_factory=threading.Lock)
     lock_written: bool = False
 
     def __post_init__(self) -> None:
         self.sessions = ShowSessions(self.push_context)
-        self.batch = HubBatch(())
-        self.hub_reader = HubBgpReader(self.probe())
 
-    def start_batch(self, stores: Sequence[str]) -> HubBatch:
-        """The next batch of stores: a fresh meeting point and a fresh hub reader."""
-        self.batch = HubBatch(stores)
-        self.hub_reader = HubBgpReader(self.probe())
-        self.hub_reader.expect(expectation(self.fleet.store(store)) for store in stores)
-        return self.batch
+    def start_batch(self, stores: Sequence[str], *, after: HubBatch | None = None) -> HubBatch:
+        """The next batch of stores: a fresh meeting point and a fresh hub reader; it pushes after
+        `after`, the batch before, has pushed."""
+        reader = HubBgpReader(self.probe())
+        reader.expect(expectation(self.fleet.store(store)) for store in stores)
+        return HubBatch(stores, reader=reader, after=after)
 
     @property
     def platforms(self) -> dict[str, str]:
@@ -156,24 +152,88 @@ class Environment:
 T = TypeVar("T")
 
 
+class DrillGate:
+    """Failover drills and hub pushes exclude each other; drills run together.
+
+    A drill takes a store's link down: a hub push's health check would count the session that
+    drops as broken by the push, and fail it. Batches overlap (one verifies while the next
+    pushes), so a hub push waits for the running drills to end and holds new ones back.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._drills = 0
+        self._pushes_waiting = 0
+        self._pushing = False
+
+    @contextlib.contextmanager
+    def drill(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pushing and not self._pushes_waiting)
+            self._drills += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._drills -= 1
+                self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def hub_push(self) -> Iterator[None]:
+        with self._changed:
+            self._pushes_waiting += 1
+            self._changed.wait_for(lambda: not self._pushing and not self._drills)
+            self._pushes_waiting -= 1
+            self._pushing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._pushing = False
+                self._changed.notify_all()
+
+
 class HubBatch:
     """The stores of a batch meet here before their hubs are pushed: the push happens once.
 
     Every store of the batch either arrives (it is ready for its hubs) or leaves (it failed or
     stopped before, or is done); when none is still on its way, the first one through runs the
-    hub push for all that arrived, and the others take its result. Batches run one after the
-    other, so a hub push never meets a failover drill of another store.
+    hub push for all that arrived, and the others take its result. A batch starts its push step
+    once every store of `after`, the batch before, has ended its own (`wait_for_previous`):
+    batches push one after the other, the next one while the previous verifies. `reader` reads
+    the hubs' BGP state for the batch's verify steps, together.
     """
 
-    def __init__(self, stores: Iterable[str]) -> None:
+    def __init__(
+        self, stores: Iterable[str], *, reader: HubBgpReader | None = None, after: HubBatch | None = None
+    ) -> None:
+        self.reader = reader
+        self._after = after
         self._on_the_way = set(stores)
+        # Stores whose push step has not ended yet; the event is set when none is left.
+        self._pushing = set(self._on_the_way)
+        self.pushes_done = threading.Event()
+        if not self._pushing:
+            self.pushes_done.set()
         self._arrived: set[str] = set()
         self._ready = threading.Condition()
         self._push_lock = threading.Lock()
         self._result: tuple[str, Any] | None = None
         self._error: BaseException | None = None
 
+    def wait_for_previous(self) -> None:
+        """Before a store of this batch starts its push step: the previous batch pushed."""
+        if self._after is not None:
+            self._after.pushes_done.wait()
+
+    def push_ended(self, store: str) -> None:
+        with self._ready:
+            self._pushing.discard(store)
+            if not self._pushing:
+                self.pushes_done.set()
+
     def leave(self, store: str) -> None:
+        self.push_ended(store)
         with self._ready:
             self._on_the_way.discard(store)
             self._ready.notify_all()

@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from storestack.devices.outputs import StoreCloudOutputs, psk_values
+from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs, psk_values
 from storestack.inventory import Fleet
 from storestack.stacks.automation import run_operation
-from storestack.stacks.config import store_stack_name
-from storestack.stacks.device_bridge import outputs_from_store_stack
+from storestack.stacks.config import CORE_STACK, store_stack_name
+from storestack.stacks.device_bridge import outputs_from_core_stack, outputs_from_store_stack
 
 OutputsMode = Literal["live", "planned"]
 
@@ -50,7 +50,19 @@ class CloudOutputs:
         self.stacks_dir = stacks_dir
         self.backend = backend
         self._known: dict[str, StoreCloudOutputs] = {}
+        self._core: CoreCloudOutputs | None = None
         self._lock = threading.Lock()
+
+    def core(self) -> CoreCloudOutputs | None:
+        """The core stack's live outputs (the cloud ends of the hub tunnels), fetched once; None in
+        planned mode, where the hubs' cloud peers are the network intent's planned values."""
+        if self.mode == "planned":
+            return None
+        with self._lock:
+            if self._core is None:
+                result = run_operation("outputs", CORE_STACK, self.stacks_dir, backend=self.backend, keep_values=True)
+                self._core = outputs_from_core_stack(result.values, planned=False)
+            return self._core
 
     def remember(self, store_id: str, values: dict[str, Any]) -> StoreCloudOutputs:
         """Record the values an `up` returned, so nothing is fetched twice."""
@@ -83,4 +95,10 @@ class CloudOutputs:
 
     def secret_values(self) -> set[str]:
         """Every PSK fetched so far, for redaction."""
-        return psk_values(self.known().values())
+        with self._lock:
+            core = self._core
+        found = psk_values(self.known().values())
+        if core is not None:
+            keys = [t.psk for t in core.hub_aws] + [t.psk for t in core.hub_openstack]
+            found |= {key.get_secret_value() for key in keys if key is not None}
+        return found

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from storestack.common.journal import RUNS_DIR, RunJournal, StepRecord, StepStatus, SubjectRecord
+from storestack.common.journal import RUNS_DIR, RunSteps, StepRecord, StepStatus, SubjectRecord
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 
 
@@ -173,7 +173,7 @@ def resume_command(run_id: str, state_dir: Path) -> str:
 
 
 def summarise(
-    journal: RunJournal,
+    journal: RunSteps,
     *,
     state_dir: Path,
     outputs_mode: str,

@@ -15,6 +15,8 @@ Each step's outcome is journaled (`.storestack/runs/<run-id>.json`) before the n
 `concurrency` stores, in parallel within a batch. Every store shares the hubs, so the stores of a
 batch meet before the push step and their hubs are rendered with all their outputs and pushed
 once; their verify steps read each hub's BGP state together (one exchange per hub and poll).
+Two batches run at a time: while one verifies, the next prepares and pushes; hub pushes keep the
+batch order and never run during a failover drill (`DrillGate`).
 """
 
 from __future__ import annotations
@@ -22,15 +24,24 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from storestack.common.journal import RUNS_DIR, JournalError, RunJournal, StepRecord, StepStatus
+from storestack.common.journal import (
+    RUNS_DIR,
+    JournalError,
+    RunSteps,
+    StepRecord,
+    StepStatus,
+    load_steps_journal,
+    steps_journal,
+)
 from storestack.devices.errors import DevicesError
 from storestack.devices.intended import (
     IntendedConfig,
@@ -44,10 +55,16 @@ from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
 from storestack.network.build import NetworkIntent
-from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
+from storestack.rollout.environment import (
+    DEFAULT_STATE_DIR,
+    ConnectionOptions,
+    Environment,
+    HubBatch,
+    prepare,
+)
 from storestack.rollout.errors import RolloutConfigError
 from storestack.rollout.outputs import MOCK_RUNTIME
-from storestack.rollout.runner import JournalWriter, Step, StepFailed, StepOutcome, run_steps
+from storestack.rollout.runner import Step, StepFailed, StepOutcome, finish_run, run_steps
 from storestack.rollout.verify import (
     StoreVerifier,
     expectation,
@@ -125,7 +142,7 @@ class RolloutOptions:
         }
 
     @classmethod
-    def from_journal(cls, journal: RunJournal, *, state_dir: Path, **overrides: Any) -> RolloutOptions:
+    def from_journal(cls, journal: RunSteps, *, state_dir: Path, **overrides: Any) -> RolloutOptions:
         saved = journal.options
         try:
             options = cls(
@@ -153,7 +170,7 @@ class RolloutOptions:
 class RolloutObserver:
     """Progress for a display. Called from worker threads; implementations must be thread-safe."""
 
-    def on_start(self, journal: RunJournal, mode: str) -> None: ...
+    def on_start(self, journal: RunSteps, mode: str) -> None: ...
     def on_step(self, store: str, record: StepRecord) -> None: ...
     def on_detail(self, store: str, text: str) -> None: ...
 
@@ -167,6 +184,8 @@ class StoreRun:
     store_id: str
     run_id: str
     observer: RolloutObserver
+    # The batch the store rolls out with: its hub push and its reader of the hubs' BGP state.
+    batch: HubBatch = field(default_factory=lambda: HubBatch(()))
     # A dry run keeps its rendered configs (secrets filled in, for an exact diff) here, in
     # memory: it writes no secret to disk.
     held_configs: dict[str, str] = field(default_factory=dict)
@@ -372,7 +391,11 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
     hubs = sorted({hub for store in stores for hub in env.fleet.store(store).hubs})
     try:
         outputs = env.outputs.mapping(stores)
-        configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True))
+        configs = list(
+            render_fleet(
+                env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True, core=env.outputs.core()
+            )
+        )
     except (DevicesError, StackError) as exc:
         return [
             DeviceResult.for_target(env.targets[hub], outcome="failed", stage="intended", error=f"render: {exc}")
@@ -385,7 +408,7 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
             env.targets[config.name], IntendedConfig(config.text, secrets), context=env.push_context, on_stage=on_stage
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
+    with env.drills.hub_push(), ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
         return list(pool.map(push, configs))
 
 
@@ -406,7 +429,7 @@ def step_push(run: StoreRun) -> StepOutcome:
         if result.failed:
             raise StepFailed(f"{result.name}: {result.stage}: {result.error}", rollback=_rollback_text(result), data=data())
 
-    pusher, hub_results = env.batch.arrive(
+    pusher, hub_results = run.batch.arrive(
         run.store_id,
         lambda stores: push_batch_hubs(env, stores, lambda device, stage: run.detail(f"{device}: {stage}")),
     )
@@ -455,7 +478,7 @@ def step_verify(run: StoreRun) -> StepOutcome:
         return StepOutcome(summary="dry run: nothing to verify", skipped=True)
     env = run.env
     verifier = StoreVerifier(
-        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=env.hub_reader
+        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=run.batch.reader
     )
     drill = env.links is not None and run.options.failover
     if drill and run.changed is False and not run.options.drill_unchanged:
@@ -471,16 +494,16 @@ def step_verify(run: StoreRun) -> StepOutcome:
             ),
         )
         if not any(c.status == "failed" for c in checks) and drill and env.links is not None:
-            # No lock: the batch's hubs were pushed before any of its stores got here, and the
-            # next batch starts when this one is done, so no hub push sees a drilled link.
+            # The next batch's hub push waits for this: it would see the drilled link's session drop.
             run.detail("failover drill")
-            checks += failover_checks(
-                verifier,
-                env.links,
-                hq_prefix(env.fleet),
-                timeout=run.options.verify_timeout,
-                on_progress=run.detail,
-            )
+            with env.drills.drill():
+                checks += failover_checks(
+                    verifier,
+                    env.links,
+                    hq_prefix(env.fleet),
+                    timeout=run.options.verify_timeout,
+                    on_progress=run.detail,
+                )
     except DevicesError as exc:
         raise StepFailed(f"verify: cannot read appliance state: {exc}") from None
     data = {"checks": [c.model_dump() for c in checks], **summarise_checks(checks)}
@@ -528,7 +551,7 @@ def steps() -> list[Step[StoreRun]]:
 
 @dataclass
 class RolloutResult:
-    journal: RunJournal
+    journal: RunSteps
     options: RolloutOptions
     outputs_mode: str
     nothing_to_do: bool = False
@@ -548,15 +571,15 @@ def load_targets(path: Path) -> ApplianceInventory:
         raise RolloutConfigError(f"{path}: not a valid appliance inventory: {exc}") from None
 
 
-def start_journal(options: RolloutOptions) -> RunJournal:
-    journal = RunJournal.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
-    journal.save(options.runs_dir)
+def start_journal(options: RolloutOptions) -> RunSteps:
+    journal = RunSteps.start(KIND, {store: STEP_NAMES for store in options.stores}, options.to_journal())
+    steps_journal(options.runs_dir, journal).save()
     return journal
 
 
-def load_journal(state_dir: Path, run_id: str) -> RunJournal:
+def load_journal(state_dir: Path, run_id: str) -> RunSteps:
     try:
-        journal = RunJournal.load(state_dir / RUNS_DIR.name, run_id)
+        journal = load_steps_journal(state_dir / RUNS_DIR.name, run_id).record
     except JournalError as exc:
         raise RolloutConfigError(str(exc)) from None
     if journal.kind != KIND:
@@ -567,7 +590,7 @@ def load_journal(state_dir: Path, run_id: str) -> RunJournal:
 def run_rollout(
     options: RolloutOptions,
     *,
-    journal: RunJournal | None = None,
+    journal: RunSteps | None = None,
     observer: RolloutObserver | None = None,
     stop: threading.Event | None = None,
     environment: Environment | None = None,
@@ -592,7 +615,7 @@ def run_rollout(
     elif all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
         env.close()
         return RolloutResult(journal, options, env.outputs_mode, nothing_to_do=True)
-    writer = JournalWriter(journal, options.runs_dir)
+    journal_file = steps_journal(options.runs_dir, journal)
     observer.on_start(journal, env.outputs_mode)
     failed = threading.Event()
     step_list = steps()
@@ -605,31 +628,55 @@ def run_rollout(
             failed.set()  # before anyone hears of it: with --fail-fast no other store starts a step
         observer.on_step(store_id, record)
 
-    def roll(store_id: str) -> bool:
-        run = StoreRun(env, options, store_id, journal.run_id, observer)
+    def roll(store_id: str, batch: HubBatch) -> bool:
+        run = StoreRun(env, options, store_id, journal.run_id, observer, batch=batch)
+
+        def before_step(name: str) -> None:
+            if name == "push":
+                batch.wait_for_previous()
+
+        def on_event(store: str, record: StepRecord) -> None:
+            if record.name == "push" and record.status is not StepStatus.RUNNING:
+                batch.push_ended(store)
+            on_step(store, record)
+
         try:
-            return run_steps(writer, store_id, step_list, run, on_event=on_step, should_stop=should_stop)
+            return run_steps(
+                journal_file, store_id, step_list, run, on_event=on_event, should_stop=should_stop, before_step=before_step
+            )
         finally:
-            env.batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
+            batch.leave(store_id)  # failed, stopped or done: the batch's hub push does not wait for it
+
+    def finish(futures: list[Future[bool]]) -> None:
+        for future in futures:
+            future.result()  # an unexpected error of a step runner
 
     pending = [s for s, subject in journal.subjects.items() if subject.status is not StepStatus.DONE]
     size = options.concurrency
     try:
-        with ThreadPoolExecutor(max_workers=min(size, len(pending) or 1), thread_name_prefix="rollout") as pool:
+        # Two batches at a time: while one verifies, the next one prepares and pushes (after the
+        # previous batch's pushes; a hub push and a failover drill exclude each other: env.drills).
+        with ThreadPoolExecutor(max_workers=min(2 * size, len(pending) or 1), thread_name_prefix="rollout") as pool:
+            in_flight: deque[list[Future[bool]]] = deque()
+            batch: HubBatch | None = None
             for start in range(0, len(pending), size):
-                batch = pending[start : start + size]
-                env.start_batch(batch)
-                list(pool.map(roll, batch))
+                stores = pending[start : start + size]
+                batch = env.start_batch(stores, after=batch)
+                in_flight.append([pool.submit(roll, store, batch) for store in stores])
+                if len(in_flight) == 2:
+                    finish(in_flight.popleft())
+            while in_flight:
+                finish(in_flight.popleft())
     finally:
         env.close()
     if all(subject.status is StepStatus.DONE for subject in journal.subjects.values()):
-        writer.finish()
+        finish_run(journal_file)
     with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
         (options.state_dir / "rollout" / journal.run_id).rmdir()
     return RolloutResult(journal, options, env.outputs_mode)
 
 
-def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunJournal, RolloutOptions]:
+def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunSteps, RolloutOptions]:
     """A rollout's journal and the options it started with (`overrides`: concurrency, fail_fast)."""
     journal = load_journal(state_dir, run_id)
     options = RolloutOptions.from_journal(journal, state_dir=state_dir, **overrides)

@@ -7,13 +7,11 @@ what happened.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from storestack.common.journal import RunJournal, StepRecord, StepStatus, now
+from storestack.common.journal import Journal, RunSteps, StepRecord, StepStatus, now
 from storestack.rollout.errors import RolloutError
 
 ContextT = TypeVar("ContextT")
@@ -47,44 +45,45 @@ class Step(Generic[ContextT]):
 StepEvent = Callable[[str, StepRecord], None]
 
 
-class JournalWriter:
-    """Serialises journal updates from parallel subjects; every update is saved atomically."""
+def update_step(journal: Journal[RunSteps], subject: str, step: str, **changes: Any) -> StepRecord:
+    """Change one step's record and save the journal before anything else happens; safe from
+    parallel subjects (the journal's lock covers the change and the save)."""
+    with journal.lock:
+        record = journal.record.subjects[subject].step(step)
+        for key, value in changes.items():
+            setattr(record, key, value)
+        journal.save()
+        return record.model_copy()
 
-    def __init__(self, journal: RunJournal, runs_dir: Path) -> None:
-        self.journal = journal
-        self.runs_dir = runs_dir
-        self._lock = threading.Lock()
 
-    def update(self, subject: str, step: str, **changes: Any) -> StepRecord:
-        with self._lock:
-            record = self.journal.subjects[subject].step(step)
-            for key, value in changes.items():
-                setattr(record, key, value)
-            self.journal.save(self.runs_dir)
-            return record.model_copy()
-
-    def finish(self) -> None:
-        with self._lock:
-            self.journal.finished = True
-            self.journal.save(self.runs_dir)
+def finish_run(journal: Journal[RunSteps]) -> None:
+    with journal.lock:
+        journal.record.finished = True
+        journal.save()
 
 
 def run_steps(
-    writer: JournalWriter,
+    journal: Journal[RunSteps],
     subject: str,
     steps: list[Step[ContextT]],
     context: ContextT,
     on_event: StepEvent | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    before_step: Callable[[str], None] | None = None,
 ) -> bool:
-    """Run the steps of `subject` that have not finished yet. Returns True when all are done."""
-    record = writer.journal.subjects[subject]
+    """Run the steps of `subject` that have not finished yet. Returns True when all are done.
+
+    `before_step(name)` may wait before a step starts (the journal still says pending)."""
+    record = journal.record.subjects[subject]
     for step in steps:
         if record.step(step.name).status in (StepStatus.DONE, StepStatus.SKIPPED):
             continue
+        if before_step is not None:
+            before_step(step.name)
         if should_stop():
             return False
-        started = writer.update(
+        started = update_step(
+            journal,
             subject,
             step.name,
             status=StepStatus.RUNNING,
@@ -98,7 +97,8 @@ def run_steps(
         try:
             outcome = step.run(context)
         except StepFailed as exc:
-            failed = writer.update(
+            failed = update_step(
+                journal,
                 subject,
                 step.name,
                 status=StepStatus.FAILED,
@@ -111,7 +111,8 @@ def run_steps(
                 on_event(subject, failed)
             return False
         except Exception as exc:  # an unexpected error must still land in the journal
-            failed = writer.update(
+            failed = update_step(
+                journal,
                 subject,
                 step.name,
                 status=StepStatus.FAILED,
@@ -121,7 +122,8 @@ def run_steps(
             if on_event:
                 on_event(subject, failed)
             return False
-        done = writer.update(
+        done = update_step(
+            journal,
             subject,
             step.name,
             status=StepStatus.SKIPPED if outcome.skipped else StepStatus.DONE,

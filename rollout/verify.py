@@ -44,6 +44,11 @@ class BatchProbe(Probe, Protocol):
 
 
 BGP_SUMMARY = "show bgp summary json"
+# How often the checks look again while they wait (BGP sessions, prefixes, the failover route).
+# A session or a route changes at a moment nobody can predict; a short poll keeps the wait
+# close to it. A poll is one exchange with an appliance over an open session, and the batch's
+# stores share each hub read (`HubBgpReader.max_age` is below the poll for that).
+POLL_SECONDS = 0.25
 
 
 def routes_command(address: str) -> str:
@@ -68,7 +73,7 @@ class HubBgpReader:
     it instead of reading again.
     """
 
-    def __init__(self, probe: BatchProbe, *, max_age: float = 0.5) -> None:
+    def __init__(self, probe: BatchProbe, *, max_age: float = 0.2) -> None:
         self.probe = probe
         self.max_age = max_age
         self._addresses: dict[str, set[str]] = {}
@@ -243,7 +248,7 @@ def wait_for_checks(
     run: Callable[[], list[Check]],
     *,
     timeout: float,
-    poll: float = 1.0,
+    poll: float = POLL_SECONDS,
     on_wait: Callable[[list[Check]], None] | None = None,
 ) -> list[Check]:
     """Run the checks until none fails or `timeout` passes; the last results are returned."""
@@ -257,7 +262,7 @@ def wait_for_checks(
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, poll: float = 0.5) -> float | None:
+def wait_until(condition: Callable[[], bool], *, timeout: float, poll: float = POLL_SECONDS) -> float | None:
     """Seconds until `condition` held, or None when it did not within `timeout`."""
     started = time.monotonic()
     while True:

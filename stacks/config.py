@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from storestack.components import DesktopPoolArgs, HybridCloudArgs, StoreSiteArgs
 from storestack.components.common import FrozenModel
+from storestack.stacks.keys import TunnelKeySource
 
 StackKind = Literal["core", "store"]
 STACK_KINDS: tuple[StackKind, ...] = ("core", "store")
@@ -43,6 +44,7 @@ class DesktopPoolConfig(FrozenModel):
 class CoreStackConfig(FrozenModel):
     kind: Literal["core"] = "core"
     hybrid_cloud: HybridCloudArgs
+    tunnel_keys: TunnelKeySource
     desktop_pools: list[DesktopPoolConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -62,6 +64,7 @@ class CoreStackConfig(FrozenModel):
 class StoreStackConfig(FrozenModel):
     kind: Literal["store"] = "store"
     site: StoreSiteArgs
+    tunnel_keys: TunnelKeySource
     state: Literal["planned", "active", "decommissioned"]
     core_stack: str = Field(default=DEFAULT_CORE_REFERENCE, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
     notes: list[str] = Field(default_factory=list, description="what the mapping had to leave out, and why")

@@ -12,7 +12,10 @@ One rule is one `ContractRule` entry in `RULES`: a name, the page, and a functio
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -85,13 +88,37 @@ class ContractRule:
     name: str
     reference: str
     check: Callable[[PlanIndex, ContractContext], Iterator[Violation]]
+    kinds: tuple[str, ...]  # the resource types the rule inspects
+
+
+# Resource types no provider API contract applies to: Pulumi's own resources and components,
+# and the random provider (computed locally, no cloud call).
+NOT_CLOUD_RESOURCES = ("pulumi:", "storestack:", "random:")
 
 
 def _plain(value: Any) -> Any:
     return unwrap_secrets(value)
 
 
+def _net(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A network input, or None when it does not parse (the `invalid-cidr` check reports those)."""
+    try:
+        return ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return None
+
+
+def _ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        return None
+
+
 def _as_int(value: Any) -> int | None:
+    """An integer input; the engine hands numbers over as floats (65000.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     try:
         return int(str(value))
     except (TypeError, ValueError):
@@ -280,6 +307,11 @@ def _vpn_tunnel_keys(index: PlanIndex, context: ContractContext) -> Iterator[Vio
             yield vpn.urn, "both tunnels need a pre-shared key (or a certificate) of their own"
         elif _plain(first) == _plain(second):
             yield vpn.urn, "tunnel 1 and tunnel 2 share one pre-shared key"
+        for n, key in ((1, first), (2, second)):
+            value = _plain(key)
+            # PresharedKey: 8-64 of letters, digits, '.' and '_', not starting with zero.
+            if isinstance(value, str) and (not _AWS_PSK.fullmatch(value) or value.startswith("0")):
+                yield vpn.urn, f"tunnel {n}'s pre-shared key breaks AWS's rule (8-64 of A-Za-z0-9._, no leading 0)"
 
 
 def _vpn_prefix_quota(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
@@ -308,15 +340,6 @@ def _waits_for_router_interfaces(
             yield resource.urn, f"does not wait for router interface {interface.name} of {what} {subnet_id}"
 
 
-def _vpnaas_router_interfaces(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # Neutron refuses a site connection whose local subnets are not yet attached to the VPN
-    # service's router, so each connection must wait for those router interfaces.
-    for connection in index.of_type("openstack:vpnaas/siteConnection:SiteConnection"):
-        local = index.by_id.get(str(connection.inputs.get("localEpGroupId")))
-        if local is not None:
-            yield from _waits_for_router_interfaces(index, connection, local.inputs.get("endpoints") or [], "local subnet")
-
-
 def _floating_ip_router_interface(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Neutron binds a floating IP to a port only if the port's subnet is attached to a router with
     # a gateway on the external network ("External network ... is not reachable from subnet ...").
@@ -327,44 +350,327 @@ def _floating_ip_router_interface(index: PlanIndex, context: ContractContext) ->
             yield from _waits_for_router_interfaces(index, binding, subnets, "port subnet")
 
 
-def _aws_tunnel_security_associations(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # "Each tunnel is limited to one unique SA pair" (AWS customer gateway requirements). A
-    # policy-based VPNaaS connection negotiates one SA pair per (local subnet, peer CIDR).
-    aws_addresses = {
-        str(vpn.outputs.get(f"tunnel{n}Address"))
-        for vpn in index.of_type("aws:ec2/vpnConnection:VpnConnection")
-        for n in (1, 2)
-    }
-    for connection in index.of_type("openstack:vpnaas/siteConnection:SiteConnection"):
-        if str(connection.inputs.get("peerAddress")) not in aws_addresses:
-            continue
-        local = index.by_id.get(str(connection.inputs.get("localEpGroupId")))
-        peer = index.by_id.get(str(connection.inputs.get("peerEpGroupId")))
-        pairs = len((local.inputs.get("endpoints") if local else None) or [1]) * len(
-            (peer.inputs.get("endpoints") if peer else None) or [1]
-        )
-        if pairs > 1:
-            yield connection.urn, f"negotiates {pairs} SA pairs on one AWS tunnel, which accepts one"
+_AWS_RESERVED_INSIDE = frozenset(
+    ipaddress.IPv4Network(n)
+    for n in (*(f"169.254.{k}.0/30" for k in range(6)), "169.254.169.252/30")
+)
+_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+_AWS_PSK = re.compile(r"[A-Za-z0-9._]{8,64}")
 
 
-def _duplicate_policies(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # Two policy-based connections of one VPN service with the same local and peer selectors
-    # install the same IPsec policy twice: one replaces the other instead of standing by.
-    seen: dict[tuple[str, frozenset[str], frozenset[str]], str] = {}
-    for connection in index.of_type("openstack:vpnaas/siteConnection:SiteConnection"):
-        local = index.by_id.get(str(connection.inputs.get("localEpGroupId")))
-        peer = index.by_id.get(str(connection.inputs.get("peerEpGroupId")))
-        if local is None or peer is None:
+def _vpn_inside_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Tunnel inside CIDR: a /30 in 169.254.0.0/16, none of the reserved blocks, and unique across
+    # the VPN connections of one transit gateway.
+    seen: dict[tuple[str, str], str] = {}
+    for vpn in index.of_type("aws:ec2/vpnConnection:VpnConnection"):
+        gateway = str(vpn.inputs.get("transitGatewayId") or vpn.inputs.get("vpnGatewayId") or "")
+        for n in (1, 2):
+            value = vpn.inputs.get(f"tunnel{n}InsideCidr")
+            if not value:
+                continue
+            network = _net(value)
+            if network is None:
+                continue
+            if network.prefixlen != 30 or not network.subnet_of(_LINK_LOCAL):  # type: ignore[arg-type]
+                yield vpn.urn, f"tunnel {n} inside CIDR {value} is not a /30 in 169.254.0.0/16"
+            elif network in _AWS_RESERVED_INSIDE:
+                yield vpn.urn, f"tunnel {n} inside CIDR {value} is reserved by AWS"
+            key = (gateway, str(network))
+            if key in seen:
+                yield vpn.urn, f"tunnel {n} inside CIDR {value} is already used by {seen[key]} on the same gateway"
+            seen[key] = vpn.name
+
+
+def _router_routes(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Neutron extra routes: "the nexthop IP must be part of one of the subnets to which the router
+    # interfaces are connected"; the route must wait for that interface.
+    subnets = {s.resource_id: s for s in index.of_type("openstack:networking/subnet:Subnet")}
+    interfaces = index.of_type("openstack:networking/routerInterface:RouterInterface")
+    for route in index.of_type("openstack:networking/routerRoute:RouterRoute"):
+        hop = _ip(route.inputs.get("nextHop"))
+        if hop is None:
             continue
-        key = (
-            str(connection.inputs.get("vpnserviceId")),
-            frozenset(map(str, local.inputs.get("endpoints") or [])),
-            frozenset(map(str, peer.inputs.get("endpoints") or [])),
+        attached = [
+            i
+            for i in interfaces
+            if i.inputs.get("routerId") == route.inputs.get("routerId")
+            and str(i.inputs.get("subnetId")) in subnets
+            and hop in (_net(subnets[str(i.inputs.get("subnetId"))].inputs.get("cidr")) or ())
+        ]
+        if not attached:
+            yield route.urn, f"next hop {hop} is in no subnet attached to the router"
+        elif not any(index.depends_on(route, i.urn) for i in attached):
+            yield route.urn, f"does not wait for the router interface of next hop {hop}'s subnet"
+
+
+def _security_group_rules(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Neutron security group rules: a port range needs a protocol that has ports (TCP, UDP, SCTP;
+    # for ICMP the two fields are type and code), with min <= max.
+    for rule in index.of_type("openstack:networking/secGroupRule:SecGroupRule"):
+        low, high = rule.inputs.get("portRangeMin"), rule.inputs.get("portRangeMax")
+        protocol = rule.inputs.get("protocol")
+        if low is None and high is None:
+            continue
+        if protocol not in ("tcp", "udp", "sctp", "icmp"):
+            yield rule.urn, f"a port range needs protocol tcp, udp or sctp, not {protocol!r}"
+        elif protocol != "icmp" and (low is None or high is None or not 1 <= int(low) <= int(high) <= 65535):
+            yield rule.urn, f"port range {low}-{high} is not 1 <= min <= max <= 65535"
+
+
+def _iam_limits(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # IAM quotas: role names up to 64 characters of [\w+=,.@-]; MaxSessionDuration 3600-43200;
+    # inline policies of one role up to 10,240 characters together; managed policy ARNs.
+    inline: Counter[str] = Counter()
+    roles = {r.resource_id: r for r in index.of_type("aws:iam/role:Role")}
+    for role in roles.values():
+        name = str(role.inputs.get("name") or role.name)
+        if not re.fullmatch(r"[\w+=,.@-]{1,64}", name):
+            yield role.urn, f"role name {name!r} is not 1-64 characters of letters, digits and +=,.@_-"
+        duration = role.inputs.get("maxSessionDuration")
+        if duration is not None and not 3600 <= int(duration) <= 43200:
+            yield role.urn, f"max_session_duration {duration} is outside 3600-43200"
+    for policy in index.of_type("aws:iam/rolePolicy:RolePolicy"):
+        document = _plain(policy.inputs.get("policy"))
+        text = json.dumps(json.loads(document), separators=(",", ":")) if isinstance(document, str) else ""
+        inline[str(policy.inputs.get("role"))] += len(text)
+    for role_id, size in inline.items():
+        if size > 10_240:
+            urn = roles[role_id].urn if role_id in roles else None
+            yield urn, f"inline policies of role {role_id} total {size} characters; IAM takes 10,240"
+    for attachment in index.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        arn = str(attachment.inputs.get("policyArn"))
+        if not re.fullmatch(r"arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[\w+=,.@/-]+", arn):
+            yield attachment.urn, f"{arn} is not a managed policy ARN"
+
+
+def _s3_buckets(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Bucket naming rules (3-63 of a-z 0-9 . -, starting and ending with a letter or digit, no
+    # '..', not an IP address); a bucket's configuration lives in the bucket's own region.
+    regions: dict[str, str] = {}
+    for created in index.of_type("aws:s3/bucket:Bucket"):
+        name = str(created.inputs.get("bucket") or "")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name) or ".." in name or re.fullmatch(
+            r"[0-9.]+", name
+        ):
+            yield created.urn, f"bucket name {name!r} breaks the S3 naming rules"
+        regions[created.resource_id] = str(created.inputs.get("region"))
+    for kind in (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketVersioning:BucketVersioning",
+    ):
+        for setting in index.of_type(kind):
+            bucket = str(setting.inputs.get("bucket"))
+            if bucket in regions and str(setting.inputs.get("region")) != regions[bucket]:
+                yield setting.urn, f"configures a bucket of {regions[bucket]} from region {setting.inputs.get('region')}"
+
+
+def _transit_gateway_asn(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # AmazonSideAsn: 64512-65534 (16-bit private) or 4200000000-4294967294 (32-bit private).
+    for tgw in index.of_type("aws:ec2transitgateway/transitGateway:TransitGateway"):
+        asn = _as_int(tgw.inputs.get("amazonSideAsn"))
+        if asn is not None and not (64512 <= asn <= 65534 or 4_200_000_000 <= asn <= 4_294_967_294):
+            yield tgw.urn, f"amazon_side_asn {asn} is not a private ASN AWS accepts"
+
+
+def _vpc_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # VPC and subnet CIDR blocks: /16 to /28; a subnet inside its VPC's block.
+    vpcs = {v.resource_id: v for v in index.of_type("aws:ec2/vpc:Vpc")}
+    for vpc in vpcs.values():
+        network = _net(vpc.inputs.get("cidrBlock"))
+        if network is not None and not 16 <= network.prefixlen <= 28:
+            yield vpc.urn, f"VPC block {network} is not /16-/28"
+    for subnet in index.of_type("aws:ec2/subnet:Subnet"):
+        network = _net(subnet.inputs.get("cidrBlock"))
+        if network is None:
+            continue
+        if not 16 <= network.prefixlen <= 28:
+            yield subnet.urn, f"subnet block {network} is not /16-/28"
+        parent = vpcs.get(str(subnet.inputs.get("vpcId")))
+        block = _net(parent.inputs.get("cidrBlock")) if parent is not None else None
+        if parent is not None and block is not None and not network.subnet_of(block):  # type: ignore[arg-type]
+            yield subnet.urn, f"subnet {network} is outside its VPC's {parent.inputs.get('cidrBlock')}"
+
+
+def _vpc_attachment_zones(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # CreateTransitGatewayVpcAttachment: "You can specify only one subnet per Availability Zone."
+    for attachment in index.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment"):
+        zones = [_zone_of(index.by_id.get(str(s))) for s in attachment.inputs.get("subnetIds") or []]
+        known = [z for z in zones if z is not None]
+        if len(known) != len(set(known)):
+            yield attachment.urn, "two subnets in one Availability Zone"
+
+
+def _vpc_routes(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # A route to a transit gateway is refused until the VPC's attachment exists; a subnet is
+    # associated with one route table.
+    tables = {t.resource_id: t for t in index.of_type("aws:ec2/routeTable:RouteTable")}
+    attachments = index.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    for route in index.of_type("aws:ec2/route:Route"):
+        if not route.inputs.get("transitGatewayId"):
+            continue
+        table = tables.get(str(route.inputs.get("routeTableId")))
+        vpc = table.inputs.get("vpcId") if table is not None else None
+        mine = [a for a in attachments if a.inputs.get("vpcId") == vpc]
+        if table is not None and not any(index.depends_on(route, a.urn) for a in mine):
+            yield route.urn, "a route to the transit gateway does not wait for the VPC's attachment"
+    counts = Counter(str(a.inputs.get("subnetId")) for a in index.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"))
+    for association in index.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        if counts[str(association.inputs.get("subnetId"))] > 1:
+            yield association.urn, "the subnet is associated with more than one route table"
+
+
+def _propagations(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # EnableTransitGatewayRouteTablePropagation: an attachment propagates into a table once.
+    pairs = Counter(
+        (str(p.inputs.get("transitGatewayAttachmentId")), str(p.inputs.get("transitGatewayRouteTableId")))
+        for p in index.of_type("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
+    )
+    for propagation in index.of_type("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"):
+        key = (str(propagation.inputs.get("transitGatewayAttachmentId")), str(propagation.inputs.get("transitGatewayRouteTableId")))
+        if pairs[key] > 1:
+            yield propagation.urn, "the attachment already propagates into this table"
+
+
+_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653})
+
+
+def _log_groups(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # PutRetentionPolicy: retentionInDays is one of a fixed list of values.
+    for group in index.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        days = group.inputs.get("retentionInDays")
+        if days is not None and int(days) not in _RETENTION_DAYS:
+            yield group.urn, f"retention_in_days {days} is not a value CloudWatch Logs accepts"
+
+
+def _network_acl_entries(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Network ACL entries: rule numbers 1-32766, unique per direction; protocol -1 covers all ports.
+    for acl in index.of_type("aws:ec2/networkAcl:NetworkAcl"):
+        for direction in ("ingress", "egress"):
+            numbers = [int(r.get("ruleNo")) for r in acl.inputs.get(direction) or []]
+            if len(numbers) != len(set(numbers)) or not all(1 <= n <= 32766 for n in numbers):
+                yield acl.urn, f"{direction} rule numbers must be unique and within 1-32766"
+
+
+def _openstack_identity(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Keystone: project and group names are unique within their domain; a role assignment names
+    # a role, an actor and a project or a domain.
+    for kind in ("openstack:identity/project:Project", "openstack:identity/groupV3:GroupV3"):
+        names = Counter(
+            (str(r.parent), str(r.inputs.get("domainId")), str(r.inputs.get("name"))) for r in index.of_type(kind)
         )
-        if key in seen:
-            yield connection.urn, f"has the same selectors as {seen[key]}: the two policies conflict"
-        else:
-            seen[key] = connection.name
+        for resource in index.of_type(kind):
+            if names[(str(resource.parent), str(resource.inputs.get("domainId")), str(resource.inputs.get("name")))] > 1:
+                yield resource.urn, f"name {resource.inputs.get('name')!r} is used twice in one domain"
+    for assignment in index.of_type("openstack:identity/roleAssignment:RoleAssignment"):
+        inputs = assignment.inputs
+        if not inputs.get("roleId") or not (inputs.get("groupId") or inputs.get("userId")):
+            yield assignment.urn, "a role assignment needs a role and a group or user"
+        if bool(inputs.get("projectId")) == bool(inputs.get("domainId")):
+            yield assignment.urn, "a role assignment needs exactly one of project and domain"
+
+
+def _ports_and_subnets(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Neutron: allocation pools lie inside the subnet; a fixed IP lies inside its subnet, and one
+    # chosen by hand outside the DHCP pool, or DHCP may hand it out first.
+    subnets = {s.resource_id: s for s in index.of_type("openstack:networking/subnet:Subnet")}
+    for subnet in subnets.values():
+        network = _net(subnet.inputs.get("cidr"))
+        if network is None:
+            continue
+        for pool in subnet.inputs.get("allocationPools") or []:
+            if not all(_ip(pool.get(k)) in network for k in ("start", "end")):
+                yield subnet.urn, f"allocation pool {pool.get('start')}-{pool.get('end')} is outside {network}"
+    for port in index.of_type("openstack:networking/port:Port"):
+        for fixed in port.inputs.get("fixedIps") or []:
+            owner = subnets.get(str(fixed.get("subnetId")))
+            address = fixed.get("ipAddress")
+            if owner is None or not address:
+                continue
+            fixed_ip, network = _ip(address), _net(owner.inputs.get("cidr"))
+            if fixed_ip is None or network is None:
+                continue
+            if fixed_ip not in network:
+                yield port.urn, f"fixed IP {address} is outside subnet {owner.inputs.get('cidr')}"
+            for pool in owner.inputs.get("allocationPools") or []:
+                start, end = _ip(pool.get("start")), _ip(pool.get("end"))
+                if start is not None and end is not None and int(start) <= int(fixed_ip) <= int(end):
+                    yield port.urn, f"fixed IP {address} is inside the subnet's DHCP pool"
+
+
+_SERVER_GROUP_POLICIES = frozenset({"affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"})
+NOVA_USER_DATA_BYTES = 65_535
+
+
+def _compute(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # Nova: server group policy is one of four; user data is at most 65,535 bytes base64-encoded;
+    # an instance attaches to a network or a port. Cinder: a volume has a size.
+    for group in index.of_type("openstack:compute/serverGroup:ServerGroup"):
+        policy = group.inputs.get("policies")
+        if policy not in _SERVER_GROUP_POLICIES:
+            yield group.urn, f"policy {policy!r} is not one Nova accepts"
+    for instance in index.of_type("openstack:compute/instance:Instance"):
+        data = _plain(instance.inputs.get("userData"))
+        if isinstance(data, str) and len(base64.b64encode(data.encode())) > NOVA_USER_DATA_BYTES:
+            yield instance.urn, f"user data is {len(base64.b64encode(data.encode()))} bytes base64; Nova takes 65,535"
+        if not instance.inputs.get("networks"):
+            yield instance.urn, "an instance needs a network or a port"
+    for volume in index.of_type("openstack:blockstorage/volume:Volume"):
+        # Cinder: size is a positive number of GiB.
+        size = _as_int(volume.inputs.get("size"))
+        if size is None or size < 1:
+            yield volume.urn, f"size {volume.inputs.get('size')!r} is not a positive number of GiB"
+
+
+_T = {
+    "cgw": "aws:ec2/customerGateway:CustomerGateway",
+    "vpn": "aws:ec2/vpnConnection:VpnConnection",
+    "flowlog": "aws:ec2/flowLog:FlowLog",
+    "directory": "aws:directoryservice/directory:Directory",
+    "wsdir": "aws:workspaces/directory:Directory",
+    "workspace": "aws:workspaces/workspace:Workspace",
+    "ipgroup": "aws:workspaces/ipGroup:IpGroup",
+    "tgw": "aws:ec2transitgateway/transitGateway:TransitGateway",
+    "tgw-assoc": "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+    "tgw-prop": "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
+    "tgw-rt": "aws:ec2transitgateway/routeTable:RouteTable",
+    "tgw-vpc": "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+    "nacl": "aws:ec2/networkAcl:NetworkAcl",
+    "sg": "aws:ec2/securityGroup:SecurityGroup",
+    "vpc": "aws:ec2/vpc:Vpc",
+    "subnet": "aws:ec2/subnet:Subnet",
+    "route": "aws:ec2/route:Route",
+    "rt": "aws:ec2/routeTable:RouteTable",
+    "rt-assoc": "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "role": "aws:iam/role:Role",
+    "role-policy": "aws:iam/rolePolicy:RolePolicy",
+    "role-attach": "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "bucket": "aws:s3/bucket:Bucket",
+    "bucket-sse": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "bucket-pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "bucket-ver": "aws:s3/bucketVersioning:BucketVersioning",
+    "loggroup": "aws:cloudwatch/logGroup:LogGroup",
+    "os-route": "openstack:networking/routerRoute:RouterRoute",
+    "os-router": "openstack:networking/router:Router",
+    "os-if": "openstack:networking/routerInterface:RouterInterface",
+    "os-subnet": "openstack:networking/subnet:Subnet",
+    "os-network": "openstack:networking/network:Network",
+    "os-port": "openstack:networking/port:Port",
+    "os-fip": "openstack:networking/floatingIp:FloatingIp",
+    "os-fip-assoc": "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+    "os-sg": "openstack:networking/secGroup:SecGroup",
+    "os-sg-rule": "openstack:networking/secGroupRule:SecGroupRule",
+    "os-project": "openstack:identity/project:Project",
+    "os-group": "openstack:identity/groupV3:GroupV3",
+    "os-assign": "openstack:identity/roleAssignment:RoleAssignment",
+    "os-server-group": "openstack:compute/serverGroup:ServerGroup",
+    "os-instance": "openstack:compute/instance:Instance",
+    "os-volume": "openstack:blockstorage/volume:Volume",
+}
+
+
+def _kinds(*keys: str) -> tuple[str, ...]:
+    return tuple(_T[key] for key in keys)
 
 
 RULES: tuple[ContractRule, ...] = (
@@ -373,89 +679,152 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateCustomerGateway.html "
         "(Pulumi: https://www.pulumi.com/registry/packages/aws/api-docs/ec2/customergateway/)",
         _customer_gateway_asn,
+        _kinds("cgw"),
     ),
     ContractRule(
-        "transit-gateway-flow-log",
-        "https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html",
-        _transit_gateway_flow_log,
+        "transit-gateway-flow-log", "https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html", _transit_gateway_flow_log, _kinds("flowlog")
     ),
     ContractRule(
         "directory-subnets",
         "https://docs.aws.amazon.com/directoryservice/latest/devguide/API_DirectoryVpcSettings.html",
         _directory_subnets,
+        _kinds("directory", "subnet"),
     ),
     ContractRule(
         "workspaces-default-role",
         "https://docs.aws.amazon.com/workspaces/latest/api/API_RegisterWorkspaceDirectory.html "
         "(Pulumi: https://www.pulumi.com/registry/packages/aws/api-docs/workspaces/directory/)",
         _workspaces_default_role,
+        _kinds("wsdir", "role", "role-attach"),
     ),
     ContractRule(
-        "workspaces-zone-ids",
-        "https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html",
-        _workspaces_zone_ids,
+        "workspaces-zone-ids", "https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html", _workspaces_zone_ids, _kinds("wsdir")
     ),
     ContractRule(
         "workspaces-bundle",
         "https://www.pulumi.com/registry/packages/aws/api-docs/workspaces/getbundle/",
         _workspaces_bundle,
+        _kinds("workspace"),
     ),
     ContractRule(
-        "workspaces-user",
-        "https://docs.aws.amazon.com/workspaces/latest/api/API_WorkspaceRequest.html",
-        _workspaces_user,
+        "workspaces-user", "https://docs.aws.amazon.com/workspaces/latest/api/API_WorkspaceRequest.html", _workspaces_user, _kinds("workspace")
     ),
     ContractRule(
         "workspaces-ip-group",
         "https://docs.aws.amazon.com/workspaces/latest/adminguide/amazon-workspaces-ip-access-control-groups.html",
         _workspaces_ip_group,
+        _kinds("ipgroup"),
     ),
     ContractRule(
         "transit-gateway-association",
         "https://docs.aws.amazon.com/vpc/latest/tgw/tgw-route-tables.html",
         _route_table_association,
+        _kinds("tgw-assoc", "tgw-rt"),
     ),
     ContractRule(
-        "vpc-rule-quotas",
-        "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html",
-        _vpc_rule_quotas,
+        "transit-gateway-propagation",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableTransitGatewayRouteTablePropagation.html",
+        _propagations,
+        _kinds("tgw-prop"),
     ),
     ContractRule(
-        "route-based-selectors",
-        "https://docs.aws.amazon.com/vpn/latest/s2svpn/CGRequirements.html",
-        _route_based_selectors,
+        "transit-gateway-asn",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayRequestOptions.html",
+        _transit_gateway_asn,
+        _kinds("tgw"),
+    ),
+    ContractRule(
+        "vpc-attachment-zones",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTransitGatewayVpcAttachment.html",
+        _vpc_attachment_zones,
+        _kinds("tgw-vpc"),
+    ),
+    ContractRule("vpc-cidr-blocks", "https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html", _vpc_cidrs, _kinds("vpc", "subnet")),
+    ContractRule(
+        "vpc-routes",
+        "https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html (routes) and https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html",
+        _vpc_routes,
+        _kinds("route", "rt", "rt-assoc"),
+    ),
+    ContractRule(
+        "vpc-rule-quotas", "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html", _vpc_rule_quotas, _kinds("nacl", "sg")
+    ),
+    ContractRule(
+        "network-acl-entries",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkAclEntry.html",
+        _network_acl_entries,
+        _kinds("nacl"),
+    ),
+    ContractRule(
+        "route-based-selectors", "https://docs.aws.amazon.com/vpn/latest/s2svpn/CGRequirements.html", _route_based_selectors, _kinds("vpn")
     ),
     ContractRule(
         "vpn-tunnel-keys",
-        "https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html",
+        "https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html and https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html",
         _vpn_tunnel_keys,
+        _kinds("vpn"),
     ),
     ContractRule(
-        "vpn-prefix-quota",
-        "https://docs.aws.amazon.com/vpn/latest/s2svpn/vpn-limits.html",
-        _vpn_prefix_quota,
+        "vpn-inside-cidr",
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html",
+        _vpn_inside_cidrs,
+        _kinds("vpn"),
+    ),
+    ContractRule("vpn-prefix-quota", "https://docs.aws.amazon.com/vpn/latest/s2svpn/vpn-limits.html", _vpn_prefix_quota, _kinds("vpn")),
+    ContractRule(
+        "iam-limits",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html",
+        _iam_limits,
+        _kinds("role", "role-policy", "role-attach"),
     ),
     ContractRule(
-        "vpnaas-router-interface",
-        "https://docs.openstack.org/api-ref/network/v2/index.html#vpnaas-2-0-vpn-vpnservices-ikepolicies-ipsecpolicies-endpoint-groups-ipsec-site-connections "
-        "(Pulumi: https://www.pulumi.com/registry/packages/openstack/api-docs/vpnaas/siteconnection/)",
-        _vpnaas_router_interfaces,
+        "s3-buckets",
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
+        _s3_buckets,
+        _kinds("bucket", "bucket-sse", "bucket-pab", "bucket-ver"),
+    ),
+    ContractRule(
+        "log-group-retention",
+        "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
+        _log_groups,
+        _kinds("loggroup"),
     ),
     ContractRule(
         "floating-ip-router-interface",
         "https://docs.openstack.org/api-ref/network/v2/index.html#floating-ips-floatingips "
         "(Pulumi: https://www.pulumi.com/registry/packages/openstack/api-docs/networking/floatingipassociate/)",
         _floating_ip_router_interface,
+        _kinds("os-fip-assoc", "os-fip", "os-port", "os-if", "os-router"),
     ),
     ContractRule(
-        "aws-tunnel-security-associations",
-        "https://docs.aws.amazon.com/vpn/latest/s2svpn/CGRequirements.html",
-        _aws_tunnel_security_associations,
+        "router-route-next-hop",
+        "https://docs.openstack.org/api-ref/network/v2/index.html#add-extra-routes-to-router",
+        _router_routes,
+        _kinds("os-route", "os-if", "os-subnet"),
     ),
     ContractRule(
-        "vpnaas-duplicate-policy",
-        "https://docs.openstack.org/neutron/latest/admin/vpnaas-scenario.html",
-        _duplicate_policies,
+        "ports-and-subnets",
+        "https://docs.openstack.org/api-ref/network/v2/index.html#ports and https://docs.openstack.org/api-ref/network/v2/index.html#subnets",
+        _ports_and_subnets,
+        _kinds("os-port", "os-subnet", "os-network"),
+    ),
+    ContractRule(
+        "security-group-rules",
+        "https://docs.openstack.org/api-ref/network/v2/index.html#security-group-rules-security-group-rules",
+        _security_group_rules,
+        _kinds("os-sg-rule", "os-sg"),
+    ),
+    ContractRule(
+        "openstack-identity",
+        "https://docs.openstack.org/api-ref/identity/v3/index.html#projects and https://docs.openstack.org/api-ref/identity/v3/index.html#roles",
+        _openstack_identity,
+        _kinds("os-project", "os-group", "os-assign"),
+    ),
+    ContractRule(
+        "compute-instances",
+        "https://docs.openstack.org/api-ref/compute/index.html#create-server and https://docs.openstack.org/api-ref/compute/index.html#create-server-group",
+        _compute,
+        _kinds("os-instance", "os-server-group", "os-volume"),
     ),
 )
 
@@ -469,4 +838,4 @@ def check_contract(run: MockRun, context: ContractContext | None = None) -> Iter
             yield rule.name, urn, f"{rule.name}: {message} (see {rule.reference})"
 
 
-__all__ = ["RULES", "ContractContext", "ContractRule", "check_contract"]
+__all__ = ["NOT_CLOUD_RESOURCES", "RULES", "ContractContext", "ContractRule", "check_contract"]

@@ -2,7 +2,8 @@
 
 - The renderer the store stack calls: `StoreEdge` hands over its live tunnel values and gets the
   appliance's intended config back, rendered by the same code as `storestack devices render`.
-- A store stack's outputs read back as `StoreCloudOutputs` (rollout, drift, tests).
+- A store stack's outputs read back as `StoreCloudOutputs` (rollout, drift, tests), and the core
+  stack's as `CoreCloudOutputs` (the cloud ends of the hub tunnels, for the hub configs).
 
 It lives in `stacks` because it knows stack shapes: `devices` stays below it and never hears of
 a stack, while `rollout` and `cli` (above `stacks`) use it. `storestack.components` defines the
@@ -21,6 +22,9 @@ from pydantic import SecretStr, ValidationError
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import (
     AwsTunnelOutput,
+    CoreCloudOutputs,
+    HubAwsTunnelOutput,
+    HubOpenStackOutput,
     HubTunnelOutput,
     StoreCloudOutputs,
     describe_validation_error,
@@ -32,6 +36,8 @@ from storestack.inventory import Fleet
 class EdgeTunnelLike(Protocol):
     @property
     def peer_kind(self) -> str: ...
+    @property
+    def peer_name(self) -> str: ...
     @property
     def wan_link(self) -> str: ...
     @property
@@ -82,6 +88,7 @@ def outputs_from_edge_context(context: EdgeContextLike) -> StoreCloudOutputs:
                 links.append(
                     {
                         "link": tunnel.wan_link,
+                        "hub": tunnel.peer_name,
                         "outside_address": tunnel.peer_outside_address,
                         "inside": ipaddress.IPv4Interface(
                             (tunnel.local_inside_address, tunnel.inside_cidr.prefixlen)
@@ -139,6 +146,7 @@ def outputs_from_store_stack(
                     HubTunnelOutput.model_validate(
                         {
                             "link": tunnel["wan_link"],
+                            "hub": tunnel.get("peer_name"),
                             "outside_address": tunnel["peer_outside_address"],
                             "inside": ipaddress.IPv4Interface(
                                 (str(tunnel["local_inside_address"]), inside_cidr.prefixlen)
@@ -171,6 +179,69 @@ def outputs_from_store_stack(
         ) from None
     except ValueError as exc:
         raise StackOutputsError(f"store {store_id}: stack outputs do not fit the device templates: {exc}") from None
+
+
+def outputs_from_core_stack(values: Mapping[str, object], *, planned: bool) -> CoreCloudOutputs:
+    """The core stack's hub tunnel outputs (live or planned) as the network intent takes them.
+
+    `hub_vpn_tunnels` / `hub_vpn_psks` are keyed `<region>/<hub>`, `openstack_hub_tunnels` and
+    `openstack_vpn_psks` `<site>/<hub>` (see `HybridCloud`)."""
+    hub_aws: list[HubAwsTunnelOutput] = []
+    hub_openstack: list[HubOpenStackOutput] = []
+    try:
+        aws_psks = _mapping(values.get("hub_vpn_psks"), "hub_vpn_psks")
+        for key, vpn in sorted(_mapping(values.get("hub_vpn_tunnels"), "hub_vpn_tunnels").items()):
+            vpn = _mapping(vpn, f"hub_vpn_tunnels.{key}")
+            keys = aws_psks.get(key)
+            for number, tunnel in enumerate(_sequence(vpn.get("tunnels"), f"hub_vpn_tunnels.{key}.tunnels"), 1):
+                tunnel = _mapping(tunnel, f"hub_vpn_tunnels.{key}.tunnels[{number - 1}]")
+                hub_aws.append(
+                    HubAwsTunnelOutput.model_validate(
+                        {
+                            "hub": vpn["hub"],
+                            "region": vpn["region"],
+                            "tunnel": number,
+                            "outside_address": tunnel["outside_address"],
+                            "inside_cidr": tunnel["inside_cidr"],
+                            "psk": keys[number - 1] if isinstance(keys, list) and len(keys) >= number else None,
+                        }
+                    )
+                )
+        openstack_psks = _mapping(values.get("openstack_vpn_psks"), "openstack_vpn_psks")
+        for key, tunnel in sorted(_mapping(values.get("openstack_hub_tunnels"), "openstack_hub_tunnels").items()):
+            tunnel = _mapping(tunnel, f"openstack_hub_tunnels.{key}")
+            psk = openstack_psks.get(key)
+            hub_openstack.append(
+                HubOpenStackOutput.model_validate(
+                    {
+                        "hub": tunnel["hub"],
+                        "site": tunnel["site"],
+                        "gateway_address": tunnel["peer_outside_address"],
+                        "psk": psk if isinstance(psk, str) else None,
+                    }
+                )
+            )
+        return CoreCloudOutputs(hub_aws=hub_aws, hub_openstack=hub_openstack, planned=planned)
+    except KeyError as exc:
+        raise StackOutputsError(f"core stack outputs lack the field {exc.args[0]!r}") from None
+    except ValidationError as exc:
+        raise StackOutputsError(
+            f"core stack outputs do not fit the hub configs: {describe_validation_error(exc)}"
+        ) from None
+
+
+def _mapping(value: object, where: str) -> Mapping[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise StackOutputsError(f"core stack output {where} should be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _sequence(value: object, where: str) -> Sequence[object]:
+    if not isinstance(value, list):
+        raise StackOutputsError(f"core stack output {where} should be a list, got {type(value).__name__}")
+    return value
 
 
 def appliance_config_renderer(

@@ -3,6 +3,10 @@
 Cloud ranges are carved from the fleet's IP plan in declaration order (AWS regions first, then
 OpenStack sites), each taking one fixed-size slot, so adding a region or a site never renumbers
 an existing one.
+
+Every tunnel a stack builds takes its parameters from the network intent (`storestack.network`),
+never from a computation of its own: hub tunnels, AWS inside /30s, tunnel ids (the keys derive
+from them, see `stacks/keys.py`). The intent is the one place planned values are made.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from storestack.components import (
     AwsRegionArgs,
     DesktopBundleArgs,
     DesktopPoolArgs,
+    DesktopUser,
     HqHubArgs,
     HubTunnelArgs,
     HybridCloudArgs,
@@ -25,8 +30,11 @@ from storestack.components import (
     StoreSiteArgs,
     StoreWanLinkArgs,
 )
+from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.common import check_public_address
+from storestack.components.store_site import AwsTunnelArgs
 from storestack.inventory import Fleet, ResolvedStore
+from storestack.network.build import PSK_SECRET, NetworkIntent
 from storestack.stacks.config import (
     DEFAULT_CORE_REFERENCE,
     CoreStackConfig,
@@ -34,6 +42,7 @@ from storestack.stacks.config import (
     StoreStackConfig,
 )
 from storestack.stacks.errors import StackConfigError
+from storestack.stacks.keys import TunnelKeySource
 
 # Each region or site takes 1/16th of the cloud and desktop supernets.
 SLOT_BITS = 4
@@ -56,9 +65,71 @@ def _cloud_sites(fleet: Fleet) -> list[str]:
     return keys
 
 
+def tunnel_key_source(fleet: Fleet) -> TunnelKeySource:
+    """Where the stacks read the fleet secret every tunnel key derives from (a reference only)."""
+    management = fleet.spec.management
+    reference = management.secrets.get(PSK_SECRET)
+    if reference is None:
+        raise StackConfigError(
+            f"management.secrets.{PSK_SECRET} is not configured: every tunnel's pre-shared key derives from it"
+        )
+    return TunnelKeySource(
+        reference=reference, env_prefix=management.secret_env_prefix, file_dirs=list(management.secret_file_dirs)
+    )
+
+
+def hub_cloud_tunnels(intent: NetworkIntent, hub: str) -> list[HubCloudTunnelArgs]:
+    """A hub's planned tunnels to AWS and OpenStack, as the core stack takes them."""
+    planned = []
+    for tunnel in intent.hub_cloud_tunnels(hub):
+        assert tunnel.local_inside is not None
+        cloud, site, *number = tunnel.peer.split(":")
+        planned.append(
+            HubCloudTunnelArgs(
+                tunnel_id=tunnel.id,
+                cloud="aws" if cloud == "aws" else "openstack",
+                site=site,
+                number=int(number[0]) if number else 1,
+                inside_cidr=tunnel.local_inside.network,
+            )
+        )
+    return planned
+
+
+def store_flows(fleet: Fleet, intent: NetworkIntent) -> list[StoreFlowArgs]:
+    """The network intent's flows from store zones that reach cloud or desktop ranges, as the
+    cloud's security groups and NACLs admit them. Flows depend only on which zones a store has,
+    so one store of each shape is enough."""
+    plan = fleet.spec.ip_plan
+    clouds = (plan.cloud, plan.desktops)
+    shapes: dict[tuple[str, ...], str] = {}
+    for store in fleet:
+        if store.state != "decommissioned":
+            shapes.setdefault(tuple(sorted(store.segments)), store.id)
+    found: dict[tuple[str, tuple[int, ...], tuple[ipaddress.IPv4Network, ...]], str] = {}
+    for store_id in shapes.values():
+        for flow in intent.store(store_id).flows:
+            service = flow.service
+            reached = {
+                cloud if cloud.subnet_of(prefix) else prefix
+                for prefix in service.prefixes
+                for cloud in clouds
+                if prefix.overlaps(cloud)
+            }
+            if reached:
+                key = (service.protocol, service.ports, tuple(sorted(reached)))
+                found.setdefault(key, f"{flow.source} to {service.name}")
+    return [
+        StoreFlowArgs(protocol=protocol, ports=list(ports), destinations=list(destinations), why=why)
+        for (protocol, ports, destinations), why in sorted(found.items(), key=lambda item: str(item[0]))
+    ]
+
+
 def core_config(fleet: Fleet) -> CoreStackConfig:
     """The core stack's config: the hybrid cloud and every desktop pool, from the fleet."""
     spec = fleet.spec
+    intent = NetworkIntent(fleet)
+    flows = store_flows(fleet, intent)
     sites = spec.sites
     if len(sites.aws) != 1:
         raise StackConfigError(f"the core stack needs exactly one AWS account, the fleet has {len(sites.aws)}")
@@ -96,7 +167,13 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             aws_regions=regions,
             openstack_sites=openstack_sites,
             hubs=[
-                HqHubArgs(name=hub.hostname, public_address=hub.public_address, bgp_asn=hub.asn, prefixes=plan.hq)
+                HqHubArgs(
+                    name=hub.hostname,
+                    public_address=hub.public_address,
+                    bgp_asn=hub.asn,
+                    prefixes=plan.hq,
+                    cloud_tunnels=hub_cloud_tunnels(intent, hub.hostname),
+                )
                 for hub in fleet.hubs.values()
             ],
             staff_roles=[
@@ -112,10 +189,11 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             ],
             store_supernet=plan.stores,
             admin_ranges=plan.management,
+            store_flows=flows,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
         )
-        pools = [_desktop_pool(fleet, index) for index in range(len(spec.desktop_policies))]
-        return CoreStackConfig(hybrid_cloud=hybrid, desktop_pools=pools)
+        pools = [_desktop_pool(fleet, index, flows) for index in range(len(spec.desktop_policies))]
+        return CoreStackConfig(hybrid_cloud=hybrid, tunnel_keys=tunnel_key_source(fleet), desktop_pools=pools)
     except ValidationError as exc:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
 
@@ -129,7 +207,7 @@ def _amazon_bundle(compute_type: str) -> str:
     return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
 
 
-def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
+def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
@@ -149,6 +227,26 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         )
         for role in policy.roles
     ]
+    users = [
+        DesktopUser(user_name=user.user, role=user.role, store=store.id, region=store.region)
+        for store in fleet
+        if store.state != "decommissioned"
+        for user in store.desktop_users
+        if user.role in policy.roles
+    ]
+    extra: dict[str, object] = {}
+    if policy.directory is not None:
+        extra = {
+            "directory_kind": policy.directory.kind,
+            "ad_connector_dns_ips": policy.directory.dns_ips,
+            "ad_connector_service_account": policy.directory.service_account,
+        }
+    if policy.provider == "openstack":
+        # OpenStack desktops carry their own security group: the intent's store flows reaching them.
+        slot = _cloud_sites(fleet).index(f"openstack:{policy.site}")
+        site_desktops = _slot(spec.ip_plan.desktops, slot, policy.site)
+        extra["store_supernet"] = spec.ip_plan.stores
+        extra["store_flows"] = [flow for flow in flows if any(site_desktops.overlaps(d) for d in flow.destinations)]
     pool = DesktopPoolArgs(
         name=policy.name,
         provider=policy.provider,
@@ -160,6 +258,8 @@ def _desktop_pool(fleet: Fleet, index: int) -> DesktopPoolConfig:
         running_mode="AUTO_STOP" if policy.running_mode == "auto-stop" else "ALWAYS_ON",
         auto_stop_minutes=policy.auto_stop_minutes,
         directory_domain=f"desktops.{spec.organisation.domain}",
+        users=users,
+        **extra,
     )
     if policy.provider == "aws":
         return DesktopPoolConfig(pool=pool, aws_region=policy.region)
@@ -177,15 +277,33 @@ def store_config(
     fleet: Fleet,
     store: ResolvedStore,
     core_stack: str = DEFAULT_CORE_REFERENCE,
+    intent: NetworkIntent | None = None,
 ) -> StoreStackConfig:
-    """One store stack's config. Links AWS cannot identify stay off AWS; `notes` says so."""
+    """One store stack's config, its tunnels from the network intent (pass one `intent` for many
+    stores). Links AWS cannot identify stay off AWS; `notes` says so."""
     spec = fleet.spec
     notes: list[str] = []
     own = own_prefixes(store)
+    planned = (intent or NetworkIntent(fleet)).store(store.id)
+    aws_planned: dict[str, list[AwsTunnelArgs]] = {}
+    for tunnel in planned.tunnels:
+        if tunnel.kind == "store-aws" and tunnel.local_inside is not None:
+            aws_planned.setdefault(tunnel.transport, []).append(
+                AwsTunnelArgs(tunnel_id=tunnel.id, inside_cidr=tunnel.local_inside.network)
+            )
     links = []
     for link in store.wan:
         public = _public(link.address.ip) if link.address is not None else None
-        links.append(StoreWanLinkArgs(name=link.name, kind=link.kind, public_address=public))
+        if link.name in aws_planned and public is None:
+            raise StackConfigError(
+                f"store {store.id}: the network intent plans AWS tunnels on WAN link {link.name}, "
+                "which has no public static address AWS could dial"
+            )
+        links.append(
+            StoreWanLinkArgs(
+                name=link.name, kind=link.kind, public_address=public, aws_tunnels=aws_planned.get(link.name, [])
+            )
+        )
     aws_region = store.cloud.aws_region
     known_regions = {region for account in spec.sites.aws for region in account.regions}
     if aws_region is not None and aws_region not in known_regions:
@@ -212,21 +330,29 @@ def store_config(
             wan_links=links,
             hub_tunnels=[
                 HubTunnelArgs(
-                    hub=link.hub,
-                    hub_address=fleet.hubs[link.hub].public_address,
-                    hub_asn=fleet.hubs[link.hub].asn,
-                    wan_link=link.name,
-                    inside_cidr=link.overlay.network,
-                    store_inside_address=link.overlay.ip,
-                    hub_inside_address=link.overlay_peer,
-                    role="primary" if link.primary else "backup",
+                    tunnel_id=tunnel.id,
+                    hub=tunnel.peer,
+                    hub_address=tunnel.peer_outside,
+                    hub_asn=tunnel.peer_asn,
+                    wan_link=tunnel.transport,
+                    inside_cidr=tunnel.local_inside.network,
+                    store_inside_address=tunnel.local_inside.ip,
+                    hub_inside_address=tunnel.peer_inside,
+                    role=tunnel.role,
                 )
-                for link in store.wan
+                for tunnel in planned.tunnels
+                if tunnel.kind == "store-hub" and tunnel.local_inside is not None
             ],
             appliances=_appliances(store),
             aws_region=aws_region,
         )
-        return StoreStackConfig(site=site, state=store.state, core_stack=core_stack, notes=notes)
+        return StoreStackConfig(
+            site=site,
+            tunnel_keys=tunnel_key_source(fleet),
+            state=store.state,
+            core_stack=core_stack,
+            notes=notes,
+        )
     except ValidationError as exc:
         raise StackConfigError(f"store {store.id}: {_first_error(exc)}") from exc
 

@@ -34,6 +34,7 @@ from storestack.stacks.config import (
     store_stack_name,
 )
 from storestack.stacks.errors import StackConfigError
+from storestack.stacks.keys import FleetTunnelKeys, TunnelKeySource
 from storestack.stacks.mocks import MockRun, StackOutput, StorestackMocks, run_program_under_mocks
 
 DEFAULT_PLANS_DIR = Path(".storestack") / "plans"
@@ -191,12 +192,15 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     """
     from storestack.stacks import core, store
 
+    keys = planning_keys(task.config)
     program: Callable[[], None] = (
-        core.program if task.kind == "core" else functools.partial(store.program, renderer)
+        functools.partial(core.program, keys)
+        if task.kind == "core"
+        else functools.partial(store.program, renderer, keys)
     )
     project = PROJECTS[task.kind]
     mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
-    config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config)}
+    config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **planned_stack_secrets(task.kind, task.config)}
     run = run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
     stores_tables = frozenset(
         str(region["route_table_ids"]["stores"])
@@ -222,6 +226,24 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
     )
     planned._raw_outputs = dict(run.outputs)
     return planned
+
+
+def planned_stack_secrets(kind: StackKind, config: dict[str, Any]) -> dict[str, str]:
+    """Stand-ins for the secret stack config a real stack holds (`pulumi config set --secret`),
+    such as an AD Connector's service account password: a plan reads no secret."""
+    if kind != "core":
+        return {}
+    return {
+        f"{CONFIG_NAMESPACE}:{placed['pool']['name']}-ad-connector-password": "planned-not-a-secret"
+        for placed in config.get("desktop_pools", [])
+        if placed["pool"].get("directory_kind") == "ad-connector" and placed["pool"].get("provider") == "aws"
+    }
+
+
+def planning_keys(config: dict[str, Any]) -> FleetTunnelKeys:
+    """The tunnel keys of an offline plan: the fleet secret's derivation when the secret is in the
+    environment (then the plan's keys are the live ones), a marked stand-in otherwise."""
+    return FleetTunnelKeys(TunnelKeySource.model_validate(config["tunnel_keys"]), planning=True)
 
 
 def preload(kinds: Iterable[StackKind]) -> None:
@@ -268,7 +290,7 @@ def planned_store_run(fleet: Fleet, store_id: str) -> MockRun:
     config = store_config(fleet, fleet.store(store_id))
     mocks = StorestackMocks(stack_outputs={config.core_stack: mock_outputs(core_config(fleet))})
     return run_program_under_mocks(
-        store.program,
+        functools.partial(store.program, None, planning_keys(config.model_dump(mode="json"))),
         project=PROJECTS["store"],
         stack=store_stack_name(store_id),
         config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},

@@ -25,6 +25,7 @@ import yaml
 
 from storestack.common.files import atomic_write_text
 from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
 from storestack.stacks.config import (
     CONFIG_NAMESPACE,
     CORE_STACK,
@@ -151,11 +152,12 @@ def plan_stacks(
     configs[CORE_STACK] = core_config(fleet)
     spread = ShardSpread.of(fleet)
     store_folder = out_dir / "store"
+    intent = NetworkIntent(fleet)
     for store in fleet:
         name = store_stack_name(store.id)
         if shard is not None and not shard.owns(name, spread):
             continue
-        config = store_config(fleet, store, core_reference)
+        config = store_config(fleet, store, core_reference, intent)
         configs[name] = config
         entries.append(
             StackEntry(

@@ -26,6 +26,7 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
+from storestack.devices.platforms import get_platform
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -132,6 +133,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "interface", w[1], line.number
         elif w[:2] in (["ip", "binding"], ["sa", "binding"]):
             yield "vpn-instance", w[-1], line.number
+        elif w[0] in ("destination", "remote-address") and after(w, w[0]) == "vpn-instance":
+            yield "vpn-instance", w[2], line.number
         elif w[:2] == ["ip", "route-static"]:
             rest = w[2:]
             if rest[:1] == ["vpn-instance"]:
@@ -170,10 +173,19 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return
+    highest = get_platform(PLATFORM).max_tunnel_number
     for line in top(parse(config.text, ("#",)), "interface"):
         if len(line.words) < 2 or not _INTERFACE.match(line.words[1]):
             yield config.finding(
                 line.number, "vrp-interface-name", f"{line.text!r}: not an AR interface name"
+            )
+            continue
+        tunnel = re.fullmatch(r"Tunnel0/0/(\d+)", line.words[1])
+        if tunnel and highest is not None and int(tunnel.group(1)) > highest:
+            yield config.finding(
+                line.number,
+                "vrp-interface-name",
+                f"{line.text!r}: tunnel number above Tunnel0/0/{highest}, the range storestack numbers AR tunnels in",
             )
 
 
@@ -470,7 +482,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 # Without an FQDN identity, VRP identifies both ends by address: the tunnel
                 # source's and the remote-address.
                 local_id=(peer.get("local-id") or [""])[0] or _source_address(root, values),
-                peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[0] or None,
+                peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[-1] or None,
                 psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
                 peer_asn=peers_asn.get(peer_inside or ""),
                 ike=ike,

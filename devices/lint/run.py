@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, run_platform_rules
 from storestack.devices.lint.cross import cross_check
 from storestack.devices.lint.steering import steering_check
-from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.inventory.fleet import Fleet
 from storestack.network.build import NetworkIntent
@@ -27,9 +27,11 @@ class LintReport:
         return not self.findings
 
 
-def config_files(fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None) -> list[ConfigFile]:
+def config_files(
+    fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None, core: CoreCloudOutputs | None = None
+) -> list[ConfigFile]:
     files = []
-    for config in render_fleet(fleet, outputs=outputs, secrets="slots"):
+    for config in render_fleet(fleet, outputs=outputs, secrets="slots", core=core):
         companions = {"": config.text, **dict(config.companions)}
         files.append(
             ConfigFile(
@@ -65,5 +67,7 @@ def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent) -> LintRepo
     return LintReport(sorted(set(findings)), len(files), platforms)
 
 
-def lint_fleet(fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None) -> LintReport:
-    return lint_configs(config_files(fleet, outputs), NetworkIntent(fleet, outputs))
+def lint_fleet(
+    fleet: Fleet, outputs: Mapping[str, StoreCloudOutputs] | None = None, core: CoreCloudOutputs | None = None
+) -> LintReport:
+    return lint_configs(config_files(fleet, outputs, core), NetworkIntent(fleet, outputs, core=core))

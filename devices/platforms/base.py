@@ -9,6 +9,7 @@ to know about it, in the style of hier_config's `platforms/<os>/driver.py`:
 - the hier_config driver that computes remediation and rollback,
 - the companion files rendered next to the config (FRR hosts: nftables, dnsmasq),
 - whether the lab runs it in the vendor emulator,
+- the template filters that spell its hot, repetitive parts (ACL rules) in typed code,
 - and the mechanism that confirms or reverts a commit (`CommitConfirm`; None where the
   platform has none the engine uses).
 
@@ -21,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from hier_config.platforms.driver_base import HConfigDriverBase
 from pydantic import BaseModel, ConfigDict
@@ -190,6 +191,14 @@ class PlatformProfile:
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False
     commit_confirm: CommitConfirm | None = None
+    # The highest tunnel interface number the platform accepts, where it numbers them from a
+    # fixed range (None: no range storestack can run into). A hub's store tunnels are numbered
+    # by their link's transit slot from 1 up, its cloud tunnels from this number down.
+    max_tunnel_number: int | None = None
+    # Jinja filters the platform's templates use: (name, function). For what typed code does
+    # better than a template, thousands of times per fleet: spelling ACL rules (a macro costs a
+    # dozen sandboxed lookups per rule), grouping rules into the platform's policy objects.
+    template_filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
     @property
     def secret_patterns(self) -> tuple[str, ...]:
@@ -216,6 +225,7 @@ class PlatformProfile:
         return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
-        """Hub-side overlay interface of one store link; numbered by its pinned transit /31,
-        so adding or removing stores never renumbers another store's tunnel."""
+        """Hub-side overlay interface of one store link; numbered by the link's own pinned
+        transit /31 (the same number on every hub), so adding or removing stores never
+        renumbers another store's tunnel."""
         return hub_interface_name(store_id, link_name)

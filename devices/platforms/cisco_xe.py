@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hier_config.models import MatchRule, SectionalExitingRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+
+if TYPE_CHECKING:
+    from storestack.devices.views import AclRule, Net
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
@@ -75,6 +80,29 @@ DRIVER = PlatformDriver(
     secret_patterns=IOS_SECRET_PATTERNS,
 )
 
+# IOS shows well-known ports by name, so they are written by name.
+_PORT_NAMES = {53: "domain", 67: "bootps", 179: "bgp"}
+
+
+def _endpoint(net: Net | None) -> str:
+    if net is None:
+        return "any"
+    return f"host {net.address}" if net.prefixlen == 32 else f"{net.address} {net.wildcard}"
+
+
+def acl_rule(rule: AclRule) -> str:
+    """One extended ACL entry after its sequence number: `permit tcp any host 10.0.0.5 eq bgp`."""
+    text = f"{rule.action} {rule.protocol} {_endpoint(rule.source)}"
+    if rule.source_port:
+        text += f" eq {_PORT_NAMES.get(rule.source_port, rule.source_port)}"
+    text += f" {_endpoint(rule.destination)}"
+    if rule.port_end:
+        text += f" range {rule.port} {rule.port_end}"
+    elif rule.port:
+        text += f" eq {_PORT_NAMES.get(rule.port, rule.port)}"
+    return text
+
+
 PLATFORM = CiscoXEPlatform(
     name="cisco_xe",
     comment="!",
@@ -96,4 +124,5 @@ PLATFORM = CiscoXEPlatform(
         confirm=("configure confirm",),
         abort=("configure revert now",),
     ),
+    template_filters=(("ios_acl_rule", acl_rule),),
 )

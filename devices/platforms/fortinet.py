@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+
+if TYPE_CHECKING:
+    from storestack.devices.views import AclRule, FlowView, Net
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
@@ -92,6 +98,45 @@ _LEAVE_REVERT_MODE_AND_SAVE = (
     "execute cfg save",
 )
 
+# A firewall policy of one flow: action, protocol, destination port (None: any), and the
+# destination networks' CIDRs (empty: "all").
+PolicyGroup = tuple[str, str, int | None, tuple[str, ...]]
+
+
+def policy_groups(rules: Sequence[AclRule]) -> list[PolicyGroup]:
+    """One policy per set of a flow's rules with the same action, protocol, port and any-ness,
+    in the order each set first appears (first match wins, as in the intent's ordered rules);
+    a policy's destinations in rule order."""
+    groups: dict[tuple[str, str, int | None, bool], list[str]] = {}
+    for rule in rules:
+        destinations = groups.setdefault((rule.action, rule.protocol, rule.port, rule.destination is None), [])
+        if rule.destination is not None:
+            destinations.append(rule.destination.cidr)
+    return [(action, protocol, port, tuple(cidrs)) for (action, protocol, port, _), cidrs in groups.items()]
+
+
+def flow_destinations(flows: Sequence[FlowView]) -> list[Net]:
+    """Every network a flow's rule names as destination, once (by CIDR), in rule order: the
+    firewall address objects the policies refer to."""
+    seen: dict[str, Net] = {}
+    for flow in flows:
+        for rule in flow.rules:
+            if rule.destination is not None:
+                seen.setdefault(rule.destination.cidr, rule.destination)
+    return list(seen.values())
+
+
+def flow_services(flows: Sequence[FlowView]) -> list[tuple[str, int]]:
+    """(protocol, port) of every custom service a flow's rule limits traffic to, once, grouped
+    by port in the order ports first appear."""
+    by_port: dict[int, dict[str, None]] = {}
+    for flow in flows:
+        for rule in flow.rules:
+            if rule.port:
+                by_port.setdefault(rule.port, {}).setdefault(rule.protocol)
+    return [(protocol, port) for port, protocols in by_port.items() for protocol in protocols]
+
+
 PLATFORM = FortinetPlatform(
     name="fortinet",
     comment="#",
@@ -110,5 +155,10 @@ PLATFORM = FortinetPlatform(
         arm=("config system global", "set cfg-save revert", "set cfg-revert-timeout {timer}", "end"),
         confirm=_LEAVE_REVERT_MODE_AND_SAVE,
         settle=_LEAVE_REVERT_MODE_AND_SAVE,
+    ),
+    template_filters=(
+        ("fortios_policy_groups", policy_groups),
+        ("fortios_flow_destinations", flow_destinations),
+        ("fortios_flow_services", flow_services),
     ),
 )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+
+if TYPE_CHECKING:
+    from storestack.devices.views import AclRule, Net
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -54,6 +59,30 @@ DRIVER = PlatformDriver(
     ),
 )
 
+# VRP shows well-known ports by name, so they are written by name.
+_PORT_NAMES = {53: "dns", 67: "bootps", 179: "bgp"}
+
+
+def _wildcard(net: Net) -> str:
+    return f"{net.address} {0 if net.prefixlen == 32 else net.wildcard}"
+
+
+def acl_rule(rule: AclRule) -> str:
+    """One advanced ACL rule after `rule <number>`: `permit tcp source 10.64.0.0 0.0.0.63 ...`."""
+    text = f"{rule.action} {rule.protocol}"
+    if rule.source:
+        text += f" source {_wildcard(rule.source)}"
+    if rule.source_port:
+        text += f" source-port eq {_PORT_NAMES.get(rule.source_port, rule.source_port)}"
+    if rule.destination:
+        text += f" destination {_wildcard(rule.destination)}"
+    if rule.port_end:
+        text += f" destination-port range {rule.port} {rule.port_end}"
+    elif rule.port:
+        text += f" destination-port eq {_PORT_NAMES.get(rule.port, rule.port)}"
+    return text
+
+
 PLATFORM = HuaweiVrpPlatform(
     name="huawei_vrp",
     comment="#",
@@ -63,6 +92,11 @@ PLATFORM = HuaweiVrpPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverHuaweiVrp,
     emulated=True,
+    # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
+    # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
+    # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's
+    # command reference, and is kept in this one place. Hubs refuse a fleet that needs more.
+    max_tunnel_number=1023,
     # Configuration trial run (two-phase validation mode): `commit trial <60-65535>` (seconds)
     # makes the change live and rolls it back unless a plain `commit` confirms it in time.
     commit_confirm=CommitConfirm(
@@ -72,4 +106,5 @@ PLATFORM = HuaweiVrpPlatform(
         confirm=("system-view", "commit", "return"),
         abort=("system-view", "abort trial", "return"),
     ),
+    template_filters=(("vrp_acl_rule", acl_rule),),
 )

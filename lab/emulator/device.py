@@ -1,89 +1,17 @@
-"""One emulated device's state, shared by all its SSH sessions, and its default configs."""
+"""One emulated device's state, shared by all its SSH sessions; what differs per platform is its
+profile's (`lab/emulator/profiles/`)."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from storestack.lab.emulator.forticonfig import FortiConfig
-from storestack.lab.emulator.lineconfig import IOS, VRP, LineConfig
+from storestack.lab.emulator.lineconfig import LineConfig
 from storestack.lab.emulator.models import DeviceFaults, EmulatedDevice
-
-IOS_VERSION = "17.9"
-VRP_VERSION = "V800R021C10SPC600"
-FORTIOS_HEADER = (
-    "#config-version=FGVM64-7.2.5-FW-build1517-230606:opmode=0:vdom=0:user=admin\n"
-    "#conf_file_ver=1\n"
-    "#buildno=1517\n"
-    "#global_vdom=1\n"
-)
-
-
-def default_config(device: EmulatedDevice) -> str:
-    name = device.name
-    if device.platform == "cisco_xe":
-        return (
-            f"version {IOS_VERSION}\n"
-            "service timestamps debug datetime msec\n"
-            "service timestamps log datetime msec\n"
-            f"hostname {name}\n"
-            "!\n"
-            "no aaa new-model\n"
-            "!\n"
-            "interface GigabitEthernet1\n"
-            " no ip address\n"
-            " shutdown\n"
-            "!\n"
-            "interface GigabitEthernet2\n"
-            " no ip address\n"
-            " shutdown\n"
-            "!\n"
-            "interface GigabitEthernet3\n"
-            " no ip address\n"
-            " shutdown\n"
-            "!\n"
-            "no ip http server\n"
-            "!\n"
-            "archive\n"
-            " path bootflash:archive\n"
-            "!\n"
-            "line vty 0 4\n"
-            " login local\n"
-            " transport input ssh\n"
-            "!\n"
-            "end\n"
-        )
-    if device.platform == "huawei_vrp":
-        return (
-            f"#\nsysname {name}\n#\n"
-            "interface GigabitEthernet0/0/0\n shutdown\n#\n"
-            "interface GigabitEthernet0/0/1\n shutdown\n#\n"
-            "interface GigabitEthernet0/0/2\n shutdown\n#\n"
-            "interface LoopBack0\n#\nreturn\n"
-        )
-    return (
-        FORTIOS_HEADER + "config system global\n"
-        f'    set hostname "{name}"\n'
-        "    set timezone 04\n"
-        "end\n"
-        "config system console\n"
-        "    set output standard\n"
-        "end\n"
-        "config system interface\n"
-        '    edit "port1"\n'
-        '        set vdom "root"\n'
-        "        set mode static\n"
-        "        set allowaccess ping https ssh\n"
-        "    next\n"
-        '    edit "port2"\n'
-        '        set vdom "root"\n'
-        "    next\n"
-        '    edit "port3"\n'
-        '        set vdom "root"\n'
-        "    next\n"
-        "end\n"
-    )
+from storestack.lab.emulator.profiles import EmulatorProfile, get_profile
 
 
 class DeviceState:
@@ -100,9 +28,9 @@ class DeviceState:
         self.config_lines = 0
         self.sessions = 0
         self._on_change = on_change
-        initial = spec.running_config if spec.running_config is not None else default_config(spec)
-        self.line_config: LineConfig | None = None
-        self.forti_config: FortiConfig | None = None
+        self.profile: EmulatorProfile = get_profile(spec.platform)
+        initial = spec.running_config if spec.running_config is not None else self.profile.default_config(spec.name)
+        self.config: Any = None  # the profile's config model: a LineConfig or a FortiConfig
         self._load(initial)
         self.startup_text = self.running_text()
         # An armed rollback (IOS-XE `configure terminal revert timer`): the running config it
@@ -114,37 +42,25 @@ class DeviceState:
         return self.spec.platform
 
     def _load(self, text: str) -> None:
-        if self.spec.platform == "fortinet":
-            self.forti_config = FortiConfig(text)
-        else:
-            self.line_config = LineConfig(IOS if self.spec.platform == "cisco_xe" else VRP, text)
+        self.config = self.profile.parse(text)
 
     def lines(self) -> LineConfig:
-        assert self.line_config is not None
-        return self.line_config
+        """The config of a line-oriented platform (IOS-XE, VRP)."""
+        assert isinstance(self.config, LineConfig)
+        return self.config
 
     def forti(self) -> FortiConfig:
-        assert self.forti_config is not None
-        return self.forti_config
+        assert isinstance(self.config, FortiConfig)
+        return self.config
 
     def hostname(self) -> str:
         with self.lock:
-            if self.spec.platform == "cisco_xe":
-                return self.lines().top_value("hostname") or self.spec.name
-            if self.spec.platform == "huawei_vrp":
-                return self.lines().top_value("sysname") or self.spec.name
-            return self.forti().attribute("system global", "hostname") or self.spec.name
+            return self.profile.hostname(self.config) or self.spec.name
 
     def running_text(self) -> str:
         """The running config exactly as the device's own 'show running config' command prints it."""
         with self.lock:
-            if self.spec.platform == "cisco_xe":
-                body = "\n".join(["!", *self.lines().render_lines(), "end"]) + "\n"
-                return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
-            if self.spec.platform == "huawei_vrp":
-                lines = [f"!Software Version {VRP_VERSION}", "#", *self.lines().render_lines(), "return"]
-                return "\n".join(lines) + "\n"
-            return FORTIOS_HEADER + self.forti().render()
+            return self.profile.running_text(self.config)
 
     def set_running_text(self, text: str) -> None:
         with self.lock:

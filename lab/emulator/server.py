@@ -29,7 +29,6 @@ from storestack.lab.errors import LabError
 
 LOOPBACK = "127.0.0.1"
 # What the real devices announce in their SSH banner.
-_SERVER_VERSIONS = {"cisco_xe": "Cisco-1.25", "huawei_vrp": "HUAWEI-1.5", "fortinet": "FortiSSH_7.2"}
 CREDENTIALS_FILE = "credentials.yaml"
 INVENTORY_FILE = "inventory.yaml"
 
@@ -211,7 +210,7 @@ class Emulator:
                 line_editor=False,
                 encoding="utf-8",
                 login_timeout=60,
-                server_version=_SERVER_VERSIONS[device.spec.platform],
+                server_version=device.state.profile.ssh_server_version,
             )
         except (TimeoutError, OSError, asyncssh.Error):
             client.close()

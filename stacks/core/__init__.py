@@ -11,8 +11,10 @@ from storestack.components import (
     OpenStackDesktopNetwork,
 )
 from storestack.components.aws_region import ROUTE_TABLE_KINDS
+from storestack.components.common import TunnelKeys
 from storestack.components.desktop_pool import workspaces_default_role
 from storestack.stacks.config import CONFIG_NAMESPACE, CoreStackConfig
+from storestack.stacks.keys import FleetTunnelKeys
 
 # Outputs holding keys; they are exported as secrets and checked to be so by `storestack plan`.
 SECRET_OUTPUTS = ("hub_vpn_psks", "openstack_vpn_psks")
@@ -22,9 +24,12 @@ def read_config() -> CoreStackConfig:
     return CoreStackConfig.model_validate(pulumi.Config(CONFIG_NAMESPACE).require_object("core"))
 
 
-def build(config: CoreStackConfig) -> HybridCloud:
-    """Declare the core resources and export what store stacks and operators need."""
-    hybrid = HybridCloud(config.hybrid_cloud.fleet, config.hybrid_cloud)
+def build(config: CoreStackConfig, keys: TunnelKeys | None = None) -> HybridCloud:
+    """Declare the core resources and export what store stacks and operators need.
+
+    `keys` default to the fleet secret the config names (`pulumi up` refuses to run without it)."""
+    keys = keys or FleetTunnelKeys(config.tunnel_keys)
+    hybrid = HybridCloud(config.hybrid_cloud.fleet, config.hybrid_cloud, keys=keys)
     service_role: list[pulumi.Resource] = []
     if any(placed.aws_region is not None for placed in config.desktop_pools):
         service_role = workspaces_default_role(config.hybrid_cloud.tags, pulumi.ResourceOptions(parent=hybrid))
@@ -56,9 +61,9 @@ def build(config: CoreStackConfig) -> HybridCloud:
     return hybrid
 
 
-def program() -> None:
+def program(keys: TunnelKeys | None = None) -> None:
     """The Pulumi program of the core stack (inline for the Automation API, or via `__main__.py`)."""
-    build(read_config())
+    build(read_config(), keys)
 
 
 def mock_outputs(config: CoreStackConfig) -> dict[str, object]:

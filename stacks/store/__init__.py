@@ -8,8 +8,10 @@ import pulumi
 
 from storestack.components import ApplianceConfigRenderer, StoreSite, TransitGatewayRef
 from storestack.components.aws_region import ASSOCIATED_WITH, PROPAGATES_INTO
+from storestack.components.common import TunnelKeys
 from storestack.stacks.config import CONFIG_NAMESPACE, StoreStackConfig
 from storestack.stacks.errors import StackReferenceError
+from storestack.stacks.keys import FleetTunnelKeys
 
 SECRET_OUTPUTS = ("tunnel_psks", "intended_configs")
 
@@ -69,14 +71,22 @@ def transit_from_core(config: StoreStackConfig) -> TransitGatewayRef | None:
     )
 
 
-def build(config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = None) -> StoreSite | None:
+def build(
+    config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = None, keys: TunnelKeys | None = None
+) -> StoreSite | None:
     """Declare the store's resources; a decommissioned store declares none, so `up` and `destroy`
     both converge on an empty stack and `plan` shows every resource going away."""
     if config.state == "decommissioned":
         pulumi.export("store_id", config.site.store_id)
         pulumi.export("state", config.state)
         return None
-    site = StoreSite(config.site.store_id, config.site, transit_from_core(config), renderer=renderer)
+    site = StoreSite(
+        config.site.store_id,
+        config.site,
+        transit_from_core(config),
+        renderer=renderer,
+        keys=keys or FleetTunnelKeys(config.tunnel_keys),
+    )
     pulumi.export("store_id", config.site.store_id)
     pulumi.export("tunnels", site.tunnels)
     pulumi.export("tunnel_psks", site.tunnel_psks)
@@ -89,6 +99,6 @@ def build(config: StoreStackConfig, renderer: ApplianceConfigRenderer | None = N
     return site
 
 
-def program(renderer: ApplianceConfigRenderer | None = None) -> None:
+def program(renderer: ApplianceConfigRenderer | None = None, keys: TunnelKeys | None = None) -> None:
     """The Pulumi program of a store stack (inline for the Automation API, or via `__main__.py`)."""
-    build(read_config(), renderer)
+    build(read_config(), renderer, keys)

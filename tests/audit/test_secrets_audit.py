@@ -218,13 +218,14 @@ def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     require_frr_lab()
     fleet = load_fleet(sample_chain_path())
     secrets = {**DEVICE_SECRETS, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, IPSEC_PSK_SEED[0]: IPSEC_PSK_SEED[1]}
+    # The stacks derive every tunnel key from the fleet secret, as the devices do.
+    monkeypatch.setenv(*IPSEC_PSK_SEED)
     for store in fleet:
         run = run_store_stack(fleet, store.id, preview=True)
         secrets |= {
             f"psk {store.id} {name}": value for name, value in run.outputs["tunnel_psks"].value.items()
         }
     # The lab has no live stacks: the demo renders the network intent's planned, per-tunnel PSKs.
-    monkeypatch.setenv(*IPSEC_PSK_SEED)
     intent = NetworkIntent(fleet, reveal_secrets=True)
     secrets |= {f"psk {t.id}": t.psk.reveal() for store in fleet for t in intent.store(store.id).tunnels}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))}

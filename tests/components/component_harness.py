@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, DesktopUser, SeatRequest
 from storestack.components.hybrid_cloud import (
     AwsRegionArgs,
@@ -17,11 +18,13 @@ from storestack.components.hybrid_cloud import (
     StaffRoleAccessArgs,
 )
 from storestack.components.store_site import (
+    AwsTunnelArgs,
     HubTunnelArgs,
     StoreApplianceArgs,
     StoreSiteArgs,
     StoreWanLinkArgs,
 )
+from storestack.network.build import derive_psk
 from storestack.stacks.mocks import (
     RecordedResource,
     RecordingMonitor,
@@ -34,6 +37,34 @@ from storestack.stacks.mocks import (
 FLEET_TAGS = {"owner": "platform-team", "cost-centre": "cc-4711"}
 STORE_SUPERNET = "10.64.0.0/12"
 HQ_RANGES = ["10.0.0.0/16"]
+TEST_FLEET_SECRET = "Component-Test-Seed-77"
+
+
+class TestKeys:
+    """The stacks' tunnel keys (`stacks/keys.py`) over a fixed test secret."""
+
+    def psk(self, tunnel_id: str) -> pulumi.Output[str]:
+        return pulumi.Output.secret(derive_psk(TEST_FLEET_SECRET, tunnel_id))
+
+
+TEST_KEYS = TestKeys()
+
+
+def planned_cloud_tunnels(hub: str, hub_index: int) -> list[HubCloudTunnelArgs]:
+    """A hub's tunnels to eu-west-1 and dc1-cloud, as the network intent would plan them."""
+    return [
+        *(
+            HubCloudTunnelArgs(
+                tunnel_id=f"{hub}-eu-west-1-aws{n}", cloud="aws", site="eu-west-1", number=n,
+                inside_cidr=f"169.254.248.{8 * hub_index + 4 * (n - 1)}/30",
+            )
+            for n in (1, 2)
+        ),
+        HubCloudTunnelArgs(
+            tunnel_id=f"{hub}-dc1-cloud-openstack", cloud="openstack", site="dc1-cloud",
+            inside_cidr=f"169.254.252.{4 * hub_index}/30",
+        ),
+    ]
 
 
 def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
@@ -61,8 +92,14 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
             )
         ],
         "hubs": [
-            HqHubArgs(name="hub1", public_address="198.51.100.10", bgp_asn=65001, prefixes=HQ_RANGES),
-            HqHubArgs(name="hub2", public_address="198.51.100.11", bgp_asn=65002, prefixes=HQ_RANGES),
+            HqHubArgs(
+                name="hub1", public_address="198.51.100.10", bgp_asn=65001, prefixes=HQ_RANGES,
+                cloud_tunnels=planned_cloud_tunnels("hub1", 0),
+            ),
+            HqHubArgs(
+                name="hub2", public_address="198.51.100.11", bgp_asn=65002, prefixes=HQ_RANGES,
+                cloud_tunnels=planned_cloud_tunnels("hub2", 1),
+            ),
         ],
         "staff_roles": [
             StaffRoleAccessArgs(name="cashier", data_prefixes=["pos"]),
@@ -75,6 +112,10 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         ],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
+        # As a network intent would give it: stores open HTTPS to the workloads, nothing else.
+        "store_flows": [
+            StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20", "10.40.0.0/20"], why="office to services")
+        ],
         "data_bucket_name": "acme-staff-data",
     }
     values.update(overrides)
@@ -96,17 +137,30 @@ def store_args(store_id: str = "sh-0001", index: int = 1, **overrides: object) -
                 name="wan1",
                 kind="fiber",
                 public_address=f"203.0.113.{index}",
-                aws_tunnel_inside_cidrs=[f"169.254.{100 + index}.0/30", f"169.254.{100 + index}.4/30"],
+                aws_tunnels=[
+                    AwsTunnelArgs(tunnel_id=f"{store_id}-wan1-aws{n}", inside_cidr=f"169.254.{100 + index}.{4 * (n - 1)}/30")
+                    for n in (1, 2)
+                ],
             ),
-            StoreWanLinkArgs(name="lte1", kind="lte", public_address=f"192.0.2.{index}"),
+            StoreWanLinkArgs(
+                name="lte1",
+                kind="lte",
+                public_address=f"192.0.2.{index}",
+                aws_tunnels=[
+                    AwsTunnelArgs(tunnel_id=f"{store_id}-lte1-aws{n}", inside_cidr=f"169.254.{150 + index}.{4 * (n - 1)}/30")
+                    for n in (1, 2)
+                ],
+            ),
         ],
         "hub_tunnels": [
             HubTunnelArgs(
+                tunnel_id=f"{store_id}-wan1-hub1",
                 hub="hub1", hub_address="198.51.100.10", hub_asn=65001, wan_link="wan1",
                 inside_cidr=f"100.64.{index}.0/31", store_inside_address=f"100.64.{index}.1",
                 hub_inside_address=f"100.64.{index}.0", role="primary",
             ),
             HubTunnelArgs(
+                tunnel_id=f"{store_id}-lte1-hub2",
                 hub="hub2", hub_address="198.51.100.11", hub_asn=65002, wan_link="lte1",
                 inside_cidr=f"100.65.{index}.0/31", store_inside_address=f"100.65.{index}.1",
                 hub_inside_address=f"100.65.{index}.0", role="backup",

@@ -15,6 +15,7 @@ from component_harness import (
 from pydantic import ValidationError
 
 from storestack.components import AwsDesktopNetwork, DesktopPool, OpenStackDesktopNetwork
+from storestack.components.cloud_args import StoreFlowArgs
 from storestack.components.desktop_pool import DesktopUser, SeatRequest, workspaces_default_role
 
 WORKSPACE = "aws:workspaces/workspace:Workspace"
@@ -55,7 +56,8 @@ def managed_ad_pool() -> Scenario:
 @pytest.fixture(scope="module")
 def openstack_pool() -> Scenario:
     def build() -> dict[str, object]:
-        pool = DesktopPool("os-desktops", desktop_pool_args("openstack"), OpenStackDesktopNetwork(None, "net-desktops"))
+        args = desktop_pool_args("openstack", users=AD_CONNECTOR["users"])
+        pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
         return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
 
     return run_scenario(build)
@@ -153,7 +155,9 @@ def test_workspaces_are_tagged_with_role_store_and_region(aws_pool: Scenario) ->
 def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(openstack_pool: Scenario) -> None:
     volumes = {r.name: r for r in openstack_pool.of_type("openstack:blockstorage/volume:Volume")}
     instances = openstack_pool.of_type("openstack:compute/instance:Instance")
-    assert len(volumes) == len(instances) == 5
+    # One instance per named user (3), none for the two seats nobody holds: no shared accounts.
+    assert len(volumes) == len(instances) == 3
+    assert sorted(i.inputs["metadata"]["storestack:user"] for i in instances) == ["anna.berg", "bo.lind", "cleo.ek"]
     (group,) = openstack_pool.of_type("openstack:compute/serverGroup:ServerGroup")
     (security_group,) = openstack_pool.of_type("openstack:networking/secGroup:SecGroup")
     images = {v.inputs["imageId"] for v in volumes.values()}
@@ -166,7 +170,7 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["schedulerHints"] == [{"group": group.resource_id}]
         assert instance.inputs["securityGroups"] == [security_group.outputs["name"]]
         assert instance.inputs["networks"] == [{"uuid": "net-desktops"}]
-        expected_flavor = "d4.large" if "hq-finance" in instance.name else "d2.medium"
+        expected_flavor = "d4.large" if instance.inputs["metadata"]["storestack:role"] == "hq-finance" else "d2.medium"
         assert instance.inputs["flavorName"] == expected_flavor
 
 
@@ -184,3 +188,17 @@ def test_a_pool_open_to_the_internet_is_rejected() -> None:
 def test_seats_for_a_role_without_a_bundle_are_rejected() -> None:
     with pytest.raises(ValidationError, match="no bundle"):
         desktop_pool_args("aws", seats=[SeatRequest(role="it-admin", store=None, count=1)])
+
+
+def test_openstack_desktops_admit_exactly_the_store_flows_they_are_given() -> None:
+    """Office reaches the desktops when the network intent says so; nothing else from stores."""
+    flow = StoreFlowArgs(protocol="tcp", ports=[3389], destinations=["10.56.0.0/20"], why="office to corporate")
+
+    def build() -> dict[str, object]:
+        args = desktop_pool_args("openstack", store_supernet="10.64.0.0/12", store_flows=[flow])
+        pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
+        return {"seat_ids": pool.seat_ids}
+
+    rules = run_scenario(build).of_type("openstack:networking/secGroupRule:SecGroupRule")
+    got = sorted((r.inputs["remoteIpPrefix"], r.inputs.get("protocol"), r.inputs.get("portRangeMin")) for r in rules)
+    assert got == [("10.0.10.0/24", "tcp", 3389), ("10.64.0.0/12", "tcp", 3389)]

@@ -8,6 +8,7 @@ import json
 import pytest
 from component_harness import (
     FLEET_TAGS,
+    TEST_KEYS,
     Scenario,
     hybrid_cloud_args,
     run_scenario,
@@ -32,7 +33,7 @@ VPN = "aws:ec2/vpnConnection:VpnConnection"
 @pytest.fixture(scope="module")
 def cloud() -> Scenario:
     def build() -> dict[str, object]:
-        hybrid = HybridCloud("acme", hybrid_cloud_args())
+        hybrid = HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS)
         return {
             "regions": hybrid.regions,
             "hub_vpn_psks": hybrid.hub_vpn_psks,
@@ -252,7 +253,7 @@ def test_every_taggable_resource_carries_fleet_and_component_tags(cloud: Scenari
 
 def test_stores_never_reach_each_other_through_the_transit_gateway() -> None:
     def build() -> dict[str, object]:
-        hybrid = HybridCloud("acme", hybrid_cloud_args())
+        hybrid = HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS)
         transit = hybrid.transit["eu-west-1"]
         ref = TransitGatewayRef(
             region="eu-west-1",
@@ -260,8 +261,8 @@ def test_stores_never_reach_each_other_through_the_transit_gateway() -> None:
             stores_route_table_id=transit.route_table_ids["stores"],
             return_route_table_ids={k: transit.route_table_ids[k] for k in PROPAGATES_INTO["store"]},
         )
-        first = StoreSite("sh-0001", store_args("sh-0001", 1), ref)
-        second = StoreSite("sh-0002", store_args("sh-0002", 2), ref)
+        first = StoreSite("sh-0001", store_args("sh-0001", 1), ref, keys=TEST_KEYS)
+        second = StoreSite("sh-0002", store_args("sh-0002", 2), ref, keys=TEST_KEYS)
         return {"regions": hybrid.regions, "a": first.tunnels, "b": second.tunnels}
 
     scenario = run_scenario(build)

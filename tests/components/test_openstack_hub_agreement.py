@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from component_harness import Scenario, run_scenario, secret_value
+from component_harness import TEST_KEYS, Scenario, run_scenario, secret_value
 from testsupport.rendering import on_platform
 
 from storestack.components import HybridCloud
@@ -31,7 +31,7 @@ def fleet() -> Fleet:
 @pytest.fixture(scope="module")
 def core(fleet: Fleet) -> Scenario:
     args = core_config(fleet).hybrid_cloud
-    return run_scenario(lambda: {"cloud": HybridCloud("core", args).openstack_hub_tunnels})
+    return run_scenario(lambda: {"cloud": HybridCloud("core", args, keys=TEST_KEYS).openstack_hub_tunnels})
 
 
 def _gateway_files(core: Scenario) -> dict[str, str]:

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from component_harness import Scenario, hybrid_cloud_args, run_scenario
+from component_harness import TEST_KEYS, Scenario, hybrid_cloud_args, run_scenario
 
 from storestack.components import HybridCloud
 
@@ -26,7 +26,7 @@ ADMIN = ipaddress.ip_address("10.0.10.7")
 
 @pytest.fixture(scope="module")
 def cloud() -> Scenario:
-    return run_scenario(lambda: {"regions": HybridCloud("acme", hybrid_cloud_args()).regions})
+    return run_scenario(lambda: {"regions": HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS).regions})
 
 
 def _attachment_kinds(cloud: Scenario) -> dict[str, str]:

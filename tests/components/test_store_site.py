@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from component_harness import Scenario, run_scenario, secret_value, store_args
+from component_harness import TEST_KEYS, Scenario, run_scenario, secret_value, store_args
 from pydantic import ValidationError
 
 from storestack.components import EdgeRenderContext, StoreSite, StoreWanLinkArgs, TransitGatewayRef
+from storestack.components.store_site import AwsTunnelArgs
 from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
 from storestack.stacks.mocks import is_secret
 
@@ -44,7 +45,7 @@ def renderer() -> RecordingRenderer:
 @pytest.fixture(scope="module")
 def store(renderer: RecordingRenderer) -> Scenario:
     def build() -> dict[str, object]:
-        site = StoreSite("sh-0001", store_args(), TRANSIT, renderer=renderer)
+        site = StoreSite("sh-0001", store_args(), TRANSIT, renderer=renderer, keys=TEST_KEYS)
         return {
             "tunnels": site.tunnels,
             "hub_peers": site.hub_peers,
@@ -98,25 +99,25 @@ def test_psks_are_generated_secrets_and_never_in_plain_outputs(store: Scenario) 
         secret_value(vpn.inputs["tunnel2PresharedKey"])
     outputs = store.monitor.component_outputs[store.named("sh-0001").urn]
     psks = secret_value(outputs["tunnel_psks"])
-    assert set(psks) == {"hub-hub1-wan1", "hub-hub2-lte1", "aws-wan1-1", "aws-wan1-2", "aws-lte1-1", "aws-lte1-2"}
+    assert set(psks) == {"sh-0001-wan1-hub1", "sh-0001-lte1-hub2", "sh-0001-wan1-aws1", "sh-0001-wan1-aws2", "sh-0001-lte1-aws1", "sh-0001-lte1-aws2"}
     assert len(set(psks.values())) == 6
     assert not is_secret(outputs["tunnels"])
     plain = repr(outputs["tunnels"]) + repr(outputs["hub_peers"]) + repr(outputs["edges"])
     assert not any(psk in plain for psk in psks.values())
     vpn = store.named("sh-0001-wan1-vpn")
-    assert psks["aws-wan1-1"] == secret_value(vpn.inputs["tunnel1PresharedKey"])
+    assert psks["sh-0001-wan1-aws1"] == secret_value(vpn.inputs["tunnel1PresharedKey"])
 
 
 def test_tunnel_outputs_carry_the_addresses_device_templates_need(store: Scenario) -> None:
     tunnels = {t["name"]: t for t in store.values["tunnels"]}
     vpn = store.named("sh-0001-wan1-vpn")
-    aws1 = tunnels["aws-wan1-1"]
+    aws1 = tunnels["sh-0001-wan1-aws1"]
     assert aws1["peer_outside_address"] == vpn.outputs["tunnel1Address"]
     assert aws1["inside_cidr"] == "169.254.101.0/30"
     assert aws1["local_inside_address"] == "169.254.101.2"
     assert aws1["peer_inside_address"] == "169.254.101.1"
     assert aws1["peer_asn"] == "64512"
-    hub1 = tunnels["hub-hub1-wan1"]
+    hub1 = tunnels["sh-0001-wan1-hub1"]
     assert (hub1["peer_outside_address"], hub1["local_inside_address"], hub1["peer_inside_address"]) == (
         "198.51.100.10", "100.64.1.1", "100.64.1.0",
     )
@@ -135,11 +136,11 @@ def test_an_edge_per_appliance_with_its_config_as_a_secret(store: Scenario, rend
     assert edge_outputs["management_address"] == "10.64.7.1"
     assert [link["name"] for link in edge_outputs["wan_links"]] == ["wan1", "lte1"]
     peers = {p["tunnel"]: p for p in edge_outputs["bgp_peers"]}
-    assert peers["aws-lte1-2"]["remote_asn"] == "64512" and peers["aws-lte1-2"]["local_asn"] == 4_200_000_001
+    assert peers["sh-0001-lte1-aws2"]["remote_asn"] == "64512" and peers["sh-0001-lte1-aws2"]["local_asn"] == 4_200_000_001
     config = secret_value(edge_outputs["intended_config"])
     vpn = store.named("sh-0001-lte1-vpn")
     psk = secret_value(vpn.inputs["tunnel2PresharedKey"])
-    assert f"tunnel aws-lte1-2 peer {vpn.outputs['tunnel2Address']} key {psk}" in config
+    assert f"tunnel sh-0001-lte1-aws2 peer {vpn.outputs['tunnel2Address']} key {psk}" in config
     assert "! planned: True" in config
     assert secret_value(store.monitor.component_outputs[store.named("sh-0001").urn]["intended_configs"]) == {
         "sh-0001-edge1": config
@@ -151,12 +152,12 @@ def test_an_edge_per_appliance_with_its_config_as_a_secret(store: Scenario, rend
 
 def test_a_store_without_aws_affinity_only_gets_hub_keys() -> None:
     def build() -> dict[str, object]:
-        site = StoreSite("sh-0009", store_args("sh-0009", 9, aws_region=None))
+        site = StoreSite("sh-0009", store_args("sh-0009", 9, aws_region=None), keys=TEST_KEYS)
         return {"tunnels": site.tunnels, "psks": site.tunnel_psks}
 
     scenario = run_scenario(build)
     assert not [r for r in scenario.resources if r.type.startswith("aws:")]
-    assert sorted(scenario.values["psks"]) == ["hub-hub1-wan1", "hub-hub2-lte1"]
+    assert sorted(scenario.values["psks"]) == ["sh-0009-lte1-hub2", "sh-0009-wan1-hub1"]
 
 
 def test_a_store_cannot_announce_prefixes_outside_its_own_block() -> None:
@@ -172,10 +173,16 @@ def test_a_store_block_outside_the_store_supernet_is_rejected() -> None:
 def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> None:
     def build() -> dict[str, object]:
         links = [
-            StoreWanLinkArgs(name="wan1", kind="fiber", public_address="203.0.113.1"),
+            StoreWanLinkArgs(
+                name="wan1", kind="fiber", public_address="203.0.113.1",
+                aws_tunnels=[
+                    AwsTunnelArgs(tunnel_id=f"sh-0001-wan1-aws{n}", inside_cidr=f"169.254.101.{4 * n}/30")
+                    for n in (1, 2)
+                ],
+            ),
             StoreWanLinkArgs(name="lte1", kind="lte"),
         ]
-        site = StoreSite("sh-0001", store_args(wan_links=links), TRANSIT)
+        site = StoreSite("sh-0001", store_args(wan_links=links), TRANSIT, keys=TEST_KEYS)
         return {"tunnels": site.tunnels}
 
     scenario = run_scenario(build)
@@ -183,7 +190,18 @@ def test_dynamic_links_stay_off_aws_and_reach_the_cloud_through_the_hubs() -> No
         "203.0.113.1"
     ]
     names = [t["name"] for t in scenario.values["tunnels"]]
-    assert names == ["hub-hub1-wan1", "hub-hub2-lte1", "aws-wan1-1", "aws-wan1-2"]
+    assert names == ["sh-0001-wan1-hub1", "sh-0001-lte1-hub2", "sh-0001-wan1-aws1", "sh-0001-wan1-aws2"]
+
+
+def test_an_aws_link_without_planned_tunnels_is_rejected() -> None:
+    """The stack never picks AWS tunnel values itself: they are the network intent's."""
+    with pytest.raises(ValidationError, match="no planned tunnels"):
+        store_args(
+            wan_links=[
+                StoreWanLinkArgs(name="wan1", kind="fiber", public_address="203.0.113.1"),
+                StoreWanLinkArgs(name="lte1", kind="lte"),
+            ]
+        )
 
 
 def test_aws_affinity_without_any_identifiable_link_is_rejected() -> None:
@@ -197,5 +215,8 @@ def test_aws_reserved_inside_cidrs_are_rejected() -> None:
     with pytest.raises(ValidationError, match="reserved by AWS"):
         StoreWanLinkArgs(
             name="wan1", kind="fiber", public_address="203.0.113.1",
-            aws_tunnel_inside_cidrs=["169.254.169.252/30", "169.254.10.0/30"],
+            aws_tunnels=[
+                AwsTunnelArgs(tunnel_id="sh-0001-wan1-aws1", inside_cidr="169.254.169.252/30"),
+                AwsTunnelArgs(tunnel_id="sh-0001-wan1-aws2", inside_cidr="169.254.10.0/30"),
+            ],
         )

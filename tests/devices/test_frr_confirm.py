@@ -173,6 +173,29 @@ def test_arm_refuses_a_second_timer_a_bad_duration_and_an_appliance_without_frr_
     assert gone(pid)
 
 
+def test_a_timer_that_starts_at_once_finds_its_own_state_and_stays_armed(
+    appliance: ConfirmConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy host the timer may read the state before `arm` is back from starting it: it must
+    find its own token there, or it ends at once and nothing would ever revert the change."""
+    start = frr_confirm._start_timer
+    seen: list[str] = []
+
+    def start_and_look(config: ConfirmConfig, program: str, token: str) -> int:
+        armed = frr_confirm._read_armed(config)
+        seen.append("own state" if armed is not None and armed.token == token else "no state")
+        return start(config, program, token)
+
+    monkeypatch.setattr(frr_confirm, "_start_timer", start_and_look)
+    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    pid = timer_pid(appliance)
+    assert seen == ["own state"]
+    time.sleep(1.0)  # the timer has read its state by now
+    assert status(appliance)["armed"] is True
+    frr_confirm.revert(appliance)
+    assert gone(pid)
+
+
 def login(config: ConfirmConfig, command: str | None) -> subprocess.CompletedProcess[str]:
     """The login as sshd runs it: the program with its config, the request in the environment."""
     env = {"PATH": os.environ["PATH"]}

@@ -3,6 +3,7 @@ caught on a deliberately broken copy of a real rendered config."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.errors import NetworkIntentError
 
 VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
 MODULES = {"cisco_xe": cisco_xe, "huawei_vrp": huawei_vrp, "fortinet": fortinet}
@@ -191,6 +193,23 @@ def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None
         " frequency 5\n timeout 1\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "frequency 5" in f.message for f in _lint(old))
+
+
+def test_vrp_hub_tunnels_stay_in_the_ar_range(fleet: Fleet) -> None:
+    config = _hub(fleet, "huawei_vrp")
+    numbers = [int(n) for n in re.findall(r"^interface Tunnel0/0/(\d+)$", config.text, re.M)]
+    assert numbers and max(numbers) <= 1023
+    broken = _broken(config, "interface Tunnel0/0/1\n", "interface Tunnel0/0/32767\n")
+    assert any(f.rule == "vrp-interface-name" and "Tunnel0/0/32767" in f.message for f in _lint(broken))
+
+
+def test_a_hub_refuses_a_fleet_past_its_tunnel_range(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storestack.devices import platforms
+
+    small = dataclasses.replace(platforms.get_platform("huawei_vrp"), max_tunnel_number=8)
+    monkeypatch.setitem(platforms._BY_NAME, "huawei_vrp", small)
+    with pytest.raises(NetworkIntentError, match=r"transit slot \d+ .*up to 8"):
+        render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:

@@ -74,6 +74,19 @@ def test_the_emulated_flags_agree_with_the_emulated_platform_type() -> None:
     assert tuple(name for name, p in PLATFORMS.items() if p.emulated) == EMULATED_PLATFORM_NAMES
 
 
+def test_every_emulated_platform_has_one_emulator_profile_and_no_other_has_one() -> None:
+    from storestack.lab.emulator.device import DeviceState
+    from storestack.lab.emulator.models import EmulatedDevice
+    from storestack.lab.emulator.profiles import PROFILES
+
+    assert sorted(PROFILES) == sorted(EMULATED_PLATFORM_NAMES)
+    for name, profile in PROFILES.items():
+        # The profile's factory config names the device, and its own reader finds the name there.
+        device = DeviceState(EmulatedDevice(name="edge-x", platform=name, port=0))  # type: ignore[arg-type]
+        assert device.hostname() == "edge-x"
+        assert "edge-x" in profile.session(device).prompt  # the prompt names the device, as on the real one
+
+
 def test_an_unknown_platform_is_refused_by_name() -> None:
     with pytest.raises(UnknownPlatformError, match="'junos'"):
         get_platform("junos")

@@ -16,7 +16,7 @@ from storestack.devices.health import (
     parse_bgp_summary,
     required_new_peers,
 )
-from storestack.devices.journal import PushJournal, last_push_run, unfinished_names
+from storestack.devices.journal import last_push_run, push_journal, record_devices, unfinished_names
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import PushTargets, parse_shard, plan_waves
 from storestack.devices.targets import ApplianceTarget
@@ -107,14 +107,14 @@ def report_with(run_id: str, started: datetime, outcomes: dict[str, str], *, dry
 
 def test_last_run_and_what_did_not_finish(tmp_path: Path) -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    PushJournal(tmp_path, report_with("push-1", t0, {"a": "failed"})).write()
+    push_journal(tmp_path, report_with("push-1", t0, {"a": "failed"})).save()
     latest = report_with(
         "push-2",
         t0 + timedelta(minutes=1),
         {"a": "changed", "b": "failed", "c": "skipped", "d": "running", "e": "unchanged"},
     )
-    path = PushJournal(tmp_path, latest).write()
-    PushJournal(tmp_path, report_with("push-3", t0 + timedelta(minutes=2), {"a": "failed"}, dry_run=True)).write()
+    path = push_journal(tmp_path, latest).save()
+    push_journal(tmp_path, report_with("push-3", t0 + timedelta(minutes=2), {"a": "failed"}, dry_run=True)).save()
     # A rollout journal in the same directory is not a push run.
     (tmp_path / "push-zzz.json").write_text(json.dumps({"kind": "rollout", "run_id": "x"}))
     assert path.stat().st_mode & 0o777 == 0o600
@@ -185,17 +185,17 @@ def test_events_of_a_killed_run_are_replayed(tmp_path: Path) -> None:
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     report = report_with("push-k", t0, {"a": "pending", "b": "pending"})
-    journal = PushJournal(tmp_path, report, snapshot_interval=3600)
-    path = journal.write()
+    journal = push_journal(tmp_path, report, snapshot_interval=3600)
+    path = journal.save()
     started = report.devices[0].model_copy(update={"outcome": "running", "changed": None})
-    journal.record(started)
+    record_devices(journal, [started])
     # Killed here: the report on disk still says pending, the event log knows better.
     assert '"outcome": "running"' not in path.read_text()
     recovered = load_run(path)
     assert recovered.device("a").outcome == "running" and recovered.device("a").changed is None
     assert unfinished_names(recovered) == ["a", "b"]
     done = started.model_copy(update={"outcome": "changed", "changed": True})
-    journal.record(done)
+    record_devices(journal, [done])
     journal.close()
     assert not (tmp_path / "push-k.events.jsonl").exists()
     assert load_run(path).device("a").outcome == "changed"

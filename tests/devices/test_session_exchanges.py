@@ -7,13 +7,14 @@ prompts are found even where the terminal echoed typed-ahead lines in front of t
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import pytest
 from pydantic import SecretStr
 
-from storestack.devices.errors import CommandRejectedError
-from storestack.devices.session import ApplianceSession
+from storestack.devices.errors import CommandRejectedError, ConnectError
+from storestack.devices.session import ApplianceSession, open_appliance_socket
 from storestack.devices.targets import ApplianceTarget, Credentials
 
 
@@ -127,3 +128,18 @@ def test_a_pager_prompt_is_answered_and_left_out_of_the_output() -> None:
         "    set hostname fw-1",
         "end",
     ]
+
+
+def test_the_session_socket_sends_small_packets_at_once_and_a_refused_port_is_named() -> None:
+    """Every exchange is a small packet; Nagle's algorithm would hold one back for an ACK."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    target = ApplianceTarget(name="edge-1", role="edge", store_id="s1", platform="frr", host="127.0.0.1", port=port)
+    sock = open_appliance_socket(target, 5.0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
+        listener.close()
+    with pytest.raises(ConnectError, match=f"edge-1: cannot connect to 127.0.0.1:{port}"):
+        open_appliance_socket(target, 5.0)

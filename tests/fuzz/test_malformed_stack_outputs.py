@@ -9,6 +9,7 @@ echo a PSK while doing so.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from storestack.stacks.core import mock_outputs
 from storestack.stacks.errors import StackReferenceError
 from storestack.stacks.mapping import core_config, store_config
 from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
+from storestack.stacks.plan import planning_keys
 
 PSK = "Hub.Psk_Wan1_Live_Value"
 GOOD: dict[str, Any] = {
@@ -149,7 +151,7 @@ def run_store_stack(core_outputs: dict[str, Any]) -> None:
     fleet = load_fleet(sample_chain_path())
     config = store_config(fleet, fleet.store("nw-0001"))
     run_program_under_mocks(
-        store.program,
+        functools.partial(store.program, None, planning_keys(config.model_dump(mode="json"))),
         project=PROJECTS["store"],
         stack=store_stack_name("nw-0001"),
         config={f"{CONFIG_NAMESPACE}:store": json.dumps(config.model_dump(mode="json"))},

@@ -112,7 +112,7 @@ CASES = [
         'city: Leeds\n"name\\nno router bgp 1": x',
         [
             "stores/sh-0001.yaml:4 ['name\\nno router bgp 1']: unknown key 'name\\nno router bgp 1' (allowed: "
-            "appliances, asn, city, cloud, desktops, format, hub, id, lan, name, region, sla, state, wan)"
+            "appliances, asn, city, cloud, desktop_users, desktops, format, hub, id, lan, name, region, sla, state, wan)"
         ],
         id="hostile-key",
     ),

@@ -357,3 +357,23 @@ def test_every_fleet_validate_accepts_maps_onto_stacks_plan_accepts(tmp_path: Pa
     core_config(fleet)
     for store in fleet:
         store_config(fleet, store)
+
+
+def test_named_desktop_users_are_bounded_by_the_stores_seats(
+    fleet_dir: Path, edit_store: Callable[[str, Edit], Path], errors_of: Callable[[Path], list[str]]
+) -> None:
+    """Seats are entitlements; each desktop belongs to one named user, listed once."""
+
+    def users(data: dict[str, Any]) -> None:
+        data["desktops"] = {"cashier": 1}
+        data["desktop_users"] = [
+            {"user": "ann.ek", "role": "cashier"},
+            {"user": "bo.lind", "role": "cashier"},
+            {"user": "ann.ek", "role": "cashier"},
+        ]
+
+    edit_store("sh-0002", users)
+    errors = [e for e in errors_of(fleet_dir) if "desktop_users" in e]
+    assert len(errors) == 2, errors
+    assert "desktop_users[1].role: more named cashier users than the store's 1 seat(s)" in errors[0]
+    assert "desktop_users[2].user: user 'ann.ek' is listed twice" in errors[1]

@@ -41,15 +41,15 @@ def test_the_stand_in_takes_addresses_psks_and_proposals_from_the_plan() -> None
     assert [t.id for t in plan.tunnels] == ["nw-0001-wan1-aws1", "nw-0001-wan1-aws2"]
     first = plan.tunnels[0]
     # The plan's tunnel addresses, not the intent's placeholders (192.0.2.x).
-    assert str(first.outside) == planned["aws-wan1-1"]["peer_outside_address"]
-    assert str(first.aws_inside.ip) == planned["aws-wan1-1"]["peer_inside_address"]
-    assert str(first.store_inside.ip) == planned["aws-wan1-1"]["local_inside_address"]
+    assert str(first.outside) == planned["nw-0001-wan1-aws1"]["peer_outside_address"]
+    assert str(first.aws_inside.ip) == planned["nw-0001-wan1-aws1"]["peer_inside_address"]
+    assert str(first.store_inside.ip) == planned["nw-0001-wan1-aws1"]["local_inside_address"]
     assert str(first.customer_gateway) == "198.51.100.2" and first.amazon_asn == 64512
     assert first.ike_version == 2
     # AWS accepts every combination of the listed algorithms; the fleet's proposals are among them.
     assert set(FLEET_CRYPTO.strongswan_ike().split(",")) <= set(first.ike_proposals.split(","))
     assert set(FLEET_CRYPTO.strongswan_esp().split(",")) <= set(first.esp_proposals.split(","))
-    assert plan.psks[first.id].get_secret_value() == outputs["tunnel_psks"].value["aws-wan1-1"]
+    assert plan.psks[first.id].get_secret_value() == outputs["tunnel_psks"].value["nw-0001-wan1-aws1"]
 
 
 def test_a_plan_with_other_algorithms_gives_the_stand_in_other_proposals(monkeypatch: pytest.MonkeyPatch) -> None:

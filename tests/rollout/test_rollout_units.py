@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.common.journal import RunJournal, StepRecord, StepStatus
+from storestack.common.journal import RunSteps, StepRecord, StepStatus, load_steps_journal
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.rollout.environment import HubBatch
+from storestack.rollout.environment import DrillGate, HubBatch
 from storestack.rollout.report import layers, resume_command, summarise
 from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout
 from storestack.rollout.runner import StepFailed, StepOutcome
@@ -26,8 +26,8 @@ from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.plan import planned_store_outputs
 
 
-def journal_with(**steps: dict[str, object]) -> RunJournal:
-    journal = RunJournal.start("rollout", {"nw-0101": STEP_NAMES}, {"stores": ["nw-0101"], "dry_run": False})
+def journal_with(**steps: dict[str, object]) -> RunSteps:
+    journal = RunSteps.start("rollout", {"nw-0101": STEP_NAMES}, {"stores": ["nw-0101"], "dry_run": False})
     for name, changes in steps.items():
         record = journal.subjects["nw-0101"].step(name)
         for key, value in changes.items():
@@ -90,7 +90,7 @@ def test_options_survive_the_journal_for_resume(tmp_path: Path) -> None:
         stores=("nw-0001", "nw-0002"), fleet_path=tmp_path / "fleet", lab_state_dir=tmp_path / "lab",
         verify_timeout=12.0, failover=False, state_dir=tmp_path,
     )
-    journal = RunJournal.start("rollout", {s: STEP_NAMES for s in options.stores}, options.to_journal())
+    journal = RunSteps.start("rollout", {s: STEP_NAMES for s in options.stores}, options.to_journal())
     again = RolloutOptions.from_journal(journal, state_dir=tmp_path, concurrency=2)
     assert again.stores == options.stores and again.concurrency == 2
     assert again.lab_state_dir == (tmp_path / "lab").resolve()
@@ -101,7 +101,11 @@ def test_planned_stack_outputs_render_the_same_frr_config_as_the_inventory_plan(
     fleet = load_fleet(sample_chain_path())
     values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0001").items()}
     outputs = outputs_from_store_stack("nw-0001", values["tunnels"], values["tunnel_psks"], planned=True)
-    assert [t.link for t in outputs.links] == ["wan1", "lte1"] and len(outputs.aws_tunnels) == 2
+    # Every WAN link reaches both hubs (the network intent's tunnels, which the stack builds).
+    assert [(t.link, t.hub) for t in outputs.links] == [
+        ("wan1", "hq-hub1"), ("wan1", "hq-hub2"), ("lte1", "hq-hub1"), ("lte1", "hq-hub2")
+    ]
+    assert len(outputs.aws_tunnels) == 2
     (with_outputs,) = render_store(fleet, "nw-0001", outputs={"nw-0001": outputs})
     (from_inventory,) = render_store(fleet, "nw-0001")
     # The hub overlay the stack plans is the one IPAM pinned: every overlay line is the same.
@@ -116,8 +120,8 @@ def test_stack_outputs_without_a_psk_are_refused_without_echoing_values() -> Non
     fleet = load_fleet(sample_chain_path())
     values = {name: out.value for name, out in planned_store_outputs(fleet, "nw-0002").items()}
     psks = dict(values["tunnel_psks"])
-    secret = psks.pop("hub-hq-hub2-wan1")
-    with pytest.raises(StackOutputsError, match="hub-hq-hub2-wan1 has no PSK") as caught:
+    secret = psks.pop("nw-0002-wan1-hq-hub2")
+    with pytest.raises(StackOutputsError, match="nw-0002-wan1-hq-hub2 has no PSK") as caught:
         outputs_from_store_stack("nw-0002", values["tunnels"], psks, planned=True)
     assert secret not in str(caught.value)
     broken = [{k: v for k, v in t.items() if k != "inside_cidr"} for t in values["tunnels"]]
@@ -179,12 +183,8 @@ class FakeEnvironment:
 
     outputs_mode = "planned"
 
-    def __init__(self) -> None:
-        self.batch = HubBatch(())
-
-    def start_batch(self, stores: Sequence[str]) -> HubBatch:
-        self.batch = HubBatch(stores)
-        return self.batch
+    def start_batch(self, stores: Sequence[str], *, after: HubBatch | None = None) -> HubBatch:
+        return HubBatch(stores, after=after)
 
     def close(self) -> None:
         pass
@@ -229,7 +229,7 @@ def test_one_store_failing_stops_the_others_only_with_fail_fast(
     )
     result = run_rollout(options, environment=FakeEnvironment(), observer=seen)  # type: ignore[arg-type]
 
-    journal = RunJournal.load(tmp_path / "runs", result.journal.run_id)
+    journal = load_steps_journal(tmp_path / "runs", result.journal.run_id).record
     assert journal.subjects["nw-0001"].status is StepStatus.FAILED
     other = {step.name: step.status for step in journal.subjects["nw-0002"].steps}
     if fail_fast:
@@ -295,6 +295,77 @@ def test_the_stores_of_a_batch_read_each_hub_together() -> None:
         wanted = {link.store_address for e in expectations for link in e.links if link.hub == hub}
         assert commands[0] == "show bgp summary json"
         assert {c.split()[5] for c in commands[1:]} == wanted
+
+
+def test_the_next_batch_prepares_and_pushes_while_one_verifies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from storestack.rollout import rollout as module
+
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    second_batch_pushed = threading.Event()
+
+    def note(store: str, what: str) -> None:
+        with lock:
+            events.append((store, what))
+
+    def make(name: str) -> object:
+        def run(store_run: object) -> StepOutcome:
+            store_id: str = store_run.store_id  # type: ignore[attr-defined]
+            if name == "push":
+                store_run.batch.arrive(store_id, lambda stores: note(",".join(stores), "hub push"))  # type: ignore[attr-defined]
+            if name == "verify" and store_id in ("nw-0001", "nw-0002"):
+                # The first batch verifies until the second has pushed: only an overlap ends this.
+                assert second_batch_pushed.wait(10), "the second batch did not go ahead during the first's verify"
+            note(store_id, name)
+            with lock:
+                if {("nw-0003", "push"), ("nw-0004", "push")} <= set(events):
+                    second_batch_pushed.set()
+            return StepOutcome(summary=f"{name} ok")
+
+        return run
+
+    monkeypatch.setattr(module, "STEP_FUNCTIONS", {name: make(name) for name in STEP_NAMES})
+    options = RolloutOptions(
+        stores=("nw-0001", "nw-0002", "nw-0003", "nw-0004"), fleet_path=tmp_path, state_dir=tmp_path, concurrency=2
+    )
+    result = run_rollout(options, environment=FakeEnvironment())  # type: ignore[arg-type]
+
+    assert result.ok
+    assert [store for store, what in events if what == "hub push"] == ["nw-0001,nw-0002", "nw-0003,nw-0004"]
+    # The second batch pushed after the first had pushed, while it verified.
+    pushes = [store for store, what in events if what == "push"]
+    assert set(pushes[:2]) == {"nw-0001", "nw-0002"} and set(pushes[2:]) == {"nw-0003", "nw-0004"}
+
+
+def test_a_hub_push_waits_for_a_running_failover_drill_and_a_drill_for_a_running_push() -> None:
+    gate = DrillGate()
+    log: list[str] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def hold(kind: str) -> None:
+        with gate.drill() if kind == "drill" else gate.hub_push():
+            log.append(f"{kind} start")
+            started.set()
+            assert release.wait(10)
+            log.append(f"{kind} end")
+
+    def quick(kind: str) -> None:
+        with gate.drill() if kind == "drill" else gate.hub_push():
+            log.append(kind)
+
+    for first, second in (("drill", "push"), ("push", "drill")):
+        log.clear()
+        started.clear()
+        release.clear()
+        with ThreadPoolExecutor(2) as pool:
+            holding = pool.submit(hold, first)
+            assert started.wait(10)
+            waiting = pool.submit(quick, second)
+            release.set()
+            holding.result()
+            waiting.result()
+        assert log == [f"{first} start", f"{first} end", second]
 
 
 def test_a_hub_push_that_raised_is_not_run_again_by_the_next_store() -> None:

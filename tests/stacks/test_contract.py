@@ -9,9 +9,10 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pulumi_openstack as openstack
+import pytest
 
 from storestack.stacks.checks import CheckContext, run_checks
-from storestack.stacks.contract import RULES, ContractContext, check_contract
+from storestack.stacks.contract import NOT_CLOUD_RESOURCES, RULES, ContractContext, check_contract
 from storestack.stacks.mocks import run_program_under_mocks
 
 Program = Callable[[], None]
@@ -297,56 +298,7 @@ def test_a_store_announces_at_most_the_vpn_prefix_quota() -> None:
     assert _rules(announce(100)) == set()
 
 
-# --- OpenStack VPNaaS --------------------------------------------------------------------------------
-
-
-def _vpnaas(*, wait: bool, local_subnets: int = 1, peer_cidrs: int = 1, peer: str = "aws", twice: bool = False) -> Program:
-    def program() -> None:
-        router = openstack.networking.Router("router")
-        subnets, interfaces = [], []
-        for n in range(local_subnets):
-            subnet = openstack.networking.Subnet(f"subnet-{n}", network_id="net", cidr=f"10.40.{n}.0/24")
-            subnets.append(subnet)
-            interfaces.append(
-                openstack.networking.RouterInterface(f"if-{n}", router_id=router.id, subnet_id=subnet.id)
-            )
-        service = openstack.vpnaas.Service("svc", router_id=router.id)
-        local = openstack.vpnaas.EndpointGroup("local", type="subnet", endpoints=[s.id for s in subnets])
-        remote = openstack.vpnaas.EndpointGroup(
-            "peer", type="cidr", endpoints=[f"10.32.{n}.0/24" for n in range(peer_cidrs)]
-        )
-        address: pulumi.Input[str] = "198.51.100.20"
-        if peer == "aws":
-            address = aws.ec2.VpnConnection(
-                "aws-vpn",
-                customer_gateway_id="cgw-1",
-                transit_gateway_id="tgw-1",
-                type="ipsec.1",
-                static_routes_only=True,
-                tunnel1_preshared_key=pulumi.Output.secret("kA.1"),
-                tunnel2_preshared_key=pulumi.Output.secret("kB.2"),
-                region="eu-west-1",
-            ).tunnel1_address
-        for n in range(2 if twice else 1):
-            openstack.vpnaas.SiteConnection(
-                f"conn-{n}",
-                vpnservice_id=service.id,
-                ikepolicy_id="ike",
-                ipsecpolicy_id="esp",
-                local_ep_group_id=local.id,
-                peer_ep_group_id=remote.id,
-                peer_address=address,
-                peer_id=address,
-                psk=pulumi.Output.secret("kC.3"),
-                opts=pulumi.ResourceOptions(depends_on=interfaces if wait else []),
-            )
-
-    return program
-
-
-def test_a_site_connection_waits_for_the_router_interfaces_of_its_local_subnets() -> None:
-    assert _rules(_vpnaas(wait=False)) == {"vpnaas-router-interface"}
-    assert _rules(_vpnaas(wait=True)) == set()
+# --- OpenStack networking ---------------------------------------------------------------------------
 
 
 def test_a_floating_ip_binding_waits_for_the_router_interface_of_its_port() -> None:
@@ -370,13 +322,215 @@ def test_a_floating_ip_binding_waits_for_the_router_interface_of_its_port() -> N
     assert _rules(program(True)) == set()
 
 
-def test_one_security_association_pair_per_aws_tunnel() -> None:
-    assert _rules(_vpnaas(wait=True, local_subnets=2, peer_cidrs=2)) == {"aws-tunnel-security-associations"}
-    assert _rules(_vpnaas(wait=True, local_subnets=2, peer_cidrs=2, peer="hub")) == set()
+def _router_route(*, hop: str, wait: bool) -> Program:
+    def program() -> None:
+        router = openstack.networking.Router("router")
+        subnet = openstack.networking.Subnet("subnet", network_id="net", cidr="10.40.0.0/24")
+        interface = openstack.networking.RouterInterface("if", router_id=router.id, subnet_id=subnet.id)
+        openstack.networking.RouterRoute(
+            "route",
+            router_id=router.id,
+            destination_cidr="10.64.0.0/12",
+            next_hop=hop,
+            opts=pulumi.ResourceOptions(depends_on=[interface] if wait else []),
+        )
+
+    return program
 
 
-def test_two_policy_based_connections_with_one_selector_set_conflict() -> None:
-    assert _rules(_vpnaas(wait=True, peer="hub", twice=True)) == {"vpnaas-duplicate-policy"}
+def test_an_extra_route_needs_a_next_hop_on_an_attached_subnet_and_waits_for_it() -> None:
+    assert _rules(_router_route(hop="10.40.0.4", wait=True)) == set()
+    assert _rules(_router_route(hop="10.40.0.4", wait=False)) == {"router-route-next-hop"}
+    assert _rules(_router_route(hop="10.41.0.4", wait=True)) == {"router-route-next-hop"}
+
+
+def test_a_fixed_port_address_lies_in_its_subnet_and_outside_the_dhcp_pool() -> None:
+    def program(address: str, pool_start: str = "10.40.0.16") -> Program:
+        def run() -> None:
+            subnet = openstack.networking.Subnet(
+                "subnet", network_id="net", cidr="10.40.0.0/24",
+                allocation_pools=[{"start": pool_start, "end": "10.40.0.254"}],
+            )
+            openstack.networking.Port(
+                "port", network_id="net", fixed_ips=[{"subnet_id": subnet.id, "ip_address": address}]
+            )
+
+        return run
+
+    assert _rules(program("10.40.0.4")) == set()
+    assert _rules(program("10.40.0.40")) == {"ports-and-subnets"}
+    assert _rules(program("10.41.0.4")) == {"ports-and-subnets"}
+    assert _rules(program("10.40.0.4", pool_start="10.41.0.16")) == {"ports-and-subnets"}
+
+
+def test_a_security_group_rule_with_ports_names_a_protocol_with_ports() -> None:
+    def program(**rule: object) -> Program:
+        def run() -> None:
+            openstack.networking.SecGroupRule(
+                "rule", security_group_id="sg", direction="ingress", ethertype="IPv4",
+                remote_ip_prefix="10.0.0.0/16", **rule,
+            )
+
+        return run
+
+    assert _rules(program(protocol="tcp", port_range_min=443, port_range_max=443)) == set()
+    assert _rules(program()) == set()
+    assert _rules(program(port_range_min=443, port_range_max=443)) == {"security-group-rules"}
+    assert _rules(program(protocol="tcp", port_range_min=444, port_range_max=443)) == {"security-group-rules"}
+
+
+def test_keystone_names_are_unique_and_an_assignment_has_one_scope() -> None:
+    def program(*, twice: bool = False, scope: dict[str, str] | None = None) -> Program:
+        def run() -> None:
+            openstack.identity.Project("p1", name="acme-cashier")
+            if twice:
+                openstack.identity.Project("p2", name="acme-cashier")
+            where = {"project_id": "p"} if scope is None else scope
+            openstack.identity.RoleAssignment("ra", role_id="r", group_id="g", **where)
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(twice=True)) == {"openstack-identity"}
+    assert _rules(program(scope={})) == {"openstack-identity"}
+    assert _rules(program(scope={"project_id": "p", "domain_id": "d"})) == {"openstack-identity"}
+
+
+def test_nova_takes_a_known_group_policy_and_bounded_user_data() -> None:
+    def program(policy: str = "soft-anti-affinity", data: str = "#cloud-config\n") -> Program:
+        def run() -> None:
+            openstack.compute.ServerGroup("group", policies=policy)
+            openstack.compute.Instance("vm", flavor_name="m1", networks=[{"uuid": "net"}], user_data=data)
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(policy="spread")) == {"compute-instances"}
+    assert _rules(program(data="x" * 60_000)) == {"compute-instances"}
+
+
+def test_a_boot_volume_has_a_size() -> None:
+    def program(size: int) -> Program:
+        def run() -> None:
+            openstack.blockstorage.Volume("boot", size=size, image_id="img", volume_type="luks")
+
+        return run
+
+    assert _rules(program(80)) == set()
+    assert _rules(program(0)) == {"compute-instances"}
+
+
+# --- AWS building blocks -----------------------------------------------------------------------------
+
+
+def _vpn_pair(inside: tuple[str, str], other: str = "169.254.30.0/30", key: str = "kAlpha.1") -> Program:
+    def program() -> None:
+        for name, cidrs in (("a", inside), ("b", (other, "169.254.30.4/30"))):
+            aws.ec2.VpnConnection(
+                name, customer_gateway_id="cgw", transit_gateway_id="tgw-1", type="ipsec.1",
+                tunnel1_inside_cidr=cidrs[0], tunnel2_inside_cidr=cidrs[1],
+                tunnel1_preshared_key=pulumi.Output.secret(f"{key}{name}"),
+                tunnel2_preshared_key=pulumi.Output.secret(f"kBravo.2{name}"),
+                region="eu-west-1",
+            )
+
+    return program
+
+
+def test_vpn_inside_cidrs_are_link_local_30s_unreserved_and_unique_per_gateway() -> None:
+    assert _rules(_vpn_pair(("169.254.20.0/30", "169.254.20.4/30"))) == set()
+    assert _rules(_vpn_pair(("169.254.20.0/29", "169.254.20.8/30"))) == {"vpn-inside-cidr"}
+    assert _rules(_vpn_pair(("169.254.169.252/30", "169.254.20.4/30"))) == {"vpn-inside-cidr"}
+    assert _rules(_vpn_pair(("169.254.30.0/30", "169.254.20.4/30"))) == {"vpn-inside-cidr"}
+
+
+def test_vpn_keys_follow_the_aws_alphabet() -> None:
+    assert _rules(_vpn_pair(("169.254.20.0/30", "169.254.20.4/30"), key="0abcdefgh")) == {"vpn-tunnel-keys"}
+    assert _rules(_vpn_pair(("169.254.20.0/30", "169.254.20.4/30"), key="k-with-dash")) == {"vpn-tunnel-keys"}
+
+
+def test_iam_names_sessions_policy_sizes_and_arns() -> None:
+    def program(name: str = "acme-cashier", duration: int = 28800, size: int = 100, arn: str = "arn:aws:iam::aws:policy/X") -> Program:
+        def run() -> None:
+            role = aws.iam.Role("role", name=name, assume_role_policy="{}", max_session_duration=duration)
+            document = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "x" * size}]})
+            aws.iam.RolePolicy("inline", role=role.id, policy=document)
+            aws.iam.RolePolicyAttachment("managed", role=role.name, policy_arn=arn)
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(name="r" * 65)) == {"iam-limits"}
+    assert _rules(program(duration=100)) == {"iam-limits"}
+    assert _rules(program(size=11_000)) == {"iam-limits"}
+    assert _rules(program(arn="AmazonWorkSpacesServiceAccess")) == {"iam-limits"}
+
+
+def test_bucket_names_and_settings_in_the_buckets_region() -> None:
+    def program(name: str = "acme-staff-data", region: str = "eu-west-1") -> Program:
+        def run() -> None:
+            bucket = aws.s3.Bucket("data", bucket=name, region="eu-west-1")
+            aws.s3.BucketVersioning(
+                "versioning", bucket=bucket.id, region=region, versioning_configuration={"status": "Enabled"}
+            )
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(name="Acme_Data")) == {"s3-buckets"}
+    assert _rules(program(name="10.0.0.1")) == {"s3-buckets"}
+    assert _rules(program(region="us-east-1")) == {"s3-buckets"}
+
+
+def test_transit_gateway_asn_vpc_blocks_attachment_zones_and_routes() -> None:
+    def program(*, asn: int = 64512, vpc: str = "10.32.0.0/20", subnet: str = "10.32.0.0/24", zones: tuple[str, str] = ("euw1-az1", "euw1-az2"), wait: bool = True) -> Program:
+        def run() -> None:
+            tgw = aws.ec2transitgateway.TransitGateway("tgw", amazon_side_asn=asn, region="eu-west-1")
+            network = aws.ec2.Vpc("vpc", cidr_block=vpc, region="eu-west-1")
+            subnets = [
+                aws.ec2.Subnet(f"s{n}", vpc_id=network.id, cidr_block=cidr, availability_zone_id=zone, region="eu-west-1")
+                for n, (cidr, zone) in enumerate(((subnet, zones[0]), ("10.32.1.0/24", zones[1])))
+            ]
+            attachment = aws.ec2transitgateway.VpcAttachment(
+                "attach", transit_gateway_id=tgw.id, vpc_id=network.id, subnet_ids=[s.id for s in subnets], region="eu-west-1"
+            )
+            table = aws.ec2.RouteTable("rt", vpc_id=network.id, region="eu-west-1")
+            aws.ec2.Route(
+                "to-stores", route_table_id=table.id, destination_cidr_block="10.64.0.0/12", transit_gateway_id=tgw.id,
+                region="eu-west-1", opts=pulumi.ResourceOptions(depends_on=[attachment] if wait else []),
+            )
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(asn=65535)) == {"transit-gateway-asn"}
+    assert _rules(program(vpc="10.32.0.0/15", subnet="10.32.0.0/16")) == {"vpc-cidr-blocks"}
+    assert _rules(program(subnet="10.33.0.0/24")) == {"vpc-cidr-blocks"}
+    assert _rules(program(zones=("euw1-az1", "euw1-az1"))) == {"vpc-attachment-zones"}
+    assert _rules(program(wait=False)) == {"vpc-routes"}
+
+
+def test_log_retention_acl_numbers_and_one_propagation_per_table() -> None:
+    def program(*, days: int = 365, numbers: tuple[int, int] = (100, 110), twice: bool = False) -> Program:
+        def run() -> None:
+            aws.cloudwatch.LogGroup("logs", name="/x", retention_in_days=days, region="eu-west-1")
+            entries = [
+                {"rule_no": n, "action": "allow", "cidr_block": "10.0.0.0/8", "protocol": "-1", "from_port": 0, "to_port": 0}
+                for n in numbers
+            ]
+            aws.ec2.NetworkAcl("acl", vpc_id="vpc-1", ingress=entries, egress=[], region="eu-west-1")
+            for n in range(2 if twice else 1):
+                aws.ec2transitgateway.RouteTablePropagation(
+                    f"prop{n}", transit_gateway_attachment_id="tgw-attach-1", transit_gateway_route_table_id="tgw-rtb-1",
+                    region="eu-west-1",
+                )
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(days=42)) == {"log-group-retention"}
+    assert _rules(program(numbers=(100, 100))) == {"network-acl-entries"}
+    assert _rules(program(twice=True)) == {"transit-gateway-propagation"}
 
 
 # --- wiring into plan ---------------------------------------------------------------------------------
@@ -386,6 +540,31 @@ def test_every_rule_cites_its_page() -> None:
     assert len({rule.name for rule in RULES}) == len(RULES)
     for rule in RULES:
         assert "https://" in rule.reference, rule.name
+
+
+@pytest.fixture(scope="module")
+def sample_kinds() -> set[str]:
+    from storestack.inventory import load_fleet, sample_chain_path
+    from storestack.stacks.plan import make_tasks, plan_tasks
+    from storestack.stacks.render import plan_stacks
+
+    _, configs = plan_stacks(load_fleet(sample_chain_path()))
+    plans = plan_tasks(make_tasks(configs), workers=1)
+    assert all(not [f for f in plan.findings if f.check == "contract"] for plan in plans)
+    return {resource.type for plan in plans for resource in plan.resources}
+
+
+def test_every_resource_kind_the_sample_chain_creates_has_a_contract_rule(sample_kinds: set[str]) -> None:
+    """No rule checks a kind nothing creates, and every cloud resource kind a plan creates is checked."""
+    covered = {kind for rule in RULES for kind in rule.kinds}
+    created = {kind for kind in sample_kinds if not kind.startswith(NOT_CLOUD_RESOURCES)}
+    assert created - covered == set(), "kinds the plan creates that no contract rule inspects"
+    assert not any("vpnaas" in kind for kind in covered), "VPNaaS is not created any more"
+    for rule in RULES:
+        assert set(rule.kinds) <= created | {
+            "aws:workspaces/ipGroup:IpGroup",  # created when a pool lists client public ranges
+            "openstack:blockstorage/volume:Volume",  # created for named users of an OpenStack pool
+        }, rule.name
 
 
 def test_plan_reports_a_violation_as_an_error_with_the_urn_and_the_rule() -> None:

@@ -13,9 +13,11 @@ from stack_harness import copy_sample_chain, edit_store
 
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import derive_psk
 from storestack.stacks.config import StoreStackConfig
+from storestack.stacks.errors import StackConfigError
 from storestack.stacks.mapping import store_config
-from storestack.stacks.mocks import StorestackMocks, run_program_under_mocks
+from storestack.stacks.mocks import MockRun, StorestackMocks, run_program_under_mocks, unwrap_secrets
 from storestack.stacks.render import Shard, project_file, render_stacks, stack_matrix
 
 
@@ -60,19 +62,33 @@ def test_rendered_config_is_the_typed_store_config(tmp_path: Path) -> None:
     assert loaded == store_config(fleet, fleet.store("nw-0003"))
 
 
-def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(tmp_path: Path) -> None:
+def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fleet = load_fleet(sample_chain_path())
     render_stacks(fleet, tmp_path)
     document = yaml.safe_load((tmp_path / "store" / "Pulumi.store-nw-0002.yaml").read_text())
+    assert "STORESTACK_IPSEC_PSK" in str(document) and "Shim-Seed" not in str(document), "a reference, never a key"
     config = {key: json.dumps(value) for key, value in document["config"].items()}
     shim = tmp_path / "store" / "__main__.py"
-    run = run_program_under_mocks(
-        lambda: runpy.run_path(str(shim)), project="storestack-store", stack="store-nw-0002", config=config,
-        mocks=StorestackMocks(),
-    )
-    (site,) = [r for r in run.resources if r.type == "storestack:store:StoreSite"]
+
+    def run() -> MockRun:
+        return run_program_under_mocks(
+            lambda: runpy.run_path(str(shim)), project="storestack-store", stack="store-nw-0002", config=config,
+            mocks=StorestackMocks(),
+        )
+
+    # `pulumi up` without the fleet secret: no stack with keys nobody can reproduce on a device.
+    monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
+    with pytest.raises(StackConfigError, match="ipsec-psk"):
+        run()
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "Shim-Seed-4242")
+    result = run()
+    (site,) = [r for r in result.resources if r.type == "storestack:store:StoreSite"]
     assert site.name == "nw-0002"
-    assert run.outputs["tunnel_psks"].secret
+    assert result.outputs["tunnel_psks"].secret
+    keys = unwrap_secrets(result.outputs["tunnel_psks"].value)
+    assert keys and all(value == derive_psk("Shim-Seed-4242", tid) for tid, value in keys.items())
 
 
 def test_decommissioned_and_vanished_stores_are_listed_for_destroy(tmp_path: Path) -> None:

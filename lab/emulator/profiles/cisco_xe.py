@@ -1,0 +1,406 @@
+"""Cisco IOS-XE in the emulator: its config dialect, factory config, CLI session and profile."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from storestack.lab.emulator.cli import (
+    CliSession,
+    Reply,
+    apply_filter,
+    caret_error,
+    deny_match,
+    matches,
+    split_pipe,
+)
+from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig, LineDialect
+from storestack.lab.emulator.profiles.base import EmulatorProfile
+
+if TYPE_CHECKING:
+    from storestack.lab.emulator.device import DeviceState
+
+IOS_VERSION = "17.9"
+IOS_INVALID = "% Invalid input detected at '^' marker."
+
+# Which lines open sections, which are global-only and which replace one another (LineDialect).
+IOS = LineDialect(
+    negation="no",
+    openers={
+        "": (
+            "interface",
+            "router",
+            "line",
+            "route-map",
+            "ip access-list",
+            "ipv6 access-list",
+            "vrf definition",
+            "ip vrf",
+            "zone security",
+            "zone-pair security",
+            "class-map",
+            "policy-map",
+            "crypto isakmp policy",
+            "crypto ikev2 proposal",
+            "crypto ikev2 policy",
+            "crypto ikev2 keyring",
+            "crypto ikev2 profile",
+            "crypto ipsec profile",
+            "crypto ipsec transform-set",
+            "crypto keyring",
+            "track",
+            "object-group",
+            "key chain",
+            "ip sla",
+            "control-plane",
+            "archive",
+            "ip dhcp pool",
+            "ip prefix-list-section",
+            "aaa group server",
+            "tacacs server",
+            "radius server",
+        ),
+        "router": ("address-family",),
+        "vrf definition": ("address-family",),
+        "policy-map": ("class",),
+        "crypto ikev2 keyring": ("peer",),
+        "key chain": ("key",),
+    },
+    global_only=frozenset(
+        {
+            "hostname",
+            "interface",
+            "router",
+            "line",
+            "route-map",
+            "banner",
+            "ntp",
+            "logging",
+            "snmp-server",
+            "username",
+            "enable",
+            "service",
+            "access-list",
+            "version",
+            "boot",
+            "aaa",
+            "crypto",
+            "track",
+            "key",
+            "class-map",
+            "policy-map",
+            "spanning-tree",
+            "license",
+            "clock",
+            "cdp",
+            "lldp",
+            "vrf",
+            "control-plane",
+            "archive",
+        }
+    ),
+    top_keywords=frozenset(
+        {
+            "hostname",
+            "interface",
+            "router",
+            "ip",
+            "ipv6",
+            "line",
+            "logging",
+            "ntp",
+            "snmp-server",
+            "username",
+            "enable",
+            "service",
+            "banner",
+            "crypto",
+            "access-list",
+            "route-map",
+            "vrf",
+            "aaa",
+            "spanning-tree",
+            "vlan",
+            "track",
+            "object-group",
+            "class-map",
+            "policy-map",
+            "key",
+            "boot",
+            "boot-start-marker",
+            "boot-end-marker",
+            "version",
+            "license",
+            "platform",
+            "redundancy",
+            "control-plane",
+            "archive",
+            "clock",
+            "cdp",
+            "lldp",
+            "mpls",
+            "multilink",
+            "event",
+            "alias",
+            "privilege",
+            "login",
+            "file",
+            "security",
+            "default",
+            "call-home",
+            "diagnostic",
+            "memory",
+            "tacacs",
+            "radius",
+            "sdwan",
+            "system",
+            "zone",
+            "zone-pair",
+            "no",
+        }
+    ),
+    replace_keys=(
+        ("hostname", 1),
+        ("description", 1),
+        ("ip address", 2),
+        ("ipv6 address", 2),
+        ("bgp router-id", 2),
+        ("mtu", 1),
+        ("ip mtu", 2),
+        ("bandwidth", 1),
+        ("speed", 1),
+        ("duplex", 1),
+        ("enable secret", 2),
+        ("ip domain name", 3),
+        ("ip domain-name", 2),
+        ("set local-preference", 2),
+        ("set metric", 2),
+        ("match ip address", 3),
+    ),
+    exit_words=frozenset({"exit"}),
+    section_end_markers={"address-family": "exit-address-family"},
+    comment_prefixes=("!", "Building configuration", "Current configuration"),
+    separator="!",
+    shown_under=(("service-policy", "shape average"),),
+)
+
+
+def default_config(name: str) -> str:
+    return (
+        f"version {IOS_VERSION}\n"
+        "service timestamps debug datetime msec\n"
+        "service timestamps log datetime msec\n"
+        f"hostname {name}\n"
+        "!\n"
+        "no aaa new-model\n"
+        "!\n"
+        "interface GigabitEthernet1\n"
+        " no ip address\n"
+        " shutdown\n"
+        "!\n"
+        "interface GigabitEthernet2\n"
+        " no ip address\n"
+        " shutdown\n"
+        "!\n"
+        "interface GigabitEthernet3\n"
+        " no ip address\n"
+        " shutdown\n"
+        "!\n"
+        "no ip http server\n"
+        "!\n"
+        "archive\n"
+        " path bootflash:archive\n"
+        "!\n"
+        "line vty 0 4\n"
+        " login local\n"
+        " transport input ssh\n"
+        "!\n"
+        "end\n"
+    )
+
+
+def running_text(config: LineConfig) -> str:
+    """`show running-config` as IOS-XE prints it."""
+    body = "\n".join(["!", *config.render_lines(), "end"]) + "\n"
+    return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
+
+
+_IOS_MODE_NAMES = {
+    "interface": "config-if",
+    "router": "config-router",
+    "address-family": "config-router-af",
+    "line": "config-line",
+    "route-map": "config-route-map",
+    "ip access-list": "config-ext-nacl",
+    "class-map": "config-cmap",
+    "policy-map": "config-pmap",
+    "class": "config-pmap-c",
+    "vrf definition": "config-vrf",
+}
+
+
+class IosSession(CliSession):
+    def __init__(self, device: DeviceState) -> None:
+        super().__init__(device)
+        self.config_mode = False
+        self.context: list[ConfigNode] = []
+        self.awaiting_copy_destination = False
+
+    @property
+    def prompt(self) -> str:
+        host = self.device.hostname()
+        if not self.config_mode:
+            return f"{host}#"
+        if not self.context:
+            return f"{host}(config)#"
+        kind = self.device.lines().dialect.section_kind(self.context[-1].text)
+        return f"{host}({_IOS_MODE_NAMES.get(kind, 'config-' + kind.split()[0])})#"
+
+    def invalid(self, line: str, column: int) -> str:
+        return caret_error(self.prompt, line, column, IOS_INVALID)
+
+    def handle(self, line: str) -> Reply:
+        if self.awaiting_copy_destination:
+            self.awaiting_copy_destination = False
+            return self.save()
+        if self.config_mode:
+            return self.handle_config(line)
+        return self.handle_exec(line)
+
+    def handle_exec(self, line: str) -> Reply:
+        command, filter_kind, filter_pattern = split_pipe(line.strip())
+        tokens = command.split()
+        if not tokens:
+            return Reply("")
+        if len(tokens) == 5 and matches(tokens[:4], "configure terminal revert timer"):
+            return self.configure_with_revert(tokens[4])
+        if matches(tokens, "configure confirm"):
+            self.device.confirm_revert()
+            return Reply("")
+        if matches(tokens, "configure revert now"):
+            # Rolls back to the archived config of the armed revert timer at once.
+            self.device.revert_now()
+            return Reply("")
+        if matches(tokens, "configure terminal") or matches(tokens, "configure"):
+            self.config_mode = True
+            self.context = []
+            return Reply("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+        if matches(tokens[:2], "terminal length") or matches(tokens[:2], "terminal width"):
+            return Reply("")
+        if matches(tokens, "terminal no monitor") or matches(tokens, "enable"):
+            return Reply("")
+        if matches(tokens, "show running-config"):
+            return Reply(apply_filter(self.device.running_text(), filter_kind, filter_pattern))
+        if matches(tokens, "show startup-config"):
+            with self.device.lock:
+                startup = self.device.startup_text
+            return Reply(apply_filter(startup, filter_kind, filter_pattern))
+        if matches(tokens, "show version"):
+            text = (
+                f"Cisco IOS XE Software, Version {IOS_VERSION}.3\n"
+                f"Cisco IOS Software [Cupertino], Virtual XE Software, Version {IOS_VERSION}.3\n"
+                f"{self.device.hostname()} uptime is 1 hour, 2 minutes\n"
+            )
+            return Reply(apply_filter(text, filter_kind, filter_pattern))
+        if matches(tokens, "show ip interface brief"):
+            return Reply(apply_filter(self.interface_brief(), filter_kind, filter_pattern))
+        if matches(tokens, "write memory") or matches(tokens, "write"):
+            return self.save()
+        if matches(tokens, "copy running-config startup-config"):
+            self.awaiting_copy_destination = True
+            return Reply("Destination filename [startup-config]? ", awaiting_answer=True)
+        if matches(tokens, "exit") or matches(tokens, "logout") or matches(tokens, "quit"):
+            return Reply("", "close")
+        column = self.unmatched_column(line)
+        return Reply(self.invalid(line, column))
+
+    def configure_with_revert(self, minutes: str) -> Reply:
+        """`configure terminal revert timer <1-120>` (minutes): Configuration Rollback Confirmed
+        Change. It needs the configuration archive (`archive` with a `path`); the running config
+        of now comes back when the timer runs out, unless `configure confirm` cancels it."""
+        line = f"configure terminal revert timer {minutes}"
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 120:
+            return Reply(self.invalid(line, len(line) - len(minutes)))
+        with self.device.lock:
+            archive = self.device.lines().root.find("archive")
+            has_path = archive is not None and any(c.text.startswith("path ") for c in archive.children)
+        if not has_path:
+            # The emulator's wording: IOS-XE refuses a revert timer without an archive path.
+            return Reply("% Rollback Confirmed Change requires the archive path to be configured\n")
+        self.device.arm_revert(int(minutes) * self.device.spec.timer_minute_seconds)
+        self.config_mode = True
+        self.context = []
+        return Reply("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+
+    @staticmethod
+    def unmatched_column(line: str) -> int:
+        # The caret goes under the first word IOS could not parse; for an unknown command
+        # that is the word after the last one shared with a known command.
+        known = ("show", "configure", "terminal", "write", "copy", "exit", "enable")
+        words = list(re.finditer(r"\S+", line))
+        if words and any(k.startswith(words[0].group(0).lower()) for k in known) and len(words) > 1:
+            return words[1].start()
+        return words[0].start() if words else 0
+
+    def save(self) -> Reply:
+        with self.device.lock:
+            hang = self.device.faults.hang_on_save
+        if hang:
+            return Reply("Building configuration...\n", "hang")
+        self.device.save()
+        return Reply("Building configuration...\n[OK]\n")
+
+    def handle_config(self, line: str) -> Reply:
+        text = line.strip()
+        if not text:
+            return Reply("")
+        if text in ("end", "\x1a") or (text == "exit" and not self.context):
+            self.config_mode = False
+            self.context = []
+            return Reply("")
+        if text.split()[0] == "do" and len(text.split()) > 1:
+            return self.handle_exec(text.split(" ", 1)[1])
+        dialect = self.device.lines().dialect
+
+        def apply() -> str:
+            denied = deny_match(self.device.spec.reject_patterns, line)
+            if denied is not None:
+                return self.invalid(line, denied)
+            at_top = not self.context or (not line[:1].isspace() and text.split()[0] in dialect.global_only)
+            if at_top and text.split()[0] not in dialect.top_keywords:
+                return self.invalid(line, len(line) - len(line.lstrip()))
+            self.context = self.device.lines().apply(self.context, line)
+            return ""
+
+        return self.gate_config_line(line, self.invalid, apply)
+
+    def interface_brief(self) -> str:
+        rows = ["Interface              IP-Address      OK? Method Status                Protocol"]
+        with self.device.lock:
+            for node in self.device.lines().root.children:
+                if not node.text.startswith("interface "):
+                    continue
+                name = node.text.split(" ", 1)[1]
+                address = "unassigned"
+                shutdown = False
+                for child in node.children:
+                    words = child.text.split()
+                    if words[:2] == ["ip", "address"] and len(words) >= 3:
+                        address = words[2]
+                    if child.text == "shutdown":
+                        shutdown = True
+                status = "administratively down" if shutdown else "up"
+                protocol = "down" if shutdown else "up"
+                rows.append(f"{name:<22} {address:<15} YES manual {status:<21} {protocol}")
+        return "\n".join(rows) + "\n"
+
+
+PROFILE = EmulatorProfile(
+    name="cisco_xe",
+    ssh_server_version="Cisco-1.25",
+    default_config=default_config,
+    parse=lambda text: LineConfig(IOS, text),
+    hostname=lambda config: config.top_value("hostname"),
+    running_text=running_text,
+    session=IosSession,
+)

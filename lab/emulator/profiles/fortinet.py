@@ -1,0 +1,324 @@
+"""FortiOS in the emulator: its factory config, CLI session and profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from storestack.lab.emulator.cli import (
+    CliSession,
+    Reply,
+    apply_filter,
+    deny_match,
+    split_pipe,
+)
+from storestack.lab.emulator.forticonfig import (
+    FortiBlock,
+    FortiConfig,
+    FortiEntry,
+    split_words,
+    unquote,
+    unset_attribute,
+)
+from storestack.lab.emulator.profiles.base import EmulatorProfile
+
+if TYPE_CHECKING:
+    from storestack.lab.emulator.device import DeviceState
+
+FORTIOS_HEADER = (
+    "#config-version=FGVM64-7.2.5-FW-build1517-230606:opmode=0:vdom=0:user=admin\n"
+    "#conf_file_ver=1\n"
+    "#buildno=1517\n"
+    "#global_vdom=1\n"
+)
+FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return code -61"
+
+
+def default_config(name: str) -> str:
+    return (
+        FORTIOS_HEADER + "config system global\n"
+        f'    set hostname "{name}"\n'
+        "    set timezone 04\n"
+        "end\n"
+        "config system console\n"
+        "    set output standard\n"
+        "end\n"
+        "config system interface\n"
+        '    edit "port1"\n'
+        '        set vdom "root"\n'
+        "        set mode static\n"
+        "        set allowaccess ping https ssh\n"
+        "    next\n"
+        '    edit "port2"\n'
+        '        set vdom "root"\n'
+        "    next\n"
+        '    edit "port3"\n'
+        '        set vdom "root"\n'
+        "    next\n"
+        "end\n"
+    )
+
+
+FORTI_CONFIG_PATHS = frozenset(
+    {
+        "system global",
+        "system interface",
+        "system console",
+        "system dns",
+        "system ntp",
+        "system admin",
+        "system settings",
+        "system zone",
+        "system sdwan",
+        "system virtual-wan-link",
+        "system dhcp server",
+        "system snmp community",
+        "system ha",
+        "system accprofile",
+        "system automation-action",
+        "system link-monitor",
+        "router static",
+        "router bgp",
+        "router ospf",
+        "router route-map",
+        "router prefix-list",
+        "router access-list",
+        "router policy",
+        "firewall policy",
+        "firewall address",
+        "firewall addrgrp",
+        "firewall service custom",
+        "firewall service group",
+        "firewall vip",
+        "firewall ippool",
+        "firewall shaping-policy",
+        "firewall traffic-shaper",
+        "firewall shaper traffic-shaper",
+        "system dns-server",
+        "system snmp sysinfo",
+        "system snmp user",
+        "user tacacs+",
+        "vpn ipsec phase1-interface",
+        "vpn ipsec phase2-interface",
+        "log setting",
+        "log syslogd setting",
+        "user local",
+        "user group",
+        "switch-controller global",
+        "wireless-controller setting",
+    }
+)
+
+
+class FortiSession(CliSession):
+    def __init__(self, device: DeviceState) -> None:
+        super().__init__(device)
+        # While inside a top-level `config` block, edits go to a staged copy that `end` commits.
+        self.staged: FortiConfig | None = None
+        self.scopes: list[FortiBlock | FortiEntry] = []
+        self.labels: list[str] = []
+
+    @property
+    def prompt(self) -> str:
+        host = self.device.hostname()
+        if not self.labels:
+            return f"{host} # "
+        return f"{host} ({self.labels[-1]}) # "
+
+    @staticmethod
+    def parse_error(token: str) -> str:
+        return FORTI_PARSE_ERROR.format(token=token) + "\n"
+
+    def reject(self, line: str, _column: int) -> str:
+        words = split_words(line)
+        return self.parse_error(words[1] if len(words) > 1 else (words[0] if words else ""))
+
+    def handle(self, line: str) -> Reply:
+        text = line.strip()
+        command, filter_kind, filter_pattern = split_pipe(text)
+        words = split_words(command)
+        if not words:
+            return Reply("")
+        self.restart_revert_timeout()
+        if self.scopes:
+            if words[0] == "end" and len(self.scopes) == 1:
+                return self.commit()
+            if words[0] == "show":
+                return Reply(self.show_scope())
+            if words[0] == "abort" and len(self.scopes) == 1:
+                self.leave()
+                return Reply("")
+            return self.gate_config_line(line, self.reject, lambda: self.edit(words))
+        if words[0] == "config":
+            path = " ".join(words[1:])
+            if path not in FORTI_CONFIG_PATHS:
+                bad = words[1] if len(words) > 1 else "config"
+                for index in range(2, len(words) + 1):
+                    if not any(p.startswith(" ".join(words[1:index])) for p in FORTI_CONFIG_PATHS):
+                        bad = words[index - 1]
+                        break
+                return Reply(self.parse_error(bad))
+
+            def enter() -> str:
+                denied = deny_match(self.device.spec.reject_patterns, line)
+                if denied is not None:
+                    return self.parse_error(words[1])
+                with self.device.lock:
+                    self.staged = self.device.forti().copy()
+                block = self.staged.root.blocks.setdefault(path, FortiBlock())
+                self.scopes = [block]
+                self.labels = [words[-1]]
+                return ""
+
+            return self.gate_config_line(line, self.reject, enter)
+        if words[0] == "show":
+            return Reply(apply_filter(self.show(words[1:]), filter_kind, filter_pattern))
+        if words[:3] == ["get", "system", "status"]:
+            return Reply(apply_filter(self.system_status(), filter_kind, filter_pattern))
+        if words[:3] == ["get", "system", "console"]:
+            with self.device.lock:
+                output = self.device.forti().attribute("system console", "output") or "more"
+            text = (
+                "mode                : line\n"
+                "baudrate            : 9600\n"
+                f"output              : {output}\n"
+                "login               : enable\n"
+            )
+            return Reply(apply_filter(text, filter_kind, filter_pattern))
+        if words[:3] == ["execute", "cfg", "save"]:
+            with self.device.lock:
+                hang = self.device.faults.hang_on_save
+                unsaved = self.device.running_text() != self.device.startup_text
+            if hang:
+                return Reply("", "hang")
+            self.device.confirm_revert()
+            if not unsaved:
+                return Reply("no config to be saved.\n")
+            self.device.save()
+            return Reply("config saved.\n")
+        if words[0] == "execute":
+            return Reply(self.parse_error(words[1] if len(words) > 1 else "execute"))
+        if words[0] in ("exit", "quit"):
+            return Reply("", "close")
+        return Reply("Unknown action 0\n")
+
+    def edit(self, words: list[str]) -> str:
+        line = " ".join(words)
+        denied = deny_match(self.device.spec.reject_patterns, line)
+        if denied is not None:
+            return self.parse_error(words[1] if len(words) > 1 else words[0])
+        scope = self.scopes[-1]
+        verb = words[0]
+        if verb == "set" and len(words) >= 3:
+            scope.attributes[words[1]] = " ".join(words[2:])
+        elif verb == "unset" and len(words) == 2:
+            unset_attribute(scope.attributes, words[1])
+        elif verb == "edit" and len(words) >= 2 and isinstance(scope, FortiBlock):
+            name = unquote(" ".join(words[1:]))
+            self.scopes.append(scope.entries.setdefault(name, FortiEntry()))
+            self.labels.append(name)
+        elif verb == "next" and isinstance(scope, FortiEntry):
+            self.scopes.pop()
+            self.labels.pop()
+        elif verb == "delete" and len(words) >= 2 and isinstance(scope, FortiBlock):
+            if scope.entries.pop(unquote(" ".join(words[1:])), None) is None:
+                return "entry not found in datasource\n" + self.parse_error(words[1])
+        elif verb == "config" and len(words) >= 2:
+            path = " ".join(words[1:])
+            self.scopes.append(scope.blocks.setdefault(path, FortiBlock()))
+            self.labels.append(words[-1])
+        elif verb == "end" and len(self.scopes) > 1:
+            # Leaves a nested block; an open `edit` inside it is closed with it.
+            while len(self.scopes) > 1 and isinstance(self.scopes[-1], FortiEntry):
+                self.scopes.pop()
+                self.labels.pop()
+            self.scopes.pop()
+            self.labels.pop()
+        else:
+            return self.parse_error(words[1] if verb in ("set", "unset", "edit") and len(words) > 1 else verb)
+        return ""
+
+    def commit(self) -> Reply:
+        staged = self.staged
+        self.leave()
+        if staged is None:
+            return Reply("")
+        with self.device.lock:
+            revert = self.revert_timeout()
+            self.device.config = staged
+            hang = self.device.faults.hang_on_save
+        self.device.changed()
+        if revert is not None:
+            # `set cfg-save revert`: the change runs but is not saved; unless `execute cfg save`
+            # comes before the administrative session has been idle for cfg-revert-timeout, the
+            # unit goes back to its saved configuration.
+            self.device.arm_revert(revert, to=self.device.startup_text)
+            return Reply("")
+        # FortiOS writes the configuration to flash when a top-level `end` commits it.
+        if hang:
+            return Reply("", "hang")
+        self.device.save()
+        return Reply("")
+
+    def revert_timeout(self) -> float | None:
+        """Seconds of idleness before unsaved changes revert, in `cfg-save revert` mode; else None."""
+        with self.device.lock:
+            forti = self.device.forti()
+            if forti.attribute("system global", "cfg-save") != "revert":
+                return None
+            seconds = float(forti.attribute("system global", "cfg-revert-timeout") or 600)
+        return seconds * self.device.spec.timer_minute_seconds / 60
+
+    def restart_revert_timeout(self) -> None:
+        """Any command is activity: an armed revert counts its idle timeout from now again."""
+        timeout = self.revert_timeout()
+        if timeout is not None and self.device.revert_armed:
+            with self.device.lock:
+                saved = self.device.startup_text
+            self.device.arm_revert(timeout, to=saved)
+
+    def leave(self) -> None:
+        self.staged = None
+        self.scopes = []
+        self.labels = []
+
+    def show(self, words: list[str]) -> str:
+        if words[:1] == ["full-configuration"]:
+            words = words[1:]
+        with self.device.lock:
+            if not words:
+                return self.device.running_text()
+            return self.device.forti().render(" ".join(words))
+
+    def show_scope(self) -> str:
+        # Inside a block: show what the staged block holds.
+        if self.staged is None:
+            return ""
+        return self.staged.render()
+
+    def system_status(self) -> str:
+        return (
+            "Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)\n"
+            "Serial-Number: FGVMEVSTORESTACK0\n"
+            "BIOS version: 04000002\n"
+            "Log hard disk: Not available\n"
+            f"Hostname: {self.device.hostname()}\n"
+            "Operation Mode: NAT\n"
+            "Current virtual domain: root\n"
+            "Max number of virtual domains: 1\n"
+            "Virtual domains status: 1 in NAT mode, 0 in TP mode\n"
+            "Virtual domain configuration: disable\n"
+            "FIPS-CC mode: disable\n"
+            "Current HA mode: standalone\n"
+            "System time: Tue Nov 25 13:00:00 2025\n"
+        )
+
+
+PROFILE = EmulatorProfile(
+    name="fortinet",
+    ssh_server_version="FortiSSH_7.2",
+    default_config=default_config,
+    parse=FortiConfig,
+    hostname=lambda config: config.attribute("system global", "hostname"),
+    running_text=lambda config: FORTIOS_HEADER + config.render(),
+    session=FortiSession,
+)

@@ -1,0 +1,364 @@
+"""Huawei VRP in the emulator: its config dialect, factory config, CLI session and profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from storestack.lab.emulator.cli import (
+    CliSession,
+    Reply,
+    apply_filter,
+    caret_error,
+    deny_match,
+    matches,
+    split_pipe,
+)
+from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig, LineDialect
+from storestack.lab.emulator.profiles.base import EmulatorProfile
+
+if TYPE_CHECKING:
+    from storestack.lab.emulator.device import DeviceState
+
+VRP_VERSION = "V800R021C10SPC600"
+VRP_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
+
+# Which lines open sections, which are global-only and which replace one another (LineDialect).
+VRP = LineDialect(
+    negation="undo",
+    openers={
+        "": (
+            "interface",
+            "bgp",
+            "ospf",
+            "isis",
+            "ip vpn-instance",
+            "acl",
+            "acl number",
+            "acl name",
+            "route-policy",
+            "aaa",
+            "user-interface",
+            "ike proposal",
+            "ike peer",
+            "ipsec proposal",
+            "ipsec policy",
+            "nqa test-instance",
+            "traffic classifier",
+            "traffic behavior",
+            "traffic policy",
+            "vlan",
+            "ip pool",
+            "nat address-group",
+            "hwtacacs-server template",
+            "ipsec profile",
+            "policy-based-route",
+            "firewall zone",
+            "firewall interzone",
+        ),
+        "aaa": ("authentication-scheme", "authorization-scheme", "accounting-scheme", "domain"),
+        "bgp": ("ipv4-family", "ipv6-family", "l2vpn-ad-family"),
+        "ip vpn-instance": ("ipv4-family", "ipv6-family"),
+        "ospf": ("area",),
+    },
+    global_only=frozenset(
+        {
+            "sysname",
+            "interface",
+            "bgp",
+            "ospf",
+            "isis",
+            "acl",
+            "route-policy",
+            "aaa",
+            "user-interface",
+            "ntp-service",
+            "snmp-agent",
+            "info-center",
+            "stelnet",
+            "ssh",
+            "clock",
+            "header",
+            "lldp",
+            "stp",
+            "ike",
+            "ipsec",
+            "nqa",
+            "traffic",
+            "hwtacacs-server",
+            "bfd",
+            "policy-based-route",
+        }
+    ),
+    top_keywords=frozenset(
+        {
+            "sysname",
+            "interface",
+            "bgp",
+            "ospf",
+            "isis",
+            "ip",
+            "ipv6",
+            "acl",
+            "route-policy",
+            "aaa",
+            "user-interface",
+            "ntp-service",
+            "snmp-agent",
+            "info-center",
+            "dhcp",
+            "dns",
+            "vlan",
+            "stelnet",
+            "ssh",
+            "clock",
+            "header",
+            "firewall",
+            "nqa",
+            "ike",
+            "ipsec",
+            "traffic",
+            "qos",
+            "sftp",
+            "lldp",
+            "stp",
+            "local-user",
+            "rsa",
+            "pki",
+            "http",
+            "telnet",
+            "nat",
+            "drop-profile",
+            "set",
+            "undo",
+            "hwtacacs-server",
+            "bfd",
+            "policy-based-route",
+        }
+    ),
+    replace_keys=(
+        ("sysname", 1),
+        ("description", 1),
+        ("ip address", 2),
+        ("ipv6 address", 2),
+        ("router-id", 1),
+        ("mtu", 1),
+        ("apply cost", 2),
+        ("apply local-preference", 2),
+    ),
+    exit_words=frozenset({"quit"}),
+    section_end_markers={},
+    comment_prefixes=("#", "!"),
+    separator="#",
+)
+
+
+def default_config(name: str) -> str:
+    return (
+        f"#\nsysname {name}\n#\n"
+        "interface GigabitEthernet0/0/0\n shutdown\n#\n"
+        "interface GigabitEthernet0/0/1\n shutdown\n#\n"
+        "interface GigabitEthernet0/0/2\n shutdown\n#\n"
+        "interface LoopBack0\n#\nreturn\n"
+    )
+
+
+def running_text(config: LineConfig) -> str:
+    """`display current-configuration` as VRP prints it."""
+    lines = [f"!Software Version {VRP_VERSION}", "#", *config.render_lines(), "return"]
+    return "\n".join(lines) + "\n"
+
+
+class VrpSession(CliSession):
+    def __init__(self, device: DeviceState) -> None:
+        super().__init__(device)
+        self.system_view = False
+        self.context: list[ConfigNode] = []
+        self.awaiting_save_confirm = False
+        # Two-phase validation (VRP8's default): lines edit this session's candidate, and only
+        # `commit` (or `commit trial`) makes them the running config. `[*host]` while it differs.
+        self.candidate: LineConfig | None = None
+        self.uncommitted = False
+        self.awaiting_exit_answer = False
+
+    @property
+    def prompt(self) -> str:
+        host = self.device.hostname()
+        if not self.system_view:
+            return f"<{host}>"
+        mark = "*" if self.uncommitted else "~"
+        if not self.context:
+            return f"[{mark}{host}]"
+        return f"[{mark}{host}-{self.view_name()}]"
+
+    def view_name(self) -> str:
+        parts: list[str] = []
+        for node in self.context:
+            words = node.text.split()
+            if words[0] == "interface" and len(words) > 1:
+                parts = [words[1]]
+            elif words[0] in ("ipv4-family", "ipv6-family"):
+                parts.append("af-" + words[0].split("-")[0])
+            elif words[0] in ("ospf", "area", "isis") and len(words) > 1:
+                parts.append(f"{words[0]}-{words[1]}")
+            else:
+                parts.append(words[0])
+        return "-".join(parts)
+
+    def invalid(self, line: str, column: int) -> str:
+        return caret_error(self.prompt, line, column, VRP_UNRECOGNIZED)
+
+    def handle(self, line: str) -> Reply:
+        if self.awaiting_exit_answer:
+            self.awaiting_exit_answer = False
+            answer = line.strip().lower()
+            if answer in ("y", "yes"):
+                self.commit_candidate()
+            elif answer not in ("n", "no"):
+                return Reply("")  # cancel: stay in the system view
+            self.leave_system_view()
+            return Reply("")
+        if self.awaiting_save_confirm:
+            self.awaiting_save_confirm = False
+            if line.strip().lower() not in ("y", "yes"):
+                return Reply("")
+            with self.device.lock:
+                hang = self.device.faults.hang_on_save
+            if hang:
+                return Reply("Now saving the current configuration to the slot 1.\n", "hang")
+            self.device.save()
+            return Reply(
+                "Now saving the current configuration to the slot 1.\n"
+                "Info: Save the configuration successfully.\n"
+            )
+        command, filter_kind, filter_pattern = split_pipe(line.strip())
+        tokens = command.split()
+        if not tokens:
+            return Reply("")
+        if matches(tokens, "display current-configuration"):
+            return Reply(apply_filter(self.device.running_text(), filter_kind, filter_pattern))
+        if matches(tokens, "display saved-configuration"):
+            with self.device.lock:
+                startup = self.device.startup_text
+            return Reply(apply_filter(startup, filter_kind, filter_pattern))
+        if matches(tokens, "display version"):
+            text = (
+                "Huawei Versatile Routing Platform Software\n"
+                f"VRP (R) software, Version 8.210 ({VRP_VERSION})\n"
+                f"{self.device.hostname()} uptime is 0 days, 1 hours, 2 minutes\n"
+            )
+            return Reply(apply_filter(text, filter_kind, filter_pattern))
+        if matches(tokens, "save"):
+            self.awaiting_save_confirm = True
+            return Reply(
+                "Warning: The current configuration will be written to the device. Continue? [Y/N]:",
+                awaiting_answer=True,
+            )
+        if matches(tokens, "screen-length 0 temporary"):
+            return Reply(
+                "Info: The configuration takes effect on the current user terminal interface only.\n"
+            )
+        if not self.system_view:
+            if matches(tokens, "system-view"):
+                self.system_view = True
+                self.context = []
+                with self.device.lock:
+                    self.candidate = self.device.lines().copy()
+                self.uncommitted = False
+                return Reply("Enter system view, return user view with return command.\n")
+            if matches(tokens, "quit"):
+                return Reply("", "close")
+            if matches(tokens, "return"):
+                return Reply("")
+            return Reply(self.invalid(line, len(line) - len(line.lstrip())))
+        if tokens == ["return"] or (tokens == ["quit"] and not self.context):
+            if self.uncommitted:
+                self.awaiting_exit_answer = True
+                return Reply(
+                    "Warning: Uncommitted configurations found. Are you sure to commit them before "
+                    "exiting? [Y(yes)/N(no)/C(cancel)]:",
+                    awaiting_answer=True,
+                )
+            self.leave_system_view()
+            return Reply("")
+        if tokens[0] == "commit" and not line[:1].isspace():
+            return self.commit(tokens)
+        if tokens == ["abort", "trial"]:
+            if not self.device.revert_now():
+                return Reply("Error: The system is not in the trial configuration mode.\n")
+            self.reload_candidate()
+            return Reply("Info: The trial configuration was aborted and the configuration rolled back.\n")
+        assert self.candidate is not None
+        candidate = self.candidate
+        dialect = candidate.dialect
+
+        def apply() -> str:
+            denied = deny_match(self.device.spec.reject_patterns, line)
+            if denied is not None:
+                return self.invalid(line, denied)
+            at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
+            if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
+                return self.invalid(line, len(line) - len(line.lstrip()))
+            self.context = candidate.apply(self.context, line)
+            self.uncommitted = True
+            return ""
+
+        return self.gate_config_line(line, self.invalid, apply)
+
+    def commit(self, tokens: list[str]) -> Reply:
+        """`commit` makes the candidate the running config, or confirms a trial run;
+        `commit trial [<60-65535>]` (seconds, default 600) commits and reverts by itself unless
+        a `commit` confirms it in time."""
+        in_trial = self.device.revert_armed
+        if tokens == ["commit"]:
+            if in_trial and not self.uncommitted:
+                self.device.confirm_revert()
+                return Reply("Info: The trial configuration was confirmed.\n")
+            if in_trial:
+                return Reply("Error: The configuration cannot be changed during a trial run.\n")
+            self.commit_candidate()
+            return Reply("")
+        if tokens[:2] != ["commit", "trial"] or len(tokens) > 3:
+            return Reply(self.invalid(" ".join(tokens), 0))
+        seconds = tokens[2] if len(tokens) == 3 else "600"
+        if not seconds.isdigit() or not 60 <= int(seconds) <= 65535:
+            return Reply("Error: Wrong parameter found at '^' position.\n")
+        if in_trial:
+            return Reply("Error: The configuration cannot be changed during a trial run.\n")
+        with self.device.lock:
+            before = self.device.running_text()
+            self.commit_candidate()
+            self.device.arm_revert(int(seconds) * self.device.spec.timer_minute_seconds / 60, to=before)
+        return Reply(
+            "Info: The system enters the trial configuration mode. The system will revert to previous "
+            f"configuration if the trial configuration is not confirmed in {seconds} seconds.\n"
+        )
+
+    def commit_candidate(self) -> None:
+        if self.uncommitted and self.candidate is not None:
+            with self.device.lock:
+                self.device.config = self.candidate.copy()
+            self.device.changed()
+        self.uncommitted = False
+
+    def reload_candidate(self) -> None:
+        with self.device.lock:
+            self.candidate = self.device.lines().copy()
+        self.uncommitted = False
+        self.context = []
+
+    def leave_system_view(self) -> None:
+        self.system_view = False
+        self.context = []
+        self.candidate = None
+        self.uncommitted = False
+
+
+PROFILE = EmulatorProfile(
+    name="huawei_vrp",
+    ssh_server_version="HUAWEI-1.5",
+    default_config=default_config,
+    parse=lambda text: LineConfig(VRP, text),
+    hostname=lambda config: config.top_value("sysname"),
+    running_text=running_text,
+    session=VrpSession,
+)

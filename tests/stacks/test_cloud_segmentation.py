@@ -1,0 +1,174 @@
+"""The core stack makes the network intent's segmentation true in the cloud, on the sample chain.
+
+Expectations come from the intent (`NetworkIntent.store(...).flows`), not from a list here: for
+every zone of a store and every probe (protocol, port) towards an AWS workload and desktop, the
+cloud admits a new connection exactly when some store zone's flow allows it (the cloud sees the
+store supernet, the store's zone firewall tells zones apart), and nothing in the cloud may open
+a connection into any store zone, since the intent has no flow towards one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import pytest
+
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
+from storestack.network.model import Flow
+from storestack.stacks import core
+from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS
+from storestack.stacks.mapping import core_config
+from storestack.stacks.mocks import MockRun, RecordedResource, StorestackMocks, run_program_under_mocks
+from storestack.stacks.plan import planned_stack_secrets, planning_keys
+
+Address = ipaddress.IPv4Address
+PROBES = (("tcp", 443), ("tcp", 3389), ("tcp", 5432), ("udp", 53), ("icmp", 0))
+STORE_CLIENT_PORT = 50123  # an ephemeral source port of a store client
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return load_fleet(sample_chain_path())
+
+
+@pytest.fixture(scope="module")
+def run(fleet: Fleet) -> MockRun:
+    config = core_config(fleet).model_dump(mode="json")
+    return run_program_under_mocks(
+        lambda: core.program(planning_keys(config)),
+        project=PROJECTS["core"],
+        stack="core",
+        config={f"{CONFIG_NAMESPACE}:core": json.dumps(config), **planned_stack_secrets("core", config)},
+        mocks=StorestackMocks(),
+    )
+
+
+def _one(run: MockRun, name: str) -> RecordedResource:
+    (found,) = [r for r in run.resources if r.name == name]
+    return found
+
+
+def _matches(rule: dict[str, Any], protocol: str, port: int) -> bool:
+    if rule["protocol"] in ("-1", "all"):
+        return True
+    if rule["protocol"] != protocol:
+        return False
+    return protocol == "icmp" or rule["fromPort"] <= port <= rule["toPort"]
+
+
+def sg_allows(group: RecordedResource, direction: str, peer: Address, protocol: str, port: int) -> bool:
+    return any(
+        _matches(rule, protocol, port) and any(peer in ipaddress.ip_network(c) for c in rule.get("cidrBlocks") or [])
+        for rule in group.inputs.get(direction) or []
+    )
+
+
+def nacl_allows(acl: RecordedResource, direction: str, peer: Address, protocol: str, port: int) -> bool:
+    for rule in sorted(acl.inputs.get(direction) or [], key=lambda r: r["ruleNo"]):
+        if _matches(rule, protocol, port) and peer in ipaddress.ip_network(rule["cidrBlock"]):
+            return bool(rule["action"] == "allow")
+    return False
+
+
+def cloud_admits(run: MockRun, kind: str, source: Address, protocol: str, port: int) -> bool:
+    """A new connection from a store host into the `kind` VPC, and its replies back."""
+    region = "eu-west-1"
+    sg, acl = _one(run, f"{region}-{kind}-sg"), _one(run, f"{region}-{kind}-acl")
+    reply_port = 0 if protocol == "icmp" else STORE_CLIENT_PORT
+    return (
+        sg_allows(sg, "ingress", source, protocol, port)
+        and nacl_allows(acl, "ingress", source, protocol, port)
+        and nacl_allows(acl, "egress", source, protocol, reply_port)
+    )
+
+
+def cloud_opens(run: MockRun, kind: str, target: Address, protocol: str, port: int) -> bool:
+    """A new connection from a host of the `kind` VPC towards a store host."""
+    sg, acl = _one(run, f"eu-west-1-{kind}-sg"), _one(run, f"eu-west-1-{kind}-acl")
+    return sg_allows(sg, "egress", target, protocol, port) and nacl_allows(acl, "egress", target, protocol, port)
+
+
+def intent_allows(flows: tuple[Flow, ...], zone: str, target: Address, protocol: str, port: int) -> bool:
+    for flow in flows:
+        service = flow.service
+        if flow.source != zone or not any(target in prefix for prefix in service.prefixes):
+            continue
+        if service.protocol == "ip" or (service.protocol == protocol and (not service.ports or port in service.ports)):
+            return True
+    return False
+
+
+def _targets(fleet: Fleet) -> dict[str, Address]:
+    hybrid = core_config(fleet).hybrid_cloud
+    (region,) = hybrid.aws_regions
+    return {"workloads": region.workloads_cidr[20], "desktops": region.desktops_cidr[20]}
+
+
+def test_stores_reach_the_cloud_exactly_as_the_intents_flows_say(fleet: Fleet, run: MockRun) -> None:
+    intent = NetworkIntent(fleet)
+    checked = 0
+    for store in fleet:
+        if store.state == "decommissioned":
+            continue
+        planned = intent.store(store.id)
+        for kind, target in _targets(fleet).items():
+            for protocol, port in PROBES:
+                by_zone = {
+                    zone.name: intent_allows(planned.flows, zone.name, target, protocol, port) for zone in planned.zones
+                }
+                for zone in planned.zones:
+                    source = zone.prefixes[0][10]
+                    admitted = cloud_admits(run, kind, source, protocol, port)
+                    if by_zone[zone.name]:
+                        assert admitted, f"{store.id} {zone.name} -> {kind} {protocol}/{port}: the intent allows it"
+                    # The cloud sees only the store supernet: it admits nothing no zone may open.
+                    assert admitted == any(by_zone.values()), f"{store.id} {zone.name} -> {kind} {protocol}/{port}"
+                    checked += 1
+    assert checked > 0
+    # The sample chain's intent: office reaches the desktops (corporate), a till does not.
+    nw1 = intent.store("nw-0001")
+    desktop = _targets(fleet)["desktops"]
+    assert intent_allows(nw1.flows, "office", desktop, "tcp", 3389)
+    assert not intent_allows(nw1.flows, "pos", desktop, "tcp", 3389)
+
+
+def test_nothing_in_the_cloud_opens_a_connection_into_a_store_zone(fleet: Fleet, run: MockRun) -> None:
+    intent = NetworkIntent(fleet)
+    for store_id in ("nw-0001", "nw-0003"):
+        planned = intent.store(store_id)
+        # The intent has no flow towards a store zone: every flow's source is a store zone, and
+        # no service reaches into the store supernet.
+        assert all(not any(p.overlaps(fleet.spec.ip_plan.stores) for p in f.service.prefixes) for f in planned.flows)
+        for zone in planned.zones:
+            target = zone.prefixes[0][10]
+            for kind in ("workloads", "desktops"):
+                for protocol, port in PROBES:
+                    assert not cloud_opens(run, kind, target, protocol, port), (
+                        f"{kind} -> {store_id} {zone.name} {protocol}/{port}"
+                    )
+
+
+def test_the_transit_gateway_carries_the_flows_both_ways_on_one_path(run: MockRun) -> None:
+    """Stores learn both VPCs, both VPCs learn the stores (BGP), and each VPC routes the store
+    supernet to the Transit Gateway: an office's connection and its replies take one path."""
+    tables = {
+        t.resource_id: t.inputs["tags"]["storestack:route-table"]
+        for t in run.resources
+        if t.type == "aws:ec2transitgateway/routeTable:RouteTable"
+    }
+    learned: dict[str, set[str]] = {}
+    for p in run.resources:
+        if p.type == "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation":
+            learned.setdefault(tables[p.inputs["transitGatewayRouteTableId"]], set()).add(p.name)
+    assert any("workloads-to-stores" in n for n in learned["stores"])
+    assert any("desktops-to-stores" in n for n in learned["stores"])
+    for kind in ("workloads", "desktops"):
+        routes = {
+            r.inputs["destinationCidrBlock"]
+            for r in run.resources
+            if r.type == "aws:ec2/route:Route" and r.name.startswith(f"eu-west-1-{kind}-to-")
+        }
+        assert "10.64.0.0/12" in routes
