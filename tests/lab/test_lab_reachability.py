@@ -157,11 +157,32 @@ def test_a_guest_to_till_rule_opened_on_purpose_is_reported(routed_lab: Path) ->
 
 
 def test_check_on_the_command_line_prints_the_matrix_and_exits_1_on_a_mismatch(routed_lab: Path) -> None:
+    # A mismatch of its own that no probe timing can hide: the tills' traffic to HQ POS, which
+    # the intent allows, is dropped on the store's edge, so that cell times out on every run.
+    namespace = frr_lab.require_state(routed_lab).runtime("nw-0001-edge1").namespace
+    pos = next(s for s in TOPOLOGY.segments if (s.store_id, s.kind) == ("nw-0001", "pos"))
+    sites = TOPOLOGY.sites
+    assert sites is not None
+    drop = f'iifname "lan0.{pos.vlan}" ip daddr {sites.hq_pos} drop comment "cli-test"'
+    nft = ["ip", "netns", "exec", namespace, "nft"]
+    subprocess.run([*nft, "insert", "rule", "inet", "storestack", "forward", *drop.split()], check=True)
     runner = CliRunner()
+    try:
+        as_json = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab), "--json"])
+        human = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab)])
+    finally:
+        listing = subprocess.run([*nft, "-a", "list", "chain", "inet", "storestack", "forward"],
+                                 check=True, capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            if '"cli-test"' in line:
+                handle = line.rsplit("# handle ", 1)[1].strip()
+                subprocess.run([*nft, "delete", "rule", "inet", "storestack", "forward", "handle", handle], check=True)
 
-    as_json = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab), "--json"])
-    human = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab)])
-
+    cells = json.loads(as_json.output)["reachability"]
+    assert any(
+        (c["store_id"], c["source"], c["target"]) == ("nw-0001", "pos", "hq-pos") and not c["reachable"] and c["allowed"]
+        for c in cells
+    ), cells
     assert as_json.exit_code == 1
     report = json.loads(as_json.output)
     assert report["ok"] is False and report["reachability"]
