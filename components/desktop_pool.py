@@ -148,6 +148,12 @@ class DesktopPoolArgs(FrozenModel):
         for network in self.management_ranges:
             if network.prefixlen < 8:
                 raise ValueError(f"{network} is too broad for desktop access")
+        for flow in self.store_flows:
+            if flow.protocol == "ip" or (flow.protocol == "tcp" and (not flow.ports or set(DESKTOP_PORTS) & set(flow.ports))):
+                raise ValueError(
+                    f"store flow {flow.why or flow.protocol!r} would open RDP into the desktops: RDP reaches "
+                    "a desktop only from the management ranges (stores use the HTTPS gateway)"
+                )
         return self
 
     def seat_totals(self) -> dict[tuple[str, str], int]:

@@ -180,7 +180,10 @@ class NetworkIntent:
             "payment": Service("payment", at("payment"), "tcp", (443,)),
             "iot-services": Service("iot-services", at("iot"), "tcp", (443, 8883)),
             "recorder": Service("recorder", at("recorder"), "tcp", (443, 554)),
-            "corporate": Service("corporate", (*plan.hq, plan.cloud, plan.desktops)),
+            "corporate": Service("corporate", (*plan.hq, plan.cloud)),
+            # Staff reach virtual desktops through their HTTPS gateway (RDP inside TLS); RDP itself
+            # reaches a desktop only from the management ranges.
+            "desktops": Service("desktops", (plan.desktops,), "tcp", (443,)),
             "internet": Service("internet", (), internet=True),
         }
 
@@ -558,7 +561,11 @@ class NetworkIntent:
         services = self.services
         allowed = {
             "pos": (("hq-pos", "till to HQ POS service"), ("payment", "card payments")),
-            "office": (("corporate", "HQ, cloud and desktops"), ("internet", "office internet")),
+            "office": (
+                ("corporate", "HQ and cloud"),
+                ("desktops", "virtual desktops through their HTTPS gateway"),
+                ("internet", "office internet"),
+            ),
             "cctv": (("recorder", "camera uploads to the recorder"),),
             "iot": (("iot-services", "IoT device services"),),
             "guest-wifi": (("internet", "guest internet only, NATed locally"),),

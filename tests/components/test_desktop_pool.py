@@ -192,7 +192,7 @@ def test_seats_for_a_role_without_a_bundle_are_rejected() -> None:
 
 def test_openstack_desktops_admit_exactly_the_store_flows_they_are_given() -> None:
     """Office reaches the desktops when the network intent says so; nothing else from stores."""
-    flow = StoreFlowArgs(protocol="tcp", ports=[3389], destinations=["10.56.0.0/20"], why="office to corporate")
+    flow = StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.56.0.0/20"], why="office to desktops")
 
     def build() -> dict[str, object]:
         args = desktop_pool_args("openstack", store_supernet="10.64.0.0/12", store_flows=[flow])
@@ -201,4 +201,14 @@ def test_openstack_desktops_admit_exactly_the_store_flows_they_are_given() -> No
 
     rules = run_scenario(build).of_type("openstack:networking/secGroupRule:SecGroupRule")
     got = sorted((r.inputs["remoteIpPrefix"], r.inputs.get("protocol"), r.inputs.get("portRangeMin")) for r in rules)
-    assert got == [("10.0.10.0/24", "tcp", 3389), ("10.64.0.0/12", "tcp", 3389)]
+    assert got == [("10.0.10.0/24", "tcp", 3389), ("10.64.0.0/12", "tcp", 443)]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "ports"), [("tcp", [3389]), ("tcp", []), ("ip", []), ("tcp", [443, 3389])]
+)
+def test_a_store_flow_that_would_open_rdp_into_the_desktops_is_refused(protocol: str, ports: list[int]) -> None:
+    """RDP reaches a desktop only from the management ranges, whatever a store flow says."""
+    flow = StoreFlowArgs(protocol=protocol, ports=ports, destinations=["10.56.0.0/20"], why="office to desktops")
+    with pytest.raises(ValidationError, match="would open RDP"):
+        desktop_pool_args("openstack", store_supernet="10.64.0.0/12", store_flows=[flow])

@@ -108,7 +108,7 @@ def test_segmentation_is_default_deny_with_narrow_flows(fleet: Fleet) -> None:
     assert by_zone["guest-wifi"] == {"internet"}
     assert by_zone["iot"] == {"iot-services"}
     assert by_zone["cctv"] == {"recorder"}
-    assert by_zone["office"] == {"corporate", "internet"}
+    assert by_zone["office"] == {"corporate", "desktops", "internet"}
     # No flow reaches POS or office from any other zone.
     store = intent.store("nw-0001")
     protected = {p for z in store.zones if z.name in ("pos", "office") for p in z.prefixes}

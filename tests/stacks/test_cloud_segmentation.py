@@ -128,11 +128,13 @@ def test_stores_reach_the_cloud_exactly_as_the_intents_flows_say(fleet: Fleet, r
                     assert admitted == any(by_zone.values()), f"{store.id} {zone.name} -> {kind} {protocol}/{port}"
                     checked += 1
     assert checked > 0
-    # The sample chain's intent: office reaches the desktops (corporate), a till does not.
+    # The sample chain's intent: office reaches the desktops through their HTTPS gateway, a till
+    # does not, and no store zone gets RDP (that is for the management ranges only).
     nw1 = intent.store("nw-0001")
     desktop = _targets(fleet)["desktops"]
-    assert intent_allows(nw1.flows, "office", desktop, "tcp", 3389)
-    assert not intent_allows(nw1.flows, "pos", desktop, "tcp", 3389)
+    assert intent_allows(nw1.flows, "office", desktop, "tcp", 443)
+    assert not intent_allows(nw1.flows, "pos", desktop, "tcp", 443)
+    assert not any(intent_allows(nw1.flows, zone.name, desktop, "tcp", 3389) for zone in nw1.zones)
 
 
 def test_nothing_in_the_cloud_opens_a_connection_into_a_store_zone(fleet: Fleet, run: MockRun) -> None:
