@@ -51,6 +51,7 @@ from storestack.network.model import (
     StoreIntent,
     Transport,
     Tunnel,
+    TunnelKind,
     UnderlayRoute,
     Zone,
 )
@@ -744,26 +745,16 @@ class NetworkIntent:
                     inside_net = _HUB_AWS_INSIDE_BASE + 4 * slot
                     outside = IPv4Address(_AWS_OUTSIDE_BASE + 255 - 1 - slot % 64)
                 tunnels.append(
-                    Tunnel(
-                        id=tid,
+                    self._hub_cloud_tunnel(
+                        hub,
+                        tid,
                         kind="hub-aws",
-                        transport="wan",
-                        role="primary",
                         peer=f"aws:{region}:{number}",
-                        local_outside=hub.public_address,
                         peer_outside=outside,
                         local_inside=IPv4Interface((inside_net + 2, 30)),
                         peer_inside=IPv4Address(inside_net + 1),
-                        local_id=str(hub.public_address),
-                        peer_id=str(outside),
-                        local_asn=hub.asn,
                         peer_asn=spec.asn.aws,
-                        psk=self._cloud_psk(tid, live.psk if live is not None else None),
-                        psk_origin="stack outputs" if live is not None and live.psk is not None else "derived",
-                        underlay=None,
-                        local_pref=100,
-                        prepend=0,
-                        bfd=None,
+                        live_psk=live.psk if live is not None else None,
                         live=live is not None,
                     )
                 )
@@ -775,30 +766,59 @@ class NetworkIntent:
             # Planned: a TEST-NET-1 stand-in until the core stack has bound the floating IP.
             outside = found.gateway_address if found is not None else IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
             tunnels.append(
-                Tunnel(
-                    id=tid,
+                self._hub_cloud_tunnel(
+                    hub,
+                    tid,
                     kind="hub-openstack",
-                    transport="wan",
-                    role="primary",
                     peer=f"openstack:{site.name}",
-                    local_outside=hub.public_address,
                     peer_outside=outside,
                     local_inside=inside.hub,
                     peer_inside=inside.gateway.ip,
-                    local_id=str(hub.public_address),
-                    peer_id=str(outside),
-                    local_asn=hub.asn,
                     peer_asn=spec.asn.openstack,
-                    psk=self._cloud_psk(tid, found.psk if found is not None else None),
-                    psk_origin="stack outputs" if found is not None and found.psk is not None else "derived",
-                    underlay=None,
-                    local_pref=100,
-                    prepend=0,
-                    bfd=None,
+                    live_psk=found.psk if found is not None else None,
                     live=found is not None,
                 )
             )
         return tunnels
+
+    def _hub_cloud_tunnel(
+        self,
+        hub: ResolvedHub,
+        tid: str,
+        *,
+        kind: TunnelKind,
+        peer: str,
+        peer_outside: IPv4Address,
+        local_inside: IPv4Interface,
+        peer_inside: IPv4Address,
+        peer_asn: int,
+        live_psk: SecretStr | None,
+        live: bool,
+    ) -> Tunnel:
+        """One hub-to-cloud tunnel: route-based over the hub's WAN, BGP on the inside /30, no BFD
+        (neither AWS nor the gateway runs it); what differs per cloud comes in as arguments."""
+        return Tunnel(
+            id=tid,
+            kind=kind,
+            transport="wan",
+            role="primary",
+            peer=peer,
+            local_outside=hub.public_address,
+            peer_outside=peer_outside,
+            local_inside=local_inside,
+            peer_inside=peer_inside,
+            local_id=str(hub.public_address),
+            peer_id=str(peer_outside),
+            local_asn=hub.asn,
+            peer_asn=peer_asn,
+            psk=self._cloud_psk(tid, live_psk),
+            psk_origin="stack outputs" if live_psk is not None else "derived",
+            underlay=None,
+            local_pref=100,
+            prepend=0,
+            bfd=None,
+            live=live,
+        )
 
     def _cloud_psk(self, tid: str, live: SecretStr | None) -> Secret:
         """A hub-to-cloud tunnel's PSK slot: the core stack's output when it carries one, else derived."""
