@@ -10,12 +10,14 @@ settings; the lint (`devices/lint/steering.py`) checks rendered configs against 
 Each platform enforces what its probes can measure, and no more (the README's table):
 
 - IOS-XE: an IP SLA operation per (tunnel, class) with `threshold` = the class's latency and a
-  `track ... state` (return code OverThreshold or Timeout: down) whose `delay down/up` are the
-  class's hold-down and recovery. udp-jitter (towards an IOS-XE hub, which runs `ip sla
-  responder`) and icmp-jitter (towards a Linux hub, which answers ICMP timestamp requests)
-  also measure jitter and loss, but a track follows only the return code: jitter and loss
-  raise reactions (syslog/SNMP trap), they do not move traffic. icmp-echo (towards any other
-  hub) measures round-trip time and reachability only.
+  `track ... state` (return code OverThreshold or Timeout: down). udp-jitter (towards an IOS-XE
+  hub, which runs `ip sla responder`) and icmp-jitter (towards a Linux hub, which answers ICMP
+  timestamp requests) also measure jitter and loss; a track follows only the return code, so
+  each loss and jitter reaction drives a stub track object through two EEM applets (the
+  reaction's "Threshold Occurred" syslog sets it down, "Threshold Cleared" up), and the steering
+  route-map follows a `track list boolean and` of the return-code track and those stubs, whose
+  `delay down/up` are the class's hold-down and recovery. icmp-echo (towards any other hub)
+  measures round-trip time and reachability only; its `state` track carries the delays.
 - VRP: an NQA ICMP test per (tunnel, class). `fail-percent` fails the test when at least the
   class's loss is lost among `probe-count` probes (so loss is enforced at a resolution of one
   probe in `probe-count`, at most 15); `threshold rtd` only counts and traps slow probes; ICMP
@@ -42,6 +44,22 @@ APPLICATION_ACL_PREFIX = "APP-"
 # IOS-XE `track` accepts `delay up|down` of 1-180 s ("Configuring Enhanced Object Tracking");
 # a zero delay is left out.
 IOS_TRACK_DELAY_MAX = 180
+# IOS-XE track numbers: a probe's operation and return-code track are its number (10 x tunnel
+# number + class index, at most 99); the stub of its k-th steering reaction is k x 100 + number
+# and the boolean list the route-map follows is IOS_LIST_TRACK_BASE + number (tracks 1-1000).
+IOS_MAX_PROBE_NUMBER = 99
+IOS_STUB_TRACK_STEP = 100
+IOS_LIST_TRACK_BASE = 400
+# The reactions that move traffic, per operation kind (CISCO-RTTMON-MIB rttMonReactVariable:
+# packetLossSD/DS on UDP jitter, packetLoss on ICMP jitter, jitterAvg on both).
+IOS_STEERING_REACTIONS: dict[str, tuple[tuple[str, Literal["loss", "jitter"]], ...]] = {
+    "udp-jitter": (("packetLossSD", "loss"), ("packetLossDS", "loss"), ("jitterAvg", "jitter")),
+    "icmp-jitter": (("packetLoss", "loss"), ("jitterAvg", "jitter")),
+    "icmp-echo": (),
+}
+# What `ip sla logging traps` logs when a reaction's threshold is crossed and cleared
+# (%RTT-3-IPSLATHRESHOLD: "IP SLAs(<n>): Threshold Occurred for <reaction>" / "... Cleared ...").
+IOS_THRESHOLD_LOG = "IP SLAs\\({number}\\): Threshold {event} for {reaction}"
 # The UDP port the IOS-XE jitter probes send to (the hub's `ip sla responder` answers on any
 # port it is told of over its control protocol); one per SLA class, because two operations with
 # the same source, destination and port must not run at once (IP SLAs UDP Jitter restrictions).
@@ -75,6 +93,7 @@ class IosProbeTimers:
     delay_down_s: int  # 0: none
     delay_up_s: int
     loss_packets: int  # lost packets per operation that raise the packet-loss reaction
+    jitter_ms: int  # average jitter of an operation above this raises the jitter reaction
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,7 +120,51 @@ def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
         delay_down_s=min(timers.hold_down_seconds, IOS_TRACK_DELAY_MAX),
         delay_up_s=min(timers.recovery_seconds, IOS_TRACK_DELAY_MAX),
         loss_packets=max(1, math.ceil(packets * thresholds.loss_percent / 100)),
+        jitter_ms=thresholds.jitter_ms,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class IosStub:
+    """A stub track object that a loss or jitter reaction of one IP SLA operation sets down
+    (threshold occurred) and up (threshold cleared) through two EEM applets."""
+
+    track: int
+    reaction: str  # the IP SLA reaction (react ...)
+    dimension: Literal["loss", "jitter"]
+    threshold: int  # lost packets per operation, or average jitter in ms
+    applet: str  # EEM applet name stem: <stem>-BREACH and <stem>-CLEAR
+    breach_pattern: str  # syslog pattern of the reaction's "Threshold Occurred"
+    clear_pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class IosTracks:
+    """The tracks of one IP SLA operation: its return code, its reaction stubs, and the one the
+    steering route-map follows (the boolean list of all of them; the return-code track itself
+    when the operation has no steering reaction)."""
+
+    state: int
+    stubs: tuple[IosStub, ...]
+    steer: int
+
+
+def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
+    if not 1 <= number <= IOS_MAX_PROBE_NUMBER:
+        raise ValueError(f"IP SLA operation {number}: outside 1-{IOS_MAX_PROBE_NUMBER}")
+    stubs = tuple(
+        IosStub(
+            track=IOS_STUB_TRACK_STEP * position + number,
+            reaction=reaction,
+            dimension=dimension,
+            threshold=timers.loss_packets if dimension == "loss" else timers.jitter_ms,
+            applet=f"SLA{number}-{reaction.upper()}",
+            breach_pattern=IOS_THRESHOLD_LOG.format(number=number, event="Occurred", reaction=reaction),
+            clear_pattern=IOS_THRESHOLD_LOG.format(number=number, event="Cleared", reaction=reaction),
+        )
+        for position, (reaction, dimension) in enumerate(IOS_STEERING_REACTIONS[timers.kind], start=1)
+    )
+    return IosTracks(state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if stubs else number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,16 @@ from storestack.devices.platforms import PlatformProfile, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
+    IOS_MAX_PROBE_NUMBER,
     IOS_UDP_JITTER_PORT_BASE,
     FortiHealthTimers,
     IosProbeKind,
     IosProbeTimers,
+    IosTracks,
     VrpProbeTimers,
     fortios_health_timers,
     ios_probe_timers,
+    ios_tracks,
     vrp_probe_timers,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
@@ -351,6 +354,7 @@ class ProbeView:
     cellular: bool  # the tunnel rides an LTE/5G transport
     udp_port: int  # IOS-XE udp-jitter destination port (one per class)
     ios: IosProbeTimers | None = None
+    ios_tracks: IosTracks | None = None  # its return-code track, reaction stubs and steering track
     vrp: VrpProbeTimers | None = None
 
 
@@ -851,14 +855,22 @@ class ViewBuilder:
             if found is None:
                 tunnel, sla = by_id[tunnel_id], classes[cls.name]
                 kind = _IOS_PROBE_KIND.get(self._hub_platforms[tunnel.hub.hostname], "icmp-echo")
+                number = 10 * tunnel.number + sla.index
+                if platform == "cisco_xe" and number > IOS_MAX_PROBE_NUMBER:
+                    raise RenderError(
+                        f"store {intent.store_id}: tunnel {tunnel.id} is hub tunnel {tunnel.number}, "
+                        f"but IOS-XE probe numbers (10 x tunnel + class) stop at {IOS_MAX_PROBE_NUMBER}"
+                    )
+                timers = ios_probe_timers(cls, kind) if platform == "cisco_xe" else None
                 found = probes[(tunnel_id, cls.name)] = ProbeView(
-                    number=10 * tunnel.number + sla.index,
+                    number=number,
                     name=f"tun{tunnel.number}",
                     tunnel=tunnel,
                     sla=sla,
                     cellular=cellular,
                     udp_port=IOS_UDP_JITTER_PORT_BASE + sla.index,
-                    ios=ios_probe_timers(cls, kind) if platform == "cisco_xe" else None,
+                    ios=timers,
+                    ios_tracks=ios_tracks(number, timers) if timers is not None else None,
                     vrp=vrp_probe_timers(cls) if platform == "huawei_vrp" else None,
                 )
             return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from storestack.devices.lint import (
     ConfigFile,
@@ -24,7 +25,7 @@ from storestack.devices.lint import (
     register_tunnels,
 )
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
-from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_TRACK_DELAY_MAX
+from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
@@ -181,6 +182,14 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                 yield "interface", after(w, "interface") or "", section.number
         elif w[0] == "track" and "sla" in w:
             yield "ip-sla", after(w, "sla") or "", section.number
+        elif w[0] == "track" and w[2:4] == ["list", "boolean"]:
+            for line in section.children:
+                if line.words[0] == "object" and len(line.words) > 1:
+                    yield "track", line.words[1], line.number
+        elif w[:3] == ["event", "manager", "applet"]:
+            for line in section.children:
+                if line.words[:1] == ["action"] and line.words[2:4] == ["track", "set"] and len(line.words) > 4:
+                    yield "track", line.words[4], line.number
         elif w[:3] in (["ip", "sla", "schedule"], ["ip", "sla", "reaction-configuration"]) and len(w) > 3:
             yield "ip-sla", w[3], section.number
         elif w[:2] == ["ip", "sla"] and len(w) > 2 and w[2].isdigit():
@@ -335,6 +344,144 @@ _TAG_MAX = 16
 _PROBE_OPERATIONS = ("udp-jitter", "icmp-jitter", "icmp-echo")
 
 
+# The reactions whose breach must move traffic (loss and jitter; rtt is the track's threshold).
+_STEERING_REACTIONS = frozenset(
+    reaction for reactions in IOS_STEERING_REACTIONS.values() for reaction, _ in reactions
+)
+# What an EEM applet of the steering listens for: the reaction log line `ip sla logging traps`
+# writes (see `devices/steering.py`, IOS_THRESHOLD_LOG).
+_THRESHOLD_PATTERN = re.compile(r"^IP SLAs\\\((\d+)\\\): Threshold (Occurred|Cleared) for (\w+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Applet:
+    line: Line
+    operation: str | None  # the IP SLA operation its syslog pattern names
+    event: str | None  # Occurred | Cleared
+    reaction: str | None
+    sets: dict[str, str]  # track -> state it sets
+
+
+def _applets(root: Line) -> list[_Applet]:
+    """The EEM applets that set a track from an IP SLA threshold message."""
+    found = []
+    for section in top(root, "event", "manager", "applet"):
+        operation = event = reaction = None
+        sets: dict[str, str] = {}
+        for line in section.children:
+            w = line.words
+            if w[:3] == ["event", "syslog", "pattern"]:
+                match = _THRESHOLD_PATTERN.match(line.text.partition("pattern")[2].strip().strip('"'))
+                if match:
+                    operation, event, reaction = match.groups()
+            elif w[:1] == ["action"] and w[2:4] == ["track", "set"] and len(w) > 6:
+                sets[w[4]] = w[6]
+        found.append(_Applet(section, operation, event, reaction, sets))
+    return found
+
+
+def _list_members(root: Line) -> dict[str, list[str]]:
+    """track list -> the tracks it combines."""
+    return {
+        line.words[1]: [child.words[1] for child in line.children if child.words[0] == "object" and len(child.words) > 1]
+        for line in top(root, "track")
+        if line.words[2:3] == ["list"]
+    }
+
+
+def _closure(track: str, members: dict[str, list[str]]) -> set[str]:
+    """A track and every track a list it is depends on, transitively."""
+    seen: set[str] = set()
+    pending = [track]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending.extend(members.get(current, []))
+    return seen
+
+
+@register_rule(PLATFORM)
+def reaction_steering(config: ConfigFile) -> Iterator[Finding]:
+    """Loss and jitter move traffic, not only raise traps: every stub track is set down and up by
+    EEM applets whose syslog patterns name an IP SLA reaction that exists, every applet sets a
+    stub (a track of another kind cannot be set), and every loss or jitter reaction of an
+    operation a route-map steers by feeds a stub that route-map's track depends on."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    stubs = {line.words[1]: line for line in top(root, "track") if line.words[2:3] == ["stub-object"]}
+    reactions = {
+        (line.words[3], after(line.words, "react") or ""): line
+        for line in top(root, "ip", "sla", "reaction-configuration")
+        if len(line.words) > 3
+    }
+    applets = _applets(root)
+    driven: dict[str, set[str]] = {}  # stub -> states applets set it to
+    fed: dict[str, set[tuple[str, str]]] = {}  # stub -> (operation, reaction) that set it
+    for applet in applets:
+        for track, state in applet.sets.items():
+            if track not in stubs:
+                yield config.finding(
+                    applet.line.number,
+                    "cisco-eem-track",
+                    f"{applet.line.text}: sets track {track}, which is no stub-object (EEM can set only stubs)",
+                )
+                continue
+            if applet.operation is None:
+                yield config.finding(
+                    applet.line.number,
+                    "cisco-eem-track",
+                    f"{applet.line.text}: sets track {track} on an event that is no IP SLA threshold message",
+                )
+                continue
+            if (applet.operation, applet.reaction or "") not in reactions:
+                yield config.finding(
+                    applet.line.number,
+                    "cisco-eem-track",
+                    f"{applet.line.text}: listens for {applet.reaction} of ip sla {applet.operation}, "
+                    "which has no such reaction (the message never comes)",
+                )
+            wanted = "down" if applet.event == "Occurred" else "up"
+            if state != wanted:
+                yield config.finding(
+                    applet.line.number,
+                    "cisco-eem-track",
+                    f"{applet.line.text}: sets track {track} {state} when the threshold is {applet.event.lower() if applet.event else ''}",
+                )
+            driven.setdefault(track, set()).add(state)
+            fed.setdefault(track, set()).add((applet.operation, applet.reaction or ""))
+    for track, line in stubs.items():
+        missing = {"down", "up"} - driven.get(track, set())
+        if missing:
+            yield config.finding(
+                line.number,
+                "cisco-track-stub-unset",
+                f"{line.text}: no EEM applet sets it {' or '.join(sorted(missing))}",
+            )
+    members = _list_members(root)
+    for section in top(root, "route-map"):
+        for line in section.children:
+            w = line.words
+            if w[:4] != ["set", "ip", "next-hop", "verify-availability"] or "track" not in w:
+                continue
+            depends = _closure(after(w, "track") or "", members)
+            operations = {
+                after(track.words, "sla")
+                for track in top(root, "track")
+                if track.words[1] in depends and "sla" in track.words
+            }
+            covered = {pair for stub in depends for pair in fed.get(stub, set())}
+            for (operation, reaction), reaction_line in sorted(reactions.items()):
+                if operation in operations and reaction in _STEERING_REACTIONS and (operation, reaction) not in covered:
+                    yield config.finding(
+                        line.number,
+                        "cisco-sla-reaction-unenforced",
+                        f"{section.text}: {reaction} of ip sla {operation} (line {reaction_line.number}) only "
+                        f"raises a trap; no stub track of {after(w, 'track')} follows it, so traffic does not move",
+                    )
+
+
 @register_rule(PLATFORM)
 def tracking(config: ConfigFile) -> Iterator[Finding]:
     """Every IP SLA operation is scheduled (else it never runs), tracked and tagged within 16
@@ -345,8 +492,16 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
     root = parse(config.text, ("!",))
     scheduled = {line.words[3] for line in top(root, "ip", "sla", "schedule") if len(line.words) > 3}
     tracked = {after(line.words, "sla") for line in top(root, "track") if "sla" in line.words}
-    used = {name for kind, name, _ in references(root) if kind == "track"}
+    used = {
+        after(line.words, "track") or ""
+        for section in top(root, "route-map")
+        for line in section.children
+        if line.words[:2] == ["set", "ip"] and "track" in line.words
+    }
     used |= {after(line.words, "track") or "" for line in top(root, "ip", "route") if "track" in line.words}
+    # A track a list combines is used if the list is.
+    members = _list_members(root)
+    used = set().union(*(_closure(track, members) for track in used)) if used else used
     for sla in root.children:
         w = sla.words
         if w[:2] != ["ip", "sla"] or len(w) != 3 or not w[2].isdigit():
@@ -363,7 +518,7 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
     for track in top(root, "track"):
         if len(track.words) > 1 and track.words[1] not in used:
             yield config.finding(
-                track.number, "cisco-track-unused", f"{track.text}: no route or route-map uses it"
+                track.number, "cisco-track-unused", f"{track.text}: no route or route-map uses it, nor a list one does"
             )
     applied = {name for kind, name, _ in references(root) if kind == "route-map"}
     for section in top(root, "route-map"):
@@ -388,6 +543,15 @@ def steering(config: ConfigFile) -> SteeringFacts:
     tracked next hops."""
     root = parse(config.text, ("!",))
     tracks = {after(line.words, "sla"): line for line in top(root, "track") if "sla" in line.words}
+    # The hold-down and recovery of an operation are those of the list that combines its
+    # return-code track with its reaction stubs, where there is one.
+    members = _list_members(root)
+    lists = {line.words[1]: line for line in top(root, "track") if line.words[1] in members}
+    for name, combined in members.items():
+        for member in combined:
+            state = next((sla for sla, line in tracks.items() if line.words[1] == member), None)
+            if state is not None:
+                tracks[state] = lists[name]
     reactions: dict[str, dict[str, int]] = {}
     for line in top(root, "ip", "sla", "reaction-configuration"):
         w = line.words

@@ -26,6 +26,7 @@ RULES = {
         cisco_xe.timers,
         cisco_xe.zone_policy,
         cisco_xe.tracking,
+        cisco_xe.reaction_steering,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -300,6 +301,11 @@ def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape
     assert _steering(fleet, config) == []
 
 
+# The strict class's steering track over the first tunnel: the list of its return-code track and
+# its loss and jitter stubs, holding down and recovering with the class's timers.
+_STRICT_LIST_DELAY = r"(track 414 list boolean and\n(?: object \d+\n)+ delay down \d+)(?: up \d+)?\n"
+
+
 def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     # The strict class's train (tens of packets and a 1 s timeout) does not fit in one second.
@@ -307,12 +313,14 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
         config, r"( tag strict\n threshold 150\n timeout 1000\n) frequency \d+\n", r"\1 frequency 1\n"
     )
     assert any(f.rule == "cisco-ip-sla-timers" and "frequency 1 s" in f.message for f in _lint(train))
-    delay = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+)(?: up \d+)?\n", r"\1 up 300\n")
+    delay = _broken_re(config, _STRICT_LIST_DELAY, r"\1 up 300\n")
     assert "cisco-track-delay" in _rules(_lint(delay))
     unscheduled = _broken(config, "ip sla schedule 14 life forever start-time now\n", "")
     assert any(f.rule == "cisco-ip-sla-unscheduled" and "ip sla 14" in f.message for f in _lint(unscheduled))
-    unused = _broken(config, " set ip next-hop verify-availability 100.64.0.4 1 track 14\n", "")
-    assert any(f.rule == "cisco-track-unused" and "track 14 " in f.message for f in _lint(unused))
+    unused = _broken(config, " set ip next-hop verify-availability 100.64.0.4 1 track 414\n", "")
+    assert any(f.rule == "cisco-track-unused" and "track 414 " in f.message for f in _lint(unused))
+    # Nor the stubs and the return-code track the list combines.
+    assert any(f.rule == "cisco-track-unused" and "track 114 " in f.message for f in _lint(unused))
     untracked = _broken(config, "track 14 ip sla 14 state\n", "track 14 ip sla 13 state\n")
     assert any(f.rule == "cisco-ip-sla-untracked" and "ip sla 14" in f.message for f in _lint(untracked))
     orphan = _broken(config, "ip sla schedule 14 life", "ip sla schedule 99 life")
@@ -321,11 +329,50 @@ def test_cisco_probe_timers_tracks_and_schedules(fleet: Fleet) -> None:
     assert any(f.rule == "cisco-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
 
 
+def test_cisco_loss_and_jitter_move_traffic(fleet: Fleet) -> None:
+    """Each loss and jitter reaction feeds a stub of the steering list through a pair of EEM
+    applets; a broken link in that chain leaves the reaction a trap only, and lint says so."""
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    # The jitter stub dropped from the strict list: jitter on that path no longer moves POS.
+    unlisted = _broken_re(config, r"(track 414 list boolean and\n(?: object \d+\n)*) object 314\n", r"\1")
+    findings = _lint(unlisted)
+    assert any(
+        f.rule == "cisco-sla-reaction-unenforced" and "jitterAvg of ip sla 14" in f.message for f in findings
+    )
+    assert any(f.rule == "cisco-track-unused" and "track 314 " in f.message for f in findings)
+    # The applet that clears the loss stub is gone: once down, the path never comes back.
+    never_up = _broken_re(
+        config, r"event manager applet SLA14-PACKETLOSSSD-CLEAR\n(?: .*\n)+?(?=event|!)", ""
+    )
+    assert any(
+        f.rule == "cisco-track-stub-unset" and "track 114 " in f.message and "up" in f.message
+        for f in _lint(never_up)
+    )
+    # An applet listening for a reaction the operation does not have waits forever.
+    wrong_reaction = _broken(
+        config,
+        'pattern "IP SLAs\\(14\\): Threshold Occurred for jitterAvg"',
+        'pattern "IP SLAs\\(14\\): Threshold Occurred for jitterSDAvg"',
+    )
+    assert any(
+        f.rule == "cisco-eem-track" and "jitterSDAvg of ip sla 14" in f.message for f in _lint(wrong_reaction)
+    )
+    # Breach sets the stub up: inverted, the path leaves when it is good.
+    inverted = _broken(config, "action 1.0 track set 114 state down", "action 1.0 track set 114 state up")
+    assert any(f.rule == "cisco-eem-track" and "track 114 up" in f.message for f in _lint(inverted))
+    # EEM can set only stub objects, not the return-code track.
+    not_stub = _broken(config, "action 1.0 track set 114 state down", "action 1.0 track set 14 state down")
+    assert any(f.rule == "cisco-eem-track" and "no stub-object" in f.message for f in _lint(not_stub))
+    # The hold-down moved off the steering list: the intent's hold-down is not what the list does.
+    no_hold = _broken_re(config, _STRICT_LIST_DELAY, r"track 414 list boolean and\n object 14\n")
+    assert any(f.rule == "sla-threshold" and "hold-down 0" in f.message for f in _steering(fleet, no_hold))
+
+
 def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     slow = _broken_re(config, r" tag strict\n threshold \d+\n", " tag strict\n threshold 999\n")
     assert any(f.rule == "sla-threshold" and "latency 999" in f.message for f in _steering(fleet, slow))
-    late = _broken_re(config, r"(track 14 ip sla 14 state\n delay down \d+)(?: up \d+)?\n", r"\1 up 177\n")
+    late = _broken_re(config, _STRICT_LIST_DELAY, r"\1 up 177\n")
     assert any(f.rule == "sla-threshold" and "recovery 177" in f.message for f in _steering(fleet, late))
     # POS matched by another ACL: its route-map no longer steers it.
     unsteered = _broken(config, " match ip address APP-POS\n", " match ip address CELLULAR-ALLOWED\n")
@@ -341,16 +388,16 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
         f.rule == "sla-unknown-path" and "100.64.9.9" in f.message for f in _steering(fleet, elsewhere)
     )
     # Bulk (CCTV) may never leave over LTE: a tracked LTE next hop in its route-map is found.
-    cctv = " set ip next-hop verify-availability 100.64.255.250 2 track 31\n"
-    over_lte = _broken(config, cctv, cctv + " set ip next-hop verify-availability 100.64.0.6 3 track 22\n")
+    cctv = " set ip next-hop verify-availability 100.64.255.250 2 track 431\n"
+    over_lte = _broken(config, cctv, cctv + " set ip next-hop verify-availability 100.64.0.6 3 track 422\n")
     assert any(
         f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message
         for f in _steering(fleet, over_lte)
     )
     swapped = _broken(
-        _broken(config, "100.64.0.4 1 track 14", "100.64.0.4 9 track 14"),
-        "100.64.255.250 2 track 34",
-        "100.64.255.250 1 track 34",
+        _broken(config, "100.64.0.4 1 track 414", "100.64.0.4 9 track 414"),
+        "100.64.255.250 2 track 434",
+        "100.64.255.250 1 track 434",
     )
     assert any(f.rule == "sla-path-order" and "pos" in f.message for f in _steering(fleet, swapped))
 
