@@ -233,3 +233,28 @@ def fortios_health_timers(classes: tuple[SlaClassPolicy, ...]) -> FortiHealthTim
         recoverytime=min(3600, max(1, math.ceil(recovery_ms / interval))),
         fail_log_s=min(3600, max(1, detection_ms // 1000)),
     )
+
+
+# ---------------------------------------------------------------- return path
+
+
+# A store tags its prefixes with <hub ASN>:RETURN_DEGRADED_TAG towards a hub over a path that is
+# out of the SLA of the strictest class steered over it (FortiOS: the BGP neighbour's
+# `route-map-out` applies while its SD-WAN neighbour's member is out of SLA, the preferable one
+# while in). Every hub lowers the local preference of such routes to a quarter: below any path in
+# SLA (local preferences start at 200 and stay above 60), in the same order among themselves, so
+# with every path out of SLA the hub still returns over the store's preferred one.
+RETURN_DEGRADED_TAG = 911
+RETURN_DEGRADED_LIST = "RETURN-DEGRADED"
+
+
+def return_degraded_community(hub_asn: int) -> str:
+    """The standard community (ASN:tag, both 16 bits) a store's degraded paths carry."""
+    if not 1 <= hub_asn <= 0xFFFF:
+        raise ValueError(f"hub AS {hub_asn} does not fit a standard community (ASN:tag, 16 bits each)")
+    return f"{hub_asn}:{RETURN_DEGRADED_TAG}"
+
+
+def degraded_local_pref(local_pref: int) -> int:
+    """The local preference a hub gives a store route that arrives tagged degraded."""
+    return local_pref // 4

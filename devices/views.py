@@ -24,14 +24,17 @@ from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
     IOS_UDP_JITTER_PORT_BASE,
+    RETURN_DEGRADED_LIST,
     FortiHealthTimers,
     IosProbeKind,
     IosProbeTimers,
     IosTracks,
     VrpProbeTimers,
+    degraded_local_pref,
     fortios_health_timers,
     ios_probe_timers,
     ios_tracks,
+    return_degraded_community,
     vrp_probe_timers,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
@@ -242,6 +245,11 @@ class TunnelView:
     ike_id: str  # our IKE identity (FQDN): works whether the link's address is static or not
     peer_ike_id: str  # the hub's IKE identity
 
+    @property
+    def degraded_community(self) -> str:
+        """What the store's prefixes carry towards this hub while this path is out of SLA."""
+        return return_degraded_community(self.hub.asn)
+
 
 @dataclass(frozen=True, slots=True)
 class WanLinkView:
@@ -366,6 +374,12 @@ class HealthCheckView:
     tunnel: TunnelView
     classes: list[SlaClassView]
     timers: FortiHealthTimers
+
+    @property
+    def return_sla(self) -> SlaClassView:
+        """The strictest class steered over the tunnel: while the tunnel is out of its SLA, the
+        store tags its prefixes towards the hub degraded (the return path leaves it too)."""
+        return min(self.classes, key=lambda cls: (cls.loss_percent, cls.latency_ms, cls.jitter_ms, cls.index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,6 +506,11 @@ class HubPeerView:
     description: str
     ike_id: str  # the store link's IKE identity
 
+    @property
+    def degraded_local_pref(self) -> int:
+        """For the store's routes tagged out of SLA over this link (`devices/steering.py`)."""
+        return degraded_local_pref(self.local_pref)
+
 
 @dataclass(frozen=True, slots=True)
 class HubView:
@@ -520,6 +539,16 @@ class HubView:
         """A BGP session over a cloud VPN (AWS or OpenStack): every one accepts and announces the
         same prefixes, so its filters are the hub's CLOUD-IN / CLOUD-OUT. None without cloud VPNs."""
         return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
+
+    @property
+    def degraded_community(self) -> str:
+        """What a store's prefixes carry over a path out of its SLA (`devices/steering.py`)."""
+        return return_degraded_community(self.asn)
+
+    @property
+    def degraded_list(self) -> str:
+        """The community list / filter that matches `degraded_community`."""
+        return RETURN_DEGRADED_LIST
 
 
 # ---------------------------------------------------------------- builders
