@@ -25,6 +25,7 @@ from storestack.devices.lint import (
     register_tunnels,
 )
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -480,6 +481,26 @@ def reaction_steering(config: ConfigFile) -> Iterator[Finding]:
                         f"{section.text}: {reaction} of ip sla {operation} (line {reaction_line.number}) only "
                         f"raises a trap; no stub track of {after(w, 'track')} follows it, so traffic does not move",
                     )
+
+
+@register_rule(PLATFORM)
+def return_path(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: every route-map that ranks a store's routes by local preference first takes the
+    ones tagged degraded (`match community`) below every untagged route of the same store."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("!",))
+    lists = {line.words[3] for line in top(root, "ip", "community-list") if len(line.words) > 3}
+    facts = []
+    for section in top(root, "route-map"):
+        words = [line.words for line in section.children]
+        pref = next((w[2] for w in words if w[:2] == ["set", "local-preference"] and len(w) > 2), None)
+        prefixes = next((w[4] for w in words if w[:4] == ["match", "ip", "address", "prefix-list"] and len(w) > 4), None)
+        if pref is None or prefixes is None:
+            continue
+        community = next((w[2] for w in words if w[:2] == ["match", "community"] and len(w) > 2), None)
+        facts.append(RankingFact(section.words[1], section.number, section.text, prefixes, community, int(pref)))
+    yield from return_ranking_findings(config, "cisco-return-path", facts, lists)
 
 
 @register_rule(PLATFORM)

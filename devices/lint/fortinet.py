@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
+from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -416,6 +417,103 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
             f"({', '.join(f'{peer}: {pref}' for peer, pref in sorted(preferences.items()))}): only the best "
             "path is installed and the rules have no member to move to",
         )
+
+
+@register_rule(PLATFORM)
+def return_path(config: ConfigFile) -> Iterator[Finding]:
+    """The hubs return traffic over the path the store's SLA allows: every hub BGP neighbour
+    whose member a health check judges is an SD-WAN neighbour (member, health check, SLA id that
+    exist), announces the store with `route-map-out-preferable` while in SLA and, out of it, with
+    a `route-map-out` that tags the prefixes with a community (else the hub never learns); an
+    SD-WAN neighbour that is no such BGP neighbour changes nothing."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    bgp = parsed.get("router bgp")
+    if sdwan is None or bgp is None:
+        return
+    checks = {entry.name: entry for entry in _nested(sdwan, "health-check")}
+    judged = {member for check in checks.values() for member in check.get("members")}
+    gateways = {entry.first("gateway"): entry.name for entry in _nested(sdwan, "members")}
+    neighbors = {entry.name: entry for entry in _nested(sdwan, "neighbor")}
+    maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
+    peers = {entry.name: entry for entry in _nested(bgp.own, "neighbor")}
+    for name, sd_neighbor in neighbors.items():
+        peer = peers.get(name)
+        if peer is None or peer.first("route-map-out-preferable") is None:
+            yield config.finding(
+                sd_neighbor.line,
+                "fortios-return-path",
+                f"SD-WAN neighbor {name}: no BGP neighbor {name} with route-map-out-preferable, so its "
+                "SLA changes nothing the hub sees",
+            )
+        check = checks.get(sd_neighbor.first("health-check") or "")
+        if check is None:
+            yield config.finding(
+                sd_neighbor.line,
+                "fortios-return-path",
+                f"SD-WAN neighbor {name}: health check {sd_neighbor.first('health-check')!r} is not defined",
+            )
+        elif sd_neighbor.first("sla-id") not in {entry.name for entry in _nested(check, "sla")}:
+            yield config.finding(
+                sd_neighbor.line,
+                "fortios-return-path",
+                f"SD-WAN neighbor {name}: health check {check.name} has no SLA {sd_neighbor.first('sla-id')}",
+            )
+        elif gateways.get(name) not in sd_neighbor.get("member") or gateways.get(name) not in check.get("members"):
+            yield config.finding(
+                sd_neighbor.line,
+                "fortios-return-path",
+                f"SD-WAN neighbor {name}: member {' '.join(sd_neighbor.get('member'))} is not the tunnel "
+                f"to {name} that health check {check.name} judges",
+            )
+    for name, peer in peers.items():
+        member = gateways.get(name)
+        if member is None or member not in judged:
+            continue
+        if name not in neighbors:
+            yield config.finding(
+                peer.line,
+                "fortios-return-path",
+                f"BGP neighbor {name}: its path is judged by a health check but it is no SD-WAN neighbor, "
+                "so the hub keeps returning traffic over it out of SLA",
+            )
+            continue
+        degraded = maps.get(peer.first("route-map-out") or "")
+        rules = _nested(degraded, "rule") if degraded is not None else []
+        if not any(rule.first("set-community") for rule in rules):
+            yield config.finding(
+                peer.line,
+                "fortios-return-path",
+                f"BGP neighbor {name}: route-map-out {peer.first('route-map-out')!r} (out of SLA) tags no "
+                "community, so the hub cannot tell the path is degraded",
+            )
+
+
+@register_rule(PLATFORM)
+def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: every route-map that ranks a store's routes by local preference first takes the
+    ones tagged degraded (`match-community`) below every untagged route of the store."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    lists = {entry.name for entry in _entries(parsed, "router community-list")}
+    facts = [
+        RankingFact(
+            route_map.name,
+            rule.line,
+            f"route-map {route_map.name} rule {rule.name}",
+            prefixes,
+            rule.first("match-community"),
+            int(pref),
+        )
+        for route_map in _entries(parsed, "router route-map")
+        for rule in _nested(route_map, "rule")
+        if (pref := rule.first("set-local-preference")) is not None
+        and (prefixes := rule.first("match-ip-address")) is not None
+    ]
+    yield from return_ranking_findings(config, "fortios-return-path", facts, lists)
 
 
 @register_steering(PLATFORM)

@@ -25,7 +25,7 @@ from storestack.devices.lint import (
     register_tunnels,
 )
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
-from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
+from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
 from storestack.devices.platforms import get_platform
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
@@ -490,3 +490,23 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             )
         )
     return facts
+
+
+@register_rule(PLATFORM)
+def return_path(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: every route-policy that ranks a store's routes by local preference first takes the
+    ones tagged degraded (`if-match community-filter`) below every untagged route of the store."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    lists = {line.words[3] for line in top(root, "ip", "community-filter") if len(line.words) > 3}
+    facts = []
+    for node in top(root, "route-policy"):
+        words = [line.words for line in node.children]
+        pref = next((w[2] for w in words if w[:2] == ["apply", "local-preference"] and len(w) > 2), None)
+        prefixes = next((w[2] for w in words if w[:2] == ["if-match", "ip-prefix"] and len(w) > 2), None)
+        if pref is None or prefixes is None:
+            continue
+        community = next((w[2] for w in words if w[:2] == ["if-match", "community-filter"] and len(w) > 2), None)
+        facts.append(RankingFact(node.words[1], node.number, node.text, prefixes, community, int(pref)))
+    yield from return_ranking_findings(config, "vrp-return-path", facts, lists)

@@ -15,7 +15,8 @@ A platform takes part by registering a `SteeringFacts` extractor (`register_stee
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from storestack.devices.lint import (
     STEERING_EXTRACTORS,
@@ -182,3 +183,56 @@ def _check_policy(
             f"{application.name}: returns to a recovered path after {policy.recovery_s} s, "
             f"its SLA class {application.sla.name} says {application.sla.timers.recovery_seconds} s",
         )
+
+
+# ---------------------------------------------------------------- return path on the hubs
+
+
+@dataclass(frozen=True, slots=True)
+class RankingFact:
+    """One sequence / node / rule of a hub's inbound policy for a store link: the store
+    prefixes it matches, the community list it requires (None: untagged) and the local
+    preference it sets."""
+
+    policy: str  # route-map / route-policy name
+    line: int
+    text: str
+    prefixes: str
+    community: str | None
+    local_pref: int
+
+
+def return_ranking_findings(
+    config: ConfigFile, rule: str, facts: Iterable[RankingFact], lists: set[str]
+) -> Iterator[Finding]:
+    """A hub returns traffic over the path the store's SLA allows: every policy that ranks a
+    store's routes by local preference also takes the ones tagged degraded (a defined community
+    list), below every untagged route of the same store. Shared by the hub platforms' rules."""
+    facts = list(facts)
+    healthy: dict[str, list[int]] = {}
+    for fact in facts:
+        if fact.community is None:
+            healthy.setdefault(fact.prefixes, []).append(fact.local_pref)
+    tagged = {fact.policy for fact in facts if fact.community is not None}
+    reported: set[str] = set()
+    for fact in facts:
+        if fact.policy not in tagged and fact.policy not in reported:
+            reported.add(fact.policy)
+            yield config.finding(
+                fact.line,
+                rule,
+                f"{fact.policy}: nothing takes the store's routes tagged degraded, so traffic back to the "
+                "store stays on a path out of its SLA",
+            )
+        if fact.community is None:
+            continue
+        if fact.community not in lists:
+            yield config.finding(fact.line, rule, f"{fact.text}: community list {fact.community} is not defined")
+        floor = min(healthy.get(fact.prefixes, [0]))
+        if fact.local_pref >= floor:
+            yield config.finding(
+                fact.line,
+                rule,
+                f"{fact.text}: degraded routes of {fact.prefixes} get local preference {fact.local_pref}, "
+                f"not below {floor} of the store's paths in SLA",
+            )

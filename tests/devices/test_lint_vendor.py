@@ -27,6 +27,7 @@ RULES = {
         cisco_xe.zone_policy,
         cisco_xe.tracking,
         cisco_xe.reaction_steering,
+        cisco_xe.return_path,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -35,6 +36,7 @@ RULES = {
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
+        huawei_vrp.return_path,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -43,6 +45,8 @@ RULES = {
         fortinet.timers,
         fortinet.interface_names,
         fortinet.sdwan_steering,
+        fortinet.return_path,
+        fortinet.hub_return_path,
     ),
 }
 
@@ -240,7 +244,9 @@ def test_vrp_permit_any_any_in_an_interzone(fleet: Fleet) -> None:
 
 def test_vrp_dh_group14_suite_does_not_match_the_fleet_policy(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
-    broken = _broken(config, " encryption-algorithm aes-256\n dh group20\n", " encryption-algorithm aes-256\n dh group14\n")
+    broken = _broken(
+        config, " encryption-algorithm aes-256\n dh group20\n", " encryption-algorithm aes-256\n dh group14\n"
+    )
     assert all(fact.ike.isdisjoint(FLEET_CRYPTO.ike) for fact in huawei_vrp.tunnels(broken))
 
 
@@ -467,3 +473,78 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
         f.rule == "sla-path-not-allowed" and "bulk" in f.message and "LTE" in f.message for f in findings
     )
     assert any(f.rule == "sla-threshold" and "after 7 s" in f.message for f in findings)
+
+
+# ---------------------------------------------------------------- return path
+
+
+# Per platform: how the hub's first store policy takes routes tagged degraded, and the local
+# preference it gives them (nw-0001 over wan1: 200, a quarter of it tagged).
+_HUB_TAGGED = {
+    "cisco_xe": (
+        " match community RETURN-DEGRADED\n set local-preference 50\n",
+        "ip community-list standard RETURN-DEGRADED",
+    ),
+    "huawei_vrp": (
+        " if-match community-filter RETURN-DEGRADED\n apply local-preference 50\n",
+        "ip community-filter basic RETURN-DEGRADED",
+    ),
+    "fortinet": (
+        '                set match-community "RETURN-DEGRADED"\n                set set-local-preference 50\n',
+        'config router community-list\n    edit "RETURN-DEGRADED"',
+    ),
+}
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+def test_hubs_return_over_the_path_the_store_sla_allows(fleet: Fleet, platform: str) -> None:
+    config = _hub(fleet, platform)
+    tagged, community_list = _HUB_TAGGED[platform]
+    rule = {
+        "cisco_xe": "cisco-return-path",
+        "huawei_vrp": "vrp-return-path",
+        "fortinet": "fortios-return-path",
+    }[platform]
+    # The tagged sequence ranks degraded routes as high as the path in SLA: nothing moves.
+    level = _broken(config, tagged, tagged.replace("local-preference 50", "local-preference 200"))
+    assert any(f.rule == rule and "local preference 200, not below" in f.message for f in _lint(level))
+    # The tagged sequence matches no community any more: the hub ignores the store's signal.
+    untagged_line = tagged.splitlines(keepends=True)[0]
+    ignored = _broken(config, untagged_line, "")
+    assert any(f.rule == rule and "tagged degraded" in f.message for f in _lint(ignored))
+    # The community list it names is gone.
+    undefined = _broken(config, community_list, community_list.replace("RETURN-DEGRADED", "OTHER-LIST"))
+    assert any(f.rule == rule and "RETURN-DEGRADED is not defined" in f.message for f in _lint(undefined))
+
+
+def test_fortios_store_signals_its_sla_to_the_hubs(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "dual-wan")
+    # BGP keeps one outbound map: the SD-WAN neighbour's SLA changes nothing the hub sees.
+    single = _broken(config, '            set route-map-out-preferable "HUB-OUT-wan1-hq-hub2"\n', "")
+    assert any(
+        f.rule == "fortios-return-path"
+        and f.message.startswith("SD-WAN neighbor 100.64.0.4: no BGP neighbor")
+        for f in _lint(single)
+    )
+    # The out-of-SLA map tags nothing: the hub cannot tell.
+    silent = _broken(config, '                set set-community "65000:911"\n', "")
+    assert any(f.rule == "fortios-return-path" and "tags no community" in f.message for f in _lint(silent))
+    # The SD-WAN neighbour names an SLA its health check does not have.
+    wrong_sla = _broken_re(
+        config,
+        r'(edit "100.64.0.4"\n\s+set member 1\n\s+set health-check "hub-wan1"\n\s+)set sla-id \d+',
+        r"\1set sla-id 9",
+    )
+    assert any(f.rule == "fortios-return-path" and "has no SLA 9" in f.message for f in _lint(wrong_sla))
+    # No SD-WAN neighbour at all for a judged path: the hub returns over it out of SLA.
+    gone = _broken_re(
+        config,
+        r'        edit "100.64.0.4"\n            set member 1\n(?:            .*\n)+?        next\n',
+        "",
+    )
+    assert any(
+        f.rule == "fortios-return-path"
+        and "BGP neighbor 100.64.0.4" in f.message
+        and "no SD-WAN neighbor" in f.message
+        for f in _lint(gone)
+    )
