@@ -278,13 +278,12 @@ def push(
             canary=canary,
             max_failures=max_failures,
             runs_dir=runs_dir,
-            push=PushOptions(
+            push=_push_options(
+                state_dir,
                 dry_run=dry_run,
                 health_timeout=health_timeout,
                 confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
                 force=force,
-                backup_root=state_dir / "backups",
-                known_hosts=state_dir / "known_hosts.json",
                 session=SessionOptions(
                     conn_timeout=conn_timeout,
                     banner_timeout=conn_timeout,
@@ -388,13 +387,12 @@ def restore(
         options = RunOptions(
             concurrency=1,
             runs_dir=runs_dir,
-            push=PushOptions(
+            push=_push_options(
+                state_dir,
                 dry_run=dry_run,
                 health_timeout=health_timeout,
                 confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
                 force=force,
-                backup_root=backups.root,
-                known_hosts=state_dir / "known_hosts.json",
                 session=SessionOptions(
                     conn_timeout=conn_timeout,
                     banner_timeout=conn_timeout,
@@ -420,6 +418,22 @@ def restore(
     _print_table(report)
     _print_summary(report, runs_dir)
     raise SystemExit(_exit_code(report))
+
+
+def _push_options(
+    state_dir: Path, *, dry_run: bool, health_timeout: float, confirm_timeout: int, force: bool,
+    session: SessionOptions,
+) -> PushOptions:
+    """Push and restore keep their backups and learned host keys in the same places under --state-dir."""
+    return PushOptions(
+        dry_run=dry_run,
+        health_timeout=health_timeout,
+        confirm_timeout=confirm_timeout,
+        force=force,
+        backup_root=state_dir / "backups",
+        known_hosts=state_dir / "known_hosts.json",
+        session=session,
+    )
 
 
 def _exit_code(report: RunReport) -> int:
