@@ -30,6 +30,7 @@ Each platform enforces what its probes can measure, and no more (the README's ta
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -258,3 +259,24 @@ def return_degraded_community(hub_asn: int) -> str:
 def degraded_local_pref(local_pref: int) -> int:
     """The local preference a hub gives a store route that arrives tagged degraded."""
     return local_pref // 4
+
+
+# IOS-XE stores cannot tag a BGP announcement by a track's state, so they withdraw it instead
+# (BGP conditional advertisement): towards the hub of each steered tunnel, the store's prefixes
+# are announced only while a signal route exists in the BGP table: the tunnel's own (a Null0
+# host route that follows the tunnel's return-class steering track) or the store's "no path in
+# SLA" one (so a store with every path degraded stays announced everywhere). The signals are
+# host routes of the RFC 2544 benchmarking range, which no network routes, and never leave the
+# store (STORE-PREFIXES filters every announcement).
+IOS_RETURN_SIGNAL_NET = ipaddress.IPv4Network("198.18.255.0/24")
+IOS_RETURN_NONE_TRACK = 500  # up while every tunnel's return-class track is down
+
+
+def ios_return_signal(tunnel_number: int) -> ipaddress.IPv4Address:
+    """The signal host route of one hub tunnel (its number, 1-based)."""
+    if not 1 <= tunnel_number < 254:
+        raise ValueError(f"hub tunnel {tunnel_number}: no return signal for it (1-253)")
+    return IOS_RETURN_SIGNAL_NET[tunnel_number]
+
+
+IOS_RETURN_NONE_SIGNAL = IOS_RETURN_SIGNAL_NET[254]

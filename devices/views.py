@@ -23,6 +23,8 @@ from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
+    IOS_RETURN_NONE_SIGNAL,
+    IOS_RETURN_NONE_TRACK,
     IOS_UDP_JITTER_PORT_BASE,
     RETURN_DEGRADED_LIST,
     FortiHealthTimers,
@@ -33,6 +35,7 @@ from storestack.devices.steering import (
     degraded_local_pref,
     fortios_health_timers,
     ios_probe_timers,
+    ios_return_signal,
     ios_tracks,
     return_degraded_community,
     vrp_probe_timers,
@@ -350,6 +353,11 @@ class SlaClassView:
     recovery_seconds: int
 
 
+def strictest(classes: list[SlaClassView]) -> SlaClassView:
+    """The class with the tightest thresholds: the one a path's return-path signal follows."""
+    return min(classes, key=lambda cls: (cls.loss_percent, cls.latency_ms, cls.jitter_ms, cls.index))
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeView:
     """One path measured against one SLA class: an IOS-XE IP SLA operation and its track, or a
@@ -379,7 +387,7 @@ class HealthCheckView:
     def return_sla(self) -> SlaClassView:
         """The strictest class steered over the tunnel: while the tunnel is out of its SLA, the
         store tags its prefixes towards the hub degraded (the return path leaves it too)."""
-        return min(self.classes, key=lambda cls: (cls.loss_percent, cls.latency_ms, cls.jitter_ms, cls.index))
+        return strictest(self.classes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,12 +419,26 @@ class SegmentSteeringView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnSignalView:
+    """IOS-XE: the store's prefixes are announced to the hub over `probe.tunnel` only while this
+    signal host route (Null0, tracked by the probe's steering track) or the store's "no path in
+    SLA" one is in the BGP table (`devices/steering.py`)."""
+
+    probe: ProbeView  # the tunnel's strictest class
+    signal: str
+    exist_map: str  # RETURN-VIA-<tunnel number>: route-map and prefix-list of the two signals
+
+
+@dataclass(frozen=True, slots=True)
 class SteeringView:
     classes: list[SlaClassView]
     probes: list[ProbeView]  # every (tunnel, class) some application steers over
     applications: list[SteeredApplicationView]  # port-specific ones first
     segments: list[SegmentSteeringView]
     health_checks: list[HealthCheckView]  # FortiOS; empty elsewhere
+    return_signals: list[ReturnSignalView] = field(default_factory=list)  # IOS-XE; empty elsewhere
+    return_none_track: int = IOS_RETURN_NONE_TRACK
+    return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -961,12 +983,25 @@ class ViewBuilder:
                             fortios_health_timers(tuple(policies[name] for name in used)),
                         )
                     )
+        return_signals = []
+        if platform == "cisco_xe":
+            for tunnel in tunnels:
+                over = {found.sla.name: found for found in probes.values() if found.tunnel is tunnel}
+                if over:
+                    return_signals.append(
+                        ReturnSignalView(
+                            over[strictest([found.sla for found in over.values()]).name],
+                            str(ios_return_signal(tunnel.number)),
+                            f"RETURN-VIA-{tunnel.number}",
+                        )
+                    )
         return SteeringView(
             classes=list(classes.values()),
             probes=sorted(probes.values(), key=lambda found: found.number),
             applications=applications,
             segments=[view for view in steered if view.applications],
             health_checks=health_checks,
+            return_signals=return_signals,
         )
 
     def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:

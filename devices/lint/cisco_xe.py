@@ -105,6 +105,11 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                 lw = line.words
                 if lw[0] == "neighbor" and "route-map" in lw:
                     yield "route-map", after(lw, "route-map") or "", line.number
+                if lw[0] == "neighbor" and "advertise-map" in lw:
+                    yield "route-map", after(lw, "advertise-map") or "", line.number
+                    for keyword in ("exist-map", "non-exist-map"):
+                        if keyword in lw:
+                            yield "route-map", after(lw, keyword) or "", line.number
         elif w[0] == "route-map":
             for line in section.children:
                 lw = line.words
@@ -486,8 +491,12 @@ def reaction_steering(config: ConfigFile) -> Iterator[Finding]:
 @register_rule(PLATFORM)
 def return_path(config: ConfigFile) -> Iterator[Finding]:
     """Hubs: every route-map that ranks a store's routes by local preference first takes the
-    ones tagged degraded (`match community`) below every untagged route of the same store."""
-    if config.suffix or config.role != "hub":
+    ones tagged degraded (`match community`) below every untagged route of the same store.
+    Stores: see `_store_return_path`."""
+    if config.suffix:
+        return
+    if config.role != "hub":
+        yield from _store_return_path(config)
         return
     root = parse(config.text, ("!",))
     lists = {line.words[3] for line in top(root, "ip", "community-list") if len(line.words) > 3}
@@ -501,6 +510,83 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
         community = next((w[2] for w in words if w[:2] == ["match", "community"] and len(w) > 2), None)
         facts.append(RankingFact(section.words[1], section.number, section.text, prefixes, community, int(pref)))
     yield from return_ranking_findings(config, "cisco-return-path", facts, lists)
+
+
+def _store_return_path(config: ConfigFile) -> Iterator[Finding]:
+    """A store announces itself to a hub over a steered tunnel only while that tunnel meets its
+    SLA or no tunnel does (conditional advertisement): every steered hub neighbour has an
+    advertise-map, and its exist-map's signals are host routes in the BGP table (`network`) that
+    a Null0 static brings and takes with a track; the tunnel's own signal follows a steering
+    track of that very next hop. A signal nothing brings never exists: the store is then never
+    announced over that tunnel."""
+    root = parse(config.text, ("!",))
+    bgp = next(top(root, "router", "bgp"), None)
+    if bgp is None:
+        return
+    steered: dict[str, set[str]] = {}  # next hop -> steering tracks guarding it
+    for section in top(root, "route-map"):
+        for line in section.children:
+            w = line.words
+            if w[:4] == ["set", "ip", "next-hop", "verify-availability"] and "track" in w and len(w) > 4:
+                steered.setdefault(w[4], set()).add(after(w, "track") or "")
+    announced = {
+        line.words[1]
+        for line in bgp.walk()
+        if line.words[0] == "network" and line.words[2:] == ["mask", "255.255.255.255"]
+    }
+    signals = {
+        line.words[2]: after(line.words, "track")
+        for line in top(root, "ip", "route")
+        if len(line.words) > 4 and line.words[3:5] == ["255.255.255.255", "Null0"] and "track" in line.words
+    }
+    prefix_lists: dict[str, list[str]] = {}
+    for line in top(root, "ip", "prefix-list"):
+        if "permit" in line.words and (entry := after(line.words, "permit")) and entry.endswith("/32"):
+            prefix_lists.setdefault(line.words[2], []).append(entry.removesuffix("/32"))
+    maps = {
+        section.words[1]: next(
+            (line.words[4] for line in section.children if line.words[:4] == ["match", "ip", "address", "prefix-list"]),
+            "",
+        )
+        for section in top(root, "route-map")
+    }
+    conditioned: set[str] = set()
+    for line in bgp.walk():
+        w = line.words
+        if w[0] != "neighbor" or "advertise-map" not in w:
+            continue
+        peer = w[1]
+        conditioned.add(peer)
+        exist = after(w, "exist-map") or ""
+        candidates = prefix_lists.get(maps.get(exist, ""), [])
+        alive = [ip for ip in candidates if ip in announced and signals.get(ip)]
+        if not alive:
+            yield config.finding(
+                line.number,
+                "cisco-return-path",
+                f"{line.text}: no signal of {exist} is a tracked Null0 host route in the BGP table, so the "
+                f"store is never announced to {peer}",
+            )
+            continue
+        own = steered.get(peer, set())
+        if own and not any(signals.get(ip) in own for ip in alive):
+            yield config.finding(
+                line.number,
+                "cisco-return-path",
+                f"{line.text}: the signals of {exist} follow tracks {', '.join(sorted(str(signals.get(ip)) for ip in alive))}, "
+                f"none of which steers traffic to {peer}: the hub's return path ignores this path's SLA",
+            )
+    for peer in sorted(set(steered) - conditioned):
+        neighbor = next(
+            (line for line in bgp.walk() if line.words[:3] == ["neighbor", peer, "remote-as"]), None
+        )
+        if neighbor is not None:
+            yield config.finding(
+                neighbor.number,
+                "cisco-return-path",
+                f"{neighbor.text}: traffic to {peer} is steered by SLA, but the store is announced to it "
+                "unconditionally, so the hub returns traffic over it out of SLA",
+            )
 
 
 @register_rule(PLATFORM)
@@ -568,9 +654,10 @@ def steering(config: ConfigFile) -> SteeringFacts:
     # return-code track with its reaction stubs, where there is one.
     members = _list_members(root)
     lists = {line.words[1]: line for line in top(root, "track") if line.words[1] in members}
+    by_number = {line.words[1]: sla for sla, line in tracks.items()}  # return-code tracks only
     for name, combined in members.items():
         for member in combined:
-            state = next((sla for sla, line in tracks.items() if line.words[1] == member), None)
+            state = by_number.get(member)
             if state is not None:
                 tracks[state] = lists[name]
     reactions: dict[str, dict[str, int]] = {}

@@ -548,3 +548,37 @@ def test_fortios_store_signals_its_sla_to_the_hubs(fleet: Fleet) -> None:
         and "no SD-WAN neighbor" in f.message
         for f in _lint(gone)
     )
+
+
+def test_cisco_store_withdraws_itself_from_a_degraded_path(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    advertise = "  neighbor 100.64.0.4 advertise-map RETURN-ADVERTISE exist-map RETURN-VIA-1\n"
+    # Announced unconditionally: the hub keeps returning over the path out of SLA.
+    unconditional = _broken(config, advertise, "")
+    assert any(
+        f.rule == "cisco-return-path" and "100.64.0.4" in f.message and "unconditionally" in f.message
+        for f in _lint(unconditional)
+    )
+    # The tunnel's signal follows another tunnel's steering track.
+    elsewhere = _broken(
+        config,
+        "ip route 198.18.255.1 255.255.255.255 Null0 track 413",
+        "ip route 198.18.255.1 255.255.255.255 Null0 track 433",
+    )
+    assert any(
+        f.rule == "cisco-return-path" and "none of which steers traffic to 100.64.0.4" in f.message
+        for f in _lint(elsewhere)
+    )
+    # Neither signal is in the BGP table: the store is never announced to that hub at all.
+    no_signals = _broken(
+        _broken(config, "  network 198.18.255.1 mask 255.255.255.255\n", ""),
+        "  network 198.18.255.254 mask 255.255.255.255\n",
+        "",
+    )
+    assert any(
+        f.rule == "cisco-return-path" and "never announced to 100.64.0.4" in f.message
+        for f in _lint(no_signals)
+    )
+    # An exist-map that is not defined is a dangling reference.
+    dangling = _broken(config, advertise, advertise.replace("RETURN-VIA-1", "RETURN-VIA-9"))
+    assert "route-map 'RETURN-VIA-9' is referenced but not defined" in [f.message for f in _lint(dangling)]
