@@ -10,6 +10,10 @@ application classes of the network intent (`StoreIntent.sla`).
   class does not list. FortiOS rules return to a recovered member after the class's recovery.
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
+
+Return path: `return_ranking_findings` is the hub half every vendor hub rule shares (routes a
+store tags degraded rank below its paths in SLA); the store half (FortiOS SD-WAN neighbours,
+IOS-XE conditional advertisement) lives with each platform's rules.
 """
 
 from __future__ import annotations
