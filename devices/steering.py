@@ -249,11 +249,13 @@ RETURN_DEGRADED_TAG = 911
 RETURN_DEGRADED_LIST = "RETURN-DEGRADED"
 
 
+# A standard community holds a 2-byte AS: a 4-byte hub AS is spelled AS_TRANS (RFC 6793) there.
+AS_TRANS = 23456
+
+
 def return_degraded_community(hub_asn: int) -> str:
-    """The standard community (ASN:tag, both 16 bits) a store's degraded paths carry."""
-    if not 1 <= hub_asn <= 0xFFFF:
-        raise ValueError(f"hub AS {hub_asn} does not fit a standard community (ASN:tag, 16 bits each)")
-    return f"{hub_asn}:{RETURN_DEGRADED_TAG}"
+    """The standard community (AS:tag, 16 bits each) a store's degraded paths carry."""
+    return f"{hub_asn if hub_asn <= 0xFFFF else AS_TRANS}:{RETURN_DEGRADED_TAG}"
 
 
 def degraded_local_pref(local_pref: int) -> int:
