@@ -33,6 +33,9 @@ CREDENTIALS_FILE = "credentials.yaml"
 INVENTORY_FILE = "inventory.yaml"
 
 
+# Coalesce an emulated device's config writes: at most one per this many seconds of changes.
+PERSIST_DELAY = 0.2
+
 class EmulatorError(LabError):
     """The emulator could not start or was asked about a device it does not have."""
 
@@ -96,6 +99,7 @@ class Emulator:
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="storestack-emulator-"))
         self._persist = persist_configs
+        self._unwritten: dict[str, DeviceState] = {}  # devices whose last changes await a write
         self._devices: dict[str, _Device] = {}
         for device_spec in self.spec.devices:
             state = DeviceState(device_spec, on_change=self._persist_device if persist_configs else None)
@@ -119,10 +123,11 @@ class Emulator:
             self._bind(device)
             self._apply_listening(device)
             if self._persist:
-                self._persist_device(device.state)
+                self._write_device(device.state)
         self.inventory().save(self.state_dir / INVENTORY_FILE)
 
     async def stop(self) -> None:
+        self._flush_unwritten()
         for device in self._devices.values():
             if device.accept_task is not None:
                 device.accept_task.cancel()
@@ -420,12 +425,41 @@ class Emulator:
             return state.config_lines
 
     def _persist_device(self, state: DeviceState) -> None:
-        # A device's configs carry its secrets (pushed passwords, keys, PSKs): owner only.
+        """Called after every config line. Rendering and writing the whole config each time runs
+        on the event loop every session shares and grows with the square of a push (a 2,000-line
+        push: seconds of CPU), stalling the other appliances' sessions past their read timeouts;
+        so the writes of one device are coalesced into one, PERSIST_DELAY after its first
+        unwritten change (and whatever is pending is written when the emulator stops)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write_device(state)
+            return
+        name = state.spec.name
+        if name in self._unwritten:
+            return
+        self._unwritten[name] = state
+
+        def flush() -> None:
+            if self._unwritten.pop(name, None) is not None:
+                self._write_device(state)
+
+        loop.call_later(PERSIST_DELAY, flush)
+
+    def _flush_unwritten(self) -> None:
+        for state in list(self._unwritten.values()):
+            self._write_device(state)
+        self._unwritten.clear()
+
+    def _write_device(self, state: DeviceState) -> None:
+        # A device's configs carry its secrets (pushed passwords, keys, PSKs): owner only. The
+        # copies only have to survive an emulator restart, not a power cut: no fsync (still
+        # atomic: never a torn file).
         folder = self.state_dir / "devices" / state.spec.name
-        atomic_write_text(folder / "running.cfg", state.running_text(), mode=0o600)
+        atomic_write_text(folder / "running.cfg", state.running_text(), mode=0o600, durable=False)
         with state.lock:
             startup = state.startup_text
-        atomic_write_text(folder / "startup.cfg", startup, mode=0o600)
+        atomic_write_text(folder / "startup.cfg", startup, mode=0o600, durable=False)
 
 
 def _crlf(text: str) -> str:

@@ -49,6 +49,7 @@ IOS = LineDialect(
             "crypto ipsec transform-set",
             "crypto keyring",
             "track",
+            "event manager applet",
             "object-group",
             "key chain",
             "ip sla",
