@@ -27,6 +27,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
+from storestack.devices.platforms.huawei_vrp import PORT_NAMES
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -209,6 +210,39 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 line.number, "vrp-name-length", f"{line.text!r}: the name is longer than {limit} characters"
             )
+
+
+_PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
+
+
+@register_rule(PLATFORM)
+def port_keywords(config: ConfigFile) -> Iterator[Finding]:
+    """A port given by name in an ACL rule uses its protocol's keyword: VRP's TCP and UDP lists
+    differ (TCP 53 is `domain`, UDP 53 is `dns`; `bgp` is TCP only, `snmp` UDP only), and a
+    name from the other list is rejected."""
+    if config.suffix:
+        return
+    for acl in top(parse(config.text, ("#",)), "acl"):
+        for rule in acl.children:
+            w = rule.words
+            if w[:1] != ["rule"] or len(w) < 4:
+                continue
+            action = next((i for i, word in enumerate(w) if word in ("permit", "deny")), None)
+            if action is None or action + 1 >= len(w):
+                continue
+            protocol = w[action + 1]
+            names = PORT_NAMES.get(protocol, {})
+            for i, word in enumerate(w):
+                if word not in ("source-port", "destination-port") or i + 1 >= len(w):
+                    continue
+                count = _PORT_OPERATORS.get(w[i + 1], 0)
+                for port in w[i + 2 : i + 2 + count]:
+                    if not port.isdigit() and port not in names:
+                        yield config.finding(
+                            rule.number,
+                            "vrp-port-keyword",
+                            f"{rule.text.strip()}: {port!r} is not a {protocol} port keyword on VRP",
+                        )
 
 
 @register_rule(PLATFORM)

@@ -34,6 +34,7 @@ RULES = {
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
+        huawei_vrp.port_keywords,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -210,6 +211,19 @@ def test_a_hub_refuses_a_fleet_past_its_tunnel_range(fleet: Fleet, monkeypatch: 
     monkeypatch.setitem(platforms._BY_NAME, "huawei_vrp", small)
     with pytest.raises(NetworkIntentError, match=r"transit slot \d+ .*up to 8"):
         render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
+
+
+def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
+    """VRP rejects `tcp ... eq dns` (TCP 53 is `domain`) and `udp ... eq bgp`."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(config, "deny tcp destination-port eq domain", "deny tcp destination-port eq dns")
+    broken = _broken(broken, "permit udp destination-port range 3784 3785", "permit udp destination-port eq bgp")
+    found = [f for f in _lint(broken) if f.rule == "vrp-port-keyword"]
+    assert [f.message.split(": ")[-1] for f in found] == [
+        "'bgp' is not a udp port keyword on VRP",
+        "'dns' is not a tcp port keyword on VRP",
+    ]
+    assert not [f for f in _lint(config) if f.rule == "vrp-port-keyword"]
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:

@@ -26,6 +26,9 @@ def test_vrp_rules_name_source_and_destination_and_write_a_host_wildcard_as_0() 
         == "permit udp source 10.64.0.0 0.0.0.63 destination 10.0.0.53 0 destination-port eq dns"
     )
     assert huawei_vrp.acl_rule(AclRule("deny", "ip")) == "deny ip"
+    # The keyword lists differ by protocol: TCP 53 is `domain`, UDP 53 `dns`; BGP is TCP only.
+    assert huawei_vrp.acl_rule(AclRule("permit", "tcp", None, DNS, 53)).endswith("destination-port eq domain")
+    assert huawei_vrp.acl_rule(AclRule("permit", "udp", None, None, 179)).endswith("destination-port eq 179")
     assert (
         huawei_vrp.acl_rule(AclRule("permit", "tcp", None, OFFICE, 8000, 8010))
         == "permit tcp destination 10.64.0.64 0.0.0.63 destination-port range 8000 8010"
