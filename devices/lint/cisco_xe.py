@@ -329,6 +329,46 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                             )
 
 
+# The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
+_VTY_LINES = frozenset(range(16))
+
+
+@register_rule(PLATFORM)
+def management_plane(config: ConfigFile) -> Iterator[Finding]:
+    """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
+    not tunnel addresses, so replies to a tunnel address are lost), and every VTY line 0-15 is
+    restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
+    zone firewall lets reach the router)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for group in top(root, "aaa", "group", "server", "tacacs+"):
+        if not any(t.startswith("ip tacacs source-interface Loopback") for t in group.child_texts()):
+            yield config.finding(
+                group.number, "cisco-aaa-source", f"{group.text}: no `ip tacacs source-interface` on a loopback"
+            )
+    if any(top(root, "ip", "name-server")) and not any(
+        line.words[3:4] == ["source-interface"] and line.words[4:5] and line.words[4].startswith("Loopback")
+        for line in top(root, "ip", "domain", "lookup")
+    ):
+        line = next(top(root, "ip", "name-server"))
+        yield config.finding(line.number, "cisco-dns-source", "DNS lookups are not sourced from a loopback")
+    covered: set[int] = set()
+    for block in top(root, "line", "vty"):
+        numbers = [int(word) for word in block.words[2:4] if word.isdigit()]
+        lines = range(numbers[0], numbers[-1] + 1) if numbers else range(0)
+        texts = block.child_texts()
+        if any(t.startswith("access-class ") and t.endswith(" in") for t in texts) and "transport input ssh" in texts:
+            covered.update(lines)
+        else:
+            yield config.finding(block.number, "cisco-vty-open", f"{block.text}: no inbound access class or not SSH only")
+    if any(top(root, "line", "vty")) and not covered >= _VTY_LINES:
+        missing = sorted(_VTY_LINES - covered)
+        yield config.finding(
+            0, "cisco-vty-open", f"VTY lines {missing[0]}-{missing[-1]} keep their defaults (no access class)"
+        )
+
+
 _JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")
 # An operation's tag is at most 16 characters (CISCO-RTTMON-MIB rttMonCtrlAdminTag).
 _TAG_MAX = 16

@@ -271,6 +271,28 @@ def bfd_enabled(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def management_sources(config: ConfigFile) -> Iterator[Finding]:
+    """DNS and TACACS+ leave from the loopback (the hubs advertise loopbacks to the DC, not
+    tunnel addresses, so replies to a tunnel address are lost)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    loopbacks = {
+        (entry.get("ip") or [""])[0]
+        for entry in _entries(parsed, "system interface")
+        if entry.first("type") == "loopback"
+    }
+    dns = parsed.get("system dns")
+    if dns is not None and dns.own.first("primary") and dns.own.first("source-ip") not in loopbacks:
+        yield config.finding(dns.line, "fortios-dns-source", "`config system dns` has no loopback source-ip")
+    for server in _entries(parsed, "user tacacs+"):
+        if server.first("source-ip") not in loopbacks:
+            yield config.finding(
+                server.line, "fortios-aaa-source", f"TACACS+ server {server.name} has no loopback source-ip"
+            )
+
+
+@register_rule(PLATFORM)
 def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
     """Policies exist where traffic must pass (every hub, every store), none accepts any to any,
     and a loopback that admits management has a policy towards it."""

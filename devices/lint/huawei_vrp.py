@@ -212,6 +212,30 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+@register_rule(PLATFORM)
+def management_plane(config: ConfigFile) -> Iterator[Finding]:
+    """HWTACACS leaves from the loopback (the hubs advertise loopbacks to the DC, not tunnel
+    addresses, so replies to a tunnel address are lost)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    loopbacks = {
+        child.words[2]
+        for interface in top(root, "interface")
+        if interface.words[1:2] and interface.words[1].startswith("LoopBack")
+        for child in interface.children
+        if child.words[:2] == ["ip", "address"] and len(child.words) > 2
+    }
+    for template in top(root, "hwtacacs-server", "template"):
+        source = next((c.words[2] for c in template.children if c.words[:2] == ["hwtacacs-server", "source-ip"]), None)
+        if source not in loopbacks:
+            yield config.finding(
+                template.number,
+                "vrp-aaa-source",
+                f"{template.text}: HWTACACS is not sourced from a loopback address (hwtacacs-server source-ip)",
+            )
+
+
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
 
 

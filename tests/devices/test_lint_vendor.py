@@ -26,6 +26,7 @@ RULES = {
         cisco_xe.timers,
         cisco_xe.zone_policy,
         cisco_xe.tracking,
+        cisco_xe.management_plane,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -35,6 +36,7 @@ RULES = {
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
         huawei_vrp.port_keywords,
+        huawei_vrp.management_plane,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -43,6 +45,7 @@ RULES = {
         fortinet.timers,
         fortinet.interface_names,
         fortinet.sdwan_steering,
+        fortinet.management_sources,
     ),
 }
 
@@ -224,6 +227,33 @@ def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
         "'dns' is not a tcp port keyword on VRP",
     ]
     assert not [f for f in _lint(config) if f.rule == "vrp-port-keyword"]
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fleet: Fleet, role: str) -> None:
+    """TACACS+ and DNS from a tunnel address get no reply (the DC routes only loopbacks back);
+    VTY lines left at their defaults take SSH from the LAN."""
+
+    def config(platform: str) -> ConfigFile:
+        return _store(fleet, platform, "dual-wan") if role == "edge" else _hub(fleet, platform)
+
+    def rules(broken: ConfigFile) -> list[str]:
+        return sorted(f.rule for f in _lint(broken))
+
+    cisco = config("cisco_xe")
+    cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
+    cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
+    cisco = _broken(cisco, "line vty 5 15\n access-class MGMT-HQ in\n", "line vty 5 15\n")
+    assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    vrp = config("huawei_vrp")
+    assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
+    fortios = config("fortinet")
+    broken = _broken_re(fortios, r'(config user tacacs\+\n.*\n.*\n.*\n)        set source-ip "[^"]+"\n', r"\1")
+    found = ["fortios-aaa-source"]
+    if role == "edge":
+        broken = _broken_re(broken, r"(config system dns\n(?:    set .*\n)*?)    set source-ip \S+\n", r"\1")
+        found = ["fortios-aaa-source", "fortios-dns-source"]
+    assert rules(broken) == found
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
