@@ -23,7 +23,16 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
-from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.linetree import (
+    Line,
+    after,
+    is_address,
+    parse,
+    private_gaps,
+    top,
+    tunnel_id,
+    unresolved,
+)
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -320,6 +329,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
             for klass in _children(policies.get(service.words[-1])):
                 for match in _children(classes.get(klass.words[-1])):
                     name = match.words[-1]
+                    denied: list[str] = []
                     for rule in _children(acls.get(name)):
                         if re.search(r"\bpermit ip any any$", rule.text):
                             yield config.finding(
@@ -327,6 +337,17 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                                 "cisco-permit-any-any",
                                 f"{pair.text}: ACL {name} permits any to any",
                             )
+                        words = rule.words[1:] if rule.words[:1] and rule.words[0].isdigit() else rule.words
+                        if words[:2] == ["deny", "ip"] and len(words) >= 6:
+                            denied.append(f"{words[4]}/{words[5]}" if words[4] != "host" else f"{words[5]}/32")
+                        elif words[:2] == ["permit", "ip"] and words[-1] == "any":
+                            gaps = private_gaps(denied)
+                            if gaps:
+                                yield config.finding(
+                                    rule.number,
+                                    "cisco-internet-private",
+                                    f"{pair.text}: ACL {name} permits the internet before denying {', '.join(gaps)}",
+                                )
 
 
 # The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).

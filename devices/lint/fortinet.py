@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
+from storestack.devices.lint.linetree import private_gaps
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -312,6 +313,28 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 policy.line, "fortios-permit-any-any", f"policy {policy.name} accepts any to any"
             )
+    subnets = {
+        entry.name: [f"{entry.get('subnet')[0]}/{entry.get('subnet')[1]}"]
+        for entry in _entries(parsed, "firewall address")
+        if len(entry.get("subnet")) == 2
+    }
+    for group in _entries(parsed, "firewall addrgrp"):
+        subnets[group.name] = [net for member in group.get("member") for net in subnets.get(member, [])]
+    denied: dict[tuple[str, ...], list[str]] = {}
+    for policy in policies:
+        sources = tuple(policy.get("srcintf"))
+        if policy.first("action") == "deny":
+            denied.setdefault(sources, []).extend(
+                net for name in policy.get("dstaddr") for net in subnets.get(name, [])
+            )
+        elif policy.get("dstaddr") == ["all"] and config.role == "edge":  # a store's segment flows
+            gaps = private_gaps(denied.get(sources, []))
+            if gaps:
+                yield config.finding(
+                    policy.line,
+                    "fortios-internet-private",
+                    f"policy {policy.name} accepts all destinations before denying {', '.join(gaps)}",
+                )
     targets = {name for policy in policies for name in policy.get("dstintf")}
     for interface in _entries(parsed, "system interface"):
         admits = {"ssh", "snmp", "https"} & set(interface.get("allowaccess"))

@@ -24,7 +24,16 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
-from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.linetree import (
+    Line,
+    after,
+    is_address,
+    parse,
+    private_gaps,
+    top,
+    tunnel_id,
+    unresolved,
+)
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.huawei_vrp import PORT_NAMES
@@ -439,6 +448,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
             if line.words[0] != "packet-filter":
                 continue
             acl = acls.get(line.words[1])
+            denied: list[str] = []
             for rule in acl.children if acl is not None else []:
                 if re.fullmatch(r"rule \d+ permit ip", rule.text):
                     yield config.finding(
@@ -446,6 +456,18 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                         "vrp-permit-any-any",
                         f"{interzone.text}: ACL {line.words[1]} permits any to any",
                     )
+                destination = after(rule.words, "destination")
+                if rule.words[2:4] == ["deny", "ip"] and destination:
+                    wildcard = rule.words[rule.words.index("destination") + 2]
+                    denied.append(f"{destination}/{'32' if wildcard == '0' else wildcard}")
+                elif rule.words[2:4] == ["permit", "ip"] and destination is None:
+                    gaps = private_gaps(denied)
+                    if gaps:
+                        yield config.finding(
+                            rule.number,
+                            "vrp-internet-private",
+                            f"{interzone.text}: ACL {line.words[1]} permits the internet before denying {', '.join(gaps)}",
+                        )
 
 
 # ---------------------------------------------------------------- tunnels

@@ -256,6 +256,21 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     assert rules(broken) == found
 
 
+def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
+    """Guest Wi-Fi (and office internet) reaches only the internet: a flow that permits "any"
+    before denying every RFC 1918 range lets guests reach a mall's or a modem's 192.168.x."""
+    cisco = _store(fleet, "cisco_xe", "mall-guest")
+    broken = _broken_re(cisco, r"(GUEST-TO-INTERNET\n(?: \d+ deny .*\n)*) \d+ deny ip \S+ \S+ 192\.168\.0\.0 \S+\n", r"\1")
+    assert [f.rule for f in _lint(broken)] == ["cisco-internet-private"]
+    assert "192.168.0.0/16" in _lint(broken)[0].message
+    vrp = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(vrp, r" rule \d+ deny ip source 10\.64\.5\.0 \S+ destination 172\.16\.0\.0 \S+\n", "")
+    assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
+    fortios = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
+    assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "mall-guest")
     extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub-lte1\npolicy-based-route GUEST-BREAKOUT"
