@@ -350,6 +350,8 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                                 )
 
 
+# Segments whose clients are not the chain's own (devices/views.py _UNTRUSTED_KINDS, by tag).
+_UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
 # The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
 _VTY_LINES = frozenset(range(16))
 
@@ -357,7 +359,8 @@ _VTY_LINES = frozenset(range(16))
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
-    not tunnel addresses, so replies to a tunnel address are lost), and every VTY line 0-15 is
+    not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
+    a zone pair to the self zone (else every router service answers them), and every VTY line 0-15 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:
@@ -374,6 +377,14 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
     ):
         line = next(top(root, "ip", "name-server"))
         yield config.finding(line.number, "cisco-dns-source", "DNS lookups are not sourced from a loopback")
+    to_self = {pair.words[4] for pair in top(root, "zone-pair", "security") if pair.words[-1] == "self"}
+    for zone in top(root, "zone", "security"):
+        if zone.words[-1] in _UNTRUSTED_ZONES and zone.words[-1] not in to_self:
+            yield config.finding(
+                zone.number,
+                "cisco-untrusted-self",
+                f"{zone.text}: no zone pair to the self zone, so the router answers it on every port",
+            )
     covered: set[int] = set()
     for block in top(root, "line", "vty"):
         numbers = [int(word) for word in block.words[2:4] if word.isdigit()]

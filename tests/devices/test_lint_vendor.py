@@ -256,6 +256,13 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     assert rules(broken) == found
 
 
+def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:
+    """Without a zone pair to the self zone, guests reach every service of the router."""
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    broken = _broken(config, "zone-pair security GUEST-TO-SELF source GUEST destination self\n service-policy type inspect GUEST-TO-SELF\n", "")
+    assert [f.rule for f in _lint(broken)] == ["cisco-untrusted-self"]
+
+
 def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
     """Guest Wi-Fi (and office internet) reaches only the internet: a flow that permits "any"
     before denying every RFC 1918 range lets guests reach a mall's or a modem's 192.168.x."""
