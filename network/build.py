@@ -629,7 +629,10 @@ class NetworkIntent:
                 )
         plan = self.fleet.spec.ip_plan
         # iBGP between the hubs on their DC LAN addresses (connected: no IGP, no loopback
-        # reachability needed); the hubs' loopbacks ride on it with the stores.
+        # reachability needed); the hubs' loopbacks ride on it with the stores, and so do the
+        # cloud and desktop routes each hub's own VPNs teach: every hub originates the cloud
+        # summaries (to the stores, over a Null0 anchor), so a hub whose cloud VPNs are down
+        # must still know the specifics through the other hub, or it drops what the stores send it.
         for other in self.fleet.hubs.values():
             if other.hostname != name:
                 sessions.append(
@@ -642,8 +645,8 @@ class NetworkIntent:
                         peer=other.hostname,
                         tunnel=None,
                         bfd=None,
-                        accepts=(plan.stores, plan.loopbacks),
-                        announces=(plan.stores, plan.loopbacks),
+                        accepts=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
+                        announces=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
                     )
                 )
         dc = self._dc_link(hub)
