@@ -245,6 +245,45 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# What a WAN port must refuse before anything else: (protocol, port) of the router's own
+# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS).
+_WAN_REFUSED = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443)}
+
+
+@register_rule(PLATFORM)
+def wan_services(config: ConfigFile) -> Iterator[Finding]:
+    """Every WAN port (zone INTERNET) filters inbound traffic with an ACL that denies the
+    router's own services (VRP's interzone firewall does not cover traffic to the router)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = {}
+    for line in top(root, "acl"):
+        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
+            acls[key] = line
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" not in texts:
+            continue
+        name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(name) if name else None
+        denied = set()
+        for rule in acl.children if acl is not None else []:
+            w = rule.words
+            if w[2:3] == ["deny"] and len(w) > 3 and w[3] in PORT_NAMES and "destination-port" in w:
+                port = w[w.index("destination-port") + 2]
+                number = PORT_NAMES[w[3]].get(port, int(port) if port.isdigit() else -1)
+                denied.add((w[3], number))
+        missing = sorted(_WAN_REFUSED - denied)
+        if missing:
+            yield config.finding(
+                interface.number,
+                "vrp-wan-services",
+                f"{interface.text}: the WAN port's inbound filter does not refuse "
+                + ", ".join(f"{proto}/{port}" for proto, port in missing),
+            )
+
+
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
 
 

@@ -37,6 +37,7 @@ RULES = {
         huawei_vrp.tracking,
         huawei_vrp.port_keywords,
         huawei_vrp.management_plane,
+        huawei_vrp.wan_services,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -276,6 +277,15 @@ def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
     fortios = _store(fleet, "fortinet", "mall-guest")
     broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
     assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
+def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
+    """An AR runs its web system from the factory: a WAN filter without the HTTPS deny exposes it."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(config, " rule 40 deny tcp destination-port eq 443\n", "")
+    found = [f for f in _lint(broken) if f.rule == "vrp-wan-services"]
+    assert len(found) == 2  # both WAN ports
+    assert all(f.message.endswith("refuse tcp/443") for f in found)
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
