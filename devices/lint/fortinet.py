@@ -335,6 +335,20 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
                     "fortios-internet-private",
                     f"policy {policy.name} accepts all destinations before denying {', '.join(gaps)}",
                 )
+    if config.role == "hub":
+        # A tunnel outside the store zone (a cloud VPN) needs policies both ways, or it carries
+        # its BGP session (local traffic) and nothing else.
+        zoned = {name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
+        from_interfaces = {name for policy in policies for name in policy.get("srcintf")}
+        to_interfaces = {name for policy in policies for name in policy.get("dstintf")}
+        for interface in _entries(parsed, "system interface"):
+            unzoned = interface.first("type") == "tunnel" and interface.name not in zoned
+            if unzoned and not (interface.name in from_interfaces and interface.name in to_interfaces):
+                yield config.finding(
+                    interface.line,
+                    "fortios-tunnel-policy",
+                    f"tunnel {interface.name} is not in a policy both as source and destination",
+                )
     targets = {name for policy in policies for name in policy.get("dstintf")}
     for interface in _entries(parsed, "system interface"):
         admits = {"ssh", "snmp", "https"} & set(interface.get("allowaccess"))

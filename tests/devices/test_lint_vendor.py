@@ -288,6 +288,15 @@ def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
     assert all(f.message.endswith("refuse tcp/443") for f in found)
 
 
+def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
+    """A cloud VPN with no policy carries its BGP session and no traffic between HQ and the cloud."""
+    config = _hub(fleet, "fortinet")
+    broken = _broken_re(config, r'    edit 6\n        set name "HQ-TO-CLOUD"\n(?:        .*\n)*?    next\n', "")
+    found = [f for f in _lint(broken) if f.rule == "fortios-tunnel-policy"]
+    assert {f.message.split()[1] for f in found} == {"aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"}
+    assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
+
+
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "mall-guest")
     extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub-lte1\npolicy-based-route GUEST-BREAKOUT"
