@@ -73,6 +73,10 @@ class FrrNeighbor:
     route_map_out: str
 
 
+# A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
+# 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
+# sessions retry every 5 s.
+SLA_CONNECT_RETRY = 5
 # ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
 # hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
