@@ -210,9 +210,10 @@ def _dscp_keyword(name: str) -> str:
 def store_sla_host(view: StoreApplianceView) -> SlaHost:
     """Marks, DSCP, the LTE/5G ban and per-path counters of the store's application classes.
 
-    Steering itself is BGP's: every overlay class follows the best path, whose tunnel BFD runs
-    the strictest class of its transport; what a class may never use (LTE/5G for guest and
-    bulk) is refused here by mark, so no route change can move it there."""
+    The marks select each overlay class's routing table (`store_policy_rules`), where
+    storestack-steer keeps the class's first usable path (`store_steering`); what a class may
+    never use (LTE/5G for guest and bulk) is also refused here by mark, so no route change can
+    move it there."""
     ifnames = {segment.kind: segment.ifname for segment in view.segments}
     links = {link.name: link for link in view.wan}
     tunnel_ifnames = {(tunnel.link, tunnel.hub.hostname): tunnel.ifname for tunnel in view.tunnels}

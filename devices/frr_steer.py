@@ -2,9 +2,9 @@
 
 FRR 8.4 detects a bad path (bfdd: one BFD session per tunnel, with the profile of the strictest
 SLA class on its transport), but it has nothing that moves marked traffic on that: pbrd's and
-staticd's next hops follow the interface and the RIB, not a BFD session, staticd has no BFD
-monitoring before 9.x, and the only recovery timer bgpd has (DelayOpen) also holds back every
-session's first start. So the host does the last step. This file is the program installed on
+staticd's next hops follow the interface and the RIB, not a BFD session (8.4's staticd
+`ip route` takes no `bfd`), and the only recovery timer bgpd has (DelayOpen) also holds back
+every session's first start. So the host does the last step. This file is the program installed on
 the appliance (stdlib only, the host's own python3, as `storestack-confirm`):
 
     python3 -I -S /usr/lib/storestack/storestack-steer --config /etc/storestack/steering.conf
