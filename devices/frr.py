@@ -540,10 +540,10 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
     """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
     uses only the breakout link's table and is refused (not routed) when that table is empty.
 
-    SLA steering: the store's own segments and prefixes (and, with AWS tunnels, the cloud summary
-    they teach) stay in the main table; then each overlay class's marked packets look up the class's own
-    table, where storestack-steer keeps the one path the class uses now (empty: fall through to
-    main, BGP's best path)."""
+    SLA steering: the store's own segments and prefixes (and, with AWS tunnels, the cloud
+    summary they teach) stay in the main table; then each overlay class's marked packets look up
+    the class's own table, where storestack-steer keeps the one path the class uses now (empty:
+    fall through to main, BGP's best path)."""
     rules = [
         PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
         for link in view.wan
@@ -556,7 +556,8 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
     steered = store_steering(view).classes
     if steered:
         # Every segment (guest Wi-Fi too, though never announced) and the announced prefixes.
-        local = list(dict.fromkeys([*(segment.net.cidr for segment in view.segments), *(net.cidr for net in view.advertised)]))
+        local = [segment.net.cidr for segment in view.segments]
+        local += [net.cidr for net in view.advertised if net.cidr not in local]
         if view.aws_tunnels:
             local.append(view.cloud_summary.cidr)
         rules += [PolicyRule(f"to {cidr} lookup main pref {STEERING_LOCAL_PREF}") for cidr in local]
