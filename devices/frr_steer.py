@@ -63,10 +63,6 @@ UNSTEERED = "-"
 log = logging.getLogger(PROGRAM)
 
 
-class SteeringConfigError(ValueError):
-    """A steering.conf line that does not parse; names the line."""
-
-
 @dataclass(frozen=True, slots=True)
 class SteeredPath:
     ifname: str
@@ -91,6 +87,8 @@ class SteeringConfig:
 
     @classmethod
     def parse(cls, text: str, source: str = "steering.conf") -> SteeringConfig:
+        """The configuration; ValueError names the file and line that does not read (this
+        program runs on the appliance's own python3, without storestack's error classes)."""
         poll_ms = 200
         paths: dict[str, SteeredPath] = {}
         classes: list[SteeredClass] = []
@@ -113,14 +111,14 @@ class SteeringConfig:
                     via = tuple(words[9:])
                     unknown = [name for name in via if name not in paths]
                     if unknown:
-                        raise SteeringConfigError(f"path {unknown[0]} is not declared by a `path` line before it")
+                        raise ValueError(f"path {unknown[0]} is not declared by a `path` line before it")
                     classes.append(
                         SteeredClass(words[1], int(words[2], 0), int(words[3]), float(words[5]), float(words[7]), via)
                     )
                 else:
-                    raise SteeringConfigError(f"cannot read {raw.strip()!r}")
+                    raise ValueError(f"cannot read {raw.strip()!r}")
             except ValueError as exc:
-                raise SteeringConfigError(f"{source}, line {number}: {exc}") from exc
+                raise ValueError(f"{source}, line {number}: {exc}") from exc
         return cls(poll_ms, paths, tuple(classes))
 
 
@@ -296,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROGRAM}: %(message)s")
     try:
         config = SteeringConfig.parse(Path(args.config).read_text(encoding="utf-8"), args.config)
-    except (OSError, SteeringConfigError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"{PROGRAM}: {exc}", file=sys.stderr)
         return 1
     if args.check:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from storestack.devices.frr import STEERING_LOCAL_PREF
-from storestack.devices.frr_steer import SteeringConfig, SteeringConfigError
+from storestack.devices.frr_steer import SteeringConfig
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent
@@ -146,7 +146,7 @@ def _steered(config: ConfigFile) -> SteeringConfig | None:
         return None
     try:
         return SteeringConfig.parse(text)
-    except SteeringConfigError:
+    except ValueError:
         return None  # `_steering` reports it on the file itself
 
 
@@ -162,7 +162,7 @@ def _tunnel_ifnames(config: ConfigFile) -> dict[str, str]:
 def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     try:
         steering = SteeringConfig.parse(config.text, config.name)
-    except SteeringConfigError as exc:
+    except ValueError as exc:
         yield config.finding(0, "frr-steering", str(exc))
         return
     by_name = {steered.name: steered for steered in steering.classes}
