@@ -473,6 +473,7 @@ class HubPeerView:
 
     store: HubStoreView
     link: str
+    link_index: int  # the link's position in the store's WAN list (primary first)
     kind: str
     cellular: bool
     role: str
@@ -1150,6 +1151,7 @@ class ViewBuilder:
                 HubPeerView(
                     store=store_view,
                     link=link.name,
+                    link_index=store.wan.index(link),
                     kind=link.kind,
                     cellular=link.cellular,
                     role=tunnel.role,
