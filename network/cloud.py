@@ -45,6 +45,9 @@ STORE_AWS_LINKS_PER_REGION = (LINK_LOCAL.num_addresses >> (32 - STORE_AWS_INSIDE
     n.num_addresses >> (32 - STORE_AWS_INSIDE_PREFIX) for n in STORE_AWS_INSIDE_RESERVED
 )
 
+_LINK_LOCAL_SPAN = (int(LINK_LOCAL.network_address), int(LINK_LOCAL.broadcast_address))
+_STORE_RESERVED_SPANS = tuple((int(n.network_address), int(n.broadcast_address)) for n in STORE_AWS_INSIDE_RESERVED)
+
 # Planned outside addresses come from TEST-NET-1 (RFC 5737), which no fleet or lab address uses:
 # stores .1-.160, OpenStack gateways .161-.190 (counting down), hubs' AWS tunnels .191-.254.
 _TEST_NET_1 = int(ipaddress.IPv4Address("192.0.2.0"))
@@ -78,6 +81,19 @@ def hub_openstack_inside(site_index: int, hub_index: int) -> HubOpenStackInside:
     if not 0 <= slot < slots:
         raise ValueError(f"OpenStack site index {site_index}: {HUB_INSIDE_POOL} holds {slots // HUBS_PER_SITE} sites")
     return HubOpenStackInside(ipaddress.IPv4Network((int(HUB_INSIDE_POOL.network_address) + 4 * slot, 30)))
+
+
+def aws_inside_usable(block: ipaddress.IPv4Network) -> bool:
+    """Whether `block` is a /29 a store link's AWS tunnels may take (in 169.254.0.0/16, clear of
+    AWS's reserved /30s and the hub tunnels' ranges)."""
+    # Integer compares: a lock file checks thousands of these on every load.
+    first = int(block.network_address)
+    last = first + block.num_addresses - 1
+    return (
+        block.prefixlen == STORE_AWS_INSIDE_PREFIX
+        and _LINK_LOCAL_SPAN[0] <= first <= _LINK_LOCAL_SPAN[1]
+        and not any(low <= last and first <= high for low, high in _STORE_RESERVED_SPANS)
+    )
 
 
 def store_aws_inside(block: ipaddress.IPv4Network, number: int) -> ipaddress.IPv4Network:
