@@ -46,7 +46,12 @@ STORE_AWS_LINKS_PER_REGION = (LINK_LOCAL.num_addresses >> (32 - STORE_AWS_INSIDE
 )
 
 _LINK_LOCAL_SPAN = (int(LINK_LOCAL.network_address), int(LINK_LOCAL.broadcast_address))
-_STORE_RESERVED_SPANS = tuple((int(n.network_address), int(n.broadcast_address)) for n in STORE_AWS_INSIDE_RESERVED)
+# The first address of every /29 a store link may not take.
+_STORE_RESERVED_BLOCKS = frozenset(
+    int(block.network_address)
+    for reserved in STORE_AWS_INSIDE_RESERVED
+    for block in reserved.subnets(new_prefix=STORE_AWS_INSIDE_PREFIX)
+)
 
 # Planned outside addresses come from TEST-NET-1 (RFC 5737), which no fleet or lab address uses:
 # stores .1-.160, OpenStack gateways .161-.190 (counting down), hubs' AWS tunnels .191-.254.
@@ -86,13 +91,12 @@ def hub_openstack_inside(site_index: int, hub_index: int) -> HubOpenStackInside:
 def aws_inside_usable(block: ipaddress.IPv4Network) -> bool:
     """Whether `block` is a /29 a store link's AWS tunnels may take (in 169.254.0.0/16, clear of
     AWS's reserved /30s and the hub tunnels' ranges)."""
-    # Integer compares: a lock file checks thousands of these on every load.
+    # A set lookup: a lock file checks thousands of these on every load.
     first = int(block.network_address)
-    last = first + block.num_addresses - 1
     return (
         block.prefixlen == STORE_AWS_INSIDE_PREFIX
         and _LINK_LOCAL_SPAN[0] <= first <= _LINK_LOCAL_SPAN[1]
-        and not any(low <= last and first <= high for low, high in _STORE_RESERVED_SPANS)
+        and first not in _STORE_RESERVED_BLOCKS
     )
 
 
