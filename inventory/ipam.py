@@ -301,21 +301,42 @@ def aws_attached_links(store: StoreSpec) -> list[str]:
 
 
 class AwsInsidePools:
-    """Per AWS region, the /29s of 169.254.0.0/16 that store links' AWS tunnels take.
+    """The /29s of 169.254.0.0/16 that store links' AWS tunnels take.
 
     AWS wants tunnel inside CIDRs unique per gateway, and every store of a region attaches to
-    the region's transit gateway: one pool per region, the same /29 may serve links in two."""
+    the region's transit gateway: a /29 must be unique in its region. While the space allows,
+    a new /29 is also one no other region uses (one fleet-wide set of distinct addresses, as
+    the lab's single cloud VPN stand-in needs); once it is full, regions reuse one another's."""
 
     def __init__(self) -> None:
-        self._pools: dict[str, NetworkPool] = {}
+        self._fleet = self._new_pool("aws inside")
+        self._regions: dict[str, NetworkPool] = {}
 
-    def pool(self, region: str) -> NetworkPool:
-        pool = self._pools.get(region)
-        if pool is None:
-            pool = self._pools[region] = NetworkPool(f"aws inside {region}", LINK_LOCAL, STORE_AWS_INSIDE_PREFIX)
-            for network in STORE_AWS_INSIDE_RESERVED:
-                pool.reserve(network)
+    @staticmethod
+    def _new_pool(name: str) -> NetworkPool:
+        pool = NetworkPool(name, LINK_LOCAL, STORE_AWS_INSIDE_PREFIX)
+        for network in STORE_AWS_INSIDE_RESERVED:
+            pool.reserve(network)
         return pool
+
+    def _region(self, region: str) -> NetworkPool:
+        pool = self._regions.get(region)
+        if pool is None:
+            pool = self._regions[region] = self._new_pool(f"aws inside {region}")
+        return pool
+
+    def reserve(self, region: str, network: ipaddress.IPv4Network) -> None:
+        self._fleet.reserve(network)
+        self._region(region).reserve(network)
+
+    def allocate(self, region: str) -> ipaddress.IPv4Network:
+        """A /29 free in `region`, one free fleet-wide if any is. Raises PoolExhausted."""
+        try:
+            network = self._fleet.allocate()
+        except PoolExhausted:
+            return self._region(region).allocate()
+        self._region(region).reserve(network)
+        return network
 
 
 def _kept_aws_inside(store: StoreSpec, pinned: StoreAllocation | None) -> dict[str, ipaddress.IPv4Network]:
@@ -385,7 +406,7 @@ def allocate_fleet(
         kept = alloc.aws_inside if current is None else _kept_aws_inside(current, alloc)
         if alloc.aws_region is not None:
             for net in kept.values():
-                aws_pools.pool(alloc.aws_region).reserve(net)
+                aws_pools.reserve(alloc.aws_region, net)
         if current is None:
             table.stores[store_id] = alloc
     for store in stores:
@@ -420,7 +441,7 @@ def allocate_fleet(
             for link in aws_attached_links(store):
                 existing = kept.get(link)
                 try:
-                    aws_inside[link] = existing or aws_pools.pool(region).allocate()
+                    aws_inside[link] = existing or aws_pools.allocate(region)
                 except PoolExhausted:
                     raise _aws_exhausted(spec, fleet_doc, region, f"store {store.id!r} link {link}") from None
             if aws_inside:

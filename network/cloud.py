@@ -7,7 +7,8 @@
   /30s of 169.254.0.0/16, unique per gateway and none of `AWS_RESERVED_INSIDE`. Hub tunnels take
   theirs from `HUB_AWS_INSIDE_POOL`; every AWS-attached store WAN link gets a /29 (its tunnels 1 and
   2) that IPAM pins per region in the lock file (`inventory/ipam.py`), from what the hub pools and
-  the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`).
+  the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in its region, and distinct
+  fleet-wide until the space is used up.
 - Planned outside addresses: until a stack is live, AWS's end of a tunnel is `planned_aws_outside`
   of its inside /30, and an OpenStack gateway's `planned_openstack_gateway`. The network intent
   plans with them and the Pulumi mocks answer with them, so an offline plan (and the lab's cloud

@@ -82,6 +82,9 @@ def test_ten_thousand_aws_attached_stores_get_unique_unreserved_inside_addresses
     # Far more than the 4,500 links where the old slot arithmetic wrapped, in each region.
     assert min(per_region.values()) // 2 > 4_500 and len(per_region) == len(spec.sites.aws[0].regions)
     assert_usable_and_unique(table)
+    # Regions reuse one another's /29s only once the space is used up fleet-wide.
+    blocks = [b for a in table.stores.values() for b in a.aws_inside.values()]
+    assert len(blocks) > STORE_AWS_LINKS_PER_REGION and len(set(blocks)) == STORE_AWS_LINKS_PER_REGION
     # The lock file carries them: what is written is what is read back.
     reread, _ = parse_allocations(table.render(), "allocations.yaml")
     assert reread.stores == table.stores
@@ -89,6 +92,9 @@ def test_ten_thousand_aws_attached_stores_get_unique_unreserved_inside_addresses
 
 def test_a_stores_inside_addresses_never_move_when_others_are_added_or_removed() -> None:
     spec, document, stores = generated()
+    small = allocate_fleet(spec, document, list(stores[:2_000]), AllocationTable())
+    blocks = [b for a in small.stores.values() for b in a.aws_inside.values()]
+    assert len(set(blocks)) == len(blocks), "a fleet that fits the space gets distinct /29s in every region"
     first = allocate_fleet(spec, document, list(stores[:9_000]), AllocationTable())
     rng = random.Random(13)
     removed = set(rng.sample([s.id for s in stores[:9_000]], 900))
