@@ -81,8 +81,9 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
 
     A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
     each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`).
-    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`); the stores then render with its
-    planned outputs, as `rollout --lab` renders them."""
+    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`). The stores render from the network
+    intent's planned values, as `rollout --lab`, `devices push` and `drift` render them: their AWS
+    tunnels come up only if the plan agrees with those values."""
     assert state.internet_namespace is not None
     secret = lab_secret(state_dir, create=True)
     topology = state.topology
@@ -91,12 +92,10 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
         stores = sorted({t.store_id for t in topology.tunnels})
         hubs = sorted({t.hub for t in topology.tunnels})
         fleet = load_fleet(Path(topology.fleet_root))
-        outputs = None
         if cloud is not None:
             state.cloud_tunnels = cloud.tunnels
             save_psks(state_dir, cloud.psks)
-            outputs = cloud.outputs
-        rendered = render_ipsec(fleet, stores, hubs, secret, outputs=outputs)
+        rendered = render_ipsec(fleet, stores, hubs, secret)
         state.tunnel_ifnames = {
             f"{name}/{tunnel_id}": ifname
             for name, files in rendered.items()
