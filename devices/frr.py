@@ -73,6 +73,10 @@ class FrrNeighbor:
     route_map_out: str
 
 
+# A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
+# 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
+# sessions retry every 5 s.
+SLA_CONNECT_RETRY = 5
 # ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
 # hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
@@ -206,9 +210,10 @@ def _dscp_keyword(name: str) -> str:
 def store_sla_host(view: StoreApplianceView) -> SlaHost:
     """Marks, DSCP, the LTE/5G ban and per-path counters of the store's application classes.
 
-    Steering itself is BGP's: every overlay class follows the best path, whose tunnel BFD runs
-    the strictest class of its transport; what a class may never use (LTE/5G for guest and
-    bulk) is refused here by mark, so no route change can move it there."""
+    The marks select each overlay class's routing table (`store_policy_rules`), where
+    storestack-steer keeps the class's first usable path (`store_steering`); what a class may
+    never use (LTE/5G for guest and bulk) is also refused here by mark, so no route change can
+    move it there."""
     ifnames = {segment.kind: segment.ifname for segment in view.segments}
     links = {link.name: link for link in view.wan}
     tunnel_ifnames = {(tunnel.link, tunnel.hub.hostname): tunnel.ifname for tunnel in view.tunnels}
@@ -535,10 +540,10 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
     """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
     uses only the breakout link's table and is refused (not routed) when that table is empty.
 
-    SLA steering: the store's own prefixes (and, with AWS tunnels, the cloud summary they teach)
-    stay in the main table; then each overlay class's marked packets look up the class's own
-    table, where storestack-steer keeps the one path the class uses now (empty: fall through to
-    main, BGP's best path)."""
+    SLA steering: the store's own segments and prefixes (and, with AWS tunnels, the cloud
+    summary they teach) stay in the main table; then each overlay class's marked packets look up
+    the class's own table, where storestack-steer keeps the one path the class uses now (empty:
+    fall through to main, BGP's best path)."""
     rules = [
         PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
         for link in view.wan
@@ -550,7 +555,9 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
     steered = store_steering(view).classes
     if steered:
-        local = [net.cidr for net in view.advertised]
+        # Every segment (guest Wi-Fi too, though never announced) and the announced prefixes.
+        local = [segment.net.cidr for segment in view.segments]
+        local += [net.cidr for net in view.advertised if net.cidr not in local]
         if view.aws_tunnels:
             local.append(view.cloud_summary.cidr)
         rules += [PolicyRule(f"to {cidr} lookup main pref {STEERING_LOCAL_PREF}") for cidr in local]

@@ -238,6 +238,7 @@ class Renderer:
                 neighbors=layout.neighbors,
                 bfd_peers=layout.bfd_peers,
                 bfd_profiles=layout.bfd_profiles,
+                connect_retry=frr.SLA_CONNECT_RETRY,
                 aws_links=layout.aws_links,
                 hub_routes=_hub_routes(view),
             )
@@ -263,6 +264,7 @@ class Renderer:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
         if view.platform == "frr":
             context["layout"] = frr.hub_layout(view)
+            context["connect_retry"] = frr.SLA_CONNECT_RETRY
         host = frr.hub_host_context(view) if view.platform == "frr" else {"view": view}
         rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", host))
