@@ -266,6 +266,10 @@ class WanLinkView:
     bfd: BfdProfile
     cctv_shape_kbps: int
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
+    # The front-door VRF (IOS-XE) / VPN instance (VRP) the link's underlay lives in; "" for the
+    # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
+    # and local DNS live there).
+    front_door_vrf: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -1062,6 +1066,7 @@ class ViewBuilder:
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
             cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
+            front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
         )
 
     def _aws_tunnels(
