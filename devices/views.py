@@ -325,6 +325,7 @@ class FlowView:
     source: str
     destination: str
     rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+    segment: SegmentView | None = None  # the source segment (its tag is `source`), as the view builds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -939,12 +940,14 @@ class ViewBuilder:
         breakout, the others through HQ."""
         by_kind = {segment.kind: segment for segment in segments}
         grouped: dict[tuple[str, str], list[AclRule]] = {}
+        sources: dict[str, SegmentView] = {}
         for flow in intent.flows:
             segment = by_kind.get(flow.source)
             if segment is None:
                 continue
             destination = "OVERLAY" if segment.overlay else "INTERNET"
             rules = grouped.setdefault((segment.tag, destination), [])
+            sources[segment.tag] = segment
             service = flow.service
             if service.internet:
                 rules += [AclRule("deny", "ip", segment.net, net) for net in self.private_ranges]
@@ -957,7 +960,7 @@ class ViewBuilder:
                 for port in ports
             ]
         return [
-            FlowView(f"{source}-TO-{destination}", source, destination, rules)
+            FlowView(f"{source}-TO-{destination}", source, destination, rules, sources[source])
             for (source, destination), rules in grouped.items()
         ]
 
