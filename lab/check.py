@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -22,14 +21,6 @@ from storestack.lab.reachability import Cell, measure
 from storestack.lab.state import require_state
 from storestack.lab.underlay import WanEvidence
 from storestack.network.build import NetworkIntent
-
-# What an initiator's charon logs when the far end refused or never answered.
-_REASONS = (
-    (re.compile(r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", re.I), "no proposal in common with the far end"),
-    (re.compile(r"AUTHENTICATION_FAILED|authentication of .* failed|no shared key", re.I), "authentication failed (PSK or identity)"),
-    (re.compile(r"TS_UNACCEPTABLE", re.I), "traffic selectors refused"),
-    (re.compile(r"giving up after \d+ retransmits|retransmit \d+ of request", re.I), "no answer from the far end"),
-)
 
 
 class TunnelCheck(BaseModel):
@@ -67,7 +58,7 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
     problems: list[str] = []
     tunnels = []
     for status in tunnel_status(state_dir, state):
-        reason = None if status.up else _down_reason(state.runtime(status.initiator).namespace, status.id)
+        reason = None if status.up else ipsec.down_reason(state.runtime(status.initiator).namespace, status.id)
         tunnels.append(TunnelCheck(tunnel=status, reason=reason))
         if not status.up:
             problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
@@ -93,19 +84,3 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
         else:
             problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
     return LabCheck(name=state.name, tunnels=tunnels, wan=wan, reachability=cells, problems=problems)
-
-
-def _down_reason(namespace: str, tunnel_id: str) -> str | None:
-    log = ipsec.instance_dir(namespace) / "charon.log"
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-400:]
-    except OSError:
-        return None
-    marker = f"<{tunnel_id}|"  # the log's IKE_SA name prefix (`ike_name = yes`)
-    for line in reversed(lines):
-        if marker not in line:
-            continue
-        for pattern, reason in _REASONS:
-            if pattern.search(line):
-                return reason
-    return None
