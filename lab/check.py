@@ -62,6 +62,10 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
         tunnels.append(TunnelCheck(tunnel=status, reason=reason))
         if not status.up:
             problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
+    charons = [runtime.namespace for runtime in state.appliances] + list(state.site_namespaces.values())
+    for namespace in charons:
+        if ipsec.lost_kernel_events(namespace):
+            problems.append(f"charon in {namespace} lost kernel events (netlink receive buffer overflow)")
     # The matrix first: the evidence that follows covers the probes' packets too.
     cells = measure(state, intent) if intent is not None else []
     wan = evidence(state_dir)

@@ -57,6 +57,7 @@ RETRANSMIT_BASE = 1.4
 # initiator kept a childless IKE_SA for good. 8 MiB holds thousands of events, forced past
 # net.core.rmem_max (charon keeps CAP_NET_ADMIN).
 NETLINK_RECEIVE_BUFFER = 8 * 1024 * 1024
+_EVENT_OVERFLOW = "unable to receive from RT event socket"
 
 _PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac gcm kdf curve25519 pem pkcs1 x509 pubkey "
@@ -439,6 +440,16 @@ def down_reason(namespace: str, tunnel_id: str) -> str | None:
             if pattern.search(line):
                 return reason
     return None
+
+
+def lost_kernel_events(namespace: str) -> bool:
+    """Whether the namespace's charon logged a netlink event overflow: addresses it missed stay
+    unknown to it, and a child whose selector uses one cannot be routed."""
+    log = instance_dir(namespace) / "charon.log"
+    try:
+        return _EVENT_OVERFLOW in log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def cleanup_dirs(namespaces: Iterable[str]) -> None:
