@@ -10,7 +10,6 @@ breakout). A rule opened on purpose (guest Wi-Fi to the tills) must be reported.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +18,8 @@ from pathlib import Path
 import paramiko
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import require_frr_lab
+from testsupport.lab import rolled_out_lab
 
-from storestack import lab
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
@@ -36,7 +34,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-reachability")]
 FLEET = load_fleet(sample_chain_path())
 STORES = ["nw-0001", "nw-0002"]
 TOPOLOGY = topology_from_fleet(FLEET, STORES, overlay="ipsec")
-PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -50,26 +47,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`lab up --overlay ipsec`, then `rollout --lab`: the chain a user runs before `lab check`."""
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("reach")
-    state_dir = root / "reach-lab"
-    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
-    os.environ[PSK_VARIABLE] = "lab-reachability-fleet-psk-0123456789"
-    os.chdir(root)  # the rollout's journal goes to ./.storestack
-    try:
-        lab.up(TOPOLOGY, state_dir)
-        rollout = CliRunner().invoke(
-            cli, ["rollout", *STORES, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
-        )
-        assert rollout.exit_code == 0, rollout.output
+    with rolled_out_lab(tmp_path_factory.mktemp("reach"), TOPOLOGY, STORES, "lab-reachability-fleet-psk-0123456789") as state_dir:
         yield state_dir
-    finally:
-        lab.down(state_dir)
-        os.chdir(saved_cwd)
-        if saved_psk is None:
-            os.environ.pop(PSK_VARIABLE, None)
-        else:
-            os.environ[PSK_VARIABLE] = saved_psk
 
 
 def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path) -> None:
