@@ -4,6 +4,9 @@
   is down says why when its initiator's charon logged a reason (e.g. no acceptable proposal).
 - **Encryption evidence**: every site's WAN port on the lab internet carried IKE/ESP-in-UDP and
   nothing else between sites: no cleartext BGP, BFD or LAN traffic (nftables counters).
+- **BGP sessions**: every configured neighbour of every FRR appliance, by kind (store-hub,
+  hub-hub, AWS through the cloud stand-in, the DC core), must be Established when the lab runs
+  its far end (`lab.bgp`); a neighbour outside the lab is reported, not failed.
 - **Reachability** (with the network intent): every segment host's matrix (`lab.reachability`)
   against the intent's segmentation policy: allowed must be reachable, denied unreachable.
 """
@@ -15,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import ipsec
+from storestack.lab.bgp import BgpSession, bgp_sessions
 from storestack.lab.errors import NoTunnelsError
 from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
 from storestack.lab.reachability import Cell, measure
@@ -35,6 +39,7 @@ class LabCheck(BaseModel):
 
     name: str
     tunnels: list[TunnelCheck]
+    bgp: list[BgpSession]
     wan: list[WanEvidence]
     reachability: list[Cell]
     problems: list[str]
@@ -62,6 +67,13 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
         tunnels.append(TunnelCheck(tunnel=status, reason=reason))
         if not status.up:
             problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
+    sessions = bgp_sessions(state)
+    for session in sessions:
+        if session.in_lab and not session.established:
+            problems.append(
+                f"BGP {session.appliance} -> {session.peer} {session.neighbor} ({session.kind}, "
+                f"AS {session.local_as} -> AS {session.remote_as}) is {session.state}, not Established"
+            )
     charons = [runtime.namespace for runtime in state.appliances] + list(state.site_namespaces.values())
     for namespace in charons:
         if ipsec.lost_kernel_events(namespace):
@@ -87,4 +99,4 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
             problems.append(f"{where}: allowed ({cell.why}) but unreachable ({cell.outcome})")
         else:
             problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
-    return LabCheck(name=state.name, tunnels=tunnels, wan=wan, reachability=cells, problems=problems)
+    return LabCheck(name=state.name, tunnels=tunnels, bgp=sessions, wan=wan, reachability=cells, problems=problems)
