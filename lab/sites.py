@@ -12,6 +12,8 @@
   breakout"): its own WAN into the lab internet, masqueraded, and each hub's last-resort
   default (table `default`, consulted after the main table) points at HQ. Each hub's
   inventory management address sits on its DC link, where the management network reaches it.
+  HQ bridges the hubs' DC links into the DC LAN (`dclan`): the hubs' `dc_address`es and the DC
+  core routers' addresses (`lab.dccore`) share it, as the intent's `sites.hq.core` says.
 - **Cloud**: a namespace behind HQ holding one host of `ip_plan.cloud`.
 - **Internet service**: a public address on the lab internet's bridge.
 
