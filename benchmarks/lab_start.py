@@ -106,7 +106,7 @@ def bench_emulator(devices: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[20, 50], help="FRR lab sizes; none skips them")
     parser.add_argument("--ipsec-stores", type=int, default=20, help="0 skips the IPsec lab")
     parser.add_argument("--ipsec-runs", type=int, default=1, help="start the IPsec lab this many times")
     parser.add_argument("--json", action="store_true")
