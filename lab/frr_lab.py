@@ -109,7 +109,7 @@ def up(
     namespaces = namespace_names(prefix, [a.name for a in frr_appliances])
     # One reservation for every port of the lab, emulated appliances included, so that no two
     # of them can be handed the same ephemeral port.
-    ports = free_ports(len(topology.appliances))
+    ports = free_ports(len(topology.appliances), seed=prefix)
     emulator_ports = dict(zip((a.name for a in emulated), ports[len(frr_appliances) :], strict=True))
     # In-band management: one sshd per appliance HQ reaches, inside its namespace (lab.inband);
     # the others (and every appliance of a lab without HQ) share sshd on 127.0.0.1.

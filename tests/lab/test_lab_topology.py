@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from storestack.lab.dccore import bgpd_config
 from storestack.lab.errors import LabError
 from storestack.lab.fleet import hub_ifname, topology_from_fleet
 from storestack.lab.ipsec import NETLINK_RECEIVE_BUFFER, strongswan_conf
+from storestack.lab.sshd import LAB_PORT_FLOOR, free_ports
 from storestack.lab.state import lab_prefix, namespace_names
 from storestack.network.build import NetworkIntent
 
@@ -131,3 +133,18 @@ def test_every_lab_charon_gets_a_netlink_event_buffer_that_a_hubs_burst_cannot_o
     # Forced: the default net.core.rmem_max would silently cap it.
     assert "force_receive_buffer_size = yes" in conf
     assert "interfaces_ignore = ipsec0, nw-0001-wan1" in conf
+
+
+def test_lab_ports_stay_out_of_the_range_client_connections_take_their_source_ports_from() -> None:
+    low, _high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    if low - LAB_PORT_FLOOR < 400:
+        pytest.skip(f"this machine's ephemeral range starts at {low}: no room below it")
+    ports = free_ports(50, seed="ssl0000001")
+
+    assert len(set(ports)) == 50
+    assert all(LAB_PORT_FLOOR <= port < low for port in ports)
+    # Another lab searches elsewhere; a port someone holds is passed over.
+    assert set(free_ports(50, seed="ssl0000002")).isdisjoint(ports)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports[0]))
+        assert ports[0] not in free_ports(50, seed="ssl0000001")
