@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import Platform
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.naming import short_ifname
@@ -472,6 +473,7 @@ class HubPeerView:
 
     store: HubStoreView
     link: str
+    link_index: int  # the link's position in the store's WAN list (primary first)
     kind: str
     cellular: bool
     role: str
@@ -616,12 +618,16 @@ class ViewBuilder:
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
-        self.private_ranges = [
-            Net.of(net)
-            for net in (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
-        ]
+        private = (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
+        self.private_ranges = [Net.of(net) for net in private]
         self.store_supernet = Net.of(plan.stores)
-        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.private_ranges]
+        # What an internet flow never reaches: every RFC 1918 range and the RFC 6598 shared space
+        # (a carrier's CGNAT neighbours, the overlay's transit), plus any fleet range outside
+        # them; "guest reaches only the internet, never RFC 1918" holds for a modem's or a mall
+        # network's 192.168.x as much as for the corporate ranges.
+        excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, *private])
+        self.internet_excluded = [Net.of(net) for net in excluded]
+        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.internet_excluded]
         self.hub_refs = {
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
@@ -943,7 +949,7 @@ class ViewBuilder:
             rules = grouped.setdefault((segment.tag, destination), [])
             service = flow.service
             if service.internet:
-                rules += [AclRule("deny", "ip", segment.net, net) for net in self.private_ranges]
+                rules += [AclRule("deny", "ip", segment.net, net) for net in self.internet_excluded]
                 rules.append(AclRule("permit", "ip", segment.net))
                 continue
             ports: tuple[int | None, ...] = service.ports or (None,)
@@ -1145,6 +1151,7 @@ class ViewBuilder:
                 HubPeerView(
                     store=store_view,
                     link=link.name,
+                    link_index=store.wan.index(link),
                     kind=link.kind,
                     cellular=link.cellular,
                     role=tunnel.role,
