@@ -281,6 +281,10 @@ class WanLinkView:
     bfd: BfdProfile
     cctv_shape_kbps: int
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
+    # The front-door VRF (IOS-XE) / VPN instance (VRP) the link's underlay lives in; "" for the
+    # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
+    # and local DNS live there).
+    front_door_vrf: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +340,7 @@ class FlowView:
     source: str
     destination: str
     rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+    segment: SegmentView | None = None  # the source segment (its tag is `source`), as the view builds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -1017,12 +1022,14 @@ class ViewBuilder:
         breakout, the others through HQ."""
         by_kind = {segment.kind: segment for segment in segments}
         grouped: dict[tuple[str, str], list[AclRule]] = {}
+        sources: dict[str, SegmentView] = {}
         for flow in intent.flows:
             segment = by_kind.get(flow.source)
             if segment is None:
                 continue
             destination = "OVERLAY" if segment.overlay else "INTERNET"
             rules = grouped.setdefault((segment.tag, destination), [])
+            sources[segment.tag] = segment
             service = flow.service
             if service.internet:
                 rules += [AclRule("deny", "ip", segment.net, net) for net in self.internet_excluded]
@@ -1035,7 +1042,7 @@ class ViewBuilder:
                 for port in ports
             ]
         return [
-            FlowView(f"{source}-TO-{destination}", source, destination, rules)
+            FlowView(f"{source}-TO-{destination}", source, destination, rules, sources[source])
             for (source, destination), rules in grouped.items()
         ]
 
@@ -1144,6 +1151,7 @@ class ViewBuilder:
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
             cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
+            front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
         )
 
     def _aws_tunnels(

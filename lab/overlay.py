@@ -122,7 +122,7 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
     def ready(name: str, namespace: str) -> None:
         mine = tunnels_of(tunnels, name)
         if mine:
-            ipsec.wait_charon(namespace, name, mine, create=True)
+            ipsec.wait_charon(namespace, name, mine)
 
     groups = [
         [r for r in hubs_first if topology.appliance(r.name).role == "hub"],
@@ -135,13 +135,15 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
                 # The cloud stand-in answers like the hubs: up before the stores dial.
                 cloud_ns = state.site_namespaces[CLOUD_SITE]
                 ifnames = [t.responder.ifname for t in cloud_tunnels]
+                ipsec.create_tunnel_devices(cloud_ns, CLOUD_VPN, cloud_tunnels)
                 ipsec.start_charon(
                     cloud_ns, ipsec.swanctl_conf(CLOUD_VPN, cloud_tunnels), ipsec.strongswan_conf(cloud_ns, ifnames)
                 )
-                ipsec.wait_charon(cloud_ns, CLOUD_VPN, cloud_tunnels, create=True)
+                ipsec.wait_charon(cloud_ns, CLOUD_VPN, cloud_tunnels)
             for runtime in group:
                 mine = tunnels_of(tunnels, runtime.name)
                 if mine:
+                    ipsec.create_tunnel_devices(runtime.namespace, runtime.name, mine)
                     ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
             list(pool.map(lambda r: ready(r.name, r.namespace), group))
     for name, files_of in rendered.items():
@@ -207,7 +209,7 @@ def restart_charon(state_dir: Path, appliance: str) -> None:
         (folder / "swanctl.conf").read_text(encoding="utf-8"),
         (folder / "strongswan.conf").read_text(encoding="utf-8"),
     )
-    ipsec.wait_charon(runtime.namespace, appliance, mine, create=False)
+    ipsec.wait_charon(runtime.namespace, appliance, mine)
 
 
 class TunnelStatus(BaseModel):
@@ -267,7 +269,13 @@ def wait_tunnels(state_dir: Path, state: LabState, timeout: float, *, cloud_grac
         if not down and (not cloud_down or time.monotonic() > started + cloud_grace):
             return
         if down and time.monotonic() > deadline:
-            raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(down[:5])}")
+            namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+            why = []
+            for tunnel in [t for t in status if not t.up and t.responder != CLOUD_VPN][:5]:
+                reason = ipsec.down_reason(namespaces[tunnel.initiator], tunnel.id)
+                why.append(f"{tunnel.id} ({reason})" if reason else tunnel.id)
+            more = f" and {len(down) - len(why)} more" if len(down) > len(why) else ""
+            raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(why)}{more}")
         time.sleep(0.1)
 
 
