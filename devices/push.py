@@ -327,7 +327,12 @@ class _Run:
         if arm:
             self.armed = True
             try:
-                self._mechanism(mechanism, arm, "arming the appliance's rollback timer")
+                self._mechanism(
+                    mechanism,
+                    arm,
+                    "arming the appliance's rollback timer",
+                    stdin=running if mechanism.arm_reads_backup else None,
+                )
             except PushError as failure:
                 failure.stage = "arm"
                 if isinstance(failure, CommandRejectedError):
@@ -344,11 +349,14 @@ class _Run:
         if self.commit_confirm is not None and self.commit_confirm.via == "host" and self.session is not None:
             self.session.open_host_channel()
 
-    def _mechanism(self, mechanism: CommitConfirm, commands: Sequence[str], doing: str) -> list[str]:
-        """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host."""
+    def _mechanism(
+        self, mechanism: CommitConfirm, commands: Sequence[str], doing: str, *, stdin: str | None = None
+    ) -> list[str]:
+        """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host
+        (`stdin`: what a host command reads)."""
         assert self.session is not None
         if mechanism.via == "host":
-            return self.session.host_commands(commands, doing)
+            return self.session.host_commands(commands, doing, stdin=stdin)
         return self.session.mechanism(commands, doing)
 
     def _recover(self) -> None:

@@ -270,10 +270,11 @@ class ApplianceSession:
         if self._host_channel is None:
             self._host_channel = _OpeningChannel(conn.remote_conn_pre.get_transport(), self.options.read_timeout)
 
-    def host_commands(self, commands: Sequence[str], doing: str) -> list[str]:
-        """Commands for the appliance's host (FRR: `storestack-confirm arm 120`), each an SSH
-        exec request on its own channel of this login, beside the CLI session; a non-zero exit
-        status raises CommandRejectedError naming the command and what it printed."""
+    def host_commands(self, commands: Sequence[str], doing: str, *, stdin: str | None = None) -> list[str]:
+        """Commands for the appliance's host (FRR: `storestack-confirm arm 120 stdin`), each an
+        SSH exec request on its own channel of this login, beside the CLI session; a non-zero
+        exit status raises CommandRejectedError naming the command and what it printed.
+        `stdin` goes to each command's stdin, sent with the request and then closed."""
         conn = self._require()
         # A host command reads or writes the config as a save does (FRR's arm snapshots it).
         timeout = max(self.options.read_timeout, self.options.save_timeout)
@@ -283,7 +284,7 @@ class ApplianceSession:
             try:
                 channel = opening.channel() if opening is not None else None
                 status, output = _exec_on_channel(
-                    conn.remote_conn_pre.get_transport(), command, timeout, channel=channel
+                    conn.remote_conn_pre.get_transport(), command, timeout, channel=channel, stdin=stdin
                 )
             except Exception as exc:
                 raise self._session_failure(exc, f"{doing} ({command!r})") from None
@@ -707,10 +708,16 @@ class _OpeningChannel:
 
 
 def _exec_on_channel(
-    transport: paramiko.Transport, command: str, timeout: float, *, channel: paramiko.Channel | None = None
+    transport: paramiko.Transport,
+    command: str,
+    timeout: float,
+    *,
+    channel: paramiko.Channel | None = None,
+    stdin: str | None = None,
 ) -> tuple[int, str]:
     """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout then
-    stderr). Bounded by `timeout` in all.
+    stderr). Bounded by `timeout` in all. `stdin` follows the request at once (no round trip
+    of its own) and is then closed.
 
     A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
     confirm`) gets the token back on its stdin: the proof that its output reaches us."""
@@ -718,7 +725,12 @@ def _exec_on_channel(
     if channel is None:
         channel = transport.open_session(timeout=timeout)
     try:
-        channel.exec_command(command)
+        if stdin is None:
+            channel.exec_command(command)
+        else:
+            _exec_request(channel, command)
+            channel.sendall(stdin.encode("utf-8"))
+            channel.shutdown_write()
         out, err = bytearray(), bytearray()
         answered = False
         while True:
@@ -734,6 +746,8 @@ def _exec_on_channel(
             # Done when it exited and sent everything (EOF: no process of it holds the channel).
             if channel.exit_status_ready() and channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break
+            if channel.closed and not channel.exit_status_ready():
+                raise paramiko.SSHException(f"the appliance closed the channel of {command!r} without an exit status")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ReadTimeout(f"{command!r} did not finish within {timeout:g} s")
@@ -742,6 +756,22 @@ def _exec_on_channel(
     finally:
         channel.close()
     return status, (out + err).decode("utf-8", "replace")
+
+
+def _exec_request(channel: paramiko.Channel, command: str) -> None:
+    """paramiko's `exec_command` without its wait for the server's answer: what the command
+    reads on stdin goes right behind the request instead of one round trip later. The server
+    handles a channel's messages in order, so the data reaches the command it started; a refused
+    request closes the channel, which `_exec_on_channel` reports. (paramiko has no public way
+    to send a request without waiting; this is its own exec_command minus the wait.)"""
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)
+    message.add_string(command)
+    channel._event_pending()
+    channel.transport._send_user_message(message)
 
 
 def _first_line(exc: BaseException) -> str:

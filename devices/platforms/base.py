@@ -142,6 +142,9 @@ class CommitConfirm(BaseModel):
     # are configured before the timer is armed.
     requires: str | None = None
     arm: tuple[str, ...] = ()
+    # True when the arm reads, on its stdin, the running config the push backed up a moment
+    # before in the same login (FRR's host timer: no second dump of every daemon's config).
+    arm_reads_backup: bool = False
     # True when the arm command itself enters configuration mode (IOS-XE).
     arm_enters_config: bool = False
     commit: str | None = None
