@@ -164,6 +164,14 @@ class ApplianceSession:
             sock.close()
             raise
         conn.key_policy = policy
+        build_client = conn._build_ssh_client
+
+        def build_pipelined_client() -> paramiko.SSHClient:
+            client = build_client()
+            client.invoke_shell = _pipelined_shell(client)
+            return client
+
+        conn._build_ssh_client = build_pipelined_client
         try:
             # What Netmiko's connect does, without the blind newline and fixed 0.1 s sleep before
             # the session preparation.
@@ -758,20 +766,47 @@ def _exec_on_channel(
     return status, (out + err).decode("utf-8", "replace")
 
 
-def _exec_request(channel: paramiko.Channel, command: str) -> None:
-    """paramiko's `exec_command` without its wait for the server's answer: what the command
-    reads on stdin goes right behind the request instead of one round trip later. The server
-    handles a channel's messages in order, so the data reaches the command it started; a refused
-    request closes the channel, which `_exec_on_channel` reports. (paramiko has no public way
-    to send a request without waiting; this is its own exec_command minus the wait.)"""
+def _send_request(channel: paramiko.Channel, kind: str, *fields: str | int | bytes) -> None:
+    """A channel request (`exec`, `pty-req`) as paramiko's own methods send it, without their
+    wait for the server's answer: what follows goes right behind it instead of one round trip
+    later. The server handles a channel's messages in order, and a refused request closes the
+    channel, which the next wait or read on it reports. (paramiko has no public way to send a
+    request without waiting.)"""
     message = paramiko.Message()
     message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
     message.add_int(channel.remote_chanid)
-    message.add_string("exec")
+    message.add_string(kind)
     message.add_boolean(True)
-    message.add_string(command)
+    for value in fields:
+        if isinstance(value, int):
+            message.add_int(value)
+        else:
+            message.add_string(value)
     channel._event_pending()
     channel.transport._send_user_message(message)
+
+
+def _exec_request(channel: paramiko.Channel, command: str) -> None:
+    """`exec_command` without the wait: the command's stdin follows the request at once."""
+    _send_request(channel, "exec", command)
+
+
+def _pipelined_shell(client: paramiko.SSHClient) -> Any:
+    """`SSHClient.invoke_shell` for Netmiko's login with the terminal request sent without its
+    own wait: the shell request goes right behind it, and both answers come back in one round
+    trip instead of two (every push, a no-op too, logs in)."""
+
+    def invoke_shell(
+        term: str = "vt100", width: int = 80, height: int = 24, width_pixels: int = 0, height_pixels: int = 0, **_: Any
+    ) -> paramiko.Channel:
+        transport = client.get_transport()
+        assert transport is not None
+        channel = transport.open_session()
+        _send_request(channel, "pty-req", term, width, height, width_pixels, height_pixels, b"")
+        channel.invoke_shell()  # waits for the answers to both requests: a refused one closes it
+        return channel
+
+    return invoke_shell
 
 
 def _first_line(exc: BaseException) -> str:
