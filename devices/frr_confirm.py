@@ -598,8 +598,6 @@ def _snapshot_on_stdin() -> str:
 
 
 def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_stdin: bool = False) -> int:
-    import subprocess
-
     try:
         if verb == "arm":
             print(arm(config, seconds, snapshot=_snapshot_on_stdin() if snapshot_on_stdin else None))
@@ -612,8 +610,13 @@ def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_
     except _VerbError as exc:
         print(f"{PROGRAM} {verb}: {exc}", file=sys.stderr)
         return 1
-    except (OSError, UnicodeDecodeError, subprocess.SubprocessError) as exc:
+    except Exception as exc:
         # The host failed under us (a full disk, a missing vtysh): said, never a traceback.
+        # (subprocess is imported only by the verbs that run something: a status never pays it.)
+        subprocess = sys.modules.get("subprocess")
+        failed_here = subprocess is not None and isinstance(exc, subprocess.SubprocessError)
+        if not (failed_here or isinstance(exc, (OSError, UnicodeDecodeError))):
+            raise
         print(f"{PROGRAM} {verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
