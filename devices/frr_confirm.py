@@ -386,6 +386,11 @@ def arm(config: ConfirmConfig, seconds: int, *, snapshot: str | None = None) -> 
     """Arm the timer. `snapshot`: the running config as the push engine read it a moment ago, in
     the same login (`arm N stdin`); without it, vtysh is asked for it (one more dump of every
     daemon's config on a busy appliance)."""
+    _arm(config, seconds, snapshot)
+    return f"armed: reverts to the running config of now in {seconds} s unless confirmed"
+
+
+def _arm(config: ConfirmConfig, seconds: int, snapshot: str | None) -> Armed:
     if not MIN_TIMER <= seconds <= MAX_TIMER:
         raise _VerbError(f"the timer takes {MIN_TIMER} to {MAX_TIMER} seconds, got {seconds}")
     if not os.access(config.frr_reload, os.X_OK):
@@ -426,7 +431,7 @@ def arm(config: ConfirmConfig, seconds: int, *, snapshot: str | None = None) -> 
             _state_file(config).unlink(missing_ok=True)
             raise
         _write_armed(config, armed)
-    return f"armed: reverts to the running config of now in {seconds} s unless confirmed"
+    return armed
 
 
 def _start_timer(config: ConfirmConfig, token: str) -> int:
@@ -492,19 +497,123 @@ def confirm(config: ConfirmConfig, answer: Callable[[str], str | None]) -> str:
     with _locked(config):
         armed = _read_armed(config)
         if armed is None:
-            last = _read_last(config)
-            said = f" (last: {last['outcome']}: {last['detail']})" if last else ""
-            raise _VerbError(f"nothing is armed to confirm{said}")
+            raise _nothing_armed(config, "confirm")
         challenge = _token()
         if answer(challenge) != challenge:
             raise _VerbError(
                 f"the challenge was not answered within {CHALLENGE_TIMEOUT:g} s: the way back from this "
                 "appliance may be cut, the timer stays armed"
             )
-        _state_file(config).unlink()
-        _stop_timer(armed)
-        _record_last(config, "confirmed", f"confirmed {round(time.time() - armed.armed_at)} s after arm")
+        return _disarm(config, armed)
+
+
+def _nothing_armed(config: ConfirmConfig, what: str) -> _VerbError:
+    last = _read_last(config)
+    said = f" (last: {last['outcome']}: {last['detail']})" if last else ""
+    return _VerbError(f"nothing is armed to {what}{said}")
+
+
+def _disarm(config: ConfirmConfig, armed: Armed) -> str:
+    """Cancel the timer of `armed` (under the lock): the change stays."""
+    _state_file(config).unlink()
+    _stop_timer(armed)
+    _record_last(config, "confirmed", f"confirmed {round(time.time() - armed.armed_at)} s after arm")
     return "confirmed: the timer is cancelled"
+
+
+def guard(config: ConfirmConfig, seconds: int, lines: LineReader) -> str:
+    """`arm N stdin`: arm with the running config the push engine sends (`snapshot LENGTH`, then
+    that many bytes), then stay as the change's guard beside the push's CLI session, reading
+    lines until the session ends:
+
+    - `challenge`: print a fresh `challenge TOKEN`;
+    - `confirm TOKEN`: with the last challenge, printed at most CHALLENGE_TIMEOUT s before,
+      cancel this arm's timer (not another's) and end; anything else ends with an error, the
+      timer armed.
+
+    The push asks for the challenge along with its verify read, right after the change, and
+    confirms once the verify passed: the challenge came back over the way the change could have
+    cut, the confirm went out over the other, and neither costs a round trip or an interpreter
+    of its own. An end of stdin (the session ended) leaves the timer armed."""
+    header = lines.line(CHALLENGE_TIMEOUT)
+    if header is None or not header.startswith("snapshot ") or not header[9:].strip().isdigit():
+        raise _VerbError("no `snapshot LENGTH` line on stdin: nothing is armed")
+    length = int(header[9:])
+    if length > MAX_SNAPSHOT_BYTES:
+        raise _VerbError(f"the running config on stdin is over {MAX_SNAPSHOT_BYTES} bytes: nothing is armed")
+    armed = _arm(config, seconds, lines.exactly(length, CHALLENGE_TIMEOUT).decode("utf-8"))
+    print(f"armed: reverts to the running config of now in {seconds} s unless confirmed", flush=True)
+    challenge, issued = "", 0.0
+    while True:
+        line = lines.line(max(0.0, armed.deadline - time.time()))
+        if line is None:
+            return "the session ended: the timer stays armed"
+        if line == "challenge":
+            challenge, issued = _token(), time.monotonic()
+            print(f"{CHALLENGE_PREFIX}{challenge}", flush=True)
+        elif line.startswith("confirm "):
+            answered = line[8:].strip()
+            if not challenge or answered != challenge or time.monotonic() - issued > CHALLENGE_TIMEOUT:
+                raise _VerbError(
+                    f"the confirm did not answer a challenge of the last {CHALLENGE_TIMEOUT:g} s: the way back "
+                    "from this appliance may be cut, the timer stays armed"
+                )
+            with _locked(config):
+                now = _read_armed(config)
+                if now is None or now.token != armed.token:
+                    raise _nothing_armed(config, "confirm")
+                return _disarm(config, now)
+        else:
+            raise _VerbError(f"unknown request {line[:40]!r}: the timer stays armed")
+
+
+class LineReader:
+    """Lines and bytes from a file descriptor, each read bounded in time."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.ended = False
+
+    def _fill(self, deadline: float) -> bool:
+        if self.ended:
+            return False
+        ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise _VerbError("stdin went quiet: the timer stays as it is")
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.ended = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def line(self, timeout: float) -> str | None:
+        """The next line without its end; None at the end of the input; an error when none
+        comes within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > 4096:
+                raise _VerbError("a request line over 4096 bytes")
+            if not self._fill(deadline):
+                return None
+        line, _, rest = bytes(self.buffer).partition(b"\n")
+        self.buffer = bytearray(rest)
+        return line.decode("utf-8", "replace").strip()
+
+    def exactly(self, length: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self.buffer) < length:
+            if not self._fill(deadline):
+                raise _VerbError("stdin ended inside the running config: nothing is armed")
+        data, self.buffer = bytes(self.buffer[:length]), self.buffer[length:]
+        return data
+
+
+def snapshot_frame(text: str) -> bytes:
+    """What the push engine sends an `arm N stdin` first: the running config it backed up."""
+    data = text.encode("utf-8")
+    return f"snapshot {len(data)}\n".encode() + data
 
 
 def revert(config: ConfirmConfig) -> str:
@@ -579,28 +688,12 @@ def _answer_on_stdin(challenge: str) -> str | None:
     return sys.stdin.readline().strip() if ready else None
 
 
-def _snapshot_on_stdin() -> str:
-    """What the push engine sent on stdin before closing it: the running config it just read."""
-    deadline = time.monotonic() + CHALLENGE_TIMEOUT
-    received = bytearray()
-    fd = sys.stdin.fileno()
-    while True:
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(0.0, left))
-        if not ready:
-            raise _VerbError(f"no running config on stdin within {CHALLENGE_TIMEOUT:g} s: nothing is armed")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return received.decode("utf-8")
-        received += chunk
-        if len(received) > MAX_SNAPSHOT_BYTES:
-            raise _VerbError(f"the running config on stdin is over {MAX_SNAPSHOT_BYTES} bytes: nothing is armed")
-
-
 def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_stdin: bool = False) -> int:
     try:
-        if verb == "arm":
-            print(arm(config, seconds, snapshot=_snapshot_on_stdin() if snapshot_on_stdin else None))
+        if verb == "arm" and snapshot_on_stdin:
+            print(guard(config, seconds, LineReader(sys.stdin.fileno())))
+        elif verb == "arm":
+            print(arm(config, seconds))
         elif verb == "confirm":
             print(confirm(config, _answer_on_stdin))
         elif verb == "revert":

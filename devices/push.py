@@ -279,11 +279,17 @@ class _Run:
                 session.configure(diff.remediation, entered=entered, commit=commit)
             with self.stage("verify"):
                 self._open_host_channel_ahead()  # for the confirm (or the abort)
+                if mechanism is not None and mechanism.guard:
+                    # Its challenge comes back with the verify read, after the change.
+                    session.challenge_guard()
                 self._verify(running)
             if mechanism is not None and result.commit_confirm is not None:
                 with self.stage("confirm"):
                     confirm = mechanism.render(mechanism.confirm, timeout)
-                    self._mechanism(mechanism, confirm, "confirming the change")
+                    if mechanism.guard:
+                        session.confirm_guard("confirming the change")
+                    else:
+                        self._mechanism(mechanism, confirm, "confirming the change")
                     result.commit_confirm.confirm = confirm
                     result.commit_confirm.confirmed = True
                     self.armed = False
@@ -327,12 +333,11 @@ class _Run:
         if arm:
             self.armed = True
             try:
-                self._mechanism(
-                    mechanism,
-                    arm,
-                    "arming the appliance's rollback timer",
-                    stdin=running if mechanism.arm_reads_backup else None,
-                )
+                doing = "arming the appliance's rollback timer"
+                if mechanism.guard:
+                    session.arm_guard(arm[0], running, doing)
+                else:
+                    self._mechanism(mechanism, arm, doing)
             except PushError as failure:
                 failure.stage = "arm"
                 if isinstance(failure, CommandRejectedError):
@@ -349,14 +354,11 @@ class _Run:
         if self.commit_confirm is not None and self.commit_confirm.via == "host" and self.session is not None:
             self.session.open_host_channel()
 
-    def _mechanism(
-        self, mechanism: CommitConfirm, commands: Sequence[str], doing: str, *, stdin: str | None = None
-    ) -> list[str]:
-        """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host
-        (`stdin`: what a host command reads)."""
+    def _mechanism(self, mechanism: CommitConfirm, commands: Sequence[str], doing: str) -> list[str]:
+        """Commands of the commit-confirm mechanism, in the CLI or on the appliance's host."""
         assert self.session is not None
         if mechanism.via == "host":
-            return self.session.host_commands(commands, doing, stdin=stdin)
+            return self.session.host_commands(commands, doing)
         return self.session.mechanism(commands, doing)
 
     def _recover(self) -> None:

@@ -120,6 +120,8 @@ class ApplianceSession:
         self.broken = False
         # The channel of the next host command, opening ahead of it (open_host_channel).
         self._host_channel: _OpeningChannel | None = None
+        # The change's guard on the appliance's host, while it runs (arm_guard).
+        self._guard: _Guard | None = None
         self.host_key: HostKeyStatus | None = None
         self.config_lines_sent = 0
 
@@ -278,11 +280,10 @@ class ApplianceSession:
         if self._host_channel is None:
             self._host_channel = _OpeningChannel(conn.remote_conn_pre.get_transport(), self.options.read_timeout)
 
-    def host_commands(self, commands: Sequence[str], doing: str, *, stdin: str | None = None) -> list[str]:
-        """Commands for the appliance's host (FRR: `storestack-confirm arm 120 stdin`), each an
-        SSH exec request on its own channel of this login, beside the CLI session; a non-zero
-        exit status raises CommandRejectedError naming the command and what it printed.
-        `stdin` goes to each command's stdin, sent with the request and then closed."""
+    def host_commands(self, commands: Sequence[str], doing: str) -> list[str]:
+        """Commands for the appliance's host (FRR: `storestack-confirm revert`), each an SSH
+        exec request on its own channel of this login, beside the CLI session; a non-zero exit
+        status raises CommandRejectedError naming the command and what it printed."""
         conn = self._require()
         # A host command reads or writes the config as a save does (FRR's arm snapshots it).
         timeout = max(self.options.read_timeout, self.options.save_timeout)
@@ -292,7 +293,7 @@ class ApplianceSession:
             try:
                 channel = opening.channel() if opening is not None else None
                 status, output = _exec_on_channel(
-                    conn.remote_conn_pre.get_transport(), command, timeout, channel=channel, stdin=stdin
+                    conn.remote_conn_pre.get_transport(), command, timeout, channel=channel
                 )
             except Exception as exc:
                 raise self._session_failure(exc, f"{doing} ({command!r})") from None
@@ -306,6 +307,66 @@ class ApplianceSession:
                 )
             outputs.append(output)
         return outputs
+
+    def arm_guard(self, command: str, backup: str, doing: str) -> str:
+        """Start the change's guard on the appliance's host (FRR: `storestack-confirm arm 120
+        stdin`, devices/frr_confirm.py `guard`) on the channel opened ahead, with the running
+        config just backed up on its stdin, right behind the request; returns once it says it
+        armed. It keeps running beside the CLI session until `confirm_guard`. A guard that ends
+        instead raises CommandRejectedError with what it said."""
+        conn = self._require()
+        opening, self._host_channel = self._host_channel, None
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
+        try:
+            channel = opening.channel() if opening is not None else conn.remote_conn_pre.get_transport().open_session(
+                timeout=timeout
+            )
+            guard = _Guard(channel, command)
+            guard.send(frr_confirm.snapshot_frame(backup))
+            said = guard.read_line(_ARMED, timeout)
+        except _GuardEnded as ended:
+            raise self._guard_refused(command, doing, ended) from None
+        except Exception as exc:
+            raise self._session_failure(exc, f"{doing} ({command!r})") from None
+        self._guard = guard
+        return said
+
+    def challenge_guard(self) -> None:
+        """Ask the guard for its challenge now, without waiting: the answer comes back with the
+        CLI exchange that follows (the verify read)."""
+        if self._guard is not None:
+            self._guard.ask_challenge()
+
+    def confirm_guard(self, doing: str) -> str:
+        """Answer the guard's challenge: it cancels the appliance's timer and ends. A challenge
+        older than half its validity is asked for again (one round trip more)."""
+        self._require()
+        guard, self._guard = self._guard, None
+        if guard is None:
+            raise SessionLostError(f"{self.target.name}: {doing}: no guard runs on the appliance")
+        timeout = self.options.read_timeout
+        try:
+            age = guard.challenge_age()
+            if age is None or age > frr_confirm.CHALLENGE_TIMEOUT / 2:
+                guard.ask_challenge()
+            challenge = guard.challenge(timeout)
+            guard.send(f"confirm {challenge}\n".encode())
+            return guard.finish(timeout)
+        except _GuardEnded as ended:
+            raise self._guard_refused(guard.command, doing, ended) from None
+        except Exception as exc:
+            raise self._session_failure(exc, f"{doing} ({guard.command!r})") from None
+        finally:
+            guard.close()
+
+    def _guard_refused(self, command: str, doing: str, ended: _GuardEnded) -> CommandRejectedError:
+        output = self._redactor.redact(ended.output)
+        return CommandRejectedError(
+            f"{self.target.name}: {doing}: {command!r} refused (exit {ended.status}): {output.strip() or 'no output'}",
+            line=command,
+            lines_sent=self.config_lines_sent,
+            output=output,
+        )
 
     def configure(
         self,
@@ -716,16 +777,10 @@ class _OpeningChannel:
 
 
 def _exec_on_channel(
-    transport: paramiko.Transport,
-    command: str,
-    timeout: float,
-    *,
-    channel: paramiko.Channel | None = None,
-    stdin: str | None = None,
+    transport: paramiko.Transport, command: str, timeout: float, *, channel: paramiko.Channel | None = None
 ) -> tuple[int, str]:
     """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout then
-    stderr). Bounded by `timeout` in all. `stdin` follows the request at once (no round trip
-    of its own) and is then closed.
+    stderr). Bounded by `timeout` in all.
 
     A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
     confirm`) gets the token back on its stdin: the proof that its output reaches us."""
@@ -733,12 +788,7 @@ def _exec_on_channel(
     if channel is None:
         channel = transport.open_session(timeout=timeout)
     try:
-        if stdin is None:
-            channel.exec_command(command)
-        else:
-            _exec_request(channel, command)
-            channel.sendall(stdin.encode("utf-8"))
-            channel.shutdown_write()
+        channel.exec_command(command)
         out, err = bytearray(), bytearray()
         answered = False
         while True:
@@ -754,8 +804,6 @@ def _exec_on_channel(
             # Done when it exited and sent everything (EOF: no process of it holds the channel).
             if channel.exit_status_ready() and channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break
-            if channel.closed and not channel.exit_status_ready():
-                raise paramiko.SSHException(f"the appliance closed the channel of {command!r} without an exit status")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ReadTimeout(f"{command!r} did not finish within {timeout:g} s")
@@ -787,7 +835,7 @@ def _send_request(channel: paramiko.Channel, kind: str, *fields: str | int | byt
 
 
 def _exec_request(channel: paramiko.Channel, command: str) -> None:
-    """`exec_command` without the wait: the command's stdin follows the request at once."""
+    """`exec_command` without the wait: what the command reads follows the request at once."""
     _send_request(channel, "exec", command)
 
 
@@ -807,6 +855,90 @@ def _pipelined_shell(client: paramiko.SSHClient) -> Any:
         return channel
 
     return invoke_shell
+
+
+_ARMED = re.compile(r"^armed\b.*$", re.MULTILINE)
+
+
+class _GuardEnded(Exception):
+    """The guard ended (exit status, what it printed) before saying what was waited for."""
+
+    def __init__(self, status: int, output: str) -> None:
+        super().__init__(output)
+        self.status = status
+        self.output = output
+
+
+class _Guard:
+    """A host command that runs beside the CLI session and talks in lines (frr_confirm.guard)."""
+
+    def __init__(self, channel: paramiko.Channel, command: str) -> None:
+        self.channel = channel
+        self.command = command
+        self.out = ""
+        self.err = ""
+        self._read_to = 0
+        self._asked: float | None = None
+        _exec_request(channel, command)
+
+    def send(self, data: bytes) -> None:
+        self.channel.sendall(data)
+
+    def ask_challenge(self) -> None:
+        self.send(b"challenge\n")
+        self._asked = time.monotonic()
+        self._read_to = len(self.out)  # the challenge to answer is the one printed after this
+
+    def challenge_age(self) -> float | None:
+        return None if self._asked is None else time.monotonic() - self._asked
+
+    def challenge(self, timeout: float) -> str:
+        match = _CHALLENGE.search(self._wait(lambda: _CHALLENGE.search(self.out, self._read_to) is not None, timeout), self._read_to)
+        assert match is not None
+        return match.group(1)
+
+    def read_line(self, pattern: re.Pattern[str], timeout: float) -> str:
+        self._wait(lambda: pattern.search(self.out) is not None, timeout)
+        match = pattern.search(self.out)
+        assert match is not None
+        return match.group(0)
+
+    def finish(self, timeout: float) -> str:
+        """Wait for the guard to end; its output when it ended well (exit 0)."""
+        try:
+            self._wait(lambda: False, timeout)
+        except _GuardEnded as ended:
+            if ended.status == 0:
+                return ended.output
+            raise
+        raise AssertionError("unreachable: only the guard's end stops the wait")
+
+    def _wait(self, done: Any, timeout: float) -> str:
+        """Read until `done()`; _GuardEnded when the guard ends first (exit 0 included, with
+        everything it printed), ReadTimeout after `timeout`."""
+        channel = self.channel
+        deadline = time.monotonic() + timeout
+        while True:
+            while channel.recv_ready():
+                self.out += channel.recv(65536).decode("utf-8", "replace")
+            while channel.recv_stderr_ready():
+                self.err += channel.recv_stderr(65536).decode("utf-8", "replace")
+            if done():
+                return self.out
+            if channel.exit_status_ready() and (channel.eof_received or channel.closed):
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    raise _GuardEnded(channel.recv_exit_status(), self.out + self.err)
+                continue
+            if channel.closed:
+                raise paramiko.SSHException(f"the appliance closed the channel of {self.command!r}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReadTimeout(f"{self.command!r} did not answer within {timeout:g} s")
+            select.select([channel], [], [], min(remaining, 1.0))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.channel.close()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -200,7 +200,7 @@ def test_a_timer_that_starts_at_once_finds_its_own_state_and_stays_armed(
 
 
 def login(
-    config: ConfirmConfig, command: str | None, *, stdin: str = "", python: str = sys.executable
+    config: ConfirmConfig, command: str | None, *, python: str = sys.executable
 ) -> subprocess.CompletedProcess[str]:
     """The login as sshd runs it: its ForceCommand line with the account's shell (`sh -c`), the
     request in the environment."""
@@ -210,7 +210,7 @@ def login(
     return subprocess.run(
         ["/bin/sh", "-c", frr_confirm.login_command(config, python=python, program=PROGRAM)],
         env=env,
-        input=stdin,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=30,
@@ -272,35 +272,108 @@ def test_a_login_without_a_command_execs_vtysh_from_the_shell_without_python(app
     assert verb.returncode != 0 and "Building configuration" not in verb.stdout
 
 
-def test_arm_takes_the_running_config_the_push_read_on_stdin_and_forks_its_timer(appliance: ConfirmConfig) -> None:
-    # As the push engine's CLI session shows it: the banner, CRLF line ends, a blank line at the end.
-    shown = "Building configuration...\r\n\r\nCurrent configuration:\r\n" + BACKUP.replace("\n", "\r\n") + "\r\n"
-    armed = login(appliance, "storestack-confirm arm 60 stdin", stdin=shown)
-    assert armed.returncode == 0, armed.stderr
+class Guard:
+    """`storestack-confirm arm 60 stdin` as the push engine drives it over its exec channel."""
+
+    def __init__(self, config: ConfirmConfig) -> None:
+        env = {"PATH": os.environ["PATH"], "SSH_ORIGINAL_COMMAND": "storestack-confirm arm 60 stdin"}
+        command = frr_confirm.login_command(config, python=sys.executable, program=PROGRAM)
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", command], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    def send(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().decode().strip()
+
+    def end(self) -> tuple[int, str, str]:
+        out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, out.decode(), err.decode()
+
+
+# As the push engine's CLI session shows it: the banner, CRLF line ends, a blank line at the end.
+SHOWN = "Building configuration...\r\n\r\nCurrent configuration:\r\n" + BACKUP.replace("\n", "\r\n") + "\r\n"
+
+
+def test_the_guard_arms_with_the_backup_on_stdin_and_confirms_with_its_challenge(appliance: ConfirmConfig) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed: reverts to the running config of now in 60 s")
     assert (appliance.state_dir / "backup.conf").read_text() == BACKUP
     assert vtysh_calls(appliance) == [], "the arm dumped the running config again"
     state = json.loads((appliance.state_dir / "armed.json").read_text())
     pid = state["pid"]
-    # The login that armed it is gone; its timer (a fork of it, not a second interpreter) is not.
+    # The timer is a fork of the login (no second interpreter), in a session of its own.
     assert frr_confirm._process_start(pid) == state["started"]
     assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2:] == [b"login", b""]
+    assert os.getsid(pid) == pid
     assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
     change(appliance)
 
-    # The snapshot is what a timeout or an abort puts back.
-    reverted = login(appliance, "storestack-confirm revert")
-    assert reverted.returncode == 0 and "FRR reloaded the backup" in reverted.stdout
-    assert running(appliance) == BACKUP
+    guard.send(b"challenge\n")
+    first = guard.line()
+    assert first.startswith(frr_confirm.CHALLENGE_PREFIX)
+    guard.send(b"challenge\n")  # a fresh one replaces it: only the last counts
+    token = guard.line().removeprefix(frr_confirm.CHALLENGE_PREFIX)
+    assert token != first.removeprefix(frr_confirm.CHALLENGE_PREFIX) and len(token) == 16
+    guard.send(f"confirm {token}\n".encode())
+    status, out, err = guard.end()
+    assert (status, out.strip(), err) == (0, "confirmed: the timer is cancelled", "")
+    assert ended(pid)
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
+    assert running(appliance) == CHANGED
+
+
+@pytest.mark.parametrize("answer", ["confirm deadbeefdeadbeef", "confirm ", "confirm"], ids=["wrong", "empty", "bare"])
+def test_a_guard_confirm_without_its_challenge_leaves_the_timer_armed(appliance: ConfirmConfig, answer: str) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed")
+    pid = timer_pid(appliance)
+    if answer != "confirm":
+        guard.send(b"challenge\n")
+        assert guard.line().startswith(frr_confirm.CHALLENGE_PREFIX)
+    guard.send(f"{answer}\n".encode())
+    status, _, err = guard.end()
+    assert status == 1 and "the timer stays armed" in err
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    assert login(appliance, "storestack-confirm revert").returncode == 0
+    assert ended(pid)
+
+
+def test_a_guard_whose_session_ends_leaves_the_timer_armed(appliance: ConfirmConfig) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed")
+    pid = timer_pid(appliance)
+    status, out, _ = guard.end()  # stdin closes: the SSH session is gone
+    assert status == 0 and "the timer stays armed" in out
+    assert frr_confirm._process_start(pid) is not None
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    assert login(appliance, "storestack-confirm revert").returncode == 0
     assert ended(pid)
 
 
 @pytest.mark.parametrize(
-    "shown",
-    [BACKUP.replace("end\n", ""), BACKUP[: len(BACKUP) // 2], ""],
-    ids=["no-end", "cut-in-half", "empty"],
+    ("sent", "said"),
+    [
+        (frr_confirm.snapshot_frame(BACKUP.replace("end\n", "")), "not whole"),
+        (frr_confirm.snapshot_frame(BACKUP[: len(BACKUP) // 2]), "not whole"),
+        (frr_confirm.snapshot_frame(""), "not whole"),
+        (frr_confirm.snapshot_frame(BACKUP)[:-10], "stdin ended inside the running config"),
+        (BACKUP.encode(), "no `snapshot LENGTH` line"),
+    ],
+    ids=["no-end", "cut-in-half", "empty", "short", "no-header"],
 )
-def test_arm_refuses_a_running_config_on_stdin_that_is_not_whole(appliance: ConfirmConfig, shown: str) -> None:
-    refused = login(appliance, "storestack-confirm arm 60 stdin", stdin=shown)
-    assert refused.returncode == 1 and "not whole" in refused.stderr and "nothing is armed" in refused.stderr
+def test_the_guard_refuses_a_running_config_that_is_not_whole(appliance: ConfirmConfig, sent: bytes, said: str) -> None:
+    guard = Guard(appliance)
+    guard.send(sent)
+    status, out, err = guard.end()
+    assert status == 1 and said in err and "nothing is armed" in err and out == ""
     assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
     assert not (appliance.state_dir / "armed.json").exists()

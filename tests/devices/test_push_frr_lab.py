@@ -243,7 +243,7 @@ def test_change_is_armed_on_the_appliance_host_and_confirmed_in_the_journal(frr:
     assert edge.outcome == "changed"
     confirm = edge.commit_confirm
     assert confirm is not None and confirm.timeout_s == 120
-    assert confirm.arm == ["storestack-confirm arm 120 stdin"] and confirm.confirm == ["storestack-confirm confirm"]
+    assert confirm.arm == ["storestack-confirm arm 120 stdin"] and confirm.confirm == ["confirm"]
     assert confirm.armed and confirm.confirmed and not confirm.reverted_by_appliance
     # The stages in the order they ran: armed before the change, confirmed after verify, saved last.
     stages = list(edge.timings)
