@@ -278,22 +278,17 @@ def push(
             canary=canary,
             max_failures=max_failures,
             runs_dir=runs_dir,
-            push=PushOptions(
+            push=_push_options(
+                state_dir,
                 dry_run=dry_run,
                 health_timeout=health_timeout,
                 confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
                 force=force,
-                backup_root=state_dir / "backups",
-                known_hosts=state_dir / "known_hosts.json",
-                session=SessionOptions(
-                    conn_timeout=conn_timeout,
-                    banner_timeout=conn_timeout,
-                    auth_timeout=conn_timeout,
-                    read_timeout=read_timeout,
-                    save_timeout=save_timeout,
-                    trust_on_first_use=trust_on_first_use,
-                    session_log_dir=session_log_dir,
-                ),
+                conn_timeout=conn_timeout,
+                read_timeout=read_timeout,
+                trust_on_first_use=trust_on_first_use,
+                save_timeout=save_timeout,
+                session_log_dir=session_log_dir,
             ),
         )
     except PushConfigError as exc:
@@ -388,20 +383,15 @@ def restore(
         options = RunOptions(
             concurrency=1,
             runs_dir=runs_dir,
-            push=PushOptions(
+            push=_push_options(
+                state_dir,
                 dry_run=dry_run,
                 health_timeout=health_timeout,
                 confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
                 force=force,
-                backup_root=backups.root,
-                known_hosts=state_dir / "known_hosts.json",
-                session=SessionOptions(
-                    conn_timeout=conn_timeout,
-                    banner_timeout=conn_timeout,
-                    auth_timeout=conn_timeout,
-                    read_timeout=read_timeout,
-                    trust_on_first_use=trust_on_first_use,
-                ),
+                conn_timeout=conn_timeout,
+                read_timeout=read_timeout,
+                trust_on_first_use=trust_on_first_use,
             ),
         )
     except PushConfigError as exc:
@@ -420,6 +410,40 @@ def restore(
     _print_table(report)
     _print_summary(report, runs_dir)
     raise SystemExit(_exit_code(report))
+
+
+def _push_options(
+    state_dir: Path,
+    *,
+    dry_run: bool,
+    health_timeout: float,
+    confirm_timeout: int,
+    force: bool,
+    conn_timeout: float,
+    read_timeout: float,
+    trust_on_first_use: bool,
+    save_timeout: float = SessionOptions.save_timeout,
+    session_log_dir: Path | None = None,
+) -> PushOptions:
+    """Push and restore keep backups and learned host keys in the same places under --state-dir,
+    and bound the SSH connect, banner and login waits by the one --conn-timeout."""
+    return PushOptions(
+        dry_run=dry_run,
+        health_timeout=health_timeout,
+        confirm_timeout=confirm_timeout,
+        force=force,
+        backup_root=state_dir / "backups",
+        known_hosts=state_dir / "known_hosts.json",
+        session=SessionOptions(
+            conn_timeout=conn_timeout,
+            banner_timeout=conn_timeout,
+            auth_timeout=conn_timeout,
+            read_timeout=read_timeout,
+            save_timeout=save_timeout,
+            trust_on_first_use=trust_on_first_use,
+            session_log_dir=session_log_dir,
+        ),
+    )
 
 
 def _exit_code(report: RunReport) -> int:
