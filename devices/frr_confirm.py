@@ -9,11 +9,12 @@ run by the host's own python3, which FRR's `frr-reload.py` needs anyway):
 Verbs, each one line of output (errors on stderr, exit status 1):
 
 - `arm SECONDS [stdin]`: snapshot the running config and the watched host files, then start a
-  detached timer (forked: no second interpreter) that survives the SSH session. With `stdin`
-  the snapshot is the running config the push engine read a moment before in the same login,
-  sent on stdin and checked to be whole; without, `vtysh -c 'show running-config'`. Refused
-  while a timer is armed, and when `frr-reload.py` is missing: a timer that cannot revert is
-  never armed.
+  detached timer (forked: no second interpreter) that survives the SSH session. Without `stdin`
+  the snapshot is `vtysh -c 'show running-config'`. With `stdin` (what the push engine uses) it
+  is the running config the engine read a moment before in the same login, sent on stdin and
+  checked to be whole, and the arm stays running as the change's guard, taking `challenge` and
+  `confirm TOKEN` lines (`guard`). Refused while a timer is armed, and when `frr-reload.py` is
+  missing: a timer that cannot revert is never armed.
 - `confirm`: cancel the timer, after a round trip: it prints `challenge TOKEN` and waits for the
   token on its stdin. A change that cut only the way back (a blackhole route to the management
   station) lets the confirm arrive but not its answer, so it must not count. Fails when nothing
@@ -36,8 +37,8 @@ discarded.
 restricted command set, not a shell: without a command the shell sshd runs it with execs
 `vtysh` at once (the push's interactive session, no Python started); with `storestack-confirm
 arm N [stdin]|confirm|revert|status` (an SSH exec request, on its own channel of the push's
-login) this program's `login` runs that verb; anything else is refused. The account needs only the `frr`
-and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
+login) this program's `login` runs that verb; anything else is refused. The account needs only
+the `frr` and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
 daemons over their group-owned sockets. Writing back and reloading watched host files (nft,
 swanctl) needs root, which that account lacks: where a config lists them, the login must run as
 root (sudo limited to this exact command); with the plain account, list none.

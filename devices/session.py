@@ -318,9 +318,10 @@ class ApplianceSession:
         opening, self._host_channel = self._host_channel, None
         timeout = max(self.options.read_timeout, self.options.save_timeout)
         try:
-            channel = opening.channel() if opening is not None else conn.remote_conn_pre.get_transport().open_session(
-                timeout=timeout
-            )
+            if opening is not None:
+                channel = opening.channel()
+            else:
+                channel = conn.remote_conn_pre.get_transport().open_session(timeout=timeout)
             guard = _Guard(channel, command)
             guard.send(frr_confirm.snapshot_frame(backup))
             said = guard.read_line(_ARMED, timeout)
@@ -877,8 +878,8 @@ class _Guard:
         self.command = command
         self.out = ""
         self.err = ""
-        self._read_to = 0
-        self._asked: float | None = None
+        self._asked = 0
+        self._asked_at: float | None = None
         _exec_request(channel, command)
 
     def send(self, data: bytes) -> None:
@@ -886,16 +887,17 @@ class _Guard:
 
     def ask_challenge(self) -> None:
         self.send(b"challenge\n")
-        self._asked = time.monotonic()
-        self._read_to = len(self.out)  # the challenge to answer is the one printed after this
+        self._asked += 1
+        self._asked_at = time.monotonic()
 
     def challenge_age(self) -> float | None:
-        return None if self._asked is None else time.monotonic() - self._asked
+        return None if self._asked_at is None else time.monotonic() - self._asked_at
 
     def challenge(self, timeout: float) -> str:
-        match = _CHALLENGE.search(self._wait(lambda: _CHALLENGE.search(self.out, self._read_to) is not None, timeout), self._read_to)
-        assert match is not None
-        return match.group(1)
+        """The token of the last challenge asked for: only that one counts. (The guard answers
+        each request with one line, in order; the earlier ones may not have been read yet.)"""
+        self._wait(lambda: len(_CHALLENGE.findall(self.out)) >= self._asked, timeout)
+        return str(_CHALLENGE.findall(self.out)[self._asked - 1])
 
     def read_line(self, pattern: re.Pattern[str], timeout: float) -> str:
         self._wait(lambda: pattern.search(self.out) is not None, timeout)
