@@ -51,7 +51,9 @@ def bench_frr(appliances: int, root: Path) -> dict[str, float]:
     }
 
 
-def bench_ipsec(stores: int, root: Path) -> dict[str, float]:
+def bench_ipsec(stores: int, root: Path) -> dict[str, float | str]:
+    """One start of the IPsec lab. A start that fails (tunnels not up in time) is a result too:
+    `failed` says why, and the tunnels are counted as they were."""
     from storestack.inventory import load_fleet
     from storestack.inventory.generate import generate_fleet, write_fleet
     from storestack.lab.check import check
@@ -59,14 +61,19 @@ def bench_ipsec(stores: int, root: Path) -> dict[str, float]:
     from storestack.lab.overlay import tunnel_status
 
     fleet_dir = root / "fleet"
-    write_fleet(generate_fleet(max(100, 5 * stores), seed=7), fleet_dir)
+    if not fleet_dir.exists():
+        write_fleet(generate_fleet(max(100, 5 * stores), seed=7), fleet_dir)
     fleet = load_fleet(fleet_dir)
     frr_stores = [s.id for s in fleet if s.appliances and s.appliances[0].platform == "frr"][:stores]
     topology = topology_from_fleet(fleet, frr_stores, overlay="ipsec")
     state_dir = root / "bench-ipsec"
     started = time.perf_counter()
+    failed = ""
     try:
-        lab.up(topology, state_dir)
+        try:
+            lab.up(topology, state_dir)
+        except lab.LabError as exc:
+            failed = str(exc)
         up_seconds = time.perf_counter() - started
         tunnels = tunnel_status(state_dir)
         verdict = check(state_dir)
@@ -79,8 +86,11 @@ def bench_ipsec(stores: int, root: Path) -> dict[str, float]:
         "tunnels": float(len(tunnels)),
         "tunnels_up": float(sum(t.up for t in tunnels)),
         "up_seconds": up_seconds,
-        "check_ok": float(verdict.ok),
+        "check_ok": float(verdict.ok and not failed),
+        "problems": "; ".join(verdict.problems[:3]),
+        "failed": failed,
         "rss_mib": memory.rss_per_appliance / MIB,
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -96,8 +106,9 @@ def bench_emulator(devices: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[20, 50], help="FRR lab sizes; none skips them")
     parser.add_argument("--ipsec-stores", type=int, default=20, help="0 skips the IPsec lab")
+    parser.add_argument("--ipsec-runs", type=int, default=1, help="start the IPsec lab this many times")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skipped = None
@@ -106,11 +117,12 @@ def main() -> int:
     except lab.LabPrerequisiteError as exc:
         skipped = str(exc)
         frr_results: list[dict[str, float]] = []
-        ipsec_result: dict[str, float] | None = None
+        ipsec_results: list[dict[str, float | str]] = []
     else:
         with tempfile.TemporaryDirectory(prefix="storestack-lab-bench-") as tmp:
             frr_results = [bench_frr(count, Path(tmp)) for count in args.sizes]
-            ipsec_result = bench_ipsec(args.ipsec_stores, Path(tmp)) if args.ipsec_stores else None
+            runs = args.ipsec_runs if args.ipsec_stores else 0
+            ipsec_results = [bench_ipsec(args.ipsec_stores, Path(tmp)) for _ in range(runs)]
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     emulator = bench_emulator(50)
     if args.json:
@@ -118,7 +130,7 @@ def main() -> int:
             json.dumps(
                 {
                     "frr": frr_results,
-                    "ipsec": ipsec_result,
+                    "ipsec": ipsec_results,
                     "skipped": skipped,
                     "emulator": emulator,
                     "load_average": load,
@@ -145,12 +157,13 @@ def main() -> int:
             f"x{large['up_seconds'] / small['up_seconds']:.2f} time "
             f"for x{large['appliances'] / small['appliances']:.1f} appliances"
         )
-    if ipsec_result:
+    for run, ipsec in enumerate(ipsec_results, start=1):
+        verdict = "passed" if ipsec["check_ok"] else f"FAILED ({ipsec['failed'] or ipsec['problems']})"
         print(
-            f"IPsec lab, {int(ipsec_result['stores'])} FRR stores + hubs ({int(ipsec_result['appliances'])} appliances, "
-            f"{int(ipsec_result['tunnels_up'])}/{int(ipsec_result['tunnels'])} tunnels up): "
-            f"up {ipsec_result['up_seconds']:.2f} s (target < 30 s), lab check "
-            f"{'passed' if ipsec_result['check_ok'] else 'FAILED'}; per appliance RSS {ipsec_result['rss_mib']:.1f} MiB"
+            f"IPsec lab run {run}/{len(ipsec_results)}, {int(ipsec['stores'])} FRR stores + hubs "
+            f"({int(ipsec['appliances'])} appliances, {int(ipsec['tunnels_up'])}/{int(ipsec['tunnels'])} tunnels up): "
+            f"up {float(ipsec['up_seconds']):.2f} s (target < 30 s) at load {float(ipsec['load_average']):.1f}, "
+            f"lab check {verdict}; per appliance RSS {float(ipsec['rss_mib']):.1f} MiB"
         )
     print(
         f"vendor emulator, {int(emulator['devices'])} devices: started in {emulator['start_seconds']:.2f} s "

@@ -11,8 +11,11 @@ For each size (default 1,000 and 10,000 generated stores), in a fresh child proc
   sandbox, no hub configs. Its configs are shorter than storestack's (lines per config are
   printed), so the ratio per output line is printed too.
 
-Targets (issue 3, 2-core machine): every appliance config of 10,000 stores under 10 s, a hub with
-2,000 peers under 1 s. Prints figures and ratios; asserts nothing. Files are not written (disk
+Targets (2-core machine): every appliance config of 10,000 stores in at most 12 s (issue 12), a
+hub with 2,000 peers under 1 s (issue 3). Every figure is printed as wall time beside CPU seconds
+(the process and its workers) with the load average when it was taken: on a shared machine the
+wall time waits for other work, CPU seconds much less so, and CPU seconds / workers is the wall
+time on idle cores. Prints figures and ratios; asserts nothing. Files are not written (disk
 speed on a shared machine would swamp the figures); `stacks render` and `devices render` skip
 the per-file fsync for these derived files.
 
@@ -31,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-FLEET_TARGET_S = 10.0
+FLEET_TARGET_S = 12.0
 HUB_TARGET_S = 1.0
 
 # One appliance config from the raw store dict: interfaces, VLANs, BGP to the hubs, DHCP,
@@ -188,14 +191,17 @@ def cpu():
     return t.user + t.system + t.children_user + t.children_system
 figures = {}
 cpu0 = cpu()
+figures["load_loadavg"] = os.getloadavg()[0]
 t, c = time.perf_counter(), cpu()
 fleet = load_fleet_with_allocations(fleet_dir).fleet
 figures["load"], figures["load_cpu"] = time.perf_counter() - t, cpu() - c
 gc.collect(); gc.freeze()  # as the CLI does once the inventory is loaded
+figures["stacks_loadavg"] = os.getloadavg()[0]
 t, c = time.perf_counter(), cpu()
 _, configs = plan_stacks(fleet)
 stack_bytes = sum(len(text) for text in config_documents(list(configs.values()), workers))
 figures["stacks"], figures["stacks_cpu"] = time.perf_counter() - t, cpu() - c
+figures["appliances_loadavg"] = os.getloadavg()[0]
 t, c = time.perf_counter(), cpu()
 count = lines = 0
 for config in render_fleet(fleet, workers=workers):
@@ -203,6 +209,7 @@ for config in render_fleet(fleet, workers=workers):
     lines += config.text.count("\n")
 # CPU of the render workers is counted once they are reaped, at the end of render_fleet.
 figures["appliances"], figures["appliances_cpu"] = time.perf_counter() - t, cpu() - c
+figures["appliances_loadavg_end"] = os.getloadavg()[0]
 figures["total"] = figures["load"] + figures["stacks"] + figures["appliances"]
 figures.update(
     cpu=cpu() - cpu0, stores=len(fleet), stack_configs=len(configs), stack_bytes=stack_bytes,
@@ -265,18 +272,20 @@ def pipeline(stores: int, seed: int, workers: int, tmp: Path) -> dict[str, objec
             / (floor["total"] / (floor["configs"] * floor["lines_per_config"])),
             2,
         ),
-        "appliances_target_met": stores < 10_000 or storestack["appliances"] < FLEET_TARGET_S,
+        "appliances_target_met": stores < 10_000 or storestack["appliances"] <= FLEET_TARGET_S,
         # The same on otherwise idle cores: CPU seconds spread over the workers.
         "appliances_idle_seconds": round(storestack["appliances_cpu"] / workers, 2),
+        "appliances_idle_target_met": stores < 10_000 or storestack["appliances_cpu"] / workers <= FLEET_TARGET_S,
         # What the appliance configs cost, whatever the load: CPU seconds (workers included).
         "appliances_cpu_per_1000_stores": round(storestack["appliances_cpu"] * 1000 / stores, 3),
     }
 
 
-def timed(work: Callable[[], int]) -> float:
-    start = time.perf_counter()
+def timed(work: Callable[[], int]) -> tuple[float, float]:
+    """(wall, CPU) seconds of `work` in this process."""
+    start, cpu = time.perf_counter(), time.process_time()
     work()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def hub_scaling(tmp: Path, seed: int) -> dict[str, object]:
@@ -303,8 +312,10 @@ def hub_scaling(tmp: Path, seed: int) -> dict[str, object]:
     for wanted in (500, 1000, 2000):
         subset = with_peers(wanted)
         peers = len(subset.hub_peers("hq-hub1"))
-        best = min(timed(lambda subset=subset: len(render_hub(subset, "hq-hub1").text)) for _ in range(3))
-        rows.append({"peers": peers, "seconds": round(best, 3), "us_per_peer": round(best / peers * 1e6)})
+        loadavg = os.getloadavg()[0]
+        best, cpu = min(timed(lambda subset=subset: len(render_hub(subset, "hq-hub1").text)) for _ in range(3))
+        rows.append({"peers": peers, "seconds": round(best, 3), "cpu": round(cpu, 3), "loadavg": loadavg,
+                     "us_per_peer": round(best / peers * 1e6)})
     return {
         "rows": rows,
         "linearity": round(rows[-1]["us_per_peer"] / rows[0]["us_per_peer"], 2),
@@ -334,21 +345,31 @@ def main() -> None:
         return
     print(f"render pipeline ({args.workers} worker(s) for appliance configs; best is CPU-bound); "
           f"load average at start {results['load_average_start']:.2f}")
-    print(f"{'stores':>7} {'load s':>7} {'stacks s':>8} {'devices s':>9} {'total s':>8} {'cpu s':>7} "
-          f"{'RSS MiB':>8} {'configs':>8} {'lines':>6} | {'floor s':>7} {'lines':>6} {'x floor':>7} {'per line':>8}")
+    print("each phase: wall s / CPU s (this process and its workers) @ 1-minute load average at its start")
+    print(f"{'stores':>7} {'load+validate':>22} {'stack configs':>22} {'appliance configs':>22} "
+          f"{'total':>13} {'RSS MiB':>8} {'configs':>8} {'lines':>6} | {'floor s':>7} {'lines':>6} {'x floor':>7} {'per line':>8}")
     for row in results["pipeline"]:  # type: ignore[union-attr]
         s, f = row["storestack"], row["floor"]
-        print(f"{row['stores']:>7} {s['load']:>7.2f} {s['stacks']:>8.2f} {s['appliances']:>9.2f} {s['total']:>8.2f} "
-              f"{s['cpu']:>7.2f} {s['peak_rss_mib']:>8.0f} {int(s['configs']):>8} {s['lines_per_config']:>6.0f} | "
+        phases = " ".join(
+            f"{s[phase]:>6.2f} / {s[phase + '_cpu']:>6.2f} @{s[phase + '_loadavg']:>5.1f}"
+            for phase in ("load", "stacks", "appliances")
+        )
+        print(f"{row['stores']:>7} {phases} {s['total']:>6.2f} / {s['cpu']:>5.2f} {s['peak_rss_mib']:>8.0f} "
+              f"{int(s['configs']):>8} {s['lines_per_config']:>6.0f} | "
               f"{f['total']:>7.2f} {f['lines_per_config']:>6.0f} {row['ratio_to_floor']:>6.2f}x {row['ratio_to_floor_per_line']:>7.2f}x")
-        print(f"  appliance configs: {s['appliances_cpu']:.2f} CPU s, {row['appliances_cpu_per_1000_stores']:.3f} CPU s per 1,000 stores, "
+        print(f"  appliance configs: {s['appliances']:.2f} s wall, {s['appliances_cpu']:.2f} CPU s "
+              f"(load average {s['appliances_loadavg']:.1f} at start, {s['appliances_loadavg_end']:.1f} at end); "
+              f"{row['appliances_cpu_per_1000_stores']:.3f} CPU s per 1,000 stores; "
               f"{row['appliances_idle_seconds']:.2f} s on {args.workers} idle core(s)")
         if row["stores"] >= 10_000:
-            print(f"  appliance configs of {row['stores']} stores: {s['appliances']:.2f} s, target < {FLEET_TARGET_S:.0f} s: "
-                  f"{'met' if row['appliances_target_met'] else 'MISSED'}")
+            print(f"  appliance configs of {row['stores']} stores, target <= {FLEET_TARGET_S:.0f} s: "
+                  f"wall {s['appliances']:.2f} s {'met' if row['appliances_target_met'] else 'MISSED'}; "
+                  f"idle cores (CPU s / {args.workers}) {row['appliances_idle_seconds']:.2f} s "
+                  f"{'met' if row['appliances_idle_target_met'] else 'MISSED'}")
     hub = results["hub"]
     for item in hub["rows"]:  # type: ignore[index]
-        print(f"  hub with {item['peers']:5d} peers: {item['seconds']:.3f} s ({item['us_per_peer']} us per peer)")
+        print(f"  hub with {item['peers']:5d} peers: {item['seconds']:.3f} s wall / {item['cpu']:.3f} CPU s "
+              f"@{item['loadavg']:.1f} ({item['us_per_peer']} us per peer)")
     print(f"  2000-peer hub target < {HUB_TARGET_S:.0f} s: {'met' if hub['target_met'] else 'MISSED'}; "  # type: ignore[index]
           f"per-peer cost 2000 vs 500 peers {hub['linearity']}x (1.0 = linear)")  # type: ignore[index]
 

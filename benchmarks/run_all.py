@@ -117,10 +117,11 @@ def render_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"peak RSS {s['peak_rss_mib']:.0f} MiB",
                 f"{s['lines_per_config']:.0f} lines/config; CPU s: load {s['load_cpu']:.2f}, stacks "
                 f"{s['stacks_cpu']:.2f}, appliances {s['appliances_cpu']:.2f} "
-                f"(= {size['appliances_idle_seconds']} s on idle cores)",
+                f"(= {size['appliances_idle_seconds']} s on idle cores); load average at the appliance "
+                f"configs' start {s['appliances_loadavg']:.1f}",
                 (
-                    f"appliance configs < 10 s: {met(size['appliances_target_met'])} here, "
-                    f"{met(size['appliances_idle_seconds'] < 10)} on idle cores"
+                    f"appliance configs <= 12 s: {met(size['appliances_target_met'])} here, "
+                    f"{met(size['appliances_idle_target_met'])} on idle cores"
                 )
                 if size["stores"] >= 10_000
                 else "",

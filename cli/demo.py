@@ -209,8 +209,9 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             received = sum(p.prefixes_received or 0 for p in peers if p.state == "Established")
             table.add_row(item.name, item.role, item.platform, f"{up_count}/{len(peers)}", str(received))
         print_table(table)
-        say("hub peers that are not Established belong to the emulated vendor stores (no data plane); "
-            "store peers at 169.254.x are AWS, the cloud stand-in configured from the offline plan")
+        say("hub peers that are not Established have no far end in the lab: the emulated vendor stores "
+            "(no data plane) and the hubs' own cloud tunnels; store peers at 169.254.x are AWS, the cloud "
+            "stand-in configured from the offline plan; 10.0.0.x are the DC core and the other hub")
 
     with demo_step(7, "reachability and encryption evidence (storestack lab check)") as say:
         verdict = _lab_check(workspace.lab, NetworkIntent(fleet))
@@ -222,6 +223,12 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             f"{len(verdict.reachability)} cells as the intent says; "
             f"{sum(e.encrypted_only for e in verdict.wan)}/{len(verdict.wan)} WAN ports carried only IKE/ESP between sites"
         )
+        in_lab = [b for b in verdict.bgp if b.in_lab]
+        kinds = ", ".join(
+            f"{kind} {sum(b.established for b in in_lab if b.kind == kind)}/{sum(b.kind == kind for b in in_lab)}"
+            for kind in ("store-hub", "hub-hub", "aws", "dc-core")
+        )
+        say(f"BGP sessions Established where the lab runs the far end: {kinds}")
         if not verdict.ok:
             raise DemoFailed("lab check: " + "; ".join(verdict.problems[:5]))
 

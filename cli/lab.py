@@ -194,6 +194,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
         emit_json({"ok": result.ok, **result.model_dump(mode="json")})
     else:
         print_tunnels(result)
+        print_bgp(result)
         print_evidence(result.wan)
         print_matrix(result.reachability)
         for problem in result.problems:
@@ -211,6 +212,28 @@ def print_tunnels(result: LabCheck) -> None:
         state = "[green]up[/]" if t.up else f"[red]down[/] {item.reason or ''}".rstrip()
         tunnels.add_row(t.id, t.initiator, t.responder, state, t.ike_proposal or "", t.esp_proposal or "")
     print_table(tunnels)
+
+
+def print_bgp(result: LabCheck) -> None:
+    """Each appliance's BGP neighbours: Established where the lab runs the far end."""
+    table = Table("appliance", "neighbor", "peer", "kind", "AS", "state", "prefixes in")
+    for session in result.bgp:
+        if session.established:
+            state = "[green]Established[/]"
+        elif session.in_lab:
+            state = f"[red]{session.state}[/]"
+        else:
+            state = f"[dim]{session.state} (not in the lab)[/]"
+        table.add_row(
+            session.appliance,
+            str(session.neighbor),
+            session.peer or session.description,
+            session.kind,
+            f"{session.local_as} -> {session.remote_as}",
+            state,
+            str(session.prefixes_received),
+        )
+    print_table(table)
 
 
 def print_evidence(wan: list[WanEvidence]) -> None:

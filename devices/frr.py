@@ -46,7 +46,13 @@ from storestack.devices.views import (
 )
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.model import Service, Tunnel
-from storestack.network.sla import SlaClassPolicy
+from storestack.network.sla import (
+    APPLICATION_MARK_MASK,
+    RETURN_MARK_BASE,
+    RETURN_TABLE_BASE,
+    STEERING_TABLE_BASE,
+    SlaClassPolicy,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +71,15 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
-    delay_open: int | None = None  # seconds a recovered path waits before BGP may use it
 
 
-# bgpd takes `timers delayopen` of 1-240 s.
-MAX_DELAY_OPEN = 240
-# With DelayOpen a session spends longer in Connect, where a failed attempt waits the
-# ConnectRetry time (FRR: 120 s) before the next: SLA-tracked sessions retry every 5 s.
+# A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
+# 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
+# sessions retry every 5 s.
 SLA_CONNECT_RETRY = 5
-# The floating management route's distance: below the segment anchors (254), above any protocol.
-MANAGEMENT_FLOAT_DISTANCE = 250
+# ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
+# hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
+HUB_ICMP_PER_SOURCE_PPS = 50
 
 
 def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
@@ -84,16 +89,6 @@ def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
     Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
     tunnel the control packets ride, so echo adds no coverage of the path and only load."""
     return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
-
-
-def sla_delay_open(cls: SlaClassPolicy) -> int | None:
-    """The class's recovery time as BGP DelayOpen, both ends: after the path's BFD session comes
-    back (and every time it drops again meanwhile), no OPEN is sent for this long, so routes
-    return over a path only after it has stayed up that long. FRR has no separate hold-down:
-    BFD acts on the count of consecutive losses that is the class's detection."""
-    if cls.timers.recovery_seconds <= 0:
-        return None
-    return min(cls.timers.recovery_seconds, MAX_DELAY_OPEN)
 
 
 def _bfd_of(tunnel: Tunnel | None, fallback: BfdProfile) -> BfdProfile:
@@ -215,9 +210,10 @@ def _dscp_keyword(name: str) -> str:
 def store_sla_host(view: StoreApplianceView) -> SlaHost:
     """Marks, DSCP, the LTE/5G ban and per-path counters of the store's application classes.
 
-    Steering itself is BGP's: every overlay class follows the best path, whose tunnel BFD runs
-    the strictest class of its transport; what a class may never use (LTE/5G for guest and
-    bulk) is refused here by mark, so no route change can move it there."""
+    The marks select each overlay class's routing table (`store_policy_rules`), where
+    storestack-steer keeps the class's first usable path (`store_steering`); what a class may
+    never use (LTE/5G for guest and bulk) is also refused here by mark, so no route change can
+    move it there."""
     ifnames = {segment.kind: segment.ifname for segment in view.segments}
     links = {link.name: link for link in view.wan}
     tunnel_ifnames = {(tunnel.link, tunnel.hub.hostname): tunnel.ifname for tunnel in view.tunnels}
@@ -267,6 +263,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "flows": store_firewall(view),
         "rules": store_policy_rules(view),
         "sla": store_sla_host(view),
+        "steering": store_steering(view),
         "role_text": f"store {view.store_id} {view.store_name}",
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
@@ -277,14 +274,38 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
     }
 
 
+def return_mark(link_index: int) -> str:
+    """The connection mark of flows last seen coming in over a store's link at this position."""
+    return _mark(RETURN_MARK_BASE + link_index)
+
+
+def return_table(link_index: int) -> int:
+    return RETURN_TABLE_BASE + link_index
+
+
+def hub_return_rules(view: HubView) -> list[PolicyRule]:
+    """Return-path steering: a packet towards a store carrying a link's return mark (restored
+    from its flow's connection mark by nftables) looks up that link's table, where staticd
+    routes every store's prefixes into its tunnel over that link (`hub_layout`)."""
+    return [
+        PolicyRule(f"fwmark {return_mark(index)} lookup {return_table(index)} pref {STEERING_RULE_PREF + index}")
+        for index in sorted({peer.link_index for peer in view.peers})
+    ]
+
+
 def hub_host_context(view: HubView) -> dict[str, Any]:
     """What the FRR hub host templates (swanctl, strongswan, routing, nftables) see."""
     return {
         "view": view,
         "connections": hub_connections(view),
         "ipsec": IPSEC,
-        "rules": [],
+        "rules": hub_return_rules(view),
+        # store link tunnel -> the return mark of its link position (nftables map elements)
+        "return_marks": ", ".join(f'"{peer.ifname}" : {return_mark(peer.link_index)}' for peer in view.peers),
+        "return_mask": _mark(APPLICATION_MARK_MASK),
+        "return_base": _mark(RETURN_MARK_BASE),
         "role_text": "hub",
+        "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         "corporate": ", ".join(net.cidr for net in view.summaries),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
@@ -435,12 +456,6 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     for address, link in far_ends:
         via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
         routes.append((f"{address}/32", f"{via} table {link.table}"))
-    primary = view.tunnels[0] if view.tunnels else None
-    if primary is not None and _delay_open_of(_intent_tunnel(view, primary.id)):
-        # A recovered path waits (BGP DelayOpen) before BGP may use it, and a store's first
-        # sessions wait too: management keeps a floating way to HQ through the primary tunnel
-        # meanwhile, which any route BGP learns (distance 20) overrides.
-        routes.extend((net.cidr, f"{primary.inside_peer} {primary.ifname} {MANAGEMENT_FLOAT_DISTANCE}") for net in view.mgmt.ranges)
     if view.breakout is not None and view.breakout.gateway:
         # Guest Wi-Fi's own default route, in the breakout link's table only.
         routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
@@ -474,7 +489,6 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             bfd[tunnel.id],
             f"HUB-IN-{tunnel.ifname}",
             f"HUB-OUT-{tunnel.ifname}",
-            _delay_open_of(intent_tunnels.get(tunnel.id)),
         )
         for tunnel in view.tunnels
     ]
@@ -505,14 +519,6 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     )
 
 
-def _intent_tunnel(view: StoreApplianceView, tunnel_id: str) -> Tunnel | None:
-    return next((tunnel for tunnel in view.intent.tunnels if tunnel.id == tunnel_id), None)
-
-
-def _delay_open_of(tunnel: Tunnel | None) -> int | None:
-    return sla_delay_open(tunnel.sla) if tunnel is not None and tunnel.sla is not None else None
-
-
 def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
     """The intent's allowed flows, per segment interface (nftables spells the rest as deny)."""
     ifnames = {segment.kind: segment.ifname for segment in view.segments}
@@ -532,7 +538,12 @@ def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
 
 def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
     """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
-    uses only the breakout link's table and is refused (not routed) when that table is empty."""
+    uses only the breakout link's table and is refused (not routed) when that table is empty.
+
+    SLA steering: the store's own segments and prefixes (and, with AWS tunnels, the cloud
+    summary they teach) stay in the main table; then each overlay class's marked packets look up
+    the class's own table, where storestack-steer keeps the one path the class uses now (empty:
+    fall through to main, BGP's best path)."""
     rules = [
         PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
         for link in view.wan
@@ -542,7 +553,92 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
         if view.breakout is not None:
             rules.append(PolicyRule(f"from {view.guest.net.cidr} lookup {view.breakout.table} pref 1100"))
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
+    steered = store_steering(view).classes
+    if steered:
+        # Every segment (guest Wi-Fi too, though never announced) and the announced prefixes.
+        local = [segment.net.cidr for segment in view.segments]
+        local += [net.cidr for net in view.advertised if net.cidr not in local]
+        if view.aws_tunnels:
+            local.append(view.cloud_summary.cidr)
+        rules += [PolicyRule(f"to {cidr} lookup main pref {STEERING_LOCAL_PREF}") for cidr in local]
+        rules += [
+            PolicyRule(f"fwmark {c.mark} lookup {c.table} pref {STEERING_RULE_PREF + c.table - STEERING_TABLE_BASE}")
+            for c in steered
+        ]
     return rules
+
+
+# `ip rule` preferences of SLA steering: after the transports' own (1000+) and guest Wi-Fi's (1100).
+STEERING_LOCAL_PREF = 1200
+STEERING_RULE_PREF = 1300
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringPath:
+    ifname: str
+    peer: str  # the hub's inside address: BFD peer and next hop
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringClass:
+    """One overlay application class as storestack-steer follows it (`<host>.steering.conf`)."""
+
+    application: str
+    mark: str  # 0x-spelled, as nftables sets it
+    table: int
+    hold_down_seconds: int
+    recovery_seconds: int
+    paths: list[str]  # tunnel interfaces, preferred first
+
+    @property
+    def line(self) -> str:
+        return (
+            f"class {self.application} {self.mark} {self.table} hold-down {self.hold_down_seconds}"
+            f" recovery {self.recovery_seconds} via {' '.join(self.paths)}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringPlan:
+    poll_ms: int
+    paths: list[SteeringPath]
+    classes: list[SteeringClass]
+
+
+# How often storestack-steer asks bfdd: at least this often, or each class's probe interval.
+STEERING_POLL_MS = 500
+STEERING_MIN_POLL_MS = 100
+
+
+def store_steering(view: StoreApplianceView) -> SteeringPlan:
+    """The store's overlay application classes, each with its paths in the intent's order
+    (`ApplicationPolicy.paths`: transports by preference, primary hub first; LTE/5G only where
+    the class allows it): what storestack-steer (devices/frr_steer.py) keeps in the class tables."""
+    tunnels = {(tunnel.link, tunnel.hub.hostname): tunnel for tunnel in view.tunnels}
+    classes = []
+    for application in view.intent.sla.applications:
+        paths = [tunnels[(path.transport, path.hub)] for path in application.paths if path.hub is not None]
+        if not application.overlay or not paths:
+            continue
+        timers = application.sla.timers
+        classes.append(
+            SteeringClass(
+                application.name,
+                _mark(application.mark),
+                application.table,
+                timers.hold_down_seconds,
+                timers.recovery_seconds,
+                [tunnel.ifname for tunnel in paths],
+            )
+        )
+    used = {ifname for steered in classes for ifname in steered.paths}
+    intervals = [a.sla.timers.probe_interval_ms for a in view.intent.sla.applications if a.overlay]
+    poll_ms = max(STEERING_MIN_POLL_MS, min([STEERING_POLL_MS, *intervals]))
+    return SteeringPlan(
+        poll_ms,
+        [SteeringPath(tunnel.ifname, tunnel.inside_peer) for tunnel in view.tunnels if tunnel.ifname in used],
+        classes,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,11 +655,10 @@ class FrrHubNeighbor:
 
 @dataclass(frozen=True, slots=True)
 class FrrStoreGroup:
-    """A peer-group of store links sharing one BFD profile and one recovery delay."""
+    """A peer-group of store links sharing one BFD profile."""
 
     name: str
     bfd: BfdProfile
-    delay_open: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,6 +690,13 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         if tunnel.inside is None
         for net in tunnel.peer_selectors
     ]
+    # Return paths (see hub_return_rules): per store link position, each store's prefixes back
+    # into its tunnel over that link. Not BGP's choice: the store's, seen on the flow's packets.
+    routes += [
+        (net.cidr, f"{peer.peer} {peer.ifname} table {return_table(peer.link_index)}")
+        for peer in view.peers
+        for net in peer.store.prefixes
+    ]
     interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
     interfaces.append(FrrInterface(view.dc.ifname, "dc core lan", [view.dc.address.cidr]))
     interfaces += [
@@ -605,8 +707,8 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for t in view.cloud_tunnels
     ]
     interfaces = _in_frr_order(interfaces)
-    # A store link's BFD and recovery follow the store's SLA class on that transport, as the
-    # store renders them: BFD timers and DelayOpen only work when both ends agree.
+    # A store link's BFD follows the store's SLA class on that transport, as the store renders
+    # it: BFD timers only work when both ends agree.
     intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
@@ -614,7 +716,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         tunnel = intent_tunnels.get(peer.id)
         profile = _bfd_of(tunnel, peer.bfd)
         group = groups.setdefault(
-            _group_name(profile), FrrStoreGroup(_group_name(profile), profile, _delay_open_of(tunnel))
+            _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
         )
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)

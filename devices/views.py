@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import Platform
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.naming import short_ifname
@@ -266,6 +267,10 @@ class WanLinkView:
     bfd: BfdProfile
     cctv_shape_kbps: int
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
+    # The front-door VRF (IOS-XE) / VPN instance (VRP) the link's underlay lives in; "" for the
+    # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
+    # and local DNS live there).
+    front_door_vrf: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +326,7 @@ class FlowView:
     source: str
     destination: str
     rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+    segment: SegmentView | None = None  # the source segment (its tag is `source`), as the view builds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +478,7 @@ class HubPeerView:
 
     store: HubStoreView
     link: str
+    link_index: int  # the link's position in the store's WAN list (primary first)
     kind: str
     cellular: bool
     role: str
@@ -616,12 +623,16 @@ class ViewBuilder:
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
-        self.private_ranges = [
-            Net.of(net)
-            for net in (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
-        ]
+        private = (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
+        self.private_ranges = [Net.of(net) for net in private]
         self.store_supernet = Net.of(plan.stores)
-        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.private_ranges]
+        # What an internet flow never reaches: every RFC 1918 range and the RFC 6598 shared space
+        # (a carrier's CGNAT neighbours, the overlay's transit), plus any fleet range outside
+        # them; "guest reaches only the internet, never RFC 1918" holds for a modem's or a mall
+        # network's 192.168.x as much as for the corporate ranges.
+        excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, *private])
+        self.internet_excluded = [Net.of(net) for net in excluded]
+        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.internet_excluded]
         self.hub_refs = {
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
@@ -935,15 +946,17 @@ class ViewBuilder:
         breakout, the others through HQ."""
         by_kind = {segment.kind: segment for segment in segments}
         grouped: dict[tuple[str, str], list[AclRule]] = {}
+        sources: dict[str, SegmentView] = {}
         for flow in intent.flows:
             segment = by_kind.get(flow.source)
             if segment is None:
                 continue
             destination = "OVERLAY" if segment.overlay else "INTERNET"
             rules = grouped.setdefault((segment.tag, destination), [])
+            sources[segment.tag] = segment
             service = flow.service
             if service.internet:
-                rules += [AclRule("deny", "ip", segment.net, net) for net in self.private_ranges]
+                rules += [AclRule("deny", "ip", segment.net, net) for net in self.internet_excluded]
                 rules.append(AclRule("permit", "ip", segment.net))
                 continue
             ports: tuple[int | None, ...] = service.ports or (None,)
@@ -953,7 +966,7 @@ class ViewBuilder:
                 for port in ports
             ]
         return [
-            FlowView(f"{source}-TO-{destination}", source, destination, rules)
+            FlowView(f"{source}-TO-{destination}", source, destination, rules, sources[source])
             for (source, destination), rules in grouped.items()
         ]
 
@@ -1062,6 +1075,7 @@ class ViewBuilder:
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
             cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
+            front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
         )
 
     def _aws_tunnels(
@@ -1145,6 +1159,7 @@ class ViewBuilder:
                 HubPeerView(
                     store=store_view,
                     link=link.name,
+                    link_index=store.wan.index(link),
                     kind=link.kind,
                     cellular=link.cellular,
                     role=tunnel.role,

@@ -36,7 +36,12 @@ from storestack.inventory.models import (
 )
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
-from storestack.network.cloud import HUBS_PER_SITE
+from storestack.network.cloud import (
+    HUBS_PER_SITE,
+    LINK_LOCAL,
+    STORE_AWS_INSIDE_PREFIX,
+    aws_inside_usable,
+)
 
 
 @dataclass
@@ -380,6 +385,7 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
     loopbacks: dict[ipaddress.IPv4Address, Loc] = {}
     transits: dict[ipaddress.IPv4Network, Loc] = {}
     asns: dict[int, Loc] = {}
+    aws_insides: dict[tuple[str, ipaddress.IPv4Network], Loc] = {}
     blocks: list[tuple[int, int, ipaddress.IPv4Network, Loc]] = []
     stores_first, stores_last = addresses.span(plan.stores)
     transit_first, transit_last = addresses.span(plan.transit)
@@ -428,6 +434,23 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
             elif net in transits:
                 issues.append(doc.issue(loc, f"{net} is already allocated to {dotted(transits[net])}"))
             transits.setdefault(net, loc)
+        for link, net in alloc.aws_inside.items():
+            loc = (*base, "aws_inside", link)
+            if alloc.aws_region is None:
+                issues.append(doc.issue(loc, f"{net} has no aws_region: AWS inside /29s are unique per region{hint}"))
+            elif not aws_inside_usable(net):
+                issues.append(
+                    doc.issue(
+                        loc,
+                        f"{net} is not a /{STORE_AWS_INSIDE_PREFIX} of {LINK_LOCAL} clear of AWS's reserved "
+                        f"/30s and the hub tunnels' ranges{hint}",
+                    )
+                )
+            elif (alloc.aws_region, net) in aws_insides:
+                taken = aws_insides[(alloc.aws_region, net)]
+                issues.append(doc.issue(loc, f"{net} is already allocated to {dotted(taken)} in {alloc.aws_region}"))
+            if alloc.aws_region is not None:
+                aws_insides.setdefault((alloc.aws_region, net), loc)
     blocks.sort(key=lambda item: (item[0], -item[1]))
     widest_last, widest = -1, None
     for first, last, net, loc in blocks:

@@ -62,6 +62,8 @@ class ResolvedWanLink(Resolved):
     primary: bool
     overlay: ipaddress.IPv4Interface
     overlay_peer: ipaddress.IPv4Address
+    # The /29 of the link's two AWS tunnels' inside /30s (IPAM, per region); None off AWS.
+    aws_inside: ipaddress.IPv4Network | None = None
 
 
 class ResolvedAppliance(Resolved):

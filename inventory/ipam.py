@@ -21,6 +21,12 @@ from storestack.inventory.errors import InventoryError, IpamExhaustedError
 from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
 from storestack.inventory.source import Loc, SourceDocument, decode, parse_text, read_bytes
 from storestack.inventory.validate import validate_document
+from storestack.network.cloud import (
+    LINK_LOCAL,
+    STORE_AWS_INSIDE_PREFIX,
+    STORE_AWS_INSIDE_RESERVED,
+    STORE_AWS_LINKS_PER_REGION,
+)
 
 LOCK_FILE_NAME = "allocations.yaml"
 LOCK_VERSION = 1
@@ -41,6 +47,9 @@ class StoreAllocation(BaseModel):
     asn: int
     loopbacks: dict[str, ipaddress.IPv4Address] = {}
     transit: dict[str, ipaddress.IPv4Network] = {}
+    # AWS tunnel inside /29 per AWS-attached WAN link, unique within `aws_region` (its transit gateway).
+    aws_region: str | None = None
+    aws_inside: dict[str, ipaddress.IPv4Network] = {}
 
 
 class HubAllocation(BaseModel):
@@ -92,6 +101,9 @@ class AllocationTable(BaseModel):
             out.append(f"    asn: {alloc.asn}\n")
             out.append(f"    loopbacks: {_flow(dict(alloc.loopbacks))}\n")
             out.append(f"    transit: {_flow(dict(alloc.transit))}\n")
+            if alloc.aws_inside:
+                out.append(f"    aws_region: {alloc.aws_region}\n")
+                out.append(f"    aws_inside: {_flow(dict(alloc.aws_inside))}\n")
         return "".join(out)
 
 
@@ -126,7 +138,7 @@ def allocations_from_document(document: SourceDocument) -> AllocationTable:
     return table
 
 
-_STORE_KEYS = {"block", "asn", "loopbacks", "transit"}
+_STORE_KEYS = {"block", "asn", "loopbacks", "transit", "aws_region", "aws_inside"}
 
 
 def _exact_table(data: dict[str, Any]) -> AllocationTable:
@@ -149,11 +161,16 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
         if not set(entry) <= _STORE_KEYS or type(entry["asn"]) is not int:
             raise ValueError(store_id)
         block = entry.get("block")
+        aws_region = entry.get("aws_region")
+        if aws_region is not None and type(aws_region) is not str:
+            raise TypeError(store_id)
         stores[store_id] = StoreAllocation.model_construct(
             block=None if block is None else _network(block),
             asn=entry["asn"],
             loopbacks={name: _address(value) for name, value in (entry.get("loopbacks") or {}).items()},
             transit={name: _network(value) for name, value in (entry.get("transit") or {}).items()},
+            aws_region=aws_region,
+            aws_inside={name: _network(value) for name, value in (entry.get("aws_inside") or {}).items()},
         )
     return AllocationTable.model_construct(version=version, hubs=hubs, stores=stores)
 
@@ -274,6 +291,82 @@ def _exhausted(fleet_doc: SourceDocument, exc: PoolExhausted, owner: str) -> Ipa
     return IpamExhaustedError([fleet_doc.issue(loc, f"IPAM exhausted: {exc} while allocating for {owner}")])
 
 
+def aws_attached_links(store: StoreSpec) -> list[str]:
+    """The WAN links that carry AWS tunnels: the static ones of a store with an AWS region (an AWS
+    customer gateway needs a stable public address). The network intent and the store stack
+    build AWS tunnels on exactly these links, from the /29 IPAM pins for each."""
+    if store.cloud.aws_region is None:
+        return []
+    return [link.name for link in store.wan if link.address is not None]
+
+
+class AwsInsidePools:
+    """The /29s of 169.254.0.0/16 that store links' AWS tunnels take.
+
+    AWS wants tunnel inside CIDRs unique per gateway, and every store of a region attaches to
+    the region's transit gateway: a /29 must be unique in its region. While the space allows,
+    a new /29 is also one no other region uses (one fleet-wide set of distinct addresses, as
+    the lab's single cloud VPN stand-in needs); once it is full, regions reuse one another's."""
+
+    def __init__(self) -> None:
+        self._fleet = self._new_pool("aws inside")
+        self._regions: dict[str, NetworkPool] = {}
+
+    @staticmethod
+    def _new_pool(name: str) -> NetworkPool:
+        pool = NetworkPool(name, LINK_LOCAL, STORE_AWS_INSIDE_PREFIX)
+        for network in STORE_AWS_INSIDE_RESERVED:
+            pool.reserve(network)
+        return pool
+
+    def _region(self, region: str) -> NetworkPool:
+        pool = self._regions.get(region)
+        if pool is None:
+            pool = self._regions[region] = self._new_pool(f"aws inside {region}")
+        return pool
+
+    def reserve(self, region: str, network: ipaddress.IPv4Network) -> None:
+        self._fleet.reserve(network)
+        self._region(region).reserve(network)
+
+    def allocate(self, region: str) -> ipaddress.IPv4Network:
+        """A /29 free in `region`, one free fleet-wide if any is. Raises PoolExhausted."""
+        try:
+            network = self._fleet.allocate()
+        except PoolExhausted:
+            return self._region(region).allocate()
+        self._region(region).reserve(network)
+        return network
+
+
+def _kept_aws_inside(store: StoreSpec, pinned: StoreAllocation | None) -> dict[str, ipaddress.IPv4Network]:
+    """The pinned /29s the store still uses: same region, link still AWS-attached."""
+    if pinned is None or not pinned.aws_inside or pinned.aws_region != store.cloud.aws_region:
+        return {}
+    attached = aws_attached_links(store)
+    return {link: net for link, net in pinned.aws_inside.items() if link in attached}
+
+
+def _aws_exhausted(spec: FleetSpec, fleet_doc: SourceDocument, region: str, owner: str) -> IpamExhaustedError:
+    loc: Loc = ("sites", "aws")
+    for account_index, account in enumerate(spec.sites.aws):
+        if region in account.regions:
+            loc = ("sites", "aws", account_index, "regions", account.regions.index(region))
+            break
+    return IpamExhaustedError(
+        [
+            fleet_doc.issue(
+                loc,
+                f"IPAM exhausted: AWS region {region} holds at most {STORE_AWS_LINKS_PER_REGION} AWS-attached "
+                f"store WAN links (a /{STORE_AWS_INSIDE_PREFIX} of {LINK_LOCAL} each for its two tunnels' "
+                "inside /30s, unique per transit gateway, without AWS's reserved /30s and the hub tunnels' "
+                f"ranges), and none is left for {owner}; attach fewer links in {region} (only static links "
+                "of stores with cloud.aws_region are) or move stores to another region",
+            )
+        ]
+    )
+
+
 def allocate_fleet(
     spec: FleetSpec, fleet_doc: SourceDocument, stores: list[StoreSpec], previous: AllocationTable
 ) -> AllocationTable:
@@ -290,7 +383,8 @@ def allocate_fleet(
     loopback_pool.reserve(plan.loopbacks.network_address)
     low, high = spec.asn.store_range
     asn_pool = AsnPool(low, high)
-    present = {store.id for store in stores}
+    present = {store.id: store for store in stores}
+    aws_pools = AwsInsidePools()
     table = AllocationTable()
 
     # Reserve before allocating: pinned allocations (also of removed stores) and every
@@ -308,7 +402,12 @@ def allocate_fleet(
         for address in alloc.loopbacks.values():
             loopback_pool.reserve(address)
         asn_pool.reserve(alloc.asn)
-        if store_id not in present:
+        current = present.get(store_id)
+        kept = alloc.aws_inside if current is None else _kept_aws_inside(current, alloc)
+        if alloc.aws_region is not None:
+            for net in kept.values():
+                aws_pools.reserve(alloc.aws_region, net)
+        if current is None:
             table.stores[store_id] = alloc
     for store in stores:
         if store.asn is not None:
@@ -330,12 +429,25 @@ def allocate_fleet(
             raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
         table.hubs[hub.hostname] = HubAllocation.model_construct(loopback=loopback)
     for store in sorted(stores, key=lambda store: store.id):
+        pinned_store = previous.stores.get(store.id)
         try:
-            table.stores[store.id] = _allocate_store(
-                store, previous.stores.get(store.id), block_pool, transit_pool, loopback_pool, asn_pool
-            )
+            allocation = _allocate_store(store, pinned_store, block_pool, transit_pool, loopback_pool, asn_pool)
         except PoolExhausted as exc:
             raise _exhausted(fleet_doc, exc, f"store {store.id!r}") from None
+        region = store.cloud.aws_region
+        if region is not None:
+            kept = _kept_aws_inside(store, pinned_store)
+            aws_inside = {}
+            for link in aws_attached_links(store):
+                existing = kept.get(link)
+                try:
+                    aws_inside[link] = existing or aws_pools.allocate(region)
+                except PoolExhausted:
+                    raise _aws_exhausted(spec, fleet_doc, region, f"store {store.id!r} link {link}") from None
+            if aws_inside:
+                allocation.aws_region = region
+                allocation.aws_inside = aws_inside
+        table.stores[store.id] = allocation
     table.stores = dict(sorted(table.stores.items()))
     return table
 

@@ -469,6 +469,7 @@ def _resolved_store(
                 primary=index == 0,
                 overlay=IPv4Interface((hub_side + 1, 31)),
                 overlay_peer=IPv4Address(hub_side),
+                aws_inside=alloc.aws_inside.get(link.name),
             )
         )
     appliances = [

@@ -326,9 +326,10 @@ class TransportCost(Strict):
 
 def _default_sla_classes() -> dict[str, SlaClass]:
     # POS and voice notice a bad path within seconds (200 ms probes: three lost in a row is
-    # 0.6 s of silence, as the wired BFD always was) and return as soon as it is up again: a
-    # recovery time holds a path down after every start too (FRR: BGP DelayOpen), so it is opt-in;
-    # best effort waits a minute so bulk flows do not swing between links.
+    # 0.6 s of silence, as the wired BFD always was) and come back to it only after 30 s clean,
+    # so a path that loses in bursts does not pull calls and payments back and forth (the
+    # recovery applies after a failure only, never to a path's first start); best effort waits
+    # a minute so bulk flows do not swing between links.
     return {
         "strict": SlaClass(
             loss_percent=2.0,
@@ -337,7 +338,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
             detection_seconds=10,
             probe_interval_ms=200,
             hold_down_seconds=2,
-            recovery_seconds=0,
+            recovery_seconds=30,
         ),
         "realtime": SlaClass(
             loss_percent=1.0,
@@ -346,7 +347,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
             detection_seconds=10,
             probe_interval_ms=200,
             hold_down_seconds=2,
-            recovery_seconds=0,
+            recovery_seconds=30,
         ),
         "business": SlaClass(
             loss_percent=5.0,

@@ -4,32 +4,27 @@
   is down says why when its initiator's charon logged a reason (e.g. no acceptable proposal).
 - **Encryption evidence**: every site's WAN port on the lab internet carried IKE/ESP-in-UDP and
   nothing else between sites: no cleartext BGP, BFD or LAN traffic (nftables counters).
+- **BGP sessions**: every configured neighbour of every FRR appliance, by kind (store-hub,
+  hub-hub, AWS through the cloud stand-in, the DC core), must be Established when the lab runs
+  its far end (`lab.bgp`); a neighbour outside the lab is reported, not failed.
 - **Reachability** (with the network intent): every segment host's matrix (`lab.reachability`)
   against the intent's segmentation policy: allowed must be reachable, denied unreachable.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import ipsec
+from storestack.lab.bgp import BgpSession, bgp_sessions
 from storestack.lab.errors import NoTunnelsError
 from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
 from storestack.lab.reachability import Cell, measure
 from storestack.lab.state import require_state
 from storestack.lab.underlay import WanEvidence
 from storestack.network.build import NetworkIntent
-
-# What an initiator's charon logs when the far end refused or never answered.
-_REASONS = (
-    (re.compile(r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", re.I), "no proposal in common with the far end"),
-    (re.compile(r"AUTHENTICATION_FAILED|authentication of .* failed|no shared key", re.I), "authentication failed (PSK or identity)"),
-    (re.compile(r"TS_UNACCEPTABLE", re.I), "traffic selectors refused"),
-    (re.compile(r"giving up after \d+ retransmits|retransmit \d+ of request", re.I), "no answer from the far end"),
-)
 
 
 class TunnelCheck(BaseModel):
@@ -44,6 +39,7 @@ class LabCheck(BaseModel):
 
     name: str
     tunnels: list[TunnelCheck]
+    bgp: list[BgpSession]
     wan: list[WanEvidence]
     reachability: list[Cell]
     problems: list[str]
@@ -67,10 +63,21 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
     problems: list[str] = []
     tunnels = []
     for status in tunnel_status(state_dir, state):
-        reason = None if status.up else _down_reason(state.runtime(status.initiator).namespace, status.id)
+        reason = None if status.up else ipsec.down_reason(state.runtime(status.initiator).namespace, status.id)
         tunnels.append(TunnelCheck(tunnel=status, reason=reason))
         if not status.up:
             problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
+    sessions = bgp_sessions(state)
+    for session in sessions:
+        if session.in_lab and not session.established:
+            problems.append(
+                f"BGP {session.appliance} -> {session.peer} {session.neighbor} ({session.kind}, "
+                f"AS {session.local_as} -> AS {session.remote_as}) is {session.state}, not Established"
+            )
+    charons = [runtime.namespace for runtime in state.appliances] + list(state.site_namespaces.values())
+    for namespace in charons:
+        if ipsec.lost_kernel_events(namespace):
+            problems.append(f"charon in {namespace} lost kernel events (netlink receive buffer overflow)")
     # The matrix first: the evidence that follows covers the probes' packets too.
     cells = measure(state, intent) if intent is not None else []
     wan = evidence(state_dir)
@@ -92,20 +99,4 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
             problems.append(f"{where}: allowed ({cell.why}) but unreachable ({cell.outcome})")
         else:
             problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
-    return LabCheck(name=state.name, tunnels=tunnels, wan=wan, reachability=cells, problems=problems)
-
-
-def _down_reason(namespace: str, tunnel_id: str) -> str | None:
-    log = ipsec.instance_dir(namespace) / "charon.log"
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-400:]
-    except OSError:
-        return None
-    marker = f"<{tunnel_id}|"  # the log's IKE_SA name prefix (`ike_name = yes`)
-    for line in reversed(lines):
-        if marker not in line:
-            continue
-        for pattern, reason in _REASONS:
-            if pattern.search(line):
-                return reason
-    return None
+    return LabCheck(name=state.name, tunnels=tunnels, bgp=sessions, wan=wan, reachability=cells, problems=problems)

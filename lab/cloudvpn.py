@@ -7,9 +7,9 @@ the stand-in's configuration: per tunnel the outside address (`tunnelN_address`)
 /30 (`tunnelN_inside_cidr`, AWS's end `.1`), the PSK (`tunnelN_preshared_key`), the IKE versions
 and phase 1/2 encryption, integrity and DH groups and lifetimes, the customer gateway's address
 (the store's identity) and ASN, and Amazon's ASN. Nothing comes from the network intent: the
-store side runs what storestack renders for the store (with the same planned outputs, as
-`rollout --lab` pushes it), so a store's AWS tunnels come up only when the Pulumi side and the
-device side agree.
+store side runs what storestack renders for the store from the intent's planned values (as
+`rollout --lab` pushes it and `devices push` / `drift` compare it), so a store's AWS tunnels come
+up only when the Pulumi side and the device side agree.
 
 The stand-in is one charon (kernel-libipsec, responder only: AWS answers, the customer
 gateway initiates) and one bgpd with Amazon's ASN, announcing the cloud prefix to each store
@@ -29,14 +29,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from storestack.common.files import atomic_write_text
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.inventory import Fleet, load_fleet
 from storestack.lab.errors import LabError
 from storestack.lab.ipsec import LabTunnel, TunnelEnd
 from storestack.lab.topology import LabTopology
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import CryptoPolicy, policy_from_aws_options
-from storestack.stacks.device_bridge import outputs_from_store_stack
 from storestack.stacks.mocks import unwrap_secrets
 from storestack.stacks.plan import planned_store_run
 
@@ -76,7 +74,6 @@ class CloudPlan(BaseModel):
 
     tunnels: list[CloudTunnel]
     psks: dict[str, SecretStr]
-    outputs: dict[str, StoreCloudOutputs]  # per store, for rendering the store side
 
 
 def _snake(name: str) -> str:
@@ -93,13 +90,8 @@ def plan_cloud(fleet: Fleet, store_ids: list[str]) -> CloudPlan:
     intent = NetworkIntent(fleet)
     tunnels: list[CloudTunnel] = []
     psks: dict[str, SecretStr] = {}
-    outputs: dict[str, StoreCloudOutputs] = {}
     for store_id in store_ids:
         run = planned_store_run(fleet, store_id)
-        values = {name: output.value for name, output in run.outputs.items()}
-        outputs[store_id] = outputs_from_store_stack(
-            store_id, values.get("tunnels") or [], values.get("tunnel_psks") or {}, planned=True
-        )
         gateways = {r.resource_id: r for r in run.resources if r.type == _GATEWAY}
         store = intent.store(store_id)
         aws = [t for t in store.tunnels if t.kind == "store-aws"]
@@ -148,7 +140,7 @@ def plan_cloud(fleet: Fleet, store_ids: list[str]) -> CloudPlan:
                     )
                 )
                 psks[intent_tunnel.id] = SecretStr(str(options["preshared_key"]))
-    return CloudPlan(tunnels=tunnels, psks=psks, outputs=outputs)
+    return CloudPlan(tunnels=tunnels, psks=psks)
 
 
 def lab_cloud_plan_needed(topology: LabTopology) -> bool:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from ipaddress import IPv4Interface
 
-from storestack.inventory import Fleet, ResolvedStore
+from storestack.inventory import Fleet, ResolvedStore, hq
 from storestack.lab.errors import LabError
 from storestack.lab.topology import (
     LabAppliance,
+    LabDcCore,
     LabEndpoint,
     LabLink,
     LabSegment,
@@ -154,6 +155,19 @@ def lab_sites(fleet: Fleet) -> LabSites:
         cloud_prefix=plan.cloud,
         cloud_host=plan.cloud.network_address + 10,
         via_hubs=[plan.stores, plan.transit, plan.loopbacks],
+        dc_core=LabDcCore(
+            asn=fleet.spec.asn.dc_core,
+            lan=hq.core_lan(fleet.spec),
+            routers=list(hq.core_routers(fleet.spec)),
+            hub_addresses={
+                hub.hostname: address
+                for hub, address in zip(fleet.spec.sites.hq.hubs, hq.hub_core_addresses(fleet.spec), strict=True)
+                if address is not None
+            },
+            hub_asn=fleet.spec.asn.hq,
+            # What the hubs take from the core (their FROM-DC filter): HQ and management.
+            announce=[*plan.hq, *plan.management],
+        ),
     )
 
 

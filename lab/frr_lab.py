@@ -24,6 +24,7 @@ from storestack.devices.targets import ApplianceInventory, ApplianceTarget, Cred
 from storestack.lab import system
 from storestack.lab.cleanup import cleanup, processes_alive
 from storestack.lab.cloudvpn import PSK_FILE, lab_cloud_plan, lab_cloud_plan_needed
+from storestack.lab.dccore import start_dc_core
 from storestack.lab.emulated import emulator_targets, start_emulator, wait_emulator
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, start_frr
@@ -108,7 +109,7 @@ def up(
     namespaces = namespace_names(prefix, [a.name for a in frr_appliances])
     # One reservation for every port of the lab, emulated appliances included, so that no two
     # of them can be handed the same ephemeral port.
-    ports = free_ports(len(topology.appliances))
+    ports = free_ports(len(topology.appliances), seed=prefix)
     emulator_ports = dict(zip((a.name for a in emulated), ports[len(frr_appliances) :], strict=True))
     # In-band management: one sshd per appliance HQ reaches, inside its namespace (lab.inband);
     # the others (and every appliance of a lab without HQ) share sshd on 127.0.0.1.
@@ -185,6 +186,9 @@ def up(
     cloud = cloud_runtime(state)
     with ThreadPoolExecutor(max_workers=min(16, len(runtimes) or 1)) as pool:
         list(pool.map(lambda runtime: start_frr(state, runtime), [*runtimes, *([cloud] if cloud else [])]))
+
+    if topology.overlay == "ipsec":
+        start_dc_core(state, ready_timeout)
 
     _notify(f"starting {len(shards)} sshd")
     install_confirm(state)

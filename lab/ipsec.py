@@ -49,6 +49,15 @@ OVERLAY_MTU = 1350
 RETRANSMIT_TIMEOUT = 2.0
 RETRANSMIT_TRIES = 4
 RETRANSMIT_BASE = 1.4
+# charon learns the VTEP addresses from netlink events. At the default socket buffer (about
+# 200 KiB) a hub's burst of address, route and link events overflowed it while charon's threads
+# waited for CPU ("unable to receive from RT event socket: No buffer space available"): the
+# lost addresses stayed unknown to charon, libipsec could not route the child's policy
+# ("error installing route with policy"), the responder answered TS_UNACCEPTABLE and the
+# initiator kept a childless IKE_SA for good. 8 MiB holds thousands of events, forced past
+# net.core.rmem_max (charon keeps CAP_NET_ADMIN).
+NETLINK_RECEIVE_BUFFER = 8 * 1024 * 1024
+_EVENT_OVERFLOW = "unable to receive from RT event socket"
 
 _PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac gcm kdf curve25519 pem pkcs1 x509 pubkey "
@@ -144,6 +153,10 @@ charon {{
   plugins {{
     vici {{
       socket = {vici_uri(namespace)}
+    }}
+    kernel-netlink {{
+      receive_buffer_size = {NETLINK_RECEIVE_BUFFER}
+      force_receive_buffer_size = yes
     }}
   }}
   filelog {{
@@ -265,12 +278,12 @@ def start_charon(namespace: str, swanctl_text: str, strongswan_text: str) -> Non
         log.close()
 
 
-def wait_charon(namespace: str, appliance: str, tunnels: list[LabTunnel], *, create: bool, timeout: float = 20.0) -> None:
-    """Wait for the VICI socket and ipsec0, put the tunnels' endpoints in place (`create`: and
-    their VXLAN devices), then load swanctl.conf and take routing back from libipsec.
+def wait_charon(namespace: str, appliance: str, tunnels: list[LabTunnel], *, timeout: float = 20.0) -> None:
+    """Wait for the VICI socket and ipsec0, put the tunnels' endpoints on ipsec0, then load
+    swanctl.conf and take routing back from libipsec.
 
     The endpoint addresses go first: libipsec installs a route per outbound policy, which
-    fails (and takes the child SA down) while the policy's local address exists nowhere."""
+    fails (and takes the child SA down) while charon knows the policy's local address nowhere."""
     folder = instance_dir(namespace)
     deadline = time.monotonic() + timeout
     while not (folder / "charon.vici").exists():
@@ -279,7 +292,7 @@ def wait_charon(namespace: str, appliance: str, tunnels: list[LabTunnel], *, cre
             tail = stdout.read_text(errors="replace")[-1000:] if stdout.exists() else ""
             raise LabError(f"charon in {namespace} did not open its VICI socket within {timeout:g} s {tail}")
         time.sleep(0.02)
-    configure_overlay(namespace, appliance, tunnels, create=create)
+    configure_overlay(namespace, appliance, tunnels)
     swanctl(namespace, "--load-all", "--file", str(folder / "swanctl.conf"))
     # libipsec routes everything through table 220 even with install_routes = no.
     _delete_rule_220(namespace)
@@ -305,22 +318,31 @@ def stop_charon(namespace: str) -> int:
     return len(system.terminate([pid]))
 
 
-def configure_overlay(namespace: str, appliance: str, tunnels: Iterable[LabTunnel], *, create: bool) -> None:
-    """VTEP addresses on ipsec0 (again after every charon restart) and, with `create`, the
-    VXLAN devices carrying each tunnel's inside address."""
+def create_tunnel_devices(namespace: str, appliance: str, tunnels: Iterable[LabTunnel]) -> None:
+    """The VXLAN device carrying each tunnel's inside address. Made before charon starts, so
+    that charon's netlink event socket sees only the VTEP addresses and routes
+    (`configure_overlay`), not the devices' burst of link and address events too."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        local, remote, _role = tunnel.end(appliance)
+        lines += [
+            f"link add {local.ifname} type vxlan id {tunnel.vni} local {local.vtep} "
+            f"remote {remote.vtep} dstport {VXLAN_PORT}",
+            f"link set {local.ifname} mtu {OVERLAY_MTU}",
+            f"addr add {local.inside.with_prefixlen} dev {local.ifname}",
+            f"link set {local.ifname} up",
+        ]
+    ip_batch(namespace, lines)
+
+
+def configure_overlay(namespace: str, appliance: str, tunnels: Iterable[LabTunnel]) -> None:
+    """VTEP addresses on ipsec0, and the route to each far VTEP through it (again after every
+    charon restart: ipsec0 vanishes with charon)."""
     lines: list[str] = []
     for tunnel in tunnels:
         local, remote, _role = tunnel.end(appliance)
         lines.append(f"addr replace {local.vtep}/32 dev {TUN_DEVICE}")
         lines.append(f"route replace {remote.vtep}/32 dev {TUN_DEVICE} src {local.vtep}")
-        if create:
-            lines += [
-                f"link add {local.ifname} type vxlan id {tunnel.vni} local {local.vtep} "
-                f"remote {remote.vtep} dstport {VXLAN_PORT}",
-                f"link set {local.ifname} mtu {OVERLAY_MTU}",
-                f"addr add {local.inside.with_prefixlen} dev {local.ifname}",
-                f"link set {local.ifname} up",
-            ]
     _wait_for_tun(namespace)
     ip_batch(namespace, lines)
 
@@ -392,6 +414,42 @@ def tunnel_states(namespace: str) -> dict[str, ChildState]:
                 update={"child_state": match.group(2), "esp_proposal": match.group(3)}
             )
     return states
+
+
+# What an initiator's charon logs when the far end refused or never answered.
+_REASONS = (
+    (re.compile(r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", re.I), "no proposal in common with the far end"),
+    (re.compile(r"AUTHENTICATION_FAILED|authentication of .* failed|no shared key", re.I), "authentication failed (PSK or identity)"),
+    (re.compile(r"TS_UNACCEPTABLE", re.I), "traffic selectors refused"),
+    (re.compile(r"giving up after \d+ retransmits|retransmit \d+ of request", re.I), "no answer from the far end"),
+)
+
+
+def down_reason(namespace: str, tunnel_id: str) -> str | None:
+    """Why `tunnel_id` is down, from the last reason the namespace's charon logged for it."""
+    log = instance_dir(namespace) / "charon.log"
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-400:]
+    except OSError:
+        return None
+    marker = f"<{tunnel_id}|"  # the log's IKE_SA name prefix (`ike_name = yes`)
+    for line in reversed(lines):
+        if marker not in line:
+            continue
+        for pattern, reason in _REASONS:
+            if pattern.search(line):
+                return reason
+    return None
+
+
+def lost_kernel_events(namespace: str) -> bool:
+    """Whether the namespace's charon logged a netlink event overflow: addresses it missed stay
+    unknown to it, and a child whose selector uses one cannot be routed."""
+    log = instance_dir(namespace) / "charon.log"
+    try:
+        return _EVENT_OVERFLOW in log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def cleanup_dirs(namespaces: Iterable[str]) -> None:

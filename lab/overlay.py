@@ -21,6 +21,7 @@ from storestack.lab.frr import frr_ready, run_vtysh
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
 from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
 from storestack.lab.state import ApplianceRuntime, LabState, require_state, save_state
+from storestack.lab.steering import start_steering
 from storestack.lab.system import ip_batch
 from storestack.lab.tunnels import lab_secret, lab_tunnels, tunnel_plans, tunnels_of
 from storestack.lab.underlay import (
@@ -80,8 +81,9 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
 
     A lab built from a fleet runs the swanctl.conf and strongswan.conf storestack renders for
     each appliance (`lab.rendered`); a synthetic lab runs the lab's own (`ipsec.swanctl_conf`).
-    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`); the stores then render with its
-    planned outputs, as `rollout --lab` renders them."""
+    `cloud`: the cloud stand-in's plan (`lab.cloudvpn`). The stores render from the network
+    intent's planned values, as `rollout --lab`, `devices push` and `drift` render them: their AWS
+    tunnels come up only if the plan agrees with those values."""
     assert state.internet_namespace is not None
     secret = lab_secret(state_dir, create=True)
     topology = state.topology
@@ -90,12 +92,10 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
         stores = sorted({t.store_id for t in topology.tunnels})
         hubs = sorted({t.hub for t in topology.tunnels})
         fleet = load_fleet(Path(topology.fleet_root))
-        outputs = None
         if cloud is not None:
             state.cloud_tunnels = cloud.tunnels
             save_psks(state_dir, cloud.psks)
-            outputs = cloud.outputs
-        rendered = render_ipsec(fleet, stores, hubs, secret, outputs=outputs)
+        rendered = render_ipsec(fleet, stores, hubs, secret)
         state.tunnel_ifnames = {
             f"{name}/{tunnel_id}": ifname
             for name, files in rendered.items()
@@ -122,7 +122,7 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
     def ready(name: str, namespace: str) -> None:
         mine = tunnels_of(tunnels, name)
         if mine:
-            ipsec.wait_charon(namespace, name, mine, create=True)
+            ipsec.wait_charon(namespace, name, mine)
 
     groups = [
         [r for r in hubs_first if topology.appliance(r.name).role == "hub"],
@@ -135,13 +135,15 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
                 # The cloud stand-in answers like the hubs: up before the stores dial.
                 cloud_ns = state.site_namespaces[CLOUD_SITE]
                 ifnames = [t.responder.ifname for t in cloud_tunnels]
+                ipsec.create_tunnel_devices(cloud_ns, CLOUD_VPN, cloud_tunnels)
                 ipsec.start_charon(
                     cloud_ns, ipsec.swanctl_conf(CLOUD_VPN, cloud_tunnels), ipsec.strongswan_conf(cloud_ns, ifnames)
                 )
-                ipsec.wait_charon(cloud_ns, CLOUD_VPN, cloud_tunnels, create=True)
+                ipsec.wait_charon(cloud_ns, CLOUD_VPN, cloud_tunnels)
             for runtime in group:
                 mine = tunnels_of(tunnels, runtime.name)
                 if mine:
+                    ipsec.create_tunnel_devices(runtime.namespace, runtime.name, mine)
                     ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
             list(pool.map(lambda r: ready(r.name, r.namespace), group))
     for name, files_of in rendered.items():
@@ -167,19 +169,32 @@ def start_cloud_bgp(state: LabState, runtime: ApplianceRuntime, timeout: float) 
     run_vtysh(runtime, *bgp_config(state.cloud_tunnels, [str(sites.cloud_prefix)]))
 
 
+# Before every rendered rule (the lowest is a transport's own, 1000).
+VXLAN_RULE_PREF = 900
+
+
 def load_host_files(namespace: str, files: RenderedIpsec) -> None:
     """Interface groups of the tunnel devices and the rendered policy rules (guest Wi-Fi only
-    through its breakout link's table), then the rendered host firewall."""
+    through its breakout link's table), then the rendered host firewall, and on a store the SLA
+    steering (storestack-steer) that keeps the class tables of those rules."""
     existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
     groups = [
         f"link set {ifname} group {group}"
         for ifname, group in files.interface_groups().items()
         if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
     ]
-    ip_batch(namespace, groups + files.policy_rules())
+    rules = files.policy_rules()
+    if any(" fwmark " in rule for rule in rules):
+        # SLA steering marks packets for the class tables. An XFRM interface routes its ESP by
+        # the SA's own mark; VXLAN, the lab's stand-in, routes its outer packet with the inner
+        # packet's mark, which would send it back into the class table's tunnel: main for it.
+        rules.append(f"rule add ipproto udp dport {ipsec.VXLAN_PORT} lookup main pref {VXLAN_RULE_PREF}")
+    ip_batch(namespace, groups + rules)
     if files.nftables:
         ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
         system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
+    if files.steering:
+        start_steering(namespace, files.steering)
 
 
 def restart_charon(state_dir: Path, appliance: str) -> None:
@@ -194,7 +209,7 @@ def restart_charon(state_dir: Path, appliance: str) -> None:
         (folder / "swanctl.conf").read_text(encoding="utf-8"),
         (folder / "strongswan.conf").read_text(encoding="utf-8"),
     )
-    ipsec.wait_charon(runtime.namespace, appliance, mine, create=False)
+    ipsec.wait_charon(runtime.namespace, appliance, mine)
 
 
 class TunnelStatus(BaseModel):
@@ -254,7 +269,13 @@ def wait_tunnels(state_dir: Path, state: LabState, timeout: float, *, cloud_grac
         if not down and (not cloud_down or time.monotonic() > started + cloud_grace):
             return
         if down and time.monotonic() > deadline:
-            raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(down[:5])}")
+            namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
+            why = []
+            for tunnel in [t for t in status if not t.up and t.responder != CLOUD_VPN][:5]:
+                reason = ipsec.down_reason(namespaces[tunnel.initiator], tunnel.id)
+                why.append(f"{tunnel.id} ({reason})" if reason else tunnel.id)
+            more = f" and {len(down) - len(why)} more" if len(down) > len(why) else ""
+            raise LabError(f"IPsec tunnels not up within {timeout:g} s: {', '.join(why)}{more}")
         time.sleep(0.1)
 
 

@@ -58,6 +58,7 @@ class RenderedIpsec:
     strongswan: str
     routing: str
     nftables: str = ""
+    steering: str = ""  # a store's steering.conf (storestack-steer)
 
     def interface_groups(self) -> dict[str, int]:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
@@ -122,6 +123,7 @@ def render_ipsec(
                 strongswan=files.get("strongswan.conf", ""),
                 routing=files.get("routing", ""),
                 nftables=files.get("nftables.conf", ""),
+                steering=files.get("steering.conf", ""),
             )
     return rendered
 

@@ -12,6 +12,8 @@
   breakout"): its own WAN into the lab internet, masqueraded, and each hub's last-resort
   default (table `default`, consulted after the main table) points at HQ. Each hub's
   inventory management address sits on its DC link, where the management network reaches it.
+  HQ bridges the hubs' DC links into the DC LAN (`dclan`): the hubs' `dc_address`es and the DC
+  core routers' addresses (`lab.dccore`) share it, as the intent's `sites.hq.core` says.
 - **Cloud**: a namespace behind HQ holding one host of `ip_plan.cloud`.
 - **Internet service**: a public address on the lab internet's bridge.
 
@@ -28,6 +30,7 @@ from storestack.lab.topology import LabSegment, LabTopology, sanitize_name
 from storestack.lab.underlay import DYNAMIC_GATEWAY, HQ_SITE, INTERNET_SERVICE
 
 _DC_POOL = IPv4Network("198.19.255.0/24")
+DC_LAN = "dclan"  # HQ's bridge over the hubs' DC links
 
 
 def host_namespace(prefix: str, segment: LabSegment) -> str:
@@ -105,6 +108,7 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     hq, cloud = hq_namespace(prefix), cloud_namespace(prefix)
     hubs = [a.name for a in topology.appliances if a.role == "hub" and a.name in appliance_namespaces]
     subnets = list(_DC_POOL.subnets(new_prefix=30))
+    core = sites.dc_core
     links = [
         f"link add name dc netns {appliance_namespaces[hub]} type veth peer name hub{index} netns {hq}"
         for index, hub in enumerate(hubs)
@@ -113,8 +117,12 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     ip_batch(None, links)
     cloud_link = subnets[-1]
     cloud_hq_side, cloud_side = list(cloud_link.hosts())
+    # The DC LAN: HQ bridges the hubs' `dc` links, so the hubs share one segment with each other
+    # (their iBGP) and with the DC core routers, whose addresses HQ owns (lab.dccore).
     hq_lines = [
         "link set lo up",
+        f"link add {DC_LAN} type bridge",
+        f"link set {DC_LAN} up",
         f"addr add {sites.hq_pos}/32 dev lo",
         f"addr add {sites.hq_management}/32 dev lo",
         f"addr add {cloud_hq_side}/30 dev cloud",
@@ -127,12 +135,14 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     for index, hub in enumerate(hubs):
         hub_side, hq_side = list(subnets[index].hosts())
         hub_address[hub] = hub_side
-        hq_lines += [f"addr add {hq_side}/30 dev hub{index}", f"link set hub{index} up"]
+        hq_lines += [f"link set hub{index} master {DC_LAN}", f"link set hub{index} up", f"addr add {hq_side}/30 dev {DC_LAN}"]
         hub_lines = [f"addr add {hub_side}/30 dev dc", "link set dc up"]
+        if core is not None and hub in core.hub_addresses:
+            hub_lines.append(f"addr add {core.hub_addresses[hub]}/{core.lan.prefixlen} dev dc")
         management = topology.appliance(hub).management_address
         if management is not None:
             hub_lines.append(f"addr add {management}/32 dev dc")
-            hq_lines.append(f"route add {management}/32 via {hub_side} dev hub{index}")
+            hq_lines.append(f"route add {management}/32 via {hub_side} dev {DC_LAN}")
         hub_lines.append(f"route add default via {hq_side} dev dc table {LAST_RESORT_TABLE}")
         # Kernel routes outrank the rendered config's blackhole summaries (distance 254), so the
         # hub both reaches HQ and the cloud and keeps announcing their summaries.
@@ -143,18 +153,19 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     # this from the hubs over BGP; HQ here is a plain router.)
     for segment in topology.segments:
         if segment.hub in hub_address:
-            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev hub{hubs.index(segment.hub)}")
+            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev {DC_LAN}")
     # Each store's management address too: management sessions are flows like any other.
     for appliance in topology.appliances:
         if appliance.primary_hub in hub_address and appliance.management_address is not None:
             hq_lines.append(
-                f"route add {appliance.management_address}/32 via {hub_address[appliance.primary_hub]} "
-                f"dev hub{hubs.index(appliance.primary_hub)}"
+                f"route add {appliance.management_address}/32 via {hub_address[appliance.primary_hub]} dev {DC_LAN}"
             )
     if hub_address:
         nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
         for destination in sites.via_hubs:
             hq_lines.append(f"route add {destination} {nexthops}")
+    if core is not None:
+        hq_lines += [f"addr add {router}/{core.lan.prefixlen} dev {DC_LAN}" for router in core.routers]
     ip_batch(hq, hq_lines)
     system.run(["ip", "netns", "exec", hq, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     nat = "table ip hq_breakout {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" \

@@ -17,6 +17,7 @@ while the lab is up, with a random password kept in a 0600 file; it is not root,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pwd
@@ -35,14 +36,46 @@ PORTS_PER_SSHD = 16
 LOOPBACK = "127.0.0.1"
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel hands out as free on loopback right now."""
+# Listening ports of a lab are taken from here, below the kernel's ephemeral range.
+LAB_PORT_FLOOR = 20000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def free_ports(count: int, seed: str = "") -> list[int]:
+    """`count` ports free on loopback right now, outside the kernel's ephemeral range.
+
+    The ephemeral range is where every client connection on the machine takes its source port
+    from: a port reserved there and released until sshd or the relay binds it (tens of seconds
+    later on a loaded machine) was taken in between, and the lab start failed. Below it only
+    listeners that name their port compete. Each lab starts its search at its own place
+    (`seed`: the lab prefix), so parallel labs seldom meet, and each port is proven free by
+    binding it. Without room below the ephemeral range, the kernel picks (the old way)."""
+    try:
+        ephemeral_low = int(_EPHEMERAL_RANGE.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 0
+    pool = range(LAB_PORT_FLOOR, ephemeral_low)
     sockets: list[socket.socket] = []
     try:
-        for _ in range(count):
+        if len(pool) < 4 * count:
+            for _ in range(count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind((LOOPBACK, 0))
+                sockets.append(sock)
+            return [sock.getsockname()[1] for sock in sockets]
+        start = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(pool)
+        for step in range(len(pool)):
+            if len(sockets) == count:
+                break
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((LOOPBACK, 0))
+            try:
+                sock.bind((LOOPBACK, pool[(start + step) % len(pool)]))
+            except OSError:
+                sock.close()
+                continue
             sockets.append(sock)
+        if len(sockets) < count:
+            raise LabError(f"fewer than {count} free ports on {LOOPBACK} between {pool.start} and {pool.stop - 1}")
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:

@@ -119,6 +119,21 @@ class LabSegment(BaseModel):
     )
 
 
+class LabDcCore(BaseModel):
+    """The HQ data-centre core as the intent gives it: the LAN the hubs share with the core
+    routers (`sites.hq.core`), the routers' addresses, the core's ASN (`asn.dc_core`), each
+    hub's address on the LAN (`dc_address`) and ASN, and what the core announces to the hubs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asn: int
+    lan: IPv4Network
+    routers: list[IPv4Address] = Field(min_length=1)
+    hub_addresses: dict[str, IPv4Address]
+    hub_asn: int
+    announce: list[IPv4Network]
+
+
 class LabSites(BaseModel):
     """The lab's stand-ins beyond the stores: HQ (POS service, management) and the cloud."""
 
@@ -135,6 +150,7 @@ class LabSites(BaseModel):
     via_hubs: list[IPv4Network] = Field(
         description="what HQ routes towards the hubs: ip_plan.stores, transit and loopbacks"
     )
+    dc_core: LabDcCore | None = Field(default=None, description="the DC core routers the hubs peer with")
 
 
 class LabTopology(BaseModel):

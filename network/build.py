@@ -37,7 +37,13 @@ from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
-from storestack.network.cloud import hub_openstack_inside
+from storestack.network.cloud import (
+    hub_aws_inside,
+    hub_openstack_inside,
+    planned_aws_outside,
+    planned_openstack_gateway,
+    store_aws_inside,
+)
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
     BgpSession,
@@ -65,12 +71,6 @@ PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunn
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
-# Planned AWS values, used until a stack is live: inside /30s from 169.254.16.0 for stores and
-# 169.254.248.0/22 for hubs (clear of the ranges AWS reserves), outside endpoints in TEST-NET-1.
-_STORE_AWS_INSIDE_BASE = int(IPv4Address("169.254.16.0"))
-_STORE_AWS_INSIDE_SLOTS = 9000
-_HUB_AWS_INSIDE_BASE = int(IPv4Address("169.254.248.0"))
-_AWS_OUTSIDE_BASE = int(IPv4Address("192.0.2.0"))
 
 # QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
 QOS_CLASSES = (
@@ -491,20 +491,22 @@ class NetworkIntent:
                     )
                 )
         else:
-            # An AWS customer gateway needs a stable public address: only static links carry
-            # AWS tunnels (the store stack decides the same way).
+            # IPAM pins a /29 on every AWS-attached link (`inventory.ipam.aws_attached_links`:
+            # static links, as an AWS customer gateway needs a stable public address), unique in
+            # the store's region; AWS's end is the planned address of each /30 (`network.cloud`).
             for transport in transports:
-                if transport.address is None:
+                block = links[transport.name].aws_inside
+                if block is None:
                     continue
                 for number in (1, 2):
-                    slot = (2 * self._slot(links[transport.name]) + number - 1) % _STORE_AWS_INSIDE_SLOTS
+                    inside = store_aws_inside(block, number)
                     tid = tunnel_id(store.id, transport.name, f"aws{number}")
                     plans.append(
                         (
                             transport,
                             number,
-                            _STORE_AWS_INSIDE_BASE + 4 * slot,
-                            IPv4Address(_AWS_OUTSIDE_BASE + 1 + slot % 254),
+                            int(inside.network_address),
+                            planned_aws_outside(inside),
                             self.psk(tid),
                             False,
                         )
@@ -629,7 +631,10 @@ class NetworkIntent:
                 )
         plan = self.fleet.spec.ip_plan
         # iBGP between the hubs on their DC LAN addresses (connected: no IGP, no loopback
-        # reachability needed); the hubs' loopbacks ride on it with the stores.
+        # reachability needed); the hubs' loopbacks ride on it with the stores, and so do the
+        # cloud and desktop routes each hub's own VPNs teach: every hub originates the cloud
+        # summaries (to the stores, over a Null0 anchor), so a hub whose cloud VPNs are down
+        # must still know the specifics through the other hub, or it drops what the stores send it.
         for other in self.fleet.hubs.values():
             if other.hostname != name:
                 sessions.append(
@@ -642,8 +647,8 @@ class NetworkIntent:
                         peer=other.hostname,
                         tunnel=None,
                         bfd=None,
-                        accepts=(plan.stores, plan.loopbacks),
-                        announces=(plan.stores, plan.loopbacks),
+                        accepts=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
+                        announces=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
                     )
                 )
         dc = self._dc_link(hub)
@@ -735,15 +740,15 @@ class NetworkIntent:
         tunnels: list[Tunnel] = []
         for region_index, region in enumerate(regions):
             for number in (1, 2):
-                slot = (hub_index * 16 + region_index) * 2 + number - 1
                 tid = tunnel_id(hub.hostname, region, f"aws{number}")
                 live = core.aws(hub.hostname, region, number) if core is not None else None
                 if live is not None:
                     inside_net = int(live.inside_cidr.network_address)
                     outside = live.outside_address
                 else:
-                    inside_net = _HUB_AWS_INSIDE_BASE + 4 * slot
-                    outside = IPv4Address(_AWS_OUTSIDE_BASE + 255 - 1 - slot % 64)
+                    planned = hub_aws_inside(hub_index, region_index, number)
+                    inside_net = int(planned.network_address)
+                    outside = planned_aws_outside(planned)
                 tunnels.append(
                     self._hub_cloud_tunnel(
                         hub,
@@ -764,7 +769,7 @@ class NetworkIntent:
             tid = tunnel_id(hub.hostname, site.name, "openstack")
             found = core.openstack(hub.hostname, site.name) if core is not None else None
             # Planned: a TEST-NET-1 stand-in until the core stack has bound the floating IP.
-            outside = found.gateway_address if found is not None else IPv4Address(_AWS_OUTSIDE_BASE + 190 - site_index)
+            outside = found.gateway_address if found is not None else planned_openstack_gateway(site_index)
             tunnels.append(
                 self._hub_cloud_tunnel(
                     hub,

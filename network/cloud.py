@@ -1,9 +1,18 @@
-"""Addressing of the hub to OpenStack gateway tunnels, shared by both ends.
+"""Addressing of the cloud tunnels, one rule each, shared by every place that needs it.
 
-`components/openstack_site.py` builds the cloud end (the site's strongSwan + FRR gateway) and
-`network/build.py` the hub end from this one rule, so the two ends cannot disagree on the
-inside /30 of a tunnel. AWS picks the inside addresses of its own tunnels; OpenStack does not,
-so storestack does.
+- Hub to OpenStack gateway: `components/openstack_site.py` builds the cloud end (the site's
+  strongSwan + FRR gateway) and `network/build.py` the hub end from `hub_openstack_inside`, so
+  the two ends cannot disagree on the inside /30 of a tunnel.
+- AWS tunnel inside /30s: storestack chooses them (`tunnelN_inside_cidr`), AWS requires them to be
+  /30s of 169.254.0.0/16, unique per gateway and none of `AWS_RESERVED_INSIDE`. Hub tunnels take
+  theirs from `HUB_AWS_INSIDE_POOL`; every AWS-attached store WAN link gets a /29 (its tunnels 1 and
+  2) that IPAM pins per region in the lock file (`inventory/ipam.py`), from what the hub pools and
+  the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in its region, and distinct
+  fleet-wide until the space is used up.
+- Planned outside addresses: until a stack is live, AWS's end of a tunnel is `planned_aws_outside`
+  of its inside /30, and an OpenStack gateway's `planned_openstack_gateway`. The network intent
+  plans with them and the Pulumi mocks answer with them, so an offline plan (and the lab's cloud
+  VPN stand-in configured from it) and the configs rendered from planned values agree.
 """
 
 from __future__ import annotations
@@ -14,6 +23,42 @@ from dataclasses import dataclass
 # Inside /30s of the hub tunnels: 169.254.252.0/22 (256 /30s), eight hubs per site.
 HUB_INSIDE_POOL = ipaddress.IPv4Network("169.254.252.0/22")
 HUBS_PER_SITE = 8
+
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# AWS's TunnelInsideCidr constraint (VpnTunnelOptionsSpecification): these /30s cannot be used.
+AWS_RESERVED_INSIDE = frozenset(
+    ipaddress.IPv4Network(n) for n in (*(f"169.254.{k}.0/30" for k in range(6)), "169.254.169.252/30")
+)
+# Inside /30s of the hub tunnels to AWS: 256 /30s, two per hub and region (see `hub_aws_inside`).
+HUB_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.248.0/22")
+HUB_AWS_REGIONS = 16  # regions per hub in the pool's layout
+# A store WAN link's two AWS tunnels share one /29: tunnel 1 the lower /30, tunnel 2 the upper.
+STORE_AWS_INSIDE_PREFIX = 29
+# What store links never get: the /29s holding a reserved /30, and both hub pools (a hub's AWS
+# tunnels end on the same transit gateway as the stores').
+STORE_AWS_INSIDE_RESERVED = (
+    *sorted(n.supernet(new_prefix=STORE_AWS_INSIDE_PREFIX) for n in AWS_RESERVED_INSIDE),
+    HUB_AWS_INSIDE_POOL,
+    HUB_INSIDE_POOL,
+)
+# AWS-attached store WAN links one region holds: every /29 of 169.254.0.0/16 but the above.
+STORE_AWS_LINKS_PER_REGION = (LINK_LOCAL.num_addresses >> (32 - STORE_AWS_INSIDE_PREFIX)) - sum(
+    n.num_addresses >> (32 - STORE_AWS_INSIDE_PREFIX) for n in STORE_AWS_INSIDE_RESERVED
+)
+
+_LINK_LOCAL_SPAN = (int(LINK_LOCAL.network_address), int(LINK_LOCAL.broadcast_address))
+# The first address of every /29 a store link may not take.
+_STORE_RESERVED_BLOCKS = frozenset(
+    int(block.network_address)
+    for reserved in STORE_AWS_INSIDE_RESERVED
+    for block in reserved.subnets(new_prefix=STORE_AWS_INSIDE_PREFIX)
+)
+
+# Planned outside addresses come from TEST-NET-1 (RFC 5737), which no fleet or lab address uses:
+# stores .1-.160, OpenStack gateways .161-.190 (counting down), hubs' AWS tunnels .191-.254.
+_TEST_NET_1 = int(ipaddress.IPv4Address("192.0.2.0"))
+_STORE_OUTSIDE = 160
+_HUB_OUTSIDE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +87,50 @@ def hub_openstack_inside(site_index: int, hub_index: int) -> HubOpenStackInside:
     if not 0 <= slot < slots:
         raise ValueError(f"OpenStack site index {site_index}: {HUB_INSIDE_POOL} holds {slots // HUBS_PER_SITE} sites")
     return HubOpenStackInside(ipaddress.IPv4Network((int(HUB_INSIDE_POOL.network_address) + 4 * slot, 30)))
+
+
+def aws_inside_usable(block: ipaddress.IPv4Network) -> bool:
+    """Whether `block` is a /29 a store link's AWS tunnels may take (in 169.254.0.0/16, clear of
+    AWS's reserved /30s and the hub tunnels' ranges)."""
+    # A set lookup: a lock file checks thousands of these on every load.
+    first = int(block.network_address)
+    return (
+        block.prefixlen == STORE_AWS_INSIDE_PREFIX
+        and _LINK_LOCAL_SPAN[0] <= first <= _LINK_LOCAL_SPAN[1]
+        and first not in _STORE_RESERVED_BLOCKS
+    )
+
+
+def store_aws_inside(block: ipaddress.IPv4Network, number: int) -> ipaddress.IPv4Network:
+    """The inside /30 of AWS tunnel `number` (1 or 2) of the store WAN link pinned to `block` (/29)."""
+    if block.prefixlen != STORE_AWS_INSIDE_PREFIX or number not in (1, 2):
+        raise ValueError(f"{block} tunnel {number}: a link's AWS tunnels are 1 and 2 of a /{STORE_AWS_INSIDE_PREFIX}")
+    return ipaddress.IPv4Network((int(block.network_address) + 4 * (number - 1), 30))
+
+
+def hub_aws_inside(hub_index: int, region_index: int, number: int) -> ipaddress.IPv4Network:
+    """The inside /30 of hub `hub_index`'s AWS tunnel `number` to region `region_index` (fleet order)."""
+    if not 0 <= region_index < HUB_AWS_REGIONS:
+        raise ValueError(f"AWS region index {region_index}: a hub reaches at most {HUB_AWS_REGIONS} regions")
+    slot = (hub_index * HUB_AWS_REGIONS + region_index) * 2 + number - 1
+    if not 0 <= slot < HUB_AWS_INSIDE_POOL.num_addresses // 4:
+        raise ValueError(f"hub index {hub_index}: {HUB_AWS_INSIDE_POOL} holds the AWS tunnels of 8 hubs")
+    return ipaddress.IPv4Network((int(HUB_AWS_INSIDE_POOL.network_address) + 4 * slot, 30))
+
+
+def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+    """AWS's outside address of the tunnel with inside /30 `inside`, until the stack is live.
+
+    A function of the inside /30 alone, which storestack chooses and hands to AWS: the Pulumi
+    mocks see it in the `VpnConnection`'s inputs and answer with this same address. Distinct for
+    160 consecutive store /30s (80 links) and for every hub tunnel: more than a lab runs."""
+    offset = int(inside.network_address) - int(HUB_AWS_INSIDE_POOL.network_address)
+    if 0 <= offset < HUB_AWS_INSIDE_POOL.num_addresses:
+        return ipaddress.IPv4Address(_TEST_NET_1 + 254 - (offset // 4) % _HUB_OUTSIDE)
+    index = (int(inside.network_address) - int(LINK_LOCAL.network_address)) // 4
+    return ipaddress.IPv4Address(_TEST_NET_1 + 1 + index % _STORE_OUTSIDE)
+
+
+def planned_openstack_gateway(site_index: int) -> ipaddress.IPv4Address:
+    """An OpenStack site gateway's floating IP until the core stack has bound it."""
+    return ipaddress.IPv4Address(_TEST_NET_1 + 190 - site_index % 30)

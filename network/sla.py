@@ -33,8 +33,14 @@ IPv4Network = ipaddress.IPv4Network
 # the marks never meet another use of the mark field.
 APPLICATION_MARK_BASE = 0x5100
 APPLICATION_MARK_MASK = 0xFF00
-# Routing tables of SLA steering on Linux: one per path (transport x hub), from this number.
+# Routing tables of SLA steering on Linux: one per application class (`ip rule fwmark <mark>
+# lookup <table>`), numbered like its mark: 5100 + the class's position.
 STEERING_TABLE_BASE = 5100
+# Return-path steering on a Linux hub: a flow's connection mark names the store link (its
+# position in the store's WAN list) it last came in on, and its replies look up that link's
+# table, which routes every store's prefixes back into its tunnel over that link.
+RETURN_MARK_BASE = 0x5200
+RETURN_TABLE_BASE = 5200
 # Segments whose traffic never enters the overlay: it breaks out locally (NATed).
 LOCAL_BREAKOUT_SEGMENTS = frozenset({"guest-wifi"})
 # BFD and FRR accept 2-255 consecutive losses; fewer than 3 flaps on a single lost probe.
@@ -118,6 +124,11 @@ class ApplicationPolicy:
     overlay: bool  # rides the tunnels to the hubs; False: breaks out locally
     mark: int  # firewall mark (see APPLICATION_MARK_BASE)
     paths: tuple[PathChoice, ...]  # eligible paths, preferred first; nothing else is ever used
+
+    @property
+    def table(self) -> int:
+        """The Linux routing table its marked packets look up (see STEERING_TABLE_BASE)."""
+        return STEERING_TABLE_BASE + (self.mark & ~APPLICATION_MARK_MASK)
 
     @property
     def transports(self) -> tuple[str, ...]:

@@ -1,9 +1,10 @@
 """Where a store's cloud outputs (tunnel addresses, PSKs) come from during a rollout or a drift check.
 
 Live: the store stack's outputs through the Automation API (the Pulumi CLI must be installed).
-Planned: the outputs of the store stack's program run under mocks, deterministic, so a rollout,
-its resume and a later drift check all render the same configs. Planned outputs are flagged
-`planned` and every report says so.
+Planned: no outputs at all. Every render takes the network intent's planned values, the one
+planned-values path that `devices push` and `drift` render too (the offline plan's mocks answer
+with the same values), so a rollout, its resume and a later drift check all render the same
+configs. Every report says when values are planned.
 """
 
 from __future__ import annotations

@@ -265,10 +265,8 @@ def step_plan(run: StoreRun) -> StepOutcome:
             + "; ".join(f"{f.check}: {f.message}" for f in errors[:5]),
             data=data,
         )
-    if run.env.outputs_mode == "planned":
-        # The plan ran the store program under the same mocks that planned outputs come from:
-        # its outputs are those, and the program need not run a second time.
-        run.env.outputs.remember(run.store_id, {name: output.value for name, output in planned.raw_outputs.items()})
+    # In planned mode nothing is remembered from this plan: every render takes the network
+    # intent's planned values (`CloudOutputs.get` answers None), as `devices push` and `drift` do.
     (change,) = compare_and_save([planned], plans_dir, save=not run.options.dry_run)
     counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "remove")}
     data.update(change=change.status, added=counted["add"], changed=counted["change"], removed=counted["remove"])

@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS
+from storestack.network.cloud import AWS_RESERVED_INSIDE, LINK_LOCAL
 from storestack.stacks.mocks import MockRun, RecordedResource, unwrap_secrets
 
 WORKSPACES_ROLE = "workspaces_DefaultRole"
@@ -350,11 +351,6 @@ def _floating_ip_router_interface(index: PlanIndex, context: ContractContext) ->
             yield from _waits_for_router_interfaces(index, binding, subnets, "port subnet")
 
 
-_AWS_RESERVED_INSIDE = frozenset(
-    ipaddress.IPv4Network(n)
-    for n in (*(f"169.254.{k}.0/30" for k in range(6)), "169.254.169.252/30")
-)
-_LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 _AWS_PSK = re.compile(r"[A-Za-z0-9._]{8,64}")
 
 
@@ -371,9 +367,9 @@ def _vpn_inside_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Vi
             network = _net(value)
             if network is None:
                 continue
-            if network.prefixlen != 30 or not network.subnet_of(_LINK_LOCAL):  # type: ignore[arg-type]
+            if network.prefixlen != 30 or not network.subnet_of(LINK_LOCAL):
                 yield vpn.urn, f"tunnel {n} inside CIDR {value} is not a /30 in 169.254.0.0/16"
-            elif network in _AWS_RESERVED_INSIDE:
+            elif network in AWS_RESERVED_INSIDE:
                 yield vpn.urn, f"tunnel {n} inside CIDR {value} is reserved by AWS"
             key = (gateway, str(network))
             if key in seen:

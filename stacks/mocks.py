@@ -2,7 +2,9 @@
 
 The mocks stand in for the engine and the providers. Every computed value (ids, ARNs, tunnel
 addresses, generated passwords) is derived from the resource's type and name, so the same program
-always produces the same plan. Referenced stacks answer with mock outputs, as Terragrunt's
+always produces the same plan. AWS's tunnel outside addresses are the network intent's planned
+ones for the tunnel's inside /30 (`network.cloud.planned_aws_outside`): there is one model of
+planned values, and a plan's outputs are its values. Referenced stacks answer with mock outputs, as Terragrunt's
 `mock_outputs` do.
 """
 
@@ -23,13 +25,14 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 
+from storestack.network.cloud import AWS_RESERVED_INSIDE, planned_aws_outside
+
 T = TypeVar("T")
 
 MOCK_ACCOUNT_ID = "123456789012"
 MOCK_AMAZON_ASN = "64512"
 # Public addresses the mocks hand out: the three documentation ranges (RFC 5737).
 _TEST_NETS = [ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
-_AWS_RESERVED_INSIDE = {f"169.254.{n}.0/30" for n in range(6)} | {"169.254.169.252/30"}
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -52,7 +55,7 @@ def _inside_cidr(*parts: str) -> str:
     while True:
         block = value % (1 << 14)
         cidr = str(ipaddress.IPv4Network((0xA9FE0000 + block * 4, 30)))
-        if cidr not in _AWS_RESERVED_INSIDE:
+        if ipaddress.IPv4Network(cidr) not in AWS_RESERVED_INSIDE:
             return cidr
         value += 1
 
@@ -188,7 +191,9 @@ class StorestackMocks(pulumi_mocks.Mocks):
                 inside = str(state.get(f"tunnel{n}InsideCidr") or _inside_cidr(name, str(n)))
                 network = ipaddress.IPv4Network(inside)
                 computed[f"tunnel{n}InsideCidr"] = inside
-                computed[f"tunnel{n}Address"] = _public_address("tunnel", name, str(n))
+                # The network intent's planned address for this /30: a plan, and the lab's cloud
+                # VPN stand-in configured from it, answer where the planned configs dial.
+                computed[f"tunnel{n}Address"] = str(planned_aws_outside(network))
                 computed[f"tunnel{n}VgwInsideAddress"] = str(network[1])
                 computed[f"tunnel{n}CgwInsideAddress"] = str(network[2])
                 computed[f"tunnel{n}BgpAsn"] = MOCK_AMAZON_ASN

@@ -23,7 +23,16 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
-from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.linetree import (
+    Line,
+    after,
+    is_address,
+    parse,
+    private_gaps,
+    top,
+    tunnel_id,
+    unresolved,
+)
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -320,6 +329,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
             for klass in _children(policies.get(service.words[-1])):
                 for match in _children(classes.get(klass.words[-1])):
                     name = match.words[-1]
+                    denied: list[str] = []
                     for rule in _children(acls.get(name)):
                         if re.search(r"\bpermit ip any any$", rule.text):
                             yield config.finding(
@@ -327,6 +337,68 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                                 "cisco-permit-any-any",
                                 f"{pair.text}: ACL {name} permits any to any",
                             )
+                        words = rule.words[1:] if rule.words[:1] and rule.words[0].isdigit() else rule.words
+                        if words[:2] == ["deny", "ip"] and len(words) >= 6:
+                            denied.append(f"{words[4]}/{words[5]}" if words[4] != "host" else f"{words[5]}/32")
+                        elif words[:2] == ["permit", "ip"] and words[-1] == "any":
+                            gaps = private_gaps(denied)
+                            if gaps:
+                                yield config.finding(
+                                    rule.number,
+                                    "cisco-internet-private",
+                                    f"{pair.text}: ACL {name} permits the internet before denying {', '.join(gaps)}",
+                                )
+
+
+# Segments whose clients are not the chain's own (devices/views.py _UNTRUSTED_KINDS, by tag).
+_UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
+# The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
+_VTY_LINES = frozenset(range(16))
+
+
+@register_rule(PLATFORM)
+def management_plane(config: ConfigFile) -> Iterator[Finding]:
+    """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
+    not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
+    a zone pair to the self zone (else every router service answers them), and every VTY line 0-15 is
+    restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
+    zone firewall lets reach the router)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for group in top(root, "aaa", "group", "server", "tacacs+"):
+        if not any(t.startswith("ip tacacs source-interface Loopback") for t in group.child_texts()):
+            yield config.finding(
+                group.number, "cisco-aaa-source", f"{group.text}: no `ip tacacs source-interface` on a loopback"
+            )
+    if any(top(root, "ip", "name-server")) and not any(
+        line.words[3:4] == ["source-interface"] and line.words[4:5] and line.words[4].startswith("Loopback")
+        for line in top(root, "ip", "domain", "lookup")
+    ):
+        line = next(top(root, "ip", "name-server"))
+        yield config.finding(line.number, "cisco-dns-source", "DNS lookups are not sourced from a loopback")
+    to_self = {pair.words[4] for pair in top(root, "zone-pair", "security") if pair.words[-1] == "self"}
+    for zone in top(root, "zone", "security"):
+        if zone.words[-1] in _UNTRUSTED_ZONES and zone.words[-1] not in to_self:
+            yield config.finding(
+                zone.number,
+                "cisco-untrusted-self",
+                f"{zone.text}: no zone pair to the self zone, so the router answers it on every port",
+            )
+    covered: set[int] = set()
+    for block in top(root, "line", "vty"):
+        numbers = [int(word) for word in block.words[2:4] if word.isdigit()]
+        lines = range(numbers[0], numbers[-1] + 1) if numbers else range(0)
+        texts = block.child_texts()
+        if any(t.startswith("access-class ") and t.endswith(" in") for t in texts) and "transport input ssh" in texts:
+            covered.update(lines)
+        else:
+            yield config.finding(block.number, "cisco-vty-open", f"{block.text}: no inbound access class or not SSH only")
+    if any(top(root, "line", "vty")) and not covered >= _VTY_LINES:
+        missing = sorted(_VTY_LINES - covered)
+        yield config.finding(
+            0, "cisco-vty-open", f"VTY lines {missing[0]}-{missing[-1]} keep their defaults (no access class)"
+        )
 
 
 _JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")

@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
+from storestack.devices.lint.linetree import private_gaps
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -271,6 +272,28 @@ def bfd_enabled(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def management_sources(config: ConfigFile) -> Iterator[Finding]:
+    """DNS and TACACS+ leave from the loopback (the hubs advertise loopbacks to the DC, not
+    tunnel addresses, so replies to a tunnel address are lost)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    loopbacks = {
+        (entry.get("ip") or [""])[0]
+        for entry in _entries(parsed, "system interface")
+        if entry.first("type") == "loopback"
+    }
+    dns = parsed.get("system dns")
+    if dns is not None and dns.own.first("primary") and dns.own.first("source-ip") not in loopbacks:
+        yield config.finding(dns.line, "fortios-dns-source", "`config system dns` has no loopback source-ip")
+    for server in _entries(parsed, "user tacacs+"):
+        if server.first("source-ip") not in loopbacks:
+            yield config.finding(
+                server.line, "fortios-aaa-source", f"TACACS+ server {server.name} has no loopback source-ip"
+            )
+
+
+@register_rule(PLATFORM)
 def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
     """Policies exist where traffic must pass (every hub, every store), none accepts any to any,
     and a loopback that admits management has a policy towards it."""
@@ -290,6 +313,42 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 policy.line, "fortios-permit-any-any", f"policy {policy.name} accepts any to any"
             )
+    subnets = {
+        entry.name: [f"{entry.get('subnet')[0]}/{entry.get('subnet')[1]}"]
+        for entry in _entries(parsed, "firewall address")
+        if len(entry.get("subnet")) == 2
+    }
+    for group in _entries(parsed, "firewall addrgrp"):
+        subnets[group.name] = [net for member in group.get("member") for net in subnets.get(member, [])]
+    denied: dict[tuple[str, ...], list[str]] = {}
+    for policy in policies:
+        sources = tuple(policy.get("srcintf"))
+        if policy.first("action") == "deny":
+            denied.setdefault(sources, []).extend(
+                net for name in policy.get("dstaddr") for net in subnets.get(name, [])
+            )
+        elif policy.get("dstaddr") == ["all"] and config.role == "edge":  # a store's segment flows
+            gaps = private_gaps(denied.get(sources, []))
+            if gaps:
+                yield config.finding(
+                    policy.line,
+                    "fortios-internet-private",
+                    f"policy {policy.name} accepts all destinations before denying {', '.join(gaps)}",
+                )
+    if config.role == "hub":
+        # A tunnel outside the store zone (a cloud VPN) needs policies both ways, or it carries
+        # its BGP session (local traffic) and nothing else.
+        zoned = {name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
+        from_interfaces = {name for policy in policies for name in policy.get("srcintf")}
+        to_interfaces = {name for policy in policies for name in policy.get("dstintf")}
+        for interface in _entries(parsed, "system interface"):
+            unzoned = interface.first("type") == "tunnel" and interface.name not in zoned
+            if unzoned and not (interface.name in from_interfaces and interface.name in to_interfaces):
+                yield config.finding(
+                    interface.line,
+                    "fortios-tunnel-policy",
+                    f"tunnel {interface.name} is not in a policy both as source and destination",
+                )
     targets = {name for policy in policies for name in policy.get("dstintf")}
     for interface in _entries(parsed, "system interface"):
         admits = {"ssh", "snmp", "https"} & set(interface.get("allowaccess"))

@@ -204,7 +204,7 @@ def no_permit_any_between_zones(config: ConfigFile) -> Iterator[Finding]:
 
 _NFT_NAMES = re.compile(r'\b(?:iifname|oifname) (?:!= )?(\{[^}]*\}|"[^"]*")')
 _NFT_SET_USE = re.compile(r"@(\w+)")
-_NFT_SET_DEF = re.compile(r"^\s*set (\w+) \{", re.M)
+_NFT_SET_DEF = re.compile(r"^\s*(?:set|map) (\w+) \{", re.M)
 
 
 @register_rule(PLATFORM)

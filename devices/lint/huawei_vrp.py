@@ -24,9 +24,19 @@ from storestack.devices.lint import (
     register_steering,
     register_tunnels,
 )
-from storestack.devices.lint.linetree import Line, after, is_address, parse, top, tunnel_id, unresolved
+from storestack.devices.lint.linetree import (
+    Line,
+    after,
+    is_address,
+    parse,
+    private_gaps,
+    top,
+    tunnel_id,
+    unresolved,
+)
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
+from storestack.devices.platforms.huawei_vrp import PORT_NAMES
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -212,6 +222,102 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def management_plane(config: ConfigFile) -> Iterator[Finding]:
+    """HWTACACS leaves from the loopback (the hubs advertise loopbacks to the DC, not tunnel
+    addresses, so replies to a tunnel address are lost)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    loopbacks = {
+        child.words[2]
+        for interface in top(root, "interface")
+        if interface.words[1:2] and interface.words[1].startswith("LoopBack")
+        for child in interface.children
+        if child.words[:2] == ["ip", "address"] and len(child.words) > 2
+    }
+    for template in top(root, "hwtacacs-server", "template"):
+        source = next((c.words[2] for c in template.children if c.words[:2] == ["hwtacacs-server", "source-ip"]), None)
+        if source not in loopbacks:
+            yield config.finding(
+                template.number,
+                "vrp-aaa-source",
+                f"{template.text}: HWTACACS is not sourced from a loopback address (hwtacacs-server source-ip)",
+            )
+
+
+# What a WAN port must refuse before anything else: (protocol, port) of the router's own
+# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS).
+_WAN_REFUSED = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443)}
+
+
+@register_rule(PLATFORM)
+def wan_services(config: ConfigFile) -> Iterator[Finding]:
+    """Every WAN port (zone INTERNET) filters inbound traffic with an ACL that denies the
+    router's own services (VRP's interzone firewall does not cover traffic to the router)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = {}
+    for line in top(root, "acl"):
+        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
+            acls[key] = line
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" not in texts:
+            continue
+        name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(name) if name else None
+        denied = set()
+        for rule in acl.children if acl is not None else []:
+            w = rule.words
+            if w[2:3] == ["deny"] and len(w) > 3 and w[3] in PORT_NAMES and "destination-port" in w:
+                port = w[w.index("destination-port") + 2]
+                number = PORT_NAMES[w[3]].get(port, int(port) if port.isdigit() else -1)
+                denied.add((w[3], number))
+        missing = sorted(_WAN_REFUSED - denied)
+        if missing:
+            yield config.finding(
+                interface.number,
+                "vrp-wan-services",
+                f"{interface.text}: the WAN port's inbound filter does not refuse "
+                + ", ".join(f"{proto}/{port}" for proto, port in missing),
+            )
+
+
+_PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
+
+
+@register_rule(PLATFORM)
+def port_keywords(config: ConfigFile) -> Iterator[Finding]:
+    """A port given by name in an ACL rule uses its protocol's keyword: VRP's TCP and UDP lists
+    differ (TCP 53 is `domain`, UDP 53 is `dns`; `bgp` is TCP only, `snmp` UDP only), and a
+    name from the other list is rejected."""
+    if config.suffix:
+        return
+    for acl in top(parse(config.text, ("#",)), "acl"):
+        for rule in acl.children:
+            w = rule.words
+            if w[:1] != ["rule"] or len(w) < 4:
+                continue
+            action = next((i for i, word in enumerate(w) if word in ("permit", "deny")), None)
+            if action is None or action + 1 >= len(w):
+                continue
+            protocol = w[action + 1]
+            names = PORT_NAMES.get(protocol, {})
+            for i, word in enumerate(w):
+                if word not in ("source-port", "destination-port") or i + 1 >= len(w):
+                    continue
+                count = _PORT_OPERATORS.get(w[i + 1], 0)
+                for port in w[i + 2 : i + 2 + count]:
+                    if not port.isdigit() and port not in names:
+                        yield config.finding(
+                            rule.number,
+                            "vrp-port-keyword",
+                            f"{rule.text.strip()}: {port!r} is not a {protocol} port keyword on VRP",
+                        )
+
+
+@register_rule(PLATFORM)
 def timers(config: ConfigFile) -> Iterator[Finding]:
     """NQA interval > timeout and frequency > interval x probe-count; at most two next hops per
     PBR node; BGP hold >= 3 x keepalive."""
@@ -381,6 +487,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
             if line.words[0] != "packet-filter":
                 continue
             acl = acls.get(line.words[1])
+            denied: list[str] = []
             for rule in acl.children if acl is not None else []:
                 if re.fullmatch(r"rule \d+ permit ip", rule.text):
                     yield config.finding(
@@ -388,6 +495,18 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                         "vrp-permit-any-any",
                         f"{interzone.text}: ACL {line.words[1]} permits any to any",
                     )
+                destination = after(rule.words, "destination")
+                if rule.words[2:4] == ["deny", "ip"] and destination:
+                    wildcard = rule.words[rule.words.index("destination") + 2]
+                    denied.append(f"{destination}/{'32' if wildcard == '0' else wildcard}")
+                elif rule.words[2:4] == ["permit", "ip"] and destination is None:
+                    gaps = private_gaps(denied)
+                    if gaps:
+                        yield config.finding(
+                            rule.number,
+                            "vrp-internet-private",
+                            f"{interzone.text}: ACL {line.words[1]} permits the internet before denying {', '.join(gaps)}",
+                        )
 
 
 # ---------------------------------------------------------------- tunnels

@@ -11,6 +11,8 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
+
 
 @dataclass
 class Line:
@@ -92,3 +94,16 @@ def unresolved(
     for kind, name, number in references:
         if name not in defined.get(kind, {}):
             yield kind, name, number
+
+
+def private_gaps(denied: list[str]) -> list[str]:
+    """The RFC 1918 ranges (and the RFC 6598 shared space) that the networks in `denied`
+    ("a.b.c.d/len" or "a.b.c.d/wildcard") leave open: what an internet flow permitted after
+    these denies could still reach."""
+    nets = []
+    for text in denied:
+        try:
+            nets.append(ipaddress.IPv4Network(text, strict=False))
+        except ValueError:
+            continue
+    return [str(block) for block in (*RFC1918, SHARED_ADDRESS_SPACE) if not any(block.subnet_of(n) for n in nets)]

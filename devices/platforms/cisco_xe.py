@@ -80,8 +80,14 @@ DRIVER = PlatformDriver(
     secret_patterns=IOS_SECRET_PATTERNS,
 )
 
-# IOS shows well-known ports by name, so they are written by name.
-_PORT_NAMES = {53: "domain", 67: "bootps", 179: "bgp"}
+# IOS shows well-known ports by name, so they are written by name; the keyword lists are per
+# protocol (`bgp` is a TCP keyword only, `bootps`/`bootpc` UDP only: `permit udp ... eq bgp`
+# is rejected), so a port is named only where its protocol has the name.
+_PORT_NAMES = {"tcp": {53: "domain", 179: "bgp"}, "udp": {53: "domain", 67: "bootps", 68: "bootpc"}}
+
+
+def _port(protocol: str, port: int) -> str:
+    return _PORT_NAMES.get(protocol, {}).get(port, str(port))
 
 
 def _endpoint(net: Net | None) -> str:
@@ -94,12 +100,12 @@ def acl_rule(rule: AclRule) -> str:
     """One extended ACL entry after its sequence number: `permit tcp any host 10.0.0.5 eq bgp`."""
     text = f"{rule.action} {rule.protocol} {_endpoint(rule.source)}"
     if rule.source_port:
-        text += f" eq {_PORT_NAMES.get(rule.source_port, rule.source_port)}"
+        text += f" eq {_port(rule.protocol, rule.source_port)}"
     text += f" {_endpoint(rule.destination)}"
     if rule.port_end:
         text += f" range {rule.port} {rule.port_end}"
     elif rule.port:
-        text += f" eq {_PORT_NAMES.get(rule.port, rule.port)}"
+        text += f" eq {_port(rule.protocol, rule.port)}"
     return text
 
 

@@ -168,13 +168,15 @@ PLATFORM = FrrPlatform(
         abort=(f"{frr_confirm.PROGRAM} revert",),
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
-    # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq.
+    # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq and
+    # the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
         ("swanctl.conf", "host-swanctl.j2"),
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
+        ("steering.conf", "host-steering.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),

@@ -59,8 +59,32 @@ DRIVER = PlatformDriver(
     ),
 )
 
-# VRP shows well-known ports by name, so they are written by name.
-_PORT_NAMES = {53: "dns", 67: "bootps", 179: "bgp"}
+# VRP shows well-known ports by name, so they are written by name; the names differ by protocol
+# (TCP 53 is `domain`, UDP 53 is `dns`), and a name from the other protocol's list is rejected.
+# AR/NE command reference, "rule (advanced ACL view)", TCP and UDP formats
+# (https://support.huawei.com/enterprise/en/doc/EDOC1000097293, mirrored at
+# http://a10.tagan.ru/huawei/netengine8000f1a/command/8090/rule-ipadv6-tcp-udp-icmp(ACLOM).html).
+TCP_PORT_NAMES = {
+    "chargen": 19, "bgp": 179, "cmd": 514, "daytime": 13, "discard": 9, "domain": 53, "echo": 7,
+    "exec": 512, "finger": 79, "ftp": 21, "ftp-data": 20, "gopher": 70, "hostname": 101,
+    "irc": 194, "klogin": 543, "kshell": 544, "login": 513, "lpd": 515, "nntp": 119, "pop2": 109,
+    "pop3": 110, "smtp": 25, "sunrpc": 111, "tacacs": 49, "talk": 517, "telnet": 23, "time": 37,
+    "uucp": 540, "whois": 43, "www": 80,
+}  # fmt: skip
+UDP_PORT_NAMES = {
+    "biff": 512, "bootpc": 68, "bootps": 67, "discard": 9, "dns": 53, "dnsix": 90, "echo": 7,
+    "mobilip-ag": 434, "mobilip-mn": 435, "nameserver": 42, "netbios-dgm": 138,
+    "netbios-ns": 137, "netbios-ssn": 139, "ntp": 123, "rip": 520, "snmp": 161, "snmptrap": 162,
+    "sunrpc": 111, "syslog": 514, "tacacs-ds": 65, "talk": 517, "tftp": 69, "time": 37,
+    "who": 513, "xdmcp": 177,
+}  # fmt: skip
+PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
+_NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
+
+
+def port_name(protocol: str, port: int) -> str:
+    """`port` as VRP shows it in a rule of `protocol`: its keyword if it has one, else the number."""
+    return _NAME_OF.get(protocol, {}).get(port, str(port))
 
 
 def _wildcard(net: Net) -> str:
@@ -73,13 +97,14 @@ def acl_rule(rule: AclRule) -> str:
     if rule.source:
         text += f" source {_wildcard(rule.source)}"
     if rule.source_port:
-        text += f" source-port eq {_PORT_NAMES.get(rule.source_port, rule.source_port)}"
+        text += f" source-port eq {port_name(rule.protocol, rule.source_port)}"
     if rule.destination:
         text += f" destination {_wildcard(rule.destination)}"
-    if rule.port_end:
-        text += f" destination-port range {rule.port} {rule.port_end}"
+    if rule.port_end and rule.port:
+        start, end = port_name(rule.protocol, rule.port), port_name(rule.protocol, rule.port_end)
+        text += f" destination-port range {start} {end}"
     elif rule.port:
-        text += f" destination-port eq {_PORT_NAMES.get(rule.port, rule.port)}"
+        text += f" destination-port eq {port_name(rule.protocol, rule.port)}"
     return text
 
 

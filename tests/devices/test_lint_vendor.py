@@ -26,6 +26,7 @@ RULES = {
         cisco_xe.timers,
         cisco_xe.zone_policy,
         cisco_xe.tracking,
+        cisco_xe.management_plane,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -34,6 +35,9 @@ RULES = {
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
+        huawei_vrp.port_keywords,
+        huawei_vrp.management_plane,
+        huawei_vrp.wan_services,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -42,6 +46,7 @@ RULES = {
         fortinet.timers,
         fortinet.interface_names,
         fortinet.sdwan_steering,
+        fortinet.management_sources,
     ),
 }
 
@@ -210,6 +215,86 @@ def test_a_hub_refuses_a_fleet_past_its_tunnel_range(fleet: Fleet, monkeypatch: 
     monkeypatch.setitem(platforms._BY_NAME, "huawei_vrp", small)
     with pytest.raises(NetworkIntentError, match=r"transit slot \d+ .*up to 8"):
         render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
+
+
+def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
+    """VRP rejects `tcp ... eq dns` (TCP 53 is `domain`) and `udp ... eq bgp`."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(config, "deny tcp destination-port eq domain", "deny tcp destination-port eq dns")
+    broken = _broken(broken, "permit udp destination-port range 3784 3785", "permit udp destination-port eq bgp")
+    found = [f for f in _lint(broken) if f.rule == "vrp-port-keyword"]
+    assert [f.message.split(": ")[-1] for f in found] == [
+        "'bgp' is not a udp port keyword on VRP",
+        "'dns' is not a tcp port keyword on VRP",
+    ]
+    assert not [f for f in _lint(config) if f.rule == "vrp-port-keyword"]
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fleet: Fleet, role: str) -> None:
+    """TACACS+ and DNS from a tunnel address get no reply (the DC routes only loopbacks back);
+    VTY lines left at their defaults take SSH from the LAN."""
+
+    def config(platform: str) -> ConfigFile:
+        return _store(fleet, platform, "dual-wan") if role == "edge" else _hub(fleet, platform)
+
+    def rules(broken: ConfigFile) -> list[str]:
+        return sorted(f.rule for f in _lint(broken))
+
+    cisco = config("cisco_xe")
+    cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
+    cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
+    cisco = _broken(cisco, "line vty 5 15\n access-class MGMT-HQ in\n", "line vty 5 15\n")
+    assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    vrp = config("huawei_vrp")
+    assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
+    fortios = config("fortinet")
+    broken = _broken_re(fortios, r'(config user tacacs\+\n.*\n.*\n.*\n)        set source-ip "[^"]+"\n', r"\1")
+    found = ["fortios-aaa-source"]
+    if role == "edge":
+        broken = _broken_re(broken, r"(config system dns\n(?:    set .*\n)*?)    set source-ip \S+\n", r"\1")
+        found = ["fortios-aaa-source", "fortios-dns-source"]
+    assert rules(broken) == found
+
+
+def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:
+    """Without a zone pair to the self zone, guests reach every service of the router."""
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    broken = _broken(config, "zone-pair security GUEST-TO-SELF source GUEST destination self\n service-policy type inspect GUEST-TO-SELF\n", "")
+    assert [f.rule for f in _lint(broken)] == ["cisco-untrusted-self"]
+
+
+def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
+    """Guest Wi-Fi (and office internet) reaches only the internet: a flow that permits "any"
+    before denying every RFC 1918 range lets guests reach a mall's or a modem's 192.168.x."""
+    cisco = _store(fleet, "cisco_xe", "mall-guest")
+    broken = _broken_re(cisco, r"(GUEST-TO-INTERNET\n(?: \d+ deny .*\n)*) \d+ deny ip \S+ \S+ 192\.168\.0\.0 \S+\n", r"\1")
+    assert [f.rule for f in _lint(broken)] == ["cisco-internet-private"]
+    assert "192.168.0.0/16" in _lint(broken)[0].message
+    vrp = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(vrp, r" rule \d+ deny ip source 10\.64\.5\.0 \S+ destination 172\.16\.0\.0 \S+\n", "")
+    assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
+    fortios = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
+    assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
+def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
+    """An AR runs its web system from the factory: a WAN filter without the HTTPS deny exposes it."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    broken = _broken(config, " rule 40 deny tcp destination-port eq 443\n", "")
+    found = [f for f in _lint(broken) if f.rule == "vrp-wan-services"]
+    assert len(found) == 2  # both WAN ports
+    assert all(f.message.endswith("refuse tcp/443") for f in found)
+
+
+def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
+    """A cloud VPN with no policy carries its BGP session and no traffic between HQ and the cloud."""
+    config = _hub(fleet, "fortinet")
+    broken = _broken_re(config, r'    edit 6\n        set name "HQ-TO-CLOUD"\n(?:        .*\n)*?    next\n', "")
+    found = [f for f in _lint(broken) if f.rule == "fortios-tunnel-policy"]
+    assert {f.message.split()[1] for f in found} == {"aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"}
+    assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:

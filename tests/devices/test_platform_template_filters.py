@@ -16,8 +16,11 @@ def test_ios_rules_use_host_any_wildcards_and_port_names() -> None:
     assert cisco_xe.acl_rule(AclRule("permit", "tcp", None, None, 8000, 8010)) == "permit tcp any any range 8000 8010"
     assert (
         cisco_xe.acl_rule(AclRule("permit", "udp", None, None, 68, source_port=67))
-        == "permit udp any eq bootps any eq 68"
+        == "permit udp any eq bootps any eq bootpc"
     )
+    # Names are per protocol: BGP is a TCP keyword only, BOOTP a UDP one.
+    assert cisco_xe.acl_rule(AclRule("permit", "udp", None, None, 179)) == "permit udp any any eq 179"
+    assert cisco_xe.acl_rule(AclRule("permit", "tcp", None, None, 67)) == "permit tcp any any eq 67"
 
 
 def test_vrp_rules_name_source_and_destination_and_write_a_host_wildcard_as_0() -> None:
@@ -26,6 +29,9 @@ def test_vrp_rules_name_source_and_destination_and_write_a_host_wildcard_as_0() 
         == "permit udp source 10.64.0.0 0.0.0.63 destination 10.0.0.53 0 destination-port eq dns"
     )
     assert huawei_vrp.acl_rule(AclRule("deny", "ip")) == "deny ip"
+    # The keyword lists differ by protocol: TCP 53 is `domain`, UDP 53 `dns`; BGP is TCP only.
+    assert huawei_vrp.acl_rule(AclRule("permit", "tcp", None, DNS, 53)).endswith("destination-port eq domain")
+    assert huawei_vrp.acl_rule(AclRule("permit", "udp", None, None, 179)).endswith("destination-port eq 179")
     assert (
         huawei_vrp.acl_rule(AclRule("permit", "tcp", None, OFFICE, 8000, 8010))
         == "permit tcp destination 10.64.0.64 0.0.0.63 destination-port range 8000 8010"

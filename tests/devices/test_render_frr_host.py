@@ -230,3 +230,82 @@ def test_every_frr_swanctl_conf_loads_into_a_real_charon(fleet: Fleet, tmp_path:
         for pid in subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split():
             subprocess.run(["kill", pid], check=False)
         subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+_PINGER = r"""
+import socket, struct, sys, time
+target, count, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.setblocking(False)
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+answered = set()
+for seq in range(count):
+    header = struct.pack("!BBHHH", 8, 0, 0, 0x5151, seq)
+    s.sendto(struct.pack("!BBHHH", 8, 0, checksum(header + b"storestack"), 0x5151, seq) + b"storestack", (target, 0))
+    deadline = time.monotonic() + interval
+    while True:
+        try:
+            data = s.recv(2048)
+            if data[20] == 0 and struct.unpack("!H", data[24:26])[0] == 0x5151:
+                answered.add(struct.unpack("!H", data[26:28])[0])
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.0005)
+time.sleep(0.5)
+while True:
+    try:
+        data = s.recv(2048)
+        if data[20] == 0:
+            answered.add(struct.unpack("!H", data[26:28])[0])
+    except BlockingIOError:
+        break
+print(len(answered))
+"""
+
+
+@pytest.mark.lab
+def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(fleet: Fleet) -> None:
+    """The rendered hub ruleset in a namespace of its own, two senders behind it: one floods
+    echo requests (one ICMP id: conntrack calls it established after the first answer), the
+    other pings like an SLA probe. The flood is cut to its own rate; the probe is answered every
+    time. (The former rule, a hub-wide rate after `ct state established accept`, answered the
+    whole flood.)"""
+    nft = _tool("nft")
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("root is needed")
+        pytest.skip("root is needed")
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
+    prefix = f"ss-icmp-{os.getpid()}"
+    hub_ns, flood_ns, probe_ns = f"{prefix}-h", f"{prefix}-f", f"{prefix}-p"
+    try:
+        for namespace in (hub_ns, flood_ns, probe_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
+        for index, (namespace, address) in enumerate(((flood_ns, "192.0.2.1"), (probe_ns, "192.0.2.5"))):
+            hub_side = f"sender{index}"
+            subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", hub_side, "netns", hub_ns], check=True)
+            subprocess.run(["ip", "-n", namespace, "addr", "add", f"{address}/30", "dev", "eth0"], check=True)
+            subprocess.run(["ip", "-n", hub_ns, "addr", "add", f"192.0.2.{4 * index + 2}/30", "dev", hub_side], check=True)
+            for ns, ifname in ((namespace, "eth0"), (hub_ns, hub_side)):
+                subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=_companion(hub, "nftables.conf"), text=True, check=True)
+        flood = subprocess.Popen(
+            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "192.0.2.2", "3000", "0"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        probe = subprocess.run(
+            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "192.0.2.6", "40", "0.05"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        flooded, _ = flood.communicate(timeout=60)
+        assert int(probe.stdout) == 40, "the SLA probe lost answers to another source's flood"
+        # 3000 echo requests as fast as they go: the flood gets its burst and its rate, far from all.
+        assert int(flooded) < 1500, flooded
+    finally:
+        for namespace in (hub_ns, flood_ns, probe_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)

@@ -10,17 +10,14 @@ own `storestack-confirm` timer can bring the store back.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from faults_support import cli_push, journal_of, outcomes
-from testsupport.lab import require_frr_lab
+from testsupport.lab import rolled_out_lab
 
 from storestack import lab
-from storestack.cli.main import cli
 from storestack.devices.push import PushOptions
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
@@ -33,32 +30,13 @@ FLEET = load_fleet(sample_chain_path())
 STORE = "nw-0001"
 EDGE = "nw-0001-edge1"
 TOPOLOGY = topology_from_fleet(FLEET, [STORE], overlay="ipsec")
-PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 
 
 @pytest.fixture(scope="module")
 def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`lab up --overlay ipsec` for one store, then `rollout --lab`: the edge on its rendered config."""
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("inband-cut")
-    state_dir = root / "lab"
-    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
-    os.environ[PSK_VARIABLE] = "inband-cut-fleet-psk-0123456789"
-    os.chdir(root)  # the rollout's journal goes to ./.storestack
-    try:
-        lab.up(TOPOLOGY, state_dir)
-        rollout = CliRunner().invoke(
-            cli, ["rollout", STORE, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
-        )
-        assert rollout.exit_code == 0, rollout.output
+    with rolled_out_lab(tmp_path_factory.mktemp("inband-cut"), TOPOLOGY, [STORE], "inband-cut-fleet-psk-0123456789") as state_dir:
         yield state_dir
-    finally:
-        lab.down(state_dir)
-        os.chdir(saved_cwd)
-        if saved_psk is None:
-            os.environ.pop(PSK_VARIABLE, None)
-        else:
-            os.environ[PSK_VARIABLE] = saved_psk
 
 
 def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good_push_follows(

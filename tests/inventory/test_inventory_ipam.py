@@ -167,8 +167,8 @@ def test_lock_file_that_no_longer_fits_the_plan_is_reported(fleet_dir: Path) -> 
         load_fleet(fleet_dir)
     hint = "; delete the entry to re-allocate (the store will be renumbered)"
     assert [str(issue) for issue in caught.value.issues] == [
-        f"allocations.yaml:14 stores.sh-0002.block: 10.65.2.0/23 is not a /23 of ip_plan.stores 10.64.0.0/16{hint}",
-        "allocations.yaml:15 stores.sh-0002.asn: ASN 4200000000 is already allocated to stores.sh-0001.asn",
+        f"allocations.yaml:16 stores.sh-0002.block: 10.65.2.0/23 is not a /23 of ip_plan.stores 10.64.0.0/16{hint}",
+        "allocations.yaml:17 stores.sh-0002.asn: ASN 4200000000 is already allocated to stores.sh-0001.asn",
     ]
 
 
@@ -259,3 +259,40 @@ def test_a_removed_hub_keeps_its_loopback_reserved(fleet_dir: Path) -> None:
     assert sorted(result.fleet.hubs) == ["hq-hub1"]
     assert str(result.allocations.hubs["hq-hub2"].loopback) == "10.255.0.2"
     assert all(str(a.loopback) != "10.255.0.2" for a in result.fleet.store("sh-0005").appliances)
+
+
+
+def test_a_hand_edited_aws_inside_pin_that_is_reserved_or_taken_is_reported(fleet_dir: Path) -> None:
+    table = load_fleet_with_allocations(fleet_dir, write_lock=True).allocations
+    (owner, alloc), *_ = [(store_id, a) for store_id, a in table.stores.items() if a.aws_inside]
+    (link, taken), *_ = alloc.aws_inside.items()
+    other = next(store_id for store_id in table.stores if store_id != owner)
+    lock = fleet_dir / LOCK_FILE_NAME
+    pinned = f"    aws_inside: {{{link}: {taken}}}\n"
+    assert pinned in lock.read_text()
+
+    # Another store's entry claims the same /29 in the same region.
+    entry = f"  {other}:\n"
+    text = lock.read_text()
+    start = text.index(entry) + len(entry)
+    end = text.index("\n", text.index("transit:", start)) + 1
+    lock.write_text(text[:end] + f"    aws_region: {alloc.aws_region}\n    aws_inside: {{wan9: {taken}}}\n" + text[end:])
+    with pytest.raises(InventoryError) as caught:
+        load_fleet(fleet_dir)
+    written = lock.read_text()
+    later, first = (other, owner) if other > owner else (owner, other)
+    later_link, first_link = ("wan9", link) if other > owner else (link, "wan9")
+    later_line = f"aws_inside: {{{later_link}: {taken}}}"
+    (issue,) = [issue for issue in caught.value.issues if "aws_inside" in issue.field]
+    assert (issue.file, issue.field) == ("allocations.yaml", f"stores.{later}.aws_inside.{later_link}")
+    assert issue.line == written[: written.index(later_line)].count("\n") + 1
+    assert issue.message == f"{taken} is already allocated to stores.{first}.aws_inside.{first_link} in {alloc.aws_region}"
+
+    # And a pin on AWS's reserved 169.254.0.0/30 (its /29) is refused, naming the line.
+    lock.write_text(text.replace(pinned, f"    aws_inside: {{{link}: 169.254.0.0/29}}\n"))
+    with pytest.raises(InventoryError) as caught:
+        load_fleet(fleet_dir)
+    (issue,) = caught.value.issues
+    assert issue.file == "allocations.yaml" and issue.field == f"stores.{owner}.aws_inside.{link}"
+    assert issue.line == text[: text.index(pinned)].count("\n") + 1
+    assert "169.254.0.0/29 is not a /29 of 169.254.0.0/16 clear of AWS's reserved /30s" in issue.message

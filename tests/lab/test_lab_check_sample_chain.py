@@ -1,6 +1,7 @@
 """`storestack lab up && storestack rollout … --lab && storestack lab check --json` on the sample
 chain's FRR stores, through the command line as a user runs it: the check must pass, AWS tunnels
-through the cloud stand-in and internet cells included. Runs in `make test` (root, FRR, sshd,
+through the cloud stand-in and internet cells included; then `devices push --dry-run` and
+`drift` against the same lab find 0 changes. Runs in `make test` (root, FRR, sshd,
 strongSwan); in CI it fails, never skips, when the lab cannot start."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from testsupport.lab import require_frr_lab
 
+from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
 
@@ -71,3 +73,16 @@ def test_lab_check_passes_on_the_sample_chains_frr_stores(lab_dir: tuple[Path, P
     # Only IKE/ESP between sites on every WAN link (HQ's breakout line carries internet only).
     assert all(e["bgp_packets"] == e["bfd_packets"] == e["other_packets"] == 0 for e in report["wan"])
     assert all(e["ipsec_packets"] > 0 for e in report["wan"] if e["kind"] != "site")
+    # One planned-values path: what rollout pushed, with the AWS tunnels up through the stand-in
+    # configured from the plan, is what `devices push --dry-run` and `drift` render: 0 changes,
+    # AWS-attached stores and hubs included.
+    inventory = lab.lab_info(state_dir).inventory_path
+    pushed = storestack(root, "devices", "push", "--dry-run", "--targets", str(inventory), "--health-timeout", "20", "--json")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    devices = {device["name"]: device["remediation"] for device in json.loads(pushed.stdout)["devices"]}
+    edges = {store.appliances[0].hostname for store in (FLEET.store(s) for s in FRR_STORES)}
+    assert edges | set(FLEET.hubs) <= set(devices)
+    assert devices == {name: [] for name in devices}
+    drift = storestack(root, "drift", "--lab", "--lab-dir", str(state_dir), "--json")
+    summary = json.loads(drift.stdout)["summary"]
+    assert drift.returncode == 0 and summary["drifted"] == 0 and summary["in_sync"] == len(devices), drift.stdout

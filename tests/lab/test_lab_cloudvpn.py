@@ -19,6 +19,7 @@ from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.check import check
 from storestack.lab.cloudvpn import CLOUD_VPN, plan_cloud
 from storestack.lab.fleet import topology_from_fleet
+from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
 from storestack.stacks.plan import planned_store_outputs
 
@@ -40,8 +41,15 @@ def test_the_stand_in_takes_addresses_psks_and_proposals_from_the_plan() -> None
 
     assert [t.id for t in plan.tunnels] == ["nw-0001-wan1-aws1", "nw-0001-wan1-aws2"]
     first = plan.tunnels[0]
-    # The plan's tunnel addresses, not the intent's placeholders (192.0.2.x).
+    # The plan's tunnel addresses, which are the intent's planned ones: one planned-values path.
     assert str(first.outside) == planned["nw-0001-wan1-aws1"]["peer_outside_address"]
+    intended = {t.id: t for t in NetworkIntent(FLEET).store("nw-0001").tunnels}
+    for tunnel in plan.tunnels:
+        assert (tunnel.outside, tunnel.aws_inside.ip, tunnel.store_inside) == (
+            intended[tunnel.id].peer_outside,
+            intended[tunnel.id].peer_inside,
+            intended[tunnel.id].local_inside,
+        )
     assert str(first.aws_inside.ip) == planned["nw-0001-wan1-aws1"]["peer_inside_address"]
     assert str(first.store_inside.ip) == planned["nw-0001-wan1-aws1"]["local_inside_address"]
     assert str(first.customer_gateway) == "198.51.100.2" and first.amazon_asn == 64512

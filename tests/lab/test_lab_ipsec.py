@@ -107,6 +107,8 @@ def test_every_tunnel_is_up_with_the_fleet_proposal(ipsec_lab: Path) -> None:
 
 def test_check_passes_on_a_healthy_ipsec_lab(ipsec_lab: Path) -> None:
     wait_for(lambda: all(t.up for t in overlay.tunnel_status(ipsec_lab)), 30, "tunnels")
+    # Healthy includes BGP: the sessions configured by the fixture a moment ago come up first.
+    wait_for(lambda: all(s.established for s in check(ipsec_lab).bgp), 60, "BGP sessions")
 
     result = CliRunner().invoke(cli, ["lab", "check", "--state-dir", str(ipsec_lab), "--json"])
 
@@ -114,6 +116,9 @@ def test_check_passes_on_a_healthy_ipsec_lab(ipsec_lab: Path) -> None:
     report = json.loads(result.output)
     assert report["ok"] is True and report["problems"] == []
     assert len(report["tunnels"]) == 4 and len(report["wan"]) == 6
+    # A session per tunnel, seen from both ends, each with its far end in the lab.
+    assert len(report["bgp"]) == 8
+    assert {(b["kind"], b["state"]) for b in report["bgp"]} == {("store-hub", "Established")}
 
 
 def test_bgp_and_bfd_run_inside_the_tunnels_and_the_wan_carries_only_ike_and_esp(ipsec_lab: Path) -> None:

@@ -4,13 +4,14 @@ The sample chain's nw-0001 and nw-0002 in the IPsec lab, rolled out with `rollou
 rendered FRR configs, swanctl.conf and host firewalls run, and every cell of the matrix must
 match the intent's segmentation policy, measured with real packets, internet cells included
 (guest Wi-Fi breaks out NATed on the store's WAN, the office through the hubs and HQ's
-breakout). A rule opened on purpose (guest Wi-Fi to the tills) must be reported.
+breakout). A rule opened on purpose (guest Wi-Fi to the tills) must be reported. `lab check`
+also reports every BGP session (store-hub, hub-hub, AWS, the DC core the hubs learn HQ from),
+and a wrong ASN in the cloud stand-in fails it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,14 +20,15 @@ from pathlib import Path
 import paramiko
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import require_frr_lab
+from testsupport.lab import rolled_out_lab
 
 from storestack import lab
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.lab import frr_lab
+from storestack.lab import frr_lab, overlay
 from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
+from storestack.lab.frr import run_vtysh
 from storestack.lab.sshd import ssh_answers
 from storestack.network.build import NetworkIntent
 
@@ -36,7 +38,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-reachability")]
 FLEET = load_fleet(sample_chain_path())
 STORES = ["nw-0001", "nw-0002"]
 TOPOLOGY = topology_from_fleet(FLEET, STORES, overlay="ipsec")
-PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -50,26 +51,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`lab up --overlay ipsec`, then `rollout --lab`: the chain a user runs before `lab check`."""
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("reach")
-    state_dir = root / "reach-lab"
-    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
-    os.environ[PSK_VARIABLE] = "lab-reachability-fleet-psk-0123456789"
-    os.chdir(root)  # the rollout's journal goes to ./.storestack
-    try:
-        lab.up(TOPOLOGY, state_dir)
-        rollout = CliRunner().invoke(
-            cli, ["rollout", *STORES, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
-        )
-        assert rollout.exit_code == 0, rollout.output
+    with rolled_out_lab(tmp_path_factory.mktemp("reach"), TOPOLOGY, STORES, "lab-reachability-fleet-psk-0123456789") as state_dir:
         yield state_dir
-    finally:
-        lab.down(state_dir)
-        os.chdir(saved_cwd)
-        if saved_psk is None:
-            os.environ.pop(PSK_VARIABLE, None)
-        else:
-            os.environ[PSK_VARIABLE] = saved_psk
 
 
 def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path) -> None:
@@ -240,3 +223,61 @@ def test_management_is_in_band_from_hq_and_dies_with_the_stores_route_to_hq(rout
     finally:
         subprocess.run([*cut[:6], "del", *cut[7:]], check=True)
     wait_for(lambda: ssh_answers(target.port), 30, "management back once the route is restored")
+
+
+def test_check_reports_every_bgp_session_and_the_hubs_learn_hq_from_the_dc_core(routed_lab: Path) -> None:
+    state = frr_lab.require_state(routed_lab)
+    core = TOPOLOGY.sites.dc_core if TOPOLOGY.sites is not None else None
+    assert core is not None
+    wait_for(
+        lambda: all(s.established for s in check(routed_lab).bgp if s.in_lab), 90, "every in-lab BGP session to come up"
+    )
+    result = check(routed_lab)
+    sessions = {(s.appliance, str(s.neighbor)): s for s in result.bgp}
+
+    assert not [p for p in result.problems if p.startswith("BGP ")], result.problems
+    # Each hub: both DC core routers (the intent's addresses and ASN), the other hub over the DC LAN.
+    for hub, other in (("hq-hub1", "hq-hub2"), ("hq-hub2", "hq-hub1")):
+        for index, router in enumerate(core.routers):
+            session = sessions[(hub, str(router))]
+            assert (session.kind, session.peer, session.remote_as) == ("dc-core", f"dc-core{index + 1}", core.asn)
+            assert session.established and session.prefixes_received >= len(core.announce)
+        ibgp = sessions[(hub, str(core.hub_addresses[other]))]
+        assert (ibgp.kind, ibgp.peer, ibgp.established) == ("hub-hub", other, True)
+        # HQ's management prefix is in the hub's BGP table from a DC core router.
+        route = json.loads(lab.vtysh(routed_lab, hub, f"show bgp ipv4 unicast {core.announce[-1]} json"))
+        assert {p["peer"]["peerId"] for p in route["paths"]} >= {str(r) for r in core.routers}
+    # nw-0001's AWS sessions with the cloud stand-in, at Amazon's ASN from the plan.
+    aws = [s for s in result.bgp if s.kind == "aws"]
+    assert {s.appliance for s in aws} == {"nw-0001-edge1"} and len(aws) == len(state.cloud_tunnels) == 2
+    assert all(s.established and s.remote_as == state.cloud_tunnels[0].amazon_asn for s in aws)
+    # Neighbours whose far end the lab does not run are reported, not failed.
+    assert any(s.kind == "outside-lab" and not s.established for s in result.bgp)
+
+
+def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
+    state = frr_lab.require_state(routed_lab)
+    cloud = overlay.cloud_runtime(state)
+    assert cloud is not None
+    tunnel = state.cloud_tunnels[0]
+    neighbor = tunnel.store_inside.ip
+
+    def remote_as(asn: int) -> None:
+        run_vtysh(cloud, "configure terminal", f"router bgp {tunnel.amazon_asn}", f"neighbor {neighbor} remote-as {asn}")
+
+    def down_reported() -> bool:
+        problems = check(routed_lab).problems
+        return any(p.startswith(f"BGP {tunnel.store} -> cloud-vpn {tunnel.aws_inside.ip} (aws") for p in problems)
+
+    remote_as(tunnel.store_asn + 1)  # the stand-in now expects another customer gateway ASN
+    try:
+        wait_for(down_reported, 60, "the AWS session with a wrong ASN to be reported")
+        runner = CliRunner()
+        as_json = runner.invoke(cli, ["lab", "check", "--state-dir", str(routed_lab), "--json"])
+        report = json.loads(as_json.output)
+        session = next(s for s in report["bgp"] if s["appliance"] == tunnel.store and s["neighbor"] == str(tunnel.aws_inside.ip))
+        assert session["kind"] == "aws" and session["state"] != "Established"
+        assert as_json.exit_code == 1 and report["ok"] is False
+    finally:
+        remote_as(tunnel.store_asn)
+    wait_for(lambda: not down_reported(), 90, "the AWS session back with the plan's ASN")

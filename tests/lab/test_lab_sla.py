@@ -2,12 +2,14 @@
 light loss, and a store that keeps its LAN while every WAN link is down.
 
 One store (nw-0001: fibre wan1 + LTE lte1) of a copy of the sample chain whose SLA timers are
-small, so the module runs in under five minutes: `lab up --overlay ipsec`, `rollout --lab`,
+small, so the module runs in under six minutes: `lab up --overlay ipsec`, `rollout --lab`,
 then real flows from the store's segment hosts (a till's TCP connections to the HQ POS service,
-a guest's to the internet stand-in), loss on the fibre with `lab impair`, and where each class
-leaves judged by `lab path` (the store's per-class packet counters) and the lab internet's
-per-port counters. Windows asserted are the SLA's own (detection + hold-down, recovery), never
-a measured speed.
+a guest's to the internet stand-in), loss or flaps on the fibre with `lab impair`, and where
+each class leaves judged by `lab path` (the store's per-class packet counters, i.e. where the
+store's storestack-steer put the class's `ip rule fwmark` table), the lab internet's per-port
+counters, and the primary hub's own counters of what it sends back into each of the store's
+tunnels. Windows asserted are the SLA's own (detection + hold-down, recovery), never a
+measured speed.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-sla")]
 STORE = "nw-0001"
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 # Small timers: POS notices 20 % loss within 40 s on average (50 ms probes, 4 lost in a row),
-# a few seconds at 30 %, almost never at 5 %; a recovered path waits 25 s (BGP DelayOpen on
-# FRR, long enough that a path still losing 30 % never stays up that long).
+# a few seconds at 30 %, almost never at 5 %; a recovered path waits 25 s (storestack-steer's
+# recovery on FRR, long enough that a path still losing 30 % never stays up that long).
 TEST_SLA = """
 sla:
   classes:
@@ -62,6 +64,7 @@ class SlaLab:
     fleet_dir: Path
     namespaces: dict[str, str]  # "<store>/<segment>", "hq" → namespace
     store_namespace: str
+    hub_namespace: str  # the store's primary hub: HQ routes the store's segments through it
     internet_namespace: str
     hq_pos: str
     work: Path
@@ -106,6 +109,7 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
             fleet_dir,
             dict(state.site_namespaces),
             state.runtime(edge).namespace,
+            state.runtime(next(a.primary_hub for a in topology.appliances if a.name == edge) or "").namespace,
             state.internet_namespace,
             str(topology.sites.hq_pos),
             root,
@@ -175,10 +179,57 @@ def test_a_brownout_moves_pos_to_lte_and_never_guest(sla_lab: SlaLab) -> None:
     assert internet_packets_from(sla_lab, "lte1") == guest_on_lte
 
 
-def test_pos_returns_to_the_fibre_only_after_the_recovery_time(sla_lab: SlaLab) -> None:
+HUB_COUNTERS = "storestack_test_return"
+
+
+def _hub_tunnel(link: str) -> str:
+    return f"{STORE}-{link}"  # the hub's interface of the store's tunnel over that link
+
+
+def _count_replies_on_hub(sla_lab: SlaLab, destination: str) -> None:
+    """Count, on the hub, packets towards `destination` per store tunnel they leave on: an
+    observer table of the test's own (the hub's rendered ruleset is not touched)."""
+    rules = "\n".join(
+        f'        ip daddr {destination} oifname "{_hub_tunnel(link)}" counter comment "{link}"' for link in ("wan1", "lte1")
+    )
+    ruleset = (
+        f"table inet {HUB_COUNTERS} {{\n    chain post {{\n        type filter hook postrouting priority 300; policy accept;\n"
+        f"{rules}\n    }}\n}}\n"
+    )
+    subprocess.run(["ip", "netns", "exec", sla_lab.hub_namespace, "nft", "-f", "-"], input=ruleset, text=True, check=True)
+
+
+def _hub_counts(sla_lab: SlaLab) -> dict[str, int]:
+    listing = subprocess.run(
+        ["ip", "netns", "exec", sla_lab.hub_namespace, "nft", "-j", "list", "table", "inet", HUB_COUNTERS],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    counts = {}
+    for item in json.loads(listing.stdout)["nftables"]:
+        rule = item.get("rule")
+        if rule:
+            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+            counts[rule["comment"]] = int(counter["packets"])
+    return counts
+
+
+def _hub_route_to(sla_lab: SlaLab, destination: str) -> str:
+    """The tunnel BGP's best path (the hub's main table) sends `destination` into."""
+    route = subprocess.run(
+        ["ip", "-n", sla_lab.hub_namespace, "-j", "route", "get", destination], capture_output=True, text=True, check=True
+    )
+    return str(json.loads(route.stdout)[0]["dev"])
+
+
+def test_pos_returns_to_the_fibre_only_after_the_recovery_time_and_hq_answers_on_its_path(sla_lab: SlaLab) -> None:
     _, _, recovery = strict_sla(sla_lab)
     till = sla_lab.namespaces[f"{STORE}/pos"]
-    with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-recovery.log"):
+    till_address = subprocess.run(
+        ["ip", "-n", till, "-j", "-4", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True
+    )
+    address = json.loads(till_address.stdout)[0]["addr_info"][0]["local"]
+    _count_replies_on_hub(sla_lab, address)
+    with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-recovery.log") as flow:
         assert pos_transport(sla_lab) == "lte1"  # still browned out from the test before
         # At 30 % loss a session may have come up moments before the loss ends, and the
         # recovery time rightly counts from there; a dark second first makes the clear the start.
@@ -186,12 +237,46 @@ def test_pos_returns_to_the_fibre_only_after_the_recovery_time(sla_lab: SlaLab) 
         time.sleep(2)
         impair(sla_lab, "--clear")
         cleared = time.monotonic()
+        # BGP takes the clean fibre back at once (no DelayOpen holds a session any more), so the
+        # hub's best path to the till is the fibre tunnel again while POS still waits on LTE...
+        wait_for(lambda: _hub_route_to(sla_lab, address) == _hub_tunnel("wan1"), recovery - 8, "BGP back on the fibre")
+        before, since = _hub_counts(sla_lab), time.monotonic()
         # A clean fibre is not trusted at once: POS stays on LTE for the recovery time...
         while time.monotonic() - cleared < recovery - 2:
             assert pos_transport(sla_lab) == "lte1", f"POS returned {time.monotonic() - cleared:.1f} s after the clear"
-        # ...then comes back without anyone touching the store.
+        # ...and HQ's answers to the till follow the till's path, not BGP's: the hub sends them
+        # back into the LTE tunnel the flow comes in on, none into the fibre tunnel.
+        after = _hub_counts(sla_lab)
+        assert after["lte1"] - before["lte1"] > 0, (before, after)
+        assert after["wan1"] == before["wan1"], (before, after)
+        answered = [ok for _, at, ok in flow.attempts() if since <= at]
+        assert answered and sum(answered) / len(answered) > 0.9, "the till's flow did not work on LTE"
+        # ...then POS comes back without anyone touching the store, and so do the answers.
         wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 30, "POS to return to the fibre")
         print(f"POS back on wan1 {time.monotonic() - cleared:.1f} s after the loss cleared")
+        back = _hub_counts(sla_lab)
+        time.sleep(2)
+        assert _hub_counts(sla_lab)["wan1"] > back["wan1"]
+
+
+def test_a_flapping_fibre_does_not_pull_pos_back_and_forth(sla_lab: SlaLab) -> None:
+    _, hold_down, recovery = strict_sla(sla_lab)
+    till = sla_lab.namespaces[f"{STORE}/pos"]
+    flap = recovery / 5  # dark and light phases far shorter than the recovery time
+    seen: list[str | None] = []
+    with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-flap.log"):
+        wait_for(lambda: pos_transport(sla_lab) == "wan1", 60, "POS on the fibre")
+        impair(sla_lab, "wan1", "--flap", f"{flap:g}")
+        try:
+            # The first dark phase takes POS off the fibre (BFD loses every probe at once)...
+            wait_for(lambda: pos_transport(sla_lab) == "lte1", flap + hold_down + 5, "POS to leave the flapping fibre")
+            start = time.monotonic()
+            # ...and the light phases never bring it back: each is shorter than the recovery.
+            while time.monotonic() - start < 3 * 2 * flap:
+                seen.append(pos_transport(sla_lab))
+        finally:
+            impair(sla_lab, "wan1", "--clear")
+    assert seen and set(seen) == {"lte1"}, seen
 
 
 def test_light_intermittent_loss_below_the_threshold_does_not_move_pos(sla_lab: SlaLab) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,13 @@ from pydantic import ValidationError
 
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import LabAppliance, LabEndpoint, LabLink, LabTopology, synthetic_topology
+from storestack.lab.dccore import bgpd_config
 from storestack.lab.errors import LabError
 from storestack.lab.fleet import hub_ifname, topology_from_fleet
+from storestack.lab.ipsec import NETLINK_RECEIVE_BUFFER, strongswan_conf
+from storestack.lab.sshd import LAB_PORT_FLOOR, free_ports
 from storestack.lab.state import lab_prefix, namespace_names
+from storestack.network.build import NetworkIntent
 
 
 def test_sample_chain_links_carry_the_inventory_overlay_addresses_to_the_assigned_hub() -> None:
@@ -95,3 +100,51 @@ def test_labs_in_different_directories_get_different_prefixes(tmp_path: Path) ->
     names = namespace_names(first, [a.name for a in synthetic_topology(3).appliances])
     assert len(set(names.values())) == 5
     assert all(name.startswith(first + "-") for name in names.values())
+
+
+def test_the_dc_core_comes_from_the_intent_and_each_router_peers_with_every_hub_on_the_dc_lan() -> None:
+    fleet = load_fleet(sample_chain_path())
+    sites = topology_from_fleet(fleet, ["nw-0001"], overlay="ipsec").sites
+    assert sites is not None and sites.dc_core is not None
+    core = sites.dc_core
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+
+    # What the rendered hub config expects of the core: its routers, ASN and the hub's LAN address.
+    assert hub.dc is not None
+    assert tuple(core.routers) == hub.dc.routers and core.asn == hub.dc.core_asn == fleet.spec.asn.dc_core
+    assert core.hub_addresses["hq-hub1"] == hub.dc.address.ip and core.hub_asn == hub.asn
+    assert all(address in core.lan for address in [*core.routers, *core.hub_addresses.values()])
+
+    second = bgpd_config(core, 1, ["hq-hub1", "hq-hub2"]).splitlines()
+    assert f"router bgp {core.asn}" in second and f" bgp router-id {core.routers[1]}" in second
+    for name, address in core.hub_addresses.items():
+        assert f" neighbor {address} remote-as {core.hub_asn}" in second
+        # HQ's DC LAN interface carries every router's address: each dials from its own.
+        assert f" neighbor {address} update-source {core.routers[1]}" in second
+        assert f" neighbor {address} description {name}" in second
+    assert {f"  network {p}" for p in [*fleet.spec.ip_plan.hq, *fleet.spec.ip_plan.management]} <= set(second)
+    assert not any("0.0.0.0/0" in line for line in second)
+
+
+def test_every_lab_charon_gets_a_netlink_event_buffer_that_a_hubs_burst_cannot_overflow() -> None:
+    conf = strongswan_conf("ssl0000000-hq-hub1", ["nw-0001-wan1"])
+
+    assert f"receive_buffer_size = {NETLINK_RECEIVE_BUFFER}" in conf and NETLINK_RECEIVE_BUFFER >= 4 * 1024 * 1024
+    # Forced: the default net.core.rmem_max would silently cap it.
+    assert "force_receive_buffer_size = yes" in conf
+    assert "interfaces_ignore = ipsec0, nw-0001-wan1" in conf
+
+
+def test_lab_ports_stay_out_of_the_range_client_connections_take_their_source_ports_from() -> None:
+    low, _high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    if low - LAB_PORT_FLOOR < 400:
+        pytest.skip(f"this machine's ephemeral range starts at {low}: no room below it")
+    ports = free_ports(50, seed="ssl0000001")
+
+    assert len(set(ports)) == 50
+    assert all(LAB_PORT_FLOOR <= port < low for port in ports)
+    # Another lab searches elsewhere; a port someone holds is passed over.
+    assert set(free_ports(50, seed="ssl0000002")).isdisjoint(ports)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports[0]))
+        assert ports[0] not in free_ports(50, seed="ssl0000001")

@@ -98,6 +98,21 @@ def test_hubs_carry_cloud_vpns_and_peer_each_other(fleet: Fleet) -> None:
     assert ipaddress.IPv4Network(f"{hub.loopback}/32") in hub.originates
 
 
+def test_hubs_share_the_cloud_routes_they_originate_summaries_for(fleet: Fleet) -> None:
+    """Every hub originates the cloud and desktop summaries to the stores (anchored on Null0): a
+    hub whose own cloud VPNs are down must learn the specifics from the other hub, or it drops
+    the stores' cloud traffic into Null0."""
+    intent = NetworkIntent(fleet)
+    plan = fleet.spec.ip_plan
+    for name in fleet.hubs:
+        hub = intent.hub(name)
+        (ibgp,) = [s for s in hub.sessions if s.kind == "hub-hub"]
+        for summary in (plan.cloud, plan.desktops):
+            assert summary in hub.originates
+            assert any(summary.subnet_of(net) for net in ibgp.accepts), f"{name} refuses {summary} from its peer hub"
+            assert any(summary.subnet_of(net) for net in ibgp.announces), f"{name} keeps {summary} from its peer hub"
+
+
 def test_segmentation_is_default_deny_with_narrow_flows(fleet: Fleet) -> None:
     intent = NetworkIntent(fleet)
     flows = intent.store("nw-0001").flows

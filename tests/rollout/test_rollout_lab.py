@@ -2,6 +2,7 @@
 
 The fleet is a copy of the sample chain cut down to its two hubs, one live store and two new stores
 (`nw-0101`, `nw-0102`) that have no allocation yet, so the committed lock file is never touched.
+`nw-0101` is AWS-attached (a static link in eu-west-1), so its config carries AWS tunnels.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from storestack.cli.main import cli
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.fleet import topology_from_fleet
+from storestack.network.build import NetworkIntent
 
 # One lab and one first rollout for the module: its tests stay on one xdist worker.
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("rollout-lab")]
@@ -39,6 +41,7 @@ format: supermarket
 region: randstad
 hub: hq-hub1
 state: planned
+cloud: {aws_region: eu-west-1}
 wan:
   - {name: wan1, kind: fiber, isp: KPN Zakelijk, bandwidth_mbps: 500, addressing: static,
      address: 198.51.100.50/30, gateway: 198.51.100.49, monthly_cost: 300, priority: 10}
@@ -192,7 +195,12 @@ def test_fresh_rollout_brings_two_new_stores_live_end_to_end(setup: Setup) -> No
 
 def test_after_a_rollout_push_dry_run_and_drift_both_see_zero_changes(setup: Setup) -> None:
     """One planned-values path: what rollout pushed is exactly what `devices push` (no --outputs)
-    and `drift` render, hubs included, so neither finds anything to change."""
+    and `drift` render, hubs and an AWS-attached store included, so neither finds anything to
+    change. (This lab runs a veth overlay; `tests/lab/test_lab_check_sample_chain.py` brings the
+    AWS tunnels up through the cloud VPN stand-in and checks the same there.)"""
+    intent = NetworkIntent(load_fleet(setup.fleet))
+    aws = [t.id for t in intent.store("nw-0101").tunnels if t.kind == "store-aws"]
+    assert aws == ["nw-0101-wan1-aws1", "nw-0101-wan1-aws2"], "the store under test has AWS tunnels"
     inventory = lab.lab_info(setup.lab_dir).inventory_path
     code, pushed = invoke_json(
         "devices", "push", "--dry-run", "--fleet", str(setup.fleet), "--targets", str(inventory),

@@ -1,0 +1,307 @@
+"""storestack-steer: SLA steering of an FRR store's application classes, by policy routing.
+
+FRR 8.4 detects a bad path (bfdd: one BFD session per tunnel, with the profile of the strictest
+SLA class on its transport), but it has nothing that moves marked traffic on that: pbrd's and
+staticd's next hops follow the interface and the RIB, not a BFD session (8.4's staticd
+`ip route` takes no `bfd`), and the only recovery timer bgpd has (DelayOpen) also holds back
+every session's first start. So the host does the last step. This file is the program installed on
+the appliance (stdlib only, the host's own python3, as `storestack-confirm`):
+
+    python3 -I -S /usr/lib/storestack/storestack-steer --config /etc/storestack/steering.conf
+
+What it does, and nothing more:
+
+- nftables marks each application class's packets (`meta mark`, the store's `sla_classify`
+  chain), and the routing companion has `ip rule fwmark <mark> lookup <class table>` for every
+  class that rides the overlay (after `to <store prefix> lookup main`, so store-local traffic
+  never leaves). Those rules and marks are rendered; this program owns only the class tables.
+- Every poll it asks bfdd and bgpd (their vty sockets, as vtysh does) whether each tunnel's
+  BFD session is up and the BGP session over it established, and keeps per class and path
+  (`Steering`): a path that goes down and is still down after the class's hold-down, or went
+  down again meanwhile, is left; a path left once is trusted again only after it has stayed
+  up for the class's recovery time. A path's first time up after the program starts is taken
+  at once: recovery guards against a path that failed, never against a first start.
+- Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
+  path in the class's order (the intent's `paths`: preferred transports first, primary hub
+  first, LTE/5G only where the class allows it) that is usable, or `unreachable default` when
+  none is: a class never leaves on a path it may not use. While FRR runs a BFD session on none of a
+  class's paths (before the first push, or a config without SLA BFD) the class table is left
+  empty and the lookup falls through to the main table: BGP's best path, as without steering.
+
+The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
+
+    poll-ms 100
+    path xfrm1 10.255.0.0
+    class pos 0x00005101 5101 hold-down 2 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4
+
+(`path IFNAME HUB-INSIDE-ADDRESS`: the tunnel and the BFD peer on it; `class NAME MARK TABLE
+hold-down S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
+instance of several on a host, as in the lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROGRAM = "storestack-steer"
+FRR_RUN_DIR = Path("/var/run/frr")
+IP = "ip"
+MIN_POLL_MS = 50
+# Every class table is rewritten this often even without a change.
+RESYNC_SECONDS = 10
+# A class none of whose paths bfdd knows: its table stays empty (the main table decides).
+UNSTEERED = "-"
+
+log = logging.getLogger(PROGRAM)
+
+
+@dataclass(frozen=True, slots=True)
+class SteeredPath:
+    ifname: str
+    peer: str  # the hub's inside address on this tunnel: BFD peer and next hop
+
+
+@dataclass(frozen=True, slots=True)
+class SteeredClass:
+    name: str
+    mark: int
+    table: int
+    hold_down: float
+    recovery: float
+    paths: tuple[str, ...]  # interface names, preferred first
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringConfig:
+    poll_ms: int
+    paths: dict[str, SteeredPath]
+    classes: tuple[SteeredClass, ...]
+
+    @classmethod
+    def parse(cls, text: str, source: str = "steering.conf") -> SteeringConfig:
+        """The configuration; ValueError names the file and line that does not read (this
+        program runs on the appliance's own python3, without storestack's error classes)."""
+        poll_ms = 200
+        paths: dict[str, SteeredPath] = {}
+        classes: list[SteeredClass] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            words = raw.split("#", 1)[0].split()
+            if not words:
+                continue
+            try:
+                if words[0] == "poll-ms" and len(words) == 2:
+                    poll_ms = max(MIN_POLL_MS, int(words[1]))
+                elif words[0] == "path" and len(words) == 3:
+                    paths[words[1]] = SteeredPath(words[1], words[2])
+                elif (
+                    words[0] == "class"
+                    and len(words) >= 10
+                    and words[4] == "hold-down"
+                    and words[6] == "recovery"
+                    and words[8] == "via"
+                ):
+                    via = tuple(words[9:])
+                    unknown = [name for name in via if name not in paths]
+                    if unknown:
+                        raise ValueError(f"path {unknown[0]} is not declared by a `path` line before it")
+                    classes.append(
+                        SteeredClass(words[1], int(words[2], 0), int(words[3]), float(words[5]), float(words[7]), via)
+                    )
+                else:
+                    raise ValueError(f"cannot read {raw.strip()!r}")
+            except ValueError as exc:
+                raise ValueError(f"{source}, line {number}: {exc}") from exc
+        return cls(poll_ms, paths, tuple(classes))
+
+
+@dataclass(slots=True)
+class PathState:
+    """One path as one class sees it."""
+
+    usable: bool = False
+    seen_up: bool = False  # up at least once since the program started
+    was_up: bool = False  # at the last observation
+    breach_since: float | None = None  # usable, but went down then: the hold-down runs
+    downs: int = 0  # times it went down since `breach_since`
+    up_since: float | None = None  # not usable, up since then: the recovery runs
+
+
+@dataclass(slots=True)
+class Steering:
+    """The decision, apart from any I/O: feed path states with a time, read each class's path.
+
+    A path is up while its BFD session is up and the BGP session over it is established: BFD
+    goes down after the class's count of lost probes in a row and takes BGP with it, which then
+    stays down for at least a connect retry. A usable path that goes down is left after the
+    class's hold-down if it is down then, or went down again meanwhile (a brownout keeps taking
+    it down); a single drop it came back from within the hold-down is ignored. A left path is
+    used again after it has stayed up for the class's recovery time."""
+
+    config: SteeringConfig
+    states: dict[tuple[str, str], PathState] = field(default_factory=dict)
+
+    def observe(self, path_up: dict[str, bool], now: float) -> dict[str, str | None]:
+        """Per class, the path its traffic uses now (None: no usable path; UNSTEERED: FRR runs
+        no BFD session on any of its paths, the main table decides)."""
+        chosen: dict[str, str | None] = {}
+        for steered in self.config.classes:
+            if not any(ifname in path_up for ifname in steered.paths):
+                chosen[steered.name] = UNSTEERED
+                continue
+            choice = None
+            for ifname in steered.paths:
+                state = self.states.setdefault((steered.name, ifname), PathState())
+                self._step(state, path_up.get(ifname, False), now, steered)
+                if state.usable and choice is None:
+                    choice = ifname
+            chosen[steered.name] = choice
+        return chosen
+
+    @staticmethod
+    def _step(state: PathState, up: bool, now: float, steered: SteeredClass) -> None:
+        went_down = state.was_up and not up
+        state.was_up = up
+        if not state.seen_up:
+            # A first start: taken as soon as it is up, no recovery (nothing failed yet).
+            state.seen_up = state.usable = up
+            return
+        if state.usable:
+            if went_down:
+                state.downs += 1
+                if state.breach_since is None:
+                    state.breach_since, state.downs = now, 1
+            if state.breach_since is not None and now - state.breach_since >= steered.hold_down:
+                if not up or state.downs > 1:
+                    state.usable, state.up_since = False, (now if up else None)
+                state.breach_since, state.downs = None, 0
+            return
+        if not up:
+            state.up_since = None
+        elif state.up_since is None:
+            state.up_since = now
+        if state.up_since is not None and now - state.up_since >= steered.recovery:
+            state.usable, state.up_since = True, None
+
+
+class FrrSource:
+    """bfdd's and bgpd's vty sockets, spoken as vtysh speaks them: a command and NUL, then the
+    output and three NULs and a status byte. One connection each, reopened after a restart."""
+
+    def __init__(self, pathspace: str | None) -> None:
+        self.run_dir = FRR_RUN_DIR / pathspace if pathspace else FRR_RUN_DIR
+        self.socks: dict[str, socket.socket] = {}
+
+    def _command(self, daemon: str, command: str) -> str:
+        sock = self.socks.get(daemon)
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(5)
+            sock.connect(str(self.run_dir / f"{daemon}.vty"))
+            self.socks[daemon] = sock
+            self._command(daemon, "enable")
+        sock.sendall(command.encode() + b"\0")
+        reply = b""
+        while not (len(reply) >= 4 and reply[-4:-1] == b"\0\0\0"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{daemon} closed its vty")
+            reply += chunk
+        return reply[:-4].decode(errors="replace")
+
+    def peers_up(self) -> dict[str, bool] | None:
+        """Per peer address with a single-hop BFD session: whether that session is up and the
+        BGP session to the same address established. None when FRR cannot be asked."""
+        try:
+            bfd = json.loads(self._command("bfdd", "show bfd peers json"))
+            bgp = json.loads(self._command("bgpd", "show bgp ipv4 unicast summary json"))
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read BFD/BGP state in %s: %s", self.run_dir, exc)
+            self.close()
+            return None
+        established = {
+            address for address, peer in bgp.get("peers", {}).items() if peer.get("state") == "Established"
+        }
+        return {
+            str(peer["peer"]): peer.get("status") == "up" and peer["peer"] in established
+            for peer in bfd
+            if not peer.get("multihop") and peer.get("vrf", "default") == "default" and "peer" in peer
+        }
+
+    def close(self) -> None:
+        for sock in self.socks.values():
+            sock.close()
+        self.socks.clear()
+
+
+def route_command(config: SteeringConfig, steered: SteeredClass, ifname: str | None) -> list[str]:
+    """The `ip route` that points a class table at a path, at nothing, or (UNSTEERED) empties it."""
+    table = ["table", str(steered.table), "proto", "static"]
+    if ifname == UNSTEERED:
+        return [IP, "route", "flush", "table", str(steered.table)]
+    if ifname is None:
+        return [IP, "route", "replace", "unreachable", "default", *table]
+    path = config.paths[ifname]
+    return [IP, "route", "replace", "default", "via", path.peer, "dev", ifname, "onlink", *table]
+
+
+_WHERE = {UNSTEERED: "the main table's path (no BFD session on its paths)", None: "nothing (no usable path)"}
+
+
+def run(config: SteeringConfig, source: FrrSource) -> None:
+    steering = Steering(config)
+    decided: dict[str, str | None] = dict.fromkeys((c.name for c in config.classes), UNSTEERED)
+    written: dict[str, str | None] = {}  # what each class table holds, as far as we know
+    synced = time.monotonic()
+    while True:
+        if time.monotonic() - synced > RESYNC_SECONDS:
+            # The kernel drops a route with its device (a tunnel interface re-created): say it again.
+            written.clear()
+            synced = time.monotonic()
+        by_peer = source.peers_up()
+        if by_peer is not None:
+            path_up = {ifname: by_peer[path.peer] for ifname, path in config.paths.items() if path.peer in by_peer}
+            chosen = steering.observe(path_up, time.monotonic())
+            for steered in config.classes:
+                choice = chosen[steered.name]
+                if decided[steered.name] != choice:
+                    log.warning("class %s now leaves on %s", steered.name, _WHERE.get(choice, choice))
+                    decided[steered.name] = choice
+                if steered.name in written and written[steered.name] == choice:
+                    continue
+                result = subprocess.run(route_command(config, steered, choice), capture_output=True, text=True)
+                # Flushing a table that was never filled fails ("does not exist"): nothing to undo.
+                if result.returncode == 0 or choice == UNSTEERED:
+                    written[steered.name] = choice
+                else:
+                    log.error("class %s: %s", steered.name, result.stderr.strip())
+        time.sleep(config.poll_ms / 1000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="SLA steering of marked traffic by BFD state")
+    parser.add_argument("--config", required=True, help="steering.conf")
+    parser.add_argument("--pathspace", help="FRR's -N: the FRR instance whose bfdd to ask")
+    parser.add_argument("--check", action="store_true", help="parse the configuration and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"{PROGRAM}: %(message)s")
+    try:
+        config = SteeringConfig.parse(Path(args.config).read_text(encoding="utf-8"), args.config)
+    except (OSError, ValueError) as exc:
+        print(f"{PROGRAM}: {exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        return 0
+    run(config, FrrSource(args.pathspace))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Lint: the SLA detection and steering of FRR stores and hubs, against the network intent.
+
+FRR's part of an SLA class is spread over four files of one appliance, and each must agree with
+the intent and with the others, or a class silently stops moving (a mark no rule looks up, a
+table nobody fills) or moves on the wrong signal (BFD timers that notice another loss rate):
+
+- FRR config: every `bfd` profile named after a class runs that class's probe interval and
+  count of consecutive losses (`network/sla.py`), and every tunnel's BFD peer runs the profile
+  of the strictest class on its transport (`frr-bfd-profile`, `frr-bfd-peer`);
+- steering.conf (storestack-steer): every overlay class is steered, with the intent's mark,
+  table, hold-down, recovery and paths in the intent's order, never an LTE/5G path for a class
+  that may not use one (`frr-steering`);
+- routing: every steered class's mark has its `ip rule fwmark … lookup <table>`, and the store's
+  own prefixes are looked up in main before any of them (`frr-mark-rule`);
+- nftables: every steered class's mark is set on its segments (`frr-mark-rule`);
+- hub: every store tunnel marks its flows for the return path, and every return mark has its
+  rule and its table of store routes (`frr-return-path`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from storestack.devices.frr import STEERING_LOCAL_PREF
+from storestack.devices.frr_steer import SteeringConfig
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.network.build import NetworkIntent
+from storestack.network.model import StoreIntent
+from storestack.network.sla import SlaClassPolicy
+
+PLATFORM = "frr"
+# What FRR's bfdd runs (and leaves out of `show running-config`) when a profile does not say.
+BFD_DEFAULT_INTERVAL_MS = 300
+BFD_DEFAULT_MULTIPLIER = 3
+
+_PROFILE = re.compile(r"^ profile (\S+)$")
+_PEER = re.compile(r"^ peer (\S+) local-address \S+ interface (\S+)$")
+_RULE = re.compile(r"^rule add (?:(?P<to>to \S+ lookup main)|fwmark (?P<mark>\S+) lookup (?P<table>\d+)) pref (?P<pref>\d+)$")
+_NFT_MARK = re.compile(r"meta mark set (0x[0-9a-f]+)")
+
+
+def frr_sla_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
+    for config in files:
+        if config.platform != PLATFORM:
+            continue
+        if config.role == "hub":
+            if config.suffix == "nftables.conf":
+                yield from _return_path(config)
+            continue
+        if config.store_id is None:
+            continue
+        store = intent.store(config.store_id, config.hostname)
+        if config.suffix == "":
+            yield from _bfd(config, store)
+        elif config.suffix == "steering.conf":
+            yield from _steering(config, store)
+        elif config.suffix == "routing":
+            yield from _mark_rules(config)
+        elif config.suffix == "nftables.conf":
+            yield from _mark_set(config)
+
+
+def _class_by_probe(store: StoreIntent) -> dict[str, SlaClassPolicy]:
+    return {cls.probe: cls for cls in store.sla.classes}
+
+
+def _bfd(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
+    """BFD profiles per class, and each tunnel's peer on the strictest class of its transport."""
+    classes = {tunnel_class.probe: tunnel_class for t in store.tunnels if (tunnel_class := t.sla) is not None}
+    classes |= _class_by_probe(store)
+    in_bfd = False
+    profile: tuple[int, str] | None = None
+    settings: dict[str, int] = {}
+    peer: tuple[int, str, str] | None = None
+    tunnels = {str(t.peer_inside): t for t in store.tunnels if t.kind == "store-hub" and t.peer_inside is not None}
+
+    def close_profile() -> Iterator[Finding]:
+        if profile is None:
+            return
+        line, name = profile
+        cls = classes.get(name)
+        if cls is None:
+            if name.startswith("SLA-"):
+                yield config.finding(line, "frr-bfd-profile", f"BFD profile {name} names no SLA class of this store")
+            return
+        wanted = {
+            "transmit-interval": cls.timers.probe_interval_ms,
+            "receive-interval": cls.timers.probe_interval_ms,
+            "detect-multiplier": cls.timers.consecutive_losses,
+        }
+        defaults = {
+            "transmit-interval": BFD_DEFAULT_INTERVAL_MS,
+            "receive-interval": BFD_DEFAULT_INTERVAL_MS,
+            "detect-multiplier": BFD_DEFAULT_MULTIPLIER,
+        }
+        for key, value in wanted.items():
+            spelled = settings.get(key, defaults[key])
+            if spelled != value:
+                yield config.finding(
+                    line,
+                    "frr-bfd-profile",
+                    f"BFD profile {name}: {key} {spelled}, SLA class {cls.name} needs {value} "
+                    f"({cls.timers.consecutive_losses} lost {cls.timers.probe_interval_ms} ms probes in a row "
+                    f"notice {cls.thresholds.loss_percent:g} % loss within {cls.timers.detection_seconds} s)",
+                )
+
+    for number, line in enumerate(config.lines, start=1):
+        if line == "bfd":
+            in_bfd = True
+            continue
+        if not in_bfd:
+            continue
+        if line == "exit":
+            yield from close_profile()
+            in_bfd = False
+            profile = None
+            continue
+        if match := _PROFILE.match(line):
+            profile, settings = (number, match.group(1)), {}
+        elif match := _PEER.match(line):
+            peer = (number, match.group(1), match.group(2))
+        elif line == " exit":
+            yield from close_profile()
+            profile, peer = None, None
+        elif line.startswith("  profile ") and peer is not None:
+            line_number, address, ifname = peer
+            tunnel = tunnels.get(address)
+            used = line.split()[1]
+            if tunnel is None:
+                yield config.finding(line_number, "frr-bfd-peer", f"BFD peer {address} is no hub tunnel of this store")
+            elif tunnel.sla is not None and used != tunnel.sla.probe:
+                yield config.finding(
+                    line_number,
+                    "frr-bfd-peer",
+                    f"BFD peer {address} ({ifname}, over {tunnel.transport}) runs {used}; the strictest SLA "
+                    f"class on {tunnel.transport} is {tunnel.sla.name} ({tunnel.sla.probe})",
+                )
+        elif profile is not None and (words := line.split()) and len(words) == 2 and words[1].isdigit():
+            settings[words[0]] = int(words[1])
+
+
+def _steered(config: ConfigFile) -> SteeringConfig | None:
+    text = config.companions.get("steering.conf")
+    if text is None:
+        return None
+    try:
+        return SteeringConfig.parse(text)
+    except ValueError:
+        return None  # `_steering` reports it on the file itself
+
+
+def _tunnel_ifnames(config: ConfigFile) -> dict[str, str]:
+    """Hub inside address → the store's tunnel interface, from the FRR config's BFD peers."""
+    found = {}
+    for line in config.companions.get("", "").splitlines():
+        if match := _PEER.match(line):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
+    try:
+        steering = SteeringConfig.parse(config.text, config.name)
+    except ValueError as exc:
+        yield config.finding(0, "frr-steering", str(exc))
+        return
+    by_name = {steered.name: steered for steered in steering.classes}
+    ifnames = _tunnel_ifnames(config)
+    tunnels = {str(t.peer_inside): t for t in store.tunnels if t.kind == "store-hub" and t.peer_inside is not None}
+    transports = {transport.name: transport for transport in store.transports}
+    for application in store.sla.applications:
+        allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
+        steered = by_name.get(application.name)
+        if not application.overlay or not allowed:
+            if steered is not None:
+                yield config.finding(
+                    config.line_of(f"class {application.name} "),
+                    "frr-steering",
+                    f"{application.name} breaks out locally; it has no overlay path to steer",
+                )
+            continue
+        if steered is None:
+            yield config.finding(
+                0,
+                "frr-steering",
+                f"{application.name}: not steered, so it follows BGP's best path whatever its paths' quality",
+            )
+            continue
+        line = config.line_of(f"class {application.name} ")
+        timers = application.sla.timers
+        wanted = {
+            "mark": (steered.mark, application.mark),
+            "table": (steered.table, application.table),
+            "hold-down": (steered.hold_down, timers.hold_down_seconds),
+            "recovery": (steered.recovery, timers.recovery_seconds),
+        }
+        for what, (spelled, value) in wanted.items():
+            if spelled != value:
+                yield config.finding(line, "frr-steering", f"{application.name}: {what} {spelled:g}, the intent says {value:g}")
+        hops = [steering.paths[ifname].peer for ifname in steered.paths]
+        for ifname, hop in zip(steered.paths, hops, strict=True):
+            if ifnames.get(hop) not in (None, ifname):
+                yield config.finding(line, "frr-steering", f"{application.name}: {ifname} does not lead to {hop} ({ifnames[hop]} does)")
+            if hop in allowed:
+                continue
+            tunnel = tunnels.get(hop)
+            transport = transports.get(tunnel.transport) if tunnel is not None else None
+            why = (
+                f"an LTE/5G path ({transport.name}), which {application.name} may not use"
+                if transport is not None and transport.cellular and not application.cellular
+                else "not one of its paths"
+            )
+            yield config.finding(line, "frr-steering", f"{application.name} is steered over {ifname} ({hop}): {why}")
+        if [hop for hop in hops if hop in allowed] != [hop for hop in allowed if hop in hops]:
+            yield config.finding(
+                line,
+                "frr-steering",
+                f"{application.name} prefers its paths in another order than the intent "
+                f"({', '.join(hops)}; the intent: {', '.join(allowed)})",
+            )
+
+
+def _mark_rules(config: ConfigFile) -> Iterator[Finding]:
+    steering = _steered(config)
+    if steering is None:
+        return
+    rules: dict[int, tuple[int, str]] = {}  # mark -> (line, table)
+    local_prefs: list[int] = []
+    fwmark_prefs: list[int] = []
+    for number, line in enumerate(config.lines, start=1):
+        if match := _RULE.match(line):
+            if match.group("to"):
+                local_prefs.append(int(match.group("pref")))
+            else:
+                rules[int(match.group("mark"), 0)] = (number, match.group("table"))
+                fwmark_prefs.append(int(match.group("pref")))
+    for steered in steering.classes:
+        found = rules.get(steered.mark)
+        if found is None:
+            yield config.finding(
+                0, "frr-mark-rule", f"{steered.name}: no `ip rule fwmark {steered.mark:#010x}`: its marked packets follow BGP"
+            )
+        elif int(found[1]) != steered.table:
+            yield config.finding(
+                found[0],
+                "frr-mark-rule",
+                f"{steered.name}: fwmark {steered.mark:#010x} looks up table {found[1]}, storestack-steer fills {steered.table}",
+            )
+    if fwmark_prefs and (not local_prefs or max(local_prefs) >= min(fwmark_prefs)):
+        yield config.finding(
+            config.line_of("fwmark "),
+            "frr-mark-rule",
+            f"the store's own prefixes are not looked up in main (pref {STEERING_LOCAL_PREF}) before the class "
+            "tables: store-local traffic of a steered class would leave through a tunnel",
+        )
+
+
+def _mark_set(config: ConfigFile) -> Iterator[Finding]:
+    steering = _steered(config)
+    if steering is None:
+        return
+    set_marks = {int(mark, 16) for mark in _NFT_MARK.findall(config.text)}
+    for steered in steering.classes:
+        if steered.mark not in set_marks:
+            yield config.finding(
+                0,
+                "frr-mark-rule",
+                f"{steered.name}: nothing sets mark {steered.mark:#010x}, so its table is never looked up",
+            )
+
+
+_MAP_ELEMENT = re.compile(r'"([^"]+)" : (0x[0-9a-f]+)')
+_HUB_RULE = re.compile(r"^rule add fwmark (\S+) lookup (\d+) ")
+
+
+def _return_path(config: ConfigFile) -> Iterator[Finding]:
+    """Hub: every store tunnel (interface group 10 with a store route-map) is in the return-path
+    map, and every return mark has its rule and a table with store routes."""
+    main = config.companions.get("", "")
+    routing = config.companions.get("routing", "")
+    elements: dict[str, int] = {}
+    line_of_map = config.line_of("map store_link_marks")
+    for element in _MAP_ELEMENT.finditer(config.text):
+        elements[element.group(1)] = int(element.group(2), 16)
+    tables = {int(m.group(1), 0): m.group(2) for line in routing.splitlines() if (m := _HUB_RULE.match(line))}
+    routed = set(re.findall(r"^ip route \S+ \S+ \S+ table (\d+)$", main, re.M))
+    for mark in sorted(set(elements.values())):
+        table = tables.get(mark)
+        if table is None:
+            yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} has no `ip rule fwmark` in the routing file")
+        elif table not in routed:
+            yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} looks up table {table}, which has no store routes")
+    return_tables = set(tables.values())
+    unmarked = {
+        match.group(1)
+        for line in main.splitlines()
+        if (match := re.match(r"^ip route \S+ \S+ (\S+) table (\d+)$", line))
+        and match.group(2) in return_tables
+        and match.group(1) not in elements
+    }
+    for ifname in sorted(unmarked):
+        yield config.finding(
+            line_of_map, "frr-return-path", f"store tunnel {ifname} marks no flows: its replies follow BGP"
+        )

@@ -1,0 +1,126 @@
+"""The HQ data-centre core in the lab: a BGP speaker per core router of the intent.
+
+The hub configs peer eBGP with every DC core router (`sites.hq.core.routers`, `asn.dc_core`) on
+the DC LAN, and take HQ's prefixes from them. In the lab, HQ owns the core routers' addresses on
+its DC LAN bridge (`lab.sites`), and one bgpd per router runs in the HQ namespace, with its own
+FRR pathspace, listening only on its router's address. Each has the core's ASN, a neighbour per
+lab hub at the hub's `dc_address` (the hubs' ASN), and announces HQ's and the management
+prefixes (what the hubs' FROM-DC filter takes). The core runs without zebra (`-Z`): HQ keeps
+routing as the lab sets it up (each store back through its primary hub, for the hubs' stateful
+firewalls), so what the core learns from the hubs is reported, never installed. It does not
+announce a default route: in the lab each hub's underlay is its own WAN on the lab internet.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import time
+
+from storestack.common.files import atomic_write_text
+from storestack.lab import system
+from storestack.lab.errors import LabError
+from storestack.lab.state import LabState
+from storestack.lab.topology import LabDcCore
+from storestack.lab.underlay import HQ_SITE
+
+DC_CORE = "dc-core"
+
+
+def dc_core_name(index: int) -> str:
+    return f"{DC_CORE}{index + 1}"
+
+
+def pathspace(prefix: str, index: int) -> str:
+    """The router's FRR pathspace (config and sockets); the lab prefix keeps it the lab's own,
+    and `lab down` stops what runs under it."""
+    return f"{prefix}-{dc_core_name(index)}"
+
+
+def dc_core_namespaces(state: LabState) -> dict[str, str]:
+    """Core router name → the network namespace its bgpd runs in (HQ's); empty without a core."""
+    core = state.topology.sites.dc_core if state.topology.sites is not None else None
+    if core is None or HQ_SITE not in state.site_namespaces:
+        return {}
+    return {dc_core_name(index): state.site_namespaces[HQ_SITE] for index in range(len(core.routers))}
+
+
+def dc_core_owners(state: LabState) -> dict[str, str]:
+    """Core router address → its name."""
+    core = state.topology.sites.dc_core if state.topology.sites is not None else None
+    if core is None or HQ_SITE not in state.site_namespaces:
+        return {}
+    return {str(router): dc_core_name(index) for index, router in enumerate(core.routers)}
+
+
+def bgpd_config(core: LabDcCore, index: int, hubs: list[str]) -> str:
+    """bgpd.conf of core router `index`, peering with the lab's `hubs`."""
+    router = core.routers[index]
+    lines = [
+        "frr defaults traditional",
+        f"hostname {dc_core_name(index)}",
+        f"router bgp {core.asn}",
+        f" bgp router-id {router}",
+        " no bgp ebgp-requires-policy",
+        # No zebra: the announced prefixes are not checked against a routing table.
+        " no bgp network import-check",
+    ]
+    for hub in hubs:
+        address = core.hub_addresses[hub]
+        lines += [
+            f" neighbor {address} remote-as {core.hub_asn}",
+            f" neighbor {address} description {hub}",
+            # Several routers share HQ's DC LAN interface: each dials from its own address.
+            f" neighbor {address} update-source {router}",
+            # Without zebra bgpd knows no interfaces; the hubs are on the LAN all the same.
+            f" neighbor {address} disable-connected-check",
+            f" neighbor {address} timers 10 30",
+            # The hub is configured by the rollout, after the lab starts: dial again soon.
+            f" neighbor {address} timers connect 10",
+        ]
+    lines.append(" address-family ipv4 unicast")
+    lines += [f"  network {prefix}" for prefix in core.announce]
+    lines += [" exit-address-family", "exit", ""]
+    return "\n".join(lines)
+
+
+def start_dc_core(state: LabState, timeout: float) -> None:
+    """Start a bgpd per core router in HQ (nothing when the lab has no DC core or no hub)."""
+    namespaces = dc_core_namespaces(state)
+    sites = state.topology.sites
+    if not namespaces or sites is None or sites.dc_core is None:
+        return
+    core = sites.dc_core
+    lab_hubs = {runtime.name for runtime in state.appliances}
+    hubs = [hub for hub in core.hub_addresses if hub in lab_hubs]
+    frr_user = pwd.getpwnam("frr")
+    for index, router in enumerate(core.routers):
+        space = pathspace(state.prefix, index)
+        conf_dir, run_dir = system.FRR_CONF_ROOT / space, system.FRR_RUN_ROOT / space
+        for directory in (conf_dir, run_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
+            os.chmod(directory, 0o750)
+        config = conf_dir / "bgpd.conf"
+        atomic_write_text(config, bgpd_config(core, index, hubs), mode=0o640)
+        os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
+        system.run(
+            [
+                "ip", "netns", "exec", namespaces[dc_core_name(index)],
+                str(system.FRR_LIB / "bgpd"), "-N", space, "-d", "-Z", "-l", str(router),
+                "-A", "127.0.0.1", "-f", str(config),
+            ],
+            timeout=30,
+        )
+    deadline = time.monotonic() + timeout
+    for index in range(len(core.routers)):
+        while not (system.FRR_RUN_ROOT / pathspace(state.prefix, index) / "bgpd.vty").exists():
+            if time.monotonic() > deadline:
+                raise LabError(f"the DC core's bgpd {dc_core_name(index)} did not start within {timeout:g} s")
+            time.sleep(0.05)
+
+
+def dc_core_vtysh(state: LabState, index: int, command: str) -> str:
+    """A vtysh command on core router `index`'s bgpd."""
+    space = pathspace(state.prefix, index)
+    return system.run([str(system.VTYSH), "-N", space, "-d", "bgpd", "-c", command], timeout=15).stdout

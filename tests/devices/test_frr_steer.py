@@ -1,0 +1,138 @@
+"""storestack-steer (devices/frr_steer.py): the rendered steering.conf reads back as the intent's
+class order, and the decision follows the paths' BFD/BGP state with each class's hold-down and
+recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storestack.devices.frr_steer import (
+    UNSTEERED,
+    Steering,
+    SteeringConfig,
+    main,
+    route_command,
+)
+from storestack.devices.render import render_store
+from storestack.devices.views import ViewBuilder
+from storestack.inventory import Fleet
+
+CONFIG = """
+# a comment
+poll-ms 100
+path xfrm1 100.64.0.0
+path xfrm3 100.64.255.254
+path xfrm2 100.64.0.2
+class pos 0x00005102 5102 hold-down 2 recovery 30 via xfrm1 xfrm3 xfrm2
+class bulk 0x00005105 5105 hold-down 10 recovery 60 via xfrm1 xfrm3
+"""
+
+
+@pytest.fixture(scope="module")
+def config() -> SteeringConfig:
+    return SteeringConfig.parse(CONFIG)
+
+
+def _run(steering: Steering, timeline: list[tuple[float, dict[str, bool]]]) -> list[dict[str, str | None]]:
+    return [steering.observe(states, now) for now, states in timeline]
+
+
+ALL_UP = {"xfrm1": True, "xfrm3": True, "xfrm2": True}
+FIBRE_DOWN = {"xfrm1": False, "xfrm3": False, "xfrm2": True}
+
+
+def test_first_start_is_taken_at_once_and_the_preferred_path_wins(config: SteeringConfig) -> None:
+    steering = Steering(config)
+    # No BFD session configured on any path (before the first push): the main table decides.
+    assert steering.observe({}, 0.0) == {"pos": UNSTEERED, "bulk": UNSTEERED}
+    # Sessions configured, none up yet: no class has a path (unreachable, never another path).
+    assert steering.observe(dict.fromkeys(ALL_UP, False), 0.5) == {"pos": None, "bulk": None}
+    # The LTE tunnel comes up first, the fibre a second later: no recovery wait on a first start.
+    assert steering.observe({**dict.fromkeys(ALL_UP, False), "xfrm2": True}, 1.0) == {"pos": "xfrm2", "bulk": None}
+    assert steering.observe(ALL_UP, 2.0) == {"pos": "xfrm1", "bulk": "xfrm1"}
+
+
+def test_a_failed_path_is_left_after_the_hold_down_and_retaken_after_the_recovery(config: SteeringConfig) -> None:
+    steering = Steering(config)
+    steering.observe(ALL_UP, 0.0)
+    # Fibre's BFD goes down at t=10: POS (hold-down 2 s) stays until 12, bulk (10 s) until 20.
+    assert steering.observe(FIBRE_DOWN, 10.0)["pos"] == "xfrm1"
+    assert steering.observe(FIBRE_DOWN, 11.9)["pos"] == "xfrm1"
+    assert steering.observe(FIBRE_DOWN, 12.0) == {"pos": "xfrm2", "bulk": "xfrm1"}
+    # Bulk may not use LTE: with both fibre tunnels gone it has no path at all.
+    assert steering.observe(FIBRE_DOWN, 20.0) == {"pos": "xfrm2", "bulk": None}
+    # The fibre returns at t=30: POS waits its 30 s recovery, bulk its 60 s.
+    assert steering.observe(ALL_UP, 30.0) == {"pos": "xfrm2", "bulk": None}
+    assert steering.observe(ALL_UP, 59.9)["pos"] == "xfrm2"
+    assert steering.observe(ALL_UP, 60.0) == {"pos": "xfrm1", "bulk": None}
+    assert steering.observe(ALL_UP, 90.0) == {"pos": "xfrm1", "bulk": "xfrm1"}
+
+
+def test_a_single_drop_within_the_hold_down_is_ignored_a_brownout_is_not(config: SteeringConfig) -> None:
+    steering = Steering(config)
+    steering.observe(ALL_UP, 0.0)
+    # One drop it came back from within POS's 2 s hold-down: POS never moves.
+    choices = _run(steering, [(5.0, FIBRE_DOWN), (5.5, ALL_UP), (7.0, ALL_UP), (9.0, ALL_UP)])
+    assert {choice["pos"] for choice in choices} == {"xfrm1"}
+    # A brownout: the path keeps dropping and coming back; the second drop within the
+    # hold-down leaves it, though it happens to be up when the hold-down ends.
+    choices = _run(steering, [(10.0, FIBRE_DOWN), (10.3, ALL_UP), (11.0, FIBRE_DOWN), (11.3, ALL_UP), (12.0, ALL_UP)])
+    assert [choice["pos"] for choice in choices] == ["xfrm1"] * 4 + ["xfrm2"]
+
+
+def test_a_flapping_path_restarts_its_recovery(config: SteeringConfig) -> None:
+    steering = Steering(config)
+    steering.observe(ALL_UP, 0.0)
+    steering.observe(FIBRE_DOWN, 10.0)
+    assert steering.observe(FIBRE_DOWN, 12.0)["pos"] == "xfrm2"
+    # Up at 20, down again at 40 (before the 30 s recovery), up again at 41: recovery counts from 41.
+    choices = _run(steering, [(20.0, ALL_UP), (40.0, FIBRE_DOWN), (41.0, ALL_UP), (70.9, ALL_UP)])
+    assert {choice["pos"] for choice in choices} == {"xfrm2"}
+    assert steering.observe(ALL_UP, 71.0)["pos"] == "xfrm1"
+
+
+def test_route_commands_point_a_class_table_at_its_path_or_at_nothing(config: SteeringConfig) -> None:
+    pos = config.classes[0]
+    assert route_command(config, pos, "xfrm3") == [
+        "ip", "route", "replace", "default", "via", "100.64.255.254", "dev", "xfrm3", "onlink",
+        "table", "5102", "proto", "static",
+    ]  # fmt: skip
+    assert route_command(config, pos, None)[3:5] == ["unreachable", "default"]
+    assert route_command(config, pos, UNSTEERED) == ["ip", "route", "flush", "table", "5102"]
+
+
+def test_a_broken_config_names_its_line() -> None:
+    with pytest.raises(ValueError, match="line 2: path xfrm9 is not declared"):
+        SteeringConfig.parse("path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 recovery 30 via xfrm9\n")
+    with pytest.raises(ValueError, match="line 1: cannot read"):
+        SteeringConfig.parse("class pos 0x5102\n")
+
+
+def test_the_rendered_steering_conf_is_the_intents_class_order(fleet: Fleet, tmp_path: Path) -> None:
+    store = fleet.store("nw-0001")
+    view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
+    (rendered,) = render_store(fleet, "nw-0001")
+    text = dict(rendered.companions)["steering.conf"]
+    path = tmp_path / "steering.conf"
+    path.write_text(text)
+    assert main(["--config", str(path), "--check"]) == 0
+    config = SteeringConfig.parse(text)
+    tunnels = {(t.link, t.hub.hostname): t for t in view.tunnels}
+    assert config.classes
+    for steered in config.classes:
+        application = view.intent.sla.application(steered.name)
+        assert steered.mark == application.mark and steered.table == application.table
+        assert steered.paths == tuple(tunnels[(p.transport, p.hub)].ifname for p in application.paths if p.hub)
+        assert (steered.hold_down, steered.recovery) == (
+            application.sla.timers.hold_down_seconds,
+            application.sla.timers.recovery_seconds,
+        )
+        for ifname in steered.paths:  # the next hop is the hub's end of that very tunnel
+            assert config.paths[ifname].peer == next(t.inside_peer for t in view.tunnels if t.ifname == ifname)
+    # Guest Wi-Fi breaks out locally (not steered); bulk never lists a tunnel over LTE, POS does.
+    assert "guest" not in {steered.name for steered in config.classes}
+    lte = {t.ifname for t in view.tunnels if t.link.startswith("lte")}
+    by_name = {steered.name: steered for steered in config.classes}
+    assert lte and not set(by_name["bulk"].paths) & lte and set(by_name["pos"].paths) & lte

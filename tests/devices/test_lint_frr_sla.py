@@ -1,0 +1,105 @@
+"""`devices lint` on the SLA parts of FRR appliances (devices/lint/frr_sla.py): clean on what
+storestack renders, and each rule catching a deliberately broken file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+import pytest
+
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.run import config_files, lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+STORE = "nw-0001-edge1"
+
+
+@pytest.fixture(scope="module")
+def rendered(fleet: Fleet) -> list[ConfigFile]:
+    return config_files(fleet)
+
+
+def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
+    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
+    target = next(f for f in files if f.name == name)
+    text = change(target.text)
+    assert text != target.text, "the change must change something"
+    companions = dict(target.companions)
+    companions[target.suffix] = text
+    return [
+        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
+        if config.hostname == target.hostname
+        else config
+        for config in files
+    ]
+
+
+def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
+    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
+
+
+def test_the_sample_chains_frr_sla_parts_are_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    findings = lint_configs(rendered, NetworkIntent(fleet)).findings
+    assert [f for f in findings if f.rule.startswith("frr-")] == []
+    assert any(f.suffix == "steering.conf" for f in rendered)
+
+
+def test_a_bfd_profile_that_notices_another_loss_rate_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered, f"{STORE}.cfg", lambda t: t.replace("  receive-interval 200\n", "  receive-interval 200\n  detect-multiplier 10\n", 1)
+    )
+    (finding,) = _findings(fleet, files, "frr-bfd-profile")
+    assert "detect-multiplier 10" in finding.message and "needs 3" in finding.message and finding.line > 0
+
+
+def test_a_tunnel_on_another_class_profile_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(
+        rendered,
+        f"{STORE}.cfg",
+        lambda t: re.sub(r"(interface xfrm2\n  profile )SLA-\S+", r"\1SLA-BEST-EFFORT", t),
+    )
+    (finding,) = _findings(fleet, files, "frr-bfd-peer")
+    assert "xfrm2" in finding.message and "runs SLA-BEST-EFFORT" in finding.message
+
+
+def test_bulk_steered_onto_lte_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    def lte_for_bulk(text: str) -> str:
+        return re.sub(r"^(class bulk .* via .*)$", r"\1 xfrm4", text, flags=re.M)
+
+    findings = _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
+    assert any("bulk is steered over xfrm4" in f.message and "LTE/5G path (lte1)" in f.message for f in findings)
+
+
+def test_a_class_in_another_order_or_with_other_timers_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    def reorder(text: str) -> str:
+        return re.sub(r"^class pos (.*) recovery \d+ via (\S+) (\S+) (.*)$", r"class pos \1 recovery 1 via \3 \2 \4", text, flags=re.M)
+
+    messages = [f.message for f in _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", reorder), "frr-steering")]
+    assert any("pos prefers its paths in another order" in m for m in messages)
+    assert any("pos: recovery 1, the intent says 30" in m for m in messages)
+
+
+def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
+    assert any(f.message.startswith("pos: not steered") for f in _findings(fleet, files, "frr-steering"))
+
+
+def test_a_mark_without_its_rule_or_set_nowhere_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    no_rule = _broken(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005102 .*\n", "", t, flags=re.M))
+    assert any("pos: no `ip rule fwmark 0x00005102`" in f.message for f in _findings(fleet, no_rule, "frr-mark-rule"))
+    other_table = _broken(rendered, f"{STORE}.routing", lambda t: t.replace("lookup 5102 ", "lookup 5109 "))
+    assert any("looks up table 5109" in f.message for f in _findings(fleet, other_table, "frr-mark-rule"))
+    no_local = _broken(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add to .*\n", "", t, flags=re.M))
+    assert any("store-local traffic" in f.message for f in _findings(fleet, no_local, "frr-mark-rule"))
+    unmarked = _broken(rendered, f"{STORE}.nftables.conf", lambda t: t.replace("meta mark set 0x00005102", "meta mark set 0x00005199"))
+    assert any("nothing sets mark 0x00005102" in f.message for f in _findings(fleet, unmarked, "frr-mark-rule"))
+
+
+def test_a_hub_return_path_with_a_gap_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    unmarked = _broken(rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201, ', ""))
+    assert any("nw-0001-lte1 marks no flows" in f.message for f in _findings(fleet, unmarked, "frr-return-path"))
+    no_rule = _broken(rendered, "hq-hub1.routing", lambda t: re.sub(r"^rule add fwmark 0x00005201 .*\n", "", t, flags=re.M))
+    assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in _findings(fleet, no_rule, "frr-return-path"))
