@@ -231,7 +231,7 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
     """
     topology = lab.synthetic_topology(size - 2)
     lab_dir = root / f"lab{size}"
-    results: dict[str, object] = {"appliances": size, "rtt_ms": rtt_ms, "load_average_start": os.getloadavg()[0]}
+    results: dict[str, object] = {"appliances": size, "rtt_ms": rtt_ms, "load_average_start": os.getloadavg()}
     try:
         info = lab.up(topology, lab_dir)
         meter = CpuMeter(lab_dir, frr_lab.require_state(lab_dir).prefix)
@@ -265,6 +265,7 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
             measured("nornir_noop", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
     finally:
         lab.down(lab_dir)
+    results["load_average_end"] = os.getloadavg()
     seconds = {key: float(value["seconds"]) for key, value in results.items() if isinstance(value, dict)}
     results["ratios"] = {
         operation: round(seconds[f"storestack_{operation}"] / seconds[f"nornir_{operation}"], 2)
@@ -280,7 +281,10 @@ LOOPBACK_TARGETS = {"first": 0.8, "change": 0.5, "noop": 0.2}
 def print_wan(results: list[dict[str, object]]) -> None:
     for figures in results:
         rtt = figures["rtt_ms"]
-        print(f"push over a {rtt} ms RTT: {figures['appliances']} FRR lab appliances (2 hubs)")
+        print(
+            f"push over a {rtt} ms RTT: {figures['appliances']} FRR lab appliances (2 hubs); load average "
+            f"at start {figures['load_average_start']}, at end {figures['load_average_end']}"
+        )
         for tool in ("storestack", "nornir"):
             for operation in ("first", "change", "noop"):
                 value = figures[f"{tool}_{operation}"]

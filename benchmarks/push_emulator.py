@@ -81,6 +81,7 @@ def described(config: str, platform: str, label: str) -> str:
 def round_trips(appliances: int, concurrency: int) -> dict[str, Any]:
     """Round trips per appliance of a small change and of a no-op, per platform, behind the
     counting proxy (no delay: the count does not depend on it)."""
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="storestack-bench-emu-rt-") as tmp:
         state = Path(tmp)
         emulator = start_emulator(appliances, state)
@@ -120,7 +121,12 @@ def round_trips(appliances: int, concurrency: int) -> dict[str, Any]:
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
-    return {"appliances": appliances, "round_trips": figures, "load_average_start": os.getloadavg()[0]}
+    return {
+        "appliances": appliances,
+        "round_trips": figures,
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
+    }
 
 
 def main() -> None:
@@ -130,11 +136,13 @@ def main() -> None:
     parser.add_argument("--round-trips", action="store_true", help="round trips per appliance of a change and a no-op")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    load_start = os.getloadavg()
     if args.round_trips:
         counted = round_trips(args.appliances, args.concurrency)
         if args.json:
             print(json.dumps(counted, indent=2))
         else:
+            print(f"load average: start {counted['load_average_start']}, end {counted['load_average_end']}")
             for operation, per_platform in counted["round_trips"].items():
                 print(f"{operation}: {per_platform}")
         return
@@ -171,7 +179,8 @@ def main() -> None:
         "config_lines_sent": report.summary.config_lines_sent,
         "target_ms": TARGET_MS,
         "target_met": not failed and cpu / args.appliances * 1000 <= TARGET_MS,
-        "load_average_start": os.getloadavg()[0],
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
     }
     if failed:
         results["not_unchanged"] = failed[:5]
@@ -181,7 +190,8 @@ def main() -> None:
     print(
         f"no-op push of {args.appliances} emulated appliances ({', '.join(PLATFORMS)}), concurrency {args.concurrency}: "
         f"{wall:.2f} s, tool CPU {cpu:.2f} s = {results['tool_cpu_ms_per_appliance']} ms/appliance "
-        f"(target <= {TARGET_MS:g} ms: {'met' if results['target_met'] else 'MISSED'}); outcomes {outcomes}"
+        f"(target <= {TARGET_MS:g} ms: {'met' if results['target_met'] else 'MISSED'}); outcomes {outcomes}; "
+        f"load average: start {load_start}, end {results['load_average_end']}"
     )
 
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -85,7 +86,53 @@ def rollout(args: list[str]) -> dict[str, Any]:
         if record.name == "verify"
         and any(str(check.get("name", "")).startswith("failover") for check in record.data.get("checks", []))
     )
-    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "report": report, "drilled": drilled}
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "report": report,
+        "drilled": drilled,
+        "steps": step_profile(journal),
+    }
+
+
+def step_profile(journal: RunSteps) -> dict[str, dict[str, float]]:
+    """Where a store's time goes: per step, the median and the slowest store's seconds, and the
+    sum over stores (stores run in parallel, so sums exceed the wall time). The push step of the
+    store that pushed its batch's hubs holds that hub push; the verify step holds the waits for
+    BGP and the failover drill."""
+    durations: dict[str, list[float]] = {}
+    for subject in journal.subjects.values():
+        for record in subject.steps:
+            if record.duration_s is not None:
+                durations.setdefault(record.name, []).append(record.duration_s)
+    edge_pushes = [
+        float(device["duration_s"])
+        for subject in journal.subjects.values()
+        for record in subject.steps
+        if record.name == "push"
+        for device in record.data.get("devices", [])
+        if device.get("role") == "edge" and device.get("duration_s") is not None
+    ]
+    hub_pushes = [
+        float(device["duration_s"])
+        for subject in journal.subjects.values()
+        for record in subject.steps
+        if record.name == "push"
+        for device in record.data.get("devices", [])
+        if device.get("role") == "hub" and device.get("duration_s") is not None
+    ]
+    if edge_pushes:
+        durations["push: store edge"] = edge_pushes
+    if hub_pushes:
+        durations["push: hub (once per batch)"] = hub_pushes
+    return {
+        name: {
+            "median": round(statistics.median(values), 3),
+            "max": round(max(values), 3),
+            "sum": round(sum(values), 2),
+        }
+        for name, values in durations.items()
+    }
 
 
 def main() -> None:
@@ -94,6 +141,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    load_start = os.getloadavg()
     os.environ.update(TEST_SECRETS)
     os.environ.setdefault(*TEST_IPSEC_PSK_SEED)
     with tempfile.TemporaryDirectory(prefix="storestack-bench-rollout-") as tmp:
@@ -121,6 +169,7 @@ def main() -> None:
             "seconds_per_store": round(run["seconds"] / n, 2),
             "lines_pushed": sum(int(store["lines_pushed"]) for store in run["report"]["stores"]),
             "stores_drilled": run["drilled"],
+            "steps": run["steps"],
         }
 
     results = {
@@ -129,7 +178,8 @@ def main() -> None:
         "lab_up_seconds": round(lab_seconds, 2),
         "rollout": figures(first),
         "rerun": figures(again),
-        "load_average_start": os.getloadavg()[0],
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
     }
     results["targets"] = {
         "rollout": results["rollout"]["seconds_per_store"] <= TARGET_PER_STORE,
@@ -138,6 +188,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    print(f"load average: start {results['load_average_start']}, end {results['load_average_end']}")
     for key, target in (("rollout", TARGET_PER_STORE), ("rerun", TARGET_RERUN_PER_STORE)):
         value = results[key]
         print(
@@ -146,6 +197,8 @@ def main() -> None:
             f"{'met' if results['targets'][key] else 'MISSED'}), CPU {value['cpu_seconds']} s, "
             f"{value['lines_pushed']} lines, {value['stores_drilled']} stores drilled"
         )
+        for step, spent in value["steps"].items():
+            print(f"  {step:<28} median {spent['median']:6.2f} s  max {spent['max']:6.2f} s  sum {spent['sum']:8.2f} s")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@ run by the host's own python3, which FRR's `frr-reload.py` needs anyway):
 
 Verbs, each one line of output (errors on stderr, exit status 1):
 
-- `arm SECONDS`: snapshot the running config (`vtysh -c 'show running-config'`) and the watched
-  host files, then start a detached timer that survives the SSH session. Refused while a timer
-  is armed, and when `frr-reload.py` is missing: a timer that cannot revert is never armed.
+- `arm SECONDS [stdin]`: snapshot the running config and the watched host files, then start a
+  detached timer (forked: no second interpreter) that survives the SSH session. Without `stdin`
+  the snapshot is `vtysh -c 'show running-config'`. With `stdin` (what the push engine uses) it
+  is the running config the engine read a moment before in the same login, sent on stdin and
+  checked to be whole, and the arm stays running as the change's guard, taking `challenge` and
+  `confirm TOKEN` lines (`guard`). Refused while a timer is armed, and when `frr-reload.py` is
+  missing: a timer that cannot revert is never armed.
 - `confirm`: cancel the timer, after a round trip: it prints `challenge TOKEN` and waits for the
   token on its stdin. A change that cut only the way back (a blackhole route to the management
   station) lets the confirm arrive but not its answer, so it must not count. Fails when nothing
@@ -29,11 +33,12 @@ touched: the push engine saves only after it confirmed, so an appliance that reb
 comes back on the saved (old) config, and a stale timer state found at the next `arm` is
 discarded.
 
-**The login** (`login`, the sshd `ForceCommand` of the push engine's account) is a restricted
-command set, not a shell: without a command it execs `vtysh` (the push's interactive session);
-with `storestack-confirm arm N|confirm|revert|status` (an SSH exec request, on its own channel of
-the push's login) it runs that verb; anything else is refused. The account needs only the `frr`
-and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
+**The login** (`login_command`, the sshd `ForceCommand` of the push engine's account) is a
+restricted command set, not a shell: without a command the shell sshd runs it with execs
+`vtysh` at once (the push's interactive session, no Python started); with `storestack-confirm
+arm N [stdin]|confirm|revert|status` (an SSH exec request, on its own channel of the push's
+login) this program's `login` runs that verb; anything else is refused. The account needs only
+the `frr` and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
 daemons over their group-owned sockets. Writing back and reloading watched host files (nft,
 swanctl) needs root, which that account lacks: where a config lists them, the login must run as
 root (sudo limited to this exact command); with the plain account, list none.
@@ -46,23 +51,23 @@ The configuration (JSON, root-owned, readable by the account):
 
 from __future__ import annotations
 
-import argparse
-import contextlib
+# Every login and every verb starts this program, so it imports only what each needs: argparse,
+# dataclasses, secrets, subprocess and typing cost more CPU than the interpreter itself, on an
+# appliance that answers 20 logins at once. subprocess comes in with the verbs that run vtysh.
 import fcntl
 import json
 import os
 import re
-import secrets
 import select
-import shlex
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 PROGRAM = "storestack-confirm"
 # The timer's bounds, in seconds: long enough for the reload itself, short enough that a store
@@ -70,13 +75,15 @@ PROGRAM = "storestack-confirm"
 MIN_TIMER = 10
 MAX_TIMER = 3600
 # What an SSH exec request may ask for; anything else is refused.
-_ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})|(?P<verb>confirm|revert|status))$")
+_ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})(?P<stdin> stdin)?|(?P<verb>confirm|revert|status))$")
 # `confirm` prints this and a token, and cancels the timer only when the token comes back on
 # its stdin: the confirm proves the way back from the appliance still works.
 CHALLENGE_PREFIX = "challenge "
 CHALLENGE_TIMEOUT = 10.0
 # How long `arm` waits for the timer process to show up in /proc before it gives up.
 TIMER_START_TIMEOUT = 10.0
+# A running config on stdin larger than this is refused (a hub with 2,000 peers has ~0.5 MB).
+MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
 VTYSH = "/usr/bin/vtysh"
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 RELOAD_TIMEOUT = 120.0
@@ -89,28 +96,38 @@ class _VerbError(Exception):
     never leaves this program, which runs on the appliance without storestack's errors.)"""
 
 
-@dataclass(frozen=True)
 class HostFile:
-    path: Path
-    reload: tuple[str, ...]
+    def __init__(self, path: Path, reload: tuple[str, ...]) -> None:
+        self.path = path
+        self.reload = reload
 
 
-@dataclass(frozen=True)
 class ConfirmConfig:
-    state_dir: Path = Path("/var/lib/storestack-confirm")
-    pathspace: str | None = None
-    host_files: tuple[HostFile, ...] = ()
-    vtysh: str = VTYSH
-    frr_reload: str = FRR_RELOAD
-    # The file this was read from: the timer started by `arm` reads the same one.
-    source: Path | None = None
+    DEFAULT_STATE_DIR = Path("/var/lib/storestack-confirm")
+
+    def __init__(
+        self,
+        state_dir: Path = DEFAULT_STATE_DIR,
+        pathspace: str | None = None,
+        host_files: tuple[HostFile, ...] = (),
+        vtysh: str = VTYSH,
+        frr_reload: str = FRR_RELOAD,
+        source: Path | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.pathspace = pathspace
+        self.host_files = host_files
+        self.vtysh = vtysh
+        self.frr_reload = frr_reload
+        # The file this was read from (the login hands it on to the verbs).
+        self.source = source
 
     @classmethod
     def load(cls, path: Path) -> ConfirmConfig:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             source=path,
-            state_dir=Path(data.get("state_dir", cls.state_dir)),
+            state_dir=Path(data.get("state_dir", cls.DEFAULT_STATE_DIR)),
             pathspace=data.get("pathspace"),
             host_files=tuple(
                 HostFile(Path(item["path"]), tuple(item.get("reload", ()))) for item in data.get("host_files", ())
@@ -123,16 +140,27 @@ class ConfirmConfig:
         return [self.vtysh, *(["-N", self.pathspace] if self.pathspace else []), *args]
 
 
-@dataclass
 class Armed:
-    """The state file of an armed timer."""
+    """The state file of an armed timer. `started`: the timer process's start time (field 22 of
+    /proc/PID/stat), which with its pid names it for good: a pid alone may be reused."""
 
-    token: str
-    pid: int
-    armed_at: float
-    deadline: float
-    timeout_s: int
-    host_files: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        token: str,
+        pid: int,
+        armed_at: float,
+        deadline: float,
+        timeout_s: int,
+        host_files: list[str] | None = None,
+        started: str = "",
+    ) -> None:
+        self.token = token
+        self.pid = pid
+        self.armed_at = armed_at
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.host_files = host_files or []
+        self.started = started
 
 
 # ---------------------------------------------------------------------- files of the state dir
@@ -190,16 +218,24 @@ def _read_last(config: ConfirmConfig) -> dict[str, Any] | None:
     return last
 
 
-@contextlib.contextmanager
-def _locked(config: ConfirmConfig) -> Iterator[None]:
+class _locked:
     """One verb or one timer expiry at a time: a confirm racing the timer sees its outcome."""
-    config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(config.state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+
+    def __init__(self, config: ConfirmConfig) -> None:
+        self.config = config
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.fd = os.open(self.config.state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
 # ---------------------------------------------------------------------- the appliance
@@ -207,15 +243,33 @@ def _locked(config: ConfirmConfig) -> Iterator[None]:
 
 def running_config(config: ConfirmConfig) -> str:
     """The running config as a file FRR loads: without the banner lines `show` prints first."""
+    import subprocess
+
     result = subprocess.run(
         config.vtysh_argv("-c", "show running-config"), capture_output=True, text=True, timeout=60, check=False
     )
     if result.returncode != 0 or not result.stdout.strip():
         raise _VerbError(f"cannot read the running config: {(result.stderr or result.stdout).strip()}")
-    lines = result.stdout.splitlines()
+    return _without_banner(result.stdout)
+
+
+def _without_banner(text: str) -> str:
+    lines = text.replace("\r\n", "\n").splitlines()
     while lines and (not lines[0].strip() or _BANNER.match(lines[0])):
         lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def snapshot_from(text: str) -> str:
+    """The running config the push engine read just before the arm (`arm N stdin`), as the file
+    a revert loads. It must be whole: FRR's `show running-config` ends with `end`, and a cut
+    one would revert to half a config."""
+    snapshot = _without_banner(text)
+    if snapshot.rstrip("\n").rsplit("\n", 1)[-1].strip() != "end":
+        raise _VerbError("the running config on stdin is not whole (no final `end`): nothing is armed")
+    return snapshot
 
 
 def config_lines(text: str) -> list[str]:
@@ -223,19 +277,36 @@ def config_lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines() if line.strip() and not _RUNNING_NOISE.match(line.strip())]
 
 
-def _timer_alive(armed: Armed) -> bool:
-    """The armed timer process still runs (its pid, running this program)."""
+def _process_start(pid: int) -> str | None:
+    """A live process's start time (field 22 of /proc/PID/stat); None when gone or a zombie."""
     try:
-        cmdline = Path(f"/proc/{armed.pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces and ')'
+    if len(fields) < 20 or fields[0] == "Z":
+        return None
+    return fields[19]
+
+
+def _timer_alive(armed: Armed) -> bool:
+    """The armed timer process still runs: its pid, started when the state says."""
+    if armed.pid <= 0:
         return False
-    return b"timer" in cmdline and armed.token.encode() in cmdline
+    return bool(armed.started) and _process_start(armed.pid) == armed.started
+
+
+def _signal_quietly(pid: int, number: int) -> None:
+    """Signal a process that may have ended a moment ago."""
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        return
 
 
 def _stop_timer(armed: Armed) -> None:
     if _timer_alive(armed):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(armed.pid, signal.SIGTERM)
+        _signal_quietly(armed.pid, signal.SIGTERM)
 
 
 def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
@@ -255,6 +326,8 @@ def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
             mode = host_file.path.stat().st_mode & 0o777 if host_file.path.exists() else 0o644
             _write(host_file.path, before.decode("utf-8"), mode)
         if host_file.reload:
+            import subprocess
+
             result = subprocess.run(
                 list(host_file.reload), capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False
             )
@@ -278,6 +351,8 @@ def _reload_frr(config: ConfirmConfig) -> str:
         *(["--pathspace", config.pathspace] if config.pathspace else []),
         str(backup),
     ]
+    import subprocess
+
     problems = ""
     for attempt in (1, 2):
         result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
@@ -290,6 +365,8 @@ def _reload_frr(config: ConfirmConfig) -> str:
 
 def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
     """Put everything armed back; the state goes, whatever happens, so nothing reverts twice."""
+    import subprocess
+
     try:
         done = _restore_host_files(config, armed)
         done.append(_reload_frr(config))
@@ -306,7 +383,15 @@ def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
 # ---------------------------------------------------------------------- verbs
 
 
-def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
+def arm(config: ConfirmConfig, seconds: int, *, snapshot: str | None = None) -> str:
+    """Arm the timer. `snapshot`: the running config as the push engine read it a moment ago, in
+    the same login (`arm N stdin`); without it, vtysh is asked for it (one more dump of every
+    daemon's config on a busy appliance)."""
+    _arm(config, seconds, snapshot)
+    return f"armed: reverts to the running config of now in {seconds} s unless confirmed"
+
+
+def _arm(config: ConfirmConfig, seconds: int, snapshot: str | None) -> Armed:
     if not MIN_TIMER <= seconds <= MAX_TIMER:
         raise _VerbError(f"the timer takes {MIN_TIMER} to {MAX_TIMER} seconds, got {seconds}")
     if not os.access(config.frr_reload, os.X_OK):
@@ -323,7 +408,7 @@ def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
             )
         # A state without its timer is left from before a reboot: the saved config is running.
         _state_file(config).unlink(missing_ok=True)
-        _write(backup_file(config), running_config(config))
+        _write(backup_file(config), snapshot_from(snapshot) if snapshot is not None else running_config(config))
         watched = []
         for index, host_file in enumerate(config.host_files):
             saved = _saved_host_file(config, index)
@@ -332,41 +417,57 @@ def arm(config: ConfirmConfig, seconds: int, *, program: str) -> str:
                 _write(saved, host_file.path.read_text(encoding="utf-8"))
             watched.append(str(host_file.path))
         now = time.time()
-        token = secrets.token_hex(8)
+        token = _token()
         # The state goes down before the timer starts: a timer that reads no state (or another
         # token) ends at once, so on a busy host it must never start ahead of its own state.
         armed = Armed(token, 0, now, now + seconds, seconds, watched)
         _write_armed(config, armed)
         try:
-            armed.pid = _start_timer(config, program, token)
+            armed.pid = _start_timer(config, token)
+            started = _process_start(armed.pid)
+            if started is None:
+                raise _VerbError("the timer ended as it started: nothing would revert the change, so nothing is armed")
+            armed.started = started
         except (OSError, _VerbError):
             _state_file(config).unlink(missing_ok=True)
             raise
         _write_armed(config, armed)
-    return f"armed: reverts to the running config of now in {seconds} s unless confirmed"
+    return armed
 
 
-def _start_timer(config: ConfirmConfig, program: str, token: str) -> int:
+def _start_timer(config: ConfirmConfig, token: str) -> int:
     """A detached process (own session, no terminal, nothing of the SSH channel open) that runs
-    `timer TOKEN`: it outlives the login that armed it, which is the point."""
-    options = ["--config", str(config.source)] if config.source else []
-    process = subprocess.Popen(
-        [sys.executable, "-I", "-S", program, *options, "timer", token],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
-    # Popen returns once the exec has begun, but /proc shows the new command line a moment later;
-    # until it does, `status` and a second `arm` could not recognise the timer. Wait for it, and
-    # never report armed with a timer that died on its way up.
+    `timer TOKEN`: it outlives the login that armed it, which is the point. Forked from this
+    one: a second interpreter would cost the appliance its start-up again."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # nothing buffered here may be written twice, by the child too
+    pid = os.fork()
+    if pid == 0:  # the timer; it never returns into the arm
+        status = 1
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            # Nothing of the SSH channel, and not the state lock the arm holds.
+            os.closerange(3, max(int(name) for name in os.listdir("/proc/self/fd")) + 1)
+            timer(config, token)
+            status = 0
+        finally:
+            os._exit(status)
+    # The child is in /proc as soon as fork returns; wait until it shows there all the same, so
+    # that `status` and a second `arm` recognise it, and never report armed with a timer that
+    # died on its way up.
     deadline = time.monotonic() + TIMER_START_TIMEOUT
-    while not _timer_alive(Armed(token, process.pid, 0.0, 0.0, 0)):
-        if process.poll() is not None or time.monotonic() > deadline:
+    while _process_start(pid) is None:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid or time.monotonic() > deadline:
             raise _VerbError("the timer did not start: nothing would revert the change, so nothing is armed")
         time.sleep(0.01)
-    return process.pid
+    return pid
+
+
+def _token() -> str:
+    return os.urandom(8).hex()
 
 
 def timer(config: ConfirmConfig, token: str) -> None:
@@ -384,8 +485,10 @@ def timer(config: ConfirmConfig, token: str) -> None:
         armed = _read_armed(config)
         if armed is None or armed.token != token:
             return  # confirmed or reverted while we waited for the lock
-        with contextlib.suppress(_VerbError):
+        try:
             _revert(config, armed, f"not confirmed within {armed.timeout_s} s")
+        except _VerbError:
+            return  # _revert recorded the failure in last.json
 
 
 def confirm(config: ConfirmConfig, answer: Callable[[str], str | None]) -> str:
@@ -395,19 +498,123 @@ def confirm(config: ConfirmConfig, answer: Callable[[str], str | None]) -> str:
     with _locked(config):
         armed = _read_armed(config)
         if armed is None:
-            last = _read_last(config)
-            said = f" (last: {last['outcome']}: {last['detail']})" if last else ""
-            raise _VerbError(f"nothing is armed to confirm{said}")
-        challenge = secrets.token_hex(8)
+            raise _nothing_armed(config, "confirm")
+        challenge = _token()
         if answer(challenge) != challenge:
             raise _VerbError(
                 f"the challenge was not answered within {CHALLENGE_TIMEOUT:g} s: the way back from this "
                 "appliance may be cut, the timer stays armed"
             )
-        _state_file(config).unlink()
-        _stop_timer(armed)
-        _record_last(config, "confirmed", f"confirmed {round(time.time() - armed.armed_at)} s after arm")
+        return _disarm(config, armed)
+
+
+def _nothing_armed(config: ConfirmConfig, what: str) -> _VerbError:
+    last = _read_last(config)
+    said = f" (last: {last['outcome']}: {last['detail']})" if last else ""
+    return _VerbError(f"nothing is armed to {what}{said}")
+
+
+def _disarm(config: ConfirmConfig, armed: Armed) -> str:
+    """Cancel the timer of `armed` (under the lock): the change stays."""
+    _state_file(config).unlink()
+    _stop_timer(armed)
+    _record_last(config, "confirmed", f"confirmed {round(time.time() - armed.armed_at)} s after arm")
     return "confirmed: the timer is cancelled"
+
+
+def guard(config: ConfirmConfig, seconds: int, lines: LineReader) -> str:
+    """`arm N stdin`: arm with the running config the push engine sends (`snapshot LENGTH`, then
+    that many bytes), then stay as the change's guard beside the push's CLI session, reading
+    lines until the session ends:
+
+    - `challenge`: print a fresh `challenge TOKEN`;
+    - `confirm TOKEN`: with the last challenge, printed at most CHALLENGE_TIMEOUT s before,
+      cancel this arm's timer (not another's) and end; anything else ends with an error, the
+      timer armed.
+
+    The push asks for the challenge along with its verify read, right after the change, and
+    confirms once the verify passed: the challenge came back over the way the change could have
+    cut, the confirm went out over the other, and neither costs a round trip or an interpreter
+    of its own. An end of stdin (the session ended) leaves the timer armed."""
+    header = lines.line(CHALLENGE_TIMEOUT)
+    if header is None or not header.startswith("snapshot ") or not header[9:].strip().isdigit():
+        raise _VerbError("no `snapshot LENGTH` line on stdin: nothing is armed")
+    length = int(header[9:])
+    if length > MAX_SNAPSHOT_BYTES:
+        raise _VerbError(f"the running config on stdin is over {MAX_SNAPSHOT_BYTES} bytes: nothing is armed")
+    armed = _arm(config, seconds, lines.exactly(length, CHALLENGE_TIMEOUT).decode("utf-8"))
+    print(f"armed: reverts to the running config of now in {seconds} s unless confirmed", flush=True)
+    challenge, issued = "", 0.0
+    while True:
+        line = lines.line(max(0.0, armed.deadline - time.time()))
+        if line is None:
+            return "the session ended: the timer stays armed"
+        if line == "challenge":
+            challenge, issued = _token(), time.monotonic()
+            print(f"{CHALLENGE_PREFIX}{challenge}", flush=True)
+        elif line.startswith("confirm "):
+            answered = line[8:].strip()
+            if not challenge or answered != challenge or time.monotonic() - issued > CHALLENGE_TIMEOUT:
+                raise _VerbError(
+                    f"the confirm did not answer a challenge of the last {CHALLENGE_TIMEOUT:g} s: the way back "
+                    "from this appliance may be cut, the timer stays armed"
+                )
+            with _locked(config):
+                now = _read_armed(config)
+                if now is None or now.token != armed.token:
+                    raise _nothing_armed(config, "confirm")
+                return _disarm(config, now)
+        else:
+            raise _VerbError(f"unknown request {line[:40]!r}: the timer stays armed")
+
+
+class LineReader:
+    """Lines and bytes from a file descriptor, each read bounded in time."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.ended = False
+
+    def _fill(self, deadline: float) -> bool:
+        if self.ended:
+            return False
+        ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise _VerbError("stdin went quiet: the timer stays as it is")
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.ended = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def line(self, timeout: float) -> str | None:
+        """The next line without its end; None at the end of the input; an error when none
+        comes within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > 4096:
+                raise _VerbError("a request line over 4096 bytes")
+            if not self._fill(deadline):
+                return None
+        line, _, rest = bytes(self.buffer).partition(b"\n")
+        self.buffer = bytearray(rest)
+        return line.decode("utf-8", "replace").strip()
+
+    def exactly(self, length: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while len(self.buffer) < length:
+            if not self._fill(deadline):
+                raise _VerbError("stdin ended inside the running config: nothing is armed")
+        data, self.buffer = bytes(self.buffer[:length]), self.buffer[length:]
+        return data
+
+
+def snapshot_frame(text: str) -> bytes:
+    """What the push engine sends an `arm N stdin` first: the running config it backed up."""
+    data = text.encode("utf-8")
+    return f"snapshot {len(data)}\n".encode() + data
 
 
 def revert(config: ConfirmConfig) -> str:
@@ -439,21 +646,40 @@ def allowed(command: str) -> re.Match[str] | None:
     return _ALLOWED.match(command.strip())
 
 
-def login(config: ConfirmConfig, original_command: str | None, *, program: str) -> int:
-    """The sshd ForceCommand: interactive vtysh, or one storestack-confirm verb, or nothing."""
+def login(config: ConfirmConfig, original_command: str | None) -> int:
+    """The sshd ForceCommand: interactive vtysh, or one storestack-confirm verb, or nothing.
+    (`login_command` execs vtysh itself, without this program, when there is no command.)"""
     if not original_command or not original_command.strip():
         argv = config.vtysh_argv()
         os.execv(argv[0], argv)
     match = allowed(original_command)
     if match is None:
+        import shlex
+
         shown = " ".join(shlex.quote(word) for word in original_command.split()[:3])
         print(
-            f"refused: {shown!s}: this login runs vtysh, or {PROGRAM} arm SECONDS|confirm|revert|status",
+            f"refused: {shown!s}: this login runs vtysh, or {PROGRAM} arm SECONDS [stdin]|confirm|revert|status",
             file=sys.stderr,
         )
         return 126
     seconds = match.group("seconds")
-    return run_verb(config, "arm" if seconds else match.group("verb"), int(seconds or 0), program=program)
+    if not seconds:
+        return run_verb(config, match.group("verb"))
+    return run_verb(config, "arm", int(seconds), snapshot_on_stdin=match.group("stdin") is not None)
+
+
+def login_command(config: ConfirmConfig, *, python: str, program: str) -> str:
+    """The sshd `ForceCommand` line of the push engine's account (sshd runs it with the
+    account's shell, `sh -c`). Without a command it execs vtysh straight from that shell: the
+    interactive session of every push, most of them a no-op, starts no Python. With one, this
+    program's `login` decides what runs."""
+    import shlex
+
+    if config.source is None:
+        raise ValueError("the login needs the config file the verbs read")
+    vtysh = shlex.join(config.vtysh_argv())
+    verbs = shlex.join([python, "-I", "-S", program, "--config", str(config.source), "login"])
+    return f'[ -n "$SSH_ORIGINAL_COMMAND" ] || exec {vtysh}; exec {verbs}'
 
 
 def _answer_on_stdin(challenge: str) -> str | None:
@@ -463,10 +689,12 @@ def _answer_on_stdin(challenge: str) -> str | None:
     return sys.stdin.readline().strip() if ready else None
 
 
-def run_verb(config: ConfirmConfig, verb: str, seconds: int, *, program: str) -> int:
+def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_stdin: bool = False) -> int:
     try:
-        if verb == "arm":
-            print(arm(config, seconds, program=program))
+        if verb == "arm" and snapshot_on_stdin:
+            print(guard(config, seconds, LineReader(sys.stdin.fileno())))
+        elif verb == "arm":
+            print(arm(config, seconds))
         elif verb == "confirm":
             print(confirm(config, _answer_on_stdin))
         elif verb == "revert":
@@ -476,34 +704,39 @@ def run_verb(config: ConfirmConfig, verb: str, seconds: int, *, program: str) ->
     except _VerbError as exc:
         print(f"{PROGRAM} {verb}: {exc}", file=sys.stderr)
         return 1
-    except (OSError, subprocess.SubprocessError) as exc:
+    except Exception as exc:
         # The host failed under us (a full disk, a missing vtysh): said, never a traceback.
+        # (subprocess is imported only by the verbs that run something: a status never pays it.)
+        subprocess = sys.modules.get("subprocess")
+        failed_here = subprocess is not None and isinstance(exc, subprocess.SubprocessError)
+        if not (failed_here or isinstance(exc, (OSError, UnicodeDecodeError))):
+            raise
         print(f"{PROGRAM} {verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
+_USAGE = f"usage: {PROGRAM} [--config FILE] login|arm SECONDS|confirm|revert|status"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description="FRR appliance commit-confirm timer")
-    parser.add_argument("--config", help="JSON configuration (state_dir, pathspace, host_files)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("login", help="sshd ForceCommand: vtysh or one verb from SSH_ORIGINAL_COMMAND")
-    arm_parser = commands.add_parser("arm")
-    arm_parser.add_argument("seconds", type=int)
-    for verb in ("confirm", "revert", "status"):
-        commands.add_parser(verb)
-    timer_parser = commands.add_parser("timer", help=argparse.SUPPRESS)
-    timer_parser.add_argument("token")
-    args = parser.parse_args(argv)
-    config = ConfirmConfig.load(Path(args.config)) if args.config else ConfirmConfig()
-    program = str(Path(__file__).resolve())
+    args = list(sys.argv[1:] if argv is None else argv)
+    config_path: str | None = None
+    if args[:1] == ["--config"] and len(args) >= 2:
+        config_path, args = args[1], args[2:]
+    verb, rest = (args[0], args[1:]) if args else ("", [])
+    if verb == "arm" and len(rest) == 1 and rest[0].isdigit():
+        seconds = int(rest[0])
+    elif verb in ("login", "confirm", "revert", "status") and not rest:
+        seconds = 0
+    else:
+        print(_USAGE, file=sys.stderr)
+        return 2
+    config = ConfirmConfig.load(Path(config_path)) if config_path else ConfirmConfig()
     os.umask(0o077)
-    if args.command == "login":
-        return login(config, os.environ.get("SSH_ORIGINAL_COMMAND"), program=program)
-    if args.command == "timer":
-        timer(config, args.token)
-        return 0
-    return run_verb(config, args.command, getattr(args, "seconds", 0), program=program)
+    if verb == "login":
+        return login(config, os.environ.get("SSH_ORIGINAL_COMMAND"))
+    return run_verb(config, verb, seconds)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any
 from hier_config import HConfig
 from pydantic import BaseModel, ConfigDict
 
+from storestack.common.polling import backoff, sleep_before_next
 from storestack.devices.drivers import PlatformDriver
 
 # Runs show commands in one exchange with the appliance and returns their outputs in order.
@@ -31,6 +32,8 @@ RunCommands = Callable[[Sequence[str]], list[str]]
 BGP_SUMMARY = "show bgp summary json"
 INTERFACES = "show interface json"
 _CHECK_COMMANDS = {"bgp_sessions": BGP_SUMMARY, "interfaces_up": INTERFACES}
+# The first wait between health polls; they back off from it to the push's `health_poll`.
+FIRST_POLL = 0.05
 
 
 class HealthSnapshot(BaseModel):
@@ -195,11 +198,13 @@ def wait_healthy(
     """Poll until nothing regressed or `timeout` passes; returns the remaining findings.
 
     `first` is a snapshot already read (with the verify step's running config): the first poll
-    costs no exchange of its own.
+    costs no exchange of its own. The polls start 50 ms apart and back off to `poll`: a session
+    that comes up within a second is seen within a round trip or two of it.
     """
     if not driver.health_checks:
         return []
     deadline = time.monotonic() + timeout
+    waits = backoff(FIRST_POLL, poll)
     snapshot = first
     while True:
         if snapshot is None:
@@ -208,4 +213,4 @@ def wait_healthy(
         if not problems or time.monotonic() >= deadline:
             return problems
         snapshot = None
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        sleep_before_next(waits, deadline)

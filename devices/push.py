@@ -279,11 +279,17 @@ class _Run:
                 session.configure(diff.remediation, entered=entered, commit=commit)
             with self.stage("verify"):
                 self._open_host_channel_ahead()  # for the confirm (or the abort)
+                if mechanism is not None and mechanism.guard:
+                    # Its challenge comes back with the verify read, after the change.
+                    session.challenge_guard()
                 self._verify(running)
             if mechanism is not None and result.commit_confirm is not None:
                 with self.stage("confirm"):
                     confirm = mechanism.render(mechanism.confirm, timeout)
-                    self._mechanism(mechanism, confirm, "confirming the change")
+                    if mechanism.guard:
+                        session.confirm_guard("confirming the change")
+                    else:
+                        self._mechanism(mechanism, confirm, "confirming the change")
                     result.commit_confirm.confirm = confirm
                     result.commit_confirm.confirmed = True
                     self.armed = False
@@ -327,7 +333,11 @@ class _Run:
         if arm:
             self.armed = True
             try:
-                self._mechanism(mechanism, arm, "arming the appliance's rollback timer")
+                doing = "arming the appliance's rollback timer"
+                if mechanism.guard:
+                    session.arm_guard(arm[0], running, doing)
+                else:
+                    self._mechanism(mechanism, arm, doing)
             except PushError as failure:
                 failure.stage = "arm"
                 if isinstance(failure, CommandRejectedError):
@@ -355,12 +365,8 @@ class _Run:
         """After a failure: with the session lost while the appliance's timer is armed, wait for
         the appliance to revert by itself (a change that cut its own path must not be retried
         blindly); otherwise stop the timer and roll back over the session."""
-        session = self.session
         mechanism = self.commit_confirm
-        if self.armed and self.sent_any and mechanism is not None and (session is None or not session.usable):
-            if self._await_revert(mechanism):
-                return
-        elif self.armed and mechanism is not None and mechanism.abort and session is not None:
+        if self.armed and mechanism is not None and mechanism.abort and self._session_usable():
             # Revert now rather than when the timer runs out; the rollback checks the result.
             try:
                 self._mechanism(
@@ -369,6 +375,17 @@ class _Run:
                 self.armed = False
             except PushError:
                 pass
+        # The session may have died before the failure was seen, or with the abort (a change
+        # whose effect arrives late cuts an in-band path after the verify read): reconnecting
+        # could not fix what the appliance's own timer fixes, so wait for it.
+        if (
+            self.armed
+            and self.sent_any
+            and mechanism is not None
+            and not self._session_usable()
+            and self._await_revert(mechanism)
+        ):
+            return
         self._rollback()
         rollback = self.result.rollback
         if self.armed and mechanism is not None and rollback is not None and rollback.ok and mechanism.settle:
@@ -377,6 +394,9 @@ class _Run:
             if self.session is not None and self.session.usable:
                 with contextlib.suppress(PushError):
                     rollback.byte_identical = _same_text(self.session.running_config(), self.backup_text or "")
+
+    def _session_usable(self) -> bool:
+        return self.session is not None and self.session.usable
 
     def _await_revert(self, mechanism: CommitConfirm) -> bool:
         """Reconnect until the running config equals the backup again, up to the appliance's

@@ -120,6 +120,8 @@ class ApplianceSession:
         self.broken = False
         # The channel of the next host command, opening ahead of it (open_host_channel).
         self._host_channel: _OpeningChannel | None = None
+        # The change's guard on the appliance's host, while it runs (arm_guard).
+        self._guard: _Guard | None = None
         self.host_key: HostKeyStatus | None = None
         self.config_lines_sent = 0
 
@@ -164,6 +166,14 @@ class ApplianceSession:
             sock.close()
             raise
         conn.key_policy = policy
+        build_client = conn._build_ssh_client
+
+        def build_pipelined_client() -> paramiko.SSHClient:
+            client = build_client()
+            client.invoke_shell = _pipelined_shell(client)
+            return client
+
+        conn._build_ssh_client = build_pipelined_client
         try:
             # What Netmiko's connect does, without the blind newline and fixed 0.1 s sleep before
             # the session preparation.
@@ -271,7 +281,7 @@ class ApplianceSession:
             self._host_channel = _OpeningChannel(conn.remote_conn_pre.get_transport(), self.options.read_timeout)
 
     def host_commands(self, commands: Sequence[str], doing: str) -> list[str]:
-        """Commands for the appliance's host (FRR: `storestack-confirm arm 120`), each an SSH
+        """Commands for the appliance's host (FRR: `storestack-confirm revert`), each an SSH
         exec request on its own channel of this login, beside the CLI session; a non-zero exit
         status raises CommandRejectedError naming the command and what it printed."""
         conn = self._require()
@@ -297,6 +307,67 @@ class ApplianceSession:
                 )
             outputs.append(output)
         return outputs
+
+    def arm_guard(self, command: str, backup: str, doing: str) -> str:
+        """Start the change's guard on the appliance's host (FRR: `storestack-confirm arm 120
+        stdin`, devices/frr_confirm.py `guard`) on the channel opened ahead, with the running
+        config just backed up on its stdin, right behind the request; returns once it says it
+        armed. It keeps running beside the CLI session until `confirm_guard`. A guard that ends
+        instead raises CommandRejectedError with what it said."""
+        conn = self._require()
+        opening, self._host_channel = self._host_channel, None
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
+        try:
+            if opening is not None:
+                channel = opening.channel()
+            else:
+                channel = conn.remote_conn_pre.get_transport().open_session(timeout=timeout)
+            guard = _Guard(channel, command)
+            guard.send(frr_confirm.snapshot_frame(backup))
+            said = guard.read_line(_ARMED, timeout)
+        except _GuardEnded as ended:
+            raise self._guard_refused(command, doing, ended) from None
+        except Exception as exc:
+            raise self._session_failure(exc, f"{doing} ({command!r})") from None
+        self._guard = guard
+        return said
+
+    def challenge_guard(self) -> None:
+        """Ask the guard for its challenge now, without waiting: the answer comes back with the
+        CLI exchange that follows (the verify read)."""
+        if self._guard is not None:
+            self._guard.ask_challenge()
+
+    def confirm_guard(self, doing: str) -> str:
+        """Answer the guard's challenge: it cancels the appliance's timer and ends. A challenge
+        older than half its validity is asked for again (one round trip more)."""
+        self._require()
+        guard, self._guard = self._guard, None
+        if guard is None:
+            raise SessionLostError(f"{self.target.name}: {doing}: no guard runs on the appliance")
+        timeout = self.options.read_timeout
+        try:
+            age = guard.challenge_age()
+            if age is None or age > frr_confirm.CHALLENGE_TIMEOUT / 2:
+                guard.ask_challenge()
+            challenge = guard.challenge(timeout)
+            guard.send(f"confirm {challenge}\n".encode())
+            return guard.finish(timeout)
+        except _GuardEnded as ended:
+            raise self._guard_refused(guard.command, doing, ended) from None
+        except Exception as exc:
+            raise self._session_failure(exc, f"{doing} ({guard.command!r})") from None
+        finally:
+            guard.close()
+
+    def _guard_refused(self, command: str, doing: str, ended: _GuardEnded) -> CommandRejectedError:
+        output = self._redactor.redact(ended.output)
+        return CommandRejectedError(
+            f"{self.target.name}: {doing}: {command!r} refused (exit {ended.status}): {output.strip() or 'no output'}",
+            line=command,
+            lines_sent=self.config_lines_sent,
+            output=output,
+        )
 
     def configure(
         self,
@@ -742,6 +813,134 @@ def _exec_on_channel(
     finally:
         channel.close()
     return status, (out + err).decode("utf-8", "replace")
+
+
+def _send_request(channel: paramiko.Channel, kind: str, *fields: str | int | bytes) -> None:
+    """A channel request (`exec`, `pty-req`) as paramiko's own methods send it, without their
+    wait for the server's answer: what follows goes right behind it instead of one round trip
+    later. The server handles a channel's messages in order, and a refused request closes the
+    channel, which the next wait or read on it reports. (paramiko has no public way to send a
+    request without waiting.)"""
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string(kind)
+    message.add_boolean(True)
+    for value in fields:
+        if isinstance(value, int):
+            message.add_int(value)
+        else:
+            message.add_string(value)
+    channel._event_pending()
+    channel.transport._send_user_message(message)
+
+
+def _exec_request(channel: paramiko.Channel, command: str) -> None:
+    """`exec_command` without the wait: what the command reads follows the request at once."""
+    _send_request(channel, "exec", command)
+
+
+def _pipelined_shell(client: paramiko.SSHClient) -> Any:
+    """`SSHClient.invoke_shell` for Netmiko's login with the terminal request sent without its
+    own wait: the shell request goes right behind it, and both answers come back in one round
+    trip instead of two (every push, a no-op too, logs in)."""
+
+    def invoke_shell(
+        term: str = "vt100", width: int = 80, height: int = 24, width_pixels: int = 0, height_pixels: int = 0, **_: Any
+    ) -> paramiko.Channel:
+        transport = client.get_transport()
+        assert transport is not None
+        channel = transport.open_session()
+        _send_request(channel, "pty-req", term, width, height, width_pixels, height_pixels, b"")
+        channel.invoke_shell()  # waits for the answers to both requests: a refused one closes it
+        return channel
+
+    return invoke_shell
+
+
+_ARMED = re.compile(r"^armed\b.*$", re.MULTILINE)
+
+
+class _GuardEnded(Exception):
+    """The guard ended (exit status, what it printed) before saying what was waited for."""
+
+    def __init__(self, status: int, output: str) -> None:
+        super().__init__(output)
+        self.status = status
+        self.output = output
+
+
+class _Guard:
+    """A host command that runs beside the CLI session and talks in lines (frr_confirm.guard)."""
+
+    def __init__(self, channel: paramiko.Channel, command: str) -> None:
+        self.channel = channel
+        self.command = command
+        self.out = ""
+        self.err = ""
+        self._asked = 0
+        self._asked_at: float | None = None
+        _exec_request(channel, command)
+
+    def send(self, data: bytes) -> None:
+        self.channel.sendall(data)
+
+    def ask_challenge(self) -> None:
+        self.send(b"challenge\n")
+        self._asked += 1
+        self._asked_at = time.monotonic()
+
+    def challenge_age(self) -> float | None:
+        return None if self._asked_at is None else time.monotonic() - self._asked_at
+
+    def challenge(self, timeout: float) -> str:
+        """The token of the last challenge asked for: only that one counts. (The guard answers
+        each request with one line, in order; the earlier ones may not have been read yet.)"""
+        self._wait(lambda: len(_CHALLENGE.findall(self.out)) >= self._asked, timeout)
+        return str(_CHALLENGE.findall(self.out)[self._asked - 1])
+
+    def read_line(self, pattern: re.Pattern[str], timeout: float) -> str:
+        self._wait(lambda: pattern.search(self.out) is not None, timeout)
+        match = pattern.search(self.out)
+        assert match is not None
+        return match.group(0)
+
+    def finish(self, timeout: float) -> str:
+        """Wait for the guard to end; its output when it ended well (exit 0)."""
+        try:
+            self._wait(lambda: False, timeout)
+        except _GuardEnded as ended:
+            if ended.status == 0:
+                return ended.output
+            raise
+        raise AssertionError("unreachable: only the guard's end stops the wait")
+
+    def _wait(self, done: Any, timeout: float) -> str:
+        """Read until `done()`; _GuardEnded when the guard ends first (exit 0 included, with
+        everything it printed), ReadTimeout after `timeout`."""
+        channel = self.channel
+        deadline = time.monotonic() + timeout
+        while True:
+            while channel.recv_ready():
+                self.out += channel.recv(65536).decode("utf-8", "replace")
+            while channel.recv_stderr_ready():
+                self.err += channel.recv_stderr(65536).decode("utf-8", "replace")
+            if done():
+                return self.out
+            if channel.exit_status_ready() and (channel.eof_received or channel.closed):
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    raise _GuardEnded(channel.recv_exit_status(), self.out + self.err)
+                continue
+            if channel.closed:
+                raise paramiko.SSHException(f"the appliance closed the channel of {self.command!r}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReadTimeout(f"{self.command!r} did not answer within {timeout:g} s")
+            select.select([channel], [], [], min(remaining, 1.0))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.channel.close()
 
 
 def _first_line(exc: BaseException) -> str:

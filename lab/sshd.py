@@ -7,8 +7,8 @@ Two ways in:
 - **side door** (synthetic and veth-overlay labs): a handful of sshd processes on 127.0.0.1
   (one sshd listens on at most 16 ports), one port per appliance, with a `Match LocalPort`
   block per appliance.
-Either way the login's ForceCommand is the appliance's restricted login (`storestack-confirm
-login`, devices/frr_confirm.py): `vtysh -N <ns>` for the interactive session, and the
+Either way the login's ForceCommand is the appliance's restricted login (`frr_confirm.login_command`,
+devices/frr_confirm.py): `vtysh -N <ns>` for the interactive session, and the
 commit-confirm timer's verbs as SSH exec requests, nothing else. The login user exists only
 while the lab is up, with a random password kept in a 0600 file; it is not root, only in the
 `frr` and `frrvty` groups, as on an appliance.
@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import pwd
-import shlex
 import socket
 import time
 from pathlib import Path
@@ -165,17 +164,8 @@ def install_confirm(state: LabState) -> None:
 def _login_command(state: LabState, namespace: str) -> str:
     """The ForceCommand of an appliance's SSH login: its restricted command set."""
     root = confirm_dir(state.prefix)
-    return shlex.join(
-        [
-            str(system.SYSTEM_PYTHON),
-            "-I",  # isolated: nothing from the environment or the user's site decides
-            "-S",
-            str(root / frr_confirm.PROGRAM),
-            "--config",
-            str(root / f"{namespace}.json"),
-            "login",
-        ]
-    )
+    config = frr_confirm.ConfirmConfig(pathspace=namespace, source=root / f"{namespace}.json")
+    return frr_confirm.login_command(config, python=str(system.SYSTEM_PYTHON), program=str(root / frr_confirm.PROGRAM))
 
 
 IN_BAND_PORT = 22

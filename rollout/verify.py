@@ -21,7 +21,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from storestack.devices.health import json_object, parse_bgp_summary
+from storestack.common.polling import backoff, sleep_before_next
+from storestack.devices.health import FIRST_POLL, json_object, parse_bgp_summary
 from storestack.devices.platforms import PLATFORMS
 from storestack.inventory import Fleet, ResolvedStore
 
@@ -44,10 +45,11 @@ class BatchProbe(Probe, Protocol):
 
 
 BGP_SUMMARY = "show bgp summary json"
-# How often the checks look again while they wait (BGP sessions, prefixes, the failover route).
-# A session or a route changes at a moment nobody can predict; a short poll keeps the wait
-# close to it. A poll is one exchange with an appliance over an open session, and the batch's
-# stores share each hub read (`HubBgpReader.max_age` is below the poll for that).
+# How often, at most, the checks look again while they wait (BGP sessions, prefixes, the
+# failover route). A session or a route changes at a moment nobody can predict: the polls start
+# at FIRST_POLL and back off to this, so a quick change is seen quickly and a slow one costs few
+# reads. A poll is one exchange with an appliance over an open session, and the batch's stores
+# share each hub read (`HubBgpReader.max_age`).
 POLL_SECONDS = 0.25
 
 
@@ -73,7 +75,7 @@ class HubBgpReader:
     it instead of reading again.
     """
 
-    def __init__(self, probe: BatchProbe, *, max_age: float = 0.2) -> None:
+    def __init__(self, probe: BatchProbe, *, max_age: float = 0.1) -> None:
         self.probe = probe
         self.max_age = max_age
         self._addresses: dict[str, set[str]] = {}
@@ -253,24 +255,26 @@ def wait_for_checks(
 ) -> list[Check]:
     """Run the checks until none fails or `timeout` passes; the last results are returned."""
     deadline = time.monotonic() + timeout
+    waits = backoff(FIRST_POLL, poll)
     while True:
         checks = run()
         if not any(check.status == "failed" for check in checks) or time.monotonic() >= deadline:
             return checks
         if on_wait is not None:
             on_wait(checks)
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        sleep_before_next(waits, deadline)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, poll: float = POLL_SECONDS) -> float | None:
     """Seconds until `condition` held, or None when it did not within `timeout`."""
     started = time.monotonic()
+    waits = backoff(FIRST_POLL, poll)
     while True:
         if condition():
             return round(time.monotonic() - started, 2)
         if time.monotonic() - started >= timeout:
             return None
-        time.sleep(poll)
+        sleep_before_next(waits, started + timeout)
 
 
 class LinkSwitch(Protocol):

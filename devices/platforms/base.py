@@ -142,6 +142,12 @@ class CommitConfirm(BaseModel):
     # are configured before the timer is armed.
     requires: str | None = None
     arm: tuple[str, ...] = ()
+    # "host" only: the arm keeps running as the change's guard beside the CLI session
+    # (devices/frr_confirm.py `guard`): it reads the running config the push backed up a moment
+    # before on its stdin (no second dump), gives its challenge along with the verify read and
+    # takes `confirm` as a line, so neither the confirm nor its challenge costs an interpreter or
+    # a round trip of its own. `abort` stays a command of its own.
+    guard: bool = False
     # True when the arm command itself enters configuration mode (IOS-XE).
     arm_enters_config: bool = False
     commit: str | None = None

@@ -161,8 +161,10 @@ PLATFORM = FrrPlatform(
         via="host",
         minimum=frr_confirm.MIN_TIMER,
         maximum=frr_confirm.MAX_TIMER,
-        arm=(f"{frr_confirm.PROGRAM} arm {{timer}}",),
-        confirm=(f"{frr_confirm.PROGRAM} confirm",),
+        arm=(f"{frr_confirm.PROGRAM} arm {{timer}} stdin",),
+        guard=True,
+        # With the guard, `confirm TOKEN` is a line to it (the answer to its challenge).
+        confirm=("confirm",),
         abort=(f"{frr_confirm.PROGRAM} revert",),
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,

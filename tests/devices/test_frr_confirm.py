@@ -31,7 +31,10 @@ def appliance(tmp_path: Path) -> ConfirmConfig:
     running = tmp_path / "running.conf"
     running.write_text(BACKUP)
     vtysh = tmp_path / "vtysh"
-    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\nCurrent configuration:\\n"\ncat {running}\n')
+    vtysh.write_text(
+        f'#!/bin/sh\necho "$@" >> {tmp_path / "vtysh.log"}\n'
+        f'printf "Building configuration...\\n\\nCurrent configuration:\\n"\ncat {running}\n'
+    )
     reload = tmp_path / "frr-reload.py"
     reload.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "reloads.log"}\nfor last; do :; done\ncp "$last" {running}\n')
     for script in (vtysh, reload):
@@ -84,7 +87,7 @@ def gone(pid: int) -> bool:
 
 
 def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appliance: ConfirmConfig) -> None:
-    said = frr_confirm.arm(appliance, 60, program=PROGRAM)
+    said = frr_confirm.arm(appliance, 60)
     assert "60 s" in said
     pid = timer_pid(appliance)
     assert status(appliance)["armed"] is True
@@ -107,7 +110,7 @@ def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appl
 
 
 def test_a_confirm_whose_answer_never_comes_back_leaves_the_timer_armed(appliance: ConfirmConfig) -> None:
-    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    frr_confirm.arm(appliance, 60)
     pid = timer_pid(appliance)
     change(appliance)
     # The confirm arrived, but the way back is cut: no answer, no confirm.
@@ -130,7 +133,7 @@ def test_a_confirm_whose_answer_never_comes_back_leaves_the_timer_armed(applianc
 
 def test_the_timer_running_out_restores_frr_and_the_host_files_that_changed(appliance: ConfirmConfig) -> None:
     watched = appliance.host_files[0].path
-    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    frr_confirm.arm(appliance, 60)
     armed = json.loads((appliance.state_dir / "armed.json").read_text())
     # The deadline passes (the detached process would sleep the minute; this runs its expiry).
     os.kill(armed["pid"], 15)
@@ -157,18 +160,18 @@ def test_arm_refuses_a_second_timer_a_bad_duration_and_an_appliance_without_frr_
 ) -> None:
     for seconds in (frr_confirm.MIN_TIMER - 1, frr_confirm.MAX_TIMER + 1):
         with pytest.raises(VerbError, match="10 to 3600 seconds"):
-            frr_confirm.arm(appliance, seconds, program=PROGRAM)
+            frr_confirm.arm(appliance, seconds)
     without = ConfirmConfig(
         state_dir=appliance.state_dir, vtysh=appliance.vtysh, frr_reload=str(tmp_path / "missing")
     )
     with pytest.raises(VerbError, match="frr-pythontools"):
-        frr_confirm.arm(without, 60, program=PROGRAM)
+        frr_confirm.arm(without, 60)
     assert status(appliance)["armed"] is False
 
-    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    frr_confirm.arm(appliance, 60)
     pid = timer_pid(appliance)
     with pytest.raises(VerbError, match="armed already"):
-        frr_confirm.arm(appliance, 60, program=PROGRAM)
+        frr_confirm.arm(appliance, 60)
     frr_confirm.revert(appliance)
     assert gone(pid)
 
@@ -181,13 +184,13 @@ def test_a_timer_that_starts_at_once_finds_its_own_state_and_stays_armed(
     start = frr_confirm._start_timer
     seen: list[str] = []
 
-    def start_and_look(config: ConfirmConfig, program: str, token: str) -> int:
+    def start_and_look(config: ConfirmConfig, token: str) -> int:
         armed = frr_confirm._read_armed(config)
         seen.append("own state" if armed is not None and armed.token == token else "no state")
-        return start(config, program, token)
+        return start(config, token)
 
     monkeypatch.setattr(frr_confirm, "_start_timer", start_and_look)
-    frr_confirm.arm(appliance, 60, program=PROGRAM)
+    frr_confirm.arm(appliance, 60)
     pid = timer_pid(appliance)
     assert seen == ["own state"]
     time.sleep(1.0)  # the timer has read its state by now
@@ -196,19 +199,37 @@ def test_a_timer_that_starts_at_once_finds_its_own_state_and_stays_armed(
     assert gone(pid)
 
 
-def login(config: ConfirmConfig, command: str | None) -> subprocess.CompletedProcess[str]:
-    """The login as sshd runs it: the program with its config, the request in the environment."""
+def login(
+    config: ConfirmConfig, command: str | None, *, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
+    """The login as sshd runs it: its ForceCommand line with the account's shell (`sh -c`), the
+    request in the environment."""
     env = {"PATH": os.environ["PATH"]}
     if command is not None:
         env["SSH_ORIGINAL_COMMAND"] = command
     return subprocess.run(
-        [sys.executable, "-I", "-S", PROGRAM, "--config", str(config.source), "login"],
+        ["/bin/sh", "-c", frr_confirm.login_command(config, python=python, program=PROGRAM)],
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+
+
+def vtysh_calls(config: ConfirmConfig) -> list[str]:
+    log = config.state_dir.parent / "vtysh.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def ended(pid: int) -> bool:
+    """A process that is not our child ended (the timer an SSH login forked)."""
+    for _ in range(100):
+        if frr_confirm._process_start(pid) is None:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_the_login_runs_vtysh_or_one_timer_verb_and_refuses_anything_else(appliance: ConfirmConfig) -> None:
@@ -222,6 +243,8 @@ def test_the_login_runs_vtysh_or_one_timer_verb_and_refuses_anything_else(applia
         "storestack-confirm timer deadbeef",
         "vtysh -c 'configure terminal'",
         "storestack-confirm arm $(id)",
+        "storestack-confirm arm 60 stdin; sh",
+        "storestack-confirm arm 60 stdin\nsh",
     ):
         refused = login(appliance, attack)
         assert refused.returncode == 126, attack
@@ -236,3 +259,121 @@ def test_the_login_runs_vtysh_or_one_timer_verb_and_refuses_anything_else(applia
     reverted = login(appliance, "storestack-confirm revert")
     assert reverted.returncode == 0 and "reverted" in reverted.stdout
     assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
+
+
+def test_a_login_without_a_command_execs_vtysh_from_the_shell_without_python(appliance: ConfirmConfig) -> None:
+    """The interactive session of every push, most of them no-ops, starts no interpreter: with
+    no Python at all on the path the login still reaches vtysh (with the appliance's pathspace)."""
+    interactive = login(appliance, None, python="/nonexistent/python3")
+    assert interactive.returncode == 0 and interactive.stdout.startswith("Building configuration")
+    assert vtysh_calls(appliance) == ["-N lab-edge"]
+    # A command always goes to the program, even one that is only blanks: it decides.
+    verb = login(appliance, "storestack-confirm status", python="/nonexistent/python3")
+    assert verb.returncode != 0 and "Building configuration" not in verb.stdout
+
+
+class Guard:
+    """`storestack-confirm arm 60 stdin` as the push engine drives it over its exec channel."""
+
+    def __init__(self, config: ConfirmConfig) -> None:
+        env = {"PATH": os.environ["PATH"], "SSH_ORIGINAL_COMMAND": "storestack-confirm arm 60 stdin"}
+        command = frr_confirm.login_command(config, python=sys.executable, program=PROGRAM)
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", command], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    def send(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().decode().strip()
+
+    def end(self) -> tuple[int, str, str]:
+        out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, out.decode(), err.decode()
+
+
+# As the push engine's CLI session shows it: the banner, CRLF line ends, a blank line at the end.
+SHOWN = "Building configuration...\r\n\r\nCurrent configuration:\r\n" + BACKUP.replace("\n", "\r\n") + "\r\n"
+
+
+def test_the_guard_arms_with_the_backup_on_stdin_and_confirms_with_its_challenge(appliance: ConfirmConfig) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed: reverts to the running config of now in 60 s")
+    assert (appliance.state_dir / "backup.conf").read_text() == BACKUP
+    assert vtysh_calls(appliance) == [], "the arm dumped the running config again"
+    state = json.loads((appliance.state_dir / "armed.json").read_text())
+    pid = state["pid"]
+    # The timer is a fork of the login (no second interpreter), in a session of its own.
+    assert frr_confirm._process_start(pid) == state["started"]
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2:] == [b"login", b""]
+    assert os.getsid(pid) == pid
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    change(appliance)
+
+    guard.send(b"challenge\n")
+    first = guard.line()
+    assert first.startswith(frr_confirm.CHALLENGE_PREFIX)
+    guard.send(b"challenge\n")  # a fresh one replaces it: only the last counts
+    token = guard.line().removeprefix(frr_confirm.CHALLENGE_PREFIX)
+    assert token != first.removeprefix(frr_confirm.CHALLENGE_PREFIX) and len(token) == 16
+    guard.send(f"confirm {token}\n".encode())
+    status, out, err = guard.end()
+    assert (status, out.strip(), err) == (0, "confirmed: the timer is cancelled", "")
+    assert ended(pid)
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
+    assert running(appliance) == CHANGED
+
+
+@pytest.mark.parametrize("answer", ["confirm deadbeefdeadbeef", "confirm ", "confirm"], ids=["wrong", "empty", "bare"])
+def test_a_guard_confirm_without_its_challenge_leaves_the_timer_armed(appliance: ConfirmConfig, answer: str) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed")
+    pid = timer_pid(appliance)
+    if answer != "confirm":
+        guard.send(b"challenge\n")
+        assert guard.line().startswith(frr_confirm.CHALLENGE_PREFIX)
+    guard.send(f"{answer}\n".encode())
+    status, _, err = guard.end()
+    assert status == 1 and "the timer stays armed" in err
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    assert login(appliance, "storestack-confirm revert").returncode == 0
+    assert ended(pid)
+
+
+def test_a_guard_whose_session_ends_leaves_the_timer_armed(appliance: ConfirmConfig) -> None:
+    guard = Guard(appliance)
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed")
+    pid = timer_pid(appliance)
+    status, out, _ = guard.end()  # stdin closes: the SSH session is gone
+    assert status == 0 and "the timer stays armed" in out
+    assert frr_confirm._process_start(pid) is not None
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is True
+    assert login(appliance, "storestack-confirm revert").returncode == 0
+    assert ended(pid)
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        (frr_confirm.snapshot_frame(BACKUP.replace("end\n", "")), "not whole"),
+        (frr_confirm.snapshot_frame(BACKUP[: len(BACKUP) // 2]), "not whole"),
+        (frr_confirm.snapshot_frame(""), "not whole"),
+        (frr_confirm.snapshot_frame(BACKUP)[:-10], "stdin ended inside the running config"),
+        (BACKUP.encode(), "no `snapshot LENGTH` line"),
+    ],
+    ids=["no-end", "cut-in-half", "empty", "short", "no-header"],
+)
+def test_the_guard_refuses_a_running_config_that_is_not_whole(appliance: ConfirmConfig, sent: bytes, said: str) -> None:
+    guard = Guard(appliance)
+    guard.send(sent)
+    status, out, err = guard.end()
+    assert status == 1 and said in err and "nothing is armed" in err and out == ""
+    assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
+    assert not (appliance.state_dir / "armed.json").exists()

@@ -152,9 +152,11 @@ def test_every_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
     # FRR: the host's storestack-confirm in seconds (10-3600), over the login's exec channel.
     frr = get_platform("frr").commit_confirm
     assert frr is not None and frr.via == "host"
-    assert frr.render(frr.arm, 5) == ["storestack-confirm arm 10"] and frr.timer_seconds(120) == 120
+    assert frr.render(frr.arm, 5) == ["storestack-confirm arm 10 stdin"] and frr.timer_seconds(120) == 120
     assert frr.timer(10_000) == 3600
-    assert frr.confirm == ("storestack-confirm confirm",) and frr.abort == ("storestack-confirm revert",)
-    # Every command it sends is one the appliance's restricted login lets through.
-    for command in (*frr.render(frr.arm, 120), *frr.confirm, *frr.abort):
+    assert frr.guard and frr.confirm == ("confirm",) and frr.abort == ("storestack-confirm revert",)
+    # Every command it sends is one the appliance's restricted login lets through; the confirm
+    # is a line to the running arm (its guard), not a command of the login.
+    for command in (*frr.render(frr.arm, 120), *frr.abort):
         assert frr_confirm.allowed(command)
+    assert not frr_confirm.allowed("confirm")

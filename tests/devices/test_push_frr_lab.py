@@ -243,7 +243,7 @@ def test_change_is_armed_on_the_appliance_host_and_confirmed_in_the_journal(frr:
     assert edge.outcome == "changed"
     confirm = edge.commit_confirm
     assert confirm is not None and confirm.timeout_s == 120
-    assert confirm.arm == ["storestack-confirm arm 120"] and confirm.confirm == ["storestack-confirm confirm"]
+    assert confirm.arm == ["storestack-confirm arm 120 stdin"] and confirm.confirm == ["confirm"]
     assert confirm.armed and confirm.confirmed and not confirm.reverted_by_appliance
     # The stages in the order they ran: armed before the change, confirmed after verify, saved last.
     stages = list(edge.timings)
@@ -269,7 +269,7 @@ def test_confirm_timeout_is_clamped_to_the_host_timer_and_zero_turns_it_off(frr:
     ).device(EDGE1)
     assert clamped.outcome == "changed" and clamped.commit_confirm is not None
     # The host's timer takes 10 s at least: asking for 3 arms 10, never less.
-    assert clamped.commit_confirm.arm == ["storestack-confirm arm 10"] and clamped.commit_confirm.timeout_s == 10
+    assert clamped.commit_confirm.arm == ["storestack-confirm arm 10 stdin"] and clamped.commit_confirm.timeout_s == 10
     off = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/lte": "Vodafone, no timer"})
     unarmed = run_push(
         targets, IntendedConfigs(off),

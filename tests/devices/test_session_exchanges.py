@@ -143,3 +143,73 @@ def test_the_session_socket_sends_small_packets_at_once_and_a_refused_port_is_na
         listener.close()
     with pytest.raises(ConnectError, match=f"edge-1: cannot connect to 127.0.0.1:{port}"):
         open_appliance_socket(target, 5.0)
+
+
+class ScriptedGuard:
+    """A paramiko channel stand-in for FRR's guard (`storestack-confirm arm N stdin`): each
+    `challenge` line is answered with a fresh token, but only when the test lets it arrive;
+    `confirm TOKEN` ends it, well only for the last token."""
+
+    remote_chanid = 7
+
+    def __init__(self) -> None:
+        self.transport = self
+        self.sent: list[bytes] = []
+        self.tokens: list[str] = []
+        self.arriving = b""
+        self.held = b""
+        self.status: int | None = None
+        self.eof_received = False
+        self.closed = False
+
+    # what _Guard sends the exec request with
+    def _event_pending(self) -> None: ...
+    def _send_user_message(self, message: object) -> None: ...
+
+    def sendall(self, data: bytes) -> None:
+        self.sent.append(data)
+        line = data.decode().strip()
+        if line == "challenge":
+            self.tokens.append(f"{len(self.tokens) + 1:016x}")
+            self.held += f"challenge {self.tokens[-1]}\n".encode()
+        elif line.startswith("confirm "):
+            ok = line == f"confirm {self.tokens[-1]}"
+            self.arriving += b"confirmed: the timer is cancelled\n" if ok else b""
+            self.status, self.eof_received = (0 if ok else 1), True
+
+    def deliver(self) -> None:
+        self.arriving, self.held = self.arriving + self.held, b""
+
+    def recv_ready(self) -> bool:
+        return bool(self.arriving)
+
+    def recv(self, size: int) -> bytes:
+        data, self.arriving = self.arriving, b""
+        return data
+
+    def recv_stderr_ready(self) -> bool:
+        return False
+
+    def exit_status_ready(self) -> bool:
+        return self.status is not None
+
+    def recv_exit_status(self) -> int:
+        assert self.status is not None
+        return self.status
+
+
+def test_the_guard_is_confirmed_with_the_last_challenge_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verify that outlasts half a challenge's validity asks for a fresh one before the
+    confirm, while the first one has not been read yet: the confirm must answer the fresh one,
+    the only one the guard still accepts."""
+    from storestack.devices import session as session_module
+
+    channel = ScriptedGuard()
+    monkeypatch.setattr(session_module.select, "select", lambda *args: ([], [], []))
+    guard = session_module._Guard(channel, "storestack-confirm arm 120 stdin")  # type: ignore[arg-type]
+    guard.ask_challenge()  # along with the verify read; its answer is not read meanwhile
+    guard.ask_challenge()  # the verify took long: a fresh one
+    channel.deliver()
+    assert guard.challenge(timeout=1.0) == channel.tokens[1]
+    guard.send(f"confirm {channel.tokens[1]}\n".encode())
+    assert guard.finish(timeout=1.0).strip().endswith("confirmed: the timer is cancelled")

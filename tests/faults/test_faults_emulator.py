@@ -20,7 +20,7 @@ this matrix runs on IOS-XE (the quickest to drive) and adds the journal and the 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +30,10 @@ from faults_support import StageHook, cli_push, journal_of, outcomes, set_port, 
 from storestack.devices.intended import IntendedConfigs
 from storestack.devices.push import PushOptions
 from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
-from storestack.devices.session import SessionOptions
+from storestack.devices.session import ApplianceSession, SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
+from storestack.rollout.rollout import _rollback_text
 
 FAULTY, HEALTHY = "xe-faulty", "xe-healthy"
 # Two sections change, so a fault can land between them.
@@ -237,3 +238,37 @@ def test_unreachable_appliance_times_out_at_connect_and_is_pushed_once_reachable
     assert_journal_tells_the_truth(bench, "connect", "ConnectError", backed_up=False)
     set_port(bench.targets_file, FAULTY, real_port)  # the route is back
     assert_rerun_completes(bench)
+
+
+def test_verify_failure_whose_path_dies_before_the_abort_is_left_to_the_appliance_timer(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verify read finds the change wrong, and by then the change has cut the way in (an
+    in-band path that goes down a moment after the change, as a rollout's store edge managed
+    over its own tunnel does): the abort dies with the session, and no new login gets through
+    until the appliance's own timer put the backup back. That is `reverted-by-appliance`, not a
+    rollback that failed to connect."""
+    partial = bench.defaults[FAULTY].replace(*CHANGES[0])
+    observer = StageHook(FAULTY, "verify", lambda: bench.emulator.set_running_config(FAULTY, partial))
+    aborted: list[str] = []
+    original = ApplianceSession.mechanism
+
+    def path_dies_first(session: ApplianceSession, commands: Sequence[str], doing: str) -> list[str]:
+        if session.target.name == FAULTY and doing == "reverting":
+            aborted.append(commands[0])
+            # New logins are refused while the change's line is running; this session is gone.
+            bench.emulator.set_faults(FAULTY, DeviceFaults(cut_by_line=rf"^ {MARKER}$"))
+            session._conn.remote_conn_pre.close()
+        return original(session, commands, doing)
+
+    monkeypatch.setattr(ApplianceSession, "mechanism", path_dies_first)
+    bench.push(observer)
+    assert aborted == ["configure revert now"]
+    assert_journal_tells_the_truth(bench, "verify", "VerifyError", True, "reverted-by-appliance")
+    faulty = journal_of(bench.state).device(FAULTY)
+    assert "ROLLBACK FAILED" not in (faulty.error or "")
+    assert "reverted the change by itself" in (faulty.error or "")
+    # What a rollout journals for its push step says the same (rollout/rollout.py).
+    assert _rollback_text(faulty) == (
+        f"{FAULTY} reverted the change by itself: its running config equals the backup again ({faulty.backup_path})"
+    )
