@@ -166,14 +166,6 @@ class ApplianceSession:
             sock.close()
             raise
         conn.key_policy = policy
-        build_client = conn._build_ssh_client
-
-        def build_pipelined_client() -> paramiko.SSHClient:
-            client = build_client()
-            client.invoke_shell = _pipelined_shell(client)
-            return client
-
-        conn._build_ssh_client = build_pipelined_client
         try:
             # What Netmiko's connect does, without the blind newline and fixed 0.1 s sleep before
             # the session preparation.
@@ -815,49 +807,6 @@ def _exec_on_channel(
     return status, (out + err).decode("utf-8", "replace")
 
 
-def _send_request(channel: paramiko.Channel, kind: str, *fields: str | int | bytes) -> None:
-    """A channel request (`exec`, `pty-req`) as paramiko's own methods send it, without their
-    wait for the server's answer: what follows goes right behind it instead of one round trip
-    later. The server handles a channel's messages in order, and a refused request closes the
-    channel, which the next wait or read on it reports. (paramiko has no public way to send a
-    request without waiting.)"""
-    message = paramiko.Message()
-    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string(kind)
-    message.add_boolean(True)
-    for value in fields:
-        if isinstance(value, int):
-            message.add_int(value)
-        else:
-            message.add_string(value)
-    channel._event_pending()
-    channel.transport._send_user_message(message)
-
-
-def _exec_request(channel: paramiko.Channel, command: str) -> None:
-    """`exec_command` without the wait: what the command reads follows the request at once."""
-    _send_request(channel, "exec", command)
-
-
-def _pipelined_shell(client: paramiko.SSHClient) -> Any:
-    """`SSHClient.invoke_shell` for Netmiko's login with the terminal request sent without its
-    own wait: the shell request goes right behind it, and both answers come back in one round
-    trip instead of two (every push, a no-op too, logs in)."""
-
-    def invoke_shell(
-        term: str = "vt100", width: int = 80, height: int = 24, width_pixels: int = 0, height_pixels: int = 0, **_: Any
-    ) -> paramiko.Channel:
-        transport = client.get_transport()
-        assert transport is not None
-        channel = transport.open_session()
-        _send_request(channel, "pty-req", term, width, height, width_pixels, height_pixels, b"")
-        channel.invoke_shell()  # waits for the answers to both requests: a refused one closes it
-        return channel
-
-    return invoke_shell
-
-
 _ARMED = re.compile(r"^armed\b.*$", re.MULTILINE)
 
 
@@ -880,7 +829,9 @@ class _Guard:
         self.err = ""
         self._asked = 0
         self._asked_at: float | None = None
-        _exec_request(channel, command)
+        # paramiko's public exec_command waits for the server's answer to the request: one round
+        # trip, which we pay rather than build the SSH message by hand from its private parts.
+        channel.exec_command(command)
 
     def send(self, data: bytes) -> None:
         self.channel.sendall(data)

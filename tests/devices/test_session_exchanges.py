@@ -150,10 +150,8 @@ class ScriptedGuard:
     `challenge` line is answered with a fresh token, but only when the test lets it arrive;
     `confirm TOKEN` ends it, well only for the last token."""
 
-    remote_chanid = 7
-
     def __init__(self) -> None:
-        self.transport = self
+        self.commands: list[str] = []
         self.sent: list[bytes] = []
         self.tokens: list[str] = []
         self.arriving = b""
@@ -162,9 +160,8 @@ class ScriptedGuard:
         self.eof_received = False
         self.closed = False
 
-    # what _Guard sends the exec request with
-    def _event_pending(self) -> None: ...
-    def _send_user_message(self, message: object) -> None: ...
+    def exec_command(self, command: str) -> None:
+        self.commands.append(command)
 
     def sendall(self, data: bytes) -> None:
         self.sent.append(data)
@@ -207,6 +204,7 @@ def test_the_guard_is_confirmed_with_the_last_challenge_asked_for(monkeypatch: p
     channel = ScriptedGuard()
     monkeypatch.setattr(session_module.select, "select", lambda *args: ([], [], []))
     guard = session_module._Guard(channel, "storestack-confirm arm 120 stdin")  # type: ignore[arg-type]
+    assert channel.commands == ["storestack-confirm arm 120 stdin"]
     guard.ask_challenge()  # along with the verify read; its answer is not read meanwhile
     guard.ask_challenge()  # the verify took long: a fresh one
     channel.deliver()
