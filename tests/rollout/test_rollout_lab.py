@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from testsupport.frr_lab_configs import established_peers, wait_for
 from testsupport.lab import require_frr_lab
 from testsupport.rendering import TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
@@ -287,10 +288,13 @@ def test_resume_after_a_failure_at_the_push_step(setup: Setup, tmp_path: Path) -
 
 
 def test_resume_after_a_failure_at_the_verify_step(setup: Setup) -> None:
-    # The store's WAN lines are not live yet: its sessions cannot come up.
+    # The store's WAN lines are not live yet: its sessions cannot come up. (The earlier test brought
+    # them up; wait until BFD or the hold timer has taken them down, or the verify could still read
+    # them Established, however briefly, and rightly pass.)
     for link in ("wan1", "lte1"):
         lab.fail_link(setup.lab_dir, "nw-0102", link)
     try:
+        wait_for(lambda: not established_peers(setup.lab_dir, "nw-0102-edge1"), 60, "nw-0102's sessions to go down")
         code, report = invoke_json("rollout", "nw-0102", *setup.args("--no-failover", "--verify-timeout", "6"))
     finally:
         for link in ("wan1", "lte1"):
