@@ -8,6 +8,7 @@ it, and the engine should not carry a show's props. It prints nothing; the comma
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
-from storestack.lab import LabError
+from storestack.lab import LabError, vtysh
 from storestack.lab.impair import clear, impair
 from storestack.lab.path import ProbeFlow, path
 from storestack.lab.state import require_state
@@ -114,6 +115,19 @@ def brownout_drill(
                 return time.monotonic() - start, current
         return None, None
 
+    edge = fleet.store(store_id).appliances[0].hostname
+
+    def bfd_down() -> list[str]:
+        """The edge's BFD peers that are not up: a brownout is seen through them, so the drill
+        starts only once every one runs (right after a rollout some may still be coming up)."""
+        peers = json.loads(vtysh(lab_dir, edge, "show bfd peers json") or "[]")
+        return [str(peer.get("peer")) for peer in peers if peer.get("status") != "up"] if peers else ["(none yet)"]
+
+    deadline = time.monotonic() + 60
+    while (down := bfd_down()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if down:
+        raise LabError(f"{edge}: BFD to {', '.join(down)} not up within 60 s; a brownout could not be seen")
     till = state.site_namespaces[f"{store_id}/pos"]
     moved_after: float | None = None
     moved_to: str | None = None
