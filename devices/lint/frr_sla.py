@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from storestack.devices.frr import STEERING_LOCAL_PREF
 from storestack.devices.frr_steer import SteeringConfig
 from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.steering import hub_tunnels_by_hop, why_not_allowed
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent
 from storestack.network.sla import SlaClassPolicy
@@ -73,7 +74,7 @@ def _bfd(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     profile: tuple[int, str] | None = None
     settings: dict[str, int] = {}
     peer: tuple[int, str, str] | None = None
-    tunnels = {str(t.peer_inside): t for t in store.tunnels if t.kind == "store-hub" and t.peer_inside is not None}
+    tunnels = hub_tunnels_by_hop(store)
 
     def close_profile() -> Iterator[Finding]:
         if profile is None:
@@ -167,8 +168,7 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         return
     by_name = {steered.name: steered for steered in steering.classes}
     ifnames = _tunnel_ifnames(config)
-    tunnels = {str(t.peer_inside): t for t in store.tunnels if t.kind == "store-hub" and t.peer_inside is not None}
-    transports = {transport.name: transport for transport in store.transports}
+    tunnels = hub_tunnels_by_hop(store)
     for application in store.sla.applications:
         allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
         steered = by_name.get(application.name)
@@ -204,13 +204,7 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                 yield config.finding(line, "frr-steering", f"{application.name}: {ifname} does not lead to {hop} ({ifnames[hop]} does)")
             if hop in allowed:
                 continue
-            tunnel = tunnels.get(hop)
-            transport = transports.get(tunnel.transport) if tunnel is not None else None
-            why = (
-                f"an LTE/5G path ({transport.name}), which {application.name} may not use"
-                if transport is not None and transport.cellular and not application.cellular
-                else "not one of its paths"
-            )
+            why = why_not_allowed(store, tunnels, application, hop)
             yield config.finding(line, "frr-steering", f"{application.name} is steered over {ifname} ({hop}): {why}")
         if [hop for hop in hops if hop in allowed] != [hop for hop in allowed if hop in hops]:
             yield config.finding(

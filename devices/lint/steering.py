@@ -50,11 +50,7 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             continue
         store = intent.store(config.store_id, config.hostname)
         facts = extractor(config)
-        tunnels = {
-            str(tunnel.peer_inside): tunnel
-            for tunnel in store.tunnels
-            if tunnel.kind == "store-hub" and tunnel.peer_inside is not None
-        }
+        tunnels = hub_tunnels_by_hop(store)
         for probe in facts.probes:
             yield from _check_probe(config, store, tunnels, probe)
         for policy in facts.policies:
@@ -85,6 +81,24 @@ def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:
         index = int(reference)
         return classes[index - 1] if 1 <= index <= len(classes) else None
     return next((cls for cls in classes if reference in (cls.probe, cls.name)), None)
+
+
+def hub_tunnels_by_hop(store: StoreIntent) -> dict[str, Tunnel]:
+    """The store's tunnels to its hubs, by the hub's inside address: the next hop a steered path names."""
+    return {
+        str(tunnel.peer_inside): tunnel
+        for tunnel in store.tunnels
+        if tunnel.kind == "store-hub" and tunnel.peer_inside is not None
+    }
+
+
+def why_not_allowed(store: StoreIntent, tunnels: dict[str, Tunnel], application: ApplicationPolicy, hop: str) -> str:
+    """Why `application` may not leave over next hop `hop` (one that is not among its paths)."""
+    tunnel = tunnels.get(hop)
+    transport = next((t for t in store.transports if tunnel is not None and t.name == tunnel.transport), None)
+    if transport is not None and transport.cellular and not application.cellular:
+        return f"an LTE/5G path ({transport.name}), which {application.name} may not use"
+    return "not one of its paths"
 
 
 def _check_probe(
@@ -156,21 +170,13 @@ def _check_policy(
         )
         return
     allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
-    transports = {transport.name: transport for transport in store.transports}
     for hop in policy.next_hops:
         if hop in allowed:
             continue
-        tunnel = tunnels.get(hop)
-        transport = transports.get(tunnel.transport) if tunnel is not None else None
-        why = (
-            f"an LTE/5G path ({transport.name}), which {application.name} may not use"
-            if transport is not None and transport.cellular and not application.cellular
-            else "not one of its paths"
-        )
         yield config.finding(
             policy.line,
             "sla-path-not-allowed",
-            f"{application.name} is steered over {hop}: {why}",
+            f"{application.name} is steered over {hop}: {why_not_allowed(store, tunnels, application, hop)}",
         )
     ranks = [allowed.index(hop) for hop in policy.next_hops if hop in allowed]
     if ranks != sorted(ranks):
