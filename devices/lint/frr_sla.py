@@ -13,8 +13,9 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
 - routing: every steered class's mark has its `ip rule fwmark … lookup <table>`, and the store's
   own prefixes are looked up in main before any of them (`frr-mark-rule`);
 - nftables: every steered class's mark is set on its segments (`frr-mark-rule`);
-- hub: every store tunnel marks its flows for the return path, and every return mark has its
-  rule and its table of store routes (`frr-return-path`).
+- hub: every store tunnel marks its flows for the return path, every return mark has its rule
+  and its table of store routes, and each tunnel's routes sit in the table its own mark looks
+  up, so a flow is answered through the tunnel it came in on (`frr-return-path`).
 """
 
 from __future__ import annotations
