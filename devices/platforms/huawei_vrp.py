@@ -105,6 +105,8 @@ def acl_rule(rule: AclRule) -> str:
         text += f" destination-port range {start} {end}"
     elif rule.port:
         text += f" destination-port eq {port_name(rule.protocol, rule.port)}"
+    if rule.icmp_type:
+        text += f" icmp-type {rule.icmp_type}"
     return text
 
 
