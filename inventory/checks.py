@@ -379,9 +379,7 @@ def cross_checks(
                     )
                 )
             if [u.user for u in store.desktop_users].index(user.user) != index:
-                issues.append(
-                    doc.issue(("desktop_users", index, "user"), f"user {user.user!r} is listed twice")
-                )
+                issues.append(doc.issue(("desktop_users", index, "user"), f"user {user.user!r} is listed twice"))
         if store.cloud.aws_region is not None and store.cloud.aws_region not in aws_regions:
             issues.append(
                 doc.issue(("cloud", "aws_region"), unknown("AWS region", store.cloud.aws_region, aws_regions))
@@ -468,9 +466,7 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
         for link, net in alloc.aws_inside.items():
             loc = (*base, "aws_inside", link)
             if alloc.aws_region is None:
-                issues.append(
-                    doc.issue(loc, f"{net} has no aws_region: AWS inside /29s are unique per region{hint}")
-                )
+                issues.append(doc.issue(loc, f"{net} has no aws_region: AWS inside /29s are unique per region{hint}"))
             elif not aws_inside_usable(net):
                 issues.append(
                     doc.issue(
@@ -481,9 +477,7 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
                 )
             elif (alloc.aws_region, net) in aws_insides:
                 taken = aws_insides[(alloc.aws_region, net)]
-                issues.append(
-                    doc.issue(loc, f"{net} is already allocated to {dotted(taken)} in {alloc.aws_region}")
-                )
+                issues.append(doc.issue(loc, f"{net} is already allocated to {dotted(taken)} in {alloc.aws_region}"))
             if alloc.aws_region is not None:
                 aws_insides.setdefault((alloc.aws_region, net), loc)
     blocks.sort(key=lambda item: (item[0], -item[1]))

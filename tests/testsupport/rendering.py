@@ -31,16 +31,19 @@ TEST_SECRETS = {
 TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
 
 
-def on_platform(fleet: Fleet, platform: Platform, hubs: Platform | None = None) -> Fleet:
-    """The same fleet with every store appliance on `platform` and every hub on `hubs` (default:
-    `platform` too), for per-platform tests. Hubs that serve only statically addressed stores
-    (`HUB_STATIC_PEERS_ONLY`) get a fleet whose links are all static (`make_links_static`), as the
-    inventory would require."""
+def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None = None) -> Fleet:
+    """The same fleet with every store appliance on `platform` (None: as they are) and every hub
+    on `hubs` (default: `platform`), for per-platform tests. Hubs that serve only statically
+    addressed stores (`HUB_STATIC_PEERS_ONLY`) get a fleet whose links are all static
+    (`make_links_static`), as the inventory would require."""
     hub_platform = hubs or platform
+    assert hub_platform is not None, "name the hubs' platform"
     stores = {
         store.id: store.model_copy(
             update={"appliances": [a.model_copy(update={"platform": platform}) for a in store.appliances]}
         )
+        if platform is not None
+        else store
         for store in fleet
     }
     hub_map = {name: hub.model_copy(update={"platform": hub_platform}) for name, hub in fleet.hubs.items()}
