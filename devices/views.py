@@ -563,6 +563,12 @@ class HubView:
     hub_neighbors: list[HubRef]  # iBGP between hubs, on their DC core LAN addresses
     cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
     dc: DcView  # eBGP to the DC core routers
+    overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
+
+    @property
+    def ike_domain(self) -> str:
+        """The domain of every store link's IKE identity (FQDN), which is the hub's own."""
+        return self.ike_id.split(".", 1)[1]
 
     @property
     def cloud_session(self) -> BgpSession | None:
@@ -1331,6 +1337,7 @@ class ViewBuilder:
             ],
             cloud_tunnels=cloud,
             dc=self._dc_view(profile, intent),
+            overlay_pool=Net.of(self.fleet.spec.ip_plan.transit),
         )
 
     @staticmethod
