@@ -286,6 +286,7 @@ class WanLinkView:
     # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
     # and local DNS live there).
     front_door_vrf: str
+    zone: str  # the security zone of its port (IOS-XE: one per link, INTERNET-<link>)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1201,6 +1202,7 @@ class ViewBuilder:
             cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
             front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
+            zone=profile.wan_zone(link.name),
         )
 
     def _aws_tunnels(
