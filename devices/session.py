@@ -731,19 +731,17 @@ def open_appliance_socket(target: ApplianceTarget, timeout: float) -> socket.soc
 
 
 def _close(conn: Any) -> None:
-    """Close the SSH transport without a polite `exit`/`quit` (some CLIs take seconds to answer it)."""
+    """Close a Netmiko connection without a polite `exit`/`quit` (some CLIs take seconds to answer it).
+
+    The transport goes first (`paramiko_cleanup`), so the driver's logout inside Netmiko's
+    `disconnect` fails at once on the closed channel instead of waiting for a prompt;
+    `disconnect` then closes the session log and unregisters the connection's secret filter
+    from Netmiko's logger.
+    """
     with contextlib.suppress(Exception):
         conn.paramiko_cleanup()
     with contextlib.suppress(Exception):
-        if conn.remote_conn_pre is not None:
-            conn.remote_conn_pre.close()
-    with contextlib.suppress(Exception):
-        if conn.session_log:
-            conn.session_log.close()
-    with contextlib.suppress(Exception):
-        from netmiko.base_connection import log
-
-        log.removeFilter(conn._secrets_filter)
+        conn.disconnect()
 
 
 class _OpeningChannel:
