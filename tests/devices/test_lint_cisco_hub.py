@@ -147,6 +147,9 @@ def test_management_open_to_anywhere_is_found(hub: ConfigFile) -> None:
     assert line is not None
     found = _lint(_broken(hub, line[0], ""))
     assert _rules(found) == ["cisco-hub-exposed"] and "permit ip any any" in found[0].message
+    # Answers to connections the hub opened are not an opening.
+    broken = _broken(hub, "permit tcp 10.0.250.0 0.0.0.255 host 10.255.0.1 eq 22", "permit tcp any host 10.255.0.1 established")
+    assert _lint(broken) == []
     # A source port is the sender's choice: "from BGP's port" is from anywhere.
     broken = _broken(hub, "permit tcp host 10.0.0.1 eq bgp host 10.0.0.3", "permit tcp any eq bgp host 10.0.0.3")
     assert _rules(_lint(broken)) == ["cisco-hub-exposed"]
