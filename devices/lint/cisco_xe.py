@@ -1223,8 +1223,8 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
         if len(w) < 3 or w[0] not in ("permit", "deny"):
             continue
-        if w[1] not in ("ip", protocol):
-            continue
+        if w[1] not in ("ip", protocol) or (w[0] == "permit" and "established" in w):
+            continue  # `established` matches no connection attempt (ACK or RST set)
         source, at = _endpoint(w, 2)
         if source is not None and source.prefixlen > 0:
             continue
