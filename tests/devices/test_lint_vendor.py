@@ -232,6 +232,22 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
     assert any(f.rule == "cisco-segment-self" and "class-default passes" in f.message for f in _lint(default))
 
 
+def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> None:
+    text = _store(fleet, "cisco_xe", "dual-wan").text
+
+    def operation(number: int) -> str:
+        return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
+
+    # strict (POS, EF) and realtime (voice, EF): 46 << 2; business (AF21): 18 << 2; best effort
+    # (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
+    assert [(number, " tos " + operation(number).split(" tos ", 1)[1].split()[0]) for number in (11, 12, 13, 14)] == [
+        (11, " tos 32"),
+        (12, " tos 72"),
+        (13, " tos 184"),
+        (14, " tos 184"),
+    ]
+
+
 def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
