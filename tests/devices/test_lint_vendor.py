@@ -32,6 +32,7 @@ RULES = {
         cisco_xe.snmp_traps,
         cisco_xe.zone_vrfs,
         cisco_xe.wan_self,
+        cisco_xe.overlay_self,
         cisco_xe.bfd_echo,
     ),
     "huawei_vrp": (
@@ -230,6 +231,22 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
         "policy-map type inspect INTERNET-wan1-TO-SELF\n class type inspect INTERNET-wan1-TO-SELF\n  pass\n class class-default\n  pass\n",
     )
     assert any(f.rule == "cisco-segment-self" and "class-default passes" in f.message for f in _lint(default))
+
+
+def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    no_bgp = _broken(
+        _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", ""),
+        " 20 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
+        "",
+    )
+    assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
+    ]
+    no_bfd = _broken(config, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
+    ]
 
 
 def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> None:
