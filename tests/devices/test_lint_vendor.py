@@ -33,6 +33,7 @@ RULES = {
         cisco_xe.snmp_traps,
         cisco_xe.zone_vrfs,
         cisco_xe.wan_self,
+        cisco_xe.overlay_self,
         cisco_xe.bfd_echo,
     ),
     "huawei_vrp": (
@@ -235,6 +236,38 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
         "policy-map type inspect INTERNET-wan1-TO-SELF\n class type inspect INTERNET-wan1-TO-SELF\n  pass\n class class-default\n  pass\n",
     )
     assert any(f.rule == "cisco-segment-self" and "class-default passes" in f.message for f in _lint(default))
+
+
+def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    no_bgp = _broken(
+        _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", ""),
+        " 20 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
+        "",
+    )
+    assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
+    ]
+    no_bfd = _broken(config, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
+    ]
+
+
+def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> None:
+    text = _store(fleet, "cisco_xe", "dual-wan").text
+
+    def operation(number: int) -> str:
+        return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
+
+    # strict (POS, EF) and realtime (voice, EF): 46 << 2; business (AF21): 18 << 2; best effort
+    # (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
+    assert [(number, " tos " + operation(number).split(" tos ", 1)[1].split()[0]) for number in (11, 12, 13, 14)] == [
+        (11, " tos 32"),
+        (12, " tos 72"),
+        (13, " tos 184"),
+        (14, " tos 184"),
+    ]
 
 
 def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
