@@ -44,7 +44,7 @@ from storestack.devices.steering import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
+from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
@@ -174,6 +174,14 @@ class ManagementView:
     snmp_auth_key: Secret
     snmp_priv_key: Secret
     tacacs_key: Secret
+    # NTP authentication (HMAC-SHA256): every key trusted, servers authenticated with the first.
+    ntp_keys: tuple[NtpKey, ...]
+    guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
+
+    @property
+    def ntp_key(self) -> NtpKey:
+        """The key the appliance authenticates its NTP servers with."""
+        return self.ntp_keys[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +220,10 @@ class SegmentView:
     dhcp_start: str
     dhcp_end: str
     dhcp_reserved_end: str  # gateway .. this address are kept out of the DHCP scope
+    # The resolvers its DHCP hands out: the gateway (the store's caching forwarder), except on
+    # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
+    # queries the store never answers.
+    dns_servers: tuple[str, ...]
     advertised: bool  # announced to the hubs
     overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
     protected: bool  # POS and office: nothing untrusted may reach them
@@ -670,7 +682,7 @@ class ViewBuilder:
         spec = fleet.spec
         plan = spec.ip_plan
         self._secrets = resolve_secret_refs(
-            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
         # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
@@ -706,6 +718,8 @@ class ViewBuilder:
             snmp_auth_key=self._slot("snmp-auth-key"),
             snmp_priv_key=self._slot("snmp-priv-key"),
             tacacs_key=self._slot("tacacs-key"),
+            ntp_keys=self.intent.management.ntp_keys,
+            guest_dns=tuple(str(address) for address in self.intent.management.guest_dns),
         )
 
     def _slot(self, slug: str) -> Secret:
@@ -1054,11 +1068,12 @@ class ViewBuilder:
 
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
-        nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
+        nothing corporate at all (it breaks out locally). Both keep DHCP; IoT keeps DNS at the
+        gateway, guest Wi-Fi resolves through the public resolvers its DHCP hands out."""
         gateway = Net(f"{gateway_ip}/32", gateway_ip, 32, _NETMASKS[32], _WILDCARDS[32])
         rules = [
             _PERMIT_DHCP,
-            AclRule("permit", "udp", None, gateway, 53),
+            *([] if kind == "guest-wifi" else [AclRule("permit", "udp", None, gateway, 53)]),
             *(AclRule("deny", "ip", None, net) for net in protected),
         ]
         if kind == "guest-wifi":  # the one segment that never enters the overlay
@@ -1100,6 +1115,7 @@ class ViewBuilder:
             dhcp_start=dotted(dhcp_start),
             dhcp_end=dotted(int(segment.dhcp_end)),
             dhcp_reserved_end=dotted(dhcp_start - 1),
+            dns_servers=self._mgmt.guest_dns if kind == "guest-wifi" else (gateway.ip,),
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
             protected=kind in _PROTECTED_KINDS,

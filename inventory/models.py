@@ -6,11 +6,12 @@ resolved `Fleet` in `storestack.inventory.fleet`.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from storestack.common.addressing import SHARED_ADDRESS_SPACE
+from storestack.common.addressing import SHARED_ADDRESS_SPACE, public_address_problem
 from storestack.common.platforms import Platform
 from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
 from storestack.inventory.types import (
@@ -213,10 +214,31 @@ class DesktopPolicy(Strict):
     )
 
 
+# Quad9's filtering resolvers: what guest Wi-Fi resolves with unless the fleet says otherwise.
+DEFAULT_GUEST_DNS = ("9.9.9.9", "149.112.112.112")
+# The secret slug of the NTP authentication key (HMAC-SHA256, the one algorithm every platform has).
+NTP_KEY_SECRET = "ntp-key"
+DEFAULT_NTP_KEY_REF = "env:STORESTACK_NTP_KEY"
+
+
 class Management(Strict):
     ntp_servers: list[IPv4] = Field(min_length=1)
+    ntp_key_ids: dict[Slug, Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default={NTP_KEY_SECRET: 1},
+        min_length=1,
+        description="NTP authentication keys (HMAC-SHA256): secret slug in `secrets` -> key id on the NTP "
+        "servers. Every key is trusted; the first is the one the appliances send (add the next key "
+        "second to roll it, then move it first)",
+    )
     syslog_servers: list[IPv4] = []
     dns_forwarders: list[IPv4] = Field(min_length=1)
+    guest_dns: list[IPv4] = Field(
+        default_factory=lambda: [ipaddress.IPv4Address(address) for address in DEFAULT_GUEST_DNS],
+        min_length=1,
+        max_length=4,
+        description="public resolvers guest Wi-Fi's DHCP hands out: guests never use the store's or the "
+        "corporate resolvers",
+    )
     tacacs_servers: list[IPv4] = []
     snmp_user: Slug = "storestack"
     secrets: dict[Slug, SecretRef] = Field(
@@ -226,6 +248,7 @@ class Management(Strict):
             "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
             "tacacs-key": "env:STORESTACK_TACACS_KEY",
             "ipsec-psk": "env:STORESTACK_IPSEC_PSK",
+            NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF,
         },
         description="where device secrets come from; values never appear in the inventory",
     )
@@ -235,6 +258,37 @@ class Management(Strict):
     secret_file_dirs: list[AbsoluteDirectory] = Field(
         default=[], description="file: references may only name 0600 files inside these directories"
     )
+
+    @field_validator("guest_dns")
+    @classmethod
+    def _public_resolvers(cls, value: list[ipaddress.IPv4Address]) -> list[ipaddress.IPv4Address]:
+        for address in value:
+            if public_address_problem(address) is not None or not address.is_global:
+                raise ValueError(
+                    f"{address} is not a public resolver: guest Wi-Fi reaches nothing private (RFC 1918, "
+                    "RFC 6598, the fleet's ranges), so it resolves through public DNS"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a resolver is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _ntp_keys_have_secrets(self) -> Management:
+        for slug in self.ntp_key_ids:
+            if slug not in self.secret_refs:
+                raise ValueError(f"ntp_key_ids: {slug!r} has no reference in secrets")
+        ids = list(self.ntp_key_ids.values())
+        if len(set(ids)) != len(ids):
+            raise ValueError("ntp_key_ids: two keys share one key id")
+        return self
+
+    @property
+    def secret_refs(self) -> dict[str, str]:
+        """`secrets`, plus the NTP key's default reference for a fleet whose own `secrets` list
+        predates NTP authentication (every other slot is only what the fleet lists)."""
+        if NTP_KEY_SECRET in self.secrets:
+            return dict(self.secrets)
+        return {**self.secrets, NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF}
 
     @property
     def secret_policy(self) -> SecretPolicy:

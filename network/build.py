@@ -25,6 +25,7 @@ Design decisions made here, once, for every platform:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -34,7 +35,7 @@ from functools import cached_property
 from pydantic import SecretStr
 
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.devices.secrets import Secret, resolve_secret_refs
+from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
 from storestack.network.cloud import (
@@ -51,6 +52,7 @@ from storestack.network.model import (
     Flow,
     HubIntent,
     ManagementAccess,
+    NtpKey,
     QosClass,
     Role,
     Service,
@@ -87,6 +89,10 @@ _SEGMENT_QOS = {
     "cctv": "bulk",
     "guest-wifi": "best-effort",
 }
+
+# HMAC-SHA256 NTP keys: IOS-XE takes 1-32 bytes ("ntp authentication-key ... hmac-sha2-256").
+NTP_KEY_MAX_LENGTH = 32
+NTP_KEY_RULE = "at most 32 characters (an IOS-XE hmac-sha2-256 NTP key)"
 
 BFD_WIRED = "WIRED"
 BFD_CELLULAR = "CELLULAR"
@@ -131,9 +137,10 @@ class NetworkIntent:
         spec = fleet.spec
         plan = spec.ip_plan
         self.domain = spec.organisation.domain
-        self._fleet_psk = resolve_secret_refs(
-            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
-        ).get(PSK_SECRET)
+        slots = resolve_secret_refs(
+            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
+        )
+        self._fleet_psk = slots.get(PSK_SECRET)
         self._transit = plan.transit
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
@@ -158,6 +165,11 @@ class NetworkIntent:
             syslog_servers=tuple(spec.management.syslog_servers),
             tacacs_servers=tuple(spec.management.tacacs_servers),
             dns_forwarders=tuple(spec.management.dns_forwarders),
+            ntp_keys=tuple(
+                NtpKey(key_id, limited_secret(slots[slug], NTP_KEY_MAX_LENGTH, NTP_KEY_RULE))
+                for slug, key_id in spec.management.ntp_key_ids.items()
+            ),
+            guest_dns=tuple(spec.management.guest_dns),
         )
 
     # ------------------------------------------------------------ fleet-wide data
@@ -445,15 +457,7 @@ class NetworkIntent:
             zones=zones,
             flows=self._flows(zones),
             qos=QOS_CLASSES,
-            management=ManagementAccess(
-                ranges=self.management.ranges,
-                loopback=loopback,
-                ports=self.management.ports,
-                ntp_servers=self.management.ntp_servers,
-                syslog_servers=self.management.syslog_servers,
-                tacacs_servers=self.management.tacacs_servers,
-                dns_forwarders=self.management.dns_forwarders,
-            ),
+            management=dataclasses.replace(self.management, loopback=loopback),
             guest_breakout=next((link.name for link in store.wan if not link.cellular), None)
             if "guest-wifi" in store.segments
             else None,
@@ -701,15 +705,7 @@ class NetworkIntent:
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),
             originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
-            management=ManagementAccess(
-                ranges=self.management.ranges,
-                loopback=hub.loopback,
-                ports=self.management.ports,
-                ntp_servers=self.management.ntp_servers,
-                syslog_servers=self.management.syslog_servers,
-                tacacs_servers=self.management.tacacs_servers,
-                dns_forwarders=self.management.dns_forwarders,
-            ),
+            management=dataclasses.replace(self.management, loopback=hub.loopback),
             dc=dc,
         )
 

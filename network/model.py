@@ -150,6 +150,14 @@ class QosClass:
 
 
 @dataclass(frozen=True, slots=True)
+class NtpKey:
+    """One NTP authentication key (HMAC-SHA256): its id on the NTP servers and its secret slot."""
+
+    id: int
+    secret: Secret
+
+
+@dataclass(frozen=True, slots=True)
 class ManagementAccess:
     """Who may manage the appliance, how, and from where."""
 
@@ -160,6 +168,12 @@ class ManagementAccess:
     syslog_servers: tuple[ipaddress.IPv4Address, ...]
     tacacs_servers: tuple[ipaddress.IPv4Address, ...]
     dns_forwarders: tuple[ipaddress.IPv4Address, ...]
+    # Every key is trusted; the appliance authenticates its servers with the first. An appliance
+    # takes time only from a server that signs with one of them.
+    ntp_keys: tuple[NtpKey, ...] = ()
+    # The public resolvers guest Wi-Fi's DHCP hands out (never the store's or HQ's): guests
+    # reach no private address, and the store answers no DNS from guests or the WAN.
+    guest_dns: tuple[ipaddress.IPv4Address, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
