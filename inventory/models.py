@@ -373,6 +373,83 @@ class ApplicationClass(Strict):
         return self
 
 
+class QosClassSpec(Strict):
+    """One class of the store's WAN queues: the DSCP it is marked with at the trust boundary,
+    its share of a transport in congestion, and the LAN segments whose traffic it carries (what
+    an application class with ports picks out of a segment takes the application's DSCP)."""
+
+    dscp: DscpName
+    priority: bool = Field(default=False, description="strict-priority queue, held to bandwidth_percent")
+    bandwidth_percent: int = Field(
+        default=0, ge=0, le=100, description="guaranteed share of each transport in congestion; 0: none"
+    )
+    shape_percent: int | None = Field(
+        default=None, ge=1, le=100, description="never more than this share of a transport (shaped)"
+    )
+    segments: list[SegmentKind] = Field(default=[], description="segments whose traffic is marked into it")
+
+    @model_validator(mode="after")
+    def _queue(self) -> QosClassSpec:
+        if self.priority and not self.bandwidth_percent:
+            raise ValueError("a priority class needs bandwidth_percent (its queue is held to it)")
+        if self.dscp == "default" and (self.priority or self.bandwidth_percent or self.shape_percent):
+            raise ValueError("the best-effort class (dscp default) takes what the others leave: no queue settings")
+        if self.dscp != "default" and not (self.bandwidth_percent or self.shape_percent):
+            raise ValueError("a class needs bandwidth_percent or shape_percent (else it is best effort)")
+        return self
+
+
+def _default_qos_classes() -> dict[str, QosClassSpec]:
+    # Voice is the one strict-priority class, held to a tenth of a link so it can never starve
+    # the tills; POS payments get a fifth guaranteed. CCTV uploads are capped, guest Wi-Fi is
+    # best effort (re-marked at the trust boundary, so guests can never mark EF).
+    return {
+        "voice": QosClassSpec(dscp="ef", priority=True, bandwidth_percent=10),
+        "pos": QosClassSpec(dscp="af31", bandwidth_percent=20, segments=["pos"]),
+        "business": QosClassSpec(dscp="af21", bandwidth_percent=25, segments=["office"]),
+        "iot": QosClassSpec(dscp="af11", bandwidth_percent=10, segments=["iot"]),
+        "cctv": QosClassSpec(dscp="cs1", shape_percent=20, segments=["cctv"]),
+        "best-effort": QosClassSpec(dscp="default", segments=["guest-wifi"]),
+    }
+
+
+class QosPolicy(Strict):
+    """The store's QoS classes (`qos:` in fleet.yaml): every platform renders this one model."""
+
+    classes: dict[Slug, QosClassSpec] = Field(default_factory=_default_qos_classes)
+
+    @model_validator(mode="after")
+    def _one_model(self) -> QosPolicy:
+        dscps = [spec.dscp for spec in self.classes.values()]
+        if len(set(dscps)) != len(dscps):
+            raise ValueError("two classes share one DSCP")
+        if "default" not in dscps:
+            raise ValueError("no best-effort class (dscp default): unmarked traffic would have no queue")
+        total = sum(spec.bandwidth_percent for spec in self.classes.values())
+        if total > 100:
+            raise ValueError(f"the classes guarantee {total}% of a transport (at most 100)")
+        owners: dict[str, str] = {}
+        for name, spec in self.classes.items():
+            for segment in spec.segments:
+                if segment in owners:
+                    raise ValueError(f"segment {segment!r} is in class {owners[segment]!r} and {name!r}")
+                owners[segment] = name
+        missing = [kind for kind in SEGMENT_KINDS if kind not in owners]
+        if missing:
+            raise ValueError(f"no class for segment(s) {', '.join(missing)}")
+        guest = self.classes[owners["guest-wifi"]]
+        if guest.priority or guest.dscp != "default":
+            raise ValueError("guest Wi-Fi must be best effort (dscp default): guests never choose their queue")
+        return self
+
+    def segment_class(self, segment: str) -> str:
+        """The class a segment's traffic is marked into."""
+        return next(name for name, spec in self.classes.items() if segment in spec.segments)
+
+    def class_of_dscp(self, dscp: str) -> str | None:
+        return next((name for name, spec in self.classes.items() if spec.dscp == dscp), None)
+
+
 class TransportCost(Strict):
     cost_per_gb: float = Field(default=0.0, ge=0, description="what a GB over this kind of transport costs")
     data_cap_gb: int | None = Field(default=None, ge=1, description="monthly data cap (LTE/5G plans)")
@@ -426,7 +503,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
 
 def _default_applications() -> dict[str, ApplicationClass]:
     return {
-        "pos": ApplicationClass(sla="strict", segments=["pos"], dscp="ef"),
+        "pos": ApplicationClass(sla="strict", segments=["pos"], dscp="af31"),
         "voice": ApplicationClass(
             sla="realtime", segments=["office"], protocol="udp", ports=["5060", "16384-32767"], dscp="ef"
         ),
@@ -485,6 +562,7 @@ class FleetSpec(Strict):
     tags: dict[Slug, TagText] = Field(default={}, description="tags applied to every cloud resource")
     regions: list[Slug] = Field(min_length=1, description="the chain's operating regions")
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SD-WAN SLA and application classes")
+    qos: QosPolicy = Field(default_factory=QosPolicy, description="the store's QoS classes")
 
 
 # ---------------------------------------------------------------- store

@@ -38,6 +38,7 @@ from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
+from storestack.inventory.models import DSCP_VALUES
 from storestack.network.cloud import (
     hub_aws_inside,
     hub_openstack_inside,
@@ -73,22 +74,6 @@ PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunn
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
-
-# QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
-QOS_CLASSES = (
-    QosClass("realtime", 46, "ef", priority=True, bandwidth_percent=20),
-    QosClass("business", 18, "af21", priority=False, bandwidth_percent=40),
-    QosClass("transactional", 10, "af11", priority=False, bandwidth_percent=15),
-    QosClass("bulk", 8, "cs1", priority=False, bandwidth_percent=10),
-    QosClass("best-effort", 0, "default", priority=False, bandwidth_percent=15),
-)
-_SEGMENT_QOS = {
-    "pos": "realtime",
-    "office": "business",
-    "iot": "transactional",
-    "cctv": "bulk",
-    "guest-wifi": "best-effort",
-}
 
 # HMAC-SHA256 NTP keys: IOS-XE takes 1-32 bytes ("ntp authentication-key ... hmac-sha2-256").
 NTP_KEY_MAX_LENGTH = 32
@@ -156,6 +141,19 @@ class NetworkIntent:
             plan.desktops,
             plan.transit,
             plan.loopbacks,
+        )
+        # QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
+        self.qos = tuple(
+            QosClass(
+                name,
+                DSCP_VALUES[qos.dscp],
+                qos.dscp,
+                qos.priority,
+                qos.bandwidth_percent,
+                qos.shape_percent,
+                tuple(qos.segments),
+            )
+            for name, qos in spec.qos.classes.items()
         )
         self.management = ManagementAccess(
             ranges=tuple(plan.management),
@@ -456,7 +454,7 @@ class NetworkIntent:
             announces=announces,
             zones=zones,
             flows=self._flows(zones),
-            qos=QOS_CLASSES,
+            qos=self.qos,
             management=dataclasses.replace(self.management, loopback=loopback),
             guest_breakout=next((link.name for link in store.wan if not link.cellular), None)
             if "guest-wifi" in store.segments
@@ -556,7 +554,7 @@ class NetworkIntent:
                 name=kind,
                 prefixes=(segment.subnet,),
                 vlan=segment.vlan,
-                qos_class=_SEGMENT_QOS[kind],
+                qos_class=self.fleet.spec.qos.segment_class(kind),
                 trusted_marking=False,
                 enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,

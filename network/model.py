@@ -142,11 +142,15 @@ class Flow:
 
 @dataclass(frozen=True, slots=True)
 class QosClass:
+    """One class of a store's WAN queues (inventory `qos.classes`), the same on every platform."""
+
     name: str
     dscp: int
     dscp_name: str
-    priority: bool  # strict priority queue
-    bandwidth_percent: int  # guaranteed share of a transport in congestion
+    priority: bool  # strict priority queue, held to bandwidth_percent
+    bandwidth_percent: int  # guaranteed share of a transport in congestion (0: none)
+    shape_percent: int | None = None  # never more than this share of a transport
+    segments: tuple[str, ...] = ()  # the segments the trust boundary marks into it
 
 
 @dataclass(frozen=True, slots=True)

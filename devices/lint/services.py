@@ -4,6 +4,8 @@
   never a private or corporate one, and the store's own resolver answers no guest.
 - `ntp-auth`: NTP is authenticated with the intent's keys (HMAC-SHA256): authentication on,
   every key trusted, every server the intent names asked with the first key.
+- `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
+  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share).
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 
 from storestack.common.addressing import public_address_problem
 from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.views import SEGMENT_TAGS
+from storestack.inventory.models import DSCP_VALUES
 from storestack.network.build import NetworkIntent
 from storestack.network.model import ManagementAccess, StoreIntent
 
@@ -373,6 +377,173 @@ def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
         if config.role == "edge" and config.store_id is not None:
             store = intent.store(config.store_id, config.hostname)
             yield from guest_dns(config, store, intent)
+            yield from qos(config, store)
             yield from ntp_auth(config, store.management)
         elif config.role == "hub":
             yield from ntp_auth(config, intent.hub(config.hostname).management)
+
+
+# ---------------------------------------------------------------- QoS classes
+
+QOS = "qos"
+_TAG_KIND = {tag: kind for kind, tag in SEGMENT_TAGS.items()}
+
+
+@dataclass
+class QosFacts:
+    # (line, segment kind, DSCP name) of what the trust boundary marks a segment's traffic with
+    marks: list[tuple[int, str, str]] = field(default_factory=list)
+    # (line, class tag, DSCP name it matches / marks, priority, bandwidth percent)
+    queues: list[tuple[int, str, str | None, bool | None, int | None]] = field(default_factory=list)
+
+
+def _dscp(name: str) -> str:
+    return "default" if name in ("cs0", "0", "000000") else name
+
+
+def _cisco_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    lines = config.lines
+    matched: dict[str, str] = {}
+    for _, found, body in _blocks(lines, re.compile(r"class-map match-any QOS-(\S+)$")):
+        dscp = next((b.split()[-1] for b in body if b.startswith(" match dscp ")), None)
+        if dscp is not None:
+            matched[found.group(1)] = dscp
+    applied = {
+        line.split()[-1].removeprefix("MARK-") for line in lines if line.startswith(" service-policy input MARK-")
+    }
+    for number, found, body in _blocks(lines, re.compile(r"policy-map MARK-(\S+)$")):
+        kind = _TAG_KIND.get(found.group(1)) if found.group(1) in applied else None
+        default = next((i for i, b in enumerate(body) if b == " class class-default"), None)
+        dscp = body[default + 1].split()[-1] if default is not None and default + 1 < len(body) else "none"
+        if kind:
+            facts.marks.append((number + 1, kind, _dscp(dscp)))
+    for _, _, body in _blocks(lines, re.compile(r"policy-map QUEUE-\S+$")):
+        tag = None
+        for inner in body:
+            if opened := re.match(r" class QOS-(\S+)$", inner):
+                tag = opened.group(1)
+                facts.queues.append((0, tag, matched.get(tag), False, 0))
+            elif tag and (share := re.match(r"  (priority|bandwidth) percent (\d+)$", inner)):
+                facts.queues[-1] = (0, tag, matched.get(tag), share.group(1) == "priority", int(share.group(2)))
+    return facts
+
+
+def _vrp_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    lines = config.lines
+    behaviors = {
+        found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic behavior (\S+)$"))
+    }
+    classifiers = {
+        found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic classifier (\S+) operator"))
+    }
+    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy MARK-\S+ inbound", line)}
+    for number, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$")):
+        name = found.group(1)
+        kind = _TAG_KIND.get(name.removeprefix("MARK-")) if name in applied else None
+        if kind:
+            behavior = next((b.split()[-1] for b in body if b.startswith(" classifier ANY behavior ")), "")
+            dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
+            facts.marks.append((number + 1, kind, _dscp(dscp)))
+        elif name.startswith("QUEUE-"):
+            for inner in body:
+                parts = inner.split()
+                if len(parts) != 4 or not parts[1].startswith("QOS-"):
+                    continue
+                tag = parts[1].removeprefix("QOS-")
+                matches = next((c.split()[-1] for c in classifiers.get(parts[1], ()) if " dscp " in c), None)
+                queue = next((b.split() for b in behaviors.get(parts[3], ()) if b.startswith(" queue ")), None)
+                priority = queue[1] == "ef" if queue else False
+                percent = int(queue[-1]) if queue else 0
+                facts.queues.append((number + 1, tag, matches, priority, percent))
+    return facts
+
+
+def _forti_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    shapers = dict(_forti_section_by_name(config.lines, "config firewall shaper traffic-shaper"))
+    for line, values in _forti_section(config.lines, "config firewall shaping-policy"):
+        name = values.get("name", "").strip('"')
+        kind = _TAG_KIND.get(name.removeprefix("QOS-"))
+        if kind is None or values.get("service", "").strip('"') != "ALL":
+            continue
+        shaper = shapers.get(values.get("traffic-shaper", "").strip('"'), {})
+        bits = shaper.get("diffservcode", "none") if shaper.get("diffserv") == "enable" else "none"
+        facts.marks.append((line, kind, _dscp(_DSCP_BY_BITS.get(bits, bits))))
+    for name, values in shapers.items():
+        if name.startswith("QOS-"):
+            bits = values.get("diffservcode", "")
+            # the guarantee is in kbit/s of the smallest transport: its share is not checked here
+            tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
+            facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+    return facts
+
+
+def _forti_section_by_name(lines: list[str], header: str) -> Iterator[tuple[str, dict[str, str]]]:
+    for line, values in _forti_section(lines, header):
+        yield values["edit"], {**values, "line": str(line)}
+
+
+def _frr_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    kinds: dict[str, str] = {}
+    interface = None
+    for line in config.companions.get("dnsmasq.conf", "").splitlines():
+        if line.startswith("interface="):
+            interface = line.partition("=")[2]
+        elif line.startswith("dhcp-range=set:") and interface:
+            kinds[interface] = line.removeprefix("dhcp-range=set:").split(",")[0]
+    for number, line in enumerate(config.companions.get("nftables.conf", "").splitlines(), start=1):
+        if found := re.fullmatch(r'\s*iifname "(\S+)" ip dscp set (\S+)', line):
+            kind = kinds.get(found.group(1))
+            if kind:
+                facts.marks.append((number, kind, _dscp(found.group(2))))
+    return facts
+
+
+_DSCP_BY_BITS = {f"{value:06b}": name for name, value in DSCP_VALUES.items()}
+_QOS_EXTRACTORS = {"cisco_xe": _cisco_qos, "huawei_vrp": _vrp_qos, "fortinet": _forti_qos, "frr": _frr_qos}
+
+
+def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
+    extractor = _QOS_EXTRACTORS.get(config.platform)
+    if extractor is None:
+        return
+    facts = extractor(config)
+    where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
+    classes = {cls.name: cls for cls in store.qos}
+    by_tag = {cls.name.upper(): cls for cls in store.qos}
+    marked = set()
+    for line, kind, dscp in facts.marks:
+        zone = store.zone(kind)
+        if zone is None:
+            continue
+        marked.add(kind)
+        expected = classes[zone.qos_class].dscp_name
+        if dscp != expected:
+            yield Finding(
+                where,
+                line,
+                QOS,
+                f"the trust boundary marks {kind} traffic {dscp}; its class {zone.qos_class!r} is {expected}"
+                + (" (guests never choose their queue)" if kind == "guest-wifi" else ""),
+            )
+    for zone in store.zones:
+        if zone.name not in marked:
+            yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
+    for line, tag, matches, priority, percent in facts.queues:
+        cls = by_tag.get(tag)
+        if cls is None:
+            yield config.finding(line, QOS, f"QoS class {tag} is no class of the intent")
+            continue
+        if matches is not None and matches != cls.dscp_name:
+            yield config.finding(line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
+        if priority is not None and priority != cls.priority:
+            yield config.finding(
+                line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
+            )
+        if percent is not None and percent != cls.bandwidth_percent:
+            yield config.finding(
+                line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
+            )

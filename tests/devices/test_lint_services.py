@@ -213,3 +213,52 @@ def test_ntp_key_longer_than_every_platform_takes(fleet: Fleet, monkeypatch: pyt
     (key,) = NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys
     with pytest.raises(SecretUnavailableError, match="at most 32 characters"):
         key.secret.reveal()
+
+
+# ---------------------------------------------------------------- QoS classes
+
+
+def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
+    """The intent's classes, spelled per platform: voice EF strict priority 10 %, POS AF31 20 %,
+    office voice picked out by its ports and marked EF, guest Wi-Fi best effort."""
+    cisco = _store(fleet, "cisco_xe").text
+    assert " class QOS-VOICE\n  priority percent 10\n class QOS-POS\n  bandwidth percent 20\n" in cisco
+    assert "policy-map MARK-OFFICE\n class QOS-OFFICE-VOICE\n  set dscp ef\n class class-default\n  set dscp af21\n" in cisco
+    assert "policy-map MARK-GUEST\n class class-default\n  set dscp default\n" in cisco
+    vrp = _store(fleet, "huawei_vrp").text
+    assert "traffic behavior QOS-VOICE\n queue ef bandwidth pct 10\ntraffic behavior QOS-POS\n queue af bandwidth pct 20\n" in vrp
+    assert "traffic policy MARK-OFFICE\n classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
+    forti = _store(fleet, "fortinet").text
+    assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
+    assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
+    nft = _store(fleet, "frr").companions["nftables.conf"]
+    assert 'udp dport { 5060, 16384-32767 } meta mark set 0x00005101 ip dscp set ef accept comment "voice"' in nft
+
+
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "suffix", "why"),
+    [
+        (
+            "cisco_xe",
+            "policy-map MARK-GUEST\n class class-default\n  set dscp default",
+            "policy-map MARK-GUEST\n class class-default\n  set dscp ef",
+            "",
+            "marks guest-wifi traffic ef",
+        ),
+        ("cisco_xe", " service-policy input MARK-GUEST\n", "", "", "guest-wifi traffic is not re-marked"),
+        ("cisco_xe", "  priority percent 10", "  bandwidth percent 10", "", "not a strict-priority queue"),
+        ("cisco_xe", "  bandwidth percent 20", "  bandwidth percent 40", "", "given 40%"),
+        ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
+         "marks guest-wifi traffic ef"),
+        ("huawei_vrp", " traffic-policy MARK-POS inbound\n", "", "", "pos traffic is not re-marked"),
+        ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
+        ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
+         "marks guest-wifi traffic ef"),
+        ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
+        ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
+    ],
+)
+def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suffix: str, why: str) -> None:
+    findings = _check(fleet, _broken(_store(fleet, platform), old, new, suffix))
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in finding.message for finding in findings), findings
