@@ -53,6 +53,12 @@ class CiscoXEPlatform(PlatformProfile):
     def hub_tunnel(self, index: int, link_name: str) -> str:
         return f"Tunnel{index + 1}"
 
+    def wan_zone(self, link_name: str) -> str:
+        """One zone per WAN port: each port lives in its own front-door VRF (the guest breakout
+        port in the global table), so no zone mixes routing tables, and each port's policy towards
+        the router itself admits IKE and ESP from that port's own tunnel peers only."""
+        return f"INTERNET-{link_name}"
+
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         return f"Tunnel{100 + 2 * link_index + tunnel}"
 
