@@ -82,7 +82,7 @@ def _cisco_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) ->
             if " permit " in rule and re.search(r"\beq (?:domain|53)\b", rule):
                 if source == "GUEST":
                     facts.open_resolver.append((offset, "the router's DNS server answers guest Wi-Fi"))
-                elif source == "INTERNET":
+                elif source == "INTERNET" or source.startswith("INTERNET-"):
                     facts.open_resolver.append(
                         (offset, "the router's DNS server answers the WAN (an open resolver)")
                     )

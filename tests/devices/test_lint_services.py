@@ -122,8 +122,8 @@ def test_guest_dhcp_handing_out_another_public_resolver(fleet: Fleet) -> None:
         ),
         (
             "cisco_xe",
-            "ip access-list extended INTERNET-TO-SELF\n",
-            "ip access-list extended INTERNET-TO-SELF\n 5 permit udp any any eq domain\n",
+            "ip access-list extended INTERNET-wan1-TO-SELF\n",
+            "ip access-list extended INTERNET-wan1-TO-SELF\n 5 permit udp any any eq domain\n",
             "",
             "open resolver",
         ),
