@@ -23,6 +23,7 @@ from storestack.cli.common import (
     json_option,
     print_table,
 )
+from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.inventory import Fleet, InventoryError, load_fleet
@@ -91,7 +92,7 @@ def _load_target(target: str, *, write_lock: bool, as_json: bool) -> LoadResult:
     try:  # a regular file of bounded size only: never a FIFO or a device
         text = decode(read_bytes(path, str(path), MAX_BUNDLE_BYTES), str(path), MAX_BUNDLE_BYTES)
     except InventoryError as exc:
-        fail(f"cannot read the bundle: {exc.one_line()}", EXIT_USAGE, as_json=as_json)
+        raise UsageError(f"cannot read the bundle: {exc.one_line()}") from None
     return load_bundle_with_allocations(text, name=path.name, root=path.parent)
 
 

@@ -18,16 +18,13 @@ from storestack.cli.common import (
     emit_json,
     err_console,
     fail,
-    fail_on,
     fleet_option,
     json_option,
     print_table,
 )
 from storestack.cli.inventory import load_or_exit
 from storestack.common.yamlerrors import describe_yaml_error
-from storestack.inventory import UnknownStoreError
 from storestack.lab import (
-    LabError,
     down,
     fail_link,
     restore_link,
@@ -98,21 +95,15 @@ def lab_up(
     """Start the lab for the inventory's hubs and stores (needs root)."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
     store_ids = [item.strip() for value in stores for item in value.split(",") if item.strip()]
-    try:
-        topology = topology_from_fleet(
-            fleet, store_ids or None, count=count, overlay="ipsec" if overlay == "ipsec" else "veth"
-        )
-    except (UnknownStoreError, LabError) as exc:
-        fail_on(exc, as_json=as_json)
+    topology = topology_from_fleet(
+        fleet, store_ids or None, count=count, overlay="ipsec" if overlay == "ipsec" else "veth"
+    )
     target = resolve_state_dir(name, state_dir)
-    try:
-        if as_json:
-            info = up(topology, target)
-        else:
-            with console.status("starting the lab") as spinner:
-                info = up(topology, target, progress=lambda step: spinner.update(step))
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    if as_json:
+        info = up(topology, target)
+    else:
+        with console.status("starting the lab") as spinner:
+            info = up(topology, target, progress=lambda step: spinner.update(step))
     if as_json:
         emit_json(
             {
@@ -141,10 +132,7 @@ def lab_up(
 @json_option
 def lab_status(name: str, state_dir: Path | None, as_json: bool) -> None:
     """Each appliance: does SSH answer, is FRR running, its BGP sessions. Exit 1 when unhealthy."""
-    try:
-        result = status(resolve_state_dir(name, state_dir))
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    result = status(resolve_state_dir(name, state_dir))
     if as_json:
         emit_json({"ok": result.healthy, **result.model_dump(mode="json")})
     else:
@@ -186,10 +174,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     if fleet_path is None and recorded is not None and recorded.topology.fleet_root is not None:
         fleet_path = Path(recorded.topology.fleet_root)
     intent = NetworkIntent(load_or_exit(fleet_path, as_json=as_json))
-    try:
-        result = check(target, intent)
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    result = check(target, intent)
     if as_json:
         emit_json({"ok": result.ok, **result.model_dump(mode="json")})
     else:
@@ -282,10 +267,7 @@ def print_matrix(cells: list[Cell]) -> None:
 @json_option
 def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
     """Stop every lab process and delete its namespaces; safe to run twice."""
-    try:
-        report = down(resolve_state_dir(name, state_dir))
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    report = down(resolve_state_dir(name, state_dir))
     if as_json:
         emit_json({"ok": True, **report.model_dump(mode="json")})
         return
@@ -300,10 +282,7 @@ def lab_down(name: str, state_dir: Path | None, as_json: bool) -> None:
 
 def change_link(action: str, store: str, link: str, name: str, state_dir: Path | None, as_json: bool) -> None:
     change = fail_link if action == "fail" else restore_link
-    try:
-        changed = change(resolve_state_dir(name, state_dir), store, link)
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    changed = change(resolve_state_dir(name, state_dir), store, link)
     state = "down" if action == "fail" else "up"
     if as_json:
         emit_json({"ok": True, "store": store, "link": link, "state": state, "kind": changed.kind})
@@ -399,14 +378,11 @@ def lab_impair(
         fail("--clear takes no --loss, --rate or --flap", EXIT_USAGE, as_json=as_json)
     if not clear and link is None:
         fail("give the LINK to impair (e.g. wan1)", EXIT_USAGE, as_json=as_json)
-    try:
-        if clear:
-            removed = clear_impairments(target, store, link)
-        else:
-            assert link is not None
-            record = impair(target, store, link, loss_percent=loss, rate_kbit=rate, flap_seconds=flap)
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    if clear:
+        removed = clear_impairments(target, store, link)
+    else:
+        assert link is not None
+        record = impair(target, store, link, loss_percent=loss, rate_kbit=rate, flap_seconds=flap)
     if clear:
         if as_json:
             emit_json({"ok": True, "cleared": [{"store": r.store_id, "link": r.link} for r in removed]})
@@ -437,10 +413,7 @@ def lab_path(store: str, application: str, window: float, name: str, state_dir: 
     nothing in the window."""
     from storestack.lab.path import path
 
-    try:
-        report = path(resolve_state_dir(name, state_dir), store, application, window=window)
-    except LabError as exc:
-        fail_on(exc, as_json=as_json)
+    report = path(resolve_state_dir(name, state_dir), store, application, window=window)
     current = report.current
     if as_json:
         emit_json(

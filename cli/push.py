@@ -28,7 +28,6 @@ from storestack.cli.common import (
     default_fleet_path,
     emit_json,
     err_console,
-    fail_on,
     json_option,
     print_table,
     quiet_device_logs,
@@ -237,62 +236,59 @@ def push(
     """
     quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
-    try:
-        fleet = _load_fleet(
-            fleet_path, needed=targets_file is None or region is not None or intended_dir is None
-        )
-        targets = _load_targets(targets_file, fleet)
-        selection: dict[str, str | list[str] | None] = {
-            "stores": list(stores) or None,
-            "appliances": list(appliances) or None,
-            "region": region,
-            "platform": platform,
-            "role": role,
-            "shard": shard,
-            "only_failed": "yes" if only_failed else None,
-        }
-        if region is not None:
-            assert fleet is not None
-            if region not in fleet.spec.regions:
-                raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
-            region_stores = {store.id for store in fleet.filter(region=region)}
-            targets = targets.filter(lambda t: t.store_id in region_stores)
-        targets = targets.filter(
-            names=appliances or None, stores=stores or None, platform=platform, role=role
-        )
-        if shard is not None:
-            targets = targets.shard(*parse_shard(shard))
-        if only_failed:
-            previous = last_push_run(runs_dir, dry_run=dry_run)
-            if previous is None:
-                raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}")
-            retry = set(unfinished_names(previous))
-            targets = targets.filter(lambda t: t.name in retry)
-            selection["only_failed"] = previous.run_id
-        if not len(targets):
-            raise PushConfigError("no appliance matches the selection")
-        secrets = fleet_secret_values(fleet) if fleet is not None else set()
-        intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
-        options = RunOptions(
-            concurrency=concurrency,
-            canary=canary,
-            max_failures=max_failures,
-            runs_dir=runs_dir,
-            push=_push_options(
-                state_dir,
-                dry_run=dry_run,
-                health_timeout=health_timeout,
-                confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
-                force=force,
-                conn_timeout=conn_timeout,
-                read_timeout=read_timeout,
-                trust_on_first_use=trust_on_first_use,
-                save_timeout=save_timeout,
-                session_log_dir=session_log_dir,
-            ),
-        )
-    except PushConfigError as exc:
-        fail_on(exc, as_json=as_json)
+    fleet = _load_fleet(
+        fleet_path, needed=targets_file is None or region is not None or intended_dir is None
+    )
+    targets = _load_targets(targets_file, fleet)
+    selection: dict[str, str | list[str] | None] = {
+        "stores": list(stores) or None,
+        "appliances": list(appliances) or None,
+        "region": region,
+        "platform": platform,
+        "role": role,
+        "shard": shard,
+        "only_failed": "yes" if only_failed else None,
+    }
+    if region is not None:
+        assert fleet is not None
+        if region not in fleet.spec.regions:
+            raise PushConfigError(f"unknown region {region!r} (regions: {', '.join(fleet.spec.regions)})")
+        region_stores = {store.id for store in fleet.filter(region=region)}
+        targets = targets.filter(lambda t: t.store_id in region_stores)
+    targets = targets.filter(
+        names=appliances or None, stores=stores or None, platform=platform, role=role
+    )
+    if shard is not None:
+        targets = targets.shard(*parse_shard(shard))
+    if only_failed:
+        previous = last_push_run(runs_dir, dry_run=dry_run)
+        if previous is None:
+            raise PushConfigError(f"--only-failed: no previous push run in {runs_dir}")
+        retry = set(unfinished_names(previous))
+        targets = targets.filter(lambda t: t.name in retry)
+        selection["only_failed"] = previous.run_id
+    if not len(targets):
+        raise PushConfigError("no appliance matches the selection")
+    secrets = fleet_secret_values(fleet) if fleet is not None else set()
+    intended = _intended_source(intended_dir, fleet, targets, outputs_path, secrets)
+    options = RunOptions(
+        concurrency=concurrency,
+        canary=canary,
+        max_failures=max_failures,
+        runs_dir=runs_dir,
+        push=_push_options(
+            state_dir,
+            dry_run=dry_run,
+            health_timeout=health_timeout,
+            confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+            force=force,
+            conn_timeout=conn_timeout,
+            read_timeout=read_timeout,
+            trust_on_first_use=trust_on_first_use,
+            save_timeout=save_timeout,
+            session_log_dir=session_log_dir,
+        ),
+    )
 
     stop = threading.Event()
     if as_json:
@@ -366,36 +362,33 @@ def restore(
     """
     quiet_device_logs()
     runs_dir = state_dir / DEFAULT_RUNS_DIR.name
+    fleet = _load_fleet(fleet_path, needed=targets_file is None)
+    targets = _load_targets(targets_file, fleet).filter(names=[appliance])
+    (target,) = list(targets)
+    backups = BackupStore(state_dir / "backups")
+    # Chosen before the restore takes its own backup of the running config.
+    source = backup_file or backups.latest(target)
+    if source is None:
+        raise PushConfigError(f"{appliance}: no backup under {backups.directory(target)}; name one with --backup")
     try:
-        fleet = _load_fleet(fleet_path, needed=targets_file is None)
-        targets = _load_targets(targets_file, fleet).filter(names=[appliance])
-        (target,) = list(targets)
-        backups = BackupStore(state_dir / "backups")
-        # Chosen before the restore takes its own backup of the running config.
-        source = backup_file or backups.latest(target)
-        if source is None:
-            raise PushConfigError(f"{appliance}: no backup under {backups.directory(target)}; name one with --backup")
-        try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PushConfigError(f"cannot read backup {source}: {exc.strerror or exc}") from None
-        secrets = fleet_secret_values(fleet) if fleet is not None else set()
-        options = RunOptions(
-            concurrency=1,
-            runs_dir=runs_dir,
-            push=_push_options(
-                state_dir,
-                dry_run=dry_run,
-                health_timeout=health_timeout,
-                confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
-                force=force,
-                conn_timeout=conn_timeout,
-                read_timeout=read_timeout,
-                trust_on_first_use=trust_on_first_use,
-            ),
-        )
-    except PushConfigError as exc:
-        fail_on(exc, as_json=as_json)
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PushConfigError(f"cannot read backup {source}: {exc.strerror or exc}") from None
+    secrets = fleet_secret_values(fleet) if fleet is not None else set()
+    options = RunOptions(
+        concurrency=1,
+        runs_dir=runs_dir,
+        push=_push_options(
+            state_dir,
+            dry_run=dry_run,
+            health_timeout=health_timeout,
+            confirm_timeout=checked_confirm_timeout(confirm_timeout, off_acknowledged=no_confirm_i_know),
+            force=force,
+            conn_timeout=conn_timeout,
+            read_timeout=read_timeout,
+            trust_on_first_use=trust_on_first_use,
+        ),
+    )
     selection: dict[str, str | list[str] | None] = {"appliances": [appliance], "restore": str(source)}
     if not as_json:
         err_console.print(f"restoring {appliance} from {source}")

@@ -20,24 +20,23 @@ from rich.progress import (
 from storestack.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    JSON_REQUESTED,
     console,
     emit_json,
     err_console,
     fail,
-    fail_on,
     fleet_option,
     json_option,
 )
 from storestack.cli.inventory import load_or_exit
-from storestack.common.destroyguard import MAX_UNASKED, MAX_UNASKED_SHARE, DestroyRefusedError, guard_destroy
+from storestack.common.destroyguard import MAX_UNASKED, MAX_UNASKED_SHARE, guard_destroy
 from storestack.components import ApplianceConfigRenderer
-from storestack.inventory import Fleet, UnknownStoreError
+from storestack.inventory import Fleet
 from storestack.stacks.automation import OPERATIONS, Operation, ProgressEvent, run_operation
 from storestack.stacks.checks import CHECKS
 from storestack.stacks.config import DEFAULT_CORE_REFERENCE, store_stack_name
 from storestack.stacks.device_bridge import appliance_config_renderer
 from storestack.stacks.errors import (
-    StackError,
     UnknownStackError,
 )
 from storestack.stacks.plan import (
@@ -89,12 +88,9 @@ def allow_destroy_option(func: Any) -> Any:
     )(func)
 
 
-def _guard(doomed: list[str], fleet: Fleet, allow: int | None, *, as_json: bool) -> None:
-    try:
-        every = {store_stack_name(store.id) for store in fleet} | set(doomed)
-        guard_destroy(doomed, len(every), allow, what="store stacks")
-    except DestroyRefusedError as exc:
-        fail_on(exc, as_json=as_json)
+def _guard(doomed: list[str], fleet: Fleet, allow: int | None) -> None:
+    every = {store_stack_name(store.id) for store in fleet} | set(doomed)
+    guard_destroy(doomed, len(every), allow, what="store stacks")
 
 
 @click.group()
@@ -121,15 +117,10 @@ def render(
 ) -> None:
     """Write Pulumi.<stack>.yaml for every stack (deterministic; unchanged files are left alone)."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    try:
-        _guard(
-            destroy_stacks(fleet, out_dir, shard=_shard(shard_text)), fleet, allow_destroy, as_json=as_json
-        )
-        result = render_stacks(
-            fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack, workers=os.cpu_count() or 1
-        )
-    except StackError as exc:
-        fail_on(exc, as_json=as_json)
+    _guard(destroy_stacks(fleet, out_dir, shard=_shard(shard_text)), fleet, allow_destroy)
+    result = render_stacks(
+        fleet, out_dir, shard=_shard(shard_text), core_reference=core_stack, workers=os.cpu_count() or 1
+    )
     notes = {s.name: list(s.notes) for s in result.stacks if s.notes}
     if as_json:
         emit_json(
@@ -167,12 +158,11 @@ def matrix(fleet_path: Path | None, out_dir: Path, shards: int, allow_destroy: i
     stores, and stores that left the inventory but are still pinned in allocations.yaml or
     rendered under --out).
     """
+    # The matrix is JSON for CI, and so is any error it stops with.
+    click.get_current_context().meta[JSON_REQUESTED] = True
     fleet = load_or_exit(fleet_path, as_json=True)
-    try:
-        _guard(destroy_stacks(fleet, out_dir), fleet, allow_destroy, as_json=True)
-        emit_json(stack_matrix(fleet, out_dir, shards=shards))
-    except StackError as exc:
-        fail_on(exc, as_json=True)
+    _guard(destroy_stacks(fleet, out_dir), fleet, allow_destroy)
+    emit_json(stack_matrix(fleet, out_dir, shards=shards))
 
 
 @click.command()
@@ -224,20 +214,17 @@ def plan(
 ) -> None:
     """Plan stacks offline under Pulumi mocks: resource graph, change list, checks."""
     fleet = load_or_exit(fleet_path, as_json=as_json)
-    try:
-        _entries, configs = plan_stacks(fleet, shard=_shard(shard_text))
-        wanted = set(stack_names) | {store_stack_name(store_id) for store_id in store_ids}
-        for store_id in store_ids:
-            fleet.store(store_id)
-        unknown = sorted(wanted - set(configs))
-        if unknown:
-            raise UnknownStackError(unknown[0], sorted(configs))
-        tasks = [t for t in make_tasks(configs, advisory) if not wanted or t.stack in wanted]
-        if shard_text and not wanted:
-            # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
-            tasks = [t for t in tasks if t.kind == "store"]
-    except (UnknownStoreError, StackError) as exc:
-        fail_on(exc, as_json=as_json)
+    _entries, configs = plan_stacks(fleet, shard=_shard(shard_text))
+    wanted = set(stack_names) | {store_stack_name(store_id) for store_id in store_ids}
+    for store_id in store_ids:
+        fleet.store(store_id)
+    unknown = sorted(wanted - set(configs))
+    if unknown:
+        raise UnknownStackError(unknown[0], sorted(configs))
+    tasks = [t for t in make_tasks(configs, advisory) if not wanted or t.stack in wanted]
+    if shard_text and not wanted:
+        # The core is its own CI job (see `stacks matrix`); shards plan store stacks only.
+        tasks = [t for t in tasks if t.kind == "store"]
     with _progress(len(tasks), "planning", enabled=not as_json and len(tasks) > 1) as advance:
         plans = plan_tasks(
             tasks, workers=workers, on_done=lambda p: advance(p.stack), fleet=fleet if with_configs else None
@@ -248,7 +235,7 @@ def plan(
     decommissioned = {store_stack_name(s.id) for s in fleet if s.state == "decommissioned"}
     doomed = {p.stack for p in plans if p.stack in decommissioned}
     doomed.update(gone_stacks(plans, plans_dir) if complete else [])
-    _guard(sorted(doomed), fleet, allow_destroy, as_json=as_json)
+    _guard(sorted(doomed), fleet, allow_destroy)
     report = PlanReport(
         stacks=plans, changes=compare_and_save(plans, plans_dir, save=not no_save, complete=complete)
     )
@@ -376,19 +363,16 @@ def _operation_command(operation: Operation) -> click.Command:
     ) -> None:
         renderer = _appliance_renderer(stack, fleet_path, as_json) if operation in RENDERING_OPERATIONS else None
         display = _OperationDisplay(enabled=not as_json)
-        try:
-            with display:
-                result = run_operation(
-                    operation,
-                    stack,
-                    out_dir,
-                    backend=backend,
-                    parallel=parallel,
-                    on_event=display.event,
-                    renderer=renderer,
-                )
-        except StackError as exc:
-            fail_on(exc, as_json=as_json)
+        with display:
+            result = run_operation(
+                operation,
+                stack,
+                out_dir,
+                backend=backend,
+                parallel=parallel,
+                on_event=display.event,
+                renderer=renderer,
+            )
         if as_json:
             emit_json(
                 {

@@ -11,7 +11,7 @@ Two questions about an error, answered by two kinds of base class:
   was not usable (unknown store, bad option, missing prerequisite, unreadable configuration).
   Everything else means the work ran and failed.
 
-The CLI turns these into exit codes in one place (`storestack.cli.errors.EXIT_CODES`). The
+The CLI turns these into exit codes in one place (`storestack.cli.common.EXIT_CODES`). The
 families live here, in the lowest layer, so that `components` and `inventory` can derive from
 them and the CLI can name them without importing Pulumi or the lab.
 """

@@ -17,3 +17,22 @@ PLATFORM_NAMES: tuple[Platform, ...] = get_args(Platform)
 # registry's `emulated` flags agree (tests/devices/test_platform_registry.py).
 EmulatedPlatform = Literal["cisco_xe", "huawei_vrp", "fortinet"]
 EMULATED_PLATFORM_NAMES: tuple[EmulatedPlatform, ...] = get_args(EmulatedPlatform)
+
+# Hub platforms that serve only stores whose every WAN link has a static address, and why. A
+# hub gives each store transport its own route-based tunnel interface; where the platform can
+# bind an incoming IKEv2 negotiation to that interface only by the peer's IP address, a store on
+# a DHCP or cellular address cannot be served. The inventory refuses such a store
+# (`stores/X.yaml:LINE wan[i].addressing`) and the hub's render refuses it too.
+HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
+    # Huawei VRP: when several tunnel interfaces share one source, the hub maps an IKE peer to
+    # its tunnel interface by the peer's IP address, or by its IKE identity with IKEv1
+    # aggressive mode only ("Using a Virtual Tunnel Interface to Establish an IPSec Tunnel",
+    # Huawei IPSec configuration guide); the fleet negotiates IKEv2 only, and a tunnel
+    # interface without `destination` has no documented per-peer form (dynamic peers are
+    # documented only through ACL-based IPSec policy templates, DSVPN or Efficient VPN).
+    "huawei_vrp": (
+        "a Huawei VRP hub binds a store's IKEv2 tunnel to its tunnel interface by the store's "
+        "IP address (by IKE identity only with IKEv1 aggressive mode), so every link of a store "
+        "it serves needs addressing: static"
+    ),
+}

@@ -25,6 +25,12 @@ COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
 
 
+def gateway_address_name(site: str) -> str:
+    """The resource name of a site's VPN gateway floating IP (the Pulumi mocks answer it with
+    the network intent's planned gateway address)."""
+    return f"{site}-vpn-gateway-address"
+
+
 @dataclass(frozen=True)
 class OpenStackSiteOutputs:
     name: str
@@ -295,7 +301,7 @@ class OpenStackSite(pulumi.ComponentResource):
             opts=self._on_site,
         )
         address = openstack.networking.FloatingIp(
-            f"{s}-vpn-gateway-address",
+            gateway_address_name(s),
             pool=self._site.external_network,
             tenant_id=project.id,
             description="storestack VPN gateway: the customer-gateway address AWS and the hubs dial",
@@ -304,7 +310,7 @@ class OpenStackSite(pulumi.ComponentResource):
         )
         # The floating IP can only be bound once the subnet sits on the router with the external gateway.
         self.gateway_association = openstack.networking.FloatingIpAssociate(
-            f"{s}-vpn-gateway-address",
+            gateway_address_name(s),
             floating_ip=address.address,
             port_id=self._gateway_port_resource.id,
             opts=pulumi.ResourceOptions.merge(

@@ -82,7 +82,7 @@ def normalise(text: str, driver: PlatformDriver) -> list[str]:
         line = raw.rstrip()
         if not line.strip() or driver.is_ignored(line):
             continue
-        lines.append(line)
+        lines.append(driver.canonical(line) if driver.equivalent_lines else line)
     return lines
 
 

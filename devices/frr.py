@@ -286,7 +286,14 @@ def return_table(link_index: int) -> int:
 def hub_return_rules(view: HubView) -> list[PolicyRule]:
     """Return-path steering: a packet towards a store carrying a link's return mark (restored
     from its flow's connection mark by nftables) looks up that link's table, where staticd
-    routes every store's prefixes into its tunnel over that link (`hub_layout`)."""
+    routes every store's prefixes into its tunnel over that link (`hub_layout`).
+
+    A hub has one tunnel per store link, so (the store the reply goes to, the link position)
+    names exactly one tunnel: a mark and a table per link position answer every flow through the
+    tunnel it came in on. One rule per link position (three at most today) instead of one per
+    tunnel: an `ip rule` action names a fixed table (`fwmark` cannot select the table), and the
+    kernel walks its rules in order for every routed packet, so a rule per tunnel would mean
+    some 20,000 rules on each hub of a 10,000-store chain."""
     return [
         PolicyRule(f"fwmark {return_mark(index)} lookup {return_table(index)} pref {STEERING_RULE_PREF + index}")
         for index in sorted({peer.link_index for peer in view.peers})

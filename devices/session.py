@@ -731,19 +731,17 @@ def open_appliance_socket(target: ApplianceTarget, timeout: float) -> socket.soc
 
 
 def _close(conn: Any) -> None:
-    """Close the SSH transport without a polite `exit`/`quit` (some CLIs take seconds to answer it)."""
+    """Close a Netmiko connection without a polite `exit`/`quit` (some CLIs take seconds to answer it).
+
+    The transport goes first (`paramiko_cleanup`), so the driver's logout inside Netmiko's
+    `disconnect` fails at once on the closed channel instead of waiting for a prompt;
+    `disconnect` then closes the session log and unregisters the connection's secret filter
+    from Netmiko's logger.
+    """
     with contextlib.suppress(Exception):
         conn.paramiko_cleanup()
     with contextlib.suppress(Exception):
-        if conn.remote_conn_pre is not None:
-            conn.remote_conn_pre.close()
-    with contextlib.suppress(Exception):
-        if conn.session_log:
-            conn.session_log.close()
-    with contextlib.suppress(Exception):
-        from netmiko.base_connection import log
-
-        log.removeFilter(conn._secrets_filter)
+        conn.disconnect()
 
 
 class _OpeningChannel:
@@ -795,16 +793,32 @@ def _exec_on_channel(
             while channel.recv_stderr_ready():
                 err += channel.recv_stderr(65536)
             # Done when it exited and sent everything (EOF: no process of it holds the channel).
-            if channel.exit_status_ready() and channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready():
+            ended = channel.eof_received or channel.closed
+            if channel.exit_status_ready() and ended and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ReadTimeout(f"{command!r} did not finish within {timeout:g} s")
-            select.select([channel], [], [], min(remaining, 1.0))
+            _wait_on_channel(channel, remaining)
         status = channel.recv_exit_status()
     finally:
         channel.close()
     return status, (out + err).decode("utf-8", "replace")
+
+
+def _wait_on_channel(channel: paramiko.Channel, remaining: float) -> None:
+    """Until an exec channel has news: output, its end (EOF), or its exit status.
+
+    Before EOF the channel's socket-like pipe wakes `select` for output and for the EOF. After
+    the EOF that pipe stays readable for good, so `select` would return at once, every time,
+    while the exit status (which may come after the EOF) is still on its way: the caller's loop
+    would spin. Then the wait is on paramiko's `status_event`, which the exit status (or the
+    channel's close) sets."""
+    bound = min(remaining, 1.0)
+    if channel.eof_received or channel.closed:
+        channel.status_event.wait(bound)
+    else:
+        select.select([channel], [], [], bound)
 
 
 _ARMED = re.compile(r"^armed\b.*$", re.MULTILINE)
@@ -887,7 +901,7 @@ class _Guard:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ReadTimeout(f"{self.command!r} did not answer within {timeout:g} s")
-            select.select([channel], [], [], min(remaining, 1.0))
+            _wait_on_channel(channel, remaining)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

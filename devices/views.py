@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.naming import short_ifname
 from storestack.devices.outputs import StoreCloudOutputs
@@ -146,6 +146,7 @@ class AclRule:
     port: int | None = None  # destination port (or first of a range)
     port_end: int | None = None
     source_port: int | None = None
+    icmp_type: str | None = None  # an ICMP message by name (echo, ttl-exceeded …); None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,6 +563,12 @@ class HubView:
     hub_neighbors: list[HubRef]  # iBGP between hubs, on their DC core LAN addresses
     cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
     dc: DcView  # eBGP to the DC core routers
+    overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
+
+    @property
+    def ike_domain(self) -> str:
+        """The domain of every store link's IKE identity (FQDN), which is the hub's own."""
+        return self.ike_id.split(".", 1)[1]
 
     @property
     def cloud_session(self) -> BgpSession | None:
@@ -578,6 +585,48 @@ class HubView:
     def degraded_list(self) -> str:
         """The community list / filter that matches `degraded_community`."""
         return RETURN_DEGRADED_LIST
+
+    @property
+    def wan_filter(self) -> list[AclRule]:
+        """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
+        takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
+        routers and the other hubs; SSH and SNMP from the management ranges only; replies to the
+        hub's own NTP, HWTACACS and DNS queries from those servers; the ICMP messages path MTU
+        discovery, ping and traceroute need; then nothing else addressed to the hub itself, and
+        transit only towards what the hub announces to the DC (stores, loopbacks, desktops,
+        cloud). Everything else is refused."""
+        own = [_host(self.public_address), _host(self.loopback.ip), _host(self.dc.address.ip)]
+        rules = [
+            AclRule("permit", "udp", None, own[0], 500),
+            AclRule("permit", "udp", None, own[0], 4500),
+            AclRule("permit", "50", None, own[0]),
+        ]
+        for neighbor in [*self.dc.routers, *(hub.dc_address for hub in self.hub_neighbors)]:
+            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
+            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179))
+        for net in self.mgmt.ranges:
+            rules.append(AclRule("permit", "tcp", net, None, 22))
+            rules.append(AclRule("permit", "udp", net, None, 161))
+        for server in self.mgmt.ntp_servers:
+            rules.append(AclRule("permit", "udp", _host(server), None, source_port=123))
+        for server in self.mgmt.tacacs_servers:
+            rules.append(AclRule("permit", "tcp", _host(server), None, source_port=49))
+        for server in self.mgmt.dns_forwarders:
+            rules.append(AclRule("permit", "udp", _host(server), None, source_port=53))
+        rules += [AclRule("permit", "icmp", icmp_type=name) for name in _WAN_ICMP]
+        rules += [AclRule("deny", "ip", None, net) for net in own]
+        rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]
+        rules.append(_DENY_ANY)
+        return rules
+
+
+# ICMP a hub's underlay takes: path MTU discovery (fragmentation needed), ping both ways and
+# traceroute's answers. Names as VRP spells them in ACL rules.
+_WAN_ICMP = ("fragmentneed-DFset", "echo", "echo-reply", "ttl-exceeded", "port-unreachable")
+
+
+def _host(address: str) -> Net:
+    return Net.at(int(ipaddress.IPv4Address(address)), 32)
 
 
 # ---------------------------------------------------------------- builders
@@ -1228,6 +1277,11 @@ class ViewBuilder:
                 wan_index.update(((store.id, link.name), link) for link in store.wan)
             assert tunnel.peer_transport is not None
             link = wan_index[(store.id, tunnel.peer_transport)]
+            if tunnel.peer_outside is None and hub.platform in HUB_STATIC_PEERS_ONLY:
+                raise NetworkIntentError(
+                    f"hub {hub.hostname} ({hub.platform}): store {store.id} link {link.name} is addressed "
+                    f"by {link.addressing}: {HUB_STATIC_PEERS_ONLY[hub.platform]}"
+                )
             # The link's own pinned transit slot numbers its tunnel on every hub (the second
             # hub's /31 is mirrored from the top of the pool; its slot number is not used).
             slot = (int(link.overlay.network.network_address) - transit_base) // 2
@@ -1283,6 +1337,7 @@ class ViewBuilder:
             ],
             cloud_tunnels=cloud,
             dc=self._dc_view(profile, intent),
+            overlay_pool=Net.of(self.fleet.spec.ip_plan.transit),
         )
 
     @staticmethod

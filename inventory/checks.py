@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
@@ -226,11 +227,20 @@ def hq_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
     return issues
 
 
+def served_hubs(primary: str, hub_order: list[str]) -> list[str]:
+    """The hubs a store reaches over each of its transports: its own, then the next one in the
+    fleet's order as its backup (the only hub when there is one)."""
+    if primary not in hub_order or len(hub_order) == 1:
+        return [primary]
+    return [primary, hub_order[(hub_order.index(primary) + 1) % len(hub_order)]]
+
+
 def cross_checks(
     spec: FleetSpec, fleet_doc: SourceDocument, stores: list[StoreSource]
 ) -> list[InventoryIssue]:
     issues: list[InventoryIssue] = []
     hub_names = [hub.hostname for hub in spec.sites.hq.hubs]
+    hub_platforms = {hub.hostname: hub.platform for hub in spec.sites.hq.hubs}
     hostnames: dict[str, str] = {hub: f"{FLEET_FILE} (hub)" for hub in hub_names}
     ids: dict[str, str] = {}
     asns: dict[int, str] = {
@@ -329,12 +339,31 @@ def cross_checks(
                     )
                 explicit_subnets.append((segment.subnet, doc, ("lan", kind, "subnet")))
         link_names: set[str] = set()
+        static_only = (
+            [
+                hub
+                for hub in served_hubs(store.hub, hub_names)
+                if hub in hub_platforms and hub_platforms[hub] in HUB_STATIC_PEERS_ONLY
+            ]
+            if store.state != "decommissioned"
+            else []
+        )
         for index, link in enumerate(store.wan):
             if link.name in link_names:
                 issues.append(doc.issue(("wan", index, "name"), f"link name {link.name!r} is used twice"))
             link_names.add(link.name)
             if link.address is not None:
                 claim_address(link.address.ip, doc, ("wan", index, "address"))
+            if link.addressing != "static" and static_only:
+                server = static_only[0]
+                issues.append(
+                    doc.issue(
+                        ("wan", index, "addressing"),
+                        f"link {link.name} is addressed by {link.addressing}, but hub {server} "
+                        f"({hub_platforms[server]}) serves this store: "
+                        f"{HUB_STATIC_PEERS_ONLY[hub_platforms[server]]}",
+                    )
+                )
         for role in store.desktops:
             if role not in spec.roles:
                 issues.append(doc.issue(("desktops", role), unknown("role", role, spec.roles)))

@@ -31,6 +31,7 @@ from storestack.inventory.checks import (
     lock_checks,
     resolved_checks,
     secret_checks,
+    served_hubs,
     sla_checks,
     stack_checks,
 )
@@ -378,7 +379,7 @@ def _resolve(
     resolved: dict[str, ResolvedStore] = {}
     for source in sorted(stores, key=lambda s: s.spec.id):
         store = source.spec
-        backup = _backup_hub(store.hub, hub_order)
+        backup = served_hubs(store.hub, hub_order)[-1]
         resolved[store.id] = _resolved_store(
             source,
             table.stores[store.id],
@@ -388,12 +389,6 @@ def _resolve(
             provisional=store.id not in previous.stores,
         )
     return hubs, resolved
-
-
-def _backup_hub(primary: str, hub_order: list[str]) -> str:
-    if len(hub_order) == 1:
-        return primary
-    return hub_order[(hub_order.index(primary) + 1) % len(hub_order)]
 
 
 def _store_sla(fleet: SlaPolicy, store: StoreSpec) -> SlaPolicy:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import pwd
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -151,14 +152,40 @@ def install_confirm(state: LabState) -> None:
     system.CONFIRM_ROOT.mkdir(mode=0o755, exist_ok=True)
     root.mkdir(mode=0o755, exist_ok=True)
     os.chmod(root, 0o755)
-    source = Path(frr_confirm.__file__).read_text(encoding="utf-8")
-    atomic_write_text(root / frr_confirm.PROGRAM, source, mode=0o755)
+    install_program(root / frr_confirm.PROGRAM)
     for runtime in state.appliances:
         state_dir = root / runtime.namespace
         state_dir.mkdir(mode=0o700, exist_ok=True)
         os.chown(state_dir, user.pw_uid, user.pw_gid)
         config = {"state_dir": str(state_dir), "pathspace": runtime.namespace, "host_files": []}
         atomic_write_text(root / f"{runtime.namespace}.json", json.dumps(config, indent=2) + "\n", mode=0o644)
+
+
+def install_program(program: Path) -> None:
+    """storestack-confirm as a directory that the host's python3 runs (`python3 -I -S DIR` runs
+    DIR/__main__.py), with its bytecode compiled ahead by that same python3. As a single file it
+    would be compiled anew at every arm: the login user cannot write a `__pycache__`, and a
+    script's own code is never cached. Compiled, the arm's interpreter starts with about a fifth
+    fewer instructions. The bytecode is checked against the source's time stamp and size at each
+    start, so an edited source is never run stale. Built beside it, then renamed into place."""
+    staging = program.with_name(f".{program.name}.{os.getpid()}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o755)
+    os.chmod(staging, 0o755)
+    main = staging / "__main__.py"
+    atomic_write_text(main, Path(frr_confirm.__file__).read_text(encoding="utf-8"), mode=0o644)
+    system.run([system.SYSTEM_PYTHON, "-I", "-m", "compileall", "-q", staging])
+    cached = list((staging / "__pycache__").glob("__main__.*.pyc"))
+    if not cached:
+        raise LabError(f"{system.SYSTEM_PYTHON} did not compile {main}")
+    for path in (staging / "__pycache__", *cached):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    # A file or directory there from an earlier lab of this prefix goes first.
+    if program.is_dir() and not program.is_symlink():
+        shutil.rmtree(program)
+    else:
+        program.unlink(missing_ok=True)
+    staging.rename(program)
 
 
 def _login_command(state: LabState, namespace: str) -> str:

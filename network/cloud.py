@@ -55,10 +55,19 @@ _STORE_RESERVED_BLOCKS = frozenset(
 )
 
 # Planned outside addresses come from TEST-NET-1 (RFC 5737), which no fleet or lab address uses:
-# stores .1-.160, OpenStack gateways .161-.190 (counting down), hubs' AWS tunnels .191-.254.
+# stores .1-.160, OpenStack gateways .161-.190 (counting down), hubs' AWS tunnels .191-.254. A
+# fleet with more continues in 198.19.0.0/18 (RFC 2544 benchmarking space; the lab's own
+# addresses are in 198.18.0.0/16 and 198.19.255.0/24): the store /30 with index i (its place in
+# 169.254.0.0/16) at 198.19.0.0 + i, hub slot j at 198.19.64.0 + j, OpenStack site k at
+# 198.19.65.0 + k. Every planned outside address is thus distinct, however many links and hubs.
 _TEST_NET_1 = int(ipaddress.IPv4Address("192.0.2.0"))
 _STORE_OUTSIDE = 160
 _HUB_OUTSIDE = 64
+_OPENSTACK_OUTSIDE = 30
+_OVERFLOW = int(ipaddress.IPv4Address("198.19.0.0"))
+_STORE_OVERFLOW = _OVERFLOW
+_HUB_OVERFLOW = _OVERFLOW + 64 * 256
+_OPENSTACK_OVERFLOW = _HUB_OVERFLOW + 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +132,24 @@ def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
 
     A function of the inside /30 alone, which storestack chooses and hands to AWS: the Pulumi
     mocks see it in the `VpnConnection`'s inputs and answer with this same address. Distinct for
-    160 consecutive store /30s (80 links) and for every hub tunnel: more than a lab runs."""
+    every /30 of 169.254.0.0/16 (store links and hub tunnels alike): the first 160 store /30s
+    and 64 hub tunnels in TEST-NET-1, the rest in 198.19.0.0/18."""
     offset = int(inside.network_address) - int(HUB_AWS_INSIDE_POOL.network_address)
     if 0 <= offset < HUB_AWS_INSIDE_POOL.num_addresses:
-        return ipaddress.IPv4Address(_TEST_NET_1 + 254 - (offset // 4) % _HUB_OUTSIDE)
+        slot = offset // 4
+        if slot < _HUB_OUTSIDE:
+            return ipaddress.IPv4Address(_TEST_NET_1 + 254 - slot)
+        return ipaddress.IPv4Address(_HUB_OVERFLOW + slot)
     index = (int(inside.network_address) - int(LINK_LOCAL.network_address)) // 4
-    return ipaddress.IPv4Address(_TEST_NET_1 + 1 + index % _STORE_OUTSIDE)
+    if not 0 <= index < LINK_LOCAL.num_addresses // 4:
+        raise ValueError(f"{inside}: an AWS tunnel's inside /30 is in {LINK_LOCAL}")
+    if index < _STORE_OUTSIDE:
+        return ipaddress.IPv4Address(_TEST_NET_1 + 1 + index)
+    return ipaddress.IPv4Address(_STORE_OVERFLOW + index)
 
 
 def planned_openstack_gateway(site_index: int) -> ipaddress.IPv4Address:
-    """An OpenStack site gateway's floating IP until the core stack has bound it."""
-    return ipaddress.IPv4Address(_TEST_NET_1 + 190 - site_index % 30)
+    """An OpenStack site gateway's floating IP until the core stack has bound it (distinct per site)."""
+    if site_index < _OPENSTACK_OUTSIDE:
+        return ipaddress.IPv4Address(_TEST_NET_1 + 190 - site_index)
+    return ipaddress.IPv4Address(_OPENSTACK_OVERFLOW + site_index)

@@ -3,8 +3,10 @@
 The mocks stand in for the engine and the providers. Every computed value (ids, ARNs, tunnel
 addresses, generated passwords) is derived from the resource's type and name, so the same program
 always produces the same plan. AWS's tunnel outside addresses are the network intent's planned
-ones for the tunnel's inside /30 (`network.cloud.planned_aws_outside`): there is one model of
-planned values, and a plan's outputs are its values. Referenced stacks answer with mock outputs, as Terragrunt's
+ones for the tunnel's inside /30 (`network.cloud.planned_aws_outside`), and an OpenStack site's
+gateway floating IP the planned gateway of the site's place in the fleet
+(`network.cloud.planned_openstack_gateway`): there is one model of planned values, and a plan's
+outputs are its values. Referenced stacks answer with mock outputs, as Terragrunt's
 `mock_outputs` do.
 """
 
@@ -15,7 +17,7 @@ import contextvars
 import hashlib
 import ipaddress
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,7 +27,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 
-from storestack.network.cloud import AWS_RESERVED_INSIDE, planned_aws_outside
+from storestack.components.openstack_site import gateway_address_name
+from storestack.network.cloud import AWS_RESERVED_INSIDE, planned_aws_outside, planned_openstack_gateway
 
 T = TypeVar("T")
 
@@ -108,17 +111,25 @@ class RecordedInvoke:
 
 
 class StorestackMocks(pulumi_mocks.Mocks):
-    """Computed values for the resource types storestack uses; stack references answer with mocks."""
+    """Computed values for the resource types storestack uses; stack references answer with mocks.
+
+    `openstack_sites` are the fleet's OpenStack sites in fleet order: each one's gateway floating
+    IP is its planned gateway address (any other floating IP a stable documentation address)."""
 
     def __init__(
         self,
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         secret_stack_outputs: Mapping[str, list[str]] | None = None,
         account_id: str = MOCK_ACCOUNT_ID,
+        openstack_sites: Sequence[str] = (),
     ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
         self.secret_stack_outputs = dict(secret_stack_outputs or {})
         self.account_id = account_id
+        self.planned_gateways = {
+            gateway_address_name(site): str(planned_openstack_gateway(index))
+            for index, site in enumerate(openstack_sites)
+        }
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         typ, name = args.typ, args.name
@@ -209,7 +220,7 @@ class StorestackMocks(pulumi_mocks.Mocks):
                 {"ipAddress": _public_address("router", name), "subnetId": _hex("ext-subnet", name, length=32)}
             ]
         elif typ == "openstack:networking/floatingIp:FloatingIp":
-            computed["address"] = _public_address("floating-ip", name)
+            computed["address"] = self.planned_gateways.get(name) or _public_address("floating-ip", name)
         elif typ == "openstack:networking/secGroup:SecGroup":
             computed["name"] = state.get("name", name)
         return computed

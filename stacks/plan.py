@@ -199,7 +199,10 @@ def plan_stack(task: PlanTask, renderer: ApplianceConfigRenderer | None = None) 
         else functools.partial(store.program, renderer, keys)
     )
     project = PROJECTS[task.kind]
-    mocks = StorestackMocks(stack_outputs=task.dependency_outputs)
+    # The core's OpenStack gateways answer with the addresses the network intent plans with, in
+    # the fleet's site order (`core_config` keeps it), so the plan and the planned configs agree.
+    sites = task.config.get("hybrid_cloud", {}).get("openstack_sites", []) if task.kind == "core" else []
+    mocks = StorestackMocks(stack_outputs=task.dependency_outputs, openstack_sites=[site["name"] for site in sites])
     config = {f"{CONFIG_NAMESPACE}:{task.kind}": json.dumps(task.config), **planned_stack_secrets(task.kind, task.config)}
     run = run_program_under_mocks(program, project=project, stack=task.stack, config=config, mocks=mocks)
     stores_tables = frozenset(

@@ -93,6 +93,9 @@ class TunnelFact:
     peer_asn: int | None
     ike: frozenset[IkeProposal]
     esp: frozenset[EspProposal]
+    # The end answers its peer from any outside address (an IOS-XE FlexVPN virtual template,
+    # told apart by IKE identity): it names no peer outside address to compare.
+    any_peer_address: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,14 @@ def definitions(root: Line) -> dict[str, dict[str, int]]:
             add("tacacs-server", w[2], line)
         elif w[:3] == ["aaa", "group", "server"] and len(w) > 4:
             add("aaa-group", w[4], line)
+        elif w[:3] == ["aaa", "attribute", "list"] and len(w) > 3:
+            add("aaa-attribute-list", w[3], line)
+        elif w[:3] == ["aaa", "authorization", "network"] and len(w) > 3:
+            add("aaa-network-list", w[3], line)
+        elif head == "crypto ikev2 name-mangler" and len(w) > 3:
+            add("ikev2-name-mangler", w[3], line)
+        elif w[:4] == ["crypto", "ikev2", "authorization", "policy"] and len(w) > 4:
+            add("ikev2-authorization-policy", w[4], line)
     for kind, names in _BUILTIN.items():
         for name in names:
             found.setdefault(kind, {}).setdefault(name, 0)
@@ -145,6 +153,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                     yield "interface", lw[2], line.number
                 elif lw[:2] in (["vrf", "forwarding"], ["tunnel", "vrf"]):
                     yield "vrf", lw[2], line.number
+                elif lw[:2] == ["ip", "unnumbered"] and len(lw) > 2:
+                    yield "interface", lw[2], line.number
         elif w[0] == "policy-map":
             for line in section.children:
                 lw = line.words
@@ -181,6 +191,14 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                     yield "vrf", lw[2], line.number
                 elif lw[0] == "virtual-template":
                     yield "interface", f"Virtual-Template{lw[1]}", line.number
+                elif lw[:2] == ["aaa", "authorization"] and "list" in lw:
+                    yield "aaa-network-list", after(lw, "list") or "", line.number
+                    if "name-mangler" in lw:
+                        yield "ikev2-name-mangler", after(lw, "name-mangler") or "", line.number
+        elif w[:4] == ["crypto", "ikev2", "authorization", "policy"]:
+            for line in section.children:
+                if line.words[:3] == ["aaa", "attribute", "list"] and len(line.words) > 3:
+                    yield "aaa-attribute-list", line.words[3], line.number
         elif w[:3] == ["crypto", "ikev2", "policy"]:
             for line in section.children:
                 if line.words[0] == "proposal":
@@ -797,6 +815,282 @@ def _children(line: Line | None) -> list[Line]:
     return line.children if line is not None else []
 
 
+# ---------------------------------------------------------------- FlexVPN server
+
+_INTERFACE_CONFIG = ("attribute", "type", "interface-config")
+
+
+@dataclass(frozen=True, slots=True)
+class _TemplatePeer:
+    """One keyring peer of an IKEv2 profile that clones a virtual template (a FlexVPN server):
+    what its virtual-access gets from the authorization policy its mangled identity names."""
+
+    line: Line  # the keyring's `peer` line
+    profile: Line  # the IKEv2 profile
+    template: str  # Virtual-TemplateN
+    identity: str | None  # identity fqdn
+    psk: str | None
+    policy: str | None  # the authorization policy name the name mangler derives; None: no group authorization
+    interface_config: list[str]  # the attribute list's interface-config commands, unquoted
+    address: tuple[str, str] | None  # `ip address A M` among them
+
+
+def _mangled(identity: str, mangler: Line | None) -> str | None:
+    """The name an IKEv2 name mangler derives from an FQDN identity (`fqdn all | hostname | domain`)."""
+    if mangler is None:
+        return None
+    for line in mangler.children:
+        if line.words[:1] == ["fqdn"] and len(line.words) > 1:
+            host, _, domain = identity.partition(".")
+            return {"all": identity, "hostname": host, "domain": domain}.get(line.words[1])
+    return None
+
+
+def _template_peers(root: Line) -> list[_TemplatePeer]:
+    """Every store peer a FlexVPN server's IKEv2 profiles answer with a virtual template."""
+    keyrings = {line.words[3]: line for line in top(root, "crypto", "ikev2", "keyring") if len(line.words) > 3}
+    manglers = {line.words[3]: line for line in top(root, "crypto", "ikev2", "name-mangler") if len(line.words) > 3}
+    policies = {
+        line.words[4]: line for line in top(root, "crypto", "ikev2", "authorization", "policy") if len(line.words) > 4
+    }
+    lists = {line.words[3]: line for line in top(root, "aaa", "attribute", "list") if len(line.words) > 3}
+    peers = []
+    for profile in top(root, "crypto", "ikev2", "profile"):
+        values = {line.words[0]: line.words for line in profile.children}
+        template = values.get("virtual-template")
+        ring = keyrings.get(after(values.get("keyring", []), "local") or "")
+        if template is None or len(template) < 2 or ring is None:
+            continue
+        group = next(
+            (line.words for line in profile.children if line.words[:3] == ["aaa", "authorization", "group"]), []
+        )
+        mangler = manglers.get(after(group, "name-mangler") or "")
+        for peer in ring.children:
+            texts = peer.child_texts()
+            identity = next((t.split()[2] for t in texts if t.startswith("identity fqdn ") and len(t.split()) > 2), None)
+            psk = next((t.split(maxsplit=1)[1] for t in texts if t.startswith("pre-shared-key")), None)
+            policy = _mangled(identity, mangler) if identity and group else None
+            attributes = policies.get(policy or "")
+            listed = next(
+                (line.words[3] for line in _children(attributes) if line.words[:3] == ["aaa", "attribute", "list"]),
+                "",
+            )
+            config = [
+                line.text.split(maxsplit=3)[3].strip('"')
+                for line in _children(lists.get(listed))
+                if tuple(line.words[:3]) == _INTERFACE_CONFIG and len(line.words) > 3
+            ]
+            address = next(
+                ((w[2], w[3]) for w in (text.split() for text in config) if w[:2] == ["ip", "address"] and len(w) == 4),
+                None,
+            )
+            peers.append(
+                _TemplatePeer(peer, profile, f"Virtual-Template{template[1]}", identity, psk, policy, config, address)
+            )
+    return peers
+
+
+@register_rule(PLATFORM)
+def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
+    """A FlexVPN server's virtual template is unnumbered (every virtual-access cloned from an
+    addressed template would carry the same address), and each store peer's virtual-access gets
+    its own overlay address from the authorization policy its identity names; every BGP
+    neighbour that no interface reaches lies on one of those addresses."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for interface in top(root, "interface"):
+        if len(interface.words) > 1 and interface.words[1].startswith("Virtual-Template"):
+            for line in interface.children:
+                if line.words[:2] == ["ip", "address"]:
+                    yield config.finding(
+                        line.number,
+                        "cisco-virtual-template-numbered",
+                        f"{interface.text}: a virtual template takes `ip unnumbered`, not {line.text!r} "
+                        "(every virtual-access cloned from it would carry that address)",
+                    )
+    peers = _template_peers(root)
+    subnets = []
+    for peer in peers:
+        if peer.address is None:
+            where = (
+                "its profile has no `aaa authorization group psk list ... name-mangler`"
+                if peer.policy is None
+                else f"authorization policy {peer.policy!r} gives no `interface-config \"ip address ...\"`"
+            )
+            yield config.finding(
+                peer.line.number,
+                "cisco-virtual-access-unaddressed",
+                f"{peer.line.text} ({peer.identity}): its virtual-access gets no overlay address: {where}",
+            )
+            continue
+        try:
+            subnets.append(ipaddress.IPv4Interface("/".join(peer.address)).network)
+        except ValueError:
+            continue
+    if not peers:
+        return
+    connected = []
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            w = line.words
+            if w[:2] == ["ip", "address"] and len(w) == 4 and is_address(w[2]):
+                connected.append(ipaddress.IPv4Interface(f"{w[2]}/{w[3]}").network)
+    for line in root.walk():
+        w = line.words
+        if w[0] == "neighbor" and w[2:3] == ["remote-as"] and is_address(w[1]):
+            address = ipaddress.IPv4Address(w[1])
+            if not any(address in net for net in (*connected, *subnets)):
+                yield config.finding(
+                    line.number,
+                    "cisco-virtual-access-unaddressed",
+                    f"{line.text}: no interface and no store peer's authorization policy puts the hub on {w[1]}'s subnet",
+                )
+
+
+# ---------------------------------------------------------------- hub infrastructure ACL
+
+# Interfaces that carry no packets of their own from outside the router (a virtual template
+# only clones; tunnels and virtual-access interfaces carry decrypted overlay traffic).
+_UNFILTERED_KINDS = ("Loopback", "Tunnel", "Virtual-Template", "Null")
+# What reaches the router's own addresses and must only come from the management ranges.
+_MANAGEMENT_SERVICES = (("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("tcp", 830), ("udp", 161))
+# IOS port names as extended ACLs print them.
+_IOS_PORTS = {
+    "bgp": 179, "domain": 53, "ntp": 123, "snmp": 161, "tacacs": 49, "telnet": 23, "www": 80,
+    "isakmp": 500, "non500-isakmp": 4500, "bootps": 67, "bootpc": 68, "syslog": 514,
+}  # fmt: skip
+
+
+def _port(word: str) -> int | None:
+    return int(word) if word.isdigit() else _IOS_PORTS.get(word)
+
+
+def _endpoint(words: list[str], at: int) -> tuple[ipaddress.IPv4Network | None, int]:
+    """An ACL address (`any`, `host A`, `A WILDCARD`) at `at`: the network (None: any) and the next index."""
+    if at >= len(words) or words[at] == "any":
+        return None, at + 1
+    if words[at] == "host" and at + 1 < len(words):
+        return ipaddress.IPv4Network(words[at + 1]), at + 2
+    if at + 1 < len(words) and is_address(words[at]) and is_address(words[at + 1]):
+        mask = ipaddress.IPv4Address(words[at + 1])
+        return ipaddress.IPv4Network(f"{words[at]}/{mask}", strict=False), at + 2
+    return None, at + 1
+
+
+def _ports(words: list[str], at: int) -> tuple[tuple[str, list[int]] | None, int]:
+    """A port qualifier (`eq P`, `range A B`, `gt P`, `lt P`, `neq P`) at `at`, and the next index."""
+    if at < len(words) and words[at] in ("eq", "gt", "lt", "neq") and at + 1 < len(words):
+        return (words[at], [_port(words[at + 1]) or -1]), at + 2
+    if at < len(words) and words[at] == "range" and at + 2 < len(words):
+        return ("range", [_port(words[at + 1]) or -1, _port(words[at + 2]) or -1]), at + 3
+    return None, at
+
+
+def _port_matches(qualifier: tuple[str, list[int]] | None, port: int) -> bool | None:
+    """Whether `port` satisfies the qualifier; None when it cannot be told (an unknown name)."""
+    if qualifier is None:
+        return True
+    op, values = qualifier
+    if -1 in values:
+        return None
+    if op == "eq":
+        return port == values[0]
+    if op == "range":
+        return values[0] <= port <= values[1]
+    if op == "gt":
+        return port > values[0]
+    if op == "lt":
+        return port < values[0]
+    return port != values[0]
+
+
+def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Address) -> Line | None:
+    """The entry of extended ACL `acl` that permits `protocol`/`port` to `address` from a source
+    only `any` matches (anywhere), first match wins; None when an earlier deny or the implicit deny
+    drops it. A source-port condition never saves a permit (the sender chooses its source port),
+    nor makes a deny match."""
+    for entry in acl.children:
+        w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
+        if len(w) < 3 or w[0] not in ("permit", "deny"):
+            continue
+        if w[1] not in ("ip", protocol):
+            continue
+        source, at = _endpoint(w, 2)
+        if source is not None and source.prefixlen > 0:
+            continue
+        source_ports, at = _ports(w, at)
+        if w[0] == "deny" and source_ports is not None:
+            continue
+        destination, at = _endpoint(w, at)
+        if destination is not None and address not in destination:
+            continue
+        matches = _port_matches(_ports(w, at)[0], port) if w[1] != "ip" else True
+        if matches is None:
+            matches = w[0] == "permit"
+        if matches:
+            return entry if w[0] == "permit" else None
+    return None
+
+
+@register_rule(PLATFORM)
+def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) filter what enters
+    with an inbound infrastructure ACL that exists, and that ACL lets no management service
+    (SSH, Telnet, HTTP(S), NETCONF, SNMP) reach an address of the hub from anywhere."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("!",))
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    own: list[ipaddress.IPv4Address] = []
+    ports: list[tuple[Line, str | None]] = []
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        addresses = [
+            line.words[2]
+            for line in interface.children
+            if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2])
+        ]
+        own += [ipaddress.IPv4Address(a) for a in addresses]
+        if addresses and not name.startswith(_UNFILTERED_KINDS):
+            ports.append(
+                (
+                    interface,
+                    next(
+                        (
+                            line.words[2]
+                            for line in interface.children
+                            if line.words[:2] == ["ip", "access-group"] and line.words[3:] == ["in"]
+                        ),
+                        None,
+                    ),
+                )
+            )
+    for interface, acl_name in ports:
+        acl = acls.get(acl_name or "")
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "cisco-hub-unfiltered",
+                f"{interface.text}: no inbound infrastructure ACL"
+                + (f" ({acl_name} is not an extended ACL of this config)" if acl_name else "")
+                + ": every service of the hub answers whatever reaches this port",
+            )
+            continue
+        reported: set[int] = set()
+        for protocol, port in _MANAGEMENT_SERVICES:
+            for address in own:
+                entry = _exposed_by(acl, protocol, port, address)
+                if entry is not None and entry.number not in reported:
+                    reported.add(entry.number)
+                    yield config.finding(
+                        entry.number,
+                        "cisco-hub-exposed",
+                        f"{acl.text} (on {interface.words[1]}): {entry.text!r} lets {protocol} {port} reach "
+                        f"{address} from anywhere, not only from the management ranges",
+                    )
+
+
 # ---------------------------------------------------------------- tunnels
 
 
@@ -838,8 +1132,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
     for interface in top(root, "interface"):
         values = {" ".join(line.words[:-1]): line.words[-1] for line in interface.children}
         profile_name = values.get("tunnel protection ipsec profile")
-        if profile_name is None:
-            continue
+        if profile_name is None or interface.words[1].startswith("Virtual-Template"):
+            continue  # a virtual template's tunnels are its peers' (_template_tunnels)
         local_inside = peer_inside = None
         address = next(
             (line.words for line in interface.children if line.words[:2] == ["ip", "address"]), None
@@ -895,6 +1189,51 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=remote_as.get(peer_inside or ""),
                 ike=ike,
                 esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
+            )
+        )
+    facts += _template_tunnels(config, root, ike, remote_as)
+    return facts
+
+
+def _template_tunnels(
+    config: ConfigFile, root: Line, ike: frozenset[IkeProposal], remote_as: dict[str, int]
+) -> list[TunnelFact]:
+    """The store tunnels of a FlexVPN server: one per keyring peer of a profile that clones a
+    virtual template, as its virtual-access will be (the template's IPsec profile, the attribute
+    list's address and description); the store's outside address is never named."""
+    interfaces = {line.words[1]: line for line in top(root, "interface") if len(line.words) > 1}
+    facts = []
+    for peer in _template_peers(root):
+        template = interfaces.get(peer.template)
+        values = {" ".join(line.words[:-1]): line.words[-1] for line in _children(template)}
+        profile = _section(root, "crypto", "ipsec", "profile", values.get("tunnel protection ipsec profile", ""))
+        settings = {" ".join(line.words[:-1]): line.words[-1] for line in _children(profile)}
+        pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
+        local_id = next(
+            (line.words[-1] for line in peer.profile.children if line.words[:2] == ["identity", "local"]), None
+        )
+        local_inside = peer_inside = None
+        if peer.address is not None:
+            local_inside = peer.address[0]
+            network = ipaddress.IPv4Interface("/".join(peer.address)).network
+            peer_inside = next(
+                (ip for ip in remote_as if ipaddress.IPv4Address(ip) in network and ip != local_inside), None
+            )
+        facts.append(
+            TunnelFact(
+                file=config.name,
+                line=peer.line.number,
+                name=tunnel_id(peer.interface_config) or peer.line.text,
+                peer_outside=None,
+                local_inside=local_inside,
+                peer_inside=peer_inside,
+                local_id=local_id,
+                peer_id=peer.identity,
+                psk_slot=peer.psk,
+                peer_asn=remote_as.get(peer_inside or ""),
+                ike=ike,
+                esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
+                any_peer_address=True,
             )
         )
     return facts

@@ -13,8 +13,9 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
 - routing: every steered class's mark has its `ip rule fwmark … lookup <table>`, and the store's
   own prefixes are looked up in main before any of them (`frr-mark-rule`);
 - nftables: every steered class's mark is set on its segments (`frr-mark-rule`);
-- hub: every store tunnel marks its flows for the return path, and every return mark has its
-  rule and its table of store routes (`frr-return-path`).
+- hub: every store tunnel marks its flows for the return path, every return mark has its rule
+  and its table of store routes, and each tunnel's routes sit in the table its own mark looks
+  up, so a flow is answered through the tunnel it came in on (`frr-return-path`).
 """
 
 from __future__ import annotations
@@ -266,11 +267,16 @@ def _mark_set(config: ConfigFile) -> Iterator[Finding]:
 
 _MAP_ELEMENT = re.compile(r'"([^"]+)" : (0x[0-9a-f]+)')
 _HUB_RULE = re.compile(r"^rule add fwmark (\S+) lookup (\d+) ")
+# `ip route <prefix> <next hop> <tunnel> table <n>` in the hub's FRR config
+_RETURN_ROUTE = re.compile(r"^ip route \S+ \S+ (\S+) table (\d+)$", re.M)
+_ANY_TABLE_ROUTE = re.compile(r"^ip route \S+ \S+ \S+ table (\d+)$", re.M)
 
 
 def _return_path(config: ConfigFile) -> Iterator[Finding]:
     """Hub: every store tunnel (interface group 10 with a store route-map) is in the return-path
-    map, and every return mark has its rule and a table with store routes."""
+    map, every return mark has its rule and a table with store routes, and each tunnel's routes
+    sit in the very table its own mark looks up: a flow that came in over a tunnel is answered
+    through that tunnel, never through another of the store's tunnels."""
     main = config.companions.get("", "")
     routing = config.companions.get("routing", "")
     elements: dict[str, int] = {}
@@ -278,22 +284,39 @@ def _return_path(config: ConfigFile) -> Iterator[Finding]:
     for element in _MAP_ELEMENT.finditer(config.text):
         elements[element.group(1)] = int(element.group(2), 16)
     tables = {int(m.group(1), 0): m.group(2) for line in routing.splitlines() if (m := _HUB_RULE.match(line))}
-    routed = set(re.findall(r"^ip route \S+ \S+ \S+ table (\d+)$", main, re.M))
+    return_tables = set(tables.values())
+    # tunnel -> the return tables that route into it
+    routed_into: dict[str, set[str]] = {}
+    for match in _RETURN_ROUTE.finditer(main):
+        if match.group(2) in return_tables:
+            routed_into.setdefault(match.group(1), set()).add(match.group(2))
+    routed = set(_ANY_TABLE_ROUTE.findall(main))
     for mark in sorted(set(elements.values())):
         table = tables.get(mark)
         if table is None:
             yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} has no `ip rule fwmark` in the routing file")
         elif table not in routed:
             yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} looks up table {table}, which has no store routes")
-    return_tables = set(tables.values())
-    unmarked = {
-        match.group(1)
-        for line in main.splitlines()
-        if (match := re.match(r"^ip route \S+ \S+ (\S+) table (\d+)$", line))
-        and match.group(2) in return_tables
-        and match.group(1) not in elements
-    }
-    for ifname in sorted(unmarked):
+    for ifname in sorted(set(routed_into) - set(elements)):
         yield config.finding(
             line_of_map, "frr-return-path", f"store tunnel {ifname} marks no flows: its replies follow BGP"
         )
+    for ifname, mark in sorted(elements.items()):
+        table = tables.get(mark)
+        if table is None:
+            continue  # reported above, per mark
+        elsewhere = sorted(routed_into.get(ifname, set()) - {table}, key=int)
+        if elsewhere:
+            yield config.finding(
+                line_of_map,
+                "frr-return-path",
+                f"store tunnel {ifname} marks its flows {mark:#010x} (table {table}), but its routes are in table "
+                f"{', '.join(elsewhere)}: replies to those flows leave through another of the store's tunnels",
+            )
+        elif table not in routed_into.get(ifname, set()):
+            yield config.finding(
+                line_of_map,
+                "frr-return-path",
+                f"store tunnel {ifname} marks its flows {mark:#010x}, but table {table} routes nothing into it: "
+                "its replies follow BGP",
+            )

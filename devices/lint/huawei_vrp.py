@@ -629,3 +629,161 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
         community = next((w[2] for w in words if w[:2] == ["if-match", "community-filter"] and len(w) > 2), None)
         facts.append(RankingFact(node.words[1], node.number, node.text, prefixes, community, int(pref)))
     yield from return_ranking_findings(config, "vrp-return-path", facts, lists)
+
+
+# ---------------------------------------------------------------- IKE, web system, hub underlay
+
+
+@register_rule(PLATFORM)
+def ike_version(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKE peer negotiates IKEv2 only: a VRP IKE peer takes IKEv1 and IKEv2 unless
+    `undo version 1` says otherwise (IKEv1 would let a peer fall back to the older protocol)."""
+    if config.suffix:
+        return
+    for peer in top(parse(config.text, ("#",)), "ike", "peer"):
+        texts = peer.child_texts()
+        if "undo version 1" not in texts or "version 1" in texts:
+            yield config.finding(
+                peer.number, "vrp-ike-version", f"{peer.text}: negotiates IKEv1 too (no `undo version 1`)"
+            )
+
+
+@register_rule(PLATFORM)
+def ike_peer_address(config: ConfigFile) -> Iterator[Finding]:
+    """Every IPsec tunnel interface names its far end (`destination`) and its IKE peer the same
+    `remote-address`: with several tunnel interfaces on one source, VRP binds an IKEv2
+    negotiation to its interface by the peer's address (common/platforms.py
+    HUB_STATIC_PEERS_ONLY), so a peer without one cannot be told apart."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    sections = {tuple(line.words[:3]): line for line in root.children if len(line.words) >= 3}
+    for interface in top(root, "interface"):
+        values = _values(interface)
+        if values.get("tunnel-protocol") != ["ipsec"]:
+            continue
+        destination = (values.get("destination") or [""])[-1]
+        applied = values.get("ipsec", [])
+        profile_name = applied[1] if applied[:1] == ["profile"] and len(applied) > 1 else ""
+        profile = _values(sections.get(("ipsec", "profile", profile_name)))
+        name = (profile.get("ike-peer") or [""])[0]
+        peer = sections.get(("ike", "peer", name))
+        remote = (_values(peer).get("remote-address") or [""])[-1]
+        if not destination:
+            yield config.finding(
+                interface.number,
+                "vrp-ike-peer-address",
+                f"{interface.text}: an IPsec tunnel interface without `destination` (the peer's address)",
+            )
+        if peer is not None and not remote:
+            yield config.finding(
+                peer.number,
+                "vrp-ike-peer-address",
+                f"{peer.text}: no remote-address; the tunnel cannot be bound to {interface.words[1]}",
+            )
+        elif peer is not None and destination and remote != destination:
+            yield config.finding(
+                peer.number,
+                "vrp-ike-peer-address",
+                f"{peer.text}: remote-address {remote} is not {interface.words[1]}'s destination {destination}",
+            )
+
+
+@register_rule(PLATFORM)
+def web_system(config: ConfigFile) -> Iterator[Finding]:
+    """The web system (HTTP/HTTPS, on from the factory) is either switched off (`undo http server
+    enable` and `undo http secure-server enable`) or bound to a defined ACL (`http acl N`)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    texts = {line.text for line in root.children}
+    if {"undo http server enable", "undo http secure-server enable"} <= texts:
+        return
+    acls = definitions(root).get("acl", {})
+    bound = [line for line in root.children if line.words[:2] == ["http", "acl"] and len(line.words) > 2]
+    if not bound:
+        yield config.finding(
+            0,
+            "vrp-web-system",
+            "the web system (HTTP/HTTPS) answers anyone: no `http acl` and not switched off",
+        )
+    for line in bound:
+        if line.words[2] not in acls:
+            yield config.finding(
+                line.number, "vrp-web-system", f"{line.text}: ACL {line.words[2]} is not defined"
+            )
+
+
+def _destination_port(words: list[str], protocol: str) -> int | None:
+    """The port of a rule's `destination-port eq PORT` (by number or VRP keyword); None without."""
+    if after(words, "destination-port") != "eq":
+        return None
+    port = (
+        words[words.index("destination-port") + 2] if len(words) > words.index("destination-port") + 2 else ""
+    )
+    return PORT_NAMES.get(protocol, {}).get(port, int(port) if port.isdigit() else None)
+
+
+# Router services a hub's underlay filter may admit from named sources only.
+_MANAGEMENT_PORTS = {("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("udp", 161)}
+
+
+@register_rule(PLATFORM)
+def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
+    routed over) filters what it takes in: IKE (UDP 500, 4500) and ESP admitted, management
+    ports only from named sources, nothing permitted from any to any, and a closing `deny ip`
+    (a traffic-filter passes what no rule matches)."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = {}
+    for line in top(root, "acl"):
+        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
+            acls[key] = line
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        texts = interface.child_texts()
+        if name.startswith(("LoopBack", "Tunnel", "NULL")) or not any(
+            t.startswith("ip address") for t in texts
+        ):
+            continue
+        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(applied) if applied else None
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-wan-filter",
+                f"{interface.text}: the hub's underlay takes everything in (no defined traffic-filter inbound ACL)",
+            )
+            continue
+        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+        admitted = set()
+        for rule in rules:
+            w = rule.words
+            action, protocol = w[2], w[3]
+            number = _destination_port(w, protocol)
+            if action == "permit":
+                admitted.add((protocol, number))
+                if protocol == "ip" and "destination" not in w:
+                    yield config.finding(
+                        rule.number, "vrp-hub-wan-filter", f"{acl.text}: {rule.text.strip()} permits anything"
+                    )
+                if (protocol, number) in _MANAGEMENT_PORTS and "source" not in w:
+                    yield config.finding(
+                        rule.number,
+                        "vrp-hub-wan-filter",
+                        f"{acl.text}: {rule.text.strip()} admits {protocol}/{number} from anywhere",
+                    )
+        for needed in (("udp", 500), ("udp", 4500), ("50", None)):
+            if needed not in admitted:
+                what = "ESP" if needed[0] == "50" else f"{needed[0]}/{needed[1]}"
+                yield config.finding(
+                    acl.number, "vrp-hub-wan-filter", f"{acl.text}: does not admit {what} (IKE/IPsec)"
+                )
+        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
+            yield config.finding(
+                acl.number,
+                "vrp-hub-wan-filter",
+                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
+            )

@@ -62,6 +62,9 @@ class PlatformDriver(BaseModel):
     # Lines of the running config (and of intended configs) that are noise for the diff:
     # banners the show command prints and lines the platform always adds by itself.
     ignore_lines: tuple[str, ...] = ()
+    # Lines some releases print in another form for the same setting: (a regex matching the
+    # whole line, the form the intended config writes). Both sides are read through it.
+    equivalent_lines: tuple[tuple[str, str], ...] = ()
     # A line matching any of these in the output of a config line means the line was rejected.
     error_patterns: tuple[str, ...] = (r"^%",)
     save_command: str | None = "write memory"
@@ -128,6 +131,18 @@ class PlatformDriver(BaseModel):
     def is_ignored(self, line: str) -> bool:
         pattern = _any_of(self.ignore_lines)
         return pattern is not None and pattern.search(line) is not None
+
+    def canonical(self, line: str) -> str:
+        """`line` in the form the intended config writes it (`equivalent_lines`)."""
+        for pattern, form in self.equivalent_lines:
+            if _whole_line(pattern).fullmatch(line):
+                return form
+        return line
+
+
+@cache
+def _whole_line(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @cache

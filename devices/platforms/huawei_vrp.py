@@ -44,6 +44,12 @@ DRIVER = PlatformDriver(
     strip_ansi=True,
     any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
     ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
+    # An IKE peer limited to IKEv2: AR V200 and USG releases print the command that did it
+    # (`undo version 1`, as the templates write it); NetEngine AR configuration examples print
+    # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for
+    # Configuring IPSec NAT Traversal": `version 1` after `undo version 2`). Read as one, so a
+    # push never answers the second form with `undo version 2`.
+    equivalent_lines=((r" version 2", " undo version 1"),),
     error_patterns=(r"^\s*Error:",),
     save_command="save",
     save_confirmations=((r"\[Y/N\]", "y"),),
@@ -105,6 +111,8 @@ def acl_rule(rule: AclRule) -> str:
         text += f" destination-port range {start} {end}"
     elif rule.port:
         text += f" destination-port eq {port_name(rule.protocol, rule.port)}"
+    if rule.icmp_type:
+        text += f" icmp-type {rule.icmp_type}"
     return text
 
 

@@ -117,3 +117,20 @@ def test_redactor_hides_known_values_anywhere() -> None:
     # Very short values are not replaced by value (they would wreck every line).
     assert "ab stays" in text
 
+
+
+@pytest.mark.parametrize("shown", [" undo version 1", " version 2"])
+def test_vrp_ikev2_only_peer_reads_the_same_in_either_release_form(shown: str) -> None:
+    """AR V200 prints an IKEv2-only peer as `undo version 1`, NetEngine AR as `version 2`: both
+    are in sync with the template's `undo version 1`, and a push never sends `undo version 2`."""
+    intended = "#\nike peer STORE-1\n undo version 1\n ike-proposal 10\n#\nreturn\n"
+    running = f"#\nike peer STORE-1\n{shown}\n ike-proposal 10\n#\nreturn\n"
+    assert compute_diff(running, intended, "huawei_vrp").in_sync
+    assert remediation_lines(running, intended, "huawei_vrp") == ()
+    # A peer that still takes both versions gets `undo version 1`, nothing else.
+    both = "#\nike peer STORE-1\n ike-proposal 10\n#\nreturn\n"
+    assert [line.strip() for line in remediation_lines(both, intended, "huawei_vrp")] == [
+        "ike peer STORE-1",
+        "undo version 1",
+        "quit",
+    ]

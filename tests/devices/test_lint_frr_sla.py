@@ -103,3 +103,21 @@ def test_a_hub_return_path_with_a_gap_is_found(fleet: Fleet, rendered: list[Conf
     assert any("nw-0001-lte1 marks no flows" in f.message for f in _findings(fleet, unmarked, "frr-return-path"))
     no_rule = _broken(rendered, "hq-hub1.routing", lambda t: re.sub(r"^rule add fwmark 0x00005201 .*\n", "", t, flags=re.M))
     assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in _findings(fleet, no_rule, "frr-return-path"))
+
+
+def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # nw-0001's LTE tunnel marks its flows like its fibre tunnel: HQ's answers to a flow that
+    # came in over LTE would leave over the fibre.
+    shared_mark = _broken(
+        rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201', '"nw-0001-lte1" : 0x00005200')
+    )
+    (finding,) = _findings(fleet, shared_mark, "frr-return-path")
+    assert "nw-0001-lte1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
+    # The fibre tunnel's routes moved into the LTE tunnel's table.
+    moved = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace(" nw-0001-wan1 table 5200\n", " nw-0001-wan1 table 5201\n"))
+    (finding,) = _findings(fleet, moved, "frr-return-path")
+    assert "nw-0001-wan1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
+    # A tunnel whose table has no route into it: its answers follow BGP.
+    dropped = _broken(rendered, "hq-hub1.cfg", lambda t: re.sub(r"^ip route .* nw-0002-wan1 table 5200\n", "", t, flags=re.M))
+    (finding,) = _findings(fleet, dropped, "frr-return-path")
+    assert "nw-0002-wan1 marks its flows 0x00005200, but table 5200 routes nothing into it" in finding.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from testsupport.rendering import SHAPES, on_platform
@@ -41,6 +42,10 @@ RULES = {
         huawei_vrp.port_keywords,
         huawei_vrp.management_plane,
         huawei_vrp.wan_services,
+        huawei_vrp.ike_version,
+        huawei_vrp.ike_peer_address,
+        huawei_vrp.web_system,
+        huawei_vrp.hub_wan_filter,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -724,3 +729,113 @@ def test_cisco_store_withdraws_itself_from_a_degraded_path(fleet: Fleet) -> None
     # An exist-map that is not defined is a dangling reference.
     dangling = _broken(config, advertise, advertise.replace("RETURN-VIA-1", "RETURN-VIA-9"))
     assert "route-map 'RETURN-VIA-9' is referenced but not defined" in [f.message for f in _lint(dangling)]
+
+
+# ---------------------------------------------------------------- VRP: IKE version, peers, web, hub underlay
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_ike_peer_that_still_negotiates_ikev1(fleet: Fleet, role: str) -> None:
+    config = _hub(fleet, "huawei_vrp") if role == "hub" else _store(fleet, "huawei_vrp", "dual-wan")
+    assert config.text.count(" undo version 1\n") == config.text.count("\nike peer ")
+    broken = _broken(config, " undo version 1\n", "")
+    found = [f for f in _lint(broken) if f.rule == "vrp-ike-version"]
+    assert len(found) == 1 and "negotiates IKEv1" in found[0].message
+    assert broken.lines[found[0].line - 1].startswith("ike peer ")
+    # The pre-fix form: `version 2` leaves IKEv1 on beside it.
+    assert any(f.rule == "vrp-ike-version" for f in _lint(_broken(config, " undo version 1\n", " version 2\n")))
+
+
+def test_vrp_hub_peer_without_the_stores_address(fleet: Fleet) -> None:
+    config = _hub(fleet, "huawei_vrp")
+    peer = re.search(r"^ike peer (STORE-\d+)\n(?:.+\n)*? remote-address (\S+)\n", config.text, re.M)
+    assert peer is not None
+    name, address = peer.groups()
+    # The pre-fix hub: a store on a dynamic address got a peer and a tunnel with no address.
+    broken = _broken(config, f" remote-address {address}\n", "")
+    broken = _broken(broken, f" destination {address}\n", "")
+    found = [f for f in _lint(broken) if f.rule == "vrp-ike-peer-address"]
+    assert {f.message.split(":")[0] for f in found} == {f"ike peer {name}", found[0].message.split(":")[0]}
+    assert any("without `destination`" in f.message for f in found)
+    assert any(f"ike peer {name}: no remote-address" in f.message for f in found)
+    # A peer whose address is not its tunnel's destination.
+    wrong = _broken(config, f" remote-address {address}\n", " remote-address 192.0.2.99\n")
+    assert any("is not Tunnel0/0/" in f.message for f in _lint(wrong) if f.rule == "vrp-ike-peer-address")
+
+
+def test_a_vrp_hub_refuses_a_store_on_a_dynamic_address(fleet: Fleet) -> None:
+    """The view refuses what the inventory refuses: a VRP hub with a DHCP store link."""
+    vrp = on_platform(fleet, "huawei_vrp", hubs="frr")  # links as the chain has them
+    hubs = {name: hub.model_copy(update={"platform": "huawei_vrp"}) for name, hub in vrp.hubs.items()}
+    with pytest.raises(NetworkIntentError, match=r"link lte1 is addressed by dhcp: a Huawei VRP hub binds"):
+        render_hub(Fleet(vrp.spec, hubs, {s.id: s for s in vrp}, vrp.root), "hq-hub1")
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
+    config = _hub(fleet, "huawei_vrp") if role == "hub" else _store(fleet, "huawei_vrp", "dual-wan")
+    found = [f for f in _lint(_broken(config, "http acl 2000\n", "")) if f.rule == "vrp-web-system"]
+    assert [f.message for f in found] == [
+        "the web system (HTTP/HTTPS) answers anyone: no `http acl` and not switched off"
+    ]
+    undefined = [f for f in _lint(_broken(config, "http acl 2000\n", "http acl 2999\n")) if f.rule == "vrp-web-system"]
+    assert [f.message for f in undefined] == ["http acl 2999: ACL 2999 is not defined"]
+    off = _broken(config, "http acl 2000\n", "undo http server enable\nundo http secure-server enable\n")
+    assert not [f for f in _lint(off) if f.rule == "vrp-web-system"]
+
+
+def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
+    config = _hub(fleet, "huawei_vrp")
+    interface = "interface GigabitEthernet0/0/1\n description dc core lan\n"
+    assert interface in config.text and " traffic-filter inbound acl name HUB-WAN-IN\n" in config.text
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-wan-filter"]
+
+    # The pre-fix hub: no filter at all on the interface the internet reaches it through.
+    assert messages(_broken(config, " traffic-filter inbound acl name HUB-WAN-IN\n", "")) == [
+        "interface GigabitEthernet0/0/1: the hub's underlay takes everything in (no defined traffic-filter inbound ACL)"
+    ]
+    last = re.search(r"^ (rule \d+) deny ip\n#", config.text, re.M)
+    assert last is not None
+    # Without the closing deny, whatever no rule matches passes.
+    assert any("does not end in `deny ip`" in m for m in messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")))
+    # Permitting everything, or SSH from anywhere.
+    assert any("permits anything" in m for m in messages(_broken(config, f" {last.group(1)} deny ip\n", f" {last.group(1)} permit ip\n")))
+    ssh = re.search(r"^ (rule \d+ permit tcp) source \S+ \S+ destination-port eq 22\n", config.text, re.M)
+    assert ssh is not None
+    found = messages(_broken(config, ssh.group(0), f" {ssh.group(1)} destination-port eq 22\n"))
+    assert any("admits tcp/22 from anywhere" in m for m in found)
+    # Tunnels cannot come up without IKE and ESP.
+    found = messages(_broken(config, " permit 50 destination", " deny 50 destination"))
+    assert found == ["acl name HUB-WAN-IN 3098: does not admit ESP (IKE/IPsec)"]
+    assert not messages(config)
+
+
+def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
+    """A generated fleet served by VRP hubs (its links static, as such hubs require) lints clean."""
+    from click.testing import CliRunner
+
+    from storestack.cli.main import cli
+    from storestack.devices.lint.run import config_files, lint_configs
+    from storestack.inventory import load_fleet
+    from storestack.network.build import NetworkIntent
+
+    generated = tmp_path / "fleet"
+    result = CliRunner().invoke(cli, ["inventory", "generate", "--stores", "40", "--out", str(generated)])
+    assert result.exit_code == 0, result.output
+    fleet = load_fleet(generated)
+    # Every store on VRP too: the whole fleet is clean.
+    vrp = on_platform(fleet, "huawei_vrp")
+    files = config_files(vrp)
+    assert sum(1 for f in files if f.role == "hub" and f.platform == "huawei_vrp") == len(fleet.hubs)
+    assert lint_configs(files, NetworkIntent(vrp)).findings == []
+    # The generated mix of store platforms behind VRP hubs: nothing on the hubs' side or in any
+    # cross-file check of the tunnels and peers.
+    mixed = on_platform(fleet, None, hubs="huawei_vrp")
+    files = config_files(mixed)
+    platform_of = {f.name: f.platform for f in files}
+    assert len(set(platform_of.values())) == 4
+    findings = lint_configs(files, NetworkIntent(mixed)).findings
+    assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
+    assert {f.rule for f in findings} <= {"sla-threshold"}  # IOS-XE stores' echo probes: not the hub's

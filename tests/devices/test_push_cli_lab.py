@@ -19,7 +19,7 @@ from testsupport.frr_lab_configs import (
 )
 
 from storestack import lab
-from storestack.cli.push import push
+from storestack.cli.main import cli
 
 pytestmark = pytest.mark.lab
 
@@ -45,12 +45,12 @@ def write_intended(directory: Path, configs: dict[str, str]) -> Path:
 
 def invoke(*args: str | Path) -> tuple[int, str]:
     """Exit code and stdout (what --json consumers parse); stderr is checked via invoke_all."""
-    result = CliRunner().invoke(push, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["devices", "push", *(str(a) for a in args)], catch_exceptions=False)
     return result.exit_code, result.stdout
 
 
 def invoke_all(*args: str | Path) -> tuple[int, str]:
-    result = CliRunner().invoke(push, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["devices", "push", *(str(a) for a in args)], catch_exceptions=False)
     return result.exit_code, result.output
 
 

@@ -21,8 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from storestack.cli.devices import devices
-from storestack.cli.push import push
+from storestack.cli.main import cli
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.intended import IntendedConfigs
 from storestack.devices.journal import last_push_run, load_run, unfinished_names
@@ -474,7 +473,7 @@ def test_sigkill_leaves_a_truthful_journal_and_only_failed_completes(lab: Lab, t
     assert sorted(unfinished_names(killed)) == sorted(lab.emulator.device_names)
 
     lab.emulator.set_faults(first, DeviceFaults())
-    rerun = CliRunner().invoke(push, [*command[3:], "--only-failed"], catch_exceptions=False)
+    rerun = CliRunner().invoke(cli, ["devices", "push", *command[3:], "--only-failed"], catch_exceptions=False)
     assert rerun.exit_code == 0, rerun.output
     report = json.loads(rerun.stdout)
     assert sorted(d["name"] for d in report["devices"]) == sorted(lab.emulator.device_names)
@@ -491,7 +490,7 @@ def test_devices_restore_puts_a_backup_back(lab: Lab, platform: str, tmp_path: P
     args = ["restore", name, "--targets", str(inventory), "--state-dir", str(tmp_path), "--read-timeout", "3"]
 
     # Without --backup: the newest backup, the one the push took before its change.
-    result = CliRunner().invoke(devices, [*args, "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["devices", *args, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["restored_from"] == pushed.backup_path
@@ -502,9 +501,9 @@ def test_devices_restore_puts_a_backup_back(lab: Lab, platform: str, tmp_path: P
     assert lab.password not in result.stdout
 
     # Naming an appliance that is not in the targets, or a backup that does not exist, is a usage error.
-    unknown = CliRunner().invoke(devices, ["restore", "no-such-box", *args[2:], "--json"], catch_exceptions=False)
+    unknown = CliRunner().invoke(cli, ["devices", "restore", "no-such-box", *args[2:], "--json"], catch_exceptions=False)
     assert unknown.exit_code == 2 and "no-such-box" in unknown.stdout
-    missing = CliRunner().invoke(devices, [*args, "--backup", str(tmp_path / "nope.cfg")], catch_exceptions=False)
+    missing = CliRunner().invoke(cli, ["devices", *args, "--backup", str(tmp_path / "nope.cfg")], catch_exceptions=False)
     assert missing.exit_code == 2 and "nope.cfg" in missing.output
     assert lab.emulator.running_config(name) == lab.defaults[name]
 
@@ -519,11 +518,11 @@ def test_turning_the_rollback_timer_off_needs_an_explicit_flag(lab: Lab, tmp_pat
     args = ["--targets", str(inventory), "--intended", str(intended), "--appliance", name,
             "--state-dir", str(tmp_path / "state"), "--read-timeout", "3", "--confirm-timeout", "0", "--json"]
 
-    refused = CliRunner().invoke(push, args, catch_exceptions=False)
+    refused = CliRunner().invoke(cli, ["devices", "push", *args], catch_exceptions=False)
     assert refused.exit_code == 2 and "--no-confirm-i-know" in refused.stdout
     assert lab.emulator.running_config(name) == lab.defaults[name]
 
-    pushed = CliRunner().invoke(push, [*args, "--no-confirm-i-know"], catch_exceptions=False)
+    pushed = CliRunner().invoke(cli, ["devices", "push", *args, "--no-confirm-i-know"], catch_exceptions=False)
     assert pushed.exit_code == 0, pushed.output
     (device,) = json.loads(pushed.stdout)["devices"]
     assert device["outcome"] == "changed" and device["commit_confirm"] is None

@@ -166,13 +166,13 @@ def test_fleet_appliances_become_push_targets() -> None:
 def test_cli_rejects_an_unknown_region_before_connecting(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from storestack.cli.push import push
+    from storestack.cli.main import cli
     from storestack.inventory import sample_chain_path
 
     (tmp_path / "intended").mkdir()
     result = CliRunner().invoke(
-        push,
-        ["--fleet", str(sample_chain_path()), "--region", "atlantis", "--intended", str(tmp_path / "intended"),
+        cli,
+        ["devices", "push", "--fleet", str(sample_chain_path()), "--region", "atlantis", "--intended", str(tmp_path / "intended"),
          "--state-dir", str(tmp_path)],
     )
     assert result.exit_code == 2

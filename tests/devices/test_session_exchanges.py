@@ -211,3 +211,77 @@ def test_the_guard_is_confirmed_with_the_last_challenge_asked_for(monkeypatch: p
     assert guard.challenge(timeout=1.0) == channel.tokens[1]
     guard.send(f"confirm {channel.tokens[1]}\n".encode())
     assert guard.finish(timeout=1.0).strip().endswith("confirmed: the timer is cancelled")
+
+
+class LateStatusChannel:
+    """An exec channel whose output and EOF are in, and whose exit status comes a moment later
+    (OpenSSH sends it when it reaps the command, which may be after the EOF). Like paramiko's
+    channel after EOF, it is always readable for `select`; `status_event` is set with the status."""
+
+    def __init__(self, output: bytes, status: int, delay: float) -> None:
+        import threading
+
+        self.output = output
+        self.status: int | None = None
+        self.status_event = threading.Event()
+        self.eof_received = True
+        self.closed = False
+        self.polls = 0
+        self.commands: list[str] = []
+        self._timer = threading.Timer(delay, self._arrive, args=(status,))
+
+    def _arrive(self, status: int) -> None:
+        self.status = status
+        self.status_event.set()
+
+    def exec_command(self, command: str) -> None:
+        self.commands.append(command)
+        self._timer.start()
+
+    def recv_ready(self) -> bool:
+        self.polls += 1
+        return bool(self.output)
+
+    def recv(self, size: int) -> bytes:
+        data, self.output = self.output, b""
+        return data
+
+    def recv_stderr_ready(self) -> bool:
+        return False
+
+    def exit_status_ready(self) -> bool:
+        return self.status is not None
+
+    def recv_exit_status(self) -> int:
+        self.status_event.wait()
+        assert self.status is not None
+        return self.status
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_host_command_whose_exit_status_comes_after_its_eof_is_waited_for_not_polled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The push's host commands (FRR's storestack-confirm) run beside up to 20 other pushes in
+    one process: a wait that spins between the command's EOF and its exit status takes the CPU
+    (and the interpreter lock) those pushes need."""
+    from storestack.devices import session as session_module
+
+    # After EOF a paramiko channel's pipe is readable for good: select returns at once.
+    monkeypatch.setattr(session_module.select, "select", lambda read, *rest: (read, [], []))
+    channel = LateStatusChannel(b"reverted: FRR reloaded the backup in 1 pass(es)\n", 0, delay=0.3)
+    status, output = session_module._exec_on_channel(
+        None,  # type: ignore[arg-type]
+        "storestack-confirm revert",
+        timeout=5.0,
+        channel=channel,  # type: ignore[arg-type]
+    )
+    assert (status, output.strip()) == (0, "reverted: FRR reloaded the backup in 1 pass(es)")
+    assert channel.polls < 10, f"{channel.polls} polls while the exit status was on its way"
+
+    guard_channel = LateStatusChannel(b"armed: reverts in 120 s\nconfirmed: the timer is cancelled\n", 0, delay=0.3)
+    guard = session_module._Guard(guard_channel, "storestack-confirm arm 120 stdin")  # type: ignore[arg-type]
+    assert guard.finish(timeout=5.0).strip().endswith("confirmed: the timer is cancelled")
+    assert guard_channel.polls < 10, f"{guard_channel.polls} polls while the exit status was on its way"

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
-from storestack.cli.push import push
+from storestack.cli.main import cli
 from storestack.devices.journal import last_push_run
 from storestack.devices.report import RunReport
 from storestack.devices.runner import PushObserver
@@ -80,7 +80,7 @@ def journal_of(state: Path) -> RunReport:
 
 def cli_push(*args: str) -> tuple[int, dict[str, Any]]:
     """`storestack devices push … --json` in-process: (exit code, the JSON report)."""
-    result = CliRunner().invoke(push, [*args, "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["devices", "push", *args, "--json"], catch_exceptions=False)
     try:
         payload = json.loads(result.stdout)
     except json.JSONDecodeError as exc:

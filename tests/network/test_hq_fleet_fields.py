@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from testsupport.rendering import static_wan_yaml
 
 from storestack.cli.main import cli
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
 from storestack.devices.render import render_appliance, render_hub
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.errors import InventoryError
@@ -95,6 +96,8 @@ def test_a_written_dc_core_reaches_every_hub_platform(tmp_path: Path, platform: 
     text = (root / "fleet.yaml").read_text().replace("platform: frr", f"platform: {platform}")
     text = text.replace("  openstack: 64513\n", "  openstack: 64513\n  dc_core: 64900\n", 1)
     (root / "fleet.yaml").write_text(text)
+    if platform in HUB_STATIC_PEERS_ONLY:
+        static_wan_yaml(root)  # such a hub serves only statically addressed stores
     fleet = load_fleet(root)
     config = render_hub(fleet, "hq-hub2").text
     # hq-hub2 is the second hub: the LAN's second host after the one router.

@@ -214,3 +214,24 @@ def test_cli_plan_exits_1_on_errors_and_0_when_they_are_advisory(tmp_path: Path)
         advisory = runner.invoke(cli, [*args, "--advisory", "open-admin-port"])
     assert failing.exit_code == 1 and "error open-admin-port" in failing.output
     assert advisory.exit_code == 0 and "advisory open-admin-port" in advisory.output
+
+
+def test_the_core_plan_answers_where_the_intent_plans_the_cloud_ends(sample_plan: tuple[PlanReport, Path]) -> None:
+    """An offline plan's cloud far ends are the ones the planned hub configs dial: the OpenStack
+    gateways' floating IPs and AWS's tunnel endpoints."""
+    from storestack.network.build import NetworkIntent
+
+    report, _ = sample_plan
+    fleet = load_fleet(sample_chain_path())
+    intent = NetworkIntent(fleet)
+    planned = {
+        tunnel.id: str(tunnel.peer_outside)
+        for hub in fleet.hubs
+        for tunnel in intent.hub(hub).tunnels
+        if tunnel.kind in ("hub-openstack", "hub-aws")
+    }
+    core = next(plan for plan in report.stacks if plan.kind == "core")
+    openstack = {t["tunnel_id"]: t["peer_outside_address"] for t in core.outputs["openstack_hub_tunnels"].values()}
+    assert openstack and all(planned[tid] == address for tid, address in openstack.items())
+    aws = sorted(t["outside_address"] for entry in core.outputs["hub_vpn_tunnels"].values() for t in entry["tunnels"])
+    assert aws and aws == sorted(a for tid, a in planned.items() if "-aws" in tid)

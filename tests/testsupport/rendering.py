@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
 from storestack.inventory import Fleet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
@@ -29,16 +31,82 @@ TEST_SECRETS = {
 TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
 
 
-def on_platform(fleet: Fleet, platform: Platform) -> Fleet:
-    """The same fleet with every store appliance and hub on `platform` (for per-platform tests)."""
+def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None = None) -> Fleet:
+    """The same fleet with every store appliance on `platform` (None: as they are) and every hub
+    on `hubs` (default: `platform`), for per-platform tests. Hubs that serve only statically
+    addressed stores (`HUB_STATIC_PEERS_ONLY`) get a fleet whose links are all static
+    (`make_links_static`), as the inventory would require."""
+    hub_platform = hubs or platform
+    assert hub_platform is not None, "name the hubs' platform"
     stores = {
         store.id: store.model_copy(
             update={"appliances": [a.model_copy(update={"platform": platform}) for a in store.appliances]}
         )
+        if platform is not None
+        else store
         for store in fleet
     }
-    hubs = {name: hub.model_copy(update={"platform": platform}) for name, hub in fleet.hubs.items()}
-    return Fleet(fleet.spec, hubs, stores, fleet.root)
+    hub_map = {name: hub.model_copy(update={"platform": hub_platform}) for name, hub in fleet.hubs.items()}
+    result = Fleet(fleet.spec, hub_map, stores, fleet.root)
+    return make_links_static(result) if hub_platform in HUB_STATIC_PEERS_ONLY else result
+
+
+# Where `make_links_static` and `static_wan_yaml` number the links they make static: the top half
+# of RFC 2544's benchmarking range (8192 /30s), which neither the sample chain nor a generated
+# fleet uses (the lab's DHCP transports draw from the bottom of 198.18.0.0/16).
+_STATIC_POOL = ipaddress.IPv4Network("198.18.128.0/17")
+
+
+def make_links_static(fleet: Fleet) -> Fleet:
+    """The same fleet with every DHCP or cellular WAN link given a static /30 (numbered from
+    `_STATIC_POOL` in store and link order), as an operator would write it for hubs that accept
+    only statically addressed stores."""
+    base = int(_STATIC_POOL.network_address)
+    count = 0
+    stores = {}
+    for store in fleet:
+        links = []
+        for link in store.wan:
+            if link.addressing != "static":
+                network = base + 4 * count
+                count += 1
+                link = link.model_copy(
+                    update={
+                        "addressing": "static",
+                        "address": ipaddress.IPv4Interface((network + 2, 30)),
+                        "gateway": ipaddress.IPv4Address(network + 1),
+                    }
+                )
+            links.append(link)
+        stores[store.id] = store.model_copy(update={"wan": links})
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+def static_wan_yaml(root: Path) -> None:
+    """Give every DHCP link in the store files under `root/stores` a static /30 (the same
+    numbering as `make_links_static`): a chain a hub in `HUB_STATIC_PEERS_ONLY` can serve."""
+    base = int(_STATIC_POOL.network_address)
+    count = 0
+    for path in sorted((root / "stores").glob("*.yaml")):
+        parts = re.split(r"(?m)^(?=  - name: )", path.read_text())
+        for index, part in enumerate(parts):
+            if (
+                not part.startswith("  - name: ")
+                or "    bandwidth_mbps:" not in part
+                or "addressing:" in part
+            ):
+                continue
+            network = base + 4 * count
+            count += 1
+            address = ipaddress.IPv4Address(network + 2)
+            gateway = ipaddress.IPv4Address(network + 1)
+            parts[index] = re.sub(
+                r"(?m)^(    bandwidth_mbps: .*\n)",
+                rf"\1    addressing: static\n    address: {address}/30\n    gateway: {gateway}\n",
+                part,
+                count=1,
+            )
+        path.write_text("".join(parts))
 
 
 def update_golden() -> bool:

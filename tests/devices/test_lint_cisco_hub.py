@@ -1,0 +1,190 @@
+"""The IOS-XE hub as a FlexVPN server: every store link (static, DHCP or cellular) on one virtual
+template, its overlay /31 from the authorization policy its identity names; an infrastructure ACL
+on the DC core LAN. Each lint rule is clean on what storestack renders and catches a deliberately
+broken copy; the cross-file checks still pair every store tunnel with its hub peer."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.devices.lint import ConfigFile, Finding, cisco_xe
+from storestack.devices.lint.run import config_files, lint_configs, lint_fleet
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet, load_fleet
+from storestack.inventory.generate import generate_fleet, write_fleet
+from storestack.network.build import NetworkIntent
+
+HUB_RULES = (
+    cisco_xe.undefined_references,
+    cisco_xe.interface_names,
+    cisco_xe.timers,
+    cisco_xe.virtual_templates,
+    cisco_xe.hub_infrastructure,
+    cisco_xe.management_plane,
+)
+
+
+def ios_hubs(fleet: Fleet) -> Fleet:
+    """The fleet with its hubs on IOS-XE and every store as the inventory has it."""
+    hubs = {name: hub.model_copy(update={"platform": "cisco_xe"}) for name, hub in fleet.hubs.items()}
+    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+
+
+@pytest.fixture(scope="module")
+def hub(fleet: Fleet) -> ConfigFile:
+    config = render_hub(on_platform(fleet, "cisco_xe"), "hq-hub1")
+    return ConfigFile(config.filename, "cisco_xe", "hub", config.name, config.text)
+
+
+def _lint(config: ConfigFile) -> list[Finding]:
+    return [finding for rule in HUB_RULES for finding in rule(config)]
+
+
+def _broken(config: ConfigFile, old: str, new: str, count: int = 1) -> ConfigFile:
+    assert old in config.text, f"{old!r} is not in the rendered hub"
+    return dataclasses.replace(config, text=config.text.replace(old, new, count))
+
+
+def _rules(findings: list[Finding]) -> list[str]:
+    return sorted(finding.rule for finding in findings)
+
+
+def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: ConfigFile) -> None:
+    text = hub.text
+    assert _lint(hub) == []
+    # One template, one profile for the stores; no per-link tunnel or profile, static links included.
+    assert re.findall(r"^interface (Virtual-Template\d+|Tunnel\d+)", text, re.M) == [
+        "Virtual-Template1", "Tunnel65537", "Tunnel65538", "Tunnel65539",
+    ]  # fmt: skip
+    assert " virtual-template 1\n" in text and text.count(" virtual-template ") == 1
+    template = re.search(r"^interface Virtual-Template1 type tunnel\n((?: .*\n)+)", text, re.M)
+    assert template is not None
+    assert " ip unnumbered Loopback0\n" in template[1] and " ip address" not in template[1]
+    # BFD without echo (the stores' firewalls would drop the looped echo packets), and ICMP
+    # redirects off on every virtual-access.
+    assert " no bfd echo\n" in template[1] and " no ip redirects\n" in template[1]
+    hub_tunnels = [t for t in NetworkIntent(on_platform(fleet, "cisco_xe")).hub("hq-hub1").tunnels if t.kind == "store-hub"]
+    assert any(t.peer_outside for t in hub_tunnels) and any(t.peer_outside is None for t in hub_tunnels)
+    for tunnel in hub_tunnels:
+        assert tunnel.local_inside is not None
+        policy = re.search(
+            rf"^crypto ikev2 authorization policy {re.escape(tunnel.peer_id)}\n aaa attribute list (\S+)\n", text, re.M
+        )
+        assert policy is not None, tunnel.id
+        attributes = re.search(rf"^aaa attribute list {re.escape(policy[1])}\n((?: .*\n)+)", text, re.M)
+        assert attributes is not None
+        assert f'interface-config "ip address {tunnel.local_inside.ip} {tunnel.local_inside.netmask}"' in attributes[1]
+        assert f'interface-config "description ipsec {tunnel.id} ' in attributes[1]
+        assert 'interface-config "bfd interval ' in attributes[1]
+    # The overlay pool is discarded, never sent down the DC edge's default route.
+    transit = ipaddress.IPv4Network(fleet.spec.ip_plan.transit)
+    assert f"ip route {transit.network_address} {transit.netmask} Null0 254\n" in text
+
+
+def test_a_numbered_virtual_template_is_found(hub: ConfigFile) -> None:
+    broken = _broken(hub, " ip unnumbered Loopback0\n ip mtu 1400\n no ip redirects", " ip address 100.64.0.0 255.255.255.254\n ip mtu 1400\n no ip redirects")
+    assert _rules(_lint(broken)) == ["cisco-virtual-template-numbered"]
+
+
+def test_a_store_peer_without_an_address_from_its_policy_is_found(hub: ConfigFile) -> None:
+    # One link's attribute list loses its address: that virtual-access stays unnumbered and its
+    # BGP neighbour is on no subnet of the hub.
+    broken = _broken(hub, ' attribute type interface-config "ip address 100.64.0.0 255.255.255.254"\n', "")
+    found = _lint(broken)
+    assert _rules(found) == ["cisco-virtual-access-unaddressed", "cisco-virtual-access-unaddressed"]
+    assert any("peer nw-0001-wan1" in f.message for f in found)
+    assert any("neighbor 100.64.0.1 remote-as" in f.message for f in found)
+    # An authorization policy named after something the mangler never derives from the identity.
+    broken = _broken(
+        hub,
+        "crypto ikev2 authorization policy nw-0002-wan1.northwind.example\n",
+        "crypto ikev2 authorization policy nw-0002-wan1\n",
+    )
+    found = [f for f in _lint(broken) if f.rule == "cisco-virtual-access-unaddressed"]
+    assert any("peer nw-0002-wan1" in f.message and "nw-0002-wan1.northwind.example" in f.message for f in found)
+    # No group authorization at all: no store peer gets an address.
+    broken = _broken(hub, " aaa authorization group psk list STORES-LOCAL name-mangler STORES\n", "")
+    found = [f for f in _lint(broken) if f.rule == "cisco-virtual-access-unaddressed"]
+    assert len([f for f in found if "no `aaa authorization group" in f.message]) == hub.text.count("  identity fqdn ")
+
+
+def test_an_undefined_mangler_list_or_attribute_list_is_found(hub: ConfigFile) -> None:
+    broken = _broken(hub, "crypto ikev2 name-mangler STORES\n", "crypto ikev2 name-mangler OTHER\n")
+    broken = _broken(broken, "aaa authorization network STORES-LOCAL local\n", "aaa authorization network OTHER local\n")
+    broken = _broken(broken, " aaa attribute list nw-0003-wan1\n", " aaa attribute list nw-0003-wanX\n")
+    messages = [f.message for f in _lint(broken) if f.rule == "cisco-undefined-reference"]
+    assert sorted(messages) == [
+        "aaa-attribute-list 'nw-0003-wanX' is referenced but not defined",
+        "aaa-network-list 'STORES-LOCAL' is referenced but not defined",
+        "ikev2-name-mangler 'STORES' is referenced but not defined",
+    ]
+
+
+def test_a_hub_port_without_its_infrastructure_acl_is_found(hub: ConfigFile) -> None:
+    broken = _broken(hub, " ip access-group HUB-INFRASTRUCTURE in\n", "")
+    found = _lint(broken)
+    assert _rules(found) == ["cisco-hub-unfiltered"]
+    assert "GigabitEthernet0/0/0" in found[0].message
+    # An ACL name that is not defined filters nothing either (IOS then permits everything).
+    broken = _broken(hub, " ip access-group HUB-INFRASTRUCTURE in\n", " ip access-group HUB-INFRA in\n")
+    assert "cisco-hub-unfiltered" in _rules(_lint(broken))
+
+
+def test_management_open_to_anywhere_is_found(hub: ConfigFile) -> None:
+    # SSH from anywhere instead of the management ranges.
+    broken = _broken(hub, "permit tcp 10.0.250.0 0.0.0.255 host 10.255.0.1 eq 22", "permit tcp any host 10.255.0.1 eq 22")
+    found = _lint(broken)
+    assert _rules(found) == ["cisco-hub-exposed"]
+    assert "tcp 22" in found[0].message and "10.255.0.1" in found[0].message
+    # The deny of the loopback forgotten: transit's `permit ip any any` lets SNMP and SSH reach it.
+    line = re.search(r"^ \d+ deny ip any host 10\.255\.0\.1\n", hub.text, re.M)
+    assert line is not None
+    found = _lint(_broken(hub, line[0], ""))
+    assert _rules(found) == ["cisco-hub-exposed"] and "permit ip any any" in found[0].message
+    # A source port is the sender's choice: "from BGP's port" is from anywhere.
+    broken = _broken(hub, "permit tcp host 10.0.0.1 eq bgp host 10.0.0.3", "permit tcp any eq bgp host 10.0.0.3")
+    assert _rules(_lint(broken)) == ["cisco-hub-exposed"]
+
+
+def test_store_tunnels_pair_with_the_template_peers(fleet: Fleet) -> None:
+    """Every store (FRR, IOS-XE, VRP, FortiOS as the sample chain has them) against IOS-XE hubs:
+    clean, and a peer's PSK slot, identity or overlay address changed on the hub is found."""
+    mixed = ios_hubs(fleet)
+    assert {store.appliances[0].platform for store in mixed} >= {"frr", "cisco_xe", "huawei_vrp", "fortinet"}
+    files = config_files(mixed)
+    intent = NetworkIntent(mixed)
+    assert lint_configs(files, intent).findings == []
+
+    def lint_broken(old: str, new: str, count: int = 1) -> list[Finding]:
+        changed = [
+            dataclasses.replace(f, text=f.text.replace(old, new, count)) if f.name == "hq-hub1.cfg" and not f.suffix else f
+            for f in files
+        ]
+        assert changed != files, old
+        return lint_configs(changed, intent).findings
+
+    found = lint_broken("  pre-shared-key <psk nw-0001-wan1-hq-hub1>", "  pre-shared-key <psk nw-0002-wan1-hq-hub1>")
+    assert any(f.rule == "peer-mismatch" and "PSK slot" in f.message and "nw-0001-wan1-hq-hub1" in f.message for f in found)
+    # The hub expects another identity for a link (its keyring peer and authorization policy agree).
+    found = lint_broken("nw-0003-lte1.northwind.example", "nw-0003-lte9.northwind.example", -1)
+    assert any(f.rule == "peer-mismatch" and "IKE identit" in f.message and "nw-0003-lte1-hq-hub1" in f.message for f in found)
+    # Only the keyring's identity changes: the policy the mangler now names does not exist.
+    found = lint_broken("  identity fqdn nw-0003-lte1.northwind.example", "  identity fqdn nw-0003-lte9.northwind.example")
+    assert {f.rule for f in found} == {"missing-peer", "cisco-virtual-access-unaddressed"}
+    found = lint_broken('"ip address 100.64.0.0 255.255.255.254"', '"ip address 100.64.9.0 255.255.255.254"')
+    assert any(f.rule == "peer-mismatch" and "inside address" in f.message for f in found)
+    found = lint_broken('"description ipsec nw-0001-wan1-hq-hub1 ', '"description ipsec nw-0001-wan1-hq-hubX ')
+    assert any(f.rule == "missing-peer" and "nw-0001-wan1-hq-hub1" in f.message for f in found)
+
+
+def test_a_generated_fleet_with_ios_xe_hubs_is_clean(tmp_path: Path) -> None:
+    write_fleet(generate_fleet(40), tmp_path / "fleet")
+    fleet = ios_hubs(load_fleet(tmp_path / "fleet"))
+    report = lint_fleet(fleet)
+    assert report.findings == [] and report.files > 100
