@@ -132,8 +132,21 @@ class ConfigDiff:
 
 def _count_changes(lines: Iterable[str], platform: str) -> int:
     exits = {"exit", "exit-address-family", "end", "next", "quit"}
-    hconfig = get_hconfig(hier_driver(platform), "\n".join(line for line in lines if line.strip() not in exits))
-    return sum(1 for child in hconfig.all_children() if not child.children)
+    # Parsed one top-level block at a time: a send order may send one section in two blocks.
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.strip() in exits:
+            continue
+        if not blocks or not line[:1].isspace():
+            blocks.append([])
+        blocks[-1].append(line)
+    driver = hier_driver(platform)
+    return sum(
+        1
+        for block in blocks
+        for child in get_hconfig(driver, "\n".join(block)).all_children()
+        if not child.children
+    )
 
 
 def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:

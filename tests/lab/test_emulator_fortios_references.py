@@ -130,3 +130,17 @@ def test_a_removed_store_leaves_the_hub_in_dependency_order(fleet: Fleet) -> Non
     assert _send(session, diff.remediation) == []
     assert compute_diff(device.running_text(), smaller, "fortinet").in_sync
     assert "nw-0002" not in device.running_text()
+
+
+def test_a_section_sent_in_two_blocks_counts_its_changes_once_each(fleet: Fleet) -> None:
+    """A hub's interfaces go in two blocks (ports and loopbacks, then the tunnels their phase 1s
+    made): the change count reads both."""
+    device, _session = _unit()
+    diff = compute_diff(device.running_text(), render_hub(fleet, "hq-hub1").text, "fortinet")
+    assert sum(1 for line in diff.remediation if line == "config system interface") == 2
+    changes = [
+        line
+        for line in diff.remediation
+        if line.strip() not in ("end", "next") and not line.strip().startswith(("config ", "edit "))
+    ]
+    assert diff.change_lines == len(changes)
