@@ -434,6 +434,313 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
         )
 
 
+# `snmp-server enable traps <notification-type>` keywords of the IOS / IOS-XE configuration
+# fundamentals and network management command references (IP SLA's is `rtr`, for the
+# CISCO-RTTMON-MIB; `ipsla` is a notification type of `snmp-server host`, not of this command).
+_TRAP_TYPES = frozenset(
+    {
+        "aaa_server", "bfd", "bgp", "cef", "config", "config-copy", "config-ctid", "cpu", "dhcp",
+        "eigrp", "entity", "envmon", "ethernet", "event-manager", "firewall", "flash", "hsrp",
+        "ike", "ikev2", "ipsec", "isakmp", "license", "memory", "nhrp", "ospf", "pim", "rtr",
+        "snmp", "syslog", "track", "transceiver", "tty", "vrfmib", "vrrp",
+    }
+)
+
+
+@register_rule(PLATFORM)
+def snmp_traps(config: ConfigFile) -> Iterator[Finding]:
+    """`snmp-server enable traps` names a notification type IOS-XE has, and something receives
+    the notifications (`snmp-server host`): traps with no receiver are generated for nobody."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    receivers = any(top(root, "snmp-server", "host"))
+    for line in top(root, "snmp-server", "enable", "traps"):
+        kind = line.words[3] if len(line.words) > 3 else None
+        if kind is not None and kind not in _TRAP_TYPES:
+            yield config.finding(
+                line.number,
+                "cisco-snmp-trap-receiver",
+                f"{line.text}: {kind!r} is no notification type of `snmp-server enable traps` (IP SLA: rtr)",
+            )
+        if not receivers:
+            yield config.finding(
+                line.number, "cisco-snmp-trap-receiver", f"{line.text}: no `snmp-server host` receives them"
+            )
+
+
+def _zones(root: Line) -> dict[str, list[Line]]:
+    """zone -> its member interfaces."""
+    members: dict[str, list[Line]] = {}
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            if line.words[:2] == ["zone-member", "security"] and len(line.words) > 2:
+                members.setdefault(line.words[2], []).append(interface)
+    return members
+
+
+def _vrf(interface: Line) -> str:
+    """The interface's routing table: its `vrf forwarding` VRF, "" for the global table."""
+    return next(
+        (line.words[2] for line in interface.children if line.words[:2] == ["vrf", "forwarding"] and len(line.words) > 2),
+        "",
+    )
+
+
+@register_rule(PLATFORM)
+def zone_vrfs(config: ConfigFile) -> Iterator[Finding]:
+    """The interfaces of one security zone share one routing table. A zone across VRFs (e.g. one
+    INTERNET zone over WAN ports in different front-door VRFs) would need zone pairs whose traffic
+    crosses VRFs, which nothing routes, and one policy to the router for ports with different
+    tunnel peers: each such port takes its own zone."""
+    if config.suffix:
+        return
+    for zone, interfaces in _zones(parse(config.text, ("!",))).items():
+        tables: dict[str, list[str]] = {}
+        for interface in interfaces:
+            tables.setdefault(_vrf(interface), []).append(interface.words[1])
+        if len(tables) > 1:
+            spread = "; ".join(
+                f"{vrf or 'global'}: {', '.join(names)}" for vrf, names in sorted(tables.items())
+            )
+            yield config.finding(
+                interfaces[0].number, "cisco-zone-vrf", f"zone {zone} spans routing tables ({spread})"
+            )
+
+
+# What never reaches the router from a WAN port: routing and BFD (they run over the overlay), and
+# the management and resolver services (they answer HQ through the overlay).
+_WAN_SELF_FORBIDDEN = {
+    "tcp": {"179": "BGP", "bgp": "BGP", "22": "SSH", "23": "telnet", "telnet": "telnet", "53": "DNS", "domain": "DNS"},
+    "udp": {"3784": "BFD", "3785": "BFD echo", "4784": "multihop BFD", "161": "SNMP", "snmp": "SNMP", "53": "DNS", "domain": "DNS", "123": "NTP", "ntp": "NTP"},
+}
+
+
+def _endpoint_words(words: list[str]) -> int:
+    """How many words an ACL endpoint (`any`, `host A`, `A W`, `object-group N`) takes."""
+    return 1 if words[:1] == ["any"] else 2
+
+
+def _port_words(words: list[str]) -> int:
+    """How many words a port match (`eq P`, `range A B`, ...) takes, 0 without one."""
+    if words[:1] == ["range"]:
+        return 3
+    return 2 if words[:1] and words[0] in ("eq", "neq", "lt", "gt") else 0
+
+
+def _acl_entry(words: list[str]) -> tuple[str, str, list[str]] | None:
+    """(action, protocol, destination port match) of an extended ACL entry, None if no entry."""
+    words = words[1:] if words[:1] and words[0].isdigit() else words
+    if len(words) < 4 or words[0] not in ("permit", "deny"):
+        return None
+    rest = words[2:]
+    rest = rest[_endpoint_words(rest) :]
+    rest = rest[_port_words(rest) :]
+    rest = rest[_endpoint_words(rest) :]
+    return words[0], words[1], rest[: _port_words(rest)]
+
+
+def _wan_zones(root: Line) -> dict[str, str]:
+    """zone -> the WAN interface that makes it one: an interface a tunnel is sourced from, or an
+    outside NAT interface."""
+    underlay = {
+        line.words[2]
+        for interface in top(root, "interface")
+        for line in interface.children
+        if line.words[:2] == ["tunnel", "source"] and len(line.words) > 2 and not is_address(line.words[2])
+    }
+    zones: dict[str, str] = {}
+    for zone, interfaces in _zones(root).items():
+        for interface in interfaces:
+            if interface.words[1] in underlay or "ip nat outside" in interface.child_texts():
+                zones.setdefault(zone, interface.words[1])
+    return zones
+
+
+@register_rule(PLATFORM)
+def wan_self(config: ConfigFile) -> Iterator[Finding]:
+    """Every WAN zone has a zone pair to the self zone (without one the router answers the
+    internet on every port), and that pair passes only named protocols and ports: no class that
+    passes any IP, any TCP or any UDP port, none that reaches BGP, BFD, SSH, SNMP, DNS or NTP (they
+    belong to the overlay), and no `pass` in class-default."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    wan = _wan_zones(root)
+    if not wan or not any(top(root, "zone", "security")):
+        return
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
+    classes = {line.words[-1]: line for line in top(root, "class-map")}
+    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    pairs = {
+        after(pair.words, "source"): pair
+        for pair in top(root, "zone-pair", "security")
+        if after(pair.words, "destination") == "self"
+    }
+    for zone, interface in sorted(wan.items()):
+        pair = pairs.get(zone)
+        if pair is None:
+            yield config.finding(
+                0,
+                "cisco-segment-self",
+                f"WAN zone {zone} ({interface}) has no zone pair to the self zone: the router answers the "
+                "internet on every port",
+            )
+            continue
+        service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
+        for klass in _children(policies.get(service)):
+            actions = {child.words[0] for child in klass.children}
+            if not actions & {"pass", "inspect"}:
+                continue
+            name = klass.words[-1]
+            if name == "class-default":
+                yield config.finding(
+                    klass.number, "cisco-segment-self", f"{pair.text}: class-default passes everything else"
+                )
+                continue
+            for match in _children(classes.get(name)):
+                if match.words[:3] != ["match", "access-group", "name"]:
+                    yield config.finding(
+                        match.number, "cisco-segment-self", f"{pair.text}: class {name} matches {match.text!r}, not an ACL"
+                    )
+                    continue
+                for rule in _children(acls.get(match.words[-1])):
+                    entry = _acl_entry(rule.words)
+                    if entry is None or entry[0] != "permit":
+                        continue
+                    _, protocol, port = entry
+                    service_name = _WAN_SELF_FORBIDDEN.get(protocol, {}).get(port[1] if len(port) == 2 and port[0] == "eq" else "")
+                    if protocol in ("ip", "tcp", "udp") and not port:
+                        yield config.finding(
+                            rule.number,
+                            "cisco-segment-self",
+                            f"{pair.text}: ACL {match.words[-1]} passes {protocol} to the router on any port",
+                        )
+                    elif service_name:
+                        yield config.finding(
+                            rule.number,
+                            "cisco-segment-self",
+                            f"{pair.text}: ACL {match.words[-1]} lets the internet reach the router's {service_name}",
+                        )
+
+
+def _acl_parts(words: list[str]) -> tuple[str, str, list[str], list[str], list[str], list[str]] | None:
+    """(action, protocol, source, source port, destination, destination port) of an extended ACL
+    entry, each endpoint and port match as its words; None if the line is no entry."""
+    words = words[1:] if words[:1] and words[0].isdigit() else words
+    if len(words) < 4 or words[0] not in ("permit", "deny"):
+        return None
+    parts: list[list[str]] = []
+    rest = words[2:]
+    for size in (_endpoint_words, _port_words, _endpoint_words, _port_words):
+        count = size(rest)
+        parts.append(rest[:count])
+        rest = rest[count:]
+    return words[0], words[1], parts[0], parts[1], parts[2], parts[3]
+
+
+def _passed_rules(root: Line, source_zone: str) -> list[tuple[str, str, list[str], list[str], list[str], list[str]]] | None:
+    """The ACL entries a zone's pair to the self zone passes or inspects; None without a pair
+    (then everything reaches the router)."""
+    pair = next(
+        (
+            line
+            for line in top(root, "zone-pair", "security")
+            if after(line.words, "source") == source_zone and after(line.words, "destination") == "self"
+        ),
+        None,
+    )
+    if pair is None:
+        return None
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
+    classes = {line.words[-1]: line for line in top(root, "class-map")}
+    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
+    entries = []
+    for klass in _children(policies.get(service)):
+        if not {child.words[0] for child in klass.children} & {"pass", "inspect"}:
+            continue
+        for match in _children(classes.get(klass.words[-1])):
+            for rule in _children(acls.get(match.words[-1])):
+                entry = _acl_parts(rule.words)
+                if entry is not None:
+                    entries.append(entry)
+    return entries
+
+
+def _admits(entries: list[tuple[str, str, list[str], list[str], list[str], list[str]]], protocol: str, peer: str, port: str) -> bool:
+    """Whether the first entry that names `peer` (or any source) with `protocol` to `port`, or from
+    it, permits it."""
+    for action, proto, source, sport, _, dport in entries:
+        if proto not in (protocol, "ip") or source not in (["any"], ["host", peer]):
+            continue
+        if proto == "ip" or dport == ["eq", port] or sport == ["eq", port]:
+            return action == "permit"
+    return False
+
+
+@register_rule(PLATFORM)
+def overlay_self(config: ConfigFile) -> Iterator[Finding]:
+    """Where the zone of a BGP neighbour's interface has a policy towards the self zone, that
+    policy passes the neighbour's BGP and, where the interface runs BFD, its BFD control packets:
+    otherwise the session never comes up."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    bgp = next(top(root, "router", "bgp"), None)
+    if bgp is None:
+        return
+    neighbours = [
+        line for line in bgp.children if line.words[0] == "neighbor" and line.words[2:3] == ["remote-as"]
+    ]
+    subnets = []
+    for interface in top(root, "interface"):
+        address = next((line.words for line in interface.children if line.words[:2] == ["ip", "address"]), None)
+        zone = next((line.words[2] for line in interface.children if line.words[:2] == ["zone-member", "security"]), None)
+        if address and len(address) == 4 and zone and is_address(address[2]):
+            network = ipaddress.IPv4Network(f"{address[2]}/{address[3]}", strict=False)
+            subnets.append((network, zone, any(t.startswith("bfd interval") for t in interface.child_texts())))
+    cache: dict[str, list[tuple[str, str, list[str], list[str], list[str], list[str]]] | None] = {}
+    for line in neighbours:
+        peer = line.words[1]
+        if not is_address(peer):
+            continue
+        found = next(((zone, bfd) for network, zone, bfd in subnets if ipaddress.IPv4Address(peer) in network), None)
+        if found is None:
+            continue
+        zone, bfd = found
+        entries = cache[zone] if zone in cache else cache.setdefault(zone, _passed_rules(root, zone))
+        if entries is None:
+            continue
+        wanted = [("tcp", "bgp", "BGP")] + ([("udp", "3784", "BFD")] if bfd else [])
+        for protocol, port, name in wanted:
+            if not _admits(entries, protocol, peer, port):
+                yield config.finding(
+                    line.number,
+                    "cisco-segment-self",
+                    f"{line.text}: the {zone} to self zone pair drops its {name}, so the session never comes up",
+                )
+
+
+@register_rule(PLATFORM)
+def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
+    """Store interfaces running BFD (echo mode, the default) have ICMP redirects off: Cisco
+    requires `no ip redirects` before echo mode, or the echo packets the peer loops back raise
+    redirects and load the CPU."""
+    if config.suffix or config.role == "hub":
+        return
+    for interface in top(parse(config.text, ("!",)), "interface"):
+        texts = interface.child_texts()
+        if any(text.startswith("bfd interval") for text in texts) and not (
+            "no ip redirects" in texts or "no bfd echo" in texts
+        ):
+            yield config.finding(
+                interface.number,
+                "cisco-bfd-echo-redirects",
+                f"{interface.text}: BFD in echo mode without `no ip redirects`",
+            )
+
+
 _JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")
 # An operation's tag is at most 16 characters (CISCO-RTTMON-MIB rttMonCtrlAdminTag).
 _TAG_MAX = 16
@@ -1020,8 +1327,8 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
         if len(w) < 3 or w[0] not in ("permit", "deny"):
             continue
-        if w[1] not in ("ip", protocol):
-            continue
+        if w[1] not in ("ip", protocol) or (w[0] == "permit" and "established" in w):
+            continue  # `established` matches no connection attempt (ACK or RST set)
         source, at = _endpoint(w, 2)
         if source is not None and source.prefixlen > 0:
             continue

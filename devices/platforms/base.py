@@ -250,6 +250,11 @@ class PlatformProfile:
         """The physical port of WAN link number `index` (priority order)."""
         return link_name
 
+    def wan_zone(self, link_name: str) -> str:
+        """The security zone of a WAN link's port: one INTERNET zone for every WAN port unless the
+        platform needs one per link."""
+        return "INTERNET"
+
     def hub_dc_port(self) -> str:
         """A hub's port on the HQ data-centre core LAN: its first port (FRR: the `dc` link)."""
         return self.wan_port(0, "dc")

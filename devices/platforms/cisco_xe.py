@@ -46,6 +46,10 @@ class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
         return rules.model_copy(update={"sectional_exiting": [no_mode, *rules.sectional_exiting]})
 
 
+# The virtual template an IOS-XE hub clones for every store link (templates/devices/cisco_xe/hub.j2).
+HUB_VIRTUAL_TEMPLATE = "Virtual-Template1"
+
+
 class CiscoXEPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index}"
@@ -53,11 +57,19 @@ class CiscoXEPlatform(PlatformProfile):
     def hub_tunnel(self, index: int, link_name: str) -> str:
         return f"Tunnel{index + 1}"
 
+    def wan_zone(self, link_name: str) -> str:
+        """One zone per WAN port: each port lives in its own front-door VRF (the guest breakout
+        port in the global table), so no zone mixes routing tables, and each port's policy towards
+        the router itself admits IKE and ESP from that port's own tunnel peers only."""
+        return f"INTERNET-{link_name}"
+
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         return f"Tunnel{100 + 2 * link_index + tunnel}"
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
-        return f"Tunnel{transit_index + 1}"
+        """The hub is a FlexVPN server: every store link is a virtual-access cloned from this one
+        template when the store dials in (its number is the router's); the config names only it."""
+        return HUB_VIRTUAL_TEMPLATE
 
 
 DRIVER = PlatformDriver(

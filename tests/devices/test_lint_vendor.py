@@ -30,6 +30,11 @@ RULES = {
         cisco_xe.reaction_steering,
         cisco_xe.return_path,
         cisco_xe.management_plane,
+        cisco_xe.snmp_traps,
+        cisco_xe.zone_vrfs,
+        cisco_xe.wan_self,
+        cisco_xe.overlay_self,
+        cisco_xe.bfd_echo,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -184,6 +189,96 @@ def test_cisco_permit_any_any_and_unzoned_interface(fleet: Fleet) -> None:
 def test_cisco_missing_pfs_shows_in_the_tunnel_proposals(fleet: Fleet) -> None:
     config = _broken(_store(fleet, "cisco_xe", "dual-wan"), " set pfs group20\n", "", count=-1)
     assert all(fact.esp.isdisjoint(FLEET_CRYPTO.esp) for fact in cisco_xe.tunnels(config))
+
+
+def test_cisco_snmp_traps_need_a_real_type_and_a_receiver(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    ipsla = _broken(config, "ip sla logging traps\n", "ip sla logging traps\nsnmp-server enable traps ipsla\n")
+    messages = [f.message for f in _lint(ipsla) if f.rule == "cisco-snmp-trap-receiver"]
+    assert any("'ipsla' is no notification type" in m for m in messages)
+    assert any("no `snmp-server host` receives them" in m for m in messages)
+    rtr = _broken(config, "ip sla logging traps\n", "ip sla logging traps\nsnmp-server enable traps rtr\n")
+    assert [f.message for f in _lint(rtr) if f.rule == "cisco-snmp-trap-receiver"] == [
+        "snmp-server enable traps rtr: no `snmp-server host` receives them"
+    ]
+    received = _broken(rtr, "snmp-server enable traps rtr\n", "snmp-server enable traps rtr\nsnmp-server host 10.0.1.20 version 3 priv nw-netops\n")
+    assert "cisco-snmp-trap-receiver" not in _rules(_lint(received))
+
+
+def test_cisco_one_zone_never_spans_routing_tables(fleet: Fleet) -> None:
+    # mall-guest: wan1 (guest breakout) in the global table, lte1 in its front-door VRF.
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    merged = _broken(config, " zone-member security INTERNET-lte1\n", " zone-member security INTERNET-wan1\n")
+    findings = [f for f in _lint(merged) if f.rule == "cisco-zone-vrf"]
+    assert len(findings) == 1
+    assert "zone INTERNET-wan1 spans routing tables" in findings[0].message
+    assert "INET-lte1: GigabitEthernet0/0/2" in findings[0].message
+
+
+def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    pair = "zone-pair security INTERNET-lte1-TO-SELF source INTERNET-lte1 destination self\n service-policy type inspect INTERNET-lte1-TO-SELF\n"
+    # No policy towards the router: every router service answers the LTE side.
+    gone = _broken(config, pair, "")
+    assert any(
+        f.rule == "cisco-segment-self" and "WAN zone INTERNET-lte1 (GigabitEthernet0/0/2) has no zone pair" in f.message
+        for f in _lint(gone)
+    )
+    acl = "ip access-list extended INTERNET-wan2-TO-SELF\n"
+    first_rule = config.text.split(acl, 1)[1].splitlines()[0]
+    # A policy that passes any UDP port, or BGP from the internet.
+    wide = _broken(config, acl + first_rule, acl + " 10 permit udp any any")
+    assert any(
+        f.rule == "cisco-segment-self" and "passes udp to the router on any port" in f.message for f in _lint(wide)
+    )
+    bgp = _broken(config, acl + first_rule, acl + " 10 permit tcp any any eq bgp")
+    assert any(f.rule == "cisco-segment-self" and "router's BGP" in f.message for f in _lint(bgp))
+    # class-default passing what no class names.
+    default = _broken(
+        config,
+        "policy-map type inspect INTERNET-wan1-TO-SELF\n class type inspect INTERNET-wan1-TO-SELF\n  pass\n class class-default\n  drop log\n",
+        "policy-map type inspect INTERNET-wan1-TO-SELF\n class type inspect INTERNET-wan1-TO-SELF\n  pass\n class class-default\n  pass\n",
+    )
+    assert any(f.rule == "cisco-segment-self" and "class-default passes" in f.message for f in _lint(default))
+
+
+def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    no_bgp = _broken(
+        _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", ""),
+        " 20 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
+        "",
+    )
+    assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
+    ]
+    no_bfd = _broken(config, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
+        "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
+    ]
+
+
+def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> None:
+    text = _store(fleet, "cisco_xe", "dual-wan").text
+
+    def operation(number: int) -> str:
+        return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
+
+    # strict (POS, EF) and realtime (voice, EF): 46 << 2; business (AF21): 18 << 2; best effort
+    # (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
+    assert [(number, " tos " + operation(number).split(" tos ", 1)[1].split()[0]) for number in (11, 12, 13, 14)] == [
+        (11, " tos 32"),
+        (12, " tos 72"),
+        (13, " tos 184"),
+        (14, " tos 184"),
+    ]
+
+
+def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
+    findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
+    assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
 
 
 # ---------------------------------------------------------------- VRP
