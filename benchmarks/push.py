@@ -191,12 +191,13 @@ def nornir_full_push(hosts_file: Path, configs: dict[str, str]) -> dict[str, obj
 
 
 def wait_converged(lab_dir: Path, topology: lab.LabTopology, timeout: float = 120.0) -> None:
-    """Until every BGP session of the lab's hubs is Established (untimed, between operations)."""
+    """Until every BGP session configured on the lab's hubs is Established (untimed, between
+    operations; a fresh lab has none)."""
     hubs = [appliance.name for appliance in topology.appliances if appliance.role == "hub"]
     deadline = time.monotonic() + timeout
     while True:
         peers = [peer for hub in hubs for peer in lab.bgp_peers(lab_dir, hub)]
-        if peers and all(peer.state == "Established" for peer in peers):
+        if all(peer.state == "Established" for peer in peers):
             return
         if time.monotonic() > deadline:
             down = sorted({peer.peer for peer in peers if peer.state != "Established"})
