@@ -8,13 +8,13 @@ it, and the engine should not carry a show's props. It prints nothing; the comma
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.devices.health import BFD_PEERS, parse_bfd_peers
 from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
 from storestack.lab import LabError, vtysh
@@ -55,7 +55,7 @@ def prepare_workspace(root: Path) -> DemoWorkspace:
 
 def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    names = {env_variable(reference) for reference in fleet.spec.management.secrets.values()}
+    names = {env_variable(reference) for reference in fleet.spec.management.secret_refs.values()}
     return sorted(name for name in names if name is not None)
 
 
@@ -120,8 +120,8 @@ def brownout_drill(
     def bfd_down() -> list[str]:
         """The edge's BFD peers that are not up: a brownout is seen through them, so the drill
         starts only once every one runs (right after a rollout some may still be coming up)."""
-        peers = json.loads(vtysh(lab_dir, edge, "show bfd peers json") or "[]")
-        return [str(peer.get("peer")) for peer in peers if peer.get("status") != "up"] if peers else ["(none yet)"]
+        peers = parse_bfd_peers(vtysh(lab_dir, edge, BFD_PEERS))
+        return [peer.peer for peer in peers if not peer.up] if peers else ["(none yet)"]
 
     # Ceilings, not waits: each returns as soon as its state is there. They are generous because a
     # loaded machine slows BFD, storestack-steer and the packet counters alike.
