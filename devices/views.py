@@ -407,6 +407,15 @@ class SlaClassView:
     detection_seconds: int
     hold_down_seconds: int
     recovery_seconds: int
+    # The DSCP its probes carry, so they are queued (and measured) as its traffic is: the lowest
+    # DSCP of the store's overlay applications in the class (no class is measured in a better
+    # queue than one of its applications gets); 0 when none rides the overlay.
+    dscp: int = 0
+
+    @property
+    def tos(self) -> int:
+        """The whole IPv4 ToS byte of that DSCP (IP SLA `tos` takes the byte, 0-255)."""
+        return self.dscp << 2
 
 
 def strictest(classes: list[SlaClassView]) -> SlaClassView:
@@ -999,6 +1008,11 @@ class ViewBuilder:
         (tunnel, SLA class) that some application uses, and per segment the applications its
         policy routing matches, port-specific ones first (the intent's order)."""
         policies = {cls.name: cls for cls in intent.sla.classes}
+        dscps: dict[str, int] = {}
+        for application in intent.sla.applications:
+            if application.overlay:
+                name = application.sla.name
+                dscps[name] = min(dscps.get(name, application.dscp), application.dscp)
         classes = {
             cls.name: SlaClassView(
                 name=cls.name,
@@ -1011,6 +1025,7 @@ class ViewBuilder:
                 detection_seconds=cls.timers.detection_seconds,
                 hold_down_seconds=cls.timers.hold_down_seconds,
                 recovery_seconds=cls.timers.recovery_seconds,
+                dscp=dscps.get(cls.name, 0),
             )
             for index, cls in enumerate(intent.sla.classes, start=1)
         }

@@ -624,6 +624,104 @@ def wan_self(config: ConfigFile) -> Iterator[Finding]:
                         )
 
 
+def _acl_parts(words: list[str]) -> tuple[str, str, list[str], list[str], list[str], list[str]] | None:
+    """(action, protocol, source, source port, destination, destination port) of an extended ACL
+    entry, each endpoint and port match as its words; None if the line is no entry."""
+    words = words[1:] if words[:1] and words[0].isdigit() else words
+    if len(words) < 4 or words[0] not in ("permit", "deny"):
+        return None
+    parts: list[list[str]] = []
+    rest = words[2:]
+    for size in (_endpoint_words, _port_words, _endpoint_words, _port_words):
+        count = size(rest)
+        parts.append(rest[:count])
+        rest = rest[count:]
+    return words[0], words[1], parts[0], parts[1], parts[2], parts[3]
+
+
+def _passed_rules(root: Line, source_zone: str) -> list[tuple[str, str, list[str], list[str], list[str], list[str]]] | None:
+    """The ACL entries a zone's pair to the self zone passes or inspects; None without a pair
+    (then everything reaches the router)."""
+    pair = next(
+        (
+            line
+            for line in top(root, "zone-pair", "security")
+            if after(line.words, "source") == source_zone and after(line.words, "destination") == "self"
+        ),
+        None,
+    )
+    if pair is None:
+        return None
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
+    classes = {line.words[-1]: line for line in top(root, "class-map")}
+    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
+    entries = []
+    for klass in _children(policies.get(service)):
+        if not {child.words[0] for child in klass.children} & {"pass", "inspect"}:
+            continue
+        for match in _children(classes.get(klass.words[-1])):
+            for rule in _children(acls.get(match.words[-1])):
+                entry = _acl_parts(rule.words)
+                if entry is not None:
+                    entries.append(entry)
+    return entries
+
+
+def _admits(entries: list[tuple[str, str, list[str], list[str], list[str], list[str]]], protocol: str, peer: str, port: str) -> bool:
+    """Whether the first entry that names `peer` (or any source) with `protocol` to `port`, or from
+    it, permits it."""
+    for action, proto, source, sport, _, dport in entries:
+        if proto not in (protocol, "ip") or source not in (["any"], ["host", peer]):
+            continue
+        if proto == "ip" or dport == ["eq", port] or sport == ["eq", port]:
+            return action == "permit"
+    return False
+
+
+@register_rule(PLATFORM)
+def overlay_self(config: ConfigFile) -> Iterator[Finding]:
+    """Where the zone of a BGP neighbour's interface has a policy towards the self zone, that
+    policy passes the neighbour's BGP and, where the interface runs BFD, its BFD control packets:
+    otherwise the session never comes up."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    bgp = next(top(root, "router", "bgp"), None)
+    if bgp is None:
+        return
+    neighbours = [
+        line for line in bgp.children if line.words[0] == "neighbor" and line.words[2:3] == ["remote-as"]
+    ]
+    subnets = []
+    for interface in top(root, "interface"):
+        address = next((line.words for line in interface.children if line.words[:2] == ["ip", "address"]), None)
+        zone = next((line.words[2] for line in interface.children if line.words[:2] == ["zone-member", "security"]), None)
+        if address and len(address) == 4 and zone and is_address(address[2]):
+            network = ipaddress.IPv4Network(f"{address[2]}/{address[3]}", strict=False)
+            subnets.append((network, zone, any(t.startswith("bfd interval") for t in interface.child_texts())))
+    cache: dict[str, list[tuple[str, str, list[str], list[str], list[str], list[str]]] | None] = {}
+    for line in neighbours:
+        peer = line.words[1]
+        if not is_address(peer):
+            continue
+        found = next(((zone, bfd) for network, zone, bfd in subnets if ipaddress.IPv4Address(peer) in network), None)
+        if found is None:
+            continue
+        zone, bfd = found
+        entries = cache[zone] if zone in cache else cache.setdefault(zone, _passed_rules(root, zone))
+        if entries is None:
+            continue
+        wanted = [("tcp", "bgp", "BGP")] + ([("udp", "3784", "BFD")] if bfd else [])
+        for protocol, port, name in wanted:
+            if not _admits(entries, protocol, peer, port):
+                yield config.finding(
+                    line.number,
+                    "cisco-segment-self",
+                    f"{line.text}: the {zone} to self zone pair drops its {name}, so the session never comes up",
+                )
+
+
 @register_rule(PLATFORM)
 def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
     """Store interfaces running BFD (echo mode, the default) have ICMP redirects off: Cisco
@@ -685,10 +783,15 @@ def _applets(root: Line) -> list[_Applet]:
     return found
 
 
-def _list_members(root: Line) -> dict[str, list[str]]:
-    """track list -> the tracks it combines."""
+def _list_members(root: Line, *, negated: bool = True) -> dict[str, list[str]]:
+    """track list -> the tracks it combines (without `negated`, only those it takes as they are,
+    not inverted by `object N not`)."""
     return {
-        line.words[1]: [child.words[1] for child in line.children if child.words[0] == "object" and len(child.words) > 1]
+        line.words[1]: [
+            child.words[1]
+            for child in line.children
+            if child.words[0] == "object" and len(child.words) > 1 and (negated or "not" not in child.words[2:])
+        ]
         for line in top(root, "track")
         if line.words[2:3] == ["list"]
     }
@@ -950,8 +1053,9 @@ def steering(config: ConfigFile) -> SteeringFacts:
     root = parse(config.text, ("!",))
     tracks = {after(line.words, "sla"): line for line in top(root, "track") if "sla" in line.words}
     # The hold-down and recovery of an operation are those of the list that combines its
-    # return-code track with its reaction stubs, where there is one.
-    members = _list_members(root)
+    # return-code track with its reaction stubs, where there is one; a list that takes the
+    # track inverted (`object N not`: every path of a class down, a return signal) is no such list.
+    members = _list_members(root, negated=False)
     lists = {line.words[1]: line for line in top(root, "track") if line.words[1] in members}
     by_number = {line.words[1]: sla for sla, line in tracks.items()}  # return-code tracks only
     for name, combined in members.items():
@@ -1223,8 +1327,8 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
         if len(w) < 3 or w[0] not in ("permit", "deny"):
             continue
-        if w[1] not in ("ip", protocol):
-            continue
+        if w[1] not in ("ip", protocol) or (w[0] == "permit" and "established" in w):
+            continue  # `established` matches no connection attempt (ACK or RST set)
         source, at = _endpoint(w, 2)
         if source is not None and source.prefixlen > 0:
             continue
