@@ -55,7 +55,7 @@ def prepare_workspace(root: Path) -> DemoWorkspace:
 
 def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    names = {env_variable(reference) for reference in fleet.spec.management.secrets.values()}
+    names = {env_variable(reference) for reference in fleet.spec.management.secret_refs.values()}
     return sorted(name for name in names if name is not None)
 
 

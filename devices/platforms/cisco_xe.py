@@ -20,7 +20,7 @@ IOS_SECRET_PATTERNS = (
     r"(\bkey-string(?: \d)?\s+)\S+",
     r"(\b(?:isakmp|tacacs-server|radius-server) key (?:\d )?)\S+",
     r"(^\s*key [067] )\S+",
-    r"(\bauthentication-key \d+ md5\s+)\S+",
+    r"(\bauthentication-key \d+ (?:md5|hmac-sha1|hmac-sha2-256|cmac-aes-128)\s+)\S+",
     r"(\bauth (?:md5|sha)\s+)\S+",
     r"(\bpriv (?:des|3des|aes(?: \d+)?)\s+)\S+",
     r"(\bsnmp-server community\s+)\S+",

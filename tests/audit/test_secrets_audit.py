@@ -35,6 +35,7 @@ DEVICE_SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Audit-Snmp-Auth-5523",
     "STORESTACK_SNMP_PRIV_KEY": "Audit-Snmp-Priv-8832",
     "STORESTACK_TACACS_KEY": "Audit-Tacacs-Key-2290",
+    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-3381",
 }
 PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
 # The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.

@@ -49,8 +49,8 @@ def test_one_renderer_follows_a_change_of_management_settings(fleet: Fleet, plat
     old_text = renderer.render_store_view(old_view).text
     new_text = renderer.render_store_view(new_view).text
 
-    assert [line.split()[-1] for line in _ntp_lines(old_text)] == ["10.200.1.10"]
-    assert [line.split()[-1] for line in _ntp_lines(new_text)] == ["10.200.9.1", "10.200.9.2"]
+    assert [line.split()[2] for line in _ntp_lines(old_text)] == ["10.200.1.10"]
+    assert [line.split()[2] for line in _ntp_lines(new_text)] == ["10.200.9.1", "10.200.9.2"]
     # Everything else is the same store, so only the NTP lines differ.
     assert len(new_text.splitlines()) == len(old_text.splitlines()) + 1
 

@@ -52,7 +52,7 @@ sla:
     loose: {loss_percent: 40, latency_ms: 600, jitter_ms: 200, detection_seconds: 30, probe_interval_ms: 250,
             hold_down_seconds: 5, recovery_seconds: 30}
   applications:
-    pos: {sla: strict, segments: [pos], dscp: ef}
+    pos: {sla: strict, segments: [pos], dscp: af31}
     back-office: {sla: loose, segments: [office], dscp: af21}
     guest: {sla: loose, segments: [guest-wifi], transports: [fiber, broadband], cellular: false}
     bulk: {sla: loose, segments: [cctv], transports: [fiber, broadband], cellular: false, dscp: cs1}
