@@ -26,6 +26,7 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
+from storestack.devices.platforms.fortinet import BGP_EXTERNAL_DISTANCE, STATIC_DISTANCE
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -776,3 +777,70 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             )
         )
     return facts
+
+
+def _default_routes(parsed: dict[str, Block], port: str) -> list[Entry]:
+    """The static default routes through `port` that have a next hop (a gateway, or the one a
+    DHCP/PPPoE lease gives with `dynamic-gateway enable`)."""
+    return [
+        route
+        for route in _entries(parsed, "router static")
+        if route.first("device") == port
+        and route.get("dst") in ([], ["0.0.0.0", "0.0.0.0"], ["0.0.0.0/0"])
+        and route.first("blackhole") != "enable"
+        and (route.first("gateway") is not None or route.first("dynamic-gateway") == "enable")
+    ]
+
+
+@register_rule(PLATFORM)
+def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
+    """A policy route that names only its outgoing port takes its next hop from an active route via
+    that port to the packet's destination, and matches nothing without one ("Policy routes",
+    FortiOS administration guide). A catch-all policy route out of a port with no gateway (a DHCP
+    port's) therefore needs a default route via that port in the forwarding table: where BGP
+    brings the default, one at the eBGP distance (a greater distance leaves it out of the table)
+    and a priority above BGP's routes' (a smaller distance, or the same priority, takes the other
+    segments' default away from the overlay)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    routed = bgp is not None and bool(_nested(bgp.own, "neighbor"))
+    bgp_distance = _number(bgp.own.first("distance-external")) if bgp else None
+    ebgp = bgp_distance or BGP_EXTERNAL_DISTANCE
+    for policy in _entries(parsed, "router policy"):
+        port = policy.first("output-device")
+        if port is None or policy.first("gateway") is not None or policy.first("action") == "deny":
+            continue
+        if policy.get("dst") not in ([], ["0.0.0.0", "0.0.0.0"], ["0.0.0.0/0"]) or policy.get("dstaddr"):
+            continue
+        routes = _default_routes(parsed, port)
+        if not routes:
+            yield config.finding(
+                policy.line,
+                "fortios-policy-route-no-route",
+                f"policy route {policy.name} leaves through {port} without a gateway, and no default "
+                f"route via {port} gives it one (it matches no packet)",
+            )
+            continue
+        if not routed:
+            continue
+        for route in routes:
+            distance = _number(route.first("distance")) or STATIC_DISTANCE
+            priority = _number(route.first("priority")) or 0
+            if distance > ebgp:
+                yield config.finding(
+                    route.line,
+                    "fortios-policy-route-no-route",
+                    f"default route {route.name} via {port} (distance {distance}) stays out of the "
+                    f"forwarding table beside BGP's (distance {ebgp}), so policy route {policy.name} "
+                    "matches no packet",
+                )
+            elif distance < ebgp or priority <= 1:
+                yield config.finding(
+                    route.line,
+                    "fortios-policy-route-no-route",
+                    f"default route {route.name} via {port} (distance {distance}, priority "
+                    f"{priority or 'default'}) takes the default away from BGP's (distance {ebgp}): "
+                    "set the eBGP distance and a higher priority",
+                )

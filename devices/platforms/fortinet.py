@@ -54,6 +54,20 @@ class FortinetPlatform(PlatformProfile):
         return short_ifname(kind, self.ifname_limit)
 
 
+# The distance FortiOS gives eBGP routes (`config router bgp` `distance-external`, default 20),
+# which the hubs' default route arrives with.
+BGP_EXTERNAL_DISTANCE = 20
+STATIC_DISTANCE = 10  # a static route's, unless it sets `distance`
+# The guest breakout's default route via a DHCP port (whose gateway only the lease knows) sits at
+# the eBGP distance, so that it is installed beside the hubs' default (routes of equal distance
+# and different priority are all in the forwarding table, the lowest priority preferred) and the
+# guest policy route, which names only the port, finds its next hop; a priority above BGP's
+# routes' keeps every other default on the overlay (FortiOS administration guide: "Policy routes",
+# "Routing concepts"; CLI reference: router static `dynamic-gateway`, `priority`).
+BREAKOUT_ROUTE_DISTANCE = BGP_EXTERNAL_DISTANCE
+BREAKOUT_ROUTE_PRIORITY = 100
+
+
 # FortiOS refuses a reference to an object that does not exist yet ("entry not found in
 # datasource") and the deletion of an object something still refers to ("entry is used"): objects
 # before what refers to them. A phase 1 needs the port or loopback it is bound to and creates its

@@ -66,6 +66,7 @@ RULES = {
         fortinet.management_path,
         fortinet.dialup_routes,
         fortinet.dhcp_leases,
+        fortinet.policy_route_next_hops,
     ),
 }
 
@@ -514,6 +515,49 @@ def test_fortios_dhcp_wan_taking_the_default_route_and_dns_from_the_lease(fleet:
     resolvers = _broken(config, "        set dns-server-override disable\n", "", count=-1)
     found = [f for f in _lint(resolvers) if f.rule == "fortios-dhcp-lease"]
     assert len(found) == 2 and all("replaces the configured DNS servers" in f.message for f in found)
+
+
+def _dhcp_breakout(fleet: Fleet) -> ConfigFile:
+    """The mall store with its guest breakout link (fibre, the first wired one) on DHCP."""
+    fleet = on_platform(fleet, "fortinet")
+    store = fleet.stores[SHAPES["mall-guest"]]
+    wan = [
+        link.model_copy(update={"addressing": "dhcp", "address": None, "gateway": None}) if index == 0 else link
+        for index, link in enumerate(store.wan)
+    ]
+    stores = {**fleet.stores, store.id: store.model_copy(update={"wan": wan})}
+    (config,) = render_store(Fleet(fleet.spec, fleet.hubs, stores, fleet.root), store.id)
+    return ConfigFile(config.filename, "fortinet", "edge", config.name, config.text, store.id)
+
+
+def test_fortios_guest_breakout_over_dhcp_has_a_default_route_beside_bgp(fleet: Fleet) -> None:
+    """The guest policy route out of a DHCP port names no gateway: FortiOS takes the next hop from
+    an active route via that port, so the port carries a default route with the lease's gateway
+    at the eBGP distance and a priority behind BGP's, and nothing else changes for a static port."""
+    config = _dhcp_breakout(fleet)
+    static = _store(fleet, "fortinet", "mall-guest")
+    route = (
+        "    edit {}\n        set dst 0.0.0.0 0.0.0.0\n        set dynamic-gateway enable\n"
+        '        set device "wan1"\n        set distance 20\n        set priority 100\n'
+        '        set comment "guest Wi-Fi breakout"\n    next\n'
+    )
+    assert re.search(route.replace("{}", r"\d+"), config.text)
+    assert "set dst 0.0.0.0 0.0.0.0\n        set dynamic-gateway" not in static.text
+    assert "        set gateway " in static.text.split("config router policy")[1].split("\nend")[0]
+    assert _lint(config) == []
+
+    def found(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "fortios-policy-route-no-route"]
+
+    (missing,) = found(_broken_re(config, r"    edit \d+\n        set dst 0\.0\.0\.0 0\.0\.0\.0\n(.*\n){5}    next\n", ""))
+    assert missing.startswith('policy route 1 leaves through wan1 without a gateway')
+    (inactive,) = found(_broken(config, "set distance 20\n        set priority 100", "set distance 30\n        set priority 100"))
+    assert "stays out of the forwarding table" in inactive
+    (overriding,) = found(_broken(config, "set distance 20\n        set priority 100", "set distance 5\n        set priority 100"))
+    assert "takes the default away from BGP's" in overriding
+    (tied,) = found(_broken(config, "        set priority 100\n", ""))
+    assert "priority default" in tied
+    assert found(static) == []
 
 
 def test_fortios_undefined_community_list(fleet: Fleet) -> None:
