@@ -114,8 +114,9 @@ def demo(state_dir: Path, concurrency: int) -> None:
 
 
 def _lab_check(lab_dir: Path, intent: NetworkIntent) -> LabCheck:
-    """`lab check`, again for a few seconds while the hubs' routes settle after the rollout."""
-    deadline = time.monotonic() + 20
+    """`lab check`, again while the hubs' routes settle after the rollout: as soon as it passes,
+    at most 90 s (seconds on an idle machine, much longer on a loaded one)."""
+    deadline = time.monotonic() + 90
     while True:
         try:
             verdict = check(lab_dir, intent)

@@ -180,6 +180,7 @@ def lab_check(fleet_path: Path | None, name: str, state_dir: Path | None, as_jso
     else:
         print_tunnels(result)
         print_bgp(result)
+        print_bfd(result)
         print_evidence(result.wan)
         print_matrix(result.reachability)
         for problem in result.problems:
@@ -218,6 +219,20 @@ def print_bgp(result: LabCheck) -> None:
             state,
             str(session.prefixes_received),
         )
+    print_table(table)
+
+
+def print_bfd(result: LabCheck) -> None:
+    """Each appliance's BFD sessions: up where the lab runs the far end."""
+    table = Table("appliance", "peer address", "peer", "interface", "state")
+    for session in result.bfd:
+        if session.up:
+            state = "[green]up[/]"
+        elif session.in_lab:
+            state = f"[red]{session.status}[/] {session.diagnostic or ''}".rstrip()
+        else:
+            state = f"[dim]{session.status} (not in the lab)[/]"
+        table.add_row(session.appliance, str(session.peer_address), session.peer or "", session.interface or "", state)
     print_table(table)
 
 

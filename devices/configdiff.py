@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
+from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 
@@ -131,8 +132,21 @@ class ConfigDiff:
 
 def _count_changes(lines: Iterable[str], platform: str) -> int:
     exits = {"exit", "exit-address-family", "end", "next", "quit"}
-    hconfig = get_hconfig(hier_driver(platform), "\n".join(line for line in lines if line.strip() not in exits))
-    return sum(1 for child in hconfig.all_children() if not child.children)
+    # Parsed one top-level block at a time: a send order may send one section in two blocks.
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.strip() in exits:
+            continue
+        if not blocks or not line[:1].isspace():
+            blocks.append([])
+        blocks[-1].append(line)
+    driver = hier_driver(platform)
+    return sum(
+        1
+        for block in blocks
+        for child in get_hconfig(driver, "\n".join(block)).all_children()
+        if not child.children
+    )
 
 
 def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
@@ -149,14 +163,16 @@ def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
-    remediation = tuple(workflow.remediation_config.lines(sectional_exiting=True))
+    remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
         intended=tuple(intended_lines),
         remediation=remediation,
         # Nothing to change means nothing to undo; most appliances of a push are in sync.
-        rollback=tuple(workflow.rollback_config.lines(sectional_exiting=True)) if remediation else (),
+        rollback=send_ordered(workflow.rollback_config, intended_config, running_config, driver)
+        if remediation
+        else (),
         running_config=running_config,
         intended_config=intended_config,
     )
@@ -173,7 +189,109 @@ def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, 
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
-    return tuple(remediation.lines(sectional_exiting=True))
+    return send_ordered(remediation, running_config, intended_config, driver)
+
+
+def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+    """The lines of `delta` (what turns `before` into `after`) in the order the platform must
+    receive them (`PlatformDriver.send_order`): sections that are not staged first, then the
+    staged ones stage by stage (a section's entries may be split over stages), then the entry
+    deletions in reverse stage order, when nothing sent any more refers to what they delete."""
+    if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
+        return tuple(delta.lines(sectional_exiting=True))
+    deletion = driver.deletion_word + " "
+    entry_word = driver.entry_word + " "
+    stages = driver.send_order
+    staged = {stage.section for stage in stages}
+    additions: dict[str, list[HConfigChild]] = {}
+    removals: dict[str, list[HConfigChild]] = {}
+    first: list[HConfigChild] = []
+    for section in delta.children:
+        kept, dropped = _without_deletions(section, deletion), _only_deletions(section, deletion)
+        if section.text not in staged:
+            first.append(section)
+            continue
+        additions[section.text] = list(kept.children) if kept is not None else []
+        removals[section.text] = list(dropped.children) if dropped is not None else []
+
+    def stage_of(child: HConfigChild, section: str, config: HConfig) -> int:
+        """The index of the stage `child` (a line of `section`) is sent in."""
+        candidates = [i for i, stage in enumerate(stages) if stage.section == section]
+        default = next((i for i in candidates if stages[i].entries is None), candidates[0])
+        name = child.text.removeprefix(deletion)
+        if child.text.startswith(deletion):
+            name = entry_word + name
+        elif not child.text.startswith(entry_word):
+            return default
+        block = config.get_child(equals=section)
+        entry = block.get_child(equals=name) if block is not None else None
+        lines = [line.text for line in entry.all_children()] if entry is not None else []
+        lines += [line.text for line in child.all_children()]
+        for i in candidates:
+            pattern = stages[i].entries
+            if pattern is not None and any(re.search(pattern, line) for line in lines):
+                return i
+        return default
+
+    def emit(parts: dict[str, list[HConfigChild]], order: Iterable[int], config: HConfig) -> list[str]:
+        lines: list[str] = []
+        for i in order:
+            section = stages[i].section
+            chosen = [child for child in parts.get(section, []) if stage_of(child, section, config) == i]
+            if not chosen:
+                continue
+            root = get_hconfig(delta.driver)
+            block = root.add_child(section)
+            for child in chosen:
+                block.add_deep_copy_of(child)
+            lines += root.lines(sectional_exiting=True)
+        return lines
+
+    lines: list[str] = []
+    for section in first:
+        root = get_hconfig(delta.driver)
+        root.add_deep_copy_of(section)
+        lines += root.lines(sectional_exiting=True)
+    lines += emit(additions, range(len(stages)), after)
+    lines += emit(removals, reversed(range(len(stages))), before)
+    return tuple(lines)
+
+
+def _mirror_blocks(one: HConfigChild, other: HConfigChild) -> None:
+    """Give `other` an empty copy of each `config` block of `one` it lacks, at any depth under
+    the entries and blocks both hold."""
+    for child in one.children:
+        match = other.get_child(equals=child.text)
+        if match is None and child.text.startswith("config "):
+            match = other.add_child(child.text)
+        if match is not None and child.children:
+            _mirror_blocks(child, match)
+
+
+def _without_deletions(node: HConfigChild, deletion: str) -> HConfigChild | None:
+    """A copy of `node` without its deletion lines (None when it held nothing else)."""
+    if node.text.startswith(deletion):
+        return None
+    copy = get_hconfig(node.driver).add_child(node.text)
+    for child in node.children:
+        kept = _without_deletions(child, deletion)
+        if kept is not None:
+            copy.add_deep_copy_of(kept)
+    return copy if copy.children or not node.children else None
+
+
+def _only_deletions(node: HConfigChild, deletion: str) -> HConfigChild | None:
+    """A copy of `node` with only its deletion lines and the sections that hold them, each
+    level in reverse order."""
+    copy = get_hconfig(node.driver).add_child(node.text)
+    if node.text.startswith(deletion):
+        return copy
+    # Within a block, what comes later may refer to what comes earlier: deleted last first.
+    for child in reversed(node.children):
+        dropped = _only_deletions(child, deletion)
+        if dropped is not None:
+            copy.add_deep_copy_of(dropped)
+    return copy if copy.children else None
 
 
 def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: PlatformDriver) -> None:
@@ -187,6 +305,14 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
             break
         if section.text.startswith(driver.keep_sections) and intended.get_child(equals=section.text) is None:
             intended.add_child(section.text)
+    if driver.send_order:
+        # A section (or a block inside one) one side lacks holds entries to delete or create one
+        # by one; negated whole, FortiOS would keep every entry of it.
+        staged = {stage.section for stage in driver.send_order}
+        for one, other in ((running, intended), (intended, running)):
+            for section in one.children:
+                if section.text in staged:
+                    _mirror_blocks(section, other.get_child(equals=section.text) or other.add_child(section.text))
     for section_text in driver.keep_entries:
         running_section = running.get_child(equals=section_text)
         intended_section = intended.get_child(equals=section_text)

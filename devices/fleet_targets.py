@@ -45,7 +45,7 @@ def fleet_secret_values(fleet: Fleet) -> set[str]:
     """The device secrets the fleet's configs are rendered with (from its secret references), to redact."""
     management = fleet.spec.management
     values: set[str] = set()
-    for slot in resolve_secret_refs(management.secrets, reveal=True, policy=management.secret_policy).values():
+    for slot in resolve_secret_refs(management.secret_refs, reveal=True, policy=management.secret_policy).values():
         if slot.value is not None:
             values.add(slot.value.get_secret_value())
     return values

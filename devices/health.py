@@ -30,10 +30,15 @@ from storestack.devices.drivers import PlatformDriver
 RunCommands = Callable[[Sequence[str]], list[str]]
 
 BGP_SUMMARY = "show bgp summary json"
+BFD_PEERS = "show bfd peers json"
 INTERFACES = "show interface json"
 _CHECK_COMMANDS = {"bgp_sessions": BGP_SUMMARY, "interfaces_up": INTERFACES}
 # The first wait between health polls; they back off from it to the push's `health_poll`.
 FIRST_POLL = 0.05
+# The first wait when a session the change creates is not up yet: a new BGP session waits for
+# its peers' start timers (FRR: 1-2 s) and a TCP and an OPEN exchange, so polls 50 ms apart
+# would only cost the appliance's CPU (and a WAN round trip each) while it cannot be up.
+NEW_SESSION_FIRST_POLL = 0.25
 
 
 class HealthSnapshot(BaseModel):
@@ -71,6 +76,8 @@ class BgpPeer(BaseModel):
     state: str
     prefixes_received: int | None = None
     uptime: str | None = None
+    local_as: int | None = None
+    description: str = ""
 
 
 def parse_bgp_peers(output: str) -> list[BgpPeer]:
@@ -92,12 +99,16 @@ def parse_bgp_peers(output: str) -> list[BgpPeer]:
             remote_as = peer.get("remoteAs")
             received = peer.get("pfxRcd")
             uptime = peer.get("peerUptime")
+            local_as = family.get("as")
+            description = peer.get("desc")
             peers[address] = BgpPeer(
                 peer=address,
                 remote_as=remote_as if isinstance(remote_as, int) else None,
                 state=str(peer.get("state", "unknown")),
                 prefixes_received=received if isinstance(received, int) else None,
                 uptime=uptime if isinstance(uptime, str) else None,
+                local_as=local_as if isinstance(local_as, int) else None,
+                description=description if isinstance(description, str) else "",
             )
     return list(peers.values())
 
@@ -105,6 +116,48 @@ def parse_bgp_peers(output: str) -> list[BgpPeer]:
 def parse_bgp_summary(output: str) -> dict[str, str]:
     """peer address → BGP state, over every address family of `show bgp summary json`."""
     return {peer.peer: peer.state for peer in parse_bgp_peers(output)}
+
+
+class BfdPeer(BaseModel):
+    """One BFD session as FRR's `show bfd peers json` reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peer: str
+    local: str | None = None
+    interface: str | None = None
+    vrf: str = "default"
+    multihop: bool = False
+    status: str
+    diagnostic: str | None = None
+    remote_diagnostic: str | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.status == "up"
+
+
+def parse_bfd_peers(output: str) -> list[BfdPeer]:
+    """Every session of `show bfd peers json` (a JSON list; noise before it is skipped)."""
+    data = _json_after(output, "[")
+    peers = []
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("peer"), str):
+            continue
+        text = {key: value for key, value in item.items() if isinstance(value, str)}
+        peers.append(
+            BfdPeer(
+                peer=text["peer"],
+                local=text.get("local"),
+                interface=text.get("interface"),
+                vrf=text.get("vrf", "default"),
+                multihop=item.get("multihop") is True,
+                status=text.get("status", "unknown"),
+                diagnostic=text.get("diagnostic"),
+                remote_diagnostic=text.get("remote-diagnostic"),
+            )
+        )
+    return peers
 
 
 def parse_interfaces(output: str) -> dict[str, bool]:
@@ -118,14 +171,19 @@ def parse_interfaces(output: str) -> dict[str, bool]:
 
 def json_object(output: str) -> dict[str, Any]:
     """The JSON object a `show … json` command printed, or {} when there is none (noise before it is skipped)."""
-    start = output.find("{")
-    if start == -1:
-        return {}
-    try:
-        data = json.loads(output[start:])
-    except json.JSONDecodeError:
-        return {}
+    data = _json_after(output, "{")
     return data if isinstance(data, dict) else {}
+
+
+def _json_after(output: str, opener: str) -> Any:
+    """The JSON value starting at the first `opener` of `output`, or None."""
+    start = output.find(opener)
+    if start == -1:
+        return None
+    try:
+        return json.loads(output[start:])
+    except json.JSONDecodeError:
+        return None
 
 
 _NEIGHBOR = re.compile(r"^neighbor (\S+) remote-as ")
@@ -199,12 +257,14 @@ def wait_healthy(
 
     `first` is a snapshot already read (with the verify step's running config): the first poll
     costs no exchange of its own. The polls start 50 ms apart and back off to `poll`: a session
-    that comes up within a second is seen within a round trip or two of it.
+    that comes back within a second is seen within a round trip or two of it. While a session
+    the change creates is not up in `first`, they start 250 ms apart (NEW_SESSION_FIRST_POLL).
     """
     if not driver.health_checks:
         return []
     deadline = time.monotonic() + timeout
-    waits = backoff(FIRST_POLL, poll)
+    unborn = first is not None and any(first.bgp.get(peer) != "Established" for peer in must_establish)
+    waits = backoff(NEW_SESSION_FIRST_POLL if unborn else FIRST_POLL, poll)
     snapshot = first
     while True:
         if snapshot is None:

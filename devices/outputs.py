@@ -167,12 +167,16 @@ class CoreCloudOutputs(_Outputs):
         return next((t for t in self.hub_openstack if (t.hub, t.site) == (hub, site)), None)
 
 
-def psk_values(outputs: Iterable[StoreCloudOutputs]) -> set[str]:
-    """Every pre-shared key in these stores' outputs (hub tunnels and AWS tunnels), to redact."""
+def psk_values(outputs: Iterable[StoreCloudOutputs], core: CoreCloudOutputs | None = None) -> set[str]:
+    """Every pre-shared key in these stores' outputs (hub tunnels and AWS tunnels) and the core's
+    (the hubs' cloud tunnels that carry one), to redact."""
     values: set[str] = set()
     for store in outputs:
         values.update(link.psk.get_secret_value() for link in store.links)
         values.update(tunnel.psk.get_secret_value() for tunnel in store.aws_tunnels)
+    if core is not None:
+        keys = [t.psk for t in core.hub_aws] + [t.psk for t in core.hub_openstack]
+        values.update(key.get_secret_value() for key in keys if key is not None)
     return values
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
+from storestack.common.polling import backoff, sleep_before_next
 from storestack.devices.backups import DEFAULT_BACKUP_ROOT, DEFAULT_KEEP, BackupStore
 from storestack.devices.configdiff import (
     ConfigDiff,
@@ -75,11 +76,14 @@ class PushOptions:
     known_hosts: Path = DEFAULT_KNOWN_HOSTS
     # Commit-confirm: the appliance reverts a change by itself unless the push confirms it
     # within this many seconds (0: off). After a lost session the engine waits up to the
-    # appliance's timer plus `revert_margin` for the backup to come back, polling every
-    # `revert_poll` seconds. `force` pushes a change that an appliance reverted before.
+    # appliance's timer plus `revert_margin` for the backup to come back: it reconnects after
+    # `revert_poll` seconds, then backs off to one login every `revert_poll_ceiling` seconds (a
+    # timer of minutes costs a dozen logins, not one every poll). `force` pushes a change that
+    # an appliance reverted before.
     confirm_timeout: int = DEFAULT_CONFIRM_TIMEOUT
     revert_margin: float = 30.0
     revert_poll: float = 2.0
+    revert_poll_ceiling: float = 15.0
     force: bool = False
 
 
@@ -409,6 +413,7 @@ class _Run:
         failed_stage = self.result.stage
         lost_at = time.monotonic()
         deadline = lost_at + self.result.commit_confirm.timeout_s + self.options.revert_margin
+        waits = backoff(self.options.revert_poll, max(self.options.revert_poll, self.options.revert_poll_ceiling))
         with self.stage("await_revert"):
             while True:
                 session: ApplianceSession | None = None
@@ -426,7 +431,7 @@ class _Run:
                 if time.monotonic() >= deadline:
                     self.result.stage = failed_stage
                     return False
-                time.sleep(self.options.revert_poll)
+                sleep_before_next(waits, deadline)
         self.armed = False
         self.result.stage = failed_stage
         self.result.commit_confirm.reverted_by_appliance = True

@@ -143,12 +143,19 @@ class _ViewSandbox(SandboxedEnvironment):
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         kind: type = type(obj)
-        if attr in _data_fields(kind):
+        fields = _DATA_FIELDS.get(kind)
+        if fields is None:
+            fields = _DATA_FIELDS[kind] = _data_fields(kind)
+        if attr in fields:
             return True
         return bool(super().is_safe_attribute(obj, attr, value))
 
 
-@functools.cache
+# Type -> the field names `_data_fields` found: a plain dict (called for every attribute a
+# template reads, and a dict lookup costs less than a cached function call).
+_DATA_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def _data_fields(kind: type) -> frozenset[str]:
     """Field names of a frozen storestack dataclass; empty for any other type."""
     params = getattr(kind, "__dataclass_params__", None)
@@ -430,8 +437,14 @@ _FORKED_JOB: _Job | None = None
 
 
 def _run_forked(task: Task) -> list[RenderedConfig]:
+    """One task in a forked worker. What a task leaves behind is the intents it built, cached
+    for the worker's later tasks (a render makes no cyclic garbage): frozen with the rest, so
+    the collector does not walk them again after every task."""
     assert _FORKED_JOB is not None
-    return _FORKED_JOB.run(task)
+    with without_cyclic_gc():
+        configs = _FORKED_JOB.run(task)
+        gc.freeze()
+    return configs
 
 
 def _start_worker(collect: bool) -> None:

@@ -44,7 +44,7 @@ from storestack.devices.steering import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
+from storestack.network.model import BgpSession, HubIntent, NtpKey, QosClass, StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
@@ -175,6 +175,14 @@ class ManagementView:
     snmp_auth_key: Secret
     snmp_priv_key: Secret
     tacacs_key: Secret
+    # NTP authentication (HMAC-SHA256): every key trusted, servers authenticated with the first.
+    ntp_keys: tuple[NtpKey, ...]
+    guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
+
+    @property
+    def ntp_key(self) -> NtpKey:
+        """The key the appliance authenticates its NTP servers with."""
+        return self.ntp_keys[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,37 @@ class DcView:
 
 
 @dataclass(frozen=True, slots=True)
+class QosClassView:
+    """One QoS class of the store's WAN queues (`network.model.QosClass`) as templates spell it."""
+
+    name: str
+    tag: str  # VOICE, POS, BEST-EFFORT: object names on every platform
+    dscp: int
+    dscp_name: str
+    dscp_bits: str  # six binary digits (FortiOS)
+    priority: bool  # strict priority, held to bandwidth_percent
+    bandwidth_percent: int  # guaranteed share of a transport (0: none)
+    shape_percent: int | None  # at most this share of a transport
+
+    @property
+    def best_effort(self) -> bool:
+        return self.dscp == 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarkView:
+    """Traffic an application class picks out of a segment by its ports, marked at the trust
+    boundary with the application's DSCP instead of the segment's (office voice: EF)."""
+
+    name: str  # QOS-<SEGMENT TAG>-<APPLICATION>: ACL, class-map and classifier names
+    application: str
+    qos: QosClassView
+    protocol: str  # tcp | udp
+    port_ranges: list[tuple[int, int]]
+    acl: Acl
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentView:
     kind: str  # pos, office, cctv, guest-wifi, iot
     tag: str  # POS, OFFICE, CCTV, GUEST, IOT: used in object names
@@ -213,6 +252,10 @@ class SegmentView:
     dhcp_start: str
     dhcp_end: str
     dhcp_reserved_end: str  # gateway .. this address are kept out of the DHCP scope
+    # The resolvers its DHCP hands out: the gateway (the store's caching forwarder), except on
+    # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
+    # queries the store never answers.
+    dns_servers: tuple[str, ...]
     advertised: bool  # announced to the hubs
     overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
     protected: bool  # POS and office: nothing untrusted may reach them
@@ -220,8 +263,10 @@ class SegmentView:
     dscp: int  # marking applied on the LAN side
     dscp_name: str
     dscp_bits: str  # the same as six binary digits (FortiOS)
-    priority: bool  # POS: strict priority queue
-    shaped: bool  # CCTV: bulk uploads shaped on every WAN link
+    priority: bool  # its QoS class is the strict-priority one
+    shaped: bool  # its QoS class is shaped on every WAN link (CCTV)
+    qos: QosClassView  # the class the trust boundary marks its traffic into
+    marks: list[MarkView]  # applications picked out of it by port, marked first
     cellular_allowed: bool  # may use LTE/5G links
     inbound_rules: list[AclRule]  # filter on traffic entering from this segment; empty: none
 
@@ -280,13 +325,16 @@ class WanLinkView:
     prepend: int  # how often the store ASN is prepended on announcements over this link
     prepend_path: str  # that many store ASNs, space-separated: the AS path every platform prepends
     bfd: BfdProfile
-    cctv_shape_kbps: int
     guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
     # The front-door VRF (IOS-XE) / VPN instance (VRP) the link's underlay lives in; "" for the
     # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
     # and local DNS live there).
     front_door_vrf: str
     zone: str  # the security zone of its port (IOS-XE: one per link, INTERNET-<link>)
+
+    def shaped_kbps(self, percent: int) -> int:
+        """A shaped QoS class's ceiling on this link (at least 1 Mbit/s)."""
+        return max(1000, self.bandwidth_kbps * percent // 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +541,7 @@ class StoreApplianceView:
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
     acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED
+    qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
     flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
     cellular_links: list[WanLinkView] = field(default_factory=list)
@@ -641,15 +690,24 @@ def _host(address: str) -> Net:
 
 # ---------------------------------------------------------------- builders
 
-_SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
-_SEGMENT_DSCP = {"pos": (46, "ef"), "office": (18, "af21"), "cctv": (8, "cs1"), "iot": (10, "af11")}
-# (tag, dscp, dscp name, dscp bits) per segment kind, spelled once.
-_SEGMENT_MARKS = {
-    kind: (tag, dscp, name, f"{dscp:06b}")
-    for kind, tag in _SEGMENT_TAGS.items()
-    for dscp, name in (_SEGMENT_DSCP.get(kind, (0, "default")),)
-}
-_CCTV_SHARE = 0.2  # CCTV uploads may use at most a fifth of a link
+# Segment kind -> the tag in object names (zones, ACLs, policies) on every platform.
+SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
+_SEGMENT_ORDER = tuple(SEGMENT_TAGS)
+
+
+def _qos_view(cls: QosClass) -> QosClassView:
+    return QosClassView(
+        name=cls.name,
+        tag=cls.name.upper(),
+        dscp=cls.dscp,
+        dscp_name=cls.dscp_name,
+        dscp_bits=f"{cls.dscp:06b}",
+        priority=cls.priority,
+        bandwidth_percent=cls.bandwidth_percent,
+        shape_percent=cls.shape_percent,
+    )
+
+
 # BGP both ways, BFD and ICMP: the overlay's own control traffic, allowed on every link.
 _CELLULAR_CONTROL = (
     AclRule("permit", "tcp", None, None, 179),
@@ -729,7 +787,7 @@ class ViewBuilder:
         spec = fleet.spec
         plan = spec.ip_plan
         self._secrets = resolve_secret_refs(
-            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
+            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
         # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
@@ -765,6 +823,8 @@ class ViewBuilder:
             snmp_auth_key=self._slot("snmp-auth-key"),
             snmp_priv_key=self._slot("snmp-priv-key"),
             tacacs_key=self._slot("tacacs-key"),
+            ntp_keys=self.intent.management.ntp_keys,
+            guest_dns=tuple(str(address) for address in self.intent.management.guest_dns),
         )
 
     def _slot(self, slug: str) -> Secret:
@@ -817,8 +877,9 @@ class ViewBuilder:
         protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
         intent = self.intent.store(store.id, hostname)
         over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
+        qos = [_qos_view(cls) for cls in intent.qos]
         segments = [
-            self._segment(profile, kind, segment, net, protected, kind in over_cellular)
+            self._segment(profile, kind, segment, net, protected, kind in over_cellular, intent, qos)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -891,6 +952,7 @@ class ViewBuilder:
                 ),
                 Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
             ],
+            qos=qos,
             zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
             flows=self._flows(intent, segments),
             cellular_links=[link for link in wan if link.cellular],
@@ -1119,11 +1181,12 @@ class ViewBuilder:
 
     def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
         """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
-        nothing corporate at all (it breaks out locally). Both keep DHCP and DNS at the gateway."""
+        nothing corporate at all (it breaks out locally). Both keep DHCP; IoT keeps DNS at the
+        gateway, guest Wi-Fi resolves through the public resolvers its DHCP hands out."""
         gateway = Net(f"{gateway_ip}/32", gateway_ip, 32, _NETMASKS[32], _WILDCARDS[32])
         rules = [
             _PERMIT_DHCP,
-            AclRule("permit", "udp", None, gateway, 53),
+            *([] if kind == "guest-wifi" else [AclRule("permit", "udp", None, gateway, 53)]),
             *(AclRule("deny", "ip", None, net) for net in protected),
         ]
         if kind == "guest-wifi":  # the one segment that never enters the overlay
@@ -1149,8 +1212,15 @@ class ViewBuilder:
         net: Net,
         protected: list[Net],
         over_cellular: bool,
+        intent: StoreIntent,
+        qos: list[QosClassView],
     ) -> SegmentView:
-        tag, dscp, dscp_name, dscp_bits = _SEGMENT_MARKS[kind]
+        tag = SEGMENT_TAGS[kind]
+        zone = intent.zone(kind)
+        assert zone is not None
+        by_name = {cls.name: cls for cls in qos}
+        by_dscp = {cls.dscp: cls for cls in qos}
+        own = by_name[zone.qos_class]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
         untrusted = kind in _UNTRUSTED_KINDS
@@ -1165,15 +1235,39 @@ class ViewBuilder:
             dhcp_start=dotted(dhcp_start),
             dhcp_end=dotted(int(segment.dhcp_end)),
             dhcp_reserved_end=dotted(dhcp_start - 1),
+            dns_servers=self._mgmt.guest_dns if kind == "guest-wifi" else (gateway.ip,),
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
             protected=kind in _PROTECTED_KINDS,
             untrusted=untrusted,
-            dscp=dscp,
-            dscp_name=dscp_name,
-            dscp_bits=dscp_bits,
-            priority=kind == "pos",
-            shaped=kind == "cctv",
+            dscp=own.dscp,
+            dscp_name=own.dscp_name,
+            dscp_bits=own.dscp_bits,
+            priority=own.priority,
+            shaped=own.shape_percent is not None,
+            qos=own,
+            marks=[
+                MarkView(
+                    name=f"QOS-{tag}-{application.name.upper()}",
+                    application=application.name,
+                    qos=by_dscp[application.dscp],
+                    protocol=application.protocol,
+                    port_ranges=list(application.ports),
+                    acl=Acl(
+                        f"QOS-{tag}-{application.name.upper()}",
+                        3301 + 10 * _SEGMENT_ORDER.index(kind) + position,
+                        [
+                            AclRule("permit", application.protocol, net, None, low, high if high != low else None)
+                            for low, high in application.ports
+                        ],
+                    ),
+                )
+                for position, application in enumerate(
+                    a
+                    for a in intent.sla.applications
+                    if kind in a.segments and a.ports and a.dscp != own.dscp and a.dscp in by_dscp
+                )
+            ],
             cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
             inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
@@ -1214,7 +1308,6 @@ class ViewBuilder:
             prepend=rank[1],
             prepend_path=" ".join([str(store.asn)] * rank[1]),
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
-            cctv_shape_kbps=max(1000, int(link.bandwidth_mbps * 1000 * _CCTV_SHARE)),
             guest_breakout=link.name == breakout_name,
             front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
             zone=profile.wan_zone(link.name),

@@ -31,6 +31,7 @@ from storestack.inventory.models import (
     CELLULAR_KINDS,
     ApplicationClass,
     FleetSpec,
+    QosPolicy,
     SegmentKind,
     SlaClass,
     StoreSpec,
@@ -770,15 +771,47 @@ def _application_issues(
     applications: dict[str, ApplicationClass],
     classes: dict[str, SlaClass],
     catch_alls: dict[SegmentKind, str],
+    qos: QosPolicy,
 ) -> list[InventoryIssue]:
-    """An application naming an SLA class nobody defines, or a second catch-all for a segment.
+    """An application naming an SLA class nobody defines, or a second catch-all for a segment,
+    or marking a DSCP the QoS classes do not queue.
 
     `catch_alls` maps each segment to the application that takes all its traffic (no ports):
-    a segment's unmatched traffic must belong to exactly one class, or steering is a guess."""
+    a segment's unmatched traffic must belong to exactly one class, or steering is a guess. A
+    catch-all marks what its segment's QoS class marks (the trust boundary marks one DSCP per
+    segment), and nothing from guest Wi-Fi is marked above best effort."""
     issues: list[InventoryIssue] = []
     for name, application in applications.items():
         if application.sla not in classes:
             issues.append(doc.issue((*base, name, "sla"), unknown("SLA class", application.sla, classes)))
+        qos_class = qos.class_of_dscp(application.dscp)
+        if qos_class is None:
+            marked = ", ".join(f"{c} {spec.dscp}" for c, spec in qos.classes.items())
+            issues.append(
+                doc.issue(
+                    (*base, name, "dscp"),
+                    f"DSCP {application.dscp} maps to no QoS class (qos.classes: {marked})",
+                )
+            )
+        else:
+            for segment in application.segments:
+                owner = qos.segment_class(segment)
+                own_dscp = qos.classes[owner].dscp
+                if segment == "guest-wifi" and application.dscp != own_dscp:
+                    issues.append(
+                        doc.issue(
+                            (*base, name, "dscp"),
+                            f"guest Wi-Fi traffic is best effort ({own_dscp}); it is never marked {application.dscp}",
+                        )
+                    )
+                elif not application.ports and application.dscp != own_dscp:
+                    issues.append(
+                        doc.issue(
+                            (*base, name, "dscp"),
+                            f"takes all other {segment} traffic, which the trust boundary marks {own_dscp} "
+                            f"(qos class {owner!r}), not {application.dscp}",
+                        )
+                    )
         if application.ports:
             continue
         for index, segment in enumerate(application.segments):
@@ -796,7 +829,7 @@ def _application_issues(
 
 def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
     sla = spec.sla
-    issues = _application_issues(doc, ("sla", "applications"), sla.applications, sla.classes, {})
+    issues = _application_issues(doc, ("sla", "applications"), sla.applications, sla.classes, {}, spec.qos)
     for source in stores:
         store, store_doc = source.spec, source.document
         override = store.sla
@@ -810,7 +843,7 @@ def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
                 for segment in application.segments
             }
             issues += _application_issues(
-                store_doc, ("sla", "applications"), override.applications, classes, catch_alls
+                store_doc, ("sla", "applications"), override.applications, classes, catch_alls, spec.qos
             )
         for index, link in enumerate(store.wan):
             if link.data_cap_gb is not None and link.kind not in CELLULAR_KINDS:

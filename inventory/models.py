@@ -6,11 +6,12 @@ resolved `Fleet` in `storestack.inventory.fleet`.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from storestack.common.addressing import SHARED_ADDRESS_SPACE
+from storestack.common.addressing import SHARED_ADDRESS_SPACE, public_address_problem
 from storestack.common.platforms import Platform
 from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
 from storestack.inventory.types import (
@@ -213,10 +214,31 @@ class DesktopPolicy(Strict):
     )
 
 
+# Quad9's filtering resolvers: what guest Wi-Fi resolves with unless the fleet says otherwise.
+DEFAULT_GUEST_DNS = ("9.9.9.9", "149.112.112.112")
+# The secret slug of the NTP authentication key (HMAC-SHA256, the one algorithm every platform has).
+NTP_KEY_SECRET = "ntp-key"
+DEFAULT_NTP_KEY_REF = "env:STORESTACK_NTP_KEY"
+
+
 class Management(Strict):
     ntp_servers: list[IPv4] = Field(min_length=1)
+    ntp_key_ids: dict[Slug, Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default={NTP_KEY_SECRET: 1},
+        min_length=1,
+        description="NTP authentication keys (HMAC-SHA256): secret slug in `secrets` -> key id on the NTP "
+        "servers. Every key is trusted; the first is the one the appliances send (add the next key "
+        "second to roll it, then move it first)",
+    )
     syslog_servers: list[IPv4] = []
     dns_forwarders: list[IPv4] = Field(min_length=1)
+    guest_dns: list[IPv4] = Field(
+        default_factory=lambda: [ipaddress.IPv4Address(address) for address in DEFAULT_GUEST_DNS],
+        min_length=1,
+        max_length=4,
+        description="public resolvers guest Wi-Fi's DHCP hands out: guests never use the store's or the "
+        "corporate resolvers",
+    )
     tacacs_servers: list[IPv4] = []
     snmp_user: Slug = "storestack"
     secrets: dict[Slug, SecretRef] = Field(
@@ -226,6 +248,7 @@ class Management(Strict):
             "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
             "tacacs-key": "env:STORESTACK_TACACS_KEY",
             "ipsec-psk": "env:STORESTACK_IPSEC_PSK",
+            NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF,
         },
         description="where device secrets come from; values never appear in the inventory",
     )
@@ -235,6 +258,37 @@ class Management(Strict):
     secret_file_dirs: list[AbsoluteDirectory] = Field(
         default=[], description="file: references may only name 0600 files inside these directories"
     )
+
+    @field_validator("guest_dns")
+    @classmethod
+    def _public_resolvers(cls, value: list[ipaddress.IPv4Address]) -> list[ipaddress.IPv4Address]:
+        for address in value:
+            if public_address_problem(address) is not None or not address.is_global:
+                raise ValueError(
+                    f"{address} is not a public resolver: guest Wi-Fi reaches nothing private (RFC 1918, "
+                    "RFC 6598, the fleet's ranges), so it resolves through public DNS"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a resolver is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _ntp_keys_have_secrets(self) -> Management:
+        for slug in self.ntp_key_ids:
+            if slug not in self.secret_refs:
+                raise ValueError(f"ntp_key_ids: {slug!r} has no reference in secrets")
+        ids = list(self.ntp_key_ids.values())
+        if len(set(ids)) != len(ids):
+            raise ValueError("ntp_key_ids: two keys share one key id")
+        return self
+
+    @property
+    def secret_refs(self) -> dict[str, str]:
+        """`secrets`, plus the NTP key's default reference for a fleet whose own `secrets` list
+        predates NTP authentication (every other slot is only what the fleet lists)."""
+        if NTP_KEY_SECRET in self.secrets:
+            return dict(self.secrets)
+        return {**self.secrets, NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF}
 
     @property
     def secret_policy(self) -> SecretPolicy:
@@ -319,6 +373,83 @@ class ApplicationClass(Strict):
         return self
 
 
+class QosClassSpec(Strict):
+    """One class of the store's WAN queues: the DSCP it is marked with at the trust boundary,
+    its share of a transport in congestion, and the LAN segments whose traffic it carries (what
+    an application class with ports picks out of a segment takes the application's DSCP)."""
+
+    dscp: DscpName
+    priority: bool = Field(default=False, description="strict-priority queue, held to bandwidth_percent")
+    bandwidth_percent: int = Field(
+        default=0, ge=0, le=100, description="guaranteed share of each transport in congestion; 0: none"
+    )
+    shape_percent: int | None = Field(
+        default=None, ge=1, le=100, description="never more than this share of a transport (shaped)"
+    )
+    segments: list[SegmentKind] = Field(default=[], description="segments whose traffic is marked into it")
+
+    @model_validator(mode="after")
+    def _queue(self) -> QosClassSpec:
+        if self.priority and not self.bandwidth_percent:
+            raise ValueError("a priority class needs bandwidth_percent (its queue is held to it)")
+        if self.dscp == "default" and (self.priority or self.bandwidth_percent or self.shape_percent):
+            raise ValueError("the best-effort class (dscp default) takes what the others leave: no queue settings")
+        if self.dscp != "default" and not (self.bandwidth_percent or self.shape_percent):
+            raise ValueError("a class needs bandwidth_percent or shape_percent (else it is best effort)")
+        return self
+
+
+def _default_qos_classes() -> dict[str, QosClassSpec]:
+    # Voice is the one strict-priority class, held to a tenth of a link so it can never starve
+    # the tills; POS payments get a fifth guaranteed. CCTV uploads are capped, guest Wi-Fi is
+    # best effort (re-marked at the trust boundary, so guests can never mark EF).
+    return {
+        "voice": QosClassSpec(dscp="ef", priority=True, bandwidth_percent=10),
+        "pos": QosClassSpec(dscp="af31", bandwidth_percent=20, segments=["pos"]),
+        "business": QosClassSpec(dscp="af21", bandwidth_percent=25, segments=["office"]),
+        "iot": QosClassSpec(dscp="af11", bandwidth_percent=10, segments=["iot"]),
+        "cctv": QosClassSpec(dscp="cs1", shape_percent=20, segments=["cctv"]),
+        "best-effort": QosClassSpec(dscp="default", segments=["guest-wifi"]),
+    }
+
+
+class QosPolicy(Strict):
+    """The store's QoS classes (`qos:` in fleet.yaml): every platform renders this one model."""
+
+    classes: dict[Slug, QosClassSpec] = Field(default_factory=_default_qos_classes)
+
+    @model_validator(mode="after")
+    def _one_model(self) -> QosPolicy:
+        dscps = [spec.dscp for spec in self.classes.values()]
+        if len(set(dscps)) != len(dscps):
+            raise ValueError("two classes share one DSCP")
+        if "default" not in dscps:
+            raise ValueError("no best-effort class (dscp default): unmarked traffic would have no queue")
+        total = sum(spec.bandwidth_percent for spec in self.classes.values())
+        if total > 100:
+            raise ValueError(f"the classes guarantee {total}% of a transport (at most 100)")
+        owners: dict[str, str] = {}
+        for name, spec in self.classes.items():
+            for segment in spec.segments:
+                if segment in owners:
+                    raise ValueError(f"segment {segment!r} is in class {owners[segment]!r} and {name!r}")
+                owners[segment] = name
+        missing = [kind for kind in SEGMENT_KINDS if kind not in owners]
+        if missing:
+            raise ValueError(f"no class for segment(s) {', '.join(missing)}")
+        guest = self.classes[owners["guest-wifi"]]
+        if guest.priority or guest.dscp != "default":
+            raise ValueError("guest Wi-Fi must be best effort (dscp default): guests never choose their queue")
+        return self
+
+    def segment_class(self, segment: str) -> str:
+        """The class a segment's traffic is marked into."""
+        return next(name for name, spec in self.classes.items() if segment in spec.segments)
+
+    def class_of_dscp(self, dscp: str) -> str | None:
+        return next((name for name, spec in self.classes.items() if spec.dscp == dscp), None)
+
+
 class TransportCost(Strict):
     cost_per_gb: float = Field(default=0.0, ge=0, description="what a GB over this kind of transport costs")
     data_cap_gb: int | None = Field(default=None, ge=1, description="monthly data cap (LTE/5G plans)")
@@ -372,7 +503,7 @@ def _default_sla_classes() -> dict[str, SlaClass]:
 
 def _default_applications() -> dict[str, ApplicationClass]:
     return {
-        "pos": ApplicationClass(sla="strict", segments=["pos"], dscp="ef"),
+        "pos": ApplicationClass(sla="strict", segments=["pos"], dscp="af31"),
         "voice": ApplicationClass(
             sla="realtime", segments=["office"], protocol="udp", ports=["5060", "16384-32767"], dscp="ef"
         ),
@@ -431,6 +562,7 @@ class FleetSpec(Strict):
     tags: dict[Slug, TagText] = Field(default={}, description="tags applied to every cloud resource")
     regions: list[Slug] = Field(min_length=1, description="the chain's operating regions")
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SD-WAN SLA and application classes")
+    qos: QosPolicy = Field(default_factory=QosPolicy, description="the store's QoS classes")
 
 
 # ---------------------------------------------------------------- store

@@ -1,5 +1,6 @@
 """BGP sessions of a lab's FRR appliances, for `lab check`: each configured neighbour, who answers
-at its address in the lab, and whether the session is Established.
+at its address in the lab, and whether the session is Established. The summary is parsed by
+`devices.health.parse_bgp_peers`, the one BGP summary parser.
 
 What a session is comes from the lab itself, not from the configs: the far end is whichever lab
 namespace owns the neighbour's address (`ip addr`). A hub's neighbour on a store's tunnel is a
@@ -11,6 +12,7 @@ the lab, and only sessions with a far end in the lab must be Established.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
@@ -18,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storestack.devices.health import BGP_SUMMARY, BgpPeer, parse_bgp_peers
 from storestack.lab import system
 from storestack.lab.cloudvpn import CLOUD_VPN
 from storestack.lab.dccore import dc_core_owners
@@ -89,26 +92,26 @@ def _kind(state: LabState, appliance: str, peer: str | None) -> SessionKind:
     return "store-hub"
 
 
-def _summary(runtime: ApplianceRuntime) -> dict[str, object]:
+def _peers(runtime: ApplianceRuntime) -> list[BgpPeer]:
     try:
-        return dict(json.loads(run_vtysh(runtime, "show bgp ipv4 unicast summary json") or "{}"))
-    except (LabError, ValueError):
-        return {}
+        return parse_bgp_peers(run_vtysh(runtime, BGP_SUMMARY))
+    except LabError:
+        return []
 
 
-def bgp_sessions(state: LabState) -> list[BgpSession]:
-    """Every configured IPv4 unicast neighbour of every FRR appliance of the lab."""
-    owners = address_owners(state)
+def bgp_sessions(state: LabState, owners: dict[IPv4Address, str] | None = None) -> list[BgpSession]:
+    """Every configured IPv4 neighbour of every FRR appliance of the lab (`owners`: the lab's
+    addresses and who has each, `address_owners`, when the caller has them already)."""
+    owners = address_owners(state) if owners is None else owners
     with ThreadPoolExecutor(max_workers=8) as pool:
-        summaries = list(pool.map(_summary, state.appliances))
+        every = list(pool.map(_peers, state.appliances))
     sessions: list[BgpSession] = []
-    for runtime, summary in zip(state.appliances, summaries, strict=True):
-        peers = summary.get("peers")
-        if not isinstance(peers, dict):
-            continue
-        local_as = summary.get("as")
-        for address, peer in sorted(peers.items(), key=lambda item: IPv4Address(item[0])):
-            neighbor = IPv4Address(address)
+    for runtime, peers in zip(state.appliances, every, strict=True):
+        by_address = {}
+        for peer in peers:
+            with contextlib.suppress(ValueError):  # an IPv6 or interface-named neighbour
+                by_address[IPv4Address(peer.peer)] = peer
+        for neighbor, peer in sorted(by_address.items()):
             owner = owners.get(neighbor)
             sessions.append(
                 BgpSession(
@@ -116,11 +119,11 @@ def bgp_sessions(state: LabState) -> list[BgpSession]:
                     neighbor=neighbor,
                     kind=_kind(state, runtime.name, owner),
                     peer=owner,
-                    local_as=int(local_as) if isinstance(local_as, int) else 0,
-                    remote_as=int(peer.get("remoteAs", 0)),
-                    state=str(peer.get("state", "unknown")),
-                    prefixes_received=int(peer.get("pfxRcd", 0) or 0),
-                    description=str(peer.get("desc", "")),
+                    local_as=peer.local_as or 0,
+                    remote_as=peer.remote_as or 0,
+                    state=peer.state,
+                    prefixes_received=peer.prefixes_received or 0,
+                    description=peer.description,
                 )
             )
     return sessions

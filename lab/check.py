@@ -7,6 +7,8 @@
 - **BGP sessions**: every configured neighbour of every FRR appliance, by kind (store-hub,
   hub-hub, AWS through the cloud stand-in, the DC core), must be Established when the lab runs
   its far end (`lab.bgp`); a neighbour outside the lab is reported, not failed.
+- **BFD sessions**: every session bfdd runs on an FRR appliance (the tunnels SLA steering
+  watches) must be up when the lab runs its far end (`lab.bfd`); others are reported.
 - **Reachability** (with the network intent): every segment host's matrix (`lab.reachability`)
   against the intent's segmentation policy: allowed must be reachable, denied unreachable.
 """
@@ -18,7 +20,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from storestack.lab import ipsec
-from storestack.lab.bgp import BgpSession, bgp_sessions
+from storestack.lab.bfd import BfdSession, bfd_sessions
+from storestack.lab.bgp import BgpSession, address_owners, bgp_sessions
 from storestack.lab.errors import NoTunnelsError
 from storestack.lab.overlay import TunnelStatus, evidence, tunnel_status
 from storestack.lab.reachability import Cell, measure
@@ -40,6 +43,7 @@ class LabCheck(BaseModel):
     name: str
     tunnels: list[TunnelCheck]
     bgp: list[BgpSession]
+    bfd: list[BfdSession]
     wan: list[WanEvidence]
     reachability: list[Cell]
     problems: list[str]
@@ -67,13 +71,20 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
         tunnels.append(TunnelCheck(tunnel=status, reason=reason))
         if not status.up:
             problems.append(f"tunnel {status.id} is down" + (f": {reason}" if reason else ""))
-    sessions = bgp_sessions(state)
+    owners = address_owners(state)
+    sessions = bgp_sessions(state, owners)
     for session in sessions:
         if session.in_lab and not session.established:
             problems.append(
                 f"BGP {session.appliance} -> {session.peer} {session.neighbor} ({session.kind}, "
                 f"AS {session.local_as} -> AS {session.remote_as}) is {session.state}, not Established"
             )
+    bfd = bfd_sessions(state, owners)
+    for peer in bfd:
+        if peer.in_lab and not peer.up:
+            via = f" on {peer.interface}" if peer.interface else ""
+            why = f" ({peer.diagnostic})" if peer.diagnostic and peer.diagnostic != "ok" else ""
+            problems.append(f"BFD {peer.appliance} -> {peer.peer} {peer.peer_address}{via} is {peer.status}{why}, not up")
     charons = [runtime.namespace for runtime in state.appliances] + list(state.site_namespaces.values())
     for namespace in charons:
         if ipsec.lost_kernel_events(namespace):
@@ -99,4 +110,6 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
             problems.append(f"{where}: allowed ({cell.why}) but unreachable ({cell.outcome})")
         else:
             problems.append(f"{where}: reachable ({cell.outcome}) but the intent denies it")
-    return LabCheck(name=state.name, tunnels=tunnels, bgp=sessions, wan=wan, reachability=cells, problems=problems)
+    return LabCheck(
+        name=state.name, tunnels=tunnels, bgp=sessions, bfd=bfd, wan=wan, reachability=cells, problems=problems
+    )

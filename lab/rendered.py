@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from storestack.common.secretrefs import parse_secret_ref
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.inventory import Fleet
@@ -88,11 +89,15 @@ class RenderedIpsec:
 
 @contextlib.contextmanager
 def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
-    reference = fleet.spec.management.secrets.get(PSK_SECRET, "")
-    kind, _, variable = reference.partition(":")
-    if kind != "env" or not variable or os.environ.get(variable):
+    """While rendering, the fleet's PSK variable holds the lab's secret when the environment has none."""
+    try:
+        ref = parse_secret_ref(fleet.spec.management.secrets.get(PSK_SECRET, ""))
+    except ValueError:
+        ref = None
+    if ref is None or ref.kind != "env" or os.environ.get(ref.target):
         yield
         return
+    variable = ref.target
     os.environ[variable] = fallback
     try:
         yield

@@ -25,6 +25,7 @@ Design decisions made here, once, for every platform:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -34,9 +35,10 @@ from functools import cached_property
 from pydantic import SecretStr
 
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.devices.secrets import Secret, resolve_secret_refs
+from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
+from storestack.inventory.models import DSCP_VALUES
 from storestack.network.cloud import (
     hub_aws_inside,
     hub_openstack_inside,
@@ -51,6 +53,7 @@ from storestack.network.model import (
     Flow,
     HubIntent,
     ManagementAccess,
+    NtpKey,
     QosClass,
     Role,
     Service,
@@ -72,21 +75,9 @@ DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
 
-# QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
-QOS_CLASSES = (
-    QosClass("realtime", 46, "ef", priority=True, bandwidth_percent=20),
-    QosClass("business", 18, "af21", priority=False, bandwidth_percent=40),
-    QosClass("transactional", 10, "af11", priority=False, bandwidth_percent=15),
-    QosClass("bulk", 8, "cs1", priority=False, bandwidth_percent=10),
-    QosClass("best-effort", 0, "default", priority=False, bandwidth_percent=15),
-)
-_SEGMENT_QOS = {
-    "pos": "realtime",
-    "office": "business",
-    "iot": "transactional",
-    "cctv": "bulk",
-    "guest-wifi": "best-effort",
-}
+# HMAC-SHA256 NTP keys: IOS-XE takes 1-32 bytes ("ntp authentication-key ... hmac-sha2-256").
+NTP_KEY_MAX_LENGTH = 32
+NTP_KEY_RULE = "at most 32 characters (an IOS-XE hmac-sha2-256 NTP key)"
 
 BFD_WIRED = "WIRED"
 BFD_CELLULAR = "CELLULAR"
@@ -131,9 +122,10 @@ class NetworkIntent:
         spec = fleet.spec
         plan = spec.ip_plan
         self.domain = spec.organisation.domain
-        self._fleet_psk = resolve_secret_refs(
-            spec.management.secrets, reveal=reveal_secrets, policy=spec.management.secret_policy
-        ).get(PSK_SECRET)
+        slots = resolve_secret_refs(
+            spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
+        )
+        self._fleet_psk = slots.get(PSK_SECRET)
         self._transit = plan.transit
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
@@ -150,6 +142,19 @@ class NetworkIntent:
             plan.transit,
             plan.loopbacks,
         )
+        # QoS classes: the appliance marks every segment on ingress (no host's marking is trusted).
+        self.qos = tuple(
+            QosClass(
+                name,
+                DSCP_VALUES[qos.dscp],
+                qos.dscp,
+                qos.priority,
+                qos.bandwidth_percent,
+                qos.shape_percent,
+                tuple(qos.segments),
+            )
+            for name, qos in spec.qos.classes.items()
+        )
         self.management = ManagementAccess(
             ranges=tuple(plan.management),
             loopback=IPv4Address(0),
@@ -158,6 +163,11 @@ class NetworkIntent:
             syslog_servers=tuple(spec.management.syslog_servers),
             tacacs_servers=tuple(spec.management.tacacs_servers),
             dns_forwarders=tuple(spec.management.dns_forwarders),
+            ntp_keys=tuple(
+                NtpKey(key_id, limited_secret(slots[slug], NTP_KEY_MAX_LENGTH, NTP_KEY_RULE))
+                for slug, key_id in spec.management.ntp_key_ids.items()
+            ),
+            guest_dns=tuple(spec.management.guest_dns),
         )
 
     # ------------------------------------------------------------ fleet-wide data
@@ -444,16 +454,8 @@ class NetworkIntent:
             announces=announces,
             zones=zones,
             flows=self._flows(zones),
-            qos=QOS_CLASSES,
-            management=ManagementAccess(
-                ranges=self.management.ranges,
-                loopback=loopback,
-                ports=self.management.ports,
-                ntp_servers=self.management.ntp_servers,
-                syslog_servers=self.management.syslog_servers,
-                tacacs_servers=self.management.tacacs_servers,
-                dns_forwarders=self.management.dns_forwarders,
-            ),
+            qos=self.qos,
+            management=dataclasses.replace(self.management, loopback=loopback),
             guest_breakout=next((link.name for link in store.wan if not link.cellular), None)
             if "guest-wifi" in store.segments
             else None,
@@ -552,7 +554,7 @@ class NetworkIntent:
                 name=kind,
                 prefixes=(segment.subnet,),
                 vlan=segment.vlan,
-                qos_class=_SEGMENT_QOS[kind],
+                qos_class=self.fleet.spec.qos.segment_class(kind),
                 trusted_marking=False,
                 enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,
@@ -701,15 +703,7 @@ class NetworkIntent:
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),
             originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
-            management=ManagementAccess(
-                ranges=self.management.ranges,
-                loopback=hub.loopback,
-                ports=self.management.ports,
-                ntp_servers=self.management.ntp_servers,
-                syslog_servers=self.management.syslog_servers,
-                tacacs_servers=self.management.tacacs_servers,
-                dns_forwarders=self.management.dns_forwarders,
-            ),
+            management=dataclasses.replace(self.management, loopback=hub.loopback),
             dc=dc,
         )
 

@@ -142,11 +142,23 @@ class Flow:
 
 @dataclass(frozen=True, slots=True)
 class QosClass:
+    """One class of a store's WAN queues (inventory `qos.classes`), the same on every platform."""
+
     name: str
     dscp: int
     dscp_name: str
-    priority: bool  # strict priority queue
-    bandwidth_percent: int  # guaranteed share of a transport in congestion
+    priority: bool  # strict priority queue, held to bandwidth_percent
+    bandwidth_percent: int  # guaranteed share of a transport in congestion (0: none)
+    shape_percent: int | None = None  # never more than this share of a transport
+    segments: tuple[str, ...] = ()  # the segments the trust boundary marks into it
+
+
+@dataclass(frozen=True, slots=True)
+class NtpKey:
+    """One NTP authentication key (HMAC-SHA256): its id on the NTP servers and its secret slot."""
+
+    id: int
+    secret: Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +172,12 @@ class ManagementAccess:
     syslog_servers: tuple[ipaddress.IPv4Address, ...]
     tacacs_servers: tuple[ipaddress.IPv4Address, ...]
     dns_forwarders: tuple[ipaddress.IPv4Address, ...]
+    # Every key is trusted; the appliance authenticates its servers with the first. An appliance
+    # takes time only from a server that signs with one of them.
+    ntp_keys: tuple[NtpKey, ...] = ()
+    # The public resolvers guest Wi-Fi's DHCP hands out (never the store's or HQ's): guests
+    # reach no private address, and the store answers no DNS from guests or the WAN.
+    guest_dns: tuple[ipaddress.IPv4Address, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

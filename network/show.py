@@ -190,6 +190,8 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
                 "dscp": q.dscp_name,
                 "priority": q.priority,
                 "bandwidth_percent": q.bandwidth_percent,
+                "shape_percent": q.shape_percent,
+                "segments": list(q.segments),
             }
             for q in store.qos
         ],
@@ -197,6 +199,8 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             "from": [str(r) for r in store.management.ranges],
             "ports": [f"{proto}/{port}" for proto, port in store.management.ports],
             "source": str(store.management.loopback),
+            "ntp_key_ids": [key.id for key in store.management.ntp_keys],
+            "guest_dns": [str(a) for a in store.management.guest_dns],
         },
         "sla": sla_report(store.sla),
     }

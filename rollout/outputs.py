@@ -98,8 +98,4 @@ class CloudOutputs:
         """Every PSK fetched so far, for redaction."""
         with self._lock:
             core = self._core
-        found = psk_values(self.known().values())
-        if core is not None:
-            keys = [t.psk for t in core.hub_aws] + [t.psk for t in core.hub_openstack]
-            found |= {key.get_secret_value() for key in keys if key is not None}
-        return found
+        return psk_values(self.known().values(), core)

@@ -71,7 +71,7 @@ def _devices(subject: SubjectRecord, role: str) -> list[dict[str, Any]]:
 def _describe_devices(devices: list[dict[str, Any]], record: StepRecord, reused: Sequence[str] = ()) -> str:
     if not devices and not reused:
         return "not pushed" if record.status is not StepStatus.FAILED else f"not pushed ({record.error})"
-    parts = [f"{hub} already pushed" for hub in reused]
+    parts = list(reused)  # each says whose batch pushed it: "hq-hub1 (pushed for the batch with nw-0001)"
     for device in devices:
         if device["outcome"] == "failed":
             rollback = device.get("rollback")

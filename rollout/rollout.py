@@ -463,7 +463,7 @@ def step_push(run: StoreRun) -> StepOutcome:
         else "0 lines pushed: every appliance already runs its intended config"
     )
     if reused:
-        summary += f"; already pushed in this run: {', '.join(reused)}"
+        summary += f"; {', '.join(reused)}"
     return StepOutcome(summary=summary, data=data())
 
 

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from storestack.common.polling import backoff, sleep_before_next
-from storestack.devices.health import FIRST_POLL, json_object, parse_bgp_summary
+from storestack.devices.health import BGP_SUMMARY, FIRST_POLL, json_object, parse_bgp_summary
 from storestack.devices.platforms import PLATFORMS
 from storestack.inventory import Fleet, ResolvedStore
 
@@ -44,7 +44,6 @@ class BatchProbe(Probe, Protocol):
     def show_many(self, appliance: str, commands: Sequence[str]) -> list[str]: ...
 
 
-BGP_SUMMARY = "show bgp summary json"
 # How often, at most, the checks look again while they wait (BGP sessions, prefixes, the
 # failover route). A session or a route changes at a moment nobody can predict: the polls start
 # at FIRST_POLL and back off to this, so a quick change is seen quickly and a slow one costs few

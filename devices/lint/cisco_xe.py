@@ -783,10 +783,15 @@ def _applets(root: Line) -> list[_Applet]:
     return found
 
 
-def _list_members(root: Line) -> dict[str, list[str]]:
-    """track list -> the tracks it combines."""
+def _list_members(root: Line, *, negated: bool = True) -> dict[str, list[str]]:
+    """track list -> the tracks it combines (without `negated`, only those it takes as they are,
+    not inverted by `object N not`)."""
     return {
-        line.words[1]: [child.words[1] for child in line.children if child.words[0] == "object" and len(child.words) > 1]
+        line.words[1]: [
+            child.words[1]
+            for child in line.children
+            if child.words[0] == "object" and len(child.words) > 1 and (negated or "not" not in child.words[2:])
+        ]
         for line in top(root, "track")
         if line.words[2:3] == ["list"]
     }
@@ -1048,8 +1053,9 @@ def steering(config: ConfigFile) -> SteeringFacts:
     root = parse(config.text, ("!",))
     tracks = {after(line.words, "sla"): line for line in top(root, "track") if "sla" in line.words}
     # The hold-down and recovery of an operation are those of the list that combines its
-    # return-code track with its reaction stubs, where there is one.
-    members = _list_members(root)
+    # return-code track with its reaction stubs, where there is one; a list that takes the
+    # track inverted (`object N not`: every path of a class down, a return signal) is no such list.
+    members = _list_members(root, negated=False)
     lists = {line.words[1]: line for line in top(root, "track") if line.words[1] in members}
     by_number = {line.words[1]: sla for sla, line in tracks.items()}  # return-code tracks only
     for name, combined in members.items():
@@ -1321,8 +1327,8 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
         if len(w) < 3 or w[0] not in ("permit", "deny"):
             continue
-        if w[1] not in ("ip", protocol):
-            continue
+        if w[1] not in ("ip", protocol) or (w[0] == "permit" and "established" in w):
+            continue  # `established` matches no connection attempt (ACK or RST set)
         source, at = _endpoint(w, 2)
         if source is not None and source.prefixlen > 0:
             continue

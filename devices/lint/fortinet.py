@@ -156,6 +156,7 @@ def definitions(config: dict[str, Block]) -> dict[str, set[str]]:
         "shaper": {e.name for e in _entries(config, "firewall shaper traffic-shaper")},
         "prefix-list": {e.name for e in _entries(config, "router prefix-list")},
         "route-map": {e.name for e in _entries(config, "router route-map")},
+        "community-list": {e.name for e in _entries(config, "router community-list")},
         "tacacs": {e.name for e in _entries(config, "user tacacs+")},
         "user-group": {e.name for e in _entries(config, "user group")},
         "sdwan-member": {e.name for e in _nested(sdwan, "members")} if sdwan else set(),
@@ -186,13 +187,22 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
             yield from each(entry, key, "address")
         yield from each(entry, "service", "service")
         yield from each(entry, "traffic-shaper", "shaper")
+    for entry in _entries(config, "firewall shaping-policy"):
+        for key in ("srcintf", "dstintf"):
+            yield from each(entry, key, "interface")
+        for key in ("srcaddr", "dstaddr"):
+            yield from each(entry, key, "address")
+        yield from each(entry, "service", "service")
+        yield from each(entry, "traffic-shaper", "shaper")
     for entry in _entries(config, "router route-map"):
         for rule in _nested(entry, "rule"):
             yield from each(rule, "match-ip-address", "prefix-list")
+            yield from each(rule, "match-community", "community-list")
     bgp = config.get("router bgp")
     for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
         yield from each(neighbor, "route-map-in", "route-map")
         yield from each(neighbor, "route-map-out", "route-map")
+        yield from each(neighbor, "route-map-out-preferable", "route-map")
     for entry in _entries(config, "system dhcp server"):
         yield from each(entry, "interface", "interface")
     for entry in _entries(config, "system dns-server"):
@@ -226,8 +236,8 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
 
 @register_rule(PLATFORM)
 def undefined_references(config: ConfigFile) -> Iterator[Finding]:
-    """Every interface, zone, phase 1, address, service, shaper, prefix-list, route-map, SD-WAN
-    member and health check referenced is defined."""
+    """Every interface, zone, phase 1, address, service, shaper, prefix-list, community list,
+    route-map, SD-WAN member and health check referenced is defined."""
     if config.suffix:
         return
     parsed = parse(config.text)
@@ -358,6 +368,99 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
                 interface.line,
                 "fortios-loopback-policy",
                 f"loopback {interface.name} admits management but no policy reaches it",
+            )
+
+
+@register_rule(PLATFORM)
+def policy_interfaces(config: ConfigFile) -> Iterator[Finding]:
+    """Every firewall policy names the interfaces or zones its traffic enters and leaves by:
+    `any` admits traffic from (or to) an interface nobody meant, the WAN included."""
+    if config.suffix:
+        return
+    for policy in _entries(parse(config.text), "firewall policy"):
+        for key in ("srcintf", "dstintf"):
+            if "any" in policy.get(key):
+                yield config.finding(
+                    policy.settings[key][1],
+                    "fortios-policy-any-interface",
+                    f"policy {policy.first('name') or policy.name}: {key} \"any\"",
+                )
+
+
+@register_rule(PLATFORM)
+def management_path(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: management reaches the loopback over the hub overlay (the SD-WAN zones) only,
+    never over a WAN port or a cloud VPN."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    overlay = {entry.name for entry in _nested(sdwan, "zone")} if sdwan else set()
+    loopbacks = {e.name for e in _entries(parsed, "system interface") if e.first("type") == "loopback"}
+    for policy in _entries(parsed, "firewall policy"):
+        if policy.first("action") != "accept" or not loopbacks & set(policy.get("dstintf")):
+            continue
+        outside = [name for name in policy.get("srcintf") if name not in overlay]
+        if outside:
+            yield config.finding(
+                policy.settings["srcintf"][1],
+                "fortios-management-path",
+                f"policy {policy.first('name') or policy.name} admits traffic to the loopback from "
+                f"{', '.join(outside)}, outside the hub overlay",
+            )
+
+
+@register_rule(PLATFORM)
+def dialup_routes(config: ConfigFile) -> Iterator[Finding]:
+    """A dial-up phase 1 (`type dynamic`) adds a static route to whatever its peer's phase 2
+    proposes (a default route, for 0.0.0.0/0 selectors) unless `add-route disable`: where BGP
+    runs over the tunnel, those routes duplicate and override it."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    neighbors = {entry.name for entry in _nested(bgp.own, "neighbor")} if bgp else set()
+    interfaces = {entry.name: entry for entry in _entries(parsed, "system interface")}
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        if phase1.first("type") != "dynamic" or phase1.first("add-route") == "disable":
+            continue
+        interface = interfaces.get(phase1.name)
+        if interface is not None and interface.first("remote-ip") in neighbors:
+            yield config.finding(
+                phase1.line,
+                "fortios-dialup-add-route",
+                f"dial-up phase 1 {phase1.name} adds routes from its peer's selectors beside BGP "
+                "(set add-route disable)",
+            )
+
+
+@register_rule(PLATFORM)
+def dhcp_leases(config: ConfigFile) -> Iterator[Finding]:
+    """A DHCP WAN port takes only its address from the lease where routing and DNS are managed:
+    by default the lease installs a default route (distance 5, above BGP's) and replaces the
+    configured resolvers with the ISP's."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    routed = bgp is not None and bool(_nested(bgp.own, "neighbor"))
+    dns = parsed.get("system dns")
+    resolvers = dns is not None and dns.own.first("primary") is not None
+    for interface in _entries(parsed, "system interface"):
+        if interface.first("mode") != "dhcp":
+            continue
+        if routed and interface.first("defaultgw") != "disable":
+            yield config.finding(
+                interface.line,
+                "fortios-dhcp-lease",
+                f"DHCP port {interface.name} installs the lease's default route over BGP's (set defaultgw disable)",
+            )
+        if resolvers and interface.first("dns-server-override") != "disable":
+            yield config.finding(
+                interface.line,
+                "fortios-dhcp-lease",
+                f"DHCP port {interface.name} replaces the configured DNS servers with the lease's "
+                "(set dns-server-override disable)",
             )
 
 

@@ -33,6 +33,18 @@ from storestack.devices.naming import hub_interface_name, short_ifname
 HealthCheck = Literal["bgp_sessions", "interfaces_up"]
 
 
+class SendStage(BaseModel):
+    """One step of a platform's send order: a top-level section (its opening line), or only the
+    entries of it whose lines (in the config they end up in; for a deletion, the one they leave)
+    match `entries`. An entry goes to the stage whose `entries` pattern it matches, else to the
+    section's stage without a pattern; the section's own settings go to that one too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entries: str | None = None
+
+
 class PlatformDriver(BaseModel):
     """How the push engine drives one platform's CLI. Plain data, one per platform module."""
 
@@ -66,6 +78,15 @@ class PlatformDriver(BaseModel):
     # physical ports under `config system interface`): entries it does not name are left alone.
     keep_entries: tuple[str, ...] = ()
     health_checks: tuple[HealthCheck, ...] = ()
+    # Where a line that refers to an object is refused until the object exists and an object in
+    # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages
+    # are sent in this order, after every section not named; then every entry deletion
+    # (`deletion` + the entry's name, inside its section) in the reverse order, once nothing
+    # that is sent refers to it any more. Empty: remediation goes in hier_config's order.
+    send_order: tuple[SendStage, ...] = ()
+    # The word that opens an entry of a section (FortiOS `edit`) and the one that deletes it.
+    entry_word: str | None = None
+    deletion_word: str | None = None
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
     secret_patterns: tuple[str, ...] = ()
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.

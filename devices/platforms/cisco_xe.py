@@ -20,7 +20,7 @@ IOS_SECRET_PATTERNS = (
     r"(\bkey-string(?: \d)?\s+)\S+",
     r"(\b(?:isakmp|tacacs-server|radius-server) key (?:\d )?)\S+",
     r"(^\s*key [067] )\S+",
-    r"(\bauthentication-key \d+ md5\s+)\S+",
+    r"(\bauthentication-key \d+ (?:md5|hmac-sha1|hmac-sha2-256|cmac-aes-128)\s+)\S+",
     r"(\bauth (?:md5|sha)\s+)\S+",
     r"(\bpriv (?:des|3des|aes(?: \d+)?)\s+)\S+",
     r"(\bsnmp-server community\s+)\S+",
@@ -46,6 +46,10 @@ class HConfigDriverCiscoXE(HConfigDriverCiscoIOS):
         return rules.model_copy(update={"sectional_exiting": [no_mode, *rules.sectional_exiting]})
 
 
+# The virtual template an IOS-XE hub clones for every store link (templates/devices/cisco_xe/hub.j2).
+HUB_VIRTUAL_TEMPLATE = "Virtual-Template1"
+
+
 class CiscoXEPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index}"
@@ -63,7 +67,9 @@ class CiscoXEPlatform(PlatformProfile):
         return f"Tunnel{100 + 2 * link_index + tunnel}"
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
-        return f"Tunnel{transit_index + 1}"
+        """The hub is a FlexVPN server: every store link is a virtual-access cloned from this one
+        template when the store dials in (its number is the router's); the config names only it."""
+        return HUB_VIRTUAL_TEMPLATE
 
 
 DRIVER = PlatformDriver(

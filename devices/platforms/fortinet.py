@@ -9,7 +9,7 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.devices.naming import short_ifname
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 
 if TYPE_CHECKING:
     from storestack.devices.views import AclRule, FlowView, Net
@@ -28,6 +28,17 @@ class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
             return "next"
         return super().sectional_exit(config)
 
+    def swap_negation(self, child: HConfigChild) -> HConfigChild:
+        """An entry the config no longer holds is deleted (`delete <name>` in its section); the
+        rest as hier_config's FortiOS driver does (`set x` becomes `unset x`)."""
+        if child.text.startswith("edit "):
+            child.text = "delete " + child.text.removeprefix("edit ")
+            return child
+        if child.text.startswith("delete "):
+            child.text = "edit " + child.text.removeprefix("delete ")
+            return child
+        return super().swap_negation(child)
+
 
 class FortinetPlatform(PlatformProfile):
     """FortiOS names ports `wan1`, `wan2`, then `port1` …, and segments are named VLAN
@@ -42,6 +53,50 @@ class FortinetPlatform(PlatformProfile):
     def segment_interface(self, vlan: int, kind: str) -> str:
         return short_ifname(kind, self.ifname_limit)
 
+
+# FortiOS refuses a reference to an object that does not exist yet ("entry not found in
+# datasource") and the deletion of an object something still refers to ("entry is used"): objects
+# before what refers to them. A phase 1 needs the port or loopback it is bound to and creates its
+# own tunnel interface, whose addresses follow it (the one cycle, split by entry); an SD-WAN
+# neighbor names a BGP neighbor, and policies name SD-WAN zones. Every section the templates
+# render is named here: those are storestack's, their entries deleted when no longer intended.
+# Any other section (shipped with the unit, or added by hand) is left as it is.
+SEND_ORDER = (
+    SendStage(section="config system global"),
+    SendStage(section="config system console"),
+    SendStage(section="config system settings"),
+    SendStage(section="config system interface"),
+    # Sourced from the loopback.
+    SendStage(section="config system dns"),
+    SendStage(section="config system ntp"),
+    *(SendStage(section=f"config log {name} setting") for name in ("syslogd", "syslogd2", "syslogd3", "syslogd4")),
+    SendStage(section="config system snmp sysinfo"),
+    SendStage(section="config system snmp user"),
+    SendStage(section="config firewall address"),
+    SendStage(section="config firewall addrgrp"),
+    SendStage(section="config firewall service custom"),
+    SendStage(section="config firewall service group"),
+    SendStage(section="config firewall shaper traffic-shaper"),
+    SendStage(section="config vpn ipsec phase1-interface"),
+    SendStage(section="config vpn ipsec phase2-interface"),
+    SendStage(section="config system interface", entries=r"^\s*set type tunnel$"),
+    SendStage(section="config system zone"),
+    SendStage(section="config system dhcp server"),
+    SendStage(section="config system dns-server"),
+    SendStage(section="config router access-list"),
+    SendStage(section="config router prefix-list"),
+    SendStage(section="config router community-list"),
+    SendStage(section="config router route-map"),
+    SendStage(section="config router bgp"),
+    SendStage(section="config system sdwan"),
+    SendStage(section="config router static"),
+    SendStage(section="config system link-monitor"),
+    SendStage(section="config router policy"),
+    SendStage(section="config firewall policy"),
+    SendStage(section="config user tacacs+"),
+    SendStage(section="config user group"),
+    SendStage(section="config system admin"),
+)
 
 DRIVER = PlatformDriver(
     name="fortinet",
@@ -84,7 +139,21 @@ DRIVER = PlatformDriver(
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
     save_command=None,
-    keep_entries=("config system interface",),
+    # Ports, and the objects every FortiOS VDOM is shipped with (addresses such as "all",
+    # predefined services and shapers, the admin account, guest groups): never deleted.
+    keep_entries=(
+        "config system interface",
+        "config firewall address",
+        "config firewall addrgrp",
+        "config firewall service custom",
+        "config firewall service group",
+        "config firewall shaper traffic-shaper",
+        "config system admin",
+        "config user group",
+    ),
+    send_order=SEND_ORDER,
+    entry_word="edit",
+    deletion_word="delete",
     hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
     secret_patterns=(r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",),
 )

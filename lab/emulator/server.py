@@ -21,6 +21,7 @@ import asyncssh
 import yaml
 
 from storestack.common.files import atomic_write_text
+from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.lab.emulator.cli import CliSession, Reply, make_session
 from storestack.lab.emulator.device import DeviceState
@@ -336,10 +337,8 @@ class Emulator:
         return {name: device.port for name, device in self._devices.items()}
 
     def host_key_fingerprint(self, name: str) -> str:
-        key = self._device(name).host_key
-        if key is None:
-            raise EmulatorError("the emulator has not started")
-        return str(key.get_fingerprint("sha256"))
+        """Its host key's fingerprint, computed as the push engine computes the one it is shown."""
+        return public_key_line_fingerprint(self.public_key_line(name))
 
     def public_key_line(self, name: str) -> str:
         key = self._device(name).host_key

@@ -59,11 +59,11 @@ def appliance(tmp_path: Path) -> ConfirmConfig:
 
 
 def running(config: ConfirmConfig) -> str:
-    return (config.state_dir.parent / "running.conf").read_text()
+    return (Path(config.state_dir).parent / "running.conf").read_text()
 
 
 def change(config: ConfirmConfig) -> None:
-    (config.state_dir.parent / "running.conf").write_text(CHANGED)
+    (Path(config.state_dir).parent / "running.conf").write_text(CHANGED)
 
 
 def status(config: ConfirmConfig) -> dict[str, object]:
@@ -71,7 +71,7 @@ def status(config: ConfirmConfig) -> dict[str, object]:
 
 
 def timer_pid(config: ConfirmConfig) -> int:
-    return int(json.loads((config.state_dir / "armed.json").read_text())["pid"])
+    return int(json.loads((Path(config.state_dir) / "armed.json").read_text())["pid"])
 
 
 def gone(pid: int) -> bool:
@@ -92,8 +92,8 @@ def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appl
     pid = timer_pid(appliance)
     assert status(appliance)["armed"] is True
     # The snapshot is what the appliance ran at arm, without the banner `show` prints.
-    assert (appliance.state_dir / "backup.conf").read_text() == BACKUP
-    assert oct((appliance.state_dir / "backup.conf").stat().st_mode & 0o777) == "0o600"
+    assert (Path(appliance.state_dir) / "backup.conf").read_text() == BACKUP
+    assert oct((Path(appliance.state_dir) / "backup.conf").stat().st_mode & 0o777) == "0o600"
     change(appliance)
 
     challenges: list[str] = []
@@ -103,7 +103,7 @@ def test_confirm_with_its_round_trip_cancels_the_timer_and_keeps_the_change(appl
     assert status(appliance)["armed"] is False
     assert status(appliance)["last"]["outcome"] == "confirmed"  # type: ignore[index]
     assert running(appliance) == CHANGED
-    assert not (appliance.state_dir.parent / "reloads.log").exists()
+    assert not (Path(appliance.state_dir).parent / "reloads.log").exists()
     # Nothing is armed now: a second confirm says so rather than pretending.
     with pytest.raises(VerbError, match=r"nothing is armed to confirm .*confirmed"):
         frr_confirm.confirm(appliance, lambda challenge: challenge)
@@ -126,19 +126,19 @@ def test_a_confirm_whose_answer_never_comes_back_leaves_the_timer_armed(applianc
     assert running(appliance) == BACKUP
     assert gone(pid)
     assert status(appliance)["armed"] is False
-    reloads = (appliance.state_dir.parent / "reloads.log").read_text().split()
+    reloads = (Path(appliance.state_dir).parent / "reloads.log").read_text().split()
     assert reloads[:2] == ["--reload", "--stdout"] and "--pathspace" in reloads
-    assert reloads[-1] == str(appliance.state_dir / "backup.conf")
+    assert reloads[-1] == str(Path(appliance.state_dir) / "backup.conf")
 
 
 def test_the_timer_running_out_restores_frr_and_the_host_files_that_changed(appliance: ConfirmConfig) -> None:
-    watched = appliance.host_files[0].path
+    watched = Path(appliance.host_files[0].path)
     frr_confirm.arm(appliance, 60)
-    armed = json.loads((appliance.state_dir / "armed.json").read_text())
+    armed = json.loads((Path(appliance.state_dir) / "armed.json").read_text())
     # The deadline passes (the detached process would sleep the minute; this runs its expiry).
     os.kill(armed["pid"], 15)
     assert gone(armed["pid"])
-    (appliance.state_dir / "armed.json").write_text(json.dumps({**armed, "deadline": time.time() - 1}))
+    (Path(appliance.state_dir) / "armed.json").write_text(json.dumps({**armed, "deadline": time.time() - 1}))
     change(appliance)
     watched.write_text("table inet filter { chain input { drop } }\n")
 
@@ -146,7 +146,7 @@ def test_the_timer_running_out_restores_frr_and_the_host_files_that_changed(appl
 
     assert running(appliance) == BACKUP
     assert watched.read_text() == "table inet filter {}\n"
-    assert (appliance.state_dir.parent / "host-reloads.log").read_text() == "nft -f\n"
+    assert (Path(appliance.state_dir).parent / "host-reloads.log").read_text() == "nft -f\n"
     last = status(appliance)["last"]
     assert last["outcome"] == "reverted"  # type: ignore[index]
     assert "not confirmed within 60 s" in last["detail"] and "nftables.conf restored" in last["detail"]  # type: ignore[index]
@@ -219,7 +219,7 @@ def login(
 
 
 def vtysh_calls(config: ConfirmConfig) -> list[str]:
-    log = config.state_dir.parent / "vtysh.log"
+    log = Path(config.state_dir).parent / "vtysh.log"
     return log.read_text().splitlines() if log.exists() else []
 
 
@@ -249,7 +249,7 @@ def test_the_login_runs_vtysh_or_one_timer_verb_and_refuses_anything_else(applia
         refused = login(appliance, attack)
         assert refused.returncode == 126, attack
         assert "refused" in refused.stderr and refused.stdout == ""
-    assert not appliance.state_dir.exists() or status(appliance)["armed"] is False
+    assert not Path(appliance.state_dir).exists() or status(appliance)["armed"] is False
 
     armed = login(appliance, "storestack-confirm arm 60")
     assert armed.returncode == 0, armed.stderr
@@ -304,9 +304,9 @@ def test_the_guard_arms_with_the_backup_on_stdin_and_confirms_with_its_challenge
     guard = Guard(appliance)
     guard.send(frr_confirm.snapshot_frame(SHOWN))
     assert guard.line().startswith("armed: reverts to the running config of now in 60 s")
-    assert (appliance.state_dir / "backup.conf").read_text() == BACKUP
+    assert (Path(appliance.state_dir) / "backup.conf").read_text() == BACKUP
     assert vtysh_calls(appliance) == [], "the arm dumped the running config again"
-    state = json.loads((appliance.state_dir / "armed.json").read_text())
+    state = json.loads((Path(appliance.state_dir) / "armed.json").read_text())
     pid = state["pid"]
     # The timer is a fork of the login (no second interpreter), in a session of its own.
     assert frr_confirm._process_start(pid) == state["started"]
@@ -376,4 +376,4 @@ def test_the_guard_refuses_a_running_config_that_is_not_whole(appliance: Confirm
     status, out, err = guard.end()
     assert status == 1 and said in err and "nothing is armed" in err and out == ""
     assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
-    assert not (appliance.state_dir / "armed.json").exists()
+    assert not (Path(appliance.state_dir) / "armed.json").exists()

@@ -211,3 +211,20 @@ def test_hub_dc_core_and_hub_peers_off_the_dc_lan_or_with_a_wrong_asn_are_found(
         f.rule == "peer-mismatch" and "10.0.0.1" in f.message and "65010" in f.message
         for f in _lint(same, wrong_as)
     )
+
+
+def test_a_generated_fleet_behind_fortios_hubs_is_clean(tmp_path: Path) -> None:
+    """FortiOS hubs serve stores of every platform and addressing (dial-up phase 1s for DHCP and
+    cellular transports). An IOS-XE store probes such a hub with icmp-echo and holds its class
+    timers on the operation's own track; the list that takes every realtime path's track
+    inverted (the return signal) is no steering list, and lint must not read its timers."""
+    from storestack.inventory import load_fleet
+    from storestack.inventory.generate import generate_fleet, write_fleet
+
+    write_fleet(generate_fleet(40, seed=2), tmp_path / "fleet")
+    generated = load_fleet(tmp_path / "fleet")
+    hubs = {name: hub.model_copy(update={"platform": "fortinet"}) for name, hub in generated.hubs.items()}
+    behind_fortios = Fleet(generated.spec, hubs, dict(generated.stores.items()), generated.root)
+    platforms = {store.appliances[0].platform for store in behind_fortios}
+    assert {"cisco_xe", "fortinet", "frr"} <= platforms
+    assert _lint(behind_fortios, config_files(behind_fortios)) == []

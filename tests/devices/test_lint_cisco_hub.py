@@ -69,6 +69,10 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
     # BFD without echo (the stores' firewalls would drop the looped echo packets), and ICMP
     # redirects off on every virtual-access.
     assert " no bfd echo\n" in template[1] and " no ip redirects\n" in template[1]
+    # No store reaches another store's segments through the hub.
+    stores = ipaddress.IPv4Network(fleet.spec.ip_plan.stores)
+    assert " ip access-group FROM-STORES in\n" in template[1]
+    assert f"ip access-list extended FROM-STORES\n 10 deny ip any {stores.network_address} {stores.hostmask}\n" in text
     hub_tunnels = [t for t in NetworkIntent(on_platform(fleet, "cisco_xe")).hub("hq-hub1").tunnels if t.kind == "store-hub"]
     assert any(t.peer_outside for t in hub_tunnels) and any(t.peer_outside is None for t in hub_tunnels)
     for tunnel in hub_tunnels:
@@ -147,6 +151,9 @@ def test_management_open_to_anywhere_is_found(hub: ConfigFile) -> None:
     assert line is not None
     found = _lint(_broken(hub, line[0], ""))
     assert _rules(found) == ["cisco-hub-exposed"] and "permit ip any any" in found[0].message
+    # Answers to connections the hub opened are not an opening.
+    broken = _broken(hub, "permit tcp 10.0.250.0 0.0.0.255 host 10.255.0.1 eq 22", "permit tcp any host 10.255.0.1 established")
+    assert _lint(broken) == []
     # A source port is the sender's choice: "from BGP's port" is from anywhere.
     broken = _broken(hub, "permit tcp host 10.0.0.1 eq bgp host 10.0.0.3", "permit tcp any eq bgp host 10.0.0.3")
     assert _rules(_lint(broken)) == ["cisco-hub-exposed"]

@@ -62,6 +62,10 @@ RULES = {
         fortinet.return_path,
         fortinet.hub_return_path,
         fortinet.management_sources,
+        fortinet.policy_interfaces,
+        fortinet.management_path,
+        fortinet.dialup_routes,
+        fortinet.dhcp_leases,
     ),
 }
 
@@ -260,13 +264,13 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
     def operation(number: int) -> str:
         return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
 
-    # strict (POS, EF) and realtime (voice, EF): 46 << 2; business (AF21): 18 << 2; best effort
-    # (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
+    # realtime (voice, EF): 46 << 2; strict (POS, AF31): 26 << 2; business (AF21): 18 << 2; best
+    # effort (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
     assert [(number, " tos " + operation(number).split(" tos ", 1)[1].split()[0]) for number in (11, 12, 13, 14)] == [
         (11, " tos 32"),
         (12, " tos 72"),
         (13, " tos 184"),
-        (14, " tos 184"),
+        (14, " tos 104"),
     ]
 
 
@@ -396,7 +400,8 @@ def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
 def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
     """A cloud VPN with no policy carries its BGP session and no traffic between HQ and the cloud."""
     config = _hub(fleet, "fortinet")
-    broken = _broken_re(config, r'    edit 6\n        set name "HQ-TO-CLOUD"\n(?:        .*\n)*?    next\n', "")
+    # Stores reach the clouds too (STORES-TO-CORPORATE): nothing comes back from a cloud.
+    broken = _broken_re(config, r'    edit 7\n        set name "CLOUD-TO-HQ"\n(?:        .*\n)*?    next\n', "")
     found = [f for f in _lint(broken) if f.rule == "fortios-tunnel-policy"]
     assert {f.message.split()[1] for f in found} == {"aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"}
     assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
@@ -464,6 +469,58 @@ def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
     assert "address 'IOT-SERVICES' is referenced but not defined" in messages
     assert "interface 'hub-wan9' is referenced but not defined" in messages
     assert "fortios-permit-any-any" in _rules(findings)
+
+
+def test_fortios_policy_on_any_interface(fleet: Fleet) -> None:
+    """`any` lets a policy take traffic from (or to) every interface, the WAN included."""
+    hub = _hub(fleet, "fortinet")
+    broken = _broken_re(hub, r'(set name "MGMT-TO-STORES"\n        )set srcintf "port1"', r'\1set srcintf "any"')
+    found = [f for f in _lint(broken) if f.rule == "fortios-policy-any-interface"]
+    assert [f.message for f in found] == ['policy MGMT-TO-STORES: srcintf "any"']
+    store = _broken_re(
+        _store(fleet, "fortinet", "dual-wan"), r'(set name "POS-TO-OVERLAY-1"\n        set srcintf "pos"\n        )set dstintf [^\n]+', r'\1set dstintf "any"'
+    )
+    assert [f.message for f in _lint(store) if f.rule == "fortios-policy-any-interface"] == [
+        'policy POS-TO-OVERLAY-1: dstintf "any"'
+    ]
+
+
+def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
+    """A store's loopback takes management from the hubs' overlay only: not the AWS VPNs, not a WAN port."""
+    config = _store(fleet, "fortinet", "aws")
+    broken = _broken(
+        config, 'set srcintf "overlay" "overlay-cellular"\n        set dstintf "lo0"', 'set srcintf "overlay" "aws-wan1-t1" "wan1"\n        set dstintf "lo0"'
+    )
+    found = [f for f in _lint(broken) if f.rule == "fortios-management-path"]
+    assert len(found) == 1 and found[0].message.endswith("from aws-wan1-t1, wan1, outside the hub overlay")
+
+
+def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
+    """A dial-up phase 1 without `add-route disable` installs a static route to its peer's
+    selectors (0.0.0.0/0: a default route into one store) beside the store's BGP routes."""
+    config = _hub(fleet, "fortinet")
+    broken = _broken(config, "        set add-route disable\n", "")
+    found = [f for f in _lint(broken) if f.rule == "fortios-dialup-add-route"]
+    assert [f.message.split()[3] for f in found] == ["nw-0001-lte1"]
+    assert not [f for f in _lint(config) if f.rule == "fortios-dialup-add-route"]
+
+
+def test_fortios_dhcp_wan_taking_the_default_route_and_dns_from_the_lease(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet", "mall-guest")
+    gateway = _broken(config, "        set defaultgw disable\n", "")
+    assert [f.message.split(" installs")[0] for f in _lint(gateway) if f.rule == "fortios-dhcp-lease"] == [
+        "DHCP port wan2"
+    ]
+    resolvers = _broken(config, "        set dns-server-override disable\n", "", count=-1)
+    found = [f for f in _lint(resolvers) if f.rule == "fortios-dhcp-lease"]
+    assert len(found) == 2 and all("replaces the configured DNS servers" in f.message for f in found)
+
+
+def test_fortios_undefined_community_list(fleet: Fleet) -> None:
+    config = _hub(fleet, "fortinet")
+    broken = _broken(config, 'set match-community "RETURN-DEGRADED"', 'set match-community "RETURN-DEGRADE"')
+    messages = [f.message for f in _lint(broken) if f.rule == "fortios-undefined-reference"]
+    assert "community-list 'RETURN-DEGRADE' is referenced but not defined" in messages
 
 
 def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
@@ -876,4 +933,4 @@ def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
     assert len(set(platform_of.values())) == 4
     findings = lint_configs(files, NetworkIntent(mixed)).findings
     assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
-    assert {f.rule for f in findings} <= {"sla-threshold"}  # IOS-XE stores' echo probes: not the hub's
+    assert findings == []

@@ -39,7 +39,7 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "segment": ("dual-wan", "GigabitEthernet0/1/0.10"),
         "hub_tunnel0": ("dual-wan", "Tunnel1"),
         "aws_tunnel": ("aws", "Tunnel102"),
-        "hub_peer": ("hub", "Tunnel1"),
+        "hub_peer": ("hub", "Virtual-Template1"),
     },
     "huawei_vrp": {
         "loopback": ("dual-wan", "LoopBack0"),
@@ -109,7 +109,7 @@ def test_naming_matches_the_golden_configs(name: Platform) -> None:
     assert computed == {rule: ifname for rule, (_, ifname) in EXPECTED[name].items()}
     for rule, (golden, ifname) in EXPECTED[name].items():
         text = (GOLDEN / name / f"{golden}.cfg").read_text()
-        declared = rf'^(?:interface {re.escape(ifname)}|\s*edit "{re.escape(ifname)}")$'
+        declared = rf'^(?:interface {re.escape(ifname)}(?: type tunnel)?|\s*edit "{re.escape(ifname)}")$'
         assert re.search(declared, text, re.MULTILINE), f"{rule}: {ifname} is not declared in {name}/{golden}.cfg"
 
 

@@ -103,3 +103,35 @@ def test_decommissioned_store_leaves_its_hubs_and_is_not_rendered(fleet: Fleet) 
         text = render_hub(shrunk, hub).text
         assert "nw-0002" not in text and "remote-as 4200000001" not in text
         assert "nw-0002" in render_hub(fleet, hub).text
+
+
+def test_every_psk_of_the_stores_and_the_core_is_known_to_the_redactor(
+    live_outputs: dict[str, StoreCloudOutputs],
+) -> None:
+    from pydantic import SecretStr
+
+    from storestack.devices.outputs import (
+        CoreCloudOutputs,
+        HubAwsTunnelOutput,
+        HubOpenStackOutput,
+        psk_values,
+    )
+
+    core = CoreCloudOutputs(
+        hub_aws=[
+            HubAwsTunnelOutput(hub="hq-hub1", region="eu-west-1", tunnel=1, outside_address="203.0.113.9",
+                               inside_cidr="169.254.248.0/30", psk=SecretStr("coreAwsKey_0123456789"))
+        ],
+        hub_openstack=[
+            HubOpenStackOutput(hub="hq-hub1", site="ams", gateway_address="203.0.113.10",
+                               psk=SecretStr("coreOpenStackKey_0123456789")),
+            HubOpenStackOutput(hub="hq-hub2", site="ams", gateway_address="203.0.113.10"),
+        ],
+    )  # fmt: skip
+    stores = psk_values(live_outputs.values())
+    assert stores and all(len(value) >= 8 for value in stores)
+    assert psk_values(live_outputs.values(), core) == {
+        *stores,
+        "coreAwsKey_0123456789",
+        "coreOpenStackKey_0123456789",
+    }

@@ -12,6 +12,7 @@ from storestack.devices.errors import PushConfigError
 from storestack.devices.health import (
     HealthSnapshot,
     findings,
+    parse_bfd_peers,
     parse_bgp_peers,
     parse_bgp_summary,
     required_new_peers,
@@ -228,7 +229,12 @@ def test_bgp_peers_keep_the_established_family_and_its_counters() -> None:
                 "peers": {"10.0.0.1": {"state": "Active", "remoteAs": 65001, "pfxRcd": 0, "peerUptime": "never"}}
             },
             "ipv6Unicast": {
-                "peers": {"10.0.0.1": {"state": "Established", "remoteAs": 65001, "pfxRcd": 3, "peerUptime": "00:01:02"}}
+                "as": 65010,
+                "peers": {
+                    "10.0.0.1": {
+                        "state": "Established", "remoteAs": 65001, "pfxRcd": 3, "peerUptime": "00:01:02", "desc": "hub-1",
+                    }
+                },
             },
         }
     )
@@ -240,4 +246,21 @@ def test_bgp_peers_keep_the_established_family_and_its_counters() -> None:
         3,
         "00:01:02",
     )
+    assert (peer.local_as, peer.description) == (65010, "hub-1")
     assert parse_bgp_peers("% BGP instance not found") == []
+
+
+def test_bfd_peers_as_frr_lists_them() -> None:
+    output = "show bfd peers json\n" + json.dumps(
+        [
+            {"multihop": False, "peer": "169.254.0.1", "local": "169.254.0.2", "vrf": "default",
+             "interface": "xfrm1", "status": "up", "diagnostic": "ok", "remote-diagnostic": "ok"},
+            {"multihop": False, "peer": "169.254.0.5", "vrf": "default", "interface": "xfrm2",
+             "status": "down", "diagnostic": "control detection time expired"},
+            {"peer": 7},
+        ]
+    )  # fmt: skip
+    up, down = parse_bfd_peers(output)
+    assert (up.peer, up.local, up.interface, up.up) == ("169.254.0.1", "169.254.0.2", "xfrm1", True)
+    assert (down.up, down.status, down.diagnostic) == (False, "down", "control detection time expired")
+    assert parse_bfd_peers("% bfdd is not running") == [] and parse_bfd_peers("{}") == []

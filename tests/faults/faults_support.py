@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 from click.testing import CliRunner
 
@@ -90,3 +92,22 @@ def cli_push(*args: str) -> tuple[int, dict[str, Any]]:
 
 def outcomes(payload: dict[str, Any]) -> dict[str, str]:
     return {device["name"]: device["outcome"] for device in payload["devices"]}
+
+
+def logins_ended(username: str) -> bool:
+    """Nothing runs as a lab's login user any more but detached commit-confirm timers.
+
+    After a push died, its SSH sessions end on their own, but not at once: an FRR arm whose
+    backup had been sent may still be starting, and arms when it gets there. Only once every
+    such process has ended does the appliance's timer state say what it will do. A timer is a
+    session leader (it left the login's session) running storestack-confirm."""
+    for process in psutil.process_iter(["username", "cmdline"]):
+        try:
+            if process.info["username"] != username:
+                continue
+            timer = "storestack-confirm" in " ".join(process.info["cmdline"] or []) and os.getsid(process.pid) == process.pid
+        except (psutil.Error, ProcessLookupError):
+            continue
+        if not timer:
+            return False
+    return True

@@ -10,11 +10,13 @@ own `storestack-confirm` timer can bring the store back.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from faults_support import cli_push, journal_of, outcomes
+from testsupport.frr_lab_configs import wait_for
 from testsupport.lab import rolled_out_lab
 
 from storestack import lab
@@ -37,6 +39,16 @@ def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`lab up --overlay ipsec` for one store, then `rollout --lab`: the edge on its rendered config."""
     with rolled_out_lab(tmp_path_factory.mktemp("inband-cut"), TOPOLOGY, [STORE], "inband-cut-fleet-psk-0123456789") as state_dir:
         yield state_dir
+
+
+def _last_outcome(timer_state: Path, *, since: float) -> dict[str, object] | None:
+    """The last outcome storestack-confirm recorded on the edge, if recorded after `since`."""
+    try:
+        last: dict[str, object] = json.loads((timer_state / "last.json").read_text())
+    except FileNotFoundError:
+        return None
+    at = last.get("at")
+    return last if isinstance(at, (int, float)) and at >= since else None
 
 
 def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good_push_follows(
@@ -67,6 +79,7 @@ def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good
     blackhole = f"ip route {management} blackhole"
     assert blackhole not in before
     cutting = before.replace("\n!\n", f"\n!\n{blackhole}\n!\n", 1)
+    cut_at = time.time()
     code, report = push(cutting, "cutting")
     assert code == 1, report
 
@@ -80,9 +93,15 @@ def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good
     assert journal_of(pushes).summary.reverted_by_appliance == 1
     after = lab.vtysh(rolled_out, EDGE, "show running-config")
     assert blackhole not in after and after == before
-    namespace = state.runtime(EDGE).namespace
-    last = json.loads((confirm_dir(state.prefix) / namespace / "last.json").read_text())
-    assert last["outcome"] == "reverted" and "not confirmed within 10 s" in last["detail"], last
+    # The push saw the backup running again as soon as frr-reload.py applied it; the timer records
+    # its outcome after checking the reload with one more read, a moment later (longer on a
+    # loaded machine): wait for a record newer than the cutting push (the rollout's confirm left
+    # one before it).
+    timer_state = confirm_dir(state.prefix) / state.runtime(EDGE).namespace
+    wait_for(lambda: _last_outcome(timer_state, since=cut_at) is not None, 60, "the edge's timer to record its revert")
+    last = _last_outcome(timer_state, since=cut_at)
+    assert last is not None and last["outcome"] == "reverted" and "not confirmed within 10 s" in str(last["detail"]), last
+    assert not (timer_state / "armed.json").exists()
 
     # The same change again is refused, nothing sent.
     code, report = push(cutting, "cutting-again")

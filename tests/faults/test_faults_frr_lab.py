@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faults_support import StageHook, cli_push, journal_of, outcomes
+from faults_support import StageHook, cli_push, journal_of, logins_ended, outcomes
 from testsupport.frr_lab_configs import (
     established_peers,
     intended_configs,
@@ -205,9 +205,11 @@ def test_sigkill_mid_push_leaves_backups_a_truthful_journal_and_only_failed_comp
 
     # Whatever the victim was doing, its own timer (if the push had armed it) ends it: it runs its
     # backup again, and only then takes the next change (a second timer is refused meanwhile).
-    victim_timer = confirm_dir(frr_lab.require_state(frr.state_dir).prefix) / (
-        frr_lab.require_state(frr.state_dir).runtime(victim).namespace
-    )
+    # The killed push's sessions end first: an arm that had its backup may still be starting
+    # (slowly on a loaded machine) and arm after the kill; no timer state before then is final.
+    lab_state = frr_lab.require_state(frr.state_dir)
+    wait_for(lambda: logins_ended(lab_state.username), 60, "the killed push's SSH sessions to end")
+    victim_timer = confirm_dir(lab_state.prefix) / lab_state.runtime(victim).namespace
     wait_for(lambda: not (victim_timer / "armed.json").exists(), 60, f"{victim}'s timer to end")
     assert running_config(frr.state_dir, victim) == before[victim]
 

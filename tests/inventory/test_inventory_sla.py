@@ -24,7 +24,7 @@ sla:
     loose: {loss_percent: 20, latency_ms: 400, jitter_ms: 100}
   applications:
     pos: {sla: strict, segments: [pos], dscp: af31}
-    office: {sla: loose, segments: [office], transports: [broadband, fiber, lte]}
+    office: {sla: loose, segments: [office], transports: [broadband, fiber, lte], dscp: af21}
     guest: {sla: loose, segments: [guest-wifi], transports: [fiber, lte], cellular: false}
   transports:
     lte: {cost_per_gb: 3.5, data_cap_gb: 40}
@@ -83,7 +83,7 @@ def test_fleet_classes_and_a_store_override(fleet_dir: Path) -> None:
     ("fleet_text", "store_text", "expected"),
     [
         (
-            "sla:\n  applications:\n    pos: {sla: strickt, segments: [pos]}\n",
+            "sla:\n  applications:\n    pos: {sla: strickt, segments: [pos], dscp: af31}\n",
             "",
             ["fleet.yaml:{n} sla.applications.pos.sla: unknown SLA class 'strickt' (did you mean 'strict'?)"],
         ),
@@ -94,7 +94,7 @@ def test_fleet_classes_and_a_store_override(fleet_dir: Path) -> None:
         ),
         (
             "",
-            "sla:\n  applications:\n    tills: {sla: strict, segments: [pos]}\n",
+            "sla:\n  applications:\n    tills: {sla: strict, segments: [pos], dscp: af31}\n",
             [
                 "stores/sh-0001.yaml:{m} sla.applications.tills.segments[0]: segment 'pos' already sends all its"
                 " other traffic to application 'pos' (give one of them ports)"

@@ -70,6 +70,12 @@ def test_lab_check_passes_on_the_sample_chains_frr_stores(lab_dir: tuple[Path, P
     internet = [c for c in cells if c["target"] == "internet"]
     assert any(c["reachable"] for c in internet) and any(not c["reachable"] for c in internet)
     assert all(c["reachable"] == c["allowed"] for c in cells)
+    # The BFD sessions SLA steering watches run on every FRR store and are up where the lab runs
+    # the far end.
+    edges = {FLEET.store(store).appliances[0].hostname for store in FRR_STORES}
+    in_lab = [s for s in report["bfd"] if s["peer"] is not None]
+    assert edges <= {s["appliance"] for s in in_lab}
+    assert all(s["status"] == "up" for s in in_lab), [s for s in in_lab if s["status"] != "up"]
     # Only IKE/ESP between sites on every WAN link (HQ's breakout line carries internet only).
     assert all(e["bgp_packets"] == e["bfd_packets"] == e["other_packets"] == 0 for e in report["wan"])
     assert all(e["ipsec_packets"] > 0 for e in report["wan"] if e["kind"] != "site")

@@ -52,7 +52,7 @@ sla:
     loose: {loss_percent: 40, latency_ms: 600, jitter_ms: 200, detection_seconds: 30, probe_interval_ms: 250,
             hold_down_seconds: 5, recovery_seconds: 30}
   applications:
-    pos: {sla: strict, segments: [pos], dscp: ef}
+    pos: {sla: strict, segments: [pos], dscp: af31}
     back-office: {sla: loose, segments: [office], dscp: af21}
     guest: {sla: loose, segments: [guest-wifi], transports: [fiber, broadband], cellular: false}
     bulk: {sla: loose, segments: [cctv], transports: [fiber, broadband], cellular: false, dscp: cs1}
@@ -153,13 +153,14 @@ def strict_sla(sla_lab: SlaLab) -> tuple[int, int, int]:
 
 
 def test_a_brownout_moves_pos_to_lte_and_never_guest(sla_lab: SlaLab) -> None:
-    detection, hold_down, _ = strict_sla(sla_lab)
+    detection, hold_down, recovery = strict_sla(sla_lab)
     till, guest = sla_lab.namespaces[f"{STORE}/pos"], sla_lab.namespaces[f"{STORE}/guest-wifi"]
     with (
         ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-brownout.log"),
         ProbeFlow(guest, str(INTERNET_SERVICE), 443, sla_lab.work / "guest-brownout.log", interval=0.2),
     ):
-        wait_for(lambda: pos_transport(sla_lab) == "wan1", 60, "the till's flow to leave on wan1")
+        # Right after the rollout the fibre may still be serving its recovery time.
+        wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 60, "the till's flow to leave on wan1")
         guest_on_lte = internet_packets_from(sla_lab, "lte1")
 
         impair(sla_lab, "wan1", "--loss", "30")
@@ -177,6 +178,19 @@ def test_a_brownout_moves_pos_to_lte_and_never_guest(sla_lab: SlaLab) -> None:
         assert all(p["transport"] == "wan1" for p in guest_report["paths"])
         assert guest_report["transport"] in ("wan1", None)  # 30 % loss may leave a window empty
     assert internet_packets_from(sla_lab, "lte1") == guest_on_lte
+
+
+def bfd_over(sla_lab: SlaLab, link: str) -> set[str]:
+    """The states of the store edge's BFD sessions to its hubs over one WAN link's tunnels."""
+    peers = {
+        str(tunnel.peer_inside)
+        for tunnel in NetworkIntent(load_fleet(sla_lab.fleet_dir)).store(STORE).tunnels
+        if tunnel.kind == "store-hub" and tunnel.transport == link
+    }
+    shown = subprocess.run(
+        ["vtysh", "-N", sla_lab.store_namespace, "-c", "show bfd peers json"], capture_output=True, text=True, check=True
+    )
+    return {str(peer.get("status")) for peer in json.loads(shown.stdout or "[]") if peer.get("peer") in peers}
 
 
 HUB_COUNTERS = "storestack_test_return"
@@ -234,12 +248,13 @@ def test_pos_returns_to_the_fibre_only_after_the_recovery_time_and_hq_answers_on
         # At 30 % loss a session may have come up moments before the loss ends, and the
         # recovery time rightly counts from there; a dark second first makes the clear the start.
         impair(sla_lab, "wan1", "--loss", "100")
-        time.sleep(2)
+        wait_for(lambda: bfd_over(sla_lab, "wan1") == {"down"}, 60, "the fibre's BFD sessions to go down")
         impair(sla_lab, "--clear")
         cleared = time.monotonic()
         # BGP takes the clean fibre back at once (no DelayOpen holds a session any more), so the
         # hub's best path to the till is the fibre tunnel again while POS still waits on LTE...
-        wait_for(lambda: _hub_route_to(sla_lab, address) == _hub_tunnel("wan1"), recovery - 8, "BGP back on the fibre")
+        # (As late as leaves a couple of seconds to watch POS hold on LTE with BGP on the fibre.)
+        wait_for(lambda: _hub_route_to(sla_lab, address) == _hub_tunnel("wan1"), recovery - 4, "BGP back on the fibre")
         before, since = _hub_counts(sla_lab), time.monotonic()
         # A clean fibre is not trusted at once: POS stays on LTE for the recovery time...
         while time.monotonic() - cleared < recovery - 2:
@@ -255,8 +270,7 @@ def test_pos_returns_to_the_fibre_only_after_the_recovery_time_and_hq_answers_on
         wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 30, "POS to return to the fibre")
         print(f"POS back on wan1 {time.monotonic() - cleared:.1f} s after the loss cleared")
         back = _hub_counts(sla_lab)
-        time.sleep(2)
-        assert _hub_counts(sla_lab)["wan1"] > back["wan1"]
+        wait_for(lambda: _hub_counts(sla_lab)["wan1"] > back["wan1"], 30, "HQ's answers to the till on the fibre")
 
 
 def test_a_flapping_fibre_does_not_pull_pos_back_and_forth(sla_lab: SlaLab) -> None:
@@ -265,11 +279,13 @@ def test_a_flapping_fibre_does_not_pull_pos_back_and_forth(sla_lab: SlaLab) -> N
     flap = recovery / 5  # dark and light phases far shorter than the recovery time
     seen: list[str | None] = []
     with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-flap.log"):
-        wait_for(lambda: pos_transport(sla_lab) == "wan1", 60, "POS on the fibre")
+        wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 60, "POS on the fibre")
         impair(sla_lab, "wan1", "--flap", f"{flap:g}")
         try:
             # The first dark phase takes POS off the fibre (BFD loses every probe at once)...
-            wait_for(lambda: pos_transport(sla_lab) == "lte1", flap + hold_down + 5, "POS to leave the flapping fibre")
+            # (How fast is the brownout test's business; on a loaded machine a later dark phase
+            # may be the one that does it.)
+            wait_for(lambda: pos_transport(sla_lab) == "lte1", 2 * flap + hold_down + 60, "POS to leave the flapping fibre")
             start = time.monotonic()
             # ...and the light phases never bring it back: each is shorter than the recovery.
             while time.monotonic() - start < 3 * 2 * flap:
@@ -281,9 +297,10 @@ def test_a_flapping_fibre_does_not_pull_pos_back_and_forth(sla_lab: SlaLab) -> N
 
 def test_light_intermittent_loss_below_the_threshold_does_not_move_pos(sla_lab: SlaLab) -> None:
     till = sla_lab.namespaces[f"{STORE}/pos"]
+    _, _, recovery = strict_sla(sla_lab)
     seen: list[str | None] = []
     with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-light.log") as flow:
-        wait_for(lambda: pos_transport(sla_lab) == "wan1", 60, "POS on the fibre")
+        wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 60, "POS on the fibre")
         start = time.monotonic()
         # 5 % loss, 10 s on and 5 s off, for a minute: well below POS's 20 % threshold.
         while time.monotonic() - start < 60:

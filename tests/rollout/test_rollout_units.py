@@ -55,7 +55,7 @@ def test_a_store_stopped_at_push_reports_every_layer_and_how_to_resume(tmp_path:
     )
     state = {layer.layer: layer.state for layer in layers(journal.subjects["nw-0101"])}
     assert state["inventory"] == "valid; allocation pinned"
-    assert state["hubs"] == "hq-hub2 (pushed for nw-0102) already pushed; hq-hub1 changed (12 lines)"
+    assert state["hubs"] == "hq-hub2 (pushed for nw-0102); hq-hub1 changed (12 lines)"
     assert state["store edge"] == "nw-0101-edge1 failed at verify (rolled back to its backup)"
     assert state["verification"] == "not run"
 

@@ -26,6 +26,7 @@ TEST_SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Snmp.Auth_Key_42",
     "STORESTACK_SNMP_PRIV_KEY": "Snmp.Priv_Key_43",
     "STORESTACK_TACACS_KEY": "Tacacs.Shared_Key",
+    "STORESTACK_NTP_KEY": "Ntp.Hmac_Key_44",
 }
 # The fleet secret planned tunnel PSKs derive from (HMAC per tunnel id): it never appears itself.
 TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")

@@ -31,6 +31,78 @@ FORTIOS_HEADER = (
     "#global_vdom=1\n"
 )
 FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return code -61"
+# A value naming an object that does not exist, and the deletion of an object still referred to.
+FORTI_NOT_FOUND = "entry not found in datasource\n\nvalue parse error before '{token}'\nCommand fail. Return code -3"
+FORTI_IN_USE = "The entry is used by other {count} entries\nCommand fail. Return code -23"
+
+# Objects every VDOM has, and the names a policy may use without defining them.
+_PREDEFINED = {
+    "interface": frozenset({"any"}),
+    "address": frozenset({"all", "none"}),
+    "service": frozenset(
+        {"ALL", "ALL_TCP", "ALL_UDP", "ALL_ICMP", "PING", "SSH", "SNMP", "HTTPS", "HTTP", "DNS", "NTP", "SYSLOG", "BGP"}
+    ),
+}
+# Where each kind of object is defined: (block path from the top, entries of the last block).
+_DEFINED_BY: dict[str, tuple[tuple[str, ...], ...]] = {
+    "interface": (
+        ("system interface",),
+        ("system zone",),
+        ("system sdwan", "zone"),
+        ("vpn ipsec phase1-interface",),
+    ),
+    "address": (("firewall address",), ("firewall addrgrp",)),
+    "service": (("firewall service custom",), ("firewall service group",)),
+    "shaper": (("firewall shaper traffic-shaper",),),
+    "phase1": (("vpn ipsec phase1-interface",),),
+    "prefix-list": (("router prefix-list",),),
+    "access-list": (("router access-list",),),
+    "community-list": (("router community-list",),),
+    "route-map": (("router route-map",),),
+    "bgp-neighbor": (("router bgp", "neighbor"),),
+    "sdwan-zone": (("system sdwan", "zone"),),
+    "sdwan-member": (("system sdwan", "members"),),
+    "health-check": (("system sdwan", "health-check"),),
+    "tacacs": (("user tacacs+",),),
+    "user-group": (("user group",),),
+}
+# The settings (by block path and key; key "" is the entry's own name) that name an object.
+_REFERENCES: dict[tuple[str, ...], str] = {
+    ("system interface", "interface"): "interface",
+    ("system zone", "interface"): "interface",
+    ("vpn ipsec phase1-interface", "interface"): "interface",
+    ("vpn ipsec phase2-interface", "phase1name"): "phase1",
+    ("firewall addrgrp", "member"): "address",
+    ("firewall policy", "srcintf"): "interface",
+    ("firewall policy", "dstintf"): "interface",
+    ("firewall policy", "srcaddr"): "address",
+    ("firewall policy", "dstaddr"): "address",
+    ("firewall policy", "service"): "service",
+    ("firewall policy", "traffic-shaper"): "shaper",
+    ("router route-map", "rule", "match-ip-address"): "prefix-list",
+    ("router route-map", "rule", "match-community"): "community-list",
+    ("router bgp", "neighbor", "route-map-in"): "route-map",
+    ("router bgp", "neighbor", "route-map-out"): "route-map",
+    ("router bgp", "neighbor", "route-map-out-preferable"): "route-map",
+    ("router static", "device"): "interface",
+    ("router policy", "input-device"): "interface",
+    ("router policy", "output-device"): "interface",
+    ("system link-monitor", "srcintf"): "interface",
+    ("system dhcp server", "interface"): "interface",
+    ("system dns-server", ""): "interface",
+    ("system sdwan", "members", "interface"): "interface",
+    ("system sdwan", "members", "zone"): "sdwan-zone",
+    ("system sdwan", "health-check", "members"): "sdwan-member",
+    ("system sdwan", "neighbor", ""): "bgp-neighbor",
+    ("system sdwan", "neighbor", "member"): "sdwan-member",
+    ("system sdwan", "neighbor", "health-check"): "health-check",
+    ("system sdwan", "service", "priority-members"): "sdwan-member",
+    ("system sdwan", "service", "src"): "address",
+    ("system sdwan", "service", "dst"): "address",
+    ("system sdwan", "service", "sla", ""): "health-check",
+    ("user group", "member"): "tacacs",
+    ("system admin", "remote-group"): "user-group",
+}
 
 
 def default_config(name: str) -> str:
@@ -81,6 +153,7 @@ FORTI_CONFIG_PATHS = frozenset(
         "router ospf",
         "router route-map",
         "router prefix-list",
+        "router community-list",
         "router access-list",
         "router policy",
         "firewall policy",
@@ -109,6 +182,52 @@ FORTI_CONFIG_PATHS = frozenset(
 )
 
 
+def _block(config: FortiConfig, path: tuple[str, ...]) -> FortiBlock | None:
+    """The block at `path` (nested blocks of a top-level block's own settings), or None."""
+    block = config.root.blocks.get(path[0])
+    for name in path[1:]:
+        block = block.blocks.get(name) if block is not None else None
+    return block
+
+
+def defined_names(config: FortiConfig, kind: str) -> set[str]:
+    names = set(_PREDEFINED.get(kind, ()))
+    for path in _DEFINED_BY.get(kind, ()):
+        block = _block(config, path)
+        if block is not None:
+            names.update(block.entries)
+    return names
+
+
+def _values(value: str) -> list[str]:
+    return [unquote(word) for word in split_words(value)]
+
+
+def references(config: FortiConfig) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(kind, name, path of the referring block, referring entry) of every reference."""
+    found: list[tuple[str, str, tuple[str, ...], str]] = []
+
+    def walk(block: FortiBlock, path: tuple[str, ...], entry_name: str) -> None:
+        for key, value in block.attributes.items():
+            if (kind := _REFERENCES.get((*path, key))) is not None:
+                found.extend((kind, name, path, entry_name) for name in _values(value))
+        for sub_path, sub in block.blocks.items():
+            walk(sub, (*path, sub_path), entry_name)
+        for name, entry in block.entries.items():
+            owner = entry_name or name
+            if (kind := _REFERENCES.get((*path, ""))) is not None:
+                found.append((kind, name, path, owner))
+            for key, value in entry.attributes.items():
+                if (kind := _REFERENCES.get((*path, key))) is not None:
+                    found.extend((kind, value_name, path, owner) for value_name in _values(value))
+            for sub_path, sub in entry.blocks.items():
+                walk(sub, (*path, sub_path), owner)
+
+    for top_path, block in config.root.blocks.items():
+        walk(block, (top_path,), "")
+    return found
+
+
 class FortiSession(CliSession):
     def __init__(self, device: DeviceState) -> None:
         super().__init__(device)
@@ -116,6 +235,8 @@ class FortiSession(CliSession):
         self.staged: FortiConfig | None = None
         self.scopes: list[FortiBlock | FortiEntry] = []
         self.labels: list[str] = []
+        # The block path of each scope (an entry's is its block's), for the datasource checks.
+        self.paths: list[tuple[str, ...]] = []
 
     @property
     def prompt(self) -> str:
@@ -167,6 +288,7 @@ class FortiSession(CliSession):
                 block = self.staged.root.blocks.setdefault(path, FortiBlock())
                 self.scopes = [block]
                 self.labels = [words[-1]]
+                self.paths = [(path,)]
                 return ""
 
             return self.gate_config_line(line, self.reject, enter)
@@ -207,41 +329,107 @@ class FortiSession(CliSession):
         if denied is not None:
             return self.parse_error(words[1] if len(words) > 1 else words[0])
         scope = self.scopes[-1]
+        path = self.paths[-1]
         verb = words[0]
         if verb == "set" and len(words) >= 3:
+            refused = self.refused_reference(path, words[1], " ".join(words[2:]))
+            if refused:
+                return refused
             scope.attributes[words[1]] = " ".join(words[2:])
         elif verb == "unset" and len(words) == 2:
             unset_attribute(scope.attributes, words[1])
         elif verb == "edit" and len(words) >= 2 and isinstance(scope, FortiBlock):
             name = unquote(" ".join(words[1:]))
+            if name not in scope.entries:
+                refused = self.refused_reference(path, "", words[1])
+                if refused:
+                    return refused
             self.scopes.append(scope.entries.setdefault(name, FortiEntry()))
             self.labels.append(name)
+            self.paths.append(path)
         elif verb == "next" and isinstance(scope, FortiEntry):
             self.scopes.pop()
             self.labels.pop()
+            self.paths.pop()
         elif verb == "delete" and len(words) >= 2 and isinstance(scope, FortiBlock):
-            if scope.entries.pop(unquote(" ".join(words[1:])), None) is None:
+            name = unquote(" ".join(words[1:]))
+            if name not in scope.entries:
                 return "entry not found in datasource\n" + self.parse_error(words[1])
+            users = self.users_of(path, name)
+            if users:
+                return FORTI_IN_USE.format(count=users) + "\n"
+            del scope.entries[name]
+            if path == ("vpn ipsec phase1-interface",) and self.staged is not None:
+                # The phase 1's own tunnel interface goes with it.
+                self.staged.root.blocks.get("system interface", FortiBlock()).entries.pop(name, None)
         elif verb == "config" and len(words) >= 2:
-            path = " ".join(words[1:])
-            self.scopes.append(scope.blocks.setdefault(path, FortiBlock()))
+            sub_path = " ".join(words[1:])
+            self.scopes.append(scope.blocks.setdefault(sub_path, FortiBlock()))
             self.labels.append(words[-1])
+            self.paths.append((*path, sub_path))
         elif verb == "end" and len(self.scopes) > 1:
             # Leaves a nested block; an open `edit` inside it is closed with it.
             while len(self.scopes) > 1 and isinstance(self.scopes[-1], FortiEntry):
                 self.scopes.pop()
                 self.labels.pop()
+                self.paths.pop()
             self.scopes.pop()
             self.labels.pop()
+            self.paths.pop()
         else:
             return self.parse_error(words[1] if verb in ("set", "unset", "edit") and len(words) > 1 else verb)
         return ""
+
+    def refused_reference(self, path: tuple[str, ...], key: str, value: str) -> str:
+        """FortiOS's answer to a setting that names an object that does not exist ("" if none).
+        A tunnel interface is made by its phase 1, never in `system interface`."""
+        if self.staged is None:
+            return ""
+        if path == ("system interface",) and key == "type" and unquote(value) == "tunnel":
+            entry = self.scopes[-1]
+            name = self.labels[-1]
+            phase1 = self.staged.root.blocks.get("vpn ipsec phase1-interface", FortiBlock())
+            if isinstance(entry, FortiEntry) and name not in phase1.entries:
+                return FORTI_NOT_FOUND.format(token=name) + "\n"
+            return ""
+        kind = _REFERENCES.get((*path, key))
+        if kind is None:
+            return ""
+        defined = defined_names(self.staged, kind)
+        for name in _values(value):
+            if name not in defined:
+                return FORTI_NOT_FOUND.format(token=name) + "\n"
+        return ""
+
+    def users_of(self, path: tuple[str, ...], name: str) -> int:
+        """How many entries refer to the entry `name` of the block at `path`."""
+        assert self.staged is not None
+        kinds = {kind for kind, paths in _DEFINED_BY.items() if path in paths}
+        users = {
+            (where, owner)
+            for kind, target, where, owner in references(self.staged)
+            if kind in kinds and target == name and not (where == path and owner == name)
+        }
+        # A phase 1's tunnel interface is the phase 1's own, not a user of it.
+        users.discard((("system interface",), name))
+        return len(users)
 
     def commit(self) -> Reply:
         staged = self.staged
         self.leave()
         if staged is None:
             return Reply("")
+        # A phase 1 makes its tunnel interface (FortiOS shows it under `system interface`).
+        for name, phase1 in staged.root.blocks.get("vpn ipsec phase1-interface", FortiBlock()).entries.items():
+            interfaces = staged.root.blocks.setdefault("system interface", FortiBlock())
+            if name not in interfaces.entries:
+                interfaces.entries[name] = FortiEntry(
+                    attributes={
+                        "vdom": '"root"',
+                        "type": "tunnel",
+                        **({"interface": phase1.attributes["interface"]} if "interface" in phase1.attributes else {}),
+                    }
+                )
         with self.device.lock:
             revert = self.revert_timeout()
             self.device.config = staged
@@ -280,6 +468,7 @@ class FortiSession(CliSession):
         self.staged = None
         self.scopes = []
         self.labels = []
+        self.paths = []
 
     def show(self, words: list[str]) -> str:
         if words[:1] == ["full-configuration"]:

@@ -1,0 +1,549 @@
+"""The services every appliance runs, checked against the network intent on every platform.
+
+- `guest-dns`: guest Wi-Fi's DHCP hands out the fleet's public resolvers (`management.guest_dns`),
+  never a private or corporate one, and the store's own resolver answers no guest.
+- `ntp-auth`: NTP is authenticated with the intent's keys (HMAC-SHA256): authentication on,
+  every key trusted, every server the intent names asked with the first key.
+- `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
+  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share).
+
+Each platform's spelling is read here by a small extractor; the findings are the same for all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from storestack.common.addressing import public_address_problem
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.views import SEGMENT_TAGS
+from storestack.inventory.models import DSCP_VALUES
+from storestack.network.build import NetworkIntent
+from storestack.network.model import ManagementAccess, StoreIntent
+
+GUEST_DNS = "guest-dns"
+NTP_AUTH = "ntp-auth"
+
+
+# ---------------------------------------------------------------- guest DNS
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpScope:
+    """One DHCP scope as a config spells it: where, the gateway it hands out, its resolvers."""
+
+    line: int
+    gateway: ipaddress.IPv4Address | None
+    dns: tuple[str, ...]
+    interface: str | None = None
+
+
+@dataclass
+class GuestDnsFacts:
+    scopes: list[DhcpScope] = field(default_factory=list)
+    # (line, why): places where the store's resolver answers guest Wi-Fi or the WAN
+    open_resolver: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | None:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        return None
+
+
+def _blocks(lines: list[str], start: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str], list[str]]]:
+    """Top-level blocks opened by `start`: (0-based line, match, the indented lines after it)."""
+    for number, line in enumerate(lines):
+        found = start.match(line)
+        if found is None:
+            continue
+        body = []
+        for inner in lines[number + 1 :]:
+            if not inner.startswith(" "):
+                break
+            body.append(inner)
+        yield number, found, body
+
+
+def _cisco_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> GuestDnsFacts:
+    facts = GuestDnsFacts()
+    lines = config.lines
+    for number, _, body in _blocks(lines, re.compile(r"ip dhcp pool (\S+)$")):
+        gateway = next((_address(b.split()[1]) for b in body if b.startswith(" default-router ")), None)
+        dns = next((tuple(b.split()[1:]) for b in body if b.startswith(" dns-server ")), ())
+        facts.scopes.append(DhcpScope(number + 1, gateway, dns))
+    for number, found, body in _blocks(lines, re.compile(r"ip access-list extended (\S+)-TO-SELF$")):
+        source = found.group(1)
+        for offset, rule in enumerate(body, start=number + 2):
+            if " permit " in rule and re.search(r"\beq (?:domain|53)\b", rule):
+                if source == "GUEST":
+                    facts.open_resolver.append((offset, "the router's DNS server answers guest Wi-Fi"))
+                elif source == "INTERNET" or source.startswith("INTERNET-"):
+                    facts.open_resolver.append(
+                        (offset, "the router's DNS server answers the WAN (an open resolver)")
+                    )
+    return facts
+
+
+def _vrp_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> GuestDnsFacts:
+    facts = GuestDnsFacts()
+    lines = config.lines
+    acls = {found.group(1): body for _, found, body in _blocks(lines, re.compile(r"acl name (\S+) \d+$"))}
+    for number, found, body in _blocks(lines, re.compile(r"interface (\S+)$")):
+        address = next(
+            (b.split() for b in body if b.startswith(" ip address ") and len(b.split()) == 4), None
+        )
+        dns = next((tuple(b.split()[3:]) for b in body if b.startswith(" dhcp server dns-list ")), None)
+        gateway = _address(address[2]) if address else None
+        if dns is not None:
+            facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1)))
+        if guest is not None and gateway is not None and gateway in guest:
+            filters = [b.split()[-1] for b in body if b.startswith(" traffic-filter inbound acl name ")]
+            denies = any(
+                "deny udp" in rule and "eq dns" in rule for name in filters for rule in acls.get(name, ())
+            )
+            if not denies:
+                facts.open_resolver.append(
+                    (number + 1, "the guest interface has no inbound filter keeping guests off the DNS proxy")
+                )
+    return facts
+
+
+_FORTI_EDIT = re.compile(r"^\s*edit (\S+)")
+_FORTI_SET = re.compile(r"^\s*set (\S+) (.*)$")
+
+
+def _forti_section(lines: list[str], header: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The edits of a top-level `config` section: (1-based line of the edit, its set values)."""
+    inside = False
+    current: dict[str, str] | None = None
+    line_of_edit = 0
+    depth = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not inside:
+            inside = stripped == header and not line.startswith(" ")
+            continue
+        if stripped.startswith("config "):
+            depth += 1
+            continue
+        if stripped == "end":
+            if depth:
+                depth -= 1
+                continue
+            break
+        if depth:
+            continue
+        found = _FORTI_EDIT.match(line)
+        if found:
+            current, line_of_edit = {"edit": found.group(1).strip('"')}, number
+        elif stripped == "next" and current is not None:
+            yield line_of_edit, current
+            current = None
+        elif current is not None and (setting := _FORTI_SET.match(line)):
+            current[setting.group(1)] = setting.group(2).strip()
+
+
+def _forti_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> GuestDnsFacts:
+    facts = GuestDnsFacts()
+    served: dict[str, ipaddress.IPv4Address | None] = {}
+    for line, values in _forti_section(config.lines, "config system dhcp server"):
+        gateway = _address(values.get("default-gateway", ""))
+        dns = tuple(values[f"dns-server{n}"] for n in range(1, 5) if f"dns-server{n}" in values)
+        interface = values.get("interface", "").strip('"') or None
+        facts.scopes.append(DhcpScope(line, gateway, dns, interface))
+        if interface:
+            served[interface] = gateway
+    for line, values in _forti_section(config.lines, "config system dns-server"):
+        name = values["edit"]
+        gateway = served.get(name)
+        if name not in served:
+            facts.open_resolver.append((line, f"the DNS server listens on {name}, which is no LAN segment"))
+        elif guest is not None and gateway is not None and gateway in guest:
+            facts.open_resolver.append((line, "the FortiGate's DNS server answers guest Wi-Fi"))
+    return facts
+
+
+def _frr_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> GuestDnsFacts:
+    facts = GuestDnsFacts()
+    dnsmasq = config.companions.get("dnsmasq.conf", "").splitlines()
+    interface = None
+    guest_if = None
+    for number, line in enumerate(dnsmasq, start=1):
+        if line.startswith("interface="):
+            interface = line.partition("=")[2]
+        elif line.startswith("dhcp-range=set:guest-wifi,"):
+            guest_if = interface
+        elif line.startswith("dhcp-option=tag:") and ",option:dns-server," in line:
+            tag = line.removeprefix("dhcp-option=tag:").split(",")[0]
+            dns = tuple(line.partition(",option:dns-server,")[2].split(","))
+            router = next(
+                (
+                    x.rpartition(",")[2]
+                    for x in dnsmasq
+                    if x.startswith(f"dhcp-option=tag:{tag},option:router,")
+                ),
+                "",
+            )
+            facts.scopes.append(DhcpScope(number, _address(router), dns, interface))
+    nftables = config.companions.get("nftables.conf", "").splitlines()
+    for number, line in enumerate(nftables, start=1):
+        if guest_if and f'iifname "{guest_if}"' in line and re.search(r"dport (?:\{[^}]*\b53\b|53\b)", line):
+            facts.open_resolver.append((number, "the host's DNS forwarder answers guest Wi-Fi"))
+    return facts
+
+
+_GUEST_DNS_EXTRACTORS = {
+    "cisco_xe": _cisco_guest_dns,
+    "huawei_vrp": _vrp_guest_dns,
+    "fortinet": _forti_guest_dns,
+    "frr": _frr_guest_dns,
+}
+
+
+def _private(text: str, intent: NetworkIntent) -> bool:
+    address = _address(text)
+    if address is None:
+        return True
+    return public_address_problem(address) is not None or any(address in net for net in intent.fleet_space)
+
+
+def guest_dns(config: ConfigFile, store: StoreIntent, intent: NetworkIntent) -> Iterator[Finding]:
+    extractor = _GUEST_DNS_EXTRACTORS.get(config.platform)
+    zone = store.zone("guest-wifi")
+    if extractor is None:
+        return
+    guest = zone.prefixes[0] if zone is not None and zone.prefixes else None
+    facts = extractor(config, guest)
+    # Findings in a companion file (FRR's dnsmasq / nftables) point at that file.
+    where = {"frr": f"{config.hostname}.dnsmasq.conf"}.get(config.platform, config.name)
+    expected = tuple(str(address) for address in store.management.guest_dns)
+    for scope in facts.scopes:
+        if guest is None or scope.gateway is None or scope.gateway not in guest:
+            continue
+        private = [server for server in scope.dns if _private(server, intent)]
+        if private:
+            yield Finding(
+                where,
+                scope.line,
+                GUEST_DNS,
+                f"guest Wi-Fi's DHCP hands out {', '.join(private)}: a private/corporate resolver guests "
+                f"must not use (management.guest_dns: {', '.join(expected)})",
+            )
+        elif set(scope.dns) != set(expected):
+            yield Finding(
+                where,
+                scope.line,
+                GUEST_DNS,
+                f"guest Wi-Fi's DHCP hands out {', '.join(scope.dns) or 'no resolver'}; the intent says "
+                f"{', '.join(expected)} (management.guest_dns)",
+            )
+    if guest is not None and not any(s.gateway is not None and s.gateway in guest for s in facts.scopes):
+        yield config.finding(0, GUEST_DNS, f"no DHCP scope for guest Wi-Fi {guest} hands out its resolvers")
+    where_rules = {"frr": f"{config.hostname}.nftables.conf"}.get(config.platform, config.name)
+    for line, why in facts.open_resolver:
+        yield Finding(where_rules, line, GUEST_DNS, why)
+
+
+# ---------------------------------------------------------------- NTP authentication
+
+
+@dataclass
+class NtpFacts:
+    authenticate: int = 0  # line of the switch that turns authentication on; 0: none
+    keys: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (line, algorithm)
+    trusted: set[int] = field(default_factory=set)
+    servers: list[tuple[int, str, int | None]] = field(default_factory=list)  # (line, address, key id)
+
+
+def _cisco_ntp(config: ConfigFile) -> NtpFacts:
+    facts = NtpFacts()
+    for number, line in enumerate(config.lines, start=1):
+        if line == "ntp authenticate":
+            facts.authenticate = number
+        elif found := re.match(r"ntp authentication-key (\d+) (\S+) ", line):
+            facts.keys[int(found.group(1))] = (number, found.group(2))
+        elif found := re.match(r"ntp trusted-key (\d+)$", line):
+            facts.trusted.add(int(found.group(1)))
+        elif found := re.match(r"ntp server (\S+)(?: .*\bkey (\d+))?", line):
+            key = found.group(2)
+            facts.servers.append((number, found.group(1), int(key) if key else None))
+    return facts
+
+
+_VRP_ALGORITHM = {"hmac-sha256": "hmac-sha2-256"}
+
+
+def _vrp_ntp(config: ConfigFile) -> NtpFacts:
+    facts = NtpFacts()
+    for number, line in enumerate(config.lines, start=1):
+        if line == "ntp-service authentication enable":
+            facts.authenticate = number
+        elif found := re.match(r"ntp-service authentication-keyid (\d+) authentication-mode (\S+) ", line):
+            facts.keys[int(found.group(1))] = (number, _VRP_ALGORITHM.get(found.group(2), found.group(2)))
+        elif found := re.match(r"ntp-service reliable authentication-keyid (\d+)$", line):
+            facts.trusted.add(int(found.group(1)))
+        elif found := re.match(r"ntp-service unicast-server (\S+)(?: .*\bauthentication-keyid (\d+))?", line):
+            key = found.group(2)
+            facts.servers.append((number, found.group(1), int(key) if key else None))
+    return facts
+
+
+def _forti_ntp(config: ConfigFile) -> NtpFacts:
+    """FortiOS authenticates per server: each server entry carries its key, its id and type."""
+    facts = NtpFacts()
+    lines = config.lines
+    start = next((n for n, line in enumerate(lines) if line == "config system ntp"), None)
+    if start is None:
+        return facts
+    server: dict[str, str] | None = None
+    edit_line = 0
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        stripped = line.strip()
+        if stripped == "end" and not line.startswith(" "):
+            break
+        if _FORTI_EDIT.match(line):
+            server, edit_line = {}, number
+        elif stripped == "next" and server is not None:
+            address = server.get("server", "").strip('"')
+            key_id = int(server["key-id"]) if server.get("key-id", "").isdigit() else None
+            if server.get("authentication") == "enable" and key_id is not None:
+                facts.authenticate = facts.authenticate or edit_line
+                facts.keys[key_id] = (
+                    edit_line,
+                    "hmac-sha2-256"
+                    if server.get("key-type") == "SHA256"
+                    else server.get("key-type", "MD5").lower(),
+                )
+                facts.trusted.add(key_id)
+                facts.servers.append((edit_line, address, key_id))
+            else:
+                facts.servers.append((edit_line, address, None))
+            server = None
+        elif server is not None and (setting := _FORTI_SET.match(line)):
+            server[setting.group(1)] = setting.group(2).strip()
+    return facts
+
+
+_NTP_EXTRACTORS = {"cisco_xe": _cisco_ntp, "huawei_vrp": _vrp_ntp, "fortinet": _forti_ntp}
+
+
+def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Finding]:
+    extractor = _NTP_EXTRACTORS.get(config.platform)
+    if extractor is None or not management.ntp_keys:
+        return
+    facts = extractor(config)
+    wanted = {key.id for key in management.ntp_keys}
+    current = management.ntp_keys[0].id
+    if not facts.authenticate:
+        yield config.finding(0, NTP_AUTH, "NTP authentication is not enabled: any host can set the clock")
+    for key_id in sorted(wanted):
+        if key_id not in facts.keys:
+            yield config.finding(0, NTP_AUTH, f"NTP key {key_id} of the intent is not defined")
+        elif facts.keys[key_id][1] != "hmac-sha2-256":
+            line, algorithm = facts.keys[key_id]
+            yield config.finding(line, NTP_AUTH, f"NTP key {key_id} uses {algorithm}, not HMAC-SHA256")
+        if key_id not in facts.trusted:
+            yield config.finding(
+                0, NTP_AUTH, f"NTP key {key_id} is not trusted: servers signing with it are refused"
+            )
+    for key_id in sorted(facts.trusted - wanted):
+        yield config.finding(0, NTP_AUTH, f"NTP key {key_id} is trusted but is no key of the intent")
+    seen = set()
+    for line, address, key_id in facts.servers:
+        seen.add(address)
+        if key_id is None:
+            yield config.finding(line, NTP_AUTH, f"NTP server {address} is used without authentication")
+        elif key_id != current:
+            yield config.finding(
+                line, NTP_AUTH, f"NTP server {address} is asked with key {key_id}, not {current}"
+            )
+    for address in management.ntp_servers:
+        if str(address) not in seen:
+            yield config.finding(0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
+    for config in files:
+        if config.suffix:
+            continue
+        if config.role == "edge" and config.store_id is not None:
+            store = intent.store(config.store_id, config.hostname)
+            yield from guest_dns(config, store, intent)
+            yield from qos(config, store)
+            yield from ntp_auth(config, store.management)
+        elif config.role == "hub":
+            yield from ntp_auth(config, intent.hub(config.hostname).management)
+
+
+# ---------------------------------------------------------------- QoS classes
+
+QOS = "qos"
+_TAG_KIND = {tag: kind for kind, tag in SEGMENT_TAGS.items()}
+
+
+@dataclass
+class QosFacts:
+    # (line, segment kind, DSCP name) of what the trust boundary marks a segment's traffic with
+    marks: list[tuple[int, str, str]] = field(default_factory=list)
+    # (line, class tag, DSCP name it matches / marks, priority, bandwidth percent)
+    queues: list[tuple[int, str, str | None, bool | None, int | None]] = field(default_factory=list)
+
+
+def _dscp(name: str) -> str:
+    return "default" if name in ("cs0", "0", "000000") else name
+
+
+def _cisco_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    lines = config.lines
+    matched: dict[str, str] = {}
+    for _, found, body in _blocks(lines, re.compile(r"class-map match-any QOS-(\S+)$")):
+        dscp = next((b.split()[-1] for b in body if b.startswith(" match dscp ")), None)
+        if dscp is not None:
+            matched[found.group(1)] = dscp
+    applied = {
+        line.split()[-1].removeprefix("MARK-") for line in lines if line.startswith(" service-policy input MARK-")
+    }
+    for number, found, body in _blocks(lines, re.compile(r"policy-map MARK-(\S+)$")):
+        kind = _TAG_KIND.get(found.group(1)) if found.group(1) in applied else None
+        default = next((i for i, b in enumerate(body) if b == " class class-default"), None)
+        dscp = body[default + 1].split()[-1] if default is not None and default + 1 < len(body) else "none"
+        if kind:
+            facts.marks.append((number + 1, kind, _dscp(dscp)))
+    for _, _, body in _blocks(lines, re.compile(r"policy-map QUEUE-\S+$")):
+        tag = None
+        for inner in body:
+            if opened := re.match(r" class QOS-(\S+)$", inner):
+                tag = opened.group(1)
+                facts.queues.append((0, tag, matched.get(tag), False, 0))
+            elif tag and (share := re.match(r"  (priority|bandwidth) percent (\d+)$", inner)):
+                facts.queues[-1] = (0, tag, matched.get(tag), share.group(1) == "priority", int(share.group(2)))
+    return facts
+
+
+def _vrp_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    lines = config.lines
+    behaviors = {
+        found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic behavior (\S+)$"))
+    }
+    classifiers = {
+        found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic classifier (\S+) operator"))
+    }
+    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy MARK-\S+ inbound", line)}
+    for number, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$")):
+        name = found.group(1)
+        kind = _TAG_KIND.get(name.removeprefix("MARK-")) if name in applied else None
+        if kind:
+            behavior = next((b.split()[-1] for b in body if b.startswith(" classifier ANY behavior ")), "")
+            dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
+            facts.marks.append((number + 1, kind, _dscp(dscp)))
+        elif name.startswith("QUEUE-"):
+            for inner in body:
+                parts = inner.split()
+                if len(parts) != 4 or not parts[1].startswith("QOS-"):
+                    continue
+                tag = parts[1].removeprefix("QOS-")
+                matches = next((c.split()[-1] for c in classifiers.get(parts[1], ()) if " dscp " in c), None)
+                queue = next((b.split() for b in behaviors.get(parts[3], ()) if b.startswith(" queue ")), None)
+                priority = queue[1] == "ef" if queue else False
+                percent = int(queue[-1]) if queue else 0
+                facts.queues.append((number + 1, tag, matches, priority, percent))
+    return facts
+
+
+def _forti_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    shapers = dict(_forti_section_by_name(config.lines, "config firewall shaper traffic-shaper"))
+    for line, values in _forti_section(config.lines, "config firewall shaping-policy"):
+        name = values.get("name", "").strip('"')
+        kind = _TAG_KIND.get(name.removeprefix("QOS-"))
+        if kind is None or values.get("service", "").strip('"') != "ALL":
+            continue
+        shaper = shapers.get(values.get("traffic-shaper", "").strip('"'), {})
+        bits = shaper.get("diffservcode", "none") if shaper.get("diffserv") == "enable" else "none"
+        facts.marks.append((line, kind, _dscp(_DSCP_BY_BITS.get(bits, bits))))
+    for name, values in shapers.items():
+        if name.startswith("QOS-"):
+            bits = values.get("diffservcode", "")
+            # the guarantee is in kbit/s of the smallest transport: its share is not checked here
+            tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
+            facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+    return facts
+
+
+def _forti_section_by_name(lines: list[str], header: str) -> Iterator[tuple[str, dict[str, str]]]:
+    for line, values in _forti_section(lines, header):
+        yield values["edit"], {**values, "line": str(line)}
+
+
+def _frr_qos(config: ConfigFile) -> QosFacts:
+    facts = QosFacts()
+    kinds: dict[str, str] = {}
+    interface = None
+    for line in config.companions.get("dnsmasq.conf", "").splitlines():
+        if line.startswith("interface="):
+            interface = line.partition("=")[2]
+        elif line.startswith("dhcp-range=set:") and interface:
+            kinds[interface] = line.removeprefix("dhcp-range=set:").split(",")[0]
+    for number, line in enumerate(config.companions.get("nftables.conf", "").splitlines(), start=1):
+        if found := re.fullmatch(r'\s*iifname "(\S+)" ip dscp set (\S+)', line):
+            kind = kinds.get(found.group(1))
+            if kind:
+                facts.marks.append((number, kind, _dscp(found.group(2))))
+    return facts
+
+
+_DSCP_BY_BITS = {f"{value:06b}": name for name, value in DSCP_VALUES.items()}
+_QOS_EXTRACTORS = {"cisco_xe": _cisco_qos, "huawei_vrp": _vrp_qos, "fortinet": _forti_qos, "frr": _frr_qos}
+
+
+def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
+    extractor = _QOS_EXTRACTORS.get(config.platform)
+    if extractor is None:
+        return
+    facts = extractor(config)
+    where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
+    classes = {cls.name: cls for cls in store.qos}
+    by_tag = {cls.name.upper(): cls for cls in store.qos}
+    marked = set()
+    for line, kind, dscp in facts.marks:
+        zone = store.zone(kind)
+        if zone is None:
+            continue
+        marked.add(kind)
+        expected = classes[zone.qos_class].dscp_name
+        if dscp != expected:
+            yield Finding(
+                where,
+                line,
+                QOS,
+                f"the trust boundary marks {kind} traffic {dscp}; its class {zone.qos_class!r} is {expected}"
+                + (" (guests never choose their queue)" if kind == "guest-wifi" else ""),
+            )
+    for zone in store.zones:
+        if zone.name not in marked:
+            yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
+    for line, tag, matches, priority, percent in facts.queues:
+        cls = by_tag.get(tag)
+        if cls is None:
+            yield config.finding(line, QOS, f"QoS class {tag} is no class of the intent")
+            continue
+        if matches is not None and matches != cls.dscp_name:
+            yield config.finding(line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
+        if priority is not None and priority != cls.priority:
+            yield config.finding(
+                line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
+            )
+        if percent is not None and percent != cls.bandwidth_percent:
+            yield config.finding(
+                line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
+            )

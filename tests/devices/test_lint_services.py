@@ -1,0 +1,264 @@
+"""Guest DNS and NTP authentication on every platform: the rendered configs follow the intent,
+and the `guest-dns` / `ntp-auth` rules catch a config that lets guests use a private resolver,
+answers their DNS, or takes unauthenticated time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from testsupport.rendering import SHAPES, TEST_SECRETS, on_platform
+
+from storestack.devices.configdiff import redactor_for
+from storestack.devices.errors import SecretUnavailableError
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.services import GUEST_DNS, NTP_AUTH, services_check
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+PLATFORMS = ("cisco_xe", "huawei_vrp", "fortinet", "frr")
+VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
+GUEST_STORE = SHAPES["mall-guest"]
+
+
+def _store(fleet: Fleet, platform: str, store_id: str = GUEST_STORE) -> ConfigFile:
+    (config,) = render_store(on_platform(fleet, platform), store_id)
+    companions = {"": config.text, **dict(config.companions)}
+    return ConfigFile(config.filename, platform, "edge", config.name, config.text, store_id, "", companions)
+
+
+def _hub(fleet: Fleet, platform: str) -> ConfigFile:
+    config = render_hub(on_platform(fleet, platform), "hq-hub1")
+    return ConfigFile(config.filename, platform, "hub", config.name, config.text)
+
+
+def _check(fleet: Fleet, config: ConfigFile) -> list[Finding]:
+    return list(services_check([config], NetworkIntent(on_platform(fleet, config.platform))))
+
+
+def _broken(config: ConfigFile, old: str, new: str, suffix: str = "") -> ConfigFile:
+    """`config` with `old` replaced in its main text ("") or in one companion file."""
+    text = config.companions.get(suffix, config.text) if suffix else config.text
+    assert old in text, f"{old!r} is not in the rendered {config.platform} {suffix or 'config'}"
+    if suffix:
+        return dataclasses.replace(
+            config, companions={**config.companions, suffix: text.replace(old, new, 1)}
+        )
+    return dataclasses.replace(config, text=text.replace(old, new, 1))
+
+
+def _rules(findings: list[Finding]) -> set[str]:
+    return {finding.rule for finding in findings}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_rendered_store_services_are_clean(fleet: Fleet, platform: str, shape: str) -> None:
+    assert _check(fleet, _store(fleet, platform, SHAPES[shape])) == []
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+def test_rendered_hub_ntp_is_authenticated(fleet: Fleet, platform: str) -> None:
+    assert _check(fleet, _hub(fleet, platform)) == []
+
+
+# ---------------------------------------------------------------- guest DNS
+
+
+def test_guest_dhcp_hands_out_the_public_resolvers_on_every_platform(fleet: Fleet) -> None:
+    guest_dns = [str(a) for a in fleet.spec.management.guest_dns]
+    assert guest_dns == ["9.9.9.9", "149.112.112.112"]
+    spelled = {
+        "cisco_xe": " dns-server 9.9.9.9 149.112.112.112",
+        "huawei_vrp": " dhcp server dns-list 9.9.9.9 149.112.112.112",
+        "fortinet": "        set dns-server1 9.9.9.9\n        set dns-server2 149.112.112.112",
+    }
+    for platform, line in spelled.items():
+        assert line in _store(fleet, platform).text
+    dnsmasq = _store(fleet, "frr").companions["dnsmasq.conf"]
+    assert "dhcp-option=tag:guest-wifi,option:dns-server,9.9.9.9,149.112.112.112" in dnsmasq
+    # every other segment keeps the store's caching forwarder at its gateway
+    assert "dhcp-option=tag:pos,option:dns-server,10." in dnsmasq
+
+
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "suffix"),
+    [
+        ("cisco_xe", " dns-server 9.9.9.9 149.112.112.112", " dns-server 10.0.1.53", ""),
+        (
+            "huawei_vrp",
+            " dhcp server dns-list 9.9.9.9 149.112.112.112",
+            " dhcp server dns-list 192.168.1.1",
+            "",
+        ),
+        ("fortinet", "set dns-server1 9.9.9.9", "set dns-server1 10.0.1.53", ""),
+        ("frr", "option:dns-server,9.9.9.9,149.112.112.112", "option:dns-server,10.64.4.129", "dnsmasq.conf"),
+    ],
+)
+def test_guest_dhcp_handing_out_a_private_resolver(
+    fleet: Fleet, platform: str, old: str, new: str, suffix: str
+) -> None:
+    findings = _check(fleet, _broken(_store(fleet, platform), old, new, suffix))
+    assert _rules(findings) == {GUEST_DNS}
+    assert "private/corporate resolver" in findings[0].message
+
+
+def test_guest_dhcp_handing_out_another_public_resolver(fleet: Fleet) -> None:
+    broken = _broken(_store(fleet, "cisco_xe"), " dns-server 9.9.9.9 149.112.112.112", " dns-server 8.8.8.8")
+    (finding,) = _check(fleet, broken)
+    assert finding.rule == GUEST_DNS and "the intent says 9.9.9.9, 149.112.112.112" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "suffix", "why"),
+    [
+        (
+            "cisco_xe",
+            "ip access-list extended GUEST-TO-SELF\n",
+            "ip access-list extended GUEST-TO-SELF\n 20 permit udp any any eq domain\n",
+            "",
+            "answers guest Wi-Fi",
+        ),
+        (
+            "cisco_xe",
+            "ip access-list extended INTERNET-wan1-TO-SELF\n",
+            "ip access-list extended INTERNET-wan1-TO-SELF\n 5 permit udp any any eq domain\n",
+            "",
+            "open resolver",
+        ),
+        ("huawei_vrp", " traffic-filter inbound acl name GUEST-IN\n", "", "", "DNS proxy"),
+        (
+            "fortinet",
+            "config system dns-server\n",
+            'config system dns-server\n    edit "wan1"\n    next\n',
+            "",
+            "no LAN segment",
+        ),
+        ("frr", "udp dport 67 accept", "udp dport { 53, 67 } accept", "nftables.conf", "answers guest Wi-Fi"),
+    ],
+)
+def test_store_resolver_answering_guests_or_the_wan(
+    fleet: Fleet, platform: str, old: str, new: str, suffix: str, why: str
+) -> None:
+    findings = _check(fleet, _broken(_store(fleet, platform), old, new, suffix))
+    assert _rules(findings) == {GUEST_DNS}
+    assert any(why in finding.message for finding in findings)
+
+
+def test_fortios_dns_server_on_the_guest_interface(fleet: Fleet) -> None:
+    config = _store(fleet, "fortinet")
+    guest_if = next(
+        s for s in config.text.split("config system dhcp server")[1].split("next") if "9.9.9.9" in s
+    )
+    ifname = guest_if.split("set interface ")[1].split()[0]
+    broken = _broken(
+        config, "config system dns-server\n", f"config system dns-server\n    edit {ifname}\n    next\n"
+    )
+    assert any("answers guest Wi-Fi" in f.message for f in _check(fleet, broken))
+
+
+# ---------------------------------------------------------------- NTP authentication
+
+
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "why"),
+    [
+        ("cisco_xe", "ntp authenticate\n", "", "not enabled"),
+        ("cisco_xe", "ntp server 10.0.1.10 key 1", "ntp server 10.0.1.10", "without authentication"),
+        (
+            "cisco_xe",
+            "ntp authentication-key 1 hmac-sha2-256",
+            "ntp authentication-key 1 md5",
+            "not HMAC-SHA256",
+        ),
+        ("cisco_xe", "ntp trusted-key 1\n", "", "not trusted"),
+        ("huawei_vrp", "ntp-service authentication enable\n", "", "not enabled"),
+        (
+            "huawei_vrp",
+            "ntp-service unicast-server 10.0.1.11 authentication-keyid 1",
+            "ntp-service unicast-server 10.0.1.11",
+            "without authentication",
+        ),
+        ("huawei_vrp", "authentication-mode hmac-sha256", "authentication-mode md5", "not HMAC-SHA256"),
+        ("fortinet", "set authentication enable", "set authentication disable", "without authentication"),
+        ("fortinet", "set key-id 1", "set key-id 7", "asked with key 7"),
+    ],
+)
+def test_unauthenticated_or_weak_ntp(fleet: Fleet, platform: str, old: str, new: str, why: str) -> None:
+    for config in (_store(fleet, platform), _hub(fleet, platform)):
+        findings = _check(fleet, _broken(config, old, new))
+        assert NTP_AUTH in _rules(findings) and GUEST_DNS not in _rules(findings)
+        assert any(why in finding.message for finding in findings), findings
+
+
+@pytest.mark.usefixtures("device_secrets")
+def test_ntp_key_reaches_only_push_files_and_is_redacted_in_diffs(fleet: Fleet) -> None:
+    """The key is filled in a push render only, and a diff of a device's running config (which
+    shows the key) never prints it, on every platform, even without knowing the value."""
+    key = TEST_SECRETS["STORESTACK_NTP_KEY"]
+    for platform in VENDORS:
+        chain = on_platform(fleet, platform)
+        (shown,) = render_store(chain, GUEST_STORE)
+        (pushed,) = render_store(chain, GUEST_STORE, reveal_secrets=True)
+        assert key not in shown.text
+        key_lines = [line for line in pushed.text.splitlines() if key in line]
+        assert key_lines, f"{platform}: no line carries the NTP key"
+        assert all("ntp" in line or line.strip().startswith("set key ") for line in key_lines)
+        assert key not in "\n".join(redactor_for(platform).redact_lines(key_lines))
+
+
+def test_ntp_key_longer_than_every_platform_takes(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORESTACK_NTP_KEY", "k" * 33)
+    (key,) = NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys
+    with pytest.raises(SecretUnavailableError, match="at most 32 characters"):
+        key.secret.reveal()
+
+
+# ---------------------------------------------------------------- QoS classes
+
+
+def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
+    """The intent's classes, spelled per platform: voice EF strict priority 10 %, POS AF31 20 %,
+    office voice picked out by its ports and marked EF, guest Wi-Fi best effort."""
+    cisco = _store(fleet, "cisco_xe").text
+    assert " class QOS-VOICE\n  priority percent 10\n class QOS-POS\n  bandwidth percent 20\n" in cisco
+    assert "policy-map MARK-OFFICE\n class QOS-OFFICE-VOICE\n  set dscp ef\n class class-default\n  set dscp af21\n" in cisco
+    assert "policy-map MARK-GUEST\n class class-default\n  set dscp default\n" in cisco
+    vrp = _store(fleet, "huawei_vrp").text
+    assert "traffic behavior QOS-VOICE\n queue ef bandwidth pct 10\ntraffic behavior QOS-POS\n queue af bandwidth pct 20\n" in vrp
+    assert "traffic policy MARK-OFFICE\n classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
+    forti = _store(fleet, "fortinet").text
+    assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
+    assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
+    nft = _store(fleet, "frr").companions["nftables.conf"]
+    assert 'udp dport { 5060, 16384-32767 } meta mark set 0x00005101 ip dscp set ef accept comment "voice"' in nft
+
+
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "suffix", "why"),
+    [
+        (
+            "cisco_xe",
+            "policy-map MARK-GUEST\n class class-default\n  set dscp default",
+            "policy-map MARK-GUEST\n class class-default\n  set dscp ef",
+            "",
+            "marks guest-wifi traffic ef",
+        ),
+        ("cisco_xe", " service-policy input MARK-GUEST\n", "", "", "guest-wifi traffic is not re-marked"),
+        ("cisco_xe", "  priority percent 10", "  bandwidth percent 10", "", "not a strict-priority queue"),
+        ("cisco_xe", "  bandwidth percent 20", "  bandwidth percent 40", "", "given 40%"),
+        ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
+         "marks guest-wifi traffic ef"),
+        ("huawei_vrp", " traffic-policy MARK-POS inbound\n", "", "", "pos traffic is not re-marked"),
+        ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
+        ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
+         "marks guest-wifi traffic ef"),
+        ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
+        ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
+    ],
+)
+def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suffix: str, why: str) -> None:
+    findings = _check(fleet, _broken(_store(fleet, platform), old, new, suffix))
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in finding.message for finding in findings), findings

@@ -1,0 +1,146 @@
+"""The FortiOS emulator refuses what FortiOS refuses: a setting that names an object not defined
+yet ("entry not found in datasource"), a tunnel interface made anywhere but by its phase 1, and
+the deletion of an object something still refers to. The push sends FortiOS configs in an order
+it accepts: every rendered store and hub config goes onto a factory unit, and back off again."""
+
+from __future__ import annotations
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.fortinet import FortiSession
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return on_platform(load_fleet(sample_chain_path()), "fortinet")
+
+
+def _unit(running: str | None = None) -> tuple[DeviceState, FortiSession]:
+    device = DeviceState(EmulatedDevice(name="fgt", platform="fortinet", running_config=running))
+    return device, FortiSession(device)
+
+
+def _send(session: FortiSession, lines: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    """(line, error) of every line the unit refused."""
+    refused = []
+    for line in lines:
+        output = session.handle(line).output
+        if "Command fail" in output:
+            refused.append((line.strip(), output.splitlines()[0]))
+    return refused
+
+
+def test_a_reference_to_an_undefined_object_is_refused() -> None:
+    device, session = _unit()
+    refused = _send(
+        session,
+        [
+            "config firewall policy",
+            "edit 1",
+            'set srcintf "port2"',
+            'set dstintf "hub-wan1"',
+            'set srcaddr "POS-NET"',
+            'set dstaddr "all"',
+            'set service "ALL"',
+            "next",
+            "end",
+        ],
+    )
+    assert refused == [
+        ('set dstintf "hub-wan1"', "entry not found in datasource"),
+        ('set srcaddr "POS-NET"', "entry not found in datasource"),
+    ]
+    # Defined first, in its own block, the same reference is taken.
+    assert not _send(session, ["config firewall address", 'edit "POS-NET"', "set subnet 10.0.0.0 255.255.255.0", "next", "end"])
+    assert not _send(session, ["config firewall policy", "edit 1", 'set srcaddr "POS-NET"', "next", "end"])
+    assert 'set srcaddr "POS-NET"' in device.running_text()
+
+
+def test_a_phase2_before_its_phase1_and_a_tunnel_made_in_system_interface_are_refused() -> None:
+    _device, session = _unit()
+    assert _send(session, ["config vpn ipsec phase2-interface", 'edit "t1"', 'set phase1name "t1"', "next", "end"]) == [
+        ('set phase1name "t1"', "entry not found in datasource")
+    ]
+    assert _send(session, ["config system interface", 'edit "t1"', "set type tunnel", "next", "end"]) == [
+        ("set type tunnel", "entry not found in datasource")
+    ]
+    # The phase 1 makes its tunnel interface; then both are taken.
+    assert not _send(session, ["config vpn ipsec phase1-interface", 'edit "t1"', 'set interface "port1"', "next", "end"])
+    assert not _send(session, ["config system interface", 'edit "t1"', "set type tunnel", "set ip 10.0.0.1 255.255.255.255", "next", "end"])
+    assert not _send(session, ["config vpn ipsec phase2-interface", 'edit "t1"', 'set phase1name "t1"', "next", "end"])
+
+
+def test_an_object_in_use_cannot_be_deleted() -> None:
+    _device, session = _unit()
+    _send(session, ["config vpn ipsec phase1-interface", 'edit "t1"', 'set interface "port1"', "next", "end"])
+    _send(session, ["config vpn ipsec phase2-interface", 'edit "t1"', 'set phase1name "t1"', "next", "end"])
+    assert _send(session, ["config vpn ipsec phase1-interface", 'delete "t1"', "end"]) == [
+        ('delete "t1"', "The entry is used by other 1 entries")
+    ]
+    assert not _send(session, ["config vpn ipsec phase2-interface", 'delete "t1"', "end"])
+    assert not _send(session, ["config vpn ipsec phase1-interface", 'delete "t1"', "end"])
+
+
+def _configs(fleet: Fleet) -> list[tuple[str, str]]:
+    stores = [(store_id, render_store(fleet, store_id)[0].text) for store_id in sorted(set(SHAPES.values()))]
+    return [*stores, ("hq-hub1", render_hub(fleet, "hq-hub1").text)]
+
+
+def test_rendered_configs_in_template_order_are_refused(fleet: Fleet) -> None:
+    """The templates' order alone does not suit FortiOS (a hub's phase 1s are bound to a loopback
+    the config defines later; tunnel interfaces come before their phase 1): pasted as rendered,
+    the unit refuses lines."""
+    _device, session = _unit()
+    hub = render_hub(fleet, "hq-hub1").text
+    refused = _send(session, [line for line in hub.splitlines() if line.strip() and not line.startswith("#")])
+    assert ('set interface "ike-endpoint"', "entry not found in datasource") in refused
+
+
+@pytest.mark.parametrize("index", range(len(SHAPES) + 1))
+def test_every_rendered_config_goes_onto_a_factory_unit_and_back_off(fleet: Fleet, index: int) -> None:
+    name, intended = _configs(fleet)[index]
+    device, session = _unit()
+    factory = device.running_text()
+    diff = compute_diff(factory, intended, "fortinet")
+    assert _send(session, diff.remediation) == [], name
+    # The unit now shows what was intended: nothing left to send.
+    assert compute_diff(device.running_text(), intended, "fortinet").in_sync, name
+    # And the rollback (deletions after what refers to them) takes the unit back.
+    assert _send(session, diff.rollback) == [], name
+    assert compute_diff(device.running_text(), factory, "fortinet").in_sync, name
+
+
+def test_a_removed_store_leaves_the_hub_in_dependency_order(fleet: Fleet) -> None:
+    """Dropping a store deletes its policies' references, BGP neighbour, route-map, prefix-list,
+    phase 2 and phase 1, each after whatever referred to it."""
+    hub = render_hub(fleet, "hq-hub1").text
+    fewer = Fleet(fleet.spec, fleet.hubs, {k: v for k, v in fleet.stores.items() if k != "nw-0002"}, fleet.root)
+    smaller = render_hub(fewer, "hq-hub1").text
+    device, session = _unit()
+    assert _send(session, compute_diff(device.running_text(), hub, "fortinet").remediation) == []
+    diff = compute_diff(device.running_text(), smaller, "fortinet")
+    deletions = [line.strip() for line in diff.remediation if line.strip().startswith("delete ")]
+    assert deletions, "removing a store deletes its objects"
+    assert _send(session, diff.remediation) == []
+    assert compute_diff(device.running_text(), smaller, "fortinet").in_sync
+    assert "nw-0002" not in device.running_text()
+
+
+def test_a_section_sent_in_two_blocks_counts_its_changes_once_each(fleet: Fleet) -> None:
+    """A hub's interfaces go in two blocks (ports and loopbacks, then the tunnels their phase 1s
+    made): the change count reads both."""
+    device, _session = _unit()
+    diff = compute_diff(device.running_text(), render_hub(fleet, "hq-hub1").text, "fortinet")
+    assert sum(1 for line in diff.remediation if line == "config system interface") == 2
+    changes = [
+        line
+        for line in diff.remediation
+        if line.strip() not in ("end", "next") and not line.strip().startswith(("config ", "edit "))
+    ]
+    assert diff.change_lines == len(changes)
