@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 import yaml
 from netmiko import ConnectHandler
 from nornir import InitNornir
@@ -43,40 +42,29 @@ from storestack.devices.targets import ApplianceTarget
 from storestack.lab import frr_lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from labcpu import LabCpu
 from testsupport.frr_lab_configs import intended_configs
 from wan_proxy import DelayProxyProcess
 
 
 class CpuMeter:
-    """CPU seconds used by this process and by the lab (sshd with its sessions, vtysh, FRR daemons).
+    """CPU seconds used by this process and by the lab (benchmarks/labcpu.py: sshd with its
+    sessions, vtysh, storestack-confirm, FRR's daemons), each run's sessions settled first.
 
     On a 2-core machine a push of 50 appliances is CPU-bound; CPU seconds are the steadier
     figure when other work shares the machine.
     """
 
-    def __init__(self, lab_dir: Path, prefix: str) -> None:
-        self.processes = [
-            process
-            for process in psutil.process_iter(["cmdline"])
-            if any(prefix in part or str(lab_dir) in part for part in process.info["cmdline"] or [])
-        ]
-
-    def lab(self) -> float:
-        total = 0.0
-        for process in self.processes:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
-                continue
-            # sshd's sessions and the vtysh they run are waited for by their sshd: children times.
-            total += times.user + times.system + times.children_user + times.children_system
-        return total
+    def __init__(self, lab_dir: Path) -> None:
+        state = frr_lab.require_state(lab_dir)
+        self.lab = LabCpu(lab_dir, state.prefix, state.username)
 
     def measure(self, work: Callable[[], dict[str, object]]) -> dict[str, object]:
-        lab_before, own_before = self.lab(), time.process_time()
+        lab_before, own_before = self.lab.seconds(), time.process_time()
         result = work()
         result["client_cpu_seconds"] = round(time.process_time() - own_before, 2)
-        result["lab_cpu_seconds"] = round(self.lab() - lab_before, 2)
+        result["settle_seconds"] = round(self.lab.settle(), 2)
+        result["lab_cpu_seconds"] = round(self.lab.seconds() - lab_before, 2)
         return result
 
 
@@ -202,6 +190,21 @@ def nornir_full_push(hosts_file: Path, configs: dict[str, str]) -> dict[str, obj
     return {"seconds": round(seconds, 2), "config_lines_sent": lines, "workers": workers}
 
 
+def wait_converged(lab_dir: Path, topology: lab.LabTopology, timeout: float = 120.0) -> None:
+    """Until every BGP session configured on the lab's hubs is Established (untimed, between
+    operations; a fresh lab has none)."""
+    hubs = [appliance.name for appliance in topology.appliances if appliance.role == "hub"]
+    deadline = time.monotonic() + timeout
+    while True:
+        peers = [peer for hub in hubs for peer in lab.bgp_peers(lab_dir, hub)]
+        if all(peer.state == "Established" for peer in peers):
+            return
+        if time.monotonic() > deadline:
+            down = sorted({peer.peer for peer in peers if peer.state != "Established"})
+            raise SystemExit(f"BGP did not converge within {timeout:g} s: {', '.join(down[:10])} not Established")
+        time.sleep(0.2)
+
+
 def ratio(slower: float, faster: float) -> float:
     return round(slower / faster, 2) if faster else float("inf")
 
@@ -232,9 +235,11 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
     topology = lab.synthetic_topology(size - 2)
     lab_dir = root / f"lab{size}"
     results: dict[str, object] = {"appliances": size, "rtt_ms": rtt_ms, "load_average_start": os.getloadavg()}
+    meter: CpuMeter | None = None
     try:
         info = lab.up(topology, lab_dir)
-        meter = CpuMeter(lab_dir, frr_lab.require_state(lab_dir).prefix)
+        meter = CpuMeter(lab_dir)
+        results["lab_cpu_method"] = meter.lab.method
         direct = list(info.inventory.appliances)
         with DelayProxyProcess(rtt_ms, sorted({(t.host, t.port) for t in direct})) as proxy:
             proxied = [t.model_copy(update={"port": proxy.ports[(t.host, t.port)]}) for t in direct]
@@ -243,6 +248,10 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
             state = root / f"s{size}"
 
             def measured(key: str, work: Callable[[], dict[str, object]]) -> None:
+                assert meter is not None
+                # Every operation starts from a converged lab: Nornir does not wait for the BGP
+                # sessions its push brings up, and the next tool must not pay for them.
+                wait_converged(lab_dir, topology)
                 proxy.take_stats()
                 proxy_before = proxy.cpu_seconds()
                 figures = meter.measure(work)
@@ -265,6 +274,8 @@ def wan_compare(size: int, rtt_ms: float, root: Path) -> dict[str, object]:
             measured("nornir_noop", lambda: nornir_full_push(hosts_file, relabelled(topology, "B")))
     finally:
         lab.down(lab_dir)
+        if meter is not None:
+            meter.lab.close()
     results["load_average_end"] = os.getloadavg()
     seconds = {key: float(value["seconds"]) for key, value in results.items() if isinstance(value, dict)}
     results["ratios"] = {
@@ -326,14 +337,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="storestack-bench-push-") as tmp:
         root = Path(tmp)
         lab_dir = root / "lab"
+        meter: CpuMeter | None = None
         try:
             info = lab.up(topology, lab_dir)
-            meter = CpuMeter(lab_dir, frr_lab.require_state(lab_dir).prefix)
+            meter = CpuMeter(lab_dir)
             targets = PushTargets.from_inventory(info.inventory)
             state = root / "s"
             results["initial_push_c20"] = storestack_push(targets, intended_configs(topology), state, 20)
 
             def storestack(label: str, concurrency: int) -> dict[str, object]:
+                assert meter is not None
                 return meter.measure(lambda: storestack_push(targets, relabelled(topology, label), state, concurrency))
 
             # Each tool starts from a converged lab and makes the same kind of change: new labels.
@@ -352,6 +365,8 @@ def main() -> None:
                 )
         finally:
             lab.down(lab_dir)
+            if meter is not None:
+                meter.lab.close()
 
     seconds = {name: float(value["seconds"]) for name, value in results.items() if isinstance(value, dict)}
     cpu = {

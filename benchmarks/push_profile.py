@@ -16,7 +16,7 @@ script takes one store edge of a small lab and, round after round, pushes it alo
 
 Per phase: wall milliseconds (median over the rounds), the tool's CPU and the lab's CPU (every
 process of the lab: sshd and its sessions, vtysh, storestack-confirm and FRR's daemons, live or
-reaped; the daemons' idle rate is measured first and taken off). Then the floor: the phases that
+reaped, benchmarks/labcpu.py; the daemons' idle rate is measured first and taken off). Then the floor: the phases that
 no safe push can skip on an FRR appliance (login+vtysh, write memory, and for storestack the
 commit-confirm arm and confirm that Nornir does not take), as a share of each tool's total.
 
@@ -28,9 +28,7 @@ It prints figures; it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -51,6 +49,7 @@ from storestack.lab import frr_lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from labcpu import LabCpu
 from push import full_config_lines, relabelled
 from testsupport.frr_lab_configs import intended_configs
 
@@ -58,58 +57,6 @@ from testsupport.frr_lab_configs import intended_configs
 # and what a safe push adds that cannot be merged away (the host timer's arm and confirm).
 SHARED_FLOOR = ("login+vtysh", "write memory")
 SAFETY_FLOOR = ("arm", "confirm")
-
-
-CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-
-
-class LabCpu:
-    """CPU seconds of every process of one lab, to the nanosecond, ended ones included.
-
-    The lab's processes (sshd, FRR's daemons) go into a cpuacct cgroup of their own; what they
-    start later (sshd's sessions, vtysh, storestack-confirm, watchfrr's `vtysh -w`) is born in
-    it. /proc's per-process times count in 10 ms ticks, too coarse for a phase of a few ms."""
-
-    def __init__(self, marks: tuple[str, ...], name: str) -> None:
-        self.group = CPUACCT / name
-        self.group.mkdir()
-        self.idle_rate = 0.0
-        for process in psutil.process_iter(["cmdline"]):
-            if any(mark in part for part in process.info["cmdline"] or [] for mark in marks):
-                with contextlib.suppress(OSError):
-                    (self.group / "cgroup.procs").write_text(f"{process.pid}\n")
-        self.resident = self._pids()
-
-    def _pids(self) -> set[int]:
-        return {int(pid) for pid in (self.group / "cgroup.procs").read_text().split()}
-
-    def seconds(self) -> float:
-        return int((self.group / "cpuacct.usage").read_text()) / 1e9
-
-    def measure_idle(self, seconds: float = 2.0) -> None:
-        before = self.seconds()
-        time.sleep(seconds)
-        self.idle_rate = (self.seconds() - before) / seconds
-
-    def settle(self, timeout: float = 10.0) -> None:
-        """Until every process the push started in the lab has ended (sshd tears a session down
-        after the client closed it, a confirmed timer ends on its signal): that CPU belongs to
-        the push that just ended."""
-        deadline = time.monotonic() + timeout
-        while self._pids() - self.resident and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def close(self) -> None:
-        """The cgroup goes once the lab is down (a cgroup with processes cannot be removed)."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                self.group.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.05)
 
 
 class Phases:
@@ -253,7 +200,8 @@ def profile(rounds: int, edges: int, root: Path) -> dict[str, object]:
     try:
         info = lab.up(topology, lab_dir)
         state = frr_lab.require_state(lab_dir)
-        meter = LabCpu((state.prefix, str(lab_dir)), f"storestack-profile-{os.getpid()}")
+        meter = LabCpu(lab_dir, state.prefix, state.username)
+        figures["lab_cpu_method"] = meter.method
         targets = {target.name: target for target in info.inventory.appliances}
         context = PushContext(
             options=PushOptions(

@@ -35,6 +35,10 @@ INTERFACES = "show interface json"
 _CHECK_COMMANDS = {"bgp_sessions": BGP_SUMMARY, "interfaces_up": INTERFACES}
 # The first wait between health polls; they back off from it to the push's `health_poll`.
 FIRST_POLL = 0.05
+# The first wait when a session the change creates is not up yet: a new BGP session waits for
+# its peers' start timers (FRR: 1-2 s) and a TCP and an OPEN exchange, so polls 50 ms apart
+# would only cost the appliance's CPU (and a WAN round trip each) while it cannot be up.
+NEW_SESSION_FIRST_POLL = 0.25
 
 
 class HealthSnapshot(BaseModel):
@@ -253,12 +257,14 @@ def wait_healthy(
 
     `first` is a snapshot already read (with the verify step's running config): the first poll
     costs no exchange of its own. The polls start 50 ms apart and back off to `poll`: a session
-    that comes up within a second is seen within a round trip or two of it.
+    that comes back within a second is seen within a round trip or two of it. While a session
+    the change creates is not up in `first`, they start 250 ms apart (NEW_SESSION_FIRST_POLL).
     """
     if not driver.health_checks:
         return []
     deadline = time.monotonic() + timeout
-    waits = backoff(FIRST_POLL, poll)
+    unborn = first is not None and any(first.bgp.get(peer) != "Established" for peer in must_establish)
+    waits = backoff(NEW_SESSION_FIRST_POLL if unborn else FIRST_POLL, poll)
     snapshot = first
     while True:
         if snapshot is None:

@@ -437,8 +437,14 @@ _FORKED_JOB: _Job | None = None
 
 
 def _run_forked(task: Task) -> list[RenderedConfig]:
+    """One task in a forked worker. What a task leaves behind is the intents it built, cached
+    for the worker's later tasks (a render makes no cyclic garbage): frozen with the rest, so
+    the collector does not walk them again after every task."""
     assert _FORKED_JOB is not None
-    return _FORKED_JOB.run(task)
+    with without_cyclic_gc():
+        configs = _FORKED_JOB.run(task)
+        gc.freeze()
+    return configs
 
 
 def _start_worker(collect: bool) -> None:

@@ -130,3 +130,29 @@ def test_check_reports_stale_config_files_of_removed_stores(tmp_path: Path) -> N
     assert code == 1 and "stale: nw-0099-edge1.cfg" in output
     # One store's render cannot know what else is stale.
     assert _run("render", "--out", str(out), "--check", "--store", "nw-0001")[0] == 0
+
+
+def test_a_render_task_leaves_no_cyclic_garbage() -> None:
+    """Forked render workers freeze what each task leaves behind (devices/render.py
+    `_run_forked`): that is only sound while rendering makes no reference cycles, which would
+    otherwise stay in the worker until it ends."""
+    import gc
+
+    from storestack.devices import render
+    from storestack.inventory import load_fleet
+
+    fleet = load_fleet(sample_chain_path())
+    job = render._Job(fleet, None, False)
+    stores = sorted(fleet.stores)
+    job.run(("stores", stores[:1]))  # templates compiled, caches warm
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        configs = job.run(("stores", stores[1:])) + job.run(("hub", ["hq-hub1"]))
+        assert configs
+        del configs
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()

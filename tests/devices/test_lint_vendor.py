@@ -264,13 +264,13 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
     def operation(number: int) -> str:
         return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
 
-    # strict (POS, EF) and realtime (voice, EF): 46 << 2; business (AF21): 18 << 2; best effort
-    # (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
+    # realtime (voice, EF): 46 << 2; strict (POS, AF31): 26 << 2; business (AF21): 18 << 2; best
+    # effort (bulk, CS1): 8 << 2. Unmarked, every probe would be measured in the default queue.
     assert [(number, " tos " + operation(number).split(" tos ", 1)[1].split()[0]) for number in (11, 12, 13, 14)] == [
         (11, " tos 32"),
         (12, " tos 72"),
         (13, " tos 184"),
-        (14, " tos 184"),
+        (14, " tos 104"),
     ]
 
 
@@ -933,4 +933,4 @@ def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
     assert len(set(platform_of.values())) == 4
     findings = lint_configs(files, NetworkIntent(mixed)).findings
     assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
-    assert {f.rule for f in findings} <= {"sla-threshold"}  # IOS-XE stores' echo probes: not the hub's
+    assert findings == []
