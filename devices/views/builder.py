@@ -27,8 +27,6 @@ from storestack.devices.steering import (
     vrp_probe_timers,
 )
 from storestack.devices.views.addresses import (
-    _NETMASKS,
-    _WILDCARDS,
     IfAddr,
     Net,
     dotted,
@@ -98,8 +96,6 @@ _CELLULAR_CONTROL = (
     AclRule("permit", "icmp"),
 )
 # Rules every store has, shared between views (they are immutable).
-_PERMIT_DHCP = AclRule("permit", "udp", None, None, 67)
-_PERMIT_ANY = AclRule("permit", "ip")
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
@@ -185,7 +181,6 @@ class ViewBuilder:
         # network's 192.168.x as much as for the corporate ranges.
         excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, *private])
         self.internet_excluded = [Net.of(net) for net in excluded]
-        self._deny_private = [AclRule("deny", "ip", None, net) for net in self.internet_excluded]
         self.hub_refs = {
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
@@ -255,12 +250,11 @@ class ViewBuilder:
         nets = [Net.of(segment.subnet) for _, segment in items]
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
-        protected = [net for (kind, _), net in zip(items, nets, strict=True) if kind in _PROTECTED_KINDS]
         intent = self.intent.store(store.id, hostname)
         over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
         qos = [_qos_view(cls) for cls in intent.qos]
         segments = [
-            self._segment(profile, kind, segment, net, protected, kind in over_cellular, intent, qos)
+            self._segment(profile, kind, segment, net, kind in over_cellular, intent, qos)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -325,12 +319,6 @@ class ViewBuilder:
             guest=guest,
             breakout=next((link for link in wan if link.guest_breakout), None) if guest else None,
             acls=[
-                *(
-                    Acl(f"SEG-{segment.tag}-IN", 3000 + index, segment.inbound_rules)
-                    for index, segment in enumerate(
-                        (segment for segment in segments if segment.untrusted), start=1
-                    )
-                ),
                 Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
             ],
             qos=qos,
@@ -560,21 +548,6 @@ class ViewBuilder:
             net = self._service_nets[prefix] = Net.of(prefix)
         return net
 
-    def _inbound_rules(self, kind: str, gateway_ip: str, protected: list[Net]) -> list[AclRule]:
-        """Segmentation: guest Wi-Fi and IoT never reach POS or office; guest Wi-Fi reaches
-        nothing corporate at all (it breaks out locally). Both keep DHCP; IoT keeps DNS at the
-        gateway, guest Wi-Fi resolves through the public resolvers its DHCP hands out."""
-        gateway = Net(f"{gateway_ip}/32", gateway_ip, 32, _NETMASKS[32], _WILDCARDS[32])
-        rules = [
-            _PERMIT_DHCP,
-            *([] if kind == "guest-wifi" else [AclRule("permit", "udp", None, gateway, 53)]),
-            *(AclRule("deny", "ip", None, net) for net in protected),
-        ]
-        if kind == "guest-wifi":  # the one segment that never enters the overlay
-            rules += self._deny_private
-        rules.append(_PERMIT_ANY)
-        return rules
-
     @staticmethod
     def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
         """LTE/5G carries only the overlay's own control traffic, management and POS."""
@@ -591,7 +564,6 @@ class ViewBuilder:
         kind: str,
         segment: ResolvedSegment,
         net: Net,
-        protected: list[Net],
         over_cellular: bool,
         intent: StoreIntent,
         qos: list[QosClassView],
@@ -604,7 +576,6 @@ class ViewBuilder:
         own = by_name[zone.qos_class]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
-        untrusted = kind in _UNTRUSTED_KINDS
         return SegmentView(
             kind=kind,
             tag=tag,
@@ -620,7 +591,7 @@ class ViewBuilder:
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
             protected=kind in _PROTECTED_KINDS,
-            untrusted=untrusted,
+            untrusted=kind in _UNTRUSTED_KINDS,
             dscp=own.dscp,
             dscp_name=own.dscp_name,
             dscp_bits=own.dscp_bits,
@@ -650,7 +621,6 @@ class ViewBuilder:
                 )
             ],
             cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
-            inbound_rules=self._inbound_rules(kind, gateway.ip, protected) if untrusted else [],
         )
 
     def _wan_link(

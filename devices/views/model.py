@@ -178,7 +178,6 @@ class SegmentView:
     qos: QosClassView  # the class the trust boundary marks its traffic into
     marks: list[MarkView]  # applications picked out of it by port, marked first
     cellular_allowed: bool  # may use LTE/5G links
-    inbound_rules: list[AclRule]  # filter on traffic entering from this segment; empty: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,7 +449,7 @@ class StoreApplianceView:
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
-    acls: list[Acl]  # SEG-<TAG>-IN per untrusted segment, CELLULAR-ALLOWED
+    acls: list[Acl]  # CELLULAR-ALLOWED
     qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
     flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
