@@ -194,9 +194,10 @@ def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, 
 
 def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
     """The lines of `delta` (what turns `before` into `after`) in the order the platform must
-    receive them (`PlatformDriver.send_order`): sections that are not staged first, then the
-    staged ones stage by stage (a section's entries may be split over stages), then the entry
-    deletions in reverse stage order, when nothing sent any more refers to what they delete."""
+    receive them (`PlatformDriver.send_order`): the staged sections stage by stage (a section's
+    entries may be split over stages), then the sections no stage names as they are (what may
+    refer to anything), then the staged sections' entry deletions in reverse stage order, when
+    nothing sent any more refers to what they delete."""
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         return tuple(delta.lines(sectional_exiting=True))
     deletion = driver.deletion_word + " "
@@ -205,12 +206,12 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     staged = {stage.section for stage in stages}
     additions: dict[str, list[HConfigChild]] = {}
     removals: dict[str, list[HConfigChild]] = {}
-    first: list[HConfigChild] = []
+    unstaged: list[HConfigChild] = []
     for section in delta.children:
-        kept, dropped = _without_deletions(section, deletion), _only_deletions(section, deletion)
         if section.text not in staged:
-            first.append(section)
+            unstaged.append(section)
             continue
+        kept, dropped = _without_deletions(section, deletion), _only_deletions(section, deletion)
         additions[section.text] = list(kept.children) if kept is not None else []
         removals[section.text] = list(dropped.children) if dropped is not None else []
 
@@ -247,12 +248,11 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
             lines += root.lines(sectional_exiting=True)
         return lines
 
-    lines: list[str] = []
-    for section in first:
+    lines = emit(additions, range(len(stages)), after)
+    for section in unstaged:
         root = get_hconfig(delta.driver)
         root.add_deep_copy_of(section)
         lines += root.lines(sectional_exiting=True)
-    lines += emit(additions, range(len(stages)), after)
     lines += emit(removals, reversed(range(len(stages))), before)
     return tuple(lines)
 

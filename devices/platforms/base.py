@@ -80,7 +80,7 @@ class PlatformDriver(BaseModel):
     health_checks: tuple[HealthCheck, ...] = ()
     # Where a line that refers to an object is refused until the object exists and an object in
     # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages
-    # are sent in this order, after every section not named; then every entry deletion
+    # are sent in this order, then every section not named (as it is); then every entry deletion
     # (`deletion` + the entry's name, inside its section) in the reverse order, once nothing
     # that is sent refers to it any more. Empty: remediation goes in hier_config's order.
     send_order: tuple[SendStage, ...] = ()

@@ -60,7 +60,8 @@ class FortinetPlatform(PlatformProfile):
 # own tunnel interface, whose addresses follow it (the one cycle, split by entry); an SD-WAN
 # neighbor names a BGP neighbor, and policies name SD-WAN zones. Every section the templates
 # render is named here: those are storestack's, their entries deleted when no longer intended.
-# Any other section (shipped with the unit, or added by hand) is left as it is.
+# Any other section (shipped with the unit, or added by hand) is left as it is; one a template
+# starts to render before it is named here goes after the named ones (it may refer to them).
 SEND_ORDER = (
     SendStage(section="config system global"),
     SendStage(section="config system console"),

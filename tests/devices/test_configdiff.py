@@ -134,3 +134,21 @@ def test_vrp_ikev2_only_peer_reads_the_same_in_either_release_form(shown: str) -
         "undo version 1",
         "quit",
     ]
+
+
+def test_fortios_remediation_goes_in_dependency_order_with_deletions_last() -> None:
+    """FortiOS refuses a reference to an object not defined yet and the deletion of one in use:
+    a route-map rule moves to a new prefix-list (created before the rule names it), and the old
+    one is deleted only after the rule no longer names it."""
+    running = (
+        "config router route-map\n"
+        '    edit "OUT"\n        config rule\n            edit 1\n'
+        '                set match-ip-address "OLD"\n            next\n        end\n    next\nend\n'
+        "config router prefix-list\n"
+        '    edit "OLD"\n        config rule\n            edit 1\n'
+        "                set prefix 10.0.0.0 255.0.0.0\n            next\n        end\n    next\nend\n"
+    )
+    intended = running.replace('"OLD"', '"NEW"')
+    lines = [line.strip() for line in compute_diff(running, intended, "fortinet").remediation]
+    assert lines.index('edit "NEW"') < lines.index('set match-ip-address "NEW"') < lines.index('delete "OLD"')
+    assert lines[-3:] == ["config router prefix-list", 'delete "OLD"', "end"]

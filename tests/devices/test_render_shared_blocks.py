@@ -51,8 +51,14 @@ def test_one_renderer_follows_a_change_of_management_settings(fleet: Fleet, plat
 
     assert [line.split()[2] for line in _ntp_lines(old_text)] == ["10.200.1.10"]
     assert [line.split()[2] for line in _ntp_lines(new_text)] == ["10.200.9.1", "10.200.9.2"]
-    # Everything else is the same store, so only the NTP lines differ.
-    assert len(new_text.splitlines()) == len(old_text.splitlines()) + 1
+    # Everything else is the same store, so only the lines naming an NTP server differ (the
+    # `ntp server` lines, and on IOS-XE each server's entry in the overlay's policy to the router).
+    old_mentions = [line for line in old_text.splitlines() if line.endswith(" 10.200.1.10") or " 10.200.1.10 " in line]
+    new_mentions = [
+        line for line in new_text.splitlines() if any(line.endswith(f" {s}") or f" {s} " in line for s in ("10.200.9.1", "10.200.9.2"))
+    ]
+    assert len(new_mentions) == 2 * len(old_mentions)
+    assert len(new_text.splitlines()) - len(old_text.splitlines()) == len(new_mentions) - len(old_mentions)
 
 
 @pytest.mark.parametrize("platform", SHARED_PLATFORMS)

@@ -147,3 +147,16 @@ def test_qos_policy_errors(fleet_dir: Path, errors_of: Callable[[Path], list[str
     n = _append(fleet_dir, text) - 2  # the `qos:` line
     (error,) = errors_of(fleet_dir)
     assert error.startswith(f"fleet.yaml:{n} qos") and error.endswith(expected), error
+
+
+def test_a_fleet_whose_own_secrets_predate_ntp_keys_gets_the_default_reference(fleet_dir: Path) -> None:
+    """A `secrets:` list written before NTP authentication keeps loading; its NTP key is read from
+    the default reference, and the demo generates that variable like the other lab secrets."""
+    from storestack.cli.demo_support import secret_variables
+
+    _management(fleet_dir, "  secrets:\n    ipsec-psk: env:STORESTACK_IPSEC_PSK\n    tacacs-key: env:STORESTACK_TACACS_KEY")
+    fleet = load_fleet(fleet_dir)
+    assert "ntp-key" not in fleet.spec.management.secrets
+    (key,) = NetworkIntent(fleet).store("sh-0001").management.ntp_keys
+    assert key.secret.source == "env:STORESTACK_NTP_KEY"
+    assert "STORESTACK_NTP_KEY" in secret_variables(fleet)
