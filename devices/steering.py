@@ -2,7 +2,7 @@
 derived from an SLA class of the network intent (`StoreIntent.sla`).
 
 The intent decides which paths an application may use and in which order, and what its SLA
-class demands; `devices/views.py` turns that into one probe per (tunnel, SLA class) some
+class demands; `devices/views/` turns that into one probe per (tunnel, SLA class) some
 application steers over and, per LAN segment, the applications its policy routing matches.
 This module is the one home of the arithmetic from an SLA class to each platform's probe
 settings; the lint (`devices/lint/steering.py`) checks rendered configs against the same.

@@ -1,6 +1,6 @@
 """The network intent's types: what a store's and a hub's network is, as plain typed data.
 
-Nothing here spells a vendor's syntax. Templates (through `devices/views.py`), the lint, the lab
+Nothing here spells a vendor's syntax. Templates (through `devices/views/`), the lint, the lab
 and `storestack network show` read these objects; only `network/build.py` makes them.
 """
 

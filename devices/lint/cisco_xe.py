@@ -383,7 +383,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                                 )
 
 
-# Segments whose clients are not the chain's own (devices/views.py _UNTRUSTED_KINDS, by tag).
+# Segments whose clients are not the chain's own (devices/views/builder.py _UNTRUSTED_KINDS, by tag).
 _UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
 # The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
 _VTY_LINES = frozenset(range(16))

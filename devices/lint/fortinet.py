@@ -181,13 +181,14 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(entry, "interface", "interface")
     for entry in _entries(config, "firewall addrgrp"):
         yield from each(entry, "member", "address")
-    for entry in _entries(config, "firewall policy"):
+    for entry in [*_entries(config, "firewall policy"), *_entries(config, "firewall shaping-policy")]:
         for key in ("srcintf", "dstintf"):
             yield from each(entry, key, "interface")
         for key in ("srcaddr", "dstaddr"):
             yield from each(entry, key, "address")
         yield from each(entry, "service", "service")
         yield from each(entry, "traffic-shaper", "shaper")
+        yield from each(entry, "traffic-shaper-reverse", "shaper")
     for entry in _entries(config, "firewall shaping-policy"):
         for key in ("srcintf", "dstintf"):
             yield from each(entry, key, "interface")

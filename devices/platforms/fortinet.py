@@ -108,6 +108,7 @@ SEND_ORDER = (
     SendStage(section="config system link-monitor"),
     SendStage(section="config router policy"),
     SendStage(section="config firewall policy"),
+    SendStage(section="config firewall shaping-policy"),
     SendStage(section="config user tacacs+"),
     SendStage(section="config user group"),
     SendStage(section="config system admin"),

@@ -55,7 +55,9 @@ def test_one_renderer_follows_a_change_of_management_settings(fleet: Fleet, plat
     # `ntp server` lines, and on IOS-XE each server's entry in the overlay's policy to the router).
     old_mentions = [line for line in old_text.splitlines() if line.endswith(" 10.200.1.10") or " 10.200.1.10 " in line]
     new_mentions = [
-        line for line in new_text.splitlines() if any(line.endswith(f" {s}") or f" {s} " in line for s in ("10.200.9.1", "10.200.9.2"))
+        line
+        for line in new_text.splitlines()
+        if any(line.endswith(f" {s}") or f" {s} " in line for s in ("10.200.9.1", "10.200.9.2"))
     ]
     assert len(new_mentions) == 2 * len(old_mentions)
     assert len(new_text.splitlines()) - len(old_text.splitlines()) == len(new_mentions) - len(old_mentions)

@@ -144,3 +144,13 @@ def test_a_section_sent_in_two_blocks_counts_its_changes_once_each(fleet: Fleet)
         if line.strip() not in ("end", "next") and not line.strip().startswith(("config ", "edit "))
     ]
     assert diff.change_lines == len(changes)
+
+
+def test_every_section_the_templates_render_has_its_place_in_the_send_order(fleet: Fleet) -> None:
+    """A section no stage names is sent after the named ones and its entries are never deleted:
+    each section a FortiOS template renders needs its stage in `fortinet.SEND_ORDER`."""
+    from storestack.devices.platforms.fortinet import SEND_ORDER
+
+    staged = {stage.section for stage in SEND_ORDER}
+    rendered = {line for _name, text in _configs(fleet) for line in text.splitlines() if line.startswith("config ")}
+    assert rendered - staged == set()

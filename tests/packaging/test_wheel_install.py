@@ -62,6 +62,10 @@ def test_wheel_installs_into_a_fresh_venv_and_validates_the_bundled_sample(tmp_p
     ]:
         assert expected in names
     assert not any(name.startswith(("tests/", "cli/", "inventory/")) for name in names)
+    # Every package of the source tree (setuptools takes only the ones pyproject lists).
+    folders = ("cli", "common", "components", "devices", "inventory", "lab", "network", "rollout", "stacks", "templates")
+    packages = {f"storestack/{init.relative_to(REPO)}" for folder in folders for init in (REPO / folder).rglob("__init__.py")}
+    assert packages - set(names) == set()
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)

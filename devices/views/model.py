@@ -1,0 +1,600 @@
+"""The view types: exactly what the device templates may read (store appliance, hub appliance
+and the pieces they share), frozen dataclasses of plain values and `Secret` slots.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from storestack.common.platforms import Platform
+from storestack.devices.secrets import Secret
+from storestack.devices.steering import (
+    IOS_RETURN_NONE_SIGNAL,
+    IOS_RETURN_NONE_TRACK,
+    RETURN_DEGRADED_LIST,
+    FortiHealthTimers,
+    IosProbeTimers,
+    IosTracks,
+    VrpProbeTimers,
+    degraded_local_pref,
+    return_degraded_community,
+)
+from storestack.devices.views.addresses import (
+    IfAddr,
+    Net,
+)
+from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent
+
+PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
+LOCAL_ADMIN_USER = "localadmin"
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+@dataclass(frozen=True, slots=True)
+class BfdProfile:
+    name: str
+    interval_ms: int
+    multiplier: int
+
+
+# Fibre and broadband detect a dead link in 0.6 s; cellular links jitter, so they get slack.
+BFD_WIRED = BfdProfile("WIRED", 200, 3)
+BFD_CELLULAR = BfdProfile("CELLULAR", 500, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class AclRule:
+    """One packet-filter rule, platform-neutral; `None` addresses mean any."""
+
+    action: str  # permit | deny
+    protocol: str  # ip | tcp | udp | icmp
+    source: Net | None = None
+    destination: Net | None = None
+    port: int | None = None  # destination port (or first of a range)
+    port_end: int | None = None
+    source_port: int | None = None
+    icmp_type: str | None = None  # an ICMP message by name (echo, ttl-exceeded …); None: any
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    """A named packet filter; `number` is for platforms that want numbered ACLs too."""
+
+    name: str
+    number: int
+    rules: list[AclRule]
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementView:
+    """The fleet's management plane; tuples, so it is immutable all the way down (the renderer
+    renders blocks that depend only on it once per run)."""
+
+    domain: str
+    ntp_servers: tuple[str, ...]
+    syslog_servers: tuple[str, ...]
+    dns_forwarders: tuple[str, ...]
+    tacacs_servers: tuple[str, ...]
+    snmp_user: str
+    ranges: tuple[Net, ...]  # HQ management ranges: the only sources allowed to SSH/SNMP in
+    local_user: str
+    local_password: Secret
+    snmp_auth_key: Secret
+    snmp_priv_key: Secret
+    tacacs_key: Secret
+    # NTP authentication (HMAC-SHA256): every key trusted, servers authenticated with the first.
+    ntp_keys: tuple[NtpKey, ...]
+    guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
+
+    @property
+    def ntp_key(self) -> NtpKey:
+        """The key the appliance authenticates its NTP servers with."""
+        return self.ntp_keys[0]
+
+
+@dataclass(frozen=True, slots=True)
+class HubRef:
+    hostname: str
+    asn: int
+    public_address: str
+    loopback: str
+    dc_address: str  # on the DC core LAN: where the hubs' iBGP runs
+
+
+@dataclass(frozen=True, slots=True)
+class DcView:
+    """A hub's DC core leg (`network.model.DcCoreLink`) as the templates spell it."""
+
+    ifname: str
+    address: IfAddr
+    asn: int  # the DC core's
+    routers: list[str]
+    accepts: list[Net]  # from the core, each with le 32 (and the default route exactly)
+    announces: list[Net]  # to the core, each with le 32
+
+
+# ---------------------------------------------------------------- store appliance
+
+
+@dataclass(frozen=True, slots=True)
+class QosClassView:
+    """One QoS class of the store's WAN queues (`network.model.QosClass`) as templates spell it."""
+
+    name: str
+    tag: str  # VOICE, POS, BEST-EFFORT: object names on every platform
+    dscp: int
+    dscp_name: str
+    dscp_bits: str  # six binary digits (FortiOS)
+    priority: bool  # strict priority, held to bandwidth_percent
+    bandwidth_percent: int  # guaranteed share of a transport (0: none)
+    shape_percent: int | None  # at most this share of a transport
+
+    @property
+    def best_effort(self) -> bool:
+        return self.dscp == 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarkView:
+    """Traffic an application class picks out of a segment by its ports, marked at the trust
+    boundary with the application's DSCP instead of the segment's (office voice: EF)."""
+
+    name: str  # QOS-<SEGMENT TAG>-<APPLICATION>: ACL, class-map and classifier names
+    application: str
+    qos: QosClassView
+    protocol: str  # tcp | udp
+    port_ranges: list[tuple[int, int]]
+    acl: Acl
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    kind: str  # pos, office, cctv, guest-wifi, iot
+    tag: str  # POS, OFFICE, CCTV, GUEST, IOT: used in object names
+    vlan: int
+    ifname: str
+    description: str
+    net: Net
+    gateway: IfAddr
+    dhcp_start: str
+    dhcp_end: str
+    dhcp_reserved_end: str  # gateway .. this address are kept out of the DHCP scope
+    # The resolvers its DHCP hands out: the gateway (the store's caching forwarder), except on
+    # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
+    # queries the store never answers.
+    dns_servers: tuple[str, ...]
+    advertised: bool  # announced to the hubs
+    overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
+    protected: bool  # POS and office: nothing untrusted may reach them
+    untrusted: bool  # guest Wi-Fi and IoT
+    dscp: int  # marking applied on the LAN side
+    dscp_name: str
+    dscp_bits: str  # the same as six binary digits (FortiOS)
+    priority: bool  # its QoS class is the strict-priority one
+    shaped: bool  # its QoS class is shaped on every WAN link (CCTV)
+    qos: QosClassView  # the class the trust boundary marks its traffic into
+    marks: list[MarkView]  # applications picked out of it by port, marked first
+    cellular_allowed: bool  # may use LTE/5G links
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelView:
+    """IPsec + BGP overlay of one WAN link towards one hub (every link reaches both hubs)."""
+
+    id: str  # the tunnel id both ends share (network intent); names its PSK
+    link: str  # the WAN link (transport) it rides on
+    hub: HubRef
+    role: str  # primary, secondary, backup: the transport's role
+    local_pref: int  # on routes learned through this tunnel (backup hub a step lower)
+    prepend: int
+    prepend_path: str  # that many store ASNs, space-separated
+    bfd: BfdProfile
+    table: int  # the transport's front-door routing table (Linux) / VRF number
+    underlay_gateway: str | None  # next hop of the pinned /32 to peer_outside; None: learned
+    ifname: str
+    number: int
+    local_outside: str | None  # store's public address; None when it comes from DHCP
+    peer_outside: str  # hub's public endpoint
+    inside: IfAddr  # store side; BGP source
+    inside_peer: str  # hub side; BGP neighbour
+    psk: Secret
+    ike_id: str  # our IKE identity (FQDN): works whether the link's address is static or not
+    peer_ike_id: str  # the hub's IKE identity
+
+    @property
+    def degraded_community(self) -> str:
+        """What the store's prefixes carry towards this hub while this path is out of SLA."""
+        return return_degraded_community(self.hub.asn)
+
+
+@dataclass(frozen=True, slots=True)
+class WanLinkView:
+    name: str
+    index: int  # preference order, 0 is the preferred link
+    kind: str
+    isp: str
+    description: str
+    bandwidth_mbps: int
+    bandwidth_kbps: int
+    static: bool
+    address: IfAddr | None
+    gateway: str | None
+    cellular: bool
+    primary: bool
+    role: str  # primary, secondary, backup
+    ifname: str
+    hub: HubRef
+    tunnel: TunnelView  # to the link's home hub (the pinned transit /31)
+    tunnels: list[TunnelView]  # to every hub the store reaches: primary hub first
+    table: int  # the transport's front-door routing table / VRF number
+    local_pref: int  # applied to routes learned over this link
+    prepend: int  # how often the store ASN is prepended on announcements over this link
+    prepend_path: str  # that many store ASNs, space-separated: the AS path every platform prepends
+    bfd: BfdProfile
+    guest_breakout: bool  # guest Wi-Fi leaves the store through this link, NATed
+    # The front-door VRF (IOS-XE) / VPN instance (VRP) the link's underlay lives in; "" for the
+    # guest breakout link of a store with guest Wi-Fi, which stays in the global table (guest NAT
+    # and local DNS live there).
+    front_door_vrf: str
+    zone: str  # the security zone of its port (IOS-XE: one per link, INTERNET-<link>)
+
+    def shaped_kbps(self, percent: int) -> int:
+        """A shaped QoS class's ceiling on this link (at least 1 Mbit/s)."""
+        return max(1000, self.bandwidth_kbps * percent // 100)
+
+
+@dataclass(frozen=True, slots=True)
+class AwsTunnelView:
+    id: str  # the tunnel id (network intent); names its PSK
+    name: str
+    link: str  # WAN link name
+    link_ifname: str
+    ifname: str
+    number: int
+    tunnel: int  # 1 or 2
+    peer_outside: str
+    local_outside: str | None
+    inside: IfAddr  # store side of the /30
+    inside_peer: str  # AWS side of the /30
+    asn: int
+    psk: Secret
+    local_pref: int
+    table: int  # the front-door routing table of the link it rides on
+    underlay_gateway: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CloudTunnelView:
+    """A hub's VPN to a cloud (`HybridCloud`): AWS or an OpenStack site's gateway, route-based with BGP."""
+
+    id: str
+    kind: str  # hub-aws | hub-openstack
+    name: str  # the far end: aws:<region>:<n> or openstack:<site>
+    ifname: str
+    number: int
+    local_outside: str
+    peer_outside: str
+    inside: IfAddr | None  # None on a policy-based tunnel (none is built today)
+    inside_peer: str | None
+    asn: int
+    psk: Secret
+    local_selectors: list[Net]
+    peer_selectors: list[Net]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    """What one segment may start towards one zone, stateful (replies are implied): the network
+    intent's flows of that segment grouped by the zone they leave through.
+
+    Zones are the segment tags (POS, OFFICE, ...), OVERLAY (the hub and cloud tunnels: HQ
+    services, corporate networks and the office's internet through HQ) and INTERNET (the WAN
+    ports; only guest Wi-Fi breaks out there). `rules` are ordered, first match wins, and end
+    in an implicit deny: a platform spells them as its ACL or policies for that zone pair."""
+
+    name: str  # <SOURCE>-TO-<DESTINATION>: object names on every platform
+    source: str
+    destination: str
+    rules: list[AclRule]  # source is always the segment; `deny` keeps internet flows off private ranges
+    segment: SegmentView | None = None  # the source segment (its tag is `source`), as the view builds it
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClassView:
+    """An SLA class of the store (network intent), as the vendor probes spell it."""
+
+    name: str
+    index: int  # 1-based position among the store's classes: FortiOS SLA id, IOS-XE probe digit
+    probe: str  # SLA-STRICT: the class's probe / NQA administrator name on every platform
+    loss_percent: float
+    loss_whole_percent: int  # the loss threshold as the whole percent FortiOS and VRP take
+    latency_ms: int
+    jitter_ms: int
+    detection_seconds: int
+    hold_down_seconds: int
+    recovery_seconds: int
+    # The DSCP its probes carry, so they are queued (and measured) as its traffic is: the lowest
+    # DSCP of the store's overlay applications in the class (no class is measured in a better
+    # queue than one of its applications gets); 0 when none rides the overlay.
+    dscp: int = 0
+
+    @property
+    def tos(self) -> int:
+        """The whole IPv4 ToS byte of that DSCP (IP SLA `tos` takes the byte, 0-255)."""
+        return self.dscp << 2
+
+
+def strictest(classes: list[SlaClassView]) -> SlaClassView:
+    """The class with the tightest thresholds: the one a path's return-path signal follows."""
+    return min(classes, key=lambda cls: (cls.loss_percent, cls.latency_ms, cls.jitter_ms, cls.index))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeView:
+    """One path measured against one SLA class: an IOS-XE IP SLA operation and its track, or a
+    VRP NQA test. Only the appliance's own platform's timers are filled in."""
+
+    number: int  # IP SLA operation and track number: 10 x tunnel number + class index
+    name: str  # NQA test name (under the administrator `sla.probe`)
+    tunnel: TunnelView
+    sla: SlaClassView
+    cellular: bool  # the tunnel rides an LTE/5G transport
+    udp_port: int  # IOS-XE udp-jitter destination port (one per class)
+    ios: IosProbeTimers | None = None
+    ios_tracks: IosTracks | None = None  # its return-code track, reaction stubs and steering track
+    vrp: VrpProbeTimers | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckView:
+    """FortiOS: one health check per tunnel (a server may serve one health check only), with an
+    SLA entry per class steered over it."""
+
+    tunnel: TunnelView
+    classes: list[SlaClassView]
+    timers: FortiHealthTimers
+
+    @property
+    def return_sla(self) -> SlaClassView:
+        """The strictest class steered over the tunnel: while the tunnel is out of its SLA, the
+        store tags its prefixes towards the hub degraded (the return path leaves it too)."""
+        return strictest(self.classes)
+
+
+@dataclass(frozen=True, slots=True)
+class SteeredApplicationView:
+    """An application class that rides the overlay: what matches it and its paths, preferred
+    first. Traffic between the store's own segments never matches (the ACL denies it first)."""
+
+    name: str
+    tag: str  # BACK-OFFICE: object names
+    sla: SlaClassView
+    segments: list[SegmentView]
+    protocol: str  # ip | tcp | udp
+    port_ranges: list[tuple[int, int]]  # empty: every port
+    cellular: bool  # may leave over LTE/5G
+    acl: Acl  # APP-<TAG>
+    # Preferred first. VRP: two (an AR policy node holds two next hops), the preferred path and
+    # the first on another transport (so a brownout of one transport leaves somewhere to go),
+    # else the next path.
+    paths: list[ProbeView]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSteeringView:
+    """The policy routing of one LAN segment: its applications in match order."""
+
+    segment: SegmentView
+    policy: str  # STEER-<SEGMENT TAG>
+    applications: list[SteeredApplicationView]
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnSignalView:
+    """IOS-XE: the store's prefixes are announced to the hub over `probe.tunnel` only while this
+    signal host route (Null0, tracked by the probe's steering track) or the store's "no path in
+    SLA" one is in the BGP table (`devices/steering.py`)."""
+
+    probe: ProbeView  # the tunnel's strictest class
+    signal: str
+    exist_map: str  # RETURN-VIA-<tunnel number>: route-map and prefix-list of the two signals
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringView:
+    classes: list[SlaClassView]
+    probes: list[ProbeView]  # every (tunnel, class) some application steers over
+    applications: list[SteeredApplicationView]  # port-specific ones first
+    segments: list[SegmentSteeringView]
+    health_checks: list[HealthCheckView]  # FortiOS; empty elsewhere
+    return_signals: list[ReturnSignalView] = field(default_factory=list)  # IOS-XE; empty elsewhere
+    return_none_track: int = IOS_RETURN_NONE_TRACK
+    return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreApplianceView:
+    hostname: str
+    platform: Platform
+    planned: bool
+    store_id: str
+    store_name: str
+    city: str
+    store_format: str
+    region: str
+    state: str
+    asn: int
+    router_id: str
+    loopback: IfAddr
+    loopback_ifname: str
+    lan_trunk: str
+    segments: list[SegmentView]
+    wan: list[WanLinkView]
+    tunnels: list[TunnelView]  # every hub tunnel of every link, link order then primary hub first
+    aws_tunnels: list[AwsTunnelView]
+    intent: StoreIntent  # the network intent these views spell
+    hubs: list[HubRef]
+    hub_asn: int
+    advertised: list[Net]  # the store's own prefixes; nothing else is ever announced
+    hub_routes: list[Net]  # HQ, cloud and desktop summaries: all a store accepts from hubs
+    accept_default: bool  # hubs also send the default route
+    cloud_summary: Net  # what the AWS tunnels may teach (VPC prefixes inside it)
+    cloud_max_prefixlen: int
+    hq_networks: list[Net]
+    private_ranges: list[Net]  # every corporate range guest Wi-Fi must never reach
+    mgmt: ManagementView
+    bfd_profiles: list[BfdProfile]
+    guest: SegmentView | None
+    breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
+    acls: list[Acl]  # CELLULAR-ALLOWED
+    qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
+    zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
+    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
+    cellular_links: list[WanLinkView] = field(default_factory=list)
+    wired_links: list[WanLinkView] = field(default_factory=list)
+    aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
+    steering: SteeringView | None = None  # SLA steering (IOS-XE, VRP, FortiOS); None elsewhere
+
+    @property
+    def protected_segments(self) -> list[SegmentView]:
+        return [segment for segment in self.segments if segment.protected]
+
+    @property
+    def untrusted_segments(self) -> list[SegmentView]:
+        return [segment for segment in self.segments if segment.untrusted]
+
+
+# ---------------------------------------------------------------- hub appliance
+
+
+@dataclass(frozen=True, slots=True)
+class HubStoreView:
+    """One store as a hub sees it: what it may announce."""
+
+    store_id: str
+    name: str
+    asn: int
+    prefixes: list[Net]
+    prefix_list: str
+
+
+@dataclass(frozen=True, slots=True)
+class HubPeerView:
+    """One store WAN link terminating on this hub."""
+
+    store: HubStoreView
+    link: str
+    link_index: int  # the link's position in the store's WAN list (primary first)
+    kind: str
+    cellular: bool
+    role: str
+    ifname: str
+    number: int
+    local: IfAddr  # hub side of the tunnel; the BGP source
+    peer: str  # store side; the BGP neighbour
+    peer_outside: str | None  # store's public address; None when dynamic (DHCP/LTE)
+    psk: Secret
+    id: str  # the tunnel id (network intent)
+    local_pref: int
+    route_map: str
+    bfd: BfdProfile
+    description: str
+    ike_id: str  # the store link's IKE identity
+
+    @property
+    def degraded_local_pref(self) -> int:
+        """For the store's routes tagged out of SLA over this link (`devices/steering.py`)."""
+        return degraded_local_pref(self.local_pref)
+
+
+@dataclass(frozen=True, slots=True)
+class HubView:
+    hostname: str
+    platform: Platform
+    planned: bool
+    asn: int
+    router_id: str
+    loopback: IfAddr
+    loopback_ifname: str
+    public_address: str
+    summaries: list[Net]  # originated towards the stores, with the default route
+    stores: list[HubStoreView]
+    peers: list[HubPeerView]
+    mgmt: ManagementView
+    bfd_profiles: list[BfdProfile]
+    store_supernet: Net
+    ike_id: str
+    intent: HubIntent  # the network intent these views spell
+    hub_neighbors: list[HubRef]  # iBGP between hubs, on their DC core LAN addresses
+    cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
+    dc: DcView  # eBGP to the DC core routers
+    overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
+
+    @property
+    def ike_domain(self) -> str:
+        """The domain of every store link's IKE identity (FQDN), which is the hub's own."""
+        return self.ike_id.split(".", 1)[1]
+
+    @property
+    def cloud_session(self) -> BgpSession | None:
+        """A BGP session over a cloud VPN (AWS or OpenStack): every one accepts and announces the
+        same prefixes, so its filters are the hub's CLOUD-IN / CLOUD-OUT. None without cloud VPNs."""
+        return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
+
+    @property
+    def degraded_community(self) -> str:
+        """What a store's prefixes carry over a path out of its SLA (`devices/steering.py`)."""
+        return return_degraded_community(self.asn)
+
+    @property
+    def degraded_list(self) -> str:
+        """The community list / filter that matches `degraded_community`."""
+        return RETURN_DEGRADED_LIST
+
+    @property
+    def wan_filter(self) -> list[AclRule]:
+        """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
+        takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
+        routers and the other hubs; SSH and SNMP from the management ranges only; replies to the
+        hub's own NTP, HWTACACS and DNS queries from those servers; the ICMP messages path MTU
+        discovery, ping and traceroute need; then nothing else addressed to the hub itself, and
+        transit only towards what the hub announces to the DC (stores, loopbacks, desktops,
+        cloud). Everything else is refused."""
+        own = [_host(self.public_address), _host(self.loopback.ip), _host(self.dc.address.ip)]
+        rules = [
+            AclRule("permit", "udp", None, own[0], 500),
+            AclRule("permit", "udp", None, own[0], 4500),
+            AclRule("permit", "50", None, own[0]),
+        ]
+        for neighbor in [*self.dc.routers, *(hub.dc_address for hub in self.hub_neighbors)]:
+            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
+            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179))
+        for net in self.mgmt.ranges:
+            rules.append(AclRule("permit", "tcp", net, None, 22))
+            rules.append(AclRule("permit", "udp", net, None, 161))
+        for server in self.mgmt.ntp_servers:
+            rules.append(AclRule("permit", "udp", _host(server), None, source_port=123))
+        for server in self.mgmt.tacacs_servers:
+            rules.append(AclRule("permit", "tcp", _host(server), None, source_port=49))
+        for server in self.mgmt.dns_forwarders:
+            rules.append(AclRule("permit", "udp", _host(server), None, source_port=53))
+        rules += [AclRule("permit", "icmp", icmp_type=name) for name in _WAN_ICMP]
+        rules += [AclRule("deny", "ip", None, net) for net in own]
+        rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]
+        rules.append(_DENY_ANY)
+        return rules
+
+
+_DENY_ANY = AclRule("deny", "ip")
+
+
+# ICMP a hub's underlay takes: path MTU discovery (fragmentation needed), ping both ways and
+# traceroute's answers. Names as VRP spells them in ACL rules.
+_WAN_ICMP = ("fragmentneed-DFset", "echo", "echo-reply", "ttl-exceeded", "port-unreachable")
+
+
+def _host(address: str) -> Net:
+    return Net.at(int(ipaddress.IPv4Address(address)), 32)
