@@ -109,6 +109,8 @@ def test_check_passes_on_a_healthy_ipsec_lab(ipsec_lab: Path) -> None:
     wait_for(lambda: all(t.up for t in overlay.tunnel_status(ipsec_lab)), 30, "tunnels")
     # Healthy includes BGP: the sessions configured by the fixture a moment ago come up first.
     wait_for(lambda: all(s.established for s in check(ipsec_lab).bgp), 60, "BGP sessions")
+    # BFD, which BGP starts once a session is configured, comes up a few packets later.
+    wait_for(lambda: all(s.up for s in check(ipsec_lab).bfd if s.in_lab), 60, "BFD sessions")
 
     result = CliRunner().invoke(cli, ["lab", "check", "--state-dir", str(ipsec_lab), "--json"])
 
