@@ -180,12 +180,22 @@ def test_fresh_rollout_brings_two_new_stores_live_end_to_end(setup: Setup) -> No
     for store_id in NEW_STORES:
         resolved = fleet.store(store_id)
         for link in resolved.wan:
-            # Seen independently of the rollout: the hub's own BGP table, through vtysh.
-            assert str(link.overlay.ip) in established(setup.lab_dir, link.hub)
-            routes = json.loads(
-                lab.vtysh(setup.lab_dir, link.hub, f"show bgp ipv4 unicast neighbors {link.overlay.ip} routes json")
-            )["routes"]
-            assert {str(p) for p in resolved.advertised_prefixes} <= set(routes)
+            # Seen independently of the rollout: the hub's own BGP table, through vtysh. The
+            # rollout's verify saw the same; on a loaded machine a BFD flap since then may have
+            # reset the session, so give BGP the time to exchange the routes again.
+            wanted = {str(p) for p in resolved.advertised_prefixes}
+
+            def converged(hub: str = link.hub, peer: str = str(link.overlay.ip), wanted: set[str] = wanted) -> bool:
+                if peer not in established(setup.lab_dir, hub):
+                    return False
+                out = lab.vtysh(setup.lab_dir, hub, f"show bgp ipv4 unicast neighbors {peer} routes json")
+                return wanted <= set(json.loads(out)["routes"])
+
+            wait_for(
+                converged,
+                30,
+                f"{store_id}'s prefixes on {link.hub} over {link.name}",
+            )
 
     journal = json.loads(Path(report["journal"]).read_text())
     assert journal["finished"] is True
