@@ -528,18 +528,6 @@ def _port_words(words: list[str]) -> int:
     return 2 if words[:1] and words[0] in ("eq", "neq", "lt", "gt") else 0
 
 
-def _acl_entry(words: list[str]) -> tuple[str, str, list[str]] | None:
-    """(action, protocol, destination port match) of an extended ACL entry, None if no entry."""
-    words = words[1:] if words[:1] and words[0].isdigit() else words
-    if len(words) < 4 or words[0] not in ("permit", "deny"):
-        return None
-    rest = words[2:]
-    rest = rest[_endpoint_words(rest) :]
-    rest = rest[_port_words(rest) :]
-    rest = rest[_endpoint_words(rest) :]
-    return words[0], words[1], rest[: _port_words(rest)]
-
-
 def _wan_zones(root: Line) -> dict[str, str]:
     """zone -> the WAN interface that makes it one: an interface a tunnel is sourced from, or an
     outside NAT interface."""
@@ -605,10 +593,10 @@ def wan_self(config: ConfigFile) -> Iterator[Finding]:
                     )
                     continue
                 for rule in _children(acls.get(match.words[-1])):
-                    entry = _acl_entry(rule.words)
+                    entry = _acl_parts(rule.words)
                     if entry is None or entry[0] != "permit":
                         continue
-                    _, protocol, port = entry
+                    _, protocol, *_, port = entry
                     service_name = _WAN_SELF_FORBIDDEN.get(protocol, {}).get(port[1] if len(port) == 2 and port[0] == "eq" else "")
                     if protocol in ("ip", "tcp", "udp") and not port:
                         yield config.finding(

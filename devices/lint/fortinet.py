@@ -189,13 +189,6 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(entry, "service", "service")
         yield from each(entry, "traffic-shaper", "shaper")
         yield from each(entry, "traffic-shaper-reverse", "shaper")
-    for entry in _entries(config, "firewall shaping-policy"):
-        for key in ("srcintf", "dstintf"):
-            yield from each(entry, key, "interface")
-        for key in ("srcaddr", "dstaddr"):
-            yield from each(entry, key, "address")
-        yield from each(entry, "service", "service")
-        yield from each(entry, "traffic-shaper", "shaper")
     for entry in _entries(config, "router route-map"):
         for rule in _nested(entry, "rule"):
             yield from each(rule, "match-ip-address", "prefix-list")
