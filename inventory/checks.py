@@ -340,14 +340,11 @@ def cross_checks(
                     )
                 explicit_subnets.append((segment.subnet, doc, ("lan", kind, "subnet")))
         link_names: set[str] = set()
-        static_only = (
-            [
-                hub
-                for hub in served_hubs(store.hub, hub_names)
-                if hub in hub_platforms and hub_platforms[hub] in HUB_STATIC_PEERS_ONLY
-            ]
+        # The first hub serving this store that binds a store's tunnel by its address only.
+        static_server = (
+            next((hub for hub in served_hubs(store.hub, hub_names) if hub_platforms.get(hub) in HUB_STATIC_PEERS_ONLY), None)
             if store.state != "decommissioned"
-            else []
+            else None
         )
         for index, link in enumerate(store.wan):
             if link.name in link_names:
@@ -355,14 +352,13 @@ def cross_checks(
             link_names.add(link.name)
             if link.address is not None:
                 claim_address(link.address.ip, doc, ("wan", index, "address"))
-            if link.addressing != "static" and static_only:
-                server = static_only[0]
+            if link.addressing != "static" and static_server is not None:
                 issues.append(
                     doc.issue(
                         ("wan", index, "addressing"),
-                        f"link {link.name} is addressed by {link.addressing}, but hub {server} "
-                        f"({hub_platforms[server]}) serves this store: "
-                        f"{HUB_STATIC_PEERS_ONLY[hub_platforms[server]]}",
+                        f"link {link.name} is addressed by {link.addressing}, but hub {static_server} "
+                        f"({hub_platforms[static_server]}) serves this store: "
+                        f"{HUB_STATIC_PEERS_ONLY[hub_platforms[static_server]]}",
                     )
                 )
         for role in store.desktops:
