@@ -33,9 +33,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from storestack.common.secretrefs import parse_secret_ref
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
+from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet
 
 PSK_SECRET = "ipsec-psk"
@@ -90,14 +90,10 @@ class RenderedIpsec:
 @contextlib.contextmanager
 def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
     """While rendering, the fleet's PSK variable holds the lab's secret when the environment has none."""
-    try:
-        ref = parse_secret_ref(fleet.spec.management.secrets.get(PSK_SECRET, ""))
-    except ValueError:
-        ref = None
-    if ref is None or ref.kind != "env" or os.environ.get(ref.target):
+    variable = env_variable(fleet.spec.management.secrets.get(PSK_SECRET, ""))
+    if variable is None or os.environ.get(variable):
         yield
         return
-    variable = ref.target
     os.environ[variable] = fallback
     try:
         yield
