@@ -98,6 +98,15 @@ def definitions(root: Line) -> dict[str, dict[str, int]]:
     return found
 
 
+def _acls(root: Line) -> dict[str, Line]:
+    """Each ACL by every name it answers to: `acl name NAME NUMBER` by both, `acl number N` by N."""
+    acls: dict[str, Line] = {}
+    for line in top(root, "acl"):
+        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
+            acls[key] = line
+    return acls
+
+
 def references(root: Line) -> Iterator[tuple[str, str, int]]:
     for line in root.walk():
         w = line.words
@@ -257,10 +266,7 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return
     root = parse(config.text, ("#",))
-    acls = {}
-    for line in top(root, "acl"):
-        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
-            acls[key] = line
+    acls = _acls(root)
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if "zone INTERNET" not in texts:
@@ -478,10 +484,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
                 yield config.finding(
                     0, "vrp-interzone-open", f"no enabled firewall interzone between {first} and {second}"
                 )
-    acls = {}
-    for line in top(root, "acl"):
-        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
-            acls[key] = line
+    acls = _acls(root)
     for interzone in top(root, "firewall", "interzone"):
         for line in interzone.children:
             if line.words[0] != "packet-filter":
@@ -737,10 +740,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix or config.role != "hub":
         return
     root = parse(config.text, ("#",))
-    acls = {}
-    for line in top(root, "acl"):
-        for key in line.words[2:] if line.words[1:2] == ["name"] else line.words[-1:]:
-            acls[key] = line
+    acls = _acls(root)
     for interface in top(root, "interface"):
         name = interface.words[1] if len(interface.words) > 1 else ""
         texts = interface.child_texts()
