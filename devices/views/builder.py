@@ -592,11 +592,6 @@ class ViewBuilder:
             overlay=kind != "guest-wifi",
             protected=kind in _PROTECTED_KINDS,
             untrusted=kind in _UNTRUSTED_KINDS,
-            dscp=own.dscp,
-            dscp_name=own.dscp_name,
-            dscp_bits=own.dscp_bits,
-            priority=own.priority,
-            shaped=own.shape_percent is not None,
             qos=own,
             marks=[
                 MarkView(

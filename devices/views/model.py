@@ -170,12 +170,7 @@ class SegmentView:
     overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
     protected: bool  # POS and office: nothing untrusted may reach them
     untrusted: bool  # guest Wi-Fi and IoT
-    dscp: int  # marking applied on the LAN side
-    dscp_name: str
-    dscp_bits: str  # the same as six binary digits (FortiOS)
-    priority: bool  # its QoS class is the strict-priority one
-    shaped: bool  # its QoS class is shaped on every WAN link (CCTV)
-    qos: QosClassView  # the class the trust boundary marks its traffic into
+    qos: QosClassView  # the class the trust boundary marks its traffic into (its DSCP on the LAN side)
     marks: list[MarkView]  # applications picked out of it by port, marked first
     cellular_allowed: bool  # may use LTE/5G links
 
