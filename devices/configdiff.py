@@ -215,9 +215,13 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         additions[section.text] = list(kept.children) if kept is not None else []
         removals[section.text] = list(dropped.children) if dropped is not None else []
 
+    candidates_of: dict[str, list[int]] = {}
+    for i, stage in enumerate(stages):
+        candidates_of.setdefault(stage.section, []).append(i)
+
     def stage_of(child: HConfigChild, section: str, config: HConfig) -> int:
         """The index of the stage `child` (a line of `section`) is sent in."""
-        candidates = [i for i, stage in enumerate(stages) if stage.section == section]
+        candidates = candidates_of[section]
         default = next((i for i in candidates if stages[i].entries is None), candidates[0])
         name = child.text.removeprefix(deletion)
         if child.text.startswith(deletion):
@@ -235,14 +239,17 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         return default
 
     def emit(parts: dict[str, list[HConfigChild]], order: Iterable[int], config: HConfig) -> list[str]:
+        chosen_by_stage: dict[int, list[HConfigChild]] = {}
+        for section, children in parts.items():
+            for child in children:
+                chosen_by_stage.setdefault(stage_of(child, section, config), []).append(child)
         lines: list[str] = []
         for i in order:
-            section = stages[i].section
-            chosen = [child for child in parts.get(section, []) if stage_of(child, section, config) == i]
+            chosen = chosen_by_stage.get(i)
             if not chosen:
                 continue
             root = get_hconfig(delta.driver)
-            block = root.add_child(section)
+            block = root.add_child(stages[i].section)
             for child in chosen:
                 block.add_deep_copy_of(child)
             lines += root.lines(sectional_exiting=True)
