@@ -260,37 +260,54 @@ class NtpFacts:
     servers: list[tuple[int, str, int | None]] = field(default_factory=list)  # (line, address, key id)
 
 
-def _cisco_ntp(config: ConfigFile) -> NtpFacts:
+@dataclass(frozen=True)
+class _NtpSyntax:
+    """How a line-oriented CLI spells NTP authentication: the switch, a key (id, algorithm), a
+    trusted key id, and a server (address, optional key id); algorithm names in our spelling."""
+
+    enable: str
+    key: re.Pattern[str]
+    trusted: re.Pattern[str]
+    server: re.Pattern[str]
+    algorithms: dict[str, str] = field(default_factory=dict)
+
+
+_CISCO_NTP = _NtpSyntax(
+    enable="ntp authenticate",
+    key=re.compile(r"ntp authentication-key (\d+) (\S+) "),
+    trusted=re.compile(r"ntp trusted-key (\d+)$"),
+    server=re.compile(r"ntp server (\S+)(?: .*\bkey (\d+))?"),
+)
+_VRP_NTP = _NtpSyntax(
+    enable="ntp-service authentication enable",
+    key=re.compile(r"ntp-service authentication-keyid (\d+) authentication-mode (\S+) "),
+    trusted=re.compile(r"ntp-service reliable authentication-keyid (\d+)$"),
+    server=re.compile(r"ntp-service unicast-server (\S+)(?: .*\bauthentication-keyid (\d+))?"),
+    algorithms={"hmac-sha256": "hmac-sha2-256"},
+)
+
+
+def _line_ntp(config: ConfigFile, syntax: _NtpSyntax) -> NtpFacts:
     facts = NtpFacts()
     for number, line in enumerate(config.lines, start=1):
-        if line == "ntp authenticate":
+        if line == syntax.enable:
             facts.authenticate = number
-        elif found := re.match(r"ntp authentication-key (\d+) (\S+) ", line):
-            facts.keys[int(found.group(1))] = (number, found.group(2))
-        elif found := re.match(r"ntp trusted-key (\d+)$", line):
+        elif found := syntax.key.match(line):
+            facts.keys[int(found.group(1))] = (number, syntax.algorithms.get(found.group(2), found.group(2)))
+        elif found := syntax.trusted.match(line):
             facts.trusted.add(int(found.group(1)))
-        elif found := re.match(r"ntp server (\S+)(?: .*\bkey (\d+))?", line):
+        elif found := syntax.server.match(line):
             key = found.group(2)
             facts.servers.append((number, found.group(1), int(key) if key else None))
     return facts
 
 
-_VRP_ALGORITHM = {"hmac-sha256": "hmac-sha2-256"}
+def _cisco_ntp(config: ConfigFile) -> NtpFacts:
+    return _line_ntp(config, _CISCO_NTP)
 
 
 def _vrp_ntp(config: ConfigFile) -> NtpFacts:
-    facts = NtpFacts()
-    for number, line in enumerate(config.lines, start=1):
-        if line == "ntp-service authentication enable":
-            facts.authenticate = number
-        elif found := re.match(r"ntp-service authentication-keyid (\d+) authentication-mode (\S+) ", line):
-            facts.keys[int(found.group(1))] = (number, _VRP_ALGORITHM.get(found.group(2), found.group(2)))
-        elif found := re.match(r"ntp-service reliable authentication-keyid (\d+)$", line):
-            facts.trusted.add(int(found.group(1)))
-        elif found := re.match(r"ntp-service unicast-server (\S+)(?: .*\bauthentication-keyid (\d+))?", line):
-            key = found.group(2)
-            facts.servers.append((number, found.group(1), int(key) if key else None))
-    return facts
+    return _line_ntp(config, _VRP_NTP)
 
 
 def _forti_ntp(config: ConfigFile) -> NtpFacts:
