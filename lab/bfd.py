@@ -11,16 +11,14 @@ lab does not run, a vendor appliance in the emulator) is reported, not failed. T
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 
 from pydantic import BaseModel, ConfigDict
 
-from storestack.devices.health import BFD_PEERS, BfdPeer, parse_bfd_peers
+from storestack.devices.health import BFD_PEERS, parse_bfd_peers
 from storestack.lab.bgp import address_owners
-from storestack.lab.errors import LabError
-from storestack.lab.frr import run_vtysh
-from storestack.lab.state import ApplianceRuntime, LabState
+from storestack.lab.frr import read_every_appliance
+from storestack.lab.state import LabState
 
 
 class BfdSession(BaseModel):
@@ -45,20 +43,11 @@ class BfdSession(BaseModel):
         return self.status == "up"
 
 
-def _peers(runtime: ApplianceRuntime) -> list[BfdPeer]:
-    try:
-        return parse_bfd_peers(run_vtysh(runtime, BFD_PEERS))
-    except LabError:
-        return []
-
-
 def bfd_sessions(state: LabState, owners: dict[IPv4Address, str] | None = None) -> list[BfdSession]:
     """Every IPv4 BFD session of every FRR appliance of the lab, in the default VRF."""
     owners = address_owners(state) if owners is None else owners
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        every = list(pool.map(_peers, state.appliances))
     sessions: list[BfdSession] = []
-    for runtime, peers in zip(state.appliances, every, strict=True):
+    for runtime, peers in read_every_appliance(state, BFD_PEERS, parse_bfd_peers):
         found: list[BfdSession] = []
         for peer in peers:
             if peer.vrf != "default":

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from storestack.devices.health import BGP_SUMMARY, BgpPeer, parse_bgp_peers
+from storestack.devices.health import BGP_SUMMARY, parse_bgp_peers
 from storestack.lab import system
 from storestack.lab.cloudvpn import CLOUD_VPN
 from storestack.lab.dccore import dc_core_owners
-from storestack.lab.errors import LabError
-from storestack.lab.frr import run_vtysh
-from storestack.lab.state import ApplianceRuntime, LabState
+from storestack.lab.frr import read_every_appliance
+from storestack.lab.state import LabState
 from storestack.lab.underlay import CLOUD_SITE
 
 SessionKind = Literal["store-hub", "hub-hub", "aws", "dc-core", "outside-lab"]
@@ -92,21 +90,12 @@ def _kind(state: LabState, appliance: str, peer: str | None) -> SessionKind:
     return "store-hub"
 
 
-def _peers(runtime: ApplianceRuntime) -> list[BgpPeer]:
-    try:
-        return parse_bgp_peers(run_vtysh(runtime, BGP_SUMMARY))
-    except LabError:
-        return []
-
-
 def bgp_sessions(state: LabState, owners: dict[IPv4Address, str] | None = None) -> list[BgpSession]:
     """Every configured IPv4 neighbour of every FRR appliance of the lab (`owners`: the lab's
     addresses and who has each, `address_owners`, when the caller has them already)."""
     owners = address_owners(state) if owners is None else owners
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        every = list(pool.map(_peers, state.appliances))
     sessions: list[BgpSession] = []
-    for runtime, peers in zip(state.appliances, every, strict=True):
+    for runtime, peers in read_every_appliance(state, BGP_SUMMARY, parse_bgp_peers):
         by_address = {}
         for peer in peers:
             with contextlib.suppress(ValueError):  # an IPv6 or interface-named neighbour

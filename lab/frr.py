@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from storestack.common.files import atomic_write_text
 from storestack.lab import system
+from storestack.lab.errors import LabError
 from storestack.lab.state import ApplianceRuntime, LabState
 
 FRR_DAEMONS = ("zebra", "bgpd", "staticd", "bfdd")
@@ -124,3 +128,22 @@ def run_vtysh(runtime: ApplianceRuntime, *commands: str, timeout: float = 15.0) 
     for command in commands:
         argv += ["-c", command]
     return system.run(argv, timeout=timeout).stdout
+
+
+_Parsed = TypeVar("_Parsed")
+
+
+def read_every_appliance(
+    state: LabState, command: str, parse: Callable[[str], list[_Parsed]]
+) -> list[tuple[ApplianceRuntime, list[_Parsed]]]:
+    """`command` on every FRR appliance of the lab at once, each answer parsed; an appliance whose
+    vtysh does not answer reads as empty (the caller reports what is missing)."""
+
+    def read(runtime: ApplianceRuntime) -> list[_Parsed]:
+        try:
+            return parse(run_vtysh(runtime, command))
+        except LabError:
+            return []
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(zip(state.appliances, pool.map(read, state.appliances), strict=True))
