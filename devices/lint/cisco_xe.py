@@ -354,9 +354,7 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 interface.number, "cisco-zone-member", f"{name} has an address but no security zone"
             )
-    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
-    classes = {line.words[-1]: line for line in top(root, "class-map")}
-    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    acls, classes, policies = _zone_policy_objects(root)
     for pair in top(root, "zone-pair", "security"):
         for service in pair.children:
             for klass in _children(policies.get(service.words[-1])):
@@ -528,6 +526,14 @@ def _port_words(words: list[str]) -> int:
     return 2 if words[:1] and words[0] in ("eq", "neq", "lt", "gt") else 0
 
 
+def _zone_policy_objects(root: Line) -> tuple[dict[str, Line], dict[str, Line], dict[str, Line]]:
+    """The objects a zone-pair's policy is made of, by name: ACLs, class-maps and policy-maps."""
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
+    classes = {line.words[-1]: line for line in top(root, "class-map")}
+    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    return acls, classes, policies
+
+
 def _wan_zones(root: Line) -> dict[str, str]:
     """zone -> the WAN interface that makes it one: an interface a tunnel is sourced from, or an
     outside NAT interface."""
@@ -557,9 +563,7 @@ def wan_self(config: ConfigFile) -> Iterator[Finding]:
     wan = _wan_zones(root)
     if not wan or not any(top(root, "zone", "security")):
         return
-    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
-    classes = {line.words[-1]: line for line in top(root, "class-map")}
-    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    acls, classes, policies = _zone_policy_objects(root)
     pairs = {
         after(pair.words, "source"): pair
         for pair in top(root, "zone-pair", "security")
@@ -640,9 +644,7 @@ def _passed_rules(root: Line, source_zone: str) -> list[tuple[str, str, list[str
     )
     if pair is None:
         return None
-    acls = {line.words[3]: line for line in top(root, "ip", "access-list") if len(line.words) > 3}
-    classes = {line.words[-1]: line for line in top(root, "class-map")}
-    policies = {line.words[-1]: line for line in top(root, "policy-map")}
+    acls, classes, policies = _zone_policy_objects(root)
     service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
     entries = []
     for klass in _children(policies.get(service)):
