@@ -63,6 +63,8 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
         "Virtual-Template1", "Tunnel65537", "Tunnel65538", "Tunnel65539",
     ]  # fmt: skip
     assert " virtual-template 1\n" in text and text.count(" virtual-template ") == 1
+    # A flood of IKE_SA_INIT (or every store re-dialling at once) meets a cap on IKE SAs in negotiation.
+    assert re.search(r"^crypto call admission limit ike in-negotiation-sa \d+$", text, re.M)
     template = re.search(r"^interface Virtual-Template1 type tunnel\n((?: .*\n)+)", text, re.M)
     assert template is not None
     assert " ip unnumbered Loopback0\n" in template[1] and " ip address" not in template[1]
