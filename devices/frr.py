@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.secrets import Secret
+from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
     BfdProfile,
     CloudTunnelView,
     HubView,
+    ManagementView,
     Net,
     StoreApplianceView,
     TunnelView,
@@ -247,6 +248,46 @@ class PolicyRule:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChronyKey:
+    """One NTP key as chrony's key file spells it: id, hash, the key in hex (`secret` filter)."""
+
+    id: int
+    hash: str
+    secret: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class NtpClient:
+    """The host's time service (chrony): an authenticated client of the intent's NTP servers,
+    sourced from the appliance's loopback as IOS-XE, VRP and FortiOS source theirs."""
+
+    servers: tuple[str, ...]
+    key_id: int  # the key every server is asked with (the intent's first)
+    keys: tuple[ChronyKey, ...]  # every key of the intent, in the key file
+    source: str  # the loopback address the client sockets are bound to
+    keyfile: str
+
+
+# Where the key file lands (Debian's chrony package reads this path; root:_chrony 0640 there,
+# so chronyd still reads it after dropping root, e.g. on `chronyc rekey`).
+CHRONY_KEYFILE = "/etc/chrony/chrony.keys"
+# The keyed SHA-256 MAC of NTP: chrony's `SHA256` key type, the one the vendor platforms'
+# HMAC-SHA256 keys are configured as (IOS-XE hmac-sha2-256, VRP hmac-sha256, FortiOS SHA256).
+CHRONY_KEY_HASH = "SHA256"
+
+
+def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
+    """chrony's view of the management plane: the same servers and keys as every platform's."""
+    return NtpClient(
+        servers=mgmt.ntp_servers,
+        key_id=mgmt.ntp_key.id,
+        keys=tuple(ChronyKey(key.id, CHRONY_KEY_HASH, hex_secret(key.secret)) for key in mgmt.ntp_keys),
+        source=loopback,
+        keyfile=CHRONY_KEYFILE,
+    )
+
+
 def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
         return f"{service.protocol} dport {{ {', '.join(str(port) for port in service.ports)} }}"
@@ -254,7 +295,8 @@ def _ports(service: Service) -> str:
 
 
 def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
-    """What the FRR store host templates (swanctl, strongswan, routing, nftables, dnsmasq) see."""
+    """What the FRR store host templates (swanctl, strongswan, routing, nftables, dnsmasq,
+    chrony) see."""
     connections = store_connections(view)
     return {
         "view": view,
@@ -264,6 +306,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "rules": store_policy_rules(view),
         "sla": store_sla_host(view),
         "steering": store_steering(view),
+        "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
@@ -309,7 +352,7 @@ def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
 
 
 def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
-    """What the FRR hub host templates (swanctl, strongswan, routing, nftables) see."""
+    """What the FRR hub host templates (swanctl, strongswan, routing, nftables, chrony) see."""
     return {
         "view": view,
         "connections": hub_connections(view),
@@ -320,6 +363,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "return_mask": _mark(APPLICATION_MARK_MASK),
         "return_base": _mark(RETURN_MARK_BASE),
         **_live_links(view, layout),
+        "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),

@@ -62,6 +62,25 @@ def limited_secret(secret: Secret, max_length: int, rule: str) -> Secret:
     return secret
 
 
+def hex_spelling(value: str) -> str:
+    """`value`'s bytes as upper-case hex: how a key file that takes hex keys (chrony's
+    `HEX:`) spells the same key a CLI takes as text."""
+    return value.encode("ascii").hex().upper()
+
+
+def hex_secret(secret: Secret) -> Secret:
+    """The same secret in its hex spelling (`hex_spelling`): a slot like `secret`, with its
+    name, source and any problem kept; nothing is read that `secret` has not read already."""
+    if secret.value is None:
+        return secret
+    return Secret(secret.name, secret.source, SecretStr(hex_spelling(secret.value.get_secret_value())))
+
+
+def secret_spellings(value: str) -> tuple[str, ...]:
+    """Every spelling of a secret value a rendered file may carry, for redaction by value."""
+    return (value, hex_spelling(value)) if value.isascii() else (value,)
+
+
 def env_variable(reference: str) -> str | None:
     """The environment variable an `env:NAME` secret reference names; None for any other form
     (a `file:` reference, or one that does not parse). Parsed by `common.secretrefs`, the one

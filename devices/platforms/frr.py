@@ -141,7 +141,12 @@ DRIVER = PlatformDriver(
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
     health_checks=("bgp_sessions", "interfaces_up"),
-    secret_patterns=(*IOS_SECRET_PATTERNS, r"(\bneighbor \S+ password\s+)\S+"),
+    secret_patterns=(
+        *IOS_SECRET_PATTERNS,
+        r"(\bneighbor \S+ password\s+)\S+",
+        # a line of chrony's key file (the host's NTP keys): `ID TYPE [HEX:|ASCII:]key`
+        r"(^\s*\d+\s+(?:MD5|SHA1|SHA256|SHA384|SHA512|SHA3-\d+|TIGER|WHIRLPOOL|AES128|AES256)\s+(?:HEX:|ASCII:)?)\S+\s*$",
+    ),
 )
 
 PLATFORM = FrrPlatform(
@@ -168,8 +173,9 @@ PLATFORM = FrrPlatform(
         abort=(f"{frr_confirm.PROGRAM} revert",),
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
-    # strongswan), tunnel interfaces and policy routing, nftables and, on stores, dnsmasq and
-    # the SLA steering of storestack-steer (devices/frr_steer.py).
+    # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
+    # (chrony and its key file) and, on stores, dnsmasq and the SLA steering of storestack-steer
+    # (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
@@ -177,11 +183,15 @@ PLATFORM = FrrPlatform(
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
         ("steering.conf", "host-steering.j2"),
+        ("chrony.conf", "host-chrony.j2"),
+        ("chrony.keys", "host-chrony-keys.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),
         ("swanctl.conf", "host-swanctl.j2"),
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
+        ("chrony.conf", "host-chrony.j2"),
+        ("chrony.keys", "host-chrony-keys.j2"),
     ),
 )
