@@ -3,7 +3,8 @@
 - `guest-dns`: guest Wi-Fi's DHCP hands out the fleet's public resolvers (`management.guest_dns`),
   never a private or corporate one, and the store's own resolver answers no guest.
 - `ntp-auth`: NTP is authenticated with the intent's keys (HMAC-SHA256): authentication on,
-  every key trusted, every server the intent names asked with the first key.
+  every key trusted, every server the intent names asked with the first key (on FRR hosts:
+  chrony.conf and the key file it names).
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share).
 
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from storestack.common.addressing import public_address_problem
+from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.views import SEGMENT_TAGS
 from storestack.inventory.models import DSCP_VALUES
@@ -258,6 +260,10 @@ class NtpFacts:
     keys: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (line, algorithm)
     trusted: set[int] = field(default_factory=set)
     servers: list[tuple[int, str, int | None]] = field(default_factory=list)  # (line, address, key id)
+    # Where the lines are, when not in the appliance's config (FRR: the host's chrony files):
+    # the file of the switch and the servers, and the file of the keys.
+    where: str | None = None
+    keys_where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,7 +352,50 @@ def _forti_ntp(config: ConfigFile) -> NtpFacts:
     return facts
 
 
-_NTP_EXTRACTORS = {"cisco_xe": _cisco_ntp, "huawei_vrp": _vrp_ntp, "fortinet": _forti_ntp}
+# chrony's directives that add a time source (chrony.conf(5)); `key N` authenticates one.
+_CHRONY_SOURCES = ("server", "pool", "peer")
+# chrony.conf(5): a line whose first non-blank character is one of these is a comment.
+_CHRONY_COMMENT = ("!", ";", "#", "%")
+
+
+def _chrony_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(1-based line, words) of the directives of a chrony file, comments and blanks skipped."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if words and not words[0].startswith(_CHRONY_COMMENT):
+            yield number, words
+
+
+def _frr_ntp(config: ConfigFile) -> NtpFacts:
+    """chrony on the FRR host: `authselectmode require` is the switch (an unauthenticated source
+    is never selected), every key of the key file chrony.conf names is usable (chrony has no
+    separate trusted list), a source's `key N` authenticates it. Key types are chrony's names;
+    SHA256 is the keyed SHA-256 MAC the other platforms spell hmac-sha2-256."""
+    facts = NtpFacts(where=f"{config.hostname}.chrony.conf", keys_where=f"{config.hostname}.chrony.keys")
+    keyfile = None
+    for number, words in _chrony_lines(config.companions.get("chrony.conf", "")):
+        directive, args = words[0].lower(), words[1:]
+        if directive == "authselectmode" and args == ["require"]:
+            facts.authenticate = number
+        elif directive == "keyfile" and len(args) == 1:
+            keyfile = args[0]
+        elif directive in _CHRONY_SOURCES and args:
+            options = args[1:]
+            key = options[options.index("key") + 1] if "key" in options[:-1] else ""
+            facts.servers.append((number, args[0], int(key) if key.isdigit() else None))
+    if keyfile != CHRONY_KEYFILE:
+        return facts  # no keys: chrony reads none, or another file than where the rendered one lands
+    for number, words in _chrony_lines(config.companions.get("chrony.keys", "")):
+        # `ID [TYPE] KEY`, the type MD5 when left out (chrony.conf(5), keyfile)
+        if words[0].isdigit() and len(words) in (2, 3):
+            algorithm = words[1].upper() if len(words) == 3 else "MD5"
+            key_id = int(words[0])
+            facts.keys[key_id] = (number, "hmac-sha2-256" if algorithm == "SHA256" else algorithm.lower())
+            facts.trusted.add(key_id)
+    return facts
+
+
+_NTP_EXTRACTORS = {"cisco_xe": _cisco_ntp, "huawei_vrp": _vrp_ntp, "fortinet": _forti_ntp, "frr": _frr_ntp}
 
 
 def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Finding]:
@@ -354,34 +403,34 @@ def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Findi
     if extractor is None or not management.ntp_keys:
         return
     facts = extractor(config)
+    where = facts.where or config.name
+    keys_where = facts.keys_where or config.name
     wanted = {key.id for key in management.ntp_keys}
     current = management.ntp_keys[0].id
     if not facts.authenticate:
-        yield config.finding(0, NTP_AUTH, "NTP authentication is not enabled: any host can set the clock")
+        yield Finding(where, 0, NTP_AUTH, "NTP authentication is not enabled: any host can set the clock")
     for key_id in sorted(wanted):
         if key_id not in facts.keys:
-            yield config.finding(0, NTP_AUTH, f"NTP key {key_id} of the intent is not defined")
+            yield Finding(keys_where, 0, NTP_AUTH, f"NTP key {key_id} of the intent is not defined")
         elif facts.keys[key_id][1] != "hmac-sha2-256":
             line, algorithm = facts.keys[key_id]
-            yield config.finding(line, NTP_AUTH, f"NTP key {key_id} uses {algorithm}, not HMAC-SHA256")
+            yield Finding(keys_where, line, NTP_AUTH, f"NTP key {key_id} uses {algorithm}, not HMAC-SHA256")
         if key_id not in facts.trusted:
-            yield config.finding(
-                0, NTP_AUTH, f"NTP key {key_id} is not trusted: servers signing with it are refused"
+            yield Finding(
+                keys_where, 0, NTP_AUTH, f"NTP key {key_id} is not trusted: servers signing with it are refused"
             )
     for key_id in sorted(facts.trusted - wanted):
-        yield config.finding(0, NTP_AUTH, f"NTP key {key_id} is trusted but is no key of the intent")
+        yield Finding(keys_where, 0, NTP_AUTH, f"NTP key {key_id} is trusted but is no key of the intent")
     seen = set()
     for line, address, key_id in facts.servers:
         seen.add(address)
         if key_id is None:
-            yield config.finding(line, NTP_AUTH, f"NTP server {address} is used without authentication")
+            yield Finding(where, line, NTP_AUTH, f"NTP server {address} is used without authentication")
         elif key_id != current:
-            yield config.finding(
-                line, NTP_AUTH, f"NTP server {address} is asked with key {key_id}, not {current}"
-            )
+            yield Finding(where, line, NTP_AUTH, f"NTP server {address} is asked with key {key_id}, not {current}")
     for address in management.ntp_servers:
         if str(address) not in seen:
-            yield config.finding(0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
+            yield Finding(where, 0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
 
 
 # ---------------------------------------------------------------- entry point

@@ -30,7 +30,8 @@ def _store(fleet: Fleet, platform: str, store_id: str = GUEST_STORE) -> ConfigFi
 
 def _hub(fleet: Fleet, platform: str) -> ConfigFile:
     config = render_hub(on_platform(fleet, platform), "hq-hub1")
-    return ConfigFile(config.filename, platform, "hub", config.name, config.text)
+    companions = {"": config.text, **dict(config.companions)}
+    return ConfigFile(config.filename, platform, "hub", config.name, config.text, None, "", companions)
 
 
 def _check(fleet: Fleet, config: ConfigFile) -> list[Finding]:
@@ -58,7 +59,7 @@ def test_rendered_store_services_are_clean(fleet: Fleet, platform: str, shape: s
     assert _check(fleet, _store(fleet, platform, SHAPES[shape])) == []
 
 
-@pytest.mark.parametrize("platform", VENDORS)
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_rendered_hub_ntp_is_authenticated(fleet: Fleet, platform: str) -> None:
     assert _check(fleet, _hub(fleet, platform)) == []
 
@@ -190,6 +191,32 @@ def test_unauthenticated_or_weak_ntp(fleet: Fleet, platform: str, old: str, new:
         findings = _check(fleet, _broken(config, old, new))
         assert NTP_AUTH in _rules(findings) and GUEST_DNS not in _rules(findings)
         assert any(why in finding.message for finding in findings), findings
+
+
+# FRR hosts: chrony.conf and the key file it names (findings point at the file that is wrong).
+@pytest.mark.parametrize(
+    ("suffix", "old", "new", "why"),
+    [
+        ("chrony.conf", "authselectmode require\n", "", "not enabled"),
+        ("chrony.conf", "server 10.0.1.10 key 1 iburst", "server 10.0.1.10 iburst", "without authentication"),
+        ("chrony.conf", "server 10.0.1.11 key 1 iburst", "server 10.0.1.11 key 7 iburst", "asked with key 7"),
+        ("chrony.conf", "server 10.0.1.11 key 1 iburst version 4\n", "pool 2.debian.pool.ntp.org iburst\n", "pool"),
+        ("chrony.conf", "keyfile /etc/chrony/chrony.keys\n", "", "NTP key 1 of the intent is not defined"),
+        ("chrony.keys", "1 SHA256 HEX:", "# 1 SHA256 HEX:", "NTP key 1 of the intent is not defined"),
+        ("chrony.keys", "1 SHA256 HEX:", "1 MD5 HEX:", "not HMAC-SHA256"),
+    ],
+)
+def test_unauthenticated_or_weak_ntp_on_frr_hosts(fleet: Fleet, suffix: str, old: str, new: str, why: str) -> None:
+    for config in (_store(fleet, "frr"), _hub(fleet, "frr")):
+        findings = _check(fleet, _broken(config, old, new, suffix))
+        ntp = [finding for finding in findings if finding.rule == NTP_AUTH]
+        assert ntp and GUEST_DNS not in _rules(findings)
+        assert any(why in finding.message for finding in ntp), findings
+        # "pool": the pool is unauthenticated and 10.0.1.11, gone with it, is missing
+        if why == "pool":
+            assert any("10.0.1.11 of the intent is not configured" in f.message for f in ntp), ntp
+        wrong_file = "chrony.keys" if "key 1 of the intent" in why or "HMAC" in why else "chrony.conf"
+        assert {f.file for f in ntp if why in f.message} == {f"{config.hostname}.{wrong_file}"}
 
 
 @pytest.mark.usefixtures("device_secrets")

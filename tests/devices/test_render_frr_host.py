@@ -54,11 +54,15 @@ def test_every_frr_store_dnsmasq_config_passes_its_check(fleet: Fleet, tmp_path:
         assert result.returncode == 0, f"{config.name}: {result.stderr}"
 
 
-def _forward_rules(rules: str) -> list[str]:
+def _chain_rules(rules: str, chain: str) -> list[str]:
     lines = rules.splitlines()
-    start = lines.index("    chain forward {")
+    start = lines.index(f"    chain {chain} {{")
     end = lines.index("    }", start)
     return [line.strip() for line in lines[start + 1 : end]]
+
+
+def _forward_rules(rules: str) -> list[str]:
+    return _chain_rules(rules, "forward")
 
 
 def test_guest_wifi_breaks_out_locally_and_never_reaches_the_overlay(fleet: Fleet) -> None:
@@ -309,3 +313,36 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     finally:
         for namespace in (hub_ns, flood_ns, probe_ns):
             subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+def _loopback(frr_config: str) -> str:
+    """The address on `lo` in the FRR config: what the appliance announces and manages from."""
+    found = re.search(r"^interface lo\n(?: description .*\n)? ip address (\S+)/32$", frr_config, re.MULTILINE)
+    assert found, "no loopback address in the FRR config"
+    return found.group(1)
+
+
+def test_frr_hosts_take_time_only_from_the_intent_servers_with_its_key(fleet: Fleet) -> None:
+    """Stores and hubs: chrony asks every intent server with the first key from the loopback,
+    never selects an unauthenticated source, serves no time, takes no remote chronyc; the host
+    firewall admits NTP only as the answer to the host's own request."""
+    mgmt = fleet.spec.management
+    key_id = next(iter(mgmt.ntp_key_ids.values()))
+    configs = list(render_fleet(on_platform(fleet, "frr")))
+    assert {config.role for config in configs} == {"edge", "hub"}
+    for config in configs:
+        chrony = [line for line in _companion(config, "chrony.conf").splitlines() if not line.startswith("#")]
+        sources = [line for line in chrony if line.split()[0] in ("server", "pool", "peer")]
+        assert sources == [f"server {server} key {key_id} iburst version 4" for server in mgmt.ntp_servers]
+        for directive in ("authselectmode require", "keyfile /etc/chrony/chrony.keys", "port 0", "deny all", "cmdport 0"):
+            assert directive in chrony, f"{config.name}: {directive!r} missing"
+        assert f"bindacqaddress {_loopback(config.text)}" in chrony
+        assert not any(line.split()[0] in ("allow", "bindcmdaddress", "confdir", "sourcedir") for line in chrony)
+        assert any(line.startswith("makestep ") for line in chrony)
+        keys = [line for line in _companion(config, "chrony.keys").splitlines() if not line.startswith("#")]
+        assert keys == [f"{key_id} SHA256 HEX:<redacted>"]
+        # NTP answers reach chronyd as replies only: no input rule opens port 123
+        input_chain = _chain_rules(_companion(config, "nftables.conf"), "input")
+        assert input_chain[0] == "type filter hook input priority filter; policy drop;"
+        assert "ct state established,related accept" in input_chain
+        assert not [rule for rule in input_chain if re.search(r"\b(?:123|ntp)\b", rule)], config.name

@@ -13,10 +13,12 @@ from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform
 
 from storestack.cli.main import cli
 from storestack.common.platforms import PLATFORM_NAMES, Platform
+from storestack.devices.configdiff import redactor_for
 from storestack.devices.errors import SecretUnavailableError
+from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet, render_store, write_configs
-from storestack.devices.secrets import REDACTED
+from storestack.devices.secrets import REDACTED, secret_spellings
 from storestack.inventory import Fleet
 
 
@@ -40,10 +42,12 @@ def test_redacted_render_contains_no_secret(
     assert configs
     for config in configs:
         assert not config.with_secrets
-        for value in _all_secret_values(device_secrets):
-            assert value not in config.text, f"{config.name} leaks a secret"
-    if platform != "frr":  # FRR carries no secrets at all; the others show the marker instead
-        assert all(REDACTED in config.text for config in configs)
+        for name, text in config.files():
+            for value in _all_secret_values(device_secrets):
+                for spelling in secret_spellings(value):
+                    assert spelling not in text, f"{name} leaks a secret"
+    # The others show the marker in the config; FRR in its host files (IPsec PSKs, NTP keys).
+    assert all(any(REDACTED in text for _, text in config.files()) for config in configs)
 
 
 @pytest.mark.parametrize("platform", [p for p in PLATFORM_NAMES if p != "frr"])
@@ -64,6 +68,26 @@ def test_push_render_fills_every_secret(
     for value in _all_secret_values(device_secrets):
         assert value in config.text
     assert TEST_IPSEC_PSK_SEED[1] not in config.text  # tunnel PSKs derive from it; it never appears
+
+
+def test_frr_push_files_carry_the_vendor_ntp_key_only_in_the_key_file_mode_0600(
+    fleet: Fleet, tmp_path: Path, device_secrets: dict[str, str]
+) -> None:
+    """chrony gets the same key as IOS-XE/VRP/FortiOS (the ntp-key secret, its bytes in hex),
+    in the key file alone, written 0600; the display render and every redactor hide it."""
+    key = device_secrets["STORESTACK_NTP_KEY"]
+    hex_key = key.encode().hex().upper()
+    frr = on_platform(fleet, "frr")
+    pushed = list(render_fleet(frr, store_ids=["nw-0003"], hubs=["hq-hub1"], reveal_secrets=True))
+    for config in pushed:
+        holders = {name for name, text in config.files() if hex_key in text or key in text}
+        assert holders == {f"{config.name}.chrony.keys"}
+        assert f"\n1 SHA256 HEX:{hex_key}\n" in dict(config.companions)["chrony.keys"]
+    write_configs(pushed, tmp_path)
+    assert {stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()} == {0o600}
+    line = f"1 SHA256 HEX:{hex_key}"
+    assert redactor_for("frr").redact(line) == f"1 SHA256 HEX:{REDACTED}"  # by shape, value unknown
+    assert hex_key not in redactor_for("cisco_xe", fleet_secret_values(frr)).redact(f"key {hex_key}")
 
 
 def test_push_render_without_a_secret_names_the_variable_not_a_value(
