@@ -272,8 +272,9 @@ class NtpClient:
 # Where the key file lands (Debian's chrony package reads this path; root:_chrony 0640 there,
 # so chronyd still reads it after dropping root, e.g. on `chronyc rekey`).
 CHRONY_KEYFILE = "/etc/chrony/chrony.keys"
-# The keyed SHA-256 MAC of NTP: chrony's `SHA256` key type, the one the vendor platforms'
-# HMAC-SHA256 keys are configured as (IOS-XE hmac-sha2-256, VRP hmac-sha256, FortiOS SHA256).
+# chrony's SHA-256 key type, the intent's HMAC-SHA256 keys on the host. chrony computes it as
+# NTP's keyed digest (SHA-256 over the key, then the packet, like ntpd; chrony.conf(5) has no
+# RFC 2104 HMAC): the NTP servers must take that MAC for the key id (README, NTP authentication).
 CHRONY_KEY_HASH = "SHA256"
 
 

@@ -370,7 +370,7 @@ def _frr_ntp(config: ConfigFile) -> NtpFacts:
     """chrony on the FRR host: `authselectmode require` is the switch (an unauthenticated source
     is never selected), every key of the key file chrony.conf names is usable (chrony has no
     separate trusted list), a source's `key N` authenticates it. Key types are chrony's names;
-    SHA256 is the keyed SHA-256 MAC the other platforms spell hmac-sha2-256."""
+    its SHA256 (keyed SHA-256 digest) is the intent's HMAC-SHA256 key on the host."""
     facts = NtpFacts(where=f"{config.hostname}.chrony.conf", keys_where=f"{config.hostname}.chrony.keys")
     keyfile = None
     for number, words in _chrony_lines(config.companions.get("chrony.conf", "")):
