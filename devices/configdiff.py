@@ -17,6 +17,7 @@ from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
+from storestack.devices.secrets import secret_spellings
 
 REDACTED = "<redacted>"
 # Values shorter than this are not redacted by value: replacing every "ab" would wreck output
@@ -27,27 +28,20 @@ _MIN_SECRET_LENGTH = 4
 class Redactor:
     """Hides secrets in anything shown, logged or written to a report.
 
-    Two layers: known secret values (device password, PSKs from the intended config) are
-    replaced wherever they appear, and the platform's secret patterns (`password X`,
-    `set psksecret X` …) hide values we were not told about, e.g. in a running config.
+    Two layers: known secret values (device password, PSKs from the intended config), in every
+    spelling a rendered file carries them (`secret_spellings`), are replaced wherever they
+    appear, and the platform's secret patterns (`password X`, `set psksecret X` …) hide values
+    we were not told about, e.g. in a running config.
     """
 
     def __init__(self, *, patterns: Iterable[str] = (), secrets: Iterable[str] = ()) -> None:
         self._patterns = tuple(re.compile(pattern, re.MULTILINE) for pattern in patterns)
-        self._secrets = tuple(
-            sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
-        )
+        self._secrets = _longest_first(secrets)
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         redactor = Redactor()
         redactor._patterns = self._patterns
-        redactor._secrets = tuple(
-            sorted(
-                {*self._secrets, *(s for s in secrets if len(s) >= _MIN_SECRET_LENGTH)},
-                key=len,
-                reverse=True,
-            )
-        )
+        redactor._secrets = _longest_first(secrets, known=self._secrets)
         return redactor
 
     @property
@@ -63,6 +57,14 @@ class Redactor:
 
     def redact_lines(self, lines: Iterable[str]) -> list[str]:
         return [self.redact(line) for line in lines]
+
+
+def _longest_first(secrets: Iterable[str], known: Iterable[str] = ()) -> tuple[str, ...]:
+    """`known` (already spelled) and every spelling a rendered file may carry `secrets` in
+    (chrony's key file holds the NTP key in hex), longest first so that no shorter value
+    splits a longer one."""
+    spelled = {*known, *(spelling for secret in secrets for spelling in secret_spellings(secret))}
+    return tuple(sorted({s for s in spelled if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True))
 
 
 def _keep_prefix(match: re.Match[str]) -> str:

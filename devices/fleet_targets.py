@@ -6,7 +6,7 @@ the host-key fingerprints the inventory records, with credentials from the envir
 
 from __future__ import annotations
 
-from storestack.devices.secrets import resolve_secret_refs, secret_spellings
+from storestack.devices.secrets import resolve_secret_refs
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.inventory import Fleet
 
@@ -42,12 +42,10 @@ def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = Non
 
 
 def fleet_secret_values(fleet: Fleet) -> set[str]:
-    """The device secrets the fleet's configs are rendered with (from its secret references), in
-    every spelling a rendered file carries them, to redact."""
+    """The device secrets the fleet's configs are rendered with (from its secret references), to redact."""
     management = fleet.spec.management
     values: set[str] = set()
     for slot in resolve_secret_refs(management.secret_refs, reveal=True, policy=management.secret_policy).values():
         if slot.value is not None:
-            # chrony's key file carries the NTP key in hex (FRR hosts): that spelling is hidden too.
-            values.update(secret_spellings(slot.value.get_secret_value()))
+            values.add(slot.value.get_secret_value())
     return values

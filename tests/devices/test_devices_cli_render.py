@@ -66,15 +66,22 @@ def test_render_reports_planned_configs(tmp_path: Path) -> None:
 
 def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "push"
-    # An FRR store's only secrets are its tunnel PSKs, derived from the fleet PSK secret.
+    # An FRR store's secrets are its tunnel PSKs, derived from the fleet PSK secret, and the
+    # NTP key in its host's chrony key file.
+    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Hmac_Key_44")
     monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
     code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 2 and "STORESTACK_IPSEC_PSK" in output and not out.exists()
     monkeypatch.setenv("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
+    monkeypatch.delenv("STORESTACK_NTP_KEY")
+    code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
+    assert code == 2 and "STORESTACK_NTP_KEY" in output and not out.exists()
+    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Hmac_Key_44")
     code, _ = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 0
     assert stat.S_IMODE((out / "nw-0001-edge1.cfg").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "nw-0001-edge1.swanctl.conf").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "nw-0001-edge1.chrony.keys").stat().st_mode) == 0o600
     assert "Fleet.Ipsec_Psk_Seed" not in (out / "nw-0001-edge1.swanctl.conf").read_text()
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 

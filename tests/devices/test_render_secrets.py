@@ -87,7 +87,9 @@ def test_frr_push_files_carry_the_vendor_ntp_key_only_in_the_key_file_mode_0600(
     assert {stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()} == {0o600}
     line = f"1 SHA256 HEX:{hex_key}"
     assert redactor_for("frr").redact(line) == f"1 SHA256 HEX:{REDACTED}"  # by shape, value unknown
-    assert hex_key not in redactor_for("cisco_xe", fleet_secret_values(frr)).redact(f"key {hex_key}")
+    # by value, in either spelling, wherever values are redacted (push, drift, session logs)
+    for redactor in (redactor_for("cisco_xe", fleet_secret_values(frr)), redactor_for("cisco_xe").with_secrets([key])):
+        assert redactor.redact(f"x {hex_key} {key} y") == f"x {REDACTED} {REDACTED} y"
 
 
 def test_push_render_without_a_secret_names_the_variable_not_a_value(
