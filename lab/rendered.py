@@ -4,7 +4,8 @@ A lab built from a fleet runs the `swanctl.conf` and `strongswan.conf` companion
 `storestack devices render` writes for each FRR appliance (`templates/devices/frr/`), with the
 fleet's IPsec PSK secret: `$STORESTACK_IPSEC_PSK` (the `ipsec-psk` reference of
 `management.secrets`) when it is set, so the lab runs the very PSKs a rollout pushes; else a
-random per-lab secret, set for the lab's render only.
+random per-lab secret, set for the lab's render only (so is a missing NTP key: the lab runs
+no chrony).
 
 The rendered tunnels are route-based: 0.0.0.0/0 selectors bound to an XFRM interface
 (`if_id_in/out`) per tunnel. This kernel has neither kernel ESP nor XFRM interfaces, so the lab
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -89,16 +91,20 @@ class RenderedIpsec:
 
 @contextlib.contextmanager
 def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
-    """While rendering, the fleet's PSK variable holds the lab's secret when the environment has none."""
-    variable = env_variable(fleet.spec.management.secrets.get(PSK_SECRET, ""))
-    if variable is None or os.environ.get(variable):
-        yield
-        return
-    os.environ[variable] = fallback
+    """While rendering, the fleet's PSK variable holds the lab's secret when the environment has
+    none, and each NTP key variable a throwaway: the lab runs no chrony, so the host's NTP key
+    file it renders beside the IPsec files is never used."""
+    refs = fleet.spec.management.secrets
+    fallbacks = {env_variable(refs.get(PSK_SECRET, "")): fallback}
+    for slug in fleet.spec.management.ntp_key_ids:
+        fallbacks.setdefault(env_variable(refs.get(slug, "")), "lab." + secrets.token_urlsafe(18))
+    unset = {variable: value for variable, value in fallbacks.items() if variable and not os.environ.get(variable)}
+    os.environ.update(unset)
     try:
         yield
     finally:
-        os.environ.pop(variable, None)
+        for variable in unset:
+            os.environ.pop(variable, None)
 
 
 def render_ipsec(

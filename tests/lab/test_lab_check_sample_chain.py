@@ -28,7 +28,13 @@ STORESTACK = Path(sys.executable).with_name("storestack")
 
 
 def storestack(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STORESTACK_IPSEC_PSK": "lab-check-sample-chain-psk-0123456789", "COLUMNS": "200"}
+    # The fleet PSK and the NTP key (the FRR hosts' chrony.keys) for the rollout's push files.
+    env = {
+        **os.environ,
+        "STORESTACK_IPSEC_PSK": "lab-check-sample-chain-psk-0123456789",
+        "STORESTACK_NTP_KEY": os.environ.get("STORESTACK_NTP_KEY") or "lab-check-ntp-key-01",
+        "COLUMNS": "200",
+    }
     return subprocess.run(
         [str(STORESTACK), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )

@@ -41,6 +41,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-sla")]
 
 STORE = "nw-0001"
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
+NTP_KEY_VARIABLE = "STORESTACK_NTP_KEY"
 # Small timers: POS notices 20 % loss within 40 s on average (50 ms probes, 4 lost in a row),
 # a few seconds at 30 %, almost never at 5 %; a recovered path waits 25 s (storestack-steer's
 # recovery on FRR, long enough that a path still losing 30 % never stays up that long).
@@ -90,8 +91,10 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
     fleet = load_fleet(fleet_dir)
     topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
     state_dir = root / "sla-lab"
-    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
-    os.environ[PSK_VARIABLE] = "lab-sla-fleet-psk-0123456789abcdef"
+    # The rollout's push files need the fleet PSK and the NTP key (the FRR host's chrony.keys).
+    lab_secrets = {PSK_VARIABLE: "lab-sla-fleet-psk-0123456789abcdef", NTP_KEY_VARIABLE: "lab-sla-ntp-key-01"}
+    saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
+    os.environ.update(lab_secrets)
     os.chdir(root)  # the rollout's journal goes to ./.storestack
     try:
         lab.up(topology, state_dir)
@@ -117,10 +120,11 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
     finally:
         lab.down(state_dir)
         os.chdir(saved_cwd)
-        if saved_psk is None:
-            os.environ.pop(PSK_VARIABLE, None)
-        else:
-            os.environ[PSK_VARIABLE] = saved_psk
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def pos_transport(sla_lab: SlaLab, window: float = 1.0) -> str | None:

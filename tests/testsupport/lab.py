@@ -29,17 +29,20 @@ def require_frr_lab() -> None:
 
 
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
+NTP_KEY_VARIABLE = "STORESTACK_NTP_KEY"
 
 
 @contextlib.contextmanager
 def rolled_out_lab(root: Path, topology: LabTopology, stores: list[str], psk: str) -> Iterator[Path]:
     """`lab up` of `topology` in `root`, then `rollout <stores> --lab`: the appliances on their
-    rendered configs, as a user has them before `lab check`. The fleet PSK is `psk` and the
-    working directory `root` (the rollout's journal goes to ./.storestack) until the lab is down."""
+    rendered configs, as a user has them before `lab check`. The fleet PSK is `psk`, the NTP key
+    (the FRR hosts' chrony.keys in the push files) one for the lab, and the working directory
+    `root` (the rollout's journal goes to ./.storestack) until the lab is down."""
     require_frr_lab()
     state_dir = root / "lab"
-    saved_psk, saved_cwd = os.environ.get(PSK_VARIABLE), Path.cwd()
-    os.environ[PSK_VARIABLE] = psk
+    lab_secrets = {PSK_VARIABLE: psk, NTP_KEY_VARIABLE: "lab-ntp-key-0123456"}
+    saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
+    os.environ.update(lab_secrets)
     os.chdir(root)
     try:
         lab.up(topology, state_dir)
@@ -51,7 +54,8 @@ def rolled_out_lab(root: Path, topology: LabTopology, stores: list[str], psk: st
     finally:
         lab.down(state_dir)
         os.chdir(saved_cwd)
-        if saved_psk is None:
-            os.environ.pop(PSK_VARIABLE, None)
-        else:
-            os.environ[PSK_VARIABLE] = saved_psk
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
