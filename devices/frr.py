@@ -15,7 +15,9 @@ rides the primary link or another tunnel.
 On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files land as:
 `<host>.swanctl.conf` -> /etc/swanctl/swanctl.conf, `<host>.strongswan.conf` ->
 /etc/strongswan.d/storestack.conf, `<host>.routing` -> `ip -batch` at boot (XFRM interfaces with
-their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`. A
+their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
+`<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
+/etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
