@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
-    r"(\b(?:password|secret)(?: \d)?\s+)\S+",
+    r"(\b(?:password|secret)(?: \d)?\s+)(?!=\s)\S+",  # not swanctl's `secret = …` (FRR hosts)
     r"(\bpre-shared-key(?: (?:local|remote))?(?: \d)?\s+)\S+",
     r"(\bkey-string(?: \d)?\s+)\S+",
     r"(\b(?:isakmp|tacacs-server|radius-server) key (?:\d )?)\S+",

@@ -142,6 +142,9 @@ DRIVER = PlatformDriver(
     keep_sections=("interface ",),
     health_checks=("bgp_sessions", "interfaces_up"),
     secret_patterns=(
+        # swanctl's `secret = "PSK"` first, whole: the IOS `secret X` shape below would take the
+        # `=` for the value and leave the key in sight
+        r'(\bsecret\s*=\s*)"[^"\n]*"',
         *IOS_SECRET_PATTERNS,
         r"(\bneighbor \S+ password\s+)\S+",
         # a line of chrony's key file (the host's NTP keys): `ID TYPE [HEX:|ASCII:]key`

@@ -152,3 +152,12 @@ def test_fortios_remediation_goes_in_dependency_order_with_deletions_last() -> N
     lines = [line.strip() for line in compute_diff(running, intended, "fortinet").remediation]
     assert lines.index('edit "NEW"') < lines.index('set match-ip-address "NEW"') < lines.index('delete "OLD"')
     assert lines[-3:] == ["config router prefix-list", 'delete "OLD"', "end"]
+
+
+def test_an_frr_hosts_swanctl_psk_is_hidden_by_its_shape_alone() -> None:
+    """The FRR host's swanctl.conf holds its PSKs as `secret = "…"`; a PSK the redactor was not
+    given by value (a rotated one, a file from elsewhere) must still not show."""
+    swanctl = 'secrets {\n    ike-nw-0001-wan1-hub1 {\n        id = hub1.example\n        secret = "Unkn0wn PSK-value"\n    }\n}\n'
+    shown = redactor_for("frr").redact(swanctl)
+    assert "Unkn0wn" not in shown and "PSK-value" not in shown
+    assert f"        secret = {REDACTED}\n" in shown and "id = hub1.example" in shown
