@@ -138,8 +138,8 @@ def _fortios_quote(value: Any) -> str:
 
 class _ViewSandbox(SandboxedEnvironment):
     """The stock sandbox, told through its public `is_safe_attribute` hook which attributes are
-    plain data: the declared fields of storestack's frozen view and intent dataclasses. Every
-    other attribute (methods, properties, anything of any other type) gets the stock verdict."""
+    plain data: the declared fields of storestack's view and intent dataclasses. Every other
+    attribute (methods, properties, anything of any other type) gets the stock verdict."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         kind: type = type(obj)
@@ -157,11 +157,14 @@ _DATA_FIELDS: dict[type, frozenset[str]] = {}
 
 
 def _data_fields(kind: type) -> frozenset[str]:
-    """Field names of a frozen storestack dataclass; empty for any other type."""
-    params = getattr(kind, "__dataclass_params__", None)
-    if params is None or not params.frozen or not kind.__module__.startswith("storestack."):
+    """Field names of a storestack dataclass (none starting with "_"); empty for any other type.
+
+    A shortcut, not a wider door: the stock verdict on such a name is "safe" too (an instance's
+    data attribute is not one of the internals `is_internal_attribute` refuses), reached after
+    more checks per read."""
+    if not dataclasses.is_dataclass(kind) or not kind.__module__.startswith("storestack."):
         return frozenset()
-    return frozenset(spec.name for spec in dataclasses.fields(kind))
+    return frozenset(spec.name for spec in dataclasses.fields(kind) if not spec.name.startswith("_"))
 
 
 @functools.cache
@@ -305,16 +308,16 @@ def _block_key(value: Any) -> tuple[type, Any]:
 
 
 def _check_immutable(value: Any) -> None:
-    """A block's values must not change after it is rendered, or its text would go stale:
-    plain values, or frozen views whose fields hold no list, dict or set."""
+    """A block's values must not change after it is rendered, or its text would go stale: plain
+    values, or dataclass instances that hash. A frozen dataclass hashes its fields, so it holds
+    no list, dict or set at any depth; a mutable one (eq, not frozen) does not hash at all."""
     if type(value) in _PLAIN_KEYS:
         return
-    params = getattr(type(value), "__dataclass_params__", None)
-    if (
-        params is None
-        or not params.frozen
-        or any(isinstance(getattr(value, spec.name), list | dict | set) for spec in dataclasses.fields(value))
-    ):
+    try:
+        immutable = dataclasses.is_dataclass(value) and not isinstance(value, type) and isinstance(hash(value), int)
+    except TypeError:
+        immutable = False
+    if not immutable:
         raise RenderError(
             f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
         )
