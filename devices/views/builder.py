@@ -509,6 +509,7 @@ class ViewBuilder:
             segments=[view for view in steered if view.applications],
             health_checks=health_checks,
             return_signals=return_signals,
+            return_exist_maps={signal.probe.tunnel.id: signal.exist_map for signal in return_signals},
         )
 
     def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:

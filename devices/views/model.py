@@ -406,6 +406,8 @@ class SteeringView:
     segments: list[SegmentSteeringView]
     health_checks: list[HealthCheckView]  # FortiOS; empty elsewhere
     return_signals: list[ReturnSignalView] = field(default_factory=list)  # IOS-XE; empty elsewhere
+    # IOS-XE: tunnel id -> the exist-map of its return signal (`return_signals`, by tunnel)
+    return_exist_maps: dict[str, str] = field(default_factory=dict)
     return_none_track: int = IOS_RETURN_NONE_TRACK
     return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
 
