@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -131,6 +132,13 @@ SecretsMode = Literal["redact", "reveal", "slots"]
 _SECRET_FILTERS = {"redact": _redact, "reveal": _reveal, "slots": _slot_name}
 
 
+def _numbered(items: Iterable[Any], step: int = 1, start: int | None = None) -> Iterator[tuple[int, Any]]:
+    """`items` with their sequence numbers, `start` (default `step`), then every `step`:
+    `{% for seq, rule in acl.rules | numbered(10) %}` numbers 10, 20, ... without a `loop`
+    object (whose every read is a sandboxed attribute lookup)."""
+    return zip(itertools.count(step if start is None else start, step), items)
+
+
 def _fortios_quote(value: Any) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -183,6 +191,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     )
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
+    env.filters["numbered"] = _numbered
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
     return env
