@@ -85,6 +85,7 @@ def _qos_view(cls: QosClass) -> QosClassView:
         priority=cls.priority,
         bandwidth_percent=cls.bandwidth_percent,
         shape_percent=cls.shape_percent,
+        best_effort=cls.dscp == 0,
     )
 
 

@@ -131,10 +131,7 @@ class QosClassView:
     priority: bool  # strict priority, held to bandwidth_percent
     bandwidth_percent: int  # guaranteed share of a transport (0: none)
     shape_percent: int | None  # at most this share of a transport
-
-    @property
-    def best_effort(self) -> bool:
-        return self.dscp == 0
+    best_effort: bool  # DSCP 0: class-default on every platform (a field: templates filter on it per link)
 
 
 @dataclass(frozen=True, slots=True)
