@@ -476,7 +476,7 @@ def _start_worker(collect: bool) -> None:
 def _render_parallel(job: _Job, stores: list[str], hubs: list[str], workers: int) -> Iterator[RenderedConfig]:
     global _FORKED_JOB
     # Tasks small enough that the last ones finish close together on every core.
-    chunk = max(25, len(stores) // (workers * 16))
+    chunk = max(25, len(stores) // (workers * 32))
     store_tasks: list[Task] = [("stores", stores[i : i + chunk]) for i in range(0, len(stores), chunk)]
     hub_tasks: list[Task] = [("hub", [hub]) for hub in hubs]
     collect = gc.isenabled()
