@@ -300,7 +300,15 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     ]
 
 
-def hub_host_context(view: HubView) -> dict[str, Any]:
+def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
+    """The nftables set of store tunnels alive by BFD: as long as the slowest store class's BFD
+    takes to call a tunnel down (never under a second: one late BFD packet must not unpin the
+    flows of a live tunnel), and room for every store tunnel of the hub twice over."""
+    detect_ms = max((profile.interval_ms * profile.multiplier for profile in layout.bfd_profiles), default=0)
+    return {"live_link_timeout_ms": max(detect_ms, 1000), "live_link_capacity": max(1024, 2 * len(view.peers))}
+
+
+def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
     """What the FRR hub host templates (swanctl, strongswan, routing, nftables) see."""
     return {
         "view": view,
@@ -311,6 +319,7 @@ def hub_host_context(view: HubView) -> dict[str, Any]:
         "return_marks": ", ".join(f'"{peer.ifname}" : {return_mark(peer.link_index)}' for peer in view.peers),
         "return_mask": _mark(APPLICATION_MARK_MASK),
         "return_base": _mark(RETURN_MARK_BASE),
+        **_live_links(view, layout),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),

@@ -83,6 +83,15 @@ _ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})(?P<stdin> stdi
 # its stdin: the confirm proves the way back from the appliance still works.
 CHALLENGE_PREFIX = "challenge "
 CHALLENGE_TIMEOUT = 10.0
+# A challenge proves the way back only once the change is in the forwarding table: FRR applies a
+# route after vtysh returns (staticd tells zebra, zebra queues it for the kernel), and on a busy
+# host that can be after the push's verify read came back. So a challenge is handed out only
+# when zebra's answer for the route toward the push's own address (sshd's SSH_CLIENT) has nothing
+# queued and stays the same over SETTLE_INTERVAL, waiting at most SETTLE_TIMEOUT (then it goes
+# out anyway: a challenge that does not come back still leaves the timer armed).
+SETTLE_INTERVAL = 0.3
+SETTLE_TIMEOUT = 5.0
+_ADDRESS = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
 # How long `arm` waits for the timer process to show up in /proc before it gives up.
 TIMER_START_TIMEOUT = 10.0
 # A running config on stdin larger than this is refused (a hub with 2,000 peers has ~0.5 MB).
@@ -483,17 +492,73 @@ def _start_timer(config: ConfirmConfig, token: str) -> int:
             os._exit(status)
     # The child is in /proc as soon as fork returns; wait until it shows there all the same, so
     # that `status` and a second `arm` recognise it, and never report armed with a timer that
-    # died on its way up.
+    # died on its way up. Wait for its own session too: until then, the end of the SSH session
+    # (a hang-up to the login's process group) would take the timer with it.
     deadline = time.monotonic() + TIMER_START_TIMEOUT
-    while _process_start(pid) is None:
+    while _process_start(pid) is None or not _leads_its_session(pid):
         if os.waitpid(pid, os.WNOHANG)[0] == pid or time.monotonic() > deadline:
             raise _VerbError("the timer did not start: nothing would revert the change, so nothing is armed")
         time.sleep(0.01)
     return pid
 
 
+def _leads_its_session(pid: int) -> bool:
+    try:
+        return os.getsid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
 def _token() -> str:
     return os.urandom(8).hex()
+
+
+def _session_client() -> str | None:
+    """The push's own address, as sshd tells every command of its session."""
+    words = os.environ.get("SSH_CLIENT", "").split()
+    return words[0] if words and _ADDRESS.match(words[0]) else None
+
+
+def _route_toward(config: ConfirmConfig, address: str) -> tuple[str, bool]:
+    """zebra's routes for `address` (its uptimes left out: they change every second) and whether
+    any of them is still on its way to the kernel."""
+    import subprocess
+
+    family = "ipv6" if ":" in address else "ip"
+    result = subprocess.run(
+        config.vtysh_argv("-c", f"show {family} route {address} json"),
+        capture_output=True,
+        text=True,
+        timeout=SETTLE_TIMEOUT,
+        check=False,
+    )
+    try:
+        prefixes = json.loads(result.stdout)
+    except ValueError:
+        return result.stdout, False  # no zebra answer to read: only its sameness counts
+    entries = prefixes.values() if isinstance(prefixes, dict) else ()
+    routes = [route for listed in entries if isinstance(listed, list) for route in listed if isinstance(route, dict)]
+    pending = any(
+        route.get("queued") or (route.get("selected") and not (route.get("installed") or route.get("failed")))
+        for route in routes
+    )
+    for route in routes:
+        route.pop("uptime", None)
+    return json.dumps(prefixes, sort_keys=True), pending
+
+
+def settle(config: ConfirmConfig, address: str | None) -> None:
+    """Wait until the change is in the forwarding table toward `address` (see SETTLE_INTERVAL)."""
+    if address is None:
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    last, pending = _route_toward(config, address)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_INTERVAL)
+        now, now_pending = _route_toward(config, address)
+        if now == last and not pending and not now_pending:
+            return
+        last, pending = now, now_pending
 
 
 def timer(config: ConfirmConfig, token: str) -> None:
@@ -525,6 +590,7 @@ def confirm(config: ConfirmConfig, answer: Callable[[str], str | None]) -> str:
         armed = _read_armed(config)
         if armed is None:
             raise _nothing_armed(config, "confirm")
+        settle(config, _session_client())
         challenge = _token()
         if answer(challenge) != challenge:
             raise _VerbError(
@@ -553,7 +619,8 @@ def guard(config: ConfirmConfig, seconds: int, lines: LineReader) -> str:
     that many bytes), then stay as the change's guard beside the push's CLI session, reading
     lines until the session ends:
 
-    - `challenge`: print a fresh `challenge TOKEN`;
+    - `challenge`: print a fresh `challenge TOKEN`, once the change is in the forwarding table
+      toward the push (`settle`);
     - `confirm TOKEN`: with the last challenge, printed at most CHALLENGE_TIMEOUT s before,
       cancel this arm's timer (not another's) and end; anything else ends with an error, the
       timer armed.
@@ -576,6 +643,7 @@ def guard(config: ConfirmConfig, seconds: int, lines: LineReader) -> str:
         if line is None:
             return "the session ended: the timer stays armed"
         if line == "challenge":
+            settle(config, _session_client())
             challenge, issued = _token(), time.monotonic()
             print(f"{CHALLENGE_PREFIX}{challenge}", flush=True)
         elif line.startswith("confirm "):

@@ -287,10 +287,12 @@ class Renderer:
 
     def render_hub_view(self, view: HubView) -> RenderedConfig:
         context: dict[str, Any] = {"view": view, "shared_block": self.shared_block}
+        host: dict[str, Any] = {"view": view}
         if view.platform == "frr":
-            context["layout"] = frr.hub_layout(view)
+            layout = frr.hub_layout(view)
+            context["layout"] = layout
             context["connect_retry"] = frr.SLA_CONNECT_RETRY
-        host = frr.hub_host_context(view) if view.platform == "frr" else {"view": view}
+            host = frr.hub_host_context(view, layout)
         rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", host))
             for suffix, template in get_platform(view.platform).hub_companions

@@ -15,7 +15,9 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
 - nftables: every steered class's mark is set on its segments (`frr-mark-rule`);
 - hub: every store tunnel marks its flows for the return path, every return mark has its rule
   and its table of store routes, and each tunnel's routes sit in the table its own mark looks
-  up, so a flow is answered through the tunnel it came in on (`frr-return-path`).
+  up, so a flow is answered through the tunnel it came in on (`frr-return-path`), and only
+  while BFD packets still come in over that tunnel: a flow pinned to a dead tunnel whose next
+  packet is HQ's would never move (`frr-return-path`).
 """
 
 from __future__ import annotations
@@ -267,6 +269,12 @@ def _mark_set(config: ConfigFile) -> Iterator[Finding]:
 
 _MAP_ELEMENT = re.compile(r'"([^"]+)" : (0x[0-9a-f]+)')
 _HUB_RULE = re.compile(r"^rule add fwmark (\S+) lookup (\d+) ")
+# The return path's liveness: BFD control packets from a store tunnel keep it in the set, and a
+# restored mark whose tunnel is not in it is cleared before routing.
+_LIVENESS_KEPT = re.compile(r"^\s*iifgroup 10 udp dport 3784 update @live_store_links \{ meta iif \}$", re.M)
+_LIVENESS_GATE = re.compile(
+    r"^\s*meta mark and \S+ == \S+ fib daddr \. mark oif != @live_store_links meta mark set 0x00000000$", re.M
+)
 # `ip route <prefix> <next hop> <tunnel> table <n>` in the hub's FRR config
 _RETURN_ROUTE = re.compile(r"^ip route \S+ \S+ (\S+) table (\d+)$", re.M)
 _ANY_TABLE_ROUTE = re.compile(r"^ip route \S+ \S+ \S+ table (\d+)$", re.M)
@@ -297,6 +305,15 @@ def _return_path(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} has no `ip rule fwmark` in the routing file")
         elif table not in routed:
             yield config.finding(line_of_map, "frr-return-path", f"return mark {mark:#010x} looks up table {table}, which has no store routes")
+    if elements and not (_LIVENESS_KEPT.search(config.text) and _LIVENESS_GATE.search(config.text)):
+        yield config.finding(
+            line_of_map,
+            "frr-return-path",
+            "flows stay pinned to a store tunnel that is dead: no set of tunnels kept alive by their BFD "
+            "packets (`update @live_store_links { meta iif }`) unpins them (`fib daddr . mark oif != "
+            "@live_store_links meta mark set 0x00000000`), so HQ's packets of a flow whose store link died "
+            "go into that tunnel until the store speaks again",
+        )
     for ifname in sorted(set(routed_into) - set(elements)):
         yield config.finding(
             line_of_map, "frr-return-path", f"store tunnel {ifname} marks no flows: its replies follow BGP"

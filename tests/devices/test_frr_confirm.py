@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def appliance(tmp_path: Path) -> ConfirmConfig:
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(
         f'#!/bin/sh\necho "$@" >> {tmp_path / "vtysh.log"}\n'
+        f'case "$*" in *" route "*) cat {tmp_path / "route.json"}; exit 0;; esac\n'
         f'printf "Building configuration...\\n\\nCurrent configuration:\\n"\ncat {running}\n'
     )
     reload = tmp_path / "frr-reload.py"
@@ -275,8 +277,10 @@ def test_a_login_without_a_command_execs_vtysh_from_the_shell_without_python(app
 class Guard:
     """`storestack-confirm arm 60 stdin` as the push engine drives it over its exec channel."""
 
-    def __init__(self, config: ConfirmConfig) -> None:
+    def __init__(self, config: ConfirmConfig, *, client: str | None = None) -> None:
         env = {"PATH": os.environ["PATH"], "SSH_ORIGINAL_COMMAND": "storestack-confirm arm 60 stdin"}
+        if client is not None:
+            env["SSH_CLIENT"] = client  # what sshd sets: the push's address and port, our port
         command = frr_confirm.login_command(config, python=sys.executable, program=PROGRAM)
         self.process = subprocess.Popen(
             ["/bin/sh", "-c", command], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -377,3 +381,114 @@ def test_the_guard_refuses_a_running_config_that_is_not_whole(appliance: Confirm
     assert status == 1 and said in err and "nothing is armed" in err and out == ""
     assert json.loads(login(appliance, "storestack-confirm status").stdout)["armed"] is False
     assert not (Path(appliance.state_dir) / "armed.json").exists()
+
+
+# zebra's answer for the route toward the push (`show ip route ADDRESS json`), as FRR 8.4 prints it.
+def zebra_route(nexthop: str, *, installed: bool = True, uptime: str = "00:00:05") -> str:
+    route: dict[str, object] = {
+        "prefix": "10.0.250.0/24",
+        "protocol": "static",
+        "selected": True,
+        "distance": 1,
+        "uptime": uptime,
+        "nexthops": [{"ip": nexthop, "interfaceName": "xfrm1", "active": True, "fib": installed}],
+    }
+    if installed:
+        route["installed"] = True
+    else:
+        route["queued"] = True
+    return json.dumps({"10.0.250.0/24": [route]})
+
+
+def route_file(config: ConfirmConfig) -> Path:
+    return Path(config.state_dir).parent / "route.json"
+
+
+def test_settle_waits_until_the_route_toward_the_push_stops_changing(appliance: ConfirmConfig) -> None:
+    """zebra installs a pushed route after vtysh returned: the challenge must not go out while
+    the route toward the push is still moving, or it proves a way back the change then cuts."""
+    routes = route_file(appliance)
+    routes.write_text(zebra_route("100.64.0.0"))
+    stop = time.monotonic() + 1.2
+
+    def keep_moving() -> None:  # a new next hop every 0.1 s, as a route churning in zebra
+        index = 0
+        while time.monotonic() < stop:
+            index += 1
+            routes.write_text(zebra_route(f"100.64.0.{index}"))
+            time.sleep(0.1)
+
+    mover = threading.Thread(target=keep_moving)
+    started = time.monotonic()
+    mover.start()
+    frr_confirm.settle(appliance, "10.0.250.5")
+    waited = time.monotonic() - started
+    mover.join()
+    assert waited >= 1.2, "the challenge would have gone out while the route still moved"
+    assert "-N lab-edge -c show ip route 10.0.250.5 json" in vtysh_calls(appliance)
+
+
+def test_settle_ignores_uptimes_and_waits_out_a_queued_route(appliance: ConfirmConfig) -> None:
+    routes = route_file(appliance)
+    # Only the uptime differs between reads: that is no change.
+    routes.write_text(zebra_route("100.64.0.0", uptime="00:00:05"))
+    started = time.monotonic()
+    def tick() -> None:
+        time.sleep(0.15)
+        routes.write_text(zebra_route("100.64.0.0", uptime="00:00:06"))
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    frr_confirm.settle(appliance, "10.0.250.5")
+    waited = time.monotonic() - started
+    ticker.join()
+    assert waited < 1.5
+    # A route zebra still has queued for the kernel: no challenge until it is installed.
+    routes.write_text(zebra_route("0.0.0.0", installed=False))
+
+    def install() -> None:
+        time.sleep(1.0)
+        routes.write_text(zebra_route("0.0.0.0"))
+
+    installer = threading.Thread(target=install)
+    started = time.monotonic()
+    installer.start()
+    frr_confirm.settle(appliance, "10.0.250.5")
+    waited = time.monotonic() - started
+    installer.join()
+    assert waited >= 1.0
+
+
+def test_settle_gives_up_after_its_bound_and_without_a_client_asks_nothing(
+    appliance: ConfirmConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route_file(appliance).write_text(zebra_route("100.64.0.0", installed=False))
+    monkeypatch.setattr(frr_confirm, "SETTLE_TIMEOUT", 0.8)
+    started = time.monotonic()
+    frr_confirm.settle(appliance, "10.0.250.5")
+    assert 0.8 <= time.monotonic() - started < 2.0
+    calls = len(vtysh_calls(appliance))
+    frr_confirm.settle(appliance, None)
+    assert len(vtysh_calls(appliance)) == calls
+
+
+def test_the_guard_hands_out_its_challenge_only_once_the_route_toward_the_push_settled(
+    appliance: ConfirmConfig,
+) -> None:
+    routes = route_file(appliance)
+    routes.write_text(zebra_route("100.64.0.0", installed=False))
+    guard = Guard(appliance, client="10.0.250.5 50522 22")
+    guard.send(frr_confirm.snapshot_frame(SHOWN))
+    assert guard.line().startswith("armed")
+    pid = timer_pid(appliance)
+    asked = time.monotonic()
+    guard.send(b"challenge\n")
+    time.sleep(0.8)
+    routes.write_text(zebra_route("100.64.0.0"))
+    token = guard.line().removeprefix(frr_confirm.CHALLENGE_PREFIX)
+    assert time.monotonic() - asked >= 0.8 and len(token) == 16
+    assert "-N lab-edge -c show ip route 10.0.250.5 json" in vtysh_calls(appliance)
+    guard.send(f"confirm {token}\n".encode())
+    status, out, _ = guard.end()
+    assert (status, out.strip()) == (0, "confirmed: the timer is cancelled")
+    assert ended(pid)

@@ -63,6 +63,8 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
         "Virtual-Template1", "Tunnel65537", "Tunnel65538", "Tunnel65539",
     ]  # fmt: skip
     assert " virtual-template 1\n" in text and text.count(" virtual-template ") == 1
+    # A flood of IKE_SA_INIT (or every store re-dialling at once) meets a cap on IKE SAs in negotiation.
+    assert re.search(r"^crypto call admission limit ike in-negotiation-sa \d+$", text, re.M)
     template = re.search(r"^interface Virtual-Template1 type tunnel\n((?: .*\n)+)", text, re.M)
     assert template is not None
     assert " ip unnumbered Loopback0\n" in template[1] and " ip address" not in template[1]
@@ -78,7 +80,9 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
     for tunnel in hub_tunnels:
         assert tunnel.local_inside is not None
         policy = re.search(
-            rf"^crypto ikev2 authorization policy {re.escape(tunnel.peer_id)}\n aaa attribute list (\S+)\n", text, re.M
+            rf"^crypto ikev2 authorization policy {re.escape(tunnel.peer_id.split('.')[0])}\n aaa attribute list (\S+)\n",
+            text,
+            re.M,
         )
         assert policy is not None, tunnel.id
         attributes = re.search(rf"^aaa attribute list {re.escape(policy[1])}\n((?: .*\n)+)", text, re.M)
@@ -107,11 +111,11 @@ def test_a_store_peer_without_an_address_from_its_policy_is_found(hub: ConfigFil
     # An authorization policy named after something the mangler never derives from the identity.
     broken = _broken(
         hub,
-        "crypto ikev2 authorization policy nw-0002-wan1.northwind.example\n",
         "crypto ikev2 authorization policy nw-0002-wan1\n",
+        "crypto ikev2 authorization policy nw-0002-wan1.northwind.example\n",
     )
     found = [f for f in _lint(broken) if f.rule == "cisco-virtual-access-unaddressed"]
-    assert any("peer nw-0002-wan1" in f.message and "nw-0002-wan1.northwind.example" in f.message for f in found)
+    assert any("peer nw-0002-wan1" in f.message and "policy 'nw-0002-wan1'" in f.message for f in found)
     # No group authorization at all: no store peer gets an address.
     broken = _broken(hub, " aaa authorization group psk list STORES-LOCAL name-mangler STORES\n", "")
     found = [f for f in _lint(broken) if f.rule == "cisco-virtual-access-unaddressed"]
@@ -168,18 +172,26 @@ def test_store_tunnels_pair_with_the_template_peers(fleet: Fleet) -> None:
     intent = NetworkIntent(mixed)
     assert lint_configs(files, intent).findings == []
 
-    def lint_broken(old: str, new: str, count: int = 1) -> list[Finding]:
-        changed = [
-            dataclasses.replace(f, text=f.text.replace(old, new, count)) if f.name == "hq-hub1.cfg" and not f.suffix else f
-            for f in files
-        ]
+    def lint_broken(old: str, new: str, count: int = 1, *more: tuple[str, str]) -> list[Finding]:
+        def edit(text: str) -> str:
+            text = text.replace(old, new, count)
+            for before, after in more:
+                text = text.replace(before, after)
+            return text
+
+        changed = [dataclasses.replace(f, text=edit(f.text)) if f.name == "hq-hub1.cfg" and not f.suffix else f for f in files]
         assert changed != files, old
         return lint_configs(changed, intent).findings
 
     found = lint_broken("  pre-shared-key <psk nw-0001-wan1-hq-hub1>", "  pre-shared-key <psk nw-0002-wan1-hq-hub1>")
     assert any(f.rule == "peer-mismatch" and "PSK slot" in f.message and "nw-0001-wan1-hq-hub1" in f.message for f in found)
     # The hub expects another identity for a link (its keyring peer and authorization policy agree).
-    found = lint_broken("nw-0003-lte1.northwind.example", "nw-0003-lte9.northwind.example", -1)
+    found = lint_broken(
+        "nw-0003-lte1.northwind.example",
+        "nw-0003-lte9.northwind.example",
+        -1,
+        ("crypto ikev2 authorization policy nw-0003-lte1\n", "crypto ikev2 authorization policy nw-0003-lte9\n"),
+    )
     assert any(f.rule == "peer-mismatch" and "IKE identit" in f.message and "nw-0003-lte1-hq-hub1" in f.message for f in found)
     # Only the keyring's identity changes: the policy the mangler now names does not exist.
     found = lint_broken("  identity fqdn nw-0003-lte1.northwind.example", "  identity fqdn nw-0003-lte9.northwind.example")

@@ -105,6 +105,17 @@ def test_a_hub_return_path_with_a_gap_is_found(fleet: Fleet, rendered: list[Conf
     assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in _findings(fleet, no_rule, "frr-return-path"))
 
 
+def test_a_hub_return_path_that_keeps_flows_on_a_dead_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    assert not _findings(fleet, rendered, "frr-return-path")
+    ungated = _broken(
+        rendered, "hq-hub1.nftables.conf", lambda t: re.sub(r"^.*fib daddr \. mark oif .*\n", "", t, flags=re.M)
+    )
+    (finding,) = _findings(fleet, ungated, "frr-return-path")
+    assert "flows stay pinned to a store tunnel that is dead" in finding.message and finding.file.endswith("hq-hub1.nftables.conf")
+    unfed = _broken(rendered, "hq-hub1.nftables.conf", lambda t: t.replace("udp dport 3784 update", "udp dport 3785 update"))
+    assert [f.message for f in _findings(fleet, unfed, "frr-return-path")] == [finding.message]
+
+
 def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     # nw-0001's LTE tunnel marks its flows like its fibre tunnel: HQ's answers to a flow that
     # came in over LTE would leave over the fibre.

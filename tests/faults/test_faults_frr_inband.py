@@ -21,6 +21,8 @@ from testsupport.lab import rolled_out_lab
 
 from storestack import lab
 from storestack.devices.push import PushOptions
+from storestack.devices.session import ApplianceSession, SessionOptions
+from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
 from storestack.lab.fleet import topology_from_fleet
@@ -117,3 +119,32 @@ def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good
     done = journal_of(pushes).device(EDGE).commit_confirm
     assert done is not None and done.confirmed and not done.reverted_by_appliance
     assert f"{description} (checked)" in lab.vtysh(rolled_out, EDGE, "show running-config")
+
+
+def test_a_management_session_from_hq_follows_the_store_onto_its_backup_link(rolled_out: Path) -> None:
+    """The session's packets came in over the store's primary link, so the hub pins its flow to
+    that tunnel. The primary link dies while the session waits for HQ's next command: nothing
+    comes from the store to move the flow, only the hub seeing the tunnel's BFD fall silent.
+    The next command is answered over the backup link within a second or two, not after the
+    read timeout (what the rollout's failover drill needs: it reads the edge's routes through
+    such a session while the primary is down). Twice, each on a session of its own: a stray
+    packet from the store can move one flow by chance."""
+    info = frr_lab.lab_info(rolled_out)
+    target = ApplianceInventory.load(info.inventory_path).by_name()[EDGE]
+    route = "show ip route 10.0.0.0/16 json"
+    for _ in range(2):
+        wait_for(lambda: "xfrm1" in lab.vtysh(rolled_out, EDGE, route), 30, "HQ's route to be on wan1")
+        options = SessionOptions(read_timeout=15)
+        with ApplianceSession(target, target.credentials.resolve(), options=options).open() as session:
+            assert "xfrm1" in session.command(route), "HQ is reached over the primary link's tunnel before the drill"
+            lab.fail_link(rolled_out, STORE, "wan1")
+            try:
+                # BFD takes the tunnel down and BGP moves HQ onto the backup link on both sides.
+                wait_for(lambda: "xfrm1" not in lab.vtysh(rolled_out, EDGE, route), 20, "HQ's route to leave wan1")
+                started = time.monotonic()
+                answer = session.command(route)
+                answered_in = time.monotonic() - started
+            finally:
+                lab.restore_link(rolled_out, STORE, "wan1")
+        assert "xfrm1" not in answer and "xfrm" in answer, answer
+        assert answered_in < 5, f"the session's next command took {answered_in:.1f} s to come back"

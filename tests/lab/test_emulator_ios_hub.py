@@ -28,8 +28,8 @@ def test_the_rendered_flexvpn_hub_is_taken_whole(tmp_path: Path, monkeypatch: py
             session.configure(lines)  # raises on the first rejected line
         running = emulator.running_config("hq-hub1")
     for section in (
-        "crypto ikev2 name-mangler STORES\n fqdn all\n",
-        "crypto ikev2 authorization policy nw-0001-wan1.northwind.example\n aaa attribute list nw-0001-wan1\n",
+        "crypto ikev2 name-mangler STORES\n fqdn hostname\n",
+        "crypto ikev2 authorization policy nw-0001-wan1\n aaa attribute list nw-0001-wan1\n",
         'aaa attribute list nw-0001-wan1\n attribute type interface-config "description ipsec nw-0001-wan1-hq-hub1 ',
         ' attribute type interface-config "ip address 100.64.0.0 255.255.255.254"\n',
         "interface Virtual-Template1 type tunnel\n description store links: one virtual-access per store transport\n",

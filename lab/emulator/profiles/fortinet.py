@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from storestack.lab.emulator.device import DeviceState
 
 FORTIOS_HEADER = (
-    "#config-version=FGVM64-7.2.5-FW-build1517-230606:opmode=0:vdom=0:user=admin\n"
+    "#config-version=FGVM64-7.4.4-FW-build2662-240514:opmode=0:vdom=0:user=admin\n"
     "#conf_file_ver=1\n"
-    "#buildno=1517\n"
+    "#buildno=2662\n"
     "#global_vdom=1\n"
 )
 FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return code -61"
@@ -493,7 +493,7 @@ class FortiSession(CliSession):
 
     def system_status(self) -> str:
         return (
-            "Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)\n"
+            "Version: FortiGate-VM64 v7.4.4,build2662,240514 (GA.F)\n"
             "Serial-Number: FGVMEVSTORESTACK0\n"
             "BIOS version: 04000002\n"
             "Log hard disk: Not available\n"
@@ -511,7 +511,7 @@ class FortiSession(CliSession):
 
 PROFILE = EmulatorProfile(
     name="fortinet",
-    ssh_server_version="FortiSSH_7.2",
+    ssh_server_version="FortiSSH_7.4",
     default_config=default_config,
     parse=FortiConfig,
     hostname=lambda config: config.attribute("system global", "hostname"),

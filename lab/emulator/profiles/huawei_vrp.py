@@ -19,7 +19,7 @@ from storestack.lab.emulator.profiles.base import EmulatorProfile
 if TYPE_CHECKING:
     from storestack.lab.emulator.device import DeviceState
 
-VRP_VERSION = "V800R021C10SPC600"
+VRP_VERSION = "V300R019C10SPC300"
 VRP_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
 
 # Which lines open sections, which are global-only and which replace one another (LineDialect).
@@ -243,7 +243,7 @@ class VrpSession(CliSession):
         if matches(tokens, "display version"):
             text = (
                 "Huawei Versatile Routing Platform Software\n"
-                f"VRP (R) software, Version 8.210 ({VRP_VERSION})\n"
+                f"VRP (R) software, Version 5.170 (AR6120 {VRP_VERSION})\n"
                 f"{self.device.hostname()} uptime is 0 days, 1 hours, 2 minutes\n"
             )
             return Reply(apply_filter(text, filter_kind, filter_pattern))
