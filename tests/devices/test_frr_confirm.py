@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -404,6 +405,17 @@ def route_file(config: ConfirmConfig) -> Path:
     return Path(config.state_dir).parent / "route.json"
 
 
+def settle_time(config: ConfirmConfig, meanwhile: Callable[[], None]) -> float:
+    """How long `settle` took toward the push's address while `meanwhile` ran beside it."""
+    beside = threading.Thread(target=meanwhile)
+    started = time.monotonic()
+    beside.start()
+    frr_confirm.settle(config, "10.0.250.5")
+    took = time.monotonic() - started
+    beside.join()
+    return took
+
+
 def test_settle_waits_until_the_route_toward_the_push_stops_changing(appliance: ConfirmConfig) -> None:
     """zebra installs a pushed route after vtysh returned: the challenge must not go out while
     the route toward the push is still moving, or it proves a way back the change then cuts."""
@@ -418,13 +430,7 @@ def test_settle_waits_until_the_route_toward_the_push_stops_changing(appliance: 
             routes.write_text(zebra_route(f"100.64.0.{index}"))
             time.sleep(0.1)
 
-    mover = threading.Thread(target=keep_moving)
-    started = time.monotonic()
-    mover.start()
-    frr_confirm.settle(appliance, "10.0.250.5")
-    waited = time.monotonic() - started
-    mover.join()
-    assert waited >= 1.2, "the challenge would have gone out while the route still moved"
+    assert settle_time(appliance, keep_moving) >= 1.2, "the challenge would have gone out while the route still moved"
     assert "-N lab-edge -c show ip route 10.0.250.5 json" in vtysh_calls(appliance)
 
 
@@ -432,17 +438,12 @@ def test_settle_ignores_uptimes_and_waits_out_a_queued_route(appliance: ConfirmC
     routes = route_file(appliance)
     # Only the uptime differs between reads: that is no change.
     routes.write_text(zebra_route("100.64.0.0", uptime="00:00:05"))
-    started = time.monotonic()
+
     def tick() -> None:
         time.sleep(0.15)
         routes.write_text(zebra_route("100.64.0.0", uptime="00:00:06"))
 
-    ticker = threading.Thread(target=tick)
-    ticker.start()
-    frr_confirm.settle(appliance, "10.0.250.5")
-    waited = time.monotonic() - started
-    ticker.join()
-    assert waited < 1.5
+    assert settle_time(appliance, tick) < 1.5
     # A route zebra still has queued for the kernel: no challenge until it is installed.
     routes.write_text(zebra_route("0.0.0.0", installed=False))
 
@@ -450,13 +451,7 @@ def test_settle_ignores_uptimes_and_waits_out_a_queued_route(appliance: ConfirmC
         time.sleep(1.0)
         routes.write_text(zebra_route("0.0.0.0"))
 
-    installer = threading.Thread(target=install)
-    started = time.monotonic()
-    installer.start()
-    frr_confirm.settle(appliance, "10.0.250.5")
-    waited = time.monotonic() - started
-    installer.join()
-    assert waited >= 1.0
+    assert settle_time(appliance, install) >= 1.0
 
 
 def test_settle_gives_up_after_its_bound_and_without_a_client_asks_nothing(
