@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -131,6 +132,13 @@ SecretsMode = Literal["redact", "reveal", "slots"]
 _SECRET_FILTERS = {"redact": _redact, "reveal": _reveal, "slots": _slot_name}
 
 
+def _numbered(items: Iterable[Any], step: int = 1, start: int | None = None) -> Iterator[tuple[int, Any]]:
+    """`items` with their sequence numbers, `start` (default `step`), then every `step`:
+    `{% for seq, rule in acl.rules | numbered(10) %}` numbers 10, 20, ... without a `loop`
+    object (whose every read is a sandboxed attribute lookup)."""
+    return zip(itertools.count(step if start is None else start, step), items)
+
+
 def _fortios_quote(value: Any) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -138,8 +146,8 @@ def _fortios_quote(value: Any) -> str:
 
 class _ViewSandbox(SandboxedEnvironment):
     """The stock sandbox, told through its public `is_safe_attribute` hook which attributes are
-    plain data: the declared fields of storestack's frozen view and intent dataclasses. Every
-    other attribute (methods, properties, anything of any other type) gets the stock verdict."""
+    plain data: the declared fields of storestack's view and intent dataclasses. Every other
+    attribute (methods, properties, anything of any other type) gets the stock verdict."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         kind: type = type(obj)
@@ -157,11 +165,14 @@ _DATA_FIELDS: dict[type, frozenset[str]] = {}
 
 
 def _data_fields(kind: type) -> frozenset[str]:
-    """Field names of a frozen storestack dataclass; empty for any other type."""
-    params = getattr(kind, "__dataclass_params__", None)
-    if params is None or not params.frozen or not kind.__module__.startswith("storestack."):
+    """Field names of a storestack dataclass (none starting with "_"); empty for any other type.
+
+    A shortcut, not a wider door: the stock verdict on such a name is "safe" too (an instance's
+    data attribute is not one of the internals `is_internal_attribute` refuses), reached after
+    more checks per read."""
+    if not dataclasses.is_dataclass(kind) or not kind.__module__.startswith("storestack."):
         return frozenset()
-    return frozenset(spec.name for spec in dataclasses.fields(kind))
+    return frozenset(spec.name for spec in dataclasses.fields(kind) if not spec.name.startswith("_"))
 
 
 @functools.cache
@@ -180,6 +191,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     )
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
+    env.filters["numbered"] = _numbered
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
     return env
@@ -307,16 +319,16 @@ def _block_key(value: Any) -> tuple[type, Any]:
 
 
 def _check_immutable(value: Any) -> None:
-    """A block's values must not change after it is rendered, or its text would go stale:
-    plain values, or frozen views whose fields hold no list, dict or set."""
+    """A block's values must not change after it is rendered, or its text would go stale: plain
+    values, or dataclass instances that hash. A frozen dataclass hashes its fields, so it holds
+    no list, dict or set at any depth; a mutable one (eq, not frozen) does not hash at all."""
     if type(value) in _PLAIN_KEYS:
         return
-    params = getattr(type(value), "__dataclass_params__", None)
-    if (
-        params is None
-        or not params.frozen
-        or any(isinstance(getattr(value, spec.name), list | dict | set) for spec in dataclasses.fields(value))
-    ):
+    try:
+        immutable = dataclasses.is_dataclass(value) and not isinstance(value, type) and isinstance(hash(value), int)
+    except TypeError:
+        immutable = False
+    if not immutable:
         raise RenderError(
             f"a shared block takes strings, numbers and frozen views without lists, not {type(value).__name__}"
         )
@@ -466,7 +478,7 @@ def _start_worker(collect: bool) -> None:
 def _render_parallel(job: _Job, stores: list[str], hubs: list[str], workers: int) -> Iterator[RenderedConfig]:
     global _FORKED_JOB
     # Tasks small enough that the last ones finish close together on every core.
-    chunk = max(25, len(stores) // (workers * 16))
+    chunk = max(25, len(stores) // (workers * 32))
     store_tasks: list[Task] = [("stores", stores[i : i + chunk]) for i in range(0, len(stores), chunk)]
     hub_tasks: list[Task] = [("hub", [hub]) for hub in hubs]
     collect = gc.isenabled()

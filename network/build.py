@@ -133,6 +133,9 @@ class NetworkIntent:
         self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
+        # address -> its /32: a hub's public address is every planned tunnel's underlay
+        # destination, a loopback both its store's announcement and every hub's accept.
+        self._host_nets: dict[IPv4Address, IPv4Network] = {}
         self.hub_routes: tuple[IPv4Network, ...] = (*plan.hq, plan.cloud, plan.desktops)
         self.fleet_space: tuple[IPv4Network, ...] = (
             plan.stores,
@@ -225,6 +228,13 @@ class NetworkIntent:
         )
 
     # ------------------------------------------------------------ addressing
+
+    def host_net(self, address: IPv4Address) -> IPv4Network:
+        """`address`/32, one object per address (many tunnels and sessions name the same host)."""
+        net = self._host_nets.get(address)
+        if net is None:
+            net = self._host_nets[address] = IPv4Network((int(address), 32))
+        return net
 
     def _slot(self, link: ResolvedWanLink) -> int:
         return (int(link.overlay.network.network_address) - int(self._transit.network_address)) // 2
@@ -325,7 +335,7 @@ class NetworkIntent:
             peer_asn=hub.asn,
             psk=psk,
             psk_origin=origin,
-            underlay=UnderlayRoute(IPv4Network((int(hub_outside), 32)), link.name, link.gateway),
+            underlay=UnderlayRoute(self.host_net(hub_outside), link.name, link.gateway),
             local_pref=local_pref,
             prepend=prepend,
             bfd=bfd,
@@ -400,7 +410,7 @@ class NetworkIntent:
             for hub in hubs
         ]
         aws = self._store_aws_tunnels(store, transports, outputs) if store.cloud.aws_region else []
-        announces = (*store.advertised_prefixes, IPv4Network((int(loopback), 32)))
+        announces = (*store.advertised_prefixes, self.host_net(loopback))
         sessions = [
             BgpSession(
                 kind="store-hub",
@@ -610,7 +620,7 @@ class NetworkIntent:
             ranks = self.transport_ranks(store)
             accepts = (
                 *store.advertised_prefixes,
-                *(IPv4Network((int(a.loopback), 32)) for a in store.appliances),
+                *(self.host_net(a.loopback) for a in store.appliances),
             )
             for index, link in enumerate(store.wan):
                 end = self._store_hub_pair(store, index, link, hub, ranks[link.name])[1]

@@ -11,7 +11,7 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 if TYPE_CHECKING:
-    from storestack.devices.views import AclRule, Net
+    from storestack.devices.views import AclRule, Net, StoreApplianceView
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
@@ -121,6 +121,51 @@ def acl_rule(rule: AclRule) -> str:
     return text
 
 
+def overlay_to_self(view: StoreApplianceView) -> list[str]:
+    """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
+    kept): what reaches the router itself from the overlay. BGP and BFD from its tunnel
+    neighbours only (BFD echo packets come back addressed from and to the router's own tunnel
+    address), the IP SLA responders' answers (control port 1967 and each class's test port),
+    SSH and SNMP from the HQ management ranges, the answers of the HQ services the router itself
+    uses (TACACS+, DNS, NTP), ping and the ICMP errors and replies the router needs."""
+    rules: list[str] = []
+    for tunnel in view.tunnels:
+        peer, own = tunnel.inside_peer, tunnel.inside.ip
+        rules += [
+            f"permit tcp host {peer} host {own} eq bgp",
+            f"permit tcp host {peer} eq bgp host {own}",
+            f"permit udp host {peer} host {own} eq 3784",
+            f"permit udp host {own} host {own} eq 3785",
+        ]
+    for aws in view.aws_tunnels:
+        peer, own = aws.inside_peer, aws.inside.ip
+        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
+    probes = view.steering.probes if view.steering is not None else []
+    for probe in probes:
+        if probe.ios is not None and probe.ios.kind == "udp-jitter":
+            peer, own = probe.tunnel.inside_peer, probe.tunnel.inside.ip
+            rules += [
+                f"permit udp host {peer} eq 1967 host {own}",
+                f"permit udp host {peer} eq {probe.udp_port} host {own}",
+            ]
+    for net in view.mgmt.ranges:
+        source = f"host {net.address}" if net.prefixlen == 32 else f"{net.address} {net.wildcard}"
+        rules += [f"permit tcp {source} any eq 22", f"permit udp {source} any eq snmp"]
+    rules += [f"permit tcp host {server} eq tacacs any" for server in view.mgmt.tacacs_servers]
+    for server in view.mgmt.dns_forwarders:
+        rules += [f"permit udp host {server} eq domain any", f"permit tcp host {server} eq domain any"]
+    rules += [f"permit udp host {server} eq ntp any" for server in view.mgmt.ntp_servers]
+    rules += [
+        "permit icmp any any echo",
+        "permit icmp any any echo-reply",
+        "permit icmp any any unreachable",
+        "permit icmp any any time-exceeded",
+    ]
+    if any(probe.ios is not None and probe.ios.kind == "icmp-jitter" for probe in probes):
+        rules.append("permit icmp any any timestamp-reply")
+    return list(dict.fromkeys(rules))
+
+
 PLATFORM = CiscoXEPlatform(
     name="cisco_xe",
     comment="!",
@@ -142,5 +187,5 @@ PLATFORM = CiscoXEPlatform(
         confirm=("configure confirm",),
         abort=("configure revert now",),
     ),
-    template_filters=(("ios_acl_rule", acl_rule),),
+    template_filters=(("ios_acl_rule", acl_rule), ("ios_overlay_to_self", overlay_to_self)),
 )

@@ -85,6 +85,7 @@ def _qos_view(cls: QosClass) -> QosClassView:
         priority=cls.priority,
         bandwidth_percent=cls.bandwidth_percent,
         shape_percent=cls.shape_percent,
+        best_effort=cls.dscp == 0,
     )
 
 
@@ -509,6 +510,7 @@ class ViewBuilder:
             segments=[view for view in steered if view.applications],
             health_checks=health_checks,
             return_signals=return_signals,
+            return_exist_maps={signal.probe.tunnel.id: signal.exist_map for signal in return_signals},
         )
 
     def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:

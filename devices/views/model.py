@@ -131,10 +131,7 @@ class QosClassView:
     priority: bool  # strict priority, held to bandwidth_percent
     bandwidth_percent: int  # guaranteed share of a transport (0: none)
     shape_percent: int | None  # at most this share of a transport
-
-    @property
-    def best_effort(self) -> bool:
-        return self.dscp == 0
+    best_effort: bool  # DSCP 0: class-default on every platform (a field: templates filter on it per link)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +403,8 @@ class SteeringView:
     segments: list[SegmentSteeringView]
     health_checks: list[HealthCheckView]  # FortiOS; empty elsewhere
     return_signals: list[ReturnSignalView] = field(default_factory=list)  # IOS-XE; empty elsewhere
+    # IOS-XE: tunnel id -> the exist-map of its return signal (`return_signals`, by tunnel)
+    return_exist_maps: dict[str, str] = field(default_factory=dict)
     return_none_track: int = IOS_RETURN_NONE_TRACK
     return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
 
