@@ -193,6 +193,7 @@ class FakeEnvironment:
 class FailureSeen(RolloutObserver):
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.other_started = threading.Event()  # the other store is inside its `validate`
 
     def on_step(self, store: str, record: StepRecord) -> None:
         if record.status is StepStatus.FAILED:
@@ -200,16 +201,19 @@ class FailureSeen(RolloutObserver):
 
 
 def stand_in_steps(monkeypatch: pytest.MonkeyPatch, failing: str, seen: FailureSeen) -> None:
-    """Every step succeeds, except `plan` of the failing store; the other store's `validate`
-    lasts until that failure has been reported, so the order of events is fixed."""
+    """Every step succeeds, except `plan` of the failing store, which fails only once the other
+    store is inside its `validate`; that `validate` lasts until the failure has been reported.
+    So the order of events is fixed, however the threads are scheduled."""
     from storestack.rollout import rollout as module
 
     def make(name: str) -> object:
         def run(store_run: object) -> StepOutcome:
             store_id = store_run.store_id  # type: ignore[attr-defined]
             if store_id == failing and name == "plan":
+                assert seen.other_started.wait(10)
                 raise StepFailed("plan checks failed")
             if store_id != failing and name == "validate":
+                seen.other_started.set()
                 assert seen.event.wait(10)
             return StepOutcome(summary=f"{name} ok")
 
