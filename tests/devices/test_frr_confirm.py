@@ -35,7 +35,6 @@ def appliance(tmp_path: Path) -> ConfirmConfig:
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(
         f'#!/bin/sh\necho "$@" >> {tmp_path / "vtysh.log"}\n'
-        f'case "$*" in *" route "*) cat {tmp_path / "route.json"}; exit 0;; esac\n'
         f'printf "Building configuration...\\n\\nCurrent configuration:\\n"\ncat {running}\n'
     )
     reload = tmp_path / "frr-reload.py"
@@ -278,10 +277,10 @@ def test_a_login_without_a_command_execs_vtysh_from_the_shell_without_python(app
 class Guard:
     """`storestack-confirm arm 60 stdin` as the push engine drives it over its exec channel."""
 
-    def __init__(self, config: ConfirmConfig, *, client: str | None = None) -> None:
+    def __init__(self, config: ConfirmConfig, *, connection: str | None = None) -> None:
         env = {"PATH": os.environ["PATH"], "SSH_ORIGINAL_COMMAND": "storestack-confirm arm 60 stdin"}
-        if client is not None:
-            env["SSH_CLIENT"] = client  # what sshd sets: the push's address and port, our port
+        if connection is not None:
+            env["SSH_CONNECTION"] = connection  # what sshd sets: the push's address and port, ours
         command = frr_confirm.login_command(config, python=sys.executable, program=PROGRAM)
         self.process = subprocess.Popen(
             ["/bin/sh", "-c", command], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -384,105 +383,107 @@ def test_the_guard_refuses_a_running_config_that_is_not_whole(appliance: Confirm
     assert not (Path(appliance.state_dir) / "armed.json").exists()
 
 
-# zebra's answer for the route toward the push (`show ip route ADDRESS json`), as FRR 8.4 prints it.
-def zebra_route(nexthop: str, *, installed: bool = True, uptime: str = "00:00:05") -> str:
-    route: dict[str, object] = {
-        "prefix": "10.0.250.0/24",
-        "protocol": "static",
-        "selected": True,
-        "distance": 1,
-        "uptime": uptime,
-        "nexthops": [{"ip": nexthop, "interfaceName": "xfrm1", "active": True, "fib": installed}],
-    }
-    if installed:
-        route["installed"] = True
-    else:
-        route["queued"] = True
-    return json.dumps({"10.0.250.0/24": [route]})
+ENDS = ("10.0.250.5", "10.255.0.3")  # the push's address, the appliance's address of the session
 
 
-def route_file(config: ConfirmConfig) -> Path:
-    return Path(config.state_dir).parent / "route.json"
+class KernelAnswers:
+    """A stand-in for `kernel_route`: the answer of the moment, which a test changes as FRR would
+    (staticd, zebra, then the kernel) while the guard settles."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, str | None]] = []
+
+    def __call__(self, ends: tuple[str, str | None]) -> str:
+        self.asked.append(ends)
+        return self.answer
 
 
-def settle_time(config: ConfirmConfig, meanwhile: Callable[[], None]) -> float:
-    """How long `settle` took toward the push's address while `meanwhile` ran beside it."""
+def settle_time(kernel: KernelAnswers, meanwhile: Callable[[], None]) -> float:
+    """How long `settle` took toward the push while `meanwhile` ran beside it."""
     beside = threading.Thread(target=meanwhile)
     started = time.monotonic()
     beside.start()
-    frr_confirm.settle(config, "10.0.250.5")
+    frr_confirm.settle(ENDS, probe=kernel)
     took = time.monotonic() - started
     beside.join()
     return took
 
 
-def test_settle_waits_until_the_route_toward_the_push_stops_changing(appliance: ConfirmConfig) -> None:
-    """zebra installs a pushed route after vtysh returned: the challenge must not go out while
+def test_settle_waits_until_the_route_toward_the_push_stops_changing() -> None:
+    """The kernel gets a pushed route after vtysh returned: the challenge must not go out while
     the route toward the push is still moving, or it proves a way back the change then cuts."""
-    routes = route_file(appliance)
-    routes.write_text(zebra_route("100.64.0.0"))
+    kernel = KernelAnswers("leaves from 10.255.0.3")
     stop = time.monotonic() + 1.2
 
-    def keep_moving() -> None:  # a new next hop every 0.1 s, as a route churning in zebra
+    def keep_moving() -> None:  # a new answer every 0.1 s, as routes churning into the kernel
         index = 0
         while time.monotonic() < stop:
             index += 1
-            routes.write_text(zebra_route(f"100.64.0.{index}"))
+            kernel.answer = f"leaves from 100.64.0.{index}"
             time.sleep(0.1)
 
-    assert settle_time(appliance, keep_moving) >= 1.2, "the challenge would have gone out while the route still moved"
-    assert "-N lab-edge -c show ip route 10.0.250.5 json" in vtysh_calls(appliance)
+    assert settle_time(kernel, keep_moving) >= 1.2, "the challenge would have gone out while the route still moved"
+    assert set(kernel.asked) == {ENDS}
+    # A blackhole landing late is a change too: the wait covers it.
+    kernel = KernelAnswers("leaves from 10.255.0.3")
+
+    def blackhole() -> None:
+        time.sleep(0.2)
+        kernel.answer = "refused: errno 22"
+
+    assert settle_time(kernel, blackhole) >= 0.2 + frr_confirm.SETTLE_INTERVAL
+    assert kernel.answer == "refused: errno 22"
 
 
-def test_settle_ignores_uptimes_and_waits_out_a_queued_route(appliance: ConfirmConfig) -> None:
-    routes = route_file(appliance)
-    # Only the uptime differs between reads: that is no change.
-    routes.write_text(zebra_route("100.64.0.0", uptime="00:00:05"))
-
-    def tick() -> None:
-        time.sleep(0.15)
-        routes.write_text(zebra_route("100.64.0.0", uptime="00:00:06"))
-
-    assert settle_time(appliance, tick) < 1.5
-    # A route zebra still has queued for the kernel: no challenge until it is installed.
-    routes.write_text(zebra_route("0.0.0.0", installed=False))
-
-    def install() -> None:
-        time.sleep(1.0)
-        routes.write_text(zebra_route("0.0.0.0"))
-
-    assert settle_time(appliance, install) >= 1.0
-
-
-def test_settle_gives_up_after_its_bound_and_without_a_client_asks_nothing(
-    appliance: ConfirmConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    route_file(appliance).write_text(zebra_route("100.64.0.0", installed=False))
+def test_settle_gives_up_after_its_bound_and_without_a_session_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(frr_confirm, "SETTLE_TIMEOUT", 0.8)
+    flapping = KernelAnswers("")
+
+    def flap(ends: tuple[str, str | None]) -> str:
+        return f"leaves from {time.monotonic()}"
+
     started = time.monotonic()
-    frr_confirm.settle(appliance, "10.0.250.5")
+    frr_confirm.settle(ENDS, probe=flap)
     assert 0.8 <= time.monotonic() - started < 2.0
-    calls = len(vtysh_calls(appliance))
-    frr_confirm.settle(appliance, None)
-    assert len(vtysh_calls(appliance)) == calls
+    frr_confirm.settle(None, probe=flapping)
+    assert flapping.asked == []
 
 
-def test_the_guard_hands_out_its_challenge_only_once_the_route_toward_the_push_settled(
-    appliance: ConfirmConfig,
-) -> None:
-    routes = route_file(appliance)
-    routes.write_text(zebra_route("100.64.0.0", installed=False))
-    guard = Guard(appliance, client="10.0.250.5 50522 22")
+def test_the_kernel_says_when_a_blackhole_route_cuts_the_way_to_the_push() -> None:
+    """In a network namespace of its own (unshare, root as in CI), from the session's own address:
+    a blackhole, unreachable and no route at all toward the push, then a route."""
+    script = f"""
+import sys; sys.path.insert(0, {str(Path(PROGRAM).parent)!r})
+import subprocess
+from frr_confirm import kernel_route
+def ip(*args): subprocess.run(["ip", *args], check=True)
+ip("link", "set", "lo", "up")
+ip("addr", "add", "10.255.0.3/32", "dev", "lo")
+ip("route", "add", "blackhole", "10.0.250.0/24")
+print(kernel_route(("10.0.250.5", "10.255.0.3")))
+ip("route", "replace", "unreachable", "10.0.250.0/24")
+print(kernel_route(("10.0.250.5", "10.255.0.3")))
+ip("route", "del", "10.0.250.0/24")
+print(kernel_route(("10.0.250.5", "10.255.0.3")))
+ip("route", "add", "10.0.250.0/24", "dev", "lo")
+print(kernel_route(("10.0.250.5", "10.255.0.3")))
+"""
+    out = subprocess.run(["unshare", "--net", sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["refused: errno 22", "refused: errno 113", "refused: errno 101", "leaves from 10.255.0.3"]
+
+
+def test_the_guard_settles_before_it_hands_out_its_challenge(appliance: ConfirmConfig) -> None:
+    guard = Guard(appliance, connection="127.0.0.1 50522 127.0.0.1 22")
     guard.send(frr_confirm.snapshot_frame(SHOWN))
     assert guard.line().startswith("armed")
     pid = timer_pid(appliance)
     asked = time.monotonic()
     guard.send(b"challenge\n")
-    time.sleep(0.8)
-    routes.write_text(zebra_route("100.64.0.0"))
     token = guard.line().removeprefix(frr_confirm.CHALLENGE_PREFIX)
-    assert time.monotonic() - asked >= 0.8 and len(token) == 16
-    assert "-N lab-edge -c show ip route 10.0.250.5 json" in vtysh_calls(appliance)
+    assert time.monotonic() - asked >= frr_confirm.SETTLE_INTERVAL and len(token) == 16
+    assert vtysh_calls(appliance) == [], "the settle asks the kernel, not vtysh"
     guard.send(f"confirm {token}\n".encode())
     status, out, _ = guard.end()
     assert (status, out.strip()) == (0, "confirmed: the timer is cancelled")
