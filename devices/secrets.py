@@ -70,10 +70,14 @@ def hex_spelling(value: str) -> str:
 
 def hex_secret(secret: Secret) -> Secret:
     """The same secret in its hex spelling (`hex_spelling`): a slot like `secret`, with its
-    name, source and any problem kept; nothing is read that `secret` has not read already."""
+    name, source and any problem kept; nothing is read that `secret` has not read already. A
+    value that is not ASCII becomes a slot saying so, as `limited_secret` does for a long one."""
     if secret.value is None:
         return secret
-    return Secret(secret.name, secret.source, SecretStr(hex_spelling(secret.value.get_secret_value())))
+    value = secret.value.get_secret_value()
+    if not value.isascii():
+        return Secret(secret.name, secret.source, None, "must be ASCII text")
+    return Secret(secret.name, secret.source, SecretStr(hex_spelling(value)))
 
 
 def secret_spellings(value: str) -> tuple[str, ...]:

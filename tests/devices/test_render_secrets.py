@@ -18,7 +18,7 @@ from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet, render_store, write_configs
-from storestack.devices.secrets import REDACTED, secret_spellings
+from storestack.devices.secrets import REDACTED, Secret, hex_secret, secret_spellings
 from storestack.inventory import Fleet
 
 
@@ -166,3 +166,15 @@ def test_cli_outputs_never_show_a_secret(
     for path in (tmp_path / "o").iterdir():
         text = path.read_text()
         assert not any(value in text for value in _all_secret_values(device_secrets)), path.name
+
+
+def test_a_key_file_spelling_of_a_secret_that_is_not_ascii_is_refused_by_name_not_by_a_traceback() -> None:
+    """chrony's key file takes the NTP key in hex of its text: a value with other characters
+    becomes a slot whose reveal says which secret and why, never the value."""
+    from pydantic import SecretStr
+
+    assert hex_secret(Secret("ntp-key", "env:STORESTACK_NTP_KEY", SecretStr("Lab.Ntp_Key1"))).reveal() == "4C61622E4E74705F4B657931"
+    refused = hex_secret(Secret("ntp-key", "env:STORESTACK_NTP_KEY", SecretStr("clé-ntp-secrète")))
+    with pytest.raises(SecretUnavailableError, match=r"'ntp-key' \(env:STORESTACK_NTP_KEY\): must be ASCII text") as caught:
+        refused.reveal()
+    assert "clé" not in str(caught.value)
