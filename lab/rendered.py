@@ -90,7 +90,7 @@ class RenderedIpsec:
 
 
 @contextlib.contextmanager
-def _fleet_psk(fleet: Fleet, fallback: str) -> Iterator[None]:
+def _lab_render_secrets(fleet: Fleet, fallback: str) -> Iterator[None]:
     """While rendering, the fleet's PSK variable holds the lab's secret when the environment has
     none, and each NTP key variable a throwaway: the lab runs no chrony, so the host's NTP key
     file it renders beside the IPsec files is never used."""
@@ -118,7 +118,7 @@ def render_ipsec(
     """appliance name → its rendered IPsec files, as `storestack devices render` makes them
     (with `outputs`: as a rollout renders them with the stores' stack outputs)."""
     rendered: dict[str, RenderedIpsec] = {}
-    with _fleet_psk(fleet, lab_secret):
+    with _lab_render_secrets(fleet, lab_secret):
         for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True):
             if config.platform != "frr":
                 continue
