@@ -301,14 +301,15 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
     """What the FRR store host templates (swanctl, strongswan, routing, nftables, dnsmasq,
     chrony) see."""
     connections = store_connections(view)
+    steering = store_steering(view)
     return {
         "view": view,
         "connections": connections,
         "ipsec": IPSEC,
         "flows": store_firewall(view),
-        "rules": store_policy_rules(view),
+        "rules": store_policy_rules(view, steering),
         "sla": store_sla_host(view),
-        "steering": store_steering(view),
+        "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
@@ -599,14 +600,14 @@ def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
     ]
 
 
-def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
+def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list[PolicyRule]:
     """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
     uses only the breakout link's table and is refused (not routed) when that table is empty.
 
     SLA steering: the store's own segments and prefixes (and, with AWS tunnels, the cloud
     summary they teach) stay in the main table; then each overlay class's marked packets look up
     the class's own table, where storestack-steer keeps the one path the class uses now (empty:
-    fall through to main, BGP's best path)."""
+    fall through to main, BGP's best path); `steering` is the store's (`store_steering`)."""
     rules = [
         PolicyRule(f"from {link.address.ip} lookup {link.table} pref {1000 + link.index}")
         for link in view.wan
@@ -616,7 +617,7 @@ def store_policy_rules(view: StoreApplianceView) -> list[PolicyRule]:
         if view.breakout is not None:
             rules.append(PolicyRule(f"from {view.guest.net.cidr} lookup {view.breakout.table} pref 1100"))
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
-    steered = store_steering(view).classes
+    steered = steering.classes
     if steered:
         # Every segment (guest Wi-Fi too, though never announced) and the announced prefixes.
         local = [segment.net.cidr for segment in view.segments]
