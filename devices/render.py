@@ -4,7 +4,8 @@ Templates live in the `storestack.templates` package under `devices/<platform>/`
 for store edge appliances and `hub.j2` for hubs. They render in a sandbox with
 `StrictUndefined`; every value they print passes `_one_line`, so no inventory string (even one
 that skipped validation) can end its line and start a new config command. Parts that are the
-same for every appliance of a platform render once per run (`Renderer.shared_block`).
+same for every appliance of a platform, or for many (an IOS-XE probe's settings and tracks),
+render once per run (`Renderer.shared_block`).
 """
 
 from __future__ import annotations
@@ -213,8 +214,9 @@ class Renderer:
         """`template_name` rendered with `values` as its whole context, once per distinct values.
 
         For the parts of a config that are the same on every appliance of a platform (the
-        management plane, the crypto suite): a store template prints the block's text instead
-        of re-running it for every store. The text is exactly what the block renders, since it
+        management plane, the crypto suite) or on many (an IOS-XE probe with the same number,
+        class and timers): a store template prints the block's text instead of re-running it
+        for every store. The text is exactly what the block renders, since it
         sees nothing but `values`; they are immutable view objects (keyed by identity) or plain
         strings and numbers (keyed by type and value). A renderer has one secrets mode, so a
         push render and a redacted render never share a block.
@@ -309,7 +311,9 @@ class Renderer:
         )
 
 
-_MAX_BLOCKS = 64
+# Enough for every platform's blocks and the IOS-XE probe blocks of a fleet (a few dozen
+# distinct probes: number, class and timers).
+_MAX_BLOCKS = 256
 _PLAIN_KEYS = (str, int, bool, type(None))
 
 

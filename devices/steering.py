@@ -150,7 +150,10 @@ class IosTracks:
     steer: int
 
 
+@functools.lru_cache(maxsize=256)
 def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
+    """One object per (number, timers), as `ios_probe_timers` gives: the IOS-XE store template
+    renders a probe's tracks once for every store with that probe (`Renderer.shared_block`)."""
     if not 1 <= number <= IOS_MAX_PROBE_NUMBER:
         raise ValueError(f"IP SLA operation {number}: outside 1-{IOS_MAX_PROBE_NUMBER}")
     stubs = tuple(
