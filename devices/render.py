@@ -190,6 +190,10 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
         auto_reload=False,
         cache_size=-1,  # a fixed, small template set: a plain dict, no LRU bookkeeping per include
     )
+    # Jinja's default globals but `namespace` (the one the templates use): every render copies
+    # them into its context, and a render of an FRR appliance is ten renders with their includes.
+    for name in [name for name in env.globals if name != "namespace"]:
+        del env.globals[name]
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
     env.filters["numbered"] = _numbered
