@@ -66,6 +66,7 @@ RULES = {
         fortinet.management_path,
         fortinet.dialup_routes,
         fortinet.dhcp_leases,
+        fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
     ),
 }
@@ -406,6 +407,18 @@ def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-tunnel-policy"]
     assert {f.message.split()[1] for f in found} == {"aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"}
     assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
+
+
+def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
+    """The guest breakout monitor pings the gateway of wan1, the port the tunnels to the hubs
+    leave by: left to update the static routes, a gateway that stops answering pings removes
+    their underlay routes too."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    assert "fortios-link-monitor-routes" not in _rules(_lint(config))
+    broken = _broken(config, "        set update-static-route disable\n", "")
+    found = [f for f in _lint(broken) if f.rule == "fortios-link-monitor-routes"]
+    assert len(found) == 1
+    assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
 
 
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
