@@ -184,6 +184,9 @@ class TunnelView:
     prepend: int
     prepend_path: str  # that many store ASNs, space-separated
     bfd: BfdProfile
+    # The hub runs BFD on this tunnel (network intent: the tunnel has a BFD profile); an IOS-XE
+    # hub runs none on its FlexVPN virtual-access interfaces (`HUB_NO_STORE_BFD`).
+    peer_bfd: bool
     table: int  # the transport's front-door routing table (Linux) / VRF number
     underlay_gateway: str | None  # next hop of the pinned /32 to peer_outside; None: learned
     ifname: str

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
+from storestack.common.platforms import Platform
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
@@ -72,9 +73,10 @@ RULES = {
 }
 
 
-def _store(fleet: Fleet, platform: str, shape: str) -> ConfigFile:
+def _store(fleet: Fleet, platform: Platform, shape: str, hubs: Platform | None = None) -> ConfigFile:
+    """A store shape rendered on `platform`, its hubs on the same platform unless `hubs` names one."""
     store_id = SHAPES[shape]
-    (config,) = render_store(on_platform(fleet, platform), store_id)
+    (config,) = render_store(on_platform(fleet, platform, hubs=hubs), store_id)
     return ConfigFile(config.filename, platform, "edge", config.name, config.text, store_id)
 
 
@@ -254,7 +256,12 @@ def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fle
     assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
     ]
-    no_bfd = _broken(config, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    # BFD runs where the hubs run it: towards FRR hubs (an IOS-XE hub runs none on its FlexVPN
+    # virtual-access, and the store then configures none either).
+    towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
+    assert "bfd" not in config.text and " neighbor 100.64.0.4 fall-over bfd\n" in towards_frr.text
+    assert _lint(towards_frr) == []
+    no_bfd = _broken(towards_frr, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
     assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
     ]
@@ -277,7 +284,7 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
 
 
 def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
-    config = _store(fleet, "cisco_xe", "dual-wan")
+    config = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")  # IOS-XE hubs run no BFD with stores
     broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
     findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
     assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
