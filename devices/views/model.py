@@ -303,7 +303,7 @@ class SlaClassView:
 
     name: str
     index: int  # 1-based position among the store's classes: FortiOS SLA id, IOS-XE probe digit
-    probe: str  # SLA-STRICT: the class's probe / NQA administrator name on every platform
+    probe: str  # SLA-STRICT: the class's probe name on every platform (VRP NQA: SLA_STRICT)
     loss_percent: float
     loss_whole_percent: int  # the loss threshold as the whole percent FortiOS and VRP take
     latency_ms: int
