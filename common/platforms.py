@@ -37,6 +37,21 @@ HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
     ),
 }
 
+# Store platforms whose guest Wi-Fi breakout link (the store's first wired WAN link) needs a
+# static address, and why. The inventory refuses such a store with a DHCP breakout
+# (`stores/X.yaml:LINE wan[i].addressing`).
+GUEST_BREAKOUT_STATIC_ONLY: dict[Platform, str] = {
+    # Huawei VRP steers guest traffic to its breakout by a policy route, whose outbound
+    # interface "cannot be a broadcast interface, such as an Ethernet interface" (Huawei
+    # HCIP-Datacom, PBR configuration): it must name the next hop, which a DHCP lease does not
+    # give in advance.
+    "huawei_vrp": (
+        "a Huawei VRP store sends guest Wi-Fi to its breakout link by a policy route, which must "
+        "name the link's gateway (a VRP policy route cannot leave by an Ethernet port alone), so "
+        "the breakout link needs addressing: static"
+    ),
+}
+
 # Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
 # store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
 # one its hub never answers would only stay down.

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
-from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
+from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, HUB_STATIC_PEERS_ONLY
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
@@ -361,6 +361,25 @@ def cross_checks(
                         f"{HUB_STATIC_PEERS_ONLY[hub_platforms[static_server]]}",
                     )
                 )
+        breakout = next(((i, link) for i, link in enumerate(store.wan) if not link.cellular), None)
+        static_breakout = next(
+            (a.platform for a in store.appliances if a.platform in GUEST_BREAKOUT_STATIC_ONLY), None
+        )
+        if (
+            breakout is not None
+            and static_breakout is not None
+            and "guest-wifi" in store.lan
+            and breakout[1].addressing != "static"
+            and store.state != "decommissioned"
+        ):
+            index, link = breakout
+            issues.append(
+                doc.issue(
+                    ("wan", index, "addressing"),
+                    f"link {link.name} is addressed by {link.addressing} and is the guest Wi-Fi breakout "
+                    f"of a {static_breakout} store: {GUEST_BREAKOUT_STATIC_ONLY[static_breakout]}",
+                )
+            )
         for role in store.desktops:
             if role not in spec.roles:
                 issues.append(doc.issue(("desktops", role), unknown("role", role, spec.roles)))

@@ -21,7 +21,7 @@ from typing import Any
 from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.errors import InventoryFamily, UsageError
 from storestack.common.files import atomic_write_text
-from storestack.common.platforms import PLATFORM_NAMES
+from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.source import resolve_plain_scalar
 
@@ -286,9 +286,14 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
     brand = "Meridian Express" if store_format == "convenience" else "Meridian"
     state = "active" if index < 4 else rng.choices(["active", "planned", "decommissioned"], [90, 8, 2])[0]
 
+    guest = store_format != "convenience"
+    # Fibre comes with a static address; so does a broadband guest breakout where the platform's
+    # guest policy route must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
+    static_kinds = {"fiber", "broadband"} if guest and platform in GUEST_BREAKOUT_STATIC_ONLY else {"fiber"}
     wan: list[dict[str, Any]] = []
     names = {"fiber": "wan", "broadband": "wan", "lte": "lte", "5g": "lte"}
     used: dict[str, int] = {}
+    static_given = False  # one static /30 per store
     for position, (kind, mbps) in enumerate(_wan_profile(rng, store_format, lte_only)):
         prefix = names[kind]
         used[prefix] = used.get(prefix, 0) + 1
@@ -298,7 +303,8 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
             "isp": rng.choice(_ISPS[kind]),
             "bandwidth_mbps": mbps,
         }
-        if kind == "fiber":
+        if kind in static_kinds and not static_given:
+            static_given = True
             base = int(_STATIC_WAN.network_address) + 4 * index
             link["addressing"] = "static"
             link["address"] = f"{ipaddress.IPv4Address(base + 2)}/30"
@@ -311,7 +317,7 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
 
     vlan_base = 100 if rng.random() < 0.1 else 0
     segments = ["pos", "office", "iot"]
-    if store_format != "convenience":
+    if guest:
         segments += ["cctv", "guest-wifi"]
     vlans = {"pos": 10, "office": 20, "cctv": 30, "guest-wifi": 40, "iot": 50}
     lan: dict[str, Any] = {kind: {"vlan": vlan_base + vlans[kind]} for kind in segments}

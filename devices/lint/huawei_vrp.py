@@ -50,6 +50,10 @@ _IKE_ENCRYPTION = {"aes-gcm-256": "aes256gcm16", "aes-gcm-128": "aes128gcm16", "
 _ESP_ENCRYPTION = {"aes-256-gcm-128": "aes256gcm16", "aes-128-gcm-128": "aes128gcm16", "aes-256": "aes256"}
 _HASH = {"hmac-sha2-384": "sha384", "hmac-sha2-256": "sha256", "sha2-384": "sha384", "sha2-256": "sha256"}
 _NQA_DEFAULTS = {"probe-count": 3, "interval": 4, "timeout": 3, "frequency": 0}
+# `apply output-interface` takes a point-to-point interface (tunnel, dialer, cellular): "The
+# outbound interface of packets cannot be a broadcast interface, such as an Ethernet interface"
+# (Huawei HCIP-Datacom course, "PBR Configuration"); on Ethernet a node needs its next hop.
+_BROADCAST = re.compile(r"^(GigabitEthernet|Ethernet|XGigabitEthernet|Eth-Trunk|Vlanif)\d")
 # AR command reference, NQA view: probe-count 1-15, timeout 1-60 s, fail-percent 1-100,
 # frequency 1-604800 s.
 _NQA_RANGES = {"probe-count": (1, 15), "timeout": (1, 60), "fail-percent": (1, 100), "frequency": (1, 604800)}
@@ -346,7 +350,7 @@ def port_keywords(config: ConfigFile) -> Iterator[Finding]:
 @register_rule(PLATFORM)
 def timers(config: ConfigFile) -> Iterator[Finding]:
     """NQA interval > timeout and frequency > interval x probe-count; at most two next hops per
-    PBR node; BGP hold >= 3 x keepalive."""
+    PBR node and no broadcast outbound interface; BGP hold >= 3 x keepalive."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -386,6 +390,14 @@ def timers(config: ConfigFile) -> Iterator[Finding]:
                 "vrp-pbr-next-hops",
                 f"{node.text}: {len(hops)} next hops, AR takes at most 2 per node",
             )
+        for line in node.children:
+            if line.words[:2] == ["apply", "output-interface"] and _BROADCAST.match(line.words[-1]):
+                yield config.finding(
+                    line.number,
+                    "vrp-pbr-output-interface",
+                    f"{node.text}: {line.text.strip()}: a policy route's outbound interface cannot be a "
+                    "broadcast (Ethernet) interface; it needs `apply ip-address next-hop`",
+                )
     for line in root.walk():
         w = line.words
         if w[0] == "peer" and "keepalive" in w and "hold" in w:

@@ -446,6 +446,20 @@ def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
     assert all("SLA-STRICT" in f.message for f in found)
 
 
+def test_vrp_pbr_out_of_an_ethernet_port(fleet: Fleet) -> None:
+    """A policy route may name a point-to-point outbound interface, not an Ethernet port: the
+    guest breakout must name its gateway."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    assert "vrp-pbr-output-interface" not in _rules(_lint(config))
+    broken = _broken_re(
+        config,
+        r" apply ip-address next-hop \S+ track nqa storestack guest_gateway\n",
+        " apply output-interface GigabitEthernet0/0/1\n",
+    )
+    found = [f for f in _lint(broken) if f.rule == "vrp-pbr-output-interface"]
+    assert [f.message.split(":")[0] for f in found] == ["policy-based-route GUEST-BREAKOUT permit node 10"]
+
+
 def test_vrp_undefined_acl_zone_and_open_interzone(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "mall-guest")
     broken = _broken(config, "acl name POS-TO-OVERLAY 3101", "acl name POS-TO-OVERLAY 3901")
