@@ -634,5 +634,6 @@ class StoreSpec(Strict):
     desktop_users: list[DesktopUserSpec] = Field(
         default=[], description="named directory users who get a desktop; at most `desktops[role]` per role"
     )
-    cloud: CloudAffinity = CloudAffinity()
-    sla: StoreSlaOverride = StoreSlaOverride()
+    # Built by a factory, not copied: pydantic deep-copies a model default for every store.
+    cloud: CloudAffinity = Field(default_factory=CloudAffinity)
+    sla: StoreSlaOverride = Field(default_factory=StoreSlaOverride)
