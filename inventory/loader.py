@@ -102,7 +102,7 @@ def load_fleet(path: Path | str, *, write_lock: bool = False) -> Fleet:
 
 def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> LoadResult:
     """Load a fleet directory (or its `fleet.yaml`), and pin new allocations when `write_lock`."""
-    with without_cyclic_gc():
+    with without_cyclic_gc(long_lived=True):
         return _load_directory(Path(path), write_lock=write_lock)
 
 
@@ -232,7 +232,7 @@ def load_bundle_with_allocations(
     line numbers count from the document's first line, so errors read exactly as they would
     for the same fleet on disk. `allocations` pins IPAM like a lock file would.
     """
-    with without_cyclic_gc():
+    with without_cyclic_gc(long_lived=True):
         return _load_bundle(text, name, allocations, root)
 
 
