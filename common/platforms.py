@@ -36,3 +36,14 @@ HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
         "it serves needs addressing: static"
     ),
 }
+
+# Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
+# store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
+# one its hub never answers would only stay down.
+HUB_NO_STORE_BFD: dict[Platform, str] = {
+    # IOS-XE: the hub is a FlexVPN server, every store link a virtual-access cloned from a virtual
+    # template, and "The Cisco IOS software incorrectly allows configuration of BFD on
+    # virtual-template and dialer interfaces; however, ..." BFD does not run there (IP Routing
+    # BFD Configuration Guide, "BFD - Static Route Support", Restrictions).
+    "cisco_xe": "an IOS-XE hub serves store links on FlexVPN virtual-access interfaces, where BFD does not run",
+}

@@ -541,15 +541,18 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         interfaces.append(FrrInterface(aws.ifname, f"ipsec {aws.id} aws vpn over {aws.link}", [aws.inside.cidr]))
     interfaces = _in_frr_order(interfaces)
 
-    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer).
+    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer);
+    # none towards a hub that runs no BFD on its store links (`HUB_NO_STORE_BFD`).
     intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
-    bfd = {tunnel.id: _bfd_of(intent_tunnels.get(tunnel.id), tunnel.bfd) for tunnel in view.tunnels}
+    bfd = {
+        tunnel.id: _bfd_of(intent_tunnels.get(tunnel.id), tunnel.bfd) for tunnel in view.tunnels if tunnel.peer_bfd
+    }
     neighbors = [
         FrrNeighbor(
             tunnel.inside_peer,
             tunnel.hub.asn,
             f"{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
-            bfd[tunnel.id],
+            bfd.get(tunnel.id),
             f"HUB-IN-{tunnel.ifname}",
             f"HUB-OUT-{tunnel.ifname}",
         )
@@ -568,7 +571,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     ]
     neighbors.sort(key=lambda neighbor: _ip_key(neighbor.address))
     bfd_peers = sorted(
-        (FrrBfdPeer(t.inside_peer, t.inside.ip, t.ifname, bfd[t.id].name) for t in view.tunnels),
+        (FrrBfdPeer(t.inside_peer, t.inside.ip, t.ifname, bfd[t.id].name) for t in view.tunnels if t.id in bfd),
         key=lambda peer: _ip_key(peer.address),
     )
     return FrrStoreLayout(
@@ -640,6 +643,11 @@ STEERING_RULE_PREF = 1300
 class SteeringPath:
     ifname: str
     peer: str  # the hub's inside address: BFD peer and next hop
+    bfd: bool  # False: the hub runs no BFD with stores; the path is judged by its BGP session
+
+    @property
+    def line(self) -> str:
+        return f"path {self.ifname} {self.peer}" + ("" if self.bfd else " bgp-only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -699,7 +707,11 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     poll_ms = max(STEERING_MIN_POLL_MS, min([STEERING_POLL_MS, *intervals]))
     return SteeringPlan(
         poll_ms,
-        [SteeringPath(tunnel.ifname, tunnel.inside_peer) for tunnel in view.tunnels if tunnel.ifname in used],
+        [
+            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.peer_bfd)
+            for tunnel in view.tunnels
+            if tunnel.ifname in used
+        ],
         classes,
     )
 

@@ -24,8 +24,8 @@ What it does, and nothing more:
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
   first, LTE/5G only where the class allows it) that is usable, or `unreachable default` when
-  none is: a class never leaves on a path it may not use. While FRR runs a BFD session on none of a
-  class's paths (before the first push, or a config without SLA BFD) the class table is left
+  none is: a class never leaves on a path it may not use. While FRR knows none of a class's paths
+  (no BFD session, nor for a `bgp-only` path a BGP neighbour: before the first push) the class table is left
   empty and the lookup falls through to the main table: BGP's best path, as without steering.
 
 The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
@@ -34,8 +34,10 @@ The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
     path xfrm1 10.255.0.0
     class pos 0x00005101 5101 hold-down 2 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4
 
-(`path IFNAME HUB-INSIDE-ADDRESS`: the tunnel and the BFD peer on it; `class NAME MARK TABLE
-hold-down S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
+(`path IFNAME HUB-INSIDE-ADDRESS [bgp-only]`: the tunnel and the BFD peer on it; `bgp-only`
+for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
+BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
+TABLE hold-down S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
 instance of several on a host, as in the lab.
 """
 
@@ -57,7 +59,7 @@ IP = "ip"
 MIN_POLL_MS = 50
 # Every class table is rewritten this often even without a change.
 RESYNC_SECONDS = 10
-# A class none of whose paths bfdd knows: its table stays empty (the main table decides).
+# A class none of whose paths FRR knows yet: its table stays empty (the main table decides).
 UNSTEERED = "-"
 
 log = logging.getLogger(PROGRAM)
@@ -67,6 +69,7 @@ log = logging.getLogger(PROGRAM)
 class SteeredPath:
     ifname: str
     peer: str  # the hub's inside address on this tunnel: BFD peer and next hop
+    bgp_only: bool = False  # the hub runs no BFD: the BGP session alone says up or down
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +102,8 @@ class SteeringConfig:
             try:
                 if words[0] == "poll-ms" and len(words) == 2:
                     poll_ms = max(MIN_POLL_MS, int(words[1]))
-                elif words[0] == "path" and len(words) == 3:
-                    paths[words[1]] = SteeredPath(words[1], words[2])
+                elif words[0] == "path" and (len(words) == 3 or (len(words) == 4 and words[3] == "bgp-only")):
+                    paths[words[1]] = SteeredPath(words[1], words[2], bgp_only=len(words) == 4)
                 elif (
                     words[0] == "class"
                     and len(words) >= 10
@@ -150,7 +153,8 @@ class Steering:
 
     def observe(self, path_up: dict[str, bool], now: float) -> dict[str, str | None]:
         """Per class, the path its traffic uses now (None: no usable path; UNSTEERED: FRR runs
-        no BFD session on any of its paths, the main table decides)."""
+        no BFD session, nor for a `bgp-only` path a BGP neighbour, on any of its paths: the
+        main table decides)."""
         chosen: dict[str, str | None] = {}
         for steered in self.config.classes:
             if not any(ifname in path_up for ifname in steered.paths):
@@ -216,9 +220,10 @@ class FrrSource:
             reply += chunk
         return reply[:-4].decode(errors="replace")
 
-    def peers_up(self) -> dict[str, bool] | None:
+    def peers_up(self) -> tuple[dict[str, bool], dict[str, bool]] | None:
         """Per peer address with a single-hop BFD session: whether that session is up and the
-        BGP session to the same address established. None when FRR cannot be asked."""
+        BGP session to the same address established; and per BGP neighbour bgpd knows: whether
+        it is established. None when FRR cannot be asked."""
         try:
             bfd = json.loads(self._command("bfdd", "show bfd peers json"))
             bgp = json.loads(self._command("bgpd", "show bgp ipv4 unicast summary json"))
@@ -226,14 +231,13 @@ class FrrSource:
             log.warning("cannot read BFD/BGP state in %s: %s", self.run_dir, exc)
             self.close()
             return None
-        established = {
-            address for address, peer in bgp.get("peers", {}).items() if peer.get("state") == "Established"
-        }
-        return {
-            str(peer["peer"]): peer.get("status") == "up" and peer["peer"] in established
+        bgp_up = {address: peer.get("state") == "Established" for address, peer in bgp.get("peers", {}).items()}
+        bfd_up = {
+            str(peer["peer"]): peer.get("status") == "up" and bgp_up.get(peer["peer"], False)
             for peer in bfd
             if not peer.get("multihop") and peer.get("vrf", "default") == "default" and "peer" in peer
         }
+        return bfd_up, bgp_up
 
     def close(self) -> None:
         for sock in self.socks.values():
@@ -255,6 +259,17 @@ def route_command(config: SteeringConfig, steered: SteeredClass, ifname: str | N
 _WHERE = {UNSTEERED: "the main table's path (no BFD session on its paths)", None: "nothing (no usable path)"}
 
 
+def paths_up(config: SteeringConfig, bfd_up: dict[str, bool], bgp_up: dict[str, bool]) -> dict[str, bool]:
+    """Per path FRR knows: whether it is up. A BFD path is known by its BFD session, a
+    `bgp-only` path by its BGP neighbour; a path FRR does not know yet is left out."""
+    known: dict[str, bool] = {}
+    for ifname, path in config.paths.items():
+        by_peer = bgp_up if path.bgp_only else bfd_up
+        if path.peer in by_peer:
+            known[ifname] = by_peer[path.peer]
+    return known
+
+
 def run(config: SteeringConfig, source: FrrSource) -> None:
     steering = Steering(config)
     decided: dict[str, str | None] = dict.fromkeys((c.name for c in config.classes), UNSTEERED)
@@ -265,9 +280,9 @@ def run(config: SteeringConfig, source: FrrSource) -> None:
             # The kernel drops a route with its device (a tunnel interface re-created): say it again.
             written.clear()
             synced = time.monotonic()
-        by_peer = source.peers_up()
-        if by_peer is not None:
-            path_up = {ifname: by_peer[path.peer] for ifname, path in config.paths.items() if path.peer in by_peer}
+        state = source.peers_up()
+        if state is not None:
+            path_up = paths_up(config, *state)
             chosen = steering.observe(path_up, time.monotonic())
             for steered in config.classes:
                 choice = chosen[steered.name]

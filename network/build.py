@@ -34,6 +34,7 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
+from storestack.common.platforms import HUB_NO_STORE_BFD
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
@@ -311,7 +312,8 @@ class NetworkIntent:
         local_pref = rank[0] - (5 if backup_hub else 0)
         prepend = rank[1] + (1 if backup_hub else 0)
         role = self._role(index, link)
-        bfd = BFD_CELLULAR if link.cellular else BFD_WIRED
+        # No BFD where the hub runs none on its store links (`HUB_NO_STORE_BFD`).
+        bfd = None if hub.platform in HUB_NO_STORE_BFD else BFD_CELLULAR if link.cellular else BFD_WIRED
         classes = self._transport_classes.get(store.id)
         if classes is None:
             classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)

@@ -1198,7 +1198,10 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
     """A FlexVPN server's virtual template is unnumbered (every virtual-access cloned from an
     addressed template would carry the same address), and each store peer's virtual-access gets
     its own overlay address from the authorization policy its identity names; every BGP
-    neighbour that no interface reaches lies on one of those addresses."""
+    neighbour that no interface reaches lies on one of those addresses. No BFD on a virtual
+    template or its virtual-access interfaces, nor for a BGP neighbour reached through one: IOS
+    accepts the lines, but "BFD functionality on virtual-template and dialer interfaces is not
+    supported" (IP Routing BFD Configuration Guide, "BFD - Static Route Support", Restrictions)."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
@@ -1212,7 +1215,22 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
                         f"{interface.text}: a virtual template takes `ip unnumbered`, not {line.text!r} "
                         "(every virtual-access cloned from it would carry that address)",
                     )
+                if "bfd" in line.words[:2]:
+                    yield config.finding(
+                        line.number,
+                        "cisco-virtual-access-bfd",
+                        f"{interface.text}: {line.text!r}: BFD does not run on virtual-template interfaces",
+                    )
     peers = _template_peers(root)
+    for peer in peers:
+        for text in peer.interface_config:
+            if text.split()[:1] == ["bfd"]:
+                yield config.finding(
+                    peer.line.number,
+                    "cisco-virtual-access-bfd",
+                    f"{peer.line.text} ({peer.identity}): interface-config {text!r}: BFD does not run on "
+                    "virtual-access interfaces",
+                )
     subnets = []
     for peer in peers:
         if peer.address is None:
@@ -1239,6 +1257,8 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
             w = line.words
             if w[:2] == ["ip", "address"] and len(w) == 4 and is_address(w[2]):
                 connected.append(ipaddress.IPv4Interface(f"{w[2]}/{w[3]}").network)
+    groups: dict[str, list[ipaddress.IPv4Address]] = {}
+    bfd: list[Line] = []
     for line in root.walk():
         w = line.words
         if w[0] == "neighbor" and w[2:3] == ["remote-as"] and is_address(w[1]):
@@ -1249,6 +1269,22 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
                     "cisco-virtual-access-unaddressed",
                     f"{line.text}: no interface and no store peer's authorization policy puts the hub on {w[1]}'s subnet",
                 )
+        elif w[0] == "neighbor" and w[2:3] == ["peer-group"] and len(w) == 4 and is_address(w[1]):
+            groups.setdefault(w[3], []).append(ipaddress.IPv4Address(w[1]))
+        elif w[0] == "neighbor" and w[2:4] == ["fall-over", "bfd"] and "multi-hop" not in w:
+            bfd.append(line)
+    # A neighbour (or a peer group with a member) on a store peer's virtual-access subnet and not
+    # on a connected one: its single-hop BFD session would ride a virtual-access.
+    for line in bfd:
+        name = line.words[1]
+        members = [ipaddress.IPv4Address(name)] if is_address(name) else groups.get(name, [])
+        through = [a for a in members if any(a in n for n in subnets) and not any(a in n for n in connected)]
+        if through:
+            yield config.finding(
+                line.number,
+                "cisco-virtual-access-bfd",
+                f"{line.text}: {through[0]} is reached through a virtual-access, where BFD does not run",
+            )
 
 
 # ---------------------------------------------------------------- hub infrastructure ACL

@@ -430,6 +430,34 @@ def dialup_routes(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def link_monitor_routes(config: ConfigFile) -> Iterator[Finding]:
+    """A link monitor that fails removes every static route through its port and gateway unless
+    told otherwise (`update-static-route`, on by default; `route` limits it to the routes
+    listed: "Link monitor with route updates", FortiOS administration guide): on a port that
+    also carries tunnel underlay routes, a gateway that stops answering pings takes the tunnels
+    over that port down with it."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    for monitor in _entries(parsed, "system link-monitor"):
+        if monitor.first("update-static-route") == "disable" or monitor.get("route"):
+            continue
+        port = monitor.first("srcintf")
+        carried = [
+            route.name
+            for route in _entries(parsed, "router static")
+            if route.first("device") == port and route.get("dst") not in ([], ["0.0.0.0", "0.0.0.0"])
+        ]
+        if carried:
+            yield config.finding(
+                monitor.line,
+                "fortios-link-monitor-routes",
+                f"link monitor {monitor.name} removes every static route via {port} when it fails, "
+                f"static route(s) {', '.join(carried)} among them (set update-static-route disable)",
+            )
+
+
+@register_rule(PLATFORM)
 def dhcp_leases(config: ConfigFile) -> Iterator[Finding]:
     """A DHCP WAN port takes only its address from the lease where routing and DNS are managed:
     by default the lease installs a default route (distance 5, above BGP's) and replaces the

@@ -36,7 +36,7 @@ from storestack.devices.lint.linetree import (
 )
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
 from storestack.devices.platforms import get_platform
-from storestack.devices.platforms.huawei_vrp import PORT_NAMES
+from storestack.devices.platforms.huawei_vrp import NQA_NAME_FORBIDDEN, PORT_NAMES, nqa_name
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -220,13 +220,33 @@ _NAME_LIMITS = {
 
 @register_rule(PLATFORM)
 def name_lengths(config: ConfigFile) -> Iterator[Finding]:
+    """Object names within the AR limits, and NQA administrator and test names (in the test and
+    in every `track nqa`) without the characters NQA refuses (NQA_NAME_FORBIDDEN: `-`, `?`, `"`)."""
     if config.suffix:
         return
-    for line in parse(config.text, ("#",)).children:
+    root = parse(config.text, ("#",))
+    for line in root.children:
         limit = _NAME_LIMITS.get((line.words[0], line.words[1]) if len(line.words) > 2 else ("", ""))
         if limit is not None and len(line.words[2]) > limit:
             yield config.finding(
                 line.number, "vrp-name-length", f"{line.text!r}: the name is longer than {limit} characters"
+            )
+    for line in root.walk():
+        w = line.words
+        if w[:2] == ["nqa", "test-instance"]:
+            names = w[2:4]
+        elif "track" in w and after(w, "track") == "nqa":
+            index = w.index("track")
+            names = w[index + 2 : index + 4]
+        else:
+            continue
+        bad = [name for name in names if NQA_NAME_FORBIDDEN & set(name)]
+        if bad:
+            yield config.finding(
+                line.number,
+                "vrp-nqa-name",
+                f"{line.text!r}: NQA refuses {', '.join(bad)} (an administrator or test name takes "
+                "no hyphen, question mark or quotation mark)",
             )
 
 
@@ -412,9 +432,13 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# A class's NQA administrator: its probe name (SLA-STRICT) as an NQA name (SLA_STRICT).
+_CLASS_NQA_PREFIX = nqa_name(CLASS_PROBE_PREFIX)
+
+
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
-    """The NQA tests (class: their administrator, SLA-<CLASS>) and the application policy nodes
+    """The NQA tests (class: their administrator, SLA_<CLASS>, read back as SLA-<CLASS>) and the application policy nodes
     (`if-match acl` an APP-<NAME> ACL) with their tracked next hops."""
     root = parse(config.text, ("#",))
     probes = []
@@ -428,7 +452,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
             ProbeFact(
                 line=test.number,
                 name=" ".join(test.words[2:4]),
-                sla_class=admin if admin.startswith(CLASS_PROBE_PREFIX) else None,
+                sla_class=admin.replace("_", "-") if admin.startswith(_CLASS_NQA_PREFIX) else None,
                 next_hop=destination[-1] if destination else None,
                 latency_ms=int(rtd) if rtd and rtd.isdigit() else None,
                 loss_percent=int(values["fail-percent"][0]) if values.get("fail-percent") else None,

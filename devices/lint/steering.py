@@ -74,8 +74,8 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
 
 
 def class_of(reference: str, store: StoreIntent) -> SlaClassPolicy | None:
-    """The class a probe names: its name (IOS-XE tag), its probe name (VRP, SLA-STRICT) or, on
-    FortiOS, its 1-based SLA id."""
+    """The class a probe names: its name (IOS-XE tag), its probe name (VRP: SLA-STRICT, read
+    back from the NQA administrator SLA_STRICT) or, on FortiOS, its 1-based SLA id."""
     classes = store.sla.classes
     if reference.isdigit():
         index = int(reference)

@@ -124,19 +124,16 @@ def acl_rule(rule: AclRule) -> str:
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
     kept): what reaches the router itself from the overlay. BGP and BFD from its tunnel
-    neighbours only (BFD echo packets come back addressed from and to the router's own tunnel
-    address), the IP SLA responders' answers (control port 1967 and each class's test port),
+    neighbours only (BFD only where the hub runs it; echo packets come back addressed from and to
+    the router's own tunnel address), the IP SLA responders' answers (control port 1967 and each class's test port),
     SSH and SNMP from the HQ management ranges, the answers of the HQ services the router itself
     uses (TACACS+, DNS, NTP), ping and the ICMP errors and replies the router needs."""
     rules: list[str] = []
     for tunnel in view.tunnels:
         peer, own = tunnel.inside_peer, tunnel.inside.ip
-        rules += [
-            f"permit tcp host {peer} host {own} eq bgp",
-            f"permit tcp host {peer} eq bgp host {own}",
-            f"permit udp host {peer} host {own} eq 3784",
-            f"permit udp host {own} host {own} eq 3785",
-        ]
+        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
+        if tunnel.peer_bfd:
+            rules += [f"permit udp host {peer} host {own} eq 3784", f"permit udp host {own} host {own} eq 3785"]
     for aws in view.aws_tunnels:
         peer, own = aws.inside_peer, aws.inside.ip
         rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]

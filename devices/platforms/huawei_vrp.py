@@ -116,6 +116,19 @@ def acl_rule(rule: AclRule) -> str:
     return text
 
 
+# Characters an NQA test's administrator and test names may not contain: question marks,
+# hyphens and quotation marks (Huawei command reference, `nqa test-instance admin-name
+# test-name`: "a string of 1 to 32 characters, excluding question marks (?), en dashes (-), a
+# single or consecutive quotation marks (\")"; the same exclusion for the NQA names a traffic
+# behaviour's `redirect ip-nexthop ... track-nqa` takes).
+NQA_NAME_FORBIDDEN = frozenset('?-"')
+
+
+def nqa_name(name: str) -> str:
+    """`name` as an NQA administrator or test name: `SLA-STRICT` → `SLA_STRICT`."""
+    return name.replace("-", "_")
+
+
 PLATFORM = HuaweiVrpPlatform(
     name="huawei_vrp",
     comment="#",
@@ -139,5 +152,5 @@ PLATFORM = HuaweiVrpPlatform(
         confirm=("system-view", "commit", "return"),
         abort=("system-view", "abort trial", "return"),
     ),
-    template_filters=(("vrp_acl_rule", acl_rule),),
+    template_filters=(("vrp_acl_rule", acl_rule), ("vrp_nqa_name", nqa_name)),
 )

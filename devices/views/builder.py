@@ -210,7 +210,14 @@ class ViewBuilder:
     # -------------------------------------------------------- per tunnel helpers
 
     def _tunnel_view(
-        self, profile: PlatformProfile, tunnel: Tunnel, link_index: int, number: int, store_asn: int, table: int
+        self,
+        profile: PlatformProfile,
+        tunnel: Tunnel,
+        link_index: int,
+        number: int,
+        store_asn: int,
+        table: int,
+        cellular: bool,
     ) -> TunnelView:
         assert tunnel.local_inside is not None and tunnel.peer_inside is not None
         underlay = tunnel.underlay
@@ -222,7 +229,8 @@ class ViewBuilder:
             local_pref=tunnel.local_pref,
             prepend=tunnel.prepend,
             prepend_path=" ".join([str(store_asn)] * tunnel.prepend),
-            bfd=BFD_CELLULAR if tunnel.bfd == BFD_CELLULAR.name else BFD_WIRED,
+            bfd=BFD_CELLULAR if cellular else BFD_WIRED,
+            peer_bfd=tunnel.bfd is not None,
             table=table,
             underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
             ifname=_store_tunnel_ifname(profile, link_index, tunnel.transport, number),
@@ -272,7 +280,13 @@ class ViewBuilder:
             position = 0 if tunnel.peer == home_hub[tunnel.transport] else 1
             by_link.setdefault(tunnel.transport, []).append(
                 self._tunnel_view(
-                    profile, tunnel, index, position * len(store.wan) + index + 1, store.asn, transport_table(index)
+                    profile,
+                    tunnel,
+                    index,
+                    position * len(store.wan) + index + 1,
+                    store.asn,
+                    transport_table(index),
+                    store.wan[index].cellular,
                 )
             )
         wan = [

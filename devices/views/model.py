@@ -184,6 +184,9 @@ class TunnelView:
     prepend: int
     prepend_path: str  # that many store ASNs, space-separated
     bfd: BfdProfile
+    # The hub runs BFD on this tunnel (network intent: the tunnel has a BFD profile); an IOS-XE
+    # hub runs none on its FlexVPN virtual-access interfaces (`HUB_NO_STORE_BFD`).
+    peer_bfd: bool
     table: int  # the transport's front-door routing table (Linux) / VRF number
     underlay_gateway: str | None  # next hop of the pinned /32 to peer_outside; None: learned
     ifname: str
@@ -300,7 +303,7 @@ class SlaClassView:
 
     name: str
     index: int  # 1-based position among the store's classes: FortiOS SLA id, IOS-XE probe digit
-    probe: str  # SLA-STRICT: the class's probe / NQA administrator name on every platform
+    probe: str  # SLA-STRICT: the class's probe name on every platform (VRP NQA: SLA_STRICT)
     loss_percent: float
     loss_whole_percent: int  # the loss threshold as the whole percent FortiOS and VRP take
     latency_ms: int

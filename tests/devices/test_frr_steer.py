@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from testsupport.rendering import on_platform
 
 from storestack.devices.frr_steer import (
     UNSTEERED,
     Steering,
     SteeringConfig,
     main,
+    paths_up,
     route_command,
 )
 from storestack.devices.render import render_store
@@ -136,3 +138,50 @@ def test_the_rendered_steering_conf_is_the_intents_class_order(fleet: Fleet, tmp
     lte = {t.ifname for t in view.tunnels if t.link.startswith("lte")}
     by_name = {steered.name: steered for steered in config.classes}
     assert lte and not set(by_name["bulk"].paths) & lte and set(by_name["pos"].paths) & lte
+
+
+def test_a_path_to_a_hub_without_bfd_is_judged_by_its_bgp_session() -> None:
+    config = SteeringConfig.parse(
+        "path xfrm1 100.64.0.0 bgp-only\npath xfrm2 100.64.0.2\n"
+        "class pos 0x5102 5102 hold-down 2 recovery 30 via xfrm1 xfrm2\n"
+    )
+    assert config.paths["xfrm1"].bgp_only and not config.paths["xfrm2"].bgp_only
+    # Before the first push FRR knows neither path: the main table decides.
+    assert paths_up(config, {}, {}) == {}
+    # xfrm1's hub answers no BFD: its established BGP session is what makes it up. xfrm2 needs
+    # its BFD session (up only with BGP established: FrrSource folds that in).
+    both = paths_up(config, {"100.64.0.2": False}, {"100.64.0.0": True, "100.64.0.2": True})
+    assert both == {"xfrm1": True, "xfrm2": False}
+    # A BFD session to the bgp-only peer (none is configured, but one could linger) is not asked.
+    assert paths_up(config, {"100.64.0.0": True}, {"100.64.0.0": False}) == {"xfrm1": False}
+    steering = Steering(config)
+    fibre_bgp_down = paths_up(config, {"100.64.0.2": True}, {"100.64.0.0": False})
+    assert steering.observe(paths_up(config, {"100.64.0.2": True}, {"100.64.0.0": True}), 0.0) == {"pos": "xfrm1"}
+    assert steering.observe(fibre_bgp_down, 1.0) == {"pos": "xfrm1"}  # within POS's 2 s hold-down
+    assert steering.observe(fibre_bgp_down, 3.5) == {"pos": "xfrm2"}
+    with pytest.raises(ValueError, match="line 1: cannot read"):
+        SteeringConfig.parse("path xfrm1 100.64.0.0 bfd-only\n")
+
+
+def test_an_frr_store_runs_no_bfd_towards_ios_xe_hubs_and_steers_by_bgp_there(fleet: Fleet) -> None:
+    """An IOS-XE hub runs no BFD on its FlexVPN virtual-access interfaces: an FRR store's BFD
+    session towards it would stay down, and steering would never use that hub."""
+    (towards_xe,) = render_store(on_platform(fleet, "frr", hubs="cisco_xe"), "nw-0001")
+    assert " bfd" not in towards_xe.text and "\nbfd\n" not in towards_xe.text
+    config = SteeringConfig.parse(dict(towards_xe.companions)["steering.conf"])
+    assert config.classes and all(path.bgp_only for path in config.paths.values())
+    (towards_frr,) = render_store(on_platform(fleet, "frr", hubs="frr"), "nw-0001")
+    assert "\nbfd\n" in towards_frr.text
+    paths = SteeringConfig.parse(dict(towards_frr.companions)["steering.conf"]).paths.values()
+    assert paths and not any(path.bgp_only for path in paths)
+
+
+@pytest.mark.parametrize("platform", ["huawei_vrp", "fortinet"])
+def test_vendor_stores_run_no_bfd_towards_ios_xe_hubs(fleet: Fleet, platform: str) -> None:
+    (towards_xe,) = render_store(on_platform(fleet, platform, hubs="cisco_xe"), "nw-0001")  # type: ignore[arg-type]
+    (towards_frr,) = render_store(on_platform(fleet, platform, hubs="frr"), "nw-0001")  # type: ignore[arg-type]
+    per_peer = "bfd enable" if platform == "huawei_vrp" else "\n        set bfd-desired-min-tx"  # an interface's
+    assert per_peer not in towards_xe.text and per_peer in towards_frr.text
+    if platform == "fortinet":  # nor on a BGP neighbour (the global `set bfd enable` may stay)
+        neighbours = towards_xe.text.split("config neighbor", 1)[1].split("\n    end", 1)[0]
+        assert "set bfd enable" not in neighbours

@@ -63,14 +63,18 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
         "Virtual-Template1", "Tunnel65537", "Tunnel65538", "Tunnel65539",
     ]  # fmt: skip
     assert " virtual-template 1\n" in text and text.count(" virtual-template ") == 1
-    # A flood of IKE_SA_INIT (or every store re-dialling at once) meets a cap on IKE SAs in negotiation.
-    assert re.search(r"^crypto call admission limit ike in-negotiation-sa \d+$", text, re.M)
+    # A flood of IKE_SA_INIT (or every store re-dialling at once) meets a cookie challenge, then a
+    # cap on IKEv2 SAs in negotiation above it.
+    limit = re.search(r"^crypto ikev2 limit max-in-negotiation-sa (\d+)$", text, re.M)
+    cookie = re.search(r"^crypto ikev2 cookie-challenge (\d+)$", text, re.M)
+    assert limit is not None and cookie is not None and 0 < int(cookie[1]) < int(limit[1])
     template = re.search(r"^interface Virtual-Template1 type tunnel\n((?: .*\n)+)", text, re.M)
     assert template is not None
     assert " ip unnumbered Loopback0\n" in template[1] and " ip address" not in template[1]
-    # BFD without echo (the stores' firewalls would drop the looped echo packets), and ICMP
-    # redirects off on every virtual-access.
-    assert " no bfd echo\n" in template[1] and " no ip redirects\n" in template[1]
+    # ICMP redirects off on every virtual-access; no BFD there (IOS does not run it on
+    # virtual-template or virtual-access interfaces), nor for the store peers' BGP sessions.
+    assert " no ip redirects\n" in template[1] and "bfd" not in template[1]
+    assert "fall-over bfd" not in text
     # No store reaches another store's segments through the hub.
     stores = ipaddress.IPv4Network(fleet.spec.ip_plan.stores)
     assert " ip access-group FROM-STORES in\n" in template[1]
@@ -89,7 +93,7 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
         assert attributes is not None
         assert f'interface-config "ip address {tunnel.local_inside.ip} {tunnel.local_inside.netmask}"' in attributes[1]
         assert f'interface-config "description ipsec {tunnel.id} ' in attributes[1]
-        assert 'interface-config "bfd interval ' in attributes[1]
+        assert "bfd" not in attributes[1]
     # The overlay pool is discarded, never sent down the DC edge's default route.
     transit = ipaddress.IPv4Network(fleet.spec.ip_plan.transit)
     assert f"ip route {transit.network_address} {transit.netmask} Null0 254\n" in text
@@ -98,6 +102,27 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
 def test_a_numbered_virtual_template_is_found(hub: ConfigFile) -> None:
     broken = _broken(hub, " ip unnumbered Loopback0\n ip mtu 1400\n no ip redirects", " ip address 100.64.0.0 255.255.255.254\n ip mtu 1400\n no ip redirects")
     assert _rules(_lint(broken)) == ["cisco-virtual-template-numbered"]
+
+
+def test_bfd_on_a_virtual_access_is_found(hub: ConfigFile) -> None:
+    # On the template, in one store link's attribute list, and for a peer group of store links:
+    # IOS takes each line, and no BFD session ever runs over a virtual-access.
+    broken = _broken(hub, " no ip redirects\n ip access-group FROM-STORES in\n", " no ip redirects\n bfd interval 200 min_rx 200 multiplier 3\n ip access-group FROM-STORES in\n")
+    broken = _broken(
+        broken,
+        ' attribute type interface-config "ip address 100.64.0.0 255.255.255.254"\n',
+        ' attribute type interface-config "ip address 100.64.0.0 255.255.255.254"\n'
+        ' attribute type interface-config "bfd interval 200 min_rx 200 multiplier 3"\n',
+    )
+    broken = _broken(broken, " neighbor STORES-WIRED timers 10 30\n", " neighbor STORES-WIRED timers 10 30\n neighbor STORES-WIRED fall-over bfd\n")
+    found = [f for f in _lint(broken) if f.rule == "cisco-virtual-access-bfd"]
+    assert len(found) == 3
+    assert any("Virtual-Template1" in f.message for f in found)
+    assert any("peer nw-0001-wan1" in f.message for f in found)
+    assert any("neighbor STORES-WIRED fall-over bfd" in f.message for f in found)
+    # BFD to a neighbour on a connected subnet (the DC core) is not a virtual-access's.
+    dc = _broken(hub, " neighbor 10.0.0.1 timers 10 30\n", " neighbor 10.0.0.1 timers 10 30\n neighbor 10.0.0.1 fall-over bfd\n")
+    assert _lint(dc) == []
 
 
 def test_a_store_peer_without_an_address_from_its_policy_is_found(hub: ConfigFile) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
+from storestack.common.platforms import Platform
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
@@ -66,14 +67,16 @@ RULES = {
         fortinet.management_path,
         fortinet.dialup_routes,
         fortinet.dhcp_leases,
+        fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
     ),
 }
 
 
-def _store(fleet: Fleet, platform: str, shape: str) -> ConfigFile:
+def _store(fleet: Fleet, platform: Platform, shape: str, hubs: Platform | None = None) -> ConfigFile:
+    """A store shape rendered on `platform`, its hubs on the same platform unless `hubs` names one."""
     store_id = SHAPES[shape]
-    (config,) = render_store(on_platform(fleet, platform), store_id)
+    (config,) = render_store(on_platform(fleet, platform, hubs=hubs), store_id)
     return ConfigFile(config.filename, platform, "edge", config.name, config.text, store_id)
 
 
@@ -253,7 +256,12 @@ def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fle
     assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
     ]
-    no_bfd = _broken(config, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    # BFD runs where the hubs run it: towards FRR hubs (an IOS-XE hub runs none on its FlexVPN
+    # virtual-access, and the store then configures none either).
+    towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
+    assert "bfd" not in config.text and " neighbor 100.64.0.4 fall-over bfd\n" in towards_frr.text
+    assert _lint(towards_frr) == []
+    no_bfd = _broken(towards_frr, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
     assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
     ]
@@ -276,7 +284,7 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
 
 
 def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
-    config = _store(fleet, "cisco_xe", "dual-wan")
+    config = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")  # IOS-XE hubs run no BFD with stores
     broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
     findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
     assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
@@ -289,7 +297,7 @@ def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None
     config = _store(fleet, "huawei_vrp", "dual-wan")
     # The strict class's test with a period of exactly interval x probe-count: never completes.
     test = re.search(
-        r"SLA-STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        r"SLA_STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
         config.text,
     )
     assert test is not None
@@ -408,11 +416,34 @@ def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
     assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
 
 
+def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
+    """The guest breakout monitor pings the gateway of wan1, the port the tunnels to the hubs
+    leave by: left to update the static routes, a gateway that stops answering pings removes
+    their underlay routes too."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    assert "fortios-link-monitor-routes" not in _rules(_lint(config))
+    broken = _broken(config, "        set update-static-route disable\n", "")
+    found = [f for f in _lint(broken) if f.rule == "fortios-link-monitor-routes"]
+    assert len(found) == 1
+    assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
+
+
 def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "mall-guest")
-    extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub-lte1\npolicy-based-route GUEST-BREAKOUT"
+    extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub_lte1\npolicy-based-route GUEST-BREAKOUT"
     broken = _broken(config, "\npolicy-based-route GUEST-BREAKOUT", "\n" + extra)
     assert "vrp-pbr-next-hops" in _rules(_lint(broken))
+
+
+def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
+    """NQA refuses a hyphen in an administrator or test name: a test spelled with the class's
+    probe name (SLA-STRICT) is never created, and every policy route tracking it fails."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    assert "vrp-nqa-name" not in _rules(_lint(config))
+    broken = _broken(config, "SLA_STRICT tun1", "SLA-STRICT tun1", count=-1)
+    found = [f for f in _lint(broken) if f.rule == "vrp-nqa-name"]
+    assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "apply"}
+    assert all("SLA-STRICT" in f.message for f in found)
 
 
 def test_vrp_undefined_acl_zone_and_open_interzone(fleet: Fleet) -> None:
@@ -698,8 +729,8 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
     unapplied = _broken(config, " ip policy-based-route STEER-POS\n", "")
     assert any(f.rule == "vrp-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
-    unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA-STRICT tun4\n", "")
-    assert any(f.rule == "vrp-nqa-unused" and "SLA-STRICT tun4" in f.message for f in _lint(unused))
+    unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA_STRICT tun4\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun4" in f.message for f in _lint(unused))
     many = _broken_re(
         config,
         r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
@@ -712,8 +743,8 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     )
     lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
-    cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA-BEST-EFFORT tun3\n"
-    over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA-BUSINESS tun2\n")
+    cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA_BEST_EFFORT tun3\n"
+    over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA_BUSINESS tun2\n")
     assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
 
 
