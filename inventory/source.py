@@ -8,9 +8,7 @@ file's text: a file that is not valid YAML may be anything, a secret included.
 
 The document is built straight from the parser's events (libyaml when available), so a tag or
 an anchor is seen exactly as written, no node graph is kept for thousands of store files, and
-the line of every key and item is known for error messages. A document without problems is
-read first without noting lines (most of a big fleet's load), and again with lines only when a
-message needs one.
+the line of every key and item is known for error messages.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,28 +45,13 @@ _DISCARD = object()
 _TYPED_FIRST_CHARS = frozenset(key for key in _RESOLVER.yaml_implicit_resolvers if key)
 
 
+@dataclass
 class SourceDocument:
-    """One parsed file: its data, and the line of every mapping key and sequence item.
+    """One parsed file: its data, and the line of every mapping key and sequence item."""
 
-    Given its `text` instead of `lines`, the lines are found when first asked for, by reading
-    the text again: only a message needs them, and a load without problems asks for none.
-    """
-
-    def __init__(
-        self, display: str, data: Any, lines: dict[Loc, int] | None = None, *, text: str | None = None
-    ) -> None:
-        self.display = display
-        self.data = data
-        self._lines = lines if lines is not None or text is None else None
-        self._text = text
-
-    @property
-    def lines(self) -> dict[Loc, int]:
-        if self._lines is None:
-            assert self._text is not None
-            self._lines = _read_with_lines(self._text, self.display, mapping_root=False).lines
-            self._text = None
-        return self._lines
+    display: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict, repr=False)
 
     def line_of(self, loc: Loc) -> int:
         """The line of `loc`, or of its nearest ancestor that has one."""
@@ -171,12 +154,9 @@ def _safe(value: object) -> str:
 _SCALAR = yaml.ScalarEvent
 _MAPPING_START = yaml.MappingStartEvent
 _SEQUENCE_START = yaml.SequenceStartEvent
-_MAPPING_END = yaml.MappingEndEvent
-_SEQUENCE_END = yaml.SequenceEndEvent
 _ALIAS = yaml.AliasEvent
-_END_EVENTS = (_MAPPING_END, _SEQUENCE_END)
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _SEQUENCE = object()
-_NO_KEY = object()
 
 
 def parse_text(text: str, display: str, *, mapping_root: bool = True) -> SourceDocument:
@@ -188,82 +168,6 @@ def parse_text(text: str, display: str, *, mapping_root: bool = True) -> SourceD
     Every problem of the document is reported, not just the first; what sits inside a refused
     node (the value of a duplicate key, a non-scalar key) is skipped.
     """
-    data = _read_plain(text)
-    if data is None or (mapping_root and type(data) is not dict):
-        return _read_with_lines(text, display, mapping_root=mapping_root)
-    return SourceDocument(display, data, text=text)
-
-
-def _read_plain(text: str) -> dict[str, Any] | list[Any] | None:
-    """The mapping or list `text` holds when it has nothing `_read_with_lines` would report,
-    read without noting lines (most of the cost of a big fleet's load); None for anything else.
-
-    This declines, and `_read_with_lines` then reports, every document it refuses: more than
-    one document, an anchor, alias or tag, a duplicate or non-scalar key, a value of a refused
-    type, a YAML error; also an empty document and a bare scalar.
-    """
-    containers: list[Any] = []  # the open mappings and lists, innermost last
-    keys: list[Any] = []  # for each, the key whose value comes next (_NO_KEY: none)
-    root: Any = None
-    documents = 0
-    loader: Any = None
-    try:
-        loader = _Loader(text)
-        next_event = loader.get_event
-        while True:
-            event: Any = next_event()
-            kind = type(event)
-            if kind is _MAPPING_END or kind is _SEQUENCE_END:
-                containers.pop()
-                keys.pop()
-                continue
-            if kind is not _SCALAR and kind is not _MAPPING_START and kind is not _SEQUENCE_START:
-                if kind is yaml.StreamEndEvent:
-                    return root
-                if kind is _ALIAS:
-                    return None
-                if kind is yaml.DocumentStartEvent:
-                    documents += 1
-                    if documents > 1:
-                        return None
-                continue  # stream start, document end
-            if event.anchor is not None or event.tag is not None:
-                return None
-            if not containers:  # the root
-                if kind is _SCALAR:
-                    return None
-                root = {} if kind is _MAPPING_START else []
-                containers.append(root)
-                keys.append(_NO_KEY)
-                continue
-            container, key = containers[-1], keys[-1]
-            if key is _NO_KEY and type(container) is dict:  # a mapping key
-                if kind is not _SCALAR or event.value in container:
-                    return None  # a mapping or list as a key, or a duplicate key
-                keys[-1] = event.value
-                continue
-            value: Any
-            if kind is _SCALAR:
-                value = _plain_scalar(event.value, event.implicit)
-            else:
-                value = {} if kind is _MAPPING_START else []
-            if key is _NO_KEY:
-                container.append(value)
-            else:
-                container[key] = value
-                keys[-1] = _NO_KEY
-            if kind is not _SCALAR:
-                containers.append(value)
-                keys.append(_NO_KEY)
-    except (yaml.YAMLError, UnicodeError, _UnsupportedScalar):
-        return None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _read_with_lines(text: str, display: str, *, mapping_root: bool) -> SourceDocument:
-    """`parse_text`, noting the line of every key and item, and reporting every problem."""
     issues: list[InventoryIssue] = []
     lines: dict[Loc, int] = {}
     # The open containers, innermost last (None: inside a refused node, skipped), their

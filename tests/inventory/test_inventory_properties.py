@@ -12,12 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from storestack.inventory import Fleet, InventoryError, load_fleet, load_fleet_bundle, source
+from storestack.inventory import Fleet, InventoryError, load_fleet, load_fleet_bundle
 from storestack.inventory.generate import generate_fleet
 from storestack.inventory.source import parse_text
 
@@ -276,86 +275,6 @@ def test_the_reader_reads_any_mapping_as_yaml_does(data: Any) -> None:
     except InventoryError:
         return  # refused (e.g. a string YAML itself will not carry)
     assert document.data == yaml.safe_load(text)
-
-
-_SMALL_DOCUMENT = "a: 1\nb:\n  - x\n  - {c: 2, d: [3, 4]}\ne: {f: g}\n"
-# What the reader refuses or must read right, put where YAML takes a node or a key.
-READER_FRAGMENTS = [
-    *HOSTILE_YAML,
-    "&a ",
-    "*a",
-    "!!int ",
-    "!x ",
-    "? ",
-    "a: 2\n",
-    "e: 3\n",
-    "a",
-    "[1, 2]",
-    "{x: 1}",
-    "- ",
-    "---\n",
-    "...\n",
-    "'q'",
-    '"a"',
-    "~",
-    "010",
-    " #",
-    "\n  ",
-]
-_NODE_STARTS = re.compile(r"(?<=: )|(?<=- )|(?<=\n)|(?<=\{)|(?<=\[)|(?<=, )")
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 1000), st.data())
-def test_a_document_read_without_lines_is_read_as_the_reader_with_lines_reads_it(
-    seed: int, data: st.DataObject
-) -> None:
-    """parse_text reads a document first without noting lines, and again with lines (reporting
-    every problem) when that first reader declines or a message needs a line: the first reader
-    must decline whatever the second refuses, and read the same data."""
-    text = dict(generate_fleet(1, seed).files())["fleet.yaml"] if data.draw(st.booleans()) else _SMALL_DOCUMENT
-    for _ in range(data.draw(st.integers(1, 3))):
-        starts = [0, *(found.start() for found in _NODE_STARTS.finditer(text))]
-        position = data.draw(st.sampled_from(starts) | st.integers(0, len(text)))
-        if data.draw(st.integers(0, 3)):
-            text = text[:position] + data.draw(st.sampled_from(READER_FRAGMENTS)) + text[position:]
-        else:
-            text = text[:position] + text[position + data.draw(st.integers(1, 8)) :]
-    plain = source._read_plain(text)  # the reader without lines, that parse_text tries first
-    try:
-        document = source._read_with_lines(text, "x.yaml", mapping_root=False)
-    except InventoryError:
-        event("refused")
-        assert plain is None
-        return
-    event("accepted" if plain is not None else "declined")
-    if plain is not None:
-        assert plain == document.data
-        assert parse_text(text, "x.yaml", mapping_root=False).lines == document.lines
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a: 1\na: 2\n",
-        "a:\n  - {b: 1, b: 2}\n",
-        "a: &x 1\nb: *x\n",
-        "a: [&x 1]\n",
-        "a: !!str 1\n",
-        "!!map {a: 1}\n",
-        "? [a]\n: 1\n",
-        "{a: 1}: 2\n",
-        "a: 1\n---\nb: 2\n",
-        "a: 2024-01-01\n",
-        "a: [1, 2\n",
-        "# nothing\n",
-        "a scalar\n",
-    ],
-)
-def test_what_the_reader_refuses_the_reader_without_lines_declines(text: str) -> None:
-    assert source._read_plain(text) is None
-    with pytest.raises(InventoryError):
-        parse_text(text, "x.yaml")
 
 
 UNPRINTABLE = [
