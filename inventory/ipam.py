@@ -19,14 +19,7 @@ from storestack.common.files import atomic_write_text
 from storestack.inventory.addresses import span
 from storestack.inventory.errors import InventoryError, IpamExhaustedError
 from storestack.inventory.models import FleetSpec, SegmentKind, StoreSpec
-from storestack.inventory.source import (
-    Loc,
-    SourceDocument,
-    decode,
-    parse_text,
-    read_bytes,
-    resolve_plain_scalar,
-)
+from storestack.inventory.source import Loc, SourceDocument, decode, parse_text, read_bytes
 from storestack.inventory.validate import validate_document
 from storestack.network.cloud import (
     LINK_LOCAL,
@@ -124,95 +117,13 @@ def read_allocations_with_lines(path: Path, display: str) -> tuple[AllocationTab
     """The lock file and its parsed document (the line of each entry, for error messages)."""
     if not path.exists():
         return AllocationTable(), SourceDocument(display, {}, {})
-    return parse_allocations(read_lock_text(path, display), display)
-
-
-def read_lock_text(path: Path, display: str, *, inside: Path | None = None) -> str:
-    """The text of the lock file at `path` (a regular file of bounded size). Raises InventoryError."""
-    return decode(read_bytes(path, display, MAX_LOCK_BYTES, inside=inside), display, MAX_LOCK_BYTES)
+    raw = read_bytes(path, display, MAX_LOCK_BYTES)
+    return parse_allocations(decode(raw, display, MAX_LOCK_BYTES), display)
 
 
 def parse_allocations(text: str, display: str) -> tuple[AllocationTable, SourceDocument]:
-    document = parse_lock(text, display)
+    document = parse_text(text, display)
     return allocations_from_document(document), document
-
-
-def parse_lock(text: str, display: str) -> SourceDocument:
-    """The lock file's document: as written (`read_written_lock`), else by the YAML reader."""
-    return read_written_lock(text, display) or parse_text(text, display)
-
-
-# A line of the YAML `AllocationTable.render` writes: a key (name characters, plain or in
-# double quotes) indented by two spaces a level, then nothing (its mapping follows on the next
-# lines), a flow mapping of such keys and values, or a value (name and address characters).
-_NAME = r"[a-z0-9][a-z0-9._-]*"
-_VALUE = r"[a-z0-9][a-z0-9./-]*"
-_WRITTEN_LINE = re.compile(rf'( *)(?:"({_NAME})"|({_NAME})):(?: ({_VALUE})| \{{(.*)\}})?')
-_WRITTEN_ITEM = re.compile(rf'(?:"({_NAME})"|({_NAME})): ({_VALUE})')
-
-
-def read_written_lock(text: str, display: str) -> SourceDocument | None:
-    """The lock file as storestack writes it, read line by line without the YAML parser.
-
-    A lock holds about ten values a store and is read on every load. Only the subset of YAML
-    that `render` writes is taken, in which this reads exactly what `parse_text` would (each
-    value resolved by the same rule, each key on the same line); anything else (a comment
-    after a value, a tab, a duplicate key, any other YAML) gives None: the YAML reader reads
-    it, and reports what is wrong with it.
-    """
-    try:
-        return SourceDocument(display, *_written_lock(text))
-    except ValueError:
-        return None
-
-
-def _written_lock(text: str) -> tuple[dict[str, Any], dict[Loc, int]]:
-    root: dict[str, Any] = {}
-    lines: dict[Loc, int] = {}
-    open_mappings: list[tuple[dict[str, Any], Loc]] = [(root, ())]  # by depth
-    opened = False  # the previous line's key opened a mapping: its first key comes next
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line or line[0] == "#":
-            continue
-        found = _WRITTEN_LINE.fullmatch(line)
-        if found is None:
-            raise ValueError(number)
-        indent, quoted, plain, value, flow = found.groups()
-        depth, odd = divmod(len(indent), 2)
-        if odd or depth >= len(open_mappings) or (opened and depth != len(open_mappings) - 1):
-            raise ValueError(number)
-        del open_mappings[depth + 1 :]
-        mapping, base = open_mappings[depth]
-        key = quoted or plain
-        if key in mapping:
-            raise ValueError(number)
-        loc = (*base, key)
-        if not lines:
-            lines[()] = number  # the root mapping's line: its first key's
-        lines[loc] = number
-        opened = value is None and flow is None
-        if opened:
-            mapping[key] = {}
-            open_mappings.append((mapping[key], loc))
-        elif flow is None:
-            mapping[key] = resolve_plain_scalar(value)
-        else:
-            mapping[key] = items = _written_flow(flow, number)
-            for name in items:
-                lines[(*loc, name)] = number
-    if opened or not root:
-        raise ValueError("a mapping without keys, or no keys at all")
-    return root, lines
-
-
-def _written_flow(flow: str, number: int) -> dict[str, Any]:
-    items: dict[str, Any] = {}
-    for item in flow.split(", ") if flow else ():
-        found = _WRITTEN_ITEM.fullmatch(item)
-        if found is None or (found[1] or found[2]) in items:
-            raise ValueError(number)
-        items[found[1] or found[2]] = resolve_plain_scalar(found[3])
-    return items
 
 
 def allocations_from_document(document: SourceDocument) -> AllocationTable:

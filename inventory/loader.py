@@ -44,12 +44,11 @@ from storestack.inventory.fleet import (
 from storestack.inventory.hq import hub_core_addresses
 from storestack.inventory.ipam import (
     LOCK_FILE_NAME,
+    MAX_LOCK_BYTES,
     AllocationTable,
     StoreAllocation,
     allocate_fleet,
     allocations_from_document,
-    parse_lock,
-    read_lock_text,
     segment_subnet,
     write_allocations,
 )
@@ -127,7 +126,7 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     lock_path = root / LOCK_FILE_NAME
     lock: LockSource | None = LockSource(AllocationTable(), SourceDocument(LOCK_FILE_NAME, {}))
     if lock_path.exists() or lock_path.is_symlink():
-        document = _read(issues, _read_lock, lock_path, root)
+        document = _read(issues, read_document, lock_path, LOCK_FILE_NAME, MAX_LOCK_BYTES, inside=root)
         lock = _lock(document, issues)
     fleet_value, table = _load(fleet, stores, lock, issues, root)
     assert lock is not None  # _load raised otherwise
@@ -309,10 +308,6 @@ def _add_store(
             document.issue(("id",), f"store id {spec.id!r} does not match its file name {expected_id!r}")
         )
     stores.append(StoreSource(document, spec))
-
-
-def _read_lock(path: Path, root: Path) -> SourceDocument:
-    return parse_lock(read_lock_text(path, LOCK_FILE_NAME, inside=root), LOCK_FILE_NAME)
 
 
 def _lock(document: SourceDocument | None, issues: list[InventoryIssue]) -> LockSource | None:

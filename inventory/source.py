@@ -102,8 +102,6 @@ def _plain_scalar(value: str, implicit: tuple[bool, bool]) -> Any:
         return value if value else None
     if "/" in value or value.count(".") > 1:
         return value
-    if value.isdigit() and value.isascii() and value[0] != "0":
-        return int(value)  # what YAML 1.1 reads a decimal number as (ASNs: each one different)
     cached = _PLAIN_CACHE.get(value, _DISCARD)
     if cached is not _DISCARD:
         return cached
