@@ -29,8 +29,8 @@ from storestack.inventory.types import describe
 
 
 class Resolved(BaseModel):
-    """A resolved value. The loader builds these with `model_construct` from values it has
-    validated or computed, so they are not validated a second time."""
+    """A resolved value. The loader validates these from values it has validated or computed
+    (a whole store in one `model_validate`, which costs less than `model_construct` per model)."""
 
     model_config = ConfigDict(frozen=True)
 

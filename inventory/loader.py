@@ -38,11 +38,8 @@ from storestack.inventory.checks import (
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.fleet import (
     Fleet,
-    ResolvedAppliance,
     ResolvedHub,
-    ResolvedSegment,
     ResolvedStore,
-    ResolvedWanLink,
 )
 from storestack.inventory.hq import hub_core_addresses
 from storestack.inventory.ipam import (
@@ -58,7 +55,6 @@ from storestack.inventory.ipam import (
 from storestack.inventory.models import (
     SEGMENT_KINDS,
     FleetSpec,
-    SegmentKind,
     SlaPolicy,
     StoreSpec,
     TransportCost,
@@ -105,7 +101,7 @@ def load_fleet(path: Path | str, *, write_lock: bool = False) -> Fleet:
 
 def load_fleet_with_allocations(path: Path, *, write_lock: bool = False) -> LoadResult:
     """Load a fleet directory (or its `fleet.yaml`), and pin new allocations when `write_lock`."""
-    with without_cyclic_gc():
+    with without_cyclic_gc(long_lived=True):
         return _load_directory(Path(path), write_lock=write_lock)
 
 
@@ -235,7 +231,7 @@ def load_bundle_with_allocations(
     line numbers count from the document's first line, so errors read exactly as they would
     for the same fleet on disk. `allocations` pins IPAM like a lock file would.
     """
-    with without_cyclic_gc():
+    with without_cyclic_gc(long_lived=True):
         return _load_bundle(text, name, allocations, root)
 
 
@@ -364,7 +360,7 @@ def _resolve(
     dc_addresses = hub_core_addresses(spec)
     for hub, dc_address in zip(spec.sites.hq.hubs, dc_addresses, strict=True):
         assert dc_address is not None, "hq_checks refuses a hub without a DC core LAN address"
-        hubs[hub.hostname] = ResolvedHub.model_construct(
+        hubs[hub.hostname] = ResolvedHub(
             hostname=hub.hostname,
             platform=hub.platform,
             management_address=hub.management_address,
@@ -413,10 +409,10 @@ def _resolved_store(
     *,
     provisional: bool,
 ) -> ResolvedStore:
-    # Every value below was validated on the way in (or computed from validated values), so
-    # the resolved models are built without validating again (most of a big fleet's load).
+    # The whole store, its segments, links and appliances are validated in one pydantic call
+    # (cheaper than building each model with `model_construct`, and every value is checked).
     store = source.spec
-    segments: dict[SegmentKind, ResolvedSegment] = {}
+    segments: dict[str, dict[str, Any]] = {}
     block = alloc.block
     for kind in SEGMENT_KINDS:
         segment = store.lan.get(kind)
@@ -426,76 +422,75 @@ def _resolved_store(
         if subnet is None:
             assert block is not None
             subnet = segment_subnet(block, kind)
-        first, hosts = int(subnet.network_address), subnet.num_addresses
-        segments[kind] = ResolvedSegment.model_construct(
-            kind=kind,
-            vlan=segment.vlan,
-            subnet=subnet,
-            gateway=IPv4Address(first + 1),
-            dhcp_start=IPv4Address(first + min(10, hosts // 4)),
-            dhcp_end=IPv4Address(first + hosts - 2),
-            advertised=kind != "guest-wifi",
-        )
+        first, hosts = int(subnet.network_address), 1 << (32 - subnet.prefixlen)
+        segments[kind] = {
+            "kind": kind,
+            "vlan": segment.vlan,
+            "subnet": subnet,
+            "gateway": IPv4Address(first + 1),
+            "dhcp_start": IPv4Address(first + min(10, hosts // 4)),
+            "dhcp_end": IPv4Address(first + hosts - 2),
+            "advertised": kind != "guest-wifi",
+        }
     ordered = sorted(store.wan, key=lambda link: (link.priority, link.name))
     all_cellular = all(link.cellular for link in ordered)
-    wan: list[ResolvedWanLink] = []
+    wan: list[dict[str, Any]] = []
     for index, link in enumerate(ordered):
         to_primary = (index == 0) if all_cellular else not link.cellular
         hub_side = int(alloc.transit[link.name].network_address)
+        transport = sla.transports.get(link.kind, _NO_COST)
         wan.append(
-            ResolvedWanLink.model_construct(
-                name=link.name,
-                kind=link.kind,
-                isp=link.isp,
-                bandwidth_mbps=link.bandwidth_mbps,
-                addressing=link.addressing,
-                address=link.address,
-                gateway=link.gateway,
-                monthly_cost=link.monthly_cost,
-                priority=link.priority,
-                cellular=link.cellular,
-                cost_per_gb=link.cost_per_gb
-                if link.cost_per_gb is not None
-                else sla.transports.get(link.kind, _NO_COST).cost_per_gb,
-                data_cap_gb=link.data_cap_gb
-                if link.data_cap_gb is not None
-                else sla.transports.get(link.kind, _NO_COST).data_cap_gb,
-                hub=primary_hub if to_primary else backup_hub,
-                primary=index == 0,
-                overlay=IPv4Interface((hub_side + 1, 31)),
-                overlay_peer=IPv4Address(hub_side),
-                aws_inside=alloc.aws_inside.get(link.name),
-            )
+            {
+                "name": link.name,
+                "kind": link.kind,
+                "isp": link.isp,
+                "bandwidth_mbps": link.bandwidth_mbps,
+                "addressing": link.addressing,
+                "address": link.address,
+                "gateway": link.gateway,
+                "monthly_cost": link.monthly_cost,
+                "priority": link.priority,
+                "cellular": link.cellular,
+                "cost_per_gb": transport.cost_per_gb if link.cost_per_gb is None else link.cost_per_gb,
+                "data_cap_gb": transport.data_cap_gb if link.data_cap_gb is None else link.data_cap_gb,
+                "hub": primary_hub if to_primary else backup_hub,
+                "primary": index == 0,
+                "overlay": IPv4Interface((hub_side + 1, 31)),
+                "overlay_peer": IPv4Address(hub_side),
+                "aws_inside": alloc.aws_inside.get(link.name),
+            }
         )
     appliances = [
-        ResolvedAppliance.model_construct(
-            hostname=appliance.hostname,
-            platform=appliance.platform,
-            management_address=appliance.management_address or alloc.loopbacks[appliance.hostname],
-            loopback=alloc.loopbacks[appliance.hostname],
-            serial=appliance.serial,
-            ssh_host_key=appliance.ssh_host_key,
-        )
+        {
+            "hostname": appliance.hostname,
+            "platform": appliance.platform,
+            "management_address": appliance.management_address or alloc.loopbacks[appliance.hostname],
+            "loopback": alloc.loopbacks[appliance.hostname],
+            "serial": appliance.serial,
+            "ssh_host_key": appliance.ssh_host_key,
+        }
         for appliance in store.appliances
     ]
-    return ResolvedStore.model_construct(
-        id=store.id,
-        name=store.name,
-        city=store.city,
-        format=store.format,
-        region=store.region,
-        state=store.state,
-        asn=alloc.asn,
-        block=alloc.block,
-        segments=segments,
-        wan=wan,
-        appliances=appliances,
-        primary_hub=primary_hub,
-        backup_hub=backup_hub,
-        desktops=dict(store.desktops),
-        cloud=store.cloud,
-        sla=sla,
-        source_file=source.document.display,
-        provisional=provisional,
-        desktop_users=tuple(store.desktop_users),
+    return ResolvedStore.model_validate(
+        {
+            "id": store.id,
+            "name": store.name,
+            "city": store.city,
+            "format": store.format,
+            "region": store.region,
+            "state": store.state,
+            "asn": alloc.asn,
+            "block": alloc.block,
+            "segments": segments,
+            "wan": wan,
+            "appliances": appliances,
+            "primary_hub": primary_hub,
+            "backup_hub": backup_hub,
+            "desktops": store.desktops,
+            "cloud": store.cloud,
+            "sla": sla,
+            "source_file": source.document.display,
+            "provisional": provisional,
+            "desktop_users": store.desktop_users,
+        }
     )

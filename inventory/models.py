@@ -547,8 +547,9 @@ class SlaPolicy(Strict):
 class StoreSlaOverride(Strict):
     """A store's own SLA classes and applications; each one named here replaces the fleet's."""
 
-    classes: dict[Slug, SlaClass] = {}
-    applications: dict[Slug, ApplicationClass] = {}
+    # Factories, not copies: pydantic deep-copies a `{}` default for every store.
+    classes: dict[Slug, SlaClass] = Field(default_factory=dict)
+    applications: dict[Slug, ApplicationClass] = Field(default_factory=dict)
 
 
 class FleetSpec(Strict):
@@ -629,10 +630,12 @@ class StoreSpec(Strict):
     lan: dict[SegmentKind, LanSegment] = Field(min_length=1)
     appliances: list[Appliance] = Field(min_length=1)
     desktops: dict[Slug, Annotated[int, Field(ge=0, le=10_000)]] = Field(
-        default={}, description="virtual-desktop seats per staff role (entitlements)"
+        default_factory=dict, description="virtual-desktop seats per staff role (entitlements)"
     )
     desktop_users: list[DesktopUserSpec] = Field(
-        default=[], description="named directory users who get a desktop; at most `desktops[role]` per role"
+        default_factory=list,
+        description="named directory users who get a desktop; at most `desktops[role]` per role",
     )
-    cloud: CloudAffinity = CloudAffinity()
-    sla: StoreSlaOverride = StoreSlaOverride()
+    # Built by a factory, not copied: pydantic deep-copies a default for every store.
+    cloud: CloudAffinity = Field(default_factory=CloudAffinity)
+    sla: StoreSlaOverride = Field(default_factory=StoreSlaOverride)

@@ -71,7 +71,7 @@ PRINTABLE_ONE_LINE = re.compile(r"[\x20-\x7e]*")
 HOSTNAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 TEXT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .,'()&/_+-]{0,61}[A-Za-z0-9.)'])?")
 SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
-DISPLAY = re.compile(r"fleet\.yaml|stores/[a-z][a-z0-9-]{0,30}[a-z0-9]\.yaml(#\d+)?|<stdin>#\d+")
+DISPLAY = re.compile(r"fleet\.yaml|stores/[a-z][a-z0-9-]{0,30}[a-z0-9]\.yaml(#\d+)?|<stdin>(#\d+)?")  # the bundle itself, or one of its documents
 
 values = st.one_of(
     st.sampled_from(HOSTILE_STRINGS),

@@ -1,0 +1,53 @@
+"""The collector pause around bulk work: nothing leaks, nothing frozen is thawed."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from storestack.common.memory import without_cyclic_gc
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def _cycle() -> weakref.ref[_Node]:
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    return weakref.ref(first)
+
+
+@pytest.mark.parametrize("long_lived", [False, True])
+def test_a_cycle_left_by_the_burst_is_still_collected(long_lived: bool) -> None:
+    with without_cyclic_gc(long_lived=long_lived):
+        assert not gc.isenabled()
+        cycle = _cycle()
+    assert gc.isenabled()
+    assert cycle() is not None  # nothing collected it yet
+    gc.collect()
+    assert cycle() is None
+
+
+def test_what_a_long_lived_burst_built_goes_to_the_oldest_generation() -> None:
+    """So the next young collection does not walk it all (a tenth of a 10,000-store load)."""
+    with without_cyclic_gc(long_lived=True):
+        kept = [_Node() for _ in range(10_000)]
+    oldest = {id(obj) for obj in gc.get_objects(generation=2)}
+    assert id(kept[0]) in oldest and id(kept[-1]) in oldest
+
+
+def test_frozen_objects_stay_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with without_cyclic_gc(long_lived=True):
+            kept = [_Node() for _ in range(1_000)]
+        assert gc.get_freeze_count() == frozen
+        assert len(kept) == 1_000
+    finally:
+        gc.unfreeze()
