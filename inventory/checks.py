@@ -35,6 +35,7 @@ from storestack.inventory.models import (
     SegmentKind,
     SlaClass,
     StoreSpec,
+    guest_breakout_index,
 )
 from storestack.inventory.paths import FLEET_FILE
 from storestack.inventory.source import Loc, SourceDocument, dotted
@@ -361,18 +362,17 @@ def cross_checks(
                         f"{HUB_STATIC_PEERS_ONLY[hub_platforms[static_server]]}",
                     )
                 )
-        breakout = next(((i, link) for i, link in enumerate(store.wan) if not link.cellular), None)
+        breakout = guest_breakout_index(store.wan) if "guest-wifi" in store.lan else None
         static_breakout = next(
             (a.platform for a in store.appliances if a.platform in GUEST_BREAKOUT_STATIC_ONLY), None
         )
         if (
             breakout is not None
             and static_breakout is not None
-            and "guest-wifi" in store.lan
-            and breakout[1].addressing != "static"
+            and store.wan[breakout].addressing != "static"
             and store.state != "decommissioned"
         ):
-            index, link = breakout
+            index, link = breakout, store.wan[breakout]
             issues.append(
                 doc.issue(
                     ("wan", index, "addressing"),

@@ -7,7 +7,8 @@ resolved `Fleet` in `storestack.inventory.fleet`.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -597,6 +598,17 @@ class WanLink(Strict):
     @property
     def cellular(self) -> bool:
         return self.kind in CELLULAR_KINDS
+
+
+class _Transport(Protocol):
+    @property
+    def cellular(self) -> bool: ...
+
+
+def guest_breakout_index(wan: Sequence[_Transport]) -> int | None:
+    """Where a store's guest Wi-Fi breaks out: its first wired (not cellular) WAN link, by index
+    in `wan`; None for a store on cellular links only."""
+    return next((index for index, link in enumerate(wan) if not link.cellular), None)
 
 
 class LanSegment(Strict):

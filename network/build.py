@@ -39,7 +39,7 @@ from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
-from storestack.inventory.models import DSCP_VALUES
+from storestack.inventory.models import DSCP_VALUES, guest_breakout_index
 from storestack.network.cloud import (
     hub_aws_inside,
     hub_openstack_inside,
@@ -468,9 +468,7 @@ class NetworkIntent:
             flows=self._flows(zones),
             qos=self.qos,
             management=dataclasses.replace(self.management, loopback=loopback),
-            guest_breakout=next((link.name for link in store.wan if not link.cellular), None)
-            if "guest-wifi" in store.segments
-            else None,
+            guest_breakout=_guest_breakout(store),
             lte_only=store.lte_only,
             sla=sla,
         )
@@ -836,3 +834,9 @@ class NetworkIntent:
         if live is not None:
             return Secret(f"psk {tid}", "stack outputs", live)
         return self.psk(tid)
+
+
+def _guest_breakout(store: ResolvedStore) -> str | None:
+    """The WAN link a store's guest Wi-Fi leaves through; None without guest Wi-Fi."""
+    index = guest_breakout_index(store.wan) if "guest-wifi" in store.segments else None
+    return None if index is None else store.wan[index].name

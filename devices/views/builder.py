@@ -269,7 +269,7 @@ class ViewBuilder:
         loopback_net = Net.at(int(appliance.loopback), 32)
         ranks = self.intent.transport_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
-        breakout_name = next((link.name for link in store.wan if not link.cellular), None)
+        breakout_name = intent.guest_breakout
         link_index = {link.name: index for index, link in enumerate(store.wan)}
         home_hub = {link.name: link.hub for link in store.wan}
         by_link: dict[str, list[TunnelView]] = {}
