@@ -256,7 +256,7 @@ def route_command(config: SteeringConfig, steered: SteeredClass, ifname: str | N
     return [IP, "route", "replace", "default", "via", path.peer, "dev", ifname, "onlink", *table]
 
 
-_WHERE = {UNSTEERED: "the main table's path (no BFD session on its paths)", None: "nothing (no usable path)"}
+_WHERE = {UNSTEERED: "the main table's path (FRR knows none of its paths yet)", None: "nothing (no usable path)"}
 
 
 def paths_up(config: SteeringConfig, bfd_up: dict[str, bool], bgp_up: dict[str, bool]) -> dict[str, bool]:
