@@ -140,6 +140,21 @@ def _numbered(items: Iterable[Any], step: int = 1, start: int | None = None) -> 
     return zip(itertools.count(step if start is None else start, step), items)
 
 
+def _lines(lines: Iterable[Any]) -> RenderedBlock:
+    """`{{ rules | lines -}}`: lines a platform module built in typed code (`template_filters`),
+    each ended by a newline; nothing for no lines. Each line is checked as `_one_line` checks a
+    printed value (a string of printable ASCII, so it cannot end early and start a new command),
+    and the lines become one block: a template prints them without a loop and a print per line."""
+    checked: list[str] = []
+    for line in lines:
+        if type(line) is not str:
+            raise RenderError(f"a line builder gave {type(line).__name__}, not a line of text")
+        if not (line.isascii() and line.isprintable()):
+            raise RenderError(f"refusing to render {line[:40]!r}: control or non-ASCII characters")
+        checked.append(line)
+    return RenderedBlock("\n".join(checked) + "\n" if checked else "")
+
+
 def _fortios_quote(value: Any) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -197,6 +212,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     env.filters["secret"] = _SECRET_FILTERS[secrets]
     env.filters["fq"] = _fortios_quote
     env.filters["numbered"] = _numbered
+    env.filters["lines"] = _lines
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
     return env

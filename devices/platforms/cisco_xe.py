@@ -11,7 +11,9 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 if TYPE_CHECKING:
-    from storestack.devices.views import AclRule, Net, StoreApplianceView
+    from collections.abc import Sequence
+
+    from storestack.devices.views import AclRule, Net, ProbeView, StoreApplianceView
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
@@ -121,6 +123,70 @@ def acl_rule(rule: AclRule) -> str:
     return text
 
 
+def acl_lines(rules: Sequence[AclRule]) -> list[str]:
+    """An extended ACL's entries as config lines, numbered 10, 20, ...: ` 10 permit udp ...`."""
+    return [f" {10 * position} {acl_rule(rule)}" for position, rule in enumerate(rules, start=1)]
+
+
+def sequenced(rules: Sequence[str]) -> list[str]:
+    """Rules already spelled (`overlay_to_self`) as ACL entry lines numbered 10, 20, ..."""
+    return [f" {10 * position} {rule}" for position, rule in enumerate(rules, start=1)]
+
+
+def sla_operation(probe: ProbeView) -> str:
+    """An IP SLA operation's kind line (under `ip sla <number>`) towards the tunnel's far end:
+    udp-jitter to an IOS-XE hub's responder, icmp-jitter to a Linux hub, else icmp-echo."""
+    timers, over = probe.ios, probe.tunnel
+    if timers is None:
+        raise ValueError(f"probe {probe.number} has no IOS-XE timers")
+    if timers.kind == "udp-jitter":
+        return (
+            f"udp-jitter {over.inside_peer} {probe.udp_port} source-ip {over.inside.ip} "
+            f"num-packets {timers.packets} interval {timers.interval_ms}"
+        )
+    if timers.kind == "icmp-jitter":
+        return (
+            f"icmp-jitter {over.inside_peer} interval {timers.interval_ms} "
+            f"num-packets {timers.packets} source-ip {over.inside.ip}"
+        )
+    return f"icmp-echo {over.inside_peer} source-interface {over.ifname}"
+
+
+def sla_applets(probe: ProbeView) -> list[str]:
+    """The two EEM applets of each reaction stub of a probe: the reaction's "Threshold Occurred"
+    log sets the stub track down (the path leaves the class's rotation), "Threshold Cleared" up."""
+    tracks = probe.ios_tracks
+    if tracks is None:
+        raise ValueError(f"probe {probe.number} has no IOS-XE tracks")
+    class_name, over = probe.sla.name, probe.tunnel.id
+    lines: list[str] = []
+    for stub in tracks.stubs:
+        lines += [
+            f"event manager applet {stub.applet}-BREACH",
+            f" description {class_name} {stub.dimension} over {over} breached: path out of rotation",
+            f' event syslog pattern "{stub.breach_pattern}"',
+            f" action 1.0 track set {stub.track} state down",
+            f"event manager applet {stub.applet}-CLEAR",
+            f" description {class_name} {stub.dimension} over {over} within the SLA again",
+            f' event syslog pattern "{stub.clear_pattern}"',
+            f" action 1.0 track set {stub.track} state up",
+        ]
+    return lines
+
+
+def next_hops(paths: Sequence[ProbeView]) -> list[str]:
+    """A steering route-map sequence's next hops, in the paths' order: each tunnel's far end
+    while its probe's steering track is up."""
+    lines: list[str] = []
+    for position, probe in enumerate(paths, start=1):
+        if probe.ios_tracks is None:
+            raise ValueError(f"probe {probe.number} has no IOS-XE tracks")
+        lines.append(
+            f" set ip next-hop verify-availability {probe.tunnel.inside_peer} {position} track {probe.ios_tracks.steer}"
+        )
+    return lines
+
+
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
     kept): what reaches the router itself from the overlay. BGP and BFD from its tunnel
@@ -184,5 +250,13 @@ PLATFORM = CiscoXEPlatform(
         confirm=("configure confirm",),
         abort=("configure revert now",),
     ),
-    template_filters=(("ios_acl_rule", acl_rule), ("ios_overlay_to_self", overlay_to_self)),
+    template_filters=(
+        ("ios_acl_rule", acl_rule),
+        ("ios_acl_lines", acl_lines),
+        ("ios_sequenced", sequenced),
+        ("ios_overlay_to_self", overlay_to_self),
+        ("ios_sla_operation", sla_operation),
+        ("ios_sla_applets", sla_applets),
+        ("ios_next_hops", next_hops),
+    ),
 )
