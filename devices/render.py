@@ -155,11 +155,6 @@ def _lines(lines: Iterable[Any]) -> RenderedBlock:
     return RenderedBlock("\n".join(checked) + "\n" if checked else "")
 
 
-def _fortios_quote(value: Any) -> str:
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 class _ViewSandbox(SandboxedEnvironment):
     """The stock sandbox, told through its public `is_safe_attribute` hook which attributes are
     plain data: the declared fields of storestack's view and intent dataclasses. Every other
@@ -210,7 +205,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     for name in [name for name in env.globals if name != "namespace"]:
         del env.globals[name]
     env.filters["secret"] = _SECRET_FILTERS[secrets]
-    env.filters["fq"] = _fortios_quote
+    env.filters["fq"] = fortinet.quote
     env.filters["numbered"] = _numbered
     env.filters["lines"] = _lines
     for platform in PLATFORMS.values():

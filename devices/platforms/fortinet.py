@@ -12,7 +12,7 @@ from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 
 if TYPE_CHECKING:
-    from storestack.devices.views import AclRule, FlowView, Net
+    from storestack.devices.views import AclRule, FlowView, HealthCheckView, Net, SteeredApplicationView
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
@@ -222,6 +222,96 @@ def flow_services(flows: Sequence[FlowView]) -> list[tuple[str, int]]:
     return [(protocol, port) for port, protocols in by_port.items() for protocol in protocols]
 
 
+def quote(value: object) -> str:
+    """A FortiOS string value: in double quotes, with backslashes and quotes escaped (`fq`)."""
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
+    """The `config health-check` block of `config system sdwan`: one check per tunnel (ping to
+    its far end), with an SLA entry per class steered over it (id: the class's index)."""
+    lines = ["    config health-check"]
+    for check in checks:
+        timers, tunnel = check.timers, check.tunnel
+        lines += [
+            f"        edit {quote(tunnel.ifname)}",
+            f"            set server {quote(tunnel.inside_peer)}",
+            "            set protocol ping",
+            f"            set interval {timers.interval_ms}",
+            f"            set probe-timeout {timers.probe_timeout_ms}",
+            f"            set probe-count {timers.probe_count}",
+            f"            set failtime {timers.failtime}",
+            f"            set recoverytime {timers.recoverytime}",
+            f"            set sla-fail-log-period {timers.fail_log_s}",
+            f"            set members {tunnel.number}",
+            "            config sla",
+        ]
+        for sla in check.classes:
+            lines += [
+                f"                edit {sla.index}",
+                "                    set link-cost-factor latency jitter packet-loss",
+                f"                    set latency-threshold {sla.latency_ms}",
+                f"                    set jitter-threshold {sla.jitter_ms}",
+                f"                    set packetloss-threshold {sla.loss_whole_percent}",
+                "                next",
+            ]
+        lines += ["            end", "        next"]
+    return [*lines, "    end"]
+
+
+def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
+    """The `config neighbor` block of `config system sdwan`: each hub BGP neighbour judged by its
+    tunnel's health check against the strictest class steered over it."""
+    lines = ["    config neighbor"]
+    for check in checks:
+        tunnel = check.tunnel
+        lines += [
+            f"        edit {quote(tunnel.inside_peer)}",
+            f"            set member {tunnel.number}",
+            f"            set health-check {quote(tunnel.ifname)}",
+            f"            set sla-id {check.return_sla.index}",
+            "        next",
+        ]
+    return [*lines, "    end"]
+
+
+def sdwan_services(applications: Sequence[SteeredApplicationView]) -> list[str]:
+    """The `config service` block of `config system sdwan`, rules numbered from 1: one per
+    application class and port range, its members in the intent's order of paths, each judged
+    by the class's SLA entry."""
+    lines = ["    config service"]
+    rule = 0
+    for app in applications:
+        for position, (low, high) in enumerate(app.port_ranges or [(0, 0)], start=1):
+            rule += 1
+            name = app.name if len(app.port_ranges) < 2 else f"{app.name}-{position}"
+            lines += [f"        edit {rule}", f"            set name {quote(name)}", "            set mode sla"]
+            if app.protocol != "ip":
+                lines.append(f"            set protocol {6 if app.protocol == 'tcp' else 17}")
+            if low:
+                lines += [f"            set start-port {low}", f"            set end-port {high}"]
+            lines += [
+                "            set src" + "".join(f' "{segment.tag}-NET"' for segment in app.segments),
+                '            set dst "STORE-LOCAL"',
+                "            set dst-negate enable",
+                "            config sla",
+            ]
+            for probe in app.paths:
+                lines += [
+                    f"                edit {quote(probe.tunnel.ifname)}",
+                    f"                    set id {probe.sla.index}",
+                    "                next",
+                ]
+            lines += [
+                "            end",
+                "            set priority-members" + "".join(f" {probe.tunnel.number}" for probe in app.paths),
+                f"            set hold-down-time {app.sla.recovery_seconds}",
+                "        next",
+            ]
+    return [*lines, "    end"]
+
+
 PLATFORM = FortinetPlatform(
     name="fortinet",
     comment="#",
@@ -245,5 +335,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_policy_groups", policy_groups),
         ("fortios_flow_destinations", flow_destinations),
         ("fortios_flow_services", flow_services),
+        ("fortios_health_checks", health_checks),
+        ("fortios_sdwan_neighbors", sdwan_neighbors),
+        ("fortios_sdwan_services", sdwan_services),
     ),
 )
