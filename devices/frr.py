@@ -500,12 +500,23 @@ def _distance_of(rest: str) -> int:
     return int(words[-1]) if len(words) > 1 and words[-1].isdigit() else 1
 
 
+# staticd's order of a route: prefix length, address, table, distance, then the rest's text.
+RouteKey = tuple[int, int, int, int, str]
+
+
+def _route_key(prefix: str, rest: str) -> RouteKey:
+    return (*_static_route_key(prefix), _table_of(rest), _distance_of(rest), rest)
+
+
+def _in_staticd_order(routes: list[tuple[RouteKey, str]]) -> list[str]:
+    """(sort key, `ip route` line) pairs: the lines in staticd's order."""
+    routes.sort(key=lambda route: route[0])
+    return [line for _, line in routes]
+
+
 def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
     """(prefix, rest) pairs as `ip route` lines, in staticd's order."""
-    return [
-        f"ip route {prefix} {rest}"
-        for prefix, rest in sorted(routes, key=lambda r: (_static_route_key(r[0]), _table_of(r[1]), _distance_of(r[1]), r[1]))
-    ]
+    return _in_staticd_order([(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes])
 
 
 def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
@@ -766,13 +777,21 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         if tunnel.inside is None
         for net in tunnel.peer_selectors
     ]
+    keyed = [(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes]
     # Return paths (see hub_return_rules): per store link position, each store's prefixes back
     # into its tunnel over that link. Not BGP's choice: the store's, seen on the flow's packets.
-    routes += [
-        (net.cidr, f"{peer.peer} {peer.ifname} table {return_table(peer.link_index)}")
-        for peer in view.peers
-        for net in peer.store.prefixes
-    ]
+    # Tens of thousands of routes on a big fleet's hub: each one's sort key is built from its
+    # parts (a prefix's once, shared by the store's links), not parsed back from its text.
+    prefix_keys: dict[str, tuple[int, int]] = {}
+    for peer in view.peers:
+        table = return_table(peer.link_index)
+        rest = f"{peer.peer} {peer.ifname} table {table}"
+        distance = _distance_of(rest)
+        for net in peer.store.prefixes:
+            prefix_key = prefix_keys.get(net.cidr)
+            if prefix_key is None:
+                prefix_key = prefix_keys[net.cidr] = _static_route_key(net.cidr)
+            keyed.append(((*prefix_key, table, distance, rest), f"ip route {net.cidr} {rest}"))
     interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
     interfaces.append(FrrInterface(view.dc.ifname, "dc core lan", [view.dc.address.cidr]))
     interfaces += [
@@ -817,7 +836,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     networks = sorted((net.cidr for net in (*view.summaries, loopback)), key=_table_key)
     cloud = view.cloud_session
     return FrrHubLayout(
-        _sorted_routes(routes),
+        _in_staticd_order(keyed),
         interfaces,
         networks,
         neighbors,

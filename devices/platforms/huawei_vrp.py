@@ -9,7 +9,9 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 if TYPE_CHECKING:
-    from storestack.devices.views import AclRule, Net
+    from collections.abc import Sequence
+
+    from storestack.devices.views import AclRule, Net, TunnelView
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -116,6 +118,42 @@ def acl_rule(rule: AclRule) -> str:
     return text
 
 
+def acl_lines(rules: Sequence[AclRule]) -> list[str]:
+    """An advanced ACL's rules as config lines, numbered 5, 10, ...: ` rule 5 permit udp ...`."""
+    return [f" rule {5 * position} {acl_rule(rule)}" for position, rule in enumerate(rules, start=1)]
+
+
+def bgp_peers(tunnels: Sequence[TunnelView]) -> list[str]:
+    """The BGP view's lines for the hub tunnels' peers: AS, description, timers and, where the
+    hub runs BFD on the link, BFD with the link's timers."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        peer = f" peer {tunnel.inside_peer}"
+        lines += [
+            f"{peer} as-number {tunnel.hub.asn}",
+            f"{peer} description {tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
+            f"{peer} timer keepalive 10 hold 30",
+        ]
+        if tunnel.peer_bfd:
+            bfd = tunnel.bfd
+            lines += [
+                f"{peer} bfd min-tx-interval {bfd.interval_ms} min-rx-interval {bfd.interval_ms} "
+                f"detect-multiplier {bfd.multiplier}",
+                f"{peer} bfd enable",
+            ]
+    return lines
+
+
+def bgp_peer_policies(tunnels: Sequence[TunnelView]) -> list[str]:
+    """The IPv4 unicast family's lines for the hub tunnels' peers: enabled, with the route
+    policies of their path (`HUB-IN-<link>-<hub>`, `HUB-OUT-<link>-<hub>`)."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        peer, path = f"  peer {tunnel.inside_peer}", f"{tunnel.link}-{tunnel.hub.hostname}"
+        lines += [f"{peer} enable", f"{peer} route-policy HUB-IN-{path} import", f"{peer} route-policy HUB-OUT-{path} export"]
+    return lines
+
+
 # Characters an NQA test's administrator and test names may not contain: question marks,
 # hyphens and quotation marks (Huawei command reference, `nqa test-instance admin-name
 # test-name`: "a string of 1 to 32 characters, excluding question marks (?), en dashes (-), a
@@ -152,5 +190,11 @@ PLATFORM = HuaweiVrpPlatform(
         confirm=("system-view", "commit", "return"),
         abort=("system-view", "abort trial", "return"),
     ),
-    template_filters=(("vrp_acl_rule", acl_rule), ("vrp_nqa_name", nqa_name)),
+    template_filters=(
+        ("vrp_acl_rule", acl_rule),
+        ("vrp_acl_lines", acl_lines),
+        ("vrp_bgp_peers", bgp_peers),
+        ("vrp_bgp_peer_policies", bgp_peer_policies),
+        ("vrp_nqa_name", nqa_name),
+    ),
 )
