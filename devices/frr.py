@@ -31,6 +31,7 @@ exactly as rendered.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ from storestack.devices.views import (
     AwsTunnelView,
     BfdProfile,
     CloudTunnelView,
+    HubPeerView,
+    HubStoreView,
     HubView,
     ManagementView,
     Net,
@@ -854,3 +857,87 @@ def hub_layout(view: HubView) -> FrrHubLayout:
 
 def _group_name(profile: BfdProfile) -> str:
     return f"STORES-{profile.name}"
+
+
+# ---------------------------------------------------------------- line builders
+# The FRR configs' per-store loops, spelled in typed code: a hub's config holds several lines for
+# every store link, and a template loop would read each value through the sandbox. Templates
+# print what these return through the `lines` filter (devices/render.py), which checks every line.
+
+
+def interface_lines(interfaces: Sequence[FrrInterface]) -> list[str]:
+    """`interface` blocks, as bgpd's running config shows them."""
+    lines: list[str] = []
+    for interface in interfaces:
+        lines.append(f"interface {interface.name}")
+        if interface.bandwidth:
+            lines.append(f" bandwidth {interface.bandwidth}")
+        lines.append(f" description {interface.description}")
+        lines += [f" ip address {address}" for address in interface.addresses]
+        lines.append("exit")
+    return lines
+
+
+def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
+    """A hub's `router bgp` neighbour lines: a store link joins its peer-group (timers there),
+    any other neighbour gets its own timers."""
+    lines: list[str] = []
+    for neighbor in neighbors:
+        address = f" neighbor {neighbor.address}"
+        lines.append(f"{address} remote-as {neighbor.asn}")
+        if neighbor.group:
+            lines.append(f"{address} peer-group {neighbor.group}")
+        lines.append(f"{address} description {neighbor.description}")
+        if neighbor.update_source:
+            lines.append(f"{address} update-source {neighbor.update_source}")
+        if not neighbor.group:
+            lines.append(f"{address} timers 10 30")
+    return lines
+
+
+def hub_neighbor_family_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
+    """A hub's IPv4 unicast family lines per neighbour: next-hop-self and route-maps."""
+    lines: list[str] = []
+    for neighbor in neighbors:
+        address = f"  neighbor {neighbor.address}"
+        if neighbor.next_hop_self:
+            lines.append(f"{address} next-hop-self")
+        if neighbor.route_map_in:
+            lines.append(f"{address} route-map {neighbor.route_map_in} in")
+        if neighbor.route_map_out:
+            lines.append(f"{address} route-map {neighbor.route_map_out} out")
+    return lines
+
+
+def store_prefix_list_lines(stores: Sequence[HubStoreView]) -> list[str]:
+    """One prefix list per store (its prefixes, seq 5, 10, ...), as frr/_prefix_list.j2 spells
+    a list without `le`."""
+    return [
+        f"ip prefix-list {store.prefix_list} seq {5 * position} permit {net.cidr}"
+        for store in stores
+        for position, net in enumerate(store.prefixes, start=1)
+    ]
+
+
+def store_route_map_lines(peers: Sequence[HubPeerView]) -> list[str]:
+    """Per store link, the route-map of what the hub accepts from it: the store's own prefixes,
+    at the link's local preference."""
+    lines: list[str] = []
+    for peer in peers:
+        lines += [
+            f"route-map {peer.route_map} permit 10",
+            f" match ip address prefix-list {peer.store.prefix_list}",
+            f" set local-preference {peer.local_pref}",
+            "exit",
+        ]
+    return lines
+
+
+# Filters the FRR templates use (devices/render.py registers them).
+TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
+    ("frr_interfaces", interface_lines),
+    ("frr_hub_neighbors", hub_neighbor_lines),
+    ("frr_hub_neighbor_families", hub_neighbor_family_lines),
+    ("frr_store_prefix_lists", store_prefix_list_lines),
+    ("frr_store_route_maps", store_route_map_lines),
+)

@@ -210,6 +210,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     env.filters["lines"] = _lines
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
+    env.filters.update(frr.TEMPLATE_FILTERS)
     return env
 
 
