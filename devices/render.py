@@ -133,6 +133,17 @@ SecretsMode = Literal["redact", "reveal", "slots"]
 _SECRET_FILTERS = {"redact": _redact, "reveal": _reveal, "slots": _slot_name}
 
 
+def _config_header(view: StoreApplianceView | HubView, comment: str, role_text: str) -> list[str]:
+    """The first lines of every config and host file (`comment`: the file's comment marker):
+    `{{ view | config_header(comment, role_text) | lines -}}` (common/header.j2 prints the same)."""
+    lines = [f"{comment} storestack: PLANNED values (no live stack outputs)"] if view.planned else []
+    lines.append(f"{comment} storestack: intended config of {view.hostname} ({role_text}), platform {view.platform}")
+    lines.append(
+        f"{comment} storestack: rendered from the inventory; changes made on the device are reverted by the next push"
+    )
+    return lines
+
+
 def _numbered(items: Iterable[Any], step: int = 1, start: int | None = None) -> Iterator[tuple[int, Any]]:
     """`items` with their sequence numbers, `start` (default `step`), then every `step`:
     `{% for seq, rule in acl.rules | numbered(10) %}` numbers 10, 20, ... without a `loop`
@@ -208,6 +219,7 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     env.filters["fq"] = fortinet.quote
     env.filters["numbered"] = _numbered
     env.filters["lines"] = _lines
+    env.filters["config_header"] = _config_header
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
     env.filters.update(frr.TEMPLATE_FILTERS)
