@@ -933,6 +933,41 @@ def store_route_map_lines(peers: Sequence[HubPeerView]) -> list[str]:
     return lines
 
 
+def swanctl_connection_lines(connections: Sequence[IpsecConnection]) -> list[str]:
+    """The `connections` section's entries of swanctl.conf (the shared proposals and timers in
+    the `storestack-*` sections they reference); the PSKs go in `secrets`, through the template's
+    `secret` filter."""
+    lines: list[str] = []
+    for c in connections:
+        lines.append(f"    {c.name} : storestack-ike {{")
+        if c.local_addrs:
+            lines.append(f"        local_addrs = {c.local_addrs}")
+        else:
+            lines += [
+                f"        # {c.transport} has a carrier-assigned address: its lease hook writes local_addrs here",
+                f"        include transport/{c.transport}*.conf",
+            ]
+        lines += [
+            f"        remote_addrs = {c.remote_addrs}",
+            f"        if_id_in = {c.if_id}",
+            f"        if_id_out = {c.if_id}",
+            "        local {",
+            f"            id = {c.local_id}",
+            "        }",
+            "        remote {",
+            f"            id = {c.remote_id}",
+            "        }",
+            "        children {",
+            f"            {c.name} : storestack-{'initiator' if c.initiator else 'responder'} {{",
+            f"                local_ts = {c.local_ts}",
+            f"                remote_ts = {c.remote_ts}",
+            "            }",
+            "        }",
+            "    }",
+        ]
+    return lines
+
+
 # Filters the FRR templates use (devices/render.py registers them).
 TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_interfaces", interface_lines),
@@ -940,4 +975,5 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_hub_neighbor_families", hub_neighbor_family_lines),
     ("frr_store_prefix_lists", store_prefix_list_lines),
     ("frr_store_route_maps", store_route_map_lines),
+    ("frr_swanctl_connections", swanctl_connection_lines),
 )
