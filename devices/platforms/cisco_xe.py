@@ -13,7 +13,15 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from storestack.devices.views import AclRule, Net, ProbeView, StoreApplianceView
+    from storestack.devices.views import (
+        AclRule,
+        Net,
+        ProbeView,
+        SegmentView,
+        StoreApplianceView,
+        TunnelView,
+        WanLinkView,
+    )
 
 # Secrets as they appear in IOS-like configs; FRR's vtysh shares most of them.
 IOS_SECRET_PATTERNS = (
@@ -187,6 +195,120 @@ def next_hops(paths: Sequence[ProbeView]) -> list[str]:
     return lines
 
 
+def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
+    """The tunnel interface of every (transport, hub): its overlay address, MTU and MSS, the
+    CELLULAR-ALLOWED filter on LTE/5G, BFD where the hub runs it (no ICMP redirects: BFD echo
+    mode needs them off), the OVERLAY zone, and IPsec over its transport's front-door VRF."""
+    lines: list[str] = []
+    for link in links:
+        for tunnel in link.tunnels:
+            hub = tunnel.hub.hostname
+            lines += [
+                f"interface {tunnel.ifname}",
+                f" description ipsec {tunnel.id} overlay to {hub} via {link.name} {tunnel.role}",
+                f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
+                " ip mtu 1400",
+                " ip tcp adjust-mss 1360",
+            ]
+            if link.cellular:
+                lines.append(" ip access-group CELLULAR-ALLOWED out")
+            lines.append(" no ip redirects")
+            if tunnel.peer_bfd:
+                bfd = tunnel.bfd
+                lines.append(f" bfd interval {bfd.interval_ms} min_rx {bfd.interval_ms} multiplier {bfd.multiplier}")
+            lines += [
+                " zone-member security OVERLAY",
+                f" tunnel source {link.ifname}",
+                " tunnel mode ipsec ipv4",
+                f" tunnel destination {tunnel.peer_outside}",
+            ]
+            if link.front_door_vrf:
+                lines.append(f" tunnel vrf {link.front_door_vrf}")
+            lines += [f" tunnel protection ipsec profile HUB-{link.name}-{hub}", "!"]
+    return lines
+
+
+def bgp_neighbors(tunnels: Sequence[TunnelView]) -> list[str]:
+    """`router bgp` lines of the hub tunnels' neighbours (BFD where the hub runs it)."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        peer = f" neighbor {tunnel.inside_peer}"
+        lines += [
+            f"{peer} remote-as {tunnel.hub.asn}",
+            f"{peer} description {tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
+            f"{peer} timers 10 30",
+        ]
+        if tunnel.peer_bfd:
+            lines.append(f"{peer} fall-over bfd")
+    return lines
+
+
+def bgp_neighbor_families(view: StoreApplianceView) -> list[str]:
+    """IPv4 family lines of the hub tunnels' neighbours: activated, the route-maps of their path,
+    and the conditional advertisement of the SLA return signals where the tunnel has one."""
+    exist_maps = view.steering.return_exist_maps if view.steering is not None else {}
+    lines: list[str] = []
+    for tunnel in view.tunnels:
+        peer, path = f"  neighbor {tunnel.inside_peer}", f"{tunnel.link}-{tunnel.hub.hostname}"
+        lines += [f"{peer} activate", f"{peer} route-map HUB-IN-{path} in", f"{peer} route-map HUB-OUT-{path} out"]
+        exist_map = exist_maps.get(tunnel.id)
+        if exist_map is not None:
+            lines.append(f"{peer} advertise-map RETURN-ADVERTISE exist-map {exist_map}")
+    return lines
+
+
+def segment_to_self(segments: Sequence[SegmentView]) -> list[str]:
+    """Per segment, what reaches the router itself (zone pair to `self`): DHCP, DNS at its
+    gateway (not from guest Wi-Fi) and ping to its gateway; everything else is dropped."""
+    lines: list[str] = []
+    for segment in segments:
+        name, net, gateway = f"{segment.tag}-TO-SELF", segment.net, segment.gateway.ip
+        source = f"{net.address} {net.wildcard}"
+        lines += [f"ip access-list extended {name}", " 10 permit udp any eq bootpc any eq bootps"]
+        if segment.kind != "guest-wifi":
+            lines += [
+                f" 20 permit udp {source} host {gateway} eq domain",
+                f" 30 permit tcp {source} host {gateway} eq domain",
+            ]
+        lines += [
+            f" 40 permit icmp {source} host {gateway} echo",
+            "!",
+            f"class-map type inspect match-any {name}",
+            f" match access-group name {name}",
+            "!",
+            f"policy-map type inspect {name}",
+            f" class type inspect {name}",
+            "  pass",
+            " class class-default",
+            "  drop log",
+            "!",
+            f"zone-pair security {name} source {segment.tag} destination self",
+            f" service-policy type inspect {name}",
+            "!",
+        ]
+    return lines
+
+
+def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
+    """Per hub tunnel: what it accepts (HUB-ROUTES, at the path's local preference) and what it
+    announces (the store's prefixes, prepended on the less preferred paths)."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        lines += [
+            f"route-map HUB-IN-{path} permit 10",
+            " match ip address prefix-list HUB-ROUTES",
+            f" set local-preference {tunnel.local_pref}",
+            "!",
+            f"route-map HUB-OUT-{path} permit 10",
+            " match ip address prefix-list STORE-PREFIXES",
+        ]
+        if tunnel.prepend:
+            lines.append(f" set as-path prepend {tunnel.prepend_path}")
+        lines.append("!")
+    return lines
+
+
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
     kept): what reaches the router itself from the overlay. BGP and BFD from its tunnel
@@ -258,5 +380,10 @@ PLATFORM = CiscoXEPlatform(
         ("ios_sla_operation", sla_operation),
         ("ios_sla_applets", sla_applets),
         ("ios_next_hops", next_hops),
+        ("ios_hub_tunnel_interfaces", hub_tunnel_interfaces),
+        ("ios_bgp_neighbors", bgp_neighbors),
+        ("ios_bgp_neighbor_families", bgp_neighbor_families),
+        ("ios_segment_to_self", segment_to_self),
+        ("ios_hub_route_maps", hub_route_maps),
     ),
 )
