@@ -12,7 +12,16 @@ from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 
 if TYPE_CHECKING:
-    from storestack.devices.views import AclRule, FlowView, HealthCheckView, Net, SteeredApplicationView
+    from storestack.devices.views import (
+        AclRule,
+        FlowView,
+        HealthCheckView,
+        Net,
+        SegmentView,
+        SteeredApplicationView,
+        StoreApplianceView,
+        WanLinkView,
+    )
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
@@ -228,6 +237,81 @@ def quote(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def segment_interfaces(segments: Sequence[SegmentView], trunk: str) -> list[str]:
+    """`config system interface` entries of the segments: a VLAN on the LAN trunk each."""
+    lines: list[str] = []
+    for segment in segments:
+        lines += [
+            f"    edit {quote(segment.ifname)}",
+            '        set vdom "root"',
+            f"        set interface {quote(trunk)}",
+            f"        set vlanid {segment.vlan}",
+            f"        set ip {segment.gateway.ip} {segment.gateway.netmask}",
+            "        set allowaccess ping",
+            "        set role lan",
+            f"        set description {quote(segment.description)}",
+            "    next",
+        ]
+    return lines
+
+
+def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
+    """`config system interface` entries of every (transport, hub) tunnel: its /32 overlay
+    address towards the hub's, and BFD where the hub runs it (none towards an IOS-XE hub)."""
+    lines: list[str] = []
+    for link in links:
+        for tunnel in link.tunnels:
+            lines += [
+                f"    edit {quote(tunnel.ifname)}",
+                '        set vdom "root"',
+                "        set type tunnel",
+                f"        set interface {quote(link.ifname)}",
+                f"        set ip {tunnel.inside.ip} 255.255.255.255",
+                f"        set remote-ip {tunnel.inside_peer} {tunnel.inside.netmask}",
+                "        set allowaccess ping",
+            ]
+            if tunnel.peer_bfd:
+                bfd = tunnel.bfd
+                lines += [
+                    "        set bfd enable",
+                    f"        set bfd-desired-min-tx {bfd.interval_ms}",
+                    f"        set bfd-required-min-rx {bfd.interval_ms}",
+                    f"        set bfd-detect-mult {bfd.multiplier}",
+                ]
+            description = f"ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}"
+            lines += [f"        set description {quote(description)}", "    next"]
+    return lines
+
+
+def bgp_neighbors(view: StoreApplianceView) -> list[str]:
+    """`config neighbor` entries of the hub tunnels' BGP neighbours. A tunnel with an SD-WAN
+    health check announces the store through its `-DEGRADED` route-map while out of its SLA,
+    and the plain one (`route-map-out-preferable`) while within it."""
+    checked = {check.tunnel.id for check in view.steering.health_checks} if view.steering is not None else set()
+    lines: list[str] = []
+    for tunnel in view.tunnels:
+        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        lines.append(f"        edit {quote(tunnel.inside_peer)}")
+        if tunnel.peer_bfd:
+            lines.append("            set bfd enable")
+        lines += [
+            f"            set description {quote(f'{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}')}",
+            f"            set remote-as {tunnel.hub.asn}",
+            "            set keep-alive-timer 10",
+            "            set holdtime-timer 30",
+            f'            set route-map-in "HUB-IN-{path}"',
+        ]
+        if tunnel.id in checked:
+            lines += [
+                f'            set route-map-out "HUB-OUT-{path}-DEGRADED"',
+                f'            set route-map-out-preferable "HUB-OUT-{path}"',
+            ]
+        else:
+            lines.append(f'            set route-map-out "HUB-OUT-{path}"')
+        lines.append("        next")
+    return lines
+
+
 def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
     """The `config health-check` block of `config system sdwan`: one check per tunnel (ping to
     its far end), with an SLA entry per class steered over it (id: the class's index)."""
@@ -336,6 +420,9 @@ PLATFORM = FortinetPlatform(
         ("fortios_flow_destinations", flow_destinations),
         ("fortios_flow_services", flow_services),
         ("fortios_health_checks", health_checks),
+        ("fortios_segment_interfaces", segment_interfaces),
+        ("fortios_hub_tunnel_interfaces", hub_tunnel_interfaces),
+        ("fortios_bgp_neighbors", bgp_neighbors),
         ("fortios_sdwan_neighbors", sdwan_neighbors),
         ("fortios_sdwan_services", sdwan_services),
     ),
