@@ -46,6 +46,7 @@ from storestack.devices.views import (
     HubView,
     ManagementView,
     Net,
+    SegmentView,
     StoreApplianceView,
     TunnelView,
     WanLinkView,
@@ -910,7 +911,7 @@ def hub_neighbor_family_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
 
 
 def store_prefix_list_lines(stores: Sequence[HubStoreView]) -> list[str]:
-    """One prefix list per store (its prefixes, seq 5, 10, ...), as frr/_prefix_list.j2 spells
+    """One prefix list per store (its prefixes, seq 5, 10, ...), as `prefix_list_lines` spells
     a list without `le`."""
     return [
         f"ip prefix-list {store.prefix_list} seq {5 * position} permit {net.cidr}"
@@ -968,6 +969,86 @@ def swanctl_connection_lines(connections: Sequence[IpsecConnection]) -> list[str
     return lines
 
 
+def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -> list[str]:
+    """A store's `router bgp` neighbour lines: a BFD-tracked session with its profile and the
+    short ConnectRetry (`connect_retry`) that brings a recovered path back quickly."""
+    lines: list[str] = []
+    for neighbor in neighbors:
+        peer = f" neighbor {neighbor.address}"
+        lines += [f"{peer} remote-as {neighbor.asn}", f"{peer} description {neighbor.description}"]
+        if neighbor.bfd:
+            lines += [f"{peer} bfd", f"{peer} bfd profile {neighbor.bfd.name}"]
+        lines.append(f"{peer} timers 10 30")
+        if neighbor.bfd:
+            lines.append(f"{peer} timers connect {connect_retry}")
+    return lines
+
+
+def store_neighbor_family_lines(neighbors: Sequence[FrrNeighbor]) -> list[str]:
+    """A store's IPv4 unicast family lines per neighbour: its route-maps in and out."""
+    lines: list[str] = []
+    for neighbor in neighbors:
+        peer = f"  neighbor {neighbor.address}"
+        lines += [f"{peer} route-map {neighbor.route_map_in} in", f"{peer} route-map {neighbor.route_map_out} out"]
+    return lines
+
+
+def prefix_list_lines(nets: Sequence[Net], name: str, le: int = 0) -> list[str]:
+    """`ip prefix-list <name>` permitting each of `nets` (seq 5, 10, ...), `le <le>` where it is
+    longer than the net's own length."""
+    return [
+        f"ip prefix-list {name} seq {5 * position} permit {net.cidr}" + (f" le {le}" if le and le > net.prefixlen else "")
+        for position, net in enumerate(nets, start=1)
+    ]
+
+
+def bfd_lines(profiles: Sequence[BfdProfile], peers: Sequence[FrrBfdPeer]) -> list[str]:
+    """bfdd's block. FRR leaves values equal to its defaults (300 ms, x3) out of `show
+    running-config`, so this leaves them out too: intended must read exactly like running. No
+    BFD at all (every hub an IOS-XE one): no block, as bfdd shows none."""
+    if not profiles and not peers:
+        return []
+    lines = ["bfd"]
+    for profile in profiles:
+        lines.append(f" profile {profile.name}")
+        if profile.multiplier != 3:
+            lines.append(f"  detect-multiplier {profile.multiplier}")
+        if profile.interval_ms != 300:
+            lines += [f"  transmit-interval {profile.interval_ms}", f"  receive-interval {profile.interval_ms}"]
+        lines.append(" exit")
+    for peer in peers:
+        lines += [
+            f" peer {peer.address} local-address {peer.local} interface {peer.ifname}",
+            f"  profile {peer.profile}",
+            " exit",
+        ]
+    return [*lines, "exit"]
+
+
+def xfrm_interface_lines(connections: Sequence[IpsecConnection]) -> list[str]:
+    """`ip -batch` lines of the tunnels' XFRM interfaces: bound to their transport (not the wired
+    default), in interface group 10 (trusted by nftables for BGP and BFD)."""
+    lines: list[str] = []
+    for c in connections:
+        device = f" dev {c.transport}" if c.transport != "wan" else ""
+        lines += [f"link add {c.ifname} type xfrm{device} if_id {c.if_id}", f"link set {c.ifname} group 10 mtu 1400 up"]
+    return lines
+
+
+def dhcp_scope_lines(segments: Sequence[SegmentView]) -> list[str]:
+    """dnsmasq's DHCP scope of each segment: its range, router and resolvers, tagged by kind."""
+    lines: list[str] = []
+    for segment in segments:
+        kind = segment.kind
+        lines += [
+            f"interface={segment.ifname}",
+            f"dhcp-range=set:{kind},{segment.dhcp_start},{segment.dhcp_end},{segment.gateway.netmask},12h",
+            f"dhcp-option=tag:{kind},option:router,{segment.gateway.ip}",
+            f"dhcp-option=tag:{kind},option:dns-server,{','.join(segment.dns_servers)}",
+        ]
+    return lines
+
+
 # Filters the FRR templates use (devices/render.py registers them).
 TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_interfaces", interface_lines),
@@ -976,4 +1057,10 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_store_prefix_lists", store_prefix_list_lines),
     ("frr_store_route_maps", store_route_map_lines),
     ("frr_swanctl_connections", swanctl_connection_lines),
+    ("frr_store_neighbors", store_neighbor_lines),
+    ("frr_store_neighbor_families", store_neighbor_family_lines),
+    ("frr_prefix_list", prefix_list_lines),
+    ("frr_bfd", bfd_lines),
+    ("frr_xfrm_interfaces", xfrm_interface_lines),
+    ("frr_dhcp_scopes", dhcp_scope_lines),
 )
