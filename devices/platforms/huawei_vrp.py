@@ -11,7 +11,7 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from storestack.devices.views import AclRule, Net, TunnelView
+    from storestack.devices.views import AclRule, Net, TunnelView, WanLinkView
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -154,6 +154,50 @@ def bgp_peer_policies(tunnels: Sequence[TunnelView]) -> list[str]:
     return lines
 
 
+def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
+    """The IPsec tunnel interface of every (transport, hub): its overlay address, MTU and MSS,
+    the far end through the transport's front-door VPN instance, CELLULAR-ALLOWED on LTE/5G."""
+    lines: list[str] = []
+    for link in links:
+        vrf = f"vpn-instance {link.front_door_vrf} " if link.front_door_vrf else ""
+        for tunnel in link.tunnels:
+            lines += [
+                f"interface {tunnel.ifname}",
+                f" description ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}",
+                " mtu 1400",
+                f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
+                " tcp adjust-mss 1360",
+                " tunnel-protocol ipsec",
+                f" source {link.ifname}",
+                f" destination {vrf}{tunnel.peer_outside}",
+                f" ipsec profile HUB-{tunnel.number}",
+            ]
+            if link.cellular:
+                lines.append(" traffic-filter outbound acl name CELLULAR-ALLOWED")
+            lines += [" zone OVERLAY", "#"]
+    return lines
+
+
+def hub_route_policies(tunnels: Sequence[TunnelView]) -> list[str]:
+    """Per hub tunnel: what it accepts (HUB-ROUTES, at the path's local preference) and what it
+    announces (the store's prefixes, prepended on the less preferred paths)."""
+    lines: list[str] = []
+    for tunnel in tunnels:
+        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        lines += [
+            f"route-policy HUB-IN-{path} permit node 10",
+            " if-match ip-prefix HUB-ROUTES",
+            f" apply local-preference {tunnel.local_pref}",
+            "#",
+            f"route-policy HUB-OUT-{path} permit node 10",
+            " if-match ip-prefix STORE-PREFIXES",
+        ]
+        if tunnel.prepend:
+            lines.append(f" apply as-path {tunnel.prepend_path} additive")
+        lines.append("#")
+    return lines
+
+
 # Characters an NQA test's administrator and test names may not contain: question marks,
 # hyphens and quotation marks (Huawei command reference, `nqa test-instance admin-name
 # test-name`: "a string of 1 to 32 characters, excluding question marks (?), en dashes (-), a
@@ -195,6 +239,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_acl_lines", acl_lines),
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),
+        ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
+        ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_nqa_name", nqa_name),
     ),
 )
