@@ -153,17 +153,22 @@ def _numbered(items: Iterable[Any], step: int = 1, start: int | None = None) -> 
 
 def _lines(lines: Iterable[Any]) -> RenderedBlock:
     """`{{ rules | lines -}}`: lines a platform module built in typed code (`template_filters`),
-    each ended by a newline; nothing for no lines. Each line is checked as `_one_line` checks a
-    printed value (a string of printable ASCII, so it cannot end early and start a new command),
-    and the lines become one block: a template prints them without a loop and a print per line."""
-    checked: list[str] = []
-    for line in lines:
-        if type(line) is not str:
-            raise RenderError(f"a line builder gave {type(line).__name__}, not a line of text")
-        if not (line.isascii() and line.isprintable()):
-            raise RenderError(f"refusing to render {line[:40]!r}: control or non-ASCII characters")
-        checked.append(line)
-    return RenderedBlock("\n".join(checked) + "\n" if checked else "")
+    each ended by a newline; nothing for no lines. Every line must be a string of printable
+    ASCII, as `_one_line` requires of a printed value, so none can end early and start a new
+    command; the lines become one block, printed without a loop and a print per line. Checked on
+    the joined text (C speed; a hub has tens of thousands of lines): only ASCII, no control
+    character but the newlines the join put there, one per joint."""
+    items = lines if isinstance(lines, list) else list(lines)
+    if not items:
+        return RenderedBlock("")
+    try:
+        text = "\n".join(items)
+    except TypeError:
+        raise RenderError("a line builder gave something other than lines of text") from None
+    if text.count("\n") != len(items) - 1 or not text.isascii() or text.encode("ascii").translate(None, _LINE_BYTES):
+        bad = next((line for line in items if not (line.isascii() and line.isprintable())), "")
+        raise RenderError(f"refusing to render {bad[:40]!r}: control or non-ASCII characters")
+    return RenderedBlock(text + "\n")
 
 
 class _ViewSandbox(SandboxedEnvironment):

@@ -71,6 +71,16 @@ def test_fortios_quotes_in_a_value_stay_inside_the_string(fleet: Fleet) -> None:
     assert not any(line.strip() == "set allowaccess http" for line in config.text.splitlines())
 
 
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_lines_spelled_in_typed_code_cannot_carry_a_second_command(payload: str) -> None:
+    """What a platform module's line builder returns is printed as one block (`lines`): a value
+    that skipped validation still cannot end its line there."""
+    template = Renderer().env.from_string("ip access-list extended X\n{{ rules | lines -}}\n!\n")
+    assert template.render(rules=[" 10 permit ip any any"]) == "ip access-list extended X\n 10 permit ip any any\n!\n"
+    with pytest.raises(RenderError, match="control or non-ASCII"):
+        template.render(rules=[" 10 permit ip any any", f" 20 permit udp any any eq {payload}"])
+
+
 def test_templates_cannot_reach_python_internals() -> None:
     env = Renderer().env
     with pytest.raises(SecurityError):
