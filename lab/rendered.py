@@ -181,19 +181,3 @@ def adapt_swanctl(
             continue
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def adapt_nftables(text: str, tun_device: str, vxlan_port: int) -> str:
-    """The rendered host firewall as the lab loads it: one line more, in the input chain,
-    accepting the VXLAN that stands in for the XFRM interfaces (it arrives decrypted on the TUN
-    device; the firewall's `iifgroup` rules then see the tunnel devices as rendered)."""
-    lines = text.splitlines()
-    try:
-        at = lines.index(_LOOPBACK_ACCEPT)
-    except ValueError as exc:
-        raise ValueError("the rendered nftables.conf has no `iif \"lo\" accept` in its input chain") from exc
-    lines.insert(
-        at + 1,
-        f'        iifname "{tun_device}" udp dport {vxlan_port} accept  # lab: VXLAN stands in for XFRM interfaces',
-    )
-    return "\n".join(lines) + "\n"
