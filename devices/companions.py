@@ -80,8 +80,11 @@ def changed_lines(before: str, after: str) -> int:
 
 
 def unified(before: str, after: str, *, appliance: str, name: str, redactor: Redactor) -> str:
-    """A unified diff of a companion file, appliance → intended, every line redacted."""
-    return "".join(
+    """A unified diff of a companion file, appliance → intended, every line redacted. Where
+    only secret values differ the redacted lines are equal: then it says so."""
+    if before == after:
+        return ""
+    shown = "".join(
         difflib.unified_diff(
             [line + "\n" for line in redactor.redact_lines(before.splitlines())],
             [line + "\n" for line in redactor.redact_lines(after.splitlines())],
@@ -89,6 +92,7 @@ def unified(before: str, after: str, *, appliance: str, name: str, redactor: Red
             tofile=f"{appliance}:{name} (intended)",
         )
     )
+    return shown or f"{appliance}:{name}: only secret values differ (not shown)\n"
 
 
 def result_of(change: CompanionChange, *, appliance: str, redactor: Redactor, dry_run: bool) -> CompanionResult:

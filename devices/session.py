@@ -796,7 +796,7 @@ class HostCommand:
         self._session = session
         self.command = command
         self._doing = doing
-        self._done: tuple[int, str] | None = None
+        self._done: tuple[int, str, str] | None = None
         self._failure: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, args=(transport, timeout, stdin), daemon=True, name="host-command"
@@ -805,7 +805,7 @@ class HostCommand:
 
     def _run(self, transport: paramiko.Transport, timeout: float, stdin: bytes | None) -> None:
         try:
-            self._done = _exec_on_channel(transport, self.command, timeout, stdin=stdin, challenges=False)
+            self._done = _exec_on_channel_split(transport, self.command, timeout, stdin=stdin)
         except BaseException as exc:  # raised in the caller's thread by result()
             self._failure = exc
 
@@ -815,8 +815,9 @@ class HostCommand:
         if self._failure is not None:
             raise session._session_failure(self._failure, f"{self._doing} ({self.command!r})") from None
         assert self._done is not None
-        status, output = self._done
+        status, output, errors = self._done
         if status != 0:
+            output = output + errors
             shown = session._redactor.redact(output.strip()) or "no output"
             raise CommandRejectedError(
                 f"{session.target.name}: {self._doing}: {self.command!r} refused (exit {status}): {shown}",
@@ -828,16 +829,25 @@ class HostCommand:
 
 
 def _exec_on_channel(
+    transport: paramiko.Transport, command: str, timeout: float, *, channel: paramiko.Channel | None = None
+) -> tuple[int, str]:
+    """`_exec_on_channel_split` answering a challenge, with stdout then stderr in one text."""
+    status, out, err = _exec_on_channel_split(transport, command, timeout, channel=channel, challenges=True)
+    return status, out + err
+
+
+def _exec_on_channel_split(
     transport: paramiko.Transport,
     command: str,
     timeout: float,
     *,
     channel: paramiko.Channel | None = None,
     stdin: bytes | None = None,
-    challenges: bool = True,
-) -> tuple[int, str]:
-    """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout then
-    stderr). Bounded by `timeout` in all.
+    challenges: bool = False,
+) -> tuple[int, str, str]:
+    """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout,
+    stderr: sshd and the login's shell may write there, e.g. "Could not chdir to home
+    directory"). `stdin` is sent whole, then closed. Bounded by `timeout` in all.
 
     A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
     confirm`) gets the token back on its stdin: the proof that its output reaches us."""
@@ -872,7 +882,7 @@ def _exec_on_channel(
         status = channel.recv_exit_status()
     finally:
         channel.close()
-    return status, (out + err).decode("utf-8", "replace")
+    return status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def _wait_on_channel(channel: paramiko.Channel, remaining: float) -> None:
