@@ -175,6 +175,7 @@ def test_a_firewall_installed_under_a_timer_that_runs_out_is_put_back(rolled_out
     with ApplianceSession(
         target, target.credentials.resolve(), options=SessionOptions(read_timeout=20.0), known_hosts=known_hosts
     ) as session:
+        armed_at = time.time()
         said = session.host_commands(["storestack-confirm arm 10"], "arming")
         assert said[0].startswith("armed"), said
         installed = session.host_file_command(
@@ -182,11 +183,17 @@ def test_a_firewall_installed_under_a_timer_that_runs_out_is_put_back(rolled_out
         )
         assert installed.startswith("installed nftables.conf sha256 ")
         assert MARK in input_chain(rolled_out)
-    # Nobody confirms: the appliance's own timer puts the file back and reloads it.
-    wait_for(lambda: MARK not in input_chain(rolled_out), 40, "the timer to revert the firewall")
+    # Nobody confirms: the appliance's own timer puts the file back and reloads it (then FRR).
+    last_file = confirm_dir(frr_lab.require_state(rolled_out).prefix) / namespace(rolled_out) / "last.json"
+
+    def last() -> dict[str, Any]:
+        recorded: dict[str, Any] = json.loads(last_file.read_text())
+        return recorded
+
+    wait_for(lambda: last()["at"] > armed_at and last()["outcome"] != "confirmed", 60, "the timer to revert")
+    assert last()["outcome"] == "reverted" and "nftables.conf restored" in last()["detail"], last()
+    assert MARK not in input_chain(rolled_out)
     assert firewall_file(rolled_out).read_text() == rendered
-    last = json.loads((confirm_dir(frr_lab.require_state(rolled_out).prefix) / namespace(rolled_out) / "last.json").read_text())
-    assert last["outcome"] == "reverted" and "nftables.conf restored" in last["detail"], last
     assert 'iifname "ipsec0" udp dport 4789 accept' in input_chain(rolled_out)
 
 
