@@ -231,7 +231,9 @@ def push(
     """Push intended configs safely: backup, diff, arm, apply, verify, confirm, save, or roll back.
 
     Only the remediation lines are sent, over one SSH session per appliance; an appliance
-    already in its intended state gets nothing. Exit 0 when every appliance is ok, 1 when any
+    already in its intended state gets nothing. An FRR appliance's host files rendered beside its
+    config (nftables.conf, swanctl.conf …; with --intended, `<appliance>.<file>` beside its .cfg)
+    are installed where they differ, under the same timer. Exit 0 when every appliance is ok, 1 when any
     failed or was not started, 2 on usage or configuration errors.
     """
     quiet_device_logs()

@@ -58,7 +58,11 @@ def parse_digests(output: str, appliance: str) -> dict[str, str | None]:
         isinstance(name, str) and (digest is None or (isinstance(digest, str) and len(digest) == 64))
         for name, digest in data.items()
     ):
-        raise PushError(f"{appliance}: the companion files' digests are not what was asked for", stage="backup")
+        raise PushError(
+            f"{appliance}: the companion files' digests are not what was asked for (does the appliance's login "
+            "run a storestack-confirm with the companion verbs?)",
+            stage="backup",
+        )
     return dict(data)
 
 

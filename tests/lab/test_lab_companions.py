@@ -200,7 +200,7 @@ def test_a_firewall_installed_under_a_timer_that_runs_out_is_put_back(rolled_out
 def test_a_push_that_fails_after_installing_the_firewall_puts_it_back(rolled_out: Path, tmp_path: Path) -> None:
     rendered = firewall_file(rolled_out).read_text()
     config = running_config(rolled_out)
-    broken = config.replace("\nend", "\nip route 10.99.0.0/24 blackhole-is-not-a-keyword\nend", 1)
+    broken = config.replace("\nend", "\nno-such-frr-command 4711\nend", 1)
     assert broken != config
 
     code, report = push(rolled_out, tmp_path, "broken", broken, with_mark(rendered))
