@@ -15,12 +15,13 @@ import json
 import pwd
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testsupport.frr_lab_configs import running_config, wait_for
 from testsupport.lab import rolled_out_lab
 
 from storestack.cli.main import cli
@@ -44,14 +45,6 @@ MARK = 'tcp dport 4711 accept comment "companion test"'
 def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with rolled_out_lab(tmp_path_factory.mktemp("companions"), TOPOLOGY, [STORE], "companions-fleet-psk-0123456789") as state_dir:
         yield state_dir
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.5)
 
 
 def namespace(state_dir: Path) -> str:
@@ -100,12 +93,6 @@ def push(state_dir: Path, tmp_path: Path, name: str, config: str, firewall: str,
         raise AssertionError(f"no JSON report (exit {result.exit_code}): {result.output}") from exc
 
 
-def running_config(state_dir: Path) -> str:
-    from storestack import lab
-
-    return lab.vtysh(state_dir, EDGE, "show running-config")
-
-
 def test_the_rendered_firewall_is_the_companion_file_the_rollout_left_in_sync(rolled_out: Path) -> None:
     drift = CliRunner().invoke(cli, ["drift", "--lab", "--lab-dir", str(rolled_out), "--json"], catch_exceptions=False)
     report = json.loads(drift.stdout)
@@ -123,7 +110,7 @@ def test_a_changed_firewall_is_pushed_applied_and_then_reported_by_drift_when_ch
     rolled_out: Path, tmp_path: Path
 ) -> None:
     rendered = firewall_file(rolled_out).read_text()
-    config = running_config(rolled_out)
+    config = running_config(rolled_out, EDGE)
     changed = with_mark(rendered)
 
     code, plan = push(rolled_out, tmp_path, "plan", config, changed, "--dry-run")
@@ -199,7 +186,7 @@ def test_a_firewall_installed_under_a_timer_that_runs_out_is_put_back(rolled_out
 
 def test_a_push_that_fails_after_installing_the_firewall_puts_it_back(rolled_out: Path, tmp_path: Path) -> None:
     rendered = firewall_file(rolled_out).read_text()
-    config = running_config(rolled_out)
+    config = running_config(rolled_out, EDGE)
     broken = config.replace("\nend", "\nno-such-frr-command 4711\nend", 1)
     assert broken != config
 
