@@ -248,7 +248,8 @@ class _Run:
         assert session is not None
         with self.stage("backup"):
             # One read for the backup and the health snapshot a change needs: an appliance in
-            # sync costs this single exchange, and its health outputs are never parsed.
+            # sync costs this single exchange (and, with companion files, the one digests
+            # request that runs beside it), and its health outputs are never parsed.
             health_outputs: list[str] = []
             # The companions' digests ride along with the running-config read.
             digests = (
