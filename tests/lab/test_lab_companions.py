@@ -199,3 +199,22 @@ def test_a_push_that_fails_after_installing_the_firewall_puts_it_back(rolled_out
     assert device["companions"][0]["status"] == "failed"
     assert firewall_file(rolled_out).read_text() == rendered
     assert MARK not in input_chain(rolled_out)
+
+
+def test_without_the_appliances_timer_the_engine_itself_puts_the_firewall_back(rolled_out: Path, tmp_path: Path) -> None:
+    rendered = firewall_file(rolled_out).read_text()
+    config = running_config(rolled_out, EDGE)
+    broken = config.replace("\nend", "\nno-such-frr-command 4712\nend", 1)
+
+    code, report = push(
+        rolled_out, tmp_path, "no-timer", broken, with_mark(rendered), "--confirm-timeout", "0", "--no-confirm-i-know"
+    )
+
+    assert code == 1, report
+    (device,) = report["devices"]
+    assert device["commit_confirm"] is None and device["outcome"] == "failed", device
+    # The rollback installed the file it read before the push, and checked the digests after.
+    assert device["rollback"]["ok"] is True and device["rollback"]["residual"] == [], device
+    assert device["companions"][0]["status"] == "failed"
+    assert firewall_file(rolled_out).read_text() == rendered
+    assert MARK not in input_chain(rolled_out)
