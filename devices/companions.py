@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from storestack.devices.configdiff import Redactor
+from storestack.devices.configdiff import REDACTED, Redactor
 from storestack.devices.errors import PushError
 from storestack.devices.report import CompanionResult
 
@@ -72,6 +72,18 @@ def plan_companions(rendered: Sequence[tuple[str, str]], digests: Mapping[str, s
         CompanionChange(name=name, text=text, taken=name in digests, before_digest=digests.get(name))
         for name, text in rendered
     ]
+
+
+def refuse_placeholders(changes: Sequence[CompanionChange], appliance: str) -> None:
+    """A companion to be installed that holds `<redacted>` comes from a display render (secrets
+    left out): installed, it would replace the host's PSKs or NTP keys with the placeholder."""
+    for change in changes:
+        if change.pending and REDACTED in change.text:
+            raise PushError(
+                f"{appliance}: {change.name} holds {REDACTED} placeholders (a display render): render the push "
+                "files with --with-secrets; nothing was sent",
+                stage="diff",
+            )
 
 
 def changed_lines(before: str, after: str) -> int:

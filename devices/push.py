@@ -31,6 +31,7 @@ from storestack.devices.companions import (
     installed_digest,
     parse_digests,
     plan_companions,
+    refuse_placeholders,
     result_of,
 )
 from storestack.devices.configdiff import (
@@ -393,6 +394,7 @@ class _Run:
         channel): for the redacted diff, and to put it back without the appliance's timer."""
         pending = [change for change in self.companion_changes if change.pending]
         assert self.delivery is not None or not pending
+        refuse_placeholders(pending, self.target.name)
         reads = [
             (change, self._start_host_command(self.delivery.read.replace("{name}", change.name), f"reading {change.name}"))
             for change in pending

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from storestack.devices.companions import installed_digest, parse_digests, plan_companions, result_of
+from storestack.devices.companions import (
+    installed_digest,
+    parse_digests,
+    plan_companions,
+    refuse_placeholders,
+    result_of,
+)
 from storestack.devices.configdiff import redactor_for
 from storestack.devices.errors import PushError
 from storestack.devices.intended import IntendedConfig, IntendedConfigDirectory
@@ -81,3 +87,12 @@ def test_the_rendered_directory_gives_a_push_the_companions_beside_the_config(tm
     assert intended.companions == (("nftables.conf", "table inet x {}\n"),)
     # A change of a host file alone is a change of its own (a reverted one is refused again).
     assert intended_digest(intended) != intended_digest(IntendedConfig("hostname edge1\n"))
+
+
+def test_a_display_render_of_a_secret_file_is_never_installed() -> None:
+    display = SWANCTL_AFTER.replace(PSK, "<redacted>")
+    changes = plan_companions([("swanctl.conf", display)], {"swanctl.conf": sha(SWANCTL_BEFORE)})
+    with pytest.raises(PushError, match=r"swanctl.conf holds <redacted> placeholders .*nothing was sent"):
+        refuse_placeholders(changes, "edge")
+    # The same text already on the appliance is not a change, so nothing would be sent anyway.
+    refuse_placeholders(plan_companions([("swanctl.conf", display)], {"swanctl.conf": sha(display)}), "edge")
