@@ -221,7 +221,6 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     for name in [name for name in env.globals if name != "namespace"]:
         del env.globals[name]
     env.filters["secret"] = _SECRET_FILTERS[secrets]
-    env.filters["fq"] = fortinet.quote
     env.filters["numbered"] = _numbered
     env.filters["lines"] = _lines
     env.filters["config_header"] = _config_header

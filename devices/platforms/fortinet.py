@@ -421,6 +421,7 @@ PLATFORM = FortinetPlatform(
         settle=_LEAVE_REVERT_MODE_AND_SAVE,
     ),
     template_filters=(
+        ("fq", quote),
         ("fortios_policy_groups", policy_groups),
         ("fortios_flow_destinations", flow_destinations),
         ("fortios_flow_services", flow_services),
