@@ -243,6 +243,145 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
     return SlaHost(marks, never, counters)
 
 
+# ---------------------------------------------------------------- WAN queues (tc)
+
+# HTB shapes each WAN link this far below its inventory rate: it counts the IP packet and the
+# Ethernet header only, never the carrier's framing (PPPoE, DOCSIS, ATM cells) nor the modem's
+# own rate wobble, and the queue must build here, where the classes are, not in the modem.
+WAN_SHAPE_PERCENT = 95
+# The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
+# vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
+# else a saturated link starves BFD, the path is declared down and storestack-steer moves every
+# class off a link that is merely busy.
+CONTROL_PERCENT = 2
+CONTROL_DSCPS = (("cs6", 48), ("cs7", 56))
+# A leaf holds at most this much of its ceiling (in bytes): the kernel has no fq_codel, cake or
+# sfq, so each class's queue is a byte-limited FIFO (bfifo), short enough to bound the delay
+# a bulk burst adds instead of HTB's 1000-packet default leaf.
+LEAF_QUEUE_MS = 100
+MTU_BYTES = 1514
+
+
+@dataclass(frozen=True, slots=True)
+class TcClass:
+    """One HTB class of a WAN link: what it matches, its guarantee, ceiling and priority."""
+
+    minor: int  # 1:<minor> (tc spells it in hex)
+    name: str  # the QoS class (or "control")
+    dscps: tuple[tuple[str, int], ...]  # (name, value) matched by u32 on the (outer) DSCP; () by default
+    prio: int  # 0 strict-ish priority, 1 guaranteed, 2 the rest
+    rate_kbit: int
+    ceil_kbit: int
+    quantum: int
+    limit_bytes: int
+
+    @property
+    def burst(self) -> int:
+        return _burst(self.rate_kbit)
+
+    @property
+    def cburst(self) -> int:
+        return _burst(self.ceil_kbit)
+
+    @property
+    def classid(self) -> str:
+        return f"1:{self.minor:x}"
+
+    def dsfields(self) -> list[tuple[str, str]]:
+        """(u32's `match ip dsfield` value: the DSCP in the ToS byte's top six bits, its name)."""
+        return [(f"0x{value << 2:02x}", name) for name, value in self.dscps]
+
+
+@dataclass(frozen=True, slots=True)
+class TcLink:
+    """The shaper of one WAN link: an HTB root at WAN_SHAPE_PERCENT of the link, its classes."""
+
+    ifname: str
+    link: str
+    link_kbit: int
+    rate_kbit: int
+    classes: list[TcClass]
+    default_minor: int  # the best-effort class: whatever no filter matches
+
+    @property
+    def default(self) -> str:
+        return f"{self.default_minor:x}"
+
+    @property
+    def quantum(self) -> int:
+        return _quantum(self.rate_kbit)
+
+    @property
+    def burst(self) -> int:
+        return _burst(self.rate_kbit)
+
+
+CONTROL_MINOR = 0x2
+FIRST_CLASS_MINOR = 0x10
+
+
+def _quantum(rate_kbit: int) -> int:
+    """DRR among borrowing classes: at least a full frame per round (HTB warns outside these)."""
+    return min(60000, max(MTU_BYTES, rate_kbit * 1000 // 8 // 10))
+
+
+def _burst(rate_kbit: int) -> int:
+    """Bytes sent at once: 2 ms at the rate (tc's default is one timer tick, a frame at gigabit
+    rates here, which HTB cannot keep up), at least two frames."""
+    return max(2 * MTU_BYTES, rate_kbit * 1000 // 8 * 2 // 1000)
+
+
+def _tc_class(minor: int, name: str, dscps: tuple[tuple[str, int], ...], prio: int, rate: int, ceil: int) -> TcClass:
+    rate, ceil = max(8, rate), max(8, ceil)
+    return TcClass(
+        minor,
+        name,
+        dscps,
+        prio,
+        rate,
+        max(rate, ceil),
+        _quantum(rate),
+        max(3 * MTU_BYTES, max(rate, ceil) * LEAF_QUEUE_MS // 8),
+    )
+
+
+def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
+    """Each WAN link's egress queues: the intent's QoS classes (network.model.QosClass) as the
+    vendor configs queue them. Shares are of the shaped rate, as IOS-XE's `priority percent` /
+    `bandwidth percent` are of the parent shaper's: the priority class prio 0 held to its share
+    (rate = ceil, IOS-XE's implicit policer under congestion), a guaranteed class prio 1 with its
+    share as rate, borrowing up to the link, a shaped class capped at its share of the link, best
+    effort what is left (the default class, like class-default)."""
+    links = []
+    for link in view.wan:
+        shaped = link.bandwidth_kbps * WAN_SHAPE_PERCENT // 100
+        classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
+        default_minor = 0
+        for index, cls in enumerate(view.qos):
+            minor = FIRST_CLASS_MINOR + index
+            if cls.best_effort:
+                default_minor = minor
+                continue
+            if cls.priority:
+                share = shaped * cls.bandwidth_percent // 100
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
+            elif cls.bandwidth_percent:
+                ceil = min(shaped, link.shaped_kbps(cls.shape_percent)) if cls.shape_percent else shaped
+                share = shaped * cls.bandwidth_percent // 100
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
+            else:  # shaped only: no guarantee beyond a trickle, at most its share of the link
+                ceil = min(shaped, link.shaped_kbps(cls.shape_percent or 100))
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 2, shaped // 100, ceil))
+        if not default_minor:
+            default_minor = FIRST_CLASS_MINOR + len(view.qos)
+        left = shaped - sum(cls.rate_kbit for cls in classes)
+        best_effort = next((cls.name for cls in view.qos if cls.best_effort), "best-effort")
+        classes.append(_tc_class(default_minor, best_effort, (), 2, max(shaped // 100, left), shaped))
+        classes.sort(key=lambda cls: cls.minor)
+        links.append(TcLink(link.ifname, link.name, link.bandwidth_kbps, shaped, classes, default_minor))
+    return links
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyRule:
     """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
@@ -309,6 +448,8 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "flows": store_firewall(view),
         "rules": store_policy_rules(view, steering),
         "sla": store_sla_host(view),
+        "wan_queues": store_wan_queues(view),
+        "control_classid": f"1:{CONTROL_MINOR:x}",
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
