@@ -19,7 +19,7 @@ from storestack.lab.cloudvpn import CLOUD_VPN, CloudPlan, bgp_config, cloud_lab_
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, run_vtysh
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
-from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
+from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_qos, adapt_swanctl, render_ipsec
 from storestack.lab.state import ApplianceRuntime, LabState, require_state, save_state
 from storestack.lab.steering import start_steering
 from storestack.lab.system import ip_batch
@@ -193,8 +193,23 @@ def load_host_files(namespace: str, files: RenderedIpsec) -> None:
     if files.nftables:
         ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
         system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
+    if files.qos:
+        queues = ipsec.instance_dir(namespace) / QOS_FILE
+        queues.write_text(adapt_qos(files.qos, ipsec.TUN_DEVICE), encoding="utf-8")
+        load_qos(namespace)
     if files.steering:
         start_steering(namespace, files.steering)
+
+
+# The WAN queues as the lab loads them (`adapt_qos`), beside the charon's files: the TUN device
+# vanishes with its charon, so a restart loads them again.
+QOS_FILE = "qos.tc"
+
+
+def load_qos(namespace: str) -> None:
+    queues = ipsec.instance_dir(namespace) / QOS_FILE
+    if queues.exists():
+        system.run(["ip", "netns", "exec", namespace, "tc", "-batch", str(queues)])
 
 
 def restart_charon(state_dir: Path, appliance: str) -> None:
@@ -210,6 +225,7 @@ def restart_charon(state_dir: Path, appliance: str) -> None:
         (folder / "strongswan.conf").read_text(encoding="utf-8"),
     )
     ipsec.wait_charon(runtime.namespace, appliance, mine)
+    load_qos(runtime.namespace)
 
 
 class TunnelStatus(BaseModel):

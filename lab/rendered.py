@@ -19,6 +19,15 @@ adapts exactly this, and nothing else (`adapt_swanctl`):
   left out.
 The rendered strongswan.conf's settings are kept; the lab adds what running many charons in
 namespaces needs (plugin list with kernel-libipsec, VICI socket, log file, `ipsec0` ignored).
+The rendered WAN queues (qos.tc, `tc -batch`) are loaded as rendered, with one adaptation
+(`adapt_qos`): the first WAN link's tree goes on the TUN device instead of the link. A real
+appliance's kernel ESP copies the inner DSCP to the ESP header (`copy_dscp = out`), so the tree
+classifies the tunnels' ESP on the WAN; libipsec builds its ESP packets in user space with
+DSCP 0 (it implements no `copy_dscp`), and on the lab's WAN every class would be best effort.
+The TUN device is where the lab's tunnel packets still carry their DSCP (the VXLAN devices copy
+the inner DSCP to their outer header, `tos inherit`, as XFRM does) and the one queue all of the
+appliance's tunnels share, so it stands in for the first link; guest breakout and IKE on that
+link stay unshaped in the lab.
 The rendered host firewall (nftables.conf) is loaded into the appliance's namespace with one
 line added (`adapt_nftables`), and each tunnel device joins the interface group the routing
 companion gives it, so the firewall's tunnel rules apply as rendered. (Until the push engine
@@ -62,6 +71,7 @@ class RenderedIpsec:
     routing: str
     nftables: str = ""
     steering: str = ""  # a store's steering.conf (storestack-steer)
+    qos: str = ""  # a store's qos.tc (its WAN queues, `tc -batch`)
 
     def interface_groups(self) -> dict[str, int]:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
@@ -131,6 +141,7 @@ def render_ipsec(
                 routing=files.get("routing", ""),
                 nftables=files.get("nftables.conf", ""),
                 steering=files.get("steering.conf", ""),
+                qos=files.get("qos.tc", ""),
             )
     return rendered
 
@@ -197,3 +208,23 @@ def adapt_nftables(text: str, tun_device: str, vxlan_port: int) -> str:
         f'        iifname "{tun_device}" udp dport {vxlan_port} accept  # lab: VXLAN stands in for XFRM interfaces',
     )
     return "\n".join(lines) + "\n"
+
+
+_TC_DEVICE = re.compile(r"\bdev (\S+) ")
+
+
+def adapt_qos(text: str, tun_device: str) -> str:
+    """The rendered WAN queues as the lab loads them: the first link's lines on `tun_device`
+    (see the module's docstring), every other link's as rendered."""
+    first: str | None = None
+    out = []
+    for line in text.splitlines():
+        found = _TC_DEVICE.search(line)
+        if found is None or line.lstrip().startswith("#"):
+            out.append(line)
+            continue
+        first = first or found.group(1)
+        if found.group(1) == first:
+            line = f"{line[: found.start(1)]}{tun_device}{line[found.end(1) :]}"
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -6,7 +6,8 @@
   every key trusted, every server the intent names asked with the first key (on FRR hosts:
   chrony.conf and the key file it names).
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
-  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share).
+  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
+  on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -461,6 +462,11 @@ class QosFacts:
     marks: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, class tag, DSCP name it matches / marks, priority, bandwidth percent)
     queues: list[tuple[int, str, str | None, bool | None, int | None]] = field(default_factory=list)
+    # the file the queues are in, when not the appliance's config (FRR: the host's qos.tc)
+    queues_where: str | None = None
+    # (line, why) of what is wrong with a link's queues as a whole (FRR: a WAN link without a
+    # shaper, one above the link's rate, a class of the intent missing)
+    shapers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _dscp(name: str) -> str:
@@ -568,6 +574,64 @@ def _frr_qos(config: ConfigFile) -> QosFacts:
     return facts
 
 
+_TC_ROOT = re.compile(r"qdisc \S+ dev (\S+) root handle 1: htb default ([0-9a-f]+)\b")
+_TC_CLASS = re.compile(
+    r"class \S+ dev (\S+) parent (1:[0-9a-f]*) classid 1:([0-9a-f]+) htb rate (\d+)kbit ceil (\d+)kbit"
+    r"(?: .*?\bprio (\d+))?[^#]*(?:#\s*(\S+))?$"
+)
+_TC_DSCP_FILTER = re.compile(r"filter \S+ dev (\S+) parent 1: .*\bmatch ip dsfield 0x([0-9a-f]+) 0xfc flowid 1:([0-9a-f]+)")
+# The host's own class (devices/frr.py CONTROL_*): no class of the intent, never reported as one.
+_FRR_CONTROL = "control"
+
+
+def _frr_queues(config: ConfigFile, store: StoreIntent, facts: QosFacts) -> None:
+    """The WAN queues of the FRR host (`qos.tc`, tc -batch): per WAN link an HTB root (class
+    1:1) shaped at most to the link's rate, and a class per QoS class (its name in the class
+    line's comment), found by the DSCP its u32 filter matches; shares are of the shaped rate, a
+    prio 2 class has none."""
+    facts.queues_where = f"{config.hostname}.qos.tc"
+    defaults: dict[str, str] = {}
+    roots: dict[str, tuple[int, int]] = {}  # device -> (line, kbit/s)
+    classes: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (device, minor) -> (line, kbit, prio, name)
+    matched: dict[tuple[str, str], str] = {}  # (device, minor) -> DSCP name
+    for number, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1):
+        if root := _TC_ROOT.match(line):
+            defaults[root.group(1)] = root.group(2)
+        elif found := _TC_CLASS.match(line):
+            device, parent, minor, rate = found.group(1), found.group(2), found.group(3), int(found.group(4))
+            if parent == "1:" and minor == "1":
+                roots[device] = (number, min(rate, int(found.group(5))))
+            elif parent == "1:1":
+                classes[(device, minor)] = (number, rate, int(found.group(6) or 0), found.group(7) or "")
+        elif dscp := _TC_DSCP_FILTER.match(line):
+            value = int(dscp.group(2), 16) >> 2
+            matched[(dscp.group(1), dscp.group(3))] = _DSCP_BY_VALUE.get(value, str(value))
+    for transport in store.transports:
+        link_kbit = transport.bandwidth_mbps * 1000
+        if transport.name not in roots or transport.name not in defaults:
+            facts.shapers.append((0, f"{transport.name} has no shaper: its queues build in the modem, where every class is alike"))
+            continue
+        root_line, shaped = roots[transport.name]
+        if shaped > link_kbit:
+            facts.shapers.append(
+                (root_line, f"{transport.name} is shaped to {shaped} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
+            )
+        names = {name for (device, _), (_, _, _, name) in classes.items() if device == transport.name}
+        for cls in store.qos:
+            if cls.dscp and cls.name not in names:
+                facts.shapers.append((root_line, f"QoS class {cls.name.upper()} of the intent has no queue on {transport.name}"))
+        for (device, minor), (number, rate, prio, name) in sorted(classes.items()):
+            if device != transport.name or name == _FRR_CONTROL:
+                continue
+            if minor == defaults[device]:  # best effort: what the others leave
+                facts.queues.append((number, name.upper(), None, prio == 0, None))
+                continue
+            # prio 2 is no guarantee (a shaped class's rate is a trickle); else the share it is given
+            percent = round(rate * 100 / shaped) if shaped and prio < 2 else 0
+            facts.queues.append((number, name.upper(), matched.get((device, minor), "none"), prio == 0, percent))
+
+
+_DSCP_BY_VALUE = {value: name for name, value in DSCP_VALUES.items()}
 _DSCP_BY_BITS = {f"{value:06b}": name for name, value in DSCP_VALUES.items()}
 _QOS_EXTRACTORS = {"cisco_xe": _cisco_qos, "huawei_vrp": _vrp_qos, "fortinet": _forti_qos, "frr": _frr_qos}
 
@@ -577,6 +641,9 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     if extractor is None:
         return
     facts = extractor(config)
+    if config.platform == "frr":
+        _frr_queues(config, store, facts)
+    queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
     by_tag = {cls.name.upper(): cls for cls in store.qos}
@@ -598,18 +665,20 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     for zone in store.zones:
         if zone.name not in marked:
             yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
+    for line, why in facts.shapers:
+        yield Finding(queues_where, line, QOS, why)
     for line, tag, matches, priority, percent in facts.queues:
         cls = by_tag.get(tag)
         if cls is None:
-            yield config.finding(line, QOS, f"QoS class {tag} is no class of the intent")
+            yield Finding(queues_where, line, QOS, f"QoS class {tag} is no class of the intent")
             continue
         if matches is not None and matches != cls.dscp_name:
-            yield config.finding(line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
+            yield Finding(queues_where, line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
         if priority is not None and priority != cls.priority:
-            yield config.finding(
-                line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
+            yield Finding(
+                queues_where, line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
             )
         if percent is not None and percent != cls.bandwidth_percent:
-            yield config.finding(
-                line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
+            yield Finding(
+                queues_where, line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
             )

@@ -283,6 +283,20 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
          "marks guest-wifi traffic ef"),
         ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
         ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
+        # the WAN queues of the FRR host (qos.tc)
+        ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "qos.tc",
+         "QoS class POS matches af21"),
+        ("frr", "cburst 23750 prio 0 quantum 60000  # voice", "cburst 23750 prio 1 quantum 60000  # voice", "qos.tc",
+         "QoS class VOICE is not a strict-priority queue"),
+        ("frr", "classid 1:11 htb rate 190000kbit", "classid 1:11 htb rate 95000kbit", "qos.tc",
+         "QoS class POS is given 10%, the intent's class 20%"),
+        ("frr", "classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
+         "qos.tc", "wan1 is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+        ("frr", "qdisc replace dev wan1 root handle 1: htb default 15\n", "", "qos.tc", "wan1 has no shaper"),
+        ("frr", "class add dev wan1 parent 1:1 classid 1:11 htb rate 190000kbit", "# ", "qos.tc",
+         "QoS class POS of the intent has no queue on wan1"),
+        ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x68 0xfc flowid 1:15", "qos.tc",
+         "QoS class POS matches none"),
     ],
 )
 def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suffix: str, why: str) -> None:
