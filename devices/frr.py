@@ -17,7 +17,10 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 /etc/strongswan.d/storestack.conf, `<host>.routing` -> `ip -batch` at boot (XFRM interfaces with
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
-/etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`). A
+/etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
+a store's `<host>.qos.tc` -> `tc -batch` once its WAN interfaces exist (each link's HTB tree,
+`store_wan_queues`; it replaces the roots, so it loads again as is, and a PPP/DHCP link whose
+device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
@@ -26,7 +29,8 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
 0.0.0.0/0 selectors become the tunnel's /32 VXLAN endpoint pair, with a VXLAN device named like
 the rendered XFRM interface carrying the inside address. Proposals, identities and PSKs stay
-exactly as rendered.
+exactly as rendered. libipsec copies no DSCP to its ESP, so the lab queues the first WAN link's
+classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 """
 
 from __future__ import annotations
