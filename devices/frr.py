@@ -928,14 +928,15 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for t in view.cloud_tunnels
     ]
     interfaces = _in_frr_order(interfaces)
-    # A store link's BFD follows the store's SLA class on that transport, as the store renders
-    # it: BFD timers only work when both ends agree.
+    # A store link's BFD is what the store renders, or the ends' timers disagree: an FRR store's
+    # follows its SLA class on that transport (BFD is its SLA probe); a vendor store measures its
+    # classes with its own probes (IP SLA, NQA, health checks) and runs its link's profile.
     intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
     for peer in view.peers:
         tunnel = intent_tunnels.get(peer.id)
-        profile = _bfd_of(tunnel, peer.bfd)
+        profile = _bfd_of(tunnel, peer.bfd) if peer.store.platform == "frr" else peer.bfd
         group = groups.setdefault(
             _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
         )

@@ -745,6 +745,7 @@ class ViewBuilder:
                     asn=store.asn,
                     prefixes=self._hub_prefixes(store),
                     prefix_list=f"STORE-{store.id}",
+                    platform=store.appliances[0].platform,
                 )
                 wan_index.update(((store.id, link.name), link) for link in store.wan)
             assert tunnel.peer_transport is not None

@@ -476,6 +476,7 @@ class HubStoreView:
     asn: int
     prefixes: list[Net]
     prefix_list: str
+    platform: Platform  # of the store's edge appliance, the tunnels' far end
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,126 @@
+"""`devices lint`: BFD agreed at both ends of every store-hub tunnel. A store tracking its hub
+with BFD that the hub does not run (or the reverse) never brings the session up, and FRR's
+storestack-steer then judges the path down; timers that differ give another detection time than
+the SLA class's. Both ends are read through peer-groups (FRR, IOS-XE) and IOS-XE session
+templates."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.cross import BFD_MISMATCH
+from storestack.devices.lint.run import config_files, lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+
+def ios_hubs(fleet: Fleet) -> Fleet:
+    """The fleet with its hubs on IOS-XE (they run no BFD with stores) and its stores as is."""
+    hubs = {name: hub.model_copy(update={"platform": "cisco_xe"}) for name, hub in fleet.hubs.items()}
+    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+
+
+@pytest.fixture(scope="module")
+def frr_hubs(fleet: Fleet) -> tuple[list[ConfigFile], NetworkIntent]:
+    """The sample chain as it is: FRR hubs, stores on every platform."""
+    return config_files(fleet), NetworkIntent(fleet)
+
+
+@pytest.fixture(scope="module")
+def cisco_hubs(fleet: Fleet) -> tuple[list[ConfigFile], NetworkIntent]:
+    mixed = ios_hubs(fleet)
+    return config_files(mixed), NetworkIntent(mixed)
+
+
+def _edit(files: list[ConfigFile], name: str, change: re.Pattern[str] | str, new: str, count: int = 1) -> list[ConfigFile]:
+    """`files` with one appliance config's text changed (`change`: a literal or a pattern)."""
+    result = []
+    for config in files:
+        if config.name == name and not config.suffix:
+            if isinstance(change, str):
+                assert change in config.text, f"{change!r} is not in {name}"
+                text = config.text.replace(change, new, count)
+            else:
+                text, made = change.subn(new, config.text, count)
+                assert made, f"{change.pattern!r} is not in {name}"
+            config = dataclasses.replace(config, text=text, companions={**config.companions, "": text})
+        result.append(config)
+    return result
+
+
+def _bfd(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.rule == BFD_MISMATCH]
+
+
+def test_what_storestack_renders_agrees_on_bfd(frr_hubs: tuple[list[ConfigFile], NetworkIntent],
+                                               cisco_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:  # fmt: skip
+    """FRR hubs run BFD with every store on the store's own timers (an FRR store's SLA class, a
+    vendor store's link profile); towards IOS-XE hubs no store runs any."""
+    for files, intent in (frr_hubs, cisco_hubs):
+        assert lint_configs(files, intent).findings == []
+
+
+def test_frr_hub_peer_group_without_bfd_is_found(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    """The hub's store peer-group loses `bfd`: every store in it that tracks the hub with BFD is
+    named (the neighbour itself says nothing: it is resolved through its peer-group)."""
+    files, intent = frr_hubs
+    broken = _edit(files, "hq-hub1.cfg", " neighbor STORES-SLA-REALTIME bfd\n neighbor STORES-SLA-REALTIME bfd profile SLA-REALTIME\n", "")
+    found = _bfd(lint_configs(broken, intent).findings)
+    store_end = [f for f in found if f.file.startswith("nw-0001-edge1.") and "nw-0001-wan1-hq-hub1" in f.message]
+    assert store_end and "BFD runs on the store end only, not on the hub hq-hub1:" in store_end[0].message, found
+    # the hub end against the intent, too
+    assert any(f.file.startswith("hq-hub1") and "does not track its peer with BFD" in f.message for f in found), found
+    # only hub1's tunnels
+    assert not any("hq-hub2" in f.message for f in found), found
+
+
+def test_store_with_bfd_towards_an_ios_xe_hub_is_found(cisco_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    """An IOS-XE hub runs no BFD with stores (HUB_NO_STORE_BFD): an FRR store that tracks it with
+    BFD anyway would never see the session up."""
+    files, intent = cisco_hubs
+    broken = _edit(
+        files, "nw-0001-edge1.cfg", " neighbor 100.64.0.0 description hq-hub1 via wan1 primary\n",
+        " neighbor 100.64.0.0 description hq-hub1 via wan1 primary\n neighbor 100.64.0.0 bfd\n",
+    )  # fmt: skip
+    found = _bfd(lint_configs(broken, intent).findings)
+    messages = [f.message for f in found if f.file.startswith("nw-0001-edge1.")]
+    assert any("nw-0001-wan1-hq-hub1: BFD runs on the store end only" in m for m in messages), found
+    assert any("nw-0001-wan1-hq-hub1: BGP tracks its peer with BFD; the intent says no BFD" in m for m in messages), found
+
+
+def test_ios_xe_hub_bfd_through_peer_group_or_session_template_is_found(
+    cisco_hubs: tuple[list[ConfigFile], NetworkIntent],
+) -> None:
+    files, intent = cisco_hubs
+    # the wired stores' peer-group
+    broken = _edit(files, "hq-hub1.cfg", " neighbor STORES-WIRED peer-group\n",
+                   " neighbor STORES-WIRED peer-group\n neighbor STORES-WIRED fall-over bfd\n")  # fmt: skip
+    found = _bfd(lint_configs(broken, intent).findings)
+    assert any("nw-0001-wan1-hq-hub1: BFD runs on the hub end only" in f.message for f in found), found
+    assert not any("nw-0001-lte1-hq-hub1" in f.message for f in found), found  # STORES-CELLULAR: no BFD
+    # one neighbour through a session template that inherits one with `fall-over bfd`
+    broken = _edit(
+        files, "hq-hub1.cfg", re.compile(r"(router bgp \d+\n bgp router-id \S+\n)"),
+        r"\1 template peer-session BFD\n  fall-over bfd\n exit-peer-session\n"
+        r" template peer-session STORE\n  inherit peer-session BFD\n exit-peer-session\n",
+    )  # fmt: skip
+    broken = _edit(broken, "hq-hub1.cfg", " neighbor 100.64.0.1 peer-group STORES-WIRED\n",
+                   " neighbor 100.64.0.1 inherit peer-session STORE\n")  # fmt: skip
+    found = _bfd(lint_configs(broken, intent).findings)
+    assert [f.message.split(":")[0] for f in found if "the hub end only" in f.message] == ["tunnel nw-0001-wan1-hq-hub1"], found
+
+
+def test_bfd_timers_that_differ_between_the_ends_are_found(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    files, intent = frr_hubs
+    broken = _edit(files, "hq-hub1.cfg", re.compile(r"( profile SLA-REALTIME\n  transmit-interval )200\n"), r"\g<1>300\n")
+    found = _bfd(lint_configs(broken, intent).findings)
+    assert any(
+        f.file.startswith("nw-0001-edge1.")
+        and "nw-0001-wan1-hq-hub1: BFD timers differ" in f.message
+        and "store 200/200 x3, hub 300/200 x3" in f.message
+        for f in found
+    ), found
