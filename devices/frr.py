@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storestack.devices.naming import sort_frr_interfaces
+from storestack.devices.platforms import get_platform
 from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
@@ -936,7 +937,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     neighbors = []
     for peer in view.peers:
         tunnel = intent_tunnels.get(peer.id)
-        profile = _bfd_of(tunnel, peer.bfd) if peer.store.platform == "frr" else peer.bfd
+        profile = _bfd_of(tunnel, peer.bfd) if get_platform(peer.store.platform).bfd_follows_sla else peer.bfd
         group = groups.setdefault(
             _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
         )

@@ -256,6 +256,10 @@ class PlatformProfile:
     # How the store device steers applications by SLA class; None where the device does not
     # (FRR stores steer on their host: storestack-steer, devices/frr_steer.py).
     sla_steering: SteeringMechanism | None = None
+    # A store on this platform runs its hub tunnels' BFD on the tunnel's SLA class profile (FRR:
+    # BFD is its SLA probe, which storestack-steer follows); else on its link's profile (WIRED,
+    # CELLULAR), its SLA classes measured by its own probes. A hub runs the store's choice.
+    bfd_follows_sla: bool = False
     # The probe an IOS-XE store's IP SLA operation can run against this platform as its hub:
     # IOS-XE runs `ip sla responder` (UDP jitter: loss, jitter, latency); Linux answers ICMP
     # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).

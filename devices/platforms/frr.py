@@ -163,6 +163,7 @@ PLATFORM = FrrPlatform(
     emulated=False,
     answers_ios_probe="icmp-jitter",
     json_show_commands=True,
+    bfd_follows_sla=True,
     # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
     # appliance as `storestack-confirm`, reached through the login's restricted command set).
     # It reverts with FRR's frr-reload.py; `revert` is the abort of a change that failed.
