@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.platforms import get_platform
 from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
@@ -53,13 +52,12 @@ from storestack.devices.views import (
     WanLinkView,
 )
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.network.model import Service, Tunnel
+from storestack.network.model import Service
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
     RETURN_TABLE_BASE,
     STEERING_TABLE_BASE,
-    SlaClassPolicy,
 )
 
 
@@ -88,19 +86,6 @@ SLA_CONNECT_RETRY = 5
 # ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
 # hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
-
-
-def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
-    """The BFD profile of an SLA class: one control packet per probe interval, down after the
-    class's count of consecutive losses (network/sla.py says what loss that notices in time).
-
-    Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
-    tunnel the control packets ride, so echo adds no coverage of the path and only load."""
-    return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
-
-
-def _bfd_of(tunnel: Tunnel | None, fallback: BfdProfile) -> BfdProfile:
-    return sla_bfd(tunnel.sla) if tunnel is not None and tunnel.sla is not None else fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -688,12 +673,10 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         interfaces.append(FrrInterface(aws.ifname, f"ipsec {aws.id} aws vpn over {aws.link}", [aws.inside.cidr]))
     interfaces = _in_frr_order(interfaces)
 
-    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer);
-    # none towards a hub that runs no BFD on its store links (`HUB_NO_STORE_BFD`).
-    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
-    bfd = {
-        tunnel.id: _bfd_of(intent_tunnels.get(tunnel.id), tunnel.bfd) for tunnel in view.tunnels if tunnel.peer_bfd
-    }
+    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer,
+    # `views.tunnel_bfd`); none towards a hub that runs no BFD on its store links
+    # (`HUB_NO_STORE_BFD`).
+    bfd = {tunnel.id: tunnel.bfd for tunnel in view.tunnels if tunnel.peer_bfd}
     neighbors = [
         FrrNeighbor(
             tunnel.inside_peer,
@@ -929,15 +912,12 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for t in view.cloud_tunnels
     ]
     interfaces = _in_frr_order(interfaces)
-    # A store link's BFD is what the store renders, or the ends' timers disagree: an FRR store's
-    # follows its SLA class on that transport (BFD is its SLA probe); a vendor store measures its
-    # classes with its own probes (IP SLA, NQA, health checks) and runs its link's profile.
-    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
+    # A store link's BFD is what the store renders (`views.tunnel_bfd`): an FRR store's follows
+    # its SLA class on that transport, a vendor store's its link.
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
     for peer in view.peers:
-        tunnel = intent_tunnels.get(peer.id)
-        profile = _bfd_of(tunnel, peer.bfd) if get_platform(peer.store.platform).bfd_follows_sla else peer.bfd
+        profile = peer.bfd
         group = groups.setdefault(
             _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
         )

@@ -566,6 +566,35 @@ def _values(section: Line | None) -> dict[str, list[str]]:
     return {line.words[0]: line.words[1:] for line in (section.children if section else [])}
 
 
+def _bgp_bfd(root: Line) -> dict[str, tuple[int, int, int] | None]:
+    """BGP peers tracked with BFD (`peer X bfd enable`, on the peer or its group: `peer X group
+    G`, `peer G bfd enable`) -> their `bfd min-tx-interval A min-rx-interval B detect-multiplier
+    C` (the peer's, else its group's; None: VRP's defaults)."""
+    enabled: set[str] = set()
+    timers: dict[str, tuple[int, int, int]] = {}
+    group_of: dict[str, str] = {}
+    peers: list[str] = []
+    for bgp in top(root, "bgp"):
+        for line in bgp.children:
+            words = line.words
+            if words[:1] != ["peer"] or len(words) < 3:
+                continue
+            if words[2:] == ["bfd", "enable"]:
+                enabled.add(words[1])
+            elif words[2:3] == ["bfd"] and len(words) == 9 and words[3::2] == ["min-tx-interval", "min-rx-interval", "detect-multiplier"]:
+                timers[words[1]] = (int(words[4]), int(words[6]), int(words[8]))
+            elif words[2] == "group" and len(words) == 4:
+                group_of[words[1]] = words[3]
+            elif words[2] == "as-number":
+                peers.append(words[1])
+    result: dict[str, tuple[int, int, int] | None] = {}
+    for peer in peers:
+        group = group_of.get(peer, "")
+        if peer in enabled or group in enabled:
+            result[peer] = timers.get(peer) or timers.get(group)
+    return result
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     root = parse(config.text, ("#",))
@@ -575,6 +604,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         for line in root.walk()
         if line.words[0] == "peer" and line.words[2:3] == ["as-number"] and line.words[3].isdigit()
     }
+    bgp_bfd = _bgp_bfd(root)
     facts: list[TunnelFact] = []
     for interface in top(root, "interface"):
         values = _values(interface)
@@ -645,6 +675,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=peers_asn.get(peer_inside or ""),
                 ike=ike,
                 esp=esp,
+                bfd=(peer_inside in bgp_bfd) if peer_inside else None,
+                bfd_timers=bgp_bfd.get(peer_inside or ""),
             )
         )
     return facts

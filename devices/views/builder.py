@@ -59,6 +59,7 @@ from storestack.devices.views.model import (
     TunnelView,
     WanLinkView,
     strictest,
+    tunnel_bfd,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
@@ -210,7 +211,7 @@ class ViewBuilder:
             local_pref=tunnel.local_pref,
             prepend=tunnel.prepend,
             prepend_path=" ".join([str(store_asn)] * tunnel.prepend),
-            bfd=BFD_CELLULAR if cellular else BFD_WIRED,
+            bfd=tunnel_bfd(tunnel, cellular, profile.bfd_follows_sla),
             peer_bfd=tunnel.bfd is not None,
             table=table,
             underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
@@ -758,7 +759,7 @@ class ViewBuilder:
                     id=tunnel.id,
                     local_pref=tunnel.local_pref,
                     route_map=f"FROM-{store.id}-{link.name}",
-                    bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
+                    bfd=tunnel_bfd(tunnel, link.cellular, get_platform(store_view.platform).bfd_follows_sla),
                     description=f"{store.id} {link.name} {link.kind} {tunnel.role}",
                     ike_id=tunnel.peer_id,
                 )

@@ -24,7 +24,8 @@ from storestack.devices.views.addresses import (
     IfAddr,
     Net,
 )
-from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent
+from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent, Tunnel
+from storestack.network.sla import SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -43,6 +44,25 @@ class BfdProfile:
 # Fibre and broadband detect a dead link in 0.6 s; cellular links jitter, so they get slack.
 BFD_WIRED = BfdProfile("WIRED", 200, 3)
 BFD_CELLULAR = BfdProfile("CELLULAR", 500, 5)
+
+
+def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
+    """The BFD profile of an SLA class: one control packet per probe interval, down after the
+    class's count of consecutive losses (network/sla.py says what loss that notices in time).
+
+    Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
+    tunnel the control packets ride, so echo adds no coverage of the path and only load."""
+    return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
+
+
+def tunnel_bfd(tunnel: Tunnel | None, cellular: bool, follows_sla: bool) -> BfdProfile:
+    """The BFD profile both ends of a store-hub tunnel run, as the store's platform chooses it
+    (`PlatformProfile.bfd_follows_sla`): the tunnel's SLA class's (FRR, whose BFD is its SLA
+    probe) or its link's (WIRED, CELLULAR). The hub runs the same, whatever its platform: BFD
+    timers only mean what the class says when both ends agree."""
+    if follows_sla and tunnel is not None and tunnel.sla is not None:
+        return sla_bfd(tunnel.sla)
+    return BFD_CELLULAR if cellular else BFD_WIRED
 
 
 @dataclass(frozen=True, slots=True)

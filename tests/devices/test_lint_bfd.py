@@ -96,22 +96,27 @@ def test_ios_xe_hub_bfd_through_peer_group_or_session_template_is_found(
     cisco_hubs: tuple[list[ConfigFile], NetworkIntent],
 ) -> None:
     files, intent = cisco_hubs
-    # the wired stores' peer-group
-    broken = _edit(files, "hq-hub1.cfg", " neighbor STORES-WIRED peer-group\n",
-                   " neighbor STORES-WIRED peer-group\n neighbor STORES-WIRED fall-over bfd\n")  # fmt: skip
+    hub = next(f.text for f in files if f.name == "hq-hub1.cfg")
+    # nw-0003 (an IOS-XE store: its links' profiles, WIRED and CELLULAR, name the hub's groups)
+    group = re.search(r"^ neighbor 100\.64\.0\.9 peer-group (\S+)$", hub, re.M)
+    lte_group = re.search(r"^ neighbor 100\.64\.255\.243 peer-group (\S+)$", hub, re.M)
+    assert group and lte_group and group[1] != lte_group[1]
+    # nw-0003 wan1's peer-group
+    broken = _edit(files, "hq-hub1.cfg", f" neighbor {group[1]} peer-group\n",
+                   f" neighbor {group[1]} peer-group\n neighbor {group[1]} fall-over bfd\n")  # fmt: skip
     found = _bfd(lint_configs(broken, intent).findings)
-    assert any("nw-0001-wan1-hq-hub1: BFD runs on the hub end only" in f.message for f in found), found
-    assert not any("nw-0001-lte1-hq-hub1" in f.message for f in found), found  # STORES-CELLULAR: no BFD
+    assert any("nw-0003-wan1-hq-hub1: BFD runs on the hub end only" in f.message for f in found), found
+    assert not any("nw-0003-lte1-hq-hub1" in f.message for f in found), found  # another group: no BFD
     # one neighbour through a session template that inherits one with `fall-over bfd`
     broken = _edit(
         files, "hq-hub1.cfg", re.compile(r"(router bgp \d+\n bgp router-id \S+\n)"),
         r"\1 template peer-session BFD\n  fall-over bfd\n exit-peer-session\n"
         r" template peer-session STORE\n  inherit peer-session BFD\n exit-peer-session\n",
     )  # fmt: skip
-    broken = _edit(broken, "hq-hub1.cfg", " neighbor 100.64.0.1 peer-group STORES-WIRED\n",
-                   " neighbor 100.64.0.1 inherit peer-session STORE\n")  # fmt: skip
+    broken = _edit(broken, "hq-hub1.cfg", f" neighbor 100.64.0.9 peer-group {group[1]}\n",
+                   " neighbor 100.64.0.9 inherit peer-session STORE\n")  # fmt: skip
     found = _bfd(lint_configs(broken, intent).findings)
-    assert [f.message.split(":")[0] for f in found if "the hub end only" in f.message] == ["tunnel nw-0001-wan1-hq-hub1"], found
+    assert [f.message.split(":")[0] for f in found if "the hub end only" in f.message] == ["tunnel nw-0003-wan1-hq-hub1"], found
 
 
 def test_bfd_timers_that_differ_between_the_ends_are_found(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
