@@ -288,7 +288,7 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
 
     guest = store_format != "convenience"
     # Fibre comes with a static address; so does a broadband guest breakout where the platform's
-    # guest policy route must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
+    # guest redirect must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
     static_kinds = {"fiber", "broadband"} if guest and platform in GUEST_BREAKOUT_STATIC_ONLY else {"fiber"}
     wan: list[dict[str, Any]] = []
     names = {"fiber": "wan", "broadband": "wan", "lte": "lte", "5g": "lte"}

@@ -504,10 +504,12 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
     classifiers = {
         found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic classifier (\S+) operator"))
     }
-    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy MARK-\S+ inbound", line)}
+    # A segment's one inbound policy (LAN-IN-<TAG>) marks, steers and breaks out; what matches
+    # none of its classifiers is marked by its last, `classifier ANY`.
+    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy LAN-IN-\S+ inbound", line)}
     for number, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$")):
         name = found.group(1)
-        kind = _TAG_KIND.get(name.removeprefix("MARK-")) if name in applied else None
+        kind = _TAG_KIND.get(name.removeprefix("LAN-IN-")) if name in applied else None
         if kind:
             behavior = next((b.split()[-1] for b in body if b.startswith(" classifier ANY behavior ")), "")
             dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")

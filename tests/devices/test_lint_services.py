@@ -254,7 +254,7 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "policy-map MARK-GUEST\n class class-default\n  set dscp default\n" in cisco
     vrp = _store(fleet, "huawei_vrp").text
     assert "traffic behavior QOS-VOICE\n queue ef bandwidth pct 10\ntraffic behavior QOS-POS\n queue af bandwidth pct 20\n" in vrp
-    assert "traffic policy MARK-OFFICE\n classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
+    assert "classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
     forti = _store(fleet, "fortinet").text
     assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
     assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
@@ -277,7 +277,7 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("cisco_xe", "  bandwidth percent 20", "  bandwidth percent 40", "", "given 40%"),
         ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
          "marks guest-wifi traffic ef"),
-        ("huawei_vrp", " traffic-policy MARK-POS inbound\n", "", "", "pos traffic is not re-marked"),
+        ("huawei_vrp", " traffic-policy LAN-IN-POS inbound\n", "", "", "pos traffic is not re-marked"),
         ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
         ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
          "marks guest-wifi traffic ef"),
