@@ -694,6 +694,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         for line in root.walk()
         if line.words[0] == "peer" and line.words[2:3] == ["as-number"] and line.words[3].isdigit()
     }
+    # The device's FQDN identity (`ike local-name`), which a peer with `local-id-type fqdn` sends.
+    local_name = next((line.words[2] for line in top(root, "ike", "local-name") if len(line.words) > 2), None)
     facts: list[TunnelFact] = []
     for interface in top(root, "interface"):
         values = _values(interface)
@@ -756,9 +758,12 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_outside=(values.get("destination") or [""])[-1] or None,
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                # Without an FQDN identity, VRP identifies both ends by address: the tunnel
-                # source's and the remote-address.
-                local_id=(peer.get("local-id") or [""])[0] or _source_address(root, values),
+                # An FQDN identity is the peer's `local-id` or, with `local-id-type fqdn`, the
+                # device's `ike local-name`; without one, VRP identifies both ends by address:
+                # the tunnel source's and the remote-address.
+                local_id=(peer.get("local-id") or [""])[0]
+                or (local_name if peer.get("local-id-type") == ["fqdn"] else None)
+                or _source_address(root, values),
                 peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[-1] or None,
                 psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
                 peer_asn=peers_asn.get(peer_inside or ""),
