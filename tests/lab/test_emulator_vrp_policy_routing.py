@@ -94,3 +94,26 @@ def test_a_rendered_store_is_taken_whole(fleet: Fleet, shape: str) -> None:
         line for line in config.text.splitlines() if line.strip() and not line.startswith(("#", "return"))
     ]
     assert _send(session, lines) == []
+
+
+@pytest.mark.parametrize("shape", ["dual-wan", "mall-guest"])
+def test_what_a_line_names_is_defined_before_it(fleet: Fleet, shape: str) -> None:
+    """An NQA test comes before the redirect that tracks it and after the tunnel address it
+    probes from; a LAN-IN policy before the segment interface that applies it."""
+    (config,) = render_store(fleet, SHAPES[shape])
+    lines = config.text.splitlines()
+
+    def first(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+    redirects = [line.split() for line in lines if line.startswith(" redirect ip-nexthop ")]
+    assert redirects
+    for words in redirects:
+        test = first(f"nqa test-instance {words[4]} {words[5]}")
+        assert test < first(f" redirect ip-nexthop {words[2]} track-nqa {words[4]} {words[5]}")
+        end = next(i for i in range(test + 1, len(lines)) if not lines[i].startswith(" "))
+        sources = [line.split()[-1] for line in lines[test:end] if line.startswith(" source-address ipv4 ")]
+        assert all(first(f" ip address {source} ") < test for source in sources)
+    for i, line in enumerate(lines):
+        if line.startswith(" traffic-policy ") and line.endswith(" inbound"):
+            assert first(f"traffic policy {line.split()[1]}") < i
