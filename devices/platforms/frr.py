@@ -8,7 +8,12 @@ from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from storestack.devices import frr_confirm
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    CompanionDelivery,
+    PlatformDriver,
+    PlatformProfile,
+)
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
 
 
@@ -109,11 +114,11 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
 
 
 class FrrPlatform(PlatformProfile):
-    """Linux interface names: WAN links keep their inventory names, and the overlay address
-    sits on the WAN interface itself, so a link's hub tunnel is the link."""
+    """Linux interface names: WAN links keep their inventory names; each hub tunnel is an XFRM
+    interface whose if_id is the tunnel's number (templates/devices/frr)."""
 
-    def hub_tunnel(self, index: int, link_name: str) -> str:
-        return link_name
+    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+        return f"xfrm{number}"
 
 
 DRIVER = PlatformDriver(
@@ -161,6 +166,7 @@ PLATFORM = FrrPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverFRR,
     emulated=False,
+    answers_ios_probe="icmp-jitter",
     json_show_commands=True,
     # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
     # appliance as `storestack-confirm`, reached through the login's restricted command set).
@@ -174,6 +180,14 @@ PLATFORM = FrrPlatform(
         # With the guard, `confirm TOKEN` is a line to it (the answer to its challenge).
         confirm=("confirm",),
         abort=(f"{frr_confirm.PROGRAM} revert",),
+    ),
+    # The companion files go through the same login, to storestack-confirm's companion verbs:
+    # the appliance's allow-list maps each name to its path, mode, check and reload, and an
+    # armed timer's revert puts them back with the routing config.
+    companion_delivery=CompanionDelivery(
+        digests=f"{frr_confirm.PROGRAM} companion-digests",
+        read=f"{frr_confirm.PROGRAM} companion-read {{name}}",
+        install=f"{frr_confirm.PROGRAM} companion-install {{name}}",
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
