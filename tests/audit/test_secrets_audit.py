@@ -35,7 +35,9 @@ DEVICE_SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Audit-Snmp-Auth-5523",
     "STORESTACK_SNMP_PRIV_KEY": "Audit-Snmp-Priv-8832",
     "STORESTACK_TACACS_KEY": "Audit-Tacacs-Key-2290",
-    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-3381",
+    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-33",  # aes128-cmac: exactly 16 characters
+    "STORESTACK_NTP_KEY_HMAC": "Audit-Ntp-Hmac-3382",
+    "STORESTACK_NTP_KEY_SHA256": "Audit-Ntp-Sha-3383",
 }
 PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
 # The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.
