@@ -478,6 +478,74 @@ def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Findi
             yield Finding(where, 0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
 
 
+# IOS-XE NTP access control (Basic System Management Command Reference, "ntp access-group": with
+# any access group configured, only the access types configured are granted): the router peers
+# with the intent's servers only, and serves time, control queries and peering to nobody.
+_IOS_NTP_GROUP = re.compile(r"ntp access-group (?:ipv4 )?(peer|serve|serve-only|query-only) (\S+)(?: kod)?$")
+_IOS_STANDARD_ACL = re.compile(r"ip access-list standard (\S+)$")
+_IOS_STANDARD_RULE = re.compile(r"^ (?:\d+ )?(permit|deny) (any|host \S+|\S+(?: \S+)?)$")
+
+
+def _ios_standard_acls(config: ConfigFile) -> dict[str, list[tuple[int, str, str]]]:
+    """Named standard ACLs: name -> (line, permit|deny, what) of each rule, in order."""
+    acls: dict[str, list[tuple[int, str, str]]] = {}
+    current: list[tuple[int, str, str]] | None = None
+    for number, line in enumerate(config.lines, start=1):
+        if found := _IOS_STANDARD_ACL.match(line):
+            current = acls.setdefault(found.group(1), [])
+        elif current is not None and line.startswith(" "):
+            if rule := _IOS_STANDARD_RULE.match(line):
+                what = rule.group(2)
+                current.append((number, rule.group(1), what[5:] if what.startswith("host ") else what))
+        else:
+            current = None
+    return acls
+
+
+def _ios_ntp_access(config: ConfigFile, management: ManagementAccess) -> Iterator[Finding]:
+    groups: dict[str, tuple[int, str]] = {}
+    for number, text in enumerate(config.lines, start=1):
+        if found := _IOS_NTP_GROUP.match(text):
+            groups[found.group(1)] = (number, found.group(2))
+    if "peer" not in groups:
+        yield Finding(
+            config.name, 0, NTP_AUTH, "no `ntp access-group peer`: the router answers and peers with anyone"
+        )
+        return
+    acls = _ios_standard_acls(config)
+    servers = {str(address) for address in management.ntp_servers}
+    for kind, (line, name) in groups.items():
+        if name not in acls:
+            yield Finding(config.name, line, NTP_AUTH, f"ntp access-group {kind} names no standard ACL {name!r}")
+            continue
+        # a standard ACL's first matching rule decides; the implicit end is deny
+        permitted: set[str] = set()
+        denied: set[str] = set()
+        for _, action, what in acls[name]:
+            if what in permitted or what in denied:
+                continue
+            (permitted if action == "permit" else denied).add(what)
+            if what == "any":
+                break
+        if kind != "peer":
+            if permitted:
+                yield Finding(
+                    config.name, line, NTP_AUTH,
+                    f"ntp access-group {kind} {name} grants {', '.join(sorted(permitted))}: the router serves nobody",
+                )
+            continue
+        for what in sorted(permitted - servers):
+            yield Finding(
+                config.name, line, NTP_AUTH,
+                f"ntp access-group peer {name} admits {what}, no NTP server of the intent",
+            )
+        for server in sorted(servers - permitted):
+            yield Finding(
+                config.name, line, NTP_AUTH,
+                f"ntp access-group peer {name} refuses NTP server {server}: the router would never synchronise",
+            )
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -490,8 +558,12 @@ def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             yield from guest_dns(config, store, intent)
             yield from qos(config, store)
             yield from ntp_auth(config, store.management)
+            if config.platform == "cisco_xe":
+                yield from _ios_ntp_access(config, store.management)
         elif config.role == "hub":
             yield from ntp_auth(config, intent.hub(config.hostname).management)
+            if config.platform == "cisco_xe":
+                yield from _ios_ntp_access(config, intent.hub(config.hostname).management)
 
 
 # ---------------------------------------------------------------- QoS classes

@@ -262,6 +262,25 @@ def test_unauthenticated_or_weak_ntp_on_frr_hosts(fleet: Fleet, suffix: str, old
         assert {f.file for f in ntp if why in f.message} == {f"{config.hostname}.{wrong_file}"}
 
 
+# IOS-XE stores and hubs: the router peers with the intent's NTP servers only and serves nobody.
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("ntp access-group peer NTP-SERVERS\n", "", "no `ntp access-group peer`"),
+        (" 30 deny any\nip access-list standard NTP-NOBODY", " 30 permit any\nip access-list standard NTP-NOBODY", "admits any"),
+        (" 20 permit 10.0.1.11\n", "", "refuses NTP server 10.0.1.11"),
+        ("ip access-list standard NTP-NOBODY\n 10 deny any", "ip access-list standard NTP-NOBODY\n 10 permit any", "serves nobody"),
+        ("ntp access-group serve-only NTP-NOBODY", "ntp access-group serve-only NTP-SERVERS", "grants 10.0.1.10, 10.0.1.11"),
+        ("ntp access-group peer NTP-SERVERS", "ntp access-group peer NTP-ELSEWHERE", "names no standard ACL"),
+    ],
+)
+def test_ios_ntp_serves_nobody_and_peers_only_with_its_servers(fleet: Fleet, old: str, new: str, why: str) -> None:
+    for config in (_store(fleet, "cisco_xe"), _hub(fleet, "cisco_xe")):
+        assert not [f for f in _check(fleet, config) if f.rule == NTP_AUTH]
+        findings = [f for f in _check(fleet, _broken(config, old, new)) if f.rule == NTP_AUTH]
+        assert any(why in finding.message for finding in findings), findings
+
+
 # The secret of the key each platform asks its servers with (tests/testsupport TEST_SECRETS).
 _ASKED_WITH = {
     "cisco_xe": "STORESTACK_NTP_KEY",
