@@ -32,7 +32,7 @@ from storestack.common.platforms import Platform
 from storestack.devices import frr
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.devices.platforms import PLATFORMS, fortinet, get_platform
+from storestack.devices.platforms import PLATFORMS, get_platform
 from storestack.devices.secrets import REDACTED, Secret
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
@@ -268,11 +268,7 @@ class Renderer:
                 aws_links=layout.aws_links,
                 hub_routes=_hub_routes(view),
             )
-        elif view.platform == "fortinet":
-            context.update(
-                breakout_distance=fortinet.BREAKOUT_ROUTE_DISTANCE,
-                breakout_priority=fortinet.BREAKOUT_ROUTE_PRIORITY,
-            )
+        context.update(get_platform(view.platform).template_values)
         text = self._render(f"{view.platform}/store.j2", context)
         # The platform's host files; FRR's are built from the network intent (devices/frr.py).
         host = frr.store_host_context(view) if view.platform == "frr" else {"view": view}

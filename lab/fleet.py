@@ -119,7 +119,7 @@ HOST_SEGMENTS = ("pos", "guest-wifi", "office", "iot")
 
 
 def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -> list[LabSegment]:
-    frr = {a.name for a in appliances if a.platform == "frr"}
+    frr = {a.name for a in appliances if not a.emulated}
     found: list[LabSegment] = []
     for store in stores:
         if not store.appliances or store.appliances[0].hostname not in frr:
@@ -175,7 +175,7 @@ def intent_tunnels(
     fleet: Fleet, stores: list[ResolvedStore], appliances: list[LabAppliance]
 ) -> list[LabTunnelPlan]:
     """The store-hub tunnels the network intent gives the chosen stores' FRR edges."""
-    frr = {a.name for a in appliances if a.platform == "frr"}
+    frr = {a.name for a in appliances if not a.emulated}
     intent = NetworkIntent(fleet)
     plans: list[LabTunnelPlan] = []
     for store in stores:

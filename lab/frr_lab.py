@@ -104,8 +104,8 @@ def up(
     os.chmod(state_dir, 0o700)
     (state_dir / SSH_DIR).mkdir(exist_ok=True)
     prefix = lab_prefix(state_dir)
-    frr_appliances = [a for a in topology.appliances if a.platform == "frr"]
-    emulated = [a for a in topology.appliances if a.platform != "frr"]
+    frr_appliances = [a for a in topology.appliances if not a.emulated]
+    emulated = [a for a in topology.appliances if a.emulated]
     namespaces = namespace_names(prefix, [a.name for a in frr_appliances])
     # One reservation for every port of the lab, emulated appliances included, so that no two
     # of them can be handed the same ephemeral port.
@@ -226,7 +226,7 @@ def _lab_info(state_dir: Path, state: LabState, *, reused: bool) -> LabInfo:
     emulated = emulator_targets(state_dir) if state.emulator_pidfile else {}
     targets = []
     for appliance in state.topology.appliances:
-        if appliance.platform != "frr":
+        if appliance.emulated:
             if appliance.name in emulated:
                 targets.append(emulated[appliance.name])
             continue

@@ -49,7 +49,7 @@ def in_band_appliances(topology: LabTopology) -> set[str]:
     return {
         a.name
         for a in topology.appliances
-        if a.platform == "frr" and a.management_address is not None and (a.role == "hub" or a.name in edges)
+        if not a.emulated and a.management_address is not None and (a.role == "hub" or a.name in edges)
     }
 
 

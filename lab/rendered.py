@@ -122,7 +122,7 @@ def render_ipsec(
     rendered: dict[str, RenderedIpsec] = {}
     with _lab_render_secrets(fleet, lab_secret):
         for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True):
-            if config.platform != "frr":
+            if not config.companions:
                 continue
             files = dict(config.companions)
             if "swanctl.conf" not in files:

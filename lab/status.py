@@ -42,7 +42,7 @@ def status(state_dir: Path) -> LabStatus:
     emulated_targets = emulator_targets(state_dir) if state.emulator_pidfile else {}
 
     def probe(appliance: LabAppliance) -> ApplianceStatus:
-        if appliance.platform != "frr":
+        if appliance.emulated:
             target = emulated_targets.get(appliance.name)
             return ApplianceStatus(
                 name=appliance.name,

@@ -95,7 +95,7 @@ def tunnel_plans(topology: LabTopology) -> list[LabTunnelPlan]:
 
 def _link_tunnels(topology: LabTopology) -> list[LabTunnelPlan]:
     """Synthetic labs: one tunnel per link between FRR appliances, over the link's subnet."""
-    frr = {a.name for a in topology.appliances if a.platform == "frr"}
+    frr = {a.name for a in topology.appliances if not a.emulated}
     return [
         LabTunnelPlan(
             id=f"{link.store_id}-{link.name}-{link.b.appliance}",

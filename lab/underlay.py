@@ -79,7 +79,7 @@ CLOUD_SITE = "cloud"
 def wan_attachments(topology: LabTopology, cloud_endpoints: Sequence[IPv4Address] = ()) -> list[WanAttachment]:
     """Every WAN veth the ipsec overlay needs: one per store transport, one per FRR hub, HQ's
     breakout, and the cloud VPN stand-in's (all its tunnel endpoints on one line)."""
-    frr = {a.name for a in topology.appliances if a.platform == "frr"}
+    frr = {a.name for a in topology.appliances if not a.emulated}
     attachments: list[WanAttachment] = []
     hub_index = 0
     for appliance in topology.appliances:

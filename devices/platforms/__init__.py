@@ -13,7 +13,13 @@ from storestack.common.errors import UsageError
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.errors import DevicesError
 from storestack.devices.platforms import cisco_xe, fortinet, frr, huawei_vrp
-from storestack.devices.platforms.base import CommitConfirm, HealthCheck, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    HealthCheck,
+    PlatformDriver,
+    PlatformProfile,
+    SteeringMechanism,
+)
 
 PLATFORMS: dict[Platform, PlatformProfile] = {
     module.PLATFORM.name: module.PLATFORM for module in (frr, cisco_xe, huawei_vrp, fortinet)
@@ -44,6 +50,7 @@ __all__ = [
     "Platform",
     "PlatformDriver",
     "PlatformProfile",
+    "SteeringMechanism",
     "UnknownPlatformError",
     "get_platform",
 ]

@@ -10,10 +10,13 @@ to know about it, in the style of hier_config's `platforms/<os>/driver.py`:
 - the companion files rendered next to the config (FRR hosts: nftables, dnsmasq),
 - whether the lab runs it in the vendor emulator,
 - the template filters that spell its hot, repetitive parts (ACL rules) in typed code,
+- how its store steers applications by SLA class, and which probe it answers as a hub,
 - and the mechanism that confirms or reverts a commit (`CommitConfirm`; None where the
   platform has none the engine uses).
 
-Nothing outside `storestack.devices.platforms` compares a platform's name to a literal.
+Outside `storestack.devices.platforms`, code asks the profile instead of comparing a platform's
+name to a literal; the few exceptions are listed in DEVELOPERS.md ("How to add a platform") and
+held there by a test (tests/devices/test_platform_registry.py).
 """
 
 from __future__ import annotations
@@ -29,8 +32,15 @@ from pydantic import BaseModel, ConfigDict
 
 from storestack.common.platforms import Platform
 from storestack.devices.naming import hub_interface_name, short_ifname
+from storestack.devices.steering import IosProbeKind
 
 HealthCheck = Literal["bgp_sessions", "interfaces_up"]
+
+# How a device steers applications by SLA class itself (devices/steering.py holds each one's
+# timers): IOS-XE IP SLA operations and tracks (numbered 10 x tunnel + class) behind policy
+# routes, with return-path signal routes; VRP NQA tests tracked by policy routes; FortiOS SD-WAN
+# health checks and rules.
+SteeringMechanism = Literal["ip-sla-tracks", "nqa-policy-routes", "sdwan-health-checks"]
 
 
 class SendStage(BaseModel):
@@ -241,6 +251,15 @@ class PlatformProfile:
     # better than a template, thousands of times per fleet: spelling ACL rules (a macro costs a
     # dozen sandboxed lookups per rule), grouping rules into the platform's policy objects.
     template_filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    # Constants its templates read, named once here: (name, value).
+    template_values: tuple[tuple[str, Any], ...] = ()
+    # How the store device steers applications by SLA class; None where the device does not
+    # (FRR stores steer on their host: storestack-steer, devices/frr_steer.py).
+    sla_steering: SteeringMechanism | None = None
+    # The probe an IOS-XE store's IP SLA operation can run against this platform as its hub:
+    # IOS-XE runs `ip sla responder` (UDP jitter: loss, jitter, latency); Linux answers ICMP
+    # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).
+    answers_ios_probe: IosProbeKind = "icmp-echo"
 
     @property
     def secret_patterns(self) -> tuple[str, ...]:
@@ -263,9 +282,18 @@ class PlatformProfile:
         """The interface of one store segment: a VLAN subinterface of the LAN trunk."""
         return f"{self.lan_trunk}.{vlan}"
 
-    def hub_tunnel(self, index: int, link_name: str) -> str:
-        """Store-side overlay interface of WAN link number `index` (priority order)."""
-        return short_ifname(f"hub-{link_name}", self.ifname_limit)
+    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+        """A store's hub tunnel interface. `number` counts the store's hub tunnels: 1..L are the
+        links' tunnels to their home hubs (WAN link number `link_index`, priority order, has
+        number `link_index` + 1), L+1..2L those to the other hub. Named platforms call the first
+        `hub-<link>` and the second `hub2-<link>`."""
+        prefix = "hub" if number == link_index + 1 else "hub2"
+        return short_ifname(f"{prefix}-{link_name}", self.ifname_limit)
+
+    def cloud_tunnel(self, label: str, number: int) -> str:
+        """A hub's tunnel interface to one cloud VPN tunnel: `label` names the far end
+        (`aws<tunnel>-<connection>`, `os-<site>`), `number` is its place in a numbered range."""
+        return short_ifname(label, self.ifname_limit)
 
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         """Store-side interface of one AWS VPN tunnel (two per WAN link)."""

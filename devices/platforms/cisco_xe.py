@@ -55,8 +55,11 @@ class CiscoXEPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index}"
 
-    def hub_tunnel(self, index: int, link_name: str) -> str:
-        return f"Tunnel{index + 1}"
+    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+        return f"Tunnel{number}"
+
+    def cloud_tunnel(self, label: str, number: int) -> str:
+        return f"Tunnel{number}"
 
     def wan_zone(self, link_name: str) -> str:
         """One zone per WAN port: each port lives in its own front-door VRF (the guest breakout
@@ -183,6 +186,8 @@ PLATFORM = CiscoXEPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverCiscoXE,
     emulated=True,
+    sla_steering="ip-sla-tracks",
+    answers_ios_probe="udp-jitter",
     # Configuration Rollback Confirmed Change: the timer counts minutes (1-120) and rolls back to
     # an archived copy of the running config, so the archive needs a path.
     commit_confirm=CommitConfirm(

@@ -242,6 +242,11 @@ PLATFORM = FortinetPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverFortiOS,
     emulated=True,
+    template_values=(
+        ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
+        ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
+    ),
+    sla_steering="sdwan-health-checks",
     # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved
     # configuration once the session has been idle for cfg-revert-timeout seconds, unless
     # `execute cfg save` comes first. Confirming leaves revert mode, then saves.

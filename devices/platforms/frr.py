@@ -109,11 +109,11 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
 
 
 class FrrPlatform(PlatformProfile):
-    """Linux interface names: WAN links keep their inventory names, and the overlay address
-    sits on the WAN interface itself, so a link's hub tunnel is the link."""
+    """Linux interface names: WAN links keep their inventory names; each hub tunnel is an XFRM
+    interface whose if_id is the tunnel's number (templates/devices/frr)."""
 
-    def hub_tunnel(self, index: int, link_name: str) -> str:
-        return link_name
+    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+        return f"xfrm{number}"
 
 
 DRIVER = PlatformDriver(
@@ -161,6 +161,7 @@ PLATFORM = FrrPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverFRR,
     emulated=False,
+    answers_ios_probe="icmp-jitter",
     json_show_commands=True,
     # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
     # appliance as `storestack-confirm`, reached through the login's restricted command set).

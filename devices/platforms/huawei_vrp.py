@@ -17,8 +17,11 @@ class HuaweiVrpPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index + 1}"
 
-    def hub_tunnel(self, index: int, link_name: str) -> str:
-        return f"Tunnel0/0/{index + 1}"
+    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+        return f"Tunnel0/0/{number}"
+
+    def cloud_tunnel(self, label: str, number: int) -> str:
+        return f"Tunnel0/0/{number}"
 
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         return f"Tunnel0/0/{100 + 2 * link_index + tunnel}"
@@ -149,6 +152,7 @@ PLATFORM = HuaweiVrpPlatform(
     driver=DRIVER,
     hier_driver=HConfigDriverHuaweiVrp,
     emulated=True,
+    sla_steering="nqa-policy-routes",
     # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
     # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
     # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's

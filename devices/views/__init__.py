@@ -21,7 +21,6 @@ from storestack.devices.views.addresses import (
 from storestack.devices.views.builder import (
     CLOUD_TUNNEL_BASE,
     SEGMENT_TAGS,
-    STEERED_PLATFORMS,
     ViewBuilder,
     transport_table,
 )
@@ -65,7 +64,6 @@ __all__ = [
     "LOCAL_ADMIN_USER",
     "PLANNED_HEADER",
     "SEGMENT_TAGS",
-    "STEERED_PLATFORMS",
     "Acl",
     "AclRule",
     "AwsTunnelView",

@@ -11,15 +11,13 @@ from collections.abc import Mapping
 from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError, StackOutputsError
-from storestack.devices.naming import short_ifname
 from storestack.devices.outputs import StoreCloudOutputs
-from storestack.devices.platforms import PlatformProfile, get_platform
+from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
     IOS_UDP_JITTER_PORT_BASE,
-    IosProbeKind,
     fortios_health_timers,
     ios_probe_timers,
     ios_return_signal,
@@ -101,11 +99,6 @@ _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
-# The IOS-XE probe each hub platform can answer: an IOS-XE hub runs `ip sla responder` (UDP
-# jitter: loss, jitter, latency); Linux answers ICMP timestamp requests (ICMP jitter); any other
-# hub answers ICMP echo (round-trip time and reachability only).
-_IOS_PROBE_KIND: dict[str, IosProbeKind] = {"cisco_xe": "udp-jitter", "frr": "icmp-jitter"}
-STEERED_PLATFORMS = frozenset(("cisco_xe", "huawei_vrp", "fortinet"))
 
 
 def _application_rules(
@@ -129,20 +122,6 @@ def _application_rules(
 def transport_table(link_index: int) -> int:
     """The front-door routing table (Linux policy routing) / VRF number of a store's transport."""
     return 101 + link_index
-
-
-def _store_tunnel_ifname(profile: PlatformProfile, link_index: int, link_name: str, number: int) -> str:
-    """A store's hub tunnel interface. `number` counts the store's hub tunnels: 1..L are the
-    links' tunnels to their home hubs (named as before), L+1..2L those to the other hub."""
-    if profile.name == "frr":
-        return f"xfrm{number}"  # an XFRM interface, if_id = number (see templates/devices/frr)
-    if profile.name == "cisco_xe":
-        return f"Tunnel{number}"
-    if profile.name == "huawei_vrp":
-        return f"Tunnel0/0/{number}"
-    if number == link_index + 1:
-        return profile.hub_tunnel(link_index, link_name)
-    return short_ifname(f"hub2-{link_name}", profile.ifname_limit)
 
 
 class ViewBuilder:
@@ -186,7 +165,9 @@ class ViewBuilder:
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
             for name, hub in fleet.hubs.items()
         }
-        self._hub_platforms = {hub.hostname: hub.platform for hub in fleet.hubs.values()}
+        self._hub_ios_probes = {
+            hub.hostname: get_platform(hub.platform).answers_ios_probe for hub in fleet.hubs.values()
+        }
         self._mgmt = ManagementView(
             domain=spec.organisation.domain,
             ntp_servers=tuple(str(address) for address in spec.management.ntp_servers),
@@ -233,7 +214,7 @@ class ViewBuilder:
             peer_bfd=tunnel.bfd is not None,
             table=table,
             underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
-            ifname=_store_tunnel_ifname(profile, link_index, tunnel.transport, number),
+            ifname=profile.store_tunnel(link_index, tunnel.transport, number),
             number=number,
             local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
             peer_outside=str(tunnel.peer_outside),
@@ -344,13 +325,13 @@ class ViewBuilder:
             aws_links=[link for link in wan if link.name in aws_link_names],
             steering=(
                 self._steering(
-                    profile.name,
+                    profile.sla_steering,
                     intent,
                     segments,
                     [tunnel for link in wan for tunnel in link.tunnels],
                     loopback_net,
                 )
-                if profile.name in STEERED_PLATFORMS
+                if profile.sla_steering is not None
                 else None
             ),
         )
@@ -382,7 +363,7 @@ class ViewBuilder:
 
     def _steering(
         self,
-        platform: str,
+        mechanism: SteeringMechanism,
         intent: StoreIntent,
         segments: list[SegmentView],
         tunnels: list[TunnelView],
@@ -413,7 +394,7 @@ class ViewBuilder:
             )
             for index, cls in enumerate(intent.sla.classes, start=1)
         }
-        if platform == "cisco_xe" and len(classes) > 9:
+        if mechanism == "ip-sla-tracks" and len(classes) > 9:
             raise RenderError(
                 f"store {intent.store_id}: {len(classes)} SLA classes, but IOS-XE probe numbers "
                 "(10 x tunnel + class) hold at most 9"
@@ -427,14 +408,14 @@ class ViewBuilder:
             found = probes.get((tunnel_id, cls.name))
             if found is None:
                 tunnel, sla = by_id[tunnel_id], classes[cls.name]
-                kind = _IOS_PROBE_KIND.get(self._hub_platforms[tunnel.hub.hostname], "icmp-echo")
+                kind = self._hub_ios_probes[tunnel.hub.hostname]
                 number = 10 * tunnel.number + sla.index
-                if platform == "cisco_xe" and number > IOS_MAX_PROBE_NUMBER:
+                if mechanism == "ip-sla-tracks" and number > IOS_MAX_PROBE_NUMBER:
                     raise RenderError(
                         f"store {intent.store_id}: tunnel {tunnel.id} is hub tunnel {tunnel.number}, "
                         f"but IOS-XE probe numbers (10 x tunnel + class) stop at {IOS_MAX_PROBE_NUMBER}"
                     )
-                timers = ios_probe_timers(cls, kind) if platform == "cisco_xe" else None
+                timers = ios_probe_timers(cls, kind) if mechanism == "ip-sla-tracks" else None
                 found = probes[(tunnel_id, cls.name)] = ProbeView(
                     number=number,
                     name=f"tun{tunnel.number}",
@@ -444,7 +425,7 @@ class ViewBuilder:
                     udp_port=IOS_UDP_JITTER_PORT_BASE + sla.index,
                     ios=timers,
                     ios_tracks=ios_tracks(number, timers) if timers is not None else None,
-                    vrp=vrp_probe_timers(cls) if platform == "huawei_vrp" else None,
+                    vrp=vrp_probe_timers(cls) if mechanism == "nqa-policy-routes" else None,
                 )
             return found
 
@@ -456,7 +437,9 @@ class ViewBuilder:
             candidates = [path for path in application.paths if path.tunnel is not None]
             if not (application.overlay and sources and candidates):
                 continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
-            if platform == "huawei_vrp":
+            if mechanism == "nqa-policy-routes":
+                # An AR policy node holds two next hops: the preferred path, and a backup over
+                # another transport where there is one.
                 other = [path for path in candidates if path.transport != candidates[0].transport]
                 candidates = [candidates[0], *(other or candidates[1:])[:1]]
             paths = [
@@ -491,7 +474,7 @@ class ViewBuilder:
             for segment in segments
         ]
         health_checks = []
-        if platform == "fortinet":
+        if mechanism == "sdwan-health-checks":
             for tunnel in tunnels:
                 used = sorted(
                     {probe.sla.name for probe in probes.values() if probe.tunnel is tunnel},
@@ -506,7 +489,7 @@ class ViewBuilder:
                         )
                     )
         return_signals = []
-        if platform == "cisco_xe":
+        if mechanism == "ip-sla-tracks":
             for tunnel in tunnels:
                 over = {found.sla.name: found for found in probes.values() if found.tunnel is tunnel}
                 if over:
@@ -849,17 +832,11 @@ class ViewBuilder:
         # else counted down from the top of the platform's range (Huawei AR).
         maximum = profile.max_tunnel_number
         tunnel_number = CLOUD_TUNNEL_BASE + number if maximum is None else maximum + 1 - number
-        if profile.name == "cisco_xe":
-            ifname = f"Tunnel{tunnel_number}"
-        elif profile.name == "huawei_vrp":
-            ifname = f"Tunnel0/0/{tunnel_number}"
-        else:
-            ifname = short_ifname(label, profile.ifname_limit)
         return CloudTunnelView(
             id=tunnel.id,
             kind=tunnel.kind,
             name=tunnel.peer,
-            ifname=ifname,
+            ifname=profile.cloud_tunnel(label, tunnel_number),
             number=tunnel_number,
             local_outside=str(tunnel.local_outside),
             peer_outside=str(tunnel.peer_outside),

@@ -28,7 +28,8 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "wan0": ("dual-wan", "wan1"),
         "wan1": ("dual-wan", "lte1"),
         "segment": ("dual-wan", "lan0.10"),
-        "hub_tunnel0": ("dual-wan", "wan1"),
+        "hub_tunnel1": ("dual-wan", "xfrm1"),
+        "hub_tunnel4": ("dual-wan", "xfrm4"),
         "aws_tunnel": ("aws", "aws-wan1-t2"),
         "hub_peer": ("hub", "nw-0001-wan1"),
     },
@@ -37,7 +38,8 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "wan0": ("dual-wan", "GigabitEthernet0/0/0"),
         "wan1": ("dual-wan", "GigabitEthernet0/0/1"),
         "segment": ("dual-wan", "GigabitEthernet0/1/0.10"),
-        "hub_tunnel0": ("dual-wan", "Tunnel1"),
+        "hub_tunnel1": ("dual-wan", "Tunnel1"),
+        "hub_tunnel4": ("dual-wan", "Tunnel4"),
         "aws_tunnel": ("aws", "Tunnel102"),
         "hub_peer": ("hub", "Virtual-Template1"),
     },
@@ -46,7 +48,8 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "wan0": ("dual-wan", "GigabitEthernet0/0/1"),
         "wan1": ("dual-wan", "GigabitEthernet0/0/2"),
         "segment": ("dual-wan", "GigabitEthernet0/0/0.10"),
-        "hub_tunnel0": ("dual-wan", "Tunnel0/0/1"),
+        "hub_tunnel1": ("dual-wan", "Tunnel0/0/1"),
+        "hub_tunnel4": ("dual-wan", "Tunnel0/0/4"),
         "aws_tunnel": ("aws", "Tunnel0/0/102"),
         "hub_peer": ("hub", "Tunnel0/0/1"),
     },
@@ -55,7 +58,8 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "wan0": ("dual-wan", "wan1"),
         "wan1": ("dual-wan", "wan2"),
         "segment": ("dual-wan", "pos"),
-        "hub_tunnel0": ("dual-wan", "hub-wan1"),
+        "hub_tunnel1": ("dual-wan", "hub-wan1"),
+        "hub_tunnel4": ("dual-wan", "hub2-lte1"),
         "aws_tunnel": ("aws", "aws-wan1-t2"),
         "hub_peer": ("hub", "nw-0001-wan1"),
     },
@@ -102,7 +106,8 @@ def test_naming_matches_the_golden_configs(name: Platform) -> None:
         "wan0": platform.wan_port(0, "wan1"),
         "wan1": platform.wan_port(1, "lte1"),
         "segment": platform.segment_interface(10, "pos"),
-        "hub_tunnel0": platform.hub_tunnel(0, "wan1"),
+        "hub_tunnel1": platform.store_tunnel(0, "wan1", 1),
+        "hub_tunnel4": platform.store_tunnel(1, "lte1", 4),
         "aws_tunnel": platform.aws_tunnel(0, "wan1", 2),
         "hub_peer": platform.hub_peer_interface("nw-0001", "wan1", 0),
     }
@@ -161,3 +166,32 @@ def test_every_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
     for command in (*frr.render(frr.arm, 120), *frr.abort):
         assert frr_confirm.allowed(command)
     assert not frr_confirm.allowed("confirm")
+
+
+# Where a platform's name may still be compared to a literal outside its module (DEVELOPERS.md,
+# "How to add a platform", step 5): the inventory generator's serial formats (`inventory` may not
+# import `devices`), FRR's template layout in the renderer, and the lint rules, one module each.
+_NAMES_ALLOWED_IN = ("inventory/generate.py", "devices/render.py", "devices/lint/")
+_NAME_COMPARED = re.compile(r'(?:==|!=)\s*"(?:frr|cisco_xe|huawei_vrp|fortinet)"|"(?:frr|cisco_xe|huawei_vrp|fortinet)"\s*(?:==|!=)')
+
+
+def test_no_module_outside_the_registry_branches_on_a_platform_name() -> None:
+    import importlib
+
+    offenders = []
+    for subpackage in ("cli", "common", "components", "devices", "inventory", "lab", "network", "rollout", "stacks"):
+        folder = Path(str(importlib.import_module(f"storestack.{subpackage}").__file__)).parent
+        offenders += _literal_comparisons(subpackage, folder)
+    assert not offenders, "ask the platform's profile instead:\n" + "\n".join(offenders)
+
+
+def _literal_comparisons(subpackage: str, folder: Path) -> list[str]:
+    offenders = []
+    for source in sorted(folder.rglob("*.py")):
+        where = f"{subpackage}/{source.relative_to(folder).as_posix()}"
+        if where.startswith(("devices/platforms/", "lab/emulator/profiles/", *_NAMES_ALLOWED_IN)):
+            continue
+        for number, line in enumerate(source.read_text().splitlines(), start=1):
+            if _NAME_COMPARED.search(line):
+                offenders.append(f"{where}:{number}: {line.strip()}")
+    return offenders
