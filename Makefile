@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := frr frr-pythontools openssh-server iproute2 procps util-linux nftables dnsmasq-base tcpdump \
+APT_PACKAGES := frr frr-pythontools openssh-server iproute2 procps util-linux nftables dnsmasq-base tcpdump sudo \
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins \
   libstrongswan-standard-plugins
 

@@ -231,7 +231,9 @@ def push(
     """Push intended configs safely: backup, diff, arm, apply, verify, confirm, save, or roll back.
 
     Only the remediation lines are sent, over one SSH session per appliance; an appliance
-    already in its intended state gets nothing. Exit 0 when every appliance is ok, 1 when any
+    already in its intended state gets nothing. An FRR appliance's host files rendered beside its
+    config (nftables.conf, swanctl.conf …; with --intended, `<appliance>.<file>` beside its .cfg)
+    are installed where they differ, under the same timer. Exit 0 when every appliance is ok, 1 when any
     failed or was not started, 2 on usage or configuration errors.
     """
     quiet_device_logs()
@@ -455,20 +457,29 @@ def _print_plans(report: RunReport) -> None:
     for device in report.devices:
         if device.outcome != "planned":
             continue
-        if not device.remediation:
+        files = [item for item in device.companions if item.status == "planned"]
+        if not device.remediation and not files:
             console.print(f"[dim]{device.name}: in sync, nothing to send[/]")
             continue
         console.rule(f"{device.name} ({device.platform})")
-        for line in (device.diff or "").splitlines():
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            if line.startswith(("+++", "---")):
-                style = "bold"
-            elif line.startswith("@@"):
-                style = "cyan"
-            console.print(Text(line, style=style))
-        console.print(Text(f"remediation ({device.change_lines} change(s)):", style="bold"))
-        for line in device.remediation:
-            console.print(Text(f"  {line}", style="yellow"))
+        if device.remediation:
+            _print_diff(device.diff or "")
+            console.print(Text(f"remediation ({device.change_lines} change(s)):", style="bold"))
+            for line in device.remediation:
+                console.print(Text(f"  {line}", style="yellow"))
+        for item in files:
+            console.print(Text(f"host file {item.name} ({item.change_lines} line(s) change):", style="bold"))
+            _print_diff(item.diff or "")
+
+
+def _print_diff(diff: str) -> None:
+    for line in diff.splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "cyan"
+        console.print(Text(line, style=style))
 
 
 def _print_table(report: RunReport) -> None:
@@ -482,9 +493,11 @@ def _print_table(report: RunReport) -> None:
     table.add_column("detail", overflow="fold", ratio=1)
     for device in report.devices:
         confirm = device.commit_confirm
+        installed = [item.name for item in device.companions if item.status == "changed"]
         if device.outcome == "changed":
             detail = Text(
                 f"{device.change_lines} change(s) verified"
+                + (f", host file(s) {', '.join(installed)} installed" if installed else "")
                 + (", confirmed" if confirm is not None and confirm.confirmed else "")
                 + (", saved" if "save" in device.timings else "")
             )
@@ -500,7 +513,11 @@ def _print_table(report: RunReport) -> None:
                     style="green" if device.rollback.ok else "bold red",
                 )
         elif device.outcome == "planned":
-            detail = Text(f"{device.change_lines} change(s) to make" if device.remediation else "in sync")
+            files = [item.name for item in device.companions if item.status == "planned"]
+            detail = Text(
+                (f"{device.change_lines} change(s) to make" if device.remediation else "in sync" if not files else "")
+                + (f"{', ' if device.remediation else ''}host file(s) {', '.join(files)} to install" if files else "")
+            )
         else:
             detail = Text(device.error or "")
         row = [device.name]

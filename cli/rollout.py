@@ -480,9 +480,15 @@ def print_drift(report: DriftReport, *, lab: bool) -> None:
     for item in report.appliances:
         if item.status == "drifted":
             console.rule(f"{item.name} drifted ({item.change_lines} change(s))")
-            console.print("remediation that brings it back to the inventory:")
+            if item.remediation:
+                console.print("remediation that brings it back to the inventory:")
             for line in item.remediation:
                 console.print(Text(f"  {line}", style="yellow"))
+            for host_file in item.companions:
+                if host_file.status in ("drifted", "missing"):
+                    console.print(f"host file {host_file.name} {host_file.status} ({host_file.change_lines} line(s)):")
+                    for line in (host_file.diff or "").splitlines():
+                        console.print(Text(f"  {line}", style="yellow"))
             fix = (
                 f"storestack rollout {item.store_id}{' --lab' if lab else ''}"
                 if item.store_id

@@ -16,9 +16,17 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 
 from storestack.devices.errors import PushConfigError
 from storestack.devices.platforms import PlatformDriver, PlatformProfile, UnknownPlatformError, get_platform
-from storestack.devices.platforms.base import CommitConfirm
+from storestack.devices.platforms.base import CommitConfirm, CompanionDelivery
 
-__all__ = ["CommitConfirm", "PlatformDriver", "commit_confirm_for", "driver_for", "hier_driver"]
+__all__ = [
+    "CommitConfirm",
+    "CompanionDelivery",
+    "PlatformDriver",
+    "commit_confirm_for",
+    "companion_delivery_for",
+    "driver_for",
+    "hier_driver",
+]
 
 
 def _registered(platform: str) -> PlatformProfile:
@@ -35,6 +43,11 @@ def driver_for(platform: str) -> PlatformDriver:
 def commit_confirm_for(platform: str) -> CommitConfirm | None:
     """The appliance's own revert-unless-confirmed mechanism, or None where there is none."""
     return _registered(platform).commit_confirm
+
+
+def companion_delivery_for(platform: str) -> CompanionDelivery | None:
+    """How the push delivers the appliance's companion files, or None where it does not."""
+    return _registered(platform).companion_delivery
 
 
 @cache

@@ -22,13 +22,26 @@ Verbs, each one line of output (errors on stderr, exit status 1):
   engine then reports a failed confirm, not success.
 - `revert`: revert now and disarm (the push engine's abort of a change that failed).
 - `status`: JSON: armed or not, seconds left, the last outcome.
+- `companion-digests`: JSON: each companion file this appliance takes (its config's allow-list)
+  → the sha256 of the file in place, null when there is none. One request tells the push which
+  of its rendered companions differ.
+- `companion-read NAME`: that file as it is (secrets included: the push shows only a redacted
+  diff of it, as it does with the running config).
+- `companion-install NAME [stdin]`: install that file from stdin (at most MAX_COMPANION_BYTES,
+  UTF-8 text): staged beside the live file at a fixed name with the companion's mode (0600 for
+  swanctl.conf), its check run on the staged file (`nft -c -f`), renamed into place, its reload
+  run (`nft -f`, `swanctl --load-all` …); a failed reload puts the old file back. Prints
+  `installed NAME sha256 HEX` (or `unchanged …`). The name only selects an entry of the
+  allow-list, which maps it to its path: no path ever comes from the request. Under an armed
+  timer the arm's snapshot holds every companion as it was, and the revert puts them back.
 
 When the timer runs out it puts the snapshot back with FRR's own reload, `frr-reload.py
 --reload`, which computes the difference between the running config and the file and applies
 it, deletions included (a second pass if one did not converge). `vtysh -f` is not used: it only
 adds lines, it would leave a bad route or a shut interface in place. Watched host files that
 changed since `arm` are written back and their reload command run (nftables, swanctl …), before
-FRR, so the routing config lands on the host it was made for. FRR's saved config is never
+FRR, so the routing config lands on the host it was made for; so are the companion files (with
+their own mode), and a companion that did not exist at the arm is removed. FRR's saved config is never
 touched: the push engine saves only after it confirmed, so an appliance that reboots while armed
 comes back on the saved (old) config, and a stale timer state found at the next `arm` is
 discarded.
@@ -36,8 +49,9 @@ discarded.
 **The login** (`login_command`, the sshd `ForceCommand` of the push engine's account) is a
 restricted command set, not a shell: without a command the shell sshd runs it with execs
 `vtysh` at once (the push's interactive session, no Python started); with `storestack-confirm
-arm N [stdin]|confirm|revert|status` (an SSH exec request, on its own channel of the push's
-login) this program's `login` runs that verb; anything else is refused. The account needs only
+arm N [stdin]|confirm|revert|status|companion-digests|companion-read NAME|companion-install
+NAME` (an SSH exec request, on its own channel of the push's login) this program's `login` runs
+that verb; anything else is refused. The account needs only
 the `frr` and `frrvty` groups and its own state directory (0700): vtysh and frr-reload.py talk to the
 daemons over their group-owned sockets. Writing back and reloading watched host files (nft,
 swanctl) needs root, which that account lacks: where a config lists them, the login must run as
@@ -45,8 +59,13 @@ root (sudo limited to this exact command); with the plain account, list none.
 
 The configuration (JSON, root-owned, readable by the account):
 `{"state_dir": "/var/lib/storestack-confirm", "pathspace": null,
-  "host_files": [{"path": "/etc/nftables.conf", "reload": ["nft", "-f", "/etc/nftables.conf"]}]}`
-(`pathspace`: FRR's `-N`, one FRR instance of several on a host, as in the lab).
+  "host_files": [{"path": "/etc/ssh/sshd_config.d/x.conf", "reload": ["systemctl", "reload", "ssh"]}],
+  "companions": {"nftables.conf": {}, "swanctl.conf": {}, "chrony.keys": {"mode": "0600"}}}`
+(`pathspace`: FRR's `-N`, one FRR instance of several on a host, as in the lab; `companions`:
+the allow-list of files the push may install, each field it leaves out (`path`, `mode`,
+`group`, `check`, `reload`) taken from DEFAULT_COMPANIONS, the Debian 12 layout; none when
+absent). Installing companions needs write access to their paths and whatever their check and
+reload need (root, or the account plus sudo rules for exactly those commands, as the lab does).
 """
 
 from __future__ import annotations
@@ -78,7 +97,15 @@ PROGRAM = "storestack-confirm"
 MIN_TIMER = 10
 MAX_TIMER = 3600
 # What an SSH exec request may ask for; anything else is refused.
-_ALLOWED = re.compile(rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})(?P<stdin> stdin)?|(?P<verb>confirm|revert|status))$")
+_ALLOWED = re.compile(
+    rf"^{PROGRAM} (?:arm (?P<seconds>\d{{1,5}})(?P<stdin> stdin)?|(?P<verb>confirm|revert|status|companion-digests)"
+    r"|(?P<file_verb>companion-install|companion-read) (?P<name>[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*))$"
+)
+# A companion file on stdin larger than this is refused (a hub's swanctl.conf with 2,000 stores
+# is about 1.5 MB).
+MAX_COMPANION_BYTES = 4 * 1024 * 1024
+# A companion's name is at most this long (the allow-list decides which names exist).
+MAX_COMPANION_NAME = 64
 # `confirm` prints this and a token, and cancels the timer only when the token comes back on
 # its stdin: the confirm proves the way back from the appliance still works.
 CHALLENGE_PREFIX = "challenge "
@@ -115,6 +142,102 @@ class HostFile:
         self.reload = reload
 
 
+class Companion:
+    """A companion file the push may install (`companion-install NAME`): where it lands, its
+    mode (and group), the check run on the staged file before it replaces the live one
+    (`{file}` stands for the staged file's path) and the commands that make the host use it.
+    Installed or restored, the file is written atomically with this mode, never another."""
+
+    def __init__(
+        self,
+        name: str,
+        path: StrPath,
+        mode: int = 0o644,
+        group: str | None = None,
+        check: tuple[str, ...] = (),
+        reload: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        self.name = name
+        self.path = os.fspath(path)
+        self.mode = mode
+        self.group = group
+        self.check = check
+        self.reload = reload
+
+    def staged(self) -> str:
+        """Where an install writes the new file before its check: beside the live one (the same
+        file system, so the rename is atomic), at a fixed name (a sudo rule can name it)."""
+        directory, name = os.path.split(self.path)
+        return os.path.join(directory, f".{name}.storestack-new")
+
+
+# Where each companion file of the FRR platform (devices/platforms/frr.py) lands on a Debian 12
+# appliance, with its mode, check and reload (devices/frr.py says the same in prose). A config
+# names the companions its appliance takes (`"companions": {"nftables.conf": {}}`); each
+# field it leaves out comes from here. A name in neither is refused.
+DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
+    "nftables.conf": {
+        "path": "/etc/nftables.conf",
+        "mode": "0644",
+        "check": ["nft", "-c", "-f", "{file}"],
+        "reload": [["nft", "-f", "/etc/nftables.conf"]],
+    },
+    "dnsmasq.conf": {
+        "path": "/etc/dnsmasq.d/storestack.conf",
+        "mode": "0644",
+        "check": ["dnsmasq", "--test", "-C", "{file}"],
+        "reload": [["systemctl", "restart", "dnsmasq"]],
+    },
+    "swanctl.conf": {
+        "path": "/etc/swanctl/swanctl.conf",
+        "mode": "0600",
+        "reload": [["swanctl", "--load-all", "--file", "/etc/swanctl/swanctl.conf"]],
+    },
+    "strongswan.conf": {
+        "path": "/etc/strongswan.d/storestack.conf",
+        "mode": "0644",
+        "reload": [["swanctl", "--reload-settings"]],
+    },
+    "routing": {
+        # `ip -batch` at boot: the XFRM interfaces and policy rules it adds exist already on a
+        # running appliance, so a push writes it for the next boot only.
+        "path": "/etc/storestack/routing",
+        "mode": "0644",
+    },
+    "steering.conf": {
+        "path": "/etc/storestack/steering.conf",
+        "mode": "0644",
+        "reload": [["systemctl", "restart", "storestack-steer"]],
+    },
+    "chrony.conf": {
+        "path": "/etc/chrony/chrony.conf",
+        "mode": "0644",
+        "reload": [["systemctl", "restart", "chrony"]],
+    },
+    "chrony.keys": {
+        # chronyd reads its keys as _chrony (root:_chrony 0640, as Debian ships it).
+        "path": "/etc/chrony/chrony.keys",
+        "mode": "0640",
+        "group": "_chrony",
+        "reload": [["chronyc", "rekey"]],
+    },
+}
+
+
+def _companion(name: str, given: dict[str, Any]) -> Companion:
+    fields = {**DEFAULT_COMPANIONS.get(name, {}), **given}
+    if "path" not in fields:
+        raise ValueError(f"companion {name!r} has no path (and no default)")
+    return Companion(
+        name,
+        fields["path"],
+        mode=int(str(fields.get("mode", "0644")), 8),
+        group=fields.get("group"),
+        check=tuple(fields.get("check", ())),
+        reload=tuple(tuple(command) for command in fields.get("reload", ())),
+    )
+
+
 class ConfirmConfig:
     DEFAULT_STATE_DIR = "/var/lib/storestack-confirm"
 
@@ -126,10 +249,13 @@ class ConfirmConfig:
         vtysh: str = VTYSH,
         frr_reload: str = FRR_RELOAD,
         source: StrPath | None = None,
+        companions: tuple[Companion, ...] = (),
     ) -> None:
         self.state_dir = os.fspath(state_dir)
         self.pathspace = pathspace
         self.host_files = host_files
+        # The companion files the push may install: the allow-list (none unless listed).
+        self.companions = companions
         self.vtysh = vtysh
         self.frr_reload = frr_reload
         # The file this was read from (the login hands it on to the verbs).
@@ -137,9 +263,12 @@ class ConfirmConfig:
 
     @classmethod
     def load(cls, path: StrPath) -> ConfirmConfig:
-        data = json.loads(_read_text(path))
+        return cls.load_data(json.loads(_read_text(path)), source=path)
+
+    @classmethod
+    def load_data(cls, data: dict[str, Any], source: StrPath | None = None) -> ConfirmConfig:
         return cls(
-            source=path,
+            source=source,
             state_dir=data.get("state_dir", cls.DEFAULT_STATE_DIR),
             pathspace=data.get("pathspace"),
             host_files=tuple(
@@ -147,7 +276,24 @@ class ConfirmConfig:
             ),
             vtysh=data.get("vtysh", VTYSH),
             frr_reload=data.get("frr_reload", FRR_RELOAD),
+            companions=tuple(_companion(name, given) for name, given in sorted(data.get("companions", {}).items())),
         )
+
+    def companion(self, name: str) -> Companion:
+        for companion in self.companions:
+            if companion.name == name:
+                return companion
+        taken = ", ".join(c.name for c in self.companions) or "none"
+        raise _VerbError(f"{name[:MAX_COMPANION_NAME]!r} is not a companion file of this appliance (it takes: {taken})")
+
+    def watched(self) -> list[tuple[str, Companion | HostFile]]:
+        """Every host file an arm snapshots and a revert writes back: the watched host files and
+        the companions, each with the name of its saved copy in the state directory."""
+        found: list[tuple[str, Companion | HostFile]] = [
+            (f"host-file-{index}", host_file) for index, host_file in enumerate(self.host_files)
+        ]
+        found += [(f"companion-{companion.name}", companion) for companion in self.companions]
+        return found
 
     def vtysh_argv(self, *args: str) -> list[str]:
         return [self.vtysh, *(["-N", self.pathspace] if self.pathspace else []), *args]
@@ -191,8 +337,8 @@ def backup_file(config: ConfirmConfig) -> str:
     return os.path.join(config.state_dir, "backup.conf")
 
 
-def _saved_host_file(config: ConfirmConfig, index: int) -> str:
-    return os.path.join(config.state_dir, f"host-file-{index}")
+def _saved_host_file(config: ConfirmConfig, key: str) -> str:
+    return os.path.join(config.state_dir, key)
 
 
 def _read_text(path: StrPath, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -222,13 +368,37 @@ def _write(path: str, text: str, mode: int = 0o600) -> None:
     on the appliance without storestack, so not storestack.common.files.)"""
     directory, name = os.path.split(path)
     temporary = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    _write_new(temporary, text.encode("utf-8"), mode)
     # No fsync: nothing here must outlive a reboot (the timer does not, and the saved config is
     # the old one), and on a busy host it would cost the arm seconds.
-    os.chmod(temporary, mode)
     os.replace(temporary, path)
+
+
+def _write_new(path: str, data: bytes, mode: int, group: str | None = None) -> None:
+    """A fresh file (whatever was at `path` goes first; a symlink there is never followed) with
+    exactly `mode`, and `group` when given, before a byte of `data` is in it."""
+    _unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode & 0o600)
+    try:
+        if group is not None:
+            import grp
+
+            os.fchown(fd, -1, grp.getgrnam(group).gr_gid)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+    finally:
+        os.close(fd)
+
+
+def _install_bytes(companion: Companion, data: bytes | None) -> None:
+    """Put `data` in place of a companion (None: remove it), atomically, with its mode."""
+    if data is None:
+        _unlink(companion.path)
+        return
+    staged = companion.staged()
+    _write_new(staged, data, companion.mode, companion.group)
+    os.replace(staged, companion.path)
 
 
 def _read_armed(config: ConfirmConfig) -> Armed | None:
@@ -346,31 +516,46 @@ def _stop_timer(armed: Armed) -> None:
 
 
 def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
-    """Watched host files that changed since `arm` go back, and their reload runs; what was done."""
+    """Watched host files and companions that changed since `arm` go back (a companion that did
+    not exist then goes), and their reload runs; what was done."""
     done: list[str] = []
-    for index, host_file in enumerate(config.host_files):
+    for key, host_file in config.watched():
         if host_file.path not in armed.host_files:
             continue
-        before = _read_bytes(_saved_host_file(config, index))
+        before = _read_bytes(_saved_host_file(config, key))
         now = _read_bytes(host_file.path)
         if now == before:
             continue
-        if before is None:
-            _unlink(host_file.path)
+        if isinstance(host_file, Companion):
+            _install_bytes(host_file, before)
+            reloads = host_file.reload
         else:
-            mode = os.stat(host_file.path).st_mode & 0o777 if now is not None else 0o644
-            _write(host_file.path, before.decode("utf-8"), mode)
-        if host_file.reload:
-            import subprocess
-
-            result = subprocess.run(
-                list(host_file.reload), capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False
-            )
-            if result.returncode != 0:
-                done.append(f"{host_file.path} restored, reload failed: {(result.stderr or result.stdout).strip()}")
-                continue
-        done.append(f"{host_file.path} restored")
+            if before is None:
+                _unlink(host_file.path)
+            else:
+                mode = os.stat(host_file.path).st_mode & 0o777 if now is not None else 0o644
+                _write(host_file.path, before.decode("utf-8"), mode)
+            reloads = (host_file.reload,) if host_file.reload else ()
+        failed = _run_all(reloads)
+        done.append(f"{host_file.path} restored" + (f", reload failed: {failed}" if failed else ""))
     return done
+
+
+def _run_all(commands: tuple[tuple[str, ...], ...], file: str = "") -> str:
+    """Run each command in turn (`{file}` in one stands for `file`) until one fails: what the
+    failing one printed (its last 400 characters), or "" when all succeeded."""
+    import subprocess
+
+    for command in commands:
+        argv = [word.replace("{file}", file) for word in command]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=RELOAD_TIMEOUT, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"{argv[0]}: {exc}"
+        if result.returncode != 0:
+            said = (result.stderr or result.stdout).strip()[-400:]
+            return f"{os.path.basename(argv[0])} exited {result.returncode}: {said or 'no output'}"
+    return ""
 
 
 def _reload_frr(config: ConfirmConfig) -> str:
@@ -445,12 +630,12 @@ def _arm(config: ConfirmConfig, seconds: int, snapshot: str | None) -> Armed:
         _unlink(_state_file(config))
         _write(backup_file(config), snapshot_from(snapshot) if snapshot is not None else running_config(config))
         watched = []
-        for index, host_file in enumerate(config.host_files):
-            saved = _saved_host_file(config, index)
+        for key, host_file in config.watched():
+            saved = _saved_host_file(config, key)
             _unlink(saved)
             current = _read_bytes(host_file.path)
             if current is not None:
-                _write(saved, current.decode("utf-8"))
+                _write_new(saved, current, 0o600)
             watched.append(host_file.path)
         now = time.time()
         token = _token()
@@ -707,6 +892,87 @@ def snapshot_frame(text: str) -> bytes:
     return f"snapshot {len(data)}\n".encode() + data
 
 
+# ---------------------------------------------------------------------- companion files
+
+
+def companion_digests(config: ConfirmConfig) -> str:
+    """JSON: every companion this appliance takes → the sha256 of its file (null: none there).
+    What the push compares with the files it rendered, in one request, reading no file twice."""
+    import hashlib
+
+    found: dict[str, str | None] = {}
+    for companion in config.companions:
+        data = _read_bytes(companion.path)
+        found[companion.name] = None if data is None else hashlib.sha256(data).hexdigest()
+    return json.dumps(found, sort_keys=True)
+
+
+def companion_read(config: ConfirmConfig, name: str) -> bytes:
+    """One companion's file as it is (the push diffs it and shows only a redacted diff); empty
+    when there is none."""
+    return _read_bytes(config.companion(name).path) or b""
+
+
+def read_input(fd: int, limit: int = MAX_COMPANION_BYTES, quiet: float = 60.0) -> bytes:
+    """All of stdin, up to `limit` bytes (more is refused, before anything is written); an
+    error when it goes quiet for `quiet` seconds."""
+    data = bytearray()
+    while True:
+        ready, _, _ = select.select([fd], [], [], quiet)
+        if not ready:
+            raise _VerbError(f"stdin went quiet for {quiet:g} s: nothing is installed")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            raise _VerbError(f"the file on stdin is over {limit} bytes: nothing is installed")
+
+
+def companion_install(config: ConfirmConfig, name: str, data: bytes) -> str:
+    """Install one companion file: staged beside the live one with its mode, checked (`check`),
+    renamed into place, then the host reloads it. A check that fails leaves the live file as it
+    was; a reload that fails puts the old file back and reloads that. Under an armed timer the
+    arm's snapshot holds the file as it was, so the timer's revert puts it back too."""
+    import hashlib
+
+    companion = config.companion(name)
+    if len(data) > MAX_COMPANION_BYTES:
+        raise _VerbError(f"the file on stdin is over {MAX_COMPANION_BYTES} bytes: nothing is installed")
+    if b"\0" in data:
+        raise _VerbError("the file on stdin holds a NUL byte: nothing is installed")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _VerbError("the file on stdin is not UTF-8 text: nothing is installed") from None
+    digest = hashlib.sha256(data).hexdigest()
+    with _locked(config):
+        before = _read_bytes(companion.path)
+        if before == data and _mode_of(companion.path) == companion.mode:
+            return f"unchanged {name} sha256 {digest}"
+        staged = companion.staged()
+        _write_new(staged, data, companion.mode, companion.group)
+        failed = _run_all((companion.check,) if companion.check else (), staged)
+        if failed:
+            _unlink(staged)
+            raise _VerbError(f"{name}: the check refused it, nothing is installed: {failed}")
+        os.replace(staged, companion.path)
+        failed = _run_all(companion.reload)
+        if failed:
+            _install_bytes(companion, before)
+            again = _run_all(companion.reload)
+            back = "the old file is back" + (f", but its reload failed too: {again}" if again else " and reloaded")
+            raise _VerbError(f"{name}: the reload failed ({failed}); {back}")
+    return f"installed {name} sha256 {digest}"
+
+
+def _mode_of(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
 def revert(config: ConfirmConfig) -> str:
     with _locked(config):
         armed = _read_armed(config)
@@ -748,10 +1014,13 @@ def login(config: ConfirmConfig, original_command: str | None) -> int:
 
         shown = " ".join(shlex.quote(word) for word in original_command.split()[:3])
         print(
-            f"refused: {shown!s}: this login runs vtysh, or {PROGRAM} arm SECONDS [stdin]|confirm|revert|status",
+            f"refused: {shown!s}: this login runs vtysh, or {PROGRAM} arm SECONDS [stdin]|confirm|revert|status"
+            "|companion-digests|companion-read NAME|companion-install NAME",
             file=sys.stderr,
         )
         return 126
+    if match.group("file_verb"):
+        return run_verb(config, match.group("file_verb"), name=match.group("name"))
     seconds = match.group("seconds")
     if not seconds:
         return run_verb(config, match.group("verb"))
@@ -779,9 +1048,18 @@ def _answer_on_stdin(challenge: str) -> str | None:
     return sys.stdin.readline().strip() if ready else None
 
 
-def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_stdin: bool = False) -> int:
+def run_verb(
+    config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_stdin: bool = False, name: str = ""
+) -> int:
     try:
-        if verb == "arm" and snapshot_on_stdin:
+        if verb == "companion-install":
+            print(companion_install(config, name, read_input(sys.stdin.fileno())))
+        elif verb == "companion-read":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(companion_read(config, name))
+        elif verb == "companion-digests":
+            print(companion_digests(config))
+        elif verb == "arm" and snapshot_on_stdin:
             print(guard(config, seconds, LineReader(sys.stdin.fileno())))
         elif verb == "arm":
             print(arm(config, seconds))
@@ -806,7 +1084,10 @@ def run_verb(config: ConfirmConfig, verb: str, seconds: int = 0, *, snapshot_on_
     return 0
 
 
-_USAGE = f"usage: {PROGRAM} [--config FILE] login|arm SECONDS|confirm|revert|status"
+_USAGE = (
+    f"usage: {PROGRAM} [--config FILE] login|arm SECONDS|confirm|revert|status"
+    "|companion-digests|companion-read NAME|companion-install NAME"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -817,8 +1098,12 @@ def main(argv: list[str] | None = None) -> int:
     verb, rest = (args[0], args[1:]) if args else ("", [])
     if verb == "arm" and len(rest) == 1 and rest[0].isdigit():
         seconds = int(rest[0])
-    elif verb in ("login", "confirm", "revert", "status") and not rest:
+    elif verb in ("login", "confirm", "revert", "status", "companion-digests") and not rest:
         seconds = 0
+    elif verb in ("companion-read", "companion-install") and len(rest) == 1:
+        config = ConfirmConfig.load(config_path) if config_path else ConfirmConfig()
+        os.umask(0o077)
+        return run_verb(config, verb, name=rest[0])
     else:
         print(_USAGE, file=sys.stderr)
         return 2

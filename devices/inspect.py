@@ -11,7 +11,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from storestack.devices.companions import CompanionChange, parse_digests, plan_companions
 from storestack.devices.configdiff import redactor_for
+from storestack.devices.drivers import companion_delivery_for
 from storestack.devices.push import PushContext
 from storestack.devices.session import ApplianceSession
 from storestack.devices.targets import ApplianceTarget
@@ -43,6 +45,34 @@ def fetch_running(target: ApplianceTarget, context: PushContext) -> str:
     """The appliance's running config (it may hold secrets: show it only through a Redactor)."""
     with read_only_session(target, context) as session:
         return session.running_config()
+
+
+def fetch_state(
+    target: ApplianceTarget, context: PushContext, companions: Sequence[tuple[str, str]] = ()
+) -> tuple[str, list[CompanionChange]]:
+    """The running config and, where the platform delivers companion files, each rendered
+    companion against the appliance's file (the text read only where the digest differs; it
+    may hold secrets: show it only through a Redactor). The digests ride along with the
+    running-config read."""
+    delivery = companion_delivery_for(target.platform) if companions else None
+    with read_only_session(target, context) as session:
+        digests = (
+            session.start_host_file_command(delivery.digests, "reading the companion files' digests")
+            if delivery is not None
+            else None
+        )
+        running = session.running_config()
+        if digests is None or delivery is None:
+            return running, []
+        changes = plan_companions(companions, parse_digests(digests.result(), target.name))
+        reads = [
+            (change, session.start_host_file_command(delivery.read.replace("{name}", change.name), f"reading {change.name}"))
+            for change in changes
+            if change.pending and change.before_digest is not None
+        ]
+        for change, read in reads:
+            change.before_text = read.result()
+        return running, changes
 
 
 class ShowSessions:

@@ -28,6 +28,13 @@ class IntendedConfig:
 
     text: str = field(repr=False)
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    # The files of the appliance's host rendered beside the config (FRR: nftables.conf,
+    # swanctl.conf …), as (companion name, text); the push delivers them where the platform has
+    # a way (`companion_delivery`).
+    companions: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def with_secrets(self, secrets: Iterable[str]) -> IntendedConfig:
+        return IntendedConfig(self.text, self.secrets | frozenset(secrets), self.companions)
 
 
 @runtime_checkable
@@ -45,7 +52,7 @@ class IntendedConfigs:
     ) -> None:
         shared = frozenset(secrets)
         self._configs = {
-            name: value if isinstance(value, IntendedConfig) else IntendedConfig(value, shared)
+            name: value.with_secrets(shared) if isinstance(value, IntendedConfig) else IntendedConfig(value, shared)
             for name, value in configs.items()
         }
 
@@ -60,7 +67,8 @@ class IntendedConfigs:
 
 
 class IntendedConfigDirectory:
-    """Rendered configs on disk, one `<appliance>.cfg` per appliance (as `devices render --out` writes).
+    """Rendered configs on disk, one `<appliance>.cfg` per appliance (as `devices render --out` writes),
+    with the companion files written beside each (`<appliance>.<companion>`) for its platform.
 
     `secrets` are the values to redact (e.g. from the environment the configs were rendered with).
     """
@@ -76,10 +84,29 @@ class IntendedConfigDirectory:
             candidates.append(self.directory / target.store_id / f"{target.name}{self.suffix}")
         for path in candidates:
             if path.is_file():
-                return IntendedConfig(path.read_text(encoding="utf-8"), self._secrets)
+                return IntendedConfig(
+                    path.read_text(encoding="utf-8"), self._secrets, _companions_beside(path, target)
+                )
         raise MissingIntendedConfigError(
             f"no intended config for {target.name} in {self.directory} (looked for {candidates[0].name})"
         )
+
+
+def companion_names(target: ApplianceTarget) -> tuple[str, ...]:
+    """The companion files rendered for an appliance of this platform and role."""
+    from storestack.devices.platforms import get_platform
+
+    platform = get_platform(target.platform)
+    return tuple(name for name, _ in (platform.hub_companions if target.role == "hub" else platform.companions))
+
+
+def _companions_beside(config: Path, target: ApplianceTarget) -> tuple[tuple[str, str], ...]:
+    found = []
+    for name in companion_names(target):
+        path = config.with_name(f"{target.name}.{name}")
+        if path.is_file():
+            found.append((name, path.read_text(encoding="utf-8")))
+    return tuple(found)
 
 
 def rendered_intended_configs(
@@ -109,8 +136,8 @@ def rendered_intended_configs(
             f"cannot render intended configs: not in the fleet inventory: {', '.join(unknown)} (pass --intended DIR)"
         )
     try:
-        rendered = {
-            config.name: config.text
+        rendered: dict[str, str | IntendedConfig] = {
+            config.name: IntendedConfig(config.text, companions=config.companions)
             for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
         }
     except RenderError as exc:

@@ -26,6 +26,14 @@ from typing import get_args
 
 from storestack.common.polling import backoff, sleep_before_next
 from storestack.devices.backups import DEFAULT_BACKUP_ROOT, DEFAULT_KEEP, BackupStore
+from storestack.devices.companions import (
+    CompanionChange,
+    installed_digest,
+    parse_digests,
+    plan_companions,
+    refuse_placeholders,
+    result_of,
+)
 from storestack.devices.configdiff import (
     ConfigDiff,
     Redactor,
@@ -34,7 +42,7 @@ from storestack.devices.configdiff import (
     redactor_for,
     remediation_lines,
 )
-from storestack.devices.drivers import CommitConfirm, commit_confirm_for, driver_for
+from storestack.devices.drivers import CommitConfirm, commit_confirm_for, companion_delivery_for, driver_for
 from storestack.devices.errors import (
     CommandRejectedError,
     CredentialsUnavailableError,
@@ -55,7 +63,7 @@ from storestack.devices.health import (
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
 from storestack.devices.report import CommitConfirmResult, DeviceResult, RollbackResult
-from storestack.devices.session import ApplianceSession, SessionOptions
+from storestack.devices.session import ApplianceSession, HostCommand, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
 
 StageCallback = Callable[[str, str], None]
@@ -169,6 +177,10 @@ class _Run:
             commit_confirm_for(target.platform) if self.options.confirm_timeout > 0 else None
         )
         self.armed = False
+        # The companion files: delivered where the platform has a way and some were rendered.
+        self.delivery = companion_delivery_for(target.platform) if intended.companions else None
+        self.companion_changes: list[CompanionChange] = []
+        self.installed: list[CompanionChange] = []
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -237,13 +249,24 @@ class _Run:
         assert session is not None
         with self.stage("backup"):
             # One read for the backup and the health snapshot a change needs: an appliance in
-            # sync costs this single exchange, and its health outputs are never parsed.
+            # sync costs this single exchange (and, with companion files, the one digests
+            # request that runs beside it), and its health outputs are never parsed.
             health_outputs: list[str] = []
+            # The companions' digests ride along with the running-config read.
+            digests = (
+                self._start_host_command(self.delivery.digests, "reading the companion files' digests")
+                if self.delivery is not None
+                else None
+            )
             if self.options.dry_run:
                 running = session.running_config()
             else:
                 self._open_host_channel_ahead()  # for the arm, should there be a change
                 running, health_outputs = self.read_state()
+            if digests is not None:
+                self.companion_changes = plan_companions(
+                    self.intended.companions, parse_digests(digests.result(), self.target.name)
+                )
             assert self.context.backups is not None
             # Flushed to disk only before a change is sent (below): a no-op waits for no disk.
             backup = self.context.backups.save(self.target, running, durable=False)
@@ -255,11 +278,16 @@ class _Run:
             result.remediation = self.redactor.redact_lines(diff.remediation)
             result.rollback_plan = self.redactor.redact_lines(diff.rollback)
             result.change_lines = diff.change_lines
+            pending = self._read_pending_companions()
+            result.companions = [
+                result_of(change, appliance=self.target.name, redactor=self.redactor, dry_run=self.options.dry_run)
+                for change in self.companion_changes
+            ]
         if self.options.dry_run:
             result.diff = diff.unified(self.redactor, name=self.target.name)
             result.outcome = "planned"
             return
-        if diff.in_sync:
+        if diff.in_sync and not pending:
             result.outcome = "unchanged"
             return
         # The backup is what a rollback restores: on disk before the first line goes out.
@@ -280,7 +308,11 @@ class _Run:
                 if commit is not None:
                     # The commit that makes the change live is the arm (VRP `commit trial`).
                     self.armed = True
-                session.configure(diff.remediation, entered=entered, commit=commit)
+                # The host's files first (the tunnels and firewall the routing config relies
+                # on), under the timer armed above: its revert puts them back too.
+                self._install_companions(pending)
+                if diff.remediation or commit is not None or entered:
+                    session.configure(diff.remediation, entered=entered, commit=commit)
             with self.stage("verify"):
                 self._open_host_channel_ahead()  # for the confirm (or the abort)
                 if mechanism is not None and mechanism.guard:
@@ -297,7 +329,7 @@ class _Run:
                     result.commit_confirm.confirm = confirm
                     result.commit_confirm.confirmed = True
                     self.armed = False
-            if self.options.save:
+            if self.options.save and not diff.in_sync:
                 with self.stage("save"):
                     session.save()
         except PushError as failure:
@@ -351,6 +383,79 @@ class _Run:
                 raise
         self.result.commit_confirm.armed = True
         return mechanism.arm_enters_config, commit
+
+    def _start_host_command(self, command: str, doing: str) -> HostCommand | None:
+        if self.delivery is None or self.session is None:
+            return None
+        return self.session.start_host_file_command(command, doing)
+
+    def _read_pending_companions(self) -> list[CompanionChange]:
+        """The appliance's text of every companion that differs (read at once, each on its own
+        channel): for the redacted diff, and to put it back without the appliance's timer."""
+        pending = [change for change in self.companion_changes if change.pending]
+        assert self.delivery is not None or not pending
+        refuse_placeholders(pending, self.target.name)
+        reads = [
+            (change, self._start_host_command(self.delivery.read.replace("{name}", change.name), f"reading {change.name}"))
+            for change in pending
+            if change.before_digest is not None and self.delivery is not None
+        ]
+        for change, read in reads:
+            assert read is not None
+            change.before_text = read.result()
+        return pending
+
+    def _install_companions(self, pending: Sequence[CompanionChange]) -> None:
+        """Install each differing companion; the appliance checks, replaces and reloads it."""
+        if not pending:
+            return
+        assert self.delivery is not None and self.session is not None
+        by_name = {item.name: item for item in self.result.companions}
+        for change in pending:
+            command = self.delivery.install.replace("{name}", change.name)
+            output = self.session.host_file_command(
+                command, f"installing {change.name}", stdin=change.text.encode("utf-8")
+            )
+            self.installed.append(change)
+            if installed_digest(output) != change.digest:
+                raise PushError(
+                    f"{self.target.name}: {change.name}: the appliance did not confirm the file sent "
+                    f"({self.redactor.redact(output.strip())[:200] or 'no output'})",
+                    stage="apply",
+                )
+            by_name[change.name].status = "changed"
+
+    def _companions_back(self, rollback: RollbackResult) -> None:
+        """After a failure: every companion installed goes back to the appliance's text of before
+        the push (the appliance's timer did it already when its revert ran: then this only
+        checks). A file that did not exist before cannot be taken away here; it is reported."""
+        if not self.installed or self.delivery is None or self.session is None:
+            return
+        session = self.session
+        residual: list[str] = []
+        now = parse_digests(
+            session.host_file_command(self.delivery.digests, "reading the companion files' digests"), self.target.name
+        )
+        for change in self.installed:
+            if now.get(change.name) == change.before_digest:
+                continue
+            if change.before_text is None:
+                residual.append(f"companion {change.name}: did not exist before the push, it stays")
+                continue
+            try:
+                session.host_file_command(
+                    self.delivery.install.replace("{name}", change.name),
+                    f"putting {change.name} back",
+                    stdin=change.before_text.encode("utf-8"),
+                )
+            except PushError as exc:
+                residual.append(f"companion {change.name}: {self.redactor.redact(exc.message)}")
+        rollback.residual = [*rollback.residual, *residual]
+        if residual:
+            raise RollbackError(f"{self.target.name}: {len(residual)} companion file(s) not back as before the push")
+        for item in self.result.companions:
+            if item.status == "changed" or any(change.name == item.name for change in self.installed):
+                item.status = "failed"
 
     def _open_host_channel_ahead(self) -> None:
         """Where the commit-confirm runs on the appliance's host, open the channel of its next
@@ -434,6 +539,9 @@ class _Run:
                 sleep_before_next(waits, deadline)
         self.armed = False
         self.result.stage = failed_stage
+        for item in self.result.companions:
+            if any(change.name == item.name for change in self.installed):
+                item.status = "failed"
         self.result.commit_confirm.reverted_by_appliance = True
         self.result.commit_confirm.waited_s = round(time.monotonic() - lost_at, 3)
         self.result.outcome = "reverted-by-appliance"
@@ -569,6 +677,7 @@ class _Run:
             raise RollbackError(
                 f"{self.target.name}: after {rollback.passes} rollback pass(es) {len(residual)} line(s) still differ from the backup"
             )
+        self._companions_back(rollback)
         rollback.ok = True
         if self.health_before is not None:
             problems = wait_healthy(
@@ -596,8 +705,13 @@ _STAGES = frozenset(get_args(Stage)) - {"targets", "intended"}
 
 
 def intended_digest(intended: IntendedConfig) -> str:
-    """What identifies one change to an appliance: the sha256 of its intended config."""
-    return hashlib.sha256(intended.text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
+    """What identifies one change to an appliance: the sha256 of its intended config (and of
+    its companion files, when it has any)."""
+    digest = hashlib.sha256(intended.text.replace("\r\n", "\n").encode("utf-8"))
+    for name, text in intended.companions:
+        digest.update(f"\0{name}\0".encode())
+        digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _same_text(left: str, right: str) -> bool:

@@ -60,6 +60,25 @@ class CommitConfirmResult(BaseModel):
     )
 
 
+CompanionStatus = Literal["unchanged", "planned", "changed", "failed", "not-taken"]
+
+
+class CompanionResult(BaseModel):
+    """One companion file of the appliance's host (FRR: nftables.conf, swanctl.conf …) in a push."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    status: CompanionStatus = Field(
+        description="unchanged: the appliance has it already; planned: a dry run would install it; changed: "
+        "installed; failed: not installed, or put back after the push failed; not-taken: the appliance's allow-list has no such file, nothing sent"
+    )
+    sha256_before: str | None = Field(default=None, description="the appliance's file before (None: none there)")
+    sha256_intended: str
+    change_lines: int = Field(default=0, description="lines added or removed")
+    diff: str | None = Field(default=None, description="unified diff appliance → intended (redacted); dry runs")
+
+
 class DeviceResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +107,9 @@ class DeviceResult(BaseModel):
     findings: list[str] = []
     rollback: RollbackResult | None = None
     commit_confirm: CommitConfirmResult | None = None
+    companions: list[CompanionResult] = Field(
+        default=[], description="the appliance host's companion files, where the push delivers them"
+    )
     started_at: datetime | None = None
     duration_s: float | None = None
     timings: dict[str, float] = {}

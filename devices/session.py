@@ -300,6 +300,20 @@ class ApplianceSession:
             outputs.append(output)
         return outputs
 
+    def host_file_command(self, command: str, doing: str, *, stdin: bytes | None = None) -> str:
+        """One host command that reads or writes a file (FRR's companion verbs): an exec request
+        on a channel of its own, `stdin` sent whole and then closed; its output, not scanned for
+        a challenge (a file's text may hold any line). A non-zero exit status raises
+        CommandRejectedError with what it printed, redacted."""
+        return self.start_host_file_command(command, doing, stdin=stdin).result()
+
+    def start_host_file_command(self, command: str, doing: str, *, stdin: bytes | None = None) -> HostCommand:
+        """`host_file_command` started in the background: its round trip rides along with what
+        the caller does meanwhile (the backup read), `result()` waits for it."""
+        conn = self._require()
+        timeout = max(self.options.read_timeout, self.options.save_timeout)
+        return HostCommand(self, conn.remote_conn_pre.get_transport(), command, doing, timeout, stdin)
+
     def arm_guard(self, command: str, backup: str, doing: str) -> str:
         """Start the change's guard on the appliance's host (FRR: `storestack-confirm arm 120
         stdin`, devices/frr_confirm.py `guard`) on the channel opened ahead, with the running
@@ -767,11 +781,73 @@ class _OpeningChannel:
         return self._opened
 
 
+class HostCommand:
+    """A host command running in a background thread (`ApplianceSession.start_host_file_command`)."""
+
+    def __init__(
+        self,
+        session: ApplianceSession,
+        transport: paramiko.Transport,
+        command: str,
+        doing: str,
+        timeout: float,
+        stdin: bytes | None,
+    ) -> None:
+        self._session = session
+        self.command = command
+        self._doing = doing
+        self._done: tuple[int, str, str] | None = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(transport, timeout, stdin), daemon=True, name="host-command"
+        )
+        self._thread.start()
+
+    def _run(self, transport: paramiko.Transport, timeout: float, stdin: bytes | None) -> None:
+        try:
+            self._done = _exec_on_channel_split(transport, self.command, timeout, stdin=stdin)
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._failure = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        session = self._session
+        if self._failure is not None:
+            raise session._session_failure(self._failure, f"{self._doing} ({self.command!r})") from None
+        assert self._done is not None
+        status, output, errors = self._done
+        if status != 0:
+            output = output + errors
+            shown = session._redactor.redact(output.strip()) or "no output"
+            raise CommandRejectedError(
+                f"{session.target.name}: {self._doing}: {self.command!r} refused (exit {status}): {shown}",
+                line=self.command,
+                lines_sent=session.config_lines_sent,
+                output=session._redactor.redact(output),
+            )
+        return output
+
+
 def _exec_on_channel(
     transport: paramiko.Transport, command: str, timeout: float, *, channel: paramiko.Channel | None = None
 ) -> tuple[int, str]:
-    """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout then
-    stderr). Bounded by `timeout` in all.
+    """`_exec_on_channel_split` answering a challenge, with stdout then stderr in one text."""
+    status, out, err = _exec_on_channel_split(transport, command, timeout, channel=channel, challenges=True)
+    return status, out + err
+
+
+def _exec_on_channel_split(
+    transport: paramiko.Transport,
+    command: str,
+    timeout: float,
+    *,
+    channel: paramiko.Channel | None = None,
+    stdin: bytes | None = None,
+    challenges: bool = False,
+) -> tuple[int, str, str]:
+    """Run one exec request, on `channel` if one was opened ahead; (exit status, stdout,
+    stderr: sshd and the login's shell may write there, e.g. "Could not chdir to home
+    directory"). `stdin` is sent whole, then closed. Bounded by `timeout` in all.
 
     A command that prints a challenge line (`challenge TOKEN`, FRR's `storestack-confirm
     confirm`) gets the token back on its stdin: the proof that its output reaches us."""
@@ -780,8 +856,11 @@ def _exec_on_channel(
         channel = transport.open_session(timeout=timeout)
     try:
         channel.exec_command(command)
+        if stdin is not None:
+            channel.sendall(stdin)
+            channel.shutdown_write()
         out, err = bytearray(), bytearray()
-        answered = False
+        answered = not challenges
         while True:
             while channel.recv_ready():
                 out += channel.recv(65536)
@@ -803,7 +882,7 @@ def _exec_on_channel(
         status = channel.recv_exit_status()
     finally:
         channel.close()
-    return status, (out + err).decode("utf-8", "replace")
+    return status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def _wait_on_channel(channel: paramiko.Channel, remaining: float) -> None:

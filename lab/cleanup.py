@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from storestack.lab import ipsec, system
+from storestack.lab.companions import remove_sudoers
 from storestack.lab.frr import FRR_DAEMONS, watchfrr_alive
 from storestack.lab.inband import RELAY_PIDFILE
 from storestack.lab.models import DownReport
@@ -77,6 +78,7 @@ def cleanup(state_dir: Path, state: LabState | None) -> DownReport:
     ipsec.cleanup_dirs(namespaces | ipsec.prefixed_instances(prefix))
     # The appliances' commit-confirm timers died with the login user's processes above.
     shutil.rmtree(confirm_dir(prefix), ignore_errors=True)
+    remove_sudoers(prefix)
     user_removed = delete_user(username)
     if ssh_dir.is_dir():
         for pidfile in (*ssh_dir.glob("sshd-*.pid"), ssh_dir / RELAY_PIDFILE):

@@ -16,10 +16,12 @@ from pydantic import BaseModel, ConfigDict
 from storestack.inventory import load_fleet
 from storestack.lab import ipsec, system
 from storestack.lab.cloudvpn import CLOUD_VPN, CloudPlan, bgp_config, cloud_lab_tunnels, load_psks, save_psks
+from storestack.lab.companions import install_firewall
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, run_vtysh
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
-from storestack.lab.rendered import RenderedIpsec, adapt_nftables, adapt_swanctl, render_ipsec
+from storestack.lab.rendered import RenderedIpsec, adapt_swanctl, render_ipsec
+from storestack.lab.sshd import confirm_dir
 from storestack.lab.state import ApplianceRuntime, LabState, require_state, save_state
 from storestack.lab.steering import start_steering
 from storestack.lab.system import ip_batch
@@ -147,7 +149,7 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
                     ipsec.start_charon(runtime.namespace, *files(runtime.name, runtime.namespace, mine))
             list(pool.map(lambda r: ready(r.name, r.namespace), group))
     for name, files_of in rendered.items():
-        load_host_files(namespaces[name], files_of)
+        load_host_files(namespaces[name], files_of, confirm_dir(state.prefix))
 
 
 def cloud_runtime(state: LabState) -> ApplianceRuntime | None:
@@ -173,9 +175,10 @@ def start_cloud_bgp(state: LabState, runtime: ApplianceRuntime, timeout: float) 
 VXLAN_RULE_PREF = 900
 
 
-def load_host_files(namespace: str, files: RenderedIpsec) -> None:
+def load_host_files(namespace: str, files: RenderedIpsec, confirm_root: Path) -> None:
     """Interface groups of the tunnel devices and the rendered policy rules (guest Wi-Fi only
-    through its breakout link's table), then the rendered host firewall, and on a store the SLA
+    through its breakout link's table), then the rendered host firewall (as the appliance's
+    companion file, which pushes then install: lab/companions.py), and on a store the SLA
     steering (storestack-steer) that keeps the class tables of those rules."""
     existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
     groups = [
@@ -191,8 +194,7 @@ def load_host_files(namespace: str, files: RenderedIpsec) -> None:
         rules.append(f"rule add ipproto udp dport {ipsec.VXLAN_PORT} lookup main pref {VXLAN_RULE_PREF}")
     ip_batch(namespace, groups + rules)
     if files.nftables:
-        ruleset = adapt_nftables(files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
-        system.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], stdin=ruleset)
+        install_firewall(confirm_root, namespace, files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
     if files.steering:
         start_steering(namespace, files.steering)
 

@@ -19,10 +19,14 @@ adapts exactly this, and nothing else (`adapt_swanctl`):
   left out.
 The rendered strongswan.conf's settings are kept; the lab adds what running many charons in
 namespaces needs (plugin list with kernel-libipsec, VICI socket, log file, `ipsec0` ignored).
-The rendered host firewall (nftables.conf) is loaded into the appliance's namespace with one
-line added (`adapt_nftables`), and each tunnel device joins the interface group the routing
-companion gives it, so the firewall's tunnel rules apply as rendered. (Until the push engine
-sends companion files, the lab loads them when it starts.)
+The rendered host firewall (nftables.conf) runs as rendered, as the appliance's companion file
+(`storestack.lab.companions`): `lab up` loads it, and the push (`rollout --lab`, `devices push`)
+installs a changed one through the appliance's login, as on a real FRR appliance; the lab's one
+extra rule (VXLAN accepted on the TUN device) is loaded from a file of its own after it. Each
+tunnel device joins the interface group the routing companion gives it, so the firewall's
+tunnel rules apply as rendered. The companions this module adapts (swanctl.conf,
+strongswan.conf, routing) and steering.conf the push does not deliver to a lab appliance: the
+lab loads them when it starts.
 """
 
 from __future__ import annotations
@@ -183,19 +187,3 @@ def adapt_swanctl(
             continue
         out.append(line)
     return "\n".join(out) + "\n"
-
-
-def adapt_nftables(text: str, tun_device: str, vxlan_port: int) -> str:
-    """The rendered host firewall as the lab loads it: one line more, in the input chain,
-    accepting the VXLAN that stands in for the XFRM interfaces (it arrives decrypted on the TUN
-    device; the firewall's `iifgroup` rules then see the tunnel devices as rendered)."""
-    lines = text.splitlines()
-    try:
-        at = lines.index(_LOOPBACK_ACCEPT)
-    except ValueError as exc:
-        raise ValueError("the rendered nftables.conf has no `iif \"lo\" accept` in its input chain") from exc
-    lines.insert(
-        at + 1,
-        f'        iifname "{tun_device}" udp dport {vxlan_port} accept  # lab: VXLAN stands in for XFRM interfaces',
-    )
-    return "\n".join(lines) + "\n"

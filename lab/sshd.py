@@ -25,11 +25,13 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from storestack.common.files import atomic_write_text
 from storestack.devices import frr_confirm
 from storestack.devices.hostkeys import public_key_line_fingerprint
 from storestack.lab import system
+from storestack.lab.companions import companion_entries, hand_over, sudo_rules, write_sudoers
 from storestack.lab.errors import LabCommandError, LabError
 from storestack.lab.state import HOST_KEY_FILE, SSH_DIR, LabState, SshdShard
 
@@ -153,12 +155,24 @@ def install_confirm(state: LabState) -> None:
     root.mkdir(mode=0o755, exist_ok=True)
     os.chmod(root, 0o755)
     install_program(root / frr_confirm.PROGRAM)
+    taken: dict[str, dict[str, dict[str, Any]]] = {}
     for runtime in state.appliances:
         state_dir = root / runtime.namespace
         state_dir.mkdir(mode=0o700, exist_ok=True)
         os.chown(state_dir, user.pw_uid, user.pw_gid)
-        config = {"state_dir": str(state_dir), "pathspace": runtime.namespace, "host_files": []}
+        # The companion files the lab runs as rendered (lab/companions.py): the push installs them.
+        entries = companion_entries(root, runtime.namespace, sudo=True)
+        if entries:
+            hand_over(root, runtime.namespace, state.username)
+            taken[runtime.namespace] = entries
+        config = {
+            "state_dir": str(state_dir),
+            "pathspace": runtime.namespace,
+            "host_files": [],
+            "companions": entries,
+        }
         atomic_write_text(root / f"{runtime.namespace}.json", json.dumps(config, indent=2) + "\n", mode=0o644)
+    write_sudoers(state.prefix, sudo_rules(state.username, taken))
 
 
 def install_program(program: Path) -> None:

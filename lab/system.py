@@ -75,6 +75,10 @@ def check_prerequisites() -> None:
     for tool in ("ip", "unshare", "nsenter", "hostname", "useradd", "userdel", "chpasswd", "ssh-keygen", "nft"):
         if shutil.which(tool) is None:
             problems.append(f"{tool} is not on PATH")
+    # The login user installs its appliance's companion files through sudo rules (lab/companions.py).
+    for needed in (Path("/usr/bin/sudo"), Path("/usr/sbin/visudo")):
+        if not needed.exists():
+            problems.append(f"{needed} is missing (install sudo: make system-deps)")
     if problems:
         raise LabPrerequisiteError("; ".join(problems))
 

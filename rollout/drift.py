@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from storestack.devices.configdiff import compute_diff, redactor_for
+from storestack.devices.companions import CompanionChange, changed_lines, unified
+from storestack.devices.configdiff import Redactor, compute_diff, redactor_for
 from storestack.devices.errors import DevicesError, PushError
-from storestack.devices.inspect import fetch_running
+from storestack.devices.inspect import fetch_state
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
@@ -33,6 +34,15 @@ ApplianceStatus = Literal["in_sync", "drifted", "unreachable", "error"]
 REMEDIATION_LIMIT = 200
 
 
+class CompanionDrift(BaseModel):
+    """One companion file of the appliance's host (FRR: nftables.conf …) against its render."""
+
+    name: str
+    status: Literal["in_sync", "drifted", "missing", "not-taken"]
+    change_lines: int = 0
+    diff: str | None = Field(default=None, description="unified diff appliance → intended (redacted)")
+
+
 class ApplianceDrift(BaseModel):
     name: str
     role: str
@@ -41,6 +51,7 @@ class ApplianceDrift(BaseModel):
     status: ApplianceStatus
     change_lines: int = 0
     remediation: list[str] = []
+    companions: list[CompanionDrift] = []
     error: str | None = None
 
 
@@ -132,18 +143,34 @@ def _compare(env: Environment, target: ApplianceTarget, config: RenderedConfig, 
     )
     redactor = redactor_for(target.platform, secrets)
     try:
-        running = fetch_running(target, env.push_context)
+        running, changes = fetch_state(target, env.push_context, config.companions)
     except PushError as exc:
         return base.model_copy(update={"status": "unreachable", "error": redactor.redact(exc.message)})
     diff = compute_diff(running, config.text, target.platform)
-    if diff.in_sync:
-        return base
+    companions = [_companion_drift(target.name, change, redactor) for change in changes]
+    if diff.in_sync and all(item.status in ("in_sync", "not-taken") for item in companions):
+        return base.model_copy(update={"companions": companions})
     return base.model_copy(
         update={
             "status": "drifted",
             "change_lines": diff.change_lines,
             "remediation": redactor.redact_lines(diff.remediation[:REMEDIATION_LIMIT]),
+            "companions": companions,
         }
+    )
+
+
+def _companion_drift(appliance: str, change: CompanionChange, redactor: Redactor) -> CompanionDrift:
+    if not change.taken:
+        return CompanionDrift(name=change.name, status="not-taken")
+    if not change.pending:
+        return CompanionDrift(name=change.name, status="in_sync")
+    before = change.before_text or ""
+    return CompanionDrift(
+        name=change.name,
+        status="missing" if change.before_digest is None else "drifted",
+        change_lines=changed_lines(before, change.text),
+        diff=unified(before, change.text, appliance=appliance, name=change.name, redactor=redactor),
     )
 
 

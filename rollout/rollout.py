@@ -188,7 +188,7 @@ class StoreRun:
     batch: HubBatch = field(default_factory=lambda: HubBatch(()))
     # A dry run keeps its rendered configs (secrets filled in, for an exact diff) here, in
     # memory: it writes no secret to disk.
-    held_configs: dict[str, str] = field(default_factory=dict)
+    held_configs: dict[str, str | IntendedConfig] = field(default_factory=dict)
     # Whether the push step changed an appliance of this store (None: not known in this process,
     # e.g. on resume after the push step: then the store counts as changed).
     changed: bool | None = None
@@ -334,7 +334,9 @@ def step_render(run: StoreRun) -> StepOutcome:
         raise StepFailed(f"render: {exc}") from None
     directory = run.config_dir
     if run.options.dry_run:
-        run.held_configs.update((config.name, config.text) for config in configs)
+        run.held_configs.update(
+            (config.name, IntendedConfig(config.text, companions=config.companions)) for config in configs
+        )
     else:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_configs(configs, directory)
@@ -365,6 +367,9 @@ def _compact(result: DeviceResult) -> dict[str, Any]:
         else None,
         "duration_s": result.duration_s,
         "remediation": result.remediation if result.outcome == "planned" else [],
+        "companions": [
+            item.model_dump(include={"name", "status", "change_lines"}) for item in result.companions
+        ],
     }
 
 
@@ -403,7 +408,10 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
 
     def push(config: RenderedConfig) -> DeviceResult:
         return push_appliance(
-            env.targets[config.name], IntendedConfig(config.text, secrets), context=env.push_context, on_stage=on_stage
+            env.targets[config.name],
+            IntendedConfig(config.text, secrets, config.companions),
+            context=env.push_context,
+            on_stage=on_stage,
         )
 
     with env.drills.hub_push(), ThreadPoolExecutor(max_workers=max(1, len(configs)), thread_name_prefix="hub-push") as pool:
@@ -455,10 +463,17 @@ def step_push(run: StoreRun) -> StepOutcome:
     lines = _lines(results)
     if run.options.dry_run:
         would = sum(len(r.remediation) for r in results)
-        return StepOutcome(summary=f"dry run: {would} line(s) would be sent", data=data())
+        files = sum(1 for r in results for item in r.companions if item.status == "planned")
+        return StepOutcome(
+            summary=f"dry run: {would} line(s) would be sent" + (f", {files} host file(s) installed" if files else ""),
+            data=data(),
+        )
     changed = [r.name for r in results if r.outcome == "changed"]
+    installed = [f"{r.name}:{item.name}" for r in results for item in r.companions if item.status == "changed"]
     summary = (
-        f"{lines} line(s) pushed; changed: {', '.join(changed)}"
+        f"{lines} line(s) pushed"
+        + (f", host file(s) {', '.join(installed)}" if installed else "")
+        + f"; changed: {', '.join(changed)}"
         if changed
         else "0 lines pushed: every appliance already runs its intended config"
     )

@@ -218,6 +218,24 @@ class CommitConfirm(BaseModel):
         return self.render((self.commit,), timeout_seconds)[0] if self.commit else None
 
 
+class CompanionDelivery(BaseModel):
+    """How the push engine delivers an appliance's companion files (`companions`): host
+    commands, each an SSH exec request of the push's login (FRR: `storestack-confirm`'s
+    companion verbs, devices/frr_confirm.py). `{name}` is a companion's name.
+
+    `digests` prints JSON, every companion the appliance takes → the sha256 of its file (null
+    when there is none): one request per push tells which rendered files differ; a rendered
+    file the appliance does not take is reported, never sent. `read` prints one file (for the
+    redacted diff and a rollback without the appliance's timer); `install` takes one on stdin
+    and prints `installed NAME sha256 HEX` or `unchanged NAME sha256 HEX`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    digests: str
+    read: str
+    install: str
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformProfile:
     """Everything storestack knows about one platform. The base class derives interface names
@@ -243,6 +261,8 @@ class PlatformProfile:
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False
     commit_confirm: CommitConfirm | None = None
+    # How the push delivers the companion files; None: they are rendered, never pushed.
+    companion_delivery: CompanionDelivery | None = None
     # The highest tunnel interface number the platform accepts, where it numbers them from a
     # fixed range (None: no range storestack can run into). A hub's store tunnels are numbered
     # by their link's transit slot from 1 up, its cloud tunnels from this number down.

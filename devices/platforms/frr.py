@@ -8,7 +8,12 @@ from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
 from storestack.devices import frr_confirm
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    CompanionDelivery,
+    PlatformDriver,
+    PlatformProfile,
+)
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
 
 
@@ -175,6 +180,14 @@ PLATFORM = FrrPlatform(
         # With the guard, `confirm TOKEN` is a line to it (the answer to its challenge).
         confirm=("confirm",),
         abort=(f"{frr_confirm.PROGRAM} revert",),
+    ),
+    # The companion files go through the same login, to storestack-confirm's companion verbs:
+    # the appliance's allow-list maps each name to its path, mode, check and reload, and an
+    # armed timer's revert puts them back with the routing config.
+    companion_delivery=CompanionDelivery(
+        digests=f"{frr_confirm.PROGRAM} companion-digests",
+        read=f"{frr_confirm.PROGRAM} companion-read {{name}}",
+        install=f"{frr_confirm.PROGRAM} companion-install {{name}}",
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client

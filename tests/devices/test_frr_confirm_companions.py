@@ -1,0 +1,261 @@
+"""storestack-confirm's companion verbs: the FRR appliance's host files installed by the push.
+
+Against stand-ins (a check and a reload that are shell scripts, vtysh and frr-reload.py keeping a
+running config in a file), so every path runs without root; tests/lab/test_lab_companions.py
+runs them on a lab appliance behind sshd, with nftables for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storestack.devices import frr_confirm
+from storestack.devices.frr_confirm import ConfirmConfig
+from storestack.devices.frr_confirm import _VerbError as VerbError
+
+PROGRAM = str(Path(frr_confirm.__file__).resolve())
+RUNNING = "frr version 8.4.4\nhostname edge\n!\nend\n"
+RULESET = "table inet filter {\n  chain input { type filter hook input priority 0; policy drop; }\n}\n"
+KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> ConfirmConfig:
+    """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
+    RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
+    running = tmp_path / "running.conf"
+    running.write_text(RUNNING)
+    vtysh = tmp_path / "vtysh"
+    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
+    reload = tmp_path / "frr-reload.py"
+    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
+    log = tmp_path / "host.log"
+    check = tmp_path / "nft-check"
+    check.write_text(f'#!/bin/sh\necho "check $1" >> {log}\n! grep -q BAD "$1"\n')
+    nft = tmp_path / "nft-load"
+    nft.write_text(f'#!/bin/sh\necho "load $(head -c 40 "$1" | tr -d "\\n")" >> {log}\n! grep -q RELOADFAIL "$1"\n')
+    for script in (vtysh, reload, check, nft):
+        script.chmod(0o755)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    path = tmp_path / "confirm.json"
+    path.write_text(
+        json.dumps(
+            {
+                "state_dir": str(tmp_path / "state"),
+                "vtysh": str(vtysh),
+                "frr_reload": str(reload),
+                "companions": {
+                    "nftables.conf": {
+                        "path": str(etc / "nftables.conf"),
+                        "check": [str(check), "{file}"],
+                        "reload": [[str(nft), str(etc / "nftables.conf")]],
+                    },
+                    "chrony.keys": {
+                        "path": str(etc / "chrony.keys"),
+                        "mode": "0600",
+                        "group": None,
+                        "reload": [["sh", "-c", f"echo rekey >> {log}"]],
+                    },
+                    "swanctl.conf": {"path": str(etc / "swanctl.conf"), "reload": []},
+                },
+            }
+        )
+    )
+    return ConfirmConfig.load(path)
+
+
+def etc(config: ConfirmConfig) -> Path:
+    return Path(config.state_dir).parent / "etc"
+
+
+def host_log(config: ConfirmConfig) -> list[str]:
+    log = Path(config.state_dir).parent / "host.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def login(config: ConfirmConfig, command: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """The login as sshd runs it (ForceCommand through `sh -c`), the request in the environment."""
+    return subprocess.run(
+        ["/bin/sh", "-c", frr_confirm.login_command(config, python=sys.executable, program=PROGRAM)],
+        env={"PATH": os.environ["PATH"], "SSH_ORIGINAL_COMMAND": command},
+        input=stdin,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_defaults_give_every_rendered_companion_a_place_and_secrets_stay_unreadable_to_others() -> None:
+    from storestack.devices.platforms import get_platform
+
+    frr = get_platform("frr")
+    rendered = {name for name, _ in (*frr.companions, *frr.hub_companions)}
+    assert rendered <= set(frr_confirm.DEFAULT_COMPANIONS)
+    config = ConfirmConfig.load_data({"companions": {name: {} for name in rendered}})
+    for secret in ("swanctl.conf", "chrony.keys"):
+        assert config.companion(secret).mode & 0o007 == 0
+    assert config.companion("swanctl.conf").mode == 0o600
+    assert config.companion("nftables.conf").check[:3] == ("nft", "-c", "-f")
+
+
+def test_install_checks_the_staged_file_then_replaces_it_atomically_with_its_mode_and_reloads(
+    appliance: ConfirmConfig,
+) -> None:
+    said = login(appliance, "storestack-confirm companion-install nftables.conf", RULESET.encode())
+    assert said.returncode == 0, said.stderr
+    digest = hashlib.sha256(RULESET.encode()).hexdigest()
+    assert said.stdout.decode().strip() == f"installed nftables.conf sha256 {digest}"
+    live = etc(appliance) / "nftables.conf"
+    assert live.read_text() == RULESET and mode(live) == 0o644
+    staged = etc(appliance) / ".nftables.conf.storestack-new"
+    assert host_log(appliance) == [f"check {staged}", "load table inet filter {  chain input { type"]
+    # Nothing is left beside it.
+    assert sorted(p.name for p in etc(appliance).iterdir()) == ["nftables.conf"]
+
+    keys = login(appliance, "storestack-confirm companion-install chrony.keys", KEYS.encode())
+    assert keys.returncode == 0, keys.stderr
+    assert mode(etc(appliance) / "chrony.keys") == 0o600
+    # A secret file left too open by hand gets its mode back with the next install.
+    os.chmod(etc(appliance) / "chrony.keys", 0o644)
+    again = login(appliance, "storestack-confirm companion-install chrony.keys", KEYS.encode())
+    assert again.returncode == 0 and mode(etc(appliance) / "chrony.keys") == 0o600
+
+    digests = json.loads(login(appliance, "storestack-confirm companion-digests").stdout)
+    assert digests == {
+        "chrony.keys": hashlib.sha256(KEYS.encode()).hexdigest(),
+        "nftables.conf": digest,
+        "swanctl.conf": None,
+    }
+    read = login(appliance, "storestack-confirm companion-read nftables.conf")
+    assert read.returncode == 0 and read.stdout == RULESET.encode()
+    # The same file again: the host does not reload it.
+    before = host_log(appliance)
+    assert b"unchanged" in login(appliance, "storestack-confirm companion-install nftables.conf", RULESET.encode()).stdout
+    assert host_log(appliance) == before
+
+
+def test_a_file_the_check_refuses_never_goes_live(appliance: ConfirmConfig) -> None:
+    assert login(appliance, "storestack-confirm companion-install nftables.conf", RULESET.encode()).returncode == 0
+    refused = login(appliance, "storestack-confirm companion-install nftables.conf", b"BAD ruleset\n")
+    assert refused.returncode == 1
+    assert b"the check refused it, nothing is installed" in refused.stderr
+    assert (etc(appliance) / "nftables.conf").read_text() == RULESET
+    assert sorted(p.name for p in etc(appliance).iterdir()) == ["nftables.conf"]
+    assert not any(line.startswith("load BAD") for line in host_log(appliance))
+
+
+def test_a_reload_that_fails_puts_the_old_file_back_and_reloads_it(appliance: ConfirmConfig) -> None:
+    assert login(appliance, "storestack-confirm companion-install nftables.conf", RULESET.encode()).returncode == 0
+    failed = login(appliance, "storestack-confirm companion-install nftables.conf", b"RELOADFAIL\n")
+    assert failed.returncode == 1
+    assert b"the reload failed" in failed.stderr and b"the old file is back and reloaded" in failed.stderr
+    assert (etc(appliance) / "nftables.conf").read_text() == RULESET
+    assert host_log(appliance)[-2:] == ["load RELOADFAIL", "load table inet filter {  chain input { type"]
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "storestack-confirm companion-install ../../etc/passwd",
+        "storestack-confirm companion-install /etc/passwd",
+        "storestack-confirm companion-install nftables.conf/../../x",
+        "storestack-confirm companion-install .nftables.conf",
+        "storestack-confirm companion-read ../confirm.json",
+        "storestack-confirm companion-install nftables.conf extra",
+        "storestack-confirm companion-install nftables.conf; sh",
+        "storestack-confirm companion-install",
+    ],
+)
+def test_names_that_are_paths_never_reach_the_verbs(appliance: ConfirmConfig, request_line: str) -> None:
+    refused = login(appliance, request_line, b"owned\n")
+    assert refused.returncode == 126 and b"refused" in refused.stderr
+    assert not any(etc(appliance).iterdir())
+
+
+def test_a_name_off_the_allow_list_is_refused_and_nothing_is_written(appliance: ConfirmConfig, tmp_path: Path) -> None:
+    for verb in ("companion-install", "companion-read"):
+        refused = login(appliance, f"storestack-confirm {verb} passwd", b"root::0:0::/:/bin/sh\n")
+        assert refused.returncode == 1
+        assert b"not a companion file of this appliance (it takes: chrony.keys, nftables.conf, swanctl.conf)" in refused.stderr
+    assert not any(etc(appliance).iterdir())
+    # A config without companions takes none, whatever the defaults know.
+    bare = ConfirmConfig.load_data({"state_dir": str(tmp_path / "bare")})
+    with pytest.raises(VerbError, match=r"it takes: none"):
+        frr_confirm.companion_install(bare, "nftables.conf", RULESET.encode())
+
+
+def test_files_over_the_size_limit_or_not_text_are_refused_before_anything_is_written(
+    appliance: ConfirmConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    over = b"#" * (frr_confirm.MAX_COMPANION_BYTES + 1)
+    refused = login(appliance, "storestack-confirm companion-install nftables.conf", over)
+    assert refused.returncode == 1 and b"over 4194304 bytes: nothing is installed" in refused.stderr
+    for data, said in ((b"\xff\xfe\n", "not UTF-8"), (b"a\0b\n", "NUL byte")):
+        with pytest.raises(VerbError, match=said):
+            frr_confirm.companion_install(appliance, "nftables.conf", data)
+    assert not any(etc(appliance).iterdir())
+    assert host_log(appliance) == []
+
+
+def test_a_symlink_planted_at_the_staging_name_is_replaced_not_followed(appliance: ConfirmConfig, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("untouched\n")
+    (etc(appliance) / ".nftables.conf.storestack-new").symlink_to(target)
+    frr_confirm.companion_install(appliance, "nftables.conf", RULESET.encode())
+    assert target.read_text() == "untouched\n"
+    assert (etc(appliance) / "nftables.conf").read_text() == RULESET
+    assert not (etc(appliance) / "nftables.conf").is_symlink()
+
+
+def test_companions_installed_under_an_armed_timer_go_back_when_it_runs_out(appliance: ConfirmConfig) -> None:
+    frr_confirm.companion_install(appliance, "nftables.conf", RULESET.encode())
+    frr_confirm.companion_install(appliance, "chrony.keys", KEYS.encode())
+    frr_confirm.arm(appliance, 60)
+    armed = json.loads((Path(appliance.state_dir) / "armed.json").read_text())
+    os.kill(armed["pid"], 15)
+    changed = RULESET.replace("policy drop", "policy accept")
+    frr_confirm.companion_install(appliance, "nftables.conf", changed.encode())
+    frr_confirm.companion_install(appliance, "chrony.keys", b"2 SHA256 HEX:ffff\n")
+    frr_confirm.companion_install(appliance, "swanctl.conf", b"connections {}\n")  # new since the arm
+    os.chmod(etc(appliance) / "chrony.keys", 0o644)  # and someone opened it up
+    # The snapshot of a secret is the login's own (0600) in the state directory.
+    assert mode(Path(appliance.state_dir) / "companion-chrony.keys") == 0o600
+    (Path(appliance.state_dir) / "armed.json").write_text(json.dumps({**armed, "deadline": time.time() - 1}))
+
+    frr_confirm.timer(appliance, armed["token"])
+
+    assert (etc(appliance) / "nftables.conf").read_text() == RULESET
+    assert (etc(appliance) / "chrony.keys").read_text() == KEYS and mode(etc(appliance) / "chrony.keys") == 0o600
+    assert not (etc(appliance) / "swanctl.conf").exists()
+    assert host_log(appliance)[-2:] == ["rekey", "load table inet filter {  chain input { type"]
+    last = json.loads(frr_confirm.status(appliance))["last"]
+    assert last["outcome"] == "reverted"
+    assert "nftables.conf restored" in last["detail"] and "swanctl.conf restored" in last["detail"]
+
+
+def test_revert_now_restores_a_companion_too_and_a_confirmed_one_stays(appliance: ConfirmConfig) -> None:
+    frr_confirm.companion_install(appliance, "nftables.conf", RULESET.encode())
+    changed = RULESET.replace("policy drop", "policy accept")
+    frr_confirm.arm(appliance, 60)
+    frr_confirm.companion_install(appliance, "nftables.conf", changed.encode())
+    frr_confirm.revert(appliance)
+    assert (etc(appliance) / "nftables.conf").read_text() == RULESET
+
+    frr_confirm.arm(appliance, 60)
+    frr_confirm.companion_install(appliance, "nftables.conf", changed.encode())
+    frr_confirm.confirm(appliance, lambda challenge: challenge)
+    assert (etc(appliance) / "nftables.conf").read_text() == changed
