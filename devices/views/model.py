@@ -24,7 +24,7 @@ from storestack.devices.views.addresses import (
     IfAddr,
     Net,
 )
-from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent
+from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent, usable_ntp_keys
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -85,14 +85,16 @@ class ManagementView:
     snmp_auth_key: Secret
     snmp_priv_key: Secret
     tacacs_key: Secret
-    # NTP authentication (HMAC-SHA256): every key trusted, servers authenticated with the first.
+    # The NTP servers' keys, each with its algorithm; a platform uses those it implements
+    # (`ntp_keys_for`).
     ntp_keys: tuple[NtpKey, ...]
     guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
 
-    @property
-    def ntp_key(self) -> NtpKey:
-        """The key the appliance authenticates its NTP servers with."""
-        return self.ntp_keys[0]
+    def ntp_keys_for(self, platform: Platform) -> tuple[NtpKey, ...]:
+        """The keys an appliance of `platform` trusts (those whose algorithm it implements, in the
+        fleet's order); it authenticates its servers with the first. The inventory refuses a fleet
+        that leaves a platform none (`inventory/checks.py` `ntp_checks`)."""
+        return usable_ntp_keys(self.ntp_keys, platform)
 
 
 @dataclass(frozen=True, slots=True)

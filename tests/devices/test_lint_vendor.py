@@ -67,6 +67,7 @@ RULES = {
         fortinet.policy_interfaces,
         fortinet.management_path,
         fortinet.dialup_routes,
+        fortinet.dialup_selection,
         fortinet.dhcp_leases,
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
@@ -597,6 +598,24 @@ def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-dialup-add-route"]
     assert [f.message.split()[3] for f in found] == ["nw-0001-lte1"]
     assert not [f for f in _lint(config) if f.rule == "fortios-dialup-add-route"]
+
+
+def test_fortios_hub_tells_its_dialup_phase1s_apart_by_ikev2_peer_id(fleet: Fleet) -> None:
+    """Two dial-up phase 1s on the hub's WAN interface: each must bind its store by IKEv2 peer ID
+    (peertype one, its own peerid), the only thing FortiOS's gateway re-validation can use for
+    peers that send no Fortinet network-id."""
+    two = _hub(fleet, "fortinet")  # the stores' DHCP and cellular links: a dial-up phase 1 each
+    assert two.text.count("set type dynamic") > 1
+    assert not [f for f in _lint(two) if f.rule == "fortios-dialup-selection"]
+    at = two.text.index("set type dynamic")
+    text = two.text[:at] + two.text[at:].replace("set peertype one\n", "set peertype any\n", 1)
+    any_peer = dataclasses.replace(two, text=text)
+    found = [f for f in _lint(any_peer) if f.rule == "fortios-dialup-selection"]
+    assert found and "does not bind its peer by IKEv2 identity" in found[0].message
+    peer_ids = re.findall(r'set type dynamic\n(?:.*\n)*?\s+set peerid (".*?")', two.text)
+    same = _broken(two, f"set peerid {peer_ids[1]}", f"set peerid {peer_ids[0]}")
+    found = [f for f in _lint(same) if f.rule == "fortios-dialup-selection"]
+    assert found and "FortiOS cannot tell their peers apart" in found[0].message, found
 
 
 def test_fortios_dhcp_wan_taking_the_default_route_and_dns_from_the_lease(fleet: Fleet) -> None:
