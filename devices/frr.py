@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
@@ -394,8 +395,8 @@ class NtpClient:
     sourced from the appliance's loopback as IOS-XE, VRP and FortiOS source theirs."""
 
     servers: tuple[str, ...]
-    key_id: int  # the key every server is asked with (the intent's first)
-    keys: tuple[ChronyKey, ...]  # every key of the intent, in the key file
+    key_id: int  # the key every server is asked with (the first chrony implements)
+    keys: tuple[ChronyKey, ...]  # every key of the intent chrony implements, in the key file
     source: str  # the loopback address the client sockets are bound to
     keyfile: str
 
@@ -403,18 +404,20 @@ class NtpClient:
 # Where the key file lands (Debian's chrony package reads this path; root:_chrony 0640 there,
 # so chronyd still reads it after dropping root, e.g. on `chronyc rekey`).
 CHRONY_KEYFILE = "/etc/chrony/chrony.keys"
-# chrony's SHA-256 key type, the intent's HMAC-SHA256 keys on the host. chrony computes it as
-# NTP's keyed digest (SHA-256 over the key, then the packet, like ntpd; chrony.conf(5) has no
-# RFC 2104 HMAC): the NTP servers must take that MAC for the key id (README, NTP authentication).
-CHRONY_KEY_HASH = "SHA256"
+# chrony's key types by algorithm (common/ntp.py), as its key file spells them (chrony.conf(5),
+# `keyfile`): AES128 is AES-128-CMAC (RFC 8573, a 128-bit key), SHA256 NTP's keyed digest
+# (SHA-256 over the key, then the packet, like ntpd; chrony has no RFC 2104 HMAC type).
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"aes128-cmac": "AES128", "sha256": "SHA256"}
 
 
 def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
-    """chrony's view of the management plane: the same servers and keys as every platform's."""
+    """chrony's view of the management plane: the same servers as every platform's, the fleet's
+    keys whose algorithm chrony implements."""
+    keys = mgmt.ntp_keys_for("frr")
     return NtpClient(
         servers=mgmt.ntp_servers,
-        key_id=mgmt.ntp_key.id,
-        keys=tuple(ChronyKey(key.id, CHRONY_KEY_HASH, hex_secret(key.secret)) for key in mgmt.ntp_keys),
+        key_id=keys[0].id,
+        keys=tuple(ChronyKey(key.id, NTP_KEY_TYPES[key.algorithm], hex_secret(key.secret)) for key in keys),
         source=loopback,
         keyfile=CHRONY_KEYFILE,
     )

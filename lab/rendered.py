@@ -48,6 +48,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from storestack.common.ntp import NTP_KEY_LENGTHS
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.devices.secrets import env_variable
@@ -108,10 +109,11 @@ def _lab_render_secrets(fleet: Fleet, fallback: str) -> Iterator[None]:
     """While rendering, the fleet's PSK variable holds the lab's secret when the environment has
     none, and each NTP key variable a throwaway: the lab runs no chrony, so the host's NTP key
     file it renders beside the IPsec files is never used."""
-    refs = fleet.spec.management.secrets
+    refs = fleet.spec.management.secret_refs
     fallbacks = {env_variable(refs.get(PSK_SECRET, "")): fallback}
-    for slug in fleet.spec.management.ntp_key_ids:
-        fallbacks.setdefault(env_variable(refs.get(slug, "")), "lab." + secrets.token_urlsafe(18))
+    for key in fleet.spec.management.ntp_keys:
+        length = NTP_KEY_LENGTHS[key.algorithm][1]
+        fallbacks.setdefault(env_variable(refs.get(key.secret, "")), ("lab." + secrets.token_urlsafe(24))[:length])
     unset = {variable: value for variable, value in fallbacks.items() if variable and not os.environ.get(variable)}
     os.environ.update(unset)
     try:

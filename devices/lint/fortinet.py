@@ -430,6 +430,48 @@ def dialup_routes(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def dialup_selection(config: ConfigFile) -> Iterator[Finding]:
+    """Several dial-up phase 1s (`type dynamic`) on one interface: FortiOS answers an incoming
+    IKE_SA_INIT with the first phase 1 (alphabetically) whose local gateway, mode, proposal and
+    DH group match; with IKEv2 and pre-shared keys it re-validates the gateway once the peer's
+    identity arrives in IKE_AUTH (Fortinet KB FD52381, "gateway re-validation ... IKEv2 with
+    pre-shared key authentication"). Only a `peertype one` peer ID that no other dial-up phase 1
+    of the interface accepts makes that choice the store's own tunnel (and PSK): the stores of
+    other platforms send no Fortinet network-id (a proprietary IKEv2 attribute, Fortinet
+    community "FortiGate Hub with multiple IPSec Dial-up phase1")."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    by_interface: dict[str, list[Entry]] = {}
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        if phase1.first("type") == "dynamic":
+            by_interface.setdefault(phase1.first("interface") or "", []).append(phase1)
+    for phase1s in by_interface.values():
+        if len(phase1s) < 2:
+            continue
+        owners: dict[str, str] = {}
+        for phase1 in phase1s:
+            peer_id = phase1.first("peerid") if phase1.first("peertype") == "one" else None
+            if phase1.first("ike-version") != "2" or peer_id is None:
+                yield config.finding(
+                    phase1.line,
+                    "fortios-dialup-selection",
+                    f"dial-up phase 1 {phase1.name} shares its interface with other dial-up phase 1s but does "
+                    "not bind its peer by IKEv2 identity (ike-version 2, peertype one, peerid): another "
+                    "store's negotiation can land on it",
+                )
+            elif peer_id in owners:
+                yield config.finding(
+                    phase1.line,
+                    "fortios-dialup-selection",
+                    f"dial-up phase 1 {phase1.name} accepts peer ID {peer_id}, as {owners[peer_id]} does: "
+                    "FortiOS cannot tell their peers apart",
+                )
+            else:
+                owners[peer_id] = phase1.name
+
+
+@register_rule(PLATFORM)
 def link_monitor_routes(config: ConfigFile) -> Iterator[Finding]:
     """A link monitor that fails removes every static route through its port and gateway unless
     told otherwise (`update-static-route`, on by default; `route` limits it to the routes

@@ -38,7 +38,8 @@ HealthCheck = Literal["bgp_sessions", "interfaces_up"]
 
 # How a device steers applications by SLA class itself (devices/steering.py holds each one's
 # timers): IOS-XE IP SLA operations and tracks (numbered 10 x tunnel + class) behind policy
-# routes, with return-path signal routes; VRP NQA tests tracked by policy routes; FortiOS SD-WAN
+# routes, with return-path signal routes; VRP NQA tests tracked by the redirects (interface PBR:
+# `redirect ip-nexthop ... track-nqa`) in each segment's inbound traffic policy; FortiOS SD-WAN
 # health checks and rules.
 SteeringMechanism = Literal["ip-sla-tracks", "nqa-policy-routes", "sdwan-health-checks"]
 

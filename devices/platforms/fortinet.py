@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 
@@ -188,6 +189,16 @@ _LEAVE_REVERT_MODE_AND_SAVE = (
 PolicyGroup = tuple[str, str, int | None, tuple[str, ...]]
 
 
+# NTP key types by algorithm (common/ntp.py), as an `ntpserver` entry's `set key-type` spells them
+# (FortiOS 7.4.4+: Administration Guide, "Cryptographic hash function authentication support";
+# 7.2 knows MD5 and SHA1 only).
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"sha256": "SHA256"}
+
+
+def ntp_key_type(algorithm: NtpAlgorithm) -> str:
+    """The keyword of an NTP key of `algorithm` (only those the platform implements reach here)."""
+    return NTP_KEY_TYPES[algorithm]
+
 def policy_groups(rules: Sequence[AclRule]) -> list[PolicyGroup]:
     """One policy per set of a flow's rules with the same action, protocol, port and any-ness,
     in the order each set first appears (first match wins, as in the intent's ordered rules);
@@ -250,5 +261,6 @@ PLATFORM = FortinetPlatform(
         ("fortios_policy_groups", policy_groups),
         ("fortios_flow_destinations", flow_destinations),
         ("fortios_flow_services", flow_services),
+        ("fortios_ntp_key_type", ntp_key_type),
     ),
 )
