@@ -176,7 +176,13 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
     fleet = load_fleet(fleet_dir)
     topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
     state_dir = root / "qos-lab"
-    lab_secrets = {PSK_VARIABLE: "lab-qos-fleet-psk-0123456789abcdef", NTP_KEY_VARIABLE: "lab-qos-ntp-key-01"}
+    # The rollout's push files need the fleet PSK and the NTP keys (the FRR host's chrony.keys).
+    lab_secrets = {
+        PSK_VARIABLE: "lab-qos-fleet-psk-0123456789abcdef",
+        NTP_KEY_VARIABLE: "lab-qos-ntp-k-01",  # aes128-cmac: exactly 16 characters
+        "STORESTACK_NTP_KEY_HMAC": "lab-qos-ntp-hmac-01",
+        "STORESTACK_NTP_KEY_SHA256": "lab-qos-ntp-sha-01",
+    }
     saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
     os.environ.update(lab_secrets)
     os.chdir(root)  # the rollout's journal goes to ./.storestack
