@@ -791,15 +791,48 @@ def _tunnel_id(interface: Entry | None) -> str | None:
     return words[1] if words[:1] == ["ipsec"] and len(words) > 1 else None
 
 
+# BFD timers where the level that decides sets none: bfd-desired-min-tx and bfd-required-min-rx
+# 250 ms, bfd-detect-mult 3 (Fortinet community, "Technical Tip: How FortiGate calculates BFD
+# timers": "Default MinTxInt/MinRxInt timers in a FortiGate").
+_BFD_DEFAULTS = (250, 250, 3)
+_BFD_TIMERS = ("bfd-desired-min-tx", "bfd-required-min-rx", "bfd-detect-mult")
+
+
+def _bfd(
+    neighbor: Entry | None, interface: Entry | None, settings: Entry | None
+) -> tuple[bool | None, tuple[int, int, int] | None]:
+    """Does BGP track the neighbour with BFD over its tunnel interface, and with which timers
+    (transmit ms, receive ms, multiplier). The neighbour asks for it (`set bfd enable` under
+    `config router bgp` / `config neighbor`); whether BFD runs and on which timers is the tunnel
+    interface's when it overrides (`set bfd enable` / `disable` and its own `bfd-*` timers), else
+    the VDOM's (`config system settings`; an interface's `bfd` is `global` by default): "Per-VDOM
+    configuration: config system settings ... Per-interface (override) configuration: config
+    system interface"; "The hierarchy allows each lower level to override the upper level's BFD
+    setting", `set bfd {enable | disable | global}` (FortiOS 5.0 Help, Advanced Routing: "Dynamic
+    routing terminology" and "Border Gateway Protocol", "Bi-directional forwarding detection
+    (BFD)"). None: the tunnel has no BGP neighbour on this appliance."""
+    if neighbor is None:
+        return None, None
+    if neighbor.first("bfd") != "enable":
+        return False, None
+    mode = interface.first("bfd") if interface is not None else None
+    level = interface if mode in ("enable", "disable") else settings
+    if level is None or level.first("bfd") != "enable":
+        return False, None
+    timers = tuple(_number(level.first(key)) or default for key, default in zip(_BFD_TIMERS, _BFD_DEFAULTS))
+    return True, (timers[0], timers[1], timers[2])
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     parsed = parse(config.text)
     interfaces = {entry.name: entry for entry in _entries(parsed, "system interface")}
     phase2 = {entry.first("phase1name"): entry for entry in _entries(parsed, "vpn ipsec phase2-interface")}
     bgp = parsed.get("router bgp")
-    remote_as = {
-        n.name: int(n.first("remote-as") or 0) for n in (_nested(bgp.own, "neighbor") if bgp else [])
-    }
+    neighbors = {n.name: n for n in (_nested(bgp.own, "neighbor") if bgp else [])}
+    remote_as = {name: int(n.first("remote-as") or 0) for name, n in neighbors.items()}
+    settings_block = parsed.get("system settings")
+    settings = settings_block.own if settings_block is not None else None
     facts: list[TunnelFact] = []
     for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
         groups = [int(group) for group in phase1.get("dhgrp")]
@@ -822,6 +855,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         local_inside = interface.first("ip") if interface else None
         peer_inside = interface.first("remote-ip") if interface else None
         psk = phase1.get("psksecret")
+        bfd, bfd_timers = _bfd(neighbors.get(peer_inside or ""), interface, settings)
         facts.append(
             TunnelFact(
                 file=config.name,
@@ -838,6 +872,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=remote_as.get(peer_inside or "") or None,
                 ike=ike,
                 esp=esp,
+                bfd=bfd,
+                bfd_timers=bfd_timers,
             )
         )
     return facts
