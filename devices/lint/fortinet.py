@@ -819,7 +819,7 @@ def _bfd(
     level = interface if mode in ("enable", "disable") else settings
     if level is None or level.first("bfd") != "enable":
         return False, None
-    timers = tuple(_number(level.first(key)) or default for key, default in zip(_BFD_TIMERS, _BFD_DEFAULTS))
+    timers = tuple(_number(level.first(key)) or default for key, default in zip(_BFD_TIMERS, _BFD_DEFAULTS, strict=True))
     return True, (timers[0], timers[1], timers[2])
 
 
