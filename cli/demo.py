@@ -9,7 +9,6 @@ also after a failure or Ctrl-C.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from storestack.cli.demo_support import (
     failover_store,
     prepare_workspace,
     secret_variables,
+    throwaway_secret,
 )
 from storestack.cli.lab import print_evidence, print_matrix
 from storestack.cli.rollout import print_summary, run_with_display
@@ -139,7 +139,7 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
         generated = [name for name in secret_variables(fleet) if not os.environ.get(name)]
         for name in generated:
             # Throwaway values for this process only, never shown: the demo needs no real secrets.
-            os.environ[name] = "demo." + secrets.token_urlsafe(12).replace("-", "x")
+            os.environ[name] = throwaway_secret(fleet, name)
         if generated:
             say(f"device secrets: {len(generated)} throwaway value(s) generated for this run (not shown)")
 

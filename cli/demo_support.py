@@ -8,12 +8,14 @@ it, and the engine should not carry a show's props. It prints nothing; the comma
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.common.ntp import NTP_KEY_LENGTHS
 from storestack.devices.health import BFD_PEERS, parse_bfd_peers
 from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet, sample_chain_path
@@ -57,6 +59,17 @@ def secret_variables(fleet: Fleet) -> list[str]:
     """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
     names = {env_variable(reference) for reference in fleet.spec.management.secret_refs.values()}
     return sorted(name for name in names if name is not None)
+
+
+def throwaway_secret(fleet: Fleet, name: str) -> str:
+    """A throwaway value for the device secret read from variable `name`, of a length the secret
+    takes: an NTP key as long as its algorithm requires (AES-128-CMAC: exactly 16 characters)."""
+    value = "demo." + secrets.token_urlsafe(24).replace("-", "x")
+    management = fleet.spec.management
+    for key in management.ntp_keys:
+        if env_variable(management.secret_refs.get(key.secret, "")) == name:
+            return value[: NTP_KEY_LENGTHS[key.algorithm][1]]
+    return value[:21]
 
 
 def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:

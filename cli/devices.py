@@ -263,7 +263,7 @@ def show(
 @json_option
 def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
     """Check every rendered config statically: references defined, both ends of every tunnel
-    agreeing (addresses, ASN, identity, PSK slot), proposals intersecting (AWS included), no
+    agreeing (addresses, ASN, identity, PSK slot, BFD), proposals intersecting (AWS included), no
     permit-any between zones. Exit 1 on any finding."""
     from storestack.devices.lint.run import lint_fleet
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
         f", sourced from {management['source']}"
     )
+    _print_ntp(report["ntp"], out)
     sla = report["sla"]
     out("[bold]SLA classes[/] (loss / latency / jitter; probes; hold-down / recovery)")
     for c in sla["classes"]:
@@ -118,3 +120,15 @@ def _print_hub(report: dict[str, Any]) -> None:
                 f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}"
             )
     out(f"[bold]originates[/] {', '.join(report['originates'])}")
+    _print_ntp(report["ntp"], out)
+
+
+def _print_ntp(ntp: dict[str, Any], out: Callable[[str], None]) -> None:
+    trusted = ", ".join(str(key_id) for key_id in ntp["trusted_key_ids"]) or "none"
+    out(f"[bold]NTP[/] {ntp['platform']} trusts keys {trusted}, asks with key {ntp['asks_with']}")
+    out(f"  the NTP servers {', '.join(ntp['servers'])} must hold every key:")
+    for key in ntp["server_keys"]:
+        out(
+            f"  key {key['id']:<5} {key['algorithm']:<12} {key['mac']} secret {key['secret']}"
+            f", used by {', '.join(key['platforms']) or 'no platform of the fleet'}"
+        )

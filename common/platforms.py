@@ -41,14 +41,13 @@ HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
 # static address, and why. The inventory refuses such a store with a DHCP breakout
 # (`stores/X.yaml:LINE wan[i].addressing`).
 GUEST_BREAKOUT_STATIC_ONLY: dict[Platform, str] = {
-    # Huawei VRP steers guest traffic to its breakout by a policy route, whose outbound
-    # interface "cannot be a broadcast interface, such as an Ethernet interface" (Huawei
-    # HCIP-Datacom, PBR configuration): it must name the next hop, which a DHCP lease does not
-    # give in advance.
+    # Huawei VRP steers guest traffic to its breakout by redirecting it to the link's gateway
+    # (a traffic behavior's `redirect ip-nexthop ... track-nqa`, in the guest segment's inbound
+    # traffic policy: "Configuring Interface PBR", AR configuration guide EDOC1100069334): the
+    # redirect names the next hop, which a DHCP lease does not give in advance.
     "huawei_vrp": (
-        "a Huawei VRP store sends guest Wi-Fi to its breakout link by a policy route, which must "
-        "name the link's gateway (a VRP policy route cannot leave by an Ethernet port alone), so "
-        "the breakout link needs addressing: static"
+        "a Huawei VRP store sends guest Wi-Fi to its breakout link by redirecting it to the link's "
+        "gateway (traffic behavior `redirect ip-nexthop`), so the breakout link needs addressing: static"
     ),
 }
 

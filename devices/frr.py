@@ -17,7 +17,10 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 /etc/strongswan.d/storestack.conf, `<host>.routing` -> `ip -batch` at boot (XFRM interfaces with
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
-/etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`). A
+/etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
+a store's `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (each link's HTB tree,
+`store_wan_queues`; it replaces the roots, so it loads again as is, and a PPP/DHCP link whose
+device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
@@ -26,7 +29,8 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
 0.0.0.0/0 selectors become the tunnel's /32 VXLAN endpoint pair, with a VXLAN device named like
 the rendered XFRM interface carrying the inside address. Proposals, identities and PSKs stay
-exactly as rendered.
+exactly as rendered. libipsec copies no DSCP to its ESP, so the lab queues the first WAN link's
+classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
@@ -52,13 +57,12 @@ from storestack.devices.views import (
     WanLinkView,
 )
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.network.model import Service, Tunnel
+from storestack.network.model import Service
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
     RETURN_TABLE_BASE,
     STEERING_TABLE_BASE,
-    SlaClassPolicy,
 )
 
 
@@ -87,19 +91,6 @@ SLA_CONNECT_RETRY = 5
 # ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
 # hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
-
-
-def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
-    """The BFD profile of an SLA class: one control packet per probe interval, down after the
-    class's count of consecutive losses (network/sla.py says what loss that notices in time).
-
-    Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
-    tunnel the control packets ride, so echo adds no coverage of the path and only load."""
-    return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
-
-
-def _bfd_of(tunnel: Tunnel | None, fallback: BfdProfile) -> BfdProfile:
-    return sla_bfd(tunnel.sla) if tunnel is not None and tunnel.sla is not None else fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +238,145 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
     return SlaHost(marks, never, counters)
 
 
+# ---------------------------------------------------------------- WAN queues (tc)
+
+# HTB shapes each WAN link this far below its inventory rate: it counts the IP packet and the
+# Ethernet header only, never the carrier's framing (PPPoE, DOCSIS, ATM cells) nor the modem's
+# own rate wobble, and the queue must build here, where the classes are, not in the modem.
+WAN_SHAPE_PERCENT = 95
+# The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
+# vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
+# else a saturated link starves BFD, the path is declared down and storestack-steer moves every
+# class off a link that is merely busy.
+CONTROL_PERCENT = 2
+CONTROL_DSCPS = (("cs6", 48), ("cs7", 56))
+# A leaf holds at most this much of its ceiling (in bytes): the kernel has no fq_codel, cake or
+# sfq, so each class's queue is a byte-limited FIFO (bfifo), short enough to bound the delay
+# a bulk burst adds instead of HTB's 1000-packet default leaf.
+LEAF_QUEUE_MS = 100
+MTU_BYTES = 1514
+
+
+@dataclass(frozen=True, slots=True)
+class TcClass:
+    """One HTB class of a WAN link: what it matches, its guarantee, ceiling and priority."""
+
+    minor: int  # 1:<minor> (tc spells it in hex)
+    name: str  # the QoS class (or "control")
+    dscps: tuple[tuple[str, int], ...]  # (name, value) matched by u32 on the (outer) DSCP; () by default
+    prio: int  # 0 strict-ish priority, 1 guaranteed, 2 the rest
+    rate_kbit: int
+    ceil_kbit: int
+    quantum: int
+    limit_bytes: int
+
+    @property
+    def burst(self) -> int:
+        return _burst(self.rate_kbit)
+
+    @property
+    def cburst(self) -> int:
+        return _burst(self.ceil_kbit)
+
+    @property
+    def classid(self) -> str:
+        return f"1:{self.minor:x}"
+
+    def dsfields(self) -> list[tuple[str, str]]:
+        """(u32's `match ip dsfield` value: the DSCP in the ToS byte's top six bits, its name)."""
+        return [(f"0x{value << 2:02x}", name) for name, value in self.dscps]
+
+
+@dataclass(frozen=True, slots=True)
+class TcLink:
+    """The shaper of one WAN link: an HTB root at WAN_SHAPE_PERCENT of the link, its classes."""
+
+    ifname: str
+    link: str
+    link_kbit: int
+    rate_kbit: int
+    classes: list[TcClass]
+    default_minor: int  # the best-effort class: whatever no filter matches
+
+    @property
+    def default(self) -> str:
+        return f"{self.default_minor:x}"
+
+    @property
+    def quantum(self) -> int:
+        return _quantum(self.rate_kbit)
+
+    @property
+    def burst(self) -> int:
+        return _burst(self.rate_kbit)
+
+
+CONTROL_MINOR = 0x2
+FIRST_CLASS_MINOR = 0x10
+
+
+def _quantum(rate_kbit: int) -> int:
+    """DRR among borrowing classes: at least a full frame per round (HTB warns outside these)."""
+    return min(60000, max(MTU_BYTES, rate_kbit * 1000 // 8 // 10))
+
+
+def _burst(rate_kbit: int) -> int:
+    """Bytes sent at once: 2 ms at the rate (tc's default is one timer tick, a frame at gigabit
+    rates here, which HTB cannot keep up), at least two frames."""
+    return max(2 * MTU_BYTES, rate_kbit * 1000 // 8 * 2 // 1000)
+
+
+def _tc_class(minor: int, name: str, dscps: tuple[tuple[str, int], ...], prio: int, rate: int, ceil: int) -> TcClass:
+    rate, ceil = max(8, rate), max(8, ceil)
+    return TcClass(
+        minor,
+        name,
+        dscps,
+        prio,
+        rate,
+        max(rate, ceil),
+        _quantum(rate),
+        max(3 * MTU_BYTES, max(rate, ceil) * LEAF_QUEUE_MS // 8),
+    )
+
+
+def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
+    """Each WAN link's egress queues: the intent's QoS classes (network.model.QosClass) as the
+    vendor configs queue them. Shares are of the shaped rate, as IOS-XE's `priority percent` /
+    `bandwidth percent` are of the parent shaper's: the priority class prio 0 held to its share
+    (rate = ceil, IOS-XE's implicit policer under congestion), a guaranteed class prio 1 with its
+    share as rate, borrowing up to the link, a shaped class capped at its share of the link, best
+    effort what is left (the default class, like class-default)."""
+    links = []
+    for link in view.wan:
+        shaped = link.bandwidth_kbps * WAN_SHAPE_PERCENT // 100
+        classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
+        default_minor = 0
+        for index, cls in enumerate(view.qos):
+            minor = FIRST_CLASS_MINOR + index
+            if cls.best_effort:
+                default_minor = minor
+                continue
+            if cls.priority:
+                share = shaped * cls.bandwidth_percent // 100
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
+            elif cls.bandwidth_percent:
+                ceil = min(shaped, link.shaped_kbps(cls.shape_percent)) if cls.shape_percent else shaped
+                share = shaped * cls.bandwidth_percent // 100
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
+            else:  # shaped only: no guarantee beyond a trickle, at most its share of the link
+                ceil = min(shaped, link.shaped_kbps(cls.shape_percent or 100))
+                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 2, shaped // 100, ceil))
+        if not default_minor:
+            default_minor = FIRST_CLASS_MINOR + len(view.qos)
+        left = shaped - sum(cls.rate_kbit for cls in classes)
+        best_effort = next((cls.name for cls in view.qos if cls.best_effort), "best-effort")
+        classes.append(_tc_class(default_minor, best_effort, (), 2, max(shaped // 100, left), shaped))
+        classes.sort(key=lambda cls: cls.minor)
+        links.append(TcLink(link.ifname, link.name, link.bandwidth_kbps, shaped, classes, default_minor))
+    return links
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyRule:
     """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
@@ -269,8 +399,8 @@ class NtpClient:
     sourced from the appliance's loopback as IOS-XE, VRP and FortiOS source theirs."""
 
     servers: tuple[str, ...]
-    key_id: int  # the key every server is asked with (the intent's first)
-    keys: tuple[ChronyKey, ...]  # every key of the intent, in the key file
+    key_id: int  # the key every server is asked with (the first chrony implements)
+    keys: tuple[ChronyKey, ...]  # every key of the intent chrony implements, in the key file
     source: str  # the loopback address the client sockets are bound to
     keyfile: str
 
@@ -278,18 +408,20 @@ class NtpClient:
 # Where the key file lands (Debian's chrony package reads this path; root:_chrony 0640 there,
 # so chronyd still reads it after dropping root, e.g. on `chronyc rekey`).
 CHRONY_KEYFILE = "/etc/chrony/chrony.keys"
-# chrony's SHA-256 key type, the intent's HMAC-SHA256 keys on the host. chrony computes it as
-# NTP's keyed digest (SHA-256 over the key, then the packet, like ntpd; chrony.conf(5) has no
-# RFC 2104 HMAC): the NTP servers must take that MAC for the key id (README, NTP authentication).
-CHRONY_KEY_HASH = "SHA256"
+# chrony's key types by algorithm (common/ntp.py), as its key file spells them (chrony.conf(5),
+# `keyfile`): AES128 is AES-128-CMAC (RFC 8573, a 128-bit key), SHA256 NTP's keyed digest
+# (SHA-256 over the key, then the packet, like ntpd; chrony has no RFC 2104 HMAC type).
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"aes128-cmac": "AES128", "sha256": "SHA256"}
 
 
 def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
-    """chrony's view of the management plane: the same servers and keys as every platform's."""
+    """chrony's view of the management plane: the same servers as every platform's, the fleet's
+    keys whose algorithm chrony implements."""
+    keys = mgmt.ntp_keys_for("frr")
     return NtpClient(
         servers=mgmt.ntp_servers,
-        key_id=mgmt.ntp_key.id,
-        keys=tuple(ChronyKey(key.id, CHRONY_KEY_HASH, hex_secret(key.secret)) for key in mgmt.ntp_keys),
+        key_id=keys[0].id,
+        keys=tuple(ChronyKey(key.id, NTP_KEY_TYPES[key.algorithm], hex_secret(key.secret)) for key in keys),
         source=loopback,
         keyfile=CHRONY_KEYFILE,
     )
@@ -313,6 +445,8 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "flows": store_firewall(view),
         "rules": store_policy_rules(view, steering),
         "sla": store_sla_host(view),
+        "wan_queues": store_wan_queues(view),
+        "control_classid": f"1:{CONTROL_MINOR:x}",
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
@@ -557,12 +691,10 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
         interfaces.append(FrrInterface(aws.ifname, f"ipsec {aws.id} aws vpn over {aws.link}", [aws.inside.cidr]))
     interfaces = _in_frr_order(interfaces)
 
-    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer);
-    # none towards a hub that runs no BFD on its store links (`HUB_NO_STORE_BFD`).
-    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
-    bfd = {
-        tunnel.id: _bfd_of(intent_tunnels.get(tunnel.id), tunnel.bfd) for tunnel in view.tunnels if tunnel.peer_bfd
-    }
+    # Each tunnel's BFD runs the strictest SLA class of its transport (one session per peer,
+    # `views.tunnel_bfd`); none towards a hub that runs no BFD on its store links
+    # (`HUB_NO_STORE_BFD`).
+    bfd = {tunnel.id: tunnel.bfd for tunnel in view.tunnels if tunnel.peer_bfd}
     neighbors = [
         FrrNeighbor(
             tunnel.inside_peer,
@@ -806,14 +938,12 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for t in view.cloud_tunnels
     ]
     interfaces = _in_frr_order(interfaces)
-    # A store link's BFD follows the store's SLA class on that transport, as the store renders
-    # it: BFD timers only work when both ends agree.
-    intent_tunnels = {tunnel.id: tunnel for tunnel in view.intent.tunnels}
+    # A store link's BFD is what the store renders (`views.tunnel_bfd`): an FRR store's follows
+    # its SLA class on that transport, a vendor store's its link.
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
     for peer in view.peers:
-        tunnel = intent_tunnels.get(peer.id)
-        profile = _bfd_of(tunnel, peer.bfd)
+        profile = peer.bfd
         group = groups.setdefault(
             _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
         )

@@ -204,6 +204,13 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "path": "/etc/storestack/routing",
         "mode": "0644",
     },
+    "qos.tc": {
+        # `tc -batch`: each WAN link's root is replaced, then its classes and filters added, so
+        # loading it again is a reload (tc has no dry run to check it with).
+        "path": "/etc/storestack/qos.tc",
+        "mode": "0644",
+        "reload": [["tc", "-batch", "/etc/storestack/qos.tc"]],
+    },
     "steering.conf": {
         "path": "/etc/storestack/steering.conf",
         "mode": "0644",

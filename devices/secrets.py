@@ -54,10 +54,10 @@ def device_secret(name: str, source: str, value: str | None) -> Secret:
     return Secret(name, source, SecretStr(value))
 
 
-def limited_secret(secret: Secret, max_length: int, rule: str) -> Secret:
-    """`secret`, or a slot saying why it cannot be used when its value is longer than a
-    platform takes for this kind of key (the check never echoes the value)."""
-    if secret.value is not None and len(secret.value.get_secret_value()) > max_length:
+def limited_secret(secret: Secret, max_length: int, rule: str, min_length: int = 0) -> Secret:
+    """`secret`, or a slot saying why it cannot be used when its value is longer (or shorter) than
+    a platform takes for this kind of key (the check never echoes the value)."""
+    if secret.value is not None and not min_length <= len(secret.value.get_secret_value()) <= max_length:
         return Secret(secret.name, secret.source, None, f"must be {rule}")
     return secret
 

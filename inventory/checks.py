@@ -10,6 +10,7 @@ Each pass returns every issue it finds, each naming file, line and field:
 - `secret_checks`: secret references the fleet's rule does not allow.
 - `sla_checks`: application classes against the SLA classes (fleet and each store's overrides).
 - `hq_checks`: the HQ service prefixes and the hub-to-DC-core LAN (written or defaulted).
+- `ntp_checks`: every appliance's platform implements the algorithm of one of the NTP keys.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
-from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, HUB_STATIC_PEERS_ONLY
+from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
+from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, HUB_STATIC_PEERS_ONLY, Platform
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
@@ -867,4 +869,32 @@ def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
                         ("wan", index, "data_cap_gb"), f"a data cap applies to LTE/5G links, not {link.kind}"
                     )
                 )
+    return issues
+
+
+def ntp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
+    """Every appliance's platform implements the algorithm of at least one of the fleet's NTP keys
+    (`common/ntp.py`): otherwise it could authenticate no server and would never set its clock."""
+    keys = spec.management.ntp_keys
+    algorithms = {key.algorithm for key in keys}
+    listed = ", ".join(f"{key.id} {key.algorithm}" for key in keys)
+    where = doc.where(("management", "ntp_keys"))
+
+    def problem(platform: Platform) -> str | None:
+        usable = PLATFORM_NTP_ALGORITHMS[platform]
+        if algorithms.intersection(usable):
+            return None
+        return (
+            f"{platform} implements none of the NTP keys' algorithms ({where}: {listed}); it needs a key "
+            f"with {' or '.join(usable)}"
+        )
+
+    issues: list[InventoryIssue] = []
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        if (message := problem(hub.platform)) is not None:
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
+    for source in stores:
+        for index, appliance in enumerate(source.spec.appliances):
+            if (message := problem(appliance.platform)) is not None:
+                issues.append(source.document.issue(("appliances", index, "platform"), message))
     return issues

@@ -23,6 +23,7 @@ from storestack.common.errors import InventoryFamily, UsageError
 from storestack.common.files import atomic_write_text
 from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES
 from storestack.inventory.ipam import LOCK_HEADER
+from storestack.inventory.models import DEFAULT_SECRETS
 from storestack.inventory.source import resolve_plain_scalar
 
 MAX_GENERATED_STORES = 10_000
@@ -249,6 +250,17 @@ def _fleet_spec(stores: int, hubs: int) -> dict[str, Any]:
             "dns_forwarders": ["10.200.1.53", "10.200.2.53"],
             "tacacs_servers": ["10.200.1.49"],
             "snmp_user": "ms-netops",
+            # Every platform is generated: one NTP key per algorithm they need (common/ntp.py).
+            "ntp_keys": [
+                {"id": 1, "algorithm": "aes128-cmac", "secret": "ntp-key"},
+                {"id": 2, "algorithm": "hmac-sha256", "secret": "ntp-key-hmac"},
+                {"id": 3, "algorithm": "sha256", "secret": "ntp-key-sha256"},
+            ],
+            "secrets": {
+                **DEFAULT_SECRETS,
+                "ntp-key-hmac": "env:STORESTACK_NTP_KEY_HMAC",
+                "ntp-key-sha256": "env:STORESTACK_NTP_KEY_SHA256",
+            },
         },
         "tags": {"owner": "platform-team", "cost-centre": "CC-7100", "generated": f"{stores}-stores"},
     }
@@ -288,7 +300,7 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
 
     guest = store_format != "convenience"
     # Fibre comes with a static address; so does a broadband guest breakout where the platform's
-    # guest policy route must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
+    # guest redirect must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
     static_kinds = {"fiber", "broadband"} if guest and platform in GUEST_BREAKOUT_STATIC_ONLY else {"fiber"}
     wan: list[dict[str, Any]] = []
     names = {"fiber": "wan", "broadband": "wan", "lte": "lte", "5g": "lte"}

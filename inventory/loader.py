@@ -29,6 +29,7 @@ from storestack.inventory.checks import (
     fleet_checks,
     hq_checks,
     lock_checks,
+    ntp_checks,
     resolved_checks,
     secret_checks,
     served_hubs,
@@ -338,6 +339,7 @@ def _load(
     issues.extend(cross_checks(fleet_spec, fleet_doc, stores))
     issues.extend(address_checks(fleet_spec, fleet_doc, stores))
     issues.extend(sla_checks(fleet_spec, fleet_doc, stores))
+    issues.extend(ntp_checks(fleet_spec, fleet_doc, stores))
     if lock is not None:
         issues.extend(lock_checks(fleet_spec, lock))
     if issues or lock is None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from storestack.common.addressing import SHARED_ADDRESS_SPACE, public_address_problem
+from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
 from storestack.inventory.types import (
@@ -217,19 +218,47 @@ class DesktopPolicy(Strict):
 
 # Quad9's filtering resolvers: what guest Wi-Fi resolves with unless the fleet says otherwise.
 DEFAULT_GUEST_DNS = ("9.9.9.9", "149.112.112.112")
-# The secret slug of the NTP authentication key (HMAC-SHA256, the one algorithm every platform has).
+# The secret slug of the default NTP authentication key (common/ntp.py: which platform implements
+# which algorithm).
 NTP_KEY_SECRET = "ntp-key"
 DEFAULT_NTP_KEY_REF = "env:STORESTACK_NTP_KEY"
+DEFAULT_NTP_KEY_ALGORITHM: NtpAlgorithm = "aes128-cmac"
+
+
+# Where a fleet's secrets come from unless its `management.secrets` says otherwise.
+DEFAULT_SECRETS: dict[str, str] = {
+    "local-admin-password": "env:STORESTACK_LOCAL_ADMIN_PASSWORD",
+    "snmp-auth-key": "env:STORESTACK_SNMP_AUTH_KEY",
+    "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
+    "tacacs-key": "env:STORESTACK_TACACS_KEY",
+    "ipsec-psk": "env:STORESTACK_IPSEC_PSK",
+    NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF,
+}
+
+
+class NtpKeySpec(Strict):
+    """One key on the fleet's NTP servers: its id there, the algorithm the servers verify it
+    with, and the secret slot holding it."""
+
+    id: Annotated[int, Field(ge=1, le=65535)]
+    algorithm: NtpAlgorithm = Field(
+        description="aes128-cmac (RFC 8573 AES-128-CMAC), hmac-sha256 (RFC 2104 HMAC-SHA256) or sha256 "
+        "(ntpd/chrony keyed SHA-256 digest); each platform uses the keys whose algorithm it implements"
+    )
+    secret: Slug = Field(description="the slot in `secrets` that holds the key")
 
 
 class Management(Strict):
     ntp_servers: list[IPv4] = Field(min_length=1)
-    ntp_key_ids: dict[Slug, Annotated[int, Field(ge=1, le=65535)]] = Field(
-        default={NTP_KEY_SECRET: 1},
+    ntp_keys: list[NtpKeySpec] = Field(
+        default_factory=lambda: [NtpKeySpec(id=1, algorithm=DEFAULT_NTP_KEY_ALGORITHM, secret=NTP_KEY_SECRET)],
         min_length=1,
-        description="NTP authentication keys (HMAC-SHA256): secret slug in `secrets` -> key id on the NTP "
-        "servers. Every key is trusted; the first is the one the appliances send (add the next key "
-        "second to roll it, then move it first)",
+        description="the NTP servers' keys, one secret each. Each appliance trusts every key whose algorithm "
+        "its platform implements and asks its servers with the first of them (add a new key after the one "
+        "it replaces, then move it before to roll it)",
+    )
+    ntp_key_ids: dict[str, Any] | None = Field(
+        default=None, description="replaced by `ntp_keys` (a key's id, algorithm and secret)"
     )
     syslog_servers: list[IPv4] = []
     dns_forwarders: list[IPv4] = Field(min_length=1)
@@ -243,14 +272,7 @@ class Management(Strict):
     tacacs_servers: list[IPv4] = []
     snmp_user: Slug = "storestack"
     secrets: dict[Slug, SecretRef] = Field(
-        default={
-            "local-admin-password": "env:STORESTACK_LOCAL_ADMIN_PASSWORD",
-            "snmp-auth-key": "env:STORESTACK_SNMP_AUTH_KEY",
-            "snmp-priv-key": "env:STORESTACK_SNMP_PRIV_KEY",
-            "tacacs-key": "env:STORESTACK_TACACS_KEY",
-            "ipsec-psk": "env:STORESTACK_IPSEC_PSK",
-            NTP_KEY_SECRET: DEFAULT_NTP_KEY_REF,
-        },
+        default=DEFAULT_SECRETS,
         description="where device secrets come from; values never appear in the inventory",
     )
     secret_env_prefix: EnvPrefix = Field(
@@ -273,14 +295,32 @@ class Management(Strict):
             raise ValueError("a resolver is listed twice")
         return value
 
+    @field_validator("ntp_key_ids")
+    @classmethod
+    def _ntp_key_ids_replaced(cls, value: dict[str, Any] | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "replaced by ntp_keys: a list of {id, algorithm, secret} (a key id verifies with one algorithm, "
+                "and no algorithm but MD5 is common to every platform)"
+            )
+        return None
+
+    @field_validator("ntp_keys")
+    @classmethod
+    def _ntp_keys_distinct(cls, value: list[NtpKeySpec]) -> list[NtpKeySpec]:
+        ids = [key.id for key in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two keys share one key id")
+        slots = [key.secret for key in value]
+        if len(set(slots)) != len(slots):
+            raise ValueError("two keys share one secret (one secret per key)")
+        return value
+
     @model_validator(mode="after")
     def _ntp_keys_have_secrets(self) -> Management:
-        for slug in self.ntp_key_ids:
-            if slug not in self.secret_refs:
-                raise ValueError(f"ntp_key_ids: {slug!r} has no reference in secrets")
-        ids = list(self.ntp_key_ids.values())
-        if len(set(ids)) != len(ids):
-            raise ValueError("ntp_key_ids: two keys share one key id")
+        for key in self.ntp_keys:
+            if key.secret not in self.secret_refs:
+                raise ValueError(f"ntp_keys: key {key.id}'s secret {key.secret!r} has no reference in secrets")
         return self
 
     @property

@@ -327,7 +327,8 @@ def create_tunnel_devices(namespace: str, appliance: str, tunnels: Iterable[LabT
         local, remote, _role = tunnel.end(appliance)
         lines += [
             f"link add {local.ifname} type vxlan id {tunnel.vni} local {local.vtep} "
-            f"remote {remote.vtep} dstport {VXLAN_PORT}",
+            # tos inherit: the inner DSCP on the outer header, as XFRM copies it to ESP's
+            f"remote {remote.vtep} dstport {VXLAN_PORT} tos inherit",
             f"link set {local.ifname} mtu {OVERLAY_MTU}",
             f"addr add {local.inside.with_prefixlen} dev {local.ifname}",
             f"link set {local.ifname} up",

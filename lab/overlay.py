@@ -20,7 +20,7 @@ from storestack.lab.companions import install_firewall
 from storestack.lab.errors import LabError
 from storestack.lab.frr import frr_ready, run_vtysh
 from storestack.lab.ipsec import ChildState, LabTunnel, TunnelEnd, vtep_pair
-from storestack.lab.rendered import RenderedIpsec, adapt_swanctl, render_ipsec
+from storestack.lab.rendered import RenderedIpsec, adapt_qos, adapt_swanctl, render_ipsec
 from storestack.lab.sshd import confirm_dir
 from storestack.lab.state import ApplianceRuntime, LabState, require_state, save_state
 from storestack.lab.steering import start_steering
@@ -195,8 +195,23 @@ def load_host_files(namespace: str, files: RenderedIpsec, confirm_root: Path) ->
     ip_batch(namespace, groups + rules)
     if files.nftables:
         install_firewall(confirm_root, namespace, files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
+    if files.qos:
+        queues = ipsec.instance_dir(namespace) / QOS_FILE
+        queues.write_text(adapt_qos(files.qos, ipsec.TUN_DEVICE), encoding="utf-8")
+        load_qos(namespace)
     if files.steering:
         start_steering(namespace, files.steering)
+
+
+# The WAN queues as the lab loads them (`adapt_qos`), beside the charon's files: the TUN device
+# vanishes with its charon, so a restart loads them again.
+QOS_FILE = "qos.tc"
+
+
+def load_qos(namespace: str) -> None:
+    queues = ipsec.instance_dir(namespace) / QOS_FILE
+    if queues.exists():
+        system.run(["ip", "netns", "exec", namespace, "tc", "-batch", str(queues)])
 
 
 def restart_charon(state_dir: Path, appliance: str) -> None:
@@ -212,6 +227,7 @@ def restart_charon(state_dir: Path, appliance: str) -> None:
         (folder / "strongswan.conf").read_text(encoding="utf-8"),
     )
     ipsec.wait_charon(runtime.namespace, appliance, mine)
+    load_qos(runtime.namespace)
 
 
 class TunnelStatus(BaseModel):

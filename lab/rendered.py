@@ -27,6 +27,15 @@ tunnel device joins the interface group the routing companion gives it, so the f
 tunnel rules apply as rendered. The companions this module adapts (swanctl.conf,
 strongswan.conf, routing) and steering.conf the push does not deliver to a lab appliance: the
 lab loads them when it starts.
+The rendered WAN queues (qos.tc, `tc -batch`) are loaded at start as rendered, with one
+adaptation (`adapt_qos`): the first WAN link's tree goes on the TUN device instead of the link.
+A real appliance's kernel ESP copies the inner DSCP to the ESP header (`copy_dscp = out`), so
+the tree classifies the tunnels' ESP on the WAN; libipsec builds its ESP packets in user space
+with DSCP 0 (it implements no `copy_dscp`), and on the lab's WAN every class would be best
+effort. The TUN device is where the lab's tunnel packets still carry their DSCP (the VXLAN
+devices copy the inner DSCP to their outer header, `tos inherit`, as XFRM does) and the one
+queue all of the appliance's tunnels share, so it stands in for the first link; guest breakout
+and IKE on that link stay unshaped in the lab.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from storestack.common.ntp import NTP_KEY_LENGTHS
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.devices.secrets import env_variable
@@ -66,6 +76,7 @@ class RenderedIpsec:
     routing: str
     nftables: str = ""
     steering: str = ""  # a store's steering.conf (storestack-steer)
+    qos: str = ""  # a store's qos.tc (its WAN queues, `tc -batch`)
 
     def interface_groups(self) -> dict[str, int]:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
@@ -98,10 +109,11 @@ def _lab_render_secrets(fleet: Fleet, fallback: str) -> Iterator[None]:
     """While rendering, the fleet's PSK variable holds the lab's secret when the environment has
     none, and each NTP key variable a throwaway: the lab runs no chrony, so the host's NTP key
     file it renders beside the IPsec files is never used."""
-    refs = fleet.spec.management.secrets
+    refs = fleet.spec.management.secret_refs
     fallbacks = {env_variable(refs.get(PSK_SECRET, "")): fallback}
-    for slug in fleet.spec.management.ntp_key_ids:
-        fallbacks.setdefault(env_variable(refs.get(slug, "")), "lab." + secrets.token_urlsafe(18))
+    for key in fleet.spec.management.ntp_keys:
+        length = NTP_KEY_LENGTHS[key.algorithm][1]
+        fallbacks.setdefault(env_variable(refs.get(key.secret, "")), ("lab." + secrets.token_urlsafe(24))[:length])
     unset = {variable: value for variable, value in fallbacks.items() if variable and not os.environ.get(variable)}
     os.environ.update(unset)
     try:
@@ -135,6 +147,7 @@ def render_ipsec(
                 routing=files.get("routing", ""),
                 nftables=files.get("nftables.conf", ""),
                 steering=files.get("steering.conf", ""),
+                qos=files.get("qos.tc", ""),
             )
     return rendered
 
@@ -183,5 +196,25 @@ def adapt_swanctl(
             out.append(f"{indent}# lab: VXLAN over this /32 pair stands in for the route-based XFRM interface")
             out.append(f"{indent}{key} = {address}/32")
             continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+_TC_DEVICE = re.compile(r"\bdev (\S+) ")
+
+
+def adapt_qos(text: str, tun_device: str) -> str:
+    """The rendered WAN queues as the lab loads them: the first link's lines on `tun_device`
+    (see the module's docstring), every other link's as rendered."""
+    first: str | None = None
+    out = []
+    for line in text.splitlines():
+        found = _TC_DEVICE.search(line)
+        if found is None or line.lstrip().startswith("#"):
+            out.append(line)
+            continue
+        first = first or found.group(1)
+        if found.group(1) == first:
+            line = f"{line[: found.start(1)]}{tun_device}{line[found.end(1) :]}"
         out.append(line)
     return "\n".join(out) + "\n"

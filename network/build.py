@@ -34,6 +34,7 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
+from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import HUB_NO_STORE_BFD
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
@@ -76,9 +77,6 @@ DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
 
-# HMAC-SHA256 NTP keys: IOS-XE takes 1-32 bytes ("ntp authentication-key ... hmac-sha2-256").
-NTP_KEY_MAX_LENGTH = 32
-NTP_KEY_RULE = "at most 32 characters (an IOS-XE hmac-sha2-256 NTP key)"
 
 BFD_WIRED = "WIRED"
 BFD_CELLULAR = "CELLULAR"
@@ -168,8 +166,17 @@ class NetworkIntent:
             tacacs_servers=tuple(spec.management.tacacs_servers),
             dns_forwarders=tuple(spec.management.dns_forwarders),
             ntp_keys=tuple(
-                NtpKey(key_id, limited_secret(slots[slug], NTP_KEY_MAX_LENGTH, NTP_KEY_RULE))
-                for slug, key_id in spec.management.ntp_key_ids.items()
+                NtpKey(
+                    key.id,
+                    key.algorithm,
+                    limited_secret(
+                        slots[key.secret],
+                        NTP_KEY_LENGTHS[key.algorithm][1],
+                        key_length_rule(key.algorithm),
+                        min_length=NTP_KEY_LENGTHS[key.algorithm][0],
+                    ),
+                )
+                for key in spec.management.ntp_keys
             ),
             guest_dns=tuple(spec.management.guest_dns),
         )

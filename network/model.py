@@ -10,6 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
+from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
+from storestack.common.platforms import Platform
 from storestack.devices.secrets import Secret
 from storestack.network.sla import SlaClassPolicy, StoreSlaPolicy
 
@@ -155,10 +157,19 @@ class QosClass:
 
 @dataclass(frozen=True, slots=True)
 class NtpKey:
-    """One NTP authentication key (HMAC-SHA256): its id on the NTP servers and its secret slot."""
+    """One NTP authentication key: its id on the NTP servers, the algorithm they verify it with
+    (`common/ntp.py`) and its secret slot."""
 
     id: int
+    algorithm: NtpAlgorithm
     secret: Secret
+
+
+def usable_ntp_keys(keys: tuple[NtpKey, ...], platform: Platform) -> tuple[NtpKey, ...]:
+    """The keys of `keys` whose algorithm `platform` implements, in the fleet's order: the
+    appliance trusts them all and asks its servers with the first."""
+    usable = PLATFORM_NTP_ALGORITHMS[platform]
+    return tuple(key for key in keys if key.algorithm in usable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +183,9 @@ class ManagementAccess:
     syslog_servers: tuple[ipaddress.IPv4Address, ...]
     tacacs_servers: tuple[ipaddress.IPv4Address, ...]
     dns_forwarders: tuple[ipaddress.IPv4Address, ...]
-    # Every key is trusted; the appliance authenticates its servers with the first. An appliance
-    # takes time only from a server that signs with one of them.
+    # The NTP servers' keys. An appliance trusts every key whose algorithm its platform
+    # implements and authenticates its servers with the first of them (`ntp_keys_for`); it takes
+    # time only from a server that signs with one of them.
     ntp_keys: tuple[NtpKey, ...] = ()
     # The public resolvers guest Wi-Fi's DHCP hands out (never the store's or HQ's): guests
     # reach no private address, and the store answers no DNS from guests or the WAN.

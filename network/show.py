@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
+from storestack.common.platforms import Platform
 from storestack.network.build import NetworkIntent
-from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel
+from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel, usable_ntp_keys
 from storestack.network.sla import StoreSlaPolicy
 
 
@@ -105,6 +107,32 @@ def _session(session: BgpSession) -> dict[str, Any]:
     }
 
 
+def ntp_report(intent: NetworkIntent, platform: Platform) -> dict[str, Any]:
+    """What the NTP servers must hold (every key of the fleet: id, algorithm, secret slot, the
+    fleet's platforms that use it), and the keys an appliance of `platform` trusts and asks with."""
+    fleet = intent.fleet
+    platforms = {hub.platform for hub in fleet.hubs.values()}
+    platforms |= {appliance.platform for store in fleet.stores.values() for appliance in store.appliances}
+    keys = intent.management.ntp_keys
+    trusted = usable_ntp_keys(keys, platform)
+    return {
+        "servers": [str(address) for address in intent.management.ntp_servers],
+        "server_keys": [
+            {
+                "id": key.id,
+                "algorithm": key.algorithm,
+                "mac": NTP_ALGORITHM_TEXT[key.algorithm],
+                "secret": key.secret.name,
+                "platforms": sorted(p for p in platforms if key.algorithm in PLATFORM_NTP_ALGORITHMS[p]),
+            }
+            for key in keys
+        ],
+        "platform": platform,
+        "trusted_key_ids": [key.id for key in trusted],
+        "asks_with": trusted[0].id if trusted else None,
+    }
+
+
 def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
     """A hub's DC core leg, its BGP peers (stores, hubs, DC core, clouds) and its tunnels."""
     hub: HubIntent = intent.hub(hostname)
@@ -125,6 +153,7 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
+        "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
     }
 
 
@@ -199,8 +228,8 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             "from": [str(r) for r in store.management.ranges],
             "ports": [f"{proto}/{port}" for proto, port in store.management.ports],
             "source": str(store.management.loopback),
-            "ntp_key_ids": [key.id for key in store.management.ntp_keys],
             "guest_dns": [str(a) for a in store.management.guest_dns],
         },
         "sla": sla_report(store.sla),
+        "ntp": ntp_report(intent, intent.fleet.store(store_id).appliances[0].platform),
     }

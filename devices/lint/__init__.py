@@ -96,6 +96,11 @@ class TunnelFact:
     # The end answers its peer from any outside address (an IOS-XE FlexVPN virtual template,
     # told apart by IKE identity): it names no peer outside address to compare.
     any_peer_address: bool = False
+    # BGP tracks the peer with BFD (directly, or through its peer-group or session template);
+    # None: the extractor does not read BFD. `bfd_timers`: (transmit ms, receive ms, multiplier)
+    # where the config says them.
+    bfd: bool | None = None
+    bfd_timers: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1457,6 +1457,67 @@ def _section(root: Line, *prefix: str) -> Line | None:
     return next(top(root, *prefix), None)
 
 
+def _bgp_bfd(root: Line) -> dict[str, bool]:
+    """Per BGP neighbour address: does BGP track it with BFD. `neighbor X fall-over bfd` on the
+    neighbour, on its peer-group (`neighbor X peer-group G`, `neighbor G fall-over bfd`) or in a
+    session template it inherits (`neighbor X inherit peer-session T`; `template peer-session T`
+    with `fall-over bfd`, itself inheriting others)."""
+    direct: set[str] = set()
+    group_of: dict[str, str] = {}
+    template_of: dict[str, str] = {}
+    template_bfd: set[str] = set()
+    template_parent: dict[str, str] = {}
+    for bgp in top(root, "router", "bgp"):
+        for line in bgp.children:
+            words = line.words
+            if words[:2] == ["template", "peer-session"] and len(words) == 3:
+                for inner in line.children:
+                    if inner.words[:2] == ["fall-over", "bfd"]:
+                        template_bfd.add(words[2])
+                    elif inner.words[:2] == ["inherit", "peer-session"] and len(inner.words) >= 3:
+                        template_parent[words[2]] = inner.words[2]
+            elif words[:1] != ["neighbor"] or len(words) < 3:
+                continue
+            elif words[2:4] == ["fall-over", "bfd"]:
+                direct.add(words[1])
+            elif words[2] == "peer-group" and len(words) == 4:
+                group_of[words[1]] = words[3]
+            elif words[2:4] == ["inherit", "peer-session"] and len(words) >= 5:
+                template_of[words[1]] = words[4]
+
+    def inherited(template: str | None) -> bool:
+        seen: set[str] = set()
+        while template is not None and template not in seen:
+            if template in template_bfd:
+                return True
+            seen.add(template)
+            template = template_parent.get(template)
+        return False
+
+    result = {}
+    for line in root.walk():
+        words = line.words
+        if words[:1] == ["neighbor"] and words[2:3] == ["remote-as"]:
+            address = words[1]
+            group = group_of.get(address)
+            result[address] = (
+                address in direct
+                or group in direct
+                or inherited(template_of.get(address))
+                or inherited(template_of.get(group or ""))
+            )
+    return result
+
+
+def _bfd_timers(interface: Line | None) -> tuple[int, int, int] | None:
+    """An interface's `bfd interval I min_rx R multiplier M`."""
+    for line in _children(interface):
+        words = line.words
+        if words[:2] == ["bfd", "interval"] and len(words) == 7 and words[3] == "min_rx" and words[5] == "multiplier":
+            return int(words[2]), int(words[4]), int(words[6])
+    return None
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     """Every route-based IPsec tunnel: addresses, identities, PSK slot, BGP ASN and proposals."""
@@ -1467,6 +1528,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         for line in root.walk()
         if line.words[0] == "neighbor" and line.words[2:3] == ["remote-as"] and line.words[3].isdigit()
     }
+    bgp_bfd = _bgp_bfd(root)
     facts: list[TunnelFact] = []
     for interface in top(root, "interface"):
         values = {" ".join(line.words[:-1]): line.words[-1] for line in interface.children}
@@ -1528,14 +1590,16 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=remote_as.get(peer_inside or ""),
                 ike=ike,
                 esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
+                bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
+                bfd_timers=_bfd_timers(interface) if bgp_bfd.get(peer_inside or "") else None,
             )
         )
-    facts += _template_tunnels(config, root, ike, remote_as)
+    facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
     return facts
 
 
 def _template_tunnels(
-    config: ConfigFile, root: Line, ike: frozenset[IkeProposal], remote_as: dict[str, int]
+    config: ConfigFile, root: Line, ike: frozenset[IkeProposal], remote_as: dict[str, int], bgp_bfd: dict[str, bool]
 ) -> list[TunnelFact]:
     """The store tunnels of a FlexVPN server: one per keyring peer of a profile that clones a
     virtual template, as its virtual-access will be (the template's IPsec profile, the attribute
@@ -1573,6 +1637,8 @@ def _template_tunnels(
                 ike=ike,
                 esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
                 any_peer_address=True,
+                bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
+                bfd_timers=_bfd_timers(template) if bgp_bfd.get(peer_inside or "") else None,
             )
         )
     return facts

@@ -1,5 +1,5 @@
 """Cross-file lint: every tunnel of the network intent, checked at both ends as the configs spell
-it (addresses, identities, BGP ASN, PSK slot), and its proposals against the far end's
+it (addresses, identities, BGP ASN, PSK slot, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
 the inside /30 of `network/cloud.py`)."""
 
@@ -15,6 +15,8 @@ from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
 from storestack.network.model import Tunnel
+
+BFD_MISMATCH = "bfd-mismatch"
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
 _AWS_INTEGRITY = {"SHA2-384": "sha384", "SHA2-256": "sha256", "SHA2-512": "sha512"}
@@ -139,6 +141,14 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 "peer-mismatch",
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
             )
+    if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
+        yield Finding(
+            fact.file,
+            fact.line,
+            BFD_MISMATCH,
+            f"tunnel {fact.name}: BGP {'tracks' if fact.bfd else 'does not track'} its peer with BFD; "
+            f"the intent says {'BFD profile ' + tunnel.bfd if tunnel.bfd else 'no BFD (the far end runs none)'}",
+        )
 
 
 def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:
@@ -182,6 +192,36 @@ def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
             hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: PSK slots differ between the ends"
         )
     yield from _proposals(hub, store.ike, store.esp, f"the store end ({store.file})")
+    yield from _bfd_pair(store, hub)
+
+
+def _bfd_pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
+    """BFD on both ends of a store-hub tunnel or on neither: a session whose far end never
+    answers stays down, and FRR's storestack-steer judges a path by it (down: never used).
+    Both on: each end's transmit interval meets the other's receive interval, with one
+    multiplier, or the detection time is not the one the SLA class was given."""
+    if store.bfd is None or hub.bfd is None:
+        return
+    if store.bfd != hub.bfd:
+        # the appliance, not the file the tunnel is declared in (FRR: swanctl.conf; BGP is in .cfg)
+        on, off = ("store", f"hub {hub.file.split('.')[0]}") if store.bfd else ("hub", f"store {store.file.split('.')[0]}")
+        yield Finding(
+            store.file,
+            store.line,
+            BFD_MISMATCH,
+            f"tunnel {store.name}: BFD runs on the {on} end only, not on the {off}: the session never "
+            f"comes up (no fast failure detection; an FRR store's storestack-steer takes the path for down)",
+        )
+        return
+    a, b = store.bfd_timers, hub.bfd_timers
+    if a is not None and b is not None and (a[0] != b[1] or b[0] != a[1] or a[2] != b[2]):
+        yield Finding(
+            store.file,
+            store.line,
+            BFD_MISMATCH,
+            f"tunnel {store.name}: BFD timers differ between the ends (transmit/receive ms, multiplier: "
+            f"store {a[0]}/{a[1]} x{a[2]}, hub {b[0]}/{b[1]} x{b[2]})",
+        )
 
 
 def _proposals(

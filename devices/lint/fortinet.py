@@ -430,6 +430,48 @@ def dialup_routes(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def dialup_selection(config: ConfigFile) -> Iterator[Finding]:
+    """Several dial-up phase 1s (`type dynamic`) on one interface: FortiOS answers an incoming
+    IKE_SA_INIT with the first phase 1 (alphabetically) whose local gateway, mode, proposal and
+    DH group match; with IKEv2 and pre-shared keys it re-validates the gateway once the peer's
+    identity arrives in IKE_AUTH (Fortinet KB FD52381, "gateway re-validation ... IKEv2 with
+    pre-shared key authentication"). Only a `peertype one` peer ID that no other dial-up phase 1
+    of the interface accepts makes that choice the store's own tunnel (and PSK): the stores of
+    other platforms send no Fortinet network-id (a proprietary IKEv2 attribute, Fortinet
+    community "FortiGate Hub with multiple IPSec Dial-up phase1")."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    by_interface: dict[str, list[Entry]] = {}
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        if phase1.first("type") == "dynamic":
+            by_interface.setdefault(phase1.first("interface") or "", []).append(phase1)
+    for phase1s in by_interface.values():
+        if len(phase1s) < 2:
+            continue
+        owners: dict[str, str] = {}
+        for phase1 in phase1s:
+            peer_id = phase1.first("peerid") if phase1.first("peertype") == "one" else None
+            if phase1.first("ike-version") != "2" or peer_id is None:
+                yield config.finding(
+                    phase1.line,
+                    "fortios-dialup-selection",
+                    f"dial-up phase 1 {phase1.name} shares its interface with other dial-up phase 1s but does "
+                    "not bind its peer by IKEv2 identity (ike-version 2, peertype one, peerid): another "
+                    "store's negotiation can land on it",
+                )
+            elif peer_id in owners:
+                yield config.finding(
+                    phase1.line,
+                    "fortios-dialup-selection",
+                    f"dial-up phase 1 {phase1.name} accepts peer ID {peer_id}, as {owners[peer_id]} does: "
+                    "FortiOS cannot tell their peers apart",
+                )
+            else:
+                owners[peer_id] = phase1.name
+
+
+@register_rule(PLATFORM)
 def link_monitor_routes(config: ConfigFile) -> Iterator[Finding]:
     """A link monitor that fails removes every static route through its port and gateway unless
     told otherwise (`update-static-route`, on by default; `route` limits it to the routes
@@ -749,15 +791,48 @@ def _tunnel_id(interface: Entry | None) -> str | None:
     return words[1] if words[:1] == ["ipsec"] and len(words) > 1 else None
 
 
+# BFD timers where the level that decides sets none: bfd-desired-min-tx and bfd-required-min-rx
+# 250 ms, bfd-detect-mult 3 (Fortinet community, "Technical Tip: How FortiGate calculates BFD
+# timers": "Default MinTxInt/MinRxInt timers in a FortiGate").
+_BFD_DEFAULTS = (250, 250, 3)
+_BFD_TIMERS = ("bfd-desired-min-tx", "bfd-required-min-rx", "bfd-detect-mult")
+
+
+def _bfd(
+    neighbor: Entry | None, interface: Entry | None, settings: Entry | None
+) -> tuple[bool | None, tuple[int, int, int] | None]:
+    """Does BGP track the neighbour with BFD over its tunnel interface, and with which timers
+    (transmit ms, receive ms, multiplier). The neighbour asks for it (`set bfd enable` under
+    `config router bgp` / `config neighbor`); whether BFD runs and on which timers is the tunnel
+    interface's when it overrides (`set bfd enable` / `disable` and its own `bfd-*` timers), else
+    the VDOM's (`config system settings`; an interface's `bfd` is `global` by default): "Per-VDOM
+    configuration: config system settings ... Per-interface (override) configuration: config
+    system interface"; "The hierarchy allows each lower level to override the upper level's BFD
+    setting", `set bfd {enable | disable | global}` (FortiOS 5.0 Help, Advanced Routing: "Dynamic
+    routing terminology" and "Border Gateway Protocol", "Bi-directional forwarding detection
+    (BFD)"). None: the tunnel has no BGP neighbour on this appliance."""
+    if neighbor is None:
+        return None, None
+    if neighbor.first("bfd") != "enable":
+        return False, None
+    mode = interface.first("bfd") if interface is not None else None
+    level = interface if mode in ("enable", "disable") else settings
+    if level is None or level.first("bfd") != "enable":
+        return False, None
+    timers = tuple(_number(level.first(key)) or default for key, default in zip(_BFD_TIMERS, _BFD_DEFAULTS, strict=True))
+    return True, (timers[0], timers[1], timers[2])
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     parsed = parse(config.text)
     interfaces = {entry.name: entry for entry in _entries(parsed, "system interface")}
     phase2 = {entry.first("phase1name"): entry for entry in _entries(parsed, "vpn ipsec phase2-interface")}
     bgp = parsed.get("router bgp")
-    remote_as = {
-        n.name: int(n.first("remote-as") or 0) for n in (_nested(bgp.own, "neighbor") if bgp else [])
-    }
+    neighbors = {n.name: n for n in (_nested(bgp.own, "neighbor") if bgp else [])}
+    remote_as = {name: int(n.first("remote-as") or 0) for name, n in neighbors.items()}
+    settings_block = parsed.get("system settings")
+    settings = settings_block.own if settings_block is not None else None
     facts: list[TunnelFact] = []
     for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
         groups = [int(group) for group in phase1.get("dhgrp")]
@@ -780,6 +855,7 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         local_inside = interface.first("ip") if interface else None
         peer_inside = interface.first("remote-ip") if interface else None
         psk = phase1.get("psksecret")
+        bfd, bfd_timers = _bfd(neighbors.get(peer_inside or ""), interface, settings)
         facts.append(
             TunnelFact(
                 file=config.name,
@@ -796,6 +872,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=remote_as.get(peer_inside or "") or None,
                 ike=ike,
                 esp=esp,
+                bfd=bfd,
+                bfd_timers=bfd_timers,
             )
         )
     return facts

@@ -278,6 +278,78 @@ def _neighbors(config: ConfigFile) -> dict[str, int]:
     return found
 
 
+# bfdd's defaults (FRR user guide, BFD: `transmit-interval`, `receive-interval` 300 ms,
+# `detect-multiplier` 3).
+_BFD_DEFAULTS = (300, 300, 3)
+_BFD_TIMER = {"transmit-interval": 0, "receive-interval": 1, "detect-multiplier": 2}
+
+
+def _bfd_profiles(config: ConfigFile) -> dict[str, tuple[int, int, int]]:
+    """bfdd's profiles: name -> (transmit ms, receive ms, multiplier), defaults filled in."""
+    profiles: dict[str, list[int]] = {}
+    current: list[int] | None = None
+    inside = False
+    for line in config.lines:
+        if line == "bfd":
+            inside = True
+        elif inside and line == "exit":
+            inside = False
+        elif inside and line.startswith(" profile "):
+            current = profiles.setdefault(line.split()[1], list(_BFD_DEFAULTS))
+        elif inside and line.startswith(" ") and not line.startswith("  "):
+            current = None
+        elif inside and current is not None and len(words := line.split()) == 2 and words[0] in _BFD_TIMER:
+            current[_BFD_TIMER[words[0]]] = int(words[1])
+    return {name: (t[0], t[1], t[2]) for name, t in profiles.items()}
+
+
+def _bfd_peers(config: ConfigFile) -> dict[str, str | None]:
+    """bfdd's declared sessions: peer address -> its profile (None: bfdd's defaults)."""
+    peers: dict[str, str | None] = {}
+    current: str | None = None
+    inside = False
+    for line in config.lines:
+        if line == "bfd":
+            inside = True
+        elif inside and line == "exit":
+            inside = False
+        elif inside and line.startswith(" peer "):
+            current = line.split()[1]
+            peers[current] = None
+        elif inside and current is not None and line.startswith("  profile "):
+            peers[current] = line.split()[1]
+        elif inside and line.startswith(" ") and not line.startswith("  "):
+            current = None
+    return peers
+
+
+def _bgp_bfd(config: ConfigFile) -> dict[str, tuple[bool, str | None]]:
+    """Per BGP neighbour address: does BGP track it with BFD (`neighbor X bfd`, on the neighbour
+    or its peer-group), and with which profile (`neighbor X bfd profile P`, either)."""
+    direct: dict[str, bool] = {}
+    profile: dict[str, str] = {}
+    group_of: dict[str, str] = {}
+    for line in config.lines:
+        words = line.split()
+        if not line.startswith(" neighbor ") or line.startswith("  "):
+            continue
+        if words[2:] == ["bfd"]:
+            direct[words[1]] = True
+        elif words[2:4] == ["bfd", "profile"] and len(words) == 5:
+            direct[words[1]] = True
+            profile[words[1]] = words[4]
+        elif words[2:3] == ["peer-group"] and len(words) == 4:
+            group_of[words[1]] = words[3]
+    result = {}
+    for address in _neighbors(config):
+        group = group_of.get(address, "")
+        result[address] = (
+            direct.get(address, False) or direct.get(group, False),
+            profile.get(address) or profile.get(group),
+        )
+    return result
+
+
 @register_tunnels(PLATFORM)
 def extract(config: ConfigFile) -> list[TunnelFact]:
     """FRR tunnels: the swanctl connections, each joined to its XFRM interface's address (via
@@ -291,6 +363,9 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     addresses = _interfaces(config)
     neighbors = _neighbors(config)
     keys = secrets(swanctl)
+    bgp_bfd = _bgp_bfd(config)
+    bfd_peers = _bfd_peers(config)
+    profiles = _bfd_profiles(config)
     facts = []
     for name, (line, settings) in connections(swanctl).items():
         ifname = ifnames.get(int(settings.get("if_id_out", "-1")))
@@ -302,6 +377,9 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 None,
             )
         secret = keys.get(f"ike-{name}", (0, {}))[1]
+        tracked, bfd_profile = bgp_bfd.get(peer or "", (False, None))
+        bfd = tracked or (peer in bfd_peers)
+        bfd_profile = bfd_profile or bfd_peers.get(peer or "")
         facts.append(
             TunnelFact(
                 file=f"{config.hostname}.swanctl.conf",
@@ -318,6 +396,8 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 peer_asn=neighbors.get(peer) if peer else None,
                 ike=_ike(settings.get("proposals", "")),
                 esp=_esp(_child(settings, name, "esp_proposals") or ""),
+                bfd=bfd if peer else None,
+                bfd_timers=(profiles.get(bfd_profile, _BFD_DEFAULTS) if bfd_profile else _BFD_DEFAULTS) if bfd else None,
             )
         )
     return facts

@@ -4,7 +4,9 @@ the cross-file checks.
 
 Limits follow the AR command references: an NQA test needs interval > timeout and
 frequency > interval x probe-count (defaults: 3 probes, 4 s interval, 3 s timeout), or it never
-completes a test; one policy-based-route node takes at most two next hops.
+completes a test; one policy-based-route node takes at most two next hops. Forwarded traffic
+is policy-routed by traffic behaviors (`redirect ip-nexthop ... track-nqa`), see
+`policy_routing`.
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
         elif "track" in w and after(w, "track") == "nqa":
             index = w.index("track")
             yield "nqa", " ".join(w[index + 2 : index + 4]), line.number
+        elif w[:2] == ["redirect", "ip-nexthop"] and "track-nqa" in w:
+            index = w.index("track-nqa")
+            yield "nqa", " ".join(w[index + 1 : index + 3]), line.number
         elif w[0] == "source" and context[:1] == ["interface"] and not is_address(w[1]):
             yield "interface", w[1], line.number
         elif w[:2] in (["ip", "binding"], ["sa", "binding"]):
@@ -170,6 +175,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "interface", w[-2], line.number
         elif w[:2] == ["ip", "policy-based-route"]:
             yield "policy-based-route", w[2], line.number
+        elif w[:3] == ["ip", "local", "policy-based-route"] and len(w) > 3:
+            yield "policy-based-route", w[3], line.number
         elif w[:2] == ["apply", "output-interface"]:
             yield "interface", w[2], line.number
         elif w[0] == "hwtacacs-server" and len(w) == 2:
@@ -225,7 +232,8 @@ _NAME_LIMITS = {
 @register_rule(PLATFORM)
 def name_lengths(config: ConfigFile) -> Iterator[Finding]:
     """Object names within the AR limits, and NQA administrator and test names (in the test and
-    in every `track nqa`) without the characters NQA refuses (NQA_NAME_FORBIDDEN: `-`, `?`, `"`)."""
+    in every `track nqa` or `track-nqa`) without the characters NQA refuses (NQA_NAME_FORBIDDEN:
+    `-`, `?`, `"`)."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -242,6 +250,9 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
         elif "track" in w and after(w, "track") == "nqa":
             index = w.index("track")
             names = w[index + 2 : index + 4]
+        elif w[:2] == ["redirect", "ip-nexthop"] and "track-nqa" in w:
+            index = w.index("track-nqa")
+            names = w[index + 1 : index + 3]
         else:
             continue
         bad = [name for name in names if NQA_NAME_FORBIDDEN & set(name)]
@@ -425,8 +436,9 @@ def _nqa_values(test: Line) -> dict[str, float]:
 
 @register_rule(PLATFORM)
 def tracking(config: ConfigFile) -> Iterator[Finding]:
-    """Every NQA test is tracked by a policy route or a static route (else it measures and moves
-    nothing), and every policy route is applied to an interface."""
+    """Every NQA test is tracked by a redirect, a policy route or a static route (else it
+    measures and moves nothing), and every policy-based-route policy is applied
+    (`ip local policy-based-route`: on an AR such a policy routes the router's own packets)."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -434,14 +446,108 @@ def tracking(config: ConfigFile) -> Iterator[Finding]:
     for test in top(root, "nqa", "test-instance"):
         if " ".join(test.words[2:4]) not in used:
             yield config.finding(test.number, "vrp-nqa-unused", f"{test.text}: no route or policy tracks it")
-    applied = {name for kind, name, _ in references(root) if kind == "policy-based-route"}
+    applied = {
+        line.words[3] for line in top(root, "ip", "local", "policy-based-route") if len(line.words) > 3
+    }
     for node in top(root, "policy-based-route"):
         if node.words[1] not in applied:
             yield config.finding(
                 node.number,
                 "vrp-policy-unapplied",
-                f"{node.text}: no interface applies it (ip policy-based-route)",
+                f"{node.text}: not applied (ip local policy-based-route)",
             )
+
+
+def _traffic_policies(root: Line) -> dict[str, Line]:
+    return {line.words[2]: line for line in top(root, "traffic", "policy") if len(line.words) > 2}
+
+
+def _behaviors(root: Line) -> dict[str, Line]:
+    return {line.words[2]: line for line in top(root, "traffic", "behavior") if len(line.words) > 2}
+
+
+def _classifier_acls(root: Line) -> dict[str, list[str]]:
+    """Each traffic classifier's ACLs (`if-match acl N` / `if-match acl name NAME`)."""
+    return {
+        line.words[2]: [c.words[-1] for c in line.children if c.words[:2] == ["if-match", "acl"]]
+        for line in top(root, "traffic", "classifier")
+        if len(line.words) > 2
+    }
+
+
+@register_rule(PLATFORM)
+def policy_routing(config: ConfigFile) -> Iterator[Finding]:
+    """Policy routing in the form an AR takes: forwarded traffic is policy-routed by a traffic
+    behavior's `redirect ip-nexthop` in a traffic policy applied inbound ("Configuring Interface
+    PBR", AR configuration guide EDOC1100069334; an AR interface has no `ip policy-based-route`,
+    and a `policy-based-route` node's `apply ip-address next-hop ip-address1 [ip-address2]`
+    takes no `track`: AR command reference, apply ip-address next-hop). Every redirect is
+    withdrawn by an NQA test (`track-nqa`), so a broken path falls back to normal routing. A
+    classifier of an applied traffic policy matches ACLs of permit rules only: a packet matching
+    a `deny` rule is dropped whatever the behavior says (Huawei FAQ, "What Is the Relationship
+    Between the permit/deny Rules in an ACL and Those in the Behavior of a Traffic Policy?")."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            if line.words[:2] == ["ip", "policy-based-route"]:
+                yield config.finding(
+                    line.number,
+                    "vrp-interface-pbr",
+                    f"{interface.text}: `{line.text.strip()}` is not an AR command; an AR policy-routes "
+                    "forwarded traffic with `redirect ip-nexthop` in a traffic policy applied inbound",
+                )
+    for node in top(root, "policy-based-route"):
+        for line in node.children:
+            if line.words[:3] == ["apply", "ip-address", "next-hop"] and "track" in line.words:
+                yield config.finding(
+                    line.number,
+                    "vrp-pbr-track",
+                    f"{node.text}: `{line.text.strip()}`: an AR policy node's next hops take no "
+                    "`track`; withdraw a next hop with `redirect ip-nexthop ... track-nqa` instead",
+                )
+    behaviors = _behaviors(root)
+    for behavior in behaviors.values():
+        for line in behavior.children:
+            if line.words[:2] == ["redirect", "ip-nexthop"] and "track-nqa" not in line.words:
+                yield config.finding(
+                    line.number,
+                    "vrp-redirect-untracked",
+                    f"{behavior.text}: `{line.text.strip()}` is never withdrawn (no track-nqa): a "
+                    "broken path keeps its traffic",
+                )
+    policies = _traffic_policies(root)
+    classifier_acls = _classifier_acls(root)
+    acls = _acls(root)
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            w = line.words
+            if w[0] != "traffic-policy" or len(w) < 3 or w[1] not in policies:
+                continue
+            policy = policies[w[1]]
+            for entry in policy.children:
+                if entry.words[0] != "classifier" or "behavior" not in entry.words:
+                    continue
+                target = behaviors.get(after(entry.words, "behavior") or "")
+                redirects = target is not None and any(c.words[:1] == ["redirect"] for c in target.children)
+                if redirects and w[2] == "outbound":
+                    yield config.finding(
+                        line.number,
+                        "vrp-redirect-outbound",
+                        f"{interface.text}: {policy.text} redirects, and a traffic policy that "
+                        "redirects applies inbound only",
+                    )
+                for name in classifier_acls.get(entry.words[1], []):
+                    acl = acls.get(name)
+                    denies = [r for r in (acl.children if acl else []) if r.words[2:3] == ["deny"]]
+                    if denies:
+                        yield config.finding(
+                            denies[0].number,
+                            "vrp-mqc-acl-deny",
+                            f"{policy.text}: classifier {entry.words[1]} matches ACL {name}, whose "
+                            f"`{denies[0].text.strip()}` drops what it matches on {interface.words[1]}",
+                        )
 
 
 # A class's NQA administrator: its probe name (SLA-STRICT) as an NQA name (SLA_STRICT).
@@ -450,8 +556,9 @@ _CLASS_NQA_PREFIX = nqa_name(CLASS_PROBE_PREFIX)
 
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
-    """The NQA tests (class: their administrator, SLA_<CLASS>, read back as SLA-<CLASS>) and the application policy nodes
-    (`if-match acl` an APP-<NAME> ACL) with their tracked next hops."""
+    """The NQA tests (class: their administrator, SLA_<CLASS>, read back as SLA-<CLASS>) and the
+    steered applications: each classifier of a traffic policy applied inbound whose ACL is an
+    APP-<NAME>-<N> one, with the tracked next hop its behavior redirects to."""
     root = parse(config.text, ("#",))
     probes = []
     for test in top(root, "nqa", "test-instance"):
@@ -470,23 +577,35 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 loss_percent=int(values["fail-percent"][0]) if values.get("fail-percent") else None,
             )
         )
-    acl_names = {
-        line.words[3]: line.words[2]
-        for line in top(root, "acl", "name")
-        if len(line.words) > 3
+    acl_names = {line.words[3]: line.words[2] for line in top(root, "acl", "name") if len(line.words) > 3}
+    applied = {
+        line.words[1]
+        for interface in top(root, "interface")
+        for line in interface.children
+        if line.words[0] == "traffic-policy" and line.words[2:3] == ["inbound"]
     }
+    behaviors = _behaviors(root)
+    classifier_acls = _classifier_acls(root)
     policies = []
-    for node in top(root, "policy-based-route"):
-        acl = next((line.words[-1] for line in node.children if line.words[:2] == ["if-match", "acl"]), "")
-        name = acl_names.get(acl, acl)
-        if not name.startswith(APPLICATION_ACL_PREFIX):
+    for name, policy in _traffic_policies(root).items():
+        if name not in applied:
             continue
-        hops = tuple(
-            line.words[3]
-            for line in node.children
-            if line.words[:3] == ["apply", "ip-address", "next-hop"] and len(line.words) > 3
-        )
-        policies.append(PolicyFact(node.number, name.removeprefix(APPLICATION_ACL_PREFIX).lower(), hops))
+        for entry in policy.children:
+            if entry.words[0] != "classifier" or "behavior" not in entry.words:
+                continue
+            acl_list = [acl_names.get(acl, acl) for acl in classifier_acls.get(entry.words[1], [])]
+            application = next((acl for acl in acl_list if acl.startswith(APPLICATION_ACL_PREFIX)), None)
+            if application is None:
+                continue
+            behavior = behaviors.get(after(entry.words, "behavior") or "")
+            hops = tuple(
+                line.words[2]
+                for line in (behavior.children if behavior is not None else [])
+                if line.words[:2] == ["redirect", "ip-nexthop"] and len(line.words) > 2
+            )
+            policies.append(
+                PolicyFact(entry.number, application.removeprefix(APPLICATION_ACL_PREFIX).lower(), hops)
+            )
     return SteeringFacts(probes, policies)
 
 
@@ -566,6 +685,35 @@ def _values(section: Line | None) -> dict[str, list[str]]:
     return {line.words[0]: line.words[1:] for line in (section.children if section else [])}
 
 
+def _bgp_bfd(root: Line) -> dict[str, tuple[int, int, int] | None]:
+    """BGP peers tracked with BFD (`peer X bfd enable`, on the peer or its group: `peer X group
+    G`, `peer G bfd enable`) -> their `bfd min-tx-interval A min-rx-interval B detect-multiplier
+    C` (the peer's, else its group's; None: VRP's defaults)."""
+    enabled: set[str] = set()
+    timers: dict[str, tuple[int, int, int]] = {}
+    group_of: dict[str, str] = {}
+    peers: list[str] = []
+    for bgp in top(root, "bgp"):
+        for line in bgp.children:
+            words = line.words
+            if words[:1] != ["peer"] or len(words) < 3:
+                continue
+            if words[2:] == ["bfd", "enable"]:
+                enabled.add(words[1])
+            elif words[2:3] == ["bfd"] and len(words) == 9 and words[3::2] == ["min-tx-interval", "min-rx-interval", "detect-multiplier"]:
+                timers[words[1]] = (int(words[4]), int(words[6]), int(words[8]))
+            elif words[2] == "group" and len(words) == 4:
+                group_of[words[1]] = words[3]
+            elif words[2] == "as-number":
+                peers.append(words[1])
+    result: dict[str, tuple[int, int, int] | None] = {}
+    for peer in peers:
+        group = group_of.get(peer, "")
+        if peer in enabled or group in enabled:
+            result[peer] = timers.get(peer) or timers.get(group)
+    return result
+
+
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     root = parse(config.text, ("#",))
@@ -575,6 +723,9 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         for line in root.walk()
         if line.words[0] == "peer" and line.words[2:3] == ["as-number"] and line.words[3].isdigit()
     }
+    bgp_bfd = _bgp_bfd(root)
+    # The device's FQDN identity (`ike local-name`), which a peer with `local-id-type fqdn` sends.
+    local_name = next((line.words[2] for line in top(root, "ike", "local-name") if len(line.words) > 2), None)
     facts: list[TunnelFact] = []
     for interface in top(root, "interface"):
         values = _values(interface)
@@ -637,14 +788,19 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_outside=(values.get("destination") or [""])[-1] or None,
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                # Without an FQDN identity, VRP identifies both ends by address: the tunnel
-                # source's and the remote-address.
-                local_id=(peer.get("local-id") or [""])[0] or _source_address(root, values),
+                # An FQDN identity is the peer's `local-id` or, with `local-id-type fqdn`, the
+                # device's `ike local-name`; without one, VRP identifies both ends by address:
+                # the tunnel source's and the remote-address.
+                local_id=(peer.get("local-id") or [""])[0]
+                or (local_name if peer.get("local-id-type") == ["fqdn"] else None)
+                or _source_address(root, values),
                 peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[-1] or None,
                 psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
                 peer_asn=peers_asn.get(peer_inside or ""),
                 ike=ike,
                 esp=esp,
+                bfd=(peer_inside in bgp_bfd) if peer_inside else None,
+                bfd_timers=bgp_bfd.get(peer_inside or ""),
             )
         )
     return facts

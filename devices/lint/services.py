@@ -2,11 +2,14 @@
 
 - `guest-dns`: guest Wi-Fi's DHCP hands out the fleet's public resolvers (`management.guest_dns`),
   never a private or corporate one, and the store's own resolver answers no guest.
-- `ntp-auth`: NTP is authenticated with the intent's keys (HMAC-SHA256): authentication on,
-  every key trusted, every server the intent names asked with the first key (on FRR hosts:
-  chrony.conf and the key file it names).
+- `ntp-auth`: NTP is authenticated with the intent's keys whose algorithm the platform implements
+  (`common/ntp.py`): authentication on, each such key defined with the algorithm the NTP servers
+  verify it with and trusted, every server the intent names asked with the first of them, no
+  key used that the platform cannot compute as the servers do (on FRR hosts: chrony.conf and the
+  key file it names).
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
-  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share).
+  to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
+  on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -17,14 +20,21 @@ import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from storestack.common.addressing import public_address_problem
+from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
+from storestack.common.platforms import Platform
 from storestack.devices.frr import CHRONY_KEYFILE
+from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
+from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
+from storestack.devices.platforms.huawei_vrp import NTP_KEY_TYPES as VRP_NTP_KEY_TYPES
 from storestack.devices.views import SEGMENT_TAGS
 from storestack.inventory.models import DSCP_VALUES
 from storestack.network.build import NetworkIntent
-from storestack.network.model import ManagementAccess, StoreIntent
+from storestack.network.model import ManagementAccess, StoreIntent, usable_ntp_keys
 
 GUEST_DNS = "guest-dns"
 NTP_AUTH = "ntp-auth"
@@ -257,7 +267,12 @@ def guest_dns(config: ConfigFile, store: StoreIntent, intent: NetworkIntent) -> 
 @dataclass
 class NtpFacts:
     authenticate: int = 0  # line of the switch that turns authentication on; 0: none
-    keys: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (line, algorithm)
+    # id -> (line, algorithm): our name (common/ntp.py) where the keyword is one we know, else
+    # the keyword as the config spells it
+    keys: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # every definition of a key (id, line, algorithm): FortiOS repeats a key in each server entry,
+    # and one entry with another type breaks that server alone
+    definitions: list[tuple[int, int, str]] = field(default_factory=list)
     trusted: set[int] = field(default_factory=set)
     servers: list[tuple[int, str, int | None]] = field(default_factory=list)  # (line, address, key id)
     # Where the lines are, when not in the appliance's config (FRR: the host's chrony files):
@@ -266,10 +281,16 @@ class NtpFacts:
     keys_where: str | None = None
 
 
+def _keywords(types: dict[NtpAlgorithm, str]) -> dict[str, str]:
+    """A platform's keyword -> our algorithm name (the inverse of its module's NTP_KEY_TYPES)."""
+    return {keyword: algorithm for algorithm, keyword in types.items()}
+
+
 @dataclass(frozen=True)
 class _NtpSyntax:
     """How a line-oriented CLI spells NTP authentication: the switch, a key (id, algorithm), a
-    trusted key id, and a server (address, optional key id); algorithm names in our spelling."""
+    trusted key id, and a server (address, optional key id); `algorithms` maps the platform's
+    keywords to our algorithm names (common/ntp.py)."""
 
     enable: str
     key: re.Pattern[str]
@@ -283,13 +304,14 @@ _CISCO_NTP = _NtpSyntax(
     key=re.compile(r"ntp authentication-key (\d+) (\S+) "),
     trusted=re.compile(r"ntp trusted-key (\d+)$"),
     server=re.compile(r"ntp server (\S+)(?: .*\bkey (\d+))?"),
+    algorithms=_keywords(IOS_NTP_KEY_TYPES),
 )
 _VRP_NTP = _NtpSyntax(
     enable="ntp-service authentication enable",
     key=re.compile(r"ntp-service authentication-keyid (\d+) authentication-mode (\S+) "),
     trusted=re.compile(r"ntp-service reliable authentication-keyid (\d+)$"),
     server=re.compile(r"ntp-service unicast-server (\S+)(?: .*\bauthentication-keyid (\d+))?"),
-    algorithms={"hmac-sha256": "hmac-sha2-256"},
+    algorithms=_keywords(VRP_NTP_KEY_TYPES),
 )
 
 
@@ -299,7 +321,9 @@ def _line_ntp(config: ConfigFile, syntax: _NtpSyntax) -> NtpFacts:
         if line == syntax.enable:
             facts.authenticate = number
         elif found := syntax.key.match(line):
-            facts.keys[int(found.group(1))] = (number, syntax.algorithms.get(found.group(2), found.group(2)))
+            key_id, algorithm = int(found.group(1)), syntax.algorithms.get(found.group(2), found.group(2))
+            facts.keys[key_id] = (number, algorithm)
+            facts.definitions.append((key_id, number, algorithm))
         elif found := syntax.trusted.match(line):
             facts.trusted.add(int(found.group(1)))
         elif found := syntax.server.match(line):
@@ -336,12 +360,9 @@ def _forti_ntp(config: ConfigFile) -> NtpFacts:
             key_id = int(server["key-id"]) if server.get("key-id", "").isdigit() else None
             if server.get("authentication") == "enable" and key_id is not None:
                 facts.authenticate = facts.authenticate or edit_line
-                facts.keys[key_id] = (
-                    edit_line,
-                    "hmac-sha2-256"
-                    if server.get("key-type") == "SHA256"
-                    else server.get("key-type", "MD5").lower(),
-                )
+                key_type = server.get("key-type", "MD5")  # FortiOS's default key type
+                facts.keys.setdefault(key_id, (edit_line, _FORTI_NTP.get(key_type, key_type)))
+                facts.definitions.append((key_id, edit_line, _FORTI_NTP.get(key_type, key_type)))
                 facts.trusted.add(key_id)
                 facts.servers.append((edit_line, address, key_id))
             else:
@@ -369,8 +390,8 @@ def _chrony_lines(text: str) -> Iterator[tuple[int, list[str]]]:
 def _frr_ntp(config: ConfigFile) -> NtpFacts:
     """chrony on the FRR host: `authselectmode require` is the switch (an unauthenticated source
     is never selected), every key of the key file chrony.conf names is usable (chrony has no
-    separate trusted list), a source's `key N` authenticates it. Key types are chrony's names;
-    its SHA256 (keyed SHA-256 digest) is the intent's HMAC-SHA256 key on the host."""
+    separate trusted list), a source's `key N` authenticates it. Key types are chrony's names,
+    mapped to ours (AES128: aes128-cmac, SHA256: the keyed sha256 digest)."""
     facts = NtpFacts(where=f"{config.hostname}.chrony.conf", keys_where=f"{config.hostname}.chrony.keys")
     keyfile = None
     for number, words in _chrony_lines(config.companions.get("chrony.conf", "")):
@@ -390,11 +411,14 @@ def _frr_ntp(config: ConfigFile) -> NtpFacts:
         if words[0].isdigit() and len(words) in (2, 3):
             algorithm = words[1].upper() if len(words) == 3 else "MD5"
             key_id = int(words[0])
-            facts.keys[key_id] = (number, "hmac-sha2-256" if algorithm == "SHA256" else algorithm.lower())
+            facts.keys[key_id] = (number, _CHRONY_NTP.get(algorithm, algorithm))
+            facts.definitions.append((key_id, number, _CHRONY_NTP.get(algorithm, algorithm)))
             facts.trusted.add(key_id)
     return facts
 
 
+_FORTI_NTP = _keywords(FORTIOS_NTP_KEY_TYPES)
+_CHRONY_NTP = _keywords(CHRONY_NTP_KEY_TYPES)
 _NTP_EXTRACTORS = {"cisco_xe": _cisco_ntp, "huawei_vrp": _vrp_ntp, "fortinet": _forti_ntp, "frr": _frr_ntp}
 
 
@@ -405,32 +429,122 @@ def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Findi
     facts = extractor(config)
     where = facts.where or config.name
     keys_where = facts.keys_where or config.name
-    wanted = {key.id for key in management.ntp_keys}
-    current = management.ntp_keys[0].id
+    platform = cast(Platform, config.platform)
+    implemented = PLATFORM_NTP_ALGORITHMS[platform]
+    intent = {key.id: key.algorithm for key in management.ntp_keys}
+    usable = usable_ntp_keys(management.ntp_keys, platform)
+    if not usable:
+        why = f"{platform} implements none of the intent's NTP key algorithms: it can authenticate no server"
+        yield Finding(where, 0, NTP_AUTH, why)
+        return
+    wanted = {key.id for key in usable}
+    current = usable[0].id
     if not facts.authenticate:
         yield Finding(where, 0, NTP_AUTH, "NTP authentication is not enabled: any host can set the clock")
+    for key_id, line, algorithm in sorted(facts.definitions):
+        if key_id in intent and algorithm != intent[key_id]:
+            yield Finding(
+                keys_where,
+                line,
+                NTP_AUTH,
+                f"NTP key {key_id} uses {algorithm}, but the NTP servers verify it with {intent[key_id]}: "
+                "no packet would authenticate",
+            )
+        elif algorithm not in implemented:
+            why = f"NTP key {key_id} uses {algorithm}, which {platform} cannot compute as the NTP servers do"
+            yield Finding(keys_where, line, NTP_AUTH, why)
     for key_id in sorted(wanted):
         if key_id not in facts.keys:
             yield Finding(keys_where, 0, NTP_AUTH, f"NTP key {key_id} of the intent is not defined")
-        elif facts.keys[key_id][1] != "hmac-sha2-256":
-            line, algorithm = facts.keys[key_id]
-            yield Finding(keys_where, line, NTP_AUTH, f"NTP key {key_id} uses {algorithm}, not HMAC-SHA256")
         if key_id not in facts.trusted:
             yield Finding(
                 keys_where, 0, NTP_AUTH, f"NTP key {key_id} is not trusted: servers signing with it are refused"
             )
-    for key_id in sorted(facts.trusted - wanted):
-        yield Finding(keys_where, 0, NTP_AUTH, f"NTP key {key_id} is trusted but is no key of the intent")
+    for trusted_id in sorted(facts.trusted - wanted):
+        why = (
+            f"its algorithm {intent[trusted_id]} is not one {platform} implements"
+            if trusted_id in intent
+            else "it is no key of the intent"
+        )
+        yield Finding(keys_where, 0, NTP_AUTH, f"NTP key {trusted_id} is trusted but {why}")
     seen = set()
-    for line, address, key_id in facts.servers:
+    for line, address, server_key in facts.servers:
         seen.add(address)
-        if key_id is None:
+        if server_key is None:
             yield Finding(where, line, NTP_AUTH, f"NTP server {address} is used without authentication")
-        elif key_id != current:
-            yield Finding(where, line, NTP_AUTH, f"NTP server {address} is asked with key {key_id}, not {current}")
+        elif server_key != current:
+            yield Finding(where, line, NTP_AUTH, f"NTP server {address} is asked with key {server_key}, not {current}")
     for address in management.ntp_servers:
         if str(address) not in seen:
             yield Finding(where, 0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
+
+
+# IOS-XE NTP access control (Basic System Management Command Reference, "ntp access-group": with
+# any access group configured, only the access types configured are granted): the router peers
+# with the intent's servers only, and serves time, control queries and peering to nobody.
+_IOS_NTP_GROUP = re.compile(r"ntp access-group (?:ipv4 )?(peer|serve|serve-only|query-only) (\S+)(?: kod)?$")
+_IOS_STANDARD_ACL = re.compile(r"ip access-list standard (\S+)$")
+_IOS_STANDARD_RULE = re.compile(r"^ (?:\d+ )?(permit|deny) (any|host \S+|\S+(?: \S+)?)$")
+
+
+def _ios_standard_acls(config: ConfigFile) -> dict[str, list[tuple[int, str, str]]]:
+    """Named standard ACLs: name -> (line, permit|deny, what) of each rule, in order."""
+    acls: dict[str, list[tuple[int, str, str]]] = {}
+    current: list[tuple[int, str, str]] | None = None
+    for number, line in enumerate(config.lines, start=1):
+        if found := _IOS_STANDARD_ACL.match(line):
+            current = acls.setdefault(found.group(1), [])
+        elif current is not None and line.startswith(" "):
+            if rule := _IOS_STANDARD_RULE.match(line):
+                what = rule.group(2)
+                current.append((number, rule.group(1), what[5:] if what.startswith("host ") else what))
+        else:
+            current = None
+    return acls
+
+
+def _ios_ntp_access(config: ConfigFile, management: ManagementAccess) -> Iterator[Finding]:
+    groups: dict[str, tuple[int, str]] = {}
+    for number, text in enumerate(config.lines, start=1):
+        if found := _IOS_NTP_GROUP.match(text):
+            groups[found.group(1)] = (number, found.group(2))
+    if "peer" not in groups:
+        yield Finding(
+            config.name, 0, NTP_AUTH, "no `ntp access-group peer`: the router answers and peers with anyone"
+        )
+        return
+    acls = _ios_standard_acls(config)
+    servers = {str(address) for address in management.ntp_servers}
+    for kind, (line, name) in groups.items():
+        if name not in acls:
+            yield Finding(config.name, line, NTP_AUTH, f"ntp access-group {kind} names no standard ACL {name!r}")
+            continue
+        # a standard ACL's first matching rule decides; the implicit end is deny
+        permitted: set[str] = set()
+        denied: set[str] = set()
+        for _, action, what in acls[name]:
+            if what in permitted or what in denied:
+                continue
+            (permitted if action == "permit" else denied).add(what)
+            if what == "any":
+                break
+        if kind != "peer":
+            if permitted:
+                yield Finding(
+                    config.name, line, NTP_AUTH,
+                    f"ntp access-group {kind} {name} grants {', '.join(sorted(permitted))}: the router serves nobody",
+                )
+            continue
+        for what in sorted(permitted - servers):
+            yield Finding(
+                config.name, line, NTP_AUTH,
+                f"ntp access-group peer {name} admits {what}, no NTP server of the intent",
+            )
+        for server in sorted(servers - permitted):
+            yield Finding(
+                config.name, line, NTP_AUTH,
+                f"ntp access-group peer {name} refuses NTP server {server}: the router would never synchronise",
+            )
 
 
 # ---------------------------------------------------------------- entry point
@@ -445,8 +559,12 @@ def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             yield from guest_dns(config, store, intent)
             yield from qos(config, store)
             yield from ntp_auth(config, store.management)
+            if config.platform == "cisco_xe":
+                yield from _ios_ntp_access(config, store.management)
         elif config.role == "hub":
             yield from ntp_auth(config, intent.hub(config.hostname).management)
+            if config.platform == "cisco_xe":
+                yield from _ios_ntp_access(config, intent.hub(config.hostname).management)
 
 
 # ---------------------------------------------------------------- QoS classes
@@ -461,6 +579,11 @@ class QosFacts:
     marks: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, class tag, DSCP name it matches / marks, priority, bandwidth percent)
     queues: list[tuple[int, str, str | None, bool | None, int | None]] = field(default_factory=list)
+    # the file the queues are in, when not the appliance's config (FRR: the host's qos.tc)
+    queues_where: str | None = None
+    # (line, why) of what is wrong with a link's queues as a whole (FRR: a WAN link without a
+    # shaper, one above the link's rate, a class of the intent missing)
+    shapers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _dscp(name: str) -> str:
@@ -504,10 +627,12 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
     classifiers = {
         found.group(1): body for _, found, body in _blocks(lines, re.compile(r"traffic classifier (\S+) operator"))
     }
-    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy MARK-\S+ inbound", line)}
+    # A segment's one inbound policy (LAN-IN-<TAG>) marks, steers and breaks out; what matches
+    # none of its classifiers is marked by its last, `classifier ANY`.
+    applied = {line.split()[1] for line in lines if re.fullmatch(r" traffic-policy LAN-IN-\S+ inbound", line)}
     for number, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$")):
         name = found.group(1)
-        kind = _TAG_KIND.get(name.removeprefix("MARK-")) if name in applied else None
+        kind = _TAG_KIND.get(name.removeprefix("LAN-IN-")) if name in applied else None
         if kind:
             behavior = next((b.split()[-1] for b in body if b.startswith(" classifier ANY behavior ")), "")
             dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
@@ -568,6 +693,64 @@ def _frr_qos(config: ConfigFile) -> QosFacts:
     return facts
 
 
+_TC_ROOT = re.compile(r"qdisc \S+ dev (\S+) root handle 1: htb default ([0-9a-f]+)\b")
+_TC_CLASS = re.compile(
+    r"class \S+ dev (\S+) parent (1:[0-9a-f]*) classid 1:([0-9a-f]+) htb rate (\d+)kbit ceil (\d+)kbit"
+    r"(?: .*?\bprio (\d+))?[^#]*(?:#\s*(\S+))?$"
+)
+_TC_DSCP_FILTER = re.compile(r"filter \S+ dev (\S+) parent 1: .*\bmatch ip dsfield 0x([0-9a-f]+) 0xfc flowid 1:([0-9a-f]+)")
+# The host's own class (devices/frr.py CONTROL_*): no class of the intent, never reported as one.
+_FRR_CONTROL = "control"
+
+
+def _frr_queues(config: ConfigFile, store: StoreIntent, facts: QosFacts) -> None:
+    """The WAN queues of the FRR host (`qos.tc`, tc -batch): per WAN link an HTB root (class
+    1:1) shaped at most to the link's rate, and a class per QoS class (its name in the class
+    line's comment), found by the DSCP its u32 filter matches; shares are of the shaped rate, a
+    prio 2 class has none."""
+    facts.queues_where = f"{config.hostname}.qos.tc"
+    defaults: dict[str, str] = {}
+    roots: dict[str, tuple[int, int]] = {}  # device -> (line, kbit/s)
+    classes: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (device, minor) -> (line, kbit, prio, name)
+    matched: dict[tuple[str, str], str] = {}  # (device, minor) -> DSCP name
+    for number, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1):
+        if root := _TC_ROOT.match(line):
+            defaults[root.group(1)] = root.group(2)
+        elif found := _TC_CLASS.match(line):
+            device, parent, minor, rate = found.group(1), found.group(2), found.group(3), int(found.group(4))
+            if parent == "1:" and minor == "1":
+                roots[device] = (number, min(rate, int(found.group(5))))
+            elif parent == "1:1":
+                classes[(device, minor)] = (number, rate, int(found.group(6) or 0), found.group(7) or "")
+        elif dscp := _TC_DSCP_FILTER.match(line):
+            value = int(dscp.group(2), 16) >> 2
+            matched[(dscp.group(1), dscp.group(3))] = _DSCP_BY_VALUE.get(value, str(value))
+    for transport in store.transports:
+        link_kbit = transport.bandwidth_mbps * 1000
+        if transport.name not in roots or transport.name not in defaults:
+            facts.shapers.append((0, f"{transport.name} has no shaper: its queues build in the modem, where every class is alike"))
+            continue
+        root_line, shaped = roots[transport.name]
+        if shaped > link_kbit:
+            facts.shapers.append(
+                (root_line, f"{transport.name} is shaped to {shaped} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
+            )
+        names = {name for (device, _), (_, _, _, name) in classes.items() if device == transport.name}
+        for cls in store.qos:
+            if cls.dscp and cls.name not in names:
+                facts.shapers.append((root_line, f"QoS class {cls.name.upper()} of the intent has no queue on {transport.name}"))
+        for (device, minor), (number, rate, prio, name) in sorted(classes.items()):
+            if device != transport.name or name == _FRR_CONTROL:
+                continue
+            if minor == defaults[device]:  # best effort: what the others leave
+                facts.queues.append((number, name.upper(), None, prio == 0, None))
+                continue
+            # prio 2 is no guarantee (a shaped class's rate is a trickle); else the share it is given
+            percent = round(rate * 100 / shaped) if shaped and prio < 2 else 0
+            facts.queues.append((number, name.upper(), matched.get((device, minor), "none"), prio == 0, percent))
+
+
+_DSCP_BY_VALUE = {value: name for name, value in DSCP_VALUES.items()}
 _DSCP_BY_BITS = {f"{value:06b}": name for name, value in DSCP_VALUES.items()}
 _QOS_EXTRACTORS = {"cisco_xe": _cisco_qos, "huawei_vrp": _vrp_qos, "fortinet": _forti_qos, "frr": _frr_qos}
 
@@ -577,6 +760,9 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     if extractor is None:
         return
     facts = extractor(config)
+    if config.platform == "frr":
+        _frr_queues(config, store, facts)
+    queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
     by_tag = {cls.name.upper(): cls for cls in store.qos}
@@ -598,18 +784,20 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     for zone in store.zones:
         if zone.name not in marked:
             yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
+    for line, why in facts.shapers:
+        yield Finding(queues_where, line, QOS, why)
     for line, tag, matches, priority, percent in facts.queues:
         cls = by_tag.get(tag)
         if cls is None:
-            yield config.finding(line, QOS, f"QoS class {tag} is no class of the intent")
+            yield Finding(queues_where, line, QOS, f"QoS class {tag} is no class of the intent")
             continue
         if matches is not None and matches != cls.dscp_name:
-            yield config.finding(line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
+            yield Finding(queues_where, line, QOS, f"QoS class {tag} matches {matches}, the intent's class is {cls.dscp_name}")
         if priority is not None and priority != cls.priority:
-            yield config.finding(
-                line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
+            yield Finding(
+                queues_where, line, QOS, f"QoS class {tag} is {'' if priority else 'not '}a strict-priority queue, unlike the intent's"
             )
         if percent is not None and percent != cls.bandwidth_percent:
-            yield config.finding(
-                line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
+            yield Finding(
+                queues_where, line, QOS, f"QoS class {tag} is given {percent}%, the intent's class {cls.bandwidth_percent}%"
             )

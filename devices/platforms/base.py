@@ -38,7 +38,8 @@ HealthCheck = Literal["bgp_sessions", "interfaces_up"]
 
 # How a device steers applications by SLA class itself (devices/steering.py holds each one's
 # timers): IOS-XE IP SLA operations and tracks (numbered 10 x tunnel + class) behind policy
-# routes, with return-path signal routes; VRP NQA tests tracked by policy routes; FortiOS SD-WAN
+# routes, with return-path signal routes; VRP NQA tests tracked by the redirects (interface PBR:
+# `redirect ip-nexthop ... track-nqa`) in each segment's inbound traffic policy; FortiOS SD-WAN
 # health checks and rules.
 SteeringMechanism = Literal["ip-sla-tracks", "nqa-policy-routes", "sdwan-health-checks"]
 
@@ -276,6 +277,10 @@ class PlatformProfile:
     # How the store device steers applications by SLA class; None where the device does not
     # (FRR stores steer on their host: storestack-steer, devices/frr_steer.py).
     sla_steering: SteeringMechanism | None = None
+    # A store on this platform runs its hub tunnels' BFD on the tunnel's SLA class profile (FRR:
+    # BFD is its SLA probe, which storestack-steer follows); else on its link's profile (WIRED,
+    # CELLULAR), its SLA classes measured by its own probes. A hub runs the store's choice.
+    bfd_follows_sla: bool = False
     # The probe an IOS-XE store's IP SLA operation can run against this platform as its hub:
     # IOS-XE runs `ip sla responder` (UDP jitter: loss, jitter, latency); Linux answers ICMP
     # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).

@@ -8,6 +8,7 @@ from hier_config.models import MatchRule, SectionalExitingRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 if TYPE_CHECKING:
@@ -110,6 +111,16 @@ DRIVER = PlatformDriver(
 # is rejected), so a port is named only where its protocol has the name.
 _PORT_NAMES = {"tcp": {53: "domain", 179: "bgp"}, "udp": {53: "domain", 67: "bootps", 68: "bootpc"}}
 
+
+# NTP key types by algorithm (common/ntp.py), as `ntp authentication-key N TYPE KEY` spells
+# them (System Management Configuration Guide, Cisco IOS XE, "Configuring NTP Authentication":
+# {md5 | cmac-aes-128 | hmac-sha1 | hmac-sha2-256}).
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"aes128-cmac": "cmac-aes-128", "hmac-sha256": "hmac-sha2-256"}
+
+
+def ntp_key_type(algorithm: NtpAlgorithm) -> str:
+    """The keyword of an NTP key of `algorithm` (only those the platform implements reach here)."""
+    return NTP_KEY_TYPES[algorithm]
 
 def _port(protocol: str, port: int) -> str:
     return _PORT_NAMES.get(protocol, {}).get(port, str(port))
@@ -390,5 +401,6 @@ PLATFORM = CiscoXEPlatform(
         ("ios_bgp_neighbor_families", bgp_neighbor_families),
         ("ios_segment_to_self", segment_to_self),
         ("ios_hub_route_maps", hub_route_maps),
+        ("ios_ntp_key_type", ntp_key_type),
     ),
 )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 
@@ -196,6 +197,16 @@ _LEAVE_REVERT_MODE_AND_SAVE = (
 # destination networks' CIDRs (empty: "all").
 PolicyGroup = tuple[str, str, int | None, tuple[str, ...]]
 
+
+# NTP key types by algorithm (common/ntp.py), as an `ntpserver` entry's `set key-type` spells them
+# (FortiOS 7.4.4+: Administration Guide, "Cryptographic hash function authentication support";
+# 7.2 knows MD5 and SHA1 only).
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"sha256": "SHA256"}
+
+
+def ntp_key_type(algorithm: NtpAlgorithm) -> str:
+    """The keyword of an NTP key of `algorithm` (only those the platform implements reach here)."""
+    return NTP_KEY_TYPES[algorithm]
 
 def policy_groups(rules: Sequence[AclRule]) -> list[PolicyGroup]:
     """One policy per set of a flow's rules with the same action, protocol, port and any-ness,
@@ -431,5 +442,6 @@ PLATFORM = FortinetPlatform(
         ("fortios_bgp_neighbors", bgp_neighbors),
         ("fortios_sdwan_neighbors", sdwan_neighbors),
         ("fortios_sdwan_services", sdwan_services),
+        ("fortios_ntp_key_type", ntp_key_type),
     ),
 )

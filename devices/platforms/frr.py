@@ -168,6 +168,7 @@ PLATFORM = FrrPlatform(
     emulated=False,
     answers_ios_probe="icmp-jitter",
     json_show_commands=True,
+    bfd_follows_sla=True,
     # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
     # appliance as `storestack-confirm`, reached through the login's restricted command set).
     # It reverts with FRR's frr-reload.py; `revert` is the abort of a change that failed.
@@ -191,8 +192,8 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file) and, on stores, dnsmasq and the SLA steering of storestack-steer
-    # (devices/frr_steer.py).
+    # (chrony and its key file) and, on stores, dnsmasq, the SLA steering of storestack-steer
+    # (devices/frr_steer.py) and the WAN queues (`tc -batch`).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
@@ -200,6 +201,7 @@ PLATFORM = FrrPlatform(
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
         ("steering.conf", "host-steering.j2"),
+        ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
     ),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
+from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 
 if TYPE_CHECKING:
@@ -92,6 +93,16 @@ UDP_PORT_NAMES = {
 PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
 _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
 
+
+# NTP authentication modes by algorithm (common/ntp.py), as `ntp-service authentication-keyid N
+# authentication-mode { md5 | hmac-sha256 } cipher KEY` spells them (Huawei AR command reference,
+# "ntp-service authentication-keyid").
+NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"hmac-sha256": "hmac-sha256"}
+
+
+def ntp_key_type(algorithm: NtpAlgorithm) -> str:
+    """The keyword of an NTP key of `algorithm` (only those the platform implements reach here)."""
+    return NTP_KEY_TYPES[algorithm]
 
 def port_name(protocol: str, port: int) -> str:
     """`port` as VRP shows it in a rule of `protocol`: its keyword if it has one, else the number."""
@@ -246,5 +257,6 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_nqa_name", nqa_name),
+        ("vrp_ntp_key_type", ntp_key_type),
     ),
 )

@@ -29,6 +29,7 @@ from storestack.devices.views.addresses import (
     Net,
     dotted,
 )
+from storestack.devices.views.lanpolicy import lan_policies
 from storestack.devices.views.model import (
     _DENY_ANY,
     BFD_CELLULAR,
@@ -59,6 +60,7 @@ from storestack.devices.views.model import (
     TunnelView,
     WanLinkView,
     strictest,
+    tunnel_bfd,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
@@ -210,7 +212,7 @@ class ViewBuilder:
             local_pref=tunnel.local_pref,
             prepend=tunnel.prepend,
             prepend_path=" ".join([str(store_asn)] * tunnel.prepend),
-            bfd=BFD_CELLULAR if cellular else BFD_WIRED,
+            bfd=tunnel_bfd(tunnel, cellular, profile.bfd_follows_sla),
             peer_bfd=tunnel.bfd is not None,
             table=table,
             underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
@@ -277,6 +279,18 @@ class ViewBuilder:
         aws = self._aws_tunnels(profile, intent, wan)
         aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
+        steering = (
+            self._steering(
+                profile.sla_steering,
+                intent,
+                segments,
+                [tunnel for link in wan for tunnel in link.tunnels],
+                loopback_net,
+            )
+            if profile.sla_steering is not None
+            else None
+        )
+        breakout = next((link for link in wan if link.guest_breakout), None) if guest else None
         return StoreApplianceView(
             hostname=appliance.hostname,
             platform=appliance.platform,
@@ -313,7 +327,7 @@ class ViewBuilder:
             mgmt=self._mgmt,
             bfd_profiles=sorted({link.bfd for link in wan}, key=lambda p: p.name),
             guest=guest,
-            breakout=next((link for link in wan if link.guest_breakout), None) if guest else None,
+            breakout=breakout,
             acls=[
                 Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
             ],
@@ -323,16 +337,13 @@ class ViewBuilder:
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],
-            steering=(
-                self._steering(
-                    profile.sla_steering,
-                    intent,
-                    segments,
-                    [tunnel for link in wan for tunnel in link.tunnels],
-                    loopback_net,
-                )
-                if profile.sla_steering is not None
-                else None
+            steering=steering,
+            # VRP: each segment's one inbound traffic policy marks, steers (NQA-tracked redirects)
+            # and breaks guest Wi-Fi out (devices/views/lanpolicy.py).
+            lan_policies=(
+                lan_policies(store.id, segments, steering, [*(s.net for s in segments), loopback_net], breakout)
+                if profile.sla_steering == "nqa-policy-routes"
+                else []
             ),
         )
 
@@ -438,10 +449,9 @@ class ViewBuilder:
             if not (application.overlay and sources and candidates):
                 continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
             if mechanism == "nqa-policy-routes":
-                # An AR policy node holds two next hops: the preferred path, and a backup over
-                # another transport where there is one.
-                other = [path for path in candidates if path.transport != candidates[0].transport]
-                candidates = [candidates[0], *(other or candidates[1:])[:1]]
+                # An AR traffic behavior redirects to one next hop, withdrawn while its NQA test
+                # fails (then BGP routes the traffic): the preferred path.
+                candidates = candidates[:1]
             paths = [
                 probe(path.tunnel, path.cellular, application.sla)
                 for path in candidates
@@ -728,6 +738,7 @@ class ViewBuilder:
                     asn=store.asn,
                     prefixes=self._hub_prefixes(store),
                     prefix_list=f"STORE-{store.id}",
+                    platform=store.appliances[0].platform,
                 )
                 wan_index.update(((store.id, link.name), link) for link in store.wan)
             assert tunnel.peer_transport is not None
@@ -757,7 +768,7 @@ class ViewBuilder:
                     id=tunnel.id,
                     local_pref=tunnel.local_pref,
                     route_map=f"FROM-{store.id}-{link.name}",
-                    bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
+                    bfd=tunnel_bfd(tunnel, link.cellular, get_platform(store_view.platform).bfd_follows_sla),
                     description=f"{store.id} {link.name} {link.kind} {tunnel.role}",
                     ike_id=tunnel.peer_id,
                 )

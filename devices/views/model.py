@@ -24,7 +24,8 @@ from storestack.devices.views.addresses import (
     IfAddr,
     Net,
 )
-from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent
+from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent, Tunnel, usable_ntp_keys
+from storestack.network.sla import SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
 LOCAL_ADMIN_USER = "localadmin"
@@ -43,6 +44,25 @@ class BfdProfile:
 # Fibre and broadband detect a dead link in 0.6 s; cellular links jitter, so they get slack.
 BFD_WIRED = BfdProfile("WIRED", 200, 3)
 BFD_CELLULAR = BfdProfile("CELLULAR", 500, 5)
+
+
+def sla_bfd(cls: SlaClassPolicy) -> BfdProfile:
+    """The BFD profile of an SLA class: one control packet per probe interval, down after the
+    class's count of consecutive losses (network/sla.py says what loss that notices in time).
+
+    Echo mode stays off: the far end (a hub) would loop the echo packets back through the same
+    tunnel the control packets ride, so echo adds no coverage of the path and only load."""
+    return BfdProfile(cls.probe, cls.timers.probe_interval_ms, cls.timers.consecutive_losses)
+
+
+def tunnel_bfd(tunnel: Tunnel | None, cellular: bool, follows_sla: bool) -> BfdProfile:
+    """The BFD profile both ends of a store-hub tunnel run, as the store's platform chooses it
+    (`PlatformProfile.bfd_follows_sla`): the tunnel's SLA class's (FRR, whose BFD is its SLA
+    probe) or its link's (WIRED, CELLULAR). The hub runs the same, whatever its platform: BFD
+    timers only mean what the class says when both ends agree."""
+    if follows_sla and tunnel is not None and tunnel.sla is not None:
+        return sla_bfd(tunnel.sla)
+    return BFD_CELLULAR if cellular else BFD_WIRED
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +105,16 @@ class ManagementView:
     snmp_auth_key: Secret
     snmp_priv_key: Secret
     tacacs_key: Secret
-    # NTP authentication (HMAC-SHA256): every key trusted, servers authenticated with the first.
+    # The NTP servers' keys, each with its algorithm; a platform uses those it implements
+    # (`ntp_keys_for`).
     ntp_keys: tuple[NtpKey, ...]
     guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
 
-    @property
-    def ntp_key(self) -> NtpKey:
-        """The key the appliance authenticates its NTP servers with."""
-        return self.ntp_keys[0]
+    def ntp_keys_for(self, platform: Platform) -> tuple[NtpKey, ...]:
+        """The keys an appliance of `platform` trusts (those whose algorithm it implements, in the
+        fleet's order); it authenticates its servers with the first. The inventory refuses a fleet
+        that leaves a platform none (`inventory/checks.py` `ntp_checks`)."""
+        return usable_ntp_keys(self.ntp_keys, platform)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,9 +394,8 @@ class SteeredApplicationView:
     port_ranges: list[tuple[int, int]]  # empty: every port
     cellular: bool  # may leave over LTE/5G
     acl: Acl  # APP-<TAG>
-    # Preferred first. VRP: two (an AR policy node holds two next hops), the preferred path and
-    # the first on another transport (so a brownout of one transport leaves somewhere to go),
-    # else the next path.
+    # Preferred first. VRP: the preferred path only (an AR traffic behavior redirects to one
+    # tracked next hop; when its test fails the traffic is routed by BGP).
     paths: list[ProbeView]
 
 
@@ -410,6 +431,44 @@ class SteeringView:
     return_exist_maps: dict[str, str] = field(default_factory=dict)
     return_none_track: int = IOS_RETURN_NONE_TRACK
     return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectView:
+    """VRP: where a classifier's traffic is policy-routed while its NQA test passes (traffic
+    behavior `redirect ip-nexthop ADDRESS track-nqa ADMIN TEST`); when the test fails the
+    redirect is withdrawn and the packet is routed normally."""
+
+    next_hop: str
+    nqa_admin: str
+    nqa_test: str
+
+
+@dataclass(frozen=True, slots=True)
+class LanClassView:
+    """VRP: one classifier of a segment's inbound traffic policy. An AR applies one traffic
+    policy per interface direction and the first matching classifier decides, so QoS marking,
+    SLA steering and the guest breakout share it; `devices/views/lanpolicy.py` orders the
+    classifiers so every packet gets its first QoS mark and its first steered application."""
+
+    name: str  # classifier name, and its ACL's (an ACL of permit rules only)
+    acl: Acl | None  # None: `if-match any`
+    qos: QosClassView  # the DSCP it is marked with
+    redirect: RedirectView | None = None  # None: routed normally
+    defined: bool = False  # classifier and ACL are defined elsewhere (the shared ANY)
+
+    @property
+    def behavior(self) -> str:
+        return self.name if self.redirect is not None else f"MARK-{self.qos.tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class LanPolicyView:
+    """VRP: the traffic policy a segment applies inbound (`traffic-policy NAME inbound`)."""
+
+    segment: SegmentView
+    name: str  # LAN-IN-<SEGMENT TAG>
+    classes: list[LanClassView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +513,7 @@ class StoreApplianceView:
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
     steering: SteeringView | None = None  # SLA steering (IOS-XE, VRP, FortiOS); None elsewhere
+    lan_policies: list[LanPolicyView] = field(default_factory=list)  # VRP: one per segment
 
     @property
     def protected_segments(self) -> list[SegmentView]:
@@ -476,6 +536,7 @@ class HubStoreView:
     asn: int
     prefixes: list[Net]
     prefix_list: str
+    platform: Platform  # of the store's edge appliance, the tunnels' far end
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from testsupport.lab import require_frr_lab
+from testsupport.rendering import secrets_carried_by
 from testsupport.stack_outputs import outputs_file, run_store_stack
 
 from storestack.cli.main import cli
@@ -35,7 +36,9 @@ DEVICE_SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Audit-Snmp-Auth-5523",
     "STORESTACK_SNMP_PRIV_KEY": "Audit-Snmp-Priv-8832",
     "STORESTACK_TACACS_KEY": "Audit-Tacacs-Key-2290",
-    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-3381",
+    "STORESTACK_NTP_KEY": "Audit-Ntp-Key-33",  # aes128-cmac: exactly 16 characters
+    "STORESTACK_NTP_KEY_HMAC": "Audit-Ntp-Hmac-3382",
+    "STORESTACK_NTP_KEY_SHA256": "Audit-Ntp-Sha-3383",
 }
 PASSPHRASE = "Audit-Pulumi-Passphrase-4471"
 # The fleet secret tunnel PSKs derive from: like the passphrase, it must never appear anywhere.
@@ -153,7 +156,8 @@ def test_inventory_stacks_plan_and_render_outputs_hold_no_secret(audit: Audit) -
     )
 
     pushed = (work / "push" / f"{APPLIANCE}.cfg").read_text()
-    for name, value in audit.secrets.items():
+    # every device secret an IOS-XE config carries (not the FortiOS-only sha256 NTP key)
+    for name, value in secrets_carried_by("cisco_xe", audit.secrets).items():
         if name not in ("PULUMI_CONFIG_PASSPHRASE", IPSEC_PSK_SEED[0]):
             assert value in pushed, f"the push file lacks {name}: the audit would prove nothing"
     audit.holds_secrets(work / "push")

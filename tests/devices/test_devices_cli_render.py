@@ -67,8 +67,9 @@ def test_render_reports_planned_configs(tmp_path: Path) -> None:
 def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "push"
     # An FRR store's secrets are its tunnel PSKs, derived from the fleet PSK secret, and the
-    # NTP key in its host's chrony key file.
-    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Hmac_Key_44")
+    # NTP keys chrony implements in its host's key file (AES-128-CMAC and the keyed SHA-256 digest).
+    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Cmac_Key_016")
+    monkeypatch.setenv("STORESTACK_NTP_KEY_SHA256", "Ntp.Sha256_Key_45")
     monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
     code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 2 and "STORESTACK_IPSEC_PSK" in output and not out.exists()
@@ -76,7 +77,7 @@ def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("STORESTACK_NTP_KEY")
     code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 2 and "STORESTACK_NTP_KEY" in output and not out.exists()
-    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Hmac_Key_44")
+    monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Cmac_Key_016")
     code, _ = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 0
     assert stat.S_IMODE((out / "nw-0001-edge1.cfg").stat().st_mode) == 0o600

@@ -228,3 +228,18 @@ def test_a_generated_fleet_behind_fortios_hubs_is_clean(tmp_path: Path) -> None:
     platforms = {store.appliances[0].platform for store in behind_fortios}
     assert {"cisco_xe", "fortinet", "frr"} <= platforms
     assert _lint(behind_fortios, config_files(behind_fortios)) == []
+
+
+def test_a_vrp_hub_identity_is_its_ike_local_name(fleet: Fleet) -> None:
+    """A VRP hub sends one FQDN identity, the device's `ike local-name` (an IKE peer only says
+    `local-id-type fqdn`); the cross-check reads it from there, so a hub named otherwise than
+    the intent says is found on every store tunnel it terminates."""
+    vrp = on_platform(fleet, "huawei_vrp")
+    files = config_files(vrp)
+    hub = next(f for f in files if f.name == "hq-hub1.cfg")
+    assert "\nike local-name hq-hub1.northwind.example\n" in hub.text
+    assert not re.search(r"^ local-id ", hub.text, re.M) and "remote-id-type" not in hub.text
+    assert _lint(vrp, files) == []
+    renamed = _broken(files, "hq-hub1.cfg", lambda t: t.replace("ike local-name hq-hub1.", "ike local-name hub-one.", 1))
+    found = [f for f in _lint(vrp, renamed) if "IKE identit" in f.message]
+    assert found and {f.file for f in found} >= {"hq-hub1.cfg"}

@@ -162,6 +162,9 @@ def test_fortios_dns_server_on_the_guest_interface(fleet: Fleet) -> None:
 # ---------------------------------------------------------------- NTP authentication
 
 
+# The sample chain's keys (fleet.yaml): 1 aes128-cmac (IOS-XE, chrony), 2 hmac-sha256 (IOS-XE,
+# VRP), 3 sha256 keyed digest (FortiOS, chrony). A key spelled with another algorithm than the
+# servers verify it with never authenticates a packet.
 @pytest.mark.parametrize(
     ("platform", "old", "new", "why"),
     [
@@ -169,21 +172,58 @@ def test_fortios_dns_server_on_the_guest_interface(fleet: Fleet) -> None:
         ("cisco_xe", "ntp server 10.0.1.10 key 1", "ntp server 10.0.1.10", "without authentication"),
         (
             "cisco_xe",
-            "ntp authentication-key 1 hmac-sha2-256",
+            "ntp authentication-key 1 cmac-aes-128",
             "ntp authentication-key 1 md5",
-            "not HMAC-SHA256",
+            "NTP key 1 uses md5, but the NTP servers verify it with aes128-cmac",
         ),
+        (
+            "cisco_xe",
+            "ntp authentication-key 1 cmac-aes-128",
+            "ntp authentication-key 1 hmac-sha2-256",
+            "NTP key 1 uses hmac-sha256, but the NTP servers verify it with aes128-cmac",
+        ),
+        ("cisco_xe", "ntp server 10.0.1.11 key 1", "ntp server 10.0.1.11 key 2", "asked with key 2, not 1"),
         ("cisco_xe", "ntp trusted-key 1\n", "", "not trusted"),
+        ("cisco_xe", "ntp trusted-key 2\n", "ntp trusted-key 2\nntp trusted-key 9\n", "no key of the intent"),
+        (
+            "cisco_xe",
+            "ntp trusted-key 2\n",
+            "ntp trusted-key 2\nntp trusted-key 3\n",
+            "NTP key 3 is trusted but its algorithm sha256 is not one cisco_xe implements",
+        ),
         ("huawei_vrp", "ntp-service authentication enable\n", "", "not enabled"),
         (
             "huawei_vrp",
-            "ntp-service unicast-server 10.0.1.11 authentication-keyid 1",
+            "ntp-service unicast-server 10.0.1.11 authentication-keyid 2",
             "ntp-service unicast-server 10.0.1.11",
             "without authentication",
         ),
-        ("huawei_vrp", "authentication-mode hmac-sha256", "authentication-mode md5", "not HMAC-SHA256"),
+        (
+            "huawei_vrp",
+            "authentication-mode hmac-sha256",
+            "authentication-mode md5",
+            "NTP key 2 uses md5, but the NTP servers verify it with hmac-sha256",
+        ),
+        (
+            "huawei_vrp",
+            "ntp-service reliable authentication-keyid 2\n",
+            "ntp-service reliable authentication-keyid 2\nntp-service reliable authentication-keyid 1\n",
+            "NTP key 1 is trusted but its algorithm aes128-cmac is not one huawei_vrp implements",
+        ),
         ("fortinet", "set authentication enable", "set authentication disable", "without authentication"),
-        ("fortinet", "set key-id 1", "set key-id 7", "asked with key 7"),
+        ("fortinet", "set key-id 3", "set key-id 7", "asked with key 7"),
+        (
+            "fortinet",
+            "set key-type SHA256",
+            "set key-type SHA1",
+            "NTP key 3 uses SHA1, but the NTP servers verify it with sha256",
+        ),
+        (
+            "fortinet",
+            "set key-id 3",
+            "set key-id 2",
+            "NTP key 2 uses sha256, but the NTP servers verify it with hmac-sha256",
+        ),
     ],
 )
 def test_unauthenticated_or_weak_ntp(fleet: Fleet, platform: str, old: str, new: str, why: str) -> None:
@@ -200,10 +240,13 @@ def test_unauthenticated_or_weak_ntp(fleet: Fleet, platform: str, old: str, new:
         ("chrony.conf", "authselectmode require\n", "", "not enabled"),
         ("chrony.conf", "server 10.0.1.10 key 1 iburst", "server 10.0.1.10 iburst", "without authentication"),
         ("chrony.conf", "server 10.0.1.11 key 1 iburst", "server 10.0.1.11 key 7 iburst", "asked with key 7"),
+        ("chrony.conf", "server 10.0.1.11 key 1 iburst", "server 10.0.1.11 key 3 iburst", "asked with key 3, not 1"),
         ("chrony.conf", "server 10.0.1.11 key 1 iburst version 4\n", "pool 2.debian.pool.ntp.org iburst\n", "pool"),
         ("chrony.conf", "keyfile /etc/chrony/chrony.keys\n", "", "NTP key 1 of the intent is not defined"),
-        ("chrony.keys", "1 SHA256 HEX:", "# 1 SHA256 HEX:", "NTP key 1 of the intent is not defined"),
-        ("chrony.keys", "1 SHA256 HEX:", "1 MD5 HEX:", "not HMAC-SHA256"),
+        ("chrony.keys", "1 AES128 HEX:", "# 1 AES128 HEX:", "NTP key 1 of the intent is not defined"),
+        ("chrony.keys", "1 AES128 HEX:", "1 MD5 HEX:", "NTP key 1 uses MD5, but the NTP servers verify it with aes128-cmac"),
+        # chrony's SHA256 is the keyed digest, not the servers' HMAC-SHA256 of key 2
+        ("chrony.keys", "3 SHA256 HEX:", "2 SHA256 HEX:", "NTP key 2 uses sha256, but the NTP servers verify it with hmac-sha256"),
     ],
 )
 def test_unauthenticated_or_weak_ntp_on_frr_hosts(fleet: Fleet, suffix: str, old: str, new: str, why: str) -> None:
@@ -215,16 +258,43 @@ def test_unauthenticated_or_weak_ntp_on_frr_hosts(fleet: Fleet, suffix: str, old
         # "pool": the pool is unauthenticated and 10.0.1.11, gone with it, is missing
         if why == "pool":
             assert any("10.0.1.11 of the intent is not configured" in f.message for f in ntp), ntp
-        wrong_file = "chrony.keys" if "key 1 of the intent" in why or "HMAC" in why else "chrony.conf"
+        wrong_file = "chrony.keys" if why.startswith("NTP key") else "chrony.conf"
         assert {f.file for f in ntp if why in f.message} == {f"{config.hostname}.{wrong_file}"}
+
+
+# IOS-XE stores and hubs: the router peers with the intent's NTP servers only and serves nobody.
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("ntp access-group peer NTP-SERVERS\n", "", "no `ntp access-group peer`"),
+        (" 30 deny any\nip access-list standard NTP-NOBODY", " 30 permit any\nip access-list standard NTP-NOBODY", "admits any"),
+        (" 20 permit 10.0.1.11\n", "", "refuses NTP server 10.0.1.11"),
+        ("ip access-list standard NTP-NOBODY\n 10 deny any", "ip access-list standard NTP-NOBODY\n 10 permit any", "serves nobody"),
+        ("ntp access-group serve-only NTP-NOBODY", "ntp access-group serve-only NTP-SERVERS", "grants 10.0.1.10, 10.0.1.11"),
+        ("ntp access-group peer NTP-SERVERS", "ntp access-group peer NTP-ELSEWHERE", "names no standard ACL"),
+    ],
+)
+def test_ios_ntp_serves_nobody_and_peers_only_with_its_servers(fleet: Fleet, old: str, new: str, why: str) -> None:
+    for config in (_store(fleet, "cisco_xe"), _hub(fleet, "cisco_xe")):
+        assert not [f for f in _check(fleet, config) if f.rule == NTP_AUTH]
+        findings = [f for f in _check(fleet, _broken(config, old, new)) if f.rule == NTP_AUTH]
+        assert any(why in finding.message for finding in findings), findings
+
+
+# The secret of the key each platform asks its servers with (tests/testsupport TEST_SECRETS).
+_ASKED_WITH = {
+    "cisco_xe": "STORESTACK_NTP_KEY",
+    "huawei_vrp": "STORESTACK_NTP_KEY_HMAC",
+    "fortinet": "STORESTACK_NTP_KEY_SHA256",
+}
 
 
 @pytest.mark.usefixtures("device_secrets")
 def test_ntp_key_reaches_only_push_files_and_is_redacted_in_diffs(fleet: Fleet) -> None:
     """The key is filled in a push render only, and a diff of a device's running config (which
     shows the key) never prints it, on every platform, even without knowing the value."""
-    key = TEST_SECRETS["STORESTACK_NTP_KEY"]
     for platform in VENDORS:
+        key = TEST_SECRETS[_ASKED_WITH[platform]]
         chain = on_platform(fleet, platform)
         (shown,) = render_store(chain, GUEST_STORE)
         (pushed,) = render_store(chain, GUEST_STORE, reveal_secrets=True)
@@ -235,11 +305,22 @@ def test_ntp_key_reaches_only_push_files_and_is_redacted_in_diffs(fleet: Fleet) 
         assert key not in "\n".join(redactor_for(platform).redact_lines(key_lines))
 
 
-def test_ntp_key_longer_than_every_platform_takes(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORESTACK_NTP_KEY", "k" * 33)
-    (key,) = NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys
-    with pytest.raises(SecretUnavailableError, match="at most 32 characters"):
-        key.secret.reveal()
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("STORESTACK_NTP_KEY", "k" * 15, "exactly 16 characters"),  # AES-128: a 128-bit key
+        ("STORESTACK_NTP_KEY", "k" * 17, "exactly 16 characters"),
+        ("STORESTACK_NTP_KEY_HMAC", "k" * 33, "8-32 characters"),  # IOS-XE hmac-sha2-256: 1-32 bytes
+        ("STORESTACK_NTP_KEY_SHA256", "k" * 33, "8-32 characters"),
+    ],
+)
+def test_ntp_key_of_a_length_its_algorithm_refuses(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, rule: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    keys = {key.secret.source: key for key in NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys}
+    with pytest.raises(SecretUnavailableError, match=rule):
+        keys[f"env:{variable}"].secret.reveal()
 
 
 # ---------------------------------------------------------------- QoS classes
@@ -254,7 +335,7 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "policy-map MARK-GUEST\n class class-default\n  set dscp default\n" in cisco
     vrp = _store(fleet, "huawei_vrp").text
     assert "traffic behavior QOS-VOICE\n queue ef bandwidth pct 10\ntraffic behavior QOS-POS\n queue af bandwidth pct 20\n" in vrp
-    assert "traffic policy MARK-OFFICE\n classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
+    assert "classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n classifier ANY behavior MARK-BUSINESS\n" in vrp
     forti = _store(fleet, "fortinet").text
     assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
     assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
@@ -277,12 +358,26 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("cisco_xe", "  bandwidth percent 20", "  bandwidth percent 40", "", "given 40%"),
         ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
          "marks guest-wifi traffic ef"),
-        ("huawei_vrp", " traffic-policy MARK-POS inbound\n", "", "", "pos traffic is not re-marked"),
+        ("huawei_vrp", " traffic-policy LAN-IN-POS inbound\n", "", "", "pos traffic is not re-marked"),
         ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
         ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
          "marks guest-wifi traffic ef"),
         ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
         ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
+        # the WAN queues of the FRR host (qos.tc)
+        ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "qos.tc",
+         "QoS class POS matches af21"),
+        ("frr", "cburst 23750 prio 0 quantum 60000  # voice", "cburst 23750 prio 1 quantum 60000  # voice", "qos.tc",
+         "QoS class VOICE is not a strict-priority queue"),
+        ("frr", "classid 1:11 htb rate 190000kbit", "classid 1:11 htb rate 95000kbit", "qos.tc",
+         "QoS class POS is given 10%, the intent's class 20%"),
+        ("frr", "classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
+         "qos.tc", "wan1 is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+        ("frr", "qdisc replace dev wan1 root handle 1: htb default 15\n", "", "qos.tc", "wan1 has no shaper"),
+        ("frr", "class add dev wan1 parent 1:1 classid 1:11 htb rate 190000kbit", "# ", "qos.tc",
+         "QoS class POS of the intent has no queue on wan1"),
+        ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x68 0xfc flowid 1:15", "qos.tc",
+         "QoS class POS matches none"),
     ],
 )
 def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suffix: str, why: str) -> None:

@@ -44,6 +44,7 @@ RULES = {
         huawei_vrp.zone_policy,
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
+        huawei_vrp.policy_routing,
         huawei_vrp.return_path,
         huawei_vrp.port_keywords,
         huawei_vrp.management_plane,
@@ -66,6 +67,7 @@ RULES = {
         fortinet.policy_interfaces,
         fortinet.management_path,
         fortinet.dialup_routes,
+        fortinet.dialup_selection,
         fortinet.dhcp_leases,
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
@@ -428,11 +430,58 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
     assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
 
 
-def test_vrp_three_next_hops_in_one_pbr_node(fleet: Fleet) -> None:
+def test_vrp_interface_pbr_and_tracked_pbr_nodes_are_refused(fleet: Fleet) -> None:
+    """The form an AR rejects: `ip policy-based-route` on an interface (an AR policy-routes
+    forwarded traffic with a traffic policy's `redirect ip-nexthop`) and `track nqa` after a
+    policy node's next hops; a policy node holds at most two next hops and is applied with
+    `ip local policy-based-route` (it routes the router's own packets)."""
     config = _store(fleet, "huawei_vrp", "mall-guest")
-    extra = " apply ip-address next-hop 100.64.0.12 track nqa storestack hub_lte1\npolicy-based-route GUEST-BREAKOUT"
-    broken = _broken(config, "\npolicy-based-route GUEST-BREAKOUT", "\n" + extra)
-    assert "vrp-pbr-next-hops" in _rules(_lint(broken))
+    rules = _rules(_lint(config))
+    assert not rules & {"vrp-interface-pbr", "vrp-pbr-track", "vrp-pbr-next-hops", "vrp-policy-unapplied"}
+    assert "ip policy-based-route" not in config.text and "policy-based-route " not in config.text
+    old_form = _broken(
+        config,
+        " traffic-policy LAN-IN-POS inbound\n",
+        " traffic-policy LAN-IN-POS inbound\n ip policy-based-route STEER-POS\n",
+    )
+    old_form = _broken(
+        old_form,
+        "#\nreturn",
+        "policy-based-route STEER-POS permit node 10\n if-match acl 3101\n"
+        " apply ip-address next-hop 100.64.0.0 track nqa SLA_STRICT tun1\n"
+        " apply ip-address next-hop 100.64.0.2\n apply ip-address next-hop 100.64.0.4\n#\nreturn",
+    )
+    found = {f.rule: f.message for f in _lint(old_form)}
+    assert "not an AR command" in found["vrp-interface-pbr"]
+    assert "take no `track`" in found["vrp-pbr-track"]
+    assert "3 next hops" in found["vrp-pbr-next-hops"]
+    assert "ip local policy-based-route" in found["vrp-policy-unapplied"]
+
+
+def test_vrp_steering_redirects_are_tracked_inbound_and_never_drop(fleet: Fleet) -> None:
+    """Each steered class and the guest breakout is a tracked redirect in the segment's one
+    inbound policy: an untracked redirect keeps its traffic on a broken path, a redirecting
+    policy applies inbound only, and a classifier whose ACL has a deny rule drops what the rule
+    matches (traffic between the store's segments, with the shared APP ACLs of old)."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    assert " traffic-policy LAN-IN-GUEST inbound\n" in config.text
+    assert re.search(r"redirect ip-nexthop \S+ track-nqa storestack guest_gateway\n", config.text)
+    rules = _rules(_lint(config))
+    assert not rules & {"vrp-redirect-untracked", "vrp-redirect-outbound", "vrp-mqc-acl-deny"}
+    untracked = _broken_re(
+        config, r"( redirect ip-nexthop \S+) track-nqa storestack guest_gateway\n", r"\1\n"
+    )
+    assert any(f.rule == "vrp-redirect-untracked" and "GUEST-BREAKOUT" in f.message for f in _lint(untracked))
+    outbound = _broken(
+        config, " traffic-policy QUEUE-wan1 outbound\n", " traffic-policy LAN-IN-POS outbound\n"
+    )
+    assert "vrp-redirect-outbound" in _rules(_lint(outbound))
+    # LOCAL-POS matches the store's own destinations; as a deny rule it would drop them.
+    local = re.search(r"acl name LOCAL-POS \d+\n rule 5 permit", config.text)
+    assert local is not None
+    dropping = _broken(config, local.group(0), local.group(0).replace("permit", "deny"))
+    found = [f for f in _lint(dropping) if f.rule == "vrp-mqc-acl-deny"]
+    assert found and "LOCAL-POS" in found[0].message and "drops what it matches" in found[0].message
 
 
 def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
@@ -442,22 +491,22 @@ def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
     assert "vrp-nqa-name" not in _rules(_lint(config))
     broken = _broken(config, "SLA_STRICT tun1", "SLA-STRICT tun1", count=-1)
     found = [f for f in _lint(broken) if f.rule == "vrp-nqa-name"]
-    assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "apply"}
+    assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "redirect"}
     assert all("SLA-STRICT" in f.message for f in found)
 
 
 def test_vrp_pbr_out_of_an_ethernet_port(fleet: Fleet) -> None:
-    """A policy route may name a point-to-point outbound interface, not an Ethernet port: the
-    guest breakout must name its gateway."""
+    """A policy node may name a point-to-point outbound interface, not an Ethernet port."""
     config = _store(fleet, "huawei_vrp", "mall-guest")
     assert "vrp-pbr-output-interface" not in _rules(_lint(config))
-    broken = _broken_re(
+    broken = _broken(
         config,
-        r" apply ip-address next-hop \S+ track nqa storestack guest_gateway\n",
-        " apply output-interface GigabitEthernet0/0/1\n",
+        "#\nreturn",
+        "policy-based-route LOCAL-OUT permit node 10\n apply output-interface GigabitEthernet0/0/1\n"
+        "#\nip local policy-based-route LOCAL-OUT\n#\nreturn",
     )
     found = [f for f in _lint(broken) if f.rule == "vrp-pbr-output-interface"]
-    assert [f.message.split(":")[0] for f in found] == ["policy-based-route GUEST-BREAKOUT permit node 10"]
+    assert [f.message.split(":")[0] for f in found] == ["policy-based-route LOCAL-OUT permit node 10"]
 
 
 def test_vrp_undefined_acl_zone_and_open_interzone(fleet: Fleet) -> None:
@@ -549,6 +598,24 @@ def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-dialup-add-route"]
     assert [f.message.split()[3] for f in found] == ["nw-0001-lte1"]
     assert not [f for f in _lint(config) if f.rule == "fortios-dialup-add-route"]
+
+
+def test_fortios_hub_tells_its_dialup_phase1s_apart_by_ikev2_peer_id(fleet: Fleet) -> None:
+    """Two dial-up phase 1s on the hub's WAN interface: each must bind its store by IKEv2 peer ID
+    (peertype one, its own peerid), the only thing FortiOS's gateway re-validation can use for
+    peers that send no Fortinet network-id."""
+    two = _hub(fleet, "fortinet")  # the stores' DHCP and cellular links: a dial-up phase 1 each
+    assert two.text.count("set type dynamic") > 1
+    assert not [f for f in _lint(two) if f.rule == "fortios-dialup-selection"]
+    at = two.text.index("set type dynamic")
+    text = two.text[:at] + two.text[at:].replace("set peertype one\n", "set peertype any\n", 1)
+    any_peer = dataclasses.replace(two, text=text)
+    found = [f for f in _lint(any_peer) if f.rule == "fortios-dialup-selection"]
+    assert found and "does not bind its peer by IKEv2 identity" in found[0].message
+    peer_ids = re.findall(r'set type dynamic\n(?:.*\n)*?\s+set peerid (".*?")', two.text)
+    same = _broken(two, f"set peerid {peer_ids[1]}", f"set peerid {peer_ids[0]}")
+    found = [f for f in _lint(same) if f.rule == "fortios-dialup-selection"]
+    assert found and "FortiOS cannot tell their peers apart" in found[0].message, found
 
 
 def test_fortios_dhcp_wan_taking_the_default_route_and_dns_from_the_lease(fleet: Fleet) -> None:
@@ -741,24 +808,27 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
 
 def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     config = _store(fleet, "huawei_vrp", "dual-wan")
-    unapplied = _broken(config, " ip policy-based-route STEER-POS\n", "")
-    assert any(f.rule == "vrp-policy-unapplied" and "STEER-POS" in f.message for f in _lint(unapplied))
-    unused = _broken(config, " apply ip-address next-hop 100.64.255.248 track nqa SLA_STRICT tun4\n", "")
-    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun4" in f.message for f in _lint(unused))
+    unapplied = _broken(config, " traffic-policy LAN-IN-POS inbound\n", "")
+    assert any(
+        f.rule == "sla-application-unsteered" and f.message.startswith("pos:")
+        for f in _steering(fleet, unapplied)
+    )
+    unused = _broken(config, " redirect ip-nexthop 100.64.0.4 track-nqa SLA_STRICT tun1\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun1" in f.message for f in _lint(unused))
     many = _broken_re(
         config,
         r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
         r" probe-count 16\n interval seconds 2\n timeout 1\n frequency 40\n",
     )
     assert any(f.rule == "vrp-nqa-timers" and "probe-count 16" in f.message for f in _lint(many))
-    renamed = _broken(config, "acl name APP-POS 3202\n", "acl name APP-PAYMENTS 3202\n")
+    renamed = _broken(config, "acl name APP-POS-1 ", "acl name APP-PAYMENTS-1 ")
     assert any(
         f.rule == "sla-unknown-application" and "payments" in f.message for f in _steering(fleet, renamed)
     )
     lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
-    cctv = " apply ip-address next-hop 100.64.255.250 track nqa SLA_BEST_EFFORT tun3\n"
-    over_lte = _broken(config, cctv, " apply ip-address next-hop 100.64.0.6 track nqa SLA_BUSINESS tun2\n")
+    cctv = " redirect ip-nexthop 100.64.0.4 track-nqa SLA_BEST_EFFORT tun1\n"
+    over_lte = _broken(config, cctv, " redirect ip-nexthop 100.64.0.6 track-nqa SLA_BEST_EFFORT tun1\n")
     assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
 
 

@@ -29,7 +29,9 @@ SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Snmp-Auth-Key-5521",
     "STORESTACK_SNMP_PRIV_KEY": "Snmp-Priv-Key-9043",
     "STORESTACK_TACACS_KEY": "Tacacs-Key-4410",
-    "STORESTACK_NTP_KEY": "Ntp-Key-2207",
+    "STORESTACK_NTP_KEY": "Ntp-Cmac-Key-220",  # aes128-cmac: exactly 16 characters
+    "STORESTACK_NTP_KEY_HMAC": "Ntp-Hmac-Key-2208",
+    "STORESTACK_NTP_KEY_SHA256": "Ntp-Sha-Key-2209",
     "STORESTACK_IPSEC_PSK": "Ipsec-Psk-Seed-6604",  # FRR's tunnel PSKs derive from it
 }
 

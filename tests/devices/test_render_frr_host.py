@@ -327,7 +327,8 @@ def test_frr_hosts_take_time_only_from_the_intent_servers_with_its_key(fleet: Fl
     never selects an unauthenticated source, serves no time, takes no remote chronyc; the host
     firewall admits NTP only as the answer to the host's own request."""
     mgmt = fleet.spec.management
-    key_id = next(iter(mgmt.ntp_key_ids.values()))
+    chrony_keys = [key for key in mgmt.ntp_keys if key.algorithm in ("aes128-cmac", "sha256")]
+    key_id = chrony_keys[0].id
     configs = list(render_fleet(on_platform(fleet, "frr")))
     assert {config.role for config in configs} == {"edge", "hub"}
     for config in configs:
@@ -340,7 +341,9 @@ def test_frr_hosts_take_time_only_from_the_intent_servers_with_its_key(fleet: Fl
         assert not any(line.split()[0] in ("allow", "bindcmdaddress", "confdir", "sourcedir") for line in chrony)
         assert any(line.startswith("makestep ") for line in chrony)
         keys = [line for line in _companion(config, "chrony.keys").splitlines() if not line.startswith("#")]
-        assert keys == [f"{key_id} SHA256 HEX:<redacted>"]
+        # every key chrony can compute as the servers do, none it cannot (the HMAC-SHA256 key)
+        chrony_types = {"aes128-cmac": "AES128", "sha256": "SHA256"}
+        assert keys == [f"{key.id} {chrony_types[key.algorithm]} HEX:<redacted>" for key in chrony_keys]
         # NTP answers reach chronyd as replies only: no input rule opens port 123
         input_chain = _chain_rules(_companion(config, "nftables.conf"), "input")
         assert input_chain[0] == "type filter hook input priority filter; policy drop;"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform
+from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform, secrets_carried_by
 
 from storestack.cli.main import cli
 from storestack.common.platforms import PLATFORM_NAMES, Platform
@@ -65,7 +65,7 @@ def test_push_render_fills_every_secret(
     )
     assert config.with_secrets and config.file_mode == 0o600
     assert REDACTED not in config.text
-    for value in _all_secret_values(device_secrets):
+    for value in _all_secret_values(secrets_carried_by(platform, device_secrets)):
         assert value in config.text
     assert TEST_IPSEC_PSK_SEED[1] not in config.text  # tunnel PSKs derive from it; it never appears
 
@@ -73,7 +73,7 @@ def test_push_render_fills_every_secret(
 def test_frr_push_files_carry_the_vendor_ntp_key_only_in_the_key_file_mode_0600(
     fleet: Fleet, tmp_path: Path, device_secrets: dict[str, str]
 ) -> None:
-    """chrony gets the same key as IOS-XE/VRP/FortiOS (the ntp-key secret, its bytes in hex),
+    """chrony gets the same AES-128-CMAC key as IOS-XE (the ntp-key secret, its bytes in hex),
     in the key file alone, written 0600; the display render and every redactor hide it."""
     key = device_secrets["STORESTACK_NTP_KEY"]
     hex_key = key.encode().hex().upper()
@@ -82,11 +82,11 @@ def test_frr_push_files_carry_the_vendor_ntp_key_only_in_the_key_file_mode_0600(
     for config in pushed:
         holders = {name for name, text in config.files() if hex_key in text or key in text}
         assert holders == {f"{config.name}.chrony.keys"}
-        assert f"\n1 SHA256 HEX:{hex_key}\n" in dict(config.companions)["chrony.keys"]
+        assert f"\n1 AES128 HEX:{hex_key}\n" in dict(config.companions)["chrony.keys"]
     write_configs(pushed, tmp_path)
     assert {stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()} == {0o600}
-    line = f"1 SHA256 HEX:{hex_key}"
-    assert redactor_for("frr").redact(line) == f"1 SHA256 HEX:{REDACTED}"  # by shape, value unknown
+    line = f"1 AES128 HEX:{hex_key}"
+    assert redactor_for("frr").redact(line) == f"1 AES128 HEX:{REDACTED}"  # by shape, value unknown
     # by value, in either spelling, wherever values are redacted (push, drift, session logs)
     for redactor in (redactor_for("cisco_xe", fleet_secret_values(frr)), redactor_for("cisco_xe").with_secrets([key])):
         assert redactor.redact(f"x {hex_key} {key} y") == f"x {REDACTED} {REDACTED} y"

@@ -33,3 +33,19 @@ def test_rendering_redaction_and_the_demo_read_the_same_variables(monkeypatch: p
 def test_an_unsupported_reference_is_named_when_its_value_is_needed() -> None:
     (slot,) = resolve_secret_refs({"tacacs-key": "vault:kv/tacacs"}, reveal=True).values()
     assert slot.problem == "unsupported secret reference (use env:NAME or file:/absolute/path)"
+
+
+def test_the_demos_throwaway_secrets_render_every_ntp_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo fills every unset secret with a throwaway: each NTP key's is of the length its
+    algorithm takes (AES-128-CMAC exactly 16 characters), so a push render of the sample chain,
+    every platform's NTP lines included, succeeds with them."""
+    from storestack.cli.demo_support import throwaway_secret
+    from storestack.network.build import NetworkIntent
+
+    fleet = load_fleet(sample_chain_path())
+    for variable in secret_variables(fleet):
+        monkeypatch.setenv(variable, throwaway_secret(fleet, variable))
+    keys = NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys
+    assert {key.algorithm for key in keys} == {"aes128-cmac", "hmac-sha256", "sha256"}
+    lengths = {key.algorithm: len(key.secret.reveal()) for key in keys}
+    assert lengths["aes128-cmac"] == 16 and all(8 <= n <= 32 for n in lengths.values())

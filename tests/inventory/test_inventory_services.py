@@ -25,7 +25,7 @@ def test_defaults_public_guest_resolvers_and_one_ntp_key(fleet_dir: Path) -> Non
     fleet = load_fleet(fleet_dir)
     management = NetworkIntent(fleet).store("sh-0001").management
     assert [str(a) for a in management.guest_dns] == ["9.9.9.9", "149.112.112.112"]
-    assert [key.id for key in management.ntp_keys] == [1]
+    assert [(key.id, key.algorithm) for key in management.ntp_keys] == [(1, "aes128-cmac")]
     assert management.ntp_keys[0].secret.source == "env:STORESTACK_NTP_KEY"
     assert fleet.spec.management.secrets["ntp-key"] == "env:STORESTACK_NTP_KEY"
 
@@ -44,12 +44,35 @@ def test_defaults_public_guest_resolvers_and_one_ntp_key(fleet_dir: Path) -> Non
             "nothing private (RFC 1918, RFC 6598, the fleet's ranges), so it resolves through public DNS",
         ),
         (
-            "  ntp_key_ids: {ntp-next: 2}",
-            "fleet.yaml:{m} management: ntp_key_ids: 'ntp-next' has no reference in secrets",
+            "  ntp_keys: [{id: 2, algorithm: aes128-cmac, secret: ntp-next}]",
+            "fleet.yaml:{m} management: ntp_keys: key 2's secret 'ntp-next' has no reference in secrets",
         ),
-        ("  ntp_key_ids: {ntp-key: 0}", "fleet.yaml:{n} management.ntp_key_ids.ntp-key: 0 is out of range"),
+        (
+            "  ntp_keys: [{id: 0, algorithm: aes128-cmac, secret: ntp-key}]",
+            "fleet.yaml:{n} management.ntp_keys[0].id: 0 is out of range",
+        ),
+        (
+            "  ntp_keys: [{id: 1, algorithm: md5, secret: ntp-key}]",
+            "fleet.yaml:{n} management.ntp_keys[0].algorithm: ",
+        ),
+        (
+            "  ntp_keys: [{id: 1, algorithm: aes128-cmac, secret: ntp-key}, {id: 1, algorithm: sha256, secret: ntp-key}]",
+            "fleet.yaml:{n} management.ntp_keys: two keys share one key id",
+        ),
+        (
+            "  ntp_key_ids: {ntp-key: 1}",
+            "fleet.yaml:{n} management.ntp_key_ids: replaced by ntp_keys: a list of {{id, algorithm, secret}}",
+        ),
     ],
-    ids=["private-resolver", "shared-space-resolver", "key-without-secret", "key-id-zero"],
+    ids=[
+        "private-resolver",
+        "shared-space-resolver",
+        "key-without-secret",
+        "key-id-zero",
+        "md5-refused",
+        "shared-key-id",
+        "old-ntp-key-ids",
+    ],
 )
 def test_management_errors_name_file_line_and_field(
     fleet_dir: Path, errors_of: Callable[[Path], list[str]], extra: str, expected: str
@@ -59,6 +82,33 @@ def test_management_errors_name_file_line_and_field(
     n = _management(fleet_dir, extra)
     (error,) = errors_of(fleet_dir)
     assert error.startswith(expected.format(n=n, m=m)), error
+
+
+def test_a_platform_without_a_key_it_can_compute_is_refused_where_it_is_named(
+    fleet_dir: Path, errors_of: Callable[[Path], list[str]]
+) -> None:
+    """The default key is AES-128-CMAC, which VRP and FortiOS lack: a store on either would never
+    authenticate its NTP servers, so the inventory names the store's platform line and the keys."""
+    store_file = fleet_dir / "stores" / "sh-0002.yaml"
+    lines = store_file.read_text().splitlines()
+    at = lines.index("    platform: cisco_xe")
+    lines[at] = "    platform: fortinet"
+    store_file.write_text("\n".join(lines) + "\n")
+    m = (fleet_dir / "fleet.yaml").read_text().splitlines().index("management:") + 1
+    errors = errors_of(fleet_dir)
+    assert [error for error in errors if "NTP" in error] == [
+        f"stores/sh-0002.yaml:{at + 1} appliances[0].platform: fortinet implements none of the NTP keys' "
+        f"algorithms (fleet.yaml:{m} management.ntp_keys: 1 aes128-cmac); it needs a key with sha256"
+    ], errors
+    _management(
+        fleet_dir,
+        "  ntp_keys:\n    - {id: 1, algorithm: aes128-cmac, secret: ntp-key}\n"
+        "    - {id: 7, algorithm: sha256, secret: ntp-fortios}\n"
+        "  secrets:\n    ipsec-psk: env:STORESTACK_IPSEC_PSK\n    ntp-fortios: env:STORESTACK_NTP_KEY_SHA256",
+    )
+    fleet = load_fleet(fleet_dir)
+    keys = NetworkIntent(fleet).store("sh-0002").management.ntp_keys
+    assert [(key.id, key.algorithm) for key in keys] == [(1, "aes128-cmac"), (7, "sha256")]
 
 
 # ---------------------------------------------------------------- QoS classes

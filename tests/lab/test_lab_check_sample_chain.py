@@ -32,7 +32,9 @@ def storestack(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.C
     env = {
         **os.environ,
         "STORESTACK_IPSEC_PSK": "lab-check-sample-chain-psk-0123456789",
-        "STORESTACK_NTP_KEY": os.environ.get("STORESTACK_NTP_KEY") or "lab-check-ntp-key-01",
+        "STORESTACK_NTP_KEY": os.environ.get("STORESTACK_NTP_KEY") or "lab-check-ntp-k1",
+        "STORESTACK_NTP_KEY_HMAC": os.environ.get("STORESTACK_NTP_KEY_HMAC") or "lab-check-ntp-hmac-01",
+        "STORESTACK_NTP_KEY_SHA256": os.environ.get("STORESTACK_NTP_KEY_SHA256") or "lab-check-ntp-sha-01",
         "COLUMNS": "200",
     }
     return subprocess.run(

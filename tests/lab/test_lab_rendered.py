@@ -6,7 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from storestack.lab.rendered import RenderedIpsec, adapt_swanctl
+from storestack.lab.rendered import RenderedIpsec, adapt_qos, adapt_swanctl
 
 GOLDEN = Path(__file__).parents[1] / "devices" / "golden" / "frr"
 
@@ -67,3 +67,22 @@ def test_template_sections_the_connections_inherit_are_kept_whole() -> None:
 
     template = files.swanctl[files.swanctl.index("storestack-ike {") : files.swanctl.index("storestack-initiator {")]
     assert template.strip() in text  # local/remote `auth = psk` included
+
+
+def test_adapt_qos_puts_only_the_first_links_queues_on_the_tun_device() -> None:
+    """libipsec's ESP leaves with DSCP 0, so the first WAN link's tree classifies the tunnels'
+    packets on the TUN device, where they still carry it; every other line stays as rendered."""
+    rendered = (
+        "# wan1: 8000 kbit/s, shaped to 7600 kbit/s\n"
+        "qdisc replace dev wan1 root handle 1: htb default 15\n"
+        "filter add dev wan1 parent 1: protocol ip prio 2 u32 match ip dsfield 0x68 0xfc flowid 1:11  # af31\n"
+        "# lte1: 150000 kbit/s, shaped to 142500 kbit/s\n"
+        "qdisc replace dev lte1 root handle 1: htb default 15\n"
+    )
+    assert adapt_qos(rendered, "ipsec0").splitlines() == [
+        "# wan1: 8000 kbit/s, shaped to 7600 kbit/s",
+        "qdisc replace dev ipsec0 root handle 1: htb default 15",
+        "filter add dev ipsec0 parent 1: protocol ip prio 2 u32 match ip dsfield 0x68 0xfc flowid 1:11  # af31",
+        "# lte1: 150000 kbit/s, shaped to 142500 kbit/s",
+        "qdisc replace dev lte1 root handle 1: htb default 15",
+    ]

@@ -92,7 +92,12 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
     topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
     state_dir = root / "sla-lab"
     # The rollout's push files need the fleet PSK and the NTP key (the FRR host's chrony.keys).
-    lab_secrets = {PSK_VARIABLE: "lab-sla-fleet-psk-0123456789abcdef", NTP_KEY_VARIABLE: "lab-sla-ntp-key-01"}
+    lab_secrets = {
+        PSK_VARIABLE: "lab-sla-fleet-psk-0123456789abcdef",
+        NTP_KEY_VARIABLE: "lab-sla-ntp-k-01",  # aes128-cmac: exactly 16 characters
+        "STORESTACK_NTP_KEY_HMAC": "lab-sla-ntp-hmac-01",
+        "STORESTACK_NTP_KEY_SHA256": "lab-sla-ntp-sha-01",
+    }
     saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
     os.environ.update(lab_secrets)
     os.chdir(root)  # the rollout's journal goes to ./.storestack

@@ -154,3 +154,31 @@ def test_network_show_json_has_no_secret(revealed: NetworkIntent, monkeypatch: p
 def test_network_show_unknown_store_exits_2() -> None:
     result = CliRunner().invoke(cli, ["network", "show", "nw-9999"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "platform", "trusted", "asks_with"),
+    [
+        ("hq-hub1", "frr", [1, 3], 1),  # chrony: AES128 and the keyed SHA256 digest
+        ("nw-0003", "cisco_xe", [1, 2], 1),  # cmac-aes-128 and hmac-sha2-256
+        ("nw-0005", "huawei_vrp", [2], 2),  # hmac-sha256 only
+        ("nw-0006", "fortinet", [3], 3),  # SHA256 (the keyed digest) only
+    ],
+)
+def test_network_show_names_every_key_the_ntp_servers_need(
+    target: str, platform: str, trusted: list[int], asks_with: int
+) -> None:
+    """Per appliance, the keys its platform can compute as the servers do and the one it asks
+    with; for the NTP servers, every key of the fleet with its algorithm and who uses it."""
+    result = CliRunner().invoke(cli, ["network", "show", target, "--json"])
+    assert result.exit_code == 0, result.output
+    ntp = json.loads(result.output)["ntp"]
+    assert (ntp["platform"], ntp["trusted_key_ids"], ntp["asks_with"]) == (platform, trusted, asks_with)
+    assert [(k["id"], k["algorithm"], k["secret"], k["platforms"]) for k in ntp["server_keys"]] == [
+        (1, "aes128-cmac", "ntp-key", ["cisco_xe", "frr"]),
+        (2, "hmac-sha256", "ntp-key-hmac", ["cisco_xe", "huawei_vrp"]),
+        (3, "sha256", "ntp-key-sha256", ["fortinet", "frr"]),
+    ]
+    table = CliRunner().invoke(cli, ["network", "show", target])
+    assert table.exit_code == 0, table.output
+    assert f"asks with key {asks_with}" in table.output and "hmac-sha256" in table.output

@@ -40,7 +40,12 @@ def rolled_out_lab(root: Path, topology: LabTopology, stores: list[str], psk: st
     `root` (the rollout's journal goes to ./.storestack) until the lab is down."""
     require_frr_lab()
     state_dir = root / "lab"
-    lab_secrets = {PSK_VARIABLE: psk, NTP_KEY_VARIABLE: "lab-ntp-key-0123456"}
+    lab_secrets = {
+        PSK_VARIABLE: psk,
+        NTP_KEY_VARIABLE: "lab-ntp-key-0123",  # aes128-cmac: exactly 16 characters
+        "STORESTACK_NTP_KEY_HMAC": "lab-ntp-hmac-key-01",
+        "STORESTACK_NTP_KEY_SHA256": "lab-ntp-sha256-key-01",
+    }
     saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
     os.environ.update(lab_secrets)
     os.chdir(root)

@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
 from storestack.inventory import Fleet
 
@@ -26,8 +27,30 @@ TEST_SECRETS = {
     "STORESTACK_SNMP_AUTH_KEY": "Snmp.Auth_Key_42",
     "STORESTACK_SNMP_PRIV_KEY": "Snmp.Priv_Key_43",
     "STORESTACK_TACACS_KEY": "Tacacs.Shared_Key",
-    "STORESTACK_NTP_KEY": "Ntp.Hmac_Key_44",
+    "STORESTACK_NTP_KEY": "Ntp.Cmac_Key_016",  # aes128-cmac: exactly 16 characters
+    "STORESTACK_NTP_KEY_HMAC": "Ntp.Hmac_Key_44",
+    "STORESTACK_NTP_KEY_SHA256": "Ntp.Sha256_Key_45",
 }
+# The sample chain's NTP keys (fleet.yaml `ntp_keys`): each secret's algorithm. A platform's
+# config carries only the keys whose algorithm it implements.
+NTP_KEY_ALGORITHMS = {
+    "STORESTACK_NTP_KEY": "aes128-cmac",
+    "STORESTACK_NTP_KEY_HMAC": "hmac-sha256",
+    "STORESTACK_NTP_KEY_SHA256": "sha256",
+}
+
+
+def secrets_carried_by(platform: Platform, secrets: dict[str, str]) -> dict[str, str]:
+    """The values of `secrets` (variable -> value) a `platform` config carries: every device
+    secret but the NTP keys whose algorithm the platform does not implement."""
+    usable = PLATFORM_NTP_ALGORITHMS[platform]
+    return {
+        name: value
+        for name, value in secrets.items()
+        if name not in NTP_KEY_ALGORITHMS or NTP_KEY_ALGORITHMS[name] in usable
+    }
+
+
 # The fleet secret planned tunnel PSKs derive from (HMAC per tunnel id): it never appears itself.
 TEST_IPSEC_PSK_SEED = ("STORESTACK_IPSEC_PSK", "Fleet.Ipsec_Psk_Seed")
 

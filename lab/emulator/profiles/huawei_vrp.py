@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from storestack.lab.emulator.cli import (
@@ -151,6 +152,28 @@ VRP = LineDialect(
     separator="#",
 )
 
+# Lines an AR refuses in a view (the opener's first words), with the word the caret points at
+# (its match group). An AR interface policy-routes forwarded traffic by a traffic behavior's
+# `redirect ip-nexthop ... track-nqa` in a traffic policy applied inbound; it has no interface
+# `ip policy-based-route`, and a `policy-based-route` node's `apply ip-address next-hop` takes
+# one or two addresses and no `track` (devices/lint/huawei_vrp.py `policy_routing`).
+REFUSED_IN_VIEW: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("interface", re.compile(r"^\s*ip\s+(policy-based-route)\b")),
+    ("policy-based-route", re.compile(r"^\s*apply\s+ip-address\s+next-hop\s+(?:\S+\s+){1,2}?(track)\b")),
+)
+
+
+def refused_column(context: list[ConfigNode], line: str) -> int | None:
+    """Where an AR's caret points in `line`, refused in the current view; None: not refused."""
+    if not context:
+        return None
+    opener = context[-1].text.split()
+    for view, pattern in REFUSED_IN_VIEW:
+        found = pattern.match(line)
+        if found and opener[: len(view.split())] == view.split():
+            return found.start(1)
+    return None
+
 
 def default_config(name: str) -> str:
     return (
@@ -295,6 +318,9 @@ class VrpSession(CliSession):
             denied = deny_match(self.device.spec.reject_patterns, line)
             if denied is not None:
                 return self.invalid(line, denied)
+            refused = refused_column(self.context, line)
+            if refused is not None:
+                return self.invalid(line, refused)
             at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))

@@ -1,0 +1,167 @@
+"""Huawei VRP: each LAN segment's one inbound traffic policy, which marks, steers and breaks out.
+
+An AR router policy-routes forwarded traffic with a traffic policy applied inbound on the
+interface it arrives on ("Configuring Interface PBR": a traffic behavior's redirection action,
+in a traffic policy applied inbound; Huawei AR configuration guide, IP unicast routing, PBR,
+https://support.huawei.com/enterprise/en/doc/EDOC1100069334/df2fa186/configuring-interface-pbr).
+A segment's interface already applies its QoS marking policy inbound, and an interface applies
+one traffic policy per direction, so marking and steering share one policy. In a traffic policy
+the first classifier a packet matches decides (labnario, "ACL in traffic policy on Huawei
+device"), and a packet that matches a `deny` rule of a classifier's ACL is dropped whatever the
+behavior says (the same article; Huawei FAQ "What Is the Relationship Between the permit/deny
+Rules in an ACL and Those in the Behavior of a Traffic Policy?"). Hence every ACL built here
+holds permit rules only, and the classifiers come in this order:
+
+1. traffic to the store itself (its segments and the loopback), with each QoS mark first:
+   marked, never redirected (a redirect also catches packets to the router's own addresses);
+2. per steered application, in the intent's order, with each QoS mark first: marked and
+   redirected to the application's preferred path while that path's NQA test passes;
+3. the segment's QoS marks, then everything else with the segment's class.
+
+So each packet gets the QoS class of the first mark it matches and the path of the first
+application it matches, as the marking and steering intents say.
+"""
+
+from __future__ import annotations
+
+from storestack.devices.errors import RenderError
+from storestack.devices.platforms.huawei_vrp import nqa_name
+from storestack.devices.views.addresses import Net
+from storestack.devices.views.model import (
+    Acl,
+    AclRule,
+    LanClassView,
+    LanPolicyView,
+    MarkView,
+    QosClassView,
+    RedirectView,
+    SegmentView,
+    SteeringView,
+    WanLinkView,
+)
+
+# The advanced ACLs of the classifiers built here are numbered from this one up (VRP advanced
+# ACLs: 3000-3999; below it: flows 31xx, steered applications 32xx, QoS marks 33xx).
+FIRST_ACL = 3401
+LAST_ACL = 3999
+# The NQA test that guards the guest breakout's gateway (store template).
+GUEST_GATEWAY_TEST = ("storestack", "guest_gateway")
+
+Rule = tuple[str, tuple[int, int] | None]  # protocol, destination port range (None: any)
+
+
+def _ranges(protocol: str, port_ranges: list[tuple[int, int]]) -> list[Rule]:
+    return [(protocol, span) for span in port_ranges] if port_ranges else [(protocol, None)]
+
+
+def _intersect(first: list[Rule], second: list[Rule]) -> list[Rule]:
+    """The traffic both rule sets match (same source): protocols agree (`ip` is any) and the
+    port ranges overlap."""
+    both: list[Rule] = []
+    for protocol_a, span_a in first:
+        for protocol_b, span_b in second:
+            if protocol_a != "ip" and protocol_b != "ip" and protocol_a != protocol_b:
+                continue
+            protocol = protocol_b if protocol_a == "ip" else protocol_a
+            if span_a is None or span_b is None:
+                span = span_b if span_a is None else span_a
+            else:
+                low, high = max(span_a[0], span_b[0]), min(span_a[1], span_b[1])
+                if low > high:
+                    continue
+                span = (low, high)
+            if span is not None and protocol == "ip":
+                continue  # a port needs TCP or UDP; `ip` with ports never occurs in the intent
+            if (protocol, span) not in both:
+                both.append((protocol, span))
+    return both
+
+
+def _rules(source: Net, rules: list[Rule], destinations: list[Net | None]) -> list[AclRule]:
+    found = []
+    for destination in destinations:
+        for protocol, span in rules:
+            low, high = span if span is not None else (None, None)
+            found.append(AclRule("permit", protocol, source, destination, low, high if high != low else None))
+    return found
+
+
+class _Policy:
+    """The classifiers of one segment's policy, their ACLs numbered from a store-wide counter."""
+
+    def __init__(self, store_id: str, numbers: list[int], counters: dict[str, int]) -> None:
+        self.store_id = store_id
+        self.numbers = numbers  # [next free ACL number], shared by the store's segments
+        self.counters = counters  # classifiers per stem (APP-VOICE-1, APP-VOICE-2 ...), store-wide
+        self.classes: list[LanClassView] = []
+
+    def add(
+        self, name: str, rules: list[AclRule], qos: QosClassView, redirect: RedirectView | None = None
+    ) -> None:
+        number = self.numbers[0]
+        if number > LAST_ACL:
+            raise RenderError(
+                f"store {self.store_id}: its LAN traffic policies need more advanced ACLs than "
+                f"{FIRST_ACL}-{LAST_ACL} hold"
+            )
+        self.numbers[0] += 1
+        self.classes.append(LanClassView(name, Acl(name, number, rules), qos, redirect))
+
+    def numbered(self, stem: str) -> str:
+        self.counters[stem] = self.counters.get(stem, 0) + 1
+        return f"{stem}-{self.counters[stem]}"
+
+
+def lan_policies(
+    store_id: str,
+    segments: list[SegmentView],
+    steering: SteeringView | None,
+    local: list[Net],
+    breakout: WanLinkView | None,
+) -> list[LanPolicyView]:
+    """Every segment's inbound traffic policy (see the module's docstring for the order)."""
+    numbers, counters = [FIRST_ACL], dict[str, int]()
+    steered = {view.segment.tag: view.applications for view in (steering.segments if steering else [])}
+    policies = []
+    for segment in segments:
+        # (classifier name stem, what it matches, where to) of what leaves the store steered.
+        redirects: list[tuple[str, list[Rule], RedirectView]] = []
+        for application in steered.get(segment.tag, []):
+            probe = application.paths[0]
+            redirects.append(
+                (
+                    f"APP-{application.tag}",
+                    _ranges(application.protocol, application.port_ranges),
+                    RedirectView(str(probe.tunnel.inside_peer), nqa_name(probe.sla.probe), probe.name),
+                )
+            )
+        if segment.kind == "guest-wifi" and breakout is not None:
+            if not breakout.static or breakout.gateway is None:
+                raise RenderError(
+                    f"store {store_id}: guest Wi-Fi breaks out through {breakout.name}, which has no "
+                    "static gateway to redirect to"
+                )
+            redirects.append(
+                ("GUEST-BREAKOUT", [("ip", None)], RedirectView(breakout.gateway, *GUEST_GATEWAY_TEST))
+            )
+        policy = _Policy(store_id, numbers, counters)
+        marks: list[tuple[MarkView, list[Rule]]] = [
+            (mark, _ranges(mark.protocol, mark.port_ranges)) for mark in segment.marks
+        ]
+        if redirects:
+            for index, (mark, rules) in enumerate(marks, start=1):
+                policy.add(f"LOCAL-{segment.tag}-{index}", _rules(segment.net, rules, list(local)), mark.qos)
+            policy.add(f"LOCAL-{segment.tag}", _rules(segment.net, [("ip", None)], list(local)), segment.qos)
+        for stem, match, redirect in redirects:
+            for mark, rules in marks:
+                both = _intersect(match, rules)
+                if both:
+                    policy.add(policy.numbered(stem), _rules(segment.net, both, [None]), mark.qos, redirect)
+                if set(both) == set(match):
+                    break  # the mark covers the application: nothing of it is left unmarked
+            else:
+                policy.add(policy.numbered(stem), _rules(segment.net, match, [None]), segment.qos, redirect)
+        policy.classes += [LanClassView(mark.name, mark.acl, mark.qos) for mark, _ in marks]
+        policy.classes.append(LanClassView("ANY", None, segment.qos, defined=True))
+        policies.append(LanPolicyView(segment, f"LAN-IN-{segment.tag}", policy.classes))
+    return policies
