@@ -13,7 +13,6 @@ shaped rate and dropped in its own class. The same traffic through one FIFO at t
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from testsupport.lab import rolled_out_lab
 
 from storestack import lab
-from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab, ipsec
 from storestack.lab.fleet import topology_from_fleet
@@ -175,25 +173,10 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
     store_file.write_text(text.replace("bandwidth_mbps: 1000", f"bandwidth_mbps: {LINK_MBPS}", 1))
     fleet = load_fleet(fleet_dir)
     topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
-    state_dir = root / "qos-lab"
-    # The rollout's push files need the fleet PSK and the NTP keys (the FRR host's chrony.keys).
-    lab_secrets = {
-        PSK_VARIABLE: "lab-qos-fleet-psk-0123456789abcdef",
-        NTP_KEY_VARIABLE: "lab-qos-ntp-k-01",  # aes128-cmac: exactly 16 characters
-        "STORESTACK_NTP_KEY_HMAC": "lab-qos-ntp-hmac-01",
-        "STORESTACK_NTP_KEY_SHA256": "lab-qos-ntp-sha-01",
-    }
-    saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
-    os.environ.update(lab_secrets)
-    os.chdir(root)  # the rollout's journal goes to ./.storestack
-    try:
-        lab.up(topology, state_dir)
-        rollout = CliRunner().invoke(
-            cli,
-            ["rollout", STORE, "--fleet", str(fleet_dir), "--lab", "--lab-dir", str(state_dir), "--no-failover",
-             "--verify-timeout", "90", "--health-timeout", "90"],
-        )  # fmt: skip
-        assert rollout.exit_code == 0, rollout.output
+    with rolled_out_lab(
+        root, topology, [STORE], "lab-qos-fleet-psk-0123456789abcdef",
+        fleet_dir=fleet_dir, verify_timeout=90, health_timeout=90,
+    ) as state_dir:  # fmt: skip
         state = frr_lab.require_state(state_dir)
         edge = next(a.name for a in topology.appliances if a.store_id == STORE)
         assert topology.sites is not None
@@ -207,14 +190,6 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
             str(topology.sites.hq_pos),
             (ipsec.instance_dir(namespace) / QOS_FILE).read_text(),
         )
-    finally:
-        lab.down(state_dir)
-        os.chdir(saved_cwd)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _in(namespace: str, *argv: str) -> list[str]:

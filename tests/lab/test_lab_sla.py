@@ -15,7 +15,6 @@ measured speed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import require_frr_lab
+from testsupport.lab import require_frr_lab, rolled_out_lab
 
 from storestack import lab
 from storestack.cli.main import cli
@@ -90,25 +89,10 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
     (fleet_dir / "fleet.yaml").write_text((fleet_dir / "fleet.yaml").read_text() + TEST_SLA)
     fleet = load_fleet(fleet_dir)
     topology = topology_from_fleet(fleet, [STORE], overlay="ipsec")
-    state_dir = root / "sla-lab"
-    # The rollout's push files need the fleet PSK and the NTP key (the FRR host's chrony.keys).
-    lab_secrets = {
-        PSK_VARIABLE: "lab-sla-fleet-psk-0123456789abcdef",
-        NTP_KEY_VARIABLE: "lab-sla-ntp-k-01",  # aes128-cmac: exactly 16 characters
-        "STORESTACK_NTP_KEY_HMAC": "lab-sla-ntp-hmac-01",
-        "STORESTACK_NTP_KEY_SHA256": "lab-sla-ntp-sha-01",
-    }
-    saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
-    os.environ.update(lab_secrets)
-    os.chdir(root)  # the rollout's journal goes to ./.storestack
-    try:
-        lab.up(topology, state_dir)
-        rollout = CliRunner().invoke(
-            cli,
-            ["rollout", STORE, "--fleet", str(fleet_dir), "--lab", "--lab-dir", str(state_dir), "--no-failover",
-             "--verify-timeout", "90", "--health-timeout", "90"],
-        )  # fmt: skip
-        assert rollout.exit_code == 0, rollout.output
+    with rolled_out_lab(
+        root, topology, [STORE], "lab-sla-fleet-psk-0123456789abcdef",
+        fleet_dir=fleet_dir, verify_timeout=90, health_timeout=90,
+    ) as state_dir:  # fmt: skip
         state = frr_lab.require_state(state_dir)
         edge = next(a.name for a in topology.appliances if a.store_id == STORE)
         assert topology.sites is not None and state.internet_namespace is not None
@@ -122,14 +106,6 @@ def sla_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlaLab]:
             str(topology.sites.hq_pos),
             root,
         )
-    finally:
-        lab.down(state_dir)
-        os.chdir(saved_cwd)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def pos_transport(sla_lab: SlaLab, window: float = 1.0) -> str | None:

@@ -33,11 +33,21 @@ NTP_KEY_VARIABLE = "STORESTACK_NTP_KEY"
 
 
 @contextlib.contextmanager
-def rolled_out_lab(root: Path, topology: LabTopology, stores: list[str], psk: str) -> Iterator[Path]:
-    """`lab up` of `topology` in `root`, then `rollout <stores> --lab`: the appliances on their
-    rendered configs, as a user has them before `lab check`. The fleet PSK is `psk`, the NTP key
-    (the FRR hosts' chrony.keys in the push files) one for the lab, and the working directory
-    `root` (the rollout's journal goes to ./.storestack) until the lab is down."""
+def rolled_out_lab(
+    root: Path,
+    topology: LabTopology,
+    stores: list[str],
+    psk: str,
+    *,
+    fleet_dir: Path | None = None,
+    verify_timeout: int = 60,
+    health_timeout: int | None = None,
+) -> Iterator[Path]:
+    """`lab up` of `topology` in `root`, then `rollout <stores> --lab` (of `fleet_dir`, else the
+    fleet the environment names): the appliances on their rendered configs, as a user has them
+    before `lab check`. The fleet PSK is `psk`, the NTP keys (the FRR hosts' chrony.keys in the
+    push files) ones for the lab, and the working directory `root` (the rollout's journal goes
+    to ./.storestack) until the lab is down. Yields the lab's state directory."""
     require_frr_lab()
     state_dir = root / "lab"
     lab_secrets = {
@@ -51,9 +61,11 @@ def rolled_out_lab(root: Path, topology: LabTopology, stores: list[str], psk: st
     os.chdir(root)
     try:
         lab.up(topology, state_dir)
-        rollout = CliRunner().invoke(
-            cli, ["rollout", *stores, "--lab", "--lab-dir", str(state_dir), "--no-failover", "--verify-timeout", "60"]
-        )
+        arguments = ["rollout", *stores, "--lab", "--lab-dir", str(state_dir), "--no-failover"]
+        arguments += ["--fleet", str(fleet_dir)] if fleet_dir is not None else []
+        arguments += ["--verify-timeout", str(verify_timeout)]
+        arguments += ["--health-timeout", str(health_timeout)] if health_timeout is not None else []
+        rollout = CliRunner().invoke(cli, arguments)
         assert rollout.exit_code == 0, rollout.output
         yield state_dir
     finally:
