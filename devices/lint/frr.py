@@ -284,43 +284,34 @@ _BFD_DEFAULTS = (300, 300, 3)
 _BFD_TIMER = {"transmit-interval": 0, "receive-interval": 1, "detect-multiplier": 2}
 
 
-def _bfd_profiles(config: ConfigFile) -> dict[str, tuple[int, int, int]]:
-    """bfdd's profiles: name -> (transmit ms, receive ms, multiplier), defaults filled in."""
+def _bfd_block(config: ConfigFile) -> tuple[dict[str, tuple[int, int, int]], dict[str, str | None]]:
+    """bfdd's block, read once: its profiles, name -> (transmit ms, receive ms, multiplier) with
+    the defaults filled in, and its declared sessions, peer address -> its profile (None: bfdd's
+    defaults)."""
     profiles: dict[str, list[int]] = {}
-    current: list[int] | None = None
-    inside = False
-    for line in config.lines:
-        if line == "bfd":
-            inside = True
-        elif inside and line == "exit":
-            inside = False
-        elif inside and line.startswith(" profile "):
-            current = profiles.setdefault(line.split()[1], list(_BFD_DEFAULTS))
-        elif inside and line.startswith(" ") and not line.startswith("  "):
-            current = None
-        elif inside and current is not None and len(words := line.split()) == 2 and words[0] in _BFD_TIMER:
-            current[_BFD_TIMER[words[0]]] = int(words[1])
-    return {name: (t[0], t[1], t[2]) for name, t in profiles.items()}
-
-
-def _bfd_peers(config: ConfigFile) -> dict[str, str | None]:
-    """bfdd's declared sessions: peer address -> its profile (None: bfdd's defaults)."""
     peers: dict[str, str | None] = {}
-    current: str | None = None
+    profile: list[int] | None = None
+    peer: str | None = None
     inside = False
     for line in config.lines:
         if line == "bfd":
             inside = True
-        elif inside and line == "exit":
+        elif not inside:
+            continue
+        elif line == "exit":
             inside = False
-        elif inside and line.startswith(" peer "):
-            current = line.split()[1]
-            peers[current] = None
-        elif inside and current is not None and line.startswith("  profile "):
-            peers[current] = line.split()[1]
-        elif inside and line.startswith(" ") and not line.startswith("  "):
-            current = None
-    return peers
+        elif line.startswith(" profile "):
+            profile, peer = profiles.setdefault(line.split()[1], list(_BFD_DEFAULTS)), None
+        elif line.startswith(" peer "):
+            profile, peer = None, line.split()[1]
+            peers[peer] = None
+        elif line.startswith(" ") and not line.startswith("  "):
+            profile = peer = None
+        elif peer is not None and line.startswith("  profile "):
+            peers[peer] = line.split()[1]
+        elif profile is not None and len(words := line.split()) == 2 and words[0] in _BFD_TIMER:
+            profile[_BFD_TIMER[words[0]]] = int(words[1])
+    return {name: (t[0], t[1], t[2]) for name, t in profiles.items()}, peers
 
 
 def _bgp_bfd(config: ConfigFile) -> dict[str, tuple[bool, str | None]]:
@@ -364,8 +355,7 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     neighbors = _neighbors(config)
     keys = secrets(swanctl)
     bgp_bfd = _bgp_bfd(config)
-    bfd_peers = _bfd_peers(config)
-    profiles = _bfd_profiles(config)
+    profiles, bfd_peers = _bfd_block(config)
     facts = []
     for name, (line, settings) in connections(swanctl).items():
         ifname = ifnames.get(int(settings.get("if_id_out", "-1")))
