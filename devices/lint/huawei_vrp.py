@@ -550,6 +550,136 @@ def policy_routing(config: ConfigFile) -> Iterator[Finding]:
                         )
 
 
+# One permit rule of an advanced ACL as a match: protocol, source, destination (None: any) and
+# destination port range (None: every port).
+_Match = tuple[str, ipaddress.IPv4Network | None, ipaddress.IPv4Network | None, tuple[int, int] | None]
+
+
+def _acl_net(words: list[str], keyword: str) -> ipaddress.IPv4Network | bool | None:
+    """The prefix after `source`/`destination` (address and wildcard; a host's wildcard may be
+    written 0); None when the rule names none; False when it cannot be read."""
+    if keyword not in words:
+        return None
+    index = words.index(keyword)
+    address, wildcard = [*words[index + 1 : index + 3], "", ""][:2]
+    try:
+        return ipaddress.IPv4Network(f"{address}/{'0.0.0.0' if wildcard == '0' else wildcard}", strict=False)
+    except ValueError:
+        return False
+
+
+def _acl_match(rule: Line) -> _Match | None:
+    """A `rule N permit PROTOCOL [source A W] [destination A W] [destination-port eq P | range
+    L H]` as a match; None for anything else (a deny, another field), which the shadow check
+    leaves alone."""
+    w = rule.words
+    if len(w) < 4 or w[0] != "rule" or w[2] != "permit":
+        return None
+    protocol, rest = w[3], w[4:]
+    known = {"source": 3, "destination": 3}
+    span: tuple[int, int] | None = None
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word in known:
+            index += known[word]
+        elif word == "destination-port" and rest[index + 1 : index + 2] == ["eq"] and len(rest) > index + 2:
+            port = rest[index + 2]
+            number = int(port) if port.isdigit() else PORT_NAMES.get(protocol, {}).get(port)
+            if number is None:
+                return None
+            span, index = (number, number), index + 3
+        elif (
+            word == "destination-port" and rest[index + 1 : index + 2] == ["range"] and len(rest) > index + 3
+        ):
+            if not (rest[index + 2].isdigit() and rest[index + 3].isdigit()):
+                return None
+            span, index = (int(rest[index + 2]), int(rest[index + 3])), index + 4
+        else:
+            return None
+    source, destination = _acl_net(w, "source"), _acl_net(w, "destination")
+    if source is False or destination is False:
+        return None
+    assert not isinstance(source, bool) and not isinstance(destination, bool)
+    return protocol, source, destination, span
+
+
+def _match_covers(earlier: _Match, later: _Match) -> bool:
+    """Every packet `later` matches, `earlier` matches too."""
+    protocol_a, source_a, destination_a, span_a = earlier
+    protocol_b, source_b, destination_b, span_b = later
+    if protocol_a != "ip" and protocol_a != protocol_b:
+        return False
+    for net_a, net_b in ((source_a, source_b), (destination_a, destination_b)):
+        if net_a is not None and (net_b is None or not net_b.subnet_of(net_a)):
+            return False
+    return span_a is None or (span_b is not None and span_a[0] <= span_b[0] and span_b[1] <= span_a[1])
+
+
+def _classifier_matches(classifier: Line | None, acls: dict[str, Line]) -> list[_Match] | bool | None:
+    """What an `operator or` classifier matches: True for `if-match any`, its ACLs' permit rules
+    as matches, or None when any part of it cannot be read (another if-match, another rule form,
+    `operator and`)."""
+    if classifier is None or "and" in classifier.words[3:]:
+        return None
+    matches: list[_Match] = []
+    for line in classifier.children:
+        if line.words == ["if-match", "any"]:
+            return True
+        if line.words[:2] != ["if-match", "acl"] or line.words[-1] not in acls:
+            return None
+        for rule in acls[line.words[-1]].children:
+            match = _acl_match(rule)
+            if match is None:
+                return None
+            matches.append(match)
+    return matches
+
+
+@register_rule(PLATFORM)
+def shadowed_classifiers(config: ConfigFile) -> Iterator[Finding]:
+    """No classifier of a traffic policy that can never match: in a traffic policy the first
+    classifier a packet matches decides (labnario, "ACL in traffic policy on Huawei device"), so
+    a classifier whose every packet an earlier classifier of the same policy already takes (each
+    of its ACL's rules inside one earlier rule, or an earlier `if-match any`) is dead
+    configuration, and its behavior never applies. Classifiers that match anything but ACLs of
+    readable permit rules are left alone."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    classifiers = {line.words[2]: line for line in top(root, "traffic", "classifier") if len(line.words) > 2}
+    acls = _acls(root)
+    for policy in _traffic_policies(root).values():
+        taken: list[_Match] = []
+        everything = None  # the earlier `if-match any` classifier
+        for entry in policy.children:
+            if entry.words[0] != "classifier" or len(entry.words) < 2:
+                continue
+            name = entry.words[1]
+            matches = _classifier_matches(classifiers.get(name), acls)
+            if everything is not None:
+                yield config.finding(
+                    entry.number,
+                    "vrp-shadowed-classifier",
+                    f"{policy.text}: classifier {name} never matches: {everything} before it matches every packet",
+                )
+                continue
+            if matches is True:
+                everything = name
+                continue
+            if matches is None or isinstance(matches, bool):
+                continue
+            if matches and all(any(_match_covers(e, m) for e in taken) for m in matches):
+                yield config.finding(
+                    entry.number,
+                    "vrp-shadowed-classifier",
+                    f"{policy.text}: classifier {name} never matches: the classifiers before it take "
+                    "every packet it matches",
+                )
+                continue
+            taken += matches
+
+
 # A class's NQA administrator: its probe name (SLA-STRICT) as an NQA name (SLA_STRICT).
 _CLASS_NQA_PREFIX = nqa_name(CLASS_PROBE_PREFIX)
 

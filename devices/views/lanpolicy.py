@@ -19,7 +19,13 @@ holds permit rules only, and the classifiers come in this order:
 3. the segment's QoS marks, then everything else with the segment's class.
 
 So each packet gets the QoS class of the first mark it matches and the path of the first
-application it matches, as the marking and steering intents say.
+application it matches, as the marking and steering intents say. A classifier whose every packet
+an earlier classifier of the same policy already takes (two applications on the same ports, a
+QoS mark after an application that takes all of the segment's traffic) could never match: it is
+left out, which changes no packet's mark or path (lint `vrp-shadowed-classifier` finds any left).
+The final `if-match any` stays: the other classifiers match the segment's own source prefix
+only, and a packet from any other source (a misconfigured or spoofing host) must still be
+re-marked at the trust boundary.
 """
 
 from __future__ import annotations
@@ -77,6 +83,16 @@ def _intersect(first: list[Rule], second: list[Rule]) -> list[Rule]:
     return both
 
 
+def _covers(earlier: Rule, rule: Rule) -> bool:
+    """Every packet `rule` matches, `earlier` matches too (same source, any destination)."""
+    (protocol_a, span_a), (protocol_b, span_b) = earlier, rule
+    if protocol_a == "ip" and span_a is None:
+        return True
+    if protocol_a != protocol_b:
+        return False
+    return span_a is None or (span_b is not None and span_a[0] <= span_b[0] and span_b[1] <= span_a[1])
+
+
 def _rules(source: Net, rules: list[Rule], destinations: list[Net | None]) -> list[AclRule]:
     found = []
     for destination in destinations:
@@ -94,6 +110,21 @@ class _Policy:
         self.numbers = numbers  # [next free ACL number], shared by the store's segments
         self.counters = counters  # classifiers per stem (APP-VOICE-1, APP-VOICE-2 ...), store-wide
         self.classes: list[LanClassView] = []
+        # What the classifiers so far match of the segment's traffic to any destination.
+        self.taken: list[Rule] = []
+
+    def shadowed(self, rules: list[Rule]) -> bool:
+        """An earlier classifier of this policy takes every packet `rules` match."""
+        return all(any(_covers(earlier, rule) for earlier in self.taken) for rule in rules)
+
+    def add_general(
+        self, stem: str, rules: list[Rule], qos: QosClassView, redirect: RedirectView, source: Net
+    ) -> None:
+        """A classifier of the segment's traffic to any destination, unless it is shadowed."""
+        if self.shadowed(rules):
+            return
+        self.add(self.numbered(stem), _rules(source, rules, [None]), qos, redirect)
+        self.taken += rules
 
     def add(
         self, name: str, rules: list[AclRule], qos: QosClassView, redirect: RedirectView | None = None
@@ -156,12 +187,15 @@ def lan_policies(
             for mark, rules in marks:
                 both = _intersect(match, rules)
                 if both:
-                    policy.add(policy.numbered(stem), _rules(segment.net, both, [None]), mark.qos, redirect)
+                    policy.add_general(stem, both, mark.qos, redirect, segment.net)
                 if set(both) == set(match):
                     break  # the mark covers the application: nothing of it is left unmarked
             else:
-                policy.add(policy.numbered(stem), _rules(segment.net, match, [None]), segment.qos, redirect)
-        policy.classes += [LanClassView(mark.name, mark.acl, mark.qos) for mark, _ in marks]
+                policy.add_general(stem, match, segment.qos, redirect, segment.net)
+        for mark, rules in marks:
+            if not policy.shadowed(rules):
+                policy.classes.append(LanClassView(mark.name, mark.acl, mark.qos))
+                policy.taken += rules
         policy.classes.append(LanClassView("ANY", None, segment.qos, defined=True))
         policies.append(LanPolicyView(segment, f"LAN-IN-{segment.tag}", policy.classes))
     return policies

@@ -53,6 +53,7 @@ RULES = {
         huawei_vrp.ike_peer_address,
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
+        huawei_vrp.shadowed_classifiers,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -482,6 +483,38 @@ def test_vrp_steering_redirects_are_tracked_inbound_and_never_drop(fleet: Fleet)
     dropping = _broken(config, local.group(0), local.group(0).replace("permit", "deny"))
     found = [f for f in _lint(dropping) if f.rule == "vrp-mqc-acl-deny"]
     assert found and "LOCAL-POS" in found[0].message and "drops what it matches" in found[0].message
+
+
+def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
+    """In a traffic policy the first matching classifier decides: a classifier whose traffic an
+    earlier one already takes (the same ports again, anything after the segment's catch-all
+    application or after `if-match any`) is dead and is found; a broader one after a narrower
+    one is not."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    policy = re.search(r"^traffic policy LAN-IN-OFFICE\n(?: .*\n)+", config.text, re.M)
+    assert policy is not None
+    entries = policy.group(0).splitlines()[1:]
+    assert entries[-1] == " classifier ANY behavior MARK-BUSINESS"
+    voice = " classifier APP-VOICE-1 behavior APP-VOICE-1\n"
+    catch_all = " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n"
+    assert voice + catch_all in config.text
+    # Voice again after the application that takes every office packet: dead.
+    again = _broken(config, voice + catch_all, voice + catch_all + voice)
+    found = [f for f in _lint(again) if f.rule == "vrp-shadowed-classifier"]
+    assert len(found) == 1 and "APP-VOICE-1" in found[0].message
+    assert again.text.splitlines()[found[0].line - 1] == voice.rstrip("\n")
+    # The catch-all before voice: voice is dead, the catch-all is not.
+    swapped = _broken(config, voice + catch_all, catch_all + voice)
+    assert {f.message.split()[4] for f in _lint(swapped) if f.rule == "vrp-shadowed-classifier"} == {
+        "APP-VOICE-1"
+    }
+    # Anything after `if-match any`.
+    after_any = _broken(
+        config,
+        " classifier ANY behavior MARK-BUSINESS\n",
+        " classifier ANY behavior MARK-BUSINESS\n" + catch_all,
+    )
+    assert any("ANY before it" in f.message for f in _lint(after_any) if f.rule == "vrp-shadowed-classifier")
 
 
 def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
