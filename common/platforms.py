@@ -37,6 +37,25 @@ HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
     ),
 }
 
+# Store platforms that send one FQDN IKE identity for the whole device, and why. Every store link
+# reaches every hub over its own tunnel, and a hub tells a store's tunnels apart by their
+# identities; such a store can give its one FQDN identity to one link only, and identifies its
+# other links by their static address. The network intent gives the FQDN to the store's link
+# without a static address (or to its first link when all are static; `fqdn_identity_link`), and
+# the inventory refuses a second link without a static address
+# (`stores/X.yaml:LINE wan[i].addressing`).
+STORE_ONE_FQDN_IDENTITY: dict[Platform, str] = {
+    # Huawei VRP: the FQDN an IKE peer sends is the device's `ike local-name` (system view); an
+    # IKE peer only chooses the type of its local ID (`local-id-type fqdn`, or `ip`: the address
+    # it negotiates from). No AR document shows a per-peer local ID value (Huawei AR command
+    # reference, IPSec configuration commands: ike local-name, local-id-type).
+    "huawei_vrp": (
+        "a Huawei VRP store sends one FQDN IKE identity for the whole device (`ike local-name`), so "
+        "the hubs can tell its tunnels apart only if at most one of its links has no static address "
+        "(the others are identified by their address: `local-id-type ip`)"
+    ),
+}
+
 # Store platforms whose guest Wi-Fi breakout link (the store's first wired WAN link) needs a
 # static address, and why. The inventory refuses such a store with a DHCP breakout
 # (`stores/X.yaml:LINE wan[i].addressing`).

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, HUB_STATIC_PEERS_ONLY, Platform
+from storestack.common.platforms import (
+    GUEST_BREAKOUT_STATIC_ONLY,
+    HUB_STATIC_PEERS_ONLY,
+    STORE_ONE_FQDN_IDENTITY,
+    Platform,
+)
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
@@ -362,6 +367,19 @@ def cross_checks(
                         f"link {link.name} is addressed by {link.addressing}, but hub {static_server} "
                         f"({hub_platforms[static_server]}) serves this store: "
                         f"{HUB_STATIC_PEERS_ONLY[hub_platforms[static_server]]}",
+                    )
+                )
+        one_fqdn = next((a.platform for a in store.appliances if a.platform in STORE_ONE_FQDN_IDENTITY), None)
+        if one_fqdn is not None and store.state != "decommissioned":
+            # One link may send the device's FQDN; every other one is known by its static address.
+            dynamic = [index for index, link in enumerate(store.wan) if link.addressing != "static"]
+            for index in dynamic[1:]:
+                link = store.wan[index]
+                issues.append(
+                    doc.issue(
+                        ("wan", index, "addressing"),
+                        f"link {link.name} is addressed by {link.addressing}, and so is link "
+                        f"{store.wan[dynamic[0]].name} of this {one_fqdn} store: {STORE_ONE_FQDN_IDENTITY[one_fqdn]}",
                     )
                 )
         breakout = guest_breakout_index(store.wan) if "guest-wifi" in store.lan else None

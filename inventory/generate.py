@@ -21,7 +21,7 @@ from typing import Any
 from storestack.common.destroyguard import DestroyRefusedError, guard_destroy
 from storestack.common.errors import InventoryFamily, UsageError
 from storestack.common.files import atomic_write_text
-from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES
+from storestack.common.platforms import GUEST_BREAKOUT_STATIC_ONLY, PLATFORM_NAMES, STORE_ONE_FQDN_IDENTITY
 from storestack.inventory.ipam import LOCK_HEADER
 from storestack.inventory.models import DEFAULT_SECRETS
 from storestack.inventory.source import resolve_plain_scalar
@@ -86,6 +86,9 @@ _ROLES: dict[str, dict[str, Any]] = {
 }
 _AWS_REGIONS = ["eu-west-1", "eu-central-1"]
 _STATIC_WAN = ipaddress.IPv4Network("198.18.0.0/15")  # one /30 per store (RFC 2544 range)
+# A second static /30 per store where the platform needs one (`STORE_ONE_FQDN_IDENTITY`): the top
+# half of `_STATIC_WAN` (MAX_GENERATED_STORES /30s fit in each half).
+_SECOND_STATIC_WAN = int(_STATIC_WAN.network_address) + _STATIC_WAN.num_addresses // 2
 _PINNED_POS = ipaddress.IPv4Network("10.127.0.0/16")  # a few stores pin their POS subnet here
 
 
@@ -301,7 +304,11 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
     guest = store_format != "convenience"
     # Fibre comes with a static address; so does a broadband guest breakout where the platform's
     # guest redirect must name the gateway (`GUEST_BREAKOUT_STATIC_ONLY`).
-    static_kinds = {"fiber", "broadband"} if guest and platform in GUEST_BREAKOUT_STATIC_ONLY else {"fiber"}
+    # A platform with one FQDN IKE identity per device (`STORE_ONE_FQDN_IDENTITY`) takes one link
+    # without a static address: its wired link is static, and a second cellular link gets a
+    # fixed-IP APN (below).
+    wired_static = (guest and platform in GUEST_BREAKOUT_STATIC_ONLY) or platform in STORE_ONE_FQDN_IDENTITY
+    static_kinds = {"fiber", "broadband"} if wired_static else {"fiber"}
     wan: list[dict[str, Any]] = []
     names = {"fiber": "wan", "broadband": "wan", "lte": "lte", "5g": "lte"}
     used: dict[str, int] = {}
@@ -326,6 +333,13 @@ def _store(rng: random.Random, seed: int, index: int, hubs: int) -> dict[str, An
             10 * (position + 1) if position == 0 or kind not in ("lte", "5g") else 50 + position
         )
         wan.append(link)
+    if platform in STORE_ONE_FQDN_IDENTITY:
+        # The wired link is static, so at most one cellular link is left to give an address.
+        for link in [link for link in wan if "addressing" not in link][1:2]:
+            base = _SECOND_STATIC_WAN + 4 * index
+            link["addressing"] = "static"
+            link["address"] = f"{ipaddress.IPv4Address(base + 2)}/30"
+            link["gateway"] = str(ipaddress.IPv4Address(base + 1))
 
     vlan_base = 100 if rng.random() < 0.1 else 0
     segments = ["pos", "office", "iot"]

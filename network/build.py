@@ -35,7 +35,7 @@ from functools import cached_property
 from pydantic import SecretStr
 
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
-from storestack.common.platforms import HUB_NO_STORE_BFD
+from storestack.common.platforms import HUB_NO_STORE_BFD, STORE_ONE_FQDN_IDENTITY
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
@@ -91,6 +91,13 @@ def derive_psk(fleet_secret: str, tunnel_id: str) -> str:
     digest = hmac.new(fleet_secret.encode(), tunnel_id.encode(), hashlib.sha256).digest()
     text = base64.b32encode(digest).decode().rstrip("=").lower()  # a-z2-7, 52 characters
     return "k" + text[:47]
+
+
+def fqdn_identity_link(links: list[ResolvedWanLink]) -> ResolvedWanLink:
+    """The link that sends the store's one FQDN identity on a platform with one per device
+    (`STORE_ONE_FQDN_IDENTITY`): its first link without a static address (the inventory allows
+    one), else its first link."""
+    return next((link for link in links if link.addressing != "static"), links[0])
 
 
 def tunnel_id(store_id: str, transport: str, far_end: str) -> str:
@@ -216,6 +223,27 @@ class NetworkIntent:
     def ike_id(self, name: str) -> str:
         return f"{name}.{self.domain}"
 
+    def store_link_id(self, store: ResolvedStore, link: ResolvedWanLink) -> str:
+        """The IKE identity a store link sends the hubs: its own FQDN, except on a store platform
+        with one FQDN identity per device (`STORE_ONE_FQDN_IDENTITY`), where only
+        `fqdn_identity_link` has it and every other (static) link is known by its address."""
+        platform = next((a.platform for a in store.appliances if a.platform in STORE_ONE_FQDN_IDENTITY), None)
+        if platform is None:
+            return self.ike_id(f"{store.id}-{link.name}")
+        dynamic = [other.name for other in store.wan if other.addressing != "static"]
+        if len(dynamic) > 1:
+            raise NetworkIntentError(
+                f"store {store.id}: links {', '.join(dynamic)} have no static address: "
+                f"{STORE_ONE_FQDN_IDENTITY[platform]}"
+            )
+        if (
+            link.name != fqdn_identity_link(store.wan).name
+            and link.addressing == "static"
+            and link.address is not None
+        ):
+            return str(link.address.ip)
+        return self.ike_id(f"{store.id}-{link.name}")
+
     def psk(self, tunnel: str) -> Secret:
         """The planned PSK slot of one tunnel, derived from the fleet secret (see `derive_psk`)."""
         name = f"psk {tunnel}"
@@ -326,7 +354,7 @@ class NetworkIntent:
             classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
         sla = classes.get(link.name)
         store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
-        store_ike, hub_ike = self.ike_id(f"{store.id}-{link.name}"), self.ike_id(hub.hostname)
+        store_ike, hub_ike = self.store_link_id(store, link), self.ike_id(hub.hostname)
         origin = "stack outputs" if live is not None else "derived"
         store_end = Tunnel(
             id=tid,

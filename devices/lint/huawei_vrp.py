@@ -918,11 +918,10 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_outside=(values.get("destination") or [""])[-1] or None,
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                # An FQDN identity is the peer's `local-id` or, with `local-id-type fqdn`, the
-                # device's `ike local-name`; without one, VRP identifies both ends by address:
-                # the tunnel source's and the remote-address.
-                local_id=(peer.get("local-id") or [""])[0]
-                or (local_name if peer.get("local-id-type") == ["fqdn"] else None)
+                # With `local-id-type fqdn` the identity is the device's `ike local-name` (an AR
+                # has no per-peer local ID value: `ike_local_id`); otherwise VRP identifies both
+                # ends by address: the tunnel source's and the remote-address.
+                local_id=(local_name if peer.get("local-id-type") == ["fqdn"] else None)
                 or _source_address(root, values),
                 peer_id=(peer.get("remote-id") or [""])[0] or (peer.get("remote-address") or [""])[-1] or None,
                 psk_slot=" ".join(psk[1:]) if psk[:1] == ["cipher"] else None,
@@ -971,6 +970,26 @@ def ike_version(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 peer.number, "vrp-ike-version", f"{peer.text}: negotiates IKEv1 too (no `undo version 1`)"
             )
+
+
+@register_rule(PLATFORM)
+def ike_local_id(config: ConfigFile) -> Iterator[Finding]:
+    """No `local-id` in an IKE peer: an AR sends one FQDN for the whole device, its `ike
+    local-name`, and an IKE peer only chooses the type of its local ID (`local-id-type`; AR
+    command reference, IPSec configuration commands). A per-peer `local-id` value is no AR
+    command, so a store cannot give its links different FQDNs (`STORE_ONE_FQDN_IDENTITY`)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    for peer in top(root, "ike", "peer"):
+        for line in peer.children:
+            if line.words[0] == "local-id":
+                yield config.finding(
+                    line.number,
+                    "vrp-ike-local-id",
+                    f"{peer.text}: `{line.text}` is no AR command; the FQDN an IKE peer sends is the "
+                    "device's `ike local-name` (with `local-id-type fqdn`)",
+                )
 
 
 @register_rule(PLATFORM)

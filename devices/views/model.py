@@ -218,8 +218,15 @@ class TunnelView:
     inside: IfAddr  # store side; BGP source
     inside_peer: str  # hub side; BGP neighbour
     psk: Secret
-    ike_id: str  # our IKE identity (FQDN): works whether the link's address is static or not
+    # Our IKE identity: the link's FQDN, or its static address on a store platform with one FQDN
+    # identity per device (`STORE_ONE_FQDN_IDENTITY`).
+    ike_id: str
     peer_ike_id: str  # the hub's IKE identity
+
+    @property
+    def ike_id_is_address(self) -> bool:
+        """Our identity is our (static) outside address, not an FQDN."""
+        return self.ike_id == self.local_outside
 
     @property
     def degraded_community(self) -> str:
@@ -560,7 +567,12 @@ class HubPeerView:
     route_map: str
     bfd: BfdProfile
     description: str
-    ike_id: str  # the store link's IKE identity
+    ike_id: str  # the store link's IKE identity: its FQDN, or its static address (`STORE_ONE_FQDN_IDENTITY`)
+
+    @property
+    def ike_id_is_address(self) -> bool:
+        """The store link is known by its (static) outside address, not by an FQDN."""
+        return self.ike_id == self.peer_outside
 
     @property
     def degraded_local_pref(self) -> int:

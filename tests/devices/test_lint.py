@@ -243,3 +243,37 @@ def test_a_vrp_hub_identity_is_its_ike_local_name(fleet: Fleet) -> None:
     renamed = _broken(files, "hq-hub1.cfg", lambda t: t.replace("ike local-name hq-hub1.", "ike local-name hub-one.", 1))
     found = [f for f in _lint(vrp, renamed) if "IKE identit" in f.message]
     assert found and {f.file for f in found} >= {"hq-hub1.cfg"}
+
+
+@pytest.mark.parametrize("hubs", ["frr", "cisco_xe", "fortinet"])
+def test_a_vrp_store_sends_one_fqdn_and_is_known_by_address_on_its_other_link(fleet: Fleet, hubs: Platform) -> None:
+    """An AR sends one FQDN IKE identity, its `ike local-name`; no IKE peer names a value of its
+    own. nw-0005 (VRP) gives it to wan1 (DHCP) and identifies lte1 (a fixed-IP APN) by its
+    address, and every hub platform binds lte1's tunnels by that address: lint finds both ends
+    agreeing. A per-peer `local-id` is flagged, and a hub expecting the FQDN on lte1 is found."""
+    served = on_platform(fleet, None, hubs=hubs)
+    files = config_files(served)
+    store = next(f for f in files if f.name == "nw-0005-edge1.cfg")
+    lte1 = str(served.store("nw-0005").wan[1].address.ip)  # type: ignore[union-attr]
+    assert re.findall(r"^ike local-name (\S+)$", store.text, re.M) == ["nw-0005-wan1.northwind.example"]
+    assert not re.search(r"^ local-id ", store.text, re.M)
+    assert store.text.count(" local-id-type ip\n") == 2 and store.text.count(" local-id-type fqdn\n") == 2
+    intent = NetworkIntent(served)
+    by_link = {t.transport: t.local_id for t in intent.store("nw-0005").tunnels if t.kind == "store-hub"}
+    assert by_link == {"wan1": "nw-0005-wan1.northwind.example", "lte1": lte1}
+    assert _lint(served, files) == []
+    per_peer = _broken(
+        files, "nw-0005-edge1.cfg", lambda t: t.replace(" local-id-type ip\n", f" local-id-type ip\n local-id {lte1}\n", 1)
+    )
+    assert any(f.rule == "vrp-ike-local-id" for f in _lint(served, per_peer))
+    hub_file = "hq-hub1.swanctl.conf" if hubs == "frr" else "hq-hub1.cfg"
+    assert lte1 in next(f for f in files if f.name == hub_file).text
+    fqdn = _broken(
+        files,
+        "nw-0005-edge1.cfg",
+        lambda t: t.replace(" local-id-type ip\n", " local-id-type fqdn\n"),
+    )
+    assert any(
+        f.rule == "peer-mismatch" and "IKE identit" in f.message and "nw-0005-lte1" in f.message
+        for f in _lint(served, fqdn)
+    )

@@ -54,6 +54,7 @@ RULES = {
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
         huawei_vrp.shadowed_classifiers,
+        huawei_vrp.ike_local_id,
     ),
     "fortinet": (
         fortinet.undefined_references,

@@ -21,7 +21,8 @@ def _chain_with_guest_on_nw0005(tmp_path: Path) -> Path:
     shutil.copytree(sample_chain_path(), root)
     store = root / "stores" / "nw-0005.yaml"
     text = store.read_text()
-    assert "platform: huawei_vrp" in text and "guest-wifi" not in text and "addressing" not in text
+    wan1 = text.split("  - name: lte1")[0]
+    assert "platform: huawei_vrp" in text and "guest-wifi" not in text and "addressing" not in wan1
     store.write_text(text.replace("  iot: {vlan: 50}\n", "  iot: {vlan: 50}\n  guest-wifi: {vlan: 40}\n"))
     return root
 

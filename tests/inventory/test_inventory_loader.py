@@ -133,7 +133,7 @@ def test_bundle_reports_the_same_errors_as_the_directory(tmp_path: Path) -> None
         load_fleet_bundle(bundle)
     expected = [
         "fleet.yaml:5 organisation.colour: unknown key 'colour' (allowed: domain, name, slug)",
-        "stores/ms-00003.yaml:26 lan.office.vlan: 4097 is not a VLAN id (1-4094)",  # line 1: the marker
+        "stores/ms-00003.yaml:29 lan.office.vlan: 4097 is not a VLAN id (1-4094)",  # line 1: the marker
     ]
     assert [str(i) for i in from_directory.value.issues] == expected
     assert [str(i) for i in from_bundle.value.issues] == expected

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, STORE_ONE_FQDN_IDENTITY, Platform
 from storestack.inventory import Fleet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
@@ -59,7 +59,9 @@ def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None =
     """The same fleet with every store appliance on `platform` (None: as they are) and every hub
     on `hubs` (default: `platform`), for per-platform tests. Hubs that serve only statically
     addressed stores (`HUB_STATIC_PEERS_ONLY`) get a fleet whose links are all static
-    (`make_links_static`), as the inventory would require."""
+    (`make_links_static`), as the inventory would require; a store platform with one FQDN IKE
+    identity per device (`STORE_ONE_FQDN_IDENTITY`) keeps one link without a static address
+    (`one_dynamic_link`)."""
     hub_platform = hubs or platform
     assert hub_platform is not None, "name the hubs' platform"
     stores = {
@@ -72,7 +74,9 @@ def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None =
     }
     hub_map = {name: hub.model_copy(update={"platform": hub_platform}) for name, hub in fleet.hubs.items()}
     result = Fleet(fleet.spec, hub_map, stores, fleet.root)
-    return make_links_static(result) if hub_platform in HUB_STATIC_PEERS_ONLY else result
+    if hub_platform in HUB_STATIC_PEERS_ONLY:
+        return make_links_static(result)
+    return one_dynamic_link(result) if platform in STORE_ONE_FQDN_IDENTITY else result
 
 
 # Where `make_links_static` and `static_wan_yaml` number the links they make static: the top half
@@ -101,6 +105,34 @@ def make_links_static(fleet: Fleet) -> Fleet:
                         "gateway": ipaddress.IPv4Address(network + 1),
                     }
                 )
+            links.append(link)
+        stores[store.id] = store.model_copy(update={"wan": links})
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+def one_dynamic_link(fleet: Fleet) -> Fleet:
+    """The same fleet with every DHCP or cellular WAN link but each store's first given a static
+    /30 (numbered from the top half of `_STATIC_POOL`, apart from `make_links_static`'s), as the
+    inventory requires of a store platform with one FQDN IKE identity (`STORE_ONE_FQDN_IDENTITY`):
+    a fixed-IP APN or business line for the second."""
+    base = int(_STATIC_POOL.network_address) + _STATIC_POOL.num_addresses // 2
+    count = 0
+    stores = {}
+    for store in fleet:
+        links, dynamic = [], 0
+        for link in store.wan:
+            if link.addressing != "static":
+                dynamic += 1
+                if dynamic > 1:
+                    network = base + 4 * count
+                    count += 1
+                    link = link.model_copy(
+                        update={
+                            "addressing": "static",
+                            "address": ipaddress.IPv4Interface((network + 2, 30)),
+                            "gateway": ipaddress.IPv4Address(network + 1),
+                        }
+                    )
             links.append(link)
         stores[store.id] = store.model_copy(update={"wan": links})
     return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
