@@ -226,6 +226,13 @@ _NAME_LIMITS = {
     ("ipsec", "proposal"): 15,
     ("ipsec", "profile"): 15,
     ("nqa", "test-instance"): 32,
+    # MQC names (built from segment tags and the inventory's application names): Huawei documents
+    # 1 to 64 characters on the S-series switches and 1 to 127 on NetEngine 8000 routers (command
+    # references, traffic classifier / traffic behavior / traffic policy); no AR page with the AR
+    # value was found, so names are held to 31, below both.
+    ("traffic", "classifier"): 31,
+    ("traffic", "behavior"): 31,
+    ("traffic", "policy"): 31,
 }
 
 

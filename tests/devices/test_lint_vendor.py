@@ -718,6 +718,12 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
         _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-1\n", "ike peer HUB-wan1-hq-hub2-x\n"
     )
     assert "vrp-name-length" in _rules(_lint(vrp))
+    # A traffic policy named after a long segment or application name is refused too.
+    long_policy = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "traffic policy LAN-IN-OFFICE\n", f"traffic policy LAN-IN-{'X' * 25}\n"
+    )
+    found = [f for f in _lint(long_policy) if f.rule == "vrp-name-length"]
+    assert len(found) == 1 and "longer than 31" in found[0].message
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
     assert "fortios-name-length" in _rules(_lint(forti))
 
