@@ -89,25 +89,7 @@ def make_links_static(fleet: Fleet) -> Fleet:
     """The same fleet with every DHCP or cellular WAN link given a static /30 (numbered from
     `_STATIC_POOL` in store and link order), as an operator would write it for hubs that accept
     only statically addressed stores."""
-    base = int(_STATIC_POOL.network_address)
-    count = 0
-    stores = {}
-    for store in fleet:
-        links = []
-        for link in store.wan:
-            if link.addressing != "static":
-                network = base + 4 * count
-                count += 1
-                link = link.model_copy(
-                    update={
-                        "addressing": "static",
-                        "address": ipaddress.IPv4Interface((network + 2, 30)),
-                        "gateway": ipaddress.IPv4Address(network + 1),
-                    }
-                )
-            links.append(link)
-        stores[store.id] = store.model_copy(update={"wan": links})
-    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+    return _static_links(fleet, int(_STATIC_POOL.network_address), keep_dynamic=0)
 
 
 def one_dynamic_link(fleet: Fleet) -> Fleet:
@@ -116,6 +98,12 @@ def one_dynamic_link(fleet: Fleet) -> Fleet:
     inventory requires of a store platform with one FQDN IKE identity (`STORE_ONE_FQDN_IDENTITY`):
     a fixed-IP APN or business line for the second."""
     base = int(_STATIC_POOL.network_address) + _STATIC_POOL.num_addresses // 2
+    return _static_links(fleet, base, keep_dynamic=1)
+
+
+def _static_links(fleet: Fleet, base: int, keep_dynamic: int) -> Fleet:
+    """Each store's DHCP or cellular links after its first `keep_dynamic` given a static /30,
+    numbered from `base` in store and link order."""
     count = 0
     stores = {}
     for store in fleet:
@@ -123,7 +111,7 @@ def one_dynamic_link(fleet: Fleet) -> Fleet:
         for link in store.wan:
             if link.addressing != "static":
                 dynamic += 1
-                if dynamic > 1:
+                if dynamic > keep_dynamic:
                     network = base + 4 * count
                     count += 1
                     link = link.model_copy(
