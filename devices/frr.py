@@ -377,6 +377,40 @@ def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
     return links
 
 
+def wan_queue_lines(links: Sequence[TcLink], control_classid: str) -> list[str]:
+    """`tc -batch` lines of each WAN link's queues (templates/devices/frr/host-qos.j2 says what
+    each does): the root replaced, the HTB root class at the shaped rate, a class and its bfifo
+    leaf per QoS class, IKE to the control class, then a DSCP filter per DSCP a class matches."""
+    lines: list[str] = []
+    for link in links:
+        dev = f"dev {link.ifname}"
+        lines += [
+            f"# {link.link}: {link.link_kbit} kbit/s, shaped to {link.rate_kbit} kbit/s",
+            f"qdisc replace {dev} root pfifo_fast",
+            f"qdisc replace {dev} root handle 1: htb default {link.default}",
+            f"class add {dev} parent 1: classid 1:1 htb rate {link.rate_kbit}kbit ceil {link.rate_kbit}kbit"
+            f" burst {link.burst} cburst {link.burst} quantum {link.quantum}",
+        ]
+        for cls in link.classes:
+            lines += [
+                f"class add {dev} parent 1:1 classid {cls.classid} htb rate {cls.rate_kbit}kbit ceil {cls.ceil_kbit}kbit"
+                f" burst {cls.burst} cburst {cls.cburst} prio {cls.prio} quantum {cls.quantum}  # {cls.name}",
+                f"qdisc add {dev} parent {cls.classid} bfifo limit {cls.limit_bytes}",
+            ]
+        lines += [
+            f"filter add {dev} parent 1: protocol ip prio 1 u32 match ip protocol 17 0xff match ip dport 500 0xffff"
+            f" flowid {control_classid}",
+            f"filter add {dev} parent 1: protocol ip prio 1 u32 match u8 0x05 0x0f at 0 match ip protocol 17 0xff"
+            f" match ip dport 4500 0xffff match u32 0 0xffffffff at 28 flowid {control_classid}",
+        ]
+        lines += [
+            f"filter add {dev} parent 1: protocol ip prio 2 u32 match ip dsfield {dsfield} 0xfc flowid {cls.classid}  # {dscp}"
+            for cls in link.classes
+            for dsfield, dscp in cls.dsfields()
+        ]
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyRule:
     """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
@@ -1193,4 +1227,5 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_bfd", bfd_lines),
     ("frr_xfrm_interfaces", xfrm_interface_lines),
     ("frr_dhcp_scopes", dhcp_scope_lines),
+    ("frr_wan_queues", wan_queue_lines),
 )
