@@ -18,9 +18,10 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
-a store's `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (each link's HTB tree,
-`store_wan_queues`; it replaces the roots, so it loads again as is, and a PPP/DHCP link whose
-device is made anew needs it again). A
+`<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
+HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
+inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
+link whose device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
