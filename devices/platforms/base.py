@@ -307,13 +307,13 @@ class PlatformProfile:
         """The interface of one store segment: a VLAN subinterface of the LAN trunk."""
         return f"{self.lan_trunk}.{vlan}"
 
-    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
-        """A store's hub tunnel interface. `number` counts the store's hub tunnels: 1..L are the
-        links' tunnels to their home hubs (WAN link number `link_index`, priority order, has
-        number `link_index` + 1), L+1..2L those to the other hub. Named platforms call the first
-        `hub-<link>` and the second `hub2-<link>`."""
-        prefix = "hub" if number == link_index + 1 else "hub2"
-        return short_ifname(f"{prefix}-{link_name}", self.ifname_limit)
+    def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
+        """A store's tunnel to hub `hub` over WAN link `link_name`. `number` counts the store's
+        hub tunnels: 1..L are the links' tunnels to their home hubs (WAN link number
+        `link_index`, priority order, has number `link_index` + 1), L+1..2L those to the other
+        hub. Platforms that name interfaces call it `<hub>-<link>` (`hq-hub1-wan1`), so the
+        name says which hub the tunnel reaches."""
+        return short_ifname(f"{hub}-{link_name}", self.ifname_limit)
 
     def cloud_tunnel(self, label: str, number: int) -> str:
         """A hub's tunnel interface to one cloud VPN tunnel: `label` names the far end

@@ -65,7 +65,7 @@ class CiscoXEPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index}"
 
-    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+    def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"Tunnel{number}"
 
     def cloud_tunnel(self, label: str, number: int) -> str:

@@ -117,7 +117,7 @@ class FrrPlatform(PlatformProfile):
     """Linux interface names: WAN links keep their inventory names; each hub tunnel is an XFRM
     interface whose if_id is the tunnel's number (templates/devices/frr)."""
 
-    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+    def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"xfrm{number}"
 
 

@@ -19,7 +19,7 @@ class HuaweiVrpPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index + 1}"
 
-    def store_tunnel(self, link_index: int, link_name: str, number: int) -> str:
+    def store_tunnel(self, link_index: int, link_name: str, number: int, hub: str) -> str:
         return f"Tunnel0/0/{number}"
 
     def cloud_tunnel(self, label: str, number: int) -> str:

@@ -216,7 +216,7 @@ class ViewBuilder:
             peer_bfd=tunnel.bfd is not None,
             table=table,
             underlay_gateway=str(underlay.gateway) if underlay is not None and underlay.gateway else None,
-            ifname=profile.store_tunnel(link_index, tunnel.transport, number),
+            ifname=profile.store_tunnel(link_index, tunnel.transport, number, tunnel.peer),
             number=number,
             local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
             peer_outside=str(tunnel.peer_outside),

@@ -558,11 +558,11 @@ def test_fortios_undefined_objects_and_permit_any_any(fleet: Fleet) -> None:
     config = _store(fleet, "fortinet", "mall-guest")
     broken = _broken(config, 'set dstaddr "NET-10.0.20.0/24"', 'set dstaddr "IOT-SERVICES"')
     broken = _broken(broken, 'set srcaddr "OFFICE-NET"', 'set srcaddr "all"', count=-1)
-    broken = _broken(broken, 'set interface "hub-wan2"', 'set interface "hub-wan9"')
+    broken = _broken(broken, 'set interface "hq-hub1-wan2"', 'set interface "hq-hub1-wan9"')
     findings = _lint(broken)
     messages = [finding.message for finding in findings]
     assert "address 'IOT-SERVICES' is referenced but not defined" in messages
-    assert "interface 'hub-wan9' is referenced but not defined" in messages
+    assert "interface 'hq-hub1-wan9' is referenced but not defined" in messages
     assert "fortios-permit-any-any" in _rules(findings)
 
 
@@ -684,7 +684,7 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
         _store(fleet, "huawei_vrp", "dual-wan"), "ike peer HUB-1\n", "ike peer HUB-wan1-hq-hub2-x\n"
     )
     assert "vrp-name-length" in _rules(_lint(vrp))
-    forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hub-wan1"', 'edit "hub-wan1-to-hq-hub2"')
+    forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hq-hub2-wan1"', 'edit "hq-hub2-wan1-tunnel"')
     assert "fortios-name-length" in _rules(_lint(forti))
 
 
@@ -838,11 +838,11 @@ def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
     assert "fortios-sla-undefined" in _rules(_lint(undefined))
     unused = _broken(
         config,
-        'edit "hub-lte1"\n                    set id',
-        'edit "hub2-lte1"\n                    set id',
+        'edit "hq-hub1-lte1"\n                    set id',
+        'edit "hq-hub2-lte1"\n                    set id',
         count=-1,
     )
-    assert any(f.rule == "fortios-health-check-unused" and "hub-lte1" in f.message for f in _lint(unused))
+    assert any(f.rule == "fortios-health-check-unused" and "hq-hub1-lte1" in f.message for f in _lint(unused))
     timers = _broken_re(config, r"set probe-count \d+\n", "set probe-count 40\n")
     assert "fortios-sdwan-timers" in _rules(_lint(timers))
     # The local preference that cancelled the SD-WAN rules: only the best path is installed.
@@ -863,7 +863,7 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     renamed = _steering(fleet, _broken(config, 'set name "pos"\n', 'set name "tills"\n'))
     assert "sla-unknown-application" in _rules(renamed)
     assert any(f.rule == "sla-application-unsteered" and f.message.startswith("pos:") for f in renamed)
-    # Bulk with an LTE member (4: hub2-lte1) and an early return to the primary.
+    # Bulk with an LTE member (4: hq-hub2-lte1) and an early return to the primary.
     over_lte = _broken_re(
         config,
         r"set priority-members 1 3\n            set hold-down-time \d+",
@@ -933,7 +933,7 @@ def test_fortios_store_signals_its_sla_to_the_hubs(fleet: Fleet) -> None:
     # The SD-WAN neighbour names an SLA its health check does not have.
     wrong_sla = _broken_re(
         config,
-        r'(edit "100.64.0.4"\n\s+set member 1\n\s+set health-check "hub-wan1"\n\s+)set sla-id \d+',
+        r'(edit "100.64.0.4"\n\s+set member 1\n\s+set health-check "hq-hub2-wan1"\n\s+)set sla-id \d+',
         r"\1set sla-id 9",
     )
     assert any(f.rule == "fortios-return-path" and "has no SLA 9" in f.message for f in _lint(wrong_sla))

@@ -58,8 +58,8 @@ EXPECTED: dict[Platform, dict[str, tuple[str, str]]] = {
         "wan0": ("dual-wan", "wan1"),
         "wan1": ("dual-wan", "wan2"),
         "segment": ("dual-wan", "pos"),
-        "hub_tunnel1": ("dual-wan", "hub-wan1"),
-        "hub_tunnel4": ("dual-wan", "hub2-lte1"),
+        "hub_tunnel1": ("dual-wan", "hq-hub2-wan1"),
+        "hub_tunnel4": ("dual-wan", "hq-hub2-lte1"),
         "aws_tunnel": ("aws", "aws-wan1-t2"),
         "hub_peer": ("hub", "nw-0001-wan1"),
     },
@@ -106,8 +106,10 @@ def test_naming_matches_the_golden_configs(name: Platform) -> None:
         "wan0": platform.wan_port(0, "wan1"),
         "wan1": platform.wan_port(1, "lte1"),
         "segment": platform.segment_interface(10, "pos"),
-        "hub_tunnel1": platform.store_tunnel(0, "wan1", 1),
-        "hub_tunnel4": platform.store_tunnel(1, "lte1", 4),
+        # nw-0002 (dual-wan): wan1's home hub is hq-hub2; lte1's is hq-hub1, so tunnel 4 (lte1
+        # to its other hub) reaches hq-hub2 too.
+        "hub_tunnel1": platform.store_tunnel(0, "wan1", 1, "hq-hub2"),
+        "hub_tunnel4": platform.store_tunnel(1, "lte1", 4, "hq-hub2"),
         "aws_tunnel": platform.aws_tunnel(0, "wan1", 2),
         "hub_peer": platform.hub_peer_interface("nw-0001", "wan1", 0),
     }

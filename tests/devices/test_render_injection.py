@@ -17,6 +17,7 @@ from testsupport.rendering import on_platform
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.errors import RenderError
 from storestack.devices.render import Renderer, render_hub, render_store
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
 
 PAYLOADS = [
@@ -85,6 +86,23 @@ def test_templates_cannot_reach_python_internals() -> None:
     env = Renderer().env
     with pytest.raises(SecurityError):
         env.from_string("{{ view.__class__.__mro__[1].__subclasses__() }}").render(view=object())
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["view.__class__.__mro__", "view.__dataclass_fields__", "view.mgmt.__class__", "view.hostname.__class__"],
+)
+def test_a_real_view_gives_templates_its_fields_and_no_internals(fleet: Fleet, expression: str) -> None:
+    """The renderer reads a view's declared fields directly (`getattr`); everything else about a
+    view, and anything reached from its fields, is still refused by the stock sandbox."""
+    store = fleet.store("nw-0001")
+    view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
+    env = Renderer().env
+    assert env.from_string("{{ view.hostname }} {{ view.mgmt.domain }}").render(view=view) == (
+        f"{view.hostname} {view.mgmt.domain}"
+    )
+    with pytest.raises(SecurityError):
+        env.from_string(f"{{{{ {expression} }}}}").render(view=view)
 
 
 def test_validation_stops_a_multi_line_isp_before_rendering(tmp_path: Path) -> None:
