@@ -144,6 +144,12 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
     dc = [p for p in report["peers"] if p["kind"] == "hub-dc"]
     assert {p["address"] for p in dc} == {"10.0.0.1", "10.0.0.2"} and dc[0]["accepts"][0] == "0.0.0.0/0"
     assert [p["address"] for p in report["peers"] if p["kind"] == "hub-hub"] == ["10.0.0.3"]
+    # its queues towards the stores: the stores' classes below its uplink rate
+    assert report["uplink_mbps"] == 1000
+    assert [(q["class"], q["dscp"]) for q in report["qos"]][:2] == [("voice", "ef"), ("pos", "af31")]
+    text = CliRunner().invoke(cli, ["network", "show", "hq-hub2"])
+    assert text.exit_code == 0, text.output
+    assert "queues to the stores shaped below 1000 Mbit/s: voice ef, pos af31" in text.output
 
 
 def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:
