@@ -18,9 +18,10 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
-a store's `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (each link's HTB tree,
-`store_wan_queues`; it replaces the roots, so it loads again as is, and a PPP/DHCP link whose
-device is made anew needs it again). A
+`<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
+HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
+inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
+link whose device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
@@ -56,6 +57,7 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
+from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.model import Service
 from storestack.network.sla import (
@@ -297,10 +299,14 @@ class TcLink:
     rate_kbit: int
     classes: list[TcClass]
     default_minor: int  # the best-effort class: whatever no filter matches
+    # A hub's uplink: only packets from this address (its tunnels' IKE and ESP) are queued; the
+    # rest (the DC core LAN's own traffic on the same port) matches no filter and bypasses the
+    # shaper (`htb default 0`), and the best-effort class takes what is left of the tunnels'.
+    source: str | None = None
 
     @property
     def default(self) -> str:
-        return f"{self.default_minor:x}"
+        return "0" if self.source else f"{self.default_minor:x}"
 
     @property
     def quantum(self) -> int:
@@ -340,41 +346,110 @@ def _tc_class(minor: int, name: str, dscps: tuple[tuple[str, int], ...], prio: i
     )
 
 
-def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
-    """Each WAN link's egress queues: the intent's QoS classes (network.model.QosClass) as the
-    vendor configs queue them. Shares are of the shaped rate, as IOS-XE's `priority percent` /
+def _link_queues(
+    ifname: str, name: str, link_kbit: int, qos: Sequence[QosClassView], source: str | None = None
+) -> TcLink:
+    """One link's egress queues: the intent's QoS classes (network.model.QosClass) as the vendor
+    configs queue them. Shares are of the shaped rate, as IOS-XE's `priority percent` /
     `bandwidth percent` are of the parent shaper's: the priority class prio 0 held to its share
     (rate = ceil, IOS-XE's implicit policer under congestion), a guaranteed class prio 1 with its
     share as rate, borrowing up to the link, a shaped class capped at its share of the link, best
     effort what is left (the default class, like class-default)."""
-    links = []
-    for link in view.wan:
-        shaped = link.bandwidth_kbps * WAN_SHAPE_PERCENT // 100
-        classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
-        default_minor = 0
-        for index, cls in enumerate(view.qos):
-            minor = FIRST_CLASS_MINOR + index
-            if cls.best_effort:
-                default_minor = minor
-                continue
-            if cls.priority:
-                share = shaped * cls.bandwidth_percent // 100
-                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
-            elif cls.bandwidth_percent:
-                ceil = min(shaped, link.shaped_kbps(cls.shape_percent)) if cls.shape_percent else shaped
-                share = shaped * cls.bandwidth_percent // 100
-                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
-            else:  # shaped only: no guarantee beyond a trickle, at most its share of the link
-                ceil = min(shaped, link.shaped_kbps(cls.shape_percent or 100))
-                classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 2, shaped // 100, ceil))
-        if not default_minor:
-            default_minor = FIRST_CLASS_MINOR + len(view.qos)
-        left = shaped - sum(cls.rate_kbit for cls in classes)
-        best_effort = next((cls.name for cls in view.qos if cls.best_effort), "best-effort")
-        classes.append(_tc_class(default_minor, best_effort, (), 2, max(shaped // 100, left), shaped))
-        classes.sort(key=lambda cls: cls.minor)
-        links.append(TcLink(link.ifname, link.name, link.bandwidth_kbps, shaped, classes, default_minor))
-    return links
+    shaped = link_kbit * WAN_SHAPE_PERCENT // 100
+    classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
+    default_minor = 0
+    for index, cls in enumerate(qos):
+        minor = FIRST_CLASS_MINOR + index
+        if cls.best_effort:
+            default_minor = minor
+            continue
+        if cls.priority:
+            share = shaped * cls.bandwidth_percent // 100
+            classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
+        elif cls.bandwidth_percent:
+            ceil = min(shaped, shaped_kbps(link_kbit, cls.shape_percent)) if cls.shape_percent else shaped
+            share = shaped * cls.bandwidth_percent // 100
+            classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
+        else:  # shaped only: no guarantee beyond a trickle, at most its share of the link
+            ceil = min(shaped, shaped_kbps(link_kbit, cls.shape_percent or 100))
+            classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 2, shaped // 100, ceil))
+    if not default_minor:
+        default_minor = FIRST_CLASS_MINOR + len(qos)
+    left = shaped - sum(cls.rate_kbit for cls in classes)
+    best_effort = next((cls.name for cls in qos if cls.best_effort), "best-effort")
+    classes.append(_tc_class(default_minor, best_effort, (), 2, max(shaped // 100, left), shaped))
+    classes.sort(key=lambda cls: cls.minor)
+    return TcLink(ifname, name, link_kbit, shaped, classes, default_minor, source)
+
+
+def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
+    """Each WAN link's egress queues (`_link_queues`), on the link's interface."""
+    return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, view.qos) for link in view.wan]
+
+
+# What a hub's tree is called in its qos.tc (its one link: the DC core LAN port, which carries the
+# hub's public address to the DC's internet edge).
+HUB_UPLINK = "uplink"
+
+
+def hub_wan_queues(view: HubView) -> list[TcLink]:
+    """A hub's egress queues towards the stores (and the clouds): on its DC core LAN port, where
+    every tunnel's IKE and ESP leaves for the DC's internet edge, the same classes as a store's
+    link, shaped below the hub's `uplink_mbps` so the queue builds here, where voice, POS and the
+    control class (IKE, BGP and BFD to every store) are kept apart, not at the DC edge. Only the
+    packets from the hub's public address are queued: the port also carries the hub's traffic to
+    the DC core (decrypted store traffic to HQ, BGP with the core routers), which the uplink's
+    rate must not touch. None without an uplink rate: a shaper at the port's own line rate never
+    fills (the DC edge is slower), so classes there would protect nothing."""
+    if view.uplink_kbps is None:
+        return []
+    return [_link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.qos, view.public_address)]
+
+
+def wan_queue_lines(links: Sequence[TcLink], control_classid: str) -> list[str]:
+    """`tc -batch` lines of each link's queues (templates/devices/frr/host-qos.j2 says what each
+    does): the root replaced, the HTB root class at the shaped rate, a class and its bfifo leaf
+    per QoS class, IKE to the control class, then a DSCP filter per DSCP a class matches. On a
+    hub's uplink (`TcLink.source`) every filter also matches the hub's public address, IKE is
+    told by the hub's own ports (a store behind NAT answers from any port) and a last filter
+    gives the rest of the tunnels' packets to best effort."""
+    lines: list[str] = []
+    for link in links:
+        dev = f"dev {link.ifname}"
+        lines.append(f"# {link.link}: {link.link_kbit} kbit/s, shaped to {link.rate_kbit} kbit/s")
+        if link.source:
+            lines.append(
+                f"# only what leaves from {link.source} (the tunnels) is queued; the rest matches no filter"
+                " and bypasses the shaper (htb default 0)"
+            )
+        lines += [
+            f"qdisc replace {dev} root pfifo_fast",
+            f"qdisc replace {dev} root handle 1: htb default {link.default}",
+            f"class add {dev} parent 1: classid 1:1 htb rate {link.rate_kbit}kbit ceil {link.rate_kbit}kbit"
+            f" burst {link.burst} cburst {link.burst} quantum {link.quantum}",
+        ]
+        for cls in link.classes:
+            lines += [
+                f"class add {dev} parent 1:1 classid {cls.classid} htb rate {cls.rate_kbit}kbit ceil {cls.ceil_kbit}kbit"
+                f" burst {cls.burst} cburst {cls.cburst} prio {cls.prio} quantum {cls.quantum}  # {cls.name}",
+                f"qdisc add {dev} parent {cls.classid} bfifo limit {cls.limit_bytes}",
+            ]
+        head = f"filter add {dev} parent 1: protocol ip"
+        src, port = (f" match ip src {link.source}/32", "sport") if link.source else ("", "dport")
+        lines += [
+            f"{head} prio 1 u32{src} match ip protocol 17 0xff match ip {port} 500 0xffff flowid {control_classid}",
+            f"{head} prio 1 u32{src} match u8 0x05 0x0f at 0 match ip protocol 17 0xff"
+            f" match ip {port} 4500 0xffff match u32 0 0xffffffff at 28 flowid {control_classid}",
+        ]
+        lines += [
+            f"{head} prio 2 u32{src} match ip dsfield {dsfield} 0xfc flowid {cls.classid}  # {dscp}"
+            for cls in link.classes
+            for dsfield, dscp in cls.dsfields()
+        ]
+        if link.source:
+            best_effort = next(cls for cls in link.classes if cls.minor == link.default_minor)
+            lines.append(f"{head} prio 3 u32{src} flowid {best_effort.classid}  # {best_effort.name}")
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,6 +581,8 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "return_base": _mark(RETURN_MARK_BASE),
         **_live_links(view, layout),
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
+        "wan_queues": hub_wan_queues(view),
+        "control_classid": f"1:{CONTROL_MINOR:x}",
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
@@ -1193,4 +1270,5 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_bfd", bfd_lines),
     ("frr_xfrm_interfaces", xfrm_interface_lines),
     ("frr_dhcp_scopes", dhcp_scope_lines),
+    ("frr_wan_queues", wan_queue_lines),
 )

@@ -85,6 +85,7 @@ class ResolvedHub(Resolved):
     dc_address: ipaddress.IPv4Address  # on the DC core LAN (inventory.hq)
     serial: str | None
     ssh_host_key: str | None
+    uplink_mbps: int | None = None  # the tunnels' rate through the DC's internet edge
 
 
 class ResolvedStore(Resolved):

@@ -372,6 +372,7 @@ def _resolve(
             dc_address=dc_address,
             serial=hub.serial,
             ssh_host_key=hub.ssh_host_key,
+            uplink_mbps=hub.uplink_mbps,
         )
     hub_order = list(hubs)
     resolved: dict[str, ResolvedStore] = {}

@@ -110,6 +110,16 @@ class Hub(Strict):
         default=None,
         description="the hub's address on the DC core LAN; default: the next free host after the core routers",
     )
+    uplink_mbps: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description=(
+            "the rate the hub's tunnels get through the DC's internet edge (its public address's share of "
+            "the uplink); the hub's WAN queues shape them to 95% of it with the QoS classes. None: the "
+            "hub shapes nothing (the queue builds at the DC edge, out of the classes' reach)"
+        ),
+    )
 
 
 class HqServices(Strict):

@@ -197,7 +197,7 @@ def load_host_files(namespace: str, files: RenderedIpsec, confirm_root: Path) ->
         install_firewall(confirm_root, namespace, files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
     if files.qos:
         queues = ipsec.instance_dir(namespace) / QOS_FILE
-        queues.write_text(adapt_qos(files.qos, ipsec.TUN_DEVICE), encoding="utf-8")
+        queues.write_text(adapt_qos(files.qos, ipsec.TUN_DEVICE, str(ipsec.VTEP_POOL)), encoding="utf-8")
         load_qos(namespace)
     if files.steering:
         start_steering(namespace, files.steering)

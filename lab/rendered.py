@@ -35,7 +35,8 @@ with DSCP 0 (it implements no `copy_dscp`), and on the lab's WAN every class wou
 effort. The TUN device is where the lab's tunnel packets still carry their DSCP (the VXLAN
 devices copy the inner DSCP to their outer header, `tos inherit`, as XFRM does) and the one
 queue all of the appliance's tunnels share, so it stands in for the first link; guest breakout
-and IKE on that link stay unshaped in the lab.
+and IKE on that link stay unshaped in the lab. A hub's tree (on its DC port) goes there too, its
+filters matching the VTEPs instead of the hub's public address.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class RenderedIpsec:
     routing: str
     nftables: str = ""
     steering: str = ""  # a store's steering.conf (storestack-steer)
-    qos: str = ""  # a store's qos.tc (its WAN queues, `tc -batch`)
+    qos: str = ""  # qos.tc (a store's WAN queues, a hub's towards the stores; `tc -batch`)
 
     def interface_groups(self) -> dict[str, int]:
         """Tunnel interface → its interface group (what the firewall's `iifgroup` matches)."""
@@ -201,11 +202,14 @@ def adapt_swanctl(
 
 
 _TC_DEVICE = re.compile(r"\bdev (\S+) ")
+_TC_SOURCE = re.compile(r"\bmatch ip src (\S+)")
 
 
-def adapt_qos(text: str, tun_device: str) -> str:
+def adapt_qos(text: str, tun_device: str, tunnel_sources: str) -> str:
     """The rendered WAN queues as the lab loads them: the first link's lines on `tun_device`
-    (see the module's docstring), every other link's as rendered."""
+    (see the module's docstring), every other link's as rendered. A hub's tree takes only its
+    tunnels' packets, by their source (its public address); on the TUN device they come from the
+    VTEPs, so its filters match `tunnel_sources` (the VTEP range) instead."""
     first: str | None = None
     out = []
     for line in text.splitlines():
@@ -216,5 +220,6 @@ def adapt_qos(text: str, tun_device: str) -> str:
         first = first or found.group(1)
         if found.group(1) == first:
             line = f"{line[: found.start(1)]}{tun_device}{line[found.end(1) :]}"
+            line = _TC_SOURCE.sub(f"match ip src {tunnel_sources}", line)
         out.append(line)
     return "\n".join(out) + "\n"

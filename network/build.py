@@ -750,6 +750,8 @@ class NetworkIntent:
             originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
             management=dataclasses.replace(self.management, loopback=hub.loopback),
             dc=dc,
+            qos=self.qos,
+            uplink_mbps=hub.uplink_mbps,
         )
 
     def _dc_link(self, hub: ResolvedHub) -> DcCoreLink:

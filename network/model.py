@@ -244,3 +244,7 @@ class HubIntent:
     originates: tuple[ipaddress.IPv4Network, ...]  # HQ, cloud and desktop summaries, loopback
     management: ManagementAccess
     dc: DcCoreLink
+    # The QoS classes the hub queues its tunnels' traffic in (the stores' classes, one model)
+    # and the rate they get through the DC's internet edge (None: not known, nothing shaped).
+    qos: tuple[QosClass, ...]
+    uplink_mbps: int | None

@@ -8,7 +8,7 @@ from typing import Any
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import Platform
 from storestack.network.build import NetworkIntent
-from storestack.network.model import BgpSession, HubIntent, StoreIntent, Tunnel, usable_ntp_keys
+from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
 from storestack.network.sla import StoreSlaPolicy
 
 
@@ -153,8 +153,25 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
+        # its queues towards the stores: the stores' classes, shaped below this (None: not shaped)
+        "uplink_mbps": hub.uplink_mbps,
+        "qos": _qos(hub.qos),
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
     }
+
+
+def _qos(classes: tuple[QosClass, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "class": q.name,
+            "dscp": q.dscp_name,
+            "priority": q.priority,
+            "bandwidth_percent": q.bandwidth_percent,
+            "shape_percent": q.shape_percent,
+            "segments": list(q.segments),
+        }
+        for q in classes
+    ]
 
 
 def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
@@ -213,17 +230,7 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             for f in store.flows
         ],
         "default": "deny (stateful: replies to allowed flows only)",
-        "qos": [
-            {
-                "class": q.name,
-                "dscp": q.dscp_name,
-                "priority": q.priority,
-                "bandwidth_percent": q.bandwidth_percent,
-                "shape_percent": q.shape_percent,
-                "segments": list(q.segments),
-            }
-            for q in store.qos
-        ],
+        "qos": _qos(store.qos),
         "management": {
             "from": [str(r) for r in store.management.ranges],
             "ports": [f"{proto}/{port}" for proto, port in store.management.ports],

@@ -28,13 +28,14 @@ from storestack.common.platforms import Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
 from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
 from storestack.devices.platforms.huawei_vrp import NTP_KEY_TYPES as VRP_NTP_KEY_TYPES
 from storestack.devices.views import SEGMENT_TAGS
 from storestack.inventory.models import DSCP_VALUES
 from storestack.network.build import NetworkIntent
-from storestack.network.model import ManagementAccess, StoreIntent, usable_ntp_keys
+from storestack.network.model import HubIntent, ManagementAccess, QosClass, StoreIntent, usable_ntp_keys
 
 GUEST_DNS = "guest-dns"
 NTP_AUTH = "ntp-auth"
@@ -563,6 +564,7 @@ def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
                 yield from _ios_ntp_access(config, store.management)
         elif config.role == "hub":
             yield from ntp_auth(config, intent.hub(config.hostname).management)
+            yield from hub_qos(config, intent.hub(config.hostname))
             if config.platform == "cisco_xe":
                 yield from _ios_ntp_access(config, intent.hub(config.hostname).management)
 
@@ -698,21 +700,41 @@ _TC_CLASS = re.compile(
     r"class \S+ dev (\S+) parent (1:[0-9a-f]*) classid 1:([0-9a-f]+) htb rate (\d+)kbit ceil (\d+)kbit"
     r"(?: .*?\bprio (\d+))?[^#]*(?:#\s*(\S+))?$"
 )
+_TC_FILTER = re.compile(r"filter \S+ dev (\S+) ")
 _TC_DSCP_FILTER = re.compile(r"filter \S+ dev (\S+) parent 1: .*\bmatch ip dsfield 0x([0-9a-f]+) 0xfc flowid 1:([0-9a-f]+)")
+_TC_SOURCE = re.compile(r"\bmatch ip src (\S+)")
+# a hub's last filter: the rest of its tunnels' packets (matched by their source alone)
+_TC_SOURCE_ONLY = re.compile(r"filter \S+ dev (\S+) parent 1: .*\bu32 match ip src (\S+) flowid 1:([0-9a-f]+)\b")
 # The host's own class (devices/frr.py CONTROL_*): no class of the intent, never reported as one.
 _FRR_CONTROL = "control"
 
 
-def _frr_queues(config: ConfigFile, store: StoreIntent, facts: QosFacts) -> None:
+@dataclass(frozen=True)
+class _QueuedLink:
+    """A link the intent has the FRR host queue on: its device in qos.tc, what findings call it,
+    its rate; on a hub the one address whose packets the tree takes (`devices.frr.TcLink.source`)."""
+
+    device: str
+    name: str
+    link_kbit: int
+    source: str | None = None
+    queues_at: str = "the modem"  # where the queue builds when the link is not shaped below its rate
+
+
+def _frr_queues(config: ConfigFile, links: Sequence[_QueuedLink], qos: Sequence[QosClass], facts: QosFacts) -> None:
     """The WAN queues of the FRR host (`qos.tc`, tc -batch): per WAN link an HTB root (class
     1:1) shaped at most to the link's rate, and a class per QoS class (its name in the class
     line's comment), found by the DSCP its u32 filter matches; shares are of the shaped rate, a
-    prio 2 class has none."""
+    prio 2 class has none. A hub's uplink queues only its public address's packets: every
+    filter matches that source, nothing else is classified (`htb default 0`, so the DC core
+    LAN's own traffic bypasses the shaper) and a last filter gives the rest of them best effort."""
     facts.queues_where = f"{config.hostname}.qos.tc"
     defaults: dict[str, str] = {}
     roots: dict[str, tuple[int, int]] = {}  # device -> (line, kbit/s)
     classes: dict[tuple[str, str], tuple[int, int, int, str]] = {}  # (device, minor) -> (line, kbit, prio, name)
     matched: dict[tuple[str, str], str] = {}  # (device, minor) -> DSCP name
+    sources: dict[str, list[tuple[int, str | None]]] = {}  # device -> (line, `match ip src`) of each filter
+    rest: dict[str, str] = {}  # device -> the minor a filter matching the source alone sends to
     for number, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1):
         if root := _TC_ROOT.match(line):
             defaults[root.group(1)] = root.group(2)
@@ -722,32 +744,64 @@ def _frr_queues(config: ConfigFile, store: StoreIntent, facts: QosFacts) -> None
                 roots[device] = (number, min(rate, int(found.group(5))))
             elif parent == "1:1":
                 classes[(device, minor)] = (number, rate, int(found.group(6) or 0), found.group(7) or "")
-        elif dscp := _TC_DSCP_FILTER.match(line):
-            value = int(dscp.group(2), 16) >> 2
-            matched[(dscp.group(1), dscp.group(3))] = _DSCP_BY_VALUE.get(value, str(value))
-    for transport in store.transports:
-        link_kbit = transport.bandwidth_mbps * 1000
-        if transport.name not in roots or transport.name not in defaults:
-            facts.shapers.append((0, f"{transport.name} has no shaper: its queues build in the modem, where every class is alike"))
+        elif filtered := _TC_FILTER.match(line):
+            source = _TC_SOURCE.search(line)
+            sources.setdefault(filtered.group(1), []).append((number, source.group(1) if source else None))
+            if only := _TC_SOURCE_ONLY.match(line):
+                rest[only.group(1)] = only.group(3)
+            if dscp := _TC_DSCP_FILTER.match(line):
+                value = int(dscp.group(2), 16) >> 2
+                matched[(dscp.group(1), dscp.group(3))] = _DSCP_BY_VALUE.get(value, str(value))
+    for link in links:
+        if link.device not in roots or link.device not in defaults:
+            facts.shapers.append((0, f"{link.name} has no shaper: its queues build in {link.queues_at}, where every class is alike"))
             continue
-        root_line, shaped = roots[transport.name]
-        if shaped > link_kbit:
+        root_line, shaped = roots[link.device]
+        if shaped > link.link_kbit:
             facts.shapers.append(
-                (root_line, f"{transport.name} is shaped to {shaped} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
+                (root_line, f"{link.name} is shaped to {shaped} kbit/s, above the link's {link.link_kbit} kbit/s: {link.queues_at} queues")
             )
-        names = {name for (device, _), (_, _, _, name) in classes.items() if device == transport.name}
-        for cls in store.qos:
+        best_effort = defaults[link.device]
+        if link.source is not None:
+            best_effort = rest.get(link.device, "")
+            facts.shapers += _hub_uplink_problems(link, root_line, defaults[link.device], sources.get(link.device, []))
+            if not best_effort:
+                facts.shapers.append(
+                    (root_line, f"{link.name}: no filter gives the tunnels' other packets best effort: they bypass the shaper")
+                )
+        names = {name for (device, _), (_, _, _, name) in classes.items() if device == link.device}
+        for cls in qos:
             if cls.dscp and cls.name not in names:
-                facts.shapers.append((root_line, f"QoS class {cls.name.upper()} of the intent has no queue on {transport.name}"))
+                facts.shapers.append((root_line, f"QoS class {cls.name.upper()} of the intent has no queue on {link.name}"))
         for (device, minor), (number, rate, prio, name) in sorted(classes.items()):
-            if device != transport.name or name == _FRR_CONTROL:
+            if device != link.device or name == _FRR_CONTROL:
                 continue
-            if minor == defaults[device]:  # best effort: what the others leave
+            if minor == best_effort:  # best effort: what the others leave
                 facts.queues.append((number, name.upper(), None, prio == 0, None))
                 continue
             # prio 2 is no guarantee (a shaped class's rate is a trickle); else the share it is given
             percent = round(rate * 100 / shaped) if shaped and prio < 2 else 0
             facts.queues.append((number, name.upper(), matched.get((device, minor), "none"), prio == 0, percent))
+
+
+def _hub_uplink_problems(
+    link: _QueuedLink, root_line: int, default: str, filters: Sequence[tuple[int, str | None]]
+) -> list[tuple[int, str]]:
+    """What makes a hub's uplink tree shape more or less than its tunnels."""
+    problems = []
+    if default != "0":
+        problems.append(
+            (root_line, f"{link.name}: unclassified traffic goes to class 1:{default}, so the DC core LAN's own traffic "
+             "is held to the uplink's rate (htb default 0 lets it bypass)")
+        )
+    own = f"{link.source}/32"
+    for number, source in filters:
+        if source != own:
+            problems.append(
+                (number, f"{link.name}: a filter takes packets {f'from {source}' if source else 'from any source'}, "
+                 f"not only the tunnels' (from {own}): the DC core LAN's traffic is held to the uplink's rate")
+            )
+    return problems
 
 
 _DSCP_BY_VALUE = {value: name for name, value in DSCP_VALUES.items()}
@@ -761,11 +815,11 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         return
     facts = extractor(config)
     if config.platform == "frr":
-        _frr_queues(config, store, facts)
+        links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000) for t in store.transports]
+        _frr_queues(config, links, store.qos, facts)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
-    by_tag = {cls.name.upper(): cls for cls in store.qos}
     marked = set()
     for line, kind, dscp in facts.marks:
         zone = store.zone(kind)
@@ -784,6 +838,33 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     for zone in store.zones:
         if zone.name not in marked:
             yield Finding(where, 0, QOS, f"{zone.name} traffic is not re-marked at the trust boundary")
+    yield from _queue_findings(queues_where, facts, store.qos)
+
+
+def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    """An FRR hub's queues towards the stores (qos.tc): with the intent's `uplink_mbps`, the
+    tree on its DC core LAN port is the intent's classes, shaped at most to that rate, taking
+    only the tunnels' packets; without it, no tree (a shaper at a rate the intent does not know)."""
+    if config.platform != "frr":
+        return
+    facts = QosFacts()
+    device = get_platform(config.platform).hub_dc_port()
+    where = f"{config.hostname}.qos.tc"
+    if hub.uplink_mbps is None:
+        if found := next((n for n, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1)
+                          if _TC_ROOT.match(line)), None):
+            yield Finding(where, found, QOS, "the hub shapes a link, but the intent gives it no uplink_mbps")
+        return
+    uplink = _QueuedLink(
+        device, f"the uplink ({device})", hub.uplink_mbps * 1000, str(hub.public_address), "the DC's internet edge"
+    )
+    _frr_queues(config, [uplink], hub.qos, facts)
+    yield from _queue_findings(where, facts, hub.qos)
+
+
+def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:
+    """The links' shapers and the queues against the intent's classes."""
+    by_tag = {cls.name.upper(): cls for cls in qos}
     for line, why in facts.shapers:
         yield Finding(queues_where, line, QOS, why)
     for line, tag, matches, priority, percent in facts.queues:

@@ -192,8 +192,8 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file) and, on stores, dnsmasq, the SLA steering of storestack-steer
-    # (devices/frr_steer.py) and the WAN queues (`tc -batch`).
+    # (chrony and its key file), the WAN queues (`tc -batch`; a hub's on its DC port, towards the
+    # stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
@@ -210,6 +210,7 @@ PLATFORM = FrrPlatform(
         ("swanctl.conf", "host-swanctl.j2"),
         ("strongswan.conf", "host-strongswan.j2"),
         ("routing", "host-routing.j2"),
+        ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
     ),

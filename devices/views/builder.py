@@ -804,6 +804,8 @@ class ViewBuilder:
             cloud_tunnels=cloud,
             dc=self._dc_view(profile, intent),
             overlay_pool=Net.of(self.fleet.spec.ip_plan.transit),
+            qos=[_qos_view(cls) for cls in intent.qos],
+            uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
         )
 
     @staticmethod

@@ -267,7 +267,12 @@ class WanLinkView:
 
     def shaped_kbps(self, percent: int) -> int:
         """A shaped QoS class's ceiling on this link (at least 1 Mbit/s)."""
-        return max(1000, self.bandwidth_kbps * percent // 100)
+        return shaped_kbps(self.bandwidth_kbps, percent)
+
+
+def shaped_kbps(link_kbps: int, percent: int) -> int:
+    """A shaped QoS class's ceiling on a link of this rate (at least 1 Mbit/s)."""
+    return max(1000, link_kbps * percent // 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,6 +607,8 @@ class HubView:
     cloud_tunnels: list[CloudTunnelView]  # HybridCloud's VPNs to AWS and OpenStack
     dc: DcView  # eBGP to the DC core routers
     overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
+    qos: list[QosClassView]  # the tunnels' queues (the stores' classes), the intent's order
+    uplink_kbps: int | None  # the tunnels' rate through the DC's internet edge; None: not shaped
 
     @property
     def ike_domain(self) -> str:

@@ -389,3 +389,45 @@ def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suf
     findings = _check(fleet, _broken(_store(fleet, platform), old, new, suffix))
     assert _rules(findings) == {"qos"}, findings
     assert any(why in finding.message for finding in findings), findings
+
+
+# hq-hub1's queues towards the stores (qos.tc on its DC core LAN port `dc`, the sample chain's
+# uplink_mbps: 1000): the classes, the rate, and only the tunnels' packets (from 203.0.113.11).
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("root handle 1: htb default 0", "root handle 1: htb default 15",
+         "unclassified traffic goes to class 1:15, so the DC core LAN's own traffic is held to the uplink's rate"),
+        ("u32 match ip src 203.0.113.11/32 match ip dsfield 0x68", "u32 match ip dsfield 0x68",
+         "a filter takes packets from any source, not only the tunnels' (from 203.0.113.11/32)"),
+        ("u32 match ip src 203.0.113.11/32 match ip dsfield 0xb8", "u32 match ip src 10.0.0.0/8 match ip dsfield 0xb8",
+         "a filter takes packets from 10.0.0.0/8"),
+        ("filter add dev dc parent 1: protocol ip prio 3 u32 match ip src 203.0.113.11/32 flowid 1:15  # best-effort\n",
+         "", "no filter gives the tunnels' other packets best effort: they bypass the shaper"),
+        ("classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
+         "the uplink (dc) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+        ("qdisc replace dev dc root handle 1: htb default 0\n", "", "the uplink (dc) has no shaper"),
+        ("cburst 23750 prio 0 quantum 60000  # voice", "cburst 23750 prio 1 quantum 60000  # voice",
+         "QoS class VOICE is not a strict-priority queue"),
+        ("match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "QoS class POS matches af21"),
+        ("classid 1:11 htb rate 190000kbit", "classid 1:11 htb rate 95000kbit", "QoS class POS is given 10%"),
+        ("class add dev dc parent 1:1 classid 1:11 htb rate 190000kbit", "# ", "QoS class POS of the intent has no queue"),
+    ],
+)
+def test_hub_qos_defects_caught(fleet: Fleet, old: str, new: str, why: str) -> None:
+    findings = _check(fleet, _broken(_hub(fleet, "frr"), old, new, "qos.tc"))
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in finding.message and finding.file == "hq-hub1.qos.tc" for finding in findings), findings
+
+
+def test_a_hub_shaping_at_a_rate_the_intent_does_not_know_is_caught(fleet: Fleet) -> None:
+    shaped = _hub(fleet, "frr")
+    unknown = _without_uplink(fleet)
+    assert _check(unknown, _hub(unknown, "frr")) == []
+    findings = _check(unknown, shaped)
+    assert [f.message for f in findings] == ["the hub shapes a link, but the intent gives it no uplink_mbps"]
+
+
+def _without_uplink(fleet: Fleet) -> Fleet:
+    hubs = {name: hub.model_copy(update={"uplink_mbps": None}) for name, hub in fleet.hubs.items()}
+    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)

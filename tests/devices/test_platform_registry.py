@@ -138,11 +138,11 @@ def test_only_frr_answers_show_commands_in_json() -> None:
 
 def test_only_frr_hosts_carry_companion_files() -> None:
     assert {name for name, p in PLATFORMS.items() if p.companions or p.hub_companions} == {"frr"}
-    # IPsec, routing, firewall, and the authenticated NTP client (chrony and its key file)
-    host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing", "chrony.conf", "chrony.keys"}
-    # Stores add DHCP/DNS, the SLA steering of their application classes (storestack-steer) and
-    # their WAN queues (`tc -batch`).
-    assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf", "steering.conf", "qos.tc"}
+    # IPsec, routing, firewall, the authenticated NTP client (chrony and its key file) and the
+    # WAN queues (`tc -batch`; a hub's towards the stores)
+    host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing", "chrony.conf", "chrony.keys", "qos.tc"}
+    # Stores add DHCP/DNS and the SLA steering of their application classes (storestack-steer).
+    assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf", "steering.conf"}
     assert set(dict(get_platform("frr").hub_companions)) == host
 
 

@@ -349,3 +349,88 @@ def test_frr_hosts_take_time_only_from_the_intent_servers_with_its_key(fleet: Fl
         assert input_chain[0] == "type filter hook input priority filter; policy drop;"
         assert "ct state established,related accept" in input_chain
         assert not [rule for rule in input_chain if re.search(r"\b(?:123|ntp)\b", rule)], config.name
+
+
+# Sends UDP datagrams from each (source address, TOS byte, count) given: what the hub's tunnels
+# (from its public address, the DSCP copied to the ESP header) and the DC core LAN's own traffic
+# (from its DC address) put on the hub's DC port.
+_UDP_SENDER = r"""
+import socket, sys
+for spec in sys.argv[2:]:
+    source, tos, count = spec.split(",")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(tos, 16))
+    sock.bind((source, 0))
+    for _ in range(int(count)):
+        sock.sendto(b"x" * 100, (sys.argv[1], 4500))
+"""
+
+
+def _class_packets(namespace: str, device: str) -> dict[str, int]:
+    """Packets sent per HTB class (by its comment-free id) and `direct` (what bypassed the tree)."""
+    shown = subprocess.run(
+        ["tc", "-n", namespace, "-s", "class", "show", "dev", device], capture_output=True, text=True, check=True
+    ).stdout
+    sent = {found.group(1): int(found.group(2)) for found in re.finditer(r"class htb (1:[0-9a-f]+) .*\n Sent \d+ bytes (\d+) pkt", shown)}
+    root = subprocess.run(
+        ["tc", "-n", namespace, "-s", "qdisc", "show", "dev", device], capture_output=True, text=True, check=True
+    ).stdout
+    direct = re.search(r"qdisc htb 1: .*direct_packets_stat (\d+)", root)
+    assert direct is not None, root
+    return {**sent, "direct": int(direct.group(1))}
+
+
+def test_the_hub_queues_its_tunnels_by_class_and_lets_the_dc_lan_traffic_bypass_the_uplink_rate(fleet: Fleet) -> None:
+    """hq-hub1's rendered qos.tc (the sample chain gives it uplink_mbps: 1000) loaded with
+    `tc -batch` on its DC port in a namespace: the tunnels' packets (from the public address)
+    land in the intent's classes by their DSCP (EF voice, AF31 POS, CS6 BFD/BGP control, the
+    rest best effort) under a root shaped to 95% of the uplink; the same DSCPs from the hub's DC
+    address (its traffic to HQ) are queued in no class and never held to the uplink's rate."""
+    _tool("tc")
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("root is needed")
+        pytest.skip("root is needed")
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
+    queues = _companion(hub, "qos.tc")
+    assert "qdisc replace dev dc root handle 1: htb default 0" in queues
+    assert "class add dev dc parent 1: classid 1:1 htb rate 950000kbit ceil 950000kbit" in queues
+    classes = dict(re.findall(r"classid (1:[0-9a-f]+) htb .*  # (\S+)", queues))
+    by_name = {name: classid for classid, name in classes.items()}
+    namespace = f"ss-hubqos-{os.getpid()}"
+    try:
+        subprocess.run(["ip", "netns", "add", namespace], check=True)
+        # no IPv6 (router solicitations, MLD): every packet on the port is one of the sender's
+        for sysctl in ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"):
+            subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", sysctl], check=True)
+        steps = [
+            ["link", "add", "dc", "type", "veth", "peer", "name", "core"],
+            ["link", "set", "dc", "up"],
+            ["link", "set", "core", "up"],
+            ["addr", "add", "10.0.0.4/28", "dev", "dc"],
+            ["addr", "add", "203.0.113.11/32", "dev", "dc"],
+            ["neigh", "add", "10.0.0.1", "lladdr", "02:00:00:00:00:01", "dev", "dc"],
+        ]
+        for step in steps:
+            subprocess.run(["ip", "-n", namespace, *step], check=True)
+        subprocess.run(["ip", "netns", "exec", namespace, "tc", "-batch", "-"], input=queues, text=True, check=True)
+        sends = ["203.0.113.11,0xb8,3", "203.0.113.11,0x68,4", "203.0.113.11,0xc0,5", "203.0.113.11,0x0,6",
+                 "10.0.0.4,0xb8,7", "10.0.0.4,0x0,8"]  # fmt: skip
+        subprocess.run(["ip", "netns", "exec", namespace, "python3", "-c", _UDP_SENDER, "10.0.0.1", *sends], check=True)
+        sent = _class_packets(namespace, "dc")
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+    assert sent[by_name["voice"]] == 3
+    assert sent[by_name["pos"]] == 4
+    assert sent[by_name["control"]] == 5
+    assert sent[by_name["best-effort"]] == 6
+    assert sent["direct"] == 15  # the DC address's EF and unmarked packets: in no class
+
+
+def test_a_hub_without_an_uplink_rate_shapes_nothing(fleet: Fleet) -> None:
+    hubs = {name: hub.model_copy(update={"uplink_mbps": None}) for name, hub in fleet.hubs.items()}
+    unknown = Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+    for config in render_fleet(unknown, store_ids=[]):
+        queues = _companion(config, "qos.tc")
+        assert not [line for line in queues.splitlines() if line and not line.startswith("#")], queues
+        assert "No uplink rate in the inventory" in queues

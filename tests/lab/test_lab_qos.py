@@ -34,6 +34,7 @@ from storestack.lab.overlay import QOS_FILE
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-qos")]
 
 STORE = "nw-0001"
+HUB = "hq-hub1"
 LINK_MBPS = 8
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 NTP_KEY_VARIABLE = "STORESTACK_NTP_KEY"
@@ -151,6 +152,8 @@ class QosLab:
     hq_namespace: str
     hq_pos: str
     queues: str  # the rendered tree as the lab loaded it
+    hub_namespace: str  # hq-hub1, the store's primary hub
+    hub_queues: str  # its rendered tree (towards the stores) as the lab loaded it
 
 
 def _require_lab() -> None:
@@ -181,6 +184,7 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
         edge = next(a.name for a in topology.appliances if a.store_id == STORE)
         assert topology.sites is not None
         namespace = state.runtime(edge).namespace
+        hub_namespace = state.runtime(HUB).namespace
         yield QosLab(
             state_dir,
             namespace,
@@ -189,6 +193,8 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
             state.site_namespaces["hq"],
             str(topology.sites.hq_pos),
             (ipsec.instance_dir(namespace) / QOS_FILE).read_text(),
+            hub_namespace,
+            (ipsec.instance_dir(hub_namespace) / QOS_FILE).read_text(),
         )
 
 
@@ -307,3 +313,19 @@ def test_one_fifo_at_the_same_rate_loses_pos(qos_lab: QosLab) -> None:
         )
     print(f"one FIFO: {run}")
     assert run.till["retrans"] > 0 or run.till["failed"] > 0, run.till
+
+
+def test_the_hub_queues_its_tunnels_by_class(qos_lab: QosLab) -> None:
+    """The hub's tree (its qos.tc, the sample chain's uplink_mbps; on the TUN device in the lab,
+    matching the VTEPs) takes its tunnels' packets: BGP and BFD (CS6) to the store in the control
+    class, HQ's unmarked answers to the till best effort, nothing dropped at this load."""
+    tree = classids(qos_lab.hub_queues, ipsec.TUN_DEVICE)
+    assert {"control", "voice", "pos", "best-effort"} <= set(tree), qos_lab.hub_queues
+    before = class_stats(qos_lab.hub_namespace, ipsec.TUN_DEVICE)
+    run = saturate(qos_lab)
+    hub = _delta(class_stats(qos_lab.hub_namespace, ipsec.TUN_DEVICE), before)
+    print(f"the hub's classes: {hub}")
+    assert run.till["answered"] == run.till["transactions"] > 100, run.till
+    assert hub[tree["control"]]["packets"] > 0, hub
+    assert hub[tree["best-effort"]]["packets"] >= run.till["answered"], hub
+    assert all(numbers["dropped"] == 0 for numbers in hub.values()), hub

@@ -79,10 +79,27 @@ def test_adapt_qos_puts_only_the_first_links_queues_on_the_tun_device() -> None:
         "# lte1: 150000 kbit/s, shaped to 142500 kbit/s\n"
         "qdisc replace dev lte1 root handle 1: htb default 15\n"
     )
-    assert adapt_qos(rendered, "ipsec0").splitlines() == [
+    assert adapt_qos(rendered, "ipsec0", "198.19.0.0/16").splitlines() == [
         "# wan1: 8000 kbit/s, shaped to 7600 kbit/s",
         "qdisc replace dev ipsec0 root handle 1: htb default 15",
         "filter add dev ipsec0 parent 1: protocol ip prio 2 u32 match ip dsfield 0x68 0xfc flowid 1:11  # af31",
         "# lte1: 150000 kbit/s, shaped to 142500 kbit/s",
         "qdisc replace dev lte1 root handle 1: htb default 15",
+    ]
+
+
+def test_adapt_qos_gives_a_hubs_tree_the_tunnels_packets_as_the_lab_sends_them() -> None:
+    """A hub queues only its public address's packets; on the TUN device its tunnels' packets come
+    from the VTEPs, so the lab's tree matches those: the tunnels are queued, nothing else."""
+    rendered = (
+        "qdisc replace dev dc root handle 1: htb default 0\n"
+        "filter add dev dc parent 1: protocol ip prio 2 u32 match ip src 203.0.113.11/32 match ip dsfield 0xb8 0xfc"
+        " flowid 1:10  # ef\n"
+        "filter add dev dc parent 1: protocol ip prio 3 u32 match ip src 203.0.113.11/32 flowid 1:15  # best-effort\n"
+    )
+    assert adapt_qos(rendered, "ipsec0", "198.19.0.0/16").splitlines() == [
+        "qdisc replace dev ipsec0 root handle 1: htb default 0",
+        "filter add dev ipsec0 parent 1: protocol ip prio 2 u32 match ip src 198.19.0.0/16 match ip dsfield 0xb8 0xfc"
+        " flowid 1:10  # ef",
+        "filter add dev ipsec0 parent 1: protocol ip prio 3 u32 match ip src 198.19.0.0/16 flowid 1:15  # best-effort",
     ]

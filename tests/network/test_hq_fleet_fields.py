@@ -144,3 +144,31 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
     dc = [p for p in report["peers"] if p["kind"] == "hub-dc"]
     assert {p["address"] for p in dc} == {"10.0.0.1", "10.0.0.2"} and dc[0]["accepts"][0] == "0.0.0.0/0"
     assert [p["address"] for p in report["peers"] if p["kind"] == "hub-hub"] == ["10.0.0.3"]
+    # its queues towards the stores: the stores' classes below its uplink rate
+    assert report["uplink_mbps"] == 1000
+    assert [(q["class"], q["dscp"]) for q in report["qos"]][:2] == [("voice", "ef"), ("pos", "af31")]
+    text = CliRunner().invoke(cli, ["network", "show", "hq-hub2"])
+    assert text.exit_code == 0, text.output
+    assert "queues to the stores shaped below 1000 Mbit/s: voice ef, pos af31" in text.output
+
+
+def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:
+    intent = NetworkIntent(fleet)
+    hub = intent.hub("hq-hub1")
+    assert hub.uplink_mbps == 1000
+    # one model of the classes: the hub queues in exactly the stores' classes
+    assert hub.qos == intent.store("nw-0001").qos
+    assert [cls.name for cls in hub.qos] == list(fleet.spec.qos.classes)
+    unknown = load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", ""))
+    assert NetworkIntent(unknown).hub("hq-hub1").uplink_mbps is None
+    assert NetworkIntent(unknown).hub("hq-hub2").uplink_mbps == 1000
+
+
+@pytest.mark.parametrize("rate", ["0", "100001", "fast"])
+def test_an_uplink_rate_out_of_range_is_an_error_at_its_line(tmp_path: Path, rate: str) -> None:
+    root = _edited(tmp_path, "        uplink_mbps: 1000\n", f"        uplink_mbps: {rate}\n")
+    with pytest.raises(InventoryError) as error:
+        load_fleet(root)
+    line = (root / "fleet.yaml").read_text().splitlines().index(f"        uplink_mbps: {rate}") + 1
+    messages = [str(issue) for issue in error.value.issues]
+    assert any(message.startswith(f"fleet.yaml:{line} sites.hq.hubs[0].uplink_mbps: ") for message in messages), messages
