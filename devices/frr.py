@@ -57,7 +57,7 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
-from storestack.devices.views.model import QosClassView, shaped_kbps
+from storestack.devices.views.model import WAN_SHAPE_PERCENT, QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.model import Service
 from storestack.network.sla import (
@@ -242,10 +242,8 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
 
 # ---------------------------------------------------------------- WAN queues (tc)
 
-# HTB shapes each WAN link this far below its inventory rate: it counts the IP packet and the
-# Ethernet header only, never the carrier's framing (PPPoE, DOCSIS, ATM cells) nor the modem's
-# own rate wobble, and the queue must build here, where the classes are, not in the modem.
-WAN_SHAPE_PERCENT = 95
+# HTB shapes each WAN link to WAN_SHAPE_PERCENT of its inventory rate (views/model.py): it counts
+# the IP packet and the Ethernet header only, never the carrier's framing (PPPoE, DOCSIS, ATM cells).
 # The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
 # vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
 # else a saturated link starves BFD, the path is declared down and storestack-steer moves every

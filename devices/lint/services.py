@@ -9,7 +9,8 @@
   key file it names).
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
-  on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued.
+  on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
+  a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -842,24 +843,74 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
 
 
 def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
-    """An FRR hub's queues towards the stores (qos.tc): with the intent's `uplink_mbps`, the
-    tree on its DC core LAN port is the intent's classes, shaped at most to that rate, taking
-    only the tunnels' packets; without it, no tree (a shaper at a rate the intent does not know)."""
-    if config.platform != "frr":
-        return
+    """A hub's queues towards the stores: with the intent's `uplink_mbps`, the port its tunnels
+    leave by (the DC core LAN) is shaped at most to that rate and queues the intent's classes;
+    without it, no shaper there (a rate the intent does not know). FRR: the tree in qos.tc, taking
+    only the tunnels' packets; vendor hubs: the output policy on that port."""
     facts = QosFacts()
     device = get_platform(config.platform).hub_dc_port()
-    where = f"{config.hostname}.qos.tc"
-    if hub.uplink_mbps is None:
-        if found := next((n for n, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1)
-                          if _TC_ROOT.match(line)), None):
-            yield Finding(where, found, QOS, "the hub shapes a link, but the intent gives it no uplink_mbps")
+    if config.platform == "frr":
+        where = f"{config.hostname}.qos.tc"
+        if hub.uplink_mbps is None:
+            if found := next((n for n, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1)
+                              if _TC_ROOT.match(line)), None):
+                yield Finding(where, found, QOS, "the hub shapes a link, but the intent gives it no uplink_mbps")
+            return
+        uplink = _QueuedLink(
+            device, f"the uplink ({device})", hub.uplink_mbps * 1000, str(hub.public_address), "the DC's internet edge"
+        )
+        _frr_queues(config, [uplink], hub.qos, facts)
+        yield from _queue_findings(where, facts, hub.qos)
         return
-    uplink = _QueuedLink(
-        device, f"the uplink ({device})", hub.uplink_mbps * 1000, str(hub.public_address), "the DC's internet edge"
+    shapers_of = _HUB_SHAPERS.get(config.platform)
+    if shapers_of is None:
+        return
+    shapers = shapers_of(config, device)
+    name = f"the uplink ({device})"
+    if hub.uplink_mbps is None:
+        for line, _ in shapers:
+            yield Finding(config.name, line, QOS, f"the hub shapes {name}, but the intent gives it no uplink_mbps")
+        return
+    uplink_kbit = hub.uplink_mbps * 1000
+    if not shapers:
+        facts.shapers.append((0, f"{name} has no shaper: its queues build in the DC's internet edge, where every class is alike"))
+    for line, kbit in shapers:
+        if kbit > uplink_kbit:
+            facts.shapers.append(
+                (line, f"{name} is shaped to {kbit} kbit/s, above the uplink's {uplink_kbit} kbit/s: the DC's internet edge queues")
+            )
+    if shapers:
+        facts.queues = _QOS_EXTRACTORS[config.platform](config).queues
+        queued = {tag for _, tag, _, _, _ in facts.queues}
+        facts.shapers += [
+            (shapers[0][0], f"QoS class {cls.name.upper()} of the intent has no queue on {name}")
+            for cls in hub.qos
+            if cls.dscp and cls.name.upper() not in queued
+        ]
+    yield from _queue_findings(config.name, facts, hub.qos)
+
+
+_IOS_SHAPE = re.compile(r"  shape average (\d+)$")
+
+
+def _cisco_hub_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
+    """(1-based line, kbit/s) of each parent shaper in the output policy of the hub's port."""
+    policy = next(
+        (inner.split()[-1] for _, _, body in _blocks(config.lines, re.compile(rf"interface {re.escape(port)}$"))
+         for inner in body if inner.startswith(" service-policy output ")),
+        None,
     )
-    _frr_queues(config, [uplink], hub.qos, facts)
-    yield from _queue_findings(where, facts, hub.qos)
+    if policy is None:
+        return []
+    return [
+        (number + 2 + offset, int(shape.group(1)) // 1000)
+        for number, _, body in _blocks(config.lines, re.compile(rf"policy-map {re.escape(policy)}$"))
+        for offset, inner in enumerate(body)
+        if (shape := _IOS_SHAPE.match(inner))
+    ]
+
+
+_HUB_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, int]]]] = {"cisco_xe": _cisco_hub_shapers}
 
 
 def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         AclRule,
         Net,
         ProbeView,
+        QosClassView,
         SegmentView,
         StoreApplianceView,
         TunnelView,
@@ -365,6 +366,39 @@ def overlay_to_self(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(rules))
 
 
+def qos_class_maps(qos: Sequence[QosClassView]) -> list[str]:
+    """The intent's QoS classes, one class-map per DSCP (`QOS-<tag>`); best effort is class-default."""
+    lines = [line for cls in qos if not cls.best_effort for line in (f"class-map match-any QOS-{cls.tag}", f" match dscp {cls.dscp_name}")]
+    return [*lines, "!"]
+
+
+def queue_policies(
+    name: str, qos: Sequence[QosClassView], link_kbps: int, shape_kbps: int, parent_class: str = "class-default"
+) -> list[str]:
+    """A link's queues, `QUEUE-<name>` under the parent shaper `SHAPE-<name>`: the priority class
+    held to its share (an implicit policer under congestion), the others guaranteed theirs, a
+    shaped class capped at its share of the link, the rest fair-queued; the parent shapes to
+    `shape_kbps` in `parent_class` (a hub's: only its tunnels' packets) so the queues build here.
+    IOS-XE keeps its own control traffic (IKE, BGP, BFD) out of these queues (PAK_priority)."""
+    from storestack.devices.views.model import shaped_kbps  # the views import the platforms
+
+    lines = [f"policy-map QUEUE-{name}"]
+    for cls in qos:
+        if cls.best_effort:
+            continue
+        lines.append(f" class QOS-{cls.tag}")
+        if cls.priority:
+            lines.append(f"  priority percent {cls.bandwidth_percent}")
+        elif cls.bandwidth_percent:
+            lines.append(f"  bandwidth percent {cls.bandwidth_percent}")
+        if cls.shape_percent:
+            lines.append(f"  shape average {min(shape_kbps, shaped_kbps(link_kbps, cls.shape_percent)) * 1000}")
+    lines += [" class class-default", "  fair-queue", "!"]
+    lines += [f"policy-map SHAPE-{name}", f" class {parent_class}", f"  shape average {shape_kbps * 1000}"]
+    lines += [f"   service-policy QUEUE-{name}", "!"]
+    return lines
+
+
 PLATFORM = CiscoXEPlatform(
     name="cisco_xe",
     comment="!",
@@ -402,5 +436,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_segment_to_self", segment_to_self),
         ("ios_hub_route_maps", hub_route_maps),
         ("ios_ntp_key_type", ntp_key_type),
+        ("ios_qos_class_maps", qos_class_maps),
+        ("ios_queue_policies", queue_policies),
     ),
 )

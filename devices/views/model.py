@@ -270,6 +270,12 @@ class WanLinkView:
         return shaped_kbps(self.bandwidth_kbps, percent)
 
 
+# A link's queues are shaped this far below its rate (FRR stores and every hub's uplink): the
+# shaper counts the IP packet and the Ethernet header only, never the carrier's framing nor the
+# modem's own rate wobble, and the queue must build here, where the classes are.
+WAN_SHAPE_PERCENT = 95
+
+
 def shaped_kbps(link_kbps: int, percent: int) -> int:
     """A shaped QoS class's ceiling on a link of this rate (at least 1 Mbit/s)."""
     return max(1000, link_kbps * percent // 100)
@@ -609,6 +615,12 @@ class HubView:
     overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
     qos: list[QosClassView]  # the tunnels' queues (the stores' classes), the intent's order
     uplink_kbps: int | None  # the tunnels' rate through the DC's internet edge; None: not shaped
+
+    @property
+    def uplink_shape_kbps(self) -> int | None:
+        """What the hub shapes its tunnels' packets to (WAN_SHAPE_PERCENT of `uplink_kbps`), so the
+        queue builds on the hub, where the classes are, not in the DC's internet edge; None: no rate."""
+        return None if self.uplink_kbps is None else self.uplink_kbps * WAN_SHAPE_PERCENT // 100
 
     @property
     def ike_domain(self) -> str:

@@ -431,3 +431,37 @@ def test_a_hub_shaping_at_a_rate_the_intent_does_not_know_is_caught(fleet: Fleet
 def _without_uplink(fleet: Fleet) -> Fleet:
     hubs = {name: hub.model_copy(update={"uplink_mbps": None}) for name, hub in fleet.hubs.items()}
     return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+
+
+# An IOS-XE hub's output policy on its DC core LAN port (uplink_mbps: 1000, shaped to 950 Mbit/s).
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        (" service-policy output SHAPE-UPLINK\n", "", "the uplink (GigabitEthernet0/0/0) has no shaper"),
+        ("  shape average 950000000\n", "  shape average 1900000000\n",
+         "the uplink (GigabitEthernet0/0/0) is shaped to 1900000 kbit/s, above the uplink's 1000000 kbit/s"),
+        ("  priority percent 10\n", "  bandwidth percent 10\n", "QoS class VOICE is not a strict-priority queue"),
+        (" class QOS-POS\n  bandwidth percent 20\n", "", "QoS class POS of the intent has no queue"),
+        ("  bandwidth percent 20\n", "  bandwidth percent 10\n", "QoS class POS is given 10%"),
+    ],
+)
+def test_ios_hub_qos_defects_caught(fleet: Fleet, old: str, new: str, why: str) -> None:
+    hub = _hub(fleet, "cisco_xe")
+    start = hub.text.index("policy-map QUEUE-UPLINK")  # the hub's own queues, not a class-map
+    broken = dataclasses.replace(hub, text=hub.text[:start] + hub.text[start:].replace(old, new, 1))
+    assert old in hub.text[start:]
+    findings = _check(fleet, broken)
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in finding.message for finding in findings), findings
+
+
+def test_ios_hub_queues_only_with_an_uplink_rate(fleet: Fleet) -> None:
+    shaped = _hub(fleet, "cisco_xe")
+    unknown = _without_uplink(fleet)
+    plain = _hub(unknown, "cisco_xe")
+    assert "SHAPE-UPLINK" not in plain.text and "policy-map QUEUE-" not in plain.text
+    assert _check(unknown, plain) == []
+    findings = _check(unknown, shaped)
+    assert [f.message for f in findings] == [
+        "the hub shapes the uplink (GigabitEthernet0/0/0), but the intent gives it no uplink_mbps"
+    ]
