@@ -248,6 +248,21 @@ def quote(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def firewall_addresses(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall address`: the segments (`<SEG>-NET`), the corporate
+    ranges the hubs announce (`CORP-`), every destination a flow names (`NET-`), the HQ
+    management ranges (`MGMT-`) and the loopback."""
+    named = [(f"{segment.tag}-NET", segment.net) for segment in view.segments]
+    named += [(f"CORP-{net.cidr}", net) for net in view.hub_routes]
+    named += [(f"NET-{net.cidr}", net) for net in flow_destinations(view.flows)]
+    named += [(f"MGMT-{net.cidr}", net) for net in view.mgmt.ranges]
+    lines: list[str] = []
+    for name, net in named:
+        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
+    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
+    return lines
+
+
 def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
     """The SD-WAN zones a segment's overlay traffic may leave by (the cellular one only where the
     intent allows the segment on LTE/5G), then the AWS tunnels: a policy's `dstintf` value."""
@@ -536,6 +551,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_sdwan_neighbors", sdwan_neighbors),
         ("fortios_sdwan_services", sdwan_services),
         ("fortios_firewall_policies", firewall_policies),
+        ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
     ),
