@@ -285,20 +285,74 @@ def segment_to_self(segments: Sequence[SegmentView]) -> list[str]:
                 f" 20 permit udp {source} host {gateway} eq domain",
                 f" 30 permit tcp {source} host {gateway} eq domain",
             ]
+        lines += [f" 40 permit icmp {source} host {gateway} echo", "!", *_pass_to_self(name, segment.tag)]
+    return lines
+
+
+def _pass_to_self(name: str, zone: str) -> list[str]:
+    """The zone pair from `zone` to the router itself that passes what ACL `name` permits and
+    drops the rest (the self zone takes `pass`, not `inspect`)."""
+    return [
+        f"class-map type inspect match-any {name}",
+        f" match access-group name {name}",
+        "!",
+        f"policy-map type inspect {name}",
+        f" class type inspect {name}",
+        "  pass",
+        " class class-default",
+        "  drop log",
+        "!",
+        f"zone-pair security {name} source {zone} destination self",
+        f" service-policy type inspect {name}",
+        "!",
+    ]
+
+
+def wan_to_self(view: StoreApplianceView) -> list[str]:
+    """Per WAN port, what reaches the router itself from it: IKE (500, NAT-T 4500) and ESP from
+    that port's own tunnel peers (hubs, then AWS), DHCP replies where the port takes its address
+    by DHCP, and the ICMP the router needs; nothing else."""
+    lines: list[str] = []
+    for link in view.wan:
+        name = f"{link.zone}-TO-SELF"
+        peers = [tunnel.peer_outside for tunnel in link.tunnels]
+        peers += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        lines.append(f"ip access-list extended {name}")
+        seq = 0
+        for peer in dict.fromkeys(peers):
+            seq += 30
+            lines += [
+                f" {seq - 20} permit udp host {peer} any eq isakmp",
+                f" {seq - 10} permit udp host {peer} any eq non500-isakmp",
+                f" {seq} permit esp host {peer} any",
+            ]
+        if not link.static:
+            seq += 10
+            lines.append(f" {seq} permit udp any eq bootps any eq bootpc")
         lines += [
-            f" 40 permit icmp {source} host {gateway} echo",
+            f" {seq + 10} permit icmp any any echo",
+            f" {seq + 20} permit icmp any any echo-reply",
+            f" {seq + 30} permit icmp any any unreachable",
+            f" {seq + 40} permit icmp any any time-exceeded",
             "!",
-            f"class-map type inspect match-any {name}",
-            f" match access-group name {name}",
-            "!",
-            f"policy-map type inspect {name}",
-            f" class type inspect {name}",
-            "  pass",
-            " class class-default",
-            "  drop log",
-            "!",
-            f"zone-pair security {name} source {segment.tag} destination self",
-            f" service-policy type inspect {name}",
+            *_pass_to_self(name, link.zone),
+        ]
+    return lines
+
+
+def dhcp_pools(view: StoreApplianceView) -> list[str]:
+    """The router's DHCP server: per segment its gateway .. reserved end kept out of the scope,
+    then one pool (guest Wi-Fi leases for an hour)."""
+    lines = [f"ip dhcp excluded-address {s.gateway.ip} {s.dhcp_reserved_end}" for s in view.segments]
+    lines.append("!")
+    for segment in view.segments:
+        lines += [
+            f"ip dhcp pool {segment.tag}",
+            f" network {segment.net.address} {segment.net.netmask}",
+            f" default-router {segment.gateway.ip}",
+            f" dns-server {' '.join(segment.dns_servers)}",
+            f" domain-name {view.mgmt.domain}",
+            *([" lease 0 1"] if segment.kind == "guest-wifi" else []),
             "!",
         ]
     return lines
@@ -434,6 +488,8 @@ PLATFORM = CiscoXEPlatform(
         ("ios_bgp_neighbors", bgp_neighbors),
         ("ios_bgp_neighbor_families", bgp_neighbor_families),
         ("ios_segment_to_self", segment_to_self),
+        ("ios_wan_to_self", wan_to_self),
+        ("ios_dhcp_pools", dhcp_pools),
         ("ios_hub_route_maps", hub_route_maps),
         ("ios_ntp_key_type", ntp_key_type),
         ("ios_qos_class_maps", qos_class_maps),

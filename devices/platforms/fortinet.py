@@ -248,6 +248,114 @@ def quote(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def firewall_addresses(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall address`: the segments (`<SEG>-NET`), the corporate
+    ranges the hubs announce (`CORP-`), every destination a flow names (`NET-`), the HQ
+    management ranges (`MGMT-`) and the loopback."""
+    named = [(f"{segment.tag}-NET", segment.net) for segment in view.segments]
+    named += [(f"CORP-{net.cidr}", net) for net in view.hub_routes]
+    named += [(f"NET-{net.cidr}", net) for net in flow_destinations(view.flows)]
+    named += [(f"MGMT-{net.cidr}", net) for net in view.mgmt.ranges]
+    lines: list[str] = []
+    for name, net in named:
+        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
+    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
+    return lines
+
+
+def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
+    """The SD-WAN zones a segment's overlay traffic may leave by (the cellular one only where the
+    intent allows the segment on LTE/5G), then the AWS tunnels: a policy's `dstintf` value."""
+    zones = ['"overlay"', '"overlay-cellular"'] if cellular else ['"overlay"']
+    return " ".join([*zones, *(quote(tunnel.ifname) for tunnel in view.aws_tunnels)])
+
+
+def firewall_policies(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall policy`, numbered from 1: per allowed flow one policy per
+    group of its rules (`policy_groups`, first match wins), each accepted one re-marking DSCP to
+    the segment's class; then management from HQ to the loopback."""
+    lines: list[str] = []
+    number = 0
+    for flow in view.flows:
+        segment = flow.segment
+        assert segment is not None, f"flow {flow.name} has no source segment"
+        if flow.destination == "OVERLAY":
+            destination = _overlay_interfaces(view, cellular=segment.cellular_allowed)
+        else:
+            assert view.breakout is not None, f"flow {flow.name} leaves by a breakout the store lacks"
+            destination = quote(view.breakout.ifname)
+        for index, (action, protocol, port, cidrs) in enumerate(policy_groups(flow.rules), 1):
+            number += 1
+            addresses = "".join(f' "NET-{cidr}"' for cidr in cidrs) or ' "all"'
+            if port:
+                service = quote(f"{protocol.upper()}-{port}")
+            else:
+                service = '"ALL_ICMP"' if protocol == "icmp" else '"ALL"'
+            lines += [
+                f"    edit {number}",
+                f'        set name "{flow.name}-{index}"',
+                f"        set srcintf {quote(segment.ifname)}",
+                f"        set dstintf {destination}",
+                f'        set srcaddr "{segment.tag}-NET"',
+                f"        set dstaddr{addresses}",
+                f"        set action {'accept' if action == 'permit' else 'deny'}",
+                '        set schedule "always"',
+                f"        set service {service}",
+                "        set logtraffic all",
+            ]
+            if action == "permit":
+                lines += ["        set diffserv-forward enable", f"        set diffservcode-forward {segment.qos.dscp_bits}"]
+                if flow.destination == "INTERNET":
+                    lines.append("        set nat enable")
+            lines.append("    next")
+    lines += [
+        f"    edit {number + 1}",
+        '        set name "MGMT-TO-LOOPBACK"',
+        '        set srcintf "overlay" "overlay-cellular"',
+        f"        set dstintf {quote(view.loopback_ifname)}",
+        '        set srcaddr "MGMT"',
+        '        set dstaddr "LOOPBACK"',
+        "        set action accept",
+        '        set schedule "always"',
+        '        set service "SSH" "SNMP" "PING"',
+        "        set logtraffic all",
+        "    next",
+    ]
+    return lines
+
+
+def shaping_policies(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall shaping-policy`, numbered from 1: per segment that sends
+    anything out, first its applications picked out by port (`marks`), then the whole segment,
+    each through its class's shaper."""
+    lines: list[str] = []
+    number = 0
+    for segment in view.segments:
+        if not (segment.overlay or view.breakout):
+            continue
+        if segment.overlay:
+            destination = _overlay_interfaces(view, cellular=True)
+        else:
+            assert view.breakout is not None
+            destination = quote(view.breakout.ifname)
+        entries = [(mark.name, mark.name, mark.qos.tag) for mark in segment.marks]
+        entries.append((f"QOS-{segment.tag}", "ALL", segment.qos.tag))
+        for name, service, tag in entries:
+            number += 1
+            lines += [
+                f"    edit {number}",
+                f'        set name "{name}"',
+                f"        set srcintf {quote(segment.ifname)}",
+                f"        set dstintf {destination}",
+                f'        set srcaddr "{segment.tag}-NET"',
+                '        set dstaddr "all"',
+                f'        set service "{service}"',
+                f'        set traffic-shaper "QOS-{tag}"',
+                "    next",
+            ]
+    return lines
+
+
 def segment_interfaces(segments: Sequence[SegmentView], trunk: str) -> list[str]:
     """`config system interface` entries of the segments: a VLAN on the LAN trunk each."""
     lines: list[str] = []
@@ -442,6 +550,9 @@ PLATFORM = FortinetPlatform(
         ("fortios_bgp_neighbors", bgp_neighbors),
         ("fortios_sdwan_neighbors", sdwan_neighbors),
         ("fortios_sdwan_services", sdwan_services),
+        ("fortios_firewall_policies", firewall_policies),
+        ("fortios_firewall_addresses", firewall_addresses),
+        ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
     ),
 )

@@ -12,7 +12,7 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from storestack.devices.views import AclRule, Net, TunnelView, WanLinkView
+    from storestack.devices.views import AclRule, LanPolicyView, Net, QosClassView, TunnelView, WanLinkView
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -137,6 +137,41 @@ def acl_lines(rules: Sequence[AclRule]) -> list[str]:
     return [f" rule {5 * position} {acl_rule(rule)}" for position, rule in enumerate(rules, start=1)]
 
 
+def lan_policies(policies: Sequence[LanPolicyView], qos: Sequence[QosClassView]) -> list[str]:
+    """The segments' inbound traffic policies with what they refer to, each kind in one block
+    (ACLs, classifiers, behaviors, policies, each block closed by `#`): every classifier's ACL of
+    permit rules, the classifiers (`ANY`, shared, first), a marking behavior per QoS class and a
+    marking redirect per steered classifier, then each LAN-IN policy's classifiers in their
+    first-match order (devices/views/lanpolicy.py)."""
+    own = [cls for policy in policies for cls in policy.classes if cls.acl is not None and not cls.defined]
+    lines: list[str] = []
+    for cls in own:
+        assert cls.acl is not None
+        lines += [f"acl name {cls.acl.name} {cls.acl.number}", *acl_lines(cls.acl.rules), "#"]
+    lines += ["traffic classifier ANY operator or", " if-match any"]
+    for cls in own:
+        assert cls.acl is not None
+        lines += [f"traffic classifier {cls.name} operator or", f" if-match acl {cls.acl.number}"]
+    lines.append("#")
+    for qos_class in qos:
+        lines += [f"traffic behavior MARK-{qos_class.tag}", f" remark dscp {qos_class.dscp_name}"]
+    for policy in policies:
+        for cls in policy.classes:
+            if cls.redirect is not None:
+                redirect = cls.redirect
+                lines += [
+                    f"traffic behavior {cls.behavior}",
+                    f" remark dscp {cls.qos.dscp_name}",
+                    f" redirect ip-nexthop {redirect.next_hop} track-nqa {redirect.nqa_admin} {redirect.nqa_test}",
+                ]
+    lines.append("#")
+    for policy in policies:
+        lines.append(f"traffic policy {policy.name}")
+        lines += [f" classifier {cls.name} behavior {cls.behavior}" for cls in policy.classes]
+    lines.append("#")
+    return lines
+
+
 def bgp_peers(tunnels: Sequence[TunnelView]) -> list[str]:
     """The BGP view's lines for the hub tunnels' peers: AS, description, timers and, where the
     hub runs BFD on the link, BFD with the link's timers."""
@@ -252,6 +287,7 @@ PLATFORM = HuaweiVrpPlatform(
     template_filters=(
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
+        ("vrp_lan_policies", lan_policies),
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
