@@ -541,8 +541,6 @@ PLATFORM = FortinetPlatform(
     ),
     template_filters=(
         ("fq", quote),
-        ("fortios_policy_groups", policy_groups),
-        ("fortios_flow_destinations", flow_destinations),
         ("fortios_flow_services", flow_services),
         ("fortios_health_checks", health_checks),
         ("fortios_segment_interfaces", segment_interfaces),
