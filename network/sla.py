@@ -260,7 +260,9 @@ def _class_policy(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass], n
     """A class of the store's policy; a class the store redefines gets a probe name of its own,
     so a hub serving many stores never meets two different timers under one name."""
     spec = store.sla.classes[name]
-    own = fleet_classes.get(name) != spec
+    fleet_spec = fleet_classes.get(name)
+    # Most stores take the fleet's class object itself: identity answers before model equality.
+    own = fleet_spec is not spec and fleet_spec != spec
     return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
 
 
@@ -288,16 +290,14 @@ def build_store_sla(
         if not segments:
             continue
         overlay = any(kind in overlay_segments for kind in segments)
+        # Preferred transport first, then the store's own order of its links.
         links = sorted(
-            (
-                link
-                for link in store.wan
-                if link.kind in spec.transports and (spec.cellular or not link.cellular)
-            ),
-            key=lambda link: (spec.transports.index(link.kind), store.wan.index(link)),
+            (spec.transports.index(link.kind), position, link)
+            for position, link in enumerate(store.wan)
+            if link.kind in spec.transports and (spec.cellular or not link.cellular)
         )
         paths = []
-        for link in links:
+        for _, _, link in links:
             for hub in hubs if overlay else [None]:
                 tunnel, next_hop = tunnels[(link.name, hub)] if hub is not None else (None, None)
                 paths.append(

@@ -720,7 +720,8 @@ class ViewBuilder:
         stores: dict[str, HubStoreView] = {}
         peers: list[HubPeerView] = []
         transit_base = int(self.fleet.spec.ip_plan.transit.network_address)
-        wan_index: dict[tuple[str, str], ResolvedWanLink] = {}
+        # (store, link name) -> the link and its position (`list.index` would compare models).
+        wan_index: dict[tuple[str, str], tuple[int, ResolvedWanLink]] = {}
         by_id = {store.id: store for store in self.fleet.stores.values()}
         for tunnel in intent.tunnels:
             if tunnel.kind != "store-hub":
@@ -740,9 +741,9 @@ class ViewBuilder:
                     prefix_list=f"STORE-{store.id}",
                     platform=store.appliances[0].platform,
                 )
-                wan_index.update(((store.id, link.name), link) for link in store.wan)
+                wan_index.update(((store.id, link.name), (index, link)) for index, link in enumerate(store.wan))
             assert tunnel.peer_transport is not None
-            link = wan_index[(store.id, tunnel.peer_transport)]
+            link_position, link = wan_index[(store.id, tunnel.peer_transport)]
             if tunnel.peer_outside is None and hub.platform in HUB_STATIC_PEERS_ONLY:
                 raise NetworkIntentError(
                     f"hub {hub.hostname} ({hub.platform}): store {store.id} link {link.name} is addressed "
@@ -755,7 +756,7 @@ class ViewBuilder:
                 HubPeerView(
                     store=store_view,
                     link=link.name,
-                    link_index=store.wan.index(link),
+                    link_index=link_position,
                     kind=link.kind,
                     cellular=link.cellular,
                     role=tunnel.role,
