@@ -19,7 +19,9 @@ if TYPE_CHECKING:
         Net,
         ProbeView,
         QosClassView,
+        SegmentSteeringView,
         SegmentView,
+        SteeringView,
         StoreApplianceView,
         TunnelView,
         WanLinkView,
@@ -193,6 +195,103 @@ def sla_applets(probe: ProbeView) -> list[str]:
             f" description {class_name} {stub.dimension} over {over} within the SLA again",
             f' event syslog pattern "{stub.clear_pattern}"',
             f" action 1.0 track set {stub.track} state up",
+        ]
+    return lines
+
+
+def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
+    """Every IP SLA operation of a store with its reactions, schedule, tracks and EEM applets
+    (the SLA probes section of store.j2 says why each line is there):
+
+        ip sla <number>
+         <the operation line: sla_operation>
+         tag <class>
+         threshold <ms>
+         timeout <ms>
+         frequency <s>
+         tos <ToS byte>                            (udp-jitter and icmp-echo, a marked class)
+        ip sla reaction-configuration <number> react rtt threshold-value <ms> <ms> threshold-type immediate action-type trapOnly
+        ip sla reaction-configuration <number> react <stub reaction> threshold-value <n> <n> ...   (per stub)
+        ip sla schedule <number> life forever start-time now
+        track <state> ip sla <number> state
+        track <stub> stub-object / default-state up                                               (per stub)
+        track <steer> list boolean and / object <state> / object <stub> ...                       (with stubs)
+         delay [down <s>] [up <s>]                 (on the last track, when the class holds down)
+        <the stubs' EEM applets: sla_applets>
+        !
+    """
+    lines: list[str] = []
+    for probe in probes:
+        timers, tracks, sla = probe.ios, probe.ios_tracks, probe.sla
+        if timers is None or tracks is None:
+            raise ValueError(f"probe {probe.number} has no IOS-XE timers and tracks")
+        number, threshold, stubs = probe.number, timers.threshold_ms, tracks.stubs
+        lines += [
+            f"ip sla {number}",
+            f" {sla_operation(probe)}",
+            f" tag {sla.name}",
+            f" threshold {threshold}",
+            f" timeout {timers.timeout_ms}",
+            f" frequency {timers.frequency_s}",
+        ]
+        if timers.kind != "icmp-jitter" and sla.tos:
+            lines.append(f" tos {sla.tos}")
+        react = "threshold-type immediate action-type trapOnly"
+        lines.append(f"ip sla reaction-configuration {number} react rtt threshold-value {threshold} {threshold} {react}")
+        lines += [
+            f"ip sla reaction-configuration {number} react {stub.reaction} threshold-value {stub.threshold} {stub.threshold} {react}"
+            for stub in stubs
+        ]
+        lines += [f"ip sla schedule {number} life forever start-time now", f"track {tracks.state} ip sla {number} state"]
+        for stub in stubs:
+            lines += [f"track {stub.track} stub-object", " default-state up"]
+        if stubs:
+            lines += [f"track {tracks.steer} list boolean and", f" object {tracks.state}"]
+            lines += [f" object {stub.track}" for stub in stubs]
+        if timers.delay_down_s or timers.delay_up_s:
+            down = f" down {timers.delay_down_s}" if timers.delay_down_s else ""
+            up = f" up {timers.delay_up_s}" if timers.delay_up_s else ""
+            lines.append(f" delay{down}{up}")
+        lines += sla_applets(probe)
+        lines.append("!")
+    return lines
+
+
+def steering_route_maps(segments: Sequence[SegmentSteeringView]) -> list[str]:
+    """Per segment, one route-map sequence per application class (numbered 10, 20, ...): its ACL
+    and its paths' next hops (`next_hops`)."""
+    lines: list[str] = []
+    for policy in segments:
+        for seq, app in enumerate(policy.applications, start=1):
+            lines += [
+                f"route-map {policy.policy} permit {10 * seq}",
+                f" description {app.name} sla {app.sla.name}",
+                f" match ip address {app.acl.name}",
+                *next_hops(app.paths),
+                "!",
+            ]
+    return lines
+
+
+def return_signals(steering: SteeringView) -> list[str]:
+    """The return path's conditions: the "none" track (every steering track down), the
+    RETURN-ADVERTISE route-map, and per signal its exist-map and the prefix-list of its two
+    signals (its own and "none")."""
+    if not steering.return_signals:
+        return []
+    lines = [f"track {steering.return_none_track} list boolean and"]
+    for signal in steering.return_signals:
+        if signal.probe.ios_tracks is None:
+            raise ValueError(f"probe {signal.probe.number} has no IOS-XE tracks")
+        lines.append(f" object {signal.probe.ios_tracks.steer} not")
+    lines += ["!", "route-map RETURN-ADVERTISE permit 10", " match ip address prefix-list STORE-PREFIXES", "!"]
+    for signal in steering.return_signals:
+        lines += [
+            f"ip prefix-list {signal.exist_map} seq 5 permit {signal.signal}/32",
+            f"ip prefix-list {signal.exist_map} seq 10 permit {steering.return_none_signal}/32",
+            f"route-map {signal.exist_map} permit 10",
+            f" match ip address prefix-list {signal.exist_map}",
+            "!",
         ]
     return lines
 
@@ -481,8 +580,9 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
-        ("ios_sla_operation", sla_operation),
-        ("ios_sla_applets", sla_applets),
+        ("ios_sla_probes", sla_probes),
+        ("ios_steering_route_maps", steering_route_maps),
+        ("ios_return_signals", return_signals),
         ("ios_next_hops", next_hops),
         ("ios_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("ios_bgp_neighbors", bgp_neighbors),
