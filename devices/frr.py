@@ -825,6 +825,108 @@ def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
     ]
 
 
+# The host firewall's per-store rules (host-nftables.j2 keeps the ruleset's fixed skeleton and
+# says what each chain is for): spelled here, each line indented into its chain.
+_NFT_RULE = " " * 8
+
+
+def nft_segment_services(segments: Sequence[SegmentView]) -> list[str]:
+    """Input: DHCP for each segment and DNS at its gateway; guest Wi-Fi DHCP only (its clients
+    resolve through the public resolvers its DHCP hands out)."""
+    lines: list[str] = []
+    for segment in segments:
+        iif = f'{_NFT_RULE}iifname "{segment.ifname}"'
+        if segment.kind == "guest-wifi":
+            lines.append(f"{iif} udp dport 67 accept")
+        else:
+            lines += [f"{iif} udp dport {{ 53, 67 }} accept", f"{iif} tcp dport 53 accept"]
+    return lines
+
+
+def nft_forward_rules(view: StoreApplianceView, flows: Sequence[FirewallFlow]) -> list[str]:
+    """Forward: guest Wi-Fi to its breakout only; a zone that may not ride LTE/5G kept off the
+    cellular tunnels; then the intent's allowed flows into the overlay."""
+    lines: list[str] = []
+    guest, breakout = view.guest, view.breakout
+    if guest is not None:
+        through = breakout.ifname if breakout is not None else "no wired link (none)"
+        iif = f'{_NFT_RULE}iifname "{guest.ifname}"'
+        lines += [
+            f"{_NFT_RULE}# Guest Wi-Fi: the internet through {through} only, never a private range or a tunnel",
+            f"{iif} ip daddr @private drop",
+            f"{iif} oifgroup 10 drop",
+        ]
+        if breakout is not None:
+            lines.append(f'{iif} oifname "{breakout.ifname}" accept')
+        lines.append(f"{iif} drop")
+    cellular_tunnels = [tunnel.ifname for link in view.cellular_links for tunnel in link.tunnels]
+    for segment in view.segments:
+        if not segment.overlay:
+            continue
+        zone = view.intent.zone(segment.kind)
+        if zone is None:
+            raise ValueError(f"store {view.store_id}: segment {segment.kind} has no zone in the intent")
+        if zone.over_cellular:
+            continue
+        lines += [f'{_NFT_RULE}iifname "{segment.ifname}" oifname "{ifname}" drop' for ifname in cellular_tunnels]
+    for flow in flows:
+        if flow.zone == "guest-wifi":
+            continue
+        daddr = "!= @private" if flow.internet else f"{{ {flow.daddr} }}"
+        l4 = f"{flow.l4} " if flow.l4 else ""
+        lines.append(f'{_NFT_RULE}iifname "{flow.ifname}" oifgroup 10 ip daddr {daddr} {l4}accept')
+    return lines
+
+
+def nft_segment_marking(segments: Sequence[SegmentView]) -> list[str]:
+    """Each segment's packets re-marked to its class at the trust boundary."""
+    return [
+        f'{_NFT_RULE}iifname "{segment.ifname}" ip dscp set {segment.qos.dscp_name if segment.qos.dscp else "cs0"}'
+        for segment in segments
+    ]
+
+
+def nft_sla_marks(marks: Sequence[SlaMarkRule]) -> list[str]:
+    """The application classes: a mark and the class's DSCP, first match wins."""
+    return [
+        f'{_NFT_RULE}iifname "{rule.ifname}" {rule.l4 + " " if rule.l4 else ""}meta mark set {rule.mark} '
+        f'ip dscp set {rule.dscp_name} accept comment "{rule.application}"'
+        for rule in marks
+    ]
+
+
+def nft_sla_paths(sla: SlaHost) -> list[str]:
+    """Applications refused on LTE/5G, then a counter per (application, path)."""
+    lines: list[str] = []
+    for mark, application, ifnames in sla.never_cellular:
+        lines += [
+            f"{_NFT_RULE}# {application} never leaves over LTE/5G, not even established flows",
+            f'{_NFT_RULE}meta mark {mark} oifname {{ "{ifnames}" }} counter drop comment "{application} refused on cellular"',
+        ]
+    lines.append(f"{_NFT_RULE}# Which path each class leaves on, counted (`storestack lab path` reads these)")
+    lines += [
+        f'{_NFT_RULE}meta mark {counter.mark} oifname "{counter.ifname}" counter comment "{counter.comment}"'
+        for counter in sla.counters
+    ]
+    return lines
+
+
+def nft_cctv_shaping(view: StoreApplianceView) -> list[str]:
+    """A shaped class (CCTV) held to its share of each wired link's rate in every tunnel."""
+    lines: list[str] = []
+    for segment in view.segments:
+        percent = segment.qos.shape_percent
+        if percent is None:
+            continue
+        for link in view.wired_links:
+            rate = link.shaped_kbps(percent) // 8
+            lines += [
+                f'{_NFT_RULE}iifname "{segment.ifname}" oifname "{tunnel.ifname}" limit rate over {rate} kbytes/second drop'
+                for tunnel in link.tunnels
+            ]
+    return lines
+
+
 def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list[PolicyRule]:
     """Source-based policy routing: each transport's own packets use its own table; guest Wi-Fi
     uses only the breakout link's table and is refused (not routed) when that table is empty.
@@ -1269,4 +1371,10 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_xfrm_interfaces", xfrm_interface_lines),
     ("frr_dhcp_scopes", dhcp_scope_lines),
     ("frr_wan_queues", wan_queue_lines),
+    ("frr_nft_segment_services", nft_segment_services),
+    ("frr_nft_forward_rules", nft_forward_rules),
+    ("frr_nft_segment_marking", nft_segment_marking),
+    ("frr_nft_sla_marks", nft_sla_marks),
+    ("frr_nft_sla_paths", nft_sla_paths),
+    ("frr_nft_cctv_shaping", nft_cctv_shaping),
 )
