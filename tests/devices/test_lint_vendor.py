@@ -36,6 +36,7 @@ RULES = {
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
         cisco_xe.bfd_echo,
+        cisco_xe.queuing_hierarchy,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -292,6 +293,34 @@ def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
     broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
     findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
     assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
+
+
+def test_cisco_queuing_parent_class_must_queue_itself(fleet: Fleet) -> None:
+    """The hub's SHAPE-UPLINK holds QUEUE-UPLINK in its user-defined class HUB-TUNNELS: without the
+    class's own shaper the router refuses the policy when the DC core LAN port takes it."""
+    config = _hub(fleet, "cisco_xe")
+    broken = _broken(config, "  shape average 950000000\n   service-policy QUEUE-UPLINK", "  service-policy QUEUE-UPLINK")
+    findings = [f for f in _lint(broken) if f.rule == "cisco-queuing-hierarchy"]
+    assert [f.message for f in findings] == [
+        "class HUB-TUNNELS: holds the queues of QUEUE-UPLINK but does not queue itself (no shape or bandwidth)"
+    ]
+
+
+def test_cisco_queuing_user_defined_parent_on_a_physical_port_only(fleet: Fleet) -> None:
+    """SHAPE-UPLINK (queues under the user-defined class HUB-TUNNELS) moved from the DC core LAN
+    port to the store links' virtual template, a logical target IOS-XE refuses it on; the stores'
+    SHAPE-<link> queue under class-default, which a logical target would take."""
+    config = _hub(fleet, "cisco_xe")
+    moved = _broken(config, " service-policy output SHAPE-UPLINK\n", "")
+    moved = _broken(moved, " tunnel protection ipsec profile STORES\n", " tunnel protection ipsec profile STORES\n service-policy output SHAPE-UPLINK\n")
+    findings = [f for f in _lint(moved) if f.rule == "cisco-queuing-hierarchy"]
+    assert [f.message for f in findings] == [
+        "interface Virtual-Template1 type tunnel: SHAPE-UPLINK queues in a user-defined class (class HUB-TUNNELS), "
+        "which IOS-XE takes on a physical main interface only"
+    ]
+    store = _store(fleet, "cisco_xe", "dual-wan")
+    on_tunnel = _broken(store, " tunnel protection ipsec profile HUB-wan1-hq-hub2\n", " tunnel protection ipsec profile HUB-wan1-hq-hub2\n service-policy output SHAPE-wan1\n")
+    assert [f for f in _lint(on_tunnel) if f.rule == "cisco-queuing-hierarchy"] == []
 
 
 # ---------------------------------------------------------------- VRP
