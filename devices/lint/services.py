@@ -672,6 +672,14 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
             # the guarantee is in kbit/s of the smallest transport: its share is not checked here
             tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
             facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+            ceiling = values.get("maximum-bandwidth", "0")
+            if values.get("priority") == "high" and (
+                not ceiling.isdigit() or ceiling == "0" or int(ceiling) > int(values.get("guaranteed-bandwidth", "0") or 0)
+            ):
+                facts.shapers.append((
+                    int(values["line"]),
+                    f"QoS class {tag} has priority high but no maximum-bandwidth at its guarantee: above it, it takes every lower class's bandwidth",
+                ))
     return facts
 
 
