@@ -273,7 +273,7 @@ class WanLinkView:
     def queue_kbps(self) -> int:
         """What the store's port holds its egress to (WAN_SHAPE_PERCENT of the link's rate), so the
         queue builds on the appliance, where the classes are, not in the modem."""
-        return self.bandwidth_kbps * WAN_SHAPE_PERCENT // 100
+        return self.shaped_kbps(WAN_SHAPE_PERCENT)
 
 
 # A link's queues are shaped this far below its rate (FRR and FortiOS stores, every hub's uplink): the
