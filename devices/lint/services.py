@@ -10,6 +10,7 @@
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
+  every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
   a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
@@ -671,7 +672,38 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
             # the guarantee is in kbit/s of the smallest transport: its share is not checked here
             tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
             facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+            ceiling = values.get("maximum-bandwidth", "0")
+            if values.get("priority") == "high" and (
+                not ceiling.isdigit() or ceiling == "0" or int(ceiling) > int(values.get("guaranteed-bandwidth", "0") or 0)
+            ):
+                facts.shapers.append((
+                    int(values["line"]),
+                    f"QoS class {tag} has priority high but no maximum-bandwidth at its guarantee: above it, it takes every lower class's bandwidth",
+                ))
     return facts
+
+
+def _forti_wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
+    """What is wrong with a FortiOS store's WAN ports as its queues' parent: each port's
+    `outbandwidth` must be set, at most to the link's rate. Without it FortiOS does not know where
+    the port is full, its priority queues (the shapers' priorities and guarantees) never fill and
+    the queue builds in the modem, where every class is alike."""
+    ports = dict(_forti_section_by_name(config.lines, "config system interface"))
+    platform = get_platform(config.platform)
+    problems: list[tuple[int, str]] = []
+    for transport in store.transports:
+        port = platform.wan_port(transport.index, transport.name)
+        values = ports.get(port)
+        line = int(values["line"]) if values else 0
+        name, link_kbit = f"the {transport.name} link ({port})", transport.bandwidth_mbps * 1000
+        outbandwidth = values.get("outbandwidth") if values else None
+        if outbandwidth is None or not outbandwidth.isdigit() or int(outbandwidth) == 0:
+            problems.append((line, f"{name} has no outbandwidth: its queues build in the modem, where every class is alike"))
+        elif int(outbandwidth) > link_kbit:
+            problems.append(
+                (line, f"{name} is shaped to {outbandwidth} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
+            )
+    return problems
 
 
 def _forti_section_by_name(lines: list[str], header: str) -> Iterator[tuple[str, dict[str, str]]]:
@@ -818,6 +850,8 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     if config.platform == "frr":
         links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000) for t in store.transports]
         _frr_queues(config, links, store.qos, facts)
+    elif config.platform == "fortinet":
+        facts.shapers += _forti_wan_shapers(config, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}

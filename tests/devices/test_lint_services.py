@@ -368,6 +368,16 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
          "marks guest-wifi traffic ef"),
         ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
+        ("fortinet", "        set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000\n",
+         "        set guaranteed-bandwidth 30000\n", "", "QoS class VOICE has priority high but no maximum-bandwidth"),
+        ("fortinet", "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000",
+         "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 300000", "",
+         "QoS class VOICE has priority high but no maximum-bandwidth"),
+        # the WAN ports, the FortiOS queues' parent: without outbandwidth the modem queues
+        ("fortinet", "        set outbandwidth 950000\n", "", "", "(wan1) has no outbandwidth"),
+        ("fortinet", "set outbandwidth 950000", "set outbandwidth 0", "", "(wan1) has no outbandwidth"),
+        ("fortinet", "set outbandwidth 950000", "set outbandwidth 1900000", "",
+         "(wan1) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
         ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
         # the WAN queues of the FRR host (qos.tc)
         ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "qos.tc",
