@@ -741,6 +741,12 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     )
     found = [f for f in _lint(long_policy) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and "longer than 31" in found[0].message
+    # So is an ACL (a classifier's ACL carries the classifier's name).
+    long_acl = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
+    )
+    found = [f for f in _lint(long_acl) if f.rule == "vrp-name-length"]
+    assert len(found) == 1 and found[0].message.startswith("'acl name APP-XXX") and "longer than 31" in found[0].message
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hq-hub2-wan1"', 'edit "hq-hub2-wan1-tunnel"')
     assert "fortios-name-length" in _rules(_lint(forti))
 
