@@ -11,7 +11,9 @@
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
   every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
-  a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without.
+  a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
+  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP) shapes and
+  queues nothing on that port, which would hold the DC core LAN's own traffic too.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -26,7 +28,7 @@ from typing import cast
 
 from storestack.common.addressing import public_address_problem
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding
@@ -896,6 +898,15 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         _frr_queues(config, [uplink], hub.qos, facts)
         yield from _queue_findings(where, facts, hub.qos)
         return
+    if (reason := HUB_NO_UPLINK_QUEUES.get(cast(Platform, config.platform))) is not None:
+        # No shaper can take the tunnels' packets alone: one on the port holds the DC core's too.
+        port_shapers = _PORT_SHAPERS.get(config.platform)
+        for line, what in port_shapers(config, device) if port_shapers else []:
+            yield Finding(
+                config.name, line, QOS,
+                f"the hub {what} on the uplink ({device}), which holds the DC core LAN's own traffic to it too: {reason}",
+            )
+        return
     shapers_of = _HUB_SHAPERS.get(config.platform)
     if shapers_of is None:
         return
@@ -945,6 +956,32 @@ def _cisco_hub_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
 
 
 _HUB_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, int]]]] = {"cisco_xe": _cisco_hub_shapers}
+
+
+def _vrp_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
+    """(1-based line, what) of each shaper or queue on a VRP port: its `qos gts`, and an outbound
+    traffic policy whose behaviors shape (`gts`) or queue (`queue ...`)."""
+    lines = config.lines
+    shaping = {
+        found[1] for _, found, body in _blocks(lines, re.compile(r"traffic behavior (\S+)$"))
+        if any(inner.startswith((" gts ", " queue ")) for inner in body)
+    }
+    policies = {
+        found[1] for _, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$"))
+        if any(inner.split()[-1] in shaping for inner in body if inner.startswith(" classifier "))
+    }
+    found_shapers: list[tuple[int, str]] = []
+    for number, _, body in _blocks(lines, re.compile(rf"interface {re.escape(port)}$")):
+        for offset, inner in enumerate(body):
+            words = inner.split()
+            if words[:2] == ["qos", "gts"]:
+                found_shapers.append((number + 2 + offset, f"shapes the port ({inner.strip()})"))
+            elif words[:1] == ["traffic-policy"] and words[-1] == "outbound" and words[1] in policies:
+                found_shapers.append((number + 2 + offset, f"queues or shapes with {inner.strip()}"))
+    return found_shapers
+
+
+_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {"huawei_vrp": _vrp_port_shapers}
 
 
 def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:

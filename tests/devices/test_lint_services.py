@@ -475,3 +475,34 @@ def test_ios_hub_queues_only_with_an_uplink_rate(fleet: Fleet) -> None:
     assert [f.message for f in findings] == [
         "the hub shapes the uplink (GigabitEthernet0/0/0), but the intent gives it no uplink_mbps"
     ]
+
+
+# A VRP hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic
+# (HUB_NO_UPLINK_QUEUES): with or without uplink_mbps it renders no shaper on that port, and one
+# there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is caught.
+@pytest.mark.parametrize("uplink", [True, False])
+def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, uplink: bool) -> None:
+    chain = fleet if uplink else _without_uplink(fleet)
+    hub = _hub(chain, "huawei_vrp")
+    assert "qos gts" not in hub.text and " outbound\n" not in hub.text
+    assert _check(chain, hub) == []
+    port = " traffic-filter inbound acl name HUB-WAN-IN\n"
+    gts = _broken(hub, port, port + " qos gts cir 950000\n")
+    findings = _check(chain, gts)
+    assert [f.rule for f in findings] == ["qos"], findings
+    assert findings[0].message.startswith(
+        "the hub shapes the port (qos gts cir 950000) on the uplink (GigabitEthernet0/0/1), which holds the DC core "
+        "LAN's own traffic to it too: a Huawei VRP hub cannot shape"
+    )
+    assert gts.lines[findings[0].line - 1] == " qos gts cir 950000"
+    queued = _broken(
+        hub,
+        "ike proposal 10\n",
+        "traffic classifier HUB-TUNNELS operator or\n if-match acl 3096\n#\ntraffic behavior HUB-TUNNELS\n"
+        " gts cir 950000\n#\ntraffic policy SHAPE-UPLINK\n classifier HUB-TUNNELS behavior HUB-TUNNELS\n#\n"
+        "ike proposal 10\n",
+    )
+    queued = _broken(queued, port, port + " traffic-policy SHAPE-UPLINK outbound\n")
+    assert [f.message.split(", which")[0] for f in _check(chain, queued)] == [
+        "the hub queues or shapes with traffic-policy SHAPE-UPLINK outbound on the uplink (GigabitEthernet0/0/1)"
+    ]

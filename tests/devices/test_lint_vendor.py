@@ -4,6 +4,7 @@ caught on a deliberately broken copy of a real rendered config."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from pathlib import Path
 
@@ -357,6 +358,22 @@ def test_vrp_hub_tunnels_stay_in_the_ar_range(fleet: Fleet) -> None:
     assert numbers and max(numbers) <= 1023
     broken = _broken(config, "interface Tunnel0/0/1\n", "interface Tunnel0/0/32767\n")
     assert any(f.rule == "vrp-interface-name" and "Tunnel0/0/32767" in f.message for f in _lint(broken))
+
+
+def test_vrp_hub_keeps_stores_apart(fleet: Fleet) -> None:
+    """What a store sends into a VRP hub's tunnel never reaches another store's segments (as on
+    the FRR and IOS-XE hubs): every store tunnel filters inbound with FROM-STORES, which denies
+    the stores' supernet and nothing the store needs (HQ, the clouds, the hub's own addresses)."""
+    text = _hub(fleet, "huawei_vrp").text
+    stores = ipaddress.IPv4Network(fleet.spec.ip_plan.stores)
+    acl = re.search(r"^acl name FROM-STORES \d+\n((?: rule .*\n)+)", text, re.M)
+    assert acl is not None
+    assert acl[1] == f" rule 5 deny ip destination {stores.network_address} {stores.hostmask}\n rule 10 permit ip\n"
+    tunnels = re.findall(r"^interface (Tunnel\S+)\n((?: .*\n)+)", text, re.M)
+    store_tunnels = [body for _, body in tunnels if " ipsec profile STORE-" in body]
+    assert store_tunnels and all(" traffic-filter inbound acl name FROM-STORES\n" in body for body in store_tunnels)
+    # The cloud tunnels carry HQ and the stores' routes both ways: not filtered.
+    assert all("FROM-STORES" not in body for _, body in tunnels if " ipsec profile CLOUD-" in body)
 
 
 def test_a_hub_refuses_a_fleet_past_its_tunnel_range(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -753,6 +770,12 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     )
     found = [f for f in _lint(long_policy) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and "longer than 31" in found[0].message
+    # So is an ACL (a classifier's ACL carries the classifier's name).
+    long_acl = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
+    )
+    found = [f for f in _lint(long_acl) if f.rule == "vrp-name-length"]
+    assert len(found) == 1 and found[0].message.startswith("'acl name APP-XXX") and "longer than 31" in found[0].message
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hq-hub2-wan1"', 'edit "hq-hub2-wan1-tunnel"')
     assert "fortios-name-length" in _rules(_lint(forti))
 
