@@ -80,3 +80,35 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
     # BFD Configuration Guide, "BFD - Static Route Support", Restrictions).
     "cisco_xe": "an IOS-XE hub serves store links on FlexVPN virtual-access interfaces, where BFD does not run",
 }
+
+# Hub platforms that queue nothing towards the stores, even with the inventory's `uplink_mbps`,
+# and why. A hub's DC core LAN port carries its tunnels' packets and the DC core's own traffic
+# (decrypted store traffic to HQ, BGP with the core), so a shaper there must take the tunnels'
+# packets only (from the public IKE endpoint), with the QoS classes queued under it. `network
+# show HUB` says such a hub queues nothing and why; `devices lint` (`qos`) flags a shaper on its
+# DC port, which would hold the DC core's traffic to the rate too.
+HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
+    # Huawei VRP: an AR queues classes under a shaper only by traffic policy nesting (a sub traffic
+    # policy in a traffic behavior of the parent policy), and when the sub policy queues
+    # (congestion management) or shapes, the parent on a main interface may bind only the default
+    # classifier, every packet the port sends, with traffic shaping alone (AR QoS configuration
+    # guide, "Configuring a Sub Traffic Policy", EDOC1100112355); on a sub-interface the parent
+    # likewise takes only `default-class` ("Applying the Traffic Policy to an Interface",
+    # EDOC1100034222). `qos gts cir` in the interface view shapes the whole port. No documented AR
+    # construct shapes only the packets an ACL picks out with the classes queued under them.
+    "huawei_vrp": (
+        "a Huawei VRP hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic "
+        "(an AR queues classes under a shaper only in a nested traffic policy whose parent takes every "
+        "packet of the port), so it queues nothing towards the stores"
+    ),
+    # FortiOS: shared shapers' priorities and guarantees act only in the priority queues of a
+    # physical port with an `outbandwidth` ("Global traffic prioritization"), and the hub's
+    # tunnels leave by the DC core LAN port, whose outbandwidth would cap the decrypted store
+    # traffic to HQ as well; an `egress-shaping-profile` belongs to one interface ("Traffic shaping
+    # profiles"): the DC port again, or each store tunnel at its own rate, not the uplink's.
+    "fortinet": (
+        "a FortiOS hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic "
+        "(class shapers act only under a port's outbandwidth, and the tunnels leave by the DC port), "
+        "so it queues nothing towards the stores"
+    ),
+}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
 from storestack.network.build import NetworkIntent
 from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
 from storestack.network.sla import StoreSlaPolicy
@@ -153,8 +153,10 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
-        # its queues towards the stores: the stores' classes, shaped below this (None: not shaped)
+        # its queues towards the stores: the stores' classes, shaped below this (None: not shaped),
+        # unless its platform queues none there (the reason; None: it does)
         "uplink_mbps": hub.uplink_mbps,
+        "no_queues_because": HUB_NO_UPLINK_QUEUES.get(intent.fleet.hubs[hostname].platform),
         "qos": _qos(hub.qos),
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
     }

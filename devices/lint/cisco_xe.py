@@ -731,6 +731,81 @@ def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# The MQC actions that queue: a class with one of them schedules packets, one without only marks
+# or polices them.
+_QUEUING_ACTIONS = frozenset({"priority", "bandwidth", "shape", "fair-queue"})
+# Logical targets (a tunnel, the template of sessions, a dialer): a queuing parent with
+# user-defined classes is refused there, as on a Port-channel's main interface.
+_LOGICAL_TARGETS = ("Tunnel", "Virtual-Template", "Dialer")
+
+
+def _queuing_classes(root: Line) -> dict[str, list[tuple[Line, str | None, bool]]]:
+    """Per QoS policy-map (not `type inspect`), its classes: (class line, the child policy it
+    holds, whether the class queues itself)."""
+    policies: dict[str, list[tuple[Line, str | None, bool]]] = {}
+    for policy in top(root, "policy-map"):
+        if len(policy.words) != 2:
+            continue
+        classes = policies.setdefault(policy.words[1], [])
+        for klass in policy.children:
+            if klass.words[:1] != ["class"]:
+                continue
+            inner = list(klass.walk())
+            child = next((line.words[1] for line in inner if line.words[:1] == ["service-policy"] and len(line.words) == 2), None)
+            queues = any(line.words[:1] == ["shape"] or line.words[:1] == ["bandwidth"] for line in inner)
+            classes.append((klass, child, queues))
+    return policies
+
+
+@register_rule(PLATFORM)
+def queuing_hierarchy(config: ConfigFile) -> Iterator[Finding]:
+    """Hierarchical queuing policies in the shapes IOS-XE takes. A class holding a child policy
+    that queues (priority, bandwidth, shape, fair-queue) queues itself (`shape` or `bandwidth`):
+    else the router refuses the parent when it is attached ("Cannot attach queuing-based child
+    policy to a non-queuing based class"). A parent whose user-defined class (not class-default)
+    holds queues is attached to a physical main interface only: user-defined classes at the top
+    of a queuing hierarchy are refused on port-channel main interfaces and on logical targets
+    (tunnel, session, dialer: QoS Modular QoS CLI Configuration Guide, Cisco IOS XE,
+    "3-Level User-Defined Queuing Policy Support", Restrictions)."""
+    root = parse(config.text, ("!",))
+    policies = _queuing_classes(root)
+
+    def queues(name: str) -> bool:
+        return any(
+            line.words[:1] and line.words[0] in _QUEUING_ACTIONS
+            for klass, _, _ in policies.get(name, [])
+            for line in klass.walk()
+        )
+
+    for classes in policies.values():
+        for klass, child, queued in classes:
+            if child is not None and not queued and queues(child):
+                yield config.finding(
+                    klass.number,
+                    "cisco-queuing-hierarchy",
+                    f"{klass.text}: holds the queues of {child} but does not queue itself (no shape or bandwidth)",
+                )
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        logical = name.startswith(_LOGICAL_TARGETS) or (name.startswith("Port-channel") and "." not in name)
+        if not logical:
+            continue
+        for line in interface.children:
+            if line.words[:2] != ["service-policy", "output"] or len(line.words) != 3:
+                continue
+            named = [
+                klass.text for klass, child, _ in policies.get(line.words[2], [])
+                if child is not None and klass.words[1:] != ["class-default"] and queues(child)
+            ]
+            if named:
+                yield config.finding(
+                    line.number,
+                    "cisco-queuing-hierarchy",
+                    f"{interface.text}: {line.words[2]} queues in a user-defined class ({named[0]}), "
+                    "which IOS-XE takes on a physical main interface only",
+                )
+
+
 _JITTER_OPERATIONS = ("udp-jitter", "icmp-jitter")
 # An operation's tag is at most 16 characters (CISCO-RTTMON-MIB rttMonCtrlAdminTag).
 _TAG_MAX = 16

@@ -226,13 +226,15 @@ _NAME_LIMITS = {
     ("ipsec", "proposal"): 15,
     ("ipsec", "profile"): 15,
     ("nqa", "test-instance"): 32,
-    # MQC names (built from segment tags and the inventory's application names): Huawei documents
-    # 1 to 64 characters on the S-series switches and 1 to 127 on NetEngine 8000 routers (command
-    # references, traffic classifier / traffic behavior / traffic policy); no AR page with the AR
-    # value was found, so names are held to 31, below both.
+    # MQC and ACL names (built from segment tags, flows and the inventory's application names; a
+    # classifier's ACL takes the classifier's name): Huawei documents 1 to 64 characters on the
+    # S-series switches and 1 to 127 (MQC) or 1 to 64 (ACL) on NetEngine 8000 routers (command
+    # references: traffic classifier, traffic behavior, traffic policy, acl name); no AR page with
+    # the AR value was found, so names are held to 31, below all of them.
     ("traffic", "classifier"): 31,
     ("traffic", "behavior"): 31,
     ("traffic", "policy"): 31,
+    ("acl", "name"): 31,
 }
 
 

@@ -10,7 +10,10 @@
 - `qos`: every segment is re-marked at the trust boundary to its QoS class's DSCP (guest Wi-Fi
   to best effort), and the WAN queues are the intent's classes (DSCP, priority, guaranteed share);
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
-  a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without.
+  every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
+  a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
+  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP) shapes and
+  queues nothing on that port, which would hold the DC core LAN's own traffic too.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -25,7 +28,7 @@ from typing import cast
 
 from storestack.common.addressing import public_address_problem
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding
@@ -671,7 +674,38 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
             # the guarantee is in kbit/s of the smallest transport: its share is not checked here
             tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
             facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+            ceiling = values.get("maximum-bandwidth", "0")
+            if values.get("priority") == "high" and (
+                not ceiling.isdigit() or ceiling == "0" or int(ceiling) > int(values.get("guaranteed-bandwidth", "0") or 0)
+            ):
+                facts.shapers.append((
+                    int(values["line"]),
+                    f"QoS class {tag} has priority high but no maximum-bandwidth at its guarantee: above it, it takes every lower class's bandwidth",
+                ))
     return facts
+
+
+def _forti_wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
+    """What is wrong with a FortiOS store's WAN ports as its queues' parent: each port's
+    `outbandwidth` must be set, at most to the link's rate. Without it FortiOS does not know where
+    the port is full, its priority queues (the shapers' priorities and guarantees) never fill and
+    the queue builds in the modem, where every class is alike."""
+    ports = dict(_forti_section_by_name(config.lines, "config system interface"))
+    platform = get_platform(config.platform)
+    problems: list[tuple[int, str]] = []
+    for transport in store.transports:
+        port = platform.wan_port(transport.index, transport.name)
+        values = ports.get(port)
+        line = int(values["line"]) if values else 0
+        name, link_kbit = f"the {transport.name} link ({port})", transport.bandwidth_mbps * 1000
+        outbandwidth = values.get("outbandwidth") if values else None
+        if outbandwidth is None or not outbandwidth.isdigit() or int(outbandwidth) == 0:
+            problems.append((line, f"{name} has no outbandwidth: its queues build in the modem, where every class is alike"))
+        elif int(outbandwidth) > link_kbit:
+            problems.append(
+                (line, f"{name} is shaped to {outbandwidth} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
+            )
+    return problems
 
 
 def _forti_section_by_name(lines: list[str], header: str) -> Iterator[tuple[str, dict[str, str]]]:
@@ -818,6 +852,8 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     if config.platform == "frr":
         links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000) for t in store.transports]
         _frr_queues(config, links, store.qos, facts)
+    elif config.platform == "fortinet":
+        facts.shapers += _forti_wan_shapers(config, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
@@ -861,6 +897,15 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         )
         _frr_queues(config, [uplink], hub.qos, facts)
         yield from _queue_findings(where, facts, hub.qos)
+        return
+    if (reason := HUB_NO_UPLINK_QUEUES.get(cast(Platform, config.platform))) is not None:
+        # No shaper can take the tunnels' packets alone: one on the port holds the DC core's too.
+        port_shapers = _PORT_SHAPERS.get(config.platform)
+        for line, what in port_shapers(config, device) if port_shapers else []:
+            yield Finding(
+                config.name, line, QOS,
+                f"the hub {what} on the uplink ({device}), which holds the DC core LAN's own traffic to it too: {reason}",
+            )
         return
     shapers_of = _HUB_SHAPERS.get(config.platform)
     if shapers_of is None:
@@ -911,6 +956,32 @@ def _cisco_hub_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
 
 
 _HUB_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, int]]]] = {"cisco_xe": _cisco_hub_shapers}
+
+
+def _vrp_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
+    """(1-based line, what) of each shaper or queue on a VRP port: its `qos gts`, and an outbound
+    traffic policy whose behaviors shape (`gts`) or queue (`queue ...`)."""
+    lines = config.lines
+    shaping = {
+        found[1] for _, found, body in _blocks(lines, re.compile(r"traffic behavior (\S+)$"))
+        if any(inner.startswith((" gts ", " queue ")) for inner in body)
+    }
+    policies = {
+        found[1] for _, found, body in _blocks(lines, re.compile(r"traffic policy (\S+)$"))
+        if any(inner.split()[-1] in shaping for inner in body if inner.startswith(" classifier "))
+    }
+    found_shapers: list[tuple[int, str]] = []
+    for number, _, body in _blocks(lines, re.compile(rf"interface {re.escape(port)}$")):
+        for offset, inner in enumerate(body):
+            words = inner.split()
+            if words[:2] == ["qos", "gts"]:
+                found_shapers.append((number + 2 + offset, f"shapes the port ({inner.strip()})"))
+            elif words[:1] == ["traffic-policy"] and words[-1] == "outbound" and words[1] in policies:
+                found_shapers.append((number + 2 + offset, f"queues or shapes with {inner.strip()}"))
+    return found_shapers
+
+
+_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {"huawei_vrp": _vrp_port_shapers}
 
 
 def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:

@@ -269,8 +269,14 @@ class WanLinkView:
         """A shaped QoS class's ceiling on this link (at least 1 Mbit/s)."""
         return shaped_kbps(self.bandwidth_kbps, percent)
 
+    @property
+    def queue_kbps(self) -> int:
+        """What the store's port holds its egress to (WAN_SHAPE_PERCENT of the link's rate), so the
+        queue builds on the appliance, where the classes are, not in the modem."""
+        return self.shaped_kbps(WAN_SHAPE_PERCENT)
 
-# A link's queues are shaped this far below its rate (FRR stores and every hub's uplink): the
+
+# A link's queues are shaped this far below its rate (FRR and FortiOS stores, every hub's uplink): the
 # shaper counts the IP packet and the Ethernet header only, never the carrier's framing nor the
 # modem's own rate wobble, and the queue must build here, where the classes are.
 WAN_SHAPE_PERCENT = 95

@@ -368,6 +368,16 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
          "marks guest-wifi traffic ef"),
         ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
+        ("fortinet", "        set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000\n",
+         "        set guaranteed-bandwidth 30000\n", "", "QoS class VOICE has priority high but no maximum-bandwidth"),
+        ("fortinet", "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000",
+         "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 300000", "",
+         "QoS class VOICE has priority high but no maximum-bandwidth"),
+        # the WAN ports, the FortiOS queues' parent: without outbandwidth the modem queues
+        ("fortinet", "        set outbandwidth 950000\n", "", "", "(wan1) has no outbandwidth"),
+        ("fortinet", "set outbandwidth 950000", "set outbandwidth 0", "", "(wan1) has no outbandwidth"),
+        ("fortinet", "set outbandwidth 950000", "set outbandwidth 1900000", "",
+         "(wan1) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
         ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
         # the WAN queues of the FRR host (qos.tc)
         ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "qos.tc",
@@ -464,4 +474,35 @@ def test_ios_hub_queues_only_with_an_uplink_rate(fleet: Fleet) -> None:
     findings = _check(unknown, shaped)
     assert [f.message for f in findings] == [
         "the hub shapes the uplink (GigabitEthernet0/0/0), but the intent gives it no uplink_mbps"
+    ]
+
+
+# A VRP hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic
+# (HUB_NO_UPLINK_QUEUES): with or without uplink_mbps it renders no shaper on that port, and one
+# there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is caught.
+@pytest.mark.parametrize("uplink", [True, False])
+def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, uplink: bool) -> None:
+    chain = fleet if uplink else _without_uplink(fleet)
+    hub = _hub(chain, "huawei_vrp")
+    assert "qos gts" not in hub.text and " outbound\n" not in hub.text
+    assert _check(chain, hub) == []
+    port = " traffic-filter inbound acl name HUB-WAN-IN\n"
+    gts = _broken(hub, port, port + " qos gts cir 950000\n")
+    findings = _check(chain, gts)
+    assert [f.rule for f in findings] == ["qos"], findings
+    assert findings[0].message.startswith(
+        "the hub shapes the port (qos gts cir 950000) on the uplink (GigabitEthernet0/0/1), which holds the DC core "
+        "LAN's own traffic to it too: a Huawei VRP hub cannot shape"
+    )
+    assert gts.lines[findings[0].line - 1] == " qos gts cir 950000"
+    queued = _broken(
+        hub,
+        "ike proposal 10\n",
+        "traffic classifier HUB-TUNNELS operator or\n if-match acl 3096\n#\ntraffic behavior HUB-TUNNELS\n"
+        " gts cir 950000\n#\ntraffic policy SHAPE-UPLINK\n classifier HUB-TUNNELS behavior HUB-TUNNELS\n#\n"
+        "ike proposal 10\n",
+    )
+    queued = _broken(queued, port, port + " traffic-policy SHAPE-UPLINK outbound\n")
+    assert [f.message.split(", which")[0] for f in _check(chain, queued)] == [
+        "the hub queues or shapes with traffic-policy SHAPE-UPLINK outbound on the uplink (GigabitEthernet0/0/1)"
     ]

@@ -4,6 +4,7 @@ caught on a deliberately broken copy of a real rendered config."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from pathlib import Path
 
@@ -36,6 +37,7 @@ RULES = {
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
         cisco_xe.bfd_echo,
+        cisco_xe.queuing_hierarchy,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -294,6 +296,34 @@ def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
     assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
 
 
+def test_cisco_queuing_parent_class_must_queue_itself(fleet: Fleet) -> None:
+    """The hub's SHAPE-UPLINK holds QUEUE-UPLINK in its user-defined class HUB-TUNNELS: without the
+    class's own shaper the router refuses the policy when the DC core LAN port takes it."""
+    config = _hub(fleet, "cisco_xe")
+    broken = _broken(config, "  shape average 950000000\n   service-policy QUEUE-UPLINK", "  service-policy QUEUE-UPLINK")
+    findings = [f for f in _lint(broken) if f.rule == "cisco-queuing-hierarchy"]
+    assert [f.message for f in findings] == [
+        "class HUB-TUNNELS: holds the queues of QUEUE-UPLINK but does not queue itself (no shape or bandwidth)"
+    ]
+
+
+def test_cisco_queuing_user_defined_parent_on_a_physical_port_only(fleet: Fleet) -> None:
+    """SHAPE-UPLINK (queues under the user-defined class HUB-TUNNELS) moved from the DC core LAN
+    port to the store links' virtual template, a logical target IOS-XE refuses it on; the stores'
+    SHAPE-<link> queue under class-default, which a logical target would take."""
+    config = _hub(fleet, "cisco_xe")
+    moved = _broken(config, " service-policy output SHAPE-UPLINK\n", "")
+    moved = _broken(moved, " tunnel protection ipsec profile STORES\n", " tunnel protection ipsec profile STORES\n service-policy output SHAPE-UPLINK\n")
+    findings = [f for f in _lint(moved) if f.rule == "cisco-queuing-hierarchy"]
+    assert [f.message for f in findings] == [
+        "interface Virtual-Template1 type tunnel: SHAPE-UPLINK queues in a user-defined class (class HUB-TUNNELS), "
+        "which IOS-XE takes on a physical main interface only"
+    ]
+    store = _store(fleet, "cisco_xe", "dual-wan")
+    on_tunnel = _broken(store, " tunnel protection ipsec profile HUB-wan1-hq-hub2\n", " tunnel protection ipsec profile HUB-wan1-hq-hub2\n service-policy output SHAPE-wan1\n")
+    assert [f for f in _lint(on_tunnel) if f.rule == "cisco-queuing-hierarchy"] == []
+
+
 # ---------------------------------------------------------------- VRP
 
 
@@ -328,6 +358,22 @@ def test_vrp_hub_tunnels_stay_in_the_ar_range(fleet: Fleet) -> None:
     assert numbers and max(numbers) <= 1023
     broken = _broken(config, "interface Tunnel0/0/1\n", "interface Tunnel0/0/32767\n")
     assert any(f.rule == "vrp-interface-name" and "Tunnel0/0/32767" in f.message for f in _lint(broken))
+
+
+def test_vrp_hub_keeps_stores_apart(fleet: Fleet) -> None:
+    """What a store sends into a VRP hub's tunnel never reaches another store's segments (as on
+    the FRR and IOS-XE hubs): every store tunnel filters inbound with FROM-STORES, which denies
+    the stores' supernet and nothing the store needs (HQ, the clouds, the hub's own addresses)."""
+    text = _hub(fleet, "huawei_vrp").text
+    stores = ipaddress.IPv4Network(fleet.spec.ip_plan.stores)
+    acl = re.search(r"^acl name FROM-STORES \d+\n((?: rule .*\n)+)", text, re.M)
+    assert acl is not None
+    assert acl[1] == f" rule 5 deny ip destination {stores.network_address} {stores.hostmask}\n rule 10 permit ip\n"
+    tunnels = re.findall(r"^interface (Tunnel\S+)\n((?: .*\n)+)", text, re.M)
+    store_tunnels = [body for _, body in tunnels if " ipsec profile STORE-" in body]
+    assert store_tunnels and all(" traffic-filter inbound acl name FROM-STORES\n" in body for body in store_tunnels)
+    # The cloud tunnels carry HQ and the stores' routes both ways: not filtered.
+    assert all("FROM-STORES" not in body for _, body in tunnels if " ipsec profile CLOUD-" in body)
 
 
 def test_a_hub_refuses_a_fleet_past_its_tunnel_range(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -724,6 +770,12 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     )
     found = [f for f in _lint(long_policy) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and "longer than 31" in found[0].message
+    # So is an ACL (a classifier's ACL carries the classifier's name).
+    long_acl = _broken(
+        _store(fleet, "huawei_vrp", "dual-wan"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
+    )
+    found = [f for f in _lint(long_acl) if f.rule == "vrp-name-length"]
+    assert len(found) == 1 and found[0].message.startswith("'acl name APP-XXX") and "longer than 31" in found[0].message
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hq-hub2-wan1"', 'edit "hq-hub2-wan1-tunnel"')
     assert "fortios-name-length" in _rules(_lint(forti))
 

@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.rendering import static_wan_yaml
+from testsupport.rendering import on_platform, static_wan_yaml
 
+from storestack.cli.common import console
 from storestack.cli.main import cli
-from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
+from storestack.cli.network import _print_hub
+from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, HUB_STATIC_PEERS_ONLY, Platform
 from storestack.devices.render import render_appliance, render_hub
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.errors import InventoryError
 from storestack.network.build import NetworkIntent
+from storestack.network.show import hub_report
 
 Net = ipaddress.IPv4Network
 Address = ipaddress.IPv4Address
@@ -150,6 +153,20 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
     text = CliRunner().invoke(cli, ["network", "show", "hq-hub2"])
     assert text.exit_code == 0, text.output
     assert "queues to the stores shaped below 1000 Mbit/s: voice ef, pos af31" in text.output
+
+
+def test_network_show_says_a_vrp_hub_queues_nothing_towards_the_stores(fleet: Fleet) -> None:
+    """A VRP hub with `uplink_mbps` is not reported as shaped: an AR cannot shape its tunnels'
+    packets apart from the DC core LAN's own traffic (HUB_NO_UPLINK_QUEUES), so it renders no
+    queues there; an FRR hub's report keeps its rate."""
+    vrp = hub_report(NetworkIntent(on_platform(fleet, "huawei_vrp")), "hq-hub1")
+    assert vrp["uplink_mbps"] == 1000 and vrp["no_queues_because"] == HUB_NO_UPLINK_QUEUES["huawei_vrp"]
+    assert hub_report(NetworkIntent(fleet), "hq-hub1")["no_queues_because"] is None
+    with console.capture() as captured:
+        _print_hub(vrp)
+    text = " ".join(captured.get().split())
+    assert "queues to the stores none: a Huawei VRP hub cannot shape its tunnels' packets" in text
+    assert "shaped below" not in text
 
 
 def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:
