@@ -356,6 +356,192 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def phase2_interfaces(view: StoreApplianceView) -> list[str]:
+    """`config vpn ipsec phase2-interface` entries: one per phase 1 (hub and AWS tunnels), the
+    fleet's ESP proposal with PFS."""
+    names = [tunnel.ifname for tunnel in view.tunnels] + [tunnel.ifname for tunnel in view.aws_tunnels]
+    lines: list[str] = []
+    for name in names:
+        lines += [
+            f"    edit {quote(name)}",
+            f"        set phase1name {quote(name)}",
+            "        set proposal aes256gcm",
+            "        set pfs enable",
+            "        set dhgrp 20",
+            "        set keylifeseconds 3600",
+            "        set auto-negotiate enable",
+            "    next",
+        ]
+    return lines
+
+
+def dhcp_servers(view: StoreApplianceView) -> list[str]:
+    """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range."""
+    lines: list[str] = []
+    for seq, segment in enumerate(view.segments, start=1):
+        lines += [
+            f"    edit {seq}",
+            f"        set interface {quote(segment.ifname)}",
+            f"        set default-gateway {segment.gateway.ip}",
+            f"        set netmask {segment.gateway.netmask}",
+            "        set dns-service specify",
+            *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
+            f"        set domain {quote(view.mgmt.domain)}",
+            "        config ip-range",
+            "            edit 1",
+            f"                set start-ip {segment.dhcp_start}",
+            f"                set end-ip {segment.dhcp_end}",
+            "            next",
+            "        end",
+            "    next",
+        ]
+    return lines
+
+
+def dns_forwarders(segments: Sequence[SegmentView]) -> list[str]:
+    """`config system dns-server` entries: the segments that resolve at their gateway."""
+    lines: list[str] = []
+    for segment in segments:
+        if segment.kind != "guest-wifi":
+            lines += [f"    edit {quote(segment.ifname)}", "        set mode forward-only", "    next"]
+    return lines
+
+
+def sdwan_members(links: Sequence[WanLinkView]) -> list[str]:
+    """`config members` of the SD-WAN: every hub tunnel in its zone (LTE/5G apart), its hub's
+    overlay address as gateway, and a cost by transport, then hub."""
+    lines: list[str] = []
+    for link in links:
+        zone = "overlay-cellular" if link.cellular else "overlay"
+        for position, tunnel in enumerate(link.tunnels):
+            lines += [
+                f"        edit {tunnel.number}",
+                f"            set interface {quote(tunnel.ifname)}",
+                f"            set zone {zone}",
+                f"            set gateway {tunnel.inside_peer}",
+                f"            set cost {link.index * 10 + position}",
+                f"            set comment {quote(link.description + ' to ' + tunnel.hub.hostname)}",
+                "        next",
+            ]
+    return lines
+
+
+def _prefix_rule(number: int, address: str, netmask: str, le: int | None = None) -> list[str]:
+    return [
+        f"            edit {number}",
+        f"                set prefix {address} {netmask}",
+        "                unset ge",
+        f"                set le {le}" if le is not None else "                unset le",
+        "            next",
+    ]
+
+
+def prefix_lists(view: StoreApplianceView) -> list[str]:
+    """`config router prefix-list` entries: HUB-ROUTES (the default, the hubs' summaries and
+    loopbacks), STORE-PREFIXES (what the store announces) and, with AWS tunnels, AWS-ROUTES."""
+    lines = ['    edit "HUB-ROUTES"', "        config rule", *_prefix_rule(1, "0.0.0.0", "0.0.0.0")]
+    for number, net in enumerate(view.hub_routes, start=2):
+        lines += _prefix_rule(number, net.address, net.netmask)
+    hubs = list({tunnel.hub.hostname: tunnel.hub for tunnel in view.tunnels}.values())  # first seen
+    for number, hub in enumerate(hubs, start=len(view.hub_routes) + 2):
+        lines += _prefix_rule(number, hub.loopback, "255.255.255.255")
+    lines += ["        end", "    next", '    edit "STORE-PREFIXES"', "        config rule"]
+    for number, net in enumerate(view.advertised, start=1):
+        lines += _prefix_rule(number, net.address, net.netmask)
+    lines += ["        end", "    next"]
+    if view.aws_tunnels:
+        summary = view.cloud_summary
+        lines += [
+            '    edit "AWS-ROUTES"',
+            "        config rule",
+            *_prefix_rule(1, summary.address, summary.netmask, view.cloud_max_prefixlen),
+            "        end",
+            "    next",
+        ]
+    return lines
+
+
+def _route_map(name: str, sets: list[str]) -> list[str]:
+    return [
+        f'    edit "{name}"',
+        "        config rule",
+        "            edit 1",
+        *(f"                {line}" for line in sets),
+        "            next",
+        "        end",
+        "    next",
+    ]
+
+
+def route_maps(view: StoreApplianceView) -> list[str]:
+    """`config router route-map` entries: per hub tunnel what it accepts (HUB-ROUTES) and
+    announces (STORE-PREFIXES, prepended on the less preferred paths; with a health check also
+    a -DEGRADED map tagging the prefixes degraded), per AWS link its preference, and STORE-OUT."""
+    checked = {check.tunnel.id for check in view.steering.health_checks} if view.steering is not None else set()
+    lines: list[str] = []
+    for tunnel in view.tunnels:
+        path = f"{tunnel.link}-{tunnel.hub.hostname}"
+        out = ['set match-ip-address "STORE-PREFIXES"']
+        if tunnel.prepend:
+            out.append(f'set set-aspath "{tunnel.prepend_path}"')
+        lines += _route_map(f"HUB-IN-{path}", ['set match-ip-address "HUB-ROUTES"'])
+        lines += _route_map(f"HUB-OUT-{path}", out)
+        if tunnel.id in checked:
+            lines += _route_map(f"HUB-OUT-{path}-DEGRADED", [*out, f'set set-community "{tunnel.degraded_community}"'])
+    for link in view.aws_links:
+        lines += _route_map(
+            f"AWS-IN-{link.name}",
+            ['set match-ip-address "AWS-ROUTES"', f"set set-local-preference {250 - 10 * link.index}"],
+        )
+    if view.aws_tunnels:
+        lines += _route_map("STORE-OUT", ['set match-ip-address "STORE-PREFIXES"'])
+    return lines
+
+
+def static_routes(view: StoreApplianceView) -> list[str]:
+    """`config router static` entries: a blackhole per announced prefix (the store keeps
+    announcing it while a segment is down), each tunnel's far end over its own transport (the
+    underlay, never through the overlay's default) and, for a DHCP guest breakout, the default
+    route via its port that the guest policy route needs (store.j2 says why)."""
+    lines: list[str] = []
+    blackholes = [prefix for prefix in view.advertised if prefix.prefixlen < 32]
+    for number, prefix in enumerate(blackholes, start=1):
+        lines += [
+            f"    edit {number}",
+            f"        set dst {prefix.address} {prefix.netmask}",
+            "        set blackhole enable",
+            "        set distance 254",
+            "    next",
+        ]
+    number = len(view.advertised)
+    for link in view.wan:
+        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
+        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        for destination in far_ends:
+            number += 1
+            lines += [
+                f"    edit {number}",
+                f"        set dst {destination} 255.255.255.255",
+                f"        set gateway {link.gateway}" if link.static else "        set dynamic-gateway enable",
+                f"        set device {quote(link.ifname)}",
+                f"        set comment {quote('underlay of ' + link.name)}",
+                "    next",
+            ]
+    breakout = view.breakout
+    if view.guest and breakout is not None and not breakout.static:
+        lines += [
+            f"    edit {number + 1}",
+            "        set dst 0.0.0.0 0.0.0.0",
+            "        set dynamic-gateway enable",
+            f"        set device {quote(breakout.ifname)}",
+            f"        set distance {BREAKOUT_ROUTE_DISTANCE}",
+            f"        set priority {BREAKOUT_ROUTE_PRIORITY}",
+            '        set comment "guest Wi-Fi breakout"',
+            "    next",
+        ]
+    return lines
+
+
 def segment_interfaces(segments: Sequence[SegmentView], trunk: str) -> list[str]:
     """`config system interface` entries of the segments: a VLAN on the LAN trunk each."""
     lines: list[str] = []
@@ -552,5 +738,12 @@ PLATFORM = FortinetPlatform(
         ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
+        ("fortios_phase2_interfaces", phase2_interfaces),
+        ("fortios_dhcp_servers", dhcp_servers),
+        ("fortios_dns_forwarders", dns_forwarders),
+        ("fortios_sdwan_members", sdwan_members),
+        ("fortios_prefix_lists", prefix_lists),
+        ("fortios_route_maps", route_maps),
+        ("fortios_static_routes", static_routes),
     ),
 )
