@@ -12,7 +12,17 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from storestack.devices.views import AclRule, LanPolicyView, Net, QosClassView, TunnelView, WanLinkView
+    from storestack.devices.views import (
+        AclRule,
+        FlowView,
+        LanPolicyView,
+        Net,
+        ProbeView,
+        QosClassView,
+        StoreApplianceView,
+        TunnelView,
+        WanLinkView,
+    )
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -255,6 +265,148 @@ def hub_route_policies(tunnels: Sequence[TunnelView]) -> list[str]:
 NQA_NAME_FORBIDDEN = frozenset('?-"')
 
 
+def _flow_acl_numbers(flows: Sequence[FlowView]) -> dict[str, int]:
+    """Each flow's advanced ACL number: 3101, 3102, ... in the flows' order."""
+    return {flow.name: 3101 + index for index, flow in enumerate(flows)}
+
+
+def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
+    """A zone's priority gives an interzone filter its direction (outbound: from the higher):
+    the segments 90, 80, ... in order, OVERLAY 10, INTERNET 5."""
+    special = {"OVERLAY": 10, "INTERNET": 5}
+    return {zone: special.get(zone, 90 - 10 * index) for index, zone in enumerate(zones)}
+
+
+def flow_acls(flows: Sequence[FlowView]) -> list[str]:
+    """One advanced ACL per allowed flow (`acl name <FLOW> <number>` and its rules)."""
+    numbers = _flow_acl_numbers(flows)
+    lines: list[str] = []
+    for flow in flows:
+        lines += [f"acl name {flow.name} {numbers[flow.name]}", *acl_lines(flow.rules), "#"]
+    return lines
+
+
+def security_zones(zones: Sequence[str]) -> list[str]:
+    """`firewall zone <ZONE>` with its priority, for every zone."""
+    lines: list[str] = []
+    for zone, priority in _zone_priorities(zones).items():
+        lines += [f"firewall zone {zone}", f" priority {priority}", "#"]
+    return lines
+
+
+def interzones(view: StoreApplianceView) -> list[str]:
+    """Every pair of zones, firewall enabled; each allowed flow's ACL applied in the direction
+    the flow starts (outbound: from the higher-priority zone)."""
+    priorities = _zone_priorities(view.zones)
+    numbers = _flow_acl_numbers(view.flows)
+    lines: list[str] = []
+    for index, first in enumerate(view.zones):
+        for second in view.zones[index + 1 :]:
+            lines += [f"firewall interzone {first} {second}", " firewall enable"]
+            for flow in view.flows:
+                if (flow.source, flow.destination) in ((first, second), (second, first)):
+                    direction = "outbound" if priorities[flow.source] > priorities[flow.destination] else "inbound"
+                    lines.append(f" packet-filter {numbers[flow.name]} {direction}")
+            lines.append("#")
+    return lines
+
+
+def segment_interfaces(view: StoreApplianceView) -> list[str]:
+    """Each segment's dot1q sub-interface: its gateway address, DHCP server (the gateway up to
+    the reserved end excluded), its LAN-IN policy, GUEST-IN on guest Wi-Fi, and its zone."""
+    lines: list[str] = []
+    for policy in view.lan_policies:
+        segment = policy.segment
+        lines += [
+            f"interface {segment.ifname}",
+            f" description {segment.description}",
+            f" dot1q termination vid {segment.vlan}",
+            f" ip address {segment.gateway.ip} {segment.gateway.netmask}",
+            " arp broadcast enable",
+            " dhcp select interface",
+            f" dhcp server excluded-ip-address {segment.gateway.ip} {segment.dhcp_reserved_end}",
+            f" dhcp server dns-list {' '.join(segment.dns_servers)}",
+            f" dhcp server domain-name {view.mgmt.domain}",
+            f" traffic-policy {policy.name} inbound",
+        ]
+        if segment.kind == "guest-wifi":
+            lines.append(" traffic-filter inbound acl name GUEST-IN")
+        lines += [f" zone {segment.tag}", "#"]
+    return lines
+
+
+def nqa_tests(probes: Sequence[ProbeView]) -> list[str]:
+    """One NQA ICMP test per probe (store.j2 says what each timer does)."""
+    lines: list[str] = []
+    for probe in probes:
+        timers = probe.vrp
+        if timers is None:
+            raise ValueError(f"probe {probe.number} has no VRP timers")
+        lines += [
+            f"nqa test-instance {nqa_name(probe.sla.probe)} {probe.name}",
+            " test-type icmp",
+            f" destination-address ipv4 {probe.tunnel.inside_peer}",
+            f" source-address ipv4 {probe.tunnel.inside.ip}",
+            f" probe-count {timers.probe_count}",
+            f" interval seconds {timers.interval_s}",
+            f" timeout {timers.timeout_s}",
+            f" frequency {timers.frequency_s}",
+            f" fail-percent {timers.fail_percent}",
+            f" threshold rtd {timers.rtd_ms}",
+            " send-trap rtd testfailure",
+            " start now",
+            "#",
+        ]
+    return lines
+
+
+def ip_prefixes(view: StoreApplianceView) -> list[str]:
+    """HUB-ROUTES (the default, the hubs' summaries and loopbacks), STORE-PREFIXES and, with
+    AWS tunnels, AWS-ROUTES."""
+    lines = ["ip ip-prefix HUB-ROUTES index 5 permit 0.0.0.0 0"]
+    lines += [
+        f"ip ip-prefix HUB-ROUTES index {10 + 5 * position} permit {net.address} {net.prefixlen}"
+        for position, net in enumerate(view.hub_routes)
+    ]
+    hubs = list({tunnel.hub.hostname: tunnel.hub for tunnel in view.tunnels}.values())  # first seen
+    lines += [
+        f"ip ip-prefix HUB-ROUTES index {(len(view.hub_routes) + position) * 5 + 5} permit {hub.loopback} 32"
+        for position, hub in enumerate(hubs, start=1)
+    ]
+    lines += [
+        f"ip ip-prefix STORE-PREFIXES index {5 * position} permit {net.address} {net.prefixlen}"
+        for position, net in enumerate(view.advertised, start=1)
+    ]
+    if view.aws_tunnels:
+        summary = view.cloud_summary
+        lines.append(
+            f"ip ip-prefix AWS-ROUTES index 5 permit {summary.address} {summary.prefixlen} "
+            f"greater-equal {summary.prefixlen} less-equal {view.cloud_max_prefixlen}"
+        )
+    return lines
+
+
+def static_routes(view: StoreApplianceView) -> list[str]:
+    """A NULL0 route per announced prefix (preference 254); a front-door VRF's default via its
+    static gateway; otherwise each tunnel's far end via its link's gateway (a DHCP link's:
+    the one its lease names, `<interface> dhcp`)."""
+    lines = [
+        f"ip route-static {prefix.address} {prefix.netmask} NULL0 preference 254"
+        for prefix in view.advertised
+        if prefix.prefixlen < 32
+    ]
+    for link in view.wan:
+        if link.front_door_vrf:
+            if link.static:
+                lines.append(f"ip route-static vpn-instance {link.front_door_vrf} 0.0.0.0 0.0.0.0 {link.gateway}")
+            continue
+        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
+        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        via = link.gateway if link.static else f"{link.ifname} dhcp"
+        lines += [f"ip route-static {destination} 255.255.255.255 {via}" for destination in far_ends]
+    return lines
+
+
 def nqa_name(name: str) -> str:
     """`name` as an NQA administrator or test name: `SLA-STRICT` → `SLA_STRICT`."""
     return name.replace("-", "_")
@@ -294,5 +446,12 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_nqa_name", nqa_name),
         ("vrp_ntp_key_type", ntp_key_type),
+        ("vrp_flow_acls", flow_acls),
+        ("vrp_security_zones", security_zones),
+        ("vrp_interzones", interzones),
+        ("vrp_segment_interfaces", segment_interfaces),
+        ("vrp_nqa_tests", nqa_tests),
+        ("vrp_ip_prefixes", ip_prefixes),
+        ("vrp_static_routes", static_routes),
     ),
 )
