@@ -199,6 +199,130 @@ def sla_applets(probe: ProbeView) -> list[str]:
     return lines
 
 
+def segment_marking(segments: Sequence[SegmentView]) -> list[str]:
+    """Per segment, the trust boundary: an ACL and class-map per application marked apart (its
+    ports), and the MARK-<SEG> input policy setting each one's DSCP, then the segment's class."""
+    lines: list[str] = []
+    for segment in segments:
+        for mark in segment.marks:
+            lines += [
+                f"ip access-list extended {mark.acl.name}",
+                *acl_lines(mark.acl.rules),
+                "!",
+                f"class-map match-any {mark.name}",
+                f" match access-group name {mark.acl.name}",
+                "!",
+            ]
+        lines.append(f"policy-map MARK-{segment.tag}")
+        for mark in segment.marks:
+            lines += [f" class {mark.name}", f"  set dscp {mark.qos.dscp_name}"]
+        lines += [" class class-default", f"  set dscp {segment.qos.dscp_name}", "!"]
+    return lines
+
+
+def segment_interfaces(view: StoreApplianceView) -> list[str]:
+    """Each segment's dot1Q sub-interface: its gateway address; guest Wi-Fi NAT inside with its
+    breakout policy, a steered segment its STEER-<SEG> policy; its zone and MARK-<SEG> policy."""
+    steered = {policy.segment.tag for policy in view.steering.segments} if view.steering is not None else set()
+    lines: list[str] = []
+    for segment in view.segments:
+        lines += [
+            f"interface {segment.ifname}",
+            f" description {segment.description}",
+            f" encapsulation dot1Q {segment.vlan}",
+            f" ip address {segment.gateway.ip} {segment.gateway.netmask}",
+        ]
+        if segment.kind == "guest-wifi":
+            lines.append(" ip nat inside")
+            if view.breakout is not None:
+                lines.append(" ip policy route-map GUEST-BREAKOUT")
+        elif segment.tag in steered:
+            lines.append(f" ip policy route-map STEER-{segment.tag}")
+        lines += [f" zone-member security {segment.tag}", f" service-policy input MARK-{segment.tag}", "!"]
+    return lines
+
+
+def bgp_networks(view: StoreApplianceView) -> list[str]:
+    """`network` statements of the IPv4 family: the announced prefixes, then the return signals
+    and the "none" signal (they never leave the store: STORE-PREFIXES filters every neighbour)."""
+    lines = [f"  network {prefix.address} mask {prefix.netmask}" for prefix in view.advertised]
+    steering = view.steering
+    if steering is not None and steering.return_signals:
+        lines += [f"  network {signal.signal} mask 255.255.255.255" for signal in steering.return_signals]
+        lines.append(f"  network {steering.return_none_signal} mask 255.255.255.255")
+    return lines
+
+
+def static_routes(view: StoreApplianceView) -> list[str]:
+    """Null0 routes for the announced prefixes (distance 254) and the tracked signals; per
+    transport its front-door VRF's default, or (the breakout link in the global table) each far
+    end of its tunnels via its gateway."""
+    lines = [
+        f"ip route {prefix.address} {prefix.netmask} Null0 254" for prefix in view.advertised if prefix.prefixlen < 32
+    ]
+    steering = view.steering
+    if steering is not None and steering.return_signals:
+        for signal in steering.return_signals:
+            if signal.probe.ios_tracks is None:
+                raise ValueError(f"probe {signal.probe.number} has no IOS-XE tracks")
+            lines.append(f"ip route {signal.signal} 255.255.255.255 Null0 track {signal.probe.ios_tracks.steer}")
+        lines.append(
+            f"ip route {steering.return_none_signal} 255.255.255.255 Null0 track {steering.return_none_track}"
+        )
+    for link in view.wan:
+        if link.front_door_vrf:
+            if link.static:
+                lines.append(f"ip route vrf {link.front_door_vrf} 0.0.0.0 0.0.0.0 {link.gateway}")
+            continue
+        via = link.gateway if link.static else f"{link.ifname} dhcp"
+        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
+        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        lines += [f"ip route {destination} 255.255.255.255 {via}" for destination in far_ends]
+    return lines
+
+
+def access_lists(view: StoreApplianceView) -> list[str]:
+    """The store's own ACLs (CELLULAR-ALLOWED) and each steered application's APP-<NAME>."""
+    acls = [*view.acls, *(application.acl for application in view.steering.applications)] if view.steering else view.acls
+    lines: list[str] = []
+    for acl in acls:
+        lines += [f"ip access-list extended {acl.name}", *acl_lines(acl.rules), "!"]
+    return lines
+
+
+def zone_firewall(view: StoreApplianceView) -> list[str]:
+    """The security zones (a segment each, OVERLAY, one per WAN port) and, per allowed flow, its
+    ACL, inspect class and policy, and the zone pair in the direction it starts."""
+    lines = [f"zone security {zone}" for zone in view.zones if zone != "INTERNET"]
+    lines += [f"zone security {link.zone}" for link in view.wan]
+    lines.append("!")
+    for flow in view.flows:
+        if flow.destination == "INTERNET":
+            if view.breakout is None:
+                raise ValueError(f"store {view.store_id}: flow {flow.name} to the internet without a breakout")
+            destination = view.breakout.zone
+        else:
+            destination = flow.destination
+        lines += [
+            f"ip access-list extended {flow.name}",
+            *acl_lines(flow.rules),
+            "!",
+            f"class-map type inspect match-any {flow.name}",
+            f" match access-group name {flow.name}",
+            "!",
+            f"policy-map type inspect {flow.name}",
+            f" class type inspect {flow.name}",
+            "  inspect",
+            " class class-default",
+            "  drop log",
+            "!",
+            f"zone-pair security {flow.name} source {flow.source} destination {destination}",
+            f" service-policy type inspect {flow.name}",
+            "!",
+        ]
+    return lines
+
+
 def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
     """Every IP SLA operation of a store with its reactions, schedule, tracks and EEM applets
     (the SLA probes section of store.j2 says why each line is there):
@@ -581,6 +705,12 @@ PLATFORM = CiscoXEPlatform(
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_sla_probes", sla_probes),
+        ("ios_segment_marking", segment_marking),
+        ("ios_segment_interfaces", segment_interfaces),
+        ("ios_bgp_networks", bgp_networks),
+        ("ios_static_routes", static_routes),
+        ("ios_access_lists", access_lists),
+        ("ios_zone_firewall", zone_firewall),
         ("ios_steering_route_maps", steering_route_maps),
         ("ios_return_signals", return_signals),
         ("ios_next_hops", next_hops),
