@@ -537,11 +537,12 @@ def test_ios_hub_queues_only_with_an_uplink_rate(fleet: Fleet) -> None:
 
 
 # A VRP hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic
-# (HUB_NO_UPLINK_QUEUES): with or without uplink_mbps it renders no shaper on that port, and one
-# there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is caught.
-@pytest.mark.parametrize("uplink", [True, False])
-def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, uplink: bool) -> None:
-    chain = fleet if uplink else _without_uplink(fleet)
+# (HUB_NO_UPLINK_QUEUES; the inventory refuses its uplink_mbps): it renders no shaper on that
+# port, and one there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is
+# caught.
+def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet) -> None:
+    chain = on_platform(fleet, "huawei_vrp")
+    assert chain.hubs["hq-hub1"].uplink_mbps is None
     hub = _hub(chain, "huawei_vrp")
     assert "qos gts" not in hub.text and " outbound\n" not in hub.text
     assert _check(chain, hub) == []
