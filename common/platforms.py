@@ -81,12 +81,13 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
     "cisco_xe": "an IOS-XE hub serves store links on FlexVPN virtual-access interfaces, where BFD does not run",
 }
 
-# Hub platforms that queue nothing towards the stores, even with the inventory's `uplink_mbps`,
-# and why. A hub's DC core LAN port carries its tunnels' packets and the DC core's own traffic
-# (decrypted store traffic to HQ, BGP with the core), so a shaper there must take the tunnels'
-# packets only (from the public IKE endpoint), with the QoS classes queued under it. `network
-# show HUB` says such a hub queues nothing and why; `devices lint` (`qos`) flags a shaper on its
-# DC port, which would hold the DC core's traffic to the rate too.
+# Hub platforms that queue nothing towards the stores, and why. A hub's DC core LAN port carries
+# its tunnels' packets and the DC core's own traffic (decrypted store traffic to HQ, BGP with the
+# core), so a shaper there must take the tunnels' packets only (from the public IKE endpoint), with
+# the QoS classes queued under it. The inventory refuses `uplink_mbps` on such a hub, a rate it
+# would shape nothing to (`fleet.yaml:LINE sites.hq.hubs[i].uplink_mbps`); `network show HUB` says
+# such a hub queues nothing and why; `devices lint` (`qos`) flags a shaper on its DC port, which
+# would hold the DC core's traffic to the rate too.
 HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
     # Huawei VRP: an AR queues classes under a shaper only by traffic policy nesting (a sub traffic
     # policy in a traffic behavior of the parent policy), and when the sub policy queues

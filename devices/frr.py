@@ -57,7 +57,7 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
-from storestack.devices.views.model import WAN_SHAPE_PERCENT, QosClassView, shaped_kbps
+from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.model import Service
 from storestack.network.sla import (
@@ -242,8 +242,9 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
 
 # ---------------------------------------------------------------- WAN queues (tc)
 
-# HTB shapes each WAN link to WAN_SHAPE_PERCENT of its inventory rate (views/model.py): it counts
-# the IP packet and the Ethernet header only, never the carrier's framing (PPPoE, DOCSIS, ATM cells).
+# HTB shapes each WAN link to the intent's shaped rate (`Transport.queue_kbps`, WAN_SHAPE_PERCENT
+# of its inventory rate, network/model.py): it counts the IP packet and the Ethernet header only,
+# never the carrier's framing (PPPoE, DOCSIS, ATM cells).
 # The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
 # vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
 # else a saturated link starves BFD, the path is declared down and storestack-steer moves every
@@ -289,7 +290,7 @@ class TcClass:
 
 @dataclass(frozen=True, slots=True)
 class TcLink:
-    """The shaper of one WAN link: an HTB root at WAN_SHAPE_PERCENT of the link, its classes."""
+    """The shaper of one WAN link: an HTB root at the link's shaped rate, its classes."""
 
     ifname: str
     link: str
@@ -345,15 +346,15 @@ def _tc_class(minor: int, name: str, dscps: tuple[tuple[str, int], ...], prio: i
 
 
 def _link_queues(
-    ifname: str, name: str, link_kbit: int, qos: Sequence[QosClassView], source: str | None = None
+    ifname: str, name: str, link_kbit: int, shaped: int, qos: Sequence[QosClassView], source: str | None = None
 ) -> TcLink:
-    """One link's egress queues: the intent's QoS classes (network.model.QosClass) as the vendor
-    configs queue them. Shares are of the shaped rate, as IOS-XE's `priority percent` /
-    `bandwidth percent` are of the parent shaper's: the priority class prio 0 held to its share
-    (rate = ceil, IOS-XE's implicit policer under congestion), a guaranteed class prio 1 with its
-    share as rate, borrowing up to the link, a shaped class capped at its share of the link, best
-    effort what is left (the default class, like class-default)."""
-    shaped = link_kbit * WAN_SHAPE_PERCENT // 100
+    """One link's egress queues under a root at `shaped` kbit/s: the intent's QoS classes
+    (network.model.QosClass) as the vendor configs queue them. Shares are of the shaped rate, as
+    IOS-XE's `priority percent` / `bandwidth percent` are of the parent shaper's: the priority
+    class prio 0 held to its share (rate = ceil, IOS-XE's implicit policer under congestion), a
+    guaranteed class prio 1 with its share as rate, borrowing up to the shaped rate, a shaped
+    class capped at its share of it, best effort what is left (the default class, like
+    class-default)."""
     classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
     default_minor = 0
     for index, cls in enumerate(qos):
@@ -365,11 +366,11 @@ def _link_queues(
             share = shaped * cls.bandwidth_percent // 100
             classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
         elif cls.bandwidth_percent:
-            ceil = min(shaped, shaped_kbps(link_kbit, cls.shape_percent)) if cls.shape_percent else shaped
+            ceil = min(shaped, shaped_kbps(shaped, cls.shape_percent)) if cls.shape_percent else shaped
             share = shaped * cls.bandwidth_percent // 100
             classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
-        else:  # shaped only: no guarantee beyond a trickle, at most its share of the link
-            ceil = min(shaped, shaped_kbps(link_kbit, cls.shape_percent or 100))
+        else:  # shaped only: no guarantee beyond a trickle, at most its share of the shaped rate
+            ceil = min(shaped, shaped_kbps(shaped, cls.shape_percent or 100))
             classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 2, shaped // 100, ceil))
     if not default_minor:
         default_minor = FIRST_CLASS_MINOR + len(qos)
@@ -381,8 +382,9 @@ def _link_queues(
 
 
 def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
-    """Each WAN link's egress queues (`_link_queues`), on the link's interface."""
-    return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, view.qos) for link in view.wan]
+    """Each WAN link's egress queues (`_link_queues`), on the link's interface, under the intent's
+    shaped rate of the link."""
+    return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, link.queue_kbps, view.qos) for link in view.wan]
 
 
 # What a hub's tree is called in its qos.tc (its one link: the DC core LAN port, which carries the
@@ -399,9 +401,11 @@ def hub_wan_queues(view: HubView) -> list[TcLink]:
     the DC core (decrypted store traffic to HQ, BGP with the core routers), which the uplink's
     rate must not touch. None without an uplink rate: a shaper at the port's own line rate never
     fills (the DC edge is slower), so classes there would protect nothing."""
-    if view.uplink_kbps is None:
+    if view.uplink_kbps is None or view.uplink_shape_kbps is None:
         return []
-    return [_link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.qos, view.public_address)]
+    return [
+        _link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.uplink_shape_kbps, view.qos, view.public_address)
+    ]
 
 
 def wan_queue_lines(links: Sequence[TcLink], control_classid: str) -> list[str]:

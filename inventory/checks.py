@@ -1,7 +1,7 @@
 """The fleet-wide check passes: what no single file's schema can see.
 
 Each pass returns every issue it finds, each naming file, line and field:
-- `fleet_checks`: fleet.yaml on its own (overlapping supernets, hub names, ASNs, policies).
+- `fleet_checks`: fleet.yaml on its own (overlapping supernets, hub names and rates, ASNs, policies).
 - `cross_checks`: the stores against the fleet and one another (ids, hubs, VLANs, subnets).
 - `lock_checks`: the IPAM lock file against the plan and itself.
 - `resolved_checks`: explicit values against what the lock file already gave someone else.
@@ -25,6 +25,7 @@ from storestack.common.addressing import is_rfc1918, public_address_problem, uni
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
+    HUB_NO_UPLINK_QUEUES,
     HUB_STATIC_PEERS_ONLY,
     STORE_ONE_FQDN_IDENTITY,
     Platform,
@@ -119,6 +120,15 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
             if address in addresses:
                 issues.append(doc.issue(loc, f"{address} is already used by {dotted(addresses[address])}"))
             addresses.setdefault(address, loc)
+        if hub.uplink_mbps is not None and (no_queues := HUB_NO_UPLINK_QUEUES.get(hub.platform)) is not None:
+            # A rate the hub would shape nothing to misleads whoever reads the inventory.
+            issues.append(
+                doc.issue(
+                    ("sites", "hq", "hubs", index, "uplink_mbps"),
+                    f"hub {hub.hostname} ({hub.platform}) would shape nothing to {hub.uplink_mbps} Mbit/s: "
+                    f"{no_queues}; leave uplink_mbps out",
+                )
+            )
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}

@@ -117,7 +117,9 @@ class Hub(Strict):
         description=(
             "the rate the hub's tunnels get through the DC's internet edge (its public address's share of "
             "the uplink); the hub's WAN queues shape them to 95% of it with the QoS classes. None: the "
-            "hub shapes nothing (the queue builds at the DC edge, out of the classes' reach)"
+            "hub shapes nothing (the queue builds at the DC edge, out of the classes' reach). Refused on "
+            "a hub whose platform queues nothing towards the stores (common/platforms.py "
+            "HUB_NO_UPLINK_QUEUES, with the reason)"
         ),
     )
 

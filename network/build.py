@@ -65,6 +65,7 @@ from storestack.network.model import (
     TunnelKind,
     UnderlayRoute,
     Zone,
+    wan_queue_kbps,
 )
 from storestack.network.sla import LOCAL_BREAKOUT_SEGMENTS, SlaClassPolicy, build_store_sla, transport_classes
 
@@ -434,6 +435,7 @@ class NetworkIntent:
                 role=self._role(index, link),
                 cellular=link.cellular,
                 bandwidth_mbps=link.bandwidth_mbps,
+                queue_kbps=wan_queue_kbps(link.bandwidth_mbps * 1000),
                 address=link.address if link.addressing == "static" else None,
                 gateway=link.gateway if link.addressing == "static" else None,
                 local_pref=ranks[link.name][0],

@@ -22,6 +22,19 @@ Action = Literal["permit", "deny"]
 Protocol = Literal["ip", "tcp", "udp", "icmp"]
 
 
+# A store's WAN link is queued under a shaper this far below its rate, on every platform (the
+# parent of its classes: FRR's HTB root, IOS-XE's SHAPE-<link>, VRP's `qos gts`, FortiOS's
+# `outbandwidth`): the shapers count the IP packet and at most the Ethernet header, never the
+# carrier's framing nor the modem's own rate wobble, and the queue must build in the router,
+# where the classes are, not in the modem. Every class's share is of this shaped rate.
+WAN_SHAPE_PERCENT = 95
+
+
+def wan_queue_kbps(link_kbps: int) -> int:
+    """The shaped rate of a link of this rate: WAN_SHAPE_PERCENT of it."""
+    return link_kbps * WAN_SHAPE_PERCENT // 100
+
+
 @dataclass(frozen=True, slots=True)
 class Transport:
     """One WAN link of a store: the underlay every tunnel over it is pinned to."""
@@ -32,6 +45,9 @@ class Transport:
     role: Role
     cellular: bool
     bandwidth_mbps: int
+    # The store's WAN queue parent rate on this link (`wan_queue_kbps`): what every platform
+    # shapes the link's egress to, and what the classes' shares are of.
+    queue_kbps: int
     address: ipaddress.IPv4Interface | None  # None: DHCP / carrier assigned
     gateway: ipaddress.IPv4Address | None  # None: the gateway the link learns (DHCP, PPP)
     local_pref: int  # on routes learned over tunnels of this transport

@@ -154,7 +154,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
         # its queues towards the stores: the stores' classes, shaped below this (None: not shaped),
-        # unless its platform queues none there (the reason; None: it does)
+        # unless its platform queues none there (the reason; None: it does; the inventory refuses
+        # a rate on such a hub)
         "uplink_mbps": hub.uplink_mbps,
         "no_queues_because": HUB_NO_UPLINK_QUEUES.get(intent.fleet.hubs[hostname].platform),
         "qos": _qos(hub.qos),

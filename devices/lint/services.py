@@ -39,7 +39,15 @@ from storestack.devices.platforms.huawei_vrp import NTP_KEY_TYPES as VRP_NTP_KEY
 from storestack.devices.views import SEGMENT_TAGS
 from storestack.inventory.models import DSCP_VALUES
 from storestack.network.build import NetworkIntent
-from storestack.network.model import HubIntent, ManagementAccess, QosClass, StoreIntent, usable_ntp_keys
+from storestack.network.model import (
+    WAN_SHAPE_PERCENT,
+    HubIntent,
+    ManagementAccess,
+    QosClass,
+    StoreIntent,
+    Transport,
+    usable_ntp_keys,
+)
 
 GUEST_DNS = "guest-dns"
 NTP_AUTH = "ntp-auth"
@@ -587,8 +595,8 @@ class QosFacts:
     queues: list[tuple[int, str, str | None, bool | None, int | None]] = field(default_factory=list)
     # the file the queues are in, when not the appliance's config (FRR: the host's qos.tc)
     queues_where: str | None = None
-    # (line, why) of what is wrong with a link's queues as a whole (FRR: a WAN link without a
-    # shaper, one above the link's rate, a class of the intent missing)
+    # (line, why) of what is wrong with a link's queues as a whole (a WAN link without a shaper,
+    # one above the intent's shaped rate of the link; FRR: a class of the intent missing)
     shapers: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -685,27 +693,71 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
     return facts
 
 
-def _forti_wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
-    """What is wrong with a FortiOS store's WAN ports as its queues' parent: each port's
-    `outbandwidth` must be set, at most to the link's rate. Without it FortiOS does not know where
-    the port is full, its priority queues (the shapers' priorities and guarantees) never fill and
-    the queue builds in the modem, where every class is alike."""
-    ports = dict(_forti_section_by_name(config.lines, "config system interface"))
+def _wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]]:
+    """What is wrong with a vendor store's WAN ports as its queues' parent: each port is shaped,
+    at most to the intent's shaped rate of its link (`Transport.queue_kbps`), the one rate every
+    platform renders (IOS-XE: the `shape average` of its output policy; VRP: `qos gts cir`;
+    FortiOS: `outbandwidth`). Without a shaper, or above that rate, the queue builds in the
+    modem, where every class is alike."""
+    found = _WAN_SHAPERS.get(config.platform)
+    if found is None:
+        return []
+    shapers_of, what = found
     platform = get_platform(config.platform)
     problems: list[tuple[int, str]] = []
     for transport in store.transports:
         port = platform.wan_port(transport.index, transport.name)
-        values = ports.get(port)
-        line = int(values["line"]) if values else 0
-        name, link_kbit = f"the {transport.name} link ({port})", transport.bandwidth_mbps * 1000
-        outbandwidth = values.get("outbandwidth") if values else None
-        if outbandwidth is None or not outbandwidth.isdigit() or int(outbandwidth) == 0:
-            problems.append((line, f"{name} has no outbandwidth: its queues build in the modem, where every class is alike"))
-        elif int(outbandwidth) > link_kbit:
-            problems.append(
-                (line, f"{name} is shaped to {outbandwidth} kbit/s, above the link's {link_kbit} kbit/s: the modem queues")
-            )
+        name = f"the {transport.name} link ({port})"
+        port_line, shapers = shapers_of(config, port)
+        if not shapers:
+            problems.append((port_line, f"{name} has no {what}: its queues build in the modem, where every class is alike"))
+        for line, kbit in shapers:
+            if kbit > transport.queue_kbps:
+                problems.append((line, _above_shaped_rate(name, kbit, transport)))
     return problems
+
+
+def _above_shaped_rate(name: str, kbit: int, transport: Transport) -> str:
+    return (
+        f"{name} is shaped to {kbit} kbit/s, above the intent's {transport.queue_kbps} kbit/s "
+        f"({WAN_SHAPE_PERCENT}% of the link's {transport.bandwidth_mbps * 1000} kbit/s): the modem queues"
+    )
+
+
+def _line_of(lines: list[str], header: str) -> int:
+    """The 1-based line of a top-level `header`, 0 when there is none."""
+    return next((number for number, line in enumerate(lines, start=1) if line == header), 0)
+
+
+def _cisco_wan_shapers(config: ConfigFile, port: str) -> tuple[int, list[tuple[int, int]]]:
+    return _line_of(config.lines, f"interface {port}"), _cisco_port_shapers(config, port)
+
+
+def _vrp_wan_shapers(config: ConfigFile, port: str) -> tuple[int, list[tuple[int, int]]]:
+    """The port's `qos gts cir` (kbit/s), with its 1-based line."""
+    shapers = [
+        (number + 2 + offset, int(gts[1]))
+        for number, _, body in _blocks(config.lines, re.compile(rf"interface {re.escape(port)}$"))
+        for offset, inner in enumerate(body)
+        if (gts := re.match(r" qos gts cir (\d+)\b", inner))
+    ]
+    return _line_of(config.lines, f"interface {port}"), shapers
+
+
+def _forti_wan_shapers(config: ConfigFile, port: str) -> tuple[int, list[tuple[int, int]]]:
+    """The port's `outbandwidth` (kbit/s; 0 is none), with the line of its edit."""
+    values = dict(_forti_section_by_name(config.lines, "config system interface")).get(port)
+    if values is None:
+        return 0, []
+    line, outbandwidth = int(values["line"]), values.get("outbandwidth", "")
+    return line, [(line, int(outbandwidth))] if outbandwidth.isdigit() and int(outbandwidth) else []
+
+
+_WAN_SHAPERS: dict[str, tuple[Callable[[ConfigFile, str], tuple[int, list[tuple[int, int]]]], str]] = {
+    "cisco_xe": (_cisco_wan_shapers, "shaper (an output policy with shape average)"),
+    "huawei_vrp": (_vrp_wan_shapers, "shaper (qos gts cir)"),
+    "fortinet": (_forti_wan_shapers, "outbandwidth"),
+}
 
 
 def _forti_section_by_name(lines: list[str], header: str) -> Iterator[tuple[str, dict[str, str]]]:
@@ -754,11 +806,15 @@ class _QueuedLink:
     link_kbit: int
     source: str | None = None
     queues_at: str = "the modem"  # where the queue builds when the link is not shaped below its rate
+    # A store link's transport: its tree is shaped at most to the intent's shaped rate
+    # (`Transport.queue_kbps`); None (a hub's uplink): at most to the link's rate.
+    transport: Transport | None = None
 
 
 def _frr_queues(config: ConfigFile, links: Sequence[_QueuedLink], qos: Sequence[QosClass], facts: QosFacts) -> None:
     """The WAN queues of the FRR host (`qos.tc`, tc -batch): per WAN link an HTB root (class
-    1:1) shaped at most to the link's rate, and a class per QoS class (its name in the class
+    1:1) shaped at most to the intent's shaped rate of a store's link (a hub's uplink: its rate),
+    and a class per QoS class (its name in the class
     line's comment), found by the DSCP its u32 filter matches; shares are of the shaped rate, a
     prio 2 class has none. A hub's uplink queues only its public address's packets: every
     filter matches that source, nothing else is classified (`htb default 0`, so the DC core
@@ -792,7 +848,9 @@ def _frr_queues(config: ConfigFile, links: Sequence[_QueuedLink], qos: Sequence[
             facts.shapers.append((0, f"{link.name} has no shaper: its queues build in {link.queues_at}, where every class is alike"))
             continue
         root_line, shaped = roots[link.device]
-        if shaped > link.link_kbit:
+        if link.transport is not None and shaped > link.transport.queue_kbps:
+            facts.shapers.append((root_line, _above_shaped_rate(link.name, shaped, link.transport)))
+        elif shaped > link.link_kbit:
             facts.shapers.append(
                 (root_line, f"{link.name} is shaped to {shaped} kbit/s, above the link's {link.link_kbit} kbit/s: {link.queues_at} queues")
             )
@@ -850,10 +908,10 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         return
     facts = extractor(config)
     if config.platform == "frr":
-        links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000) for t in store.transports]
+        links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000, transport=t) for t in store.transports]
         _frr_queues(config, links, store.qos, facts)
-    elif config.platform == "fortinet":
-        facts.shapers += _forti_wan_shapers(config, store)
+    else:
+        facts.shapers += _wan_shapers(config, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
@@ -938,8 +996,9 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
 _IOS_SHAPE = re.compile(r"  shape average (\d+)$")
 
 
-def _cisco_hub_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
-    """(1-based line, kbit/s) of each parent shaper in the output policy of the hub's port."""
+def _cisco_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
+    """(1-based line, kbit/s) of each parent shaper in the output policy of a port (a store's WAN
+    port, a hub's DC port)."""
     policy = next(
         (inner.split()[-1] for _, _, body in _blocks(config.lines, re.compile(rf"interface {re.escape(port)}$"))
          for inner in body if inner.startswith(" service-policy output ")),
@@ -955,7 +1014,7 @@ def _cisco_hub_shapers(config: ConfigFile, port: str) -> list[tuple[int, int]]:
     ]
 
 
-_HUB_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, int]]]] = {"cisco_xe": _cisco_hub_shapers}
+_HUB_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, int]]]] = {"cisco_xe": _cisco_port_shapers}
 
 
 def _vrp_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:

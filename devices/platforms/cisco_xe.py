@@ -650,13 +650,16 @@ def qos_class_maps(qos: Sequence[QosClassView]) -> list[str]:
 
 
 def queue_policies(
-    name: str, qos: Sequence[QosClassView], link_kbps: int, shape_kbps: int, parent_class: str = "class-default"
+    name: str, qos: Sequence[QosClassView], shape_kbps: int, parent_class: str = "class-default"
 ) -> list[str]:
     """A link's queues, `QUEUE-<name>` under the parent shaper `SHAPE-<name>`: the priority class
     held to its share (an implicit policer under congestion), the others guaranteed theirs, a
-    shaped class capped at its share of the link, the rest fair-queued; the parent shapes to
-    `shape_kbps` in `parent_class` (a hub's: only its tunnels' packets) so the queues build here.
-    IOS-XE keeps its own control traffic (IKE, BGP, BFD) out of these queues (PAK_priority)."""
+    shaped class capped at its share, the rest fair-queued; the parent shapes to `shape_kbps` (the
+    intent's shaped rate of the link) in `parent_class` (a hub's: only its tunnels' packets) so
+    the queues build here. Every share is of `shape_kbps`: `priority percent` and `bandwidth
+    percent` are of the parent shaper's rate, and the shaped class's `shape average` is computed
+    from it. IOS-XE keeps its own control traffic (IKE, BGP, BFD) out of these queues
+    (PAK_priority)."""
     from storestack.devices.views.model import shaped_kbps  # the views import the platforms
 
     lines = [f"policy-map QUEUE-{name}"]
@@ -669,7 +672,7 @@ def queue_policies(
         elif cls.bandwidth_percent:
             lines.append(f"  bandwidth percent {cls.bandwidth_percent}")
         if cls.shape_percent:
-            lines.append(f"  shape average {min(shape_kbps, shaped_kbps(link_kbps, cls.shape_percent)) * 1000}")
+            lines.append(f"  shape average {min(shape_kbps, shaped_kbps(shape_kbps, cls.shape_percent)) * 1000}")
     lines += [" class class-default", "  fair-queue", "!"]
     lines += [f"policy-map SHAPE-{name}", f" class {parent_class}", f"  shape average {shape_kbps * 1000}"]
     lines += [f"   service-policy QUEUE-{name}", "!"]

@@ -65,7 +65,7 @@ from storestack.devices.views.model import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import HubIntent, QosClass, StoreIntent, Tunnel
+from storestack.network.model import HubIntent, QosClass, StoreIntent, Transport, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -273,7 +273,9 @@ class ViewBuilder:
                 )
             )
         wan = [
-            self._wan_link(profile, store, index, link, ranks[link.name], by_link[link.name], breakout_name)
+            self._wan_link(
+                profile, store, index, link, ranks[link.name], by_link[link.name], breakout_name, intent.transports[index]
+            )
             for index, link in enumerate(store.wan)
         ]
         aws = self._aws_tunnels(profile, intent, wan)
@@ -636,6 +638,7 @@ class ViewBuilder:
         rank: tuple[int, int],
         tunnels: list[TunnelView],
         breakout_name: str | None,
+        transport: Transport,
     ) -> WanLinkView:
         hub = self.hub_refs[link.hub]
         role = "primary" if index == 0 else ("backup" if link.cellular else "secondary")
@@ -666,6 +669,7 @@ class ViewBuilder:
             guest_breakout=link.name == breakout_name,
             front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
             zone=profile.wan_zone(link.name),
+            queue_kbps=transport.queue_kbps,
         )
 
     def _aws_tunnels(

@@ -24,7 +24,15 @@ from storestack.devices.views.addresses import (
     IfAddr,
     Net,
 )
-from storestack.network.model import BgpSession, HubIntent, NtpKey, StoreIntent, Tunnel, usable_ntp_keys
+from storestack.network.model import (
+    BgpSession,
+    HubIntent,
+    NtpKey,
+    StoreIntent,
+    Tunnel,
+    usable_ntp_keys,
+    wan_queue_kbps,
+)
 from storestack.network.sla import SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
@@ -265,26 +273,19 @@ class WanLinkView:
     front_door_vrf: str
     zone: str  # the security zone of its port (IOS-XE: one per link, INTERNET-<link>)
 
+    # What the store's port holds its egress to, on every platform: the intent's shaped rate of the
+    # link (`Transport.queue_kbps`, WAN_SHAPE_PERCENT of its rate), so the queue builds on the
+    # appliance, where the classes are, not in the modem; every class's share is of it.
+    queue_kbps: int
+
     def shaped_kbps(self, percent: int) -> int:
-        """A shaped QoS class's ceiling on this link (at least 1 Mbit/s)."""
-        return shaped_kbps(self.bandwidth_kbps, percent)
-
-    @property
-    def queue_kbps(self) -> int:
-        """What the store's port holds its egress to (WAN_SHAPE_PERCENT of the link's rate), so the
-        queue builds on the appliance, where the classes are, not in the modem."""
-        return self.shaped_kbps(WAN_SHAPE_PERCENT)
+        """A shaped QoS class's ceiling on this link: its share of the shaped rate (at least 1 Mbit/s)."""
+        return shaped_kbps(self.queue_kbps, percent)
 
 
-# A link's queues are shaped this far below its rate (FRR and FortiOS stores, every hub's uplink): the
-# shaper counts the IP packet and the Ethernet header only, never the carrier's framing nor the
-# modem's own rate wobble, and the queue must build here, where the classes are.
-WAN_SHAPE_PERCENT = 95
-
-
-def shaped_kbps(link_kbps: int, percent: int) -> int:
-    """A shaped QoS class's ceiling on a link of this rate (at least 1 Mbit/s)."""
-    return max(1000, link_kbps * percent // 100)
+def shaped_kbps(parent_kbps: int, percent: int) -> int:
+    """A shaped QoS class's ceiling under a parent shaper of this rate (at least 1 Mbit/s)."""
+    return max(1000, parent_kbps * percent // 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,7 +627,7 @@ class HubView:
     def uplink_shape_kbps(self) -> int | None:
         """What the hub shapes its tunnels' packets to (WAN_SHAPE_PERCENT of `uplink_kbps`), so the
         queue builds on the hub, where the classes are, not in the DC's internet edge; None: no rate."""
-        return None if self.uplink_kbps is None else self.uplink_kbps * WAN_SHAPE_PERCENT // 100
+        return None if self.uplink_kbps is None else wan_queue_kbps(self.uplink_kbps)
 
     @property
     def ike_domain(self) -> str:

@@ -11,19 +11,13 @@ import dataclasses
 import re
 
 import pytest
+from testsupport.rendering import hubs_on
 
-from storestack.common.platforms import Platform
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.cross import BFD_MISMATCH
 from storestack.devices.lint.run import config_files, lint_configs
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
-
-
-def hubs_on(fleet: Fleet, platform: Platform) -> Fleet:
-    """The fleet with its hubs on `platform` and its stores as is."""
-    hubs = {name: hub.model_copy(update={"platform": platform}) for name, hub in fleet.hubs.items()}
-    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
 
 
 def ios_hubs(fleet: Fleet) -> Fleet:

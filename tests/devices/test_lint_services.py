@@ -5,6 +5,7 @@ answers their DNS, or takes unauthenticated time."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from testsupport.rendering import SHAPES, TEST_SECRETS, on_platform
@@ -348,6 +349,47 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert 'udp dport { 5060, 16384-32767 } meta mark set 0x00005101 ip dscp set ef accept comment "voice"' in nft
 
 
+def _wan_parents(config: ConfigFile) -> dict[str, int]:
+    """Each WAN link's parent shaper in kbit/s, read off the rendered config as the device would."""
+    text = config.text
+    if config.platform == "cisco_xe":  # the interface's output policy SHAPE-<link>, in bit/s
+        found = re.findall(r"policy-map SHAPE-(\S+)\n class class-default\n  shape average (\d+)\n", text)
+        return {link: int(bits) // 1000 for link, bits in found}
+    if config.platform == "huawei_vrp":
+        found = re.findall(r"\ninterface \S+\n description (\S+) [^\n]*\n(?: [^\n]*\n)*? qos gts cir (\d+)\n", text)
+    elif config.platform == "fortinet":
+        found = re.findall(r'set description "(\S+) [^"]*"\n(?: +set [^\n]*\n)*? +set outbandwidth (\d+)\n', text)
+    else:
+        found = re.findall(r"class add dev (\S+) parent 1: classid 1:1 htb rate (\d+)kbit", config.companions["qos.tc"])
+    return {link: int(kbit) for link, kbit in found}
+
+
+def _cctv_caps(config: ConfigFile) -> list[int]:
+    """The shaped class's (CCTV's) ceilings in kbit/s, as rendered."""
+    text = config.text
+    if config.platform == "cisco_xe":
+        return [int(bits) // 1000 for bits in re.findall(r" class QOS-CCTV\n  shape average (\d+)\n", text)]
+    if config.platform == "huawei_vrp":
+        return [int(kbit) for kbit in re.findall(r"traffic behavior QOS-CCTV-\S+\n gts cir (\d+)\n", text)]
+    if config.platform == "fortinet":
+        return [int(kbit) for kbit in re.findall(r'edit "QOS-CCTV"\n(?: +set [^\n]*\n)*? +set maximum-bandwidth (\d+)\n', text)]
+    return [int(kbit) for kbit in re.findall(r"htb rate \d+kbit ceil (\d+)kbit .*# cctv\n", config.companions["qos.tc"])]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_platform_queues_under_the_intents_shaped_rate(fleet: Fleet, platform: str) -> None:
+    """One rate per WAN link, in the intent (95% of the link's rate), is every platform's parent
+    shaper, so the queue builds in the router, not in the modem; the CCTV cap (shape_percent 20)
+    is its share of that rate (FortiOS: of the smallest link's, its shared shapers span every port)."""
+    config = _store(fleet, platform)
+    store = NetworkIntent(on_platform(fleet, platform)).store(GUEST_STORE, config.hostname)
+    shaped = {transport.name: transport.queue_kbps for transport in store.transports}
+    assert shaped == {"wan1": 950000, "wan2": 380000, "lte1": 285000}
+    assert _wan_parents(config) == shaped
+    caps = [shaped[name] * 20 // 100 for name in ("wan1", "wan2", "lte1")]
+    assert _cctv_caps(config) == ([min(caps)] if platform == "fortinet" else caps)
+
+
 @pytest.mark.parametrize(
     ("platform", "old", "new", "suffix", "why"),
     [
@@ -361,23 +403,38 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("cisco_xe", " service-policy input MARK-GUEST\n", "", "", "guest-wifi traffic is not re-marked"),
         ("cisco_xe", "  priority percent 10", "  bandwidth percent 10", "", "not a strict-priority queue"),
         ("cisco_xe", "  bandwidth percent 20", "  bandwidth percent 40", "", "given 40%"),
+        # each WAN port's parent shaper (SHAPE-<link>), at most the intent's shaped rate of its link
+        ("cisco_xe", " service-policy output SHAPE-wan1\n", "", "",
+         "the wan1 link (GigabitEthernet0/0/0) has no shaper (an output policy with shape average)"),
+        ("cisco_xe", "  shape average 950000000\n", "  shape average 1000000000\n", "",
+         "the wan1 link (GigabitEthernet0/0/0) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s "
+         "(95% of the link's 1000000 kbit/s): the modem queues"),
         ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
          "marks guest-wifi traffic ef"),
         ("huawei_vrp", " traffic-policy LAN-IN-POS inbound\n", "", "", "pos traffic is not re-marked"),
         ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
+        # each WAN port's `qos gts cir`, at most the intent's shaped rate of its link
+        ("huawei_vrp", " qos gts cir 950000\n", "", "",
+         "the wan1 link (GigabitEthernet0/0/1) has no shaper (qos gts cir)"),
+        ("huawei_vrp", " qos gts cir 380000\n", " qos gts cir 400000\n", "",
+         "the wan2 link (GigabitEthernet0/0/2) is shaped to 400000 kbit/s, above the intent's 380000 kbit/s "
+         "(95% of the link's 400000 kbit/s): the modem queues"),
         ("fortinet", 'set traffic-shaper "QOS-BEST-EFFORT"', 'set traffic-shaper "QOS-VOICE"', "",
          "marks guest-wifi traffic ef"),
         ("fortinet", "set diffservcode 011010", "set diffservcode 101110", "", "matches ef"),
-        ("fortinet", "        set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000\n",
-         "        set guaranteed-bandwidth 30000\n", "", "QoS class VOICE has priority high but no maximum-bandwidth"),
-        ("fortinet", "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 30000",
-         "set guaranteed-bandwidth 30000\n        set maximum-bandwidth 300000", "",
+        ("fortinet", "        set guaranteed-bandwidth 28500\n        set maximum-bandwidth 28500\n",
+         "        set guaranteed-bandwidth 28500\n", "", "QoS class VOICE has priority high but no maximum-bandwidth"),
+        ("fortinet", "set guaranteed-bandwidth 28500\n        set maximum-bandwidth 28500",
+         "set guaranteed-bandwidth 28500\n        set maximum-bandwidth 285000", "",
          "QoS class VOICE has priority high but no maximum-bandwidth"),
         # the WAN ports, the FortiOS queues' parent: without outbandwidth the modem queues
         ("fortinet", "        set outbandwidth 950000\n", "", "", "(wan1) has no outbandwidth"),
         ("fortinet", "set outbandwidth 950000", "set outbandwidth 0", "", "(wan1) has no outbandwidth"),
         ("fortinet", "set outbandwidth 950000", "set outbandwidth 1900000", "",
-         "(wan1) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+         "(wan1) is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s (95% of the link's 1000000 kbit/s)"),
+        # at the link's own rate the modem, not the router, is where the queue builds
+        ("fortinet", "set outbandwidth 950000", "set outbandwidth 1000000", "",
+         "(wan1) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s"),
         ("frr", "ip dscp set cs0\n", "ip dscp set ef\n", "nftables.conf", "marks guest-wifi traffic ef"),
         # the WAN queues of the FRR host (qos.tc)
         ("frr", "match ip dsfield 0x68 0xfc flowid 1:11", "match ip dsfield 0x48 0xfc flowid 1:11", "qos.tc",
@@ -387,7 +444,9 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
         ("frr", "classid 1:11 htb rate 190000kbit", "classid 1:11 htb rate 95000kbit", "qos.tc",
          "QoS class POS is given 10%, the intent's class 20%"),
         ("frr", "classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
-         "qos.tc", "wan1 is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+         "qos.tc", "wan1 is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s (95% of the link's 1000000 kbit/s)"),
+        ("frr", "classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1000000kbit ceil 1000000kbit",
+         "qos.tc", "wan1 is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s"),
         ("frr", "qdisc replace dev wan1 root handle 1: htb default 15\n", "", "qos.tc", "wan1 has no shaper"),
         ("frr", "class add dev wan1 parent 1:1 classid 1:11 htb rate 190000kbit", "# ", "qos.tc",
          "QoS class POS of the intent has no queue on wan1"),
@@ -478,11 +537,12 @@ def test_ios_hub_queues_only_with_an_uplink_rate(fleet: Fleet) -> None:
 
 
 # A VRP hub cannot shape its tunnels' packets apart from the DC core LAN's own traffic
-# (HUB_NO_UPLINK_QUEUES): with or without uplink_mbps it renders no shaper on that port, and one
-# there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is caught.
-@pytest.mark.parametrize("uplink", [True, False])
-def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, uplink: bool) -> None:
-    chain = fleet if uplink else _without_uplink(fleet)
+# (HUB_NO_UPLINK_QUEUES; the inventory refuses its uplink_mbps): it renders no shaper on that
+# port, and one there (the stores' `qos gts cir`, or an outbound policy that shapes or queues) is
+# caught.
+def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet) -> None:
+    chain = on_platform(fleet, "huawei_vrp")
+    assert chain.hubs["hq-hub1"].uplink_mbps is None
     hub = _hub(chain, "huawei_vrp")
     assert "qos gts" not in hub.text and " outbound\n" not in hub.text
     assert _check(chain, hub) == []

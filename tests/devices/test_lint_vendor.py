@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import SHAPES, on_platform
+from testsupport.rendering import SHAPES, hubs_on, on_platform
 
 from storestack.common.platforms import Platform
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
@@ -1112,9 +1112,8 @@ def test_vrp_hub_peer_without_the_stores_address(fleet: Fleet) -> None:
 def test_a_vrp_hub_refuses_a_store_on_a_dynamic_address(fleet: Fleet) -> None:
     """The view refuses what the inventory refuses: a VRP hub with a DHCP store link."""
     vrp = on_platform(fleet, "huawei_vrp", hubs="frr")  # links as the chain has them
-    hubs = {name: hub.model_copy(update={"platform": "huawei_vrp"}) for name, hub in vrp.hubs.items()}
     with pytest.raises(NetworkIntentError, match=r"link lte1 is addressed by dhcp: a Huawei VRP hub binds"):
-        render_hub(Fleet(vrp.spec, hubs, {s.id: s for s in vrp}, vrp.root), "hq-hub1")
+        render_hub(hubs_on(vrp, "huawei_vrp"), "hq-hub1")
 
 
 @pytest.mark.parametrize("role", ["edge", "hub"])

@@ -8,21 +8,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import static_wan_yaml
+from testsupport.rendering import hubs_on_yaml, static_wan_yaml
 
-from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, Platform
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.inventory.errors import InventoryError
 
 
-def _chain(tmp_path: Path, hub1: str, hub2: str = "frr") -> Path:
+def _chain(tmp_path: Path, hub1: Platform, hub2: Platform = "frr") -> Path:
     root = tmp_path / "chain"
     shutil.copytree(sample_chain_path(), root)
-    fleet_file = root / "fleet.yaml"
-    text = fleet_file.read_text()
-    assert text.count("platform: frr") == 2  # the two hubs, in order
-    text = text.replace("platform: frr", f"platform: {hub1}", 1)
-    fleet_file.write_text(text.replace("platform: frr", f"platform: {hub2}", 1))
+    hubs_on_yaml(root, hub1, hub2)
     return root
 
 

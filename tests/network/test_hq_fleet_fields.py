@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.rendering import on_platform, static_wan_yaml
+from testsupport.rendering import hubs_on_yaml, on_platform, static_wan_yaml
 
 from storestack.cli.common import console
 from storestack.cli.main import cli
@@ -96,7 +96,8 @@ def test_a_written_dc_core_reaches_every_hub_platform(tmp_path: Path, platform: 
         "    name: ams-dc1\n",
         "    name: ams-dc1\n    core:\n      subnet: 10.0.4.0/29\n      routers: [10.0.4.6]\n",
     )
-    text = (root / "fleet.yaml").read_text().replace("platform: frr", f"platform: {platform}")
+    hubs_on_yaml(root, platform, platform)
+    text = (root / "fleet.yaml").read_text()
     text = text.replace("  openstack: 64513\n", "  openstack: 64513\n  dc_core: 64900\n", 1)
     (root / "fleet.yaml").write_text(text)
     if platform in HUB_STATIC_PEERS_ONLY:
@@ -156,17 +157,17 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
 
 
 def test_network_show_says_a_vrp_hub_queues_nothing_towards_the_stores(fleet: Fleet) -> None:
-    """A VRP hub with `uplink_mbps` is not reported as shaped: an AR cannot shape its tunnels'
-    packets apart from the DC core LAN's own traffic (HUB_NO_UPLINK_QUEUES), so it renders no
-    queues there; an FRR hub's report keeps its rate."""
+    """A VRP hub is reported as queuing nothing, and why, not as "not shaped (no uplink_mbps)": an
+    AR cannot shape its tunnels' packets apart from the DC core LAN's own traffic
+    (HUB_NO_UPLINK_QUEUES), so no rate would help; an FRR hub's report keeps its rate."""
     vrp = hub_report(NetworkIntent(on_platform(fleet, "huawei_vrp")), "hq-hub1")
-    assert vrp["uplink_mbps"] == 1000 and vrp["no_queues_because"] == HUB_NO_UPLINK_QUEUES["huawei_vrp"]
+    assert vrp["uplink_mbps"] is None and vrp["no_queues_because"] == HUB_NO_UPLINK_QUEUES["huawei_vrp"]
     assert hub_report(NetworkIntent(fleet), "hq-hub1")["no_queues_because"] is None
     with console.capture() as captured:
         _print_hub(vrp)
     text = " ".join(captured.get().split())
     assert "queues to the stores none: a Huawei VRP hub cannot shape its tunnels' packets" in text
-    assert "shaped below" not in text
+    assert "shaped below" not in text and "no uplink_mbps" not in text
 
 
 def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:

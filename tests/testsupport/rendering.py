@@ -8,7 +8,12 @@ import re
 from pathlib import Path
 
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, STORE_ONE_FQDN_IDENTITY, Platform
+from storestack.common.platforms import (
+    HUB_NO_UPLINK_QUEUES,
+    HUB_STATIC_PEERS_ONLY,
+    STORE_ONE_FQDN_IDENTITY,
+    Platform,
+)
 from storestack.inventory import Fleet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
@@ -61,7 +66,8 @@ def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None =
     addressed stores (`HUB_STATIC_PEERS_ONLY`) get a fleet whose links are all static
     (`make_links_static`), as the inventory would require; a store platform with one FQDN IKE
     identity per device (`STORE_ONE_FQDN_IDENTITY`) keeps one link without a static address
-    (`one_dynamic_link`)."""
+    (`one_dynamic_link`); hubs that queue nothing towards the stores lose their `uplink_mbps`
+    (`hubs_on`)."""
     hub_platform = hubs or platform
     assert hub_platform is not None, "name the hubs' platform"
     stores = {
@@ -72,11 +78,21 @@ def on_platform(fleet: Fleet, platform: Platform | None, hubs: Platform | None =
         else store
         for store in fleet
     }
-    hub_map = {name: hub.model_copy(update={"platform": hub_platform}) for name, hub in fleet.hubs.items()}
-    result = Fleet(fleet.spec, hub_map, stores, fleet.root)
+    result = hubs_on(Fleet(fleet.spec, fleet.hubs, stores, fleet.root), hub_platform)
     if hub_platform in HUB_STATIC_PEERS_ONLY:
         return make_links_static(result)
     return one_dynamic_link(result) if platform in STORE_ONE_FQDN_IDENTITY else result
+
+
+def hubs_on(fleet: Fleet, platform: Platform) -> Fleet:
+    """The same fleet with every hub on `platform` and its stores as they are. A platform that
+    queues nothing towards the stores (`HUB_NO_UPLINK_QUEUES`) takes no `uplink_mbps`, as the
+    inventory requires: its hubs lose theirs."""
+    update: dict[str, object] = {"platform": platform}
+    if platform in HUB_NO_UPLINK_QUEUES:
+        update["uplink_mbps"] = None
+    hubs = {name: hub.model_copy(update=update) for name, hub in fleet.hubs.items()}
+    return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
 
 
 # Where `make_links_static` and `static_wan_yaml` number the links they make static: the top half
@@ -151,6 +167,22 @@ def static_wan_yaml(root: Path) -> None:
                 count=1,
             )
         path.write_text("".join(parts))
+
+
+def hubs_on_yaml(root: Path, *platforms: Platform) -> None:
+    """Put the hubs of `root/fleet.yaml` on `platforms`, in the file's order (hubs past the last
+    platform given stay as they are). A hub on a platform that queues nothing towards the stores
+    (`HUB_NO_UPLINK_QUEUES`) loses its `uplink_mbps` line, as the inventory requires."""
+    path = root / "fleet.yaml"
+    parts = re.split(r"(?m)^(?=      - hostname: )", path.read_text())
+    assert len(parts) > len(platforms), f"fleet.yaml has fewer than {len(platforms)} hubs"
+    for index, platform in enumerate(platforms, start=1):
+        part, found = re.subn(r"(?m)^        platform: .*$", f"        platform: {platform}", parts[index], count=1)
+        assert found, f"hub {index} of fleet.yaml names no platform"
+        if platform in HUB_NO_UPLINK_QUEUES:
+            part = re.sub(r"(?m)^        uplink_mbps: .*\n", "", part, count=1)
+        parts[index] = part
+    path.write_text("".join(parts))
 
 
 def update_golden() -> bool:
