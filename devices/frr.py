@@ -916,7 +916,7 @@ def nft_sla_paths(sla: SlaHost) -> list[str]:
 
 
 def nft_cctv_shaping(view: StoreApplianceView) -> list[str]:
-    """A shaped class (CCTV) held to its share of each wired link's rate in every tunnel."""
+    """A shaped class (CCTV) held to its share of each wired link's shaped rate in every tunnel."""
     lines: list[str] = []
     for segment in view.segments:
         percent = segment.qos.shape_percent
