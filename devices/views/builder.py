@@ -75,6 +75,10 @@ SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": 
 _SEGMENT_ORDER = tuple(SEGMENT_TAGS)
 
 
+# The fleet's QoS classes, their views, and the views by name and by DSCP.
+_QosViews = tuple[tuple[QosClass, ...], list[QosClassView], dict[str, QosClassView], dict[int, QosClassView]]
+
+
 def _qos_view(cls: QosClass) -> QosClassView:
     return QosClassView(
         name=cls.name,
@@ -149,6 +153,11 @@ class ViewBuilder:
             spec.management.secret_refs, reveal=reveal_secrets, policy=spec.management.secret_policy
         )
         self._hub_prefix_cache: dict[str, list[Net]] = {}
+        # The fleet's QoS classes as views, with their lookups: every store's intent holds the
+        # same classes, so they are spelled once (views share them; nothing mutates a view).
+        self._qos_cache: _QosViews | None = None
+        # SLA classes as a store's steering spells them: (class, position, DSCP) -> its view.
+        self._sla_class_views: dict[tuple[SlaClassPolicy, int, int], SlaClassView] = {}
         # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
         self._service_nets: dict[ipaddress.IPv4Network, Net] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
@@ -244,9 +253,9 @@ class ViewBuilder:
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         intent = self.intent.store(store.id, hostname)
         over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
-        qos = [_qos_view(cls) for cls in intent.qos]
+        qos, qos_by_name, qos_by_dscp = self._qos_views(intent.qos)
         segments = [
-            self._segment(profile, kind, segment, net, kind in over_cellular, intent, qos)
+            self._segment(profile, kind, segment, net, kind in over_cellular, intent, qos_by_name, qos_by_dscp)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -392,19 +401,7 @@ class ViewBuilder:
                 name = application.sla.name
                 dscps[name] = min(dscps.get(name, application.dscp), application.dscp)
         classes = {
-            cls.name: SlaClassView(
-                name=cls.name,
-                index=index,
-                probe=cls.probe,
-                loss_percent=cls.thresholds.loss_percent,
-                loss_whole_percent=max(1, math.ceil(cls.thresholds.loss_percent)),
-                latency_ms=cls.thresholds.latency_ms,
-                jitter_ms=cls.thresholds.jitter_ms,
-                detection_seconds=cls.timers.detection_seconds,
-                hold_down_seconds=cls.timers.hold_down_seconds,
-                recovery_seconds=cls.timers.recovery_seconds,
-                dscp=dscps.get(cls.name, 0),
-            )
+            cls.name: self._sla_class_view(cls, index, dscps.get(cls.name, 0))
             for index, cls in enumerate(intent.sla.classes, start=1)
         }
         if mechanism == "ip-sla-tracks" and len(classes) > 9:
@@ -522,6 +519,27 @@ class ViewBuilder:
             return_exist_maps={signal.probe.tunnel.id: signal.exist_map for signal in return_signals},
         )
 
+    def _sla_class_view(self, cls: SlaClassPolicy, index: int, dscp: int) -> SlaClassView:
+        """One SLA class as a store steers it (at its position, with its applications' DSCP):
+        the same few for most stores, so built once each."""
+        key = (cls, index, dscp)
+        view = self._sla_class_views.get(key)
+        if view is None:
+            view = self._sla_class_views[key] = SlaClassView(
+                name=cls.name,
+                index=index,
+                probe=cls.probe,
+                loss_percent=cls.thresholds.loss_percent,
+                loss_whole_percent=max(1, math.ceil(cls.thresholds.loss_percent)),
+                latency_ms=cls.thresholds.latency_ms,
+                jitter_ms=cls.thresholds.jitter_ms,
+                detection_seconds=cls.timers.detection_seconds,
+                hold_down_seconds=cls.timers.hold_down_seconds,
+                recovery_seconds=cls.timers.recovery_seconds,
+                dscp=dscp,
+            )
+        return view
+
     def _flows(self, intent: StoreIntent, segments: list[SegmentView]) -> list[FlowView]:
         """The intent's flows as ordered rules per (segment, zone) pair. A service's prefixes and
         ports become permits; an internet service is "anything but a private range". A segment
@@ -569,6 +587,21 @@ class ViewBuilder:
             _DENY_ANY,
         ]
 
+    def _qos_views(
+        self, classes: tuple[QosClass, ...]
+    ) -> tuple[list[QosClassView], dict[str, QosClassView], dict[int, QosClassView]]:
+        """The QoS classes as views, by name and by DSCP: built once for the fleet's classes."""
+        cached = self._qos_cache
+        if cached is None or cached[0] is not classes:
+            views = [_qos_view(cls) for cls in classes]
+            cached = self._qos_cache = (
+                classes,
+                views,
+                {cls.name: cls for cls in views},
+                {cls.dscp: cls for cls in views},
+            )
+        return cached[1], cached[2], cached[3]
+
     def _segment(
         self,
         profile: PlatformProfile,
@@ -577,13 +610,12 @@ class ViewBuilder:
         net: Net,
         over_cellular: bool,
         intent: StoreIntent,
-        qos: list[QosClassView],
+        by_name: dict[str, QosClassView],
+        by_dscp: dict[int, QosClassView],
     ) -> SegmentView:
         tag = SEGMENT_TAGS[kind]
         zone = intent.zone(kind)
         assert zone is not None
-        by_name = {cls.name: cls for cls in qos}
-        by_dscp = {cls.dscp: cls for cls in qos}
         own = by_name[zone.qos_class]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
@@ -809,7 +841,7 @@ class ViewBuilder:
             cloud_tunnels=cloud,
             dc=self._dc_view(profile, intent),
             overlay_pool=Net.of(self.fleet.spec.ip_plan.transit),
-            qos=[_qos_view(cls) for cls in intent.qos],
+            qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
         )
 
