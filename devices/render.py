@@ -17,7 +17,7 @@ import itertools
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -180,6 +180,13 @@ class _ViewSandbox(SandboxedEnvironment):
         if attr in _fields_of(type(obj)):
             return True
         return bool(super().is_safe_attribute(obj, attr, value))
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict (Jinja's public hook; the stock answer is a
+        ChainMap over the environment's): every render copies them into its context, and an FRR
+        appliance is ten renders. The environment's globals are fixed before any template loads
+        (`_environment`), so a copy sees the same names."""
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """`{{ view.hostname }}` (Jinja's public `Environment.getattr` hook): a declared field of
