@@ -46,6 +46,7 @@ from storestack.network.model import (
     QosClass,
     StoreIntent,
     Transport,
+    share_kbps,
     usable_ntp_keys,
 )
 
@@ -598,6 +599,9 @@ class QosFacts:
     # (line, why) of what is wrong with a link's queues as a whole (a WAN link without a shaper,
     # one above the intent's shaped rate of the link; FRR: a class of the intent missing)
     shapers: list[tuple[int, str]] = field(default_factory=list)
+    # VRP: (line, link, class tag, kbit/s; None for a `pct`) of each guarantee (`queue ef/af
+    # bandwidth`) in a link's QUEUE-<link> policy, checked against the link's shaped rate
+    guarantees: list[tuple[int, str, str, int | None]] = field(default_factory=list)
 
 
 def _dscp(name: str) -> str:
@@ -652,7 +656,7 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
             dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
             facts.marks.append((number + 1, kind, _dscp(dscp)))
         elif name.startswith("QUEUE-"):
-            for inner in body:
+            for offset, inner in enumerate(body):
                 parts = inner.split()
                 if len(parts) != 4 or not parts[1].startswith("QOS-"):
                     continue
@@ -660,9 +664,49 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
                 matches = next((c.split()[-1] for c in classifiers.get(parts[1], ()) if " dscp " in c), None)
                 queue = next((b.split() for b in behaviors.get(parts[3], ()) if b.startswith(" queue ")), None)
                 priority = queue[1] == "ef" if queue else False
-                percent = int(queue[-1]) if queue else 0
-                facts.queues.append((number + 1, tag, matches, priority, percent))
+                # the share is in kbit/s of the link's shaped rate: `_vrp_guarantee_problems`
+                facts.queues.append((number + 1, tag, matches, priority, None))
+                if queue and queue[2:3] == ["bandwidth"] and len(queue) > 3:
+                    kbit = None if queue[3] == "pct" else int(queue[3]) if queue[3].isdigit() else 0
+                    facts.guarantees.append((number + 2 + offset, name.removeprefix("QUEUE-"), tag, kbit))
     return facts
+
+
+def _vrp_guarantee_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[int, str]]:
+    """VRP's queue guarantees against the intent's shaped rate of each link (`qos gts cir`, the
+    queues' parent): in kbit/s, each class at its share of that rate (`share_kbps`), together not
+    above it. A `pct` counts from the interface's available bandwidth, the port's rate, not from
+    `qos gts cir`: its guarantees are no shares of the shaped rate and can add up above it."""
+    transports = {transport.name: transport for transport in store.transports}
+    classes = {cls.name.upper(): cls for cls in store.qos}
+    totals: dict[str, tuple[int, int]] = {}  # link -> (line of its first guarantee, kbit/s)
+    problems: list[tuple[int, str]] = []
+    for line, link, tag, kbit in facts.guarantees:
+        transport, cls = transports.get(link), classes.get(tag)
+        if transport is None or cls is None:  # a class the intent lacks is reported with the queues
+            continue
+        share = share_kbps(transport.queue_kbps, cls.bandwidth_percent)
+        intent = (
+            f"the intent's {share} kbit/s is {cls.bandwidth_percent}% of the link's shaped rate "
+            f"({transport.queue_kbps} kbit/s, qos gts cir)"
+        )
+        if kbit is None:
+            problems.append(
+                (line, f"QoS class {tag} on the {link} link is given a pct, which an AR counts from the port's rate, "
+                 f"not from qos gts cir: {intent}")
+            )
+            continue
+        if kbit != share:
+            problems.append((line, f"QoS class {tag} on the {link} link is given {kbit} kbit/s: {intent}"))
+        first, total = totals.get(link, (line, 0))
+        totals[link] = (first, total + kbit)
+    for link, (line, total) in totals.items():
+        if total > transports[link].queue_kbps:
+            problems.append(
+                (line, f"the {link} link's guarantees add up to {total} kbit/s, above its shaped rate "
+                 f"({transports[link].queue_kbps} kbit/s, qos gts cir): the shaper cannot keep them")
+            )
+    return problems
 
 
 def _forti_qos(config: ConfigFile) -> QosFacts:
@@ -912,6 +956,8 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         _frr_queues(config, links, store.qos, facts)
     else:
         facts.shapers += _wan_shapers(config, store)
+    if config.platform == "huawei_vrp":
+        facts.shapers += _vrp_guarantee_problems(facts, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
