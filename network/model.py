@@ -270,3 +270,6 @@ class HubIntent:
     # and the rate they get through the DC's internet edge (None: not known, nothing shaped).
     qos: tuple[QosClass, ...]
     uplink_mbps: int | None
+    # What the hub shapes its tunnels' packets to (`wan_queue_kbps` of `uplink_mbps`, as a store's
+    # `Transport.queue_kbps`), the rate its classes' shares are of; None without `uplink_mbps`.
+    uplink_queue_kbps: int | None

@@ -486,7 +486,11 @@ def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suf
         ("filter add dev dc parent 1: protocol ip prio 3 u32 match ip src 203.0.113.11/32 flowid 1:15  # best-effort\n",
          "", "no filter gives the tunnels' other packets best effort: they bypass the shaper"),
         ("classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
-         "the uplink (dc) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+         "the uplink (dc) is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s (95% of the link's 1000000 kbit/s)"),
+        # at the uplink's own rate the DC's internet edge, not the hub, is where the queue builds
+        ("classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1000000kbit ceil 1000000kbit",
+         "the uplink (dc) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s (95% of the link's "
+         "1000000 kbit/s): the DC's internet edge queues"),
         ("qdisc replace dev dc root handle 1: htb default 0\n", "", "the uplink (dc) has no shaper"),
         ("cburst 23750 prio 0 quantum 60000  # voice", "cburst 23750 prio 1 quantum 60000  # voice",
          "QoS class VOICE is not a strict-priority queue"),
@@ -520,7 +524,11 @@ def _without_uplink(fleet: Fleet) -> Fleet:
     [
         (" service-policy output SHAPE-UPLINK\n", "", "the uplink (GigabitEthernet0/0/0) has no shaper"),
         ("  shape average 950000000\n", "  shape average 1900000000\n",
-         "the uplink (GigabitEthernet0/0/0) is shaped to 1900000 kbit/s, above the uplink's 1000000 kbit/s"),
+         "the uplink (GigabitEthernet0/0/0) is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s "
+         "(95% of the link's 1000000 kbit/s)"),
+        ("  shape average 950000000\n", "  shape average 1000000000\n",
+         "the uplink (GigabitEthernet0/0/0) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s "
+         "(95% of the link's 1000000 kbit/s): the DC's internet edge queues"),
         ("  priority percent 10\n", "  bandwidth percent 10\n", "QoS class VOICE is not a strict-priority queue"),
         (" class QOS-POS\n  bandwidth percent 20\n", "", "QoS class POS of the intent has no queue"),
         ("  bandwidth percent 20\n", "  bandwidth percent 10\n", "QoS class POS is given 10%"),
