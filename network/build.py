@@ -754,6 +754,7 @@ class NetworkIntent:
             dc=dc,
             qos=self.qos,
             uplink_mbps=hub.uplink_mbps,
+            uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
         )
 
     def _dc_link(self, hub: ResolvedHub) -> DcCoreLink:

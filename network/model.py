@@ -35,6 +35,12 @@ def wan_queue_kbps(link_kbps: int) -> int:
     return link_kbps * WAN_SHAPE_PERCENT // 100
 
 
+def share_kbps(shaped_kbps: int, percent: int) -> int:
+    """A QoS class's guaranteed share of a shaped rate, in whole kbit/s, rounded down so the
+    shares of one link never add up to more than its shaped rate."""
+    return shaped_kbps * percent // 100
+
+
 @dataclass(frozen=True, slots=True)
 class Transport:
     """One WAN link of a store: the underlay every tunnel over it is pinned to."""
@@ -264,3 +270,6 @@ class HubIntent:
     # and the rate they get through the DC's internet edge (None: not known, nothing shaped).
     qos: tuple[QosClass, ...]
     uplink_mbps: int | None
+    # What the hub shapes its tunnels' packets to (`wan_queue_kbps` of `uplink_mbps`, as a store's
+    # `Transport.queue_kbps`), the rate its classes' shares are of; None without `uplink_mbps`.
+    uplink_queue_kbps: int | None

@@ -45,7 +45,7 @@ from storestack.network.model import (
     ManagementAccess,
     QosClass,
     StoreIntent,
-    Transport,
+    share_kbps,
     usable_ntp_keys,
 )
 
@@ -598,6 +598,9 @@ class QosFacts:
     # (line, why) of what is wrong with a link's queues as a whole (a WAN link without a shaper,
     # one above the intent's shaped rate of the link; FRR: a class of the intent missing)
     shapers: list[tuple[int, str]] = field(default_factory=list)
+    # VRP: (line, link, class tag, kbit/s; None for a `pct`) of each guarantee (`queue ef/af
+    # bandwidth`) in a link's QUEUE-<link> policy, checked against the link's shaped rate
+    guarantees: list[tuple[int, str, str, int | None]] = field(default_factory=list)
 
 
 def _dscp(name: str) -> str:
@@ -652,7 +655,7 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
             dscp = next((b.split()[-1] for b in behaviors.get(behavior, ()) if b.startswith(" remark dscp ")), "none")
             facts.marks.append((number + 1, kind, _dscp(dscp)))
         elif name.startswith("QUEUE-"):
-            for inner in body:
+            for offset, inner in enumerate(body):
                 parts = inner.split()
                 if len(parts) != 4 or not parts[1].startswith("QOS-"):
                     continue
@@ -660,9 +663,49 @@ def _vrp_qos(config: ConfigFile) -> QosFacts:
                 matches = next((c.split()[-1] for c in classifiers.get(parts[1], ()) if " dscp " in c), None)
                 queue = next((b.split() for b in behaviors.get(parts[3], ()) if b.startswith(" queue ")), None)
                 priority = queue[1] == "ef" if queue else False
-                percent = int(queue[-1]) if queue else 0
-                facts.queues.append((number + 1, tag, matches, priority, percent))
+                # the share is in kbit/s of the link's shaped rate: `_vrp_guarantee_problems`
+                facts.queues.append((number + 1, tag, matches, priority, None))
+                if queue and queue[2:3] == ["bandwidth"] and len(queue) > 3:
+                    kbit = None if queue[3] == "pct" else int(queue[3]) if queue[3].isdigit() else 0
+                    facts.guarantees.append((number + 2 + offset, name.removeprefix("QUEUE-"), tag, kbit))
     return facts
+
+
+def _vrp_guarantee_problems(facts: QosFacts, store: StoreIntent) -> list[tuple[int, str]]:
+    """VRP's queue guarantees against the intent's shaped rate of each link (`qos gts cir`, the
+    queues' parent): in kbit/s, each class at its share of that rate (`share_kbps`), together not
+    above it. A `pct` counts from the interface's available bandwidth, the port's rate, not from
+    `qos gts cir`: its guarantees are no shares of the shaped rate and can add up above it."""
+    transports = {transport.name: transport for transport in store.transports}
+    classes = {cls.name.upper(): cls for cls in store.qos}
+    totals: dict[str, tuple[int, int]] = {}  # link -> (line of its first guarantee, kbit/s)
+    problems: list[tuple[int, str]] = []
+    for line, link, tag, kbit in facts.guarantees:
+        transport, cls = transports.get(link), classes.get(tag)
+        if transport is None or cls is None:  # a class the intent lacks is reported with the queues
+            continue
+        share = share_kbps(transport.queue_kbps, cls.bandwidth_percent)
+        intent = (
+            f"the intent's {share} kbit/s is {cls.bandwidth_percent}% of the link's shaped rate "
+            f"({transport.queue_kbps} kbit/s, qos gts cir)"
+        )
+        if kbit is None:
+            problems.append(
+                (line, f"QoS class {tag} on the {link} link is given a pct, which an AR counts from the port's rate, "
+                 f"not from qos gts cir: {intent}")
+            )
+            continue
+        if kbit != share:
+            problems.append((line, f"QoS class {tag} on the {link} link is given {kbit} kbit/s: {intent}"))
+        first, total = totals.get(link, (line, 0))
+        totals[link] = (first, total + kbit)
+    for link, (line, total) in totals.items():
+        if total > transports[link].queue_kbps:
+            problems.append(
+                (line, f"the {link} link's guarantees add up to {total} kbit/s, above its shaped rate "
+                 f"({transports[link].queue_kbps} kbit/s, qos gts cir): the shaper cannot keep them")
+            )
+    return problems
 
 
 def _forti_qos(config: ConfigFile) -> QosFacts:
@@ -713,14 +756,15 @@ def _wan_shapers(config: ConfigFile, store: StoreIntent) -> list[tuple[int, str]
             problems.append((port_line, f"{name} has no {what}: its queues build in the modem, where every class is alike"))
         for line, kbit in shapers:
             if kbit > transport.queue_kbps:
-                problems.append((line, _above_shaped_rate(name, kbit, transport)))
+                problems.append((line, _above_shaped_rate(name, kbit, transport.queue_kbps, transport.bandwidth_mbps * 1000)))
     return problems
 
 
-def _above_shaped_rate(name: str, kbit: int, transport: Transport) -> str:
+def _above_shaped_rate(name: str, kbit: int, queue_kbps: int, link_kbit: int, queues_at: str = "the modem") -> str:
+    """A link (a store's transport, a hub's uplink) shaped above the intent's shaped rate of it."""
     return (
-        f"{name} is shaped to {kbit} kbit/s, above the intent's {transport.queue_kbps} kbit/s "
-        f"({WAN_SHAPE_PERCENT}% of the link's {transport.bandwidth_mbps * 1000} kbit/s): the modem queues"
+        f"{name} is shaped to {kbit} kbit/s, above the intent's {queue_kbps} kbit/s "
+        f"({WAN_SHAPE_PERCENT}% of the link's {link_kbit} kbit/s): {queues_at} queues"
     )
 
 
@@ -799,16 +843,16 @@ _FRR_CONTROL = "control"
 @dataclass(frozen=True)
 class _QueuedLink:
     """A link the intent has the FRR host queue on: its device in qos.tc, what findings call it,
-    its rate; on a hub the one address whose packets the tree takes (`devices.frr.TcLink.source`)."""
+    its rate and the intent's shaped rate of it (a store's `Transport.queue_kbps`, a hub's
+    `uplink_queue_kbps`), at most what its tree is shaped to; on a hub the one address whose
+    packets the tree takes (`devices.frr.TcLink.source`)."""
 
     device: str
     name: str
     link_kbit: int
+    queue_kbps: int
     source: str | None = None
     queues_at: str = "the modem"  # where the queue builds when the link is not shaped below its rate
-    # A store link's transport: its tree is shaped at most to the intent's shaped rate
-    # (`Transport.queue_kbps`); None (a hub's uplink): at most to the link's rate.
-    transport: Transport | None = None
 
 
 def _frr_queues(config: ConfigFile, links: Sequence[_QueuedLink], qos: Sequence[QosClass], facts: QosFacts) -> None:
@@ -848,11 +892,9 @@ def _frr_queues(config: ConfigFile, links: Sequence[_QueuedLink], qos: Sequence[
             facts.shapers.append((0, f"{link.name} has no shaper: its queues build in {link.queues_at}, where every class is alike"))
             continue
         root_line, shaped = roots[link.device]
-        if link.transport is not None and shaped > link.transport.queue_kbps:
-            facts.shapers.append((root_line, _above_shaped_rate(link.name, shaped, link.transport)))
-        elif shaped > link.link_kbit:
+        if shaped > link.queue_kbps:
             facts.shapers.append(
-                (root_line, f"{link.name} is shaped to {shaped} kbit/s, above the link's {link.link_kbit} kbit/s: {link.queues_at} queues")
+                (root_line, _above_shaped_rate(link.name, shaped, link.queue_kbps, link.link_kbit, link.queues_at))
             )
         best_effort = defaults[link.device]
         if link.source is not None:
@@ -908,10 +950,12 @@ def qos(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         return
     facts = extractor(config)
     if config.platform == "frr":
-        links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000, transport=t) for t in store.transports]
+        links = [_QueuedLink(t.name, t.name, t.bandwidth_mbps * 1000, t.queue_kbps) for t in store.transports]
         _frr_queues(config, links, store.qos, facts)
     else:
         facts.shapers += _wan_shapers(config, store)
+    if config.platform == "huawei_vrp":
+        facts.shapers += _vrp_guarantee_problems(facts, store)
     queues_where = facts.queues_where or config.name
     where = f"{config.hostname}.nftables.conf" if config.platform == "frr" else config.name
     classes = {cls.name: cls for cls in store.qos}
@@ -945,13 +989,14 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     device = get_platform(config.platform).hub_dc_port()
     if config.platform == "frr":
         where = f"{config.hostname}.qos.tc"
-        if hub.uplink_mbps is None:
+        if hub.uplink_mbps is None or hub.uplink_queue_kbps is None:
             if found := next((n for n, line in enumerate(config.companions.get("qos.tc", "").splitlines(), start=1)
                               if _TC_ROOT.match(line)), None):
                 yield Finding(where, found, QOS, "the hub shapes a link, but the intent gives it no uplink_mbps")
             return
         uplink = _QueuedLink(
-            device, f"the uplink ({device})", hub.uplink_mbps * 1000, str(hub.public_address), "the DC's internet edge"
+            device, f"the uplink ({device})", hub.uplink_mbps * 1000, hub.uplink_queue_kbps, str(hub.public_address),
+            "the DC's internet edge",
         )
         _frr_queues(config, [uplink], hub.qos, facts)
         yield from _queue_findings(where, facts, hub.qos)
@@ -970,7 +1015,7 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         return
     shapers = shapers_of(config, device)
     name = f"the uplink ({device})"
-    if hub.uplink_mbps is None:
+    if hub.uplink_mbps is None or hub.uplink_queue_kbps is None:
         for line, _ in shapers:
             yield Finding(config.name, line, QOS, f"the hub shapes {name}, but the intent gives it no uplink_mbps")
         return
@@ -978,9 +1023,9 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     if not shapers:
         facts.shapers.append((0, f"{name} has no shaper: its queues build in the DC's internet edge, where every class is alike"))
     for line, kbit in shapers:
-        if kbit > uplink_kbit:
+        if kbit > hub.uplink_queue_kbps:
             facts.shapers.append(
-                (line, f"{name} is shaped to {kbit} kbit/s, above the uplink's {uplink_kbit} kbit/s: the DC's internet edge queues")
+                (line, _above_shaped_rate(name, kbit, hub.uplink_queue_kbps, uplink_kbit, "the DC's internet edge"))
             )
     if shapers:
         facts.queues = _QOS_EXTRACTORS[config.platform](config).queues

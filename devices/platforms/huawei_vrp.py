@@ -182,6 +182,35 @@ def lan_policies(policies: Sequence[LanPolicyView], qos: Sequence[QosClassView])
     return lines
 
 
+def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) -> list[str]:
+    """Each WAN link's egress queues under its `qos gts cir` (the intent's shaped rate of the
+    link), each kind in one block closed by `#`: a behavior per (class, link), QOS-<TAG>-<link>,
+    then a policy QUEUE-<link> per link with the classes in the intent's order (best effort is
+    the default class). Guarantees are absolute, `queue ef bandwidth <kbit/s>` (the priority
+    class, held to it) and `queue af bandwidth <kbit/s>`, each the class's share of the link's
+    shaped rate (`share_kbps`): a `pct` counts from the interface's available bandwidth, its
+    port rate unless configured otherwise, never from `qos gts cir`, and one policy takes one
+    form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`)."""
+    from storestack.network.model import share_kbps  # the network model imports devices modules
+
+    queued = [cls for cls in qos if not cls.best_effort]
+    lines: list[str] = []
+    for cls in queued:
+        for link in links:
+            lines.append(f"traffic behavior QOS-{cls.tag}-{link.name}")
+            if cls.shape_percent:
+                lines.append(f" gts cir {link.shaped_kbps(cls.shape_percent)}")
+            else:
+                queue = "ef" if cls.priority else "af"
+                lines.append(f" queue {queue} bandwidth {share_kbps(link.queue_kbps, cls.bandwidth_percent)}")
+    lines.append("#")
+    for link in links:
+        lines.append(f"traffic policy QUEUE-{link.name}")
+        lines += [f" classifier QOS-{cls.tag} behavior QOS-{cls.tag}-{link.name}" for cls in queued]
+    lines.append("#")
+    return lines
+
+
 def bgp_peers(tunnels: Sequence[TunnelView]) -> list[str]:
     """The BGP view's lines for the hub tunnels' peers: AS, description, timers and, where the
     hub runs BFD on the link, BFD with the link's timers."""
@@ -440,6 +469,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
         ("vrp_lan_policies", lan_policies),
+        ("vrp_queue_policies", queue_policies),
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),

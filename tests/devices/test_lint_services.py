@@ -335,7 +335,10 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "policy-map MARK-OFFICE\n class QOS-OFFICE-VOICE\n  set dscp ef\n class class-default\n  set dscp af21\n" in cisco
     assert "policy-map MARK-GUEST\n class class-default\n  set dscp default\n" in cisco
     vrp = _store(fleet, "huawei_vrp").text
-    assert "traffic behavior QOS-VOICE\n queue ef bandwidth pct 10\ntraffic behavior QOS-POS\n queue af bandwidth pct 20\n" in vrp
+    # in kbit/s, shares of each link's shaped rate (wan1: 950000 kbit/s), never `pct`
+    assert "traffic behavior QOS-VOICE-wan1\n queue ef bandwidth 95000\n" in vrp
+    assert "traffic behavior QOS-POS-wan1\n queue af bandwidth 190000\n" in vrp
+    assert " bandwidth pct " not in vrp
     # Office voice is steered as an application too: its classifier marks it EF first, so the
     # QoS mark's own classifier after it would never match and is left out.
     office = vrp[vrp.index("traffic policy LAN-IN-OFFICE\n") :].split("\ntraffic policy", 1)[0]
@@ -412,7 +415,16 @@ def test_every_platform_queues_under_the_intents_shaped_rate(fleet: Fleet, platf
         ("huawei_vrp", " classifier ANY behavior MARK-BEST-EFFORT", " classifier ANY behavior MARK-VOICE", "",
          "marks guest-wifi traffic ef"),
         ("huawei_vrp", " traffic-policy LAN-IN-POS inbound\n", "", "", "pos traffic is not re-marked"),
-        ("huawei_vrp", " queue af bandwidth pct 20", " queue ef bandwidth pct 20", "", "a strict-priority queue"),
+        ("huawei_vrp", " queue af bandwidth 190000", " queue ef bandwidth 190000", "", "a strict-priority queue"),
+        # guarantees in kbit/s, each its class's share of the link's shaped rate (qos gts cir)
+        ("huawei_vrp", " queue ef bandwidth 95000", " queue ef bandwidth pct 10", "",
+         "QoS class VOICE on the wan1 link is given a pct, which an AR counts from the port's rate, not from qos gts cir: "
+         "the intent's 95000 kbit/s is 10% of the link's shaped rate (950000 kbit/s, qos gts cir)"),
+        ("huawei_vrp", " queue ef bandwidth 38000", " queue ef bandwidth 40000", "",
+         "QoS class VOICE on the wan2 link is given 40000 kbit/s: the intent's 38000 kbit/s is 10% of the link's shaped "
+         "rate (380000 kbit/s"),
+        ("huawei_vrp", " queue af bandwidth 190000", " queue af bandwidth 700000", "",
+         "the wan1 link's guarantees add up to 1127500 kbit/s, above its shaped rate (950000 kbit/s, qos gts cir)"),
         # each WAN port's `qos gts cir`, at most the intent's shaped rate of its link
         ("huawei_vrp", " qos gts cir 950000\n", "", "",
          "the wan1 link (GigabitEthernet0/0/1) has no shaper (qos gts cir)"),
@@ -474,7 +486,11 @@ def test_qos_defects_caught(fleet: Fleet, platform: str, old: str, new: str, suf
         ("filter add dev dc parent 1: protocol ip prio 3 u32 match ip src 203.0.113.11/32 flowid 1:15  # best-effort\n",
          "", "no filter gives the tunnels' other packets best effort: they bypass the shaper"),
         ("classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1900000kbit ceil 1900000kbit",
-         "the uplink (dc) is shaped to 1900000 kbit/s, above the link's 1000000 kbit/s"),
+         "the uplink (dc) is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s (95% of the link's 1000000 kbit/s)"),
+        # at the uplink's own rate the DC's internet edge, not the hub, is where the queue builds
+        ("classid 1:1 htb rate 950000kbit ceil 950000kbit", "classid 1:1 htb rate 1000000kbit ceil 1000000kbit",
+         "the uplink (dc) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s (95% of the link's "
+         "1000000 kbit/s): the DC's internet edge queues"),
         ("qdisc replace dev dc root handle 1: htb default 0\n", "", "the uplink (dc) has no shaper"),
         ("cburst 23750 prio 0 quantum 60000  # voice", "cburst 23750 prio 1 quantum 60000  # voice",
          "QoS class VOICE is not a strict-priority queue"),
@@ -508,7 +524,11 @@ def _without_uplink(fleet: Fleet) -> Fleet:
     [
         (" service-policy output SHAPE-UPLINK\n", "", "the uplink (GigabitEthernet0/0/0) has no shaper"),
         ("  shape average 950000000\n", "  shape average 1900000000\n",
-         "the uplink (GigabitEthernet0/0/0) is shaped to 1900000 kbit/s, above the uplink's 1000000 kbit/s"),
+         "the uplink (GigabitEthernet0/0/0) is shaped to 1900000 kbit/s, above the intent's 950000 kbit/s "
+         "(95% of the link's 1000000 kbit/s)"),
+        ("  shape average 950000000\n", "  shape average 1000000000\n",
+         "the uplink (GigabitEthernet0/0/0) is shaped to 1000000 kbit/s, above the intent's 950000 kbit/s "
+         "(95% of the link's 1000000 kbit/s): the DC's internet edge queues"),
         ("  priority percent 10\n", "  bandwidth percent 10\n", "QoS class VOICE is not a strict-priority queue"),
         (" class QOS-POS\n  bandwidth percent 20\n", "", "QoS class POS of the intent has no queue"),
         ("  bandwidth percent 20\n", "  bandwidth percent 10\n", "QoS class POS is given 10%"),
