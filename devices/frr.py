@@ -59,7 +59,7 @@ from storestack.devices.views import (
 )
 from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.network.model import Service
+from storestack.network.model import Service, share_kbps
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
@@ -355,7 +355,7 @@ def _link_queues(
     guaranteed class prio 1 with its share as rate, borrowing up to the shaped rate, a shaped
     class capped at its share of it, best effort what is left (the default class, like
     class-default)."""
-    classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, shaped * CONTROL_PERCENT // 100, shaped)]
+    classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, share_kbps(shaped, CONTROL_PERCENT), shaped)]
     default_minor = 0
     for index, cls in enumerate(qos):
         minor = FIRST_CLASS_MINOR + index
@@ -363,11 +363,11 @@ def _link_queues(
             default_minor = minor
             continue
         if cls.priority:
-            share = shaped * cls.bandwidth_percent // 100
+            share = share_kbps(shaped, cls.bandwidth_percent)
             classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 0, share, share))
         elif cls.bandwidth_percent:
             ceil = min(shaped, shaped_kbps(shaped, cls.shape_percent)) if cls.shape_percent else shaped
-            share = shaped * cls.bandwidth_percent // 100
+            share = share_kbps(shaped, cls.bandwidth_percent)
             classes.append(_tc_class(minor, cls.name, ((cls.dscp_name, cls.dscp),), 1, share, ceil))
         else:  # shaped only: no guarantee beyond a trickle, at most its share of the shaped rate
             ceil = min(shaped, shaped_kbps(shaped, cls.shape_percent or 100))
@@ -401,10 +401,10 @@ def hub_wan_queues(view: HubView) -> list[TcLink]:
     the DC core (decrypted store traffic to HQ, BGP with the core routers), which the uplink's
     rate must not touch. None without an uplink rate: a shaper at the port's own line rate never
     fills (the DC edge is slower), so classes there would protect nothing."""
-    if view.uplink_kbps is None or view.uplink_shape_kbps is None:
+    if view.uplink_kbps is None or view.uplink_queue_kbps is None:
         return []
     return [
-        _link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.uplink_shape_kbps, view.qos, view.public_address)
+        _link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.uplink_queue_kbps, view.qos, view.public_address)
     ]
 
 

@@ -843,6 +843,7 @@ class ViewBuilder:
             overlay_pool=Net.of(self.fleet.spec.ip_plan.transit),
             qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
+            uplink_queue_kbps=intent.uplink_queue_kbps,
         )
 
     @staticmethod

@@ -30,8 +30,8 @@ from storestack.network.model import (
     NtpKey,
     StoreIntent,
     Tunnel,
+    share_kbps,
     usable_ntp_keys,
-    wan_queue_kbps,
 )
 from storestack.network.sla import SlaClassPolicy
 
@@ -159,8 +159,8 @@ class QosClassView:
     dscp_name: str
     dscp_bits: str  # six binary digits (FortiOS)
     priority: bool  # strict priority, held to bandwidth_percent
-    bandwidth_percent: int  # guaranteed share of a transport (0: none)
-    shape_percent: int | None  # at most this share of a transport
+    bandwidth_percent: int  # guaranteed share of the link's shaped rate (0: none)
+    shape_percent: int | None  # at most this share of the link's shaped rate
     best_effort: bool  # DSCP 0: class-default on every platform (a field: templates filter on it per link)
 
 
@@ -277,6 +277,10 @@ class WanLinkView:
     # link (`Transport.queue_kbps`, WAN_SHAPE_PERCENT of its rate), so the queue builds on the
     # appliance, where the classes are, not in the modem; every class's share is of it.
     queue_kbps: int
+
+    def share_kbps(self, percent: int) -> int:
+        """A QoS class's guaranteed share of this link's shaped rate (`share_kbps`)."""
+        return share_kbps(self.queue_kbps, percent)
 
     def shaped_kbps(self, percent: int) -> int:
         """A shaped QoS class's ceiling on this link: its share of the shaped rate (at least 1 Mbit/s)."""
@@ -622,12 +626,11 @@ class HubView:
     overlay_pool: Net  # ip_plan.transit: every store-hub /31 (discarded to Null0 when not up)
     qos: list[QosClassView]  # the tunnels' queues (the stores' classes), the intent's order
     uplink_kbps: int | None  # the tunnels' rate through the DC's internet edge; None: not shaped
-
-    @property
-    def uplink_shape_kbps(self) -> int | None:
-        """What the hub shapes its tunnels' packets to (WAN_SHAPE_PERCENT of `uplink_kbps`), so the
-        queue builds on the hub, where the classes are, not in the DC's internet edge; None: no rate."""
-        return None if self.uplink_kbps is None else wan_queue_kbps(self.uplink_kbps)
+    # What the hub shapes its tunnels' packets to: the intent's shaped rate of its uplink
+    # (`HubIntent.uplink_queue_kbps`, as a store link's `queue_kbps`), so the queue builds on the
+    # hub, where the classes are, not in the DC's internet edge; every class's share is of it.
+    # None: no uplink rate, nothing shaped.
+    uplink_queue_kbps: int | None
 
     @property
     def ike_domain(self) -> str:
