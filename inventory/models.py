@@ -428,16 +428,17 @@ class ApplicationClass(Strict):
 
 class QosClassSpec(Strict):
     """One class of the store's WAN queues: the DSCP it is marked with at the trust boundary,
-    its share of a transport in congestion, and the LAN segments whose traffic it carries (what
-    an application class with ports picks out of a segment takes the application's DSCP)."""
+    its share of each link's shaped rate in congestion (what the appliance shapes the link to,
+    a little below its rate), and the LAN segments whose traffic it carries (what an application
+    class with ports picks out of a segment takes the application's DSCP)."""
 
     dscp: DscpName
     priority: bool = Field(default=False, description="strict-priority queue, held to bandwidth_percent")
     bandwidth_percent: int = Field(
-        default=0, ge=0, le=100, description="guaranteed share of each transport in congestion; 0: none"
+        default=0, ge=0, le=100, description="guaranteed share of each link's shaped rate in congestion; 0: none"
     )
     shape_percent: int | None = Field(
-        default=None, ge=1, le=100, description="never more than this share of a transport (shaped)"
+        default=None, ge=1, le=100, description="never more than this share of each link's shaped rate (shaped)"
     )
     segments: list[SegmentKind] = Field(default=[], description="segments whose traffic is marked into it")
 
@@ -453,8 +454,8 @@ class QosClassSpec(Strict):
 
 
 def _default_qos_classes() -> dict[str, QosClassSpec]:
-    # Voice is the one strict-priority class, held to a tenth of a link so it can never starve
-    # the tills; POS payments get a fifth guaranteed. CCTV uploads are capped, guest Wi-Fi is
+    # Voice is the one strict-priority class, held to a tenth of a link's shaped rate so it can
+    # never starve the tills; POS payments get a fifth guaranteed. CCTV uploads are capped, guest Wi-Fi is
     # best effort (re-marked at the trust boundary, so guests can never mark EF).
     return {
         "voice": QosClassSpec(dscp="ef", priority=True, bandwidth_percent=10),

@@ -172,8 +172,8 @@ class QosClass:
     dscp: int
     dscp_name: str
     priority: bool  # strict priority queue, held to bandwidth_percent
-    bandwidth_percent: int  # guaranteed share of a transport in congestion (0: none)
-    shape_percent: int | None = None  # never more than this share of a transport
+    bandwidth_percent: int  # guaranteed share of each link's shaped rate in congestion (0: none)
+    shape_percent: int | None = None  # never more than this share of each link's shaped rate
     segments: tuple[str, ...] = ()  # the segments the trust boundary marks into it
 
 
