@@ -123,7 +123,11 @@ def _print_hub(report: dict[str, Any]) -> None:
     if report["no_queues_because"]:
         out(f"[bold]queues to the stores[/] none: {report['no_queues_because']}")
     else:
-        shaped = f"shaped below {report['uplink_mbps']} Mbit/s" if report["uplink_mbps"] else "not shaped (no uplink_mbps)"
+        shaped = (
+            f"shaped to {report['uplink_queue_kbps']} kbit/s (uplink {report['uplink_mbps']} Mbit/s)"
+            if report["uplink_queue_kbps"]
+            else "not shaped (no uplink_mbps)"
+        )
         out(f"[bold]queues to the stores[/] {shaped}: " + ", ".join(f"{q['class']} {q['dscp']}" for q in report["qos"]))
     _print_ntp(report["ntp"], out)
 

@@ -153,10 +153,12 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
-        # its queues towards the stores: the stores' classes, shaped below this (None: not shaped),
+        # its queues towards the stores: the stores' classes, shaped to the intent's shaped rate of
+        # its uplink (`uplink_queue_kbps`, WAN_SHAPE_PERCENT of `uplink_mbps`; None: not shaped),
         # unless its platform queues none there (the reason; None: it does; the inventory refuses
         # a rate on such a hub)
         "uplink_mbps": hub.uplink_mbps,
+        "uplink_queue_kbps": hub.uplink_queue_kbps,
         "no_queues_because": HUB_NO_UPLINK_QUEUES.get(intent.fleet.hubs[hostname].platform),
         "qos": _qos(hub.qos),
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),

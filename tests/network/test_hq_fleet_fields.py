@@ -148,12 +148,26 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
     dc = [p for p in report["peers"] if p["kind"] == "hub-dc"]
     assert {p["address"] for p in dc} == {"10.0.0.1", "10.0.0.2"} and dc[0]["accepts"][0] == "0.0.0.0/0"
     assert [p["address"] for p in report["peers"] if p["kind"] == "hub-hub"] == ["10.0.0.3"]
-    # its queues towards the stores: the stores' classes below its uplink rate
-    assert report["uplink_mbps"] == 1000
+    # its queues towards the stores: the stores' classes, shaped to the intent's rate of its uplink
+    # (95% of it, what its qos.tc root and the qos lint hold it to), not to the line rate
+    assert report["uplink_mbps"] == 1000 and report["uplink_queue_kbps"] == 950000
     assert [(q["class"], q["dscp"]) for q in report["qos"]][:2] == [("voice", "ef"), ("pos", "af31")]
     text = CliRunner().invoke(cli, ["network", "show", "hq-hub2"])
     assert text.exit_code == 0, text.output
-    assert "queues to the stores shaped below 1000 Mbit/s: voice ef, pos af31" in text.output
+    assert "queues to the stores shaped to 950000 kbit/s (uplink 1000 Mbit/s): voice ef, pos af31" in text.output
+
+
+def test_network_show_reports_a_hub_without_an_uplink_rate_as_not_shaped(tmp_path: Path) -> None:
+    """hq-hub1 without `uplink_mbps`: no shaped rate in its report, and the text says it is not
+    shaped rather than printing a rate its qos.tc does not have."""
+    intent = NetworkIntent(load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", "")))
+    report = hub_report(intent, "hq-hub1")
+    assert report["uplink_mbps"] is None and report["uplink_queue_kbps"] is None
+    with console.capture() as captured:
+        _print_hub(report)
+    text = " ".join(captured.get().split())
+    assert "queues to the stores not shaped (no uplink_mbps): voice ef" in text
+    assert "kbit/s" not in text
 
 
 def test_network_show_says_a_vrp_hub_queues_nothing_towards_the_stores(fleet: Fleet) -> None:
@@ -161,13 +175,14 @@ def test_network_show_says_a_vrp_hub_queues_nothing_towards_the_stores(fleet: Fl
     AR cannot shape its tunnels' packets apart from the DC core LAN's own traffic
     (HUB_NO_UPLINK_QUEUES), so no rate would help; an FRR hub's report keeps its rate."""
     vrp = hub_report(NetworkIntent(on_platform(fleet, "huawei_vrp")), "hq-hub1")
-    assert vrp["uplink_mbps"] is None and vrp["no_queues_because"] == HUB_NO_UPLINK_QUEUES["huawei_vrp"]
+    assert vrp["uplink_mbps"] is None and vrp["uplink_queue_kbps"] is None
+    assert vrp["no_queues_because"] == HUB_NO_UPLINK_QUEUES["huawei_vrp"]
     assert hub_report(NetworkIntent(fleet), "hq-hub1")["no_queues_because"] is None
     with console.capture() as captured:
         _print_hub(vrp)
     text = " ".join(captured.get().split())
     assert "queues to the stores none: a Huawei VRP hub cannot shape its tunnels' packets" in text
-    assert "shaped below" not in text and "no uplink_mbps" not in text
+    assert "shaped to" not in text and "no uplink_mbps" not in text
 
 
 def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:
