@@ -191,8 +191,6 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
     shaped rate (`share_kbps`): a `pct` counts from the interface's available bandwidth, its
     port rate unless configured otherwise, never from `qos gts cir`, and one policy takes one
     form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`)."""
-    from storestack.network.model import share_kbps  # the network model imports devices modules
-
     queued = [cls for cls in qos if not cls.best_effort]
     lines: list[str] = []
     for cls in queued:
@@ -202,7 +200,7 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
                 lines.append(f" gts cir {link.shaped_kbps(cls.shape_percent)}")
             else:
                 queue = "ef" if cls.priority else "af"
-                lines.append(f" queue {queue} bandwidth {share_kbps(link.queue_kbps, cls.bandwidth_percent)}")
+                lines.append(f" queue {queue} bandwidth {link.share_kbps(cls.bandwidth_percent)}")
     lines.append("#")
     for link in links:
         lines.append(f"traffic policy QUEUE-{link.name}")

@@ -288,8 +288,9 @@ class WanLinkView:
 
 
 def shaped_kbps(parent_kbps: int, percent: int) -> int:
-    """A shaped QoS class's ceiling under a parent shaper of this rate (at least 1 Mbit/s)."""
-    return max(1000, parent_kbps * percent // 100)
+    """A shaped QoS class's ceiling under a parent shaper of this rate: its share of it
+    (`share_kbps`), at least 1 Mbit/s."""
+    return max(1000, share_kbps(parent_kbps, percent))
 
 
 @dataclass(frozen=True, slots=True)
