@@ -36,6 +36,7 @@ classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -288,7 +289,9 @@ class TcClass:
         return [(f"0x{value << 2:02x}", name) for name, value in self.dscps]
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: a link's tree is compared and hashed by identity, so its tc lines can be cached per
+# tree (`_link_queue_lines`); `_link_queues` gives the same tree for the same link.
+@dataclass(frozen=True, slots=True, eq=False)
 class TcLink:
     """The shaper of one WAN link: an HTB root at the link's shaped rate, its classes."""
 
@@ -345,8 +348,9 @@ def _tc_class(minor: int, name: str, dscps: tuple[tuple[str, int], ...], prio: i
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _link_queues(
-    ifname: str, name: str, link_kbit: int, shaped: int, qos: Sequence[QosClassView], source: str | None = None
+    ifname: str, name: str, link_kbit: int, shaped: int, qos: tuple[QosClassView, ...], source: str | None = None
 ) -> TcLink:
     """One link's egress queues under a root at `shaped` kbit/s: the intent's QoS classes
     (network.model.QosClass) as the vendor configs queue them. Shares are of the shaped rate, as
@@ -354,7 +358,9 @@ def _link_queues(
     class prio 0 held to its share (rate = ceil, IOS-XE's implicit policer under congestion), a
     guaranteed class prio 1 with its share as rate, borrowing up to the shaped rate, a shaped
     class capped at its share of it, best effort what is left (the default class, like
-    class-default)."""
+    class-default).
+
+    Cached: a fleet's links share a handful of names and rates, and the classes are the fleet's."""
     classes = [_tc_class(CONTROL_MINOR, "control", CONTROL_DSCPS, 0, share_kbps(shaped, CONTROL_PERCENT), shaped)]
     default_minor = 0
     for index, cls in enumerate(qos):
@@ -384,7 +390,8 @@ def _link_queues(
 def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
     """Each WAN link's egress queues (`_link_queues`), on the link's interface, under the intent's
     shaped rate of the link."""
-    return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, link.queue_kbps, view.qos) for link in view.wan]
+    qos = tuple(view.qos)
+    return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, link.queue_kbps, qos) for link in view.wan]
 
 
 # What a hub's tree is called in its qos.tc (its one link: the DC core LAN port, which carries the
@@ -404,7 +411,9 @@ def hub_wan_queues(view: HubView) -> list[TcLink]:
     if view.uplink_kbps is None or view.uplink_queue_kbps is None:
         return []
     return [
-        _link_queues(view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.uplink_queue_kbps, view.qos, view.public_address)
+        _link_queues(
+            view.dc.ifname, HUB_UPLINK, view.uplink_kbps, view.uplink_queue_kbps, tuple(view.qos), view.public_address
+        )
     ]
 
 
@@ -415,43 +424,48 @@ def wan_queue_lines(links: Sequence[TcLink], control_classid: str) -> list[str]:
     hub's uplink (`TcLink.source`) every filter also matches the hub's public address, IKE is
     told by the hub's own ports (a store behind NAT answers from any port) and a last filter
     gives the rest of the tunnels' packets to best effort."""
+    return [line for link in links for line in _link_queue_lines(link, control_classid)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _link_queue_lines(link: TcLink, control_classid: str) -> tuple[str, ...]:
+    """One link's lines (`wan_queue_lines`), once per tree (`_link_queues` shares the trees)."""
     lines: list[str] = []
-    for link in links:
-        dev = f"dev {link.ifname}"
-        lines.append(f"# {link.link}: {link.link_kbit} kbit/s, shaped to {link.rate_kbit} kbit/s")
-        if link.source:
-            lines.append(
-                f"# only what leaves from {link.source} (the tunnels) is queued; the rest matches no filter"
-                " and bypasses the shaper (htb default 0)"
-            )
+    dev = f"dev {link.ifname}"
+    lines.append(f"# {link.link}: {link.link_kbit} kbit/s, shaped to {link.rate_kbit} kbit/s")
+    if link.source:
+        lines.append(
+            f"# only what leaves from {link.source} (the tunnels) is queued; the rest matches no filter"
+            " and bypasses the shaper (htb default 0)"
+        )
+    lines += [
+        f"qdisc replace {dev} root pfifo_fast",
+        f"qdisc replace {dev} root handle 1: htb default {link.default}",
+        f"class add {dev} parent 1: classid 1:1 htb rate {link.rate_kbit}kbit ceil {link.rate_kbit}kbit"
+        f" burst {link.burst} cburst {link.burst} quantum {link.quantum}",
+    ]
+    for cls in link.classes:
         lines += [
-            f"qdisc replace {dev} root pfifo_fast",
-            f"qdisc replace {dev} root handle 1: htb default {link.default}",
-            f"class add {dev} parent 1: classid 1:1 htb rate {link.rate_kbit}kbit ceil {link.rate_kbit}kbit"
-            f" burst {link.burst} cburst {link.burst} quantum {link.quantum}",
+            f"class add {dev} parent 1:1 classid {cls.classid} htb rate {cls.rate_kbit}kbit ceil {cls.ceil_kbit}kbit"
+            f" burst {cls.burst} cburst {cls.cburst} prio {cls.prio} quantum {cls.quantum}  # {cls.name}",
+            f"qdisc add {dev} parent {cls.classid} bfifo limit {cls.limit_bytes}",
         ]
-        for cls in link.classes:
-            lines += [
-                f"class add {dev} parent 1:1 classid {cls.classid} htb rate {cls.rate_kbit}kbit ceil {cls.ceil_kbit}kbit"
-                f" burst {cls.burst} cburst {cls.cburst} prio {cls.prio} quantum {cls.quantum}  # {cls.name}",
-                f"qdisc add {dev} parent {cls.classid} bfifo limit {cls.limit_bytes}",
-            ]
-        head = f"filter add {dev} parent 1: protocol ip"
-        src, port = (f" match ip src {link.source}/32", "sport") if link.source else ("", "dport")
-        lines += [
-            f"{head} prio 1 u32{src} match ip protocol 17 0xff match ip {port} 500 0xffff flowid {control_classid}",
-            f"{head} prio 1 u32{src} match u8 0x05 0x0f at 0 match ip protocol 17 0xff"
-            f" match ip {port} 4500 0xffff match u32 0 0xffffffff at 28 flowid {control_classid}",
-        ]
-        lines += [
-            f"{head} prio 2 u32{src} match ip dsfield {dsfield} 0xfc flowid {cls.classid}  # {dscp}"
-            for cls in link.classes
-            for dsfield, dscp in cls.dsfields()
-        ]
-        if link.source:
-            best_effort = next(cls for cls in link.classes if cls.minor == link.default_minor)
-            lines.append(f"{head} prio 3 u32{src} flowid {best_effort.classid}  # {best_effort.name}")
-    return lines
+    head = f"filter add {dev} parent 1: protocol ip"
+    src, port = (f" match ip src {link.source}/32", "sport") if link.source else ("", "dport")
+    lines += [
+        f"{head} prio 1 u32{src} match ip protocol 17 0xff match ip {port} 500 0xffff flowid {control_classid}",
+        f"{head} prio 1 u32{src} match u8 0x05 0x0f at 0 match ip protocol 17 0xff"
+        f" match ip {port} 4500 0xffff match u32 0 0xffffffff at 28 flowid {control_classid}",
+    ]
+    lines += [
+        f"{head} prio 2 u32{src} match ip dsfield {dsfield} 0xfc flowid {cls.classid}  # {dscp}"
+        for cls in link.classes
+        for dsfield, dscp in cls.dsfields()
+    ]
+    if link.source:
+        best_effort = next(cls for cls in link.classes if cls.minor == link.default_minor)
+        lines.append(f"{head} prio 3 u32{src} flowid {best_effort.classid}  # {best_effort.name}")
+    return tuple(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +518,7 @@ def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
         return f"{service.protocol} dport {{ {', '.join(str(port) for port in service.ports)} }}"
@@ -819,7 +834,7 @@ def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
         FirewallFlow(
             ifname=ifnames[flow.source],
             zone=flow.source,
-            daddr=", ".join(str(net) for net in flow.service.prefixes),
+            daddr=_destinations(flow.service),
             l4=_ports(flow.service),
             internet=flow.service.internet,
             why=f"{flow.service.name}: {flow.why}",
@@ -827,6 +842,12 @@ def store_firewall(view: StoreApplianceView) -> list[FirewallFlow]:
         for flow in view.intent.flows
         if flow.source in ifnames
     ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _destinations(service: Service) -> str:
+    """A service's prefixes as an nftables set's elements: the fleet's few services, spelled once."""
+    return ", ".join(str(net) for net in service.prefixes)
 
 
 # The host firewall's per-store rules (host-nftables.j2 keeps the ruleset's fixed skeleton and
