@@ -209,7 +209,8 @@ def probe_name(class_name: str) -> str:
     return "SLA-" + class_name.upper()
 
 
-def _port_ranges(ports: Iterable[str]) -> tuple[tuple[int, int], ...]:
+@functools.lru_cache(maxsize=1024)
+def _port_ranges(ports: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     ranges = []
     for text in ports:
         low, _, high = text.partition("-")
@@ -279,7 +280,9 @@ def build_store_sla(
     classes: dict[str, SlaClassPolicy] = {}
 
     def class_policy(name: str) -> SlaClassPolicy:
-        found = classes[name] = _class_policy(store, fleet_classes, name)
+        found = classes.get(name)
+        if found is None:
+            found = classes[name] = _class_policy(store, fleet_classes, name)
         return found
 
     # Port-specific applications first: a segment's catch-all must not shadow them.
@@ -310,7 +313,7 @@ def build_store_sla(
                 segments=segments,
                 sources=tuple(store.segments[kind].subnet for kind in segments),
                 protocol=spec.protocol,
-                ports=_port_ranges(spec.ports),
+                ports=_port_ranges(tuple(spec.ports)),
                 dscp=DSCP_VALUES[spec.dscp],
                 dscp_name=spec.dscp,
                 cellular=spec.cellular,
