@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
