@@ -18,6 +18,7 @@ from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
     IOS_UDP_JITTER_PORT_BASE,
+    IosProbeTimers,
     fortios_health_timers,
     ios_probe_timers,
     ios_return_signal,
@@ -413,6 +414,8 @@ class ViewBuilder:
         by_kind = {segment.kind: segment for segment in segments}
         local = [*(segment.net for segment in segments), loopback]
         probes: dict[tuple[str, str], ProbeView] = {}
+        # A class's timers per hub probe kind: the same for every tunnel of the store.
+        ios_timers: dict[tuple[str, str], IosProbeTimers] = {}
 
         def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
             found = probes.get((tunnel_id, cls.name))
@@ -425,7 +428,11 @@ class ViewBuilder:
                         f"store {intent.store_id}: tunnel {tunnel.id} is hub tunnel {tunnel.number}, "
                         f"but IOS-XE probe numbers (10 x tunnel + class) stop at {IOS_MAX_PROBE_NUMBER}"
                     )
-                timers = ios_probe_timers(cls, kind) if mechanism == "ip-sla-tracks" else None
+                timers = None
+                if mechanism == "ip-sla-tracks":
+                    timers = ios_timers.get((cls.name, kind))
+                    if timers is None:
+                        timers = ios_timers[(cls.name, kind)] = ios_probe_timers(cls, kind)
                 found = probes[(tunnel_id, cls.name)] = ProbeView(
                     number=number,
                     name=f"tun{tunnel.number}",
