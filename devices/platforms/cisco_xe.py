@@ -275,8 +275,7 @@ def static_routes(view: StoreApplianceView) -> list[str]:
                 lines.append(f"ip route vrf {link.front_door_vrf} 0.0.0.0 0.0.0.0 {link.gateway}")
             continue
         via = link.gateway if link.static else f"{link.ifname} dhcp"
-        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
-        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        far_ends = view.far_ends(link)
         lines += [f"ip route {destination} 255.255.255.255 {via}" for destination in far_ends]
     return lines
 

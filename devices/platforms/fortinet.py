@@ -515,8 +515,7 @@ def static_routes(view: StoreApplianceView) -> list[str]:
         ]
     number = len(view.advertised)
     for link in view.wan:
-        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
-        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        far_ends = view.far_ends(link)
         for destination in far_ends:
             number += 1
             lines += [

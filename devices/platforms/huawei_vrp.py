@@ -427,8 +427,7 @@ def static_routes(view: StoreApplianceView) -> list[str]:
             if link.static:
                 lines.append(f"ip route-static vpn-instance {link.front_door_vrf} 0.0.0.0 0.0.0.0 {link.gateway}")
             continue
-        far_ends = [tunnel.peer_outside for tunnel in link.tunnels]
-        far_ends += [tunnel.peer_outside for tunnel in view.aws_tunnels if tunnel.link == link.name]
+        far_ends = view.far_ends(link)
         via = link.gateway if link.static else f"{link.ifname} dhcp"
         lines += [f"ip route-static {destination} 255.255.255.255 {via}" for destination in far_ends]
     return lines

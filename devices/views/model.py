@@ -553,6 +553,13 @@ class StoreApplianceView:
     def untrusted_segments(self) -> list[SegmentView]:
         return [segment for segment in self.segments if segment.untrusted]
 
+    def far_ends(self, link: WanLinkView) -> list[str]:
+        """The outside addresses of every tunnel `link` carries (hubs, then AWS): the hosts its
+        underlay routes pin to the link."""
+        return [tunnel.peer_outside for tunnel in link.tunnels] + [
+            tunnel.peer_outside for tunnel in self.aws_tunnels if tunnel.link == link.name
+        ]
+
 
 # ---------------------------------------------------------------- hub appliance
 
