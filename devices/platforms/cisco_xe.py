@@ -703,7 +703,6 @@ PLATFORM = CiscoXEPlatform(
     ),
     template_filters=(
         ("ios_acl_rule", acl_rule),
-        ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_sla_probes", sla_probes),
@@ -715,7 +714,6 @@ PLATFORM = CiscoXEPlatform(
         ("ios_zone_firewall", zone_firewall),
         ("ios_steering_route_maps", steering_route_maps),
         ("ios_return_signals", return_signals),
-        ("ios_next_hops", next_hops),
         ("ios_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("ios_bgp_neighbors", bgp_neighbors),
         ("ios_bgp_neighbor_families", bgp_neighbor_families),

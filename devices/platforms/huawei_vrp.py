@@ -471,7 +471,6 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_bgp_peer_policies", bgp_peer_policies),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_hub_route_policies", hub_route_policies),
-        ("vrp_nqa_name", nqa_name),
         ("vrp_ntp_key_type", ntp_key_type),
         ("vrp_flow_acls", flow_acls),
         ("vrp_security_zones", security_zones),
