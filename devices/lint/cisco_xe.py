@@ -1510,31 +1510,49 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
                     )
 
 
-def acl_verdict(acl: Line, packet: Packet) -> Verdict:
-    """What extended ACL `acl` does with `packet`: its first matching entry decides, the implicit
-    deny when none matches. An ICMP entry naming a message matches an echo request only as
-    `echo`; an entry this reader cannot follow (an object group, a port name it does not know)
-    matches when it permits and not when it denies, so a doubt never hides a permit."""
+# One extended ACL entry as read once: (line, action, protocol, source, source ports, destination,
+# destination ports, the words after them, whether it names an object group).
+_AclEntry = tuple[
+    Line,
+    str,
+    str,
+    ipaddress.IPv4Network | None,
+    tuple[str, list[int]] | None,
+    ipaddress.IPv4Network | None,
+    tuple[str, list[int]] | None,
+    list[str],
+    bool,
+]
+
+
+def _acl_entries(acl: Line) -> list[_AclEntry]:
+    entries: list[_AclEntry] = []
     for entry in acl.children:
         w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
         if len(w) < 3 or w[0] not in ("permit", "deny"):
-            continue
-        action, protocol = w[0], w[1]
-        if protocol not in ("ip", packet.protocol):
-            continue
-        if "object-group" in w:
-            if action == "permit":
-                return Verdict(True, entry.number, entry.text)
             continue
         source, at = _endpoint(w, 2)
         source_ports, at = _ports(w, at)
         destination, at = _endpoint(w, at)
         destination_ports, at = _ports(w, at)
+        entries.append(
+            (entry, w[0], w[1], source, source_ports, destination, destination_ports, w[at:], "object-group" in w)
+        )
+    return entries
+
+
+def _entries_verdict(acl: Line, entries: list[_AclEntry], packet: Packet) -> Verdict:
+    for entry, action, protocol, source, source_ports, destination, destination_ports, rest, group in entries:
+        if protocol not in ("ip", packet.protocol):
+            continue
+        if group:
+            if action == "permit":
+                return Verdict(True, entry.number, entry.text)
+            continue
         if (source is not None and packet.source not in source) or (
             destination is not None and packet.destination not in destination
         ):
             continue
-        rest = w[at:]
         if protocol == "tcp" and action == "permit" and "established" in rest:
             continue  # ACK or RST set: never the start of a connection
         if protocol == "icmp" and rest and rest[0] not in ("echo", "log"):
@@ -1549,6 +1567,14 @@ def acl_verdict(acl: Line, packet: Packet) -> Verdict:
         if matches:
             return Verdict(action == "permit", entry.number, entry.text)
     return Verdict(False, acl.number, f"{acl.text}: the implicit deny")
+
+
+def acl_verdict(acl: Line, packet: Packet) -> Verdict:
+    """What extended ACL `acl` does with `packet`: its first matching entry decides, the implicit
+    deny when none matches. An ICMP entry naming a message matches an echo request only as
+    `echo`; an entry this reader cannot follow (an object group, a port name it does not know)
+    matches when it permits and not when it denies, so a doubt never hides a permit."""
+    return _entries_verdict(acl, _acl_entries(acl), packet)
 
 
 @register_forwarding(PLATFORM)
@@ -1584,8 +1610,10 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         else:
             applied[acl_name or ""] = acl
 
+    parsed = [(acl, _acl_entries(acl)) for acl in applied.values()]
+
     def verdict(packet: Packet) -> Verdict:
-        verdicts = [acl_verdict(acl, packet) for acl in applied.values()]
+        verdicts = [_entries_verdict(acl, entries, packet) for acl, entries in parsed]
         return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, "no ACL"))
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
