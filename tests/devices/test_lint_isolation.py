@@ -18,6 +18,7 @@ from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.model import HubIntent
+from storestack.network.show import hub_report
 
 HUB = "hq-hub1"
 
@@ -66,6 +67,10 @@ def test_one_forwarding_intent_for_every_hub(fleet: Fleet) -> None:
         assert any(net.subnet_of(p) for p in forwarding.private)
         assert not any(c.overlaps(net) for c in forwarding.corporate)
     assert forwarding.fleet == (plan.stores, plan.loopbacks, plan.transit)
+    # `network show HUB` says the same.
+    shown = hub_report(NetworkIntent(fleet), HUB)["store_forwarding"]
+    assert shown["corporate"] == [str(n) for n in forwarding.corporate]
+    assert shown["never"] == [str(n) for n in forwarding.private] and shown["then"] == "internet"
     store_tunnels = [t for t in hub.tunnels if t.kind == "store-hub"]
     assert [(c.tunnel, c.store_inside, c.hub_inside) for c in forwarding.control] == [
         (t.id, t.peer_inside, t.local_inside.ip) for t in store_tunnels if t.local_inside is not None
