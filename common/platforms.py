@@ -122,3 +122,12 @@ HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
         "so it queues nothing towards the stores"
     ),
 }
+
+
+def uplink_rate_refusal(hostname: str, platform: Platform, uplink_mbps: int | None) -> str | None:
+    """Why hub `hostname` may not take `uplink_mbps` (its platform queues nothing towards the
+    stores), or None when it may: the one wording the inventory checks and the intent refuse with."""
+    reason = HUB_NO_UPLINK_QUEUES.get(platform)
+    if uplink_mbps is None or reason is None:
+        return None
+    return f"hub {hostname} ({platform}) would shape nothing to {uplink_mbps} Mbit/s: {reason}; leave uplink_mbps out"

@@ -36,7 +36,12 @@ from pydantic import SecretStr
 
 from storestack.common.addressing import SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
-from storestack.common.platforms import HUB_NO_STORE_BFD, STORE_BFD_ECHO, STORE_ONE_FQDN_IDENTITY
+from storestack.common.platforms import (
+    HUB_NO_STORE_BFD,
+    STORE_BFD_ECHO,
+    STORE_ONE_FQDN_IDENTITY,
+    uplink_rate_refusal,
+)
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
@@ -653,6 +658,9 @@ class NetworkIntent:
             raise NetworkIntentError(
                 f"no hub {name!r} in the fleet (known: {', '.join(self._hub_order)})"
             ) from None
+        if (refusal := uplink_rate_refusal(hub.hostname, hub.platform, hub.uplink_mbps)) is not None:
+            # The inventory refuses this too; a fleet built in code meets it here.
+            raise NetworkIntentError(refusal)
         tunnels: list[Tunnel] = []
         sessions: list[BgpSession] = []
         control: list[StoreControl] = []
