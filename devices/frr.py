@@ -250,7 +250,7 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
 # vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
 # else a saturated link starves BFD, the path is declared down and storestack-steer moves every
 # class off a link that is merely busy. The class matches the intent's network-control DSCPs,
-# which a hub re-marks to default when they come from the DC (`hub_dc_trust_rule`), so only the
+# which a hub re-marks to default when they come from the DC (`hub_dc_trust_rules`), so only the
 # hub's own routing traffic reaches this class on its uplink.
 CONTROL_PERCENT = 2
 CONTROL_DSCPS = NETWORK_CONTROL_DSCPS
@@ -579,19 +579,22 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     ]
 
 
-def hub_dc_trust_rule(view: HubView) -> str | None:
-    """The hub's QoS trust boundary on its DC core LAN port (`network.model.DcTrust`), as one
-    nftables rule for a chain on the forward hook: what the hub forwards from the DC port with a
+def hub_dc_trust_rules(view: HubView) -> list[str]:
+    """The hub's QoS trust boundary on its DC core LAN port (`network.model.DcTrust`), as nftables
+    rules for a chain on the forward hook: what the hub forwards from the DC port with a
     network-control DSCP leaves with default. Netfilter's forward hook runs after the routing
     decision and before the packet is encrypted into its tunnel (the ESP header copies the inner
-    DSCP: swanctl `copy_dscp`) and queued on the uplink's egress (qos.tc), so the classifier sees the re-marked DSCP; what
-    the hub originates itself (BGP and BFD to the stores) and what is addressed to it (BGP with
-    the DC core) never passes the forward hook. None where the intent has no trust boundary."""
+    DSCP: swanctl `copy_dscp`) and queued on the uplink's egress (qos.tc), so the classifier sees
+    the re-marked DSCP; what the hub originates itself (BGP and BFD to the stores) and what is
+    addressed to it (BGP with the DC core) never passes the forward hook. One rule per DSCP, not
+    one with an anonymous set (`ip dscp { cs6, cs7 }`): with such a set in the ruleset, nft 1.0.6
+    (Debian 12) crashes on a later `nft add rule ... index N` (the lab's own VXLAN rule, an
+    operator's). None where the intent has no trust boundary."""
     trust = view.intent.dc_trust
     if trust is None:
-        return None
-    dscps = ", ".join(_dscp_keyword(name) for name in trust.remarked_names)
-    return f'iifname "{view.dc.ifname}" ip dscp {{ {dscps} }} ip dscp set {_dscp_keyword(trust.to)}'
+        return []
+    to = _dscp_keyword(trust.to)
+    return [f'iifname "{view.dc.ifname}" ip dscp {_dscp_keyword(name)} ip dscp set {to}' for name in trust.remarked_names]
 
 
 def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
@@ -617,7 +620,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "wan_queues": hub_wan_queues(view),
         "control_classid": f"1:{CONTROL_MINOR:x}",
-        "dc_trust_rule": hub_dc_trust_rule(view),
+        "dc_trust_rules": hub_dc_trust_rules(view),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),

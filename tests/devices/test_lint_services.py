@@ -593,25 +593,27 @@ def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet) -> None:
 # hq-hub1 queues towards the stores (uplink_mbps: 1000), so what it forwards from the DC core LAN
 # with a network-control DSCP (CS6, CS7: the control class that keeps BGP, BFD and IKE to the
 # stores alive) must leave with default; the fleet's classes' DSCPs are kept.
-_FRR_TRUST = 'iifname "dc" ip dscp { cs6, cs7 } ip dscp set cs0'
+_CS6 = 'iifname "dc" ip dscp cs6 ip dscp set cs0\n'
+_CS7 = 'iifname "dc" ip dscp cs7 ip dscp set cs0\n'
 
 
 @pytest.mark.parametrize(
     ("old", "new", "why"),
     [
-        (_FRR_TRUST, "", "the hub trusts cs6 from the DC core LAN (dc): a DC host's packets marked cs6 keep it"),
-        (_FRR_TRUST, 'iifname "dc" ip dscp { cs6 } ip dscp set cs0', "the hub trusts cs7 from the DC core LAN (dc)"),
-        (_FRR_TRUST, 'iifname "dc" ip dscp cs7 ip dscp set cs0', "the hub trusts cs6 from the DC core LAN (dc)"),
+        (_CS6 + "        " + _CS7, "", "the hub trusts cs6 from the DC core LAN (dc): a DC host's packets marked cs6 keep it"),
+        ("        " + _CS7, "", "the hub trusts cs7 from the DC core LAN (dc)"),
         # on another port the DC's packets pass untouched
-        (_FRR_TRUST, 'iifname "lo" ip dscp { cs6, cs7 } ip dscp set cs0', "the hub trusts cs6 from the DC core LAN"),
-        (_FRR_TRUST, 'iifname "dc" ip dscp { cs6, cs7 } ip dscp set ef',
-         "the hub re-marks cs6 from the DC core LAN (dc) to ef, not to default"),
+        (_CS6, _CS6.replace('"dc"', '"lo"'), "the hub trusts cs6 from the DC core LAN"),
+        (_CS6, _CS6.replace("set cs0", "set ef"), "the hub re-marks cs6 from the DC core LAN (dc) to ef, not to default"),
         # the input hook never sees what the hub forwards
-        ("type filter hook forward priority mangle; policy accept;\n        " + _FRR_TRUST,
-         "type filter hook input priority mangle; policy accept;\n        " + _FRR_TRUST,
+        ("type filter hook forward priority mangle; policy accept;\n        " + _CS6,
+         "type filter hook input priority mangle; policy accept;\n        " + _CS6,
          "the hub trusts cs6 from the DC core LAN (dc)"),
-        (_FRR_TRUST, 'iifname "dc" ip dscp { cs6, cs7, ef } ip dscp set cs0',
+        (_CS7, _CS7 + '        iifname "dc" ip dscp ef ip dscp set cs0\n',
          "the hub re-marks ef from the DC core LAN (dc) to default: ef is a class of the fleet"),
+        # a set of DSCPs is read as well (the renderer writes one rule per DSCP)
+        (_CS6 + "        " + _CS7, 'iifname "dc" ip dscp { cs6, ef } ip dscp set cs0\n',
+         "the hub trusts cs7 from the DC core LAN (dc)"),
     ],
 )
 def test_frr_hub_dc_trust_defects_caught(fleet: Fleet, old: str, new: str, why: str) -> None:
