@@ -26,6 +26,14 @@ def _tool(name: str) -> str:
     return path
 
 
+def _require_root() -> None:
+    """Namespaces, nftables and tc need root: fail under CI, skip elsewhere."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("root is needed")
+        pytest.skip("root is needed")
+
+
 def _frr_stores(fleet: Fleet) -> list[RenderedConfig]:
     return [c for c in render_fleet(on_platform(fleet, "frr"), hubs=[])]
 
@@ -279,10 +287,7 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     time. (The former rule, a hub-wide rate after `ct state established accept`, answered the
     whole flood.)"""
     nft = _tool("nft")
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("root is needed")
-        pytest.skip("root is needed")
+    _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     prefix = f"ss-icmp-{os.getpid()}"
     hub_ns, flood_ns, probe_ns = f"{prefix}-h", f"{prefix}-f", f"{prefix}-p"
@@ -387,10 +392,7 @@ def test_the_hub_queues_its_tunnels_by_class_and_lets_the_dc_lan_traffic_bypass_
     rest best effort) under a root shaped to 95% of the uplink; the same DSCPs from the hub's DC
     address (its traffic to HQ) are queued in no class and never held to the uplink's rate."""
     _tool("tc")
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("root is needed")
-        pytest.skip("root is needed")
+    _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     queues = _companion(hub, "qos.tc")
     assert "qdisc replace dev dc root handle 1: htb default 0" in queues
@@ -450,10 +452,7 @@ def test_the_hub_re_marks_network_control_from_the_dc_before_its_uplink_queues(f
     voice. Without the dc_trust chain the same CS6 packets take the control class."""
     _tool("tc")
     _tool("nft")
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("root is needed")
-        pytest.skip("root is needed")
+    _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     rules = _chain_rules(_companion(hub, "nftables.conf"), "dc_trust")
     assert rules == [
