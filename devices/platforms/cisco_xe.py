@@ -684,7 +684,14 @@ def queue_policies(
 # 17, https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/qos/b-quality-of-service/m_qos-mrkg.html;
 # "Applying QoS Features Using the MQC", IOS XE QoS configuration guide: class-map, policy-map,
 # `service-policy input`): a match-all class of the network-control DSCPs among what the hub
-# forwards, re-marked to default by an input policy on the port.
+# forwards, re-marked to default by an input policy on the port. One `match dscp` line takes a
+# list of up to eight values, separated by spaces, any of which matches (Cisco IOS software
+# configuration guide, Configuring QoS, "ip dscp dscp-list"; IOS XR's MQC guide says the same:
+# "Up to eight values ... per match statement"); `default` and `csN` are IOS's DSCP keywords.
+# What is addressed to the hub keeps its mark: the route processor's input queue lets packets of
+# precedence 6 (BGP) past its normal limit (Selective Packet Discard, QoS Modular QoS CLI
+# Configuration Guide, Cisco IOS XE 17,
+# https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/qos/b-quality-of-service/m_ip6-spd-xe.html).
 DC_TRUST_POLICY = "DC-TRUST"
 DC_TRUST_CLASS = "DC-NETWORK-CONTROL"
 DC_TRANSIT_ACL = "DC-TRANSIT"
