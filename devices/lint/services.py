@@ -12,7 +12,7 @@
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
   every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
   a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
-  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP) shapes and
+  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP, FortiOS) shapes and
   queues nothing on that port, which would hold the DC core LAN's own traffic too; a hub that
   queues towards the stores has its DC-port trust boundary (`HubIntent.dc_trust`): every
   network-control DSCP it forwards from the DC re-marked to default on the way in (FRR: a rule on
@@ -1200,7 +1200,25 @@ def _vrp_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
     return found_shapers
 
 
-_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {"huawei_vrp": _vrp_port_shapers}
+def _forti_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
+    """(1-based line of the port's edit, what) of each shaper on a FortiOS port: a non-zero
+    `outbandwidth` (the parent of the priority queues) and an `egress-shaping-profile`."""
+    values = dict(_forti_section_by_name(config.lines, "config system interface")).get(port)
+    if values is None:
+        return []
+    line = int(values["line"])
+    found_shapers: list[tuple[int, str]] = []
+    if (outbandwidth := values.get("outbandwidth", "0")) != "0":
+        found_shapers.append((line, f"shapes the port (set outbandwidth {outbandwidth})"))
+    if profile := values.get("egress-shaping-profile"):
+        found_shapers.append((line, f"queues with set egress-shaping-profile {profile}"))
+    return found_shapers
+
+
+_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {
+    "huawei_vrp": _vrp_port_shapers,
+    "fortinet": _forti_port_shapers,
+}
 
 
 def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:

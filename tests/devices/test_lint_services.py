@@ -588,6 +588,32 @@ def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet) -> None:
     ]
 
 
+# FortiOS likewise (HUB_NO_UPLINK_QUEUES): an `outbandwidth` or an egress shaping profile on the
+# DC core LAN port would hold the decrypted store traffic to HQ to the rate as well.
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ("set outbandwidth 950000", "shapes the port (set outbandwidth 950000)"),
+        ("set egress-shaping-profile \"UPLINK\"", "queues with set egress-shaping-profile \"UPLINK\""),
+    ],
+)
+def test_fortios_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, setting: str, what: str) -> None:
+    chain = on_platform(fleet, "fortinet")
+    assert chain.hubs["hq-hub1"].uplink_mbps is None
+    hub = _hub(chain, "fortinet")
+    assert "outbandwidth" not in hub.text and "egress-shaping-profile" not in hub.text
+    assert _check(chain, hub) == []
+    port = '        set description "dc core lan"\n'
+    shaped = _broken(hub, port, port + f"        {setting}\n")
+    findings = _check(chain, shaped)
+    assert [f.rule for f in findings] == ["qos"], findings
+    assert findings[0].message.startswith(
+        f"the hub {what} on the uplink (port1), which holds the DC core LAN's own traffic to it too: "
+        "a FortiOS hub cannot shape"
+    )
+    assert shaped.lines[findings[0].line - 1] == '    edit "port1"'
+
+
 # ---------------------------------------------------------------- the hubs' DC-port trust boundary
 
 # hq-hub1 queues towards the stores (uplink_mbps: 1000), so what it forwards from the DC core LAN
