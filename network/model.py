@@ -202,7 +202,9 @@ class DcTrust:
       input queue (IOS-XE's selective packet discard) favours CS6 routing packets;
     - the fleet's own classes' DSCPs (`kept`: voice EF, POS AF31 ...) are kept: the DC is the
       fleet's own trusted domain, and HQ's voice gateways and payment servers mark their answers
-      to the stores (HQ's access ports are the DC's trust boundary, not the hub's);
+      to the stores (HQ's access ports are the DC's trust boundary, not the hub's). A DC host
+      that marks EF still takes the voice queue towards the stores: holding EF to HQ's voice
+      gateways would need their addresses, which the inventory does not hold;
     - any other DSCP is kept as well: none of the hub's queues matches it, so it is queued as
       best effort, as an unmarked packet is.
     """
