@@ -38,6 +38,7 @@ from storestack.common.addressing import SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
+    HUB_NO_UPLINK_QUEUES,
     STORE_BFD_ECHO,
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
@@ -56,8 +57,10 @@ from storestack.network.cloud import (
 )
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
+    NETWORK_CONTROL_DSCPS,
     BgpSession,
     DcCoreLink,
+    DcTrust,
     Flow,
     HubIntent,
     ManagementAccess,
@@ -784,6 +787,7 @@ class NetworkIntent:
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
             store_forwarding=dataclasses.replace(self._store_forwarding, control=tuple(control)),
+            dc_trust=self._dc_trust(hub),
         )
 
     @cached_property
@@ -812,6 +816,13 @@ class NetworkIntent:
             )
         )
         return StoreForwarding(control=(), corporate=corporate, private=private, fleet=fleet)
+
+    def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:
+        """The hub's QoS trust boundary on its DC core LAN port (`DcTrust`): only where the hub
+        queues towards the stores, which is where a DSCP from the DC picks a queue."""
+        if hub.platform in HUB_NO_UPLINK_QUEUES or not hub.uplink_mbps:
+            return None
+        return DcTrust(remarked=NETWORK_CONTROL_DSCPS, kept=tuple(dict.fromkeys(q.dscp_name for q in self.qos)))
 
     def _dc_link(self, hub: ResolvedHub) -> DcCoreLink:
         spec = self.fleet.spec
