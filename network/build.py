@@ -804,14 +804,17 @@ class NetworkIntent:
         )
         mgmt = self.management
         servers = (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)
+        ranges = (*self.hub_routes, *plan.management)
+        # Only servers no range covers: collapsing adjacent host routes makes /31s, which the
+        # ipaddress module builds with a reference cycle (a forked render worker keeps none).
         corporate = collapse(
             (
-                *self.hub_routes,
-                *plan.management,
+                *ranges,
                 *(
                     self.host_net(server)
-                    for server in servers
-                    if any(server in net for net in private) and not any(server in net for net in fleet)
+                    for server in dict.fromkeys(servers)
+                    if any(server in net for net in private)
+                    and not any(server in net for net in (*fleet, *ranges))
                 ),
             )
         )
