@@ -137,7 +137,7 @@ class NetworkIntent:
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
         self._hubs: dict[str, HubIntent] = {}
-        self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
+        self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
         # address -> its /32: a hub's public address is every planned tunnel's underlay
@@ -314,20 +314,52 @@ class NetworkIntent:
 
     # ------------------------------------------------------------ store <-> hub tunnels
 
-    def _store_hub_pair(
+    def _store_hub_end(
         self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
-    ) -> tuple[Tunnel, Tunnel]:
-        """The two ends of one store-link-to-hub tunnel, from the same values (built once: the
-        store's intent and the hub's share them)."""
+    ) -> Tunnel:
+        """The store's end of one store-link-to-hub tunnel (built once: the store's intent and
+        the hub's end, `_hub_end`, share it)."""
         key = (store.id, link.name, hub.hostname)
-        pair = self._pairs.get(key)
-        if pair is None:
-            pair = self._pairs[key] = self._build_pair(store, index, link, hub, rank)
-        return pair
+        end = self._store_ends.get(key)
+        if end is None:
+            end = self._store_ends[key] = self._build_store_end(store, index, link, hub, rank)
+        return end
 
-    def _build_pair(
+    def _hub_end(
         self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
-    ) -> tuple[Tunnel, Tunnel]:
+    ) -> Tunnel:
+        """The hub's end of that tunnel: the store's end seen from the hub, from the same values.
+        Built only when a hub's intent asks for it (a store's intent needs only its own end)."""
+        near = self._store_hub_end(store, index, link, hub, rank)
+        assert near.local_inside is not None and near.peer_inside is not None
+        return Tunnel(
+            id=near.id,
+            kind="store-hub",
+            transport="wan",
+            role=near.role,
+            peer=store.id,
+            local_outside=near.peer_outside,
+            peer_outside=near.local_outside,
+            local_inside=IPv4Interface((int(near.peer_inside), near.local_inside.network.prefixlen)),
+            peer_inside=near.local_inside.ip,
+            local_id=near.peer_id,
+            peer_id=near.local_id,
+            local_asn=hub.asn,
+            peer_asn=store.asn,
+            psk=near.psk,
+            psk_origin=near.psk_origin,
+            underlay=None,
+            local_pref=near.local_pref,
+            prepend=near.prepend,
+            bfd=near.bfd,
+            live=near.live,
+            peer_transport=link.name,
+            sla=near.sla,
+        )
+
+    def _build_store_end(
+        self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
+    ) -> Tunnel:
         tid = tunnel_id(store.id, link.name, hub.hostname)
         outputs = self.outputs.get(store.id)
         live = (
@@ -345,66 +377,34 @@ class NetworkIntent:
             psk = self.psk(tid)
         # The backup hub is a step below the primary on the same transport.
         backup_hub = hub.hostname != store.primary_hub
-        local_pref = rank[0] - (5 if backup_hub else 0)
-        prepend = rank[1] + (1 if backup_hub else 0)
-        role = self._role(index, link)
         # No BFD where the hub runs none on its store links (`HUB_NO_STORE_BFD`).
         bfd = None if hub.platform in HUB_NO_STORE_BFD else BFD_CELLULAR if link.cellular else BFD_WIRED
         classes = self._transport_classes.get(store.id)
         if classes is None:
             classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
-        sla = classes.get(link.name)
-        store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
-        store_ike, hub_ike = self.store_link_id(store, link), self.ike_id(hub.hostname)
-        origin = "stack outputs" if live is not None else "derived"
-        store_end = Tunnel(
+        return Tunnel(
             id=tid,
             kind="store-hub",
             transport=link.name,
-            role=role,
+            role=self._role(index, link),
             peer=hub.hostname,
-            local_outside=store_outside,
+            local_outside=link.address.ip if link.address is not None and link.addressing == "static" else None,
             peer_outside=hub_outside,
             local_inside=store_inside,
             peer_inside=hub_inside,
-            local_id=store_ike,
-            peer_id=hub_ike,
+            local_id=self.store_link_id(store, link),
+            peer_id=self.ike_id(hub.hostname),
             local_asn=store.asn,
             peer_asn=hub.asn,
             psk=psk,
-            psk_origin=origin,
+            psk_origin="stack outputs" if live is not None else "derived",
             underlay=UnderlayRoute(self.host_net(hub_outside), link.name, link.gateway),
-            local_pref=local_pref,
-            prepend=prepend,
+            local_pref=rank[0] - (5 if backup_hub else 0),
+            prepend=rank[1] + (1 if backup_hub else 0),
             bfd=bfd,
             live=live is not None,
-            sla=sla,
+            sla=classes.get(link.name),
         )
-        hub_end = Tunnel(
-            id=tid,
-            kind="store-hub",
-            transport="wan",
-            role=role,
-            peer=store.id,
-            local_outside=hub_outside,
-            peer_outside=store_outside,
-            local_inside=IPv4Interface((int(hub_inside), store_inside.network.prefixlen)),
-            peer_inside=store_inside.ip,
-            local_id=hub_ike,
-            peer_id=store_ike,
-            local_asn=hub.asn,
-            peer_asn=store.asn,
-            psk=psk,
-            psk_origin=origin,
-            underlay=None,
-            local_pref=local_pref,
-            prepend=prepend,
-            bfd=bfd,
-            live=live is not None,
-            peer_transport=link.name,
-            sla=sla,
-        )
-        return store_end, hub_end
 
     # ------------------------------------------------------------ store
 
@@ -444,7 +444,7 @@ class NetworkIntent:
             for index, link in enumerate(store.wan)
         )
         tunnels = [
-            self._store_hub_pair(store, index, link, hub, ranks[link.name])[0]
+            self._store_hub_end(store, index, link, hub, ranks[link.name])
             for index, link in enumerate(store.wan)
             for hub in hubs
         ]
@@ -660,7 +660,7 @@ class NetworkIntent:
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
             for index, link in enumerate(store.wan):
-                end = self._store_hub_pair(store, index, link, hub, ranks[link.name])[1]
+                end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
                 assert end.local_inside is not None and end.peer_inside is not None
                 sessions.append(
