@@ -67,7 +67,13 @@ from storestack.network.model import (
     Zone,
     wan_queue_kbps,
 )
-from storestack.network.sla import LOCAL_BREAKOUT_SEGMENTS, SlaClassPolicy, build_store_sla, transport_classes
+from storestack.network.sla import (
+    LOCAL_BREAKOUT_SEGMENTS,
+    FleetClassPolicies,
+    SlaClassPolicy,
+    build_store_sla,
+    transport_classes,
+)
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Address = ipaddress.IPv4Address
@@ -140,6 +146,7 @@ class NetworkIntent:
         self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
+        self._sla_classes = FleetClassPolicies(spec.sla.classes)
         # address -> its /32: a hub's public address is every planned tunnel's underlay
         # destination, a loopback both its store's announcement and every hub's accept.
         self._host_nets: dict[IPv4Address, IPv4Network] = {}
@@ -381,7 +388,7 @@ class NetworkIntent:
         bfd = None if hub.platform in HUB_NO_STORE_BFD else BFD_CELLULAR if link.cellular else BFD_WIRED
         classes = self._transport_classes.get(store.id)
         if classes is None:
-            classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
+            classes = self._transport_classes[store.id] = transport_classes(store, self._sla_classes)
         return Tunnel(
             id=tid,
             kind="store-hub",
@@ -460,7 +467,7 @@ class NetworkIntent:
                 peer=t.peer,
                 tunnel=t.id,
                 bfd=t.bfd,
-                accepts=(DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks()),
+                accepts=self._store_accepts,
                 announces=announces,
             )
             for t in tunnels
@@ -486,7 +493,7 @@ class NetworkIntent:
         zones = self._zones(store)
         sla = build_store_sla(
             store,
-            self.fleet.spec.sla.classes,
+            self._sla_classes,
             self.store_hubs(store),
             frozenset(zone.name for zone in zones if zone.enters_overlay),
             {(t.transport, t.peer): (t.id, t.peer_inside) for t in tunnels},
@@ -516,6 +523,12 @@ class NetworkIntent:
 
     def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
         return self._hub_loopback_routes
+
+    @cached_property
+    def _store_accepts(self) -> tuple[IPv4Network, ...]:
+        """What every store accepts from its hubs: the default route, the HQ, cloud and desktop
+        summaries and the hubs' loopbacks (the same for every store-hub session)."""
+        return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks())
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
