@@ -66,7 +66,7 @@ from storestack.devices.views.model import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import HubIntent, QosClass, StoreIntent, Transport, Tunnel
+from storestack.network.model import HubIntent, QosClass, Service, StoreIntent, Transport, Tunnel, Zone
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -159,8 +159,9 @@ class ViewBuilder:
         self._qos_cache: _QosViews | None = None
         # SLA classes as a store's steering spells them: (class, position, DSCP) -> its view.
         self._sla_class_views: dict[tuple[SlaClassPolicy, int, int], SlaClassView] = {}
-        # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
-        self._service_nets: dict[ipaddress.IPv4Network, Net] = {}
+        # The services are the intent's, the same objects in every store's flows: by name, each
+        # with its (destination, port) pairs, spelled once.
+        self._service_pairs: dict[str, tuple[Service, list[tuple[Net, int | None]]]] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -212,7 +213,7 @@ class ViewBuilder:
         table: int,
         cellular: bool,
     ) -> TunnelView:
-        assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+        assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
         underlay = tunnel.underlay
         return TunnelView(
             id=tunnel.id,
@@ -229,7 +230,7 @@ class ViewBuilder:
             ifname=profile.store_tunnel(link_index, tunnel.transport, number, tunnel.peer),
             number=number,
             local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,
-            peer_outside=str(tunnel.peer_outside),
+            peer_outside=dotted(int(tunnel.peer_outside)),
             inside=IfAddr.of(tunnel.local_inside),
             inside_peer=dotted(int(tunnel.peer_inside)),
             psk=tunnel.psk,
@@ -253,10 +254,10 @@ class ViewBuilder:
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         intent = self.intent.store(store.id, hostname)
-        over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
+        zones = {zone.name: zone for zone in intent.zones}
         qos, qos_by_name, qos_by_dscp = self._qos_views(intent.qos)
         segments = [
-            self._segment(profile, kind, segment, net, kind in over_cellular, intent, qos_by_name, qos_by_dscp)
+            self._segment(profile, kind, segment, net, zones[kind], intent, qos_by_name, qos_by_dscp)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -481,14 +482,12 @@ class ViewBuilder:
                     paths=paths,
                 )
             )
-        steered = [
-            SegmentSteeringView(
-                segment,
-                f"STEER-{segment.tag}",
-                [app for app in applications if any(s.tag == segment.tag for s in app.segments)],
-            )
-            for segment in segments
-        ]
+        # Per segment tag, the applications matching it, in the applications' order.
+        by_tag: dict[str, list[SteeredApplicationView]] = {segment.tag: [] for segment in segments}
+        for app in applications:
+            for tag in dict.fromkeys(source.tag for source in app.segments):
+                by_tag[tag].append(app)
+        steered = [SegmentSteeringView(segment, f"STEER-{segment.tag}", by_tag[segment.tag]) for segment in segments]
         health_checks = []
         if mechanism == "sdwan-health-checks":
             for tunnel in tunnels:
@@ -567,22 +566,24 @@ class ViewBuilder:
                 rules += [AclRule("deny", "ip", segment.net, net) for net in self.internet_excluded]
                 rules.append(AclRule("permit", "ip", segment.net))
                 continue
-            ports: tuple[int | None, ...] = service.ports or (None,)
-            rules += [
-                AclRule("permit", service.protocol, segment.net, self._service_net(prefix), port)
-                for prefix in service.prefixes
-                for port in ports
-            ]
+            protocol, net = service.protocol, segment.net
+            rules += [AclRule("permit", protocol, net, destination, port) for destination, port in self._service_to(service)]
         return [
             FlowView(f"{source}-TO-{destination}", source, destination, rules, sources[source])
             for (source, destination), rules in grouped.items()
         ]
 
-    def _service_net(self, prefix: ipaddress.IPv4Network) -> Net:
-        net = self._service_nets.get(prefix)
-        if net is None:
-            net = self._service_nets[prefix] = Net.of(prefix)
-        return net
+    def _service_to(self, service: Service) -> list[tuple[Net, int | None]]:
+        """A service's (destination, port) pairs in rule order: each prefix with each port (None:
+        any). The services are the fleet's, the same in every store's flows: spelled once each."""
+        cached = self._service_pairs.get(service.name)
+        if cached is None or cached[0] is not service:
+            ports: tuple[int | None, ...] = service.ports or (None,)
+            cached = self._service_pairs[service.name] = (
+                service,
+                [(Net.of(prefix), port) for prefix in service.prefixes for port in ports],
+            )
+        return cached[1]
 
     @staticmethod
     def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
@@ -615,14 +616,12 @@ class ViewBuilder:
         kind: str,
         segment: ResolvedSegment,
         net: Net,
-        over_cellular: bool,
+        zone: Zone,
         intent: StoreIntent,
         by_name: dict[str, QosClassView],
         by_dscp: dict[int, QosClassView],
     ) -> SegmentView:
         tag = SEGMENT_TAGS[kind]
-        zone = intent.zone(kind)
-        assert zone is not None
         own = by_name[zone.qos_class]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
@@ -665,7 +664,7 @@ class ViewBuilder:
                     if kind in a.segments and a.ports and a.dscp != own.dscp and a.dscp in by_dscp
                 )
             ],
-            cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
+            cellular_allowed=zone.over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
         )
 
     def _wan_link(
