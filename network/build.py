@@ -145,6 +145,7 @@ class NetworkIntent:
         self._hubs: dict[str, HubIntent] = {}
         self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self._segment_classes: dict[str, str] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
         self._sla_classes = FleetClassPolicies(spec.sla.classes)
         # address -> its /32: a hub's public address is every planned tunnel's underlay
@@ -614,13 +615,20 @@ class NetworkIntent:
                 name=kind,
                 prefixes=(segment.subnet,),
                 vlan=segment.vlan,
-                qos_class=self.fleet.spec.qos.segment_class(kind),
+                qos_class=self._segment_class(kind),
                 trusted_marking=False,
                 enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,
             )
             for kind, segment in store.segments.items()
         )
+
+    def _segment_class(self, kind: str) -> str:
+        """The QoS class a segment kind's traffic is marked into (the fleet's, per kind)."""
+        name = self._segment_classes.get(kind)
+        if name is None:
+            name = self._segment_classes[kind] = self.fleet.spec.qos.segment_class(kind)
+        return name
 
     def _flows(self, zones: tuple[Zone, ...]) -> tuple[Flow, ...]:
         services = self.services

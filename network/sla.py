@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from storestack.inventory.fleet import ResolvedStore
+from storestack.inventory.fleet import ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, SlaClass
 
 IPv4Address = ipaddress.IPv4Address
@@ -295,6 +295,18 @@ def build_store_sla(
             found = classes[name] = fleet_classes.policy(store, name)
         return found
 
+    # Each (link, hub) path once: the store's applications share them (they are immutable).
+    choices: dict[tuple[str, str | None], PathChoice] = {}
+
+    def path(link: ResolvedWanLink, hub: str | None) -> PathChoice:
+        found = choices.get((link.name, hub))
+        if found is None:
+            tunnel, next_hop = tunnels[(link.name, hub)] if hub is not None else (None, None)
+            found = choices[(link.name, hub)] = PathChoice(
+                link.name, link.kind, link.cellular, hub, tunnel, next_hop, link.cost_per_gb
+            )
+        return found
+
     # Port-specific applications first: a segment's catch-all must not shadow them.
     ordered = sorted(policy.applications.items(), key=lambda item: not item[1].ports)
     applications = []
@@ -309,13 +321,7 @@ def build_store_sla(
             for position, link in enumerate(store.wan)
             if link.kind in spec.transports and (spec.cellular or not link.cellular)
         )
-        paths = []
-        for _, _, link in links:
-            for hub in hubs if overlay else [None]:
-                tunnel, next_hop = tunnels[(link.name, hub)] if hub is not None else (None, None)
-                paths.append(
-                    PathChoice(link.name, link.kind, link.cellular, hub, tunnel, next_hop, link.cost_per_gb)
-                )
+        paths = [path(link, hub) for _, _, link in links for hub in (hubs if overlay else [None])]
         applications.append(
             ApplicationPolicy(
                 name=name,
