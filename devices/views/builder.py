@@ -109,12 +109,13 @@ _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
 def _application_rules(
-    application: ApplicationPolicy, sources: list[SegmentView], local: list[Net]
+    application: ApplicationPolicy, sources: list[SegmentView], local: dict[str, list[AclRule]]
 ) -> list[AclRule]:
     """What an application's policy routing matches: its segments' traffic to anywhere but the
-    store itself (its segments and the appliance's loopback), on its ports."""
+    store itself (`local`: per segment tag, the denies of its traffic to the store's segments
+    and the appliance's loopback), on its ports."""
     protocol = "ip" if application.protocol == "any" else application.protocol
-    rules = [AclRule("deny", "ip", source.net, net) for source in sources for net in local]
+    rules = [rule for source in sources for rule in local[source.tag]]
     if application.ports:
         rules += [
             AclRule("permit", protocol, source.net, None, low, high if high != low else None)
@@ -413,7 +414,11 @@ class ViewBuilder:
             )
         by_id = {tunnel.id: tunnel for tunnel in tunnels}
         by_kind = {segment.kind: segment for segment in segments}
-        local = [*(segment.net for segment in segments), loopback]
+        # Per segment, its traffic to the store itself (its segments and the appliance's
+        # loopback), which no application's policy routing takes: the same denies in every
+        # application of the segment (rules are immutable, so they share them).
+        local_nets = [*(segment.net for segment in segments), loopback]
+        local: dict[str, list[AclRule]] = {}
         probes: dict[tuple[str, str], ProbeView] = {}
         # A class's timers per hub probe kind: the same for every tunnel of the store.
         ios_timers: dict[tuple[str, str], IosProbeTimers] = {}
@@ -455,6 +460,9 @@ class ViewBuilder:
             candidates = [path for path in application.paths if path.tunnel is not None]
             if not (application.overlay and sources and candidates):
                 continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
+            for source in sources:
+                if source.tag not in local:
+                    local[source.tag] = [AclRule("deny", "ip", source.net, net) for net in local_nets]
             if mechanism == "nqa-policy-routes":
                 # An AR traffic behavior redirects to one next hop, withdrawn while its NQA test
                 # fails (then BGP routes the traffic): the preferred path.
