@@ -316,7 +316,7 @@ class ViewBuilder:
             region=store.region,
             state=store.state,
             asn=store.asn,
-            router_id=str(appliance.loopback),
+            router_id=dotted(int(appliance.loopback)),
             loopback=loopback,
             loopback_ifname=profile.loopback,
             lan_trunk=profile.lan_trunk,
@@ -519,7 +519,7 @@ class ViewBuilder:
                     return_signals.append(
                         ReturnSignalView(
                             over[strictest([found.sla for found in over.values()]).name],
-                            str(ios_return_signal(tunnel.number)),
+                            dotted(int(ios_return_signal(tunnel.number))),
                             f"RETURN-VIA-{tunnel.number}",
                         )
                     )
@@ -726,7 +726,7 @@ class ViewBuilder:
         for tunnel in intent.tunnels:
             if tunnel.kind != "store-aws":
                 continue
-            assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
             link = by_name[tunnel.transport]
             number = int(tunnel.peer.rsplit(":", 1)[1])
             views.append(
@@ -738,10 +738,10 @@ class ViewBuilder:
                     ifname=profile.aws_tunnel(link.index, link.name, number),
                     number=100 + 2 * link.index + number,
                     tunnel=number,
-                    peer_outside=str(tunnel.peer_outside),
-                    local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
+                    peer_outside=dotted(int(tunnel.peer_outside)),
+                    local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,
                     inside=IfAddr.of(tunnel.local_inside),
-                    inside_peer=str(tunnel.peer_inside),
+                    inside_peer=dotted(int(tunnel.peer_inside)),
                     asn=tunnel.peer_asn,
                     psk=tunnel.psk,
                     local_pref=tunnel.local_pref,
@@ -814,7 +814,7 @@ class ViewBuilder:
                     number=slot + 1,
                     local=IfAddr.of(tunnel.local_inside),
                     peer=dotted(int(tunnel.peer_inside)),
-                    peer_outside=str(tunnel.peer_outside) if tunnel.peer_outside else None,
+                    peer_outside=dotted(int(tunnel.peer_outside)) if tunnel.peer_outside else None,
                     psk=tunnel.psk,
                     id=tunnel.id,
                     local_pref=tunnel.local_pref,
