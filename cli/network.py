@@ -129,6 +129,14 @@ def _print_hub(report: dict[str, Any]) -> None:
             else "not shaped (no uplink_mbps)"
         )
         out(f"[bold]queues to the stores[/] {shaped}: " + ", ".join(f"{q['class']} {q['dscp']}" for q in report["qos"]))
+    trust = report["dc_trust"]
+    if trust:
+        out(
+            f"[bold]trusted from the DC[/] {', '.join(trust['kept'])} kept; "
+            f"{', '.join(trust['remarked'])} re-marked to {trust['to']} (network control is the hub's own)"
+        )
+    else:
+        out("[bold]trusted from the DC[/] every DSCP as marked (no queue of the hub classifies by it)")
     _print_ntp(report["ntp"], out)
 
 

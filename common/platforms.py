@@ -88,6 +88,15 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
 # would shape nothing to (`fleet.yaml:LINE sites.hq.hubs[i].uplink_mbps`); `network show HUB` says
 # such a hub queues nothing and why; `devices lint` (`qos`) flags a shaper on its DC port, which
 # would hold the DC core's traffic to the rate too.
+#
+# Such a hub re-marks nothing from the DC either (network/model.py `DcTrust`, the trust boundary
+# of a hub that queues: CS6/CS7 from the DC re-marked to default). The ESP header copies the inner
+# DSCP, but no queue of the fleet's reads it after the hub: the hub queues nothing; the DC's
+# internet edge is the DC's own router, which sees the same DSCPs from the DC core's other
+# traffic and keeps its own trust boundary; the internet does not honour DSCP; and a store queues
+# only its WAN egress, by the marks its own LAN trust boundary gives (it trusts no host's). A
+# re-mark would protect no queue, and would be one more inbound policy per platform (a VRP
+# traffic policy on the DC port, a FortiOS firewall policy's DSCP rewrite) to keep in step.
 HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
     # Huawei VRP: an AR queues classes under a shaper only by traffic policy nesting (a sub traffic
     # policy in a traffic behavior of the parent policy), and when the sub policy queues
@@ -113,3 +122,12 @@ HUB_NO_UPLINK_QUEUES: dict[Platform, str] = {
         "so it queues nothing towards the stores"
     ),
 }
+
+
+def uplink_rate_refusal(hostname: str, platform: Platform, uplink_mbps: int | None) -> str | None:
+    """Why hub `hostname` may not take `uplink_mbps` (its platform queues nothing towards the
+    stores), or None when it may: the one wording the inventory checks and the intent refuse with."""
+    reason = HUB_NO_UPLINK_QUEUES.get(platform)
+    if uplink_mbps is None or reason is None:
+        return None
+    return f"hub {hostname} ({platform}) would shape nothing to {uplink_mbps} Mbit/s: {reason}; leave uplink_mbps out"

@@ -60,7 +60,7 @@ from storestack.devices.views import (
 )
 from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.network.model import Service, share_kbps
+from storestack.network.model import NETWORK_CONTROL_DSCPS, Service, share_kbps
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
@@ -249,9 +249,11 @@ def store_sla_host(view: StoreApplianceView) -> SlaHost:
 # The host's own control traffic (IKE, and BGP/BFD inside the tunnels, CS6 as FRR sends them):
 # vendor routers keep it out of their queues (IOS-XE PAK_priority); on Linux it needs a class,
 # else a saturated link starves BFD, the path is declared down and storestack-steer moves every
-# class off a link that is merely busy.
+# class off a link that is merely busy. The class matches the intent's network-control DSCPs,
+# which a hub re-marks to default when they come from the DC (`hub_dc_trust_rules`), so only the
+# hub's own routing traffic reaches this class on its uplink.
 CONTROL_PERCENT = 2
-CONTROL_DSCPS = (("cs6", 48), ("cs7", 56))
+CONTROL_DSCPS = NETWORK_CONTROL_DSCPS
 # A leaf holds at most this much of its ceiling (in bytes): the kernel has no fq_codel, cake or
 # sfq, so each class's queue is a byte-limited FIFO (bfifo), short enough to bound the delay
 # a bulk burst adds instead of HTB's 1000-packet default leaf.
@@ -577,6 +579,24 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     ]
 
 
+def hub_dc_trust_rules(view: HubView) -> list[str]:
+    """The hub's QoS trust boundary on its DC core LAN port (`network.model.DcTrust`), as nftables
+    rules for a chain on the forward hook: what the hub forwards from the DC port with a
+    network-control DSCP leaves with default. Netfilter's forward hook runs after the routing
+    decision and before the packet is encrypted into its tunnel (the ESP header copies the inner
+    DSCP: swanctl `copy_dscp`) and queued on the uplink's egress (qos.tc), so the classifier sees
+    the re-marked DSCP; what the hub originates itself (BGP and BFD to the stores) and what is
+    addressed to it (BGP with the DC core) never passes the forward hook. One rule per DSCP, not
+    one with an anonymous set (`ip dscp { cs6, cs7 }`): with such a set in the ruleset, nft 1.0.6
+    (Debian 12) crashes on a later `nft add rule ... index N` (the lab's own VXLAN rule, an
+    operator's). None where the intent has no trust boundary."""
+    trust = view.intent.dc_trust
+    if trust is None:
+        return []
+    to = _dscp_keyword(trust.to)
+    return [f'iifname "{view.dc.ifname}" ip dscp {_dscp_keyword(name)} ip dscp set {to}' for name in trust.remarked_names]
+
+
 def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
     """The nftables set of store tunnels alive by BFD: as long as the slowest store class's BFD
     takes to call a tunnel down (never under a second: one late BFD packet must not unpin the
@@ -600,6 +620,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "wan_queues": hub_wan_queues(view),
         "control_classid": f"1:{CONTROL_MINOR:x}",
+        "dc_trust_rules": hub_dc_trust_rules(view),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),

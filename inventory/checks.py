@@ -25,10 +25,10 @@ from storestack.common.addressing import is_rfc1918, public_address_problem, uni
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
-    HUB_NO_UPLINK_QUEUES,
     HUB_STATIC_PEERS_ONLY,
     STORE_ONE_FQDN_IDENTITY,
     Platform,
+    uplink_rate_refusal,
 )
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
 from storestack.inventory import addresses, hq
@@ -120,15 +120,9 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
             if address in addresses:
                 issues.append(doc.issue(loc, f"{address} is already used by {dotted(addresses[address])}"))
             addresses.setdefault(address, loc)
-        if hub.uplink_mbps is not None and (no_queues := HUB_NO_UPLINK_QUEUES.get(hub.platform)) is not None:
+        if (refusal := uplink_rate_refusal(hub.hostname, hub.platform, hub.uplink_mbps)) is not None:
             # A rate the hub would shape nothing to misleads whoever reads the inventory.
-            issues.append(
-                doc.issue(
-                    ("sites", "hq", "hubs", index, "uplink_mbps"),
-                    f"hub {hub.hostname} ({hub.platform}) would shape nothing to {hub.uplink_mbps} Mbit/s: "
-                    f"{no_queues}; leave uplink_mbps out",
-                )
-            )
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "uplink_mbps"), refusal))
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}

@@ -35,7 +35,12 @@ from functools import cached_property
 from pydantic import SecretStr
 
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
-from storestack.common.platforms import HUB_NO_STORE_BFD, STORE_ONE_FQDN_IDENTITY
+from storestack.common.platforms import (
+    HUB_NO_STORE_BFD,
+    HUB_NO_UPLINK_QUEUES,
+    STORE_ONE_FQDN_IDENTITY,
+    uplink_rate_refusal,
+)
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
@@ -50,8 +55,10 @@ from storestack.network.cloud import (
 )
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
+    NETWORK_CONTROL_DSCPS,
     BgpSession,
     DcCoreLink,
+    DcTrust,
     Flow,
     HubIntent,
     ManagementAccess,
@@ -666,6 +673,9 @@ class NetworkIntent:
             raise NetworkIntentError(
                 f"no hub {name!r} in the fleet (known: {', '.join(self._hub_order)})"
             ) from None
+        if (refusal := uplink_rate_refusal(hub.hostname, hub.platform, hub.uplink_mbps)) is not None:
+            # The inventory refuses this too; a fleet built in code meets it here.
+            raise NetworkIntentError(refusal)
         tunnels: list[Tunnel] = []
         sessions: list[BgpSession] = []
         planned = False
@@ -776,7 +786,15 @@ class NetworkIntent:
             qos=self.qos,
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
+            dc_trust=self._dc_trust(hub),
         )
+
+    def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:
+        """The hub's QoS trust boundary on its DC core LAN port (`DcTrust`): only where the hub
+        queues towards the stores, which is where a DSCP from the DC picks a queue."""
+        if hub.platform in HUB_NO_UPLINK_QUEUES or not hub.uplink_mbps:
+            return None
+        return DcTrust(remarked=NETWORK_CONTROL_DSCPS, kept=tuple(dict.fromkeys(q.dscp_name for q in self.qos)))
 
     def _dc_link(self, hub: ResolvedHub) -> DcCoreLink:
         spec = self.fleet.spec

@@ -177,6 +177,47 @@ class QosClass:
     segments: tuple[str, ...] = ()  # the segments the trust boundary marks into it
 
 
+# The network-control code points (RFC 2474 class selectors 6 and 7; RFC 4594 "network
+# control"): what routers mark their own routing and keepalive traffic with (FRR's BGP and BFD,
+# IOS-XE's), and what an FRR appliance's control class queues (devices/frr.py CONTROL_DSCPS, with
+# IKE) so a busy link never starves BFD. (name, value), in the spelling of `QosClass.dscp_name`.
+NETWORK_CONTROL_DSCPS: tuple[tuple[str, int], ...] = (("cs6", 48), ("cs7", 56))
+
+
+@dataclass(frozen=True, slots=True)
+class DcTrust:
+    """What a hub trusts of the DSCP on packets it forwards from the DC core LAN into its tunnels:
+    its QoS trust boundary towards the stores (`HubIntent.dc_trust`).
+
+    The stores mark their own traffic at their LAN trust boundary and trust no host's marking;
+    the hub queues what it sends towards the stores by the DSCP each packet came with from the
+    DC (the ESP header copies the inner one). So:
+
+    - network control (`remarked`: CS6, CS7) is re-marked to default on the way in from the DC.
+      Only the hub's own routing traffic (BGP and BFD inside the tunnels, which FRR sends CS6)
+      may use the control class that keeps the tunnels' BGP, BFD and IKE alive; the hub
+      originates that traffic itself, so a re-mark of what arrives on the DC port never touches
+      it. What is addressed to the hub itself (BGP with the DC core routers and the other hubs,
+      CS6 from their side) is not re-marked either: only what the hub forwards is, and a router's
+      input queue (IOS-XE's selective packet discard) favours CS6 routing packets;
+    - the fleet's own classes' DSCPs (`kept`: voice EF, POS AF31 ...) are kept: the DC is the
+      fleet's own trusted domain, and HQ's voice gateways and payment servers mark their answers
+      to the stores (HQ's access ports are the DC's trust boundary, not the hub's). A DC host
+      that marks EF still takes the voice queue towards the stores: holding EF to HQ's voice
+      gateways would need their addresses, which the inventory does not hold;
+    - any other DSCP is kept as well: none of the hub's queues matches it, so it is queued as
+      best effort, as an unmarked packet is.
+    """
+
+    remarked: tuple[tuple[str, int], ...]  # (name, value): re-marked to `to` on the DC port
+    kept: tuple[str, ...]  # the fleet's QoS classes' DSCP names, trusted as marked
+    to: str = "default"  # what a re-marked packet carries (DSCP 0, the best-effort class)
+
+    @property
+    def remarked_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.remarked)
+
+
 @dataclass(frozen=True, slots=True)
 class NtpKey:
     """One NTP authentication key: its id on the NTP servers, the algorithm they verify it with
@@ -273,3 +314,9 @@ class HubIntent:
     # What the hub shapes its tunnels' packets to (`wan_queue_kbps` of `uplink_mbps`, as a store's
     # `Transport.queue_kbps`), the rate its classes' shares are of; None without `uplink_mbps`.
     uplink_queue_kbps: int | None
+    # What the hub trusts of the DSCP its DC core LAN port hands it towards the stores (`DcTrust`):
+    # set where the hub queues towards the stores (its platform can and the inventory gives its
+    # `uplink_mbps`); None where no queue of the hub classifies by DSCP (`HUB_NO_UPLINK_QUEUES`
+    # says why for VRP and FortiOS; without `uplink_mbps` nothing is queued), so a re-mark there
+    # would protect nothing.
+    dc_trust: DcTrust | None = None

@@ -161,6 +161,13 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "uplink_queue_kbps": hub.uplink_queue_kbps,
         "no_queues_because": HUB_NO_UPLINK_QUEUES.get(intent.fleet.hubs[hostname].platform),
         "qos": _qos(hub.qos),
+        # what it trusts of the DSCP its DC core LAN port hands it towards the stores (`DcTrust`):
+        # re-marked to default, and kept as marked; None where it queues nothing towards them
+        "dc_trust": (
+            {"remarked": list(hub.dc_trust.remarked_names), "to": hub.dc_trust.to, "kept": list(hub.dc_trust.kept)}
+            if hub.dc_trust is not None
+            else None
+        ),
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
     }
 

@@ -12,8 +12,12 @@
   on FRR hosts (qos.tc) every WAN link is shaped, at most to its rate, with every class queued;
   every FortiOS store WAN port has an `outbandwidth` (the queues' parent), at most the link's rate;
   a hub with `uplink_mbps` shapes the port its tunnels leave by (FRR and IOS-XE), none without;
-  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP) shapes and
-  queues nothing on that port, which would hold the DC core LAN's own traffic too.
+  a hub whose platform cannot shape its tunnels apart (`HUB_NO_UPLINK_QUEUES`: VRP, FortiOS) shapes and
+  queues nothing on that port, which would hold the DC core LAN's own traffic too; a hub that
+  queues towards the stores has its DC-port trust boundary (`HubIntent.dc_trust`): every
+  network-control DSCP it forwards from the DC re-marked to default on the way in (FRR: a rule on
+  the nftables forward or prerouting hook; IOS-XE: the port's input policy), none of the fleet's
+  classes' DSCPs re-marked.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -987,6 +991,7 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     only the tunnels' packets; vendor hubs: the output policy on that port."""
     facts = QosFacts()
     device = get_platform(config.platform).hub_dc_port()
+    yield from _dc_trust(config, hub, device)
     if config.platform == "frr":
         where = f"{config.hostname}.qos.tc"
         if hub.uplink_mbps is None or hub.uplink_queue_kbps is None:
@@ -1038,6 +1043,116 @@ def hub_qos(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     yield from _queue_findings(config.name, facts, hub.qos)
 
 
+# ---------------------------------------------------------------- the hub's DC-port trust boundary
+
+
+@dataclass(frozen=True)
+class _Remark:
+    """A re-mark of a DSCP on what the hub takes in from its DC port: its 1-based line, the DSCP
+    (or the DSCPs' name: None for "any"), what it becomes."""
+
+    line: int
+    dscp: str | None
+    to: str
+
+
+def _dc_trust(config: ConfigFile, hub: HubIntent, device: str) -> Iterator[Finding]:
+    """The hub's QoS trust boundary on its DC port (`network.model.DcTrust`), where the intent
+    has one (a hub that queues towards the stores): each network-control DSCP re-marked to
+    default on the way in, none of the fleet's classes' DSCPs re-marked. Without it a DC host
+    marking CS6 takes the class that keeps the tunnels' BGP, BFD and IKE alive (FRR's control
+    class), or leaves marked as the routers' own traffic (IOS-XE)."""
+    trust = hub.dc_trust
+    extractor = _DC_REMARKS.get(config.platform)
+    if trust is None or extractor is None:
+        return
+    where, port_line, remarks = extractor(config, device)
+    for name in trust.remarked_names:
+        found = [remark for remark in remarks if remark.dscp in (name, None)]
+        if not found:
+            yield Finding(
+                where, port_line, QOS,
+                f"the hub trusts {name} from the DC core LAN ({device}): a DC host's packets marked {name} keep it "
+                f"towards the stores, where network control is the hub's own (no re-mark to {trust.to} on the way in)",
+            )
+        for remark in found:
+            if _dscp(remark.to) != trust.to:
+                yield Finding(
+                    where, remark.line, QOS,
+                    f"the hub re-marks {name} from the DC core LAN ({device}) to {_dscp(remark.to)}, not to {trust.to}",
+                )
+    for remark in remarks:
+        if remark.dscp is None:
+            yield Finding(
+                where, remark.line, QOS,
+                f"the hub re-marks every DSCP from the DC core LAN ({device}) to {_dscp(remark.to)}: the fleet's "
+                f"classes ({', '.join(trust.kept)}) are kept as HQ marks them",
+            )
+        elif remark.dscp in trust.kept and _dscp(remark.to) != remark.dscp:
+            yield Finding(
+                where, remark.line, QOS,
+                f"the hub re-marks {remark.dscp} from the DC core LAN ({device}) to {_dscp(remark.to)}: "
+                f"{remark.dscp} is a class of the fleet, kept as HQ marks it",
+            )
+
+
+_NFT_CHAIN = re.compile(r"\s*chain (\S+) \{$")
+_NFT_HOOK = re.compile(r"\s*type filter hook (\S+) priority")
+_NFT_DSCP_REMARK = re.compile(r'\s*iifname "(\S+)" ip dscp (?:\{ ([^}]*) \}|(\S+)) ip dscp set (\S+)$')
+
+
+def _frr_dc_remarks(config: ConfigFile, device: str) -> tuple[str, int, list[_Remark]]:
+    """The FRR hub's re-marks of what arrives on its DC port (nftables.conf): rules `iifname
+    "<port>" ip dscp <DSCP or { set }> ip dscp set <DSCP>` in a chain on the prerouting or
+    forward hook, which run before the packet is encrypted into its tunnel and queued (a rule on
+    the input or output hook never sees a forwarded packet)."""
+    remarks: list[_Remark] = []
+    hook = None
+    for number, line in enumerate(config.companions.get("nftables.conf", "").splitlines(), start=1):
+        if _NFT_CHAIN.match(line):
+            hook = None
+        elif found := _NFT_HOOK.match(line):
+            hook = found.group(1)
+        elif (found := _NFT_DSCP_REMARK.match(line)) and found.group(1) == device and hook in ("prerouting", "forward"):
+            names = found.group(2).split(",") if found.group(2) is not None else [found.group(3)]
+            remarks += [_Remark(number, _dscp(name.strip()), found.group(4)) for name in names]
+    return f"{config.hostname}.nftables.conf", 0, remarks
+
+
+def _cisco_dc_remarks(config: ConfigFile, device: str) -> tuple[str, int, list[_Remark]]:
+    """The IOS-XE hub's re-marks of what arrives on its DC port: the port's input policy, each of
+    its classes that sets a DSCP, by the DSCPs its class-map matches (`match dscp`; a class that
+    matches no DSCP, class-default among them, re-marks any)."""
+    lines = config.lines
+    port_line = _line_of(lines, f"interface {device}")
+    policies = {
+        inner.split()[-1] for _, _, body in _blocks(lines, re.compile(rf"interface {re.escape(device)}$"))
+        for inner in body if inner.startswith(" service-policy input ")
+    }
+    matched: dict[str, list[str]] = {
+        found.group(1): [dscp for inner in body if inner.startswith(" match dscp ") for dscp in inner.split()[2:]]
+        for _, found, body in _blocks(lines, re.compile(r"class-map (?:match-all |match-any )?(\S+)$"))
+    }
+    remarks: list[_Remark] = []
+    for number, found, body in _blocks(lines, re.compile(r"policy-map (\S+)$")):
+        if found.group(1) not in policies:
+            continue
+        current = None
+        for offset, inner in enumerate(body):
+            if opened := re.match(r" class (\S+)$", inner):
+                current = opened.group(1)
+            elif current and (marked := re.match(r"  set (?:ip )?dscp (\S+)$", inner)):
+                dscps: list[str | None] = [_dscp(d) for d in matched.get(current, [])] or [None]
+                remarks += [_Remark(number + 2 + offset, dscp, marked.group(1)) for dscp in dscps]
+    return config.name, port_line, remarks
+
+
+_DC_REMARKS: dict[str, Callable[[ConfigFile, str], tuple[str, int, list[_Remark]]]] = {
+    "frr": _frr_dc_remarks,
+    "cisco_xe": _cisco_dc_remarks,
+}
+
+
 _IOS_SHAPE = re.compile(r"  shape average (\d+)$")
 
 
@@ -1085,7 +1200,25 @@ def _vrp_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
     return found_shapers
 
 
-_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {"huawei_vrp": _vrp_port_shapers}
+def _forti_port_shapers(config: ConfigFile, port: str) -> list[tuple[int, str]]:
+    """(1-based line of the port's edit, what) of each shaper on a FortiOS port: a non-zero
+    `outbandwidth` (the parent of the priority queues) and an `egress-shaping-profile`."""
+    values = dict(_forti_section_by_name(config.lines, "config system interface")).get(port)
+    if values is None:
+        return []
+    line = int(values["line"])
+    found_shapers: list[tuple[int, str]] = []
+    if (outbandwidth := values.get("outbandwidth", "0")) != "0":
+        found_shapers.append((line, f"shapes the port (set outbandwidth {outbandwidth})"))
+    if profile := values.get("egress-shaping-profile"):
+        found_shapers.append((line, f"queues with set egress-shaping-profile {profile}"))
+    return found_shapers
+
+
+_PORT_SHAPERS: dict[str, Callable[[ConfigFile, str], list[tuple[int, str]]]] = {
+    "huawei_vrp": _vrp_port_shapers,
+    "fortinet": _forti_port_shapers,
+}
 
 
 def _queue_findings(queues_where: str, facts: QosFacts, qos: Sequence[QosClass]) -> Iterator[Finding]:

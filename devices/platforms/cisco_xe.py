@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from storestack.devices.views import (
         AclRule,
+        HubView,
         Net,
         ProbeView,
         QosClassView,
@@ -678,6 +679,52 @@ def queue_policies(
     return lines
 
 
+# The hub's QoS trust boundary on its DC core LAN port (network.model.DcTrust), as IOS-XE's MQC
+# spells a re-mark (QoS Packet Marking, QoS Modular QoS CLI Configuration Guide, Cisco IOS XE
+# 17, https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/qos/b-quality-of-service/m_qos-mrkg.html;
+# "Applying QoS Features Using the MQC", IOS XE QoS configuration guide: class-map, policy-map,
+# `service-policy input`): a match-all class of the network-control DSCPs among what the hub
+# forwards, re-marked to default by an input policy on the port. One `match dscp` line takes a
+# list of up to eight values, separated by spaces, any of which matches (Cisco IOS software
+# configuration guide, Configuring QoS, "ip dscp dscp-list"; IOS XR's MQC guide says the same:
+# "Up to eight values ... per match statement"); `default` and `csN` are IOS's DSCP keywords.
+# What is addressed to the hub keeps its mark: the route processor's input queue lets packets of
+# precedence 6 (BGP) past its normal limit (Selective Packet Discard, QoS Modular QoS CLI
+# Configuration Guide, Cisco IOS XE 17,
+# https://www.cisco.com/c/en/us/td/docs/routers/ios/config/17-x/qos/b-quality-of-service/m_ip6-spd-xe.html).
+DC_TRUST_POLICY = "DC-TRUST"
+DC_TRUST_CLASS = "DC-NETWORK-CONTROL"
+DC_TRANSIT_ACL = "DC-TRANSIT"
+
+
+def dc_trust_policy(view: HubView) -> list[str]:
+    """The lines of the hub's DC-port trust boundary, or none where the intent has none: the
+    `DC-TRANSIT` ACL (whatever is not addressed to the hub itself: its BGP with the DC core
+    routers and the other hubs keeps its CS6, which the route processor's input queue favours,
+    selective packet discard; the stores' IKE and ESP to the public endpoint are not forwarded
+    as they are), the match-all class of the network-control DSCPs in it (one `match dscp` with
+    several values matches any of them), and the `DC-TRUST` policy that sets them to default. The
+    port's ` service-policy input DC-TRUST` goes on the interface."""
+    trust = view.intent.dc_trust
+    if trust is None:
+        return []
+    own = [view.loopback.ip, view.public_address, view.dc.address.ip]
+    rules = [f"deny ip any host {address}" for address in own] + ["permit ip any any"]
+    return [
+        f"ip access-list extended {DC_TRANSIT_ACL}",
+        *(f" {number * 10} {rule}" for number, rule in enumerate(rules, start=1)),
+        "!",
+        f"class-map match-all {DC_TRUST_CLASS}",
+        f" match access-group name {DC_TRANSIT_ACL}",
+        f" match dscp {' '.join(trust.remarked_names)}",
+        "!",
+        f"policy-map {DC_TRUST_POLICY}",
+        f" class {DC_TRUST_CLASS}",
+        f"  set dscp {trust.to}",
+        "!",
+    ]
+
+
 PLATFORM = CiscoXEPlatform(
     name="cisco_xe",
     comment="!",
@@ -724,5 +771,6 @@ PLATFORM = CiscoXEPlatform(
         ("ios_ntp_key_type", ntp_key_type),
         ("ios_qos_class_maps", qos_class_maps),
         ("ios_queue_policies", queue_policies),
+        ("ios_dc_trust", dc_trust_policy),
     ),
 )

@@ -586,3 +586,106 @@ def test_vrp_hub_shapes_nothing_on_its_dc_port(fleet: Fleet) -> None:
     assert [f.message.split(", which")[0] for f in _check(chain, queued)] == [
         "the hub queues or shapes with traffic-policy SHAPE-UPLINK outbound on the uplink (GigabitEthernet0/0/1)"
     ]
+
+
+# FortiOS likewise (HUB_NO_UPLINK_QUEUES): an `outbandwidth` or an egress shaping profile on the
+# DC core LAN port would hold the decrypted store traffic to HQ to the rate as well.
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ("set outbandwidth 950000", "shapes the port (set outbandwidth 950000)"),
+        ("set egress-shaping-profile \"UPLINK\"", "queues with set egress-shaping-profile \"UPLINK\""),
+    ],
+)
+def test_fortios_hub_shapes_nothing_on_its_dc_port(fleet: Fleet, setting: str, what: str) -> None:
+    chain = on_platform(fleet, "fortinet")
+    assert chain.hubs["hq-hub1"].uplink_mbps is None
+    hub = _hub(chain, "fortinet")
+    assert "outbandwidth" not in hub.text and "egress-shaping-profile" not in hub.text
+    assert _check(chain, hub) == []
+    port = '        set description "dc core lan"\n'
+    shaped = _broken(hub, port, port + f"        {setting}\n")
+    findings = _check(chain, shaped)
+    assert [f.rule for f in findings] == ["qos"], findings
+    assert findings[0].message.startswith(
+        f"the hub {what} on the uplink (port1), which holds the DC core LAN's own traffic to it too: "
+        "a FortiOS hub cannot shape"
+    )
+    assert shaped.lines[findings[0].line - 1] == '    edit "port1"'
+
+
+# ---------------------------------------------------------------- the hubs' DC-port trust boundary
+
+# hq-hub1 queues towards the stores (uplink_mbps: 1000), so what it forwards from the DC core LAN
+# with a network-control DSCP (CS6, CS7: the control class that keeps BGP, BFD and IKE to the
+# stores alive) must leave with default; the fleet's classes' DSCPs are kept.
+_CS6 = 'iifname "dc" ip dscp cs6 ip dscp set cs0\n'
+_CS7 = 'iifname "dc" ip dscp cs7 ip dscp set cs0\n'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        (_CS6 + "        " + _CS7, "", "the hub trusts cs6 from the DC core LAN (dc): a DC host's packets marked cs6 keep it"),
+        ("        " + _CS7, "", "the hub trusts cs7 from the DC core LAN (dc)"),
+        # on another port the DC's packets pass untouched
+        (_CS6, _CS6.replace('"dc"', '"lo"'), "the hub trusts cs6 from the DC core LAN"),
+        (_CS6, _CS6.replace("set cs0", "set ef"), "the hub re-marks cs6 from the DC core LAN (dc) to ef, not to default"),
+        # the input hook never sees what the hub forwards
+        ("type filter hook forward priority mangle; policy accept;\n        " + _CS6,
+         "type filter hook input priority mangle; policy accept;\n        " + _CS6,
+         "the hub trusts cs6 from the DC core LAN (dc)"),
+        (_CS7, _CS7 + '        iifname "dc" ip dscp ef ip dscp set cs0\n',
+         "the hub re-marks ef from the DC core LAN (dc) to default: ef is a class of the fleet"),
+        # a set of DSCPs is read as well (the renderer writes one rule per DSCP)
+        (_CS6 + "        " + _CS7, 'iifname "dc" ip dscp { cs6, ef } ip dscp set cs0\n',
+         "the hub trusts cs7 from the DC core LAN (dc)"),
+    ],
+)
+def test_frr_hub_dc_trust_defects_caught(fleet: Fleet, old: str, new: str, why: str) -> None:
+    hub = _hub(fleet, "frr")
+    assert _check(fleet, hub) == []
+    findings = _check(fleet, _broken(hub, old, new, "nftables.conf"))
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in f.message and f.file == "hq-hub1.nftables.conf" for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        (" service-policy input DC-TRUST\n", "", "the hub trusts cs6 from the DC core LAN (GigabitEthernet0/0/0)"),
+        (" match dscp cs6 cs7\n", " match dscp cs6\n", "the hub trusts cs7 from the DC core LAN (GigabitEthernet0/0/0)"),
+        ("  set dscp default\n", "  set dscp cs5\n",
+         "the hub re-marks cs6 from the DC core LAN (GigabitEthernet0/0/0) to cs5, not to default"),
+        (" match dscp cs6 cs7\n", " match dscp cs6 cs7 ef\n",
+         "the hub re-marks ef from the DC core LAN (GigabitEthernet0/0/0) to default: ef is a class of the fleet"),
+        # class-default: every DSCP, the fleet's classes' too
+        (" class DC-NETWORK-CONTROL\n  set dscp default\n", " class class-default\n  set dscp default\n",
+         "the hub re-marks every DSCP from the DC core LAN (GigabitEthernet0/0/0) to default"),
+    ],
+)
+def test_ios_hub_dc_trust_defects_caught(fleet: Fleet, old: str, new: str, why: str) -> None:
+    hub = _hub(fleet, "cisco_xe")
+    assert _check(fleet, hub) == []
+    findings = _check(fleet, _broken(hub, old, new))
+    assert _rules(findings) == {"qos"}, findings
+    assert any(why in f.message for f in findings), findings
+    if new == "":
+        port = hub.lines.index("interface GigabitEthernet0/0/0") + 1
+        assert [f.line for f in findings if why in f.message] == [port]
+
+
+def test_a_hub_that_queues_nothing_towards_the_stores_needs_no_dc_trust(fleet: Fleet) -> None:
+    """Without uplink_mbps (or on VRP and FortiOS, HUB_NO_UPLINK_QUEUES) no queue of the hub reads
+    the DSCP: the intent has no trust boundary there, nothing renders one, and its absence is no
+    finding."""
+    unknown = _without_uplink(fleet)
+    for platform in ("frr", "cisco_xe"):
+        hub = _hub(unknown, platform)
+        assert NetworkIntent(on_platform(unknown, platform)).hub("hq-hub1").dc_trust is None
+        assert "DC-TRUST" not in hub.text and "dc_trust" not in hub.companions.get("nftables.conf", "")
+        assert _check(unknown, hub) == []
+    for platform in ("huawei_vrp", "fortinet"):
+        chain = on_platform(fleet, platform)
+        assert NetworkIntent(chain).hub("hq-hub1").dc_trust is None
+        assert "cs6" not in _hub(chain, platform).text.lower()

@@ -26,6 +26,14 @@ def _tool(name: str) -> str:
     return path
 
 
+def _require_root() -> None:
+    """Namespaces, nftables and tc need root: fail under CI, skip elsewhere."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("root is needed")
+        pytest.skip("root is needed")
+
+
 def _frr_stores(fleet: Fleet) -> list[RenderedConfig]:
     return [c for c in render_fleet(on_platform(fleet, "frr"), hubs=[])]
 
@@ -279,10 +287,7 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     time. (The former rule, a hub-wide rate after `ct state established accept`, answered the
     whole flood.)"""
     nft = _tool("nft")
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("root is needed")
-        pytest.skip("root is needed")
+    _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     prefix = f"ss-icmp-{os.getpid()}"
     hub_ns, flood_ns, probe_ns = f"{prefix}-h", f"{prefix}-f", f"{prefix}-p"
@@ -387,10 +392,7 @@ def test_the_hub_queues_its_tunnels_by_class_and_lets_the_dc_lan_traffic_bypass_
     rest best effort) under a root shaped to 95% of the uplink; the same DSCPs from the hub's DC
     address (its traffic to HQ) are queued in no class and never held to the uplink's rate."""
     _tool("tc")
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("root is needed")
-        pytest.skip("root is needed")
+    _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     queues = _companion(hub, "qos.tc")
     assert "qdisc replace dev dc root handle 1: htb default 0" in queues
@@ -425,6 +427,91 @@ def test_the_hub_queues_its_tunnels_by_class_and_lets_the_dc_lan_traffic_bypass_
     assert sent[by_name["control"]] == 5
     assert sent[by_name["best-effort"]] == 6
     assert sent["direct"] == 15  # the DC address's EF and unmarked packets: in no class
+
+
+_SEND_FROM = r"""
+import socket, sys
+source, target = sys.argv[1], sys.argv[2]
+for spec in sys.argv[3:]:
+    tos, count = spec.split(",")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(tos, 16))
+    sock.bind((source, 0))
+    for _ in range(int(count)):
+        sock.sendto(b"x" * 100, (target, 9))
+"""
+
+
+def test_the_hub_re_marks_network_control_from_the_dc_before_its_uplink_queues(fleet: Fleet) -> None:
+    """hq-hub1's rendered nftables.conf and qos.tc in a namespace, a DC host in another: what the
+    hub forwards from its DC port towards a store (here into a VXLAN tunnel from the public address
+    with `tos inherit`, which copies the inner DSCP to the outer header as the ESP header does)
+    is queued on the uplink by the DSCP it leaves with. A DC host's CS6 and CS7 are re-marked to
+    default on the way in (`dc_trust`), so they land in best effort, not in the control class
+    that keeps the stores' BGP, BFD and IKE alive; its EF (a fleet class) is kept and queued as
+    voice. Without the dc_trust chain the same CS6 packets take the control class."""
+    _tool("tc")
+    _tool("nft")
+    _require_root()
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
+    rules = _chain_rules(_companion(hub, "nftables.conf"), "dc_trust")
+    assert rules == [
+        "type filter hook forward priority mangle; policy accept;",
+        'iifname "dc" ip dscp cs6 ip dscp set cs0',
+        'iifname "dc" ip dscp cs7 ip dscp set cs0',
+    ], rules
+    classes = dict(re.findall(r"classid (1:[0-9a-f]+) htb .*  # (\S+)", _companion(hub, "qos.tc")))
+    by_name = {name: classid for classid, name in classes.items()}
+    hub_ns, dc_ns = f"ss-hubtrust-{os.getpid()}", f"ss-hubtrust-dc-{os.getpid()}"
+    manager, store_host = "10.0.250.10", "10.64.1.10"  # a management workstation, a store's host
+    try:
+        for namespace in (hub_ns, dc_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            for sysctl in ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"):
+                subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", sysctl], check=True)
+        subprocess.run(["ip", "netns", "exec", hub_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        steps = [
+            (hub_ns, ["link", "add", "dc", "type", "veth", "peer", "name", "core", "netns", dc_ns]),
+            (hub_ns, ["link", "set", "dc", "up"]),
+            (hub_ns, ["addr", "add", "10.0.0.3/28", "dev", "dc"]),
+            (hub_ns, ["addr", "add", "203.0.113.11/32", "dev", "dc"]),
+            (hub_ns, ["route", "add", "10.0.250.0/24", "via", "10.0.0.1"]),
+            (hub_ns, ["route", "add", "198.51.100.9/32", "via", "10.0.0.1"]),
+            # a store tunnel from the public address (group 10, as the hub's store tunnels)
+            (hub_ns, ["link", "add", "st0", "group", "10", "type", "vxlan", "id", "10", "local", "203.0.113.11",
+                      "remote", "198.51.100.9", "dstport", "4789", "tos", "inherit"]),
+            (hub_ns, ["link", "set", "st0", "up"]),
+            (hub_ns, ["addr", "add", "192.0.2.1/31", "dev", "st0"]),
+            (hub_ns, ["neigh", "add", "192.0.2.0", "lladdr", "02:00:00:00:00:02", "dev", "st0"]),
+            (hub_ns, ["route", "add", "10.64.1.0/24", "via", "192.0.2.0", "dev", "st0"]),
+            (dc_ns, ["link", "set", "core", "up"]),
+            (dc_ns, ["addr", "add", "10.0.0.1/28", "dev", "core"]),
+            (dc_ns, ["addr", "add", f"{manager}/32", "dev", "core"]),
+            (dc_ns, ["route", "add", "10.64.0.0/12", "via", "10.0.0.3"]),
+        ]  # fmt: skip
+        for namespace, step in steps:
+            subprocess.run(["ip", "-n", namespace, *step], check=True)
+        in_hub = ["ip", "netns", "exec", hub_ns]
+        subprocess.run([*in_hub, "nft", "-f", "-"], input=_companion(hub, "nftables.conf"), text=True, check=True)
+        subprocess.run([*in_hub, "tc", "-batch", "-"], input=_companion(hub, "qos.tc"), text=True, check=True)
+        # a rule added at an index later (the lab's VXLAN rule, an operator's): nft 1.0.6 crashed
+        # on it while the ruleset held an anonymous set of DSCPs
+        subprocess.run([*in_hub, "nft", "add", "rule", "inet", "storestack", "input", "index", "0", "counter"], check=True)
+        send = ["ip", "netns", "exec", dc_ns, "python3", "-c", _SEND_FROM, manager, store_host]
+        before = _class_packets(hub_ns, "dc")
+        subprocess.run([*send, "0xc0,5", "0xe0,3", "0xb8,4"], check=True)
+        trusted = _class_packets(hub_ns, "dc")
+        subprocess.run([*in_hub, "nft", "delete", "chain", "inet", "storestack", "dc_trust"], check=True)
+        subprocess.run([*send, "0xc0,6"], check=True)
+        untrusted = _class_packets(hub_ns, "dc")
+    finally:
+        for namespace in (hub_ns, dc_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+    sent = {classid: trusted[classid] - before.get(classid, 0) for classid in trusted}
+    assert sent[by_name["control"]] == 0, sent
+    assert sent[by_name["best-effort"]] == 8, sent  # CS6 and CS7, re-marked to default
+    assert sent[by_name["voice"]] == 4, sent  # EF: the fleet's class, kept
+    assert untrusted[by_name["control"]] - trusted[by_name["control"]] == 6, untrusted
 
 
 def test_a_hub_without_an_uplink_rate_shapes_nothing(fleet: Fleet) -> None:

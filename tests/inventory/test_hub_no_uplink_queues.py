@@ -16,7 +16,9 @@ from testsupport.rendering import static_wan_yaml
 from storestack.cli.main import cli
 from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, HUB_STATIC_PEERS_ONLY, Platform
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.inventory.fleet import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import NetworkIntentError
 
 _UPLINK = "        uplink_mbps: 1000\n"
 
@@ -78,3 +80,18 @@ def test_a_hub_that_queues_takes_its_uplink_rate(tmp_path: Path, platform: Platf
         "hq-hub1": (platform, 1000),
         "hq-hub2": (platform, 1000),
     }
+
+
+@pytest.mark.parametrize("platform", sorted(HUB_NO_UPLINK_QUEUES))
+def test_a_fleet_built_in_code_meets_the_same_refusal_in_the_intent(tmp_path: Path, platform: Platform) -> None:
+    """A fleet assembled in code skips the inventory's checks; the intent refuses the rate the same way."""
+    root = _chain(tmp_path, "frr")
+    fleet = load_fleet(root)
+    hubs = {name: hub.model_copy(update={"platform": platform}) for name, hub in fleet.hubs.items()}
+    built = Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
+    reason = HUB_NO_UPLINK_QUEUES[platform]
+    with pytest.raises(NetworkIntentError) as refused:
+        NetworkIntent(built).hub("hq-hub1")
+    assert str(refused.value) == (
+        f"hub hq-hub1 ({platform}) would shape nothing to 1000 Mbit/s: {reason}; leave uplink_mbps out"
+    )

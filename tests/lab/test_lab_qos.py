@@ -171,6 +171,8 @@ class QosLab:
     queues: str  # the rendered tree as the lab loaded it
     hub_namespace: str  # hq-hub1, the store's primary hub
     hub_queues: str  # its rendered tree (towards the stores) as the lab loaded it
+    hq_management: str  # HQ's management workstation (its address on HQ's loopback)
+    store_management: str  # the store edge's management address, routed through its primary hub
 
 
 def _require_lab() -> None:
@@ -212,6 +214,8 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
             (ipsec.instance_dir(namespace) / QOS_FILE).read_text(),
             hub_namespace,
             (ipsec.instance_dir(hub_namespace) / QOS_FILE).read_text(),
+            str(topology.sites.hq_management),
+            str(topology.appliance(edge).management_address),
         )
 
 
@@ -332,6 +336,69 @@ def test_the_hub_queues_its_tunnels_by_class(qos_lab: QosLab) -> None:
     assert hub[tree["control"]]["packets"] > 0, hub
     assert hub[tree["best-effort"]]["packets"] >= run.till["answered"], hub
     assert all(numbers["dropped"] == 0 for numbers in hub.values()), hub
+
+
+# HQ's management workstation sends `count` UDP datagrams marked `tos` to the store edge's
+# management address (the hub forwards it: management reaches the stores; the store's own
+# firewall may drop it, after the hub has queued it).
+_MARKED = r"""
+import socket, sys
+source, target, tos, count = sys.argv[1], sys.argv[2], int(sys.argv[3], 16), int(sys.argv[4])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+sock.bind((source, 0))
+for _ in range(count):
+    sock.sendto(b"m" * 100, (target, 9))
+"""
+MARKED_COUNT = 400
+
+
+def _send_marked(qos_lab: QosLab, tos: str) -> dict[str, dict[str, int]]:
+    """The hub's class counters (towards the stores) moved by MARKED_COUNT datagrams from HQ."""
+    before = class_stats(qos_lab.hub_namespace, ipsec.TUN_DEVICE)
+    subprocess.run(
+        _in(qos_lab.hq_namespace, sys.executable, "-c", _MARKED, qos_lab.hq_management, qos_lab.store_management,
+            tos, str(MARKED_COUNT)),
+        check=True, timeout=30,
+    )  # fmt: skip
+    time.sleep(0.5)
+    return _delta(class_stats(qos_lab.hub_namespace, ipsec.TUN_DEVICE), before)
+
+
+def test_the_hub_does_not_trust_network_control_from_the_dc(qos_lab: QosLab) -> None:
+    """The hub's trust boundary on its DC port (its rendered nftables `dc_trust` chain, as the lab
+    loaded it): a DC host's CS6 packets towards a store are re-marked to default on the way in,
+    so the hub queues them as best effort, not in the control class that keeps the store's BGP,
+    BFD and IKE alive; its EF (a fleet class) is kept and queued as voice. With the chain
+    removed, the same CS6 packets take the control class: the test can tell."""
+    tree = classids(qos_lab.hub_queues, ipsec.TUN_DEVICE)
+    in_hub = _in(qos_lab.hub_namespace, "nft")
+    chain = subprocess.run([*in_hub, "list", "chain", "inet", "storestack", "dc_trust"], capture_output=True,
+                           text=True, check=True).stdout  # fmt: skip
+    rules = [f'iifname "dc" ip dscp {dscp} ip dscp set cs0' for dscp in ("cs6", "cs7")]
+    assert all(rule in chain for rule in rules) and "hook forward" in chain, chain
+    # the hub's own BGP and BFD to the store keep the control class busy in the background
+    control, best_effort, voice = tree["control"], tree["best-effort"], tree["voice"]
+    trusted = _send_marked(qos_lab, "0xc0")
+    print(f"CS6 from the DC, with the trust boundary: {trusted}")
+    assert trusted[best_effort]["packets"] >= MARKED_COUNT, trusted
+    assert trusted[control]["packets"] < MARKED_COUNT // 4, trusted
+    kept = _send_marked(qos_lab, "0xb8")
+    print(f"EF from the DC: {kept}")
+    assert kept[voice]["packets"] >= MARKED_COUNT, kept
+    subprocess.run([*in_hub, "delete", "chain", "inet", "storestack", "dc_trust"], check=True)
+    try:
+        untrusted = _send_marked(qos_lab, "0xc0")
+    finally:
+        subprocess.run(
+            [*in_hub, "add", "chain", "inet", "storestack", "dc_trust",
+             "{ type filter hook forward priority mangle; policy accept; }"],
+            check=True,
+        )  # fmt: skip
+        for rule in rules:
+            subprocess.run([*in_hub, "add", "rule", "inet", "storestack", "dc_trust", *rule.split()], check=True)
+    print(f"CS6 from the DC, without the trust boundary: {untrusted}")
+    assert untrusted[control]["packets"] >= MARKED_COUNT, untrusted
 
 
 def test_one_fifo_at_the_same_rate_loses_pos(qos_lab: QosLab) -> None:

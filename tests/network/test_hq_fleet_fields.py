@@ -185,6 +185,32 @@ def test_network_show_says_a_vrp_hub_queues_nothing_towards_the_stores(fleet: Fl
     assert "shaped to" not in text and "no uplink_mbps" not in text
 
 
+def test_network_show_says_what_a_hub_trusts_from_the_dc(fleet: Fleet, tmp_path: Path) -> None:
+    """A hub that queues towards the stores re-marks network control from the DC (CS6/CS7, what
+    the FRR control class matches) to default and keeps the fleet's classes' DSCPs, in the report,
+    its --json and its text; one that queues nothing (VRP; no uplink_mbps) trusts every DSCP."""
+    report = hub_report(NetworkIntent(fleet), "hq-hub1")
+    assert report["dc_trust"] == {
+        "remarked": ["cs6", "cs7"],
+        "to": "default",
+        "kept": ["ef", "af31", "af21", "af11", "cs1", "default"],
+    }
+    shown = CliRunner().invoke(cli, ["network", "show", "hq-hub1", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["dc_trust"] == report["dc_trust"]
+    with console.capture() as captured:
+        _print_hub(report)
+    text = " ".join(captured.get().split())
+    assert "trusted from the DC ef, af31, af21, af11, cs1, default kept; cs6, cs7 re-marked to default" in text
+    vrp = hub_report(NetworkIntent(on_platform(fleet, "huawei_vrp")), "hq-hub1")
+    unshaped = hub_report(NetworkIntent(load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", ""))), "hq-hub1")
+    for untrusting in (vrp, unshaped):
+        assert untrusting["dc_trust"] is None
+        with console.capture() as captured:
+            _print_hub(untrusting)
+        assert "trusted from the DC every DSCP as marked" in " ".join(captured.get().split())
+
+
 def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet: Fleet, tmp_path: Path) -> None:
     intent = NetworkIntent(fleet)
     hub = intent.hub("hq-hub1")

@@ -1,0 +1,34 @@
+"""The demo's brownout lines: a move or return later than the SLA is marked late (yellow `!`,
+with why), never with the pass mark, though the drill itself fails only well past the SLA."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from storestack.cli.demo import brownout_lines
+from storestack.cli.demo_support import BrownoutDrill
+
+_DRILL = BrownoutDrill("nw-0001", "wan1", 30, 12, 20, "lte1", 8.1, 25.0)
+
+
+def test_a_move_within_the_sla_window_passes() -> None:
+    moved, returned, summary = brownout_lines(_DRILL)
+    assert moved == "[green]✓[/] POS moved from wan1 to lte1 in 8.1 s (SLA: detection + hold-down 12 s)"
+    assert returned == "[green]✓[/] POS back on wan1 25.0 s after the loss cleared (SLA recovery: 20 s)"
+    assert summary == "POS moved off wan1 in 8.1 s at 30% loss, back 25.0 s after it cleared"
+
+
+def test_a_move_later_than_the_window_is_marked_late_not_passed() -> None:
+    moved, returned, summary = brownout_lines(dataclasses.replace(_DRILL, moved_after=37.7, returned_after=40.0))
+    assert moved.startswith("[yellow]![/] POS moved from wan1 to lte1 in 37.7 s (SLA: detection + hold-down 12 s)")
+    assert "later than the SLA" in moved and "✓" not in moved
+    assert returned.startswith("[yellow]![/] POS back on wan1 40.0 s") and "later than the SLA" in returned
+    assert summary == (
+        "POS moved off wan1 in 37.7 s at 30% loss (later than the SLA's 12 s), "
+        "back 40.0 s after it cleared (later than the SLA's recovery)"
+    )
+
+
+def test_a_drill_that_never_returned_gets_its_move_line_only() -> None:
+    moved, returned, summary = brownout_lines(dataclasses.replace(_DRILL, returned_after=None))
+    assert moved.startswith("[green]✓[/] POS moved") and (returned, summary) == ("", "")
