@@ -264,7 +264,7 @@ def show(
 def lint(outputs_path: Path | None, core_outputs_path: Path | None, fleet_path: Path | None, as_json: bool) -> None:
     """Check every rendered config statically: references defined, both ends of every tunnel
     agreeing (addresses, ASN, identity, PSK slot, BFD), proposals intersecting (AWS included), no
-    permit-any between zones. Exit 1 on any finding."""
+    permit-any between zones, no hub letting one store reach another. Exit 1 on any finding."""
     from storestack.devices.lint.run import lint_fleet
 
     fleet = load_or_exit(fleet_path, as_json=as_json)

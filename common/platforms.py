@@ -81,6 +81,15 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
     "cisco_xe": "an IOS-XE hub serves store links on FlexVPN virtual-access interfaces, where BFD does not run",
 }
 
+# Store platforms whose BFD runs in echo mode, and why. Echo packets are addressed from and to
+# the store's own tunnel address, and the hub loops them back into the tunnel: a hub forwards
+# them (`StoreForwarding.control`), though it forwards nothing else to a store's address.
+STORE_BFD_ECHO: dict[Platform, str] = {
+    # IOS-XE: echo mode is on by default wherever BFD runs (IOS XE command reference, "bfd echo":
+    # "Echo mode is enabled by default"; the store template turns ICMP redirects off for it).
+    "cisco_xe": "an IOS-XE store runs BFD in echo mode (the default), which its hub loops back",
+}
+
 # Hub platforms that queue nothing towards the stores, and why. A hub's DC core LAN port carries
 # its tunnels' packets and the DC core's own traffic (decrypted store traffic to HQ, BGP with the
 # core), so a shaper there must take the tunnels' packets only (from the public IKE endpoint), with

@@ -624,7 +624,15 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-        "corporate": ", ".join(net.cidr for net in view.summaries),
+        # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
+        "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
+        "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
+        # echo-mode stores' BFD echo packets, from and to the store's own tunnel address
+        "bfd_echo": ", ".join(
+            f"{control.store_inside} . {control.store_inside}"
+            for control in view.intent.store_forwarding.control
+            if control.bfd_echo
+        ),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }
 

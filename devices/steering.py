@@ -65,6 +65,9 @@ IOS_THRESHOLD_LOG = "IP SLAs\\({number}\\): Threshold {event} for {reaction}"
 # port it is told of over its control protocol); one per SLA class, because two operations with
 # the same source, destination and port must not run at once (IP SLAs UDP Jitter restrictions).
 IOS_UDP_JITTER_PORT_BASE = 50500
+# The UDP port an IP SLA responder takes its control messages on (IP SLAs UDP Jitter: the sender
+# asks the responder to answer on the probe's test port first).
+IOS_SLA_CONTROL_PORT = 1967
 # VRP ICMP tests: `timeout` is whole seconds (1-60) and must stay below `interval`; `probe-count`
 # is 1-15; `frequency` must exceed interval x probe-count (AR NQA configuration guide,
 # "Licensing Requirements and Limitations for NQA").

@@ -8,7 +8,8 @@ is unreachable. No listener is needed on the targets.
 
 Targets per host: the HQ POS service (tcp/443), the HQ management workstation (tcp/22), the
 internet stand-in service (tcp/443), the cloud host (tcp/443), another store's till (tcp/443)
-and each other segment host of its own store (tcp/443).
+and its edge's loopback, its management address (tcp/22), and each other segment host of its
+own store (tcp/443).
 
 Allowed or denied comes from the intent's flows for the host's zone (`StoreIntent.flows`): a
 flow allows a target when its service's prefixes hold the address (or the service is the
@@ -60,7 +61,7 @@ with cf.ThreadPoolExecutor(len(targets) or 1) as pool:
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str  # hq-pos, hq-management, internet, cloud, other-store-pos, <segment kind>
+    name: str  # hq-pos, hq-management, internet, cloud, other-store-pos, other-store-loopback, <segment kind>
     address: IPv4Address
     port: int
     internet: bool = False
@@ -100,6 +101,16 @@ def targets_for(state: LabState, segment: LabSegment) -> list[Target]:
     )
     if other_pos is not None:
         targets.append(Target(name="other-store-pos", address=other_pos.host, port=443))
+        other_loopback = next(
+            (
+                a.management_address
+                for a in topology.appliances
+                if a.name == other_pos.appliance and a.management_address is not None
+            ),
+            None,
+        )
+        if other_loopback is not None:
+            targets.append(Target(name="other-store-loopback", address=other_loopback, port=22))
     targets += [
         Target(name=s.kind, address=s.host, port=443)
         for s in topology.segments

@@ -34,10 +34,12 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
+from storestack.common.addressing import SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
+    STORE_BFD_ECHO,
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
 )
@@ -66,6 +68,8 @@ from storestack.network.model import (
     QosClass,
     Role,
     Service,
+    StoreControl,
+    StoreForwarding,
     StoreIntent,
     Transport,
     Tunnel,
@@ -89,6 +93,11 @@ IPv4Interface = ipaddress.IPv4Interface
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
+
+
+def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+    """The fewest networks covering `nets`, in address order."""
+    return tuple(ipaddress.collapse_addresses(nets))
 
 
 
@@ -678,6 +687,7 @@ class NetworkIntent:
             raise NetworkIntentError(refusal)
         tunnels: list[Tunnel] = []
         sessions: list[BgpSession] = []
+        control: list[StoreControl] = []
         planned = False
         hub_routes = (*self.hub_routes, *self._hub_loopbacks())
         for store in self.fleet.stores.values():
@@ -690,10 +700,21 @@ class NetworkIntent:
                 *store.advertised_prefixes,
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
+            echo = store.appliances[0].platform in STORE_BFD_ECHO
             for index, link in enumerate(store.wan):
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
                 assert end.local_inside is not None and end.peer_inside is not None
+                control.append(
+                    StoreControl(
+                        tunnel=end.id,
+                        store=store.id,
+                        store_inside=end.peer_inside,
+                        hub_inside=end.local_inside.ip,
+                        bfd=end.bfd is not None,
+                        bfd_echo=end.bfd is not None and echo,
+                    )
+                )
                 sessions.append(
                     BgpSession(
                         kind="store-hub",
@@ -786,8 +807,36 @@ class NetworkIntent:
             qos=self.qos,
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
+            store_forwarding=dataclasses.replace(self._store_forwarding, control=tuple(control)),
             dc_trust=self._dc_trust(hub),
         )
+
+    @cached_property
+    def _store_forwarding(self) -> StoreForwarding:
+        """The fleet-wide part of what a hub forwards from its stores (every hub the same; each
+        hub adds its tunnels' control traffic): the corporate ranges, which the stores reach,
+        including the management ranges (a store's answers to HQ's SSH and SNMP) and the private
+        management servers (NTP, syslog, TACACS+, DNS) outside the stores' own ranges; every
+        other private range, which no store reaches through a hub."""
+        plan = self.fleet.spec.ip_plan
+        fleet = (plan.stores, plan.loopbacks, plan.transit)
+        private = collapse(
+            (*RFC1918, SHARED_ADDRESS_SPACE, *plan.private_ranges, *self.fleet_space)
+        )
+        mgmt = self.management
+        servers = (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)
+        corporate = collapse(
+            (
+                *self.hub_routes,
+                *plan.management,
+                *(
+                    self.host_net(server)
+                    for server in servers
+                    if any(server in net for net in private) and not any(server in net for net in fleet)
+                ),
+            )
+        )
+        return StoreForwarding(control=(), corporate=corporate, private=private, fleet=fleet)
 
     def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:
         """The hub's QoS trust boundary on its DC core LAN port (`DcTrust`): only where the hub

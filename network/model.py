@@ -296,6 +296,39 @@ class DcCoreLink:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreControl:
+    """What one store tunnel carries to the hub itself rather than through it: BGP between the
+    tunnel's two inside addresses, BFD where the tunnel runs it, the store's SLA probes and
+    pings (all from the store's inside address to the hub's); and, from a store that runs BFD in
+    echo mode (`STORE_BFD_ECHO`), its echo packets, addressed from and to its own inside address,
+    which the hub loops back into the tunnel."""
+
+    tunnel: str  # the tunnel id
+    store: str  # the store id
+    store_inside: ipaddress.IPv4Address
+    hub_inside: ipaddress.IPv4Address
+    bfd: bool
+    bfd_echo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoreForwarding:
+    """What a hub takes in from its store tunnels, the same on every hub platform, first match
+    wins: each tunnel's control traffic to the hub itself (`control`); anything to the corporate
+    ranges (HQ, the clouds, the desktops, the management ranges and servers); nothing else to a
+    private range (`private`: RFC 1918, the RFC 6598 shared space, `ip_plan.private_ranges` and
+    every fleet range, so every store's segments, loopback and tunnel addresses); the rest, the
+    internet through HQ's breakout. No store reaches another through its hub."""
+
+    control: tuple[StoreControl, ...]
+    corporate: tuple[ipaddress.IPv4Network, ...]
+    private: tuple[ipaddress.IPv4Network, ...]
+    # Where the stores' own addresses are (ip_plan.stores, loopbacks, transit, in that order):
+    # what no store may reach through a hub; `devices lint` checks every hub config against it.
+    fleet: tuple[ipaddress.IPv4Network, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HubIntent:
     hostname: str
     asn: int
@@ -314,6 +347,8 @@ class HubIntent:
     # What the hub shapes its tunnels' packets to (`wan_queue_kbps` of `uplink_mbps`, as a store's
     # `Transport.queue_kbps`), the rate its classes' shares are of; None without `uplink_mbps`.
     uplink_queue_kbps: int | None
+    # What the hub forwards from its store tunnels and what they may send to the hub itself.
+    store_forwarding: StoreForwarding
     # What the hub trusts of the DSCP its DC core LAN port hands it towards the stores (`DcTrust`):
     # set where the hub queues towards the stores (its platform can and the inventory gives its
     # `uplink_mbps`); None where no queue of the hub classifies by DSCP (`HUB_NO_UPLINK_QUEUES`

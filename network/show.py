@@ -153,6 +153,16 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
+        # what its store tunnels take in (`store_forwarding`, the same on every hub platform):
+        # each tunnel's control traffic to the hub, the corporate ranges, nothing else private
+        # (another store's segments, loopback and tunnel addresses among it), then the internet
+        "store_forwarding": {
+            "control_tunnels": len(hub.store_forwarding.control),
+            "bfd_echo_tunnels": sum(1 for c in hub.store_forwarding.control if c.bfd_echo),
+            "corporate": [str(n) for n in hub.store_forwarding.corporate],
+            "never": [str(n) for n in hub.store_forwarding.private],
+            "then": "internet",
+        },
         # its queues towards the stores: the stores' classes, shaped to the intent's shaped rate of
         # its uplink (`uplink_queue_kbps`, WAN_SHAPE_PERCENT of `uplink_mbps`; None: not shaped),
         # unless its platform queues none there (the reason; None: it does; the inventory refuses

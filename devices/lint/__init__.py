@@ -12,6 +12,12 @@ The interface every platform's rule module uses:
   intent with these facts, so a platform gets peer, identity, PSK-slot and proposal checks by
   providing an extractor.
 
+- `register_forwarding(platform)`: decorates `extract(config: ConfigFile, peers: frozenset[str])
+  -> ForwardingFacts`, run on each hub's main config (`peers`: the IKE identities and static
+  addresses of its store links): what the hub does with a packet one of its store tunnels brings
+  in (`ForwardingFacts.verdict`), and the store links that filter nothing.
+  `devices/lint/isolation.py` sends it packets from one store to another store's addresses.
+
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
   spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
@@ -26,6 +32,7 @@ PSK slots are compared by name: lint renders with `Renderer(secrets="slots")`, w
 from __future__ import annotations
 
 import importlib
+import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -137,13 +144,45 @@ class SteeringFacts:
     policies: list[PolicyFact] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """A packet a store tunnel brings into a hub (the start of a connection, never an answer)."""
+
+    protocol: str  # tcp | udp | icmp (an echo request)
+    source: ipaddress.IPv4Address
+    destination: ipaddress.IPv4Address
+    port: int | None = None  # the destination port (tcp, udp)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a hub's filter does with a packet: forwarded or not, and the rule that decided (line
+    0: the filter's default, `rule` says which)."""
+
+    forwarded: bool
+    line: int
+    rule: str
+
+
+@dataclass
+class ForwardingFacts:
+    """What a hub does with what its store tunnels bring in, as its config spells it."""
+
+    verdict: Callable[[Packet], Verdict]
+    file: str | None = None  # the file the verdicts' lines are in; None: the config itself
+    # (line, why) of each store link that takes in everything (no filter, or one not defined)
+    unfiltered: list[tuple[int, str]] = field(default_factory=list)
+
+
 Rule = Callable[[ConfigFile], Iterable[Finding]]
 Extractor = Callable[[ConfigFile], list[TunnelFact]]
 SteeringExtractor = Callable[[ConfigFile], SteeringFacts]
+ForwardingExtractor = Callable[[ConfigFile, frozenset[str]], ForwardingFacts]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
 STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
+FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -165,6 +204,14 @@ def register_tunnels(platform: str) -> Callable[[Extractor], Extractor]:
 def register_steering(platform: str) -> Callable[[SteeringExtractor], SteeringExtractor]:
     def add(extractor: SteeringExtractor) -> SteeringExtractor:
         STEERING_EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def register_forwarding(platform: str) -> Callable[[ForwardingExtractor], ForwardingExtractor]:
+    def add(extractor: ForwardingExtractor) -> ForwardingExtractor:
+        FORWARDING_EXTRACTORS[platform] = extractor
         return extractor
 
     return add

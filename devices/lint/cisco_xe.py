@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from storestack.devices.lint import (
     ConfigFile,
     Finding,
+    ForwardingFacts,
+    Packet,
     PolicyFact,
     ProbeFact,
     SteeringFacts,
     TunnelFact,
+    Verdict,
+    register_forwarding,
     register_rule,
     register_steering,
     register_tunnels,
@@ -1387,7 +1391,8 @@ def _endpoint(words: list[str], at: int) -> tuple[ipaddress.IPv4Network | None, 
     if words[at] == "host" and at + 1 < len(words):
         return ipaddress.IPv4Network(words[at + 1]), at + 2
     if at + 1 < len(words) and is_address(words[at]) and is_address(words[at + 1]):
-        mask = ipaddress.IPv4Address(words[at + 1])
+        # A host's wildcard (0.0.0.0) read as a mask would be /0, every address.
+        mask = "32" if words[at + 1] == "0.0.0.0" else words[at + 1]
         return ipaddress.IPv4Network(f"{words[at]}/{mask}", strict=False), at + 2
     return None, at + 1
 
@@ -1503,6 +1508,115 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
                         f"{acl.text} (on {interface.words[1]}): {entry.text!r} lets {protocol} {port} reach "
                         f"{address} from anywhere, not only from the management ranges",
                     )
+
+
+# One extended ACL entry as read once: (line, action, protocol, source, source ports, destination,
+# destination ports, the words after them, whether it names an object group).
+_AclEntry = tuple[
+    Line,
+    str,
+    str,
+    ipaddress.IPv4Network | None,
+    tuple[str, list[int]] | None,
+    ipaddress.IPv4Network | None,
+    tuple[str, list[int]] | None,
+    list[str],
+    bool,
+]
+
+
+def _acl_entries(acl: Line) -> list[_AclEntry]:
+    entries: list[_AclEntry] = []
+    for entry in acl.children:
+        w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
+        if len(w) < 3 or w[0] not in ("permit", "deny"):
+            continue
+        source, at = _endpoint(w, 2)
+        source_ports, at = _ports(w, at)
+        destination, at = _endpoint(w, at)
+        destination_ports, at = _ports(w, at)
+        entries.append(
+            (entry, w[0], w[1], source, source_ports, destination, destination_ports, w[at:], "object-group" in w)
+        )
+    return entries
+
+
+def _entries_verdict(acl: Line, entries: list[_AclEntry], packet: Packet) -> Verdict:
+    for entry, action, protocol, source, source_ports, destination, destination_ports, rest, group in entries:
+        if protocol not in ("ip", packet.protocol):
+            continue
+        if group:
+            if action == "permit":
+                return Verdict(True, entry.number, entry.text)
+            continue
+        if (source is not None and packet.source not in source) or (
+            destination is not None and packet.destination not in destination
+        ):
+            continue
+        if protocol == "tcp" and action == "permit" and "established" in rest:
+            continue  # ACK or RST set: never the start of a connection
+        if protocol == "icmp" and rest and rest[0] not in ("echo", "log"):
+            continue
+        matches: bool | None = True
+        if protocol in ("tcp", "udp") and packet.port is not None:
+            matches = _port_matches(destination_ports, packet.port)
+            if source_ports is not None:  # the sender chooses its source port
+                matches = None if matches is not False else False
+        if matches is None:
+            matches = action == "permit"
+        if matches:
+            return Verdict(action == "permit", entry.number, entry.text)
+    return Verdict(False, acl.number, f"{acl.text}: the implicit deny")
+
+
+def acl_verdict(acl: Line, packet: Packet) -> Verdict:
+    """What extended ACL `acl` does with `packet`: its first matching entry decides, the implicit
+    deny when none matches. An ICMP entry naming a message matches an echo request only as
+    `echo`; an entry this reader cannot follow (an object group, a port name it does not know)
+    matches when it permits and not when it denies, so a doubt never hides a permit."""
+    return _entries_verdict(acl, _acl_entries(acl), packet)
+
+
+@register_forwarding(PLATFORM)
+def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its store links: the store virtual template (every dialled-in
+    link's virtual-access is cloned from it) and each static store tunnel (IPsec profile
+    `STORE-N`) filter inbound with an extended ACL; a packet passes when the ACL of the link it
+    arrives on permits it (the verdict is the most permissive of the links' ACLs)."""
+    root = parse(config.text, ("!",))
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    applied: dict[str, Line] = {}
+    unfiltered: list[tuple[int, str]] = []
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        texts = interface.child_texts()
+        if not (
+            name.startswith("Virtual-Template")
+            or any(t.startswith("tunnel protection ipsec profile STORE-") for t in texts)
+        ):
+            continue
+        acl_name = next(
+            (t.split()[2] for t in texts if t.startswith("ip access-group ") and t.split()[3:] == ["in"]), None
+        )
+        acl = acls.get(acl_name or "")
+        if acl is None:
+            unfiltered.append(
+                (
+                    interface.number,
+                    f"{interface.text}: no inbound ACL"
+                    + (f" ({acl_name} is not an extended ACL of this config)" if acl_name else ""),
+                )
+            )
+        else:
+            applied[acl_name or ""] = acl
+
+    parsed = [(acl, _acl_entries(acl)) for acl in applied.values()]
+
+    def verdict(packet: Packet) -> Verdict:
+        verdicts = [_entries_verdict(acl, entries, packet) for acl, entries in parsed]
+        return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, "no ACL"))
+
+    return ForwardingFacts(verdict, unfiltered=unfiltered)
 
 
 # ---------------------------------------------------------------- tunnels

@@ -9,6 +9,7 @@ BGP neighbour's `set bfd enable` does nothing until BFD is enabled for the VDOM 
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +17,14 @@ from dataclasses import dataclass, field
 from storestack.devices.lint import (
     ConfigFile,
     Finding,
+    ForwardingFacts,
+    Packet,
     PolicyFact,
     ProbeFact,
     SteeringFacts,
     TunnelFact,
+    Verdict,
+    register_forwarding,
     register_rule,
     register_steering,
     register_tunnels,
@@ -944,3 +949,91 @@ def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
                     f"{priority or 'default'}) takes the default away from BGP's (distance {ebgp}): "
                     "set the eBGP distance and a higher priority",
                 )
+
+
+# ---------------------------------------------------------------- what a hub forwards from stores
+
+
+def _address_nets(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Network] | None]:
+    """Each address and address group by name, as the networks it stands for ("all" is every
+    address); None for one this reader cannot resolve (an FQDN, a range, a loop)."""
+    nets: dict[str, list[ipaddress.IPv4Network] | None] = {"all": [ipaddress.IPv4Network("0.0.0.0/0")]}
+    for entry in _entries(parsed, "firewall address"):
+        subnet = entry.get("subnet")
+        try:
+            nets[entry.name] = [ipaddress.IPv4Network(f"{subnet[0]}/{subnet[1]}", strict=False)] if len(subnet) == 2 else None
+        except ValueError:
+            nets[entry.name] = None
+    groups = {group.name: group.get("member") for group in _entries(parsed, "firewall addrgrp")}
+
+    def resolve(name: str, seen: frozenset[str]) -> list[ipaddress.IPv4Network] | None:
+        if name in nets:
+            return nets[name]
+        if name not in groups or name in seen:
+            return None
+        found: list[ipaddress.IPv4Network] = []
+        for member in groups[name]:
+            member_nets = resolve(member, seen | {name})
+            if member_nets is None:
+                return None
+            found += member_nets
+        return found
+
+    for name in groups:
+        nets[name] = resolve(name, frozenset())
+    return nets
+
+
+def _address_matches(
+    policy: Entry, key: str, address: ipaddress.IPv4Address, nets: dict[str, list[ipaddress.IPv4Network] | None]
+) -> bool | None:
+    """Whether `address` is what the policy's `srcaddr`/`dstaddr` (with its `-negate`) takes."""
+    inside = False
+    for name in policy.get(key):
+        found = nets.get(name)
+        if found is None:
+            return None
+        inside = inside or any(address in net for net in found)
+    return inside != (policy.first(f"{key}-negate") == "enable")
+
+
+@register_forwarding(PLATFORM)
+def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its store tunnels (the phase 1 interfaces of its store links, by
+    IKE identity or static address): the firewall policies taking traffic from them (directly,
+    through their zone or `any`), first match in list order, else FortiOS's implicit deny; a zone
+    of store tunnels that allows traffic between its members forwards between stores too. A
+    policy this reader cannot follow (an address it cannot resolve, a service that may not match)
+    decides when it accepts, never when it denies."""
+    parsed = parse(config.text)
+    tunnels = {
+        entry.name
+        for entry in _entries(parsed, "vpn ipsec phase1-interface")
+        if entry.first("peerid") in peers or entry.first("remote-gw") in peers
+    }
+    zones = [zone for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))]
+    sources = tunnels | {zone.name for zone in zones} | {"any"}
+    nets = _address_nets(parsed)
+    policies = [
+        policy
+        for policy in _entries(parsed, "firewall policy")
+        if policy.first("status") != "disable" and sources & set(policy.get("srcintf"))
+    ]
+    open_zone = next((zone for zone in zones if zone.first("intrazone") == "allow"), None)
+
+    def verdict(packet: Packet) -> Verdict:
+        if open_zone is not None:
+            return Verdict(True, open_zone.line, f"zone {open_zone.name}: intrazone allow")
+        for policy in policies:
+            accept = policy.first("action") == "accept"
+            matches = [
+                _address_matches(policy, "srcaddr", packet.source, nets),
+                _address_matches(policy, "dstaddr", packet.destination, nets),
+                True if policy.get("service") == ["ALL"] else None,
+            ]
+            if False in matches or (None in matches and not accept):
+                continue
+            return Verdict(accept, policy.line, f"policy {policy.name} ({policy.first('name') or ''})")
+        return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
+
+    return ForwardingFacts(verdict)

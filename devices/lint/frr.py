@@ -7,7 +7,17 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from storestack.devices.lint import ConfigFile, Finding, TunnelFact, register_rule, register_tunnels
+from storestack.devices.lint import (
+    ConfigFile,
+    Finding,
+    ForwardingFacts,
+    Packet,
+    TunnelFact,
+    Verdict,
+    register_forwarding,
+    register_rule,
+    register_tunnels,
+)
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "frr"
@@ -391,3 +401,169 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
             )
         )
     return facts
+
+
+# ---------------------------------------------------------------- a hub's forward chain
+
+# The interface group of the tunnel devices (store links), as the hub's host files number it.
+_TUNNEL_GROUP = "10"
+_NFT_SET = re.compile(r"^\s*set (\w+) \{(.*?)^\s*\}", re.M | re.S)
+_NFT_ELEMENTS = re.compile(r"elements = \{([^}]*)\}", re.S)
+_NFT_TOKENS = re.compile(r"\{[^}]*\}|\"[^\"]*\"|\S+")
+_NFT_POLICY = re.compile(r"policy (accept|drop);")
+
+
+def _nft_sets(text: str) -> dict[str, list[tuple[str, ...]]]:
+    """Each named set's elements, a concatenation's as a tuple of its parts."""
+    sets: dict[str, list[tuple[str, ...]]] = {}
+    for match in _NFT_SET.finditer(text):
+        elements = _NFT_ELEMENTS.search(match[2])
+        items = elements[1].split(",") if elements else []
+        sets[match[1]] = [tuple(part.strip() for part in item.split(" . ")) for item in items if item.strip()]
+    return sets
+
+
+def _nft_value_matches(element: str, value: ipaddress.IPv4Address | int) -> bool | None:
+    """Whether one set element or literal (address, prefix, range, port) holds `value`."""
+    try:
+        if isinstance(value, int):
+            low, _, high = element.partition("-")
+            return int(low) <= value <= int(high or low)
+        if "-" in element:
+            low, _, high = element.partition("-")
+            return ipaddress.IPv4Address(low.strip()) <= value <= ipaddress.IPv4Address(high.strip())
+        return value in ipaddress.IPv4Network(element, strict=False)
+    except ValueError:
+        return None
+
+
+def _nft_in(operand: str, values: tuple[ipaddress.IPv4Address | int, ...], sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+    """Whether `values` (one, or a concatenation's parts) is in `operand`: `@set`, `{ a, b }` or
+    one literal; None when it cannot be told."""
+    if operand.startswith("@"):
+        if operand[1:] not in sets:
+            return None
+        elements = sets[operand[1:]]
+    elif operand.startswith("{"):
+        elements = [tuple(p.strip() for p in item.split(" . ")) for item in operand[1:-1].split(",") if item.strip()]
+    else:
+        elements = [(operand,)]
+    found = False
+    for element in elements:
+        if len(element) != len(values):
+            return None
+        parts = [_nft_value_matches(part, value) for part, value in zip(element, values, strict=True)]
+        if None in parts:
+            return None
+        found = found or all(parts)
+    return found
+
+
+def _nft_rule_matches(tokens: list[str], packet: Packet, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+    """Whether a forward rule's match part holds for `packet`, the start of a connection arriving
+    from a store tunnel (interface group 10); None when a statement cannot be told (an outgoing
+    interface, anything this reader does not follow)."""
+    result: bool | None = True
+    index = 0
+
+    def combine(value: bool | None) -> None:
+        nonlocal result
+        if value is False or result is False:
+            result = False
+        elif value is None:
+            result = None
+
+    while index < len(tokens):
+        word = tokens[index]
+        if word == "counter":
+            index += 1
+            continue
+        negate = tokens[index + 1 : index + 2] == ["!="]
+        operand_at = index + (2 if negate else 1)
+        value: bool | None
+        if word in ("oifgroup", "oifname", "iifname") and operand_at < len(tokens):
+            value = None  # where it leaves (routing), which store tunnel it came in by
+            index = operand_at + 1
+        elif word == "iifgroup" and operand_at < len(tokens):
+            value = tokens[operand_at] == _TUNNEL_GROUP
+            index = operand_at + 1
+        elif word == "ip" and tokens[index + 1 : index + 2] in (["saddr"], ["daddr"]):
+            fields = [packet.source if tokens[index + 1] == "saddr" else packet.destination]
+            at = index + 2
+            while tokens[at : at + 3] in (["." , "ip", "saddr"], [".", "ip", "daddr"]):
+                fields.append(packet.source if tokens[at + 2] == "saddr" else packet.destination)
+                at += 3
+            negate = tokens[at : at + 1] == ["!="]
+            at += 1 if negate else 0
+            if at >= len(tokens):
+                return None
+            value = _nft_in(tokens[at], tuple(fields), sets)
+            index = at + 1
+        elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] == ["dport"] and index + 2 < len(tokens):
+            negate = tokens[index + 2] == "!="
+            at = index + (3 if negate else 2)
+            value = (
+                False
+                if packet.protocol != word
+                else (_nft_in(tokens[at], (packet.port,), sets) if packet.port is not None else None)
+            )
+            index = at + 1
+        elif word == "icmp" and tokens[index + 1 : index + 2] == ["type"] and index + 2 < len(tokens):
+            value = packet.protocol == "icmp" and "echo-request" in tokens[index + 2]
+            index += 3
+        elif word in ("meta", "ip") and tokens[index + 1 : index + 2] in (["l4proto"], ["protocol"]):
+            at = index + (3 if tokens[index + 2 : index + 3] == ["!="] else 2)
+            negate = at == index + 3
+            value = packet.protocol in tokens[at] if at < len(tokens) else None
+            index = at + 1
+        elif word == "ct" and tokens[index + 1 : index + 2] == ["state"] and index + 2 < len(tokens):
+            value = "new" in tokens[index + 2]
+            index += 3
+        else:
+            return None if result is not False else False
+        if negate and value is not None:
+            value = not value
+        combine(value)
+    return result
+
+
+def forward_verdict(text: str, packet: Packet) -> Verdict:
+    """What the `forward` chain of an nftables ruleset does with `packet`: the first rule whose
+    match holds decides (accept or drop), else the chain's policy. A rule this reader cannot tell
+    about decides when it accepts, never when it drops, so a doubt never hides an accept."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("chain forward")), None)
+    if start is None:
+        return Verdict(True, 0, "no forward chain: the kernel forwards everything")
+    sets = _nft_sets(text)
+    policy = Verdict(True, start + 1, "chain forward: policy accept")
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        stripped = line.strip()
+        if stripped == "}":
+            break
+        found = _NFT_POLICY.search(stripped)
+        if found:
+            policy = Verdict(found[1] == "accept", number, f"chain forward: policy {found[1]}")
+            continue
+        tokens = _NFT_TOKENS.findall(stripped)
+        if not tokens or tokens[-1] not in ("accept", "drop", "reject") or stripped.startswith("#"):
+            continue
+        matches = _nft_rule_matches(tokens[:-1], packet, sets)
+        if matches is None:
+            matches = tokens[-1] == "accept"
+        if matches:
+            return Verdict(tokens[-1] == "accept", number, stripped)
+    return policy
+
+
+@register_forwarding(PLATFORM)
+def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What an FRR hub forwards from its store tunnels: its host firewall's forward chain
+    (nftables.conf beside the FRR config)."""
+    text = config.companions.get("nftables.conf")
+    if text is None:
+        return ForwardingFacts(
+            lambda packet: Verdict(True, 0, "no nftables.conf"),
+            unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
+        )
+    return ForwardingFacts(lambda packet: forward_verdict(text, packet), file=f"{config.hostname}.nftables.conf")

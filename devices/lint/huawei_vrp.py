@@ -18,10 +18,14 @@ from collections.abc import Iterator
 from storestack.devices.lint import (
     ConfigFile,
     Finding,
+    ForwardingFacts,
+    Packet,
     PolicyFact,
     ProbeFact,
     SteeringFacts,
     TunnelFact,
+    Verdict,
+    register_forwarding,
     register_rule,
     register_steering,
     register_tunnels,
@@ -572,7 +576,9 @@ def _acl_net(words: list[str], keyword: str) -> ipaddress.IPv4Network | bool | N
     index = words.index(keyword)
     address, wildcard = [*words[index + 1 : index + 3], "", ""][:2]
     try:
-        return ipaddress.IPv4Network(f"{address}/{'0.0.0.0' if wildcard == '0' else wildcard}", strict=False)
+        # A host's wildcard (0, 0.0.0.0) read as a mask would be /0, every address.
+        mask = "32" if wildcard in ("0", "0.0.0.0") else wildcard
+        return ipaddress.IPv4Network(f"{address}/{mask}", strict=False)
     except ValueError:
         return False
 
@@ -1137,3 +1143,96 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                 "vrp-hub-wan-filter",
                 f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
             )
+
+
+def _rule_matches(rule: Line, packet: Packet) -> bool | None:
+    """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
+    [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME]` matches
+    `packet`; None when a field cannot be read (another keyword, a port name not known)."""
+    w = rule.words
+    protocol, rest = w[3], w[4:]
+    if protocol not in ("ip", packet.protocol):
+        return False
+    doubt = False
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word in ("source", "destination"):
+            if rest[index + 1 : index + 2] == ["any"]:
+                index += 2
+                continue
+            net = _acl_net(rest[index:], word)
+            if not isinstance(net, ipaddress.IPv4Network):
+                return None
+            address = packet.source if word == "source" else packet.destination
+            if address not in net:
+                return False
+            index += 3
+        elif word == "source-port" and rest[index + 1 : index + 2] == ["eq"]:
+            doubt, index = True, index + 3  # the sender chooses its source port
+        elif word == "destination-port" and rest[index + 1 : index + 2] in (["eq"], ["range"]):
+            values = rest[index + 2 : index + (3 if rest[index + 1] == "eq" else 4)]
+            numbers = [int(v) if v.isdigit() else PORT_NAMES.get(protocol, {}).get(v) for v in values]
+            if None in numbers or packet.port is None:
+                doubt = doubt or None in numbers
+            elif not (numbers[0] or 0) <= packet.port <= (numbers[-1] or 0):
+                return False
+            index += 2 + len(values)
+        elif word == "icmp-type" and len(rest) > index + 1:
+            if rest[index + 1] != "echo":
+                return False
+            index += 2
+        elif word == "logging":
+            index += 1
+        else:
+            return None
+    return None if doubt else True
+
+
+def acl_verdict(acl: Line, packet: Packet) -> Verdict:
+    """What a traffic-filter with advanced ACL `acl` does with `packet`: the first matching rule
+    decides, and a packet no rule matches passes (a traffic-filter drops only what a deny rule
+    matches). A rule this reader cannot follow matches when it permits, not when it denies."""
+    for rule in acl.children:
+        w = rule.words
+        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny"):
+            continue
+        matches = _rule_matches(rule, packet)
+        if matches is None:
+            matches = w[2] == "permit"
+        if matches:
+            return Verdict(w[2] == "permit", rule.number, rule.text)
+    return Verdict(True, acl.number, f"{acl.text}: no rule matches, and a traffic-filter passes that")
+
+
+@register_forwarding(PLATFORM)
+def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its store links: each store tunnel interface (IPsec profile
+    `STORE-N`) filters inbound with `traffic-filter inbound acl name NAME`; a packet passes when
+    the filter of the link it arrives on passes it (the verdict is the most permissive one)."""
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    applied: dict[str, Line] = {}
+    unfiltered: list[tuple[int, str]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile STORE-") for t in texts):
+            continue
+        name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(name or "")
+        if acl is None:
+            unfiltered.append(
+                (
+                    interface.number,
+                    f"{interface.text}: no traffic-filter inbound"
+                    + (f" (ACL {name} is not defined)" if name else ""),
+                )
+            )
+        else:
+            applied[name or ""] = acl
+
+    def verdict(packet: Packet) -> Verdict:
+        verdicts = [acl_verdict(acl, packet) for acl in applied.values()]
+        return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, "no filter"))
+
+    return ForwardingFacts(verdict, unfiltered=unfiltered)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, run_platform_rules
 from storestack.devices.lint.cross import cross_check
 from storestack.devices.lint.frr_sla import frr_sla_check
+from storestack.devices.lint.isolation import isolation_check
 from storestack.devices.lint.services import services_check
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
@@ -70,6 +71,7 @@ def lint_configs(files: Sequence[ConfigFile], intent: NetworkIntent) -> LintRepo
         *steering_check(files, intent),
         *frr_sla_check(files, intent),
         *services_check(files, intent),
+        *isolation_check(files, intent),
     ]
     platforms = sorted({config.platform for config in files} - set(EXTRACTORS))
     return LintReport(sorted(set(findings)), len(files), platforms)

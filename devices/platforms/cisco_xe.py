@@ -10,6 +10,7 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -622,7 +623,7 @@ def overlay_to_self(view: StoreApplianceView) -> list[str]:
         if probe.ios is not None and probe.ios.kind == "udp-jitter":
             peer, own = probe.tunnel.inside_peer, probe.tunnel.inside.ip
             rules += [
-                f"permit udp host {peer} eq 1967 host {own}",
+                f"permit udp host {peer} eq {IOS_SLA_CONTROL_PORT} host {own}",
                 f"permit udp host {peer} eq {probe.udp_port} host {own}",
             ]
     for net in view.mgmt.ranges:
@@ -750,6 +751,7 @@ PLATFORM = CiscoXEPlatform(
     ),
     template_filters=(
         ("ios_acl_rule", acl_rule),
+        ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_sla_probes", sla_probes),

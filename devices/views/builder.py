@@ -17,6 +17,7 @@ from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
+    IOS_SLA_CONTROL_PORT,
     IOS_UDP_JITTER_PORT_BASE,
     IosProbeTimers,
     fortios_health_timers,
@@ -858,7 +859,44 @@ class ViewBuilder:
             qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
+            from_stores=self._from_stores(profile, intent, stores),
         )
+
+    def _from_stores(
+        self, profile: PlatformProfile, intent: HubIntent, stores: Mapping[str, HubStoreView]
+    ) -> list[AclRule]:
+        """The hub's store tunnels' inbound filter (`HubIntent.store_forwarding`) as packet-filter
+        rules, first match wins. Each tunnel's control traffic to the hub itself, from the store's
+        inside address to the hub's: BGP both ways, BFD control where the tunnel runs it, ICMP
+        (pings, the SLA probes of every platform but IOS-XE's UDP jitter, errors), and towards a
+        hub that answers IOS-XE UDP jitter probes (`answers_ios_probe`) an IOS-XE store's probes:
+        the responder's control port (1967) and the store's SLA classes' test ports; a store's
+        BFD echo packets, from and to its own inside address, which the hub loops back. Then the
+        corporate ranges, no other private range, and the internet."""
+        forwarding = intent.store_forwarding
+        rules: list[AclRule] = []
+        for control in forwarding.control:
+            store, hub = Net.at(int(control.store_inside), 32), Net.at(int(control.hub_inside), 32)
+            rules += [
+                AclRule("permit", "tcp", store, hub, 179),
+                AclRule("permit", "tcp", store, hub, source_port=179),
+            ]
+            if control.bfd:
+                rules.append(AclRule("permit", "udp", store, hub, 3784))
+            if control.bfd_echo:
+                rules.append(AclRule("permit", "udp", store, store, 3785))
+            rules.append(AclRule("permit", "icmp", store, hub))
+            platform = stores[control.store].platform
+            if profile.answers_ios_probe == "udp-jitter" and get_platform(platform).sla_steering == "ip-sla-tracks":
+                classes = len(self.intent.store(control.store).sla.classes)
+                if classes:
+                    rules.append(AclRule("permit", "udp", store, hub, IOS_SLA_CONTROL_PORT))
+                    first, last = IOS_UDP_JITTER_PORT_BASE + 1, IOS_UDP_JITTER_PORT_BASE + classes
+                    rules.append(AclRule("permit", "udp", store, hub, first, last if last > first else None))
+        rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
+        rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
+        rules.append(AclRule("permit", "ip"))
+        return rules
 
     @staticmethod
     def _dc_view(profile: PlatformProfile, intent: HubIntent) -> DcView:

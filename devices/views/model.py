@@ -639,6 +639,10 @@ class HubView:
     # hub, where the classes are, not in the DC's internet edge; every class's share is of it.
     # None: no uplink rate, nothing shaped.
     uplink_queue_kbps: int | None
+    # What the store tunnels take in, first match wins (`HubIntent.store_forwarding`): each
+    # tunnel's control traffic to the hub, the corporate ranges, no other private range, the
+    # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent.
+    from_stores: list[AclRule]
 
     @property
     def ike_domain(self) -> str:

@@ -75,10 +75,18 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
     # virtual-template or virtual-access interfaces), nor for the store peers' BGP sessions.
     assert " no ip redirects\n" in template[1] and "bfd" not in template[1]
     assert "fall-over bfd" not in text
-    # No store reaches another store's segments through the hub.
-    stores = ipaddress.IPv4Network(fleet.spec.ip_plan.stores)
+    # No store reaches another store's segments, loopback or tunnel addresses through the hub:
+    # FROM-STORES denies every fleet range before its closing permit (devices/lint/isolation.py
+    # follows it packet by packet).
     assert " ip access-group FROM-STORES in\n" in template[1]
-    assert f"ip access-list extended FROM-STORES\n 10 deny ip any {stores.network_address} {stores.hostmask}\n" in text
+    acl = re.search(r"^ip access-list extended FROM-STORES\n((?: .*\n)+)", text, re.M)
+    assert acl is not None and acl[1].splitlines()[-1].endswith(" permit ip any any")
+    denied = [
+        ipaddress.IPv4Network(f"{m[1]}/{m[2]}") for m in re.finditer(r"^ \d+ deny ip any (\S+) (\S+)$", acl[1], re.M)
+    ]
+    plan = fleet.spec.ip_plan
+    for net in (plan.stores, plan.loopbacks, plan.transit):
+        assert any(net.subnet_of(d) for d in denied), net
     hub_tunnels = [t for t in NetworkIntent(on_platform(fleet, "cisco_xe")).hub("hq-hub1").tunnels if t.kind == "store-hub"]
     assert any(t.peer_outside for t in hub_tunnels) and any(t.peer_outside is None for t in hub_tunnels)
     for tunnel in hub_tunnels:

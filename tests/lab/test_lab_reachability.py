@@ -89,6 +89,8 @@ def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_
     assert denied and not any(c.reachable for c in denied)
     assert cells[("nw-0001", "office", "hq-management")].reachable
     assert not cells[("nw-0001", "pos", "other-store-pos")].reachable
+    # Nor another store's management address (its loopback), from any segment.
+    assert not any(c.reachable for c in result.reachability if c.target == "other-store-loopback")
 
     # The internet per the intent: guest Wi-Fi and office yes, tills and IoT no.
     assert cells[("nw-0001", "guest-wifi", "internet")].reachable
@@ -106,6 +108,7 @@ def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_
         "cloud",
         "internet",
         "other-store-pos",
+        "other-store-loopback",
         "guest-wifi",
         "office",
         "iot",

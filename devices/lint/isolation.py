@@ -1,0 +1,133 @@
+"""`store-isolation`: no hub lets one store reach another store through it, on any platform.
+
+A hub takes in from its store tunnels what the network intent's `HubIntent.store_forwarding`
+says (the control traffic to the hub itself, the corporate ranges, the internet) and nothing
+for another store: not its segments (`ip_plan.stores`), its loopback (its management address)
+nor its tunnel addresses (`ip_plan.transit`). Each platform's extractor (`register_forwarding`:
+IOS-XE and VRP read the store links' inbound ACL, FRR the host firewall's forward chain,
+FortiOS the firewall policies from the store tunnels) says what its hub config does with a
+packet; this check sends it the starts of connections (SSH, SNMP, BGP, BFD, ping) between the
+hub's first store and a spread of its other stores, both ways, from a segment and from a tunnel
+address to each kind of address of the other store, and reports the rule that lets one through.
+A store link with no filter at all is reported too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from storestack.devices.lint import (
+    FORWARDING_EXTRACTORS,
+    ConfigFile,
+    Finding,
+    Packet,
+    load_platform_rules,
+)
+from storestack.network.build import NetworkIntent
+from storestack.network.model import HubIntent
+
+RULE = "store-isolation"
+# What a store might try on another: SSH and SNMP to its management, BGP and BFD to its
+# routing, a ping to map it.
+_PROBES = (("tcp", 22), ("udp", 161), ("tcp", 179), ("udp", 3784), ("icmp", None))
+# How many other stores of a hub the check sends packets to (and from).
+_TARGETS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreAddresses:
+    store: str
+    segment: ipaddress.IPv4Address | None  # a host of its first LAN segment
+    loopback: ipaddress.IPv4Address | None
+    tunnel: ipaddress.IPv4Address  # its inside address of one tunnel to the hub
+
+
+def _first_host(net: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+    return net.network_address if net.prefixlen == 32 else net.network_address + 1
+
+
+def _stores(hub: HubIntent) -> list[_StoreAddresses]:
+    """One set of addresses per store of the hub, from its BGP session (what the hub accepts from
+    it: its segments and loopback) and its tunnel."""
+    fleet = hub.store_forwarding.fleet
+    stores, loopbacks = fleet[0], fleet[1]
+    found: dict[str, _StoreAddresses] = {}
+    for session in hub.sessions:
+        if session.kind != "store-hub" or session.peer in found:
+            continue
+        segment = next((_first_host(n) for n in session.accepts if n.subnet_of(stores)), None)
+        loopback = next((_first_host(n) for n in session.accepts if n.subnet_of(loopbacks)), None)
+        found[session.peer] = _StoreAddresses(session.peer, segment, loopback, session.peer_address)
+    return list(found.values())
+
+
+def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """(store, what of another store, packet): the hub's first store as the sender to up to
+    `_TARGETS` others spread over the hub's stores (every one on a small hub), and each of those
+    as the sender to the first; a filter is first-match over ranges and per-tunnel hosts, so a
+    spread sample finds what a hub lets through without following a thousand-tunnel ACL for
+    every pair."""
+    stores = _stores(hub)
+    if len(stores) < 2:
+        return
+    others = stores[1:]
+    step = max(1, len(others) // _TARGETS)
+    sample = others[::step][:_TARGETS]
+    if others[-1] not in sample:
+        sample.append(others[-1])
+    pairs = [(stores[0], other) for other in sample] + [(other, stores[0]) for other in sample]
+    for sender, target in pairs:
+        targets = [
+            ("segment", target.segment),
+            ("loopback (management address)", target.loopback),
+            ("tunnel address", target.tunnel),
+        ]
+        for source in (sender.segment, sender.tunnel):
+            if source is None:
+                continue
+            for what, destination in targets:
+                if destination is None:
+                    continue
+                for protocol, port in _PROBES:
+                    yield sender.store, f"store {target.store}'s {what}", Packet(protocol, source, destination, port)
+
+
+def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    extractor = FORWARDING_EXTRACTORS.get(config.platform)
+    if extractor is None:
+        return
+    peers = frozenset(
+        value
+        for tunnel in hub.tunnels
+        if tunnel.kind == "store-hub"
+        for value in (tunnel.peer_id, str(tunnel.peer_outside) if tunnel.peer_outside else None)
+        if value is not None
+    )
+    facts = extractor(config, peers)
+    for line, why in facts.unfiltered:
+        yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
+    file = facts.file or config.name
+    reported: set[tuple[int, str]] = set()
+    for store, what, packet in _packets(hub):
+        verdict = facts.verdict(packet)
+        if not verdict.forwarded or (verdict.line, what) in reported:
+            continue
+        reported.add((verdict.line, what))
+        service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
+        yield Finding(
+            file,
+            verdict.line,
+            RULE,
+            f"{verdict.rule!r} lets store {store} reach {what} through the hub "
+            f"({service} from {packet.source} to {packet.destination})",
+        )
+
+
+def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
+    load_platform_rules()
+    for config in files:
+        if config.suffix or config.role != "hub":
+            continue
+        yield from store_isolation(config, intent.hub(config.hostname))

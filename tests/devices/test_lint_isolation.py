@@ -1,0 +1,216 @@
+"""What a hub forwards from its stores: one intent (`HubIntent.store_forwarding`), the same on
+every hub platform, and the `store-isolation` lint that catches a hub letting one store reach
+another (its segments, its loopback, its tunnel addresses)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.common.platforms import PLATFORM_NAMES, Platform
+from storestack.devices.lint import FORWARDING_EXTRACTORS, ConfigFile, Finding, Packet, load_platform_rules
+from storestack.devices.lint.isolation import RULE, isolation_check
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+from storestack.network.model import HubIntent
+from storestack.network.show import hub_report
+
+HUB = "hq-hub1"
+
+
+def _hub(fleet: Fleet, platform: Platform, stores: Platform | None = None) -> tuple[ConfigFile, NetworkIntent]:
+    chain = on_platform(fleet, stores or platform, hubs=platform)
+    config = render_hub(chain, HUB)
+    companions = {"": config.text, **dict(config.companions)}
+    file = ConfigFile(config.filename, platform, "hub", config.name, config.text, None, "", companions)
+    return file, NetworkIntent(chain)
+
+
+def _broken(config: ConfigFile, pattern: str, replacement: str, suffix: str = "") -> ConfigFile:
+    """The config (or one companion) with the first match of `pattern` replaced."""
+    text, count = re.subn(pattern, replacement, config.companions[suffix], count=1, flags=re.M)
+    assert count == 1, f"{pattern!r} is not in the rendered {config.platform} {suffix or 'config'}"
+    companions = {**config.companions, suffix: text}
+    return dataclasses.replace(config, text=companions[""], companions=companions)
+
+
+def _findings(config: ConfigFile, intent: NetworkIntent) -> list[Finding]:
+    return [f for f in isolation_check([config], intent) if f.rule == RULE]
+
+
+def _verdict(config: ConfigFile, hub: HubIntent, packet: Packet) -> bool:
+    load_platform_rules()
+    peers = frozenset(t.peer_id for t in hub.tunnels if t.kind == "store-hub") | frozenset(
+        str(t.peer_outside) for t in hub.tunnels if t.kind == "store-hub" and t.peer_outside
+    )
+    return FORWARDING_EXTRACTORS[config.platform](config, peers).verdict(packet).forwarded
+
+
+def _host(net: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+    return net.network_address + 1
+
+
+def test_one_forwarding_intent_for_every_hub(fleet: Fleet) -> None:
+    """The stores reach HQ, the clouds, the desktops and the management ranges; every private and
+    fleet range else is closed to them, so another store's segments, loopback and tunnel
+    addresses are; each store tunnel's control traffic names its two inside addresses."""
+    hub = NetworkIntent(fleet).hub(HUB)
+    forwarding, plan = hub.store_forwarding, fleet.spec.ip_plan
+    for net in (*plan.hq, plan.cloud, plan.desktops, *plan.management):
+        assert any(net.subnet_of(c) for c in forwarding.corporate)
+    for net in (plan.stores, plan.loopbacks, plan.transit, ipaddress.IPv4Network("192.168.0.0/16")):
+        assert any(net.subnet_of(p) for p in forwarding.private)
+        assert not any(c.overlaps(net) for c in forwarding.corporate)
+    assert forwarding.fleet == (plan.stores, plan.loopbacks, plan.transit)
+    # `network show HUB` says the same.
+    shown = hub_report(NetworkIntent(fleet), HUB)["store_forwarding"]
+    assert shown["corporate"] == [str(n) for n in forwarding.corporate]
+    assert shown["never"] == [str(n) for n in forwarding.private] and shown["then"] == "internet"
+    store_tunnels = [t for t in hub.tunnels if t.kind == "store-hub"]
+    assert [(c.tunnel, c.store_inside, c.hub_inside) for c in forwarding.control] == [
+        (t.id, t.peer_inside, t.local_inside.ip) for t in store_tunnels if t.local_inside is not None
+    ]
+
+
+def test_echo_mode_stores_get_their_bfd_echo_looped_back(fleet: Fleet) -> None:
+    """An IOS-XE store runs BFD in echo mode: its echo packets, addressed to itself, come back
+    through the hub, which forwards nothing else to a store address; a hub without BFD towards
+    its stores (IOS-XE) has no echo to loop back."""
+    for hubs, echo in (("frr", True), ("huawei_vrp", True), ("cisco_xe", False)):
+        hub = NetworkIntent(on_platform(fleet, "cisco_xe", hubs=hubs)).hub(HUB)
+        assert {c.bfd_echo for c in hub.store_forwarding.control} == {echo}
+    assert not any(c.bfd_echo for c in NetworkIntent(on_platform(fleet, "frr")).hub(HUB).store_forwarding.control)
+    config, intent = _hub(fleet, "huawei_vrp", stores="cisco_xe")
+    control = intent.hub(HUB).store_forwarding.control[0]
+    assert (
+        f" permit udp source {control.store_inside} 0 destination {control.store_inside} 0 destination-port eq 3785"
+        in config.text
+    )
+    config, intent = _hub(fleet, "frr", stores="cisco_xe")
+    control = intent.hub(HUB).store_forwarding.control[0]
+    echo = Packet("udp", control.store_inside, control.store_inside, 3785)
+    assert _verdict(config, intent.hub(HUB), echo)
+    other = intent.hub(HUB).store_forwarding.control[-1]
+    assert not _verdict(config, intent.hub(HUB), Packet("udp", control.store_inside, other.store_inside, 3785))
+    assert _findings(config, intent) == []
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_every_hub_keeps_its_stores_apart_and_lets_them_work(fleet: Fleet, platform: Platform) -> None:
+    """On every platform the rendered hub forwards no store's packet to another store, and still
+    forwards what the stores need: HQ's POS service, the clouds, the internet."""
+    config, intent = _hub(fleet, platform)
+    assert _findings(config, intent) == []
+    hub = intent.hub(HUB)
+    plan = fleet.spec.ip_plan
+    segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(plan.stores))
+    for destination in (_host(plan.hq[0]), _host(plan.cloud), ipaddress.IPv4Address("198.51.100.7")):
+        assert _verdict(config, hub, Packet("tcp", _host(segment), destination, 443)), destination
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+def test_acl_hubs_still_take_their_stores_control_traffic(fleet: Fleet, platform: Platform) -> None:
+    """An inbound ACL filters what is addressed to the router too: BGP both ways and ping from
+    each store tunnel's inside address to the hub's, BFD where it runs, UDP jitter probes to an
+    IOS-XE hub's responder; a store cannot open BGP to the hub's address of another store's
+    tunnel, nor SSH to the hub's loopback."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    first, other = hub.store_forwarding.control[0], hub.store_forwarding.control[-1]
+    store, own = first.store_inside, first.hub_inside
+    wanted = [Packet("tcp", store, own, 179), Packet("icmp", store, own)]
+    if platform == "cisco_xe":
+        wanted += [Packet("udp", store, own, 1967), Packet("udp", store, own, 50501)]
+    else:
+        wanted.append(Packet("udp", store, own, 3784))
+    for packet in wanted:
+        assert _verdict(config, hub, packet), packet
+    assert not _verdict(config, hub, Packet("tcp", store, other.hub_inside, 179))
+    assert not _verdict(config, hub, Packet("tcp", store, hub.loopback, 22))
+
+
+# (platform, pattern, replacement, suffix, what the finding names): each hub as it was before the
+# forwarding intent, or with its filter gone.
+_BREAKS = [
+    pytest.param(
+        "cisco_xe",
+        r"^ip access-list extended FROM-STORES\n(?: .*\n)+",
+        "ip access-list extended FROM-STORES\n 10 deny ip any 10.64.0.0 0.15.255.255\n 20 permit ip any any\n",
+        "",
+        "loopback",
+        id="ios-xe-supernet-only",
+    ),
+    pytest.param(
+        "cisco_xe",
+        r"(^interface Virtual-Template1 type tunnel\n(?: .*\n)*?) ip access-group FROM-STORES in\n",
+        r"\1",
+        "",
+        "no inbound ACL",
+        id="ios-xe-template-unfiltered",
+    ),
+    pytest.param(
+        "huawei_vrp",
+        r"^acl name FROM-STORES 3097\n(?: .*\n)+",
+        "acl name FROM-STORES 3097\n rule 5 deny ip destination 10.64.0.0 0.15.255.255\n rule 10 permit ip\n",
+        "",
+        "tunnel address",
+        id="vrp-supernet-only",
+    ),
+    pytest.param(
+        "huawei_vrp",
+        r"^ traffic-filter inbound acl name FROM-STORES\n",
+        "",
+        "",
+        "no traffic-filter inbound",
+        id="vrp-tunnel-unfiltered",
+    ),
+    pytest.param(
+        "frr",
+        r"elements = \{ 10\.0\.0\.0/8, 100\.64\.0\.0/10, ",
+        "elements = { 10.64.0.0/12, ",
+        "nftables.conf",
+        "loopback",
+        id="frr-private-set-without-fleet-ranges",
+    ),
+    pytest.param(
+        "frr",
+        r"^        iifgroup 10 ip daddr != @private accept$",
+        "        iifgroup 10 accept",
+        "nftables.conf",
+        "tunnel address",
+        id="frr-accept-all-from-tunnels",
+    ),
+    pytest.param(
+        "fortinet",
+        r'set dstaddr "PRIVATE"\n\s+set dstaddr-negate enable\n',
+        'set dstaddr "all"\n',
+        "",
+        "loopback",
+        id="fortios-internet-policy-to-all",
+    ),
+    pytest.param(
+        "fortinet",
+        r"set intrazone deny",
+        "set intrazone allow",
+        "",
+        "segment",
+        id="fortios-intrazone-allow",
+    ),
+]
+
+
+@pytest.mark.parametrize(("platform", "pattern", "replacement", "suffix", "named"), _BREAKS)
+def test_a_hub_letting_a_store_reach_another_is_caught(
+    fleet: Fleet, platform: Platform, pattern: str, replacement: str, suffix: str, named: str
+) -> None:
+    config, intent = _hub(fleet, platform)
+    broken = _broken(config, pattern, replacement, suffix)
+    findings = _findings(broken, intent)
+    assert findings and any(named in f.message for f in findings), findings
+    expected_file = f"{config.hostname}.nftables.conf" if platform == "frr" else config.name
+    assert all(f.file == expected_file for f in findings if f.line)
