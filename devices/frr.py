@@ -1055,6 +1055,12 @@ class SteeringPlan:
     classes: list[SteeringClass]
 
 
+def steering_lines(plan: SteeringPlan) -> list[str]:
+    """`{{ steering | frr_steering_lines | lines -}}`: the plan's `path` lines, then its `class`
+    lines (a property read in the template takes the sandbox's slow path, one per line)."""
+    return [path.line for path in plan.paths] + [steered.line for steered in plan.classes]
+
+
 # How often storestack-steer asks bfdd: at least this often, or each class's probe interval.
 STEERING_POLL_MS = 500
 STEERING_MIN_POLL_MS = 100
@@ -1431,4 +1437,5 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_nft_sla_marks", nft_sla_marks),
     ("frr_nft_sla_paths", nft_sla_paths),
     ("frr_nft_cctv_shaping", nft_cctv_shaping),
+    ("frr_steering_lines", steering_lines),
 )

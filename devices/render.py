@@ -526,10 +526,11 @@ def _render_parallel(job: _Job, stores: list[str], hubs: list[str], workers: int
     hub_tasks: list[Task] = [("hub", [hub]) for hub in hubs]
     collect = gc.isenabled()
     # The parent builds nothing before forking: each worker builds the intents its tasks need,
-    # so no serial step holds back both cores. A hub's intent holds the tunnel pairs of every
-    # store on that hub; a store task reuses those its worker has built (the hubs it rendered)
-    # and builds the others, about half the fleet's pairs built twice in all (about 1 CPU s at
-    # 10,000 stores, against 1.4-2 s of serial building in the parent before).
+    # so no serial step holds back both cores. A hub's intent holds the store ends of every
+    # tunnel to it (and its own ends, built from them); a store task reuses the store ends its
+    # worker has built (the hubs it rendered) and builds the others, about half the fleet's store
+    # ends built twice in all (hub ends only where a hub renders), against 1.4-2 s of serial
+    # building in the parent before.
     _FORKED_JOB = job
     pool = mp.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(collect,))
     try:

@@ -78,7 +78,13 @@ from storestack.network.model import (
     Zone,
     wan_queue_kbps,
 )
-from storestack.network.sla import LOCAL_BREAKOUT_SEGMENTS, SlaClassPolicy, build_store_sla, transport_classes
+from storestack.network.sla import (
+    LOCAL_BREAKOUT_SEGMENTS,
+    FleetClassPolicies,
+    SlaClassPolicy,
+    build_store_sla,
+    transport_classes,
+)
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Address = ipaddress.IPv4Address
@@ -153,9 +159,11 @@ class NetworkIntent:
         self._transit_slots = plan.transit.num_addresses // 2
         self._stores: dict[tuple[str, str], StoreIntent] = {}
         self._hubs: dict[str, HubIntent] = {}
-        self._pairs: dict[tuple[str, str, str], tuple[Tunnel, Tunnel]] = {}
+        self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
+        self._segment_classes: dict[str, str] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
+        self._sla_classes = FleetClassPolicies(spec.sla.classes)
         # address -> its /32: a hub's public address is every planned tunnel's underlay
         # destination, a loopback both its store's announcement and every hub's accept.
         self._host_nets: dict[IPv4Address, IPv4Network] = {}
@@ -330,20 +338,52 @@ class NetworkIntent:
 
     # ------------------------------------------------------------ store <-> hub tunnels
 
-    def _store_hub_pair(
+    def _store_hub_end(
         self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
-    ) -> tuple[Tunnel, Tunnel]:
-        """The two ends of one store-link-to-hub tunnel, from the same values (built once: the
-        store's intent and the hub's share them)."""
+    ) -> Tunnel:
+        """The store's end of one store-link-to-hub tunnel (built once: the store's intent and
+        the hub's end, `_hub_end`, share it)."""
         key = (store.id, link.name, hub.hostname)
-        pair = self._pairs.get(key)
-        if pair is None:
-            pair = self._pairs[key] = self._build_pair(store, index, link, hub, rank)
-        return pair
+        end = self._store_ends.get(key)
+        if end is None:
+            end = self._store_ends[key] = self._build_store_end(store, index, link, hub, rank)
+        return end
 
-    def _build_pair(
+    def _hub_end(
         self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
-    ) -> tuple[Tunnel, Tunnel]:
+    ) -> Tunnel:
+        """The hub's end of that tunnel: the store's end seen from the hub, from the same values.
+        Built only when a hub's intent asks for it (a store's intent needs only its own end)."""
+        near = self._store_hub_end(store, index, link, hub, rank)
+        assert near.local_inside is not None and near.peer_inside is not None
+        return Tunnel(
+            id=near.id,
+            kind="store-hub",
+            transport="wan",
+            role=near.role,
+            peer=store.id,
+            local_outside=near.peer_outside,
+            peer_outside=near.local_outside,
+            local_inside=IPv4Interface((int(near.peer_inside), near.local_inside.network.prefixlen)),
+            peer_inside=near.local_inside.ip,
+            local_id=near.peer_id,
+            peer_id=near.local_id,
+            local_asn=hub.asn,
+            peer_asn=store.asn,
+            psk=near.psk,
+            psk_origin=near.psk_origin,
+            underlay=None,
+            local_pref=near.local_pref,
+            prepend=near.prepend,
+            bfd=near.bfd,
+            live=near.live,
+            peer_transport=link.name,
+            sla=near.sla,
+        )
+
+    def _build_store_end(
+        self, store: ResolvedStore, index: int, link: ResolvedWanLink, hub: ResolvedHub, rank: tuple[int, int]
+    ) -> Tunnel:
         tid = tunnel_id(store.id, link.name, hub.hostname)
         outputs = self.outputs.get(store.id)
         live = (
@@ -361,66 +401,34 @@ class NetworkIntent:
             psk = self.psk(tid)
         # The backup hub is a step below the primary on the same transport.
         backup_hub = hub.hostname != store.primary_hub
-        local_pref = rank[0] - (5 if backup_hub else 0)
-        prepend = rank[1] + (1 if backup_hub else 0)
-        role = self._role(index, link)
         # No BFD where the hub runs none on its store links (`HUB_NO_STORE_BFD`).
         bfd = None if hub.platform in HUB_NO_STORE_BFD else BFD_CELLULAR if link.cellular else BFD_WIRED
         classes = self._transport_classes.get(store.id)
         if classes is None:
-            classes = self._transport_classes[store.id] = transport_classes(store, self.fleet.spec.sla.classes)
-        sla = classes.get(link.name)
-        store_outside = link.address.ip if link.address is not None and link.addressing == "static" else None
-        store_ike, hub_ike = self.store_link_id(store, link), self.ike_id(hub.hostname)
-        origin = "stack outputs" if live is not None else "derived"
-        store_end = Tunnel(
+            classes = self._transport_classes[store.id] = transport_classes(store, self._sla_classes)
+        return Tunnel(
             id=tid,
             kind="store-hub",
             transport=link.name,
-            role=role,
+            role=self._role(index, link),
             peer=hub.hostname,
-            local_outside=store_outside,
+            local_outside=link.address.ip if link.address is not None and link.addressing == "static" else None,
             peer_outside=hub_outside,
             local_inside=store_inside,
             peer_inside=hub_inside,
-            local_id=store_ike,
-            peer_id=hub_ike,
+            local_id=self.store_link_id(store, link),
+            peer_id=self.ike_id(hub.hostname),
             local_asn=store.asn,
             peer_asn=hub.asn,
             psk=psk,
-            psk_origin=origin,
+            psk_origin="stack outputs" if live is not None else "derived",
             underlay=UnderlayRoute(self.host_net(hub_outside), link.name, link.gateway),
-            local_pref=local_pref,
-            prepend=prepend,
+            local_pref=rank[0] - (5 if backup_hub else 0),
+            prepend=rank[1] + (1 if backup_hub else 0),
             bfd=bfd,
             live=live is not None,
-            sla=sla,
+            sla=classes.get(link.name),
         )
-        hub_end = Tunnel(
-            id=tid,
-            kind="store-hub",
-            transport="wan",
-            role=role,
-            peer=store.id,
-            local_outside=hub_outside,
-            peer_outside=store_outside,
-            local_inside=IPv4Interface((int(hub_inside), store_inside.network.prefixlen)),
-            peer_inside=store_inside.ip,
-            local_id=hub_ike,
-            peer_id=store_ike,
-            local_asn=hub.asn,
-            peer_asn=store.asn,
-            psk=psk,
-            psk_origin=origin,
-            underlay=None,
-            local_pref=local_pref,
-            prepend=prepend,
-            bfd=bfd,
-            live=live is not None,
-            peer_transport=link.name,
-            sla=sla,
-        )
-        return store_end, hub_end
 
     # ------------------------------------------------------------ store
 
@@ -460,7 +468,7 @@ class NetworkIntent:
             for index, link in enumerate(store.wan)
         )
         tunnels = [
-            self._store_hub_pair(store, index, link, hub, ranks[link.name])[0]
+            self._store_hub_end(store, index, link, hub, ranks[link.name])
             for index, link in enumerate(store.wan)
             for hub in hubs
         ]
@@ -476,7 +484,7 @@ class NetworkIntent:
                 peer=t.peer,
                 tunnel=t.id,
                 bfd=t.bfd,
-                accepts=(DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks()),
+                accepts=self._store_accepts,
                 announces=announces,
             )
             for t in tunnels
@@ -502,7 +510,7 @@ class NetworkIntent:
         zones = self._zones(store)
         sla = build_store_sla(
             store,
-            self.fleet.spec.sla.classes,
+            self._sla_classes,
             self.store_hubs(store),
             frozenset(zone.name for zone in zones if zone.enters_overlay),
             {(t.transport, t.peer): (t.id, t.peer_inside) for t in tunnels},
@@ -532,6 +540,12 @@ class NetworkIntent:
 
     def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
         return self._hub_loopback_routes
+
+    @cached_property
+    def _store_accepts(self) -> tuple[IPv4Network, ...]:
+        """What every store accepts from its hubs: the default route, the HQ, cloud and desktop
+        summaries and the hubs' loopbacks (the same for every store-hub session)."""
+        return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks())
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
@@ -617,13 +631,20 @@ class NetworkIntent:
                 name=kind,
                 prefixes=(segment.subnet,),
                 vlan=segment.vlan,
-                qos_class=self.fleet.spec.qos.segment_class(kind),
+                qos_class=self._segment_class(kind),
                 trusted_marking=False,
                 enters_overlay=kind not in LOCAL_BREAKOUT_SEGMENTS,
                 over_cellular=kind in over_cellular,
             )
             for kind, segment in store.segments.items()
         )
+
+    def _segment_class(self, kind: str) -> str:
+        """The QoS class a segment kind's traffic is marked into (the fleet's, per kind)."""
+        name = self._segment_classes.get(kind)
+        if name is None:
+            name = self._segment_classes[kind] = self.fleet.spec.qos.segment_class(kind)
+        return name
 
     def _flows(self, zones: tuple[Zone, ...]) -> tuple[Flow, ...]:
         services = self.services
@@ -681,7 +702,7 @@ class NetworkIntent:
             )
             echo = store.appliances[0].platform in STORE_BFD_ECHO
             for index, link in enumerate(store.wan):
-                end = self._store_hub_pair(store, index, link, hub, ranks[link.name])[1]
+                end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
                 assert end.local_inside is not None and end.peer_inside is not None
                 control.append(

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from storestack.inventory.fleet import ResolvedStore
+from storestack.inventory.fleet import ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, SlaClass
 
 IPv4Address = ipaddress.IPv4Address
@@ -235,7 +235,27 @@ def sla_class_policy(name: str, spec: SlaClass, probe: str) -> SlaClassPolicy:
     )
 
 
-def transport_classes(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass]) -> dict[str, SlaClassPolicy]:
+class FleetClassPolicies:
+    """The fleet's SLA classes (`sla.classes`) and their policies, made once per fleet: a store
+    whose policy holds the fleet's class object itself (most do) takes the fleet's policy without
+    comparing or hashing the class."""
+
+    def __init__(self, classes: Mapping[str, SlaClass]) -> None:
+        self.classes = classes
+        self._policies = {name: sla_class_policy(name, spec, probe_name(name)) for name, spec in classes.items()}
+
+    def policy(self, store: ResolvedStore, name: str) -> SlaClassPolicy:
+        """A class of the store's policy; a class the store redefines gets a probe name of its
+        own, so a hub serving many stores never meets two different timers under one name."""
+        spec = store.sla.classes[name]
+        fleet_spec = self.classes.get(name)
+        if fleet_spec is spec:
+            return self._policies[name]
+        own = fleet_spec != spec
+        return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
+
+
+def transport_classes(store: ResolvedStore, fleet_classes: FleetClassPolicies) -> dict[str, SlaClassPolicy]:
     """Per transport, the strictest SLA class among the overlay applications eligible on it:
     what a single detector per tunnel (one BFD session per peer) must enforce. A transport no
     overlay application may use has none."""
@@ -244,7 +264,7 @@ def transport_classes(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass
     for spec in policy.applications.values():
         if not any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments):
             continue
-        cls = _class_policy(store, fleet_classes, spec.sla)
+        cls = fleet_classes.policy(store, spec.sla)
         for link in store.wan:
             if link.kind in spec.transports and (spec.cellular or not link.cellular):
                 current = strictest.get(link.name)
@@ -257,24 +277,14 @@ def _strictness(cls: SlaClassPolicy) -> tuple[float, int, str]:
     return (cls.thresholds.loss_percent, cls.timers.detection_seconds, cls.name)
 
 
-def _class_policy(store: ResolvedStore, fleet_classes: Mapping[str, SlaClass], name: str) -> SlaClassPolicy:
-    """A class of the store's policy; a class the store redefines gets a probe name of its own,
-    so a hub serving many stores never meets two different timers under one name."""
-    spec = store.sla.classes[name]
-    fleet_spec = fleet_classes.get(name)
-    # Most stores take the fleet's class object itself: identity answers before model equality.
-    own = fleet_spec is not spec and fleet_spec != spec
-    return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
-
-
 def build_store_sla(
     store: ResolvedStore,
-    fleet_classes: Mapping[str, SlaClass],
+    fleet_classes: FleetClassPolicies,
     hubs: list[str],
     overlay_segments: frozenset[str],
     tunnels: dict[tuple[str, str], tuple[str, IPv4Address | None]],
 ) -> StoreSlaPolicy:
-    """The store's SLA policy. `fleet_classes`: the fleet's own classes; `hubs`: primary first; `overlay_segments`: the zones whose traffic
+    """The store's SLA policy. `fleet_classes`: the fleet's own classes and their policies; `hubs`: primary first; `overlay_segments`: the zones whose traffic
     enters the overlay; `tunnels`: (transport, hub) → (tunnel id, hub's overlay address)."""
     policy = store.sla
     classes: dict[str, SlaClassPolicy] = {}
@@ -282,7 +292,19 @@ def build_store_sla(
     def class_policy(name: str) -> SlaClassPolicy:
         found = classes.get(name)
         if found is None:
-            found = classes[name] = _class_policy(store, fleet_classes, name)
+            found = classes[name] = fleet_classes.policy(store, name)
+        return found
+
+    # Each (link, hub) path once: the store's applications share them (they are immutable).
+    choices: dict[tuple[str, str | None], PathChoice] = {}
+
+    def path(link: ResolvedWanLink, hub: str | None) -> PathChoice:
+        found = choices.get((link.name, hub))
+        if found is None:
+            tunnel, next_hop = tunnels[(link.name, hub)] if hub is not None else (None, None)
+            found = choices[(link.name, hub)] = PathChoice(
+                link.name, link.kind, link.cellular, hub, tunnel, next_hop, link.cost_per_gb
+            )
         return found
 
     # Port-specific applications first: a segment's catch-all must not shadow them.
@@ -299,13 +321,7 @@ def build_store_sla(
             for position, link in enumerate(store.wan)
             if link.kind in spec.transports and (spec.cellular or not link.cellular)
         )
-        paths = []
-        for _, _, link in links:
-            for hub in hubs if overlay else [None]:
-                tunnel, next_hop = tunnels[(link.name, hub)] if hub is not None else (None, None)
-                paths.append(
-                    PathChoice(link.name, link.kind, link.cellular, hub, tunnel, next_hop, link.cost_per_gb)
-                )
+        paths = [path(link, hub) for _, _, link in links for hub in (hubs if overlay else [None])]
         applications.append(
             ApplicationPolicy(
                 name=name,

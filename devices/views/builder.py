@@ -67,7 +67,7 @@ from storestack.devices.views.model import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import HubIntent, QosClass, StoreIntent, Transport, Tunnel
+from storestack.network.model import HubIntent, QosClass, Service, StoreIntent, Transport, Tunnel, Zone
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -110,12 +110,13 @@ _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 
 
 def _application_rules(
-    application: ApplicationPolicy, sources: list[SegmentView], local: list[Net]
+    application: ApplicationPolicy, sources: list[SegmentView], local: dict[str, list[AclRule]]
 ) -> list[AclRule]:
     """What an application's policy routing matches: its segments' traffic to anywhere but the
-    store itself (its segments and the appliance's loopback), on its ports."""
+    store itself (`local`: per segment tag, the denies of its traffic to the store's segments
+    and the appliance's loopback), on its ports."""
     protocol = "ip" if application.protocol == "any" else application.protocol
-    rules = [AclRule("deny", "ip", source.net, net) for source in sources for net in local]
+    rules = [rule for source in sources for rule in local[source.tag]]
     if application.ports:
         rules += [
             AclRule("permit", protocol, source.net, None, low, high if high != low else None)
@@ -160,8 +161,9 @@ class ViewBuilder:
         self._qos_cache: _QosViews | None = None
         # SLA classes as a store's steering spells them: (class, position, DSCP) -> its view.
         self._sla_class_views: dict[tuple[SlaClassPolicy, int, int], SlaClassView] = {}
-        # The services' prefixes are the fleet's, the same in every store's flows: spelled once.
-        self._service_nets: dict[ipaddress.IPv4Network, Net] = {}
+        # The services are the intent's, the same objects in every store's flows: by name, each
+        # with its (destination, port) pairs, spelled once.
+        self._service_pairs: dict[str, tuple[Service, list[tuple[Net, int | None]]]] = {}
         self.hq_networks = [Net.of(net) for net in plan.hq]
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
@@ -213,7 +215,7 @@ class ViewBuilder:
         table: int,
         cellular: bool,
     ) -> TunnelView:
-        assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+        assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
         underlay = tunnel.underlay
         return TunnelView(
             id=tunnel.id,
@@ -230,7 +232,7 @@ class ViewBuilder:
             ifname=profile.store_tunnel(link_index, tunnel.transport, number, tunnel.peer),
             number=number,
             local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,
-            peer_outside=str(tunnel.peer_outside),
+            peer_outside=dotted(int(tunnel.peer_outside)),
             inside=IfAddr.of(tunnel.local_inside),
             inside_peer=dotted(int(tunnel.peer_inside)),
             psk=tunnel.psk,
@@ -254,10 +256,10 @@ class ViewBuilder:
         # The advertised prefixes are segment subnets: reuse their views.
         net_of_subnet = {id(segment.subnet): net for (_, segment), net in zip(items, nets, strict=True)}
         intent = self.intent.store(store.id, hostname)
-        over_cellular = {zone.name for zone in intent.zones if zone.over_cellular}
+        zones = {zone.name: zone for zone in intent.zones}
         qos, qos_by_name, qos_by_dscp = self._qos_views(intent.qos)
         segments = [
-            self._segment(profile, kind, segment, net, kind in over_cellular, intent, qos_by_name, qos_by_dscp)
+            self._segment(profile, kind, segment, net, zones[kind], intent, qos_by_name, qos_by_dscp)
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
@@ -315,7 +317,7 @@ class ViewBuilder:
             region=store.region,
             state=store.state,
             asn=store.asn,
-            router_id=str(appliance.loopback),
+            router_id=dotted(int(appliance.loopback)),
             loopback=loopback,
             loopback_ifname=profile.loopback,
             lan_trunk=profile.lan_trunk,
@@ -413,7 +415,11 @@ class ViewBuilder:
             )
         by_id = {tunnel.id: tunnel for tunnel in tunnels}
         by_kind = {segment.kind: segment for segment in segments}
-        local = [*(segment.net for segment in segments), loopback]
+        # Per segment, its traffic to the store itself (its segments and the appliance's
+        # loopback), which no application's policy routing takes: the same denies in every
+        # application of the segment (rules are immutable, so they share them).
+        local_nets = [*(segment.net for segment in segments), loopback]
+        local: dict[str, list[AclRule]] = {}
         probes: dict[tuple[str, str], ProbeView] = {}
         # A class's timers per hub probe kind: the same for every tunnel of the store.
         ios_timers: dict[tuple[str, str], IosProbeTimers] = {}
@@ -455,6 +461,9 @@ class ViewBuilder:
             candidates = [path for path in application.paths if path.tunnel is not None]
             if not (application.overlay and sources and candidates):
                 continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
+            for source in sources:
+                if source.tag not in local:
+                    local[source.tag] = [AclRule("deny", "ip", source.net, net) for net in local_nets]
             if mechanism == "nqa-policy-routes":
                 # An AR traffic behavior redirects to one next hop, withdrawn while its NQA test
                 # fails (then BGP routes the traffic): the preferred path.
@@ -482,14 +491,12 @@ class ViewBuilder:
                     paths=paths,
                 )
             )
-        steered = [
-            SegmentSteeringView(
-                segment,
-                f"STEER-{segment.tag}",
-                [app for app in applications if any(s.tag == segment.tag for s in app.segments)],
-            )
-            for segment in segments
-        ]
+        # Per segment tag, the applications matching it, in the applications' order.
+        by_tag: dict[str, list[SteeredApplicationView]] = {segment.tag: [] for segment in segments}
+        for app in applications:
+            for tag in dict.fromkeys(source.tag for source in app.segments):
+                by_tag[tag].append(app)
+        steered = [SegmentSteeringView(segment, f"STEER-{segment.tag}", by_tag[segment.tag]) for segment in segments]
         health_checks = []
         if mechanism == "sdwan-health-checks":
             for tunnel in tunnels:
@@ -513,7 +520,7 @@ class ViewBuilder:
                     return_signals.append(
                         ReturnSignalView(
                             over[strictest([found.sla for found in over.values()]).name],
-                            str(ios_return_signal(tunnel.number)),
+                            dotted(int(ios_return_signal(tunnel.number))),
                             f"RETURN-VIA-{tunnel.number}",
                         )
                     )
@@ -568,22 +575,24 @@ class ViewBuilder:
                 rules += [AclRule("deny", "ip", segment.net, net) for net in self.internet_excluded]
                 rules.append(AclRule("permit", "ip", segment.net))
                 continue
-            ports: tuple[int | None, ...] = service.ports or (None,)
-            rules += [
-                AclRule("permit", service.protocol, segment.net, self._service_net(prefix), port)
-                for prefix in service.prefixes
-                for port in ports
-            ]
+            protocol, net = service.protocol, segment.net
+            rules += [AclRule("permit", protocol, net, destination, port) for destination, port in self._service_to(service)]
         return [
             FlowView(f"{source}-TO-{destination}", source, destination, rules, sources[source])
             for (source, destination), rules in grouped.items()
         ]
 
-    def _service_net(self, prefix: ipaddress.IPv4Network) -> Net:
-        net = self._service_nets.get(prefix)
-        if net is None:
-            net = self._service_nets[prefix] = Net.of(prefix)
-        return net
+    def _service_to(self, service: Service) -> list[tuple[Net, int | None]]:
+        """A service's (destination, port) pairs in rule order: each prefix with each port (None:
+        any). The services are the fleet's, the same in every store's flows: spelled once each."""
+        cached = self._service_pairs.get(service.name)
+        if cached is None or cached[0] is not service:
+            ports: tuple[int | None, ...] = service.ports or (None,)
+            cached = self._service_pairs[service.name] = (
+                service,
+                [(Net.of(prefix), port) for prefix in service.prefixes for port in ports],
+            )
+        return cached[1]
 
     @staticmethod
     def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
@@ -616,14 +625,12 @@ class ViewBuilder:
         kind: str,
         segment: ResolvedSegment,
         net: Net,
-        over_cellular: bool,
+        zone: Zone,
         intent: StoreIntent,
         by_name: dict[str, QosClassView],
         by_dscp: dict[int, QosClassView],
     ) -> SegmentView:
         tag = SEGMENT_TAGS[kind]
-        zone = intent.zone(kind)
-        assert zone is not None
         own = by_name[zone.qos_class]
         gateway = IfAddr.at(int(segment.gateway), net.prefixlen)
         dhcp_start = int(segment.dhcp_start)
@@ -666,7 +673,7 @@ class ViewBuilder:
                     if kind in a.segments and a.ports and a.dscp != own.dscp and a.dscp in by_dscp
                 )
             ],
-            cellular_allowed=over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
+            cellular_allowed=zone.over_cellular,  # the intent: POS and office; IoT too on LTE-only stores
         )
 
     def _wan_link(
@@ -720,7 +727,7 @@ class ViewBuilder:
         for tunnel in intent.tunnels:
             if tunnel.kind != "store-aws":
                 continue
-            assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
             link = by_name[tunnel.transport]
             number = int(tunnel.peer.rsplit(":", 1)[1])
             views.append(
@@ -732,10 +739,10 @@ class ViewBuilder:
                     ifname=profile.aws_tunnel(link.index, link.name, number),
                     number=100 + 2 * link.index + number,
                     tunnel=number,
-                    peer_outside=str(tunnel.peer_outside),
-                    local_outside=str(tunnel.local_outside) if tunnel.local_outside else None,
+                    peer_outside=dotted(int(tunnel.peer_outside)),
+                    local_outside=dotted(int(tunnel.local_outside)) if tunnel.local_outside else None,
                     inside=IfAddr.of(tunnel.local_inside),
-                    inside_peer=str(tunnel.peer_inside),
+                    inside_peer=dotted(int(tunnel.peer_inside)),
                     asn=tunnel.peer_asn,
                     psk=tunnel.psk,
                     local_pref=tunnel.local_pref,
@@ -808,7 +815,7 @@ class ViewBuilder:
                     number=slot + 1,
                     local=IfAddr.of(tunnel.local_inside),
                     peer=dotted(int(tunnel.peer_inside)),
-                    peer_outside=str(tunnel.peer_outside) if tunnel.peer_outside else None,
+                    peer_outside=dotted(int(tunnel.peer_outside)) if tunnel.peer_outside else None,
                     psk=tunnel.psk,
                     id=tunnel.id,
                     local_pref=tunnel.local_pref,
