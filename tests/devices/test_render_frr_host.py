@@ -247,6 +247,8 @@ def test_every_frr_swanctl_conf_loads_into_a_real_charon(fleet: Fleet, tmp_path:
 _PINGER = r"""
 import socket, struct, sys, time
 target, count, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+# An echo request (8, answered by 0) or, with "timestamp", a timestamp request (13, answered by 14).
+request, answer, payload = (13, 14, bytes(12)) if sys.argv[4:] == ["timestamp"] else (8, 0, b"storestack")
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.setblocking(False)
 def checksum(data):
@@ -255,13 +257,13 @@ def checksum(data):
     return ~(total + (total >> 16)) & 0xFFFF
 answered = set()
 for seq in range(count):
-    header = struct.pack("!BBHHH", 8, 0, 0, 0x5151, seq)
-    s.sendto(struct.pack("!BBHHH", 8, 0, checksum(header + b"storestack"), 0x5151, seq) + b"storestack", (target, 0))
+    header = struct.pack("!BBHHH", request, 0, 0, 0x5151, seq)
+    s.sendto(struct.pack("!BBHHH", request, 0, checksum(header + payload), 0x5151, seq) + payload, (target, 0))
     deadline = time.monotonic() + interval
     while True:
         try:
             data = s.recv(2048)
-            if data[20] == 0 and struct.unpack("!H", data[24:26])[0] == 0x5151:
+            if data[20] == answer and struct.unpack("!H", data[24:26])[0] == 0x5151:
                 answered.add(struct.unpack("!H", data[26:28])[0])
         except BlockingIOError:
             if time.monotonic() >= deadline:
@@ -271,7 +273,7 @@ time.sleep(0.5)
 while True:
     try:
         data = s.recv(2048)
-        if data[20] == 0:
+        if data[20] == answer:
             answered.add(struct.unpack("!H", data[26:28])[0])
     except BlockingIOError:
         break
@@ -280,12 +282,14 @@ print(len(answered))
 
 
 @pytest.mark.lab
-def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(fleet: Fleet) -> None:
+@pytest.mark.parametrize("kind", ["echo", "timestamp"])
+def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(fleet: Fleet, kind: str) -> None:
     """The rendered hub ruleset in a namespace of its own, two senders behind it: one floods
-    echo requests (one ICMP id: conntrack calls it established after the first answer), the
-    other pings like an SLA probe. The flood is cut to its own rate; the probe is answered every
-    time. (The former rule, a hub-wide rate after `ct state established accept`, answered the
-    whole flood.)"""
+    requests (one ICMP id: conntrack calls it established after the first answer), the other
+    probes like an SLA operation: echo (VRP NQA, FortiOS, IOS-XE icmp-echo) or timestamp (an
+    IOS-XE store's icmp-jitter towards a Linux hub, which the hub used to drop). The flood is cut
+    to its own rate; the probe is answered every time. (The former rule, a hub-wide rate after
+    `ct state established accept`, answered the whole echo flood.)"""
     nft = _tool("nft")
     _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
@@ -304,16 +308,16 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
                 subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
         subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=_companion(hub, "nftables.conf"), text=True, check=True)
         flood = subprocess.Popen(
-            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "192.0.2.2", "3000", "0"],
+            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "192.0.2.2", "3000", "0", kind],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         probe = subprocess.run(
-            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "192.0.2.6", "40", "0.05"],
+            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "192.0.2.6", "40", "0.05", kind],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         flooded, _ = flood.communicate(timeout=60)
-        assert int(probe.stdout) == 40, "the SLA probe lost answers to another source's flood"
-        # 3000 echo requests as fast as they go: the flood gets its burst and its rate, far from all.
+        assert int(probe.stdout) == 40, f"the SLA probe ({kind}) lost answers to another source's flood"
+        # 3000 requests as fast as they go: the flood gets its burst and its rate, far from all.
         assert int(flooded) < 1500, flooded
     finally:
         for namespace in (hub_ns, flood_ns, probe_ns):
