@@ -147,6 +147,9 @@ def acl_rule(rule: AclRule) -> str:
         text += f" range {rule.port} {rule.port_end}"
     elif rule.port:
         text += f" eq {_port(rule.protocol, rule.port)}"
+    if rule.established and rule.protocol == "tcp":
+        # ACK or RST set (Cisco IOS "permit (IP extended)", `established`).
+        text += " established"
     return text
 
 

@@ -139,6 +139,8 @@ def acl_rule(rule: AclRule) -> str:
         text += f" destination-port eq {port_name(rule.protocol, rule.port)}"
     if rule.icmp_type:
         text += f" icmp-type {rule.icmp_type}"
+    # `established` is not rendered: the AR's `tcp-flag` form of an advanced ACL rule is not
+    # confirmed in AR documentation, so the rule matches every segment of its ports.
     return text
 
 

@@ -879,7 +879,9 @@ class ViewBuilder:
             store, hub = Net.at(int(control.store_inside), 32), Net.at(int(control.hub_inside), 32)
             rules += [
                 AclRule("permit", "tcp", store, hub, 179),
-                AclRule("permit", "tcp", store, hub, source_port=179),
+                # The store's answers to a session the hub opened: never a new connection from
+                # port 179 to any port of the hub's.
+                AclRule("permit", "tcp", store, hub, source_port=179, established=True),
             ]
             if control.bfd:
                 rules.append(AclRule("permit", "udp", store, hub, 3784))

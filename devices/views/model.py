@@ -85,6 +85,10 @@ class AclRule:
     port_end: int | None = None
     source_port: int | None = None
     icmp_type: str | None = None  # an ICMP message by name (echo, ttl-exceeded …); None: any
+    # TCP segments of a connection already open (ACK or RST set): the answers of a connection the
+    # other side opened, never a new one. Stateless filters only; a platform without the
+    # keyword renders the rule without it (see its acl_rule).
+    established: bool = False
 
 
 @dataclass(frozen=True, slots=True)

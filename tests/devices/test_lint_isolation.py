@@ -214,3 +214,17 @@ def test_a_hub_letting_a_store_reach_another_is_caught(
     assert findings and any(named in f.message for f in findings), findings
     expected_file = f"{config.hostname}.nftables.conf" if platform == "frr" else config.name
     assert all(f.file == expected_file for f in findings if f.line)
+
+
+def test_an_ios_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
+    """The entry for a store's answers to a BGP session the hub opened (from port 179) carries
+    `established`: a store cannot open a connection from port 179 to another port of the hub's
+    own tunnel address (a stateless ACL without it lets any sender choose port 179)."""
+    config, intent = _hub(fleet, "cisco_xe")
+    hub = intent.hub(HUB)
+    first = hub.store_forwarding.control[0]
+    reply = f"permit tcp host {first.store_inside} eq bgp host {first.hub_inside} established"
+    assert any(line.strip().endswith(reply) for line in config.lines), reply
+    assert not _verdict(config, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+    stateless = _broken(config, re.escape(reply), reply.removesuffix(" established"))
+    assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
