@@ -164,6 +164,13 @@ class Verdict:
     rule: str
 
 
+def most_permissive(verdicts: list[Verdict], unfiltered: str) -> Verdict:
+    """A packet's verdict over the filters of every store link it may arrive on: forwarded when
+    any link's filter forwards it (an attacker picks the link); `unfiltered` names the default
+    when the hub filters no store link at all."""
+    return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, unfiltered))
+
+
 @dataclass
 class ForwardingFacts:
     """What a hub does with what its store tunnels bring in, as its config spells it."""

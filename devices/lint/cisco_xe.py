@@ -23,6 +23,7 @@ from storestack.devices.lint import (
     SteeringFacts,
     TunnelFact,
     Verdict,
+    most_permissive,
     register_forwarding,
     register_rule,
     register_steering,
@@ -1613,8 +1614,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     parsed = [(acl, _acl_entries(acl)) for acl in applied.values()]
 
     def verdict(packet: Packet) -> Verdict:
-        verdicts = [_entries_verdict(acl, entries, packet) for acl, entries in parsed]
-        return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, "no ACL"))
+        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
 

@@ -25,6 +25,7 @@ from storestack.devices.lint import (
     SteeringFacts,
     TunnelFact,
     Verdict,
+    most_permissive,
     register_forwarding,
     register_rule,
     register_steering,
@@ -1232,7 +1233,6 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             applied[name or ""] = acl
 
     def verdict(packet: Packet) -> Verdict:
-        verdicts = [acl_verdict(acl, packet) for acl in applied.values()]
-        return next((v for v in verdicts if v.forwarded), verdicts[0] if verdicts else Verdict(True, 0, "no filter"))
+        return most_permissive([acl_verdict(acl, packet) for acl in applied.values()], "no filter")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
