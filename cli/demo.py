@@ -66,9 +66,14 @@ def brownout_lines(brownout: BrownoutDrill) -> tuple[str, str, str]:
     SLA is marked late, not passed. The drill has moved (else the demo failed); a drill that has
     not returned gets the move line only (the demo fails next)."""
     assert brownout.moved_after is not None
-    if brownout.returned_after is None:
-        return _move_line(brownout), "", ""
     moved_late = brownout.moved_after > brownout.window_seconds
+    moved = (
+        f"{_LATE if moved_late else _ON_TIME} POS moved from {brownout.link} to {brownout.moved_to} in "
+        f"{brownout.moved_after:.1f} s (SLA: detection + hold-down {brownout.window_seconds} s)"
+        + (_LATE_WHY if moved_late else "")
+    )
+    if brownout.returned_after is None:
+        return moved, "", ""
     # Back: a clean path held for recovery_seconds, then one SLA window to see it.
     returned_late = brownout.returned_after > brownout.recovery_seconds + brownout.window_seconds
     returned = (
@@ -82,17 +87,7 @@ def brownout_lines(brownout: BrownoutDrill) -> tuple[str, str, str]:
         + f", back {brownout.returned_after:.1f} s after it cleared"
         + (" (later than the SLA's recovery)" if returned_late else "")
     )
-    return _move_line(brownout), returned, summary
-
-
-def _move_line(brownout: BrownoutDrill) -> str:
-    assert brownout.moved_after is not None
-    late = brownout.moved_after > brownout.window_seconds
-    return (
-        f"{_LATE if late else _ON_TIME} POS moved from {brownout.link} to {brownout.moved_to} in "
-        f"{brownout.moved_after:.1f} s (SLA: detection + hold-down {brownout.window_seconds} s)"
-        + (_LATE_WHY if late else "")
-    )
+    return moved, returned, summary
 
 
 class DemoFailed(RolloutFamily):
