@@ -34,7 +34,7 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
-from storestack.common.addressing import SHARED_ADDRESS_SPACE
+from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
@@ -92,7 +92,6 @@ IPv4Interface = ipaddress.IPv4Interface
 
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
-RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
 
 
 def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
