@@ -859,7 +859,7 @@ class ViewBuilder:
             qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
-            from_stores=self._from_stores(profile, intent, stores),
+            from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
         )
 
     def _from_stores(
