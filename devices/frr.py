@@ -1181,10 +1181,10 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
     for peer in view.peers:
-        profile = peer.bfd
-        group = groups.setdefault(
-            _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
-        )
+        name = _group_name(peer.bfd)
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = FrrStoreGroup(name, peer.bfd)
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
