@@ -150,6 +150,8 @@ def acl_rule(rule: AclRule) -> str:
     if rule.established and rule.protocol == "tcp":
         # ACK or RST set (Cisco IOS "permit (IP extended)", `established`).
         text += " established"
+    if rule.icmp_type and rule.protocol == "icmp":
+        text += f" {rule.icmp_type}"  # `permit icmp SOURCE DESTINATION echo`, as OVERLAY-TO-SELF spells it
     return text
 
 
