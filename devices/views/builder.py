@@ -871,7 +871,8 @@ class ViewBuilder:
         (pings, the SLA probes of every platform but IOS-XE's UDP jitter, errors), and towards a
         hub that answers IOS-XE UDP jitter probes (`answers_ios_probe`) an IOS-XE store's probes:
         the responder's control port (1967) and the store's SLA classes' test ports; a store's
-        BFD echo packets, from and to its own inside address, which the hub loops back. Then the
+        BFD echo packets, from and to its own inside address, which the hub loops back. Then
+        echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`), the
         corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
@@ -895,6 +896,12 @@ class ViewBuilder:
                     rules.append(AclRule("permit", "udp", store, hub, IOS_SLA_CONTROL_PORT))
                     first, last = IOS_UDP_JITTER_PORT_BASE + 1, IOS_UDP_JITTER_PORT_BASE + classes
                     rules.append(AclRule("permit", "udp", store, hub, first, last if last > first else None))
+        # Pings to the hub's loopback (`pingable`) from any store tunnel's inside address: echo
+        # requests, nothing else.
+        rules += [
+            AclRule("permit", "icmp", Net.of(forwarding.tunnels), Net.at(int(address), 32), icmp_type="echo")
+            for address in forwarding.pingable
+        ]
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))
