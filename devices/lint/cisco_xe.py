@@ -388,15 +388,16 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 
 # Segments whose clients are not the chain's own (devices/views/builder.py _UNTRUSTED_KINDS, by tag).
 _UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
-# The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
-_VTY_LINES = frozenset(range(16))
+# The VTY lines an IOS-XE router may have by default: 0-4, then up to 5-20 (a Catalyst 8000V, like
+# the CSR1000v, comes up with 5-20), each range shown as its own block.
+_VTY_LINES = frozenset(range(21))
 
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
-    a zone pair to the self zone (else every router service answers them), and every VTY line 0-15 is
+    a zone pair to the self zone (else every router service answers them), and every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:

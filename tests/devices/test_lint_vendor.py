@@ -429,8 +429,13 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     cisco = config("cisco_xe")
     cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
     cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
-    cisco = _broken(cisco, "line vty 5 15\n access-class MGMT-HQ in\n", "line vty 5 15\n")
+    cisco = _broken(cisco, "line vty 5 20\n access-class MGMT-HQ in\n", "line vty 5 20\n")
     assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    # A Catalyst 8000V has VTY lines 5-20: restricting 5-15 leaves 16-20 open.
+    short = _broken(config("cisco_xe"), "line vty 5 20\n", "line vty 5 15\n")
+    assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
+        "VTY lines 16-20 keep their defaults (no access class)"
+    ]
     vrp = config("huawei_vrp")
     assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
     fortios = config("fortinet")
