@@ -313,7 +313,8 @@ class StoreControl:
 @dataclass(frozen=True, slots=True)
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
-    wins: each tunnel's control traffic to the hub itself (`control`); anything to the corporate
+    wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
+    loopback, `pingable`); anything to the corporate
     ranges (HQ, the clouds, the desktops, the management ranges and servers); nothing else to a
     private range (`private`: RFC 1918, the RFC 6598 shared space, `ip_plan.private_ranges` and
     every fleet range, so every store's segments, loopback and tunnel addresses); the rest, the
@@ -325,6 +326,17 @@ class StoreForwarding:
     # Where the stores' own addresses are (ip_plan.stores, loopbacks, transit, in that order):
     # what no store may reach through a hub; `devices lint` checks every hub config against it.
     fleet: tuple[ipaddress.IPv4Network, ...]
+    # The hub's own addresses, beyond each tunnel's inside address, that a store pings from its
+    # tunnels' inside addresses (echo requests only, no other service): the hub's loopback, which
+    # every store learns from its hubs by BGP, so an operator on a store checks the hub itself
+    # across whichever tunnel BGP picks. Every hub platform answers it.
+    pingable: tuple[ipaddress.IPv4Address, ...] = ()
+
+    @property
+    def tunnels(self) -> ipaddress.IPv4Network:
+        """Where the stores' tunnel inside addresses are (ip_plan.transit): the sources of their
+        control traffic to a hub."""
+        return self.fleet[2]
 
 
 @dataclass(frozen=True, slots=True)

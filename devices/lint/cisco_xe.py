@@ -650,18 +650,48 @@ def _passed_rules(root: Line, source_zone: str) -> list[tuple[str, str, list[str
     )
     if pair is None:
         return None
+    return [entry for rule in _pair_acl_rules(root, pair) if (entry := _acl_parts(rule.words)) is not None]
+
+
+def _pair_acl_rules(root: Line, pair: Line) -> list[Line]:
+    """The entries of the ACLs a zone pair's policy passes or inspects, in order."""
     acls, classes, policies = _zone_policy_objects(root)
     service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
-    entries = []
-    for klass in _children(policies.get(service)):
-        if not {child.words[0] for child in klass.children} & {"pass", "inspect"}:
+    return [
+        rule
+        for klass in _children(policies.get(service))
+        if {child.words[0] for child in klass.children} & {"pass", "inspect"}
+        for match in _children(classes.get(klass.words[-1]))
+        for rule in _children(acls.get(match.words[-1]))
+    ]
+
+
+@register_rule(PLATFORM)
+def self_by_source_port(config: ConfigFile) -> Iterator[Finding]:
+    """No zone pair to the self zone passes (or inspects) TCP by its source port: the sender
+    chooses its source port, so an entry meant for the answers of a connection the router opened
+    (`permit tcp host P eq bgp host O`) lets P open a connection to every TCP port of the router
+    by sending from that port. Those answers come back through the inspection of the router's own
+    connections, in its zone pair from the self zone."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for pair in top(root, "zone-pair", "security"):
+        if after(pair.words, "destination") != "self":
             continue
-        for match in _children(classes.get(klass.words[-1])):
-            for rule in _children(acls.get(match.words[-1])):
-                entry = _acl_parts(rule.words)
-                if entry is not None:
-                    entries.append(entry)
-    return entries
+        for rule in _pair_acl_rules(root, pair):
+            entry = _acl_parts(rule.words)
+            if entry is None or entry[0] != "permit" or entry[1] != "tcp" or not entry[3]:
+                continue
+            sender = " ".join(entry[2])
+            yield config.finding(
+                rule.number,
+                "cisco-self-source-port",
+                f"{pair.text}: {rule.text.strip()!r} lets {sender} open a connection to "
+                f"{'any port' if not entry[5] else ' '.join(entry[5])} of the router by sending from "
+                f"port {' '.join(entry[3][1:])}; take the answers of the router's own connections by "
+                "inspecting them from the self zone",
+            )
 
 
 def _admits(entries: list[tuple[str, str, list[str], list[str], list[str], list[str]]], protocol: str, peer: str, port: str) -> bool:

@@ -150,6 +150,8 @@ def acl_rule(rule: AclRule) -> str:
     if rule.established and rule.protocol == "tcp":
         # ACK or RST set (Cisco IOS "permit (IP extended)", `established`).
         text += " established"
+    if rule.icmp_type and rule.protocol == "icmp":
+        text += f" {rule.icmp_type}"  # `permit icmp SOURCE DESTINATION echo`, as OVERLAY-TO-SELF spells it
     return text
 
 
@@ -608,20 +610,23 @@ def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
 
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
-    kept): what reaches the router itself from the overlay. BGP and BFD control from its tunnel
-    neighbours only (BFD only where the hub runs it; no echo packets: `no bfd echo` on every
-    tunnel), the IP SLA responders' answers (control port 1967 and each class's test port),
-    SSH and SNMP from the HQ management ranges, the answers of the HQ services the router itself
-    uses (TACACS+, DNS, NTP), ping and the ICMP errors and replies the router needs."""
+    kept): what reaches the router itself from the overlay (`pass`, stateless). BGP sessions its
+    tunnel neighbours open and BFD control from them (BFD only where the hub runs it; no echo
+    packets: `no bfd echo` on every tunnel), the IP SLA responders' answers
+    (control port 1967 and each class's test port), SSH and SNMP from the HQ management ranges,
+    the UDP answers of the HQ services the router itself uses (DNS, NTP), ping and the ICMP
+    errors and replies the router needs. No TCP entry names a source port: the answers of the TCP
+    connections the router opens (BGP to its neighbours, TACACS+, DNS over TCP) come back through
+    the inspection of SELF-TO-OVERLAY (`self_to_overlay`), so nobody in the overlay reaches
+    another port of the router by sending from port 179, 49 or 53."""
     rules: list[str] = []
     for tunnel in view.tunnels:
         peer, own = tunnel.inside_peer, tunnel.inside.ip
-        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
+        rules.append(f"permit tcp host {peer} host {own} eq bgp")
         if tunnel.peer_bfd:
             rules.append(f"permit udp host {peer} host {own} eq 3784")
     for aws in view.aws_tunnels:
-        peer, own = aws.inside_peer, aws.inside.ip
-        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
+        rules.append(f"permit tcp host {aws.inside_peer} host {aws.inside.ip} eq bgp")
     probes = view.steering.probes if view.steering is not None else []
     for probe in probes:
         if probe.ios is not None and probe.ios.kind == "udp-jitter":
@@ -633,9 +638,7 @@ def overlay_to_self(view: StoreApplianceView) -> list[str]:
     for net in view.mgmt.ranges:
         source = f"host {net.address}" if net.prefixlen == 32 else f"{net.address} {net.wildcard}"
         rules += [f"permit tcp {source} any eq 22", f"permit udp {source} any eq snmp"]
-    rules += [f"permit tcp host {server} eq tacacs any" for server in view.mgmt.tacacs_servers]
-    for server in view.mgmt.dns_forwarders:
-        rules += [f"permit udp host {server} eq domain any", f"permit tcp host {server} eq domain any"]
+    rules += [f"permit udp host {server} eq domain any" for server in view.mgmt.dns_forwarders]
     rules += [f"permit udp host {server} eq ntp any" for server in view.mgmt.ntp_servers]
     rules += [
         "permit icmp any any echo",
@@ -645,6 +648,21 @@ def overlay_to_self(view: StoreApplianceView) -> list[str]:
     ]
     if any(probe.ios is not None and probe.ios.kind == "icmp-jitter" for probe in probes):
         rules.append("permit icmp any any timestamp-reply")
+    return list(dict.fromkeys(rules))
+
+
+def self_to_overlay(view: StoreApplianceView) -> list[str]:
+    """The SELF-TO-OVERLAY ACL's rules after their sequence numbers, duplicates dropped: the TCP
+    connections the router itself opens into the overlay, which its zone pair from the self zone
+    inspects so that their answers come back statefully (a session's answers bypass the reverse
+    pair's policy; the self zone inspects TCP and UDP the router originates or terminates, Cisco
+    Security Manager User Guide, "The Self Zone"): BGP to each tunnel and AWS neighbour, TACACS+
+    and DNS over TCP to the HQ servers. Everything else the router sends into the overlay passes
+    (class-default), as it did without a pair from the self zone."""
+    rules = [f"permit tcp host {t.inside.ip} host {t.inside_peer} eq bgp" for t in view.tunnels]
+    rules += [f"permit tcp host {t.inside.ip} host {t.inside_peer} eq bgp" for t in view.aws_tunnels]
+    rules += [f"permit tcp any host {server} eq tacacs" for server in view.mgmt.tacacs_servers]
+    rules += [f"permit tcp any host {server} eq domain" for server in view.mgmt.dns_forwarders]
     return list(dict.fromkeys(rules))
 
 
@@ -758,6 +776,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
+        ("ios_self_to_overlay", self_to_overlay),
         ("ios_sla_probes", sla_probes),
         ("ios_segment_marking", segment_marking),
         ("ios_segment_interfaces", segment_interfaces),

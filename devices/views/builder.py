@@ -872,7 +872,8 @@ class ViewBuilder:
         hub that answers IOS-XE UDP jitter probes (`answers_ios_probe`) an IOS-XE store's probes:
         the responder's control port (1967) and the store's SLA classes' test ports. Nothing to a
         store's own address: no store runs BFD echo, which would need the hub to loop it back.
-        Then the corporate ranges, no other private range, and the internet."""
+        Then echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`),
+        the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
         for control in forwarding.control:
@@ -893,6 +894,12 @@ class ViewBuilder:
                     rules.append(AclRule("permit", "udp", store, hub, IOS_SLA_CONTROL_PORT))
                     first, last = IOS_UDP_JITTER_PORT_BASE + 1, IOS_UDP_JITTER_PORT_BASE + classes
                     rules.append(AclRule("permit", "udp", store, hub, first, last if last > first else None))
+        # Pings to the hub's loopback (`pingable`) from any store tunnel's inside address: echo
+        # requests, nothing else.
+        rules += [
+            AclRule("permit", "icmp", Net.of(forwarding.tunnels), Net.at(int(address), 32), icmp_type="echo")
+            for address in forwarding.pingable
+        ]
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))

@@ -220,3 +220,25 @@ def test_an_ios_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
     assert not _verdict(config, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
     stateless = _broken(config, re.escape(reply), reply.removesuffix(" established"))
     assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+
+
+def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) -> None:
+    """Every store learns its hubs' loopbacks by BGP, and the intent lets it ping them from its
+    tunnel addresses (`store_forwarding.pingable`): the ACL hubs and FortiOS take the echo request
+    (and still no SSH to the loopback, nor a ping from a store segment), an FRR hub's input chain
+    answers echo requests to every address of its own."""
+    hub = NetworkIntent(fleet).hub(HUB)
+    assert hub.store_forwarding.pingable == (hub.loopback,)
+    assert hub_report(NetworkIntent(fleet), HUB)["store_forwarding"]["pingable"] == [str(hub.loopback)]
+    for platform in ("cisco_xe", "huawei_vrp", "fortinet"):
+        config, intent = _hub(fleet, platform)
+        hub = intent.hub(HUB)
+        first, last = hub.store_forwarding.control[0], hub.store_forwarding.control[-1]
+        segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.stores))
+        for control in (first, last):
+            assert _verdict(config, hub, Packet("icmp", control.store_inside, hub.loopback)), platform
+            assert not _verdict(config, hub, Packet("tcp", control.store_inside, hub.loopback, 22)), platform
+        assert not _verdict(config, hub, Packet("icmp", _host(segment), hub.loopback)), platform
+    config, _ = _hub(fleet, "frr")
+    input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
+    assert "        icmp type echo-request update @icmp_senders" in input_chain

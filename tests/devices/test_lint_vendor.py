@@ -36,6 +36,7 @@ RULES = {
         cisco_xe.zone_vrfs,
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
+        cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
     ),
@@ -254,11 +255,7 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
 
 def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
-    no_bgp = _broken(
-        _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", ""),
-        " 20 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
-        "",
-    )
+    no_bgp = _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", "")
     assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
     ]
@@ -267,9 +264,37 @@ def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fle
     towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
     assert "bfd" not in config.text and " neighbor 100.64.0.4 fall-over bfd\n" in towards_frr.text
     assert _lint(towards_frr) == []
-    no_bfd = _broken(towards_frr, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    no_bfd = _broken(towards_frr, " 20 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
     assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
+    ]
+
+
+def test_cisco_self_zone_takes_no_tcp_by_source_port(fleet: Fleet) -> None:
+    """The answers of the TCP connections an IOS-XE store opens into the overlay (BGP to each
+    neighbour, TACACS+, DNS over TCP) come back through SELF-TO-OVERLAY's inspection: no
+    OVERLAY-TO-SELF entry passes TCP by its source port, which would let whoever sends from port
+    179 (or 49, 53) reach every TCP port of the router."""
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    text = config.text
+    assert "zone-pair security SELF-TO-OVERLAY source self destination OVERLAY\n" in text
+    inspected = text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+    for neighbour in re.findall(r"^ neighbor (\S+) remote-as ", text, flags=re.M):
+        assert re.search(rf"permit tcp host \S+ host {re.escape(neighbour)} eq bgp\n", inspected), neighbour
+    assert " permit tcp any host 10.0.1.49 eq tacacs\n" in inspected
+    assert " permit tcp any host 10.0.1.53 eq domain\n" in inspected
+    assert "policy-map type inspect SELF-TO-OVERLAY\n class type inspect SELF-TO-OVERLAY\n  inspect\n" in text
+    # The stateless answer entry as it was: the sender picks port 179 and reaches any port.
+    stateless = _broken(
+        config,
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n",
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n 15 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
+    )
+    assert [f.message for f in _lint(stateless) if f.rule == "cisco-self-source-port"] == [
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'15 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5' lets host 100.64.0.4 open a connection to "
+        "any port of the router by sending from port bgp; take the answers of the router's own connections "
+        "by inspecting them from the self zone"
     ]
 
 
