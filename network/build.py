@@ -39,7 +39,6 @@ from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
-    STORE_BFD_ECHO,
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
 )
@@ -699,7 +698,6 @@ class NetworkIntent:
                 *store.advertised_prefixes,
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
-            echo = store.appliances[0].platform in STORE_BFD_ECHO
             for index, link in enumerate(store.wan):
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
@@ -711,7 +709,6 @@ class NetworkIntent:
                         store_inside=end.peer_inside,
                         hub_inside=end.local_inside.ip,
                         bfd=end.bfd is not None,
-                        bfd_echo=end.bfd is not None and echo,
                     )
                 )
                 sessions.append(

@@ -298,17 +298,16 @@ class DcCoreLink:
 @dataclass(frozen=True, slots=True)
 class StoreControl:
     """What one store tunnel carries to the hub itself rather than through it: BGP between the
-    tunnel's two inside addresses, BFD where the tunnel runs it, the store's SLA probes and
-    pings (all from the store's inside address to the hub's); and, from a store that runs BFD in
-    echo mode (`STORE_BFD_ECHO`), its echo packets, addressed from and to its own inside address,
-    which the hub loops back into the tunnel."""
+    tunnel's two inside addresses, BFD control packets where the tunnel runs BFD, the store's SLA
+    probes and pings (all from the store's inside address to the hub's). No BFD echo: no store
+    runs echo mode (common/platforms.py says why), so a hub forwards nothing addressed to a
+    store's own tunnel address, not even back into the tunnel it came from."""
 
     tunnel: str  # the tunnel id
     store: str  # the store id
     store_inside: ipaddress.IPv4Address
     hub_inside: ipaddress.IPv4Address
     bfd: bool
-    bfd_echo: bool
 
 
 @dataclass(frozen=True, slots=True)

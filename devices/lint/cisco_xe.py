@@ -388,15 +388,16 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 
 # Segments whose clients are not the chain's own (devices/views/builder.py _UNTRUSTED_KINDS, by tag).
 _UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
-# The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
-_VTY_LINES = frozenset(range(16))
+# The VTY lines an IOS-XE router may have by default: 0-4, then up to 5-20 (a Catalyst 8000V, like
+# the CSR1000v, comes up with 5-20), each range shown as its own block.
+_VTY_LINES = frozenset(range(21))
 
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
-    a zone pair to the self zone (else every router service answers them), and every VTY line 0-15 is
+    a zone pair to the self zone (else every router service answers them), and every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:
@@ -759,20 +760,20 @@ def overlay_self(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
-    """Store interfaces running BFD (echo mode, the default) have ICMP redirects off: Cisco
-    requires `no ip redirects` before echo mode, or the echo packets the peer loops back raise
-    redirects and load the CPU."""
+    """Store interfaces running BFD run it in asynchronous mode only (`no bfd echo`). Echo mode
+    is on by default wherever `bfd interval` is configured, and its packets, addressed to the
+    router's own tunnel address, come back only if the hub forwards them back into the tunnel,
+    which no hub does (common/platforms.py): with echo on, the session would go down although
+    the tunnel carries traffic."""
     if config.suffix or config.role == "hub":
         return
     for interface in top(parse(config.text, ("!",)), "interface"):
         texts = interface.child_texts()
-        if any(text.startswith("bfd interval") for text in texts) and not (
-            "no ip redirects" in texts or "no bfd echo" in texts
-        ):
+        if any(text.startswith("bfd interval") for text in texts) and "no bfd echo" not in texts:
             yield config.finding(
                 interface.number,
-                "cisco-bfd-echo-redirects",
-                f"{interface.text}: BFD in echo mode without `no ip redirects`",
+                "cisco-bfd-echo",
+                f"{interface.text}: BFD in echo mode (the default), which the hub does not loop back",
             )
 
 

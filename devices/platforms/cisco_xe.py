@@ -441,8 +441,9 @@ def next_hops(paths: Sequence[ProbeView]) -> list[str]:
 
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """The tunnel interface of every (transport, hub): its overlay address, MTU and MSS, the
-    CELLULAR-ALLOWED filter on LTE/5G, BFD where the hub runs it (no ICMP redirects: BFD echo
-    mode needs them off), the OVERLAY zone, and IPsec over its transport's front-door VRF."""
+    CELLULAR-ALLOWED filter on LTE/5G, no ICMP redirects, BFD where the hub runs it, in
+    asynchronous mode only (`no bfd echo`: no hub loops a store's echo packets back, see
+    common/platforms.py), the OVERLAY zone, and IPsec over its transport's front-door VRF."""
     lines: list[str] = []
     for link in links:
         for tunnel in link.tunnels:
@@ -459,7 +460,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
             lines.append(" no ip redirects")
             if tunnel.peer_bfd:
                 bfd = tunnel.bfd
-                lines.append(f" bfd interval {bfd.interval_ms} min_rx {bfd.interval_ms} multiplier {bfd.multiplier}")
+                lines += [f" bfd interval {bfd.interval_ms} min_rx {bfd.interval_ms} multiplier {bfd.multiplier}", " no bfd echo"]
             lines += [
                 " zone-member security OVERLAY",
                 f" tunnel source {link.ifname}",
@@ -610,21 +611,21 @@ def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
     kept): what reaches the router itself from the overlay (`pass`, stateless). BGP sessions its
-    tunnel neighbours open and BFD from them (BFD only where the hub runs it; echo packets come
-    back addressed from and to the router's own tunnel address), SSH and SNMP from the HQ
-    management ranges, ping and the ICMP errors and replies the router needs. No TCP or UDP entry
-    names a source port: the answers of what the router itself asks into the overlay (BGP to its
-    neighbours, TACACS+, DNS over UDP and TCP, NTP, the IP SLA udp-jitter control and test
-    packets) come back through the inspection of SELF-TO-OVERLAY (`self_to_overlay`), so nobody in
-    the overlay reaches another port of the router (SNMP included) by sending from port 179, 49,
-    53, 123, 1967 or a probe's test port. BFD stays stateless: it is no request and answer, each
-    end sends to the other's port 3784 on its own."""
+    tunnel neighbours open and BFD control from them (BFD only where the hub runs it; no echo
+    packets: `no bfd echo` on every tunnel), SSH and SNMP from the HQ management ranges, ping and
+    the ICMP errors and replies the router needs. No TCP or UDP entry names a source port: the
+    answers of what the router itself asks into the overlay (BGP to its neighbours, TACACS+, DNS
+    over UDP and TCP, NTP, the IP SLA udp-jitter control and test packets) come back through the
+    inspection of SELF-TO-OVERLAY (`self_to_overlay`), so nobody in the overlay reaches another
+    port of the router (SNMP included) by sending from port 179, 49, 53, 123, 1967 or a probe's
+    test port. BFD control stays stateless: it is no request and answer, each end sends to the
+    other's port 3784 on its own."""
     rules: list[str] = []
     for tunnel in view.tunnels:
         peer, own = tunnel.inside_peer, tunnel.inside.ip
         rules.append(f"permit tcp host {peer} host {own} eq bgp")
         if tunnel.peer_bfd:
-            rules += [f"permit udp host {peer} host {own} eq 3784", f"permit udp host {own} host {own} eq 3785"]
+            rules.append(f"permit udp host {peer} host {own} eq 3784")
     for aws in view.aws_tunnels:
         rules.append(f"permit tcp host {aws.inside_peer} host {aws.inside.ip} eq bgp")
     for net in view.mgmt.ranges:

@@ -363,11 +363,21 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
     ]
 
 
-def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
+def test_cisco_store_runs_bfd_without_echo(fleet: Fleet) -> None:
+    """Echo mode is on by default wherever `bfd interval` is configured, and no hub loops a
+    store's echo packets back into the tunnel: every BFD tunnel of an IOS-XE store turns it off,
+    and a tunnel left in echo mode is flagged."""
     config = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")  # IOS-XE hubs run no BFD with stores
-    broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
-    findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
-    assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
+    tunnels = config.text.split("\ninterface Tunnel")[1:]
+    with_bfd = [body for body in tunnels if "\n bfd interval " in body]
+    assert with_bfd and all("\n no bfd echo\n" in body for body in with_bfd)
+    assert "eq 3785" not in config.text  # nothing waits for echo packets to come back
+    assert not [f for f in _lint(config) if f.rule == "cisco-bfd-echo"]
+    broken = _broken(config, " multiplier 3\n no bfd echo\n", " multiplier 3\n")
+    findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo"]
+    assert [f.message for f in findings] == [
+        "interface Tunnel1: BFD in echo mode (the default), which the hub does not loop back"
+    ]
 
 
 def test_cisco_queuing_parent_class_must_queue_itself(fleet: Fleet) -> None:
@@ -493,8 +503,13 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     cisco = config("cisco_xe")
     cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
     cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
-    cisco = _broken(cisco, "line vty 5 15\n access-class MGMT-HQ in\n", "line vty 5 15\n")
+    cisco = _broken(cisco, "line vty 5 20\n access-class MGMT-HQ in\n", "line vty 5 20\n")
     assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    # A Catalyst 8000V has VTY lines 5-20: restricting 5-15 leaves 16-20 open.
+    short = _broken(config("cisco_xe"), "line vty 5 20\n", "line vty 5 15\n")
+    assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
+        "VTY lines 16-20 keep their defaults (no access class)"
+    ]
     vrp = config("huawei_vrp")
     assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
     fortios = config("fortinet")
