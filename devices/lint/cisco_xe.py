@@ -668,11 +668,15 @@ def _pair_acl_rules(root: Line, pair: Line) -> list[Line]:
 
 @register_rule(PLATFORM)
 def self_by_source_port(config: ConfigFile) -> Iterator[Finding]:
-    """No zone pair to the self zone passes (or inspects) TCP by its source port: the sender
-    chooses its source port, so an entry meant for the answers of a connection the router opened
-    (`permit tcp host P eq bgp host O`) lets P open a connection to every TCP port of the router
-    by sending from that port. Those answers come back through the inspection of the router's own
-    connections, in its zone pair from the self zone."""
+    """No zone pair to the self zone passes (or inspects) TCP by its source port, nor UDP by its
+    source port to more than one port: the sender chooses its source port, so an entry meant for
+    the answers of a connection the router opened (`permit tcp host P eq bgp host O`) lets P open
+    a connection to every TCP port of the router by sending from that port, and one meant for the
+    answers of its UDP requests (`permit udp host S eq domain any`, an IP SLA responder's
+    `permit udp host P eq 1967 host O`) lets S reach every UDP port of the router, SNMP included.
+    Those answers come back through the inspection of the router's own connections and requests,
+    in its zone pair from the self zone. A UDP entry that also names the one port it reaches
+    (DHCP's `permit udp any eq bootps any eq bootpc`) opens nothing more than that port."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
@@ -681,16 +685,22 @@ def self_by_source_port(config: ConfigFile) -> Iterator[Finding]:
             continue
         for rule in _pair_acl_rules(root, pair):
             entry = _acl_parts(rule.words)
-            if entry is None or entry[0] != "permit" or entry[1] != "tcp" or not entry[3]:
+            if entry is None or entry[0] != "permit" or not entry[3]:
                 continue
-            sender = " ".join(entry[2])
+            _, protocol, source, sport, _, dport = entry
+            sender, port = " ".join(source), " ".join(sport[1:])
+            if protocol == "tcp":
+                reached, what = ("any port" if not dport else " ".join(dport)), "open a connection to"
+                answers = "connections"
+            elif protocol == "udp" and (len(dport) != 2 or dport[0] != "eq"):
+                reached, what, answers = ("any UDP port" if not dport else " ".join(dport)), "reach", "requests"
+            else:
+                continue
             yield config.finding(
                 rule.number,
                 "cisco-self-source-port",
-                f"{pair.text}: {rule.text.strip()!r} lets {sender} open a connection to "
-                f"{'any port' if not entry[5] else ' '.join(entry[5])} of the router by sending from "
-                f"port {' '.join(entry[3][1:])}; take the answers of the router's own connections by "
-                "inspecting them from the self zone",
+                f"{pair.text}: {rule.text.strip()!r} lets {sender} {what} {reached} of the router by sending from "
+                f"port {port}; take the answers of the router's own {answers} by inspecting them from the self zone",
             )
 
 

@@ -298,6 +298,55 @@ def test_cisco_self_zone_takes_no_tcp_by_source_port(fleet: Fleet) -> None:
     ]
 
 
+def test_cisco_self_zone_takes_no_udp_by_source_port(fleet: Fleet) -> None:
+    """The answers of what an IOS-XE store asks into the overlay over UDP (DNS and NTP to HQ, each
+    udp-jitter probe's control message to the hub's responder on port 1967 and its test packets to
+    the class's port) come back through SELF-TO-OVERLAY's inspection: no OVERLAY-TO-SELF entry
+    passes UDP by its source port, which would let whoever sends from port 53, 123, 1967 or a test
+    port reach every UDP port of the router, SNMP included. BFD, which answers nothing, keeps its
+    entry to port 3784; DHCP's entry on a WAN port names the one port it reaches."""
+    by_source_port = re.compile(r"^ \d+ permit (tcp|udp) (host \S+|any|\S+ \S+) (eq|range|lt|gt|neq) ", flags=re.M)
+    towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    for rendered in (config, towards_frr):
+        text = rendered.text
+        passed = text.split("ip access-list extended OVERLAY-TO-SELF\n", 1)[1].split("!\n", 1)[0]
+        inspected = text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+        assert not by_source_port.findall(passed), passed
+        for server in ("10.0.1.53", "10.0.2.53"):
+            assert f" permit udp any host {server} eq domain\n" in inspected
+        for server in ("10.0.1.10", "10.0.1.11"):
+            assert f" permit udp any host {server} eq ntp\n" in inspected
+        assert " permit udp any eq bootps any eq bootpc\n" in text
+        assert _lint(rendered) == []
+    probes = re.findall(r"^ udp-jitter (\S+) (\d+) source-ip (\S+) ", config.text, flags=re.M)
+    assert len(probes) > 4
+    inspected = config.text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+    for peer, port, own in probes:
+        assert f" permit udp host {own} host {peer} eq 1967\n" in inspected, (peer, port)
+        assert f" permit udp host {own} host {peer} eq {port}\n" in inspected, (peer, port)
+    assert " permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n" in towards_frr.text
+    # The stateless answer entries as they were: a sender on port 53 or 1967 reaches SNMP.
+    stateless = _broken(
+        config,
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n",
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n"
+        " 11 permit udp host 100.64.0.4 eq 1967 host 100.64.0.5\n"
+        " 12 permit udp host 10.0.1.53 eq domain any\n"
+        " 13 permit udp host 10.0.1.10 eq ntp any eq ntp\n",
+    )
+    assert [f.message for f in _lint(stateless) if f.rule == "cisco-self-source-port"] == [
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'11 permit udp host 100.64.0.4 eq 1967 host 100.64.0.5' lets host 100.64.0.4 reach any UDP port of "
+        "the router by sending from port 1967; take the answers of the router's own requests by inspecting "
+        "them from the self zone",
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'12 permit udp host 10.0.1.53 eq domain any' lets host 10.0.1.53 reach any UDP port of the router "
+        "by sending from port domain; take the answers of the router's own requests by inspecting them from "
+        "the self zone",
+    ]
+
+
 def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> None:
     text = _store(fleet, "cisco_xe", "dual-wan").text
 
