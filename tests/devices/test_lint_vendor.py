@@ -1247,6 +1247,12 @@ def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
     assert ssh is not None
     found = messages(_broken(config, ssh.group(0), f" {ssh.group(1)} destination-port eq 22\n"))
     assert any("admits tcp/22 from anywhere" in m for m in found)
+    # An NTP server's answers taken by their source port alone: that address, sending from port
+    # 123, would reach the hub's SNMP and every other port of it.
+    ntp = re.search(r"^ (rule \d+ permit udp source \S+ \S+ source-port eq ntp) destination .*\n", config.text, re.M)
+    assert ntp is not None
+    found = messages(_broken(config, ntp.group(0), f" {ntp.group(1)}\n"))
+    assert any("admits anything sent from that port" in m for m in found), found
     # Tunnels cannot come up without IKE and ESP.
     found = messages(_broken(config, " permit 50 destination", " deny 50 destination"))
     assert found == ["acl name HUB-WAN-IN 3098: does not admit ESP (IKE/IPsec)"]
