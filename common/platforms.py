@@ -81,14 +81,18 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
     "cisco_xe": "an IOS-XE hub serves store links on FlexVPN virtual-access interfaces, where BFD does not run",
 }
 
-# Store platforms whose BFD runs in echo mode, and why. Echo packets are addressed from and to
-# the store's own tunnel address, and the hub loops them back into the tunnel: a hub forwards
-# them (`StoreForwarding.control`), though it forwards nothing else to a store's address.
-STORE_BFD_ECHO: dict[Platform, str] = {
-    # IOS-XE: echo mode is on by default wherever BFD runs (IOS XE command reference, "bfd echo":
-    # "Echo mode is enabled by default"; the store template turns ICMP redirects off for it).
-    "cisco_xe": "an IOS-XE store runs BFD in echo mode (the default), which its hub loops back",
-}
+# No store runs BFD in echo mode: every store's BFD towards its hubs is asynchronous (control
+# packets only). Echo packets are addressed from and to the sender's own tunnel address and come
+# back only where the peer's forwarding plane sends them back into the tunnel they came from
+# ("Echo packets are sent by the forwarding engine and forwarded back along the same path",
+# Cisco, "Configuring BFD Echo Mode"): a hub would have to forward a packet to a store address,
+# which its store filters refuse for everything else (`StoreForwarding`); a FortiOS hub would
+# need a firewall policy from a tunnel back to itself, and FortiOS runs no echo mode itself ("Echo
+# mode and authentication are not supported for BFD on the FortiGate", FortiOS Administration
+# Guide, BFD). IOS-XE, where echo mode is on by default ("Echo mode is enabled by default",
+# command reference, "bfd echo"), turns it off on its hub tunnels (`no bfd echo`, which also
+# "signifies that the switch is unwilling to forward echo packets received from BFD neighbor
+# switches"); the lint rule cisco-bfd-echo checks it.
 
 # Hub platforms that queue nothing towards the stores, and why. A hub's DC core LAN port carries
 # its tunnels' packets and the DC core's own traffic (decrypted store traffic to HQ, BGP with the

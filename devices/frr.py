@@ -628,12 +628,6 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
-        # echo-mode stores' BFD echo packets, from and to the store's own tunnel address
-        "bfd_echo": ", ".join(
-            f"{control.store_inside} . {control.store_inside}"
-            for control in view.intent.store_forwarding.control
-            if control.bfd_echo
-        ),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }
 

@@ -39,7 +39,6 @@ from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
-    STORE_BFD_ECHO,
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
 )
@@ -699,7 +698,6 @@ class NetworkIntent:
                 *store.advertised_prefixes,
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
-            echo = store.appliances[0].platform in STORE_BFD_ECHO
             for index, link in enumerate(store.wan):
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
@@ -712,7 +710,6 @@ class NetworkIntent:
                         store_inside=end.peer_inside,
                         hub_inside=hub_inside,
                         bfd=end.bfd is not None,
-                        bfd_echo=end.bfd is not None and echo,
                     )
                 )
                 sessions.append(
@@ -807,7 +804,9 @@ class NetworkIntent:
             qos=self.qos,
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
-            store_forwarding=dataclasses.replace(self._store_forwarding, control=tuple(control)),
+            store_forwarding=dataclasses.replace(
+                self._store_forwarding, control=tuple(control), pingable=(hub.loopback,)
+            ),
             dc_trust=self._dc_trust(hub),
         )
 

@@ -298,23 +298,23 @@ class DcCoreLink:
 @dataclass(frozen=True, slots=True)
 class StoreControl:
     """What one store tunnel carries to the hub itself rather than through it: BGP between the
-    tunnel's two inside addresses, BFD where the tunnel runs it, the store's SLA probes and
-    pings (all from the store's inside address to the hub's); and, from a store that runs BFD in
-    echo mode (`STORE_BFD_ECHO`), its echo packets, addressed from and to its own inside address,
-    which the hub loops back into the tunnel."""
+    tunnel's two inside addresses, BFD control packets where the tunnel runs BFD, the store's SLA
+    probes and pings (all from the store's inside address to the hub's). No BFD echo: no store
+    runs echo mode (common/platforms.py says why), so a hub forwards nothing addressed to a
+    store's own tunnel address, not even back into the tunnel it came from."""
 
     tunnel: str  # the tunnel id
     store: str  # the store id
     store_inside: ipaddress.IPv4Address
     hub_inside: ipaddress.IPv4Address
     bfd: bool
-    bfd_echo: bool
 
 
 @dataclass(frozen=True, slots=True)
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
-    wins: each tunnel's control traffic to the hub itself (`control`); anything to the corporate
+    wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
+    loopback, `pingable`); anything to the corporate
     ranges (HQ, the clouds, the desktops, the management ranges and servers); nothing else to a
     private range (`private`: RFC 1918, the RFC 6598 shared space, `ip_plan.private_ranges` and
     every fleet range, so every store's segments, loopback and tunnel addresses); the rest, the
@@ -326,6 +326,17 @@ class StoreForwarding:
     # Where the stores' own addresses are (ip_plan.stores, loopbacks, transit, in that order):
     # what no store may reach through a hub; `devices lint` checks every hub config against it.
     fleet: tuple[ipaddress.IPv4Network, ...]
+    # The hub's own addresses, beyond each tunnel's inside address, that a store pings from its
+    # tunnels' inside addresses (echo requests only, no other service): the hub's loopback, which
+    # every store learns from its hubs by BGP, so an operator on a store checks the hub itself
+    # across whichever tunnel BGP picks. Every hub platform answers it.
+    pingable: tuple[ipaddress.IPv4Address, ...] = ()
+
+    @property
+    def tunnels(self) -> ipaddress.IPv4Network:
+        """Where the stores' tunnel inside addresses are (ip_plan.transit): the sources of their
+        control traffic to a hub."""
+        return self.fleet[2]
 
 
 @dataclass(frozen=True, slots=True)

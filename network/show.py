@@ -158,7 +158,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         # (another store's segments, loopback and tunnel addresses among it), then the internet
         "store_forwarding": {
             "control_tunnels": len(hub.store_forwarding.control),
-            "bfd_echo_tunnels": sum(1 for c in hub.store_forwarding.control if c.bfd_echo),
+            # pings from the stores' tunnel addresses (echo requests only): the hub's loopback
+            "pingable": [str(a) for a in hub.store_forwarding.pingable],
             "corporate": [str(n) for n in hub.store_forwarding.corporate],
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",

@@ -388,15 +388,16 @@ def zone_policy(config: ConfigFile) -> Iterator[Finding]:
 
 # Segments whose clients are not the chain's own (devices/views/builder.py _UNTRUSTED_KINDS, by tag).
 _UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
-# The VTY lines an IOS-XE router has by default (0-4 and 5-15, shown as two blocks).
-_VTY_LINES = frozenset(range(16))
+# The VTY lines an IOS-XE router may have by default: 0-4, then up to 5-20 (a Catalyst 8000V, like
+# the CSR1000v, comes up with 5-20), each range shown as its own block.
+_VTY_LINES = frozenset(range(21))
 
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
-    a zone pair to the self zone (else every router service answers them), and every VTY line 0-15 is
+    a zone pair to the self zone (else every router service answers them), and every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:
@@ -649,18 +650,58 @@ def _passed_rules(root: Line, source_zone: str) -> list[tuple[str, str, list[str
     )
     if pair is None:
         return None
+    return [entry for rule in _pair_acl_rules(root, pair) if (entry := _acl_parts(rule.words)) is not None]
+
+
+def _pair_acl_rules(root: Line, pair: Line) -> list[Line]:
+    """The entries of the ACLs a zone pair's policy passes or inspects, in order."""
     acls, classes, policies = _zone_policy_objects(root)
     service = next((line.words[-1] for line in pair.children if line.words[:1] == ["service-policy"]), "")
-    entries = []
-    for klass in _children(policies.get(service)):
-        if not {child.words[0] for child in klass.children} & {"pass", "inspect"}:
+    return [
+        rule
+        for klass in _children(policies.get(service))
+        if {child.words[0] for child in klass.children} & {"pass", "inspect"}
+        for match in _children(classes.get(klass.words[-1]))
+        for rule in _children(acls.get(match.words[-1]))
+    ]
+
+
+@register_rule(PLATFORM)
+def self_by_source_port(config: ConfigFile) -> Iterator[Finding]:
+    """No zone pair to the self zone passes (or inspects) TCP by its source port, nor UDP by its
+    source port to more than one port: the sender chooses its source port, so an entry meant for
+    the answers of a connection the router opened (`permit tcp host P eq bgp host O`) lets P open
+    a connection to every TCP port of the router by sending from that port, and one meant for the
+    answers of its UDP requests (`permit udp host S eq domain any`, an IP SLA responder's
+    `permit udp host P eq 1967 host O`) lets S reach every UDP port of the router, SNMP included.
+    Those answers come back through the inspection of the router's own connections and requests,
+    in its zone pair from the self zone. A UDP entry that also names the one port it reaches
+    (DHCP's `permit udp any eq bootps any eq bootpc`) opens nothing more than that port."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for pair in top(root, "zone-pair", "security"):
+        if after(pair.words, "destination") != "self":
             continue
-        for match in _children(classes.get(klass.words[-1])):
-            for rule in _children(acls.get(match.words[-1])):
-                entry = _acl_parts(rule.words)
-                if entry is not None:
-                    entries.append(entry)
-    return entries
+        for rule in _pair_acl_rules(root, pair):
+            entry = _acl_parts(rule.words)
+            if entry is None or entry[0] != "permit" or not entry[3]:
+                continue
+            _, protocol, source, sport, _, dport = entry
+            sender, port = " ".join(source), " ".join(sport[1:])
+            if protocol == "tcp":
+                reached, what = ("any port" if not dport else " ".join(dport)), "open a connection to"
+                answers = "connections"
+            elif protocol == "udp" and (len(dport) != 2 or dport[0] != "eq"):
+                reached, what, answers = ("any UDP port" if not dport else " ".join(dport)), "reach", "requests"
+            else:
+                continue
+            yield config.finding(
+                rule.number,
+                "cisco-self-source-port",
+                f"{pair.text}: {rule.text.strip()!r} lets {sender} {what} {reached} of the router by sending from "
+                f"port {port}; take the answers of the router's own {answers} by inspecting them from the self zone",
+            )
 
 
 def _admits(entries: list[tuple[str, str, list[str], list[str], list[str], list[str]]], protocol: str, peer: str, port: str) -> bool:
@@ -719,20 +760,20 @@ def overlay_self(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def bfd_echo(config: ConfigFile) -> Iterator[Finding]:
-    """Store interfaces running BFD (echo mode, the default) have ICMP redirects off: Cisco
-    requires `no ip redirects` before echo mode, or the echo packets the peer loops back raise
-    redirects and load the CPU."""
+    """Store interfaces running BFD run it in asynchronous mode only (`no bfd echo`). Echo mode
+    is on by default wherever `bfd interval` is configured, and its packets, addressed to the
+    router's own tunnel address, come back only if the hub forwards them back into the tunnel,
+    which no hub does (common/platforms.py): with echo on, the session would go down although
+    the tunnel carries traffic."""
     if config.suffix or config.role == "hub":
         return
     for interface in top(parse(config.text, ("!",)), "interface"):
         texts = interface.child_texts()
-        if any(text.startswith("bfd interval") for text in texts) and not (
-            "no ip redirects" in texts or "no bfd echo" in texts
-        ):
+        if any(text.startswith("bfd interval") for text in texts) and "no bfd echo" not in texts:
             yield config.finding(
                 interface.number,
-                "cisco-bfd-echo-redirects",
-                f"{interface.text}: BFD in echo mode without `no ip redirects`",
+                "cisco-bfd-echo",
+                f"{interface.text}: BFD in echo mode (the default), which the hub does not loop back",
             )
 
 

@@ -997,6 +997,22 @@ def _address_matches(
     return inside != (policy.first(f"{key}-negate") == "enable")
 
 
+# What some predefined services match, as the forwarding reader follows them: (protocol, port);
+# port None for ICMP's echo request (PING).
+_SERVICE_PACKETS = {"PING": ("icmp", None), "SSH": ("tcp", 22), "SNMP": ("udp", 161), "BGP": ("tcp", 179)}
+
+
+def _service_matches(policy: Entry, packet: Packet) -> bool | None:
+    """Whether the policy's services take `packet`; None when one of them is not known here."""
+    services = policy.get("service")
+    if "ALL" in services:
+        return True
+    known = [_SERVICE_PACKETS.get(name) for name in services]
+    if (packet.protocol, packet.port) in known:
+        return True
+    return None if None in known else False
+
+
 @register_forwarding(PLATFORM)
 def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
     """What a hub forwards from its store tunnels (the phase 1 interfaces of its store links, by
@@ -1029,7 +1045,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             matches = [
                 _address_matches(policy, "srcaddr", packet.source, nets),
                 _address_matches(policy, "dstaddr", packet.destination, nets),
-                True if policy.get("service") == ["ALL"] else None,
+                _service_matches(policy, packet),
             ]
             if False in matches or (None in matches and not accept):
                 continue

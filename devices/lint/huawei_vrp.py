@@ -1092,7 +1092,8 @@ _MANAGEMENT_PORTS = {("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("udp"
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
     routed over) filters what it takes in: IKE (UDP 500, 4500) and ESP admitted, management
-    ports only from named sources, nothing permitted from any to any, and a closing `deny ip`
+    ports only from named sources, nothing permitted from any to any, a server's answers (by
+    source port) only towards a named destination, and a closing `deny ip`
     (a traffic-filter passes what no rule matches)."""
     if config.suffix or config.role != "hub":
         return
@@ -1125,6 +1126,15 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                 if protocol == "ip" and "destination" not in w:
                     yield config.finding(
                         rule.number, "vrp-hub-wan-filter", f"{acl.text}: {rule.text.strip()} permits anything"
+                    )
+                if "source-port" in w and "destination" not in w:
+                    # A server's answers matched by their source port alone: anything that
+                    # address sends from that port reaches every port of the hub (SNMP too).
+                    yield config.finding(
+                        rule.number,
+                        "vrp-hub-wan-filter",
+                        f"{acl.text}: {rule.text.strip()} admits anything sent from that port, to any "
+                        "destination (name the hub's own address the answers come back to)",
                     )
                 if (protocol, number) in _MANAGEMENT_PORTS and "source" not in w:
                     yield config.finding(

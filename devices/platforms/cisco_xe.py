@@ -150,6 +150,8 @@ def acl_rule(rule: AclRule) -> str:
     if rule.established and rule.protocol == "tcp":
         # ACK or RST set (Cisco IOS "permit (IP extended)", `established`).
         text += " established"
+    if rule.icmp_type and rule.protocol == "icmp":
+        text += f" {rule.icmp_type}"  # `permit icmp SOURCE DESTINATION echo`, as OVERLAY-TO-SELF spells it
     return text
 
 
@@ -439,8 +441,9 @@ def next_hops(paths: Sequence[ProbeView]) -> list[str]:
 
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """The tunnel interface of every (transport, hub): its overlay address, MTU and MSS, the
-    CELLULAR-ALLOWED filter on LTE/5G, BFD where the hub runs it (no ICMP redirects: BFD echo
-    mode needs them off), the OVERLAY zone, and IPsec over its transport's front-door VRF."""
+    CELLULAR-ALLOWED filter on LTE/5G, no ICMP redirects, BFD where the hub runs it, in
+    asynchronous mode only (`no bfd echo`: no hub loops a store's echo packets back, see
+    common/platforms.py), the OVERLAY zone, and IPsec over its transport's front-door VRF."""
     lines: list[str] = []
     for link in links:
         for tunnel in link.tunnels:
@@ -457,7 +460,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
             lines.append(" no ip redirects")
             if tunnel.peer_bfd:
                 bfd = tunnel.bfd
-                lines.append(f" bfd interval {bfd.interval_ms} min_rx {bfd.interval_ms} multiplier {bfd.multiplier}")
+                lines += [f" bfd interval {bfd.interval_ms} min_rx {bfd.interval_ms} multiplier {bfd.multiplier}", " no bfd echo"]
             lines += [
                 " zone-member security OVERLAY",
                 f" tunnel source {link.ifname}",
@@ -607,43 +610,67 @@ def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
 
 def overlay_to_self(view: StoreApplianceView) -> list[str]:
     """The OVERLAY-TO-SELF ACL's rules after their sequence numbers, duplicates dropped (first
-    kept): what reaches the router itself from the overlay. BGP and BFD from its tunnel
-    neighbours only (BFD only where the hub runs it; echo packets come back addressed from and to
-    the router's own tunnel address), the IP SLA responders' answers (control port 1967 and each class's test port),
-    SSH and SNMP from the HQ management ranges, the answers of the HQ services the router itself
-    uses (TACACS+, DNS, NTP), ping and the ICMP errors and replies the router needs."""
+    kept): what reaches the router itself from the overlay (`pass`, stateless). BGP sessions its
+    tunnel neighbours open and BFD control from them (BFD only where the hub runs it; no echo
+    packets: `no bfd echo` on every tunnel), SSH and SNMP from the HQ management ranges, ping and
+    the ICMP errors and replies the router needs. No TCP or UDP entry names a source port: the
+    answers of what the router itself asks into the overlay (BGP to its neighbours, TACACS+, DNS
+    over UDP and TCP, NTP, the IP SLA udp-jitter control and test packets) come back through the
+    inspection of SELF-TO-OVERLAY (`self_to_overlay`), so nobody in the overlay reaches another
+    port of the router (SNMP included) by sending from port 179, 49, 53, 123, 1967 or a probe's
+    test port. BFD control stays stateless: it is no request and answer, each end sends to the
+    other's port 3784 on its own."""
     rules: list[str] = []
     for tunnel in view.tunnels:
         peer, own = tunnel.inside_peer, tunnel.inside.ip
-        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
+        rules.append(f"permit tcp host {peer} host {own} eq bgp")
         if tunnel.peer_bfd:
-            rules += [f"permit udp host {peer} host {own} eq 3784", f"permit udp host {own} host {own} eq 3785"]
+            rules.append(f"permit udp host {peer} host {own} eq 3784")
     for aws in view.aws_tunnels:
-        peer, own = aws.inside_peer, aws.inside.ip
-        rules += [f"permit tcp host {peer} host {own} eq bgp", f"permit tcp host {peer} eq bgp host {own}"]
-    probes = view.steering.probes if view.steering is not None else []
-    for probe in probes:
-        if probe.ios is not None and probe.ios.kind == "udp-jitter":
-            peer, own = probe.tunnel.inside_peer, probe.tunnel.inside.ip
-            rules += [
-                f"permit udp host {peer} eq {IOS_SLA_CONTROL_PORT} host {own}",
-                f"permit udp host {peer} eq {probe.udp_port} host {own}",
-            ]
+        rules.append(f"permit tcp host {aws.inside_peer} host {aws.inside.ip} eq bgp")
     for net in view.mgmt.ranges:
         source = f"host {net.address}" if net.prefixlen == 32 else f"{net.address} {net.wildcard}"
         rules += [f"permit tcp {source} any eq 22", f"permit udp {source} any eq snmp"]
-    rules += [f"permit tcp host {server} eq tacacs any" for server in view.mgmt.tacacs_servers]
-    for server in view.mgmt.dns_forwarders:
-        rules += [f"permit udp host {server} eq domain any", f"permit tcp host {server} eq domain any"]
-    rules += [f"permit udp host {server} eq ntp any" for server in view.mgmt.ntp_servers]
     rules += [
         "permit icmp any any echo",
         "permit icmp any any echo-reply",
         "permit icmp any any unreachable",
         "permit icmp any any time-exceeded",
     ]
+    probes = view.steering.probes if view.steering is not None else []
     if any(probe.ios is not None and probe.ios.kind == "icmp-jitter" for probe in probes):
         rules.append("permit icmp any any timestamp-reply")
+    return list(dict.fromkeys(rules))
+
+
+def self_to_overlay(view: StoreApplianceView) -> list[str]:
+    """The SELF-TO-OVERLAY ACL's rules after their sequence numbers, duplicates dropped: what the
+    router itself asks into the overlay, which its zone pair from the self zone inspects so that
+    the answers come back statefully (a session's answers bypass the reverse pair's policy; the
+    self zone inspects TCP and UDP the router originates or terminates, Cisco Security Manager
+    User Guide, "The Self Zone"; a UDP answer passes when it comes within the UDP idle time after
+    the last request sent, "ip inspect udp idle-time"). BGP to each tunnel and AWS neighbour;
+    each udp-jitter probe's control message to the hub's responder (port 1967, on which the
+    responder opens the probe's test port) and its test packets (the class's port), both from
+    the probe's source address: each is a request the responder answers at once, and an answer
+    later than the operation's timeout (at most 10 s) no longer counts anyway, whatever the
+    probe's frequency; TACACS+, DNS over UDP and TCP and NTP to the HQ servers. Everything else
+    the router sends into the overlay passes (class-default), as it did without a pair from the
+    self zone."""
+    rules = [f"permit tcp host {t.inside.ip} host {t.inside_peer} eq bgp" for t in view.tunnels]
+    rules += [f"permit tcp host {t.inside.ip} host {t.inside_peer} eq bgp" for t in view.aws_tunnels]
+    probes = view.steering.probes if view.steering is not None else []
+    for probe in probes:
+        if probe.ios is not None and probe.ios.kind == "udp-jitter":
+            own, peer = probe.tunnel.inside.ip, probe.tunnel.inside_peer
+            rules += [
+                f"permit udp host {own} host {peer} eq {IOS_SLA_CONTROL_PORT}",
+                f"permit udp host {own} host {peer} eq {probe.udp_port}",
+            ]
+    rules += [f"permit tcp any host {server} eq tacacs" for server in view.mgmt.tacacs_servers]
+    for server in view.mgmt.dns_forwarders:
+        rules += [f"permit udp any host {server} eq domain", f"permit tcp any host {server} eq domain"]
+    rules += [f"permit udp any host {server} eq ntp" for server in view.mgmt.ntp_servers]
     return list(dict.fromkeys(rules))
 
 
@@ -758,6 +785,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
         ("ios_overlay_to_self", overlay_to_self),
+        ("ios_self_to_overlay", self_to_overlay),
         ("ios_sla_probes", sla_probes),
         ("ios_segment_marking", segment_marking),
         ("ios_segment_interfaces", segment_interfaces),

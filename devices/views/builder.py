@@ -870,9 +870,10 @@ class ViewBuilder:
         inside address to the hub's: BGP both ways, BFD control where the tunnel runs it, ICMP
         (pings, the SLA probes of every platform but IOS-XE's UDP jitter, errors), and towards a
         hub that answers IOS-XE UDP jitter probes (`answers_ios_probe`) an IOS-XE store's probes:
-        the responder's control port (1967) and the store's SLA classes' test ports; a store's
-        BFD echo packets, from and to its own inside address, which the hub loops back. Then the
-        corporate ranges, no other private range, and the internet."""
+        the responder's control port (1967) and the store's SLA classes' test ports. Nothing to a
+        store's own address: no store runs BFD echo, which would need the hub to loop it back.
+        Then echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`),
+        the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
         for control in forwarding.control:
@@ -885,8 +886,6 @@ class ViewBuilder:
             ]
             if control.bfd:
                 rules.append(AclRule("permit", "udp", store, hub, 3784))
-            if control.bfd_echo:
-                rules.append(AclRule("permit", "udp", store, store, 3785))
             rules.append(AclRule("permit", "icmp", store, hub))
             platform = stores[control.store].platform
             if profile.answers_ios_probe == "udp-jitter" and get_platform(platform).sla_steering == "ip-sla-tracks":
@@ -895,6 +894,12 @@ class ViewBuilder:
                     rules.append(AclRule("permit", "udp", store, hub, IOS_SLA_CONTROL_PORT))
                     first, last = IOS_UDP_JITTER_PORT_BASE + 1, IOS_UDP_JITTER_PORT_BASE + classes
                     rules.append(AclRule("permit", "udp", store, hub, first, last if last > first else None))
+        # Pings to the hub's loopback (`pingable`) from any store tunnel's inside address: echo
+        # requests, nothing else.
+        rules += [
+            AclRule("permit", "icmp", Net.of(forwarding.tunnels), Net.at(int(address), 32), icmp_type="echo")
+            for address in forwarding.pingable
+        ]
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))

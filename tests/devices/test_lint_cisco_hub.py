@@ -192,8 +192,23 @@ def test_management_open_to_anywhere_is_found(hub: ConfigFile) -> None:
     broken = _broken(hub, "permit tcp 10.0.250.0 0.0.0.255 host 10.255.0.1 eq 22", "permit tcp any host 10.255.0.1 established")
     assert _lint(broken) == []
     # A source port is the sender's choice: "from BGP's port" is from anywhere.
-    broken = _broken(hub, "permit tcp host 10.0.0.1 eq bgp host 10.0.0.3", "permit tcp any eq bgp host 10.0.0.3")
+    broken = _broken(
+        hub, "permit tcp host 10.0.0.1 eq bgp host 10.0.0.3 established\n", "permit tcp any eq bgp host 10.0.0.3\n"
+    )
     assert _rules(_lint(broken)) == ["cisco-hub-exposed"]
+
+
+def test_hub_takes_tcp_answers_by_source_port_only_established(hub: ConfigFile) -> None:
+    """The DC core LAN's infrastructure ACL is stateless: its entries for the answers of what the
+    hub opens (BGP to the core routers and the other hubs, TACACS+ to HQ) match by source port,
+    which the sender chooses, so each takes only segments with ACK or RST set: a core router's
+    address or the TACACS+ server's, sending from port 179 or 49, opens no connection to another
+    port of the hub."""
+    acl = hub.text.split("ip access-list extended HUB-INFRASTRUCTURE\n", 1)[1].split("!\n", 1)[0]
+    by_source_port = re.findall(r"^ \d+ permit tcp host \S+ eq \S+ host \S+.*$", acl, flags=re.M)
+    assert len(by_source_port) >= 4
+    assert [entry for entry in by_source_port if not entry.endswith(" established")] == []
+    assert " permit tcp host 10.0.1.49 eq tacacs host 10.255.0.1 established" in acl
 
 
 def test_store_tunnels_pair_with_the_template_peers(fleet: Fleet) -> None:

@@ -77,26 +77,18 @@ def test_one_forwarding_intent_for_every_hub(fleet: Fleet) -> None:
     ]
 
 
-def test_echo_mode_stores_get_their_bfd_echo_looped_back(fleet: Fleet) -> None:
-    """An IOS-XE store runs BFD in echo mode: its echo packets, addressed to itself, come back
-    through the hub, which forwards nothing else to a store address; a hub without BFD towards
-    its stores (IOS-XE) has no echo to loop back."""
-    for hubs, echo in (("frr", True), ("huawei_vrp", True), ("cisco_xe", False)):
-        hub = NetworkIntent(on_platform(fleet, "cisco_xe", hubs=hubs)).hub(HUB)
-        assert {c.bfd_echo for c in hub.store_forwarding.control} == {echo}
-    assert not any(c.bfd_echo for c in NetworkIntent(on_platform(fleet, "frr")).hub(HUB).store_forwarding.control)
-    config, intent = _hub(fleet, "huawei_vrp", stores="cisco_xe")
-    control = intent.hub(HUB).store_forwarding.control[0]
-    assert (
-        f" permit udp source {control.store_inside} 0 destination {control.store_inside} 0 destination-port eq 3785"
-        in config.text
-    )
-    config, intent = _hub(fleet, "frr", stores="cisco_xe")
-    control = intent.hub(HUB).store_forwarding.control[0]
-    echo = Packet("udp", control.store_inside, control.store_inside, 3785)
-    assert _verdict(config, intent.hub(HUB), echo)
-    other = intent.hub(HUB).store_forwarding.control[-1]
-    assert not _verdict(config, intent.hub(HUB), Packet("udp", control.store_inside, other.store_inside, 3785))
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_hub_loops_a_stores_packets_back_to_itself(fleet: Fleet, platform: Platform) -> None:
+    """No store runs BFD echo (IOS-XE, whose default it is, says `no bfd echo`), so no hub
+    forwards a packet addressed to a store's own tunnel address, not even back into the tunnel
+    it came from: not a BFD echo packet from an IOS-XE store, on any hub platform."""
+    config, intent = _hub(fleet, platform, stores="cisco_xe")
+    hub = intent.hub(HUB)
+    with_bfd = [c for c in hub.store_forwarding.control if c.bfd]
+    assert bool(with_bfd) is (platform != "cisco_xe")  # an IOS-XE hub runs no BFD with its stores
+    for control in hub.store_forwarding.control:
+        echo = Packet("udp", control.store_inside, control.store_inside, 3785)
+        assert not _verdict(config, hub, echo), f"{platform} hub loops {control.store_inside}'s echo back"
     assert _findings(config, intent) == []
 
 
@@ -228,3 +220,25 @@ def test_an_ios_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
     assert not _verdict(config, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
     stateless = _broken(config, re.escape(reply), reply.removesuffix(" established"))
     assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+
+
+def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) -> None:
+    """Every store learns its hubs' loopbacks by BGP, and the intent lets it ping them from its
+    tunnel addresses (`store_forwarding.pingable`): the ACL hubs and FortiOS take the echo request
+    (and still no SSH to the loopback, nor a ping from a store segment), an FRR hub's input chain
+    answers echo requests to every address of its own."""
+    hub = NetworkIntent(fleet).hub(HUB)
+    assert hub.store_forwarding.pingable == (hub.loopback,)
+    assert hub_report(NetworkIntent(fleet), HUB)["store_forwarding"]["pingable"] == [str(hub.loopback)]
+    for platform in ("cisco_xe", "huawei_vrp", "fortinet"):
+        config, intent = _hub(fleet, platform)
+        hub = intent.hub(HUB)
+        first, last = hub.store_forwarding.control[0], hub.store_forwarding.control[-1]
+        segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.stores))
+        for control in (first, last):
+            assert _verdict(config, hub, Packet("icmp", control.store_inside, hub.loopback)), platform
+            assert not _verdict(config, hub, Packet("tcp", control.store_inside, hub.loopback, 22)), platform
+        assert not _verdict(config, hub, Packet("icmp", _host(segment), hub.loopback)), platform
+    config, _ = _hub(fleet, "frr")
+    input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
+    assert "        icmp type echo-request update @icmp_senders" in input_chain

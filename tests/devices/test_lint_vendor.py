@@ -36,6 +36,7 @@ RULES = {
         cisco_xe.zone_vrfs,
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
+        cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
     ),
@@ -254,11 +255,7 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
 
 def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "dual-wan")
-    no_bgp = _broken(
-        _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", ""),
-        " 20 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
-        "",
-    )
+    no_bgp = _broken(config, " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n", "")
     assert [f.message for f in _lint(no_bgp) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BGP, so the session never comes up"
     ]
@@ -267,9 +264,86 @@ def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fle
     towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
     assert "bfd" not in config.text and " neighbor 100.64.0.4 fall-over bfd\n" in towards_frr.text
     assert _lint(towards_frr) == []
-    no_bfd = _broken(towards_frr, " 30 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
+    no_bfd = _broken(towards_frr, " 20 permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n", "")
     assert [f.message for f in _lint(no_bfd) if f.rule == "cisco-segment-self"] == [
         "neighbor 100.64.0.4 remote-as 65000: the OVERLAY to self zone pair drops its BFD, so the session never comes up"
+    ]
+
+
+def test_cisco_self_zone_takes_no_tcp_by_source_port(fleet: Fleet) -> None:
+    """The answers of the TCP connections an IOS-XE store opens into the overlay (BGP to each
+    neighbour, TACACS+, DNS over TCP) come back through SELF-TO-OVERLAY's inspection: no
+    OVERLAY-TO-SELF entry passes TCP by its source port, which would let whoever sends from port
+    179 (or 49, 53) reach every TCP port of the router."""
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    text = config.text
+    assert "zone-pair security SELF-TO-OVERLAY source self destination OVERLAY\n" in text
+    inspected = text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+    for neighbour in re.findall(r"^ neighbor (\S+) remote-as ", text, flags=re.M):
+        assert re.search(rf"permit tcp host \S+ host {re.escape(neighbour)} eq bgp\n", inspected), neighbour
+    assert " permit tcp any host 10.0.1.49 eq tacacs\n" in inspected
+    assert " permit tcp any host 10.0.1.53 eq domain\n" in inspected
+    assert "policy-map type inspect SELF-TO-OVERLAY\n class type inspect SELF-TO-OVERLAY\n  inspect\n" in text
+    # The stateless answer entry as it was: the sender picks port 179 and reaches any port.
+    stateless = _broken(
+        config,
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n",
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n 15 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5\n",
+    )
+    assert [f.message for f in _lint(stateless) if f.rule == "cisco-self-source-port"] == [
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'15 permit tcp host 100.64.0.4 eq bgp host 100.64.0.5' lets host 100.64.0.4 open a connection to "
+        "any port of the router by sending from port bgp; take the answers of the router's own connections "
+        "by inspecting them from the self zone"
+    ]
+
+
+def test_cisco_self_zone_takes_no_udp_by_source_port(fleet: Fleet) -> None:
+    """The answers of what an IOS-XE store asks into the overlay over UDP (DNS and NTP to HQ, each
+    udp-jitter probe's control message to the hub's responder on port 1967 and its test packets to
+    the class's port) come back through SELF-TO-OVERLAY's inspection: no OVERLAY-TO-SELF entry
+    passes UDP by its source port, which would let whoever sends from port 53, 123, 1967 or a test
+    port reach every UDP port of the router, SNMP included. BFD, which answers nothing, keeps its
+    entry to port 3784; DHCP's entry on a WAN port names the one port it reaches."""
+    by_source_port = re.compile(r"^ \d+ permit (tcp|udp) (host \S+|any|\S+ \S+) (eq|range|lt|gt|neq) ", flags=re.M)
+    towards_frr = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    for rendered in (config, towards_frr):
+        text = rendered.text
+        passed = text.split("ip access-list extended OVERLAY-TO-SELF\n", 1)[1].split("!\n", 1)[0]
+        inspected = text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+        assert not by_source_port.findall(passed), passed
+        for server in ("10.0.1.53", "10.0.2.53"):
+            assert f" permit udp any host {server} eq domain\n" in inspected
+        for server in ("10.0.1.10", "10.0.1.11"):
+            assert f" permit udp any host {server} eq ntp\n" in inspected
+        assert " permit udp any eq bootps any eq bootpc\n" in text
+        assert _lint(rendered) == []
+    probes = re.findall(r"^ udp-jitter (\S+) (\d+) source-ip (\S+) ", config.text, flags=re.M)
+    assert len(probes) > 4
+    inspected = config.text.split("ip access-list extended SELF-TO-OVERLAY\n", 1)[1].split("!\n", 1)[0]
+    for peer, port, own in probes:
+        assert f" permit udp host {own} host {peer} eq 1967\n" in inspected, (peer, port)
+        assert f" permit udp host {own} host {peer} eq {port}\n" in inspected, (peer, port)
+    assert " permit udp host 100.64.0.4 host 100.64.0.5 eq 3784\n" in towards_frr.text
+    # The stateless answer entries as they were: a sender on port 53 or 1967 reaches SNMP.
+    stateless = _broken(
+        config,
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n",
+        " 10 permit tcp host 100.64.0.4 host 100.64.0.5 eq bgp\n"
+        " 11 permit udp host 100.64.0.4 eq 1967 host 100.64.0.5\n"
+        " 12 permit udp host 10.0.1.53 eq domain any\n"
+        " 13 permit udp host 10.0.1.10 eq ntp any eq ntp\n",
+    )
+    assert [f.message for f in _lint(stateless) if f.rule == "cisco-self-source-port"] == [
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'11 permit udp host 100.64.0.4 eq 1967 host 100.64.0.5' lets host 100.64.0.4 reach any UDP port of "
+        "the router by sending from port 1967; take the answers of the router's own requests by inspecting "
+        "them from the self zone",
+        "zone-pair security OVERLAY-TO-SELF source OVERLAY destination self: "
+        "'12 permit udp host 10.0.1.53 eq domain any' lets host 10.0.1.53 reach any UDP port of the router "
+        "by sending from port domain; take the answers of the router's own requests by inspecting them from "
+        "the self zone",
     ]
 
 
@@ -289,11 +363,21 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
     ]
 
 
-def test_cisco_bfd_echo_needs_redirects_off(fleet: Fleet) -> None:
+def test_cisco_store_runs_bfd_without_echo(fleet: Fleet) -> None:
+    """Echo mode is on by default wherever `bfd interval` is configured, and no hub loops a
+    store's echo packets back into the tunnel: every BFD tunnel of an IOS-XE store turns it off,
+    and a tunnel left in echo mode is flagged."""
     config = _store(fleet, "cisco_xe", "dual-wan", hubs="frr")  # IOS-XE hubs run no BFD with stores
-    broken = _broken(config, " no ip redirects\n bfd interval", " bfd interval")
-    findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo-redirects"]
-    assert [f.message for f in findings] == ["interface Tunnel1: BFD in echo mode without `no ip redirects`"]
+    tunnels = config.text.split("\ninterface Tunnel")[1:]
+    with_bfd = [body for body in tunnels if "\n bfd interval " in body]
+    assert with_bfd and all("\n no bfd echo\n" in body for body in with_bfd)
+    assert "eq 3785" not in config.text  # nothing waits for echo packets to come back
+    assert not [f for f in _lint(config) if f.rule == "cisco-bfd-echo"]
+    broken = _broken(config, " multiplier 3\n no bfd echo\n", " multiplier 3\n")
+    findings = [f for f in _lint(broken) if f.rule == "cisco-bfd-echo"]
+    assert [f.message for f in findings] == [
+        "interface Tunnel1: BFD in echo mode (the default), which the hub does not loop back"
+    ]
 
 
 def test_cisco_queuing_parent_class_must_queue_itself(fleet: Fleet) -> None:
@@ -419,8 +503,13 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     cisco = config("cisco_xe")
     cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
     cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
-    cisco = _broken(cisco, "line vty 5 15\n access-class MGMT-HQ in\n", "line vty 5 15\n")
+    cisco = _broken(cisco, "line vty 5 20\n access-class MGMT-HQ in\n", "line vty 5 20\n")
     assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    # A Catalyst 8000V has VTY lines 5-20: restricting 5-15 leaves 16-20 open.
+    short = _broken(config("cisco_xe"), "line vty 5 20\n", "line vty 5 15\n")
+    assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
+        "VTY lines 16-20 keep their defaults (no access class)"
+    ]
     vrp = config("huawei_vrp")
     assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
     fortios = config("fortinet")
@@ -1158,6 +1247,12 @@ def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
     assert ssh is not None
     found = messages(_broken(config, ssh.group(0), f" {ssh.group(1)} destination-port eq 22\n"))
     assert any("admits tcp/22 from anywhere" in m for m in found)
+    # An NTP server's answers taken by their source port alone: that address, sending from port
+    # 123, would reach the hub's SNMP and every other port of it.
+    ntp = re.search(r"^ (rule \d+ permit udp source \S+ \S+ source-port eq ntp) destination .*\n", config.text, re.M)
+    assert ntp is not None
+    found = messages(_broken(config, ntp.group(0), f" {ntp.group(1)}\n"))
+    assert any("admits anything sent from that port" in m for m in found), found
     # Tunnels cannot come up without IKE and ESP.
     found = messages(_broken(config, " permit 50 destination", " deny 50 destination"))
     assert found == ["acl name HUB-WAN-IN 3098: does not admit ESP (IKE/IPsec)"]
