@@ -37,6 +37,7 @@ classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -714,8 +715,8 @@ def _cloud_connection(view: HubView, tunnel: CloudTunnelView) -> IpsecConnection
 
 
 def _ip_key(address: str) -> int:
-    first, second, third, fourth = address.split(".")
-    return (int(first) << 24) | (int(second) << 16) | (int(third) << 8) | int(fourth)
+    """An address as the views spell it (a dotted quad without leading zeros) as its number."""
+    return int.from_bytes(socket.inet_aton(address), "big")
 
 
 def _in_frr_order(interfaces: list[FrrInterface]) -> list[FrrInterface]:
@@ -1174,10 +1175,10 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     groups: dict[str, FrrStoreGroup] = {}
     neighbors = []
     for peer in view.peers:
-        profile = peer.bfd
-        group = groups.setdefault(
-            _group_name(profile), FrrStoreGroup(_group_name(profile), profile)
-        )
+        name = _group_name(peer.bfd)
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = FrrStoreGroup(name, peer.bfd)
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )

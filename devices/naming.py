@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 
 LINUX_IFNAMSIZ = 15  # IFNAMSIZ (16) minus the terminating NUL
 _HASH_LEN = 6
@@ -93,27 +94,31 @@ def frr_compare_interface_names(left: str, right: str) -> int:
 frr_interface_order = functools.cmp_to_key(frr_compare_interface_names)
 
 
+# A name as its runs: (text without digits, the digits after it), the last pair empty.
+_RUNS = re.compile(r"([^0-9]*)([0-9]*)")
+# A digit run of two or more zeros: the one case `_approximate_key` orders unlike FRR.
+_ZERO_RUN = re.compile(r"(?<![0-9])00+(?![0-9])")
+
+
 def _approximate_key(name: str) -> tuple[tuple[str, int, int], ...]:
-    """A tuple key that orders almost exactly like `if_cmp_name_func` (zero-valued,
-    zero-padded numbers are the exception), so the exact sort after it has little to do."""
-    key: list[tuple[str, int, int]] = []
-    position, length = 0, len(name)
-    while position < length:
-        run = _text_run(name[position:])
-        text = name[position : position + run]
-        position += run
-        digits = _digit_run(name[position:]) if position < length else 0
-        value = int(name[position : position + digits]) if digits else -1
-        # A text run followed by digits sorts as if followed by a digit character (FRR falls
-        # back to strcmp when runs differ in length); equal numbers: more leading zeros first.
-        key.append((text + ("0" if digits else ""), value, -digits))
-        position += digits
-    return tuple(key)
+    """A tuple key that orders like `if_cmp_name_func` except between digit runs of value zero
+    and different lengths ("0", "00": FRR compares what follows them as text), so the exact sort
+    after it has little or nothing to do.
+
+    A text run followed by digits sorts as if followed by a digit character (FRR falls back to
+    strcmp when runs differ in length); equal numbers: more leading zeros first (strcmp puts
+    the first nonzero digit after a zero)."""
+    return tuple(
+        (text + "0" if digits else text, int(digits) if digits else -1, -len(digits))
+        for text, digits in _RUNS.findall(name)
+        if text or digits
+    )
 
 
 def sort_frr_interfaces(names: list[str]) -> list[str]:
-    """`names` in FRR's display order, exactly: a fast key sort, then FRR's own comparison,
-    which on the already (nearly) ordered list costs only about one comparison per name.
+    """`names` in FRR's display order, exactly: a fast key sort, then, only where a name holds
+    a zero run ("00") the key may misplace, FRR's own comparison, which on the already (nearly)
+    ordered list costs only about one comparison per name.
 
     Stores of one shape share their interface names, so the order is remembered per list."""
     return list(_sorted_interfaces(tuple(names)))
@@ -121,4 +126,7 @@ def sort_frr_interfaces(names: list[str]) -> list[str]:
 
 @functools.lru_cache(maxsize=1024)
 def _sorted_interfaces(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted(sorted(names, key=_approximate_key), key=frr_interface_order))
+    ordered = sorted(names, key=_approximate_key)
+    if _ZERO_RUN.search("\n".join(names)) is None:
+        return tuple(ordered)  # the key orders these names exactly as FRR does
+    return tuple(sorted(ordered, key=frr_interface_order))

@@ -702,19 +702,20 @@ class NetworkIntent:
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
                 assert end.local_inside is not None and end.peer_inside is not None
+                hub_inside = end.local_inside.ip
                 control.append(
                     StoreControl(
                         tunnel=end.id,
                         store=store.id,
                         store_inside=end.peer_inside,
-                        hub_inside=end.local_inside.ip,
+                        hub_inside=hub_inside,
                         bfd=end.bfd is not None,
                     )
                 )
                 sessions.append(
                     BgpSession(
                         kind="store-hub",
-                        local_address=end.local_inside.ip,
+                        local_address=hub_inside,
                         peer_address=end.peer_inside,
                         local_asn=hub.asn,
                         peer_asn=store.asn,

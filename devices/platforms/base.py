@@ -285,6 +285,12 @@ class PlatformProfile:
     # IOS-XE runs `ip sla responder` (UDP jitter: loss, jitter, latency); Linux answers ICMP
     # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).
     answers_ios_probe: IosProbeKind = "icmp-echo"
+    # True where a hub prints what its store tunnels take in (`HubIntent.store_forwarding`) as
+    # packet-filter rules (`HubView.from_stores`: IOS-XE's and VRP's FROM-STORES ACL). FRR
+    # (nftables sets) and FortiOS (address groups and policies) spell the intent in their own
+    # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
+    # for every store tunnel, built for nothing.
+    hub_filter_rules: bool = False
 
     @property
     def secret_patterns(self) -> tuple[str, ...]:

@@ -767,6 +767,7 @@ PLATFORM = CiscoXEPlatform(
     emulated=True,
     sla_steering="ip-sla-tracks",
     answers_ios_probe="udp-jitter",
+    hub_filter_rules=True,
     # Configuration Rollback Confirmed Change: the timer counts minutes (1-120) and rolls back to
     # an archived copy of the running config, so the archive needs a path.
     commit_confirm=CommitConfirm(

@@ -450,6 +450,7 @@ PLATFORM = HuaweiVrpPlatform(
     hier_driver=HConfigDriverHuaweiVrp,
     emulated=True,
     sla_steering="nqa-policy-routes",
+    hub_filter_rules=True,
     # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
     # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
     # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's

@@ -263,7 +263,6 @@ class ViewBuilder:
             for (kind, segment), net in zip(items, nets, strict=True)
         ]
         loopback_net = Net.at(int(appliance.loopback), 32)
-        ranks = self.intent.transport_ranks(store)
         guest = next((segment for segment in segments if segment.kind == "guest-wifi"), None)
         breakout_name = intent.guest_breakout
         link_index = {link.name: index for index, link in enumerate(store.wan)}
@@ -287,7 +286,7 @@ class ViewBuilder:
             )
         wan = [
             self._wan_link(
-                profile, store, index, link, ranks[link.name], by_link[link.name], breakout_name, intent.transports[index]
+                profile, store, index, link, by_link[link.name], breakout_name, intent.transports[index]
             )
             for index, link in enumerate(store.wan)
         ]
@@ -682,7 +681,6 @@ class ViewBuilder:
         store: ResolvedStore,
         index: int,
         link: ResolvedWanLink,
-        rank: tuple[int, int],
         tunnels: list[TunnelView],
         breakout_name: str | None,
         transport: Transport,
@@ -709,9 +707,9 @@ class ViewBuilder:
             tunnel=next(tunnel for tunnel in tunnels if tunnel.hub is hub),
             tunnels=tunnels,
             table=transport_table(index),
-            local_pref=rank[0],
-            prepend=rank[1],
-            prepend_path=" ".join([str(store.asn)] * rank[1]),
+            local_pref=transport.local_pref,
+            prepend=transport.prepend,
+            prepend_path=" ".join([str(store.asn)] * transport.prepend),
             bfd=BFD_CELLULAR if link.cellular else BFD_WIRED,
             guest_breakout=link.name == breakout_name,
             front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
@@ -859,7 +857,7 @@ class ViewBuilder:
             qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
-            from_stores=self._from_stores(profile, intent, stores),
+            from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
         )
 
     def _from_stores(

@@ -645,7 +645,8 @@ class HubView:
     uplink_queue_kbps: int | None
     # What the store tunnels take in, first match wins (`HubIntent.store_forwarding`): each
     # tunnel's control traffic to the hub, the corporate ranges, no other private range, the
-    # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent.
+    # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent in
+    # their own objects, and their views carry no rules (`PlatformProfile.hub_filter_rules`).
     from_stores: list[AclRule]
 
     @property

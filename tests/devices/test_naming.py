@@ -49,3 +49,13 @@ def test_frr_order_compares_digit_runs_as_numbers() -> None:
 @given(st.lists(st.text(alphabet="abl-.0123456789", min_size=1, max_size=8), max_size=25))
 def test_fast_frr_sort_always_matches_frr_rule(names: list[str]) -> None:
     assert sort_frr_interfaces(names) == sorted(names, key=frr_interface_order)
+
+
+def test_frr_sort_of_hub_tunnel_names_matches_frr_rule() -> None:
+    # A hub's store tunnels (`<store>-<link>`, hashed where too long) in FRR's order, with and
+    # without a zero run ("00"), the one case the fast key alone orders unlike FRR.
+    names = [hub_interface_name(f"ms-{n:05d}", link) for n in range(1, 400, 7) for link in ("wan1", "lte1", "broadband2")]
+    names += ["lo", "dc", "xfrm65537", "xfrm65538"]
+    assert sort_frr_interfaces(names[::-1]) == sorted(names, key=frr_interface_order)
+    with_zero_runs = [*names, "x00", "x0", "x000-1", "lan0.00", "lan0.0"]
+    assert sort_frr_interfaces(with_zero_runs[::-1]) == sorted(with_zero_runs, key=frr_interface_order)
