@@ -70,11 +70,22 @@ def test_every_store_gets_its_four_hosts_and_the_stand_in_sites(routed_lab: Path
 def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_lab: Path) -> None:
     intent = NetworkIntent(FLEET)
 
+    last: list[object] = []
+
     def till_reaches_hq() -> bool:
         cells = check(routed_lab, intent).reachability
-        return any(c.store_id == "nw-0001" and c.source == "pos" and c.target == "hq-pos" and c.reachable for c in cells)
+        till = [c for c in cells if c.store_id == "nw-0001" and c.source == "pos" and c.target == "hq-pos"]
+        last[:] = till
+        return any(c.reachable for c in till)
 
-    wait_for(till_reaches_hq, 60, "nw-0001's till to reach the HQ POS service over the tunnels")
+    # The tunnels, BGP and the edge's SLA steering come up after the rollout returns; on a CI
+    # machine whose other worker is busy, the user-space ESP of the lab's tunnels takes longer.
+    try:
+        wait_for(till_reaches_hq, 120, "nw-0001's till to reach the HQ POS service over the tunnels")
+    except AssertionError as exc:
+        edge = "nw-0001-edge1"
+        state = [lab.vtysh(routed_lab, edge, command) for command in ("show ip route", "show bgp summary")]
+        raise AssertionError(f"{exc}\nlast probe: {last}\n{edge}:\n" + "\n".join(state)) from None
     result = check(routed_lab, intent)
     cells = {(c.store_id, c.source, c.target): c for c in result.reachability}
 
