@@ -90,7 +90,7 @@ HUB_NO_STORE_BFD: dict[Platform, str] = {
 # need a firewall policy from a tunnel back to itself, and FortiOS runs no echo mode itself ("Echo
 # mode and authentication are not supported for BFD on the FortiGate", FortiOS Administration
 # Guide, BFD). IOS-XE, where echo mode is on by default ("Echo mode is enabled by default",
-# command reference, "bfd echo"), turns it off on its hub tunnels (`no bfd echo`, which also
+# command reference, "bfd echo"), turns it off on a store's tunnels to its hubs (`no bfd echo`, which also
 # "signifies that the switch is unwilling to forward echo packets received from BFD neighbor
 # switches"); the lint rule cisco-bfd-echo checks it.
 

@@ -675,8 +675,8 @@ class HubView:
         """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
         takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
         routers and the other hubs; SSH and SNMP from the management ranges only; replies to the
-        hub's own NTP, HWTACACS and DNS queries from those servers, to the hub's own addresses; the ICMP messages path MTU
-        discovery, ping and traceroute need; then nothing else addressed to the hub itself, and
+        hub's own NTP, HWTACACS and DNS queries from those servers, to the hub's own addresses;
+        the ICMP messages path MTU discovery, ping and traceroute need; then nothing else addressed to the hub itself, and
         transit only towards what the hub announces to the DC (stores, loopbacks, desktops,
         cloud). Everything else is refused."""
         own = [_host(self.public_address), _host(self.loopback.ip), _host(self.dc.address.ip)]
