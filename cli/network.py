@@ -137,6 +137,13 @@ def _print_hub(report: dict[str, Any]) -> None:
         )
     else:
         out("[bold]trusted from the DC[/] every DSCP as marked (no queue of the hub classifies by it)")
+    management = report["management"]
+    out(
+        f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"
+        f", sourced from {management['source']}; syslog {', '.join(management['syslog']) or 'none'}"
+        f", TACACS+ {', '.join(management['tacacs']) or 'none'}"
+        f", DNS {', '.join(management['dns']) or 'none (resolves no names)'}"
+    )
     _print_ntp(report["ntp"], out)
 
 

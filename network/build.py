@@ -799,7 +799,8 @@ class NetworkIntent:
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),
             originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
-            management=dataclasses.replace(self.management, loopback=hub.loopback),
+            # No resolvers: a hub resolves no names (HubIntent.management says why).
+            management=dataclasses.replace(self.management, loopback=hub.loopback, dns_forwarders=()),
             dc=dc,
             qos=self.qos,
             uplink_mbps=hub.uplink_mbps,

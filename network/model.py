@@ -349,6 +349,18 @@ class HubIntent:
     tunnels: tuple[Tunnel, ...]  # store-hub (one per store transport), then hub-aws, hub-openstack
     sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-openstack, hub-dc
     originates: tuple[ipaddress.IPv4Network, ...]  # HQ, cloud and desktop summaries, loopback
+    # The fleet's management access from the hub's loopback, with no DNS resolvers
+    # (`dns_forwarders` empty): a hub resolves no names. Every server it talks to (NTP, TACACS+,
+    # syslog; the SNMP managers' ranges) is configured by address, and its DC port's filter is
+    # stateless on IOS-XE (HUB-INFRASTRUCTURE) and VRP (HUB-WAN-IN): a permit for a resolver's
+    # answers (from its port 53) cannot be tied to a query, so anyone sending from a resolver's
+    # address and port 53 would reach every UDP port of the hub, SNMP included. So no hub filter
+    # admits DNS answers, IOS-XE hubs switch lookups off (`no ip domain lookup`, on by default)
+    # and VRP hubs leave dynamic resolution off (no `dns resolve`, off by default). FRR and
+    # FortiOS hubs filter statefully (nftables conntrack, FortiOS sessions); storestack gives
+    # them no resolver either (an FRR hub's host keeps its OS's resolver; a FortiGate keeps its
+    # factory FortiGuard DNS, which its FortiGuard services resolve through). Stores resolve
+    # through `dns_forwarders` as before.
     management: ManagementAccess
     dc: DcCoreLink
     # The QoS classes the hub queues its tunnels' traffic in (the stores' classes, one model)

@@ -179,6 +179,16 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             if hub.dc_trust is not None
             else None
         ),
+        # who manages it and what its management plane talks to, every server by address (its
+        # NTP servers under "ntp"); no resolvers: a hub resolves no names (HubIntent.management)
+        "management": {
+            "from": [str(r) for r in hub.management.ranges],
+            "ports": [f"{proto}/{port}" for proto, port in hub.management.ports],
+            "source": str(hub.management.loopback),
+            "syslog": [str(a) for a in hub.management.syslog_servers],
+            "tacacs": [str(a) for a in hub.management.tacacs_servers],
+            "dns": [str(a) for a in hub.management.dns_forwarders],
+        },
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
     }
 

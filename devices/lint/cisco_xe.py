@@ -1498,7 +1498,11 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
 def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
     """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) filter what enters
     with an inbound infrastructure ACL that exists, and that ACL lets no management service
-    (SSH, Telnet, HTTP(S), NETCONF, SNMP) reach an address of the hub from anywhere."""
+    (SSH, Telnet, HTTP(S), NETCONF, SNMP) reach an address of the hub from anywhere, and permits
+    UDP by its source port only to the one port it answers (NTP's `eq ntp ... eq ntp`): the
+    sender chooses its source port and a stateless ACL cannot tie an answer to a request, so
+    `permit udp host S eq domain host O` lets anyone sending from S's address and port 53 reach
+    every UDP port of the hub, SNMP included."""
     if config.suffix or config.role != "hub":
         return
     root = parse(config.text, ("!",))
@@ -1539,6 +1543,17 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
             )
             continue
         reported: set[int] = set()
+        for line, action, protocol, _, source_ports, _, destination_ports, _, _ in _acl_entries(acl):
+            one_port = destination_ports is not None and destination_ports[0] == "eq"
+            if action == "permit" and protocol == "udp" and source_ports is not None and not one_port:
+                reported.add(line.number)
+                yield config.finding(
+                    line.number,
+                    "cisco-hub-source-port",
+                    f"{acl.text} (on {interface.words[1]}): {line.text!r} lets its source reach "
+                    f"{'any UDP port' if destination_ports is None else 'more than one UDP port'} "
+                    "of the hub by sending from that port; name the one port the answers come back to",
+                )
         for protocol, port in _MANAGEMENT_SERVICES:
             for address in own:
                 entry = _exposed_by(acl, protocol, port, address)

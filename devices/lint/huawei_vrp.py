@@ -1093,8 +1093,11 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
     routed over) filters what it takes in: IKE (UDP 500, 4500) and ESP admitted, management
     ports only from named sources, nothing permitted from any to any, a server's answers (by
-    source port) only towards a named destination, and a closing `deny ip`
-    (a traffic-filter passes what no rule matches)."""
+    source port) only towards a named destination and, over UDP, to the one port they answer
+    (NTP's `source-port eq ntp ... destination-port eq ntp`: the sender chooses its source port
+    and a stateless filter cannot tie an answer to a request, so a DNS server's answers by source
+    port alone would let anyone sending from its address and port 53 reach every UDP port of the
+    hub, SNMP included), and a closing `deny ip` (a traffic-filter passes what no rule matches)."""
     if config.suffix or config.role != "hub":
         return
     root = parse(config.text, ("#",))
@@ -1135,6 +1138,13 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                         "vrp-hub-wan-filter",
                         f"{acl.text}: {rule.text.strip()} admits anything sent from that port, to any "
                         "destination (name the hub's own address the answers come back to)",
+                    )
+                elif protocol == "udp" and "source-port" in w and after(w, "destination-port") != "eq":
+                    yield config.finding(
+                        rule.number,
+                        "vrp-hub-wan-filter",
+                        f"{acl.text}: {rule.text.strip()} admits anything sent from that port to more than "
+                        "one UDP port of the hub (name the one port the answers come back to)",
                     )
                 if (protocol, number) in _MANAGEMENT_PORTS and "source" not in w:
                     yield config.finding(

@@ -4,6 +4,7 @@ and the policy decisions made once, as data, on the way (segments, ACLs, QoS, st
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 from collections.abc import Mapping
@@ -67,7 +68,16 @@ from storestack.devices.views.model import (
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
-from storestack.network.model import HubIntent, QosClass, Service, StoreIntent, Transport, Tunnel, Zone
+from storestack.network.model import (
+    HubIntent,
+    ManagementAccess,
+    QosClass,
+    Service,
+    StoreIntent,
+    Transport,
+    Tunnel,
+    Zone,
+)
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -199,6 +209,17 @@ class ViewBuilder:
             ntp_keys=self.intent.management.ntp_keys,
             guest_dns=tuple(str(address) for address in self.intent.management.guest_dns),
         )
+        self._mgmt_by_resolvers = {self._mgmt.dns_forwarders: self._mgmt}
+
+    def _management_view(self, management: ManagementAccess) -> ManagementView:
+        """The fleet's management plane with the resolvers `management` names (a hub's intent names
+        none: HubIntent.management), one view per set of resolvers, so a shared management block
+        still renders once for all of them."""
+        forwarders = tuple(str(address) for address in management.dns_forwarders)
+        view = self._mgmt_by_resolvers.get(forwarders)
+        if view is None:
+            view = self._mgmt_by_resolvers[forwarders] = dataclasses.replace(self._mgmt, dns_forwarders=forwarders)
+        return view
 
     def _slot(self, slug: str) -> Secret:
         return self._secrets.get(slug) or Secret(slug, "management.secrets", None, "has no reference")
@@ -843,7 +864,7 @@ class ViewBuilder:
             summaries=self.hub_routes,
             stores=list(stores.values()),
             peers=peers,
-            mgmt=self._mgmt,
+            mgmt=self._management_view(intent.management),
             bfd_profiles=sorted({peer.bfd for peer in peers}, key=lambda p: p.name),
             store_supernet=self.store_supernet,
             ike_id=self.intent.ike_id(hub.hostname),

@@ -675,8 +675,9 @@ class HubView:
         """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
         takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
         routers and the other hubs; SSH and SNMP from the management ranges only; replies to the
-        hub's own NTP, HWTACACS and DNS queries from those servers, to the hub's own addresses;
-        the ICMP messages path MTU discovery, ping and traceroute need; then nothing else addressed to the hub itself, and
+        hub's own NTP and HWTACACS requests from those servers, to its loopback (no DNS answers:
+        a hub resolves no names, HubIntent.management); the ICMP messages path MTU discovery,
+        ping and traceroute need; then nothing else addressed to the hub itself, and
         transit only towards what the hub announces to the DC (stores, loopbacks, desktops,
         cloud). Everything else is refused."""
         own = [_host(self.public_address), _host(self.loopback.ip), _host(self.dc.address.ip)]
@@ -691,17 +692,16 @@ class HubView:
         for net in self.mgmt.ranges:
             rules.append(AclRule("permit", "tcp", net, None, 22))
             rules.append(AclRule("permit", "udp", net, None, 161))
-        # The answers reach only the hub's own addresses, and NTP only its port: a rule with no
+        # The answers reach only the hub's loopback, and NTP only its port: a rule with no
         # destination would let a server's address, sending from that port, reach any port of
-        # the hub (SNMP included) and any transit destination, ahead of the denies below. NTP
-        # and HWTACACS are sourced from the loopback (`ntp-service source-interface`,
-        # `hwtacacs-server source-ip`); DNS queries leave from the DC port's address.
+        # the hub (SNMP included) and any transit destination, ahead of the denies below; a UDP
+        # rule by source port to any port of the hub would let it reach every UDP port. NTP and
+        # HWTACACS are sourced from the loopback (`ntp-service source-interface`,
+        # `hwtacacs-server source-ip`).
         for server in self.mgmt.ntp_servers:
             rules.append(AclRule("permit", "udp", _host(server), own[1], 123, source_port=123))
         for server in self.mgmt.tacacs_servers:
             rules.append(AclRule("permit", "tcp", _host(server), own[1], source_port=49))
-        for server in self.mgmt.dns_forwarders:
-            rules += [AclRule("permit", "udp", _host(server), net, source_port=53) for net in own[1:]]
         rules += [AclRule("permit", "icmp", icmp_type=name) for name in _WAN_ICMP]
         rules += [AclRule("deny", "ip", None, net) for net in own]
         rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]

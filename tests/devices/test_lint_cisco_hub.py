@@ -211,6 +211,26 @@ def test_hub_takes_tcp_answers_by_source_port_only_established(hub: ConfigFile) 
     assert " permit tcp host 10.0.1.49 eq tacacs host 10.255.0.1 established" in acl
 
 
+def test_hub_takes_udp_answers_by_source_port_only_to_one_port(hub: ConfigFile) -> None:
+    """A stateless ACL cannot tie a UDP answer to its request: an entry matching a server's
+    answers by their source port must name the one port they come back to, or that server's
+    address, sending from the port, reaches every UDP port of the hub (SNMP among them). The hub
+    resolves no names, so it takes no DNS answers and runs no DNS client."""
+    acl = hub.text.split("ip access-list extended HUB-INFRASTRUCTURE\n", 1)[1].split("!\n", 1)[0]
+    assert " eq domain " not in acl and "ip name-server" not in hub.text
+    assert "\nno ip domain lookup\n" in hub.text and "ip domain lookup source-interface" not in hub.text
+    # The entry the hub had for its resolvers' answers: any UDP port of the loopback from port 53.
+    ntp = "permit udp host 10.0.1.10 eq ntp host 10.255.0.1 eq ntp\n"
+    broken = _broken(hub, ntp, ntp + " 205 permit udp host 10.0.1.53 eq domain host 10.255.0.1\n")
+    found = _lint(broken)
+    assert _rules(found) == ["cisco-hub-source-port"]
+    assert "10.0.1.53 eq domain" in found[0].message and "any UDP port" in found[0].message
+    # A range of ports is no better than any port; NTP's one port is clean.
+    ranged = _broken(hub, ntp, "permit udp host 10.0.1.10 eq ntp host 10.255.0.1 range 1 65535\n")
+    assert _rules(_lint(ranged)) == ["cisco-hub-source-port"]
+    assert _lint(hub) == []
+
+
 def test_store_tunnels_pair_with_the_template_peers(fleet: Fleet) -> None:
     """Every store (FRR, IOS-XE, VRP, FortiOS as the sample chain has them) against IOS-XE hubs:
     clean, and a peer's PSK slot, identity or overlay address changed on the hub is found."""

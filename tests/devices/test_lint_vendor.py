@@ -502,9 +502,13 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
 
     cisco = config("cisco_xe")
     cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
-    cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
     cisco = _broken(cisco, "line vty 5 20\n access-class MGMT-HQ in\n", "line vty 5 20\n")
-    assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    if role == "edge":
+        cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
+        assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]
+    else:  # a hub looks up no names (HubIntent.management)
+        assert "ip name-server" not in cisco.text and "\nno ip domain lookup\n" in cisco.text
+        assert rules(cisco) == ["cisco-aaa-source", "cisco-vty-open", "cisco-vty-open"]
     # A Catalyst 8000V has VTY lines 5-20: restricting 5-15 leaves 16-20 open.
     short = _broken(config("cisco_xe"), "line vty 5 20\n", "line vty 5 15\n")
     assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
@@ -1253,6 +1257,17 @@ def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
     assert ntp is not None
     found = messages(_broken(config, ntp.group(0), f" {ntp.group(1)}\n"))
     assert any("admits anything sent from that port" in m for m in found), found
+    # The hub resolves no names: no DNS client and no resolver's answers admitted. The permit it
+    # had for them (from port 53 to its loopback, any UDP port) reaches the hub's SNMP.
+    assert "dns resolve" not in config.text and "dns server" not in config.text
+    assert " source-port eq dns " not in config.text
+    echo = re.search(r"^ (rule \d+) permit icmp icmp-type echo\n", config.text, re.M)
+    assert echo is not None
+    dns = f"{echo.group(1)} permit udp source 10.0.1.53 0 source-port eq dns destination 10.255.0.1 0"
+    assert messages(_broken(config, echo.group(0), f" {dns}\n")) == [
+        f"acl name HUB-WAN-IN 3098: {dns} admits anything sent from that port to more than one UDP port "
+        "of the hub (name the one port the answers come back to)"
+    ]
     # Tunnels cannot come up without IKE and ESP.
     found = messages(_broken(config, " permit 50 destination", " deny 50 destination"))
     assert found == ["acl name HUB-WAN-IN 3098: does not admit ESP (IKE/IPsec)"]
