@@ -839,7 +839,14 @@ class NetworkIntent:
                 ),
             )
         )
-        return StoreForwarding(control=(), corporate=corporate, private=private, fleet=fleet)
+        return StoreForwarding(
+            control=(),
+            corporate=corporate,
+            private=private,
+            stores=plan.stores,
+            loopbacks=plan.loopbacks,
+            tunnels=plan.transit,
+        )
 
     def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:
         """The hub's QoS trust boundary on its DC core LAN port (`DcTrust`): only where the hub

@@ -323,9 +323,13 @@ class StoreForwarding:
     control: tuple[StoreControl, ...]
     corporate: tuple[ipaddress.IPv4Network, ...]
     private: tuple[ipaddress.IPv4Network, ...]
-    # Where the stores' own addresses are (ip_plan.stores, loopbacks, transit, in that order):
-    # what no store may reach through a hub; `devices lint` checks every hub config against it.
-    fleet: tuple[ipaddress.IPv4Network, ...]
+    # Where the stores' own addresses are, what no store may reach through a hub (`fleet`, all
+    # three); `devices lint` checks every hub config against them: the stores' segments
+    # (ip_plan.stores), their loopbacks (ip_plan.loopbacks) and their tunnel inside addresses
+    # (ip_plan.transit), the sources of their control traffic to a hub.
+    stores: ipaddress.IPv4Network
+    loopbacks: ipaddress.IPv4Network
+    tunnels: ipaddress.IPv4Network
     # The hub's own addresses, beyond each tunnel's inside address, that a store pings from its
     # tunnels' inside addresses (echo requests only, no other service): the hub's loopback, which
     # every store learns from its hubs by BGP, so an operator on a store checks the hub itself
@@ -333,10 +337,9 @@ class StoreForwarding:
     pingable: tuple[ipaddress.IPv4Address, ...] = ()
 
     @property
-    def tunnels(self) -> ipaddress.IPv4Network:
-        """Where the stores' tunnel inside addresses are (ip_plan.transit): the sources of their
-        control traffic to a hub."""
-        return self.fleet[2]
+    def fleet(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """Every range of the stores' own addresses: segments, loopbacks, tunnels."""
+        return (self.stores, self.loopbacks, self.tunnels)
 
 
 @dataclass(frozen=True, slots=True)

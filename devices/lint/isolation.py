@@ -51,8 +51,7 @@ def _first_host(net: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
 def _stores(hub: HubIntent) -> list[_StoreAddresses]:
     """One set of addresses per store of the hub, from its BGP session (what the hub accepts from
     it: its segments and loopback) and its tunnel."""
-    fleet = hub.store_forwarding.fleet
-    stores, loopbacks = fleet[0], fleet[1]
+    stores, loopbacks = hub.store_forwarding.stores, hub.store_forwarding.loopbacks
     found: dict[str, _StoreAddresses] = {}
     for session in hub.sessions:
         if session.kind != "store-hub" or session.peer in found:
