@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from hier_config.models import MatchRule, SectionalExitingRule
@@ -114,7 +115,10 @@ DRIVER = PlatformDriver(
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per
 # protocol (`bgp` is a TCP keyword only, `bootps`/`bootpc` UDP only: `permit udp ... eq bgp`
 # is rejected), so a port is named only where its protocol has the name.
-_PORT_NAMES = {"tcp": {53: "domain", 179: "bgp"}, "udp": {53: "domain", 67: "bootps", 68: "bootpc"}}
+_PORT_NAMES = {
+    "tcp": {49: "tacacs", 53: "domain", 179: "bgp"},
+    "udp": {53: "domain", 67: "bootps", 68: "bootpc", 123: "ntp", 161: "snmp", 500: "isakmp", 4500: "non500-isakmp"},
+}
 
 
 # NTP key types by algorithm (common/ntp.py), as `ntp authentication-key N TYPE KEY` spells
@@ -728,6 +732,62 @@ DC_TRUST_CLASS = "DC-NETWORK-CONTROL"
 DC_TRANSIT_ACL = "DC-TRANSIT"
 
 
+def hub_infrastructure(view: HubView) -> list[AclRule]:
+    """The infrastructure ACL of the DC core LAN (HUB-INFRASTRUCTURE), where the DC edge delivers
+    the stores' and clouds' IKE and ESP, first match wins: nothing claiming to come from the
+    overlay or the hub itself; addresses the hub owns take only IKE and ESP (on the public
+    endpoint, from anywhere), BGP from the core routers and the other hubs, SSH, SNMP and ping
+    from the management ranges, the answers to what the hub itself asks (TACACS+ and NTP, from
+    its loopback; no DNS: a hub resolves no names, network/model.py HubIntent.management) and the
+    ICMP errors path MTU discovery and traceroute need. An answer entry by TCP source port (BGP
+    sessions the hub opens, TACACS+) is `established` (ACK or RST set), so a sender on port 179
+    or 49 opens no connection to another port of the hub; one by UDP source port (NTP) names the
+    one port it answers, so its sender reaches no other port. Transit (HQ, the DC and the
+    internet towards the stores and the clouds behind the hub's tunnels) passes, but not to the
+    overlay pool or the cloud tunnels' inside /30s: the hub does not firewall transit, the stores
+    do."""
+    from storestack.devices.views.model import AclRule, Net  # the views import the platforms
+
+    def host(address: str) -> Net:
+        return Net.at(int(ipaddress.IPv4Address(address)), 32)
+
+    loopback, public, dc = host(view.loopback.ip), host(view.public_address), host(view.dc.address.ip)
+    own = [loopback, public, dc]
+    rules = [AclRule("deny", "ip", view.overlay_pool), *(AclRule("deny", "ip", address) for address in own)]
+    rules += [
+        AclRule("permit", "udp", None, public, 500),
+        AclRule("permit", "udp", None, public, 4500),
+        AclRule("permit", "esp", None, public),
+    ]
+    for peer in [*(hub.dc_address for hub in view.hub_neighbors), *view.dc.routers]:
+        rules += [
+            AclRule("permit", "tcp", host(peer), dc, 179),
+            AclRule("permit", "tcp", host(peer), dc, source_port=179, established=True),
+        ]
+    for net in view.mgmt.ranges:
+        rules += [AclRule("permit", "tcp", net, loopback, 22), AclRule("permit", "udp", net, loopback, 161)]
+        rules += [AclRule("permit", "icmp", net, address, icmp_type="echo") for address in own]
+    rules += [
+        AclRule("permit", "tcp", host(server), loopback, source_port=49, established=True)
+        for server in view.mgmt.tacacs_servers
+    ]
+    rules += [
+        AclRule("permit", "udp", host(server), loopback, 123, source_port=123) for server in view.mgmt.ntp_servers
+    ]
+    rules += [
+        AclRule("permit", "icmp", None, address, icmp_type=kind)
+        for address in own
+        for kind in ("echo-reply", "unreachable", "time-exceeded")
+    ]
+    rules += [AclRule("deny", "ip", None, address) for address in own]
+    rules.append(AclRule("deny", "ip", None, view.overlay_pool))
+    rules += [
+        AclRule("deny", "ip", None, tunnel.inside.network) for tunnel in view.cloud_tunnels if tunnel.inside
+    ]
+    rules.append(AclRule("permit", "ip"))
+    return rules
+
+
 def dc_trust_policy(view: HubView) -> list[str]:
     """The lines of the hub's DC-port trust boundary, or none where the intent has none: the
     `DC-TRANSIT` ACL (whatever is not addressed to the hub itself: its BGP with the DC core
@@ -806,5 +866,6 @@ PLATFORM = CiscoXEPlatform(
         ("ios_qos_class_maps", qos_class_maps),
         ("ios_queue_policies", queue_policies),
         ("ios_dc_trust", dc_trust_policy),
+        ("ios_hub_infrastructure", hub_infrastructure),
     ),
 )
