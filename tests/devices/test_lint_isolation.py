@@ -14,7 +14,8 @@ from testsupport.rendering import on_platform
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import FORWARDING_EXTRACTORS, ConfigFile, Finding, Packet, load_platform_rules
 from storestack.devices.lint.isolation import RULE, isolation_check
-from storestack.devices.render import render_hub
+from storestack.devices.render import Renderer, render_hub
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.model import HubIntent
@@ -220,6 +221,23 @@ def test_an_ios_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
     assert not _verdict(config, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
     stateless = _broken(config, re.escape(reply), reply.removesuffix(" established"))
     assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+
+
+def test_a_fortios_hub_takes_pings_to_what_the_intent_makes_pingable(fleet: Fleet) -> None:
+    """The FortiOS hub's ping policy takes echo requests to the addresses `pingable` holds, not to
+    a fixed object: with another address there instead of the loopback, the stores' tunnel
+    addresses ping that address and no longer the loopback."""
+    chain = on_platform(fleet, "fortinet")
+    view = ViewBuilder(chain).hub_view(HUB)
+    hub = view.intent
+    other = ipaddress.IPv4Address("10.255.0.99")
+    forwarding = dataclasses.replace(hub.store_forwarding, pingable=(other,))
+    moved = dataclasses.replace(view, intent=dataclasses.replace(hub, store_forwarding=forwarding))
+    config = Renderer().render_hub_view(moved)
+    file = ConfigFile(config.filename, "fortinet", "hub", config.name, config.text, None, "", {"": config.text})
+    store = hub.store_forwarding.control[0].store_inside
+    assert _verdict(file, hub, Packet("icmp", store, other))
+    assert not _verdict(file, hub, Packet("icmp", store, hub.loopback))
 
 
 def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) -> None:
