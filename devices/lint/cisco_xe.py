@@ -512,6 +512,30 @@ def zone_vrfs(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+@register_rule(PLATFORM)
+def zone_order(config: ConfigFile) -> Iterator[Finding]:
+    """Every security zone is defined above the interfaces that join it: "A zone must be
+    configured before interfaces can be assigned to the zone" (Zone-Based Policy Firewall Design
+    and Application Guide, "Rules For Applying Zone-Based Policy Firewall"). The config is sent in
+    its own order (a first push, a new segment's interface and zone), so a `zone-member security`
+    above its `zone security` names a zone the router does not have yet and is refused."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = {line.words[2]: line.number for line in top(root, "zone", "security") if len(line.words) > 2}
+    for zone, interfaces in _zones(root).items():
+        at = defined.get(zone)
+        if at is None:
+            continue  # undefined_references reports it
+        for interface in interfaces:
+            if interface.number < at:
+                yield config.finding(
+                    interface.number,
+                    "cisco-zone-order",
+                    f"{interface.words[1]} joins zone {zone} above its `zone security {zone}` (line {at})",
+                )
+
+
 # What never reaches the router from a WAN port: routing and BFD (they run over the overlay), and
 # the management and resolver services (they answer HQ through the overlay).
 _WAN_SELF_FORBIDDEN = {

@@ -300,12 +300,21 @@ def access_lists(view: StoreApplianceView) -> list[str]:
     return lines
 
 
-def zone_firewall(view: StoreApplianceView) -> list[str]:
-    """The security zones (a segment each, OVERLAY, one per WAN port) and, per allowed flow, its
-    ACL, inspect class and policy, and the zone pair in the direction it starts."""
+def security_zones(view: StoreApplianceView) -> list[str]:
+    """The security zones: a segment each, OVERLAY, one per WAN port. They come before the
+    interfaces: "A zone must be configured before interfaces can be assigned to the zone"
+    (Zone-Based Policy Firewall Design and Application Guide, "Rules For Applying Zone-Based Policy
+    Firewall"), so an interface's `zone-member security` naming a zone the
+    router does not have yet (a first push, a new segment) is refused."""
     lines = [f"zone security {zone}" for zone in view.zones if zone != "INTERNET"]
     lines += [f"zone security {link.zone}" for link in view.wan]
-    lines.append("!")
+    return [*lines, "!"]
+
+
+def zone_firewall(view: StoreApplianceView) -> list[str]:
+    """Per allowed flow, its ACL, inspect class and policy, and the zone pair (between the zones
+    `security_zones` defines) in the direction it starts."""
+    lines: list[str] = []
     for flow in view.flows:
         if flow.destination == "INTERNET":
             if view.breakout is None:
@@ -852,6 +861,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_bgp_networks", bgp_networks),
         ("ios_static_routes", static_routes),
         ("ios_access_lists", access_lists),
+        ("ios_security_zones", security_zones),
         ("ios_zone_firewall", zone_firewall),
         ("ios_steering_route_maps", steering_route_maps),
         ("ios_return_signals", return_signals),

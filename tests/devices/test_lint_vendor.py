@@ -34,6 +34,7 @@ RULES = {
         cisco_xe.management_plane,
         cisco_xe.snmp_traps,
         cisco_xe.zone_vrfs,
+        cisco_xe.zone_order,
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
         cisco_xe.self_by_source_port,
@@ -224,6 +225,21 @@ def test_cisco_one_zone_never_spans_routing_tables(fleet: Fleet) -> None:
     assert len(findings) == 1
     assert "zone INTERNET-wan1 spans routing tables" in findings[0].message
     assert "INET-lte1: GigabitEthernet0/0/2" in findings[0].message
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_cisco_zones_are_defined_above_the_interfaces_that_join_them(fleet: Fleet, shape: str) -> None:
+    # The config is sent in its order: an interface's `zone-member security` above the zone's
+    # definition names a zone a new router does not have yet, and IOS-XE refuses it.
+    config = _store(fleet, "cisco_xe", shape)
+    text = config.text
+    assert text.index("zone security POS\n") < text.index("\ninterface ")
+    assert "cisco-zone-order" not in _rules(_lint(config))
+    late = _broken(_broken(config, "zone security POS\n", ""), "\nrouter bgp ", "\nzone security POS\n!\nrouter bgp ")
+    findings = [f for f in _lint(late) if f.rule == "cisco-zone-order"]
+    assert len(findings) == 1
+    assert findings[0].message.startswith("GigabitEthernet0/1/0.")
+    assert "joins zone POS above its `zone security POS`" in findings[0].message
 
 
 def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: Fleet) -> None:
