@@ -281,8 +281,12 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
-    """HWTACACS leaves from the loopback (the hubs advertise loopbacks to the DC, not tunnel
-    addresses, so replies to a tunnel address are lost)."""
+    """HWTACACS, and a store's DNS queries (its own and its DNS proxy's), leave from the
+    loopback: the hubs advertise loopbacks to the DC, not tunnel addresses, so replies to a
+    tunnel address are lost. A DNS client sends from its outbound interface's address unless
+    `dns server source-ip` names one (Huawei "Configuring Dynamic Domain Name Resolution":
+    "By default, the source interface IP address is used as the source IP address of DNS query
+    packets"). A hub asks over its DC port, whose address the DC reaches."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -300,6 +304,15 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
                 template.number,
                 "vrp-aaa-source",
                 f"{template.text}: HWTACACS is not sourced from a loopback address (hwtacacs-server source-ip)",
+            )
+    servers = [line for line in top(root, "dns", "server") if len(line.words) > 2 and is_address(line.words[2])]
+    if servers and config.role != "hub":
+        sources = {line.words[-1] for line in top(root, "dns", "server", "source-ip")}
+        if not sources & loopbacks:
+            yield config.finding(
+                servers[0].number,
+                "vrp-dns-source",
+                "DNS queries are not sourced from a loopback address (dns server source-ip)",
             )
 
 

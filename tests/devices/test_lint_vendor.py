@@ -510,8 +510,10 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
         "VTY lines 16-20 keep their defaults (no access class)"
     ]
-    vrp = config("huawei_vrp")
-    assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
+    vrp = _broken_re(config("huawei_vrp"), r" hwtacacs-server source-ip \S+\n", "")
+    if role == "edge":
+        vrp = _broken_re(vrp, r"dns server source-ip \S+\n", "")
+    assert rules(vrp) == (["vrp-aaa-source", "vrp-dns-source"] if role == "edge" else ["vrp-aaa-source"])
     fortios = config("fortinet")
     broken = _broken_re(fortios, r'(config user tacacs\+\n.*\n.*\n.*\n)        set source-ip "[^"]+"\n', r"\1")
     found = ["fortios-aaa-source"]
