@@ -283,7 +283,9 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """HWTACACS, and a store's DNS queries (its own and its DNS proxy's), leave from the
     loopback: the hubs advertise loopbacks to the DC, not tunnel addresses, so replies to a
-    tunnel address are lost. A DNS client sends from its outbound interface's address unless
+    tunnel address are lost. A remote accounting scheme lets a login on when its
+    accounting-start fails (`accounting start-fail online`; the default refuses it, the local
+    fallback user included, whenever the server is unreachable). A DNS client sends from its outbound interface's address unless
     `dns server source-ip` names one (Huawei "Configuring Dynamic Domain Name Resolution":
     "By default, the source interface IP address is used as the source IP address of DNS query
     packets"). A hub asks over its DC port, whose address the DC reaches."""
@@ -305,6 +307,17 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
                 "vrp-aaa-source",
                 f"{template.text}: HWTACACS is not sourced from a loopback address (hwtacacs-server source-ip)",
             )
+    for aaa in top(root, "aaa"):
+        for scheme in aaa.children:
+            texts = scheme.child_texts()
+            remote = any(t.startswith("accounting-mode ") and t.split()[1] in ("hwtacacs", "radius") for t in texts)
+            if scheme.words[:1] == ["accounting-scheme"] and remote and "accounting start-fail online" not in texts:
+                yield config.finding(
+                    scheme.number,
+                    "vrp-aaa-accounting",
+                    f"{scheme.text.strip()}: a login whose accounting-start fails (server unreachable) is "
+                    "refused, the local fallback user too (no `accounting start-fail online`)",
+                )
     servers = [line for line in top(root, "dns", "server") if len(line.words) > 2 and is_address(line.words[2])]
     if servers and config.role != "hub":
         sources = {line.words[-1] for line in top(root, "dns", "server", "source-ip")}

@@ -492,7 +492,8 @@ def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
 @pytest.mark.parametrize("role", ["edge", "hub"])
 def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fleet: Fleet, role: str) -> None:
     """TACACS+ and DNS from a tunnel address get no reply (the DC routes only loopbacks back);
-    VTY lines left at their defaults take SSH from the LAN."""
+    VTY lines left at their defaults take SSH from the LAN; a VRP accounting scheme at its
+    default refuses every login, the local fallback user too, while HWTACACS is unreachable."""
 
     def config(platform: str) -> ConfigFile:
         return _store(fleet, platform, "dual-wan") if role == "edge" else _hub(fleet, platform)
@@ -511,9 +512,11 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
         "VTY lines 16-20 keep their defaults (no access class)"
     ]
     vrp = _broken_re(config("huawei_vrp"), r" hwtacacs-server source-ip \S+\n", "")
+    vrp = _broken(vrp, "  accounting start-fail online\n", "")
     if role == "edge":
         vrp = _broken_re(vrp, r"dns server source-ip \S+\n", "")
-    assert rules(vrp) == (["vrp-aaa-source", "vrp-dns-source"] if role == "edge" else ["vrp-aaa-source"])
+    vrp_found = ["vrp-aaa-accounting", "vrp-aaa-source"]
+    assert rules(vrp) == ([*vrp_found, "vrp-dns-source"] if role == "edge" else vrp_found)
     fortios = config("fortinet")
     broken = _broken_re(fortios, r'(config user tacacs\+\n.*\n.*\n.*\n)        set source-ip "[^"]+"\n', r"\1")
     found = ["fortios-aaa-source"]
