@@ -1000,6 +1000,52 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
 # ---------------------------------------------------------------- IKE, web system, hub underlay
 
 
+# A static route's preference when the route names none; a BGP route's, for each of external,
+# internal and local routes, until `preference E I L` in the BGP view or its IPv4 unicast family
+# lowers it (Huawei command reference, "preference (BGP)": "By default, the protocol
+# preferences of external routes, internal routes, aggregated routes, and crossed routes are all
+# 255"). The lower preference wins.
+_STATIC_PREFERENCE = 60
+_BGP_PREFERENCE = (255, 255, 255)
+
+
+def _bgp_preference(bgp: Line) -> tuple[int, int, int]:
+    """The (external, internal, local) preference of `bgp`'s IPv4 unicast routes."""
+    found = _BGP_PREFERENCE
+    for line in [*bgp.children, *(c for f in bgp.children if f.words == ["ipv4-family", "unicast"] for c in f.children)]:
+        words = line.words
+        if words[:1] == ["preference"] and len(words) == 4 and all(w.isdigit() for w in words[1:]):
+            found = (int(words[1]), int(words[2]), int(words[3]))
+    return found
+
+
+@register_rule(PLATFORM)
+def bgp_preference(config: ConfigFile) -> Iterator[Finding]:
+    """A route BGP learns beats the NULL0 route that stands in for the same prefix (a summary
+    the router originates, a store's segments): VRP ranks BGP routes at preference 255 unless
+    told otherwise, so a NULL0 route at 254 would win and drop everything the learned route
+    carries (a hub's 10.0.0.0/16 as the DC announces it)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    bgp = next(top(root, "bgp"), None)
+    if bgp is None:
+        return
+    external, internal, _ = _bgp_preference(bgp)
+    for line in top(root, "ip", "route-static"):
+        words = line.words
+        if "NULL0" not in words or words[2] == "vpn-instance":
+            continue
+        preference = int(after(words, "preference") or _STATIC_PREFERENCE)
+        if max(external, internal) >= preference:
+            yield config.finding(
+                line.number,
+                "vrp-bgp-preference",
+                f"{line.text}: a BGP route for the same prefix (preference external {external}, internal "
+                f"{internal}) loses to this NULL0 route; set `preference` in the BGP IPv4 unicast family below {preference}",
+            )
+
+
 @register_rule(PLATFORM)
 def ike_version(config: ConfigFile) -> Iterator[Finding]:
     """Every IKE peer negotiates IKEv2 only: a VRP IKE peer takes IKEv1 and IKEv2 unless
