@@ -365,6 +365,49 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+@register_rule(PLATFORM)
+def guest_services(config: ConfigFile) -> Iterator[Finding]:
+    """Guest Wi-Fi (zone GUEST) gets no DNS from the router at any of its addresses in the global
+    table: the DNS proxy answers on every one of them (each segment's gateway, the loopback, the
+    tunnels), and a packet to the router passes no interzone filter, so the guest interface's
+    inbound ACL must refuse UDP and TCP 53 to each."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    local: list[str] = []
+    guests: list[tuple[Line, ipaddress.IPv4Interface]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if any(t.startswith("ip binding vpn-instance") for t in texts):
+            continue
+        for text in texts:
+            words = text.split()
+            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
+                local.append(words[2])
+                if "zone GUEST" in texts:
+                    guests.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}")))
+    for interface, address in guests:
+        name = next((t.split()[-1] for t in interface.child_texts() if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(name) if name else None
+        host = next(address.network.hosts())
+        answered = [
+            f"{protocol}/53 to {destination}"
+            for destination in local
+            for protocol in ("udp", "tcp")
+            if acl is None
+            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), 53)).forwarded
+        ]
+        if answered:
+            yield config.finding(
+                interface.number,
+                "vrp-guest-dns",
+                f"{interface.text}: guest Wi-Fi reaches the router's DNS proxy ({', '.join(answered[:4])}"
+                + (f" and {len(answered) - 4} more" if len(answered) > 4 else "")
+                + "); its inbound filter must refuse DNS to every address of the router",
+            )
+
+
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
 
 

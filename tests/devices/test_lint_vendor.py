@@ -59,6 +59,7 @@ RULES = {
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
+        huawei_vrp.guest_services,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -562,6 +563,21 @@ def test_vrp_null0_route_that_beats_bgp(fleet: Fleet, role: str) -> None:
     assert "10.0.0.0 255.255.0.0 NULL0" in found[0].message if role == "hub" else "NULL0" in found[0].message
     low = _broken(config, "  preference 20 200 200\n", "  preference 20 254 200\n")
     assert [f.rule for f in _lint(low)] == ["vrp-bgp-preference"] * len(nulls)
+
+
+def test_vrp_guest_wifi_that_reaches_the_dns_proxy_at_another_address(fleet: Fleet) -> None:
+    """The DNS proxy answers on every address of the router and nothing between zones filters a
+    packet to the router: a guest refused DNS at its own gateway asks the POS gateway or the
+    loopback instead."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(config, r"(acl name GUEST-IN 3098\n(?: rule \d+ deny .*\n){2})(?: rule \d+ deny .*\n)+", r"\1")
+    found = [f for f in _lint(broken) if f.rule == "vrp-guest-dns"]
+    assert len(found) == 1
+    # The router's 14 other addresses in the global table (4 gateways, the loopback, 6 hub and
+    # 2 AWS tunnels, the breakout port), UDP and TCP each: 28, the first 4 named.
+    assert "udp/53 to 198.51.100.10, tcp/53 to 198.51.100.10" in found[0].message
+    assert found[0].message.count("/53 to ") == 4 and "and 24 more" in found[0].message
+    assert not [f for f in _lint(config) if f.rule == "vrp-guest-dns"]
 
 
 def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
