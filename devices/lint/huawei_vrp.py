@@ -283,12 +283,12 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """HWTACACS, and a store's DNS queries (its own and its DNS proxy's), leave from the
     loopback: the hubs advertise loopbacks to the DC, not tunnel addresses, so replies to a
-    tunnel address are lost. A remote accounting scheme lets a login on when its
-    accounting-start fails (`accounting start-fail online`; the default refuses it, the local
-    fallback user included, whenever the server is unreachable). A DNS client sends from its outbound interface's address unless
-    `dns server source-ip` names one (Huawei "Configuring Dynamic Domain Name Resolution":
-    "By default, the source interface IP address is used as the source IP address of DNS query
-    packets"). A hub asks over its DC port, whose address the DC reaches."""
+    tunnel address are lost. A DNS client sends from its outbound interface's address unless
+    `dns server source-ip` names one (Huawei "Configuring Dynamic Domain Name Resolution": "By
+    default, the source interface IP address is used as the source IP address of DNS query
+    packets"); a hub asks over its DC port, whose address the DC reaches. A remote accounting
+    scheme lets a login on when its accounting-start fails (`accounting start-fail online`; the
+    default refuses it, the local fallback user included, whenever the server is unreachable)."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
