@@ -281,8 +281,14 @@ def name_lengths(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
-    """HWTACACS leaves from the loopback (the hubs advertise loopbacks to the DC, not tunnel
-    addresses, so replies to a tunnel address are lost)."""
+    """HWTACACS, and a store's DNS queries (its own and its DNS proxy's), leave from the
+    loopback: the hubs advertise loopbacks to the DC, not tunnel addresses, so replies to a
+    tunnel address are lost. A DNS client sends from its outbound interface's address unless
+    `dns server source-ip` names one (Huawei "Configuring Dynamic Domain Name Resolution": "By
+    default, the source interface IP address is used as the source IP address of DNS query
+    packets"); a hub asks over its DC port, whose address the DC reaches. A remote accounting
+    scheme lets a login on when its accounting-start fails (`accounting start-fail online`; the
+    default refuses it, the local fallback user included, whenever the server is unreachable)."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -300,6 +306,26 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
                 template.number,
                 "vrp-aaa-source",
                 f"{template.text}: HWTACACS is not sourced from a loopback address (hwtacacs-server source-ip)",
+            )
+    for aaa in top(root, "aaa"):
+        for scheme in aaa.children:
+            texts = scheme.child_texts()
+            remote = any(t.startswith("accounting-mode ") and t.split()[1] in ("hwtacacs", "radius") for t in texts)
+            if scheme.words[:1] == ["accounting-scheme"] and remote and "accounting start-fail online" not in texts:
+                yield config.finding(
+                    scheme.number,
+                    "vrp-aaa-accounting",
+                    f"{scheme.text.strip()}: a login whose accounting-start fails (server unreachable) is "
+                    "refused, the local fallback user too (no `accounting start-fail online`)",
+                )
+    servers = [line for line in top(root, "dns", "server") if len(line.words) > 2 and is_address(line.words[2])]
+    if servers and config.role != "hub":
+        sources = {line.words[-1] for line in top(root, "dns", "server", "source-ip")}
+        if not sources & loopbacks:
+            yield config.finding(
+                servers[0].number,
+                "vrp-dns-source",
+                "DNS queries are not sourced from a loopback address (dns server source-ip)",
             )
 
 
@@ -336,6 +362,49 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
                 "vrp-wan-services",
                 f"{interface.text}: the WAN port's inbound filter does not refuse "
                 + ", ".join(f"{proto}/{port}" for proto, port in missing),
+            )
+
+
+@register_rule(PLATFORM)
+def guest_services(config: ConfigFile) -> Iterator[Finding]:
+    """Guest Wi-Fi (zone GUEST) gets no DNS from the router at any of its addresses in the global
+    table: the DNS proxy answers on every one of them (each segment's gateway, the loopback, the
+    tunnels), and a packet to the router passes no interzone filter, so the guest interface's
+    inbound ACL must refuse UDP and TCP 53 to each."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    local: list[str] = []
+    guests: list[tuple[Line, ipaddress.IPv4Interface]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if any(t.startswith("ip binding vpn-instance") for t in texts):
+            continue
+        for text in texts:
+            words = text.split()
+            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
+                local.append(words[2])
+                if "zone GUEST" in texts:
+                    guests.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}")))
+    for interface, address in guests:
+        name = next((t.split()[-1] for t in interface.child_texts() if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(name) if name else None
+        host = next(address.network.hosts())
+        answered = [
+            f"{protocol}/53 to {destination}"
+            for destination in local
+            for protocol in ("udp", "tcp")
+            if acl is None
+            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), 53)).forwarded
+        ]
+        if answered:
+            yield config.finding(
+                interface.number,
+                "vrp-guest-dns",
+                f"{interface.text}: guest Wi-Fi reaches the router's DNS proxy ({', '.join(answered[:4])}"
+                + (f" and {len(answered) - 4} more" if len(answered) > 4 else "")
+                + "); its inbound filter must refuse DNS to every address of the router",
             )
 
 
@@ -972,6 +1041,52 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------- IKE, web system, hub underlay
+
+
+# A static route's preference when the route names none; a BGP route's, for each of external,
+# internal and local routes, until `preference E I L` in the BGP view or its IPv4 unicast family
+# lowers it (Huawei command reference, "preference (BGP)": "By default, the protocol
+# preferences of external routes, internal routes, aggregated routes, and crossed routes are all
+# 255"). The lower preference wins.
+_STATIC_PREFERENCE = 60
+_BGP_PREFERENCE = (255, 255, 255)
+
+
+def _bgp_preference(bgp: Line) -> tuple[int, int, int]:
+    """The (external, internal, local) preference of `bgp`'s IPv4 unicast routes."""
+    found = _BGP_PREFERENCE
+    for line in [*bgp.children, *(c for f in bgp.children if f.words == ["ipv4-family", "unicast"] for c in f.children)]:
+        words = line.words
+        if words[:1] == ["preference"] and len(words) == 4 and all(w.isdigit() for w in words[1:]):
+            found = (int(words[1]), int(words[2]), int(words[3]))
+    return found
+
+
+@register_rule(PLATFORM)
+def bgp_preference(config: ConfigFile) -> Iterator[Finding]:
+    """A route BGP learns beats the NULL0 route that stands in for the same prefix (a summary
+    the router originates, a store's segments): VRP ranks BGP routes at preference 255 unless
+    told otherwise, so a NULL0 route at 254 would win and drop everything the learned route
+    carries (a hub's 10.0.0.0/16 as the DC announces it)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    bgp = next(top(root, "bgp"), None)
+    if bgp is None:
+        return
+    external, internal, _ = _bgp_preference(bgp)
+    for line in top(root, "ip", "route-static"):
+        words = line.words
+        if "NULL0" not in words or words[2] == "vpn-instance":
+            continue
+        preference = int(after(words, "preference") or _STATIC_PREFERENCE)
+        if max(external, internal) >= preference:
+            yield config.finding(
+                line.number,
+                "vrp-bgp-preference",
+                f"{line.text}: a BGP route for the same prefix (preference external {external}, internal "
+                f"{internal}) loses to this NULL0 route; set `preference` in the BGP IPv4 unicast family below {preference}",
+            )
 
 
 @register_rule(PLATFORM)

@@ -340,6 +340,35 @@ def interzones(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def router_addresses(view: StoreApplianceView) -> list[str]:
+    """The store router's own addresses in the global table, the guest Wi-Fi gateway first: every
+    segment's gateway, the loopback, the hub and AWS tunnels' inside addresses and a WAN link's
+    static address outside a front-door VPN instance (the guest breakout's). A packet for any of
+    them is the router's own traffic, which no interzone filter sees."""
+    addresses = [view.guest.gateway.ip] if view.guest else []
+    addresses += [segment.gateway.ip for segment in view.segments]
+    addresses.append(view.loopback.ip)
+    addresses += [tunnel.inside.ip for tunnel in view.tunnels]
+    addresses += [tunnel.inside.ip for tunnel in view.aws_tunnels]
+    addresses += [link.address.ip for link in view.wan if link.address and not link.front_door_vrf]
+    return list(dict.fromkeys(addresses))
+
+
+def guest_filter(view: StoreApplianceView) -> list[str]:
+    """GUEST-IN's rules: no DNS (UDP `dns`, TCP `domain`) to any of the router's own addresses,
+    then everything else (the interzone firewall decides what guest Wi-Fi reaches beyond the
+    router). The DNS proxy answers on every address of the router, and traffic to the router
+    passes no interzone filter, so denying the guest gateway alone left the proxy open to guests
+    at another segment's gateway or the loopback."""
+    rules = [
+        f"deny {protocol} destination {address} 0 destination-port eq {port_name(protocol, 53)}"
+        for address in router_addresses(view)
+        for protocol in ("udp", "tcp")
+    ]
+    rules.append("permit ip")
+    return [f" rule {5 * position} {rule}" for position, rule in enumerate(rules, start=1)]
+
+
 def segment_interfaces(view: StoreApplianceView) -> list[str]:
     """Each segment's dot1q sub-interface: its gateway address, DHCP server (the gateway up to
     the reserved end excluded), its LAN-IN policy, GUEST-IN on guest Wi-Fi, and its zone."""
@@ -479,6 +508,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_security_zones", security_zones),
         ("vrp_interzones", interzones),
         ("vrp_segment_interfaces", segment_interfaces),
+        ("vrp_guest_filter", guest_filter),
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),

@@ -59,6 +59,8 @@ RULES = {
         huawei_vrp.hub_wan_filter,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
+        huawei_vrp.bgp_preference,
+        huawei_vrp.guest_services,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -508,7 +510,8 @@ def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
 @pytest.mark.parametrize("role", ["edge", "hub"])
 def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fleet: Fleet, role: str) -> None:
     """TACACS+ and DNS from a tunnel address get no reply (the DC routes only loopbacks back);
-    VTY lines left at their defaults take SSH from the LAN."""
+    VTY lines left at their defaults take SSH from the LAN; a VRP accounting scheme at its
+    default refuses every login, the local fallback user too, while HWTACACS is unreachable."""
 
     def config(platform: str) -> ConfigFile:
         return _store(fleet, platform, "dual-wan") if role == "edge" else _hub(fleet, platform)
@@ -530,8 +533,12 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
     assert [f.message for f in _lint(short) if f.rule == "cisco-vty-open"] == [
         "VTY lines 16-20 keep their defaults (no access class)"
     ]
-    vrp = config("huawei_vrp")
-    assert rules(_broken_re(vrp, r" hwtacacs-server source-ip \S+\n", "")) == ["vrp-aaa-source"]
+    vrp = _broken_re(config("huawei_vrp"), r" hwtacacs-server source-ip \S+\n", "")
+    vrp = _broken(vrp, "  accounting start-fail online\n", "")
+    if role == "edge":
+        vrp = _broken_re(vrp, r"dns server source-ip \S+\n", "")
+    vrp_found = ["vrp-aaa-accounting", "vrp-aaa-source"]
+    assert rules(vrp) == ([*vrp_found, "vrp-dns-source"] if role == "edge" else vrp_found)
     fortios = config("fortinet")
     broken = _broken_re(fortios, r'(config user tacacs\+\n.*\n.*\n.*\n)        set source-ip "[^"]+"\n', r"\1")
     found = ["fortios-aaa-source"]
@@ -561,6 +568,36 @@ def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
     fortios = _store(fleet, "fortinet", "mall-guest")
     broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
     assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_null0_route_that_beats_bgp(fleet: Fleet, role: str) -> None:
+    """VRP ranks BGP routes at preference 255 by default: without a lower `preference` a hub's
+    NULL0 stand-in for HQ's 10.0.0.0/16 (254) wins over the DC's announcement of that prefix,
+    and the hub drops all traffic to HQ."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    broken = _broken(config, "  preference 20 200 200\n", "")
+    found = [f for f in _lint(broken) if f.rule == "vrp-bgp-preference"]
+    nulls = [line for line in config.text.splitlines() if line.startswith("ip route-static") and "NULL0" in line]
+    assert nulls and len(found) == len(nulls)
+    assert "10.0.0.0 255.255.0.0 NULL0" in found[0].message if role == "hub" else "NULL0" in found[0].message
+    low = _broken(config, "  preference 20 200 200\n", "  preference 20 254 200\n")
+    assert [f.rule for f in _lint(low)] == ["vrp-bgp-preference"] * len(nulls)
+
+
+def test_vrp_guest_wifi_that_reaches_the_dns_proxy_at_another_address(fleet: Fleet) -> None:
+    """The DNS proxy answers on every address of the router and nothing between zones filters a
+    packet to the router: a guest refused DNS at its own gateway asks the POS gateway or the
+    loopback instead."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(config, r"(acl name GUEST-IN 3098\n(?: rule \d+ deny .*\n){2})(?: rule \d+ deny .*\n)+", r"\1")
+    found = [f for f in _lint(broken) if f.rule == "vrp-guest-dns"]
+    assert len(found) == 1
+    # The router's 14 other addresses in the global table (4 gateways, the loopback, 6 hub and
+    # 2 AWS tunnels, the breakout port), UDP and TCP each: 28, the first 4 named.
+    assert "udp/53 to 198.51.100.10, tcp/53 to 198.51.100.10" in found[0].message
+    assert found[0].message.count("/53 to ") == 4 and "and 24 more" in found[0].message
+    assert not [f for f in _lint(config) if f.rule == "vrp-guest-dns"]
 
 
 def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
