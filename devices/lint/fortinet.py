@@ -652,6 +652,55 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def sdwan_zone_members(config: ConfigFile) -> Iterator[Finding]:
+    """A segment whose policies leave by some SD-WAN zones only (IoT: not "overlay-cellular") has
+    all its traffic steered by SD-WAN rules whose members are in those zones. FortiOS picks the
+    outgoing interface before it looks up the policy; traffic no rule takes follows the implicit
+    rule, which spreads sessions by source address over every member with a route (the hubs'
+    routes are installed through every tunnel: "Equal cost multi-path", FortiOS 7.2
+    administration guide, ECMP and the SD-WAN implicit rule), so some of the segment's hosts
+    land on a member of a zone no policy of theirs names and are dropped by the implicit deny."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    zone_of = {member.name: member.first("zone") or "virtual-wan-link" for member in _nested(sdwan, "members")}
+    zones = set(zone_of.values())
+    services = [s for s in _nested(sdwan, "service") if s.first("status") != "disable"]
+    seen: set[str] = set()
+    for policy in _entries(parsed, "firewall policy"):
+        allowed = set(policy.get("dstintf")) & zones
+        if policy.first("action") != "accept" or not allowed or allowed == zones:
+            continue
+        for source in policy.get("srcaddr"):
+            if source in seen:
+                continue
+            seen.add(source)
+            rules = [s for s in services if source in s.get("src")]
+            for rule in rules:
+                outside = [m for m in rule.get("priority-members") if zone_of.get(m) not in allowed]
+                if outside:
+                    yield config.finding(
+                        rule.line,
+                        "fortios-sdwan-zone-members",
+                        f"rule {rule.first('name') or rule.name}: sends {source} over member(s) "
+                        f"{' '.join(outside)}, outside zone(s) {' '.join(sorted(allowed))} its policies "
+                        "allow: those sessions meet the implicit deny",
+                    )
+            if not any(not rule.get("protocol") and not rule.get("start-port") for rule in rules):
+                yield config.finding(
+                    policy.line,
+                    "fortios-sdwan-zone-members",
+                    f"policy {policy.name} ({policy.first('name') or ''}): {source} may leave by zone(s) "
+                    f"{' '.join(sorted(allowed))} only, but no SD-WAN rule takes all of its traffic: the "
+                    "implicit rule spreads it over every member with a route, "
+                    f"{' '.join(sorted(zones - allowed))} included, where it meets the implicit deny",
+                )
+
+
+@register_rule(PLATFORM)
 def return_path(config: ConfigFile) -> Iterator[Finding]:
     """The hubs return traffic over the path the store's SLA allows: every hub BGP neighbour
     whose member a health check judges is an SD-WAN neighbour (member, health check, SLA id that
@@ -750,7 +799,7 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
 
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
-    """Every health check's SLA entries (class: the SLA id) and every rule with its members'
+    """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'
     gateways in priority order and its hold-down (return) time."""
     sdwan = _sdwan(parse(config.text))
     if sdwan is None:
@@ -777,6 +826,9 @@ def steering(config: ConfigFile) -> SteeringFacts:
             recovery_s=_number(service.first("hold-down-time")),
         )
         for service in _nested(sdwan, "service")
+        # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
+        # class takes whole (IoT) on the wired tunnels, by no SLA.
+        if service.first("mode") != "manual"
     ]
     return SteeringFacts(probes, policies)
 

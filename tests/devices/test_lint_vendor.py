@@ -76,6 +76,7 @@ RULES = {
         fortinet.dhcp_leases,
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
+        fortinet.sdwan_zone_members,
     ),
 }
 
@@ -572,6 +573,27 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-link-monitor-routes"]
     assert len(found) == 1
     assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
+
+
+def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> None:
+    """IoT may not use LTE: its policies leave by zone "overlay" only. With the hubs' routes
+    installed through every tunnel, IoT traffic no SD-WAN rule takes is spread by the implicit
+    rule over the LTE tunnels too, where no policy accepts it; a rule that lists an LTE member
+    for it drops those sessions the same way."""
+    config = _store(fleet, "fortinet", "dual-wan")
+    assert "fortios-sdwan-zone-members" not in _rules(_lint(config))
+    unsteered = _broken_re(config, r'        edit \d+\n            set name "iot"\n(?:            .*\n)*?        next\n', "")
+    found = [f for f in _lint(unsteered) if f.rule == "fortios-sdwan-zone-members"]
+    assert len(found) == 1
+    assert "IOT-NET" in found[0].message and "overlay-cellular included" in found[0].message
+    onto_lte = _broken_re(
+        config,
+        r'(            set name "iot"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
+        r"\1 2",
+    )
+    found = [f for f in _lint(onto_lte) if f.rule == "fortios-sdwan-zone-members"]
+    assert len(found) == 1
+    assert found[0].message.startswith("rule iot: sends IOT-NET over member(s) 2")
 
 
 def test_vrp_interface_pbr_and_tracked_pbr_nodes_are_refused(fleet: Fleet) -> None:
