@@ -731,7 +731,7 @@ def _wired_only_rules(
         last += 1
         lines += [
             f"        edit {last}",
-            f"            set name {quote(segment.kind)}",
+            f"            set name {quote(segment.kind + '-wired')}",
             "            set mode manual",
             f'            set src "{segment.tag}-NET"',
             '            set dst "STORE-LOCAL"',

@@ -582,18 +582,18 @@ def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> No
     for it drops those sessions the same way."""
     config = _store(fleet, "fortinet", "dual-wan")
     assert "fortios-sdwan-zone-members" not in _rules(_lint(config))
-    unsteered = _broken_re(config, r'        edit \d+\n            set name "iot"\n(?:            .*\n)*?        next\n', "")
+    unsteered = _broken_re(config, r'        edit \d+\n            set name "iot-wired"\n(?:            .*\n)*?        next\n', "")
     found = [f for f in _lint(unsteered) if f.rule == "fortios-sdwan-zone-members"]
     assert len(found) == 1
     assert "IOT-NET" in found[0].message and "overlay-cellular included" in found[0].message
     onto_lte = _broken_re(
         config,
-        r'(            set name "iot"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
+        r'(            set name "iot-wired"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
         r"\1 2",
     )
     found = [f for f in _lint(onto_lte) if f.rule == "fortios-sdwan-zone-members"]
     assert len(found) == 1
-    assert found[0].message.startswith("rule iot: sends IOT-NET over member(s) 2")
+    assert found[0].message.startswith("rule iot-wired: sends IOT-NET over member(s) 2")
 
 
 def test_vrp_interface_pbr_and_tracked_pbr_nodes_are_refused(fleet: Fleet) -> None:
