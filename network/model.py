@@ -333,6 +333,13 @@ class StoreForwarding:
     pingable: tuple[ipaddress.IPv4Address, ...] = ()
 
     @property
+    def loopbacks(self) -> ipaddress.IPv4Network:
+        """Where the stores' loopbacks are: the source of each store's own NTP, TACACS+, syslog
+        and DNS traffic to HQ (`ManagementAccess.loopback`), which a hub forwards to the
+        corporate ranges like its segments' traffic."""
+        return self.fleet[1]
+
+    @property
     def tunnels(self) -> ipaddress.IPv4Network:
         """Where the stores' tunnel inside addresses are (ip_plan.transit): the sources of their
         control traffic to a hub."""

@@ -1105,3 +1105,80 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
 
     return ForwardingFacts(verdict)
+
+
+def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, str]]:
+    """(what, protocol, port, address) of the servers the config's own NTP, TACACS+ and syslog
+    settings name: the fleet's management servers at HQ, which every store uses too."""
+    servers: list[tuple[str, str, int, str]] = []
+    ntp = parsed.get("system ntp")
+    servers += [("NTP", "udp", 123, s) for e in (_nested(ntp.own, "ntpserver") if ntp else []) if (s := e.first("server"))]
+    servers += [("TACACS+", "tcp", 49, s) for e in _entries(parsed, "user tacacs+") if (s := e.first("server"))]
+    syslog = parsed.get("log syslogd setting")
+    if syslog is not None and (server := syslog.own.first("server")):
+        servers.append(("syslog", "udp", 514, server))
+    return servers
+
+
+def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside a store tunnel
+    (its route-map-in's prefix lists): the store's segments and loopback."""
+    inside: list[ipaddress.IPv4Network] = []
+    for interface in _entries(parsed, "system interface"):
+        remote = interface.get("remote-ip")
+        if interface.name in tunnels and len(remote) == 2:
+            inside.append(ipaddress.IPv4Network(f"{remote[0]}/{remote[1]}", strict=False))
+    lists = {entry.name: entry for entry in _entries(parsed, "router prefix-list")}
+    maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
+    bgp = parsed.get("router bgp")
+    found: list[tuple[str, ipaddress.IPv4Network]] = []
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        try:
+            address = ipaddress.IPv4Address(neighbor.name)
+        except ValueError:
+            continue
+        route_map = maps.get(neighbor.first("route-map-in") or "")
+        if route_map is None or not any(address in net for net in inside):
+            continue
+        names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
+        for name in sorted(n for n in names if n):
+            for rule in _nested(lists[name], "rule") if name in lists else []:
+                prefix = rule.get("prefix")
+                if len(prefix) == 2:
+                    found.append((neighbor.name, ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False)))
+    return found
+
+
+@register_rule(PLATFORM)
+def hub_store_management(config: ConfigFile) -> Iterator[Finding]:
+    """A hub forwards to HQ's management servers (NTP, TACACS+, syslog: those of its own
+    settings) from every address a store announces to it, its loopback included: a store sources
+    its own NTP, TACACS+, syslog and DNS from its loopback (the DC routes no tunnel address back),
+    and the intent's hubs take anything from a store tunnel to the corporate ranges. FortiOS
+    forwards nothing that no firewall policy accepts."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    stores = {
+        entry.name: entry.first("peerid") or entry.first("remote-gw") or ""
+        for entry in _entries(parsed, "vpn ipsec phase1-interface")
+        if entry.first("peertype") == "one"
+    }
+    servers = _management_servers(parsed)
+    if not stores or not servers:
+        return
+    verdict = store_forwarding(config, frozenset(stores.values())).verdict
+    reported: set[tuple[str, str]] = set()
+    for neighbor, prefix in _store_prefixes(parsed, set(stores)):
+        source = prefix.network_address if prefix.prefixlen == 32 else prefix.network_address + 1
+        for what, protocol, port, server in servers:
+            found = verdict(Packet(protocol, source, ipaddress.IPv4Address(server), port))
+            if found.forwarded or (found.rule, what) in reported:
+                continue
+            reported.add((found.rule, what))
+            yield config.finding(
+                found.line or (parsed["router bgp"].line if "router bgp" in parsed else 0),
+                "fortios-hub-store-management",
+                f"{what} from {source} (announced by store neighbour {neighbor}) to {server} "
+                f"({protocol}/{port}) is not forwarded: {found.rule}",
+            )

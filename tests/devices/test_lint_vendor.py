@@ -77,6 +77,7 @@ RULES = {
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
         fortinet.sdwan_zone_members,
+        fortinet.hub_store_management,
     ),
 }
 
@@ -573,6 +574,17 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-link-monitor-routes"]
     assert len(found) == 1
     assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
+
+
+def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: Fleet) -> None:
+    """A store sources its NTP, TACACS+, syslog and DNS from its loopback: a hub whose store
+    policies take only the stores' segments as sources drops all of it (FortiOS's implicit deny)."""
+    config = _hub(fleet, "fortinet")
+    assert "fortios-hub-store-management" not in _rules(_lint(config))
+    broken = _broken(config, 'set srcaddr "STORES" "STORE-LOOPBACKS"', 'set srcaddr "STORES"')
+    found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
+    assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
+    assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
 
 
 def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> None:
