@@ -1182,3 +1182,36 @@ def hub_store_management(config: ConfigFile) -> Iterator[Finding]:
                 f"{what} from {source} (announced by store neighbour {neighbor}) to {server} "
                 f"({protocol}/{port}) is not forwarded: {found.rule}",
             )
+
+
+@register_rule(PLATFORM)
+def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
+    """A hub starts sessions towards its stores only to the stores' loopbacks (the intent's
+    in-band management address): a policy into the store tunnels whose destinations cover a
+    store's segment lets HQ open connections to its tills and cameras wherever a store's own
+    policies would admit them."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    tunnels = {
+        entry.name for entry in _entries(parsed, "vpn ipsec phase1-interface") if entry.first("peertype") == "one"
+    }
+    zones = {zone.name for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))}
+    segments = list({p: (n, p) for n, p in _store_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
+    nets = _address_nets(parsed)
+    for policy in _entries(parsed, "firewall policy"):
+        if policy.first("action") != "accept" or not (tunnels | zones | {"any"}) & set(policy.get("dstintf")):
+            continue
+        if policy.first("dstaddr-negate") == "enable":
+            covered = segments
+        else:
+            destinations = [net for name in policy.get("dstaddr") for net in (nets.get(name) or [])]
+            covered = [(n, p) for n, p in segments if any(p.overlaps(net) for net in destinations)]
+        if covered:
+            neighbor, prefix = covered[0]
+            yield config.finding(
+                policy.line,
+                "fortios-hub-into-stores",
+                f"policy {policy.name} ({policy.first('name') or ''}) starts sessions into store segments "
+                f"({prefix}, announced by {neighbor}, and {len(covered) - 1} more), not only to the stores' loopbacks",
+            )

@@ -78,6 +78,7 @@ RULES = {
         fortinet.policy_route_next_hops,
         fortinet.sdwan_zone_members,
         fortinet.hub_store_management,
+        fortinet.hub_sessions_into_stores,
     ),
 }
 
@@ -585,6 +586,19 @@ def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: F
     found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
     assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
     assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
+
+
+def test_fortios_hub_starts_management_sessions_to_store_loopbacks_only(fleet: Fleet) -> None:
+    """HQ's management ranges reach the stores' loopbacks through the hub, never their segments."""
+    config = _hub(fleet, "fortinet")
+    assert "fortios-hub-into-stores" not in _rules(_lint(config))
+    broken = _broken(
+        config,
+        '        set srcaddr "MGMT"\n        set dstaddr "STORE-LOOPBACKS"',
+        '        set srcaddr "MGMT"\n        set dstaddr "all"',
+    )
+    found = [f for f in _lint(broken) if f.rule == "fortios-hub-into-stores"]
+    assert len(found) == 1 and "MGMT-TO-STORES" in found[0].message and "10.64.0.0/26" in found[0].message
 
 
 def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> None:
