@@ -652,6 +652,55 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def sdwan_zone_members(config: ConfigFile) -> Iterator[Finding]:
+    """A segment whose policies leave by some SD-WAN zones only (IoT: not "overlay-cellular") has
+    all its traffic steered by SD-WAN rules whose members are in those zones. FortiOS picks the
+    outgoing interface before it looks up the policy; traffic no rule takes follows the implicit
+    rule, which spreads sessions by source address over every member with a route (the hubs'
+    routes are installed through every tunnel: "Equal cost multi-path", FortiOS 7.2
+    administration guide, ECMP and the SD-WAN implicit rule), so some of the segment's hosts
+    land on a member of a zone no policy of theirs names and are dropped by the implicit deny."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    zone_of = {member.name: member.first("zone") or "virtual-wan-link" for member in _nested(sdwan, "members")}
+    zones = set(zone_of.values())
+    services = [s for s in _nested(sdwan, "service") if s.first("status") != "disable"]
+    seen: set[str] = set()
+    for policy in _entries(parsed, "firewall policy"):
+        allowed = set(policy.get("dstintf")) & zones
+        if policy.first("action") != "accept" or not allowed or allowed == zones:
+            continue
+        for source in policy.get("srcaddr"):
+            if source in seen:
+                continue
+            seen.add(source)
+            rules = [s for s in services if source in s.get("src")]
+            for rule in rules:
+                outside = [m for m in rule.get("priority-members") if zone_of.get(m) not in allowed]
+                if outside:
+                    yield config.finding(
+                        rule.line,
+                        "fortios-sdwan-zone-members",
+                        f"rule {rule.first('name') or rule.name}: sends {source} over member(s) "
+                        f"{' '.join(outside)}, outside zone(s) {' '.join(sorted(allowed))} its policies "
+                        "allow: those sessions meet the implicit deny",
+                    )
+            if not any(not rule.get("protocol") and not rule.get("start-port") for rule in rules):
+                yield config.finding(
+                    policy.line,
+                    "fortios-sdwan-zone-members",
+                    f"policy {policy.name} ({policy.first('name') or ''}): {source} may leave by zone(s) "
+                    f"{' '.join(sorted(allowed))} only, but no SD-WAN rule takes all of its traffic: the "
+                    "implicit rule spreads it over every member with a route, "
+                    f"{' '.join(sorted(zones - allowed))} included, where it meets the implicit deny",
+                )
+
+
+@register_rule(PLATFORM)
 def return_path(config: ConfigFile) -> Iterator[Finding]:
     """The hubs return traffic over the path the store's SLA allows: every hub BGP neighbour
     whose member a health check judges is an SD-WAN neighbour (member, health check, SLA id that
@@ -750,7 +799,7 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
 
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
-    """Every health check's SLA entries (class: the SLA id) and every rule with its members'
+    """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'
     gateways in priority order and its hold-down (return) time."""
     sdwan = _sdwan(parse(config.text))
     if sdwan is None:
@@ -777,6 +826,9 @@ def steering(config: ConfigFile) -> SteeringFacts:
             recovery_s=_number(service.first("hold-down-time")),
         )
         for service in _nested(sdwan, "service")
+        # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
+        # class takes whole (IoT) on the wired tunnels, by no SLA.
+        if service.first("mode") != "manual"
     ]
     return SteeringFacts(probes, policies)
 
@@ -1053,3 +1105,113 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
 
     return ForwardingFacts(verdict)
+
+
+def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, str]]:
+    """(what, protocol, port, address) of the servers the config's own NTP, TACACS+ and syslog
+    settings name: the fleet's management servers at HQ, which every store uses too."""
+    servers: list[tuple[str, str, int, str]] = []
+    ntp = parsed.get("system ntp")
+    servers += [("NTP", "udp", 123, s) for e in (_nested(ntp.own, "ntpserver") if ntp else []) if (s := e.first("server"))]
+    servers += [("TACACS+", "tcp", 49, s) for e in _entries(parsed, "user tacacs+") if (s := e.first("server"))]
+    syslog = parsed.get("log syslogd setting")
+    if syslog is not None and (server := syslog.own.first("server")):
+        servers.append(("syslog", "udp", 514, server))
+    return servers
+
+
+def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside a store tunnel
+    (its route-map-in's prefix lists): the store's segments and loopback."""
+    inside: list[ipaddress.IPv4Network] = []
+    for interface in _entries(parsed, "system interface"):
+        remote = interface.get("remote-ip")
+        if interface.name in tunnels and len(remote) == 2:
+            inside.append(ipaddress.IPv4Network(f"{remote[0]}/{remote[1]}", strict=False))
+    lists = {entry.name: entry for entry in _entries(parsed, "router prefix-list")}
+    maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
+    bgp = parsed.get("router bgp")
+    found: list[tuple[str, ipaddress.IPv4Network]] = []
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        try:
+            address = ipaddress.IPv4Address(neighbor.name)
+        except ValueError:
+            continue
+        route_map = maps.get(neighbor.first("route-map-in") or "")
+        if route_map is None or not any(address in net for net in inside):
+            continue
+        names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
+        for name in sorted(n for n in names if n):
+            for rule in _nested(lists[name], "rule") if name in lists else []:
+                prefix = rule.get("prefix")
+                if len(prefix) == 2:
+                    found.append((neighbor.name, ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False)))
+    return found
+
+
+@register_rule(PLATFORM)
+def hub_store_management(config: ConfigFile) -> Iterator[Finding]:
+    """A hub forwards to HQ's management servers (NTP, TACACS+, syslog: those of its own
+    settings) from every address a store announces to it, its loopback included: a store sources
+    its own NTP, TACACS+, syslog and DNS from its loopback (the DC routes no tunnel address back),
+    and the intent's hubs take anything from a store tunnel to the corporate ranges. FortiOS
+    forwards nothing that no firewall policy accepts."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    stores = {
+        entry.name: entry.first("peerid") or entry.first("remote-gw") or ""
+        for entry in _entries(parsed, "vpn ipsec phase1-interface")
+        if entry.first("peertype") == "one"
+    }
+    servers = _management_servers(parsed)
+    if not stores or not servers:
+        return
+    verdict = store_forwarding(config, frozenset(stores.values())).verdict
+    reported: set[tuple[str, str]] = set()
+    for neighbor, prefix in _store_prefixes(parsed, set(stores)):
+        source = prefix.network_address if prefix.prefixlen == 32 else prefix.network_address + 1
+        for what, protocol, port, server in servers:
+            found = verdict(Packet(protocol, source, ipaddress.IPv4Address(server), port))
+            if found.forwarded or (found.rule, what) in reported:
+                continue
+            reported.add((found.rule, what))
+            yield config.finding(
+                found.line or (parsed["router bgp"].line if "router bgp" in parsed else 0),
+                "fortios-hub-store-management",
+                f"{what} from {source} (announced by store neighbour {neighbor}) to {server} "
+                f"({protocol}/{port}) is not forwarded: {found.rule}",
+            )
+
+
+@register_rule(PLATFORM)
+def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
+    """A hub starts sessions towards its stores only to the stores' loopbacks (the intent's
+    in-band management address): a policy into the store tunnels whose destinations cover a
+    store's segment lets HQ open connections to its tills and cameras wherever a store's own
+    policies would admit them."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    tunnels = {
+        entry.name for entry in _entries(parsed, "vpn ipsec phase1-interface") if entry.first("peertype") == "one"
+    }
+    zones = {zone.name for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))}
+    segments = list({p: (n, p) for n, p in _store_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
+    nets = _address_nets(parsed)
+    for policy in _entries(parsed, "firewall policy"):
+        if policy.first("action") != "accept" or not (tunnels | zones | {"any"}) & set(policy.get("dstintf")):
+            continue
+        if policy.first("dstaddr-negate") == "enable":
+            covered = segments
+        else:
+            destinations = [net for name in policy.get("dstaddr") for net in (nets.get(name) or [])]
+            covered = [(n, p) for n, p in segments if any(p.overlaps(net) for net in destinations)]
+        if covered:
+            neighbor, prefix = covered[0]
+            yield config.finding(
+                policy.line,
+                "fortios-hub-into-stores",
+                f"policy {policy.name} ({policy.first('name') or ''}) starts sessions into store segments "
+                f"({prefix}, announced by {neighbor}, and {len(covered) - 1} more), not only to the stores' loopbacks",
+            )

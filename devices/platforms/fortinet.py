@@ -664,13 +664,16 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
     return [*lines, "    end"]
 
 
-def sdwan_services(applications: Sequence[SteeredApplicationView]) -> list[str]:
+def sdwan_services(view: StoreApplianceView) -> list[str]:
     """The `config service` block of `config system sdwan`, rules numbered from 1: one per
     application class and port range, its members in the intent's order of paths, each judged
-    by the class's SLA entry."""
+    by the class's SLA entry; then one per overlay segment that may not use LTE/5G and that no
+    application class takes whole (`_wired_only_rules`)."""
+    steering = view.steering
+    assert steering is not None, f"store {view.store_id}: FortiOS steers by SD-WAN rules, the view has no steering"
     lines = ["    config service"]
     rule = 0
-    for app in applications:
+    for app in steering.applications:
         for position, (low, high) in enumerate(app.port_ranges or [(0, 0)], start=1):
             rule += 1
             name = app.name if len(app.port_ranges) < 2 else f"{app.name}-{position}"
@@ -697,7 +700,46 @@ def sdwan_services(applications: Sequence[SteeredApplicationView]) -> list[str]:
                 f"            set hold-down-time {app.sla.recovery_seconds}",
                 "        next",
             ]
-    return [*lines, "    end"]
+    return [*lines, *_wired_only_rules(view, steering.applications, rule), "    end"]
+
+
+def _wired_only_rules(
+    view: StoreApplianceView, applications: Sequence[SteeredApplicationView], last: int
+) -> list[str]:
+    """Rules numbered after `last` for each overlay segment kept off LTE/5G (IoT) that no
+    application class takes whole: its traffic to the wired tunnels only, in the links' order,
+    home hub first (`manual`: "Interfaces are manually assigned a priority", FortiOS 6.4
+    administration guide, "Maximize bandwidth (SLA) strategy"). Without it the implicit rule
+    spreads the segment's sessions by source address over every member with a route, and the
+    hubs' routes are installed through every tunnel (eBGP multipath, one local preference): the
+    share that lands on an LTE tunnel matches no policy (the segment's leave by zone "overlay"
+    only) and is dropped. With no wired tunnel up the rule is skipped and the segment's traffic
+    meets that deny, as the intent wants (fail closed, never over LTE)."""
+    wired = [tunnel.number for link in view.wan if not link.cellular for tunnel in link.tunnels]
+    if not wired or all(not link.cellular for link in view.wan):
+        return []
+    whole = {
+        segment.kind
+        for app in applications
+        if app.protocol == "ip" and not app.port_ranges
+        for segment in app.segments
+    }
+    lines: list[str] = []
+    for segment in view.segments:
+        if not segment.overlay or segment.cellular_allowed or segment.kind in whole:
+            continue
+        last += 1
+        lines += [
+            f"        edit {last}",
+            f"            set name {quote(segment.kind + '-wired')}",
+            "            set mode manual",
+            f'            set src "{segment.tag}-NET"',
+            '            set dst "STORE-LOCAL"',
+            "            set dst-negate enable",
+            "            set priority-members" + "".join(f" {number}" for number in wired),
+            "        next",
+        ]
+    return lines
 
 
 PLATFORM = FortinetPlatform(

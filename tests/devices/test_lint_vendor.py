@@ -79,6 +79,9 @@ RULES = {
         fortinet.dhcp_leases,
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
+        fortinet.sdwan_zone_members,
+        fortinet.hub_store_management,
+        fortinet.hub_sessions_into_stores,
     ),
 }
 
@@ -629,6 +632,51 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "fortios-link-monitor-routes"]
     assert len(found) == 1
     assert "guest-breakout" in found[0].message and "via wan1" in found[0].message
+
+
+def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: Fleet) -> None:
+    """A store sources its NTP, TACACS+, syslog and DNS from its loopback: a hub whose store
+    policies take only the stores' segments as sources drops all of it (FortiOS's implicit deny)."""
+    config = _hub(fleet, "fortinet")
+    assert "fortios-hub-store-management" not in _rules(_lint(config))
+    broken = _broken(config, 'set srcaddr "STORES" "STORE-LOOPBACKS"', 'set srcaddr "STORES"')
+    found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
+    assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
+    assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
+
+
+def test_fortios_hub_starts_management_sessions_to_store_loopbacks_only(fleet: Fleet) -> None:
+    """HQ's management ranges reach the stores' loopbacks through the hub, never their segments."""
+    config = _hub(fleet, "fortinet")
+    assert "fortios-hub-into-stores" not in _rules(_lint(config))
+    broken = _broken(
+        config,
+        '        set srcaddr "MGMT"\n        set dstaddr "STORE-LOOPBACKS"',
+        '        set srcaddr "MGMT"\n        set dstaddr "all"',
+    )
+    found = [f for f in _lint(broken) if f.rule == "fortios-hub-into-stores"]
+    assert len(found) == 1 and "MGMT-TO-STORES" in found[0].message and "10.64.0.0/26" in found[0].message
+
+
+def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> None:
+    """IoT may not use LTE: its policies leave by zone "overlay" only. With the hubs' routes
+    installed through every tunnel, IoT traffic no SD-WAN rule takes is spread by the implicit
+    rule over the LTE tunnels too, where no policy accepts it; a rule that lists an LTE member
+    for it drops those sessions the same way."""
+    config = _store(fleet, "fortinet", "dual-wan")
+    assert "fortios-sdwan-zone-members" not in _rules(_lint(config))
+    unsteered = _broken_re(config, r'        edit \d+\n            set name "iot-wired"\n(?:            .*\n)*?        next\n', "")
+    found = [f for f in _lint(unsteered) if f.rule == "fortios-sdwan-zone-members"]
+    assert len(found) == 1
+    assert "IOT-NET" in found[0].message and "overlay-cellular included" in found[0].message
+    onto_lte = _broken_re(
+        config,
+        r'(            set name "iot-wired"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
+        r"\1 2",
+    )
+    found = [f for f in _lint(onto_lte) if f.rule == "fortios-sdwan-zone-members"]
+    assert len(found) == 1
+    assert found[0].message.startswith("rule iot-wired: sends IOT-NET over member(s) 2")
 
 
 def test_vrp_interface_pbr_and_tracked_pbr_nodes_are_refused(fleet: Fleet) -> None:
