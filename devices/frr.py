@@ -1032,6 +1032,7 @@ class SteeringClass:
     mark: str  # 0x-spelled, as nftables sets it
     table: int
     hold_down_seconds: int
+    detection_seconds: int
     recovery_seconds: int
     paths: list[str]  # tunnel interfaces, preferred first
 
@@ -1039,7 +1040,7 @@ class SteeringClass:
     def line(self) -> str:
         return (
             f"class {self.application} {self.mark} {self.table} hold-down {self.hold_down_seconds}"
-            f" recovery {self.recovery_seconds} via {' '.join(self.paths)}"
+            f" detection {self.detection_seconds} recovery {self.recovery_seconds} via {' '.join(self.paths)}"
         )
 
 
@@ -1078,6 +1079,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
                 _mark(application.mark),
                 application.table,
                 timers.hold_down_seconds,
+                timers.detection_seconds,
                 timers.recovery_seconds,
                 [tunnel.ifname for tunnel in paths],
             )

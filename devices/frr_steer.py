@@ -17,9 +17,11 @@ What it does, and nothing more:
   never leaves). Those rules and marks are rendered; this program owns only the class tables.
 - Every poll it asks bfdd and bgpd (their vty sockets, as vtysh does) whether each tunnel's
   BFD session is up and the BGP session over it established, and keeps per class and path
-  (`Steering`): a path that goes down and is still down after the class's hold-down, or went
-  down again meanwhile, is left; a path left once is trusted again only after it has stayed
-  up for the class's recovery time. A path's first time up after the program starts is taken
+  (`Steering`): a path that goes down is left once the class's hold-down has passed if it is
+  still down then, or if it goes down again within the class's detection time of that drop (a
+  brownout keeps taking it down: at the loss rate the class's detector notices, drops come about
+  one detection time apart, while BFD and BGP come back from each within a second or two); a
+  path left once is trusted again only after it has stayed up for the class's recovery time. A path's first time up after the program starts is taken
   at once: recovery guards against a path that failed, never against a first start.
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
@@ -32,12 +34,12 @@ The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
     poll-ms 100
     path xfrm1 10.255.0.0
-    class pos 0x00005101 5101 hold-down 2 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4
+    class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4
 
 (`path IFNAME HUB-INSIDE-ADDRESS [bgp-only]`: the tunnel and the BFD peer on it; `bgp-only`
 for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
 BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
-TABLE hold-down S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
+TABLE hold-down S detection S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
 instance of several on a host, as in the lab.
 """
 
@@ -78,6 +80,7 @@ class SteeredClass:
     mark: int
     table: int
     hold_down: float
+    detection: float  # a second drop within this of the first leaves the path
     recovery: float
     paths: tuple[str, ...]  # interface names, preferred first
 
@@ -106,17 +109,19 @@ class SteeringConfig:
                     paths[words[1]] = SteeredPath(words[1], words[2], bgp_only=len(words) == 4)
                 elif (
                     words[0] == "class"
-                    and len(words) >= 10
+                    and len(words) >= 12
                     and words[4] == "hold-down"
-                    and words[6] == "recovery"
-                    and words[8] == "via"
+                    and words[6] == "detection"
+                    and words[8] == "recovery"
+                    and words[10] == "via"
                 ):
-                    via = tuple(words[9:])
+                    via = tuple(words[11:])
                     unknown = [name for name in via if name not in paths]
                     if unknown:
                         raise ValueError(f"path {unknown[0]} is not declared by a `path` line before it")
+                    hold_down, detection, recovery = float(words[5]), float(words[7]), float(words[9])
                     classes.append(
-                        SteeredClass(words[1], int(words[2], 0), int(words[3]), float(words[5]), float(words[7]), via)
+                        SteeredClass(words[1], int(words[2], 0), int(words[3]), hold_down, detection, recovery, via)
                     )
                 else:
                     raise ValueError(f"cannot read {raw.strip()!r}")
@@ -132,7 +137,7 @@ class PathState:
     usable: bool = False
     seen_up: bool = False  # up at least once since the program started
     was_up: bool = False  # at the last observation
-    breach_since: float | None = None  # usable, but went down then: the hold-down runs
+    breach_since: float | None = None  # usable, but went down then: hold-down and detection run
     downs: int = 0  # times it went down since `breach_since`
     up_since: float | None = None  # not usable, up since then: the recovery runs
 
@@ -142,11 +147,14 @@ class Steering:
     """The decision, apart from any I/O: feed path states with a time, read each class's path.
 
     A path is up while its BFD session is up and the BGP session over it is established: BFD
-    goes down after the class's count of lost probes in a row and takes BGP with it, which then
-    stays down for at least a connect retry. A usable path that goes down is left after the
-    class's hold-down if it is down then, or went down again meanwhile (a brownout keeps taking
-    it down); a single drop it came back from within the hold-down is ignored. A left path is
-    used again after it has stayed up for the class's recovery time."""
+    goes down after the class's count of lost probes in a row and takes BGP with it. A usable
+    path that goes down is left once the class's hold-down has passed if it is down then, or if
+    it goes down again within the class's detection time of that drop: under a brownout BFD and
+    BGP come back from each drop within a second or two, so whether the path happens to be down
+    when the hold-down ends is a coin toss, while the drops themselves come about one detection
+    time apart at the loss rate the class's detector notices. A single drop it came back from
+    within the hold-down, and not repeated within the detection time, is ignored. A left path
+    is used again after it has stayed up for the class's recovery time."""
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
@@ -182,10 +190,14 @@ class Steering:
                 state.downs += 1
                 if state.breach_since is None:
                     state.breach_since, state.downs = now, 1
-            if state.breach_since is not None and now - state.breach_since >= steered.hold_down:
-                if not up or state.downs > 1:
-                    state.usable, state.up_since = False, (now if up else None)
+            if state.breach_since is None:
+                return
+            held = now - state.breach_since
+            if held >= steered.hold_down and (not up or state.downs > 1):
+                state.usable, state.up_since = False, (now if up else None)
                 state.breach_since, state.downs = None, 0
+            elif held >= max(steered.hold_down, steered.detection):
+                state.breach_since, state.downs = None, 0  # one drop, not repeated: forgotten
             return
         if not up:
             state.up_since = None

@@ -8,7 +8,7 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
   count of consecutive losses (`network/sla.py`), and every tunnel's BFD peer runs the profile
   of the strictest class on its transport (`frr-bfd-profile`, `frr-bfd-peer`);
 - steering.conf (storestack-steer): every overlay class is steered, with the intent's mark,
-  table, hold-down, recovery and paths in the intent's order, never an LTE/5G path for a class
+  table, hold-down, detection, recovery and paths in the intent's order, never an LTE/5G path for a class
   that may not use one (`frr-steering`);
 - routing: every steered class's mark has its `ip rule fwmark … lookup <table>`, and the store's
   own prefixes are looked up in main before any of them (`frr-mark-rule`);
@@ -196,6 +196,7 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
             "mark": (steered.mark, application.mark),
             "table": (steered.table, application.table),
             "hold-down": (steered.hold_down, timers.hold_down_seconds),
+            "detection": (steered.detection, timers.detection_seconds),
             "recovery": (steered.recovery, timers.recovery_seconds),
         }
         for what, (spelled, value) in wanted.items():

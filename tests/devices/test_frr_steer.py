@@ -27,8 +27,8 @@ poll-ms 100
 path xfrm1 100.64.0.0
 path xfrm3 100.64.255.254
 path xfrm2 100.64.0.2
-class pos 0x00005102 5102 hold-down 2 recovery 30 via xfrm1 xfrm3 xfrm2
-class bulk 0x00005105 5105 hold-down 10 recovery 60 via xfrm1 xfrm3
+class pos 0x00005102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2
+class bulk 0x00005105 5105 hold-down 10 detection 30 recovery 60 via xfrm1 xfrm3
 """
 
 
@@ -75,13 +75,31 @@ def test_a_failed_path_is_left_after_the_hold_down_and_retaken_after_the_recover
 def test_a_single_drop_within_the_hold_down_is_ignored_a_brownout_is_not(config: SteeringConfig) -> None:
     steering = Steering(config)
     steering.observe(ALL_UP, 0.0)
-    # One drop it came back from within POS's 2 s hold-down: POS never moves.
-    choices = _run(steering, [(5.0, FIBRE_DOWN), (5.5, ALL_UP), (7.0, ALL_UP), (9.0, ALL_UP)])
+    # One drop it came back from within POS's 2 s hold-down, not repeated within its 10 s
+    # detection time: POS never moves.
+    choices = _run(steering, [(5.0, FIBRE_DOWN), (5.5, ALL_UP), (7.0, ALL_UP), (9.0, ALL_UP), (15.0, ALL_UP)])
     assert {choice["pos"] for choice in choices} == {"xfrm1"}
     # A brownout: the path keeps dropping and coming back; the second drop within the
     # hold-down leaves it, though it happens to be up when the hold-down ends.
-    choices = _run(steering, [(10.0, FIBRE_DOWN), (10.3, ALL_UP), (11.0, FIBRE_DOWN), (11.3, ALL_UP), (12.0, ALL_UP)])
+    choices = _run(steering, [(20.0, FIBRE_DOWN), (20.3, ALL_UP), (21.0, FIBRE_DOWN), (21.3, ALL_UP), (22.0, ALL_UP)])
     assert [choice["pos"] for choice in choices] == ["xfrm1"] * 4 + ["xfrm2"]
+
+
+def test_a_brownout_whose_drops_come_seconds_apart_leaves_the_path(config: SteeringConfig) -> None:
+    """What 30 % loss does to a 200 ms BFD session: a drop every few seconds, each one back up
+    (BFD and BGP) before the hold-down ends. The second drop within the detection time leaves
+    the path at once; the hold-down alone would keep it as long as each drop came back in time."""
+    steering = Steering(config)
+    steering.observe(ALL_UP, 0.0)
+    timeline = [(10.0, FIBRE_DOWN), (11.0, ALL_UP), (12.0, ALL_UP), (14.9, ALL_UP), (15.0, FIBRE_DOWN)]
+    assert [choice["pos"] for choice in _run(steering, timeline)] == ["xfrm1"] * 4 + ["xfrm2"]
+
+
+def test_drops_further_apart_than_the_detection_time_move_nothing(config: SteeringConfig) -> None:
+    steering = Steering(config)
+    steering.observe(ALL_UP, 0.0)
+    timeline = [(10.0, FIBRE_DOWN), (10.5, ALL_UP), (20.0, ALL_UP), (21.0, FIBRE_DOWN), (21.5, ALL_UP), (32.0, ALL_UP)]
+    assert {choice["pos"] for choice in _run(steering, timeline)} == {"xfrm1"}
 
 
 def test_a_flapping_path_restarts_its_recovery(config: SteeringConfig) -> None:
@@ -107,7 +125,7 @@ def test_route_commands_point_a_class_table_at_its_path_or_at_nothing(config: St
 
 def test_a_broken_config_names_its_line() -> None:
     with pytest.raises(ValueError, match="line 2: path xfrm9 is not declared"):
-        SteeringConfig.parse("path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 recovery 30 via xfrm9\n")
+        SteeringConfig.parse("path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 detection 10 recovery 30 via xfrm9\n")
     with pytest.raises(ValueError, match="line 1: cannot read"):
         SteeringConfig.parse("class pos 0x5102\n")
 
@@ -143,7 +161,7 @@ def test_the_rendered_steering_conf_is_the_intents_class_order(fleet: Fleet, tmp
 def test_a_path_to_a_hub_without_bfd_is_judged_by_its_bgp_session() -> None:
     config = SteeringConfig.parse(
         "path xfrm1 100.64.0.0 bgp-only\npath xfrm2 100.64.0.2\n"
-        "class pos 0x5102 5102 hold-down 2 recovery 30 via xfrm1 xfrm2\n"
+        "class pos 0x5102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm2\n"
     )
     assert config.paths["xfrm1"].bgp_only and not config.paths["xfrm2"].bgp_only
     # Before the first push FRR knows neither path: the main table decides.

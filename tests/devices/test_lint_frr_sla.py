@@ -82,6 +82,16 @@ def test_a_class_in_another_order_or_with_other_timers_is_found(fleet: Fleet, re
     assert any("pos: recovery 1, the intent says 30" in m for m in messages)
 
 
+def test_a_class_that_forgets_a_drop_sooner_than_its_detection_time_is_found(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    def short_memory(text: str) -> str:
+        return re.sub(r"^(class pos .* detection )\d+", r"\g<1>2", text, flags=re.M)
+
+    messages = [f.message for f in _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", short_memory), "frr-steering")]
+    assert any("pos: detection 2, the intent says 10" in m for m in messages)
+
+
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     files = _broken(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
     assert any(f.message.startswith("pos: not steered") for f in _findings(fleet, files, "frr-steering"))
