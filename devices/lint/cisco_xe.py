@@ -240,6 +240,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                 yield "vrf", rest[1], section.number
                 rest = rest[2:]
             yield from (("interface", name, section.number) for name in _interface_words(rest))
+            if "track" in rest:
+                yield "track", after(rest, "track") or "", section.number
         elif w[:2] == ["ntp", "source"] or w[:2] == ["logging", "source-interface"]:
             yield "interface", w[2], section.number
         elif w[:3] == ["ip", "ssh", "source-interface"]:
@@ -534,6 +536,23 @@ def zone_order(config: ConfigFile) -> Iterator[Finding]:
                     "cisco-zone-order",
                     f"{interface.words[1]} joins zone {zone} above its `zone security {zone}` (line {at})",
                 )
+
+
+@register_rule(PLATFORM)
+def track_order(config: ConfigFile) -> Iterator[Finding]:
+    """Every track is defined above whatever refers to it (a static route's or a route-map's
+    `track N`, a list's `object N`, an EEM applet's `action track set N`). The config is sent in
+    its own order (a first push, a new steering class), and Cisco documents no state for a client
+    of a track that does not exist yet: a route, a next hop or a list would hang on an object the
+    router learns of only lines later."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = definitions(root).get("track", {})
+    for kind, name, number in references(root):
+        at = defined.get(name)
+        if kind == "track" and at is not None and number < at:
+            yield config.finding(number, "cisco-track-order", f"track {name} is referred to above its definition (line {at})")
 
 
 # What never reaches the router from a WAN port: routing and BFD (they run over the overlay), and
