@@ -1682,7 +1682,11 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     """What a hub forwards from its store links: the store virtual template (every dialled-in
     link's virtual-access is cloned from it) and each static store tunnel (IPsec profile
     `STORE-N`) filter inbound with an extended ACL; a packet passes when the ACL of the link it
-    arrives on permits it (the verdict is the most permissive of the links' ACLs)."""
+    arrives on permits it (the verdict is the most permissive of the links' ACLs). An inbound
+    interface ACL filters what is addressed to the router too ("Protecting Your Core:
+    Infrastructure Protection Access Control Lists", Cisco white paper: inbound infrastructure
+    ACLs deny external sources access to the router's interface addresses), so the verdict holds
+    for the hub's own addresses."""
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
     applied: dict[str, Line] = {}
@@ -1715,7 +1719,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     def verdict(packet: Packet) -> Verdict:
         return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
 
-    return ForwardingFacts(verdict, unfiltered=unfiltered)
+    return ForwardingFacts(verdict, unfiltered=unfiltered, to_hub=True)
 
 
 # ---------------------------------------------------------------- tunnels
