@@ -399,7 +399,8 @@ _VTY_LINES = frozenset(range(21))
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
-    a zone pair to the self zone (else every router service answers them), and every VTY line 0-20 is
+    a zone pair to the self zone (else every router service answers them), every local user's
+    secret is a type 8 or 9 hash, and every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:
@@ -423,6 +424,15 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
                 zone.number,
                 "cisco-untrusted-self",
                 f"{zone.text}: no zone pair to the self zone, so the router answers it on every port",
+            )
+    for user in top(root, "username"):
+        # A local user's secret as its type 8 or 9 hash; not `password` (type 0 or 7: reversible),
+        # not a cleartext `secret` (the router salts it at random: never read back as sent), not
+        # type 5 (MD5).
+        kept = after(user.words, "secret")
+        if "password" in user.words or kept not in ("8", "9"):
+            yield config.finding(
+                user.number, "cisco-local-secret", f"username {user.words[1]}: not a type 8 or 9 hashed secret"
             )
     covered: set[int] = set()
     for block in top(root, "line", "vty"):

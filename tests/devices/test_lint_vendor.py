@@ -270,6 +270,17 @@ def test_cisco_tracks_are_defined_above_what_refers_to_them(fleet: Fleet, shape:
     assert findings[0].message.startswith(f"track {route.split()[-1]} is referred to above its definition")
 
 
+def test_cisco_local_user_secret_is_a_type9_hash(fleet: Fleet) -> None:
+    # A cleartext `secret` is salted at random by the router (never read back as sent); `password`
+    # is reversible.
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    assert "cisco-local-secret" not in _rules(_lint(config))
+    for spelling in ("secret ", "password 7 ", "secret 5 "):
+        clear = _broken(config, " privilege 15 secret 9 ", f" privilege 15 {spelling}")
+        findings = [f for f in _lint(clear) if f.rule == "cisco-local-secret"]
+        assert len(findings) == 1 and findings[0].message.endswith(": not a type 8 or 9 hashed secret"), spelling
+
+
 def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "mall-guest")
     pair = "zone-pair security INTERNET-lte1-TO-SELF source INTERNET-lte1 destination self\n service-policy type inspect INTERNET-lte1-TO-SELF\n"
