@@ -32,7 +32,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import BGP_EXTERNAL_DISTANCE, STATIC_DISTANCE
-from storestack.network.crypto import EspProposal, IkeProposal
+from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
 
@@ -474,6 +474,51 @@ def dialup_selection(config: ConfigFile) -> Iterator[Finding]:
                 )
             else:
                 owners[peer_id] = phase1.name
+
+
+@register_rule(PLATFORM)
+def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 and phase 2 states the fleet policy's SA lifetime (network/crypto.py). Left
+    out, FortiOS keeps its defaults, 86400 s for phase 1 and 43200 s for phase 2 (CLI reference,
+    `config vpn ipsec phase1-interface` / `phase2-interface`): above what an AWS Site-to-Site VPN
+    tunnel accepts (28800 / 3600 s) and not what the far end rekeys at, every other platform and
+    the AWS tunnel options being derived from the same policy."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        if phase1.first("keylife") != str(FLEET_CRYPTO.ike_lifetime_seconds):
+            yield config.finding(
+                phase1.line,
+                "fortios-ipsec-lifetime",
+                f"phase 1 {phase1.name} keylife {phase1.first('keylife') or 'unset (86400)'}: the fleet "
+                f"policy's IKE lifetime is {FLEET_CRYPTO.ike_lifetime_seconds} s",
+            )
+    for phase2 in _entries(parsed, "vpn ipsec phase2-interface"):
+        if phase2.first("keylifeseconds") != str(FLEET_CRYPTO.esp_lifetime_seconds):
+            yield config.finding(
+                phase2.line,
+                "fortios-ipsec-lifetime",
+                f"phase 2 {phase2.name} keylifeseconds {phase2.first('keylifeseconds') or 'unset (43200)'}: "
+                f"the fleet policy's ESP lifetime is {FLEET_CRYPTO.esp_lifetime_seconds} s",
+            )
+
+
+@register_rule(PLATFORM)
+def net_device_dialup_only(config: ConfigFile) -> Iterator[Finding]:
+    """`net-device` decides whether the instances of a dial-up phase 1 (`type dynamic`) get
+    interfaces of their own (Administration Guide, "Dynamic tunnel interface creation"); a
+    static phase 1 is itself one tunnel interface and the setting says nothing there."""
+    if config.suffix:
+        return
+    for phase1 in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        if phase1.first("net-device") is not None and phase1.first("type") != "dynamic":
+            yield config.finding(
+                phase1.settings["net-device"][1],
+                "fortios-net-device-static",
+                f"phase 1 {phase1.name} is not dial-up (type {phase1.first('type') or 'static'}): "
+                "net-device applies to dial-up phase 1s only",
+            )
 
 
 @register_rule(PLATFORM)

@@ -83,6 +83,8 @@ RULES = {
         fortinet.sdwan_zone_members,
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
+        fortinet.ipsec_lifetimes,
+        fortinet.net_device_dialup_only,
     ),
 }
 
@@ -1437,3 +1439,30 @@ def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
     findings = lint_configs(files, NetworkIntent(mixed)).findings
     assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
     assert findings == []
+
+
+def test_fortios_every_phase1_and_phase2_rekeys_at_the_fleet_lifetimes(fleet: Fleet) -> None:
+    """A FortiOS phase 1 without `keylife` keeps FortiOS's 86400 s, above the 28800 s an AWS
+    tunnel accepts and not what the far end uses: every rendered phase 1 and phase 2 states the
+    fleet policy's lifetimes, and the lint names one that does not."""
+    configs = [_store(fleet, "fortinet", shape) for shape in ("aws", "dual-wan")] + [_hub(fleet, "fortinet")]
+    for config in configs:
+        assert not [f for f in _lint(config) if f.rule == "fortios-ipsec-lifetime"], config.name
+    aws = _store(fleet, "fortinet", "aws")
+    broken = _broken(aws, f"        set keylife {FLEET_CRYPTO.ike_lifetime_seconds}\n", "")
+    found = [f.message for f in _lint(broken) if f.rule == "fortios-ipsec-lifetime"]
+    assert len(found) == 1 and found[0].endswith(
+        f"keylife unset (86400): the fleet policy's IKE lifetime is {FLEET_CRYPTO.ike_lifetime_seconds} s"
+    )
+
+
+def test_fortios_net_device_only_on_dialup_phase1s(fleet: Fleet) -> None:
+    """`net-device` is a dial-up phase 1's setting: no static phase 1 (store tunnels, the hub's
+    AWS and OpenStack tunnels) carries it, the hub's dial-up ones keep it."""
+    hub = _hub(fleet, "fortinet")
+    for config in [_store(fleet, "fortinet", shape) for shape in ("aws", "dual-wan")] + [hub]:
+        assert not [f for f in _lint(config) if f.rule == "fortios-net-device-static"], config.name
+    assert "set net-device disable" in hub.text
+    store = _store(fleet, "fortinet", "dual-wan")
+    broken = _broken(store, "        set ike-version 2\n", "        set ike-version 2\n        set net-device disable\n")
+    assert [f.rule for f in _lint(broken) if f.rule == "fortios-net-device-static"] == ["fortios-net-device-static"]
