@@ -486,22 +486,18 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return
     parsed = parse(config.text)
-    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
-        if phase1.first("keylife") != str(FLEET_CRYPTO.ike_lifetime_seconds):
-            yield config.finding(
-                phase1.line,
-                "fortios-ipsec-lifetime",
-                f"phase 1 {phase1.name} keylife {phase1.first('keylife') or 'unset (86400)'}: the fleet "
-                f"policy's IKE lifetime is {FLEET_CRYPTO.ike_lifetime_seconds} s",
-            )
-    for phase2 in _entries(parsed, "vpn ipsec phase2-interface"):
-        if phase2.first("keylifeseconds") != str(FLEET_CRYPTO.esp_lifetime_seconds):
-            yield config.finding(
-                phase2.line,
-                "fortios-ipsec-lifetime",
-                f"phase 2 {phase2.name} keylifeseconds {phase2.first('keylifeseconds') or 'unset (43200)'}: "
-                f"the fleet policy's ESP lifetime is {FLEET_CRYPTO.esp_lifetime_seconds} s",
-            )
+    for path, phase, key, default, policy, sa in (
+        ("vpn ipsec phase1-interface", "phase 1", "keylife", 86400, FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+        ("vpn ipsec phase2-interface", "phase 2", "keylifeseconds", 43200, FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
+    ):
+        for entry in _entries(parsed, path):
+            if entry.first(key) != str(policy):
+                yield config.finding(
+                    entry.line,
+                    "fortios-ipsec-lifetime",
+                    f"{phase} {entry.name} {key} {entry.first(key) or f'unset ({default})'}: the fleet "
+                    f"policy's {sa} lifetime is {policy} s",
+                )
 
 
 @register_rule(PLATFORM)
@@ -519,6 +515,63 @@ def net_device_dialup_only(config: ConfigFile) -> Iterator[Finding]:
                 f"phase 1 {phase1.name} is not dial-up (type {phase1.first('type') or 'static'}): "
                 "net-device applies to dial-up phase 1s only",
             )
+
+
+@register_rule(PLATFORM)
+def local_out_backup(config: ConfigFile) -> Iterator[Finding]:
+    """A store with wired and LTE/5G tunnels keeps its own traffic (NTP, syslog, TACACS+, DNS)
+    off LTE/5G while a wired tunnel is up. Local-out traffic follows the routing table unless the
+    feature says `interface-select-method sdwan` (Administration Guide, "Local out traffic"), and
+    the hubs' routes run through every tunnel alike (eBGP multipath): each feature must select by
+    SD-WAN, and an SD-WAN rule for the loopback's traffic must rank every wired member before any
+    LTE/5G one."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    zones = {member.name: member.first("zone") for member in _nested(sdwan, "members")}
+    cellular = {name for name, zone in zones.items() if zone == "overlay-cellular"}
+    if not cellular or len(cellular) == len(zones):
+        return
+    features: list[tuple[str, Entry, int]] = [
+        (path, block.own, block.line)
+        for path, block in parsed.items()
+        if path == "system dns" or (path.startswith("log syslogd") and path.endswith(" setting"))
+    ]
+    features += [(f"user tacacs+ {entry.name}", entry, entry.line) for entry in _entries(parsed, "user tacacs+")]
+    ntp = parsed.get("system ntp")
+    if ntp is not None:
+        features += [
+            (f"system ntp server {entry.name}", entry, entry.line) for entry in _nested(ntp.own, "ntpserver")
+        ]
+    for name, entry, line in features:
+        if entry.first("interface-select-method") != "sdwan":
+            yield config.finding(
+                line,
+                "fortios-local-out-cellular",
+                f"{name}: no interface-select-method sdwan, so the routing table picks its tunnel "
+                "and may pick an LTE/5G one while a wired tunnel is up",
+            )
+    rules = [rule for rule in _nested(sdwan, "service") if "LOOPBACK" in rule.get("src")]
+    ranked = [
+        rule
+        for rule in rules
+        if (members := rule.get("priority-members"))
+        and not any(
+            members[i] in cellular and members[j] not in cellular
+            for i in range(len(members))
+            for j in range(i + 1, len(members))
+        )
+        and set(zones) - cellular <= set(members)
+    ]
+    if features and not ranked:
+        yield config.finding(
+            parsed["system sdwan"].line,
+            "fortios-local-out-cellular",
+            "no SD-WAN rule for the loopback's traffic ranks every wired member before the LTE/5G ones",
+        )
 
 
 @register_rule(PLATFORM)

@@ -715,7 +715,38 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
                 f"            set hold-down-time {app.sla.recovery_seconds}",
                 "        next",
             ]
-    return [*lines, *_wired_only_rules(view, steering.applications, rule), "    end"]
+    wired_only = _wired_only_rules(view, steering.applications, rule)
+    rule += sum(line.startswith("        edit ") for line in wired_only)
+    return [*lines, *wired_only, *_local_out_rule(view, rule), "    end"]
+
+
+def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
+    """Rule `last` + 1 for the store's own traffic from its loopback (NTP, syslog, TACACS+, DNS:
+    each set to `interface-select-method sdwan` in the template): every wired tunnel, in the
+    links' order and home hub first, before any LTE/5G tunnel (`manual`: the first member in
+    `priority-members` that is up). Local-out traffic follows the routing table unless its
+    feature selects the interface by SD-WAN (Administration Guide, "Local out traffic",
+    https://docs.fortinet.com/document/fortigate/7.0.5/administration-guide/848980), and the hubs'
+    routes are installed through every tunnel alike (eBGP multipath, one local preference): left
+    to the routing table, a share of it would take an LTE tunnel while the wired ones are up,
+    where the design keeps LTE a backup. Only a store with both kinds of link needs the order."""
+    if all(link.cellular for link in view.wan) or not any(link.cellular for link in view.wan):
+        return []
+    members = [
+        tunnel.number
+        for link in sorted(view.wan, key=lambda link: link.cellular)
+        for tunnel in link.tunnels
+    ]
+    return [
+        f"        edit {last + 1}",
+        '            set name "local-out"',
+        "            set mode manual",
+        '            set src "LOOPBACK"',
+        '            set dst "STORE-LOCAL"',
+        "            set dst-negate enable",
+        "            set priority-members" + "".join(f" {number}" for number in members),
+        "        next",
+    ]
 
 
 def _wired_only_rules(
