@@ -346,6 +346,7 @@ class Renderer:
             context["layout"] = layout
             context["connect_retry"] = frr.SLA_CONNECT_RETRY
             host = frr.hub_host_context(view, layout)
+        context.update(get_platform(view.platform).template_values)
         rendered_companions = tuple(
             (suffix, self._render(f"{view.platform}/{template}", host))
             for suffix, template in get_platform(view.platform).hub_companions

@@ -41,7 +41,7 @@ from storestack.devices.lint.linetree import (
 )
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
-from storestack.network.crypto import EspProposal, IkeProposal
+from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
 
@@ -393,6 +393,35 @@ _UNTRUSTED_ZONES = frozenset({"GUEST", "IOT"})
 # The VTY lines an IOS-XE router may have by default: 0-4, then up to 5-20 (a Catalyst 8000V, like
 # the CSR1000v, comes up with 5-20), each range shown as its own block.
 _VTY_LINES = frozenset(range(21))
+
+
+@register_rule(PLATFORM)
+def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKEv2 profile and IPsec profile states the fleet policy's SA lifetime
+    (network/crypto.py), from which the far end and the AWS tunnel options are configured too.
+    Left out, the router runs its own default, which nothing ties to what the far end runs or
+    to the 28800 s an AWS Site-to-Site VPN tunnel accepts at most."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for section, setting, policy, sa in (
+        (("crypto", "ikev2", "profile"), ("lifetime",), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+        (
+            ("crypto", "ipsec", "profile"),
+            ("set", "security-association", "lifetime", "seconds"),
+            FLEET_CRYPTO.esp_lifetime_seconds,
+            "ESP",
+        ),
+    ):
+        for profile in top(root, *section):
+            stated = [child.words[len(setting)] for child in profile.children if tuple(child.words[: len(setting)]) == setting]
+            if stated != [str(policy)]:
+                yield config.finding(
+                    profile.number,
+                    "cisco-ipsec-lifetime",
+                    f"{profile.text}: {' '.join(setting)} {stated[0] if stated else 'unset'}, the fleet "
+                    f"policy's {sa} lifetime is {policy} s",
+                )
 
 
 @register_rule(PLATFORM)

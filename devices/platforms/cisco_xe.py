@@ -18,6 +18,7 @@ from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
 from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
+from storestack.network.crypto import FLEET_CRYPTO
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -894,6 +895,12 @@ PLATFORM = CiscoXEPlatform(
         arm_enters_config=True,
         confirm=("configure confirm",),
         abort=("configure revert now",),
+    ),
+    # The SA lifetimes every IKEv2 and IPsec profile states: the fleet policy's, which the far
+    # end (a hub, a store or AWS) is configured from too (lint `cisco-ipsec-lifetime`).
+    template_values=(
+        ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
+        ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
     ),
     template_filters=(
         ("ios_acl_rule", acl_rule),

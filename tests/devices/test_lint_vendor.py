@@ -41,6 +41,7 @@ RULES = {
         cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
+        cisco_xe.ipsec_lifetimes,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -1496,3 +1497,17 @@ def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet)
     assert [f.message for f in _lint(lte_first) if f.rule == "fortios-local-out-cellular"] == [
         "no SD-WAN rule for the loopback's traffic ranks every wired member before the LTE/5G ones"
     ]
+
+
+@pytest.mark.parametrize("role", ["store", "hub"])
+def test_cisco_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
+    # Left out, the router runs its own default, which nothing ties to the far end or to the
+    # 28800 s an AWS tunnel accepts at most.
+    config = _store(fleet, "cisco_xe", "aws") if role == "store" else _hub(fleet, "cisco_xe")
+    assert "cisco-ipsec-lifetime" not in _rules(_lint(config))
+    longer = _broken(config, "\n lifetime 28800\n", "\n lifetime 86400\n")
+    (finding,) = [f for f in _lint(longer) if f.rule == "cisco-ipsec-lifetime"]
+    assert "lifetime 86400, the fleet policy's IKE lifetime is 28800 s" in finding.message
+    unset = _broken(config, "\n set security-association lifetime seconds 3600\n", "\n")
+    (finding,) = [f for f in _lint(unset) if f.rule == "cisco-ipsec-lifetime"]
+    assert "set security-association lifetime seconds unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
