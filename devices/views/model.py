@@ -543,7 +543,9 @@ class StoreApplianceView:
     acls: list[Acl]  # CELLULAR-ALLOWED
     qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
-    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
+    # Everything else between zones is denied. Empty on a platform that spells the intent's
+    # flows itself (`PlatformProfile.store_flow_rules`: FRR's nftables).
+    flows: list[FlowView] = field(default_factory=list)
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
