@@ -806,7 +806,7 @@ class NetworkIntent:
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
             store_forwarding=dataclasses.replace(
-                self._store_forwarding, control=tuple(control), pingable=(hub.loopback,)
+                self._store_forwarding, control=tuple(control), pingable=(hub.loopback,), closed=(hub.dc_address,)
             ),
             dc_trust=self._dc_trust(hub),
         )

@@ -160,6 +160,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "control_tunnels": len(hub.store_forwarding.control),
             # pings from the stores' tunnel addresses (echo requests only): the hub's loopback
             "pingable": [str(a) for a in hub.store_forwarding.pingable],
+            # the hub's own addresses a store never reaches (its DC address)
+            "closed": [str(a) for a in hub.store_forwarding.closed],
             "corporate": [str(n) for n in hub.store_forwarding.corporate],
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",

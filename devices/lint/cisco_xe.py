@@ -240,6 +240,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
                 yield "vrf", rest[1], section.number
                 rest = rest[2:]
             yield from (("interface", name, section.number) for name in _interface_words(rest))
+            if "track" in rest:
+                yield "track", after(rest, "track") or "", section.number
         elif w[:2] == ["ntp", "source"] or w[:2] == ["logging", "source-interface"]:
             yield "interface", w[2], section.number
         elif w[:3] == ["ip", "ssh", "source-interface"]:
@@ -397,7 +399,8 @@ _VTY_LINES = frozenset(range(21))
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
-    a zone pair to the self zone (else every router service answers them), and every VTY line 0-20 is
+    a zone pair to the self zone (else every router service answers them), every local user's
+    secret is a type 8 or 9 hash, and every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
     zone firewall lets reach the router)."""
     if config.suffix:
@@ -421,6 +424,15 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
                 zone.number,
                 "cisco-untrusted-self",
                 f"{zone.text}: no zone pair to the self zone, so the router answers it on every port",
+            )
+    for user in top(root, "username"):
+        # A local user's secret as its type 8 or 9 hash; not `password` (type 0 or 7: reversible),
+        # not a cleartext `secret` (the router salts it at random: never read back as sent), not
+        # type 5 (MD5).
+        kept = after(user.words, "secret")
+        if "password" in user.words or kept not in ("8", "9"):
+            yield config.finding(
+                user.number, "cisco-local-secret", f"username {user.words[1]}: not a type 8 or 9 hashed secret"
             )
     covered: set[int] = set()
     for block in top(root, "line", "vty"):
@@ -534,6 +546,23 @@ def zone_order(config: ConfigFile) -> Iterator[Finding]:
                     "cisco-zone-order",
                     f"{interface.words[1]} joins zone {zone} above its `zone security {zone}` (line {at})",
                 )
+
+
+@register_rule(PLATFORM)
+def track_order(config: ConfigFile) -> Iterator[Finding]:
+    """Every track is defined above whatever refers to it (a static route's or a route-map's
+    `track N`, a list's `object N`, an EEM applet's `action track set N`). The config is sent in
+    its own order (a first push, a new steering class), and Cisco documents no state for a client
+    of a track that does not exist yet: a route, a next hop or a list would hang on an object the
+    router learns of only lines later."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = definitions(root).get("track", {})
+    for kind, name, number in references(root):
+        at = defined.get(name)
+        if kind == "track" and at is not None and number < at:
+            yield config.finding(number, "cisco-track-order", f"track {name} is referred to above its definition (line {at})")
 
 
 # What never reaches the router from a WAN port: routing and BFD (they run over the overlay), and
@@ -1663,7 +1692,11 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     """What a hub forwards from its store links: the store virtual template (every dialled-in
     link's virtual-access is cloned from it) and each static store tunnel (IPsec profile
     `STORE-N`) filter inbound with an extended ACL; a packet passes when the ACL of the link it
-    arrives on permits it (the verdict is the most permissive of the links' ACLs)."""
+    arrives on permits it (the verdict is the most permissive of the links' ACLs). An inbound
+    interface ACL filters what is addressed to the router too ("Protecting Your Core:
+    Infrastructure Protection Access Control Lists", Cisco white paper: inbound infrastructure
+    ACLs deny external sources access to the router's interface addresses), so the verdict holds
+    for the hub's own addresses."""
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
     applied: dict[str, Line] = {}
@@ -1696,7 +1729,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     def verdict(packet: Packet) -> Verdict:
         return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
 
-    return ForwardingFacts(verdict, unfiltered=unfiltered)
+    return ForwardingFacts(verdict, unfiltered=unfiltered, to_hub=True)
 
 
 # ---------------------------------------------------------------- tunnels

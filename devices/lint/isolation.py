@@ -9,7 +9,9 @@ FortiOS the firewall policies from the store tunnels) says what its hub config d
 packet; this check sends it the starts of connections (SSH, SNMP, BGP, BFD, ping) between the
 hub's first store and a spread of its other stores, both ways, from a segment and from a tunnel
 address to each kind of address of the other store, and reports the rule that lets one through.
-A store link with no filter at all is reported too.
+A store link with no filter at all is reported too. Where the filter decides what reaches the
+hub itself (`ForwardingFacts.to_hub`), the same packets go to the hub's own addresses no store
+reaches (`StoreForwarding.closed`: its DC address).
 """
 
 from __future__ import annotations
@@ -93,6 +95,19 @@ def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
                     yield sender.store, f"store {target.store}'s {what}", Packet(protocol, source, destination, port)
 
 
+def _hub_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """(store, what of the hub, packet): the probes from a store's segment and tunnel address to
+    each of the hub's own addresses no store reaches (`closed`)."""
+    stores = _stores(hub)
+    for sender in stores[:1]:
+        for source in (sender.segment, sender.tunnel):
+            if source is None:
+                continue
+            for address in hub.store_forwarding.closed:
+                for protocol, port in _PROBES:
+                    yield sender.store, f"the hub's own address {address}", Packet(protocol, source, address, port)
+
+
 def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     extractor = FORWARDING_EXTRACTORS.get(config.platform)
     if extractor is None:
@@ -109,7 +124,10 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
     file = facts.file or config.name
     reported: set[tuple[int, str]] = set()
-    for store, what, packet in _packets(hub):
+    packets = list(_packets(hub))
+    if facts.to_hub:
+        packets += _hub_packets(hub)
+    for store, what, packet in packets:
         verdict = facts.verdict(packet)
         if not verdict.forwarded or (verdict.line, what) in reported:
             continue

@@ -892,7 +892,8 @@ class ViewBuilder:
         the responder's control port (1967) and the store's SLA classes' test ports. Nothing to a
         store's own address: no store runs BFD echo, which would need the hub to loop it back.
         Then echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`),
-        the corporate ranges, no other private range, and the internet."""
+        nothing else to the hub's DC address (`closed`), the corporate ranges, no other private
+        range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
         for control in forwarding.control:
@@ -919,6 +920,8 @@ class ViewBuilder:
             AclRule("permit", "icmp", Net.of(forwarding.tunnels), Net.at(int(address), 32), icmp_type="echo")
             for address in forwarding.pingable
         ]
+        # Nothing else to the hub's own DC address (`closed`), which a corporate range holds.
+        rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in forwarding.closed]
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))

@@ -260,3 +260,36 @@ def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) ->
     config, _ = _hub(fleet, "frr")
     input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
     assert "        icmp type echo-request update @icmp_senders" in input_chain
+
+
+def test_no_store_reaches_its_hubs_dc_address(fleet: Fleet) -> None:
+    """The hub's DC core LAN address sits in a corporate range (HQ's), but it is the hub's own:
+    the hub is managed through its loopback from the management ranges, and a store's control
+    traffic goes to the tunnel inside addresses. The intent closes it (`store_forwarding.closed`),
+    the ACL hubs and the FRR hub's input chain drop what a store sends it, and the
+    `store-isolation` lint catches an IOS-XE hub whose store ACL lets a store through to it."""
+    intent = NetworkIntent(fleet)
+    hub = intent.hub(HUB)
+    assert hub.store_forwarding.closed == (hub.dc.address.ip,)
+    assert any(hub.dc.address.ip in net for net in hub.store_forwarding.corporate)
+    assert hub_report(intent, HUB)["store_forwarding"]["closed"] == [str(hub.dc.address.ip)]
+    segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.stores))
+    for platform in ("cisco_xe", "huawei_vrp"):
+        config, intent = _hub(fleet, platform)
+        hub = intent.hub(HUB)
+        store = hub.store_forwarding.control[0].store_inside
+        for source in (store, _host(segment)):
+            for packet in (Packet("tcp", source, hub.dc.address.ip, 22), Packet("udp", source, hub.dc.address.ip, 161)):
+                assert not _verdict(config, hub, packet), (platform, packet)
+        # HQ's other addresses stay reachable.
+        assert _verdict(config, hub, Packet("tcp", _host(segment), hub.dc.address.ip + 1, 443)), platform
+    config, intent = _hub(fleet, "frr")
+    input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
+    assert f"iifgroup 10 ip daddr {hub.dc.address.ip} drop" in input_chain
+    config, intent = _hub(fleet, "cisco_xe")
+    assert _findings(config, intent) == []
+    # FROM-STORES's deny, right above the corporate permits (other ACLs deny the address too).
+    closing = rf"^ \d+ deny ip any host {re.escape(str(hub.dc.address.ip))}\n(?= \d+ permit ip any 10\.0\.0\.0 )"
+    opened = _broken(config, closing, "")
+    findings = _findings(opened, intent)
+    assert findings and all(f"the hub's own address {hub.dc.address.ip}" in f.message for f in findings)

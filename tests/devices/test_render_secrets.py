@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from storestack.devices.configdiff import redactor_for
 from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.platforms.cisco_xe import type9_hash
 from storestack.devices.render import render_fleet, render_store, write_configs
 from storestack.devices.secrets import REDACTED, Secret, hex_secret, secret_spellings
 from storestack.inventory import Fleet
@@ -178,3 +180,23 @@ def test_a_key_file_spelling_of_a_secret_that_is_not_ascii_is_refused_by_name_no
     with pytest.raises(SecretUnavailableError, match=r"'ntp-key' \(env:STORESTACK_NTP_KEY\): must be ASCII text") as caught:
         refused.reveal()
     assert "clé" not in str(caught.value)
+
+
+def test_ios_local_user_secret_is_its_type9_hash_never_the_password(
+    fleet: Fleet, device_secrets: dict[str, str], live_outputs: dict[str, StoreCloudOutputs]
+) -> None:
+    # The published known answer of IOS type 9 (hashcat example hash 9300, password "hashcat").
+    assert type9_hash("hashcat", "2MJBozw/9R3UsU") == "$9$2MJBozw/9R3UsU$2lFhcKvpghcyw8deP25GOfyZaagyUOGBymkryvOdfo6"
+    password = device_secrets["STORESTACK_LOCAL_ADMIN_PASSWORD"]
+    lines = []
+    for _ in range(2):
+        (config,) = render_store(on_platform(fleet, "cisco_xe"), "nw-0001", outputs=live_outputs, reveal_secrets=True)
+        assert password not in config.text
+        (line,) = [line for line in config.text.splitlines() if line.startswith("username ")]
+        lines.append(line)
+    # The same line every render: the router shows a hashed secret as sent, so drift reads it back.
+    assert lines[0] == lines[1]
+    match = re.fullmatch(r"username (\S+) privilege 15 secret 9 (\$9\$([./0-9A-Za-z]{14})\$[./0-9A-Za-z]{43})", lines[0])
+    assert match, lines[0]
+    assert type9_hash(password, match.group(3)) == match.group(2)
+    assert redactor_for("cisco_xe").redact(lines[0]) == f"username {match.group(1)} privilege 15 secret 9 {REDACTED}"

@@ -47,13 +47,19 @@ NTP_KEY_ALGORITHMS = {
 
 def secrets_carried_by(platform: Platform, secrets: dict[str, str]) -> dict[str, str]:
     """The values of `secrets` (variable -> value) a `platform` config carries: every device
-    secret but the NTP keys whose algorithm the platform does not implement."""
+    secret but the NTP keys whose algorithm the platform does not implement and those it carries
+    only as a hash (`HASHED_SECRETS`)."""
     usable = PLATFORM_NTP_ALGORITHMS[platform]
     return {
         name: value
         for name, value in secrets.items()
-        if name not in NTP_KEY_ALGORITHMS or NTP_KEY_ALGORITHMS[name] in usable
+        if (name not in NTP_KEY_ALGORITHMS or NTP_KEY_ALGORITHMS[name] in usable)
+        and (platform, name) not in HASHED_SECRETS
     }
+
+
+# Secrets a platform's config carries only as a one-way hash (IOS-XE's local user: `secret 9`).
+HASHED_SECRETS = frozenset({("cisco_xe", "STORESTACK_LOCAL_ADMIN_PASSWORD")})
 
 
 # The fleet secret planned tunnel PSKs derive from (HMAC per tunnel id): it never appears itself.
