@@ -16,7 +16,7 @@ def record(cls: type[_Record]) -> type[_Record]:
     assignment to a field as it does for a frozen dataclass, and instances compare and hash by
     their fields as a frozen dataclass's do (`unsafe_hash`: records are dict keys and
     `functools.lru_cache` arguments). A frozen dataclass's `__init__` must set every field
-    through `object.__setattr__` to get past its own refusing `__setattr__`; a store config's
-    intent and views set some 1,400 fields, and that detour alone is about a tenth of its render.
+    through `object.__setattr__` to get past its own refusing `__setattr__`: on the render path
+    that detour was about a fifth of a store config's instructions (benchmarks/RESULTS.md).
     """
     return dataclass(slots=True, unsafe_hash=True)(cls)
