@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.records import record
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.secrets import Secret, hex_secret
 from storestack.devices.views import (
@@ -70,7 +71,7 @@ from storestack.network.sla import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrInterface:
     name: str
     description: str
@@ -78,7 +79,7 @@ class FrrInterface:
     bandwidth: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrNeighbor:
     address: str
     asn: int
@@ -97,7 +98,7 @@ SLA_CONNECT_RETRY = 5
 HUB_ICMP_PER_SOURCE_PPS = 50
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrBfdPeer:
     address: str
     local: str
@@ -105,7 +106,7 @@ class FrrBfdPeer:
     profile: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrStoreLayout:
     static_routes: list[str]
     interfaces: list[FrrInterface]
@@ -116,7 +117,7 @@ class FrrStoreLayout:
     aws_links: list[WanLinkView]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IpsecConnection:
     """One swanctl connection (= one tunnel, one XFRM interface), either end."""
 
@@ -134,7 +135,7 @@ class IpsecConnection:
     psk: Secret  # printed through the `secret` filter
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IpsecSettings:
     """FLEET_CRYPTO spelled for strongSwan, and the timers every connection shares."""
 
@@ -160,7 +161,7 @@ IPSEC = IpsecSettings(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FirewallFlow:
     """One allowed forward flow, spelled for nftables."""
 
@@ -172,7 +173,7 @@ class FirewallFlow:
     why: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaMarkRule:
     """Classify one application's packets on a segment: mark and DSCP (nftables prerouting)."""
 
@@ -183,7 +184,7 @@ class SlaMarkRule:
     application: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaPathCounter:
     """One application leaving on one path: the counter `storestack lab path` reads."""
 
@@ -192,7 +193,7 @@ class SlaPathCounter:
     comment: str  # "<application> <transport> <hub or breakout>"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaHost:
     """The Linux side of the SLA policy on an FRR store."""
 
@@ -262,7 +263,7 @@ LEAF_QUEUE_MS = 100
 MTU_BYTES = 1514
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TcClass:
     """One HTB class of a WAN link: what it matches, its guarantee, ceiling and priority."""
 
@@ -471,14 +472,14 @@ def _link_queue_lines(link: TcLink, control_classid: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyRule:
     """One `ip rule` (iproute2 batch syntax, without the leading `rule add`)."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChronyKey:
     """One NTP key as chrony's key file spells it: id, hash, the key in hex (`secret` filter)."""
 
@@ -487,7 +488,7 @@ class ChronyKey:
     secret: Secret
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NtpClient:
     """The host's time service (chrony): an authenticated client of the intent's NTP servers,
     sourced from the appliance's loopback as IOS-XE, VRP and FortiOS source theirs."""
@@ -1013,7 +1014,7 @@ STEERING_LOCAL_PREF = 1200
 STEERING_RULE_PREF = 1300
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SteeringPath:
     ifname: str
     peer: str  # the hub's inside address: BFD peer and next hop
@@ -1024,7 +1025,7 @@ class SteeringPath:
         return f"path {self.ifname} {self.peer}" + ("" if self.bfd else " bgp-only")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SteeringClass:
     """One overlay application class as storestack-steer follows it (`<host>.steering.conf`)."""
 
@@ -1044,7 +1045,7 @@ class SteeringClass:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SteeringPlan:
     poll_ms: int
     paths: list[SteeringPath]
@@ -1098,7 +1099,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrHubNeighbor:
     address: str
     asn: int
@@ -1110,7 +1111,7 @@ class FrrHubNeighbor:
     route_map_out: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrStoreGroup:
     """A peer-group of store links sharing one BFD profile."""
 
@@ -1118,7 +1119,7 @@ class FrrStoreGroup:
     bfd: BfdProfile
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrrHubLayout:
     static_routes: list[str]
     interfaces: list[FrrInterface]

@@ -376,8 +376,9 @@ def _block_key(value: Any) -> tuple[type, Any]:
 
 def _check_immutable(value: Any) -> None:
     """A block's values must not change after it is rendered, or its text would go stale: plain
-    values, or dataclass instances that hash. A frozen dataclass hashes its fields, so it holds
-    no list, dict or set at any depth; a mutable one (eq, not frozen) does not hash at all."""
+    values, or dataclass instances that hash. A record (common/records.py) or a frozen dataclass
+    hashes its fields, so it holds no list, dict or set at any depth; any other dataclass with
+    `eq` does not hash at all."""
     if type(value) in _PLAIN_KEYS:
         return
     try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from storestack.common.records import record
 from storestack.common.secretrefs import SecretPolicy, parse_secret_ref, policy_problem, read_secret
 from storestack.devices.errors import SecretUnavailableError
 
@@ -24,7 +24,7 @@ _DEVICE_SECRET = re.compile(r"[A-Za-z0-9._+=@#%^*,:/~-]{8,128}")
 _DEVICE_SECRET_RULE = "8-128 characters from A-Z a-z 0-9 . _ + = @ # % ^ * , : / ~ -"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Secret:
     """One secret a config needs: a name for messages, where it comes from, maybe its value."""
 

@@ -32,9 +32,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
-from dataclasses import dataclass
 from typing import Literal
 
+from storestack.common.records import record
 from storestack.network.sla import SlaClassPolicy
 
 IosProbeKind = Literal["udp-jitter", "icmp-jitter", "icmp-echo"]
@@ -84,7 +84,7 @@ FORTIOS_PROBE_TIMEOUT_MS = 1000
 # ---------------------------------------------------------------- per-platform probe timers
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IosProbeTimers:
     """One IP SLA operation: what it sends and when its track goes down and up."""
 
@@ -128,7 +128,7 @@ def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IosStub:
     """A stub track object that a loss or jitter reaction of one IP SLA operation sets down
     (threshold occurred) and up (threshold cleared) through two EEM applets."""
@@ -142,7 +142,7 @@ class IosStub:
     clear_pattern: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IosTracks:
     """The tracks of one IP SLA operation: its return code, its reaction stubs, and the one the
     steering route-map follows (the boolean list of all of them; the return-code track itself
@@ -174,7 +174,7 @@ def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
     return IosTracks(state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if stubs else number)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VrpProbeTimers:
     interval_s: int
     probe_count: int
@@ -204,7 +204,7 @@ def vrp_probe_timers(sla: SlaClassPolicy) -> VrpProbeTimers:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FortiHealthTimers:
     interval_ms: int
     probe_count: int

@@ -7,13 +7,13 @@ tunnel options are all derived from it, so the two ends of a tunnel cannot drift
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from storestack.common.records import record
 
 # DH group numbers (IANA "Transform Type 4") and the names strongSwan uses for them.
 _STRONGSWAN_DH = {14: "modp2048", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IkeProposal:
     """One IKEv2 SA proposal. `encryption` is AEAD (GCM) or CBC; with GCM, `prf` is the only hash."""
 
@@ -26,7 +26,7 @@ class IkeProposal:
         return "gcm" in self.encryption
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EspProposal:
     """One ESP (child SA) proposal; `pfs_group` is the DH group of the rekey (perfect forward secrecy)."""
 
@@ -35,7 +35,7 @@ class EspProposal:
     pfs_group: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CryptoPolicy:
     """Proposals in order of preference, lifetimes and dead-peer detection for every tunnel."""
 

@@ -7,11 +7,11 @@ and `storestack network show` read these objects; only `network/build.py` makes 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Literal
 
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
+from storestack.common.records import record
 from storestack.devices.secrets import Secret
 from storestack.network.sla import SlaClassPolicy, StoreSlaPolicy
 
@@ -41,7 +41,7 @@ def share_kbps(shaped_kbps: int, percent: int) -> int:
     return shaped_kbps * percent // 100
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transport:
     """One WAN link of a store: the underlay every tunnel over it is pinned to."""
 
@@ -60,7 +60,7 @@ class Transport:
     prepend: int  # store ASN prepends on announcements over this transport
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnderlayRoute:
     """A host route to a tunnel's far end, pinned to the transport the tunnel rides on.
 
@@ -75,7 +75,7 @@ class UnderlayRoute:
     gateway: ipaddress.IPv4Address | None  # None: the gateway learned on that transport
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tunnel:
     """One route-based IPsec tunnel, seen from its local end (`local_*`) towards its far end.
 
@@ -115,7 +115,7 @@ class Tunnel:
     peer_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BgpSession:
     kind: SessionKind
     local_address: ipaddress.IPv4Address
@@ -131,7 +131,7 @@ class BgpSession:
     accepts_default: bool = False  # the default route too (exactly 0.0.0.0/0; hub-dc only)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Zone:
     """A security zone: a LAN segment, or one of the appliance's own places."""
 
@@ -144,7 +144,7 @@ class Zone:
     over_cellular: bool  # may use LTE/5G transports when no wired transport is up
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Service:
     """A destination a flow may reach: named prefixes and ports."""
 
@@ -155,7 +155,7 @@ class Service:
     internet: bool = False  # anything that is not RFC 1918 / fleet space
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Flow:
     """One allowed flow, stateful (replies are allowed by connection tracking); all else is denied."""
 
@@ -164,7 +164,7 @@ class Flow:
     why: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QosClass:
     """One class of a store's WAN queues (inventory `qos.classes`), the same on every platform."""
 
@@ -184,7 +184,7 @@ class QosClass:
 NETWORK_CONTROL_DSCPS: tuple[tuple[str, int], ...] = (("cs6", 48), ("cs7", 56))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DcTrust:
     """What a hub trusts of the DSCP on packets it forwards from the DC core LAN into its tunnels:
     its QoS trust boundary towards the stores (`HubIntent.dc_trust`).
@@ -218,7 +218,7 @@ class DcTrust:
         return tuple(name for name, _ in self.remarked)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NtpKey:
     """One NTP authentication key: its id on the NTP servers, the algorithm they verify it with
     (`common/ntp.py`) and its secret slot."""
@@ -235,7 +235,7 @@ def usable_ntp_keys(keys: tuple[NtpKey, ...], platform: Platform) -> tuple[NtpKe
     return tuple(key for key in keys if key.algorithm in usable)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ManagementAccess:
     """Who may manage the appliance, how, and from where."""
 
@@ -255,7 +255,7 @@ class ManagementAccess:
     guest_dns: tuple[ipaddress.IPv4Address, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreIntent:
     store_id: str
     hostname: str  # the edge appliance the intent is for
@@ -281,7 +281,7 @@ class StoreIntent:
         return next((zone for zone in self.zones if zone.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DcCoreLink:
     """A hub's leg on the HQ data-centre LAN, shared with the DC core routers and the other hubs.
 
@@ -295,7 +295,7 @@ class DcCoreLink:
     routers: tuple[ipaddress.IPv4Address, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreControl:
     """What one store tunnel carries to the hub itself rather than through it: BGP between the
     tunnel's two inside addresses, BFD control packets where the tunnel runs BFD, the store's SLA
@@ -310,7 +310,7 @@ class StoreControl:
     bfd: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
@@ -350,7 +350,7 @@ class StoreForwarding:
         return (self.stores, self.loopbacks, self.tunnels)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubIntent:
     hostname: str
     asn: int

@@ -19,9 +19,9 @@ import functools
 import ipaddress
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
 
+from storestack.common.records import record
 from storestack.inventory.fleet import ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, SlaClass
 
@@ -48,7 +48,7 @@ MIN_CONSECUTIVE_LOSSES = 3
 MAX_CONSECUTIVE_LOSSES = 255
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaThresholds:
     """A path breaches the SLA when any of these is exceeded."""
 
@@ -57,7 +57,7 @@ class SlaThresholds:
     jitter_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaTimers:
     """How a class probes its paths and how eagerly its traffic moves."""
 
@@ -68,7 +68,7 @@ class SlaTimers:
     recovery_seconds: int  # a path must be clean this long before traffic returns to it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaClassPolicy:
     name: str
     probe: str  # name of the class's probe / BFD profile / health check on every platform
@@ -96,7 +96,7 @@ class SlaClassPolicy:
         return round(high, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathChoice:
     """One way out of the store: a transport, and the hub its tunnel reaches (None: the
     transport itself, for traffic that breaks out locally, e.g. guest Wi-Fi)."""
@@ -110,7 +110,7 @@ class PathChoice:
     cost_per_gb: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApplicationPolicy:
     name: str
     sla: SlaClassPolicy
@@ -136,7 +136,7 @@ class ApplicationPolicy:
         return tuple(dict.fromkeys(path.transport for path in self.paths))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TransportBudget:
     transport: str
     kind: str
@@ -145,7 +145,7 @@ class TransportBudget:
     data_cap_gb: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreSlaPolicy:
     """A store's resolved SLA policy (`StoreIntent.sla`)."""
 

@@ -291,6 +291,11 @@ class PlatformProfile:
     # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
     # for every store tunnel, built for nothing.
     hub_filter_rules: bool = False
+    # True where a store prints the intent's flows as packet-filter rules per (segment, zone)
+    # pair (`StoreApplianceView.flows`: IOS-XE's and VRP's ACLs, FortiOS's policies). FRR spells
+    # them in nftables from the intent itself (devices/frr.py `store_firewall`), so its views
+    # carry none: some twenty rules per store config, built for nothing.
+    store_flow_rules: bool = True
 
     @property
     def secret_patterns(self) -> tuple[str, ...]:

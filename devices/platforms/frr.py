@@ -169,6 +169,7 @@ PLATFORM = FrrPlatform(
     answers_ios_probe="icmp-jitter",
     json_show_commands=True,
     bfd_follows_sla=True,
+    store_flow_rules=False,
     # vtysh has no revert timer: the host runs one (devices/frr_confirm.py, installed on the
     # appliance as `storestack-confirm`, reached through the login's restricted command set).
     # It reverts with FRR's frr-reload.py; `revert` is the abort of a change that failed.

@@ -5,7 +5,8 @@ wildcard, prefix length), built from ints without re-parsing.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+
+from storestack.common.records import record
 
 _NETMASKS = [str(ipaddress.IPv4Address((0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)) for n in range(33)]
 _WILDCARDS = [str(ipaddress.IPv4Address(~(0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)) for n in range(33)]
@@ -32,7 +33,7 @@ _DOTTED_HEADS_MAX = 1 << 16
 _OCTETS = [str(octet) for octet in range(256)]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Net:
     """An IPv4 network in every notation the platforms use."""
 
@@ -52,7 +53,7 @@ class Net:
         return cls(f"{text}/{prefixlen}", text, prefixlen, _NETMASKS[prefixlen], _WILDCARDS[prefixlen])
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IfAddr:
     """An interface address: 10.64.0.1/26, its mask, and the network it sits in."""
 

@@ -368,7 +368,7 @@ class ViewBuilder:
             ],
             qos=qos,
             zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
-            flows=self._flows(intent, segments),
+            flows=self._flows(intent, segments) if profile.store_flow_rules else [],
             cellular_links=[link for link in wan if link.cellular],
             wired_links=[link for link in wan if not link.cellular],
             aws_links=[link for link in wan if link.name in aws_link_names],

@@ -1,13 +1,14 @@
 """The view types: exactly what the device templates may read (store appliance, hub appliance
-and the pieces they share), frozen dataclasses of plain values and `Secret` slots.
+and the pieces they share), records (common/records.py) of plain values and `Secret` slots.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from storestack.common.platforms import Platform
+from storestack.common.records import record
 from storestack.devices.secrets import Secret
 from storestack.devices.steering import (
     IOS_RETURN_NONE_SIGNAL,
@@ -42,7 +43,7 @@ LOCAL_ADMIN_USER = "localadmin"
 # ---------------------------------------------------------------- shared pieces
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BfdProfile:
     name: str
     interval_ms: int
@@ -73,7 +74,7 @@ def tunnel_bfd(tunnel: Tunnel | None, cellular: bool, follows_sla: bool) -> BfdP
     return BFD_CELLULAR if cellular else BFD_WIRED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AclRule:
     """One packet-filter rule, platform-neutral; `None` addresses mean any."""
 
@@ -91,7 +92,7 @@ class AclRule:
     established: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Acl:
     """A named packet filter; `number` is for platforms that want numbered ACLs too."""
 
@@ -100,7 +101,7 @@ class Acl:
     rules: list[AclRule]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ManagementView:
     """The fleet's management plane; tuples, so it is immutable all the way down (the renderer
     renders blocks that depend only on it once per run)."""
@@ -129,7 +130,7 @@ class ManagementView:
         return usable_ntp_keys(self.ntp_keys, platform)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubRef:
     hostname: str
     asn: int
@@ -138,7 +139,7 @@ class HubRef:
     dc_address: str  # on the DC core LAN: where the hubs' iBGP runs
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DcView:
     """A hub's DC core leg (`network.model.DcCoreLink`) as the templates spell it."""
 
@@ -153,7 +154,7 @@ class DcView:
 # ---------------------------------------------------------------- store appliance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QosClassView:
     """One QoS class of the store's WAN queues (`network.model.QosClass`) as templates spell it."""
 
@@ -168,7 +169,7 @@ class QosClassView:
     best_effort: bool  # DSCP 0: class-default on every platform (a field: templates filter on it per link)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MarkView:
     """Traffic an application class picks out of a segment by its ports, marked at the trust
     boundary with the application's DSCP instead of the segment's (office voice: EF)."""
@@ -181,7 +182,7 @@ class MarkView:
     acl: Acl
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SegmentView:
     kind: str  # pos, office, cctv, guest-wifi, iot
     tag: str  # POS, OFFICE, CCTV, GUEST, IOT: used in object names
@@ -206,7 +207,7 @@ class SegmentView:
     cellular_allowed: bool  # may use LTE/5G links
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TunnelView:
     """IPsec + BGP overlay of one WAN link towards one hub (every link reaches both hubs)."""
 
@@ -246,7 +247,7 @@ class TunnelView:
         return return_degraded_community(self.hub.asn)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WanLinkView:
     name: str
     index: int  # preference order, 0 is the preferred link
@@ -297,7 +298,7 @@ def shaped_kbps(parent_kbps: int, percent: int) -> int:
     return max(1000, share_kbps(parent_kbps, percent))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AwsTunnelView:
     id: str  # the tunnel id (network intent); names its PSK
     name: str
@@ -317,7 +318,7 @@ class AwsTunnelView:
     underlay_gateway: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CloudTunnelView:
     """A hub's VPN to a cloud (`HybridCloud`): AWS or an OpenStack site's gateway, route-based with BGP."""
 
@@ -336,7 +337,7 @@ class CloudTunnelView:
     peer_selectors: list[Net]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlowView:
     """What one segment may start towards one zone, stateful (replies are implied): the network
     intent's flows of that segment grouped by the zone they leave through.
@@ -353,7 +354,7 @@ class FlowView:
     segment: SegmentView | None = None  # the source segment (its tag is `source`), as the view builds it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlaClassView:
     """An SLA class of the store (network intent), as the vendor probes spell it."""
 
@@ -383,7 +384,7 @@ def strictest(classes: list[SlaClassView]) -> SlaClassView:
     return min(classes, key=lambda cls: (cls.loss_percent, cls.latency_ms, cls.jitter_ms, cls.index))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProbeView:
     """One path measured against one SLA class: an IOS-XE IP SLA operation and its track, or a
     VRP NQA test. Only the appliance's own platform's timers are filled in."""
@@ -399,7 +400,7 @@ class ProbeView:
     vrp: VrpProbeTimers | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HealthCheckView:
     """FortiOS: one health check per tunnel (a server may serve one health check only), with an
     SLA entry per class steered over it."""
@@ -415,7 +416,7 @@ class HealthCheckView:
         return strictest(self.classes)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SteeredApplicationView:
     """An application class that rides the overlay: what matches it and its paths, preferred
     first. Traffic between the store's own segments never matches (the ACL denies it first)."""
@@ -433,7 +434,7 @@ class SteeredApplicationView:
     paths: list[ProbeView]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SegmentSteeringView:
     """The policy routing of one LAN segment: its applications in match order."""
 
@@ -442,7 +443,7 @@ class SegmentSteeringView:
     applications: list[SteeredApplicationView]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReturnSignalView:
     """IOS-XE: the store's prefixes are announced to the hub over `probe.tunnel` only while this
     signal host route (Null0, tracked by the probe's steering track) or the store's "no path in
@@ -453,7 +454,7 @@ class ReturnSignalView:
     exist_map: str  # RETURN-VIA-<tunnel number>: route-map and prefix-list of the two signals
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SteeringView:
     classes: list[SlaClassView]
     probes: list[ProbeView]  # every (tunnel, class) some application steers over
@@ -467,7 +468,7 @@ class SteeringView:
     return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RedirectView:
     """VRP: where a classifier's traffic is policy-routed while its NQA test passes (traffic
     behavior `redirect ip-nexthop ADDRESS track-nqa ADMIN TEST`); when the test fails the
@@ -478,7 +479,7 @@ class RedirectView:
     nqa_test: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LanClassView:
     """VRP: one classifier of a segment's inbound traffic policy. An AR applies one traffic
     policy per interface direction and the first matching classifier decides, so QoS marking,
@@ -496,7 +497,7 @@ class LanClassView:
         return self.name if self.redirect is not None else f"MARK-{self.qos.tag}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LanPolicyView:
     """VRP: the traffic policy a segment applies inbound (`traffic-policy NAME inbound`)."""
 
@@ -505,7 +506,7 @@ class LanPolicyView:
     classes: list[LanClassView]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreApplianceView:
     hostname: str
     platform: Platform
@@ -542,7 +543,9 @@ class StoreApplianceView:
     acls: list[Acl]  # CELLULAR-ALLOWED
     qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
-    flows: list[FlowView] = field(default_factory=list)  # everything else between zones is denied
+    # Everything else between zones is denied. Empty on a platform that spells the intent's
+    # flows itself (`PlatformProfile.store_flow_rules`: FRR's nftables).
+    flows: list[FlowView] = field(default_factory=list)
     cellular_links: list[WanLinkView] = field(default_factory=list)
     wired_links: list[WanLinkView] = field(default_factory=list)
     aws_links: list[WanLinkView] = field(default_factory=list)  # the links AWS tunnels ride on
@@ -568,7 +571,7 @@ class StoreApplianceView:
 # ---------------------------------------------------------------- hub appliance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubStoreView:
     """One store as a hub sees it: what it may announce."""
 
@@ -580,7 +583,7 @@ class HubStoreView:
     platform: Platform  # of the store's edge appliance, the tunnels' far end
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubPeerView:
     """One store WAN link terminating on this hub."""
 
@@ -614,7 +617,7 @@ class HubPeerView:
         return degraded_local_pref(self.local_pref)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HubView:
     hostname: str
     platform: Platform
