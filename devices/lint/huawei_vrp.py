@@ -188,8 +188,10 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "hwtacacs", w[1], line.number
         elif "source-interface" in w and w[0] in ("ntp-service", "nqa"):
             yield "interface", after(w, "source-interface") or "", line.number
-        elif w[:3] == ["info-center", "loghost", "source"]:
+        elif w[:3] in (["info-center", "loghost", "source"], ["snmp-agent", "trap", "source"]):
             yield "interface", w[3], line.number
+        elif w[:2] == ["ssh", "server-source"] and "-i" in w:
+            yield "interface", after(w, "-i") or "", line.number
 
 
 @register_rule(PLATFORM)
@@ -202,6 +204,34 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     root = parse(config.text, ("#",))
     for kind, name, number in unresolved(definitions(root), references(root)):
         yield config.finding(number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined")
+
+
+# Interfaces a router creates only when configured (a sub-interface too): a command that names
+# one before it exists is refused ("If the source interface of the SSH server is a logical
+# interface, the logical interface must have been created. Otherwise, the command cannot be
+# executed successfully.", Huawei NetEngine 8000 F1A command reference, "ssh server-source";
+# the same holds for every command that takes an interface name, `ntp-service
+# source-interface` and `info-center loghost source` among them). Physical ports exist from the
+# factory.
+_LOGICAL_INTERFACE = re.compile(r"^(LoopBack|Tunnel|Vlanif|Dialer|Eth-Trunk|Virtual-Template)\d|\.\d+$")
+
+
+@register_rule(PLATFORM)
+def interface_before_definition(config: ConfigFile) -> Iterator[Finding]:
+    """A logical interface is defined above the first line that names it: a push sends the
+    lines in order, and the router refuses a name it has not created yet."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    defined = definitions(root)["interface"]
+    for kind, name, number in references(root):
+        if kind == "interface" and _LOGICAL_INTERFACE.search(name) and number < defined.get(name, 0):
+            yield config.finding(
+                number,
+                "vrp-interface-before-definition",
+                f"interface {name!r} is named here but defined further down (line {defined[name]}): "
+                "a router that does not have it yet refuses this line",
+            )
 
 
 @register_rule(PLATFORM)

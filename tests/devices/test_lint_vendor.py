@@ -62,6 +62,7 @@ RULES = {
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
+        huawei_vrp.interface_before_definition,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -1437,3 +1438,23 @@ def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
     findings = lint_configs(files, NetworkIntent(mixed)).findings
     assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
     assert findings == []
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_loopback_exists_before_any_line_names_it(fleet: Fleet, role: str) -> None:
+    """A push sends the config in its order to an AR whose factory configuration has no
+    LoopBack0, and VRP refuses a source interface it has not created: the loopback comes before
+    NTP's and syslog's source lines, and the lint catches a config that names it first."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    lines = config.text.splitlines()
+    defined = lines.index("interface LoopBack0")
+    naming = [i for i, line in enumerate(lines) if "LoopBack0" in line and not line.startswith("interface ")]
+    assert naming and min(naming) > defined
+    assert [f for f in _lint(config) if f.rule == "vrp-interface-before-definition"] == []
+    # The same config with the loopback moved to the end is refused at its first source line.
+    block = "interface LoopBack0\n description router id and management\n"
+    address = next(line for line in lines[defined + 1 : defined + 4] if line.startswith(" ip address"))
+    moved = _broken(config, f"{block}{address}\n#\n", "")
+    moved = _broken(moved, "\nreturn", f"\n{block}{address}\n#\nreturn")
+    found = [f for f in _lint(moved) if f.rule == "vrp-interface-before-definition"]
+    assert [f.message.split(" is named")[0] for f in found] == ["interface 'LoopBack0'"] * 2
