@@ -43,7 +43,7 @@ from storestack.devices.lint.linetree import (
 )
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
 from storestack.devices.platforms import get_platform
-from storestack.devices.platforms.huawei_vrp import NQA_NAME_FORBIDDEN, PORT_NAMES, nqa_name
+from storestack.devices.platforms.huawei_vrp import NQA_NAME_FORBIDDEN, PORT_NAMES, VTY_RANGES, nqa_name
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -232,6 +232,35 @@ def interface_before_definition(config: ConfigFile) -> Iterator[Finding]:
                 f"interface {name!r} is named here but defined further down (line {defined[name]}): "
                 "a router that does not have it yet refuses this line",
             )
+
+
+_VTY_LINES = frozenset(n for first, last in VTY_RANGES for n in range(first, last + 1))
+
+
+@register_rule(PLATFORM)
+def vty_access(config: ConfigFile) -> Iterator[Finding]:
+    """Every VTY an SSH login can land on (`VTY_RANGES`) has an inbound ACL, AAA and SSH only;
+    a range left out keeps the router's defaults, no ACL."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    blocks = list(top(root, "user-interface", "vty"))
+    covered: set[int] = set()
+    for block in blocks:
+        numbers = [int(word) for word in block.words[2:4] if word.isdigit()]
+        texts = block.child_texts()
+        acl = any(t.startswith("acl ") and t.endswith(" inbound") for t in texts)
+        if acl and "authentication-mode aaa" in texts and "protocol inbound ssh" in texts:
+            covered.update(range(numbers[0], numbers[-1] + 1) if numbers else ())
+        else:
+            yield config.finding(
+                block.number, "vrp-vty-open", f"{block.text}: no inbound ACL, not AAA or not SSH only"
+            )
+    missing = sorted(_VTY_LINES - covered)
+    if blocks and missing:
+        yield config.finding(
+            0, "vrp-vty-open", f"VTY {', '.join(map(str, missing))} keep their defaults (no inbound ACL)"
+        )
 
 
 @register_rule(PLATFORM)

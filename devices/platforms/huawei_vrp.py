@@ -104,6 +104,13 @@ PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
 _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
 
 
+# The VTY user interfaces an AR takes SSH logins on: 0-4 (the default maximum of five) and
+# 16-20, kept for NMS logins and printed bare in every AR's configuration. The management block
+# (templates/devices/huawei_vrp/_management.j2) restricts each range alike; lint `vrp-vty-open`
+# holds it to these.
+VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
+
+
 # NTP authentication modes by algorithm (common/ntp.py), as `ntp-service authentication-keyid N
 # authentication-mode { md5 | hmac-sha256 } cipher KEY` spells them (Huawei AR command reference,
 # "ntp-service authentication-keyid").

@@ -63,6 +63,7 @@ RULES = {
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
         huawei_vrp.interface_before_definition,
+        huawei_vrp.vty_access,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -1458,3 +1459,20 @@ def test_vrp_loopback_exists_before_any_line_names_it(fleet: Fleet, role: str) -
     moved = _broken(moved, "\nreturn", f"\n{block}{address}\n#\nreturn")
     found = [f for f in _lint(moved) if f.rule == "vrp-interface-before-definition"]
     assert [f.message.split(" is named")[0] for f in found] == ["interface 'LoopBack0'"] * 2
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_every_vty_an_ssh_login_can_take_is_restricted(fleet: Fleet, role: str) -> None:
+    """VTY 16-20 (an AR's NMS range, beside 0-4) take the same inbound ACL, AAA and SSH only as
+    VTY 0-4; a config that leaves them bare is caught."""
+    config = _store(fleet, "huawei_vrp", "mall-guest") if role == "edge" else _hub(fleet, "huawei_vrp")
+    text = config.text
+    for first, last in ((0, 4), (16, 20)):
+        block = text.split(f"\nuser-interface vty {first} {last}\n", 1)[1].split("\n#", 1)[0]
+        assert block.splitlines() == [" acl 2000 inbound", " authentication-mode aaa", " protocol inbound ssh"]
+    assert [f for f in _lint(config) if f.rule == "vrp-vty-open"] == []
+    bare = _broken(config, "user-interface vty 16 20\n acl 2000 inbound\n", "user-interface vty 16 20\n")
+    assert [f.message for f in _lint(bare) if f.rule == "vrp-vty-open"] == [
+        "user-interface vty 16 20: no inbound ACL, not AAA or not SSH only",
+        "VTY 16, 17, 18, 19, 20 keep their defaults (no inbound ACL)",
+    ]
