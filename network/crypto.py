@@ -81,11 +81,24 @@ _AWS_ENCRYPTION = {"aes256gcm16": "AES256-GCM-16", "aes256": "AES256", "aes128gc
 _AWS_INTEGRITY = {"sha384": "SHA2-384", "sha256": "SHA2-256", "sha512": "SHA2-512"}
 
 
+# The SA lifetimes an AWS Site-to-Site VPN tunnel accepts (AWS Site-to-Site VPN User Guide,
+# "Tunnel options for your Site-to-Site VPN connection"; EC2 API VpnTunnelOptionsSpecification:
+# Phase1LifetimeSeconds 900-28800, default 28800; Phase2LifetimeSeconds 900-3600, default 3600).
+AWS_IKE_LIFETIME_SECONDS = (900, 28800)
+AWS_ESP_LIFETIME_SECONDS = (900, 3600)
+
+
 def aws_tunnel_options(policy: CryptoPolicy = FLEET_CRYPTO) -> dict[str, object]:
     """The per-tunnel VpnConnection options (without the `tunnelN_` prefix) for `policy`.
 
     With an AEAD phase 2 cipher AWS still wants an integrity algorithm listed; the PRF's hash is
-    given, which the AEAD suite ignores."""
+    given, which the AEAD suite ignores. Raises ValueError for a lifetime AWS does not accept."""
+    for name, value, (low, high) in (
+        ("IKE (phase 1) lifetime", policy.ike_lifetime_seconds, AWS_IKE_LIFETIME_SECONDS),
+        ("ESP (phase 2) lifetime", policy.esp_lifetime_seconds, AWS_ESP_LIFETIME_SECONDS),
+    ):
+        if not low <= value <= high:
+            raise ValueError(f"{name} {value} s: an AWS Site-to-Site VPN tunnel accepts {low}-{high} s")
     return {
         "ike_versions": ["ikev2"],
         "phase1_encryption_algorithms": sorted({_AWS_ENCRYPTION[p.encryption] for p in policy.ike}),

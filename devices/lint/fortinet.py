@@ -32,7 +32,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import BGP_EXTERNAL_DISTANCE, STATIC_DISTANCE
-from storestack.network.crypto import EspProposal, IkeProposal
+from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
 
@@ -474,6 +474,104 @@ def dialup_selection(config: ConfigFile) -> Iterator[Finding]:
                 )
             else:
                 owners[peer_id] = phase1.name
+
+
+@register_rule(PLATFORM)
+def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 and phase 2 states the fleet policy's SA lifetime (network/crypto.py). Left
+    out, FortiOS keeps its defaults, 86400 s for phase 1 and 43200 s for phase 2 (CLI reference,
+    `config vpn ipsec phase1-interface` / `phase2-interface`): above what an AWS Site-to-Site VPN
+    tunnel accepts (28800 / 3600 s) and not what the far end rekeys at, every other platform and
+    the AWS tunnel options being derived from the same policy."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    for path, phase, key, default, policy, sa in (
+        ("vpn ipsec phase1-interface", "phase 1", "keylife", 86400, FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+        ("vpn ipsec phase2-interface", "phase 2", "keylifeseconds", 43200, FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
+    ):
+        for entry in _entries(parsed, path):
+            if entry.first(key) != str(policy):
+                yield config.finding(
+                    entry.line,
+                    "fortios-ipsec-lifetime",
+                    f"{phase} {entry.name} {key} {entry.first(key) or f'unset ({default})'}: the fleet "
+                    f"policy's {sa} lifetime is {policy} s",
+                )
+
+
+@register_rule(PLATFORM)
+def net_device_dialup_only(config: ConfigFile) -> Iterator[Finding]:
+    """`net-device` decides whether the instances of a dial-up phase 1 (`type dynamic`) get
+    interfaces of their own (Administration Guide, "Dynamic tunnel interface creation"); a
+    static phase 1 is itself one tunnel interface and the setting says nothing there."""
+    if config.suffix:
+        return
+    for phase1 in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        if phase1.first("net-device") is not None and phase1.first("type") != "dynamic":
+            yield config.finding(
+                phase1.settings["net-device"][1],
+                "fortios-net-device-static",
+                f"phase 1 {phase1.name} is not dial-up (type {phase1.first('type') or 'static'}): "
+                "net-device applies to dial-up phase 1s only",
+            )
+
+
+@register_rule(PLATFORM)
+def local_out_backup(config: ConfigFile) -> Iterator[Finding]:
+    """A store with wired and LTE/5G tunnels keeps its own traffic (NTP, syslog, TACACS+, DNS)
+    off LTE/5G while a wired tunnel is up. Local-out traffic follows the routing table unless the
+    feature says `interface-select-method sdwan` (Administration Guide, "Local out traffic"), and
+    the hubs' routes run through every tunnel alike (eBGP multipath): each feature must select by
+    SD-WAN, and an SD-WAN rule for the loopback's traffic must rank every wired member before any
+    LTE/5G one."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    zones = {member.name: member.first("zone") for member in _nested(sdwan, "members")}
+    cellular = {name for name, zone in zones.items() if zone == "overlay-cellular"}
+    if not cellular or len(cellular) == len(zones):
+        return
+    features: list[tuple[str, Entry, int]] = [
+        (path, block.own, block.line)
+        for path, block in parsed.items()
+        if path == "system dns" or (path.startswith("log syslogd") and path.endswith(" setting"))
+    ]
+    features += [(f"user tacacs+ {entry.name}", entry, entry.line) for entry in _entries(parsed, "user tacacs+")]
+    ntp = parsed.get("system ntp")
+    if ntp is not None:
+        features += [
+            (f"system ntp server {entry.name}", entry, entry.line) for entry in _nested(ntp.own, "ntpserver")
+        ]
+    for name, entry, line in features:
+        if entry.first("interface-select-method") != "sdwan":
+            yield config.finding(
+                line,
+                "fortios-local-out-cellular",
+                f"{name}: no interface-select-method sdwan, so the routing table picks its tunnel "
+                "and may pick an LTE/5G one while a wired tunnel is up",
+            )
+    rules = [rule for rule in _nested(sdwan, "service") if "LOOPBACK" in rule.get("src")]
+    ranked = [
+        rule
+        for rule in rules
+        if (members := rule.get("priority-members"))
+        and not any(
+            members[i] in cellular and members[j] not in cellular
+            for i in range(len(members))
+            for j in range(i + 1, len(members))
+        )
+        and set(zones) - cellular <= set(members)
+    ]
+    if features and not ranked:
+        yield config.finding(
+            parsed["system sdwan"].line,
+            "fortios-local-out-cellular",
+            "no SD-WAN rule for the loopback's traffic ranks every wired member before the LTE/5G ones",
+        )
 
 
 @register_rule(PLATFORM)

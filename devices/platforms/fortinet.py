@@ -11,6 +11,7 @@ from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetF
 from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
+from storestack.network.crypto import FLEET_CRYPTO
 
 if TYPE_CHECKING:
     from storestack.devices.views import (
@@ -356,6 +357,20 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def ike_keylife(_: object) -> int:
+    """Phase 1 `keylife` of every FortiOS phase 1: the fleet policy's IKE SA lifetime. Always
+    written: left out, FortiOS keeps its default of 86400 s (CLI reference, `config vpn ipsec
+    phase1-interface`), three times the 28800 s the far ends use and above the most an AWS
+    Site-to-Site VPN tunnel accepts (Phase1LifetimeSeconds 900-28800)."""
+    return FLEET_CRYPTO.ike_lifetime_seconds
+
+
+def esp_keylife(_: object) -> int:
+    """Phase 2 `keylifeseconds` of every FortiOS phase 2: the fleet policy's child SA lifetime
+    (FortiOS's default is 43200 s; AWS accepts 900-3600)."""
+    return FLEET_CRYPTO.esp_lifetime_seconds
+
+
 def phase2_interfaces(view: StoreApplianceView) -> list[str]:
     """`config vpn ipsec phase2-interface` entries: one per phase 1 (hub and AWS tunnels), the
     fleet's ESP proposal with PFS."""
@@ -368,7 +383,7 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
             "        set proposal aes256gcm",
             "        set pfs enable",
             "        set dhgrp 20",
-            "        set keylifeseconds 3600",
+            f"        set keylifeseconds {esp_keylife(view)}",
             "        set auto-negotiate enable",
             "    next",
         ]
@@ -700,7 +715,38 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
                 f"            set hold-down-time {app.sla.recovery_seconds}",
                 "        next",
             ]
-    return [*lines, *_wired_only_rules(view, steering.applications, rule), "    end"]
+    wired_only = _wired_only_rules(view, steering.applications, rule)
+    rule += sum(line.startswith("        edit ") for line in wired_only)
+    return [*lines, *wired_only, *_local_out_rule(view, rule), "    end"]
+
+
+def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
+    """Rule `last` + 1 for the store's own traffic from its loopback (NTP, syslog, TACACS+, DNS:
+    each set to `interface-select-method sdwan` in the template): every wired tunnel, in the
+    links' order and home hub first, before any LTE/5G tunnel (`manual`: the first member in
+    `priority-members` that is up). Local-out traffic follows the routing table unless its
+    feature selects the interface by SD-WAN (Administration Guide, "Local out traffic",
+    https://docs.fortinet.com/document/fortigate/7.0.5/administration-guide/848980), and the hubs'
+    routes are installed through every tunnel alike (eBGP multipath, one local preference): left
+    to the routing table, a share of it would take an LTE tunnel while the wired ones are up,
+    where the design keeps LTE a backup. Only a store with both kinds of link needs the order."""
+    if all(link.cellular for link in view.wan) or not any(link.cellular for link in view.wan):
+        return []
+    members = [
+        tunnel.number
+        for link in sorted(view.wan, key=lambda link: link.cellular)
+        for tunnel in link.tunnels
+    ]
+    return [
+        f"        edit {last + 1}",
+        '            set name "local-out"',
+        "            set mode manual",
+        '            set src "LOOPBACK"',
+        '            set dst "STORE-LOCAL"',
+        "            set dst-negate enable",
+        "            set priority-members" + "".join(f" {number}" for number in members),
+        "        next",
+    ]
 
 
 def _wired_only_rules(
@@ -780,6 +826,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),
+        ("fortios_ike_keylife", ike_keylife),
+        ("fortios_esp_keylife", esp_keylife),
         ("fortios_dhcp_servers", dhcp_servers),
         ("fortios_dns_forwarders", dns_forwarders),
         ("fortios_sdwan_members", sdwan_members),

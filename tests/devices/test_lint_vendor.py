@@ -85,6 +85,9 @@ RULES = {
         fortinet.sdwan_zone_members,
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
+        fortinet.ipsec_lifetimes,
+        fortinet.net_device_dialup_only,
+        fortinet.local_out_backup,
     ),
 }
 
@@ -1439,6 +1442,62 @@ def test_generated_fleet_with_vrp_hubs_is_clean(tmp_path: Path) -> None:
     findings = lint_configs(files, NetworkIntent(mixed)).findings
     assert [f for f in findings if platform_of.get(f.file) == "huawei_vrp" or f.rule.startswith("vrp-")] == []
     assert findings == []
+
+
+def test_fortios_every_phase1_and_phase2_rekeys_at_the_fleet_lifetimes(fleet: Fleet) -> None:
+    """A FortiOS phase 1 without `keylife` keeps FortiOS's 86400 s, above the 28800 s an AWS
+    tunnel accepts and not what the far end uses: every rendered phase 1 and phase 2 states the
+    fleet policy's lifetimes, and the lint names one that does not."""
+    configs = [_store(fleet, "fortinet", shape) for shape in ("aws", "dual-wan")] + [_hub(fleet, "fortinet")]
+    for config in configs:
+        assert not [f for f in _lint(config) if f.rule == "fortios-ipsec-lifetime"], config.name
+    aws = _store(fleet, "fortinet", "aws")
+    broken = _broken(aws, f"        set keylife {FLEET_CRYPTO.ike_lifetime_seconds}\n", "")
+    found = [f.message for f in _lint(broken) if f.rule == "fortios-ipsec-lifetime"]
+    assert len(found) == 1 and found[0].endswith(
+        f"keylife unset (86400): the fleet policy's IKE lifetime is {FLEET_CRYPTO.ike_lifetime_seconds} s"
+    )
+
+
+def test_fortios_net_device_only_on_dialup_phase1s(fleet: Fleet) -> None:
+    """`net-device` is a dial-up phase 1's setting: no static phase 1 (store tunnels, the hub's
+    AWS and OpenStack tunnels) carries it, the hub's dial-up ones keep it."""
+    hub = _hub(fleet, "fortinet")
+    for config in [_store(fleet, "fortinet", shape) for shape in ("aws", "dual-wan")] + [hub]:
+        assert not [f for f in _lint(config) if f.rule == "fortios-net-device-static"], config.name
+    assert "set net-device disable" in hub.text
+    store = _store(fleet, "fortinet", "dual-wan")
+    broken = _broken(store, "        set ike-version 2\n", "        set ike-version 2\n        set net-device disable\n")
+    assert [f.rule for f in _lint(broken) if f.rule == "fortios-net-device-static"] == ["fortios-net-device-static"]
+
+
+def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet) -> None:
+    """A store's NTP, syslog, TACACS+ and DNS leave from its loopback; the hubs' routes run
+    through every tunnel alike, so left to the routing table a share of them would take an LTE
+    tunnel while the wired ones are up. Each selects its tunnel by SD-WAN, and the loopback's
+    rule ranks every wired tunnel first; the lint names a feature or a rule that does not."""
+    for shape in ("dual-wan", "mall-guest", "aws", "lte-only"):
+        config = _store(fleet, "fortinet", shape)
+        assert not [f for f in _lint(config) if f.rule == "fortios-local-out-cellular"], shape
+    store = _store(fleet, "fortinet", "dual-wan")
+    assert 'set name "local-out"' in store.text
+    unsteered = _broken(
+        store, 'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n    set interface-select-method sdwan\n',
+        'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n',
+    )
+    assert [f.message.split(":")[0] for f in _lint(unsteered) if f.rule == "fortios-local-out-cellular"] == [
+        "log syslogd setting"
+    ]
+    lte_first = _broken(
+        store,
+        '            set src "LOOPBACK"\n            set dst "STORE-LOCAL"\n            set dst-negate enable\n'
+        "            set priority-members 1 3 4 2\n",
+        '            set src "LOOPBACK"\n            set dst "STORE-LOCAL"\n            set dst-negate enable\n'
+        "            set priority-members 4 1 3 2\n",
+    )
+    assert [f.message for f in _lint(lte_first) if f.rule == "fortios-local-out-cellular"] == [
+        "no SD-WAN rule for the loopback's traffic ranks every wired member before the LTE/5G ones"
+    ]
 
 
 @pytest.mark.parametrize("role", ["edge", "hub"])

@@ -182,3 +182,23 @@ def test_network_show_names_every_key_the_ntp_servers_need(
     table = CliRunner().invoke(cli, ["network", "show", target])
     assert table.exit_code == 0, table.output
     assert f"asks with key {asks_with}" in table.output and "hmac-sha256" in table.output
+
+
+def test_aws_tunnel_options_refuse_a_lifetime_aws_does_not_accept() -> None:
+    """The fleet's lifetimes are inside what an AWS Site-to-Site VPN tunnel accepts (phase 1
+    900-28800 s, phase 2 900-3600 s); a policy outside them fails before any stack is planned."""
+    import dataclasses
+
+    import pytest
+
+    from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
+
+    options = aws_tunnel_options(FLEET_CRYPTO)
+    assert (options["phase1_lifetime_seconds"], options["phase2_lifetime_seconds"]) == (
+        FLEET_CRYPTO.ike_lifetime_seconds,
+        FLEET_CRYPTO.esp_lifetime_seconds,
+    )
+    with pytest.raises(ValueError, match="IKE \\(phase 1\\) lifetime 86400 s"):
+        aws_tunnel_options(dataclasses.replace(FLEET_CRYPTO, ike_lifetime_seconds=86400))
+    with pytest.raises(ValueError, match="ESP \\(phase 2\\) lifetime 43200 s"):
+        aws_tunnel_options(dataclasses.replace(FLEET_CRYPTO, esp_lifetime_seconds=43200))
