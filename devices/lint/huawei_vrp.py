@@ -43,7 +43,13 @@ from storestack.devices.lint.linetree import (
 )
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
 from storestack.devices.platforms import get_platform
-from storestack.devices.platforms.huawei_vrp import NQA_NAME_FORBIDDEN, PORT_NAMES, nqa_name
+from storestack.devices.platforms.huawei_vrp import (
+    GUEST_LEASE,
+    NQA_NAME_FORBIDDEN,
+    PORT_NAMES,
+    VTY_RANGES,
+    nqa_name,
+)
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
 from storestack.network.crypto import EspProposal, IkeProposal
 
@@ -188,8 +194,10 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "hwtacacs", w[1], line.number
         elif "source-interface" in w and w[0] in ("ntp-service", "nqa"):
             yield "interface", after(w, "source-interface") or "", line.number
-        elif w[:3] == ["info-center", "loghost", "source"]:
+        elif w[:3] in (["info-center", "loghost", "source"], ["snmp-agent", "trap", "source"]):
             yield "interface", w[3], line.number
+        elif w[:2] == ["ssh", "server-source"] and "-i" in w:
+            yield "interface", after(w, "-i") or "", line.number
 
 
 @register_rule(PLATFORM)
@@ -202,6 +210,63 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     root = parse(config.text, ("#",))
     for kind, name, number in unresolved(definitions(root), references(root)):
         yield config.finding(number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined")
+
+
+# Interfaces a router creates only when configured (a sub-interface too): a command that names
+# one before it exists is refused ("If the source interface of the SSH server is a logical
+# interface, the logical interface must have been created. Otherwise, the command cannot be
+# executed successfully.", Huawei NetEngine 8000 F1A command reference, "ssh server-source";
+# the same holds for every command that takes an interface name, `ntp-service
+# source-interface` and `info-center loghost source` among them). Physical ports exist from the
+# factory.
+_LOGICAL_INTERFACE = re.compile(r"^(LoopBack|Tunnel|Vlanif|Dialer|Eth-Trunk|Virtual-Template)\d|\.\d+$")
+
+
+@register_rule(PLATFORM)
+def interface_before_definition(config: ConfigFile) -> Iterator[Finding]:
+    """A logical interface is defined above the first line that names it: a push sends the
+    lines in order, and the router refuses a name it has not created yet."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    defined = definitions(root)["interface"]
+    for kind, name, number in references(root):
+        if kind == "interface" and _LOGICAL_INTERFACE.search(name) and number < defined.get(name, 0):
+            yield config.finding(
+                number,
+                "vrp-interface-before-definition",
+                f"interface {name!r} is named here but defined further down (line {defined[name]}): "
+                "a router that does not have it yet refuses this line",
+            )
+
+
+_VTY_LINES = frozenset(n for first, last in VTY_RANGES for n in range(first, last + 1))
+
+
+@register_rule(PLATFORM)
+def vty_access(config: ConfigFile) -> Iterator[Finding]:
+    """Every VTY an SSH login can land on (`VTY_RANGES`) has an inbound ACL, AAA and SSH only;
+    a range left out keeps the router's defaults, no ACL."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    blocks = list(top(root, "user-interface", "vty"))
+    covered: set[int] = set()
+    for block in blocks:
+        numbers = [int(word) for word in block.words[2:4] if word.isdigit()]
+        texts = block.child_texts()
+        acl = any(t.startswith("acl ") and t.endswith(" inbound") for t in texts)
+        if acl and "authentication-mode aaa" in texts and "protocol inbound ssh" in texts:
+            covered.update(range(numbers[0], numbers[-1] + 1) if numbers else ())
+        else:
+            yield config.finding(
+                block.number, "vrp-vty-open", f"{block.text}: no inbound ACL, not AAA or not SSH only"
+            )
+    missing = sorted(_VTY_LINES - covered)
+    if blocks and missing:
+        yield config.finding(
+            0, "vrp-vty-open", f"VTY {', '.join(map(str, missing))} keep their defaults (no inbound ACL)"
+        )
 
 
 @register_rule(PLATFORM)
@@ -370,7 +435,8 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
     """Guest Wi-Fi (zone GUEST) gets no DNS from the router at any of its addresses in the global
     table: the DNS proxy answers on every one of them (each segment's gateway, the loopback, the
     tunnels), and a packet to the router passes no interzone filter, so the guest interface's
-    inbound ACL must refuse UDP and TCP 53 to each."""
+    inbound ACL must refuse UDP and TCP 53 to each. Its DHCP pool leases for an hour
+    (`GUEST_LEASE`)."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -388,6 +454,15 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
                 if "zone GUEST" in texts:
                     guests.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}")))
     for interface, address in guests:
+        leases = [t for t in interface.child_texts() if t.startswith("dhcp server lease")]
+        if "dhcp select interface" in interface.child_texts() and leases != [GUEST_LEASE]:
+            yield config.finding(
+                interface.number,
+                "vrp-guest-lease",
+                f"{interface.text}: guest Wi-Fi leases "
+                + (f"as {leases[0]!r}" if leases else "for the default day")
+                + f", not {GUEST_LEASE!r}: a day's passers-by exhaust the pool",
+            )
         name = next((t.split()[-1] for t in interface.child_texts() if t.startswith("traffic-filter inbound acl")), None)
         acl = acls.get(name) if name else None
         host = next(address.network.hosts())

@@ -104,6 +104,22 @@ PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
 _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
 
 
+# The VTY user interfaces an AR takes SSH logins on: 0-4 (the default maximum of five) and
+# 16-20, kept for NMS logins and printed bare in every AR's configuration. The management block
+# (templates/devices/huawei_vrp/_management.j2) restricts each range alike; lint `vrp-vty-open`
+# holds it to these.
+VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
+
+
+# Guest Wi-Fi leases for an hour, as the IOS-XE stores' guest pool does (`lease 0 1`): an AR's
+# interface pool leases for one day unless told otherwise ("By default, the IP address lease of
+# addresses in an interface address pool is one day", AR command reference "dhcp server lease",
+# EDOC1100064351), and the sample stores' guest /25 leaves 117 addresses after the reserved ones,
+# fewer than the phones that pass a mall store in a day. Spelled as VRP prints it back (day,
+# hour and minute), so a pushed store reads in sync.
+GUEST_LEASE = "dhcp server lease day 0 hour 1 minute 0"
+
+
 # NTP authentication modes by algorithm (common/ntp.py), as `ntp-service authentication-keyid N
 # authentication-mode { md5 | hmac-sha256 } cipher KEY` spells them (Huawei AR command reference,
 # "ntp-service authentication-keyid").
@@ -371,7 +387,8 @@ def guest_filter(view: StoreApplianceView) -> list[str]:
 
 def segment_interfaces(view: StoreApplianceView) -> list[str]:
     """Each segment's dot1q sub-interface: its gateway address, DHCP server (the gateway up to
-    the reserved end excluded), its LAN-IN policy, GUEST-IN on guest Wi-Fi, and its zone."""
+    the reserved end excluded; guest Wi-Fi leases for an hour, `GUEST_LEASE`), its LAN-IN
+    policy, GUEST-IN on guest Wi-Fi, and its zone."""
     lines: list[str] = []
     for policy in view.lan_policies:
         segment = policy.segment
@@ -383,6 +400,7 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
             " arp broadcast enable",
             " dhcp select interface",
             f" dhcp server excluded-ip-address {segment.gateway.ip} {segment.dhcp_reserved_end}",
+            *([f" {GUEST_LEASE}"] if segment.kind == "guest-wifi" else []),
             f" dhcp server dns-list {' '.join(segment.dns_servers)}",
             f" dhcp server domain-name {view.mgmt.domain}",
             f" traffic-policy {policy.name} inbound",

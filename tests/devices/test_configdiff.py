@@ -136,6 +136,18 @@ def test_vrp_ikev2_only_peer_reads_the_same_in_either_release_form(shown: str) -
     ]
 
 
+@pytest.mark.parametrize("golden", ["dual-wan", "hub"])
+def test_vrp_first_push_creates_the_loopback_before_naming_it(golden: str) -> None:
+    """An AR out of the box has no LoopBack0 and refuses a source interface it has not created:
+    the first push creates the loopback before NTP, syslog (or anything) names it."""
+    intended = (Path(__file__).parent / "golden" / "huawei_vrp" / f"{golden}.cfg").read_text(encoding="utf-8")
+    factory = "#\nsysname AR6120\n#\ninterface GigabitEthernet0/0/0\n shutdown\n#\nreturn\n"
+    sent = [line.strip() for line in remediation_lines(factory, intended, "huawei_vrp")]
+    created = sent.index("interface LoopBack0")
+    naming = [i for i, line in enumerate(sent) if "LoopBack0" in line and i != created]
+    assert naming and min(naming) > created
+
+
 def test_fortios_remediation_goes_in_dependency_order_with_deletions_last() -> None:
     """FortiOS refuses a reference to an object not defined yet and the deletion of one in use:
     a route-map rule moves to a new prefix-list (created before the rule names it), and the old

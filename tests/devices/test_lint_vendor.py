@@ -63,6 +63,8 @@ RULES = {
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
+        huawei_vrp.interface_before_definition,
+        huawei_vrp.vty_access,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -1511,3 +1513,55 @@ def test_cisco_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) ->
     unset = _broken(config, "\n set security-association lifetime seconds 3600\n", "\n")
     (finding,) = [f for f in _lint(unset) if f.rule == "cisco-ipsec-lifetime"]
     assert "set security-association lifetime seconds unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_loopback_exists_before_any_line_names_it(fleet: Fleet, role: str) -> None:
+    """A push sends the config in its order to an AR whose factory configuration has no
+    LoopBack0, and VRP refuses a source interface it has not created: the loopback comes before
+    NTP's and syslog's source lines, and the lint catches a config that names it first."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    lines = config.text.splitlines()
+    defined = lines.index("interface LoopBack0")
+    naming = [i for i, line in enumerate(lines) if "LoopBack0" in line and not line.startswith("interface ")]
+    assert naming and min(naming) > defined
+    assert [f for f in _lint(config) if f.rule == "vrp-interface-before-definition"] == []
+    # The same config with the loopback moved to the end is refused at its first source line.
+    block = "interface LoopBack0\n description router id and management\n"
+    address = next(line for line in lines[defined + 1 : defined + 4] if line.startswith(" ip address"))
+    moved = _broken(config, f"{block}{address}\n#\n", "")
+    moved = _broken(moved, "\nreturn", f"\n{block}{address}\n#\nreturn")
+    found = [f for f in _lint(moved) if f.rule == "vrp-interface-before-definition"]
+    assert [f.message.split(" is named")[0] for f in found] == ["interface 'LoopBack0'"] * 2
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_every_vty_an_ssh_login_can_take_is_restricted(fleet: Fleet, role: str) -> None:
+    """VTY 16-20 (an AR's NMS range, beside 0-4) take the same inbound ACL, AAA and SSH only as
+    VTY 0-4; a config that leaves them bare is caught."""
+    config = _store(fleet, "huawei_vrp", "mall-guest") if role == "edge" else _hub(fleet, "huawei_vrp")
+    text = config.text
+    for first, last in ((0, 4), (16, 20)):
+        block = text.split(f"\nuser-interface vty {first} {last}\n", 1)[1].split("\n#", 1)[0]
+        assert block.splitlines() == [" acl 2000 inbound", " authentication-mode aaa", " protocol inbound ssh"]
+    assert [f for f in _lint(config) if f.rule == "vrp-vty-open"] == []
+    bare = _broken(config, "user-interface vty 16 20\n acl 2000 inbound\n", "user-interface vty 16 20\n")
+    assert [f.message for f in _lint(bare) if f.rule == "vrp-vty-open"] == [
+        "user-interface vty 16 20: no inbound ACL, not AAA or not SSH only",
+        "VTY 16, 17, 18, 19, 20 keep their defaults (no inbound ACL)",
+    ]
+
+
+def test_vrp_guest_wifi_leases_for_an_hour(fleet: Fleet) -> None:
+    """A store's guest pool (a /25 less its reserved addresses) leases for an hour, not the AR's
+    default day, and in the form the router prints back; a guest pool left at the default is
+    caught."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    guest = config.text.split("description guest-wifi segment", 1)[1].split("\n#", 1)[0]
+    assert " dhcp server lease day 0 hour 1 minute 0" in guest.splitlines()
+    assert config.text.count("dhcp server lease") == 1  # the other segments keep the default
+    assert [f for f in _lint(config) if f.rule == "vrp-guest-lease"] == []
+    default = _broken(config, " dhcp server lease day 0 hour 1 minute 0\n", "")
+    assert [f.message.split(":", 1)[1].split(",")[0] for f in _lint(default) if f.rule == "vrp-guest-lease"] == [
+        " guest Wi-Fi leases for the default day"
+    ]

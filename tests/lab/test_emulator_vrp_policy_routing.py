@@ -117,3 +117,14 @@ def test_what_a_line_names_is_defined_before_it(fleet: Fleet, shape: str) -> Non
     for i, line in enumerate(lines):
         if line.startswith(" traffic-policy ") and line.endswith(" inbound"):
             assert first(f"traffic policy {line.split()[1]}") < i
+
+
+def test_a_source_interface_not_created_yet_is_refused() -> None:
+    """A factory AR has no loopback: NTP's and syslog's source lines that name LoopBack0 are
+    refused until the loopback exists, and taken after it."""
+    device, session = _unit()
+    assert "interface LoopBack0" not in device.running_text()
+    early = ["ntp-service source-interface LoopBack0", "info-center loghost source LoopBack0"]
+    assert [line for line, _ in _send(session, early)] == early
+    assert _send(session, ["interface LoopBack0", " ip address 10.255.0.4 255.255.255.255", *early]) == []
+    assert _send(session, ["ntp-service source-interface GigabitEthernet0/0/1"]) == []

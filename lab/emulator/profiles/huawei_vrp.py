@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 VRP_VERSION = "V300R019C10SPC300"
 VRP_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
+VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
 
 # Which lines open sections, which are global-only and which replace one another (LineDialect).
 VRP = LineDialect(
@@ -175,13 +176,37 @@ def refused_column(context: list[ConfigNode], line: str) -> int | None:
     return None
 
 
+# System-view lines that name an interface as a source, with the name as their match group. A
+# logical interface (a loopback, tunnel, VLANIF, sub-interface...) exists only once configured,
+# and VRP refuses a line that names one it has not created ("If the source interface ... is a
+# logical interface, the logical interface must have been created. Otherwise, the command cannot
+# be executed successfully.", Huawei "ssh server-source"); physical ports exist from the factory.
+NAMES_INTERFACE = re.compile(
+    r"^(?:ntp-service\s+source-interface|info-center\s+loghost\s+source|snmp-agent\s+trap\s+source"
+    r"|ssh\s+server-source\s+-i)\s+(\S+)"
+)
+LOGICAL_INTERFACE = re.compile(r"^(?:LoopBack|Tunnel|Vlanif|Dialer|Eth-Trunk|Virtual-Template)\d|\.\d+$")
+
+
+def missing_interface_column(config: LineConfig, line: str) -> int | None:
+    """Where an AR's caret points in a system-view `line` (these are global: typed in a section
+    they leave it) that names a logical interface the config does not have yet; None: the line
+    names none, or one that exists."""
+    found = NAMES_INTERFACE.match(line)
+    if not found or not LOGICAL_INTERFACE.search(found.group(1)):
+        return None
+    if config.root.find(f"interface {found.group(1)}") is not None:
+        return None
+    return found.start(1)
+
+
 def default_config(name: str) -> str:
+    """An AR out of the box: its physical ports, and no loopback (one exists once configured)."""
     return (
         f"#\nsysname {name}\n#\n"
         "interface GigabitEthernet0/0/0\n shutdown\n#\n"
         "interface GigabitEthernet0/0/1\n shutdown\n#\n"
-        "interface GigabitEthernet0/0/2\n shutdown\n#\n"
-        "interface LoopBack0\n#\nreturn\n"
+        "interface GigabitEthernet0/0/2\n shutdown\n#\nreturn\n"
     )
 
 
@@ -321,6 +346,9 @@ class VrpSession(CliSession):
             refused = refused_column(self.context, line)
             if refused is not None:
                 return self.invalid(line, refused)
+            missing = missing_interface_column(candidate, line)
+            if missing is not None:
+                return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
             at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
