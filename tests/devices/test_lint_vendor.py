@@ -63,6 +63,7 @@ RULES = {
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
+        huawei_vrp.ipsec_lifetimes,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -1511,3 +1512,15 @@ def test_cisco_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) ->
     unset = _broken(config, "\n set security-association lifetime seconds 3600\n", "\n")
     (finding,) = [f for f in _lint(unset) if f.rule == "cisco-ipsec-lifetime"]
     assert "set security-association lifetime seconds unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+
+
+@pytest.mark.parametrize("role", ["store", "hub"])
+def test_vrp_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
+    config = _store(fleet, "huawei_vrp", "aws") if role == "store" else _hub(fleet, "huawei_vrp")
+    assert "vrp-ipsec-lifetime" not in _rules(_lint(config))
+    longer = _broken(config, "\n sa duration 28800\n", "\n sa duration 86400\n")
+    (finding,) = [f for f in _lint(longer) if f.rule == "vrp-ipsec-lifetime"]
+    assert "sa duration 86400, the fleet policy's IKE lifetime is 28800 s" in finding.message
+    unset = _broken(config, "\n sa duration time-based 3600\n", "\n")
+    (finding,) = [f for f in _lint(unset) if f.rule == "vrp-ipsec-lifetime"]
+    assert "sa duration time-based unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
