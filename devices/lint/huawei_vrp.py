@@ -51,7 +51,7 @@ from storestack.devices.platforms.huawei_vrp import (
     nqa_name,
 )
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
-from storestack.network.crypto import EspProposal, IkeProposal
+from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "huawei_vrp"
 
@@ -1446,3 +1446,32 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return most_permissive([acl_verdict(acl, packet) for acl in applied.values()], "no filter")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
+
+
+@register_rule(PLATFORM)
+def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKE proposal and IPsec profile states the fleet policy's SA lifetime
+    (network/crypto.py: `sa duration` and `sa duration time-based`), from which the far end and
+    the AWS tunnel options are configured too. Left out, the router runs its own default, which
+    nothing ties to what the far end runs or to the 28800 s an AWS Site-to-Site VPN tunnel
+    accepts at most."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    for section, setting, policy, sa in (
+        (("ike", "proposal"), ("sa", "duration"), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+        (("ipsec", "profile"), ("sa", "duration", "time-based"), FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
+    ):
+        for block in top(root, *section):
+            stated = [
+                child.words[len(setting)]
+                for child in block.children
+                if tuple(child.words[: len(setting)]) == setting and len(child.words) > len(setting)
+            ]
+            if stated != [str(policy)]:
+                yield config.finding(
+                    block.number,
+                    "vrp-ipsec-lifetime",
+                    f"{block.text}: {' '.join(setting)} {stated[0] if stated else 'unset'}, the fleet "
+                    f"policy's {sa} lifetime is {policy} s",
+                )

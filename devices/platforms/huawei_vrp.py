@@ -8,6 +8,7 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.network.crypto import FLEET_CRYPTO
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -511,6 +512,12 @@ PLATFORM = HuaweiVrpPlatform(
         commit="commit trial {timer}",
         confirm=("system-view", "commit", "return"),
         abort=("system-view", "abort trial", "return"),
+    ),
+    # The SA lifetimes every IKE proposal and IPsec profile states: the fleet policy's, which the
+    # far end (a hub, a store or AWS) is configured from too (lint `vrp-ipsec-lifetime`).
+    template_values=(
+        ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
+        ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
     ),
     template_filters=(
         ("vrp_acl_rule", acl_rule),

@@ -65,6 +65,7 @@ RULES = {
         huawei_vrp.guest_services,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
+        huawei_vrp.ipsec_lifetimes,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -1565,3 +1566,15 @@ def test_vrp_guest_wifi_leases_for_an_hour(fleet: Fleet) -> None:
     assert [f.message.split(":", 1)[1].split(",")[0] for f in _lint(default) if f.rule == "vrp-guest-lease"] == [
         " guest Wi-Fi leases for the default day"
     ]
+
+
+@pytest.mark.parametrize("role", ["store", "hub"])
+def test_vrp_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
+    config = _store(fleet, "huawei_vrp", "aws") if role == "store" else _hub(fleet, "huawei_vrp")
+    assert "vrp-ipsec-lifetime" not in _rules(_lint(config))
+    longer = _broken(config, "\n sa duration 28800\n", "\n sa duration 86400\n")
+    (finding,) = [f for f in _lint(longer) if f.rule == "vrp-ipsec-lifetime"]
+    assert "sa duration 86400, the fleet policy's IKE lifetime is 28800 s" in finding.message
+    unset = _broken(config, "\n sa duration time-based 3600\n", "\n")
+    (finding,) = [f for f in _lint(unset) if f.rule == "vrp-ipsec-lifetime"]
+    assert "sa duration time-based unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
