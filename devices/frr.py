@@ -1407,7 +1407,8 @@ def dhcp_scope_lines(segments: Sequence[SegmentView]) -> list[str]:
         kind = segment.kind
         lines += [
             f"interface={segment.ifname}",
-            f"dhcp-range=set:{kind},{segment.dhcp_start},{segment.dhcp_end},{segment.gateway.netmask},12h",
+            f"dhcp-range=set:{kind},{segment.dhcp_start},{segment.dhcp_end},{segment.gateway.netmask},"
+            f"{'12h' if segment.dhcp_lease_seconds is None else segment.dhcp_lease_seconds}",
             f"dhcp-option=tag:{kind},option:router,{segment.gateway.ip}",
             f"dhcp-option=tag:{kind},option:dns-server,{','.join(segment.dns_servers)}",
         ]

@@ -253,6 +253,12 @@ class ManagementAccess:
     # The public resolvers guest Wi-Fi's DHCP hands out (never the store's or HQ's): guests
     # reach no private address, and the store answers no DNS from guests or the WAN.
     guest_dns: tuple[ipaddress.IPv4Address, ...] = ()
+    # How long guest Wi-Fi's DHCP leases last, on every platform: an hour. A store's guest scope
+    # (a /25 in the sample chain, 117 addresses after the reserved ones) holds fewer addresses than
+    # the phones that pass a mall store in a day, and each platform's default lease is a day or
+    # more (IOS-XE and VRP a day, FortiOS a week), so at the default a busy day exhausts the pool.
+    # The other segments' devices stay: they keep each platform's default.
+    guest_lease_seconds: int = 3600
 
 
 @record

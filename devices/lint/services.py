@@ -54,6 +54,10 @@ from storestack.network.model import (
 )
 
 GUEST_DNS = "guest-dns"
+GUEST_LEASE = "guest-lease"
+# What a DHCP scope leases for when it does not say: IOS-XE and VRP one day, FortiOS a week
+# (`lease-time`, 604800 s), dnsmasq an hour (a `dhcp-range` without a lease time).
+_DEFAULT_LEASE_SECONDS = {"cisco_xe": 86400, "huawei_vrp": 86400, "fortinet": 604800, "frr": 3600}
 NTP_AUTH = "ntp-auth"
 
 
@@ -68,6 +72,7 @@ class DhcpScope:
     gateway: ipaddress.IPv4Address | None
     dns: tuple[str, ...]
     interface: str | None = None
+    lease_seconds: int | None = None  # None: the scope does not say (the platform's default)
 
 
 @dataclass
@@ -98,13 +103,28 @@ def _blocks(lines: list[str], start: re.Pattern[str]) -> Iterator[tuple[int, re.
         yield number, found, body
 
 
+def _ios_lease(words: list[str]) -> int | None:
+    """`lease DAYS [HOURS [MINUTES]]` in seconds (None: `infinite` or unreadable)."""
+    try:
+        parts = [int(word) for word in words] + [0, 0]
+    except ValueError:
+        return None
+    return parts[0] * 86400 + parts[1] * 3600 + parts[2] * 60
+
+
+_VRP_LEASE = re.compile(r"^ dhcp server lease day (\d+)(?: hour (\d+))?(?: minute (\d+))?$")
+_DNSMASQ_LEASE = re.compile(r"^(\d+)([smhdw]?)$")
+_DNSMASQ_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
 def _cisco_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> GuestDnsFacts:
     facts = GuestDnsFacts()
     lines = config.lines
     for number, _, body in _blocks(lines, re.compile(r"ip dhcp pool (\S+)$")):
         gateway = next((_address(b.split()[1]) for b in body if b.startswith(" default-router ")), None)
         dns = next((tuple(b.split()[1:]) for b in body if b.startswith(" dns-server ")), ())
-        facts.scopes.append(DhcpScope(number + 1, gateway, dns))
+        lease = next((_ios_lease(b.split()[1:]) for b in body if b.startswith(" lease ")), None)
+        facts.scopes.append(DhcpScope(number + 1, gateway, dns, lease_seconds=lease))
     for number, found, body in _blocks(lines, re.compile(r"ip access-list extended (\S+)-TO-SELF$")):
         source = found.group(1)
         for offset, rule in enumerate(body, start=number + 2):
@@ -128,8 +148,14 @@ def _vrp_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
         )
         dns = next((tuple(b.split()[3:]) for b in body if b.startswith(" dhcp server dns-list ")), None)
         gateway = _address(address[2]) if address else None
+        lease = next((m for b in body if (m := _VRP_LEASE.match(b))), None)
+        seconds = (
+            int(lease.group(1)) * 86400 + int(lease.group(2) or 0) * 3600 + int(lease.group(3) or 0) * 60
+            if lease
+            else None
+        )
         if dns is not None:
-            facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1)))
+            facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1), seconds))
         if guest is not None and gateway is not None and gateway in guest:
             filters = [b.split()[-1] for b in body if b.startswith(" traffic-filter inbound acl name ")]
             denies = any(
@@ -184,7 +210,8 @@ def _forti_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) ->
         gateway = _address(values.get("default-gateway", ""))
         dns = tuple(values[f"dns-server{n}"] for n in range(1, 5) if f"dns-server{n}" in values)
         interface = values.get("interface", "").strip('"') or None
-        facts.scopes.append(DhcpScope(line, gateway, dns, interface))
+        lease = values.get("lease-time", "")
+        facts.scopes.append(DhcpScope(line, gateway, dns, interface, int(lease) if lease.isdigit() else None))
         if interface:
             served[interface] = gateway
     for line, values in _forti_section(config.lines, "config system dns-server"):
@@ -202,10 +229,15 @@ def _frr_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
     dnsmasq = config.companions.get("dnsmasq.conf", "").splitlines()
     interface = None
     guest_if = None
+    leases: dict[str, int | None] = {}  # dhcp-range tag -> its lease in seconds
     for number, line in enumerate(dnsmasq, start=1):
         if line.startswith("interface="):
             interface = line.partition("=")[2]
-        elif line.startswith("dhcp-range=set:guest-wifi,"):
+        if line.startswith("dhcp-range=set:"):
+            fields = line.removeprefix("dhcp-range=set:").split(",")
+            lease = _DNSMASQ_LEASE.match(fields[-1]) if len(fields) == 5 else None
+            leases[fields[0]] = int(lease.group(1)) * _DNSMASQ_UNIT[lease.group(2)] if lease else None
+        if line.startswith("dhcp-range=set:guest-wifi,"):
             guest_if = interface
         elif line.startswith("dhcp-option=tag:") and ",option:dns-server," in line:
             tag = line.removeprefix("dhcp-option=tag:").split(",")[0]
@@ -218,7 +250,7 @@ def _frr_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
                 ),
                 "",
             )
-            facts.scopes.append(DhcpScope(number, _address(router), dns, interface))
+            facts.scopes.append(DhcpScope(number, _address(router), dns, interface, leases.get(tag)))
     nftables = config.companions.get("nftables.conf", "").splitlines()
     for number, line in enumerate(nftables, start=1):
         if guest_if and f'iifname "{guest_if}"' in line and re.search(r"dport (?:\{[^}]*\b53\b|53\b)", line):
@@ -270,6 +302,21 @@ def guest_dns(config: ConfigFile, store: StoreIntent, intent: NetworkIntent) -> 
                 GUEST_DNS,
                 f"guest Wi-Fi's DHCP hands out {', '.join(scope.dns) or 'no resolver'}; the intent says "
                 f"{', '.join(expected)} (management.guest_dns)",
+            )
+    for scope in facts.scopes:
+        if guest is None or scope.gateway is None or scope.gateway not in guest:
+            continue
+        lease = scope.lease_seconds or _DEFAULT_LEASE_SECONDS[config.platform]
+        wanted = store.management.guest_lease_seconds
+        if lease != wanted:
+            yield Finding(
+                where,
+                scope.line,
+                GUEST_LEASE,
+                f"guest Wi-Fi's DHCP leases for {lease} s"
+                + ("" if scope.lease_seconds else " (the platform's default)")
+                + f"; the intent says {wanted} s (management.guest_lease_seconds): longer leases let a "
+                "day's passers-by exhaust the pool",
             )
     if guest is not None and not any(s.gateway is not None and s.gateway in guest for s in facts.scopes):
         yield config.finding(0, GUEST_DNS, f"no DHCP scope for guest Wi-Fi {guest} hands out its resolvers")

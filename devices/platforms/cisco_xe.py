@@ -630,9 +630,18 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def dhcp_lease(seconds: int) -> str:
+    """A DHCP pool's `lease DAYS [HOURS [MINUTES]]`, in whole minutes."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [days, hours, minutes] if minutes else [days, hours] if hours else [days]
+    return "lease " + " ".join(str(part) for part in parts)
+
+
 def dhcp_pools(view: StoreApplianceView) -> list[str]:
     """The router's DHCP server: per segment its gateway .. reserved end kept out of the scope,
-    then one pool (guest Wi-Fi leases for an hour)."""
+    then one pool (with the segment's lease where the intent sets one: guest Wi-Fi)."""
     lines = [f"ip dhcp excluded-address {s.gateway.ip} {s.dhcp_reserved_end}" for s in view.segments]
     lines.append("!")
     for segment in view.segments:
@@ -642,7 +651,7 @@ def dhcp_pools(view: StoreApplianceView) -> list[str]:
             f" default-router {segment.gateway.ip}",
             f" dns-server {' '.join(segment.dns_servers)}",
             f" domain-name {view.mgmt.domain}",
-            *([" lease 0 1"] if segment.kind == "guest-wifi" else []),
+            *([f" {dhcp_lease(segment.dhcp_lease_seconds)}"] if segment.dhcp_lease_seconds is not None else []),
             "!",
         ]
     return lines

@@ -402,6 +402,8 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
             f"        set domain {quote(view.mgmt.domain)}",
+            # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
+            *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
             "        config ip-range",
             "            edit 1",
             f"                set start-ip {segment.dhcp_start}",

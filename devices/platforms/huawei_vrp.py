@@ -112,13 +112,15 @@ _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names
 VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
 
 
-# Guest Wi-Fi leases for an hour, as the IOS-XE stores' guest pool does (`lease 0 1`): an AR's
-# interface pool leases for one day unless told otherwise ("By default, the IP address lease of
-# addresses in an interface address pool is one day", AR command reference "dhcp server lease",
-# EDOC1100064351), and the sample stores' guest /25 leaves 117 addresses after the reserved ones,
-# fewer than the phones that pass a mall store in a day. Spelled as VRP prints it back (day,
-# hour and minute), so a pushed store reads in sync.
-GUEST_LEASE = "dhcp server lease day 0 hour 1 minute 0"
+def dhcp_lease(seconds: int) -> str:
+    """An interface pool's lease (guest Wi-Fi's: management.guest_lease_seconds says why); an
+    AR's interface pool leases for one day unless told otherwise ("By default, the IP address
+    lease of addresses in an interface address pool is one day", AR command reference "dhcp
+    server lease", EDOC1100064351). Spelled as VRP prints it back (day, hour and minute), so a
+    pushed store reads in sync."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return f"dhcp server lease day {days} hour {hours} minute {rest // 60}"
 
 
 # NTP authentication modes by algorithm (common/ntp.py), as `ntp-service authentication-keyid N
@@ -388,7 +390,7 @@ def guest_filter(view: StoreApplianceView) -> list[str]:
 
 def segment_interfaces(view: StoreApplianceView) -> list[str]:
     """Each segment's dot1q sub-interface: its gateway address, DHCP server (the gateway up to
-    the reserved end excluded; guest Wi-Fi leases for an hour, `GUEST_LEASE`), its LAN-IN
+    the reserved end excluded; guest Wi-Fi's lease, `dhcp_lease`), its LAN-IN
     policy, GUEST-IN on guest Wi-Fi, and its zone."""
     lines: list[str] = []
     for policy in view.lan_policies:
@@ -401,7 +403,7 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
             " arp broadcast enable",
             " dhcp select interface",
             f" dhcp server excluded-ip-address {segment.gateway.ip} {segment.dhcp_reserved_end}",
-            *([f" {GUEST_LEASE}"] if segment.kind == "guest-wifi" else []),
+            *([f" {dhcp_lease(segment.dhcp_lease_seconds)}"] if segment.dhcp_lease_seconds is not None else []),
             f" dhcp server dns-list {' '.join(segment.dns_servers)}",
             f" dhcp server domain-name {view.mgmt.domain}",
             f" traffic-policy {policy.name} inbound",

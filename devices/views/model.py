@@ -198,6 +198,9 @@ class SegmentView:
     # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
     # queries the store never answers.
     dns_servers: tuple[str, ...]
+    # How long its DHCP leases last (guest Wi-Fi: management.guest_lease_seconds); None: the
+    # platform's default.
+    dhcp_lease_seconds: int | None
     advertised: bool  # announced to the hubs
     overlay: bool  # may enter the overlay at all (guest Wi-Fi never does)
     protected: bool  # POS and office: nothing untrusted may reach them

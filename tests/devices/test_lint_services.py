@@ -13,7 +13,7 @@ from testsupport.rendering import SHAPES, TEST_SECRETS, on_platform
 from storestack.devices.configdiff import redactor_for
 from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.lint import ConfigFile, Finding
-from storestack.devices.lint.services import GUEST_DNS, NTP_AUTH, services_check
+from storestack.devices.lint.services import GUEST_DNS, GUEST_LEASE, NTP_AUTH, services_check
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -689,3 +689,26 @@ def test_a_hub_that_queues_nothing_towards_the_stores_needs_no_dc_trust(fleet: F
         chain = on_platform(fleet, platform)
         assert NetworkIntent(chain).hub("hq-hub1").dc_trust is None
         assert "cs6" not in _hub(chain, platform).text.lower()
+
+
+# Each platform's guest scope as rendered, and the same scope left at the platform's default.
+_GUEST_LEASES = {
+    "cisco_xe": ("", " lease 0 1\n", "", "86400 s (the platform's default)"),
+    "huawei_vrp": ("", " dhcp server lease day 0 hour 1 minute 0\n", "", "86400 s (the platform's default)"),
+    "fortinet": ("", "        set lease-time 3600\n", "", "604800 s (the platform's default)"),
+    "frr": ("dnsmasq.conf", "255.255.255.128,3600\n", "255.255.255.128,12h\n", "43200 s"),
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_guest_wifi_leases_for_the_intents_hour_on_every_platform(fleet: Fleet, platform: str) -> None:
+    """A store's guest scope (a /25 less its reserved addresses) leases for the intent's hour:
+    at a platform's default (a day, a week) or dnsmasq's 12 h of the other segments, a day's
+    passers-by exhaust it. Only guest Wi-Fi's scope is shortened."""
+    config = _store(fleet, platform)
+    suffix, rendered, longer, why = _GUEST_LEASES[platform]
+    text = config.companions[suffix] if suffix else config.text
+    assert text.count(rendered) == 1
+    assert GUEST_LEASE not in _rules(_check(fleet, config))
+    (finding,) = [f for f in _check(fleet, _broken(config, rendered, longer, suffix)) if f.rule == GUEST_LEASE]
+    assert finding.message.startswith(f"guest Wi-Fi's DHCP leases for {why}; the intent says 3600 s")

@@ -1553,21 +1553,6 @@ def test_vrp_every_vty_an_ssh_login_can_take_is_restricted(fleet: Fleet, role: s
     ]
 
 
-def test_vrp_guest_wifi_leases_for_an_hour(fleet: Fleet) -> None:
-    """A store's guest pool (a /25 less its reserved addresses) leases for an hour, not the AR's
-    default day, and in the form the router prints back; a guest pool left at the default is
-    caught."""
-    config = _store(fleet, "huawei_vrp", "mall-guest")
-    guest = config.text.split("description guest-wifi segment", 1)[1].split("\n#", 1)[0]
-    assert " dhcp server lease day 0 hour 1 minute 0" in guest.splitlines()
-    assert config.text.count("dhcp server lease") == 1  # the other segments keep the default
-    assert [f for f in _lint(config) if f.rule == "vrp-guest-lease"] == []
-    default = _broken(config, " dhcp server lease day 0 hour 1 minute 0\n", "")
-    assert [f.message.split(":", 1)[1].split(",")[0] for f in _lint(default) if f.rule == "vrp-guest-lease"] == [
-        " guest Wi-Fi leases for the default day"
-    ]
-
-
 @pytest.mark.parametrize("role", ["store", "hub"])
 def test_vrp_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
     config = _store(fleet, "huawei_vrp", "aws") if role == "store" else _hub(fleet, "huawei_vrp")
