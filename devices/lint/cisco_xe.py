@@ -35,6 +35,7 @@ from storestack.devices.lint.linetree import (
     is_address,
     parse,
     private_gaps,
+    sa_lifetimes,
     top,
     tunnel_id,
     unresolved,
@@ -403,25 +404,20 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
     to the 28800 s an AWS Site-to-Site VPN tunnel accepts at most."""
     if config.suffix:
         return
-    root = parse(config.text, ("!",))
-    for section, setting, policy, sa in (
-        (("crypto", "ikev2", "profile"), ("lifetime",), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+    yield from sa_lifetimes(
+        config,
+        parse(config.text, ("!",)),
+        "cisco-ipsec-lifetime",
         (
-            ("crypto", "ipsec", "profile"),
-            ("set", "security-association", "lifetime", "seconds"),
-            FLEET_CRYPTO.esp_lifetime_seconds,
-            "ESP",
+            (("crypto", "ikev2", "profile"), ("lifetime",), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+            (
+                ("crypto", "ipsec", "profile"),
+                ("set", "security-association", "lifetime", "seconds"),
+                FLEET_CRYPTO.esp_lifetime_seconds,
+                "ESP",
+            ),
         ),
-    ):
-        for profile in top(root, *section):
-            stated = [child.words[len(setting)] for child in profile.children if tuple(child.words[: len(setting)]) == setting]
-            if stated != [str(policy)]:
-                yield config.finding(
-                    profile.number,
-                    "cisco-ipsec-lifetime",
-                    f"{profile.text}: {' '.join(setting)} {stated[0] if stated else 'unset'}, the fleet "
-                    f"policy's {sa} lifetime is {policy} s",
-                )
+    )
 
 
 @register_rule(PLATFORM)

@@ -37,6 +37,7 @@ from storestack.devices.lint.linetree import (
     is_address,
     parse,
     private_gaps,
+    sa_lifetimes,
     top,
     tunnel_id,
     unresolved,
@@ -1447,21 +1448,12 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
     accepts at most."""
     if config.suffix:
         return
-    root = parse(config.text, ("#",))
-    for section, setting, policy, sa in (
-        (("ike", "proposal"), ("sa", "duration"), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
-        (("ipsec", "profile"), ("sa", "duration", "time-based"), FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
-    ):
-        for block in top(root, *section):
-            stated = [
-                child.words[len(setting)]
-                for child in block.children
-                if tuple(child.words[: len(setting)]) == setting and len(child.words) > len(setting)
-            ]
-            if stated != [str(policy)]:
-                yield config.finding(
-                    block.number,
-                    "vrp-ipsec-lifetime",
-                    f"{block.text}: {' '.join(setting)} {stated[0] if stated else 'unset'}, the fleet "
-                    f"policy's {sa} lifetime is {policy} s",
-                )
+    yield from sa_lifetimes(
+        config,
+        parse(config.text, ("#",)),
+        "vrp-ipsec-lifetime",
+        (
+            (("ike", "proposal"), ("sa", "duration"), FLEET_CRYPTO.ike_lifetime_seconds, "IKE"),
+            (("ipsec", "profile"), ("sa", "duration", "time-based"), FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
+        ),
+    )

@@ -10,8 +10,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
+
+if TYPE_CHECKING:
+    from storestack.devices.lint import ConfigFile, Finding
 
 
 @dataclass
@@ -66,6 +70,29 @@ def after(words: list[str], keyword: str) -> str | None:
         return words[words.index(keyword) + 1]
     except (ValueError, IndexError):
         return None
+
+
+# One SA lifetime a crypto section states: (its first words, the setting's words before the
+# value, the fleet policy's seconds, "IKE" or "ESP").
+LifetimeSetting = tuple[tuple[str, ...], tuple[str, ...], int, str]
+
+
+def sa_lifetimes(config: ConfigFile, root: Line, rule: str, settings: Iterable[LifetimeSetting]) -> Iterator[Finding]:
+    """Every top-level section of each kind states its setting once, with the fleet policy's
+    lifetime; left out, the router runs its own default, which nothing ties to the far end."""
+    for section, setting, policy, sa in settings:
+        size = len(setting)
+        for block in top(root, *section):
+            stated = [
+                child.words[size] for child in block.children if tuple(child.words[:size]) == setting and len(child.words) > size
+            ]
+            if stated != [str(policy)]:
+                yield config.finding(
+                    block.number,
+                    rule,
+                    f"{block.text}: {' '.join(setting)} {stated[0] if stated else 'unset'}, the fleet "
+                    f"policy's {sa} lifetime is {policy} s",
+                )
 
 
 def tunnel_id(texts: list[str]) -> str | None:

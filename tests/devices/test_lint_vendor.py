@@ -1502,20 +1502,6 @@ def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet)
     ]
 
 
-@pytest.mark.parametrize("role", ["store", "hub"])
-def test_cisco_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
-    # Left out, the router runs its own default, which nothing ties to the far end or to the
-    # 28800 s an AWS tunnel accepts at most.
-    config = _store(fleet, "cisco_xe", "aws") if role == "store" else _hub(fleet, "cisco_xe")
-    assert "cisco-ipsec-lifetime" not in _rules(_lint(config))
-    longer = _broken(config, "\n lifetime 28800\n", "\n lifetime 86400\n")
-    (finding,) = [f for f in _lint(longer) if f.rule == "cisco-ipsec-lifetime"]
-    assert "lifetime 86400, the fleet policy's IKE lifetime is 28800 s" in finding.message
-    unset = _broken(config, "\n set security-association lifetime seconds 3600\n", "\n")
-    (finding,) = [f for f in _lint(unset) if f.rule == "cisco-ipsec-lifetime"]
-    assert "set security-association lifetime seconds unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
-
-
 @pytest.mark.parametrize("role", ["edge", "hub"])
 def test_vrp_loopback_exists_before_any_line_names_it(fleet: Fleet, role: str) -> None:
     """A push sends the config in its order to an AR whose factory configuration has no
@@ -1553,13 +1539,25 @@ def test_vrp_every_vty_an_ssh_login_can_take_is_restricted(fleet: Fleet, role: s
     ]
 
 
+# (platform, the IKE lifetime line as rendered, the ESP lifetime line as rendered)
+_LIFETIME_LINES = {
+    "cisco_xe": (" lifetime 28800", " set security-association lifetime seconds 3600"),
+    "huawei_vrp": (" sa duration 28800", " sa duration time-based 3600"),
+}
+
+
 @pytest.mark.parametrize("role", ["store", "hub"])
-def test_vrp_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, role: str) -> None:
-    config = _store(fleet, "huawei_vrp", "aws") if role == "store" else _hub(fleet, "huawei_vrp")
-    assert "vrp-ipsec-lifetime" not in _rules(_lint(config))
-    longer = _broken(config, "\n sa duration 28800\n", "\n sa duration 86400\n")
-    (finding,) = [f for f in _lint(longer) if f.rule == "vrp-ipsec-lifetime"]
-    assert "sa duration 86400, the fleet policy's IKE lifetime is 28800 s" in finding.message
-    unset = _broken(config, "\n sa duration time-based 3600\n", "\n")
-    (finding,) = [f for f in _lint(unset) if f.rule == "vrp-ipsec-lifetime"]
-    assert "sa duration time-based unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+@pytest.mark.parametrize("platform", sorted(_LIFETIME_LINES))
+def test_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, platform: Platform, role: str) -> None:
+    # Left out, the router runs its own default, which nothing ties to the far end or to the
+    # 28800 s an AWS tunnel accepts at most.
+    rule = {"cisco_xe": "cisco-ipsec-lifetime", "huawei_vrp": "vrp-ipsec-lifetime"}[platform]
+    ike, esp = _LIFETIME_LINES[platform]
+    config = _store(fleet, platform, "aws") if role == "store" else _hub(fleet, platform)
+    assert rule not in _rules(_lint(config))
+    longer = _broken(config, f"\n{ike}\n", f"\n{ike.replace('28800', '86400')}\n")
+    (finding,) = [f for f in _lint(longer) if f.rule == rule]
+    assert f"{ike.strip().replace('28800', '86400')}, the fleet policy's IKE lifetime is 28800 s" in finding.message
+    unset = _broken(config, f"\n{esp}\n", "\n")
+    (finding,) = [f for f in _lint(unset) if f.rule == rule]
+    assert f"{esp.strip().removesuffix(' 3600')} unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
