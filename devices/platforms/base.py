@@ -152,6 +152,13 @@ class PlatformDriver(BaseModel):
 
 
 @cache
+def days_hours_minutes(seconds: int) -> tuple[int, int, int]:
+    """A duration as the days, hours and whole minutes DHCP lease commands take."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return days, hours, rest // 60
+
+
 def _whole_line(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 

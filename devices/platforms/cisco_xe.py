@@ -15,7 +15,12 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from pydantic import SecretStr
 
 from storestack.common.ntp import NtpAlgorithm
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    PlatformDriver,
+    PlatformProfile,
+    days_hours_minutes,
+)
 from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.crypto import FLEET_CRYPTO
@@ -632,9 +637,7 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
 
 def dhcp_lease(seconds: int) -> str:
     """A DHCP pool's `lease DAYS [HOURS [MINUTES]]`, in whole minutes."""
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
+    days, hours, minutes = days_hours_minutes(seconds)
     parts = [days, hours, minutes] if minutes else [days, hours] if hours else [days]
     return "lease " + " ".join(str(part) for part in parts)
 

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    PlatformDriver,
+    PlatformProfile,
+    days_hours_minutes,
+)
 from storestack.network.crypto import FLEET_CRYPTO
 
 if TYPE_CHECKING:
@@ -118,9 +123,8 @@ def dhcp_lease(seconds: int) -> str:
     lease of addresses in an interface address pool is one day", AR command reference "dhcp
     server lease", EDOC1100064351). Spelled as VRP prints it back (day, hour and minute), so a
     pushed store reads in sync."""
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    return f"dhcp server lease day {days} hour {hours} minute {rest // 60}"
+    days, hours, minutes = days_hours_minutes(seconds)
+    return f"dhcp server lease day {days} hour {hours} minute {minutes}"
 
 
 # NTP authentication modes by algorithm (common/ntp.py), as `ntp-service authentication-keyid N
