@@ -607,6 +607,25 @@ def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
     return {"live_link_timeout_ms": max(detect_ms, 1000), "live_link_capacity": max(1024, 2 * len(view.peers))}
 
 
+def _tunnel_ends(view: HubView) -> dict[str, str]:
+    """The hub firewall's sets of tunnel ends (nftables `ifname . ipv4_addr . ipv4_addr`
+    elements): every tunnel's interface with its far end's and the hub's inside address, store
+    tunnels from the intent's `store_forwarding.control` and the cloud VPNs; and the store
+    tunnels among them that run BFD."""
+    ifnames = {peer.id: peer.ifname for peer in view.peers}
+    stores = [(ifnames[c.tunnel], str(c.store_inside), str(c.hub_inside), c.bfd) for c in view.intent.store_forwarding.control]
+    clouds = [
+        (t.ifname, t.inside_peer, t.inside.ip, False)
+        for t in view.cloud_tunnels
+        if t.inside is not None and t.inside_peer is not None
+    ]
+    ends = [*stores, *clouds]
+    return {
+        "tunnel_ends": ", ".join(f'"{ifname}" . {far} . {near}' for ifname, far, near, _ in ends),
+        "bfd_ends": ", ".join(f'"{ifname}" . {far} . {near}' for ifname, far, near, bfd in ends if bfd),
+    }
+
+
 def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
     """What the FRR hub host templates (swanctl, strongswan, routing, nftables, chrony) see."""
     return {
@@ -625,6 +644,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "dc_trust_rules": hub_dc_trust_rules(view),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
+        **_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
