@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.platforms.base import (
     CommitConfirm,
+    NamedObjects,
     PlatformDriver,
     PlatformProfile,
     days_hours_minutes,
@@ -104,6 +105,25 @@ class CiscoXEPlatform(PlatformProfile):
         return HUB_VIRTUAL_TEMPLATE
 
 
+# Tracks, and the lines that name one: a tracked static route (`ip route … track N`), a route-map's
+# next hop (`set ip next-hop verify-availability … track N`), another track's list (`object N`),
+# an EEM applet's action (`action … track set N state …`). The remediation removes every line
+# that stops naming track N before `no track N`, so no route, next hop or list is left naming a
+# track that is gone, and defines `track N` before any line that starts naming it ("An object must
+# exist before you can add it to a tracked list": Catalyst 4500 Series Switch Cisco IOS Software
+# Configuration Guide, Cisco IOS XE 3.9.xE and IOS 15.2(5)Ex, "Configuring Enhanced Object
+# Tracking", "Configuring a Tracked List with a Boolean Expression").
+# A track whose defining line changes (`track N ip sla M state` becoming `track N list boolean
+# and`: its type) is another line to hier_config, so it is deleted and defined again. Deferring
+# every `no track N` to the very end would then delete the new definition; instead the deletion
+# goes after the lines that stop naming N and before the new definition, which goes before the
+# lines that start naming N. Lines naming N that do not change are not in the remediation at all:
+# routes are not taken out and put back for a change of the track they follow.
+TRACKS = NamedObjects(
+    defined_by=r"^track (\d+)\b",
+    named_by=(r"\btrack (?:set )?(\d+)\b", r"^object (\d+)\b"),
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -122,6 +142,7 @@ DRIVER = PlatformDriver(
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
     secret_patterns=IOS_SECRET_PATTERNS,
+    named_objects=(TRACKS,),
 )
 
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per
