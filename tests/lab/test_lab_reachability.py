@@ -11,6 +11,7 @@ and a wrong ASN in the cloud stand-in fails it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -304,6 +305,40 @@ _BOUND_PING = (
 )
 
 
+def _device_of(namespace: str, address: str) -> str:
+    """The interface that holds `address` in `namespace`."""
+    return subprocess.run(
+        ["ip", "-n", namespace, "-o", "-4", "addr", "show", "to", f"{address}/32"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()[1]
+
+
+@contextlib.contextmanager
+def _through(namespace: str, device: str, sources: list[str], destinations: list[str]) -> Iterator[None]:
+    """Packets from `sources` to `destinations` go out through `device` (a tunnel), whatever the
+    routing table says; the appliance's own traffic (its IKE from the WAN address, BGP over the
+    other tunnels) keeps its routes."""
+    table = "4242"
+    for address in destinations:
+        subprocess.run(["ip", "-n", namespace, "route", "replace", address, "dev", device, "table", table], check=True)
+    for source in sources:
+        subprocess.run(["ip", "-n", namespace, "rule", "add", "from", source, "lookup", table, "pref", "50"], check=True)
+    try:
+        yield
+    finally:
+        for source in sources:
+            subprocess.run(["ip", "-n", namespace, "rule", "del", "from", source, "lookup", table, "pref", "50"], check=True)
+        subprocess.run(["ip", "-n", namespace, "route", "flush", "table", table], check=True)
+
+
+def _connects(namespace: str, source: str, address: str, port: int) -> str:
+    """What a TCP connection from `source` to `address`:`port` gets: open, refused, timeout …"""
+    return subprocess.run(
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PROBE, source, address, str(port)],
+        check=True, capture_output=True, text=True, timeout=15,
+    ).stdout.strip()
+
+
 def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnels_hub_end(routed_lab: Path) -> None:
     """What a store router may send into its tunnel (a compromised one sends anything): the hub
     takes BGP only between the tunnel's own two inside addresses, answers pings to its loopback,
@@ -315,43 +350,56 @@ def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnel
     other = next(t for t in TOPOLOGY.tunnels if t.store_id == "nw-0002" and t.hub == "hq-hub1")
     source, near = str(tunnel.store_inside.ip), str(tunnel.hub_inside.ip)
     namespace = frr_lab.require_state(routed_lab).runtime("nw-0001-edge1").namespace
-    device = subprocess.run(
-        ["ip", "-n", namespace, "-o", "-4", "addr", "show", "to", f"{source}/32"],
-        check=True, capture_output=True, text=True,
-    ).stdout.split()[1]
     targets = {
-        "the tunnel's hub end": (near, 179),
         "the hub's loopback": (str(hub.loopback), 179),
         "another store's tunnel": (str(other.hub_inside.ip), 179),
         "the hub's public address": (str(hub.public_address), 179),
         "the hub's DC address": (str(hub.dc.address.ip), 22),
     }
-    # Every target through this one tunnel, for packets from its inside address only: the
-    # store's own traffic (and its IKE, from the WAN address) keeps its routes.
-    table = "4242"
-    for address, _ in targets.values():
-        if address != near:
-            subprocess.run(["ip", "-n", namespace, "route", "add", address, "dev", device, "table", table], check=True)
-    subprocess.run(["ip", "-n", namespace, "rule", "add", "from", source, "lookup", table, "pref", "50"], check=True)
-    try:
-        def outcome(address: str, port: int) -> str:
-            return subprocess.run(
-                ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PROBE, source, address, str(port)],
-                check=True, capture_output=True, text=True, timeout=15,
-            ).stdout.strip()
-
-        wait_for(lambda: outcome(near, 179) in ("open", "refused"), 60, f"BGP to {near} over {tunnel.id}")
-        seen = {what: outcome(address, port) for what, (address, port) in targets.items() if address != near}
+    with _through(namespace, _device_of(namespace, source), [source], [a for a, _ in targets.values()]):
+        wait_for(lambda: _connects(namespace, source, near, 179) in ("open", "refused"), 60, f"BGP to {near} over {tunnel.id}")
+        seen = {what: _connects(namespace, source, address, port) for what, (address, port) in targets.items()}
         ping = subprocess.run(
             ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PING, source, str(hub.loopback)],
             check=True, capture_output=True, text=True, timeout=15,
         ).stdout.strip()
-    finally:
-        subprocess.run(["ip", "-n", namespace, "rule", "del", "from", source, "lookup", table, "pref", "50"], check=True)
-        subprocess.run(["ip", "-n", namespace, "route", "flush", "table", table], check=True)
 
     assert seen == {what: "timeout" for what in seen}, seen
     assert ping == "reply"
+
+
+def test_a_store_takes_bgp_only_between_its_tunnels_two_ends(routed_lab: Path) -> None:
+    """The store's side of the same rule: BGP from the hub's end of a tunnel to the store's end
+    of it is taken, and nothing else the far end may send: not to the store's loopback, not from
+    another address of the hub's (an AWS VPC's hosts behind a store's AWS tunnel likewise)."""
+    intent = NetworkIntent(FLEET)
+    hub, store = intent.hub("hq-hub1"), intent.store("nw-0001")
+    tunnel = next(t for t in TOPOLOGY.tunnels if (t.store_id, t.transport, t.hub) == ("nw-0001", "wan1", "hq-hub1"))
+    hub_end, store_end = str(tunnel.hub_inside.ip), str(tunnel.store_inside.ip)
+    namespace = frr_lab.require_state(routed_lab).runtime("hq-hub1").namespace
+    # The hub takes nothing from a tunnel but between its two ends (the test above); for these
+    # probes it takes the answers back, so what they see is the store's decision.
+    echoed = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-e", "-a", "insert", "rule", "inet", "storestack", "from_tunnels",
+         "ct", "state", "established", "accept"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    handle = echoed.rsplit("# handle", 1)[1].split()[0]
+    try:
+        sources = [hub_end, str(hub.loopback)]
+        with _through(namespace, _device_of(namespace, hub_end), sources, [str(store.loopback), store_end]):
+            wait_for(lambda: _connects(namespace, hub_end, store_end, 179) in ("open", "refused"), 60, f"BGP to {store_end}")
+            seen = {
+                "the store's loopback": _connects(namespace, hub_end, str(store.loopback), 179),
+                "from the hub's loopback": _connects(namespace, str(hub.loopback), store_end, 179),
+            }
+    finally:
+        subprocess.run(
+            ["ip", "netns", "exec", namespace, "nft", "delete", "rule", "inet", "storestack", "from_tunnels", "handle", handle],
+            check=True,
+        )
+
+    assert seen == {what: "timeout" for what in seen}, seen
 
 
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
