@@ -8,8 +8,9 @@ import dataclasses
 import ipaddress
 import math
 from collections.abc import Mapping
+from functools import cached_property
 
-from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
+from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError, StackOutputsError
 from storestack.devices.outputs import StoreCloudOutputs
@@ -105,13 +106,23 @@ def _qos_view(cls: QosClass) -> QosClassView:
     )
 
 
-# BGP both ways, BFD and ICMP: the overlay's own control traffic, allowed on every link.
-_CELLULAR_CONTROL = (
-    AclRule("permit", "tcp", None, None, 179),
-    AclRule("permit", "tcp", None, None, None, None, 179),
-    AclRule("permit", "udp", None, None, 3784, 3785),
-    AclRule("permit", "icmp"),
-)
+
+def _cellular_control(tunnels: Net, aws: Net) -> list[AclRule]:
+    """The overlay's control traffic, allowed on every link, from the tunnels' own inside
+    addresses only: BGP both ways, BFD and ICMP from those of the tunnels to the hubs (`tunnels`),
+    BGP from those of the tunnels to AWS (`aws`: no BFD there, and no probe). A LAN host (guest
+    Wi-Fi too) sending to port 179 or pinging is not control traffic: it takes the LTE line only
+    where its segment may."""
+    return [
+        AclRule("permit", "tcp", tunnels, None, 179),
+        AclRule("permit", "tcp", tunnels, None, None, None, 179),
+        AclRule("permit", "udp", tunnels, None, 3784, 3785),
+        AclRule("permit", "icmp", tunnels),
+        AclRule("permit", "tcp", aws, None, 179),
+        AclRule("permit", "tcp", aws, None, None, None, 179),
+    ]
+
+
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
@@ -614,11 +625,16 @@ class ViewBuilder:
             )
         return cached[1]
 
-    @staticmethod
-    def _cellular_rules(loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
+    @cached_property
+    def _cellular_control(self) -> list[AclRule]:
+        """The tunnels' control traffic on a cellular link: from the inside addresses of the
+        tunnels to the hubs (`ip_plan.transit`) and to AWS (link-local /30s)."""
+        return _cellular_control(Net.of(self.fleet.spec.ip_plan.transit), Net.of(LINK_LOCAL))
+
+    def _cellular_rules(self, loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
         """LTE/5G carries only the overlay's own control traffic, management and POS."""
         return [
-            *_CELLULAR_CONTROL,
+            *self._cellular_control,
             AclRule("permit", "ip", loopback),
             *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
             _DENY_ANY,

@@ -543,7 +543,7 @@ def test_vrp_port_keyword_of_the_other_protocol(fleet: Fleet) -> None:
     """VRP rejects `tcp ... eq dns` (TCP 53 is `domain`) and `udp ... eq bgp`."""
     config = _store(fleet, "huawei_vrp", "dual-wan")
     broken = _broken(config, "deny tcp destination-port eq domain", "deny tcp destination-port eq dns")
-    broken = _broken(broken, "permit udp destination-port range 3784 3785", "permit udp destination-port eq bgp")
+    broken = _broken(broken, "destination-port range 3784 3785", "destination-port eq bgp")
     found = [f for f in _lint(broken) if f.rule == "vrp-port-keyword"]
     assert [f.message.split(": ")[-1] for f in found] == [
         "'bgp' is not a udp port keyword on VRP",
