@@ -312,11 +312,14 @@ class StoreEdge(pulumi.ComponentResource):
         if renderer is not None:
             planned = pulumi.runtime.is_dry_run()
 
-            def render(values: list[Any]) -> str:
-                all_tunnels, keys = values
+            def render(all_tunnels: list[dict[str, Any]], keys: Mapping[str, str]) -> str:
                 return renderer(_render_context(site, appliance, all_tunnels, keys, planned))
 
-            self.intended_config = pulumi.Output.secret(pulumi.Output.all(tunnels, psks).apply(render))
+            # Nested applies, not Output.all(tunnels, psks), which would first rebuild every tunnel
+            # dict as an Output per value (see `_joined`).
+            self.intended_config = pulumi.Output.secret(
+                tunnels.apply(lambda all_tunnels: psks.apply(lambda keys: render(all_tunnels, keys)))
+            )
             outputs["intended_config"] = self.intended_config
         self.register_outputs(outputs)
 
