@@ -13,6 +13,7 @@ RFC1918: tuple[ipaddress.IPv4Network, ...] = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598 (carrier-grade NAT)
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")  # RFC 3927; the cloud VPNs' inside addresses
 
 # Never a host's unicast address, on any network: (range, what it is).
 _NOT_UNICAST: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
@@ -20,7 +21,7 @@ _NOT_UNICAST: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
     for net, what in (
         ("0.0.0.0/8", "in 0.0.0.0/8 ('this network')"),
         ("127.0.0.0/8", "a loopback address"),
-        ("169.254.0.0/16", "a link-local address"),
+        (str(LINK_LOCAL), "a link-local address"),
         ("224.0.0.0/4", "a multicast address"),
         ("240.0.0.0/4", "a reserved address (240.0.0.0/4)"),
     )

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -546,6 +546,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
+        **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
@@ -607,6 +608,37 @@ def _live_links(view: HubView, layout: FrrHubLayout) -> dict[str, int]:
     return {"live_link_timeout_ms": max(detect_ms, 1000), "live_link_capacity": max(1024, 2 * len(view.peers))}
 
 
+def tunnel_end_sets(ends: Iterable[tuple[str, str, str, bool]]) -> dict[str, str]:
+    """The host firewall's sets of tunnel ends (`frr/_tunnel_ends.j2`, nftables
+    `ifname . ipv4_addr . ipv4_addr` elements) from (tunnel interface, far end's inside address,
+    this end's, whether the far end runs BFD): every tunnel, and those with BFD."""
+    ends = list(ends)
+    return {
+        "tunnel_ends": ", ".join(f'"{ifname}" . {far} . {near}' for ifname, far, near, _ in ends),
+        "bfd_ends": ", ".join(f'"{ifname}" . {far} . {near}' for ifname, far, near, bfd in ends if bfd),
+    }
+
+
+def _hub_tunnel_ends(view: HubView) -> dict[str, str]:
+    """A hub's tunnel ends: the store tunnels from the intent's `store_forwarding.control`, and
+    the cloud VPNs (no BFD)."""
+    ifnames = {peer.id: peer.ifname for peer in view.peers}
+    stores = [(ifnames[c.tunnel], str(c.store_inside), str(c.hub_inside), c.bfd) for c in view.intent.store_forwarding.control]
+    clouds = [
+        (t.ifname, t.inside_peer, t.inside.ip, False)
+        for t in view.cloud_tunnels
+        if t.inside is not None and t.inside_peer is not None
+    ]
+    return tunnel_end_sets([*stores, *clouds])
+
+
+def _store_tunnel_ends(view: StoreApplianceView) -> dict[str, str]:
+    """A store's tunnel ends: to the hubs (BFD where the hub runs it, `peer_bfd`) and to AWS."""
+    hubs = [(t.ifname, t.inside_peer, t.inside.ip, t.peer_bfd) for t in view.tunnels]
+    aws = [(t.ifname, t.inside_peer, t.inside.ip, False) for t in view.aws_tunnels]
+    return tunnel_end_sets([*hubs, *aws])
+
+
 def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
     """What the FRR hub host templates (swanctl, strongswan, routing, nftables, chrony) see."""
     return {
@@ -625,6 +657,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "dc_trust_rules": hub_dc_trust_rules(view),
         "role_text": "hub",
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
+        **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),

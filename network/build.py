@@ -34,7 +34,7 @@ from functools import cached_property
 
 from pydantic import SecretStr
 
-from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
+from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_NO_STORE_BFD,
@@ -806,7 +806,10 @@ class NetworkIntent:
             uplink_mbps=hub.uplink_mbps,
             uplink_queue_kbps=wan_queue_kbps(hub.uplink_mbps * 1000) if hub.uplink_mbps else None,
             store_forwarding=dataclasses.replace(
-                self._store_forwarding, control=tuple(control), pingable=(hub.loopback,), closed=(hub.dc_address,)
+                self._store_forwarding,
+                control=tuple(control),
+                pingable=(hub.loopback,),
+                closed=(hub.dc_address, hub.public_address),
             ),
             dc_trust=self._dc_trust(hub),
         )
@@ -817,11 +820,13 @@ class NetworkIntent:
         hub adds its tunnels' control traffic): the corporate ranges, which the stores reach,
         including the management ranges (a store's answers to HQ's SSH and SNMP) and the private
         management servers (NTP, syslog, TACACS+, DNS) outside the stores' own ranges; every
-        other private range, which no store reaches through a hub."""
+        other private range, which no store reaches through a hub, and the link-local range, where
+        the hubs' cloud VPNs have their inside addresses (AWS's and the OpenStack gateways' BGP
+        speakers, and the hubs' own ends)."""
         plan = self.fleet.spec.ip_plan
         fleet = (plan.stores, plan.loopbacks, plan.transit)
         private = collapse(
-            (*RFC1918, SHARED_ADDRESS_SPACE, *plan.private_ranges, *self.fleet_space)
+            (*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL, *plan.private_ranges, *self.fleet_space)
         )
         mgmt = self.management
         servers = (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from storestack.common.addressing import LINK_LOCAL as LINK_LOCAL
+
 # Inside /30s of the hub tunnels: 169.254.252.0/22 (256 /30s), eight hubs per site.
 HUB_INSIDE_POOL = ipaddress.IPv4Network("169.254.252.0/22")
 HUBS_PER_SITE = 8
 
-LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 # AWS's TunnelInsideCidr constraint (VpnTunnelOptionsSpecification): these /30s cannot be used.
 AWS_RESERVED_INSIDE = frozenset(
     ipaddress.IPv4Network(n) for n in (*(f"169.254.{k}.0/30" for k in range(6)), "169.254.169.252/30")

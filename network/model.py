@@ -320,11 +320,12 @@ class StoreControl:
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
-    loopback, `pingable`); nothing else to the hub's own DC address (`closed`); anything to the corporate
-    ranges (HQ, the clouds, the desktops, the management ranges and servers); nothing else to a
-    private range (`private`: RFC 1918, the RFC 6598 shared space, `ip_plan.private_ranges` and
-    every fleet range, so every store's segments, loopback and tunnel addresses); the rest, the
-    internet through HQ's breakout. No store reaches another through its hub."""
+    loopback, `pingable`); nothing else to the hub's own DC and public addresses (`closed`); anything
+    to the corporate ranges (HQ, the clouds, the desktops, the management ranges and servers);
+    nothing else to a private range (`private`: RFC 1918, the RFC 6598 shared space, the RFC 3927
+    link-local range of the cloud VPNs' inside addresses, `ip_plan.private_ranges` and every fleet
+    range, so every store's segments, loopback and tunnel addresses); the rest, the internet
+    through HQ's breakout. No store reaches another through its hub, nor the clouds' BGP speakers."""
 
     control: tuple[StoreControl, ...]
     corporate: tuple[ipaddress.IPv4Network, ...]
@@ -341,12 +342,14 @@ class StoreForwarding:
     # every store learns from its hubs by BGP, so an operator on a store checks the hub itself
     # across whichever tunnel BGP picks. Every hub platform answers it.
     pingable: tuple[ipaddress.IPv4Address, ...] = ()
-    # The hub's own addresses that no store reaches, though a corporate range holds them: its DC
-    # core LAN address. The hub is managed from the management ranges through its loopback, and
-    # a store's control traffic goes to the hub's tunnel inside addresses and its pings to the
-    # loopback (`control`, `pingable`); the DC port's own filter lets in nothing else but BGP from
-    # the DC peers and pings from the management ranges. A store tunnel's inbound filter that
-    # followed the corporate permit would hand a store (any source address it sends) every
+    # The hub's own addresses that no store reaches from inside a tunnel, though a corporate range
+    # or the internet permit would hold them: its DC core LAN address, and its public address (the
+    # IKE endpoint, which a store reaches over its WAN, never through a tunnel). The hub is
+    # managed from the management ranges through its loopback, and a store's control traffic
+    # goes to the hub's tunnel inside addresses and its pings to the loopback (`control`,
+    # `pingable`); the DC port's own filter lets in nothing else but BGP from the DC peers and
+    # pings from the management ranges. A store tunnel's inbound filter that followed the
+    # corporate or the internet permit would hand a store (any source address it sends) every
     # service the hub listens on there.
     closed: tuple[ipaddress.IPv4Address, ...] = ()
 

@@ -9,9 +9,11 @@ FortiOS the firewall policies from the store tunnels) says what its hub config d
 packet; this check sends it the starts of connections (SSH, SNMP, BGP, BFD, ping) between the
 hub's first store and a spread of its other stores, both ways, from a segment and from a tunnel
 address to each kind of address of the other store, and reports the rule that lets one through.
-A store link with no filter at all is reported too. Where the filter decides what reaches the
-hub itself (`ForwardingFacts.to_hub`), the same packets go to the hub's own addresses no store
-reaches (`StoreForwarding.closed`: its DC address).
+A store link with no filter at all is reported too. The same packets go to the far ends of the
+hub's cloud VPNs (AWS's and the OpenStack gateways' BGP speakers, in the link-local range the
+intent closes), and where the filter decides what reaches the hub itself
+(`ForwardingFacts.to_hub`), to the hub's own addresses no store reaches
+(`StoreForwarding.closed`: its DC and public addresses).
 """
 
 from __future__ import annotations
@@ -95,17 +97,35 @@ def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
                     yield sender.store, f"store {target.store}'s {what}", Packet(protocol, source, destination, port)
 
 
-def _hub_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
-    """(store, what of the hub, packet): the probes from a store's segment and tunnel address to
-    each of the hub's own addresses no store reaches (`closed`)."""
-    stores = _stores(hub)
-    for sender in stores[:1]:
+def _first_store_packets(
+    hub: HubIntent, targets: Sequence[tuple[str, ipaddress.IPv4Address]]
+) -> Iterator[tuple[str, str, Packet]]:
+    """(store, what, packet): the probes from the hub's first store's segment and tunnel address
+    to each (what, address) of `targets`."""
+    for sender in _stores(hub)[:1]:
         for source in (sender.segment, sender.tunnel):
             if source is None:
                 continue
-            for address in hub.store_forwarding.closed:
+            for what, address in targets:
                 for protocol, port in _PROBES:
-                    yield sender.store, f"the hub's own address {address}", Packet(protocol, source, address, port)
+                    yield sender.store, what, Packet(protocol, source, address, port)
+
+
+def _hub_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """The probes to each of the hub's own addresses no store reaches (`closed`)."""
+    targets = [(f"the hub's own address {address}", address) for address in hub.store_forwarding.closed]
+    return _first_store_packets(hub, targets)
+
+
+def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """The probes to the far end of each of the hub's cloud VPNs: a BGP speaker of AWS or of an
+    OpenStack gateway, which only the hub peers with."""
+    targets = [
+        (f"{session.peer}'s BGP speaker {session.peer_address}", session.peer_address)
+        for session in hub.sessions
+        if session.kind in ("hub-aws", "hub-openstack")
+    ]
+    return _first_store_packets(hub, targets)
 
 
 def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
@@ -124,7 +144,7 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
     file = facts.file or config.name
     reported: set[tuple[int, str]] = set()
-    packets = list(_packets(hub))
+    packets = [*_packets(hub), *_cloud_packets(hub)]
     if facts.to_hub:
         packets += _hub_packets(hub)
     for store, what, packet in packets:

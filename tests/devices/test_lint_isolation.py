@@ -262,34 +262,66 @@ def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) ->
     assert "        icmp type echo-request update @icmp_senders" in input_chain
 
 
-def test_no_store_reaches_its_hubs_dc_address(fleet: Fleet) -> None:
-    """The hub's DC core LAN address sits in a corporate range (HQ's), but it is the hub's own:
-    the hub is managed through its loopback from the management ranges, and a store's control
-    traffic goes to the tunnel inside addresses. The intent closes it (`store_forwarding.closed`),
-    the ACL hubs and the FRR hub's input chain drop what a store sends it, and the
-    `store-isolation` lint catches an IOS-XE hub whose store ACL lets a store through to it."""
+def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
+    """The hub's DC core LAN address sits in a corporate range (HQ's) and its public address
+    under the internet permit, but both are the hub's own: the hub is managed through its
+    loopback from the management ranges, a store's control traffic goes to the tunnel inside
+    addresses, and its IKE to the public address over its WAN, never inside a tunnel. The intent
+    closes them (`store_forwarding.closed`), the ACL hubs drop what a store sends them, and the
+    `store-isolation` lint catches an IOS-XE hub whose store ACL lets a store through to one.
+    (The FRR hub's input chain takes nothing from a tunnel but between the tunnel's two inside
+    addresses: tests/lab/test_lab_reachability.py proves it with packets.)"""
     intent = NetworkIntent(fleet)
     hub = intent.hub(HUB)
-    assert hub.store_forwarding.closed == (hub.dc.address.ip,)
+    own = (hub.dc.address.ip, hub.public_address)
+    assert hub.store_forwarding.closed == own
     assert any(hub.dc.address.ip in net for net in hub.store_forwarding.corporate)
-    assert hub_report(intent, HUB)["store_forwarding"]["closed"] == [str(hub.dc.address.ip)]
+    assert not any(hub.public_address in net for net in (*hub.store_forwarding.corporate, *hub.store_forwarding.private))
+    assert hub_report(intent, HUB)["store_forwarding"]["closed"] == [str(a) for a in own]
     segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.stores))
     for platform in ("cisco_xe", "huawei_vrp"):
         config, intent = _hub(fleet, platform)
         hub = intent.hub(HUB)
         store = hub.store_forwarding.control[0].store_inside
         for source in (store, _host(segment)):
-            for packet in (Packet("tcp", source, hub.dc.address.ip, 22), Packet("udp", source, hub.dc.address.ip, 161)):
-                assert not _verdict(config, hub, packet), (platform, packet)
-        # HQ's other addresses stay reachable.
+            for address in own:
+                for packet in (Packet("tcp", source, address, 22), Packet("udp", source, address, 500)):
+                    assert not _verdict(config, hub, packet), (platform, packet)
+        # HQ's other addresses and the internet stay reachable.
         assert _verdict(config, hub, Packet("tcp", _host(segment), hub.dc.address.ip + 1, 443)), platform
+        assert _verdict(config, hub, Packet("tcp", _host(segment), hub.public_address + 1, 443)), platform
     config, intent = _hub(fleet, "frr")
     input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
-    assert f"iifgroup 10 ip daddr {hub.dc.address.ip} drop" in input_chain
+    assert "iifgroup 10 jump from_tunnels" in input_chain
     config, intent = _hub(fleet, "cisco_xe")
     assert _findings(config, intent) == []
-    # FROM-STORES's deny, right above the corporate permits (other ACLs deny the address too).
-    closing = rf"^ \d+ deny ip any host {re.escape(str(hub.dc.address.ip))}\n(?= \d+ permit ip any 10\.0\.0\.0 )"
-    opened = _broken(config, closing, "")
-    findings = _findings(opened, intent)
-    assert findings and all(f"the hub's own address {hub.dc.address.ip}" in f.message for f in findings)
+    for address in own:
+        # FROM-STORES's denies, right above the corporate permits (other ACLs deny the DC address too).
+        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)* \d+ permit ip any 10\.0\.0\.0 )"
+        findings = _findings(_broken(config, closing, ""), intent)
+        assert findings and all(f"the hub's own address {address}" in f.message for f in findings), address
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_store_reaches_the_clouds_bgp_speakers_through_its_hub(fleet: Fleet, platform: Platform) -> None:
+    """A hub's cloud VPNs end at AWS's and the OpenStack gateways' BGP speakers, in the
+    link-local range; the hub peers with them, no store does. The intent closes the range
+    (`store_forwarding.private`), every hub platform denies it, and `store-isolation` catches a
+    hub that lets a store through to one."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    speakers = [s.peer_address for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    assert speakers and all(a.is_link_local for a in speakers)
+    assert ipaddress.IPv4Network("169.254.0.0/16") in hub.store_forwarding.private
+    assert _findings(config, intent) == []
+    store = hub.store_forwarding.control[0].store_inside
+    for address in speakers:
+        assert not _verdict(config, hub, Packet("tcp", store, address, 179)), (platform, address)
+    opened = {
+        "cisco_xe": (r"^ \d+ deny ip any 169\.254\.0\.0 0\.0\.255\.255\n", "", ""),
+        "huawei_vrp": (r"^ rule \d+ deny ip destination 169\.254\.0\.0 0\.0\.255\.255\n", "", ""),
+        "fortinet": (r' "PRIVATE-169\.254\.0\.0/16"', "", ""),
+        "frr": (r"169\.254\.0\.0/16, ", "", "nftables.conf"),
+    }[platform]
+    findings = _findings(_broken(config, *opened), intent)
+    assert findings and any(f"BGP speaker {speakers[0]}" in f.message for f in findings), findings

@@ -15,6 +15,7 @@ from testsupport.rendering import on_platform
 
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
 
 
 def _tool(name: str) -> str:
@@ -150,8 +151,15 @@ def test_bgp_bfd_and_management_only_inside_tunnels_and_no_dns_on_the_wan(fleet:
     inputs = [
         line.strip() for line in lines[lines.index("    chain input {") : lines.index("    chain forward {")]
     ]
-    assert [line for line in inputs if "dport 179" in line] == ["iifgroup 10 tcp dport 179 accept"]
-    assert all(line.startswith("iifgroup 10") for line in inputs if "3784" in line or "dport 22" in line)
+    # BGP and BFD only between a tunnel's own two ends, each tunnel of the store's in the set.
+    assert [line for line in inputs if "dport 179" in line] == ["iifname . ip saddr . ip daddr @tunnel_ends tcp dport 179 accept"]
+    assert [line for line in inputs if "3784" in line] == ["iifname . ip saddr . ip daddr @bfd_ends udp dport 3784 accept"]
+    view_tunnels = next(line.strip() for line in lines if line.strip().startswith('elements = { "xfrm'))
+    intent = NetworkIntent(fleet).store("nw-0001")
+    for tunnel in intent.tunnels:
+        assert tunnel.local_inside is not None, tunnel.id
+        assert f". {tunnel.peer_inside} . {tunnel.local_inside.ip}" in view_tunnels, tunnel.id
+    assert all(line.startswith("iifgroup 10") for line in inputs if "dport 22" in line)
     assert all(
         line.startswith('iifname "lan0.') for line in inputs if "dport { 53" in line or "dport 53" in line
     )

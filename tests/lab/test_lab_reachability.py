@@ -11,8 +11,10 @@ and a wrong ASN in the cloud stand-in fails it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,6 +269,137 @@ def test_check_reports_every_bgp_session_and_the_hubs_learn_hq_from_the_dc_core(
     assert all(s.established and s.remote_as == state.cloud_tunnels[0].amazon_asn for s in aws)
     # Neighbours whose far end the lab does not run are reported, not failed.
     assert any(s.kind == "outside-lab" and not s.established for s in result.bgp)
+
+
+# Connects from a given source address; prints what came back: open, refused, or the error.
+_BOUND_PROBE = (
+    "import errno, socket, sys\n"
+    "s = socket.socket(); s.settimeout(3); s.bind((sys.argv[1], 0))\n"
+    "try:\n"
+    "    s.connect((sys.argv[2], int(sys.argv[3]))); print('open')\n"
+    "except ConnectionRefusedError:\n"
+    "    print('refused')\n"
+    "except OSError as exc:\n"
+    "    print('timeout' if isinstance(exc, socket.timeout) else errno.errorcode.get(exc.errno or 0, str(exc)))\n"
+)
+
+# One ICMP echo request from a given source address (a raw socket: the lab has no ping binary);
+# prints "reply" or "timeout".
+_BOUND_PING = (
+    "import os, socket, struct, sys\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)\n"
+    "s.bind((sys.argv[1], 0)); s.settimeout(3)\n"
+    "ident, body = os.getpid() & 0xFFFF, b'storestack-probe'\n"
+    "words = sum(struct.unpack('!%dH' % (len(body) // 2 + 4), struct.pack('!BBHHH', 8, 0, 0, ident, 1) + body))\n"
+    "words = (words & 0xFFFF) + (words >> 16); words += words >> 16\n"
+    "s.sendto(struct.pack('!BBHHH', 8, 0, ~words & 0xFFFF, ident, 1) + body, (sys.argv[2], 0))\n"
+    "try:\n"
+    "    while True:\n"
+    "        packet, (sender, _) = s.recvfrom(1500)\n"
+    "        header = (packet[0] & 0x0F) * 4\n"
+    "        kind, _, _, echoed = struct.unpack('!BBHH', packet[header:header + 6])\n"
+    "        if kind == 0 and echoed == ident and sender == sys.argv[2]:\n"
+    "            print('reply'); break\n"
+    "except socket.timeout:\n"
+    "    print('timeout')\n"
+)
+
+
+def _device_of(namespace: str, address: str) -> str:
+    """The interface that holds `address` in `namespace`."""
+    return subprocess.run(
+        ["ip", "-n", namespace, "-o", "-4", "addr", "show", "to", f"{address}/32"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()[1]
+
+
+@contextlib.contextmanager
+def _through(namespace: str, device: str, sources: list[str], destinations: list[str]) -> Iterator[None]:
+    """Packets from `sources` to `destinations` go out through `device` (a tunnel), whatever the
+    routing table says; the appliance's own traffic (its IKE from the WAN address, BGP over the
+    other tunnels) keeps its routes."""
+    table = "4242"
+    for address in destinations:
+        subprocess.run(["ip", "-n", namespace, "route", "replace", address, "dev", device, "table", table], check=True)
+    for source in sources:
+        subprocess.run(["ip", "-n", namespace, "rule", "add", "from", source, "lookup", table, "pref", "50"], check=True)
+    try:
+        yield
+    finally:
+        for source in sources:
+            subprocess.run(["ip", "-n", namespace, "rule", "del", "from", source, "lookup", table, "pref", "50"], check=True)
+        subprocess.run(["ip", "-n", namespace, "route", "flush", "table", table], check=True)
+
+
+def _connects(namespace: str, source: str, address: str, port: int) -> str:
+    """What a TCP connection from `source` to `address`:`port` gets: open, refused, timeout …"""
+    return subprocess.run(
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PROBE, source, address, str(port)],
+        check=True, capture_output=True, text=True, timeout=15,
+    ).stdout.strip()
+
+
+def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnels_hub_end(routed_lab: Path) -> None:
+    """What a store router may send into its tunnel (a compromised one sends anything): the hub
+    takes BGP only between the tunnel's own two inside addresses, answers pings to its loopback,
+    and nothing from the tunnel reaches its other addresses, whichever source or port: not its
+    loopback's or public address's BGP port, not another store's tunnel, not its DC address."""
+    intent = NetworkIntent(FLEET)
+    hub = intent.hub("hq-hub1")
+    tunnel = next(t for t in TOPOLOGY.tunnels if (t.store_id, t.transport, t.hub) == ("nw-0001", "wan1", "hq-hub1"))
+    other = next(t for t in TOPOLOGY.tunnels if t.store_id == "nw-0002" and t.hub == "hq-hub1")
+    source, near = str(tunnel.store_inside.ip), str(tunnel.hub_inside.ip)
+    namespace = frr_lab.require_state(routed_lab).runtime("nw-0001-edge1").namespace
+    targets = {
+        "the hub's loopback": (str(hub.loopback), 179),
+        "another store's tunnel": (str(other.hub_inside.ip), 179),
+        "the hub's public address": (str(hub.public_address), 179),
+        "the hub's DC address": (str(hub.dc.address.ip), 22),
+    }
+    with _through(namespace, _device_of(namespace, source), [source], [a for a, _ in targets.values()]):
+        wait_for(lambda: _connects(namespace, source, near, 179) in ("open", "refused"), 60, f"BGP to {near} over {tunnel.id}")
+        seen = {what: _connects(namespace, source, address, port) for what, (address, port) in targets.items()}
+        ping = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PING, source, str(hub.loopback)],
+            check=True, capture_output=True, text=True, timeout=15,
+        ).stdout.strip()
+
+    assert seen == {what: "timeout" for what in seen}, seen
+    assert ping == "reply"
+
+
+def test_a_store_takes_bgp_only_between_its_tunnels_two_ends(routed_lab: Path) -> None:
+    """The store's side of the same rule: BGP from the hub's end of a tunnel to the store's end
+    of it is taken, and nothing else the far end may send: not to the store's loopback, not from
+    another address of the hub's (an AWS VPC's hosts behind a store's AWS tunnel likewise)."""
+    intent = NetworkIntent(FLEET)
+    hub, store = intent.hub("hq-hub1"), intent.store("nw-0001")
+    tunnel = next(t for t in TOPOLOGY.tunnels if (t.store_id, t.transport, t.hub) == ("nw-0001", "wan1", "hq-hub1"))
+    hub_end, store_end = str(tunnel.hub_inside.ip), str(tunnel.store_inside.ip)
+    namespace = frr_lab.require_state(routed_lab).runtime("hq-hub1").namespace
+    # The hub takes nothing from a tunnel but between its two ends (the test above); for these
+    # probes it takes the answers back, so what they see is the store's decision.
+    echoed = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-e", "-a", "insert", "rule", "inet", "storestack", "from_tunnels",
+         "ct", "state", "established", "accept"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    handle = echoed.rsplit("# handle", 1)[1].split()[0]
+    try:
+        sources = [hub_end, str(hub.loopback)]
+        with _through(namespace, _device_of(namespace, hub_end), sources, [str(store.loopback), store_end]):
+            wait_for(lambda: _connects(namespace, hub_end, store_end, 179) in ("open", "refused"), 60, f"BGP to {store_end}")
+            seen = {
+                "the store's loopback": _connects(namespace, hub_end, str(store.loopback), 179),
+                "from the hub's loopback": _connects(namespace, str(hub.loopback), store_end, 179),
+            }
+    finally:
+        subprocess.run(
+            ["ip", "netns", "exec", namespace, "nft", "delete", "rule", "inet", "storestack", "from_tunnels", "handle", handle],
+            check=True,
+        )
+
+    assert seen == {what: "timeout" for what in seen}, seen
 
 
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
