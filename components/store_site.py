@@ -21,6 +21,7 @@ attachment on the region's Transit Gateway:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -311,11 +312,14 @@ class StoreEdge(pulumi.ComponentResource):
         if renderer is not None:
             planned = pulumi.runtime.is_dry_run()
 
-            def render(values: list[Any]) -> str:
-                all_tunnels, keys = values
+            def render(all_tunnels: list[dict[str, Any]], keys: Mapping[str, str]) -> str:
                 return renderer(_render_context(site, appliance, all_tunnels, keys, planned))
 
-            self.intended_config = pulumi.Output.secret(pulumi.Output.all(tunnels, psks).apply(render))
+            # Nested applies, not Output.all(tunnels, psks), which would first rebuild every tunnel
+            # dict as an Output per value (see `_joined`).
+            self.intended_config = pulumi.Output.secret(
+                tunnels.apply(lambda all_tunnels: psks.apply(lambda keys: render(all_tunnels, keys)))
+            )
             outputs["intended_config"] = self.intended_config
         self.register_outputs(outputs)
 
@@ -396,6 +400,24 @@ def _render_context(
     )
 
 
+def _joined(head: list[dict[str, Any]], parts: list[pulumi.Output[list[dict[str, Any]]]]) -> pulumi.Output[list[dict[str, Any]]]:
+    """`head` followed by every part's items.
+
+    `Output.all(*parts)` would unwrap each part's dicts deeply, an Output per value; an apply that
+    returns the next part's apply hands the lists over as they are (same value, secret-ness and
+    dependencies).
+    """
+    Tunnels = list[dict[str, Any]]
+
+    def extend(so_far: Tunnels, part: pulumi.Output[Tunnels]) -> pulumi.Output[Tunnels]:
+        return part.apply(lambda more: so_far + more)
+
+    joined: pulumi.Output[Tunnels] = pulumi.Output.all().apply(lambda _: list(head))
+    for part in parts:
+        joined = joined.apply(functools.partial(extend, part=part))
+    return joined
+
+
 class StoreSite(pulumi.ComponentResource):
     """One store's VPNs to AWS, its hub tunnel keys, and a `StoreEdge` per appliance."""
 
@@ -442,9 +464,7 @@ class StoreSite(pulumi.ComponentResource):
                 aws_tunnels.append(link_tunnels)
                 psks.update(link_psks)
 
-        self.tunnels: pulumi.Output[list[dict[str, Any]]] = pulumi.Output.all(*aws_tunnels).apply(
-            lambda per_link: hub_tunnels + [t for pair in per_link for t in pair]
-        )
+        self.tunnels = _joined(hub_tunnels, aws_tunnels)
         self.tunnel_psks: pulumi.Output[dict[str, str]] = pulumi.Output.secret(pulumi.Output.all(**psks))
         self.advertised_prefixes = [str(p) for p in args.advertised]
         self.hub_peers = [

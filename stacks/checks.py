@@ -7,6 +7,7 @@ check advisory.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections import Counter
@@ -47,6 +48,17 @@ DEFAULT_ENCRYPTED_VOLUME_TYPES = frozenset({"luks", "encrypted"})
 _SECRET_KEY = re.compile(r"(psk|preshared|password|passphrase|secret|privatekey|private_key|token|adminpass)", re.I)
 _SECRET_OUTPUT = re.compile(r"(psk|password|passphrase|secret|config|private)", re.I)
 _CIDR_KEY = re.compile(r"(cidr|cidrs|cidrblock|cidrblocks|cidripv4|remoteipprefix)$", re.I)
+
+
+# Every resource of a type has the same input names, so each name is matched once per process.
+@functools.lru_cache(maxsize=4096)
+def _secret_named(key: str) -> bool:
+    return _SECRET_KEY.search(key) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _cidr_named(key: str) -> bool:
+    return _CIDR_KEY.search(key) is not None
 
 
 class Finding(BaseModel):
@@ -98,7 +110,7 @@ def _duplicate_urns(run: MockRun, context: CheckContext) -> Iterator[Raw]:
 def _invalid_cidrs(run: MockRun, context: CheckContext) -> Iterator[Raw]:
     for resource in run.resources:
         for path, key, value in _walk(resource.inputs):
-            if not (_CIDR_KEY.search(key) or (key == "source" and "ipGroup" in resource.type)):
+            if not (_cidr_named(key) or (key == "source" and "ipGroup" in resource.type)):
                 continue
             for item in value if isinstance(value, list) else [value]:
                 if is_secret(item) or not isinstance(item, str):
@@ -185,7 +197,7 @@ def _unencrypted_volumes(run: MockRun, context: CheckContext) -> Iterator[Raw]:
 def _unmarked_secrets(run: MockRun, context: CheckContext) -> Iterator[Raw]:
     for resource in run.resources:
         for path, key, value in _walk(resource.inputs):
-            if _SECRET_KEY.search(key) and value not in (None, "", [], {}) and not is_secret(value):
+            if _secret_named(key) and value not in (None, "", [], {}) and not is_secret(value):
                 yield "unmarked-secret", resource.urn, f"{path} holds a secret that is not marked secret"
     for name, output in run.outputs.items():
         if _SECRET_OUTPUT.search(name) and output.value not in (None, {}, []) and not output.secret:
@@ -251,7 +263,7 @@ def secret_outputs(outputs: Mapping[str, StackOutput]) -> list[str]:
 
 def redact(value: Any, key: str = "") -> Any:
     """A JSON-friendly copy with every secret (marked, or named like one) replaced by `[secret]`."""
-    if is_secret(value) or (key and _SECRET_KEY.search(key) and value not in (None, "", [], {})):
+    if is_secret(value) or (key and _secret_named(key) and value not in (None, "", [], {})):
         return "[secret]"
     if isinstance(value, dict):
         return {k: redact(v, k) for k, v in sorted(value.items())}

@@ -252,23 +252,29 @@ def planning_keys(config: dict[str, Any]) -> FleetTunnelKeys:
 def preload(kinds: Iterable[StackKind]) -> None:
     """Import the provider modules the programs touch, so forked workers start warm.
 
-    The provider SDKs load each module lazily on first attribute access; doing it once in the
-    parent spares every worker a second of imports.
+    The provider SDKs hand out lazy modules that load on the first access to one of their names
+    (naming the module alone, `pulumi_aws.ec2`, loads nothing), so one class of each is read here:
+    loading `pulumi_aws.ec2` once in the parent spares every worker about a second of imports.
     """
     import pulumi_aws
     import pulumi_random
 
     from storestack.stacks import core, store  # noqa: F401 - imported for their side effect
 
-    touched = [pulumi_aws.ec2, pulumi_aws.ec2transitgateway, pulumi_random.RandomPassword]
+    touched: list[object] = [
+        pulumi_aws.ec2.VpnConnection,
+        pulumi_aws.ec2transitgateway.RouteTablePropagation,
+        pulumi_random.RandomPassword,
+    ]
     if "core" in set(kinds):
         import pulumi_openstack
 
         touched += [
-            pulumi_aws.s3, pulumi_aws.iam, pulumi_aws.cloudwatch, pulumi_aws.workspaces,
-            pulumi_aws.directoryservice, pulumi_openstack.networking, pulumi_openstack.identity,
-            pulumi_openstack.compute, pulumi_openstack.blockstorage,
-            pulumi_openstack.images,
+            pulumi_aws.s3.Bucket, pulumi_aws.iam.Role, pulumi_aws.cloudwatch.LogGroup,
+            pulumi_aws.workspaces.Directory, pulumi_aws.directoryservice.Directory,
+            pulumi_openstack.networking.Router, pulumi_openstack.identity.Project,
+            pulumi_openstack.compute.Instance, pulumi_openstack.blockstorage.Volume,
+            pulumi_openstack.images.get_image_output,
         ]
     del touched
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,31 @@ def test_parallel_and_sequential_plans_agree(sample_plan: tuple[PlanReport, Path
     parallel, _ = sample_plan
     sequential = _plan(sample_chain_path(), tmp_path, workers=1)
     assert [p.model_dump() for p in sequential.stacks] == [p.model_dump() for p in parallel.stacks]
+
+
+_PRELOAD_THEN_PLAN = """
+import sys
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.stacks.plan import make_tasks, plan_stack, preload
+from storestack.stacks.render import plan_stacks
+
+_, configs = plan_stacks(load_fleet(sample_chain_path()))
+tasks = make_tasks(configs)
+preload({task.kind for task in tasks})
+loaded = set(sys.modules)
+for task in tasks:
+    plan_stack(task)
+print(sorted(set(sys.modules) - loaded))
+"""
+
+
+def test_preload_leaves_a_forked_worker_no_provider_module_to_import() -> None:
+    """Workers fork after `preload`: a module a stack still imports, every worker imports again."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PRELOAD_THEN_PLAN], capture_output=True, text=True, check=True, timeout=300
+    )
+    imported = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert [name for name in imported if name.startswith(("pulumi_aws", "pulumi_openstack", "pulumi_random"))] == []
 
 
 def test_saved_plans_hold_no_secret_and_are_private(sample_plan: tuple[PlanReport, Path]) -> None:
