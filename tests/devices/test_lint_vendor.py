@@ -78,6 +78,7 @@ RULES = {
         fortinet.hub_return_path,
         fortinet.management_sources,
         fortinet.policy_interfaces,
+        fortinet.policy_logging,
         fortinet.management_path,
         fortinet.dialup_routes,
         fortinet.dialup_selection,
@@ -901,6 +902,19 @@ def test_fortios_policy_on_any_interface(fleet: Fleet) -> None:
     assert [f.message for f in _lint(store) if f.rule == "fortios-policy-any-interface"] == [
         'policy POS-TO-OVERLAY-1: dstintf "any"'
     ]
+
+
+def test_fortios_policy_without_logging(fleet: Fleet) -> None:
+    """A policy left at FortiOS's default `logtraffic utm` logs nothing without a security
+    profile: the hub's IKE policy, open to any source, would admit the internet unrecorded."""
+    hub = _hub(fleet, "fortinet")
+    broken = _broken_re(hub, r'(set service "IPSEC-IKE" "IPSEC-ESP"\n)        set logtraffic all\n', r"\1")
+    found = [f for f in _lint(broken) if f.rule == "fortios-policy-log"]
+    assert [f.message for f in found] == [
+        "policy IKE-TO-ENDPOINT does not log all its sessions (logtraffic utm, the default)"
+    ]
+    store = _broken(_store(fleet, "fortinet", "dual-wan"), "set logtraffic all", "set logtraffic utm")
+    assert len([f for f in _lint(store) if f.rule == "fortios-policy-log"]) == 1
 
 
 def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
