@@ -207,7 +207,7 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     (`_around_named_objects`)."""
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
-            return _around_named_objects(delta, before, driver.named_objects)
+            return _around_named_objects(delta, before, after, driver.named_objects)
         return tuple(delta.lines(sectional_exiting=True))
     deletion = driver.deletion_word + " "
     entry_word = driver.entry_word + " "
@@ -288,7 +288,9 @@ class _Piece:
     unnames: set[_Name] = field(default_factory=set)
 
 
-def _around_named_objects(delta: HConfig, before: HConfig, kinds: tuple[NamedObjects, ...]) -> tuple[str, ...]:
+def _around_named_objects(
+    delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[NamedObjects, ...]
+) -> tuple[str, ...]:
     """hier_config's remediation order (every top-level deletion first, then what is added or
     changed, in the order of the config it leads to), with what `kinds` says about objects that
     other lines name:
@@ -297,8 +299,14 @@ def _around_named_objects(delta: HConfig, before: HConfig, kinds: tuple[NamedObj
       the deletion of N: nothing still names N when it goes;
     - the definition of N goes before every line that starts naming it;
     - where N is deleted and defined again (its defining line changed: an IOS-XE track of
-      another type), the deletion goes before the new definition. The lines that name N and do
-      not change are not in the delta, so they stay as they are.
+      another type; or its block changed and its kind is `replaced_whole`: an IOS-XE IP SLA
+      operation, sent as its deletion and the whole block `after` holds), the deletion goes
+      before the new definition. The lines that name N and do not change are not in the delta,
+      so they stay as they are;
+    - the lines that belong to N (`NamedObjects.parts`), which the device removes with N, are
+      not deleted again after N (nor before: N's own deletion takes them); where N is defined
+      again, every part `after` gives it follows the new definition, in `after`'s order, the
+      unchanged ones too, which the delta lacks.
 
     The top-level blocks keep hier_config's order except where these rules move one later (a
     stable topological sort). A changed block that both stops naming an object the delta
@@ -308,11 +316,18 @@ def _around_named_objects(delta: HConfig, before: HConfig, kinds: tuple[NamedObj
     hier_config's."""
     negation = delta.driver.negation_prefix
     definitions = [re.compile(kind.defined_by) for kind in kinds]
-    namings = [(i, re.compile(pattern)) for i, kind in enumerate(kinds) for pattern in kind.named_by]
+    # A part names its object too: it is sent after the object's definition.
+    namings = [(i, re.compile(pattern)) for i, kind in enumerate(kinds) for pattern in (*kind.named_by, *kind.parts)]
+    owners = [(i, re.compile(pattern)) for i, kind in enumerate(kinds) for pattern in kind.parts]
+    whole = [definitions[i] for i, kind in enumerate(kinds) if kind.replaced_whole]
 
     def defined(text: str) -> set[_Name]:
         """The objects a top-level line defines."""
         return {(i, match.group(1)) for i, pattern in enumerate(definitions) if (match := pattern.search(text))}
+
+    def owned(text: str) -> set[_Name]:
+        """The objects a top-level line (read without its negation) is a part of."""
+        return {(i, match.group(1)) for i, pattern in owners if (match := pattern.search(text.removeprefix(negation)))}
 
     def named(*texts: str) -> set[_Name]:
         return {(i, match.group(1)) for text in texts for i, pattern in namings for match in pattern.finditer(text)}
@@ -339,7 +354,14 @@ def _around_named_objects(delta: HConfig, before: HConfig, kinds: tuple[NamedObj
         piece = _Piece(node)
         old = before.get_child(equals=node.text)
         gone = before.get_child(equals=node.text.removeprefix(negation)) if node.text.startswith(negation) else None
-        if old is not None:
+        new = after.get_child(equals=node.text)
+        if old is not None and new is not None and any(pattern.search(node.text) for pattern in whole):
+            # A block hier_config found changed (the order of its lines is no change to it) whose
+            # kind cannot change in place: its deletion, then the whole block `after` holds.
+            deletion = get_hconfig(delta.driver).add_child(negation + node.text)
+            pieces.append(_Piece(deletion, deletes=defined(node.text), unnames=named_in(old)))
+            piece.defines, piece.names, piece.node = defined(new.text), named_in(new), new
+        elif old is not None:
             changes(node, old, piece)
         elif gone is not None and not node.children:
             piece.deletes, piece.unnames = defined(gone.text), named_in(gone)
@@ -350,6 +372,19 @@ def _around_named_objects(delta: HConfig, before: HConfig, kinds: tuple[NamedObj
     added: set[_Name] = set().union(*(piece.defines for piece in pieces))
     if not deleted and not added:
         return tuple(delta.lines(sectional_exiting=True))
+
+    redefined = deleted & added
+    kept: list[_Piece] = []
+    for piece in pieces:
+        parts_of = owned(piece.node.text)
+        if piece.node.text.startswith(negation) and parts_of & deleted:
+            continue  # gone with its object
+        if parts_of & redefined:
+            continue  # sent again below, with the parts that do not change
+        kept.append(piece)
+        for name in sorted(piece.defines & redefined):
+            kept += [_Piece(part, names={name}) for part in after.children if name in owned(part.text)]
+    pieces = kept
 
     split: list[_Piece] = []
     for piece in pieces:

@@ -1269,16 +1269,37 @@ def _destination_port(words: list[str], protocol: str) -> int | None:
 _MANAGEMENT_PORTS = {("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("udp", 161)}
 
 
+# The TCP flags `tcp-flag` names (`established`: ACK or RST set).
+_TCP_FLAGS = frozenset({"ack", "established", "fin", "psh", "rst", "syn", "urg"})
+
+
+def _tcp_flags(words: list[str], index: int) -> tuple[frozenset[str], int]:
+    """The flags named after the `tcp-flag` at `words[index]`, and the index past them."""
+    end = index + 1
+    while end < len(words) and words[end] in _TCP_FLAGS:
+        end += 1
+    return frozenset(words[index + 1 : end]), end
+
+
+def _answers_only(words: list[str]) -> bool:
+    """Whether a TCP rule matches no connection's first segment (SYN alone): it names TCP flags,
+    none of them SYN (`established`: ACK or RST set)."""
+    flags = _tcp_flags(words, words.index("tcp-flag"))[0] if "tcp-flag" in words else frozenset()
+    return bool(flags) and "syn" not in flags
+
+
 @register_rule(PLATFORM)
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
     routed over) filters what it takes in: IKE (UDP 500, 4500) and ESP admitted, management
     ports only from named sources, nothing permitted from any to any, a server's answers (by
-    source port) only towards a named destination and, over UDP, to the one port they answer
-    (NTP's `source-port eq ntp ... destination-port eq ntp`: the sender chooses its source port
-    and a stateless filter cannot tie an answer to a request, so a DNS server's answers by source
-    port alone would let anyone sending from its address and port 53 reach every UDP port of the
-    hub, SNMP included), and a closing `deny ip` (a traffic-filter passes what no rule matches)."""
+    source port) only towards a named destination, over TCP only as answers (`tcp-flag
+    established`: ACK or RST set, never a SYN opening a connection) and, over UDP, to the one
+    port they answer (NTP's `source-port eq ntp ... destination-port eq ntp`): the sender chooses
+    its source port and a stateless filter cannot tie an answer to a request, so a DNS server's
+    answers by source port alone would let anyone sending from its address and port 53 reach
+    every UDP port of the hub, SNMP included; and a closing `deny ip` (a traffic-filter passes
+    what no rule matches)."""
     if config.suffix or config.role != "hub":
         return
     root = parse(config.text, ("#",))
@@ -1320,6 +1341,15 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                         f"{acl.text}: {rule.text.strip()} admits anything sent from that port, to any "
                         "destination (name the hub's own address the answers come back to)",
                     )
+                elif protocol == "tcp" and "source-port" in w and not _answers_only(w):
+                    # Answers matched by their source port alone: that address, sending a SYN
+                    # from that port, opens a connection to the port it names.
+                    yield config.finding(
+                        rule.number,
+                        "vrp-hub-wan-filter",
+                        f"{acl.text}: {rule.text.strip()} admits new connections sent from that port "
+                        "(take the answers only: `tcp-flag established`)",
+                    )
                 elif protocol == "udp" and "source-port" in w and after(w, "destination-port") != "eq":
                     yield config.finding(
                         rule.number,
@@ -1349,8 +1379,10 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
 
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
     """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
-    [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME]` matches
-    `packet`; None when a field cannot be read (another keyword, a port name not known)."""
+    [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME] [tcp-flag
+    FLAG...]` matches `packet`, a connection's first segment (SYN alone): a rule naming only
+    flags other than SYN (`established`: ACK or RST) never does; None when a field cannot be read
+    (another keyword, a port name not known, SYN with other flags)."""
     w = rule.words
     protocol, rest = w[3], w[4:]
     if protocol not in ("ip", packet.protocol):
@@ -1384,6 +1416,12 @@ def _rule_matches(rule: Line, packet: Packet) -> bool | None:
             if rest[index + 1] != "echo":
                 return False
             index += 2
+        elif word == "tcp-flag":
+            flags, index = _tcp_flags(rest, index)
+            if flags and "syn" not in flags:
+                return False  # a bare SYN carries none of them
+            if flags != {"syn"}:
+                return None
         elif word == "logging":
             index += 1
         else:

@@ -61,12 +61,23 @@ class NamedObjects(BaseModel):
     `defined_by` defines one, group 1 its name; every match of a pattern of `named_by` in any
     other line (at any depth, a deletion read without its negation) names one, group 1 its name.
     configdiff's `send_ordered` sends a line that names an object after the line that defines it,
-    and the deletion of that line before the object's own."""
+    and the deletion of that line before the object's own.
+
+    A top-level line matching a pattern of `parts` (group 1 the object's name) belongs to the
+    object: it names it, and the device removes it with the object (IOS-XE's `no ip sla N` takes
+    the operation's reaction configuration and schedule). Where the object is deleted, its parts'
+    own deletions are not sent (the device would refuse them: they are gone); where it is deleted
+    and defined again, every part it is meant to have is sent again after the new definition.
+
+    `replaced_whole`: a definition block whose lines change is deleted and defined again whole,
+    never changed in place (IOS-XE refuses to change a scheduled IP SLA operation)."""
 
     model_config = ConfigDict(frozen=True)
 
     defined_by: str
     named_by: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+    replaced_whole: bool = False
 
 
 class PlatformDriver(BaseModel):

@@ -124,6 +124,35 @@ TRACKS = NamedObjects(
     named_by=(r"\btrack (?:set )?(\d+)\b", r"^object (\d+)\b"),
 )
 
+# IP SLA operations: `ip sla N` defines one, a track follows it (`track T ip sla N state`), and its
+# reaction configuration, reaction triggers and schedule are its parts: `no ip sla N` removes
+# "all configuration information for an operation, including the schedule of the operation,
+# reaction configuration, and reaction triggers" (Cisco ME 3800X and ME 3600X Switch Command
+# Reference, OL-28238-01, `ip sla`; the IOS IP SLAs command references say the same).
+# - A probe that goes away is removed by `no ip sla N` alone, once no track names it: negating its
+#   parts after it would be refused (they are gone), and negating them before it is not needed
+#   (`no ip sla N` takes them) and would send `no ip sla schedule N life forever start-time now`,
+#   a negation with arguments the reference does not give, for nothing. The device ends with
+#   none of the operation's lines, exactly as intended, so drift finds nothing left to send.
+# - A probe that changes (a class's threshold or timers, the far end) cannot be changed in place:
+#   "After you schedule an operation, you cannot modify the configuration of the operation" (the
+#   same reference), and IOS answers `ip sla N` itself with "Entry already running and cannot be
+#   modified". It is deleted and defined again (`replaced_whole`): `no ip sla N`, the whole new
+#   block, then every reaction configuration line and the schedule it is meant to have, the
+#   unchanged ones too, which `no ip sla N` removed though running and intended both hold them.
+#   (Not hier_config's sectional overwrite: it compares a block's lines in order, so a router that
+#   shows them in another order than the template writes them would have its probes deleted and
+#   defined again by every push, their tracks flapping.) The tracks that follow the operation are
+#   not sent again: the reference does not say whether `no ip sla N` touches a track naming N (a
+#   lab capture of IOS shows such a track kept, down while N does not run); drift would show one
+#   that went away.
+IP_SLA_OPERATIONS = NamedObjects(
+    defined_by=r"^ip sla (\d+)$",
+    named_by=(r"^track \d+ ip sla (\d+)\b",),
+    parts=(r"^ip sla (?:reaction-configuration|reaction-trigger|schedule) (\d+)\b",),
+    replaced_whole=True,
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -136,13 +165,18 @@ DRIVER = PlatformDriver(
         r"^end$",
         r"^\s+no shutdown$",
     ),
-    error_patterns=(r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",),
+    # A scheduled IP SLA operation refuses `ip sla N` with a message of its own, not always
+    # opened by `%` (IP_SLA_OPERATIONS).
+    error_patterns=(
+        r"^\s*% ?(Invalid|Incomplete|Ambiguous|Unknown|Error|Bad)",
+        r"^\s*%?\s*Entry already running and cannot be modified",
+    ),
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
     secret_patterns=IOS_SECRET_PATTERNS,
-    named_objects=(TRACKS,),
+    named_objects=(TRACKS, IP_SLA_OPERATIONS),
 )
 
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per

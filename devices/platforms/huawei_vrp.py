@@ -162,8 +162,17 @@ def acl_rule(rule: AclRule) -> str:
         text += f" destination-port eq {port_name(rule.protocol, rule.port)}"
     if rule.icmp_type:
         text += f" icmp-type {rule.icmp_type}"
-    # `established` is not rendered: the AR's `tcp-flag` form of an advanced ACL rule is not
-    # confirmed in AR documentation, so the rule matches every segment of its ports.
+    if rule.established and rule.protocol == "tcp":
+        # Segments with ACK or RST set, never a bare SYN: the answers of a connection the other
+        # side opened. An AR matches TCP flags in an advanced ACL rule with `tcp-flag` ("Run the
+        # rule command to configure a rule with the tcp-flag parameter specified", AR100-AR3600
+        # V200R010 CLI-based Configuration Guide - Security, "How Can Unidirectional Access
+        # Control Be Implemented?", https://support.huawei.com/enterprise/en/doc/EDOC1100034077/
+        # 82d26d57); VRP V200's "rule (advanced ACL view)" TCP format takes `tcp-flag { ack |
+        # established | fin | psh | rst | syn | urg } *` among options in any order, and the
+        # display shows it after the addresses (`rule 5 permit tcp source 192.168.2.0 0.0.0.255
+        # tcp-flag established`), so it is written last.
+        text += " tcp-flag established"
     return text
 
 

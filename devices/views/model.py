@@ -694,20 +694,22 @@ class HubView:
         ]
         for neighbor in [*self.dc.routers, *(hub.dc_address for hub in self.hub_neighbors)]:
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
-            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179))
+            # Its answers to a session the hub opened: never a new connection from port 179.
+            rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179, established=True))
         for net in self.mgmt.ranges:
             rules.append(AclRule("permit", "tcp", net, None, 22))
             rules.append(AclRule("permit", "udp", net, None, 161))
         # The answers reach only the hub's loopback, and NTP only its port: a rule with no
         # destination would let a server's address, sending from that port, reach any port of
         # the hub (SNMP included) and any transit destination, ahead of the denies below; a UDP
-        # rule by source port to any port of the hub would let it reach every UDP port. NTP and
-        # HWTACACS are sourced from the loopback (`ntp-service source-interface`,
+        # rule by source port to any port of the hub would let it reach every UDP port, and a TCP
+        # one takes answers only (ACK or RST set), never a connection opened from port 49. NTP
+        # and HWTACACS are sourced from the loopback (`ntp-service source-interface`,
         # `hwtacacs-server source-ip`).
         for server in self.mgmt.ntp_servers:
             rules.append(AclRule("permit", "udp", _host(server), own[1], 123, source_port=123))
         for server in self.mgmt.tacacs_servers:
-            rules.append(AclRule("permit", "tcp", _host(server), own[1], source_port=49))
+            rules.append(AclRule("permit", "tcp", _host(server), own[1], source_port=49, established=True))
         rules += [AclRule("permit", "icmp", icmp_type=name) for name in _WAN_ICMP]
         rules += [AclRule("deny", "ip", None, net) for net in own]
         rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]

@@ -223,6 +223,24 @@ def test_an_ios_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
     assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
 
 
+def test_a_vrp_hub_takes_bgp_answers_only_as_answers(fleet: Fleet) -> None:
+    """The VRP hub's rule for a store's answers to a BGP session the hub opened (from port 179)
+    matches TCP segments with ACK or RST set (`tcp-flag established`): the answers pass, but a
+    store's new connection from port 179 to port 22 of the hub's own tunnel address (a SYN) does
+    not, as it would through the rule without the flag."""
+    config, intent = _hub(fleet, "huawei_vrp")
+    hub = intent.hub(HUB)
+    first = hub.store_forwarding.control[0]
+    answers = (
+        f"permit tcp source {first.store_inside} 0 source-port eq bgp destination {first.hub_inside} 0 "
+        "tcp-flag established"
+    )
+    assert any(line.strip().endswith(answers) for line in config.lines), answers
+    assert not _verdict(config, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+    stateless = _broken(config, re.escape(answers), answers.removesuffix(" tcp-flag established"))
+    assert _verdict(stateless, hub, Packet("tcp", first.store_inside, first.hub_inside, 22))
+
+
 def test_a_fortios_hub_takes_pings_to_what_the_intent_makes_pingable(fleet: Fleet) -> None:
     """The FortiOS hub's ping policy takes echo requests to the addresses `pingable` holds, not to
     a fixed object: with another address there instead of the loopback, the stores' tunnel

@@ -1430,6 +1430,15 @@ def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
     assert ntp is not None
     found = messages(_broken(config, ntp.group(0), f" {ntp.group(1)}\n"))
     assert any("admits anything sent from that port" in m for m in found), found
+    # A HWTACACS server's (or a BGP neighbour's) answers taken without `tcp-flag established`:
+    # that address, sending a SYN from port 49, would open a connection to any port of the hub.
+    tacacs = re.search(r"^ (rule \d+ permit tcp source \S+ \S+ source-port eq tacacs destination \S+ \S+)", config.text, re.M)
+    assert tacacs is not None and " tcp-flag established\n" in config.text
+    found = messages(_broken(config, f"{tacacs.group(0)} tcp-flag established\n", f"{tacacs.group(0)}\n"))
+    assert found == [
+        f"acl name HUB-WAN-IN 3098: {tacacs.group(1)} admits new connections sent from that port "
+        "(take the answers only: `tcp-flag established`)"
+    ]
     # The hub resolves no names: no DNS client and no resolver's answers admitted. The permit it
     # had for them (from port 53 to its loopback, any UDP port) reaches the hub's SNMP.
     assert "dns resolve" not in config.text and "dns server" not in config.text

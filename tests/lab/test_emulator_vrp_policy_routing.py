@@ -1,14 +1,14 @@
 """The VRP emulator takes policy routing in the form an AR router documents (a traffic behavior's
 `redirect ip-nexthop ... track-nqa` in a traffic policy applied inbound) and refuses the forms an
 AR has no command for: `ip policy-based-route` on an interface and `track` after a
-`policy-based-route` node's next hops. A rendered VRP store goes onto a factory unit whole."""
+`policy-based-route` node's next hops. A rendered VRP store or hub goes onto a factory unit whole."""
 
 from __future__ import annotations
 
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.render import render_store
+from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
@@ -94,6 +94,19 @@ def test_a_rendered_store_is_taken_whole(fleet: Fleet, shape: str) -> None:
         line for line in config.text.splitlines() if line.strip() and not line.startswith(("#", "return"))
     ]
     assert _send(session, lines) == []
+
+
+def test_a_rendered_hub_is_taken_whole_with_its_answers_rules(fleet: Fleet) -> None:
+    """The hub's rules for TCP answers by source port (`tcp-flag established`, last) are taken and
+    shown back as written, so drift reads them in sync."""
+    config = render_hub(fleet, "hq-hub1")
+    lines = [line for line in config.text.splitlines() if line.strip() and not line.startswith(("#", "return"))]
+    answers = [line for line in lines if line.endswith(" tcp-flag established")]
+    assert answers and all(" source-port eq " in line for line in answers)
+    device, session = _unit()
+    assert _send(session, [*lines, "commit"]) == []
+    running = device.running_text().splitlines()
+    assert all(line in running for line in answers)
 
 
 @pytest.mark.parametrize("shape", ["dual-wan", "mall-guest"])

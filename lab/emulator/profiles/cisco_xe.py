@@ -22,6 +22,20 @@ if TYPE_CHECKING:
 
 IOS_VERSION = "17.9"
 IOS_INVALID = "% Invalid input detected at '^' marker."
+# What IOS answers to `ip sla N` while operation N is scheduled: it stays in global configuration
+# mode, so the block's own lines that follow are refused as unknown global commands. (The wording
+# as an IOS router printed it; a scheduled operation "cannot" be modified: Cisco ME 3800X and
+# ME 3600X Switch Command Reference, OL-28238-01, `ip sla`.)
+IOS_SLA_RUNNING = (
+    "Entry already running and cannot be modified\n"
+    "\t(only can delete (no) and start over)\n"
+    "\t(check to see if the probe has finished exiting)\n"
+)
+_SLA_OPERATION = re.compile(r"^(no )?ip sla (\d+)$")
+# The lines of an operation that `no ip sla N` removes with it: "all configuration information for
+# an operation, including the schedule of the operation, reaction configuration, and reaction
+# triggers" (the same command reference).
+_SLA_PARTS = ("ip sla reaction-configuration", "ip sla reaction-trigger", "ip sla schedule")
 
 # Which lines open sections, which are global-only and which replace one another (LineDialect).
 IOS = LineDialect(
@@ -373,7 +387,15 @@ class IosSession(CliSession):
             at_top = not self.context or (not line[:1].isspace() and text.split()[0] in dialect.global_only)
             if at_top and text.split()[0] not in dialect.top_keywords:
                 return self.invalid(line, len(line) - len(line.lstrip()))
+            operation = _SLA_OPERATION.match(text) if not self.context or not line[:1].isspace() else None
+            root = self.device.lines().root
+            if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
+                self.context = []
+                return IOS_SLA_RUNNING
             self.context = self.device.lines().apply(self.context, line)
+            if operation is not None and operation.group(1):
+                number = operation.group(2)
+                root.children = [child for child in root.children if _part_of(child.text) != number]
             return ""
 
         return self.gate_config_line(line, self.invalid, apply)
@@ -397,6 +419,19 @@ class IosSession(CliSession):
                 protocol = "down" if shutdown else "up"
                 rows.append(f"{name:<22} {address:<15} YES manual {status:<21} {protocol}")
         return "\n".join(rows) + "\n"
+
+
+def _part_of(text: str) -> str | None:
+    """The IP SLA operation a top-level line is part of (reaction configuration, reaction
+    trigger, schedule), or None."""
+    for prefix in _SLA_PARTS:
+        if text.startswith(prefix + " "):
+            return text.removeprefix(prefix + " ").split()[0]
+    return None
+
+
+def _scheduled(root: ConfigNode, number: str) -> bool:
+    return any(child.text.startswith("ip sla schedule ") and _part_of(child.text) == number for child in root.children)
 
 
 PROFILE = EmulatorProfile(
