@@ -618,15 +618,20 @@ def _zone_policy_objects(root: Line) -> tuple[dict[str, Line], dict[str, Line], 
     return acls, classes, policies
 
 
-def _wan_zones(root: Line) -> dict[str, str]:
-    """zone -> the WAN interface that makes it one: an interface a tunnel is sourced from, or an
-    outside NAT interface."""
-    underlay = {
+def _tunnel_sources(root: Line) -> set[str]:
+    """The interfaces a tunnel is sourced from by name (`tunnel source <interface>`)."""
+    return {
         line.words[2]
         for interface in top(root, "interface")
         for line in interface.children
         if line.words[:2] == ["tunnel", "source"] and len(line.words) > 2 and not is_address(line.words[2])
     }
+
+
+def _wan_zones(root: Line) -> dict[str, str]:
+    """zone -> the WAN interface that makes it one: an interface a tunnel is sourced from, or an
+    outside NAT interface."""
+    underlay = _tunnel_sources(root)
     zones: dict[str, str] = {}
     for zone, interfaces in _zones(root).items():
         for interface in interfaces:
@@ -1658,6 +1663,39 @@ _AclEntry = tuple[
     list[str],
     bool,
 ]
+
+
+@register_rule(PLATFORM)
+def underlay_ports(config: ConfigFile) -> Iterator[Finding]:
+    """A port the tunnels' outside traffic crosses (a store's WAN port: a tunnel's source or an
+    outside NAT interface; a hub's routed port, where the DC edge delivers IKE and ESP) sends no
+    ICMP redirects and, on Ethernet, answers ARP for its own addresses only: IOS-XE does both by
+    default, telling the segment's hosts of other routers and claiming every address it routes to
+    (Cisco Router and Security Device Manager 2.2 User's Guide, Security Audit, "Disable IP
+    Redirects", "Disable IP Proxy ARP")."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    underlay = _tunnel_sources(root)
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        if name.startswith(_UNFILTERED_KINDS):  # a loopback source: the port is the route's
+            continue
+        children = interface.child_texts()
+        routed = config.role == "hub" and any(text.startswith("ip address ") for text in children)
+        if not (routed or name in underlay or "ip nat outside" in children):
+            continue
+        missing = [
+            command
+            for command, applies in (("no ip redirects", True), ("no ip proxy-arp", "Ethernet" in name or "GigE" in name))
+            if applies and command not in children
+        ]
+        if missing:
+            yield config.finding(
+                interface.number,
+                "cisco-underlay-port",
+                f"{interface.text}: underlay port without {' and '.join(f'`{c}`' for c in missing)}",
+            )
 
 
 def _acl_entries(acl: Line) -> list[_AclEntry]:

@@ -388,6 +388,24 @@ def policy_interfaces(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def policy_logging(config: ConfigFile) -> Iterator[Finding]:
+    """Every firewall policy logs all its sessions (`set logtraffic all`). Left out, a policy
+    takes FortiOS's default, `utm`, which logs only sessions a security profile acts on (FortiOS
+    7.4.8 CLI Reference, config firewall policy: logtraffic, default utm); no policy here carries
+    a profile, so such a policy logs nothing, whatever it admits."""
+    if config.suffix:
+        return
+    for policy in _entries(parse(config.text), "firewall policy"):
+        if policy.first("logtraffic") != "all":
+            yield config.finding(
+                policy.settings.get("logtraffic", ([], policy.line))[1],
+                "fortios-policy-log",
+                f"policy {policy.first('name') or policy.name} does not log all its sessions "
+                f"(logtraffic {policy.first('logtraffic') or 'utm, the default'})",
+            )
+
+
+@register_rule(PLATFORM)
 def management_path(config: ConfigFile) -> Iterator[Finding]:
     """Stores: management reaches the loopback over the hub overlay (the SD-WAN zones) only,
     never over a WAN port or a cloud VPN."""

@@ -42,6 +42,7 @@ RULES = {
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
         cisco_xe.ipsec_lifetimes,
+        cisco_xe.underlay_ports,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -78,6 +79,7 @@ RULES = {
         fortinet.hub_return_path,
         fortinet.management_sources,
         fortinet.policy_interfaces,
+        fortinet.policy_logging,
         fortinet.management_path,
         fortinet.dialup_routes,
         fortinet.dialup_selection,
@@ -468,6 +470,21 @@ def test_cisco_queuing_user_defined_parent_on_a_physical_port_only(fleet: Fleet)
     store = _store(fleet, "cisco_xe", "dual-wan")
     on_tunnel = _broken(store, " tunnel protection ipsec profile HUB-wan1-hq-hub2\n", " tunnel protection ipsec profile HUB-wan1-hq-hub2\n service-policy output SHAPE-wan1\n")
     assert [f for f in _lint(on_tunnel) if f.rule == "cisco-queuing-hierarchy"] == []
+
+
+def test_cisco_underlay_ports_send_no_redirects_and_answer_no_proxy_arp(fleet: Fleet) -> None:
+    """The hub's DC port (where IKE and ESP arrive) and a store's WAN port: IOS-XE sends ICMP
+    redirects and answers proxy ARP unless told not to."""
+    hub = _hub(fleet, "cisco_xe")
+    dc_port = " ip access-group HUB-INFRASTRUCTURE in\n no ip redirects\n no ip proxy-arp\n"
+    broken = _broken(hub, dc_port, " ip access-group HUB-INFRASTRUCTURE in\n")
+    found = [f for f in _lint(broken) if f.rule == "cisco-underlay-port"]
+    assert [f.message for f in found] == [
+        "interface GigabitEthernet0/0/0: underlay port without `no ip redirects` and `no ip proxy-arp`"
+    ]
+    store = _store(fleet, "cisco_xe", "dual-wan")
+    broken = _broken(store, " no ip redirects\n no ip proxy-arp\n", " no ip redirects\n")
+    assert [f.rule for f in _lint(broken) if f.rule == "cisco-underlay-port"] == ["cisco-underlay-port"]
 
 
 # ---------------------------------------------------------------- VRP
@@ -901,6 +918,19 @@ def test_fortios_policy_on_any_interface(fleet: Fleet) -> None:
     assert [f.message for f in _lint(store) if f.rule == "fortios-policy-any-interface"] == [
         'policy POS-TO-OVERLAY-1: dstintf "any"'
     ]
+
+
+def test_fortios_policy_without_logging(fleet: Fleet) -> None:
+    """A policy left at FortiOS's default `logtraffic utm` logs nothing without a security
+    profile: the hub's IKE policy, open to any source, would admit the internet unrecorded."""
+    hub = _hub(fleet, "fortinet")
+    broken = _broken_re(hub, r'(set service "IPSEC-IKE" "IPSEC-ESP"\n)        set logtraffic all\n', r"\1")
+    found = [f for f in _lint(broken) if f.rule == "fortios-policy-log"]
+    assert [f.message for f in found] == [
+        "policy IKE-TO-ENDPOINT does not log all its sessions (logtraffic utm, the default)"
+    ]
+    store = _broken(_store(fleet, "fortinet", "dual-wan"), "set logtraffic all", "set logtraffic utm")
+    assert len([f for f in _lint(store) if f.rule == "fortios-policy-log"]) == 1
 
 
 def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
