@@ -106,23 +106,6 @@ def _qos_view(cls: QosClass) -> QosClassView:
     )
 
 
-
-def _cellular_control(tunnels: Net, aws: Net) -> list[AclRule]:
-    """The overlay's control traffic, allowed on every link, from the tunnels' own inside
-    addresses only: BGP both ways, BFD and ICMP from those of the tunnels to the hubs (`tunnels`),
-    BGP from those of the tunnels to AWS (`aws`: no BFD there, and no probe). A LAN host (guest
-    Wi-Fi too) sending to port 179 or pinging is not control traffic: it takes the LTE line only
-    where its segment may."""
-    return [
-        AclRule("permit", "tcp", tunnels, None, 179),
-        AclRule("permit", "tcp", tunnels, None, None, None, 179),
-        AclRule("permit", "udp", tunnels, None, 3784, 3785),
-        AclRule("permit", "icmp", tunnels),
-        AclRule("permit", "tcp", aws, None, 179),
-        AclRule("permit", "tcp", aws, None, None, None, 179),
-    ]
-
-
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
@@ -627,9 +610,20 @@ class ViewBuilder:
 
     @cached_property
     def _cellular_control(self) -> list[AclRule]:
-        """The tunnels' control traffic on a cellular link: from the inside addresses of the
-        tunnels to the hubs (`ip_plan.transit`) and to AWS (link-local /30s)."""
-        return _cellular_control(Net.of(self.fleet.spec.ip_plan.transit), Net.of(LINK_LOCAL))
+        """The overlay's control traffic, allowed on every link, from the tunnels' own inside
+        addresses only: BGP both ways, BFD and ICMP from those of the tunnels to the hubs
+        (`ip_plan.transit`), BGP from those of the tunnels to AWS (link-local /30s: no BFD there,
+        and no probe). A LAN host (guest Wi-Fi too) sending to port 179 or pinging is not control
+        traffic: it takes the LTE line only where its segment may."""
+        tunnels, aws = Net.of(self.fleet.spec.ip_plan.transit), Net.of(LINK_LOCAL)
+        return [
+            AclRule("permit", "tcp", tunnels, None, 179),
+            AclRule("permit", "tcp", tunnels, None, None, None, 179),
+            AclRule("permit", "udp", tunnels, None, 3784, 3785),
+            AclRule("permit", "icmp", tunnels),
+            AclRule("permit", "tcp", aws, None, 179),
+            AclRule("permit", "tcp", aws, None, None, None, 179),
+        ]
 
     def _cellular_rules(self, loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
         """LTE/5G carries only the overlay's own control traffic, management and POS."""
