@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
@@ -1294,6 +1294,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
             )
         )
     policies = []
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
     for section in top(root, "route-map"):
         acl = next(
             (line.words[3] for line in section.children if line.words[:3] == ["match", "ip", "address"]), ""
@@ -1305,12 +1306,22 @@ def steering(config: ConfigFile) -> SteeringFacts:
             for line in section.children
             if line.words[:4] == ["set", "ip", "next-hop", "verify-availability"] and len(line.words) > 5
         )
+        matched = acls.get(acl)
         policies.append(
             PolicyFact(
-                section.number, acl.removeprefix(APPLICATION_ACL_PREFIX).lower(), tuple(hop for _, hop in hops)
+                section.number,
+                acl.removeprefix(APPLICATION_ACL_PREFIX).lower(),
+                tuple(hop for _, hop in hops),
+                # The route map sets its next hops for what its ACL permits; the rest is routed.
+                steers=_permitted_by(matched) if matched is not None else None,
             )
         )
     return SteeringFacts(probes, policies)
+
+
+def _permitted_by(acl: Line) -> Callable[[Packet], bool | None]:
+    """Whether extended ACL `acl` permits a packet (`acl_verdict`)."""
+    return lambda packet: acl_verdict(acl, packet).forwarded
 
 
 def _tunnel_name(interface: Line) -> str:

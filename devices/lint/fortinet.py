@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from storestack.devices.lint import (
@@ -917,7 +917,8 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
 def steering(config: ConfigFile) -> SteeringFacts:
     """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'
     gateways in priority order and its hold-down (return) time."""
-    sdwan = _sdwan(parse(config.text))
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
     if sdwan is None:
         return SteeringFacts()
     probes = [
@@ -934,12 +935,14 @@ def steering(config: ConfigFile) -> SteeringFacts:
         for sla in _nested(check, "sla")
     ]
     gateways = {entry.name: entry.first("gateway") or "" for entry in _nested(sdwan, "members")}
+    nets = _address_nets(parsed)
     policies = [
         PolicyFact(
             line=service.line,
             application=service.first("name") or service.name,
             next_hops=tuple(gateways.get(member, member) for member in service.get("priority-members")),
             recovery_s=_number(service.first("hold-down-time")),
+            steers=_sdwan_rule_takes(service, nets),
         )
         for service in _nested(sdwan, "service")
         # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
@@ -947,6 +950,28 @@ def steering(config: ConfigFile) -> SteeringFacts:
         if service.first("mode") != "manual"
     ]
     return SteeringFacts(probes, policies)
+
+
+def _sdwan_rule_takes(
+    service: Entry, nets: dict[str, list[ipaddress.IPv4Network] | None]
+) -> Callable[[Packet], bool | None]:
+    """Whether an SD-WAN rule takes a packet: its `src` and `dst` (with `dst-negate`), its
+    `protocol` (none: any) and its destination port range (`start-port`, `end-port`)."""
+
+    def takes(packet: Packet) -> bool | None:
+        protocol = service.first("protocol")
+        if protocol is not None and protocol != {"tcp": "6", "udp": "17"}.get(packet.protocol):
+            return False
+        low, high = _number(service.first("start-port")), _number(service.first("end-port"))
+        if low is not None and (packet.port is None or not low <= packet.port <= (high or low)):
+            return False
+        source = _address_matches(service, "src", packet.source, nets)
+        destination = _address_matches(service, "dst", packet.destination, nets)
+        if source is False or destination is False:
+            return False
+        return None if source is None or destination is None else True
+
+    return takes
 
 
 def _number(value: str | None) -> int | None:

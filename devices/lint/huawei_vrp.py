@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from storestack.devices.lint import (
     ConfigFile,
@@ -867,6 +867,8 @@ def steering(config: ConfigFile) -> SteeringFacts:
     }
     behaviors = _behaviors(root)
     classifier_acls = _classifier_acls(root)
+    classifiers = {line.words[2]: line for line in top(root, "traffic", "classifier") if len(line.words) > 2}
+    acls = _acls(root)
     policies = []
     for name, policy in _traffic_policies(root).items():
         if name not in applied:
@@ -885,9 +887,56 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 if line.words[:2] == ["redirect", "ip-nexthop"] and len(line.words) > 2
             )
             policies.append(
-                PolicyFact(entry.number, application.removeprefix(APPLICATION_ACL_PREFIX).lower(), hops)
+                PolicyFact(
+                    entry.number,
+                    application.removeprefix(APPLICATION_ACL_PREFIX).lower(),
+                    hops,
+                    steers=_first_classifier_is(policy, entry, classifiers, acls),
+                )
             )
     return SteeringFacts(probes, policies)
+
+
+def _first_classifier_is(
+    policy: Line, entry: Line, classifiers: dict[str, Line], acls: dict[str, Line]
+) -> Callable[[Packet], bool | None]:
+    """Whether `entry` of traffic policy `policy` is the first of its classifiers that takes a
+    packet: the first classifier a packet matches decides (`shadowed_classifiers`)."""
+
+    def steers(packet: Packet) -> bool | None:
+        for candidate in policy.children:
+            if candidate.words[0] != "classifier" or "behavior" not in candidate.words:
+                continue
+            takes = _classifier_takes(classifiers.get(candidate.words[1]), acls, packet)
+            if takes is None or takes:
+                return None if takes is None else candidate is entry
+        return False
+
+    return steers
+
+
+def _classifier_takes(classifier: Line | None, acls: dict[str, Line], packet: Packet) -> bool | None:
+    """Whether an `operator or` classifier matches `packet`: `if-match any`, or an ACL whose first
+    rule that matches it permits it; None when some part cannot be read."""
+    if classifier is None or "and" in classifier.words[3:]:
+        return None
+    doubt = False
+    for line in classifier.children:
+        if line.words == ["if-match", "any"]:
+            return True
+        if line.words[:2] != ["if-match", "acl"] or line.words[-1] not in acls:
+            return None
+        for rule in acls[line.words[-1]].children:
+            if len(rule.words) < 4 or rule.words[0] != "rule" or rule.words[2] not in ("permit", "deny"):
+                continue
+            matches = _rule_matches(rule, packet)
+            if matches is None:
+                doubt = True
+            elif matches:
+                if rule.words[2] == "permit":
+                    return True
+                break
+    return None if doubt else False
 
 
 @register_rule(PLATFORM)

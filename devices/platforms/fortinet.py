@@ -253,15 +253,31 @@ def firewall_addresses(view: StoreApplianceView) -> list[str]:
     """The entries of `config firewall address`: the segments (`<SEG>-NET`), the corporate
     ranges the hubs announce (`CORP-`), every destination a flow names (`NET-`), the HQ
     management ranges (`MGMT-`) and the loopback."""
+    lines: list[str] = []
+    for name, net in _named_addresses(view):
+        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
+    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
+    return lines
+
+
+def _named_addresses(view: StoreApplianceView) -> list[tuple[str, Net]]:
+    """(name, subnet) of every firewall address but the loopback: those `firewall_addresses`
+    lists, then `DIRECT-` for a destination steering never takes that none of them names."""
     named = [(f"{segment.tag}-NET", segment.net) for segment in view.segments]
     named += [(f"CORP-{net.cidr}", net) for net in view.hub_routes]
     named += [(f"NET-{net.cidr}", net) for net in flow_destinations(view.flows)]
     named += [(f"MGMT-{net.cidr}", net) for net in view.mgmt.ranges]
-    lines: list[str] = []
-    for name, net in named:
-        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
-    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
-    return lines
+    known = {net.cidr for _, net in named} | {view.loopback.cidr}
+    named += [(f"DIRECT-{net.cidr}", net) for net in view.unsteered if net.cidr not in known]
+    return named
+
+
+def unsteered_members(view: StoreApplianceView) -> str:
+    """The members of address group STORE-LOCAL, which every SD-WAN rule leaves out
+    (`dst-negate`): the view's `unsteered` destinations by their address names."""
+    names = {net.cidr: name for name, net in reversed(_named_addresses(view))}
+    names[view.loopback.cidr] = "LOOPBACK"
+    return "".join(f' "{names[net.cidr]}"' for net in view.unsteered)
 
 
 def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
@@ -825,6 +841,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_sdwan_services", sdwan_services),
         ("fortios_firewall_policies", firewall_policies),
         ("fortios_firewall_addresses", firewall_addresses),
+        ("fortios_unsteered_members", unsteered_members),
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),

@@ -538,6 +538,11 @@ class StoreApplianceView:
     accept_default: bool  # hubs also send the default route
     cloud_summary: Net  # what the AWS tunnels may teach (VPC prefixes inside it)
     cloud_max_prefixlen: int
+    # Destinations SLA steering never takes, left to the routing table: the segments, the
+    # loopback and, with AWS tunnels, the cloud summary (the VPCs' routes from AWS win BGP over
+    # the hubs', and AWS answers over those tunnels: steered to a hub, a flow would come back
+    # by another path than it left).
+    unsteered: list[Net]
     hq_networks: list[Net]
     private_ranges: list[Net]  # every corporate range guest Wi-Fi must never reach
     mgmt: ManagementView

@@ -1128,6 +1128,41 @@ def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape
     assert _steering(fleet, config) == []
 
 
+# Each platform's exemption of the cloud from the POS application's steering, on the aws shape
+# (a store with tunnels to AWS), and the config without it.
+_CLOUD_EXEMPTIONS = {
+    "cisco_xe": (" 70 deny ip 10.64.0.0 0.0.0.63 10.16.0.0 0.3.255.255\n", ""),
+    "huawei_vrp": (" rule 35 permit ip source 10.64.0.0 0.0.0.63 destination 10.16.0.0 0.3.255.255\n", ""),
+    "fortinet": (' "LOOPBACK" "CORP-10.16.0.0/14"\n', ' "LOOPBACK"\n'),
+}
+
+
+def _pos_prefers_lte(fleet: Fleet) -> Fleet:
+    """The fleet with the AWS store's POS preferring its LTE link: BGP prefers the fibre, so a
+    platform that steers only off BGP's path (SLA_STEERING_OFF_ROUTED_PATH_ONLY) steers POS."""
+    store = fleet.stores[SHAPES["aws"]]
+    pos = store.sla.applications["pos"].model_copy(update={"transports": ["lte", "fiber"]})
+    sla = store.sla.model_copy(update={"applications": {**store.sla.applications, "pos": pos}})
+    stores = {**fleet.stores, store.id: store.model_copy(update={"sla": sla})}
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+def test_steering_leaves_the_cloud_to_the_aws_tunnels(fleet: Fleet, platform: str) -> None:
+    """A store with tunnels to AWS takes the VPCs' routes from AWS over the hubs' and AWS answers
+    over those tunnels; steered to a hub, a POS flow to the cloud would leave by one path and come
+    back by another. The rendered policy routing leaves the cloud to the routing table; without
+    that exemption, lint says which application steers it."""
+    if platform in SLA_STEERING_OFF_ROUTED_PATH_ONLY:
+        fleet = _pos_prefers_lte(fleet)
+    config = _store(fleet, platform, "aws")
+    assert _steering(fleet, config) == []
+    old, new = _CLOUD_EXEMPTIONS[platform]
+    found = [f for f in _steering(fleet, _broken(config, old, new)) if f.rule == "sla-steers-cloud"]
+    assert found, f"{platform}: steering the cloud to a hub is not found"
+    assert any("pos: traffic from 10.64.0.0/26 to the cloud (10.16.0.0/14)" in f.message for f in found), found
+
+
 # The strict class's steering track over the first tunnel: the list of its return-code track and
 # its loss and jitter stubs, holding down and recovering with the class's timers.
 _STRICT_LIST_DELAY = r"(track 414 list boolean and\n(?: object \d+\n)+ delay down \d+)(?: up \d+)?\n"
