@@ -1496,6 +1496,10 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
 # Interfaces that carry no packets of their own from outside the router (a virtual template
 # only clones; tunnels and virtual-access interfaces carry decrypted overlay traffic).
 _UNFILTERED_KINDS = ("Loopback", "Tunnel", "Virtual-Template", "Null")
+# A hub's tunnels do carry packets from outside it, decrypted: a store's (FROM-STORES) or a
+# cloud's (FROM-CLOUDS), neither of which the hub trusts, so each filters what it takes in like a
+# routed port. The virtual template's clones take FROM-STORES from the template itself.
+_HUB_UNFILTERED_KINDS = ("Loopback", "Virtual-Template", "Null")
 # What reaches the router's own addresses and must only come from the management ranges.
 _MANAGEMENT_SERVICES = (("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("tcp", 830), ("udp", 161))
 # IOS port names as extended ACLs print them.
@@ -1579,8 +1583,9 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
 
 @register_rule(PLATFORM)
 def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
-    """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) filter what enters
-    with an inbound infrastructure ACL that exists, and that ACL lets no management service
+    """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) and its tunnels
+    (to a store with a static address, to a cloud) filter what enters with an inbound ACL that
+    exists, and that ACL lets no management service
     (SSH, Telnet, HTTP(S), NETCONF, SNMP) reach an address of the hub from anywhere, and permits
     UDP by its source port only to the one port it answers (NTP's `eq ntp ... eq ntp`): the
     sender chooses its source port and a stateless ACL cannot tie an answer to a request, so
@@ -1600,7 +1605,7 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
             if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2])
         ]
         own += [ipaddress.IPv4Address(a) for a in addresses]
-        if addresses and not name.startswith(_UNFILTERED_KINDS):
+        if addresses and not name.startswith(_HUB_UNFILTERED_KINDS):
             ports.append(
                 (
                     interface,
