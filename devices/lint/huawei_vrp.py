@@ -1377,6 +1377,42 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+@register_rule(PLATFORM)
+def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's cloud VPN tunnels (IPsec profile `CLOUD-N`: AWS, the OpenStack gateways) filter
+    what they take in with a defined ACL that ends in `deny ip`: a cloud is no more trusted than
+    a store, and a tunnel without a traffic-filter lets a cloud host reach every service of the
+    hub and whatever it routes (HubView.from_clouds says what may pass)."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    checked: set[int] = set()
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile CLOUD-") for t in texts):
+            continue
+        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+        acl = acls.get(applied) if applied else None
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-cloud-filter",
+                f"{interface.text}: the cloud VPN takes everything in (no defined traffic-filter inbound ACL)",
+            )
+            continue
+        if acl.number in checked:  # one ACL on every cloud tunnel: said once
+            continue
+        checked.add(acl.number)
+        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
+            yield config.finding(
+                acl.number,
+                "vrp-hub-cloud-filter",
+                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
+            )
+
+
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
     """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
     [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME] [tcp-flag

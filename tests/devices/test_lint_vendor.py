@@ -60,6 +60,7 @@ RULES = {
         huawei_vrp.ike_peer_address,
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
+        huawei_vrp.hub_cloud_filter,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
@@ -1400,6 +1401,25 @@ def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
     assert [f.message for f in undefined] == ["http acl 2999: ACL 2999 is not defined"]
     off = _broken(config, "http acl 2000\n", "undo http server enable\nundo http secure-server enable\n")
     assert not [f for f in _lint(off) if f.rule == "vrp-web-system"]
+
+
+def test_vrp_hub_cloud_filter(fleet: Fleet) -> None:
+    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUDS, from
+    HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
+    config = _hub(fleet, "huawei_vrp")
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUDS\n") == 3
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-cloud-filter"]
+
+    assert messages(config) == []
+    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUDS\n", ""))
+    assert len(unfiltered) == 1 and "the cloud VPN takes everything in" in unfiltered[0], unfiltered
+    last = re.search(r"^acl name FROM-CLOUDS \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
+    assert last is not None
+    assert messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")) == [
+        "acl name FROM-CLOUDS 3096: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+    ]
 
 
 def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
