@@ -34,6 +34,7 @@ from storestack.devices.lint.linetree import (
     after,
     is_address,
     parse,
+    policy_settings,
     private_gaps,
     sa_lifetimes,
     top,
@@ -41,6 +42,7 @@ from storestack.devices.lint.linetree import (
     unresolved,
 )
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
+from storestack.devices.platforms.cisco_xe import ike_dpd
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
@@ -417,6 +419,20 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
                 "ESP",
             ),
         ),
+    )
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKEv2 profile states the fleet policy's dead-peer detection (network/crypto.py, as
+    `ios_ike_dpd` spells it: interval and retry interval), as every other end and the AWS tunnel
+    options do; left out, IOS-XE runs no DPD at all on the profile."""
+    if config.suffix:
+        return
+    words = tuple(ike_dpd(None, "periodic").split()[1:3])
+    root = parse(config.text, ("!",))
+    yield from policy_settings(
+        config, root, "cisco-ipsec-dpd", ("crypto", "ikev2", "profile"), ((("dpd",), words),), "dead-peer detection"
     )
 
 

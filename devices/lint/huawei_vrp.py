@@ -36,6 +36,7 @@ from storestack.devices.lint.linetree import (
     after,
     is_address,
     parse,
+    policy_settings,
     private_gaps,
     sa_lifetimes,
     top,
@@ -48,6 +49,7 @@ from storestack.devices.platforms.huawei_vrp import (
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
     VTY_RANGES,
+    ike_dpd,
     nqa_name,
 )
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
@@ -1511,6 +1513,24 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return most_permissive([acl_verdict(acl, packet) for acl in applied.values()], "no filter")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKE peer states the fleet policy's dead-peer detection (network/crypto.py, as
+    `vrp_ike_dpd` spells it: idle time, retransmission interval, retry limit); left at VRP's
+    defaults (30 s, 15 s, 3) a silent peer is dead only ~75 s later, not when the far end and
+    AWS, configured from the same policy, give up on this one."""
+    if config.suffix:
+        return
+    settings = tuple(
+        (tuple(words[:2]), tuple(words[2:]))
+        for words in (line.split() for line in ike_dpd(None, "periodic"))
+        if words[1] != "type"
+    )
+    yield from policy_settings(
+        config, parse(config.text, ("#",)), "vrp-ipsec-dpd", ("ike", "peer"), settings, "dead-peer detection"
+    )
 
 
 @register_rule(PLATFORM)

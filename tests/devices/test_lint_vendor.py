@@ -42,6 +42,7 @@ RULES = {
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
         cisco_xe.ipsec_lifetimes,
+        cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
     ),
     "huawei_vrp": (
@@ -68,6 +69,7 @@ RULES = {
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ipsec_lifetimes,
+        huawei_vrp.ipsec_dpd,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -91,6 +93,7 @@ RULES = {
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
         fortinet.ipsec_lifetimes,
+        fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
     ),

@@ -14,6 +14,7 @@ import re
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
+from storestack.devices.lint import ConfigFile, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network import crypto
@@ -70,3 +71,25 @@ def test_a_policy_outside_a_platform_range_is_refused(fleet: Fleet, monkeypatch:
     monkeypatch.setattr(crypto, "FLEET_CRYPTO", dataclasses.replace(crypto.FLEET_CRYPTO, dpd_retries=2))
     with pytest.raises(Exception, match="retry-limit 2"):
         render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
+
+
+# The literals the templates carried before the policy reached them, as a hand edit would
+# bring them back.
+_STALE = {
+    "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 periodic\n", " dpd 10 3 periodic\n"),
+    "huawei_vrp": (huawei_vrp.ipsec_dpd, "vrp-ipsec-dpd", " dpd retransmit-interval 10\n", ""),
+    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retrycount 3\n", ""),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(_STALE))
+def test_lint_finds_dpd_the_policy_does_not_give(fleet: Fleet, platform: str) -> None:
+    rule, name, current, stale = _STALE[platform]
+    hub = render_hub(on_platform(fleet, platform), "hq-hub1")
+    config = ConfigFile(hub.filename, platform, "hub", hub.name, hub.text)
+    assert list(rule(config)) == []
+    assert current in hub.text
+    broken = dataclasses.replace(config, text=hub.text.replace(current, stale, 1))
+    found = list(rule(broken))
+    assert [f.rule for f in found] == [name], found
+    assert "dead-peer detection" in found[0].message
