@@ -8,6 +8,7 @@ tunnel options are all derived from it, so the two ends of a tunnel cannot drift
 from __future__ import annotations
 
 from storestack.common.records import record
+from storestack.network.errors import NetworkIntentError
 
 # DH group numbers (IANA "Transform Type 4") and the names strongSwan uses for them.
 _STRONGSWAN_DH = {14: "modp2048", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
@@ -94,10 +95,11 @@ def fleet_crypto() -> CryptoPolicy:
 
 
 def in_range(setting: str, value: int, bounds: tuple[int, int]) -> int:
-    """`value`, or ValueError naming the device setting whose range (`bounds`, inclusive) it leaves."""
+    """`value`, or NetworkIntentError (a RenderError: the policy cannot be rendered there) naming
+    the device setting whose range (`bounds`, inclusive) it leaves."""
     low, high = bounds
     if not low <= value <= high:
-        raise ValueError(f"{setting} {value}: the platform accepts {low}-{high}")
+        raise NetworkIntentError(f"fleet crypto policy: {setting} {value}, the platform accepts {low}-{high}")
     return value
 
 
