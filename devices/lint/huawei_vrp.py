@@ -1290,6 +1290,12 @@ def _answers_only(words: list[str]) -> bool:
     return bool(flags) and "syn" not in flags
 
 
+def _inbound_acl(texts: list[str], acls: dict[str, Line]) -> Line | None:
+    """The defined ACL an interface (its child lines, `texts`) filters inbound traffic with."""
+    applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+    return acls.get(applied) if applied else None
+
+
 @register_rule(PLATFORM)
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
@@ -1313,8 +1319,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             t.startswith("ip address") for t in texts
         ):
             continue
-        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(applied) if applied else None
+        acl = _inbound_acl(texts, acls)
         if acl is None:
             yield config.finding(
                 interface.number,
@@ -1394,8 +1399,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
         texts = interface.child_texts()
         if not any(t.startswith("ipsec profile CLOUD-") for t in texts):
             continue
-        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(applied) if applied else None
+        acl = _inbound_acl(texts, acls)
         if acl is None:
             yield config.finding(
                 interface.number,
