@@ -31,7 +31,12 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
-from storestack.devices.platforms.fortinet import BGP_EXTERNAL_DISTANCE, STATIC_DISTANCE
+from storestack.devices.platforms.fortinet import (
+    BGP_EXTERNAL_DISTANCE,
+    STATIC_DISTANCE,
+    dpd_retrycount,
+    dpd_retryinterval,
+)
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -515,6 +520,28 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
                     "fortios-ipsec-lifetime",
                     f"{phase} {entry.name} {key} {entry.first(key) or f'unset ({default})'}: the fleet "
                     f"policy's {sa} lifetime is {policy} s",
+                )
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 states the fleet policy's dead-peer detection (network/crypto.py): `dpd
+    on-idle` with its retry interval and count. Left out, FortiOS probes only on demand, every
+    20 s (CLI reference, config vpn ipsec phase1-interface: dpd, dpd-retryinterval defaults)."""
+    if config.suffix:
+        return
+    for entry in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        for key, policy in (
+            ("dpd", "on-idle"),
+            ("dpd-retryinterval", str(dpd_retryinterval(None))),
+            ("dpd-retrycount", str(dpd_retrycount(None))),
+        ):
+            if entry.first(key) != policy:
+                yield config.finding(
+                    entry.line,
+                    "fortios-ipsec-dpd",
+                    f"phase 1 {entry.name} {key} {entry.first(key) or 'unset'}: the fleet policy's "
+                    f"dead-peer detection gives {policy}",
                 )
 
 

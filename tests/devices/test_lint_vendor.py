@@ -42,6 +42,7 @@ RULES = {
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
         cisco_xe.ipsec_lifetimes,
+        cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
     ),
     "huawei_vrp": (
@@ -60,6 +61,7 @@ RULES = {
         huawei_vrp.ike_peer_address,
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
+        huawei_vrp.hub_cloud_filter,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
@@ -67,6 +69,7 @@ RULES = {
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ipsec_lifetimes,
+        huawei_vrp.ipsec_dpd,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -90,6 +93,7 @@ RULES = {
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
         fortinet.ipsec_lifetimes,
+        fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
     ),
@@ -1423,6 +1427,25 @@ def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
     assert [f.message for f in undefined] == ["http acl 2999: ACL 2999 is not defined"]
     off = _broken(config, "http acl 2000\n", "undo http server enable\nundo http secure-server enable\n")
     assert not [f for f in _lint(off) if f.rule == "vrp-web-system"]
+
+
+def test_vrp_hub_cloud_filter(fleet: Fleet) -> None:
+    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUDS, from
+    HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
+    config = _hub(fleet, "huawei_vrp")
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUDS\n") == 3
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-cloud-filter"]
+
+    assert messages(config) == []
+    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUDS\n", ""))
+    assert len(unfiltered) == 1 and "the cloud VPN takes everything in" in unfiltered[0], unfiltered
+    last = re.search(r"^acl name FROM-CLOUDS \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
+    assert last is not None
+    assert messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")) == [
+        "acl name FROM-CLOUDS 3096: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+    ]
 
 
 def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
