@@ -1255,19 +1255,39 @@ def local_in(parsed: dict[str, Block]) -> Callable[[set[str], Packet], Verdict]:
     one of them that matches decides (action deny unless set); where none does, FortiOS's
     implicit local-in rules admit it."""
     nets, custom = _address_nets(parsed), _custom_services(parsed)
-    policies = [
-        (set(policy.get("intf")), policy)
-        for policy in _entries(parsed, "firewall local-in-policy")
-        if policy.first("status") != "disable"
-    ]
+    # Each interface name's policies by list position: a hub has a few per tunnel, thousands in all.
+    by_intf: dict[str, list[tuple[int, Entry]]] = {}
+    for position, policy in enumerate(_entries(parsed, "firewall local-in-policy")):
+        if policy.first("status") != "disable":
+            for name in set(policy.get("intf")):
+                by_intf.setdefault(name, []).append((position, policy))
+    chains: dict[frozenset[str], list[Entry]] = {}
 
     def verdict(arrival: set[str], packet: Packet) -> Verdict:
-        for intfs, policy in policies:
-            if arrival & intfs and (found := _policy_verdict(policy, packet, nets, custom, "local-in policy")):
-                return found
+        key = frozenset(arrival)
+        if key not in chains:
+            found = {position: policy for name in key for position, policy in by_intf.get(name, [])}
+            chains[key] = [found[position] for position in sorted(found)]
+        for policy in chains[key]:
+            if decided := _policy_verdict(policy, packet, nets, custom, "local-in policy"):
+                return decided
         return Verdict(True, 0, _IMPLICIT_LOCAL_IN)
 
     return verdict
+
+
+def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
+    """(source network, tunnel) for what a store sends over each of its tunnels: the tunnel's far
+    inside address (its `remote-ip`), and the prefixes the hub accepts from the BGP neighbour
+    there (the store's segments and loopback, which it sends over every tunnel it has)."""
+    far: dict[str, str] = {}
+    for interface in _entries(parsed, "system interface"):
+        remote = interface.get("remote-ip")
+        if interface.name in tunnels and remote:
+            far[remote[0]] = interface.name
+    found = [(ipaddress.IPv4Network(address), tunnel) for address, tunnel in far.items()]
+    found += [(prefix, far[neighbor]) for neighbor, prefix in _store_prefixes(parsed, tunnels) if neighbor in far]
+    return found
 
 
 @register_forwarding(PLATFORM)
@@ -1280,7 +1300,9 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     is local-in traffic, which firewall policies do not govern: the local-in policies of the
     tunnel it arrives on (by interface, zone or `any`), first match, and where none matches,
     FortiOS's implicit local-in rules, which admit it (the verdict is the most permissive of the
-    store tunnels': a store sends over its own). A policy this reader cannot follow (an address
+    tunnels the sender uses: those with its address as the far end or its prefixes behind their
+    BGP neighbour, every store tunnel for a source none claims). A policy this reader cannot
+    follow (an address
     it cannot resolve, a service that may not match) decides when it accepts, never when it
     denies."""
     parsed = parse(config.text)
@@ -1299,15 +1321,18 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         for policy in _entries(parsed, "firewall policy")
         if policy.first("status") != "disable" and sources & set(policy.get("srcintf"))
     ]
-    arrivals = [
-        {tunnel, "any", *(zone.name for zone in zones if tunnel in zone.get("interface"))} for tunnel in sorted(tunnels)
-    ]
+    arrivals = {
+        tunnel: {tunnel, "any", *(zone.name for zone in zones if tunnel in zone.get("interface"))}
+        for tunnel in sorted(tunnels)
+    }
+    senders = _tunnel_senders(parsed, tunnels)
     open_zone = next((zone for zone in zones if zone.first("intrazone") == "allow"), None)
     to_unit = local_in(parsed)
 
     def verdict(packet: Packet) -> Verdict:
         if packet.destination in own:
-            return most_permissive([to_unit(names, packet) for names in arrivals], _IMPLICIT_LOCAL_IN)
+            sent_on = [t for net, t in senders if packet.source in net] or list(arrivals)
+            return most_permissive([to_unit(arrivals[t], packet) for t in sent_on], _IMPLICIT_LOCAL_IN)
         if open_zone is not None:
             return Verdict(True, open_zone.line, f"zone {open_zone.name}: intrazone allow")
         found = (_policy_verdict(policy, packet, nets, custom, "policy") for policy in policies)
