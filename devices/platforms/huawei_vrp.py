@@ -14,7 +14,7 @@ from storestack.devices.platforms.base import (
     PlatformProfile,
     days_hours_minutes,
 )
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -116,6 +116,30 @@ _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names
 # (templates/devices/huawei_vrp/_management.j2) restricts each range alike; lint `vrp-vty-open`
 # holds it to these.
 VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
+
+
+# IKE peer DPD: `dpd type {periodic | on-demand}`, then `dpd idle-time` (10-3600 s, default 30:
+# silence from the peer before the first request), `dpd retransmit-interval` (2-60 s, default 15:
+# between unanswered requests) and `dpd retry-limit` (3-10, default 3: retransmissions before
+# the peer is dead) (Huawei "dpd" command reference, HiSecEngine USG; the AR command reference's
+# ranges are to be confirmed against the model's). Left at their defaults, a peer would be dead
+# only ~75 s after it fell silent, not the policy's timeout.
+VRP_DPD_IDLE_SECONDS = (10, 3600)
+VRP_DPD_RETRANSMIT_SECONDS = (2, 60)
+VRP_DPD_RETRY_LIMIT = (3, 10)
+
+
+def ike_dpd(_: object, mode: str) -> list[str]:
+    """An IKE peer's DPD lines from the fleet policy (network/crypto.py): a request after
+    `dpd_interval_seconds` of silence, retransmitted `dpd_retries` times as far apart."""
+    policy = fleet_crypto()
+    interval = policy.dpd_interval_seconds
+    return [
+        f" dpd type {mode}",
+        f" dpd idle-time {in_range('VRP dpd idle-time', interval, VRP_DPD_IDLE_SECONDS)}",
+        f" dpd retransmit-interval {in_range('VRP dpd retransmit-interval', interval, VRP_DPD_RETRANSMIT_SECONDS)}",
+        f" dpd retry-limit {in_range('VRP dpd retry-limit', policy.dpd_retries, VRP_DPD_RETRY_LIMIT)}",
+    ]
 
 
 def dhcp_lease(seconds: int) -> str:
@@ -537,6 +561,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     template_filters=(
+        ("vrp_ike_dpd", ike_dpd),
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
         ("vrp_lan_policies", lan_policies),
