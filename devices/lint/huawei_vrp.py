@@ -36,6 +36,7 @@ from storestack.devices.lint.linetree import (
     after,
     is_address,
     parse,
+    policy_settings,
     private_gaps,
     sa_lifetimes,
     top,
@@ -48,6 +49,7 @@ from storestack.devices.platforms.huawei_vrp import (
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
     VTY_RANGES,
+    ike_dpd,
     nqa_name,
 )
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
@@ -395,8 +397,12 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
 
 
 # What a WAN port must refuse before anything else: (protocol, port) of the router's own
-# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS).
-_WAN_REFUSED = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443)}
+# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS, NETCONF) and its control
+# protocols, which run inside the tunnels only (BGP; BFD single hop, echo and multihop).
+_WAN_REFUSED = {
+    ("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443),
+    ("tcp", 830), ("tcp", 179), ("udp", 3784), ("udp", 3785), ("udp", 4784),
+}  # fmt: skip
 
 
 @register_rule(PLATFORM)
@@ -411,15 +417,15 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
         texts = interface.child_texts()
         if "zone INTERNET" not in texts:
             continue
-        name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(name) if name else None
-        denied = set()
+        acl = _inbound_acl(texts, acls)
+        denied: set[tuple[str, int]] = set()
         for rule in acl.children if acl is not None else []:
             w = rule.words
             if w[2:3] == ["deny"] and len(w) > 3 and w[3] in PORT_NAMES and "destination-port" in w:
-                port = w[w.index("destination-port") + 2]
-                number = PORT_NAMES[w[3]].get(port, int(port) if port.isdigit() else -1)
-                denied.add((w[3], number))
+                at = w.index("destination-port")
+                values = w[at + 2 : at + (4 if w[at + 1 : at + 2] == ["range"] else 3)]
+                low, high = (PORT_NAMES[w[3]].get(v, int(v) if v.isdigit() else -1) for v in (values[0], values[-1]))
+                denied.update((w[3], number) for number in range(low, high + 1) if (w[3], number) in _WAN_REFUSED)
         missing = sorted(_WAN_REFUSED - denied)
         if missing:
             yield config.finding(
@@ -1337,6 +1343,12 @@ def _answers_only(words: list[str]) -> bool:
     return bool(flags) and "syn" not in flags
 
 
+def _inbound_acl(texts: list[str], acls: dict[str, Line]) -> Line | None:
+    """The defined ACL an interface (its child lines, `texts`) filters inbound traffic with."""
+    applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+    return acls.get(applied) if applied else None
+
+
 @register_rule(PLATFORM)
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
@@ -1360,8 +1372,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             t.startswith("ip address") for t in texts
         ):
             continue
-        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(applied) if applied else None
+        acl = _inbound_acl(texts, acls)
         if acl is None:
             yield config.finding(
                 interface.number,
@@ -1422,6 +1433,41 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 acl.number,
                 "vrp-hub-wan-filter",
+                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
+            )
+
+
+@register_rule(PLATFORM)
+def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's cloud VPN tunnels (IPsec profile `CLOUD-N`: AWS, the OpenStack gateways) filter
+    what they take in with a defined ACL that ends in `deny ip`: a cloud is no more trusted than
+    a store, and a tunnel without a traffic-filter lets a cloud host reach every service of the
+    hub and whatever it routes (HubView.from_clouds says what may pass)."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    checked: set[int] = set()
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile CLOUD-") for t in texts):
+            continue
+        acl = _inbound_acl(texts, acls)
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-cloud-filter",
+                f"{interface.text}: the cloud VPN takes everything in (no defined traffic-filter inbound ACL)",
+            )
+            continue
+        if acl.number in checked:  # one ACL on every cloud tunnel: said once
+            continue
+        checked.add(acl.number)
+        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
+            yield config.finding(
+                acl.number,
+                "vrp-hub-cloud-filter",
                 f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
             )
 
@@ -1524,6 +1570,24 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return most_permissive([acl_verdict(acl, packet) for acl in applied.values()], "no filter")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKE peer states the fleet policy's dead-peer detection (network/crypto.py, as
+    `vrp_ike_dpd` spells it: idle time, retransmission interval, retry limit); left at VRP's
+    defaults (30 s, 15 s, 3) a silent peer is dead only ~75 s later, not when the far end and
+    AWS, configured from the same policy, give up on this one."""
+    if config.suffix:
+        return
+    settings = tuple(
+        (tuple(words[:2]), tuple(words[2:]))
+        for words in (line.split() for line in ike_dpd(None, "periodic"))
+        if words[1] != "type"
+    )
+    yield from policy_settings(
+        config, parse(config.text, ("#",)), "vrp-ipsec-dpd", ("ike", "peer"), settings, "dead-peer detection"
+    )
 
 
 @register_rule(PLATFORM)

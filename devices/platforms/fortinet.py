@@ -9,9 +9,10 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
     from storestack.devices.views import (
@@ -373,6 +374,32 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+# Phase 1 DPD: `dpd on-idle` probes a tunnel idle for `dpd-retryinterval` seconds, and
+# `dpd-retrycount` unanswered probes that far apart bring the tunnel down (FortiOS CLI reference,
+# config vpn ipsec phase1-interface: dpd-retrycount 0-10, default 3; dpd-retryinterval, default
+# 20; Fortinet Community "Technical Tip: Explanation of IPsec VPN DPD options and on-idle tunnel
+# flushing process": interval 10, count 3, flushed after 30 s). Where FortiOS means less than the
+# policy: over IKEv2, which every tunnel here negotiates, an unanswered liveness check is an IKE
+# request that FortiOS retransmits on its own fixed schedule, 3+6+12+24+48 s, not configurable,
+# and honours neither setting for it (Fortinet Community "Technical Tip: IKEv2 retransmission and
+# DPD", 2025): a FortiGate declares a silent peer dead ~93 s after its first probe, later than the
+# policy's timeout; BGP's hold time (30 s) still takes the routes away first. The settings are
+# written anyway so the idle trigger is the policy's and nothing is left to a default.
+FORTIOS_DPD_RETRY_INTERVAL_SECONDS = (1, 60)
+FORTIOS_DPD_RETRY_COUNT = (0, 10)
+
+
+def dpd_retryinterval(_: object) -> int:
+    """Phase 1 `dpd-retryinterval`: the fleet policy's DPD interval (network/crypto.py), read
+    when the config is rendered."""
+    return in_range("FortiOS dpd-retryinterval", fleet_crypto().dpd_interval_seconds, FORTIOS_DPD_RETRY_INTERVAL_SECONDS)
+
+
+def dpd_retrycount(_: object) -> int:
+    """Phase 1 `dpd-retrycount`: the fleet policy's DPD retries."""
+    return in_range("FortiOS dpd-retrycount", fleet_crypto().dpd_retries, FORTIOS_DPD_RETRY_COUNT)
+
+
 def ike_keylife(_: object) -> int:
     """Phase 1 `keylife` of every FortiOS phase 1: the fleet policy's IKE SA lifetime. Always
     written: left out, FortiOS keeps its default of 86400 s (CLI reference, `config vpn ipsec
@@ -417,7 +444,7 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             f"        set netmask {segment.gateway.netmask}",
             "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
-            f"        set domain {quote(view.mgmt.domain)}",
+            *([f"        set domain {quote(segment.dhcp_domain)}"] if segment.dhcp_domain else []),
             # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
             *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
             "        config ip-range",
@@ -594,7 +621,8 @@ def segment_interfaces(segments: Sequence[SegmentView], trunk: str) -> list[str]
 
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """`config system interface` entries of every (transport, hub) tunnel: its /32 overlay
-    address towards the hub's, and BFD where the hub runs it (none towards an IOS-XE hub)."""
+    address towards the hub's, the fleet's TCP MSS clamp, and BFD where the hub runs it (none
+    towards an IOS-XE hub)."""
     lines: list[str] = []
     for link in links:
         for tunnel in link.tunnels:
@@ -606,6 +634,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f"        set ip {tunnel.inside.ip} 255.255.255.255",
                 f"        set remote-ip {tunnel.inside_peer} {tunnel.inside.netmask}",
                 "        set allowaccess ping",
+                f"        set tcp-mss {TUNNEL_TCP_MSS}",
             ]
             if tunnel.peer_bfd:
                 bfd = tunnel.bfd
@@ -818,6 +847,7 @@ PLATFORM = FortinetPlatform(
     template_values=(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
+        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     sla_steering="sdwan-health-checks",
     # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved
@@ -845,6 +875,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),
+        ("fortios_dpd_retryinterval", dpd_retryinterval),
+        ("fortios_dpd_retrycount", dpd_retrycount),
         ("fortios_ike_keylife", ike_keylife),
         ("fortios_esp_keylife", esp_keylife),
         ("fortios_dhcp_servers", dhcp_servers),

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
     CommitConfirm,
     PlatformDriver,
     PlatformProfile,
     days_hours_minutes,
 )
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -115,6 +116,30 @@ _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names
 # (templates/devices/huawei_vrp/_management.j2) restricts each range alike; lint `vrp-vty-open`
 # holds it to these.
 VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
+
+
+# IKE peer DPD: `dpd type {periodic | on-demand}`, then `dpd idle-time` (10-3600 s, default 30:
+# silence from the peer before the first request), `dpd retransmit-interval` (2-60 s, default 15:
+# between unanswered requests) and `dpd retry-limit` (3-10, default 3: retransmissions before
+# the peer is dead) (Huawei "dpd" command reference, HiSecEngine USG; the AR command reference's
+# ranges are to be confirmed against the model's). Left at their defaults, a peer would be dead
+# only ~75 s after it fell silent, not the policy's timeout.
+VRP_DPD_IDLE_SECONDS = (10, 3600)
+VRP_DPD_RETRANSMIT_SECONDS = (2, 60)
+VRP_DPD_RETRY_LIMIT = (3, 10)
+
+
+def ike_dpd(_: object, mode: str) -> list[str]:
+    """An IKE peer's DPD lines from the fleet policy (network/crypto.py): a request after
+    `dpd_interval_seconds` of silence, retransmitted `dpd_retries` times as far apart."""
+    policy = fleet_crypto()
+    interval = policy.dpd_interval_seconds
+    return [
+        f" dpd type {mode}",
+        f" dpd idle-time {in_range('VRP dpd idle-time', interval, VRP_DPD_IDLE_SECONDS)}",
+        f" dpd retransmit-interval {in_range('VRP dpd retransmit-interval', interval, VRP_DPD_RETRANSMIT_SECONDS)}",
+        f" dpd retry-limit {in_range('VRP dpd retry-limit', policy.dpd_retries, VRP_DPD_RETRY_LIMIT)}",
+    ]
 
 
 def dhcp_lease(seconds: int) -> str:
@@ -286,7 +311,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f" description ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}",
                 " mtu 1400",
                 f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
-                " tcp adjust-mss 1360",
+                f" tcp adjust-mss {TUNNEL_TCP_MSS}",
                 " tunnel-protocol ipsec",
                 f" source {link.ifname}",
                 f" destination {vrf}{tunnel.peer_outside}",
@@ -418,7 +443,7 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
             f" dhcp server excluded-ip-address {segment.gateway.ip} {segment.dhcp_reserved_end}",
             *([f" {dhcp_lease(segment.dhcp_lease_seconds)}"] if segment.dhcp_lease_seconds is not None else []),
             f" dhcp server dns-list {' '.join(segment.dns_servers)}",
-            f" dhcp server domain-name {view.mgmt.domain}",
+            *([f" dhcp server domain-name {segment.dhcp_domain}"] if segment.dhcp_domain else []),
             f" traffic-policy {policy.name} inbound",
         ]
         if segment.kind == "guest-wifi":
@@ -533,8 +558,10 @@ PLATFORM = HuaweiVrpPlatform(
     template_values=(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
+        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     template_filters=(
+        ("vrp_ike_dpd", ike_dpd),
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
         ("vrp_lan_policies", lan_policies),

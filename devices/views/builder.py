@@ -683,6 +683,7 @@ class ViewBuilder:
             dhcp_end=dotted(int(segment.dhcp_end)),
             dhcp_reserved_end=dotted(dhcp_start - 1),
             dns_servers=self._mgmt.guest_dns if kind == "guest-wifi" else (gateway.ip,),
+            dhcp_domain=None if kind == "guest-wifi" else self._mgmt.domain,
             dhcp_lease_seconds=self.intent.management.guest_lease_seconds if kind == "guest-wifi" else None,
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",
@@ -897,6 +898,7 @@ class ViewBuilder:
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
+            from_clouds=self._from_clouds(intent) if profile.hub_filter_rules else [],
         )
 
     def _from_stores(
@@ -943,6 +945,41 @@ class ViewBuilder:
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))
+        return rules
+
+    @staticmethod
+    def _from_clouds(intent: HubIntent) -> list[AclRule]:
+        """The hub's cloud VPNs' inbound filter, first match wins, from the intent's cloud BGP
+        sessions: BGP between each tunnel's two inside addresses (to the hub's port 179, and the
+        peer's answers from its port 179 to a session the hub opened); nothing else to the hub's
+        own addresses (its loopback, DC and public addresses; the inside addresses are covered by
+        no permit below), so neither the IP SLA responder nor ICMP nor any service answers a
+        cloud; then what a cloud may send through the hub: from the prefixes the hub accepts from
+        the clouds (their summary and the desktops) to the prefixes it announces to them (HQ and
+        the stores, whose own zone firewalls admit only the answers to their flows); the rest is
+        dropped, so a cloud host reaches no other cloud, management range or the internet through
+        the hub. None of it without cloud BGP sessions."""
+        sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
+        if not sessions:
+            return []
+        rules: list[AclRule] = []
+        for session in sessions:
+            peer, hub = Net.at(int(session.peer_address), 32), Net.at(int(session.local_address), 32)
+            rules += [
+                AclRule("permit", "tcp", peer, hub, 179),
+                AclRule("permit", "tcp", peer, hub, source_port=179, established=True),
+            ]
+        forwarding = intent.store_forwarding
+        own = dict.fromkeys((*forwarding.pingable, *forwarding.closed))
+        rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in own]
+        sources = dict.fromkeys(net for s in sessions for net in s.accepts)
+        destinations = dict.fromkeys(net for s in sessions for net in s.announces)
+        rules += [
+            AclRule("permit", "ip", Net.of(source), Net.of(destination))
+            for source in sources
+            for destination in destinations
+        ]
+        rules.append(AclRule("deny", "ip"))
         return rules
 
     @staticmethod

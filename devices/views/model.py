@@ -198,6 +198,10 @@ class SegmentView:
     # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
     # queries the store never answers.
     dns_servers: tuple[str, ...]
+    # The domain its DHCP hands out (the fleet's `organisation.domain`), where the store's own
+    # forwarder resolves; None on guest Wi-Fi: a corporate search suffix would send guests'
+    # lookups of internal names to public resolvers, and tell every guest the chain's domain.
+    dhcp_domain: str | None
     # How long its DHCP leases last (guest Wi-Fi: management.guest_lease_seconds); None: the
     # platform's default.
     dhcp_lease_seconds: int | None
@@ -660,6 +664,13 @@ class HubView:
     # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent in
     # their own objects, and their views carry no rules (`PlatformProfile.hub_filter_rules`).
     from_stores: list[AclRule]
+    # What the cloud VPNs take in, first match wins (`HubIntent.sessions` of kind hub-aws and
+    # hub-openstack): BGP between each tunnel's two inside addresses, nothing else to the hub's
+    # own addresses, then traffic from what the clouds announce (CLOUD-IN) to what the hub
+    # announces to them (CLOUD-OUT: HQ and the stores), and nothing else. The IOS-XE and VRP hubs'
+    # FROM-CLOUDS; FortiOS's HQ-TO-CLOUD / CLOUD-TO-HQ policies say it statefully. Empty where
+    # the platform takes no packet-filter rules or the hub has no cloud VPN.
+    from_clouds: list[AclRule] = field(default_factory=list)
 
     @property
     def ike_domain(self) -> str:

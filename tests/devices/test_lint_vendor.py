@@ -42,6 +42,7 @@ RULES = {
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
         cisco_xe.ipsec_lifetimes,
+        cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
     ),
     "huawei_vrp": (
@@ -60,6 +61,7 @@ RULES = {
         huawei_vrp.ike_peer_address,
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
+        huawei_vrp.hub_cloud_filter,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
@@ -67,6 +69,7 @@ RULES = {
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ipsec_lifetimes,
+        huawei_vrp.ipsec_dpd,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -90,6 +93,7 @@ RULES = {
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
         fortinet.ipsec_lifetimes,
+        fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
     ),
@@ -669,6 +673,24 @@ def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
     found = [f for f in _lint(broken) if f.rule == "vrp-wan-services"]
     assert len(found) == 2  # both WAN ports
     assert all(f.message.endswith("refuse tcp/443") for f in found)
+
+
+@pytest.mark.parametrize(
+    ("rule", "refused"),
+    [
+        (" rule 45 deny tcp destination-port eq bgp\n", "tcp/179"),
+        (" rule 50 deny udp destination-port range 3784 3785\n", "udp/3784, udp/3785"),
+        (" rule 60 deny tcp destination-port eq 830\n", "tcp/830"),
+    ],
+)
+def test_vrp_wan_port_that_takes_control_protocols(fleet: Fleet, rule: str, refused: str) -> None:
+    """BGP and BFD run inside the tunnels: a WAN filter that lets them (or NETCONF) reach the
+    router from the internet exposes its control plane, which the interzone firewall does not
+    guard."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-services"]
+    found = [f for f in _lint(_broken(config, rule, "")) if f.rule == "vrp-wan-services"]
+    assert found and all(f.message.endswith(f"refuse {refused}") for f in found), found
 
 
 def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
@@ -1496,6 +1518,25 @@ def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
     assert [f.message for f in undefined] == ["http acl 2999: ACL 2999 is not defined"]
     off = _broken(config, "http acl 2000\n", "undo http server enable\nundo http secure-server enable\n")
     assert not [f for f in _lint(off) if f.rule == "vrp-web-system"]
+
+
+def test_vrp_hub_cloud_filter(fleet: Fleet) -> None:
+    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUDS, from
+    HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
+    config = _hub(fleet, "huawei_vrp")
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUDS\n") == 3
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-cloud-filter"]
+
+    assert messages(config) == []
+    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUDS\n", ""))
+    assert len(unfiltered) == 1 and "the cloud VPN takes everything in" in unfiltered[0], unfiltered
+    last = re.search(r"^acl name FROM-CLOUDS \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
+    assert last is not None
+    assert messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")) == [
+        "acl name FROM-CLOUDS 3096: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+    ]
 
 
 def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
