@@ -500,5 +500,6 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
         if running_section is None or intended_section is None:
             continue
         for entry in running_section.children:
-            if intended_section.get_child(equals=entry.text) is None:
+            owned = driver.owned_entries is not None and re.match(driver.owned_entries, entry.text)
+            if not owned and intended_section.get_child(equals=entry.text) is None:
                 intended_section.add_deep_copy_of(entry)

@@ -112,6 +112,9 @@ class PlatformDriver(BaseModel):
     # Sections whose entries the intended config may leave out without deleting them (FortiOS
     # physical ports under `config system interface`): entries it does not name are left alone.
     keep_entries: tuple[str, ...] = ()
+    # Entries of those sections that are storestack's all the same (a pattern of the entry line):
+    # deleted when the intended config no longer names them.
+    owned_entries: str | None = None
     health_checks: tuple[HealthCheck, ...] = ()
     # Where a line that refers to an object is refused until the object exists and an object in
     # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages

@@ -120,6 +120,8 @@ SEND_ORDER = (
     SendStage(section="config system link-monitor"),
     SendStage(section="config router policy"),
     SendStage(section="config firewall policy"),
+    # Names tunnel interfaces, the stores' zone, addresses and services.
+    SendStage(section="config firewall local-in-policy"),
     SendStage(section="config firewall shaping-policy"),
     SendStage(section="config user tacacs+"),
     SendStage(section="config user group"),
@@ -179,6 +181,8 @@ DRIVER = PlatformDriver(
         "config system admin",
         "config user group",
     ),
+    # The two inside addresses of each tunnel its local-in policies name: a store's, gone with it.
+    owned_entries=r'^edit "[^"]+-(?:NEAR|FAR)"$',
     send_order=SEND_ORDER,
     entry_word="edit",
     deletion_word="delete",
