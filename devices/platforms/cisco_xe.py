@@ -715,6 +715,16 @@ def dhcp_pools(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def hub_route_prefixes(view: StoreApplianceView) -> list[str]:
+    """`ip prefix-list HUB-ROUTES`, numbered 5, 10, ...: the default route, the summaries a store
+    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order."""
+    loopbacks: dict[str, str] = {}
+    for tunnel in view.tunnels:
+        loopbacks.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.loopback)
+    entries = ["0.0.0.0/0", *(net.cidr for net in view.hub_routes), *(f"{lo}/32" for lo in loopbacks.values())]
+    return [f"ip prefix-list HUB-ROUTES seq {5 * position} permit {entry}" for position, entry in enumerate(entries, 1)]
+
+
 def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
     """Per hub tunnel: what it accepts (HUB-ROUTES, at the path's local preference) and what it
     announces (the store's prefixes, prepended on the less preferred paths)."""
@@ -973,6 +983,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_acl_rule", acl_rule),
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
+        ("ios_hub_route_prefixes", hub_route_prefixes),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),
         ("ios_sla_probes", sla_probes),

@@ -176,6 +176,14 @@ def acl_rule(rule: AclRule) -> str:
     return text
 
 
+def ike_local_name(view: StoreApplianceView) -> list[str]:
+    """`ike local-name <FQDN>` (and its `#`) with the first FQDN identity of the store's hub
+    tunnels, in link order; nothing where every tunnel is identified by its address
+    (store.j2 says why there is one name)."""
+    fqdn = next((t.ike_id for link in view.wan for t in link.tunnels if not t.ike_id_is_address), None)
+    return [] if fqdn is None else [f"ike local-name {fqdn}", "#"]
+
+
 def acl_lines(rules: Sequence[AclRule]) -> list[str]:
     """An advanced ACL's rules as config lines, numbered 5, 10, ...: ` rule 5 permit udp ...`."""
     return [f" rule {5 * position} {acl_rule(rule)}" for position, rule in enumerate(rules, start=1)]
@@ -537,6 +545,7 @@ PLATFORM = HuaweiVrpPlatform(
     template_filters=(
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
+        ("vrp_ike_local_name", ike_local_name),
         ("vrp_lan_policies", lan_policies),
         ("vrp_queue_policies", queue_policies),
         ("vrp_bgp_peers", bgp_peers),
