@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         AclRule,
         FlowView,
         HealthCheckView,
+        MarkView,
         Net,
         SegmentView,
         SteeredApplicationView,
@@ -322,6 +323,34 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
         "        set logtraffic all",
         "    next",
     ]
+    return lines
+
+
+def segment_marks(segments: Sequence[SegmentView]) -> list[MarkView]:
+    """Every segment's applications picked out by port, in segment order: the custom services
+    they are matched by (`{% set marks = view.segments | fortios_segment_marks %}`)."""
+    return [mark for segment in segments for mark in segment.marks]
+
+
+def traffic_shapers(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall shaper traffic-shaper`, one per QoS class: the priority
+    class high and held to its share, guaranteed classes medium with their share, a shaped class
+    capped, best effort low; shares of the smallest transport's shaped rate (the first such
+    link), each shaper marking its class's DSCP (store.j2 says why)."""
+    smallest = min(view.wan, key=lambda link: link.queue_kbps)
+    lines: list[str] = []
+    for cls in view.qos:
+        lines += [
+            f'    edit "QOS-{cls.tag}"',
+            f"        set priority {'high' if cls.priority else ('medium' if cls.bandwidth_percent else 'low')}",
+        ]
+        if cls.bandwidth_percent:
+            lines.append(f"        set guaranteed-bandwidth {smallest.share_kbps(cls.bandwidth_percent)}")
+        if cls.priority:
+            lines.append(f"        set maximum-bandwidth {smallest.share_kbps(cls.bandwidth_percent)}")
+        elif cls.shape_percent:
+            lines.append(f"        set maximum-bandwidth {smallest.shaped_kbps(cls.shape_percent)}")
+        lines += ["        set diffserv enable", f"        set diffservcode {cls.dscp_bits}", "    next"]
     return lines
 
 
@@ -826,6 +855,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_firewall_policies", firewall_policies),
         ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_shaping_policies", shaping_policies),
+        ("fortios_segment_marks", segment_marks),
+        ("fortios_traffic_shapers", traffic_shapers),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),
         ("fortios_ike_keylife", ike_keylife),
