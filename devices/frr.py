@@ -1367,6 +1367,22 @@ def swanctl_connection_lines(connections: Sequence[IpsecConnection]) -> list[str
     return lines
 
 
+def swanctl_secret_lines(connections: Sequence[IpsecConnection], secret: Callable[[Secret], str]) -> list[str]:
+    """The `secrets` section's entries of swanctl.conf, one IKE PSK per connection, each spelled
+    by `secret`: the renderer's `secret` filter of its mode (redacted, revealed or the slot's
+    name; `{{ connections | frr_swanctl_secrets | lines -}}`)."""
+    lines: list[str] = []
+    for c in connections:
+        lines += [
+            f"    ike-{c.name} {{",
+            f"        id-local = {c.local_id}",
+            f"        id-remote = {c.remote_id}",
+            f'        secret = "{secret(c.psk)}"',
+            "    }",
+        ]
+    return lines
+
+
 def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -> list[str]:
     """A store's `router bgp` neighbour lines: a BFD-tracked session with its profile and the
     short ConnectRetry (`connect_retry`) that brings a recovered path back quickly."""

@@ -252,6 +252,10 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
     env.filters.update(frr.TEMPLATE_FILTERS)
+    # A line builder that prints secrets spells them with this mode's `secret` filter.
+    env.filters["frr_swanctl_secrets"] = functools.partial(
+        frr.swanctl_secret_lines, secret=_SECRET_FILTERS[secrets]
+    )
     return env
 
 
