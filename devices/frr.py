@@ -1487,3 +1487,8 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_nft_cctv_shaping", nft_cctv_shaping),
     ("frr_steering_lines", steering_lines),
 )
+
+# Line builders that print secrets: the renderer binds each to its mode's `secret` filter.
+SECRET_TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
+    ("frr_swanctl_secrets", swanctl_secret_lines),
+)

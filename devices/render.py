@@ -17,7 +17,7 @@ import itertools
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -245,18 +245,24 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     # them into its context, and a render of an FRR appliance is ten renders with their includes.
     for name in [name for name in env.globals if name != "namespace"]:
         del env.globals[name]
-    env.filters["secret"] = _SECRET_FILTERS[secrets]
+    secret = _SECRET_FILTERS[secrets]
+    env.filters["secret"] = secret
     env.filters["numbered"] = _numbered
     env.filters["lines"] = _lines
     env.filters["config_header"] = _config_header
+    # Line builders that print secrets spell them with this mode's `secret` filter.
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
+        env.filters.update(_bound_to(secret, platform.secret_template_filters))
     env.filters.update(frr.TEMPLATE_FILTERS)
-    # A line builder that prints secrets spells them with this mode's `secret` filter.
-    env.filters["frr_swanctl_secrets"] = functools.partial(
-        frr.swanctl_secret_lines, secret=_SECRET_FILTERS[secrets]
-    )
+    env.filters.update(_bound_to(secret, frr.SECRET_TEMPLATE_FILTERS))
     return env
+
+
+def _bound_to(
+    secret: Callable[[Any], str], builders: Iterable[tuple[str, Callable[..., list[str]]]]
+) -> dict[str, Callable[..., list[str]]]:
+    return {name: functools.partial(builder, secret=secret) for name, builder in builders}
 
 
 class Renderer:
