@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hier_config.child import HConfigChild
@@ -14,6 +14,7 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 from storestack.network.crypto import FLEET_CRYPTO
 
 if TYPE_CHECKING:
+    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
@@ -323,6 +324,35 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
         "        set logtraffic all",
         "    next",
     ]
+    return lines
+
+
+def hub_phase1_interfaces(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> list[str]:
+    """The hub tunnels' entries of `config vpn ipsec phase1-interface` (links in order, each
+    link's tunnels in order): bound to the link, IKEv2, the hub's and our FQDN identities, the
+    fleet's proposals and IKE lifetime (`ike_keylife`), the PSK spelled by `secret` (the render
+    mode's filter), DPD when idle."""
+    lines: list[str] = []
+    for link in wan:
+        interface = quote(link.ifname)
+        for tunnel in link.tunnels:
+            lines += [
+                f"    edit {quote(tunnel.ifname)}",
+                f"        set interface {interface}",
+                "        set ike-version 2",
+                "        set peertype one",
+                f"        set peerid {quote(tunnel.peer_ike_id)}",
+                "        set proposal aes256gcm-prfsha384 aes256-sha256",
+                "        set dhgrp 20",
+                f"        set keylife {FLEET_CRYPTO.ike_lifetime_seconds}",
+                "        set localid-type fqdn",
+                f"        set localid {quote(tunnel.ike_id)}",
+                f"        set remote-gw {tunnel.peer_outside}",
+                f"        set psksecret {secret(tunnel.psk)}",
+                "        set dpd on-idle",
+                "        set dpd-retryinterval 10",
+                "    next",
+            ]
     return lines
 
 
@@ -843,6 +873,7 @@ PLATFORM = FortinetPlatform(
         confirm=_LEAVE_REVERT_MODE_AND_SAVE,
         settle=_LEAVE_REVERT_MODE_AND_SAVE,
     ),
+    secret_template_filters=(("fortios_hub_phase1_interfaces", hub_phase1_interfaces),),
     template_filters=(
         ("fq", quote),
         ("fortios_flow_services", flow_services),
