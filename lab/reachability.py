@@ -44,6 +44,8 @@ import errno, json, socket, sys, concurrent.futures as cf
 def probe(target):
     address, port = target
     s = socket.socket(); s.settimeout(float(sys.argv[1]))
+    if len(sys.argv) > 3:
+        s.bind((sys.argv[3], 0))
     try:
         s.connect((address, port)); return "open"
     except ConnectionRefusedError:
@@ -166,13 +168,18 @@ def measure(state: LabState, intent: NetworkIntent) -> list[Cell]:
         return [cell for cells in pool.map(one_host, state.topology.segments) for cell in cells]
 
 
-def _probe(namespace: str, targets: list[Target]) -> list[str]:
-    payload = json.dumps([[str(t.address), t.port] for t in targets])
+def connect_outcomes(namespace: str, targets: list[tuple[str, int]], source: str | None = None) -> list[str]:
+    """What TCP connections from `namespace` to each (address, port) get, in parallel: open,
+    refused, timeout, or the socket error's name. With `source`, they are sent from that address
+    (a tunnel's inside address, say) instead of the one the routing table picks."""
+    payload = json.dumps([list(target) for target in targets])
+    argv = ["ip", "netns", "exec", namespace, sys.executable, "-c", _PROBE, str(PROBE_TIMEOUT), payload]
     try:
-        result = system.run(
-            ["ip", "netns", "exec", namespace, sys.executable, "-c", _PROBE, str(PROBE_TIMEOUT), payload],
-            timeout=PROBE_TIMEOUT + 20,
-        )
+        result = system.run([*argv, source] if source else argv, timeout=PROBE_TIMEOUT + 20)
     except LabCommandError as exc:
         return [f"probe failed: {exc.stderr[-200:]}"] * len(targets)
     return [str(item) for item in json.loads(result.stdout)]
+
+
+def _probe(namespace: str, targets: list[Target]) -> list[str]:
+    return connect_outcomes(namespace, [(str(t.address), t.port) for t in targets])

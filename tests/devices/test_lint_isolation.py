@@ -276,8 +276,11 @@ def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) ->
             assert not _verdict(config, hub, Packet("tcp", control.store_inside, hub.loopback, 22)), platform
         assert not _verdict(config, hub, Packet("icmp", _host(segment), hub.loopback)), platform
     config, _ = _hub(fleet, "frr")
-    input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
-    assert "        icmp type echo-request update @icmp_senders" in input_chain
+    ruleset = config.companions["nftables.conf"]
+    input_chain = ruleset.split("chain input {", 1)[1].split("\n    }", 1)[0]
+    assert "        icmp type { echo-request, timestamp-request } jump icmp_requests" in input_chain
+    requests_chain = ruleset.split("chain icmp_requests {", 1)[1].split("\n    }", 1)[0]
+    assert "        icmp type echo-request update @icmp_senders" in requests_chain
 
 
 def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:

@@ -289,38 +289,60 @@ print(len(answered))
 """
 
 
+def _two_tunnel_ends(ruleset: str) -> list[tuple[str, str, str]]:
+    """Two store tunnels of a hub's ruleset, from its `tunnel_ends` set: (tunnel interface, the
+    store's inside address, the hub's), on two interfaces and from two stores' addresses."""
+    elements = re.search(r"set tunnel_ends \{[^}]*elements = \{ ([^}]*) \}", ruleset)
+    assert elements, "no tunnel_ends set in the hub's ruleset"
+    ends = re.findall(r'"([^"]+)" \. ([\d.]+) \. ([\d.]+)', elements.group(1))
+    second = next(end for end in ends[1:] if end[0] != ends[0][0] and end[1] != ends[0][1])
+    return [ends[0], second]
+
+
 @pytest.mark.lab
+@pytest.mark.parametrize("side", ["dc", "tunnel"])
 @pytest.mark.parametrize("kind", ["echo", "timestamp"])
-def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(fleet: Fleet, kind: str) -> None:
+def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(
+    fleet: Fleet, kind: str, side: str
+) -> None:
     """The rendered hub ruleset in a namespace of its own, two senders behind it: one floods
     requests (one ICMP id: conntrack calls it established after the first answer), the other
     probes like an SLA operation: echo (VRP NQA, FortiOS, IOS-XE icmp-echo) or timestamp (an
     IOS-XE store's icmp-jitter towards a Linux hub, which the hub used to drop). The flood is cut
     to its own rate; the probe is answered every time. (The former rule, a hub-wide rate after
-    `ct state established accept`, answered the whole echo flood.)"""
+    `ct state established accept`, answered the whole echo flood.) Both ways in: from the DC side,
+    and from inside two store tunnels (interface group 10, each sender at its tunnel's store end
+    asking the hub's end), which the ruleset judges in a chain of their own."""
     nft = _tool("nft")
     _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    if side == "dc":
+        links = [("sender0", "192.0.2.1/30", "192.0.2.2/30"), ("sender1", "192.0.2.5/30", "192.0.2.6/30")]
+    else:
+        links = [(ifname, f"{store}/31", f"{near}/31") for ifname, store, near in _two_tunnel_ends(ruleset)]
+    (flood_target, probe_target) = (hub_address.split("/")[0] for _, _, hub_address in links)
     prefix = f"ss-icmp-{os.getpid()}"
     hub_ns, flood_ns, probe_ns = f"{prefix}-h", f"{prefix}-f", f"{prefix}-p"
     try:
         for namespace in (hub_ns, flood_ns, probe_ns):
             subprocess.run(["ip", "netns", "add", namespace], check=True)
             subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
-        for index, (namespace, address) in enumerate(((flood_ns, "192.0.2.1"), (probe_ns, "192.0.2.5"))):
-            hub_side = f"sender{index}"
+        for namespace, (hub_side, address, hub_address) in zip((flood_ns, probe_ns), links, strict=True):
             subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", hub_side, "netns", hub_ns], check=True)
-            subprocess.run(["ip", "-n", namespace, "addr", "add", f"{address}/30", "dev", "eth0"], check=True)
-            subprocess.run(["ip", "-n", hub_ns, "addr", "add", f"192.0.2.{4 * index + 2}/30", "dev", hub_side], check=True)
+            subprocess.run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"], check=True)
+            subprocess.run(["ip", "-n", hub_ns, "addr", "add", hub_address, "dev", hub_side], check=True)
+            if side == "tunnel":  # the group every store tunnel of an FRR hub is in
+                subprocess.run(["ip", "-n", hub_ns, "link", "set", hub_side, "group", "10"], check=True)
             for ns, ifname in ((namespace, "eth0"), (hub_ns, hub_side)):
                 subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=_companion(hub, "nftables.conf"), text=True, check=True)
+        subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
         flood = subprocess.Popen(
-            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "192.0.2.2", "3000", "0", kind],
+            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, flood_target, "3000", "0", kind],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         probe = subprocess.run(
-            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "192.0.2.6", "40", "0.05", kind],
+            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, probe_target, "40", "0.05", kind],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         flooded, _ = flood.communicate(timeout=60)

@@ -27,7 +27,7 @@ from testsupport.lab import rolled_out_lab
 from storestack import lab
 from storestack.cli.main import cli
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.lab import frr_lab, overlay
+from storestack.lab import frr_lab, overlay, reachability
 from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.frr import run_vtysh
@@ -271,18 +271,6 @@ def test_check_reports_every_bgp_session_and_the_hubs_learn_hq_from_the_dc_core(
     assert any(s.kind == "outside-lab" and not s.established for s in result.bgp)
 
 
-# Connects from a given source address; prints what came back: open, refused, or the error.
-_BOUND_PROBE = (
-    "import errno, socket, sys\n"
-    "s = socket.socket(); s.settimeout(3); s.bind((sys.argv[1], 0))\n"
-    "try:\n"
-    "    s.connect((sys.argv[2], int(sys.argv[3]))); print('open')\n"
-    "except ConnectionRefusedError:\n"
-    "    print('refused')\n"
-    "except OSError as exc:\n"
-    "    print('timeout' if isinstance(exc, socket.timeout) else errno.errorcode.get(exc.errno or 0, str(exc)))\n"
-)
-
 # One ICMP echo request from a given source address (a raw socket: the lab has no ping binary);
 # prints "reply" or "timeout".
 _BOUND_PING = (
@@ -333,10 +321,8 @@ def _through(namespace: str, device: str, sources: list[str], destinations: list
 
 def _connects(namespace: str, source: str, address: str, port: int) -> str:
     """What a TCP connection from `source` to `address`:`port` gets: open, refused, timeout …"""
-    return subprocess.run(
-        ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PROBE, source, address, str(port)],
-        check=True, capture_output=True, text=True, timeout=15,
-    ).stdout.strip()
+    (outcome,) = reachability.connect_outcomes(namespace, [(address, port)], source=source)
+    return outcome
 
 
 def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnels_hub_end(routed_lab: Path) -> None:
@@ -358,7 +344,7 @@ def test_from_inside_a_tunnel_a_store_reaches_the_hub_itself_only_at_that_tunnel
     }
     with _through(namespace, _device_of(namespace, source), [source], [a for a, _ in targets.values()]):
         wait_for(lambda: _connects(namespace, source, near, 179) in ("open", "refused"), 60, f"BGP to {near} over {tunnel.id}")
-        seen = {what: _connects(namespace, source, address, port) for what, (address, port) in targets.items()}
+        seen = dict(zip(targets, reachability.connect_outcomes(namespace, list(targets.values()), source=source), strict=True))
         ping = subprocess.run(
             ["ip", "netns", "exec", namespace, sys.executable, "-c", _BOUND_PING, source, str(hub.loopback)],
             check=True, capture_output=True, text=True, timeout=15,
