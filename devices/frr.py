@@ -1029,11 +1029,10 @@ def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
     steered = steering.classes
     if steered:
-        # Every segment (guest Wi-Fi too, though never announced) and the announced prefixes.
-        local = [segment.net.cidr for segment in view.segments]
+        # What steering never takes (every segment, guest Wi-Fi too, the loopback, and the
+        # cloud with AWS tunnels) and the announced prefixes.
+        local = [net.cidr for net in view.unsteered]
         local += [net.cidr for net in view.advertised if net.cidr not in local]
-        if view.aws_tunnels:
-            local.append(view.cloud_summary.cidr)
         rules += [PolicyRule(f"to {cidr} lookup main pref {STEERING_LOCAL_PREF}") for cidr in local]
         rules += [
             PolicyRule(f"fwmark {c.mark} lookup {c.table} pref {STEERING_RULE_PREF + c.table - STEERING_TABLE_BASE}")

@@ -8,6 +8,7 @@ tunnel options are all derived from it, so the two ends of a tunnel cannot drift
 from __future__ import annotations
 
 from storestack.common.records import record
+from storestack.network.errors import NetworkIntentError
 
 # DH group numbers (IANA "Transform Type 4") and the names strongSwan uses for them.
 _STRONGSWAN_DH = {14: "modp2048", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
@@ -43,8 +44,19 @@ class CryptoPolicy:
     esp: tuple[EspProposal, ...]
     ike_lifetime_seconds: int = 28800
     esp_lifetime_seconds: int = 3600
+    # Dead-peer detection: a tunnel that has heard nothing from its peer for `dpd_interval_seconds`
+    # probes it, and an end whose `dpd_retries` probes, `dpd_interval_seconds` apart, go unanswered
+    # declares the peer dead: about `dpd_timeout_seconds` after the peer fell silent (AWS's
+    # DPDTimeoutSeconds). Each platform module spells this with its own commands and says where
+    # the platform cannot mean exactly that (`ios_ike_dpd`, `vrp_ike_dpd`, `fortios_ike_dpd` filters; strongSwan's
+    # `dpd_delay` with its retransmit timers in devices/frr.py).
     dpd_interval_seconds: int = 10
     dpd_retries: int = 3
+
+    @property
+    def dpd_timeout_seconds(self) -> int:
+        """How long after the peer fell silent an end declares it dead: interval x retries."""
+        return self.dpd_interval_seconds * self.dpd_retries
 
     def strongswan_ike(self) -> str:
         """swanctl `proposals`: e.g. aes256gcm16-prfsha384-ecp384."""
@@ -75,6 +87,21 @@ FLEET_CRYPTO = CryptoPolicy(
     ike=(IkeProposal("aes256gcm16", "sha384", 20), IkeProposal("aes256", "sha256", 20)),
     esp=(EspProposal("aes256gcm16", None, 20),),
 )
+
+def fleet_crypto() -> CryptoPolicy:
+    """The fleet policy as it stands when a config is rendered (the name looked up at call time,
+    so a render reads the policy, not a copy a module took at import)."""
+    return FLEET_CRYPTO
+
+
+def in_range(setting: str, value: int, bounds: tuple[int, int]) -> int:
+    """`value`, or NetworkIntentError (a RenderError: the policy cannot be rendered there) naming
+    the device setting whose range (`bounds`, inclusive) it leaves."""
+    low, high = bounds
+    if not low <= value <= high:
+        raise NetworkIntentError(f"fleet crypto policy: {setting} {value}, the platform accepts {low}-{high}")
+    return value
+
 
 # AWS Site-to-Site VPN spells algorithms its own way (VpnConnection tunnelN_* options).
 _AWS_ENCRYPTION = {"aes256gcm16": "AES256-GCM-16", "aes256": "AES256", "aes128gcm16": "AES128-GCM-16"}
@@ -111,7 +138,7 @@ def aws_tunnel_options(policy: CryptoPolicy = FLEET_CRYPTO) -> dict[str, object]
         ),
         "phase2_dh_group_numbers": sorted({p.pfs_group for p in policy.esp}),
         "phase2_lifetime_seconds": policy.esp_lifetime_seconds,
-        "dpd_timeout_seconds": policy.dpd_interval_seconds * policy.dpd_retries,
+        "dpd_timeout_seconds": policy.dpd_timeout_seconds,
     }
 
 

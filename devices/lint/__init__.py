@@ -136,6 +136,9 @@ class PolicyFact:
     application: str
     next_hops: tuple[str, ...]
     recovery_s: int | None = None  # FortiOS `hold-down-time`
+    # Whether the policy steers a packet (False: the routing table forwards it); None where the
+    # config cannot be followed that far. None for a platform that does not say.
+    steers: Callable[[Packet], bool | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
@@ -34,6 +34,7 @@ from storestack.devices.lint.linetree import (
     after,
     is_address,
     parse,
+    policy_settings,
     private_gaps,
     sa_lifetimes,
     top,
@@ -41,6 +42,7 @@ from storestack.devices.lint.linetree import (
     unresolved,
 )
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
+from storestack.devices.platforms.cisco_xe import ike_dpd
 from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
@@ -417,6 +419,20 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
                 "ESP",
             ),
         ),
+    )
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKEv2 profile states the fleet policy's dead-peer detection (network/crypto.py, as
+    `ios_ike_dpd` spells it: interval and retry interval), as every other end and the AWS tunnel
+    options do; left out, IOS-XE runs no DPD at all on the profile."""
+    if config.suffix:
+        return
+    words = tuple(ike_dpd(None, "periodic").split()[1:3])
+    root = parse(config.text, ("!",))
+    yield from policy_settings(
+        config, root, "cisco-ipsec-dpd", ("crypto", "ikev2", "profile"), ((("dpd",), words),), "dead-peer detection"
     )
 
 
@@ -1294,6 +1310,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
             )
         )
     policies = []
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
     for section in top(root, "route-map"):
         acl = next(
             (line.words[3] for line in section.children if line.words[:3] == ["match", "ip", "address"]), ""
@@ -1305,12 +1322,22 @@ def steering(config: ConfigFile) -> SteeringFacts:
             for line in section.children
             if line.words[:4] == ["set", "ip", "next-hop", "verify-availability"] and len(line.words) > 5
         )
+        matched = acls.get(acl)
         policies.append(
             PolicyFact(
-                section.number, acl.removeprefix(APPLICATION_ACL_PREFIX).lower(), tuple(hop for _, hop in hops)
+                section.number,
+                acl.removeprefix(APPLICATION_ACL_PREFIX).lower(),
+                tuple(hop for _, hop in hops),
+                # The route map sets its next hops for what its ACL permits; the rest is routed.
+                steers=_permitted_by(matched) if matched is not None else None,
             )
         )
     return SteeringFacts(probes, policies)
+
+
+def _permitted_by(acl: Line) -> Callable[[Packet], bool | None]:
+    """Whether extended ACL `acl` permits a packet (`acl_verdict`)."""
+    return lambda packet: acl_verdict(acl, packet).forwarded
 
 
 def _tunnel_name(interface: Line) -> str:
@@ -1496,6 +1523,10 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
 # Interfaces that carry no packets of their own from outside the router (a virtual template
 # only clones; tunnels and virtual-access interfaces carry decrypted overlay traffic).
 _UNFILTERED_KINDS = ("Loopback", "Tunnel", "Virtual-Template", "Null")
+# A hub's tunnels do carry packets from outside it, decrypted: a store's (FROM-STORES) or a
+# cloud's (FROM-CLOUDS), neither of which the hub trusts, so each filters what it takes in like a
+# routed port. The virtual template's clones take FROM-STORES from the template itself.
+_HUB_UNFILTERED_KINDS = ("Loopback", "Virtual-Template", "Null")
 # What reaches the router's own addresses and must only come from the management ranges.
 _MANAGEMENT_SERVICES = (("tcp", 22), ("tcp", 23), ("tcp", 80), ("tcp", 443), ("tcp", 830), ("udp", 161))
 # IOS port names as extended ACLs print them.
@@ -1579,8 +1610,9 @@ def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Addr
 
 @register_rule(PLATFORM)
 def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
-    """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) filter what enters
-    with an inbound infrastructure ACL that exists, and that ACL lets no management service
+    """A hub's routed ports (the DC core LAN the stores' IKE and ESP arrive on) and its tunnels
+    (to a store with a static address, to a cloud) filter what enters with an inbound ACL that
+    exists, and that ACL lets no management service
     (SSH, Telnet, HTTP(S), NETCONF, SNMP) reach an address of the hub from anywhere, and permits
     UDP by its source port only to the one port it answers (NTP's `eq ntp ... eq ntp`): the
     sender chooses its source port and a stateless ACL cannot tie an answer to a request, so
@@ -1600,7 +1632,7 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
             if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2])
         ]
         own += [ipaddress.IPv4Address(a) for a in addresses]
-        if addresses and not name.startswith(_UNFILTERED_KINDS):
+        if addresses and not name.startswith(_HUB_UNFILTERED_KINDS):
             ports.append(
                 (
                     interface,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from storestack.devices.lint import (
@@ -31,7 +31,12 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
-from storestack.devices.platforms.fortinet import BGP_EXTERNAL_DISTANCE, STATIC_DISTANCE
+from storestack.devices.platforms.fortinet import (
+    BGP_EXTERNAL_DISTANCE,
+    STATIC_DISTANCE,
+    dpd_retrycount,
+    dpd_retryinterval,
+)
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "fortinet"
@@ -519,6 +524,28 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 states the fleet policy's dead-peer detection (network/crypto.py): `dpd
+    on-idle` with its retry interval and count. Left out, FortiOS probes only on demand, every
+    20 s (CLI reference, config vpn ipsec phase1-interface: dpd, dpd-retryinterval defaults)."""
+    if config.suffix:
+        return
+    for entry in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        for key, policy in (
+            ("dpd", "on-idle"),
+            ("dpd-retryinterval", str(dpd_retryinterval(None))),
+            ("dpd-retrycount", str(dpd_retrycount(None))),
+        ):
+            if entry.first(key) != policy:
+                yield config.finding(
+                    entry.line,
+                    "fortios-ipsec-dpd",
+                    f"phase 1 {entry.name} {key} {entry.first(key) or 'unset'}: the fleet policy's "
+                    f"dead-peer detection gives {policy}",
+                )
+
+
+@register_rule(PLATFORM)
 def net_device_dialup_only(config: ConfigFile) -> Iterator[Finding]:
     """`net-device` decides whether the instances of a dial-up phase 1 (`type dynamic`) get
     interfaces of their own (Administration Guide, "Dynamic tunnel interface creation"); a
@@ -917,7 +944,8 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
 def steering(config: ConfigFile) -> SteeringFacts:
     """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'
     gateways in priority order and its hold-down (return) time."""
-    sdwan = _sdwan(parse(config.text))
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
     if sdwan is None:
         return SteeringFacts()
     probes = [
@@ -934,12 +962,14 @@ def steering(config: ConfigFile) -> SteeringFacts:
         for sla in _nested(check, "sla")
     ]
     gateways = {entry.name: entry.first("gateway") or "" for entry in _nested(sdwan, "members")}
+    nets = _address_nets(parsed)
     policies = [
         PolicyFact(
             line=service.line,
             application=service.first("name") or service.name,
             next_hops=tuple(gateways.get(member, member) for member in service.get("priority-members")),
             recovery_s=_number(service.first("hold-down-time")),
+            steers=_sdwan_rule_takes(service, nets),
         )
         for service in _nested(sdwan, "service")
         # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
@@ -947,6 +977,28 @@ def steering(config: ConfigFile) -> SteeringFacts:
         if service.first("mode") != "manual"
     ]
     return SteeringFacts(probes, policies)
+
+
+def _sdwan_rule_takes(
+    service: Entry, nets: dict[str, list[ipaddress.IPv4Network] | None]
+) -> Callable[[Packet], bool | None]:
+    """Whether an SD-WAN rule takes a packet: its `src` and `dst` (with `dst-negate`), its
+    `protocol` (none: any) and its destination port range (`start-port`, `end-port`)."""
+
+    def takes(packet: Packet) -> bool | None:
+        protocol = service.first("protocol")
+        if protocol is not None and protocol != {"tcp": "6", "udp": "17"}.get(packet.protocol):
+            return False
+        low, high = _number(service.first("start-port")), _number(service.first("end-port"))
+        if low is not None and (packet.port is None or not low <= packet.port <= (high or low)):
+            return False
+        source = _address_matches(service, "src", packet.source, nets)
+        destination = _address_matches(service, "dst", packet.destination, nets)
+        if source is False or destination is False:
+            return False
+        return None if source is None or destination is None else True
+
+    return takes
 
 
 def _number(value: str | None) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from storestack.devices.lint import (
     ConfigFile,
@@ -36,6 +36,7 @@ from storestack.devices.lint.linetree import (
     after,
     is_address,
     parse,
+    policy_settings,
     private_gaps,
     sa_lifetimes,
     top,
@@ -48,6 +49,7 @@ from storestack.devices.platforms.huawei_vrp import (
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
     VTY_RANGES,
+    ike_dpd,
     nqa_name,
 )
 from storestack.devices.steering import APPLICATION_ACL_PREFIX
@@ -867,6 +869,8 @@ def steering(config: ConfigFile) -> SteeringFacts:
     }
     behaviors = _behaviors(root)
     classifier_acls = _classifier_acls(root)
+    classifiers = {line.words[2]: line for line in top(root, "traffic", "classifier") if len(line.words) > 2}
+    acls = _acls(root)
     policies = []
     for name, policy in _traffic_policies(root).items():
         if name not in applied:
@@ -885,9 +889,56 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 if line.words[:2] == ["redirect", "ip-nexthop"] and len(line.words) > 2
             )
             policies.append(
-                PolicyFact(entry.number, application.removeprefix(APPLICATION_ACL_PREFIX).lower(), hops)
+                PolicyFact(
+                    entry.number,
+                    application.removeprefix(APPLICATION_ACL_PREFIX).lower(),
+                    hops,
+                    steers=_first_classifier_is(policy, entry, classifiers, acls),
+                )
             )
     return SteeringFacts(probes, policies)
+
+
+def _first_classifier_is(
+    policy: Line, entry: Line, classifiers: dict[str, Line], acls: dict[str, Line]
+) -> Callable[[Packet], bool | None]:
+    """Whether `entry` of traffic policy `policy` is the first of its classifiers that takes a
+    packet: the first classifier a packet matches decides (`shadowed_classifiers`)."""
+
+    def steers(packet: Packet) -> bool | None:
+        for candidate in policy.children:
+            if candidate.words[0] != "classifier" or "behavior" not in candidate.words:
+                continue
+            takes = _classifier_takes(classifiers.get(candidate.words[1]), acls, packet)
+            if takes is None or takes:
+                return None if takes is None else candidate is entry
+        return False
+
+    return steers
+
+
+def _classifier_takes(classifier: Line | None, acls: dict[str, Line], packet: Packet) -> bool | None:
+    """Whether an `operator or` classifier matches `packet`: `if-match any`, or an ACL whose first
+    rule that matches it permits it; None when some part cannot be read."""
+    if classifier is None or "and" in classifier.words[3:]:
+        return None
+    doubt = False
+    for line in classifier.children:
+        if line.words == ["if-match", "any"]:
+            return True
+        if line.words[:2] != ["if-match", "acl"] or line.words[-1] not in acls:
+            return None
+        for rule in acls[line.words[-1]].children:
+            if len(rule.words) < 4 or rule.words[0] != "rule" or rule.words[2] not in ("permit", "deny"):
+                continue
+            matches = _rule_matches(rule, packet)
+            if matches is None:
+                doubt = True
+            elif matches:
+                if rule.words[2] == "permit":
+                    return True
+                break
+    return None if doubt else False
 
 
 @register_rule(PLATFORM)
@@ -1288,6 +1339,12 @@ def _answers_only(words: list[str]) -> bool:
     return bool(flags) and "syn" not in flags
 
 
+def _inbound_acl(texts: list[str], acls: dict[str, Line]) -> Line | None:
+    """The defined ACL an interface (its child lines, `texts`) filters inbound traffic with."""
+    applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
+    return acls.get(applied) if applied else None
+
+
 @register_rule(PLATFORM)
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
@@ -1311,8 +1368,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             t.startswith("ip address") for t in texts
         ):
             continue
-        applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(applied) if applied else None
+        acl = _inbound_acl(texts, acls)
         if acl is None:
             yield config.finding(
                 interface.number,
@@ -1373,6 +1429,41 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 acl.number,
                 "vrp-hub-wan-filter",
+                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
+            )
+
+
+@register_rule(PLATFORM)
+def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's cloud VPN tunnels (IPsec profile `CLOUD-N`: AWS, the OpenStack gateways) filter
+    what they take in with a defined ACL that ends in `deny ip`: a cloud is no more trusted than
+    a store, and a tunnel without a traffic-filter lets a cloud host reach every service of the
+    hub and whatever it routes (HubView.from_clouds says what may pass)."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    checked: set[int] = set()
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile CLOUD-") for t in texts):
+            continue
+        acl = _inbound_acl(texts, acls)
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-cloud-filter",
+                f"{interface.text}: the cloud VPN takes everything in (no defined traffic-filter inbound ACL)",
+            )
+            continue
+        if acl.number in checked:  # one ACL on every cloud tunnel: said once
+            continue
+        checked.add(acl.number)
+        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
+            yield config.finding(
+                acl.number,
+                "vrp-hub-cloud-filter",
                 f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
             )
 
@@ -1475,6 +1566,24 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         return most_permissive([acl_verdict(acl, packet) for acl in applied.values()], "no filter")
 
     return ForwardingFacts(verdict, unfiltered=unfiltered)
+
+
+@register_rule(PLATFORM)
+def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
+    """Every IKE peer states the fleet policy's dead-peer detection (network/crypto.py, as
+    `vrp_ike_dpd` spells it: idle time, retransmission interval, retry limit); left at VRP's
+    defaults (30 s, 15 s, 3) a silent peer is dead only ~75 s later, not when the far end and
+    AWS, configured from the same policy, give up on this one."""
+    if config.suffix:
+        return
+    settings = tuple(
+        (tuple(words[:2]), tuple(words[2:]))
+        for words in (line.split() for line in ike_dpd(None, "periodic"))
+        if words[1] != "type"
+    )
+    yield from policy_settings(
+        config, parse(config.text, ("#",)), "vrp-ipsec-dpd", ("ike", "peer"), settings, "dead-peer detection"
+    )
 
 
 @register_rule(PLATFORM)

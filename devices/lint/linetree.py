@@ -95,6 +95,34 @@ def sa_lifetimes(config: ConfigFile, root: Line, rule: str, settings: Iterable[L
                 )
 
 
+def policy_settings(
+    config: ConfigFile,
+    root: Line,
+    rule: str,
+    section: tuple[str, ...],
+    settings: Iterable[tuple[tuple[str, ...], tuple[str, ...]]],
+    what: str,
+) -> Iterator[Finding]:
+    """Every top-level section of kind `section` states each setting once, followed by the words
+    the fleet policy gives it (`what` names that part of the policy); left out or changed by
+    hand, the router runs something nothing ties to the far end."""
+    for block in top(root, *section):
+        for setting, value in settings:
+            size = len(setting)
+            stated = [
+                tuple(child.words[size : size + len(value)])
+                for child in block.children
+                if tuple(child.words[:size]) == setting
+            ]
+            if stated != [value]:
+                yield config.finding(
+                    block.number,
+                    rule,
+                    f"{block.text}: {' '.join(setting)} {' '.join(stated[0]) if stated else 'unset'}, the "
+                    f"fleet policy's {what} gives {' '.join(value)}",
+                )
+
+
 def tunnel_id(texts: list[str]) -> str | None:
     """The network intent's tunnel id an interface names in its description: the templates write
     `description ipsec <tunnel-id> ...`, so both ends of a tunnel can be matched by id."""

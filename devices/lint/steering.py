@@ -8,6 +8,7 @@ application classes of the network intent (`StoreIntent.sla`).
   intent allows it, in the intent's order:
   never an LTE/5G path for a class that may not use one (guest and bulk), never a transport the
   class does not list. FortiOS rules return to a recovered member after the class's recovery.
+- No policy steers to a hub what a store with AWS tunnels sends to the cloud (`sla-steers-cloud`).
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
 
@@ -26,6 +27,7 @@ from storestack.devices.lint import (
     STEERING_EXTRACTORS,
     ConfigFile,
     Finding,
+    Packet,
     PolicyFact,
     ProbeFact,
     load_platform_rules,
@@ -186,6 +188,7 @@ def _check_policy(
             f"{application.name} prefers its paths in another order than the intent "
             f"({', '.join(policy.next_hops)}; the intent: {', '.join(allowed)})",
         )
+    yield from _cloud_steered(config, store, policy, application)
     if policy.recovery_s is not None and policy.recovery_s != application.sla.timers.recovery_seconds:
         yield config.finding(
             policy.line,
@@ -193,6 +196,31 @@ def _check_policy(
             f"{application.name}: returns to a recovered path after {policy.recovery_s} s, "
             f"its SLA class {application.sla.name} says {application.sla.timers.recovery_seconds} s",
         )
+
+
+def _cloud_steered(
+    config: ConfigFile, store: StoreIntent, policy: PolicyFact, application: ApplicationPolicy
+) -> Iterator[Finding]:
+    """A store with tunnels to AWS reaches the VPCs over them: AWS's routes win BGP over the
+    hubs', and AWS answers over those tunnels. An application policy that steers the VPCs'
+    traffic to a hub sends it out by another path than its answers come back by (a stateful
+    hub sees one direction only)."""
+    if policy.steers is None:
+        return
+    clouds = sorted({net for s in store.sessions if s.kind == "store-aws" for net in s.accepts}, key=str)
+    protocol = "tcp" if application.protocol == "any" else application.protocol
+    port = application.ports[0][0] if application.ports else 443
+    for cloud in clouds:
+        for source in application.sources:
+            packet = Packet(protocol, source.network_address + 1, cloud.network_address + 1, port)
+            if policy.steers(packet):
+                yield config.finding(
+                    policy.line,
+                    "sla-steers-cloud",
+                    f"{application.name}: traffic from {source} to the cloud ({cloud}) is steered to a "
+                    "hub, though the store's AWS tunnels carry it and AWS answers over them",
+                )
+                break
 
 
 # ---------------------------------------------------------------- return path on the hubs

@@ -24,7 +24,7 @@ from storestack.devices.platforms.base import (
 )
 from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -246,6 +246,31 @@ def _endpoint(net: Net | None) -> str:
     if net is None:
         return "any"
     return f"host {net.address}" if net.prefixlen == 32 else f"{net.address} {net.wildcard}"
+
+
+# IKEv2 profile `dpd <interval> <retry-interval> {periodic | on-demand}`: interval 10-3600 s,
+# retry-interval 2-60 s (Cisco IOS XE 17.12.1 YANG model, Cisco-IOS-XE-crypto.yang, crypto ikev2
+# `dpd-container`: `dpd` 10..3600, `retry-interval` 2..60). IOS-XE has no retry count: an
+# unanswered liveness check is retransmitted, `retry-interval` apart, as IKEv2 retransmits any
+# request, and the peer is declared dead when those retransmissions run out. Their number is not
+# configurable here and not stated in the model; 5 is assumed (to be confirmed on a device), so
+# the retry interval spreads the policy's timeout over them.
+IOS_DPD_INTERVAL_SECONDS = (10, 3600)
+IOS_DPD_RETRY_SECONDS = (2, 60)
+IOS_IKEV2_RETRANSMITS = 5
+
+
+def ike_dpd(_: object, mode: str) -> str:
+    """An IKEv2 profile's `dpd` line from the fleet policy (network/crypto.py): a liveness check
+    after `dpd_interval_seconds` (`periodic`: of silence from the peer; `on-demand`: only when
+    there is traffic to send), and retransmissions spread over the policy's timeout. Applied to
+    the view (`view | ios_ike_dpd("periodic")`), not to the literal mode: Jinja folds a filter of
+    constants when it compiles the template, which would freeze the policy of the first render."""
+    policy = fleet_crypto()
+    interval = in_range("IOS-XE dpd interval", policy.dpd_interval_seconds, IOS_DPD_INTERVAL_SECONDS)
+    low, high = IOS_DPD_RETRY_SECONDS
+    retry = min(high, max(low, round(policy.dpd_timeout_seconds / IOS_IKEV2_RETRANSMITS)))
+    return f"dpd {interval} {retry} {mode}"
 
 
 def acl_rule(rule: AclRule) -> str:
@@ -739,7 +764,7 @@ def hub_crypto(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> l
                 " authentication local pre-share",
                 f" keyring local {name}",
                 f" lifetime {FLEET_CRYPTO.ike_lifetime_seconds}",
-                " dpd 10 3 periodic",
+                f" {ike_dpd(None, 'periodic')}",
                 "!",
                 f"crypto ipsec profile {name}",
                 " set transform-set STORESTACK",
@@ -1017,6 +1042,7 @@ PLATFORM = CiscoXEPlatform(
     ),
     secret_template_filters=(("ios_hub_crypto", hub_crypto),),
     template_filters=(
+        ("ios_ike_dpd", ike_dpd),
         ("ios_acl_rule", acl_rule),
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),

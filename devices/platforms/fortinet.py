@@ -11,7 +11,7 @@ from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetF
 from storestack.common.ntp import NtpAlgorithm
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
     from storestack.devices.secrets import Secret
@@ -255,15 +255,31 @@ def firewall_addresses(view: StoreApplianceView) -> list[str]:
     """The entries of `config firewall address`: the segments (`<SEG>-NET`), the corporate
     ranges the hubs announce (`CORP-`), every destination a flow names (`NET-`), the HQ
     management ranges (`MGMT-`) and the loopback."""
+    lines: list[str] = []
+    for name, net in _named_addresses(view):
+        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
+    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
+    return lines
+
+
+def _named_addresses(view: StoreApplianceView) -> list[tuple[str, Net]]:
+    """(name, subnet) of every firewall address but the loopback: those `firewall_addresses`
+    lists, then `DIRECT-` for a destination steering never takes that none of them names."""
     named = [(f"{segment.tag}-NET", segment.net) for segment in view.segments]
     named += [(f"CORP-{net.cidr}", net) for net in view.hub_routes]
     named += [(f"NET-{net.cidr}", net) for net in flow_destinations(view.flows)]
     named += [(f"MGMT-{net.cidr}", net) for net in view.mgmt.ranges]
-    lines: list[str] = []
-    for name, net in named:
-        lines += [f'    edit "{name}"', f"        set subnet {net.address} {net.netmask}", "    next"]
-    lines += ['    edit "LOOPBACK"', f"        set subnet {view.loopback.ip} 255.255.255.255", "    next"]
-    return lines
+    known = {net.cidr for _, net in named} | {view.loopback.cidr}
+    named += [(f"DIRECT-{net.cidr}", net) for net in view.unsteered if net.cidr not in known]
+    return named
+
+
+def unsteered_members(view: StoreApplianceView) -> str:
+    """The members of address group STORE-LOCAL, which every SD-WAN rule leaves out
+    (`dst-negate`): the view's `unsteered` destinations by their address names."""
+    names = {net.cidr: name for name, net in reversed(_named_addresses(view))}
+    names[view.loopback.cidr] = "LOOPBACK"
+    return "".join(f' "{names[net.cidr]}"' for net in view.unsteered)
 
 
 def _overlay_interfaces(view: StoreApplianceView, *, cellular: bool) -> str:
@@ -331,7 +347,8 @@ def hub_phase1_interfaces(wan: Sequence[WanLinkView], secret: Callable[[Secret],
     """The hub tunnels' entries of `config vpn ipsec phase1-interface` (links in order, each
     link's tunnels in order): bound to the link, IKEv2, the hub's and our FQDN identities, the
     fleet's proposals and IKE lifetime (`ike_keylife`), the PSK spelled by `secret` (the render
-    mode's filter), DPD when idle."""
+    mode's filter), DPD when idle with the fleet policy's retries."""
+    keylife, retryinterval, retrycount = ike_keylife(None), dpd_retryinterval(None), dpd_retrycount(None)
     lines: list[str] = []
     for link in wan:
         interface = quote(link.ifname)
@@ -344,13 +361,14 @@ def hub_phase1_interfaces(wan: Sequence[WanLinkView], secret: Callable[[Secret],
                 f"        set peerid {quote(tunnel.peer_ike_id)}",
                 "        set proposal aes256gcm-prfsha384 aes256-sha256",
                 "        set dhgrp 20",
-                f"        set keylife {FLEET_CRYPTO.ike_lifetime_seconds}",
+                f"        set keylife {keylife}",
                 "        set localid-type fqdn",
                 f"        set localid {quote(tunnel.ike_id)}",
                 f"        set remote-gw {tunnel.peer_outside}",
                 f"        set psksecret {secret(tunnel.psk)}",
                 "        set dpd on-idle",
-                "        set dpd-retryinterval 10",
+                f"        set dpd-retryinterval {retryinterval}",
+                f"        set dpd-retrycount {retrycount}",
                 "    next",
             ]
     return lines
@@ -414,6 +432,32 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
                 "    next",
             ]
     return lines
+
+
+# Phase 1 DPD: `dpd on-idle` probes a tunnel idle for `dpd-retryinterval` seconds, and
+# `dpd-retrycount` unanswered probes that far apart bring the tunnel down (FortiOS CLI reference,
+# config vpn ipsec phase1-interface: dpd-retrycount 0-10, default 3; dpd-retryinterval, default
+# 20; Fortinet Community "Technical Tip: Explanation of IPsec VPN DPD options and on-idle tunnel
+# flushing process": interval 10, count 3, flushed after 30 s). Where FortiOS means less than the
+# policy: over IKEv2, which every tunnel here negotiates, an unanswered liveness check is an IKE
+# request that FortiOS retransmits on its own fixed schedule, 3+6+12+24+48 s, not configurable,
+# and honours neither setting for it (Fortinet Community "Technical Tip: IKEv2 retransmission and
+# DPD", 2025): a FortiGate declares a silent peer dead ~93 s after its first probe, later than the
+# policy's timeout; BGP's hold time (30 s) still takes the routes away first. The settings are
+# written anyway so the idle trigger is the policy's and nothing is left to a default.
+FORTIOS_DPD_RETRY_INTERVAL_SECONDS = (1, 60)
+FORTIOS_DPD_RETRY_COUNT = (0, 10)
+
+
+def dpd_retryinterval(_: object) -> int:
+    """Phase 1 `dpd-retryinterval`: the fleet policy's DPD interval (network/crypto.py), read
+    when the config is rendered."""
+    return in_range("FortiOS dpd-retryinterval", fleet_crypto().dpd_interval_seconds, FORTIOS_DPD_RETRY_INTERVAL_SECONDS)
+
+
+def dpd_retrycount(_: object) -> int:
+    """Phase 1 `dpd-retrycount`: the fleet policy's DPD retries."""
+    return in_range("FortiOS dpd-retrycount", fleet_crypto().dpd_retries, FORTIOS_DPD_RETRY_COUNT)
 
 
 def ike_keylife(_: object) -> int:
@@ -885,11 +929,14 @@ PLATFORM = FortinetPlatform(
         ("fortios_sdwan_services", sdwan_services),
         ("fortios_firewall_policies", firewall_policies),
         ("fortios_firewall_addresses", firewall_addresses),
+        ("fortios_unsteered_members", unsteered_members),
         ("fortios_shaping_policies", shaping_policies),
         ("fortios_segment_marks", segment_marks),
         ("fortios_traffic_shapers", traffic_shapers),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),
+        ("fortios_dpd_retryinterval", dpd_retryinterval),
+        ("fortios_dpd_retrycount", dpd_retrycount),
         ("fortios_ike_keylife", ike_keylife),
         ("fortios_esp_keylife", esp_keylife),
         ("fortios_dhcp_servers", dhcp_servers),

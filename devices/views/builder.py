@@ -116,9 +116,9 @@ _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
 def _application_rules(
     application: ApplicationPolicy, sources: list[SegmentView], local: dict[str, list[AclRule]]
 ) -> list[AclRule]:
-    """What an application's policy routing matches: its segments' traffic to anywhere but the
-    store itself (`local`: per segment tag, the denies of its traffic to the store's segments
-    and the appliance's loopback), on its ports."""
+    """What an application's policy routing matches: its segments' traffic to anywhere steering
+    takes (`local`: per segment tag, the denies of its traffic to the view's `unsteered`
+    destinations), on its ports."""
     protocol = "ip" if application.protocol == "any" else application.protocol
     rules = [rule for source in sources for rule in local[source.tag]]
     if application.ports:
@@ -308,13 +308,14 @@ class ViewBuilder:
         aws = self._aws_tunnels(profile, intent, wan)
         aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
+        unsteered = [*(segment.net for segment in segments), loopback_net, *([self.cloud_summary] if aws else [])]
         steering = (
             self._steering(
                 profile.sla_steering,
                 intent,
                 segments,
                 [tunnel for link in wan for tunnel in link.tunnels],
-                loopback_net,
+                unsteered,
             )
             if profile.sla_steering is not None
             else None
@@ -351,6 +352,7 @@ class ViewBuilder:
             accept_default=True,
             cloud_summary=self.cloud_summary,
             cloud_max_prefixlen=24,
+            unsteered=unsteered,
             hq_networks=self.hq_networks,
             private_ranges=self.private_ranges,
             mgmt=self._mgmt,
@@ -370,7 +372,7 @@ class ViewBuilder:
             # VRP: each segment's one inbound traffic policy marks, steers (NQA-tracked redirects)
             # and breaks guest Wi-Fi out (devices/views/lanpolicy.py).
             lan_policies=(
-                lan_policies(store.id, segments, steering, [*(s.net for s in segments), loopback_net], breakout)
+                lan_policies(store.id, segments, steering, unsteered, breakout)
                 if profile.sla_steering == "nqa-policy-routes"
                 else []
             ),
@@ -407,7 +409,7 @@ class ViewBuilder:
         intent: StoreIntent,
         segments: list[SegmentView],
         tunnels: list[TunnelView],
-        loopback: Net,
+        unsteered: list[Net],
     ) -> SteeringView:
         """The intent's application classes as the vendor platforms steer them: a probe per
         (tunnel, SLA class) that some application uses, and per segment the applications its
@@ -429,10 +431,10 @@ class ViewBuilder:
             )
         by_id = {tunnel.id: tunnel for tunnel in tunnels}
         by_kind = {segment.kind: segment for segment in segments}
-        # Per segment, its traffic to the store itself (its segments and the appliance's
-        # loopback), which no application's policy routing takes: the same denies in every
-        # application of the segment (rules are immutable, so they share them).
-        local_nets = [*(segment.net for segment in segments), loopback]
+        # Per segment, its traffic to what steering never takes (`unsteered`: the store itself,
+        # and the cloud where it has AWS tunnels), which no application's policy routing takes:
+        # the same denies in every application of the segment (rules are immutable, so they share
+        # them).
         local: dict[str, list[AclRule]] = {}
         probes: dict[tuple[str, str], ProbeView] = {}
         # A class's timers per hub probe kind: the same for every tunnel of the store.
@@ -477,7 +479,7 @@ class ViewBuilder:
                 continue  # guest Wi-Fi breaks out locally: its path is the breakout, not a probe
             for source in sources:
                 if source.tag not in local:
-                    local[source.tag] = [AclRule("deny", "ip", source.net, net) for net in local_nets]
+                    local[source.tag] = [AclRule("deny", "ip", source.net, net) for net in unsteered]
             if mechanism == "nqa-policy-routes":
                 # An AR traffic behavior redirects to one next hop, withdrawn while its NQA test
                 # fails (then BGP routes the traffic): the preferred path.
@@ -891,6 +893,7 @@ class ViewBuilder:
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
+            from_clouds=self._from_clouds(intent) if profile.hub_filter_rules else [],
         )
 
     def _from_stores(
@@ -937,6 +940,41 @@ class ViewBuilder:
         rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
         rules.append(AclRule("permit", "ip"))
+        return rules
+
+    @staticmethod
+    def _from_clouds(intent: HubIntent) -> list[AclRule]:
+        """The hub's cloud VPNs' inbound filter, first match wins, from the intent's cloud BGP
+        sessions: BGP between each tunnel's two inside addresses (to the hub's port 179, and the
+        peer's answers from its port 179 to a session the hub opened); nothing else to the hub's
+        own addresses (its loopback, DC and public addresses; the inside addresses are covered by
+        no permit below), so neither the IP SLA responder nor ICMP nor any service answers a
+        cloud; then what a cloud may send through the hub: from the prefixes the hub accepts from
+        the clouds (their summary and the desktops) to the prefixes it announces to them (HQ and
+        the stores, whose own zone firewalls admit only the answers to their flows); the rest is
+        dropped, so a cloud host reaches no other cloud, management range or the internet through
+        the hub. None of it without cloud BGP sessions."""
+        sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
+        if not sessions:
+            return []
+        rules: list[AclRule] = []
+        for session in sessions:
+            peer, hub = Net.at(int(session.peer_address), 32), Net.at(int(session.local_address), 32)
+            rules += [
+                AclRule("permit", "tcp", peer, hub, 179),
+                AclRule("permit", "tcp", peer, hub, source_port=179, established=True),
+            ]
+        forwarding = intent.store_forwarding
+        own = dict.fromkeys((*forwarding.pingable, *forwarding.closed))
+        rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in own]
+        sources = dict.fromkeys(net for s in sessions for net in s.accepts)
+        destinations = dict.fromkeys(net for s in sessions for net in s.announces)
+        rules += [
+            AclRule("permit", "ip", Net.of(source), Net.of(destination))
+            for source in sources
+            for destination in destinations
+        ]
+        rules.append(AclRule("deny", "ip"))
         return rules
 
     @staticmethod

@@ -12,8 +12,10 @@ behavior says (the same article; Huawei FAQ "What Is the Relationship Between th
 Rules in an ACL and Those in the Behavior of a Traffic Policy?"). Hence every ACL built here
 holds permit rules only, and the classifiers come in this order:
 
-1. traffic to the store itself (its segments and the loopback), with each QoS mark first:
-   marked, never redirected (a redirect also catches packets to the router's own addresses);
+1. traffic to what steering never takes (the view's `unsteered`: the store itself, its segments
+   and the loopback, and the cloud where the store has AWS tunnels), with each QoS mark first:
+   marked, never redirected (a redirect also catches packets to the router's own addresses, and
+   the VPCs answer over the store's own AWS tunnels);
 2. per steered application, in the intent's order, with each QoS mark first: marked and
    redirected to the application's preferred path while that path's NQA test passes;
 3. the segment's QoS marks, then everything else with the segment's class.

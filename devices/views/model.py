@@ -538,6 +538,11 @@ class StoreApplianceView:
     accept_default: bool  # hubs also send the default route
     cloud_summary: Net  # what the AWS tunnels may teach (VPC prefixes inside it)
     cloud_max_prefixlen: int
+    # Destinations SLA steering never takes, left to the routing table: the segments, the
+    # loopback and, with AWS tunnels, the cloud summary (the VPCs' routes from AWS win BGP over
+    # the hubs', and AWS answers over those tunnels: steered to a hub, a flow would come back
+    # by another path than it left).
+    unsteered: list[Net]
     hq_networks: list[Net]
     private_ranges: list[Net]  # every corporate range guest Wi-Fi must never reach
     mgmt: ManagementView
@@ -655,6 +660,13 @@ class HubView:
     # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent in
     # their own objects, and their views carry no rules (`PlatformProfile.hub_filter_rules`).
     from_stores: list[AclRule]
+    # What the cloud VPNs take in, first match wins (`HubIntent.sessions` of kind hub-aws and
+    # hub-openstack): BGP between each tunnel's two inside addresses, nothing else to the hub's
+    # own addresses, then traffic from what the clouds announce (CLOUD-IN) to what the hub
+    # announces to them (CLOUD-OUT: HQ and the stores), and nothing else. The IOS-XE and VRP hubs'
+    # FROM-CLOUDS; FortiOS's HQ-TO-CLOUD / CLOUD-TO-HQ policies say it statefully. Empty where
+    # the platform takes no packet-filter rules or the hub has no cloud VPN.
+    from_clouds: list[AclRule] = field(default_factory=list)
 
     @property
     def ike_domain(self) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import on_platform
 
-from storestack.devices.lint import ConfigFile, Finding, cisco_xe
+from storestack.devices.lint import ConfigFile, Finding, Packet, cisco_xe
+from storestack.devices.lint.linetree import Line, parse
 from storestack.devices.lint.run import config_files, lint_configs, lint_fleet
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet, load_fleet
@@ -277,3 +278,48 @@ def test_a_generated_fleet_with_ios_xe_hubs_is_clean(tmp_path: Path) -> None:
     fleet = ios_hubs(load_fleet(tmp_path / "fleet"))
     report = lint_fleet(fleet)
     assert report.findings == [] and report.files > 100
+
+
+def _cloud_acl(hub: ConfigFile) -> Line:
+    root = parse(hub.text, ("!",))
+    return next(line for line in root.children if line.text == "ip access-list extended FROM-CLOUDS")
+
+
+def test_cloud_tunnels_take_bgp_and_the_intents_traffic_only(hub: ConfigFile) -> None:
+    """A cloud VPN is no more trusted than a store link: what an AWS or OpenStack host sends
+    into it reaches neither the hub's services nor anything the hub routes beyond HQ and the
+    stores; the tunnel's BGP speaker reaches the hub's BGP on the tunnel's inside address."""
+    tunnels = re.findall(r"^interface (Tunnel\d+)\n description ipsec \S+ cloud vpn .*\n((?: .*\n)*)", hub.text, re.M)
+    assert len(tunnels) == 3
+    assert all(" ip access-group FROM-CLOUDS in\n" in body for _, body in tunnels), tunnels
+    acl = _cloud_acl(hub)
+    aws, hub_inside = ipaddress.IPv4Address("169.254.248.1"), ipaddress.IPv4Address("169.254.248.2")
+    cloud_host, hq_host = ipaddress.IPv4Address("10.16.1.10"), ipaddress.IPv4Address("10.0.1.10")
+    store_host = ipaddress.IPv4Address("10.64.1.10")
+
+    def forwarded(
+        protocol: str, source: ipaddress.IPv4Address, destination: ipaddress.IPv4Address, port: int | None = None
+    ) -> bool:
+        return cisco_xe.acl_verdict(acl, Packet(protocol, source, destination, port)).forwarded
+
+    assert forwarded("tcp", aws, hub_inside, 179)
+    # The IP SLA responder's control port, pings, SSH: nothing of the hub answers a cloud.
+    assert not forwarded("udp", aws, hub_inside, 1967)
+    assert not forwarded("icmp", aws, hub_inside)
+    assert not forwarded("tcp", cloud_host, ipaddress.IPv4Address("10.255.0.1"), 22)  # the hub's loopback
+    assert not forwarded("tcp", cloud_host, ipaddress.IPv4Address("10.0.0.3"), 22)  # its DC address
+    # Clouds reach HQ and the stores (whose own firewalls take answers only), nothing else.
+    assert forwarded("tcp", cloud_host, hq_host, 443)
+    assert forwarded("tcp", cloud_host, store_host, 443)
+    assert not forwarded("tcp", cloud_host, ipaddress.IPv4Address("192.0.2.80"), 443)  # the internet
+    assert not forwarded("tcp", ipaddress.IPv4Address("192.0.2.80"), hq_host, 443)  # no cloud source
+
+
+def test_a_cloud_tunnel_without_its_acl_is_found(hub: ConfigFile) -> None:
+    tunnel = re.search(r"^interface (Tunnel\d+)\n description ipsec \S+ cloud vpn .*\n", hub.text, re.M)
+    assert tunnel is not None
+    body_start = tunnel.end()
+    text = hub.text[:body_start] + hub.text[body_start:].replace(" ip access-group FROM-CLOUDS in\n", "", 1)
+    found = _lint(dataclasses.replace(hub, text=text))
+    assert _rules(found) == ["cisco-hub-unfiltered"]
+    assert tunnel[1] in found[0].message

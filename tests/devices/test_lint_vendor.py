@@ -42,6 +42,7 @@ RULES = {
         cisco_xe.bfd_echo,
         cisco_xe.queuing_hierarchy,
         cisco_xe.ipsec_lifetimes,
+        cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
     ),
     "huawei_vrp": (
@@ -60,6 +61,7 @@ RULES = {
         huawei_vrp.ike_peer_address,
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
+        huawei_vrp.hub_cloud_filter,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
@@ -67,6 +69,7 @@ RULES = {
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ipsec_lifetimes,
+        huawei_vrp.ipsec_dpd,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -90,6 +93,7 @@ RULES = {
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
         fortinet.ipsec_lifetimes,
+        fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
     ),
@@ -1070,6 +1074,29 @@ def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape
     assert _steering(fleet, config) == []
 
 
+# Each platform's exemption of the cloud from the POS application's steering, on the aws shape
+# (a store with tunnels to AWS), and the config without it.
+_CLOUD_EXEMPTIONS = {
+    "cisco_xe": (" 70 deny ip 10.64.0.0 0.0.0.63 10.16.0.0 0.3.255.255\n", ""),
+    "huawei_vrp": (" rule 35 permit ip source 10.64.0.0 0.0.0.63 destination 10.16.0.0 0.3.255.255\n", ""),
+    "fortinet": (' "LOOPBACK" "CORP-10.16.0.0/14"\n', ' "LOOPBACK"\n'),
+}
+
+
+@pytest.mark.parametrize("platform", VENDORS)
+def test_steering_leaves_the_cloud_to_the_aws_tunnels(fleet: Fleet, platform: str) -> None:
+    """A store with tunnels to AWS takes the VPCs' routes from AWS over the hubs' and AWS answers
+    over those tunnels; steered to a hub, a POS flow to the cloud would leave by one path and come
+    back by another. The rendered policy routing leaves the cloud to the routing table; without
+    that exemption, lint says which application steers it."""
+    config = _store(fleet, platform, "aws")
+    assert _steering(fleet, config) == []
+    old, new = _CLOUD_EXEMPTIONS[platform]
+    found = [f for f in _steering(fleet, _broken(config, old, new)) if f.rule == "sla-steers-cloud"]
+    assert found, f"{platform}: steering the cloud to a hub is not found"
+    assert any("pos: traffic from 10.64.0.0/26 to the cloud (10.16.0.0/14)" in f.message for f in found), found
+
+
 # The strict class's steering track over the first tunnel: the list of its return-code track and
 # its loss and jitter stubs, holding down and recovering with the class's timers.
 _STRICT_LIST_DELAY = r"(track 414 list boolean and\n(?: object \d+\n)+ delay down \d+)(?: up \d+)?\n"
@@ -1400,6 +1427,25 @@ def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
     assert [f.message for f in undefined] == ["http acl 2999: ACL 2999 is not defined"]
     off = _broken(config, "http acl 2000\n", "undo http server enable\nundo http secure-server enable\n")
     assert not [f for f in _lint(off) if f.rule == "vrp-web-system"]
+
+
+def test_vrp_hub_cloud_filter(fleet: Fleet) -> None:
+    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUDS, from
+    HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
+    config = _hub(fleet, "huawei_vrp")
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUDS\n") == 3
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-cloud-filter"]
+
+    assert messages(config) == []
+    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUDS\n", ""))
+    assert len(unfiltered) == 1 and "the cloud VPN takes everything in" in unfiltered[0], unfiltered
+    last = re.search(r"^acl name FROM-CLOUDS \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
+    assert last is not None
+    assert messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")) == [
+        "acl name FROM-CLOUDS 3096: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+    ]
 
 
 def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:

@@ -1,0 +1,96 @@
+"""Dead-peer detection on every vendor platform comes from the fleet crypto policy alone.
+
+The policy (network/crypto.py, `FLEET_CRYPTO`) sets when a tunnel probes a silent peer and how
+many unanswered probes make it dead; AWS's tunnel options and strongSwan already follow it. A
+store or hub on IOS-XE, VRP or FortiOS must say the same: change the policy and every tunnel's
+DPD lines change with it, no number left behind in a template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform
+
+from storestack.devices.errors import RenderError
+from storestack.devices.lint import ConfigFile, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import Fleet
+from storestack.network import crypto
+
+# Far from every current value and inside every platform's range.
+_INTERVAL, _RETRIES = 17, 4
+
+
+@pytest.fixture
+def changed_policy(monkeypatch: pytest.MonkeyPatch) -> crypto.CryptoPolicy:
+    policy = dataclasses.replace(crypto.FLEET_CRYPTO, dpd_interval_seconds=_INTERVAL, dpd_retries=_RETRIES)
+    monkeypatch.setattr(crypto, "FLEET_CRYPTO", policy)
+    return policy
+
+
+def _texts(fleet: Fleet, platform: str) -> list[str]:
+    """The hub (its store and cloud tunnels) and an AWS store (hub and AWS tunnels) on `platform`."""
+    on = on_platform(fleet, platform)
+    (store,) = render_store(on, SHAPES["aws"])
+    return [render_hub(on, "hq-hub1").text, store.text]
+
+
+def test_ios_xe_dpd_follows_the_policy(fleet: Fleet, changed_policy: crypto.CryptoPolicy) -> None:
+    # Retransmissions spread over interval x retries (68 s / 5, rounded): `dpd 17 14 <mode>`.
+    for text in _texts(fleet, "cisco_xe"):
+        lines = re.findall(r"^ dpd .*$", text, re.M)
+        assert lines, "no IKEv2 profile states DPD"
+        assert set(lines) <= {" dpd 17 14 periodic", " dpd 17 14 on-demand"}, sorted(set(lines))
+
+
+def test_vrp_dpd_follows_the_policy(fleet: Fleet, changed_policy: crypto.CryptoPolicy) -> None:
+    for text in _texts(fleet, "huawei_vrp"):
+        peers = re.findall(r"^ike peer .*\n((?: .*\n)*)", text, re.M)
+        assert peers, "no IKE peer"
+        for body in peers:
+            assert " dpd idle-time 17\n" in body, body
+            assert " dpd retransmit-interval 17\n" in body, body
+            assert " dpd retry-limit 4\n" in body, body
+
+
+def test_fortios_dpd_follows_the_policy(fleet: Fleet, changed_policy: crypto.CryptoPolicy) -> None:
+    for text in _texts(fleet, "fortinet"):
+        phase1 = text.split("config vpn ipsec phase1-interface\n", 1)[1].split("\nend\n", 1)[0]
+        entries = re.findall(r"^    edit .*\n((?:        .*\n)*)", phase1 + "\n", re.M)
+        assert entries, "no phase 1"
+        for body in entries:
+            assert "        set dpd on-idle\n" in body, body
+            assert "        set dpd-retryinterval 17\n" in body, body
+            assert "        set dpd-retrycount 4\n" in body, body
+
+
+def test_a_policy_outside_a_platform_range_is_refused(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    # VRP counts at least 3 retransmissions: a policy of 2 cannot be spelled there.
+    monkeypatch.setattr(crypto, "FLEET_CRYPTO", dataclasses.replace(crypto.FLEET_CRYPTO, dpd_retries=2))
+    with pytest.raises(RenderError, match="retry-limit 2, the platform accepts 3-10"):
+        render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
+
+
+# The literals the templates carried before the policy reached them, as a hand edit would
+# bring them back.
+_STALE = {
+    "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 periodic\n", " dpd 10 3 periodic\n"),
+    "huawei_vrp": (huawei_vrp.ipsec_dpd, "vrp-ipsec-dpd", " dpd retransmit-interval 10\n", ""),
+    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retrycount 3\n", ""),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(_STALE))
+def test_lint_finds_dpd_the_policy_does_not_give(fleet: Fleet, platform: str) -> None:
+    rule, name, current, stale = _STALE[platform]
+    hub = render_hub(on_platform(fleet, platform), "hq-hub1")
+    config = ConfigFile(hub.filename, platform, "hub", hub.name, hub.text)
+    assert list(rule(config)) == []
+    assert current in hub.text
+    broken = dataclasses.replace(config, text=hub.text.replace(current, stale, 1))
+    found = list(rule(broken))
+    assert [f.rule for f in found] == [name], found
+    assert "dead-peer detection" in found[0].message
