@@ -1459,6 +1459,9 @@ def dhcp_scope_lines(segments: Sequence[SegmentView]) -> list[str]:
             f"{'12h' if segment.dhcp_lease_seconds is None else segment.dhcp_lease_seconds}",
             f"dhcp-option=tag:{kind},option:router,{segment.gateway.ip}",
             f"dhcp-option=tag:{kind},option:dns-server,{','.join(segment.dns_servers)}",
+            # The domain per range, not for all (dnsmasq `--domain=<domain>,<address range>`):
+            # none to guest Wi-Fi (SegmentView.dhcp_domain).
+            *([f"domain={segment.dhcp_domain},{segment.net.cidr}"] if segment.dhcp_domain else []),
         ]
     return lines
 

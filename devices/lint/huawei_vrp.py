@@ -397,8 +397,12 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
 
 
 # What a WAN port must refuse before anything else: (protocol, port) of the router's own
-# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS).
-_WAN_REFUSED = {("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443)}
+# services (DNS, NTP, SSH, Telnet, SNMP, the web system on HTTP/HTTPS, NETCONF) and its control
+# protocols, which run inside the tunnels only (BGP; BFD single hop, echo and multihop).
+_WAN_REFUSED = {
+    ("udp", 53), ("tcp", 53), ("udp", 123), ("tcp", 22), ("tcp", 23), ("udp", 161), ("tcp", 80), ("tcp", 443),
+    ("tcp", 830), ("tcp", 179), ("udp", 3784), ("udp", 3785), ("udp", 4784),
+}  # fmt: skip
 
 
 @register_rule(PLATFORM)
@@ -413,15 +417,15 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
         texts = interface.child_texts()
         if "zone INTERNET" not in texts:
             continue
-        name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(name) if name else None
-        denied = set()
+        acl = _inbound_acl(texts, acls)
+        denied: set[tuple[str, int]] = set()
         for rule in acl.children if acl is not None else []:
             w = rule.words
             if w[2:3] == ["deny"] and len(w) > 3 and w[3] in PORT_NAMES and "destination-port" in w:
-                port = w[w.index("destination-port") + 2]
-                number = PORT_NAMES[w[3]].get(port, int(port) if port.isdigit() else -1)
-                denied.add((w[3], number))
+                at = w.index("destination-port")
+                values = w[at + 2 : at + (4 if w[at + 1 : at + 2] == ["range"] else 3)]
+                low, high = (PORT_NAMES[w[3]].get(v, int(v) if v.isdigit() else -1) for v in (values[0], values[-1]))
+                denied.update((w[3], number) for number in range(low, high + 1) if (w[3], number) in _WAN_REFUSED)
         missing = sorted(_WAN_REFUSED - denied)
         if missing:
             yield config.finding(

@@ -1,7 +1,7 @@
 """The services every appliance runs, checked against the network intent on every platform.
 
 - `guest-dns`: guest Wi-Fi's DHCP hands out the fleet's public resolvers (`management.guest_dns`),
-  never a private or corporate one, and the store's own resolver answers no guest.
+  never a private or corporate one, and no DNS domain; the store's own resolver answers no guest.
 - `ntp-auth`: NTP is authenticated with the intent's keys whose algorithm the platform implements
   (`common/ntp.py`): authentication on, each such key defined with the algorithm the NTP servers
   verify it with and trusted, every server the intent names asked with the first of them, no
@@ -73,6 +73,7 @@ class DhcpScope:
     dns: tuple[str, ...]
     interface: str | None = None
     lease_seconds: int | None = None  # None: the scope does not say (the platform's default)
+    domain: str | None = None  # the DNS domain it hands out (DHCP option 15)
 
 
 @dataclass
@@ -124,7 +125,8 @@ def _cisco_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) ->
         gateway = next((_address(b.split()[1]) for b in body if b.startswith(" default-router ")), None)
         dns = next((tuple(b.split()[1:]) for b in body if b.startswith(" dns-server ")), ())
         lease = next((_ios_lease(b.split()[1:]) for b in body if b.startswith(" lease ")), None)
-        facts.scopes.append(DhcpScope(number + 1, gateway, dns, lease_seconds=lease))
+        domain = next((b.split()[1] for b in body if b.startswith(" domain-name ")), None)
+        facts.scopes.append(DhcpScope(number + 1, gateway, dns, lease_seconds=lease, domain=domain))
     for number, found, body in _blocks(lines, re.compile(r"ip access-list extended (\S+)-TO-SELF$")):
         source = found.group(1)
         for offset, rule in enumerate(body, start=number + 2):
@@ -154,8 +156,9 @@ def _vrp_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
             if lease
             else None
         )
+        domain = next((b.split()[3] for b in body if b.startswith(" dhcp server domain-name ")), None)
         if dns is not None:
-            facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1), seconds))
+            facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1), seconds, domain))
         if guest is not None and gateway is not None and gateway in guest:
             filters = [b.split()[-1] for b in body if b.startswith(" traffic-filter inbound acl name ")]
             denies = any(
@@ -211,7 +214,10 @@ def _forti_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) ->
         dns = tuple(values[f"dns-server{n}"] for n in range(1, 5) if f"dns-server{n}" in values)
         interface = values.get("interface", "").strip('"') or None
         lease = values.get("lease-time", "")
-        facts.scopes.append(DhcpScope(line, gateway, dns, interface, int(lease) if lease.isdigit() else None))
+        domain = values.get("domain", "").strip('"') or None
+        facts.scopes.append(
+            DhcpScope(line, gateway, dns, interface, int(lease) if lease.isdigit() else None, domain)
+        )
         if interface:
             served[interface] = gateway
     for line, values in _forti_section(config.lines, "config system dns-server"):
@@ -250,7 +256,10 @@ def _frr_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
                 ),
                 "",
             )
-            facts.scopes.append(DhcpScope(number, _address(router), dns, interface, leases.get(tag)))
+            gateway = _address(router)
+            facts.scopes.append(
+                DhcpScope(number, gateway, dns, interface, leases.get(tag), _dnsmasq_domain(dnsmasq, gateway))
+            )
     nftables = config.companions.get("nftables.conf", "").splitlines()
     for number, line in enumerate(nftables, start=1):
         if guest_if and f'iifname "{guest_if}"' in line and re.search(r"dport (?:\{[^}]*\b53\b|53\b)", line):
@@ -271,6 +280,23 @@ def _private(text: str, intent: NetworkIntent) -> bool:
     if address is None:
         return True
     return public_address_problem(address) is not None or any(address in net for net in intent.fleet_space)
+
+
+def _dnsmasq_domain(dnsmasq: list[str], gateway: ipaddress.IPv4Address | None) -> str | None:
+    """The domain dnsmasq hands out to the scope of `gateway`: a `domain=D,<range>` whose range
+    holds it, or a `domain=D` for every scope."""
+    for line in dnsmasq:
+        if not line.startswith("domain="):
+            continue
+        domain, _, scope = line.removeprefix("domain=").partition(",")
+        if not scope:
+            return domain
+        try:
+            if gateway is not None and gateway in ipaddress.IPv4Network(scope.partition(",")[0], strict=False):
+                return domain
+        except ValueError:
+            return domain  # a range dnsmasq reads and this does not: assume it is handed out
+    return None
 
 
 def guest_dns(config: ConfigFile, store: StoreIntent, intent: NetworkIntent) -> Iterator[Finding]:
@@ -302,6 +328,14 @@ def guest_dns(config: ConfigFile, store: StoreIntent, intent: NetworkIntent) -> 
                 GUEST_DNS,
                 f"guest Wi-Fi's DHCP hands out {', '.join(scope.dns) or 'no resolver'}; the intent says "
                 f"{', '.join(expected)} (management.guest_dns)",
+            )
+        if scope.domain is not None:
+            yield Finding(
+                where,
+                scope.line,
+                GUEST_DNS,
+                f"guest Wi-Fi's DHCP hands out the domain {scope.domain}: guests' lookups of internal "
+                "names go to the public resolvers with it, and every guest learns the chain's domain",
             )
     for scope in facts.scopes:
         if guest is None or scope.gateway is None or scope.gateway not in guest:

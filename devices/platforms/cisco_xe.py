@@ -733,7 +733,7 @@ def dhcp_pools(view: StoreApplianceView) -> list[str]:
             f" network {segment.net.address} {segment.net.netmask}",
             f" default-router {segment.gateway.ip}",
             f" dns-server {' '.join(segment.dns_servers)}",
-            f" domain-name {view.mgmt.domain}",
+            *([f" domain-name {segment.dhcp_domain}"] if segment.dhcp_domain else []),
             *([f" {dhcp_lease(segment.dhcp_lease_seconds)}"] if segment.dhcp_lease_seconds is not None else []),
             "!",
         ]

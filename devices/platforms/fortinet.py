@@ -504,7 +504,7 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             f"        set netmask {segment.gateway.netmask}",
             "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
-            f"        set domain {quote(view.mgmt.domain)}",
+            *([f"        set domain {quote(segment.dhcp_domain)}"] if segment.dhcp_domain else []),
             # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
             *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
             "        config ip-range",

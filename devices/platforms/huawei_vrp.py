@@ -482,7 +482,7 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
             f" dhcp server excluded-ip-address {segment.gateway.ip} {segment.dhcp_reserved_end}",
             *([f" {dhcp_lease(segment.dhcp_lease_seconds)}"] if segment.dhcp_lease_seconds is not None else []),
             f" dhcp server dns-list {' '.join(segment.dns_servers)}",
-            f" dhcp server domain-name {view.mgmt.domain}",
+            *([f" dhcp server domain-name {segment.dhcp_domain}"] if segment.dhcp_domain else []),
             f" traffic-policy {policy.name} inbound",
         ]
         if segment.kind == "guest-wifi":

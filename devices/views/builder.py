@@ -678,6 +678,7 @@ class ViewBuilder:
             dhcp_end=dotted(int(segment.dhcp_end)),
             dhcp_reserved_end=dotted(dhcp_start - 1),
             dns_servers=self._mgmt.guest_dns if kind == "guest-wifi" else (gateway.ip,),
+            dhcp_domain=None if kind == "guest-wifi" else self._mgmt.domain,
             dhcp_lease_seconds=self.intent.management.guest_lease_seconds if kind == "guest-wifi" else None,
             advertised=segment.advertised,
             overlay=kind != "guest-wifi",

@@ -198,6 +198,10 @@ class SegmentView:
     # guest Wi-Fi, which gets the fleet's public resolvers (management.guest_dns) and whose DNS
     # queries the store never answers.
     dns_servers: tuple[str, ...]
+    # The domain its DHCP hands out (the fleet's `organisation.domain`), where the store's own
+    # forwarder resolves; None on guest Wi-Fi: a corporate search suffix would send guests'
+    # lookups of internal names to public resolvers, and tell every guest the chain's domain.
+    dhcp_domain: str | None
     # How long its DHCP leases last (guest Wi-Fi: management.guest_lease_seconds); None: the
     # platform's default.
     dhcp_lease_seconds: int | None

@@ -106,6 +106,33 @@ def test_guest_dhcp_handing_out_a_private_resolver(
     assert "private/corporate resolver" in findings[0].message
 
 
+@pytest.mark.parametrize(
+    ("platform", "old", "new", "suffix"),
+    [
+        ("cisco_xe", " dns-server 9.9.9.9 149.112.112.112\n", " dns-server 9.9.9.9 149.112.112.112\n domain-name northwind.example\n", ""),
+        (
+            "huawei_vrp",
+            " dhcp server dns-list 9.9.9.9 149.112.112.112\n",
+            " dhcp server dns-list 9.9.9.9 149.112.112.112\n dhcp server domain-name northwind.example\n",
+            "",
+        ),
+        ("fortinet", "set dns-server2 149.112.112.112\n", 'set dns-server2 149.112.112.112\n        set domain "northwind.example"\n', ""),
+        ("frr", "no-resolv\n", "no-resolv\ndomain=northwind.example\n", "dnsmasq.conf"),
+    ],
+)
+def test_guest_dhcp_handing_out_the_corporate_domain(
+    fleet: Fleet, platform: str, old: str, new: str, suffix: str
+) -> None:
+    """Guests get no DNS domain (every other segment gets the chain's): with it, a guest's
+    lookups of short names go to the public resolvers as internal names, and every guest learns
+    the chain's internal domain."""
+    config = _store(fleet, platform)
+    assert _check(fleet, config) == []
+    findings = _check(fleet, _broken(config, old, new, suffix))
+    assert _rules(findings) == {GUEST_DNS}, findings
+    assert "hands out the domain northwind.example" in findings[0].message
+
+
 def test_guest_dhcp_handing_out_another_public_resolver(fleet: Fleet) -> None:
     broken = _broken(_store(fleet, "cisco_xe"), " dns-server 9.9.9.9 149.112.112.112", " dns-server 8.8.8.8")
     (finding,) = _check(fleet, broken)

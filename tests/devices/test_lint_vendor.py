@@ -675,6 +675,24 @@ def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
     assert all(f.message.endswith("refuse tcp/443") for f in found)
 
 
+@pytest.mark.parametrize(
+    ("rule", "refused"),
+    [
+        (" rule 45 deny tcp destination-port eq bgp\n", "tcp/179"),
+        (" rule 50 deny udp destination-port range 3784 3785\n", "udp/3784, udp/3785"),
+        (" rule 60 deny tcp destination-port eq 830\n", "tcp/830"),
+    ],
+)
+def test_vrp_wan_port_that_takes_control_protocols(fleet: Fleet, rule: str, refused: str) -> None:
+    """BGP and BFD run inside the tunnels: a WAN filter that lets them (or NETCONF) reach the
+    router from the internet exposes its control plane, which the interzone firewall does not
+    guard."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-services"]
+    found = [f for f in _lint(_broken(config, rule, "")) if f.rule == "vrp-wan-services"]
+    assert found and all(f.message.endswith(f"refuse {refused}") for f in found), found
+
+
 def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
     """A cloud VPN with no policy carries its BGP session and no traffic between HQ and the cloud."""
     config = _hub(fleet, "fortinet")
