@@ -183,8 +183,9 @@ class ForwardingFacts:
     # (line, why) of each store link that takes in everything (no filter, or one not defined)
     unfiltered: list[tuple[int, str]] = field(default_factory=list)
     # The verdict also decides what reaches the hub's own addresses (an inbound interface ACL
-    # filters what is addressed to the router as well as what it forwards: IOS-XE), not only what
-    # the hub forwards (an nftables forward chain, FortiOS firewall policies).
+    # filters what is addressed to the router as well as what it forwards: IOS-XE; FortiOS's
+    # local-in policies beside its firewall policies), not only what the hub forwards (an
+    # nftables forward chain).
     to_hub: bool = False
 
 

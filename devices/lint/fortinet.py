@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     SteeringFacts,
     TunnelFact,
     Verdict,
+    most_permissive,
     register_forwarding,
     register_rule,
     register_steering,
@@ -1222,25 +1223,140 @@ def _address_matches(
 _SERVICE_PACKETS = {"PING": ("icmp", None), "SSH": ("tcp", 22), "SNMP": ("udp", 161), "BGP": ("tcp", 179)}
 
 
-def _service_matches(policy: Entry, packet: Packet) -> bool | None:
+def _custom_services(parsed: dict[str, Block]) -> dict[str, list[tuple[str, int, int]] | None]:
+    """Each custom service by name as the (protocol, first port, last port) it takes from its
+    `tcp-portrange`/`udp-portrange` (destination ports); None for one this reader cannot follow
+    (an IP protocol number, an ICMP type, a source port range)."""
+    found: dict[str, list[tuple[str, int, int]] | None] = {}
+    for entry in _entries(parsed, "firewall service custom"):
+        ranges: list[tuple[str, int, int]] | None = []
+        for protocol in ("tcp", "udp"):
+            for value in entry.get(f"{protocol}-portrange"):
+                low, _, high = value.partition("-")
+                if ranges is None or ":" in value or not low.isdigit() or not (high or low).isdigit():
+                    ranges = None
+                    break
+                ranges.append((protocol, int(low), int(high or low)))
+        found[entry.name] = ranges if ranges else None
+    return found
+
+
+def _service_matches(
+    policy: Entry, packet: Packet, custom: dict[str, list[tuple[str, int, int]] | None] | None = None
+) -> bool | None:
     """Whether the policy's services take `packet`; None when one of them is not known here."""
     services = policy.get("service")
     if "ALL" in services:
         return True
-    known = [_SERVICE_PACKETS.get(name) for name in services]
-    if (packet.protocol, packet.port) in known:
-        return True
-    return None if None in known else False
+    unknown = False
+    for name in services:
+        if name in _SERVICE_PACKETS:
+            if _SERVICE_PACKETS[name] == (packet.protocol, packet.port):
+                return True
+            continue
+        ranges = (custom or {}).get(name)
+        if ranges is None:
+            unknown = True
+            continue
+        if packet.port is not None and any(
+            p == packet.protocol and low <= packet.port <= high for p, low, high in ranges
+        ):
+            return True
+    return None if unknown else False
+
+
+def _policy_verdict(
+    policy: Entry,
+    packet: Packet,
+    nets: dict[str, list[ipaddress.IPv4Network] | None],
+    custom: dict[str, list[tuple[str, int, int]] | None],
+    what: str,
+) -> Verdict | None:
+    """What a firewall or local-in policy does with `packet`, None when it does not match; a
+    policy this reader cannot follow matches when it accepts, never when it denies."""
+    accept = policy.first("action") == "accept"
+    matches = [
+        _address_matches(policy, "srcaddr", packet.source, nets),
+        _address_matches(policy, "dstaddr", packet.destination, nets),
+        _service_matches(policy, packet, custom),
+    ]
+    if False in matches or (None in matches and not accept):
+        return None
+    return Verdict(accept, policy.line, f"{what} {policy.name} ({policy.first('name') or policy.first('comments') or ''})")
+
+
+def _own_addresses(parsed: dict[str, Block]) -> set[ipaddress.IPv4Address]:
+    """The unit's own addresses: the `ip` of every interface (loopbacks and tunnels included)."""
+    found: set[ipaddress.IPv4Address] = set()
+    for interface in _entries(parsed, "system interface"):
+        try:
+            found.add(ipaddress.IPv4Address(interface.first("ip") or ""))
+        except ValueError:
+            continue
+    return found
+
+
+# What a tunnel brings to the unit that no local-in policy decides: FortiOS's own local-in rules
+# admit it (BGP from anywhere once BGP is configured, every service `allowaccess` opens).
+_IMPLICIT_LOCAL_IN = "no local-in policy matches: FortiOS's implicit local-in rules (BGP from anywhere, allowaccess)"
+
+
+def local_in(parsed: dict[str, Block]) -> Callable[[set[str], Packet], Verdict]:
+    """What the unit does with a packet addressed to itself, arriving on an interface known by the
+    names in the first argument (the interface, its zone, "any"): the first local-in policy on
+    one of them that matches decides (action deny unless set); where none does, FortiOS's
+    implicit local-in rules admit it."""
+    nets, custom = _address_nets(parsed), _custom_services(parsed)
+    # Each interface name's policies by list position: a hub has a few per tunnel, thousands in all.
+    by_intf: dict[str, list[tuple[int, Entry]]] = {}
+    for position, policy in enumerate(_entries(parsed, "firewall local-in-policy")):
+        if policy.first("status") != "disable":
+            for name in set(policy.get("intf")):
+                by_intf.setdefault(name, []).append((position, policy))
+    chains: dict[frozenset[str], list[Entry]] = {}
+
+    def verdict(arrival: set[str], packet: Packet) -> Verdict:
+        key = frozenset(arrival)
+        if key not in chains:
+            found = {position: policy for name in key for position, policy in by_intf.get(name, [])}
+            chains[key] = [found[position] for position in sorted(found)]
+        for policy in chains[key]:
+            if decided := _policy_verdict(policy, packet, nets, custom, "local-in policy"):
+                return decided
+        return Verdict(True, 0, _IMPLICIT_LOCAL_IN)
+
+    return verdict
+
+
+def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
+    """(source network, tunnel) for what a store sends over each of its tunnels: the tunnel's far
+    inside address (its `remote-ip`), and the prefixes the hub accepts from the BGP neighbour
+    there (the store's segments and loopback, which it sends over every tunnel it has)."""
+    far: dict[str, str] = {}
+    for interface in _entries(parsed, "system interface"):
+        remote = interface.get("remote-ip")
+        if interface.name in tunnels and remote:
+            far[remote[0]] = interface.name
+    found = [(ipaddress.IPv4Network(address), tunnel) for address, tunnel in far.items()]
+    found += [(prefix, far[neighbor]) for neighbor, prefix in _store_prefixes(parsed, tunnels) if neighbor in far]
+    return found
 
 
 @register_forwarding(PLATFORM)
 def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
-    """What a hub forwards from its store tunnels (the phase 1 interfaces of its store links, by
-    IKE identity or static address): the firewall policies taking traffic from them (directly,
-    through their zone or `any`), first match in list order, else FortiOS's implicit deny; a zone
-    of store tunnels that allows traffic between its members forwards between stores too. A
-    policy this reader cannot follow (an address it cannot resolve, a service that may not match)
-    decides when it accepts, never when it denies."""
+    """What a hub does with what its store tunnels (the phase 1 interfaces of its store links,
+    by IKE identity or static address) bring in. What it forwards: the firewall policies taking
+    traffic from them (directly, through their zone or `any`), first match in list order, else
+    FortiOS's implicit deny; a zone of store tunnels that allows traffic between its members
+    forwards between stores too. What is addressed to the unit itself (any interface's address)
+    is local-in traffic, which firewall policies do not govern: the local-in policies of the
+    tunnel it arrives on (by interface, zone or `any`), first match, and where none matches,
+    FortiOS's implicit local-in rules, which admit it (the verdict is the most permissive of the
+    tunnels the sender uses: those with its address as the far end or its prefixes behind their
+    BGP neighbour, every store tunnel for a source none claims). A policy this reader cannot
+    follow (an address
+    it cannot resolve, a service that may not match) decides when it accepts, never when it
+    denies."""
     parsed = parse(config.text)
     tunnels = {
         entry.name
@@ -1250,29 +1366,31 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     zones = [zone for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))]
     sources = tunnels | {zone.name for zone in zones} | {"any"}
     nets = _address_nets(parsed)
+    custom = _custom_services(parsed)
+    own = _own_addresses(parsed)
     policies = [
         policy
         for policy in _entries(parsed, "firewall policy")
         if policy.first("status") != "disable" and sources & set(policy.get("srcintf"))
     ]
+    arrivals = {
+        tunnel: {tunnel, "any", *(zone.name for zone in zones if tunnel in zone.get("interface"))}
+        for tunnel in sorted(tunnels)
+    }
+    senders = _tunnel_senders(parsed, tunnels)
     open_zone = next((zone for zone in zones if zone.first("intrazone") == "allow"), None)
+    to_unit = local_in(parsed)
 
     def verdict(packet: Packet) -> Verdict:
+        if packet.destination in own:
+            sent_on = [t for net, t in senders if packet.source in net] or list(arrivals)
+            return most_permissive([to_unit(arrivals[t], packet) for t in sent_on], _IMPLICIT_LOCAL_IN)
         if open_zone is not None:
             return Verdict(True, open_zone.line, f"zone {open_zone.name}: intrazone allow")
-        for policy in policies:
-            accept = policy.first("action") == "accept"
-            matches = [
-                _address_matches(policy, "srcaddr", packet.source, nets),
-                _address_matches(policy, "dstaddr", packet.destination, nets),
-                _service_matches(policy, packet),
-            ]
-            if False in matches or (None in matches and not accept):
-                continue
-            return Verdict(accept, policy.line, f"policy {policy.name} ({policy.first('name') or ''})")
-        return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
+        found = (_policy_verdict(policy, packet, nets, custom, "policy") for policy in policies)
+        return next((v for v in found if v is not None), Verdict(False, 0, "no policy matches: FortiOS's implicit deny"))
 
-    return ForwardingFacts(verdict)
+    return ForwardingFacts(verdict, to_hub=True)
 
 
 def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, str]]:

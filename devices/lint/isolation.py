@@ -5,7 +5,8 @@ says (the control traffic to the hub itself, the corporate ranges, the internet)
 for another store: not its segments (`ip_plan.stores`), its loopback (its management address)
 nor its tunnel addresses (`ip_plan.transit`). Each platform's extractor (`register_forwarding`:
 IOS-XE and VRP read the store links' inbound ACL, FRR the host firewall's forward chain,
-FortiOS the firewall policies from the store tunnels) says what its hub config does with a
+FortiOS the firewall policies from the store tunnels, and its local-in policies for what is
+addressed to the unit itself) says what its hub config does with a
 packet; this check sends it the starts of connections (SSH, SNMP, BGP, BFD, ping) between the
 hub's first store and a spread of its other stores, both ways, from a segment and from a tunnel
 address to each kind of address of the other store, and reports the rule that lets one through.
@@ -13,7 +14,9 @@ A store link with no filter at all is reported too. The same packets go to the f
 hub's cloud VPNs (AWS's and the OpenStack gateways' BGP speakers, in the link-local range the
 intent closes), and where the filter decides what reaches the hub itself
 (`ForwardingFacts.to_hub`), to the hub's own addresses no store reaches
-(`StoreForwarding.closed`: its DC and public addresses).
+(`StoreForwarding.closed`: its DC and public addresses), to the hub's inside addresses of other
+stores' tunnels (a tunnel's control traffic runs between its own two ends: `control`), and to
+the hub's loopback, which the stores' tunnel addresses only ping (`pingable`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from storestack.devices.lint import (
     FORWARDING_EXTRACTORS,
@@ -38,6 +42,7 @@ RULE = "store-isolation"
 _PROBES = (("tcp", 22), ("udp", 161), ("tcp", 179), ("udp", 3784), ("icmp", None))
 # How many other stores of a hub the check sends packets to (and from).
 _TARGETS = 8
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,15 @@ def _stores(hub: HubIntent) -> list[_StoreAddresses]:
     return list(found.values())
 
 
+def _spread(items: Sequence[_T]) -> list[_T]:
+    """Up to `_TARGETS` of `items`, spread over them, the last one always among them."""
+    step = max(1, len(items) // _TARGETS)
+    sample = list(items[::step][:_TARGETS])
+    if items and items[-1] not in sample:
+        sample.append(items[-1])
+    return sample
+
+
 def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     """(store, what of another store, packet): the hub's first store as the sender to up to
     `_TARGETS` others spread over the hub's stores (every one on a small hub), and each of those
@@ -75,11 +89,7 @@ def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     stores = _stores(hub)
     if len(stores) < 2:
         return
-    others = stores[1:]
-    step = max(1, len(others) // _TARGETS)
-    sample = others[::step][:_TARGETS]
-    if others[-1] not in sample:
-        sample.append(others[-1])
+    sample = _spread(stores[1:])
     pairs = [(stores[0], other) for other in sample] + [(other, stores[0]) for other in sample]
     for sender, target in pairs:
         targets = [
@@ -112,9 +122,23 @@ def _first_store_packets(
 
 
 def _hub_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
-    """The probes to each of the hub's own addresses no store reaches (`closed`)."""
-    targets = [(f"the hub's own address {address}", address) for address in hub.store_forwarding.closed]
-    return _first_store_packets(hub, targets)
+    """The probes to the hub's own addresses: those no store reaches (`closed`), the hub's
+    inside addresses of other stores' tunnels (a tunnel's control traffic runs between its own
+    two inside addresses only: `control`), and the hub's loopback (`pingable`: echo requests
+    from the tunnel range, nothing else)."""
+    forwarding = hub.store_forwarding
+    senders = _stores(hub)[:1]
+    others = [c.hub_inside for c in forwarding.control if all(c.store != s.store for s in senders)]
+    targets = [(f"the hub's own address {address}", address) for address in forwarding.closed]
+    targets += [
+        (f"the hub's inside address {address} of another store's tunnel", address)
+        for address in _spread(list(dict.fromkeys(others)))
+    ]
+    yield from _first_store_packets(hub, targets)
+    pingable = [(f"the hub's loopback {address}", address) for address in forwarding.pingable]
+    for store, what, packet in _first_store_packets(hub, pingable):
+        if not (packet.protocol == "icmp" and packet.source in forwarding.tunnels):
+            yield store, what, packet
 
 
 def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:

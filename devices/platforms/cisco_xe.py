@@ -15,6 +15,7 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from pydantic import SecretStr
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
     CommitConfirm,
     NamedObjects,
@@ -598,7 +599,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f" description ipsec {tunnel.id} overlay to {hub} via {link.name} {tunnel.role}",
                 f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
                 " ip mtu 1400",
-                " ip tcp adjust-mss 1360",
+                f" ip tcp adjust-mss {TUNNEL_TCP_MSS}",
             ]
             if link.cellular:
                 lines.append(" ip access-group CELLULAR-ALLOWED out")
@@ -1039,6 +1040,7 @@ PLATFORM = CiscoXEPlatform(
     template_values=(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
+        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     secret_template_filters=(("ios_hub_crypto", hub_crypto),),
     template_filters=(

@@ -9,6 +9,7 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
@@ -681,7 +682,8 @@ def segment_interfaces(segments: Sequence[SegmentView], trunk: str) -> list[str]
 
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """`config system interface` entries of every (transport, hub) tunnel: its /32 overlay
-    address towards the hub's, and BFD where the hub runs it (none towards an IOS-XE hub)."""
+    address towards the hub's, the fleet's TCP MSS clamp, and BFD where the hub runs it (none
+    towards an IOS-XE hub)."""
     lines: list[str] = []
     for link in links:
         for tunnel in link.tunnels:
@@ -693,6 +695,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f"        set ip {tunnel.inside.ip} 255.255.255.255",
                 f"        set remote-ip {tunnel.inside_peer} {tunnel.inside.netmask}",
                 "        set allowaccess ping",
+                f"        set tcp-mss {TUNNEL_TCP_MSS}",
             ]
             if tunnel.peer_bfd:
                 bfd = tunnel.bfd
@@ -905,6 +908,7 @@ PLATFORM = FortinetPlatform(
     template_values=(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
+        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     sla_steering="sdwan-health-checks",
     # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
+from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
     CommitConfirm,
     PlatformDriver,
@@ -350,7 +351,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f" description ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}",
                 " mtu 1400",
                 f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
-                " tcp adjust-mss 1360",
+                f" tcp adjust-mss {TUNNEL_TCP_MSS}",
                 " tunnel-protocol ipsec",
                 f" source {link.ifname}",
                 f" destination {vrf}{tunnel.peer_outside}",
@@ -597,6 +598,7 @@ PLATFORM = HuaweiVrpPlatform(
     template_values=(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
+        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(

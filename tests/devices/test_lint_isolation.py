@@ -346,3 +346,65 @@ def test_no_store_reaches_the_clouds_bgp_speakers_through_its_hub(fleet: Fleet, 
     }[platform]
     findings = _findings(_broken(config, *opened), intent)
     assert findings and any(f"BGP speaker {speakers[0]}" in f.message for f in findings), findings
+
+
+def test_a_fortios_hub_takes_only_each_tunnels_own_control_traffic_to_itself(fleet: Fleet) -> None:
+    """What a store tunnel brings to the FortiOS hub itself is local-in traffic, which no firewall
+    policy governs: BGP, BFD and pings between the tunnel's own two inside addresses pass, and
+    echo requests to the loopback; BGP to the hub's address of another store's tunnel, SSH or
+    SNMP to the loopback, and anything to the DC or public address do not."""
+    config, intent = _hub(fleet, "fortinet")
+    hub = intent.hub(HUB)
+    first, other = hub.store_forwarding.control[0], hub.store_forwarding.control[-1]
+    store, own = first.store_inside, first.hub_inside
+    for packet in (
+        Packet("tcp", store, own, 179),
+        Packet("udp", store, own, 3784),
+        Packet("icmp", store, own),
+        Packet("icmp", store, hub.loopback),
+    ):
+        assert _verdict(config, hub, packet), packet
+    for packet in (
+        Packet("tcp", store, other.hub_inside, 179),
+        Packet("udp", store, other.hub_inside, 3784),
+        Packet("tcp", store, own, 22),
+        Packet("tcp", store, hub.loopback, 22),
+        Packet("udp", store, hub.loopback, 161),
+        Packet("tcp", store, hub.loopback, 179),
+        Packet("tcp", store, hub.dc.address.ip, 179),
+        Packet("tcp", store, hub.public_address, 22),
+        Packet("udp", store, hub.public_address, 500),
+    ):
+        assert not _verdict(config, hub, packet), packet
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "named"),
+    [
+        pytest.param(
+            r"^config firewall local-in-policy\n(?:.*\n)*?^end\n", "", "the hub's own address", id="no-local-in"
+        ),
+        pytest.param(
+            r'^(    edit \d+\n        set intf "stores"\n        set srcaddr "all"\n        set dstaddr "all"\n)'
+            r"        set action deny\n",
+            r"\1        set action accept\n",
+            "the hub's loopback",
+            id="stores-local-in-accepts",
+        ),
+        pytest.param(
+            r'^(    edit 1\n        set intf "[^"]+"\n        set srcaddr )"[^"]+-FAR"\n        set dstaddr "[^"]+-NEAR"\n',
+            r'\1"all"\n        set dstaddr "all"\n',
+            "of another store's tunnel",
+            id="tunnel-control-to-any-address",
+        ),
+    ],
+)
+def test_a_fortios_hub_open_to_its_stores_is_caught(fleet: Fleet, pattern: str, replacement: str, named: str) -> None:
+    """`store-isolation` sends a store's packets to the FortiOS hub's own addresses through its
+    local-in policies: without them (FortiOS's implicit local-in rules admit BGP from anywhere),
+    with the stores' closing policy accepting, or with a tunnel's control policy open to every
+    address of the hub, the lint names what a store reaches."""
+    config, intent = _hub(fleet, "fortinet")
+    assert _findings(config, intent) == []
+    findings = _findings(_broken(config, pattern, replacement), intent)
+    assert findings and any(named in f.message for f in findings), findings
