@@ -76,6 +76,31 @@ GUEST_BREAKOUT_STATIC_ONLY: dict[Platform, str] = {
     ),
 }
 
+# Store platforms whose SLA steering can only move an application off a path that BGP does not
+# prefer, and why. Their policy routing redirects an application to one tracked next hop, and
+# while that hop's probe fails the traffic is routed normally (BGP): a redirect to the path BGP
+# prefers anyway could never move anything. Such a store steers only the applications whose
+# preferred path is not BGP's (`StoreIntent.routed_tunnel`); the others follow BGP, and BFD or
+# BGP failover is all that moves them. `devices lint` accepts those unsteered
+# (`sla-application-unsteered`) and finds any policy that could never leave its path
+# (`sla-steering-inert`).
+SLA_STEERING_OFF_ROUTED_PATH_ONLY: dict[Platform, str] = {
+    # Huawei AR: forwarded traffic is policy-routed by a traffic behavior's `redirect ip-nexthop
+    # ADDRESS [track-nqa ADMIN TEST]`, one next hop; "When redirection becomes invalid, you can
+    # configure the device to discard packets or forward packets based on the original
+    # forwarding path" ("Configuring Interface PBR", AR configuration guide, EDOC1100069334).
+    # Several tracked next hops in one behavior (`&<1-4>`, active/standby) are documented for
+    # the S-series campus switches only, `redirect ip-multihop` there load-balances untracked
+    # next hops, and a local `policy-based-route` node's two next hops take no track. An AR's
+    # quality-based per-service path choice is smart policy routing (SPR: `smart-policy-route`,
+    # "Smart Policy Routing", AR configuration guide, EDOC1000174069), which storestack does not
+    # render yet.
+    "huawei_vrp": (
+        "a Huawei AR redirects an application to one NQA-tracked next hop and routes it by BGP "
+        "while that test fails, so it cannot steer an application off the path BGP prefers"
+    ),
+}
+
 # Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
 # store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
 # one its hub never answers would only stay down.

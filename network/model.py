@@ -286,6 +286,14 @@ class StoreIntent:
     def zone(self, name: str) -> Zone | None:
         return next((zone for zone in self.zones if zone.name == name), None)
 
+    @property
+    def routed_tunnel(self) -> Tunnel | None:
+        """The hub tunnel BGP prefers (the highest local preference on the hubs' routes): where
+        traffic that no policy steers leaves, and where a steering policy whose tracked next
+        hops are all withdrawn falls back to."""
+        hubs = [tunnel for tunnel in self.tunnels if tunnel.kind == "store-hub"]
+        return max(hubs, key=lambda tunnel: tunnel.local_pref, default=None)
+
 
 @record
 class DcCoreLink:

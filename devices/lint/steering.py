@@ -4,10 +4,13 @@ application classes of the network intent (`StoreIntent.sla`).
 - Every probe names a class the store has (its name or `SLA-<CLASS>`; on FortiOS its SLA id),
   probes one of the store's tunnels, and spells the class's thresholds and timers as far as its
   platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s).
-- Every application that rides the overlay has a policy, and it steers only over paths the
-  intent allows it, in the intent's order:
+- Every application that rides the overlay has a policy (on a platform that can steer only off
+  the path BGP prefers, `SLA_STEERING_OFF_ROUTED_PATH_ONLY`, every application whose preferred
+  path is not BGP's), and it steers only over paths the intent allows it, in the intent's order:
   never an LTE/5G path for a class that may not use one (guest and bulk), never a transport the
   class does not list. FortiOS rules return to a recovered member after the class's recovery.
+  A policy whose next hops and BGP's fallback (`StoreIntent.routed_tunnel`) are one path never
+  moves traffic (`sla-steering-inert`).
 - No policy steers to a hub what a store with AWS tunnels sends to the cloud (`sla-steers-cloud`).
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
@@ -23,6 +26,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY
 from storestack.devices.lint import (
     STEERING_EXTRACTORS,
     ConfigFile,
@@ -62,12 +66,16 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             for policy in facts.policies
             if (found := _application(policy.application, store)) is not None
         }
+        routed = store.routed_tunnel
         for application in store.sla.applications:
+            preferred = next((p.tunnel for p in application.paths if p.tunnel), None)
             if (
-                application.overlay
-                and application.name not in steered
-                and any(p.tunnel for p in application.paths)
+                config.platform in SLA_STEERING_OFF_ROUTED_PATH_ONLY
+                and routed is not None
+                and preferred == routed.id
             ):
+                continue  # the platform cannot steer it off BGP's path: it follows BGP
+            if application.overlay and application.name not in steered and preferred is not None:
                 yield config.finding(
                     0,
                     "sla-application-unsteered",
@@ -187,6 +195,20 @@ def _check_policy(
             "sla-path-order",
             f"{application.name} prefers its paths in another order than the intent "
             f"({', '.join(policy.next_hops)}; the intent: {', '.join(allowed)})",
+        )
+    # Where the traffic can go: the policy's next hops while their probes pass, then BGP's path
+    # once every one of them is withdrawn. One path only, and a failed SLA moves nothing.
+    routed = store.routed_tunnel
+    reachable = dict.fromkeys(
+        [*policy.next_hops, *([str(routed.peer_inside)] if routed and routed.peer_inside else [])]
+    )
+    if len(reachable) < 2 <= len(dict.fromkeys(allowed)):
+        yield config.finding(
+            policy.line,
+            "sla-steering-inert",
+            f"{application.name} is steered over {', '.join(policy.next_hops)} only, and BGP takes "
+            f"that path too when it fails its SLA: the policy never moves its traffic (its paths: "
+            f"{', '.join(allowed)})",
         )
     yield from _cloud_steered(config, store, policy, application)
     if policy.recovery_s is not None and policy.recovery_s != application.sla.timers.recovery_seconds:

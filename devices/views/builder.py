@@ -470,6 +470,7 @@ class ViewBuilder:
             return found
 
         applications: list[SteeredApplicationView] = []
+        routed = intent.routed_tunnel
         for application in intent.sla.applications:
             sources = [
                 by_kind[kind] for kind in application.segments if kind in by_kind and by_kind[kind].overlay
@@ -482,7 +483,11 @@ class ViewBuilder:
                     local[source.tag] = [AclRule("deny", "ip", source.net, net) for net in unsteered]
             if mechanism == "nqa-policy-routes":
                 # An AR traffic behavior redirects to one next hop, withdrawn while its NQA test
-                # fails (then BGP routes the traffic): the preferred path.
+                # fails (then BGP routes the traffic): the preferred path, where that is not the
+                # path BGP takes anyway; a redirect there could move nothing
+                # (SLA_STEERING_OFF_ROUTED_PATH_ONLY), so the application follows BGP.
+                if routed is not None and candidates[0].tunnel == routed.id:
+                    continue
                 candidates = candidates[:1]
             paths = [
                 probe(path.tunnel, path.cellular, application.sla)

@@ -16,8 +16,9 @@ holds permit rules only, and the classifiers come in this order:
    and the loopback, and the cloud where the store has AWS tunnels), with each QoS mark first:
    marked, never redirected (a redirect also catches packets to the router's own addresses, and
    the VPCs answer over the store's own AWS tunnels);
-2. per steered application, in the intent's order, with each QoS mark first: marked and
-   redirected to the application's preferred path while that path's NQA test passes;
+2. per steered application (one whose preferred path is not BGP's: `ViewBuilder._steering`),
+   in the intent's order, with each QoS mark first: marked and redirected to the application's
+   preferred path while that path's NQA test passes;
 3. the segment's QoS marks, then everything else with the segment's class.
 
 So each packet gets the QoS class of the first mark it matches and the path of the first

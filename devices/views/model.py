@@ -438,7 +438,8 @@ class SteeredApplicationView:
     cellular: bool  # may leave over LTE/5G
     acl: Acl  # APP-<TAG>
     # Preferred first. VRP: the preferred path only (an AR traffic behavior redirects to one
-    # tracked next hop; when its test fails the traffic is routed by BGP).
+    # tracked next hop; when its test fails the traffic is routed by BGP), and only where that
+    # is not BGP's path (SLA_STEERING_OFF_ROUTED_PATH_ONLY).
     paths: list[ProbeView]
 
 

@@ -366,11 +366,10 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "traffic behavior QOS-VOICE-wan1\n queue ef bandwidth 95000\n" in vrp
     assert "traffic behavior QOS-POS-wan1\n queue af bandwidth 190000\n" in vrp
     assert " bandwidth pct " not in vrp
-    # Office voice is steered as an application too: its classifier marks it EF first, so the
-    # QoS mark's own classifier after it would never match and is left out.
+    # Office voice is picked out by its ports and marked EF before the rest of the segment.
     office = vrp[vrp.index("traffic policy LAN-IN-OFFICE\n") :].split("\ntraffic policy", 1)[0]
-    assert " classifier APP-VOICE-1 behavior APP-VOICE-1\n" in office and "QOS-OFFICE-VOICE" not in office
-    assert "traffic behavior APP-VOICE-1\n remark dscp ef\n" in vrp
+    assert office.startswith("traffic policy LAN-IN-OFFICE\n classifier QOS-OFFICE-VOICE behavior MARK-VOICE\n")
+    assert "traffic behavior MARK-VOICE\n remark dscp ef\n" in vrp
     assert office.endswith(" classifier ANY behavior MARK-BUSINESS")
     forti = _store(fleet, "fortinet").text
     assert 'edit "QOS-VOICE"\n        set priority high\n' in forti

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import SHAPES, hubs_on, on_platform
 
-from storestack.common.platforms import Platform
+from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY, Platform
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
@@ -495,10 +495,10 @@ def test_cisco_underlay_ports_send_no_redirects_and_answer_no_proxy_arp(fleet: F
 
 
 def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
-    config = _store(fleet, "huawei_vrp", "dual-wan")
+    config = _store(fleet, "huawei_vrp", "lte-only")
     # The strict class's test with a period of exactly interval x probe-count: never completes.
     test = re.search(
-        r"SLA_STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        r"SLA_STRICT tun4\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
         config.text,
     )
     assert test is not None
@@ -803,15 +803,64 @@ def test_vrp_steering_redirects_are_tracked_inbound_and_never_drop(fleet: Fleet)
     )
     assert any(f.rule == "vrp-redirect-untracked" and "GUEST-BREAKOUT" in f.message for f in _lint(untracked))
     outbound = _broken(
-        config, " traffic-policy QUEUE-wan1 outbound\n", " traffic-policy LAN-IN-POS outbound\n"
+        config, " traffic-policy QUEUE-wan1 outbound\n", " traffic-policy LAN-IN-GUEST outbound\n"
     )
     assert "vrp-redirect-outbound" in _rules(_lint(outbound))
-    # LOCAL-POS matches the store's own destinations; as a deny rule it would drop them.
-    local = re.search(r"acl name LOCAL-POS \d+\n rule 5 permit", config.text)
+    # LOCAL-GUEST matches the store's own destinations; as a deny rule it would drop them.
+    local = re.search(r"acl name LOCAL-GUEST \d+\n rule 5 permit", config.text)
     assert local is not None
     dropping = _broken(config, local.group(0), local.group(0).replace("permit", "deny"))
     found = [f for f in _lint(dropping) if f.rule == "vrp-mqc-acl-deny"]
-    assert found and "LOCAL-POS" in found[0].message and "drops what it matches" in found[0].message
+    assert found and "LOCAL-GUEST" in found[0].message and "drops what it matches" in found[0].message
+
+
+def _bgp_best_peer(text: str) -> str:
+    """The hub peer whose routes BGP prefers in a rendered VRP store: the one importing through
+    the HUB-IN route-policy with the highest `apply local-preference`."""
+    preference = {
+        name: int(value)
+        for name, value in re.findall(
+            r"^route-policy (HUB-IN-\S+) permit node \d+\n(?: .*\n)*? apply local-preference (\d+)$", text, re.M
+        )
+    }
+    peers = dict(re.findall(r"^  peer (\S+) route-policy (HUB-IN-\S+) import$", text, re.M))
+    return max(peers, key=lambda peer: preference[peers[peer]])
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_vrp_steering_moves_traffic_when_its_test_fails(fleet: Fleet, shape: str) -> None:
+    """Each steered application is redirected to a tunnel while that tunnel's NQA test passes;
+    once the test fails the redirect is withdrawn and BGP routes the packet: to its preferred
+    peer, which must be another tunnel, or a breach moves nothing. An application whose
+    preferred path is BGP's own is not redirected at all (an AR behavior takes one tracked
+    next hop), and QoS marking still classifies it."""
+    text = _store(fleet, "huawei_vrp", shape).text
+    routed = _bgp_best_peer(text)
+    redirects = re.findall(
+        r"^traffic behavior (APP-\S+)\n(?: .*\n)*? redirect ip-nexthop (\S+) track-nqa (\S+) (\S+)$", text, re.M
+    )
+    for behavior, hop, admin, test in redirects:
+        probed = re.search(rf"^nqa test-instance {admin} {test}\n(?: .*\n)*? destination-address ipv4 (\S+)$", text, re.M)
+        assert probed is not None and probed.group(1) == hop, f"{behavior}: its test probes another hop"
+        assert hop != routed, f"{behavior}: redirected to {hop}, where BGP sends it anyway when its test fails"
+    if shape == "lte-only":
+        # The applications prefer the 5G link, BGP the LTE one: steered, and a breach moves them.
+        assert {behavior for behavior, *_ in redirects} == {"APP-POS-1", "APP-VOICE-1", "APP-BACK-OFFICE-1"}
+
+
+def test_inert_steering_policy_is_found(fleet: Fleet) -> None:
+    """A policy whose only next hop is the path BGP prefers never moves its traffic: withdrawn
+    on a breach, the traffic follows BGP onto the same tunnel."""
+    config = _store(fleet, "huawei_vrp", "lte-only")
+    assert _steering(fleet, config) == []
+    routed = _bgp_best_peer(config.text)
+    inert = _broken(
+        config,
+        " redirect ip-nexthop 100.64.255.226 track-nqa SLA_STRICT tun4\n",
+        f" redirect ip-nexthop {routed} track-nqa SLA_STRICT tun4\n",
+    )
+    found = [f for f in _steering(fleet, inert) if f.rule == "sla-steering-inert"]
+    assert len(found) == 1 and found[0].message.startswith(f"pos is steered over {routed} only")
 
 
 def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
@@ -819,7 +868,7 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
     earlier one already takes (the same ports again, anything after the segment's catch-all
     application or after `if-match any`) is dead and is found; a broader one after a narrower
     one is not."""
-    config = _store(fleet, "huawei_vrp", "dual-wan")
+    config = _store(fleet, "huawei_vrp", "lte-only")
     policy = re.search(r"^traffic policy LAN-IN-OFFICE\n(?: .*\n)+", config.text, re.M)
     assert policy is not None
     entries = policy.group(0).splitlines()[1:]
@@ -849,9 +898,9 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
 def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
     """NQA refuses a hyphen in an administrator or test name: a test spelled with the class's
     probe name (SLA-STRICT) is never created, and every policy route tracking it fails."""
-    config = _store(fleet, "huawei_vrp", "dual-wan")
+    config = _store(fleet, "huawei_vrp", "lte-only")
     assert "vrp-nqa-name" not in _rules(_lint(config))
-    broken = _broken(config, "SLA_STRICT tun1", "SLA-STRICT tun1", count=-1)
+    broken = _broken(config, "SLA_STRICT tun4", "SLA-STRICT tun4", count=-1)
     found = [f for f in _lint(broken) if f.rule == "vrp-nqa-name"]
     assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "redirect"}
     assert all("SLA-STRICT" in f.message for f in found)
@@ -1067,7 +1116,7 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     assert len(found) == 1 and "longer than 31" in found[0].message
     # So is an ACL (a classifier's ACL carries the classifier's name).
     long_acl = _broken(
-        _store(fleet, "huawei_vrp", "dual-wan"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
+        _store(fleet, "huawei_vrp", "lte-only"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
     )
     found = [f for f in _lint(long_acl) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and found[0].message.startswith("'acl name APP-XXX") and "longer than 31" in found[0].message
@@ -1088,7 +1137,16 @@ def _steering(fleet: Fleet, config: ConfigFile) -> list[Finding]:
 def test_rendered_steering_matches_the_intent(fleet: Fleet, platform: str, shape: str) -> None:
     config = _store(fleet, platform, shape)
     facts = STEERING_EXTRACTORS[platform](config)
-    assert facts.probes and facts.policies, "no SLA probe or steering policy found"
+    if platform in SLA_STEERING_OFF_ROUTED_PATH_ONLY:
+        # Steered: only the applications whose preferred path is not BGP's.
+        store = NetworkIntent(on_platform(fleet, platform)).store(SHAPES[shape], config.hostname)
+        routed = store.routed_tunnel
+        assert routed is not None
+        movable = [a for a in store.sla.applications if a.overlay and a.paths[0].tunnel not in (None, routed.id)]
+        class_probes = [probe for probe in facts.probes if probe.sla_class is not None]
+        assert bool(class_probes) == bool(facts.policies) == bool(movable)
+    else:
+        assert facts.probes and facts.policies, "no SLA probe or steering policy found"
     assert _steering(fleet, config) == []
 
 
@@ -1101,12 +1159,24 @@ _CLOUD_EXEMPTIONS = {
 }
 
 
+def _pos_prefers_lte(fleet: Fleet) -> Fleet:
+    """The fleet with the AWS store's POS preferring its LTE link: BGP prefers the fibre, so a
+    platform that steers only off BGP's path (SLA_STEERING_OFF_ROUTED_PATH_ONLY) steers POS."""
+    store = fleet.stores[SHAPES["aws"]]
+    pos = store.sla.applications["pos"].model_copy(update={"transports": ["lte", "fiber"]})
+    sla = store.sla.model_copy(update={"applications": {**store.sla.applications, "pos": pos}})
+    stores = {**fleet.stores, store.id: store.model_copy(update={"sla": sla})}
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
 @pytest.mark.parametrize("platform", VENDORS)
 def test_steering_leaves_the_cloud_to_the_aws_tunnels(fleet: Fleet, platform: str) -> None:
     """A store with tunnels to AWS takes the VPCs' routes from AWS over the hubs' and AWS answers
     over those tunnels; steered to a hub, a POS flow to the cloud would leave by one path and come
     back by another. The rendered policy routing leaves the cloud to the routing table; without
     that exemption, lint says which application steers it."""
+    if platform in SLA_STEERING_OFF_ROUTED_PATH_ONLY:
+        fleet = _pos_prefers_lte(fleet)
     config = _store(fleet, platform, "aws")
     assert _steering(fleet, config) == []
     old, new = _CLOUD_EXEMPTIONS[platform]
@@ -1217,14 +1287,14 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
 
 
 def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
-    config = _store(fleet, "huawei_vrp", "dual-wan")
+    config = _store(fleet, "huawei_vrp", "lte-only")
     unapplied = _broken(config, " traffic-policy LAN-IN-POS inbound\n", "")
     assert any(
         f.rule == "sla-application-unsteered" and f.message.startswith("pos:")
         for f in _steering(fleet, unapplied)
     )
-    unused = _broken(config, " redirect ip-nexthop 100.64.0.4 track-nqa SLA_STRICT tun1\n", "")
-    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun1" in f.message for f in _lint(unused))
+    unused = _broken(config, " redirect ip-nexthop 100.64.255.226 track-nqa SLA_STRICT tun4\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun4" in f.message for f in _lint(unused))
     many = _broken_re(
         config,
         r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
@@ -1237,9 +1307,12 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     )
     lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
-    cctv = " redirect ip-nexthop 100.64.0.4 track-nqa SLA_BEST_EFFORT tun1\n"
-    over_lte = _broken(config, cctv, " redirect ip-nexthop 100.64.0.6 track-nqa SLA_BEST_EFFORT tun1\n")
-    assert any(f.rule == "sla-path-not-allowed" and "bulk" in f.message for f in _steering(fleet, over_lte))
+    office = " redirect ip-nexthop 100.64.255.226 track-nqa SLA_BUSINESS tun4\n"
+    elsewhere = _broken(config, office, " redirect ip-nexthop 192.0.2.1 track-nqa SLA_BUSINESS tun4\n")
+    assert any(
+        f.rule == "sla-path-not-allowed" and "back-office" in f.message and "not one of its paths" in f.message
+        for f in _steering(fleet, elsewhere)
+    )
 
 
 def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:

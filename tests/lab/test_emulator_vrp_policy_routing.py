@@ -109,7 +109,7 @@ def test_a_rendered_hub_is_taken_whole_with_its_answers_rules(fleet: Fleet) -> N
     assert all(line in running for line in answers)
 
 
-@pytest.mark.parametrize("shape", ["dual-wan", "mall-guest"])
+@pytest.mark.parametrize("shape", ["lte-only", "mall-guest"])
 def test_what_a_line_names_is_defined_before_it(fleet: Fleet, shape: str) -> None:
     """An NQA test comes before the redirect that tracks it and after the tunnel address it
     probes from; a LAN-IN policy before the segment interface that applies it."""
