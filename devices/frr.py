@@ -1366,6 +1366,22 @@ def swanctl_connection_lines(connections: Sequence[IpsecConnection]) -> list[str
     return lines
 
 
+def swanctl_secret_lines(connections: Sequence[IpsecConnection], secret: Callable[[Secret], str]) -> list[str]:
+    """The `secrets` section's entries of swanctl.conf, one IKE PSK per connection, each spelled
+    by `secret`: the renderer's `secret` filter of its mode (redacted, revealed or the slot's
+    name; `{{ connections | frr_swanctl_secrets | lines -}}`)."""
+    lines: list[str] = []
+    for c in connections:
+        lines += [
+            f"    ike-{c.name} {{",
+            f"        id-local = {c.local_id}",
+            f"        id-remote = {c.remote_id}",
+            f'        secret = "{secret(c.psk)}"',
+            "    }",
+        ]
+    return lines
+
+
 def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -> list[str]:
     """A store's `router bgp` neighbour lines: a BFD-tracked session with its profile and the
     short ConnectRetry (`connect_retry`) that brings a recovered path back quickly."""
@@ -1472,4 +1488,9 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_nft_sla_paths", nft_sla_paths),
     ("frr_nft_cctv_shaping", nft_cctv_shaping),
     ("frr_steering_lines", steering_lines),
+)
+
+# Line builders that print secrets: the renderer binds each to its mode's `secret` filter.
+SECRET_TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
+    ("frr_swanctl_secrets", swanctl_secret_lines),
 )

@@ -17,7 +17,7 @@ import itertools
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -46,7 +46,8 @@ DISPLAY_FILE_MODE = 0o644
 # A printed value must be printable ASCII: no newline, carriage return, tab, escape, NUL,
 # unicode line separator or look-alike can reach a device CLI through a template.
 _UNSAFE_LINE = re.compile(r"[^\x20-\x7e\n]")
-_LINE_BYTES = bytes(range(0x20, 0x7F)) + b"\n"
+_PRINTABLE_BYTES = bytes(range(0x20, 0x7F))
+_LINE_BYTES = _PRINTABLE_BYTES + b"\n"
 
 
 def template_root() -> Path:
@@ -156,19 +157,20 @@ def _lines(lines: Iterable[Any]) -> RenderedBlock:
     each ended by a newline; nothing for no lines. Every line must be a string of printable
     ASCII, as `_one_line` requires of a printed value, so none can end early and start a new
     command; the lines become one block, printed without a loop and a print per line. Checked on
-    the joined text (C speed; a hub has tens of thousands of lines): only ASCII, no control
-    character but the newlines the join put there, one per joint."""
+    the lines joined without separators (C speed; a hub has tens of thousands of lines): only
+    printable ASCII, so no line holds a newline or any other control character; the newlines
+    are the ones the second join puts between them."""
     items = lines if isinstance(lines, list) else list(lines)
     if not items:
         return RenderedBlock("")
     try:
-        text = "\n".join(items)
+        joined = "".join(items)
     except TypeError:
         raise RenderError("a line builder gave something other than lines of text") from None
-    if text.count("\n") != len(items) - 1 or not text.isascii() or text.encode("ascii").translate(None, _LINE_BYTES):
+    if not joined.isascii() or joined.encode("ascii").translate(None, _PRINTABLE_BYTES):
         bad = next((line for line in items if not (line.isascii() and line.isprintable())), "")
         raise RenderError(f"refusing to render {bad[:40]!r}: control or non-ASCII characters")
-    return RenderedBlock(text + "\n")
+    return RenderedBlock("\n".join(items) + "\n")
 
 
 class _ViewSandbox(SandboxedEnvironment):
@@ -243,14 +245,24 @@ def _environment(secrets: SecretsMode) -> SandboxedEnvironment:
     # them into its context, and a render of an FRR appliance is ten renders with their includes.
     for name in [name for name in env.globals if name != "namespace"]:
         del env.globals[name]
-    env.filters["secret"] = _SECRET_FILTERS[secrets]
+    secret = _SECRET_FILTERS[secrets]
+    env.filters["secret"] = secret
     env.filters["numbered"] = _numbered
     env.filters["lines"] = _lines
     env.filters["config_header"] = _config_header
+    # Line builders that print secrets spell them with this mode's `secret` filter.
     for platform in PLATFORMS.values():
         env.filters.update(platform.template_filters)
+        env.filters.update(_bound_to(secret, platform.secret_template_filters))
     env.filters.update(frr.TEMPLATE_FILTERS)
+    env.filters.update(_bound_to(secret, frr.SECRET_TEMPLATE_FILTERS))
     return env
+
+
+def _bound_to(
+    secret: Callable[[Any], str], builders: Iterable[tuple[str, Callable[..., list[str]]]]
+) -> dict[str, Callable[..., list[str]]]:
+    return {name: functools.partial(builder, secret=secret) for name, builder in builders}
 
 
 class Renderer:

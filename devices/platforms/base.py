@@ -311,6 +311,9 @@ class PlatformProfile:
     template_filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
     # Constants its templates read, named once here: (name, value).
     template_values: tuple[tuple[str, Any], ...] = ()
+    # Line builders that print secrets (name, builder): the renderer binds each to its mode's
+    # `secret` filter (keyword `secret`), so they print a slot as the template's filter would.
+    secret_template_filters: tuple[tuple[str, Callable[..., list[str]]], ...] = ()
     # How the store device steers applications by SLA class; None where the device does not
     # (FRR stores steer on their host: storestack-steer, devices/frr_steer.py).
     sla_steering: SteeringMechanism | None = None

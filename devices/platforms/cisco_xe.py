@@ -28,7 +28,7 @@ from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from storestack.devices.views import (
         AclRule,
@@ -741,6 +741,52 @@ def dhcp_pools(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+def hub_crypto(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> list[str]:
+    """Per hub tunnel (links in order, each link's tunnels in order), named HUB-<link>-<hub>:
+    its IKEv2 keyring (the PSK spelled by `secret`, the render mode's filter), its IKEv2 profile
+    (in the link's front-door VRF, if any) and its IPsec profile, with the fleet's lifetimes."""
+    lines: list[str] = []
+    for link in wan:
+        fvrf = [f" match fvrf {link.front_door_vrf}"] if link.front_door_vrf else []
+        for tunnel in link.tunnels:
+            name = f"HUB-{link.name}-{tunnel.hub.hostname}"
+            lines += [
+                f"crypto ikev2 keyring {name}",
+                f" peer {tunnel.hub.hostname}",
+                f"  address {tunnel.peer_outside}",
+                f"  identity fqdn {tunnel.peer_ike_id}",
+                f"  pre-shared-key {secret(tunnel.psk)}",
+                "!",
+                f"crypto ikev2 profile {name}",
+                *fvrf,
+                f" match identity remote fqdn {tunnel.peer_ike_id}",
+                f" identity local fqdn {tunnel.ike_id}",
+                " authentication remote pre-share",
+                " authentication local pre-share",
+                f" keyring local {name}",
+                f" lifetime {FLEET_CRYPTO.ike_lifetime_seconds}",
+                f" {ike_dpd(None, 'periodic')}",
+                "!",
+                f"crypto ipsec profile {name}",
+                " set transform-set STORESTACK",
+                " set pfs group20",
+                f" set security-association lifetime seconds {FLEET_CRYPTO.esp_lifetime_seconds}",
+                f" set ikev2-profile {name}",
+                "!",
+            ]
+    return lines
+
+
+def hub_route_prefixes(view: StoreApplianceView) -> list[str]:
+    """`ip prefix-list HUB-ROUTES`, numbered 5, 10, ...: the default route, the summaries a store
+    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order."""
+    loopbacks: dict[str, str] = {}
+    for tunnel in view.tunnels:
+        loopbacks.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.loopback)
+    entries = ["0.0.0.0/0", *(net.cidr for net in view.hub_routes), *(f"{lo}/32" for lo in loopbacks.values())]
+    return [f"ip prefix-list HUB-ROUTES seq {5 * position} permit {entry}" for position, entry in enumerate(entries, 1)]
+
+
 def hub_route_maps(tunnels: Sequence[TunnelView]) -> list[str]:
     """Per hub tunnel: what it accepts (HUB-ROUTES, at the path's local preference) and what it
     announces (the store's prefixes, prepended on the less preferred paths)."""
@@ -996,11 +1042,13 @@ PLATFORM = CiscoXEPlatform(
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
+    secret_template_filters=(("ios_hub_crypto", hub_crypto),),
     template_filters=(
         ("ios_ike_dpd", ike_dpd),
         ("ios_acl_rule", acl_rule),
         ("ios_acl_lines", acl_lines),
         ("ios_sequenced", sequenced),
+        ("ios_hub_route_prefixes", hub_route_prefixes),
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),
         ("ios_sla_probes", sla_probes),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hier_config.child import HConfigChild
@@ -15,10 +15,12 @@ from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, Pla
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
+    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
         HealthCheckView,
+        MarkView,
         Net,
         SegmentView,
         SteeredApplicationView,
@@ -343,6 +345,65 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
         "        set logtraffic all",
         "    next",
     ]
+    return lines
+
+
+def hub_phase1_interfaces(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> list[str]:
+    """The hub tunnels' entries of `config vpn ipsec phase1-interface` (links in order, each
+    link's tunnels in order): bound to the link, IKEv2, the hub's and our FQDN identities, the
+    fleet's proposals and IKE lifetime (`ike_keylife`), the PSK spelled by `secret` (the render
+    mode's filter), DPD when idle with the fleet policy's retries."""
+    keylife, retryinterval, retrycount = ike_keylife(None), dpd_retryinterval(None), dpd_retrycount(None)
+    lines: list[str] = []
+    for link in wan:
+        interface = quote(link.ifname)
+        for tunnel in link.tunnels:
+            lines += [
+                f"    edit {quote(tunnel.ifname)}",
+                f"        set interface {interface}",
+                "        set ike-version 2",
+                "        set peertype one",
+                f"        set peerid {quote(tunnel.peer_ike_id)}",
+                "        set proposal aes256gcm-prfsha384 aes256-sha256",
+                "        set dhgrp 20",
+                f"        set keylife {keylife}",
+                "        set localid-type fqdn",
+                f"        set localid {quote(tunnel.ike_id)}",
+                f"        set remote-gw {tunnel.peer_outside}",
+                f"        set psksecret {secret(tunnel.psk)}",
+                "        set dpd on-idle",
+                f"        set dpd-retryinterval {retryinterval}",
+                f"        set dpd-retrycount {retrycount}",
+                "    next",
+            ]
+    return lines
+
+
+def segment_marks(segments: Sequence[SegmentView]) -> list[MarkView]:
+    """Every segment's applications picked out by port, in segment order: the custom services
+    they are matched by (`{% set marks = view.segments | fortios_segment_marks %}`)."""
+    return [mark for segment in segments for mark in segment.marks]
+
+
+def traffic_shapers(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall shaper traffic-shaper`, one per QoS class: the priority
+    class high and held to its share, guaranteed classes medium with their share, a shaped class
+    capped, best effort low; shares of the smallest transport's shaped rate (the first such
+    link), each shaper marking its class's DSCP (store.j2 says why)."""
+    smallest = min(view.wan, key=lambda link: link.queue_kbps)
+    lines: list[str] = []
+    for cls in view.qos:
+        lines += [
+            f'    edit "QOS-{cls.tag}"',
+            f"        set priority {'high' if cls.priority else ('medium' if cls.bandwidth_percent else 'low')}",
+        ]
+        if cls.bandwidth_percent:
+            lines.append(f"        set guaranteed-bandwidth {smallest.share_kbps(cls.bandwidth_percent)}")
+        if cls.priority:
+            lines.append(f"        set maximum-bandwidth {smallest.share_kbps(cls.bandwidth_percent)}")
+        elif cls.shape_percent:
+            lines.append(f"        set maximum-bandwidth {smallest.shaped_kbps(cls.shape_percent)}")
+        lines += ["        set diffserv enable", f"        set diffservcode {cls.dscp_bits}", "    next"]
     return lines
 
 
@@ -864,6 +925,7 @@ PLATFORM = FortinetPlatform(
         confirm=_LEAVE_REVERT_MODE_AND_SAVE,
         settle=_LEAVE_REVERT_MODE_AND_SAVE,
     ),
+    secret_template_filters=(("fortios_hub_phase1_interfaces", hub_phase1_interfaces),),
     template_filters=(
         ("fq", quote),
         ("fortios_flow_services", flow_services),
@@ -877,6 +939,8 @@ PLATFORM = FortinetPlatform(
         ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_unsteered_members", unsteered_members),
         ("fortios_shaping_policies", shaping_policies),
+        ("fortios_segment_marks", segment_marks),
+        ("fortios_traffic_shapers", traffic_shapers),
         ("fortios_ntp_key_type", ntp_key_type),
         ("fortios_phase2_interfaces", phase2_interfaces),
         ("fortios_dpd_retryinterval", dpd_retryinterval),

@@ -17,8 +17,9 @@ from storestack.devices.platforms.base import (
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
+    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
@@ -199,6 +200,45 @@ def acl_rule(rule: AclRule) -> str:
         # tcp-flag established`), so it is written last.
         text += " tcp-flag established"
     return text
+
+
+def hub_ike_peers(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> list[str]:
+    """Per hub tunnel (links in order, each link's tunnels in order): `ike peer HUB-<n>` (IKEv2
+    only, the PSK spelled by `secret`, the render mode's filter; our identity type, the hub's
+    identity, its address in the link's front-door VPN instance, if any) and `ipsec profile
+    HUB-<n>` with the fleet's ESP lifetime."""
+    dpd = ike_dpd(None, "periodic")
+    lines: list[str] = []
+    for link in wan:
+        vpn = f"vpn-instance {link.front_door_vrf} " if link.front_door_vrf else ""
+        for tunnel in link.tunnels:
+            name = f"HUB-{tunnel.number}"
+            lines += [
+                f"ike peer {name}",
+                " undo version 1",
+                f" pre-shared-key cipher {secret(tunnel.psk)}",
+                " ike-proposal 10",
+                f" local-id-type {'ip' if tunnel.ike_id_is_address else 'fqdn'}",
+                f" remote-id {tunnel.peer_ike_id}",
+                f" remote-address {vpn}{tunnel.peer_outside}",
+                *dpd,
+                "#",
+                f"ipsec profile {name}",
+                f" ike-peer {name}",
+                " proposal STORESTACK",
+                " pfs dh-group20",
+                f" sa duration time-based {FLEET_CRYPTO.esp_lifetime_seconds}",
+                "#",
+            ]
+    return lines
+
+
+def ike_local_name(view: StoreApplianceView) -> list[str]:
+    """`ike local-name <FQDN>` (and its `#`) with the first FQDN identity of the store's hub
+    tunnels, in link order; nothing where every tunnel is identified by its address
+    (store.j2 says why there is one name)."""
+    fqdn = next((t.ike_id for link in view.wan for t in link.tunnels if not t.ike_id_is_address), None)
+    return [] if fqdn is None else [f"ike local-name {fqdn}", "#"]
 
 
 def acl_lines(rules: Sequence[AclRule]) -> list[str]:
@@ -560,10 +600,12 @@ PLATFORM = HuaweiVrpPlatform(
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
+    secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
         ("vrp_ike_dpd", ike_dpd),
         ("vrp_acl_rule", acl_rule),
         ("vrp_acl_lines", acl_lines),
+        ("vrp_ike_local_name", ike_local_name),
         ("vrp_lan_policies", lan_policies),
         ("vrp_queue_policies", queue_policies),
         ("vrp_bgp_peers", bgp_peers),

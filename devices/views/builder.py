@@ -785,6 +785,7 @@ class ViewBuilder:
                     psk=tunnel.psk,
                     local_pref=tunnel.local_pref,
                     table=link.table,
+                    front_door_vrf=link.front_door_vrf,
                     underlay_gateway=link.gateway,
                 )
             )

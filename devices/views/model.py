@@ -322,6 +322,7 @@ class AwsTunnelView:
     psk: Secret
     local_pref: int
     table: int  # the front-door routing table of the link it rides on
+    front_door_vrf: str  # that link's front-door VRF ("": the global table)
     underlay_gateway: str | None
 
 
