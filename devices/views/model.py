@@ -685,6 +685,12 @@ class HubView:
         return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
 
     @property
+    def dc_bgp_peers(self) -> list[str]:
+        """Whom the hub takes BGP from on its DC core LAN: the core routers (eBGP) and the other
+        hubs (iBGP); nobody else there."""
+        return [*self.dc.routers, *(hub.dc_address for hub in self.hub_neighbors)]
+
+    @property
     def degraded_community(self) -> str:
         """What a store's prefixes carry over a path out of its SLA (`devices/steering.py`)."""
         return return_degraded_community(self.asn)
@@ -710,7 +716,7 @@ class HubView:
             AclRule("permit", "udp", None, own[0], 4500),
             AclRule("permit", "50", None, own[0]),
         ]
-        for neighbor in [*self.dc.routers, *(hub.dc_address for hub in self.hub_neighbors)]:
+        for neighbor in self.dc_bgp_peers:
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
             # Its answers to a session the hub opened: never a new connection from port 179.
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179, established=True))
