@@ -1343,6 +1343,20 @@ def _answers_only(words: list[str]) -> bool:
     return bool(flags) and "syn" not in flags
 
 
+def _acl_rules(acl: Line) -> list[Line]:
+    """The `rule N ACTION PROTOCOL ...` lines of an ACL."""
+    return [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+
+
+def _unclosed(config: ConfigFile, acl: Line, rules: list[Line], rule: str) -> Iterator[Finding]:
+    """An inbound filter that does not end in `deny ip` (`rules`: its rule lines): a
+    traffic-filter passes what no rule matches."""
+    if not rules or rules[-1].words[2:] != ["deny", "ip"]:
+        yield config.finding(
+            acl.number, rule, f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+        )
+
+
 def _inbound_acl(texts: list[str], acls: dict[str, Line]) -> Line | None:
     """The defined ACL an interface (its child lines, `texts`) filters inbound traffic with."""
     applied = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
@@ -1380,7 +1394,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                 f"{interface.text}: the hub's underlay takes everything in (no defined traffic-filter inbound ACL)",
             )
             continue
-        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
+        rules = _acl_rules(acl)
         admitted = set()
         for rule in rules:
             w = rule.words
@@ -1429,12 +1443,7 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                 yield config.finding(
                     acl.number, "vrp-hub-wan-filter", f"{acl.text}: does not admit {what} (IKE/IPsec)"
                 )
-        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
-            yield config.finding(
-                acl.number,
-                "vrp-hub-wan-filter",
-                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
-            )
+        yield from _unclosed(config, acl, rules, "vrp-hub-wan-filter")
 
 
 @register_rule(PLATFORM)
@@ -1463,13 +1472,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
         if acl.number in checked:  # one ACL on every cloud tunnel: said once
             continue
         checked.add(acl.number)
-        rules = [rule for rule in acl.children if rule.words[:1] == ["rule"] and len(rule.words) > 3]
-        if not rules or rules[-1].words[2:] != ["deny", "ip"]:
-            yield config.finding(
-                acl.number,
-                "vrp-hub-cloud-filter",
-                f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches",
-            )
+        yield from _unclosed(config, acl, _acl_rules(acl), "vrp-hub-cloud-filter")
 
 
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
