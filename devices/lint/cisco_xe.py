@@ -441,12 +441,18 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
     a zone pair to the self zone (else every router service answers them), every local user's
-    secret is a type 8 or 9 hash, and every VTY line 0-20 is
+    secret is a type 8 or 9 hash, every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
-    zone firewall lets reach the router)."""
+    zone firewall lets reach the router), and IP source routing is off (`no ip source-route`: on
+    by default, a packet's own route option would steer it past the routing and filtering the
+    config intends; CIS Cisco IOS XE 17.x Benchmark 3.1.1, DISA Cisco IOS XE Router STIG
+    CISR-RT-000020)."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
+    hostname = next(top(root, "hostname"), None)
+    if hostname is not None and not any(line.words == ["no", "ip", "source-route"] for line in root.children):
+        yield config.finding(hostname.number, "cisco-source-route", "IP source routing is on (no `no ip source-route`)")
     for group in top(root, "aaa", "group", "server", "tacacs+"):
         if not any(t.startswith("ip tacacs source-interface Loopback") for t in group.child_texts()):
             yield config.finding(

@@ -622,6 +622,16 @@ def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:
     assert [f.rule for f in _lint(broken)] == ["cisco-untrusted-self"]
 
 
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_cisco_ip_source_routing_left_on(fleet: Fleet, role: str) -> None:
+    """IOS-XE follows a packet's source route option unless told not to: a sender on the WAN or
+    the DC LAN would pick the router's next hop itself."""
+    config = _store(fleet, "cisco_xe", "dual-wan") if role == "edge" else _hub(fleet, "cisco_xe")
+    assert "\nno ip source-route\n" in config.text
+    broken = _broken(config, "no ip source-route\n", "")
+    assert [f.rule for f in _lint(broken)] == ["cisco-source-route"]
+
+
 def test_cisco_policy_routing_of_the_routers_own_address(fleet: Fleet) -> None:
     """Interface policy routing redirects whatever its ACL permits, packets to the router itself
     too: a guest's ping to its gateway and its DHCP renewal (unicast to the gateway) would leave
