@@ -97,6 +97,7 @@ RULES = {
         fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
+        fortinet.control_outside_tunnels,
     ),
 }
 
@@ -1037,6 +1038,22 @@ def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
     )
     found = [f for f in _lint(broken) if f.rule == "fortios-management-path"]
     assert len(found) == 1 and found[0].message.endswith("from aws-wan1-t1, wan1, outside the hub overlay")
+
+
+def test_fortios_store_taking_bgp_and_bfd_outside_its_tunnels(fleet: Fleet) -> None:
+    """FortiOS opens TCP 179 to every address once BGP runs: without the local-in policy that
+    closes BGP and BFD outside the tunnels, the internet (on the WAN ports) and every store host
+    (on the segments, guest Wi-Fi among them) can open BGP connections to the store."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken_re(config, r'    edit \d+\n        set intf "any"\n(?:        [^\n]*\n)*?    next\n', "")
+    found = {f.message.split(":")[0]: f.message for f in _lint(broken) if f.rule == "fortios-control-outside-tunnels"}
+    assert {"wan1", "guest-wifi", "pos", "internal"} <= set(found)
+    assert not any(name.startswith(("hq-", "aws-", "lo")) for name in found)
+    assert "tcp/179, udp/3784 from 198.18.0.1" in found["wan1"]
+    # Closed on the WAN port only, the segments still take them from their own hosts.
+    on_wan = _broken(config, 'set intf "any"', 'set intf "wan1"')
+    assert "wan1" not in {f.message.split(":")[0] for f in _lint(on_wan) if f.rule == "fortios-control-outside-tunnels"}
+    assert any(f.message.startswith("guest-wifi: ") for f in _lint(on_wan))
 
 
 def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
