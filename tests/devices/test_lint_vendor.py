@@ -69,6 +69,7 @@ RULES = {
         huawei_vrp.guest_services,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
+        huawei_vrp.ssh_remote_users,
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
     ),
@@ -1779,3 +1780,18 @@ def test_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, platform: Platform,
     unset = _broken(config, f"\n{esp}\n", "\n")
     (finding,) = [f for f in _lint(unset) if f.rule == rule]
     assert f"{esp.strip().removesuffix(' 3600')} unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_tacacs_operators_can_log_in_over_ssh(fleet: Fleet, role: str) -> None:
+    """An operator whose account lives on the HWTACACS server logs in over SSH: VRP takes a
+    password login over STelnet only from a configured `ssh user` (the local fallback user) or by
+    the default SSH authentication type, which the config sets; without it the lint says so."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    assert "\nssh authentication-type default password\n" in config.text
+    assert [f for f in _lint(config) if f.rule == "vrp-ssh-remote-login"] == []
+    unset = _broken(config, "ssh authentication-type default password\n", "")
+    assert [f.message for f in _lint(unset) if f.rule == "vrp-ssh-remote-login"] == [
+        "authentication-scheme STORESTACK: `authentication-mode hwtacacs local` but no `ssh "
+        "authentication-type default password`; a remote user who is no `ssh user` cannot log in over SSH"
+    ]
