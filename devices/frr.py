@@ -550,7 +550,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-        "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
+        "internet_excluded": ", ".join(net.cidr for net in view.internet_excluded),
         # charon never uses a LAN or tunnel address for IKE
         "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
     }

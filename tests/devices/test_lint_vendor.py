@@ -659,8 +659,26 @@ def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
     broken = _broken_re(vrp, r" rule \d+ deny ip source 10\.64\.5\.0 \S+ destination 172\.16\.0\.0 \S+\n", "")
     assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
     fortios = _store(fleet, "fortinet", "mall-guest")
-    broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
+    broken = _broken(
+        fortios,
+        'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-169.254.0.0/16" "NET-172.16.0.0/12" "NET-192.168.0.0/16"',
+        'set dstaddr "NET-10.0.0.0/8"',
+    )
     assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
+def test_office_internet_that_leaves_the_link_local_range_open(fleet: Fleet) -> None:
+    """Office's internet flow rides the overlay; on a store with AWS tunnels, AWS's BGP speakers
+    sit one hop away at link-local inside addresses (169.254.x), so "any" before denying
+    169.254.0.0/16 lets an office host reach them."""
+    cisco = _store(fleet, "cisco_xe", "mall-guest")
+    assert "169.254.0.0 0.0.255.255" in cisco.text.split("ip access-list extended OFFICE-TO-OVERLAY")[1].split("!")[0]
+    broken = _broken_re(cisco, r"(OFFICE-TO-OVERLAY\n(?: \d+ .*\n)*?) \d+ deny ip \S+ \S+ 169\.254\.0\.0 \S+\n", r"\1")
+    findings = _lint(broken)
+    assert [f.rule for f in findings] == ["cisco-internet-private"] and "169.254.0.0/16" in findings[0].message
+    vrp = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(vrp, r"(OFFICE-TO-OVERLAY \d+\n(?: rule .*\n)*?) rule \d+ deny ip source \S+ \S+ destination 169\.254\.0\.0 \S+\n", r"\1")
+    assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
 
 
 @pytest.mark.parametrize("role", ["edge", "hub"])
