@@ -1195,7 +1195,18 @@ def hub_layout(view: HubView) -> FrrHubLayout:
             if prefix_key is None:
                 prefix_key = prefix_keys[net.cidr] = _static_route_key(net.cidr)
             keyed.append(((*prefix_key, table, distance, rest), f"ip route {net.cidr} {rest}"))
-    interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
+    # The public IKE endpoint lives on the loopback too, as on the vendor hubs (IOS-XE and VRP
+    # Loopback1, a FortiOS loopback interface): every store connection's local_addrs, the source
+    # of every IKE/ESP packet and what the uplink's queues match. Without it on an interface the
+    # kernel delivers no IKE packet to charon and sends none from that address (the lab's hub
+    # holds it on its WAN port, so only a real hub missed it).
+    interfaces = [
+        FrrInterface(
+            view.loopback_ifname,
+            "router id, management and public IKE endpoint",
+            [view.loopback.cidr, f"{view.public_address}/32"],
+        )
+    ]
     interfaces.append(FrrInterface(view.dc.ifname, "dc core lan", [view.dc.address.cidr]))
     interfaces += [
         FrrInterface(peer.ifname, f"ipsec {peer.id} {peer.description}", [peer.local.cidr]) for peer in view.peers

@@ -164,6 +164,10 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
         int(m.group(2)): m.group(1)
         for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
     }
+    main = config.companions.get("", "")
+    host_addresses = {
+        str(address.ip) for addresses in _interface_addresses(main.splitlines()).values() for address in addresses
+    }
     for name, (line, settings) in found.items():
         for key, value in _REQUIRED.items():
             if settings.get(key) != value:
@@ -185,6 +189,19 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
             )
         if _child(settings, name, "esp_proposals") is None:
             yield config.finding(line, "ipsec-setting", f"connection {name}: child {name} is missing")
+        # As responder charon takes a connection only when the IKE packet's destination matches
+        # local_addrs, and as initiator it sends from that address (swanctl.conf(5),
+        # connections.<conn>.local_addrs): an address on none of the host's interfaces brings
+        # no tunnel up. A carrier-assigned transport's comes from its lease hook's include.
+        local_addrs = settings.get("local_addrs", "%any")
+        if main and local_addrs != "%any":
+            missing = [a.strip() for a in local_addrs.split(",") if a.strip() not in host_addresses]
+            if missing:
+                yield config.finding(
+                    line,
+                    "ipsec-local-address",
+                    f"connection {name}: local_addrs {', '.join(missing)} is on none of the appliance's interfaces",
+                )
 
 
 # A forward rule that accepts with no destination or interface restriction lets one zone reach
@@ -261,9 +278,14 @@ def _esp(text: str) -> frozenset[EspProposal]:
 
 
 def _interfaces(config: ConfigFile) -> dict[str, list[ipaddress.IPv4Interface]]:
+    return _interface_addresses(config.lines)
+
+
+def _interface_addresses(lines: list[str]) -> dict[str, list[ipaddress.IPv4Interface]]:
+    """Interface name -> its `ip address` lines, from an FRR config's lines."""
     result: dict[str, list[ipaddress.IPv4Interface]] = {}
     current: str | None = None
-    for line in config.lines:
+    for line in lines:
         if line.startswith("interface "):
             current = line.split()[1]
             result[current] = []

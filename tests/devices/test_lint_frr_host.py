@@ -1,0 +1,66 @@
+"""`devices lint` on an FRR host's own addresses (devices/lint/frr.py): the IKE endpoint every
+swanctl connection names is on one of the host's interfaces. Clean on what storestack renders; each rule catches a deliberately broken file."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.run import config_files, lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+HUB = "hq-hub1"
+STORE = "nw-0001-edge1"
+
+
+@pytest.fixture(scope="module")
+def rendered(fleet: Fleet) -> list[ConfigFile]:
+    return config_files(fleet)
+
+
+def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
+    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
+    target = next(f for f in files if f.name == name)
+    text = change(target.text)
+    assert text != target.text, "the change must change something"
+    companions = dict(target.companions)
+    companions[target.suffix] = text
+    return [
+        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
+        if config.hostname == target.hostname
+        else config
+        for config in files
+    ]
+
+
+def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
+    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
+
+
+def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    found = _findings(fleet, rendered, "ipsec-local-address")
+    assert found == []
+    assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
+
+
+def test_a_hub_whose_public_address_is_on_no_interface_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The hub's IKE endpoint only in swanctl.conf: the kernel delivers no IKE packet to it and
+    charon cannot send from it, so no store tunnel comes up."""
+    hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
+    public = next(line for line in hub.lines if line.startswith(" ip address 203.0.113."))
+    files = _broken(rendered, f"{HUB}.cfg", lambda t: t.replace(public + "\n", "", 1))
+    found = _findings(fleet, files, "ipsec-local-address")
+    assert found and all(f.file == f"{HUB}.swanctl.conf" and f.line > 0 for f in found)
+    assert public.split()[-1].removesuffix("/32") in found[0].message
+
+
+def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    store = next(f for f in rendered if f.name == f"{STORE}.swanctl.conf")
+    local = next(line for line in store.lines if "local_addrs = " in line).split("=")[1].strip()
+    files = _broken(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
+    found = _findings(fleet, files, "ipsec-local-address")
+    assert found and all("192.0.2.99" in f.message for f in found)
