@@ -204,6 +204,38 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+# The appliance's own address the DC core routes back to: the loopback (router id and
+# management), which every store announces. A tunnel's inside address (100.64.x) is announced to
+# nobody, so an answer to a query sent from it has no way back.
+_LOOPBACK = "lo"
+
+
+@register_rule(PLATFORM)
+def dns_upstream_source(config: ConfigFile) -> Iterator[Finding]:
+    """dnsmasq sends its upstream queries from its loopback: `server=ADDR@SOURCE` (dnsmasq(8),
+    --server). Without a source the kernel picks the outgoing tunnel's inside address, and the
+    resolvers' answers never come back, so no client of the store resolves a name."""
+    if config.suffix != "dnsmasq.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    for number, line in enumerate(config.lines, start=1):
+        if not line.startswith("server="):
+            continue
+        value = line.removeprefix("server=")
+        if value.startswith("/"):
+            value = value.rsplit("/", 1)[1]  # `/domain/addr`: the address after the domains
+        _, _, source = value.partition("@")
+        source = source.split("#", 1)[0]
+        if source not in loopback:
+            yield config.finding(
+                number,
+                "dns-upstream-source",
+                f"{line}: upstream queries must leave from the loopback ({', '.join(sorted(loopback)) or 'none'}), "
+                f"not {source or 'the outgoing tunnel'}'s address",
+            )
+
+
 # A forward rule that accepts with no destination or interface restriction lets one zone reach
 # everything: the "permit any any" the intent never allows.
 _ACCEPT = re.compile(r"^\s*(?P<match>.*?)\s*accept$")

@@ -1,5 +1,6 @@
 """`devices lint` on an FRR host's own addresses (devices/lint/frr.py): the IKE endpoint every
-swanctl connection names is on one of the host's interfaces. Clean on what storestack renders; each rule catches a deliberately broken file."""
+swanctl connection names is on one of the host's interfaces, and dnsmasq asks its resolvers from
+the loopback. Clean on what storestack renders; each rule catches a deliberately broken file."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]
 
 
 def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    found = _findings(fleet, rendered, "ipsec-local-address")
+    found = _findings(fleet, rendered, "ipsec-local-address") + _findings(fleet, rendered, "dns-upstream-source")
     assert found == []
     assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
 
@@ -64,3 +65,18 @@ def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fle
     files = _broken(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
     found = _findings(fleet, files, "ipsec-local-address")
     assert found and all("192.0.2.99" in f.message for f in found)
+
+
+def test_dns_queries_from_the_tunnel_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A `server=` without a source: the query carries the tunnel's inside address, which the DC
+    has no route back to."""
+    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", ""))
+    found = _findings(fleet, files, "dns-upstream-source")
+    assert len(found) == 2 and all(f.file == f"{STORE}.dnsmasq.conf" for f in found)
+    assert "10.255.0.3" in found[0].message
+
+
+def test_dns_queries_from_another_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
+    (finding,) = _findings(fleet, files, "dns-upstream-source")
+    assert "not 10.64.0.1" in finding.message
