@@ -24,7 +24,9 @@ inventory gives its uplink rate; it replaces the roots, so it loads again as is,
 link whose device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
-`ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
+`ip rule from <lease> lookup <table>` and `ip route replace default via <lease's router> dev
+<link> table <table>` (`default dev <link>` on a point-to-point link without one: the tunnels'
+far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`.
 
 **The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
@@ -818,9 +820,13 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     # The underlay: each far end pinned in its own transport's table (policy-routed by source).
     far_ends = [(t.peer_outside, links[t.link]) for t in view.tunnels]
     far_ends += [(t.peer_outside, links[t.link]) for t in view.aws_tunnels]
+    # A carrier-assigned link (DHCP, modem) has no gateway storestack knows, and staticd cannot
+    # follow a lease's router: an interface-only route would make the kernel resolve the far end
+    # on the link itself (ARP), which a hub beyond the ISP's router never answers. Its lease hook
+    # routes the link's table instead (`default via <router> dev <link> table <table>`).
     for address, link in far_ends:
-        via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
-        routes.append((f"{address}/32", f"{via} table {link.table}"))
+        if link.gateway:
+            routes.append((f"{address}/32", f"{link.gateway} {link.ifname} table {link.table}"))
     if view.breakout is not None and view.breakout.gateway:
         # Guest Wi-Fi's own default route, in the breakout link's table only.
         routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))

@@ -204,6 +204,23 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+@register_rule(PLATFORM)
+def underlay_next_hops(config: ConfigFile) -> Iterator[Finding]:
+    """Every route through a transport (a WAN link a tunnel rides, `link add … dev <link>` in the
+    routing file) names its next hop: `ip route P <ifname>` alone has the kernel resolve P on the
+    link itself (ARP), which a far end beyond the ISP's router never answers."""
+    if config.suffix:
+        return
+    routing = config.companions.get("routing", "")
+    transports = set(re.findall(r"^link add \S+ type xfrm dev (\S+) ", routing, re.M))
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if words[:2] == ["ip", "route"] and len(words) > 3 and words[3] in transports:
+            yield config.finding(
+                number, "underlay-next-hop", f"{line}: no next hop on transport {words[3]} (the kernel would ARP for {words[2]})"
+            )
+
+
 # The appliance's own address the DC core routes back to: the loopback (router id and
 # management), which every store announces. A tunnel's inside address (100.64.x) is announced to
 # nobody, so an answer to a query sent from it has no way back.

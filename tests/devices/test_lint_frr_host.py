@@ -5,6 +5,7 @@ the loopback. Clean on what storestack renders; each rule catches a deliberately
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import pytest
@@ -80,3 +81,21 @@ def test_dns_queries_from_another_address_are_found(fleet: Fleet, rendered: list
     files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
     (finding,) = _findings(fleet, files, "dns-upstream-source")
     assert "not 10.64.0.1" in finding.message
+
+
+def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """`ip route <hub>/32 wan1 table 101`: the kernel would ARP for the hub on the WAN link."""
+    store = next(f for f in rendered if f.name == f"{STORE}.cfg")
+    pinned = next(line for line in store.lines if line.startswith("ip route 203.0.113.11/32 ") and " wan1 " in line)
+    gateway = pinned.split()[3]
+    files = _broken(rendered, f"{STORE}.cfg", lambda t: t.replace(pinned, pinned.replace(f" {gateway} ", " ")))
+    (finding,) = _findings(fleet, files, "underlay-next-hop")
+    assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
+
+
+def test_no_far_end_is_pinned_on_a_carrier_assigned_link(rendered: list[ConfigFile]) -> None:
+    """A DHCP or cellular link's router is the lease's: its lease hook routes the link's table,
+    and the rendered config pins no far end there (staticd cannot follow the lease)."""
+    routes = [line for f in rendered if f.role == "edge" and not f.suffix for line in f.lines if line.startswith("ip route ")]
+    assert any(" wan1 table " in line for line in routes)
+    assert not [line for line in routes if re.search(r" (lte\d|wan2) table ", line)]
