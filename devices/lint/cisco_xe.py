@@ -441,12 +441,18 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
     """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
     not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
     a zone pair to the self zone (else every router service answers them), every local user's
-    secret is a type 8 or 9 hash, and every VTY line 0-20 is
+    secret is a type 8 or 9 hash, every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
-    zone firewall lets reach the router)."""
+    zone firewall lets reach the router), and IP source routing is off (`no ip source-route`: on
+    by default, a packet's own route option would steer it past the routing and filtering the
+    config intends; CIS Cisco IOS XE 17.x Benchmark 3.1.1, DISA Cisco IOS XE Router STIG
+    CISR-RT-000020)."""
     if config.suffix:
         return
     root = parse(config.text, ("!",))
+    hostname = next(top(root, "hostname"), None)
+    if hostname is not None and not any(line.words == ["no", "ip", "source-route"] for line in root.children):
+        yield config.finding(hostname.number, "cisco-source-route", "IP source routing is on (no `no ip source-route`)")
     for group in top(root, "aaa", "group", "server", "tacacs+"):
         if not any(t.startswith("ip tacacs source-interface Loopback") for t in group.child_texts()):
             yield config.finding(
@@ -1728,6 +1734,76 @@ def underlay_ports(config: ConfigFile) -> Iterator[Finding]:
                 "cisco-underlay-port",
                 f"{interface.text}: underlay port without {' and '.join(f'`{c}`' for c in missing)}",
             )
+
+
+# What a LAN host sends to its gateway address, the router itself: a ping, and a DHCP renewal
+# (RFC 2131 4.4.5: in RENEWING a client unicasts its DHCPREQUEST to the server that leased it).
+_GATEWAY_SERVICES = (("icmp", None), ("udp", 67))
+
+
+@register_rule(PLATFORM)
+def policy_routing_self(config: ConfigFile) -> Iterator[Finding]:
+    """An interface's policy routing (`ip policy route-map`) leaves packets addressed to the
+    router itself alone: a route-map sequence that sets a next hop or an interface for what its
+    ACL permits redirects every packet it matches, those for the router's own addresses too
+    (interface PBR acts on what arrives before the routing decision, the same reason the steering
+    ACLs deny the store's own prefixes first and VRP's LAN policy takes them apart,
+    devices/views/lanpolicy.py), so a host's ping to its gateway and its DHCP renewal, unicast to
+    the gateway, would leave towards the next hop and never reach the router. Checked for each
+    interface with a policy and an address: a host of its subnet to the interface's own address;
+    the first sequence whose match permits the packet decides (a `deny` sequence routes it
+    normally, as does `set ip default next-hop`, which applies only without a route)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    sequences: dict[str, list[Line]] = {}
+    for line in top(root, "route-map"):
+        if len(line.words) >= 4 and line.words[3].isdigit():
+            sequences.setdefault(line.words[1], []).append(line)
+    for interface in top(root, "interface"):
+        policy = next((line for line in interface.children if line.words[:3] == ["ip", "policy", "route-map"]), None)
+        address = next(
+            (
+                line.words[2:4]
+                for line in interface.children
+                if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2])
+            ),
+            None,
+        )
+        if policy is None or len(policy.words) < 4 or address is None:
+            continue
+        own = ipaddress.IPv4Interface(f"{address[0]}/{address[1]}")
+        host = next((h for h in own.network.hosts() if h != own.ip), own.ip)
+        for protocol, port in _GATEWAY_SERVICES:
+            packet = Packet(protocol, host, own.ip, port)
+            redirect = _policy_redirect(sorted(sequences.get(policy.words[3], []), key=lambda s: int(s.words[3])), acls, packet)
+            if redirect is not None:
+                what = "a ping" if protocol == "icmp" else f"{protocol} {port}"
+                yield config.finding(
+                    redirect.number,
+                    "cisco-pbr-self",
+                    f"{redirect.text} (on {interface.words[1]}): policy-routes {what} from {own.network} to the "
+                    f"router's own address {own.ip}; deny the router's addresses in the match ACL first",
+                )
+                break
+
+
+def _policy_redirect(sequences: list[Line], acls: dict[str, Line], packet: Packet) -> Line | None:
+    """The route-map sequence that redirects `packet` (sets a next hop or an interface for it),
+    None when the first sequence that matches it does not, or none does."""
+    for sequence in sequences:
+        names = [
+            name
+            for line in sequence.children
+            if line.words[:3] == ["match", "ip", "address"] and line.words[3:4] != ["prefix-list"]
+            for name in line.words[3:]
+        ]
+        if names and not any(name in acls and acl_verdict(acls[name], packet).forwarded for name in names):
+            continue
+        redirects = any(line.words[:3] == ["set", "ip", "next-hop"] or line.words[:2] == ["set", "interface"] for line in sequence.children)
+        return sequence if sequence.words[2] == "permit" and redirects else None
+    return None
 
 
 def _acl_entries(acl: Line) -> list[_AclEntry]:

@@ -44,6 +44,7 @@ RULES = {
         cisco_xe.ipsec_lifetimes,
         cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
+        cisco_xe.policy_routing_self,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -619,6 +620,30 @@ def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:
     config = _store(fleet, "cisco_xe", "mall-guest")
     broken = _broken(config, "zone-pair security GUEST-TO-SELF source GUEST destination self\n service-policy type inspect GUEST-TO-SELF\n", "")
     assert [f.rule for f in _lint(broken)] == ["cisco-untrusted-self"]
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_cisco_ip_source_routing_left_on(fleet: Fleet, role: str) -> None:
+    """IOS-XE follows a packet's source route option unless told not to: a sender on the WAN or
+    the DC LAN would pick the router's next hop itself."""
+    config = _store(fleet, "cisco_xe", "dual-wan") if role == "edge" else _hub(fleet, "cisco_xe")
+    assert "\nno ip source-route\n" in config.text
+    broken = _broken(config, "no ip source-route\n", "")
+    assert [f.rule for f in _lint(broken)] == ["cisco-source-route"]
+
+
+def test_cisco_policy_routing_of_the_routers_own_address(fleet: Fleet) -> None:
+    """Interface policy routing redirects whatever its ACL permits, packets to the router itself
+    too: a guest's ping to its gateway and its DHCP renewal (unicast to the gateway) would leave
+    through the breakout, NATed; a steered segment's likewise through a hub tunnel."""
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    assert not [f for f in _lint(config) if f.rule == "cisco-pbr-self"]
+    guest = _broken(config, " match ip address GUEST-BREAKOUT\n", " match ip address GUEST-NAT\n")
+    findings = _lint(guest)
+    assert [f.rule for f in findings] == ["cisco-pbr-self"]
+    assert "10.64.5.1" in findings[0].message and "GUEST-BREAKOUT" in findings[0].message
+    steered = _broken_re(config, r"(ip access-list extended APP-POS\n) \d+ deny ip 10\.64\.4\.0 \S+ 10\.64\.4\.0 \S+\n", r"\1")
+    assert [f.rule for f in _lint(steered)] == ["cisco-pbr-self"]
 
 
 def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
