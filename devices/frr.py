@@ -551,6 +551,10 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+        # Management comes through the hubs (HQ's management network is behind them), never
+        # through an AWS tunnel, which shares the tunnels' interface group: a VPC host sending
+        # from a management address would otherwise reach SSH and SNMP.
+        "hub_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.tunnels),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
         # charon never uses a LAN or tunnel address for IKE

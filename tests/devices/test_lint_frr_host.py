@@ -99,3 +99,20 @@ def test_no_far_end_is_pinned_on_a_carrier_assigned_link(rendered: list[ConfigFi
     routes = [line for f in rendered if f.role == "edge" and not f.suffix for line in f.lines if line.startswith("ip route ")]
     assert any(" wan1 table " in line for line in routes)
     assert not [line for line in routes if re.search(r" (lte\d|wan2) table ", line)]
+
+
+def test_store_management_comes_through_the_hub_tunnels_only(rendered: list[ConfigFile]) -> None:
+    """SSH and SNMP from HQ's management network through the tunnels to the hubs, never through
+    an AWS tunnel (same interface group): a VPC host sending from a management address must not
+    reach them."""
+    checked = 0
+    for firewall in (f for f in rendered if f.role == "edge" and f.suffix == "nftables.conf"):
+        main = firewall.companions[""]
+        interfaces = re.findall(r"^interface (\S+)\n description (.*)$", main, re.M)
+        hub_tunnels = {name for name, description in interfaces if re.search(r" to hq-hub\d ", description)}
+        aws_tunnels = {name for name, description in interfaces if " aws vpn " in description}
+        for line in (x for x in firewall.lines if "@hq_management" in x and "dport" in x):
+            named = set(re.findall(r'"([^"]+)"', line))
+            assert named == hub_tunnels and "iifgroup" not in line, line
+        checked += bool(aws_tunnels)
+    assert checked, "the sample chain has FRR stores with AWS tunnels"
