@@ -69,6 +69,7 @@ RULES = {
         huawei_vrp.guest_services,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
+        huawei_vrp.ssh_remote_users,
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
     ),
@@ -97,6 +98,7 @@ RULES = {
         fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
+        fortinet.control_outside_tunnels,
     ),
 }
 
@@ -1039,6 +1041,22 @@ def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
     assert len(found) == 1 and found[0].message.endswith("from aws-wan1-t1, wan1, outside the hub overlay")
 
 
+def test_fortios_store_taking_bgp_and_bfd_outside_its_tunnels(fleet: Fleet) -> None:
+    """FortiOS opens TCP 179 to every address once BGP runs: without the local-in policy that
+    closes BGP and BFD outside the tunnels, the internet (on the WAN ports) and every store host
+    (on the segments, guest Wi-Fi among them) can open BGP connections to the store."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken_re(config, r'    edit \d+\n        set intf "any"\n(?:        [^\n]*\n)*?    next\n', "")
+    found = {f.message.split(":")[0]: f.message for f in _lint(broken) if f.rule == "fortios-control-outside-tunnels"}
+    assert {"wan1", "guest-wifi", "pos", "internal"} <= set(found)
+    assert not any(name.startswith(("hq-", "aws-", "lo")) for name in found)
+    assert "tcp/179, udp/3784 from 198.18.0.1" in found["wan1"]
+    # Closed on the WAN port only, the segments still take them from their own hosts.
+    on_wan = _broken(config, 'set intf "any"', 'set intf "wan1"')
+    assert "wan1" not in {f.message.split(":")[0] for f in _lint(on_wan) if f.rule == "fortios-control-outside-tunnels"}
+    assert any(f.message.startswith("guest-wifi: ") for f in _lint(on_wan))
+
+
 def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
     """A dial-up phase 1 without `add-route disable` installs a static route to its peer's
     selectors (0.0.0.0/0: a default route into one store) beside the store's BGP routes."""
@@ -1762,3 +1780,18 @@ def test_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, platform: Platform,
     unset = _broken(config, f"\n{esp}\n", "\n")
     (finding,) = [f for f in _lint(unset) if f.rule == rule]
     assert f"{esp.strip().removesuffix(' 3600')} unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_tacacs_operators_can_log_in_over_ssh(fleet: Fleet, role: str) -> None:
+    """An operator whose account lives on the HWTACACS server logs in over SSH: VRP takes a
+    password login over STelnet only from a configured `ssh user` (the local fallback user) or by
+    the default SSH authentication type, which the config sets; without it the lint says so."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    assert "\nssh authentication-type default password\n" in config.text
+    assert [f for f in _lint(config) if f.rule == "vrp-ssh-remote-login"] == []
+    unset = _broken(config, "ssh authentication-type default password\n", "")
+    assert [f.message for f in _lint(unset) if f.rule == "vrp-ssh-remote-login"] == [
+        "authentication-scheme STORESTACK: `authentication-mode hwtacacs local` but no `ssh "
+        "authentication-type default password`; a remote user who is no `ssh user` cannot log in over SSH"
+    ]
