@@ -485,7 +485,7 @@ def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
          threshold <ms>
          timeout <ms>
          frequency <s>
-         tos <ToS byte>                            (udp-jitter and icmp-echo, a marked class)
+         tos <ToS byte>                            (a marked class)
         ip sla reaction-configuration <number> react rtt threshold-value <ms> <ms> threshold-type immediate action-type trapOnly
         ip sla reaction-configuration <number> react <stub reaction> threshold-value <n> <n> ...   (per stub)
         ip sla schedule <number> life forever start-time now
@@ -510,7 +510,7 @@ def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
             f" timeout {timers.timeout_ms}",
             f" frequency {timers.frequency_s}",
         ]
-        if timers.kind != "icmp-jitter" and sla.tos:
+        if sla.tos:
             lines.append(f" tos {sla.tos}")
         react = "threshold-type immediate action-type trapOnly"
         lines.append(f"ip sla reaction-configuration {number} react rtt threshold-value {threshold} {threshold} {react}")

@@ -434,6 +434,23 @@ def test_cisco_probes_are_queued_like_the_class_they_measure(fleet: Fleet) -> No
     ]
 
 
+def test_cisco_icmp_jitter_probes_to_a_linux_hub_are_queued_like_their_class(fleet: Fleet) -> None:
+    """Towards an FRR hub the probes are icmp-jitter (ICMP timestamps, which Linux answers with
+    the request's ToS): unmarked, every class would be measured in the default queue."""
+    text = _store(fleet, "cisco_xe", "dual-wan", hubs="frr").text
+
+    def operation(number: int) -> str:
+        return text.split(f"\nip sla {number}\n", 1)[1].split("\nip sla ", 1)[0]
+
+    assert all(operation(number).startswith(" icmp-jitter ") for number in (11, 12, 13, 14))
+    assert [re.findall(r"^ tos (\d+)$", operation(number), re.M) for number in (11, 12, 13, 14)] == [
+        ["32"],
+        ["72"],
+        ["184"],
+        ["104"],
+    ]
+
+
 def test_cisco_store_runs_bfd_without_echo(fleet: Fleet) -> None:
     """Echo mode is on by default wherever `bfd interval` is configured, and no hub loops a
     store's echo packets back into the tunnel: every BFD tunnel of an IOS-XE store turns it off,
