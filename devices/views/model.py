@@ -641,7 +641,7 @@ class HubView:
     loopback: IfAddr
     loopback_ifname: str
     public_address: str
-    summaries: list[Net]  # originated towards the stores, with the default route
+    summaries: list[Net]  # `HubIntent.summaries`: BGP aggregates towards the stores, with the default route
     stores: list[HubStoreView]
     peers: list[HubPeerView]
     mgmt: ManagementView

@@ -277,3 +277,32 @@ def test_a_vrp_store_sends_one_fqdn_and_is_known_by_address_on_its_other_link(fl
         f.rule == "peer-mismatch" and "IKE identit" in f.message and "nw-0005-lte1" in f.message
         for f in _lint(served, fqdn)
     )
+
+
+@pytest.mark.parametrize("platform", ["frr", "cisco_xe", "huawei_vrp", "fortinet"])
+def test_a_hub_announcing_a_summary_unconditionally_is_found(fleet: Fleet, platform: Platform) -> None:
+    # HQ's and the clouds' summaries are aggregates, announced only while the hub learns a route
+    # inside them; a `network` statement over a static discard route kept a hub that lost its DC
+    # sessions drawing the stores' HQ traffic into the discard.
+    same = fleet if platform == "frr" else on_platform(fleet, platform)
+    files = config_files(same)
+    assert not [f for f in _lint(same, files) if f.rule == "hub-summary"]
+    aggregate, network = {
+        "frr": ("  aggregate-address 10.0.0.0/16\n", "  network 10.0.0.0/16\n"),
+        "cisco_xe": ("  aggregate-address 10.0.0.0 255.255.0.0\n", "  network 10.0.0.0 mask 255.255.0.0\n"),
+        "huawei_vrp": ("  aggregate 10.0.0.0 255.255.0.0\n", "  network 10.0.0.0 255.255.0.0\n"),
+        "fortinet": (None, None),
+    }[platform]
+    if aggregate is None:
+        def unconditional(text: str) -> str:
+            head = "    config network\n"
+            entry = "        edit 9\n            set prefix 10.0.0.0 255.255.0.0\n        next\n"
+            text = re.sub(r"        edit \d+\n            set prefix 10\.0\.0\.0 255\.255\.0\.0\n        next\n", "", text, count=1)
+            return text.replace(head, head + entry, 1)
+    else:
+        def unconditional(text: str) -> str:
+            return text.replace(aggregate, network, 1)
+
+    findings = [f for f in _lint(same, _broken(files, "hq-hub1.cfg", unconditional)) if f.rule == "hub-summary"]
+    assert [(f.file, "10.0.0.0/16 is announced unconditionally" in f.message) for f in findings] == [("hq-hub1.cfg", True)]
+    assert findings[0].line > 0
