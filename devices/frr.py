@@ -24,7 +24,9 @@ inventory gives its uplink rate; it replaces the roots, so it loads again as is,
 link whose device is made anew needs it again). A
 carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <lease>` to
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
-`ip rule from <lease> lookup <table>` and reloads with `swanctl --load-conns`.
+`ip rule from <lease> lookup <table>` and `ip route replace default via <lease's router> dev
+<link> table <table>` (`default dev <link>` on a point-to-point link without one: the tunnels'
+far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`.
 
 **The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
@@ -549,8 +551,12 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+        # Management comes through the hubs (HQ's management network is behind them), never
+        # through an AWS tunnel, which shares the tunnels' interface group: a VPC host sending
+        # from a management address would otherwise reach SSH and SNMP.
+        "hub_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.tunnels),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-        "private_ranges": ", ".join(net.cidr for net in view.private_ranges),
+        "internet_excluded": ", ".join(net.cidr for net in view.internet_excluded),
         # charon never uses a LAN or tunnel address for IKE
         "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
     }
@@ -818,9 +824,13 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     # The underlay: each far end pinned in its own transport's table (policy-routed by source).
     far_ends = [(t.peer_outside, links[t.link]) for t in view.tunnels]
     far_ends += [(t.peer_outside, links[t.link]) for t in view.aws_tunnels]
+    # A carrier-assigned link (DHCP, modem) has no gateway storestack knows, and staticd cannot
+    # follow a lease's router: an interface-only route would make the kernel resolve the far end
+    # on the link itself (ARP), which a hub beyond the ISP's router never answers. Its lease hook
+    # routes the link's table instead (`default via <router> dev <link> table <table>`).
     for address, link in far_ends:
-        via = f"{link.gateway} {link.ifname}" if link.gateway else link.ifname
-        routes.append((f"{address}/32", f"{via} table {link.table}"))
+        if link.gateway:
+            routes.append((f"{address}/32", f"{link.gateway} {link.ifname} table {link.table}"))
     if view.breakout is not None and view.breakout.gateway:
         # Guest Wi-Fi's own default route, in the breakout link's table only.
         routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
@@ -1195,7 +1205,18 @@ def hub_layout(view: HubView) -> FrrHubLayout:
             if prefix_key is None:
                 prefix_key = prefix_keys[net.cidr] = _static_route_key(net.cidr)
             keyed.append(((*prefix_key, table, distance, rest), f"ip route {net.cidr} {rest}"))
-    interfaces = [FrrInterface(view.loopback_ifname, "router id and management", [view.loopback.cidr])]
+    # The public IKE endpoint lives on the loopback too, as on the vendor hubs (IOS-XE and VRP
+    # Loopback1, a FortiOS loopback interface): every store connection's local_addrs, the source
+    # of every IKE/ESP packet and what the uplink's queues match. Without it on an interface the
+    # kernel delivers no IKE packet to charon and sends none from that address (the lab's hub
+    # holds it on its WAN port, so only a real hub missed it).
+    interfaces = [
+        FrrInterface(
+            view.loopback_ifname,
+            "router id, management and public IKE endpoint",
+            [view.loopback.cidr, f"{view.public_address}/32"],
+        )
+    ]
     interfaces.append(FrrInterface(view.dc.ifname, "dc core lan", [view.dc.address.cidr]))
     interfaces += [
         FrrInterface(peer.ifname, f"ipsec {peer.id} {peer.description}", [peer.local.cidr]) for peer in view.peers

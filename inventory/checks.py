@@ -884,6 +884,22 @@ def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
             issues += _application_issues(
                 store_doc, ("sla", "applications"), override.applications, classes, catch_alls, spec.qos
             )
+        breakout = guest_breakout_index(store.wan) if "guest-wifi" in store.lan else None
+        if breakout is not None:
+            # Guest Wi-Fi leaves through one link on every platform, the store's first wired one:
+            # an application of the segment that would not use that link's kind has no way out.
+            link = store.wan[breakout]
+            for name, application in {**sla.applications, **override.applications}.items():
+                if "guest-wifi" in application.segments and link.kind not in application.transports:
+                    issues.append(
+                        store_doc.issue(
+                            ("wan", breakout, "kind"),
+                            f"link {link.name} ({link.kind}) is where guest Wi-Fi breaks out (the store's "
+                            f"first wired link), and application {name} does not list {link.kind} in its "
+                            f"transports ({', '.join(application.transports)}); guest Wi-Fi leaves through "
+                            "that link only",
+                        )
+                    )
         for index, link in enumerate(store.wan):
             if link.data_cap_gb is not None and link.kind not in CELLULAR_KINDS:
                 issues.append(

@@ -23,7 +23,7 @@ from typing import Literal
 
 from storestack.common.records import record
 from storestack.inventory.fleet import ResolvedStore, ResolvedWanLink
-from storestack.inventory.models import DSCP_VALUES, SlaClass
+from storestack.inventory.models import DSCP_VALUES, SlaClass, guest_breakout_index
 
 IPv4Address = ipaddress.IPv4Address
 IPv4Network = ipaddress.IPv4Network
@@ -315,11 +315,17 @@ def build_store_sla(
         if not segments:
             continue
         overlay = any(kind in overlay_segments for kind in segments)
-        # Preferred transport first, then the store's own order of its links.
+        # Preferred transport first, then the store's own order of its links. What breaks out
+        # locally leaves through the store's one breakout link (its first wired link, which every
+        # platform NATs guest Wi-Fi out of), whatever else the application would accept: the
+        # inventory refuses an application that does not list that link's kind (`sla_checks`).
+        breakout = guest_breakout_index(store.wan)
         links = sorted(
             (spec.transports.index(link.kind), position, link)
             for position, link in enumerate(store.wan)
-            if link.kind in spec.transports and (spec.cellular or not link.cellular)
+            if link.kind in spec.transports
+            and (spec.cellular or not link.cellular)
+            and (overlay or position == breakout)
         )
         paths = [path(link, hub) for _, _, link in links for hub in (hubs if overlay else [None])]
         applications.append(

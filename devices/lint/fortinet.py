@@ -1328,6 +1328,50 @@ def local_in(parsed: dict[str, Block]) -> Callable[[set[str], Packet], Verdict]:
     return verdict
 
 
+# BGP and single-hop BFD, which a store runs inside its tunnels only.
+_TUNNEL_CONTROL = (("tcp", 179), ("udp", 3784))
+# Where a WAN port's packets come from: the internet (RFC 2544's benchmarking range, outside
+# every plan of the fleet).
+_INTERNET_HOST = ipaddress.IPv4Address("198.18.0.1")
+
+
+@register_rule(PLATFORM)
+def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: BGP and BFD reach the unit through its tunnels only. FortiOS's own local-in rules
+    admit TCP 179 from any address on every interface once BGP is configured, so a local-in
+    policy (on the port, its zone or `any`) must refuse them on every WAN port (from the
+    internet) and every segment (from a host of the segment), to each of the unit's addresses."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    verdict = local_in(parsed)
+    own = sorted(_own_addresses(parsed))
+    zones = _entries(parsed, "system zone")
+    for interface in _entries(parsed, "system interface"):
+        if interface.first("type") in ("tunnel", "loopback"):
+            continue
+        source = _INTERNET_HOST
+        if interface.first("role") != "wan" and len(interface.get("ip")) == 2:
+            network = ipaddress.IPv4Interface("/".join(interface.get("ip"))).network
+            source = next(host for host in network.hosts() if host not in own)
+        arrival = {interface.name, "any", *(z.name for z in zones if interface.name in z.get("interface"))}
+        admitted = sorted(
+            {
+                f"{protocol}/{port}"
+                for protocol, port in _TUNNEL_CONTROL
+                for address in own
+                if verdict(arrival, Packet(protocol, source, address, port)).forwarded
+            }
+        )
+        if admitted:
+            yield config.finding(
+                interface.line,
+                "fortios-control-outside-tunnels",
+                f"{interface.name}: the unit takes {', '.join(admitted)} from {source} "
+                "(no local-in policy refuses them outside the tunnels)",
+            )
+
+
 def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
     """(source network, tunnel) for what a store sends over each of its tunnels: the tunnel's far
     inside address (its `remote-ip`), and the prefixes the hub accepts from the BGP neighbour

@@ -164,6 +164,10 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
         int(m.group(2)): m.group(1)
         for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
     }
+    main = config.companions.get("", "")
+    host_addresses = {
+        str(address.ip) for addresses in _interface_addresses(main.splitlines()).values() for address in addresses
+    }
     for name, (line, settings) in found.items():
         for key, value in _REQUIRED.items():
             if settings.get(key) != value:
@@ -185,6 +189,68 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
             )
         if _child(settings, name, "esp_proposals") is None:
             yield config.finding(line, "ipsec-setting", f"connection {name}: child {name} is missing")
+        # As responder charon takes a connection only when the IKE packet's destination matches
+        # local_addrs, and as initiator it sends from that address (swanctl.conf(5),
+        # connections.<conn>.local_addrs): an address on none of the host's interfaces brings
+        # no tunnel up. A carrier-assigned transport's comes from its lease hook's include.
+        local_addrs = settings.get("local_addrs", "%any")
+        if main and local_addrs != "%any":
+            missing = [a.strip() for a in local_addrs.split(",") if a.strip() not in host_addresses]
+            if missing:
+                yield config.finding(
+                    line,
+                    "ipsec-local-address",
+                    f"connection {name}: local_addrs {', '.join(missing)} is on none of the appliance's interfaces",
+                )
+
+
+@register_rule(PLATFORM)
+def underlay_next_hops(config: ConfigFile) -> Iterator[Finding]:
+    """Every route through a transport (a WAN link a tunnel rides, `link add … dev <link>` in the
+    routing file) names its next hop: `ip route P <ifname>` alone has the kernel resolve P on the
+    link itself (ARP), which a far end beyond the ISP's router never answers."""
+    if config.suffix:
+        return
+    routing = config.companions.get("routing", "")
+    transports = set(re.findall(r"^link add \S+ type xfrm dev (\S+) ", routing, re.M))
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if words[:2] == ["ip", "route"] and len(words) > 3 and words[3] in transports:
+            yield config.finding(
+                number, "underlay-next-hop", f"{line}: no next hop on transport {words[3]} (the kernel would ARP for {words[2]})"
+            )
+
+
+# The appliance's own address the DC core routes back to: the loopback (router id and
+# management), which every store announces. A tunnel's inside address (100.64.x) is announced to
+# nobody, so an answer to a query sent from it has no way back.
+_LOOPBACK = "lo"
+
+
+@register_rule(PLATFORM)
+def dns_upstream_source(config: ConfigFile) -> Iterator[Finding]:
+    """dnsmasq sends its upstream queries from its loopback: `server=ADDR@SOURCE` (dnsmasq(8),
+    --server). Without a source the kernel picks the outgoing tunnel's inside address, and the
+    resolvers' answers never come back, so no client of the store resolves a name."""
+    if config.suffix != "dnsmasq.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    for number, line in enumerate(config.lines, start=1):
+        if not line.startswith("server="):
+            continue
+        value = line.removeprefix("server=")
+        if value.startswith("/"):
+            value = value.rsplit("/", 1)[1]  # `/domain/addr`: the address after the domains
+        _, _, source = value.partition("@")
+        source = source.split("#", 1)[0]
+        if source not in loopback:
+            yield config.finding(
+                number,
+                "dns-upstream-source",
+                f"{line}: upstream queries must leave from the loopback ({', '.join(sorted(loopback)) or 'none'}), "
+                f"not {source or 'the outgoing tunnel'}'s address",
+            )
 
 
 # A forward rule that accepts with no destination or interface restriction lets one zone reach
@@ -261,9 +327,14 @@ def _esp(text: str) -> frozenset[EspProposal]:
 
 
 def _interfaces(config: ConfigFile) -> dict[str, list[ipaddress.IPv4Interface]]:
+    return _interface_addresses(config.lines)
+
+
+def _interface_addresses(lines: list[str]) -> dict[str, list[ipaddress.IPv4Interface]]:
+    """Interface name -> its `ip address` lines, from an FRR config's lines."""
     result: dict[str, list[ipaddress.IPv4Interface]] = {}
     current: str | None = None
-    for line in config.lines:
+    for line in lines:
         if line.startswith("interface "):
             current = line.split()[1]
             result[current] = []

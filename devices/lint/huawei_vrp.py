@@ -272,6 +272,35 @@ def vty_access(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def ssh_remote_users(config: ConfigFile) -> Iterator[Finding]:
+    """An SSH login that HWTACACS authenticates has a default SSH authentication type to land
+    on (`ssh authentication-type default password`): VRP takes a password login over STelnet
+    only from a user it knows as an SSH user (`ssh user NAME authentication-type password`, the
+    local user's line) or, for every other name, by that default. Without it the operators whose
+    accounts live on the HWTACACS server are refused and only the local fallback user logs in
+    (Huawei "Example for Configuring Data Center Network Management (RADIUS Authentication)":
+    remote users need their own `ssh user` lines, or the default)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    texts = {line.text for line in root.children}
+    if "stelnet server enable" not in texts or "ssh authentication-type default password" in texts:
+        return
+    for aaa in top(root, "aaa"):
+        for scheme in aaa.children:
+            if scheme.words[:1] != ["authentication-scheme"]:
+                continue
+            for line in scheme.children:
+                if line.words[:1] == ["authentication-mode"] and {"hwtacacs", "radius"} & set(line.words):
+                    yield config.finding(
+                        line.number,
+                        "vrp-ssh-remote-login",
+                        f"{scheme.text}: `{line.text}` but no `ssh authentication-type default password`; "
+                        "a remote user who is no `ssh user` cannot log in over SSH",
+                    )
+
+
+@register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     if config.suffix:
         return

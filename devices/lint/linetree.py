@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from storestack.common.addressing import RFC1918, SHARED_ADDRESS_SPACE
+from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 
 if TYPE_CHECKING:
     from storestack.devices.lint import ConfigFile, Finding
@@ -152,13 +152,18 @@ def unresolved(
 
 
 def private_gaps(denied: list[str]) -> list[str]:
-    """The RFC 1918 ranges (and the RFC 6598 shared space) that the networks in `denied`
-    ("a.b.c.d/len" or "a.b.c.d/wildcard") leave open: what an internet flow permitted after
-    these denies could still reach."""
+    """The RFC 1918 ranges (and the RFC 6598 shared space and the link-local range, where the
+    cloud VPNs' BGP speakers are) that the networks in `denied` ("a.b.c.d/len" or
+    "a.b.c.d/wildcard") leave open: what an internet flow permitted after these denies could
+    still reach."""
     nets = []
     for text in denied:
         try:
             nets.append(ipaddress.IPv4Network(text, strict=False))
         except ValueError:
             continue
-    return [str(block) for block in (*RFC1918, SHARED_ADDRESS_SPACE) if not any(block.subnet_of(n) for n in nets)]
+    return [
+        str(block)
+        for block in (*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL)
+        if not any(block.subnet_of(n) for n in nets)
+    ]

@@ -73,7 +73,15 @@ DRIVER = PlatformDriver(
     # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for
     # Configuring IPSec NAT Traversal": `version 1` after `undo version 2`). Read as one, so a
     # push never answers the second form with `undo version 2`.
-    equivalent_lines=((r" version 2", " undo version 1"),),
+    equivalent_lines=(
+        (r" version 2", " undo version 1"),
+        # The default SSH authentication type for users who are no `ssh user` (the HWTACACS
+        # operators): `ssh authentication-type default password` as AR V200 and the VRP8
+        # examples write it; newer releases list it as `ssh user default-authentication-type`
+        # (NetEngine AR V300R021 command reference, EDOC1100203224, "User Login Configuration
+        # Commands"). Read as one, so a release printing the newer form is in sync.
+        (r"ssh user default-authentication-type password", "ssh authentication-type default password"),
+    ),
     error_patterns=(r"^\s*Error:",),
     save_command="save",
     save_confirmations=((r"\[Y/N\]", "y"),),

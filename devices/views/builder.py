@@ -172,13 +172,14 @@ class ViewBuilder:
         self.hub_routes = [*self.hq_networks, Net.of(plan.cloud), Net.of(plan.desktops)]
         self.cloud_summary = Net.of(plan.cloud)
         private = (plan.stores, *plan.hq, plan.cloud, plan.desktops, plan.transit, plan.loopbacks)
-        self.private_ranges = [Net.of(net) for net in private]
         self.store_supernet = Net.of(plan.stores)
-        # What an internet flow never reaches: every RFC 1918 range and the RFC 6598 shared space
-        # (a carrier's CGNAT neighbours, the overlay's transit), plus any fleet range outside
-        # them; "guest reaches only the internet, never RFC 1918" holds for a modem's or a mall
-        # network's 192.168.x as much as for the corporate ranges.
-        excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, *private])
+        # What an internet flow never reaches: every RFC 1918 range, the RFC 6598 shared space
+        # (a carrier's CGNAT neighbours, the overlay's transit) and the link-local range (the
+        # store's and hubs' cloud VPN inside addresses: AWS's BGP speakers sit one hop away on a
+        # store with AWS tunnels), plus any fleet range outside them; "guest reaches only the
+        # internet, never RFC 1918" holds for a modem's or a mall network's 192.168.x as much as
+        # for the corporate ranges.
+        excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL, *private])
         self.internet_excluded = [Net.of(net) for net in excluded]
         self.hub_refs = {
             name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
@@ -354,7 +355,7 @@ class ViewBuilder:
             cloud_max_prefixlen=24,
             unsteered=unsteered,
             hq_networks=self.hq_networks,
-            private_ranges=self.private_ranges,
+            internet_excluded=self.internet_excluded,
             mgmt=self._mgmt,
             bfd_profiles=sorted({link.bfd for link in wan}, key=lambda p: p.name),
             guest=guest,

@@ -556,7 +556,7 @@ class StoreApplianceView:
     # by another path than it left).
     unsteered: list[Net]
     hq_networks: list[Net]
-    private_ranges: list[Net]  # every corporate range guest Wi-Fi must never reach
+    internet_excluded: list[Net]  # what an internet flow (guest Wi-Fi's, office's) never reaches
     mgmt: ManagementView
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None

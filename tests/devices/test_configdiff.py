@@ -136,6 +136,18 @@ def test_vrp_ikev2_only_peer_reads_the_same_in_either_release_form(shown: str) -
     ]
 
 
+@pytest.mark.parametrize(
+    "shown", ["ssh authentication-type default password", "ssh user default-authentication-type password"]
+)
+def test_vrp_default_ssh_authentication_reads_the_same_in_either_release_form(shown: str) -> None:
+    """The default SSH authentication type (HWTACACS operators log in over SSH) printed in the
+    AR V200 form or the newer releases' one is in sync with the template's line."""
+    intended = "#\nstelnet server enable\nssh authentication-type default password\n#\nreturn\n"
+    running = f"#\nstelnet server enable\n{shown}\n#\nreturn\n"
+    assert compute_diff(running, intended, "huawei_vrp").in_sync
+    assert remediation_lines(running, intended, "huawei_vrp") == ()
+
+
 @pytest.mark.parametrize("golden", ["dual-wan", "hub"])
 def test_vrp_first_push_creates_the_loopback_before_naming_it(golden: str) -> None:
     """An AR out of the box has no LoopBack0 and refuses a source interface it has not created:

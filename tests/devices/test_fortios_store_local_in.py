@@ -52,3 +52,30 @@ def test_a_fortios_store_takes_only_its_tunnels_control_and_hqs_management(fleet
             unwanted += [Packet("tcp", mgmt, loopback, 22), Packet("udp", mgmt, loopback, 161)]
         for packet in unwanted:
             assert not verdict(arrival, packet).forwarded, (tunnel.name, packet)
+
+
+@pytest.mark.parametrize("shape", ["dual-wan", "mall-guest"])
+def test_a_fortios_store_takes_no_bgp_or_bfd_outside_its_tunnels(fleet: Fleet, shape: str) -> None:
+    """FortiOS opens TCP 179 to every address once BGP runs: the internet on a WAN port and a
+    store host on a segment (guest Wi-Fi among them) reach neither BGP nor BFD on any address of
+    the store, while IKE and DHCP on the WAN ports and DNS on the segments keep FortiOS's rules."""
+    (config,) = render_store(on_platform(fleet, "fortinet"), SHAPES[shape])
+    parsed = parse(config.text)
+    verdict = local_in(parsed)
+    interfaces = parsed["system interface"].entries
+    own = [ipaddress.IPv4Address(ip) for e in interfaces if (ip := e.first("ip"))]
+    internet = ipaddress.IPv4Address("198.18.0.1")
+    outside = [e for e in interfaces if e.first("type") not in ("tunnel", "loopback")]
+    assert {e.first("role") for e in outside} == {"wan", "lan"}
+    for interface in outside:
+        arrival = {interface.name, "any"}
+        ip = interface.get("ip")
+        source = internet if interface.first("role") == "wan" or not ip else ipaddress.IPv4Address(ip[0]) + 1
+        for address in own:
+            for packet in (Packet("tcp", source, address, 179), Packet("udp", source, address, 3784)):
+                assert not verdict(arrival, packet).forwarded, (interface.name, packet)
+        if interface.first("role") == "wan":
+            for address in own:
+                assert verdict(arrival, Packet("udp", internet, address, 500)).forwarded
+        elif ip:
+            assert verdict(arrival, Packet("udp", source, ipaddress.IPv4Address(ip[0]), 53)).forwarded

@@ -69,6 +69,7 @@ RULES = {
         huawei_vrp.guest_services,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
+        huawei_vrp.ssh_remote_users,
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
     ),
@@ -97,6 +98,7 @@ RULES = {
         fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
+        fortinet.control_outside_tunnels,
     ),
 }
 
@@ -657,8 +659,26 @@ def test_internet_flows_that_leave_private_ranges_open(fleet: Fleet) -> None:
     broken = _broken_re(vrp, r" rule \d+ deny ip source 10\.64\.5\.0 \S+ destination 172\.16\.0\.0 \S+\n", "")
     assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
     fortios = _store(fleet, "fortinet", "mall-guest")
-    broken = _broken(fortios, 'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-172.16.0.0/12" "NET-192.168.0.0/16"', 'set dstaddr "NET-10.0.0.0/8"')
+    broken = _broken(
+        fortios,
+        'set dstaddr "NET-10.0.0.0/8" "NET-100.64.0.0/10" "NET-169.254.0.0/16" "NET-172.16.0.0/12" "NET-192.168.0.0/16"',
+        'set dstaddr "NET-10.0.0.0/8"',
+    )
     assert [f.rule for f in _lint(broken)] == ["fortios-internet-private"]
+
+
+def test_office_internet_that_leaves_the_link_local_range_open(fleet: Fleet) -> None:
+    """Office's internet flow rides the overlay; on a store with AWS tunnels, AWS's BGP speakers
+    sit one hop away at link-local inside addresses (169.254.x), so "any" before denying
+    169.254.0.0/16 lets an office host reach them."""
+    cisco = _store(fleet, "cisco_xe", "mall-guest")
+    assert "169.254.0.0 0.0.255.255" in cisco.text.split("ip access-list extended OFFICE-TO-OVERLAY")[1].split("!")[0]
+    broken = _broken_re(cisco, r"(OFFICE-TO-OVERLAY\n(?: \d+ .*\n)*?) \d+ deny ip \S+ \S+ 169\.254\.0\.0 \S+\n", r"\1")
+    findings = _lint(broken)
+    assert [f.rule for f in findings] == ["cisco-internet-private"] and "169.254.0.0/16" in findings[0].message
+    vrp = _store(fleet, "huawei_vrp", "mall-guest")
+    broken = _broken_re(vrp, r"(OFFICE-TO-OVERLAY \d+\n(?: rule .*\n)*?) rule \d+ deny ip source \S+ \S+ destination 169\.254\.0\.0 \S+\n", r"\1")
+    assert [f.rule for f in _lint(broken)] == ["vrp-internet-private"]
 
 
 def test_vrp_null0_route_that_beats_bgp(fleet: Fleet) -> None:
@@ -1037,6 +1057,22 @@ def test_fortios_store_management_outside_the_hub_overlay(fleet: Fleet) -> None:
     )
     found = [f for f in _lint(broken) if f.rule == "fortios-management-path"]
     assert len(found) == 1 and found[0].message.endswith("from aws-wan1-t1, wan1, outside the hub overlay")
+
+
+def test_fortios_store_taking_bgp_and_bfd_outside_its_tunnels(fleet: Fleet) -> None:
+    """FortiOS opens TCP 179 to every address once BGP runs: without the local-in policy that
+    closes BGP and BFD outside the tunnels, the internet (on the WAN ports) and every store host
+    (on the segments, guest Wi-Fi among them) can open BGP connections to the store."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    broken = _broken_re(config, r'    edit \d+\n        set intf "any"\n(?:        [^\n]*\n)*?    next\n', "")
+    found = {f.message.split(":")[0]: f.message for f in _lint(broken) if f.rule == "fortios-control-outside-tunnels"}
+    assert {"wan1", "guest-wifi", "pos", "internal"} <= set(found)
+    assert not any(name.startswith(("hq-", "aws-", "lo")) for name in found)
+    assert "tcp/179, udp/3784 from 198.18.0.1" in found["wan1"]
+    # Closed on the WAN port only, the segments still take them from their own hosts.
+    on_wan = _broken(config, 'set intf "any"', 'set intf "wan1"')
+    assert "wan1" not in {f.message.split(":")[0] for f in _lint(on_wan) if f.rule == "fortios-control-outside-tunnels"}
+    assert any(f.message.startswith("guest-wifi: ") for f in _lint(on_wan))
 
 
 def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:
@@ -1762,3 +1798,18 @@ def test_ipsec_lifetimes_are_the_fleet_policys(fleet: Fleet, platform: Platform,
     unset = _broken(config, f"\n{esp}\n", "\n")
     (finding,) = [f for f in _lint(unset) if f.rule == rule]
     assert f"{esp.strip().removesuffix(' 3600')} unset, the fleet policy's ESP lifetime is 3600 s" in finding.message
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_tacacs_operators_can_log_in_over_ssh(fleet: Fleet, role: str) -> None:
+    """An operator whose account lives on the HWTACACS server logs in over SSH: VRP takes a
+    password login over STelnet only from a configured `ssh user` (the local fallback user) or by
+    the default SSH authentication type, which the config sets; without it the lint says so."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    assert "\nssh authentication-type default password\n" in config.text
+    assert [f for f in _lint(config) if f.rule == "vrp-ssh-remote-login"] == []
+    unset = _broken(config, "ssh authentication-type default password\n", "")
+    assert [f.message for f in _lint(unset) if f.rule == "vrp-ssh-remote-login"] == [
+        "authentication-scheme STORESTACK: `authentication-mode hwtacacs local` but no `ssh "
+        "authentication-type default password`; a remote user who is no `ssh user` cannot log in over SSH"
+    ]

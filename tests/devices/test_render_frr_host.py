@@ -159,7 +159,10 @@ def test_bgp_bfd_and_management_only_inside_tunnels_and_no_dns_on_the_wan(fleet:
     for tunnel in intent.tunnels:
         assert tunnel.local_inside is not None, tunnel.id
         assert f". {tunnel.peer_inside} . {tunnel.local_inside.ip}" in view_tunnels, tunnel.id
-    assert all(line.startswith("iifgroup 10") for line in inputs if "dport 22" in line)
+    # Management through the hub tunnels only: never an AWS tunnel, though it shares their group.
+    hub_tunnels = ", ".join(f'"{name}"' for name in re.findall(r'"(xfrm\d+)" \. ', view_tunnels))
+    management = [line for line in inputs if "dport 22" in line or "dport 161" in line]
+    assert len(management) == 2 and all(line.startswith(f"iifname {{ {hub_tunnels} }} ") for line in management)
     assert all(
         line.startswith('iifname "lan0.') for line in inputs if "dport { 53" in line or "dport 53" in line
     )

@@ -131,6 +131,40 @@ def test_a_data_cap_on_a_wired_link_is_an_error(
     ]
 
 
+def test_guest_wifi_leaves_only_through_the_breakout_link(fleet_dir: Path) -> None:
+    # A second wired link that the guest application prefers: every platform still NATs guest
+    # Wi-Fi out of the first wired link, and the intent says so rather than offering the other.
+    store_file = fleet_dir / "stores" / "sh-0001.yaml"
+    store_file.write_text(
+        store_file.read_text().replace(
+            "  - name: lte1\n",
+            "  - name: wan2\n    kind: broadband\n    isp: Virgin\n    bandwidth_mbps: 200\n    priority: 20\n"
+            "  - name: lte1\n",
+        )
+    )
+    intent = NetworkIntent(load_fleet(fleet_dir)).store("sh-0001")
+    guest = intent.sla.application("guest")
+    assert intent.guest_breakout == "wan1"
+    assert [(p.transport, p.hub) for p in guest.paths] == [("wan1", None)]
+
+
+def test_a_guest_application_that_refuses_the_breakout_link_is_an_error(
+    fleet_dir: Path, errors_of: Callable[[Path], list[str]]
+) -> None:
+    store_file = fleet_dir / "stores" / "sh-0001.yaml"
+    _append(
+        store_file,
+        "sla:\n  applications:\n"
+        "    guest: {sla: best-effort, segments: [guest-wifi], transports: [broadband], cellular: false}\n",
+    )
+    line = store_file.read_text().splitlines().index("    kind: fiber") + 1
+    assert errors_of(fleet_dir) == [
+        f"stores/sh-0001.yaml:{line} wan[0].kind: link wan1 (fiber) is where guest Wi-Fi breaks out (the "
+        "store's first wired link), and application guest does not list fiber in its transports "
+        "(broadband); guest Wi-Fi leaves through that link only"
+    ]
+
+
 def test_the_probe_count_notices_the_threshold_within_the_detection_time() -> None:
     cls = SlaClass(loss_percent=25, latency_ms=150, jitter_ms=30, detection_seconds=10, probe_interval_ms=20)
     count = consecutive_losses(cls)

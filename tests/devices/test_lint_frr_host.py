@@ -1,0 +1,118 @@
+"""`devices lint` on an FRR host's own addresses (devices/lint/frr.py): the IKE endpoint every
+swanctl connection names is on one of the host's interfaces, and dnsmasq asks its resolvers from
+the loopback. Clean on what storestack renders; each rule catches a deliberately broken file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+import pytest
+
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.run import config_files, lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+HUB = "hq-hub1"
+STORE = "nw-0001-edge1"
+
+
+@pytest.fixture(scope="module")
+def rendered(fleet: Fleet) -> list[ConfigFile]:
+    return config_files(fleet)
+
+
+def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
+    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
+    target = next(f for f in files if f.name == name)
+    text = change(target.text)
+    assert text != target.text, "the change must change something"
+    companions = dict(target.companions)
+    companions[target.suffix] = text
+    return [
+        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
+        if config.hostname == target.hostname
+        else config
+        for config in files
+    ]
+
+
+def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
+    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
+
+
+def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    found = _findings(fleet, rendered, "ipsec-local-address") + _findings(fleet, rendered, "dns-upstream-source")
+    assert found == []
+    assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
+
+
+def test_a_hub_whose_public_address_is_on_no_interface_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The hub's IKE endpoint only in swanctl.conf: the kernel delivers no IKE packet to it and
+    charon cannot send from it, so no store tunnel comes up."""
+    hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
+    public = next(line for line in hub.lines if line.startswith(" ip address 203.0.113."))
+    files = _broken(rendered, f"{HUB}.cfg", lambda t: t.replace(public + "\n", "", 1))
+    found = _findings(fleet, files, "ipsec-local-address")
+    assert found and all(f.file == f"{HUB}.swanctl.conf" and f.line > 0 for f in found)
+    assert public.split()[-1].removesuffix("/32") in found[0].message
+
+
+def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    store = next(f for f in rendered if f.name == f"{STORE}.swanctl.conf")
+    local = next(line for line in store.lines if "local_addrs = " in line).split("=")[1].strip()
+    files = _broken(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
+    found = _findings(fleet, files, "ipsec-local-address")
+    assert found and all("192.0.2.99" in f.message for f in found)
+
+
+def test_dns_queries_from_the_tunnel_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A `server=` without a source: the query carries the tunnel's inside address, which the DC
+    has no route back to."""
+    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", ""))
+    found = _findings(fleet, files, "dns-upstream-source")
+    assert len(found) == 2 and all(f.file == f"{STORE}.dnsmasq.conf" for f in found)
+    assert "10.255.0.3" in found[0].message
+
+
+def test_dns_queries_from_another_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
+    (finding,) = _findings(fleet, files, "dns-upstream-source")
+    assert "not 10.64.0.1" in finding.message
+
+
+def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """`ip route <hub>/32 wan1 table 101`: the kernel would ARP for the hub on the WAN link."""
+    store = next(f for f in rendered if f.name == f"{STORE}.cfg")
+    pinned = next(line for line in store.lines if line.startswith("ip route 203.0.113.11/32 ") and " wan1 " in line)
+    gateway = pinned.split()[3]
+    files = _broken(rendered, f"{STORE}.cfg", lambda t: t.replace(pinned, pinned.replace(f" {gateway} ", " ")))
+    (finding,) = _findings(fleet, files, "underlay-next-hop")
+    assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
+
+
+def test_no_far_end_is_pinned_on_a_carrier_assigned_link(rendered: list[ConfigFile]) -> None:
+    """A DHCP or cellular link's router is the lease's: its lease hook routes the link's table,
+    and the rendered config pins no far end there (staticd cannot follow the lease)."""
+    routes = [line for f in rendered if f.role == "edge" and not f.suffix for line in f.lines if line.startswith("ip route ")]
+    assert any(" wan1 table " in line for line in routes)
+    assert not [line for line in routes if re.search(r" (lte\d|wan2) table ", line)]
+
+
+def test_store_management_comes_through_the_hub_tunnels_only(rendered: list[ConfigFile]) -> None:
+    """SSH and SNMP from HQ's management network through the tunnels to the hubs, never through
+    an AWS tunnel (same interface group): a VPC host sending from a management address must not
+    reach them."""
+    checked = 0
+    for firewall in (f for f in rendered if f.role == "edge" and f.suffix == "nftables.conf"):
+        main = firewall.companions[""]
+        interfaces = re.findall(r"^interface (\S+)\n description (.*)$", main, re.M)
+        hub_tunnels = {name for name, description in interfaces if re.search(r" to hq-hub\d ", description)}
+        aws_tunnels = {name for name, description in interfaces if " aws vpn " in description}
+        for line in (x for x in firewall.lines if "@hq_management" in x and "dport" in x):
+            named = set(re.findall(r'"([^"]+)"', line))
+            assert named == hub_tunnels and "iifgroup" not in line, line
+        checked += bool(aws_tunnels)
+    assert checked, "the sample chain has FRR stores with AWS tunnels"
