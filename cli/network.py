@@ -120,6 +120,10 @@ def _print_hub(report: dict[str, Any]) -> None:
                 f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}"
             )
     out(f"[bold]originates[/] {', '.join(report['originates'])}")
+    out(
+        "[bold]summaries[/] (while a route inside is learned) "
+        + "; ".join(f"{s['prefix']} from {', '.join(s['from'])}" for s in report["summaries"])
+    )
     if report["no_queues_because"]:
         out(f"[bold]queues to the stores[/] none: {report['no_queues_because']}")
     else:

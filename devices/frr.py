@@ -1172,6 +1172,7 @@ class FrrHubLayout:
     cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
     cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
     aggregates: list[str]
+    hubs: list[Net]  # what the other hubs may teach and are taught (le 32): never HQ's routes
     dc_in: list[Net]  # what the DC core may teach (le 32), besides the default route
     dc_out: list[Net]  # what the hub announces to the DC core (le 32)
 
@@ -1181,10 +1182,9 @@ class FrrHubLayout:
 
 
 def hub_layout(view: HubView) -> FrrHubLayout:
-    routes = [(net.cidr, "blackhole 254") for net in view.summaries]
     # Policy-based cloud VPNs (none built today) carry no routing protocol: their prefixes route
-    # into the tunnel interface (the summary's blackhole stays as the anchor behind it).
-    routes += [
+    # into the tunnel interface.
+    routes = [
         (net.cidr, tunnel.ifname)
         for tunnel in view.cloud_tunnels
         if tunnel.inside is None
@@ -1239,7 +1239,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
     neighbors += [
-        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, None, None)
+        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS")
         for hub in view.hub_neighbors
     ]
     neighbors += [
@@ -1255,20 +1255,23 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     # address), then the others by address.
     neighbors.sort(key=lambda n: (n.group is None, n.group or "", _ip_key(n.address)))
     loopback = Net.at(_ip_key(view.loopback.ip), 32)
-    networks = sorted((net.cidr for net in (*view.summaries, loopback)), key=_table_key)
     cloud = view.cloud_session
+    hub_session = next((s for s in view.intent.sessions if s.kind == "hub-hub"), None)
+    # HQ's and the clouds' summaries (`HubIntent.summaries`) are aggregates, each announced only
+    # while a more specific route inside it is in the BGP table; the store supernet, announced
+    # to the clouds as one route (its stores stay specific towards everyone else: no summary-only).
+    aggregates = [*view.summaries, *([view.store_supernet] if cloud else [])]
     return FrrHubLayout(
         _in_staticd_order(keyed),
         interfaces,
-        networks,
+        [loopback.cidr],
         neighbors,
         [groups[name] for name in sorted(groups)],
         to_stores=[*view.summaries, loopback, *(Net.at(_ip_key(hub.loopback), 32) for hub in view.hub_neighbors)],
         cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
-        # The store supernet, announced to the clouds as one route (its stores stay specific
-        # towards everyone else: no summary-only).
-        aggregates=[view.store_supernet.cidr] if cloud else [],
+        aggregates=sorted((net.cidr for net in aggregates), key=_table_key),
+        hubs=[Net.of(net) for net in hub_session.accepts] if hub_session else [],
         dc_in=view.dc.accepts,
         dc_out=view.dc.announces,
     )

@@ -21,7 +21,7 @@ from storestack.common.files import atomic_write_text
 from storestack.lab import system
 from storestack.lab.errors import LabError
 from storestack.lab.state import LabState
-from storestack.lab.topology import LabDcCore
+from storestack.lab.topology import LabDcCore, LabHubCloudVpn
 from storestack.lab.underlay import HQ_SITE
 
 DC_CORE = "dc-core"
@@ -93,31 +93,70 @@ def start_dc_core(state: LabState, timeout: float) -> None:
     core = sites.dc_core
     lab_hubs = {runtime.name for runtime in state.appliances}
     hubs = [hub for hub in core.hub_addresses if hub in lab_hubs]
-    frr_user = pwd.getpwnam("frr")
+    spaces = {}
     for index, router in enumerate(core.routers):
-        space = pathspace(state.prefix, index)
-        conf_dir, run_dir = system.FRR_CONF_ROOT / space, system.FRR_RUN_ROOT / space
-        for directory in (conf_dir, run_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
-            os.chmod(directory, 0o750)
-        config = conf_dir / "bgpd.conf"
-        atomic_write_text(config, bgpd_config(core, index, hubs), mode=0o640)
-        os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
-        system.run(
-            [
-                "ip", "netns", "exec", namespaces[dc_core_name(index)],
-                str(system.FRR_LIB / "bgpd"), "-N", space, "-d", "-Z", "-l", str(router),
-                "-A", "127.0.0.1", "-f", str(config),
-            ],
-            timeout=30,
-        )
+        space = spaces[dc_core_name(index)] = pathspace(state.prefix, index)
+        _start_bgpd(space, namespaces[dc_core_name(index)], str(router), bgpd_config(core, index, hubs))
+    vpns = {hub: vpn for hub, vpn in sites.hub_cloud_vpns.items() if hub in lab_hubs}
+    for hub, vpn in vpns.items():
+        space = spaces[f"{hub}'s cloud VPN stand-in"] = f"{state.prefix}-{HUB_CLOUD_VPN}-{hub}"
+        _start_bgpd(space, namespaces[dc_core_name(0)], str(vpn.peer_inside), hub_cloud_vpn_config(vpn, hub))
     deadline = time.monotonic() + timeout
-    for index in range(len(core.routers)):
-        while not (system.FRR_RUN_ROOT / pathspace(state.prefix, index) / "bgpd.vty").exists():
+    for name, space in spaces.items():
+        while not (system.FRR_RUN_ROOT / space / "bgpd.vty").exists():
             if time.monotonic() > deadline:
-                raise LabError(f"the DC core's bgpd {dc_core_name(index)} did not start within {timeout:g} s")
+                raise LabError(f"the bgpd of {name} did not start within {timeout:g} s")
             time.sleep(0.05)
+
+
+HUB_CLOUD_VPN = "hub-vpn"
+
+
+def hub_cloud_vpn_config(vpn: LabHubCloudVpn, hub: str) -> str:
+    """bgpd.conf of the stand-in for `hub`'s first cloud VPN's far end (`LabHubCloudVpn`)."""
+    hub_address = vpn.hub_inside.ip
+    return "\n".join(
+        [
+            "frr defaults traditional",
+            f"hostname {HUB_CLOUD_VPN}-{hub}",
+            f"router bgp {vpn.peer_asn}",
+            f" bgp router-id {vpn.peer_inside}",
+            " no bgp ebgp-requires-policy",
+            " no bgp network import-check",
+            f" neighbor {hub_address} remote-as {vpn.hub_asn}",
+            f" neighbor {hub_address} update-source {vpn.peer_inside}",
+            f" neighbor {hub_address} disable-connected-check",
+            f" neighbor {hub_address} timers 10 30",
+            f" neighbor {hub_address} timers connect 10",
+            " address-family ipv4 unicast",
+            f"  network {vpn.announce}",
+            " exit-address-family",
+            "exit",
+            "",
+        ]
+    )
+
+
+def _start_bgpd(space: str, namespace: str, address: str, config_text: str) -> None:
+    """A bgpd without zebra in `namespace`, listening on `address` only, in its own FRR
+    pathspace (which `lab down` stops)."""
+    frr_user = pwd.getpwnam("frr")
+    conf_dir, run_dir = system.FRR_CONF_ROOT / space, system.FRR_RUN_ROOT / space
+    for directory in (conf_dir, run_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
+        os.chmod(directory, 0o750)
+    config = conf_dir / "bgpd.conf"
+    atomic_write_text(config, config_text, mode=0o640)
+    os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
+    system.run(
+        [
+            "ip", "netns", "exec", namespace,
+            str(system.FRR_LIB / "bgpd"), "-N", space, "-d", "-Z", "-l", address,
+            "-A", "127.0.0.1", "-f", str(config),
+        ],
+        timeout=30,
+    )
 
 
 def dc_core_vtysh(state: LabState, index: int, command: str) -> str:

@@ -10,14 +10,16 @@ the link (`wan1`, `lte1`); the hub side after the store and the link.
 from __future__ import annotations
 
 import hashlib
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet, ResolvedStore, hq
 from storestack.lab.errors import LabError
 from storestack.lab.topology import (
     LabAppliance,
     LabDcCore,
     LabEndpoint,
+    LabHubCloudVpn,
     LabLink,
     LabSegment,
     LabSites,
@@ -143,6 +145,27 @@ def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -
     return found
 
 
+def _hub_cloud_vpns(fleet: Fleet, cloud_host: IPv4Address) -> dict[str, LabHubCloudVpn]:
+    """Each hub's first cloud VPN with BGP, as its rendered config spells it, announcing the /24
+    around the cloud stand-in's host (a VPC inside the cloud summary, as CLOUD-IN takes it)."""
+    views = ViewBuilder(fleet)
+    found: dict[str, LabHubCloudVpn] = {}
+    for name in fleet.hubs:
+        view = views.hub_view(name)
+        tunnel = next((t for t in view.cloud_tunnels if t.inside is not None and t.inside_peer), None)
+        if tunnel is None or tunnel.inside is None or tunnel.inside_peer is None:
+            continue
+        found[name] = LabHubCloudVpn(
+            ifname=tunnel.ifname,
+            hub_inside=IPv4Interface(tunnel.inside.cidr),
+            peer_inside=IPv4Address(tunnel.inside_peer),
+            peer_asn=tunnel.asn,
+            hub_asn=view.asn,
+            announce=IPv4Network((int(cloud_host), 24), strict=False),
+        )
+    return found
+
+
 def lab_sites(fleet: Fleet) -> LabSites:
     """HQ and cloud stand-in addresses, inside the intent's services and the IP plan."""
     plan = fleet.spec.ip_plan
@@ -168,6 +191,7 @@ def lab_sites(fleet: Fleet) -> LabSites:
             # What the hubs take from the core (their FROM-DC filter): HQ and management.
             announce=[*plan.hq, *plan.management],
         ),
+        hub_cloud_vpns=_hub_cloud_vpns(fleet, plan.cloud.network_address + 10),
     )
 
 

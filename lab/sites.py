@@ -114,6 +114,13 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         for index, hub in enumerate(hubs)
     ]
     links.append(f"link add name cloud netns {hq} type veth peer name hq netns {cloud}")
+    # The stand-ins for the hubs' cloud VPN sessions (`LabHubCloudVpn`), their far ends in HQ,
+    # which routes the cloud.
+    vpns = {hub: sites.hub_cloud_vpns[hub] for hub in hubs if hub in sites.hub_cloud_vpns}
+    links += [
+        f"link add name {vpn.ifname} netns {appliance_namespaces[hub]} type veth peer name vpn{index} netns {hq}"
+        for index, (hub, vpn) in enumerate(vpns.items())
+    ]
     ip_batch(None, links)
     cloud_link = subnets[-1]
     cloud_hq_side, cloud_side = list(cloud_link.hosts())
@@ -144,9 +151,16 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
             hub_lines.append(f"addr add {management}/32 dev dc")
             hq_lines.append(f"route add {management}/32 via {hub_side} dev {DC_LAN}")
         hub_lines.append(f"route add default via {hq_side} dev dc table {LAST_RESORT_TABLE}")
-        # Kernel routes outrank the rendered config's blackhole summaries (distance 254), so the
-        # hub both reaches HQ and the cloud and keeps announcing their summaries.
-        hub_lines += [f"route add {prefix_} via {hq_side}" for prefix_ in (*sites.hq_prefixes, sites.cloud_prefix)]
+        # HQ's prefixes come from the DC core over BGP, as on a real hub (lab.dccore), when the
+        # hub peers with it; the cloud's from the cloud VPN stand-in, this kernel route standing in
+        # for a cloud VPN's other routes. What the hub announces follows what it learns: its
+        # aggregates need a route inside them in BGP.
+        taught = core is not None and hub in core.hub_addresses
+        hub_lines += [
+            f"route add {prefix_} via {hq_side}" for prefix_ in (*([] if taught else sites.hq_prefixes), sites.cloud_prefix)
+        ]
+        if hub in vpns:
+            hub_lines += [f"addr add {vpns[hub].hub_inside} dev {vpns[hub].ifname}", f"link set {vpns[hub].ifname} up"]
         ip_batch(appliance_namespaces[hub], hub_lines)
     # Each store segment back through the store's primary hub: the hubs' firewalls are stateful,
     # and a reply through the other hub would meet no connection there. (A real DC learns
@@ -166,6 +180,8 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
             hq_lines.append(f"route add {destination} {nexthops}")
     if core is not None:
         hq_lines += [f"addr add {router}/{core.lan.prefixlen} dev {DC_LAN}" for router in core.routers]
+    for index, vpn in enumerate(vpns.values()):
+        hq_lines += [f"addr add {vpn.peer_inside}/{vpn.hub_inside.network.prefixlen} dev vpn{index}", f"link set vpn{index} up"]
     ip_batch(hq, hq_lines)
     system.run(["ip", "netns", "exec", hq, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     nat = "table ip hq_breakout {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" \

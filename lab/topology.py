@@ -134,6 +134,23 @@ class LabDcCore(BaseModel):
     announce: list[IPv4Network]
 
 
+class LabHubCloudVpn(BaseModel):
+    """A stand-in for a hub's first cloud VPN BGP session (the lab runs none of the hubs' cloud
+    VPNs): a link named like the hub's rendered tunnel interface, on which the hub's rendered
+    config puts its inside address, to a BGP speaker in HQ at the far end's inside address and
+    ASN that announces `announce`, a VPC's prefix inside the cloud summary. So the hubs learn a
+    cloud route as they would from AWS, and announce the cloud summary only while they do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ifname: str
+    hub_inside: IPv4Interface
+    peer_inside: IPv4Address
+    peer_asn: int
+    hub_asn: int
+    announce: IPv4Network
+
+
 class LabSites(BaseModel):
     """The lab's stand-ins beyond the stores: HQ (POS service, management) and the cloud."""
 
@@ -151,6 +168,9 @@ class LabSites(BaseModel):
         description="what HQ routes towards the hubs: ip_plan.stores, transit and loopbacks"
     )
     dc_core: LabDcCore | None = Field(default=None, description="the DC core routers the hubs peer with")
+    hub_cloud_vpns: dict[str, LabHubCloudVpn] = Field(
+        default_factory=dict, description="hub name → the stand-in for its first cloud VPN's BGP session"
+    )
 
 
 class LabTopology(BaseModel):

@@ -62,11 +62,13 @@ from storestack.network.model import (
     DcTrust,
     Flow,
     HubIntent,
+    HubSummary,
     ManagementAccess,
     NtpKey,
     QosClass,
     Role,
     Service,
+    SessionKind,
     StoreControl,
     StoreForwarding,
     StoreIntent,
@@ -730,9 +732,10 @@ class NetworkIntent:
         plan = self.fleet.spec.ip_plan
         # iBGP between the hubs on their DC LAN addresses (connected: no IGP, no loopback
         # reachability needed); the hubs' loopbacks ride on it with the stores, and so do the
-        # cloud and desktop routes each hub's own VPNs teach: every hub originates the cloud
-        # summaries (to the stores, over a Null0 anchor), so a hub whose cloud VPNs are down
-        # must still know the specifics through the other hub, or it drops what the stores send it.
+        # cloud and desktop routes each hub's own VPNs teach: a hub whose cloud VPNs are down
+        # still announces the cloud summaries (`HubSummary`) while the other hub's VPNs teach
+        # routes inside them, and forwards the stores' traffic there. HQ's routes stay off it: a
+        # hub that lost the DC core withdraws HQ's summary and the stores go to the other hub.
         for other in self.fleet.hubs.values():
             if other.hostname != name:
                 sessions.append(
@@ -798,7 +801,8 @@ class NetworkIntent:
             planned=planned,
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),
-            originates=(*self.hub_routes, IPv4Network((int(hub.loopback), 32))),
+            originates=(IPv4Network((int(hub.loopback), 32)),),
+            summaries=self._hub_summaries,
             # No resolvers: a hub resolves no names (HubIntent.management says why).
             management=dataclasses.replace(self.management, loopback=hub.loopback, dns_forwarders=()),
             dc=dc,
@@ -812,6 +816,18 @@ class NetworkIntent:
                 closed=(hub.dc_address, hub.public_address),
             ),
             dc_trust=self._dc_trust(hub),
+        )
+
+    @cached_property
+    def _hub_summaries(self) -> tuple[HubSummary, ...]:
+        """What every hub announces to its stores while it has a route inside it (`HubSummary`):
+        HQ's summaries from the DC core, the cloud and desktop summaries from the cloud VPNs or
+        the other hub (the hub-hub session carries the clouds' routes, never HQ's)."""
+        plan = self.fleet.spec.ip_plan
+        clouds: tuple[SessionKind, ...] = ("hub-aws", "hub-openstack", "hub-hub")
+        return (
+            *(HubSummary(net, ("hub-dc",)) for net in plan.hq),
+            *(HubSummary(net, clouds) for net in (plan.cloud, plan.desktops)),
         )
 
     @cached_property

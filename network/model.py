@@ -368,6 +368,23 @@ class StoreForwarding:
 
 
 @record
+class HubSummary:
+    """A summary a hub announces to its stores (HQ's also to the clouds), and only while a route
+    more specific than it, learned from one of `sources`, is in the hub's BGP table: a BGP
+    aggregate on every hub platform. HQ's comes from the DC core; a cloud summary (the clouds',
+    the desktops') from the hub's cloud VPNs or the other hub, which shares what its own VPNs
+    teach (the hub-hub session). A hub that lost them (its DC sessions down while its DC port
+    stays up; no cloud route anywhere) withdraws the summary, so the stores send that traffic to
+    the other hub, which can deliver it; a `network` statement over a static discard route would
+    keep announcing it and drop the stores' traffic into the discard. An exact-length route is no
+    more specific: learned from the DC core (HQ's summary as the core announces it), it passes to
+    the stores itself."""
+
+    prefix: ipaddress.IPv4Network
+    sources: tuple[SessionKind, ...]
+
+
+@record
 class HubIntent:
     hostname: str
     asn: int
@@ -376,7 +393,8 @@ class HubIntent:
     planned: bool
     tunnels: tuple[Tunnel, ...]  # store-hub (one per store transport), then hub-aws, hub-openstack
     sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-openstack, hub-dc
-    originates: tuple[ipaddress.IPv4Network, ...]  # HQ, cloud and desktop summaries, loopback
+    originates: tuple[ipaddress.IPv4Network, ...]  # its loopback: what it announces whatever it learns
+    summaries: tuple[HubSummary, ...]  # HQ, cloud and desktop summaries, each while it has a route inside
     # The fleet's management access from the hub's loopback, with no DNS resolvers
     # (`dns_forwarders` empty): a hub resolves no names. Every server it talks to (NTP, TACACS+,
     # syslog; the SNMP managers' ranges) is configured by address, and its DC port's filter is

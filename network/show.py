@@ -153,6 +153,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "tunnels": counts,
         "peers": [_session(s) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
+        # each while a route inside it from its sources is in the hub's BGP table (`HubSummary`)
+        "summaries": [{"prefix": str(s.prefix), "from": list(s.sources)} for s in hub.summaries],
         # what its store tunnels take in (`store_forwarding`, the same on every hub platform):
         # each tunnel's control traffic to the hub, the corporate ranges, nothing else private
         # (another store's segments, loopback and tunnel addresses among it), then the internet

@@ -85,6 +85,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             if end is None:
                 continue
             yield from _dc_peers(config, intent)
+            yield from _hub_summaries(config, intent)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -412,3 +413,104 @@ def _frr_answers_timestamps(hub: ConfigFile) -> bool:
         any("timestamp-request" in rule and "drop" not in rule for rule in chains.get(chain, "").splitlines())
         for chain in ("from_tunnels", "icmp_requests")
     )
+
+
+HUB_SUMMARY = "hub-summary"
+_IP = r"(\d+\.\d+\.\d+\.\d+)"
+_PREFIX = rf"{_IP}(?:/(\d+)| {_IP})"  # A/N (FRR) or A M
+# How each platform spells, in its BGP IPv4 family, an unconditional origination (`network`) and
+# a conditional one (an aggregate), and a static discard route, as (kind, pattern) pairs.
+_SUMMARY_LINES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    "frr": (
+        ("network", re.compile(rf"^  network {_PREFIX}$")),
+        ("aggregate", re.compile(rf"^  aggregate-address {_PREFIX}(?: |$)")),
+        ("discard", re.compile(rf"^ip route {_PREFIX} (?:blackhole|Null0|reject)(?: |$)")),
+    ),
+    "cisco_xe": (
+        ("network", re.compile(rf"^  network {_IP}(?:/(\d+)| mask {_IP})(?: |$)")),
+        ("aggregate", re.compile(rf"^  aggregate-address {_PREFIX}(?: |$)")),
+        ("discard", re.compile(rf"^ip route {_PREFIX} Null0(?: |$)")),
+    ),
+    "huawei_vrp": (
+        ("network", re.compile(rf"^  network {_PREFIX}(?: |$)")),
+        ("aggregate", re.compile(rf"^  aggregate {_PREFIX}(?: |$)")),
+        ("discard", re.compile(rf"^ip route-static {_PREFIX} NULL0(?: |$)")),
+    ),
+}
+_FORTI_SECTION = re.compile(r"^( *)config (.+)$")
+_FORTI_PREFIX = re.compile(rf"^ +set (?:prefix|dst) {_IP} {_IP}$")
+
+
+def _net(address: str, length: str | None, mask: str | None) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(f"{address}/{length or mask}")
+    except ValueError:
+        return None
+
+
+def _summary_facts(config: ConfigFile) -> list[tuple[str, ipaddress.IPv4Network, int]]:
+    """(network | aggregate | discard, prefix, 1-based line) for every BGP origination and
+    static discard route the config spells."""
+    facts: list[tuple[str, ipaddress.IPv4Network, int]] = []
+    patterns = _SUMMARY_LINES.get(config.platform)
+    if patterns is not None:
+        for number, line in enumerate(config.lines, start=1):
+            for kind, pattern in patterns:
+                match = pattern.match(line)
+                if match and (net := _net(*match.groups()[:3])) is not None:
+                    facts.append((kind, net, number))
+        return facts
+    # FortiOS: `config router bgp` > `config network` / `config aggregate-address` entries, and
+    # `config router static` entries with `set blackhole enable`.
+    sections: list[tuple[int, str]] = []
+    pending: tuple[ipaddress.IPv4Network, int] | None = None
+    for number, line in enumerate(config.lines, start=1):
+        section = _FORTI_SECTION.match(line)
+        if section:
+            depth = len(section[1])
+            sections = [s for s in sections if s[0] < depth] + [(depth, section[2])]
+            continue
+        path = [name for _, name in sections]
+        match = _FORTI_PREFIX.match(line)
+        if match and (net := _net(match[1], None, match[2])) is not None:
+            if path[:1] == ["router bgp"] and path[-1:] == ["network"]:
+                facts.append(("network", net, number))
+            elif path[:1] == ["router bgp"] and path[-1:] == ["aggregate-address"]:
+                facts.append(("aggregate", net, number))
+            elif path == ["router static"]:
+                pending = (net, number)
+            continue
+        if path == ["router static"] and line.strip() == "set blackhole enable" and pending is not None:
+            facts.append(("discard", *pending))
+            pending = None
+        elif line.strip() == "next":
+            pending = None
+    return facts
+
+
+def _hub_summaries(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
+    """Each summary of the intent (`HubIntent.summaries`: HQ's, the clouds') is an aggregate,
+    which the hub announces only while a more specific route inside it is in its BGP table;
+    never a `network` statement, which a static discard route keeps announced whatever the hub
+    learns: a hub whose DC sessions are down, or which knows no cloud route, would go on drawing
+    the stores' traffic for it and drop it, while the other hub could deliver it."""
+    facts = _summary_facts(config)
+    for summary in intent.hub(config.hostname).summaries:
+        found = {kind: number for kind, net, number in reversed(facts) if net == summary.prefix}
+        if "network" in found:
+            backed = " over a static discard route" if "discard" in found else ""
+            yield Finding(
+                config.name,
+                found["network"],
+                HUB_SUMMARY,
+                f"{summary.prefix} is announced unconditionally (a network statement{backed}): the hub keeps "
+                f"drawing the stores' traffic for it without a route from {', '.join(summary.sources)}; "
+                "announce it as an aggregate",
+            )
+        elif "aggregate" not in found:
+            yield Finding(
+                config.name,
+                0,
+                HUB_SUMMARY,
+                f"{summary.prefix} is not announced as an aggregate (while a route from {', '.join(summary.sources)} lies inside it)",
+            )

@@ -882,7 +882,7 @@ class ViewBuilder:
             loopback=IfAddr.at(int(hub.loopback), 32),
             loopback_ifname=profile.loopback,
             public_address=str(hub.public_address),
-            summaries=self.hub_routes,
+            summaries=[Net.of(summary.prefix) for summary in intent.summaries],
             stores=list(stores.values()),
             peers=peers,
             mgmt=self._management_view(intent.management),

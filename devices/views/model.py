@@ -149,6 +149,13 @@ class DcView:
     routers: list[str]
     accepts: list[Net]  # from the core, each with le 32 (and the default route exactly)
     announces: list[Net]  # to the core, each with le 32
+    # What every route from the core weighs: more than the 32768 a router gives the routes it
+    # originates itself. HQ's summary as the core announces it (exactly 10.0.0.0/16, say, beside
+    # more specific routes) then wins over the hub's own aggregate of it, whose discard route
+    # would otherwise take what only the learned route covers ("BGP aggregate-address overrides
+    # learned routes and installs a summary Null route", Fortinet technical tip, FortiOS 7.x;
+    # weight, or VRP's preferred value, is the first criterion of BGP route selection).
+    weight: int = 32769
 
 
 # ---------------------------------------------------------------- store appliance
@@ -641,7 +648,7 @@ class HubView:
     loopback: IfAddr
     loopback_ifname: str
     public_address: str
-    summaries: list[Net]  # originated towards the stores, with the default route
+    summaries: list[Net]  # `HubIntent.summaries`: BGP aggregates towards the stores, with the default route
     stores: list[HubStoreView]
     peers: list[HubPeerView]
     mgmt: ManagementView

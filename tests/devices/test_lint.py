@@ -3,14 +3,13 @@ in a deliberately broken config."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from lint_files import broken_files
 from testsupport.rendering import on_platform
 
 from storestack.cli.main import cli
@@ -28,22 +27,6 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
 
 def _lint(fleet: Fleet, files: list[ConfigFile]) -> list[Finding]:
     return lint_configs(files, NetworkIntent(fleet)).findings
-
-
-def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
-    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
-    target = next(f for f in files if f.name == name)
-    text = change(target.text)
-    assert text != target.text, "the change must change something"
-    companions = dict(target.companions)
-    if target.suffix:
-        companions[target.suffix] = text
-    result = []
-    for config in files:
-        if config.hostname == target.hostname:
-            config = dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
-        result.append(config)
-    return result
 
 
 def _rules(findings: list[Finding]) -> set[tuple[str, str]]:
@@ -68,7 +51,7 @@ def test_cli_clean_on_the_sample_chain_and_a_generated_fleet(tmp_path: Path) -> 
 
 
 def test_an_undefined_route_map_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(rendered, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-IN-xfrm1 permit 10", "route-map HUB-IN-xfrmX permit 10"))
+    files = broken_files(rendered, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-IN-xfrm1 permit 10", "route-map HUB-IN-xfrmX permit 10"))
     findings = _lint(fleet, files)
     assert any(f.rule == "undefined-reference" and "route-map HUB-IN-xfrm1" in f.message for f in findings)
     assert findings[0].line > 0
@@ -78,24 +61,24 @@ def test_a_hub_without_the_store_tunnel_is_found(fleet: Fleet, rendered: list[Co
     def drop_connection(text: str) -> str:
         return re.sub(r"\n    nw-0001-wan1-hq-hub2 : storestack-ike \{.*?\n    \}\n", "\n", text, count=1, flags=re.S)
 
-    findings = _lint(fleet, _broken(rendered, "hq-hub2.swanctl.conf", drop_connection))
+    findings = _lint(fleet, broken_files(rendered, "hq-hub2.swanctl.conf", drop_connection))
     assert any(f.rule == "missing-peer" and "nw-0001-wan1-hq-hub2" in f.message for f in findings)
 
 
 def test_psk_slot_identity_and_address_mismatches_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
+    files = broken_files(
         rendered, "hq-hub1.swanctl.conf",
         lambda t: t.replace('secret = "<psk nw-0001-wan1-hq-hub1>"', 'secret = "<psk nw-0002-wan1-hq-hub1>"'),
     )  # fmt: skip
     assert any("PSK slot" in f.message for f in _lint(fleet, files))
-    files = _broken(
+    files = broken_files(
         rendered, "hq-hub1.swanctl.conf",
         lambda t: t.replace("id = nw-0001-wan1.northwind.example", "id = nw-0001-wan9.northwind.example", 1),
     )  # fmt: skip
     assert any("IKE identit" in f.message for f in _lint(fleet, files))
-    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 100.64.0.0/31", "ip address 100.64.9.0/31"))
+    files = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 100.64.0.0/31", "ip address 100.64.9.0/31"))
     assert any(f.rule == "peer-mismatch" and "address" in f.message for f in _lint(fleet, files))
-    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("remote-as 4200000000", "remote-as 4200000009", 1))
+    files = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace("remote-as 4200000000", "remote-as 4200000009", 1))
     assert any("peer ASN" in f.message for f in _lint(fleet, files))
 
 
@@ -104,19 +87,19 @@ def test_proposals_that_do_not_intersect_are_found(fleet: Fleet, rendered: list[
         head = "    nw-0001-wan1-hq-hub1 : storestack-ike {\n"
         return text.replace(head, head + "        proposals = aes256-sha256-modp2048\n", 1)
 
-    findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", cbc))
+    findings = _lint(fleet, broken_files(rendered, "nw-0001-edge1.swanctl.conf", cbc))
     assert any(f.rule == "proposal-mismatch" and f.file == "hq-hub1.swanctl.conf" for f in findings)
 
     def aws_cbc(text: str) -> str:  # an AWS child overrides the shared ESP proposal
         head = "            nw-0001-wan1-aws1 : storestack-initiator {\n"
         return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
 
-    findings = _lint(fleet, _broken(rendered, "nw-0001-edge1.swanctl.conf", aws_cbc))
+    findings = _lint(fleet, broken_files(rendered, "nw-0001-edge1.swanctl.conf", aws_cbc))
     assert any(f.rule == "proposal-mismatch" and "AWS" in f.message and "ESP" in f.message for f in findings)
 
 
 def test_permit_any_between_zones_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
+    files = broken_files(
         rendered, "nw-0001-edge1.nftables.conf",
         lambda t: t.replace("        ct state invalid drop\n        # Guest", '        ct state invalid drop\n        iifname "lan0.50" accept\n        # Guest', 1),
     )  # fmt: skip
@@ -125,7 +108,7 @@ def test_permit_any_between_zones_is_found(fleet: Fleet, rendered: list[ConfigFi
 
 
 def test_unsafe_ipsec_settings_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(rendered, "nw-0001-edge1.swanctl.conf", lambda t: t.replace("mobike = no", "mobike = yes", 1))
+    files = broken_files(rendered, "nw-0001-edge1.swanctl.conf", lambda t: t.replace("mobike = no", "mobike = yes", 1))
     assert any(f.rule == "ipsec-setting" and "mobike" in f.message for f in _lint(fleet, files))
 
 
@@ -135,7 +118,7 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     real = run.lint_configs
 
     def with_a_defect(files: list[ConfigFile], intent: NetworkIntent) -> run.LintReport:
-        broken = _broken(files, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"))
+        broken = broken_files(files, "nw-0001-edge1.cfg", lambda t: t.replace("route-map HUB-OUT-xfrm1 permit", "route-map X permit"))
         return real(broken, intent)
 
     monkeypatch.setattr(run, "lint_configs", with_a_defect)
@@ -145,7 +128,7 @@ def test_cli_exits_1_on_findings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
+    files = broken_files(
         rendered, "nw-0001-edge1.nftables.conf",
         lambda t: t.replace('oifname "wan1" accept', 'oifname "wan9" accept').replace("daddr @private drop", "daddr @privat drop"),
     )  # fmt: skip
@@ -156,20 +139,20 @@ def test_firewall_rules_naming_a_missing_interface_or_set_are_found(fleet: Fleet
 
 def test_openstack_tunnel_off_the_gateways_rule_or_policy_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     # The hub's inside address is not the one the OpenStack gateway peers with.
-    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 169.254.252.1/30", "ip address 169.254.252.9/30"))
+    files = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace("ip address 169.254.252.1/30", "ip address 169.254.252.9/30"))
     assert any(
         f.rule == "peer-mismatch" and "hq-hub1-ams-private-openstack" in f.message and "OpenStack gateway" in f.message
         for f in _lint(fleet, files)
     )
     # The hub's BGP session to the gateway names another ASN than asn.openstack.
-    files = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace("neighbor 169.254.252.2 remote-as 64513", "neighbor 169.254.252.2 remote-as 64999"))
+    files = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace("neighbor 169.254.252.2 remote-as 64513", "neighbor 169.254.252.2 remote-as 64999"))
     assert any("peer ASN is 64999, the OpenStack gateway" in f.message for f in _lint(fleet, files))
 
     def cbc(text: str) -> str:  # the OpenStack child overrides the shared ESP proposal
         head = "            hq-hub1-ams-private-openstack : storestack-initiator {\n"
         return text.replace(head, head + "                esp_proposals = aes128-sha1-modp1024\n", 1)
 
-    findings = _lint(fleet, _broken(rendered, "hq-hub1.swanctl.conf", cbc))
+    findings = _lint(fleet, broken_files(rendered, "hq-hub1.swanctl.conf", cbc))
     assert any(f.rule == "proposal-mismatch" and "OpenStack gateway" in f.message and "ESP" in f.message for f in findings)
 
 
@@ -201,12 +184,12 @@ def test_hub_dc_core_and_hub_peers_off_the_dc_lan_or_with_a_wrong_asn_are_found(
             "set ip 10.0.0.3 255.255.255.240",
         )
     )
-    off_lan = _broken(files, "hq-hub1.cfg", lambda t: t.replace(dc_line + "\n", "", 1))
+    off_lan = broken_files(files, "hq-hub1.cfg", lambda t: t.replace(dc_line + "\n", "", 1))
     findings = [f for f in _lint(same, off_lan) if f.file == "hq-hub1.cfg"]
     unreachable = {f.message.split()[2] for f in findings if f.rule == "peer-unreachable"}
     assert unreachable == {"10.0.0.1", "10.0.0.2", "10.0.0.4"}
     assert all(f.line > 0 for f in findings if f.rule == "peer-unreachable")
-    wrong_as = _broken(files, "hq-hub1.cfg", lambda t: t.replace(" 65010", " 65011"))
+    wrong_as = broken_files(files, "hq-hub1.cfg", lambda t: t.replace(" 65010", " 65011"))
     assert any(
         f.rule == "peer-mismatch" and "10.0.0.1" in f.message and "65010" in f.message
         for f in _lint(same, wrong_as)
@@ -240,7 +223,7 @@ def test_a_vrp_hub_identity_is_its_ike_local_name(fleet: Fleet) -> None:
     assert "\nike local-name hq-hub1.northwind.example\n" in hub.text
     assert not re.search(r"^ local-id ", hub.text, re.M) and "remote-id-type" not in hub.text
     assert _lint(vrp, files) == []
-    renamed = _broken(files, "hq-hub1.cfg", lambda t: t.replace("ike local-name hq-hub1.", "ike local-name hub-one.", 1))
+    renamed = broken_files(files, "hq-hub1.cfg", lambda t: t.replace("ike local-name hq-hub1.", "ike local-name hub-one.", 1))
     found = [f for f in _lint(vrp, renamed) if "IKE identit" in f.message]
     assert found and {f.file for f in found} >= {"hq-hub1.cfg"}
 
@@ -262,13 +245,13 @@ def test_a_vrp_store_sends_one_fqdn_and_is_known_by_address_on_its_other_link(fl
     by_link = {t.transport: t.local_id for t in intent.store("nw-0005").tunnels if t.kind == "store-hub"}
     assert by_link == {"wan1": "nw-0005-wan1.northwind.example", "lte1": lte1}
     assert _lint(served, files) == []
-    per_peer = _broken(
+    per_peer = broken_files(
         files, "nw-0005-edge1.cfg", lambda t: t.replace(" local-id-type ip\n", f" local-id-type ip\n local-id {lte1}\n", 1)
     )
     assert any(f.rule == "vrp-ike-local-id" for f in _lint(served, per_peer))
     hub_file = "hq-hub1.swanctl.conf" if hubs == "frr" else "hq-hub1.cfg"
     assert lte1 in next(f for f in files if f.name == hub_file).text
-    fqdn = _broken(
+    fqdn = broken_files(
         files,
         "nw-0005-edge1.cfg",
         lambda t: t.replace(" local-id-type ip\n", " local-id-type fqdn\n"),
@@ -277,3 +260,32 @@ def test_a_vrp_store_sends_one_fqdn_and_is_known_by_address_on_its_other_link(fl
         f.rule == "peer-mismatch" and "IKE identit" in f.message and "nw-0005-lte1" in f.message
         for f in _lint(served, fqdn)
     )
+
+
+@pytest.mark.parametrize("platform", ["frr", "cisco_xe", "huawei_vrp", "fortinet"])
+def test_a_hub_announcing_a_summary_unconditionally_is_found(fleet: Fleet, platform: Platform) -> None:
+    # HQ's and the clouds' summaries are aggregates, announced only while the hub learns a route
+    # inside them; a `network` statement over a static discard route kept a hub that lost its DC
+    # sessions drawing the stores' HQ traffic into the discard.
+    same = fleet if platform == "frr" else on_platform(fleet, platform)
+    files = config_files(same)
+    assert not [f for f in _lint(same, files) if f.rule == "hub-summary"]
+    aggregate, network = {
+        "frr": ("  aggregate-address 10.0.0.0/16\n", "  network 10.0.0.0/16\n"),
+        "cisco_xe": ("  aggregate-address 10.0.0.0 255.255.0.0\n", "  network 10.0.0.0 mask 255.255.0.0\n"),
+        "huawei_vrp": ("  aggregate 10.0.0.0 255.255.0.0\n", "  network 10.0.0.0 255.255.0.0\n"),
+        "fortinet": (None, None),
+    }[platform]
+    if aggregate is None:
+        def unconditional(text: str) -> str:
+            head = "    config network\n"
+            entry = "        edit 9\n            set prefix 10.0.0.0 255.255.0.0\n        next\n"
+            text = re.sub(r"        edit \d+\n            set prefix 10\.0\.0\.0 255\.255\.0\.0\n        next\n", "", text, count=1)
+            return text.replace(head, head + entry, 1)
+    else:
+        def unconditional(text: str) -> str:
+            return text.replace(aggregate, network, 1)
+
+    findings = [f for f in _lint(same, broken_files(files, "hq-hub1.cfg", unconditional)) if f.rule == "hub-summary"]
+    assert [(f.file, "10.0.0.0/16 is announced unconditionally" in f.message) for f in findings] == [("hq-hub1.cfg", True)]
+    assert findings[0].line > 0

@@ -4,11 +4,10 @@ the loopback. Clean on what storestack renders; each rule catches a deliberately
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable
 
 import pytest
+from lint_files import broken_files
 
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.run import config_files, lint_configs
@@ -22,21 +21,6 @@ STORE = "nw-0001-edge1"
 @pytest.fixture(scope="module")
 def rendered(fleet: Fleet) -> list[ConfigFile]:
     return config_files(fleet)
-
-
-def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
-    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
-    target = next(f for f in files if f.name == name)
-    text = change(target.text)
-    assert text != target.text, "the change must change something"
-    companions = dict(target.companions)
-    companions[target.suffix] = text
-    return [
-        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
-        if config.hostname == target.hostname
-        else config
-        for config in files
-    ]
 
 
 def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
@@ -54,7 +38,7 @@ def test_a_hub_whose_public_address_is_on_no_interface_is_found(fleet: Fleet, re
     charon cannot send from it, so no store tunnel comes up."""
     hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
     public = next(line for line in hub.lines if line.startswith(" ip address 203.0.113."))
-    files = _broken(rendered, f"{HUB}.cfg", lambda t: t.replace(public + "\n", "", 1))
+    files = broken_files(rendered, f"{HUB}.cfg", lambda t: t.replace(public + "\n", "", 1))
     found = _findings(fleet, files, "ipsec-local-address")
     assert found and all(f.file == f"{HUB}.swanctl.conf" and f.line > 0 for f in found)
     assert public.split()[-1].removesuffix("/32") in found[0].message
@@ -63,7 +47,7 @@ def test_a_hub_whose_public_address_is_on_no_interface_is_found(fleet: Fleet, re
 def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     store = next(f for f in rendered if f.name == f"{STORE}.swanctl.conf")
     local = next(line for line in store.lines if "local_addrs = " in line).split("=")[1].strip()
-    files = _broken(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
+    files = broken_files(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
     found = _findings(fleet, files, "ipsec-local-address")
     assert found and all("192.0.2.99" in f.message for f in found)
 
@@ -71,14 +55,14 @@ def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fle
 def test_dns_queries_from_the_tunnel_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     """A `server=` without a source: the query carries the tunnel's inside address, which the DC
     has no route back to."""
-    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", ""))
+    files = broken_files(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", ""))
     found = _findings(fleet, files, "dns-upstream-source")
     assert len(found) == 2 and all(f.file == f"{STORE}.dnsmasq.conf" for f in found)
     assert "10.255.0.3" in found[0].message
 
 
 def test_dns_queries_from_another_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
+    files = broken_files(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
     (finding,) = _findings(fleet, files, "dns-upstream-source")
     assert "not 10.64.0.1" in finding.message
 
@@ -88,7 +72,7 @@ def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Flee
     store = next(f for f in rendered if f.name == f"{STORE}.cfg")
     pinned = next(line for line in store.lines if line.startswith("ip route 203.0.113.11/32 ") and " wan1 " in line)
     gateway = pinned.split()[3]
-    files = _broken(rendered, f"{STORE}.cfg", lambda t: t.replace(pinned, pinned.replace(f" {gateway} ", " ")))
+    files = broken_files(rendered, f"{STORE}.cfg", lambda t: t.replace(pinned, pinned.replace(f" {gateway} ", " ")))
     (finding,) = _findings(fleet, files, "underlay-next-hop")
     assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
 

@@ -3,11 +3,10 @@ storestack renders, and each rule catching a deliberately broken file."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable
 
 import pytest
+from lint_files import broken_files
 
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.run import config_files, lint_configs
@@ -22,21 +21,6 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
     return config_files(fleet)
 
 
-def _broken(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
-    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
-    target = next(f for f in files if f.name == name)
-    text = change(target.text)
-    assert text != target.text, "the change must change something"
-    companions = dict(target.companions)
-    companions[target.suffix] = text
-    return [
-        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
-        if config.hostname == target.hostname
-        else config
-        for config in files
-    ]
-
-
 def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
     return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
 
@@ -48,7 +32,7 @@ def test_the_sample_chains_frr_sla_parts_are_clean(fleet: Fleet, rendered: list[
 
 
 def test_a_bfd_profile_that_notices_another_loss_rate_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
+    files = broken_files(
         rendered, f"{STORE}.cfg", lambda t: t.replace("  receive-interval 200\n", "  receive-interval 200\n  detect-multiplier 10\n", 1)
     )
     (finding,) = _findings(fleet, files, "frr-bfd-profile")
@@ -56,7 +40,7 @@ def test_a_bfd_profile_that_notices_another_loss_rate_is_found(fleet: Fleet, ren
 
 
 def test_a_tunnel_on_another_class_profile_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(
+    files = broken_files(
         rendered,
         f"{STORE}.cfg",
         lambda t: re.sub(r"(interface xfrm2\n  profile )SLA-\S+", r"\1SLA-BEST-EFFORT", t),
@@ -69,7 +53,7 @@ def test_bulk_steered_onto_lte_is_found(fleet: Fleet, rendered: list[ConfigFile]
     def lte_for_bulk(text: str) -> str:
         return re.sub(r"^(class bulk .* via .*)$", r"\1 xfrm4", text, flags=re.M)
 
-    findings = _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
+    findings = _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
     assert any("bulk is steered over xfrm4" in f.message and "LTE/5G path (lte1)" in f.message for f in findings)
 
 
@@ -77,7 +61,7 @@ def test_a_class_in_another_order_or_with_other_timers_is_found(fleet: Fleet, re
     def reorder(text: str) -> str:
         return re.sub(r"^class pos (.*) recovery \d+ via (\S+) (\S+) (.*)$", r"class pos \1 recovery 1 via \3 \2 \4", text, flags=re.M)
 
-    messages = [f.message for f in _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", reorder), "frr-steering")]
+    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", reorder), "frr-steering")]
     assert any("pos prefers its paths in another order" in m for m in messages)
     assert any("pos: recovery 1, the intent says 30" in m for m in messages)
 
@@ -88,57 +72,57 @@ def test_a_class_that_forgets_a_drop_sooner_than_its_detection_time_is_found(
     def short_memory(text: str) -> str:
         return re.sub(r"^(class pos .* detection )\d+", r"\g<1>2", text, flags=re.M)
 
-    messages = [f.message for f in _findings(fleet, _broken(rendered, f"{STORE}.steering.conf", short_memory), "frr-steering")]
+    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", short_memory), "frr-steering")]
     assert any("pos: detection 2, the intent says 10" in m for m in messages)
 
 
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    files = _broken(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
+    files = broken_files(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
     assert any(f.message.startswith("pos: not steered") for f in _findings(fleet, files, "frr-steering"))
 
 
 def test_a_mark_without_its_rule_or_set_nowhere_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    no_rule = _broken(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005102 .*\n", "", t, flags=re.M))
+    no_rule = broken_files(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005102 .*\n", "", t, flags=re.M))
     assert any("pos: no `ip rule fwmark 0x00005102`" in f.message for f in _findings(fleet, no_rule, "frr-mark-rule"))
-    other_table = _broken(rendered, f"{STORE}.routing", lambda t: t.replace("lookup 5102 ", "lookup 5109 "))
+    other_table = broken_files(rendered, f"{STORE}.routing", lambda t: t.replace("lookup 5102 ", "lookup 5109 "))
     assert any("looks up table 5109" in f.message for f in _findings(fleet, other_table, "frr-mark-rule"))
-    no_local = _broken(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add to .*\n", "", t, flags=re.M))
+    no_local = broken_files(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add to .*\n", "", t, flags=re.M))
     assert any("store-local traffic" in f.message for f in _findings(fleet, no_local, "frr-mark-rule"))
-    unmarked = _broken(rendered, f"{STORE}.nftables.conf", lambda t: t.replace("meta mark set 0x00005102", "meta mark set 0x00005199"))
+    unmarked = broken_files(rendered, f"{STORE}.nftables.conf", lambda t: t.replace("meta mark set 0x00005102", "meta mark set 0x00005199"))
     assert any("nothing sets mark 0x00005102" in f.message for f in _findings(fleet, unmarked, "frr-mark-rule"))
 
 
 def test_a_hub_return_path_with_a_gap_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    unmarked = _broken(rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201, ', ""))
+    unmarked = broken_files(rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201, ', ""))
     assert any("nw-0001-lte1 marks no flows" in f.message for f in _findings(fleet, unmarked, "frr-return-path"))
-    no_rule = _broken(rendered, "hq-hub1.routing", lambda t: re.sub(r"^rule add fwmark 0x00005201 .*\n", "", t, flags=re.M))
+    no_rule = broken_files(rendered, "hq-hub1.routing", lambda t: re.sub(r"^rule add fwmark 0x00005201 .*\n", "", t, flags=re.M))
     assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in _findings(fleet, no_rule, "frr-return-path"))
 
 
 def test_a_hub_return_path_that_keeps_flows_on_a_dead_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     assert not _findings(fleet, rendered, "frr-return-path")
-    ungated = _broken(
+    ungated = broken_files(
         rendered, "hq-hub1.nftables.conf", lambda t: re.sub(r"^.*fib daddr \. mark oif .*\n", "", t, flags=re.M)
     )
     (finding,) = _findings(fleet, ungated, "frr-return-path")
     assert "flows stay pinned to a store tunnel that is dead" in finding.message and finding.file.endswith("hq-hub1.nftables.conf")
-    unfed = _broken(rendered, "hq-hub1.nftables.conf", lambda t: t.replace("udp dport 3784 update", "udp dport 3785 update"))
+    unfed = broken_files(rendered, "hq-hub1.nftables.conf", lambda t: t.replace("udp dport 3784 update", "udp dport 3785 update"))
     assert [f.message for f in _findings(fleet, unfed, "frr-return-path")] == [finding.message]
 
 
 def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     # nw-0001's LTE tunnel marks its flows like its fibre tunnel: HQ's answers to a flow that
     # came in over LTE would leave over the fibre.
-    shared_mark = _broken(
+    shared_mark = broken_files(
         rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201', '"nw-0001-lte1" : 0x00005200')
     )
     (finding,) = _findings(fleet, shared_mark, "frr-return-path")
     assert "nw-0001-lte1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
     # The fibre tunnel's routes moved into the LTE tunnel's table.
-    moved = _broken(rendered, "hq-hub1.cfg", lambda t: t.replace(" nw-0001-wan1 table 5200\n", " nw-0001-wan1 table 5201\n"))
+    moved = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace(" nw-0001-wan1 table 5200\n", " nw-0001-wan1 table 5201\n"))
     (finding,) = _findings(fleet, moved, "frr-return-path")
     assert "nw-0001-wan1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
     # A tunnel whose table has no route into it: its answers follow BGP.
-    dropped = _broken(rendered, "hq-hub1.cfg", lambda t: re.sub(r"^ip route .* nw-0002-wan1 table 5200\n", "", t, flags=re.M))
+    dropped = broken_files(rendered, "hq-hub1.cfg", lambda t: re.sub(r"^ip route .* nw-0002-wan1 table 5200\n", "", t, flags=re.M))
     (finding,) = _findings(fleet, dropped, "frr-return-path")
     assert "nw-0002-wan1 marks its flows 0x00005200, but table 5200 routes nothing into it" in finding.message

@@ -99,18 +99,36 @@ def test_hubs_carry_cloud_vpns_and_peer_each_other(fleet: Fleet) -> None:
 
 
 def test_hubs_share_the_cloud_routes_they_originate_summaries_for(fleet: Fleet) -> None:
-    """Every hub originates the cloud and desktop summaries to the stores (anchored on Null0): a
-    hub whose own cloud VPNs are down must learn the specifics from the other hub, or it drops
-    the stores' cloud traffic into Null0."""
+    """Every hub announces the cloud and desktop summaries to the stores while a route inside
+    them is learned from its cloud VPNs or the other hub: a hub whose own cloud VPNs are down
+    learns the specifics from the other hub and keeps delivering the stores' cloud traffic."""
     intent = NetworkIntent(fleet)
     plan = fleet.spec.ip_plan
     for name in fleet.hubs:
         hub = intent.hub(name)
         (ibgp,) = [s for s in hub.sessions if s.kind == "hub-hub"]
+        summaries = {s.prefix: s.sources for s in hub.summaries}
         for summary in (plan.cloud, plan.desktops):
-            assert summary in hub.originates
+            assert summary not in hub.originates
+            assert set(summaries[summary]) == {"hub-aws", "hub-openstack", "hub-hub"}
             assert any(summary.subnet_of(net) for net in ibgp.accepts), f"{name} refuses {summary} from its peer hub"
             assert any(summary.subnet_of(net) for net in ibgp.announces), f"{name} keeps {summary} from its peer hub"
+
+
+def test_a_hub_announces_hq_only_while_the_dc_core_teaches_it(fleet: Fleet) -> None:
+    """HQ's summary comes from the DC core alone: the hubs never pass HQ's routes to each other,
+    so a hub whose DC sessions are down has nothing inside it and withdraws it, and the stores
+    send HQ's traffic to the other hub instead of into a discard route."""
+    intent = NetworkIntent(fleet)
+    plan = fleet.spec.ip_plan
+    for name in fleet.hubs:
+        hub = intent.hub(name)
+        summaries = {s.prefix: s.sources for s in hub.summaries}
+        for net in plan.hq:
+            assert summaries[net] == ("hub-dc",) and net not in hub.originates
+            for session in hub.sessions:
+                if session.kind == "hub-hub":
+                    assert not any(net.overlaps(other) for other in (*session.accepts, *session.announces))
 
 
 def test_segmentation_is_default_deny_with_narrow_flows(fleet: Fleet) -> None:

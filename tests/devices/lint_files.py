@@ -1,0 +1,24 @@
+"""Shared by the lint tests that break one rendered file of the sample chain: the files with one
+changed, as `devices lint` would read them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from storestack.devices.lint import ConfigFile
+
+
+def broken_files(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
+    """`files` with `name`'s text changed (its appliance's companion views updated too)."""
+    target = next(f for f in files if f.name == name)
+    text = change(target.text)
+    assert text != target.text, "the change must change something"
+    companions = dict(target.companions)
+    companions[target.suffix] = text
+    return [
+        dataclasses.replace(config, companions=companions, text=text if config is target else config.text)
+        if config.hostname == target.hostname
+        else config
+        for config in files
+    ]
