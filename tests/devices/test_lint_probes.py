@@ -6,9 +6,8 @@ let ICMP timestamp requests in from the tunnels."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
+from lint_files import broken_files
 from testsupport.rendering import hubs_on
 
 from storestack.devices.lint import ConfigFile, Finding
@@ -31,25 +30,6 @@ def frr_hubs(fleet: Fleet) -> tuple[list[ConfigFile], NetworkIntent]:
     return config_files(fleet), NetworkIntent(fleet)
 
 
-def _edit(files: list[ConfigFile], name: str, old: str, new: str, count: int = 1) -> list[ConfigFile]:
-    """`files` with one file's text changed (and its appliance's companions with it)."""
-    changed = {}
-    for config in files:
-        if config.name == name:
-            assert old in config.text, f"{old!r} is not in {name}"
-            changed[config.hostname, config.suffix] = config.text.replace(old, new, count)
-    assert changed
-    result = []
-    for config in files:
-        mine = {suffix: text for (host, suffix), text in changed.items() if host == config.hostname}
-        if mine:
-            config = dataclasses.replace(
-                config, text=mine.get(config.suffix, config.text), companions={**config.companions, **mine}
-            )
-        result.append(config)
-    return result
-
-
 def _unanswered(findings: list[Finding]) -> list[Finding]:
     return [finding for finding in findings if finding.rule == PROBE_UNANSWERED]
 
@@ -62,7 +42,7 @@ def test_what_storestack_renders_is_answered(cisco_hubs: tuple[list[ConfigFile],
 
 def test_udp_jitter_needs_the_hubs_responder(cisco_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
     files, intent = cisco_hubs
-    broken = _edit(files, "hq-hub1.cfg", "ip sla responder\n", "")
+    broken = broken_files(files, "hq-hub1.cfg", lambda text: text.replace("ip sla responder\n", ""))
     found = _unanswered(lint_configs(broken, intent).findings)
     assert found and all(f.file == IOS_STORE and "hq-hub1 runs no `ip sla responder`" in f.message for f in found)
 
@@ -73,7 +53,7 @@ def test_udp_jitter_needs_the_control_port_let_in(cisco_hubs: tuple[list[ConfigF
     files, intent = cisco_hubs
     hub = next(f for f in files if f.name == "hq-hub1.cfg")
     line = next(line for line in hub.lines if line.endswith(" eq 1967"))
-    broken = _edit(files, "hq-hub1.cfg", line + "\n", "")
+    broken = broken_files(files, "hq-hub1.cfg", lambda text: text.replace(line + "\n", ""))
     found = _unanswered(lint_configs(broken, intent).findings)
     assert found and all("control port 1967" in f.message for f in found)
 
@@ -90,11 +70,13 @@ def test_udp_jitter_to_a_hub_without_responder_is_found(fleet: Fleet) -> None:
 
 def test_icmp_jitter_needs_timestamps_let_in(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
     files, intent = frr_hubs
-    broken = _edit(
+    broken = broken_files(
         files,
         "hq-hub1.nftables.conf",
-        "and pings\n        icmp type { echo-request, timestamp-request } jump icmp_requests",
-        "and pings\n        icmp type echo-request jump icmp_requests",
+        lambda text: text.replace(
+            "and pings\n        icmp type { echo-request, timestamp-request } jump icmp_requests",
+            "and pings\n        icmp type echo-request jump icmp_requests",
+        ),
     )
     found = _unanswered(lint_configs(broken, intent).findings)
     assert found and all(f.file == IOS_STORE and "hq-hub1.nftables" not in f.file for f in found)
