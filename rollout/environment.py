@@ -67,6 +67,12 @@ class LabLinks:
     def link_of(self, store_id: str, interface: str) -> str:
         return carrying_link(self.state_dir, store_id, interface)
 
+    def teaches_hq(self) -> bool:
+        """Whether the lab's hubs learn HQ from a DC core (the "ipsec" overlay's HQ site):
+        only then do they announce HQ to the stores, as their summaries follow what they learn."""
+        sites = require_state(self.state_dir).topology.sites
+        return sites is not None and sites.dc_core is not None
+
 
 class TargetProbe:
     """Show commands by appliance name, over the push engine's sessions (kept open between polls)."""

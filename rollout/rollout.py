@@ -67,9 +67,9 @@ from storestack.rollout.outputs import MOCK_RUNTIME
 from storestack.rollout.runner import Step, StepFailed, StepOutcome, finish_run, run_steps
 from storestack.rollout.verify import (
     StoreVerifier,
+    drill_prefix,
     expectation,
     failover_checks,
-    hq_prefix,
     summarise_checks,
     wait_for_checks,
 )
@@ -513,7 +513,7 @@ def step_verify(run: StoreRun) -> StepOutcome:
                 checks += failover_checks(
                     verifier,
                     env.links,
-                    hq_prefix(env.fleet),
+                    drill_prefix(env.fleet, env.links),
                     timeout=run.options.verify_timeout,
                     on_progress=run.detail,
                 )

@@ -285,6 +285,10 @@ class LinkSwitch(Protocol):
         """The WAN link an interface the store routes over rides on (a tunnel's transport)."""
         ...
 
+    def teaches_hq(self) -> bool:
+        """Whether the hubs learn HQ's routes (and so announce HQ to the stores)."""
+        ...
+
 
 def failover_checks(
     verifier: StoreVerifier,
@@ -357,9 +361,19 @@ def failover_checks(
     return checks
 
 
+# Every hub announces a default route to every store, whatever it learns.
+DEFAULT_ROUTE = "0.0.0.0/0"
+
+
 def hq_prefix(fleet: Fleet) -> str:
-    """The HQ network every hub announces to every store: what failover is judged by."""
+    """The HQ network the hubs announce to every store while they learn it from the DC core."""
     return str(fleet.spec.ip_plan.hq[0])
+
+
+def drill_prefix(fleet: Fleet, switch: LinkSwitch) -> str:
+    """What failover is judged by: the route to HQ, or, where the hubs learn no HQ (a lab without
+    a DC core: they announce HQ only while they learn a route inside it), the default route."""
+    return hq_prefix(fleet) if switch.teaches_hq() else DEFAULT_ROUTE
 
 
 def summarise_checks(checks: Sequence[Check]) -> dict[str, int]:
