@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -189,15 +190,52 @@ class ForwardingFacts:
     to_hub: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryFact:
+    """A prefix a hub's config announces in BGP, unconditionally (`network`) or while a route
+    inside it is learned (`aggregate`), or discards by a static route (`discard`)."""
+
+    kind: str  # network | aggregate | discard
+    prefix: ipaddress.IPv4Network
+    line: int
+
+
+# An address, and a prefix as A/N (FRR) or A M (IOS-XE, VRP), for the summary extractors' patterns.
+IP_PATTERN = r"(\d+\.\d+\.\d+\.\d+)"
+PREFIX_PATTERN = rf"{IP_PATTERN}(?:/(\d+)| {IP_PATTERN})"
+
+
+def summary_net(address: str, length: str | None, mask: str | None) -> ipaddress.IPv4Network | None:
+    """The network of an address with a prefix length or a mask; None when it is not one."""
+    try:
+        return ipaddress.IPv4Network(f"{address}/{length or mask}")
+    except ValueError:
+        return None
+
+
+def pattern_summaries(config: ConfigFile, patterns: Iterable[tuple[str, re.Pattern[str]]]) -> list[SummaryFact]:
+    """The summary facts of a line-oriented config: each line matching a (kind, pattern) pair,
+    the pattern's first groups the address and its length or mask."""
+    facts: list[SummaryFact] = []
+    for number, line in enumerate(config.lines, start=1):
+        for kind, pattern in patterns:
+            match = pattern.match(line)
+            if match and (net := summary_net(*match.groups()[:3])) is not None:
+                facts.append(SummaryFact(kind, net, number))
+    return facts
+
+
 Rule = Callable[[ConfigFile], Iterable[Finding]]
 Extractor = Callable[[ConfigFile], list[TunnelFact]]
 SteeringExtractor = Callable[[ConfigFile], SteeringFacts]
 ForwardingExtractor = Callable[[ConfigFile, frozenset[str]], ForwardingFacts]
+SummaryExtractor = Callable[[ConfigFile], list[SummaryFact]]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
 STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
 FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
+SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -227,6 +265,14 @@ def register_steering(platform: str) -> Callable[[SteeringExtractor], SteeringEx
 def register_forwarding(platform: str) -> Callable[[ForwardingExtractor], ForwardingExtractor]:
     def add(extractor: ForwardingExtractor) -> ForwardingExtractor:
         FORWARDING_EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def register_summaries(platform: str) -> Callable[[SummaryExtractor], SummaryExtractor]:
+    def add(extractor: SummaryExtractor) -> SummaryExtractor:
+        SUMMARY_EXTRACTORS[platform] = extractor
         return extractor
 
     return add

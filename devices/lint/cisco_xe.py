@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
+    IP_PATTERN,
+    PREFIX_PATTERN,
     ConfigFile,
     Finding,
     ForwardingFacts,
@@ -21,12 +23,15 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeFact,
     SteeringFacts,
+    SummaryFact,
     TunnelFact,
     Verdict,
     most_permissive,
+    pattern_summaries,
     register_forwarding,
     register_rule,
     register_steering,
+    register_summaries,
     register_tunnels,
 )
 from storestack.devices.lint.linetree import (
@@ -2115,3 +2120,16 @@ def _template_tunnels(
             )
         )
     return facts
+
+
+# A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.
+_SUMMARY_LINES = (
+    ("network", re.compile(rf"^  network {IP_PATTERN}(?:/(\d+)| mask {IP_PATTERN})(?: |$)")),
+    ("aggregate", re.compile(rf"^  aggregate-address {PREFIX_PATTERN}(?: |$)")),
+    ("discard", re.compile(rf"^ip route {PREFIX_PATTERN} Null0(?: |$)")),
+)
+
+
+@register_summaries(PLATFORM)
+def summaries(config: ConfigFile) -> list[SummaryFact]:
+    return pattern_summaries(config, _SUMMARY_LINES)

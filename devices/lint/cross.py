@@ -11,7 +11,14 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from storestack.devices.lint import EXTRACTORS, ConfigFile, Finding, TunnelFact, load_platform_rules
+from storestack.devices.lint import (
+    EXTRACTORS,
+    SUMMARY_EXTRACTORS,
+    ConfigFile,
+    Finding,
+    TunnelFact,
+    load_platform_rules,
+)
 from storestack.devices.platforms import get_platform
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.build import NetworkIntent
@@ -416,76 +423,6 @@ def _frr_answers_timestamps(hub: ConfigFile) -> bool:
 
 
 HUB_SUMMARY = "hub-summary"
-_IP = r"(\d+\.\d+\.\d+\.\d+)"
-_PREFIX = rf"{_IP}(?:/(\d+)| {_IP})"  # A/N (FRR) or A M
-# How each platform spells, in its BGP IPv4 family, an unconditional origination (`network`) and
-# a conditional one (an aggregate), and a static discard route, as (kind, pattern) pairs.
-_SUMMARY_LINES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
-    "frr": (
-        ("network", re.compile(rf"^  network {_PREFIX}$")),
-        ("aggregate", re.compile(rf"^  aggregate-address {_PREFIX}(?: |$)")),
-        ("discard", re.compile(rf"^ip route {_PREFIX} (?:blackhole|Null0|reject)(?: |$)")),
-    ),
-    "cisco_xe": (
-        ("network", re.compile(rf"^  network {_IP}(?:/(\d+)| mask {_IP})(?: |$)")),
-        ("aggregate", re.compile(rf"^  aggregate-address {_PREFIX}(?: |$)")),
-        ("discard", re.compile(rf"^ip route {_PREFIX} Null0(?: |$)")),
-    ),
-    "huawei_vrp": (
-        ("network", re.compile(rf"^  network {_PREFIX}(?: |$)")),
-        ("aggregate", re.compile(rf"^  aggregate {_PREFIX}(?: |$)")),
-        ("discard", re.compile(rf"^ip route-static {_PREFIX} NULL0(?: |$)")),
-    ),
-}
-_FORTI_SECTION = re.compile(r"^( *)config (.+)$")
-_FORTI_PREFIX = re.compile(rf"^ +set (?:prefix|dst) {_IP} {_IP}$")
-
-
-def _net(address: str, length: str | None, mask: str | None) -> ipaddress.IPv4Network | None:
-    try:
-        return ipaddress.IPv4Network(f"{address}/{length or mask}")
-    except ValueError:
-        return None
-
-
-def _summary_facts(config: ConfigFile) -> list[tuple[str, ipaddress.IPv4Network, int]]:
-    """(network | aggregate | discard, prefix, 1-based line) for every BGP origination and
-    static discard route the config spells."""
-    facts: list[tuple[str, ipaddress.IPv4Network, int]] = []
-    patterns = _SUMMARY_LINES.get(config.platform)
-    if patterns is not None:
-        for number, line in enumerate(config.lines, start=1):
-            for kind, pattern in patterns:
-                match = pattern.match(line)
-                if match and (net := _net(*match.groups()[:3])) is not None:
-                    facts.append((kind, net, number))
-        return facts
-    # FortiOS: `config router bgp` > `config network` / `config aggregate-address` entries, and
-    # `config router static` entries with `set blackhole enable`.
-    sections: list[tuple[int, str]] = []
-    pending: tuple[ipaddress.IPv4Network, int] | None = None
-    for number, line in enumerate(config.lines, start=1):
-        section = _FORTI_SECTION.match(line)
-        if section:
-            depth = len(section[1])
-            sections = [s for s in sections if s[0] < depth] + [(depth, section[2])]
-            continue
-        path = [name for _, name in sections]
-        match = _FORTI_PREFIX.match(line)
-        if match and (net := _net(match[1], None, match[2])) is not None:
-            if path[:1] == ["router bgp"] and path[-1:] == ["network"]:
-                facts.append(("network", net, number))
-            elif path[:1] == ["router bgp"] and path[-1:] == ["aggregate-address"]:
-                facts.append(("aggregate", net, number))
-            elif path == ["router static"]:
-                pending = (net, number)
-            continue
-        if path == ["router static"] and line.strip() == "set blackhole enable" and pending is not None:
-            facts.append(("discard", *pending))
-            pending = None
-        elif line.strip() == "next":
-            pending = None
-    return facts
 
 
 def _hub_summaries(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
@@ -494,9 +431,12 @@ def _hub_summaries(config: ConfigFile, intent: NetworkIntent) -> Iterator[Findin
     never a `network` statement, which a static discard route keeps announced whatever the hub
     learns: a hub whose DC sessions are down, or which knows no cloud route, would go on drawing
     the stores' traffic for it and drop it, while the other hub could deliver it."""
-    facts = _summary_facts(config)
+    extractor = SUMMARY_EXTRACTORS.get(config.platform)
+    if extractor is None:
+        return
+    facts = extractor(config)
     for summary in intent.hub(config.hostname).summaries:
-        found = {kind: number for kind, net, number in reversed(facts) if net == summary.prefix}
+        found = {fact.kind: fact.line for fact in reversed(facts) if fact.prefix == summary.prefix}
         if "network" in found:
             backed = " over a static discard route" if "discard" in found else ""
             yield Finding(

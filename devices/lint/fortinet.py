@@ -22,13 +22,16 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeFact,
     SteeringFacts,
+    SummaryFact,
     TunnelFact,
     Verdict,
     most_permissive,
     register_forwarding,
     register_rule,
     register_steering,
+    register_summaries,
     register_tunnels,
+    summary_net,
 )
 from storestack.devices.lint.linetree import private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
@@ -1545,3 +1548,28 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
                 f"policy {policy.name} ({policy.first('name') or ''}) starts sessions into store segments "
                 f"({prefix}, announced by {neighbor}, and {len(covered) - 1} more), not only to the stores' loopbacks",
             )
+
+
+@register_summaries(PLATFORM)
+def summaries(config: ConfigFile) -> list[SummaryFact]:
+    """`config router bgp` > `config network` / `config aggregate-address` entries (`set
+    prefix`), and `config router static` entries with `set blackhole enable` (`set dst`)."""
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    found = [
+        (kind, entry.settings.get("prefix"))
+        for kind, path in (("network", "network"), ("aggregate", "aggregate-address"))
+        for entry in (_nested(bgp.own, path) if bgp else [])
+    ]
+    found += [
+        ("discard", entry.settings.get("dst"))
+        for entry in _entries(parsed, "router static")
+        if entry.first("blackhole") == "enable"
+    ]
+    return [
+        SummaryFact(kind, net, line)
+        for kind, setting in found
+        if setting is not None
+        for values, line in [setting]
+        if len(values) == 2 and (net := summary_net(values[0], None, values[1])) is not None
+    ]

@@ -8,14 +8,18 @@ import re
 from collections.abc import Iterator
 
 from storestack.devices.lint import (
+    PREFIX_PATTERN,
     ConfigFile,
     Finding,
     ForwardingFacts,
     Packet,
+    SummaryFact,
     TunnelFact,
     Verdict,
+    pattern_summaries,
     register_forwarding,
     register_rule,
+    register_summaries,
     register_tunnels,
 )
 from storestack.network.crypto import EspProposal, IkeProposal
@@ -638,3 +642,16 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
         )
     return ForwardingFacts(lambda packet: forward_verdict(text, packet), file=f"{config.hostname}.nftables.conf")
+
+
+# A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.
+_SUMMARY_LINES = (
+    ("network", re.compile(rf"^  network {PREFIX_PATTERN}$")),
+    ("aggregate", re.compile(rf"^  aggregate-address {PREFIX_PATTERN}(?: |$)")),
+    ("discard", re.compile(rf"^ip route {PREFIX_PATTERN} (?:blackhole|Null0|reject)(?: |$)")),
+)
+
+
+@register_summaries(PLATFORM)
+def summaries(config: ConfigFile) -> list[SummaryFact]:
+    return pattern_summaries(config, _SUMMARY_LINES)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from storestack.devices.lint import (
+    PREFIX_PATTERN,
     ConfigFile,
     Finding,
     ForwardingFacts,
@@ -23,12 +24,15 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeFact,
     SteeringFacts,
+    SummaryFact,
     TunnelFact,
     Verdict,
     most_permissive,
+    pattern_summaries,
     register_forwarding,
     register_rule,
     register_steering,
+    register_summaries,
     register_tunnels,
 )
 from storestack.devices.lint.linetree import (
@@ -1640,3 +1644,16 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
             (("ipsec", "profile"), ("sa", "duration", "time-based"), FLEET_CRYPTO.esp_lifetime_seconds, "ESP"),
         ),
     )
+
+
+# A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.
+_SUMMARY_LINES = (
+    ("network", re.compile(rf"^  network {PREFIX_PATTERN}(?: |$)")),
+    ("aggregate", re.compile(rf"^  aggregate {PREFIX_PATTERN}(?: |$)")),
+    ("discard", re.compile(rf"^ip route-static {PREFIX_PATTERN} NULL0(?: |$)")),
+)
+
+
+@register_summaries(PLATFORM)
+def summaries(config: ConfigFile) -> list[SummaryFact]:
+    return pattern_summaries(config, _SUMMARY_LINES)
