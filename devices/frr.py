@@ -39,6 +39,7 @@ classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -1078,12 +1079,16 @@ class SteeringClass:
     detection_seconds: int
     recovery_seconds: int
     paths: list[str]  # tunnel interfaces, preferred first
+    # What its traffic goes to through the hubs (`StoreIntent.destinations`, less what steering
+    # never takes): a path whose hub does not offer the store's best route to each is left.
+    destinations: list[str]
 
     @property
     def line(self) -> str:
+        to = f" to {' '.join(self.destinations)}" if self.destinations else ""
         return (
             f"class {self.application} {self.mark} {self.table} hold-down {self.hold_down_seconds}"
-            f" detection {self.detection_seconds} recovery {self.recovery_seconds} via {' '.join(self.paths)}"
+            f" detection {self.detection_seconds} recovery {self.recovery_seconds} via {' '.join(self.paths)}{to}"
         )
 
 
@@ -1110,6 +1115,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     (`ApplicationPolicy.paths`: transports by preference, primary hub first; LTE/5G only where
     the class allows it): what storestack-steer (devices/frr_steer.py) keeps in the class tables."""
     tunnels = {(tunnel.link, tunnel.hub.hostname): tunnel for tunnel in view.tunnels}
+    unsteered = [ipaddress.IPv4Network(net.cidr) for net in view.unsteered]
     classes = []
     for application in view.intent.sla.applications:
         paths = [tunnels[(path.transport, path.hub)] for path in application.paths if path.hub is not None]
@@ -1125,6 +1131,11 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
                 timers.detection_seconds,
                 timers.recovery_seconds,
                 [tunnel.ifname for tunnel in paths],
+                [
+                    str(prefix)
+                    for prefix in view.intent.destinations(application)
+                    if not any(prefix.subnet_of(local) for local in unsteered)
+                ],
             )
         )
     used = {ifname for steered in classes for ifname in steered.paths}

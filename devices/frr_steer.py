@@ -23,6 +23,12 @@ What it does, and nothing more:
   one detection time apart, while BFD and BGP come back from each within a second or two); a
   path left once is trusted again only after it has stayed up for the class's recovery time. A path's first time up after the program starts is taken
   at once: recovery guards against a path that failed, never against a first start.
+- A path is also down for a class while its hub does not offer the store's best route to
+  each of the class's destinations (`to`: the private prefixes its flows reach through the
+  hubs): per destination, bgpd's longest-match route, and a hub none of whose paths is in it
+  while another of the class's hubs is (a hub that lost the DC core withdraws HQ's summary, and
+  its probes still answer) takes none of the class's traffic, which would die there. A
+  destination none of the class's hubs offers decides nothing.
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
   first, LTE/5G only where the class allows it) that is usable, or `unreachable default` when
@@ -34,18 +40,20 @@ The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
     poll-ms 100
     path xfrm1 10.255.0.0
-    class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4
+    class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24
 
 (`path IFNAME HUB-INSIDE-ADDRESS [bgp-only]`: the tunnel and the BFD peer on it; `bgp-only`
 for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
 BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
-TABLE hold-down S detection S recovery S via PATH…`: preferred first.) `--pathspace NS` is FRR's `-N`, one FRR
+TABLE hold-down S detection S recovery S via PATH… [to PREFIX…]`: preferred first, then the
+destinations.) `--pathspace NS` is FRR's `-N`, one FRR
 instance of several on a host, as in the lab.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import socket
@@ -83,6 +91,7 @@ class SteeredClass:
     detection: float  # a second drop within this of the first leaves the path
     recovery: float
     paths: tuple[str, ...]  # interface names, preferred first
+    destinations: tuple[str, ...] = ()  # what it goes to through the hubs (A.B.C.D/M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +124,21 @@ class SteeringConfig:
                     and words[8] == "recovery"
                     and words[10] == "via"
                 ):
-                    via = tuple(words[11:])
+                    tail = words[11:]
+                    via = tuple(tail[: tail.index("to")] if "to" in tail else tail)
+                    destinations = tuple(tail[len(via) + 1 :])
+                    if not via or ("to" in tail and not destinations):
+                        raise ValueError(f"cannot read {raw.strip()!r}")
+                    for destination in destinations:
+                        ipaddress.IPv4Network(destination)  # ValueError names it
                     unknown = [name for name in via if name not in paths]
                     if unknown:
                         raise ValueError(f"path {unknown[0]} is not declared by a `path` line before it")
                     hold_down, detection, recovery = float(words[5]), float(words[7]), float(words[9])
                     classes.append(
-                        SteeredClass(words[1], int(words[2], 0), int(words[3]), hold_down, detection, recovery, via)
+                        SteeredClass(
+                            words[1], int(words[2], 0), int(words[3]), hold_down, detection, recovery, via, destinations
+                        )
                     )
                 else:
                     raise ValueError(f"cannot read {raw.strip()!r}")
@@ -159,22 +176,32 @@ class Steering:
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
 
-    def observe(self, path_up: dict[str, bool], now: float) -> dict[str, str | None]:
+    def observe(
+        self, path_up: dict[str, bool], now: float, withheld: dict[str, frozenset[str]] | None = None
+    ) -> dict[str, str | None]:
         """Per class, the path its traffic uses now (None: no usable path; UNSTEERED: FRR runs
         no BFD session, nor for a `bgp-only` path a BGP neighbour, on any of its paths: the
-        main table decides)."""
+        main table decides). `withheld`: per class, the paths whose hub does not offer its
+        destinations (`withheld_paths`): down for that class, as if their sessions were."""
+        withheld = withheld or {}
         chosen: dict[str, str | None] = {}
         for steered in self.config.classes:
             if not any(ifname in path_up for ifname in steered.paths):
                 chosen[steered.name] = UNSTEERED
                 continue
             choice = None
+            unrouted = withheld.get(steered.name, frozenset())
+            # No one path offers all its destinations (each hub lacks one the other has): the
+            # main table, which routes each destination by BGP, serves the class better than
+            # any single path; the probes still keep each path's state.
+            split = unrouted >= set(steered.paths)
             for ifname in steered.paths:
                 state = self.states.setdefault((steered.name, ifname), PathState())
-                self._step(state, path_up.get(ifname, False), now, steered)
+                up = path_up.get(ifname, False) and (split or ifname not in unrouted)
+                self._step(state, up, now, steered)
                 if state.usable and choice is None:
                     choice = ifname
-            chosen[steered.name] = choice
+            chosen[steered.name] = UNSTEERED if split else choice
         return chosen
 
     @staticmethod
@@ -251,6 +278,30 @@ class FrrSource:
         }
         return bfd_up, bgp_up
 
+    def offering(self, destinations: list[str]) -> dict[str, set[str]] | None:
+        """Per destination, the neighbours with a valid path in bgpd's longest-match route to it
+        (`show bgp ipv4 unicast A.B.C.D`: the route the kernel would use, the default route
+        included); empty where bgpd has none. None when bgpd cannot be asked."""
+        offers: dict[str, set[str]] = {}
+        try:
+            for destination in destinations:
+                address = destination.split("/", 1)[0]
+                reply = self._command("bgpd", f"show bgp ipv4 unicast {address} json")
+                try:
+                    route = json.loads(reply)
+                except ValueError:
+                    route = {}  # "% Network not in table": no route at all
+                offers[destination] = {
+                    str(path["peer"]["peerId"])
+                    for path in route.get("paths", [])
+                    if path.get("valid") and "peerId" in path.get("peer", {})
+                }
+        except (OSError, AttributeError, TypeError) as exc:
+            log.warning("cannot read BGP routes in %s: %s", self.run_dir, exc)
+            self.close()
+            return None
+        return offers
+
     def close(self) -> None:
         for sock in self.socks.values():
             sock.close()
@@ -282,8 +333,30 @@ def paths_up(config: SteeringConfig, bfd_up: dict[str, bool], bgp_up: dict[str, 
     return known
 
 
+def withheld_paths(config: SteeringConfig, offers: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Per class, its paths whose hub does not offer the class's destinations: for a
+    destination whose longest-match route has a path from one of the class's hubs, every path
+    to a hub without one. A destination none of the class's hubs offers (no route, or only
+    another neighbour's) decides nothing: leaving every path would only strand the class. Where
+    every path is left (each hub lacks a destination another offers), `Steering.observe` hands
+    the class to the main table."""
+    withheld: dict[str, frozenset[str]] = {}
+    for steered in config.classes:
+        peers = {ifname: config.paths[ifname].peer for ifname in steered.paths}
+        left: set[str] = set()
+        for destination in steered.destinations:
+            offered = offers.get(destination, set())
+            if offered & set(peers.values()):
+                left.update(ifname for ifname, peer in peers.items() if peer not in offered)
+        if left:
+            withheld[steered.name] = frozenset(left)
+    return withheld
+
+
 def run(config: SteeringConfig, source: FrrSource) -> None:
     steering = Steering(config)
+    destinations = sorted({d for steered in config.classes for d in steered.destinations})
+    withheld: dict[str, frozenset[str]] = {}
     decided: dict[str, str | None] = dict.fromkeys((c.name for c in config.classes), UNSTEERED)
     written: dict[str, str | None] = {}  # what each class table holds, as far as we know
     synced = time.monotonic()
@@ -293,9 +366,20 @@ def run(config: SteeringConfig, source: FrrSource) -> None:
             written.clear()
             synced = time.monotonic()
         state = source.peers_up()
-        if state is not None:
+        offers = source.offering(destinations) if state is not None and destinations else {}
+        if state is not None and offers is not None:
+            now_withheld = withheld_paths(config, offers)
+            for steered in config.classes:
+                if now_withheld.get(steered.name) != withheld.get(steered.name):
+                    unrouted = sorted(now_withheld.get(steered.name, ()))
+                    log.warning(
+                        "class %s: %s", steered.name,
+                        f"no route to its destinations through {', '.join(unrouted)}" if unrouted
+                        else "every path's hub offers its destinations",
+                    )
+            withheld = now_withheld
             path_up = paths_up(config, *state)
-            chosen = steering.observe(path_up, time.monotonic())
+            chosen = steering.observe(path_up, time.monotonic(), withheld)
             for steered in config.classes:
                 choice = chosen[steered.name]
                 if decided[steered.name] != choice:

@@ -13,7 +13,7 @@ from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
 from storestack.devices.secrets import Secret
-from storestack.network.sla import SlaClassPolicy, StoreSlaPolicy
+from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
 SessionKind = Literal["store-hub", "store-aws", "hub-hub", "hub-aws", "hub-openstack", "hub-dc"]
@@ -285,6 +285,22 @@ class StoreIntent:
 
     def zone(self, name: str) -> Zone | None:
         return next((zone for zone in self.zones if zone.name == name), None)
+
+    def destinations(self, application: ApplicationPolicy) -> tuple[ipaddress.IPv4Network, ...]:
+        """The private prefixes an overlay application's traffic goes to through the hubs: its
+        segments' flows to services other than the internet (which every hub's default route
+        serves alike). A hub that announces none of its routes to one of them (a hub that lost
+        the DC core withdraws HQ) does not take the application's traffic, whatever its probes
+        say: that traffic would die there."""
+        if not application.overlay:
+            return ()
+        prefixes = {
+            prefix
+            for flow in self.flows
+            if flow.source in application.segments and not flow.service.internet
+            for prefix in flow.service.prefixes
+        }
+        return tuple(sorted(prefixes))
 
     @property
     def routed_tunnel(self) -> Tunnel | None:

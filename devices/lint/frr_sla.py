@@ -210,6 +210,7 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                 continue
             why = why_not_allowed(store, tunnels, application, hop)
             yield config.finding(line, "frr-steering", f"{application.name} is steered over {ifname} ({hop}): {why}")
+        yield from _destinations(config, store, application.name, steered.destinations, line)
         if [hop for hop in hops if hop in allowed] != [hop for hop in allowed if hop in hops]:
             yield config.finding(
                 line,
@@ -217,6 +218,26 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
                 f"{application.name} prefers its paths in another order than the intent "
                 f"({', '.join(hops)}; the intent: {', '.join(allowed)})",
             )
+
+
+def _destinations(config: ConfigFile, store: StoreIntent, name: str, spelled: Sequence[str], line: int) -> Iterator[Finding]:
+    """A class's `to` is what it goes to through the hubs (`StoreIntent.destinations`), less what
+    the store's AWS tunnels carry (never steered): without one, storestack-steer keeps the class
+    on a hub that lost its route there, as long as that hub's probes answer."""
+    application = store.sla.application(name)
+    direct = [prefix for s in store.sessions if s.kind == "store-aws" for prefix in s.accepts]
+    wanted = {
+        str(prefix)
+        for prefix in store.destinations(application)
+        if not any(prefix.subnet_of(cloud) for cloud in direct)
+    }
+    for missing in sorted(wanted - set(spelled)):
+        yield config.finding(
+            line, "frr-steering",
+            f"{name}: {missing} is not among its destinations (`to`), so a hub that no longer routes there keeps its traffic",
+        )
+    for foreign in sorted(set(spelled) - wanted):
+        yield config.finding(line, "frr-steering", f"{name}: {foreign} is not where the intent sends its traffic")
 
 
 def _mark_rules(config: ConfigFile) -> Iterator[Finding]:

@@ -16,6 +16,7 @@ from storestack.devices.frr_steer import (
     main,
     paths_up,
     route_command,
+    withheld_paths,
 )
 from storestack.devices.render import render_store
 from storestack.devices.views import ViewBuilder
@@ -128,6 +129,58 @@ def test_a_broken_config_names_its_line() -> None:
         SteeringConfig.parse("path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 detection 10 recovery 30 via xfrm9\n")
     with pytest.raises(ValueError, match="line 1: cannot read"):
         SteeringConfig.parse("class pos 0x5102\n")
+    with pytest.raises(ValueError, match=r"line 2: .*10\.0\.10\.1/24"):
+        SteeringConfig.parse(
+            "path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 to 10.0.10.1/24\n"
+        )
+    with pytest.raises(ValueError, match="line 2: cannot read"):
+        SteeringConfig.parse("path xfrm1 10.0.0.1\nclass pos 0x5102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 to\n")
+
+
+ROUTED = """
+path xfrm1 100.64.0.0
+path xfrm3 100.64.255.254
+path xfrm2 100.64.0.2
+class pos 0x00005102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 to 10.0.10.0/24 10.0.11.0/24
+class bulk 0x00005105 5105 hold-down 10 detection 30 recovery 60 via xfrm1 xfrm3
+"""
+# Which hub's tunnel is which: xfrm1 (wan1) and xfrm2 (lte1) reach hub1, xfrm3 (wan1) hub2.
+HUB1 = {"100.64.0.0", "100.64.0.2"}
+HUB2 = {"100.64.255.254"}
+
+
+def test_a_hub_that_stops_offering_a_class_destination_loses_the_class_after_its_hold_down() -> None:
+    """hub1 lost the DC core: it withdraws HQ's summary, while BFD and BGP to it stay up. POS
+    (whose destinations are HQ's) leaves hub1's paths after its hold-down and comes back only
+    after its recovery once hub1 offers HQ again; bulk, with no destinations, stays."""
+    config = SteeringConfig.parse(ROUTED)
+    assert config.classes[0].destinations == ("10.0.10.0/24", "10.0.11.0/24")
+    steering = Steering(config)
+    both = {"10.0.10.0/24": HUB1 | HUB2, "10.0.11.0/24": HUB1 | HUB2}
+    hub2_only = {"10.0.10.0/24": HUB2, "10.0.11.0/24": HUB1 | HUB2}
+
+    def at(now: float, offers: dict[str, set[str]]) -> dict[str, str | None]:
+        return steering.observe(ALL_UP, now, withheld_paths(config, offers))
+
+    assert at(0.0, both) == {"pos": "xfrm1", "bulk": "xfrm1"}
+    assert withheld_paths(config, hub2_only) == {"pos": frozenset({"xfrm1", "xfrm2"})}
+    assert at(1.0, hub2_only) == {"pos": "xfrm1", "bulk": "xfrm1"}  # within the hold-down
+    assert at(3.5, hub2_only) == {"pos": "xfrm3", "bulk": "xfrm1"}
+    assert at(10.0, both) == {"pos": "xfrm3", "bulk": "xfrm1"}  # recovering
+    assert at(40.0, both) == {"pos": "xfrm1", "bulk": "xfrm1"}
+
+
+def test_a_destination_no_hub_of_the_class_offers_decides_nothing() -> None:
+    """No route at all, or only another neighbour's (an AWS tunnel's), or the default route from
+    every hub alike: no path is left for it, so the class is never stranded by routing alone."""
+    config = SteeringConfig.parse(ROUTED)
+    assert withheld_paths(config, {"10.0.10.0/24": set(), "10.0.11.0/24": {"169.254.0.9"}}) == {}
+    assert withheld_paths(config, {"10.0.10.0/24": HUB1 | HUB2, "10.0.11.0/24": HUB1 | HUB2}) == {}
+    # Each hub misses one destination the other offers: no single path serves the class, and the
+    # main table (BGP, per destination) takes it rather than an unreachable route.
+    split = {"10.0.10.0/24": HUB1, "10.0.11.0/24": HUB2}
+    assert withheld_paths(config, split) == {"pos": frozenset({"xfrm1", "xfrm2", "xfrm3"})}
+    assert Steering(config).observe(ALL_UP, 0.0, withheld_paths(config, split)) == {"pos": UNSTEERED, "bulk": "xfrm1"}
 
 
 def test_the_rendered_steering_conf_is_the_intents_class_order(fleet: Fleet, tmp_path: Path) -> None:

@@ -51,10 +51,20 @@ def test_a_tunnel_on_another_class_profile_is_found(fleet: Fleet, rendered: list
 
 def test_bulk_steered_onto_lte_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     def lte_for_bulk(text: str) -> str:
-        return re.sub(r"^(class bulk .* via .*)$", r"\1 xfrm4", text, flags=re.M)
+        return re.sub(r"^(class bulk .* via \S+(?: \S+)*?)( to .*|)$", r"\1 xfrm4\2", text, flags=re.M)
 
     findings = _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
     assert any("bulk is steered over xfrm4" in f.message and "LTE/5G path (lte1)" in f.message for f in findings)
+
+
+def test_a_class_steered_without_its_destinations_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """Without `to`, storestack-steer keeps POS on a hub that lost HQ as long as its probes answer."""
+
+    def blind(text: str) -> str:
+        return re.sub(r"^(class pos .*) to .*$", r"\1", text, flags=re.M)
+
+    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", blind), "frr-steering")]
+    assert any("pos: 10.0.10.0/24 is not among its destinations" in m for m in messages), messages
 
 
 def test_a_class_in_another_order_or_with_other_timers_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:

@@ -26,13 +26,14 @@ from testsupport.lab import rolled_out_lab
 
 from storestack import lab
 from storestack.cli.main import cli
+from storestack.devices.frr_steer import SteeringConfig
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import dccore, frr_lab, ipsec, overlay, reachability, system
 from storestack.lab.check import check
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.frr import run_vtysh
 from storestack.lab.sshd import ssh_answers
-from storestack.lab.steering import STEERING_CONF, start_steering
+from storestack.lab.steering import STEERING_CONF
 from storestack.network.build import NetworkIntent
 
 # One lab and one rollout per module, its tests in order on one worker (`--dist loadgroup`).
@@ -429,9 +430,9 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     """A hub whose BGP sessions to the DC core routers are down, while its DC port stays up, no
     longer announces HQ's summary (an aggregate of what the core teaches, which the other hub
     does not pass on): the store's till, whose primary hub it is, reaches HQ through the other
-    hub instead of into the first hub's discard route. The store routes by BGP here: its SLA
-    steering (storestack-steer) is stopped, as it keeps each class on the first path whose BFD
-    and BGP sessions are up, whatever the hub there announces."""
+    hub. The store's SLA steering runs: BFD and BGP to the first hub stay up and its probes
+    answer, but storestack-steer moves the POS class off it because that hub no longer offers
+    a route to HQ POS, and back once it does again."""
     state = frr_lab.require_state(routed_lab)
     sites = TOPOLOGY.sites
     assert sites is not None and sites.dc_core is not None
@@ -442,23 +443,28 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     (other,) = [name for name in core.hub_addresses if name != hub]
     till, hq = state.site_namespaces["nw-0001/pos"], state.site_namespaces["hq"]
     hub_namespace = state.runtime(hub).namespace
+    edge = state.runtime("nw-0001-edge1").namespace
+    steering = SteeringConfig.parse((ipsec.instance_dir(edge) / STEERING_CONF).read_text())
+    pos_class = next(c for c in steering.classes if c.name == "pos")
+    assert pos_class.destinations, "the POS class is steered without its destinations"
+    hub_peers: dict[str, set[str]] = {}
+    for tunnel in NetworkIntent(FLEET).store("nw-0001").tunnels:
+        if tunnel.kind == "store-hub":
+            hub_peers.setdefault(tunnel.peer, set()).add(str(tunnel.peer_inside))
+
+    def pos_table_peer() -> str:
+        route = _ip(edge, "route", "show", "table", str(pos_class.table))
+        return route.split(" via ")[1].split()[0] if " via " in route else route
 
     def reaches_hq() -> bool:
         (outcome,) = reachability.connect_outcomes(till, [(str(sites.hq_pos), 443)])
         return outcome in ("open", "refused")
 
     wait_for(reaches_hq, 120, "the till to reach HQ POS")
+    wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class to leave on {hub}, its preferred hub")
     # The hub loses the core's routes with its sessions; the core learns the stores from the other
     # hub only, so HQ (a plain router in the lab) routes the till's segment back there.
     back = _ip(hq, "route", "show", "exact", str(pos.subnet))
-    edge = state.runtime("nw-0001-edge1").namespace
-    steering = (ipsec.instance_dir(edge) / STEERING_CONF).read_text()
-    unsteered = "\n".join(line for line in steering.splitlines() if not line.startswith("class "))
-    start_steering(edge, unsteered + "\n")
-    for line in steering.splitlines():
-        if line.startswith("class "):
-            # A table never filled cannot be flushed ("does not exist"): nothing to empty then.
-            subprocess.run(["ip", "-n", edge, "route", "flush", "table", line.split()[3]], capture_output=True)
     shutdown = ["configure terminal", f"router bgp {core.asn}", f"neighbor {core.hub_addresses[hub]} shutdown"]
     spaces = [dccore.pathspace(state.prefix, index) for index in range(len(core.routers))]
     try:
@@ -467,15 +473,21 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
         _ip(hq, "route", "replace", str(pos.subnet), "via", str(core.hub_addresses[other]), "dev", "dclan")
         assert _ip(hub_namespace, "-o", "link", "show", "dev", "dc").count("state UP") == 1  # the DC port stays up
         try:
+            wait_for(lambda: pos_table_peer() in hub_peers[other], 60, f"the POS class to move to {other}")
             wait_for(reaches_hq, 90, f"the till to reach HQ POS through {other} with {hub}'s DC sessions down")
         except AssertionError as exc:
             detail = [lab.vtysh(routed_lab, name, f"show bgp ipv4 unicast {sites.hq_prefixes[0]}") for name in (hub, "nw-0001-edge1")]
-            raise AssertionError(f"{exc}\n" + "\n".join(detail)) from None
+            raise AssertionError(f"{exc}\nPOS table: {pos_table_peer()}\n" + "\n".join(detail)) from None
+        # BFD and BGP to the first hub never went down: only its routes moved the class.
+        assert all(s.established for s in check(routed_lab).bgp if s.appliance == "nw-0001-edge1" and s.kind == "store-hub")
     finally:
         for space in spaces:
             _bgpd(space, *shutdown[:2], f"no {shutdown[2]}")
         subprocess.run(["ip", "-n", hq, "route", "replace", *back.split()], check=True)
-        start_steering(edge, steering)
+    # Once the hub offers HQ again, the class returns after its recovery time.
+    wait_for(
+        lambda: pos_table_peer() in hub_peers[hub], pos_class.recovery + 60, f"the POS class back on {hub}"
+    )
     wait_for(
         lambda: all(s.established for s in check(routed_lab).bgp if s.appliance == hub and s.kind == "dc-core"),
         90, f"{hub}'s DC core sessions back",
