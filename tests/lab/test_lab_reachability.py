@@ -265,6 +265,24 @@ def test_check_reports_every_bgp_session_and_the_hubs_learn_hq_from_the_dc_core(
         # HQ's management prefix is in the hub's BGP table from a DC core router.
         route = json.loads(lab.vtysh(routed_lab, hub, f"show bgp ipv4 unicast {core.announce[-1]} json"))
         assert {p["peer"]["peerId"] for p in route["paths"]} >= {str(r) for r in core.routers}
+    # The DC core's best path to each store segment that enters the overlay leads to that store's
+    # primary hub, as HQ's routes in the lab do: the other hub prefers the primary's path too
+    # (iBGP, higher local preference than its own) and passes it on with the primary's address as
+    # next hop, and the store prepends towards its secondary hub. So a DC that installs what BGP
+    # chose sends the answers through the hub whose stateful filter saw the store's packets.
+    for segment in TOPOLOGY.segments:
+        if segment.kind == "guest-wifi" or segment.hub is None:
+            continue
+        for index in range(len(core.routers)):
+            out = system.run(
+                [str(system.VTYSH), "-N", dccore.pathspace(state.prefix, index), "-d", "bgpd",
+                 "-c", f"show bgp ipv4 unicast {segment.subnet} json"],
+                timeout=15,
+            ).stdout
+            best = [p for p in json.loads(out).get("paths", []) if p.get("bestpath", {}).get("overall")]
+            assert [h["ip"] for p in best for h in p["nexthops"]] == [str(core.hub_addresses[segment.hub])], (
+                segment.store_id, segment.kind, out,
+            )
     # nw-0001's AWS sessions with the cloud stand-in, at Amazon's ASN from the plan.
     aws = [s for s in result.bgp if s.kind == "aws"]
     assert {s.appliance for s in aws} == {"nw-0001-edge1"} and len(aws) == len(state.cloud_tunnels) == 2
