@@ -1417,6 +1417,19 @@ def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
     )
 
 
+def test_fortios_cloud_summary_ranked_by_path_leaves_the_rules_their_paths(fleet: Fleet) -> None:
+    """A store with AWS tunnels ranks the hubs' cloud summary by the path's local preference (no
+    SD-WAN rule takes the cloud there: it is in STORE-LOCAL); the same preference on the hub
+    routes the rules steer leaves them only the best path."""
+    config = _store(fleet, "fortinet", "aws")
+    assert 'set match-ip-address "HUB-CLOUD"\n                set set-local-preference 200' in config.text
+    assert "fortios-sdwan-paths-not-installed" not in _rules(_lint(config))
+    steered = _broken(config, 'set match-ip-address "HUB-CLOUD"', 'set match-ip-address "HUB-ROUTES"', count=-1)
+    assert any(
+        f.rule == "fortios-sdwan-paths-not-installed" and "local preferences" in f.message for f in _lint(steered)
+    )
+
+
 def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
     config = _store(fleet, "fortinet", "dual-wan")
     lax = _broken_re(config, r"set packetloss-threshold \d+\n", "set packetloss-threshold 97\n")
