@@ -499,7 +499,13 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
 
 
 def dhcp_servers(view: StoreApplianceView) -> list[str]:
-    """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range."""
+    """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range,
+    and no NTP server. FortiOS hands out the segment's own gateway as NTP server unless told
+    (`ntp-service`, default `local`), and the store serves no NTP (`system ntp` leaves
+    `server-mode` at its default, disable): clients would ask an address that never answers. As
+    on every platform, the lease names none: `specify` with no `ntp-server1..3` (Administration
+    Guide, "DHCP options", option 42: local, default or specify,
+    https://docs.fortinet.com/document/fortigate/7.2.0/administration-guide/45773)."""
     lines: list[str] = []
     for seq, segment in enumerate(view.segments, start=1):
         lines += [
@@ -509,6 +515,7 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             f"        set netmask {segment.gateway.netmask}",
             "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
+            "        set ntp-service specify",
             *([f"        set domain {quote(segment.dhcp_domain)}"] if segment.dhcp_domain else []),
             # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
             *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
