@@ -273,6 +273,28 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
+    """A local-in policy's `intf` names an interface (an SD-WAN member's own, a tunnel's among
+    them), a `system zone` or "any", never an SD-WAN zone: FortiOS takes SD-WAN zones there from
+    7.6.1 on (New Features 7.6, "Specify SD-WAN zones in some policies"), and the fleet runs
+    7.4.4 (README), which would refuse the policy."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    zones = {entry.name for entry in _nested(sdwan, "zone")} if sdwan is not None else set()
+    for policy in _entries(parsed, "firewall local-in-policy"):
+        for name in policy.get("intf"):
+            if name in zones:
+                yield config.finding(
+                    policy.settings["intf"][1],
+                    "fortios-local-in-sdwan-zone",
+                    f"local-in policy {policy.name}: intf {name!r} is an SD-WAN zone, which FortiOS takes "
+                    "there only from 7.6.1 on; name its member interfaces",
+                )
+
+
+@register_rule(PLATFORM)
 def bfd_enabled(config: ConfigFile) -> Iterator[Finding]:
     """A BGP neighbour with BFD needs BFD enabled for the VDOM (system settings)."""
     if config.suffix:
