@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from storestack.devices.lint import (
@@ -269,6 +269,28 @@ def interface_names(config: ConfigFile) -> Iterator[Finding]:
             if len(entry.name) > 15:
                 yield config.finding(
                     entry.line, "fortios-name-length", f"{path} {entry.name!r} is longer than 15 characters"
+                )
+
+
+@register_rule(PLATFORM)
+def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
+    """A local-in policy's `intf` names an interface (an SD-WAN member's own, a tunnel's among
+    them), a `system zone` or "any", never an SD-WAN zone: FortiOS takes SD-WAN zones there from
+    7.6.1 on (New Features 7.6, "Specify SD-WAN zones in some policies"), and the fleet runs
+    7.4.4 (README), which would refuse the policy."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    zones = {entry.name for entry in _nested(sdwan, "zone")} if sdwan is not None else set()
+    for policy in _entries(parsed, "firewall local-in-policy"):
+        for name in policy.get("intf"):
+            if name in zones:
+                yield config.finding(
+                    policy.settings["intf"][1],
+                    "fortios-local-in-sdwan-zone",
+                    f"local-in policy {policy.name}: intf {name!r} is an SD-WAN zone, which FortiOS takes "
+                    "there only from 7.6.1 on; name its member interfaces",
                 )
 
 
@@ -733,7 +755,9 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
     """SD-WAN health checks and rules: values within the CLI's ranges, every SLA a rule names is
     defined in its health check, every health check serves a rule, and rules in `sla` mode have
     candidate paths installed (eBGP multipath on, no local preference setting one hub route
-    above another: a rule can only move traffic to a member that has a route)."""
+    above another: a rule can only move traffic to a member that has a route). A preference on
+    routes that no such rule takes (each rule's negated `dst` holds them: the cloud summary on a
+    store with AWS tunnels) leaves no rule without a member and is not counted."""
     if config.suffix:
         return
     parsed = parse(config.text)
@@ -780,13 +804,18 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
         )
     gateways = {entry.first("gateway") for entry in _nested(sdwan, "members")}
     maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
+    steered = _steered_by(steering, _address_nets(parsed), _prefix_lists(parsed))
     preferences: dict[str, int] = {}
     for neighbor in _nested(bgp.own, "neighbor"):
         if neighbor.name not in gateways:
             continue
         route_map = maps.get(neighbor.first("route-map-in") or "")
         rules = _nested(route_map, "rule") if route_map is not None else []
-        values = {value for rule in rules if (value := rule.first("set-local-preference")) is not None}
+        values = {
+            value
+            for rule in rules
+            if (value := rule.first("set-local-preference")) is not None and steered(rule.first("match-ip-address"))
+        }
         preferences[neighbor.name] = int(values.pop()) if values else 100
     if len(set(preferences.values())) > 1:
         yield config.finding(
@@ -796,6 +825,49 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
             f"({', '.join(f'{peer}: {pref}' for peer, pref in sorted(preferences.items()))}): only the best "
             "path is installed and the rules have no member to move to",
         )
+
+
+def _prefix_lists(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Network] | None]:
+    """Each prefix list by name as the prefixes of its rules; None for one this reader cannot
+    follow (a rule without a prefix, a `ge`/`le` range, a deny)."""
+    found: dict[str, list[ipaddress.IPv4Network] | None] = {}
+    for entry in _entries(parsed, "router prefix-list"):
+        prefixes: list[ipaddress.IPv4Network] | None = []
+        for rule in _nested(entry, "rule"):
+            prefix = rule.get("prefix")
+            if prefixes is None or len(prefix) != 2 or rule.get("ge") or rule.get("le") or rule.first("action") == "deny":
+                prefixes = None
+                continue
+            try:
+                prefixes.append(ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False))
+            except ValueError:
+                prefixes = None
+        found[entry.name] = prefixes
+    return found
+
+
+def _steered_by(
+    rules: Sequence[Entry],
+    nets: dict[str, list[ipaddress.IPv4Network] | None],
+    prefix_lists: dict[str, list[ipaddress.IPv4Network] | None],
+) -> Callable[[str | None], bool]:
+    """Whether routes a route-map rule matches by a prefix list (None: every route) may carry
+    traffic of one of the SD-WAN `rules`: unless each of its prefixes lies inside the negated
+    `dst` of every rule, so that no rule takes a packet to it."""
+    excluded: list[list[ipaddress.IPv4Network]] = []
+    for rule in rules:
+        found = [nets.get(name) for name in rule.get("dst")]
+        if rule.first("dst-negate") != "enable" or any(net is None for net in found):
+            return lambda _: True
+        excluded.append([net for group in found if group is not None for net in group])
+
+    def steered(prefix_list: str | None) -> bool:
+        prefixes = prefix_lists.get(prefix_list) if prefix_list is not None else None
+        if prefixes is None:
+            return True
+        return not all(any(prefix.subnet_of(net) for net in outside) for prefix in prefixes for outside in excluded)
+
+    return steered
 
 
 @register_rule(PLATFORM)

@@ -499,7 +499,13 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
 
 
 def dhcp_servers(view: StoreApplianceView) -> list[str]:
-    """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range."""
+    """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range,
+    and no NTP server. FortiOS hands out the segment's own gateway as NTP server unless told
+    (`ntp-service`, default `local`), and the store serves no NTP (`system ntp` leaves
+    `server-mode` at its default, disable): clients would ask an address that never answers. As
+    on every platform, the lease names none: `specify` with no `ntp-server1..3` (Administration
+    Guide, "DHCP options", option 42: local, default or specify,
+    https://docs.fortinet.com/document/fortigate/7.2.0/administration-guide/45773)."""
     lines: list[str] = []
     for seq, segment in enumerate(view.segments, start=1):
         lines += [
@@ -509,6 +515,7 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             f"        set netmask {segment.gateway.netmask}",
             "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
+            "        set ntp-service specify",
             *([f"        set domain {quote(segment.dhcp_domain)}"] if segment.dhcp_domain else []),
             # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
             *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
@@ -582,26 +589,39 @@ def prefix_lists(view: StoreApplianceView) -> list[str]:
             *_prefix_rule(1, summary.address, summary.netmask, view.cloud_max_prefixlen),
             "        end",
             "    next",
+            '    edit "HUB-CLOUD"',
+            "        config rule",
+            *_prefix_rule(1, summary.address, summary.netmask),
+            "        end",
+            "    next",
         ]
     return lines
 
 
-def _route_map(name: str, sets: list[str]) -> list[str]:
-    return [
-        f'    edit "{name}"',
-        "        config rule",
-        "            edit 1",
-        *(f"                {line}" for line in sets),
-        "            next",
-        "        end",
-        "    next",
-    ]
+def _route_map(name: str, *rules: list[str]) -> list[str]:
+    """A route-map whose rules (numbered from 1, first match wins) each set what it lists."""
+    lines = [f'    edit "{name}"', "        config rule"]
+    for number, sets in enumerate(rules, start=1):
+        lines += [f"            edit {number}", *(f"                {line}" for line in sets), "            next"]
+    return [*lines, "        end", "    next"]
 
 
 def route_maps(view: StoreApplianceView) -> list[str]:
-    """`config router route-map` entries: per hub tunnel what it accepts (HUB-ROUTES) and
-    announces (STORE-PREFIXES, prepended on the less preferred paths; with a health check also
-    a -DEGRADED map tagging the prefixes degraded), per AWS link its preference, and STORE-OUT."""
+    """`config router route-map` entries: per hub tunnel what it accepts (HUB-ROUTES; with AWS
+    tunnels, the hubs' cloud summary first, at the path's local preference) and announces
+    (STORE-PREFIXES, prepended on the less preferred paths; with a health check also a -DEGRADED
+    map tagging the prefixes degraded), per AWS link its preference, and STORE-OUT.
+
+    The hub routes keep one local preference on every tunnel, so that eBGP multipath installs them
+    through every member for the SD-WAN rules to choose from (store.j2 says why), but for the
+    cloud summary on a store with AWS tunnels: no rule takes the cloud there (it is in
+    STORE-LOCAL, `dst-negate`), the routing table alone carries it, and while both AWS tunnels are
+    down multipath would spread it over the LTE/5G tunnels too (traffic no rule takes follows the
+    implicit rule, which load-balances over the ECMP routes: Administration Guide, "Equal cost
+    multi-path", https://docs.fortinet.com/document/fortigate/7.2.13/administration-guide/25967).
+    At the path's local preference
+    (the intent's order, as on IOS-XE and VRP) BGP installs the hubs' summary through the best
+    path up, every wired one before any LTE/5G one."""
     checked = {check.tunnel.id for check in view.steering.health_checks} if view.steering is not None else set()
     lines: list[str] = []
     for tunnel in view.tunnels:
@@ -609,7 +629,12 @@ def route_maps(view: StoreApplianceView) -> list[str]:
         out = ['set match-ip-address "STORE-PREFIXES"']
         if tunnel.prepend:
             out.append(f'set set-aspath "{tunnel.prepend_path}"')
-        lines += _route_map(f"HUB-IN-{path}", ['set match-ip-address "HUB-ROUTES"'])
+        accepts = ['set match-ip-address "HUB-ROUTES"']
+        if view.aws_tunnels:
+            cloud = ['set match-ip-address "HUB-CLOUD"', f"set set-local-preference {tunnel.local_pref}"]
+            lines += _route_map(f"HUB-IN-{path}", cloud, accepts)
+        else:
+            lines += _route_map(f"HUB-IN-{path}", accepts)
         lines += _route_map(f"HUB-OUT-{path}", out)
         if tunnel.id in checked:
             lines += _route_map(f"HUB-OUT-{path}-DEGRADED", [*out, f'set set-community "{tunnel.degraded_community}"'])

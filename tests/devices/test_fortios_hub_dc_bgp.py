@@ -34,3 +34,32 @@ def test_a_fortios_hub_takes_bgp_on_its_dc_port_only_from_its_peers_there(fleet:
     assert not verdict(arrival, Packet("tcp", peers[0], ipaddress.IPv4Address(str(hub.public_address)), 179)).forwarded
     # Nothing else on the DC port changes: IKE from anywhere still reaches the public address.
     assert verdict(arrival, Packet("udp", stranger, ipaddress.IPv4Address(str(hub.public_address)), 500)).forwarded
+
+
+def test_a_fortios_hub_takes_bfd_on_its_dc_port_from_no_one_without_a_bfd_session(fleet: Fleet) -> None:
+    """BFD enabled for the VDOM reaches every interface that inherits it, the DC port among
+    them. No session on the DC LAN runs BFD (the core routers' and the other hubs'), so no host
+    there, a peer included, nor anything the DC edge routes in from the internet, reaches the
+    hub's BFD on any of its addresses; the store tunnels keep theirs."""
+    fleet = on_platform(fleet, "fortinet")
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    verdict = local_in(parsed)
+    own = hub.dc.address.ip
+    interfaces = parsed["system interface"].entries
+    (port,) = [e.name for e in interfaces if e.first("ip") == str(own)]
+    addresses = [ipaddress.IPv4Address(ip) for e in interfaces if (ip := e.first("ip"))]
+    arrival = {port, "any"}
+    dc_sessions = [s for s in hub.sessions if s.kind in ("hub-dc", "hub-hub")]
+    assert dc_sessions and all(s.bfd is None for s in dc_sessions)
+    stranger = next(a for a in hub.dc.address.network.hosts() if a not in (*hub.dc.routers, own))
+    internet = ipaddress.IPv4Address("198.18.0.1")
+    for source in (*(s.peer_address for s in dc_sessions), stranger, internet):
+        for address in addresses:
+            refused = verdict(arrival, Packet("udp", source, address, 3784))
+            assert not refused.forwarded, (source, address, refused)
+    # A store tunnel's BFD between its own two inside addresses still reaches the hub.
+    tunnel = next(e for e in interfaces if e.first("type") == "tunnel" and e.first("bfd") == "enable")
+    near, far = ipaddress.IPv4Address(tunnel.first("ip") or ""), ipaddress.IPv4Address(tunnel.get("remote-ip")[0])
+    zones = {z.name for z in parsed["system zone"].entries if tunnel.name in z.get("interface")}
+    assert verdict({tunnel.name, "any", *zones}, Packet("udp", far, near, 3784)).forwarded

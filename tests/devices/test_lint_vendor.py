@@ -80,6 +80,7 @@ RULES = {
         fortinet.timers,
         fortinet.interface_names,
         fortinet.sdwan_steering,
+        fortinet.local_in_interfaces,
         fortinet.return_path,
         fortinet.hub_return_path,
         fortinet.management_sources,
@@ -1415,6 +1416,29 @@ def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
         f.rule == "fortios-sdwan-paths-not-installed" and "local preferences" in f.message
         for f in _lint(preferred)
     )
+
+
+def test_fortios_cloud_summary_ranked_by_path_leaves_the_rules_their_paths(fleet: Fleet) -> None:
+    """A store with AWS tunnels ranks the hubs' cloud summary by the path's local preference (no
+    SD-WAN rule takes the cloud there: it is in STORE-LOCAL); the same preference on the hub
+    routes the rules steer leaves them only the best path."""
+    config = _store(fleet, "fortinet", "aws")
+    assert 'set match-ip-address "HUB-CLOUD"\n                set set-local-preference 200' in config.text
+    assert "fortios-sdwan-paths-not-installed" not in _rules(_lint(config))
+    steered = _broken(config, 'set match-ip-address "HUB-CLOUD"', 'set match-ip-address "HUB-ROUTES"', count=-1)
+    assert any(
+        f.rule == "fortios-sdwan-paths-not-installed" and "local preferences" in f.message for f in _lint(steered)
+    )
+
+
+def test_fortios_local_in_policies_name_tunnels_never_an_sdwan_zone(fleet: Fleet) -> None:
+    """The store's local-in policies name each hub tunnel, an SD-WAN member, by its interface:
+    FortiOS 7.4.4, the release the fleet runs, takes no SD-WAN zone there (7.6.1 added them)."""
+    config = _store(fleet, "fortinet", "dual-wan")
+    assert "fortios-local-in-sdwan-zone" not in _rules(_lint(config))
+    zoned = _broken(config, '        set intf "hq-hub1-wan1"\n', '        set intf "overlay"\n', count=-1)
+    found = [f for f in _lint(zoned) if f.rule == "fortios-local-in-sdwan-zone"]
+    assert len(found) == 3 and all("'overlay' is an SD-WAN zone" in f.message for f in found)
 
 
 def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
