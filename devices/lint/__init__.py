@@ -135,6 +135,7 @@ class ProbeFact:
     packets: int | None = None  # packets per operation (IOS-XE jitter probes)
     hold_down_s: int | None = None
     recovery_s: int | None = None
+    tos: int | None = None  # the ToS byte its packets carry (0: unmarked); None: not settable
 
 
 @dataclass(frozen=True, slots=True)

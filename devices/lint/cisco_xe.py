@@ -46,6 +46,7 @@ from storestack.devices.lint.linetree import (
     parse,
     policy_settings,
     private_gaps,
+    probe_tos,
     sa_lifetimes,
     top,
     tunnel_id,
@@ -1328,6 +1329,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 packets=int(after(operation, "num-packets") or 0) or None,
                 hold_down_s=delays["down"] if track is not None else None,
                 recovery_s=delays["up"] if track is not None else None,
+                tos=probe_tos(values),
             )
         )
     policies = []

@@ -47,6 +47,7 @@ from storestack.devices.lint.linetree import (
     parse,
     policy_settings,
     private_gaps,
+    probe_tos,
     sa_lifetimes,
     top,
     tunnel_id,
@@ -900,6 +901,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 next_hop=destination[-1] if destination else None,
                 latency_ms=int(rtd) if rtd and rtd.isdigit() else None,
                 loss_percent=int(values["fail-percent"][0]) if values.get("fail-percent") else None,
+                tos=probe_tos(values),
             )
         )
     acl_names = {line.words[3]: line.words[2] for line in top(root, "acl", "name") if len(line.words) > 3}
