@@ -18,7 +18,7 @@ from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
-from storestack.devices.platforms.base import NamedObjects
+from storestack.devices.platforms.base import NamedObjects, StoppedWhileChanged
 from storestack.devices.secrets import secret_spellings
 
 REDACTED = "<redacted>"
@@ -205,6 +205,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     lines name objects by number (`PlatformDriver.named_objects`) gets hier_config's order with
     those objects' definitions and deletions moved around the lines that name them
     (`_around_named_objects`)."""
+    if driver.stopped_while_changed:
+        delta = _stopped_while_changed(delta, before, after, driver.stopped_while_changed)
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
             return _around_named_objects(delta, before, after, driver.named_objects)
@@ -271,6 +273,36 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         lines += root.lines(sectional_exiting=True)
     lines += emit(removals, reversed(range(len(stages))), before)
     return tuple(lines)
+
+
+def _stopped_while_changed(
+    delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[StoppedWhileChanged, ...]
+) -> HConfig:
+    """`delta` with each block of `kinds` that it changes (both `before` and `after` hold it)
+    stopped before its changes and started again after them: the kind's stop line first, then
+    the changes, then the line of `after`'s block that starts it (left out where the changes
+    send or delete that line themselves, or `after`'s block has none). Other blocks as they are."""
+    matching = [(re.compile(kind.block), kind) for kind in kinds]
+    negation = delta.driver.negation_prefix
+    if not any(pattern.search(node.text) for node in delta.children for pattern, _ in matching):
+        return delta
+    stopped = get_hconfig(delta.driver)
+    for node in delta.children:
+        kind = next((kind for pattern, kind in matching if pattern.search(node.text)), None)
+        old, new = before.get_child(equals=node.text), after.get_child(equals=node.text)
+        if kind is None or old is None or new is None or not node.children:
+            stopped.add_deep_copy_of(node)
+            continue
+        block = stopped.add_child(node.text)
+        block.add_child(kind.stop)
+        for child in node.children:
+            block.add_deep_copy_of(child)
+        start = re.compile(kind.start)
+        sent = {child.text.removeprefix(negation) for child in node.children}
+        for child in new.children:
+            if start.search(child.text) and child.text not in sent:
+                block.add_deep_copy_of(child)
+    return stopped
 
 
 _Name = tuple[int, str]  # (the index of a kind of `NamedObjects`, an object's name)

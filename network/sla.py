@@ -164,6 +164,13 @@ class StoreSlaPolicy:
     def sla_class(self, name: str) -> SlaClassPolicy:
         return next(cls for cls in self.classes if cls.name == name)
 
+    def probe_dscp(self, name: str) -> int:
+        """The DSCP the probes of class `name` carry, so they are queued (and measured) as its
+        traffic is: the lowest DSCP of the store's overlay applications in the class (no class is
+        measured in a better queue than one of its applications gets); 0 when none rides the
+        overlay."""
+        return min((a.dscp for a in self.applications if a.overlay and a.sla.name == name), default=0)
+
     def strictest_on(self, transport: str) -> SlaClassPolicy | None:
         """The class with the lowest loss threshold among the applications eligible on a
         transport: what a single per-path detector (one BFD session per tunnel) must enforce."""

@@ -18,6 +18,13 @@ The interface every platform's rule module uses:
   in (`ForwardingFacts.verdict`), and the store links that filter nothing.
   `devices/lint/isolation.py` sends it packets from one store to another store's addresses.
 
+- `register_probes(platform)`: decorates `extract(config: ConfigFile) -> list[SentProbe]`, run on
+  each store appliance's main config: the SLA probes it sends (kind, target, source, port).
+  `register_answers(platform)`: decorates `extract(config: ConfigFile) -> ProbeAnswers`, run on
+  each hub's main config: the probe kinds its platform answers and what its config lacks to
+  answer one. The cross-file `probe-unanswered` check matches each store probe to the hub it
+  targets with these; a store platform without a probe extractor sends nothing checked.
+
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
   spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
@@ -38,6 +45,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from storestack.devices.platforms import get_platform
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM_MODULES = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
@@ -127,6 +135,7 @@ class ProbeFact:
     packets: int | None = None  # packets per operation (IOS-XE jitter probes)
     hold_down_s: int | None = None
     recovery_s: int | None = None
+    tos: int | None = None  # the ToS byte its packets carry (0: unmarked); None: not settable
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,17 +234,57 @@ def pattern_summaries(config: ConfigFile, patterns: Iterable[tuple[str, re.Patte
     return facts
 
 
+@dataclass(frozen=True, slots=True)
+class SentProbe:
+    """An SLA probe a store sends, as its config spells it: its kind (`IosProbeKind`'s names
+    where it is one of those: udp-jitter, icmp-jitter, icmp-echo; else the platform's own name
+    for it), the address it probes, the store's address it sends from, and the test port of a
+    UDP probe. None: the config does not say."""
+
+    line: int
+    kind: str
+    target: str
+    source: str | None = None
+    port: int | None = None
+
+
+def _answers_all(probe: SentProbe) -> list[str]:
+    return []
+
+
+def hub_probe_kinds(platform: str) -> tuple[str, ...]:
+    """The probe kinds a hub platform answers: the IOS-XE probe it answers best
+    (`answers_ios_probe`: IOS-XE's responder UDP jitter, Linux's ICMP timestamps) and ICMP
+    echo, which every hub answers."""
+    return tuple(dict.fromkeys((get_platform(platform).answers_ios_probe, "icmp-echo")))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeAnswers:
+    """What a hub answers. `kinds`: the probe kinds its platform answers at all (a probe of any
+    other kind times out); `gaps(probe)`: for a probe of one of those kinds, each thing the hub's
+    config lacks to answer it, as a phrase naming the hub ("hq-hub1 runs no `ip sla responder`");
+    empty when answered, or when the extractor does not read the config for that kind."""
+
+    kinds: tuple[str, ...]
+    gaps: Callable[[SentProbe], list[str]] = _answers_all
+
+
 Rule = Callable[[ConfigFile], Iterable[Finding]]
 Extractor = Callable[[ConfigFile], list[TunnelFact]]
 SteeringExtractor = Callable[[ConfigFile], SteeringFacts]
 ForwardingExtractor = Callable[[ConfigFile, frozenset[str]], ForwardingFacts]
 SummaryExtractor = Callable[[ConfigFile], list[SummaryFact]]
+ProbeExtractor = Callable[[ConfigFile], list[SentProbe]]
+AnswerExtractor = Callable[[ConfigFile], ProbeAnswers]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
 STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
 FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
 SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
+PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
+ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -273,6 +322,22 @@ def register_forwarding(platform: str) -> Callable[[ForwardingExtractor], Forwar
 def register_summaries(platform: str) -> Callable[[SummaryExtractor], SummaryExtractor]:
     def add(extractor: SummaryExtractor) -> SummaryExtractor:
         SUMMARY_EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def register_probes(platform: str) -> Callable[[ProbeExtractor], ProbeExtractor]:
+    def add(extractor: ProbeExtractor) -> ProbeExtractor:
+        PROBE_EXTRACTORS[platform] = extractor
+        return extractor
+
+    return add
+
+
+def register_answers(platform: str) -> Callable[[AnswerExtractor], AnswerExtractor]:
+    def add(extractor: AnswerExtractor) -> AnswerExtractor:
+        ANSWER_EXTRACTORS[platform] = extractor
         return extractor
 
     return add

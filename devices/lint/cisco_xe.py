@@ -21,14 +21,19 @@ from storestack.devices.lint import (
     ForwardingFacts,
     Packet,
     PolicyFact,
+    ProbeAnswers,
     ProbeFact,
+    SentProbe,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
     Verdict,
+    hub_probe_kinds,
     most_permissive,
     pattern_summaries,
+    register_answers,
     register_forwarding,
+    register_probes,
     register_rule,
     register_steering,
     register_summaries,
@@ -41,6 +46,7 @@ from storestack.devices.lint.linetree import (
     parse,
     policy_settings,
     private_gaps,
+    probe_tos,
     sa_lifetimes,
     top,
     tunnel_id,
@@ -48,7 +54,12 @@ from storestack.devices.lint.linetree import (
 )
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.cisco_xe import ike_dpd
-from storestack.devices.steering import APPLICATION_ACL_PREFIX, IOS_STEERING_REACTIONS, IOS_TRACK_DELAY_MAX
+from storestack.devices.steering import (
+    APPLICATION_ACL_PREFIX,
+    IOS_SLA_CONTROL_PORT,
+    IOS_STEERING_REACTIONS,
+    IOS_TRACK_DELAY_MAX,
+)
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal
 
 PLATFORM = "cisco_xe"
@@ -1318,6 +1329,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 packets=int(after(operation, "num-packets") or 0) or None,
                 hold_down_s=delays["down"] if track is not None else None,
                 recovery_s=delays["up"] if track is not None else None,
+                tos=probe_tos(values),
             )
         )
     policies = []
@@ -2133,3 +2145,55 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+# ---------------------------------------------------------------- SLA probes and their answers
+
+# An IP SLA operation: `udp-jitter D P source-ip S ...`, `icmp-jitter D ... source-ip S ...`,
+# `icmp-echo D source-interface I` (or `source-ip S`).
+_OPERATION = re.compile(
+    r"^ (udp-jitter|icmp-jitter|icmp-echo) (\d+\.\d+\.\d+\.\d+)(?: (\d+))?(?:.*\bsource-ip (\d+\.\d+\.\d+\.\d+)\b)?"
+)
+# An ACL entry letting UDP from S to D in on one port or a range.
+_UDP_PERMIT = re.compile(r"^ (?:\d+ )?permit udp host (\S+) host (\S+) (?:eq (\d+)|range (\d+) (\d+))$")
+
+
+@register_probes(PLATFORM)
+def probes(config: ConfigFile) -> list[SentProbe]:
+    """Each IP SLA operation's kind, target, `source-ip` (where it names one) and (udp-jitter)
+    test port."""
+    found = []
+    for number, line in enumerate(config.lines, start=1):
+        match = _OPERATION.match(line)
+        if match:
+            port = int(match[3]) if match[1] == "udp-jitter" and match[3] else None
+            found.append(SentProbe(number, match[1], match[2], match[4], port))
+    return found
+
+
+@register_answers(PLATFORM)
+def answers(config: ConfigFile) -> ProbeAnswers:
+    """udp-jitter needs the hub's IP SLA responder and its inbound filter letting the control
+    message (UDP 1967) and the test port through, from the probe's source to its target ("IP
+    SLAs UDP Jitter Operation": the sender asks the responder on 1967 to open the test port)."""
+    responder = "ip sla responder" in config.lines
+    ports: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for line in config.lines:
+        permit = _UDP_PERMIT.match(line)
+        if permit:
+            low = int(permit[3] or permit[4])
+            ports.setdefault((permit[1], permit[2]), []).append((low, int(permit[3] or permit[5])))
+
+    def gaps(probe: SentProbe) -> list[str]:
+        if probe.kind != "udp-jitter":
+            return []
+        if not responder:
+            return [f"{config.hostname} runs no `ip sla responder`"]
+        let_in = ports.get((probe.source or "", probe.target), [])
+        return [
+            f"{config.hostname} lets no UDP from the store's tunnel address {probe.source} in to its {what} {wanted}"
+            for wanted, what in ((IOS_SLA_CONTROL_PORT, "control port"), (probe.port or 0, "test port"))
+            if not any(low <= wanted <= high for low, high in let_in)
+        ]
+
+    return ProbeAnswers(hub_probe_kinds(PLATFORM), gaps)

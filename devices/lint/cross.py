@@ -1,8 +1,8 @@
 """Cross-file lint: every tunnel of the network intent, checked at both ends as the configs spell
 it (addresses, identities, BGP ASN, PSK slot, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
-the inside /30 of `network/cloud.py`); and an IOS-XE store's jitter operations against the hub
-they probe, which must answer them."""
+the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
+which must answer them (each platform's `register_probes` and `register_answers`)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
+    ANSWER_EXTRACTORS,
     EXTRACTORS,
+    PROBE_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
     Finding,
+    ProbeAnswers,
     TunnelFact,
     load_platform_rules,
 )
-from storestack.devices.platforms import get_platform
-from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
@@ -83,6 +84,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
     checked_hubs: set[str] = set()
     # each appliance's main config, its companions (FRR: nftables.conf) beside it
     mains = {config.hostname: config for config in files if not config.suffix}
+    answers: dict[str, ProbeAnswers | None] = {}  # each hub's, read once for all its stores
     for config in files:
         if config.suffix:
             continue
@@ -111,8 +113,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             continue
         store = intent.store(config.store_id, config.hostname)
         end = ends.get(config.hostname)
-        if config.platform == "cisco_xe":
-            yield from _ios_probes_answered(config, store.tunnels, mains)
+        yield from _probes_answered(config, store.tunnels, mains, answers)
         for tunnel in store.tunnels:
             fact = end.facts.get(tunnel.id) if end else None
             if end is not None and fact is None:
@@ -342,84 +343,41 @@ def _dc_peers(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
             )
 
 
-# An IOS-XE jitter operation: `udp-jitter D P source-ip S ...` or `icmp-jitter D ... source-ip S ...`.
-_IOS_JITTER = re.compile(r"^ (udp-jitter|icmp-jitter) (\d+\.\d+\.\d+\.\d+)(?: (\d+))? .*\bsource-ip (\d+\.\d+\.\d+\.\d+)\b")
-# An IOS-XE ACL entry letting UDP from S to D in on one port or a range.
-_IOS_UDP_PERMIT = re.compile(
-    r"^ (?:\d+ )?permit udp host (\S+) host (\S+) (?:eq (\d+)|range (\d+) (\d+))$"
-)
-
-
-def _ios_probes_answered(config: ConfigFile, tunnels: Sequence[Tunnel], mains: dict[str, ConfigFile]) -> Iterator[Finding]:
-    """Each jitter operation of an IOS-XE store is answered by the hub it probes (an unanswered
-    operation times out: the path leaves every class's rotation for good). udp-jitter needs the
-    hub's IP SLA responder and its inbound filter letting the control message (UDP 1967) and the
-    test port through, from the probe's source to its target ("IP SLAs UDP Jitter Operation": the
-    sender asks the responder on 1967 to open the test port); icmp-jitter (ICMP timestamps) needs
-    a hub that answers them (`answers_ios_probe`) and, on a Linux hub, nftables letting the
-    requests in from the tunnels."""
+def _probes_answered(
+    config: ConfigFile,
+    tunnels: Sequence[Tunnel],
+    mains: dict[str, ConfigFile],
+    answers: dict[str, ProbeAnswers | None],
+) -> Iterator[Finding]:
+    """Each SLA probe a store sends to a hub (`register_probes`) is answered by that hub
+    (`register_answers`): of a kind its platform answers, and nothing in its config in the way
+    (an unanswered probe times out: the path leaves every class's rotation for good)."""
+    extractor = PROBE_EXTRACTORS.get(config.platform)
+    if extractor is None:
+        return
     hubs = {str(t.peer_inside): t.peer for t in tunnels if t.kind == "store-hub" and t.peer_inside}
-    for number, line in enumerate(config.lines, start=1):
-        match = _IOS_JITTER.match(line)
-        if not match or match[2] not in hubs:
-            continue
-        kind, target, port, source = match[1], match[2], match[3], match[4]
-        hub = mains.get(hubs[target])
+    for probe in extractor(config):
+        hub = mains.get(hubs.get(probe.target, ""))
         if hub is None:
             continue
-        answers = get_platform(hub.platform).answers_ios_probe
-        if answers != kind:
+        if hub.hostname not in answers:
+            answering = ANSWER_EXTRACTORS.get(hub.platform)
+            answers[hub.hostname] = answering(hub) if answering else None
+        answered = answers[hub.hostname]
+        if answered is None:
+            continue
+        if probe.kind not in answered.kinds:
             yield config.finding(
-                number,
+                probe.line,
                 PROBE_UNANSWERED,
-                f"{kind} to {target} ({hub.hostname}): a {hub.platform} hub answers {answers} only, "
-                "so the operation times out and the path never serves the class",
+                f"{probe.kind} to {probe.target} ({hub.hostname}): a {hub.platform} hub answers "
+                f"{' or '.join(answered.kinds)} only, so the operation times out and the path never serves the class",
             )
             continue
-        if kind == "udp-jitter":
-            yield from _udp_jitter_let_in(config, number, hub, source, target, int(port or 0))
-        elif hub.platform == "frr" and not _frr_answers_timestamps(hub):
+        for gap in answered.gaps(probe):
             yield config.finding(
-                number,
-                PROBE_UNANSWERED,
-                f"icmp-jitter to {target} ({hub.hostname}): the hub's nftables drop ICMP timestamp "
-                "requests from the store tunnels, so the operation times out",
+                probe.line, PROBE_UNANSWERED, f"{probe.kind} to {probe.target}: {gap}, so the operation times out"
             )
-
-
-def _udp_jitter_let_in(config: ConfigFile, number: int, hub: ConfigFile, source: str, target: str, port: int) -> Iterator[Finding]:
-    if "ip sla responder" not in hub.lines:
-        yield config.finding(
-            number,
-            PROBE_UNANSWERED,
-            f"udp-jitter to {target}: {hub.hostname} runs no `ip sla responder`, so the operation times out",
-        )
-        return
-    ports: list[tuple[int, int]] = []
-    for line in hub.lines:
-        permit = _IOS_UDP_PERMIT.match(line)
-        if permit and (permit[1], permit[2]) == (source, target):
-            low = int(permit[3] or permit[4])
-            ports.append((low, int(permit[3] or permit[5])))
-    for wanted, what in ((IOS_SLA_CONTROL_PORT, "control port"), (port, "test port")):
-        if not any(low <= wanted <= high for low, high in ports):
-            yield config.finding(
-                number,
-                PROBE_UNANSWERED,
-                f"udp-jitter {source} -> {target}: {hub.hostname} lets no UDP to its {what} {wanted} in "
-                "from the store's tunnel address, so the operation times out",
-            )
-
-
-def _frr_answers_timestamps(hub: ConfigFile) -> bool:
-    """The FRR hub's nftables take ICMP timestamp requests in from its tunnels (chain
-    from_tunnels) and accept them (chain icmp_requests)."""
-    text = hub.companions.get("nftables.conf", "")
-    chains = dict(re.findall(r"\n    chain (\w+) \{\n(.*?)\n    \}", text, re.S))
-    return all(
-        any("timestamp-request" in rule and "drop" not in rule for rule in chains.get(chain, "").splitlines())
-        for chain in ("from_tunnels", "icmp_requests")
-    )
 
 
 HUB_SUMMARY = "hub-summary"

@@ -20,13 +20,18 @@ from storestack.devices.lint import (
     ForwardingFacts,
     Packet,
     PolicyFact,
+    ProbeAnswers,
     ProbeFact,
+    SentProbe,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
     Verdict,
+    hub_probe_kinds,
     most_permissive,
+    register_answers,
     register_forwarding,
+    register_probes,
     register_rule,
     register_steering,
     register_summaries,
@@ -1645,3 +1650,31 @@ def summaries(config: ConfigFile) -> list[SummaryFact]:
         for values, line in [setting]
         if len(values) == 2 and (net := summary_net(values[0], None, values[1])) is not None
     ]
+
+
+@register_probes(PLATFORM)
+def probes(config: ConfigFile) -> list[SentProbe]:
+    """Each SD-WAN health check's servers: `protocol ping` (FortiOS's default) is an ICMP echo
+    probe; any other protocol (twamp, udp-echo, tcp-echo, http ...) keeps its FortiOS name,
+    which no hub platform answers."""
+    sdwan = _sdwan(parse(config.text))
+    found = []
+    for check in _nested(sdwan, "health-check") if sdwan else []:
+        protocol = check.first("protocol") or "ping"
+        line = check.settings.get("server", ([], check.line))[1]
+        found += [
+            SentProbe(
+                line,
+                "icmp-echo" if protocol == "ping" else protocol,
+                server,
+                check.first("source"),
+                _number(check.first("port")),
+            )
+            for server in check.get("server")
+        ]
+    return found
+
+
+@register_answers(PLATFORM)
+def answers(config: ConfigFile) -> ProbeAnswers:
+    return ProbeAnswers(hub_probe_kinds(PLATFORM))

@@ -13,10 +13,14 @@ from storestack.devices.lint import (
     Finding,
     ForwardingFacts,
     Packet,
+    ProbeAnswers,
+    SentProbe,
     SummaryFact,
     TunnelFact,
     Verdict,
+    hub_probe_kinds,
     pattern_summaries,
+    register_answers,
     register_forwarding,
     register_rule,
     register_summaries,
@@ -655,3 +659,23 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+@register_answers(PLATFORM)
+def answers(config: ConfigFile) -> ProbeAnswers:
+    """icmp-jitter (ICMP timestamps, which the kernel answers) needs the hub's nftables to take
+    timestamp requests in from its tunnels (chain from_tunnels) and accept them (chain
+    icmp_requests)."""
+    text = config.companions.get("nftables.conf", "")
+    chains = dict(re.findall(r"\n    chain (\w+) \{\n(.*?)\n    \}", text, re.S))
+    timestamps = all(
+        any("timestamp-request" in rule and "drop" not in rule for rule in chains.get(chain, "").splitlines())
+        for chain in ("from_tunnels", "icmp_requests")
+    )
+
+    def gaps(probe: SentProbe) -> list[str]:
+        if probe.kind != "icmp-jitter" or timestamps:
+            return []
+        return [f"{config.hostname}'s nftables drop ICMP timestamp requests from the store tunnels"]
+
+    return ProbeAnswers(hub_probe_kinds(PLATFORM), gaps)

@@ -22,14 +22,19 @@ from storestack.devices.lint import (
     ForwardingFacts,
     Packet,
     PolicyFact,
+    ProbeAnswers,
     ProbeFact,
+    SentProbe,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
     Verdict,
+    hub_probe_kinds,
     most_permissive,
     pattern_summaries,
+    register_answers,
     register_forwarding,
+    register_probes,
     register_rule,
     register_steering,
     register_summaries,
@@ -42,6 +47,7 @@ from storestack.devices.lint.linetree import (
     parse,
     policy_settings,
     private_gaps,
+    probe_tos,
     sa_lifetimes,
     top,
     tunnel_id,
@@ -895,6 +901,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 next_hop=destination[-1] if destination else None,
                 latency_ms=int(rtd) if rtd and rtd.isdigit() else None,
                 loss_percent=int(values["fail-percent"][0]) if values.get("fail-percent") else None,
+                tos=probe_tos(values),
             )
         )
     acl_names = {line.words[3]: line.words[2] for line in top(root, "acl", "name") if len(line.words) > 3}
@@ -1657,3 +1664,29 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+@register_probes(PLATFORM)
+def probes(config: ConfigFile) -> list[SentProbe]:
+    """Each NQA test with a destination: `test-type icmp` is an ICMP echo probe; any other type
+    keeps its NQA name (nqa-<type>), which no hub platform answers."""
+    found = []
+    for test in top(parse(config.text, ("#",)), "nqa", "test-instance"):
+        values = {line.words[0]: line.words[1:] for line in test.children}
+        destination, source = values.get("destination-address", []), values.get("source-address", [])
+        kind = values.get("test-type", [""])[0]
+        if destination and kind:
+            found.append(
+                SentProbe(
+                    test.number,
+                    "icmp-echo" if kind == "icmp" else f"nqa-{kind}",
+                    destination[-1],
+                    source[-1] if source else None,
+                )
+            )
+    return found
+
+
+@register_answers(PLATFORM)
+def answers(config: ConfigFile) -> ProbeAnswers:
+    return ProbeAnswers(hub_probe_kinds(PLATFORM))

@@ -167,3 +167,13 @@ def private_gaps(denied: list[str]) -> list[str]:
         for block in (*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL)
         if not any(block.subnet_of(n) for n in nets)
     ]
+
+
+def probe_tos(settings: dict[str, list[str]]) -> int | None:
+    """The ToS byte a probe's `tos` line sets (IOS-XE IP SLA operation, VRP NQA test: both take
+    the whole byte), from the probe block's settings by first word: 0 without one (the default
+    of both), None where the line holds no number."""
+    words = settings.get("tos")
+    if words is None:
+        return 0
+    return int(words[0]) if words and words[0].isdigit() else None

@@ -3,7 +3,9 @@ application classes of the network intent (`StoreIntent.sla`).
 
 - Every probe names a class the store has (its name or `SLA-<CLASS>`; on FortiOS its SLA id),
   probes one of the store's tunnels, and spells the class's thresholds and timers as far as its
-  platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s).
+  platform can (`devices/steering.py` holds that arithmetic; IOS-XE tracks delay at most 180 s),
+  and carries the class's DSCP where its platform marks probes (IOS-XE and VRP `tos`, the ToS
+  byte; `sla-probe-tos`).
 - Every application that rides the overlay has a policy (on a platform that can steer only off
   the path BGP prefers, `SLA_STEERING_OFF_ROUTED_PATH_ONLY`, every application whose preferred
   path is not BGP's), and it steers only over paths the intent allows it, in the intent's order:
@@ -44,6 +46,8 @@ from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
 # SLA class probes are named after their class (`network/sla.py`); other probes (the guest
 # breakout's gateway check) are not steering probes.
 CLASS_PROBE_PREFIX = probe_name("")
+# A probe that does not carry its class's DSCP (`StoreSlaPolicy.probe_dscp`) as its ToS byte.
+SLA_PROBE_TOS = "sla-probe-tos"
 # The longest hold-down / recovery a platform's track can delay (None: no limit here).
 _DELAY_CAP: dict[str, int] = {"cisco_xe": IOS_TRACK_DELAY_MAX}
 
@@ -152,6 +156,14 @@ def _check_probe(
                 "sla-threshold",
                 f"probe {probe.name} ({cls.name}): {what} {spelled}, the SLA class says {wanted}",
             )
+    dscp = store.sla.probe_dscp(cls.name)
+    if probe.tos is not None and probe.tos != dscp << 2:
+        yield config.finding(
+            probe.line,
+            SLA_PROBE_TOS,
+            f"probe {probe.name} ({cls.name}): ToS {probe.tos}, but the class's traffic is DSCP {dscp} "
+            f"(ToS {dscp << 2}): the probe is queued, and measures the path, as other traffic",
+        )
 
 
 def _capped(value: int, cap: int | None) -> int:

@@ -80,6 +80,20 @@ class NamedObjects(BaseModel):
     replaced_whole: bool = False
 
 
+class StoppedWhileChanged(BaseModel):
+    """Blocks a device refuses to change while they run (a VRP NQA test: its ToS, frequency and
+    other parameters "cannot be changed" while the test instance runs): a top-level block whose
+    header matches `block` and which both sides hold but the remediation changes is stopped first
+    (`stop`, its first line) and started again last (the line of the intended block that matches
+    `start`, sent again after the changes, unless they send or delete it themselves)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    block: str
+    stop: str
+    start: str
+
+
 class PlatformDriver(BaseModel):
     """How the push engine drives one platform's CLI. Plain data, one per platform module."""
 
@@ -128,6 +142,8 @@ class PlatformDriver(BaseModel):
     # Where the platform has no send order: objects that other lines name by number, whose
     # definitions and deletions remediation orders around those lines (`NamedObjects`).
     named_objects: tuple[NamedObjects, ...] = ()
+    # Blocks stopped before a change and started again after it (`StoppedWhileChanged`).
+    stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
     secret_patterns: tuple[str, ...] = ()
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.

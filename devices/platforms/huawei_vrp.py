@@ -12,6 +12,7 @@ from storestack.devices.platforms.base import (
     CommitConfirm,
     PlatformDriver,
     PlatformProfile,
+    StoppedWhileChanged,
     days_hours_minutes,
 )
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
@@ -50,6 +51,14 @@ class HuaweiVrpPlatform(PlatformProfile):
         return f"Tunnel0/0/{transit_index + 1}"
 
 
+# An NQA test instance runs from `start now`, and a running one refuses a change of its
+# parameters: "The ToS value of a running test instance cannot be changed", likewise its
+# frequency (Huawei NQA command reference, `tos` and `frequency`, Precautions). A changed test is
+# stopped first (`undo start`: "stops a running NQA test instance", `start`) and started again
+# after its changes. It is never deleted: every traffic behavior's `redirect ip-nexthop ...
+# track-nqa` keeps naming a test that exists throughout the push.
+NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo start", start=r"^start ")
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -87,6 +96,7 @@ DRIVER = PlatformDriver(
     save_confirmations=((r"\[Y/N\]", "y"),),
     save_success=r"successfully|Save the configuration successfully",
     keep_sections=("interface ",),
+    stopped_while_changed=(NQA_TESTS,),
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     secret_patterns=(
         r"(\bcipher\s+)\S+",
@@ -501,7 +511,9 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
 
 
 def nqa_tests(probes: Sequence[ProbeView]) -> list[str]:
-    """One NQA ICMP test per probe (store.j2 says what each timer does)."""
+    """One NQA ICMP test per probe (store.j2 says what each timer does), marked with its
+    class's DSCP: `tos` takes the whole ToS byte, 0-255, default 0 (Huawei NQA command
+    reference, `tos`; ICMP tests among the types it applies to)."""
     lines: list[str] = []
     for probe in probes:
         timers = probe.vrp
@@ -512,6 +524,7 @@ def nqa_tests(probes: Sequence[ProbeView]) -> list[str]:
             " test-type icmp",
             f" destination-address ipv4 {probe.tunnel.inside_peer}",
             f" source-address ipv4 {probe.tunnel.inside.ip}",
+            *([f" tos {probe.sla.tos}"] if probe.sla.tos else []),
             f" probe-count {timers.probe_count}",
             f" interval seconds {timers.interval_s}",
             f" timeout {timers.timeout_s}",

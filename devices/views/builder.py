@@ -416,13 +416,8 @@ class ViewBuilder:
         (tunnel, SLA class) that some application uses, and per segment the applications its
         policy routing matches, port-specific ones first (the intent's order)."""
         policies = {cls.name: cls for cls in intent.sla.classes}
-        dscps: dict[str, int] = {}
-        for application in intent.sla.applications:
-            if application.overlay:
-                name = application.sla.name
-                dscps[name] = min(dscps.get(name, application.dscp), application.dscp)
         classes = {
-            cls.name: self._sla_class_view(cls, index, dscps.get(cls.name, 0))
+            cls.name: self._sla_class_view(cls, index, intent.sla.probe_dscp(cls.name))
             for index, cls in enumerate(intent.sla.classes, start=1)
         }
         if mechanism == "ip-sla-tracks" and len(classes) > 9:

@@ -383,14 +383,14 @@ class SlaClassView:
     detection_seconds: int
     hold_down_seconds: int
     recovery_seconds: int
-    # The DSCP its probes carry, so they are queued (and measured) as its traffic is: the lowest
-    # DSCP of the store's overlay applications in the class (no class is measured in a better
-    # queue than one of its applications gets); 0 when none rides the overlay.
+    # The DSCP its probes carry, so they are queued (and measured) as its traffic is
+    # (`StoreSlaPolicy.probe_dscp`).
     dscp: int = 0
 
     @property
     def tos(self) -> int:
-        """The whole IPv4 ToS byte of that DSCP (IP SLA `tos` takes the byte, 0-255)."""
+        """The whole IPv4 ToS byte of that DSCP (IOS-XE IP SLA's and VRP NQA's `tos` take the
+        byte, 0-255)."""
         return self.dscp << 2
 
 

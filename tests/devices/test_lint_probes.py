@@ -81,3 +81,15 @@ def test_icmp_jitter_needs_timestamps_let_in(frr_hubs: tuple[list[ConfigFile], N
     found = _unanswered(lint_configs(broken, intent).findings)
     assert found and all(f.file == IOS_STORE and "hq-hub1.nftables" not in f.file for f in found)
     assert all("drop ICMP timestamp requests" in f.message for f in found)
+
+
+def test_fortios_health_check_the_hub_does_not_answer(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    """A FortiOS store's health check sends what its `protocol` says: ping, which every hub
+    answers, as rendered; TWAMP towards a Linux hub, which runs no TWAMP reflector, goes
+    unanswered, and the member is out of every SLA for good."""
+    files, intent = frr_hubs
+    store = "nw-0006-edge1.cfg"  # the sample chain's FortiOS store
+    broken = broken_files(files, store, lambda text: text.replace("set protocol ping\n", "set protocol twamp\n", 1))
+    found = _unanswered(lint_configs(broken, intent).findings)
+    assert len(found) == 1 and found[0].file == store
+    assert "twamp to 100.64.0.22 (hq-hub1): a frr hub answers icmp-jitter or icmp-echo only" in found[0].message

@@ -1394,6 +1394,20 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     )
 
 
+@pytest.mark.parametrize(("platform", "shape", "test"), [
+    ("huawei_vrp", "lte-only", r"(nqa test-instance SLA_REALTIME tun4\n(?: .*\n)*?) tos 184\n"),
+    ("cisco_xe", "dual-wan", r"(ip sla 13\n(?: .*\n)*?) tos 184\n"),
+])  # fmt: skip
+def test_probe_without_its_class_tos(fleet: Fleet, platform: Platform, shape: str, test: str) -> None:
+    """A realtime (voice, EF) probe that carries no ToS is queued as best effort: it measures the
+    path as the voice traffic never sees it."""
+    config = _store(fleet, platform, shape)
+    assert "sla-probe-tos" not in _rules(_steering(fleet, config))
+    unmarked = _broken_re(config, test, r"\1")
+    found = [f for f in _steering(fleet, unmarked) if f.rule == "sla-probe-tos"]
+    assert len(found) == 1 and "(realtime): ToS 0, but the class's traffic is DSCP 46 (ToS 184)" in found[0].message
+
+
 def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:
     config = _store(fleet, "fortinet", "dual-wan")
     undefined = _broken(config, "set id 4\n", "set id 9\n")

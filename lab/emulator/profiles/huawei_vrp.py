@@ -200,6 +200,22 @@ def missing_interface_column(config: LineConfig, line: str) -> int | None:
     return found.start(1)
 
 
+# An NQA test instance runs from its `start` line on, and the parameters of a running one
+# cannot be changed ("The ToS value of a running test instance cannot be changed", likewise its
+# frequency: Huawei NQA command reference, `tos`, `frequency`); `undo start` stops it. The
+# reference gives the rule, not the AR's message: this text is the emulator's own.
+NQA_RUNNING = "Error: The test instance is running, and its parameters cannot be modified."
+
+
+def nqa_running_refuses(context: list[ConfigNode], tokens: list[str]) -> bool:
+    """Whether a line (its words) typed in a running NQA test instance's view changes it."""
+    if not context or not context[-1].text.startswith("nqa test-instance "):
+        return False
+    if tokens[0] in ("start", "quit", "return") or tokens[:2] == ["undo", "start"]:
+        return False
+    return any(child.text.startswith("start ") for child in context[-1].children)
+
+
 def default_config(name: str) -> str:
     """An AR out of the box: its physical ports, and no loopback (one exists once configured)."""
     return (
@@ -346,6 +362,12 @@ class VrpSession(CliSession):
             refused = refused_column(self.context, line)
             if refused is not None:
                 return self.invalid(line, refused)
+            base = command.split(" ", 1)[1] if tokens[0] == dialect.negation and len(tokens) > 1 else command
+            leaves = not line[:1].isspace() and (
+                dialect.opens_top_section(base) or base.split()[0] in dialect.global_only
+            )
+            if not leaves and nqa_running_refuses(self.context, tokens):
+                return NQA_RUNNING + "\n"
             missing = missing_interface_column(candidate, line)
             if missing is not None:
                 return caret_error(self.prompt, line, missing, VRP_WRONG_PARAMETER)
