@@ -600,6 +600,55 @@ def zone_order(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+# What a class of an inspect policy may do with a packet that lets it through.
+_FORWARDING_ACTIONS = frozenset({"pass", "inspect"})
+
+
+@register_rule(PLATFORM)
+def overlay_transit(config: ConfigFile) -> Iterator[Finding]:
+    """A zone holding two or more tunnels has a zone pair from itself to itself whose policy lets
+    nothing through. Without one the router forwards between those tunnels: "Traffic is implicitly
+    allowed to flow by default among interfaces that are members of the same zone" (Zone-Based
+    Policy Firewall Design and Application Guide, "Rules For Applying Zone-Based Policy
+    Firewall"), so a store whose hub and AWS tunnels share OVERLAY would carry a cloud's traffic
+    to a hub, or one hub's to another. A hub without a zone firewall is not checked here."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = {line.words[2]: line for line in top(root, "zone", "security") if len(line.words) > 2}
+    _, _, policies = _zone_policy_objects(root)
+    intrazone: dict[str, Line] = {}
+    for line in top(root, "zone-pair", "security"):
+        source = after(line.words, "source")
+        if source is not None and source == after(line.words, "destination"):
+            intrazone[source] = line
+    for zone, interfaces in _zones(root).items():
+        tunnels = [interface.words[1] for interface in interfaces if interface.words[1].startswith("Tunnel")]
+        if len(tunnels) < 2:
+            continue
+        pair = intrazone.get(zone)
+        if pair is None:
+            yield config.finding(
+                defined.get(zone, interfaces[0]).number,
+                "cisco-overlay-transit",
+                f"zone {zone}: no zone pair from {zone} to {zone}, so the router forwards between "
+                f"its tunnels ({', '.join(tunnels)})",
+            )
+            continue
+        services = [line.words[-1] for line in pair.children if line.words[:3] == ["service-policy", "type", "inspect"]]
+        if not services:
+            yield config.finding(pair.number, "cisco-overlay-transit", f"{pair.text}: no inspect policy")
+        for name in services:
+            policy = policies.get(name)
+            for klass in _children(policy):
+                if any(action.words[:1] and action.words[0] in _FORWARDING_ACTIONS for action in klass.children):
+                    yield config.finding(
+                        klass.number,
+                        "cisco-overlay-transit",
+                        f"{pair.text}: policy {name} {klass.text.strip()} lets traffic through between the tunnels",
+                    )
+
+
 @register_rule(PLATFORM)
 def track_order(config: ConfigFile) -> Iterator[Finding]:
     """Every track is defined above whatever refers to it (a static route's or a route-map's
