@@ -443,8 +443,9 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
-    """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
-    not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
+    """TACACS+ and DNS lookups, and the queries the store's DNS server forwards for its clients,
+    leave from a loopback (the hubs advertise loopbacks to the DC, not tunnel addresses, so
+    replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
     a zone pair to the self zone (else every router service answers them), every local user's
     secret is a type 8 or 9 hash, every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
@@ -469,6 +470,23 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
     ):
         line = next(top(root, "ip", "name-server"))
         yield config.finding(line.number, "cisco-dns-source", "DNS lookups are not sourced from a loopback")
+    # What `ip dns server` forwards for its clients takes the default view's forwarding source,
+    # not `ip domain lookup source-interface` (which sets the router's own lookups' only).
+    server = next((line for line in root.children if line.words == ["ip", "dns", "server"]), None)
+    if server is not None and any(top(root, "ip", "name-server")) and not any(
+        setting.words[:3] == ["dns", "forwarding", "source-interface"]
+        and setting.words[3:4]
+        and setting.words[3].startswith("Loopback")
+        for view in top(root, "ip", "dns", "view")
+        if view.words[3:] == ["default"]
+        for setting in view.children
+    ):
+        yield config.finding(
+            server.number,
+            "cisco-dns-source",
+            "queries `ip dns server` forwards are not sourced from a loopback "
+            "(no `dns forwarding source-interface Loopback…` in `ip dns view default`)",
+        )
     to_self = {pair.words[4] for pair in top(root, "zone-pair", "security") if pair.words[-1] == "self"}
     for zone in top(root, "zone", "security"):
         if zone.words[-1] in _UNTRUSTED_ZONES and zone.words[-1] not in to_self:

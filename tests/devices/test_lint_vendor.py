@@ -653,6 +653,19 @@ def test_cisco_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
     assert [f.rule for f in _lint(passing)] == ["cisco-overlay-transit"]
 
 
+def test_cisco_forwarded_dns_queries_leave_from_the_loopback(fleet: Fleet) -> None:
+    """Segment clients resolve through the store (`ip dns server`); what it forwards to HQ's
+    resolvers takes the default DNS view's forwarding source, not `ip domain lookup
+    source-interface`: from a tunnel address, which no hub announces, no answer comes back."""
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    view = "ip dns view default\n dns forwarding source-interface Loopback0\n"
+    assert "ip dns server\n" in config.text and view + "!\nclass-map " in config.text
+    assert not [f for f in _lint(config) if f.rule == "cisco-dns-source"]
+    for broken in (_broken(config, view, ""), _broken(config, view, "ip dns view default\n dns forwarding\n")):
+        (finding,) = [f for f in _lint(broken) if f.rule == "cisco-dns-source"]
+        assert finding.message.startswith("queries `ip dns server` forwards are not sourced from a loopback")
+
+
 def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:
     """Without a zone pair to the self zone, guests reach every service of the router."""
     config = _store(fleet, "cisco_xe", "mall-guest")
