@@ -431,7 +431,8 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
 def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     """Every IKEv2 profile states the fleet policy's dead-peer detection (network/crypto.py, as
     `ios_ike_dpd` spells it: interval and retry interval), as every other end and the AWS tunnel
-    options do; left out, IOS-XE runs no DPD at all on the profile."""
+    options do; left out, IOS-XE runs no DPD at all on the profile. A FlexVPN server's profile
+    probes on demand."""
     if config.suffix:
         return
     words = tuple(ike_dpd(None, "periodic").split()[1:3])
@@ -439,6 +440,23 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     yield from policy_settings(
         config, root, "cisco-ipsec-dpd", ("crypto", "ikev2", "profile"), ((("dpd",), words),), "dead-peer detection"
     )
+    # A profile every dialling peer is cloned from (a FlexVPN server's virtual template: a hub's
+    # store links) probes on demand: "When communicating to large numbers of IKE peers, you should
+    # consider using on-demand DPD instead" (IPsec Data Plane Configuration Guide, IOS XE, "IPsec
+    # Dead Peer Detection Periodic Message Option"); BGP keepalives in every tunnel make on-demand
+    # probe a silent peer as soon as periodic DPD would.
+    for profile in top(root, "crypto", "ikev2", "profile"):
+        texts = profile.child_texts()
+        if not any(text.startswith("virtual-template ") for text in texts):
+            continue
+        for line in profile.children:
+            if line.words[:1] == ["dpd"] and line.words[-1] == "periodic":
+                yield config.finding(
+                    line.number,
+                    "cisco-ipsec-dpd",
+                    f"{profile.text}: periodic dead-peer detection on a profile every store dials into "
+                    "(an IKE exchange per peer and interval): on-demand",
+                )
 
 
 @register_rule(PLATFORM)
