@@ -442,7 +442,8 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
 def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     """Every IKEv2 profile states the fleet policy's dead-peer detection (network/crypto.py, as
     `ios_ike_dpd` spells it: interval and retry interval), as every other end and the AWS tunnel
-    options do; left out, IOS-XE runs no DPD at all on the profile."""
+    options do; left out, IOS-XE runs no DPD at all on the profile. A FlexVPN server's profile
+    probes on demand."""
     if config.suffix:
         return
     words = tuple(ike_dpd(None, "periodic").split()[1:3])
@@ -450,12 +451,30 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     yield from policy_settings(
         config, root, "cisco-ipsec-dpd", ("crypto", "ikev2", "profile"), ((("dpd",), words),), "dead-peer detection"
     )
+    # A profile every dialling peer is cloned from (a FlexVPN server's virtual template: a hub's
+    # store links) probes on demand: "When communicating to large numbers of IKE peers, you should
+    # consider using on-demand DPD instead" (IPsec Data Plane Configuration Guide, IOS XE, "IPsec
+    # Dead Peer Detection Periodic Message Option"); BGP keepalives in every tunnel make on-demand
+    # probe a silent peer as soon as periodic DPD would.
+    for profile in top(root, "crypto", "ikev2", "profile"):
+        texts = profile.child_texts()
+        if not any(text.startswith("virtual-template ") for text in texts):
+            continue
+        for line in profile.children:
+            if line.words[:1] == ["dpd"] and line.words[-1] == "periodic":
+                yield config.finding(
+                    line.number,
+                    "cisco-ipsec-dpd",
+                    f"{profile.text}: periodic dead-peer detection on a profile every store dials into "
+                    "(an IKE exchange per peer and interval): on-demand",
+                )
 
 
 @register_rule(PLATFORM)
 def management_plane(config: ConfigFile) -> Iterator[Finding]:
-    """TACACS+ and DNS lookups leave from a loopback (the hubs advertise loopbacks to the DC,
-    not tunnel addresses, so replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
+    """TACACS+ and DNS lookups, and the queries the store's DNS server forwards for its clients,
+    leave from a loopback (the hubs advertise loopbacks to the DC, not tunnel addresses, so
+    replies to a tunnel address are lost), guest Wi-Fi and IoT zones have
     a zone pair to the self zone (else every router service answers them), every local user's
     secret is a type 8 or 9 hash, every VTY line 0-20 is
     restricted by an access class to SSH (a line at its defaults takes logins from anywhere the
@@ -480,6 +499,23 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
     ):
         line = next(top(root, "ip", "name-server"))
         yield config.finding(line.number, "cisco-dns-source", "DNS lookups are not sourced from a loopback")
+    # What `ip dns server` forwards for its clients takes the default view's forwarding source,
+    # not `ip domain lookup source-interface` (which sets the router's own lookups' only).
+    server = next((line for line in root.children if line.words == ["ip", "dns", "server"]), None)
+    if server is not None and any(top(root, "ip", "name-server")) and not any(
+        setting.words[:3] == ["dns", "forwarding", "source-interface"]
+        and setting.words[3:4]
+        and setting.words[3].startswith("Loopback")
+        for view in top(root, "ip", "dns", "view")
+        if view.words[3:] == ["default"]
+        for setting in view.children
+    ):
+        yield config.finding(
+            server.number,
+            "cisco-dns-source",
+            "queries `ip dns server` forwards are not sourced from a loopback "
+            "(no `dns forwarding source-interface Loopback…` in `ip dns view default`)",
+        )
     to_self = {pair.words[4] for pair in top(root, "zone-pair", "security") if pair.words[-1] == "self"}
     for zone in top(root, "zone", "security"):
         if zone.words[-1] in _UNTRUSTED_ZONES and zone.words[-1] not in to_self:
@@ -609,6 +645,55 @@ def zone_order(config: ConfigFile) -> Iterator[Finding]:
                     "cisco-zone-order",
                     f"{interface.words[1]} joins zone {zone} above its `zone security {zone}` (line {at})",
                 )
+
+
+# What a class of an inspect policy may do with a packet that lets it through.
+_FORWARDING_ACTIONS = frozenset({"pass", "inspect"})
+
+
+@register_rule(PLATFORM)
+def overlay_transit(config: ConfigFile) -> Iterator[Finding]:
+    """A zone holding two or more tunnels has a zone pair from itself to itself whose policy lets
+    nothing through. Without one the router forwards between those tunnels: "Traffic is implicitly
+    allowed to flow by default among interfaces that are members of the same zone" (Zone-Based
+    Policy Firewall Design and Application Guide, "Rules For Applying Zone-Based Policy
+    Firewall"), so a store whose hub and AWS tunnels share OVERLAY would carry a cloud's traffic
+    to a hub, or one hub's to another. A hub without a zone firewall is not checked here."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    defined = {line.words[2]: line for line in top(root, "zone", "security") if len(line.words) > 2}
+    _, _, policies = _zone_policy_objects(root)
+    intrazone: dict[str, Line] = {}
+    for line in top(root, "zone-pair", "security"):
+        source = after(line.words, "source")
+        if source is not None and source == after(line.words, "destination"):
+            intrazone[source] = line
+    for zone, interfaces in _zones(root).items():
+        tunnels = [interface.words[1] for interface in interfaces if interface.words[1].startswith("Tunnel")]
+        if len(tunnels) < 2:
+            continue
+        pair = intrazone.get(zone)
+        if pair is None:
+            yield config.finding(
+                defined.get(zone, interfaces[0]).number,
+                "cisco-overlay-transit",
+                f"zone {zone}: no zone pair from {zone} to {zone}, so the router forwards between "
+                f"its tunnels ({', '.join(tunnels)})",
+            )
+            continue
+        services = [line.words[-1] for line in pair.children if line.words[:3] == ["service-policy", "type", "inspect"]]
+        if not services:
+            yield config.finding(pair.number, "cisco-overlay-transit", f"{pair.text}: no inspect policy")
+        for name in services:
+            policy = policies.get(name)
+            for klass in _children(policy):
+                if any(action.words[:1] and action.words[0] in _FORWARDING_ACTIONS for action in klass.children):
+                    yield config.finding(
+                        klass.number,
+                        "cisco-overlay-transit",
+                        f"{pair.text}: policy {name} {klass.text.strip()} lets traffic through between the tunnels",
+                    )
 
 
 @register_rule(PLATFORM)

@@ -35,6 +35,7 @@ RULES = {
         cisco_xe.snmp_traps,
         cisco_xe.zone_vrfs,
         cisco_xe.zone_order,
+        cisco_xe.overlay_transit,
         cisco_xe.track_order,
         cisco_xe.wan_self,
         cisco_xe.overlay_self,
@@ -633,6 +634,37 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
         broken = _broken_re(broken, r"(config system dns\n(?:    set .*\n)*?)    set source-ip \S+\n", r"\1")
         found = ["fortios-aaa-source", "fortios-dns-source"]
     assert rules(broken) == found
+
+
+def test_cisco_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
+    """Hub and AWS tunnels share OVERLAY; IOS-XE passes traffic between the interfaces of one
+    zone unless a pair from the zone to itself drops it, so a store would carry a cloud's
+    traffic to a hub (or one hub's to the other)."""
+    config = _store(fleet, "cisco_xe", "aws")
+    pair = "zone-pair security OVERLAY-TO-OVERLAY source OVERLAY destination OVERLAY\n"
+    assert pair + " service-policy type inspect OVERLAY-TO-OVERLAY\n" in config.text
+    assert "policy-map type inspect OVERLAY-TO-OVERLAY\n class class-default\n  drop log\n" in config.text
+    assert not [f for f in _lint(config) if f.rule == "cisco-overlay-transit"]
+    missing = _broken(config, pair + " service-policy type inspect OVERLAY-TO-OVERLAY\n", "")
+    (finding,) = [f for f in _lint(missing) if f.rule == "cisco-overlay-transit"]
+    assert finding.message.startswith("zone OVERLAY: no zone pair from OVERLAY to OVERLAY")
+    assert "Tunnel101" in finding.message and "Tunnel1," in finding.message
+    passing = _broken(config, "policy-map type inspect OVERLAY-TO-OVERLAY\n class class-default\n  drop log\n",
+                      "policy-map type inspect OVERLAY-TO-OVERLAY\n class class-default\n  pass\n")
+    assert [f.rule for f in _lint(passing)] == ["cisco-overlay-transit"]
+
+
+def test_cisco_forwarded_dns_queries_leave_from_the_loopback(fleet: Fleet) -> None:
+    """Segment clients resolve through the store (`ip dns server`); what it forwards to HQ's
+    resolvers takes the default DNS view's forwarding source, not `ip domain lookup
+    source-interface`: from a tunnel address, which no hub announces, no answer comes back."""
+    config = _store(fleet, "cisco_xe", "dual-wan")
+    view = "ip dns view default\n dns forwarding source-interface Loopback0\n"
+    assert "ip dns server\n" in config.text and view + "!\nclass-map " in config.text
+    assert not [f for f in _lint(config) if f.rule == "cisco-dns-source"]
+    for broken in (_broken(config, view, ""), _broken(config, view, "ip dns view default\n dns forwarding\n")):
+        (finding,) = [f for f in _lint(broken) if f.rule == "cisco-dns-source"]
+        assert finding.message.startswith("queries `ip dns server` forwards are not sourced from a loopback")
 
 
 def test_cisco_guest_zone_without_a_self_zone_policy(fleet: Fleet) -> None:

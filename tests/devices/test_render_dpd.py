@@ -74,10 +74,35 @@ def test_a_policy_outside_a_platform_range_is_refused(fleet: Fleet, monkeypatch:
         render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
 
 
+def test_ios_xe_hub_probes_its_stores_on_demand(fleet: Fleet) -> None:
+    """A hub serves every store link: periodic DPD would cost an IKE exchange per store link and
+    interval on its control plane, which Cisco advises against with many peers; on demand, the
+    BGP keepalives in each tunnel make it probe a silent store as soon. A store's few hub tunnels
+    stay periodic."""
+    on = on_platform(fleet, "cisco_xe")
+    hub = render_hub(on, "hq-hub1").text
+    profiles = re.findall(r"^crypto ikev2 profile (\S+)\n((?: .*\n)*)", hub, re.M)
+    stores = {name: body for name, body in profiles if name == "STORES" or name.startswith("STORE-")}
+    assert "STORES" in stores and " virtual-template 1\n" in stores["STORES"]
+    for name, body in stores.items():
+        assert re.search(r"^ dpd \d+ \d+ on-demand$", body, re.M), (name, body)
+    config = ConfigFile("hub.cfg", "cisco_xe", "hub", "hq-hub1", hub)
+    assert list(cisco_xe.ipsec_dpd(config)) == []
+    text = re.sub(r"(crypto ikev2 profile STORES\n(?: .*\n)*? dpd \d+ \d+) on-demand", r"\1 periodic", hub)
+    periodic = dataclasses.replace(config, text=text)
+    assert [f.message.split(": ", 1)[1] for f in cisco_xe.ipsec_dpd(periodic)] == [
+        "periodic dead-peer detection on a profile every store dials into (an IKE exchange per peer "
+        "and interval): on-demand"
+    ]
+    (store,) = render_store(on, SHAPES["aws"])
+    modes = re.findall(r"^crypto ikev2 profile HUB-.*\n(?: .*\n)*? dpd \d+ \d+ (\S+)$", store.text, re.M)
+    assert modes and set(modes) == {"periodic"}
+
+
 # The literals the templates carried before the policy reached them, as a hand edit would
 # bring them back.
 _STALE = {
-    "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 periodic\n", " dpd 10 3 periodic\n"),
+    "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 on-demand\n", " dpd 10 3 on-demand\n"),
     "huawei_vrp": (huawei_vrp.ipsec_dpd, "vrp-ipsec-dpd", " dpd retransmit-interval 10\n", ""),
     "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retrycount 3\n", ""),
 }

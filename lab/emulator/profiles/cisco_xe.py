@@ -72,6 +72,7 @@ IOS = LineDialect(
             "control-plane",
             "archive",
             "ip dhcp pool",
+            "ip dns view",
             "ip prefix-list-section",
             "aaa group server",
             "aaa attribute list",
