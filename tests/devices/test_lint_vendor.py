@@ -1830,3 +1830,27 @@ def test_vrp_tacacs_operators_can_log_in_over_ssh(fleet: Fleet, role: str) -> No
         "authentication-scheme STORESTACK: `authentication-mode hwtacacs local` but no `ssh "
         "authentication-type default password`; a remote user who is no `ssh user` cannot log in over SSH"
     ]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_fortios_rules_leave_a_hub_that_withdrew_the_destination(fleet: Fleet, shape: str) -> None:
+    """Every hub announces the default route to every store, HQ's summary only while it learns
+    HQ from the DC core. A FortiOS rule takes by default a member with any route to the
+    destination, the default included, so it kept sending POS to the hub that lost the DC core;
+    every rule must consider only the best routes (`tie-break fib-best-match`)."""
+    config = _store(fleet, "fortinet", shape)
+    services = fortinet._nested(fortinet._sdwan(fortinet.parse(config.text)), "service")
+    assert services
+    assert {service.first("name"): service.first("tie-break") for service in services} == {
+        service.first("name"): "fib-best-match" for service in services
+    }
+    pos = next(service for service in services if service.first("name") == "pos")
+    lines = list(config.lines)
+    tie_break = next(i for i in range(pos.line, len(lines)) if "set tie-break" in lines[i])
+    del lines[tie_break]
+    loose = dataclasses.replace(config, text="\n".join(lines))
+    assert [f.message for f in _lint(loose) if f.rule == "fortios-sdwan-any-route"] == [
+        "rule pos: takes a member with any route to the destination, the hubs' default route "
+        "included, so it keeps steering to a hub that withdrew the destination's summary "
+        "(set tie-break fib-best-match)"
+    ]
