@@ -51,6 +51,11 @@ IOS_TRACK_DELAY_MAX = 180
 IOS_MAX_PROBE_NUMBER = 99
 IOS_STUB_TRACK_STEP = 100
 IOS_LIST_TRACK_BASE = 400
+# The route track of a hub's beacon (`network.model.HubBeacon`): IOS_BEACON_TRACK_BASE + the hub's
+# position among the store's hubs (1-based). It joins the boolean list of every probe towards
+# that hub, so a path leaves its classes while its hub does not offer HQ.
+IOS_BEACON_TRACK_BASE = 600
+IOS_MAX_BEACON_TRACKS = 99
 # The reactions that move traffic, per operation kind (CISCO-RTTMON-MIB rttMonReactVariable:
 # packetLossSD/DS on UDP jitter, packetLoss on ICMP jitter, jitterAvg on both).
 IOS_STEERING_REACTIONS: dict[str, tuple[tuple[str, Literal["loss", "jitter"]], ...]] = {
@@ -144,19 +149,29 @@ class IosStub:
 
 @record
 class IosTracks:
-    """The tracks of one IP SLA operation: its return code, its reaction stubs, and the one the
-    steering route-map follows (the boolean list of all of them; the return-code track itself
-    when the operation has no steering reaction)."""
+    """The tracks of one IP SLA operation: its return code, its reaction stubs, the route track
+    of its hub's beacon, and the one the steering route-map follows (the boolean list of all of
+    them; the return-code track itself when the operation has no steering reaction and its hub
+    no beacon)."""
 
     state: int
     stubs: tuple[IosStub, ...]
     steer: int
+    beacon: int | None = None
+
+
+def ios_beacon_track(position: int) -> int:
+    """The route track of the beacon of the store's `position`-th hub (1-based)."""
+    if not 1 <= position <= IOS_MAX_BEACON_TRACKS:
+        raise ValueError(f"hub {position}: no beacon track for it (1-{IOS_MAX_BEACON_TRACKS})")
+    return IOS_BEACON_TRACK_BASE + position
 
 
 @functools.lru_cache(maxsize=256)
-def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
-    """One object per (number, timers), as `ios_probe_timers` gives: the IOS-XE store template
-    renders a probe's tracks once for every store with that probe (`Renderer.shared_block`)."""
+def ios_tracks(number: int, timers: IosProbeTimers, beacon: int | None = None) -> IosTracks:
+    """One object per (number, timers, beacon track), as `ios_probe_timers` gives: the IOS-XE
+    store template renders a probe's tracks once for every store with that probe
+    (`Renderer.shared_block`)."""
     if not 1 <= number <= IOS_MAX_PROBE_NUMBER:
         raise ValueError(f"IP SLA operation {number}: outside 1-{IOS_MAX_PROBE_NUMBER}")
     stubs = tuple(
@@ -171,7 +186,10 @@ def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
         )
         for position, (reaction, dimension) in enumerate(IOS_STEERING_REACTIONS[timers.kind], start=1)
     )
-    return IosTracks(state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if stubs else number)
+    listed = bool(stubs) or beacon is not None
+    return IosTracks(
+        state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if listed else number, beacon=beacon
+    )
 
 
 @record

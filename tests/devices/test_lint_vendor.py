@@ -1427,8 +1427,8 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     # Bulk with an LTE member (4: hq-hub2-lte1) and an early return to the primary.
     over_lte = _broken_re(
         config,
-        r"set priority-members 1 3\n            set hold-down-time \d+",
-        "set priority-members 1 3 4\n            set hold-down-time 7",
+        r"set priority-members 1 3\n            set tie-break fib-best-match\n            set hold-down-time \d+",
+        "set priority-members 1 3 4\n            set tie-break fib-best-match\n            set hold-down-time 7",
     )
     findings = _steering(fleet, over_lte)
     assert any(
