@@ -1854,3 +1854,43 @@ def test_fortios_rules_leave_a_hub_that_withdrew_the_destination(fleet: Fleet, s
         "included, so it keeps steering to a hub that withdrew the destination's summary "
         "(set tie-break fib-best-match)"
     ]
+
+
+@pytest.mark.parametrize("hubs", ["cisco_xe", "frr", "fortinet"])
+def test_cisco_steering_leaves_a_hub_that_withdrew_its_beacon(fleet: Fleet, hubs: Platform) -> None:
+    """A hub announces its beacon only while it learns HQ from the DC core. An IOS-XE store's
+    steered next hops followed only probes to the hub's tunnel address, which answer while the
+    hub lives: POS stayed on the hub that lost the DC core and was dropped there. Each path's
+    track list must hold the route track of its hub's beacon, and the lint finds one that lacks
+    it."""
+    config = _store(fleet, "cisco_xe", "dual-wan", hubs=hubs)
+    intent = NetworkIntent(on_platform(fleet, "cisco_xe", hubs=hubs))
+    beacons = {name: intent.hub_beacon(hub) for name, hub in intent.fleet.hubs.items()}
+    assert all(beacon is not None for beacon in beacons.values())
+    routes = dict(re.findall(r"^track (\d+) ip route (\S+) 255\.255\.255\.255 reachability$", config.text, re.M))
+    assert sorted(routes.values()) == sorted(str(b.address) for b in beacons.values() if b is not None)
+    lists = {
+        number: set(re.findall(r"^ object (\d+)$", body, re.M))
+        for number, body in re.findall(r"^track (\d+) list boolean and\n((?: .*\n)+)", config.text, re.M)
+    }
+    store = intent.store(config.store_id or "", config.hostname)
+    hub_of = {str(t.peer_inside): t.peer for t in store.tunnels if t.kind == "store-hub"}
+    hops = re.findall(r"^ set ip next-hop verify-availability (\S+) \d+ track (\d+)$", config.text, re.M)
+    assert hops
+    for hop, track in hops:
+        beacon = beacons[hub_of[hop]]
+        assert beacon is not None
+        (beacon_track,) = [number for number, address in routes.items() if address == str(beacon.address)]
+        assert beacon_track in lists[track], f"next hop {hop} (track {track}) ignores {hub_of[hop]}'s beacon"
+    assert not [f for f in steering_check([config], intent) if f.rule == "sla-hub-beacon"]
+
+    hop, track = hops[0]
+    beacon = beacons[hub_of[hop]]
+    assert beacon is not None
+    (beacon_track,) = [number for number, address in routes.items() if address == str(beacon.address)]
+    body = re.search(rf"^track {track} list boolean and\n((?: .*\n)+)", config.text, re.M)
+    assert body is not None
+    blind = _broken(config, body.group(0), body.group(0).replace(f" object {beacon_track}\n", ""))
+    findings = [f for f in steering_check([blind], intent) if f.rule == "sla-hub-beacon"]
+    assert findings
+    assert all(f"steered over {hop} " in f.message and str(beacon.address) in f.message for f in findings)
