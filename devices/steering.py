@@ -25,6 +25,29 @@ Each platform enforces what its probes can measure, and no more (the README's ta
   test period.
 - FortiOS: a health check per tunnel with one SLA entry per class (latency, jitter and loss);
   SD-WAN rules per application in `sla` mode, `hold-down-time` the class's recovery.
+
+A probe to a hub's tunnel address answers as long as the hub lives, so probes alone keep a class
+on a hub that lost the DC core (its BGP sessions to the core down, its DC port up): that hub
+withdraws HQ's summary and routing moves to the other hub, but policy routing does not. Each
+platform leaves such a hub as far as it documents a way:
+
+- FortiOS: every SD-WAN rule takes only members whose route to the destination is the best one
+  (`tie-break fib-best-match`; by default any route through the member counts, and every hub
+  gives its tunnels the default route). A hub that withdrew HQ's summary holds no best route to
+  HQ, so its members leave the rules (devices/platforms/fortinet.py SDWAN_TIE_BREAK; lint
+  `fortios-sdwan-any-route`).
+- IOS-XE: each hub announces a beacon (`network.model.HubBeacon`, a host route) only while it
+  learns HQ (BGP conditional advertisement on FRR, IOS-XE and FortiOS hubs); the store tracks it
+  (`track 6NN ip route <beacon> 255.255.255.255 reachability`, IOS_BEACON_TRACK_BASE) inside the
+  boolean list each probe towards that hub steers by (`IosTracks.beacon`; lint `sla-hub-beacon`).
+  Leaving waits for the hub's recheck (60 s) and the class's hold-down.
+- VRP: not done. An AR traffic behavior's `redirect ip-nexthop ... track-nqa` follows one NQA
+  test, and the AR documents no route track for a redirect nor a way to make a test depend on a
+  route; a VRP hub documents no conditional advertisement either (common/platforms.py
+  HUB_NO_BEACON), so it announces no beacon. A VRP store steers only where its preferred path is
+  not BGP's (SLA_STEERING_OFF_ROUTED_PATH_ONLY), and such an application stays on a hub that lost
+  the DC core until its NQA test fails. An IOS-XE store behind a VRP hub has no beacon to track
+  for it (the intent gives that hub none, so the lint asks for none).
 """
 
 from __future__ import annotations
