@@ -124,6 +124,10 @@ def _print_hub(report: dict[str, Any]) -> None:
         "[bold]summaries[/] (while a route inside is learned) "
         + "; ".join(f"{s['prefix']} from {', '.join(s['from'])}" for s in report["summaries"])
     )
+    if report["beacon"]:
+        out(f"[bold]beacon[/] {report['beacon']['address']}/32 to the stores while it offers {', '.join(report['beacon']['while'])}")
+    elif report["no_beacon_because"]:
+        out(f"[bold]beacon[/] none: {report['no_beacon_because']}")
     if report["no_queues_because"]:
         out(f"[bold]queues to the stores[/] none: {report['no_queues_because']}")
     else:

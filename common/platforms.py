@@ -101,6 +101,22 @@ SLA_STEERING_OFF_ROUTED_PATH_ONLY: dict[Platform, str] = {
     ),
 }
 
+# Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the
+# beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
+# no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC
+# core (devices/steering.py); lint `sla-hub-beacon` reports it.
+HUB_NO_BEACON: dict[Platform, str] = {
+    # Huawei AR: BGP announces what `network`, `import-route` and `aggregate` put in the table,
+    # filtered per peer by route-policies and prefix lists; conditional advertisement (`peer
+    # advertise dependent-filter ... match-one`) is documented for the NetEngine 8000 series
+    # (VRP8), not for the AR series (AR configuration guide, BGP); `aggregate ... origin-policy`
+    # makes a route that covers what it depends on, not a beacon elsewhere.
+    "huawei_vrp": (
+        "a Huawei AR documents no BGP conditional advertisement, so its stores cannot learn that it "
+        "lost the DC core"
+    ),
+}
+
 # Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
 # store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
 # one its hub never answers would only stay down.

@@ -42,7 +42,7 @@ import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from storestack.common.ntp import NtpAlgorithm
@@ -1186,6 +1186,10 @@ class FrrHubLayout:
     hubs: list[Net]  # what the other hubs may teach and are taught (le 32): never HQ's routes
     dc_in: list[Net]  # what the DC core may teach (le 32), besides the default route
     dc_out: list[Net]  # what the hub announces to the DC core (le 32)
+    # The beacon (`HubBeacon`) and the summaries whose routes it stands for (le 32): announced to
+    # the store peer-groups by `advertise-map BEACON exist-map BEACON-CONDITION`.
+    beacon: Net | None = None
+    beacon_condition: list[Net] = field(default_factory=list)
 
     @property
     def bfd_profiles(self) -> list[BfdProfile]:
@@ -1201,6 +1205,11 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         if tunnel.inside is None
         for net in tunnel.peer_selectors
     ]
+    beacon = view.intent.beacon
+    if beacon is not None:
+        # The beacon (`HubBeacon`) is a discard route the hub originates into BGP (`network`
+        # needs it in the RIB) and announces to the stores only while it offers HQ.
+        routes.append((str(beacon.route), "blackhole"))
     keyed = [(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes]
     # Return paths (see hub_return_rules): per store link position, each store's prefixes back
     # into its tunnel over that link. Not BGP's choice: the store's, seen on the flow's packets.
@@ -1275,10 +1284,17 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     return FrrHubLayout(
         _in_staticd_order(keyed),
         interfaces,
-        [loopback.cidr],
+        sorted([loopback.cidr, *([str(beacon.route)] if beacon else [])], key=_table_key),
         neighbors,
         [groups[name] for name in sorted(groups)],
-        to_stores=[*view.summaries, loopback, *(Net.at(_ip_key(hub.loopback), 32) for hub in view.hub_neighbors)],
+        to_stores=[
+            *view.summaries,
+            loopback,
+            *(Net.at(_ip_key(hub.loopback), 32) for hub in view.hub_neighbors),
+            *([Net.of(beacon.route)] if beacon else []),
+        ],
+        beacon=Net.at(int(beacon.address), 32) if beacon else None,
+        beacon_condition=[Net.of(net) for net in beacon.summaries] if beacon else [],
         cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
         aggregates=sorted((net.cidr for net in aggregates), key=_table_key),

@@ -25,6 +25,29 @@ Each platform enforces what its probes can measure, and no more (the README's ta
   test period.
 - FortiOS: a health check per tunnel with one SLA entry per class (latency, jitter and loss);
   SD-WAN rules per application in `sla` mode, `hold-down-time` the class's recovery.
+
+A probe to a hub's tunnel address answers as long as the hub lives, so probes alone keep a class
+on a hub that lost the DC core (its BGP sessions to the core down, its DC port up): that hub
+withdraws HQ's summary and routing moves to the other hub, but policy routing does not. Each
+platform leaves such a hub as far as it documents a way:
+
+- FortiOS: every SD-WAN rule takes only members whose route to the destination is the best one
+  (`tie-break fib-best-match`; by default any route through the member counts, and every hub
+  gives its tunnels the default route). A hub that withdrew HQ's summary holds no best route to
+  HQ, so its members leave the rules (devices/platforms/fortinet.py SDWAN_TIE_BREAK; lint
+  `fortios-sdwan-any-route`).
+- IOS-XE: each hub announces a beacon (`network.model.HubBeacon`, a host route) only while it
+  learns HQ (BGP conditional advertisement on FRR, IOS-XE and FortiOS hubs); the store tracks it
+  (`track 6NN ip route <beacon> 255.255.255.255 reachability`, IOS_BEACON_TRACK_BASE) inside the
+  boolean list each probe towards that hub steers by (`IosTracks.beacon`; lint `sla-hub-beacon`).
+  Leaving waits for the hub's recheck (60 s) and the class's hold-down.
+- VRP: not done. An AR traffic behavior's `redirect ip-nexthop ... track-nqa` follows one NQA
+  test, and the AR documents no route track for a redirect nor a way to make a test depend on a
+  route; a VRP hub documents no conditional advertisement either (common/platforms.py
+  HUB_NO_BEACON), so it announces no beacon. A VRP store steers only where its preferred path is
+  not BGP's (SLA_STEERING_OFF_ROUTED_PATH_ONLY), and such an application stays on a hub that lost
+  the DC core until its NQA test fails. An IOS-XE store behind a VRP hub has no beacon to track
+  for it (the intent gives that hub none, so the lint asks for none).
 """
 
 from __future__ import annotations
@@ -51,6 +74,11 @@ IOS_TRACK_DELAY_MAX = 180
 IOS_MAX_PROBE_NUMBER = 99
 IOS_STUB_TRACK_STEP = 100
 IOS_LIST_TRACK_BASE = 400
+# The route track of a hub's beacon (`network.model.HubBeacon`): IOS_BEACON_TRACK_BASE + the hub's
+# position among the store's hubs (1-based). It joins the boolean list of every probe towards
+# that hub, so a path leaves its classes while its hub does not offer HQ.
+IOS_BEACON_TRACK_BASE = 600
+IOS_MAX_BEACON_TRACKS = 99
 # The reactions that move traffic, per operation kind (CISCO-RTTMON-MIB rttMonReactVariable:
 # packetLossSD/DS on UDP jitter, packetLoss on ICMP jitter, jitterAvg on both).
 IOS_STEERING_REACTIONS: dict[str, tuple[tuple[str, Literal["loss", "jitter"]], ...]] = {
@@ -144,19 +172,29 @@ class IosStub:
 
 @record
 class IosTracks:
-    """The tracks of one IP SLA operation: its return code, its reaction stubs, and the one the
-    steering route-map follows (the boolean list of all of them; the return-code track itself
-    when the operation has no steering reaction)."""
+    """The tracks of one IP SLA operation: its return code, its reaction stubs, the route track
+    of its hub's beacon, and the one the steering route-map follows (the boolean list of all of
+    them; the return-code track itself when the operation has no steering reaction and its hub
+    no beacon)."""
 
     state: int
     stubs: tuple[IosStub, ...]
     steer: int
+    beacon: int | None = None
+
+
+def ios_beacon_track(position: int) -> int:
+    """The route track of the beacon of the store's `position`-th hub (1-based)."""
+    if not 1 <= position <= IOS_MAX_BEACON_TRACKS:
+        raise ValueError(f"hub {position}: no beacon track for it (1-{IOS_MAX_BEACON_TRACKS})")
+    return IOS_BEACON_TRACK_BASE + position
 
 
 @functools.lru_cache(maxsize=256)
-def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
-    """One object per (number, timers), as `ios_probe_timers` gives: the IOS-XE store template
-    renders a probe's tracks once for every store with that probe (`Renderer.shared_block`)."""
+def ios_tracks(number: int, timers: IosProbeTimers, beacon: int | None = None) -> IosTracks:
+    """One object per (number, timers, beacon track), as `ios_probe_timers` gives: the IOS-XE
+    store template renders a probe's tracks once for every store with that probe
+    (`Renderer.shared_block`)."""
     if not 1 <= number <= IOS_MAX_PROBE_NUMBER:
         raise ValueError(f"IP SLA operation {number}: outside 1-{IOS_MAX_PROBE_NUMBER}")
     stubs = tuple(
@@ -171,7 +209,10 @@ def ios_tracks(number: int, timers: IosProbeTimers) -> IosTracks:
         )
         for position, (reaction, dimension) in enumerate(IOS_STEERING_REACTIONS[timers.kind], start=1)
     )
-    return IosTracks(state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if stubs else number)
+    listed = bool(stubs) or beacon is not None
+    return IosTracks(
+        state=number, stubs=stubs, steer=IOS_LIST_TRACK_BASE + number if listed else number, beacon=beacon
+    )
 
 
 @record

@@ -86,6 +86,9 @@ class ResolvedHub(Resolved):
     serial: str | None
     ssh_host_key: str | None
     uplink_mbps: int | None = None  # the tunnels' rate through the DC's internet edge
+    # IPAM's host address the hub announces to its stores only while it offers HQ
+    # (`network.model.HubBeacon`); None only for a fleet built in code without one.
+    beacon: ipaddress.IPv4Address | None = None
 
 
 class ResolvedStore(Resolved):

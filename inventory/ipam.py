@@ -56,6 +56,10 @@ class HubAllocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     loopback: ipaddress.IPv4Address
+    # The host route the hub announces to its stores only while it offers HQ (the network
+    # intent's `HubBeacon`), from ip_plan.loopbacks like the loopback. None in a lock written
+    # before beacons: allocated at the next load.
+    beacon: ipaddress.IPv4Address | None = None
 
 
 def _key(name: str) -> str:
@@ -91,7 +95,9 @@ class AllocationTable(BaseModel):
         out = [LOCK_HEADER, f"version: {self.version}\n"]
         out.append("hubs:\n" if self.hubs else "hubs: {}\n")
         for name in sorted(self.hubs):
-            out.append(f"  {_key(name)}: {{loopback: {self.hubs[name].loopback}}}\n")
+            hub = self.hubs[name]
+            beacon = f", beacon: {hub.beacon}" if hub.beacon is not None else ""
+            out.append(f"  {_key(name)}: {{loopback: {hub.loopback}{beacon}}}\n")
         out.append("stores:\n" if self.stores else "stores: {}\n")
         for store_id in sorted(self.stores):
             alloc = self.stores[store_id]
@@ -153,9 +159,12 @@ def _exact_table(data: dict[str, Any]) -> AllocationTable:
         raise ValueError("unexpected lock file shape")
     hubs: dict[str, HubAllocation] = {}
     for name, hub in (data.get("hubs") or {}).items():
-        if set(hub) != {"loopback"}:
+        if set(hub) not in ({"loopback"}, {"loopback", "beacon"}):
             raise ValueError(name)
-        hubs[name] = HubAllocation.model_construct(loopback=_address(hub["loopback"]))
+        beacon = hub.get("beacon")
+        hubs[name] = HubAllocation.model_construct(
+            loopback=_address(hub["loopback"]), beacon=None if beacon is None else _address(beacon)
+        )
     stores: dict[str, StoreAllocation] = {}
     for store_id, entry in (data.get("stores") or {}).items():
         if not set(entry) <= _STORE_KEYS or type(entry["asn"]) is not int:
@@ -392,6 +401,8 @@ def allocate_fleet(
     current_hubs = {hub.hostname for hub in spec.sites.hq.hubs}
     for hub_name, hub_alloc in previous.hubs.items():
         loopback_pool.reserve(hub_alloc.loopback)
+        if hub_alloc.beacon is not None:
+            loopback_pool.reserve(hub_alloc.beacon)
         if hub_name not in current_hubs:
             table.hubs[hub_name] = hub_alloc
     for store_id, alloc in previous.stores.items():
@@ -427,7 +438,9 @@ def allocate_fleet(
             loopback = pinned.loopback if pinned else loopback_pool.allocate_address()
         except PoolExhausted as exc:
             raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r}") from None
-        table.hubs[hub.hostname] = HubAllocation.model_construct(loopback=loopback)
+        table.hubs[hub.hostname] = HubAllocation.model_construct(
+            loopback=loopback, beacon=pinned.beacon if pinned else None
+        )
     for store in sorted(stores, key=lambda store: store.id):
         pinned_store = previous.stores.get(store.id)
         try:
@@ -448,6 +461,14 @@ def allocate_fleet(
                 allocation.aws_region = region
                 allocation.aws_inside = aws_inside
         table.stores[store.id] = allocation
+    # Beacons after the stores, so a fleet without them in its lock keeps every store's numbers.
+    for hub in spec.sites.hq.hubs:
+        allocated = table.hubs[hub.hostname]
+        if allocated.beacon is None:
+            try:
+                allocated.beacon = loopback_pool.allocate_address()
+            except PoolExhausted as exc:
+                raise _exhausted(fleet_doc, exc, f"hub {hub.hostname!r} beacon") from None
     table.stores = dict(sorted(table.stores.items()))
     return table
 

@@ -368,6 +368,7 @@ def _resolve(
             management_address=hub.management_address,
             public_address=hub.public_address,
             loopback=table.hubs[hub.hostname].loopback,
+            beacon=table.hubs[hub.hostname].beacon,
             asn=spec.asn.hq,
             dc_address=dc_address,
             serial=hub.serial,

@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
+    HUB_NO_BEACON,
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
     STORE_ONE_FQDN_IDENTITY,
@@ -61,6 +62,7 @@ from storestack.network.model import (
     DcCoreLink,
     DcTrust,
     Flow,
+    HubBeacon,
     HubIntent,
     HubSummary,
     ManagementAccess,
@@ -544,8 +546,9 @@ class NetworkIntent:
     @cached_property
     def _store_accepts(self) -> tuple[IPv4Network, ...]:
         """What every store accepts from its hubs: the default route, the HQ, cloud and desktop
-        summaries and the hubs' loopbacks (the same for every store-hub session)."""
-        return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks())
+        summaries, the hubs' loopbacks and beacons (the same for every store-hub session)."""
+        beacons = (beacon.route for hub in self.fleet.hubs.values() if (beacon := self.hub_beacon(hub)))
+        return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks(), *beacons)
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
@@ -689,7 +692,8 @@ class NetworkIntent:
         sessions: list[BgpSession] = []
         control: list[StoreControl] = []
         planned = False
-        hub_routes = (*self.hub_routes, *self._hub_loopbacks())
+        beacon = self.hub_beacon(hub)
+        hub_routes = (*self.hub_routes, *self._hub_loopbacks(), *([beacon.route] if beacon else []))
         for store in self.fleet.stores.values():
             if store.state == "decommissioned" or name not in self.store_hubs(store):
                 continue
@@ -816,7 +820,16 @@ class NetworkIntent:
                 closed=(hub.dc_address, hub.public_address),
             ),
             dc_trust=self._dc_trust(hub),
+            beacon=self.hub_beacon(hub),
         )
+
+    def hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
+        """The host route `hub` announces to its stores while it offers the summaries only its
+        own sessions teach it (`HubBeacon`); None on a platform that cannot (`HUB_NO_BEACON`)."""
+        if hub.beacon is None or hub.platform in HUB_NO_BEACON:
+            return None
+        own = tuple(summary.prefix for summary in self._hub_summaries if "hub-hub" not in summary.sources)
+        return HubBeacon(hub.beacon, own) if own else None
 
     @cached_property
     def _hub_summaries(self) -> tuple[HubSummary, ...]:

@@ -401,6 +401,32 @@ class HubSummary:
 
 
 @record
+class HubBeacon:
+    """A host route a hub announces to its stores only while it offers `summaries`: those of its
+    `HubSummary`s that only its own sessions teach it (HQ's, from the DC core; the hub-hub
+    session carries the clouds' routes, so every hub offers the cloud and desktop summaries while
+    either learns them). A store's policy routing follows probes to the hub's tunnel address,
+    which answer as long as the hub is alive, and next hops that ignore the routing table: a
+    class steered to a hub that lost the DC core would keep going there and be dropped. The
+    beacon tells the store which hub still offers HQ: an IOS-XE store tracks the route to it
+    (`track N ip route A 255.255.255.255 reachability`) with each steered path to that hub.
+
+    Every hub platform that can says it with BGP conditional advertisement towards each store
+    neighbour: the beacon (a discard route the hub originates) is advertised while a route inside
+    one of `summaries` is in the hub's BGP table (`exist-map`; FortiOS `conditional-advertise`),
+    the same condition its summary aggregates form on; rechecked on a timer (IOS-XE and FRR: 60
+    s). VRP documents no conditional advertisement on the AR series: a VRP hub announces no
+    beacon (devices/steering.py)."""
+
+    address: ipaddress.IPv4Address
+    summaries: tuple[ipaddress.IPv4Network, ...]
+
+    @property
+    def route(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network((int(self.address), 32))
+
+
+@record
 class HubIntent:
     hostname: str
     asn: int
@@ -440,3 +466,6 @@ class HubIntent:
     # says why for VRP and FortiOS; without `uplink_mbps` nothing is queued), so a re-mark there
     # would protect nothing.
     dc_trust: DcTrust | None = None
+    # The host route it announces to its stores only while it offers HQ (`HubBeacon`); None on a
+    # platform that cannot make an announcement conditional (VRP) or without an address from IPAM.
+    beacon: HubBeacon | None = None

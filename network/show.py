@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
+from storestack.common.platforms import HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
 from storestack.network.build import NetworkIntent
 from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
 from storestack.network.sla import StoreSlaPolicy
@@ -155,6 +155,15 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         "originates": [str(n) for n in hub.originates],
         # each while a route inside it from its sources is in the hub's BGP table (`HubSummary`)
         "summaries": [{"prefix": str(s.prefix), "from": list(s.sources)} for s in hub.summaries],
+        # the host route it announces to its stores only while it offers these summaries
+        # (`HubBeacon`: the stores' policy routing follows it); None with the reason its platform
+        # announces none (`HUB_NO_BEACON`)
+        "beacon": (
+            {"address": str(hub.beacon.address), "while": [str(n) for n in hub.beacon.summaries]}
+            if hub.beacon is not None
+            else None
+        ),
+        "no_beacon_because": HUB_NO_BEACON.get(intent.fleet.hubs[hostname].platform),
         # what its store tunnels take in (`store_forwarding`, the same on every hub platform):
         # each tunnel's control traffic to the hub, the corporate ranges, nothing else private
         # (another store's segments, loopback and tunnel addresses among it), then the internet

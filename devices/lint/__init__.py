@@ -149,6 +149,11 @@ class PolicyFact:
     # Whether the policy steers a packet (False: the routing table forwards it); None where the
     # config cannot be followed that far. None for a platform that does not say.
     steers: Callable[[Packet], bool | None] | None = field(default=None, compare=False)
+    # Per next hop, the host routes whose presence its tracking also requires (IOS-XE: a route
+    # track, `ip route A 255.255.255.255 reachability`, in the list the next hop follows): the
+    # hubs' beacons (`HubBeacon`). None where the platform's steering cannot follow a route
+    # (VRP's NQA-tracked redirect) or leaves a hub without a route another way (FortiOS).
+    guards: dict[str, frozenset[str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

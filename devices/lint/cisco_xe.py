@@ -1419,6 +1419,13 @@ def steering(config: ConfigFile) -> SteeringFacts:
         )
     policies = []
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    # Route tracks of host routes (a hub's beacon), and every track each track depends on.
+    host_routes = {
+        line.words[1]: line.words[4]
+        for line in top(root, "track")
+        if line.words[2:4] == ["ip", "route"] and line.words[5:7] == ["255.255.255.255", "reachability"]
+    }
+    all_members = _list_members(root, negated=False)
     for section in top(root, "route-map"):
         acl = next(
             (line.words[3] for line in section.children if line.words[:3] == ["match", "ip", "address"]), ""
@@ -1431,6 +1438,14 @@ def steering(config: ConfigFile) -> SteeringFacts:
             if line.words[:4] == ["set", "ip", "next-hop", "verify-availability"] and len(line.words) > 5
         )
         matched = acls.get(acl)
+        guards = {
+            line.words[4]: frozenset(
+                host_routes[track] for track in _closure(line.words[7], all_members) if track in host_routes
+            )
+            for line in section.children
+            if line.words[:4] == ["set", "ip", "next-hop", "verify-availability"] and line.words[6:7] == ["track"]
+            and len(line.words) > 7
+        }
         policies.append(
             PolicyFact(
                 section.number,
@@ -1438,6 +1453,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
                 tuple(hop for _, hop in hops),
                 # The route map sets its next hops for what its ACL permits; the rest is routed.
                 steers=_permitted_by(matched) if matched is not None else None,
+                guards=guards,
             )
         )
     return SteeringFacts(probes, policies)

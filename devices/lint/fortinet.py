@@ -758,11 +758,14 @@ def _out_of_range(
 @register_rule(PLATFORM)
 def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
     """SD-WAN health checks and rules: values within the CLI's ranges, every SLA a rule names is
-    defined in its health check, every health check serves a rule, and rules in `sla` mode have
-    candidate paths installed (eBGP multipath on, no local preference setting one hub route
-    above another: a rule can only move traffic to a member that has a route). A preference on
-    routes that no such rule takes (each rule's negated `dst` holds them: the cloud summary on a
-    store with AWS tunnels) leaves no rule without a member and is not counted."""
+    defined in its health check, every health check serves a rule, every rule takes only members
+    whose route to the destination is the best one (`tie-break fib-best-match`: a hub that
+    withdrew HQ's summary still gives its tunnels the default route; devices/platforms/fortinet.py
+    SDWAN_TIE_BREAK), and rules in `sla` mode have candidate paths installed (eBGP multipath on,
+    no local preference setting one hub route above another: a rule can only move traffic to a
+    member that has a route). A preference on routes that no such rule takes (each rule's negated
+    `dst` holds them: the cloud summary on a store with AWS tunnels) leaves no rule without a
+    member and is not counted."""
     if config.suffix:
         return
     parsed = parse(config.text)
@@ -790,6 +793,15 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
                     f"rule {service.first('name') or service.name}: health check {sla.name} "
                     f"has no SLA {sla.first('id')}",
                 )
+    for service in services:
+        if service.get("priority-members") and service.first("tie-break") != "fib-best-match":
+            yield config.finding(
+                service.line,
+                "fortios-sdwan-any-route",
+                f"rule {service.first('name') or service.name}: takes a member with any route to the "
+                "destination, the hubs' default route included, so it keeps steering to a hub that "
+                "withdrew the destination's summary (set tie-break fib-best-match)",
+            )
     for name, check in checks.items():
         if name not in used:
             yield config.finding(

@@ -65,6 +65,7 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             yield from _check_probe(config, store, tunnels, probe)
         for policy in facts.policies:
             yield from _check_policy(config, store, tunnels, policy)
+            yield from _check_beacons(config, intent, tunnels, policy)
         steered = {
             found.name
             for policy in facts.policies
@@ -178,6 +179,30 @@ def _application(name: str, store: StoreIntent) -> ApplicationPolicy | None:
     if found is None and "-" in name and name.rsplit("-", 1)[1].isdigit():
         found = names.get(name.rsplit("-", 1)[0])
     return found
+
+
+def _check_beacons(
+    config: ConfigFile, intent: NetworkIntent, tunnels: dict[str, Tunnel], policy: PolicyFact
+) -> Iterator[Finding]:
+    """Each next hop towards a hub that announces a beacon (`HubBeacon`) follows the beacon's
+    route too, where the platform's steering can (`PolicyFact.guards`): without it a class stays
+    on a hub that lost the DC core, whose probes still answer, and is dropped there."""
+    if policy.guards is None:
+        return
+    for hop in policy.next_hops:
+        tunnel = tunnels.get(hop)
+        hub = intent.fleet.hubs.get(tunnel.peer) if tunnel is not None else None
+        beacon = intent.hub_beacon(hub) if hub is not None else None
+        if beacon is None or str(beacon.address) in policy.guards.get(hop, frozenset()):
+            continue
+        yield config.finding(
+            policy.line,
+            "sla-hub-beacon",
+            f"{policy.application} is steered over {hop} while its probe answers, whether or not "
+            f"{hub.hostname if hub else hop} offers {', '.join(str(n) for n in beacon.summaries)}: its track "
+            f"does not follow the hub's beacon {beacon.address} (track N ip route {beacon.address} "
+            "255.255.255.255 reachability in its list)",
+        )
 
 
 def _check_policy(

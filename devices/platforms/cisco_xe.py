@@ -491,7 +491,8 @@ def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
         ip sla schedule <number> life forever start-time now
         track <state> ip sla <number> state
         track <stub> stub-object / default-state up                                               (per stub)
-        track <steer> list boolean and / object <state> / object <stub> ...                       (with stubs)
+        track <steer> list boolean and / object <state> / object <stub> ... / object <beacon>
+                                                   (with stubs or a hub beacon: `beacon_tracks`)
          delay [down <s>] [up <s>]                 (on the last track, when the class holds down)
         <the stubs' EEM applets: sla_applets>
         !
@@ -521,9 +522,11 @@ def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
         lines += [f"ip sla schedule {number} life forever start-time now", f"track {tracks.state} ip sla {number} state"]
         for stub in stubs:
             lines += [f"track {stub.track} stub-object", " default-state up"]
-        if stubs:
+        if tracks.steer != tracks.state:
             lines += [f"track {tracks.steer} list boolean and", f" object {tracks.state}"]
             lines += [f" object {stub.track}" for stub in stubs]
+            if tracks.beacon is not None:
+                lines.append(f" object {tracks.beacon}")
         if timers.delay_down_s or timers.delay_up_s:
             down = f" down {timers.delay_down_s}" if timers.delay_down_s else ""
             up = f" up {timers.delay_up_s}" if timers.delay_up_s else ""
@@ -531,6 +534,18 @@ def sla_probes(probes: Sequence[ProbeView]) -> list[str]:
         lines += sla_applets(probe)
         lines.append("!")
     return lines
+
+
+def beacon_tracks(steering: SteeringView) -> list[str]:
+    """Per hub the store steers to that announces a beacon (`HubBeacon`): a track that is up
+    while the routing table holds the beacon's host route ("Configuring Enhanced Object
+    Tracking", Tracking IP-Route Reachability: `track object-number ip route ip-address/prefix-length
+    reachability`, up while a routing table entry exists for the route; the running config
+    spells the mask). They come above the steering lists that name them (`sla_probes`)."""
+    lines = [
+        f"track {beacon.track} ip route {beacon.address} 255.255.255.255 reachability" for beacon in steering.beacons
+    ]
+    return [*lines, "!"] if lines else []
 
 
 def steering_route_maps(segments: Sequence[SegmentSteeringView]) -> list[str]:
@@ -779,11 +794,20 @@ def hub_crypto(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> l
 
 def hub_route_prefixes(view: StoreApplianceView) -> list[str]:
     """`ip prefix-list HUB-ROUTES`, numbered 5, 10, ...: the default route, the summaries a store
-    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order."""
+    accepts from its hubs (`hub_routes`), then each hub's loopback, once per hub in tunnel order,
+    then each hub's beacon (`HubBeacon`), which its steering tracks."""
     loopbacks: dict[str, str] = {}
+    beacons: dict[str, str] = {}
     for tunnel in view.tunnels:
         loopbacks.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.loopback)
-    entries = ["0.0.0.0/0", *(net.cidr for net in view.hub_routes), *(f"{lo}/32" for lo in loopbacks.values())]
+        if tunnel.hub.beacon is not None:
+            beacons.setdefault(tunnel.hub.hostname.lower(), tunnel.hub.beacon)
+    entries = [
+        "0.0.0.0/0",
+        *(net.cidr for net in view.hub_routes),
+        *(f"{lo}/32" for lo in loopbacks.values()),
+        *(f"{beacon}/32" for beacon in beacons.values()),
+    ]
     return [f"ip prefix-list HUB-ROUTES seq {5 * position} permit {entry}" for position, entry in enumerate(entries, 1)]
 
 
@@ -1052,6 +1076,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_overlay_to_self", overlay_to_self),
         ("ios_self_to_overlay", self_to_overlay),
         ("ios_sla_probes", sla_probes),
+        ("ios_beacon_tracks", beacon_tracks),
         ("ios_segment_marking", segment_marking),
         ("ios_segment_interfaces", segment_interfaces),
         ("ios_bgp_networks", bgp_networks),

@@ -816,6 +816,20 @@ def sdwan_neighbors(checks: Sequence[HealthCheckView]) -> list[str]:
     return [*lines, "    end"]
 
 
+# Every SD-WAN rule of a store picks among its members only those whose route to the packet's
+# destination is the routing table's best one. By default a rule takes a member with any valid
+# route through it, the default route included ("Best-route mode for SD-WAN", FortiOS 7.2 SD-WAN
+# deployment for MSSPs, https://docs.fortinet.com/document/fortigate/7.2.0/sd-wan-deployment-for-mssps/63329;
+# since 7.0.1 `fib-best-match` considers only the best routes, manual, priority and sla modes
+# alike: Fortinet KB 230623). Every hub announces the default route to every store, but HQ's
+# summary only while it learns HQ from the DC core (`HubSummary`): without this, a rule kept
+# sending a class to the hub that lost the DC core (its tunnel still holds the default route and
+# its probes still answer), which drops it. With it, that hub's members leave the rule as soon as
+# its summary is withdrawn, as long as every member holds the hubs' routes when both offer them
+# (eBGP multipath, one local preference: lint `fortios-sdwan-paths-not-installed`).
+SDWAN_TIE_BREAK = "            set tie-break fib-best-match"
+
+
 def sdwan_services(view: StoreApplianceView) -> list[str]:
     """The `config service` block of `config system sdwan`, rules numbered from 1: one per
     application class and port range, its members in the intent's order of paths, each judged
@@ -849,6 +863,7 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
             lines += [
                 "            end",
                 "            set priority-members" + "".join(f" {probe.tunnel.number}" for probe in app.paths),
+                SDWAN_TIE_BREAK,
                 f"            set hold-down-time {app.sla.recovery_seconds}",
                 "        next",
             ]
@@ -882,6 +897,7 @@ def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
         '            set dst "STORE-LOCAL"',
         "            set dst-negate enable",
         "            set priority-members" + "".join(f" {number}" for number in members),
+        SDWAN_TIE_BREAK,
         "        next",
     ]
 
@@ -920,6 +936,7 @@ def _wired_only_rules(
             '            set dst "STORE-LOCAL"',
             "            set dst-negate enable",
             "            set priority-members" + "".join(f" {number}" for number in wired),
+            SDWAN_TIE_BREAK,
             "        next",
         ]
     return lines

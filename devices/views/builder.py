@@ -23,6 +23,7 @@ from storestack.devices.steering import (
     IOS_UDP_JITTER_PORT_BASE,
     IosProbeTimers,
     fortios_health_timers,
+    ios_beacon_track,
     ios_probe_timers,
     ios_return_signal,
     ios_tracks,
@@ -42,6 +43,7 @@ from storestack.devices.views.model import (
     Acl,
     AclRule,
     AwsTunnelView,
+    BeaconTrackView,
     CloudTunnelView,
     DcView,
     FlowView,
@@ -182,7 +184,14 @@ class ViewBuilder:
         excluded = ipaddress.collapse_addresses([*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL, *private])
         self.internet_excluded = [Net.of(net) for net in excluded]
         self.hub_refs = {
-            name: HubRef(hub.hostname, hub.asn, str(hub.public_address), str(hub.loopback), str(hub.dc_address))
+            name: HubRef(
+                hub.hostname,
+                hub.asn,
+                str(hub.public_address),
+                str(hub.loopback),
+                str(hub.dc_address),
+                str(beacon.address) if (beacon := self.intent.hub_beacon(hub)) else None,
+            )
             for name, hub in fleet.hubs.items()
         }
         self._hub_ios_probes = {
@@ -436,6 +445,15 @@ class ViewBuilder:
         # A class's timers per hub probe kind: the same for every tunnel of the store.
         ios_timers: dict[tuple[str, str], IosProbeTimers] = {}
 
+        # IOS-XE: one route track per hub with a beacon, numbered by the hub's first tunnel.
+        beacons: dict[str, BeaconTrackView] = {}
+        if mechanism == "ip-sla-tracks":
+            for tunnel in tunnels:
+                hub = tunnel.hub
+                if hub.beacon is not None and hub.hostname not in beacons:
+                    track = ios_beacon_track(len(beacons) + 1)
+                    beacons[hub.hostname] = BeaconTrackView(hub.hostname, hub.beacon, track)
+
         def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
             found = probes.get((tunnel_id, cls.name))
             if found is None:
@@ -460,7 +478,11 @@ class ViewBuilder:
                     cellular=cellular,
                     udp_port=IOS_UDP_JITTER_PORT_BASE + sla.index,
                     ios=timers,
-                    ios_tracks=ios_tracks(number, timers) if timers is not None else None,
+                    ios_tracks=(
+                        ios_tracks(number, timers, beacon.track if (beacon := beacons.get(tunnel.hub.hostname)) else None)
+                        if timers is not None
+                        else None
+                    ),
                     vrp=vrp_probe_timers(cls) if mechanism == "nqa-policy-routes" else None,
                 )
             return found
@@ -549,6 +571,11 @@ class ViewBuilder:
             health_checks=health_checks,
             return_signals=return_signals,
             return_exist_maps={signal.probe.tunnel.id: signal.exist_map for signal in return_signals},
+            beacons=[
+                beacon
+                for beacon in beacons.values()
+                if any(found.tunnel.hub.hostname == beacon.hub for found in probes.values())
+            ],
         )
 
     def _sla_class_view(self, cls: SlaClassPolicy, index: int, dscp: int) -> SlaClassView:

@@ -137,6 +137,9 @@ class HubRef:
     public_address: str
     loopback: str
     dc_address: str  # on the DC core LAN: where the hubs' iBGP runs
+    # The host route it announces to its stores only while it offers HQ (`HubBeacon`); None where
+    # it announces none (`HUB_NO_BEACON`).
+    beacon: str | None = None
 
 
 @record
@@ -471,6 +474,16 @@ class ReturnSignalView:
 
 
 @record
+class BeaconTrackView:
+    """IOS-XE: the route track of one hub's beacon (`HubBeacon`), up while the store's routing
+    table holds the beacon, which the hub announces only while it offers HQ."""
+
+    hub: str
+    address: str
+    track: int
+
+
+@record
 class SteeringView:
     classes: list[SlaClassView]
     probes: list[ProbeView]  # every (tunnel, class) some application steers over
@@ -482,6 +495,9 @@ class SteeringView:
     return_exist_maps: dict[str, str] = field(default_factory=dict)
     return_none_track: int = IOS_RETURN_NONE_TRACK
     return_none_signal: str = str(IOS_RETURN_NONE_SIGNAL)
+    # IOS-XE: the beacon route track of every hub the store steers to that announces one; each
+    # joins the steering list of the probes towards its hub (`IosTracks.beacon`)
+    beacons: list[BeaconTrackView] = field(default_factory=list)
 
 
 @record

@@ -87,7 +87,9 @@ def test_a_track_of_another_type_is_removed_then_defined_again_before_what_chang
     place, so it is removed and defined again. The old route naming it and the route-map next hop
     that moves go before `no track 413`; the new route and next hop after the new definition;
     what names 413 and does not change (track list 500's `object 413 not`) is not touched."""
-    list_413 = "track 413 list boolean and\n object 13\n object 113\n object 213\n object 313\n delay down 2 up 30\n"
+    list_413 = (
+        "track 413 list boolean and\n object 13\n object 113\n object 213\n object 313\n object 601\n delay down 2 up 30\n"
+    )
     assert list_413 in GOLDEN
     running = GOLDEN.replace(list_413, "track 413 ip sla 13 state\n")
     running = running.replace(
@@ -104,7 +106,14 @@ def test_a_track_of_another_type_is_removed_then_defined_again_before_what_chang
     assert sent.index("no ip route 198.18.255.9 255.255.255.255 Null0 track 413") < removed
     assert sent.index("no set ip next-hop verify-availability 100.64.0.4 2 track 413") < removed
     assert removed < defined
-    assert sent[defined + 1 : defined + 6] == ["object 13", "object 113", "object 213", "object 313", "delay down 2 up 30"]
+    assert sent[defined + 1 : defined + 7] == [
+        "object 13",
+        "object 113",
+        "object 213",
+        "object 313",
+        "object 601",
+        "delay down 2 up 30",
+    ]
     assert defined < sent.index("set ip next-hop verify-availability 100.64.0.4 1 track 413")
     assert defined < sent.index("ip route 198.18.255.1 255.255.255.255 Null0 track 413")
     assert not any("object 413" in line for line in sent)

@@ -1497,8 +1497,8 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     # Bulk with an LTE member (4: hq-hub2-lte1) and an early return to the primary.
     over_lte = _broken_re(
         config,
-        r"set priority-members 1 3\n            set hold-down-time \d+",
-        "set priority-members 1 3 4\n            set hold-down-time 7",
+        r"set priority-members 1 3\n            set tie-break fib-best-match\n            set hold-down-time \d+",
+        "set priority-members 1 3 4\n            set tie-break fib-best-match\n            set hold-down-time 7",
     )
     findings = _steering(fleet, over_lte)
     assert any(
@@ -1900,3 +1900,67 @@ def test_vrp_tacacs_operators_can_log_in_over_ssh(fleet: Fleet, role: str) -> No
         "authentication-scheme STORESTACK: `authentication-mode hwtacacs local` but no `ssh "
         "authentication-type default password`; a remote user who is no `ssh user` cannot log in over SSH"
     ]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_fortios_rules_leave_a_hub_that_withdrew_the_destination(fleet: Fleet, shape: str) -> None:
+    """Every hub announces the default route to every store, HQ's summary only while it learns
+    HQ from the DC core. A FortiOS rule takes by default a member with any route to the
+    destination, the default included, so it kept sending POS to the hub that lost the DC core;
+    every rule must consider only the best routes (`tie-break fib-best-match`)."""
+    config = _store(fleet, "fortinet", shape)
+    services = fortinet._nested(fortinet._sdwan(fortinet.parse(config.text)), "service")
+    assert services
+    assert {service.first("name"): service.first("tie-break") for service in services} == {
+        service.first("name"): "fib-best-match" for service in services
+    }
+    pos = next(service for service in services if service.first("name") == "pos")
+    lines = list(config.lines)
+    tie_break = next(i for i in range(pos.line, len(lines)) if "set tie-break" in lines[i])
+    del lines[tie_break]
+    loose = dataclasses.replace(config, text="\n".join(lines))
+    assert [f.message for f in _lint(loose) if f.rule == "fortios-sdwan-any-route"] == [
+        "rule pos: takes a member with any route to the destination, the hubs' default route "
+        "included, so it keeps steering to a hub that withdrew the destination's summary "
+        "(set tie-break fib-best-match)"
+    ]
+
+
+@pytest.mark.parametrize("hubs", ["cisco_xe", "frr", "fortinet"])
+def test_cisco_steering_leaves_a_hub_that_withdrew_its_beacon(fleet: Fleet, hubs: Platform) -> None:
+    """A hub announces its beacon only while it learns HQ from the DC core. An IOS-XE store's
+    steered next hops followed only probes to the hub's tunnel address, which answer while the
+    hub lives: POS stayed on the hub that lost the DC core and was dropped there. Each path's
+    track list must hold the route track of its hub's beacon, and the lint finds one that lacks
+    it."""
+    config = _store(fleet, "cisco_xe", "dual-wan", hubs=hubs)
+    intent = NetworkIntent(on_platform(fleet, "cisco_xe", hubs=hubs))
+    beacons = {name: intent.hub_beacon(hub) for name, hub in intent.fleet.hubs.items()}
+    assert all(beacon is not None for beacon in beacons.values())
+    routes = dict(re.findall(r"^track (\d+) ip route (\S+) 255\.255\.255\.255 reachability$", config.text, re.M))
+    assert sorted(routes.values()) == sorted(str(b.address) for b in beacons.values() if b is not None)
+    lists = {
+        number: set(re.findall(r"^ object (\d+)$", body, re.M))
+        for number, body in re.findall(r"^track (\d+) list boolean and\n((?: .*\n)+)", config.text, re.M)
+    }
+    store = intent.store(config.store_id or "", config.hostname)
+    hub_of = {str(t.peer_inside): t.peer for t in store.tunnels if t.kind == "store-hub"}
+    hops = re.findall(r"^ set ip next-hop verify-availability (\S+) \d+ track (\d+)$", config.text, re.M)
+    assert hops
+    for hop, track in hops:
+        beacon = beacons[hub_of[hop]]
+        assert beacon is not None
+        (beacon_track,) = [number for number, address in routes.items() if address == str(beacon.address)]
+        assert beacon_track in lists[track], f"next hop {hop} (track {track}) ignores {hub_of[hop]}'s beacon"
+    assert not [f for f in steering_check([config], intent) if f.rule == "sla-hub-beacon"]
+
+    hop, track = hops[0]
+    beacon = beacons[hub_of[hop]]
+    assert beacon is not None
+    (beacon_track,) = [number for number, address in routes.items() if address == str(beacon.address)]
+    body = re.search(rf"^track {track} list boolean and\n((?: .*\n)+)", config.text, re.M)
+    assert body is not None
+    blind = _broken(config, body.group(0), body.group(0).replace(f" object {beacon_track}\n", ""))
+    findings = [f for f in steering_check([blind], intent) if f.rule == "sla-hub-beacon"]
+    assert findings
+    assert all(f"steered over {hop} " in f.message and str(beacon.address) in f.message for f in findings)

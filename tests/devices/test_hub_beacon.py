@@ -1,0 +1,81 @@
+"""Each hub announces its beacon (`HubBeacon`) to its stores only while it learns a route inside
+HQ's summaries, the condition its HQ aggregate forms on: a store's steering follows the beacon,
+so it must vanish exactly when the hub stops offering HQ. A VRP hub, which documents no
+conditional advertisement, announces none and says why."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.common.platforms import HUB_NO_BEACON
+from storestack.devices.lint.fortinet import _nested, parse
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+from storestack.network.show import hub_report
+
+
+def _beacon(fleet: Fleet) -> tuple[str, list[str]]:
+    beacon = NetworkIntent(fleet).hub("hq-hub1").beacon
+    assert beacon is not None
+    return str(beacon.address), [str(net) for net in beacon.summaries]
+
+
+@pytest.mark.parametrize("platform", ["frr", "cisco_xe"])
+def test_frr_and_ios_hubs_announce_the_beacon_only_while_hq_is_learned(fleet: Fleet, platform: str) -> None:
+    fleet = on_platform(fleet, platform)
+    address, summaries = _beacon(fleet)
+    assert summaries == [str(net) for net in fleet.spec.ip_plan.hq]
+    text = render_hub(fleet, "hq-hub1").text
+    groups = re.findall(r"^ neighbor (STORES-\S+) peer-group$", text, re.M)
+    assert groups
+    for group in groups:
+        assert f"  neighbor {group} advertise-map BEACON exist-map BEACON-CONDITION\n" in text
+    # The beacon is what BEACON advertises, originated from a discard route, and let out to the
+    # stores; the condition is any route inside HQ's summaries.
+    assert re.findall(r"^ip prefix-list BEACON seq \d+ permit (\S+)$", text, re.M) == [f"{address}/32"]
+    assert re.findall(r"^ip prefix-list BEACON-CONDITION seq \d+ permit (\S+) le 32$", text, re.M) == summaries
+    assert re.search(rf"^ip prefix-list TO-STORES seq \d+ permit {re.escape(address)}/32$", text, re.M)
+    network = f"network {address}/32" if platform == "frr" else f"network {address} mask 255.255.255.255"
+    discard = f"ip route {address}/32 blackhole" if platform == "frr" else f"ip route {address} 255.255.255.255 Null0"
+    assert f"  {network}\n" in text
+    assert f"{discard}\n" in text
+
+
+def test_fortios_hub_announces_the_beacon_to_each_store_neighbour_only_while_hq_is_learned(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "fortinet")
+    address, summaries = _beacon(fleet)
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    stores = {str(s.peer_address) for s in intent.sessions if s.kind == "store-hub"}
+    neighbours = {n.name: n for n in _nested(parsed["router bgp"].own, "neighbor")}
+    assert stores <= set(neighbours)
+    for peer in stores:
+        (condition,) = _nested(neighbours[peer], "conditional-advertise")
+        assert (condition.name, condition.first("condition-routemap"), condition.first("condition-type")) == (
+            "BEACON",
+            "BEACON-CONDITION",
+            "exist",
+        )
+    lists = {e.name: e for e in parsed["router prefix-list"].entries}
+    assert [r.get("prefix") for r in _nested(lists["BEACON"], "rule")] == [[address, "255.255.255.255"]]
+    assert [(r.get("prefix"), r.first("le")) for r in _nested(lists["BEACON-CONDITION"], "rule")] == [
+        ([net.split("/")[0], "255.255.0.0"], "32") for net in summaries
+    ]
+    statics = [e for e in parsed["router static"].entries if e.get("dst") == [address, "255.255.255.255"]]
+    assert [s.first("blackhole") for s in statics] == ["enable"]
+
+
+def test_vrp_hub_announces_no_beacon_and_says_why(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "huawei_vrp")
+    intent = NetworkIntent(fleet)
+    assert intent.hub("hq-hub1").beacon is None
+    pinned = fleet.hubs["hq-hub1"].beacon
+    assert pinned is not None
+    assert str(pinned) not in render_hub(fleet, "hq-hub1").text
+    report = hub_report(intent, "hq-hub1")
+    assert report["beacon"] is None
+    assert report["no_beacon_because"] == HUB_NO_BEACON["huawei_vrp"]
