@@ -465,10 +465,20 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     steering = SteeringConfig.parse((ipsec.instance_dir(edge) / STEERING_CONF).read_text())
     pos_class = next(c for c in steering.classes if c.name == "pos")
     assert pos_class.destinations, "the POS class is steered without its destinations"
+    intent = NetworkIntent(FLEET)
     hub_peers: dict[str, set[str]] = {}
-    for tunnel in NetworkIntent(FLEET).store("nw-0001").tunnels:
-        if tunnel.kind == "store-hub":
+    store_ends: dict[str, str] = {}  # per hub, the store's end of a tunnel to it
+    for tunnel in intent.store("nw-0001").tunnels:
+        if tunnel.kind == "store-hub" and tunnel.local_inside is not None:
             hub_peers.setdefault(tunnel.peer, set()).add(str(tunnel.peer_inside))
+            store_ends.setdefault(tunnel.peer, str(tunnel.local_inside.ip))
+    beacon = intent.hub(hub).beacon
+    assert beacon is not None
+
+    def beacon_announced() -> bool:
+        """Whether the hub announces its beacon to the store (what an IOS-XE store tracks)."""
+        out = lab.vtysh(routed_lab, hub, f"show bgp ipv4 unicast neighbors {store_ends[hub]} advertised-routes json")
+        return str(beacon.route) in json.loads(out).get("advertisedRoutes", {})
 
     def pos_table_peer() -> str:
         route = _ip(edge, "route", "show", "table", str(pos_class.table))
@@ -480,6 +490,7 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
 
     wait_for(reaches_hq, 120, "the till to reach HQ POS")
     wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class to leave on {hub}, its preferred hub")
+    wait_for(beacon_announced, 90, f"{hub} to announce its beacon {beacon.address} while it learns HQ")
     # The hub loses the core's routes with its sessions; the core learns the stores from the other
     # hub only, so HQ (a plain router in the lab) routes the till's segment back there.
     back = _ip(hq, "route", "show", "exact", str(pos.subnet))
@@ -496,12 +507,15 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
         except AssertionError as exc:
             detail = [lab.vtysh(routed_lab, name, f"show bgp ipv4 unicast {sites.hq_prefixes[0]}") for name in (hub, "nw-0001-edge1")]
             raise AssertionError(f"{exc}\nPOS table: {pos_table_peer()}\n" + "\n".join(detail)) from None
+        # The hub withdraws its beacon (conditional advertisement, rechecked every 60 s).
+        wait_for(lambda: not beacon_announced(), 90, f"{hub} to withdraw its beacon")
         # BFD and BGP to the first hub never went down: only its routes moved the class.
         assert all(s.established for s in check(routed_lab).bgp if s.appliance == "nw-0001-edge1" and s.kind == "store-hub")
     finally:
         for space in spaces:
             _bgpd(space, *shutdown[:2], f"no {shutdown[2]}")
         subprocess.run(["ip", "-n", hq, "route", "replace", *back.split()], check=True)
+    wait_for(beacon_announced, 90, f"{hub} to announce its beacon again")
     # Once the hub offers HQ again, the class returns after its recovery time.
     wait_for(
         lambda: pos_table_peer() in hub_peers[hub], pos_class.recovery + 60, f"the POS class back on {hub}"
