@@ -25,7 +25,7 @@ What it does, and nothing more:
   at once: recovery guards against a path that failed, never against a first start.
 - A path is also down for a class while its hub does not offer the store's best route to
   each of the class's destinations (`to`: the private prefixes its flows reach through the
-  hubs): per destination, bgpd's longest-match route, and a hub none of whose paths is in it
+  hubs): per destination, bgpd's longest-match route (asked once a second), and a hub none of whose paths is in it
   while another of the class's hubs is (a hub that lost the DC core withdraws HQ's summary, and
   its probes still answer) takes none of the class's traffic, which would die there. A
   destination none of the class's hubs offers decides nothing.
@@ -69,6 +69,10 @@ IP = "ip"
 MIN_POLL_MS = 50
 # Every class table is rewritten this often even without a change.
 RESYNC_SECONDS = 10
+# bgpd is asked for the routes to the classes' destinations at most this often: a hub's routes
+# change on BGP updates, not per BFD packet, and a poll every 100-200 ms would ask bgpd several
+# questions per destination per second for nothing.
+ROUTES_POLL_SECONDS = 1.0
 # A class none of whose paths FRR knows yet: its table stays empty (the main table decides).
 UNSTEERED = "-"
 
@@ -360,24 +364,27 @@ def run(config: SteeringConfig, source: FrrSource) -> None:
     decided: dict[str, str | None] = dict.fromkeys((c.name for c in config.classes), UNSTEERED)
     written: dict[str, str | None] = {}  # what each class table holds, as far as we know
     synced = time.monotonic()
+    routes_read = -ROUTES_POLL_SECONDS
     while True:
         if time.monotonic() - synced > RESYNC_SECONDS:
             # The kernel drops a route with its device (a tunnel interface re-created): say it again.
             written.clear()
             synced = time.monotonic()
         state = source.peers_up()
-        offers = source.offering(destinations) if state is not None and destinations else {}
-        if state is not None and offers is not None:
-            now_withheld = withheld_paths(config, offers)
-            for steered in config.classes:
-                if now_withheld.get(steered.name) != withheld.get(steered.name):
-                    unrouted = sorted(now_withheld.get(steered.name, ()))
-                    log.warning(
-                        "class %s: %s", steered.name,
-                        f"no route to its destinations through {', '.join(unrouted)}" if unrouted
-                        else "every path's hub offers its destinations",
-                    )
-            withheld = now_withheld
+        if state is not None and destinations and time.monotonic() - routes_read >= ROUTES_POLL_SECONDS:
+            offers = source.offering(destinations)
+            if offers is not None:  # else keep the last answer: bgpd was restarting
+                routes_read = time.monotonic()
+                now_withheld = withheld_paths(config, offers)
+                for steered in config.classes:
+                    if now_withheld.get(steered.name) != withheld.get(steered.name):
+                        unrouted = ", ".join(sorted(now_withheld.get(steered.name, ())))
+                        if unrouted:
+                            log.warning("class %s: its destinations are not routed through %s", steered.name, unrouted)
+                        else:
+                            log.warning("class %s: every path's hub routes its destinations", steered.name)
+                withheld = now_withheld
+        if state is not None:
             path_up = paths_up(config, *state)
             chosen = steering.observe(path_up, time.monotonic(), withheld)
             for steered in config.classes:
