@@ -137,6 +137,26 @@ _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names
 VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
 
 
+# The SSH server's algorithms, in the order offered: CTR ciphers, HMAC-SHA2-256 and the 4096-bit
+# finite-field group with SHA-512, so no release default (CBC ciphers, HMAC-SHA1, DH group 1 or
+# group exchange with SHA-1) is ever negotiated. `ssh server cipher`, `ssh server hmac` and
+# `ssh server key-exchange` (system view) are in the NetEngine AR V300R021 command reference,
+# EDOC1100203224, "User Login Configuration Commands"; the values as VRP spells them ("ssh server
+# cipher aes256_ctr aes128_ctr", "ssh server hmac sha2_256", `dh_group16_sha512`: VRP command
+# references, "ssh server cipher" / "ssh server hmac" / "ssh server key-exchange"). The AR lists
+# no `ssh server dh-exchange min-len`, hence no group exchange, whose modulus it would leave
+# open. Lint `vrp-ssh-algorithms` holds a config to these.
+SSH_SERVER_ALGORITHMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cipher", ("aes256_ctr", "aes128_ctr")),
+    ("hmac", ("sha2_256",)),
+    ("key-exchange", ("dh_group16_sha512",)),
+)
+
+
+def ssh_server_algorithms(_: object) -> list[str]:
+    """`ssh server cipher|hmac|key-exchange ...`, one line each (SSH_SERVER_ALGORITHMS)."""
+    return [f"ssh server {kind} {' '.join(names)}" for kind, names in SSH_SERVER_ALGORITHMS]
+
 # IKE peer DPD: `dpd type {periodic | on-demand}`, then `dpd idle-time` (10-3600 s, default 30:
 # silence from the peer before the first request), `dpd retransmit-interval` (2-60 s, default 15:
 # between unanswered requests) and `dpd retry-limit` (3-10, default 3: retransmissions before
@@ -634,6 +654,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_ntp_key_type", ntp_key_type),
+        ("vrp_ssh_server_algorithms", ssh_server_algorithms),
         ("vrp_flow_acls", flow_acls),
         ("vrp_security_zones", security_zones),
         ("vrp_interzones", interzones),
