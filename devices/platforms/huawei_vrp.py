@@ -458,19 +458,42 @@ def security_zones(zones: Sequence[str]) -> list[str]:
     return lines
 
 
+# Multi-channel protocols whose signalling negotiates the ports of their media: SIP (UDP 5060:
+# office voice, RTP on the ports the SDP names) and RTSP (TCP 554: the CCTV recorder, RTP over
+# UDP on the ports SETUP names). An interzone's packet filter passes the signalling only; the
+# media channels are new sessions on ports no flow names, passed only by ASPF, which reads the
+# signalling and opens them: `detect aspf { ftp | rtsp | sip }` in the interzone view ("Configure
+# the ASPF firewall on an AR router", Huawei enterprise forum FAQ: "By default, the ASPF firewall
+# is not configured for the interzone"; "ignore directions"; `detect aspf` in the NetEngine AR
+# V300R022 command reference, EDOC1100271769, Firewall Configuration Commands).
+ASPF_PROTOCOLS: tuple[tuple[str, str, int], ...] = (("sip", "udp", 5060), ("rtsp", "tcp", 554))
+
+
+def _permits(rule: AclRule, protocol: str, port: int) -> bool:
+    if rule.action != "permit" or rule.protocol not in ("ip", protocol):
+        return False
+    if rule.protocol == "ip" or rule.port is None:
+        return True
+    return rule.port <= port <= (rule.port_end or rule.port)
+
+
 def interzones(view: StoreApplianceView) -> list[str]:
     """Every pair of zones, firewall enabled; each allowed flow's ACL applied in the direction
-    the flow starts (outbound: from the higher-priority zone)."""
+    the flow starts (outbound: from the higher-priority zone); ASPF for SIP and RTSP where a
+    flow passes their signalling (ASPF_PROTOCOLS)."""
     priorities = _zone_priorities(view.zones)
     numbers = _flow_acl_numbers(view.flows)
     lines: list[str] = []
     for index, first in enumerate(view.zones):
         for second in view.zones[index + 1 :]:
             lines += [f"firewall interzone {first} {second}", " firewall enable"]
-            for flow in view.flows:
-                if (flow.source, flow.destination) in ((first, second), (second, first)):
-                    direction = "outbound" if priorities[flow.source] > priorities[flow.destination] else "inbound"
-                    lines.append(f" packet-filter {numbers[flow.name]} {direction}")
+            flows = [f for f in view.flows if (f.source, f.destination) in ((first, second), (second, first))]
+            for flow in flows:
+                direction = "outbound" if priorities[flow.source] > priorities[flow.destination] else "inbound"
+                lines.append(f" packet-filter {numbers[flow.name]} {direction}")
+            for name, protocol, port in ASPF_PROTOCOLS:
+                if any(_permits(rule, protocol, port) for flow in flows for rule in flow.rules):
+                    lines.append(f" detect aspf {name}")
             lines.append("#")
     return lines
 

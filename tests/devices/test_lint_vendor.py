@@ -1986,3 +1986,19 @@ def test_vrp_ssh_server_offers_strong_algorithms_only(fleet: Fleet, role: str) -
     assert [f.message for f in _lint(weak) if f.rule == "vrp-ssh-algorithms"] == [
         "ssh server key-exchange dh_group16_sha512 dh_group1_sha1: offers dh_group1_sha1 (offer dh_group16_sha512 only)"
     ]
+
+
+def test_vrp_store_interzones_open_sip_and_rtsp_media_by_aspf(fleet: Fleet) -> None:
+    """Office voice (SIP on UDP 5060, RTP on ports its SDP names) and the CCTV recorder (RTSP on
+    TCP 554, RTP on ports SETUP names) pass the interzone firewall with their media: ASPF for
+    SIP and RTSP on each interzone whose flow passes their signalling, and on no other."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    blocks = {
+        block.splitlines()[0]: block.splitlines()[1:]
+        for block in config.text.split("#\n")
+        if block.startswith("firewall interzone ")
+    }
+    detected = {name: [line for line in body if line.startswith(" detect aspf ")] for name, body in blocks.items()}
+    assert detected.pop("firewall interzone OFFICE OVERLAY") == [" detect aspf sip", " detect aspf rtsp"]
+    assert detected.pop("firewall interzone CCTV OVERLAY") == [" detect aspf rtsp"]
+    assert not any(detected.values()), detected  # POS and IoT reach only TCP 443 / 8883; no other pair passes anything
