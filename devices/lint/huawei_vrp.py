@@ -58,6 +58,7 @@ from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.huawei_vrp import (
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
+    SSH_SERVER_ALGORITHMS,
     VTY_RANGES,
     ike_dpd,
     nqa_name,
@@ -308,6 +309,36 @@ def ssh_remote_users(config: ConfigFile) -> Iterator[Finding]:
                         f"{scheme.text}: `{line.text}` but no `ssh authentication-type default password`; "
                         "a remote user who is no `ssh user` cannot log in over SSH",
                     )
+
+
+@register_rule(PLATFORM)
+def ssh_algorithms(config: ConfigFile) -> Iterator[Finding]:
+    """An SSH server (`stelnet server enable`) names its ciphers, HMACs and key exchange, each
+    from the strong ones (SSH_SERVER_ALGORITHMS): left out, a release's defaults apply, and some
+    AR releases still offer CBC ciphers, HMAC-SHA1 or DH group 1; named, a weak algorithm is
+    offered to any client that asks for it."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    if "stelnet server enable" not in {line.text for line in root.children}:
+        return
+    for kind, strong in SSH_SERVER_ALGORITHMS:
+        lines = [line for line in root.children if line.words[:3] == ["ssh", "server", kind]]
+        if not lines:
+            yield config.finding(
+                0,
+                "vrp-ssh-algorithms",
+                f"no `ssh server {kind}`: the release's default {kind} list applies "
+                f"(offer {' '.join(strong)})",
+            )
+        for line in lines:
+            weak = [name for name in line.words[3:] if name not in strong]
+            if weak:
+                yield config.finding(
+                    line.number,
+                    "vrp-ssh-algorithms",
+                    f"{line.text}: offers {' '.join(weak)} (offer {' '.join(strong)} only)",
+                )
 
 
 @register_rule(PLATFORM)

@@ -137,6 +137,26 @@ _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names
 VTY_RANGES: tuple[tuple[int, int], ...] = ((0, 4), (16, 20))
 
 
+# The SSH server's algorithms, in the order offered: CTR ciphers, HMAC-SHA2-256 and the 4096-bit
+# finite-field group with SHA-512, so no release default (CBC ciphers, HMAC-SHA1, DH group 1 or
+# group exchange with SHA-1) is ever negotiated. `ssh server cipher`, `ssh server hmac` and
+# `ssh server key-exchange` (system view) are in the NetEngine AR V300R021 command reference,
+# EDOC1100203224, "User Login Configuration Commands"; the values as VRP spells them ("ssh server
+# cipher aes256_ctr aes128_ctr", "ssh server hmac sha2_256", `dh_group16_sha512`: VRP command
+# references, "ssh server cipher" / "ssh server hmac" / "ssh server key-exchange"). The AR lists
+# no `ssh server dh-exchange min-len`, hence no group exchange, whose modulus it would leave
+# open. Lint `vrp-ssh-algorithms` holds a config to these.
+SSH_SERVER_ALGORITHMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cipher", ("aes256_ctr", "aes128_ctr")),
+    ("hmac", ("sha2_256",)),
+    ("key-exchange", ("dh_group16_sha512",)),
+)
+
+
+def ssh_server_algorithms(_: object) -> list[str]:
+    """`ssh server cipher|hmac|key-exchange ...`, one line each (SSH_SERVER_ALGORITHMS)."""
+    return [f"ssh server {kind} {' '.join(names)}" for kind, names in SSH_SERVER_ALGORITHMS]
+
 # IKE peer DPD: `dpd type {periodic | on-demand}`, then `dpd idle-time` (10-3600 s, default 30:
 # silence from the peer before the first request), `dpd retransmit-interval` (2-60 s, default 15:
 # between unanswered requests) and `dpd retry-limit` (3-10, default 3: retransmissions before
@@ -438,19 +458,42 @@ def security_zones(zones: Sequence[str]) -> list[str]:
     return lines
 
 
+# Multi-channel protocols whose signalling negotiates the ports of their media: SIP (UDP 5060:
+# office voice, RTP on the ports the SDP names) and RTSP (TCP 554: the CCTV recorder, RTP over
+# UDP on the ports SETUP names). An interzone's packet filter passes the signalling only; the
+# media channels are new sessions on ports no flow names, passed only by ASPF, which reads the
+# signalling and opens them: `detect aspf { ftp | rtsp | sip }` in the interzone view ("Configure
+# the ASPF firewall on an AR router", Huawei enterprise forum FAQ: "By default, the ASPF firewall
+# is not configured for the interzone"; "ignore directions"; `detect aspf` in the NetEngine AR
+# V300R022 command reference, EDOC1100271769, Firewall Configuration Commands).
+ASPF_PROTOCOLS: tuple[tuple[str, str, int], ...] = (("sip", "udp", 5060), ("rtsp", "tcp", 554))
+
+
+def _permits(rule: AclRule, protocol: str, port: int) -> bool:
+    if rule.action != "permit" or rule.protocol not in ("ip", protocol):
+        return False
+    if rule.protocol == "ip" or rule.port is None:
+        return True
+    return rule.port <= port <= (rule.port_end or rule.port)
+
+
 def interzones(view: StoreApplianceView) -> list[str]:
     """Every pair of zones, firewall enabled; each allowed flow's ACL applied in the direction
-    the flow starts (outbound: from the higher-priority zone)."""
+    the flow starts (outbound: from the higher-priority zone); ASPF for SIP and RTSP where a
+    flow passes their signalling (ASPF_PROTOCOLS)."""
     priorities = _zone_priorities(view.zones)
     numbers = _flow_acl_numbers(view.flows)
     lines: list[str] = []
     for index, first in enumerate(view.zones):
         for second in view.zones[index + 1 :]:
             lines += [f"firewall interzone {first} {second}", " firewall enable"]
-            for flow in view.flows:
-                if (flow.source, flow.destination) in ((first, second), (second, first)):
-                    direction = "outbound" if priorities[flow.source] > priorities[flow.destination] else "inbound"
-                    lines.append(f" packet-filter {numbers[flow.name]} {direction}")
+            flows = [f for f in view.flows if (f.source, f.destination) in ((first, second), (second, first))]
+            for flow in flows:
+                direction = "outbound" if priorities[flow.source] > priorities[flow.destination] else "inbound"
+                lines.append(f" packet-filter {numbers[flow.name]} {direction}")
+            for name, protocol, port in ASPF_PROTOCOLS:
+                if any(_permits(rule, protocol, port) for flow in flows for rule in flow.rules):
+                    lines.append(f" detect aspf {name}")
             lines.append("#")
     return lines
 
@@ -634,6 +677,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_ntp_key_type", ntp_key_type),
+        ("vrp_ssh_server_algorithms", ssh_server_algorithms),
         ("vrp_flow_acls", flow_acls),
         ("vrp_security_zones", security_zones),
         ("vrp_interzones", interzones),

@@ -71,6 +71,7 @@ RULES = {
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ssh_remote_users,
+        huawei_vrp.ssh_algorithms,
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
     ),
@@ -1964,3 +1965,40 @@ def test_cisco_steering_leaves_a_hub_that_withdrew_its_beacon(fleet: Fleet, hubs
     findings = [f for f in steering_check([blind], intent) if f.rule == "sla-hub-beacon"]
     assert findings
     assert all(f"steered over {hop} " in f.message and str(beacon.address) in f.message for f in findings)
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+def test_vrp_ssh_server_offers_strong_algorithms_only(fleet: Fleet, role: str) -> None:
+    """A VRP SSH server names its ciphers, HMACs and key exchange, CTR / SHA2-256 / DH group 16
+    only, so no client negotiates a release default such as CBC, HMAC-SHA1 or DH group 1; the
+    lint finds a list left out and a weak algorithm added."""
+    config = _store(fleet, "huawei_vrp", "dual-wan") if role == "edge" else _hub(fleet, "huawei_vrp")
+    lines = config.text.splitlines()
+    assert "ssh server cipher aes256_ctr aes128_ctr" in lines
+    assert "ssh server hmac sha2_256" in lines
+    assert "ssh server key-exchange dh_group16_sha512" in lines
+    assert not [f for f in _lint(config) if f.rule == "vrp-ssh-algorithms"]
+    unset = _broken(config, "ssh server hmac sha2_256\n", "")
+    assert [f.message for f in _lint(unset) if f.rule == "vrp-ssh-algorithms"] == [
+        "no `ssh server hmac`: the release's default hmac list applies (offer sha2_256)"
+    ]
+    weak = _broken(config, "ssh server key-exchange dh_group16_sha512\n", "ssh server key-exchange dh_group16_sha512 dh_group1_sha1\n")
+    assert [f.message for f in _lint(weak) if f.rule == "vrp-ssh-algorithms"] == [
+        "ssh server key-exchange dh_group16_sha512 dh_group1_sha1: offers dh_group1_sha1 (offer dh_group16_sha512 only)"
+    ]
+
+
+def test_vrp_store_interzones_open_sip_and_rtsp_media_by_aspf(fleet: Fleet) -> None:
+    """Office voice (SIP on UDP 5060, RTP on ports its SDP names) and the CCTV recorder (RTSP on
+    TCP 554, RTP on ports SETUP names) pass the interzone firewall with their media: ASPF for
+    SIP and RTSP on each interzone whose flow passes their signalling, and on no other."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    blocks = {
+        block.splitlines()[0]: block.splitlines()[1:]
+        for block in config.text.split("#\n")
+        if block.startswith("firewall interzone ")
+    }
+    detected = {name: [line for line in body if line.startswith(" detect aspf ")] for name, body in blocks.items()}
+    assert detected.pop("firewall interzone OFFICE OVERLAY") == [" detect aspf sip", " detect aspf rtsp"]
+    assert detected.pop("firewall interzone CCTV OVERLAY") == [" detect aspf rtsp"]
+    assert not any(detected.values()), detected  # POS and IoT reach only TCP 443 / 8883; no other pair passes anything
