@@ -91,6 +91,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         out(
             f"  {a['name']:<12} sla {a['sla']:<11} {'+'.join(a['segments']):<12} {match:<16} dscp {a['dscp']:<7}"
             f" lte {'yes' if a['cellular'] else 'no':<3} {'; '.join(a['paths'])}"
+            + (f" to {', '.join(a['destinations'])}" if a["destinations"] else "")
         )
     for t in sla["transports"]:
         cap = f", cap {t['data_cap_gb']} GB/month" if t["data_cap_gb"] else ""

@@ -294,11 +294,15 @@ class StoreIntent:
         say: that traffic would die there."""
         if not application.overlay:
             return ()
+        # What the store's own AWS tunnels teach (the cloud, on a store with them) never goes
+        # through the hubs: BGP prefers those routes and no steering takes that traffic.
+        direct = [prefix for s in self.sessions if s.kind == "store-aws" for prefix in s.accepts]
         prefixes = {
             prefix
             for flow in self.flows
             if flow.source in application.segments and not flow.service.internet
             for prefix in flow.service.prefixes
+            if not any(prefix.subnet_of(cloud) for cloud in direct)
         }
         return tuple(sorted(prefixes))
 

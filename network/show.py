@@ -9,7 +9,6 @@ from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
 from storestack.network.build import NetworkIntent
 from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
-from storestack.network.sla import StoreSlaPolicy
 
 
 def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
@@ -39,9 +38,11 @@ def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
     }
 
 
-def sla_report(sla: StoreSlaPolicy) -> dict[str, Any]:
+def sla_report(store: StoreIntent) -> dict[str, Any]:
     """SLA classes (with what their probe count means at the threshold), applications with
-    their paths in order, and transport costs."""
+    their paths in order and where they go through the hubs (a hub that routes none of it does
+    not take them), and transport costs."""
+    sla = store.sla
     return {
         "classes": [
             {
@@ -78,6 +79,7 @@ def sla_report(sla: StoreSlaPolicy) -> dict[str, Any]:
                     f"{p.transport} -> {p.hub}" if p.hub else f"{p.transport} (local breakout)"
                     for p in a.paths
                 ],
+                "destinations": [str(prefix) for prefix in store.destinations(a)],
             }
             for a in sla.applications
         ],
@@ -283,6 +285,6 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             "source": str(store.management.loopback),
             "guest_dns": [str(a) for a in store.management.guest_dns],
         },
-        "sla": sla_report(store.sla),
+        "sla": sla_report(store),
         "ntp": ntp_report(intent, intent.fleet.store(store_id).appliances[0].platform),
     }

@@ -221,16 +221,10 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
 
 
 def _destinations(config: ConfigFile, store: StoreIntent, name: str, spelled: Sequence[str], line: int) -> Iterator[Finding]:
-    """A class's `to` is what it goes to through the hubs (`StoreIntent.destinations`), less what
-    the store's AWS tunnels carry (never steered): without one, storestack-steer keeps the class
-    on a hub that lost its route there, as long as that hub's probes answer."""
-    application = store.sla.application(name)
-    direct = [prefix for s in store.sessions if s.kind == "store-aws" for prefix in s.accepts]
-    wanted = {
-        str(prefix)
-        for prefix in store.destinations(application)
-        if not any(prefix.subnet_of(cloud) for cloud in direct)
-    }
+    """A class's `to` is what it goes to through the hubs (`StoreIntent.destinations`): without
+    one, storestack-steer keeps the class on a hub that lost its route there, as long as that
+    hub's probes answer."""
+    wanted = {str(prefix) for prefix in store.destinations(store.sla.application(name))}
     for missing in sorted(wanted - set(spelled)):
         yield config.finding(
             line, "frr-steering",
