@@ -96,6 +96,11 @@ class FrrNeighbor:
 # 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
 # sessions retry every 5 s.
 SLA_CONNECT_RETRY = 5
+# How often a hub's bgpd rechecks its beacon's condition (`bgp conditional-advertisement timer`,
+# 5-240 s, default 60): a vendor store steering by the beacon keeps sending a class to a hub that
+# lost the DC core until the beacon is withdrawn, so the hub rechecks every 10 s. The check walks
+# the BGP table once per store neighbour, a few hundred routes on a hub.
+BEACON_RECHECK_SECONDS = 10
 # ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
 # hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50

@@ -357,6 +357,7 @@ class Renderer:
             layout = frr.hub_layout(view)
             context["layout"] = layout
             context["connect_retry"] = frr.SLA_CONNECT_RETRY
+            context["beacon_recheck"] = frr.BEACON_RECHECK_SECONDS
             host = frr.hub_host_context(view, layout)
         context.update(get_platform(view.platform).template_values)
         rendered_companions = tuple(

@@ -40,7 +40,7 @@ platform leaves such a hub as far as it documents a way:
   learns HQ (BGP conditional advertisement on FRR, IOS-XE and FortiOS hubs); the store tracks it
   (`track 6NN ip route <beacon> 255.255.255.255 reachability`, IOS_BEACON_TRACK_BASE) inside the
   boolean list each probe towards that hub steers by (`IosTracks.beacon`; lint `sla-hub-beacon`).
-  Leaving waits for the hub's recheck (60 s) and the class's hold-down.
+  Leaving waits for the hub's recheck (FRR 10 s, IOS-XE 60 s) and the class's hold-down.
 - VRP: not done. An AR traffic behavior's `redirect ip-nexthop ... track-nqa` follows one NQA
   test, and the AR documents no route track for a redirect nor a way to make a test depend on a
   route; a VRP hub documents no conditional advertisement either (common/platforms.py

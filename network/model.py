@@ -418,8 +418,8 @@ class HubBeacon:
     Every hub platform that can says it with BGP conditional advertisement towards each store
     neighbour: the beacon (a discard route the hub originates) is advertised while a route inside
     one of `summaries` is in the hub's BGP table (`exist-map`; FortiOS `conditional-advertise`),
-    the same condition its summary aggregates form on; rechecked on a timer (IOS-XE and FRR: 60
-    s). VRP documents no conditional advertisement on the AR series: a VRP hub announces no
+    the same condition its summary aggregates form on; rechecked on a timer (IOS-XE: its BGP scanner,
+    60 s; FRR: 10 s, devices/frr.py BEACON_RECHECK_SECONDS). VRP documents no conditional advertisement on the AR series: a VRP hub announces no
     beacon (devices/steering.py)."""
 
     address: ipaddress.IPv4Address
