@@ -1195,6 +1195,7 @@ class FrrHubLayout:
     # the store peer-groups by `advertise-map BEACON exist-map BEACON-CONDITION`.
     beacon: Net | None = None
     beacon_condition: list[Net] = field(default_factory=list)
+    beacon_connected: list[Net] = field(default_factory=list)  # denied first (HubBeacon.connected)
 
     @property
     def bfd_profiles(self) -> list[BfdProfile]:
@@ -1300,6 +1301,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         ],
         beacon=Net.at(int(beacon.address), 32) if beacon else None,
         beacon_condition=[Net.of(net) for net in beacon.summaries] if beacon else [],
+        beacon_connected=[Net.of(net) for net in beacon.connected] if beacon else [],
         cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
         aggregates=sorted((net.cidr for net in aggregates), key=_table_key),

@@ -829,7 +829,11 @@ class NetworkIntent:
         if hub.beacon is None or hub.platform in HUB_NO_BEACON:
             return None
         own = tuple(summary.prefix for summary in self._hub_summaries if "hub-hub" not in summary.sources)
-        return HubBeacon(hub.beacon, own) if own else None
+        if not own:
+            return None
+        lan = self._dc_link(hub).address.network
+        connected = (lan,) if any(lan.subnet_of(prefix) for prefix in own) else ()
+        return HubBeacon(hub.beacon, own, connected)
 
     @cached_property
     def _hub_summaries(self) -> tuple[HubSummary, ...]:

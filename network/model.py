@@ -424,6 +424,13 @@ class HubBeacon:
 
     address: ipaddress.IPv4Address
     summaries: tuple[ipaddress.IPv4Network, ...]
+    # The hub's own connected networks inside `summaries` (its DC LAN leg, inside HQ's range in
+    # most plans): the condition leaves them out first, as they hold whether or not the DC core
+    # talks to the hub. FortiOS says it checks the condition against the routing table (FortiOS 7.4
+    # Administration Guide, "BGP conditional advertisements for IPv6 prefix when IPv4 prefix
+    # conditions are met": "against the routing information base"), where they always are;
+    # IOS-XE and FRR check the BGP table, where they are not, and deny them all the same.
+    connected: tuple[ipaddress.IPv4Network, ...] = ()
 
     @property
     def route(self) -> ipaddress.IPv4Network:

@@ -5,6 +5,7 @@ conditional advertisement, announces none and says why."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -16,6 +17,12 @@ from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.show import hub_report
+
+
+def _dc_lan(fleet: Fleet) -> str:
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    assert hub.dc is not None
+    return str(hub.dc.address.network)
 
 
 def _beacon(fleet: Fleet) -> tuple[str, list[str]]:
@@ -38,6 +45,10 @@ def test_frr_and_ios_hubs_announce_the_beacon_only_while_hq_is_learned(fleet: Fl
     # stores; the condition is any route inside HQ's summaries.
     assert re.findall(r"^ip prefix-list BEACON seq \d+ permit (\S+)$", text, re.M) == [f"{address}/32"]
     assert re.findall(r"^ip prefix-list BEACON-CONDITION seq \d+ permit (\S+) le 32$", text, re.M) == summaries
+    # ...but the hub's own DC LAN leg (inside HQ here), denied first: it holds without the core.
+    lan = _dc_lan(fleet)
+    conditions = re.findall(r"^ip prefix-list BEACON-CONDITION seq \d+ (.*)$", text, re.M)
+    assert conditions[0] == f"deny {lan} le 32"
     assert re.search(rf"^ip prefix-list TO-STORES seq \d+ permit {re.escape(address)}/32$", text, re.M)
     network = f"network {address}/32" if platform == "frr" else f"network {address} mask 255.255.255.255"
     discard = f"ip route {address}/32 blackhole" if platform == "frr" else f"ip route {address} 255.255.255.255 Null0"
@@ -62,8 +73,12 @@ def test_fortios_hub_announces_the_beacon_to_each_store_neighbour_only_while_hq_
         )
     lists = {e.name: e for e in parsed["router prefix-list"].entries}
     assert [r.get("prefix") for r in _nested(lists["BEACON"], "rule")] == [[address, "255.255.255.255"]]
-    assert [(r.get("prefix"), r.first("le")) for r in _nested(lists["BEACON-CONDITION"], "rule")] == [
-        ([net.split("/")[0], "255.255.0.0"], "32") for net in summaries
+    lan = ipaddress.IPv4Network(_dc_lan(fleet))
+    # The hub's DC LAN leg first, denied: FortiOS checks the condition against its routing
+    # table, where that connected network always is, core or no core.
+    assert [(r.first("action"), r.get("prefix"), r.first("le")) for r in _nested(lists["BEACON-CONDITION"], "rule")] == [
+        ("deny", [str(lan.network_address), str(lan.netmask)], "32"),
+        *((None, [net.split("/")[0], "255.255.0.0"], "32") for net in summaries),
     ]
     statics = [e for e in parsed["router static"].entries if e.get("dst") == [address, "255.255.255.255"]]
     assert [s.first("blackhole") for s in statics] == ["enable"]
