@@ -39,7 +39,8 @@ platform leaves such a hub as far as it documents a way:
 - IOS-XE: each hub announces a beacon (`network.model.HubBeacon`, a host route) only while it
   learns HQ (BGP conditional advertisement on FRR, IOS-XE and FortiOS hubs); the store tracks it
   (`track 6NN ip route <beacon> 255.255.255.255 reachability`, IOS_BEACON_TRACK_BASE) inside the
-  boolean list each probe towards that hub steers by (`IosTracks.beacon`; lint `sla-hub-beacon`).
+  boolean list each probe towards that hub steers by, for a class whose applications go inside
+  the beacon's summaries (`IosTracks.beacon`; lint `sla-hub-beacon`).
   Leaving waits for the hub's recheck (FRR 10 s, IOS-XE 60 s) and the class's hold-down.
 - VRP: not done. An AR traffic behavior's `redirect ip-nexthop ... track-nqa` follows one NQA
   test, and the AR documents no route track for a redirect nor a way to make a test depend on a

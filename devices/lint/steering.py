@@ -65,7 +65,7 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             yield from _check_probe(config, store, tunnels, probe)
         for policy in facts.policies:
             yield from _check_policy(config, store, tunnels, policy)
-            yield from _check_beacons(config, intent, tunnels, policy)
+            yield from _check_beacons(config, intent, store, tunnels, policy)
         steered = {
             found.name
             for policy in facts.policies
@@ -182,19 +182,24 @@ def _application(name: str, store: StoreIntent) -> ApplicationPolicy | None:
 
 
 def _check_beacons(
-    config: ConfigFile, intent: NetworkIntent, tunnels: dict[str, Tunnel], policy: PolicyFact
+    config: ConfigFile, intent: NetworkIntent, store: StoreIntent, tunnels: dict[str, Tunnel], policy: PolicyFact
 ) -> Iterator[Finding]:
     """Each next hop towards a hub that announces a beacon (`HubBeacon`) follows the beacon's
-    route too, where the platform's steering can (`PolicyFact.guards`): without it a class stays
-    on a hub that lost the DC core, whose probes still answer, and is dropped there."""
+    route too, where the platform's steering can (`PolicyFact.guards`), for an application that
+    goes to something inside the beacon's summaries (`StoreIntent.destinations`): without it the
+    class stays on a hub that lost the DC core, whose probes still answer, and is dropped there."""
     if policy.guards is None:
         return
+    application = _application(policy.application, store)
+    destinations = store.destinations(application) if application is not None else ()
     for hop in policy.next_hops:
         tunnel = tunnels.get(hop)
         hub = intent.fleet.hubs.get(tunnel.peer) if tunnel is not None else None
         beacon = intent.hub_beacon(hub) if hub is not None else None
         if beacon is None or str(beacon.address) in policy.guards.get(hop, frozenset()):
             continue
+        if application is not None and not any(d.subnet_of(s) for d in destinations for s in beacon.summaries):
+            continue  # its traffic goes nowhere the beacon stands for
         yield config.finding(
             policy.line,
             "sla-hub-beacon",

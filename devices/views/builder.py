@@ -194,6 +194,10 @@ class ViewBuilder:
             )
             for name, hub in fleet.hubs.items()
         }
+        # Per hub with a beacon, the summaries it stands for (`HubBeacon.summaries`).
+        self._beacon_summaries = {
+            name: beacon.summaries for name, hub in fleet.hubs.items() if (beacon := self.intent.hub_beacon(hub))
+        }
         self._hub_ios_probes = {
             hub.hostname: get_platform(hub.platform).answers_ios_probe for hub in fleet.hubs.values()
         }
@@ -445,14 +449,24 @@ class ViewBuilder:
         # A class's timers per hub probe kind: the same for every tunnel of the store.
         ios_timers: dict[tuple[str, str], IosProbeTimers] = {}
 
-        # IOS-XE: one route track per hub with a beacon, numbered by the hub's first tunnel.
+        # IOS-XE: one route track per hub with a beacon, numbered by the hub's first tunnel, and
+        # per hub the SLA classes whose probes towards it follow it: those of an application that
+        # goes to something inside the beacon's summaries (`StoreIntent.destinations`). A class
+        # whose traffic goes elsewhere only (the desktops, say) keeps a hub that lost HQ.
         beacons: dict[str, BeaconTrackView] = {}
+        beacon_classes: dict[str, set[str]] = {}
         if mechanism == "ip-sla-tracks":
             for tunnel in tunnels:
                 hub = tunnel.hub
                 if hub.beacon is not None and hub.hostname not in beacons:
                     track = ios_beacon_track(len(beacons) + 1)
                     beacons[hub.hostname] = BeaconTrackView(hub.hostname, hub.beacon, track)
+                    summaries = self._beacon_summaries.get(hub.hostname, ())
+                    beacon_classes[hub.hostname] = {
+                        application.sla.name
+                        for application in intent.sla.applications
+                        if any(d.subnet_of(s) for d in intent.destinations(application) for s in summaries)
+                    }
 
         def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
             found = probes.get((tunnel_id, cls.name))
@@ -479,7 +493,14 @@ class ViewBuilder:
                     udp_port=IOS_UDP_JITTER_PORT_BASE + sla.index,
                     ios=timers,
                     ios_tracks=(
-                        ios_tracks(number, timers, beacon.track if (beacon := beacons.get(tunnel.hub.hostname)) else None)
+                        ios_tracks(
+                            number,
+                            timers,
+                            beacon.track
+                            if (beacon := beacons.get(tunnel.hub.hostname))
+                            and cls.name in beacon_classes[tunnel.hub.hostname]
+                            else None,
+                        )
                         if timers is not None
                         else None
                     ),
@@ -574,7 +595,10 @@ class ViewBuilder:
             beacons=[
                 beacon
                 for beacon in beacons.values()
-                if any(found.tunnel.hub.hostname == beacon.hub for found in probes.values())
+                if any(
+                    found.ios_tracks is not None and found.ios_tracks.beacon == beacon.track
+                    for found in probes.values()
+                )
             ],
         )
 

@@ -15,7 +15,9 @@ from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY, Platf
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
+from storestack.inventory.models import HqServices
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.errors import NetworkIntentError
@@ -1965,6 +1967,34 @@ def test_cisco_steering_leaves_a_hub_that_withdrew_its_beacon(fleet: Fleet, hubs
     findings = [f for f in steering_check([blind], intent) if f.rule == "sla-hub-beacon"]
     assert findings
     assert all(f"steered over {hop} " in f.message and str(beacon.address) in f.message for f in findings)
+
+
+def test_cisco_steering_follows_a_beacon_only_for_classes_that_go_where_it_stands_for(fleet: Fleet) -> None:
+    """A chain whose CCTV recorder lives in the cloud: the bulk class (the cameras) goes nowhere
+    inside HQ, so its probes towards a hub do not follow the hub's beacon, and a hub that lost
+    HQ keeps it; POS, which goes to HQ, still follows it. The lint asks the beacon only of
+    applications that go inside its summaries."""
+    cloud = fleet.spec.ip_plan.cloud
+    recorder = ipaddress.IPv4Network((int(cloud.network_address) + 30 * 256, 24))
+    sites = fleet.spec.sites.model_copy(
+        update={"hq": fleet.spec.sites.hq.model_copy(update={"services": HqServices(recorder=[recorder])})}
+    )
+    moved = Fleet(fleet.spec.model_copy(update={"sites": sites}), fleet.hubs, {s.id: s for s in fleet}, fleet.root)
+    store_id = SHAPES["dual-wan"]
+    ios = on_platform(moved, "cisco_xe")
+    intent = NetworkIntent(ios)
+    store = intent.store(store_id)
+    assert store.destinations(store.sla.application("bulk")) == (recorder,)
+    view = ViewBuilder(ios, intent=intent).store_view(ios.store(store_id), ios.store(store_id).appliances[0].hostname)
+    assert view.steering is not None
+    by_class = {(p.tunnel.hub.hostname, p.sla.name): p for p in view.steering.probes}
+    bulk = [p.ios_tracks for (_, name), p in by_class.items() if name == "best-effort"]
+    pos = [p.ios_tracks for (_, name), p in by_class.items() if name == "strict"]
+    assert bulk and all(tracks is not None and tracks.beacon is None for tracks in bulk)
+    assert pos and all(tracks is not None and tracks.beacon is not None for tracks in pos)
+    (rendered,) = render_store(ios, store_id)
+    config = ConfigFile(rendered.filename, "cisco_xe", "edge", rendered.name, rendered.text, store_id)
+    assert not [f for f in steering_check([config], intent) if f.rule == "sla-hub-beacon"]
 
 
 @pytest.mark.parametrize("role", ["edge", "hub"])
