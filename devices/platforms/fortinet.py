@@ -770,10 +770,18 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
 
 def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
     """The `config health-check` block of `config system sdwan`: one check per tunnel (ping to
-    its far end), with an SLA entry per class steered over it (id: the class's index)."""
+    its far end), with an SLA entry per class steered over it (id: the class's index).
+
+    Its probes carry the DSCP of the strictest class steered over the tunnel (`diffservcode`,
+    six bits; Administration Guide 7.0.4, "Health check packet DSCP marker support"), the class
+    whose SLA also judges the hub neighbour (`return_sla`): unmarked they would queue, and be
+    measured, as best effort, and a bulk transfer filling the link would fail the SLA of a class
+    that the priority queue keeps clean. One check carries one DSCP, so the other classes on the
+    tunnel are measured in the strictest class's queue (IOS-XE and VRP probe each class apart)."""
     lines = ["    config health-check"]
     for check in checks:
         timers, tunnel = check.timers, check.tunnel
+        dscp = check.return_sla.dscp
         lines += [
             f"        edit {quote(tunnel.ifname)}",
             f"            set server {quote(tunnel.inside_peer)}",
@@ -783,6 +791,8 @@ def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
             f"            set probe-count {timers.probe_count}",
             f"            set failtime {timers.failtime}",
             f"            set recoverytime {timers.recoverytime}",
+            # 000000 (unmarked) is the default, which FortiOS leaves out of its configuration.
+            *([f"            set diffservcode {dscp:06b}"] if dscp else []),
             f"            set sla-fail-log-period {timers.fail_log_s}",
             f"            set members {tunnel.number}",
             "            config sla",
