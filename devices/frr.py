@@ -39,7 +39,6 @@ classes on its TUN device (`storestack.lab.rendered.adapt_qos`).
 from __future__ import annotations
 
 import functools
-import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1084,8 +1083,8 @@ class SteeringClass:
     detection_seconds: int
     recovery_seconds: int
     paths: list[str]  # tunnel interfaces, preferred first
-    # What its traffic goes to through the hubs (`StoreIntent.destinations`, less what steering
-    # never takes): a path whose hub does not offer the store's best route to each is left.
+    # What its traffic goes to through the hubs (`StoreIntent.destinations`): a path whose hub
+    # does not offer the store's best route to each is left.
     destinations: list[str]
 
     @property
@@ -1120,7 +1119,6 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     (`ApplicationPolicy.paths`: transports by preference, primary hub first; LTE/5G only where
     the class allows it): what storestack-steer (devices/frr_steer.py) keeps in the class tables."""
     tunnels = {(tunnel.link, tunnel.hub.hostname): tunnel for tunnel in view.tunnels}
-    unsteered = [ipaddress.IPv4Network(net.cidr) for net in view.unsteered]
     classes = []
     for application in view.intent.sla.applications:
         paths = [tunnels[(path.transport, path.hub)] for path in application.paths if path.hub is not None]
@@ -1136,11 +1134,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
                 timers.detection_seconds,
                 timers.recovery_seconds,
                 [tunnel.ifname for tunnel in paths],
-                [
-                    str(prefix)
-                    for prefix in view.intent.destinations(application)
-                    if not any(prefix.subnet_of(local) for local in unsteered)
-                ],
+                [str(prefix) for prefix in view.intent.destinations(application)],
             )
         )
     used = {ifname for steered in classes for ifname in steered.paths}
