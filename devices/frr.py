@@ -1458,12 +1458,13 @@ def store_neighbor_family_lines(neighbors: Sequence[FrrNeighbor]) -> list[str]:
     return lines
 
 
-def prefix_list_lines(nets: Sequence[Net], name: str, le: int = 0) -> list[str]:
-    """`ip prefix-list <name>` permitting each of `nets` (seq 5, 10, ...), `le <le>` where it is
-    longer than the net's own length."""
+def prefix_list_lines(nets: Sequence[Net], name: str, le: int = 0, denied: Sequence[Net] = ()) -> list[str]:
+    """`ip prefix-list <name>` denying each of `denied`, then permitting each of `nets` (seq 5,
+    10, ... throughout), `le <le>` where it is longer than the net's own length."""
+    entries = [("deny", net) for net in denied] + [("permit", net) for net in nets]
     return [
-        f"ip prefix-list {name} seq {5 * position} permit {net.cidr}" + (f" le {le}" if le and le > net.prefixlen else "")
-        for position, net in enumerate(nets, start=1)
+        f"ip prefix-list {name} seq {5 * position} {action} {net.cidr}" + (f" le {le}" if le and le > net.prefixlen else "")
+        for position, (action, net) in enumerate(entries, start=1)
     ]
 
 
