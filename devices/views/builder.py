@@ -456,6 +456,7 @@ class ViewBuilder:
         beacons: dict[str, BeaconTrackView] = {}
         beacon_classes: dict[str, set[str]] = {}
         if mechanism == "ip-sla-tracks":
+            destinations = [(a.sla.name, intent.destinations(a)) for a in intent.sla.applications]
             for tunnel in tunnels:
                 hub = tunnel.hub
                 if hub.beacon is not None and hub.hostname not in beacons:
@@ -463,9 +464,7 @@ class ViewBuilder:
                     beacons[hub.hostname] = BeaconTrackView(hub.hostname, hub.beacon, track)
                     summaries = self._beacon_summaries.get(hub.hostname, ())
                     beacon_classes[hub.hostname] = {
-                        application.sla.name
-                        for application in intent.sla.applications
-                        if any(d.subnet_of(s) for d in intent.destinations(application) for s in summaries)
+                        name for name, goes in destinations if any(d.subnet_of(s) for d in goes for s in summaries)
                     }
 
         def probe(tunnel_id: str, cellular: bool, cls: SlaClassPolicy) -> ProbeView:
