@@ -44,11 +44,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from storestack.devices.platforms import get_platform
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM_MODULES = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
+E = TypeVar("E")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -300,52 +302,26 @@ def register_rule(platform: str) -> Callable[[Rule], Rule]:
     return add
 
 
-def register_tunnels(platform: str) -> Callable[[Extractor], Extractor]:
-    def add(extractor: Extractor) -> Extractor:
-        EXTRACTORS[platform] = extractor
-        return extractor
+def _registrar(table: dict[str, E]) -> Callable[[str], Callable[[E], E]]:
+    """A decorator factory that files a platform module's extractor in `table` under its platform
+    (one per platform and kind: the cross-file checks read them by the file's platform)."""
 
-    return add
+    def register(platform: str) -> Callable[[E], E]:
+        def add(extractor: E) -> E:
+            table[platform] = extractor
+            return extractor
 
+        return add
 
-def register_steering(platform: str) -> Callable[[SteeringExtractor], SteeringExtractor]:
-    def add(extractor: SteeringExtractor) -> SteeringExtractor:
-        STEERING_EXTRACTORS[platform] = extractor
-        return extractor
-
-    return add
+    return register
 
 
-def register_forwarding(platform: str) -> Callable[[ForwardingExtractor], ForwardingExtractor]:
-    def add(extractor: ForwardingExtractor) -> ForwardingExtractor:
-        FORWARDING_EXTRACTORS[platform] = extractor
-        return extractor
-
-    return add
-
-
-def register_summaries(platform: str) -> Callable[[SummaryExtractor], SummaryExtractor]:
-    def add(extractor: SummaryExtractor) -> SummaryExtractor:
-        SUMMARY_EXTRACTORS[platform] = extractor
-        return extractor
-
-    return add
-
-
-def register_probes(platform: str) -> Callable[[ProbeExtractor], ProbeExtractor]:
-    def add(extractor: ProbeExtractor) -> ProbeExtractor:
-        PROBE_EXTRACTORS[platform] = extractor
-        return extractor
-
-    return add
-
-
-def register_answers(platform: str) -> Callable[[AnswerExtractor], AnswerExtractor]:
-    def add(extractor: AnswerExtractor) -> AnswerExtractor:
-        ANSWER_EXTRACTORS[platform] = extractor
-        return extractor
-
-    return add
+register_tunnels = _registrar(EXTRACTORS)
+register_steering = _registrar(STEERING_EXTRACTORS)
+register_forwarding = _registrar(FORWARDING_EXTRACTORS)
+register_summaries = _registrar(SUMMARY_EXTRACTORS)
+register_probes = _registrar(PROBE_EXTRACTORS)
+register_answers = _registrar(ANSWER_EXTRACTORS)
 
 
 def load_platform_rules() -> None:
