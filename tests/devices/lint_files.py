@@ -1,12 +1,15 @@
 """Shared by the lint tests that break one rendered file of the sample chain: the files with one
-changed, as `devices lint` would read them."""
+changed, as `devices lint` would read them, and what one rule finds in them."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 
-from storestack.devices.lint import ConfigFile
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.run import lint_configs
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
 
 
 def broken_files(files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[ConfigFile]:
@@ -22,3 +25,8 @@ def broken_files(files: list[ConfigFile], name: str, change: Callable[[str], str
         else config
         for config in files
     ]
+
+
+def rule_findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
+    """What `devices lint` finds in `files` (the configs of `fleet`) under one rule."""
+    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from lint_files import broken_files
+from lint_files import broken_files, rule_findings
 
-from storestack.devices.lint import ConfigFile, Finding
-from storestack.devices.lint.run import config_files, lint_configs
+from storestack.devices.lint import ConfigFile
+from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
-from storestack.network.build import NetworkIntent
 
 HUB = "hq-hub1"
 STORE = "nw-0001-edge1"
@@ -23,12 +22,8 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
     return config_files(fleet)
 
 
-def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
-    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
-
-
 def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    found = _findings(fleet, rendered, "ipsec-local-address") + _findings(fleet, rendered, "dns-upstream-source")
+    found = rule_findings(fleet, rendered, "ipsec-local-address") + rule_findings(fleet, rendered, "dns-upstream-source")
     assert found == []
     assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
 
@@ -39,7 +34,7 @@ def test_a_hub_whose_public_address_is_on_no_interface_is_found(fleet: Fleet, re
     hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
     public = next(line for line in hub.lines if line.startswith(" ip address 203.0.113."))
     files = broken_files(rendered, f"{HUB}.cfg", lambda t: t.replace(public + "\n", "", 1))
-    found = _findings(fleet, files, "ipsec-local-address")
+    found = rule_findings(fleet, files, "ipsec-local-address")
     assert found and all(f.file == f"{HUB}.swanctl.conf" and f.line > 0 for f in found)
     assert public.split()[-1].removesuffix("/32") in found[0].message
 
@@ -48,7 +43,7 @@ def test_a_store_connection_from_an_address_it_does_not_hold_is_found(fleet: Fle
     store = next(f for f in rendered if f.name == f"{STORE}.swanctl.conf")
     local = next(line for line in store.lines if "local_addrs = " in line).split("=")[1].strip()
     files = broken_files(rendered, f"{STORE}.swanctl.conf", lambda t: t.replace(f"local_addrs = {local}", "local_addrs = 192.0.2.99"))
-    found = _findings(fleet, files, "ipsec-local-address")
+    found = rule_findings(fleet, files, "ipsec-local-address")
     assert found and all("192.0.2.99" in f.message for f in found)
 
 
@@ -56,14 +51,14 @@ def test_dns_queries_from_the_tunnel_address_are_found(fleet: Fleet, rendered: l
     """A `server=` without a source: the query carries the tunnel's inside address, which the DC
     has no route back to."""
     files = broken_files(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", ""))
-    found = _findings(fleet, files, "dns-upstream-source")
+    found = rule_findings(fleet, files, "dns-upstream-source")
     assert len(found) == 2 and all(f.file == f"{STORE}.dnsmasq.conf" for f in found)
     assert "10.255.0.3" in found[0].message
 
 
 def test_dns_queries_from_another_address_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     files = broken_files(rendered, f"{STORE}.dnsmasq.conf", lambda t: t.replace("@10.255.0.3", "@10.64.0.1", 1))
-    (finding,) = _findings(fleet, files, "dns-upstream-source")
+    (finding,) = rule_findings(fleet, files, "dns-upstream-source")
     assert "not 10.64.0.1" in finding.message
 
 
@@ -73,7 +68,7 @@ def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Flee
     pinned = next(line for line in store.lines if line.startswith("ip route 203.0.113.11/32 ") and " wan1 " in line)
     gateway = pinned.split()[3]
     files = broken_files(rendered, f"{STORE}.cfg", lambda t: t.replace(pinned, pinned.replace(f" {gateway} ", " ")))
-    (finding,) = _findings(fleet, files, "underlay-next-hop")
+    (finding,) = rule_findings(fleet, files, "underlay-next-hop")
     assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from lint_files import broken_files
+from lint_files import broken_files, rule_findings
 
-from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint import ConfigFile
 from storestack.devices.lint.run import config_files, lint_configs
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -21,10 +21,6 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
     return config_files(fleet)
 
 
-def _findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
-    return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
-
-
 def test_the_sample_chains_frr_sla_parts_are_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     findings = lint_configs(rendered, NetworkIntent(fleet)).findings
     assert [f for f in findings if f.rule.startswith("frr-")] == []
@@ -35,7 +31,7 @@ def test_a_bfd_profile_that_notices_another_loss_rate_is_found(fleet: Fleet, ren
     files = broken_files(
         rendered, f"{STORE}.cfg", lambda t: t.replace("  receive-interval 200\n", "  receive-interval 200\n  detect-multiplier 10\n", 1)
     )
-    (finding,) = _findings(fleet, files, "frr-bfd-profile")
+    (finding,) = rule_findings(fleet, files, "frr-bfd-profile")
     assert "detect-multiplier 10" in finding.message and "needs 3" in finding.message and finding.line > 0
 
 
@@ -45,7 +41,7 @@ def test_a_tunnel_on_another_class_profile_is_found(fleet: Fleet, rendered: list
         f"{STORE}.cfg",
         lambda t: re.sub(r"(interface xfrm2\n  profile )SLA-\S+", r"\1SLA-BEST-EFFORT", t),
     )
-    (finding,) = _findings(fleet, files, "frr-bfd-peer")
+    (finding,) = rule_findings(fleet, files, "frr-bfd-peer")
     assert "xfrm2" in finding.message and "runs SLA-BEST-EFFORT" in finding.message
 
 
@@ -53,7 +49,7 @@ def test_bulk_steered_onto_lte_is_found(fleet: Fleet, rendered: list[ConfigFile]
     def lte_for_bulk(text: str) -> str:
         return re.sub(r"^(class bulk .* via \S+(?: \S+)*?)( to .*|)$", r"\1 xfrm4\2", text, flags=re.M)
 
-    findings = _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
+    findings = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", lte_for_bulk), "frr-steering")
     assert any("bulk is steered over xfrm4" in f.message and "LTE/5G path (lte1)" in f.message for f in findings)
 
 
@@ -63,7 +59,7 @@ def test_a_class_steered_without_its_destinations_is_found(fleet: Fleet, rendere
     def blind(text: str) -> str:
         return re.sub(r"^(class pos .*) to .*$", r"\1", text, flags=re.M)
 
-    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", blind), "frr-steering")]
+    messages = [f.message for f in rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", blind), "frr-steering")]
     assert any("pos: 10.0.10.0/24 is not among its destinations" in m for m in messages), messages
 
 
@@ -71,7 +67,7 @@ def test_a_class_in_another_order_or_with_other_timers_is_found(fleet: Fleet, re
     def reorder(text: str) -> str:
         return re.sub(r"^class pos (.*) recovery \d+ via (\S+) (\S+) (.*)$", r"class pos \1 recovery 1 via \3 \2 \4", text, flags=re.M)
 
-    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", reorder), "frr-steering")]
+    messages = [f.message for f in rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", reorder), "frr-steering")]
     assert any("pos prefers its paths in another order" in m for m in messages)
     assert any("pos: recovery 1, the intent says 30" in m for m in messages)
 
@@ -82,42 +78,42 @@ def test_a_class_that_forgets_a_drop_sooner_than_its_detection_time_is_found(
     def short_memory(text: str) -> str:
         return re.sub(r"^(class pos .* detection )\d+", r"\g<1>2", text, flags=re.M)
 
-    messages = [f.message for f in _findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", short_memory), "frr-steering")]
+    messages = [f.message for f in rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", short_memory), "frr-steering")]
     assert any("pos: detection 2, the intent says 10" in m for m in messages)
 
 
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     files = broken_files(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
-    assert any(f.message.startswith("pos: not steered") for f in _findings(fleet, files, "frr-steering"))
+    assert any(f.message.startswith("pos: not steered") for f in rule_findings(fleet, files, "frr-steering"))
 
 
 def test_a_mark_without_its_rule_or_set_nowhere_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     no_rule = broken_files(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005102 .*\n", "", t, flags=re.M))
-    assert any("pos: no `ip rule fwmark 0x00005102`" in f.message for f in _findings(fleet, no_rule, "frr-mark-rule"))
+    assert any("pos: no `ip rule fwmark 0x00005102`" in f.message for f in rule_findings(fleet, no_rule, "frr-mark-rule"))
     other_table = broken_files(rendered, f"{STORE}.routing", lambda t: t.replace("lookup 5102 ", "lookup 5109 "))
-    assert any("looks up table 5109" in f.message for f in _findings(fleet, other_table, "frr-mark-rule"))
+    assert any("looks up table 5109" in f.message for f in rule_findings(fleet, other_table, "frr-mark-rule"))
     no_local = broken_files(rendered, f"{STORE}.routing", lambda t: re.sub(r"^rule add to .*\n", "", t, flags=re.M))
-    assert any("store-local traffic" in f.message for f in _findings(fleet, no_local, "frr-mark-rule"))
+    assert any("store-local traffic" in f.message for f in rule_findings(fleet, no_local, "frr-mark-rule"))
     unmarked = broken_files(rendered, f"{STORE}.nftables.conf", lambda t: t.replace("meta mark set 0x00005102", "meta mark set 0x00005199"))
-    assert any("nothing sets mark 0x00005102" in f.message for f in _findings(fleet, unmarked, "frr-mark-rule"))
+    assert any("nothing sets mark 0x00005102" in f.message for f in rule_findings(fleet, unmarked, "frr-mark-rule"))
 
 
 def test_a_hub_return_path_with_a_gap_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     unmarked = broken_files(rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201, ', ""))
-    assert any("nw-0001-lte1 marks no flows" in f.message for f in _findings(fleet, unmarked, "frr-return-path"))
+    assert any("nw-0001-lte1 marks no flows" in f.message for f in rule_findings(fleet, unmarked, "frr-return-path"))
     no_rule = broken_files(rendered, "hq-hub1.routing", lambda t: re.sub(r"^rule add fwmark 0x00005201 .*\n", "", t, flags=re.M))
-    assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in _findings(fleet, no_rule, "frr-return-path"))
+    assert any("0x00005201 has no `ip rule fwmark`" in f.message for f in rule_findings(fleet, no_rule, "frr-return-path"))
 
 
 def test_a_hub_return_path_that_keeps_flows_on_a_dead_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
-    assert not _findings(fleet, rendered, "frr-return-path")
+    assert not rule_findings(fleet, rendered, "frr-return-path")
     ungated = broken_files(
         rendered, "hq-hub1.nftables.conf", lambda t: re.sub(r"^.*fib daddr \. mark oif .*\n", "", t, flags=re.M)
     )
-    (finding,) = _findings(fleet, ungated, "frr-return-path")
+    (finding,) = rule_findings(fleet, ungated, "frr-return-path")
     assert "flows stay pinned to a store tunnel that is dead" in finding.message and finding.file.endswith("hq-hub1.nftables.conf")
     unfed = broken_files(rendered, "hq-hub1.nftables.conf", lambda t: t.replace("udp dport 3784 update", "udp dport 3785 update"))
-    assert [f.message for f in _findings(fleet, unfed, "frr-return-path")] == [finding.message]
+    assert [f.message for f in rule_findings(fleet, unfed, "frr-return-path")] == [finding.message]
 
 
 def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
@@ -126,13 +122,13 @@ def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: 
     shared_mark = broken_files(
         rendered, "hq-hub1.nftables.conf", lambda t: t.replace('"nw-0001-lte1" : 0x00005201', '"nw-0001-lte1" : 0x00005200')
     )
-    (finding,) = _findings(fleet, shared_mark, "frr-return-path")
+    (finding,) = rule_findings(fleet, shared_mark, "frr-return-path")
     assert "nw-0001-lte1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
     # The fibre tunnel's routes moved into the LTE tunnel's table.
     moved = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace(" nw-0001-wan1 table 5200\n", " nw-0001-wan1 table 5201\n"))
-    (finding,) = _findings(fleet, moved, "frr-return-path")
+    (finding,) = rule_findings(fleet, moved, "frr-return-path")
     assert "nw-0001-wan1 marks its flows 0x00005200 (table 5200), but its routes are in table 5201" in finding.message
     # A tunnel whose table has no route into it: its answers follow BGP.
     dropped = broken_files(rendered, "hq-hub1.cfg", lambda t: re.sub(r"^ip route .* nw-0002-wan1 table 5200\n", "", t, flags=re.M))
-    (finding,) = _findings(fleet, dropped, "frr-return-path")
+    (finding,) = rule_findings(fleet, dropped, "frr-return-path")
     assert "nw-0002-wan1 marks its flows 0x00005200, but table 5200 routes nothing into it" in finding.message
