@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from testsupport.lab import rolled_out_lab
+from testsupport.lab import rolled_out_lab, store_routing_report
 
 from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
@@ -173,6 +173,7 @@ class QosLab:
     hub_queues: str  # its rendered tree (towards the stores) as the lab loaded it
     hq_management: str  # HQ's management workstation (its address on HQ's loopback)
     store_management: str  # the store edge's management address, routed through its primary hub
+    edge: str  # the store's appliance
 
 
 def _require_lab() -> None:
@@ -216,6 +217,7 @@ def qos_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QosLab]:
             (ipsec.instance_dir(hub_namespace) / QOS_FILE).read_text(),
             str(topology.sites.hq_management),
             str(topology.appliance(edge).management_address),
+            edge,
         )
 
 
@@ -274,7 +276,9 @@ def saturate(qos_lab: QosLab) -> Run:
             _in(qos_lab.pos_namespace, sys.executable, "-c", _REACHABLE, qos_lab.hq_pos, str(POS_PORT), "90"),
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert reachable.returncode == 0, reachable.stderr
+        assert reachable.returncode == 0, reachable.stderr + store_routing_report(
+            qos_lab.state_dir, qos_lab.edge, qos_lab.hq_pos
+        )
         before = class_stats(qos_lab.store_namespace, ipsec.TUN_DEVICE)
         bulk = subprocess.Popen(
             _in(qos_lab.office_namespace, sys.executable, "-c", _SENDER, "udp", qos_lab.hq_pos, str(BULK_PORT),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from click.testing import CliRunner
 
 from storestack import lab
 from storestack.cli.main import cli
+from storestack.lab import frr_lab
+from storestack.lab.steering import steering_log
 from storestack.lab.topology import LabTopology
 
 
@@ -76,3 +79,25 @@ def rolled_out_lab(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def store_routing_report(state_dir: Path, edge: str, destination: str) -> str:
+    """What a failed data-plane assertion needs to be explained: the store edge's steering log
+    (each class's moves), its class tables, its BGP route to `destination`, and every hub's BGP
+    sessions (the stores', the other hub's, the DC core's)."""
+    state = frr_lab.require_state(state_dir)
+    namespace = state.runtime(edge).namespace
+    sections = []
+    log = steering_log(namespace)
+    sections.append("steering log:\n" + ("\n".join(log.read_text().splitlines()[-40:]) if log.exists() else "(none)"))
+    rules = subprocess.run(["ip", "-n", namespace, "rule", "show"], capture_output=True, text=True).stdout
+    for table in sorted({line.split("lookup ")[1].split()[0] for line in rules.splitlines() if "fwmark" in line}):
+        routes = subprocess.run(["ip", "-n", namespace, "route", "show", "table", table], capture_output=True, text=True)
+        sections.append(f"table {table}: {routes.stdout.strip() or routes.stderr.strip()}")
+    address = destination.split("/")[0]
+    sections.append(f"{edge}: " + lab.vtysh(state_dir, edge, f"show bgp ipv4 unicast {address}"))
+    for runtime in state.appliances:
+        if runtime.name != edge:
+            peers = lab.bgp_peers(state_dir, runtime.name)
+            sections.append(f"{runtime.name}: " + ", ".join(f"{p.peer} {p.description} {p.state}" for p in peers))
+    return "\n".join(sections)
