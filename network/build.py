@@ -833,7 +833,15 @@ class NetworkIntent:
             return None
         lan = self._dc_link(hub).address.network
         connected = (lan,) if any(lan.subnet_of(prefix) for prefix in own) else ()
-        return HubBeacon(hub.beacon, own, connected)
+        loopbacks = sorted(
+            {
+                self.host_net(appliance.loopback)
+                for store in self.fleet.stores.values()
+                if store.state != "decommissioned" and hub.hostname in self.store_hubs(store)
+                for appliance in store.appliances
+            }
+        )
+        return HubBeacon(hub.beacon, own, connected, (self.fleet.spec.ip_plan.stores, *loopbacks))
 
     @cached_property
     def _hub_summaries(self) -> tuple[HubSummary, ...]:

@@ -431,6 +431,16 @@ class HubBeacon:
     # conditions are met": "against the routing information base"), where they always are;
     # IOS-XE and FRR check the BGP table, where they are not, and deny them all the same.
     connected: tuple[ipaddress.IPv4Network, ...] = ()
+    # The stores' routes (the store block and the stores' loopbacks, le 32) the hub passes to the
+    # other hubs only while the same condition holds (`advertise-map ... exist-map` on the hub-hub
+    # session; FortiOS `conditional-advertise`). A hub gives its stores' links the preferences the
+    # stores give theirs, so its own links to a store (its primary) outrank the other hub's: a hub
+    # that lost the DC core would stay the other hub's best way to the store, and so the DC's
+    # (which the other hub tells with the first hub's address as next hop), while the store, with
+    # no HQ route through that hub, sends through the other. Its stateful firewall would then drop
+    # HQ's answers, for want of the connection it never saw. Withdrawn, the other hub's own links
+    # are the way back, the same hub the store sends through.
+    stores: tuple[ipaddress.IPv4Network, ...] = ()
 
     @property
     def route(self) -> ipaddress.IPv4Network:
