@@ -1161,6 +1161,8 @@ class FrrHubNeighbor:
     next_hop_self: bool
     route_map_in: str | None
     route_map_out: str | None
+    # `advertise-map A exist-map C`: routes matching A go out only while C matches a route.
+    conditional: tuple[str, str] | None = None
 
 
 @record
@@ -1190,6 +1192,7 @@ class FrrHubLayout:
     beacon: Net | None = None
     beacon_condition: list[Net] = field(default_factory=list)
     beacon_connected: list[Net] = field(default_factory=list)  # denied first (HubBeacon.connected)
+    hub_stores: list[Net] = field(default_factory=list)  # HubBeacon.stores: to the hubs while it holds
 
     @property
     def bfd_profiles(self) -> list[BfdProfile]:
@@ -1258,8 +1261,10 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
+    # The stores' routes go to the other hubs only while this hub offers HQ (HubBeacon.stores).
+    to_hubs_while = ("HUB-STORES", "BEACON-CONDITION") if beacon else None
     neighbors += [
-        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS")
+        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS", to_hubs_while)
         for hub in view.hub_neighbors
     ]
     neighbors += [
@@ -1296,6 +1301,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         beacon=Net.at(int(beacon.address), 32) if beacon else None,
         beacon_condition=[Net.of(net) for net in beacon.summaries] if beacon else [],
         beacon_connected=[Net.of(net) for net in beacon.connected] if beacon else [],
+        hub_stores=[Net.of(net) for net in beacon.stores] if beacon else [],
         cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
         aggregates=sorted((net.cidr for net in aggregates), key=_table_key),
@@ -1356,6 +1362,8 @@ def hub_neighbor_family_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
             lines.append(f"{address} route-map {neighbor.route_map_in} in")
         if neighbor.route_map_out:
             lines.append(f"{address} route-map {neighbor.route_map_out} out")
+        if neighbor.conditional:
+            lines.append(f"{address} advertise-map {neighbor.conditional[0]} exist-map {neighbor.conditional[1]}")
     return lines
 
 
