@@ -23,18 +23,24 @@ What it does, and nothing more:
   one detection time apart, while BFD and BGP come back from each within a second or two); a
   path left once is trusted again only after it has stayed up for the class's recovery time. A path's first time up after the program starts is taken
   at once: recovery guards against a path that failed, never against a first start.
-- A path is also down for a class while its hub does not offer the store's best route to
-  each of the class's destinations (`to`: the private prefixes its flows reach through the
-  hubs): per destination, bgpd's longest-match route (asked once a second), and a hub none of whose paths is in it
-  while another of the class's hubs is (a hub that lost the DC core withdraws HQ's summary, and
-  its probes still answer) takes none of the class's traffic, which would die there. A
-  destination none of the class's hubs offers decides nothing.
+- A class goes through the hub BGP routes its destinations through (`to`: the private
+  prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
+  (asked once a second), and its best path's hub. The hubs give the store's routes the
+  preferences the store gives theirs and pass their best to the DC core, so the DC's answers
+  come back through that hub, and the hubs' firewalls are stateful: a flow sent through the
+  other hub would have its answers dropped. So the class passes over its paths to other hubs,
+  at once and for as long as BGP routes so (the DC's path back moves at once too), while those
+  paths' own state runs on. That also takes it off a hub that lost the DC core (which withdraws
+  HQ's summary, while its probes still answer). A destination none of the class's hubs routes
+  decides nothing.
 - Each class table holds one route, `default via <hub inside address> dev <tunnel>` of the first
   path in the class's order (the intent's `paths`: preferred transports first, primary hub
-  first, LTE/5G only where the class allows it) that is usable, or `unreachable default` when
-  none is: a class never leaves on a path it may not use. While FRR knows none of a class's paths
-  (no BFD session, nor for a `bgp-only` path a BGP neighbour: before the first push) the class table is left
-  empty and the lookup falls through to the main table: BGP's best path, as without steering.
+  first, LTE/5G only where the class allows it) that it may take and that is usable; where none
+  is, the first of them that is up (recovery keeps a class from returning too early, never from
+  leaving on a path that works); `unreachable default` when none is up: a class never leaves on
+  a path it may not use. While FRR knows none of a class's paths (no BFD session, nor for a
+  `bgp-only` path a BGP neighbour: before the first push) the class table is left empty and the
+  lookup falls through to the main table: BGP's best path, as without steering.
 
 The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
@@ -62,6 +68,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROGRAM = "storestack-steer"
 FRR_RUN_DIR = Path("/var/run/frr")
@@ -163,6 +170,25 @@ class PathState:
     up_since: float | None = None  # not usable, up since then: the recovery runs
 
 
+@dataclass(frozen=True, slots=True)
+class RouteOffer:
+    """What the store's route to one destination offers, as bgpd has it."""
+
+    peers: frozenset[str] = frozenset()  # neighbours with a valid path
+    best_hub: frozenset[str] = frozenset()  # those on the best path's hub (its BGP router ID)
+
+    @classmethod
+    def of(cls, paths: list[dict[str, Any]]) -> RouteOffer:
+        """From the `paths` of `show bgp ipv4 unicast A.B.C.D json`."""
+        valid = [path for path in paths if path.get("valid") and "peerId" in path.get("peer", {})]
+        best = next((path for path in valid if path.get("bestpath", {}).get("overall")), None)
+        hub = best["peer"].get("routerId") if best is not None else None
+        return cls(
+            frozenset(str(path["peer"]["peerId"]) for path in valid),
+            frozenset(str(path["peer"]["peerId"]) for path in valid if hub and path["peer"].get("routerId") == hub),
+        )
+
+
 @dataclass(slots=True)
 class Steering:
     """The decision, apart from any I/O: feed path states with a time, read each class's path.
@@ -183,29 +209,37 @@ class Steering:
     def observe(
         self, path_up: dict[str, bool], now: float, withheld: dict[str, frozenset[str]] | None = None
     ) -> dict[str, str | None]:
-        """Per class, the path its traffic uses now (None: no usable path; UNSTEERED: FRR runs
+        """Per class, the path its traffic uses now (None: no path is up; UNSTEERED: FRR runs
         no BFD session, nor for a `bgp-only` path a BGP neighbour, on any of its paths: the
-        main table decides). `withheld`: per class, the paths whose hub does not offer its
-        destinations (`withheld_paths`): down for that class, as if their sessions were."""
+        main table decides). `withheld`: per class, the paths to a hub other than the one BGP
+        routes the class's destinations through (`withheld_paths`): passed over while that
+        holds, and taken again as soon as it no longer does, as the DC's path back does. Their
+        own state (up or down, hold-down, recovery) runs on. Where no path the class may take
+        has passed its recovery, the first one that is up takes it: recovery keeps a class from
+        returning too early to a better path, never from leaving on one that works."""
         withheld = withheld or {}
         chosen: dict[str, str | None] = {}
         for steered in self.config.classes:
             if not any(ifname in path_up for ifname in steered.paths):
                 chosen[steered.name] = UNSTEERED
                 continue
-            choice = None
             unrouted = withheld.get(steered.name, frozenset())
-            # No one path offers all its destinations (each hub lacks one the other has): the
-            # main table, which routes each destination by BGP, serves the class better than
-            # any single path; the probes still keep each path's state.
+            # No one hub is BGP's way to all its destinations (each routes one the other does
+            # not): the main table, which routes each destination by BGP, serves the class
+            # better than any single path; the probes still keep each path's state.
             split = unrouted >= set(steered.paths)
+            usable = up_now = None
             for ifname in steered.paths:
                 state = self.states.setdefault((steered.name, ifname), PathState())
-                up = path_up.get(ifname, False) and (split or ifname not in unrouted)
+                up = path_up.get(ifname, False)
                 self._step(state, up, now, steered)
-                if state.usable and choice is None:
-                    choice = ifname
-            chosen[steered.name] = UNSTEERED if split else choice
+                if ifname in unrouted:
+                    continue
+                if state.usable and usable is None:
+                    usable = ifname
+                if up and up_now is None:
+                    up_now = ifname
+            chosen[steered.name] = UNSTEERED if split else (usable or up_now)
         return chosen
 
     @staticmethod
@@ -282,11 +316,12 @@ class FrrSource:
         }
         return bfd_up, bgp_up
 
-    def offering(self, destinations: list[str]) -> dict[str, set[str]] | None:
-        """Per destination, the neighbours with a valid path in bgpd's longest-match route to it
-        (`show bgp ipv4 unicast A.B.C.D`: the route the kernel would use, the default route
-        included); empty where bgpd has none. None when bgpd cannot be asked."""
-        offers: dict[str, set[str]] = {}
+    def offering(self, destinations: list[str]) -> dict[str, RouteOffer] | None:
+        """Per destination, what bgpd's longest-match route to it offers (`show bgp ipv4 unicast
+        A.B.C.D`: the route the kernel would use, the default route included): the neighbours
+        with a valid path, and those of them on the best path's hub (the same BGP router ID).
+        Nothing where bgpd has no route. None when bgpd cannot be asked."""
+        offers: dict[str, RouteOffer] = {}
         try:
             for destination in destinations:
                 address = destination.split("/", 1)[0]
@@ -295,11 +330,7 @@ class FrrSource:
                     route = json.loads(reply)
                 except ValueError:
                     route = {}  # "% Network not in table": no route at all
-                offers[destination] = {
-                    str(path["peer"]["peerId"])
-                    for path in route.get("paths", [])
-                    if path.get("valid") and "peerId" in path.get("peer", {})
-                }
+                offers[destination] = RouteOffer.of(route.get("paths", []))
         except (OSError, AttributeError, TypeError) as exc:
             log.warning("cannot read BGP routes in %s: %s", self.run_dir, exc)
             self.close()
@@ -337,21 +368,28 @@ def paths_up(config: SteeringConfig, bfd_up: dict[str, bool], bgp_up: dict[str, 
     return known
 
 
-def withheld_paths(config: SteeringConfig, offers: dict[str, set[str]]) -> dict[str, frozenset[str]]:
-    """Per class, its paths whose hub does not offer the class's destinations: for a
-    destination whose longest-match route has a path from one of the class's hubs, every path
-    to a hub without one. A destination none of the class's hubs offers (no route, or only
-    another neighbour's) decides nothing: leaving every path would only strand the class. Where
-    every path is left (each hub lacks a destination another offers), `Steering.observe` hands
-    the class to the main table."""
+def withheld_paths(config: SteeringConfig, offers: dict[str, RouteOffer]) -> dict[str, frozenset[str]]:
+    """Per class, its paths to a hub other than the one BGP routes its destinations through.
+
+    The hubs give a store's routes the preferences the store gives theirs (transport first, then
+    primary hub), and pass their best to the DC core, so the DC sends its answers back through
+    the hub of the store's best path; the hubs' firewalls are stateful, so a flow the store sent
+    through the other hub meets no connection there and its answers are dropped. So for a
+    destination whose best path is a path of the class, every path to another hub is withheld.
+    That also moves the class off a hub that lost the DC core (it withdraws HQ's summary, while
+    its probes still answer). A destination whose best path is another neighbour's withholds
+    the paths to hubs without a valid path to it; one nobody routes decides nothing: leaving
+    every path would only strand the class. Where every path is withheld (each hub is the way
+    to a destination the other is not), `Steering.observe` hands the class to the main table."""
     withheld: dict[str, frozenset[str]] = {}
     for steered in config.classes:
         peers = {ifname: config.paths[ifname].peer for ifname in steered.paths}
         left: set[str] = set()
         for destination in steered.destinations:
-            offered = offers.get(destination, set())
-            if offered & set(peers.values()):
-                left.update(ifname for ifname, peer in peers.items() if peer not in offered)
+            offer = offers.get(destination, RouteOffer())
+            taken = offer.best_hub if offer.best_hub & set(peers.values()) else offer.peers
+            if taken & set(peers.values()):
+                left.update(ifname for ifname, peer in peers.items() if peer not in taken)
         if left:
             withheld[steered.name] = frozenset(left)
     return withheld
@@ -380,9 +418,10 @@ def run(config: SteeringConfig, source: FrrSource) -> None:
                     if now_withheld.get(steered.name) != withheld.get(steered.name):
                         unrouted = ", ".join(sorted(now_withheld.get(steered.name, ())))
                         if unrouted:
-                            log.warning("class %s: its destinations are not routed through %s", steered.name, unrouted)
+                            log.warning("class %s: passes over %s: BGP routes its destinations through another hub",
+                                        steered.name, unrouted)  # fmt: skip
                         else:
-                            log.warning("class %s: every path's hub routes its destinations", steered.name)
+                            log.warning("class %s: no path passed over by routing", steered.name)
                 withheld = now_withheld
         if state is not None:
             path_up = paths_up(config, *state)

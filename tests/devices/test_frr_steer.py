@@ -11,6 +11,7 @@ from testsupport.rendering import on_platform
 
 from storestack.devices.frr_steer import (
     UNSTEERED,
+    RouteOffer,
     Steering,
     SteeringConfig,
     main,
@@ -66,10 +67,11 @@ def test_a_failed_path_is_left_after_the_hold_down_and_retaken_after_the_recover
     assert steering.observe(FIBRE_DOWN, 12.0) == {"pos": "xfrm2", "bulk": "xfrm1"}
     # Bulk may not use LTE: with both fibre tunnels gone it has no path at all.
     assert steering.observe(FIBRE_DOWN, 20.0) == {"pos": "xfrm2", "bulk": None}
-    # The fibre returns at t=30: POS waits its 30 s recovery, bulk its 60 s.
-    assert steering.observe(ALL_UP, 30.0) == {"pos": "xfrm2", "bulk": None}
+    # The fibre returns at t=30: POS waits its 30 s recovery on LTE. Bulk has nothing that passed
+    # its recovery: it takes the first of its paths that is up rather than stay unreachable.
+    assert steering.observe(ALL_UP, 30.0) == {"pos": "xfrm2", "bulk": "xfrm1"}
     assert steering.observe(ALL_UP, 59.9)["pos"] == "xfrm2"
-    assert steering.observe(ALL_UP, 60.0) == {"pos": "xfrm1", "bulk": None}
+    assert steering.observe(ALL_UP, 60.0) == {"pos": "xfrm1", "bulk": "xfrm1"}
     assert steering.observe(ALL_UP, 90.0) == {"pos": "xfrm1", "bulk": "xfrm1"}
 
 
@@ -145,40 +147,83 @@ class pos 0x00005102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 x
 class bulk 0x00005105 5105 hold-down 10 detection 30 recovery 60 via xfrm1 xfrm3
 """
 # Which hub's tunnel is which: xfrm1 (wan1) and xfrm2 (lte1) reach hub1, xfrm3 (wan1) hub2.
-HUB1 = {"100.64.0.0", "100.64.0.2"}
-HUB2 = {"100.64.255.254"}
+HUB1 = frozenset({"100.64.0.0", "100.64.0.2"})
+HUB2 = frozenset({"100.64.255.254"})
+HQ = ("10.0.10.0/24", "10.0.11.0/24")
 
 
-def test_a_hub_that_stops_offering_a_class_destination_loses_the_class_after_its_hold_down() -> None:
-    """hub1 lost the DC core: it withdraws HQ's summary, while BFD and BGP to it stay up. POS
-    (whose destinations are HQ's) leaves hub1's paths after its hold-down and comes back only
-    after its recovery once hub1 offers HQ again; bulk, with no destinations, stays."""
+def routed(peers: frozenset[str], best_hub: frozenset[str]) -> dict[str, RouteOffer]:
+    """Both HQ destinations with the same route: valid paths from `peers`, the best on `best_hub`."""
+    return dict.fromkeys(HQ, RouteOffer(peers, best_hub))
+
+
+def _frr_path(peer: str, router_id: str, *, best: bool = False, valid: bool = True) -> dict[str, object]:
+    """One path of `show bgp ipv4 unicast A.B.C.D json`, as FRR 8.4 prints it."""
+    path: dict[str, object] = {"valid": valid, "peer": {"peerId": peer, "routerId": router_id, "type": "external"}}
+    if best:
+        path["bestpath"] = {"overall": True, "selectionReason": "Local Pref"}
+    return path
+
+
+def test_a_route_offers_its_valid_paths_and_the_best_paths_hub() -> None:
+    paths = [
+        _frr_path("100.64.255.254", "10.255.0.2"),
+        _frr_path("100.64.0.2", "10.255.0.1"),
+        _frr_path("100.64.0.0", "10.255.0.1", best=True),
+        _frr_path("100.64.0.9", "10.255.0.2", valid=False),
+    ]
+    assert RouteOffer.of(paths) == RouteOffer(HUB1 | HUB2, HUB1)
+    assert RouteOffer.of([]) == RouteOffer()
+
+
+def test_a_class_goes_through_the_hub_bgp_routes_its_destinations_through() -> None:
+    """hub1 lost the DC core: it withdraws HQ's summary while BFD and BGP to it stay up. POS,
+    whose destinations are HQ's, leaves hub1 at once (the DC core now sends the store's answers
+    through hub2 too) and returns at once when hub1 offers HQ again; bulk, with no
+    destinations, stays."""
     config = SteeringConfig.parse(ROUTED)
-    assert config.classes[0].destinations == ("10.0.10.0/24", "10.0.11.0/24")
+    assert config.classes[0].destinations == HQ
     steering = Steering(config)
-    both = {"10.0.10.0/24": HUB1 | HUB2, "10.0.11.0/24": HUB1 | HUB2}
-    hub2_only = {"10.0.10.0/24": HUB2, "10.0.11.0/24": HUB1 | HUB2}
 
-    def at(now: float, offers: dict[str, set[str]]) -> dict[str, str | None]:
+    def at(now: float, offers: dict[str, RouteOffer]) -> dict[str, str | None]:
         return steering.observe(ALL_UP, now, withheld_paths(config, offers))
 
-    assert at(0.0, both) == {"pos": "xfrm1", "bulk": "xfrm1"}
-    assert withheld_paths(config, hub2_only) == {"pos": frozenset({"xfrm1", "xfrm2"})}
-    assert at(1.0, hub2_only) == {"pos": "xfrm1", "bulk": "xfrm1"}  # within the hold-down
-    assert at(3.5, hub2_only) == {"pos": "xfrm3", "bulk": "xfrm1"}
-    assert at(10.0, both) == {"pos": "xfrm3", "bulk": "xfrm1"}  # recovering
-    assert at(40.0, both) == {"pos": "xfrm1", "bulk": "xfrm1"}
+    assert at(0.0, routed(HUB1 | HUB2, HUB1)) == {"pos": "xfrm1", "bulk": "xfrm1"}
+    assert withheld_paths(config, routed(HUB2, HUB2)) == {"pos": frozenset({"xfrm1", "xfrm2"})}
+    assert at(1.0, routed(HUB2, HUB2)) == {"pos": "xfrm3", "bulk": "xfrm1"}
+    assert at(2.0, routed(HUB1 | HUB2, HUB1)) == {"pos": "xfrm1", "bulk": "xfrm1"}
+
+
+def test_a_flapping_primary_keeps_the_class_on_the_hub_bgp_answers_through() -> None:
+    """The store's fibre tunnel to hub1 keeps dropping (BFD and BGP go down with it, and come
+    back). Each time it is back, BGP's best path is hub1's again, and so is the DC's way back
+    (hub1 gives the store's fibre the highest preference): POS stays with hub1, on its LTE
+    tunnel while the fibre is in its recovery, rather than on hub2's fibre, where hub1 would
+    drop every answer from HQ for want of a connection. While the fibre is down, BGP (and the
+    DC) go through hub2, and so does POS."""
+    config = SteeringConfig.parse(ROUTED)
+    steering = Steering(config)
+    fibre_down = {"xfrm1": False, "xfrm3": True, "xfrm2": True}
+    hub1_best, hub2_best = routed(HUB1 | HUB2, HUB1), routed(HUB2 | {"100.64.0.2"}, HUB2)
+    timeline = [(0.0, ALL_UP, hub1_best)]
+    for drop in (10.0, 15.0, 20.0, 25.0, 30.0):
+        timeline += [(drop, fibre_down, hub2_best), (drop + 1.5, ALL_UP, hub1_best), (drop + 3.0, ALL_UP, hub1_best)]
+    choices = [steering.observe(up, now, withheld_paths(config, offers))["pos"] for now, up, offers in timeline]
+    assert choices[:4] == ["xfrm1", "xfrm3", "xfrm1", "xfrm1"]  # one drop: back at once
+    # From the second drop on, the fibre is left: through hub2 while it is down, hub1's LTE after.
+    assert choices[4:] == ["xfrm3", "xfrm2", "xfrm2"] * 4
+    assert steering.observe(ALL_UP, 63.0, withheld_paths(config, hub1_best))["pos"] == "xfrm1"  # recovered
 
 
 def test_a_destination_no_hub_of_the_class_offers_decides_nothing() -> None:
     """No route at all, or only another neighbour's (an AWS tunnel's), or the default route from
     every hub alike: no path is left for it, so the class is never stranded by routing alone."""
     config = SteeringConfig.parse(ROUTED)
-    assert withheld_paths(config, {"10.0.10.0/24": set(), "10.0.11.0/24": {"169.254.0.9"}}) == {}
-    assert withheld_paths(config, {"10.0.10.0/24": HUB1 | HUB2, "10.0.11.0/24": HUB1 | HUB2}) == {}
-    # Each hub misses one destination the other offers: no single path serves the class, and the
-    # main table (BGP, per destination) takes it rather than an unreachable route.
-    split = {"10.0.10.0/24": HUB1, "10.0.11.0/24": HUB2}
+    aws = RouteOffer(frozenset({"169.254.0.9"}), frozenset({"169.254.0.9"}))
+    assert withheld_paths(config, {"10.0.10.0/24": RouteOffer(), "10.0.11.0/24": aws}) == {}
+    # Each hub is BGP's way to one destination: no single path serves the class, and the main
+    # table (BGP, per destination) takes it rather than an unreachable route.
+    split = {"10.0.10.0/24": RouteOffer(HUB1 | HUB2, HUB1), "10.0.11.0/24": RouteOffer(HUB1 | HUB2, HUB2)}
     assert withheld_paths(config, split) == {"pos": frozenset({"xfrm1", "xfrm2", "xfrm3"})}
     assert Steering(config).observe(ALL_UP, 0.0, withheld_paths(config, split)) == {"pos": UNSTEERED, "bulk": "xfrm1"}
 
