@@ -5,10 +5,13 @@ the DC LAN, and take HQ's prefixes from them. In the lab, HQ owns the core route
 its DC LAN bridge (`lab.sites`), and one bgpd per router runs in the HQ namespace, with its own
 FRR pathspace, listening only on its router's address. Each has the core's ASN, a neighbour per
 lab hub at the hub's `dc_address` (the hubs' ASN), and announces HQ's and the management
-prefixes (what the hubs' FROM-DC filter takes). The core runs without zebra (`-Z`): HQ keeps
-routing as the lab sets it up (each store back through its primary hub, for the hubs' stateful
-firewalls), so what the core learns from the hubs is reported, never installed. It does not
-announce a default route: in the lab each hub's underlay is its own WAN on the lab internet.
+prefixes (what the hubs' FROM-DC filter takes). HQ routes its answers to the stores as a real
+DC does, by what the core learns from the hubs: the first router's bgpd runs with a zebra
+(`ROUTING_ROUTER`), which installs its best paths in HQ's kernel; the others run without
+(`-Z`). So when a hub loses a store's tunnel, or its sessions to the core, HQ's answers move with
+BGP, and a store's SLA steering is proved against the path its answers really take (the hubs'
+firewalls are stateful: a flow and its answers must pass the same hub). It does not announce a
+default route: in the lab each hub's underlay is its own WAN on the lab internet.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from storestack.lab.topology import LabDcCore, LabHubCloudVpn
 from storestack.lab.underlay import HQ_SITE
 
 DC_CORE = "dc-core"
+# The core router whose bgpd installs its best paths in HQ's kernel (with a zebra): HQ routes
+# its answers to the stores as the core learns them from the hubs. The others only speak BGP;
+# their best paths are the same (the same hubs, the same attributes).
+ROUTING_ROUTER = 0
 
 
 def dc_core_name(index: int) -> str:
@@ -62,7 +69,7 @@ def bgpd_config(core: LabDcCore, index: int, hubs: list[str]) -> str:
         f"router bgp {core.asn}",
         f" bgp router-id {router}",
         " no bgp ebgp-requires-policy",
-        # No zebra: the announced prefixes are not checked against a routing table.
+        # What it announces is HQ's own, not checked against a routing table.
         " no bgp network import-check",
     ]
     for hub in hubs:
@@ -72,7 +79,8 @@ def bgpd_config(core: LabDcCore, index: int, hubs: list[str]) -> str:
             f" neighbor {address} description {hub}",
             # Several routers share HQ's DC LAN interface: each dials from its own address.
             f" neighbor {address} update-source {router}",
-            # Without zebra bgpd knows no interfaces; the hubs are on the LAN all the same.
+            # Most core routers run without zebra, so bgpd knows no interfaces; the hubs are on
+            # the LAN all the same.
             f" neighbor {address} disable-connected-check",
             f" neighbor {address} timers 10 30",
             # The hub is configured by the rollout, after the lab starts: dial again soon.
@@ -96,7 +104,11 @@ def start_dc_core(state: LabState, timeout: float) -> None:
     spaces = {}
     for index, router in enumerate(core.routers):
         space = spaces[dc_core_name(index)] = pathspace(state.prefix, index)
-        _start_bgpd(space, namespaces[dc_core_name(index)], str(router), bgpd_config(core, index, hubs))
+        # The first router's best paths are HQ's routes back to the stores (ROUTING_ROUTER).
+        _start_bgpd(
+            space, namespaces[dc_core_name(index)], str(router), bgpd_config(core, index, hubs),
+            installs=index == ROUTING_ROUTER,
+        )  # fmt: skip
     vpns = {hub: vpn for hub, vpn in sites.hub_cloud_vpns.items() if hub in lab_hubs}
     for hub, vpn in vpns.items():
         space = spaces[f"{hub}'s cloud VPN stand-in"] = f"{state.prefix}-{HUB_CLOUD_VPN}-{hub}"
@@ -137,23 +149,32 @@ def hub_cloud_vpn_config(vpn: LabHubCloudVpn, hub: str) -> str:
     )
 
 
-def _start_bgpd(space: str, namespace: str, address: str, config_text: str) -> None:
-    """A bgpd without zebra in `namespace`, listening on `address` only, in its own FRR
-    pathspace (which `lab down` stops)."""
+def _start_bgpd(space: str, namespace: str, address: str, config_text: str, *, installs: bool = False) -> None:
+    """A bgpd in `namespace`, listening on `address` only, in its own FRR pathspace (which `lab
+    down` stops); without zebra unless it `installs` its best paths in the namespace's kernel."""
     frr_user = pwd.getpwnam("frr")
     conf_dir, run_dir = system.FRR_CONF_ROOT / space, system.FRR_RUN_ROOT / space
     for directory in (conf_dir, run_dir):
         directory.mkdir(parents=True, exist_ok=True)
         os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
         os.chmod(directory, 0o750)
-    config = conf_dir / "bgpd.conf"
-    atomic_write_text(config, config_text, mode=0o640)
-    os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
+    configs = {"bgpd": config_text, **({"zebra": f"hostname {space}\n"} if installs else {})}
+    for daemon, text in configs.items():
+        config = conf_dir / f"{daemon}.conf"
+        atomic_write_text(config, text, mode=0o640)
+        os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
+    in_namespace = ["ip", "netns", "exec", namespace]
+    if installs:
+        system.run(
+            [*in_namespace, str(system.FRR_LIB / "zebra"), "-N", space, "-d", "-A", "127.0.0.1",
+             "-f", str(conf_dir / "zebra.conf")],
+            timeout=30,
+        )  # fmt: skip
     system.run(
         [
-            "ip", "netns", "exec", namespace,
-            str(system.FRR_LIB / "bgpd"), "-N", space, "-d", "-Z", "-l", address,
-            "-A", "127.0.0.1", "-f", str(config),
+            *in_namespace,
+            str(system.FRR_LIB / "bgpd"), "-N", space, "-d", *([] if installs else ["-Z"]), "-l", address,
+            "-A", "127.0.0.1", "-f", str(conf_dir / "bgpd.conf"),
         ],
         timeout=30,
     )

@@ -109,6 +109,11 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     hubs = [a.name for a in topology.appliances if a.role == "hub" and a.name in appliance_namespaces]
     subnets = list(_DC_POOL.subnets(new_prefix=30))
     core = sites.dc_core
+
+    def taught(hub: str | None) -> bool:
+        """The hub peers with the DC core (lab.dccore): routes between it and HQ come from BGP."""
+        return core is not None and hub in core.hub_addresses
+
     links = [
         f"link add name dc netns {appliance_namespaces[hub]} type veth peer name hub{index} netns {hq}"
         for index, hub in enumerate(hubs)
@@ -155,25 +160,24 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         # hub peers with it; the cloud's from the cloud VPN stand-in, this kernel route standing in
         # for a cloud VPN's other routes. What the hub announces follows what it learns: its
         # aggregates need a route inside them in BGP.
-        taught = core is not None and hub in core.hub_addresses
         hub_lines += [
-            f"route add {prefix_} via {hq_side}" for prefix_ in (*([] if taught else sites.hq_prefixes), sites.cloud_prefix)
+            f"route add {prefix_} via {hq_side}"
+            for prefix_ in (*([] if taught(hub) else sites.hq_prefixes), sites.cloud_prefix)
         ]
         if hub in vpns:
             hub_lines += [f"addr add {vpns[hub].hub_inside} dev {vpns[hub].ifname}", f"link set {vpns[hub].ifname} up"]
         ip_batch(appliance_namespaces[hub], hub_lines)
-    # Each store segment back through the store's primary hub: the hubs' firewalls are stateful,
-    # and a reply through the other hub would meet no connection there. (A real DC learns
-    # this from the hubs over BGP; HQ here is a plain router.)
+    # Each store segment back through the store's primary hub, and its management address too
+    # (management sessions are flows like any other), where the hub does not peer with the DC
+    # core: the hubs' firewalls are stateful, and a reply through the other hub would meet no
+    # connection there. Where it does, the core's BGP routes them (lab.dccore), as in a real DC.
     for segment in topology.segments:
-        if segment.hub in hub_address:
+        if segment.hub in hub_address and not taught(segment.hub):
             hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev {DC_LAN}")
-    # Each store's management address too: management sessions are flows like any other.
     for appliance in topology.appliances:
-        if appliance.primary_hub in hub_address and appliance.management_address is not None:
-            hq_lines.append(
-                f"route add {appliance.management_address}/32 via {hub_address[appliance.primary_hub]} dev {DC_LAN}"
-            )
+        primary = appliance.primary_hub
+        if primary in hub_address and appliance.management_address is not None and not taught(primary):
+            hq_lines.append(f"route add {appliance.management_address}/32 via {hub_address[primary]} dev {DC_LAN}")
     if hub_address:
         nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
         for destination in sites.via_hubs:

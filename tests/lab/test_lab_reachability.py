@@ -450,7 +450,8 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     does not pass on): the store's till, whose primary hub it is, reaches HQ through the other
     hub. The store's SLA steering runs: BFD and BGP to the first hub stay up and its probes
     answer, but storestack-steer moves the POS class off it because that hub no longer offers
-    a route to HQ POS, and back once it does again."""
+    a route to HQ POS, and back once it does again. HQ's answers take the same way, as the DC
+    core's BGP routes them (no route in HQ is set by hand)."""
     state = frr_lab.require_state(routed_lab)
     sites = TOPOLOGY.sites
     assert sites is not None and sites.dc_core is not None
@@ -488,21 +489,25 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
         (outcome,) = reachability.connect_outcomes(till, [(str(sites.hq_pos), 443)])
         return outcome in ("open", "refused")
 
+    def hq_routes_back_through(name: str) -> bool:
+        """Whether HQ's kernel route to the till's segment (the DC core's best path) is via `name`."""
+        return f"via {core.hub_addresses[name]} " in _ip(hq, "route", "show", "exact", str(pos.subnet)) + " "
+
     wait_for(reaches_hq, 120, "the till to reach HQ POS")
     wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class to leave on {hub}, its preferred hub")
     wait_for(beacon_announced, 90, f"{hub} to announce its beacon {beacon.address} while it learns HQ")
+    wait_for(lambda: hq_routes_back_through(hub), 60, f"HQ to route the till's segment back through {hub}")
     # The hub loses the core's routes with its sessions; the core learns the stores from the other
-    # hub only, so HQ (a plain router in the lab) routes the till's segment back there.
-    back = _ip(hq, "route", "show", "exact", str(pos.subnet))
+    # hub only, and HQ routes the till's segment back there.
     shutdown = ["configure terminal", f"router bgp {core.asn}", f"neighbor {core.hub_addresses[hub]} shutdown"]
     spaces = [dccore.pathspace(state.prefix, index) for index in range(len(core.routers))]
     try:
         for space in spaces:
             _bgpd(space, *shutdown)
-        _ip(hq, "route", "replace", str(pos.subnet), "via", str(core.hub_addresses[other]), "dev", "dclan")
         assert _ip(hub_namespace, "-o", "link", "show", "dev", "dc").count("state UP") == 1  # the DC port stays up
         try:
             wait_for(lambda: pos_table_peer() in hub_peers[other], 60, f"the POS class to move to {other}")
+            wait_for(lambda: hq_routes_back_through(other), 60, f"HQ to route the till's segment back through {other}")
             wait_for(reaches_hq, 90, f"the till to reach HQ POS through {other} with {hub}'s DC sessions down")
         except AssertionError as exc:
             detail = [lab.vtysh(routed_lab, name, f"show bgp ipv4 unicast {sites.hq_prefixes[0]}") for name in (hub, "nw-0001-edge1")]
@@ -514,12 +519,12 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     finally:
         for space in spaces:
             _bgpd(space, *shutdown[:2], f"no {shutdown[2]}")
-        subprocess.run(["ip", "-n", hq, "route", "replace", *back.split()], check=True)
     wait_for(beacon_announced, 90, f"{hub} to announce its beacon again")
-    # Once the hub offers HQ again, the class returns after its recovery time.
-    wait_for(
-        lambda: pos_table_peer() in hub_peers[hub], pos_class.recovery + 60, f"the POS class back on {hub}"
-    )
+    # Once the hub offers HQ again, the class returns with BGP, as HQ's answers do; no recovery
+    # wait (its paths to the hub never failed).
+    wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class back on {hub}")
+    wait_for(lambda: hq_routes_back_through(hub), 60, f"HQ to route the till's segment back through {hub}")
+    wait_for(reaches_hq, 60, f"the till to reach HQ POS through {hub} again")
     wait_for(
         lambda: all(s.established for s in check(routed_lab).bgp if s.appliance == hub and s.kind == "dc-core"),
         90, f"{hub}'s DC core sessions back",
