@@ -146,3 +146,28 @@ def test_frr_and_ios_hubs_pass_their_stores_routes_to_the_other_hub_only_while_h
     assert [net for net in stores if not _matched(rules, net)] == []
     assert [net for net in hubs if _matched(rules, net)] == []
 
+
+def test_fortios_hub_passes_its_stores_routes_to_the_other_hub_only_while_hq_is_learned(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "fortinet")
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    neighbours = {n.name: n for n in _nested(parsed["router bgp"].own, "neighbor")}
+    for peer in _hub_hub_peers(fleet):
+        (condition,) = _nested(neighbours[peer], "conditional-advertise")
+        assert (condition.name, condition.first("condition-routemap"), condition.first("condition-type")) == (
+            "HUB-STORES",
+            "BEACON-CONDITION",
+            "exist",
+        )
+        assert neighbours[peer].first("route-map-out") == "HUBS"
+    maps = {e.name: e for e in parsed["router route-map"].entries}
+    assert [r.first("match-ip-address") for r in _nested(maps["HUB-STORES"], "rule")] == ["HUB-STORES"]
+    lists = {e.name: e for e in parsed["router prefix-list"].entries}
+    rules = []
+    for rule in _nested(lists["HUB-STORES"], "rule"):
+        assert rule.first("action") in (None, "permit")
+        address, mask = rule.get("prefix")
+        net = ipaddress.IPv4Network(f"{address}/{mask}")
+        rules.append((net, int(rule.first("le") or net.prefixlen)))
+    stores, hubs = _routes(fleet)
+    assert [net for net in stores if not _matched(rules, net)] == []
+    assert [net for net in hubs if _matched(rules, net)] == []
