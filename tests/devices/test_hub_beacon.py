@@ -94,3 +94,80 @@ def test_vrp_hub_announces_no_beacon_and_says_why(fleet: Fleet) -> None:
     report = hub_report(intent, "hq-hub1")
     assert report["beacon"] is None
     assert report["no_beacon_because"] == HUB_NO_BEACON["huawei_vrp"]
+
+
+# The stores' routes (`HubBeacon.stores`) go to the other hubs only on the beacon's condition: a
+# hub that lost the DC core would otherwise stay the other hub's (and the DC's) way back to stores
+# that send through the other hub, and its stateful firewall would drop HQ's answers.
+
+
+def _routes(fleet: Fleet) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
+    """(what hq-hub1 takes from its stores: their segments and loopbacks; what must reach the
+    other hub whatever the condition: both hubs' loopbacks and hq-hub1's beacon)."""
+    intent = NetworkIntent(fleet)
+    hub = intent.hub("hq-hub1")
+    assert hub.beacon is not None
+    stores = [net for s in hub.sessions if s.kind == "store-hub" for net in s.accepts]
+    assert stores
+    hubs = [intent.host_net(hub.loopback), intent.host_net(intent.hub("hq-hub2").loopback), hub.beacon.route]
+    return stores, hubs
+
+
+def _matched(rules: list[tuple[ipaddress.IPv4Network, int]], route: ipaddress.IPv4Network) -> bool:
+    """Whether a prefix-list of permits ((prefix, le), le the prefix's own length without `le`)
+    matches a route."""
+    return any(route.subnet_of(net) and net.prefixlen <= route.prefixlen <= le for net, le in rules)
+
+
+def _hub_hub_peers(fleet: Fleet) -> list[str]:
+    peers = [str(s.peer_address) for s in NetworkIntent(fleet).hub("hq-hub1").sessions if s.kind == "hub-hub"]
+    assert peers
+    return peers
+
+
+@pytest.mark.parametrize("platform", ["frr", "cisco_xe"])
+def test_frr_and_ios_hubs_pass_their_stores_routes_to_the_other_hub_only_while_hq_is_learned(
+    fleet: Fleet, platform: str
+) -> None:
+    fleet = on_platform(fleet, platform)
+    text = render_hub(fleet, "hq-hub1").text
+    for peer in _hub_hub_peers(fleet):
+        assert f"  neighbor {peer} advertise-map HUB-STORES exist-map BEACON-CONDITION\n" in text
+        assert f"  neighbor {peer} route-map HUBS out\n" in text
+    assert "route-map HUB-STORES permit 10\n match ip address prefix-list HUB-STORES\n" in text
+    rules = [
+        (ipaddress.IPv4Network(net), int(le) if le else ipaddress.IPv4Network(net).prefixlen)
+        for action, net, le in re.findall(r"^ip prefix-list HUB-STORES seq \d+ (\S+) (\S+)(?: le (\d+))?$", text, re.M)
+        if action == "permit"
+    ]
+    assert rules
+    stores, hubs = _routes(fleet)
+    # Every route the hub takes from its stores is held back with HQ; the hubs' own are not.
+    assert [net for net in stores if not _matched(rules, net)] == []
+    assert [net for net in hubs if _matched(rules, net)] == []
+
+
+def test_fortios_hub_passes_its_stores_routes_to_the_other_hub_only_while_hq_is_learned(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "fortinet")
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    neighbours = {n.name: n for n in _nested(parsed["router bgp"].own, "neighbor")}
+    for peer in _hub_hub_peers(fleet):
+        (condition,) = _nested(neighbours[peer], "conditional-advertise")
+        assert (condition.name, condition.first("condition-routemap"), condition.first("condition-type")) == (
+            "HUB-STORES",
+            "BEACON-CONDITION",
+            "exist",
+        )
+        assert neighbours[peer].first("route-map-out") == "HUBS"
+    maps = {e.name: e for e in parsed["router route-map"].entries}
+    assert [r.first("match-ip-address") for r in _nested(maps["HUB-STORES"], "rule")] == ["HUB-STORES"]
+    lists = {e.name: e for e in parsed["router prefix-list"].entries}
+    rules = []
+    for rule in _nested(lists["HUB-STORES"], "rule"):
+        assert rule.first("action") in (None, "permit")
+        address, mask = rule.get("prefix")
+        net = ipaddress.IPv4Network(f"{address}/{mask}")
+        rules.append((net, int(rule.first("le") or net.prefixlen)))
+    stores, hubs = _routes(fleet)
+    assert [net for net in stores if not _matched(rules, net)] == []
+    assert [net for net in hubs if _matched(rules, net)] == []
