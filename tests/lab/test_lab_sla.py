@@ -25,14 +25,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import require_frr_lab, rolled_out_lab
+from testsupport.lab import require_frr_lab, rolled_out_lab, store_routing_report
 
 from storestack import lab
 from storestack.cli.main import cli
+from storestack.devices.frr_steer import SteeringConfig
 from storestack.inventory import load_fleet, sample_chain_path
-from storestack.lab import frr_lab
+from storestack.lab import frr_lab, ipsec
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.path import ProbeFlow
+from storestack.lab.steering import STEERING_CONF
 from storestack.lab.underlay import INTERNET_SERVICE, wan_attachments, wan_evidence
 from storestack.network.build import NetworkIntent
 
@@ -278,6 +280,54 @@ def test_a_flapping_fibre_does_not_pull_pos_back_and_forth(sla_lab: SlaLab) -> N
         finally:
             impair(sla_lab, "wan1", "--clear")
     assert seen and set(seen) == {"lte1"}, seen
+
+
+FLAP_TABLE = "storestack_test_flap"
+
+
+def _tunnel_to(sla_lab: SlaLab, hub: str, link: str) -> str:
+    """The store edge's interface of its tunnel to `hub` over `link` (its steering.conf path)."""
+    intent = NetworkIntent(load_fleet(sla_lab.fleet_dir)).store(STORE)
+    (peer,) = [str(t.peer_inside) for t in intent.tunnels if t.kind == "store-hub" and (t.peer, t.transport) == (hub, link)]
+    steering = SteeringConfig.parse((ipsec.instance_dir(sla_lab.store_namespace) / STEERING_CONF).read_text())
+    (ifname,) = [path.ifname for path in steering.paths.values() if path.peer == peer]
+    return ifname
+
+
+def test_a_flapping_tunnel_to_the_primary_hub_keeps_the_till_reaching_hq(sla_lab: SlaLab) -> None:
+    """Only the fibre tunnel to the primary hub keeps dropping (its BFD, and BGP with it, for
+    1.5 s every 12 s, shorter than POS's recovery), while the fibre to the other hub stays clean.
+    Each time the tunnel is back, BGP's best path is the primary hub's again, and so is HQ's way
+    back to the till (the DC core's best path, which HQ routes by): the hubs' firewalls are
+    stateful, so POS must leave through the hub HQ answers through. It does (the primary hub's
+    LTE tunnel while the fibre tunnel recovers, the other hub only while BGP says so) and the
+    till keeps reaching HQ POS. Steering that kept POS on the clean fibre to the other hub until
+    the flapping tunnel had recovered would lose nearly every connection."""
+    _, _, recovery = strict_sla(sla_lab)
+    state = frr_lab.require_state(sla_lab.state_dir)
+    primary = next(a.primary_hub for a in state.topology.appliances if a.store_id == STORE)
+    assert primary is not None
+    ifname = _tunnel_to(sla_lab, primary, "wan1")
+    till = sla_lab.namespaces[f"{STORE}/pos"]
+    nft = ["ip", "netns", "exec", sla_lab.store_namespace, "nft"]
+    ruleset = f"table ip {FLAP_TABLE} {{\n    chain out {{\n        type filter hook output priority 0; policy accept;\n    }}\n}}\n"
+    subprocess.run([*nft, "-f", "-"], input=ruleset, text=True, check=True)
+    try:
+        with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-tunnel-flap.log") as flow:
+            wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 60, "POS on the fibre")
+            start = time.monotonic()
+            while time.monotonic() - start < 60:
+                drop = f'add rule ip {FLAP_TABLE} out oifname "{ifname}" udp dport 3784 drop'
+                subprocess.run([*nft, drop], check=True)
+                time.sleep(1.5)
+                subprocess.run([*nft, "flush", "chain", "ip", FLAP_TABLE, "out"], check=True)
+                time.sleep(10.5)
+            attempts = [ok for _, at, ok in flow.attempts() if at >= start]
+    finally:
+        subprocess.run([*nft, "delete", "table", "ip", FLAP_TABLE], check=False)
+    answered = sum(attempts) / len(attempts) if attempts else 0.0
+    print(f"the till reached HQ POS in {answered:.0%} of {len(attempts)} attempts while {ifname} flapped")
+    assert answered > 0.8, store_routing_report(sla_lab.state_dir, f"{STORE}-edge1", sla_lab.hq_pos)
 
 
 def test_light_intermittent_loss_below_the_threshold_does_not_move_pos(sla_lab: SlaLab) -> None:
