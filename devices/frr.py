@@ -1083,8 +1083,8 @@ class SteeringClass:
     detection_seconds: int
     recovery_seconds: int
     paths: list[str]  # tunnel interfaces, preferred first
-    # What its traffic goes to through the hubs (`StoreIntent.destinations`): a path whose hub
-    # does not offer the store's best route to each is left.
+    # What its traffic goes to through the hubs (`StoreIntent.destinations`): the class goes
+    # only through the hub of the store's best route to them (storestack-steer).
     destinations: list[str]
 
     @property
