@@ -7,8 +7,9 @@ FRR pathspace, listening only on its router's address. Each has the core's ASN, 
 lab hub at the hub's `dc_address` (the hubs' ASN), and announces HQ's and the management
 prefixes (what the hubs' FROM-DC filter takes). HQ routes its answers to the stores as a real
 DC does, by what the core learns from the hubs: the first router's bgpd runs with a zebra
-(`ROUTING_ROUTER`), which installs its best paths in HQ's kernel; the others run without
-(`-Z`). So when a hub loses a store's tunnel, or its sessions to the core, HQ's answers move with
+(`ROUTING_ROUTER`), which installs its best paths towards the hubs (the stores, transit and
+loopbacks; `zebra_config`) in HQ's kernel, ahead of HQ's static routes (lab.sites
+FALLBACK_TABLE); the others run without (`-Z`). So when a hub loses a store's tunnel, or its sessions to the core, HQ's answers move with
 BGP, and a store's SLA steering is proved against the path its answers really take (the hubs'
 firewalls are stateful: a flow and its answers must pass the same hub). It does not announce a
 default route: in the lab each hub's underlay is its own WAN on the lab internet.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import pwd
 import time
+from ipaddress import IPv4Network
 
 from storestack.common.files import atomic_write_text
 from storestack.lab import system
@@ -107,7 +109,7 @@ def start_dc_core(state: LabState, timeout: float) -> None:
         # The first router's best paths are HQ's routes back to the stores (ROUTING_ROUTER).
         _start_bgpd(
             space, namespaces[dc_core_name(index)], str(router), bgpd_config(core, index, hubs),
-            installs=index == ROUTING_ROUTER,
+            zebra=zebra_config(space, list(sites.via_hubs)) if index == ROUTING_ROUTER else None,
         )  # fmt: skip
     vpns = {hub: vpn for hub, vpn in sites.hub_cloud_vpns.items() if hub in lab_hubs}
     for hub, vpn in vpns.items():
@@ -149,16 +151,30 @@ def hub_cloud_vpn_config(vpn: LabHubCloudVpn, hub: str) -> str:
     )
 
 
-def _start_bgpd(space: str, namespace: str, address: str, config_text: str, *, installs: bool = False) -> None:
+def zebra_config(space: str, installs: list[IPv4Network]) -> str:
+    """zebra.conf of the installing core router: only its best paths inside `installs` (what HQ
+    routes towards the hubs) go into HQ's kernel. The cloud stand-in hangs off HQ itself in the
+    lab, so the hubs' cloud routes, which the core learns too, must not pull HQ's cloud traffic
+    back to the hubs."""
+    lines = [f"hostname {space}"]
+    lines += [f"ip prefix-list TOWARDS-HUBS seq {5 * n} permit {net} le 32" for n, net in enumerate(installs, start=1)]
+    lines += ["route-map INSTALL permit 10", " match ip address prefix-list TOWARDS-HUBS", "exit"]
+    lines += ["ip protocol bgp route-map INSTALL", ""]
+    return "\n".join(lines)
+
+
+def _start_bgpd(space: str, namespace: str, address: str, config_text: str, *, zebra: str | None = None) -> None:
     """A bgpd in `namespace`, listening on `address` only, in its own FRR pathspace (which `lab
-    down` stops); without zebra unless it `installs` its best paths in the namespace's kernel."""
+    down` stops); without zebra unless given a `zebra` config, to install its best paths in the
+    namespace's kernel."""
     frr_user = pwd.getpwnam("frr")
     conf_dir, run_dir = system.FRR_CONF_ROOT / space, system.FRR_RUN_ROOT / space
     for directory in (conf_dir, run_dir):
         directory.mkdir(parents=True, exist_ok=True)
         os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
         os.chmod(directory, 0o750)
-    configs = {"bgpd": config_text, **({"zebra": f"hostname {space}\n"} if installs else {})}
+    installs = zebra is not None
+    configs = {"bgpd": config_text, **({"zebra": zebra} if zebra is not None else {})}
     for daemon, text in configs.items():
         config = conf_dir / f"{daemon}.conf"
         atomic_write_text(config, text, mode=0o640)

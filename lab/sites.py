@@ -102,6 +102,18 @@ def _create_segment_hosts(prefix: str, topology: LabTopology, appliance_namespac
         ip_batch(appliance_namespaces[appliance], lines)
 
 
+# Where the DC core's BGP routes HQ's answers to the stores (lab.dccore), HQ's static routes
+# towards the hubs go in a table of their own, looked up after `main`, where the core's zebra
+# installs its best paths: they stand behind BGP, not beside it (zebra would select a kernel
+# route of the same prefix in `main` over its own), and serve a lab just up, before the rollout
+# configures the hubs, and whatever the core does not learn (the transit range). HQ's internet
+# breakout (its default route) comes after both, or it would answer every lookup in `main`.
+FALLBACK_TABLE = 250
+FALLBACK_RULE_PREF = 40000
+BREAKOUT_TABLE = 251
+BREAKOUT_RULE_PREF = 40001
+
+
 def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespaces: dict[str, str]) -> None:
     sites = topology.sites
     assert sites is not None
@@ -141,7 +153,8 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         "link set cloud up",
         f"route add {sites.cloud_prefix} via {cloud_side}",
         # The breakout: the internet through HQ's own line (its WAN, from lab.underlay).
-        f"route add default via {DYNAMIC_GATEWAY} dev wan onlink",
+        f"route add default via {DYNAMIC_GATEWAY} dev wan onlink"
+        + (f" table {BREAKOUT_TABLE}" if core is not None else ""),
     ]
     hub_address: dict[str, IPv4Address] = {}
     for index, hub in enumerate(hubs):
@@ -168,20 +181,26 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
             hub_lines += [f"addr add {vpns[hub].hub_inside} dev {vpns[hub].ifname}", f"link set {vpns[hub].ifname} up"]
         ip_batch(appliance_namespaces[hub], hub_lines)
     # Each store segment back through the store's primary hub, and its management address too
-    # (management sessions are flows like any other), where the hub does not peer with the DC
-    # core: the hubs' firewalls are stateful, and a reply through the other hub would meet no
-    # connection there. Where it does, the core's BGP routes them (lab.dccore), as in a real DC.
+    # (management sessions are flows like any other): the hubs' firewalls are stateful, and a
+    # reply through the other hub would meet no connection there. Behind the DC core's BGP where
+    # there is one (FALLBACK_TABLE).
+    fallback = f" table {FALLBACK_TABLE}" if core is not None else ""
     for segment in topology.segments:
-        if segment.hub in hub_address and not taught(segment.hub):
-            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev {DC_LAN}")
+        if segment.hub in hub_address:
+            hq_lines.append(f"route add {segment.subnet} via {hub_address[segment.hub]} dev {DC_LAN}{fallback}")
     for appliance in topology.appliances:
         primary = appliance.primary_hub
-        if primary in hub_address and appliance.management_address is not None and not taught(primary):
-            hq_lines.append(f"route add {appliance.management_address}/32 via {hub_address[primary]} dev {DC_LAN}")
+        if primary in hub_address and appliance.management_address is not None:
+            hq_lines.append(f"route add {appliance.management_address}/32 via {hub_address[primary]} dev {DC_LAN}{fallback}")
     if hub_address:
         nexthops = " ".join(f"nexthop via {side}" for side in hub_address.values())
         for destination in sites.via_hubs:
-            hq_lines.append(f"route add {destination} {nexthops}")
+            hq_lines.append(f"route add {destination}{fallback} {nexthops}")
+    if core is not None:
+        hq_lines += [
+            f"rule add pref {FALLBACK_RULE_PREF} lookup {FALLBACK_TABLE}",
+            f"rule add pref {BREAKOUT_RULE_PREF} lookup {BREAKOUT_TABLE}",
+        ]
     if core is not None:
         hq_lines += [f"addr add {router}/{core.lan.prefixlen} dev {DC_LAN}" for router in core.routers]
     for index, vpn in enumerate(vpns.values()):
