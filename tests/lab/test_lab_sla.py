@@ -316,7 +316,7 @@ def test_a_flapping_tunnel_to_the_primary_hub_keeps_the_till_reaching_hq(sla_lab
         with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-tunnel-flap.log") as flow:
             wait_for(lambda: pos_transport(sla_lab) == "wan1", recovery + 60, "POS on the fibre")
             start = time.monotonic()
-            while time.monotonic() - start < 60:
+            for _ in range(4):
                 drop = f'add rule ip {FLAP_TABLE} out oifname "{ifname}" udp dport 3784 drop'
                 subprocess.run([*nft, drop], check=True)
                 time.sleep(1.5)
