@@ -1377,12 +1377,20 @@ def store_prefix_list_lines(stores: Sequence[HubStoreView]) -> list[str]:
     ]
 
 
-def store_route_map_lines(peers: Sequence[HubPeerView]) -> list[str]:
+def store_route_map_lines(peers: Sequence[HubPeerView], degraded_list: str) -> list[str]:
     """Per store link, the route-map of what the hub accepts from it: the store's own prefixes,
-    at the link's local preference."""
+    at the link's local preference; first those tagged degraded (community list
+    `degraded_list`) at a quarter of it (`HubPeerView.degraded_local_pref`). Spelled as FRR 8.4's
+    `show running-config` prints them: entries by sequence, `match community` before
+    `match ip address` (FRR user guide, BGP, "Using Communities in Route Maps")."""
     lines: list[str] = []
     for peer in peers:
         lines += [
+            f"route-map {peer.route_map} permit 5",
+            f" match community {degraded_list}",
+            f" match ip address prefix-list {peer.store.prefix_list}",
+            f" set local-preference {peer.degraded_local_pref}",
+            "exit",
             f"route-map {peer.route_map} permit 10",
             f" match ip address prefix-list {peer.store.prefix_list}",
             f" set local-preference {peer.local_pref}",
