@@ -52,7 +52,7 @@ from storestack.devices.lint.linetree import (
     tunnel_id,
     unresolved,
 )
-from storestack.devices.lint.steering import RankingFact, return_ranking_findings
+from storestack.devices.lint.steering import return_ranking_findings, route_map_ranking
 from storestack.devices.platforms.cisco_xe import ike_dpd
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
@@ -1219,16 +1219,7 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("!",))
     lists = {line.words[3] for line in top(root, "ip", "community-list") if len(line.words) > 3}
-    facts = []
-    for section in top(root, "route-map"):
-        words = [line.words for line in section.children]
-        pref = next((w[2] for w in words if w[:2] == ["set", "local-preference"] and len(w) > 2), None)
-        prefixes = next((w[4] for w in words if w[:4] == ["match", "ip", "address", "prefix-list"] and len(w) > 4), None)
-        if pref is None or prefixes is None:
-            continue
-        community = next((w[2] for w in words if w[:2] == ["match", "community"] and len(w) > 2), None)
-        facts.append(RankingFact(section.words[1], section.number, section.text, prefixes, community, int(pref)))
-    yield from return_ranking_findings(config, "cisco-return-path", facts, lists)
+    yield from return_ranking_findings(config, "cisco-return-path", route_map_ranking(root), lists)
 
 
 def _store_return_path(config: ConfigFile) -> Iterator[Finding]:

@@ -26,6 +26,8 @@ from storestack.devices.lint import (
     register_summaries,
     register_tunnels,
 )
+from storestack.devices.lint.linetree import parse, top
+from storestack.devices.lint.steering import return_ranking_findings, route_map_ranking
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "frr"
@@ -98,6 +100,20 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
                 yield config.finding(
                     number, "undefined-reference", f"{kind} {name} is used but never defined"
                 )
+
+
+@register_rule(PLATFORM)
+def return_ranking(config: ConfigFile) -> Iterator[Finding]:
+    """Hub: every route-map that ranks a store's routes by local preference first takes the ones
+    tagged degraded (`match community`, a `bgp community-list`) below every untagged route of the
+    same store, as the vendor hubs do: the hub's best path, and so the DC core's way back, moves
+    to the other hub when the store steers away. The return within one hub (connection marks)
+    is `frr_sla`'s half of `frr-return-path`."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("!",))
+    lists = {line.words[3] for line in top(root, "bgp", "community-list") if len(line.words) > 3}
+    yield from return_ranking_findings(config, "frr-return-path", route_map_ranking(root), lists)
 
 
 def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:

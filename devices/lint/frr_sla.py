@@ -17,7 +17,8 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
   and its table of store routes, and each tunnel's routes sit in the table its own mark looks
   up, so a flow is answered through the tunnel it came in on (`frr-return-path`), and only
   while BFD packets still come in over that tunnel: a flow pinned to a dead tunnel whose next
-  packet is HQ's would never move (`frr-return-path`).
+  packet is HQ's would never move (`frr-return-path`). The hub's ranking of the routes a store
+  tags degraded, the return across hubs, is devices/lint/frr.py's `return_ranking` (same rule).
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ application classes of the network intent (`StoreIntent.sla`).
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
 
-Return path: `return_ranking_findings` is the hub half every vendor hub rule shares (routes a
-store tags degraded rank below its paths in SLA); the store half (FortiOS SD-WAN neighbours,
+Return path: `return_ranking_findings` is the hub half every hub rule shares, FRR's included
+(routes a store tags degraded rank below its paths in SLA; `route_map_ranking` reads the
+IOS-spelled route-maps of IOS-XE and FRR); the store half (FortiOS SD-WAN neighbours,
 IOS-XE conditional advertisement) lives with each platform's rules.
 """
 
@@ -38,6 +39,7 @@ from storestack.devices.lint import (
     ProbeFact,
     load_platform_rules,
 )
+from storestack.devices.lint.linetree import Line, top
 from storestack.devices.steering import IOS_TRACK_DELAY_MAX
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent, Tunnel
@@ -302,6 +304,22 @@ class RankingFact:
     prefixes: str
     community: str | None
     local_pref: int
+
+
+def route_map_ranking(root: Line) -> list[RankingFact]:
+    """The route-map entries of an IOS-spelled config (IOS-XE, FRR) that rank a store's routes:
+    `match ip address prefix-list` and `set local-preference`, with the `match community` list
+    they require, if any."""
+    facts = []
+    for section in top(root, "route-map"):
+        words = [line.words for line in section.children]
+        pref = next((w[2] for w in words if w[:2] == ["set", "local-preference"] and len(w) > 2), None)
+        prefixes = next((w[4] for w in words if w[:4] == ["match", "ip", "address", "prefix-list"] and len(w) > 4), None)
+        if pref is None or prefixes is None:
+            continue
+        community = next((w[2] for w in words if w[:2] == ["match", "community"] and len(w) > 2), None)
+        facts.append(RankingFact(section.words[1], section.number, section.text, prefixes, community, int(pref)))
+    return facts
 
 
 def return_ranking_findings(

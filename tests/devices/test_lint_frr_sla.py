@@ -1,5 +1,6 @@
-"""`devices lint` on the SLA parts of FRR appliances (devices/lint/frr_sla.py): clean on what
-storestack renders, and each rule catching a deliberately broken file."""
+"""`devices lint` on the SLA parts of FRR appliances (devices/lint/frr_sla.py, and the hubs' ranking
+of routes tagged degraded in devices/lint/frr.py): clean on what storestack renders, and each rule
+catching a deliberately broken file."""
 
 from __future__ import annotations
 
@@ -114,6 +115,34 @@ def test_a_hub_return_path_that_keeps_flows_on_a_dead_tunnel_is_found(fleet: Fle
     assert "flows stay pinned to a store tunnel that is dead" in finding.message and finding.file.endswith("hq-hub1.nftables.conf")
     unfed = broken_files(rendered, "hq-hub1.nftables.conf", lambda t: t.replace("udp dport 3784 update", "udp dport 3785 update"))
     assert [f.message for f in rule_findings(fleet, unfed, "frr-return-path")] == [finding.message]
+
+
+DEGRADED_ENTRY = (
+    "route-map FROM-nw-0001-wan1 permit 5\n"
+    " match community RETURN-DEGRADED\n"
+    " match ip address prefix-list STORE-nw-0001\n"
+    " set local-preference 50\n"
+    "exit\n"
+)
+
+
+def test_a_hub_that_keeps_a_stores_degraded_path_first_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A store tags its prefixes <hub AS>:911 over a path out of its SLA: the hub must rank them
+    below the store's paths in SLA, or HQ's answers keep coming back over the degraded path (to a
+    hub whose firewall has no connection for them)."""
+    assert DEGRADED_ENTRY in next(f for f in rendered if f.name == "hq-hub1.cfg").text
+    # No entry for tagged routes: they take the link's full local preference.
+    ignored = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace(DEGRADED_ENTRY, ""))
+    (finding,) = rule_findings(fleet, ignored, "frr-return-path")
+    assert finding.file == "hq-hub1.cfg" and finding.line > 0
+    assert "FROM-nw-0001-wan1: nothing takes the store's routes tagged degraded" in finding.message
+    # Tagged routes ranked above the store's LTE path in SLA: nothing moves to it.
+    level = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace(DEGRADED_ENTRY, DEGRADED_ENTRY.replace(" 50\n", " 200\n")))
+    (finding,) = rule_findings(fleet, level, "frr-return-path")
+    assert "STORE-nw-0001 get local preference 200, not below 100 of the store's paths in SLA" in finding.message
+    # The community list the entries match is not defined: no route matches them.
+    undefined = broken_files(rendered, "hq-hub1.cfg", lambda t: t.replace("bgp community-list standard RETURN-DEGRADED ", "bgp community-list standard OTHER ", 1))
+    assert any("community list RETURN-DEGRADED is not defined" in f.message for f in rule_findings(fleet, undefined, "frr-return-path"))
 
 
 def test_a_hub_answering_a_tunnels_flows_through_another_tunnel_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
