@@ -222,6 +222,12 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(neighbor, "route-map-in", "route-map")
         yield from each(neighbor, "route-map-out", "route-map")
         yield from each(neighbor, "route-map-out-preferable", "route-map")
+        # `edit <advertise-routemap>` and its conditions name route-maps (FortiOS datasource
+        # router.route-map; Ansible fortinet.fortios, fortios_router_bgp: conditional_advertise).
+        for condition in _nested(neighbor, "conditional-advertise"):
+            yield "route-map", condition.name, condition.line
+            yield from each(condition, "advertise-routemap", "route-map")
+            yield from each(condition, "condition-routemap", "route-map")
     for entry in _entries(config, "system dhcp server"):
         yield from each(entry, "interface", "interface")
     for entry in _entries(config, "system dns-server"):
@@ -256,7 +262,8 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
 @register_rule(PLATFORM)
 def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     """Every interface, zone, phase 1, address, service, shaper, prefix-list, community list,
-    route-map, SD-WAN member and health check referenced is defined."""
+    route-map (a BGP neighbour's conditional advertisements' among them), SD-WAN member and
+    health check referenced is defined."""
     if config.suffix:
         return
     parsed = parse(config.text)

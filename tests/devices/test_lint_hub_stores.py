@@ -2,7 +2,8 @@
 store block and everything inside it, each served store's loopback) to the other hub only while
 the beacon's condition holds. Without it, a hub that lost the DC core stays the other hub's, and
 so the DC's, way back to its stores while they send through the other hub, and its stateful
-firewall drops HQ's answers."""
+firewall drops HQ's answers. Also: the route-maps a conditional advertisement names are checked
+like every other reference (FortiOS `config conditional-advertise`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from lint_files import broken_files, rule_findings
 from testsupport.rendering import on_platform
 
 from storestack.devices.lint import ADVERTISEMENT_EXTRACTORS, ConfigFile, load_platform_rules
-from storestack.devices.lint.run import config_files
+from storestack.devices.lint.run import config_files, lint_configs
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -154,3 +155,24 @@ def test_hub_stores_taking_the_store_block_but_not_the_routes_inside_it_is_found
     block = fleet.spec.ip_plan.stores
     findings = rule_findings(fleet, broken_files(files, HUB, _block_exact(platform)), RULE)
     assert [(f.file, f"store block {block} le 32" in f.message) for f in findings] == [(HUB, True)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        # The hub-hub neighbour's advertised route-map, a store neighbour's condition, and the
+        # beacon a store neighbour is given.
+        ('                edit "HUB-STORES"\n', '                edit "HUB-STORE"\n', "HUB-STORE"),
+        ('set condition-routemap "BEACON-CONDITION"', 'set condition-routemap "BEACON-CONDITON"', "BEACON-CONDITON"),
+        ('                edit "BEACON"\n', '                edit "BEACONS"\n', "BEACONS"),
+    ],
+)
+def test_fortios_conditional_advertisement_naming_an_undefined_route_map_is_found(
+    served: Callable[[str], tuple[Fleet, list[ConfigFile]]], old: str, new: str, named: str
+) -> None:
+    fleet, files = served("fortinet")
+    broken = broken_files(files, HUB, lambda t: t.replace(old, new, 1))
+    undefined = [f for f in lint_configs(broken, NetworkIntent(fleet)).findings if f.rule == "fortios-undefined-reference"]
+    assert [(f.file, f.message) for f in undefined] == [(HUB, f"route-map {named!r} is referenced but not defined")]
+    hub = next(f for f in broken if f.name == HUB)
+    assert f'"{named}"' in hub.lines[undefined[0].line - 1]  # the line that names it
