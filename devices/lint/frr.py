@@ -60,6 +60,10 @@ def _definitions(config: ConfigFile) -> dict[str, set[str]]:
 
 _REFERENCES = (
     (re.compile(r"^\s*neighbor \S+ route-map (\S+) (?:in|out)$"), "route-map"),
+    # `advertise-map A exist-map C` (or non-exist-map): both are route-maps (FRR user guide, BGP,
+    # "Advertise Map").
+    (re.compile(r"^\s*neighbor \S+ advertise-map (\S+) (?:exist-map|non-exist-map) \S+$"), "route-map"),
+    (re.compile(r"^\s*neighbor \S+ advertise-map \S+ (?:exist-map|non-exist-map) (\S+)$"), "route-map"),
     (re.compile(r"^\s*match ip address prefix-list (\S+)$"), "prefix-list"),
     (re.compile(r"^\s*neighbor \S+ bfd profile (\S+)$"), "bfd-profile"),
     (re.compile(r"^\s*profile (\S+)$"), "bfd-profile"),

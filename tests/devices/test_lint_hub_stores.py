@@ -3,7 +3,7 @@ store block and everything inside it, each served store's loopback) to the other
 the beacon's condition holds. Without it, a hub that lost the DC core stays the other hub's, and
 so the DC's, way back to its stores while they send through the other hub, and its stateful
 firewall drops HQ's answers. Also: the route-maps a conditional advertisement names are checked
-like every other reference (FortiOS `config conditional-advertise`)."""
+like every other reference (FortiOS `config conditional-advertise`, FRR `advertise-map`)."""
 
 from __future__ import annotations
 
@@ -176,3 +176,20 @@ def test_fortios_conditional_advertisement_naming_an_undefined_route_map_is_foun
     assert [(f.file, f.message) for f in undefined] == [(HUB, f"route-map {named!r} is referenced but not defined")]
     hub = next(f for f in broken if f.name == HUB)
     assert f'"{named}"' in hub.lines[undefined[0].line - 1]  # the line that names it
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("advertise-map HUB-STORES exist-map BEACON-CONDITION", "advertise-map HUB-STORES exist-map BEACON-CONDITON"),
+        ("advertise-map BEACON exist-map BEACON-CONDITION", "advertise-map BEACONS exist-map BEACON-CONDITION"),
+    ],
+)
+def test_frr_advertise_map_naming_an_undefined_route_map_is_found(
+    served: Callable[[str], tuple[Fleet, list[ConfigFile]]], old: str, new: str
+) -> None:
+    fleet, files = served("frr")
+    findings = lint_configs(broken_files(files, HUB, lambda t: t.replace(old, new, 1)), NetworkIntent(fleet)).findings
+    undefined = [(f.file, f.message) for f in findings if f.rule == "undefined-reference"]
+    misspelt = next(word for word in new.split() if word not in old.split())
+    assert undefined == [(HUB, f"route-map {misspelt} is used but never defined")]
