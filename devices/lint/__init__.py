@@ -25,6 +25,13 @@ The interface every platform's rule module uses:
   answer one. The cross-file `probe-unanswered` check matches each store probe to the hub it
   targets with these; a store platform without a probe extractor sends nothing checked.
 
+- `register_advertisements(platform)`: decorates `extract(config: ConfigFile) ->
+  AdvertisementFacts`, run on each hub's main config: its BGP neighbours, their conditional
+  advertisements (peer groups resolved) and the route-maps and prefix lists those name. The
+  cross-file `hub-stores-conditional` check holds a hub with a beacon to passing its stores'
+  routes to the other hubs only while the beacon's condition holds; a hub platform without one
+  is not checked for it.
+
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
   spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
@@ -242,6 +249,146 @@ def pattern_summaries(config: ConfigFile, patterns: Iterable[tuple[str, re.Patte
 
 
 @dataclass(frozen=True, slots=True)
+class PrefixRule:
+    """One rule of a prefix list as a config spells it: it permits (or denies) the routes inside
+    `prefix` whose length lies in [low, high] (`ge`, `le`; neither: the prefix's own length only;
+    `ge` alone: up to 32)."""
+
+    permit: bool
+    prefix: ipaddress.IPv4Network
+    low: int
+    high: int
+    line: int
+
+
+def prefix_rule(
+    permit: bool, prefix: ipaddress.IPv4Network, ge: str | None, le: str | None, line: int
+) -> PrefixRule:
+    """A prefix-list rule from its `ge` and `le` as spelt (None: not set)."""
+    low = int(ge) if ge else prefix.prefixlen
+    high = int(le) if le else (32 if ge else prefix.prefixlen)
+    return PrefixRule(permit, prefix, low, high, line)
+
+
+class PrefixList:
+    """A prefix list's rules in the order it evaluates them (the first that matches a route
+    decides; none: denied), indexed by prefix so that a list of thousands (a hub's stores'
+    loopbacks) is looked up, not walked, for each route."""
+
+    def __init__(self, rules: Sequence[PrefixRule]) -> None:
+        self.rules = tuple(rules)
+        self._at: dict[tuple[int, int], list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            self._at.setdefault((int(rule.prefix.network_address), rule.prefix.prefixlen), []).append(index)
+
+    def permitted_lengths(self, net: ipaddress.IPv4Network, longest: int) -> set[int]:
+        """The lengths in [net's own, `longest`] of which the list permits every route inside `net`."""
+        address, size = int(net.network_address), net.prefixlen
+        # The rules around `net` match every route inside it of a length they take; the rules
+        # inside it, some.
+        around = [i for length in range(size + 1) for i in self._at.get((address >> (32 - length) << (32 - length), length), ())]
+        inside = (
+            [i for i, rule in enumerate(self.rules) if rule.prefix.prefixlen > size and rule.prefix.subnet_of(net)]
+            if size < 32
+            else []
+        )
+        candidates = sorted({*around, *inside})
+        permitted = set()
+        for length in range(size, longest + 1):
+            for index in candidates:
+                rule = self.rules[index]
+                if not rule.low <= length <= rule.high or rule.prefix.prefixlen > length:
+                    continue
+                if rule.prefix.prefixlen <= size:  # decides every such route
+                    if rule.permit:
+                        permitted.add(length)
+                    break
+                if not rule.permit:  # denies some of them
+                    break
+                # A permit of some of them: the others go on to the next rules.
+        return permitted
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalFact:
+    """A BGP neighbour's conditional advertisement as a config spells it (on the neighbour or its
+    peer group): the routes route-map `advertise` permits go to `neighbor` only while a route
+    one of the `conditions` route-maps permits is in the table (`exist`), or only while none is."""
+
+    neighbor: str
+    advertise: str
+    conditions: tuple[str, ...]
+    exist: bool
+    line: int
+
+
+@dataclass
+class AdvertisementFacts:
+    """What a hub's config says about advertising routes to its BGP neighbours on a condition."""
+
+    neighbors: dict[str, int]  # neighbour address -> the line that declares it
+    conditionals: list[ConditionalFact]
+    # route-map -> (its first line, the prefix lists its permit entries match)
+    route_maps: dict[str, tuple[int, tuple[str, ...]]]
+    prefix_lists: dict[str, list[PrefixRule]]  # each list's rules in the order it evaluates them
+
+
+# IOS-XE and FRR spell the lines the same way (IOS-XE also takes a prefix list without `seq`).
+_LINE_NEIGHBOR = re.compile(r"^ neighbor (\S+) remote-as \S+$")
+_LINE_PEER_GROUP = re.compile(r"^ +neighbor (\S+) peer-group (\S+)$")
+_LINE_CONDITIONAL = re.compile(r"^ +neighbor (\S+) advertise-map (\S+) (exist-map|non-exist-map) (\S+)$")
+_LINE_ROUTE_MAP = re.compile(r"^route-map (\S+) (permit|deny) \d+$")
+_LINE_MATCH_LIST = re.compile(r"^ match ip address prefix-list (.+)$")
+_LINE_PREFIX_LIST = re.compile(
+    r"^ip prefix-list (\S+) (?:seq (\d+) )?(permit|deny) (\d+\.\d+\.\d+\.\d+/\d+)(?: ge (\d+))?(?: le (\d+))?$"
+)
+
+
+def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
+    """The advertisement facts of an FRR or IOS-XE config: `neighbor A remote-as N`, `neighbor A
+    advertise-map M exist-map C` (non-exist-map) on A or on the peer group A belongs to
+    (`neighbor A peer-group G`), `route-map M permit N` with its `match ip address prefix-list`
+    lines, and `ip prefix-list L [seq N] permit|deny P [ge X] [le Y]` in sequence order."""
+    neighbors: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
+    conditionals: list[tuple[str, str, str, bool, int]] = []
+    route_maps: dict[str, tuple[int, tuple[str, ...]]] = {}
+    lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    current: str | None = None  # the permit entry of a route-map the lines below belong to
+    for number, line in enumerate(config.lines, start=1):
+        if not line.startswith(" "):
+            current = None
+        if (match := _LINE_NEIGHBOR.match(line)) is not None:
+            neighbors.setdefault(match[1], number)
+        elif (match := _LINE_PEER_GROUP.match(line)) is not None:
+            members.setdefault(match[2], []).append(match[1])
+        elif (match := _LINE_CONDITIONAL.match(line)) is not None:
+            conditionals.append((match[1], match[2], match[4], match[3] == "exist-map", number))
+        elif (match := _LINE_ROUTE_MAP.match(line)) is not None:
+            current = match[1] if match[2] == "permit" else None
+            route_maps.setdefault(match[1], (number, ()))
+        elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
+            first, names = route_maps[current]
+            route_maps[current] = (first, (*names, *match[1].split()))
+        elif (match := _LINE_PREFIX_LIST.match(line)) is not None:
+            rules = lists.setdefault(match[1], [])
+            sequence = int(match[2]) if match[2] else (rules[-1][0] + 5 if rules else 5)
+            rule = prefix_rule(match[3] == "permit", ipaddress.IPv4Network(match[4], strict=False), match[5], match[6], number)
+            rules.append((sequence, rule))
+    facts = [
+        ConditionalFact(address, advertise, (condition,), exist, number)
+        for target, advertise, condition, exist, number in conditionals
+        for address in members.get(target, [target])
+    ]
+    return AdvertisementFacts(
+        neighbors,
+        facts,
+        route_maps,
+        {name: [rule for _, rule in sorted(rules, key=lambda r: r[0])] for name, rules in lists.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SentProbe:
     """An SLA probe a store sends, as its config spells it: its kind (`IosProbeKind`'s names
     where it is one of those: udp-jitter, icmp-jitter, icmp-echo; else the platform's own name
@@ -284,6 +431,7 @@ ForwardingExtractor = Callable[[ConfigFile, frozenset[str]], ForwardingFacts]
 SummaryExtractor = Callable[[ConfigFile], list[SummaryFact]]
 ProbeExtractor = Callable[[ConfigFile], list[SentProbe]]
 AnswerExtractor = Callable[[ConfigFile], ProbeAnswers]
+AdvertisementExtractor = Callable[[ConfigFile], AdvertisementFacts]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
@@ -292,6 +440,7 @@ FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
 SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
 PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
 ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
+ADVERTISEMENT_EXTRACTORS: dict[str, AdvertisementExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -322,6 +471,7 @@ register_forwarding = _registrar(FORWARDING_EXTRACTORS)
 register_summaries = _registrar(SUMMARY_EXTRACTORS)
 register_probes = _registrar(PROBE_EXTRACTORS)
 register_answers = _registrar(ANSWER_EXTRACTORS)
+register_advertisements = _registrar(ADVERTISEMENT_EXTRACTORS)
 
 
 def load_platform_rules() -> None:

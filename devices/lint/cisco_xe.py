@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from storestack.devices.lint import (
     IP_PATTERN,
     PREFIX_PATTERN,
+    AdvertisementFacts,
     ConfigFile,
     Finding,
     ForwardingFacts,
@@ -29,8 +30,10 @@ from storestack.devices.lint import (
     TunnelFact,
     Verdict,
     hub_probe_kinds,
+    line_advertisements,
     most_permissive,
     pattern_summaries,
+    register_advertisements,
     register_answers,
     register_forwarding,
     register_probes,
@@ -2237,6 +2240,13 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+@register_advertisements(PLATFORM)
+def advertisements(config: ConfigFile) -> AdvertisementFacts:
+    """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
+    cross-file `hub-stores-conditional` check."""
+    return line_advertisements(config)
 
 
 # ---------------------------------------------------------------- SLA probes and their answers

@@ -2,7 +2,9 @@
 it (addresses, identities, BGP ASN, PSK slot, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
-which must answer them (each platform's `register_probes` and `register_answers`)."""
+which must answer them (each platform's `register_probes` and `register_answers`); each hub's
+summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
+hubs (`register_advertisements`)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
+    ADVERTISEMENT_EXTRACTORS,
     ANSWER_EXTRACTORS,
     EXTRACTORS,
     PROBE_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
     Finding,
+    PrefixList,
     ProbeAnswers,
     TunnelFact,
     load_platform_rules,
@@ -95,6 +99,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 continue
             yield from _dc_peers(config, intent)
             yield from _hub_summaries(config, intent)
+            yield from _hub_stores_conditional(config, intent)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -412,3 +417,75 @@ def _hub_summaries(config: ConfigFile, intent: NetworkIntent) -> Iterator[Findin
                 HUB_SUMMARY,
                 f"{summary.prefix} is not announced as an aggregate (while a route from {', '.join(summary.sources)} lies inside it)",
             )
+
+
+HUB_STORES_CONDITIONAL = "hub-stores-conditional"
+# The names every hub template gives them (templates/devices/<os>/hub.j2): the route-map of the
+# stores' routes a hub passes to the other hubs on a condition, and the beacon's condition.
+HUB_STORES = "HUB-STORES"
+BEACON_CONDITION = "BEACON-CONDITION"
+
+
+def _hub_stores_conditional(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
+    """A hub with a beacon passes its stores' routes (`HubBeacon.stores`: the store block with
+    everything inside it, each served store's loopback) to every other hub only while the
+    beacon's condition holds: each hub-hub neighbour advertises route-map HUB-STORES only while
+    BEACON-CONDITION matches a route (exist), and HUB-STORES permits every one of those routes.
+    A hub that lost the DC core would otherwise stay the other hub's best way back to the stores
+    (its own links to them rank higher), and so the DC's, while the stores, which no longer learn
+    HQ from it, send through the other hub: its stateful firewall drops HQ's answers."""
+    extractor = ADVERTISEMENT_EXTRACTORS.get(config.platform)
+    hub = intent.hub(config.hostname)
+    beacon = hub.beacon
+    peers = {str(s.peer_address): s.peer for s in hub.sessions if s.kind == "hub-hub"}
+    if extractor is None or beacon is None or not beacon.stores or not peers:
+        return
+    facts = extractor(config)
+    for address, peer in peers.items():
+        line = facts.neighbors.get(address)
+        if line is None:
+            continue  # `missing-peer` says so
+        held = [c for c in facts.conditionals if c.neighbor == address and c.advertise == HUB_STORES]
+        if any(c.exist and BEACON_CONDITION in c.conditions for c in held):
+            continue
+        spelled = "; ".join(
+            f"{'while' if c.exist else 'unless'} {', '.join(c.conditions) or 'nothing'} matches a route" for c in held
+        )
+        how = (
+            f"{HUB_STORES} {spelled}, not while {BEACON_CONDITION} does"
+            if held
+            else f"the stores' routes unconditionally (no conditional advertisement of {HUB_STORES} while {BEACON_CONDITION} exists)"
+        )
+        yield config.finding(
+            held[0].line if held else line,
+            HUB_STORES_CONDITIONAL,
+            f"hub-hub neighbour {address} ({peer}) gets {how}: a hub that lost the DC core stays {peer}'s "
+            f"and the DC's way back to its stores while they send through {peer}, and its firewall drops HQ's answers",
+        )
+    if HUB_STORES not in facts.route_maps:
+        yield config.finding(
+            0, HUB_STORES_CONDITIONAL, f"route-map {HUB_STORES} is not defined: nothing holds the stores' routes back from {', '.join(peers.values())}"
+        )
+        return
+    first, names = facts.route_maps[HUB_STORES]
+    lists = [PrefixList(facts.prefix_lists.get(name, [])) for name in names]
+    at = next((rules.rules[0].line for rules in lists if rules.rules), first)
+    missing = []
+    for net in beacon.stores:
+        longest = 32 if net.prefixlen < 32 else net.prefixlen
+        permitted = set().union(*(rules.permitted_lengths(net, longest) for rules in lists))
+        if not permitted >= set(range(net.prefixlen, longest + 1)):
+            missing.append(f"{net} le 32" if longest > net.prefixlen else str(net))
+    blocks = [m for m in missing if " le " in m]
+    loopbacks = [m for m in missing if " le " not in m]
+    what = [f"the store block {block}" for block in blocks]
+    if loopbacks:
+        shown = ", ".join(loopbacks[:3]) + (f" and {len(loopbacks) - 3} more" if len(loopbacks) > 3 else "")
+        what.append(f"a served store's loopback {shown}" if len(loopbacks) == 1 else f"{len(loopbacks)} served stores' loopbacks ({shown})")
+    if what:
+        yield config.finding(
+            at,
+            HUB_STORES_CONDITIONAL,
+            f"route-map {HUB_STORES} (prefix-list {', '.join(names) or 'none'}) does not permit {' or '.join(what)}: "
+            f"the hub passes those routes to {', '.join(peers.values())} whether or not it offers HQ",
+        )

@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from storestack.devices.lint import (
+    AdvertisementFacts,
+    ConditionalFact,
     ConfigFile,
     Finding,
     ForwardingFacts,
     Packet,
     PolicyFact,
+    PrefixRule,
     ProbeAnswers,
     ProbeFact,
     SentProbe,
@@ -29,6 +32,8 @@ from storestack.devices.lint import (
     Verdict,
     hub_probe_kinds,
     most_permissive,
+    prefix_rule,
+    register_advertisements,
     register_answers,
     register_forwarding,
     register_probes,
@@ -217,6 +222,12 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(neighbor, "route-map-in", "route-map")
         yield from each(neighbor, "route-map-out", "route-map")
         yield from each(neighbor, "route-map-out-preferable", "route-map")
+        # `edit <advertise-routemap>` and its conditions name route-maps (FortiOS datasource
+        # router.route-map; Ansible fortinet.fortios, fortios_router_bgp: conditional_advertise).
+        for condition in _nested(neighbor, "conditional-advertise"):
+            yield "route-map", condition.name, condition.line
+            yield from each(condition, "advertise-routemap", "route-map")
+            yield from each(condition, "condition-routemap", "route-map")
     for entry in _entries(config, "system dhcp server"):
         yield from each(entry, "interface", "interface")
     for entry in _entries(config, "system dns-server"):
@@ -251,7 +262,8 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
 @register_rule(PLATFORM)
 def undefined_references(config: ConfigFile) -> Iterator[Finding]:
     """Every interface, zone, phase 1, address, service, shaper, prefix-list, community list,
-    route-map, SD-WAN member and health check referenced is defined."""
+    route-map (a BGP neighbour's conditional advertisements' among them), SD-WAN member and
+    health check referenced is defined."""
     if config.suffix:
         return
     parsed = parse(config.text)
@@ -1662,6 +1674,53 @@ def summaries(config: ConfigFile) -> list[SummaryFact]:
         for values, line in [setting]
         if len(values) == 2 and (net := summary_net(values[0], None, values[1])) is not None
     ]
+
+
+def _rule_id(entry: Entry) -> int:
+    return int(entry.name) if entry.name.isdigit() else 0
+
+
+@register_advertisements(PLATFORM)
+def advertisements(config: ConfigFile) -> AdvertisementFacts:
+    """`config router bgp` > `config neighbor` entries and their `config conditional-advertise`
+    (`edit <advertise-routemap>`, `set condition-routemap`, `set condition-type`, exist when
+    unset), `config router route-map` rules that permit (`set match-ip-address`), and `config
+    router prefix-list` rules (`set prefix A M`, `ge`, `le`, `action`), each in id order."""
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    neighbors = _nested(bgp.own, "neighbor") if bgp else []
+    conditionals = [
+        ConditionalFact(
+            neighbor.name,
+            condition.first("advertise-routemap") or condition.name,
+            tuple(condition.get("condition-routemap")),
+            (condition.first("condition-type") or "exist") == "exist",
+            condition.line,
+        )
+        for neighbor in neighbors
+        for condition in _nested(neighbor, "conditional-advertise")
+    ]
+    route_maps = {
+        entry.name: (
+            entry.line,
+            tuple(
+                name
+                for rule in sorted(_nested(entry, "rule"), key=_rule_id)
+                if rule.first("action") != "deny"
+                for name in rule.get("match-ip-address")
+            ),
+        )
+        for entry in _entries(parsed, "router route-map")
+    }
+    prefix_lists: dict[str, list[PrefixRule]] = {}
+    for entry in _entries(parsed, "router prefix-list"):
+        rules = prefix_lists.setdefault(entry.name, [])
+        for rule in sorted(_nested(entry, "rule"), key=_rule_id):
+            prefix = rule.get("prefix")
+            net = summary_net(prefix[0], None, prefix[1]) if len(prefix) == 2 else None
+            if net is not None:
+                rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
+    return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, prefix_lists)
 
 
 @register_probes(PLATFORM)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
+    AdvertisementFacts,
     ConfigFile,
     Finding,
     ForwardingFacts,
@@ -19,7 +20,9 @@ from storestack.devices.lint import (
     TunnelFact,
     Verdict,
     hub_probe_kinds,
+    line_advertisements,
     pattern_summaries,
+    register_advertisements,
     register_answers,
     register_forwarding,
     register_rule,
@@ -59,6 +62,10 @@ def _definitions(config: ConfigFile) -> dict[str, set[str]]:
 
 _REFERENCES = (
     (re.compile(r"^\s*neighbor \S+ route-map (\S+) (?:in|out)$"), "route-map"),
+    # `advertise-map A exist-map C` (or non-exist-map): both are route-maps (FRR user guide, BGP,
+    # "Advertise Map").
+    (re.compile(r"^\s*neighbor \S+ advertise-map (\S+) (?:exist-map|non-exist-map) \S+$"), "route-map"),
+    (re.compile(r"^\s*neighbor \S+ advertise-map \S+ (?:exist-map|non-exist-map) (\S+)$"), "route-map"),
     (re.compile(r"^\s*match ip address prefix-list (\S+)$"), "prefix-list"),
     (re.compile(r"^\s*neighbor \S+ bfd profile (\S+)$"), "bfd-profile"),
     (re.compile(r"^\s*profile (\S+)$"), "bfd-profile"),
@@ -675,6 +682,13 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+@register_advertisements(PLATFORM)
+def advertisements(config: ConfigFile) -> AdvertisementFacts:
+    """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
+    cross-file `hub-stores-conditional` check."""
+    return line_advertisements(config)
 
 
 @register_answers(PLATFORM)

@@ -87,6 +87,27 @@ def test_an_object_in_use_cannot_be_deleted() -> None:
     assert not _send(session, ["config vpn ipsec phase1-interface", 'delete "t1"', "end"])
 
 
+def test_a_conditional_advertisement_naming_an_undefined_route_map_is_refused() -> None:
+    # The route-map advertised (the entry's name) and its condition are both route-maps.
+    _device, session = _unit()
+    _send(session, ["config router route-map", 'edit "BEACON-CONDITION"', "next", 'edit "HUB-STORES"', "next", "end"])
+    neighbour = ["config router bgp", "config neighbor", 'edit "10.0.0.4"', "set remote-as 65000", "config conditional-advertise"]
+    assert _send(session, [*neighbour, 'edit "HUB-STORE"', "end", "next", "end", "end"]) == [
+        ('edit "HUB-STORE"', "entry not found in datasource")
+    ]
+    assert _send(
+        session, [*neighbour, 'edit "HUB-STORES"', 'set condition-routemap "BEACON-CONDITON"', "next", "end", "next", "end", "end"]
+    ) == [('set condition-routemap "BEACON-CONDITON"', "entry not found in datasource")]
+    assert not _send(
+        session,
+        [*neighbour, 'edit "HUB-STORES"', 'set condition-routemap "BEACON-CONDITION"', "next", "end", "next", "end", "end"],
+    )
+    # Nor can a route-map the advertisement names be deleted while it does.
+    assert _send(session, ["config router route-map", 'delete "BEACON-CONDITION"', "end"]) == [
+        ('delete "BEACON-CONDITION"', "The entry is used by other 1 entries")
+    ]
+
+
 def _configs(fleet: Fleet) -> list[tuple[str, str]]:
     stores = [(store_id, render_store(fleet, store_id)[0].text) for store_id in sorted(set(SHAPES.values()))]
     return [*stores, ("hq-hub1", render_hub(fleet, "hq-hub1").text)]
