@@ -216,7 +216,8 @@ class Steering:
         holds, and taken again as soon as it no longer does, as the DC's path back does. Their
         own state (up or down, hold-down, recovery) runs on. Where no path the class may take
         has passed its recovery, the first one that is up takes it: recovery keeps a class from
-        returning too early to a better path, never from leaving on one that works."""
+        returning too early to a better path, never from leaving on one that works. Where none
+        of them is up but a withheld one is, the main table (BGP's way) takes it."""
         withheld = withheld or {}
         chosen: dict[str, str | None] = {}
         for steered in self.config.classes:
@@ -229,17 +230,24 @@ class Steering:
             # better than any single path; the probes still keep each path's state.
             split = unrouted >= set(steered.paths)
             usable = up_now = None
+            elsewhere = False  # a path to another hub is up
             for ifname in steered.paths:
                 state = self.states.setdefault((steered.name, ifname), PathState())
                 up = path_up.get(ifname, False)
                 self._step(state, up, now, steered)
                 if ifname in unrouted:
+                    elsewhere = elsewhere or up
                     continue
                 if state.usable and usable is None:
                     usable = ifname
                 if up and up_now is None:
                     up_now = ifname
-            chosen[steered.name] = UNSTEERED if split else (usable or up_now)
+            # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
+            # hub (a BFD session that never came up does not hold BGP down) and a path to
+            # another hub is up: the main table follows BGP, the way HQ's answers come back,
+            # rather than an unreachable route or the other hub.
+            fallback = UNSTEERED if elsewhere else None
+            chosen[steered.name] = UNSTEERED if split else (usable or up_now or fallback)
         return chosen
 
     @staticmethod

@@ -215,6 +215,20 @@ def test_a_flapping_primary_keeps_the_class_on_the_hub_bgp_answers_through() -> 
     assert steering.observe(ALL_UP, 63.0, withheld_paths(config, hub1_best))["pos"] == "xfrm1"  # recovered
 
 
+def test_with_no_path_up_to_bgps_hub_the_class_follows_bgp_not_the_other_hub() -> None:
+    """BGP routes HQ through hub1 (its sessions are up) but the BFD sessions to hub1 are down
+    (never came up: that does not hold BGP down). POS may not take hub2's paths, where HQ's
+    answers would not come back, nor an unreachable route while BGP has a way: the main table."""
+    config = SteeringConfig.parse(ROUTED)
+    steering = Steering(config)
+    hub1_bfd_down = {"xfrm1": False, "xfrm3": True, "xfrm2": False}
+    assert steering.observe(hub1_bfd_down, 0.0, withheld_paths(config, routed(HUB1 | HUB2, HUB1)))["pos"] == UNSTEERED
+    # With nothing up at all, nothing: never the main table, whose best path may be one the class
+    # may not use.
+    nothing = dict.fromkeys(hub1_bfd_down, False)
+    assert steering.observe(nothing, 1.0, withheld_paths(config, routed(HUB1 | HUB2, HUB1)))["pos"] is None
+
+
 def test_a_destination_no_hub_of_the_class_offers_decides_nothing() -> None:
     """No route at all, or only another neighbour's (an AWS tunnel's), or the default route from
     every hub alike: no path is left for it, so the class is never stranded by routing alone."""
