@@ -694,9 +694,7 @@ class NetworkIntent:
         planned = False
         beacon = self.hub_beacon(hub)
         hub_routes = (*self.hub_routes, *self._hub_loopbacks(), *([beacon.route] if beacon else []))
-        for store in self.fleet.stores.values():
-            if store.state == "decommissioned" or name not in self.store_hubs(store):
-                continue
+        for store in self.served_stores(name):
             outputs = self.outputs.get(store.id)
             planned = planned or outputs is None or outputs.planned
             ranks = self.transport_ranks(store)
@@ -820,8 +818,16 @@ class NetworkIntent:
                 closed=(hub.dc_address, hub.public_address),
             ),
             dc_trust=self._dc_trust(hub),
-            beacon=self.hub_beacon(hub),
+            beacon=beacon,
         )
+
+    def served_stores(self, hub: str) -> list[ResolvedStore]:
+        """The stores that reach `hub` (a hub name), decommissioned ones left out."""
+        return [
+            store
+            for store in self.fleet.stores.values()
+            if store.state != "decommissioned" and hub in self.store_hubs(store)
+        ]
 
     def hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
         """The host route `hub` announces to its stores while it offers the summaries only its
@@ -834,12 +840,7 @@ class NetworkIntent:
         lan = self._dc_link(hub).address.network
         connected = (lan,) if any(lan.subnet_of(prefix) for prefix in own) else ()
         loopbacks = sorted(
-            {
-                self.host_net(appliance.loopback)
-                for store in self.fleet.stores.values()
-                if store.state != "decommissioned" and hub.hostname in self.store_hubs(store)
-                for appliance in store.appliances
-            }
+            {self.host_net(a.loopback) for store in self.served_stores(hub.hostname) for a in store.appliances}
         )
         return HubBeacon(hub.beacon, own, connected, (self.fleet.spec.ip_plan.stores, *loopbacks))
 
