@@ -392,11 +392,12 @@ def withheld_paths(config: SteeringConfig, offers: dict[str, RouteOffer]) -> dic
     withheld: dict[str, frozenset[str]] = {}
     for steered in config.classes:
         peers = {ifname: config.paths[ifname].peer for ifname in steered.paths}
+        class_peers = set(peers.values())
         left: set[str] = set()
         for destination in steered.destinations:
             offer = offers.get(destination, RouteOffer())
-            taken = offer.best_hub if offer.best_hub & set(peers.values()) else offer.peers
-            if taken & set(peers.values()):
+            taken = offer.best_hub if offer.best_hub & class_peers else offer.peers
+            if taken & class_peers:
                 left.update(ifname for ifname, peer in peers.items() if peer not in taken)
         if left:
             withheld[steered.name] = frozenset(left)
