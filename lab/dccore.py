@@ -173,14 +173,15 @@ def _start_bgpd(space: str, namespace: str, address: str, config_text: str, *, z
         directory.mkdir(parents=True, exist_ok=True)
         os.chown(directory, frr_user.pw_uid, frr_user.pw_gid)
         os.chmod(directory, 0o750)
-    installs = zebra is not None
-    configs = {"bgpd": config_text, **({"zebra": zebra} if zebra is not None else {})}
+    configs = {"bgpd": config_text}
+    if zebra is not None:
+        configs["zebra"] = zebra
     for daemon, text in configs.items():
         config = conf_dir / f"{daemon}.conf"
         atomic_write_text(config, text, mode=0o640)
         os.chown(config, frr_user.pw_uid, frr_user.pw_gid)
     in_namespace = ["ip", "netns", "exec", namespace]
-    if installs:
+    if zebra is not None:
         system.run(
             [*in_namespace, str(system.FRR_LIB / "zebra"), "-N", space, "-d", "-A", "127.0.0.1",
              "-f", str(conf_dir / "zebra.conf")],
@@ -189,7 +190,7 @@ def _start_bgpd(space: str, namespace: str, address: str, config_text: str, *, z
     system.run(
         [
             *in_namespace,
-            str(system.FRR_LIB / "bgpd"), "-N", space, "-d", *([] if installs else ["-Z"]), "-l", address,
+            str(system.FRR_LIB / "bgpd"), "-N", space, "-d", *([] if zebra is not None else ["-Z"]), "-l", address,
             "-A", "127.0.0.1", "-f", str(conf_dir / "bgpd.conf"),
         ],
         timeout=30,

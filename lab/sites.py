@@ -122,10 +122,6 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
     subnets = list(_DC_POOL.subnets(new_prefix=30))
     core = sites.dc_core
 
-    def taught(hub: str | None) -> bool:
-        """The hub peers with the DC core (lab.dccore): routes between it and HQ come from BGP."""
-        return core is not None and hub in core.hub_addresses
-
     links = [
         f"link add name dc netns {appliance_namespaces[hub]} type veth peer name hub{index} netns {hq}"
         for index, hub in enumerate(hubs)
@@ -173,9 +169,9 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         # hub peers with it; the cloud's from the cloud VPN stand-in, this kernel route standing in
         # for a cloud VPN's other routes. What the hub announces follows what it learns: its
         # aggregates need a route inside them in BGP.
+        taught = core is not None and hub in core.hub_addresses
         hub_lines += [
-            f"route add {prefix_} via {hq_side}"
-            for prefix_ in (*([] if taught(hub) else sites.hq_prefixes), sites.cloud_prefix)
+            f"route add {prefix_} via {hq_side}" for prefix_ in (*([] if taught else sites.hq_prefixes), sites.cloud_prefix)
         ]
         if hub in vpns:
             hub_lines += [f"addr add {vpns[hub].hub_inside} dev {vpns[hub].ifname}", f"link set {vpns[hub].ifname} up"]
@@ -200,9 +196,8 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         hq_lines += [
             f"rule add pref {FALLBACK_RULE_PREF} lookup {FALLBACK_TABLE}",
             f"rule add pref {BREAKOUT_RULE_PREF} lookup {BREAKOUT_TABLE}",
+            *(f"addr add {router}/{core.lan.prefixlen} dev {DC_LAN}" for router in core.routers),
         ]
-    if core is not None:
-        hq_lines += [f"addr add {router}/{core.lan.prefixlen} dev {DC_LAN}" for router in core.routers]
     for index, vpn in enumerate(vpns.values()):
         hq_lines += [f"addr add {vpn.peer_inside}/{vpn.hub_inside.network.prefixlen} dev vpn{index}", f"link set vpn{index} up"]
     ip_batch(hq, hq_lines)
