@@ -207,6 +207,7 @@ def profile(rounds: int, edges: int, root: Path) -> dict[str, object]:
             options=PushOptions(
                 backup_root=root / "backups",
                 known_hosts=root / "known_hosts.json",
+                secret_ledger=root / "secrets",
                 session=SessionOptions(read_timeout=20.0),
             )
         )

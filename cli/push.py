@@ -429,6 +429,7 @@ def _push_options(
         force=force,
         backup_root=state_dir / "backups",
         known_hosts=state_dir / "known_hosts.json",
+        secret_ledger=state_dir / "secrets",
         session=SessionOptions(
             conn_timeout=conn_timeout,
             banner_timeout=conn_timeout,

@@ -19,6 +19,7 @@ from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.platforms.base import NamedObjects, StoppedWhileChanged
+from storestack.devices.secret_ledger import HeldSecrets
 from storestack.devices.secrets import secret_spellings
 
 REDACTED = "<redacted>"
@@ -90,6 +91,75 @@ def normalise(text: str, driver: PlatformDriver) -> list[str]:
     return lines
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _with_paths(lines: Iterable[str]) -> Iterable[tuple[str, tuple[str, ...]]]:
+    """Each line with its path: the texts of the lines it sits under (by indentation), then its own."""
+    stack: list[tuple[int, str]] = []
+    for line in lines:
+        depth = _indent(line)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        stack.append((depth, line.strip()))
+        yield line, tuple(text for _, text in stack)
+
+
+def secret_paths(intended: str, platform: str) -> list[tuple[str, ...]]:
+    """The paths of the intended config's secret lines (and lines the device never shows): what
+    the secret ledger records once an appliance holds the intended config."""
+    driver = driver_for(platform)
+    if not driver.hides_secrets:
+        return []
+    return [
+        path
+        for line, path in _with_paths(normalise(intended, driver))
+        if driver.secret_shape(line) != line or (len(path) == 1 and driver.is_unshown(line))
+    ]
+
+
+def _held_as_intended(
+    running_lines: list[str], intended_lines: list[str], driver: PlatformDriver, held: HeldSecrets | None
+) -> tuple[list[str], list[str]]:
+    """Both sides as the diff reads them where the device keeps secrets in a form of its own.
+
+    A running line that shows a secret in its stored form, with an intended line of the same shape
+    in the same place: where it shows the intended value, or the appliance holds that intended
+    line (`held`, the secret ledger), it reads as the intended line; where neither, it is left
+    out, so the intended line is sent and overwrites it (never the stored form negated first). An intended line the device
+    never shows is left out of both sides where it is held. Without `held` (a rollback to a
+    backup), no line is held."""
+    if not driver.hides_secrets:
+        return running_lines, intended_lines
+    secret_lines: dict[tuple[str, ...], tuple[str, bool]] = {}
+    unshown: set[str] = set()
+    for line, path in _with_paths(intended_lines):
+        shape = driver.secret_shape(line)
+        is_held = held is not None and held.holds(path)
+        if len(path) == 1 and driver.is_unshown(line):
+            if is_held:
+                unshown.add(shape)
+        elif shape != line:
+            secret_lines[(*path[:-1], shape)] = (line.strip(), is_held)
+    if not secret_lines and not unshown:
+        return running_lines, intended_lines
+    running_read: list[str] = []
+    for line, path in _with_paths(running_lines):
+        shape = driver.secret_shape(line)
+        if shape == line:
+            running_read.append(line)
+        elif len(path) == 1 and shape in unshown:
+            continue
+        elif (found := secret_lines.get((*path[:-1], shape))) is None:
+            running_read.append(line)
+        elif found[1] or found[0] == line.strip():
+            # held, or shown as sent: the intended line (indented as the running one)
+            running_read.append(line[: _indent(line)] + found[0])
+    intended_read = [line for line in intended_lines if _indent(line) or driver.secret_shape(line) not in unshown]
+    return running_read, intended_read
+
+
 def parse(text: str, platform: str) -> HConfig:
     driver = driver_for(platform)
     return get_hconfig(hier_driver(platform), "\n".join(normalise(text, driver)))
@@ -153,11 +223,14 @@ def _count_changes(lines: Iterable[str], platform: str) -> int:
     )
 
 
-def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
-    """Remediation (running → intended) and rollback (intended → running) for one appliance."""
+def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecrets | None = None) -> ConfigDiff:
+    """Remediation (running → intended) and rollback (intended → running) for one appliance.
+
+    `held`: the intended secret lines the appliance is known to hold (the secret ledger), where
+    the device shows secrets in a form of its own; without it, none is (`_held_as_intended`)."""
     driver = driver_for(platform)
-    running_lines = normalise(running, driver)
-    intended_lines = normalise(intended, driver)
+    shown, wanted = normalise(running, driver), normalise(intended, driver)
+    running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
         # (parsing is most of a diff's cost, and most appliances of a push are in sync).
@@ -168,24 +241,40 @@ def compute_diff(running: str, intended: str, platform: str) -> ConfigDiff:
     _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
     remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
+    if not remediation:
+        # Nothing to change means nothing to undo; most appliances of a push are in sync.
+        rollback: tuple[str, ...] = ()
+    else:
+        # The way back restores the secrets the appliance showed, in their stored form (which it
+        # takes as input): read the other way round, with nothing held.
+        intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
+        if (intended_back, running_back) == (intended_lines, running_lines):
+            rollback = send_ordered(workflow.rollback_config, intended_config, running_config, driver)
+        else:
+            back_from = get_hconfig(hconfig_driver, "\n".join(intended_back))
+            back_to = get_hconfig(hconfig_driver, "\n".join(running_back))
+            _keep_undeletable_sections(back_to, back_from, driver)
+            back = back_from.config_to_get_to(back_to).set_order_weight()
+            rollback = send_ordered(back, back_from, back_to, driver)
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
         intended=tuple(intended_lines),
         remediation=remediation,
-        # Nothing to change means nothing to undo; most appliances of a push are in sync.
-        rollback=send_ordered(workflow.rollback_config, intended_config, running_config, driver)
-        if remediation
-        else (),
+        rollback=rollback,
         running_config=running_config,
         intended_config=intended_config,
     )
 
 
-def remediation_lines(running: str, intended: str, platform: str) -> tuple[str, ...]:
-    """Only the remediation (cheaper than compute_diff: no rollback is built)."""
+def remediation_lines(
+    running: str, intended: str, platform: str, *, held: HeldSecrets | None = None
+) -> tuple[str, ...]:
+    """Only the remediation (cheaper than compute_diff: no rollback is built); `held` as there."""
     driver = driver_for(platform)
-    running_lines, intended_lines = normalise(running, driver), normalise(intended, driver)
+    running_lines, intended_lines = _held_as_intended(
+        normalise(running, driver), normalise(intended, driver), driver, held
+    )
     if running_lines == intended_lines:
         return ()
     hconfig_driver = hier_driver(platform)

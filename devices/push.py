@@ -41,6 +41,7 @@ from storestack.devices.configdiff import (
     parse,
     redactor_for,
     remediation_lines,
+    secret_paths,
 )
 from storestack.devices.drivers import CommitConfirm, commit_confirm_for, companion_delivery_for, driver_for
 from storestack.devices.errors import (
@@ -63,6 +64,7 @@ from storestack.devices.health import (
 from storestack.devices.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHostKeys
 from storestack.devices.intended import IntendedConfig
 from storestack.devices.report import CommitConfirmResult, DeviceResult, RollbackResult
+from storestack.devices.secret_ledger import DEFAULT_SECRET_LEDGER, HELD_AS_SENT, SecretLedger
 from storestack.devices.session import ApplianceSession, HostCommand, SessionOptions
 from storestack.devices.targets import ApplianceTarget, Credentials, CredentialsError, CredentialsRef
 
@@ -82,6 +84,7 @@ class PushOptions:
     backup_root: Path = DEFAULT_BACKUP_ROOT
     backup_keep: int = DEFAULT_KEEP
     known_hosts: Path = DEFAULT_KNOWN_HOSTS
+    secret_ledger: Path = DEFAULT_SECRET_LEDGER
     # Commit-confirm: the appliance reverts a change by itself unless the push confirms it
     # within this many seconds (0: off). After a lost session the engine waits up to the
     # appliance's timer plus `revert_margin` for the backup to come back: it reconnects after
@@ -134,8 +137,11 @@ class PushContext:
     backups: BackupStore | None = None
     known_hosts: KnownHostKeys | None = None
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    ledger: SecretLedger | None = None
 
     def __post_init__(self) -> None:
+        if self.ledger is None:
+            self.ledger = SecretLedger(self.options.secret_ledger)
         if self.backups is None:
             self.backups = BackupStore(self.options.backup_root, keep=self.options.backup_keep)
         if self.known_hosts is None:
@@ -273,7 +279,9 @@ class _Run:
             result.backup_path = str(backup)
             self.backup_text = running
         with self.stage("diff"):
-            diff = compute_diff(running, self.intended.text, self.target.platform)
+            assert self.context.ledger is not None
+            held = self.context.ledger.held(self.target.name)
+            diff = compute_diff(running, self.intended.text, self.target.platform, held=held)
             self.diff = diff
             result.remediation = self.redactor.redact_lines(diff.remediation)
             result.rollback_plan = self.redactor.redact_lines(diff.rollback)
@@ -289,6 +297,7 @@ class _Run:
             return
         if diff.in_sync and not pending:
             result.outcome = "unchanged"
+            self._record_secrets()
             return
         # The backup is what a rollback restores: on disk before the first line goes out.
         BackupStore.make_durable(backup)
@@ -342,6 +351,13 @@ class _Run:
             return
         result.outcome = "changed"
         result.changed = True
+        self._record_secrets()
+
+    def _record_secrets(self) -> None:
+        """The appliance holds the intended config: its secret lines go to the secret ledger."""
+        if self.driver.hides_secrets:
+            assert self.context.ledger is not None
+            self.context.ledger.record(self.target.name, secret_paths(self.intended.text, self.target.platform))
 
     def _arm(self, mechanism: CommitConfirm, running: str) -> tuple[bool, str | None]:
         """Start the appliance's own rollback timer before the first change line; returns whether
@@ -572,7 +588,8 @@ class _Run:
 
     def _verify(self, running_before: str) -> None:
         now, health_outputs = self.read_state()
-        residual = remediation_lines(now, self.intended.text, self.target.platform)
+        # Every intended secret line was either held already or sent just now.
+        residual = remediation_lines(now, self.intended.text, self.target.platform, held=HELD_AS_SENT)
         if residual:
             shown = self.redactor.redact_lines(residual)
             self.result.findings = [f"still differs from intended: {line.strip()}" for line in shown]

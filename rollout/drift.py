@@ -146,7 +146,10 @@ def _compare(env: Environment, target: ApplianceTarget, config: RenderedConfig, 
         running, changes = fetch_state(target, env.push_context, config.companions)
     except PushError as exc:
         return base.model_copy(update={"status": "unreachable", "error": redactor.redact(exc.message)})
-    diff = compute_diff(running, config.text, target.platform)
+    # The secrets the appliance is known to hold: a device shows none as it was sent.
+    ledger = env.push_context.ledger
+    held = ledger.held(target.name) if ledger is not None else None
+    diff = compute_diff(running, config.text, target.platform, held=held)
     companions = [_companion_drift(target.name, change, redactor) for change in changes]
     if diff.in_sync and all(item.status in ("in_sync", "not-taken") for item in companions):
         return base.model_copy(update={"companions": companions})

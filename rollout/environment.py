@@ -320,6 +320,7 @@ def prepare(
         force=connection.force,
         backup_root=state_dir / "backups",
         known_hosts=state_dir / "known_hosts.json",
+        secret_ledger=state_dir / "secrets",
         session=connection.session(),
     )
     return Environment(

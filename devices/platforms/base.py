@@ -144,8 +144,18 @@ class PlatformDriver(BaseModel):
     named_objects: tuple[NamedObjects, ...] = ()
     # Blocks stopped before a change and started again after it (`StoppedWhileChanged`).
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
-    # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted.
+    # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
+    # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()
+    # Secret settings the device shows in a stored form of its own (encrypted, salted, hashed),
+    # never as sent, in the form of `secret_patterns`: such a line is compared by its shape
+    # (`secret_shape`), and the secret ledger tells whether the appliance holds the intended
+    # value (devices/secret_ledger.py). Only settings a new value overwrites: never a secret that
+    # names its line (an SNMP community), nor one the device shows as sent (FRR).
+    stored_secret_patterns: tuple[str, ...] = ()
+    # Top-level lines the device applies but never shows in its running config (IOS-XE SNMPv3
+    # users): held, like a stored secret, when the ledger says storestack set them as intended.
+    unshown_lines: tuple[str, ...] = ()
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
     hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
 
@@ -189,6 +199,22 @@ class PlatformDriver(BaseModel):
         pattern = _any_of(self.ignore_lines)
         return pattern is not None and pattern.search(line) is not None
 
+    def secret_shape(self, line: str) -> str:
+        """`line` with each stored secret value (group 1 of its pattern kept) replaced by one
+        placeholder: the same for a secret as sent and as the device stores and shows it."""
+        for pattern in _secret_patterns(self.stored_secret_patterns):
+            line = pattern.sub(lambda match: match.group(1) + SECRET_PLACEHOLDER, line)
+        return line
+
+    @property
+    def hides_secrets(self) -> bool:
+        """Whether the running config cannot show some intended secret line as it was sent."""
+        return bool(self.stored_secret_patterns or self.unshown_lines)
+
+    def is_unshown(self, line: str) -> bool:
+        pattern = _any_of(self.unshown_lines)
+        return pattern is not None and pattern.search(line) is not None
+
     def canonical(self, line: str) -> str:
         """`line` in the form the intended config writes it (`equivalent_lines`)."""
         for pattern, form in self.equivalent_lines:
@@ -213,6 +239,14 @@ def _whole_line(pattern: str) -> re.Pattern[str]:
 def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One compiled regex for a set of patterns: every config line of every diff is tested."""
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
+
+
+SECRET_PLACEHOLDER = "<secret>"
+
+
+@cache
+def _secret_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.MULTILINE) for pattern in patterns)
 
 
 class CommitConfirm(BaseModel):

@@ -177,6 +177,17 @@ DRIVER = PlatformDriver(
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
     secret_patterns=IOS_SECRET_PATTERNS,
+    # IOS-XE shows the TACACS+ server key as `key 7 …` and an NTP key as `… <encrypted> 7`, and
+    # an SNMPv3 user not at all: it is kept outside the running config, `show snmp user` lists it
+    # without its keys (RFC 3414 localised keys; ansible-collections/cisco.ios#609, "SNMPv3 user
+    # configuration does not display in running config").
+    stored_secret_patterns=(
+        r"(^\s+key )(?:[067] )?\S+\s*$",
+        r"(\bauthentication-key \d+ (?:md5|hmac-sha1|hmac-sha2-256|cmac-aes-128)\s+)\S+(?: 7)?",
+        r"(^snmp-server user .*\bauth (?:md5|sha)\s+)\S+",
+        r"(^snmp-server user .*\bpriv (?:des|3des|aes(?: \d+)?)\s+)\S+",
+    ),
+    unshown_lines=(r"^snmp-server user ",),
     named_objects=(TRACKS, IP_SLA_OPERATIONS),
 )
 

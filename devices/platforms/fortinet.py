@@ -130,6 +130,9 @@ SEND_ORDER = (
     SendStage(section="config system admin"),
 )
 
+# Secret values, all settings FortiOS shows as `ENC <encrypted, salted value>`.
+FORTIOS_SECRET_PATTERNS = (r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",)
+
 DRIVER = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
@@ -189,7 +192,8 @@ DRIVER = PlatformDriver(
     entry_word="edit",
     deletion_word="delete",
     hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
-    secret_patterns=(r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",),
+    stored_secret_patterns=FORTIOS_SECRET_PATTERNS,
+    secret_patterns=FORTIOS_SECRET_PATTERNS,
 )
 
 # Confirms a change, and leaves an appliance that reverted by itself as it was before the push.

@@ -59,6 +59,16 @@ class HuaweiVrpPlatform(PlatformProfile):
 # track-nqa` keeps naming a test that exists throughout the push.
 NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo start", start=r"^start ")
 
+# Secret values, all settings VRP re-encodes: a `cipher` value shown encrypted with a random salt
+# (`%^%#…%^%#`), an irreversible-cipher password as its hash.
+VRP_SECRET_PATTERNS = (
+    r"(\bcipher\s+)\S+",
+    r"(\bpre-shared-key (?:cipher |simple )?)\S+",
+    r"(\bpassword (?:cipher |simple |irreversible-cipher )?)\S+",
+    r"(\bauthentication-mode \S+ (?:cipher )?)\S+",
+    r"(\bprivacy-mode \S+ (?:cipher )?)\S+",
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -98,13 +108,8 @@ DRIVER = PlatformDriver(
     keep_sections=("interface ",),
     stopped_while_changed=(NQA_TESTS,),
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
-    secret_patterns=(
-        r"(\bcipher\s+)\S+",
-        r"(\bpre-shared-key (?:cipher |simple )?)\S+",
-        r"(\bpassword (?:cipher |simple |irreversible-cipher )?)\S+",
-        r"(\bauthentication-mode \S+ (?:cipher )?)\S+",
-        r"(\bprivacy-mode \S+ (?:cipher )?)\S+",
-    ),
+    stored_secret_patterns=VRP_SECRET_PATTERNS,
+    secret_patterns=VRP_SECRET_PATTERNS,
 )
 
 # VRP shows well-known ports by name, so they are written by name; the names differ by protocol

@@ -1,0 +1,114 @@
+"""Which secrets storestack last set on each appliance: keyed fingerprints, never the secrets.
+
+A vendor appliance does not show a secret as it was sent. VRP shows `cipher %^%#…%^%#`, FortiOS
+`ENC …`, both salted at random; IOS-XE never shows an SNMPv3 user at all. Reading the running
+config therefore cannot tell whether the appliance holds the intended PSK or key. The ledger
+can: after a push leaves an appliance matching its intended config, it records a fingerprint of
+every secret line of that config. Comparing the next intended config with the ledger tells which
+secret lines are unchanged since (the appliance holds them) and which changed or were never set
+by storestack (they are sent again).
+
+A fingerprint is HMAC-SHA256 over the appliance's name and the line's path, keyed by a random key
+kept next to the ledger (mode 0600 like every file here): without the key, a fingerprint cannot be
+checked against guessed secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storestack.common.files import atomic_write_text
+
+DEFAULT_SECRET_LEDGER = Path(".storestack/secrets")
+_KEY_FILE = "ledger.key"
+_FILE_MODE = 0o600
+
+
+def fingerprint(key: bytes, appliance: str, path: tuple[str, ...]) -> str:
+    """The fingerprint of one secret line (its texts from the top-level line down) on `appliance`."""
+    message = "\x1f".join((appliance, *path)).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class HeldSecrets:
+    """The secret lines one appliance is known to hold, for the diff (`configdiff.compute_diff`).
+
+    `everything`: every intended secret line counts as held. Verification after a push uses it:
+    each secret line either was just sent or was held before."""
+
+    appliance: str = ""
+    key: bytes = b""
+    fingerprints: frozenset[str] = field(default_factory=frozenset)
+    everything: bool = False
+
+    def holds(self, path: tuple[str, ...]) -> bool:
+        return self.everything or fingerprint(self.key, self.appliance, path) in self.fingerprints
+
+
+HELD_AS_SENT = HeldSecrets(everything=True)
+
+
+class SecretLedger:
+    """Fingerprints by appliance under `root` (one JSON file each). Thread-safe; writes are atomic."""
+
+    def __init__(self, root: Path = DEFAULT_SECRET_LEDGER) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._key: bytes | None = None
+
+    def _ledger_key(self, *, create: bool) -> bytes | None:
+        if self._key is not None:
+            return self._key
+        path = self.root / _KEY_FILE
+        try:
+            self._key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            if not create:
+                return None
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            key = secrets.token_bytes(32)
+            try:
+                # O_EXCL: two runs creating the key at once keep the first one's.
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            except FileExistsError:
+                return self._ledger_key(create=False)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key.hex() + "\n")
+            self._key = key
+        except (OSError, ValueError):
+            return None
+        return self._key
+
+    def _file(self, appliance: str) -> Path:
+        return self.root / f"{appliance}.json"
+
+    def held(self, appliance: str) -> HeldSecrets:
+        """What `appliance` is known to hold; nothing when the ledger has no (readable) record."""
+        with self._lock:
+            key = self._ledger_key(create=False)
+            if key is None:
+                return HeldSecrets(appliance=appliance)
+            try:
+                data = json.loads(self._file(appliance).read_text(encoding="utf-8"))
+                recorded = frozenset(str(item) for item in data.get("fingerprints", []))
+            except (OSError, ValueError, AttributeError):
+                recorded = frozenset()
+            return HeldSecrets(appliance=appliance, key=key, fingerprints=recorded)
+
+    def record(self, appliance: str, paths: Iterable[tuple[str, ...]]) -> None:
+        """`appliance` now holds exactly these secret lines (its whole intended config's)."""
+        with self._lock:
+            key = self._ledger_key(create=True)
+            assert key is not None
+            prints = sorted({fingerprint(key, appliance, path) for path in paths})
+            text = json.dumps({"appliance": appliance, "fingerprints": prints}, indent=1) + "\n"
+            atomic_write_text(self._file(appliance), text, mode=_FILE_MODE)
