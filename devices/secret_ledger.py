@@ -106,7 +106,12 @@ class SecretLedger:
 
     def record(self, appliance: str, paths: Iterable[tuple[str, ...]]) -> None:
         """`appliance` now holds exactly these secret lines (its whole intended config's)."""
+        paths = list(paths)
         with self._lock:
+            if not paths:
+                # Nothing to hold: no record (and no ledger key made for it).
+                self._file(appliance).unlink(missing_ok=True)
+                return
             key = self._ledger_key(create=True)
             assert key is not None
             prints = sorted({fingerprint(key, appliance, path) for path in paths})
