@@ -1,0 +1,126 @@
+"""The emulated appliances keep a secret as the real ones do, not as it was sent: VRP shows a
+`cipher` key encrypted (`%^%#...%^%#`) and an `irreversible-cipher` password hashed
+(`$1a$...$`), salted anew every time the secret is applied, and keeps a stored form sent back (a
+rollback) as it is. A rendered config's secrets are nowhere in the running config the appliance
+shows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from testsupport.rendering import SHAPES, TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform, secrets_carried_by
+
+from storestack.common.platforms import Platform
+from storestack.devices.render import render_store
+from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab.emulator.device import DeviceState
+from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
+
+STORE = SHAPES["dual-wan"]
+VRP_CIPHER = re.compile(r" cipher (%\^%#\S{40,}%\^%#)$")
+VRP_HASH = re.compile(r" irreversible-cipher (\$1a\$\S+\$\S+\$)$")
+
+
+@pytest.fixture(autouse=True)
+def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (*TEST_SECRETS.items(), TEST_IPSEC_PSK_SEED):
+        monkeypatch.setenv(name, value)
+
+
+def _rendered(platform: Platform) -> str:
+    fleet = on_platform(load_fleet(sample_chain_path()), platform)
+    (config,) = render_store(fleet, STORE)
+    return config.text
+
+
+def _psks(text: str, keyword: str) -> set[str]:
+    """The tunnel PSKs a rendered config carries after `keyword`."""
+    return {line.split()[-1] for line in text.splitlines() if line.strip().startswith(keyword + " ")}
+
+
+def _leaked(platform: Platform, intended: str, running: str) -> list[str]:
+    """Which of the config's secrets the running config shows as sent."""
+    psks = _psks(intended, "pre-shared-key cipher") | _psks(intended, "set psksecret") | _psks(intended, "pre-shared-key")
+    assert psks, "the store has tunnels with PSKs"
+    values = [*secrets_carried_by(platform, TEST_SECRETS).values(), *psks]
+    return [value for value in values if value in running]
+
+
+# -- Huawei VRP ------------------------------------------------------------------------------------
+
+
+def _ar() -> tuple[DeviceState, VrpSession]:
+    device = DeviceState(EmulatedDevice(name="ar", platform="huawei_vrp"))
+    session = VrpSession(device)
+    session.handle("system-view")
+    return device, session
+
+
+def _vrp_send(session: VrpSession, lines: list[str]) -> list[str]:
+    """The lines the unit refused."""
+    return [line for line in lines if "Error:" in session.handle(line).output]
+
+
+def _vrp_secret_lines(running: str) -> list[str]:
+    return [line for line in running.splitlines() if " cipher " in line and not line.startswith("ssh server cipher ")]
+
+
+def _vrp_store() -> tuple[list[str], DeviceState, VrpSession]:
+    """A factory unit that took the rendered store config (its lines) whole."""
+    intended = _rendered("huawei_vrp")
+    device, session = _ar()
+    lines = [line for line in intended.splitlines() if line.strip() and not line.startswith(("#", "return"))]
+    assert _vrp_send(session, [*lines, "commit"]) == []
+    return lines, device, session
+
+
+def test_vrp_shows_its_stored_forms_never_the_secrets_sent() -> None:
+    lines, device, _session = _vrp_store()
+    intended = "\n".join(lines)
+    running = device.running_text()
+    assert _leaked("huawei_vrp", intended, running) == []
+    secret_lines = _vrp_secret_lines(running)
+    # Every tunnel's PSK, HWTACACS, the SNMPv3 user's two keys, the NTP key; the local user hashed.
+    assert len(secret_lines) == len(_vrp_secret_lines(intended)) >= 6
+    for line in secret_lines:
+        assert VRP_HASH.search(line) if "irreversible-cipher" in line else VRP_CIPHER.search(line), line
+    assert "ssh server cipher aes256_ctr aes128_ctr" in running.splitlines()
+
+
+def _sent_back(lines: list[str], running: str, shown: re.Pattern[str]) -> list[str]:
+    """`lines` with each secret in the form `running` shows it: what a rollback to that running
+    config sends (the secret lines, statement by statement, in the order both list them)."""
+    stored: dict[str, list[str]] = {}
+    for line in running.splitlines():
+        if (found := shown.search(line)) is not None:
+            stored.setdefault(line[: found.start(1)].strip(), []).append(found.group(1))
+    back = []
+    for line in lines:
+        statement = line.rsplit(" ", 1)[0]
+        sent = stored.get(statement.strip())
+        back.append(f"{statement} {sent.pop(0)}" if sent else line)
+    assert not any(stored.values()), stored
+    return back
+
+
+def test_vrp_keeps_a_stored_form_sent_back() -> None:
+    """A rollback sends the running config's own secrets back: the unit keeps them byte for byte."""
+    lines, device, session = _vrp_store()
+    before = device.running_text()
+    back = _sent_back(lines, before, re.compile(r" (?:irreversible-)?cipher (\S+)$"))
+    assert back != lines
+    assert _vrp_send(session, [*back, "commit"]) == []
+    assert device.running_text() == before
+
+
+def test_vrp_salts_a_key_anew_each_time_and_shows_it_once() -> None:
+    device, session = _ar()
+    line = "snmp-agent usm-user v3 nw-netops authentication-mode sha cipher Snmp.Auth_Key_42"
+    shown = []
+    for _ in range(2):
+        assert _vrp_send(session, [line, "commit"]) == []
+        shown.append([row for row in device.running_text().splitlines() if row.startswith("snmp-agent usm-user v3 nw-netops ")])
+    assert all(len(rows) == 1 and VRP_CIPHER.search(rows[0]) for rows in shown), shown
+    assert shown[0] != shown[1]
