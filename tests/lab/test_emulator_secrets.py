@@ -1,8 +1,8 @@
 """The emulated appliances keep a secret as the real ones do, not as it was sent: VRP shows a
 `cipher` key encrypted (`%^%#...%^%#`) and an `irreversible-cipher` password hashed
-(`$1a$...$`), salted anew every time the secret is applied, and keeps a stored form sent back (a
-rollback) as it is. A rendered config's secrets are nowhere in the running config the appliance
-shows."""
+(`$1a$...$`), FortiOS shows `ENC <base64>` (an administrator's password `ENC SH2...`), each salted
+anew every time the secret is applied, and keeps a stored form sent back (a rollback) as it is.
+A rendered config's secrets are nowhere in the running config the appliance shows."""
 
 from __future__ import annotations
 
@@ -12,15 +12,19 @@ import pytest
 from testsupport.rendering import SHAPES, TEST_IPSEC_PSK_SEED, TEST_SECRETS, on_platform, secrets_carried_by
 
 from storestack.common.platforms import Platform
+from storestack.devices.configdiff import compute_diff
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.fortinet import FortiSession
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 STORE = SHAPES["dual-wan"]
 VRP_CIPHER = re.compile(r" cipher (%\^%#\S{40,}%\^%#)$")
 VRP_HASH = re.compile(r" irreversible-cipher (\$1a\$\S+\$\S+\$)$")
+FORTI_SECRET = re.compile(r"^ +set (?:psksecret|password|passwd|auth-pwd|priv-pwd|key) ")
+FORTI_ENC = re.compile(r"^ +set (?:psksecret|password|passwd|auth-pwd|priv-pwd|key) (ENC [A-Za-z0-9+/]+=*)$")
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +128,41 @@ def test_vrp_salts_a_key_anew_each_time_and_shows_it_once() -> None:
         shown.append([row for row in device.running_text().splitlines() if row.startswith("snmp-agent usm-user v3 nw-netops ")])
     assert all(len(rows) == 1 and VRP_CIPHER.search(rows[0]) for rows in shown), shown
     assert shown[0] != shown[1]
+
+
+# -- FortiOS ---------------------------------------------------------------------------------------
+
+
+def _fortigate() -> tuple[DeviceState, FortiSession]:
+    device = DeviceState(EmulatedDevice(name="fgt", platform="fortinet"))
+    return device, FortiSession(device)
+
+
+def _forti_send(session: FortiSession, lines: list[str] | tuple[str, ...]) -> list[str]:
+    return [line for line in lines if "Command fail" in session.handle(line).output]
+
+
+def test_fortios_shows_enc_values_never_the_secrets_sent() -> None:
+    intended = _rendered("fortinet")
+    device, session = _fortigate()
+    assert _forti_send(session, compute_diff(device.running_text(), intended, "fortinet").remediation) == []
+    running = device.running_text()
+    assert _leaked("fortinet", intended, running) == []
+    sent = [line for line in intended.splitlines() if FORTI_SECRET.match(line)]
+    shown = [line for line in running.splitlines() if FORTI_SECRET.match(line)]
+    assert len(shown) == len(sent) >= 5
+    assert all(FORTI_ENC.match(line) for line in shown), shown
+    admin = running[running.index("config system admin") :]
+    assert re.search(r'edit "localadmin"\n(?: {8}set .*\n)*? {8}set password ENC SH2[A-Za-z0-9+/]{59}=\n', admin), admin
+
+
+def test_fortios_keeps_an_enc_value_sent_back_and_salts_a_new_one() -> None:
+    device, session = _fortigate()
+    block = ["config user tacacs+", 'edit "TACACS-HQ"', 'set server "10.0.1.20"', "set key Tacacs.Shared_Key", "next", "end"]
+    assert _forti_send(session, block) == []
+    first = device.running_text()
+    (stored,) = [line.strip() for line in first.splitlines() if line.strip().startswith("set key ENC ")]
+    assert _forti_send(session, ["config user tacacs+", 'edit "TACACS-HQ"', stored, "next", "end"]) == []
+    assert device.running_text() == first
+    assert _forti_send(session, block) == []
+    assert stored not in device.running_text()
