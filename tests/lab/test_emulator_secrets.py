@@ -2,6 +2,7 @@
 `cipher` key encrypted (`%^%#...%^%#`) and an `irreversible-cipher` password hashed
 (`$1a$...$`), FortiOS shows `ENC <base64>` (an administrator's password `ENC SH2...`), each salted
 anew every time the secret is applied, and keeps a stored form sent back (a rollback) as it is.
+IOS-XE applies an SNMPv3 user but never shows it in its running config, only in `show snmp user`.
 A rendered config's secrets are nowhere in the running config the appliance shows."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
+from storestack.lab.emulator.profiles.cisco_xe import IosSession
 from storestack.lab.emulator.profiles.fortinet import FortiSession
 from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
@@ -166,3 +168,51 @@ def test_fortios_keeps_an_enc_value_sent_back_and_salts_a_new_one() -> None:
     assert device.running_text() == first
     assert _forti_send(session, block) == []
     assert stored not in device.running_text()
+
+
+# -- IOS-XE ----------------------------------------------------------------------------------------
+
+
+def _router() -> tuple[DeviceState, IosSession]:
+    device = DeviceState(EmulatedDevice(name="nw-0002", platform="cisco_xe"))
+    session = IosSession(device)
+    session.handle("configure terminal")
+    return device, session
+
+
+def test_ios_xe_shows_an_snmpv3_user_in_show_snmp_user_only() -> None:
+    intended = _rendered("cisco_xe")
+    _device, session = _router()
+    lines = [line for line in intended.splitlines() if line.strip() and not line.startswith("!") and line != "end"]
+    assert [line for line in lines if "% Invalid" in session.handle(line).output] == []
+    session.handle("end")
+    running = session.handle("show running-config").output
+    assert "snmp-server user" not in running
+    assert "Snmp.Auth_Key_42" not in running and "Snmp.Priv_Key_43" not in running
+    assert "snmp-server group STORESTACK v3 priv access MGMT-HQ\n" in running
+    users = session.handle("show snmp user").output
+    assert re.fullmatch(
+        r"User name: nw-netops\n"
+        r"Engine ID: 800000090300[0-9A-F]{12}\n"
+        r"storage-type: nonvolatile        active        access-list: MGMT-HQ\n"
+        r"Authentication Protocol: SHA\n"
+        r"Privacy Protocol: AES128\n"
+        r"Group-name: STORESTACK\n",
+        users,
+    ), users
+
+
+def test_ios_xe_removes_an_snmpv3_user_and_lists_each_user_once() -> None:
+    _device, session = _router()
+    for line in (
+        "snmp-server user nw-netops STORESTACK v3 auth sha Snmp.Auth_Key_42 priv aes 128 Snmp.Priv_Key_43",
+        "snmp-server user nw-audit STORESTACK v3 auth sha Snmp.Auth_Key_42 priv aes 128 Snmp.Priv_Key_43",
+        "snmp-server user nw-netops STORESTACK v3 auth sha Snmp.Auth_Key_42 priv aes 128 Snmp.Priv_Key_43",
+    ):
+        assert session.handle(line).output == ""
+    listed = session.handle("do show snmp user").output
+    assert re.findall(r"^User name: (\S+)$", listed, re.MULTILINE) == ["nw-netops", "nw-audit"]
+    assert "\n\nUser name: nw-audit\n" in listed
+    assert session.handle("no snmp-server user nw-netops STORESTACK v3").output == ""
+    assert re.findall(r"^User name: (\S+)$", session.handle("do show snmp user").output, re.MULTILINE) == ["nw-audit"]
+    assert "snmp-server user" not in session.handle("do show running-config").output
