@@ -31,6 +31,9 @@ class DeviceState:
         self.profile: EmulatorProfile = get_profile(spec.platform)
         initial = spec.running_config if spec.running_config is not None else self.profile.default_config(spec.name)
         self.config: Any = None  # the profile's config model: a LineConfig or a FortiConfig
+        # What the platform keeps outside its running config (a table of users its running config
+        # never shows), by the profile's own keys: loading or putting back a config text leaves it.
+        self.outside_config: dict[str, Any] = {}
         self._load(initial)
         self.startup_text = self.running_text()
         # An armed rollback (IOS-XE `configure terminal revert timer`): the running config it

@@ -50,6 +50,10 @@ class LineDialect:
     # indented below that line, though the holder opens no mode (IOS: `service-policy` under
     # `shape average` in a policy-map class).
     shown_under: tuple[tuple[str, str], ...] = ()
+    # Statements whose key is what a pattern matches from their start: a new one replaces the one
+    # with the same key though the texts differ (VRP: a secret's statement up to the secret, whose
+    # stored form is salted anew each time it is applied).
+    keyed_by: tuple[re.Pattern[str], ...] = ()
 
     def holder_of(self, parent: ConfigNode, text: str) -> ConfigNode | None:
         for statement, holder in self.shown_under:
@@ -72,6 +76,10 @@ class LineDialect:
         return any(text == p or text.startswith(p + " ") for p in self.openers.get("", ()))
 
     def replace_key(self, text: str) -> str | None:
+        for pattern in self.keyed_by:
+            found = pattern.match(text)
+            if found is not None:
+                return found.group(0)
         words = text.split()
         for prefix, length in self.replace_keys:
             if (text == prefix or text.startswith(prefix + " ")) and len(words) >= length:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storestack.lab.emulator.cli import (
@@ -36,6 +38,57 @@ _SLA_OPERATION = re.compile(r"^(no )?ip sla (\d+)$")
 # an operation, including the schedule of the operation, reaction configuration, and reaction
 # triggers" (the same command reference).
 _SLA_PARTS = ("ip sla reaction-configuration", "ip sla reaction-trigger", "ip sla schedule")
+
+# SNMPv3 users: IOS keeps them outside its running config. `snmp-server user ... v3 ...` is applied
+# but never shown by `show running-config` ("SNMPv3 user configuration does not display in
+# running config ... Must use `show snmp user`", ansible-collections/cisco.ios issue #609);
+# `show snmp user` lists them, in the form of a router's output (genieparser, iosxe
+# ShowSnmpUser golden output). `no snmp-server user NAME GROUP v3` removes one.
+_SNMP_USER = re.compile(r"^(?P<no>no )?snmp-server user (?P<name>\S+)(?: (?P<group>\S+))?(?: (?P<version>v\S+))?(?P<rest>.*)$")
+_SNMP_AUTH = re.compile(r"\bauth (?P<protocol>md5|sha)\b")
+_SNMP_PRIV = re.compile(r"\bpriv (?P<protocol>des|3des|aes (?:128|192|256))\b")
+_SNMP_ACCESS = re.compile(r"\baccess (?P<acl>\S+)")
+SNMP_USERS = "snmp users"  # its key in the device's `outside_config`
+
+
+@dataclass(frozen=True)
+class SnmpUser:
+    name: str
+    group: str
+    auth: str  # as `show snmp user` names the protocol: "SHA", "MD5", "None"
+    priv: str  # "AES128", "DES", "None"...
+    acl: str | None
+
+    @classmethod
+    def from_line(cls, name: str, group: str, rest: str) -> SnmpUser:
+        auth = _SNMP_AUTH.search(rest)
+        priv = _SNMP_PRIV.search(rest)
+        acl = _SNMP_ACCESS.search(rest)
+        return cls(
+            name=name,
+            group=group,
+            auth=auth.group("protocol").upper() if auth else "None",
+            priv=priv.group("protocol").replace(" ", "").upper() if priv else "None",
+            acl=acl.group("acl") if acl else None,
+        )
+
+    def shown(self, engine_id: str) -> str:
+        access = f"        access-list: {self.acl}" if self.acl else ""
+        return (
+            f"User name: {self.name}\n"
+            f"Engine ID: {engine_id}\n"
+            f"storage-type: nonvolatile        active{access}\n"
+            f"Authentication Protocol: {self.auth}\n"
+            f"Privacy Protocol: {self.priv}\n"
+            f"Group-name: {self.group}\n"
+        )
+
+
+def engine_id(name: str) -> str:
+    """The local SNMP engine ID: Cisco's enterprise number and a MAC address (`800000090300` and
+    the MAC, as a router shows it); the emulator derives the MAC from the device's name."""
+    return "800000090300" + hashlib.sha256(name.encode()).hexdigest()[:12].upper()
+
 
 # Which lines open sections, which are global-only and which replace one another (LineDialect).
 IOS = LineDialect(
@@ -323,6 +376,8 @@ class IosSession(CliSession):
             return Reply(apply_filter(text, filter_kind, filter_pattern))
         if matches(tokens, "show ip interface brief"):
             return Reply(apply_filter(self.interface_brief(), filter_kind, filter_pattern))
+        if matches(tokens, "show snmp user"):
+            return Reply(apply_filter(self.snmp_users(), filter_kind, filter_pattern))
         if matches(tokens, "write memory") or matches(tokens, "write"):
             return self.save()
         if matches(tokens, "copy running-config startup-config"):
@@ -388,7 +443,13 @@ class IosSession(CliSession):
             at_top = not self.context or (not line[:1].isspace() and text.split()[0] in dialect.global_only)
             if at_top and text.split()[0] not in dialect.top_keywords:
                 return self.invalid(line, len(line) - len(line.lstrip()))
-            operation = _SLA_OPERATION.match(text) if not self.context or not line[:1].isspace() else None
+            at_global = not self.context or not line[:1].isspace()
+            user = _SNMP_USER.match(text) if at_global else None
+            if user is not None and user.group("version") == "v3":
+                self.context = []
+                self.keep_snmp_user(user)
+                return ""
+            operation = _SLA_OPERATION.match(text) if at_global else None
             root = self.device.lines().root
             if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
                 self.context = []
@@ -400,6 +461,24 @@ class IosSession(CliSession):
             return ""
 
         return self.gate_config_line(line, self.invalid, apply)
+
+    def keep_snmp_user(self, line: re.Match[str]) -> None:
+        """Apply an `snmp-server user ... v3` line (or its negation) to the users kept outside
+        the running config."""
+        users: dict[str, SnmpUser] = self.device.outside_config.setdefault(SNMP_USERS, {})
+        name, group = line.group("name"), line.group("group") or ""
+        if line.group("no"):
+            if name in users and users[name].group == group:
+                del users[name]
+            return
+        users[name] = SnmpUser.from_line(name, group, line.group("rest"))
+
+    def snmp_users(self) -> str:
+        """`show snmp user`: one block per user, a blank line between them."""
+        with self.device.lock:
+            users: dict[str, SnmpUser] = self.device.outside_config.get(SNMP_USERS, {})
+            engine = engine_id(self.device.spec.name)
+            return "\n".join(user.shown(engine) for user in users.values())
 
     def interface_brief(self) -> str:
         rows = ["Interface              IP-Address      OK? Method Status                Protocol"]

@@ -20,6 +20,7 @@ from storestack.lab.emulator.forticonfig import (
     unset_attribute,
 )
 from storestack.lab.emulator.profiles.base import EmulatorProfile
+from storestack.lab.emulator.salt import salted_base64
 
 if TYPE_CHECKING:
     from storestack.lab.emulator.device import DeviceState
@@ -117,6 +118,29 @@ _REFERENCES: dict[tuple[str, ...], str] = {
     ("user group", "member"): "tacacs",
     ("system admin", "remote-group"): "user-group",
 }
+
+
+# Settings that hold a secret (devices/platforms/fortinet.py `secret_patterns`). FortiOS keeps
+# and shows each encrypted with a salt, `set <name> ENC <base64>`, never as sent (a FortiGate's
+# `show vpn ipsec phase1-interface`: `set psksecret ENC icHbdHoDV+Raoke5...`; a config file's
+# `"set" "password" "ENC" "qO9BAPwPxcx..."`, Fortinet KB 195668), and an administrator's password
+# as a salted SHA-256 hash, `ENC SH2<base64>`, up to FortiOS 7.4.7 ("In FortiOS 7.2.10, 7.4.7,
+# 7.6.0, and earlier, the hash function is SHA256. 'SH2' denotes SHA256.", Fortinet KB 424308).
+# A value sent as `ENC <x>` (a rollback sends the running config back) is kept as given.
+FORTI_SECRETS = frozenset({"psksecret", "password", "passwd", "auth-pwd", "priv-pwd", "key"})
+# Bytes behind an `ENC` value (208 base64 characters, as a FortiOS 7.x `psksecret` shows) and
+# behind `SH2` (60 characters, as an administrator's password shows).
+FORTI_ENC_BYTES = 156
+FORTI_SH2_BYTES = 44
+
+
+def stored_secret(path: tuple[str, ...], name: str, value: str) -> str:
+    """The value FortiOS keeps of setting `name` (in the block at `path`) when sent `value`."""
+    if name not in FORTI_SECRETS or value.startswith("ENC "):
+        return value
+    if path == ("system admin",) and name == "password":
+        return f"ENC SH2{salted_base64(FORTI_SH2_BYTES)}"
+    return f"ENC {salted_base64(FORTI_ENC_BYTES)}"
 
 
 def default_config(name: str) -> str:
@@ -347,10 +371,11 @@ class FortiSession(CliSession):
         path = self.paths[-1]
         verb = words[0]
         if verb == "set" and len(words) >= 3:
-            refused = self.refused_reference(path, words[1], " ".join(words[2:]))
+            value = " ".join(words[2:])
+            refused = self.refused_reference(path, words[1], value)
             if refused:
                 return refused
-            scope.attributes[words[1]] = " ".join(words[2:])
+            scope.attributes[words[1]] = stored_secret(path, words[1], value)
         elif verb == "unset" and len(words) == 2:
             unset_attribute(scope.attributes, words[1])
         elif verb == "edit" and len(words) >= 2 and isinstance(scope, FortiBlock):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from typing import TYPE_CHECKING
 
 from storestack.lab.emulator.cli import (
@@ -16,6 +17,7 @@ from storestack.lab.emulator.cli import (
 )
 from storestack.lab.emulator.lineconfig import ConfigNode, LineConfig, LineDialect
 from storestack.lab.emulator.profiles.base import EmulatorProfile
+from storestack.lab.emulator.salt import salted_text
 
 if TYPE_CHECKING:
     from storestack.lab.emulator.device import DeviceState
@@ -23,6 +25,54 @@ if TYPE_CHECKING:
 VRP_VERSION = "V300R019C10SPC300"
 VRP_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
 VRP_WRONG_PARAMETER = "Error: Wrong parameter found at '^' position."
+
+# A secret typed after `cipher` or `irreversible-cipher` in the statements that carry one
+# (devices/platforms/huawei_vrp.py `secret_patterns`; not `ssh server cipher`, which lists
+# algorithms). VRP keeps and shows it in its own form, never as typed: `cipher` "You can type in
+# the plain text or the cipher text, and it is displayed as the cipher text when the configuration
+# file is viewed" (Huawei VRP command reference, `ntp-service authentication-keyid`), encrypted
+# with a salt, `%^%#...%^%#` (Huawei's NTP hardening example shows `cipher Huawei-12345` as
+# `%^%#5_TD+l')]GVp>0:^0zBMN{%V;<_rw:v7E3,1X}C/%^%#`, and the same key on a second unit as
+# `%@%@...%@%@`); `irreversible-cipher` as a salted hash, `$1a$<salt>$<hash>$` (Huawei's SFTP
+# configuration example: `local-user client001 password irreversible-cipher $1a$jbB7=)5o.6$...$`).
+# A value in its stored form (a rollback sends the running config back) is kept as given.
+SECRET_STATEMENT = (
+    r".*?\b(?:pre-shared-key|shared-key|password|(?:authentication|privacy)-mode\s+\S+)"
+    r"\s+(?:cipher|irreversible-cipher)(?=\s)"
+)
+VRP_SECRET = re.compile(rf"(?P<statement>{SECRET_STATEMENT})\s+(?P<value>\S+)")
+VRP_CIPHERTEXT = re.compile(r"^(%\^%#|%@%@)\S+\1$")
+VRP_IRREVERSIBLE = re.compile(r"^\$1[a-z]\$\S+\$$")
+# The characters of the emulator's stored forms: printable ones VRP's stored forms use, less `?`
+# (the CLI's help), `|` (an output filter to the emulator's CLI), quotes, `\`, `$` and `%` (the
+# forms' own delimiters).
+VRP_SALT_ALPHABET = string.ascii_letters + string.digits + "!#&'()*+,-./:;<=>@[]^_`{}~"
+
+
+def vrp_ciphertext(plain: str) -> str:
+    """`cipher`'s stored form of `plain`: 40 characters between `%^%#`, as Huawei's examples show
+    for keys of up to 16 characters; 4 more for every 3 characters beyond (the emulator's rule)."""
+    length = 40 + 4 * -(-max(0, len(plain) - 16) // 3)
+    return f"%^%#{salted_text(VRP_SALT_ALPHABET, length)}%^%#"
+
+
+def vrp_irreversible() -> str:
+    """`irreversible-cipher`'s stored form: a 10-character salt and a 40-character hash."""
+    return f"$1a${salted_text(VRP_SALT_ALPHABET, 10)}${salted_text(VRP_SALT_ALPHABET, 40)}$"
+
+
+def stored_secrets(line: str) -> str:
+    """`line` as VRP keeps it: a secret it carries in its stored form (a negation as typed)."""
+    found = None if line.split()[:1] == ["undo"] else VRP_SECRET.match(line)
+    if found is None:
+        return line
+    value = found.group("value")
+    if found.group("statement").endswith("irreversible-cipher"):
+        stored = value if VRP_IRREVERSIBLE.match(value) else vrp_irreversible()
+    else:
+        stored = value if VRP_CIPHERTEXT.match(value) else vrp_ciphertext(value)
+    return line[: found.start("value")] + stored + line[found.end("value") :]
+
 
 # Which lines open sections, which are global-only and which replace one another (LineDialect).
 VRP = LineDialect(
@@ -151,6 +201,8 @@ VRP = LineDialect(
     section_end_markers={},
     comment_prefixes=("#", "!"),
     separator="#",
+    # A secret applied again replaces the one before, whatever its salted form.
+    keyed_by=(re.compile(SECRET_STATEMENT),),
 )
 
 # Lines an AR refuses in a view (the opener's first words), with the word the caret points at
@@ -374,7 +426,7 @@ class VrpSession(CliSession):
             at_top = not self.context or (not line[:1].isspace() and tokens[0] in dialect.global_only)
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
-            self.context = candidate.apply(self.context, line)
+            self.context = candidate.apply(self.context, stored_secrets(line))
             self.uncommitted = True
             return ""
 
