@@ -9,6 +9,7 @@ import pytest
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.configdiff import compute_diff
+from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
@@ -130,8 +131,9 @@ def test_every_rendered_config_goes_onto_a_factory_unit_and_back_off(fleet: Flee
     factory = device.running_text()
     diff = compute_diff(factory, intended, "fortinet")
     assert _send(session, diff.remediation) == [], name
-    # The unit now shows what was intended: nothing left to send.
-    assert compute_diff(device.running_text(), intended, "fortinet").in_sync, name
+    # The unit now shows what was intended (its secrets as ENC values it was just sent): nothing
+    # left to send.
+    assert compute_diff(device.running_text(), intended, "fortinet", held=HELD_AS_SENT).in_sync, name
     # And the rollback (deletions after what refers to them) takes the unit back.
     assert _send(session, diff.rollback) == [], name
     assert compute_diff(device.running_text(), factory, "fortinet").in_sync, name
@@ -145,11 +147,12 @@ def test_a_removed_store_leaves_the_hub_in_dependency_order(fleet: Fleet) -> Non
     smaller = render_hub(fewer, "hq-hub1").text
     device, session = _unit()
     assert _send(session, compute_diff(device.running_text(), hub, "fortinet").remediation) == []
-    diff = compute_diff(device.running_text(), smaller, "fortinet")
+    # the unit holds every secret of the hub's config: it was just sent
+    diff = compute_diff(device.running_text(), smaller, "fortinet", held=HELD_AS_SENT)
     deletions = [line.strip() for line in diff.remediation if line.strip().startswith("delete ")]
     assert deletions, "removing a store deletes its objects"
     assert _send(session, diff.remediation) == []
-    assert compute_diff(device.running_text(), smaller, "fortinet").in_sync
+    assert compute_diff(device.running_text(), smaller, "fortinet", held=HELD_AS_SENT).in_sync
     assert "nw-0002" not in device.running_text()
 
 

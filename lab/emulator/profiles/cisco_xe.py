@@ -248,6 +248,11 @@ IOS = LineDialect(
         ("set local-preference", 2),
         ("set metric", 2),
         ("match ip address", 3),
+        # a secret setting given again replaces the old value (a key rotation): a TACACS+
+        # server's `key`, a keyring peer's `pre-shared-key`, an NTP key by number
+        ("key", 1),
+        ("pre-shared-key", 1),
+        ("ntp authentication-key", 3),
     ),
     exit_words=frozenset({"exit"}),
     section_end_markers={"address-family": "exit-address-family"},
