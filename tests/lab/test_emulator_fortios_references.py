@@ -9,8 +9,8 @@ import pytest
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.configdiff import compute_diff
-from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.devices.render import render_hub, render_store
+from storestack.devices.secret_ledger import HELD_AS_SENT
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
