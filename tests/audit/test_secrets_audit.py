@@ -206,9 +206,9 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     backups = work / "state" / "backups"
     audit.holds_secrets(backups)
     backup_text = "\n".join(p.read_text() for p in backups.rglob("*.cfg") if APPLIANCE in str(p))
-    assert (
-        DEVICE_SECRETS["STORESTACK_SNMP_AUTH_KEY"] in backup_text
-    )  # the second run backed up the pushed config
+    # the second run backed up the pushed config (its TACACS+ key: IOS-XE shows it as typed,
+    # never its SNMPv3 user)
+    assert DEVICE_SECRETS["STORESTACK_TACACS_KEY"] in backup_text
     assert os.listdir(work / "session-logs") and list((work / "state" / "runs").glob("push-*.json"))
     # The emulated appliance's own running and startup configs hold what was pushed, as its
     # flash would: owner only.
@@ -261,7 +261,7 @@ def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     device_configs = sorted((state / "lab" / "emulator" / "devices").glob("*/*.cfg"))
     audit.holds_secrets(*device_configs)
     pushed = "\n".join(path.read_text() for path in device_configs)
-    assert DEVICE_SECRETS["STORESTACK_SNMP_AUTH_KEY"] in pushed
+    assert DEVICE_SECRETS["STORESTACK_TACACS_KEY"] in pushed
     assert any(value in pushed for name, value in secrets.items() if name.startswith("psk ")), (
         "no PSK reached an appliance: the PSK part of this audit would prove nothing"
     )
