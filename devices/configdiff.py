@@ -124,12 +124,12 @@ def _held_as_intended(
 ) -> tuple[list[str], list[str]]:
     """Both sides as the diff reads them where the device keeps secrets in a form of its own.
 
-    A running line that shows a secret in its stored form, with an intended line of the same shape
-    in the same place: where it shows the intended value, or the appliance holds that intended
-    line (`held`, the secret ledger), it reads as the intended line; where neither, it is left
-    out, so the intended line is sent and overwrites it (never the stored form negated first). An intended line the device
-    never shows is left out of both sides where it is held. Without `held` (a rollback to a
-    backup), no line is held."""
+    A running line that shows a secret in its stored form, with an intended line of the same
+    shape in the same place: where it shows the intended value, or the appliance holds that
+    intended line (`held`, the secret ledger), it reads as the intended line; where neither, it
+    is left out, so the intended line is sent and overwrites it (never the stored form negated
+    first). An intended line the device never shows is left out of both sides where it is held.
+    Without `held` (a rollback to a backup), no line is held."""
     if not driver.hides_secrets:
         return running_lines, intended_lines
     secret_lines: dict[tuple[str, ...], tuple[str, bool]] = {}

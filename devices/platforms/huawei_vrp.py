@@ -59,14 +59,20 @@ class HuaweiVrpPlatform(PlatformProfile):
 # track-nqa` keeps naming a test that exists throughout the push.
 NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo start", start=r"^start ")
 
-# Secret values, all settings VRP re-encodes: a `cipher` value shown encrypted with a random salt
-# (`%^%#…%^%#`), an irreversible-cipher password as its hash.
 VRP_SECRET_PATTERNS = (
     r"(\bcipher\s+)\S+",
     r"(\bpre-shared-key (?:cipher |simple )?)\S+",
     r"(\bpassword (?:cipher |simple |irreversible-cipher )?)\S+",
     r"(\bauthentication-mode \S+ (?:cipher )?)\S+",
     r"(\bprivacy-mode \S+ (?:cipher )?)\S+",
+)
+# The secret settings VRP re-encodes: every `cipher` value, shown encrypted with a random salt
+# (`%^%#…%^%#`), and an irreversible-cipher password, shown as its hash. Narrower than the
+# redaction above, which also hides `authentication-mode hwtacacs local`'s last word: a shape
+# must never make two different settings look alike.
+VRP_STORED_SECRET_PATTERNS = (
+    r"(\bcipher\s+)\S+",
+    r"(\bpassword irreversible-cipher\s+)\S+",
 )
 
 DRIVER = PlatformDriver(
@@ -108,7 +114,7 @@ DRIVER = PlatformDriver(
     keep_sections=("interface ",),
     stopped_while_changed=(NQA_TESTS,),
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
-    stored_secret_patterns=VRP_SECRET_PATTERNS,
+    stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
     secret_patterns=VRP_SECRET_PATTERNS,
 )
 

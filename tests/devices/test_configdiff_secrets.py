@@ -108,6 +108,15 @@ def test_a_rotated_vrp_key_is_sent_and_only_that_one(tmp_path: Path) -> None:
     ]
 
 
+def test_a_setting_that_only_looks_like_a_secret_to_redaction_is_compared_as_text(tmp_path: Path) -> None:
+    """`authentication-mode hwtacacs local` is redacted in what is shown, but it is no secret:
+    an appliance that authenticates otherwise has drifted, whatever the ledger holds."""
+    intended = "aaa\n authentication-scheme STORESTACK\n  authentication-mode hwtacacs local\n"
+    held = _held_after_push(tmp_path, "nw-0003-edge1", intended, "huawei_vrp")
+    running = intended.replace("hwtacacs local", "local hwtacacs")
+    assert "authentication-mode hwtacacs local" in _sent(running, intended, "huawei_vrp", held)
+
+
 def test_the_ledger_of_one_appliance_does_not_speak_for_another(tmp_path: Path) -> None:
     _held_after_push(tmp_path, "nw-0003-edge1", VRP_INTENDED, "huawei_vrp")
     other = SecretLedger(tmp_path / "secrets").held("nw-0004-edge1")
