@@ -113,7 +113,7 @@ def test_a_setting_that_only_looks_like_a_secret_to_redaction_is_compared_as_tex
     an appliance that authenticates otherwise has drifted, whatever the ledger holds."""
     intended = "aaa\n authentication-scheme STORESTACK\n  authentication-mode hwtacacs local\n"
     held = _held_after_push(tmp_path, "nw-0003-edge1", intended, "huawei_vrp")
-    running = intended.replace("hwtacacs local", "local hwtacacs")
+    running = intended.replace("hwtacacs local", "hwtacacs none")
     assert "authentication-mode hwtacacs local" in _sent(running, intended, "huawei_vrp", held)
 
 
