@@ -610,6 +610,15 @@ def _revert(config: ConfirmConfig, armed: Armed, why: str) -> str:
 # ---------------------------------------------------------------------- verbs
 
 
+# The refusal of an arm while an earlier timer runs, and the push engine's reading of it
+# (`CommitConfirm.armed_earlier`): one wording for both.
+ARMED_EARLIER_MESSAGE = (
+    "a timer is armed already: it reverts an earlier, unconfirmed change in {left} s; push "
+    "again after that, or end it now with `{program} revert`"
+)
+ARMED_EARLIER = r"a timer is armed already: it reverts an earlier, unconfirmed change in (?P<left>\d+) s"
+
+
 def arm(config: ConfirmConfig, seconds: int, *, snapshot: str | None = None) -> str:
     """Arm the timer. `snapshot`: the running config as the push engine read it a moment ago, in
     the same login (`arm N stdin`); without it, vtysh is asked for it (one more dump of every
@@ -629,10 +638,7 @@ def _arm(config: ConfirmConfig, seconds: int, snapshot: str | None) -> Armed:
         armed = _read_armed(config)
         if armed is not None and _timer_alive(armed):
             left = max(0, round(armed.deadline - time.time()))
-            raise _VerbError(
-                f"a timer is armed already: it reverts an earlier, unconfirmed change in {left} s; push "
-                f"again after that, or end it now with `{PROGRAM} revert`"
-            )
+            raise _VerbError(ARMED_EARLIER_MESSAGE.format(left=left, program=PROGRAM))
         # A state without its timer is left from before a reboot: the saved config is running.
         _unlink(_state_file(config))
         _write(backup_file(config), snapshot_from(snapshot) if snapshot is not None else running_config(config))

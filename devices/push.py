@@ -154,6 +154,15 @@ def compare(running: str, intended: IntendedConfig | str, platform: str) -> Conf
     return compute_diff(running, text, platform)
 
 
+class _EarlierTimerArmed(Exception):
+    """The appliance refused the arm: an earlier, unconfirmed change's timer runs `left_s` more."""
+
+    def __init__(self, left_s: int, refusal: PushError) -> None:
+        super().__init__(refusal.message)
+        self.left_s = left_s
+        self.refusal = refusal
+
+
 class _Run:
     """State of one appliance's push; a class so the stages can share it without long signatures."""
 
@@ -243,11 +252,35 @@ class _Run:
             self.session = self.connect()
             result.host_key = self.session.host_key
         try:
-            self._cycle()
+            self._cycle_after_earlier_timers()
         finally:
             if self.session is not None:
                 result.config_lines_sent += self.session.config_lines_sent
                 self.session.close()
+
+    def _cycle_after_earlier_timers(self) -> None:
+        """The cycle; where the appliance refuses the arm because an earlier, unconfirmed change's
+        timer still runs (a push killed after its arm), wait for that timer's revert and start
+        again from a fresh backup in a new session. Nothing was sent: the arm comes first."""
+        deadline: float | None = None
+        while True:
+            try:
+                self._cycle()
+                return
+            except _EarlierTimerArmed as earlier:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + earlier.left_s + self.options.revert_margin
+                if now >= deadline:
+                    self._fail(earlier.refusal)
+                    return
+                with self.stage("await_earlier_timer"):
+                    time.sleep(min(max(float(earlier.left_s), self.options.revert_poll), deadline - now))
+                    if self.session is not None:
+                        self.result.config_lines_sent += self.session.config_lines_sent
+                        self.session.close()
+                        self.session = None
+                    self.session = self.connect()
 
     def _cycle(self) -> None:
         result = self.result
@@ -341,6 +374,8 @@ class _Run:
             if self.options.save and not diff.in_sync:
                 with self.stage("save"):
                     session.save()
+        except _EarlierTimerArmed:
+            raise
         except PushError as failure:
             self._fail(failure)
             self._recover()
@@ -396,6 +431,9 @@ class _Run:
                     # Refused means not armed; aborting now could revert a timer someone else
                     # armed (the FRR host refuses a second timer for that reason).
                     self.armed = False
+                    earlier = re.search(mechanism.armed_earlier, failure.message) if mechanism.armed_earlier else None
+                    if earlier is not None:
+                        raise _EarlierTimerArmed(int(earlier.group("left")), failure) from None
                 raise
         self.result.commit_confirm.armed = True
         return mechanism.arm_enters_config, commit

@@ -288,6 +288,11 @@ class CommitConfirm(BaseModel):
     confirm: tuple[str, ...]
     abort: tuple[str, ...] = ()
     settle: tuple[str, ...] = ()
+    # How the appliance refuses an arm while an earlier, unconfirmed change's timer still runs (a
+    # push killed after its arm, whose rollout is resumed at once): a regex over the refusal,
+    # group `left` the seconds until that timer reverts the earlier change. The push waits for
+    # that revert, then starts again from a fresh backup. None: the refusal fails the push.
+    armed_earlier: str | None = None
 
     def timer(self, timeout_seconds: int) -> int:
         """The timer in the platform's unit for a timeout in seconds."""

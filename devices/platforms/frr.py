@@ -182,6 +182,7 @@ PLATFORM = FrrPlatform(
         # With the guard, `confirm TOKEN` is a line to it (the answer to its challenge).
         confirm=("confirm",),
         abort=(f"{frr_confirm.PROGRAM} revert",),
+        armed_earlier=frr_confirm.ARMED_EARLIER,
     ),
     # The companion files go through the same login, to storestack-confirm's companion verbs:
     # the appliance's allow-list maps each name to its path, mode, check and reload, and an

@@ -285,6 +285,24 @@ def test_confirm_timeout_is_clamped_to_the_host_timer_and_zero_turns_it_off(frr:
     assert json.loads(appliance_host(frr, EDGE1).run("storestack-confirm status")[1])["last"]["outcome"] == "confirmed"
 
 
+def test_a_timer_left_armed_by_a_killed_push_is_waited_out_not_a_failure(frr: lab.LabInfo, tmp_path: Path) -> None:
+    """A push killed right after its arm leaves the appliance's timer running; the rollout
+    resumed at once pushes again. The appliance refuses a second timer, so the push waits for the
+    earlier one to revert, then backs up, arms and changes as usual."""
+    converge(frr, tmp_path)
+    host = appliance_host(frr, EDGE1)
+    assert host.run("storestack-confirm arm 10")[0] == 0  # what the killed push left behind
+    changed = intended_configs(TOPOLOGY, descriptions={f"{EDGE1}/fiber": "after an earlier timer"})
+    targets = PushTargets.from_inventory(frr.inventory).filter(names=[EDGE1])
+    edge = run_push(targets, IntendedConfigs(changed), options=options(tmp_path)).device(EDGE1)
+    assert edge.outcome == "changed", edge.error
+    assert edge.timings["await_earlier_timer"] >= 5  # it waited for the earlier timer, ~10 s
+    assert edge.commit_confirm is not None and edge.commit_confirm.confirmed
+    assert " description after an earlier timer" in running_config(frr.state_dir, EDGE1)
+    status = json.loads(host.run("storestack-confirm status")[1])
+    assert status["armed"] is False and status["last"]["outcome"] == "confirmed"
+
+
 class ApplianceHost:
     """SSH exec requests to an appliance's login, as the push engine's host channel makes them."""
 
