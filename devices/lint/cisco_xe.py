@@ -1698,31 +1698,25 @@ def _port_matches(qualifier: tuple[str, list[int]] | None, port: int) -> bool | 
     return port != values[0]
 
 
-def _exposed_by(acl: Line, protocol: str, port: int, address: ipaddress.IPv4Address) -> Line | None:
-    """The entry of extended ACL `acl` that permits `protocol`/`port` to `address` from a source
-    only `any` matches (anywhere), first match wins; None when an earlier deny or the implicit deny
-    drops it. A source-port condition never saves a permit (the sender chooses its source port),
-    nor makes a deny match."""
-    for entry in acl.children:
-        w = entry.words[1:] if entry.words[:1] and entry.words[0].isdigit() else entry.words
-        if len(w) < 3 or w[0] not in ("permit", "deny"):
-            continue
-        if w[1] not in ("ip", protocol) or (w[0] == "permit" and "established" in w):
+def _exposed_by(entries: list[_AclEntry], protocol: str, port: int, address: ipaddress.IPv4Address) -> Line | None:
+    """The entry of an extended ACL (its entries as `_acl_entries` reads them once) that permits
+    `protocol`/`port` to `address` from a source only `any` matches (anywhere), first match wins;
+    None when an earlier deny or the implicit deny drops it. A source-port condition never saves a
+    permit (the sender chooses its source port), nor makes a deny match."""
+    for entry, action, entry_protocol, source, source_ports, destination, destination_ports, rest, _ in entries:
+        if entry_protocol not in ("ip", protocol) or (action == "permit" and "established" in rest):
             continue  # `established` matches no connection attempt (ACK or RST set)
-        source, at = _endpoint(w, 2)
         if source is not None and source.prefixlen > 0:
             continue
-        source_ports, at = _ports(w, at)
-        if w[0] == "deny" and source_ports is not None:
+        if action == "deny" and source_ports is not None:
             continue
-        destination, at = _endpoint(w, at)
         if destination is not None and address not in destination:
             continue
-        matches = _port_matches(_ports(w, at)[0], port) if w[1] != "ip" else True
+        matches = _port_matches(destination_ports, port) if entry_protocol != "ip" else True
         if matches is None:
-            matches = w[0] == "permit"
+            matches = action == "permit"
         if matches:
-            return entry if w[0] == "permit" else None
+            return entry if action == "permit" else None
     return None
 
 
@@ -1764,6 +1758,8 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
                     ),
                 )
             )
+    # A hub's store tunnels share one ACL: each ACL is read, and its exposures found, once.
+    read: dict[str, tuple[list[_AclEntry], list[tuple[Line, str, int, ipaddress.IPv4Address]]]] = {}
     for interface, acl_name in ports:
         acl = acls.get(acl_name or "")
         if acl is None:
@@ -1775,8 +1771,18 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
                 + ": every service of the hub answers whatever reaches this port",
             )
             continue
+        if acl.text not in read:
+            entries = _acl_entries(acl)
+            exposures = [
+                (entry, protocol, port, address)
+                for protocol, port in _MANAGEMENT_SERVICES
+                for address in own
+                if (entry := _exposed_by(entries, protocol, port, address)) is not None
+            ]
+            read[acl.text] = (entries, exposures)
+        entries, exposures = read[acl.text]
         reported: set[int] = set()
-        for line, action, protocol, _, source_ports, _, destination_ports, _, _ in _acl_entries(acl):
+        for line, action, protocol, _, source_ports, _, destination_ports, _, _ in entries:
             one_port = destination_ports is not None and destination_ports[0] == "eq"
             if action == "permit" and protocol == "udp" and source_ports is not None and not one_port:
                 reported.add(line.number)
@@ -1787,17 +1793,15 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
                     f"{'any UDP port' if destination_ports is None else 'more than one UDP port'} "
                     "of the hub by sending from that port; name the one port the answers come back to",
                 )
-        for protocol, port in _MANAGEMENT_SERVICES:
-            for address in own:
-                entry = _exposed_by(acl, protocol, port, address)
-                if entry is not None and entry.number not in reported:
-                    reported.add(entry.number)
-                    yield config.finding(
-                        entry.number,
-                        "cisco-hub-exposed",
-                        f"{acl.text} (on {interface.words[1]}): {entry.text!r} lets {protocol} {port} reach "
-                        f"{address} from anywhere, not only from the management ranges",
-                    )
+        for entry, protocol, port, address in exposures:
+            if entry.number not in reported:
+                reported.add(entry.number)
+                yield config.finding(
+                    entry.number,
+                    "cisco-hub-exposed",
+                    f"{acl.text} (on {interface.words[1]}): {entry.text!r} lets {protocol} {port} reach "
+                    f"{address} from anywhere, not only from the management ranges",
+                )
 
 
 # One extended ACL entry as read once: (line, action, protocol, source, source ports, destination,
