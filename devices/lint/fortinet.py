@@ -10,6 +10,7 @@ BGP neighbour's `set bfd enable` does nothing until BFD is enabled for the VDOM 
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,22 @@ class Block:
         return {entry.name for entry in self.entries}
 
 
+# A line of bare words and whole double-quoted strings, each ended by a blank or the line's end:
+# what shlex makes of it, read in one match (shlex reads a hub's config a character at a time).
+_PLAIN_WORDS = re.compile(r'(?:\s*(?:"[^"\\]*"|[^\s"\'\\]+)(?=\s|$))*\s*')
+_PLAIN_WORD = re.compile(r'"([^"\\]*)"|([^\s"\'\\]+)')
+
+
+def _words(line: str) -> list[str]:
+    """The words of a config line as shlex splits them (quotes removed)."""
+    if _PLAIN_WORDS.fullmatch(line):
+        return [quoted if bare == "" else bare for quoted, bare in _PLAIN_WORD.findall(line)]
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
 def parse(text: str) -> dict[str, Block]:
     """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries."""
     top: dict[str, Block] = {}
@@ -112,10 +129,7 @@ def parse(text: str) -> dict[str, Block]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            words = line.split()
+        words = _words(line)
         keyword, args = words[0], words[1:]
         if keyword == "config":
             block = Block(" ".join(args), number)
