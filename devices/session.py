@@ -535,12 +535,14 @@ class ApplianceSession:
 
         Not anchored at a line start: a long write reaches a Linux appliance's terminal while
         its CLI runs the first lines, and the terminal echoes the rest at once, in front of the
-        CLI's next prompt.
+        CLI's next prompt. Before the first prompt named the appliance (VRP), any name matches,
+        so the prompt must start a line: `[primary]` in a description or `<…>` in a cipher's
+        stored form would otherwise end the output there.
         """
         if self._host is None:
-            hosts = self.driver.any_host
-        else:
-            hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
+            prompt = self.driver.any_prompt.replace("{host}", f"(?:{self.driver.any_host})")
+            return re.compile(f"(?m:^)(?:{prompt})")
+        hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
         return re.compile("(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
 
     def _exchange(

@@ -285,3 +285,33 @@ def test_a_host_command_whose_exit_status_comes_after_its_eof_is_waited_for_not_
     guard = session_module._Guard(guard_channel, "storestack-confirm arm 120 stdin")  # type: ignore[arg-type]
     assert guard.finish(timeout=5.0).strip().endswith("confirmed: the timer is cancelled")
     assert guard_channel.polls < 10, f"{guard_channel.polls} polls while the exit status was on its way"
+
+
+def test_the_first_read_of_a_vrp_appliance_is_not_cut_at_bracketed_text() -> None:
+    """VRP's first prompt names the appliance only after the login, so the first exchange looks
+    for any prompt: `[…]` or `<…>` inside a line (a cipher's stored form, a description) is no
+    prompt, and the running config comes back whole."""
+    config = (
+        "sysname edge-1\n"
+        "interface GigabitEthernet0/0/1\n"
+        " description wan1 [primary] <fiber>\n"
+        "ike peer HUB-1\n"
+        " pre-shared-key cipher %^%#ab[Tu]Y<m-W>d7{%^%#\n"
+        " ike-proposal 10\n"
+        "return"
+    )
+
+    def reply(text: str) -> list[str]:
+        chunks = []
+        for line in text.splitlines():
+            chunks.append(line + "\n")
+            if line.startswith("display current-configuration"):
+                chunks.append(config + "\n")
+            chunks.append("<edge-1>")
+        return chunks
+
+    session = session_on(ScriptedTerminal(reply), platform="huawei_vrp")
+    session._host = None
+    (shown,) = session.commands(["display current-configuration"])
+    assert shown.strip().endswith("return"), shown
+    assert " ike-proposal 10" in shown
