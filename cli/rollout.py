@@ -480,6 +480,12 @@ def print_drift(report: DriftReport, *, lab: bool) -> None:
     for item in report.appliances:
         if item.status == "drifted":
             console.rule(f"{item.name} drifted ({item.change_lines} change(s))")
+            if item.secrets_unrecorded:
+                console.print(
+                    "its secrets cannot be read back and this state directory's secret ledger has none of "
+                    "them: they count as changes until a push from here records them (or use the state "
+                    "directory of the last push, --state-dir)"
+                )
             if item.remediation:
                 console.print("remediation that brings it back to the inventory:")
             for line in item.remediation:

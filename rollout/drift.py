@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from storestack.devices.companions import CompanionChange, changed_lines, unified
-from storestack.devices.configdiff import Redactor, compute_diff, redactor_for
+from storestack.devices.configdiff import Redactor, compute_diff, redactor_for, secret_paths
 from storestack.devices.errors import DevicesError, PushError
 from storestack.devices.inspect import fetch_state
 from storestack.devices.render import RenderedConfig, render_fleet
@@ -52,6 +52,9 @@ class ApplianceDrift(BaseModel):
     change_lines: int = 0
     remediation: list[str] = []
     companions: list[CompanionDrift] = []
+    # The appliance keeps secrets in a form the running config cannot show, and this state
+    # directory's secret ledger records none of them: its secret lines count as changes.
+    secrets_unrecorded: bool = False
     error: str | None = None
 
 
@@ -159,6 +162,8 @@ def _compare(env: Environment, target: ApplianceTarget, config: RenderedConfig, 
             "change_lines": diff.change_lines,
             "remediation": redactor.redact_lines(diff.remediation[:REMEDIATION_LIMIT]),
             "companions": companions,
+            "secrets_unrecorded": bool(secret_paths(config.text, target.platform))
+            and (held is None or not held.fingerprints),
         }
     )
 
