@@ -128,8 +128,9 @@ def _held_as_intended(
     shape in the same place: where it shows the intended value, or the appliance holds that
     intended line (`held`, the secret ledger), it reads as the intended line; where neither, it
     is left out, so the intended line is sent and overwrites it (never the stored form negated
-    first). An intended line the device never shows is left out of both sides where it is held.
-    Without `held` (a rollback to a backup), no line is held."""
+    first). An intended line the device never shows is left out of both sides where it is held
+    and, where the device lists such lines, listed. Without `held` (a rollback to a backup), no
+    line is held."""
     if not driver.hides_secrets:
         return running_lines, intended_lines
     secret_lines: dict[tuple[str, ...], tuple[str, bool]] = {}
@@ -138,6 +139,10 @@ def _held_as_intended(
         shape = driver.secret_shape(line)
         is_held = held is not None and held.holds(path)
         if len(path) == 1 and driver.is_unshown(line):
+            listing = driver.unshown_listing
+            if listing is not None and held is not None and held.listed is not None:
+                # held only while the device still lists it
+                is_held = is_held and listing.key_of(line) in held.listed
             if is_held:
                 unshown.add(shape)
         elif shape != line:

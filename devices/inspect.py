@@ -49,11 +49,12 @@ def fetch_running(target: ApplianceTarget, context: PushContext) -> str:
 
 def fetch_state(
     target: ApplianceTarget, context: PushContext, companions: Sequence[tuple[str, str]] = ()
-) -> tuple[str, list[CompanionChange]]:
-    """The running config and, where the platform delivers companion files, each rendered
-    companion against the appliance's file (the text read only where the digest differs; it
-    may hold secrets: show it only through a Redactor). The digests ride along with the
-    running-config read."""
+) -> tuple[str, frozenset[str] | None, list[CompanionChange]]:
+    """The running config, what the appliance lists of the lines its running config never shows
+    (`PlatformDriver.unshown_listing`; None where it has none) and, where the platform delivers
+    companion files, each rendered companion against the appliance's file (the text read only
+    where the digest differs; it may hold secrets: show it only through a Redactor). The
+    listing and the digests ride along with the running-config read."""
     delivery = companion_delivery_for(target.platform) if companions else None
     with read_only_session(target, context) as session:
         digests = (
@@ -61,9 +62,9 @@ def fetch_state(
             if delivery is not None
             else None
         )
-        running = session.running_config()
+        running, listed, _ = session.running_and_listed()
         if digests is None or delivery is None:
-            return running, []
+            return running, listed, []
         changes = plan_companions(companions, parse_digests(digests.result(), target.name))
         reads = [
             (change, session.start_host_file_command(delivery.read.replace("{name}", change.name), f"reading {change.name}"))
@@ -72,7 +73,7 @@ def fetch_state(
         ]
         for change, read in reads:
             change.before_text = read.result()
-        return running, changes
+        return running, listed, changes
 
 
 class ShowSessions:

@@ -196,6 +196,8 @@ class _Run:
         self.delivery = companion_delivery_for(target.platform) if intended.companions else None
         self.companion_changes: list[CompanionChange] = []
         self.installed: list[CompanionChange] = []
+        # What the device lists of the lines its running config never shows, as last read.
+        self.listed: frozenset[str] | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -225,11 +227,13 @@ class _Run:
         assert self.session is not None
         return self.session.commands(commands)
 
-    def read_state(self) -> tuple[str, list[str]]:
-        """The running config and, when health is checked, the health commands' outputs: one read."""
-        health = snapshot_commands(self.driver) if self.options.verify_health else []
-        outputs = self.run_commands([self.driver.show_running, *health])
-        return outputs[0], outputs[1:]
+    def read_state(self, *, health: bool = True) -> tuple[str, list[str]]:
+        """The running config and, when health is checked, the health commands' outputs: one read.
+        What the device lists of the lines its running config never shows rides along (`listed`)."""
+        assert self.session is not None
+        commands = snapshot_commands(self.driver) if health and self.options.verify_health else []
+        running, self.listed, outputs = self.session.running_and_listed(*commands)
+        return running, outputs
 
     # ------------------------------------------------------------------ the cycle
 
@@ -298,7 +302,7 @@ class _Run:
                 else None
             )
             if self.options.dry_run:
-                running = session.running_config()
+                running, _ = self.read_state(health=False)
             else:
                 self._open_host_channel_ahead()  # for the arm, should there be a change
                 running, health_outputs = self.read_state()
@@ -313,7 +317,7 @@ class _Run:
             self.backup_text = running
         with self.stage("diff"):
             assert self.context.ledger is not None
-            held = self.context.ledger.held(self.target.name)
+            held = self.context.ledger.held(self.target.name).listing(self.listed)
             diff = compute_diff(running, self.intended.text, self.target.platform, held=held)
             self.diff = diff
             result.remediation = self.redactor.redact_lines(diff.remediation)

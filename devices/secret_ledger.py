@@ -22,7 +22,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storestack.common.files import atomic_write_text
@@ -49,9 +49,15 @@ class HeldSecrets:
     key: bytes = b""
     fingerprints: frozenset[str] = field(default_factory=frozenset)
     everything: bool = False
+    # The keys of what the device lists of its unshown lines (PlatformDriver.unshown_listing);
+    # None: not read.
+    listed: frozenset[str] | None = None
 
     def holds(self, path: tuple[str, ...]) -> bool:
         return self.everything or fingerprint(self.key, self.appliance, path) in self.fingerprints
+
+    def listing(self, listed: frozenset[str] | None) -> HeldSecrets:
+        return replace(self, listed=listed)
 
 
 HELD_AS_SENT = HeldSecrets(everything=True)

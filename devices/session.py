@@ -243,6 +243,15 @@ class ApplianceSession:
     def running_config(self) -> str:
         return self.command(self.driver.show_running)
 
+    def running_and_listed(self, *more: str) -> tuple[str, frozenset[str] | None, list[str]]:
+        """The running config, the keys of what the device lists of the lines it never shows
+        (None where the platform has no such listing) and the outputs of `more`: one exchange."""
+        listing = self.driver.unshown_listing
+        outputs = self.commands([self.driver.show_running, *([listing.command] if listing else []), *more])
+        if listing is None:
+            return outputs[0], None, outputs[1:]
+        return outputs[0], listing.keys(outputs[1]), outputs[2:]
+
     def mechanism(self, commands: Sequence[str], doing: str) -> list[str]:
         """Exec-mode commands of the commit-confirm mechanism (arm, confirm, abort); the first
         output that matches an error pattern raises CommandRejectedError naming its command."""

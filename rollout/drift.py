@@ -146,12 +146,12 @@ def _compare(env: Environment, target: ApplianceTarget, config: RenderedConfig, 
     )
     redactor = redactor_for(target.platform, secrets)
     try:
-        running, changes = fetch_state(target, env.push_context, config.companions)
+        running, listed, changes = fetch_state(target, env.push_context, config.companions)
     except PushError as exc:
         return base.model_copy(update={"status": "unreachable", "error": redactor.redact(exc.message)})
     # The secrets the appliance is known to hold: a device shows none as it was sent.
     ledger = env.push_context.ledger
-    held = ledger.held(target.name) if ledger is not None else None
+    held = ledger.held(target.name).listing(listed) if ledger is not None else None
     diff = compute_diff(running, config.text, target.platform, held=held)
     companions = [_companion_drift(target.name, change, redactor) for change in changes]
     if diff.in_sync and all(item.status in ("in_sync", "not-taken") for item in companions):

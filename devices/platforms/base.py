@@ -94,6 +94,26 @@ class StoppedWhileChanged(BaseModel):
     start: str
 
 
+class UnshownListing(BaseModel):
+    """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
+    command, read in the same exchange as the running config; `listed`, a multiline regex over its
+    output, group 1 the key of one listed item; `key`, a regex over an unshown intended line,
+    group 1 its key. An unshown line whose key the device does not list is not held."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str
+    listed: str
+    key: str
+
+    def keys(self, output: str) -> frozenset[str]:
+        return frozenset(re.findall(self.listed, output, re.MULTILINE))
+
+    def key_of(self, line: str) -> str | None:
+        found = re.match(self.key, line)
+        return found.group(1) if found else None
+
+
 class PlatformDriver(BaseModel):
     """How the push engine drives one platform's CLI. Plain data, one per platform module."""
 
@@ -154,8 +174,10 @@ class PlatformDriver(BaseModel):
     # names its line (an SNMP community), nor one the device shows as sent (FRR).
     stored_secret_patterns: tuple[str, ...] = ()
     # Top-level lines the device applies but never shows in its running config (IOS-XE SNMPv3
-    # users): held, like a stored secret, when the ledger says storestack set them as intended.
+    # users): held, like a stored secret, when the ledger says storestack set them as intended
+    # and the device lists them (`unshown_listing`).
     unshown_lines: tuple[str, ...] = ()
+    unshown_listing: UnshownListing | None = None
     # A config line that renames the appliance, group 1 the new name: the prompt changes with it.
     hostname_line: str = r"^\s*hostname\s+(\S+)\s*$"
 

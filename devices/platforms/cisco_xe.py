@@ -21,6 +21,7 @@ from storestack.devices.platforms.base import (
     NamedObjects,
     PlatformDriver,
     PlatformProfile,
+    UnshownListing,
     days_hours_minutes,
 )
 from storestack.devices.secrets import Secret
@@ -188,6 +189,8 @@ DRIVER = PlatformDriver(
         r"(^snmp-server user .*\bpriv (?:des|3des|aes(?: \d+)?)\s+)\S+",
     ),
     unshown_lines=(r"^snmp-server user ",),
+    # `show snmp user` lists each user by name ("User name: NAME", genieparser's ShowSnmpUser).
+    unshown_listing=UnshownListing(command="show snmp user", listed=r"^User name: (\S+)", key=r"^snmp-server user (\S+)"),
     named_objects=(TRACKS, IP_SLA_OPERATIONS),
 )
 

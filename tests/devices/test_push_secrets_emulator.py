@@ -18,8 +18,9 @@ from storestack.devices.intended import IntendedConfigs
 from storestack.devices.push import PushOptions
 from storestack.devices.report import DeviceResult
 from storestack.devices.runner import PushTargets, RunOptions, run_push
-from storestack.devices.session import SessionOptions
+from storestack.devices.session import ApplianceSession, SessionOptions
 from storestack.lab.emulator import EmulatedDevice, Emulator, EmulatorThread
+from storestack.lab.emulator.profiles import get_profile
 
 # Secret lines per platform: (lines added to the factory config, the plaintext secrets in them).
 SECRETS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -119,3 +120,26 @@ def test_secrets_settle_rotate_and_are_resent_from_a_fresh_state(emulator: Emula
     fresh = push(emulator, platform, rotated, tmp_path / "fresh", dry_run=True)
     resent = [line for line in fresh.remediation if "<redacted>" in line or "Key-2" in line]
     assert fresh.change_lines == len(resent) > 0, fresh.remediation
+
+
+def test_an_ios_xe_snmp_user_deleted_by_hand_is_planned_again(emulator: Emulator, tmp_path: Path) -> None:
+    """IOS-XE never shows the user in its running config; `show snmp user`, read with it, does."""
+    platform = "cisco_xe"
+    name = device(platform)
+    factory = get_profile(platform).default_config(name)
+    emulator.set_running_config(name, factory, save=True)
+    intended = with_secrets(platform, emulator.running_config(name))
+    state = tmp_path / "state"
+    first = push(emulator, platform, intended, state)
+    assert first.outcome == "changed", first.error
+    assert push(emulator, platform, intended, state, dry_run=True).change_lines == 0
+    target = next(iter(PushTargets.from_inventory(emulator.inventory()).filter(names=[name])))
+    with ApplianceSession(target, target.credentials.resolve()).open() as session:
+        session.configure(["no snmp-server user netops STORESTACK v3"])
+    planned = push(emulator, platform, intended, state, dry_run=True)
+    assert planned.remediation == [
+        "snmp-server user netops STORESTACK v3 auth sha <redacted> priv aes 128 <redacted>"
+    ], planned.remediation
+    again = push(emulator, platform, intended, state)
+    assert again.outcome == "changed" and again.change_lines == 1, again.remediation
+    assert push(emulator, platform, intended, state, dry_run=True).change_lines == 0
