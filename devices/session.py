@@ -549,10 +549,10 @@ class ApplianceSession:
         stored form would otherwise end the output there.
         """
         if self._host is None:
-            prompt = self.driver.any_prompt.replace("{host}", f"(?:{self.driver.any_host})")
-            return re.compile(f"(?m:^)(?:{prompt})")
-        hosts = "|".join(_host_pattern(name) for name in (self._host, *also_hosts))
-        return re.compile("(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
+            hosts, start = self.driver.any_host, "(?m:^)"
+        else:
+            hosts, start = "|".join(_host_pattern(name) for name in (self._host, *also_hosts)), ""
+        return re.compile(start + "(?:" + self.driver.any_prompt.replace("{host}", f"(?:{hosts})") + ")")
 
     def _exchange(
         self, commands: Sequence[str], *, read_timeout: float, also_hosts: Sequence[str] = ()
