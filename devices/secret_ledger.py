@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from collections.abc import Iterable
@@ -71,28 +70,22 @@ class SecretLedger:
         self._lock = threading.Lock()
         self._key: bytes | None = None
 
-    def _ledger_key(self, *, create: bool) -> bytes | None:
-        if self._key is not None:
-            return self._key
-        path = self.root / _KEY_FILE
-        try:
-            self._key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except FileNotFoundError:
-            if not create:
-                return None
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            key = secrets.token_bytes(32)
+    def _read_key(self) -> bytes | None:
+        if self._key is None:
             try:
-                # O_EXCL: two runs creating the key at once keep the first one's.
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
-            except FileExistsError:
-                return self._ledger_key(create=False)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(key.hex() + "\n")
-            self._key = key
-        except (OSError, ValueError):
-            return None
+                self._key = bytes.fromhex((self.root / _KEY_FILE).read_text(encoding="ascii").strip()) or None
+            except (OSError, ValueError):
+                return None
         return self._key
+
+    def _new_key(self) -> bytes:
+        """A new ledger key, where none can be read: what the old one fingerprinted (if anything)
+        no longer counts as held, so those secrets are sent once more, never taken on trust."""
+        key = secrets.token_bytes(32)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write_text(self.root / _KEY_FILE, key.hex() + "\n", mode=_FILE_MODE)
+        self._key = key
+        return key
 
     def _file(self, appliance: str) -> Path:
         return self.root / f"{appliance}.json"
@@ -100,7 +93,7 @@ class SecretLedger:
     def held(self, appliance: str) -> HeldSecrets:
         """What `appliance` is known to hold; nothing when the ledger has no (readable) record."""
         with self._lock:
-            key = self._ledger_key(create=False)
+            key = self._read_key()
             if key is None:
                 return HeldSecrets(appliance=appliance)
             try:
@@ -118,8 +111,7 @@ class SecretLedger:
                 # Nothing to hold: no record (and no ledger key made for it).
                 self._file(appliance).unlink(missing_ok=True)
                 return
-            key = self._ledger_key(create=True)
-            assert key is not None
+            key = self._read_key() or self._new_key()
             prints = sorted({fingerprint(key, appliance, path) for path in paths})
             text = json.dumps({"appliance": appliance, "fingerprints": prints}, indent=1) + "\n"
             atomic_write_text(self._file(appliance), text, mode=_FILE_MODE)

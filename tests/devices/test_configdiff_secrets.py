@@ -201,3 +201,15 @@ def test_the_ledger_holds_no_secret_and_only_its_owner_reads_it(tmp_path: Path) 
         for secret in ("Tacacs-Key-1", "Auth-Key-1", "Priv-Key-1", "0123456789abcdef0123456789abcdef"):
             assert secret not in text
     assert len(json.loads((root / "nw-0001-edge1.json").read_text())["fingerprints"]) == 3
+
+
+def test_an_unreadable_ledger_key_means_secrets_are_sent_again_never_trusted(tmp_path: Path) -> None:
+    root = tmp_path / "secrets"
+    SecretLedger(root).record("nw-0003-edge1", secret_paths(VRP_INTENDED, "huawei_vrp"))
+    (root / "ledger.key").write_text("not hex\n")
+    stale = SecretLedger(root).held("nw-0003-edge1")
+    assert "hwtacacs-server shared-key cipher Tacacs-Key-1" in _sent(VRP_RUNNING, VRP_INTENDED, "huawei_vrp", stale)
+    # the next push records under a new key, 0600 like the old one
+    SecretLedger(root).record("nw-0003-edge1", secret_paths(VRP_INTENDED, "huawei_vrp"))
+    assert (root / "ledger.key").stat().st_mode & 0o777 == 0o600
+    assert _sent(VRP_RUNNING, VRP_INTENDED, "huawei_vrp", SecretLedger(root).held("nw-0003-edge1")) == []
