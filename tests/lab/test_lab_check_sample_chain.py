@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testsupport.lab import require_frr_lab
+from testsupport.lab import cli_lab_dirs
 
 from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
@@ -44,13 +44,8 @@ def storestack(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.C
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("sample-chain-check")
-    state_dir = root / "lab"
-    try:
-        yield root, state_dir
-    finally:
-        storestack(root, "lab", "down", "--state-dir", str(state_dir))
+    with cli_lab_dirs(tmp_path_factory, "sample-chain-check") as dirs:
+        yield dirs
 
 
 def test_lab_check_passes_on_the_sample_chains_frr_stores(lab_dir: tuple[Path, Path]) -> None:

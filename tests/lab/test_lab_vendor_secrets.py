@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testsupport.lab import require_frr_lab
+from testsupport.lab import cli_lab_dirs
 
 from storestack import lab
 from storestack.inventory import load_fleet, sample_chain_path
@@ -46,13 +46,8 @@ def storestack(cwd: Path, *arguments: str, **secrets: str) -> subprocess.Complet
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    require_frr_lab()
-    root = tmp_path_factory.mktemp("vendor-secrets")
-    state_dir = root / "lab"
-    try:
-        yield root, state_dir
-    finally:
-        storestack(root, "lab", "down", "--state-dir", str(state_dir))
+    with cli_lab_dirs(tmp_path_factory, "vendor-secrets") as dirs:
+        yield dirs
 
 
 def drift(root: Path, lab_dir: Path, state: Path, **secrets: str) -> dict[str, dict[str, Any]]:

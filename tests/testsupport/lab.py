@@ -31,6 +31,19 @@ def require_frr_lab() -> None:
         pytest.skip(f"FRR lab unavailable: {exc}")
 
 
+@contextlib.contextmanager
+def cli_lab_dirs(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, Path]]:
+    """A working directory and the lab state directory in it, for a test that brings the lab up
+    through the command line; whatever it brought up is taken down at the end."""
+    require_frr_lab()
+    root = tmp_path_factory.mktemp(name)
+    state_dir = root / "lab"
+    try:
+        yield root, state_dir
+    finally:
+        lab.down(state_dir)
+
+
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
 NTP_KEY_VARIABLE = "STORESTACK_NTP_KEY"
 
