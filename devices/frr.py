@@ -1065,11 +1065,12 @@ STEERING_RULE_PREF = 1300
 class SteeringPath:
     ifname: str
     peer: str  # the hub's inside address: BFD peer and next hop
+    transport: str  # the WAN link it rides: a brownout there is every such tunnel's
     bfd: bool  # False: the hub runs no BFD with stores; the path is judged by its BGP session
 
     @property
     def line(self) -> str:
-        return f"path {self.ifname} {self.peer}" + ("" if self.bfd else " bgp-only")
+        return f"path {self.ifname} {self.peer} over {self.transport}" + ("" if self.bfd else " bgp-only")
 
 
 @record
@@ -1143,7 +1144,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     return SteeringPlan(
         poll_ms,
         [
-            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.peer_bfd)
+            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.link, tunnel.peer_bfd)
             for tunnel in view.tunnels
             if tunnel.ifname in used
         ],

@@ -23,6 +23,9 @@ What it does, and nothing more:
   one detection time apart, while BFD and BGP come back from each within a second or two); a
   path left once is trusted again only after it has stayed up for the class's recovery time. A path's first time up after the program starts is taken
   at once: recovery guards against a path that failed, never against a first start.
+- The tunnels over one WAN link share its loss: while a path the class left is in its recovery,
+  or went down within the detection time, the class's other paths over that link come after its
+  usable paths over other links (their own drops under the same brownout come at other moments).
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
   (asked once a second), and its best path's hub. The hubs give the store's routes the
@@ -45,10 +48,11 @@ What it does, and nothing more:
 The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
     poll-ms 100
-    path xfrm1 10.255.0.0
+    path xfrm1 10.255.0.0 over wan1
     class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24
 
-(`path IFNAME HUB-INSIDE-ADDRESS [bgp-only]`: the tunnel and the BFD peer on it; `bgp-only`
+(`path IFNAME HUB-INSIDE-ADDRESS [over LINK] [bgp-only]`: the tunnel, the BFD peer on it and the
+WAN link it rides; `bgp-only`
 for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
 BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
 TABLE hold-down S detection S recovery S via PATH… [to PREFIX…]`: preferred first, then the
@@ -91,6 +95,8 @@ class SteeredPath:
     ifname: str
     peer: str  # the hub's inside address on this tunnel: BFD peer and next hop
     bgp_only: bool = False  # the hub runs no BFD: the BGP session alone says up or down
+    # The WAN link it rides (`over`): paths over one link share its loss (`Steering.observe`).
+    transport: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +131,8 @@ class SteeringConfig:
             try:
                 if words[0] == "poll-ms" and len(words) == 2:
                     poll_ms = max(MIN_POLL_MS, int(words[1]))
-                elif words[0] == "path" and (len(words) == 3 or (len(words) == 4 and words[3] == "bgp-only")):
-                    paths[words[1]] = SteeredPath(words[1], words[2], bgp_only=len(words) == 4)
+                elif words[0] == "path" and len(words) >= 3:
+                    paths[words[1]] = _path(words)
                 elif (
                     words[0] == "class"
                     and len(words) >= 12
@@ -158,6 +164,19 @@ class SteeringConfig:
         return cls(poll_ms, paths, tuple(classes))
 
 
+def _path(words: list[str]) -> SteeredPath:
+    """`path IFNAME PEER [over TRANSPORT] [bgp-only]`."""
+    options, bgp_only, transport = words[3:], False, None
+    while options:
+        if options[0] == "bgp-only" and not bgp_only:
+            bgp_only, options = True, options[1:]
+        elif options[0] == "over" and len(options) >= 2 and transport is None:
+            transport, options = options[1], options[2:]
+        else:
+            raise ValueError(f"cannot read {' '.join(words)!r}")
+    return SteeredPath(words[1], words[2], bgp_only, transport)
+
+
 @dataclass(slots=True)
 class PathState:
     """One path as one class sees it."""
@@ -168,6 +187,7 @@ class PathState:
     breach_since: float | None = None  # usable, but went down then: hold-down and detection run
     downs: int = 0  # times it went down since `breach_since`
     up_since: float | None = None  # not usable, up since then: the recovery runs
+    last_down: float | None = None  # when it last went down
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +221,10 @@ class Steering:
     when the hold-down ends is a coin toss, while the drops themselves come about one detection
     time apart at the loss rate the class's detector notices. A single drop it came back from
     within the hold-down, and not repeated within the detection time, is ignored. A left path
-    is used again after it has stayed up for the class's recovery time."""
+    is used again after it has stayed up for the class's recovery time. Until then, and while
+    it is down within the detection time of its drop, it makes its WAN link suspect
+    (`_suspect_transports`): the class's other paths over that link come after its usable
+    paths over other links."""
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
@@ -229,19 +252,24 @@ class Steering:
             # not): the main table, which routes each destination by BGP, serves the class
             # better than any single path; the probes still keep each path's state.
             split = unrouted >= set(steered.paths)
-            usable = up_now = None
+            states = {ifname: self.states.setdefault((steered.name, ifname), PathState()) for ifname in steered.paths}
+            for ifname, state in states.items():
+                self._step(state, path_up.get(ifname, False), now, steered)
+            suspect = self._suspect_transports(steered, states, path_up, now)
+            usable = shared = up_now = None
             elsewhere = False  # a path to another hub is up
-            for ifname in steered.paths:
-                state = self.states.setdefault((steered.name, ifname), PathState())
+            for ifname, state in states.items():
                 up = path_up.get(ifname, False)
-                self._step(state, up, now, steered)
                 if ifname in unrouted:
                     elsewhere = elsewhere or up
                     continue
-                if state.usable and usable is None:
-                    usable = ifname
+                if state.usable:
+                    if self.config.paths[ifname].transport not in suspect:
+                        usable = usable or ifname
+                    shared = shared or ifname
                 if up and up_now is None:
                     up_now = ifname
+            usable = usable or shared
             # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
             # hub (a BFD session that never came up does not hold BGP down) and a path to
             # another hub is up: the main table follows BGP, the way HQ's answers come back,
@@ -250,10 +278,32 @@ class Steering:
             chosen[steered.name] = UNSTEERED if split else (usable or up_now or fallback)
         return chosen
 
+    def _suspect_transports(
+        self, steered: SteeredClass, states: dict[str, PathState], path_up: dict[str, bool], now: float
+    ) -> set[str]:
+        """The WAN links one of the class's paths was left on and is not trusted again yet:
+        it is in its recovery, or went down within the class's detection time. Its tunnels to
+        the other hubs ride the same link and lose what it loses; under a brownout their own
+        drops come at random moments of their own, so until then they look clean, and each
+        time the left tunnel drops BGP (and with it the class) moves to the other hub, over the
+        same lossy link. A usable path over another link comes first. A tunnel that stays down
+        (its hub, or its own IPsec SA) clears its link after the detection time."""
+        suspect = set()
+        for ifname, state in states.items():
+            transport = self.config.paths[ifname].transport
+            if transport is None or state.usable or not state.seen_up:
+                continue
+            recent = state.last_down is not None and now - state.last_down < steered.detection
+            if path_up.get(ifname, False) or recent:
+                suspect.add(transport)
+        return suspect
+
     @staticmethod
     def _step(state: PathState, up: bool, now: float, steered: SteeredClass) -> None:
         went_down = state.was_up and not up
         state.was_up = up
+        if went_down:
+            state.last_down = now
         if not state.seen_up:
             # A first start: taken as soon as it is up, no recovery (nothing failed yet).
             state.seen_up = state.usable = up

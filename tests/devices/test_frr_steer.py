@@ -215,6 +215,77 @@ def test_a_flapping_primary_keeps_the_class_on_the_hub_bgp_answers_through() -> 
     assert steering.observe(ALL_UP, 63.0, withheld_paths(config, hub1_best))["pos"] == "xfrm1"  # recovered
 
 
+# Both hubs over both links: xfrm1 (wan1) and xfrm2 (lte1) reach hub1, xfrm3 (wan1) and xfrm4 (lte1) hub2.
+TWO_LINKS = """
+path xfrm1 100.64.0.0 over wan1
+path xfrm3 100.64.255.254 over wan1
+path xfrm2 100.64.0.2 over lte1
+path xfrm4 100.64.255.252 over lte1
+class pos 0x00005102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24 10.0.11.0/24
+"""
+HUB2_BOTH = frozenset({"100.64.255.254", "100.64.255.252"})
+
+
+def test_a_brownout_on_the_fibre_keeps_pos_off_the_fibre_to_either_hub() -> None:
+    """30 % loss on wan1: its tunnel to hub1 keeps dropping (BFD, BGP with it) and is left; its
+    tunnel to hub2 loses as much, but its own drops come at other moments, so for a while it
+    looks clean. Each drop of the hub1 tunnel moves BGP's best path, and HQ's way back, to
+    hub2's fibre for a second or two: POS goes through hub2 then, and over LTE, never over
+    the fibre it just left, until the fibre to hub1 has passed its recovery."""
+    config = SteeringConfig.parse(TWO_LINKS)
+    assert config.paths["xfrm4"].transport == "lte1" and not config.paths["xfrm4"].bgp_only
+    steering = Steering(config)
+    everything = HUB1 | HUB2_BOTH
+    hub1_best = routed(everything, HUB1)
+    hub2_best = routed(everything - {"100.64.0.0"}, HUB2_BOTH)
+    all_up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+    hub1_fibre_down = {**all_up, "xfrm1": False}
+    timeline = [(0.0, all_up, hub1_best)]
+    for drop in (10.0, 13.0, 17.0, 21.0, 26.0):
+        timeline += [(drop, hub1_fibre_down, hub2_best), (drop + 1.5, all_up, hub1_best)]
+    choices = [steering.observe(up, now, withheld_paths(config, offers))["pos"] for now, up, offers in timeline]
+    assert choices[:3] == ["xfrm1", "xfrm3", "xfrm1"]  # one drop, within the hold-down: nothing yet
+    # From the second drop on: hub2's LTE while BGP goes through hub2, hub1's LTE after.
+    assert choices[3:] == ["xfrm4", "xfrm2"] * 4
+    # The fibre to hub1 is clean from 27.5 on: POS stays on LTE for its 30 s recovery, then returns.
+    assert steering.observe(all_up, 57.4, withheld_paths(config, hub1_best))["pos"] == "xfrm2"
+    assert steering.observe(all_up, 57.5, withheld_paths(config, hub1_best))["pos"] == "xfrm1"
+
+
+def test_a_tunnel_that_stays_down_clears_its_link_after_the_detection_time() -> None:
+    """hub1's end of the fibre tunnel is gone for good (its SA, not the link): after the hold-down
+    POS leaves it, to hub2 as BGP does; the fibre to hub2 is trusted again once the tunnel to
+    hub1 has not come back within POS's detection time, so POS does not ride LTE for an outage
+    the fibre has nothing to do with."""
+    config = SteeringConfig.parse(TWO_LINKS)
+    steering = Steering(config)
+    everything = HUB1 | HUB2_BOTH
+    all_up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+    hub2_best = withheld_paths(config, routed(everything - {"100.64.0.0"}, HUB2_BOTH))
+    assert steering.observe(all_up, 0.0, withheld_paths(config, routed(everything, HUB1)))["pos"] == "xfrm1"
+    gone = {**all_up, "xfrm1": False}
+    assert steering.observe(gone, 10.0, hub2_best)["pos"] == "xfrm3"  # within the hold-down: BGP's way
+    assert steering.observe(gone, 12.0, hub2_best)["pos"] == "xfrm4"
+    assert steering.observe(gone, 19.9, hub2_best)["pos"] == "xfrm4"
+    assert steering.observe(gone, 20.0, hub2_best)["pos"] == "xfrm3"
+    # hub1 down altogether (both its tunnels): each link has a tunnel just left, so neither
+    # is preferred, and POS takes hub2's fibre, the first usable path, not LTE.
+    steering = Steering(config)
+    steering.observe(all_up, 0.0, withheld_paths(config, routed(everything, HUB1)))
+    hub1_gone = {**all_up, "xfrm1": False, "xfrm2": False}
+    only_hub2 = withheld_paths(config, routed(HUB2_BOTH, HUB2_BOTH))
+    assert [steering.observe(hub1_gone, now, only_hub2)["pos"] for now in (10.0, 12.0, 15.0, 25.0)] == ["xfrm3"] * 4
+
+
+def test_a_path_line_names_its_link_and_reads_its_options_in_any_order() -> None:
+    config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only over wan1\npath xfrm2 100.64.0.2\n")
+    assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].bgp_only) == ("wan1", True)
+    assert config.paths["xfrm2"].transport is None  # no link named: it shares no link's state
+    for broken in ("path xfrm1 100.64.0.0 over", "path xfrm1 100.64.0.0 over wan1 over lte1", "path xfrm1 100.64.0.0 via wan1"):
+        with pytest.raises(ValueError, match="line 1: cannot read"):
+            SteeringConfig.parse(broken + "\n")
+
+
 def test_with_no_path_up_to_bgps_hub_the_class_follows_bgp_not_the_other_hub() -> None:
     """BGP routes HQ through hub1 (its sessions are up) but the BFD sessions to hub1 are down
     (never came up: that does not hold BGP down). POS may not take hub2's paths, where HQ's
