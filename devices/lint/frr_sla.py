@@ -173,6 +173,16 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     by_name = {steered.name: steered for steered in steering.classes}
     ifnames = _tunnel_ifnames(config)
     tunnels = hub_tunnels_by_hop(store)
+    for ifname, path in steering.paths.items():
+        tunnel = tunnels.get(path.peer)
+        if tunnel is not None and path.transport != tunnel.transport:
+            said = f"over {path.transport}" if path.transport else "over no link"
+            yield config.finding(
+                config.line_of(f"path {ifname} "),
+                "frr-steering",
+                f"{ifname} ({path.peer}) is declared {said}, but its tunnel rides {tunnel.transport}: "
+                "a brownout on a link would not keep the class off its other tunnels",
+            )
     for application in store.sla.applications:
         allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
         steered = by_name.get(application.name)

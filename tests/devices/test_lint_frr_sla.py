@@ -83,6 +83,23 @@ def test_a_class_that_forgets_a_drop_sooner_than_its_detection_time_is_found(
     assert any("pos: detection 2, the intent says 10" in m for m in messages)
 
 
+def test_a_path_declared_over_the_wrong_link_or_none_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """storestack-steer keeps a class off every tunnel over a link one of them was just left on:
+    it knows a tunnel's link only from its `path` line."""
+
+    def swapped(text: str) -> str:
+        return re.sub(r"^(path xfrm2 \S+) over lte1$", r"\1 over wan1", text, flags=re.M)
+
+    def unnamed(text: str) -> str:
+        return re.sub(r"^(path xfrm1 \S+) over wan1$", r"\1", text, flags=re.M)
+
+    (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", swapped), "frr-steering")
+    assert finding.message.startswith("xfrm2 (") and "declared over wan1, but its tunnel rides lte1" in finding.message
+    assert finding.line > 0
+    (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", unnamed), "frr-steering")
+    assert "xfrm1" in finding.message and "declared over no link" in finding.message
+
+
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     files = broken_files(rendered, f"{STORE}.steering.conf", lambda t: re.sub(r"^class pos .*\n", "", t, flags=re.M))
     assert any(f.message.startswith("pos: not steered") for f in rule_findings(fleet, files, "frr-steering"))
