@@ -284,6 +284,11 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             say(moved)
             if brownout.returned_after is None:
                 raise DemoFailed(f"POS of {store_id} did not return to {brownout.link} after the loss cleared")
+            if brownout.returned_early:
+                raise DemoFailed(
+                    f"POS of {store_id} was back on {brownout.link} {brownout.returned_after:.1f} s after the loss "
+                    f"cleared, sooner than the SLA's recovery of {brownout.recovery_seconds} s"
+                )
             say(returned)
         else:
             drill = "not run"

@@ -81,6 +81,12 @@ def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:
     return None
 
 
+# How much sooner than the recovery time after the clear POS may be seen back: the drill clears
+# the loss once `lab path` shows POS moved (a 1 s counter window, a CLI call), so the path POS left
+# may have been up that much longer than the loss has been gone.
+EARLY_SLACK_SECONDS = 5
+
+
 @dataclass(frozen=True)
 class BrownoutDrill:
     """A brownout on a store's preferred POS transport, judged from the till's own packets."""
@@ -93,6 +99,13 @@ class BrownoutDrill:
     moved_to: str | None  # the transport POS left on during the brownout (None: it never moved)
     moved_after: float | None  # seconds from the loss starting to POS leaving on another transport
     returned_after: float | None  # seconds from the loss clearing to POS back on `link`
+
+    @property
+    def returned_early(self) -> bool:
+        """Back on `link` sooner than the SLA's recovery allows. The recovery counts from the
+        link's tunnel coming up after its last drop, which may precede the clear by the time
+        the drill took to see POS move (`EARLY_SLACK_SECONDS` at most)."""
+        return self.returned_after is not None and self.returned_after < self.recovery_seconds - EARLY_SLACK_SECONDS
 
 
 def brownout_drill(

@@ -32,3 +32,11 @@ def test_a_move_later_than_the_window_is_marked_late_not_passed() -> None:
 def test_a_drill_that_never_returned_gets_its_move_line_only() -> None:
     moved, returned, summary = brownout_lines(dataclasses.replace(_DRILL, returned_after=None))
     assert moved.startswith("[green]✓[/] POS moved") and (returned, summary) == ("", "")
+
+
+def test_a_return_sooner_than_the_recovery_is_early() -> None:
+    """The drill's early return (POS back 3 s after the clear, against a 20 s recovery) is what
+    a steering defect looks like; one within the time the drill took to see the move is not."""
+    assert dataclasses.replace(_DRILL, returned_after=3.0).returned_early
+    assert not dataclasses.replace(_DRILL, returned_after=16.0).returned_early
+    assert not _DRILL.returned_early and not dataclasses.replace(_DRILL, returned_after=None).returned_early
