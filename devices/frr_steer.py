@@ -23,9 +23,11 @@ What it does, and nothing more:
   one detection time apart, while BFD and BGP come back from each within a second or two); a
   path left once is trusted again only after it has stayed up for the class's recovery time. A path's first time up after the program starts is taken
   at once: recovery guards against a path that failed, never against a first start.
-- The tunnels over one WAN link share its loss: while a path the class left is in its recovery,
-  or went down within the detection time, the class's other paths over that link come after its
-  usable paths over other links (their own drops under the same brownout come at other moments).
+- The tunnels over one WAN link share its loss, and under a brownout each drops at moments of
+  its own: a drop of any of them counts as the link's, so a path that went down is left after
+  the hold-down if the link's tunnels dropped twice within the detection time. While a path the
+  class left is in its recovery, or went down within the detection time, the class's other paths
+  over that link come after its usable paths over other links.
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
   (asked once a second), and its best path's hub. The hubs give the store's routes the
@@ -228,6 +230,8 @@ class Steering:
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
+    was_up: dict[str, bool] = field(default_factory=dict)  # per path, at the last observation
+    drops: dict[str, list[float]] = field(default_factory=dict)  # per WAN link: when its tunnels went down
 
     def observe(
         self, path_up: dict[str, bool], now: float, withheld: dict[str, frozenset[str]] | None = None
@@ -242,6 +246,7 @@ class Steering:
         returning too early to a better path, never from leaving on one that works. Where none
         of them is up but a withheld one is, the main table (BGP's way) takes it."""
         withheld = withheld or {}
+        self._count_drops(path_up, now)
         chosen: dict[str, str | None] = {}
         for steered in self.config.classes:
             if not any(ifname in path_up for ifname in steered.paths):
@@ -254,7 +259,8 @@ class Steering:
             split = unrouted >= set(steered.paths)
             states = {ifname: self.states.setdefault((steered.name, ifname), PathState()) for ifname in steered.paths}
             for ifname, state in states.items():
-                self._step(state, path_up.get(ifname, False), now, steered)
+                link_drops = self._drops_within(ifname, now - steered.detection)
+                self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_transports(steered, states, path_up, now)
             usable = shared = up_now = None
             elsewhere = False  # a path to another hub is up
@@ -298,8 +304,31 @@ class Steering:
                 suspect.add(transport)
         return suspect
 
+    def _link(self, ifname: str) -> str:
+        transport = self.config.paths[ifname].transport
+        return transport if transport is not None else f"path {ifname}"  # no link named: its own
+
+    def _count_drops(self, path_up: dict[str, bool], now: float) -> None:
+        """Note each tunnel that went down since the last observation against its WAN link, and
+        forget drops older than any class's detection time."""
+        longest = max((steered.detection for steered in self.config.classes), default=0.0)
+        for ifname in self.config.paths:
+            up = path_up.get(ifname, False)
+            if self.was_up.get(ifname, False) and not up:
+                self.drops.setdefault(self._link(ifname), []).append(now)
+            self.was_up[ifname] = up
+        for times in self.drops.values():
+            times[:] = [at for at in times if now - at <= longest]
+
+    def _drops_within(self, ifname: str, since: float) -> int:
+        """Drops of the tunnels over `ifname`'s link (its own included) since `since`."""
+        return sum(1 for at in self.drops.get(self._link(ifname), ()) if at >= since)
+
     @staticmethod
-    def _step(state: PathState, up: bool, now: float, steered: SteeredClass) -> None:
+    def _step(state: PathState, up: bool, now: float, steered: SteeredClass, link_drops: int = 0) -> None:
+        """`link_drops`: drops of the tunnels over this path's link within the detection time,
+        its own included: under a brownout the link's tunnels drop at moments of their own, so
+        two of them dropping once each is the second drop that leaves a path that dropped."""
         went_down = state.was_up and not up
         state.was_up = up
         if went_down:
@@ -316,7 +345,7 @@ class Steering:
             if state.breach_since is None:
                 return
             held = now - state.breach_since
-            if held >= steered.hold_down and (not up or state.downs > 1):
+            if held >= steered.hold_down and (not up or state.downs > 1 or link_drops > 1):
                 state.usable, state.up_since = False, (now if up else None)
                 state.breach_since, state.downs = None, 0
             elif held >= max(steered.hold_down, steered.detection):

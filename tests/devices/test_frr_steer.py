@@ -277,6 +277,37 @@ def test_a_tunnel_that_stays_down_clears_its_link_after_the_detection_time() -> 
     assert [steering.observe(hub1_gone, now, only_hub2)["pos"] for now in (10.0, 12.0, 15.0, 25.0)] == ["xfrm3"] * 4
 
 
+def test_each_fibre_tunnel_dropping_once_is_a_brownout_of_the_fibre() -> None:
+    """Loss on the fibre for a few seconds: its tunnel to hub2 drops once, then its tunnel to
+    hub1 once (each back within the hold-down), and BGP, back on hub2's fibre first, routes HQ
+    through hub2 for a while. Neither tunnel dropped twice, but the fibre did: each is left, so
+    POS rides LTE through whichever hub BGP uses, not the fibre to hub2 two seconds after the
+    loss ended, and returns to the fibre after its recovery time."""
+    config = SteeringConfig.parse(TWO_LINKS)
+    steering = Steering(config)
+    everything = HUB1 | HUB2_BOTH
+    all_up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+    hub1_best = routed(everything, HUB1)
+    # (from, paths up, BGP's route to HQ): polled every 0.5 s and as each phase starts
+    phases = [
+        (0.0, all_up, hub1_best),
+        (10.0, {**all_up, "xfrm3": False}, routed(everything - {"100.64.255.254"}, HUB1)),
+        (11.5, all_up, hub1_best),
+        (11.6, {**all_up, "xfrm1": False}, routed(everything - {"100.64.0.0"}, HUB1 - {"100.64.0.0"})),  # hub1's LTE
+        (13.5, {**all_up, "xfrm1": False}, routed(everything - {"100.64.0.0"}, HUB2_BOTH)),  # hub2's fibre first
+        (14.0, all_up, hub1_best),
+    ]
+    seen: dict[float, str | None] = {}
+    for now in sorted({step / 2 for step in range(100)} | {start for start, _, _ in phases}):
+        _, up, offers = [phase for phase in phases if phase[0] <= now][-1]
+        seen[now] = steering.observe(up, now, withheld_paths(config, offers))["pos"]
+    assert seen[10.0] == seen[11.5] == "xfrm1"  # one drop of one tunnel: nothing yet
+    assert seen[12.0] == "xfrm2"  # BGP's hub1, over LTE
+    assert seen[13.5] == "xfrm4"  # BGP's hub2, over LTE too
+    assert {link for at, link in seen.items() if 12.0 <= at < 44.0} <= {"xfrm2", "xfrm4"}
+    assert seen[44.0] == "xfrm1"  # the fibre to hub1 stayed up for the 30 s recovery
+
+
 def test_a_path_line_names_its_link_and_reads_its_options_in_any_order() -> None:
     config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only over wan1\npath xfrm2 100.64.0.2\n")
     assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].bgp_only) == ("wan1", True)
