@@ -6,15 +6,17 @@ is not control traffic because of its port: only the tunnels' inside addresses s
 from __future__ import annotations
 
 import ipaddress
+import shutil
+from pathlib import Path
 
 import pytest
-from testsupport.rendering import SHAPES, on_platform
+from testsupport.rendering import SHAPES, on_platform, static_wan_yaml
 
 from storestack.devices.lint import PROBE_EXTRACTORS, ConfigFile, Packet, cisco_xe, huawei_vrp
-from storestack.devices.lint.linetree import Line, parse
+from storestack.devices.lint.linetree import Line, parse, tunnel_id
 from storestack.devices.render import render_store
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
 
 _ACL = {
@@ -107,3 +109,32 @@ def test_cellular_filter_passes_every_probe_sent_over_its_tunnel(
             verdict = verdict_of(acl, packet)
             assert verdict.forwarded, (probe, packet, verdict)
 
+
+@pytest.mark.parametrize("platform", sorted(_ACL))
+def test_an_aws_tunnel_over_lte_carries_what_the_hub_tunnels_there_do(tmp_path: Path, platform: str) -> None:
+    """AWS attaches to every static link of a store, a fixed-IP LTE APN too: its tunnels over that
+    link filter outbound with CELLULAR-ALLOWED like the hub tunnels beside them, which passes
+    their BGP and not a segment the intent keeps off LTE (CCTV)."""
+    root = tmp_path / "chain"
+    shutil.copytree(sample_chain_path(), root)
+    static_wan_yaml(root)  # nw-0001's lte1 becomes a fixed-IP APN, so AWS attaches to it too
+    chain = on_platform(load_fleet(root), platform, hubs="frr")  # type: ignore[arg-type]
+    store_id = SHAPES["aws"]
+    (config,) = render_store(chain, store_id)
+    separator, header, verdict_of = _ACL[platform]
+    root_line = parse(config.text, (separator,))
+    acl = next(line for line in root_line.children if line.text == header)
+    over_lte = [
+        interface
+        for interface in root_line.children
+        if interface.words[:1] == ["interface"] and " aws vpn aws-lte1-" in f" {' '.join(interface.child_texts())}"
+    ]
+    assert len(over_lte) == 2
+    intent = NetworkIntent(chain).store(store_id)
+    cctv = chain.stores[store_id].segments["cctv"].subnet.network_address + 10
+    for interface in over_lte:
+        assert _APPLIED[platform] in interface.child_texts(), interface.text
+        tunnel = next(t for t in intent.tunnels if t.id == tunnel_id(interface.child_texts()))
+        assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+        assert verdict_of(acl, Packet("tcp", tunnel.local_inside.ip, tunnel.peer_inside, 179)).forwarded
+    assert not verdict_of(acl, Packet("tcp", cctv, _INTERNET, 443)).forwarded
