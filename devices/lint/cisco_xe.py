@@ -51,9 +51,11 @@ from storestack.devices.lint.linetree import (
     private_gaps,
     probe_tos,
     sa_lifetimes,
+    shared_tunnel_zones,
     top,
     tunnel_id,
     unresolved,
+    zone_members,
 )
 from storestack.devices.lint.steering import return_ranking_findings, route_map_ranking
 from storestack.devices.platforms.cisco_xe import ike_dpd
@@ -589,12 +591,7 @@ def snmp_traps(config: ConfigFile) -> Iterator[Finding]:
 
 def _zones(root: Line) -> dict[str, list[Line]]:
     """zone -> its member interfaces."""
-    members: dict[str, list[Line]] = {}
-    for interface in top(root, "interface"):
-        for line in interface.children:
-            if line.words[:2] == ["zone-member", "security"] and len(line.words) > 2:
-                members.setdefault(line.words[2], []).append(interface)
-    return members
+    return zone_members(root, "zone-member", "security")
 
 
 def _vrf(interface: Line) -> str:
@@ -672,14 +669,12 @@ def overlay_transit(config: ConfigFile) -> Iterator[Finding]:
         source = after(line.words, "source")
         if source is not None and source == after(line.words, "destination"):
             intrazone[source] = line
-    for zone, interfaces in _zones(root).items():
-        tunnels = [interface.words[1] for interface in interfaces if interface.words[1].startswith("Tunnel")]
-        if len(tunnels) < 2:
-            continue
+    for zone, members in shared_tunnel_zones(_zones(root)).items():
+        tunnels = [interface.words[1] for interface in members]
         pair = intrazone.get(zone)
         if pair is None:
             yield config.finding(
-                defined.get(zone, interfaces[0]).number,
+                defined.get(zone, members[0]).number,
                 "cisco-overlay-transit",
                 f"zone {zone}: no zone pair from {zone} to {zone}, so the router forwards between "
                 f"its tunnels ({', '.join(tunnels)})",

@@ -49,9 +49,11 @@ from storestack.devices.lint.linetree import (
     private_gaps,
     probe_tos,
     sa_lifetimes,
+    shared_tunnel_zones,
     top,
     tunnel_id,
     unresolved,
+    zone_members,
 )
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
 from storestack.devices.platforms import get_platform
@@ -1420,8 +1422,8 @@ def _acl_rules(acl: Line) -> list[Line]:
 
 
 def _unclosed(config: ConfigFile, acl: Line, rules: list[Line], rule: str) -> Iterator[Finding]:
-    """An inbound filter that does not end in `deny ip` (`rules`: its rule lines): a
-    traffic-filter passes what no rule matches."""
+    """A filter that does not end in `deny ip` (`rules`: its rule lines): a traffic-filter
+    passes what no rule matches."""
     if not rules or rules[-1].words[2:] != ["deny", "ip"]:
         yield config.finding(
             acl.number, rule, f"{acl.text}: does not end in `deny ip`; the traffic-filter passes what no rule matches"
@@ -1515,6 +1517,88 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
                     acl.number, "vrp-hub-wan-filter", f"{acl.text}: does not admit {what} (IKE/IPsec)"
                 )
         yield from _unclosed(config, acl, rules, "vrp-hub-wan-filter")
+
+
+def _own_sources(root: Line) -> list[ipaddress.IPv4Network]:
+    """What a router sends from into its tunnels, as its config holds it: each loopback's and
+    tunnel's own address (alone: a tunnel's /31 holds the far end too) and the subnet of every
+    other addressed interface but the tunnels' underlay ports (their subnet holds the carrier's
+    gateway), i.e. the segments behind it."""
+    interfaces = list(top(root, "interface"))
+    underlay = {
+        line.words[1]
+        for interface in interfaces
+        for line in interface.children
+        if line.words[:1] == ["source"] and len(line.words) > 1
+    }
+    own: list[ipaddress.IPv4Network] = []
+    for interface in interfaces:
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        for line in interface.children:
+            if line.words[:2] != ["ip", "address"] or len(line.words) < 4 or not is_address(line.words[2]):
+                continue
+            try:
+                address = ipaddress.IPv4Interface(f"{line.words[2]}/{line.words[3]}")
+            except ValueError:
+                continue
+            if name.startswith(("LoopBack", "Tunnel")):
+                own.append(ipaddress.IPv4Network(address.ip))
+            elif name not in underlay:
+                own.append(address.network)
+    return own
+
+
+@register_rule(PLATFORM)
+def overlay_transit(config: ConfigFile) -> Iterator[Finding]:
+    """Every tunnel of a zone holding two or more (a store's hub and AWS tunnels share OVERLAY)
+    lets out only what the router itself or the segments behind it send: a defined
+    `traffic-filter outbound` ACL whose every permit names a source of the router's own
+    (`_own_sources`) and that ends in `deny ip` (a traffic-filter passes what no rule matches).
+    An AR applies no policy to traffic between the interfaces of one zone ("The firewall considers
+    data flows transmitted within a zone reliable and implements no security policy for these
+    data flows", AR V200R010 "Security Zone and Interzone", EDOC1100034077), so without it a
+    packet one hub or AWS sends the store, addressed elsewhere, leaves by another tunnel: the
+    store carries traffic between its hubs and clouds (IOS-XE's `cisco-overlay-transit`)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    own = _own_sources(root)
+    checked: set[int] = set()
+    for zone, tunnels in shared_tunnel_zones(zone_members(root, "zone")).items():
+        names = ", ".join(tunnel.words[1] for tunnel in tunnels)
+        for tunnel in tunnels:
+            applied = next(
+                (t.split()[-1] for t in tunnel.child_texts() if t.startswith("traffic-filter outbound acl")), None
+            )
+            acl = acls.get(applied or "")
+            if acl is None:
+                undefined = f" (ACL {applied} is not defined)" if applied else ""
+                yield config.finding(
+                    tunnel.number,
+                    "vrp-overlay-transit",
+                    f"{tunnel.text}: no traffic-filter outbound{undefined}, so the router forwards "
+                    f"between the tunnels of zone {zone} ({names})",
+                )
+                continue
+            if acl.number in checked:  # one ACL on many tunnels: said once
+                continue
+            checked.add(acl.number)
+            rules = _acl_rules(acl)
+            for rule in rules:
+                if rule.words[2] != "permit":
+                    continue
+                source = _acl_net(rule.words, "source")
+                if not (isinstance(source, ipaddress.IPv4Network) and any(source.subnet_of(net) for net in own)):
+                    sent_by = str(source) if isinstance(source, ipaddress.IPv4Network) else "any source"
+                    yield config.finding(
+                        rule.number,
+                        "vrp-overlay-transit",
+                        f"{acl.text}: {rule.text} lets {sent_by} out of the tunnels of zone {zone}, "
+                        "which is not the router's own address nor a segment's: it forwards that "
+                        "between its tunnels",
+                    )
+            yield from _unclosed(config, acl, rules, "vrp-overlay-transit")
 
 
 @register_rule(PLATFORM)

@@ -123,6 +123,32 @@ def policy_settings(
                 )
 
 
+def zone_members(root: Line, *keyword: str) -> dict[str, list[Line]]:
+    """zone -> its member interfaces: the top-level `interface` sections holding a `<keyword...>
+    ZONE` line (IOS-XE `zone-member security ZONE`, VRP `zone ZONE`)."""
+    members: dict[str, list[Line]] = {}
+    size = len(keyword)
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            if tuple(line.words[:size]) == keyword and len(line.words) > size:
+                members.setdefault(line.words[size], []).append(interface)
+    return members
+
+
+def shared_tunnel_zones(members: Mapping[str, list[Line]]) -> dict[str, list[Line]]:
+    """The zones holding two or more tunnel interfaces (`Tunnel...`, as IOS-XE and VRP name
+    them), with those tunnels. Neither platform checks traffic between the interfaces of one zone
+    unless told to, so a store whose hub and AWS tunnels share a zone forwards between them: one
+    hub's packets to the other hub, a cloud's to a hub (lint `cisco-overlay-transit`,
+    `vrp-overlay-transit`)."""
+    shared: dict[str, list[Line]] = {}
+    for zone, interfaces in members.items():
+        tunnels = [interface for interface in interfaces if interface.words[1:2] and interface.words[1][:6] == "Tunnel"]
+        if len(tunnels) > 1:
+            shared[zone] = tunnels
+    return shared
+
+
 def tunnel_id(texts: list[str]) -> str | None:
     """The network intent's tunnel id an interface names in its description: the templates write
     `description ipsec <tunnel-id> ...`, so both ends of a tunnel can be matched by id."""

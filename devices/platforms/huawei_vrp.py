@@ -388,9 +388,50 @@ def bgp_peer_policies(tunnels: Sequence[TunnelView]) -> list[str]:
     return lines
 
 
+# What every overlay tunnel of a store lets out (`traffic-filter outbound`): the store's own
+# traffic only. Hub and AWS tunnels share the OVERLAY zone, and an AR forwards between the
+# interfaces of one zone unchecked ("The firewall considers data flows transmitted within a zone
+# reliable and implements no security policy for these data flows", AR V200R010 CLI-based
+# Configuration Guide - Security, "Security Zone and Interzone", EDOC1100034077): without it a
+# packet one hub (or AWS) sends the store, addressed elsewhere, follows the store's routes out
+# to the other hub or the cloud. An interface takes one ACL per direction, and a traffic-filter
+# passes what no rule matches ("traffic-filter (Interface view)", AR V200R010 command
+# reference, EDOC1100064351), so the LTE/5G tunnels' CELLULAR-ALLOWED is itself the store's own
+# traffic only, and each list ends in `deny ip`.
+OVERLAY_FILTER = ("OVERLAY-OUT", 3011)
+CELLULAR_FILTER = "CELLULAR-ALLOWED"
+
+
+def overlay_filter(view: StoreApplianceView) -> list[AclRule]:
+    """OVERLAY-OUT's rules: what the store itself sends, whatever the protocol: from each of its
+    hub and AWS tunnels' inside addresses (BGP, BFD, the NQA probes, ICMP errors), from its
+    loopback (management, NTP, HWTACACS, syslog, DNS) and from each segment that enters the
+    overlay (never guest Wi-Fi); then nothing else. The interzone firewall decides what a
+    segment may reach; this list only keeps the store from forwarding anyone else's packets
+    between its tunnels. None where every tunnel rides LTE/5G (CELLULAR-ALLOWED filters them)."""
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    if all(link.cellular for link in view.wan) and all(tunnel.cellular for tunnel in view.aws_tunnels):
+        return []
+    sources = [
+        *(tunnel.inside.host for tunnel in view.tunnels),
+        *(tunnel.inside.host for tunnel in view.aws_tunnels),
+        view.loopback.host,
+        *(segment.net for segment in view.segments if segment.overlay),
+    ]
+    return [*(AclRule("permit", "ip", source) for source in sources), AclRule("deny", "ip")]
+
+
+def tunnel_filter(cellular: bool) -> str:
+    """A store tunnel's outbound filter line: CELLULAR-ALLOWED over LTE/5G (the store's own
+    traffic the intent lets onto LTE), else OVERLAY-OUT (all of the store's own traffic)."""
+    return f" traffic-filter outbound acl name {CELLULAR_FILTER if cellular else OVERLAY_FILTER[0]}"
+
+
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """The IPsec tunnel interface of every (transport, hub): its overlay address, MTU and MSS,
-    the far end through the transport's front-door VPN instance, CELLULAR-ALLOWED on LTE/5G."""
+    the far end through the transport's front-door VPN instance, its outbound filter
+    (`tunnel_filter`: CELLULAR-ALLOWED on LTE/5G, OVERLAY-OUT on the others)."""
     lines: list[str] = []
     for link in links:
         vrf = f"vpn-instance {link.front_door_vrf} " if link.front_door_vrf else ""
@@ -405,10 +446,10 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f" source {link.ifname}",
                 f" destination {vrf}{tunnel.peer_outside}",
                 f" ipsec profile HUB-{tunnel.number}",
+                tunnel_filter(link.cellular),
+                " zone OVERLAY",
+                "#",
             ]
-            if link.cellular:
-                lines.append(" traffic-filter outbound acl name CELLULAR-ALLOWED")
-            lines += [" zone OVERLAY", "#"]
     return lines
 
 
@@ -674,6 +715,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
+        ("overlay_filter", OVERLAY_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
@@ -686,6 +728,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
+        ("vrp_overlay_filter", overlay_filter),
+        ("vrp_tunnel_filter", tunnel_filter),
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_ntp_key_type", ntp_key_type),
         ("vrp_ssh_server_algorithms", ssh_server_algorithms),

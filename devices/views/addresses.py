@@ -67,6 +67,11 @@ class IfAddr:
         address = int(ipaddress.IPv4Address(self.ip))
         return Net.at(address & ((0xFFFFFFFF << (32 - self.prefixlen)) & 0xFFFFFFFF), self.prefixlen)
 
+    @property
+    def host(self) -> Net:
+        """The address alone, as a /32."""
+        return Net.at(int(ipaddress.IPv4Address(self.ip)), 32)
+
     @classmethod
     def of(cls, interface: ipaddress.IPv4Interface) -> IfAddr:
         # int() of an interface is its address; `.ip` would build a new IPv4Address first.

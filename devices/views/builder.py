@@ -8,7 +8,6 @@ import dataclasses
 import ipaddress
 import math
 from collections.abc import Mapping
-from functools import cached_property
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
@@ -374,7 +373,13 @@ class ViewBuilder:
             guest=guest,
             breakout=breakout,
             acls=[
-                Acl("CELLULAR-ALLOWED", 3010, self._cellular_rules(loopback_net, segments)),
+                Acl(
+                    "CELLULAR-ALLOWED",
+                    3010,
+                    self._cellular_rules(
+                        loopback_net, segments, wan, aws, steering.probes if steering is not None else []
+                    ),
+                ),
             ],
             qos=qos,
             zones=[*(segment.tag for segment in segments), "OVERLAY", "INTERNET"],
@@ -661,27 +666,70 @@ class ViewBuilder:
             )
         return cached[1]
 
-    @cached_property
-    def _cellular_control(self) -> list[AclRule]:
-        """The overlay's control traffic, allowed on every link, from the tunnels' own inside
-        addresses only: BGP both ways, BFD and ICMP from those of the tunnels to the hubs
-        (`ip_plan.transit`), BGP from those of the tunnels to AWS (link-local /30s: no BFD there,
-        and no probe). A LAN host (guest Wi-Fi too) sending to port 179 or pinging is not control
-        traffic: it takes the LTE line only where its segment may."""
-        tunnels, aws = Net.of(self.fleet.spec.ip_plan.transit), Net.of(LINK_LOCAL)
-        return [
-            AclRule("permit", "tcp", tunnels, None, 179),
-            AclRule("permit", "tcp", tunnels, None, None, None, 179),
-            AclRule("permit", "udp", tunnels, None, 3784, 3785),
-            AclRule("permit", "icmp", tunnels),
-            AclRule("permit", "tcp", aws, None, 179),
-            AclRule("permit", "tcp", aws, None, None, None, 179),
-        ]
+    @staticmethod
+    def _cellular_control(
+        wan: list[WanLinkView], aws: list[AwsTunnelView], probes: list[ProbeView]
+    ) -> list[AclRule]:
+        """The control traffic of the tunnels that ride LTE/5G, each from its own inside address
+        only (the store's, so no other sender's packet passes as control traffic): BGP both ways,
+        BFD where the hub runs it and ICMP (pings, the ICMP probes, errors) on a hub tunnel, and
+        its IOS-XE udp-jitter probes to the hub's responder (the control port and each probe's
+        test port, the intent's SLA classes'); BGP on an AWS tunnel (no BFD there, and no probe).
+        A LAN host (guest Wi-Fi too) sending to port 179 or pinging is not control traffic: it
+        takes the LTE line only where its segment may."""
+        rules: list[AclRule] = []
+        for link in wan:
+            if not link.cellular:
+                continue
+            for tunnel in link.tunnels:
+                own, hub = tunnel.inside.host, Net.at(int(ipaddress.IPv4Address(tunnel.inside_peer)), 32)
+                rules += [
+                    AclRule("permit", "tcp", own, hub, 179),
+                    AclRule("permit", "tcp", own, hub, source_port=179),
+                ]
+                if tunnel.peer_bfd:
+                    rules.append(AclRule("permit", "udp", own, hub, 3784, 3785))
+                rules.append(AclRule("permit", "icmp", own))
+                ports = sorted(
+                    {
+                        probe.udp_port
+                        for probe in probes
+                        if probe.tunnel is tunnel and probe.ios is not None and probe.ios.kind == "udp-jitter"
+                    }
+                )
+                if ports:
+                    rules.append(AclRule("permit", "udp", own, hub, IOS_SLA_CONTROL_PORT))
+                # The test ports in runs of consecutive ports, one entry per run.
+                runs: list[list[int]] = []
+                for port in ports:
+                    if runs and port == runs[-1][-1] + 1:
+                        runs[-1].append(port)
+                    else:
+                        runs.append([port])
+                rules += [
+                    AclRule("permit", "udp", own, hub, run[0], run[-1] if len(run) > 1 else None) for run in runs
+                ]
+        for aws_tunnel in aws:
+            if aws_tunnel.cellular:
+                own, peer = aws_tunnel.inside.host, Net.at(int(ipaddress.IPv4Address(aws_tunnel.inside_peer)), 32)
+                rules += [
+                    AclRule("permit", "tcp", own, peer, 179),
+                    AclRule("permit", "tcp", own, peer, source_port=179),
+                ]
+        return rules
 
-    def _cellular_rules(self, loopback: Net, segments: list[SegmentView]) -> list[AclRule]:
-        """LTE/5G carries only the overlay's own control traffic, management and POS."""
+    def _cellular_rules(
+        self,
+        loopback: Net,
+        segments: list[SegmentView],
+        wan: list[WanLinkView],
+        aws: list[AwsTunnelView],
+        probes: list[ProbeView],
+    ) -> list[AclRule]:
+        """LTE/5G carries only the store's own traffic: its tunnels' control traffic, management
+        and the segments the intent lets onto LTE (POS and office)."""
         return [
-            *self._cellular_control,
+            *self._cellular_control(wan, aws, probes),
             AclRule("permit", "ip", loopback),
             *(AclRule("permit", "ip", segment.net) for segment in segments if segment.cellular_allowed),
             _DENY_ANY,
@@ -833,6 +881,7 @@ class ViewBuilder:
                     table=link.table,
                     front_door_vrf=link.front_door_vrf,
                     underlay_gateway=link.gateway,
+                    cellular=link.cellular,
                 )
             )
         return views

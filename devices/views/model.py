@@ -334,6 +334,7 @@ class AwsTunnelView:
     table: int  # the front-door routing table of the link it rides on
     front_door_vrf: str  # that link's front-door VRF ("": the global table)
     underlay_gateway: str | None
+    cellular: bool  # the link it rides on is LTE/5G (a fixed-IP APN)
 
 
 @record

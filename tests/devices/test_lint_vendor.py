@@ -66,6 +66,7 @@ RULES = {
         huawei_vrp.web_system,
         huawei_vrp.hub_wan_filter,
         huawei_vrp.hub_cloud_filter,
+        huawei_vrp.overlay_transit,
         huawei_vrp.shadowed_classifiers,
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
@@ -655,6 +656,35 @@ def test_cisco_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
     passing = _broken(config, "policy-map type inspect OVERLAY-TO-OVERLAY\n class class-default\n  drop log\n",
                       "policy-map type inspect OVERLAY-TO-OVERLAY\n class class-default\n  pass\n")
     assert [f.rule for f in _lint(passing)] == ["cisco-overlay-transit"]
+
+
+def test_vrp_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
+    """Hub and AWS tunnels share OVERLAY, inside which an AR applies no policy, so every one of
+    them lets out only the store's own traffic (OVERLAY-OUT, CELLULAR-ALLOWED over LTE); a
+    tunnel without such a filter, a permit from someone else's address (the overlay pool, as
+    CELLULAR-ALLOWED once had it) or a list that does not end in `deny ip` is found."""
+    config = _store(fleet, "huawei_vrp", "aws", hubs="frr")
+    assert not [f for f in _lint(config) if f.rule == "vrp-overlay-transit"]
+
+    def found(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-overlay-transit"]
+
+    unfiltered = _broken(config, " ipsec profile HUB-1\n traffic-filter outbound acl name OVERLAY-OUT\n", " ipsec profile HUB-1\n")
+    (message,) = found(unfiltered)
+    assert message.startswith("interface Tunnel0/0/1: no traffic-filter outbound, so the router forwards")
+    assert "Tunnel0/0/101" in message
+    undefined = _broken(config, "acl name OVERLAY-OUT 3011", "acl name OVERLAY-OUTPUT 3011")
+    messages = found(undefined)
+    assert len(messages) == 4 and all("(ACL OVERLAY-OUT is not defined)" in m for m in messages)
+    pool = _broken_re(config, r"(acl name CELLULAR-ALLOWED 3010\n rule 5 permit tcp source )100\.64\.255\.253 0", r"\g<1>100.64.0.0 0.0.255.255")
+    (message,) = found(pool)
+    assert "lets 100.64.0.0/16 out of the tunnels of zone OVERLAY" in message
+    anything = _broken_re(config, r"(acl name OVERLAY-OUT 3011\n rule 5 permit ip)[^\n]*", r"\1")
+    (message,) = found(anything)
+    assert "lets any source out" in message
+    unclosed = _broken_re(config, r"(acl name OVERLAY-OUT 3011\n(?: rule \d+ permit [^\n]*\n)+) rule \d+ deny ip\n", r"\1")
+    (message,) = found(unclosed)
+    assert "does not end in `deny ip`" in message
 
 
 def test_cisco_forwarded_dns_queries_leave_from_the_loopback(fleet: Fleet) -> None:
