@@ -1341,12 +1341,24 @@ def _address_matches(
 _SERVICE_PACKETS = {"PING": ("icmp", None), "SSH": ("tcp", 22), "SNMP": ("udp", 161), "BGP": ("tcp", 179)}
 
 
+# IP protocol numbers of the packets the readers follow (IANA), for a custom service that names
+# an IP protocol (`set protocol IP`, `set protocol-number N`); "esp" for what a WAN port takes
+# from its tunnel peers.
+_IP_PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50}
+
+
 def _custom_services(parsed: dict[str, Block]) -> dict[str, list[tuple[str, int, int]] | None]:
     """Each custom service by name as the (protocol, first port, last port) it takes from its
-    `tcp-portrange`/`udp-portrange` (destination ports); None for one this reader cannot follow
-    (an IP protocol number, an ICMP type, a source port range)."""
+    `tcp-portrange`/`udp-portrange` (destination ports), or ("ip", N, N) for one that names IP
+    protocol N (`set protocol IP`, `set protocol-number N`: ESP's 50); None for one this reader
+    cannot follow (an ICMP type, a source port range)."""
     found: dict[str, list[tuple[str, int, int]] | None] = {}
     for entry in _entries(parsed, "firewall service custom"):
+        number = entry.first("protocol-number") or ""
+        if entry.first("protocol") == "IP":
+            # Protocol 0 takes every protocol: not followed here.
+            found[entry.name] = [("ip", int(number), int(number))] if number.isdigit() and int(number) else None
+            continue
         ranges: list[tuple[str, int, int]] | None = []
         for protocol in ("tcp", "udp"):
             for value in entry.get(f"{protocol}-portrange"):
@@ -1376,6 +1388,9 @@ def _service_matches(
         if ranges is None:
             unknown = True
             continue
+        number = _IP_PROTOCOL_NUMBERS.get(packet.protocol)
+        if any(p == "ip" and low == number for p, low, _ in ranges):
+            return True
         if packet.port is not None and any(
             p == packet.protocol and low <= packet.port <= high for p, low, high in ranges
         ):
@@ -1448,9 +1463,15 @@ def local_in(parsed: dict[str, Block]) -> Callable[[set[str], Packet], Verdict]:
 
 # BGP and single-hop BFD, which a store runs inside its tunnels only.
 _TUNNEL_CONTROL = (("tcp", 179), ("udp", 3784))
+# IKE and its NAT traversal port, which a store takes on a WAN port from that port's own tunnel
+# peers only.
+_IKE = (("udp", 500), ("udp", 4500))
 # Where a WAN port's packets come from: the internet (RFC 2544's benchmarking range, outside
 # every plan of the fleet).
 _INTERNET_HOST = ipaddress.IPv4Address("198.18.0.1")
+# A WAN port's address where a carrier assigns it (DHCP): not in the config, so one of the same
+# range stands in for the lease.
+_LEASE = ipaddress.IPv4Address("198.18.0.2")
 
 
 @register_rule(PLATFORM)
@@ -1458,13 +1479,23 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
     """Stores: BGP and BFD reach the unit through its tunnels only. FortiOS's own local-in rules
     admit TCP 179 from any address on every interface once BGP is configured, so a local-in
     policy (on the port, its zone or `any`) must refuse them on every WAN port (from the
-    internet) and every segment (from a host of the segment), to each of the unit's addresses."""
+    internet) and every segment (from a host of the segment), to each of the unit's addresses.
+    IKE (UDP 500, 4500), which FortiOS's own rules take from anyone, reaches a WAN port's
+    address from that port's own tunnel peers only (`fortios-wan-ike`): from the far end
+    (`remote-gw`) of every phase 1 bound to the port, and from no other address."""
     if config.suffix or config.role != "edge":
         return
     parsed = parse(config.text)
     verdict = local_in(parsed)
     own = sorted(_own_addresses(parsed))
     zones = _entries(parsed, "system zone")
+    peers: dict[str, list[tuple[str, ipaddress.IPv4Address]]] = {}
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        try:
+            gateway = ipaddress.IPv4Address(phase1.first("remote-gw") or "")
+        except ValueError:
+            continue
+        peers.setdefault(phase1.first("interface") or "", []).append((phase1.name, gateway))
     for interface in _entries(parsed, "system interface"):
         if interface.first("type") in ("tunnel", "loopback"):
             continue
@@ -1473,6 +1504,8 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
             network = ipaddress.IPv4Interface("/".join(interface.get("ip"))).network
             source = next(host for host in network.hosts() if host not in own)
         arrival = {interface.name, "any", *(z.name for z in zones if interface.name in z.get("interface"))}
+        if interface.first("role") == "wan":
+            yield from _wan_ike(config, interface, arrival, verdict, own, peers.get(interface.name, []))
         admitted = sorted(
             {
                 f"{protocol}/{port}"
@@ -1488,6 +1521,47 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
                 f"{interface.name}: the unit takes {', '.join(admitted)} from {source} "
                 "(no local-in policy refuses them outside the tunnels)",
             )
+
+
+def _wan_ike(
+    config: ConfigFile,
+    interface: Entry,
+    arrival: set[str],
+    verdict: Callable[[set[str], Packet], Verdict],
+    own: list[ipaddress.IPv4Address],
+    peers: list[tuple[str, ipaddress.IPv4Address]],
+) -> Iterator[Finding]:
+    """`fortios-wan-ike` on one WAN port: IKE from an address that is no tunnel's far end on the
+    port reaches none of the unit's addresses (the port's own, or its lease), and IKE from each
+    tunnel's far end reaches the port's address."""
+    ip = interface.get("ip")
+    address = ipaddress.IPv4Address(ip[0]) if len(ip) == 2 else _LEASE
+    admitted = sorted(
+        {
+            f"{protocol}/{port}"
+            for protocol, port in _IKE
+            for destination in {*own, address}
+            if verdict(arrival, Packet(protocol, _INTERNET_HOST, destination, port)).forwarded
+        }
+    )
+    if admitted:
+        yield config.finding(
+            interface.line,
+            "fortios-wan-ike",
+            f"{interface.name}: the unit takes IKE ({', '.join(admitted)}) from {_INTERNET_HOST}, "
+            "no tunnel peer of the port (no local-in policy refuses it)",
+        )
+    for tunnel, gateway in peers:
+        for protocol, port in _IKE:
+            found = verdict(arrival, Packet(protocol, gateway, address, port))
+            if not found.forwarded:
+                yield config.finding(
+                    found.line or interface.line,
+                    "fortios-wan-ike",
+                    f"{interface.name}: IKE ({protocol}/{port}) from {gateway}, the far end of tunnel {tunnel}, "
+                    f"is refused: {found.rule}",
+                )
+                break
 
 
 def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
