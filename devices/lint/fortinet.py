@@ -1574,7 +1574,7 @@ def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[i
         if interface.name in tunnels and remote:
             far[remote[0]] = interface.name
     found = [(ipaddress.IPv4Network(address), tunnel) for address, tunnel in far.items()]
-    found += [(prefix, far[neighbor]) for neighbor, prefix in _store_prefixes(parsed, tunnels) if neighbor in far]
+    found += [(prefix, far[neighbor]) for neighbor, prefix in _neighbor_prefixes(parsed, tunnels) if neighbor in far]
     return found
 
 
@@ -1642,9 +1642,12 @@ def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, s
     return servers
 
 
-def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[str, ipaddress.IPv4Network]]:
-    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside a store tunnel
-    (its route-map-in's prefix lists): the store's segments and loopback."""
+def _neighbor_prefixes(
+    parsed: dict[str, Block], tunnels: set[str], direction: str = "route-map-in"
+) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside one of
+    `tunnels` (its route-map-in's prefix lists: a store's segments and loopback, the clouds'
+    prefixes), or with `direction` "route-map-out" what it announces to it."""
     inside: list[ipaddress.IPv4Network] = []
     for interface in _entries(parsed, "system interface"):
         remote = interface.get("remote-ip")
@@ -1659,7 +1662,7 @@ def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[s
             address = ipaddress.IPv4Address(neighbor.name)
         except ValueError:
             continue
-        route_map = maps.get(neighbor.first("route-map-in") or "")
+        route_map = maps.get(neighbor.first(direction) or "")
         if route_map is None or not any(address in net for net in inside):
             continue
         names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
@@ -1691,7 +1694,7 @@ def hub_store_management(config: ConfigFile) -> Iterator[Finding]:
         return
     verdict = store_forwarding(config, frozenset(stores.values())).verdict
     reported: set[tuple[str, str]] = set()
-    for neighbor, prefix in _store_prefixes(parsed, set(stores)):
+    for neighbor, prefix in _neighbor_prefixes(parsed, set(stores)):
         source = prefix.network_address if prefix.prefixlen == 32 else prefix.network_address + 1
         for what, protocol, port, server in servers:
             found = verdict(Packet(protocol, source, ipaddress.IPv4Address(server), port))
@@ -1719,7 +1722,7 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
         entry.name for entry in _entries(parsed, "vpn ipsec phase1-interface") if entry.first("peertype") == "one"
     }
     zones = {zone.name for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))}
-    segments = list({p: (n, p) for n, p in _store_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
+    segments = list({p: (n, p) for n, p in _neighbor_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
     nets = _address_nets(parsed)
     for policy in _entries(parsed, "firewall policy"):
         if policy.first("action") != "accept" or not (tunnels | zones | {"any"}) & set(policy.get("dstintf")):
@@ -1737,6 +1740,105 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
                 f"policy {policy.name} ({policy.first('name') or ''}) starts sessions into store segments "
                 f"({prefix}, announced by {neighbor}, and {len(covered) - 1} more), not only to the stores' loopbacks",
             )
+
+
+def _cloud_tunnels(parsed: dict[str, Block]) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
+    """A hub's route-based cloud VPNs (AWS, the OpenStack gateways) by interface: the tunnels in
+    no zone (the store tunnels form the zone "stores") with both inside addresses, as (the
+    hub's, the far end's)."""
+    zoned = {name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
+    found: dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = {}
+    for interface in _entries(parsed, "system interface"):
+        ip, remote = interface.get("ip"), interface.get("remote-ip")
+        if interface.first("type") == "tunnel" and interface.name not in zoned and ip and remote:
+            found[interface.name] = (ipaddress.IPv4Address(ip[0]), ipaddress.IPv4Address(remote[0]))
+    return found
+
+
+def cloud_forwarding(parsed: dict[str, Block]) -> Callable[[str, Packet], Verdict]:
+    """What a hub does with a packet arriving from a cloud VPN (by interface name): to one of
+    the unit's own addresses, its local-in policies (on the tunnel or `any`), else FortiOS's
+    implicit local-in rules; through the unit, the firewall policies taking traffic from the
+    tunnel (or `any`), first match in list order, else FortiOS's implicit deny. A policy this
+    reader cannot follow decides when it accepts, never when it denies."""
+    nets, custom, own = _address_nets(parsed), _custom_services(parsed), _own_addresses(parsed)
+    to_unit = local_in(parsed)
+    policies = [p for p in _entries(parsed, "firewall policy") if p.first("status") != "disable"]
+
+    def verdict(tunnel: str, packet: Packet) -> Verdict:
+        if packet.destination in own:
+            return to_unit({tunnel, "any"}, packet)
+        for policy in policies:
+            if {tunnel, "any"} & set(policy.get("srcintf")) and (
+                decided := _policy_verdict(policy, packet, nets, custom, "policy")
+            ):
+                return decided
+        return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
+
+    return verdict
+
+
+# What a cloud host might try on the hub itself: SSH, SNMP, BFD, a ping.
+_CLOUD_PROBES = (("tcp", 22), ("udp", 161), ("udp", 3784), ("icmp", None))
+
+
+def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
+    """The `index`-th address of `net` (its only one for a /32)."""
+    return net.network_address + min(index, net.num_addresses - 1)
+
+
+@register_rule(PLATFORM)
+def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: a cloud VPN brings in BGP from its far end to the hub's end of the tunnel and,
+    through the hub, traffic from the clouds' prefixes (what the hub accepts from the cloud's
+    BGP neighbour) to what the hub announces to the clouds (HQ and the stores), nothing else
+    (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUDS): no ICMP or other service of the
+    hub answers a cloud, no cloud sends from HQ's or a store's addresses, and none reaches
+    another cloud's prefixes through the hub."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    clouds = _cloud_tunnels(parsed)
+    if not clouds:
+        return
+    verdict = cloud_forwarding(parsed)
+    own = sorted(_own_addresses(parsed))
+    accepts = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds))))
+    announces = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds), "route-map-out")))
+    for tunnel, (near, far) in clouds.items():
+        packets = [
+            ("hub", f"the hub's address {address}", Packet(protocol, far, address, port))
+            for address in own
+            for protocol, port in (*_CLOUD_PROBES, *((("tcp", 179),) if address != near else ()))
+        ]
+        packets += [
+            ("source", f"{destination} from {source}, no cloud's prefix", Packet("tcp", _host(source, 1), _host(destination, 2), 22))
+            for source in announces
+            for destination in announces
+        ]
+        packets += [
+            ("cloud", f"{destination}, another cloud's prefix, from {source}", Packet("tcp", _host(source, 1), _host(destination, 2), 22))
+            for source in accepts
+            for destination in accepts
+            if not source.overlaps(destination)
+        ]
+        # Once per tunnel, rule and kind of packet (to the hub, from a foreign source, to another cloud).
+        reported: set[tuple[int, str]] = set()
+        for kind, what, packet in packets:
+            found = verdict(tunnel, packet)
+            if found.forwarded and (found.line, kind) not in reported:
+                reported.add((found.line, kind))
+                service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
+                yield config.finding(
+                    found.line or _interface_line(parsed, tunnel),
+                    "fortios-hub-cloud-filter",
+                    f"cloud VPN {tunnel}: {found.rule} lets it reach {what} ({service} from {packet.source} to {packet.destination})",
+                )
+
+
+def _interface_line(parsed: dict[str, Block], name: str) -> int:
+    """The line of an interface's `edit` in `config system interface`."""
+    return next((e.line for e in _entries(parsed, "system interface") if e.name == name), 0)
 
 
 @register_summaries(PLATFORM)

@@ -104,6 +104,7 @@ RULES = {
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
         fortinet.control_outside_tunnels,
+        fortinet.hub_cloud_filter,
     ),
 }
 
