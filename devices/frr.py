@@ -670,6 +670,10 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
+        # The cloud VPNs and what they may forward (`HubView.cloud_sources`, `cloud_destinations`)
+        "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
+        "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
+        "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),

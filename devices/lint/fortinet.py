@@ -1341,12 +1341,24 @@ def _address_matches(
 _SERVICE_PACKETS = {"PING": ("icmp", None), "SSH": ("tcp", 22), "SNMP": ("udp", 161), "BGP": ("tcp", 179)}
 
 
+# IP protocol numbers of the packets the readers follow (IANA), for a custom service that names
+# an IP protocol (`set protocol IP`, `set protocol-number N`); "esp" for what a WAN port takes
+# from its tunnel peers.
+_IP_PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50}
+
+
 def _custom_services(parsed: dict[str, Block]) -> dict[str, list[tuple[str, int, int]] | None]:
     """Each custom service by name as the (protocol, first port, last port) it takes from its
-    `tcp-portrange`/`udp-portrange` (destination ports); None for one this reader cannot follow
-    (an IP protocol number, an ICMP type, a source port range)."""
+    `tcp-portrange`/`udp-portrange` (destination ports), or ("ip", N, N) for one that names IP
+    protocol N (`set protocol IP`, `set protocol-number N`: ESP's 50); None for one this reader
+    cannot follow (an ICMP type, a source port range)."""
     found: dict[str, list[tuple[str, int, int]] | None] = {}
     for entry in _entries(parsed, "firewall service custom"):
+        number = entry.first("protocol-number") or ""
+        if entry.first("protocol") == "IP":
+            # Protocol 0 takes every protocol: not followed here.
+            found[entry.name] = [("ip", int(number), int(number))] if number.isdigit() and int(number) else None
+            continue
         ranges: list[tuple[str, int, int]] | None = []
         for protocol in ("tcp", "udp"):
             for value in entry.get(f"{protocol}-portrange"):
@@ -1376,6 +1388,9 @@ def _service_matches(
         if ranges is None:
             unknown = True
             continue
+        number = _IP_PROTOCOL_NUMBERS.get(packet.protocol)
+        if any(p == "ip" and low == number for p, low, _ in ranges):
+            return True
         if packet.port is not None and any(
             p == packet.protocol and low <= packet.port <= high for p, low, high in ranges
         ):
@@ -1448,9 +1463,15 @@ def local_in(parsed: dict[str, Block]) -> Callable[[set[str], Packet], Verdict]:
 
 # BGP and single-hop BFD, which a store runs inside its tunnels only.
 _TUNNEL_CONTROL = (("tcp", 179), ("udp", 3784))
+# IKE and its NAT traversal port, which a store takes on a WAN port from that port's own tunnel
+# peers only.
+_IKE = (("udp", 500), ("udp", 4500))
 # Where a WAN port's packets come from: the internet (RFC 2544's benchmarking range, outside
 # every plan of the fleet).
 _INTERNET_HOST = ipaddress.IPv4Address("198.18.0.1")
+# A WAN port's address where a carrier assigns it (DHCP): not in the config, so one of the same
+# range stands in for the lease.
+_LEASE = ipaddress.IPv4Address("198.18.0.2")
 
 
 @register_rule(PLATFORM)
@@ -1458,13 +1479,23 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
     """Stores: BGP and BFD reach the unit through its tunnels only. FortiOS's own local-in rules
     admit TCP 179 from any address on every interface once BGP is configured, so a local-in
     policy (on the port, its zone or `any`) must refuse them on every WAN port (from the
-    internet) and every segment (from a host of the segment), to each of the unit's addresses."""
+    internet) and every segment (from a host of the segment), to each of the unit's addresses.
+    IKE (UDP 500, 4500), which FortiOS's own rules take from anyone, reaches a WAN port's
+    address from that port's own tunnel peers only (`fortios-wan-ike`): from the far end
+    (`remote-gw`) of every phase 1 bound to the port, and from no other address."""
     if config.suffix or config.role != "edge":
         return
     parsed = parse(config.text)
     verdict = local_in(parsed)
     own = sorted(_own_addresses(parsed))
     zones = _entries(parsed, "system zone")
+    peers: dict[str, list[tuple[str, ipaddress.IPv4Address]]] = {}
+    for phase1 in _entries(parsed, "vpn ipsec phase1-interface"):
+        try:
+            gateway = ipaddress.IPv4Address(phase1.first("remote-gw") or "")
+        except ValueError:
+            continue
+        peers.setdefault(phase1.first("interface") or "", []).append((phase1.name, gateway))
     for interface in _entries(parsed, "system interface"):
         if interface.first("type") in ("tunnel", "loopback"):
             continue
@@ -1473,6 +1504,8 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
             network = ipaddress.IPv4Interface("/".join(interface.get("ip"))).network
             source = next(host for host in network.hosts() if host not in own)
         arrival = {interface.name, "any", *(z.name for z in zones if interface.name in z.get("interface"))}
+        if interface.first("role") == "wan":
+            yield from _wan_ike(config, interface, arrival, verdict, own, peers.get(interface.name, []))
         admitted = sorted(
             {
                 f"{protocol}/{port}"
@@ -1490,6 +1523,47 @@ def control_outside_tunnels(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+def _wan_ike(
+    config: ConfigFile,
+    interface: Entry,
+    arrival: set[str],
+    verdict: Callable[[set[str], Packet], Verdict],
+    own: list[ipaddress.IPv4Address],
+    peers: list[tuple[str, ipaddress.IPv4Address]],
+) -> Iterator[Finding]:
+    """`fortios-wan-ike` on one WAN port: IKE from an address that is no tunnel's far end on the
+    port reaches none of the unit's addresses (the port's own, or its lease), and IKE from each
+    tunnel's far end reaches the port's address."""
+    ip = interface.get("ip")
+    address = ipaddress.IPv4Address(ip[0]) if len(ip) == 2 else _LEASE
+    admitted = sorted(
+        {
+            f"{protocol}/{port}"
+            for protocol, port in _IKE
+            for destination in {*own, address}
+            if verdict(arrival, Packet(protocol, _INTERNET_HOST, destination, port)).forwarded
+        }
+    )
+    if admitted:
+        yield config.finding(
+            interface.line,
+            "fortios-wan-ike",
+            f"{interface.name}: the unit takes IKE ({', '.join(admitted)}) from {_INTERNET_HOST}, "
+            "no tunnel peer of the port (no local-in policy refuses it)",
+        )
+    for tunnel, gateway in peers:
+        for protocol, port in _IKE:
+            found = verdict(arrival, Packet(protocol, gateway, address, port))
+            if not found.forwarded:
+                yield config.finding(
+                    found.line or interface.line,
+                    "fortios-wan-ike",
+                    f"{interface.name}: IKE ({protocol}/{port}) from {gateway}, the far end of tunnel {tunnel}, "
+                    f"is refused: {found.rule}",
+                )
+                break
+
+
 def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[ipaddress.IPv4Network, str]]:
     """(source network, tunnel) for what a store sends over each of its tunnels: the tunnel's far
     inside address (its `remote-ip`), and the prefixes the hub accepts from the BGP neighbour
@@ -1500,7 +1574,7 @@ def _tunnel_senders(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[i
         if interface.name in tunnels and remote:
             far[remote[0]] = interface.name
     found = [(ipaddress.IPv4Network(address), tunnel) for address, tunnel in far.items()]
-    found += [(prefix, far[neighbor]) for neighbor, prefix in _store_prefixes(parsed, tunnels) if neighbor in far]
+    found += [(prefix, far[neighbor]) for neighbor, prefix in _neighbor_prefixes(parsed, tunnels) if neighbor in far]
     return found
 
 
@@ -1568,9 +1642,12 @@ def _management_servers(parsed: dict[str, Block]) -> list[tuple[str, str, int, s
     return servers
 
 
-def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[str, ipaddress.IPv4Network]]:
-    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside a store tunnel
-    (its route-map-in's prefix lists): the store's segments and loopback."""
+def _neighbor_prefixes(
+    parsed: dict[str, Block], tunnels: set[str], direction: str = "route-map-in"
+) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(neighbour, prefix) for what the hub accepts from each BGP neighbour inside one of
+    `tunnels` (its route-map-in's prefix lists: a store's segments and loopback, the clouds'
+    prefixes), or with `direction` "route-map-out" what it announces to it."""
     inside: list[ipaddress.IPv4Network] = []
     for interface in _entries(parsed, "system interface"):
         remote = interface.get("remote-ip")
@@ -1585,7 +1662,7 @@ def _store_prefixes(parsed: dict[str, Block], tunnels: set[str]) -> list[tuple[s
             address = ipaddress.IPv4Address(neighbor.name)
         except ValueError:
             continue
-        route_map = maps.get(neighbor.first("route-map-in") or "")
+        route_map = maps.get(neighbor.first(direction) or "")
         if route_map is None or not any(address in net for net in inside):
             continue
         names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
@@ -1617,7 +1694,7 @@ def hub_store_management(config: ConfigFile) -> Iterator[Finding]:
         return
     verdict = store_forwarding(config, frozenset(stores.values())).verdict
     reported: set[tuple[str, str]] = set()
-    for neighbor, prefix in _store_prefixes(parsed, set(stores)):
+    for neighbor, prefix in _neighbor_prefixes(parsed, set(stores)):
         source = prefix.network_address if prefix.prefixlen == 32 else prefix.network_address + 1
         for what, protocol, port, server in servers:
             found = verdict(Packet(protocol, source, ipaddress.IPv4Address(server), port))
@@ -1645,7 +1722,7 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
         entry.name for entry in _entries(parsed, "vpn ipsec phase1-interface") if entry.first("peertype") == "one"
     }
     zones = {zone.name for zone in _entries(parsed, "system zone") if tunnels & set(zone.get("interface"))}
-    segments = list({p: (n, p) for n, p in _store_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
+    segments = list({p: (n, p) for n, p in _neighbor_prefixes(parsed, tunnels) if p.prefixlen < 32}.values())
     nets = _address_nets(parsed)
     for policy in _entries(parsed, "firewall policy"):
         if policy.first("action") != "accept" or not (tunnels | zones | {"any"}) & set(policy.get("dstintf")):
@@ -1663,6 +1740,105 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
                 f"policy {policy.name} ({policy.first('name') or ''}) starts sessions into store segments "
                 f"({prefix}, announced by {neighbor}, and {len(covered) - 1} more), not only to the stores' loopbacks",
             )
+
+
+def _cloud_tunnels(parsed: dict[str, Block]) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
+    """A hub's route-based cloud VPNs (AWS, the OpenStack gateways) by interface: the tunnels in
+    no zone (the store tunnels form the zone "stores") with both inside addresses, as (the
+    hub's, the far end's)."""
+    zoned = {name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
+    found: dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = {}
+    for interface in _entries(parsed, "system interface"):
+        ip, remote = interface.get("ip"), interface.get("remote-ip")
+        if interface.first("type") == "tunnel" and interface.name not in zoned and ip and remote:
+            found[interface.name] = (ipaddress.IPv4Address(ip[0]), ipaddress.IPv4Address(remote[0]))
+    return found
+
+
+def cloud_forwarding(parsed: dict[str, Block]) -> Callable[[str, Packet], Verdict]:
+    """What a hub does with a packet arriving from a cloud VPN (by interface name): to one of
+    the unit's own addresses, its local-in policies (on the tunnel or `any`), else FortiOS's
+    implicit local-in rules; through the unit, the firewall policies taking traffic from the
+    tunnel (or `any`), first match in list order, else FortiOS's implicit deny. A policy this
+    reader cannot follow decides when it accepts, never when it denies."""
+    nets, custom, own = _address_nets(parsed), _custom_services(parsed), _own_addresses(parsed)
+    to_unit = local_in(parsed)
+    policies = [p for p in _entries(parsed, "firewall policy") if p.first("status") != "disable"]
+
+    def verdict(tunnel: str, packet: Packet) -> Verdict:
+        if packet.destination in own:
+            return to_unit({tunnel, "any"}, packet)
+        for policy in policies:
+            if {tunnel, "any"} & set(policy.get("srcintf")) and (
+                decided := _policy_verdict(policy, packet, nets, custom, "policy")
+            ):
+                return decided
+        return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
+
+    return verdict
+
+
+# What a cloud host might try on the hub itself: SSH, SNMP, BFD, a ping.
+_CLOUD_PROBES = (("tcp", 22), ("udp", 161), ("udp", 3784), ("icmp", None))
+
+
+def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
+    """The `index`-th address of `net` (its only one for a /32)."""
+    return net.network_address + min(index, net.num_addresses - 1)
+
+
+@register_rule(PLATFORM)
+def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: a cloud VPN brings in BGP from its far end to the hub's end of the tunnel and,
+    through the hub, traffic from the clouds' prefixes (what the hub accepts from the cloud's
+    BGP neighbour) to what the hub announces to the clouds (HQ and the stores), nothing else
+    (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUDS): no ICMP or other service of the
+    hub answers a cloud, no cloud sends from HQ's or a store's addresses, and none reaches
+    another cloud's prefixes through the hub."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    clouds = _cloud_tunnels(parsed)
+    if not clouds:
+        return
+    verdict = cloud_forwarding(parsed)
+    own = sorted(_own_addresses(parsed))
+    accepts = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds))))
+    announces = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds), "route-map-out")))
+    for tunnel, (near, far) in clouds.items():
+        packets = [
+            ("hub", f"the hub's address {address}", Packet(protocol, far, address, port))
+            for address in own
+            for protocol, port in (*_CLOUD_PROBES, *((("tcp", 179),) if address != near else ()))
+        ]
+        packets += [
+            ("source", f"{destination} from {source}, no cloud's prefix", Packet("tcp", _host(source, 1), _host(destination, 2), 22))
+            for source in announces
+            for destination in announces
+        ]
+        packets += [
+            ("cloud", f"{destination}, another cloud's prefix, from {source}", Packet("tcp", _host(source, 1), _host(destination, 2), 22))
+            for source in accepts
+            for destination in accepts
+            if not source.overlaps(destination)
+        ]
+        # Once per tunnel, rule and kind of packet (to the hub, from a foreign source, to another cloud).
+        reported: set[tuple[int, str]] = set()
+        for kind, what, packet in packets:
+            found = verdict(tunnel, packet)
+            if found.forwarded and (found.line, kind) not in reported:
+                reported.add((found.line, kind))
+                service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
+                yield config.finding(
+                    found.line or _interface_line(parsed, tunnel),
+                    "fortios-hub-cloud-filter",
+                    f"cloud VPN {tunnel}: {found.rule} lets it reach {what} ({service} from {packet.source} to {packet.destination})",
+                )
+
+
+def _interface_line(parsed: dict[str, Block], name: str) -> int:
+    """The line of an interface's `edit` in `config system interface`."""
+    return next((e.line for e in _entries(parsed, "system interface") if e.name == name), 0)
 
 
 @register_summaries(PLATFORM)

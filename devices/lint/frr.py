@@ -561,10 +561,26 @@ def _nft_in(operand: str, values: tuple[ipaddress.IPv4Address | int, ...], sets:
     return found
 
 
-def _nft_rule_matches(tokens: list[str], packet: Packet, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+def _nft_ifname_in(operand: str, ifname: str, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+    """Whether interface `ifname` is in `operand`: `@set`, `{ "a", "b" }` or one name."""
+    if operand.startswith("@"):
+        if operand[1:] not in sets:
+            return None
+        names = [element[0] for element in sets[operand[1:]] if len(element) == 1]
+    elif operand.startswith("{"):
+        names = [item.strip() for item in operand[1:-1].split(",") if item.strip()]
+    else:
+        names = [operand]
+    return ifname in (name.strip('"') for name in names)
+
+
+def _nft_rule_matches(
+    tokens: list[str], packet: Packet, sets: dict[str, list[tuple[str, ...]]], iifname: str | None = None
+) -> bool | None:
     """Whether a forward rule's match part holds for `packet`, the start of a connection arriving
-    from a store tunnel (interface group 10); None when a statement cannot be told (an outgoing
-    interface, anything this reader does not follow)."""
+    from a tunnel (interface group 10): `iifname` when known, else any store tunnel; None when a
+    statement cannot be told (an outgoing interface, the incoming one when not known, anything
+    this reader does not follow)."""
     result: bool | None = True
     index = 0
 
@@ -583,7 +599,10 @@ def _nft_rule_matches(tokens: list[str], packet: Packet, sets: dict[str, list[tu
         negate = tokens[index + 1 : index + 2] == ["!="]
         operand_at = index + (2 if negate else 1)
         value: bool | None
-        if word in ("oifgroup", "oifname", "iifname") and operand_at < len(tokens):
+        if word == "iifname" and iifname is not None and operand_at < len(tokens) and tokens[index + 1] != ".":
+            value = _nft_ifname_in(tokens[operand_at], iifname, sets)
+            index = operand_at + 1
+        elif word in ("oifgroup", "oifname", "iifname") and operand_at < len(tokens):
             value = None  # where it leaves (routing), which store tunnel it came in by
             index = operand_at + 1
         elif word == "iifgroup" and operand_at < len(tokens):
@@ -629,10 +648,11 @@ def _nft_rule_matches(tokens: list[str], packet: Packet, sets: dict[str, list[tu
     return result
 
 
-def forward_verdict(text: str, packet: Packet) -> Verdict:
-    """What the `forward` chain of an nftables ruleset does with `packet`: the first rule whose
-    match holds decides (accept or drop), else the chain's policy. A rule this reader cannot tell
-    about decides when it accepts, never when it drops, so a doubt never hides an accept."""
+def forward_verdict(text: str, packet: Packet, iifname: str | None = None) -> Verdict:
+    """What the `forward` chain of an nftables ruleset does with `packet`, arriving from a tunnel
+    (interface group 10; `iifname` names it where known): the first rule whose match holds
+    decides (accept or drop), else the chain's policy. A rule this reader cannot tell about
+    decides when it accepts, never when it drops, so a doubt never hides an accept."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip().startswith("chain forward")), None)
     if start is None:
@@ -650,7 +670,7 @@ def forward_verdict(text: str, packet: Packet) -> Verdict:
         tokens = _NFT_TOKENS.findall(stripped)
         if not tokens or tokens[-1] not in ("accept", "drop", "reject") or stripped.startswith("#"):
             continue
-        matches = _nft_rule_matches(tokens[:-1], packet, sets)
+        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname)
         if matches is None:
             matches = tokens[-1] == "accept"
         if matches:

@@ -186,8 +186,9 @@ DRIVER = PlatformDriver(
         "config system admin",
         "config user group",
     ),
-    # The two inside addresses of each tunnel its local-in policies name: a store's, gone with it.
-    owned_entries=r'^edit "[^"]+-(?:NEAR|FAR)"$',
+    # The addresses of each tunnel its local-in policies name (its two inside addresses, its far
+    # end's outside address): a store's, gone with it.
+    owned_entries=r'^edit "[^"]+-(?:NEAR|FAR|GW)"$',
     send_order=SEND_ORDER,
     entry_word="edit",
     deletion_word="delete",

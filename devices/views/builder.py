@@ -64,6 +64,7 @@ from storestack.devices.views.model import (
     StoreApplianceView,
     TunnelView,
     WanLinkView,
+    cloud_prefixes,
     strictest,
     tunnel_bfd,
 )
@@ -1068,8 +1069,7 @@ class ViewBuilder:
         forwarding = intent.store_forwarding
         own = dict.fromkeys((*forwarding.pingable, *forwarding.closed))
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in own]
-        sources = dict.fromkeys(net for s in sessions for net in s.accepts)
-        destinations = dict.fromkeys(net for s in sessions for net in s.announces)
+        sources, destinations = cloud_prefixes(intent)
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(destination))
             for source in sources

@@ -709,6 +709,24 @@ class HubView:
         return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
 
     @property
+    def cloud_sources(self) -> list[Net]:
+        """What the cloud VPNs may send from, through the hub: the prefixes the hub accepts from
+        the clouds (`cloud_prefixes`: their summary and the desktops), and a policy-based VPN's
+        remote selectors (its subnets route into its tunnel); the sources `from_clouds` permits."""
+        sources, _ = cloud_prefixes(self.intent)
+        selectors = [net for t in self.cloud_tunnels if t.inside is None for net in t.peer_selectors]
+        return list(dict.fromkeys([*(Net.of(net) for net in sources), *selectors]))
+
+    @property
+    def cloud_destinations(self) -> list[Net]:
+        """What the cloud VPNs may reach through the hub: the prefixes the hub announces to the
+        clouds (`cloud_prefixes`: HQ and the stores), and a policy-based VPN's local selectors;
+        the destinations `from_clouds` permits."""
+        _, destinations = cloud_prefixes(self.intent)
+        selectors = [net for t in self.cloud_tunnels if t.inside is None for net in t.local_selectors]
+        return list(dict.fromkeys([*(Net.of(net) for net in destinations), *selectors]))
+
+    @property
     def dc_bgp_peers(self) -> list[str]:
         """Whom the hub takes BGP from on its DC core LAN: the core routers (eBGP) and the other
         hubs (iBGP); nobody else there."""
@@ -766,6 +784,16 @@ class HubView:
 
 
 _DENY_ANY = AclRule("deny", "ip")
+
+
+def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
+    """What a hub's cloud VPNs may forward, from the intent's cloud BGP sessions (hub-aws,
+    hub-openstack): from the prefixes the hub accepts from the clouds to those it announces to
+    them, each once in session order; nothing without such a session."""
+    sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    sources = list(dict.fromkeys(net for s in sessions for net in s.accepts))
+    destinations = list(dict.fromkeys(net for s in sessions for net in s.announces))
+    return sources, destinations
 
 
 # ICMP a hub's underlay takes: path MTU discovery (fragmentation needed), ping both ways and

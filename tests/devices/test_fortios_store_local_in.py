@@ -12,6 +12,7 @@ from testsupport.rendering import SHAPES, on_platform
 from storestack.devices.lint import Packet
 from storestack.devices.lint.fortinet import local_in, parse
 from storestack.devices.render import render_store
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
 
 
@@ -58,7 +59,7 @@ def test_a_fortios_store_takes_only_its_tunnels_control_and_hqs_management(fleet
 def test_a_fortios_store_takes_no_bgp_or_bfd_outside_its_tunnels(fleet: Fleet, shape: str) -> None:
     """FortiOS opens TCP 179 to every address once BGP runs: the internet on a WAN port and a
     store host on a segment (guest Wi-Fi among them) reach neither BGP nor BFD on any address of
-    the store, while IKE and DHCP on the WAN ports and DNS on the segments keep FortiOS's rules."""
+    the store, while DNS on the segments keeps FortiOS's rules."""
     (config,) = render_store(on_platform(fleet, "fortinet"), SHAPES[shape])
     parsed = parse(config.text)
     verdict = local_in(parsed)
@@ -74,8 +75,34 @@ def test_a_fortios_store_takes_no_bgp_or_bfd_outside_its_tunnels(fleet: Fleet, s
         for address in own:
             for packet in (Packet("tcp", source, address, 179), Packet("udp", source, address, 3784)):
                 assert not verdict(arrival, packet).forwarded, (interface.name, packet)
-        if interface.first("role") == "wan":
-            for address in own:
-                assert verdict(arrival, Packet("udp", internet, address, 500)).forwarded
-        elif ip:
+        if ip and interface.first("role") != "wan":
             assert verdict(arrival, Packet("udp", source, ipaddress.IPv4Address(ip[0]), 53)).forwarded
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_fortios_store_takes_ike_and_esp_on_a_wan_port_only_from_that_ports_tunnel_peers(
+    fleet: Fleet, shape: str
+) -> None:
+    """IKE (UDP 500, NAT-T 4500) and ESP reach a WAN port only from the far ends of the tunnels
+    that port carries (the hubs' public endpoints, AWS's tunnel endpoints where the store has
+    AWS tunnels, as the network intent gives them): not from the internet, nor from another
+    port's peer. FortiOS's own local-in rules take IKE from anyone."""
+    fleet = on_platform(fleet, "fortinet")
+    store = fleet.store(SHAPES[shape])
+    hostname = store.appliances[0].hostname
+    view = ViewBuilder(fleet).store_view(store, hostname)
+    (config,) = render_store(fleet, store.id)
+    verdict = local_in(parse(config.text))
+    internet = ipaddress.IPv4Address("198.18.0.1")
+    every_peer = {ipaddress.IPv4Address(a) for link in view.wan for a in view.far_ends(link)}
+    for link in view.wan:
+        address = ipaddress.IPv4Address(link.address.ip) if link.address else ipaddress.IPv4Address("198.18.0.2")
+        arrival = {link.ifname, "any"}
+        peers = {ipaddress.IPv4Address(a) for a in view.far_ends(link)}
+        assert peers
+        for source in peers:
+            for packet in (Packet("udp", source, address, 500), Packet("udp", source, address, 4500), Packet("esp", source, address)):
+                assert verdict(arrival, packet).forwarded, (link.ifname, packet)
+        for source in {internet} | (every_peer - peers):
+            for packet in (Packet("udp", source, address, 500), Packet("udp", source, address, 4500), Packet("esp", source, address)):
+                assert not verdict(arrival, packet).forwarded, (link.ifname, packet)

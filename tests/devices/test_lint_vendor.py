@@ -105,6 +105,7 @@ RULES = {
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
         fortinet.control_outside_tunnels,
+        fortinet.hub_cloud_filter,
     ),
 }
 
@@ -1156,6 +1157,25 @@ def test_fortios_store_taking_bgp_and_bfd_outside_its_tunnels(fleet: Fleet) -> N
     on_wan = _broken(config, 'set intf "any"', 'set intf "wan1"')
     assert "wan1" not in {f.message.split(":")[0] for f in _lint(on_wan) if f.rule == "fortios-control-outside-tunnels"}
     assert any(f.message.startswith("guest-wifi: ") for f in _lint(on_wan))
+
+
+def test_fortios_store_taking_ike_from_others_than_its_tunnel_peers(fleet: Fleet) -> None:
+    """FortiOS takes IKE from any address on every port: without the local-in policy that refuses
+    it on a WAN port from all but that port's tunnel peers, the internet negotiates with the
+    store; a policy that leaves a tunnel's far end out keeps that tunnel down."""
+    config = _store(fleet, "fortinet", "aws")
+    open_wan2 = _broken_re(
+        config,
+        r'    edit \d+\n        set intf "wan2"\n        set srcaddr "all"\n(?:        [^\n]*\n)*?    next\n',
+        "",
+    )
+    found = [f.message for f in _lint(open_wan2) if f.rule == "fortios-wan-ike"]
+    assert found == ["wan2: the unit takes IKE (udp/4500, udp/500) from 198.18.0.1, no tunnel peer of the port (no local-in policy refuses it)"]
+    no_aws = _broken(config, ' "aws-wan1-t1-GW" "aws-wan1-t2-GW"', "")
+    found = [f.message for f in _lint(no_aws) if f.rule == "fortios-wan-ike"]
+    assert [m.split(",")[1] for m in found] == [" the far end of tunnel aws-wan1-t1", " the far end of tunnel aws-wan1-t2"]
+    assert all(m.startswith("wan1: IKE (udp/500) from 192.0.2.") for m in found)
+    assert not [f for f in _lint(config) if f.rule == "fortios-wan-ike"]
 
 
 def test_fortios_dialup_phase1_adding_routes_beside_bgp(fleet: Fleet) -> None:

@@ -1,0 +1,67 @@
+"""What a FortiOS hub takes in from its cloud VPNs (AWS, the OpenStack gateways), as the
+intent says and IOS-XE's and VRP's FROM-CLOUDS spell it (`HubView.from_clouds`): BGP from each
+tunnel's far end to the hub's end, nothing else to the hub itself, and through the hub only
+the clouds' prefixes to HQ and the stores."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from testsupport.rendering import on_platform
+
+from storestack.devices.lint import ConfigFile, Packet
+from storestack.devices.lint.fortinet import cloud_forwarding, hub_cloud_filter, parse
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+
+def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
+    return net.network_address + index
+
+
+def test_a_fortios_hub_takes_from_a_cloud_only_bgp_and_traffic_from_the_clouds_prefixes(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "fortinet")
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    verdict = cloud_forwarding(parsed)
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    assert len(sessions) == 3
+    interfaces = parsed["system interface"].entries
+    clouds = {str(s.local_address): s for s in sessions}
+    tunnels = {e.name: clouds[e.first("ip") or ""] for e in interfaces if e.first("ip") in clouds}
+    assert len(tunnels) == 3
+    hq = next(net for net in sessions[0].announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    for tunnel, session in tunnels.items():
+        far, near = session.peer_address, session.local_address
+        assert verdict(tunnel, Packet("tcp", far, near, 179)).forwarded, tunnel
+        # No ICMP, no service of the hub answers a cloud: not even a ping of the tunnel's own end.
+        for packet in (Packet("icmp", far, near), Packet("tcp", far, near, 22), Packet("udp", far, near, 161)):
+            assert not verdict(tunnel, packet).forwarded, (tunnel, packet)
+        # Never from HQ's addresses (a cloud sending as HQ), nor to another cloud through the hub.
+        refused = verdict(tunnel, Packet("tcp", _host(hq, 10), _host(hq, 20), 443))
+        assert not refused.forwarded, (tunnel, refused)
+        first, second = session.accepts[:2]
+        assert not verdict(tunnel, Packet("tcp", _host(first, 1), _host(second, 1), 443)).forwarded
+        # From the clouds' prefixes to HQ (the stores answer their own sessions to the clouds).
+        for source in session.accepts:
+            assert verdict(tunnel, Packet("tcp", _host(source, 1), _host(hq, 2), 443)).forwarded
+
+
+def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings(fleet: Fleet) -> None:
+    fleet = on_platform(fleet, "fortinet")
+    config = render_hub(fleet, "hq-hub1")
+    hub = ConfigFile(config.filename, "fortinet", "hub", config.name, config.text)
+    assert list(hub_cloud_filter(hub)) == []
+    text = re.sub(
+        r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES"\n        set dstaddr "CLOUD-DESTINATIONS"',
+        r'\1"CORPORATE"\n        set dstaddr "CORPORATE"',
+        config.text,
+    )
+    text = text.replace('set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP"', 'set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP" "PING"')
+    assert text.count('"CORPORATE"\n        set dstaddr "CORPORATE"') == 2 and '"BGP" "PING"' in text
+    found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, text))]
+    assert any(m.startswith("cloud VPN os-ams-private: local-in policy") and "(icmp from 169.254.252.2 to 169.254.252.1)" in m for m in found), found
+    assert any("policy 7 (CLOUD-TO-HQ)" in m and "10.0.0.0/16 from 10.0.0.0/16, no cloud's prefix" in m for m in found), found
+    assert any("policy 7 (CLOUD-TO-HQ)" in m and "another cloud's prefix" in m for m in found), found

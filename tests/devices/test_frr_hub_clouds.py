@@ -1,0 +1,62 @@
+"""What an FRR hub takes in from its cloud VPNs (AWS, the OpenStack gateways), as the intent
+says and IOS-XE's and VRP's FROM-CLOUDS spell it (`HubView.from_clouds`): BGP to the hub, no
+ICMP request, and through the hub only the clouds' prefixes to HQ and the stores: not from HQ's
+addresses, not to another cloud, not to the internet."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from storestack.devices.lint import Packet
+from storestack.devices.lint.frr import forward_verdict
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+
+def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
+    return net.network_address + index
+
+
+def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq_and_the_stores(fleet: Fleet) -> None:
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    config = render_hub(fleet, "hq-hub1")
+    assert config.platform == "frr"
+    ruleset = dict(config.companions)["nftables.conf"]
+    routing = dict(config.companions)["routing"]
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", routing, re.M)
+    assert len(sessions) == len(tunnels) == 3
+    hq = next(net for net in sessions[0].announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    internet = ipaddress.IPv4Address("198.18.0.1")
+    for tunnel in tunnels:
+        first, second = sessions[0].accepts[:2]
+        refused = [
+            Packet("tcp", _host(hq, 10), _host(hq, 20), 443),  # a cloud sending as HQ
+            Packet("tcp", _host(first, 1), _host(second, 1), 443),  # to another cloud
+            Packet("tcp", _host(first, 1), internet, 443),  # to the internet through HQ
+        ]
+        for packet in refused:
+            verdict = forward_verdict(ruleset, packet, tunnel)
+            assert not verdict.forwarded, (tunnel, packet, verdict)
+        for session in sessions:
+            for source in session.accepts:
+                for destination in session.announces:
+                    packet = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
+                    assert forward_verdict(ruleset, packet, tunnel).forwarded, (tunnel, packet)
+
+
+def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:
+    """The first rule of what a tunnel brings to the hub itself drops ICMP echo and timestamp
+    requests from every cloud VPN; the store tunnels keep theirs (their SLA probes)."""
+    config = render_hub(fleet, "hq-hub1")
+    ruleset = dict(config.companions)["nftables.conf"]
+    routing = dict(config.companions)["routing"]
+    clouds = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", routing, re.M)
+    elements = re.search(r"set cloud_tunnels \{\n\s*type ifname\n\s*elements = \{ ([^}]*) \}", ruleset)
+    assert elements and sorted(name.strip().strip('"') for name in elements.group(1).split(",")) == sorted(clouds)
+    chain = re.search(r"chain from_tunnels \{\n(.*?)\n    \}", ruleset, re.S)
+    assert chain
+    rules = [line.strip() for line in chain.group(1).splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert rules[0] == "iifname @cloud_tunnels icmp type { echo-request, timestamp-request } drop"
