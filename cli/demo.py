@@ -96,15 +96,17 @@ class DemoFailed(RolloutFamily):
 
 @contextmanager
 def demo_step(number: int, title: str) -> Iterator[Callable[[str], None]]:
-    """Print the step, run it, print its result line with the time it took."""
+    """Print the step, run it, print its result lines with the time it took. A step that fails
+    still prints the lines it had (the failure says what came after them)."""
     console.rule(f"[bold]{number}/{TOTAL_STEPS} {title}", align="left")
     started = time.monotonic()
     results: list[str] = []
-    yield results.append
-    took = time.monotonic() - started
-    for line in results:
-        console.print(f"  {line}", soft_wrap=True)
-    console.print(f"  [dim]{took:.1f} s[/]")
+    try:
+        yield results.append
+    finally:
+        for line in results:
+            console.print(f"  {line}", soft_wrap=True)
+    console.print(f"  [dim]{time.monotonic() - started:.1f} s[/]")
 
 
 @click.command("demo")

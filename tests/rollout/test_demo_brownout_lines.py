@@ -4,7 +4,12 @@ with why), never with the pass mark, though the drill itself fails only well pas
 from __future__ import annotations
 
 import dataclasses
+import io
 
+import pytest
+from rich.console import Console
+
+from storestack.cli import demo
 from storestack.cli.demo import brownout_lines
 from storestack.cli.demo_support import BrownoutDrill
 
@@ -40,3 +45,13 @@ def test_a_return_sooner_than_the_recovery_is_early() -> None:
     assert dataclasses.replace(_DRILL, returned_after=3.0).returned_early
     assert not dataclasses.replace(_DRILL, returned_after=16.0).returned_early
     assert not _DRILL.returned_early and not dataclasses.replace(_DRILL, returned_after=None).returned_early
+
+
+def test_a_failed_step_still_prints_what_it_had_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drill fails on an early return after saying how POS moved: the move stays on screen."""
+    out = io.StringIO()
+    monkeypatch.setattr(demo, "console", Console(file=out, width=200))
+    with pytest.raises(demo.DemoFailed), demo.demo_step(8, "brownout") as say:
+        say("POS moved from wan1 to lte1 in 7.1 s")
+        raise demo.DemoFailed("POS was back on wan1 2.1 s after the loss cleared")
+    assert "POS moved from wan1 to lte1 in 7.1 s" in out.getvalue()
