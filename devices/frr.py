@@ -1070,11 +1070,12 @@ class SteeringPath:
     ifname: str
     peer: str  # the hub's inside address: BFD peer and next hop
     transport: str  # the WAN link it rides: a brownout there is every such tunnel's
+    hub: str  # the hub it reaches: an outage there is every such tunnel's, not their links'
     bfd: bool  # False: the hub runs no BFD with stores; the path is judged by its BGP session
 
     @property
     def line(self) -> str:
-        return f"path {self.ifname} {self.peer} over {self.transport}" + ("" if self.bfd else " bgp-only")
+        return f"path {self.ifname} {self.peer} over {self.transport} hub {self.hub}" + ("" if self.bfd else " bgp-only")
 
 
 @record
@@ -1148,7 +1149,7 @@ def store_steering(view: StoreApplianceView) -> SteeringPlan:
     return SteeringPlan(
         poll_ms,
         [
-            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.link, tunnel.peer_bfd)
+            SteeringPath(tunnel.ifname, tunnel.inside_peer, tunnel.link, tunnel.hub.hostname, tunnel.peer_bfd)
             for tunnel in view.tunnels
             if tunnel.ifname in used
         ],

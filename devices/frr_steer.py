@@ -27,7 +27,9 @@ What it does, and nothing more:
   its own: a drop of any of them counts as the link's, so a path that went down is left after
   the hold-down if the link's tunnels dropped twice within the detection time. While a path the
   class left is in its recovery, or went down within the detection time, the class's other paths
-  over that link come after its usable paths over other links.
+  over that link come after its usable paths over other links. The tunnels to one hub share its
+  outages: a drop the hub's tunnel over another link shares (within the detection time) is the
+  hub's, not the link's, and a hub failing on every link makes none of them suspect.
 - A class goes through the hub BGP routes its destinations through (`to`: the private
   prefixes its flows reach through the hubs): per destination, bgpd's longest-match route
   (asked once a second), and its best path's hub. The hubs give the store's routes the
@@ -50,11 +52,11 @@ What it does, and nothing more:
 The configuration (rendered, `<host>.steering.conf`; `#` starts a comment):
 
     poll-ms 100
-    path xfrm1 10.255.0.0 over wan1
+    path xfrm1 10.255.0.0 over wan1 hub hq-hub1
     class pos 0x00005101 5101 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24
 
-(`path IFNAME HUB-INSIDE-ADDRESS [over LINK] [bgp-only]`: the tunnel, the BFD peer on it and the
-WAN link it rides; `bgp-only`
+(`path IFNAME HUB-INSIDE-ADDRESS [over LINK] [hub HUB] [bgp-only]`: the tunnel, the BFD peer on
+it, the WAN link it rides and the hub it reaches; `bgp-only`
 for a hub that runs no BFD with its stores (an IOS-XE FlexVPN hub): that path is up while its
 BGP session is established, and it counts once bgpd knows the neighbour; `class NAME MARK
 TABLE hold-down S detection S recovery S via PATH… [to PREFIX…]`: preferred first, then the
@@ -97,8 +99,10 @@ class SteeredPath:
     ifname: str
     peer: str  # the hub's inside address on this tunnel: BFD peer and next hop
     bgp_only: bool = False  # the hub runs no BFD: the BGP session alone says up or down
-    # The WAN link it rides (`over`): paths over one link share its loss (`Steering.observe`).
+    # The WAN link it rides (`over`) and the hub it reaches (`hub`): paths over one link share
+    # its loss, paths to one hub its outages (`Steering.observe`).
     transport: str | None = None
+    hub: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +171,16 @@ class SteeringConfig:
 
 
 def _path(words: list[str]) -> SteeredPath:
-    """`path IFNAME PEER [over TRANSPORT] [bgp-only]`."""
-    options, bgp_only, transport = words[3:], False, None
+    """`path IFNAME PEER [over TRANSPORT] [hub HUB] [bgp-only]`."""
+    options, bgp_only, named = words[3:], False, {}
     while options:
         if options[0] == "bgp-only" and not bgp_only:
             bgp_only, options = True, options[1:]
-        elif options[0] == "over" and len(options) >= 2 and transport is None:
-            transport, options = options[1], options[2:]
+        elif options[0] in ("over", "hub") and len(options) >= 2 and options[0] not in named:
+            named[options[0]], options = options[1], options[2:]
         else:
             raise ValueError(f"cannot read {' '.join(words)!r}")
-    return SteeredPath(words[1], words[2], bgp_only, transport)
+    return SteeredPath(words[1], words[2], bgp_only, named.get("over"), named.get("hub"))
 
 
 @dataclass(slots=True)
@@ -231,7 +235,7 @@ class Steering:
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
     was_up: dict[str, bool] = field(default_factory=dict)  # per path, at the last observation
-    drops: dict[str, list[float]] = field(default_factory=dict)  # per WAN link: when its tunnels went down
+    drops: list[tuple[float, str]] = field(default_factory=list)  # (when, path) each went down
 
     def observe(
         self, path_up: dict[str, bool], now: float, withheld: dict[str, frozenset[str]] | None = None
@@ -259,9 +263,9 @@ class Steering:
             split = unrouted >= set(steered.paths)
             states = {ifname: self.states.setdefault((steered.name, ifname), PathState()) for ifname in steered.paths}
             for ifname, state in states.items():
-                link_drops = self._drops_within(ifname, now - steered.detection)
+                link_drops = self._link_drops(ifname, now, steered.detection)
                 self._step(state, path_up.get(ifname, False), now, steered, link_drops)
-            suspect = self._suspect_transports(steered, states, path_up, now)
+            suspect = self._suspect_links(steered, states, path_up, now)
             usable = shared = up_now = None
             elsewhere = False  # a path to another hub is up
             for ifname, state in states.items():
@@ -270,7 +274,7 @@ class Steering:
                     elsewhere = elsewhere or up
                     continue
                 if state.usable:
-                    if self.config.paths[ifname].transport not in suspect:
+                    if self._link(ifname) not in suspect:
                         usable = usable or ifname
                     shared = shared or ifname
                 if up and up_now is None:
@@ -284,7 +288,7 @@ class Steering:
             chosen[steered.name] = UNSTEERED if split else (usable or up_now or fallback)
         return chosen
 
-    def _suspect_transports(
+    def _suspect_links(
         self, steered: SteeredClass, states: dict[str, PathState], path_up: dict[str, bool], now: float
     ) -> set[str]:
         """The WAN links one of the class's paths was left on and is not trusted again yet:
@@ -292,37 +296,68 @@ class Steering:
         the other hubs ride the same link and lose what it loses; under a brownout their own
         drops come at random moments of their own, so until then they look clean, and each
         time the left tunnel drops BGP (and with it the class) moves to the other hub, over the
-        same lossy link. A usable path over another link comes first. A tunnel that stays down
-        (its hub, or its own IPsec SA) clears its link after the detection time."""
+        same lossy link. A usable path over another link comes first. Not where its hub failed
+        on its other links too (`_hub_failing`: a hub's outage is not its links'), and a tunnel
+        that stays down (its own IPsec SA) clears its link after the detection time."""
         suspect = set()
         for ifname, state in states.items():
-            transport = self.config.paths[ifname].transport
-            if transport is None or state.usable or not state.seen_up:
+            if state.usable or not state.seen_up:
                 continue
             recent = state.last_down is not None and now - state.last_down < steered.detection
-            if path_up.get(ifname, False) or recent:
-                suspect.add(transport)
+            if (path_up.get(ifname, False) or recent) and not self._hub_failing(ifname, states, path_up, now, steered):
+                suspect.add(self._link(ifname))
         return suspect
+
+    def _hub_failing(
+        self, ifname: str, states: dict[str, PathState], path_up: dict[str, bool], now: float, steered: SteeredClass
+    ) -> bool:
+        """Whether `ifname`'s hub fails on its other links too: each of its tunnels over another
+        link is down, went down within the class's detection time, or (one of the class's) is
+        not usable. False where the hub has no tunnel over another link: nothing tells a hub's
+        outage from the link's there."""
+        others = self._hub_elsewhere(ifname)
+        recent = {path for at, path in self.drops if now - at < steered.detection}
+        return bool(others) and all(
+            not path_up.get(other, False) or other in recent or not states.get(other, PathState(usable=True)).usable
+            for other in others
+        )
+
+    def _hub_elsewhere(self, ifname: str) -> list[str]:
+        """The tunnels to `ifname`'s hub over other links."""
+        hub = self.config.paths[ifname].hub
+        if hub is None:
+            return []
+        link = self._link(ifname)
+        return [other for other, path in self.config.paths.items() if path.hub == hub and self._link(other) != link]
 
     def _link(self, ifname: str) -> str:
         transport = self.config.paths[ifname].transport
         return transport if transport is not None else f"path {ifname}"  # no link named: its own
 
     def _count_drops(self, path_up: dict[str, bool], now: float) -> None:
-        """Note each tunnel that went down since the last observation against its WAN link, and
-        forget drops older than any class's detection time."""
+        """Note each tunnel that went down since the last observation, and forget drops older
+        than any class's detection time."""
         longest = max((steered.detection for steered in self.config.classes), default=0.0)
         for ifname in self.config.paths:
             up = path_up.get(ifname, False)
             if self.was_up.get(ifname, False) and not up:
-                self.drops.setdefault(self._link(ifname), []).append(now)
+                self.drops.append((now, ifname))
             self.was_up[ifname] = up
-        for times in self.drops.values():
-            times[:] = [at for at in times if now - at <= longest]
+        self.drops[:] = [(at, path) for at, path in self.drops if now - at <= longest]
 
-    def _drops_within(self, ifname: str, since: float) -> int:
-        """Drops of the tunnels over `ifname`'s link (its own included) since `since`."""
-        return sum(1 for at in self.drops.get(self._link(ifname), ()) if at >= since)
+    def _link_drops(self, ifname: str, now: float, window: float) -> int:
+        """Drops within `window` of the tunnels over `ifname`'s link, its own included, less
+        those its hub's tunnels over other links dropped within `window` of (the hub's own
+        outage, not the link's)."""
+        link = self._link(ifname)
+        count = 0
+        for at, path in self.drops:
+            if now - at > window or self._link(path) != link:
+                continue
+            elsewhere = set(self._hub_elsewhere(path))
+            if not any(other in elsewhere and abs(at - then) <= window for then, other in self.drops):
+                count += 1
+        return count
 
     @staticmethod
     def _step(state: PathState, up: bool, now: float, steered: SteeredClass, link_drops: int = 0) -> None:

@@ -175,13 +175,23 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
     tunnels = hub_tunnels_by_hop(store)
     for ifname, path in steering.paths.items():
         tunnel = tunnels.get(path.peer)
-        if tunnel is not None and path.transport != tunnel.transport:
+        if tunnel is None:
+            continue
+        if path.transport != tunnel.transport:
             said = f"over {path.transport}" if path.transport else "over no link"
             yield config.finding(
                 config.line_of(f"path {ifname} "),
                 "frr-steering",
                 f"{ifname} ({path.peer}) is declared {said}, but its tunnel rides {tunnel.transport}: "
                 "a brownout on a link would not keep the class off its other tunnels",
+            )
+        if path.hub != tunnel.peer:
+            said = f"to {path.hub}" if path.hub else "to no hub"
+            yield config.finding(
+                config.line_of(f"path {ifname} "),
+                "frr-steering",
+                f"{ifname} ({path.peer}) is declared {said}, but its tunnel reaches {tunnel.peer}: "
+                "a hub's outage would count as its links' brownout",
             )
     for application in store.sla.applications:
         allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]

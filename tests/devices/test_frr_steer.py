@@ -217,10 +217,10 @@ def test_a_flapping_primary_keeps_the_class_on_the_hub_bgp_answers_through() -> 
 
 # Both hubs over both links: xfrm1 (wan1) and xfrm2 (lte1) reach hub1, xfrm3 (wan1) and xfrm4 (lte1) hub2.
 TWO_LINKS = """
-path xfrm1 100.64.0.0 over wan1
-path xfrm3 100.64.255.254 over wan1
-path xfrm2 100.64.0.2 over lte1
-path xfrm4 100.64.255.252 over lte1
+path xfrm1 100.64.0.0 over wan1 hub hub1
+path xfrm3 100.64.255.254 over wan1 hub hub2
+path xfrm2 100.64.0.2 over lte1 hub hub1
+path xfrm4 100.64.255.252 over lte1 hub hub2
 class pos 0x00005102 5102 hold-down 2 detection 10 recovery 30 via xfrm1 xfrm3 xfrm2 xfrm4 to 10.0.10.0/24 10.0.11.0/24
 """
 HUB2_BOTH = frozenset({"100.64.255.254", "100.64.255.252"})
@@ -308,11 +308,39 @@ def test_each_fibre_tunnel_dropping_once_is_a_brownout_of_the_fibre() -> None:
     assert seen[44.0] == "xfrm1"  # the fibre to hub1 stayed up for the 30 s recovery
 
 
+def test_a_hub_that_restarts_is_not_a_brownout_of_the_links() -> None:
+    """hub2 restarts: both its tunnels go down for 20 s and come back, and each is left and
+    serves its recovery. That is hub2's outage, not the fibre's nor LTE's: POS stays on the
+    fibre to hub1 (BGP's hub throughout), and a blip of that tunnel meanwhile is one drop."""
+    config = SteeringConfig.parse(TWO_LINKS)
+    steering = Steering(config)
+    all_up = dict.fromkeys(("xfrm1", "xfrm2", "xfrm3", "xfrm4"), True)
+    hub2_down = {**all_up, "xfrm3": False, "xfrm4": False}
+    hub1_best = withheld_paths(config, routed(HUB1 | HUB2_BOTH, HUB1))
+    only_hub1 = withheld_paths(config, routed(HUB1, HUB1))
+    phases = [(0.0, all_up, hub1_best), (10.0, hub2_down, only_hub1), (30.0, all_up, hub1_best)]
+    seen = []
+    for now in [step / 2 for step in range(140)]:
+        _, up, withheld = [phase for phase in phases if phase[0] <= now][-1]
+        if now == 14.0:  # a blip of the fibre to hub1, back within the hold-down
+            up = {**up, "xfrm1": False}
+        seen.append(steering.observe(up, now, withheld)["pos"])
+        if now == 45.0:  # hub2's tunnels were left, and serve their recovery (30 s from 30.0)
+            assert not steering.states[("pos", "xfrm3")].usable and not steering.states[("pos", "xfrm4")].usable
+    assert set(seen) == {"xfrm1"}, seen
+
+
 def test_a_path_line_names_its_link_and_reads_its_options_in_any_order() -> None:
-    config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only over wan1\npath xfrm2 100.64.0.2\n")
-    assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].bgp_only) == ("wan1", True)
+    config = SteeringConfig.parse("path xfrm1 100.64.0.0 bgp-only hub hq-hub1 over wan1\npath xfrm2 100.64.0.2\n")
+    assert (config.paths["xfrm1"].transport, config.paths["xfrm1"].hub, config.paths["xfrm1"].bgp_only) == (
+        "wan1", "hq-hub1", True
+    )
     assert config.paths["xfrm2"].transport is None  # no link named: it shares no link's state
-    for broken in ("path xfrm1 100.64.0.0 over", "path xfrm1 100.64.0.0 over wan1 over lte1", "path xfrm1 100.64.0.0 via wan1"):
+    broken_lines = (
+        "path xfrm1 100.64.0.0 over", "path xfrm1 100.64.0.0 over wan1 over lte1", "path xfrm1 100.64.0.0 via wan1",
+        "path xfrm1 100.64.0.0 hub a hub b",
+    )  # fmt: skip
+    for broken in broken_lines:
         with pytest.raises(ValueError, match="line 1: cannot read"):
             SteeringConfig.parse(broken + "\n")
 

@@ -88,16 +88,22 @@ def test_a_path_declared_over_the_wrong_link_or_none_is_found(fleet: Fleet, rend
     it knows a tunnel's link only from its `path` line."""
 
     def swapped(text: str) -> str:
-        return re.sub(r"^(path xfrm2 \S+) over lte1$", r"\1 over wan1", text, flags=re.M)
+        return re.sub(r"^(path xfrm2 \S+) over lte1 ", r"\1 over wan1 ", text, flags=re.M)
 
     def unnamed(text: str) -> str:
-        return re.sub(r"^(path xfrm1 \S+) over wan1$", r"\1", text, flags=re.M)
+        return re.sub(r"^(path xfrm1 \S+) over wan1 ", r"\1 ", text, flags=re.M)
 
     (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", swapped), "frr-steering")
     assert finding.message.startswith("xfrm2 (") and "declared over wan1, but its tunnel rides lte1" in finding.message
     assert finding.line > 0
     (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", unnamed), "frr-steering")
     assert "xfrm1" in finding.message and "declared over no link" in finding.message
+
+    def other_hub(text: str) -> str:
+        return re.sub(r"^(path xfrm1 .* hub )(\S+)$", r"\1hq-hub9", text, flags=re.M)
+
+    (finding,) = rule_findings(fleet, broken_files(rendered, f"{STORE}.steering.conf", other_hub), "frr-steering")
+    assert "xfrm1" in finding.message and "declared to hq-hub9, but its tunnel reaches hq-hub" in finding.message
 
 
 def test_an_unsteered_class_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
