@@ -177,22 +177,19 @@ def _steering(config: ConfigFile, store: StoreIntent) -> Iterator[Finding]:
         tunnel = tunnels.get(path.peer)
         if tunnel is None:
             continue
-        if path.transport != tunnel.transport:
-            said = f"over {path.transport}" if path.transport else "over no link"
-            yield config.finding(
-                config.line_of(f"path {ifname} "),
-                "frr-steering",
-                f"{ifname} ({path.peer}) is declared {said}, but its tunnel rides {tunnel.transport}: "
-                "a brownout on a link would not keep the class off its other tunnels",
-            )
-        if path.hub != tunnel.peer:
-            said = f"to {path.hub}" if path.hub else "to no hub"
-            yield config.finding(
-                config.line_of(f"path {ifname} "),
-                "frr-steering",
-                f"{ifname} ({path.peer}) is declared {said}, but its tunnel reaches {tunnel.peer}: "
-                "a hub's outage would count as its links' brownout",
-            )
+        # storestack-steer knows a tunnel's link and hub only from its `path` line.
+        declared = (
+            ("over", path.transport, "link", tunnel.transport, "rides", "a brownout on a link would not keep the class off its other tunnels"),
+            ("to", path.hub, "hub", tunnel.peer, "reaches", "a hub's outage would count as its links' brownout"),
+        )  # fmt: skip
+        for keyword, named, what, actual, verb, why in declared:
+            if named != actual:
+                said = f"{keyword} {named}" if named else f"{keyword} no {what}"
+                yield config.finding(
+                    config.line_of(f"path {ifname} "),
+                    "frr-steering",
+                    f"{ifname} ({path.peer}) is declared {said}, but its tunnel {verb} {actual}: {why}",
+                )
     for application in store.sla.applications:
         allowed = [str(path.next_hop) for path in application.paths if path.next_hop is not None]
         steered = by_name.get(application.name)
