@@ -227,10 +227,12 @@ class Steering:
     when the hold-down ends is a coin toss, while the drops themselves come about one detection
     time apart at the loss rate the class's detector notices. A single drop it came back from
     within the hold-down, and not repeated within the detection time, is ignored. A left path
-    is used again after it has stayed up for the class's recovery time. Until then, and while
-    it is down within the detection time of its drop, it makes its WAN link suspect
-    (`_suspect_transports`): the class's other paths over that link come after its usable
-    paths over other links."""
+    is used again after it has stayed up for the class's recovery time. The tunnels over one
+    WAN link share its loss: their drops count together (`_link_drops`), and a left path in
+    its recovery, or down within the detection time of its drop, makes its link suspect
+    (`_suspect_links`): the class's other paths over that link come after its usable paths
+    over other links. The tunnels to one hub share its outages: what the hub's tunnels over
+    several links go through together is the hub's, not the links'."""
 
     config: SteeringConfig
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
@@ -266,7 +268,7 @@ class Steering:
                 link_drops = self._link_drops(ifname, now, steered.detection)
                 self._step(state, path_up.get(ifname, False), now, steered, link_drops)
             suspect = self._suspect_links(steered, states, path_up, now)
-            usable = shared = up_now = None
+            usable = first_usable = up_now = None
             elsewhere = False  # a path to another hub is up
             for ifname, state in states.items():
                 up = path_up.get(ifname, False)
@@ -276,10 +278,10 @@ class Steering:
                 if state.usable:
                     if self._link(ifname) not in suspect:
                         usable = usable or ifname
-                    shared = shared or ifname
+                    first_usable = first_usable or ifname
                 if up and up_now is None:
                     up_now = ifname
-            usable = usable or shared
+            usable = usable or first_usable
             # None of its paths to BGP's hub is up by BFD, while BGP still routes through that
             # hub (a BFD session that never came up does not hold BGP down) and a path to
             # another hub is up: the main table follows BGP, the way HQ's answers come back,
