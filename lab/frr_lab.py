@@ -37,7 +37,14 @@ from storestack.lab.inband import (
 )
 from storestack.lab.models import DownReport, LabInfo
 from storestack.lab.namespaces import create_namespaces
-from storestack.lab.overlay import cloud_runtime, overlay_plan, start_cloud_bgp, start_overlay, wait_tunnels
+from storestack.lab.overlay import (
+    cloud_runtime,
+    join_late_interfaces,
+    overlay_plan,
+    start_cloud_bgp,
+    start_overlay,
+    wait_tunnels,
+)
 from storestack.lab.sites import create_sites, site_namespaces
 from storestack.lab.sshd import (
     LOOPBACK,
@@ -176,6 +183,7 @@ def up(
             assert state.internet_namespace is not None
             _notify(f"creating {len(topology.segments)} segment hosts, HQ and the cloud")
             create_sites(prefix, topology, {r.name: r.namespace for r in runtimes}, state.internet_namespace)
+            join_late_interfaces(state)
     finally:
         planner.shutdown(wait=True)
     if emulated:

@@ -103,6 +103,7 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
             for name, files in rendered.items()
             for tunnel_id, ifname in files.tunnel_interfaces().items()
         }
+        state.interface_groups = {name: files.interface_groups() for name, files in rendered.items()}
         save_state(state_dir, state)
     attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
@@ -152,6 +153,29 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
         load_host_files(namespaces[name], files_of, confirm_dir(state.prefix))
 
 
+def join_interface_groups(namespace: str, groups: dict[str, int]) -> None:
+    """Each of `groups`' interfaces that exists in `namespace` joins its interface group (what
+    the rendered firewall's `iifgroup` matches)."""
+    existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
+    lines = [
+        f"link set {ifname} group {group}"
+        for ifname, group in groups.items()
+        if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
+    ]
+    if lines:
+        ip_batch(namespace, lines)
+
+
+def join_late_interfaces(state: LabState) -> None:
+    """The interfaces made after the overlay (a hub's cloud VPN stand-in link, named like the
+    rendered tunnel) join the groups the rendered routing companions give them, as the tunnel
+    devices did: the hubs' firewalls treat them as the tunnels they stand in for."""
+    for runtime in state.appliances:
+        groups = state.interface_groups.get(runtime.name)
+        if groups:
+            join_interface_groups(runtime.namespace, groups)
+
+
 def cloud_runtime(state: LabState) -> ApplianceRuntime | None:
     """The cloud stand-in's FRR (bgpd with Amazon's ASN), when the lab has one."""
     if not state.cloud_tunnels:
@@ -180,19 +204,14 @@ def load_host_files(namespace: str, files: RenderedIpsec, confirm_root: Path) ->
     through its breakout link's table), then the rendered host firewall (as the appliance's
     companion file, which pushes then install: lab/companions.py), and on a store the SLA
     steering (storestack-steer) that keeps the class tables of those rules."""
-    existing = set(system.run(["ip", "-n", namespace, "-o", "link", "show"]).stdout.split())
-    groups = [
-        f"link set {ifname} group {group}"
-        for ifname, group in files.interface_groups().items()
-        if f"{ifname}:" in existing or any(word.startswith(f"{ifname}@") for word in existing)
-    ]
+    join_interface_groups(namespace, files.interface_groups())
     rules = files.policy_rules()
     if any(" fwmark " in rule for rule in rules):
         # SLA steering marks packets for the class tables. An XFRM interface routes its ESP by
         # the SA's own mark; VXLAN, the lab's stand-in, routes its outer packet with the inner
         # packet's mark, which would send it back into the class table's tunnel: main for it.
         rules.append(f"rule add ipproto udp dport {ipsec.VXLAN_PORT} lookup main pref {VXLAN_RULE_PREF}")
-    ip_batch(namespace, groups + rules)
+    ip_batch(namespace, rules)
     if files.nftables:
         install_firewall(confirm_root, namespace, files.nftables, ipsec.TUN_DEVICE, ipsec.VXLAN_PORT)
     if files.qos:

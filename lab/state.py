@@ -95,6 +95,9 @@ class LabState(BaseModel):
     internet_namespace: str | None = None
     # "<appliance>/<tunnel id>" → the tunnel device name the rendered configs use (xfrm<N> …).
     tunnel_ifnames: dict[str, str] = Field(default_factory=dict)
+    # appliance → (interface → its interface group), from each rendered routing companion: the
+    # tunnel devices made later (a hub's cloud VPN stand-in link, lab/sites.py) join theirs too.
+    interface_groups: dict[str, dict[str, int]] = Field(default_factory=dict)
     # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
     site_namespaces: dict[str, str] = Field(default_factory=dict)
     # In-band management (lab/inband.py): the relay from the appliances' 127.0.0.1 ports into HQ.
