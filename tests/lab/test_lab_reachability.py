@@ -34,6 +34,7 @@ from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.frr import run_vtysh
 from storestack.lab.sshd import ssh_answers
 from storestack.lab.steering import STEERING_CONF
+from storestack.lab.underlay import INTERNET_SERVICE
 from storestack.network.build import NetworkIntent
 
 # One lab and one rollout per module, its tests in order on one worker (`--dist loadgroup`).
@@ -322,13 +323,16 @@ def _device_of(namespace: str, address: str) -> str:
 
 
 @contextlib.contextmanager
-def _through(namespace: str, device: str, sources: list[str], destinations: list[str]) -> Iterator[None]:
-    """Packets from `sources` to `destinations` go out through `device` (a tunnel), whatever the
-    routing table says; the appliance's own traffic (its IKE from the WAN address, BGP over the
-    other tunnels) keeps its routes."""
+def _through(
+    namespace: str, device: str, sources: list[str], destinations: list[str], via: str | None = None
+) -> Iterator[None]:
+    """Packets from `sources` to `destinations` go out through `device` (a tunnel, or with `via`
+    a link to that next hop), whatever the routing table says; the appliance's own traffic (its
+    IKE from the WAN address, BGP over the other tunnels) keeps its routes."""
     table = "4242"
+    gateway = ["via", via] if via else []
     for address in destinations:
-        subprocess.run(["ip", "-n", namespace, "route", "replace", address, "dev", device, "table", table], check=True)
+        subprocess.run(["ip", "-n", namespace, "route", "replace", address, *gateway, "dev", device, "table", table], check=True)
     for source in sources:
         subprocess.run(["ip", "-n", namespace, "rule", "add", "from", source, "lookup", table, "pref", "50"], check=True)
     try:
@@ -406,6 +410,77 @@ def test_a_store_takes_bgp_only_between_its_tunnels_two_ends(routed_lab: Path) -
         )
 
     assert seen == {what: "timeout" for what in seen}, seen
+
+
+CLOUD_COUNTERS = "storestack_test_cloud"
+
+
+def test_a_cloud_vpn_reaches_the_stores_only_from_the_clouds_prefixes_and_pings_nothing(routed_lab: Path) -> None:
+    """What the far end of a hub's cloud VPN may send into it (the stand-in's link in HQ, as
+    AWS's side of the tunnel): the hub forwards to a store only from the clouds' own prefixes,
+    never from HQ's addresses (a spoofed HQ source would pass the store's HQ rules), nor from a
+    cloud to the internet through the hub, and it answers no ping. Counted on the hub, after
+    its firewall, by an observer table of the test's own."""
+    state = frr_lab.require_state(routed_lab)
+    sites = TOPOLOGY.sites
+    assert sites is not None
+    hub = next(iter(sites.hub_cloud_vpns))
+    vpn = sites.hub_cloud_vpns[hub]
+    hq, hub_namespace = state.site_namespaces["hq"], state.runtime(hub).namespace
+    till = _address_of(state.site_namespaces["nw-0001/pos"])
+    cloud_source = str(vpn.announce.network_address + 77)  # a VPC host behind the VPN
+    spoofed = str(sites.hq_pos)
+    hub_end = str(vpn.hub_inside.ip)
+    sent = {"cloud to the till": (cloud_source, till), "cloud to the internet": (cloud_source, str(INTERNET_SERVICE)),
+            "HQ to the till": (spoofed, till)}  # fmt: skip
+    rules = "\n".join(
+        f'        iifname "{vpn.ifname}" ip saddr {source} ip daddr {destination} counter comment "{name}"'
+        for name, (source, destination) in sent.items()
+    )
+    observer = (
+        f"table inet {CLOUD_COUNTERS} {{\n    chain post {{\n        type filter hook postrouting priority 300; policy accept;\n"
+        f"{rules}\n    }}\n}}\n"
+    )
+    subprocess.run(["ip", "netns", "exec", hub_namespace, "nft", "-f", "-"], input=observer, text=True, check=True)
+    subprocess.run(["ip", "-n", hq, "addr", "add", f"{cloud_source}/32", "dev", "lo"], check=True)
+    try:
+        destinations = [till, str(INTERNET_SERVICE)]
+        with _through(hq, _device_of(hq, str(vpn.peer_inside)), [cloud_source, spoofed], destinations, via=hub_end):
+            reachability.connect_outcomes(hq, [(till, 443), (str(INTERNET_SERVICE), 443)], source=cloud_source)
+            reachability.connect_outcomes(hq, [(till, 443)], source=spoofed)
+            ping = subprocess.run(
+                ["ip", "netns", "exec", hq, sys.executable, "-c", _BOUND_PING, str(vpn.peer_inside), hub_end],
+                check=True, capture_output=True, text=True, timeout=15,
+            ).stdout.strip()
+        counts = _counters(hub_namespace, CLOUD_COUNTERS)
+    finally:
+        subprocess.run(["ip", "-n", hq, "addr", "del", f"{cloud_source}/32", "dev", "lo"], check=False)
+        subprocess.run(["ip", "netns", "exec", hub_namespace, "nft", "delete", "table", "inet", CLOUD_COUNTERS], check=False)
+    # The cloud's SYNs to the till left the hub (its retries too); none to the internet, and
+    # nothing from HQ's address.
+    assert counts == {"cloud to the till": counts["cloud to the till"], "cloud to the internet": 0, "HQ to the till": 0}
+    assert counts["cloud to the till"] > 0, counts
+    assert ping == "timeout"
+
+
+def _address_of(namespace: str) -> str:
+    """A segment host's address (its eth0)."""
+    shown = subprocess.run(["ip", "-n", namespace, "-j", "-4", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True)
+    return str(json.loads(shown.stdout)[0]["addr_info"][0]["local"])
+
+
+def _counters(namespace: str, table: str) -> dict[str, int]:
+    """Packets per rule comment of an observer table."""
+    listing = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-j", "list", "table", "inet", table], capture_output=True, text=True, check=True
+    )
+    counts = {}
+    for item in json.loads(listing.stdout)["nftables"]:
+        rule = item.get("rule")
+        if rule:
+            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+            counts[rule["comment"]] = int(counter["packets"])
+    return counts
 
 
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
