@@ -22,7 +22,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import rolled_out_lab
+from testsupport.lab import host_address, install_observer, observer_counts, rolled_out_lab
 
 from storestack import lab
 from storestack.cli.main import cli
@@ -427,21 +427,16 @@ def test_a_cloud_vpn_reaches_the_stores_only_from_the_clouds_prefixes_and_pings_
     hub = next(iter(sites.hub_cloud_vpns))
     vpn = sites.hub_cloud_vpns[hub]
     hq, hub_namespace = state.site_namespaces["hq"], state.runtime(hub).namespace
-    till = _address_of(state.site_namespaces["nw-0001/pos"])
+    till = host_address(state.site_namespaces["nw-0001/pos"])
     cloud_source = str(vpn.announce.network_address + 77)  # a VPC host behind the VPN
     spoofed = str(sites.hq_pos)
     hub_end = str(vpn.hub_inside.ip)
     sent = {"cloud to the till": (cloud_source, till), "cloud to the internet": (cloud_source, str(INTERNET_SERVICE)),
             "HQ to the till": (spoofed, till)}  # fmt: skip
-    rules = "\n".join(
-        f'        iifname "{vpn.ifname}" ip saddr {source} ip daddr {destination} counter comment "{name}"'
-        for name, (source, destination) in sent.items()
-    )
-    observer = (
-        f"table inet {CLOUD_COUNTERS} {{\n    chain post {{\n        type filter hook postrouting priority 300; policy accept;\n"
-        f"{rules}\n    }}\n}}\n"
-    )
-    subprocess.run(["ip", "netns", "exec", hub_namespace, "nft", "-f", "-"], input=observer, text=True, check=True)
+    matches = {
+        name: f'iifname "{vpn.ifname}" ip saddr {source} ip daddr {destination}' for name, (source, destination) in sent.items()
+    }
+    install_observer(hub_namespace, CLOUD_COUNTERS, matches)
     subprocess.run(["ip", "-n", hq, "addr", "add", f"{cloud_source}/32", "dev", "lo"], check=True)
     try:
         destinations = [till, str(INTERNET_SERVICE)]
@@ -452,7 +447,7 @@ def test_a_cloud_vpn_reaches_the_stores_only_from_the_clouds_prefixes_and_pings_
                 ["ip", "netns", "exec", hq, sys.executable, "-c", _BOUND_PING, str(vpn.peer_inside), hub_end],
                 check=True, capture_output=True, text=True, timeout=15,
             ).stdout.strip()
-        counts = _counters(hub_namespace, CLOUD_COUNTERS)
+        counts = observer_counts(hub_namespace, CLOUD_COUNTERS)
     finally:
         subprocess.run(["ip", "-n", hq, "addr", "del", f"{cloud_source}/32", "dev", "lo"], check=False)
         subprocess.run(["ip", "netns", "exec", hub_namespace, "nft", "delete", "table", "inet", CLOUD_COUNTERS], check=False)
@@ -461,26 +456,6 @@ def test_a_cloud_vpn_reaches_the_stores_only_from_the_clouds_prefixes_and_pings_
     assert counts == {"cloud to the till": counts["cloud to the till"], "cloud to the internet": 0, "HQ to the till": 0}
     assert counts["cloud to the till"] > 0, counts
     assert ping == "timeout"
-
-
-def _address_of(namespace: str) -> str:
-    """A segment host's address (its eth0)."""
-    shown = subprocess.run(["ip", "-n", namespace, "-j", "-4", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True)
-    return str(json.loads(shown.stdout)[0]["addr_info"][0]["local"])
-
-
-def _counters(namespace: str, table: str) -> dict[str, int]:
-    """Packets per rule comment of an observer table."""
-    listing = subprocess.run(
-        ["ip", "netns", "exec", namespace, "nft", "-j", "list", "table", "inet", table], capture_output=True, text=True, check=True
-    )
-    counts = {}
-    for item in json.loads(listing.stdout)["nftables"]:
-        rule = item.get("rule")
-        if rule:
-            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
-            counts[rule["comment"]] = int(counter["packets"])
-    return counts
 
 
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:

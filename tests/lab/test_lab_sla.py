@@ -25,7 +25,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.lab import require_frr_lab, rolled_out_lab, store_routing_report
+from testsupport.lab import (
+    host_address,
+    install_observer,
+    observer_counts,
+    require_frr_lab,
+    rolled_out_lab,
+    store_routing_report,
+)
 
 from storestack import lab
 from storestack.cli.main import cli
@@ -197,30 +204,13 @@ def _hub_tunnel(link: str) -> str:
 
 
 def _count_replies_on_hub(sla_lab: SlaLab, destination: str) -> None:
-    """Count, on the hub, packets towards `destination` per store tunnel they leave on: an
-    observer table of the test's own (the hub's rendered ruleset is not touched)."""
-    rules = "\n".join(
-        f'        ip daddr {destination} oifname "{_hub_tunnel(link)}" counter comment "{link}"' for link in ("wan1", "lte1")
-    )
-    ruleset = (
-        f"table inet {HUB_COUNTERS} {{\n    chain post {{\n        type filter hook postrouting priority 300; policy accept;\n"
-        f"{rules}\n    }}\n}}\n"
-    )
-    subprocess.run(["ip", "netns", "exec", sla_lab.hub_namespace, "nft", "-f", "-"], input=ruleset, text=True, check=True)
+    """Count, on the hub, packets towards `destination` per store tunnel they leave on."""
+    matches = {link: f'ip daddr {destination} oifname "{_hub_tunnel(link)}"' for link in ("wan1", "lte1")}
+    install_observer(sla_lab.hub_namespace, HUB_COUNTERS, matches)
 
 
 def _hub_counts(sla_lab: SlaLab) -> dict[str, int]:
-    listing = subprocess.run(
-        ["ip", "netns", "exec", sla_lab.hub_namespace, "nft", "-j", "list", "table", "inet", HUB_COUNTERS],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    counts = {}
-    for item in json.loads(listing.stdout)["nftables"]:
-        rule = item.get("rule")
-        if rule:
-            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
-            counts[rule["comment"]] = int(counter["packets"])
-    return counts
+    return observer_counts(sla_lab.hub_namespace, HUB_COUNTERS)
 
 
 def _hub_route_to(sla_lab: SlaLab, destination: str) -> str:
@@ -234,10 +224,7 @@ def _hub_route_to(sla_lab: SlaLab, destination: str) -> str:
 def test_pos_returns_to_the_fibre_only_after_the_recovery_time_and_hq_answers_on_its_path(sla_lab: SlaLab) -> None:
     _, _, recovery = strict_sla(sla_lab)
     till = sla_lab.namespaces[f"{STORE}/pos"]
-    till_address = subprocess.run(
-        ["ip", "-n", till, "-j", "-4", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True
-    )
-    address = json.loads(till_address.stdout)[0]["addr_info"][0]["local"]
+    address = host_address(till)
     _count_replies_on_hub(sla_lab, address)
     with ProbeFlow(till, sla_lab.hq_pos, 443, sla_lab.work / "pos-recovery.log") as flow:
         assert pos_transport(sla_lab) == "lte1"  # still browned out from the test before

@@ -7,6 +7,7 @@ variable is set: CI must never pass by skipping the real lab.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -42,6 +43,39 @@ def cli_lab_dirs(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterato
         yield root, state_dir
     finally:
         lab.down(state_dir)
+
+
+def host_address(namespace: str) -> str:
+    """A lab segment host's address (its eth0)."""
+    shown = subprocess.run(
+        ["ip", "-n", namespace, "-j", "-4", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True
+    )
+    return str(json.loads(shown.stdout)[0]["addr_info"][0]["local"])
+
+
+def install_observer(namespace: str, table: str, matches: dict[str, str]) -> None:
+    """A counting table of the test's own in `namespace` (the appliance's rendered ruleset is not
+    touched): after every other postrouting hook, one counter per `comment -> nft match`."""
+    rules = "\n".join(f'        {match} counter comment "{comment}"' for comment, match in matches.items())
+    ruleset = (
+        f"table inet {table} {{\n    chain post {{\n        type filter hook postrouting priority 300; policy accept;\n"
+        f"{rules}\n    }}\n}}\n"
+    )
+    subprocess.run(["ip", "netns", "exec", namespace, "nft", "-f", "-"], input=ruleset, text=True, check=True)
+
+
+def observer_counts(namespace: str, table: str) -> dict[str, int]:
+    """Packets per comment of an observer table (`install_observer`)."""
+    listing = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-j", "list", "table", "inet", table], capture_output=True, text=True, check=True
+    )
+    counts = {}
+    for item in json.loads(listing.stdout)["nftables"]:
+        rule = item.get("rule")
+        if rule:
+            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+            counts[rule["comment"]] = int(counter["packets"])
+    return counts
 
 
 PSK_VARIABLE = "STORESTACK_IPSEC_PSK"
