@@ -238,6 +238,22 @@ class Steering:
     states: dict[tuple[str, str], PathState] = field(default_factory=dict)
     was_up: dict[str, bool] = field(default_factory=dict)  # per path, at the last observation
     drops: list[tuple[float, str]] = field(default_factory=list)  # (when, path) each went down
+    # Of the configuration, once: per path its WAN link (the path alone where none is named),
+    # and the tunnels to its hub over other links.
+    links: dict[str, str] = field(init=False)
+    elsewhere: dict[str, frozenset[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        paths = self.config.paths
+        self.links = {ifname: path.transport or f"path {ifname}" for ifname, path in paths.items()}
+        self.elsewhere = {
+            ifname: frozenset(
+                other
+                for other, candidate in paths.items()
+                if path.hub is not None and candidate.hub == path.hub and self.links[other] != self.links[ifname]
+            )
+            for ifname, path in paths.items()
+        }
 
     def observe(
         self, path_up: dict[str, bool], now: float, withheld: dict[str, frozenset[str]] | None = None
@@ -276,7 +292,7 @@ class Steering:
                     elsewhere = elsewhere or up
                     continue
                 if state.usable:
-                    if self._link(ifname) not in suspect:
+                    if self.links[ifname] not in suspect:
                         usable = usable or ifname
                     first_usable = first_usable or ifname
                 if up and up_now is None:
@@ -307,7 +323,7 @@ class Steering:
                 continue
             recent = state.last_down is not None and now - state.last_down < steered.detection
             if (path_up.get(ifname, False) or recent) and not self._hub_failing(ifname, states, path_up, now, steered):
-                suspect.add(self._link(ifname))
+                suspect.add(self.links[ifname])
         return suspect
 
     def _hub_failing(
@@ -317,24 +333,12 @@ class Steering:
         link is down, went down within the class's detection time, or (one of the class's) is
         not usable. False where the hub has no tunnel over another link: nothing tells a hub's
         outage from the link's there."""
-        others = self._hub_elsewhere(ifname)
+        others = self.elsewhere[ifname]
         recent = {path for at, path in self.drops if now - at < steered.detection}
         return bool(others) and all(
             not path_up.get(other, False) or other in recent or not states.get(other, PathState(usable=True)).usable
             for other in others
         )
-
-    def _hub_elsewhere(self, ifname: str) -> list[str]:
-        """The tunnels to `ifname`'s hub over other links."""
-        hub = self.config.paths[ifname].hub
-        if hub is None:
-            return []
-        link = self._link(ifname)
-        return [other for other, path in self.config.paths.items() if path.hub == hub and self._link(other) != link]
-
-    def _link(self, ifname: str) -> str:
-        transport = self.config.paths[ifname].transport
-        return transport if transport is not None else f"path {ifname}"  # no link named: its own
 
     def _count_drops(self, path_up: dict[str, bool], now: float) -> None:
         """Note each tunnel that went down since the last observation, and forget drops older
@@ -351,12 +355,12 @@ class Steering:
         """Drops within `window` of the tunnels over `ifname`'s link, its own included, less
         those its hub's tunnels over other links dropped within `window` of (the hub's own
         outage, not the link's)."""
-        link = self._link(ifname)
+        link = self.links[ifname]
         count = 0
         for at, path in self.drops:
-            if now - at > window or self._link(path) != link:
+            if now - at > window or self.links[path] != link:
                 continue
-            elsewhere = set(self._hub_elsewhere(path))
+            elsewhere = self.elsewhere[path]
             if not any(other in elsewhere and abs(at - then) <= window for then, other in self.drops):
                 count += 1
         return count
