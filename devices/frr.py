@@ -1199,6 +1199,8 @@ class FrrHubLayout:
     beacon_condition: list[Net] = field(default_factory=list)
     beacon_connected: list[Net] = field(default_factory=list)  # denied first (HubBeacon.connected)
     hub_stores: list[Net] = field(default_factory=list)  # HubBeacon.stores: to the hubs while it holds
+    # One configured bfdd session per store link, as the store has towards the hub (see hub_layout).
+    bfd_peers: list[FrrBfdPeer] = field(default_factory=list)
 
     @property
     def bfd_profiles(self) -> list[BfdProfile]:
@@ -1267,6 +1269,15 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
+    # Each store link's BFD session is configured in bfdd, as the store configures its end, not
+    # only registered by bgpd. bgpd deregisters its session and registers it again when the BGP
+    # session first comes up (its local address and interface then known; FRR 8.4 lib/bfd.c), and
+    # bfdd frees a session no configuration holds, telling the store it went down, and starts
+    # another (lint `frr-bfd-session`).
+    bfd_peers = sorted(
+        (FrrBfdPeer(peer.peer, peer.local.ip, peer.ifname, peer.bfd.name) for peer in view.peers),
+        key=lambda bfd_peer: _ip_key(bfd_peer.address),
+    )
     # The stores' routes go to the other hubs only while this hub offers HQ (HubBeacon.stores).
     to_hubs_while = ("HUB-STORES", "BEACON-CONDITION") if beacon else None
     neighbors += [
@@ -1314,6 +1325,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         hubs=[Net.of(net) for net in hub_session.accepts] if hub_session else [],
         dc_in=view.dc.accepts,
         dc_out=view.dc.announces,
+        bfd_peers=bfd_peers,
     )
 
 

@@ -453,6 +453,44 @@ def _bgp_bfd(config: ConfigFile) -> dict[str, tuple[bool, str | None]]:
     return result
 
 
+_BFD_SESSION = re.compile(r"^ peer (\S+) local-address (\S+) interface (\S+)$")
+
+
+@register_rule(PLATFORM)
+def bfd_sessions_configured(config: ConfigFile) -> Iterator[Finding]:
+    """Every BGP neighbour on a directly connected subnet that BGP tracks with BFD has its bfdd
+    session configured (`peer P local-address L interface I`, L the interface's own address), not
+    only registered by bgpd. bgpd deregisters its session and registers it again when the BGP
+    session first comes up (its local address and interface then known); bfdd frees a session
+    no configuration holds, telling the far end it went down, and starts another."""
+    if config.suffix:
+        return
+    declared = {m.group(1): (m.group(2), m.group(3)) for line in config.lines if (m := _BFD_SESSION.match(line))}
+    connected = [(name, address) for name, addresses in _interfaces(config).items() for address in addresses]
+    lines = {
+        line.split()[1]: number
+        for number, line in enumerate(config.lines, start=1)
+        if line.startswith(" neighbor ") and " remote-as " in line
+    }
+    for neighbor, (tracked, _profile) in _bgp_bfd(config).items():
+        ifname, local = next(
+            ((name, address) for name, address in connected if ipaddress.IPv4Address(neighbor) in address.network),
+            (None, None),
+        )
+        if not tracked or ifname is None or local is None:
+            continue
+        wanted = (str(local.ip), ifname)
+        if declared.get(neighbor) != wanted:
+            yield config.finding(
+                lines.get(neighbor, 1),
+                "frr-bfd-session",
+                f"BGP tracks {neighbor} on {ifname} with BFD, but bfdd has no configured session"
+                f" `peer {neighbor} local-address {wanted[0]} interface {ifname}`: bfdd frees the"
+                " session bgpd registered whenever bgpd registers it again, as when BGP first comes up,"
+                " and the far end's session goes down with it",
+            )
+
+
 @register_tunnels(PLATFORM)
 def extract(config: ConfigFile) -> list[TunnelFact]:
     """FRR tunnels: the swanctl connections, each joined to its XFRM interface's address (via
@@ -479,8 +517,8 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 None,
             )
         secret = keys.get(f"ike-{name}", (0, {}))[1]
-        tracked, bfd_profile = bgp_bfd.get(peer or "", (False, None))
-        bfd = tracked or (peer in bfd_peers)
+        # BFD as BGP uses it: a session bfdd runs that BGP does not track moves no route.
+        bfd, bfd_profile = bgp_bfd.get(peer or "", (False, None))
         bfd_profile = bfd_profile or bfd_peers.get(peer or "")
         facts.append(
             TunnelFact(

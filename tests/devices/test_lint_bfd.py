@@ -226,3 +226,29 @@ def test_fortios_hub_without_bfd_or_with_other_timers_is_found(
     found = _bfd(lint_configs(slower, intent).findings)
     assert [f.message.split(" (")[0] for f in found] == ["tunnel nw-0001-wan1-hq-hub1: BFD timers differ between the ends"], found
     assert "store 200/200 x3, hub 1000/200 x3" in found[0].message
+
+
+def _sessions(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.rule == "frr-bfd-session"]
+
+
+def test_an_frr_hub_without_its_configured_bfd_sessions_is_found(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    """A hub whose store sessions bgpd alone registers: bfdd frees each one when bgpd registers it
+    again as BGP comes up, and the store's end goes down with it. Each store link is named."""
+    files, intent = frr_hubs
+    hub = next(config for config in files if config.name == "hq-hub1.cfg")
+    block = re.compile(r"^ peer \S+ local-address \S+ interface nw-\S+\n  profile \S+\n exit\n", re.M)
+    count = len(block.findall(hub.text))
+    assert count >= 10, hub.text
+    found = _sessions(lint_configs(_edit(files, "hq-hub1.cfg", block, "", count=0), intent).findings)
+    assert len(found) == count and all(f.file == "hq-hub1.cfg" for f in found), found
+    assert "BGP tracks 100.64.0.1 on nw-0001-wan1 with BFD" in " ".join(f.message for f in found), found
+
+
+def test_an_frr_store_session_on_another_interface_is_found(frr_hubs: tuple[list[ConfigFile], NetworkIntent]) -> None:
+    """A store's configured session on the wrong tunnel is not the one bgpd registers."""
+    files, intent = frr_hubs
+    broken = _edit(files, "nw-0001-edge1.cfg", re.compile(r"(local-address \S+ interface )xfrm1$", re.M), r"\1xfrm2")
+    found = _sessions(lint_configs(broken, intent).findings)
+    assert [f.file for f in found] == ["nw-0001-edge1.cfg"], found
+    assert "interface xfrm1" in found[0].message, found
