@@ -308,12 +308,15 @@ def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
     """A local-in policy's `intf` names an interface (an SD-WAN member's own, a tunnel's among
     them), a `system zone` or "any", never an SD-WAN zone: FortiOS takes SD-WAN zones there from
     7.6.1 on (New Features 7.6, "Specify SD-WAN zones in some policies"), and the fleet runs
-    7.4.4 (README), which would refuse the policy."""
+    7.4.4 (README), which would refuse the policy. Nor a member of a `system zone`: once an
+    interface is in a zone, policies name the zone, local-in policies included (Fortinet KB,
+    "Technical Tip: Behavior and limitation of having an interface in a zone on FortiGate")."""
     if config.suffix:
         return
     parsed = parse(config.text)
     sdwan = _sdwan(parsed)
     zones = {entry.name for entry in _nested(sdwan, "zone")} if sdwan is not None else set()
+    zoned = {name: zone.name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
     for policy in _entries(parsed, "firewall local-in-policy"):
         for name in policy.get("intf"):
             if name in zones:
@@ -322,6 +325,13 @@ def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
                     "fortios-local-in-sdwan-zone",
                     f"local-in policy {policy.name}: intf {name!r} is an SD-WAN zone, which FortiOS takes "
                     "there only from 7.6.1 on; name its member interfaces",
+                )
+            elif name in zoned:
+                yield config.finding(
+                    policy.settings["intf"][1],
+                    "fortios-local-in-zone-member",
+                    f"local-in policy {policy.name}: intf {name!r} is a member of zone {zoned[name]!r}, "
+                    "which FortiOS refuses there; name the zone",
                 )
 
 
