@@ -56,6 +56,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
+from fractions import Fraction
 from typing import Literal
 
 from storestack.common.records import record
@@ -125,23 +126,50 @@ class IosProbeTimers:
     threshold_ms: int  # average round-trip time above this: OverThreshold, the track goes down
     delay_down_s: int  # 0: none
     delay_up_s: int
-    loss_packets: int  # lost packets per operation that raise the packet-loss reaction
+    loss_packets: int  # packet-loss reaction threshold: more lost packets in one operation breach the SLA
     jitter_ms: int  # average jitter of an operation above this raises the jitter reaction
+
+
+def ios_loss_threshold(packets: int, loss_percent: float) -> int:
+    """The upper (and lower) `threshold-value` of a packet-loss reaction of an operation of
+    `packets` packets: the most lost packets that are not more than `loss_percent` of them.
+
+    IP SLA raises a reaction when the value exceeds the upper threshold and clears it when the
+    value drops below the lower one (`ip sla reaction-configuration`, threshold-type immediate;
+    CISCO-RTTMON-MIB rttMonReactOccurred, rttMonReactThresholdRising/Falling), and the intent's
+    SLA is breached by more loss than `loss_percent` (inventory SlaClass): so a count above this
+    one is a breach. It is at least 1 for the packet counts `ios_probe_timers` gives: at 0 the
+    reaction could never clear (no count drops below 0)."""
+    return math.floor(Fraction(packets) * Fraction(str(loss_percent)) / 100)
+
+
+def ios_loss_packets_needed(loss_percent: float) -> int:
+    """The fewest packets in one operation for which one lost packet is not yet more than
+    `loss_percent`: with fewer, a single lost packet already breaches the SLA, and a reaction
+    can trigger on it only with an upper threshold of 0, which never clears."""
+    return math.ceil(Fraction(100) / Fraction(str(loss_percent)))
 
 
 @functools.lru_cache(maxsize=256)
 def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
     """A jitter operation sends one train of packets spanning the class's detection time, then
     starts again: `frequency` must exceed interval x (packets - 1) + timeout, and `threshold`
-    may not exceed `timeout` (IOS-XE IP SLAs configuration guide)."""
+    may not exceed `timeout` (IOS-XE IP SLAs configuration guide). The train holds at least
+    `ios_loss_packets_needed` packets, so its loss reaction fires on the class's loss and no
+    later; where the class's probe interval leaves fewer in the detection time, the packets are
+    sent closer together (udp-jitter and icmp-jitter `interval` 4-60000 ms)."""
     thresholds, timers = sla.thresholds, sla.timers
     timeout = max(1000, thresholds.latency_ms)
     if kind == "icmp-echo":
         frequency = max(1, math.ceil(timers.probe_interval_ms / 1000), math.ceil(timeout / 1000))
         packets, interval = 1, 0
     else:
+        span = timers.detection_seconds * 1000 - timeout
         interval = max(4, timers.probe_interval_ms)
-        packets = max(10, (timers.detection_seconds * 1000 - timeout) // interval)
+        packets = max(10, span // interval)
+        needed = ios_loss_packets_needed(thresholds.loss_percent)
+        if packets < needed:
+            packets, interval = needed, max(4, min(interval, span // needed))
         frequency = (interval * (packets - 1) + timeout) // 1000 + 1
     return IosProbeTimers(
         kind=kind,
@@ -152,7 +180,7 @@ def ios_probe_timers(sla: SlaClassPolicy, kind: IosProbeKind) -> IosProbeTimers:
         threshold_ms=thresholds.latency_ms,
         delay_down_s=min(timers.hold_down_seconds, IOS_TRACK_DELAY_MAX),
         delay_up_s=min(timers.recovery_seconds, IOS_TRACK_DELAY_MAX),
-        loss_packets=max(1, math.ceil(packets * thresholds.loss_percent / 100)),
+        loss_packets=ios_loss_threshold(packets, thresholds.loss_percent),
         jitter_ms=thresholds.jitter_ms,
     )
 

@@ -1847,6 +1847,29 @@ def underlay_ports(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+@register_rule(PLATFORM)
+def port_shutdown(config: ConfigFile) -> Iterator[Finding]:
+    """Every physical Ethernet port the config uses says `no shutdown`: an unconfigured routed
+    port of an ISR or Catalyst 8000 edge may be administratively down, and a merge that never
+    enables it leaves the store's WAN link, its LAN trunk (and every segment on it) or the hub's
+    DC port dark ("shutdown (interface)", Cisco IOS command reference: the no form restarts a
+    disabled interface). A subinterface, tunnel or loopback is up once created."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        if "Ethernet" not in name or "." in name:
+            continue
+        children = interface.child_texts()
+        if "shutdown" in children or "no shutdown" not in children:
+            yield config.finding(
+                interface.number,
+                "cisco-port-shutdown",
+                f"{interface.text}: a port the config uses without `no shutdown`: it stays down where it was",
+            )
+
+
 # What a LAN host sends to its gateway address, the router itself: a ping, and a DHCP renewal
 # (RFC 2131 4.4.5: in RENEWING a client unicasts its DHCPREQUEST to the server that leased it).
 _GATEWAY_SERVICES = (("icmp", None), ("udp", 67))

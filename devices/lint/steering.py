@@ -40,7 +40,7 @@ from storestack.devices.lint import (
     load_platform_rules,
 )
 from storestack.devices.lint.linetree import Line, top
-from storestack.devices.steering import IOS_TRACK_DELAY_MAX
+from storestack.devices.steering import IOS_TRACK_DELAY_MAX, ios_loss_threshold
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
@@ -150,7 +150,7 @@ def _check_probe(
     if probe.packets:
         expected["lost packets"] = (
             probe.loss_packets,
-            max(1, math.ceil(probe.packets * cls.thresholds.loss_percent / 100)),
+            ios_loss_threshold(probe.packets, cls.thresholds.loss_percent),
         )
     for what, (spelled, wanted) in expected.items():
         if spelled is not None and spelled != wanted:

@@ -150,7 +150,7 @@ def _probe(number: int) -> str:
 # Probe 43 (realtime over the LTE link) with a higher rtt threshold: the operation's `threshold`
 # and its rtt reaction both change.
 PROBE_43 = (
-    "ip sla 43\n udp-jitter 100.64.255.248 50503 source-ip 100.64.255.249 num-packets 45 interval 200\n"
+    "ip sla 43\n udp-jitter 100.64.255.248 50503 source-ip 100.64.255.249 num-packets 100 interval 90\n"
     " tag realtime\n threshold 150\n"
 )
 RTT_43 = "ip sla reaction-configuration 43 react rtt threshold-value 150 150 "

@@ -47,6 +47,7 @@ RULES = {
         cisco_xe.ipsec_lifetimes,
         cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
+        cisco_xe.port_shutdown,
         cisco_xe.policy_routing_self,
     ),
     "huawei_vrp": (
@@ -516,6 +517,24 @@ def test_cisco_underlay_ports_send_no_redirects_and_answer_no_proxy_arp(fleet: F
     store = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(store, " no ip redirects\n no ip proxy-arp\n", " no ip redirects\n")
     assert [f.rule for f in _lint(broken) if f.rule == "cisco-underlay-port"] == ["cisco-underlay-port"]
+
+
+def test_cisco_ports_in_use_are_enabled(fleet: Fleet) -> None:
+    """A store's WAN ports and LAN trunk and the hub's DC port say `no shutdown`: a routed port
+    that ships administratively down would stay down after the push, and the store with it."""
+    store = _store(fleet, "cisco_xe", "dual-wan")
+    assert [f for f in _lint(store) if f.rule == "cisco-port-shutdown"] == []
+    for port in ("GigabitEthernet0/0/0", "GigabitEthernet0/0/1", "GigabitEthernet0/1/0"):
+        block = store.text.split(f"interface {port}\n", 1)[1].split("!\n", 1)[0]
+        assert " no shutdown\n" in block, port
+    dark = _broken(store, " description LAN trunk\n negotiation auto\n no shutdown\n", " description LAN trunk\n negotiation auto\n")
+    assert [f.message for f in _lint(dark) if f.rule == "cisco-port-shutdown"] == [
+        "interface GigabitEthernet0/1/0: a port the config uses without `no shutdown`: it stays down where it was"
+    ]
+    hub = _hub(fleet, "cisco_xe")
+    assert [f for f in _lint(hub) if f.rule == "cisco-port-shutdown"] == []
+    shut = _broken(hub, " service-policy output SHAPE-UPLINK\n no shutdown\n", " service-policy output SHAPE-UPLINK\n shutdown\n")
+    assert [f.rule for f in _lint(shut) if f.rule == "cisco-port-shutdown"] == ["cisco-port-shutdown"]
 
 
 # ---------------------------------------------------------------- VRP

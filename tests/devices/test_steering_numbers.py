@@ -13,7 +13,7 @@ from storestack.devices.steering import (
     ios_tracks,
     return_degraded_community,
 )
-from storestack.inventory.models import SlaClass
+from storestack.inventory.models import SlaClass, SlaPolicy
 from storestack.network.sla import sla_class_policy
 
 _CLASS = sla_class_policy("strict", SlaClass(loss_percent=2, latency_ms=150, jitter_ms=30), "SLA-STRICT")
@@ -41,6 +41,29 @@ def test_jitter_operations_move_on_loss_and_jitter_echo_cannot() -> None:
     }
     echo = ios_tracks(14, ios_probe_timers(_CLASS, "icmp-echo"))
     assert echo.stubs == () and echo.steer == echo.state == 14
+
+
+@pytest.mark.parametrize("kind", ["udp-jitter", "icmp-jitter"])
+@pytest.mark.parametrize(
+    "spec",
+    [*SlaPolicy().classes.values(), SlaClass(loss_percent=0.3, latency_ms=150, jitter_ms=30)],
+    ids=[*SlaPolicy().classes, "0.3%"],
+)
+def test_a_loss_reaction_fires_on_the_first_lost_packet_past_the_sla_and_clears_on_a_clean_train(
+    spec: SlaClass, kind: str
+) -> None:
+    """IP SLA raises a reaction when the lost count exceeds the upper threshold-value and clears
+    it when the count drops below the lower one (`ip sla reaction-configuration`, threshold-type
+    immediate). The SLA is breached by more loss than loss_percent: with 45 packets and a 2 %
+    class one lost packet (2.2 %) is a breach, which a threshold of 1 would let through."""
+    timers = ios_probe_timers(sla_class_policy("c", spec, "SLA-C"), kind)  # type: ignore[arg-type]
+    upper = lower = timers.loss_packets
+    for lost in range(timers.packets + 1):
+        breach = lost * 100 > spec.loss_percent * timers.packets
+        assert (lost > upper) == breach, f"{lost} of {timers.packets} lost at {spec.loss_percent} %"
+    assert lower > 0, "a clean train (no loss) must clear the reaction"
+    span = timers.interval_ms * (timers.packets - 1) + timers.timeout_ms
+    assert timers.interval_ms >= 4 and span < timers.frequency_s * 1000
 
 
 def test_return_community_and_degraded_preference() -> None:

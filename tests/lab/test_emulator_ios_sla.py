@@ -23,7 +23,7 @@ from storestack.lab.emulator.profiles.cisco_xe import IosSession
 
 GOLDEN = (Path(__file__).parents[1] / "devices" / "golden" / "cisco_xe" / "dual-wan.cfg").read_text(encoding="utf-8")
 PROBE_43 = (
-    "ip sla 43\n udp-jitter 100.64.255.248 50503 source-ip 100.64.255.249 num-packets 45 interval 200\n"
+    "ip sla 43\n udp-jitter 100.64.255.248 50503 source-ip 100.64.255.249 num-packets 100 interval 90\n"
     " tag realtime\n threshold 150\n"
 )
 RTT_43 = "ip sla reaction-configuration 43 react rtt threshold-value 150 150 "
