@@ -100,8 +100,9 @@ SLA_CONNECT_RETRY = 5
 # lost the DC core until the beacon is withdrawn, so the hub rechecks every 10 s. The check walks
 # the BGP table once per store neighbour, a few hundred routes on a hub.
 BEACON_RECHECK_SECONDS = 10
-# ICMP a hub answers per source address: a store transport's SLA probes (one per SLA class and
-# hub, at most 5 per second each on IOS-XE/VRP/FortiOS) stay well inside it at any fleet size.
+# ICMP a hub answers per source address: the SLA probes over one store tunnel (one operation per
+# SLA class, together some 24 per second on IOS-XE, whose realtime train sends a packet every
+# 90 ms; fewer on VRP and FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
 
 
