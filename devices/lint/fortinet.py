@@ -45,7 +45,7 @@ from storestack.devices.lint import (
     register_tunnels,
     summary_net,
 )
-from storestack.devices.lint.linetree import private_gaps
+from storestack.devices.lint.linetree import is_address, private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
@@ -1863,7 +1863,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
 def _dc_ports(parsed: dict[str, Block]) -> list[str]:
     """The ports a hub's BGP neighbours outside its tunnels are connected to: the DC core LAN."""
     bgp = parsed.get("router bgp")
-    neighbors = [ipaddress.IPv4Address(n.name) for n in (_nested(bgp.own, "neighbor") if bgp else []) if _is_address(n.name)]
+    neighbors = [ipaddress.IPv4Address(n.name) for n in (_nested(bgp.own, "neighbor") if bgp else []) if is_address(n.name)]
     ports = []
     for interface in _entries(parsed, "system interface"):
         ip = interface.get("ip")
@@ -1873,14 +1873,6 @@ def _dc_ports(parsed: dict[str, Block]) -> list[str]:
         if network.prefixlen < 32 and any(address in network for address in neighbors):
             ports.append(interface.name)
     return ports
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _dc_to_cloud(
