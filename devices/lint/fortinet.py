@@ -14,6 +14,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from storestack.devices.lint import (
     AdvertisementFacts,
@@ -44,7 +45,7 @@ from storestack.devices.lint import (
     register_tunnels,
     summary_net,
 )
-from storestack.devices.lint.linetree import private_gaps
+from storestack.devices.lint.linetree import is_address, private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
@@ -1765,22 +1766,30 @@ def _cloud_tunnels(parsed: dict[str, Block]) -> dict[str, tuple[ipaddress.IPv4Ad
     return found
 
 
-def cloud_forwarding(parsed: dict[str, Block]) -> Callable[[str, Packet], Verdict]:
-    """What a hub does with a packet arriving from a cloud VPN (by interface name): to one of
-    the unit's own addresses, its local-in policies (on the tunnel or `any`), else FortiOS's
-    implicit local-in rules; through the unit, the firewall policies taking traffic from the
-    tunnel (or `any`), first match in list order, else FortiOS's implicit deny. A policy this
-    reader cannot follow decides when it accepts, never when it denies."""
+class Forwarding(Protocol):
+    def __call__(self, arriving: str, packet: Packet, leaving: str | None = None) -> Verdict: ...
+
+
+def cloud_forwarding(parsed: dict[str, Block]) -> Forwarding:
+    """What a hub does with a packet arriving on an interface (by name: a cloud VPN, the DC
+    port), leaving by the interface in the third argument (None: whichever the policy names):
+    to one of the unit's own addresses, its local-in policies (on the interface or `any`), else
+    FortiOS's implicit local-in rules; through the unit, the firewall policies taking traffic
+    from that interface (or `any`) to that one (or `any`), first match in list order, else
+    FortiOS's implicit deny. A policy this reader cannot follow decides when it accepts, never
+    when it denies."""
     nets, custom, own = _address_nets(parsed), _custom_services(parsed), _own_addresses(parsed)
     to_unit = local_in(parsed)
     policies = [p for p in _entries(parsed, "firewall policy") if p.first("status") != "disable"]
 
-    def verdict(tunnel: str, packet: Packet) -> Verdict:
+    def verdict(arriving: str, packet: Packet, leaving: str | None = None) -> Verdict:
         if packet.destination in own:
-            return to_unit({tunnel, "any"}, packet)
+            return to_unit({arriving, "any"}, packet)
         for policy in policies:
-            if {tunnel, "any"} & set(policy.get("srcintf")) and (
-                decided := _policy_verdict(policy, packet, nets, custom, "policy")
+            if (
+                {arriving, "any"} & set(policy.get("srcintf"))
+                and (leaving is None or {leaving, "any"} & set(policy.get("dstintf")))
+                and (decided := _policy_verdict(policy, packet, nets, custom, "policy"))
             ):
                 return decided
         return Verdict(False, 0, "no policy matches: FortiOS's implicit deny")
@@ -1804,7 +1813,10 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     BGP neighbour) to what the hub announces to the clouds (HQ and the stores), nothing else
     (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUDS): no ICMP or other service of the
     hub answers a cloud, no cloud sends from HQ's or a store's addresses, and none reaches
-    another cloud's prefixes through the hub."""
+    another cloud's prefixes through the hub. From the DC port into a cloud VPN the same two
+    sets swapped: HQ and the stores (a store's traffic the other hub relays across the DC LAN
+    while its own cloud VPNs are down) reach the clouds' prefixes, and nothing from the clouds'
+    own prefixes goes back into a cloud."""
     if config.suffix or config.role != "hub":
         return
     parsed = parse(config.text)
@@ -1832,6 +1844,8 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
             for destination in accepts
             if not source.overlaps(destination)
         ]
+        for port in _dc_ports(parsed):
+            yield from _dc_to_cloud(config, parsed, verdict, port, tunnel, announces, accepts)
         # Once per tunnel, rule and kind of packet (to the hub, from a foreign source, to another cloud).
         reported: set[tuple[int, str]] = set()
         for kind, what, packet in packets:
@@ -1844,6 +1858,66 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
                     "fortios-hub-cloud-filter",
                     f"cloud VPN {tunnel}: {found.rule} lets it reach {what} ({service} from {packet.source} to {packet.destination})",
                 )
+
+
+def _dc_ports(parsed: dict[str, Block]) -> list[str]:
+    """The ports a hub's BGP neighbours outside its tunnels are connected to: the DC core LAN."""
+    bgp = parsed.get("router bgp")
+    neighbors = [ipaddress.IPv4Address(n.name) for n in (_nested(bgp.own, "neighbor") if bgp else []) if is_address(n.name)]
+    ports = []
+    for interface in _entries(parsed, "system interface"):
+        ip = interface.get("ip")
+        if interface.first("type") == "tunnel" or len(ip) != 2:
+            continue
+        network = ipaddress.IPv4Network(f"{ip[0]}/{ip[1]}", strict=False)
+        if network.prefixlen < 32 and any(address in network for address in neighbors):
+            ports.append(interface.name)
+    return ports
+
+
+def _dc_to_cloud(
+    config: ConfigFile,
+    parsed: dict[str, Block],
+    verdict: Forwarding,
+    port: str,
+    tunnel: str,
+    announces: list[ipaddress.IPv4Network],
+    accepts: list[ipaddress.IPv4Network],
+) -> Iterator[Finding]:
+    """`hub_cloud_filter` from the DC port into one cloud VPN: every prefix the hub announces to
+    the clouds reaches every cloud prefix; no cloud prefix sends into a cloud. Once per kind."""
+    missing = next(
+        (
+            packet
+            for source in announces
+            for destination in accepts
+            if not verdict(port, packet := Packet("tcp", _host(source, 1), _host(destination, 2), 443), tunnel).forwarded
+        ),
+        None,
+    )
+    if missing is not None:
+        yield config.finding(
+            _interface_line(parsed, tunnel),
+            "fortios-hub-cloud-filter",
+            f"cloud VPN {tunnel}: no policy takes {missing.source} to {missing.destination} from {port}: HQ, and the"
+            " stores the other hub relays across the DC LAN while its cloud VPNs are down, do not reach the cloud",
+        )
+    spoofed = next(
+        (
+            (packet, found)
+            for source in accepts
+            for destination in accepts
+            if (found := verdict(port, packet := Packet("tcp", _host(source, 1), _host(destination, 2), 443), tunnel)).forwarded
+        ),
+        None,
+    )
+    if spoofed is not None:
+        packet, found = spoofed
+        yield config.finding(
+            found.line or _interface_line(parsed, tunnel),
+            "fortios-hub-cloud-filter",
+            f"cloud VPN {tunnel}: {found.rule} takes {packet.source}, a cloud's own prefix, from {port} into the cloud",
+        )
 
 
 def _interface_line(parsed: dict[str, Block], name: str) -> int:

@@ -693,7 +693,7 @@ class HubView:
     # hub-openstack): BGP between each tunnel's two inside addresses, nothing else to the hub's
     # own addresses, then traffic from what the clouds announce (CLOUD-IN) to what the hub
     # announces to them (CLOUD-OUT: HQ and the stores), and nothing else. The IOS-XE and VRP hubs'
-    # FROM-CLOUDS; FortiOS's HQ-TO-CLOUD / CLOUD-TO-HQ policies say it statefully. Empty where
+    # FROM-CLOUDS; FortiOS's DC-TO-CLOUD / CLOUD-TO-HQ policies say it statefully. Empty where
     # the platform takes no packet-filter rules or the hub has no cloud VPN.
     from_clouds: list[AclRule] = field(default_factory=list)
 

@@ -13,6 +13,7 @@ from testsupport.rendering import on_platform
 from storestack.devices.lint import ConfigFile, Packet
 from storestack.devices.lint.fortinet import cloud_forwarding, hub_cloud_filter, parse
 from storestack.devices.render import render_hub
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -56,12 +57,43 @@ def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings
     assert list(hub_cloud_filter(hub)) == []
     text = re.sub(
         r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES"\n        set dstaddr "CLOUD-DESTINATIONS"',
-        r'\1"CORPORATE"\n        set dstaddr "CORPORATE"',
+        r'\1"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
         config.text,
     )
     text = text.replace('set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP"', 'set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP" "PING"')
-    assert text.count('"CORPORATE"\n        set dstaddr "CORPORATE"') == 2 and '"BGP" "PING"' in text
+    assert text.count('"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"') == 1 and '"BGP" "PING"' in text
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, text))]
     assert any(m.startswith("cloud VPN os-ams-private: local-in policy") and "(icmp from 169.254.252.2 to 169.254.252.1)" in m for m in found), found
     assert any("policy 7 (CLOUD-TO-HQ)" in m and "10.0.0.0/16 from 10.0.0.0/16, no cloud's prefix" in m for m in found), found
     assert any("policy 7 (CLOUD-TO-HQ)" in m and "another cloud's prefix" in m for m in found), found
+
+
+def test_a_fortios_hub_takes_hq_and_the_relayed_stores_from_its_dc_port_into_its_cloud_vpns(fleet: Fleet) -> None:
+    """From the DC LAN into a cloud VPN: HQ, and the stores whose own hub's cloud VPNs are down
+    (that hub relays their cloud traffic across the DC LAN), reach the clouds' prefixes; nothing
+    sent from a cloud's own prefixes goes back into a cloud."""
+    fleet = on_platform(fleet, "fortinet")
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    config = render_hub(fleet, "hq-hub1")
+    verdict = cloud_forwarding(parse(config.text))
+    session = next(s for s in hub.sessions if s.kind == "hub-aws")
+    stores = next(net for net in session.announces if net == ipaddress.IPv4Network("10.64.0.0/12"))
+    hq = next(net for net in session.announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    dc = ViewBuilder(fleet).hub_view("hq-hub1").dc.ifname
+    for tunnel in ("aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"):
+        for source in (hq, stores):
+            for destination in session.accepts:
+                packet = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
+                assert verdict(dc, packet, tunnel).forwarded, (tunnel, packet)
+        first, second = session.accepts[:2]
+        assert not verdict(dc, Packet("tcp", _host(first, 1), _host(second, 2), 443), tunnel).forwarded, tunnel
+    # The lint says so of the policy before it took the stores (HQ's corporate ranges both ways).
+    assert list(hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, config.text))) == []
+    narrowed = config.text.replace(
+        'set srcaddr "CLOUD-DESTINATIONS"\n        set dstaddr "CLOUD-SOURCES"',
+        'set srcaddr "STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
+    )
+    assert narrowed != config.text
+    found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, narrowed))]
+    assert any(m.startswith("cloud VPN aws1-eu-west-1: no policy takes 10.64.0.1") and f"from {dc}" in m for m in found), found
+    assert any(f"a cloud's own prefix, from {dc} into the cloud" in m for m in found), found

@@ -458,6 +458,55 @@ def test_a_cloud_vpn_reaches_the_stores_only_from_the_clouds_prefixes_and_pings_
     assert ping == "timeout"
 
 
+RELAY_COUNTERS = "storestack_test_relay"
+
+
+def test_a_store_reaches_the_cloud_through_the_other_hub_while_its_own_hub_has_lost_its_cloud_vpn(
+    routed_lab: Path,
+) -> None:
+    """A hub whose cloud VPN is down keeps announcing the cloud summary to its stores while the
+    other hub's VPN teaches it cloud routes (the hub-hub session), and relays the stores' cloud
+    traffic to that hub across the DC LAN, which takes it from its DC port into its own cloud
+    VPN: the office PC of a store without its own AWS VPN still reaches the cloud host through
+    its primary hub. Counted after both hubs' firewalls by observer tables of the test's own."""
+    state = frr_lab.require_state(routed_lab)
+    sites = TOPOLOGY.sites
+    assert sites is not None and sites.dc_core is not None
+    with_aws = {tunnel.store for tunnel in state.cloud_tunnels}
+    office = next(s for s in TOPOLOGY.segments if s.kind == "office" and s.appliance not in with_aws)
+    hub = office.hub
+    assert hub is not None and hub in sites.hub_cloud_vpns
+    other = next(name for name in sites.hub_cloud_vpns if name != hub)
+    vpn, other_vpn = sites.hub_cloud_vpns[hub], sites.hub_cloud_vpns[other]
+    hub_namespace, other_namespace = state.runtime(hub).namespace, state.runtime(other).namespace
+    office_namespace = state.site_namespaces[f"{office.store_id}/office"]
+    pc, cloud = host_address(office_namespace), str(sites.cloud_host)
+
+    def cloud_route() -> str:
+        return _ip(hub_namespace, "route", "get", cloud)
+
+    assert f"dev {vpn.ifname}" in cloud_route(), cloud_route()
+    # BGP's route through the other hub (the lab's own static route to the cloud stand-in
+    # would show through the DC port too, but straight to HQ)
+    through_other = f"via {sites.dc_core.hub_addresses[other]} dev dc"
+    flow = f"ip saddr {pc} ip daddr {cloud} tcp dport 443"
+    install_observer(hub_namespace, RELAY_COUNTERS, {"to the other hub": f'oifname "dc" {flow}'})
+    install_observer(other_namespace, RELAY_COUNTERS, {"into the cloud VPN": f'iifname "dc" oifname "{other_vpn.ifname}" {flow}'})
+    _ip(hub_namespace, "link", "set", vpn.ifname, "down")
+    try:
+        wait_for(lambda: through_other in cloud_route(), 60, f"{hub} to route the cloud host through {other}")
+        outcome = reachability.connect_outcomes(office_namespace, [(cloud, 443)])
+        relayed = observer_counts(hub_namespace, RELAY_COUNTERS)["to the other hub"]
+        forwarded = observer_counts(other_namespace, RELAY_COUNTERS)["into the cloud VPN"]
+    finally:
+        _ip(hub_namespace, "link", "set", vpn.ifname, "up")
+        for namespace in (hub_namespace, other_namespace):
+            subprocess.run(["ip", "netns", "exec", namespace, "nft", "delete", "table", "inet", RELAY_COUNTERS], check=False)
+    wait_for(lambda: f"dev {vpn.ifname}" in cloud_route(), 90, f"{hub}'s cloud VPN back")
+    assert relayed > 0 and forwarded > 0, (relayed, forwarded)
+    assert outcome[0] in ("open", "refused"), outcome
+
+
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
     state = frr_lab.require_state(routed_lab)
     cloud = overlay.cloud_runtime(state)
