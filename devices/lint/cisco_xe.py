@@ -1848,6 +1848,27 @@ def underlay_ports(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def tunnel_redirects(config: ConfigFile) -> Iterator[Finding]:
+    """Every tunnel interface (a store's hub and AWS tunnels, a hub's virtual template and cloud
+    tunnels) sends no ICMP redirects: IOS enables them on every interface by default (`ip
+    redirects`: "Redirects are enabled by default on all interfaces unless HSRP is configured"),
+    and a redirect from a tunnel tells its far end, a hub or a cloud, of the store's routes."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for interface in top(root, "interface"):
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        if not name.startswith(("Tunnel", "Virtual-Template")):
+            continue
+        if "no ip redirects" not in interface.child_texts():
+            yield config.finding(
+                interface.number,
+                "cisco-tunnel-redirects",
+                f"{interface.text}: a tunnel without `no ip redirects` sends ICMP redirects to its far end",
+            )
+
+
+@register_rule(PLATFORM)
 def port_shutdown(config: ConfigFile) -> Iterator[Finding]:
     """Every physical Ethernet port the config uses says `no shutdown`: an unconfigured routed
     port of an ISR or Catalyst 8000 edge may be administratively down, and a merge that never

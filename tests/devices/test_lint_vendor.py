@@ -47,6 +47,7 @@ RULES = {
         cisco_xe.ipsec_lifetimes,
         cisco_xe.ipsec_dpd,
         cisco_xe.underlay_ports,
+        cisco_xe.tunnel_redirects,
         cisco_xe.port_shutdown,
         cisco_xe.policy_routing_self,
     ),
@@ -517,6 +518,25 @@ def test_cisco_underlay_ports_send_no_redirects_and_answer_no_proxy_arp(fleet: F
     store = _store(fleet, "cisco_xe", "dual-wan")
     broken = _broken(store, " no ip redirects\n no ip proxy-arp\n", " no ip redirects\n")
     assert [f.rule for f in _lint(broken) if f.rule == "cisco-underlay-port"] == ["cisco-underlay-port"]
+
+
+def test_cisco_tunnels_send_no_redirects(fleet: Fleet) -> None:
+    """Every tunnel a store or hub builds, its AWS tunnels too, says `no ip redirects`: IOS sends
+    ICMP redirects on every interface unless told not to."""
+    store = _store(fleet, "cisco_xe", "aws")
+    for number in ("101", "102"):
+        block = store.text.split(f"interface Tunnel{number}\n", 1)[1].split("!\n", 1)[0]
+        assert "aws vpn" in block and " no ip redirects\n" in block, number
+    assert [f for f in _lint(store) if f.rule == "cisco-tunnel-redirects"] == []
+    aws_tunnel = " ip tcp adjust-mss 1360\n no ip redirects\n zone-member security OVERLAY\n tunnel source GigabitEthernet0/0/0\n tunnel mode ipsec ipv4\n tunnel destination 192.0.2.3\n"
+    broken = _broken(store, aws_tunnel, aws_tunnel.replace(" no ip redirects\n", ""))
+    assert [f.message for f in _lint(broken) if f.rule == "cisco-tunnel-redirects"] == [
+        "interface Tunnel101: a tunnel without `no ip redirects` sends ICMP redirects to its far end"
+    ]
+    hub = _hub(fleet, "cisco_xe")
+    template = " no ip redirects\n ip access-group FROM-STORES in\n ip tcp adjust-mss 1360\n tunnel source Loopback1\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile STORES\n"
+    broken = _broken(hub, template, template.replace(" no ip redirects\n", ""))
+    assert [f.rule for f in _lint(broken) if f.rule == "cisco-tunnel-redirects"] == ["cisco-tunnel-redirects"]
 
 
 def test_cisco_ports_in_use_are_enabled(fleet: Fleet) -> None:
