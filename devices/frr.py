@@ -556,7 +556,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "role_text": f"store {view.store_id} {view.store_name}",
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
-        "wan_ifs": '", "'.join(link.ifname for link in view.wan),
+        "ike_peers": ike_peer_elements(connections),
         # Management comes through the hubs (HQ's management network is behind them), never
         # through an AWS tunnel, which shares the tunnels' interface group: a VPC host sending
         # from a management address would otherwise reach SSH and SNMP.
@@ -566,6 +566,16 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         # charon never uses a LAN or tunnel address for IKE
         "ignore_ifs": [segment.ifname for segment in view.segments] + [c.ifname for c in connections],
     }
+
+
+def ike_peer_elements(connections: Sequence[IpsecConnection]) -> str:
+    """The host firewall's `ike_peers` set (nftables `ifname . ipv4_addr` elements): each
+    transport with the far end of every tunnel over it. IKE and ESP-in-UDP reach a store only
+    from those, on that port, as the fleet's WAN ports take them (IOS-XE's
+    INTERNET-<link>-TO-SELF, FortiOS's local-in policies); from anyone else charon would answer
+    every IKE_SA_INIT with a Diffie-Hellman exchange of its own."""
+    pairs = dict.fromkeys((c.transport, c.remote_addrs) for c in connections)
+    return ", ".join(f'"{transport}" . {peer}' for transport, peer in pairs)
 
 
 def return_mark(link_index: int) -> str:

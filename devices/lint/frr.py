@@ -563,9 +563,16 @@ def _nft_sets(text: str) -> dict[str, list[tuple[str, ...]]]:
     return sets
 
 
-def _nft_value_matches(element: str, value: ipaddress.IPv4Address | int) -> bool | None:
-    """Whether one set element or literal (address, prefix, range, port) holds `value`."""
+_NftValue = ipaddress.IPv4Address | int | str  # an address, a port, an interface name
+# The next part of a concatenation (`iifname . ip saddr . ip daddr`)
+_NFT_CONCATENATED = ([".", "ip", "saddr"], [".", "ip", "daddr"])
+
+
+def _nft_value_matches(element: str, value: _NftValue) -> bool | None:
+    """Whether one set element or literal (address, prefix, range, port, interface name) holds `value`."""
     try:
+        if isinstance(value, str):
+            return element.strip('"') == value
         if isinstance(value, int):
             low, _, high = element.partition("-")
             return int(low) <= value <= int(high or low)
@@ -577,7 +584,7 @@ def _nft_value_matches(element: str, value: ipaddress.IPv4Address | int) -> bool
         return None
 
 
-def _nft_in(operand: str, values: tuple[ipaddress.IPv4Address | int, ...], sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
     """Whether `values` (one, or a concatenation's parts) is in `operand`: `@set`, `{ a, b }` or
     one literal; None when it cannot be told."""
     if operand.startswith("@"):
@@ -637,19 +644,18 @@ def _nft_rule_matches(
         negate = tokens[index + 1 : index + 2] == ["!="]
         operand_at = index + (2 if negate else 1)
         value: bool | None
-        if word == "iifname" and iifname is not None and operand_at < len(tokens) and tokens[index + 1] != ".":
+        if word in ("iifname", "iif") and iifname is not None and operand_at < len(tokens) and tokens[index + 1] != ".":
             value = _nft_ifname_in(tokens[operand_at], iifname, sets)
             index = operand_at + 1
-        elif word in ("oifgroup", "oifname", "iifname") and operand_at < len(tokens):
-            value = None  # where it leaves (routing), which store tunnel it came in by
-            index = operand_at + 1
-        elif word == "iifgroup" and operand_at < len(tokens):
-            value = tokens[operand_at] == _TUNNEL_GROUP
-            index = operand_at + 1
-        elif word == "ip" and tokens[index + 1 : index + 2] in (["saddr"], ["daddr"]):
-            fields = [packet.source if tokens[index + 1] == "saddr" else packet.destination]
-            at = index + 2
-            while tokens[at : at + 3] in (["." , "ip", "saddr"], [".", "ip", "daddr"]):
+        elif (word == "ip" and tokens[index + 1 : index + 2] in (["saddr"], ["daddr"])) or (
+            word == "iifname" and iifname is not None and tokens[index + 1 : index + 4] in _NFT_CONCATENATED
+        ):
+            # an address, or a concatenation `[iifname .] ip saddr [. ip daddr]`, in a set
+            fields: list[_NftValue] = (
+                [iifname or ""] if word == "iifname" else [packet.source if tokens[index + 1] == "saddr" else packet.destination]
+            )
+            at = index + (1 if word == "iifname" else 2)
+            while tokens[at : at + 3] in _NFT_CONCATENATED:
                 fields.append(packet.source if tokens[at + 2] == "saddr" else packet.destination)
                 at += 3
             negate = tokens[at : at + 1] == ["!="]
@@ -658,6 +664,12 @@ def _nft_rule_matches(
                 return None
             value = _nft_in(tokens[at], tuple(fields), sets)
             index = at + 1
+        elif word in ("oifgroup", "oifname", "iifname", "iif") and operand_at < len(tokens):
+            value = None  # where it leaves (routing), which store tunnel it came in by
+            index = operand_at + 1
+        elif word == "iifgroup" and operand_at < len(tokens):
+            value = tokens[operand_at] == _TUNNEL_GROUP
+            index = operand_at + 1
         elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] == ["dport"] and index + 2 < len(tokens):
             negate = tokens[index + 2] == "!="
             at = index + (3 if negate else 2)
@@ -691,19 +703,26 @@ def forward_verdict(text: str, packet: Packet, iifname: str | None = None) -> Ve
     (interface group 10; `iifname` names it where known): the first rule whose match holds
     decides (accept or drop), else the chain's policy. A rule this reader cannot tell about
     decides when it accepts, never when it drops, so a doubt never hides an accept."""
+    return chain_verdict(text, "forward", packet, iifname)
+
+
+def chain_verdict(text: str, chain: str, packet: Packet, iifname: str | None = None) -> Verdict:
+    """What a base chain (`forward`, `input`) does with `packet`, the start of a connection
+    arriving on `iifname` (None: a tunnel of interface group 10), read as `forward_verdict`
+    says."""
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith("chain forward")), None)
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith(f"chain {chain} ")), None)
     if start is None:
-        return Verdict(True, 0, "no forward chain: the kernel forwards everything")
+        return Verdict(True, 0, f"no {chain} chain: the kernel takes everything")
     sets = _nft_sets(text)
-    policy = Verdict(True, start + 1, "chain forward: policy accept")
+    policy = Verdict(True, start + 1, f"chain {chain}: policy accept")
     for number, line in enumerate(lines[start + 1 :], start=start + 2):
         stripped = line.strip()
         if stripped == "}":
             break
         found = _NFT_POLICY.search(stripped)
         if found:
-            policy = Verdict(found[1] == "accept", number, f"chain forward: policy {found[1]}")
+            policy = Verdict(found[1] == "accept", number, f"chain {chain}: policy {found[1]}")
             continue
         tokens = _NFT_TOKENS.findall(stripped)
         if not tokens or tokens[-1] not in ("accept", "drop", "reject") or stripped.startswith("#"):
@@ -727,6 +746,56 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
         )
     return ForwardingFacts(lambda packet: forward_verdict(text, packet), file=f"{config.hostname}.nftables.conf")
+
+
+# An internet address that is no tunnel's far end in any sample or planned fleet (RFC 2544's
+# benchmarking range): the sender `frr-wan-ike` tries against a store's WAN ports.
+_STRANGER = ipaddress.IPv4Address("198.18.0.7")
+_IKE_PORTS = (500, 4500)
+
+
+@register_rule(PLATFORM)
+def wan_ike_from_peers(config: ConfigFile) -> Iterator[Finding]:
+    """A store's transport takes IKE and ESP-in-UDP (500, 4500) from the far ends of its own
+    tunnels only, as the fleet's WAN ports do (README, "The router itself"; IOS-XE's
+    INTERNET-<link>-TO-SELF, FortiOS's local-in policies): from any other address charon would
+    answer every IKE_SA_INIT with a Diffie-Hellman exchange of its own. And each far end's
+    packets are taken, or its tunnel never comes up. Read from the input chain, packet by packet,
+    against the tunnels of swanctl.conf (each connection's `remote_addrs`, its transport from the
+    routing file's `link add ... dev <transport> if_id N`). A hub answers stores from any address
+    (they dial in from carrier-assigned ones) and is not checked."""
+    if config.suffix != "nftables.conf" or config.role != "edge":
+        return
+    routing = config.companions.get("routing", "")
+    transports = {
+        int(m.group(2)): m.group(1) for m in re.finditer(r"^link add \S+ type xfrm dev (\S+) if_id (\d+)$", routing, re.M)
+    }
+    peers: dict[str, set[ipaddress.IPv4Address]] = {transport: set() for transport in transports.values()}
+    for _line, settings in connections(config.companions.get("swanctl.conf", "")).values():
+        transport = transports.get(int(settings.get("if_id_out", "0")))
+        try:
+            peer = ipaddress.IPv4Address(settings.get("remote_addrs", ""))
+        except ValueError:
+            continue
+        if transport is not None:
+            peers[transport].add(peer)
+    for transport, far_ends in sorted(peers.items()):
+        for port in _IKE_PORTS:
+            taken = chain_verdict(config.text, "input", Packet("udp", _STRANGER, _STRANGER, port), transport)
+            if taken.forwarded:
+                yield config.finding(
+                    taken.line,
+                    "frr-wan-ike",
+                    f"{transport} takes udp {port} from {_STRANGER}, which is no tunnel's far end: {taken.rule}",
+                )
+            for peer in sorted(far_ends):
+                verdict = chain_verdict(config.text, "input", Packet("udp", peer, peer, port), transport)
+                if not verdict.forwarded:
+                    yield config.finding(
+                        verdict.line or config.line_of("chain input"),
+                        "frr-wan-ike",
+                        f"{transport} drops udp {port} from its tunnel's far end {peer}: {verdict.rule}",
+                    )
 
 
 # A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.

@@ -24,6 +24,7 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
 
 def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     found = rule_findings(fleet, rendered, "ipsec-local-address") + rule_findings(fleet, rendered, "dns-upstream-source")
+    found += rule_findings(fleet, rendered, "frr-wan-ike")
     assert found == []
     assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
 
@@ -95,3 +96,27 @@ def test_store_management_comes_through_the_hub_tunnels_only(rendered: list[Conf
             assert named == hub_tunnels and "iifgroup" not in line, line
         checked += bool(aws_tunnels)
     assert checked, "the sample chain has FRR stores with AWS tunnels"
+
+
+_IKE_RULE = "iifname . ip saddr @ike_peers udp dport { 500, 4500 } accept"
+
+
+def test_a_store_transport_taking_ike_from_anyone_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The rule FRR stores had: IKE and ESP-in-UDP on the transports from any address."""
+    files = broken_files(
+        rendered, f"{STORE}.nftables.conf", lambda t: t.replace(_IKE_RULE, 'iifname { "wan1", "lte1" } udp dport { 500, 4500 } accept')
+    )
+    found = rule_findings(fleet, files, "frr-wan-ike")
+    assert {(f.file, f.message.split()[0], f.message.split()[3]) for f in found} == {
+        (f"{STORE}.nftables.conf", transport, port) for transport in ("lte1", "wan1") for port in ("500", "4500")
+    }
+    assert all("198.18.0.7" in f.message and f.line > 0 for f in found)
+
+
+def test_a_hub_missing_from_a_transports_ike_peers_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A far end the set leaves out: its rekeys and DPD never reach charon, so the tunnel dies."""
+    files = broken_files(rendered, f"{STORE}.nftables.conf", lambda t: t.replace('"wan1" . 203.0.113.11, ', "", 1))
+    found = rule_findings(fleet, files, "frr-wan-ike")
+    assert sorted(f.message.split(":")[0] for f in found) == [
+        f"wan1 drops udp {port} from its tunnel's far end 203.0.113.11" for port in (4500, 500)
+    ]

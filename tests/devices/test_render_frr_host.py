@@ -168,6 +168,72 @@ def test_bgp_bfd_and_management_only_inside_tunnels_and_no_dns_on_the_wan(fleet:
     )
 
 
+# Counts, per UDP port given, the datagrams that reach a socket bound to it within two seconds,
+# by source address: what the host firewall let through to charon's ports.
+_UDP_LISTENER = r"""
+import select, socket, sys, time
+socks = []
+for port in sys.argv[1:]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0", int(port)))
+    socks.append(sock)
+print("ready", flush=True)
+seen = set()
+deadline = time.monotonic() + 2
+while (left := deadline - time.monotonic()) > 0:
+    for sock in select.select(socks, [], [], left)[0]:
+        _, (source, _) = sock.recvfrom(2048)
+        seen.add(f"{source}:{sock.getsockname()[1]}")
+print(" ".join(sorted(seen)))
+"""
+
+
+def test_a_store_takes_ike_on_a_transport_only_from_its_tunnels_far_ends(fleet: Fleet) -> None:
+    """nw-0001-edge1's rendered ruleset in a namespace, its wan1 facing a sender that holds the
+    hubs' public addresses and one other internet address: IKE and ESP-in-UDP (500, 4500) from
+    the hubs reach charon's ports; from the other address nothing does (it used to: every WAN
+    port took IKE from anyone, where IOS-XE and FortiOS stores take it from their peers only)."""
+    nft = _tool("nft")
+    _require_root()
+    (store,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    ruleset = _companion(store, "nftables.conf")
+    swanctl = _companion(store, "swanctl.conf")
+    local = re.search(r"local_addrs = (198\.51\.100\.\d+)", swanctl)
+    assert local, "no static wan1 address in swanctl.conf"
+    hubs = sorted(set(re.findall(r"remote_addrs = (203\.0\.113\.\d+)", swanctl)))
+    assert len(hubs) == 2, hubs
+    stranger = "198.18.0.7"
+    prefix = f"ss-ike-{os.getpid()}"
+    store_ns, internet_ns = f"{prefix}-s", f"{prefix}-i"
+    try:
+        for namespace in (store_ns, internet_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "link", "add", "wan1", "netns", store_ns, "type", "veth", "peer", "eth0", "netns", internet_ns], check=True)
+        subprocess.run(["ip", "-n", store_ns, "addr", "add", f"{local.group(1)}/30", "dev", "wan1"], check=True)
+        for address in (*hubs, stranger):
+            subprocess.run(["ip", "-n", internet_ns, "addr", "add", f"{address}/32", "dev", "eth0"], check=True)
+        for namespace, ifname in ((store_ns, "wan1"), (internet_ns, "eth0")):
+            subprocess.run(["ip", "-n", namespace, "link", "set", ifname, "up"], check=True)
+        subprocess.run(["ip", "-n", store_ns, "route", "add", "default", "dev", "wan1"], check=True)
+        subprocess.run(["ip", "-n", internet_ns, "route", "add", local.group(1), "dev", "eth0"], check=True)
+        subprocess.run(["ip", "netns", "exec", store_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", store_ns, "python3", "-c", _UDP_LISTENER, "500", "4500"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        for source in (*hubs, stranger):
+            for port in (500, 4500):
+                send = f"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('{source}', 0)); [s.sendto(b'x' * 64, ('{local.group(1)}', {port})) for _ in range(3)]"
+                subprocess.run(["ip", "netns", "exec", internet_ns, "python3", "-c", send], check=True)
+        received, _ = listener.communicate(timeout=30)
+    finally:
+        for namespace in (store_ns, internet_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+    assert set(received.split()) == {f"{hub}:{port}" for hub in hubs for port in (500, 4500)}
+
+
 def test_every_frr_hub_ruleset_passes_nft_check(fleet: Fleet, tmp_path: Path) -> None:
     nft = _tool("nft")
     for config in render_fleet(fleet, store_ids=[]):
