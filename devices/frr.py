@@ -406,6 +406,18 @@ def store_wan_queues(view: StoreApplianceView) -> list[TcLink]:
     return [_link_queues(link.ifname, link.name, link.bandwidth_kbps, link.queue_kbps, qos) for link in view.wan]
 
 
+def guest_classid(view: StoreApplianceView, queues: Sequence[TcLink]) -> str | None:
+    """The best-effort class of the guest breakout link's tree, which every guest packet leaving
+    by it takes (nftables `guest_queue` sets it as the packet's priority, and HTB takes a
+    priority naming one of its leaf classes before any filter): the tree's filters classify by
+    header fields a guest controls (UDP 500 and 4500 with a zero marker is the control class's
+    IKE). None without a guest breakout."""
+    if view.guest is None or view.breakout is None:
+        return None
+    link = next((link for link in queues if link.ifname == view.breakout.ifname), None)
+    return f"1:{link.default_minor:x}" if link is not None else None
+
+
 # What a hub's tree is called in its qos.tc (its one link: the DC core LAN port, which carries the
 # hub's public address to the DC's internet edge).
 HUB_UPLINK = "uplink"
@@ -542,6 +554,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
     chrony) see."""
     connections = store_connections(view)
     steering = store_steering(view)
+    queues = store_wan_queues(view)
     return {
         "view": view,
         "connections": connections,
@@ -549,8 +562,9 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "flows": store_firewall(view),
         "rules": store_policy_rules(view, steering),
         "sla": store_sla_host(view),
-        "wan_queues": store_wan_queues(view),
+        "wan_queues": queues,
         "control_classid": f"1:{CONTROL_MINOR:x}",
+        "guest_classid": guest_classid(view, queues),
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",

@@ -284,6 +284,36 @@ def dns_upstream_source(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+_MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
+_GUEST_ACCEPT = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" oifname "(?P<link>[^"]+)" accept$')
+
+
+@register_rule(PLATFORM)
+def guest_queue(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: what a segment sends out a WAN link in the clear (guest Wi-Fi's NATed breakout)
+    takes that link's best-effort class (`meta priority set 1:<htb default>`), whatever its
+    headers say: the link's queue filters give UDP 500, and 4500 with a zero marker, the control
+    class of the store's own IKE, BGP and BFD, and a guest may send exactly that."""
+    if config.suffix != "nftables.conf" or config.role != "edge":
+        return
+    queues = config.companions.get("qos.tc", "")
+    defaults = dict(re.findall(r"^qdisc replace dev (\S+) root handle 1: htb default ([0-9a-f]+)$", queues, re.M))
+    natted = {m.group("link") for line in config.lines if (m := _MASQUERADE.match(line))}
+    for number, line in enumerate(config.lines, start=1):
+        found = _GUEST_ACCEPT.match(line)
+        if found is None or found.group("link") not in natted or found.group("link") not in defaults:
+            continue
+        segment, link = found.group("segment"), found.group("link")
+        wanted = f'iifname "{segment}" oifname "{link}" meta priority set 1:{defaults[link]}'
+        if not any(other.strip() == wanted for other in config.lines):
+            yield config.finding(
+                number,
+                "frr-guest-queue",
+                f"{segment} breaks out by {link} in the clear but is not held to its best-effort class"
+                f" (`{wanted}`): a guest's UDP to port 500 or 4500 takes the control class",
+            )
+
+
 # A forward rule that accepts with no destination or interface restriction lets one zone reach
 # everything: the "permit any any" the intent never allows.
 _ACCEPT = re.compile(r"^\s*(?P<match>.*?)\s*accept$")

@@ -24,7 +24,7 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
 
 def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     found = rule_findings(fleet, rendered, "ipsec-local-address") + rule_findings(fleet, rendered, "dns-upstream-source")
-    found += rule_findings(fleet, rendered, "frr-wan-ike")
+    found += rule_findings(fleet, rendered, "frr-wan-ike") + rule_findings(fleet, rendered, "frr-guest-queue")
     assert found == []
     assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
 
@@ -119,4 +119,16 @@ def test_a_hub_missing_from_a_transports_ike_peers_is_found(fleet: Fleet, render
     found = rule_findings(fleet, files, "frr-wan-ike")
     assert sorted(f.message.split(":")[0] for f in found) == [
         f"wan1 drops udp {port} from its tunnel's far end 203.0.113.11" for port in (4500, 500)
+    ]
+
+
+def test_guest_wifi_breaking_out_without_its_best_effort_queue_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A guest breakout not held to its link's best-effort class: a guest's UDP to port 500 or
+    4500 takes the control class of the store's own IKE, BGP and BFD."""
+    guest = "nw-0004-edge1.nftables.conf"
+    rule = 'iifname "lan0.40" oifname "wan1" meta priority set 1:15'
+    assert rule in next(f for f in rendered if f.name == guest).text
+    found = rule_findings(fleet, broken_files(rendered, guest, lambda t: t.replace(rule, "counter")), "frr-guest-queue")
+    assert [(f.file, f.message.split(" (")[0]) for f in found] == [
+        (guest, "lan0.40 breaks out by wan1 in the clear but is not held to its best-effort class")
     ]

@@ -3,6 +3,7 @@ segmentation, guest NAT, the LTE policy, QoS marking, CCTV limits, DHCP and DNS.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -624,3 +625,80 @@ def test_a_hub_without_an_uplink_rate_shapes_nothing(fleet: Fleet) -> None:
         queues = _companion(config, "qos.tc")
         assert not [line for line in queues.splitlines() if line and not line.startswith("#")], queues
         assert "No uplink rate in the inventory" in queues
+
+
+_GUEST_SENDER = r"""
+import socket, sys
+source, target = sys.argv[1], sys.argv[2]
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind((source, 0))
+for _ in range(5):
+    sock.sendto(b"x" * 100, (target, 500))  # looks like IKE to the queue filters
+    sock.sendto(bytes(4) + b"x" * 100, (target, 4500))  # IKE behind NAT: the zero non-ESP marker
+"""
+
+
+def test_guest_wifi_leaves_by_its_breakout_links_best_effort_queue_whatever_it_sends(fleet: Fleet) -> None:
+    """nw-0004's rendered nftables.conf and its breakout link's queues (qos.tc) in a namespace, a
+    guest phone and an internet host in two more: the guest's UDP to port 500, and to 4500 with
+    the zero non-ESP marker (what the store's own IKE looks like to the queue filters), leaves by
+    wan1's best-effort class, not the control class that keeps the store's IKE, BGP and BFD
+    alive. Without the guest_queue chain the same packets take the control class."""
+    _tool("tc")
+    _tool("nft")
+    _require_root()
+    (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
+    guest = fleet.store("nw-0004").segments["guest-wifi"]
+    queues = "\n".join(line for line in _companion(config, "qos.tc").splitlines() if " dev wan1 " in line)
+    by_name = {name: classid for classid, name in re.findall(r"classid (1:[0-9a-f]+) htb .*  # (\S+)", queues)}
+    assert _chain_rules(_companion(config, "nftables.conf"), "guest_queue")[1:] == [
+        f'iifname "lan0.40" oifname "wan1" meta priority set {by_name["best-effort"]}'
+    ]
+    store_ns, phone_ns, internet_ns = (f"ss-guestq-{role}-{os.getpid()}" for role in ("store", "phone", "internet"))
+    gateway, phone = str(guest.subnet.network_address + 1), str(guest.subnet.network_address + 10)
+    try:
+        for namespace in (store_ns, phone_ns, internet_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            for sysctl in ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"):
+                subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", sysctl], check=True)
+        subprocess.run(["ip", "netns", "exec", store_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        steps = [
+            (store_ns, ["link", "add", "lan0.40", "type", "veth", "peer", "name", "eth0", "netns", phone_ns]),
+            (store_ns, ["link", "add", "wan1", "type", "veth", "peer", "name", "eth0", "netns", internet_ns]),
+            (store_ns, ["addr", "add", f"{gateway}/{guest.subnet.prefixlen}", "dev", "lan0.40"]),
+            (store_ns, ["addr", "add", "198.51.100.2/30", "dev", "wan1"]),
+            (store_ns, ["link", "set", "lan0.40", "up"]),
+            (store_ns, ["link", "set", "wan1", "up"]),
+            (store_ns, ["route", "add", "default", "via", "198.51.100.1"]),
+            (phone_ns, ["addr", "add", f"{phone}/{guest.subnet.prefixlen}", "dev", "eth0"]),
+            (phone_ns, ["link", "set", "eth0", "up"]),
+            (phone_ns, ["route", "add", "default", "via", gateway]),
+            (internet_ns, ["addr", "add", "198.51.100.1/30", "dev", "eth0"]),
+            (internet_ns, ["link", "set", "eth0", "up"]),
+        ]  # fmt: skip
+        for namespace, step in steps:
+            subprocess.run(["ip", "-n", namespace, *step], check=True)
+        in_store = ["ip", "netns", "exec", store_ns]
+        subprocess.run([*in_store, "nft", "-f", "-"], input=_companion(config, "nftables.conf"), text=True, check=True)
+        subprocess.run([*in_store, "tc", "-batch", "-"], input=queues + "\n", text=True, check=True)
+        send = ["ip", "netns", "exec", phone_ns, "python3", "-c", _GUEST_SENDER, phone, "198.51.100.1"]
+        # Both ends' neighbour entries set by hand: ARP on wan1 would be queued as best effort too.
+        for namespace, device, peer_ns, peer_device, peer in (
+            (store_ns, "wan1", internet_ns, "eth0", "198.51.100.1"),
+            (internet_ns, "eth0", store_ns, "wan1", "198.51.100.2"),
+        ):
+            shown = subprocess.run(["ip", "-n", peer_ns, "-j", "link", "show", peer_device], capture_output=True, text=True, check=True)
+            mac = json.loads(shown.stdout)[0]["address"]
+            subprocess.run(["ip", "-n", namespace, "neigh", "replace", peer, "lladdr", mac, "dev", device, "nud", "permanent"], check=True)
+        before = _class_packets(store_ns, "wan1")
+        subprocess.run(send, check=True)
+        queued = _class_packets(store_ns, "wan1")
+        subprocess.run([*in_store, "nft", "delete", "chain", "inet", "storestack", "guest_queue"], check=True)
+        subprocess.run(send, check=True)
+        unqueued = _class_packets(store_ns, "wan1")
+    finally:
+        for namespace in (store_ns, phone_ns, internet_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+    sent = {classid: queued[classid] - before.get(classid, 0) for classid in queued}
+    assert sent[by_name["control"]] == 0 and sent[by_name["best-effort"]] == 10, sent
+    assert unqueued[by_name["control"]] - queued[by_name["control"]] == 10, unqueued
