@@ -424,6 +424,47 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
             subprocess.run(["ip", "netns", "del", namespace], check=False)
 
 
+@pytest.mark.lab
+def test_a_store_answers_pings_per_source_so_one_internet_flood_does_not_silence_hqs(fleet: Fleet) -> None:
+    """nw-0001's rendered ruleset in a namespace, a flooding internet host on wan1 and a
+    monitoring host behind a LAN port: the flood (one ICMP id, established after its first
+    answer) is cut to its own rate, and the monitoring host's pings are answered every time. (The
+    former rule, one budget for all after `ct state established accept`, answered the whole
+    flood.)"""
+    nft = _tool("nft")
+    _require_root()
+    (store,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    ruleset = _companion(store, "nftables.conf")
+    links = [("wan1", "198.51.100.1/30", "198.51.100.2/30"), ("lan0.30", "10.64.0.140/26", "10.64.0.129/26")]
+    prefix = f"ss-storeicmp-{os.getpid()}"
+    store_ns, flood_ns, probe_ns = f"{prefix}-s", f"{prefix}-f", f"{prefix}-p"
+    try:
+        for namespace in (store_ns, flood_ns, probe_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
+        for namespace, (store_side, address, store_address) in zip((flood_ns, probe_ns), links, strict=True):
+            subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", store_side, "netns", store_ns], check=True)
+            subprocess.run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"], check=True)
+            subprocess.run(["ip", "-n", store_ns, "addr", "add", store_address, "dev", store_side], check=True)
+            for ns, ifname in ((namespace, "eth0"), (store_ns, store_side)):
+                subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", store_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
+        flood = subprocess.Popen(
+            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "198.51.100.2", "3000", "0"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        probe = subprocess.run(
+            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "10.64.0.129", "20", "0.2"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        flooded, _ = flood.communicate(timeout=60)
+        assert int(probe.stdout) == 20, "the LAN host's pings lost answers to an internet flood"
+        assert int(flooded) < 1500, flooded
+    finally:
+        for namespace in (store_ns, flood_ns, probe_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
 def _loopback(frr_config: str) -> str:
     """The address on `lo` in the FRR config: what the appliance announces and manages from."""
     found = re.search(r"^interface lo\n(?: description .*\n)? ip address (\S+)/32$", frr_config, re.MULTILINE)
