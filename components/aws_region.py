@@ -5,8 +5,9 @@ Segmentation (the policy the routes, security groups and NACLs below implement):
 - stores open exactly the network intent's flows into the workloads and desktops VPCs (today:
   office reaches corporate, cloud and desktops included); the store's zone firewall keeps every
   other zone out, and no store reaches another: the `stores` table only learns the two VPCs;
-- desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores on the same path
-  the store used (symmetric), but a desktop can open nothing towards any store network;
+- desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores through the hubs,
+  the path the store used (a store's AWS tunnels carry only the cloud range, the network intent's
+  `store-aws` sessions), but a desktop can open nothing towards any store network;
 - HQ (through its hubs) and OpenStack reach both VPCs through the `hq` table;
 - admin ports only from the management ranges.
 
@@ -15,14 +16,17 @@ reaches anything unless a line below says so):
 
 | route table | associated attachments       | learns routes from                                   |
 |-------------|------------------------------|------------------------------------------------------|
-| `stores`    | every store VPN              | workloads VPC, desktops VPC                          |
+| `stores`    | every store VPN              | workloads VPC                                        |
 | `workloads` | workloads VPC                | desktops VPC, HQ hubs, OpenStack, stores (BGP)       |
-| `desktops`  | desktops VPC                 | workloads VPC, HQ hubs, OpenStack, stores (BGP)      |
+| `desktops`  | desktops VPC                 | workloads VPC, HQ hubs, OpenStack                    |
 | `hq`        | HQ hub VPNs, OpenStack VPNs  | workloads VPC, desktops VPC                          |
 
 Nothing is ever propagated into `stores` from a store, so stores cannot reach each other through
-the cloud; `hq` learns no store route, so HQ reaches stores over the SD-WAN, not through AWS. Each
-VPC's own route table sends exactly those ranges to the Transit Gateway.
+the cloud; `hq` learns no store route, so HQ reaches stores over the SD-WAN, not through AWS. A
+store's AWS tunnels take only the cloud range (the workloads VPCs) from AWS, so a store reaches
+the desktops through its hubs: its routes go into `workloads` only, and the desktops answer it
+through the hubs too, on the path the store's packets came. Each VPC's own route table sends
+exactly those ranges to the Transit Gateway.
 """
 
 from __future__ import annotations
@@ -51,10 +55,10 @@ ROUTE_TABLE_KINDS = ("stores", "workloads", "desktops", "hq")
 # Which Transit Gateway tables each kind of attachment is propagated into (see the module table).
 PROPAGATES_INTO: Mapping[str, tuple[str, ...]] = {
     "workloads": ("stores", "desktops", "hq"),
-    "desktops": ("stores", "workloads", "hq"),
+    "desktops": ("workloads", "hq"),
     "hub": ("workloads", "desktops"),
     "openstack": ("workloads", "desktops"),
-    "store": ("workloads", "desktops"),
+    "store": ("workloads",),
 }
 ASSOCIATED_WITH: Mapping[str, str] = {
     "workloads": "workloads",

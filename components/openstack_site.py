@@ -132,6 +132,9 @@ class OpenStackSite(pulumi.ComponentResource):
                 ip_version=4,
                 enable_dhcp=True,
                 dns_nameservers=[str(ns) for ns in site.dns_nameservers],
+                # The router's address on the subnet (the VPN gateway routes the site's other
+                # networks through it, see `router_address`), given rather than left to Neutron.
+                gateway_ip=str(cidr[1]),
                 # Addresses below .16 stay out of DHCP: the VPN gateway takes .4 (see `gateway_address`).
                 allocation_pools=[{"start": str(cidr[16]), "end": str(cidr[-2])}],
                 tags=tags,
@@ -175,6 +178,11 @@ class OpenStackSite(pulumi.ComponentResource):
     def gateway_inside_address(self) -> ipaddress.IPv4Address:
         """The gateway's address on the workloads network, below the DHCP pool."""
         return self._site.workloads_cidr[4]
+
+    @property
+    def router_address(self) -> ipaddress.IPv4Address:
+        """The site router's address on the workloads subnet: how the gateway reaches the desktops."""
+        return self._site.workloads_cidr[1]
 
     @property
     def local_cidrs(self) -> list[ipaddress.IPv4Network]:
@@ -419,7 +427,10 @@ class OpenStackSite(pulumi.ComponentResource):
                     )
                 )
             settings = GatewaySettings(
-                asn=site.bgp_asn, public_address=ipaddress.IPv4Address(public), announces=tuple(self.local_cidrs)
+                asn=site.bgp_asn,
+                public_address=ipaddress.IPv4Address(public),
+                announces=tuple(self.local_cidrs),
+                routed=((site.desktops_cidr, self.router_address),),
             )
             return cloud_init(settings, built)
 

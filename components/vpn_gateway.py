@@ -39,6 +39,11 @@ class GatewaySettings:
     public_address: ipaddress.IPv4Address  # the floating IP: the gateway's IKE identity
     announces: tuple[ipaddress.IPv4Network, ...]  # the site's own networks
     crypto: CryptoPolicy = FLEET_CRYPTO
+    # Announced networks the gateway has no address in, each with the site router's address on
+    # the gateway's subnet. FRR 7.4 and later announce a `network` only while the RIB holds that
+    # exact prefix (`bgp network import-check`, FRR user guide "BGP"), and a default route does not
+    # count: each becomes a static route, so the gateway announces it and forwards it the same way.
+    routed: tuple[tuple[ipaddress.IPv4Network, ipaddress.IPv4Address], ...] = ()
 
 
 def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
@@ -101,6 +106,8 @@ def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
             for n, net in enumerate(peer.accepts)
         ]
     lines.append("!")
+    lines += [f"ip route {net} {via}" for net, via in settings.routed]
+    lines += ["!"] if settings.routed else []
     lines += [f"router bgp {settings.asn}", f" bgp router-id {settings.public_address}"]
     for peer in peers:
         lines += [

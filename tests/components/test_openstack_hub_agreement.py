@@ -119,3 +119,30 @@ def _frr_connection(fleet: Fleet, hub: str, tunnel_id: str) -> dict[str, str]:
         if f.hostname == hub and f.role == "hub" and f.suffix == "swanctl.conf"
     ]
     return connections(swanctl)[tunnel_id][1]
+
+
+def test_the_gateway_announces_every_site_network_the_hubs_accept(fleet: Fleet, core: Scenario) -> None:
+    """FRR (7.4 and later) announces a `network` only while its RIB holds that exact prefix
+    (`bgp network import-check`): the gateway's own subnet is connected, every other site
+    network needs a route of its own through the site router, or the hubs and AWS never learn it
+    and HQ, the stores and the VPCs cannot reach the site's desktops."""
+    (site,) = core_config(fleet).hybrid_cloud.openstack_sites
+    bgp = _gateway_files(core)["/etc/frr/frr.conf"]
+    announced = {ipaddress.IPv4Network(line.split()[1]) for line in bgp.splitlines() if line.startswith("  network ")}
+    assert announced == {site.workloads_cidr, site.desktops_cidr}
+    # What the gateway's RIB holds: its port's subnet (connected) and its static routes.
+    (port,) = [p for p in core.of_type("openstack:networking/port:Port") if p.name.endswith("vpn-gateway")]
+    (subnet,) = [s for s in core.of_type("openstack:networking/subnet:Subnet") if s.resource_id == port.inputs["fixedIps"][0]["subnetId"]]
+    connected = ipaddress.IPv4Network(subnet.inputs["cidr"])
+    static = {
+        ipaddress.IPv4Network(net): ipaddress.IPv4Address(via)
+        for _, _, net, via in (line.split() for line in bgp.splitlines() if line.startswith("ip route "))
+    }
+    for network in announced:
+        assert network == connected or network in static, f"the gateway's RIB has no {network}: FRR never announces it"
+    # Each static route goes through the site router's address on the gateway's subnet.
+    router = ipaddress.IPv4Address(subnet.inputs["gatewayIp"])
+    assert router in connected and set(static.values()) == {router}
+    hub = next(iter(fleet.hubs))
+    (session,) = [s for s in NetworkIntent(fleet).hub(hub).sessions if s.peer == f"openstack:{site.name}"]
+    assert all(any(network.subnet_of(prefix) for prefix in session.accepts) for network in announced)

@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 import pytest
+from testsupport.rendering import TEST_IPSEC_PSK_SEED
+from testsupport.stack_outputs import run_store_stack
 
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
@@ -154,8 +156,9 @@ def test_nothing_in_the_cloud_opens_a_connection_into_a_store_zone(fleet: Fleet,
 
 
 def test_the_transit_gateway_carries_the_flows_both_ways_on_one_path(run: MockRun) -> None:
-    """Stores learn both VPCs, both VPCs learn the stores (BGP), and each VPC routes the store
-    supernet to the Transit Gateway: an office's connection and its replies take one path."""
+    """Stores learn the workloads VPC (what their AWS tunnels take), and each VPC routes the store
+    supernet to the Transit Gateway: an office's connection and its replies take one path (the
+    desktops through the hubs, see the test above)."""
     tables = {
         t.resource_id: t.inputs["tags"]["storestack:route-table"]
         for t in run.resources
@@ -166,7 +169,7 @@ def test_the_transit_gateway_carries_the_flows_both_ways_on_one_path(run: MockRu
         if p.type == "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation":
             learned.setdefault(tables[p.inputs["transitGatewayRouteTableId"]], set()).add(p.name)
     assert any("workloads-to-stores" in n for n in learned["stores"])
-    assert any("desktops-to-stores" in n for n in learned["stores"])
+    assert not any("desktops-to-stores" in n for n in learned["stores"])
     for kind in ("workloads", "desktops"):
         routes = {
             r.inputs["destinationCidrBlock"]
@@ -174,3 +177,43 @@ def test_the_transit_gateway_carries_the_flows_both_ways_on_one_path(run: MockRu
             if r.type == "aws:ec2/route:Route" and r.name.startswith(f"eu-west-1-{kind}-to-")
         }
         assert "10.64.0.0/12" in routes
+
+
+@pytest.mark.parametrize("store_id", ["nw-0001", "nw-0003"])
+def test_a_vpc_answers_a_store_on_the_path_the_store_sent_on(
+    fleet: Fleet, run: MockRun, store_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store with AWS tunnels sends to a VPC over them only when their BGP sessions accept the
+    VPC's range (the intent; the rendered AWS-ROUTES lists), else through a hub. The VPC answers
+    through its own Transit Gateway table: over the store's VPN when the store's attachment
+    propagates into it, else through the hubs' VPNs. Were the two to differ, the reply would come
+    back on another tunnel than the request left on, and the store's firewall would drop it."""
+    monkeypatch.setenv(*TEST_IPSEC_PSK_SEED)
+    store_run = run_store_stack(fleet, store_id, preview=False)
+    propagated = {
+        p.inputs["transitGatewayRouteTableId"].rsplit("-", 1)[1]
+        for p in store_run.resources
+        if p.type == "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+    }
+    assert propagated, f"{store_id} has AWS tunnels in the sample chain"
+    direct = [p for s in NetworkIntent(fleet).store(store_id).sessions if s.kind == "store-aws" for p in s.accepts]
+    # What the `stores` table learns is what AWS announces to the store's tunnels.
+    tables = {
+        t.resource_id: t.inputs["tags"]["storestack:route-table"]
+        for t in run.resources
+        if t.type == "aws:ec2transitgateway/routeTable:RouteTable"
+    }
+    taught = {
+        p.name.removeprefix("eu-west-1-").split("-to-")[0]
+        for p in run.resources
+        if p.type == "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+        and tables[p.inputs["transitGatewayRouteTableId"]] == "stores"
+    }
+    for kind, target in _targets(fleet).items():
+        sent_direct = any(target in prefix for prefix in direct)
+        answered_direct = kind in propagated
+        assert sent_direct == answered_direct, (
+            f"{store_id} -> {kind}: sent {'over its AWS VPN' if sent_direct else 'through a hub'}, "
+            f"answered {'over its AWS VPN' if answered_direct else 'through a hub'}"
+        )
+        assert (kind in taught) == sent_direct, f"the stores table announces {kind} iff the store takes it"

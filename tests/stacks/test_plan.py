@@ -122,7 +122,7 @@ def test_cli_plan_prints_a_readable_plan_and_json(tmp_path: Path) -> None:
     text = runner.invoke(cli, ["plan", "--store", "nw-0003", *plans])
     assert text.exit_code == 0, text.output
     # Keys derive from the fleet secret per tunnel id (stacks/keys.py): no RandomPassword resources.
-    assert "store-nw-0003 8 resources, new" in text.output
+    assert "store-nw-0003 7 resources, new" in text.output
     assert "└─ StoreSite nw-0003" in text.output and "VpnConnection nw-0003-wan1-vpn" in text.output
     assert "aws:ec2/vpnConnection:VpnConnection" in text.output
     as_json = runner.invoke(cli, ["plan", "--stack", "store-nw-0003", "--json", *plans])
@@ -207,7 +207,7 @@ def test_a_decommissioned_store_plans_every_resource_away(tmp_path: Path) -> Non
     report = _plan(fleet_dir, plans_dir)
     change = next(c for c in report.changes if c.stack == "store-nw-0001")
     assert change.status == "changed"
-    assert {c.action for c in change.changes} == {"remove"} and len(change.changes) == 8
+    assert {c.action for c in change.changes} == {"remove"} and len(change.changes) == 7
     core = next(c for c in report.changes if c.stack == "core")
     # The store's named users lose their WorkSpaces with it, and nothing else in the core changes.
     removed = sorted(c.urn.rsplit("::", 1)[1] for c in core.changes)
