@@ -191,6 +191,30 @@ class Verdict:
     rule: str
 
 
+def aws_filter_admits(
+    source: ipaddress.IPv4Network | None,
+    destination: ipaddress.IPv4Network | None,
+    tunnel: ipaddress.IPv4Interface,
+    clouds: Sequence[ipaddress.IPv4Network],
+) -> bool:
+    """Whether a permit of a store's AWS tunnel's inbound filter (None: any address) admits only
+    what an AWS tunnel may bring in (`ViewBuilder._aws_filter`): a source within the prefixes the
+    store takes from AWS (`clouds`), or the tunnel's far end (the other address of its inside
+    subnet) to the tunnel's own address. Anything else (the HQ management ranges, any source) an
+    AWS host may send, spoofed or not, and reach the router with: the AWS and hub tunnels share
+    one zone, whose traffic to the router the management ranges' rules admit."""
+    if source is None:
+        return False
+    if any(source.subnet_of(cloud) for cloud in clouds):
+        return True
+    far_end = [host for host in tunnel.network.hosts() if host != tunnel.ip]
+    return (
+        source.prefixlen == 32
+        and source.network_address in far_end
+        and destination == ipaddress.IPv4Network(tunnel.ip)
+    )
+
+
 def most_permissive(verdicts: list[Verdict], unfiltered: str) -> Verdict:
     """A packet's verdict over the filters of every store link it may arrive on: forwarded when
     any link's filter forwards it (an attacker picks the link); `unfiltered` names the default

@@ -29,6 +29,7 @@ from storestack.devices.lint import (
     SummaryFact,
     TunnelFact,
     Verdict,
+    aws_filter_admits,
     hub_probe_kinds,
     line_advertisements,
     most_permissive,
@@ -45,6 +46,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import (
     Line,
     after,
+    interface_address,
     is_address,
     parse,
     policy_settings,
@@ -2011,6 +2013,62 @@ def acl_verdict(acl: Line, packet: Packet) -> Verdict:
     `echo`; an entry this reader cannot follow (an object group, a port name it does not know)
     matches when it permits and not when it denies, so a doubt never hides a permit."""
     return _entries_verdict(acl, _acl_entries(acl), packet)
+
+
+def _prefix_list(root: Line, name: str) -> list[ipaddress.IPv4Network]:
+    """The prefixes `ip prefix-list NAME [seq N] permit A/L [ge|le N]` permits."""
+    nets: list[ipaddress.IPv4Network] = []
+    for line in top(root, "ip", "prefix-list", name):
+        prefix = after(line.words, "permit")
+        try:
+            nets.append(ipaddress.IPv4Network(prefix or ""))
+        except ValueError:
+            continue
+    return nets
+
+
+@register_rule(PLATFORM)
+def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A store's AWS tunnels (IPsec profile `AWS-...`) share the OVERLAY zone with its hub
+    tunnels, so what OVERLAY-TO-SELF passes (SSH and SNMP from the management ranges, ping)
+    reaches the router from an AWS source too, spoofed or not, unless the tunnel filters what it
+    takes in: each needs an inbound extended ACL that exists and whose every permit admits only
+    the tunnel's far end to its own address (BGP, ICMP) or a source within the prefixes the store
+    takes from AWS (`AWS-ROUTES`), as `ViewBuilder._aws_filter` builds it; the implicit deny
+    drops the rest."""
+    if config.suffix or config.role != "edge":
+        return
+    root = parse(config.text, ("!",))
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    clouds = _prefix_list(root, "AWS-ROUTES")
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("tunnel protection ipsec profile AWS-") for t in texts):
+            continue
+        name = next((t.split()[2] for t in texts if t.startswith("ip access-group ") and t.endswith(" in")), None)
+        acl = acls.get(name or "")
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "cisco-aws-tunnel-filter",
+                f"{interface.text}: no inbound ACL"
+                + (f" ({name} is not an extended ACL of this config)" if name else "")
+                + ": an AWS source, spoofed or not, reaches the router as the hub tunnels' management "
+                "traffic does (OVERLAY-TO-SELF)",
+            )
+            continue
+        tunnel = interface_address(interface)
+        for entry, action, _, source, _, destination, _, _, group in _acl_entries(acl):
+            if action != "permit":
+                continue
+            if group or tunnel is None or not aws_filter_admits(source, destination, tunnel, clouds):
+                yield config.finding(
+                    entry.number,
+                    "cisco-aws-tunnel-filter",
+                    f"{acl.text} (on {interface.words[1]}): {entry.text!r} admits "
+                    f"{source or 'any source'}, which is neither the tunnel's far end to its own "
+                    "address nor within the prefixes the store takes from AWS (AWS-ROUTES)",
+                )
 
 
 @register_forwarding(PLATFORM)

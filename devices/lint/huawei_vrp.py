@@ -29,6 +29,7 @@ from storestack.devices.lint import (
     SummaryFact,
     TunnelFact,
     Verdict,
+    aws_filter_admits,
     hub_probe_kinds,
     most_permissive,
     pattern_summaries,
@@ -43,6 +44,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import (
     Line,
     after,
+    interface_address,
     is_address,
     parse,
     policy_settings,
@@ -1628,6 +1630,77 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
             continue
         checked.add(acl.number)
         yield from _unclosed(config, acl, _acl_rules(acl), "vrp-hub-cloud-filter")
+
+
+def _ip_prefix(root: Line, name: str) -> list[ipaddress.IPv4Network]:
+    """The prefixes `ip ip-prefix NAME index N permit A LENGTH [greater-equal ..]` permits."""
+    nets: list[ipaddress.IPv4Network] = []
+    for line in top(root, "ip", "ip-prefix", name):
+        words = line.words
+        if "permit" not in words:
+            continue
+        address, length = [*words[words.index("permit") + 1 :], "", ""][:2]
+        try:
+            nets.append(ipaddress.IPv4Network(f"{address}/{length}"))
+        except ValueError:
+            continue
+    return nets
+
+
+@register_rule(PLATFORM)
+def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A store's AWS tunnels (IPsec profile `AWS-...`) share the OVERLAY zone with its hub
+    tunnels, and no interzone filter judges what is addressed to the router, so every service of
+    the router (SSH and SNMP from the management ranges, DNS, ping) answers an AWS source, spoofed
+    or not, unless the tunnel filters what it takes in: each needs a defined `traffic-filter
+    inbound` ACL whose every permit admits only the tunnel's far end to its own address (BGP,
+    ICMP) or a source within the prefixes the store takes from AWS (`AWS-ROUTES`), as
+    `ViewBuilder._aws_filter` builds it, and that ends in `deny ip` (a traffic-filter passes what
+    no rule matches)."""
+    if config.suffix or config.role != "edge":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    clouds = _ip_prefix(root, "AWS-ROUTES")
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile AWS-") for t in texts):
+            continue
+        acl = _inbound_acl(texts, acls)
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-aws-tunnel-filter",
+                f"{interface.text}: no defined traffic-filter inbound ACL: every service of the router "
+                "answers an AWS source, spoofed or not",
+            )
+            continue
+        tunnel = interface_address(interface)
+        rules = _acl_rules(acl)
+        for rule in rules:
+            if rule.words[2] != "permit":
+                continue
+            source, destination = _acl_net(rule.words, "source"), _acl_net(rule.words, "destination")
+            readable = source is not False and destination is not False
+            if (
+                not readable
+                or tunnel is None
+                or not aws_filter_admits(
+                    source if isinstance(source, ipaddress.IPv4Network) else None,
+                    destination if isinstance(destination, ipaddress.IPv4Network) else None,
+                    tunnel,
+                    clouds,
+                )
+            ):
+                yield config.finding(
+                    rule.number,
+                    "vrp-aws-tunnel-filter",
+                    f"{acl.text} (on {interface.words[1]}): {rule.text} admits "
+                    f"{source if isinstance(source, ipaddress.IPv4Network) else 'any source'}, which is "
+                    "neither the tunnel's far end to its own address nor within the prefixes the store "
+                    "takes from AWS (AWS-ROUTES)",
+                )
+        yield from _unclosed(config, acl, rules, "vrp-aws-tunnel-filter")
 
 
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:

@@ -168,6 +168,18 @@ def is_address(word: str) -> bool:
     return True
 
 
+def interface_address(interface: Line) -> ipaddress.IPv4Interface | None:
+    """An interface section's `ip address A MASK` (both platforms spell it so), if the reader
+    can follow it."""
+    for line in interface.children:
+        if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2]):
+            try:
+                return ipaddress.IPv4Interface(f"{line.words[2]}/{line.words[3]}")
+            except ValueError:
+                return None
+    return None
+
+
 def unresolved(
     defined: Mapping[str, Mapping[str, int]], references: Iterable[tuple[str, str, int]]
 ) -> Iterator[tuple[str, str, int]]:

@@ -108,6 +108,10 @@ def _qos_view(cls: QosClass) -> QosClassView:
     )
 
 
+# The AWS tunnels' inbound filters' numbers (platforms that number ACLs too: VRP's advanced ACLs,
+# 3000-3999), in the tunnels' order after CELLULAR-ALLOWED (3010) and OVERLAY-OUT (3011).
+AWS_FILTER_NUMBER = 3020
+
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
@@ -380,6 +384,10 @@ class ViewBuilder:
                     self._cellular_rules(
                         loopback_net, segments, wan, aws, steering.probes if steering is not None else []
                     ),
+                ),
+                *(
+                    Acl(tunnel.filter, AWS_FILTER_NUMBER + index, self._aws_filter(intent, tunnel, segments))
+                    for index, tunnel in enumerate(aws)
                 ),
             ],
             qos=qos,
@@ -883,9 +891,44 @@ class ViewBuilder:
                     front_door_vrf=link.front_door_vrf,
                     underlay_gateway=link.gateway,
                     cellular=link.cellular,
+                    filter=f"FROM-AWS-{link.name.upper()}-T{number}",
                 )
             )
         return views
+
+    @staticmethod
+    def _aws_filter(intent: StoreIntent, tunnel: AwsTunnelView, segments: list[SegmentView]) -> list[AclRule]:
+        """What the store takes in from one of its AWS tunnels, first match wins, from the intent's
+        store-aws BGP session over it (what FRR's `tunnel_ends` and FortiOS's local-in policies
+        per AWS tunnel say): BGP between the tunnel's two inside addresses (to the store's port
+        179, and AWS's answers from its port 179 to a session the store opened); ICMP from AWS's
+        inside address to the store's (path MTU and errors); nothing else to the segments'
+        gateways, the router's own addresses among the store's prefixes; then traffic from what
+        the store accepts from AWS (the clouds' prefixes) to what it announces to AWS (its
+        segments), which the zone firewall admits only as the answers to the segments' own flows;
+        nothing else. So no AWS source, spoofed or not, reaches SSH, SNMP, DNS or ping on the
+        router, as the hub tunnels' management ranges do (OVERLAY-TO-SELF on IOS-XE; nothing
+        filters traffic to a VRP router between zones)."""
+        session = next(s for s in intent.sessions if s.kind == "store-aws" and s.tunnel == tunnel.id)
+        peer, own = Net.at(int(session.peer_address), 32), Net.at(int(session.local_address), 32)
+        destinations = [Net.of(net) for net in session.announces]
+        gateways = [
+            segment.gateway.host
+            for segment in segments
+            if any(segment.net == destination for destination in destinations)
+        ]
+        return [
+            AclRule("permit", "tcp", peer, own, 179),
+            AclRule("permit", "tcp", peer, own, source_port=179, established=True),
+            AclRule("permit", "icmp", peer, own),
+            *(AclRule("deny", "ip", None, gateway) for gateway in gateways),
+            *(
+                AclRule("permit", "ip", Net.of(source), destination)
+                for source in session.accepts
+                for destination in destinations
+            ),
+            _DENY_ANY,
+        ]
 
     # -------------------------------------------------------- hub
 

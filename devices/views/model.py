@@ -335,6 +335,9 @@ class AwsTunnelView:
     front_door_vrf: str  # that link's front-door VRF ("": the global table)
     underlay_gateway: str | None
     cellular: bool  # the link it rides on is LTE/5G (a fixed-IP APN)
+    # Its inbound packet filter, one of the store's `acls` (`FROM-AWS-<LINK>-T<n>`): what the
+    # store takes in from this tunnel (ViewBuilder `_aws_filter`).
+    filter: str
 
 
 @record
@@ -578,7 +581,7 @@ class StoreApplianceView:
     bfd_profiles: list[BfdProfile]
     guest: SegmentView | None
     breakout: WanLinkView | None  # the link guest Wi-Fi breaks out through, if any
-    acls: list[Acl]  # CELLULAR-ALLOWED
+    acls: list[Acl]  # CELLULAR-ALLOWED, then each AWS tunnel's inbound filter
     qos: list[QosClassView] = field(default_factory=list)  # the WAN queues, the intent's order
     zones: list[str] = field(default_factory=list)  # segment tags, OVERLAY, INTERNET (the WAN ports)
     # Everything else between zones is denied. Empty on a platform that spells the intent's

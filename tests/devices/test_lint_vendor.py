@@ -50,6 +50,7 @@ RULES = {
         cisco_xe.tunnel_redirects,
         cisco_xe.port_shutdown,
         cisco_xe.policy_routing_self,
+        cisco_xe.aws_tunnel_filter,
     ),
     "huawei_vrp": (
         huawei_vrp.undefined_references,
@@ -79,6 +80,7 @@ RULES = {
         huawei_vrp.ssh_algorithms,
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
+        huawei_vrp.aws_tunnel_filter,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -2140,3 +2142,57 @@ def test_vrp_store_interzones_open_sip_and_rtsp_media_by_aspf(fleet: Fleet) -> N
     assert detected.pop("firewall interzone OFFICE OVERLAY") == [" detect aspf sip", " detect aspf rtsp"]
     assert detected.pop("firewall interzone CCTV OVERLAY") == [" detect aspf rtsp"]
     assert not any(detected.values()), detected  # POS and IoT reach only TCP 443 / 8883; no other pair passes anything
+
+
+# Per platform: the AWS tunnel's inbound filter line, its filter's first line and a permit
+# inserted at its top (the HQ management range's SSH; any source at all), the filter's closing
+# rule, and the lint rule.
+_AWS_FILTERS = {
+    "cisco_xe": (
+        " ip access-group FROM-AWS-WAN1-T1 in\n",
+        "ip access-list extended FROM-AWS-WAN1-T1\n",
+        " 5 permit tcp 10.0.250.0 0.0.0.255 any eq 22\n",
+        " 5 permit ip any any\n",
+        " 120 deny ip any any\n!\nip access-list extended FROM-AWS-WAN1-T2\n",
+        "cisco-aws-tunnel-filter",
+    ),
+    "huawei_vrp": (
+        " traffic-filter inbound acl name FROM-AWS-WAN1-T1\n",
+        "acl name FROM-AWS-WAN1-T1 3020\n",
+        " rule 1 permit tcp source 10.0.250.0 0.0.0.255 destination-port eq 22\n",
+        " rule 1 permit ip\n",
+        " rule 60 deny ip\n#\nacl name FROM-AWS-WAN1-T2 3021\n",
+        "vrp-aws-tunnel-filter",
+    ),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(_AWS_FILTERS))
+def test_aws_tunnel_filter_admits_only_its_far_end_and_the_clouds(fleet: Fleet, platform: Platform) -> None:
+    """A store's AWS tunnels share the OVERLAY zone with its hub tunnels: each filters what it
+    takes in, so that no AWS source, spoofed as the HQ management range or anything else outside
+    the clouds, reaches the router as the hub tunnels' management traffic does."""
+    config = _store(fleet, platform, "aws", hubs="frr")
+    applied, header, management, anything, closing, rule = _AWS_FILTERS[platform]
+    assert applied in config.text and header in config.text and closing in config.text
+
+    def messages(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == rule]
+
+    assert messages(config) == []
+    unfiltered = messages(_broken(config, applied, ""))
+    assert len(unfiltered) == 1 and unfiltered[0].startswith("interface Tunnel"), unfiltered
+    assert "no " in unfiltered[0] and "AWS source" in unfiltered[0], unfiltered
+    for permit, source in ((management, "10.0.250.0/24"), (anything, "any source")):
+        found = messages(_broken(config, header, header + permit))
+        assert len(found) == 1, found
+        assert f"admits {source}, which is neither the tunnel's far end" in found[0], found
+    # The other tunnel's filter names the other far end: on this tunnel its BGP and ICMP rules
+    # admit an address that is not this tunnel's far end.
+    swapped = messages(_broken(config, applied, applied.replace("T1", "T2")))
+    assert len(swapped) == 3 and all("169.254.0.13" in m for m in swapped), swapped
+    if platform == "huawei_vrp":
+        unclosed = _broken(config, closing, closing.replace(" rule 60 deny ip\n", ""))
+        assert messages(unclosed) == [
+            "acl name FROM-AWS-WAN1-T1 3020: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+        ]
