@@ -383,7 +383,7 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     `ct state established accept`, answered the whole echo flood.) Both ways in: from the DC side,
     and from inside two store tunnels (interface group 10, each sender at its tunnel's store end
     asking the hub's end), which the ruleset judges in a chain of their own."""
-    nft = _tool("nft")
+    _tool("nft")
     _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
     ruleset = _companion(hub, "nftables.conf")
@@ -392,35 +392,48 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     else:
         links = [(ifname, f"{store}/31", f"{near}/31") for ifname, store, near in _two_tunnel_ends(ruleset)]
     (flood_target, probe_target) = (hub_address.split("/")[0] for _, _, hub_address in links)
+    probed, flooded = _flood_and_probe(ruleset, links, (flood_target, probe_target), 40, 0.05, kind, group=10 if side == "tunnel" else None)
+    assert probed == 40, f"the SLA probe ({kind}) lost answers to another source's flood"
+    # 3000 requests as fast as they go: the flood gets its burst and its rate, far from all.
+    assert flooded < 1500, flooded
+
+
+def _flood_and_probe(
+    ruleset: str, links: list[tuple[str, str, str]], targets: tuple[str, str], probes: int, interval: float,
+    kind: str = "echo", group: int | None = None,
+) -> tuple[int, int]:
+    """An FRR appliance's ruleset in a namespace of its own, a flooding sender and a probing one
+    behind it on `links` ((appliance-side interface, sender address, appliance address), the
+    flooder's first; on `group` the appliance sides join that interface group): 3000 requests as
+    fast as they go from one, `probes` at `interval` from the other, towards `targets`. The
+    answers each got (probe, flood)."""
     prefix = f"ss-icmp-{os.getpid()}"
-    hub_ns, flood_ns, probe_ns = f"{prefix}-h", f"{prefix}-f", f"{prefix}-p"
+    own_ns, flood_ns, probe_ns = f"{prefix}-a", f"{prefix}-f", f"{prefix}-p"
     try:
-        for namespace in (hub_ns, flood_ns, probe_ns):
+        for namespace in (own_ns, flood_ns, probe_ns):
             subprocess.run(["ip", "netns", "add", namespace], check=True)
             subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
-        for namespace, (hub_side, address, hub_address) in zip((flood_ns, probe_ns), links, strict=True):
-            subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", hub_side, "netns", hub_ns], check=True)
+        for namespace, (own_side, address, own_address) in zip((flood_ns, probe_ns), links, strict=True):
+            subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", own_side, "netns", own_ns], check=True)
             subprocess.run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"], check=True)
-            subprocess.run(["ip", "-n", hub_ns, "addr", "add", hub_address, "dev", hub_side], check=True)
-            if side == "tunnel":  # the group every store tunnel of an FRR hub is in
-                subprocess.run(["ip", "-n", hub_ns, "link", "set", hub_side, "group", "10"], check=True)
-            for ns, ifname in ((namespace, "eth0"), (hub_ns, hub_side)):
+            subprocess.run(["ip", "-n", own_ns, "addr", "add", own_address, "dev", own_side], check=True)
+            if group is not None:
+                subprocess.run(["ip", "-n", own_ns, "link", "set", own_side, "group", str(group)], check=True)
+            for ns, ifname in ((namespace, "eth0"), (own_ns, own_side)):
                 subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
+        subprocess.run(["ip", "netns", "exec", own_ns, "nft", "-f", "-"], input=ruleset, text=True, check=True)
         flood = subprocess.Popen(
-            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, flood_target, "3000", "0", kind],
+            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, targets[0], "3000", "0", kind],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         probe = subprocess.run(
-            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, probe_target, "40", "0.05", kind],
+            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, targets[1], str(probes), str(interval), kind],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         flooded, _ = flood.communicate(timeout=60)
-        assert int(probe.stdout) == 40, f"the SLA probe ({kind}) lost answers to another source's flood"
-        # 3000 requests as fast as they go: the flood gets its burst and its rate, far from all.
-        assert int(flooded) < 1500, flooded
+        return int(probe.stdout), int(flooded)
     finally:
-        for namespace in (hub_ns, flood_ns, probe_ns):
+        for namespace in (own_ns, flood_ns, probe_ns):
             subprocess.run(["ip", "netns", "del", namespace], check=False)
 
 
@@ -431,38 +444,14 @@ def test_a_store_answers_pings_per_source_so_one_internet_flood_does_not_silence
     answer) is cut to its own rate, and the monitoring host's pings are answered every time. (The
     former rule, one budget for all after `ct state established accept`, answered the whole
     flood.)"""
-    nft = _tool("nft")
+    _tool("nft")
     _require_root()
     (store,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
     ruleset = _companion(store, "nftables.conf")
     links = [("wan1", "198.51.100.1/30", "198.51.100.2/30"), ("lan0.30", "10.64.0.140/26", "10.64.0.129/26")]
-    prefix = f"ss-storeicmp-{os.getpid()}"
-    store_ns, flood_ns, probe_ns = f"{prefix}-s", f"{prefix}-f", f"{prefix}-p"
-    try:
-        for namespace in (store_ns, flood_ns, probe_ns):
-            subprocess.run(["ip", "netns", "add", namespace], check=True)
-            subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
-        for namespace, (store_side, address, store_address) in zip((flood_ns, probe_ns), links, strict=True):
-            subprocess.run(["ip", "link", "add", "eth0", "netns", namespace, "type", "veth", "peer", store_side, "netns", store_ns], check=True)
-            subprocess.run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"], check=True)
-            subprocess.run(["ip", "-n", store_ns, "addr", "add", store_address, "dev", store_side], check=True)
-            for ns, ifname in ((namespace, "eth0"), (store_ns, store_side)):
-                subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", store_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
-        flood = subprocess.Popen(
-            ["ip", "netns", "exec", flood_ns, "python3", "-c", _PINGER, "198.51.100.2", "3000", "0"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        probe = subprocess.run(
-            ["ip", "netns", "exec", probe_ns, "python3", "-c", _PINGER, "10.64.0.129", "20", "0.2"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        flooded, _ = flood.communicate(timeout=60)
-        assert int(probe.stdout) == 20, "the LAN host's pings lost answers to an internet flood"
-        assert int(flooded) < 1500, flooded
-    finally:
-        for namespace in (store_ns, flood_ns, probe_ns):
-            subprocess.run(["ip", "netns", "del", namespace], check=False)
+    probed, flooded = _flood_and_probe(ruleset, links, ("198.51.100.2", "10.64.0.129"), 20, 0.2)
+    assert probed == 20, "the LAN host's pings lost answers to an internet flood"
+    assert flooded < 1500, flooded
 
 
 def _loopback(frr_config: str) -> str:
