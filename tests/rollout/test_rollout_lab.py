@@ -299,12 +299,21 @@ def test_resume_after_a_failure_at_the_push_step(setup: Setup, tmp_path: Path) -
 
 def test_resume_after_a_failure_at_the_verify_step(setup: Setup) -> None:
     # The store's WAN lines are not live yet: its sessions cannot come up. (The earlier test brought
-    # them up; wait until BFD or the hold timer has taken them down, or the verify could still read
-    # them Established, however briefly, and rightly pass.)
+    # them up; wait until BFD or the hold timer has taken them down at both ends, or the verify,
+    # which reads them from the hubs, could still see them Established, however briefly, and
+    # rightly pass: a loaded hub's bgpd may notice the link later than the store's.)
+    def at_hubs() -> list[str]:
+        peers = [peer for hub in ("hq-hub1", "hq-hub2") for peer in lab.bgp_peers(setup.lab_dir, hub)]
+        return [peer.peer for peer in peers if peer.description.startswith("nw-0102 ") and peer.state == "Established"]
+
+    def sessions_down() -> bool:
+        return not at_hubs() and not established_peers(setup.lab_dir, "nw-0102-edge1")
+
+    assert at_hubs(), "the hubs show no Established session of nw-0102 before its lines fail"
     for link in ("wan1", "lte1"):
         lab.fail_link(setup.lab_dir, "nw-0102", link)
     try:
-        wait_for(lambda: not established_peers(setup.lab_dir, "nw-0102-edge1"), 60, "nw-0102's sessions to go down")
+        wait_for(sessions_down, 60, "nw-0102's sessions to go down, at the store and at the hubs")
         code, report = invoke_json("rollout", "nw-0102", *setup.args("--no-failover", "--verify-timeout", "6"))
     finally:
         for link in ("wan1", "lte1"):
