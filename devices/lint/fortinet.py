@@ -1827,6 +1827,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     own = sorted(_own_addresses(parsed))
     accepts = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds))))
     announces = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds), "route-map-out")))
+    dc_ports = _dc_ports(parsed)
     for tunnel, (near, far) in clouds.items():
         packets = [
             ("hub", f"the hub's address {address}", Packet(protocol, far, address, port))
@@ -1844,7 +1845,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
             for destination in accepts
             if not source.overlaps(destination)
         ]
-        for port in _dc_ports(parsed):
+        for port in dc_ports:
             yield from _dc_to_cloud(config, parsed, verdict, port, tunnel, announces, accepts)
         # Once per tunnel, rule and kind of packet (to the hub, from a foreign source, to another cloud).
         reported: set[tuple[int, str]] = set()
