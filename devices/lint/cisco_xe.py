@@ -1920,17 +1920,9 @@ def policy_routing_self(config: ConfigFile) -> Iterator[Finding]:
             sequences.setdefault(line.words[1], []).append(line)
     for interface in top(root, "interface"):
         policy = next((line for line in interface.children if line.words[:3] == ["ip", "policy", "route-map"]), None)
-        address = next(
-            (
-                line.words[2:4]
-                for line in interface.children
-                if line.words[:2] == ["ip", "address"] and len(line.words) == 4 and is_address(line.words[2])
-            ),
-            None,
-        )
-        if policy is None or len(policy.words) < 4 or address is None:
+        own = interface_address(interface)
+        if policy is None or len(policy.words) < 4 or own is None:
             continue
-        own = ipaddress.IPv4Interface(f"{address[0]}/{address[1]}")
         host = next((h for h in own.network.hosts() if h != own.ip), own.ip)
         for protocol, port in _GATEWAY_SERVICES:
             packet = Packet(protocol, host, own.ip, port)
@@ -2015,18 +2007,6 @@ def acl_verdict(acl: Line, packet: Packet) -> Verdict:
     return _entries_verdict(acl, _acl_entries(acl), packet)
 
 
-def _prefix_list(root: Line, name: str) -> list[ipaddress.IPv4Network]:
-    """The prefixes `ip prefix-list NAME [seq N] permit A/L [ge|le N]` permits."""
-    nets: list[ipaddress.IPv4Network] = []
-    for line in top(root, "ip", "prefix-list", name):
-        prefix = after(line.words, "permit")
-        try:
-            nets.append(ipaddress.IPv4Network(prefix or ""))
-        except ValueError:
-            continue
-    return nets
-
-
 @register_rule(PLATFORM)
 def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
     """A store's AWS tunnels (IPsec profile `AWS-...`) share the OVERLAY zone with its hub
@@ -2040,7 +2020,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
-    clouds = _prefix_list(root, "AWS-ROUTES")
+    clouds = [rule.prefix for rule in line_advertisements(config).prefix_lists.get("AWS-ROUTES", []) if rule.permit]
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if not any(t.startswith("tunnel protection ipsec profile AWS-") for t in texts):
