@@ -1073,7 +1073,8 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
     """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'
-    gateways in priority order and its hold-down (return) time."""
+    gateways in the order FortiOS takes them (`_preference`: cost, then `priority-members`) and
+    its hold-down (return) time."""
     parsed = parse(config.text)
     sdwan = _sdwan(parsed)
     if sdwan is None:
@@ -1091,13 +1092,14 @@ def steering(config: ConfigFile) -> SteeringFacts:
         for check in _nested(sdwan, "health-check")
         for sla in _nested(check, "sla")
     ]
-    gateways = {entry.name: entry.first("gateway") or "" for entry in _nested(sdwan, "members")}
+    members = {entry.name: entry for entry in _nested(sdwan, "members")}
+    gateways = {name: entry.first("gateway") or "" for name, entry in members.items()}
     nets = _address_nets(parsed)
     policies = [
         PolicyFact(
             line=service.line,
             application=service.first("name") or service.name,
-            next_hops=tuple(gateways.get(member, member) for member in service.get("priority-members")),
+            next_hops=tuple(gateways.get(member, member) for member in _preference(service, members)),
             recovery_s=_number(service.first("hold-down-time")),
             steers=_sdwan_rule_takes(service, nets),
         )
@@ -1107,6 +1109,23 @@ def steering(config: ConfigFile) -> SteeringFacts:
         if service.first("mode") != "manual"
     ]
     return SteeringFacts(probes, policies)
+
+
+def _preference(service: Entry, members: dict[str, Entry]) -> list[str]:
+    """A rule's members in the order FortiOS takes them. In `sla` mode (Lowest Cost (SLA)) the
+    member with the lowest `cost` (default 0) among those meeting the SLA, `priority-members`
+    order only between equal costs (Administration Guide 7.2.13, "Lowest cost (SLA) strategy",
+    https://docs.fortinet.com/document/fortigate/7.2.13/administration-guide/342836); other modes
+    in `priority-members` order."""
+    order = service.get("priority-members")
+    if service.first("mode") != "sla":
+        return order
+
+    def cost(name: str) -> int:
+        member = members.get(name)
+        return (_number(member.first("cost")) if member is not None else None) or 0
+
+    return sorted(order, key=cost)  # stable: equal costs keep the listed order
 
 
 def _sdwan_rule_takes(

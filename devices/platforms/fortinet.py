@@ -545,18 +545,23 @@ def dns_forwarders(segments: Sequence[SegmentView]) -> list[str]:
 
 
 def sdwan_members(links: Sequence[WanLinkView]) -> list[str]:
-    """`config members` of the SD-WAN: every hub tunnel in its zone (LTE/5G apart), its hub's
-    overlay address as gateway, and a cost by transport, then hub."""
+    """`config members` of the SD-WAN: every hub tunnel in its zone (LTE/5G apart) and its hub's
+    overlay address as gateway. No `cost`: every member keeps the default, 0, so each `sla` rule
+    takes its members in its own `priority-members` order, the intent's order of the class's
+    paths. A Lowest Cost (SLA) rule takes the member with the lowest cost that meets the SLA and
+    reads that order only between equal costs (Administration Guide 7.2.13, "Lowest cost (SLA)
+    strategy", https://docs.fortinet.com/document/fortigate/7.2.13/administration-guide/342836);
+    one cost per member cannot spell every class's order (voice may prefer 5G to LTE where the
+    store's links are in the other order)."""
     lines: list[str] = []
     for link in links:
         zone = "overlay-cellular" if link.cellular else "overlay"
-        for position, tunnel in enumerate(link.tunnels):
+        for tunnel in link.tunnels:
             lines += [
                 f"        edit {tunnel.number}",
                 f"            set interface {quote(tunnel.ifname)}",
                 f"            set zone {zone}",
                 f"            set gateway {tunnel.inside_peer}",
-                f"            set cost {link.index * 10 + position}",
                 f"            set comment {quote(link.description + ' to ' + tunnel.hub.hostname)}",
                 "        next",
             ]

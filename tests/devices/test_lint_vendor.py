@@ -1620,6 +1620,26 @@ def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None
     assert any(f.rule == "sla-threshold" and "after 7 s" in f.message for f in findings)
 
 
+def test_fortios_sla_rules_take_members_in_the_intents_order_whatever_their_cost(fleet: Fleet) -> None:
+    # nw-0007 has LTE (lte1) and 5G (lte2); voice prefers 5G, the store lists LTE first. A Lowest
+    # Cost (SLA) rule takes the cheapest member that meets the SLA, its priority-members only
+    # between equal costs: one cost per member cannot hold every class's order.
+    config = _store(fleet, "fortinet", "lte-only")
+    members = re.findall(r"\n        edit (\d+)\n            set interface \"hq-hub\d-lte\d\"\n", config.text)
+    assert len(members) == 4 and "set cost" not in config.text
+    voice = re.search(r'set name "voice-1"\n.*?set priority-members ([\d ]+)\n', config.text, re.S)
+    assert voice is not None
+    first = voice.group(1).split()[0]  # hq-hub1-lte2, over 5G
+    costly = _broken_re(
+        config,
+        rf"(\n        edit {first}\n            set interface \"[^\"]+\"\n)",
+        r"\1            set cost 10\n",
+    )
+    assert any(
+        f.rule == "sla-path-order" and f.message.startswith("voice prefers") for f in _steering(fleet, costly)
+    )
+
+
 # ---------------------------------------------------------------- return path
 
 
