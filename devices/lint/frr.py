@@ -649,13 +649,28 @@ def _nft_ifname_in(operand: str, ifname: str, sets: dict[str, list[tuple[str, ..
     return ifname in (name.strip('"') for name in names)
 
 
+def _nft_from_tunnel(operand: str, tunnels: frozenset[str] | None, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+    """Whether an `iifname` operand may hold for a packet from some tunnel of `tunnels` (the
+    hub's interface group 10): False when it names none of them (the DC port), None when it names
+    one or cannot be told (no routing file, a missing set, a wildcard)."""
+    if tunnels is None or "*" in operand:
+        return None
+    named = [_nft_ifname_in(operand, tunnel, sets) for tunnel in tunnels]
+    return None if None in named or any(named) else False
+
+
 def _nft_rule_matches(
-    tokens: list[str], packet: Packet, sets: dict[str, list[tuple[str, ...]]], iifname: str | None = None
+    tokens: list[str],
+    packet: Packet,
+    sets: dict[str, list[tuple[str, ...]]],
+    iifname: str | None = None,
+    tunnels: frozenset[str] | None = None,
 ) -> bool | None:
     """Whether a forward rule's match part holds for `packet`, the start of a connection arriving
-    from a tunnel (interface group 10): `iifname` when known, else any store tunnel; None when a
-    statement cannot be told (an outgoing interface, the incoming one when not known, anything
-    this reader does not follow)."""
+    from a tunnel (interface group 10): `iifname` when known, else any store tunnel (of
+    `tunnels`, the group's interfaces, where known: a rule for another interface alone does not
+    hold); None when a statement cannot be told (an outgoing interface, the incoming one when not
+    known, anything this reader does not follow)."""
     result: bool | None = True
     index = 0
 
@@ -694,8 +709,12 @@ def _nft_rule_matches(
                 return None
             value = _nft_in(tokens[at], tuple(fields), sets)
             index = at + 1
-        elif word in ("oifgroup", "oifname", "iifname", "iif") and operand_at < len(tokens):
-            value = None  # where it leaves (routing), which store tunnel it came in by
+        elif word in ("iifname", "iif") and operand_at < len(tokens):
+            # which store tunnel it came in by (a concatenation's parts: not followed here)
+            value = None if tokens[index + 1] == "." else _nft_from_tunnel(tokens[operand_at], tunnels, sets)
+            index = operand_at + 1
+        elif word in ("oifgroup", "oifname") and operand_at < len(tokens):
+            value = None  # where it leaves (routing)
             index = operand_at + 1
         elif word == "iifgroup" and operand_at < len(tokens):
             value = tokens[operand_at] == _TUNNEL_GROUP
@@ -728,18 +747,31 @@ def _nft_rule_matches(
     return result
 
 
-def forward_verdict(text: str, packet: Packet, iifname: str | None = None) -> Verdict:
+def forward_verdict(
+    text: str, packet: Packet, iifname: str | None = None, tunnels: frozenset[str] | None = None
+) -> Verdict:
     """What the `forward` chain of an nftables ruleset does with `packet`, arriving from a tunnel
-    (interface group 10; `iifname` names it where known): the first rule whose match holds
-    decides (accept or drop), else the chain's policy. A rule this reader cannot tell about
-    decides when it accepts, never when it drops, so a doubt never hides an accept."""
-    return chain_verdict(text, "forward", packet, iifname)
+    (interface group 10, whose interfaces `tunnels` names where known; `iifname` names the one
+    where known): the first rule whose match holds decides (accept or drop), else the chain's
+    policy. A rule this reader cannot tell about decides when it accepts, never when it drops, so
+    a doubt never hides an accept."""
+    return chain_verdict(text, "forward", packet, iifname, tunnels)
 
 
-def chain_verdict(text: str, chain: str, packet: Packet, iifname: str | None = None) -> Verdict:
+def tunnel_group(routing: str) -> frozenset[str] | None:
+    """The interfaces the routing file puts in the tunnel group (`link set NAME group 10`), None
+    without a routing file."""
+    if not routing:
+        return None
+    return frozenset(re.findall(rf"^link set (\S+) group {_TUNNEL_GROUP}\b", routing, re.M))
+
+
+def chain_verdict(
+    text: str, chain: str, packet: Packet, iifname: str | None = None, tunnels: frozenset[str] | None = None
+) -> Verdict:
     """What a base chain (`forward`, `input`) does with `packet`, the start of a connection
-    arriving on `iifname` (None: a tunnel of interface group 10), read as `forward_verdict`
-    says."""
+    arriving on `iifname` (None: a tunnel of interface group 10, one of `tunnels` where known),
+    read as `forward_verdict` says."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip().startswith(f"chain {chain} ")), None)
     if start is None:
@@ -757,7 +789,7 @@ def chain_verdict(text: str, chain: str, packet: Packet, iifname: str | None = N
         tokens = _NFT_TOKENS.findall(stripped)
         if not tokens or tokens[-1] not in ("accept", "drop", "reject") or stripped.startswith("#"):
             continue
-        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname)
+        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname, tunnels)
         if matches is None:
             matches = tokens[-1] == "accept"
         if matches:
@@ -775,7 +807,10 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             lambda packet: Verdict(True, 0, "no nftables.conf"),
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
         )
-    return ForwardingFacts(lambda packet: forward_verdict(text, packet), file=f"{config.hostname}.nftables.conf")
+    tunnels = tunnel_group(config.companions.get("routing", ""))
+    return ForwardingFacts(
+        lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
+    )
 
 
 # An internet address that is no tunnel's far end in any sample or planned fleet (RFC 2544's

@@ -10,6 +10,9 @@ addressed to the unit itself) says what its hub config does with a
 packet; this check sends it the starts of connections (SSH, SNMP, BGP, BFD, ping) between the
 hub's first store and a spread of its other stores, both ways, from a segment and from a tunnel
 address to each kind of address of the other store, and reports the rule that lets one through.
+A store sends any source address it likes, so the same packets also come from an address of
+the management ranges, which the hubs let reach the stores from the DC side: a filter that takes
+that source for HQ's own, whichever way the packet came in, hands one store every other.
 A store link with no filter at all is reported too. The same packets go to the far ends of the
 hub's cloud VPNs (AWS's and the OpenStack gateways' BGP speakers, in the link-local range the
 intent closes), and where the filter decides what reaches the hub itself
@@ -80,6 +83,12 @@ def _spread(items: Sequence[_T]) -> list[_T]:
     return sample
 
 
+def _spoofed(hub: HubIntent) -> tuple[ipaddress.IPv4Address, ...]:
+    """A source a store does not own but may send from its tunnel: a host of the first management
+    range (HQ's operators, whom every hub lets reach the stores)."""
+    return tuple(_first_host(net) for net in hub.management.ranges[:1])
+
+
 def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     """(store, what of another store, packet): the hub's first store as the sender to up to
     `_TARGETS` others spread over the hub's stores (every one on a small hub), and each of those
@@ -97,7 +106,7 @@ def _packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
             ("loopback (management address)", target.loopback),
             ("tunnel address", target.tunnel),
         ]
-        for source in (sender.segment, sender.tunnel):
+        for source in (sender.segment, sender.tunnel, *_spoofed(hub)):
             if source is None:
                 continue
             for what, destination in targets:

@@ -324,6 +324,29 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_store_reaches_another_by_sending_from_a_management_address(fleet: Fleet, platform: Platform) -> None:
+    """HQ's operators reach the stores through the hubs; a store inside its tunnel sends any
+    source address it likes. One that sends SSH or SNMP from a management address to another
+    store's segment, loopback or tunnel address is still a store: no hub platform forwards it,
+    and `store-isolation` catches an FRR hub whose management permit does not ask where the
+    packet came in (the DC port)."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    manager = _host(hub.management.ranges[0])
+    first, last = hub.store_forwarding.control[0], hub.store_forwarding.control[-1]
+    assert first.store != last.store
+    target = next(s for s in hub.sessions if s.kind == "store-hub" and s.peer == last.store)
+    for destination in (*(_host(n) for n in target.accepts), last.store_inside):
+        for packet in (Packet("tcp", manager, destination, 22), Packet("udp", manager, destination, 161)):
+            assert not _verdict(config, hub, packet), (platform, packet)
+    assert _findings(config, intent) == []
+    if platform == "frr":
+        opened = _broken(config, r'^        iifname "dc" (ip saddr @hq_management oifgroup 10 accept)$', r"        \1", "nftables.conf")
+        findings = _findings(opened, intent)
+        assert findings and all(f"from {manager} " in f.message for f in findings), findings
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_no_store_reaches_the_clouds_bgp_speakers_through_its_hub(fleet: Fleet, platform: Platform) -> None:
     """A hub's cloud VPNs end at AWS's and the OpenStack gateways' BGP speakers, in the
     link-local range; the hub peers with them, no store does. The intent closes the range
