@@ -1703,6 +1703,153 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         yield from _unclosed(config, acl, rules, "vrp-aws-tunnel-filter")
 
 
+# What a store's hub tunnel filter is probed with, to each of the router's own addresses: its
+# management and control ports (SSH, Telnet, the DNS proxy over TCP and UDP, the web system,
+# BGP, NETCONF, NTP, SNMP, BFD). The rest of the overlay is stood for by an address outside every
+# source a filter's permits name (documentation and benchmarking ranges: the first one no permit
+# names), and each source a permit names by a host of its own.
+_ROUTER_PORTS = (
+    ("tcp", 22),
+    ("tcp", 23),
+    ("tcp", 53),
+    ("tcp", 80),
+    ("tcp", 179),
+    ("tcp", 443),
+    ("tcp", 830),
+    ("udp", 53),
+    ("udp", 123),
+    ("udp", 161),
+    ("udp", 3784),
+)
+_OVERLAY_STAND_INS = tuple(
+    ipaddress.IPv4Address(a) for a in ("192.0.2.200", "198.51.100.200", "203.0.113.200", "198.18.0.200")
+)
+
+
+def _answer_problem(words: list[str]) -> str | None:
+    """What is wrong with a permit that takes a server's answers by their source port (the
+    sender chooses it), if anything: it must name the server and the router's own address the
+    answers come back to; over TCP take answers only (`tcp-flag established`); over UDP reach the
+    one port they answer (NTP), but for DNS, whose resolver asks from ports of its own."""
+    source, destination = _acl_net(words, "source"), _acl_net(words, "destination")
+    index = words.index("source-port")
+    dns = words[index + 1 : index + 3] in (["eq", "dns"], ["eq", "domain"], ["eq", "53"])
+    if not isinstance(destination, ipaddress.IPv4Network) or destination.prefixlen != 32:
+        return "admits anything sent from that port, to any destination (name the router's own address the answers come back to)"
+    if not isinstance(source, ipaddress.IPv4Network):
+        return "admits answers from any source (name the server)"
+    if words[3] == "tcp" and not _answers_only(words):
+        return "admits new connections sent from that port (take the answers only: `tcp-flag established`)"
+    if words[3] == "udp" and after(words, "destination-port") != "eq" and not dns:
+        return "admits anything sent from that port to more than one UDP port of the router (name the one port the answers come back to)"
+    return None
+
+
+@register_rule(PLATFORM)
+def hub_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
+    """A store's hub tunnels (IPsec profile `HUB-...`) bring in what HQ, the clouds and the hubs
+    send, and no interzone filter judges what is addressed to the router, so each needs a
+    defined `traffic-filter inbound` ACL (FROM-HUBS, `hub_filter` in the platform module) that
+    passes BGP from the tunnel's far end to its own address (and BFD where the router runs it
+    with that peer) and admits no management or control port of the router (`_ROUTER_PORTS`) at
+    any of its own addresses (those of its interfaces outside a VPN instance): not from a
+    tunnel's far end beyond its BGP and BFD, not from the rest of the overlay, and from a source
+    a permit names (the management ranges) SSH and SNMP only. Answers matched by their source
+    port (the sender chooses it) name the router address they come back to; over TCP they are
+    answers only (`tcp-flag established`), over UDP they reach the one port they answer (NTP),
+    but for DNS, whose resolver asks from ports of its own."""
+    if config.suffix or config.role != "edge":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    own: list[ipaddress.IPv4Address] = []
+    for interface in top(root, "interface"):
+        address = interface_address(interface)
+        if address is not None and not any(t.startswith("ip binding vpn-instance") for t in interface.child_texts()):
+            own.append(address.ip)
+    bfd = {line.words[1] for bgp in top(root, "bgp") for line in bgp.children if line.words[2:] == ["bfd", "enable"]}
+    tunnels: list[tuple[Line, Line | None, ipaddress.IPv4Address, ipaddress.IPv4Address]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if not any(t.startswith("ipsec profile HUB-") for t in texts):
+            continue
+        acl = _inbound_acl(texts, acls)
+        if acl is None:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-tunnel-filter",
+                f"{interface.text}: no defined traffic-filter inbound ACL: every service of the router "
+                "answers any source in the overlay",
+            )
+        address = interface_address(interface)
+        far = next((host for host in address.network if host != address.ip), None) if address else None
+        if address is not None and far is not None:
+            tunnels.append((interface, acl, far, address.ip))
+    # BGP and BFD between each tunnel's two ends: whichever tunnel's filter a pair meets, it passes.
+    control = {
+        (far, tunnel_ip, protocol, port)
+        for _, _, far, tunnel_ip in tunnels
+        for protocol, port in (("tcp", 179), *((("udp", 3784),) if str(far) in bfd else ()))
+    }
+    reported: set[int] = set()
+    for interface, acl, far, tunnel_ip in tunnels:
+        if acl is None:
+            continue
+        for protocol, port, name in (("tcp", 179, "BGP"), ("udp", 3784, "BFD")):
+            if (far, tunnel_ip, protocol, port) not in control:
+                continue
+            verdict = acl_verdict(acl, Packet(protocol, far, tunnel_ip, port))
+            if not verdict.forwarded:
+                yield config.finding(
+                    verdict.line or acl.number,
+                    "vrp-hub-tunnel-filter",
+                    f"{acl.text} (on {interface.words[1]}): drops {name} from the tunnel's far end {far} to "
+                    f"{tunnel_ip} ({verdict.rule})",
+                )
+        if acl.number in reported:
+            continue
+        reported.add(acl.number)
+        rules = _acl_rules(acl)
+        named: list[ipaddress.IPv4Network] = []
+        for rule in rules:
+            w = rule.words
+            if w[2] != "permit":
+                continue
+            source = _acl_net(w, "source")
+            if "source-port" in w:
+                problem = _answer_problem(w)
+                if problem:
+                    yield config.finding(rule.number, "vrp-hub-tunnel-filter", f"{acl.text}: {rule.text.strip()} {problem}")
+            elif isinstance(source, ipaddress.IPv4Network):
+                named.append(source)
+        stand_in = next((a for a in _OVERLAY_STAND_INS if not any(a in net for net in named)), _OVERLAY_STAND_INS[0])
+        ends = {far for _, _, far, _ in tunnels}
+        sources = [(stand_in, "the overlay, e.g.", False)]
+        for net in dict.fromkeys(named):
+            host = net.network_address + (1 if net.prefixlen < 31 else 0)
+            if host in ends:
+                sources.append((host, "a tunnel's far end", False))
+            else:  # management from a named source: the management ranges
+                sources.append((host, f"{net}, a source a permit names, e.g.", True))
+        flagged: set[int] = set()
+        for sender, who, management in sources:
+            for target in own:
+                for protocol, port in _ROUTER_PORTS:
+                    if (sender, target, protocol, port) in control:
+                        continue
+                    if management and (protocol, port) in (("tcp", 22), ("udp", 161)):
+                        continue
+                    verdict = acl_verdict(acl, Packet(protocol, sender, target, port))
+                    if verdict.forwarded and verdict.line not in flagged:
+                        flagged.add(verdict.line)
+                        yield config.finding(
+                            verdict.line or acl.number,
+                            "vrp-hub-tunnel-filter",
+                            f"{acl.text} (on {interface.words[1]}): admits {protocol}/{port} from {who} "
+                            f"{sender} to the router's own {target} ({verdict.rule})",
+                        )
+
+
 def _rule_matches(rule: Line, packet: Packet) -> bool | None:
     """Whether advanced ACL rule `rule N ACTION PROTOCOL [source A W | any] [source-port eq P]
     [destination A W | any] [destination-port eq P | range L H] [icmp-type NAME] [tcp-flag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
@@ -428,10 +429,65 @@ def tunnel_filter(cellular: bool) -> str:
     return f" traffic-filter outbound acl name {CELLULAR_FILTER if cellular else OVERLAY_FILTER[0]}"
 
 
+# What every hub tunnel of a store takes in (`traffic-filter inbound`). An AR's interzone
+# firewall judges only what it forwards between zones, not what is addressed to the router, so
+# without it every service the router runs (the DNS proxy, which answers on all of its
+# addresses, the web system, NTP, BGP and BFD to any of its addresses) answered any overlay
+# source, where an IOS-XE store's OVERLAY-TO-SELF and an FRR store's input chain pass only BGP
+# and BFD between the tunnel's ends, SSH and SNMP from the management ranges and ICMP. Applied
+# inbound on the tunnel, as an AWS tunnel's FROM-AWS-<LINK>-T<n> and a hub's FROM-STORES are,
+# it filters what is addressed to the router too; a traffic-filter passes what no rule matches
+# ("traffic-filter (Interface view)", AR V200R010 command reference, EDOC1100064351).
+HUB_FILTER = ("FROM-HUBS", 3012)
+
+
+def hub_filter(view: StoreApplianceView) -> list[AclRule]:
+    """FROM-HUBS's rules, first match wins: BGP between each hub tunnel's two inside addresses
+    (to the router's port 179, and the hub's answers from its port 179 to a session the router
+    opened) and BFD control to port 3784 where the hub runs BFD; SSH and SNMP from the
+    management ranges; the answers to the router's own requests, to its loopback, which they
+    leave from (NTP, HWTACACS, DNS: `ntp-service source-interface`, `hwtacacs-server
+    source-ip`, `dns server source-ip`), each from its servers only, NTP to its port only and
+    TCP as answers only (`tcp-flag established`); the ICMP messages path MTU discovery, ping and
+    traceroute need; then nothing else to any of the router's own addresses
+    (`router_addresses`); everything else passes, for the interzone firewall to judge. The one
+    rule by source port to any port is DNS's (a resolver asks from a port of its own): it admits
+    the HQ resolvers' addresses only, to the loopback only, as the hub's HUB-WAN-IN admits its
+    NTP and HWTACACS servers."""
+    from storestack.devices.views.addresses import Net
+    from storestack.devices.views.model import ROUTER_ICMP, AclRule  # the views import the platforms
+
+    def host(address: str) -> Net:
+        return Net.at(int(ipaddress.IPv4Address(address)), 32)
+
+    rules: list[AclRule] = []
+    for tunnel in view.tunnels:
+        peer, own = host(tunnel.inside_peer), tunnel.inside.host
+        rules.append(AclRule("permit", "tcp", peer, own, 179))
+        rules.append(AclRule("permit", "tcp", peer, own, source_port=179, established=True))
+        if tunnel.peer_bfd:
+            rules.append(AclRule("permit", "udp", peer, own, 3784))
+    for net in view.mgmt.ranges:
+        rules += [AclRule("permit", "tcp", net, None, 22), AclRule("permit", "udp", net, None, 161)]
+    loopback = view.loopback.host
+    for server in view.mgmt.ntp_servers:
+        rules.append(AclRule("permit", "udp", host(server), loopback, 123, source_port=123))
+    for server in view.mgmt.tacacs_servers:
+        rules.append(AclRule("permit", "tcp", host(server), loopback, source_port=49, established=True))
+    for server in view.mgmt.dns_forwarders:
+        rules.append(AclRule("permit", "udp", host(server), loopback, source_port=53))
+        rules.append(AclRule("permit", "tcp", host(server), loopback, source_port=53, established=True))
+    rules += [AclRule("permit", "icmp", icmp_type=name) for name in ROUTER_ICMP]
+    rules += [AclRule("deny", "ip", None, host(address)) for address in router_addresses(view)]
+    rules.append(AclRule("permit", "ip"))
+    return list(dict.fromkeys(rules))
+
+
 def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     """The IPsec tunnel interface of every (transport, hub): its overlay address, MTU and MSS,
-    the far end through the transport's front-door VPN instance, its outbound filter
-    (`tunnel_filter`: CELLULAR-ALLOWED on LTE/5G, OVERLAY-OUT on the others)."""
+    the far end through the transport's front-door VPN instance, its inbound filter (FROM-HUBS,
+    `hub_filter`) and its outbound filter (`tunnel_filter`: CELLULAR-ALLOWED on LTE/5G,
+    OVERLAY-OUT on the others)."""
     lines: list[str] = []
     for link in links:
         vrf = f"vpn-instance {link.front_door_vrf} " if link.front_door_vrf else ""
@@ -446,6 +502,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f" source {link.ifname}",
                 f" destination {vrf}{tunnel.peer_outside}",
                 f" ipsec profile HUB-{tunnel.number}",
+                f" traffic-filter inbound acl name {HUB_FILTER[0]}",
                 tunnel_filter(link.cellular),
                 " zone OVERLAY",
                 "#",
@@ -716,6 +773,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
         ("overlay_filter", OVERLAY_FILTER),
+        ("hub_filter", HUB_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
@@ -729,6 +787,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_bgp_peer_policies", bgp_peer_policies),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_overlay_filter", overlay_filter),
+        ("vrp_hub_filter", hub_filter),
         ("vrp_tunnel_filter", tunnel_filter),
         ("vrp_hub_route_policies", hub_route_policies),
         ("vrp_ntp_key_type", ntp_key_type),

@@ -779,7 +779,7 @@ class HubView:
             rules.append(AclRule("permit", "udp", _host(server), own[1], 123, source_port=123))
         for server in self.mgmt.tacacs_servers:
             rules.append(AclRule("permit", "tcp", _host(server), own[1], source_port=49, established=True))
-        rules += [AclRule("permit", "icmp", icmp_type=name) for name in _WAN_ICMP]
+        rules += [AclRule("permit", "icmp", icmp_type=name) for name in ROUTER_ICMP]
         rules += [AclRule("deny", "ip", None, net) for net in own]
         rules += [AclRule("permit", "ip", None, net) for net in self.dc.announces]
         rules.append(_DENY_ANY)
@@ -799,9 +799,10 @@ def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list
     return sources, destinations
 
 
-# ICMP a hub's underlay takes: path MTU discovery (fragmentation needed), ping both ways and
-# traceroute's answers. Names as VRP spells them in ACL rules.
-_WAN_ICMP = ("fragmentneed-DFset", "echo", "echo-reply", "ttl-exceeded", "port-unreachable")
+# ICMP a VRP router takes from beyond it (a hub's underlay, a store's hub tunnels): path MTU
+# discovery (fragmentation needed), ping both ways and traceroute's answers. Names as VRP spells
+# them in ACL rules.
+ROUTER_ICMP = ("fragmentneed-DFset", "echo", "echo-reply", "ttl-exceeded", "port-unreachable")
 
 
 def _host(address: str) -> Net:

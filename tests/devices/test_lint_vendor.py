@@ -81,6 +81,7 @@ RULES = {
         huawei_vrp.ipsec_lifetimes,
         huawei_vrp.ipsec_dpd,
         huawei_vrp.aws_tunnel_filter,
+        huawei_vrp.hub_tunnel_filter,
     ),
     "fortinet": (
         fortinet.undefined_references,
@@ -711,7 +712,7 @@ def test_vrp_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
     def found(broken: ConfigFile) -> list[str]:
         return [f.message for f in _lint(broken) if f.rule == "vrp-overlay-transit"]
 
-    unfiltered = _broken(config, " ipsec profile HUB-1\n traffic-filter outbound acl name OVERLAY-OUT\n", " ipsec profile HUB-1\n")
+    unfiltered = _broken(config, " traffic-filter inbound acl name FROM-HUBS\n traffic-filter outbound acl name OVERLAY-OUT\n", " traffic-filter inbound acl name FROM-HUBS\n")
     (message,) = found(unfiltered)
     assert message.startswith("interface Tunnel0/0/1: no traffic-filter outbound, so the router forwards")
     assert "Tunnel0/0/101" in message
@@ -727,6 +728,46 @@ def test_vrp_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
     unclosed = _broken_re(config, r"(acl name OVERLAY-OUT 3011\n(?: rule \d+ permit [^\n]*\n)+) rule \d+ deny ip\n", r"\1")
     (message,) = found(unclosed)
     assert "does not end in `deny ip`" in message
+
+
+def test_vrp_hub_tunnel_filter_lint(fleet: Fleet) -> None:
+    """The lint finds a hub tunnel with no inbound filter, a filter that admits a management or
+    control port of the router to the rest of the overlay, and one that drops the tunnel's BGP."""
+    config = _store(fleet, "huawei_vrp", "dual-wan", hubs="frr")
+
+    def found(broken: ConfigFile) -> list[str]:
+        return [f.message for f in _lint(broken) if f.rule == "vrp-hub-tunnel-filter"]
+
+    assert found(config) == []
+    applied = " traffic-filter inbound acl name FROM-HUBS\n"
+    (message,) = found(_broken(config, applied, ""))
+    assert message == (
+        "interface Tunnel0/0/1: no defined traffic-filter inbound ACL: every service of the router answers any "
+        "source in the overlay"
+    )
+    header = "acl name FROM-HUBS 3012\n"
+    # Any source to the DNS proxy; all of HQ (a permit naming 10/8) to the web system.
+    (message,) = found(_broken(config, header, header + " rule 1 permit udp destination-port eq dns\n"))
+    assert message == (
+        "acl name FROM-HUBS 3012 (on Tunnel0/0/1): admits udp/53 from the overlay, e.g. 192.0.2.200 to the router's "
+        "own 10.255.0.4 (rule 1 permit udp destination-port eq dns)"
+    )
+    (message,) = found(_broken(config, header, header + " rule 1 permit tcp source 10.0.0.0 0.255.255.255\n"))
+    assert message.startswith(
+        "acl name FROM-HUBS 3012 (on Tunnel0/0/1): admits tcp/23 from 10.0.0.0/8, a source a permit names, e.g. 10.0.0.1"
+    ), message
+    # A hub's tunnel address to the router's SSH; a server's answers to every UDP port.
+    (message,) = found(_broken(config, header, header + " rule 1 permit tcp source 100.64.0.4 0 destination-port eq 22\n"))
+    assert message.startswith("acl name FROM-HUBS 3012 (on Tunnel0/0/1): admits tcp/22 from a tunnel's far end 100.64.0.4"), message
+    ntp = " rule 75 permit udp source 10.0.1.10 0 source-port eq ntp destination 10.255.0.4 0 destination-port eq ntp\n"
+    (message,) = found(_broken(config, ntp, ntp.replace(" destination-port eq ntp", "")))
+    assert message.endswith("admits anything sent from that port to more than one UDP port of the router (name the one port the answers come back to)"), message
+    tacacs = " rule 85 permit tcp source 10.0.1.49 0 source-port eq tacacs destination 10.255.0.4 0 tcp-flag established\n"
+    (message,) = found(_broken(config, tacacs, tacacs.replace(" tcp-flag established", "")))
+    assert message.endswith("admits new connections sent from that port (take the answers only: `tcp-flag established`)"), message
+    # A filter that drops the tunnels' BGP: every tunnel's session is found.
+    dropped = found(_broken(config, header, header + " rule 1 deny tcp destination-port eq bgp\n"))
+    assert len(dropped) == 4 and all("drops BGP from the tunnel's far end" in m for m in dropped), dropped
 
 
 def test_cisco_forwarded_dns_queries_leave_from_the_loopback(fleet: Fleet) -> None:
