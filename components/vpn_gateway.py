@@ -57,6 +57,11 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             "        local_addrs = %any",
             f"        remote_addrs = {peer.outside_address}",
             f"        proposals = {crypto.strongswan_ike()}",
+            # Retry until the peer answers (default 1: one retransmission sequence, then give up).
+            # AWS waits for the customer gateway to start IKE (tunnel startup action "add", the
+            # default), and a hub's tunnel is configured after the gateway boots: a gateway that gave
+            # up would leave the tunnel down for good (swanctl.conf(5) `keyingtries`).
+            "        keyingtries = 0",
             f"        rekey_time = {crypto.ike_lifetime_seconds}s",
             f"        dpd_delay = {crypto.dpd_interval_seconds}s",
             "        local {",
