@@ -69,3 +69,17 @@ def test_every_tunnel_keeps_initiating_until_its_peer_answers() -> None:
     for peer in PEERS:
         ike = connections.split(f"    {peer.name} {{\n", 1)[1].split("        children {", 1)[0]
         assert "        keyingtries = 0" in ike.splitlines(), f"{peer.name} gives up after one attempt"
+
+
+def test_the_tunnel_interfaces_come_back_after_a_reboot() -> None:
+    """`ip link` interfaces are gone after a reboot and cloud-init's runcmd runs at the first boot
+    only: a systemd unit makes them at every boot, before strongSwan and FRR start."""
+    document = json.loads(cloud_init(SETTINGS, PEERS).split("\n", 1)[1])
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    unit = files["/etc/systemd/system/storestack-tunnels.service"].splitlines()
+    assert "ExecStart=/usr/local/sbin/storestack-tunnels" in unit
+    assert "WantedBy=multi-user.target" in unit
+    assert "Before=strongswan.service frr.service" in unit
+    assert ["systemctl", "enable", "--now", "storestack-tunnels.service"] in document["runcmd"]
+    # The script runs through the unit only: never a second time at the first boot.
+    assert ["/usr/local/sbin/storestack-tunnels"] not in document["runcmd"]
