@@ -479,12 +479,18 @@ class AwsRegion(pulumi.ComponentResource):
         return tunnels, pulumi.Output.secret(list(psks))
 
     def openstack_vpn(
-        self, site_name: str, bgp_asn: int, gateway_address: pulumi.Output[str], depends_on: list[pulumi.Resource]
+        self,
+        site_name: str,
+        bgp_asn: int,
+        gateway_address: pulumi.Output[str],
+        depends_on: list[pulumi.Resource],
+        inside_cidrs: Sequence[ipaddress.IPv4Network],
     ) -> tuple[TransitVpn, tuple[pulumi.Output[str], pulumi.Output[str]]]:
         """A route-based BGP VPN from the Transit Gateway to an OpenStack site's VPN gateway.
 
-        Both tunnels, one key each, 0.0.0.0/0 selectors (one SA pair per tunnel); the gateway
-        announces the site's networks, so the tables learn them by propagation.
+        Both tunnels, one key each, 0.0.0.0/0 selectors (one SA pair per tunnel), inside /30s
+        planned clear of the gateway's other tunnels (`network.cloud.openstack_aws_inside`); the
+        gateway announces the site's networks, so the tables learn them by propagation.
         """
         name = f"{self._region.region}-openstack-{site_name}"
         gateway = CustomerGatewaySpec(f"openstack-{site_name}", bgp_asn, gateway_address)
@@ -493,7 +499,7 @@ class AwsRegion(pulumi.ComponentResource):
             pre_shared_key(f"{name}-psk1", self, aliases=self._moved),
             pre_shared_key(f"{name}-psk2", self, aliases=self._moved),
         )
-        return self._vpn(name, "openstack", gateway, psks=psks, depends_on=depends_on)
+        return self._vpn(name, "openstack", gateway, psks=psks, inside_cidrs=inside_cidrs, depends_on=depends_on)
 
     def _vpn(
         self,

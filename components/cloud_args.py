@@ -14,6 +14,7 @@ from storestack.components.common import (
     PublicAddress,
     Slug,
 )
+from storestack.network.cloud import HUB_AWS_REGIONS, OPENSTACK_AWS_INSIDE_POOL, OPENSTACK_AWS_SITES
 
 # AZ IDs WorkSpaces Personal runs in, per region (AZ names map to different IDs in each account).
 # https://docs.aws.amazon.com/workspaces/latest/adminguide/azs-workspaces.html
@@ -156,6 +157,13 @@ class HybridCloudArgs(FrozenModel):
     def _consistent(self) -> HybridCloudArgs:
         if len(self.hubs) > 8:
             raise ValueError("an OpenStack VPN gateway takes at most 8 hubs")
+        if len(self.aws_regions) > HUB_AWS_REGIONS:
+            raise ValueError(f"at most {HUB_AWS_REGIONS} AWS regions: the tunnels' inside /30s are planned for as many")
+        if self.aws_regions and len(self.openstack_sites) > OPENSTACK_AWS_SITES:
+            raise ValueError(
+                f"at most {OPENSTACK_AWS_SITES} OpenStack sites with AWS regions: {OPENSTACK_AWS_INSIDE_POOL} "
+                "holds the inside /30s of their gateways' AWS tunnels"
+            )
         _unique("AWS region", [r.region for r in self.aws_regions])
         _unique("OpenStack site", [s.name for s in self.openstack_sites])
         _unique("hub", [h.name for h in self.hubs])

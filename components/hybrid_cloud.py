@@ -23,6 +23,7 @@ from storestack.components.cloud_args import (
 )
 from storestack.components.common import TunnelKeys, component_tags
 from storestack.components.openstack_site import OpenStackSite, OpenStackSiteOutputs
+from storestack.network.cloud import openstack_aws_inside
 
 COMPONENT = "hybrid-cloud"
 
@@ -75,7 +76,7 @@ class HybridCloud(pulumi.ComponentResource):
             for index, site in enumerate(args.openstack_sites)
         }
         openstack_hub_tunnels: dict[str, Any] = {}
-        for site_args in args.openstack_sites:
+        for site_index, site_args in enumerate(args.openstack_sites):
             site = sites[site_args.name]
             s = site_args.name
             for hub_index, hub in enumerate(args.hubs):
@@ -85,7 +86,11 @@ class HybridCloud(pulumi.ComponentResource):
                 r = region_args.region
                 # AWS starts IKE towards the gateway's address only once it is bound to the gateway.
                 vpn, psks = regions[r].openstack_vpn(
-                    s, site_args.bgp_asn, site.gateway_address, depends_on=[site.gateway_association]
+                    s,
+                    site_args.bgp_asn,
+                    site.gateway_address,
+                    depends_on=[site.gateway_association],
+                    inside_cidrs=[openstack_aws_inside(site_index, region_index, n) for n in (1, 2)],
                 )
                 site.add_aws_tunnels(
                     region_index, r, vpn, psks, [region_args.workloads_cidr, region_args.desktops_cidr]

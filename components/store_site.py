@@ -9,9 +9,10 @@ outside addresses.
 A store reaches AWS (when it has AWS affinity) over one site-to-site VPN per WAN link, each a BGP
 attachment on the region's Transit Gateway:
 
-- the attachment is associated with the `stores` route table, which only ever learns cloud and HQ
-  routes, so a store can never reach another store through AWS;
-- it is propagated into the `workloads` and `desktops` tables only, never into `stores`;
+- the attachment is associated with the `stores` route table, which only ever learns the workloads
+  VPC, so a store can never reach another store (or HQ, or the desktops) through AWS;
+- it is propagated into the `workloads` table only (`aws_region.PROPAGATES_INTO`): the desktops
+  and HQ reach a store through the hubs, the path its packets to them take;
 - the VPN is route-based with 0.0.0.0/0 selectors (the BGP session between the 169.254 inside
   addresses must fit inside them); what a store may announce is held by the prefix-lists below
   and by the `stores` table, which never learns a store route;

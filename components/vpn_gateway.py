@@ -57,6 +57,11 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             "        local_addrs = %any",
             f"        remote_addrs = {peer.outside_address}",
             f"        proposals = {crypto.strongswan_ike()}",
+            # Retry until the peer answers (default 1: one retransmission sequence, then give up).
+            # AWS waits for the customer gateway to start IKE (tunnel startup action "add", the
+            # default), and a hub's tunnel is configured after the gateway boots: a gateway that gave
+            # up would leave the tunnel down for good (swanctl.conf(5) `keyingtries`).
+            "        keyingtries = 0",
             f"        rekey_time = {crypto.ike_lifetime_seconds}s",
             f"        dpd_delay = {crypto.dpd_interval_seconds}s",
             "        local {",
@@ -127,8 +132,12 @@ def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     return "\n".join(lines) + "\n"
 
 
+TUNNELS_SCRIPT = "/usr/local/sbin/storestack-tunnels"
+TUNNELS_UNIT = "storestack-tunnels.service"
+
+
 def interfaces_script(peers: Sequence[GatewayPeer]) -> str:
-    """Creates each tunnel's XFRM interface with its inside address (run once at first boot)."""
+    """Creates each tunnel's XFRM interface with its inside address (at every boot: `TUNNELS_UNIT`)."""
     lines = ["#!/bin/sh", "set -eu", "uplink=$(ip -4 route show default | awk '{print $5; exit}')"]
     for peer in peers:
         device = f"x-{peer.name}"
@@ -140,12 +149,37 @@ def interfaces_script(peers: Sequence[GatewayPeer]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tunnels_unit() -> str:
+    """The systemd unit that creates the tunnel interfaces at every boot, before strongSwan and FRR.
+
+    Interfaces made with `ip link` do not survive a reboot, and cloud-init's `runcmd` runs at the
+    first boot only (`bootcmd` runs at every boot, but before `write_files` has written the script)."""
+    return "\n".join(
+        [
+            "[Unit]",
+            "Description=storestack VPN gateway: the XFRM interface of every tunnel",
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "Before=strongswan.service frr.service",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            f"ExecStart={TUNNELS_SCRIPT}",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+        ]
+    ) + "\n"
+
+
 def cloud_init(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     """The instance's user data (holds the PSKs: the stack passes it as a secret)."""
     files = [
         ("/etc/swanctl/conf.d/storestack.conf", "0600", swanctl_conf(settings, peers)),
         ("/etc/frr/frr.conf", "0640", frr_conf(settings, peers)),
-        ("/usr/local/sbin/storestack-tunnels", "0755", interfaces_script(peers)),
+        (TUNNELS_SCRIPT, "0755", interfaces_script(peers)),
+        (f"/etc/systemd/system/{TUNNELS_UNIT}", "0644", tunnels_unit()),
         (
             "/etc/sysctl.d/60-storestack-gateway.conf",
             "0644",
@@ -158,7 +192,8 @@ def cloud_init(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
         "write_files": [{"path": path, "permissions": mode, "content": content} for path, mode, content in files],
         "runcmd": [
             ["sysctl", "--system"],
-            ["/usr/local/sbin/storestack-tunnels"],
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", TUNNELS_UNIT],
             ["sed", "-i", "s/^bgpd=no/bgpd=yes/", "/etc/frr/daemons"],
             ["systemctl", "restart", "frr"],
             ["systemctl", "enable", "--now", "strongswan"],

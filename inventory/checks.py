@@ -512,7 +512,7 @@ def lock_checks(spec: FleetSpec, lock: LockSource) -> list[InventoryIssue]:
                     doc.issue(
                         loc,
                         f"{net} is not a /{STORE_AWS_INSIDE_PREFIX} of {LINK_LOCAL} clear of AWS's reserved "
-                        f"/30s and the hub tunnels' ranges{hint}",
+                        f"/30s and the hub and OpenStack gateway tunnels' ranges{hint}",
                     )
                 )
             elif (alloc.aws_region, net) in aws_insides:

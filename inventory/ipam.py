@@ -368,9 +368,9 @@ def _aws_exhausted(spec: FleetSpec, fleet_doc: SourceDocument, region: str, owne
                 loc,
                 f"IPAM exhausted: AWS region {region} holds at most {STORE_AWS_LINKS_PER_REGION} AWS-attached "
                 f"store WAN links (a /{STORE_AWS_INSIDE_PREFIX} of {LINK_LOCAL} each for its two tunnels' "
-                "inside /30s, unique per transit gateway, without AWS's reserved /30s and the hub tunnels' "
-                f"ranges), and none is left for {owner}; attach fewer links in {region} (only static links "
-                "of stores with cloud.aws_region are) or move stores to another region",
+                "inside /30s, unique per transit gateway, without AWS's reserved /30s and the hub and "
+                f"OpenStack gateway tunnels' ranges), and none is left for {owner}; attach fewer links in "
+                f"{region} (only static links of stores with cloud.aws_region are) or move stores to another region",
             )
         ]
     )

@@ -6,9 +6,10 @@
 - AWS tunnel inside /30s: storestack chooses them (`tunnelN_inside_cidr`), AWS requires them to be
   /30s of 169.254.0.0/16, unique per gateway and none of `AWS_RESERVED_INSIDE`. Hub tunnels take
   theirs from `HUB_AWS_INSIDE_POOL`; every AWS-attached store WAN link gets a /29 (its tunnels 1 and
-  2) that IPAM pins per region in the lock file (`inventory/ipam.py`), from what the hub pools and
-  the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in its region, and distinct
-  fleet-wide until the space is used up.
+  2) that IPAM pins per region in the lock file (`inventory/ipam.py`), from what the hub pools, the
+  OpenStack gateways' pool and the reserved blocks leave (`STORE_AWS_INSIDE_RESERVED`): unique in
+  its region, and distinct fleet-wide until the space is used up. An OpenStack site gateway's
+  tunnels to each region take theirs from `OPENSTACK_AWS_INSIDE_POOL` (`openstack_aws_inside`).
 - Planned outside addresses: until a stack is live, AWS's end of a tunnel is `planned_aws_outside`
   of its inside /30, and an OpenStack gateway's `planned_openstack_gateway`. The network intent
   plans with them and the Pulumi mocks answer with them, so an offline plan (and the lab's cloud
@@ -33,12 +34,20 @@ AWS_RESERVED_INSIDE = frozenset(
 # Inside /30s of the hub tunnels to AWS: 256 /30s, two per hub and region (see `hub_aws_inside`).
 HUB_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.248.0/22")
 HUB_AWS_REGIONS = 16  # regions per hub in the pool's layout
+# Inside /30s of the OpenStack site gateways' tunnels to AWS: two per site and region (see
+# `openstack_aws_inside`). Left to AWS, each is a random /30 of 169.254.0.0/16 ("Default: a size
+# /30 CIDR block from the 169.254.0.0/16 range", VpnTunnelOptionsSpecification), which may be a
+# hub tunnel's /30 on the same gateway, or another region's tunnel's: two XFRM interfaces in one
+# subnet, and the BGP session of one of them goes out of the other.
+OPENSTACK_AWS_INSIDE_POOL = ipaddress.IPv4Network("169.254.244.0/22")
+OPENSTACK_AWS_SITES = OPENSTACK_AWS_INSIDE_POOL.num_addresses // 4 // (2 * HUB_AWS_REGIONS)
 # A store WAN link's two AWS tunnels share one /29: tunnel 1 the lower /30, tunnel 2 the upper.
 STORE_AWS_INSIDE_PREFIX = 29
-# What store links never get: the /29s holding a reserved /30, and both hub pools (a hub's AWS
-# tunnels end on the same transit gateway as the stores').
+# What store links never get: the /29s holding a reserved /30, both hub pools and the OpenStack
+# gateways' pool (their AWS tunnels end on the same transit gateways as the stores').
 STORE_AWS_INSIDE_RESERVED = (
     *sorted(n.supernet(new_prefix=STORE_AWS_INSIDE_PREFIX) for n in AWS_RESERVED_INSIDE),
+    OPENSTACK_AWS_INSIDE_POOL,
     HUB_AWS_INSIDE_POOL,
     HUB_INSIDE_POOL,
 )
@@ -101,7 +110,7 @@ def hub_openstack_inside(site_index: int, hub_index: int) -> HubOpenStackInside:
 
 def aws_inside_usable(block: ipaddress.IPv4Network) -> bool:
     """Whether `block` is a /29 a store link's AWS tunnels may take (in 169.254.0.0/16, clear of
-    AWS's reserved /30s and the hub tunnels' ranges)."""
+    AWS's reserved /30s and the hub and OpenStack gateway tunnels' ranges)."""
     # A set lookup: a lock file checks thousands of these on every load.
     first = int(block.network_address)
     return (
@@ -126,6 +135,22 @@ def hub_aws_inside(hub_index: int, region_index: int, number: int) -> ipaddress.
     if not 0 <= slot < HUB_AWS_INSIDE_POOL.num_addresses // 4:
         raise ValueError(f"hub index {hub_index}: {HUB_AWS_INSIDE_POOL} holds the AWS tunnels of 8 hubs")
     return ipaddress.IPv4Network((int(HUB_AWS_INSIDE_POOL.network_address) + 4 * slot, 30))
+
+
+def openstack_aws_inside(site_index: int, region_index: int, number: int) -> ipaddress.IPv4Network:
+    """The inside /30 of OpenStack site `site_index`'s AWS tunnel `number` to region `region_index`
+    (fleet order): AWS takes the first host, the site's gateway the second."""
+    if not 0 <= region_index < HUB_AWS_REGIONS:
+        raise ValueError(f"AWS region index {region_index}: an OpenStack site reaches at most {HUB_AWS_REGIONS} regions")
+    if not 0 <= site_index < OPENSTACK_AWS_SITES:
+        raise ValueError(
+            f"OpenStack site index {site_index}: {OPENSTACK_AWS_INSIDE_POOL} holds the AWS tunnels of "
+            f"{OPENSTACK_AWS_SITES} sites"
+        )
+    if number not in (1, 2):
+        raise ValueError(f"AWS tunnel {number}: a VPN connection has tunnels 1 and 2")
+    slot = (site_index * HUB_AWS_REGIONS + region_index) * 2 + number - 1
+    return ipaddress.IPv4Network((int(OPENSTACK_AWS_INSIDE_POOL.network_address) + 4 * slot, 30))
 
 
 def planned_aws_outside(inside: ipaddress.IPv4Network) -> ipaddress.IPv4Address:

@@ -356,13 +356,15 @@ _AWS_PSK = re.compile(r"[A-Za-z0-9._]{8,64}")
 
 def _vpn_inside_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Tunnel inside CIDR: a /30 in 169.254.0.0/16, none of the reserved blocks, and unique across
-    # the VPN connections of one transit gateway.
+    # the VPN connections of one transit gateway. Always given: without one AWS picks a random /30
+    # of 169.254.0.0/16, which may be one the customer gateway already uses for another tunnel.
     seen: dict[tuple[str, str], str] = {}
     for vpn in index.of_type("aws:ec2/vpnConnection:VpnConnection"):
         gateway = str(vpn.inputs.get("transitGatewayId") or vpn.inputs.get("vpnGatewayId") or "")
         for n in (1, 2):
             value = vpn.inputs.get(f"tunnel{n}InsideCidr")
             if not value:
+                yield vpn.urn, f"tunnel {n} has no inside CIDR: AWS would pick a random /30 of 169.254.0.0/16"
                 continue
             network = _net(value)
             if network is None:

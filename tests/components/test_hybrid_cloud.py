@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from storestack.components import HybridCloud, StoreSite, TransitGatewayRef
 from storestack.components.aws_region import PROPAGATES_INTO
-from storestack.components.cloud_args import WORKSPACES_ZONE_IDS
+from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, HubCloudTunnelArgs
 from storestack.components.hybrid_cloud import AwsRegionArgs
+from storestack.network.cloud import OPENSTACK_AWS_SITES, aws_inside_usable
 from storestack.stacks.mocks import is_secret
 from storestack.stacks.resource_types import is_taggable
 
@@ -306,3 +307,69 @@ def test_hub_psks_output_is_secret(cloud: Scenario) -> None:
     assert is_secret(outputs["hub_vpn_psks"])
     assert is_secret(outputs["openstack_vpn_psks"])
     assert not is_secret(outputs["regions"])
+
+
+def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_planned_subnets() -> None:
+    """Left to AWS, an OpenStack VPN's inside /30s are random picks in 169.254.0.0/16: one may be a
+    hub tunnel's /30 on the same gateway, another region's, or a store link's /29 on the same
+    transit gateway. Each is planned instead, and the gateway's tunnel interfaces never share a subnet."""
+    regions = [
+        AwsRegionArgs(
+            region=region, availability_zones=[f"{region}a", f"{region}b"], workloads_cidr=workloads,
+            desktops_cidr=desktops,
+        )
+        for region, workloads, desktops in (
+            ("eu-west-1", "10.32.0.0/20", "10.48.0.0/20"),
+            ("eu-central-1", "10.33.0.0/20", "10.49.0.0/20"),
+        )
+    ]
+    hubs = []
+    for index, hub in enumerate(hybrid_cloud_args().hubs):
+        tunnels = list(hub.cloud_tunnels) + [
+            HubCloudTunnelArgs(
+                tunnel_id=f"{hub.name}-eu-central-1-aws{n}", cloud="aws", site="eu-central-1", number=n,
+                inside_cidr=f"169.254.248.{64 + 8 * index + 4 * (n - 1)}/30",
+            )
+            for n in (1, 2)
+        ]
+        hubs.append(hub.model_copy(update={"cloud_tunnels": tunnels}))
+    args = hybrid_cloud_args(aws_regions=regions, hubs=hubs)
+
+    def build() -> dict[str, object]:
+        hybrid = HybridCloud("acme", args, keys=TEST_KEYS)
+        return {"regions": hybrid.regions}
+
+    scenario = run_scenario(build)
+    openstack_vpns = [r for r in scenario.of_type(VPN) if "-openstack-" in r.name]
+    assert len(openstack_vpns) == 2
+    planned = []
+    for vpn in openstack_vpns:
+        for n in (1, 2):
+            assert vpn.inputs.get(f"tunnel{n}InsideCidr"), f"{vpn.name}: AWS would pick tunnel {n}'s /30 at random"
+            inside = ipaddress.IPv4Network(vpn.inputs[f"tunnel{n}InsideCidr"])
+            assert not aws_inside_usable(inside.supernet(new_prefix=29)), f"{inside} is a store link's /29"
+            planned.append(inside)
+    hub_thirties = {t.inside_cidr for hub in hubs for t in hub.cloud_tunnels}
+    assert not hub_thirties & set(planned)
+    (gateway,) = [r for r in scenario.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    document = json.loads(secret_value(gateway.inputs["userData"]).split("\n", 1)[1])
+    (script,) = [f["content"] for f in document["write_files"] if f["path"] == "/usr/local/sbin/storestack-tunnels"]
+    interfaces = [ipaddress.IPv4Interface(line.split()[3]) for line in script.splitlines() if "ip addr add" in line]
+    assert len(interfaces) == 6  # two tunnels per region, one per hub
+    subnets = [interface.network for interface in interfaces]
+    assert len(set(subnets)) == len(subnets), f"tunnel interfaces share a subnet: {sorted(map(str, subnets))}"
+
+
+def test_more_openstack_sites_than_the_planned_pool_holds_are_rejected() -> None:
+    site = hybrid_cloud_args().openstack_sites[0]
+    sites = [
+        site.model_copy(
+            update={
+                "name": f"site-{n}", "workloads_cidr": ipaddress.IPv4Network(f"10.{96 + n}.0.0/20"),
+                "desktops_cidr": ipaddress.IPv4Network(f"10.{96 + n}.128.0/20"),
+            }
+        )
+        for n in range(OPENSTACK_AWS_SITES + 1)
+    ]
+    with pytest.raises(ValidationError, match="OpenStack sites"):
+        hybrid_cloud_args(openstack_sites=sites)

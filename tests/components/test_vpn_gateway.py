@@ -59,3 +59,27 @@ def test_cloud_init_keeps_the_keys_in_a_private_file_and_creates_the_tunnels() -
     assert 'ip link add x-aws0t1 type xfrm dev "$uplink" if_id 1' in script
     assert "ip addr add 169.254.12.2/30 dev x-aws0t2" in script
     assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/60-storestack-gateway.conf"]["content"]
+
+
+def test_every_tunnel_keeps_initiating_until_its_peer_answers() -> None:
+    """AWS never starts IKE itself (startup action "add") and a hub is configured after the gateway
+    boots: with strongSwan's default of one retransmission sequence, a peer that is not answering
+    yet leaves its tunnel down until someone restarts the gateway."""
+    connections = swanctl_conf(SETTINGS, PEERS).split("secrets {", 1)[0]
+    for peer in PEERS:
+        ike = connections.split(f"    {peer.name} {{\n", 1)[1].split("        children {", 1)[0]
+        assert "        keyingtries = 0" in ike.splitlines(), f"{peer.name} gives up after one attempt"
+
+
+def test_the_tunnel_interfaces_come_back_after_a_reboot() -> None:
+    """`ip link` interfaces are gone after a reboot and cloud-init's runcmd runs at the first boot
+    only: a systemd unit makes them at every boot, before strongSwan and FRR start."""
+    document = json.loads(cloud_init(SETTINGS, PEERS).split("\n", 1)[1])
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    unit = files["/etc/systemd/system/storestack-tunnels.service"].splitlines()
+    assert "ExecStart=/usr/local/sbin/storestack-tunnels" in unit
+    assert "WantedBy=multi-user.target" in unit
+    assert "Before=strongswan.service frr.service" in unit
+    assert ["systemctl", "enable", "--now", "storestack-tunnels.service"] in document["runcmd"]
+    # The script runs through the unit only: never a second time at the first boot.
+    assert ["/usr/local/sbin/storestack-tunnels"] not in document["runcmd"]
