@@ -510,13 +510,23 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# What guest Wi-Fi may not reach at any of the router's addresses beyond DNS (`vrp-guest-dns`):
+# the services and control protocols the WAN ports refuse, and IKE, which an AR answers on
+# every address of its global table.
+_GUEST_REFUSED = {(p, n) for p, n in _WAN_REFUSED if n != 53} | {("udp", 500), ("udp", 4500)}
+
+
 @register_rule(PLATFORM)
 def guest_services(config: ConfigFile) -> Iterator[Finding]:
     """Guest Wi-Fi (zone GUEST) gets no DNS from the router at any of its addresses in the global
     table: the DNS proxy answers on every one of them (each segment's gateway, the loopback, the
     tunnels), and a packet to the router passes no interzone filter, so the guest interface's
-    inbound ACL must refuse UDP and TCP 53 to each. (How long its DHCP pool leases is checked
-    against the intent on every platform: `guest-lease`, devices/lint/services.py.)"""
+    inbound ACL must refuse UDP and TCP 53 to each (`vrp-guest-dns`). Nor any other service of
+    the router (`vrp-guest-router`: SSH, Telnet, SNMP, NTP, the web system, NETCONF, BGP, BFD,
+    IKE), nor a ping to any address but the guest gateway, which answers guests' pings and DHCP
+    renewals as on every platform: guest Wi-Fi reaches no private address, the router's own
+    included. (How long its DHCP pool leases is checked against the intent on every platform:
+    `guest-lease`, devices/lint/services.py.)"""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
@@ -552,6 +562,32 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
                 + (f" and {len(answered) - 4} more" if len(answered) > 4 else "")
                 + "); its inbound filter must refuse DNS to every address of the router",
             )
+        gateway = str(address.ip)
+        reached = [
+            f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
+            for destination in local
+            for protocol, port in [*sorted(_GUEST_REFUSED), *([] if destination == gateway else [("icmp", 0)])]
+            if acl is None
+            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), port or None)).forwarded
+        ]
+        if reached:
+            yield config.finding(
+                interface.number,
+                "vrp-guest-router",
+                f"{interface.text}: guest Wi-Fi reaches the router itself ({', '.join(reached[:4])}"
+                + (f" and {len(reached) - 4} more" if len(reached) > 4 else "")
+                + "); its inbound filter must refuse every address of the router but DHCP and pings to the guest gateway",
+            )
+        if acl is not None:
+            needed = [("udp", 67, "DHCP renewals"), ("icmp", None, "pings")]
+            for protocol, port, what in needed:
+                verdict = acl_verdict(acl, Packet(protocol, host, address.ip, port))
+                if not verdict.forwarded:
+                    yield config.finding(
+                        verdict.line,
+                        "vrp-guest-router",
+                        f"{verdict.rule}: refuses guest Wi-Fi's {what} to its gateway {gateway}",
+                    )
 
 
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}

@@ -161,8 +161,12 @@ def _vrp_guest_dns(config: ConfigFile, guest: ipaddress.IPv4Network | None) -> G
             facts.scopes.append(DhcpScope(number + 1, gateway, dns, found.group(1), seconds, domain))
         if guest is not None and gateway is not None and gateway in guest:
             filters = [b.split()[-1] for b in body if b.startswith(" traffic-filter inbound acl name ")]
+            # A deny of DNS, or of everything to the gateway (GUEST-IN refuses guests every service
+            # of the router, DHCP and pings to their gateway aside)
             denies = any(
-                "deny udp" in rule and "eq dns" in rule for name in filters for rule in acls.get(name, ())
+                ("deny udp" in rule and "eq dns" in rule) or rule.split()[2:6] == ["deny", "ip", "destination", str(gateway)]
+                for name in filters
+                for rule in acls.get(name, ())
             )
             if not denies:
                 facts.open_resolver.append(

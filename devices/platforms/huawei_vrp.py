@@ -622,16 +622,23 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
 
 
 def guest_filter(view: StoreApplianceView) -> list[str]:
-    """GUEST-IN's rules: no DNS (UDP `dns`, TCP `domain`) to any of the router's own addresses,
-    then everything else (the interzone firewall decides what guest Wi-Fi reaches beyond the
-    router). The DNS proxy answers on every address of the router, and traffic to the router
-    passes no interzone filter, so denying the guest gateway alone left the proxy open to guests
-    at another segment's gateway or the loopback."""
-    rules = [
-        f"deny {protocol} destination {address} 0 destination-port eq {port_name(protocol, 53)}"
-        for address in router_addresses(view)
-        for protocol in ("udp", "tcp")
-    ]
+    """GUEST-IN's rules: at the guest gateway only DHCP (a renewal is unicast to it, UDP `bootps`)
+    and echo requests, as every platform's guest segment takes (IOS-XE's GUEST-TO-SELF, FRR's
+    input chain, FortiOS's `allowaccess ping`); nothing else to any of the router's own
+    addresses; then everything else (the interzone firewall decides what guest Wi-Fi reaches
+    beyond the router). A packet to the router passes no interzone filter, so without the denies
+    a guest would reach every service the router runs at every address it has (the DNS proxy,
+    NTP, IKE, BGP, SSH and SNMP behind their own ACLs), a private range the intent closes to
+    guest Wi-Fi; denying the guest gateway alone would leave another segment's gateway, the
+    loopback and the tunnels open."""
+    rules: list[str] = []
+    if view.guest:
+        gateway = view.guest.gateway.ip
+        rules += [
+            f"permit udp destination {gateway} 0 destination-port eq {port_name('udp', 67)}",
+            f"permit icmp destination {gateway} 0 icmp-type echo",
+        ]
+    rules += [f"deny ip destination {address} 0" for address in router_addresses(view)]
     rules.append("permit ip")
     return [f" rule {5 * position} {rule}" for position, rule in enumerate(rules, start=1)]
 

@@ -867,7 +867,10 @@ def test_vrp_guest_wifi_that_reaches_the_dns_proxy_at_another_address(fleet: Fle
     packet to the router: a guest refused DNS at its own gateway asks the POS gateway or the
     loopback instead."""
     config = _store(fleet, "huawei_vrp", "mall-guest")
-    broken = _broken_re(config, r"(acl name GUEST-IN 3098\n(?: rule \d+ deny .*\n){2})(?: rule \d+ deny .*\n)+", r"\1")
+    # GUEST-IN keeps its DHCP and ping permits and the deny of the guest gateway, loses the rest.
+    broken = _broken_re(
+        config, r"(acl name GUEST-IN 3098\n(?: rule \d+ permit .*\n){2} rule \d+ deny .*\n)(?: rule \d+ deny .*\n)+", r"\1"
+    )
     found = [f for f in _lint(broken) if f.rule == "vrp-guest-dns"]
     assert len(found) == 1
     # The router's 14 other addresses in the global table (4 gateways, the loopback, 6 hub and
@@ -875,6 +878,50 @@ def test_vrp_guest_wifi_that_reaches_the_dns_proxy_at_another_address(fleet: Fle
     assert "udp/53 to 198.51.100.10, tcp/53 to 198.51.100.10" in found[0].message
     assert found[0].message.count("/53 to ") == 4 and "and 24 more" in found[0].message
     assert not [f for f in _lint(config) if f.rule == "vrp-guest-dns"]
+
+
+def test_vrp_guest_wifi_that_reaches_the_router_itself(fleet: Fleet) -> None:
+    """A packet to the router passes no interzone filter, so GUEST-IN alone keeps a guest off
+    the router: from guest Wi-Fi only DHCP and pings reach its gateway, and nothing reaches the
+    router's other addresses (the loopback, another segment's gateway, a tunnel). A filter that
+    refuses DNS only hands guests SSH, SNMP, NTP, BGP and IKE at every address."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    acl = huawei_vrp._acls(huawei_vrp.parse(config.text, ("#",)))["GUEST-IN"]
+    guest, gateway = ipaddress.IPv4Address("10.64.5.20"), ipaddress.IPv4Address("10.64.5.1")
+    assert f"ip address {gateway} 255.255.255.128" in config.text
+    for destination in ("10.255.0.5", "10.64.4.1", "100.64.0.9", "198.51.100.10", str(gateway)):
+        for protocol, port in (("tcp", 22), ("udp", 161), ("udp", 123), ("tcp", 179), ("udp", 500), ("udp", 53)):
+            packet = huawei_vrp.Packet(protocol, guest, ipaddress.IPv4Address(destination), port)
+            assert not huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not huawei_vrp.acl_verdict(acl, huawei_vrp.Packet("icmp", guest, ipaddress.IPv4Address("10.255.0.5"))).forwarded
+    for packet in (
+        huawei_vrp.Packet("udp", guest, gateway, 67),
+        huawei_vrp.Packet("icmp", guest, gateway),
+        huawei_vrp.Packet("tcp", guest, ipaddress.IPv4Address("93.184.216.34"), 443),
+    ):
+        assert huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not [f for f in _lint(config) if f.rule == "vrp-guest-router"]
+    # The filter as it was: DNS refused at every address, everything else passed.
+    dns_only = re.sub(
+        r"(acl name GUEST-IN 3098\n)(?: rule .*\n)+",
+        lambda m: m[1]
+        + "".join(
+            f" rule {n} deny {proto} destination {address} 0 destination-port eq {name}\n"
+            for n, (address, proto, name) in enumerate(
+                [(a, p, k) for a in ("10.64.5.1", "10.255.0.5") for p, k in (("udp", "dns"), ("tcp", "domain"))], start=1
+            )
+        )
+        + " rule 99 permit ip\n",
+        config.text,
+        count=1,
+    )
+    found = [f for f in _lint(dataclasses.replace(config, text=dns_only)) if f.rule == "vrp-guest-router"]
+    assert len(found) == 1 and "tcp/22 to 10.255.0.5" in found[0].message
+    # Over-blocked: no DHCP renewal reaches the guest gateway.
+    no_dhcp = _broken(config, " rule 5 permit udp destination 10.64.5.1 0 destination-port eq bootps\n", "")
+    assert [f.message for f in _lint(no_dhcp) if f.rule == "vrp-guest-router"] == [
+        "rule 15 deny ip destination 10.64.5.1 0: refuses guest Wi-Fi's DHCP renewals to its gateway 10.64.5.1"
+    ]
 
 
 def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
