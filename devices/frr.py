@@ -975,6 +975,24 @@ def nft_segment_services(segments: Sequence[SegmentView]) -> list[str]:
     return lines
 
 
+def nft_segment_sources(view: StoreApplianceView) -> list[str]:
+    """Forward, first: nothing from a segment but from its own prefix, before conntrack's
+    established flows (a packet whose addresses and ports are another segment's connection would
+    otherwise ride it).
+
+    The intent's flows are each zone's (`Flow.source`, from the zone's `prefixes`), as IOS-XE's
+    and VRP's ACLs and FortiOS's policies (`srcaddr`) say with the segment's prefix; the forward
+    rules below match a segment by its incoming interface, which alone takes any source address
+    a host sends: a guest's spoofed public source would leave the breakout un-NATed (the
+    masquerade takes the guest prefix only), an office or POS host would reach HQ and the clouds
+    as another segment, or as another store. Linux's reverse-path filter is off by default
+    (rp_filter 0), and loose mode would pass them all over the default route."""
+    return [
+        f"{_NFT_RULE}# Each segment sends from its own prefix only, established flows included",
+        *(f'{_NFT_RULE}iifname "{segment.ifname}" ip saddr != {segment.net.cidr} drop' for segment in view.segments),
+    ]
+
+
 def nft_forward_rules(view: StoreApplianceView, flows: Sequence[FirewallFlow]) -> list[str]:
     """Forward: guest Wi-Fi to its breakout only; a zone that may not ride LTE/5G kept off the
     cellular tunnels; then the intent's allowed flows into the overlay."""
@@ -1599,6 +1617,7 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_dhcp_scopes", dhcp_scope_lines),
     ("frr_wan_queues", wan_queue_lines),
     ("frr_nft_segment_services", nft_segment_services),
+    ("frr_nft_segment_sources", nft_segment_sources),
     ("frr_nft_forward_rules", nft_forward_rules),
     ("frr_nft_segment_marking", nft_segment_marking),
     ("frr_nft_sla_marks", nft_sla_marks),

@@ -863,6 +863,74 @@ def wan_ike_from_peers(config: ConfigFile) -> Iterator[Finding]:
                     )
 
 
+_SEGMENT = re.compile(r"^ description \S+ segment vlan \d+$")
+_DADDR_LITERAL = re.compile(r"ip daddr \{([^}]*)\}")
+_DPORT_LITERAL = re.compile(r"\b(tcp|udp) dport \{\s*(\d+)")
+
+
+def _segments(lines: list[str]) -> dict[str, ipaddress.IPv4Network]:
+    """A store's LAN segments by interface (`description <kind> segment vlan N`): their prefixes."""
+    found: dict[str, ipaddress.IPv4Network] = {}
+    current: str | None = None
+    for line in lines:
+        if line.startswith("interface "):
+            current = line.split()[1]
+        elif current is not None and _SEGMENT.match(line):
+            addresses = _interface_addresses(lines).get(current, [])
+            if addresses:
+                found[current] = addresses[0].network
+        elif line == "exit":
+            current = None
+    return found
+
+
+@register_rule(PLATFORM)
+def segment_sources(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: a segment forwards only what it sends from its own prefix. The intent's flows are
+    each zone's, from the zone's prefixes, and every other store platform says so with the
+    segment's source (IOS-XE's and VRP's ACLs, FortiOS's `srcaddr`); a forward rule that matches
+    the segment by its incoming interface alone takes any source a host sends: a guest's spoofed
+    public source leaves the breakout un-NATed, an office host reaches HQ as the POS segment or
+    as another store. Read from the forward chain packet by packet: from each segment's interface
+    (the FRR config's `description <kind> segment vlan N`), from every other segment's first host
+    and from an internet address, to an internet address and to each destination (and its first
+    port) the chain's accept rules name."""
+    if config.suffix != "nftables.conf" or config.role != "edge":
+        return
+    segments = _segments(config.companions.get("", "").splitlines())
+    targets: list[tuple[str, int | None, ipaddress.IPv4Address]] = [("tcp", 443, _STRANGER + 1)]
+    for line in config.lines:
+        if not line.strip().endswith("accept") or (daddr := _DADDR_LITERAL.search(line)) is None:
+            continue
+        port = _DPORT_LITERAL.search(line)
+        for element in daddr[1].split(","):
+            try:
+                net = ipaddress.IPv4Network(element.strip())
+            except ValueError:
+                continue
+            host = net.network_address + (1 if net.prefixlen < 32 else 0)
+            targets.append((port[1], int(port[2]), host) if port else ("tcp", 443, host))
+    for ifname, prefix in sorted(segments.items()):
+        others = [next(net.hosts()) for name, net in sorted(segments.items()) if name != ifname]
+        packets = (
+            Packet(protocol, source, destination, port)
+            for source in [*others, _STRANGER]
+            for protocol, port, destination in dict.fromkeys(targets)
+        )
+        found = next(
+            ((packet, verdict) for packet in packets if (verdict := chain_verdict(config.text, "forward", packet, ifname)).forwarded),
+            None,
+        )
+        if found is not None:
+            packet, verdict = found
+            yield config.finding(
+                verdict.line,
+                "frr-segment-source",
+                f"{ifname} ({prefix}) forwards {packet.protocol}/{packet.port} from {packet.source}, outside its "
+                f"prefix, to {packet.destination}: {verdict.rule}",
+            )
+
+
 # A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.
 _SUMMARY_LINES = (
     ("network", re.compile(rf"^  network {PREFIX_PATTERN}$")),

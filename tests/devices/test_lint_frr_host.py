@@ -4,12 +4,14 @@ the loopback. Clean on what storestack renders; each rule catches a deliberately
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
 from lint_files import broken_files, rule_findings
 
-from storestack.devices.lint import ConfigFile
+from storestack.devices.lint import ConfigFile, Packet
+from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
 
@@ -25,6 +27,7 @@ def rendered(fleet: Fleet) -> list[ConfigFile]:
 def test_what_storestack_renders_is_clean(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     found = rule_findings(fleet, rendered, "ipsec-local-address") + rule_findings(fleet, rendered, "dns-upstream-source")
     found += rule_findings(fleet, rendered, "frr-wan-ike") + rule_findings(fleet, rendered, "frr-guest-queue")
+    found += rule_findings(fleet, rendered, "frr-segment-source")
     assert found == []
     assert any(f.name == f"{HUB}.swanctl.conf" for f in rendered)
 
@@ -132,3 +135,36 @@ def test_guest_wifi_breaking_out_without_its_best_effort_queue_is_found(fleet: F
     assert [(f.file, f.message.split(" (")[0]) for f in found] == [
         (guest, "lan0.40 breaks out by wan1 in the clear but is not held to its best-effort class")
     ]
+
+
+def test_a_segment_forwards_only_from_its_own_prefix(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """Spoofed sources stay in the store, as IOS-XE's and VRP's ACLs and FortiOS's `srcaddr`
+    keep them: a guest's packet from a public address never leaves the breakout un-NATed, an
+    office host sending as a till never reaches the payment servers, while each segment's own
+    hosts keep their flows. Without the source rules every segment is found."""
+    guest = "nw-0004-edge1.nftables.conf"
+    firewall = next(f for f in rendered if f.name == guest).text
+    main = next(f for f in rendered if f.name == "nw-0004-edge1.cfg").text
+    segments = dict(re.findall(r"^interface (lan0\.\d+)\n description (\S+) segment", main, re.M))
+    nets = {
+        kind: ipaddress.IPv4Interface(re.search(rf"^interface {name}\n.*\n ip address (\S+)$", main, re.M)[1]).network
+        for name, kind in segments.items()
+    }
+    ifname = {kind: name for name, kind in segments.items()}
+    host = {kind: net.network_address + 20 for kind, net in nets.items()}
+    public, payment = ipaddress.IPv4Address("93.184.216.34"), ipaddress.IPv4Address("10.0.11.5")
+
+    def forwarded(kind: str, source: ipaddress.IPv4Address, destination: ipaddress.IPv4Address) -> bool:
+        return chain_verdict(firewall, "forward", Packet("tcp", source, destination, 443), ifname[kind]).forwarded
+
+    assert forwarded("guest-wifi", host["guest-wifi"], public)
+    assert not forwarded("guest-wifi", ipaddress.IPv4Address("198.51.100.77"), public)
+    assert not forwarded("guest-wifi", host["pos"], public)
+    assert forwarded("pos", host["pos"], payment)
+    assert not forwarded("office", host["pos"], payment)
+    assert not forwarded("office", ipaddress.IPv4Address("10.64.8.20"), payment)  # another store's address
+    assert not forwarded("office", ipaddress.IPv4Address("10.0.250.9"), public)  # HQ's management range
+    unguarded = broken_files(rendered, guest, lambda t: re.sub(r'\n +iifname "\S+" ip saddr != \S+ drop', "", t))
+    found = rule_findings(fleet, unguarded, "frr-segment-source")
+    assert sorted(f.message.split()[0] for f in found) == sorted(segments)
+    assert all(f.file == guest and "outside its prefix" in f.message for f in found)
