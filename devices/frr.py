@@ -706,6 +706,8 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
+        "store_sources": ", ".join(str(net) for net in view.intent.store_forwarding.sources),
+        "internet_sources": ", ".join(str(net) for net in view.intent.store_forwarding.internet_sources),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }

@@ -349,11 +349,13 @@ class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
     loopback, `pingable`); nothing else to the hub's own DC and public addresses (`closed`); anything
-    to the corporate ranges (HQ, the clouds, the desktops, the management ranges and servers);
+    from the stores' own addresses (`sources`) to the corporate ranges (HQ, the clouds, the
+    desktops, the management ranges and servers);
     nothing else to a private range (`private`: RFC 1918, the RFC 6598 shared space, the RFC 3927
     link-local range of the cloud VPNs' inside addresses, `ip_plan.private_ranges` and every fleet
-    range, so every store's segments, loopback and tunnel addresses); the rest, the internet
-    through HQ's breakout. No store reaches another through its hub, nor the clouds' BGP speakers."""
+    range, so every store's segments, loopback and tunnel addresses); the rest, from the stores'
+    segments (`internet_sources`), the internet through HQ's breakout; nothing else. No store
+    reaches another through its hub, nor the clouds' BGP speakers, nor sends as HQ."""
 
     control: tuple[StoreControl, ...]
     corporate: tuple[ipaddress.IPv4Network, ...]
@@ -385,6 +387,23 @@ class StoreForwarding:
     def fleet(self) -> tuple[ipaddress.IPv4Network, ...]:
         """Every range of the stores' own addresses: segments, loopbacks, tunnels."""
         return (self.stores, self.loopbacks, self.tunnels)
+
+    @property
+    def sources(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """The sources a hub forwards from its store tunnels to the corporate ranges: the stores'
+        own addresses (`fleet`: a segment's hosts, the store's loopback for its NTP, TACACS+,
+        syslog and DNS, a tunnel address for the ICMP errors the store sends). Nothing a store
+        sends as another source passes: not HQ's management ranges, servers or DC routers, whose
+        own filters (the hubs' DC port filters included) trust what comes from those addresses.
+        The hub cannot tell one store's addresses from another's on a shared filter; each store's
+        zone firewall holds its own segments to their prefixes."""
+        return self.fleet
+
+    @property
+    def internet_sources(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """The sources a hub forwards from its store tunnels to the internet: the stores'
+        segments only (the office's internet through HQ's breakout)."""
+        return (self.stores,)
 
 
 @record

@@ -176,8 +176,11 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             # the hub's own addresses a store never reaches (its DC address)
             "closed": [str(a) for a in hub.store_forwarding.closed],
             "corporate": [str(n) for n in hub.store_forwarding.corporate],
+            # from the stores' own addresses only (no store sends as HQ or the internet)
+            "corporate_from": [str(n) for n in hub.store_forwarding.sources],
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",
+            "internet_from": [str(n) for n in hub.store_forwarding.internet_sources],
         },
         # its queues towards the stores: the stores' classes, shaped to the intent's shaped rate of
         # its uplink (`uplink_queue_kbps`, WAN_SHAPE_PERCENT of `uplink_mbps`; None: not shaped),

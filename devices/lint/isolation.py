@@ -19,7 +19,9 @@ intent closes), and where the filter decides what reaches the hub itself
 (`ForwardingFacts.to_hub`), to the hub's own addresses no store reaches
 (`StoreForwarding.closed`: its DC and public addresses), to the hub's inside addresses of other
 stores' tunnels (a tunnel's control traffic runs between its own two ends: `control`), and to
-the hub's loopback, which the stores' tunnel addresses only ping (`pingable`).
+the hub's loopback, which the stores' tunnel addresses only ping (`pingable`). And a store
+sending as what none of the stores' addresses is (`StoreForwarding.sources`: HQ's management
+ranges and hosts, the hubs' DC neighbours, the internet) reaches nothing through the hub.
 """
 
 from __future__ import annotations
@@ -161,6 +163,40 @@ def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     return _first_store_packets(hub, targets)
 
 
+# An internet address that is no fleet's (RFC 2544's benchmarking range): what a store would
+# send to, and spoof, on the internet through HQ's breakout.
+_INTERNET = ipaddress.IPv4Address("198.18.0.9")
+
+
+def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """(store, what, packet): the hub's first store sending, from inside its tunnel, as what is
+    none of the stores' addresses (`StoreForwarding.sources`): HQ's management ranges, a corporate
+    host, the hub's DC neighbours (the core routers, the other hubs), an internet address; to a
+    host of each corporate range and to the internet. The filters behind the hub trust some of
+    those sources (the other hubs' DC port filters take BGP from a hub's DC address, HQ's
+    servers their management ranges); a store may send as any of them."""
+    senders = _stores(hub)[:1]
+    if not senders:
+        return
+    forwarding = hub.store_forwarding
+    sources = [(f"HQ's management range {net}", _first_host(net)) for net in hub.management.ranges]
+    sources += [(f"the corporate range {net}", _first_host(net)) for net in forwarding.corporate]
+    sources += [(f"the DC core router {address}", address) for address in hub.dc.routers]
+    sources += [
+        (f"hub {session.peer}'s DC address {session.peer_address}", session.peer_address)
+        for session in hub.sessions
+        if session.kind == "hub-hub"
+    ]
+    sources.append((f"the internet address {_INTERNET}", _INTERNET))
+    destinations = [_first_host(net) for net in forwarding.corporate] + [_INTERNET + 1]
+    for name, source in sources:
+        if any(source in net for net in forwarding.sources):
+            continue
+        for destination in destinations:
+            for protocol, port in _PROBES:
+                yield senders[0].store, f"the corporate ranges or the internet sending as {name}", Packet(protocol, source, destination, port)
+
+
 def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     extractor = FORWARDING_EXTRACTORS.get(config.platform)
     if extractor is None:
@@ -177,7 +213,7 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
     file = facts.file or config.name
     reported: set[tuple[int, str]] = set()
-    packets = [*_packets(hub), *_cloud_packets(hub)]
+    packets = [*_packets(hub), *_cloud_packets(hub), *_spoofed_packets(hub)]
     if facts.to_hub:
         packets += _hub_packets(hub)
     for store, what, packet in packets:

@@ -1082,9 +1082,17 @@ class ViewBuilder:
         ]
         # Nothing else to the hub's own DC address (`closed`), which a corporate range holds.
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in forwarding.closed]
-        rules += [AclRule("permit", "ip", None, Net.of(net)) for net in forwarding.corporate]
+        # Only from the stores' own addresses (`sources`): never as HQ, a management range or a
+        # DC neighbour of the hubs, which the filters behind the hub trust by source address.
+        rules += [
+            AclRule("permit", "ip", Net.of(source), Net.of(net))
+            for net in forwarding.corporate
+            for source in forwarding.sources
+        ]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
-        rules.append(AclRule("permit", "ip"))
+        rules += [AclRule("permit", "ip", Net.of(source)) for source in forwarding.internet_sources]
+        # A traffic-filter (VRP) passes what no rule matches; IOS-XE's implicit deny says the same.
+        rules.append(AclRule("deny", "ip"))
         return rules
 
     @staticmethod

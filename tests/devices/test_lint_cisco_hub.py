@@ -81,7 +81,10 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
     # follows it packet by packet).
     assert " ip access-group FROM-STORES in\n" in template[1]
     acl = re.search(r"^ip access-list extended FROM-STORES\n((?: .*\n)+)", text, re.M)
-    assert acl is not None and acl[1].splitlines()[-1].endswith(" permit ip any any")
+    assert acl is not None and [line.split(maxsplit=1)[1] for line in acl[1].splitlines()[-2:]] == [
+        "permit ip 10.64.0.0 0.15.255.255 any",
+        "deny ip any any",
+    ]
     denied = [
         ipaddress.IPv4Network(f"{m[1]}/{m[2]}")
         for m in re.finditer(r"^ \d+ deny ip any (\S+) (\S+)$", acl[1], re.M)

@@ -72,6 +72,8 @@ def test_one_forwarding_intent_for_every_hub(fleet: Fleet) -> None:
     shown = hub_report(NetworkIntent(fleet), HUB)["store_forwarding"]
     assert shown["corporate"] == [str(n) for n in forwarding.corporate]
     assert shown["never"] == [str(n) for n in forwarding.private] and shown["then"] == "internet"
+    assert shown["corporate_from"] == [str(n) for n in (plan.stores, plan.loopbacks, plan.transit)]
+    assert shown["internet_from"] == [str(plan.stores)]
     store_tunnels = [t for t in hub.tunnels if t.kind == "store-hub"]
     assert [(c.tunnel, c.store_inside, c.hub_inside) for c in forwarding.control] == [
         (t.id, t.peer_inside, t.local_inside.ip) for t in store_tunnels if t.local_inside is not None
@@ -104,6 +106,27 @@ def test_every_hub_keeps_its_stores_apart_and_lets_them_work(fleet: Fleet, platf
     segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(plan.stores))
     for destination in (_host(plan.hq[0]), _host(plan.cloud), ipaddress.IPv4Address("198.51.100.7")):
         assert _verdict(config, hub, Packet("tcp", _host(segment), destination, 443)), destination
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_store_sends_through_its_hub_as_hq(fleet: Fleet, platform: Platform) -> None:
+    """A store's tunnel brings through the hub only the stores' own addresses
+    (`StoreForwarding.sources`): a store sending as HQ's management range, as the other hub's DC
+    address (which that hub's DC port filter takes BGP from) or as an internet address reaches
+    neither HQ nor the internet, while its segments and loopback still reach HQ."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    plan = fleet.spec.ip_plan
+    other_hub = next(s.peer_address for s in hub.sessions if s.kind == "hub-hub")
+    spoofed = (_host(hub.management.ranges[0]), other_hub, ipaddress.IPv4Address("198.18.0.9"))
+    for source in spoofed:
+        for destination, port in ((other_hub, 179), (_host(plan.hq[0]), 514), (ipaddress.IPv4Address("198.51.100.7"), 443)):
+            packet = Packet("tcp", source, destination, port)
+            assert not _verdict(config, hub, packet), (platform, packet)
+    session = next(s for s in hub.sessions if s.kind == "store-hub")
+    own = [_host(n) if n.prefixlen < 32 else n.network_address for n in session.accepts]
+    for source in own:
+        assert _verdict(config, hub, Packet("tcp", source, _host(plan.hq[0]), 443)), (platform, source)
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
@@ -172,11 +195,51 @@ _BREAKS = [
     ),
     pytest.param(
         "frr",
-        r"^        iifgroup 10 ip daddr != @private accept$",
+        r"^        iifgroup 10 ip saddr @store_internet_sources ip daddr != @private accept$",
         "        iifgroup 10 accept",
         "nftables.conf",
         "tunnel address",
         id="frr-accept-all-from-tunnels",
+    ),
+    pytest.param(
+        "frr",
+        r'^        iifname "dc" ip saddr @hq_management oifgroup 10 accept$',
+        "        ip saddr @hq_management oifgroup 10 accept",
+        "nftables.conf",
+        "from 10.0.250.1",
+        id="frr-management-to-stores-from-any-port",
+    ),
+    pytest.param(
+        "cisco_xe",
+        r"^ (\d+) permit ip 10\.64\.0\.0 0\.15\.255\.255 10\.0\.0\.0 0\.0\.255\.255$",
+        r" \1 permit ip any 10.0.0.0 0.0.255.255",
+        "",
+        "sending as HQ's management range",
+        id="ios-xe-corporate-from-any-source",
+    ),
+    pytest.param(
+        "huawei_vrp",
+        r"^ rule (\d+) permit ip source 10\.64\.0\.0 0\.15\.255\.255$",
+        r" rule \1 permit ip",
+        "",
+        "sending as the internet address",
+        id="vrp-internet-from-any-source",
+    ),
+    pytest.param(
+        "frr",
+        r"ip saddr @store_sources ip daddr @corporate accept$",
+        "ip daddr @corporate accept",
+        "nftables.conf",
+        "sending as hub hq-hub2's DC address",
+        id="frr-corporate-from-any-source",
+    ),
+    pytest.param(
+        "fortinet",
+        r'set srcaddr "STORES" "STORE-LOOPBACKS"',
+        'set srcaddr "all"',
+        "",
+        "sending as",
+        id="fortios-corporate-from-any-source",
     ),
     pytest.param(
         "fortinet",
@@ -318,7 +381,7 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
     assert _findings(config, intent) == []
     for address in own:
         # FROM-STORES's denies, right above the corporate permits (other ACLs deny the DC address too).
-        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)* \d+ permit ip any 10\.0\.0\.0 )"
+        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.0 )"
         findings = _findings(_broken(config, closing, ""), intent)
         assert findings and all(f"the hub's own address {address}" in f.message for f in findings), address
 

@@ -604,7 +604,12 @@ def test_vrp_hub_keeps_stores_apart(fleet: Fleet) -> None:
     packet)."""
     text = _hub(fleet, "huawei_vrp").text
     acl = re.search(r"^acl name FROM-STORES \d+\n((?: rule .*\n)+)", text, re.M)
-    assert acl is not None and acl[1].splitlines()[-1].endswith(" permit ip")
+    # Its closing permit, the internet from the stores' segments, then `deny ip`: a traffic-filter
+    # passes what no rule matches.
+    assert acl is not None and acl[1].splitlines()[-2:] == [
+        f" rule {acl[1].splitlines()[-2].split()[1]} permit ip source 10.64.0.0 0.15.255.255",
+        f" rule {acl[1].splitlines()[-1].split()[1]} deny ip",
+    ]
     denied = [
         ipaddress.IPv4Network(f"{m[1]}/{m[2]}")
         for m in re.finditer(r"^ rule \d+ deny ip destination (\S+) (\S+)$", acl[1], re.M)
