@@ -807,7 +807,11 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             lambda packet: Verdict(True, 0, "no nftables.conf"),
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its tunnels bring in")],
         )
-    tunnels = tunnel_group(config.companions.get("routing", ""))
+    # The store tunnels: the tunnel group's interfaces but the cloud VPNs (set `cloud_tunnels`),
+    # which share the group and have rules of their own.
+    group = tunnel_group(config.companions.get("routing", ""))
+    clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
+    tunnels = None if group is None else group - clouds
     return ForwardingFacts(
         lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
     )
