@@ -81,8 +81,10 @@ def test_guest_wifi_breaks_out_locally_and_never_reaches_the_overlay(fleet: Flee
     guest = fleet.store("nw-0004").segments["guest-wifi"]
     assert f'oifname "wan1" ip saddr {guest.subnet} masquerade' in rules
     forward = [line for line in _forward_rules(rules) if line.startswith('iifname "lan0.40"')]
-    # Private ranges and every tunnel are refused before the one accept, and nothing follows it.
+    # A source not of the guest prefix, private ranges and every tunnel are refused before the
+    # one accept, and nothing follows it.
     assert forward == [
+        f'iifname "lan0.40" ip saddr != {guest.subnet} drop',
         'iifname "lan0.40" ip daddr @private drop',
         'iifname "lan0.40" oifgroup 10 drop',
         'iifname "lan0.40" oifname "wan1" accept',
