@@ -614,6 +614,25 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def ike_version(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 negotiates IKEv2, as every far end of the fleet does (strongSwan's `version
+    = 2`, IOS-XE's `crypto ikev2`, VRP's `undo version 1`, the AWS tunnel options' `ikev2`): a
+    phase 1 without `set ike-version 2` runs IKEv1, FortiOS's default (CLI reference, `config vpn
+    ipsec phase1-interface`: `set ike-version [1|2]`), and never comes up with any of them."""
+    if config.suffix:
+        return
+    for entry in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        version = entry.first("ike-version")
+        if version != "2":
+            yield config.finding(
+                entry.line,
+                "fortios-ike-version",
+                f"phase 1 {entry.name} ike-version {version or 'unset (1)'}: IKEv1, while its far end "
+                "negotiates IKEv2 only, so the tunnel never comes up",
+            )
+
+
+@register_rule(PLATFORM)
 def net_device_dialup_only(config: ConfigFile) -> Iterator[Finding]:
     """`net-device` decides whether the instances of a dial-up phase 1 (`type dynamic`) get
     interfaces of their own (Administration Guide, "Dynamic tunnel interface creation"); a
