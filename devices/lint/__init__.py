@@ -126,6 +126,17 @@ class TunnelFact:
     # where the config says them.
     bfd: bool | None = None
     bfd_timers: tuple[int, int, int] | None = None
+    # The traffic selectors the end negotiates, (its own, the far end's): each a tuple of
+    # prefixes ("0.0.0.0/0"), or of a word where it negotiates no prefix of its own choosing
+    # (`SELECTORS_DYNAMIC`: strongSwan's default, the IKE address; `SELECTORS_GRE`: GRE over
+    # IPsec, the two outside addresses' GRE packets). None: the extractor does not read them.
+    selectors: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+
+# What a tunnel end negotiates as traffic selectors where it names no prefix (`TunnelFact.selectors`).
+SELECTORS_DYNAMIC = "dynamic"
+SELECTORS_GRE = "gre"
+ROUTE_BASED_SELECTORS: tuple[tuple[str, ...], tuple[str, ...]] = (("0.0.0.0/0",), ("0.0.0.0/0",))
 
 
 @dataclass(frozen=True, slots=True)

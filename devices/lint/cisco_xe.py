@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from storestack.devices.lint import (
     IP_PATTERN,
     PREFIX_PATTERN,
+    ROUTE_BASED_SELECTORS,
+    SELECTORS_GRE,
     AdvertisementFacts,
     ConfigFile,
     Finding,
@@ -2258,10 +2260,23 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(interface) if bgp_bfd.get(peer_inside or "") else None,
+                selectors=_tunnel_selectors(interface),
             )
         )
     facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
     return facts
+
+
+def _tunnel_selectors(interface: Line | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a tunnel interface with `tunnel protection` negotiates: `tunnel mode ipsec ipv4` (a
+    virtual tunnel interface) everything, 0.0.0.0/0 both ways; without it the interface is in
+    IOS's default mode, GRE over IP (command reference, `tunnel mode`: "Default: GRE"), and its
+    IPsec SA protects the GRE packets between the two outside addresses only."""
+    mode = next((line.words[2:] for line in _children(interface) if line.words[:2] == ["tunnel", "mode"]), None)
+    if mode == ["ipsec", "ipv4"]:
+        return ROUTE_BASED_SELECTORS
+    word = SELECTORS_GRE if mode is None or mode[:1] == ["gre"] else " ".join(mode)
+    return (word,), (word,)
 
 
 def _template_tunnels(
@@ -2305,6 +2320,7 @@ def _template_tunnels(
                 any_peer_address=True,
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(template) if bgp_bfd.get(peer_inside or "") else None,
+                selectors=_tunnel_selectors(template),
             )
         )
     return facts

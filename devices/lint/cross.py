@@ -1,5 +1,5 @@
 """Cross-file lint: every tunnel of the network intent, checked at both ends as the configs spell
-it (addresses, identities, BGP ASN, PSK slot, BFD on both ends or neither, and its timers), and its proposals against the far end's
+it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
 which must answer them (each platform's `register_probes` and `register_answers`); each hub's
@@ -32,6 +32,7 @@ from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aw
 from storestack.network.model import Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
+TRAFFIC_SELECTORS = "traffic-selectors"
 PROBE_UNANSWERED = "probe-unanswered"
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
@@ -163,6 +164,20 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 "peer-mismatch",
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
             )
+    if fact.selectors is not None:
+        wanted = (
+            tuple(sorted(str(net) for net in tunnel.local_selectors)),
+            tuple(sorted(str(net) for net in tunnel.peer_selectors)),
+        )
+        if fact.selectors != wanted:
+            yield Finding(
+                fact.file,
+                fact.line,
+                TRAFFIC_SELECTORS,
+                f"tunnel {fact.name}: negotiates traffic selectors {_spelled(fact.selectors)}, the intent says "
+                f"{_spelled(wanted)}: a route-based far end proposes and accepts those only, so the child SA "
+                "is refused or protects part of what is routed into the tunnel",
+            )
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
         yield Finding(
             fact.file,
@@ -171,6 +186,10 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             f"tunnel {fact.name}: BGP {'tracks' if fact.bfd else 'does not track'} its peer with BFD; "
             f"the intent says {'BFD profile ' + tunnel.bfd if tunnel.bfd else 'no BFD (the far end runs none)'}",
         )
+
+
+def _spelled(selectors: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    return f"local {', '.join(selectors[0])}, remote {', '.join(selectors[1])}"
 
 
 def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:

@@ -1248,9 +1248,24 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=esp,
                 bfd=bfd,
                 bfd_timers=bfd_timers,
+                selectors=(_selector(child, "src"), _selector(child, "dst")) if child is not None else None,
             )
         )
     return facts
+
+
+def _selector(phase2: Entry, side: str) -> tuple[str, ...]:
+    """A phase 2's quick-mode selector on one side (`src` its own, `dst` the far end's): by
+    default a subnet, 0.0.0.0 0.0.0.0 (CLI reference, `config vpn ipsec phase2-interface`:
+    src-addr-type, src-subnet, dst-addr-type, dst-subnet); any other type as FortiOS spells it."""
+    kind = phase2.first(f"{side}-addr-type") or "subnet"
+    if kind != "subnet":
+        return (" ".join([kind, *phase2.get(f"{side}-name"), *phase2.get(f"{side}-start-ip")]),)
+    words = phase2.get(f"{side}-subnet") or ["0.0.0.0", "0.0.0.0"]
+    try:
+        return (str(ipaddress.IPv4Network("/".join(words[:2]), strict=False)),)
+    except ValueError:
+        return (" ".join(words),)
 
 
 def _default_routes(parsed: dict[str, Block], port: str) -> list[Entry]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
+    SELECTORS_DYNAMIC,
     AdvertisementFacts,
     ConfigFile,
     Finding,
@@ -568,9 +569,18 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 esp=_esp(_child(settings, name, "esp_proposals") or ""),
                 bfd=bfd if peer else None,
                 bfd_timers=(profiles.get(bfd_profile, _BFD_DEFAULTS) if bfd_profile else _BFD_DEFAULTS) if bfd else None,
+                selectors=(_selectors(_child(settings, name, "local_ts")), _selectors(_child(settings, name, "remote_ts"))),
             )
         )
     return facts
+
+
+def _selectors(value: str | None) -> tuple[str, ...]:
+    """A child's `local_ts` / `remote_ts` as prefixes; unset, swanctl's default `dynamic`: the IKE
+    address of that end only (swanctl.conf, connections.<conn>.children.<child>.local_ts)."""
+    if value is None:
+        return (SELECTORS_DYNAMIC,)
+    return tuple(sorted(part.strip() for part in value.split(",") if part.strip()))
 
 
 # ---------------------------------------------------------------- a hub's forward chain

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
+    ROUTE_BASED_SELECTORS,
+    SELECTORS_GRE,
     ConfigFile,
     Finding,
     ForwardingFacts,
@@ -1211,9 +1213,21 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=esp,
                 bfd=(peer_inside in bgp_bfd) if peer_inside else None,
                 bfd_timers=bgp_bfd.get(peer_inside or ""),
+                selectors=_tunnel_selectors(values.get("tunnel-protocol")),
             )
         )
     return facts
+
+
+def _tunnel_selectors(protocol: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a tunnel interface with an IPsec profile negotiates: `tunnel-protocol ipsec` (an IPsec
+    virtual tunnel interface) everything, 0.0.0.0/0 both ways; `tunnel-protocol gre` protects
+    the GRE packets between the two outside addresses only (Huawei AR configuration guide, IPSec:
+    "Using a Virtual Tunnel Interface to Establish an IPSec Tunnel", and GRE over IPSec)."""
+    if protocol == ["ipsec"]:
+        return ROUTE_BASED_SELECTORS
+    word = SELECTORS_GRE if protocol == ["gre"] else " ".join(protocol or ["none"])
+    return (word,), (word,)
 
 
 @register_rule(PLATFORM)

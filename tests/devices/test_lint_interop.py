@@ -26,3 +26,42 @@ def test_a_fortios_phase1_left_on_ikev1_is_found(fleet: Fleet, rendered: list[Co
     assert "unset (1)" in findings[0].message and findings[0].line > 0
     files = broken_files(rendered, "nw-0006-edge1.cfg", lambda t: t.replace("set ike-version 2", "set ike-version 1"))
     assert len(rule_findings(fleet, files, "fortios-ike-version")) == 6  # four hub tunnels, two AWS
+
+
+def test_traffic_selectors_off_the_route_based_intent_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # Every store-hub tunnel is route-based: 0.0.0.0/0 both ways, which is all an IOS-XE or VRP
+    # virtual tunnel interface and a FortiOS interface-mode phase 2 propose and accept.
+    assert not rule_findings(fleet, rendered, "traffic-selectors")
+
+    def narrowed(text: str) -> str:  # the hub's child of nw-0003-wan1 (IOS-XE) protects HQ only
+        head = "            nw-0003-wan1-hq-hub1 : storestack-responder {\n                local_ts = 0.0.0.0/0\n"
+        return text.replace(head, head.replace("0.0.0.0/0", "10.0.0.0/16"), 1)
+
+    findings = rule_findings(fleet, broken_files(rendered, "hq-hub1.swanctl.conf", narrowed), "traffic-selectors")
+    assert [(f.file, f.message.split()[1]) for f in findings] == [("hq-hub1.swanctl.conf", "nw-0003-wan1-hq-hub1:")]
+    assert "local 10.0.0.0/16, remote 0.0.0.0/0" in findings[0].message
+
+    def unset(text: str) -> str:  # swanctl's default is the IKE address alone
+        return text.replace(
+            "            nw-0005-lte1-hq-hub1 : storestack-responder {\n                local_ts = 0.0.0.0/0\n",
+            "            nw-0005-lte1-hq-hub1 : storestack-responder {\n",
+            1,
+        )
+
+    findings = rule_findings(fleet, broken_files(rendered, "hq-hub1.swanctl.conf", unset), "traffic-selectors")
+    assert len(findings) == 1 and "local dynamic, remote 0.0.0.0/0" in findings[0].message
+
+    # An IOS-XE tunnel without `tunnel mode ipsec ipv4` is GRE over IPsec, IOS's default mode.
+    gre = broken_files(rendered, "nw-0003-edge1.cfg", lambda t: t.replace(" tunnel mode ipsec ipv4\n", "", 1))
+    findings = rule_findings(fleet, gre, "traffic-selectors")
+    assert len(findings) == 1 and findings[0].file == "nw-0003-edge1.cfg" and "local gre, remote gre" in findings[0].message
+    # VRP's GRE tunnel protocol, likewise.
+    gre = broken_files(rendered, "nw-0005-edge1.cfg", lambda t: t.replace(" tunnel-protocol ipsec\n", " tunnel-protocol gre\n", 1))
+    assert len(rule_findings(fleet, gre, "traffic-selectors")) == 1
+    # A FortiOS phase 2 that names the far end's subnet.
+    def far_subnet(text: str) -> str:
+        head = '        set phase1name "hq-hub1-wan1"\n'
+        return text.replace(head, head + "        set dst-subnet 10.0.0.0 255.255.0.0\n", 1)
+
+    findings = rule_findings(fleet, broken_files(rendered, "nw-0006-edge1.cfg", far_subnet), "traffic-selectors")
+    assert len(findings) == 1 and "remote 10.0.0.0/16" in findings[0].message
