@@ -131,6 +131,26 @@ class TunnelFact:
     # (`SELECTORS_DYNAMIC`: strongSwan's default, the IKE address; `SELECTORS_GRE`: GRE over
     # IPsec, the two outside addresses' GRE packets). None: the extractor does not read them.
     selectors: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    # The type of the IKE identity the end sends (`local_id`) and of the one it expects
+    # (`peer_id`): one of `ID_TYPES`. IKEv2 peers match an identity by type and value (RFC 7296
+    # 3.5), so an FQDN and a KEY_ID of one spelling differ. None: the config leaves the type to
+    # the platform, or the extractor does not read it.
+    local_id_type: str | None = None
+    peer_id_type: str | None = None
+
+
+# IKEv2 identification types (RFC 7296 3.5) as `TunnelFact` names them.
+ID_TYPES = ("ipv4", "fqdn", "user-fqdn", "key-id", "dn")
+
+
+def id_type_of(identity: str) -> str:
+    """The type a plain identity string stands for: an IPv4 address or else an FQDN, as the
+    network intent writes every identity (`Tunnel.local_id`)."""
+    try:
+        ipaddress.IPv4Address(identity)
+    except ValueError:
+        return "fqdn"
+    return "ipv4"
 
 
 # What a tunnel end negotiates as traffic selectors where it names no prefix (`TunnelFact.selectors`).

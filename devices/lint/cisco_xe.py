@@ -2221,13 +2221,14 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         }
         pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
         ikev2 = _section(root, "crypto", "ikev2", "profile", settings.get("set ikev2-profile", ""))
-        local_id = peer_id = keyring = None
+        local_id = peer_id = keyring = local_id_type = peer_id_type = None
         for line in ikev2.children if ikev2 else []:
             lw = line.words
             if lw[:2] == ["identity", "local"]:
-                local_id = lw[-1]
+                local_id, local_id_type = lw[-1], _ID_TYPES.get(lw[2]) if len(lw) > 3 else None
             elif lw[:3] == ["match", "identity", "remote"] and len(lw) > 4:
                 peer_id = lw[4]  # fqdn NAME | address A.B.C.D MASK
+                peer_id_type = _ID_TYPES.get(lw[3])
             elif lw[:2] == ["keyring", "local"]:
                 keyring = lw[2]
         psk = None
@@ -2261,10 +2262,18 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(interface) if bgp_bfd.get(peer_inside or "") else None,
                 selectors=_tunnel_selectors(interface),
+                local_id_type=local_id_type,
+                peer_id_type=peer_id_type,
             )
         )
     facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
     return facts
+
+
+# An IKEv2 profile's identity keywords (`identity local`, `match identity remote`) and the
+# identification types they send or match (IOS-XE Security Configuration Guide, "Configuring
+# Internet Key Exchange Version 2": identity local {address | dn | email | fqdn | key-id}).
+_ID_TYPES = {"address": "ipv4", "fqdn": "fqdn", "email": "user-fqdn", "key-id": "key-id", "dn": "dn"}
 
 
 def _tunnel_selectors(interface: Line | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -2293,9 +2302,8 @@ def _template_tunnels(
         profile = _section(root, "crypto", "ipsec", "profile", values.get("tunnel protection ipsec profile", ""))
         settings = {" ".join(line.words[:-1]): line.words[-1] for line in _children(profile)}
         pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
-        local_id = next(
-            (line.words[-1] for line in peer.profile.children if line.words[:2] == ["identity", "local"]), None
-        )
+        local = next((line.words for line in peer.profile.children if line.words[:2] == ["identity", "local"]), None)
+        local_id = local[-1] if local else None
         local_inside = peer_inside = None
         if peer.address is not None:
             local_inside = peer.address[0]
@@ -2321,6 +2329,9 @@ def _template_tunnels(
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(template) if bgp_bfd.get(peer_inside or "") else None,
                 selectors=_tunnel_selectors(template),
+                local_id_type=_ID_TYPES.get(local[2]) if local and len(local) > 3 else None,
+                # the keyring names the peer by `identity fqdn` (_template_peers)
+                peer_id_type="fqdn" if peer.identity else None,
             )
         )
     return facts

@@ -24,6 +24,7 @@ from storestack.devices.lint import (
     PrefixList,
     ProbeAnswers,
     TunnelFact,
+    id_type_of,
     load_platform_rules,
 )
 from storestack.network.build import NetworkIntent
@@ -154,6 +155,10 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
         "peer ASN": (fact.peer_asn, tunnel.peer_asn if tunnel.local_inside else None),
         "PSK slot": (fact.psk_slot, f"<{tunnel.psk.name}>"),
     }
+    if fact.local_id_type is not None:
+        expected["IKE identity type"] = (fact.local_id_type, id_type_of(tunnel.local_id))
+    if fact.peer_id_type is not None:
+        expected["peer IKE identity type"] = (fact.peer_id_type, id_type_of(tunnel.peer_id))
     if fact.any_peer_address:
         del expected["peer outside address"]
     for what, (found, wanted) in expected.items():
@@ -228,6 +233,18 @@ def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
         yield Finding(
             hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: IKE identities differ between the ends"
         )
+    for sent, expected, sender in (
+        (store.local_id_type, hub.peer_id_type, "store"),
+        (hub.local_id_type, store.peer_id_type, "hub"),
+    ):
+        if sent is not None and expected is not None and sent != expected:
+            yield Finding(
+                hub.file,
+                hub.line,
+                "peer-mismatch",
+                f"tunnel {hub.name}: the {sender} sends an IKE identity of type {sent}, the other end expects "
+                f"{expected}: IKEv2 matches the type with the value, so authentication fails",
+            )
     if store.psk_slot != hub.psk_slot:
         yield Finding(
             hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: PSK slots differ between the ends"

@@ -1238,8 +1238,10 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_outside=phase1.first("remote-gw"),
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                local_id=phase1.first("localid")
+                # `localid-type address` sends the phase 1 interface's address whatever `localid` says
+                local_id=(phase1.first("localid") if phase1.first("localid-type") != "address" else None)
                 or _address_id(interfaces.get(phase1.first("interface") or "")),
+                local_id_type=_ID_TYPES.get(phase1.first("localid-type") or "auto"),
                 # peertype any: the peer is known by its address (remote-gw), as IKE identifies it
                 peer_id=phase1.first("peerid") or phase1.first("remote-gw"),
                 psk_slot=" ".join(psk) if psk else None,
@@ -1252,6 +1254,12 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             )
         )
     return facts
+
+
+# A phase 1's `localid-type` values and the identification types they send (CLI reference,
+# `config vpn ipsec phase1-interface`: localid-type [auto|fqdn|user-fqdn|keyid|address|asn1dn]);
+# `auto`, the default, leaves the type to FortiOS (not read).
+_ID_TYPES = {"fqdn": "fqdn", "user-fqdn": "user-fqdn", "keyid": "key-id", "address": "ipv4", "asn1dn": "dn"}
 
 
 def _selector(phase2: Entry, side: str) -> tuple[str, ...]:

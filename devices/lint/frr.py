@@ -21,6 +21,7 @@ from storestack.devices.lint import (
     TunnelFact,
     Verdict,
     hub_probe_kinds,
+    id_type_of,
     line_advertisements,
     pattern_summaries,
     register_advertisements,
@@ -548,6 +549,8 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 None,
             )
         secret = keys.get(f"ike-{name}", (0, {}))[1]
+        local_id, local_id_type = _identity(settings.get("local.id"))
+        peer_id, peer_id_type = _identity(settings.get("remote.id"))
         # BFD as BGP uses it: a session bfdd runs that BGP does not track moves no route.
         bfd, bfd_profile = bgp_bfd.get(peer or "", (False, None))
         bfd_profile = bfd_profile or bfd_peers.get(peer or "")
@@ -561,8 +564,8 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 else settings["remote_addrs"],
                 local_inside=str(local.ip) if local else None,
                 peer_inside=peer,
-                local_id=settings.get("local.id"),
-                peer_id=settings.get("remote.id"),
+                local_id=local_id,
+                peer_id=peer_id,
                 psk_slot=secret.get("secret"),
                 peer_asn=neighbors.get(peer) if peer else None,
                 ike=_ike(settings.get("proposals", "")),
@@ -570,9 +573,28 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 bfd=bfd if peer else None,
                 bfd_timers=(profiles.get(bfd_profile, _BFD_DEFAULTS) if bfd_profile else _BFD_DEFAULTS) if bfd else None,
                 selectors=(_selectors(_child(settings, name, "local_ts")), _selectors(_child(settings, name, "remote_ts"))),
+                local_id_type=local_id_type,
+                peer_id_type=peer_id_type,
             )
         )
     return facts
+
+
+def _identity(value: str | None) -> tuple[str | None, str | None]:
+    """A swanctl identity and the type strongSwan gives it ("Identity Parsing", strongSwan
+    documentation): `=` in it, a DN; a leading `@#` a KEY_ID (hex), `@@` an RFC 822 address and
+    `@` an FQDN, each without its prefix; any other `@` an RFC 822 address; else an IP address
+    where it is one, otherwise an FQDN. Unset or `%any`: no identity of its own (None, None)."""
+    if value is None or value == "%any":
+        return None, None
+    if "=" in value:
+        return value, "dn"
+    for prefix, kind in (("@#", "key-id"), ("@@", "user-fqdn"), ("@", "fqdn")):
+        if value.startswith(prefix):
+            return value[len(prefix) :], kind
+    if "@" in value:
+        return value, "user-fqdn"
+    return value, id_type_of(value)
 
 
 def _selectors(value: str | None) -> tuple[str, ...]:

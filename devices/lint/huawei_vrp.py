@@ -1214,9 +1214,16 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 bfd=(peer_inside in bgp_bfd) if peer_inside else None,
                 bfd_timers=bgp_bfd.get(peer_inside or ""),
                 selectors=_tunnel_selectors(values.get("tunnel-protocol")),
+                # `local-id-type` chooses what the peer sends; unset, its address (`ip`)
+                local_id_type=_ID_TYPES.get((peer.get("local-id-type") or ["ip"])[0]),
             )
         )
     return facts
+
+
+# An IKE peer's `local-id-type` values and the identification types they send (AR command
+# reference, IPSec configuration commands: local-id-type {dn | fqdn | ip | key-id | user-fqdn}).
+_ID_TYPES = {"ip": "ipv4", "fqdn": "fqdn", "user-fqdn": "user-fqdn", "key-id": "key-id", "dn": "dn"}
 
 
 def _tunnel_selectors(protocol: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:

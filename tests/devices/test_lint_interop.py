@@ -65,3 +65,35 @@ def test_traffic_selectors_off_the_route_based_intent_are_found(fleet: Fleet, re
 
     findings = rule_findings(fleet, broken_files(rendered, "nw-0006-edge1.cfg", far_subnet), "traffic-selectors")
     assert len(findings) == 1 and "remote 10.0.0.0/16" in findings[0].message
+
+
+def test_ike_identity_types_that_differ_between_the_ends_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # IKEv2 matches an identity's type with its value: an FQDN never matches a KEY_ID of the same
+    # spelling. The ends agree on the sample chain.
+    def types(files: list[ConfigFile]) -> list[str]:
+        return [f.message for f in rule_findings(fleet, files, "peer-mismatch") if "type" in f.message]
+
+    assert not types(rendered)
+    # IOS-XE: nw-0003's wan1 identity sent as a KEY_ID, its value unchanged.
+    key_id = broken_files(
+        rendered, "nw-0003-edge1.cfg",
+        lambda t: t.replace(" identity local fqdn nw-0003-wan1.northwind.example\n", " identity local key-id nw-0003-wan1.northwind.example\n", 1),
+    )  # fmt: skip
+    found = types(key_id)
+    assert any("nw-0003-wan1-hq-hub1: IKE identity type is key-id, the intent says fqdn" in m for m in found)
+    assert any("the store sends an IKE identity of type key-id, the other end expects fqdn" in m for m in found)
+    # FortiOS: `localid-type keyid`; and `localid-type address`, which sends the WAN address instead.
+    for localid_type, sent in (("keyid", "key-id"), ("address", "ipv4")):
+        files = broken_files(
+            rendered, "nw-0006-edge1.cfg",
+            lambda t, kind=localid_type: t.replace("        set localid-type fqdn\n", f"        set localid-type {kind}\n", 1),
+        )  # fmt: skip
+        assert any(f"the store sends an IKE identity of type {sent}, the other end expects fqdn" in m for m in types(files))
+    address = broken_files(rendered, "nw-0006-edge1.cfg", lambda t: t.replace("set localid-type fqdn", "set localid-type address", 1))
+    assert any(
+        "IKE identity is 198.51.100.18, the intent says nw-0006-wan1.northwind.example" in f.message
+        for f in rule_findings(fleet, address, "peer-mismatch")
+    )
+    # strongSwan: `@` makes an FQDN of what reads as an address (nw-0005's lte1 sends an IPv4 ID).
+    fqdn = broken_files(rendered, "hq-hub1.swanctl.conf", lambda t: t.replace("id = 198.51.100.42", "id = @198.51.100.42", 1))
+    assert any("the store sends an IKE identity of type ipv4, the other end expects fqdn" in m for m in types(fqdn))
