@@ -4,6 +4,8 @@ IOS-XE (nw-0003), VRP (nw-0005) and FortiOS (nw-0006) stores are served by FRR (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from lint_files import broken_files, rule_findings
 
@@ -97,3 +99,28 @@ def test_ike_identity_types_that_differ_between_the_ends_are_found(fleet: Fleet,
     # strongSwan: `@` makes an FQDN of what reads as an address (nw-0005's lte1 sends an IPv4 ID).
     fqdn = broken_files(rendered, "hq-hub1.swanctl.conf", lambda t: t.replace("id = 198.51.100.42", "id = @198.51.100.42", 1))
     assert any("the store sends an IKE identity of type ipv4, the other end expects fqdn" in m for m in types(fqdn))
+
+
+def test_a_hub_firewall_dropping_a_tunnels_ike_bgp_or_bfd_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # The FRR hub's input chain takes IKE from every store (vendor stores dial in like FRR ones),
+    # BGP from each tunnel's far end and BFD where BGP tracks it, each on its own tunnel.
+    assert not rule_findings(fleet, rendered, "frr-hub-tunnel-control")
+
+    def found(change: Callable[[str], str]) -> list[str]:
+        files = broken_files(rendered, "hq-hub1.nftables.conf", change)
+        return [f.message for f in rule_findings(fleet, files, "frr-hub-tunnel-control") if f.line > 0]
+
+    nat_t = found(lambda t: t.replace("udp dport { 500, 4500 } accept", "udp dport 500 accept", 1))
+    assert len(nat_t) == 20 and all("udp 4500" in m for m in nat_t)  # 17 store links, 2 AWS, 1 OpenStack
+    assert "nw-0005-wan1-hq-hub1: udp 4500 from its far end 198.18.0.7 to 203.0.113.11 is dropped" in " ".join(nat_t)
+    bgp = found(lambda t: t.replace("        tcp dport 179 accept\n", "", 1))
+    assert len(bgp) == 20 and any(
+        m.startswith("nw-0006-wan1-hq-hub1: BGP (tcp 179) from 100.64.0.23 to 100.64.0.22 on nw-0006-wan1") for m in bgp
+    )
+    # nw-0003's cellular tunnel (IOS-XE) left out of tunnel_ends, the set's first element list
+    ends = found(lambda t: t.replace('"nw-0003-lte1" . 100.64.255.243 . 100.64.255.242, "nw-0004-wan1"', '"nw-0004-wan1"', 1))
+    assert sorted(m.split(" (")[0] for m in ends) == ["nw-0003-lte1-hq-hub1: BFD", "nw-0003-lte1-hq-hub1: BGP"]
+    bfd = found(lambda t: t.replace("iifname . ip saddr . ip daddr @bfd_ends udp dport 3784 accept", "udp dport 3784 drop", 1))
+    assert len(bfd) == 17 and all("BFD (udp 3784)" in m for m in bfd)
+    unjumped = found(lambda t: t.replace("        iifgroup 10 jump from_tunnels\n", "", 1))
+    assert {m.split(":")[1].split("(")[0].strip() for m in unjumped} == {"BGP", "BFD"}
