@@ -26,6 +26,7 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeAnswers,
     ProbeFact,
+    RouteFilters,
     SentProbe,
     SteeringFacts,
     SummaryFact,
@@ -34,12 +35,14 @@ from storestack.devices.lint import (
     aws_filter_admits,
     hub_probe_kinds,
     line_advertisements,
+    line_route_filters,
     most_permissive,
     pattern_summaries,
     register_advertisements,
     register_answers,
     register_forwarding,
     register_probes,
+    register_route_filters,
     register_rule,
     register_steering,
     register_summaries,
@@ -2355,6 +2358,12 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
     cross-file `hub-stores-conditional` check."""
     return line_advertisements(config)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """Each BGP neighbour's route-maps, for the cross-file `route-filter` check."""
+    return line_route_filters(config)
 
 
 # ---------------------------------------------------------------- SLA probes and their answers

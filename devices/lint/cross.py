@@ -2,7 +2,9 @@
 it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
-which must answer them (each platform's `register_probes` and `register_answers`); each hub's
+which must answer them (each platform's `register_probes` and `register_answers`); what each end
+of a store-hub session announces against the other end's route filters and its own
+(`register_route_filters`); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`)."""
 
@@ -18,11 +20,13 @@ from storestack.devices.lint import (
     ANSWER_EXTRACTORS,
     EXTRACTORS,
     PROBE_EXTRACTORS,
+    ROUTE_FILTER_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
     Finding,
     PrefixList,
     ProbeAnswers,
+    RouteFilters,
     TunnelFact,
     id_type_of,
     load_platform_rules,
@@ -30,7 +34,7 @@ from storestack.devices.lint import (
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
-from storestack.network.model import Tunnel
+from storestack.network.model import BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
 TRAFFIC_SELECTORS = "traffic-selectors"
@@ -91,6 +95,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
     # each appliance's main config, its companions (FRR: nftables.conf) beside it
     mains = {config.hostname: config for config in files if not config.suffix}
     answers: dict[str, ProbeAnswers | None] = {}  # each hub's, read once for all its stores
+    filters: dict[str, RouteFilters | None] = {}  # each appliance's, read once
     for config in files:
         if config.suffix:
             continue
@@ -139,6 +144,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             hub_fact = hub_end.facts.get(tunnel.id) if hub_end else None
             if fact is not None and hub_fact is not None:
                 yield from _pair(fact, hub_fact)
+            yield from _route_filters(config, mains.get(tunnel.peer), tunnel, store.sessions, intent, filters)
 
 
 def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
@@ -218,6 +224,66 @@ def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: Network
                 "peer-mismatch",
                 f"tunnel {fact.name}: {what} is {found}, the OpenStack gateway of {site} expects {wanted}",
             )
+
+
+ROUTE_FILTER = "route-filter"
+
+
+def _filters_of(config: ConfigFile, cache: dict[str, RouteFilters | None]) -> RouteFilters | None:
+    if config.hostname not in cache:
+        extractor = ROUTE_FILTER_EXTRACTORS.get(config.platform)
+        cache[config.hostname] = extractor(config) if extractor else None
+    return cache[config.hostname]
+
+
+def _route_filters(
+    store: ConfigFile,
+    hub: ConfigFile | None,
+    tunnel: Tunnel,
+    sessions: Sequence[BgpSession],
+    intent: NetworkIntent,
+    cache: dict[str, RouteFilters | None],
+) -> Iterator[Finding]:
+    """What each end of a store-hub session announces (`BgpSession.announces`; the hub's default
+    route where it originates one) passes the sender's outbound and the receiver's inbound route
+    filters (`register_route_filters`): a store prefix refused at either end never reaches HQ
+    through that tunnel, and HQ's return traffic takes another path or none; a hub route
+    refused leaves the store without HQ, a cloud or the internet over that tunnel. The hubs'
+    beacons are left out: only a store platform that steers by them takes them
+    (`sla-hub-beacon`)."""
+    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-hub"), None)
+    if hub is None or session is None or tunnel.peer not in intent.fleet.hubs:
+        return
+    far = next((s for s in intent.hub(tunnel.peer).sessions if s.tunnel == tunnel.id), None)
+    mine, theirs = _filters_of(store, cache), _filters_of(hub, cache)
+    if far is None:
+        return
+    beacons = {
+        ipaddress.IPv4Network(beacon.address)
+        for name in intent.fleet.hubs
+        if (beacon := intent.hub(name).beacon) is not None
+    }
+    to_hub, to_store = str(session.peer_address), str(far.peer_address)
+    hub_routes = [net for net in far.announces if net not in beacons]
+    store_routes = "the hub never learns it from this tunnel (nor HQ through it)"
+    hub_routes_lost = "the store never learns it over this tunnel"
+    checks = [(store, mine, to_hub, "out", net, "the store's", store_routes) for net in session.announces]
+    checks += [(hub, theirs, to_store, "in", net, "the hub's", store_routes) for net in session.announces]
+    checks += [(hub, theirs, to_store, "out", net, "the hub's", hub_routes_lost) for net in hub_routes]
+    received = [*hub_routes, *([ipaddress.IPv4Network("0.0.0.0/0")] if far.default_originate else [])]
+    checks += [(store, mine, to_hub, "in", net, "the store's", hub_routes_lost) for net in received]
+    for config, filters, neighbor, direction, net, whose, lost in checks:
+        refused = filters.refusal(neighbor, direction, net) if filters is not None else None
+        if refused is None:
+            continue
+        line, why = refused
+        side = "outbound filter towards" if direction == "out" else "inbound filter from"
+        yield config.finding(
+            line,
+            ROUTE_FILTER,
+            f"tunnel {tunnel.id}: {whose} {side} {neighbor} refuses {net} ({why}), a route the intent has "
+            f"the session carry: {lost}",
+        )
 
 
 def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:

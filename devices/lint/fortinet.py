@@ -27,6 +27,8 @@ from storestack.devices.lint import (
     PrefixRule,
     ProbeAnswers,
     ProbeFact,
+    RouteFilters,
+    RouteMapEntry,
     SentProbe,
     SteeringFacts,
     SummaryFact,
@@ -39,6 +41,7 @@ from storestack.devices.lint import (
     register_answers,
     register_forwarding,
     register_probes,
+    register_route_filters,
     register_rule,
     register_steering,
     register_summaries,
@@ -2038,6 +2041,37 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
             if net is not None:
                 rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
     return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, prefix_lists)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """`config router bgp` > `config neighbor`: `route-map-in`, and `route-map-out` with
+    `route-map-out-preferable` (FortiOS advertises through one or the other as the SD-WAN SLA
+    decides, so a route must pass both); `config router route-map` rules in id order (`set
+    action deny`, else a permit; `set match-ip-address` its prefix lists; any other `match-*`
+    makes it `other`); the prefix lists `advertisements` reads."""
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    neighbors = {
+        neighbor.name: {
+            "in": tuple(neighbor.get("route-map-in")),
+            "out": (*neighbor.get("route-map-out"), *neighbor.get("route-map-out-preferable")),
+        }
+        for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
+    }
+    route_maps = {
+        entry.name: [
+            RouteMapEntry(
+                rule.first("action") != "deny",
+                tuple(rule.get("match-ip-address")),
+                any(key.startswith("match-") and key != "match-ip-address" and rule.get(key) for key in rule.settings),
+                rule.line,
+            )
+            for rule in sorted(_nested(entry, "rule"), key=_rule_id)
+        ]
+        for entry in _entries(parsed, "router route-map")
+    }
+    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists)
 
 
 @register_probes(PLATFORM)

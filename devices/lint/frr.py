@@ -18,6 +18,7 @@ from storestack.devices.lint import (
     ForwardingFacts,
     Packet,
     ProbeAnswers,
+    RouteFilters,
     SentProbe,
     SummaryFact,
     TunnelFact,
@@ -25,10 +26,12 @@ from storestack.devices.lint import (
     hub_probe_kinds,
     id_type_of,
     line_advertisements,
+    line_route_filters,
     pattern_summaries,
     register_advertisements,
     register_answers,
     register_forwarding,
+    register_route_filters,
     register_rule,
     register_summaries,
     register_tunnels,
@@ -999,6 +1002,12 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
     cross-file `hub-stores-conditional` check."""
     return line_advertisements(config)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """Each BGP neighbour's route-maps, for the cross-file `route-filter` check."""
+    return line_route_filters(config)
 
 
 @register_answers(PLATFORM)

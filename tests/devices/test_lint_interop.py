@@ -124,3 +124,32 @@ def test_a_hub_firewall_dropping_a_tunnels_ike_bgp_or_bfd_is_found(fleet: Fleet,
     assert len(bfd) == 17 and all("BFD (udp 3784)" in m for m in bfd)
     unjumped = found(lambda t: t.replace("        iifgroup 10 jump from_tunnels\n", "", 1))
     assert {m.split(":")[1].split("(")[0].strip() for m in unjumped} == {"BGP", "BFD"}
+
+
+def test_route_filters_that_refuse_what_the_other_end_announces_are_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # What a store announces passes its own outbound and its hub's inbound filter; what a hub
+    # announces, the hub's outbound and the store's inbound one. Clean on the sample chain.
+    assert not rule_findings(fleet, rendered, "route-filter")
+
+    def found(name: str, change: Callable[[str], str]) -> list[str]:
+        return [f"{f.file}:{f.message}" for f in rule_findings(fleet, broken_files(rendered, name, change), "route-filter")]
+
+    # IOS-XE store: its loopback left out of what it announces (to all four hub tunnels it names)
+    loopback = found("nw-0003-edge1.cfg", lambda t: t.replace("STORE-PREFIXES seq 25 permit 10.255.0.5/32", "STORE-PREFIXES seq 25 permit 10.255.0.55/32"))
+    assert len(loopback) == 6 and all("store's outbound filter towards" in m and "refuses 10.255.0.5/32" in m for m in loopback)
+    # VRP store: HQ's /16 narrowed in what it takes from the hubs
+    hq = found("nw-0005-edge1.cfg", lambda t: t.replace("HUB-ROUTES index 10 permit 10.0.0.0 16", "HUB-ROUTES index 10 permit 10.0.0.0 17"))
+    assert len(hq) == 4 and all("store's inbound filter from" in m and "refuses 10.0.0.0/16" in m for m in hq)
+    # VRP store: a deny node where its route-policy to hq-hub1 should permit
+    denied = found("nw-0005-edge1.cfg", lambda t: t.replace("route-policy HUB-OUT-wan1-hq-hub1 permit node 10", "route-policy HUB-OUT-wan1-hq-hub1 deny node 10"))
+    assert len(denied) == 5 and all("nw-0005-wan1-hq-hub1" in m and "denies it" in m for m in denied)
+    # FortiOS store: the degraded variant of one outbound route-map denies (a route must pass both)
+    def degraded_deny(text: str) -> str:
+        head = '    edit "HUB-OUT-wan1-hq-hub1-DEGRADED"\n        config rule\n            edit 1\n'
+        return text.replace(head, head + "                set action deny\n", 1)
+
+    fortios = found("nw-0006-edge1.cfg", degraded_deny)
+    assert len(fortios) == 4 and all(m.startswith("nw-0006-edge1.cfg:tunnel nw-0006-wan1-hq-hub1") for m in fortios)
+    # FRR hub: the IOS-XE store's loopback missing from what it takes from that store
+    hub = found("hq-hub1.cfg", lambda t: t.replace("STORE-nw-0003 seq 25 permit 10.255.0.5/32", "STORE-nw-0003 seq 25 permit 10.255.0.55/32"))
+    assert len(hub) == 3 and all(m.startswith("hq-hub1.cfg:") and "hub's inbound filter from" in m for m in hub)
