@@ -416,6 +416,7 @@ class RouteFilters:
     neighbors: dict[str, dict[str, tuple[str, ...]]]
     route_maps: dict[str, list[RouteMapEntry]]
     prefix_lists: dict[str, list[PrefixRule]]
+    kind: str = "route-map"  # what the platform calls one (VRP: route-policy)
 
     def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
         """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
@@ -438,10 +439,10 @@ class RouteFilters:
                     continue
                 if entry.permit:
                     break
-                return entry.line, f"route-map {name} denies it"
+                return entry.line, f"{self.kind} {name} denies it"
             else:
                 line = entries[0].line if entries else 0
-                return line, f"route-map {name} permits it nowhere (its implicit deny)"
+                return line, f"{self.kind} {name} permits it nowhere (its implicit deny)"
         return None
 
 

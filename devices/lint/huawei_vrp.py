@@ -1927,6 +1927,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},
         {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
+        kind="route-policy",
     )
 
 
