@@ -32,6 +32,12 @@ The interface every platform's rule module uses:
   routes to the other hubs only while the beacon's condition holds; a hub platform without one
   is not checked for it.
 
+- `register_route_filters(platform)`: decorates `extract(config: ConfigFile) -> RouteFilters`,
+  run on every appliance's main config: each BGP neighbour's inbound and outbound route-maps,
+  their entries and prefix lists. The cross-file `route-filter` check passes what each end of a
+  store-hub session announces (the network intent's `BgpSession.announces`) through the
+  sender's outbound and the receiver's inbound filters.
+
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
   spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
@@ -126,6 +132,37 @@ class TunnelFact:
     # where the config says them.
     bfd: bool | None = None
     bfd_timers: tuple[int, int, int] | None = None
+    # The traffic selectors the end negotiates, (its own, the far end's): each a tuple of
+    # prefixes ("0.0.0.0/0"), or of a word where it negotiates no prefix of its own choosing
+    # (`SELECTORS_DYNAMIC`: strongSwan's default, the IKE address; `SELECTORS_GRE`: GRE over
+    # IPsec, the two outside addresses' GRE packets). None: the extractor does not read them.
+    selectors: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    # The type of the IKE identity the end sends (`local_id`) and of the one it expects
+    # (`peer_id`): one of `ID_TYPES`. IKEv2 peers match an identity by type and value (RFC 7296
+    # 3.5), so an FQDN and a KEY_ID of one spelling differ. None: the config leaves the type to
+    # the platform, or the extractor does not read it.
+    local_id_type: str | None = None
+    peer_id_type: str | None = None
+
+
+# IKEv2 identification types (RFC 7296 3.5) as `TunnelFact` names them.
+ID_TYPES = ("ipv4", "fqdn", "user-fqdn", "key-id", "dn")
+
+
+def id_type_of(identity: str) -> str:
+    """The type a plain identity string stands for: an IPv4 address or else an FQDN, as the
+    network intent writes every identity (`Tunnel.local_id`)."""
+    try:
+        ipaddress.IPv4Address(identity)
+    except ValueError:
+        return "fqdn"
+    return "ipv4"
+
+
+# What a tunnel end negotiates as traffic selectors where it names no prefix (`TunnelFact.selectors`).
+SELECTORS_DYNAMIC = "dynamic"
+SELECTORS_GRE = "gre"
+ROUTE_BASED_SELECTORS: tuple[tuple[str, ...], tuple[str, ...]] = (("0.0.0.0/0",), ("0.0.0.0/0",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +394,58 @@ class AdvertisementFacts:
     prefix_lists: dict[str, list[PrefixRule]]  # each list's rules in the order it evaluates them
 
 
+@dataclass(frozen=True, slots=True)
+class RouteMapEntry:
+    """One entry of a route-map (IOS-XE, FRR), route-policy node (VRP) or route-map rule
+    (FortiOS), in evaluation order: it permits or denies the routes its prefix lists permit
+    (any of them; none named: every route); `other`: it also matches on something else (a
+    community, an AS path), so it may not match a route its lists permit."""
+
+    permit: bool
+    lists: tuple[str, ...]
+    other: bool
+    line: int
+
+
+@dataclass
+class RouteFilters:
+    """A BGP speaker's route filters as its config spells them: each neighbour's route-maps by
+    direction ("in", "out"; more than one: each must pass the route, as FortiOS's route-map-out
+    and route-map-out-preferable do), the route-maps' entries in order and the prefix lists."""
+
+    neighbors: dict[str, dict[str, tuple[str, ...]]]
+    route_maps: dict[str, list[RouteMapEntry]]
+    prefix_lists: dict[str, list[PrefixRule]]
+    kind: str = "route-map"  # what the platform calls one (VRP: route-policy)
+
+    def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
+        """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
+        pass it, or where this reader cannot tell (an unknown neighbour, route-map or list, an
+        entry that also matches on something else is taken to match)."""
+        if neighbor not in self.neighbors:
+            return None
+        for name in self.neighbors[neighbor].get(direction, ()):
+            entries = self.route_maps.get(name)
+            if entries is None:
+                return None
+            for entry in entries:
+                if any(list_name not in self.prefix_lists for list_name in entry.lists):
+                    return None
+                matched = not entry.lists or any(
+                    net.prefixlen in PrefixList(self.prefix_lists[list_name]).permitted_lengths(net, net.prefixlen)
+                    for list_name in entry.lists
+                )
+                if not matched or (entry.other and not entry.permit):
+                    continue
+                if entry.permit:
+                    break
+                return entry.line, f"{self.kind} {name} denies it"
+            else:
+                line = entries[0].line if entries else 0
+                return line, f"{self.kind} {name} permits it nowhere (its implicit deny)"
+        return None
+
+
 # IOS-XE and FRR spell the lines the same way (IOS-XE also takes a prefix list without `seq`).
 _LINE_NEIGHBOR = re.compile(r"^ neighbor (\S+) remote-as \S+$")
 _LINE_PEER_GROUP = re.compile(r"^ +neighbor (\S+) peer-group (\S+)$")
@@ -412,6 +501,56 @@ def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
     )
 
 
+_LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
+_LINE_ENTRY = re.compile(r"^route-map (\S+) (permit|deny) (\d+)$")
+
+
+def line_route_filters(config: ConfigFile) -> RouteFilters:
+    """The route filters of an FRR or IOS-XE config: `neighbor A route-map M in|out` on A or on
+    the peer group A belongs to (`neighbor A peer-group G`), each `route-map M permit|deny N`
+    in sequence order with its `match ip address prefix-list` lists (any other `match` makes it
+    `other`), and the prefix lists `line_advertisements` reads."""
+    neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
+    members: dict[str, list[str]] = {}
+    bindings: list[tuple[str, str, str]] = []
+    entries: dict[str, list[tuple[int, RouteMapEntry]]] = {}
+    current: tuple[str, int, bool, int] | None = None  # route-map, sequence, permit, line
+    lists: list[str] = []
+    other = False
+
+    def close() -> None:
+        if current is not None:
+            name, sequence, permit, line = current
+            entries.setdefault(name, []).append((sequence, RouteMapEntry(permit, tuple(lists), other, line)))
+
+    for number, line in enumerate(config.lines, start=1):
+        if current is not None and not line.startswith(" "):
+            close()
+            current = None
+        if (match := _LINE_NEIGHBOR.match(line)) is not None:
+            neighbors.setdefault(match[1], {})
+        elif (match := _LINE_PEER_GROUP.match(line)) is not None:
+            members.setdefault(match[2], []).append(match[1])
+        elif (match := _LINE_BINDING.match(line)) is not None:
+            bindings.append((match[1], match[3], match[2]))
+        elif (match := _LINE_ENTRY.match(line)) is not None:
+            current, lists, other = (match[1], int(match[3]), match[2] == "permit", number), [], False
+        elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
+            lists += match[1].split()
+        elif current is not None and line.startswith(" match "):
+            other = True
+    close()
+    for target, direction, route_map in bindings:
+        for address in members.get(target, [target]):
+            if address in neighbors:
+                neighbors[address][direction] = (route_map,)
+    return RouteFilters(
+        neighbors,
+        {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in entries.items()},
+        line_advertisements(config).prefix_lists,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SentProbe:
     """An SLA probe a store sends, as its config spells it: its kind (`IosProbeKind`'s names
@@ -456,6 +595,7 @@ SummaryExtractor = Callable[[ConfigFile], list[SummaryFact]]
 ProbeExtractor = Callable[[ConfigFile], list[SentProbe]]
 AnswerExtractor = Callable[[ConfigFile], ProbeAnswers]
 AdvertisementExtractor = Callable[[ConfigFile], AdvertisementFacts]
+RouteFilterExtractor = Callable[[ConfigFile], RouteFilters]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
@@ -465,6 +605,7 @@ SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
 PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
 ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
 ADVERTISEMENT_EXTRACTORS: dict[str, AdvertisementExtractor] = {}
+ROUTE_FILTER_EXTRACTORS: dict[str, RouteFilterExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -496,6 +637,7 @@ register_summaries = _registrar(SUMMARY_EXTRACTORS)
 register_probes = _registrar(PROBE_EXTRACTORS)
 register_answers = _registrar(ANSWER_EXTRACTORS)
 register_advertisements = _registrar(ADVERTISEMENT_EXTRACTORS)
+register_route_filters = _registrar(ROUTE_FILTER_EXTRACTORS)
 
 
 def load_platform_rules() -> None:

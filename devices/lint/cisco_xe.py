@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from storestack.devices.lint import (
     IP_PATTERN,
     PREFIX_PATTERN,
+    ROUTE_BASED_SELECTORS,
+    SELECTORS_GRE,
     AdvertisementFacts,
     ConfigFile,
     Finding,
@@ -24,6 +26,7 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeAnswers,
     ProbeFact,
+    RouteFilters,
     SentProbe,
     SteeringFacts,
     SummaryFact,
@@ -32,12 +35,14 @@ from storestack.devices.lint import (
     aws_filter_admits,
     hub_probe_kinds,
     line_advertisements,
+    line_route_filters,
     most_permissive,
     pattern_summaries,
     register_advertisements,
     register_answers,
     register_forwarding,
     register_probes,
+    register_route_filters,
     register_rule,
     register_steering,
     register_summaries,
@@ -2219,13 +2224,14 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
         }
         pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
         ikev2 = _section(root, "crypto", "ikev2", "profile", settings.get("set ikev2-profile", ""))
-        local_id = peer_id = keyring = None
+        local_id = peer_id = keyring = local_id_type = peer_id_type = None
         for line in ikev2.children if ikev2 else []:
             lw = line.words
             if lw[:2] == ["identity", "local"]:
-                local_id = lw[-1]
+                local_id, local_id_type = lw[-1], _ID_TYPES.get(lw[2]) if len(lw) > 3 else None
             elif lw[:3] == ["match", "identity", "remote"] and len(lw) > 4:
                 peer_id = lw[4]  # fqdn NAME | address A.B.C.D MASK
+                peer_id_type = _ID_TYPES.get(lw[3])
             elif lw[:2] == ["keyring", "local"]:
                 keyring = lw[2]
         psk = None
@@ -2258,10 +2264,31 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=_esp_proposals(root, settings.get("set transform-set", ""), pfs),
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(interface) if bgp_bfd.get(peer_inside or "") else None,
+                selectors=_tunnel_selectors(interface),
+                local_id_type=local_id_type,
+                peer_id_type=peer_id_type,
             )
         )
     facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
     return facts
+
+
+# An IKEv2 profile's identity keywords (`identity local`, `match identity remote`) and the
+# identification types they send or match (IOS-XE Security Configuration Guide, "Configuring
+# Internet Key Exchange Version 2": identity local {address | dn | email | fqdn | key-id}).
+_ID_TYPES = {"address": "ipv4", "fqdn": "fqdn", "email": "user-fqdn", "key-id": "key-id", "dn": "dn"}
+
+
+def _tunnel_selectors(interface: Line | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a tunnel interface with `tunnel protection` negotiates: `tunnel mode ipsec ipv4` (a
+    virtual tunnel interface) everything, 0.0.0.0/0 both ways; without it the interface is in
+    IOS's default mode, GRE over IP (command reference, `tunnel mode`: "Default: GRE"), and its
+    IPsec SA protects the GRE packets between the two outside addresses only."""
+    mode = next((line.words[2:] for line in _children(interface) if line.words[:2] == ["tunnel", "mode"]), None)
+    if mode == ["ipsec", "ipv4"]:
+        return ROUTE_BASED_SELECTORS
+    word = SELECTORS_GRE if mode is None or mode[:1] == ["gre"] else " ".join(mode)
+    return (word,), (word,)
 
 
 def _template_tunnels(
@@ -2278,9 +2305,8 @@ def _template_tunnels(
         profile = _section(root, "crypto", "ipsec", "profile", values.get("tunnel protection ipsec profile", ""))
         settings = {" ".join(line.words[:-1]): line.words[-1] for line in _children(profile)}
         pfs = int(settings.get("set pfs", "group0").removeprefix("group"))
-        local_id = next(
-            (line.words[-1] for line in peer.profile.children if line.words[:2] == ["identity", "local"]), None
-        )
+        local = next((line.words for line in peer.profile.children if line.words[:2] == ["identity", "local"]), None)
+        local_id = local[-1] if local else None
         local_inside = peer_inside = None
         if peer.address is not None:
             local_inside = peer.address[0]
@@ -2305,6 +2331,10 @@ def _template_tunnels(
                 any_peer_address=True,
                 bfd=bgp_bfd.get(peer_inside) if peer_inside else None,
                 bfd_timers=_bfd_timers(template) if bgp_bfd.get(peer_inside or "") else None,
+                selectors=_tunnel_selectors(template),
+                local_id_type=_ID_TYPES.get(local[2]) if local and len(local) > 3 else None,
+                # the keyring names the peer by `identity fqdn` (_template_peers)
+                peer_id_type="fqdn" if peer.identity else None,
             )
         )
     return facts
@@ -2328,6 +2358,12 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
     cross-file `hub-stores-conditional` check."""
     return line_advertisements(config)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """Each BGP neighbour's route-maps, for the cross-file `route-filter` check."""
+    return line_route_filters(config)
 
 
 # ---------------------------------------------------------------- SLA probes and their answers

@@ -1,8 +1,10 @@
 """Cross-file lint: every tunnel of the network intent, checked at both ends as the configs spell
-it (addresses, identities, BGP ASN, PSK slot, BFD on both ends or neither, and its timers), and its proposals against the far end's
+it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both ends or neither, and its timers), and its proposals against the far end's
 (AWS's from `network/crypto.py`; an OpenStack site's gateway runs the fleet policy itself, with
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
-which must answer them (each platform's `register_probes` and `register_answers`); each hub's
+which must answer them (each platform's `register_probes` and `register_answers`); what each end
+of a store-hub session announces against the other end's route filters and its own
+(`register_route_filters`); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`)."""
 
@@ -18,20 +20,24 @@ from storestack.devices.lint import (
     ANSWER_EXTRACTORS,
     EXTRACTORS,
     PROBE_EXTRACTORS,
+    ROUTE_FILTER_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
     Finding,
     PrefixList,
     ProbeAnswers,
+    RouteFilters,
     TunnelFact,
+    id_type_of,
     load_platform_rules,
 )
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
-from storestack.network.model import Tunnel
+from storestack.network.model import BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
+TRAFFIC_SELECTORS = "traffic-selectors"
 PROBE_UNANSWERED = "probe-unanswered"
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
@@ -89,6 +95,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
     # each appliance's main config, its companions (FRR: nftables.conf) beside it
     mains = {config.hostname: config for config in files if not config.suffix}
     answers: dict[str, ProbeAnswers | None] = {}  # each hub's, read once for all its stores
+    filters: dict[str, RouteFilters | None] = {}  # each appliance's, read once
     for config in files:
         if config.suffix:
             continue
@@ -137,6 +144,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             hub_fact = hub_end.facts.get(tunnel.id) if hub_end else None
             if fact is not None and hub_fact is not None:
                 yield from _pair(fact, hub_fact)
+            yield from _route_filters(config, mains.get(tunnel.peer), tunnel, store.sessions, intent, filters)
 
 
 def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
@@ -153,6 +161,10 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
         "peer ASN": (fact.peer_asn, tunnel.peer_asn if tunnel.local_inside else None),
         "PSK slot": (fact.psk_slot, f"<{tunnel.psk.name}>"),
     }
+    if fact.local_id_type is not None:
+        expected["IKE identity type"] = (fact.local_id_type, id_type_of(tunnel.local_id))
+    if fact.peer_id_type is not None:
+        expected["peer IKE identity type"] = (fact.peer_id_type, id_type_of(tunnel.peer_id))
     if fact.any_peer_address:
         del expected["peer outside address"]
     for what, (found, wanted) in expected.items():
@@ -163,6 +175,20 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 "peer-mismatch",
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
             )
+    if fact.selectors is not None:
+        wanted = (
+            tuple(sorted(str(net) for net in tunnel.local_selectors)),
+            tuple(sorted(str(net) for net in tunnel.peer_selectors)),
+        )
+        if fact.selectors != wanted:
+            yield Finding(
+                fact.file,
+                fact.line,
+                TRAFFIC_SELECTORS,
+                f"tunnel {fact.name}: negotiates traffic selectors {_spelled(fact.selectors)}, the intent says "
+                f"{_spelled(wanted)}: a route-based far end proposes and accepts those only, so the child SA "
+                "is refused or protects part of what is routed into the tunnel",
+            )
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
         yield Finding(
             fact.file,
@@ -171,6 +197,10 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             f"tunnel {fact.name}: BGP {'tracks' if fact.bfd else 'does not track'} its peer with BFD; "
             f"the intent says {'BFD profile ' + tunnel.bfd if tunnel.bfd else 'no BFD (the far end runs none)'}",
         )
+
+
+def _spelled(selectors: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    return f"local {', '.join(selectors[0])}, remote {', '.join(selectors[1])}"
 
 
 def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: NetworkIntent, hub: str) -> Iterator[Finding]:
@@ -196,6 +226,66 @@ def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: Network
             )
 
 
+ROUTE_FILTER = "route-filter"
+
+
+def _filters_of(config: ConfigFile, cache: dict[str, RouteFilters | None]) -> RouteFilters | None:
+    if config.hostname not in cache:
+        extractor = ROUTE_FILTER_EXTRACTORS.get(config.platform)
+        cache[config.hostname] = extractor(config) if extractor else None
+    return cache[config.hostname]
+
+
+def _route_filters(
+    store: ConfigFile,
+    hub: ConfigFile | None,
+    tunnel: Tunnel,
+    sessions: Sequence[BgpSession],
+    intent: NetworkIntent,
+    cache: dict[str, RouteFilters | None],
+) -> Iterator[Finding]:
+    """What each end of a store-hub session announces (`BgpSession.announces`; the hub's default
+    route where it originates one) passes the sender's outbound and the receiver's inbound route
+    filters (`register_route_filters`): a store prefix refused at either end never reaches HQ
+    through that tunnel, and HQ's return traffic takes another path or none; a hub route
+    refused leaves the store without HQ, a cloud or the internet over that tunnel. The hubs'
+    beacons are left out: only a store platform that steers by them takes them
+    (`sla-hub-beacon`)."""
+    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-hub"), None)
+    if hub is None or session is None or tunnel.peer not in intent.fleet.hubs:
+        return
+    far = next((s for s in intent.hub(tunnel.peer).sessions if s.tunnel == tunnel.id), None)
+    mine, theirs = _filters_of(store, cache), _filters_of(hub, cache)
+    if far is None:
+        return
+    beacons = {
+        ipaddress.IPv4Network(beacon.address)
+        for name in intent.fleet.hubs
+        if (beacon := intent.hub(name).beacon) is not None
+    }
+    to_hub, to_store = str(session.peer_address), str(far.peer_address)
+    hub_routes = [net for net in far.announces if net not in beacons]
+    store_routes = "the hub never learns it from this tunnel (nor HQ through it)"
+    hub_routes_lost = "the store never learns it over this tunnel"
+    checks = [(store, mine, to_hub, "out", net, "the store's", store_routes) for net in session.announces]
+    checks += [(hub, theirs, to_store, "in", net, "the hub's", store_routes) for net in session.announces]
+    checks += [(hub, theirs, to_store, "out", net, "the hub's", hub_routes_lost) for net in hub_routes]
+    received = [*hub_routes, *([ipaddress.IPv4Network("0.0.0.0/0")] if far.default_originate else [])]
+    checks += [(store, mine, to_hub, "in", net, "the store's", hub_routes_lost) for net in received]
+    for config, filters, neighbor, direction, net, whose, lost in checks:
+        refused = filters.refusal(neighbor, direction, net) if filters is not None else None
+        if refused is None:
+            continue
+        line, why = refused
+        side = "outbound filter towards" if direction == "out" else "inbound filter from"
+        yield config.finding(
+            line,
+            ROUTE_FILTER,
+            f"tunnel {tunnel.id}: {whose} {side} {neighbor} refuses {net} ({why}), a route the intent has "
+            f"the session carry: {lost}",
+        )
+
+
 def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
     """Both ends of one store-hub tunnel agree with each other."""
     if (store.local_inside, store.peer_inside) != (hub.peer_inside, hub.local_inside):
@@ -209,6 +299,18 @@ def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
         yield Finding(
             hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: IKE identities differ between the ends"
         )
+    for sent, expected, sender in (
+        (store.local_id_type, hub.peer_id_type, "store"),
+        (hub.local_id_type, store.peer_id_type, "hub"),
+    ):
+        if sent is not None and expected is not None and sent != expected:
+            yield Finding(
+                hub.file,
+                hub.line,
+                "peer-mismatch",
+                f"tunnel {hub.name}: the {sender} sends an IKE identity of type {sent}, the other end expects "
+                f"{expected}: IKEv2 matches the type with the value, so authentication fails",
+            )
     if store.psk_slot != hub.psk_slot:
         yield Finding(
             hub.file, hub.line, "peer-mismatch", f"tunnel {hub.name}: PSK slots differ between the ends"

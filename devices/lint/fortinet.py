@@ -27,6 +27,8 @@ from storestack.devices.lint import (
     PrefixRule,
     ProbeAnswers,
     ProbeFact,
+    RouteFilters,
+    RouteMapEntry,
     SentProbe,
     SteeringFacts,
     SummaryFact,
@@ -39,6 +41,7 @@ from storestack.devices.lint import (
     register_answers,
     register_forwarding,
     register_probes,
+    register_route_filters,
     register_rule,
     register_steering,
     register_summaries,
@@ -611,6 +614,25 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
                     f"phase 1 {entry.name} {key} {entry.first(key) or 'unset'}: the fleet policy's "
                     f"dead-peer detection gives {policy}",
                 )
+
+
+@register_rule(PLATFORM)
+def ike_version(config: ConfigFile) -> Iterator[Finding]:
+    """Every phase 1 negotiates IKEv2, as every far end of the fleet does (strongSwan's `version
+    = 2`, IOS-XE's `crypto ikev2`, VRP's `undo version 1`, the AWS tunnel options' `ikev2`): a
+    phase 1 without `set ike-version 2` runs IKEv1, FortiOS's default (CLI reference, `config vpn
+    ipsec phase1-interface`: `set ike-version [1|2]`), and never comes up with any of them."""
+    if config.suffix:
+        return
+    for entry in _entries(parse(config.text), "vpn ipsec phase1-interface"):
+        version = entry.first("ike-version")
+        if version != "2":
+            yield config.finding(
+                entry.line,
+                "fortios-ike-version",
+                f"phase 1 {entry.name} ike-version {version or 'unset (1)'}: IKEv1, while its far end "
+                "negotiates IKEv2 only, so the tunnel never comes up",
+            )
 
 
 @register_rule(PLATFORM)
@@ -1238,8 +1260,10 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 peer_outside=phase1.first("remote-gw"),
                 local_inside=local_inside,
                 peer_inside=peer_inside,
-                local_id=phase1.first("localid")
+                # `localid-type address` sends the phase 1 interface's address whatever `localid` says
+                local_id=(phase1.first("localid") if phase1.first("localid-type") != "address" else None)
                 or _address_id(interfaces.get(phase1.first("interface") or "")),
+                local_id_type=_ID_TYPES.get(phase1.first("localid-type") or "auto"),
                 # peertype any: the peer is known by its address (remote-gw), as IKE identifies it
                 peer_id=phase1.first("peerid") or phase1.first("remote-gw"),
                 psk_slot=" ".join(psk) if psk else None,
@@ -1248,9 +1272,30 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=esp,
                 bfd=bfd,
                 bfd_timers=bfd_timers,
+                selectors=(_selector(child, "src"), _selector(child, "dst")) if child is not None else None,
             )
         )
     return facts
+
+
+# A phase 1's `localid-type` values and the identification types they send (CLI reference,
+# `config vpn ipsec phase1-interface`: localid-type [auto|fqdn|user-fqdn|keyid|address|asn1dn]);
+# `auto`, the default, leaves the type to FortiOS (not read).
+_ID_TYPES = {"fqdn": "fqdn", "user-fqdn": "user-fqdn", "keyid": "key-id", "address": "ipv4", "asn1dn": "dn"}
+
+
+def _selector(phase2: Entry, side: str) -> tuple[str, ...]:
+    """A phase 2's quick-mode selector on one side (`src` its own, `dst` the far end's): by
+    default a subnet, 0.0.0.0 0.0.0.0 (CLI reference, `config vpn ipsec phase2-interface`:
+    src-addr-type, src-subnet, dst-addr-type, dst-subnet); any other type as FortiOS spells it."""
+    kind = phase2.first(f"{side}-addr-type") or "subnet"
+    if kind != "subnet":
+        return (" ".join([kind, *phase2.get(f"{side}-name"), *phase2.get(f"{side}-start-ip")]),)
+    words = phase2.get(f"{side}-subnet") or ["0.0.0.0", "0.0.0.0"]
+    try:
+        return (str(ipaddress.IPv4Network("/".join(words[:2]), strict=False)),)
+    except ValueError:
+        return (" ".join(words),)
 
 
 def _default_routes(parsed: dict[str, Block], port: str) -> list[Entry]:
@@ -2015,6 +2060,37 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
             if net is not None:
                 rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
     return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, prefix_lists)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """`config router bgp` > `config neighbor`: `route-map-in`, and `route-map-out` with
+    `route-map-out-preferable` (FortiOS advertises through one or the other as the SD-WAN SLA
+    decides, so a route must pass both); `config router route-map` rules in id order (`set
+    action deny`, else a permit; `set match-ip-address` its prefix lists; any other `match-*`
+    makes it `other`); the prefix lists `advertisements` reads."""
+    parsed = parse(config.text)
+    bgp = parsed.get("router bgp")
+    neighbors = {
+        neighbor.name: {
+            "in": tuple(neighbor.get("route-map-in")),
+            "out": (*neighbor.get("route-map-out"), *neighbor.get("route-map-out-preferable")),
+        }
+        for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
+    }
+    route_maps = {
+        entry.name: [
+            RouteMapEntry(
+                rule.first("action") != "deny",
+                tuple(rule.get("match-ip-address")),
+                any(key.startswith("match-") and key != "match-ip-address" and rule.get(key) for key in rule.settings),
+                rule.line,
+            )
+            for rule in sorted(_nested(entry, "rule"), key=_rule_id)
+        ]
+        for entry in _entries(parsed, "router route-map")
+    }
+    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists)
 
 
 @register_probes(PLATFORM)

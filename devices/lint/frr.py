@@ -3,28 +3,35 @@ routing, nftables.conf). Also the tunnel extractor the cross-file rules use."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
+    SELECTORS_DYNAMIC,
     AdvertisementFacts,
     ConfigFile,
     Finding,
     ForwardingFacts,
     Packet,
     ProbeAnswers,
+    RouteFilters,
     SentProbe,
     SummaryFact,
     TunnelFact,
     Verdict,
     hub_probe_kinds,
+    id_type_of,
     line_advertisements,
+    line_route_filters,
     pattern_summaries,
     register_advertisements,
     register_answers,
     register_forwarding,
+    register_route_filters,
     register_rule,
     register_summaries,
     register_tunnels,
@@ -527,10 +534,7 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     if_id and the routing file) and to the BGP neighbour on that interface's subnet."""
     swanctl = config.companions.get("swanctl.conf", "")
     routing = config.companions.get("routing", "")
-    ifnames = {
-        int(m.group(2)): m.group(1)
-        for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)
-    }
+    ifnames = _xfrm_names(routing)
     addresses = _interfaces(config)
     neighbors = _neighbors(config)
     keys = secrets(swanctl)
@@ -547,6 +551,8 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 None,
             )
         secret = keys.get(f"ike-{name}", (0, {}))[1]
+        local_id, local_id_type = _identity(settings.get("local.id"))
+        peer_id, peer_id_type = _identity(settings.get("remote.id"))
         # BFD as BGP uses it: a session bfdd runs that BGP does not track moves no route.
         bfd, bfd_profile = bgp_bfd.get(peer or "", (False, None))
         bfd_profile = bfd_profile or bfd_peers.get(peer or "")
@@ -560,17 +566,45 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 else settings["remote_addrs"],
                 local_inside=str(local.ip) if local else None,
                 peer_inside=peer,
-                local_id=settings.get("local.id"),
-                peer_id=settings.get("remote.id"),
+                local_id=local_id,
+                peer_id=peer_id,
                 psk_slot=secret.get("secret"),
                 peer_asn=neighbors.get(peer) if peer else None,
                 ike=_ike(settings.get("proposals", "")),
                 esp=_esp(_child(settings, name, "esp_proposals") or ""),
                 bfd=bfd if peer else None,
                 bfd_timers=(profiles.get(bfd_profile, _BFD_DEFAULTS) if bfd_profile else _BFD_DEFAULTS) if bfd else None,
+                selectors=(_selectors(_child(settings, name, "local_ts")), _selectors(_child(settings, name, "remote_ts"))),
+                local_id_type=local_id_type,
+                peer_id_type=peer_id_type,
             )
         )
     return facts
+
+
+def _identity(value: str | None) -> tuple[str | None, str | None]:
+    """A swanctl identity and the type strongSwan gives it ("Identity Parsing", strongSwan
+    documentation): `=` in it, a DN; a leading `@#` a KEY_ID (hex), `@@` an RFC 822 address and
+    `@` an FQDN, each without its prefix; any other `@` an RFC 822 address; else an IP address
+    where it is one, otherwise an FQDN. Unset or `%any`: no identity of its own (None, None)."""
+    if value is None or value == "%any":
+        return None, None
+    if "=" in value:
+        return value, "dn"
+    for prefix, kind in (("@#", "key-id"), ("@@", "user-fqdn"), ("@", "fqdn")):
+        if value.startswith(prefix):
+            return value[len(prefix) :], kind
+    if "@" in value:
+        return value, "user-fqdn"
+    return value, id_type_of(value)
+
+
+def _selectors(value: str | None) -> tuple[str, ...]:
+    """A child's `local_ts` / `remote_ts` as prefixes; unset, swanctl's default `dynamic`: the IKE
+    address of that end only (swanctl.conf, connections.<conn>.children.<child>.local_ts)."""
+    if value is None:
+        return (SELECTORS_DYNAMIC,)
+    return tuple(sorted(part.strip() for part in value.split(",") if part.strip()))
 
 
 # ---------------------------------------------------------------- a hub's forward chain
@@ -583,14 +617,31 @@ _NFT_TOKENS = re.compile(r"\{[^}]*\}|\"[^\"]*\"|\S+")
 _NFT_POLICY = re.compile(r"policy (accept|drop);")
 
 
+@functools.lru_cache(maxsize=8)
 def _nft_sets(text: str) -> dict[str, list[tuple[str, ...]]]:
-    """Each named set's elements, a concatenation's as a tuple of its parts."""
+    """Each named set's elements, a concatenation's as a tuple of its parts (read once per
+    ruleset: a hub's checks ask about each of its tunnels)."""
     sets: dict[str, list[tuple[str, ...]]] = {}
     for match in _NFT_SET.finditer(text):
         elements = _NFT_ELEMENTS.search(match[2])
         items = elements[1].split(",") if elements else []
         sets[match[1]] = [tuple(part.strip() for part in item.split(" . ")) for item in items if item.strip()]
     return sets
+
+
+_NFT_EXACT = re.compile(r'^(?:"[^"]*"|[A-Za-z_][\w.-]*|\d+|\d+\.\d+\.\d+\.\d+)$')
+
+
+@functools.lru_cache(maxsize=64)
+def _nft_exact(
+    elements: tuple[tuple[str, ...], ...],
+) -> tuple[frozenset[tuple[str, ...]], frozenset[int], tuple[tuple[str, ...], ...]]:
+    """A set's elements split into those of single values (a name, a port, an address), looked
+    up as they are spelt (with their lengths), and the others (prefixes, ranges), which
+    `_nft_in` walks."""
+    exact = [e for e in elements if all(_NFT_EXACT.match(part) for part in e)]
+    rest = tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e))
+    return frozenset(tuple(part.strip('"') for part in e) for e in exact), frozenset(len(e) for e in exact), rest
 
 
 _NftValue = ipaddress.IPv4Address | int | str  # an address, a port, an interface name
@@ -620,12 +671,16 @@ def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: dict[str, list[tu
     if operand.startswith("@"):
         if operand[1:] not in sets:
             return None
-        elements = sets[operand[1:]]
-    elif operand.startswith("{"):
-        elements = [tuple(p.strip() for p in item.split(" . ")) for item in operand[1:-1].split(",") if item.strip()]
+        exact, lengths, elements = _nft_exact(tuple(sets[operand[1:]]))
+        if lengths - {len(values)}:
+            return None
+        found = tuple(str(value) for value in values) in exact
     else:
-        elements = [(operand,)]
-    found = False
+        if operand.startswith("{"):
+            elements = tuple(tuple(p.strip() for p in item.split(" . ")) for item in operand[1:-1].split(",") if item.strip())
+        else:
+            elements = ((operand,),)
+        found = False
     for element in elements:
         if len(element) != len(values):
             return None
@@ -665,12 +720,14 @@ def _nft_rule_matches(
     sets: dict[str, list[tuple[str, ...]]],
     iifname: str | None = None,
     tunnels: frozenset[str] | None = None,
+    from_tunnel: bool = True,
 ) -> bool | None:
     """Whether a forward rule's match part holds for `packet`, the start of a connection arriving
-    from a tunnel (interface group 10): `iifname` when known, else any store tunnel (of
-    `tunnels`, the group's interfaces, where known: a rule for another interface alone does not
-    hold); None when a statement cannot be told (an outgoing interface, the incoming one when not
-    known, anything this reader does not follow)."""
+    from a tunnel (interface group 10; `from_tunnel` False: from a port of no known group, a
+    transport or the DC port): `iifname` when known, else any store tunnel (of `tunnels`, the
+    group's store interfaces, where known: a rule for another interface alone does not hold);
+    None when a statement cannot be told (an outgoing interface, the incoming one when not known,
+    anything this reader does not follow)."""
     result: bool | None = True
     index = 0
 
@@ -717,7 +774,8 @@ def _nft_rule_matches(
             value = None  # where it leaves (routing)
             index = operand_at + 1
         elif word == "iifgroup" and operand_at < len(tokens):
-            value = tokens[operand_at] == _TUNNEL_GROUP
+            in_group = tokens[operand_at] == _TUNNEL_GROUP
+            value = in_group if from_tunnel else (False if in_group else None)
             index = operand_at + 1
         elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] == ["dport"] and index + 2 < len(tokens):
             negate = tokens[index + 2] == "!="
@@ -767,29 +825,70 @@ def tunnel_group(routing: str) -> frozenset[str] | None:
 
 
 def chain_verdict(
-    text: str, chain: str, packet: Packet, iifname: str | None = None, tunnels: frozenset[str] | None = None
+    text: str,
+    chain: str,
+    packet: Packet,
+    iifname: str | None = None,
+    tunnels: frozenset[str] | None = None,
+    from_tunnel: bool = True,
 ) -> Verdict:
     """What a base chain (`forward`, `input`) does with `packet`, the start of a connection
-    arriving on `iifname` (None: a tunnel of interface group 10, one of `tunnels` where known),
-    read as `forward_verdict` says."""
+    arriving on `iifname` (None: a tunnel of interface group 10, one of `tunnels` where known;
+    `from_tunnel` False: a port of no known group), read as `forward_verdict` says. A `jump`
+    whose match holds (or cannot be told) goes through its chain, whose first deciding rule
+    decides; past its end, the rules after the jump do."""
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith(f"chain {chain} ")), None)
+    sets = _nft_sets(text)
+    start = _nft_chain_start(lines, chain)
     if start is None:
         return Verdict(True, 0, f"no {chain} chain: the kernel takes everything")
-    sets = _nft_sets(text)
     policy = Verdict(True, start + 1, f"chain {chain}: policy accept")
+    found = _nft_chain_walk(lines, sets, start, packet, iifname, tunnels, from_tunnel, set())
+    if isinstance(found, Verdict):
+        return found
+    return Verdict(found[1] == "accept", found[0], f"chain {chain}: policy {found[1]}") if found else policy
+
+
+def _nft_chain_start(lines: list[str], chain: str) -> int | None:
+    return next((i for i, line in enumerate(lines) if line.strip().startswith(f"chain {chain} ")), None)
+
+
+def _nft_chain_walk(
+    lines: list[str],
+    sets: dict[str, list[tuple[str, ...]]],
+    start: int,
+    packet: Packet,
+    iifname: str | None,
+    tunnels: frozenset[str] | None,
+    from_tunnel: bool,
+    visited: set[int],
+) -> Verdict | tuple[int, str] | None:
+    """The verdict of the chain starting at line index `start`; past its end, its policy as (line,
+    accept|drop) for a base chain, None for a regular one."""
+    visited = visited | {start}
+    policy: tuple[int, str] | None = None
     for number, line in enumerate(lines[start + 1 :], start=start + 2):
         stripped = line.strip()
         if stripped == "}":
             break
         found = _NFT_POLICY.search(stripped)
         if found:
-            policy = Verdict(found[1] == "accept", number, f"chain {chain}: policy {found[1]}")
+            policy = (number, found[1])
             continue
         tokens = _NFT_TOKENS.findall(stripped)
-        if not tokens or tokens[-1] not in ("accept", "drop", "reject") or stripped.startswith("#"):
+        if stripped.startswith("#") or not tokens:
             continue
-        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname, tunnels)
+        if tokens[-2:-1] == ["jump"]:
+            target = _nft_chain_start(lines, tokens[-1])
+            if target is None or target in visited or _nft_rule_matches(tokens[:-2], packet, sets, iifname, tunnels, from_tunnel) is False:
+                continue
+            decided = _nft_chain_walk(lines, sets, target, packet, iifname, tunnels, from_tunnel, visited)
+            if isinstance(decided, Verdict):
+                return decided
+            continue
+        if tokens[-1] not in ("accept", "drop", "reject"):
+            continue
+        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname, tunnels, from_tunnel)
         if matches is None:
             matches = tokens[-1] == "accept"
         if matches:
@@ -933,6 +1032,62 @@ def segment_sources(config: ConfigFile) -> Iterator[Finding]:
                 f"{ifname} ({prefix}) forwards {packet.protocol}/{packet.port} from {packet.source}, outside its "
                 f"prefix, to {packet.destination}: {verdict.rule}",
             )
+@register_rule(PLATFORM)
+def hub_tunnel_control(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's host firewall takes in what each of its tunnels needs to come up and stay up,
+    whatever platform the far end runs: IKE and ESP-in-UDP (500, 4500; `encap = yes`) to the
+    connection's own address from its far end (any address where the far end dials in from one
+    the hub does not know), on a port that is no tunnel (the DC port the public address is
+    routed through); BGP (tcp 179) the far end opens from its inside address to the hub's, and
+    single-hop BFD control (udp 3784) where BGP tracks the far end with BFD, each on the tunnel's
+    own interface. Read from the input chain, packet by packet, jumps followed, against the
+    tunnels the lint extractor reads (swanctl.conf, routing and the FRR config)."""
+    if config.suffix != "nftables.conf" or config.role != "hub" or "" not in config.companions:
+        return
+    main = dataclasses.replace(config, text=config.companions[""], suffix="")
+    routing = config.companions.get("routing", "")
+    tunnel_names = _xfrm_names(routing)
+    ports = [name for name in _interfaces(main) if name not in tunnel_names.values() and name != "lo"]
+    settings = {name: values for name, (_line, values) in connections(config.companions.get("swanctl.conf", "")).items()}
+    where = config.line_of("chain input")
+    for fact in extract(main):
+        values = settings.get(fact.name, {})
+        ifname = tunnel_names.get(int(values.get("if_id_in", "-1")))
+        try:
+            local = ipaddress.IPv4Address(values.get("local_addrs", ""))
+        except ValueError:
+            continue
+        far = ipaddress.IPv4Address(fact.peer_outside) if fact.peer_outside else _STRANGER
+        for port in _IKE_PORTS:
+            verdicts = [
+                chain_verdict(config.text, "input", Packet("udp", far, local, port), name, from_tunnel=False)
+                for name in ports
+            ]
+            if verdicts and not any(v.forwarded for v in verdicts):
+                yield config.finding(
+                    verdicts[0].line or where,
+                    "frr-hub-tunnel-control",
+                    f"{fact.name}: udp {port} from its far end {far} to {local} is dropped ({verdicts[0].rule}): "
+                    "the tunnel never comes up",
+                )
+        if ifname is None or fact.local_inside is None or fact.peer_inside is None:
+            continue
+        inside = ipaddress.IPv4Address(fact.peer_inside), ipaddress.IPv4Address(fact.local_inside)
+        needs = [("tcp", 179, "BGP")] + ([("udp", 3784, "BFD")] if fact.bfd else [])
+        for protocol, port, what in needs:
+            verdict = chain_verdict(config.text, "input", Packet(protocol, *inside, port), ifname)
+            if not verdict.forwarded:
+                yield config.finding(
+                    verdict.line or where,
+                    "frr-hub-tunnel-control",
+                    f"{fact.name}: {what} ({protocol} {port}) from {inside[0]} to {inside[1]} on {ifname} is "
+                    f"dropped ({verdict.rule}): the session never comes up",
+                )
+
+
+def _xfrm_names(routing: str) -> dict[int, str]:
+    """The XFRM interfaces of a routing file: if_id -> name (`link add NAME type xfrm ... if_id N`)."""
+    return {int(m.group(2)): m.group(1) for m in re.finditer(r"^link add (\S+) type xfrm.* if_id (\d+)$", routing, re.M)}
 
 
 # A hub's BGP originations and discard routes, for the cross-file `hub-summary` check.
@@ -953,6 +1108,12 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """A hub's conditional advertisements (`neighbor A advertise-map M exist-map C`), for the
     cross-file `hub-stores-conditional` check."""
     return line_advertisements(config)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """Each BGP neighbour's route-maps, for the cross-file `route-filter` check."""
+    return line_route_filters(config)
 
 
 @register_answers(PLATFORM)

@@ -17,13 +17,18 @@ from collections.abc import Callable, Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
+    ROUTE_BASED_SELECTORS,
+    SELECTORS_GRE,
     ConfigFile,
     Finding,
     ForwardingFacts,
     Packet,
     PolicyFact,
+    PrefixRule,
     ProbeAnswers,
     ProbeFact,
+    RouteFilters,
+    RouteMapEntry,
     SentProbe,
     SteeringFacts,
     SummaryFact,
@@ -33,13 +38,16 @@ from storestack.devices.lint import (
     hub_probe_kinds,
     most_permissive,
     pattern_summaries,
+    prefix_rule,
     register_answers,
     register_forwarding,
     register_probes,
+    register_route_filters,
     register_rule,
     register_steering,
     register_summaries,
     register_tunnels,
+    summary_net,
 )
 from storestack.devices.lint.linetree import (
     Line,
@@ -1247,9 +1255,28 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 esp=esp,
                 bfd=(peer_inside in bgp_bfd) if peer_inside else None,
                 bfd_timers=bgp_bfd.get(peer_inside or ""),
+                selectors=_tunnel_selectors(values.get("tunnel-protocol")),
+                # `local-id-type` chooses what the peer sends; unset, its address (`ip`)
+                local_id_type=_ID_TYPES.get((peer.get("local-id-type") or ["ip"])[0]),
             )
         )
     return facts
+
+
+# An IKE peer's `local-id-type` values and the identification types they send (AR command
+# reference, IPSec configuration commands: local-id-type {dn | fqdn | ip | key-id | user-fqdn}).
+_ID_TYPES = {"ip": "ipv4", "fqdn": "fqdn", "user-fqdn": "user-fqdn", "key-id": "key-id", "dn": "dn"}
+
+
+def _tunnel_selectors(protocol: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a tunnel interface with an IPsec profile negotiates: `tunnel-protocol ipsec` (an IPsec
+    virtual tunnel interface) everything, 0.0.0.0/0 both ways; `tunnel-protocol gre` protects
+    the GRE packets between the two outside addresses only (Huawei AR configuration guide, IPSec:
+    "Using a Virtual Tunnel Interface to Establish an IPSec Tunnel", and GRE over IPSec)."""
+    if protocol == ["ipsec"]:
+        return ROUTE_BASED_SELECTORS
+    word = SELECTORS_GRE if protocol == ["gre"] else " ".join(protocol or ["none"])
+    return (word,), (word,)
 
 
 @register_rule(PLATFORM)
@@ -2035,6 +2062,56 @@ _SUMMARY_LINES = (
 @register_summaries(PLATFORM)
 def summaries(config: ConfigFile) -> list[SummaryFact]:
     return pattern_summaries(config, _SUMMARY_LINES)
+
+
+@register_route_filters(PLATFORM)
+def route_filters(config: ConfigFile) -> RouteFilters:
+    """`peer A route-policy P import|export` (on A, or on the group A belongs to: `peer A group
+    G`), each `route-policy P permit|deny node N` in node order with its `if-match ip-prefix`
+    lists (any other `if-match` makes it `other`), and `ip ip-prefix L index N permit|deny A
+    LENGTH [greater-equal X] [less-equal Y]` in index order."""
+    root = parse(config.text, ("#",))
+    neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
+    members: dict[str, list[str]] = {}
+    bindings: list[tuple[str, str, str]] = []
+    for line in root.walk():
+        w = line.words
+        if w[:1] != ["peer"] or len(w) < 4:
+            continue
+        if w[2] == "as-number":
+            neighbors.setdefault(w[1], {})
+        elif w[2] == "group":
+            members.setdefault(w[3], []).append(w[1])
+        elif w[2] == "route-policy" and len(w) > 4 and w[4] in ("import", "export"):
+            bindings.append((w[1], "in" if w[4] == "import" else "out", w[3]))
+    for target, direction, policy in bindings:
+        for address in members.get(target, [target]):
+            if address in neighbors:
+                neighbors[address][direction] = (policy,)
+    route_maps: dict[str, list[tuple[int, RouteMapEntry]]] = {}
+    for node in top(root, "route-policy"):
+        w = node.words
+        if len(w) < 5 or w[3] != "node" or not w[4].isdigit():
+            continue
+        matches = [line.words for line in node.children if line.words[:1] == ["if-match"]]
+        lists = tuple(m[2] for m in matches if m[:2] == ["if-match", "ip-prefix"] and len(m) > 2)
+        other = any(m[:2] != ["if-match", "ip-prefix"] for m in matches)
+        route_maps.setdefault(w[1], []).append((int(w[4]), RouteMapEntry(w[2] == "permit", lists, other, node.number)))
+    prefix_lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    for line in top(root, "ip", "ip-prefix"):
+        w = line.words
+        if len(w) < 8 or w[3] != "index" or not w[4].isdigit() or w[5] not in ("permit", "deny"):
+            continue
+        net = summary_net(w[6], w[7], None)
+        if net is not None:
+            rule = prefix_rule(w[5] == "permit", net, after(w, "greater-equal"), after(w, "less-equal"), line.number)
+            prefix_lists.setdefault(w[2], []).append((int(w[4]), rule))
+    return RouteFilters(
+        neighbors,
+        {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},
+        {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
+        kind="route-policy",
+    )
 
 
 @register_probes(PLATFORM)
