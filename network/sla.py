@@ -286,7 +286,7 @@ def link_preference(store: ResolvedStore, fleet_classes: FleetClassPolicies) -> 
     application takes their kinds (its `transports`; the paths `build_store_sla` gives it), then
     the store's own order. Links that application cannot use follow those it can, in the store's
     order; with no overlay application, the store's order within each group. The hubs rank a
-    store's tunnels by it (`NetworkBuilder.transport_ranks`), so while every path is in SLA they
+    store's tunnels by it (`NetworkIntent.transport_ranks`), so while every path is in SLA they
     send the strictest class's answers back over the transport the store sends it on."""
     strictest: tuple[tuple[float, int, str], list[str], bool] | None = None
     for spec in store.sla.applications.values():
