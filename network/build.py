@@ -86,6 +86,7 @@ from storestack.network.sla import (
     FleetClassPolicies,
     SlaClassPolicy,
     build_store_sla,
+    link_preference,
     transport_classes,
 )
 
@@ -316,17 +317,17 @@ class NetworkIntent:
         hub_side = int(self._transit.network_address) + 2 * (self._transit_slots - 1 - slot)
         return IPv4Interface((hub_side + 1, 31)), IPv4Address(hub_side)
 
-    @staticmethod
-    def transport_ranks(store: ResolvedStore) -> dict[str, tuple[int, int]]:
-        """(local-pref, prepends) per link: wired links beat cellular ones, in priority order."""
+    def transport_ranks(self, store: ResolvedStore) -> dict[str, tuple[int, int]]:
+        """(local-pref, prepends) per link, in the store's preference (`link_preference`): wired
+        links beat cellular ones, each group in the order its strictest application prefers."""
         ranks: dict[str, tuple[int, int]] = {}
         wired = cellular = 0
-        for index, link in enumerate(store.wan):
+        for position, link in enumerate(link_preference(store, self._sla_classes)):
             if link.cellular:
-                ranks[link.name] = (100 - 10 * cellular, min(index, 3))
+                ranks[link.name] = (100 - 10 * cellular, min(position, 3))
                 cellular += 1
             else:
-                ranks[link.name] = (200 - 20 * wired, min(index, 3))
+                ranks[link.name] = (200 - 20 * wired, min(position, 3))
                 wired += 1
         return ranks
 

@@ -280,6 +280,31 @@ def transport_classes(store: ResolvedStore, fleet_classes: FleetClassPolicies) -
     return strictest
 
 
+def link_preference(store: ResolvedStore, fleet_classes: FleetClassPolicies) -> list[ResolvedWanLink]:
+    """The store's links in the order it prefers them for the overlay: wired before cellular
+    (cellular data costs by the gigabyte), each group in the order the store's strictest overlay
+    application takes their kinds (its `transports`; the paths `build_store_sla` gives it), then
+    the store's own order. Links that application cannot use follow those it can, in the store's
+    order; with no overlay application, the store's order within each group. The hubs rank a
+    store's tunnels by it (`NetworkIntent.transport_ranks`), so while every path is in SLA they
+    send the strictest class's answers back over the transport the store sends it on."""
+    strictest: tuple[tuple[float, int, str], list[str], bool] | None = None
+    for spec in store.sla.applications.values():
+        if not any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments):
+            continue
+        strictness = _strictness(fleet_classes.policy(store, spec.sla))
+        if strictest is None or strictness < strictest[0]:
+            strictest = (strictness, list(spec.transports), spec.cellular)
+    kinds, cellular_allowed = (strictest[1], strictest[2]) if strictest is not None else ([], True)
+
+    def preference(item: tuple[int, ResolvedWanLink]) -> tuple[bool, int, int]:
+        position, link = item
+        usable = link.kind in kinds and (cellular_allowed or not link.cellular)
+        return (link.cellular, kinds.index(link.kind) if usable else len(kinds), position)
+
+    return [link for _, link in sorted(enumerate(store.wan), key=preference)]
+
+
 def _strictness(cls: SlaClassPolicy) -> tuple[float, int, str]:
     return (cls.thresholds.loss_percent, cls.timers.detection_seconds, cls.name)
 

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import SHAPES, on_platform, static_wan_yaml
+from testsupport.rendering import SHAPES, on_platform, static_wan_yaml, steered_off_bgp
 
 from storestack.devices.lint import PROBE_EXTRACTORS, ConfigFile, Packet, cisco_xe, huawei_vrp
 from storestack.devices.lint.linetree import Line, parse, tunnel_id
@@ -69,7 +69,7 @@ _APPLIED = {
 
 
 # A store shape whose steering probes over LTE on each platform (a VRP store probes only a path
-# that is not BGP's own), and the hubs it probes.
+# that is not BGP's own: the lte-only store of `steered_off_bgp`), and the hubs it probes.
 _PROBED_OVER_LTE = [("cisco_xe", "cisco_xe", "dual-wan"), ("huawei_vrp", "frr", "lte-only")]
 
 
@@ -82,7 +82,7 @@ def test_cellular_filter_passes_every_probe_sent_over_its_tunnel(
     echoes) passes that tunnel's CELLULAR-ALLOWED: the filter drops no probe the same config
     sends, whatever the platform does with its own packets."""
     store_id = SHAPES[shape]
-    chain = on_platform(fleet, platform, hubs=hubs)  # type: ignore[arg-type]
+    chain = on_platform(steered_off_bgp(fleet), platform, hubs=hubs)  # type: ignore[arg-type]
     (rendered,) = render_store(chain, store_id)
     config = ConfigFile(rendered.filename, platform, "edge", rendered.name, rendered.text, store_id)
     separator, header, verdict_of = _ACL[platform]

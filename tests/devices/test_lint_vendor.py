@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import SHAPES, hubs_on, on_platform
+from testsupport.rendering import SHAPES, hubs_on, on_platform, steered_off_bgp
 
 from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY, Platform
 from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
@@ -120,6 +120,12 @@ def _store(fleet: Fleet, platform: Platform, shape: str, hubs: Platform | None =
     store_id = SHAPES[shape]
     (config,) = render_store(on_platform(fleet, platform, hubs=hubs), store_id)
     return ConfigFile(config.filename, platform, "edge", config.name, config.text, store_id)
+
+
+def _steered(fleet: Fleet) -> ConfigFile:
+    """The VRP store that steers (`steered_off_bgp`: pos and back-office redirected onto lte1,
+    tracked by NQA tests SLA_STRICT tun1 and SLA_BUSINESS tun1), its hubs on VRP."""
+    return _store(steered_off_bgp(fleet), "huawei_vrp", "lte-only")
 
 
 def _hub(fleet: Fleet, platform: str) -> ConfigFile:
@@ -564,10 +570,10 @@ def test_cisco_ports_in_use_are_enabled(fleet: Fleet) -> None:
 
 
 def test_vrp_nqa_frequency_not_above_interval_times_probes(fleet: Fleet) -> None:
-    config = _store(fleet, "huawei_vrp", "lte-only")
+    config = _steered(fleet)
     # The strict class's test with a period of exactly interval x probe-count: never completes.
     test = re.search(
-        r"SLA_STRICT tun4\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
+        r"SLA_STRICT tun1\n(?:.*\n)*? probe-count (\d+)\n interval seconds (\d+)\n timeout 1\n frequency (\d+)\n",
         config.text,
     )
     assert test is not None
@@ -1097,7 +1103,7 @@ def test_vrp_steering_moves_traffic_when_its_test_fails(fleet: Fleet, shape: str
     peer, which must be another tunnel, or a breach moves nothing. An application whose
     preferred path is BGP's own is not redirected at all (an AR behavior takes one tracked
     next hop), and QoS marking still classifies it."""
-    text = _store(fleet, "huawei_vrp", shape).text
+    text = _store(steered_off_bgp(fleet), "huawei_vrp", shape).text
     routed = _bgp_best_peer(text)
     redirects = re.findall(
         r"^traffic behavior (APP-\S+)\n(?: .*\n)*? redirect ip-nexthop (\S+) track-nqa (\S+) (\S+)$", text, re.M
@@ -1107,22 +1113,25 @@ def test_vrp_steering_moves_traffic_when_its_test_fails(fleet: Fleet, shape: str
         assert probed is not None and probed.group(1) == hop, f"{behavior}: its test probes another hop"
         assert hop != routed, f"{behavior}: redirected to {hop}, where BGP sends it anyway when its test fails"
     if shape == "lte-only":
-        # The applications prefer the 5G link, BGP the LTE one: steered, and a breach moves them.
-        assert {behavior for behavior, *_ in redirects} == {"APP-POS-1", "APP-VOICE-1", "APP-BACK-OFFICE-1"}
+        # pos and back-office prefer the LTE link; voice, the strictest class, and so BGP the 5G
+        # one: pos and back-office are steered, and a breach moves them.
+        assert {behavior.rsplit("-", 1)[0] for behavior, *_ in redirects} == {"APP-POS", "APP-BACK-OFFICE"}
+        # As the sample chain has it, every application prefers 5G, and so does BGP: none steered.
+        assert " redirect ip-nexthop " not in _store(fleet, "huawei_vrp", shape).text
 
 
 def test_inert_steering_policy_is_found(fleet: Fleet) -> None:
     """A policy whose only next hop is the path BGP prefers never moves its traffic: withdrawn
     on a breach, the traffic follows BGP onto the same tunnel."""
-    config = _store(fleet, "huawei_vrp", "lte-only")
-    assert _steering(fleet, config) == []
+    config = _steered(fleet)
+    assert _steering(steered_off_bgp(fleet), config) == []
     routed = _bgp_best_peer(config.text)
     inert = _broken(
         config,
-        " redirect ip-nexthop 100.64.255.226 track-nqa SLA_STRICT tun4\n",
-        f" redirect ip-nexthop {routed} track-nqa SLA_STRICT tun4\n",
+        " redirect ip-nexthop 100.64.0.26 track-nqa SLA_STRICT tun1\n",
+        f" redirect ip-nexthop {routed} track-nqa SLA_STRICT tun1\n",
     )
-    found = [f for f in _steering(fleet, inert) if f.rule == "sla-steering-inert"]
+    found = [f for f in _steering(steered_off_bgp(fleet), inert) if f.rule == "sla-steering-inert"]
     assert len(found) == 1 and found[0].message.startswith(f"pos is steered over {routed} only")
 
 
@@ -1131,23 +1140,25 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
     earlier one already takes (the same ports again, anything after the segment's catch-all
     application or after `if-match any`) is dead and is found; a broader one after a narrower
     one is not."""
-    config = _store(fleet, "huawei_vrp", "lte-only")
+    config = _steered(fleet)
     policy = re.search(r"^traffic policy LAN-IN-OFFICE\n(?: .*\n)+", config.text, re.M)
     assert policy is not None
     entries = policy.group(0).splitlines()[1:]
     assert entries[-1] == " classifier ANY behavior MARK-BUSINESS"
-    voice = " classifier APP-VOICE-1 behavior APP-VOICE-1\n"
-    catch_all = " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n"
+    # Back-office's office traffic to voice's ports (marked EF), then the rest of it.
+    voice = " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n"
+    catch_all = " classifier APP-BACK-OFFICE-2 behavior APP-BACK-OFFICE-2\n"
     assert voice + catch_all in config.text
-    # Voice again after the application that takes every office packet: dead.
+    assert re.search(r"^acl name APP-BACK-OFFICE-1 \d+\n rule 5 permit udp .* destination-port eq 5060$", config.text, re.M)
+    # Voice's ports again after the classifier that takes every office packet: dead.
     again = _broken(config, voice + catch_all, voice + catch_all + voice)
     found = [f for f in _lint(again) if f.rule == "vrp-shadowed-classifier"]
-    assert len(found) == 1 and "APP-VOICE-1" in found[0].message
+    assert len(found) == 1 and "APP-BACK-OFFICE-1" in found[0].message
     assert again.text.splitlines()[found[0].line - 1] == voice.rstrip("\n")
-    # The catch-all before voice: voice is dead, the catch-all is not.
+    # The catch-all before voice's ports: those are dead, the catch-all is not.
     swapped = _broken(config, voice + catch_all, catch_all + voice)
     assert {f.message.split()[4] for f in _lint(swapped) if f.rule == "vrp-shadowed-classifier"} == {
-        "APP-VOICE-1"
+        "APP-BACK-OFFICE-1"
     }
     # Anything after `if-match any`.
     after_any = _broken(
@@ -1161,9 +1172,9 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
 def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
     """NQA refuses a hyphen in an administrator or test name: a test spelled with the class's
     probe name (SLA-STRICT) is never created, and every policy route tracking it fails."""
-    config = _store(fleet, "huawei_vrp", "lte-only")
+    config = _steered(fleet)
     assert "vrp-nqa-name" not in _rules(_lint(config))
-    broken = _broken(config, "SLA_STRICT tun4", "SLA-STRICT tun4", count=-1)
+    broken = _broken(config, "SLA_STRICT tun1", "SLA-STRICT tun1", count=-1)
     found = [f for f in _lint(broken) if f.rule == "vrp-nqa-name"]
     assert {f.message.split("'")[1].split()[0] for f in found} == {"nqa", "redirect"}
     assert all("SLA-STRICT" in f.message for f in found)
@@ -1413,9 +1424,7 @@ def test_names_too_long_for_the_platform(fleet: Fleet) -> None:
     found = [f for f in _lint(long_policy) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and "longer than 31" in found[0].message
     # So is an ACL (a classifier's ACL carries the classifier's name).
-    long_acl = _broken(
-        _store(fleet, "huawei_vrp", "lte-only"), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} "
-    )
+    long_acl = _broken(_steered(fleet), "acl name APP-POS-1 ", f"acl name APP-{'X' * 29} ")
     found = [f for f in _lint(long_acl) if f.rule == "vrp-name-length"]
     assert len(found) == 1 and found[0].message.startswith("'acl name APP-XXX") and "longer than 31" in found[0].message
     forti = _broken(_store(fleet, "fortinet", "dual-wan"), 'edit "hq-hub2-wan1"', 'edit "hq-hub2-wan1-tunnel"')
@@ -1585,14 +1594,15 @@ def test_cisco_thresholds_and_paths_against_the_intent(fleet: Fleet) -> None:
 
 
 def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
-    config = _store(fleet, "huawei_vrp", "lte-only")
+    config = _steered(fleet)
+    fleet = steered_off_bgp(fleet)
     unapplied = _broken(config, " traffic-policy LAN-IN-POS inbound\n", "")
     assert any(
         f.rule == "sla-application-unsteered" and f.message.startswith("pos:")
         for f in _steering(fleet, unapplied)
     )
-    unused = _broken(config, " redirect ip-nexthop 100.64.255.226 track-nqa SLA_STRICT tun4\n", "")
-    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun4" in f.message for f in _lint(unused))
+    unused = _broken(config, " redirect ip-nexthop 100.64.0.26 track-nqa SLA_STRICT tun1\n", "")
+    assert any(f.rule == "vrp-nqa-unused" and "SLA_STRICT tun1" in f.message for f in _lint(unused))
     many = _broken_re(
         config,
         r" probe-count \d+\n interval seconds 2\n timeout 1\n frequency \d+\n",
@@ -1605,26 +1615,30 @@ def test_vrp_nqa_ranges_tracking_and_intent(fleet: Fleet) -> None:
     )
     lax = _broken_re(config, r" fail-percent \d+\n threshold rtd", " fail-percent 97\n threshold rtd")
     assert any(f.rule == "sla-threshold" and "loss % 97" in f.message for f in _steering(fleet, lax))
-    office = " redirect ip-nexthop 100.64.255.226 track-nqa SLA_BUSINESS tun4\n"
-    elsewhere = _broken(config, office, " redirect ip-nexthop 192.0.2.1 track-nqa SLA_BUSINESS tun4\n")
+    office = " redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1\n"
+    elsewhere = _broken(config, office, " redirect ip-nexthop 192.0.2.1 track-nqa SLA_BUSINESS tun1\n")
     assert any(
         f.rule == "sla-path-not-allowed" and "back-office" in f.message and "not one of its paths" in f.message
         for f in _steering(fleet, elsewhere)
     )
 
 
-@pytest.mark.parametrize(("platform", "shape", "test"), [
-    ("huawei_vrp", "lte-only", r"(nqa test-instance SLA_REALTIME tun4\n(?: .*\n)*?) tos 184\n"),
-    ("cisco_xe", "dual-wan", r"(ip sla 13\n(?: .*\n)*?) tos 184\n"),
+@pytest.mark.parametrize(("platform", "shape", "test", "message"), [
+    ("huawei_vrp", "lte-only", r"(nqa test-instance SLA_STRICT tun1\n(?: .*\n)*?) tos 104\n",
+     "(strict): ToS 0, but the class's traffic is DSCP 26 (ToS 104)"),
+    ("cisco_xe", "dual-wan", r"(ip sla 13\n(?: .*\n)*?) tos 184\n",
+     "(realtime): ToS 0, but the class's traffic is DSCP 46 (ToS 184)"),
 ])  # fmt: skip
-def test_probe_without_its_class_tos(fleet: Fleet, platform: Platform, shape: str, test: str) -> None:
-    """A realtime (voice, EF) probe that carries no ToS is queued as best effort: it measures the
-    path as the voice traffic never sees it."""
+def test_probe_without_its_class_tos(fleet: Fleet, platform: Platform, shape: str, test: str, message: str) -> None:
+    """A probe that carries no ToS is queued as best effort: it measures the path as its class's
+    traffic (voice EF, the tills AF31) never sees it. The VRP store is the one that steers
+    (`steered_off_bgp`): a VRP store probes only the paths it steers onto."""
+    fleet = steered_off_bgp(fleet)
     config = _store(fleet, platform, shape)
     assert "sla-probe-tos" not in _rules(_steering(fleet, config))
     unmarked = _broken_re(config, test, r"\1")
     found = [f for f in _steering(fleet, unmarked) if f.rule == "sla-probe-tos"]
-    assert len(found) == 1 and "(realtime): ToS 0, but the class's traffic is DSCP 46 (ToS 184)" in found[0].message
+    assert len(found) == 1 and message in found[0].message
 
 
 def test_fortios_health_checks_rules_and_bgp_paths(fleet: Fleet) -> None:

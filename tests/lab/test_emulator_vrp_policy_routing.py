@@ -6,7 +6,7 @@ AR has no command for: `ip policy-based-route` on an interface and `track` after
 from __future__ import annotations
 
 import pytest
-from testsupport.rendering import SHAPES, on_platform
+from testsupport.rendering import SHAPES, on_platform, steered_off_bgp
 
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
@@ -17,7 +17,8 @@ from storestack.lab.emulator.profiles.huawei_vrp import VrpSession
 
 @pytest.fixture(scope="module")
 def fleet() -> Fleet:
-    return on_platform(load_fleet(sample_chain_path()), "huawei_vrp")
+    """The sample chain on VRP, its lte-only store the one that steers (`steered_off_bgp`)."""
+    return on_platform(steered_off_bgp(load_fleet(sample_chain_path())), "huawei_vrp")
 
 
 def _unit() -> tuple[DeviceState, VrpSession]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.network.build import NetworkIntent, derive_psk
 
 PSK_ENV = "STORESTACK_TEST_IPSEC_PSK"
@@ -46,6 +48,94 @@ def test_lte_stays_backup_and_backup_hub_ranks_below_primary(fleet: Fleet) -> No
         > pref[("lte1", "hq-hub1")]
         > pref[("lte1", "hq-hub2")]
     )
+
+
+def _hub_preferences(intent: NetworkIntent, fleet: Fleet) -> dict[str, dict[tuple[str, str], int]]:
+    """Per store, the local preference each hub gives the store's routes over each of its links:
+    (link, hub) -> local preference, from the hubs' own ends of the store tunnels."""
+    found: dict[str, dict[tuple[str, str], int]] = {store.id: {} for store in fleet}
+    for hub in fleet.hubs:
+        for tunnel in intent.hub(hub).tunnels:
+            if tunnel.kind == "store-hub":
+                assert tunnel.peer_transport is not None
+                found[tunnel.peer][(tunnel.peer_transport, hub)] = tunnel.local_pref
+    return found
+
+
+def test_the_hubs_and_the_lte_only_store_prefer_the_link_voice_leaves_on(fleet: Fleet) -> None:
+    """nw-0007 lists its LTE link first and its 5G link second, and voice, its strictest class,
+    leaves over 5G: each hub prefers the store's routes over the 5G link, and the store prefers
+    the hubs' routes over it and announces its own there with the shorter AS path, so answers
+    come back the way the calls left."""
+    store = fleet.stores["nw-0007"]
+    assert [(link.name, link.kind) for link in store.wan] == [("lte1", "lte"), ("lte2", "5g")]
+    intent = NetworkIntent(fleet)
+    built = intent.store(store.id)
+    assert built.sla.application("voice").paths[0].transport == "lte2"
+    hubs = _hub_preferences(intent, fleet)[store.id]
+    for hub in fleet.hubs:
+        assert hubs[("lte2", hub)] > hubs[("lte1", hub)], hub
+    tunnels = [tunnel for tunnel in built.tunnels if tunnel.kind == "store-hub"]
+    over = {link: [t for t in tunnels if t.transport == link] for link in ("lte1", "lte2")}
+    assert min(t.local_pref for t in over["lte2"]) > max(t.local_pref for t in over["lte1"])
+    assert built.routed_tunnel is not None and built.routed_tunnel.transport == "lte2"
+    prepends = {(t.transport, t.peer): t.prepend for t in tunnels}
+    for hub in fleet.hubs:
+        assert prepends[("lte2", hub)] < prepends[("lte1", hub)], hub
+
+
+def _assert_hubs_prefer_the_strictest_first_path(fleet: Fleet) -> None:
+    """For every store and each hub, the link over which the hub gives the store's routes its
+    highest local preference is the transport of the first path of the store's strictest overlay
+    application (lowest loss threshold, then the quickest detection). No hub serves a
+    decommissioned store."""
+    intent = NetworkIntent(fleet)
+    preferences = _hub_preferences(intent, fleet)
+    for store in fleet:
+        if store.state == "decommissioned":
+            assert preferences[store.id] == {}, store.id
+            continue
+        applications = [a for a in intent.store(store.id).sla.applications if a.overlay]
+        strictest = min(
+            applications, key=lambda a: (a.sla.thresholds.loss_percent, a.sla.timers.detection_seconds, a.sla.name)
+        )
+        links = preferences[store.id]
+        assert {hub for _, hub in links} == set(store.hubs), store.id
+        for hub in store.hubs:
+            at_hub = {link: value for (link, each), value in links.items() if each == hub}
+            top = max(at_hub.values())
+            best = {link for link, value in at_hub.items() if value == top}
+            assert best == {strictest.paths[0].transport}, (store.id, hub, strictest.name, at_hub)
+
+
+def test_the_hubs_prefer_each_sample_store_over_its_strictest_application_s_first_path(fleet: Fleet) -> None:
+    _assert_hubs_prefer_the_strictest_first_path(fleet)
+
+
+def test_the_hubs_prefer_each_generated_store_over_its_strictest_application_s_first_path(tmp_path: Path) -> None:
+    """A generated fleet (LTE-only stores list LTE before 5G), every third store's voice
+    preferring broadband to fibre and LTE to 5G, against the stores' own link order."""
+    generated = generate_fleet(60, seed=7)
+    reordered = {store["id"] for store in generated.stores[::3]}
+    for store in generated.stores[::3]:
+        store["sla"] = {
+            "applications": {
+                "voice": {
+                    "sla": "realtime",
+                    "segments": ["office"],
+                    "protocol": "udp",
+                    "ports": ["5060", "16384-32767"],
+                    "transports": ["broadband", "fiber", "lte", "5g"],
+                    "dscp": "ef",
+                }
+            }
+        }
+    write_fleet(generated, tmp_path / "fleet")
+    fleet = load_fleet(tmp_path / "fleet", write_lock=True)
+    kinds = {store.id: tuple(link.kind for link in store.wan) for store in fleet if store.state != "decommissioned"}
+    assert ("lte", "5g") in kinds.values()
+    assert any(kinds[name][:2] == ("fiber", "broadband") for name in reordered & kinds.keys())
+    _assert_hubs_prefer_the_strictest_first_path(fleet)
 
 
 def test_each_tunnel_underlay_is_pinned_to_its_own_transport(fleet: Fleet) -> None:

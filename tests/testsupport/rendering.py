@@ -101,6 +101,24 @@ def hubs_on(fleet: Fleet, platform: Platform) -> Fleet:
     return Fleet(fleet.spec, hubs, {store.id: store for store in fleet}, fleet.root)
 
 
+def steered_off_bgp(fleet: Fleet) -> Fleet:
+    """The same fleet with a store that steers classes off BGP's best path: the lte-only store
+    (`SHAPES["lte-only"]`: lte1 kind lte, lte2 kind 5g) with its `pos` and `back-office`
+    applications preferring LTE to 5G, voice (realtime, the strictest class) still 5G first. The
+    hubs and the store's BGP rank its links by voice (lte2 first), so pos and back-office leave
+    over lte1, a path BGP does not prefer: a VRP store renders NQA tests (SLA_STRICT,
+    SLA_BUSINESS) and tracked redirects for them, and none for voice."""
+    store = fleet.stores[SHAPES["lte-only"]]
+    applications = dict(store.sla.applications)
+    for name in ("pos", "back-office"):
+        applications[name] = applications[name].model_copy(update={"transports": ["fiber", "broadband", "lte", "5g"]})
+    assert applications["voice"].transports.index("5g") < applications["voice"].transports.index("lte")
+    sla = store.sla.model_copy(update={"applications": applications})
+    stores = {each.id: each for each in fleet}
+    stores[store.id] = store.model_copy(update={"sla": sla})
+    return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
 # Where `make_links_static` and `static_wan_yaml` number the links they make static: the top half
 # of RFC 2544's benchmarking range (8192 /30s), which neither the sample chain nor a generated
 # fleet uses (the lab's DHCP transports draw from the bottom of 198.18.0.0/16).
