@@ -103,6 +103,20 @@ def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
     return tuple(ipaddress.collapse_addresses(nets))
 
 
+def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+    """The fewest networks covering `nets` but none of `holes`, in address order."""
+    remaining = list(collapse(nets))
+    for hole in collapse(holes):
+        pieces: list[IPv4Network] = []
+        for net in remaining:
+            if hole.subnet_of(net):
+                pieces += net.address_exclude(hole)
+            elif not net.subnet_of(hole):
+                pieces.append(net)
+        remaining = pieces
+    return collapse(tuple(remaining))
+
+
 
 BFD_WIRED = "WIRED"
 BFD_CELLULAR = "CELLULAR"
@@ -237,7 +251,13 @@ class NetworkIntent:
             "payment": Service("payment", at("payment"), "tcp", (443,)),
             "iot-services": Service("iot-services", at("iot"), "tcp", (443, 8883)),
             "recorder": Service("recorder", at("recorder"), "tcp", (443, 554)),
-            "corporate": Service("corporate", (*plan.hq, plan.cloud)),
+            # HQ and the clouds, but the cardholder data environment (the tills' HQ POS service and
+            # the payment service, which only POS reaches) and the management ranges (which reach
+            # the stores, never the other way): an office PC is out of PCI DSS scope only while it
+            # cannot open a connection into it.
+            "corporate": Service(
+                "corporate", excluding((*plan.hq, plan.cloud), (*at("pos"), *at("payment"), *plan.management))
+            ),
             # Staff reach virtual desktops through their HTTPS gateway (RDP inside TLS); RDP itself
             # reaches a desktop only from the management ranges.
             "desktops": Service("desktops", (plan.desktops,), "tcp", (443,)),
@@ -655,7 +675,7 @@ class NetworkIntent:
         allowed = {
             "pos": (("hq-pos", "till to HQ POS service"), ("payment", "card payments")),
             "office": (
-                ("corporate", "HQ and cloud"),
+                ("corporate", "HQ and cloud, but the payment, HQ POS and management ranges"),
                 ("desktops", "virtual desktops through their HTTPS gateway"),
                 ("internet", "office internet"),
             ),

@@ -86,7 +86,8 @@ def test_written_services_reach_the_flows_and_the_store_acls(tmp_path: Path) -> 
     assert pos["hq-pos"] == (Net("10.0.10.0/24"),)  # the others keep their defaults
     text = render_appliance(fleet, "nw-0003", "nw-0003-edge1").text  # IOS-XE
     assert "10.0.77.0 0.0.0.255" in text and "10.16.9.0 0.0.0.255" in text
-    assert "10.0.11.0 0.0.0.255" not in text
+    # The default payment /24 is no payment service any more (only an office's corporate range).
+    assert "10.0.11.0 0.0.0.255 eq 443" not in text
 
 
 @pytest.mark.parametrize("platform", ["frr", "cisco_xe", "huawei_vrp", "fortinet"])

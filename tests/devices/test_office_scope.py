@@ -1,0 +1,101 @@
+"""The office segment is out of the cardholder data environment: its PCs reach HQ and the clouds
+(the intent's `corporate`), but not the payment service, the tills' HQ POS service or the
+management ranges, on every store platform. The tills still reach theirs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform
+
+from storestack.devices.lint import Packet, cisco_xe, huawei_vrp
+from storestack.devices.lint.frr import chain_verdict
+from storestack.devices.lint.linetree import parse
+from storestack.devices.render import render_store
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+STORE = SHAPES["dual-wan"]
+Address = ipaddress.IPv4Address
+
+
+def _host(net: ipaddress.IPv4Network) -> Address:
+    return net.network_address + 10
+
+
+def _targets(fleet: Fleet) -> tuple[list[Packet], list[Packet], Packet]:
+    """(what an office PC must not open, what it must, what a till must) as packets."""
+    intent = NetworkIntent(fleet)
+    services = intent.services
+    segments = fleet.stores[STORE].segments
+    office, pos = _host(segments["office"].subnet), _host(segments["pos"].subnet)
+    payment = _host(services["payment"].prefixes[0])
+    denied = [
+        Packet("tcp", office, payment, 443),
+        Packet("tcp", office, _host(services["hq-pos"].prefixes[0]), 443),
+        Packet("tcp", office, _host(intent.management.ranges[0]), 22),
+    ]
+    hq, cloud = fleet.spec.ip_plan.hq[0], fleet.spec.ip_plan.cloud
+    allowed = [Packet("tcp", office, Address(int(hq.network_address) + 266), 445), Packet("tcp", office, _host(cloud), 443)]
+    return denied, allowed, Packet("tcp", pos, payment, 443)
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet", "frr"])
+def test_office_reaches_hq_but_not_payment_pos_or_management(fleet: Fleet, platform: str) -> None:
+    chain = on_platform(fleet, platform, hubs="frr")  # type: ignore[arg-type]
+    (config,) = render_store(chain, STORE)
+    denied, allowed, till = _targets(chain)
+    if platform == "frr":
+        ruleset = dict(config.companions)["nftables.conf"]
+        lan = {kind: f"lan0.{segment.vlan}" for kind, segment in chain.stores[STORE].segments.items()}
+
+        def passes(packet: Packet, kind: str) -> bool:
+            return chain_verdict(ruleset, "forward", packet, lan[kind]).forwarded
+    elif platform == "fortinet":
+        passes = _fortios_passes(config.text)
+    else:
+        separator, acl_of, verdict = {
+            "cisco_xe": ("!", "ip access-list extended {}-TO-OVERLAY", cisco_xe.acl_verdict),
+            "huawei_vrp": ("#", "acl name {}-TO-OVERLAY ", huawei_vrp.acl_verdict),
+        }[platform]
+        root = parse(config.text, (separator,))
+
+        def passes(packet: Packet, kind: str) -> bool:
+            header = acl_of.format(kind.upper())
+            acl = next(line for line in root.children if line.text.startswith(header))
+            return verdict(acl, packet).forwarded
+
+    for packet in denied:
+        assert not passes(packet, "office"), (platform, packet)
+    for packet in allowed:
+        assert passes(packet, "office"), (platform, packet)
+    assert passes(till, "pos"), (platform, till)
+
+
+def _fortios_passes(text: str) -> Callable[[Packet, str], bool]:
+    """Whether the first policy from a segment's interface to the overlay whose destination
+    objects hold the packet's destination accepts it (by service name: ALL or TCP-<port>)."""
+    subnets = {
+        name: ipaddress.IPv4Network(f"{address}/{mask}")
+        for name, address, mask in re.findall(r'edit "([^"]+)"\n\s+set subnet (\S+) (\S+)', text)
+    }
+    policies = re.findall(r"edit \d+\n((?:\s+set .*\n)+?)\s+next", text)
+
+    def passes(packet: Packet, kind: str) -> bool:
+        for body in policies:
+            fields = dict(re.findall(r"set (\S+) (.*)", body))
+            if fields.get("srcintf") != f'"{kind}"' or '"overlay"' not in fields.get("dstintf", ""):
+                continue
+            names = re.findall(r'"([^"]+)"', fields.get("dstaddr", ""))
+            if not any(packet.destination in subnets[name] for name in names if name in subnets):
+                continue
+            service = fields.get("service", "")
+            if service not in ('"ALL"', f'"TCP-{packet.port}"'):
+                continue
+            return fields.get("action") == "accept"
+        return False
+
+    return passes
