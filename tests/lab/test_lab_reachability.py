@@ -103,7 +103,11 @@ def test_the_matrix_matches_the_intent_with_the_rendered_configs_running(routed_
     assert all(t.tunnel.up for t in result.tunnels)
     denied = [c for c in result.reachability if not c.allowed]
     assert denied and not any(c.reachable for c in denied)
-    assert cells[("nw-0001", "office", "hq-management")].reachable
+    # The office reaches the clouds and HQ, but not the HQ POS service nor the management network:
+    # it is out of the cardholder data environment.
+    assert cells[("nw-0001", "office", "cloud")].reachable
+    assert not cells[("nw-0001", "office", "hq-management")].reachable
+    assert not cells[("nw-0001", "office", "hq-pos")].reachable
     assert not cells[("nw-0001", "pos", "other-store-pos")].reachable
     # Nor another store's management address (its loopback), from any segment.
     assert not any(c.reachable for c in result.reachability if c.target == "other-store-loopback")
