@@ -1192,11 +1192,31 @@ def _first_behavior(config: ConfigFile, policy: str, packet: Packet) -> list[str
     raise AssertionError(f"no classifier of {policy} takes {packet}")
 
 
+def _voice_in_back_office(config: ConfigFile) -> ConfigFile:
+    """The steered store's office policy as it was rendered before voice got a classifier of its
+    own: voice's ports in back-office's first classifier, re-marked EF and redirected with
+    back-office's path and NQA test, then back-office's catch-all."""
+    text = config.text.replace("APP-BACK-OFFICE-1", "APP-BACK-OFFICE-2").replace("ROUTED-VOICE-1", "APP-BACK-OFFICE-1")
+    old = _broken(
+        dataclasses.replace(config, text=text),
+        " classifier APP-BACK-OFFICE-1 behavior MARK-VOICE\n",
+        " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n",
+    )
+    return _broken(
+        old,
+        "traffic behavior APP-BACK-OFFICE-2\n",
+        "traffic behavior APP-BACK-OFFICE-1\n remark dscp ef\n"
+        " redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1\n"
+        "traffic behavior APP-BACK-OFFICE-2\n",
+    )
+
+
 def test_vrp_voice_follows_bgp_before_a_steered_catch_all(fleet: Fleet) -> None:
     """On the store that steers back-office (every office packet) onto lte1 but not voice (its
     preferred path is BGP's), voice's packets meet a classifier of their own first: re-marked EF
     and routed by BGP, not redirected with back-office's path under back-office's looser SLA.
-    The rest of the office's traffic is still steered."""
+    The rest of the office's traffic is still steered. The steering lint finds voice caught by
+    back-office's steered classifier in the order rendered before."""
     steered = steered_off_bgp(fleet)
     config = _steered(fleet)
     store = NetworkIntent(on_platform(steered, "huawei_vrp")).store(SHAPES["lte-only"], config.hostname)
@@ -1207,6 +1227,22 @@ def test_vrp_voice_follows_bgp_before_a_steered_catch_all(fleet: Fleet) -> None:
     assert _first_behavior(config, "LAN-IN-OFFICE", Packet("tcp", host, hq, 443)) == [
         "remark dscp af21",
         "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+    ]
+    assert _steering(steered, config) == []
+    old = _voice_in_back_office(config)
+    assert _first_behavior(old, "LAN-IN-OFFICE", Packet("udp", host, hq, 5060)) == [
+        "remark dscp ef",
+        "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+    ]
+    found = [f for f in _steering(steered, old) if f.rule == "sla-steered-as-another"]
+    assert len(found) == 1, found
+    assert found[0].message.startswith("voice: its udp port 5060 traffic from 10.64.12.65 ")
+    assert "steered as back-office (over 100.64.0.26, by SLA class business)" in found[0].message
+    assert old.text.splitlines()[found[0].line - 1] == " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1"
+    # Voice's own classifier left out: back-office's steered catch-all takes its packets.
+    bare = _broken(config, " classifier ROUTED-VOICE-1 behavior MARK-VOICE\n", "")
+    assert [f.message.split(":")[0] for f in _steering(steered, bare) if f.rule == "sla-steered-as-another"] == [
+        "voice"
     ]
 
 
