@@ -14,6 +14,10 @@ application classes of the network intent (`StoreIntent.sla`).
   A policy whose next hops and BGP's fallback (`StoreIntent.routed_tunnel`) are one path never
   moves traffic (`sla-steering-inert`).
 - No policy steers to a hub what a store with AWS tunnels sends to the cloud (`sla-steers-cloud`).
+- No policy steers another application's packets (`sla-steered-as-another`): an application that
+  follows BGP (VRP: its preferred path is BGP's) or has its own policy leaves by that, never by the
+  path and SLA class of a later catch-all (VRP's traffic policy takes the first classifier a
+  packet matches, so voice's ports need a classifier of their own before a steered back-office's).
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
 
@@ -25,6 +29,7 @@ IOS-XE conditional advertisement) lives with each platform's rules.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,6 +73,7 @@ def steering_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
         for policy in facts.policies:
             yield from _check_policy(config, store, tunnels, policy)
             yield from _check_beacons(config, intent, store, tunnels, policy)
+        yield from _steered_as_another(config, store, facts.policies)
         steered = {
             found.name
             for policy in facts.policies
@@ -262,6 +268,55 @@ def _check_policy(
             f"{application.name}: returns to a recovered path after {policy.recovery_s} s, "
             f"its SLA class {application.sla.name} says {application.sla.timers.recovery_seconds} s",
         )
+
+
+def _steered_as_another(config: ConfigFile, store: StoreIntent, policies: Sequence[PolicyFact]) -> Iterator[Finding]:
+    """Each overlay application's packets (from each of its segments, to each of its private
+    destinations and to the internet, on the first port of each of its ranges) that its own
+    policy does not steer (it has none where it follows BGP) are steered by no other
+    application's policy: that would move them over the other's path, by the other's SLA class,
+    re-marked as the other. Where a platform's policies take the first rule a packet matches
+    (VRP's classifiers), a policy's `steers` answers for that rule only; elsewhere an application
+    that has a policy of its own is taken to keep its packets."""
+    owners = [(policy, _application(policy.application, store)) for policy in policies]
+    for application in store.sla.applications:
+        if not application.overlay:
+            continue
+        own = [policy for policy, owner in owners if owner is application]
+        others = [(policy, owner) for policy, owner in owners if owner is not None and owner is not application]
+        reported: set[int] = set()
+        for packet in _packets(store, application):
+            if any(policy.steers is not None and policy.steers(packet) for policy in own):
+                continue
+            for policy, owner in others:
+                if policy.line in reported or policy.steers is None or not policy.steers(packet):
+                    continue
+                reported.add(policy.line)
+                yield config.finding(
+                    policy.line,
+                    "sla-steered-as-another",
+                    f"{application.name}: its {packet.protocol} port {packet.port} traffic from "
+                    f"{packet.source} to {packet.destination} is steered as {owner.name} (over "
+                    f"{', '.join(policy.next_hops) or 'no next hop'}, by SLA class {owner.sla.name}), "
+                    f"not by its own paths or BGP's",
+                )
+
+
+# A destination on the internet, through the hubs (RFC 2544's benchmarking range: no store segment,
+# loopback or cloud prefix, which steering never takes).
+_INTERNET_HOST = ipaddress.IPv4Address("198.18.0.1")
+
+
+def _packets(store: StoreIntent, application: ApplicationPolicy) -> Iterator[Packet]:
+    """A packet of `application` per source segment, destination (each private prefix it goes to
+    through the hubs, and the internet) and port range (its first port; 443 for any port)."""
+    protocol = "tcp" if application.protocol == "any" else application.protocol
+    ports = [low for low, _ in application.ports] or [443]
+    destinations = [prefix.network_address + 1 for prefix in store.destinations(application)]
+    for source in application.sources:
+        for destination in [*destinations, _INTERNET_HOST]:
+            for port in ports:
+                yield Packet(protocol, source.network_address + 1, destination, port)
 
 
 def _cloud_steered(

@@ -400,7 +400,7 @@ class ViewBuilder:
             # VRP: each segment's one inbound traffic policy marks, steers (NQA-tracked redirects)
             # and breaks guest Wi-Fi out (devices/views/lanpolicy.py).
             lan_policies=(
-                lan_policies(store.id, segments, steering, unsteered, breakout)
+                lan_policies(store.id, segments, steering, unsteered, breakout, intent.sla.applications)
                 if profile.sla_steering == "nqa-policy-routes"
                 else []
             ),

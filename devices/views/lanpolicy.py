@@ -16,9 +16,12 @@ holds permit rules only, and the classifiers come in this order:
    and the loopback, and the cloud where the store has AWS tunnels), with each QoS mark first:
    marked, never redirected (a redirect also catches packets to the router's own addresses, and
    the VPCs answer over the store's own AWS tunnels);
-2. per steered application (one whose preferred path is not BGP's: `ViewBuilder._steering`),
-   in the intent's order, with each QoS mark first: marked and redirected to the application's
-   preferred path while that path's NQA test passes;
+2. per application of the segment, in the intent's order (port-specific ones first), with each
+   QoS mark first: a steered one (whose preferred path is not BGP's: `ViewBuilder._steering`)
+   marked and redirected to its preferred path while that path's NQA test passes; one that
+   follows BGP marked only (ROUTED-<APPLICATION>), where a later steered classifier would
+   otherwise catch its packets (voice's ports before a steered back-office that takes all of the
+   office's traffic), so it keeps BGP's path, as on the platforms that steer every application;
 3. the segment's QoS marks, then everything else with the segment's class.
 
 So each packet gets the QoS class of the first mark it matches and the path of the first
@@ -48,6 +51,7 @@ from storestack.devices.views.model import (
     SteeringView,
     WanLinkView,
 )
+from storestack.network.sla import ApplicationPolicy
 
 # The advanced ACLs of the classifiers built here are numbered from this one up (VRP advanced
 # ACLs: 3000-3999; below it: flows 31xx, steered applications 32xx, QoS marks 33xx).
@@ -121,7 +125,7 @@ class _Policy:
         return all(any(_covers(earlier, rule) for earlier in self.taken) for rule in rules)
 
     def add_general(
-        self, stem: str, rules: list[Rule], qos: QosClassView, redirect: RedirectView, source: Net
+        self, stem: str, rules: list[Rule], qos: QosClassView, redirect: RedirectView | None, source: Net
     ) -> None:
         """A classifier of the segment's traffic to any destination, unless it is shadowed."""
         if self.shadowed(rules):
@@ -152,23 +156,46 @@ def lan_policies(
     steering: SteeringView | None,
     local: list[Net],
     breakout: WanLinkView | None,
+    applications: tuple[ApplicationPolicy, ...],
 ) -> list[LanPolicyView]:
-    """Every segment's inbound traffic policy (see the module's docstring for the order)."""
+    """Every segment's inbound traffic policy (see the module's docstring for the order);
+    `applications` are the intent's, in its order."""
     numbers, counters = [FIRST_ACL], dict[str, int]()
-    steered = {view.segment.tag: view.applications for view in (steering.segments if steering else [])}
+    steered = {
+        (view.segment.tag, application.name): application
+        for view in (steering.segments if steering else [])
+        for application in view.applications
+    }
     policies = []
     for segment in segments:
-        # (classifier name stem, what it matches, where to) of what leaves the store steered.
-        redirects: list[tuple[str, list[Rule], RedirectView]] = []
-        for application in steered.get(segment.tag, []):
-            probe = application.paths[0]
-            redirects.append(
+        # (classifier name stem, what it matches, where to: None follows BGP) per application of
+        # the segment that rides the overlay, in the intent's order.
+        ordered: list[tuple[str, list[Rule], RedirectView | None]] = []
+        for application in applications:
+            if not (segment.overlay and application.overlay and segment.kind in application.segments):
+                continue
+            view = steered.get((segment.tag, application.name))
+            if view is None:
+                protocol = "ip" if application.protocol == "any" else application.protocol
+                ordered.append((f"ROUTED-{application.name.upper()}", _ranges(protocol, list(application.ports)), None))
+                continue
+            probe = view.paths[0]
+            ordered.append(
                 (
-                    f"APP-{application.tag}",
-                    _ranges(application.protocol, application.port_ranges),
+                    f"APP-{view.tag}",
+                    _ranges(view.protocol, view.port_ranges),
                     RedirectView(str(probe.tunnel.inside_peer), nqa_name(probe.sla.probe), probe.name),
                 )
             )
+        # What the policy classifies before its QoS marks: the steered applications, each
+        # application that follows BGP where a later steered one would otherwise take some of its
+        # packets (marked only, so they keep BGP's path), and the guest breakout.
+        redirects = [
+            (stem, match, redirect)
+            for index, (stem, match, redirect) in enumerate(ordered)
+            if redirect is not None
+            or any(later is not None and _intersect(match, rules) for _, rules, later in ordered[index + 1 :])
+        ]
         if segment.kind == "guest-wifi" and breakout is not None:
             if not breakout.static or breakout.gateway is None:
                 raise RenderError(

@@ -12,7 +12,16 @@ import pytest
 from testsupport.rendering import SHAPES, hubs_on, on_platform, steered_off_bgp
 
 from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY, Platform
-from storestack.devices.lint import STEERING_EXTRACTORS, ConfigFile, Finding, cisco_xe, fortinet, huawei_vrp
+from storestack.devices.lint import (
+    STEERING_EXTRACTORS,
+    ConfigFile,
+    Finding,
+    Packet,
+    cisco_xe,
+    fortinet,
+    huawei_vrp,
+)
+from storestack.devices.lint.linetree import top
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
 from storestack.devices.views import ViewBuilder
@@ -1145,20 +1154,20 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
     assert policy is not None
     entries = policy.group(0).splitlines()[1:]
     assert entries[-1] == " classifier ANY behavior MARK-BUSINESS"
-    # Back-office's office traffic to voice's ports (marked EF), then the rest of it.
-    voice = " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n"
-    catch_all = " classifier APP-BACK-OFFICE-2 behavior APP-BACK-OFFICE-2\n"
+    # Voice's ports (marked EF, following BGP), then back-office's office traffic, steered.
+    voice = " classifier ROUTED-VOICE-1 behavior MARK-VOICE\n"
+    catch_all = " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n"
     assert voice + catch_all in config.text
-    assert re.search(r"^acl name APP-BACK-OFFICE-1 \d+\n rule 5 permit udp .* destination-port eq 5060$", config.text, re.M)
+    assert re.search(r"^acl name ROUTED-VOICE-1 \d+\n rule 5 permit udp .* destination-port eq 5060$", config.text, re.M)
     # Voice's ports again after the classifier that takes every office packet: dead.
     again = _broken(config, voice + catch_all, voice + catch_all + voice)
     found = [f for f in _lint(again) if f.rule == "vrp-shadowed-classifier"]
-    assert len(found) == 1 and "APP-BACK-OFFICE-1" in found[0].message
+    assert len(found) == 1 and "ROUTED-VOICE-1" in found[0].message
     assert again.text.splitlines()[found[0].line - 1] == voice.rstrip("\n")
     # The catch-all before voice's ports: those are dead, the catch-all is not.
     swapped = _broken(config, voice + catch_all, catch_all + voice)
     assert {f.message.split()[4] for f in _lint(swapped) if f.rule == "vrp-shadowed-classifier"} == {
-        "APP-BACK-OFFICE-1"
+        "ROUTED-VOICE-1"
     }
     # Anything after `if-match any`.
     after_any = _broken(
@@ -1167,6 +1176,74 @@ def test_vrp_classifier_an_earlier_one_shadows(fleet: Fleet) -> None:
         " classifier ANY behavior MARK-BUSINESS\n" + catch_all,
     )
     assert any("ANY before it" in f.message for f in _lint(after_any) if f.rule == "vrp-shadowed-classifier")
+
+
+def _first_behavior(config: ConfigFile, policy: str, packet: Packet) -> list[str]:
+    """The lines of the behavior that the first classifier of traffic policy `policy` to match
+    `packet` applies to it (the first matching classifier decides)."""
+    root = huawei_vrp.parse(config.text, ("#",))
+    acls = huawei_vrp._acls(root)
+    classifiers = {line.words[2]: line for line in top(root, "traffic", "classifier")}
+    behaviors = {line.words[2]: line for line in top(root, "traffic", "behavior")}
+    (entries,) = [line.children for line in top(root, "traffic", "policy") if line.words[2] == policy]
+    for entry in entries:
+        if huawei_vrp._classifier_takes(classifiers[entry.words[1]], acls, packet):
+            return [line.text.strip() for line in behaviors[entry.words[3]].children]
+    raise AssertionError(f"no classifier of {policy} takes {packet}")
+
+
+def _voice_in_back_office(config: ConfigFile) -> ConfigFile:
+    """The steered store's office policy as it was rendered before voice got a classifier of its
+    own: voice's ports in back-office's first classifier, re-marked EF and redirected with
+    back-office's path and NQA test, then back-office's catch-all."""
+    text = config.text.replace("APP-BACK-OFFICE-1", "APP-BACK-OFFICE-2").replace("ROUTED-VOICE-1", "APP-BACK-OFFICE-1")
+    old = _broken(
+        dataclasses.replace(config, text=text),
+        " classifier APP-BACK-OFFICE-1 behavior MARK-VOICE\n",
+        " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1\n",
+    )
+    return _broken(
+        old,
+        "traffic behavior APP-BACK-OFFICE-2\n",
+        "traffic behavior APP-BACK-OFFICE-1\n remark dscp ef\n"
+        " redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1\n"
+        "traffic behavior APP-BACK-OFFICE-2\n",
+    )
+
+
+def test_vrp_voice_follows_bgp_before_a_steered_catch_all(fleet: Fleet) -> None:
+    """On the store that steers back-office (every office packet) onto lte1 but not voice (its
+    preferred path is BGP's), voice's packets meet a classifier of their own first: re-marked EF
+    and routed by BGP, not redirected with back-office's path under back-office's looser SLA.
+    The rest of the office's traffic is still steered. The steering lint finds voice caught by
+    back-office's steered classifier in the order rendered before."""
+    steered = steered_off_bgp(fleet)
+    config = _steered(fleet)
+    store = NetworkIntent(on_platform(steered, "huawei_vrp")).store(SHAPES["lte-only"], config.hostname)
+    (voice,) = [a for a in store.sla.applications if a.name == "voice"]
+    host, hq = voice.sources[0].network_address + 1, store.destinations(voice)[0].network_address + 1
+    for port in (5060, 16384, 32767):
+        assert _first_behavior(config, "LAN-IN-OFFICE", Packet("udp", host, hq, port)) == ["remark dscp ef"]
+    assert _first_behavior(config, "LAN-IN-OFFICE", Packet("tcp", host, hq, 443)) == [
+        "remark dscp af21",
+        "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+    ]
+    assert _steering(steered, config) == []
+    old = _voice_in_back_office(config)
+    assert _first_behavior(old, "LAN-IN-OFFICE", Packet("udp", host, hq, 5060)) == [
+        "remark dscp ef",
+        "redirect ip-nexthop 100.64.0.26 track-nqa SLA_BUSINESS tun1",
+    ]
+    found = [f for f in _steering(steered, old) if f.rule == "sla-steered-as-another"]
+    assert len(found) == 1, found
+    assert found[0].message.startswith("voice: its udp port 5060 traffic from 10.64.12.65 ")
+    assert "steered as back-office (over 100.64.0.26, by SLA class business)" in found[0].message
+    assert old.text.splitlines()[found[0].line - 1] == " classifier APP-BACK-OFFICE-1 behavior APP-BACK-OFFICE-1"
+    # Voice's own classifier left out: back-office's steered catch-all takes its packets.
+    bare = _broken(config, " classifier ROUTED-VOICE-1 behavior MARK-VOICE\n", "")
+    assert [f.message.split(":")[0] for f in _steering(steered, bare) if f.rule == "sla-steered-as-another"] == [
+        "voice"
+    ]
 
 
 def test_vrp_nqa_name_with_a_hyphen(fleet: Fleet) -> None:
