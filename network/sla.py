@@ -23,7 +23,7 @@ from typing import Literal
 
 from storestack.common.records import record
 from storestack.inventory.fleet import ResolvedStore, ResolvedWanLink
-from storestack.inventory.models import DSCP_VALUES, SlaClass, guest_breakout_index
+from storestack.inventory.models import DSCP_VALUES, ApplicationClass, SlaClass, guest_breakout_index
 
 IPv4Address = ipaddress.IPv4Address
 IPv4Network = ipaddress.IPv4Network
@@ -262,15 +262,21 @@ class FleetClassPolicies:
         return sla_class_policy(name, spec, probe_name(f"{name}-{store.id}" if own else name))
 
 
+def _overlay_applications(store: ResolvedStore) -> list[ApplicationClass]:
+    """The store's applications of which some segment the store has enters the overlay."""
+    return [
+        spec
+        for spec in store.sla.applications.values()
+        if any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments)
+    ]
+
+
 def transport_classes(store: ResolvedStore, fleet_classes: FleetClassPolicies) -> dict[str, SlaClassPolicy]:
     """Per transport, the strictest SLA class among the overlay applications eligible on it:
     what a single detector per tunnel (one BFD session per peer) must enforce. A transport no
     overlay application may use has none."""
-    policy = store.sla
     strictest: dict[str, SlaClassPolicy] = {}
-    for spec in policy.applications.values():
-        if not any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments):
-            continue
+    for spec in _overlay_applications(store):
         cls = fleet_classes.policy(store, spec.sla)
         for link in store.wan:
             if link.kind in spec.transports and (spec.cellular or not link.cellular):
@@ -289,9 +295,7 @@ def link_preference(store: ResolvedStore, fleet_classes: FleetClassPolicies) -> 
     store's tunnels by it (`NetworkIntent.transport_ranks`), so while every path is in SLA they
     send the strictest class's answers back over the transport the store sends it on."""
     strictest: tuple[tuple[float, int, str], list[str], bool] | None = None
-    for spec in store.sla.applications.values():
-        if not any(kind in store.segments and kind not in LOCAL_BREAKOUT_SEGMENTS for kind in spec.segments):
-            continue
+    for spec in _overlay_applications(store):
         strictness = _strictness(fleet_classes.policy(store, spec.sla))
         if strictest is None or strictness < strictest[0]:
             strictest = (strictness, list(spec.transports), spec.cellular)
