@@ -5,13 +5,11 @@ management ranges, on every store platform. The tills still reach theirs."""
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable
 
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.lint import Packet, cisco_xe, huawei_vrp
+from storestack.devices.lint import Packet, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.lint.linetree import parse
 from storestack.devices.render import render_store
@@ -55,7 +53,10 @@ def test_office_reaches_hq_but_not_payment_pos_or_management(fleet: Fleet, platf
         def passes(packet: Packet, kind: str) -> bool:
             return chain_verdict(ruleset, "forward", packet, lan[kind]).forwarded
     elif platform == "fortinet":
-        passes = _fortios_passes(config.text)
+        forwarding = fortinet.cloud_forwarding(fortinet.parse(config.text))
+
+        def passes(packet: Packet, kind: str) -> bool:
+            return forwarding(kind, packet, "overlay").forwarded
     else:
         separator, acl_of, verdict = {
             "cisco_xe": ("!", "ip access-list extended {}-TO-OVERLAY", cisco_xe.acl_verdict),
@@ -73,29 +74,3 @@ def test_office_reaches_hq_but_not_payment_pos_or_management(fleet: Fleet, platf
     for packet in allowed:
         assert passes(packet, "office"), (platform, packet)
     assert passes(till, "pos"), (platform, till)
-
-
-def _fortios_passes(text: str) -> Callable[[Packet, str], bool]:
-    """Whether the first policy from a segment's interface to the overlay whose destination
-    objects hold the packet's destination accepts it (by service name: ALL or TCP-<port>)."""
-    subnets = {
-        name: ipaddress.IPv4Network(f"{address}/{mask}")
-        for name, address, mask in re.findall(r'edit "([^"]+)"\n\s+set subnet (\S+) (\S+)', text)
-    }
-    policies = re.findall(r"edit \d+\n((?:\s+set .*\n)+?)\s+next", text)
-
-    def passes(packet: Packet, kind: str) -> bool:
-        for body in policies:
-            fields = dict(re.findall(r"set (\S+) (.*)", body))
-            if fields.get("srcintf") != f'"{kind}"' or '"overlay"' not in fields.get("dstintf", ""):
-                continue
-            names = re.findall(r'"([^"]+)"', fields.get("dstaddr", ""))
-            if not any(packet.destination in subnets[name] for name in names if name in subnets):
-                continue
-            service = fields.get("service", "")
-            if service not in ('"ALL"', f'"TCP-{packet.port}"'):
-                continue
-            return fields.get("action") == "accept"
-        return False
-
-    return passes
