@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storestack.network.crypto import FLEET_CRYPTO, CryptoPolicy
+from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS, CryptoPolicy, IkeRetransmits
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class GatewaySettings:
     public_address: ipaddress.IPv4Address  # the floating IP: the gateway's IKE identity
     announces: tuple[ipaddress.IPv4Network, ...]  # the site's own networks
     crypto: CryptoPolicy = FLEET_CRYPTO
+    # charon's IKE retransmissions, which end a DPD probe of a silent peer: the fleet's, not
+    # strongSwan's defaults (165 s), so a dead AWS tunnel is restarted about when AWS clears it.
+    retransmits: IkeRetransmits = STRONGSWAN_RETRANSMITS
     # Announced networks the gateway has no address in, each with the site router's address on
     # the gateway's subnet. FRR 7.4 and later announce a `network` only while the RIB holds that
     # exact prefix (`bgp network import-check`, FRR user guide "BGP"), and a default route does not
@@ -98,6 +101,22 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
         ]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def strongswan_conf(settings: GatewaySettings) -> str:
+    """A strongswan.conf drop-in (Debian's strongswan.conf includes strongswan.d/*.conf): the
+    retransmission timers (strongSwan docs "Retransmission") that end a DPD probe of a dead peer.
+    charon-systemd reads the `charon` section too (it registers "charon" as its fallback namespace)."""
+    retransmits = settings.retransmits
+    return "\n".join(
+        [
+            "charon {",
+            f"    retransmit_timeout = {retransmits.timeout}",
+            f"    retransmit_tries = {retransmits.tries}",
+            f"    retransmit_base = {retransmits.base}",
+            "}",
+        ]
+    ) + "\n"
 
 
 def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
@@ -177,6 +196,7 @@ def cloud_init(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     """The instance's user data (holds the PSKs: the stack passes it as a secret)."""
     files = [
         ("/etc/swanctl/conf.d/storestack.conf", "0600", swanctl_conf(settings, peers)),
+        ("/etc/strongswan.d/storestack.conf", "0644", strongswan_conf(settings)),
         ("/etc/frr/frr.conf", "0640", frr_conf(settings, peers)),
         (TUNNELS_SCRIPT, "0755", interfaces_script(peers)),
         (f"/etc/systemd/system/{TUNNELS_UNIT}", "0644", tunnels_unit()),
