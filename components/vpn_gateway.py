@@ -65,7 +65,8 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             # default), and a hub's tunnel is configured after the gateway boots: a gateway that gave
             # up would leave the tunnel down for good (swanctl.conf(5) `keyingtries`).
             "        keyingtries = 0",
-            f"        rekey_time = {crypto.ike_lifetime_seconds}s",
+            # A tenth before the lifetime AWS and the hubs hold the SAs to, as the FRR appliances renew.
+            f"        rekey_time = {crypto.ike_rekey_seconds}s",
             f"        dpd_delay = {crypto.dpd_interval_seconds}s",
             "        local {",
             "            auth = psk",
@@ -80,7 +81,7 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             "                local_ts = 0.0.0.0/0",
             "                remote_ts = 0.0.0.0/0",
             f"                esp_proposals = {crypto.strongswan_esp()}",
-            f"                rekey_time = {crypto.esp_lifetime_seconds}s",
+            f"                rekey_time = {crypto.esp_rekey_seconds}s",
             f"                if_id_in = {peer.if_id}",
             f"                if_id_out = {peer.if_id}",
             "                start_action = start",

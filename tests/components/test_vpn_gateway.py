@@ -118,3 +118,19 @@ def test_a_silent_aws_tunnel_is_declared_dead_about_when_aws_declares_the_gatewa
         f"the gateway declares a silent AWS tunnel dead {dpd_delay + gives_up:.0f} s after it fell "
         f"silent ({gives_up:.0f} s after its first probe); AWS's DPD timeout is {aws_dpd} s"
     )
+
+
+def test_the_gateway_renews_its_sas_before_the_lifetimes_aws_holds_them_to() -> None:
+    """strongSwan renews an SA at `rekey_time` minus a random part of `rand_time` (swanctl.conf(5)),
+    so at the latest at `rekey_time`. AWS's tunnels end an IKE SA after the plan's phase 1
+    lifetime and a child SA after its phase 2 lifetime: a gateway that renewed only then could
+    find the SA already gone and the tunnel down until it negotiates anew."""
+    options = aws_tunnel_options(FLEET_CRYPTO)
+    connection = swanctl_conf(SETTINGS, PEERS).split("secrets {", 1)[0].split(f"    {PEERS[0].name} {{\n", 1)[1]
+    ike, child = connection.split("        children {", 1)
+    ike_rekey = int(ike.split("rekey_time = ", 1)[1].split("s\n", 1)[0])
+    child_rekey = int(child.split("rekey_time = ", 1)[1].split("s\n", 1)[0])
+    phase1, phase2 = options["phase1_lifetime_seconds"], options["phase2_lifetime_seconds"]
+    assert isinstance(phase1, int) and isinstance(phase2, int)
+    assert ike_rekey < phase1, f"IKE SA renewed at {ike_rekey} s, AWS holds it {phase1} s"
+    assert child_rekey < phase2, f"child SA renewed at {child_rekey} s, AWS holds it {phase2} s"
