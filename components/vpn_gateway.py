@@ -49,6 +49,14 @@ class GatewaySettings:
     routed: tuple[tuple[ipaddress.IPv4Network, ipaddress.IPv4Address], ...] = ()
 
 
+# How long bgpd waits between attempts to open a session (FRR user guide, `neighbor PEER timers
+# connect (1-65535)`, default 120 s): a tunnel that came back carries its session again within
+# seconds. Keepalive 10 s and hold time 30 s are AWS's own BGP timers (its VpnConnection's
+# tunnelN_bgp_holdtime); AWS Site-to-Site VPN offers no BFD, so the hold time is the quickest
+# a lost AWS peer is noticed in BGP.
+CONNECT_RETRY_SECONDS = 5
+
+
 def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     """swanctl.conf: one IKEv2 connection per peer, its CHILD_SA bound to the peer's XFRM interface."""
     crypto = settings.crypto
@@ -139,6 +147,7 @@ def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
             f" neighbor {peer.peer_inside} remote-as {peer.peer_asn}",
             f" neighbor {peer.peer_inside} description {peer.name}",
             f" neighbor {peer.peer_inside} timers 10 30",
+            f" neighbor {peer.peer_inside} timers connect {CONNECT_RETRY_SECONDS}",
         ]
     lines += [" !", " address-family ipv4 unicast"]
     lines += [f"  network {net}" for net in settings.announces]

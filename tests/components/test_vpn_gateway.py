@@ -134,3 +134,16 @@ def test_the_gateway_renews_its_sas_before_the_lifetimes_aws_holds_them_to() -> 
     assert isinstance(phase1, int) and isinstance(phase2, int)
     assert ike_rekey < phase1, f"IKE SA renewed at {ike_rekey} s, AWS holds it {phase1} s"
     assert child_rekey < phase2, f"child SA renewed at {child_rekey} s, AWS holds it {phase2} s"
+
+
+def test_a_session_whose_tunnel_came_back_is_retried_within_seconds() -> None:
+    """bgpd waits its ConnectRetry time between attempts to open a session (FRR user guide,
+    `neighbor PEER timers connect`, 120 s by default): after a tunnel restart the site would stay
+    without the peer's routes for up to two minutes after the tunnel is up again."""
+    text = frr_conf(SETTINGS, PEERS).splitlines()
+    for peer in PEERS:
+        retry = next(
+            (int(line.rsplit(" ", 1)[1]) for line in text if line.startswith(f" neighbor {peer.peer_inside} timers connect ")),
+            120,
+        )
+        assert retry <= 10, f"{peer.name}: a new attempt only every {retry} s"
