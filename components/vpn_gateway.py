@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storestack.network.crypto import FLEET_CRYPTO, CryptoPolicy
+from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS, CryptoPolicy, IkeRetransmits
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,22 @@ class GatewaySettings:
     public_address: ipaddress.IPv4Address  # the floating IP: the gateway's IKE identity
     announces: tuple[ipaddress.IPv4Network, ...]  # the site's own networks
     crypto: CryptoPolicy = FLEET_CRYPTO
+    # charon's IKE retransmissions, which end a DPD probe of a silent peer: the fleet's, not
+    # strongSwan's defaults (165 s), so a dead AWS tunnel is restarted about when AWS clears it.
+    retransmits: IkeRetransmits = STRONGSWAN_RETRANSMITS
     # Announced networks the gateway has no address in, each with the site router's address on
     # the gateway's subnet. FRR 7.4 and later announce a `network` only while the RIB holds that
     # exact prefix (`bgp network import-check`, FRR user guide "BGP"), and a default route does not
     # count: each becomes a static route, so the gateway announces it and forwards it the same way.
     routed: tuple[tuple[ipaddress.IPv4Network, ipaddress.IPv4Address], ...] = ()
+
+
+# How long bgpd waits between attempts to open a session (FRR user guide, `neighbor PEER timers
+# connect (1-65535)`, default 120 s): a tunnel that came back carries its session again within
+# seconds. Keepalive 10 s and hold time 30 s are AWS's own BGP timers (its VpnConnection's
+# tunnelN_bgp_holdtime); AWS Site-to-Site VPN offers no BFD, so the hold time is the quickest
+# a lost AWS peer is noticed in BGP.
+CONNECT_RETRY_SECONDS = 5
 
 
 def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
@@ -62,7 +73,8 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             # default), and a hub's tunnel is configured after the gateway boots: a gateway that gave
             # up would leave the tunnel down for good (swanctl.conf(5) `keyingtries`).
             "        keyingtries = 0",
-            f"        rekey_time = {crypto.ike_lifetime_seconds}s",
+            # A tenth before the lifetime AWS and the hubs hold the SAs to, as the FRR appliances renew.
+            f"        rekey_time = {crypto.ike_rekey_seconds}s",
             f"        dpd_delay = {crypto.dpd_interval_seconds}s",
             "        local {",
             "            auth = psk",
@@ -77,7 +89,7 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             "                local_ts = 0.0.0.0/0",
             "                remote_ts = 0.0.0.0/0",
             f"                esp_proposals = {crypto.strongswan_esp()}",
-            f"                rekey_time = {crypto.esp_lifetime_seconds}s",
+            f"                rekey_time = {crypto.esp_rekey_seconds}s",
             f"                if_id_in = {peer.if_id}",
             f"                if_id_out = {peer.if_id}",
             "                start_action = start",
@@ -100,6 +112,22 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
     return "\n".join(lines) + "\n"
 
 
+def strongswan_conf(settings: GatewaySettings) -> str:
+    """A strongswan.conf drop-in (Debian's strongswan.conf includes strongswan.d/*.conf): the
+    retransmission timers (strongSwan docs "Retransmission") that end a DPD probe of a dead peer.
+    charon-systemd reads the `charon` section too (it registers "charon" as its fallback namespace)."""
+    retransmits = settings.retransmits
+    return "\n".join(
+        [
+            "charon {",
+            f"    retransmit_timeout = {retransmits.timeout}",
+            f"    retransmit_tries = {retransmits.tries}",
+            f"    retransmit_base = {retransmits.base}",
+            "}",
+        ]
+    ) + "\n"
+
+
 def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     """frr.conf: eBGP to every peer over its tunnel; announce only the site, accept only what each peer owns."""
     lines = ["frr defaults traditional", "!"]
@@ -119,6 +147,7 @@ def frr_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
             f" neighbor {peer.peer_inside} remote-as {peer.peer_asn}",
             f" neighbor {peer.peer_inside} description {peer.name}",
             f" neighbor {peer.peer_inside} timers 10 30",
+            f" neighbor {peer.peer_inside} timers connect {CONNECT_RETRY_SECONDS}",
         ]
     lines += [" !", " address-family ipv4 unicast"]
     lines += [f"  network {net}" for net in settings.announces]
@@ -177,6 +206,7 @@ def cloud_init(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str:
     """The instance's user data (holds the PSKs: the stack passes it as a secret)."""
     files = [
         ("/etc/swanctl/conf.d/storestack.conf", "0600", swanctl_conf(settings, peers)),
+        ("/etc/strongswan.d/storestack.conf", "0644", strongswan_conf(settings)),
         ("/etc/frr/frr.conf", "0640", frr_conf(settings, peers)),
         (TUNNELS_SCRIPT, "0755", interfaces_script(peers)),
         (f"/etc/systemd/system/{TUNNELS_UNIT}", "0644", tunnels_unit()),

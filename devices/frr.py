@@ -63,7 +63,7 @@ from storestack.devices.views import (
     WanLinkView,
 )
 from storestack.devices.views.model import QosClassView, shaped_kbps
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, Service, share_kbps
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
@@ -158,18 +158,20 @@ class IpsecSettings:
     dpd_seconds: int
     retransmit_timeout: float
     retransmit_tries: int
+    retransmit_base: float
 
 
 IPSEC = IpsecSettings(
     proposals=FLEET_CRYPTO.strongswan_ike(),
     esp_proposals=FLEET_CRYPTO.strongswan_esp(),
-    # Rekey a tenth before the lifetime both ends (and AWS) agree on.
-    ike_rekey_seconds=FLEET_CRYPTO.ike_lifetime_seconds * 9 // 10,
-    child_rekey_seconds=FLEET_CRYPTO.esp_lifetime_seconds * 9 // 10,
+    ike_rekey_seconds=FLEET_CRYPTO.ike_rekey_seconds,
+    child_rekey_seconds=FLEET_CRYPTO.esp_rekey_seconds,
     dpd_seconds=FLEET_CRYPTO.dpd_interval_seconds,
-    # A dead peer is declared after ~ timeout * (1.8^(tries+1) - 1) / 0.8 seconds: ~ 28 s here.
-    retransmit_timeout=2.0,
-    retransmit_tries=3,
+    # The fleet's strongSwan ends (and the OpenStack gateways) retransmit alike: a dead peer is
+    # declared `STRONGSWAN_RETRANSMITS.give_up_seconds` after the first unanswered DPD probe.
+    retransmit_timeout=STRONGSWAN_RETRANSMITS.timeout,
+    retransmit_tries=STRONGSWAN_RETRANSMITS.tries,
+    retransmit_base=STRONGSWAN_RETRANSMITS.base,
 )
 
 

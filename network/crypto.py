@@ -58,6 +58,18 @@ class CryptoPolicy:
         """How long after the peer fell silent an end declares it dead: interval x retries."""
         return self.dpd_interval_seconds * self.dpd_retries
 
+    @property
+    def ike_rekey_seconds(self) -> int:
+        """When an end that rekeys by time (strongSwan's `rekey_time`) renews the IKE SA: a tenth
+        before the lifetime both ends (and AWS) agree on, so it never waits for the far end's
+        SA to run out."""
+        return self.ike_lifetime_seconds * 9 // 10
+
+    @property
+    def esp_rekey_seconds(self) -> int:
+        """When such an end renews a child SA: a tenth before the ESP lifetime."""
+        return self.esp_lifetime_seconds * 9 // 10
+
     def strongswan_ike(self) -> str:
         """swanctl `proposals`: e.g. aes256gcm16-prfsha384-ecp384."""
         return ",".join(
@@ -75,6 +87,28 @@ class CryptoPolicy:
             else f"{p.encryption}-{p.integrity}-{_STRONGSWAN_DH[p.pfs_group]}"
             for p in self.esp
         )
+
+
+@record
+class IkeRetransmits:
+    """strongSwan's IKE retransmissions (strongswan.conf `charon.retransmit_*`, strongSwan docs
+    "Retransmission"): the n-th retransmission waits `timeout` x `base`^(n-1) s, and a request
+    still unanswered `tries` retransmissions later ends the IKE SA. A DPD request is one such
+    request: a dead peer is declared `give_up_seconds` after the first unanswered probe. The
+    defaults (4 s, x1.8, 5 tries) take 165 s."""
+
+    timeout: float
+    tries: int
+    base: float
+
+    @property
+    def give_up_seconds(self) -> float:
+        return sum(self.timeout * self.base**n for n in range(self.tries + 1))
+
+
+# A dead peer ~24 s after the first unanswered probe: with `dpd_interval_seconds` of silence
+# before it, about as long as the far end's DPD takes (AWS: `dpd_timeout_seconds`).
+STRONGSWAN_RETRANSMITS = IkeRetransmits(timeout=2.0, tries=3, base=1.8)
 
 
 # IKE: AES-256-GCM with PRF SHA-384 and ECP-384 (group 20) first; then AES-256-CBC with

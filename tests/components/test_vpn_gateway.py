@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init, frr_conf, swanctl_conf
-from storestack.network.crypto import FLEET_CRYPTO
+from storestack.network.crypto import FLEET_CRYPTO, aws_tunnel_options
 
 SETTINGS = GatewaySettings(
     asn=64513,
@@ -83,3 +84,66 @@ def test_the_tunnel_interfaces_come_back_after_a_reboot() -> None:
     assert ["systemctl", "enable", "--now", "storestack-tunnels.service"] in document["runcmd"]
     # The script runs through the unit only: never a second time at the first boot.
     assert ["/usr/local/sbin/storestack-tunnels"] not in document["runcmd"]
+
+
+def _charon_settings(document: dict[str, Any]) -> dict[str, str]:
+    """The `charon { ... }` keys the gateway's strongswan.conf drop-ins set (strongSwan reads
+    /etc/strongswan.conf, which includes strongswan.d/*.conf on Debian)."""
+    settings: dict[str, str] = {}
+    for entry in document["write_files"]:
+        if entry["path"].startswith("/etc/strongswan.d/") and entry["path"].endswith(".conf"):
+            for line in entry["content"].split("charon {", 1)[-1].splitlines():
+                key, sep, value = line.partition("=")
+                if sep:
+                    settings[key.strip()] = value.strip()
+    return settings
+
+
+def test_a_silent_aws_tunnel_is_declared_dead_about_when_aws_declares_the_gateway_dead() -> None:
+    """The gateway probes a silent peer after `dpd_delay` and gives up when a probe's
+    retransmissions go unanswered (strongSwan docs "Retransmission"; the defaults, 4 s x1.8 with
+    5 retries, take 165 s). AWS clears the tunnel after its DPD timeout (the plan's
+    `dpd_timeout_seconds`, action clear): with the defaults, the gateway would keep a dead SA
+    and restart the tunnel minutes after AWS is ready for it again."""
+    document = json.loads(cloud_init(SETTINGS, PEERS).split("\n", 1)[1])
+    charon = _charon_settings(document)
+    timeout = float(charon.get("retransmit_timeout", 4.0))
+    tries = int(charon.get("retransmit_tries", 5))
+    base = float(charon.get("retransmit_base", 1.8))
+    gives_up = sum(timeout * base**n for n in range(tries + 1))
+    dpd_delay = int(swanctl_conf(SETTINGS, PEERS).split("dpd_delay = ", 1)[1].split("s\n", 1)[0])
+    aws_dpd = aws_tunnel_options(FLEET_CRYPTO)["dpd_timeout_seconds"]
+    assert isinstance(aws_dpd, int)
+    assert gives_up <= aws_dpd, (
+        f"the gateway declares a silent AWS tunnel dead {dpd_delay + gives_up:.0f} s after it fell "
+        f"silent ({gives_up:.0f} s after its first probe); AWS's DPD timeout is {aws_dpd} s"
+    )
+
+
+def test_the_gateway_renews_its_sas_before_the_lifetimes_aws_holds_them_to() -> None:
+    """strongSwan renews an SA at `rekey_time` minus a random part of `rand_time` (swanctl.conf(5)),
+    so at the latest at `rekey_time`. AWS's tunnels end an IKE SA after the plan's phase 1
+    lifetime and a child SA after its phase 2 lifetime: a gateway that renewed only then could
+    find the SA already gone and the tunnel down until it negotiates anew."""
+    options = aws_tunnel_options(FLEET_CRYPTO)
+    connection = swanctl_conf(SETTINGS, PEERS).split("secrets {", 1)[0].split(f"    {PEERS[0].name} {{\n", 1)[1]
+    ike, child = connection.split("        children {", 1)
+    ike_rekey = int(ike.split("rekey_time = ", 1)[1].split("s\n", 1)[0])
+    child_rekey = int(child.split("rekey_time = ", 1)[1].split("s\n", 1)[0])
+    phase1, phase2 = options["phase1_lifetime_seconds"], options["phase2_lifetime_seconds"]
+    assert isinstance(phase1, int) and isinstance(phase2, int)
+    assert ike_rekey < phase1, f"IKE SA renewed at {ike_rekey} s, AWS holds it {phase1} s"
+    assert child_rekey < phase2, f"child SA renewed at {child_rekey} s, AWS holds it {phase2} s"
+
+
+def test_a_session_whose_tunnel_came_back_is_retried_within_seconds() -> None:
+    """bgpd waits its ConnectRetry time between attempts to open a session (FRR user guide,
+    `neighbor PEER timers connect`, 120 s by default): after a tunnel restart the site would stay
+    without the peer's routes for up to two minutes after the tunnel is up again."""
+    text = frr_conf(SETTINGS, PEERS).splitlines()
+    for peer in PEERS:
+        retry = next(
+            (int(line.rsplit(" ", 1)[1]) for line in text if line.startswith(f" neighbor {peer.peer_inside} timers connect ")),
+            120,
+        )
+        assert retry <= 10, f"{peer.name}: a new attempt only every {retry} s"
