@@ -83,6 +83,7 @@ RULES = {
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
+        huawei_vrp.segment_services,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ssh_remote_users,
@@ -941,6 +942,42 @@ def test_vrp_guest_wifi_that_reaches_the_router_itself(fleet: Fleet) -> None:
     no_dhcp = _broken(config, " rule 5 permit udp destination 10.64.5.1 0 destination-port eq bootps\n", "")
     assert [f.message for f in _lint(no_dhcp) if f.rule == "vrp-guest-router"] == [
         "rule 15 deny ip destination 10.64.5.1 0: refuses guest Wi-Fi's DHCP renewals to its gateway 10.64.5.1"
+    ]
+
+
+def test_vrp_segment_that_reaches_the_router_itself(fleet: Fleet) -> None:
+    """The intent lets only the management network manage the router, and a packet to the router
+    passes no interzone filter: an office host must not reach SSH, SNMP, NTP, the web system,
+    BGP or IKE at any address of the router (its own gateway, another segment's, the loopback, a
+    tunnel), while DHCP, DNS and pings at its own gateway still work."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    root = huawei_vrp.parse(config.text, ("#",))
+    office = next(line for line in huawei_vrp.top(root, "interface") if line.text == "interface GigabitEthernet0/0/0.20")
+    name = next(t.split()[-1] for t in office.child_texts() if t.startswith("traffic-filter inbound acl name"))
+    acl = huawei_vrp._acls(root)[name]
+    host, gateway = ipaddress.IPv4Address("10.64.2.80"), ipaddress.IPv4Address("10.64.2.65")
+    for destination in (str(gateway), "10.64.2.1", "10.255.0.4", "100.64.0.5"):
+        for protocol, port in (("tcp", 22), ("udp", 161), ("udp", 123), ("tcp", 80), ("tcp", 443), ("tcp", 179), ("udp", 500)):
+            packet = huawei_vrp.Packet(protocol, host, ipaddress.IPv4Address(destination), port)
+            assert not huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not huawei_vrp.acl_verdict(acl, huawei_vrp.Packet("udp", host, ipaddress.IPv4Address("10.255.0.4"), 53)).forwarded
+    for packet in (
+        huawei_vrp.Packet("udp", host, gateway, 67),
+        huawei_vrp.Packet("udp", host, gateway, 53),
+        huawei_vrp.Packet("tcp", host, gateway, 53),
+        huawei_vrp.Packet("icmp", host, gateway),
+        huawei_vrp.Packet("tcp", host, ipaddress.IPv4Address("10.0.1.5"), 22),  # through the router, to HQ
+    ):
+        assert huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not [f for f in _lint(config) if f.rule == "vrp-segment-router"]
+    # Without its filter the office reaches every service of the router.
+    open_office = _broken(config, " traffic-filter inbound acl name OFFICE-IN\n", "")
+    found = [f for f in _lint(open_office) if f.rule == "vrp-segment-router"]
+    assert len(found) == 1 and found[0].message.startswith("interface GigabitEthernet0/0/0.20: the segment reaches")
+    # Over-blocked: the office's DNS proxy at its gateway refused.
+    no_dns = _broken(config, " rule 10 permit udp destination 10.64.2.65 0 destination-port eq dns\n", "")
+    assert [f.message for f in _lint(no_dns) if f.rule == "vrp-segment-router"] == [
+        "rule 30 deny ip destination 10.64.2.65 0: refuses the segment's DNS queries to its gateway 10.64.2.65"
     ]
 
 
