@@ -165,6 +165,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "acl", w[-1], line.number
         elif w[0] == "packet-filter":
             yield "acl", w[1], line.number
+        elif w[:2] == ["qos", "car"] and "acl" in w:
+            yield "acl", after(w, "acl") or "", line.number
         elif w[:2] == ["nat", "outbound"]:
             yield "acl", w[2], line.number
         elif w[0] == "peer" and "route-policy" in w:
@@ -515,6 +517,48 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
                 "vrp-wan-services",
                 f"{interface.text}: the WAN port's inbound filter does not refuse "
                 + ", ".join(f"{proto}/{port}" for proto, port in missing),
+            )
+
+
+def _polices(acl: Line, packet: Packet) -> bool:
+    """Whether a CAR with ACL `acl` polices `packet`: its first matching rule permits it (a CAR
+    takes only what a permit rule matches; a rule this reader cannot follow counts as no match,
+    so a doubt never hides an unpoliced port)."""
+    for rule in acl.children:
+        w = rule.words
+        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny"):
+            continue
+        if _rule_matches(rule, packet):
+            return w[2] == "permit"
+    return False
+
+
+@register_rule(PLATFORM)
+def wan_echo(config: ConfigFile) -> Iterator[Finding]:
+    """Every WAN port (zone INTERNET) polices the echo requests it takes in (`vrp-wan-echo`):
+    `qos car inbound acl N cir C` with ACL N permitting ICMP echo, as the FRR stores limit what
+    they answer from the internet; without it WAN-IN passes every ping to the router, which
+    answers each one."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    echo = Packet("icmp", ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv4Address("198.51.100.1"))
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" not in texts:
+            continue
+        policed = [
+            acls.get(after(t.split(), "acl") or "")
+            for t in texts
+            if t.split()[:3] == ["qos", "car", "inbound"] and "acl" in t.split() and "cir" in t.split()
+        ]
+        if not any(acl is not None and _polices(acl, echo) for acl in policed):
+            yield config.finding(
+                interface.number,
+                "vrp-wan-echo",
+                f"{interface.text}: the WAN port answers every echo request it takes in; police them "
+                "with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
             )
 
 

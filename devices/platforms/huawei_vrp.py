@@ -622,6 +622,28 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
+# Echo requests from the internet, for all senders together: an AR polices what a WAN port
+# takes in by ACL (`qos car inbound acl <number> cir <kbit/s>` in the WAN interface view, "Configuring
+# Interface-based Traffic Policing", AR V300R019 CLI configuration guide - QoS, EDOC1100112355;
+# the excess is discarded). No AR document found counts per sender: the per-address form
+# (`source-ip-address range ... per-address`) takes no ACL, so it would police every packet
+# of every sender, the tunnels' ESP included. WAN-IN passes ICMP, and what it passes to the
+# router is the router's to answer; the store's NQA probes to the hubs ride the tunnels (ESP on
+# the port) and its guest-gateway probe gets echo replies, neither matched here.
+WAN_ECHO_FILTER = ("WAN-ECHO", 3095)
+# An echo request as the policer counts it: the IP packet of a default Linux ping (84 bytes),
+# the Ethernet header and FCS (18) and the preamble and gap (20), which the guide says traffic
+# policing counts by default (`qos overhead layer`).
+ECHO_WIRE_BYTES = 84 + 18 + 20
+
+
+def wan_echo_cir(view: StoreApplianceView) -> int:
+    """The CIR (kbit/s) that lets the intent's echo requests a second (`icmp_requests_pps`)
+    through a WAN port, rounded up."""
+    bits = view.intent.management.icmp_requests_pps * ECHO_WIRE_BYTES * 8
+    return -(-bits // 1000)
+
+
 # Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's
 # GUEST-IN keeps its number, the other segments take 3051, 3052, ... in the segments' order.
 GUEST_FILTER = ("GUEST-IN", 3098)
@@ -815,6 +837,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
         ("overlay_filter", OVERLAY_FILTER),
         ("hub_filter", HUB_FILTER),
+        ("wan_echo_filter", WAN_ECHO_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
@@ -838,6 +861,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_interzones", interzones),
         ("vrp_segment_interfaces", segment_interfaces),
         ("vrp_segment_filters", segment_filters),
+        ("vrp_wan_echo_cir", wan_echo_cir),
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),
