@@ -259,6 +259,10 @@ class ManagementAccess:
     # more (IOS-XE and VRP a day, FortiOS a week), so at the default a busy day exhausts the pool.
     # The other segments' devices stay: they keep each platform's default.
     guest_lease_seconds: int = 3600
+    # How many echo requests a second the appliance answers from the internet (per sender where
+    # the platform can count per sender, else for all senders together): FRR stores'
+    # STORE_ICMP_PER_SOURCE_PPS, each vendor platform's WAN-side ICMP limit.
+    icmp_requests_pps: int = 10
 
 
 @record

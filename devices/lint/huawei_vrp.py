@@ -165,6 +165,8 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             yield "acl", w[-1], line.number
         elif w[0] == "packet-filter":
             yield "acl", w[1], line.number
+        elif w[:2] == ["qos", "car"] and "acl" in w:
+            yield "acl", after(w, "acl") or "", line.number
         elif w[:2] == ["nat", "outbound"]:
             yield "acl", w[2], line.number
         elif w[0] == "peer" and "route-policy" in w:
@@ -518,6 +520,48 @@ def wan_services(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+def _polices(acl: Line, packet: Packet) -> bool:
+    """Whether a CAR with ACL `acl` polices `packet`: its first matching rule permits it (a CAR
+    takes only what a permit rule matches; a rule this reader cannot follow counts as no match,
+    so a doubt never hides an unpoliced port)."""
+    for rule in acl.children:
+        w = rule.words
+        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny"):
+            continue
+        if _rule_matches(rule, packet):
+            return w[2] == "permit"
+    return False
+
+
+@register_rule(PLATFORM)
+def wan_echo(config: ConfigFile) -> Iterator[Finding]:
+    """Every WAN port (zone INTERNET) polices the echo requests it takes in (`vrp-wan-echo`):
+    `qos car inbound acl N cir C` with ACL N permitting ICMP echo, as the FRR stores limit what
+    they answer from the internet; without it WAN-IN passes every ping to the router, which
+    answers each one."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    echo = Packet("icmp", ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv4Address("198.51.100.1"))
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" not in texts:
+            continue
+        policed = [
+            acls.get(after(t.split(), "acl") or "")
+            for t in texts
+            if t.split()[:3] == ["qos", "car", "inbound"] and "acl" in t.split() and "cir" in t.split()
+        ]
+        if not any(acl is not None and _polices(acl, echo) for acl in policed):
+            yield config.finding(
+                interface.number,
+                "vrp-wan-echo",
+                f"{interface.text}: the WAN port answers every echo request it takes in; police them "
+                "with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
+            )
+
+
 # What guest Wi-Fi may not reach at any of the router's addresses beyond DNS (`vrp-guest-dns`):
 # the services and control protocols the WAN ports refuse, and IKE, which an AR answers on
 # every address of its global table.
@@ -596,6 +640,71 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
                         "vrp-guest-router",
                         f"{verdict.rule}: refuses guest Wi-Fi's {what} to its gateway {gateway}",
                     )
+
+
+# What no segment may reach at any of the router's addresses (`vrp-segment-router`): every
+# service and control protocol a WAN port refuses, and IKE; DNS only at the segment's own
+# gateway, where its DHCP hands that out as the resolver.
+_SEGMENT_REFUSED = sorted(_WAN_REFUSED | {("udp", 500), ("udp", 4500)})
+
+
+@register_rule(PLATFORM)
+def segment_services(config: ConfigFile) -> Iterator[Finding]:
+    """Every segment but guest Wi-Fi (`vrp-guest-router` checks that one) reaches the router
+    itself only for DHCP, DNS at its own gateway where its DHCP names the gateway as resolver,
+    and pings to its gateway (`vrp-segment-router`): a packet to the router passes no interzone
+    filter, so without its inbound ACL a host of any segment reaches SSH, SNMP, NTP, the web
+    system, NETCONF, BGP, BFD and IKE at every address of the router, where the intent lets only
+    the management network manage it. The filter must not refuse those three either."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    local: list[str] = []
+    segments: list[tuple[Line, ipaddress.IPv4Interface, bool]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if any(t.startswith("ip binding vpn-instance") for t in texts):
+            continue
+        for text in texts:
+            words = text.split()
+            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
+                local.append(words[2])
+                if any(t.startswith("dot1q termination vid") for t in texts) and "zone GUEST" not in texts:
+                    dns = any(t.split()[:3] == ["dhcp", "server", "dns-list"] and words[2] in t.split()[3:] for t in texts)
+                    segments.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}"), dns))
+    for interface, address, dns in segments:
+        acl = _inbound_acl(interface.child_texts(), acls)
+        host = next(address.network.hosts())
+        gateway = str(address.ip)
+        reached = [
+            f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
+            for destination in local
+            for protocol, port in [*_SEGMENT_REFUSED, *([] if destination == gateway else [("icmp", 0)])]
+            if not (destination == gateway and dns and port == 53)
+            if acl is None
+            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), port or None)).forwarded
+        ]
+        if reached:
+            yield config.finding(
+                interface.number,
+                "vrp-segment-router",
+                f"{interface.text}: the segment reaches the router itself ({', '.join(reached[:4])}"
+                + (f" and {len(reached) - 4} more" if len(reached) > 4 else "")
+                + "); its inbound filter must refuse every address of the router but DHCP, DNS and pings at its gateway",
+            )
+        if acl is None:
+            continue
+        needed = [("udp", 67, "DHCP renewals"), ("icmp", None, "pings")]
+        needed += [("udp", 53, "DNS queries"), ("tcp", 53, "DNS queries over TCP")] if dns else []
+        for protocol, port, what in needed:
+            verdict = acl_verdict(acl, Packet(protocol, host, address.ip, port))
+            if not verdict.forwarded:
+                yield config.finding(
+                    verdict.line,
+                    "vrp-segment-router",
+                    f"{verdict.rule}: refuses the segment's {what} to its gateway {gateway}",
+                )
 
 
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}

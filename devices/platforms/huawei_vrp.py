@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Net,
         ProbeView,
         QosClassView,
+        SegmentView,
         StoreApplianceView,
         TunnelView,
         WanLinkView,
@@ -621,32 +622,87 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def guest_filter(view: StoreApplianceView) -> list[str]:
-    """GUEST-IN's rules: at the guest gateway only DHCP (a renewal is unicast to it, UDP `bootps`)
-    and echo requests, as every platform's guest segment takes (IOS-XE's GUEST-TO-SELF, FRR's
-    input chain, FortiOS's `allowaccess ping`); nothing else to any of the router's own
-    addresses; then everything else (the interzone firewall decides what guest Wi-Fi reaches
-    beyond the router). A packet to the router passes no interzone filter, so without the denies
-    a guest would reach every service the router runs at every address it has (the DNS proxy,
-    NTP, IKE, BGP, SSH and SNMP behind their own ACLs), a private range the intent closes to
-    guest Wi-Fi; denying the guest gateway alone would leave another segment's gateway, the
-    loopback and the tunnels open."""
-    rules: list[str] = []
-    if view.guest:
-        gateway = view.guest.gateway.ip
+# Echo requests from the internet, for all senders together: an AR polices what a WAN port
+# takes in by ACL (`qos car inbound acl <number> cir <kbit/s>` in the WAN interface view, "Configuring
+# Interface-based Traffic Policing", AR V300R019 CLI configuration guide - QoS, EDOC1100112355;
+# the excess is discarded). No AR document found counts per sender: the per-address form
+# (`source-ip-address range ... per-address`) takes no ACL, so it would police every packet
+# of every sender, the tunnels' ESP included. WAN-IN passes ICMP, and what it passes to the
+# router is the router's to answer; the store's NQA probes to the hubs ride the tunnels (ESP on
+# the port) and its guest-gateway probe gets echo replies, neither matched here.
+WAN_ECHO_FILTER = ("WAN-ECHO", 3095)
+# An echo request as the policer counts it: the IP packet of a default Linux ping (84 bytes),
+# the Ethernet header and FCS (18) and the preamble and gap (20), which the guide says traffic
+# policing counts by default (`qos overhead layer`).
+ECHO_WIRE_BYTES = 84 + 18 + 20
+
+
+def wan_echo_cir(view: StoreApplianceView) -> int:
+    """The CIR (kbit/s) that lets the intent's echo requests a second (`icmp_requests_pps`)
+    through a WAN port, rounded up."""
+    bits = view.intent.management.icmp_requests_pps * ECHO_WIRE_BYTES * 8
+    return -(-bits // 1000)
+
+
+# Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's
+# GUEST-IN keeps its number, the other segments take 3051, 3052, ... in the segments' order.
+GUEST_FILTER = ("GUEST-IN", 3098)
+SEGMENT_FILTER_FIRST = 3051
+
+
+def segment_filter_names(view: StoreApplianceView) -> dict[str, tuple[str, int]]:
+    """Each segment's inbound filter, by segment tag: its name and number."""
+    names: dict[str, tuple[str, int]] = {}
+    others = 0
+    for segment in view.segments:
+        if segment.kind == "guest-wifi":
+            names[segment.tag] = GUEST_FILTER
+        else:
+            names[segment.tag] = (f"{segment.tag}-IN", SEGMENT_FILTER_FIRST + others)
+            others += 1
+    return names
+
+
+def segment_filter(view: StoreApplianceView, segment: SegmentView) -> list[str]:
+    """One segment's inbound filter rules: at its own gateway only DHCP (a renewal is unicast to
+    it, UDP `bootps`), DNS where the segment's DHCP names the gateway as its resolver (the DNS
+    proxy; never guest Wi-Fi, which resolves through public resolvers) and echo requests, as
+    every platform's segments take (IOS-XE's <SEG>-TO-SELF, FRR's input chain, FortiOS's
+    `allowaccess ping`); nothing else to any of the router's own addresses; then everything else
+    (the interzone firewall decides what a segment reaches beyond the router). A packet to the
+    router passes no interzone filter, so without the denies every host of every segment would
+    reach every service the router runs at every address it has (SSH, SNMP and the web system
+    behind their own source ACLs only, NTP, IKE, BGP, BFD), where the intent lets only the
+    management network manage the router; denying the segment's own gateway alone would leave
+    another segment's gateway, the loopback and the tunnels open."""
+    gateway = segment.gateway.ip
+    rules = [f"permit udp destination {gateway} 0 destination-port eq {port_name('udp', 67)}"]
+    if gateway in segment.dns_servers:
         rules += [
-            f"permit udp destination {gateway} 0 destination-port eq {port_name('udp', 67)}",
-            f"permit icmp destination {gateway} 0 icmp-type echo",
+            f"permit udp destination {gateway} 0 destination-port eq {port_name('udp', 53)}",
+            f"permit tcp destination {gateway} 0 destination-port eq {port_name('tcp', 53)}",
         ]
+    rules.append(f"permit icmp destination {gateway} 0 icmp-type echo")
     rules += [f"deny ip destination {address} 0" for address in router_addresses(view)]
     rules.append("permit ip")
     return [f" rule {5 * position} {rule}" for position, rule in enumerate(rules, start=1)]
 
 
+def segment_filters(view: StoreApplianceView) -> list[str]:
+    """Every segment's inbound filter (`segment_filter`), each ACL closed by `#`."""
+    names = segment_filter_names(view)
+    lines: list[str] = []
+    for segment in view.segments:
+        name, number = names[segment.tag]
+        lines += [f"acl name {name} {number}", *segment_filter(view, segment), "#"]
+    return lines
+
+
 def segment_interfaces(view: StoreApplianceView) -> list[str]:
     """Each segment's dot1q sub-interface: its gateway address, DHCP server (the gateway up to
     the reserved end excluded; guest Wi-Fi's lease, `dhcp_lease`), its LAN-IN
-    policy, GUEST-IN on guest Wi-Fi, and its zone."""
+    policy, its inbound filter (`segment_filter`), and its zone."""
+    filters = segment_filter_names(view)
     lines: list[str] = []
     for policy in view.lan_policies:
         segment = policy.segment
@@ -662,10 +718,10 @@ def segment_interfaces(view: StoreApplianceView) -> list[str]:
             f" dhcp server dns-list {' '.join(segment.dns_servers)}",
             *([f" dhcp server domain-name {segment.dhcp_domain}"] if segment.dhcp_domain else []),
             f" traffic-policy {policy.name} inbound",
+            f" traffic-filter inbound acl name {filters[segment.tag][0]}",
+            f" zone {segment.tag}",
+            "#",
         ]
-        if segment.kind == "guest-wifi":
-            lines.append(" traffic-filter inbound acl name GUEST-IN")
-        lines += [f" zone {segment.tag}", "#"]
     return lines
 
 
@@ -781,6 +837,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
         ("overlay_filter", OVERLAY_FILTER),
         ("hub_filter", HUB_FILTER),
+        ("wan_echo_filter", WAN_ECHO_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
@@ -803,7 +860,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_security_zones", security_zones),
         ("vrp_interzones", interzones),
         ("vrp_segment_interfaces", segment_interfaces),
-        ("vrp_guest_filter", guest_filter),
+        ("vrp_segment_filters", segment_filters),
+        ("vrp_wan_echo_cir", wan_echo_cir),
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),

@@ -30,6 +30,7 @@ from storestack.inventory.models import HqServices
 from storestack.network.build import NetworkIntent
 from storestack.network.crypto import FLEET_CRYPTO
 from storestack.network.errors import NetworkIntentError
+from storestack.network.model import ManagementAccess
 
 VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
 MODULES = {"cisco_xe": cisco_xe, "huawei_vrp": huawei_vrp, "fortinet": fortinet}
@@ -83,6 +84,8 @@ RULES = {
         huawei_vrp.ike_local_id,
         huawei_vrp.bgp_preference,
         huawei_vrp.guest_services,
+        huawei_vrp.segment_services,
+        huawei_vrp.wan_echo,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ssh_remote_users,
@@ -942,6 +945,68 @@ def test_vrp_guest_wifi_that_reaches_the_router_itself(fleet: Fleet) -> None:
     assert [f.message for f in _lint(no_dhcp) if f.rule == "vrp-guest-router"] == [
         "rule 15 deny ip destination 10.64.5.1 0: refuses guest Wi-Fi's DHCP renewals to its gateway 10.64.5.1"
     ]
+
+
+def test_vrp_segment_that_reaches_the_router_itself(fleet: Fleet) -> None:
+    """The intent lets only the management network manage the router, and a packet to the router
+    passes no interzone filter: an office host must not reach SSH, SNMP, NTP, the web system,
+    BGP or IKE at any address of the router (its own gateway, another segment's, the loopback, a
+    tunnel), while DHCP, DNS and pings at its own gateway still work."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    root = huawei_vrp.parse(config.text, ("#",))
+    office = next(line for line in huawei_vrp.top(root, "interface") if line.text == "interface GigabitEthernet0/0/0.20")
+    name = next(t.split()[-1] for t in office.child_texts() if t.startswith("traffic-filter inbound acl name"))
+    acl = huawei_vrp._acls(root)[name]
+    host, gateway = ipaddress.IPv4Address("10.64.2.80"), ipaddress.IPv4Address("10.64.2.65")
+    for destination in (str(gateway), "10.64.2.1", "10.255.0.4", "100.64.0.5"):
+        for protocol, port in (("tcp", 22), ("udp", 161), ("udp", 123), ("tcp", 80), ("tcp", 443), ("tcp", 179), ("udp", 500)):
+            packet = huawei_vrp.Packet(protocol, host, ipaddress.IPv4Address(destination), port)
+            assert not huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not huawei_vrp.acl_verdict(acl, huawei_vrp.Packet("udp", host, ipaddress.IPv4Address("10.255.0.4"), 53)).forwarded
+    for packet in (
+        huawei_vrp.Packet("udp", host, gateway, 67),
+        huawei_vrp.Packet("udp", host, gateway, 53),
+        huawei_vrp.Packet("tcp", host, gateway, 53),
+        huawei_vrp.Packet("icmp", host, gateway),
+        huawei_vrp.Packet("tcp", host, ipaddress.IPv4Address("10.0.1.5"), 22),  # through the router, to HQ
+    ):
+        assert huawei_vrp.acl_verdict(acl, packet).forwarded, packet
+    assert not [f for f in _lint(config) if f.rule == "vrp-segment-router"]
+    # Without its filter the office reaches every service of the router.
+    open_office = _broken(config, " traffic-filter inbound acl name OFFICE-IN\n", "")
+    found = [f for f in _lint(open_office) if f.rule == "vrp-segment-router"]
+    assert len(found) == 1 and found[0].message.startswith("interface GigabitEthernet0/0/0.20: the segment reaches")
+    # Over-blocked: the office's DNS proxy at its gateway refused.
+    no_dns = _broken(config, " rule 10 permit udp destination 10.64.2.65 0 destination-port eq dns\n", "")
+    assert [f.message for f in _lint(no_dns) if f.rule == "vrp-segment-router"] == [
+        "rule 30 deny ip destination 10.64.2.65 0: refuses the segment's DNS queries to its gateway 10.64.2.65"
+    ]
+
+
+def test_vrp_wan_port_that_answers_every_ping(fleet: Fleet) -> None:
+    """WAN-IN passes ICMP, so without a policer the router answered every echo request from the
+    internet, where FRR stores answer 10 a second per sender: each WAN port polices echo
+    requests to the intent's rate (all senders together), and only echo requests (the store's
+    NQA probe of its breakout gateway gets echo replies, and the hub probes ride the tunnels)."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    root = huawei_vrp.parse(config.text, ("#",))
+    acls = huawei_vrp._acls(root)
+    pps = ManagementAccess.__dataclass_fields__["icmp_requests_pps"].default
+    wan = [line for line in huawei_vrp.top(root, "interface") if "zone INTERNET" in line.child_texts()]
+    assert len(wan) == 2
+    for port in wan:
+        (car,) = [t.split() for t in port.child_texts() if t.startswith("qos car inbound")]
+        acl, cir = acls[car[car.index("acl") + 1]], int(car[car.index("cir") + 1])
+        # A default Linux ping as the policer counts it (IP 84, Ethernet 18, preamble and gap 20
+        # bytes): the intent's rate passes, twice that does not.
+        assert pps * 122 * 8 <= cir * 1000 < 2 * pps * 122 * 8
+        outside, router = ipaddress.IPv4Address("192.0.2.7"), ipaddress.IPv4Address("198.51.100.6")
+        assert huawei_vrp._polices(acl, huawei_vrp.Packet("icmp", outside, router))
+        assert not huawei_vrp._polices(acl, huawei_vrp.Packet("udp", outside, router, 4500))
+        assert [r.words[3:] for r in acl.children] == [["icmp", "icmp-type", "echo"]]
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-echo"]
+    unpoliced = _broken(config, " qos car inbound acl 3095 cir 10\n", "", count=2)
+    assert [f.rule for f in _lint(unpoliced)] == ["vrp-wan-echo"] * 2
 
 
 def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
