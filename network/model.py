@@ -259,6 +259,9 @@ class ManagementAccess:
     # more (IOS-XE and VRP a day, FortiOS a week), so at the default a busy day exhausts the pool.
     # The other segments' devices stay: they keep each platform's default.
     guest_lease_seconds: int = 3600
+    # How many ICMP requests a second an appliance answers from the internet side: FRR per sender
+    # (devices/frr.py), IOS-XE stores for the whole WAN side (control-plane policing).
+    icmp_requests_pps: int = 10
 
 
 @record
