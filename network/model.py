@@ -259,9 +259,9 @@ class ManagementAccess:
     # more (IOS-XE and VRP a day, FortiOS a week), so at the default a busy day exhausts the pool.
     # The other segments' devices stay: they keep each platform's default.
     guest_lease_seconds: int = 3600
-    # How many echo requests a second the appliance answers from the internet (per sender where
-    # the platform can count per sender, else for all senders together): FRR stores'
-    # STORE_ICMP_PER_SOURCE_PPS, each vendor platform's WAN-side ICMP limit.
+    # How many echo requests a second a store answers from the internet: per sender where the
+    # platform counts per sender (FRR's nftables), else for all senders together (IOS-XE control
+    # plane policing, VRP interface CAR).
     icmp_requests_pps: int = 10
 
 

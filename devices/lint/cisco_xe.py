@@ -239,6 +239,10 @@ def references(root: Line) -> Iterator[tuple[str, str, int]]:
             for line in section.children:
                 if line.words[0] == "proposal":
                     yield from (("ikev2-proposal", name, line.number) for name in line.words[1:])
+        elif w[0] == "control-plane":
+            for line in section.children:
+                if line.words[0] == "service-policy" and len(line.words) == 3:
+                    yield "policy-map", line.words[2], line.number
         elif w[0] == "line":
             for line in section.children:
                 if line.words[0] == "access-class":
@@ -831,6 +835,103 @@ def wan_self(config: ConfigFile) -> Iterator[Finding]:
                             "cisco-segment-self",
                             f"{pair.text}: ACL {match.words[-1]} lets the internet reach the router's {service_name}",
                         )
+
+
+# The sender of an echo request from the internet, and the address a WAN port that takes its
+# address by DHCP answers on (documentation ranges, RFC 5737: no store owns either).
+_INTERNET_SENDER = ipaddress.IPv4Address("192.0.2.1")
+_DHCP_WAN_ADDRESS = ipaddress.IPv4Address("198.51.100.254")
+
+
+def _class_acls(root: Line, klass: Line) -> list[Line] | None:
+    """The ACLs a policy's class matches on (`match access-group name`); None when the class
+    matches on anything else, which this reader does not follow."""
+    acls, classes, _ = _zone_policy_objects(root)
+    if klass.words[-1] == "class-default":
+        return None
+    found: list[Line] = []
+    for match in _children(classes.get(klass.words[-1])):
+        acl = acls.get(match.words[-1]) if match.words[:3] == ["match", "access-group", "name"] else None
+        if acl is None:
+            return None
+        found.append(acl)
+    return found
+
+
+def _copp_class(root: Line, policy: Line, packet: Packet) -> Line | None:
+    """The class of control-plane policy `policy` that takes `packet` (the first whose ACL permits
+    it; class-default when none does)."""
+    for klass in policy.children:
+        if klass.words[:1] != ["class"]:
+            continue
+        if klass.words[-1] == "class-default":
+            return klass
+        acls = _class_acls(root, klass)
+        if acls and any(acl_verdict(acl, packet).forwarded for acl in acls):
+            return klass
+    return None
+
+
+def _drops_excess(klass: Line) -> bool:
+    """Whether a policy class polices what it takes and drops the excess."""
+    return any(
+        line.words[0] == "police" and after(line.words, "exceed-action") == "drop" for line in klass.children
+    )
+
+
+@register_rule(PLATFORM)
+def wan_echo_policing(config: ConfigFile) -> Iterator[Finding]:
+    """A store whose WAN zones pass echo requests to the router holds the answers to a rate: the
+    control-plane input policy's class that takes an echo request from the internet to a WAN
+    port polices it with `exceed-action drop` (without one the router answers every ping, a flood
+    included), and the echo requests to its loopback are in no policed class (HQ's monitoring
+    would share the internet's budget and go dark under a flood)."""
+    if config.suffix or config.role != "edge":
+        return
+    root = parse(config.text, ("!",))
+    wan = _wan_zones(root)
+    interfaces = {line.words[1]: line for line in top(root, "interface") if len(line.words) > 1}
+    pairs = {
+        after(pair.words, "source"): pair
+        for pair in top(root, "zone-pair", "security")
+        if after(pair.words, "destination") == "self"
+    }
+    _, _, policies = _zone_policy_objects(root)
+    control = next(top(root, "control-plane"), None)
+    service = next(
+        (line.words[2] for line in _children(control) if line.words[:2] == ["service-policy", "input"] and len(line.words) > 2),
+        None,
+    )
+    policy = policies.get(service) if service is not None else None
+    for zone, name in sorted(wan.items()):
+        address = interface_address(interfaces[name]) if name in interfaces else None
+        echo = Packet("icmp", _INTERNET_SENDER, address.ip if address is not None else _DHCP_WAN_ADDRESS)
+        pair = pairs.get(zone)
+        acls = [
+            acl
+            for klass in _children(policies.get(next((w.words[-1] for w in _children(pair) if w.words[:1] == ["service-policy"]), "")))
+            if {child.words[0] for child in klass.children} & {"pass", "inspect"}
+            for acl in (_class_acls(root, klass) or [])
+        ]
+        if not any(acl_verdict(acl, echo).forwarded for acl in acls):
+            continue
+        klass = _copp_class(root, policy, echo) if policy is not None else None
+        if klass is None or not _drops_excess(klass):
+            where = f"control-plane class {klass.words[-1]} takes them unpoliced" if klass is not None else "no control-plane input policy limits them"
+            yield config.finding(
+                pair.number if pair is not None else 0,
+                "cisco-wan-echo-unpoliced",
+                f"WAN zone {zone} ({name}) passes echo requests to the router and {where}: it answers every ping from the internet",
+            )
+    loopback = interface_address(interfaces["Loopback0"]) if "Loopback0" in interfaces else None
+    if policy is not None and loopback is not None:
+        klass = _copp_class(root, policy, Packet("icmp", _INTERNET_SENDER, loopback.ip))
+        if klass is not None and klass.words[-1] != "class-default" and _drops_excess(klass):
+            yield config.finding(
+                klass.number,
+                "cisco-wan-echo-unpoliced",
+                f"control-plane class {klass.words[-1]} polices the pings to the loopback {loopback.ip}: HQ's monitoring shares the internet's budget",
+            )
 
 
 def _acl_parts(words: list[str]) -> tuple[str, str, list[str], list[str], list[str], list[str]] | None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -745,6 +746,58 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+# Control plane policing of the echo requests a store answers from the internet ("Control Plane
+# Policing", QoS: Policing and Shaping Configuration Guide, Cisco IOS XE: a QoS policy on the
+# `control-plane` with `service-policy input`; `police bps burst-normal conform-action transmit
+# exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). The policer counts
+# bytes, so the intent's requests a second are budgeted at this many bytes each (IOS and Windows
+# pings are 100 and 60 bytes, Linux's 84; a bigger ping gets proportionally fewer answers).
+IOS_COPP_POLICY = "COPP-IN"
+IOS_COPP_WAN_ECHO = "COPP-WAN-ECHO"
+IOS_ECHO_BUDGET_BYTES = 100
+IOS_POLICE_STEP_BPS = 8000
+IOS_POLICE_MIN_BURST_BYTES = 1000
+
+
+def echo_police(pps: int) -> str:
+    """The `police` line that holds echo requests to about `pps` a second (twice that in a burst)."""
+    bps = max(1, math.ceil(pps * IOS_ECHO_BUDGET_BYTES * 8 / IOS_POLICE_STEP_BPS)) * IOS_POLICE_STEP_BPS
+    burst = max(IOS_POLICE_MIN_BURST_BYTES, 2 * pps * IOS_ECHO_BUDGET_BYTES)
+    return f"police {bps} {burst} conform-action transmit exceed-action drop"
+
+
+def wan_echo_policing(view: StoreApplianceView) -> list[str]:
+    """The control-plane policy that holds the echo requests the router answers from the internet
+    to the intent's `icmp_requests_pps` (for the whole WAN side: control plane policing polices a
+    class in aggregate, and IOS-XE documents no per-sender limit). The class takes every echo
+    request addressed to the router except those to its addresses the LAN and the overlay reach
+    (loopback, segment gateways, tunnel inside addresses), whose pings (HQ monitoring, a hub's,
+    a till's) keep their answers however hard the internet pings the WAN ports. The router's own
+    probes (IP SLA icmp-echo, icmp-jitter) get echo and timestamp replies, which no class takes;
+    BGP, BFD and IKE are no echo requests either."""
+    own = [str(view.intent.management.loopback)]
+    own += [str(segment.gateway.ip) for segment in view.segments]
+    own += [str(tunnel.inside.ip) for tunnel in view.tunnels]
+    own += [str(tunnel.inside.ip) for tunnel in view.aws_tunnels]
+    rules = [f"deny icmp any host {address} echo" for address in dict.fromkeys(own)]
+    rules.append("permit icmp any any echo")
+    return [
+        f"ip access-list extended {IOS_COPP_WAN_ECHO}",
+        *sequenced(rules),
+        "!",
+        f"class-map match-all {IOS_COPP_WAN_ECHO}",
+        f" match access-group name {IOS_COPP_WAN_ECHO}",
+        "!",
+        f"policy-map {IOS_COPP_POLICY}",
+        f" class {IOS_COPP_WAN_ECHO}",
+        f"  {echo_police(view.intent.management.icmp_requests_pps)}",
+        "!",
+        "control-plane",
+        f" service-policy input {IOS_COPP_POLICY}",
+        "!",
+    ]
+
+
 def dhcp_lease(seconds: int) -> str:
     """A DHCP pool's `lease DAYS [HOURS [MINUTES]]`, in whole minutes."""
     days, hours, minutes = days_hours_minutes(seconds)
@@ -1105,6 +1158,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_bgp_neighbor_families", bgp_neighbor_families),
         ("ios_segment_to_self", segment_to_self),
         ("ios_wan_to_self", wan_to_self),
+        ("ios_wan_echo_policing", wan_echo_policing),
         ("ios_dhcp_pools", dhcp_pools),
         ("ios_hub_route_maps", hub_route_maps),
         ("ios_ntp_key_type", ntp_key_type),

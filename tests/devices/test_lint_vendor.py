@@ -21,7 +21,7 @@ from storestack.devices.lint import (
     fortinet,
     huawei_vrp,
 )
-from storestack.devices.lint.linetree import top
+from storestack.devices.lint.linetree import parse, top
 from storestack.devices.lint.steering import steering_check
 from storestack.devices.render import render_hub, render_store
 from storestack.devices.views import ViewBuilder
@@ -50,6 +50,7 @@ RULES = {
         cisco_xe.overlay_transit,
         cisco_xe.track_order,
         cisco_xe.wan_self,
+        cisco_xe.wan_echo_policing,
         cisco_xe.overlay_self,
         cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
@@ -352,6 +353,39 @@ def test_cisco_wan_ports_reach_only_ike_esp_dhcp_and_icmp_on_the_router(fleet: F
         "policy-map type inspect INTERNET-wan1-TO-SELF\n class type inspect INTERNET-wan1-TO-SELF\n  pass\n class class-default\n  pass\n",
     )
     assert any(f.rule == "cisco-segment-self" and "class-default passes" in f.message for f in _lint(default))
+
+
+def test_cisco_store_answers_internet_pings_at_the_intents_rate(fleet: Fleet) -> None:
+    # Every WAN port passes echo requests to the router; a flood from the internet gets answers
+    # at about the intent's rate (FRR's number, 10 a second, at 100 bytes a ping), while HQ's
+    # pings of the loopback and the tunnel addresses stay out of that budget.
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    pps = NetworkIntent(fleet).store("nw-0003").management.icmp_requests_pps
+    assert pps == 10
+    assert f"  police {pps * 100 * 8} {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
+    assert "control-plane\n service-policy input COPP-IN\n" in config.text
+    root = parse(config.text, ("!",))
+    acl = next(line for line in top(root, "ip", "access-list") if line.words[-1] == "COPP-WAN-ECHO")
+    ping = Packet("icmp", ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv4Address("198.51.100.10"))
+    assert cisco_xe.acl_verdict(acl, ping).forwarded
+    for own in ("10.255.0.5", "10.64.4.1", "100.64.0.9", "169.254.0.18"):
+        assert not cisco_xe.acl_verdict(acl, dataclasses.replace(ping, destination=ipaddress.IPv4Address(own))).forwarded
+    assert "cisco-wan-echo-unpoliced" not in _rules(_lint(config))
+    # No control-plane policy: the router answers every ping on each of its three WAN ports.
+    unpoliced = _broken(config, "control-plane\n service-policy input COPP-IN\n", "")
+    assert sorted(f.message.split(" passes ")[0] for f in _lint(unpoliced) if f.rule == "cisco-wan-echo-unpoliced") == [
+        "WAN zone INTERNET-lte1 (GigabitEthernet0/0/2)",
+        "WAN zone INTERNET-wan1 (GigabitEthernet0/0/0)",
+        "WAN zone INTERNET-wan2 (GigabitEthernet0/0/1)",
+    ]
+    no_drop = _broken(config, "exceed-action drop", "exceed-action transmit")
+    assert any("takes them unpoliced" in f.message for f in _lint(no_drop) if f.rule == "cisco-wan-echo-unpoliced")
+    # The loopback's pings in the policed class: HQ's monitoring starves under an internet flood.
+    shared = _broken(config, " 10 deny icmp any host 10.255.0.5 echo\n", "")
+    assert [f.message for f in _lint(shared) if f.rule == "cisco-wan-echo-unpoliced"] == [
+        "control-plane class COPP-WAN-ECHO polices the pings to the loopback 10.255.0.5: HQ's monitoring shares the "
+        "internet's budget"
+    ]
 
 
 def test_cisco_overlay_self_policy_passes_every_bgp_and_bfd_neighbour(fleet: Fleet) -> None:
