@@ -104,10 +104,6 @@ BEACON_RECHECK_SECONDS = 10
 # SLA class, together some 24 per second on IOS-XE, whose realtime train sends a packet every
 # 90 ms; fewer on VRP and FortiOS) stay well inside it at any fleet size.
 HUB_ICMP_PER_SOURCE_PPS = 50
-# ICMP echo requests a store answers per source address: HQ's monitoring and management, a LAN
-# host checking its gateway. No probe of the fleet pings a store, and one flooding internet
-# host no longer takes everyone's answers (the store's limit was one budget for all).
-STORE_ICMP_PER_SOURCE_PPS = 10
 
 
 @record
@@ -577,7 +573,10 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
         "ike_peers": ike_peer_elements(connections),
-        "icmp_per_source_pps": STORE_ICMP_PER_SOURCE_PPS,
+        # Per sender (the intent's `icmp_requests_pps`): HQ's monitoring and management, a LAN
+        # host checking its gateway. No probe of the fleet pings a store, and one flooding
+        # internet host does not take everyone's answers.
+        "icmp_per_source_pps": view.intent.management.icmp_requests_pps,
         # Management comes through the hubs (HQ's management network is behind them), never
         # through an AWS tunnel, which shares the tunnels' interface group: a VPC host sending
         # from a management address would otherwise reach SSH and SNMP.
