@@ -191,6 +191,9 @@ DRIVER = PlatformDriver(
     # The addresses of each tunnel its local-in policies name (its two inside addresses, its far
     # end's outside address): a store's, gone with it.
     owned_entries=r'^edit "[^"]+-(?:NEAR|FAR|GW)"$',
+    # The factory `admin` account: restricted to the management ranges like every administrator
+    # here, its password left as the operator set it, never created again once removed.
+    factory_entries=((r'^edit "admin"$', r"^set password "),),
     send_order=SEND_ORDER,
     entry_word="edit",
     deletion_word="delete",
