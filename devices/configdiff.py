@@ -605,7 +605,9 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
     """A section the platform cannot delete (a physical interface) is emptied instead of negated.
 
     Adding the bare section header to the intended side makes hier_config negate the
-    section's children one by one, which every platform accepts.
+    section's children one by one, which every platform accepts. A factory entry the intended
+    config amends (`factory_entries`) is amended only where the device still has it, its kept
+    settings read as intended.
     """
     for section in running.children:
         if not driver.keep_sections:
@@ -620,6 +622,19 @@ def _keep_undeletable_sections(running: HConfig, intended: HConfig, driver: Plat
             for section in one.children:
                 if section.text in staged:
                     _mirror_blocks(section, other.get_child(equals=section.text) or other.add_child(section.text))
+    for entry_pattern, kept_setting in driver.factory_entries:
+        for intended_section in intended.children:
+            running_section = running.get_child(equals=intended_section.text)
+            for entry in list(intended_section.children):
+                if not re.match(entry_pattern, entry.text):
+                    continue
+                shipped = running_section.get_child(equals=entry.text) if running_section is not None else None
+                if shipped is None:
+                    entry.delete()
+                    continue
+                for setting in shipped.children:
+                    if re.match(kept_setting, setting.text) and entry.get_child(equals=setting.text) is None:
+                        entry.add_deep_copy_of(setting)
     for section_text in driver.keep_entries:
         running_section = running.get_child(equals=section_text)
         intended_section = intended.get_child(equals=section_text)

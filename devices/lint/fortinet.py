@@ -52,6 +52,8 @@ from storestack.devices.lint.linetree import is_address, private_gaps
 from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
+    DOS_ANOMALY_THRESHOLDS,
+    ECHO_ANOMALY,
     STATIC_DISTANCE,
     dpd_retrycount,
     dpd_retryinterval,
@@ -231,6 +233,11 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(entry, "service", "service")
         yield from each(entry, "traffic-shaper", "shaper")
         yield from each(entry, "traffic-shaper-reverse", "shaper")
+    for entry in _entries(config, "firewall DoS-policy"):
+        yield from each(entry, "interface", "interface")
+        for key in ("srcaddr", "dstaddr"):
+            yield from each(entry, key, "address")
+        yield from each(entry, "service", "service")
     for entry in _entries(config, "router route-map"):
         for rule in _nested(entry, "rule"):
             yield from each(rule, "match-ip-address", "prefix-list")
@@ -337,6 +344,52 @@ def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
                     f"local-in policy {policy.name}: intf {name!r} is a member of zone {zoned[name]!r}, "
                     "which FortiOS refuses there; name the zone",
                 )
+
+
+_ECHO_SERVICES = frozenset({"PING", "ALL_ICMP", "ALL"})
+
+
+@register_rule(PLATFORM)
+def wan_echo_limit(config: ConfigFile) -> Iterator[Finding]:
+    """A WAN port that answers ping (`allowaccess ping`) has a DoS policy whose `icmp_flood`
+    anomaly drops the echo requests above its threshold, as every platform holds what it answers
+    from the internet to the intent's rate (FRR per sender); without one it answers every echo
+    request a flood sends. A DoS policy lists every predefined anomaly: FortiOS shows them all,
+    and one the config leaves out would read as one to delete, which FortiOS refuses
+    (devices/platforms/fortinet.py DOS_ANOMALY_THRESHOLDS)."""
+    if config.suffix:
+        return
+    parsed = parse(config.text)
+    limited: set[str] = set()
+    for policy in _entries(parsed, "firewall DoS-policy"):
+        anomalies = {anomaly.name: anomaly for anomaly in _nested(policy, "anomaly")}
+        missing = [name for name, _ in DOS_ANOMALY_THRESHOLDS if name not in anomalies]
+        if missing:
+            yield config.finding(
+                policy.line,
+                "fortios-dos-anomalies",
+                f"DoS policy {policy.name} leaves out anomalies {', '.join(missing)}, which FortiOS lists in "
+                "every DoS policy",
+            )
+        echo = anomalies.get(ECHO_ANOMALY)
+        if (
+            policy.first("status") != "disable"
+            and "all" in policy.get("srcaddr")
+            and "all" in policy.get("dstaddr")
+            and _ECHO_SERVICES & set(policy.get("service"))
+            and echo is not None
+            and echo.first("status") == "enable"
+            and echo.first("action") == "block"
+        ):
+            limited.update(policy.get("interface"))
+    for interface in _entries(parsed, "system interface"):
+        if interface.first("role") == "wan" and "ping" in interface.get("allowaccess") and interface.name not in limited:
+            yield config.finding(
+                interface.line,
+                "fortios-wan-echo-unlimited",
+                f"WAN port {interface.name} answers ping with no DoS policy whose {ECHO_ANOMALY} blocks echo "
+                "requests above a rate: it answers every echo request a flood sends",
+            )
 
 
 @register_rule(PLATFORM)

@@ -149,6 +149,12 @@ class PlatformDriver(BaseModel):
     # Entries of those sections that are storestack's all the same (a pattern of the entry line):
     # deleted when the intended config no longer names them.
     owned_entries: str | None = None
+    # Entries the device is shipped with that the intended config amends without owning them
+    # (a pattern of the entry line) and, for each, the settings the device keeps as it shows
+    # them (a pattern of the setting line): amended only where the device still has the entry,
+    # never created again once someone removed it, and those settings never negated (FortiOS:
+    # the factory `admin` account, whose password is the operator's).
+    factory_entries: tuple[tuple[str, str], ...] = ()
     health_checks: tuple[HealthCheck, ...] = ()
     # Where a line that refers to an object is refused until the object exists and an object in
     # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages

@@ -125,6 +125,8 @@ SEND_ORDER = (
     # Names tunnel interfaces, the stores' zone, addresses and services.
     SendStage(section="config firewall local-in-policy"),
     SendStage(section="config firewall shaping-policy"),
+    # Names the WAN ports.
+    SendStage(section="config firewall DoS-policy"),
     SendStage(section="config user tacacs+"),
     SendStage(section="config user group"),
     SendStage(section="config system admin"),
@@ -189,6 +191,9 @@ DRIVER = PlatformDriver(
     # The addresses of each tunnel its local-in policies name (its two inside addresses, its far
     # end's outside address): a store's, gone with it.
     owned_entries=r'^edit "[^"]+-(?:NEAR|FAR|GW)"$',
+    # The factory `admin` account: restricted to the management ranges like every administrator
+    # here, its password left as the operator set it, never created again once removed.
+    factory_entries=((r'^edit "admin"$', r"^set password "),),
     send_order=SEND_ORDER,
     entry_word="edit",
     deletion_word="delete",
@@ -443,6 +448,68 @@ def shaping_policies(view: StoreApplianceView) -> list[str]:
             ]
     return lines
 
+
+
+# FortiOS's predefined DoS anomalies, each with its default threshold, in the order a DoS policy
+# lists them: `show` prints every one with its threshold, so a policy spells them all to read back
+# as rendered (Administration Guide 7.4, "DoS policy": the anomalies, their recommended thresholds,
+# the `diagnose ips anomaly config` listing, https://docs.fortinet.com/document/fortigate/7.4.3/administration-guide/771644).
+DOS_ANOMALY_THRESHOLDS: tuple[tuple[str, int], ...] = (
+    ("tcp_syn_flood", 2000),
+    ("tcp_port_scan", 1000),
+    ("tcp_src_session", 5000),
+    ("tcp_dst_session", 5000),
+    ("udp_flood", 2000),
+    ("udp_scan", 2000),
+    ("udp_src_session", 5000),
+    ("udp_dst_session", 5000),
+    ("icmp_flood", 250),
+    ("icmp_sweep", 100),
+    ("icmp_src_session", 300),
+    ("icmp_dst_session", 1000),
+    ("ip_src_session", 5000),
+    ("ip_dst_session", 5000),
+    ("sctp_flood", 2000),
+    ("sctp_scan", 1000),
+    ("sctp_src_session", 5000),
+    ("sctp_dst_session", 5000),
+)
+# The anomaly that limits echo requests: ICMP packets a second to one destination address (the
+# same guide); FortiOS counts no sender on its own for packets, so every sender shares the rate.
+ECHO_ANOMALY = "icmp_flood"
+
+
+def dos_policies(view: StoreApplianceView) -> list[str]:
+    """The entries of `config firewall DoS-policy`: per WAN port, the echo requests (service PING)
+    that arrive on it are held to the intent's `icmp_requests_pps` a second per destination
+    address, the rest dropped (`action block` drops what is above the threshold: Fortinet KB
+    196685, "Technical Tip: Information about Count field in anomaly log"). Only echo requests
+    from the internet: the SD-WAN health checks and their answers run inside the tunnels (the
+    tunnel interfaces, not the port), where no DoS policy applies."""
+    pps = view.intent.management.icmp_requests_pps
+    lines: list[str] = []
+    for number, link in enumerate(view.wan, start=1):
+        lines += [
+            f"    edit {number}",
+            f"        set name {quote('WAN-PING-' + link.ifname)}",
+            f"        set interface {quote(link.ifname)}",
+            '        set srcaddr "all"',
+            '        set dstaddr "all"',
+            '        set service "PING"',
+            "        config anomaly",
+        ]
+        for anomaly, threshold in DOS_ANOMALY_THRESHOLDS:
+            lines.append(f'            edit "{anomaly}"')
+            if anomaly == ECHO_ANOMALY:
+                lines += [
+                    "                set status enable",
+                    "                set log enable",
+                    "                set action block",
+                ]
+                threshold = pps
+            lines += [f"                set threshold {threshold}", "            next"]
+        lines += ["        end", "    next"]
+    return lines
 
 # Phase 1 DPD: `dpd on-idle` probes a tunnel idle for `dpd-retryinterval` seconds, and
 # `dpd-retrycount` unanswered probes that far apart bring the tunnel down (FortiOS CLI reference,
@@ -1001,6 +1068,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_firewall_addresses", firewall_addresses),
         ("fortios_unsteered_members", unsteered_members),
         ("fortios_shaping_policies", shaping_policies),
+        ("fortios_dos_policies", dos_policies),
         ("fortios_segment_marks", segment_marks),
         ("fortios_traffic_shapers", traffic_shapers),
         ("fortios_ntp_key_type", ntp_key_type),

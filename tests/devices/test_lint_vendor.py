@@ -104,6 +104,7 @@ RULES = {
         fortinet.interface_names,
         fortinet.sdwan_steering,
         fortinet.local_in_interfaces,
+        fortinet.wan_echo_limit,
         fortinet.return_path,
         fortinet.hub_return_path,
         fortinet.management_sources,
