@@ -172,6 +172,10 @@ DRIVER = PlatformDriver(
         r"^\s*end$",
         r"^\s*set cfg-save revert$",
         r"^\s*set cfg-revert-timeout \d+$",
+        # The unit's own identifier of each policy and address object, "automatically assigned"
+        # (FortiOS CLI reference, `set uuid {uuid}`): the config never sets one, so it is neither
+        # compared nor removed.
+        r"^\s*set uuid [0-9a-fA-F-]+$",
     ),
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
