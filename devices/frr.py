@@ -93,7 +93,8 @@ class FrrNeighbor:
 
 # A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
 # 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
-# sessions retry every 5 s.
+# sessions retry every 5 s, and so do a hub's sessions with the other hubs, the DC core and the
+# clouds (lint frr-connect-retry).
 SLA_CONNECT_RETRY = 5
 # How often a hub's bgpd rechecks its beacon's condition (`bgp conditional-advertisement timer`,
 # 5-240 s, default 60): a vendor store steering by the beacon keeps sending a class to a hub that
@@ -1402,9 +1403,13 @@ def interface_lines(interfaces: Sequence[FrrInterface]) -> list[str]:
     return lines
 
 
-def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
+def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor], connect_retry: int) -> list[str]:
     """A hub's `router bgp` neighbour lines: a store link joins its peer-group (timers there),
-    any other neighbour gets its own timers."""
+    any other neighbour (the other hubs, the DC core, the cloud VPNs) gets its own timers, the
+    stores' short ConnectRetry (`connect_retry`) included: at bgpd's default (120 s) a session
+    with the DC core or a cloud that went down would wait up to two minutes between attempts
+    after its far end came back (FRR user guide, BGP: `neighbor PEER timers connect (1-65535)`;
+    bgpd.h BGP_DEFAULT_CONNECT_RETRY 120)."""
     lines: list[str] = []
     for neighbor in neighbors:
         address = f" neighbor {neighbor.address}"
@@ -1416,6 +1421,7 @@ def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
             lines.append(f"{address} update-source {neighbor.update_source}")
         if not neighbor.group:
             lines.append(f"{address} timers 10 30")
+            lines.append(f"{address} timers connect {connect_retry}")
     return lines
 
 

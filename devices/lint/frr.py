@@ -9,6 +9,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from storestack.devices.frr import SLA_CONNECT_RETRY
 from storestack.devices.lint import (
     PREFIX_PATTERN,
     SELECTORS_DYNAMIC,
@@ -425,6 +426,48 @@ def _neighbors(config: ConfigFile) -> dict[str, int]:
         ):
             found[words[1]] = int(words[3])
     return found
+
+
+def _connect_timers(config: ConfigFile) -> dict[str, tuple[int, int | None]]:
+    """Per BGP neighbour address: the line of its `remote-as` and its ConnectRetry in seconds
+    (`neighbor X timers connect N`, on the neighbour or its peer-group; None: bgpd's default)."""
+    timers: dict[str, int] = {}
+    group_of: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if not line.startswith(" neighbor ") or line.startswith("  "):
+            continue
+        if words[2:4] == ["timers", "connect"] and len(words) == 5 and words[4].isdigit():
+            timers[words[1]] = int(words[4])
+        elif words[2:3] == ["peer-group"] and len(words) == 4:
+            group_of[words[1]] = words[3]
+        elif words[2:3] == ["remote-as"]:
+            lines.setdefault(words[1], number)
+    neighbors = _neighbors(config)
+    return {
+        address: (line, timers.get(address, timers.get(group_of.get(address, ""))))
+        for address, line in lines.items()
+        if address in neighbors
+    }
+
+
+@register_rule(PLATFORM)
+def hub_connect_retry(config: ConfigFile) -> Iterator[Finding]:
+    """Every BGP session of an FRR hub (its stores, the other hubs, the DC core, the cloud VPNs)
+    retries its connection as often as the stores' sessions do (`SLA_CONNECT_RETRY`): at bgpd's
+    default ConnectRetry (120 s; FRR user guide, BGP, `neighbor PEER timers connect`) a session
+    whose far end came back waits up to two minutes for the hub's next attempt."""
+    if config.suffix or config.role != "hub":
+        return
+    for address, (line, seconds) in _connect_timers(config).items():
+        if seconds is None or seconds > SLA_CONNECT_RETRY:
+            shown = "bgpd's default 120 s" if seconds is None else f"{seconds} s"
+            yield config.finding(
+                line,
+                "frr-connect-retry",
+                f"neighbor {address} retries its connection every {shown}, not within {SLA_CONNECT_RETRY} s",
+            )
 
 
 # bfdd's defaults (FRR user guide, BFD: `transmit-interval`, `receive-interval` 300 ms,

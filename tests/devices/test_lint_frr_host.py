@@ -168,3 +168,21 @@ def test_a_segment_forwards_only_from_its_own_prefix(fleet: Fleet, rendered: lis
     found = rule_findings(fleet, unguarded, "frr-segment-source")
     assert sorted(f.message.split()[0] for f in found) == sorted(segments)
     assert all(f.file == guest and "outside its prefix" in f.message for f in found)
+
+
+def test_every_hub_session_retries_as_often_as_the_stores(rendered: list[ConfigFile]) -> None:
+    """The hub's sessions with the other hub, the DC core and the cloud VPNs retry their
+    connection every few seconds, as the store links' do: at bgpd's default ConnectRetry (120 s)
+    the DC core's session would stay down up to two minutes after the core came back."""
+    hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
+    for address in ("10.0.0.1", "10.0.0.4", "169.254.248.1", "169.254.252.2"):
+        assert f" neighbor {address} timers connect 5" in hub.lines
+    assert any(re.fullmatch(r" neighbor STORES-\S+ timers connect 5", line) for line in hub.lines)
+
+
+def test_a_hub_session_at_bgpds_default_connect_retry_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    assert rule_findings(fleet, rendered, "frr-connect-retry") == []
+    files = broken_files(rendered, f"{HUB}.cfg", lambda t: t.replace(" neighbor 10.0.0.1 timers connect 5\n", ""))
+    found = rule_findings(fleet, files, "frr-connect-retry")
+    assert [f.message for f in found] == ["neighbor 10.0.0.1 retries its connection every bgpd's default 120 s, not within 5 s"]
+    assert found[0].file == f"{HUB}.cfg" and found[0].line > 0
