@@ -52,7 +52,10 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
             _neighbor_attribute("password"),
             _neighbor_attribute("update-source"),
             _neighbor_attribute("ebgp-multihop"),
-            _neighbor_attribute("timers"),
+            # `timers K H` and `timers connect N` are two settings: one rule for each, else a
+            # dropped connect timer would never be negated (`no neighbor X timers connect N`).
+            _neighbor_attribute("timers(?! connect )"),
+            _neighbor_attribute("timers connect"),
             IdempotentCommandsRule(
                 match_rules=(
                     MatchRule(startswith="router bgp "),
