@@ -18,6 +18,8 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
+`<host>.rsyslog.conf` -> /etc/rsyslog.d/storestack.conf (Debian 12's rsyslog 8.2302, checked with
+`rsyslogd -N1 -f`, `systemctl restart rsyslog`),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
 inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
@@ -547,6 +549,29 @@ def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
     )
 
 
+# Remote syslog as the vendor platforms send it (IOS-XE `logging host`, VRP `info-center
+# loghost`, FortiOS `log syslogd setting`: UDP 514 by default), which needs no answer: the hubs'
+# filters towards the appliances take none, and nothing opens a connection back.
+SYSLOG_PROTOCOL = "udp"
+SYSLOG_PORT = 514
+
+
+@record
+class SyslogForwarding:
+    """The host's remote syslog (rsyslog's omfwd): every syslog server of the intent, from the
+    loopback address the other platforms source their syslog from (the hubs announce the
+    loopbacks to the DC, never the tunnel addresses)."""
+
+    servers: tuple[str, ...]
+    source: str
+    protocol: str
+    port: int
+
+
+def syslog_forwarding(mgmt: ManagementView, loopback: str) -> SyslogForwarding:
+    return SyslogForwarding(mgmt.syslog_servers, loopback, SYSLOG_PROTOCOL, SYSLOG_PORT)
+
+
 @functools.lru_cache(maxsize=1024)
 def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
@@ -572,6 +597,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "guest_classid": guest_classid(view, queues),
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
+        "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
@@ -694,6 +720,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "return_base": _mark(RETURN_MARK_BASE),
         **_live_links(view, layout),
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
+        "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
         "wan_queues": hub_wan_queues(view),
         "control_classid": f"1:{CONTROL_MINOR:x}",
         "dc_trust_rules": hub_dc_trust_rules(view),

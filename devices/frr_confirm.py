@@ -228,6 +228,12 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "group": "_chrony",
         "reload": [["chronyc", "rekey"]],
     },
+    "rsyslog.conf": {
+        "path": "/etc/rsyslog.d/storestack.conf",
+        "mode": "0644",
+        "check": ["rsyslogd", "-N1", "-f", "{file}"],
+        "reload": [["systemctl", "restart", "rsyslog"]],
+    },
 }
 
 

@@ -9,7 +9,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from storestack.devices.frr import SLA_CONNECT_RETRY
+from storestack.devices.frr import SLA_CONNECT_RETRY, SYSLOG_PORT, SYSLOG_PROTOCOL
 from storestack.devices.lint import (
     PREFIX_PATTERN,
     SELECTORS_DYNAMIC,
@@ -289,6 +289,49 @@ def dns_upstream_source(config: ConfigFile) -> Iterator[Finding]:
                 "dns-upstream-source",
                 f"{line}: upstream queries must leave from the loopback ({', '.join(sorted(loopback)) or 'none'}), "
                 f"not {source or 'the outgoing tunnel'}'s address",
+            )
+
+
+_OMFWD = re.compile(r'action\(type="omfwd"(?P<params>[^)]*)\)', re.S)
+_OMFWD_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+@register_rule(PLATFORM)
+def syslog_forwarding(config: ConfigFile) -> Iterator[Finding]:
+    """Each remote syslog server rsyslog forwards to (omfwd, rsyslog.conf) is sent to from the
+    loopback (`address`: the DC routes no tunnel address back, and the syslog servers tell the
+    appliances apart by it), over UDP to port 514 as every platform sends (no answer needed:
+    the hubs' filters take none back), and the host firewall lets it out: an nftables `output`
+    chain that drops the packet leaves the server without the appliance's messages."""
+    if config.suffix != "rsyslog.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    nftables = config.companions.get("nftables.conf", "")
+    for found in _OMFWD.finditer(config.text):
+        line = config.text.count("\n", 0, found.start()) + 1
+        params = {key.lower(): value for key, value in _OMFWD_PARAM.findall(found["params"])}
+        target, source = params.get("target", ""), params.get("address", "")
+        protocol, port = params.get("protocol", "udp").lower(), params.get("port", "514")
+        if source not in loopback:
+            yield config.finding(
+                line,
+                "frr-syslog",
+                f"syslog to {target} must leave from the loopback ({', '.join(sorted(loopback)) or 'none'}), "
+                f"not {source or 'the outgoing tunnel'}'s address",
+            )
+        if (protocol, port) != (SYSLOG_PROTOCOL, str(SYSLOG_PORT)):
+            yield config.finding(
+                line, "frr-syslog", f"syslog to {target} goes {protocol}/{port}, not {SYSLOG_PROTOCOL}/{SYSLOG_PORT}"
+            )
+        try:
+            packet = Packet(protocol, ipaddress.IPv4Address(source), ipaddress.IPv4Address(target), int(port))
+        except ValueError:
+            continue
+        verdict = chain_verdict(nftables, "output", packet, iifname="lo", from_tunnel=False)
+        if not verdict.forwarded:
+            yield config.finding(
+                line, "frr-syslog", f"syslog to {target} ({protocol}/{port}) is dropped by nftables.conf: {verdict.rule}"
             )
 
 

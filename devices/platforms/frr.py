@@ -197,8 +197,8 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file), the WAN queues (`tc -batch`; a hub's on its DC port, towards the
-    # stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
+    # (chrony and its key file), remote syslog (rsyslog), the WAN queues (`tc -batch`; a hub's on
+    # its DC port, towards the stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
@@ -209,6 +209,7 @@ PLATFORM = FrrPlatform(
         ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
+        ("rsyslog.conf", "host-rsyslog.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),
@@ -218,5 +219,6 @@ PLATFORM = FrrPlatform(
         ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
+        ("rsyslog.conf", "host-rsyslog.j2"),
     ),
 )

@@ -186,3 +186,46 @@ def test_a_hub_session_at_bgpds_default_connect_retry_is_found(fleet: Fleet, ren
     found = rule_findings(fleet, files, "frr-connect-retry")
     assert [f.message for f in found] == ["neighbor 10.0.0.1 retries its connection every bgpd's default 120 s, not within 5 s"]
     assert found[0].file == f"{HUB}.cfg" and found[0].line > 0
+
+
+def test_every_frr_appliance_sends_its_syslog_to_the_intents_servers_from_its_loopback(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    """Stores and hubs alike forward their messages to every syslog server of the intent, over
+    UDP 514 as the vendor platforms send, from the loopback the DC routes back to."""
+    servers = [str(s) for s in fleet.spec.management.syslog_servers]
+    assert servers
+    appliances = {f.hostname for f in rendered if f.platform == "frr"}
+    syslog = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "rsyslog.conf"}
+    assert set(syslog) == appliances and {HUB, STORE} <= appliances
+    for hostname, config in syslog.items():
+        loopback = re.search(r"^interface lo\n(?: .*\n)*? ip address (\S+)/32$", config.companions[""], re.M)
+        assert loopback is not None, hostname
+        targets = re.findall(r'target="([^"]+)" port="514" protocol="udp" address="([^"]+)"', config.text)
+        assert targets == [(server, loopback[1]) for server in servers], hostname
+    assert rule_findings(fleet, rendered, "frr-syslog") == []
+
+
+def test_syslog_from_a_tunnel_address_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    store = next(f for f in rendered if f.name == f"{STORE}.rsyslog.conf")
+    source = re.search(r'address="([^"]+)"', store.text)
+    assert source is not None
+    files = broken_files(rendered, f"{STORE}.rsyslog.conf", lambda t: t.replace(source[0], 'address="100.64.0.0"'))
+    found = rule_findings(fleet, files, "frr-syslog")
+    assert len(found) == 1 and found[0].file == f"{STORE}.rsyslog.conf" and found[0].line > 0
+    assert "100.64.0.0" in found[0].message and source[1] in found[0].message
+
+
+def test_syslog_the_host_firewall_drops_on_its_way_out_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """An output chain that lets only the tunnels' own traffic out silences the syslog servers."""
+    output = (
+        "    chain output {\n        type filter hook output priority filter; policy drop;\n"
+        "        udp dport { 500, 4500 } accept\n    }\n\n    chain forward {"
+    )
+    files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace("    chain forward {", output, 1))
+    found = rule_findings(fleet, files, "frr-syslog")
+    assert len(found) == 1 and found[0].file == f"{HUB}.rsyslog.conf"
+    assert "dropped by nftables.conf: chain output: policy drop" in found[0].message
+    allowed = output.replace("udp dport { 500, 4500 } accept", "udp dport { 500, 514, 4500 } accept")
+    files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace("    chain forward {", allowed, 1))
+    assert rule_findings(fleet, files, "frr-syslog") == []
