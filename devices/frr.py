@@ -19,7 +19,10 @@ their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
 `<host>.rsyslog.conf` -> /etc/rsyslog.d/storestack.conf (Debian 12's rsyslog 8.2302, checked with
-`rsyslogd -N1 -f`, `systemctl restart rsyslog`),
+`rsyslogd -N1 -f`, `systemctl restart rsyslog`), `<host>.snmpd.conf` -> /etc/snmp/snmpd.conf
+(root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
+`<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
+which puts the loopback it listens on in place, and again when it could not),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
 inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
@@ -572,6 +575,24 @@ def syslog_forwarding(mgmt: ManagementView, loopback: str) -> SyslogForwarding:
     return SyslogForwarding(mgmt.syslog_servers, loopback, SYSLOG_PROTOCOL, SYSLOG_PORT)
 
 
+@record
+class SnmpAgent:
+    """The host's SNMP agent (net-snmp's snmpd): SNMPv3 only, the fleet's one read-only user with
+    the keys every platform's user has (SHA authentication, AES-128 privacy, as IOS-XE's `auth sha
+    ... priv aes 128` and FortiOS's `auth-proto sha` / `priv-proto aes`), answering on the
+    loopback only: the management address HQ polls, the only one the intent's management
+    ranges reach the appliance at (the host firewall takes UDP 161 from them alone)."""
+
+    listen: str
+    user: str
+    auth_key: Secret
+    priv_key: Secret
+
+
+def snmp_agent(mgmt: ManagementView, loopback: str) -> SnmpAgent:
+    return SnmpAgent(loopback, mgmt.snmp_user, mgmt.snmp_auth_key, mgmt.snmp_priv_key)
+
+
 @functools.lru_cache(maxsize=1024)
 def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
@@ -598,6 +619,7 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
+        "snmp": snmp_agent(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
@@ -721,6 +743,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         **_live_links(view, layout),
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
+        "snmp": snmp_agent(view.mgmt, view.loopback.ip),
         "wan_queues": hub_wan_queues(view),
         "control_classid": f"1:{CONTROL_MINOR:x}",
         "dc_trust_rules": hub_dc_trust_rules(view),

@@ -335,6 +335,44 @@ def syslog_forwarding(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+# snmpd.conf directives that grant access (snmpd.conf(5), ACCESS CONTROL): communities
+# (SNMPv1/v2c, sent in the clear), write access, and the VACM forms that can do either.
+_SNMP_GRANTS = ("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "com2sec", "com2sec6", "rwuser", "access")
+
+
+@register_rule(PLATFORM)
+def snmp_agent(config: ConfigFile) -> Iterator[Finding]:
+    """The SNMP agent (snmpd.conf) answers on the loopback only (`agentaddress`: without one,
+    snmpd listens on UDP 161 of every address, the LAN segments' gateways included), to SNMPv3
+    users with read-only, encrypted access (`rouser ... priv`): no community, no write access."""
+    if config.suffix != "snmpd.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    listens = False
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "agentaddress":
+            listens = True
+            for address in " ".join(words[1:]).split(","):
+                host = address.strip().removeprefix("udp:").rsplit(":", 1)[0]
+                if host not in loopback:
+                    yield config.finding(
+                        number, "frr-snmp", f"snmpd listens on {address.strip()}, not only on the loopback ({', '.join(sorted(loopback))})"
+                    )
+        elif words[0] in _SNMP_GRANTS:
+            yield config.finding(number, "frr-snmp", f"{words[0]}: only SNMPv3 users with read-only, encrypted access (rouser ... priv)")
+        elif words[0] == "rouser":
+            rest = words[3:] if words[1:2] == ["-s"] else words[1:]  # USER [noauth|auth|priv ...]
+            level = rest[1] if len(rest) > 1 else "auth"
+            if level.lower() not in ("priv", "authpriv"):
+                yield config.finding(number, "frr-snmp", f"rouser {' '.join(words[1:])}: access without encryption (not `priv`)")
+    if not listens:
+        yield config.finding(1, "frr-snmp", "no agentaddress: snmpd listens on UDP 161 of every address")
+
+
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
 _GUEST_ACCEPT = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" oifname "(?P<link>[^"]+)" accept$')
 

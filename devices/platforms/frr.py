@@ -155,6 +155,10 @@ DRIVER = PlatformDriver(
         r'(\bsecret\s*=\s*)"[^"\n]*"',
         *IOS_SECRET_PATTERNS,
         r"(\bneighbor \S+ password\s+)\S+",
+        # snmpd.conf's `createUser USER AUTH "passphrase" PRIV "passphrase"` (snmpd.conf(5)): the
+        # privacy passphrase first, then the authentication one, quoted or not (already hidden)
+        r'(\bcreateUser\s+(?:-e\s+\S+\s+)?\S+\s+\S+\s+(?:"[^"\n]*"|\S+)\s+(?:DES|AES)\s+)(?:"[^"\n]*"|\S+)',
+        r'(\bcreateUser\s+(?:-e\s+\S+\s+)?\S+\s+\S+\s+)(?:"[^"\n]*"|\S+)',
         # a line of chrony's key file (the host's NTP keys): `ID TYPE [HEX:|ASCII:]key`
         r"(^\s*\d+\s+(?:MD5|SHA1|SHA256|SHA384|SHA512|SHA3-\d+|TIGER|WHIRLPOOL|AES128|AES256)\s+(?:HEX:|ASCII:)?)\S+\s*$",
     ),
@@ -197,7 +201,7 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file), remote syslog (rsyslog), the WAN queues (`tc -batch`; a hub's on
+    # (chrony and its key file), remote syslog (rsyslog), the SNMPv3 agent (snmpd), the WAN queues (`tc -batch`; a hub's on
     # its DC port, towards the stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
@@ -210,6 +214,8 @@ PLATFORM = FrrPlatform(
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
         ("rsyslog.conf", "host-rsyslog.j2"),
+        ("snmpd.conf", "host-snmpd.j2"),
+        ("snmpd.unit", "host-snmpd-unit.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),
@@ -220,5 +226,7 @@ PLATFORM = FrrPlatform(
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
         ("rsyslog.conf", "host-rsyslog.j2"),
+        ("snmpd.conf", "host-snmpd.j2"),
+        ("snmpd.unit", "host-snmpd-unit.j2"),
     ),
 )

@@ -229,3 +229,45 @@ def test_syslog_the_host_firewall_drops_on_its_way_out_is_found(fleet: Fleet, re
     allowed = output.replace("udp dport { 500, 4500 } accept", "udp dport { 500, 514, 4500 } accept")
     files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace("    chain forward {", allowed, 1))
     assert rule_findings(fleet, files, "frr-syslog") == []
+
+
+def test_every_frr_appliance_answers_snmpv3_read_only_on_its_loopback_alone(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    """HQ polls stores and hubs alike at their loopback with the fleet's SNMPv3 user, encrypted;
+    no community, no write access, and no other address of the appliance answers."""
+    appliances = {f.hostname for f in rendered if f.platform == "frr"}
+    agents = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "snmpd.conf"}
+    assert set(agents) == appliances
+    user = fleet.spec.management.snmp_user
+    for hostname, config in agents.items():
+        loopback = re.search(r"^interface lo\n(?: .*\n)*? ip address (\S+)/32$", config.companions[""], re.M)
+        assert loopback is not None, hostname
+        lines = [re.sub(r'"[^"]+"', '"KEY"', line) for line in config.lines if line and not line.startswith("#")]
+        assert lines == [
+            f"agentaddress udp:{loopback[1]}:161",
+            f'createUser {user} SHA "KEY" AES "KEY"',
+            "view storestack included .1.3.6.1.2.1",
+            "view storestack included .1.3.6.1.4.1.2021",
+            f"rouser -s usm {user} priv -V storestack",
+        ], hostname
+        assert config.companions["snmpd.unit"].count("Restart=on-failure") == 1
+    assert rule_findings(fleet, rendered, "frr-snmp") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda t: re.sub(r"agentaddress udp:\S+", "agentaddress udp:0.0.0.0:161", t), "listens on udp:0.0.0.0:161"),
+        (lambda t: re.sub(r"^agentaddress .*\n", "", t, flags=re.M), "no agentaddress"),
+        (lambda t: t + "rocommunity public\n", "rocommunity: only SNMPv3 users"),
+        (lambda t: t.replace(" priv -V storestack", " auth -V storestack"), "access without encryption"),
+    ],
+)
+def test_an_snmp_agent_open_beyond_the_intent_is_found(
+    fleet: Fleet, rendered: list[ConfigFile], change: object, said: str
+) -> None:
+    assert callable(change)
+    files = broken_files(rendered, f"{STORE}.snmpd.conf", change)
+    found = rule_findings(fleet, files, "frr-snmp")
+    assert len(found) == 1 and found[0].file == f"{STORE}.snmpd.conf" and said in found[0].message
