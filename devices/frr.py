@@ -18,6 +18,11 @@ On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files lan
 their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
+`<host>.rsyslog.conf` -> /etc/rsyslog.d/storestack.conf (Debian 12's rsyslog 8.2302, checked with
+`rsyslogd -N1 -f`, `systemctl restart rsyslog`), `<host>.snmpd.conf` -> /etc/snmp/snmpd.conf
+(root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
+`<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
+which puts the loopback it listens on in place, and again when it could not),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
 inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
@@ -93,7 +98,8 @@ class FrrNeighbor:
 
 # A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
 # 120 s) between attempts, which would hold a recovered path out of BGP for minutes: SLA-tracked
-# sessions retry every 5 s.
+# sessions retry every 5 s, and so do a hub's sessions with the other hubs, the DC core and the
+# clouds (lint frr-connect-retry).
 SLA_CONNECT_RETRY = 5
 # How often a hub's bgpd rechecks its beacon's condition (`bgp conditional-advertisement timer`,
 # 5-240 s, default 60): a vendor store steering by the beacon keeps sending a class to a hub that
@@ -544,6 +550,47 @@ def ntp_client(mgmt: ManagementView, loopback: str) -> NtpClient:
     )
 
 
+# Remote syslog as the vendor platforms send it (IOS-XE `logging host`, VRP `info-center
+# loghost`, FortiOS `log syslogd setting`: UDP 514 by default), which needs no answer: the hubs'
+# filters towards the appliances take none, and nothing opens a connection back.
+SYSLOG_PROTOCOL = "udp"
+SYSLOG_PORT = 514
+
+
+@record
+class SyslogForwarding:
+    """The host's remote syslog (rsyslog's omfwd): every syslog server of the intent, from the
+    loopback address the other platforms source their syslog from (the hubs announce the
+    loopbacks to the DC, never the tunnel addresses)."""
+
+    servers: tuple[str, ...]
+    source: str
+    protocol: str
+    port: int
+
+
+def syslog_forwarding(mgmt: ManagementView, loopback: str) -> SyslogForwarding:
+    return SyslogForwarding(mgmt.syslog_servers, loopback, SYSLOG_PROTOCOL, SYSLOG_PORT)
+
+
+@record
+class SnmpAgent:
+    """The host's SNMP agent (net-snmp's snmpd): SNMPv3 only, the fleet's one read-only user with
+    the keys every platform's user has (SHA authentication, AES-128 privacy, as IOS-XE's `auth sha
+    ... priv aes 128` and FortiOS's `auth-proto sha` / `priv-proto aes`), answering on the
+    loopback only: the management address HQ polls, the only one the intent's management
+    ranges reach the appliance at (the host firewall takes UDP 161 from them alone)."""
+
+    listen: str
+    user: str
+    auth_key: Secret
+    priv_key: Secret
+
+
+def snmp_agent(mgmt: ManagementView, loopback: str) -> SnmpAgent:
+    return SnmpAgent(loopback, mgmt.snmp_user, mgmt.snmp_auth_key, mgmt.snmp_priv_key)
+
+
 @functools.lru_cache(maxsize=1024)
 def _ports(service: Service) -> str:
     if service.protocol in ("tcp", "udp") and service.ports:
@@ -569,6 +616,8 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         "guest_classid": guest_classid(view, queues),
         "steering": steering,
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
+        "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
+        "snmp": snmp_agent(view.mgmt, view.loopback.ip),
         "role_text": f"store {view.store_id} {view.store_name}",
         **_store_tunnel_ends(view),
         # Name lists spelled once here: Jinja's map filter is slow in the sandbox.
@@ -694,6 +743,8 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "return_base": _mark(RETURN_MARK_BASE),
         **_live_links(view, layout),
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
+        "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
+        "snmp": snmp_agent(view.mgmt, view.loopback.ip),
         "wan_queues": hub_wan_queues(view),
         "control_classid": f"1:{CONTROL_MINOR:x}",
         "dc_trust_rules": hub_dc_trust_rules(view),
@@ -1403,9 +1454,13 @@ def interface_lines(interfaces: Sequence[FrrInterface]) -> list[str]:
     return lines
 
 
-def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
+def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor], connect_retry: int) -> list[str]:
     """A hub's `router bgp` neighbour lines: a store link joins its peer-group (timers there),
-    any other neighbour gets its own timers."""
+    any other neighbour (the other hubs, the DC core, the cloud VPNs) gets its own timers, the
+    stores' short ConnectRetry (`connect_retry`) included: at bgpd's default (120 s) a session
+    with the DC core or a cloud that went down would wait up to two minutes between attempts
+    after its far end came back (FRR user guide, BGP: `neighbor PEER timers connect (1-65535)`;
+    bgpd.h BGP_DEFAULT_CONNECT_RETRY 120)."""
     lines: list[str] = []
     for neighbor in neighbors:
         address = f" neighbor {neighbor.address}"
@@ -1417,6 +1472,7 @@ def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
             lines.append(f"{address} update-source {neighbor.update_source}")
         if not neighbor.group:
             lines.append(f"{address} timers 10 30")
+            lines.append(f"{address} timers connect {connect_retry}")
     return lines
 
 

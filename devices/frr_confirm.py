@@ -228,6 +228,25 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "group": "_chrony",
         "reload": [["chronyc", "rekey"]],
     },
+    "rsyslog.conf": {
+        "path": "/etc/rsyslog.d/storestack.conf",
+        "mode": "0644",
+        "check": ["rsyslogd", "-N1", "-f", "{file}"],
+        "reload": [["systemctl", "restart", "rsyslog"]],
+    },
+    "snmpd.conf": {
+        # The SNMPv3 user's passphrases: root:Debian-snmp 0640, as Debian ships the file (snmpd
+        # reads it again as Debian-snmp on a reload).
+        "path": "/etc/snmp/snmpd.conf",
+        "mode": "0640",
+        "group": "Debian-snmp",
+        "reload": [["systemctl", "restart", "snmpd"]],
+    },
+    "snmpd.unit": {
+        "path": "/etc/systemd/system/snmpd.service.d/storestack.conf",
+        "mode": "0644",
+        "reload": [["systemctl", "daemon-reload"]],
+    },
 }
 
 

@@ -56,6 +56,8 @@ from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet
 
 PSK_SECRET = "ipsec-psk"
+# The SNMPv3 user's passphrases (the FRR hosts' snmpd.conf).
+SNMP_SECRETS = ("snmp-auth-key", "snmp-priv-key")
 # A connection, possibly inheriting a top-level template section (`name : template {`).
 _CONNECTION = re.compile(r"^    ([A-Za-z0-9._-]+)(?: : [A-Za-z0-9._-]+)? \{$")
 _SECRET = re.compile(r"^    ike-([A-Za-z0-9._-]+) \{$")
@@ -108,13 +110,16 @@ class RenderedIpsec:
 @contextlib.contextmanager
 def _lab_render_secrets(fleet: Fleet, fallback: str) -> Iterator[None]:
     """While rendering, the fleet's PSK variable holds the lab's secret when the environment has
-    none, and each NTP key variable a throwaway: the lab runs no chrony, so the host's NTP key
-    file it renders beside the IPsec files is never used."""
+    none, and each NTP key and SNMP passphrase variable a throwaway: the lab runs no chrony and
+    no snmpd, so the host's NTP key file and SNMP agent file it renders beside the IPsec files
+    are never used."""
     refs = fleet.spec.management.secret_refs
     fallbacks = {env_variable(refs.get(PSK_SECRET, "")): fallback}
     for key in fleet.spec.management.ntp_keys:
         length = NTP_KEY_LENGTHS[key.algorithm][1]
         fallbacks.setdefault(env_variable(refs.get(key.secret, "")), ("lab." + secrets.token_urlsafe(24))[:length])
+    for slug in SNMP_SECRETS:
+        fallbacks.setdefault(env_variable(refs.get(slug, "")), ("lab." + secrets.token_urlsafe(24))[:24])
     unset = {variable: value for variable, value in fallbacks.items() if variable and not os.environ.get(variable)}
     os.environ.update(unset)
     try:

@@ -9,6 +9,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from storestack.devices.frr import SLA_CONNECT_RETRY, SYSLOG_PORT, SYSLOG_PROTOCOL
 from storestack.devices.lint import (
     PREFIX_PATTERN,
     SELECTORS_DYNAMIC,
@@ -291,6 +292,87 @@ def dns_upstream_source(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
+_OMFWD = re.compile(r'action\(type="omfwd"(?P<params>[^)]*)\)', re.S)
+_OMFWD_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+@register_rule(PLATFORM)
+def syslog_forwarding(config: ConfigFile) -> Iterator[Finding]:
+    """Each remote syslog server rsyslog forwards to (omfwd, rsyslog.conf) is sent to from the
+    loopback (`address`: the DC routes no tunnel address back, and the syslog servers tell the
+    appliances apart by it), over UDP to port 514 as every platform sends (no answer needed:
+    the hubs' filters take none back), and the host firewall lets it out: an nftables `output`
+    chain that drops the packet leaves the server without the appliance's messages."""
+    if config.suffix != "rsyslog.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    nftables = config.companions.get("nftables.conf", "")
+    for found in _OMFWD.finditer(config.text):
+        line = config.text.count("\n", 0, found.start()) + 1
+        params = {key.lower(): value for key, value in _OMFWD_PARAM.findall(found["params"])}
+        target, source = params.get("target", ""), params.get("address", "")
+        protocol, port = params.get("protocol", "udp").lower(), params.get("port", "514")
+        if source not in loopback:
+            yield config.finding(
+                line,
+                "frr-syslog",
+                f"syslog to {target} must leave from the loopback ({', '.join(sorted(loopback)) or 'none'}), "
+                f"not {source or 'the outgoing tunnel'}'s address",
+            )
+        if (protocol, port) != (SYSLOG_PROTOCOL, str(SYSLOG_PORT)):
+            yield config.finding(
+                line, "frr-syslog", f"syslog to {target} goes {protocol}/{port}, not {SYSLOG_PROTOCOL}/{SYSLOG_PORT}"
+            )
+        try:
+            packet = Packet(protocol, ipaddress.IPv4Address(source), ipaddress.IPv4Address(target), int(port))
+        except ValueError:
+            continue
+        verdict = chain_verdict(nftables, "output", packet, iifname="lo", from_tunnel=False)
+        if not verdict.forwarded:
+            yield config.finding(
+                line, "frr-syslog", f"syslog to {target} ({protocol}/{port}) is dropped by nftables.conf: {verdict.rule}"
+            )
+
+
+# snmpd.conf directives that grant access (snmpd.conf(5), ACCESS CONTROL): communities
+# (SNMPv1/v2c, sent in the clear), write access, and the VACM forms that can do either.
+_SNMP_GRANTS = ("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "com2sec", "com2sec6", "rwuser", "access")
+
+
+@register_rule(PLATFORM)
+def snmp_agent(config: ConfigFile) -> Iterator[Finding]:
+    """The SNMP agent (snmpd.conf) answers on the loopback only (`agentaddress`: without one,
+    snmpd listens on UDP 161 of every address, the LAN segments' gateways included), to SNMPv3
+    users with read-only, encrypted access (`rouser ... priv`): no community, no write access."""
+    if config.suffix != "snmpd.conf":
+        return
+    main = config.companions.get("", "")
+    loopback = {str(a.ip) for a in _interface_addresses(main.splitlines()).get(_LOOPBACK, [])}
+    listens = False
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "agentaddress":
+            listens = True
+            for address in " ".join(words[1:]).split(","):
+                host = address.strip().removeprefix("udp:").rsplit(":", 1)[0]
+                if host not in loopback:
+                    yield config.finding(
+                        number, "frr-snmp", f"snmpd listens on {address.strip()}, not only on the loopback ({', '.join(sorted(loopback))})"
+                    )
+        elif words[0] in _SNMP_GRANTS:
+            yield config.finding(number, "frr-snmp", f"{words[0]}: only SNMPv3 users with read-only, encrypted access (rouser ... priv)")
+        elif words[0] == "rouser":
+            rest = words[3:] if words[1:2] == ["-s"] else words[1:]  # USER [noauth|auth|priv ...]
+            level = rest[1] if len(rest) > 1 else "auth"
+            if level.lower() not in ("priv", "authpriv"):
+                yield config.finding(number, "frr-snmp", f"rouser {' '.join(words[1:])}: access without encryption (not `priv`)")
+    if not listens:
+        yield config.finding(1, "frr-snmp", "no agentaddress: snmpd listens on UDP 161 of every address")
+
+
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
 _GUEST_ACCEPT = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" oifname "(?P<link>[^"]+)" accept$')
 
@@ -425,6 +507,48 @@ def _neighbors(config: ConfigFile) -> dict[str, int]:
         ):
             found[words[1]] = int(words[3])
     return found
+
+
+def _connect_timers(config: ConfigFile) -> dict[str, tuple[int, int | None]]:
+    """Per BGP neighbour address: the line of its `remote-as` and its ConnectRetry in seconds
+    (`neighbor X timers connect N`, on the neighbour or its peer-group; None: bgpd's default)."""
+    timers: dict[str, int] = {}
+    group_of: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if not line.startswith(" neighbor ") or line.startswith("  "):
+            continue
+        if words[2:4] == ["timers", "connect"] and len(words) == 5 and words[4].isdigit():
+            timers[words[1]] = int(words[4])
+        elif words[2:3] == ["peer-group"] and len(words) == 4:
+            group_of[words[1]] = words[3]
+        elif words[2:3] == ["remote-as"]:
+            lines.setdefault(words[1], number)
+    neighbors = _neighbors(config)
+    return {
+        address: (line, timers.get(address, timers.get(group_of.get(address, ""))))
+        for address, line in lines.items()
+        if address in neighbors
+    }
+
+
+@register_rule(PLATFORM)
+def hub_connect_retry(config: ConfigFile) -> Iterator[Finding]:
+    """Every BGP session of an FRR hub (its stores, the other hubs, the DC core, the cloud VPNs)
+    retries its connection as often as the stores' sessions do (`SLA_CONNECT_RETRY`): at bgpd's
+    default ConnectRetry (120 s; FRR user guide, BGP, `neighbor PEER timers connect`) a session
+    whose far end came back waits up to two minutes for the hub's next attempt."""
+    if config.suffix or config.role != "hub":
+        return
+    for address, (line, seconds) in _connect_timers(config).items():
+        if seconds is None or seconds > SLA_CONNECT_RETRY:
+            shown = "bgpd's default 120 s" if seconds is None else f"{seconds} s"
+            yield config.finding(
+                line,
+                "frr-connect-retry",
+                f"neighbor {address} retries its connection every {shown}, not within {SLA_CONNECT_RETRY} s",
+            )
 
 
 # bfdd's defaults (FRR user guide, BFD: `transmit-interval`, `receive-interval` 300 ms,

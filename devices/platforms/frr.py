@@ -52,7 +52,10 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
             _neighbor_attribute("password"),
             _neighbor_attribute("update-source"),
             _neighbor_attribute("ebgp-multihop"),
-            _neighbor_attribute("timers"),
+            # `timers K H` and `timers connect N` are two settings: one rule for each, else a
+            # dropped connect timer would never be negated (`no neighbor X timers connect N`).
+            _neighbor_attribute("timers(?! connect )"),
+            _neighbor_attribute("timers connect"),
             IdempotentCommandsRule(
                 match_rules=(
                     MatchRule(startswith="router bgp "),
@@ -152,6 +155,10 @@ DRIVER = PlatformDriver(
         r'(\bsecret\s*=\s*)"[^"\n]*"',
         *IOS_SECRET_PATTERNS,
         r"(\bneighbor \S+ password\s+)\S+",
+        # snmpd.conf's `createUser USER AUTH "passphrase" PRIV "passphrase"` (snmpd.conf(5)): the
+        # privacy passphrase first, then the authentication one, quoted or not (already hidden)
+        r'(\bcreateUser\s+(?:-e\s+\S+\s+)?\S+\s+\S+\s+(?:"[^"\n]*"|\S+)\s+(?:DES|AES)\s+)(?:"[^"\n]*"|\S+)',
+        r'(\bcreateUser\s+(?:-e\s+\S+\s+)?\S+\s+\S+\s+)(?:"[^"\n]*"|\S+)',
         # a line of chrony's key file (the host's NTP keys): `ID TYPE [HEX:|ASCII:]key`
         r"(^\s*\d+\s+(?:MD5|SHA1|SHA256|SHA384|SHA512|SHA3-\d+|TIGER|WHIRLPOOL|AES128|AES256)\s+(?:HEX:|ASCII:)?)\S+\s*$",
     ),
@@ -194,8 +201,8 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file), the WAN queues (`tc -batch`; a hub's on its DC port, towards the
-    # stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
+    # (chrony and its key file), remote syslog (rsyslog), the SNMPv3 agent (snmpd), the WAN queues (`tc -batch`; a hub's on
+    # its DC port, towards the stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
         ("dnsmasq.conf", "host-dnsmasq.j2"),
@@ -206,6 +213,9 @@ PLATFORM = FrrPlatform(
         ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
+        ("rsyslog.conf", "host-rsyslog.j2"),
+        ("snmpd.conf", "host-snmpd.j2"),
+        ("snmpd.unit", "host-snmpd-unit.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),
@@ -215,5 +225,8 @@ PLATFORM = FrrPlatform(
         ("qos.tc", "host-qos.j2"),
         ("chrony.conf", "host-chrony.j2"),
         ("chrony.keys", "host-chrony-keys.j2"),
+        ("rsyslog.conf", "host-rsyslog.j2"),
+        ("snmpd.conf", "host-snmpd.j2"),
+        ("snmpd.unit", "host-snmpd-unit.j2"),
     ),
 )

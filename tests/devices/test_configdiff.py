@@ -77,6 +77,26 @@ def test_frr_changes_neighbor_asn_in_place() -> None:
     assert not any("no neighbor" in line for line in diff.remediation)
 
 
+def test_frr_removes_a_connect_timer_and_changes_the_hold_timers_in_place() -> None:
+    """`timers connect N` and `timers K H` are two settings of a neighbour: a connect timer the
+    intended config drops is negated (else the neighbour keeps it for good), while new keepalive
+    and hold times replace the old ones without a negation."""
+    bgp = "router bgp 65000\n neighbor 10.0.0.1 remote-as 65010\n"
+    both = bgp + " neighbor 10.0.0.1 timers 10 30\n neighbor 10.0.0.1 timers connect 5\n"
+    assert remediation_lines(both, bgp + " neighbor 10.0.0.1 timers 10 30\n", "frr") == (
+        "router bgp 65000",
+        "  no neighbor 10.0.0.1 timers connect 5",
+        "  exit",
+    )
+    faster = bgp + " neighbor 10.0.0.1 timers 3 9\n neighbor 10.0.0.1 timers connect 5\n"
+    assert remediation_lines(both, faster, "frr") == ("router bgp 65000", "  neighbor 10.0.0.1 timers 3 9", "  exit")
+    assert remediation_lines(both, faster.replace("connect 5", "connect 10"), "frr")[1:] == (
+        "  neighbor 10.0.0.1 timers 3 9",
+        "  neighbor 10.0.0.1 timers connect 10",
+        "  exit",
+    )
+
+
 def test_frr_interfaces_are_emptied_not_deleted() -> None:
     """A physical interface cannot be deleted on FRR (`no interface` fails while it is up)."""
     diff = compute_diff(fixture("frr", "running"), fixture("frr", "intended"), "frr")

@@ -70,6 +70,9 @@ def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.M
     # NTP keys chrony implements in its host's key file (AES-128-CMAC and the keyed SHA-256 digest).
     monkeypatch.setenv("STORESTACK_NTP_KEY", "Ntp.Cmac_Key_016")
     monkeypatch.setenv("STORESTACK_NTP_KEY_SHA256", "Ntp.Sha256_Key_45")
+    # and the SNMPv3 user's passphrases in its SNMP agent's file.
+    monkeypatch.setenv("STORESTACK_SNMP_AUTH_KEY", "Snmp.Auth_Key_42")
+    monkeypatch.setenv("STORESTACK_SNMP_PRIV_KEY", "Snmp.Priv_Key_43")
     monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
     code, output = _run("render", "--out", str(out), "--store", "nw-0001", "--with-secrets")
     assert code == 2 and "STORESTACK_IPSEC_PSK" in output and not out.exists()
@@ -83,6 +86,7 @@ def test_with_secrets_writes_private_files(tmp_path: Path, monkeypatch: pytest.M
     assert stat.S_IMODE((out / "nw-0001-edge1.cfg").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "nw-0001-edge1.swanctl.conf").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "nw-0001-edge1.chrony.keys").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "nw-0001-edge1.snmpd.conf").stat().st_mode) == 0o600
     assert "Fleet.Ipsec_Psk_Seed" not in (out / "nw-0001-edge1.swanctl.conf").read_text()
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 

@@ -106,10 +106,16 @@ def test_the_defaults_give_every_rendered_companion_a_place_and_secrets_stay_unr
     rendered = {name for name, _ in (*frr.companions, *frr.hub_companions)}
     assert rendered <= set(frr_confirm.DEFAULT_COMPANIONS)
     config = ConfirmConfig.load_data({"companions": {name: {} for name in rendered}})
-    for secret in ("swanctl.conf", "chrony.keys"):
+    for secret in ("swanctl.conf", "chrony.keys", "snmpd.conf"):
         assert config.companion(secret).mode & 0o007 == 0
+    # snmpd reads its passphrases again as Debian-snmp on a reload (Debian 12's snmpd postinst).
+    assert (config.companion("snmpd.conf").mode, config.companion("snmpd.conf").group) == (0o640, "Debian-snmp")
     assert config.companion("swanctl.conf").mode == 0o600
     assert config.companion("nftables.conf").check[:3] == ("nft", "-c", "-f")
+    # rsyslog's drop-in is validated before it replaces the live one (rsyslogd(8) -N1: config
+    # check only, `-f` the file to check).
+    syslog = config.companion("rsyslog.conf")
+    assert syslog.path == "/etc/rsyslog.d/storestack.conf" and syslog.check == ("rsyslogd", "-N1", "-f", "{file}")
 
 
 def test_install_checks_the_staged_file_then_replaces_it_atomically_with_its_mode_and_reloads(

@@ -168,3 +168,106 @@ def test_a_segment_forwards_only_from_its_own_prefix(fleet: Fleet, rendered: lis
     found = rule_findings(fleet, unguarded, "frr-segment-source")
     assert sorted(f.message.split()[0] for f in found) == sorted(segments)
     assert all(f.file == guest and "outside its prefix" in f.message for f in found)
+
+
+def test_every_hub_session_retries_as_often_as_the_stores(rendered: list[ConfigFile]) -> None:
+    """The hub's sessions with the other hub, the DC core and the cloud VPNs retry their
+    connection every few seconds, as the store links' do: at bgpd's default ConnectRetry (120 s)
+    the DC core's session would stay down up to two minutes after the core came back."""
+    hub = next(f for f in rendered if f.name == f"{HUB}.cfg")
+    for address in ("10.0.0.1", "10.0.0.4", "169.254.248.1", "169.254.252.2"):
+        assert f" neighbor {address} timers connect 5" in hub.lines
+    assert any(re.fullmatch(r" neighbor STORES-\S+ timers connect 5", line) for line in hub.lines)
+
+
+def test_a_hub_session_at_bgpds_default_connect_retry_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    assert rule_findings(fleet, rendered, "frr-connect-retry") == []
+    files = broken_files(rendered, f"{HUB}.cfg", lambda t: t.replace(" neighbor 10.0.0.1 timers connect 5\n", ""))
+    found = rule_findings(fleet, files, "frr-connect-retry")
+    assert [f.message for f in found] == ["neighbor 10.0.0.1 retries its connection every bgpd's default 120 s, not within 5 s"]
+    assert found[0].file == f"{HUB}.cfg" and found[0].line > 0
+
+
+def test_every_frr_appliance_sends_its_syslog_to_the_intents_servers_from_its_loopback(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    """Stores and hubs alike forward their messages to every syslog server of the intent, over
+    UDP 514 as the vendor platforms send, from the loopback the DC routes back to."""
+    servers = [str(s) for s in fleet.spec.management.syslog_servers]
+    assert servers
+    appliances = {f.hostname for f in rendered if f.platform == "frr"}
+    syslog = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "rsyslog.conf"}
+    assert set(syslog) == appliances and {HUB, STORE} <= appliances
+    for hostname, config in syslog.items():
+        loopback = re.search(r"^interface lo\n(?: .*\n)*? ip address (\S+)/32$", config.companions[""], re.M)
+        assert loopback is not None, hostname
+        targets = re.findall(r'target="([^"]+)" port="514" protocol="udp" address="([^"]+)"', config.text)
+        assert targets == [(server, loopback[1]) for server in servers], hostname
+    assert rule_findings(fleet, rendered, "frr-syslog") == []
+
+
+def test_syslog_from_a_tunnel_address_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    store = next(f for f in rendered if f.name == f"{STORE}.rsyslog.conf")
+    source = re.search(r'address="([^"]+)"', store.text)
+    assert source is not None
+    files = broken_files(rendered, f"{STORE}.rsyslog.conf", lambda t: t.replace(source[0], 'address="100.64.0.0"'))
+    found = rule_findings(fleet, files, "frr-syslog")
+    assert len(found) == 1 and found[0].file == f"{STORE}.rsyslog.conf" and found[0].line > 0
+    assert "100.64.0.0" in found[0].message and source[1] in found[0].message
+
+
+def test_syslog_the_host_firewall_drops_on_its_way_out_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """An output chain that lets only the tunnels' own traffic out silences the syslog servers."""
+    output = (
+        "    chain output {\n        type filter hook output priority filter; policy drop;\n"
+        "        udp dport { 500, 4500 } accept\n    }\n\n    chain forward {"
+    )
+    files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace("    chain forward {", output, 1))
+    found = rule_findings(fleet, files, "frr-syslog")
+    assert len(found) == 1 and found[0].file == f"{HUB}.rsyslog.conf"
+    assert "dropped by nftables.conf: chain output: policy drop" in found[0].message
+    allowed = output.replace("udp dport { 500, 4500 } accept", "udp dport { 500, 514, 4500 } accept")
+    files = broken_files(rendered, f"{HUB}.nftables.conf", lambda t: t.replace("    chain forward {", allowed, 1))
+    assert rule_findings(fleet, files, "frr-syslog") == []
+
+
+def test_every_frr_appliance_answers_snmpv3_read_only_on_its_loopback_alone(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    """HQ polls stores and hubs alike at their loopback with the fleet's SNMPv3 user, encrypted;
+    no community, no write access, and no other address of the appliance answers."""
+    appliances = {f.hostname for f in rendered if f.platform == "frr"}
+    agents = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "snmpd.conf"}
+    assert set(agents) == appliances
+    user = fleet.spec.management.snmp_user
+    for hostname, config in agents.items():
+        loopback = re.search(r"^interface lo\n(?: .*\n)*? ip address (\S+)/32$", config.companions[""], re.M)
+        assert loopback is not None, hostname
+        lines = [re.sub(r'"[^"]+"', '"KEY"', line) for line in config.lines if line and not line.startswith("#")]
+        assert lines == [
+            f"agentaddress udp:{loopback[1]}:161",
+            f'createUser {user} SHA "KEY" AES "KEY"',
+            "view storestack included .1.3.6.1.2.1",
+            "view storestack included .1.3.6.1.4.1.2021",
+            f"rouser -s usm {user} priv -V storestack",
+        ], hostname
+        assert config.companions["snmpd.unit"].count("Restart=on-failure") == 1
+    assert rule_findings(fleet, rendered, "frr-snmp") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda t: re.sub(r"agentaddress udp:\S+", "agentaddress udp:0.0.0.0:161", t), "listens on udp:0.0.0.0:161"),
+        (lambda t: re.sub(r"^agentaddress .*\n", "", t, flags=re.M), "no agentaddress"),
+        (lambda t: t + "rocommunity public\n", "rocommunity: only SNMPv3 users"),
+        (lambda t: t.replace(" priv -V storestack", " auth -V storestack"), "access without encryption"),
+    ],
+)
+def test_an_snmp_agent_open_beyond_the_intent_is_found(
+    fleet: Fleet, rendered: list[ConfigFile], change: object, said: str
+) -> None:
+    assert callable(change)
+    files = broken_files(rendered, f"{STORE}.snmpd.conf", change)
+    found = rule_findings(fleet, files, "frr-snmp")
+    assert len(found) == 1 and found[0].file == f"{STORE}.snmpd.conf" and said in found[0].message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -70,6 +71,26 @@ def test_push_render_fills_every_secret(
     for value in _all_secret_values(secrets_carried_by(platform, device_secrets)):
         assert value in config.text
     assert TEST_IPSEC_PSK_SEED[1] not in config.text  # tunnel PSKs derive from it; it never appears
+
+
+def test_frr_push_files_carry_the_snmp_keys_only_in_the_agents_file_mode_0600(
+    fleet: Fleet, tmp_path: Path, device_secrets: dict[str, str]
+) -> None:
+    """The SNMPv3 user's passphrases (the same as every platform's user) are in snmpd.conf alone,
+    written 0600 for the push; the display render and the redactor, by shape, hide them."""
+    auth, priv = device_secrets["STORESTACK_SNMP_AUTH_KEY"], device_secrets["STORESTACK_SNMP_PRIV_KEY"]
+    frr = on_platform(fleet, "frr")
+    pushed = list(render_fleet(frr, store_ids=["nw-0003"], hubs=["hq-hub1"], reveal_secrets=True))
+    for config in pushed:
+        holders = {name for name, text in config.files() if auth in text or priv in text}
+        assert holders == {f"{config.name}.snmpd.conf"}
+        line = f'createUser nw-netops SHA "{auth}" AES "{priv}"'
+        assert f"\n{line}\n" in dict(config.companions)["snmpd.conf"]
+        assert redactor_for("frr").redact(line) == f"createUser nw-netops SHA {REDACTED} AES {REDACTED}"
+    write_configs(pushed, tmp_path)
+    assert {stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()} == {0o600}
+    shown = list(render_fleet(frr, store_ids=["nw-0003"], hubs=["hq-hub1"]))
+    assert all(auth not in text and priv not in text for config in shown for _, text in config.files())
 
 
 def test_frr_push_files_carry_the_vendor_ntp_key_only_in_the_key_file_mode_0600(
@@ -200,3 +221,17 @@ def test_ios_local_user_secret_is_its_type9_hash_never_the_password(
     assert match, lines[0]
     assert type9_hash(password, match.group(3)) == match.group(2)
     assert redactor_for("cisco_xe").redact(lines[0]) == f"username {match.group(1)} privilege 15 secret 9 {REDACTED}"
+
+
+def test_the_lab_renders_its_frr_host_files_without_the_snmp_passphrases(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab runs no snmpd: it renders the FRR hosts' files with throwaway passphrases when the
+    environment has none, and leaves the environment as it found it."""
+    from storestack.lab.rendered import render_ipsec
+
+    for name in ("STORESTACK_SNMP_AUTH_KEY", "STORESTACK_SNMP_PRIV_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    rendered = render_ipsec(on_platform(fleet, "frr"), ["nw-0001"], ["hq-hub1"], "lab-secret-0123456789")
+    assert set(rendered) == {"nw-0001-edge1", "hq-hub1"}
+    assert "STORESTACK_SNMP_AUTH_KEY" not in os.environ and "STORESTACK_SNMP_PRIV_KEY" not in os.environ

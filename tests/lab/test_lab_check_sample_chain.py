@@ -28,13 +28,16 @@ STORESTACK = Path(sys.executable).with_name("storestack")
 
 
 def storestack(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    # The fleet PSK and the NTP key (the FRR hosts' chrony.keys) for the rollout's push files.
+    # The fleet PSK, the NTP keys and the SNMP passphrases (the FRR hosts' chrony.keys and
+    # snmpd.conf) for the rollout's push files.
     env = {
         **os.environ,
         "STORESTACK_IPSEC_PSK": "lab-check-sample-chain-psk-0123456789",
         "STORESTACK_NTP_KEY": os.environ.get("STORESTACK_NTP_KEY") or "lab-check-ntp-k1",
         "STORESTACK_NTP_KEY_HMAC": os.environ.get("STORESTACK_NTP_KEY_HMAC") or "lab-check-ntp-hmac-01",
         "STORESTACK_NTP_KEY_SHA256": os.environ.get("STORESTACK_NTP_KEY_SHA256") or "lab-check-ntp-sha-01",
+        "STORESTACK_SNMP_AUTH_KEY": os.environ.get("STORESTACK_SNMP_AUTH_KEY") or "lab-check-snmp-auth-01",
+        "STORESTACK_SNMP_PRIV_KEY": os.environ.get("STORESTACK_SNMP_PRIV_KEY") or "lab-check-snmp-priv-01",
         "COLUMNS": "200",
     }
     return subprocess.run(

@@ -95,8 +95,8 @@ def rolled_out_lab(
 ) -> Iterator[Path]:
     """`lab up` of `topology` in `root`, then `rollout <stores> --lab` (of `fleet_dir`, else the
     fleet the environment names): the appliances on their rendered configs, as a user has them
-    before `lab check`. The fleet PSK is `psk`, the NTP keys (the FRR hosts' chrony.keys in the
-    push files) ones for the lab, and the working directory `root` (the rollout's journal goes
+    before `lab check`. The fleet PSK is `psk`, the NTP keys and SNMP passphrases (the FRR hosts'
+    chrony.keys and snmpd.conf in the push files) ones for the lab, and the working directory `root` (the rollout's journal goes
     to ./.storestack) until the lab is down. Yields the lab's state directory."""
     require_frr_lab()
     state_dir = root / "lab"
@@ -105,6 +105,8 @@ def rolled_out_lab(
         NTP_KEY_VARIABLE: "lab-ntp-key-0123",  # aes128-cmac: exactly 16 characters
         "STORESTACK_NTP_KEY_HMAC": "lab-ntp-hmac-key-01",
         "STORESTACK_NTP_KEY_SHA256": "lab-ntp-sha256-key-01",
+        "STORESTACK_SNMP_AUTH_KEY": "lab-snmp-auth-key-01",
+        "STORESTACK_SNMP_PRIV_KEY": "lab-snmp-priv-key-01",
     }
     saved, saved_cwd = {name: os.environ.get(name) for name in lab_secrets}, Path.cwd()
     os.environ.update(lab_secrets)
