@@ -77,6 +77,13 @@ DIRECTORY_PORTS = (
 )
 # Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
 EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
+# Reply ports of a store client's connection: its own OS picks them (no NAT between a store and the
+# cloud), and a store office holds whatever it holds. AWS VPC guide, "Ephemeral ports": Windows
+# Server 2008 and later use 49152-65535, many Linux kernels 32768-61000, Windows through Server
+# 2003 1025-5000; to cover every kind of client, open 1024-65535. The desktops' and
+# workloads' security groups, which are stateful, are what keep a host from opening a connection
+# to a store on one of these ports (they have no egress rule towards the stores).
+STORE_CLIENT_PORTS = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -346,7 +353,8 @@ class AwsRegion(pulumi.ComponentResource):
         Replies to connections a subnet's hosts opened come back on their ephemeral ports only, so
         the ephemeral rules never open a listening service. Stores may open exactly the network
         intent's flows into the VPC (`store_flows`); towards a store only replies leave, on the
-        store clients' ephemeral ports, so a desktop or a workload opens nothing into a store.
+        store clients' ephemeral ports (`STORE_CLIENT_PORTS`: no well-known port; the stateful
+        security groups keep a desktop or a workload from opening anything into a store).
         """
         r = self._region.region
         cloud = self._cloud
@@ -376,10 +384,10 @@ class AwsRegion(pulumi.ComponentResource):
         flows = self.store_flows(kind)
         for protocol, low, high, _ in flows:
             rule(ingress, "allow", stores, None if protocol == "-1" else (low, high), protocol)
-        # Replies to the stores' clients (Linux and Windows ephemeral ports), and ICMP answers.
+        # Replies to the stores' clients (whatever ports their OS picks), and ICMP answers.
         reply_protocols = {"tcp", "udp", "icmp"} if any(f[0] == "-1" for f in flows) else {f[0] for f in flows}
         for protocol in sorted(reply_protocols):
-            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else (32768, 65535), protocol)
+            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else STORE_CLIENT_PORTS, protocol)
         rule(ingress, "deny", stores, None)
         rule(egress, "deny", stores, None)
         others = [n for n in self.remote_ranges(kind) if n != stores]

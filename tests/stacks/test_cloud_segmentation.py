@@ -139,6 +139,28 @@ def test_stores_reach_the_cloud_exactly_as_the_intents_flows_say(fleet: Fleet, r
     assert not any(intent_allows(nw1.flows, zone.name, desktop, "tcp", 3389) for zone in nw1.zones)
 
 
+# Source ports store clients pick (AWS VPC guide, "Ephemeral ports"): Windows through Server 2003
+# (1025-5000), Linux (32768-61000), Windows Server 2008 and later (49152-65535).
+CLIENT_PORTS = (1025, 5000, 32768, 49152, 65535)
+
+
+@pytest.mark.parametrize("client_port", CLIENT_PORTS)
+def test_an_office_pc_gets_its_replies_whatever_source_port_its_os_picked(
+    fleet: Fleet, run: MockRun, client_port: int
+) -> None:
+    """The cloud's NACLs are stateless: the reply to an office PC's HTTPS request to a workload or
+    a desktop's gateway leaves for the PC's own source port, which its OS chose."""
+    office = next(z for z in NetworkIntent(fleet).store("nw-0001").zones if z.name == "office")
+    client = office.prefixes[0][10]
+    for kind in _targets(fleet):
+        assert cloud_admits(run, kind, client, "tcp", 443), kind
+        acl = _one(run, f"eu-west-1-{kind}-acl")
+        assert nacl_allows(acl, "egress", client, "tcp", client_port), f"{kind} -> office PC port {client_port}"
+    # Still nothing from a low port: a well-known service port is no client's source port.
+    for kind in ("workloads", "desktops"):
+        assert not nacl_allows(_one(run, f"eu-west-1-{kind}-acl"), "egress", client, "tcp", 445)
+
+
 def test_nothing_in_the_cloud_opens_a_connection_into_a_store_zone(fleet: Fleet, run: MockRun) -> None:
     intent = NetworkIntent(fleet)
     for store_id in ("nw-0001", "nw-0003"):
