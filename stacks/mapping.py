@@ -204,7 +204,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             desktop_flows=from_desktops,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
         )
-        pools = [_desktop_pool(fleet, index, flows) for index in range(len(spec.desktop_policies))]
+        pools = [_desktop_pool(fleet, index, flows, from_desktops) for index in range(len(spec.desktop_policies))]
         return CoreStackConfig(hybrid_cloud=hybrid, tunnel_keys=tunnel_key_source(fleet), desktop_pools=pools)
     except ValidationError as exc:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
@@ -219,7 +219,9 @@ def _amazon_bundle(compute_type: str) -> str:
     return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
 
 
-def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> DesktopPoolConfig:
+def _desktop_pool(
+    fleet: Fleet, index: int, flows: list[StoreFlowArgs], from_desktops: list[DesktopFlowArgs]
+) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
@@ -259,6 +261,8 @@ def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> Deskt
         site_desktops = _slot(spec.ip_plan.desktops, slot, policy.site)
         extra["store_supernet"] = spec.ip_plan.stores
         extra["store_flows"] = [flow for flow in flows if any(site_desktops.overlaps(d) for d in flow.destinations)]
+        # ... and what they may open: the same flows as AWS desktops (the core's desktops group).
+        extra["desktop_flows"] = from_desktops
     pool = DesktopPoolArgs(
         name=policy.name,
         provider=policy.provider,
