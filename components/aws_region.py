@@ -5,7 +5,9 @@ Segmentation (the policy the routes, security groups and NACLs below implement):
 - stores open exactly the network intent's flows into the workloads and desktops VPCs (today:
   office reaches corporate, cloud and desktops included); the store's zone firewall keeps every
   other zone out, and no store reaches another: the `stores` table only learns the two VPCs;
-- desktops reach workloads (AWS and OpenStack) and HQ; they answer their stores through the hubs,
+- desktops open exactly the network intent's desktop flows (`desktop_flows`: HTTPS to workloads,
+  AWS and OpenStack, and HQ; the directory, DNS and NTP at HQ; no internet, on either cloud, the
+  intent says why); they answer their stores through the hubs,
   the path the store used (a store's AWS tunnels carry only the cloud range, the network intent's
   `store-aws` sessions), but a desktop can open nothing towards any store network;
 - HQ (through its hubs) and OpenStack reach both VPCs through the `hq` table;
@@ -39,7 +41,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, AwsRegionArgs, HqHubArgs, HybridCloudArgs
+from storestack.components.cloud_args import (
+    WORKSPACES_ZONE_IDS,
+    AwsRegionArgs,
+    HqHubArgs,
+    HybridCloudArgs,
+    desktop_egress,
+)
 from storestack.components.common import TunnelKeys, component_tags, pre_shared_key, split_network
 from storestack.components.network import (
     CustomerGatewaySpec,
@@ -68,15 +76,15 @@ ASSOCIATED_WITH: Mapping[str, str] = {
     "store": "stores",
 }
 HTTPS, SSH, RDP = 443, 22, 3389
-# What a Windows domain member needs from its domain controllers: DNS, Kerberos, RPC, LDAP(S),
-# SMB, kpasswd, global catalog, NTP and the dynamic RPC range.
-DIRECTORY_PORTS = (
-    ("tcp", 53, 53), ("tcp", 88, 88), ("tcp", 135, 135), ("tcp", 389, 389), ("tcp", 445, 445),
-    ("tcp", 464, 464), ("tcp", 636, 636), ("tcp", 3268, 3269), ("tcp", 49152, 65535),
-    ("udp", 53, 53), ("udp", 88, 88), ("udp", 123, 123), ("udp", 389, 389), ("udp", 464, 464),
-)
 # Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
 EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
+# Reply ports of a store client's connection: its own OS picks them (no NAT between a store and the
+# cloud), and a store office holds whatever it holds. AWS VPC guide, "Ephemeral ports": Windows
+# Server 2008 and later use 49152-65535, many Linux kernels 32768-61000, Windows through Server
+# 2003 1025-5000; to cover every kind of client, open 1024-65535. The desktops' and
+# workloads' security groups, which are stateful, are what keep a host from opening a connection
+# to a store on one of these ports (they have no egress rule towards the stores).
+STORE_CLIENT_PORTS = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -346,7 +354,8 @@ class AwsRegion(pulumi.ComponentResource):
         Replies to connections a subnet's hosts opened come back on their ephemeral ports only, so
         the ephemeral rules never open a listening service. Stores may open exactly the network
         intent's flows into the VPC (`store_flows`); towards a store only replies leave, on the
-        store clients' ephemeral ports, so a desktop or a workload opens nothing into a store.
+        store clients' ephemeral ports (`STORE_CLIENT_PORTS`: no well-known port; the stateful
+        security groups keep a desktop or a workload from opening anything into a store).
         """
         r = self._region.region
         cloud = self._cloud
@@ -376,10 +385,10 @@ class AwsRegion(pulumi.ComponentResource):
         flows = self.store_flows(kind)
         for protocol, low, high, _ in flows:
             rule(ingress, "allow", stores, None if protocol == "-1" else (low, high), protocol)
-        # Replies to the stores' clients (Linux and Windows ephemeral ports), and ICMP answers.
+        # Replies to the stores' clients (whatever ports their OS picks), and ICMP answers.
         reply_protocols = {"tcp", "udp", "icmp"} if any(f[0] == "-1" for f in flows) else {f[0] for f in flows}
         for protocol in sorted(reply_protocols):
-            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else (32768, 65535), protocol)
+            rule(egress, "allow", stores, (-1, -1) if protocol == "icmp" else STORE_CLIENT_PORTS, protocol)
         rule(ingress, "deny", stores, None)
         rule(egress, "deny", stores, None)
         others = [n for n in self.remote_ranges(kind) if n != stores]
@@ -420,7 +429,8 @@ class AwsRegion(pulumi.ComponentResource):
     def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
         """Stores: exactly the network intent's flows in (stateful: replies go back), nothing out.
         Workloads: HTTPS from HQ, desktops and OpenStack, SSH from management. Desktops: RDP from
-        management, out to workloads and HQ on HTTPS and to HQ's directory; nothing towards a store."""
+        management, out exactly the network intent's desktop flows (`cloud.desktop_flows`: HTTPS to
+        workloads and HQ, HQ's directory, DNS and NTP); nothing towards a store, no internet."""
         r = self._region.region
         cloud = self._cloud
         local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
@@ -443,12 +453,12 @@ class AwsRegion(pulumi.ComponentResource):
             egress = [inside, _sg_rule(HTTPS, targets, "HTTPS to peer services")]
         else:
             ingress = [_sg_rule(RDP, admin, "RDP from the management ranges"), inside, *from_stores]
-            hq = [str(n) for n in _collapse(cloud.hq_prefixes)]
-            egress = [_sg_rule(HTTPS, targets, "HTTPS to workloads and HQ; never to a store"), inside]
-            # Domain members talk to the chain's domain controllers (AD Connector) at HQ.
-            egress += [
-                {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": hq, "description": f"directory {protocol} {low}-{high} to HQ"}
-                for protocol, low, high in DIRECTORY_PORTS
+            # Out: the network intent's desktop flows, exactly as an OpenStack pool's group has them
+            # (`DesktopPool`): no internet, nothing towards a store.
+            egress = [inside] + [
+                {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": [str(n) for n in destinations],
+                 "description": f"desktops, network intent: {why}"[:255]}
+                for protocol, low, high, destinations, why in desktop_egress(cloud.desktop_flows)
             ]
         return aws.ec2.SecurityGroup(
             f"{r}-{kind}-sg",

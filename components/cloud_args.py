@@ -137,6 +137,49 @@ class StoreFlowArgs(FrozenModel):
     why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+:-]{0,120}$")
 
 
+class DesktopFlowArgs(FrozenModel):
+    """A connection every cloud desktop may open (the network intent's `desktop_flows`), stateful:
+    replies come back. Both clouds admit exactly these out of a desktop, and nothing else: no
+    internet, nothing towards a store (the intent says why)."""
+
+    protocol: Literal["tcp", "udp"]
+    from_port: int = Field(ge=1, le=65535)
+    to_port: int = Field(ge=1, le=65535)
+    destinations: list[PrivateNetwork] = Field(min_length=1)
+    # What both clouds take in a rule's description (EC2 IpRange: a-z, A-Z, 0-9, spaces and
+    # ._-:/()#,@[]+=&;{}!$*; no quote), joined with "; " where flows share a rule.
+    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,()&/_+:-]{0,120}$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DesktopFlowArgs:
+        if self.from_port > self.to_port:
+            raise ValueError(f"desktop flow {self.why!r}: port range {self.from_port}-{self.to_port} is empty")
+        return self
+
+
+def desktop_egress(flows: list[DesktopFlowArgs]) -> list[tuple[str, int, int, list[ipaddress.IPv4Network], str]]:
+    """The desktops' egress rules, one per (protocol, port range) with every destination of the
+    flows sharing it, each once: a cloud refuses a rule that repeats another."""
+    merged: dict[tuple[str, int, int], tuple[set[ipaddress.IPv4Network], list[str]]] = {}
+    for flow in flows:
+        destinations, why = merged.setdefault((flow.protocol, flow.from_port, flow.to_port), (set(), []))
+        destinations.update(flow.destinations)
+        if flow.why not in why:
+            why.append(flow.why)
+    return [
+        (protocol, low, high, sorted(destinations), "; ".join(why))
+        for (protocol, low, high), (destinations, why) in sorted(merged.items())
+    ]
+
+
+def refuse_desktop_flows_into(flows: list[DesktopFlowArgs], stores: ipaddress.IPv4Network | None) -> None:
+    """Desktops answer the stores' connections and never open one (AWS and OpenStack alike)."""
+    for flow in flows:
+        for destination in flow.destinations:
+            if stores is not None and destination.overlaps(stores):
+                raise ValueError(f"desktop flow {flow.why!r} reaches {destination}, inside the stores' {stores}")
+
+
 class HybridCloudArgs(FrozenModel):
     fleet: Slug
     tags: FleetTags
@@ -149,6 +192,9 @@ class HybridCloudArgs(FrozenModel):
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
     store_flows: list[StoreFlowArgs] = Field(
         default_factory=list, description="what stores may open towards the clouds (network intent)"
+    )
+    desktop_flows: list[DesktopFlowArgs] = Field(
+        default_factory=list, description="what every cloud desktop may open (network intent); empty: nothing"
     )
     data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
@@ -190,6 +236,7 @@ class HybridCloudArgs(FrozenModel):
                     f"hub {hub.name}: cloud_tunnels must plan tunnels 1 and 2 per AWS region and one per "
                     f"OpenStack site, once each (missing: {sorted(wanted - set(have))})"
                 )
+        refuse_desktop_flows_into(self.desktop_flows, self.store_supernet)
         return self
 
     @property

@@ -23,7 +23,12 @@ import pulumi_openstack as openstack
 import pulumi_random as random
 from pydantic import AfterValidator, Field, model_validator
 
-from storestack.components.cloud_args import StoreFlowArgs
+from storestack.components.cloud_args import (
+    DesktopFlowArgs,
+    StoreFlowArgs,
+    desktop_egress,
+    refuse_desktop_flows_into,
+)
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -33,12 +38,18 @@ from storestack.components.common import (
     component_tags,
     openstack_tags,
 )
-from storestack.components.network import tcp_ingress_rules
+from storestack.components.network import network_slug, tcp_ingress_rules
 
 COMPONENT = "desktop-pool"
 HQ = "hq"
 # OpenStack desktops are administered over RDP from the management ranges only.
 DESKTOP_PORTS = (3389,)
+# The OpenStack metadata service, which an instance reads at boot (cloudbase-init or cloud-init:
+# hostname, keys, user data): "Instances access the metadata service at http://169.254.169.254"
+# (Nova, "Metadata service"). Neutron answers it on the instance's own network (its router or
+# DHCP namespace), so an instance whose egress is not all open needs a rule for it.
+METADATA_SERVICE = ipaddress.IPv4Network("169.254.169.254/32")
+METADATA_PORT = 80
 WORKSPACES_ROLE = "workspaces_DefaultRole"
 WORKSPACES_ROLE_POLICIES = ("AmazonWorkSpacesServiceAccess", "AmazonWorkSpacesSelfServiceAccess")
 
@@ -115,6 +126,9 @@ class DesktopPoolArgs(FrozenModel):
     store_flows: list[StoreFlowArgs] = Field(
         default_factory=list, description="what stores may open towards these desktops (network intent)"
     )
+    desktop_flows: list[DesktopFlowArgs] = Field(
+        default_factory=list, description="what a desktop may open (network intent); empty: nothing"
+    )
     # OpenStack
     encrypted_volume_type: str = Field(default="luks", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -148,6 +162,7 @@ class DesktopPoolArgs(FrozenModel):
         for network in self.management_ranges:
             if network.prefixlen < 8:
                 raise ValueError(f"{network} is too broad for desktop access")
+        refuse_desktop_flows_into(self.desktop_flows, self.store_supernet)
         for flow in self.store_flows:
             if flow.protocol == "ip" or (flow.protocol == "tcp" and (not flow.ports or set(DESKTOP_PORTS) & set(flow.ports))):
                 raise ValueError(
@@ -379,13 +394,37 @@ class DesktopPool(pulumi.ComponentResource):
         group = openstack.compute.ServerGroup(
             f"{self._name}-servers", name=f"{args.fleet}-{args.name}", policies="soft-anti-affinity", opts=child
         )
+        # Neutron gives a new group rules that let everything out (IPv4 and IPv6); deleted, the
+        # desktops open exactly the network intent's desktop flows, as on AWS: no internet though
+        # the site's router SNATs, nothing towards a store. Neutron's own port rules let the
+        # instance's DHCP client through whatever the group says.
         security_group = openstack.networking.SecGroup(
             f"{self._name}-sg",
             name=f"{args.fleet}-{args.name}-desktops",
-            description="storestack desktops: remote desktop from the management ranges only",
+            description="storestack desktops: remote desktop from the management ranges only; out: the network intent",
+            delete_default_rules=True,
             tags=tags,
             opts=child,
         )
+        egress = [
+            (protocol, low, high, destinations, f"desktops, network intent: {why}")
+            for protocol, low, high, destinations, why in desktop_egress(args.desktop_flows)
+        ]
+        egress.append(("tcp", METADATA_PORT, METADATA_PORT, [METADATA_SERVICE], "OpenStack instance metadata, read at boot"))
+        for protocol, low, high, destinations, why in egress:
+            for destination in destinations:
+                openstack.networking.SecGroupRule(
+                    f"{self._name}-sg-out-{protocol}{low}-{high}-{network_slug(destination)}",
+                    security_group_id=security_group.id,
+                    direction="egress",
+                    ethertype="IPv4",
+                    protocol=protocol,
+                    port_range_min=low,
+                    port_range_max=high,
+                    remote_ip_prefix=str(destination),
+                    description=why[:255],
+                    opts=child,
+                )
         tcp_ingress_rules(
             f"{self._name}-sg",
             security_group_id=security_group.id,

@@ -31,6 +31,7 @@ import hmac
 import ipaddress
 from collections.abc import Mapping
 from functools import cached_property
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -61,6 +62,7 @@ from storestack.network.model import (
     BgpSession,
     DcCoreLink,
     DcTrust,
+    DesktopFlow,
     Flow,
     HubBeacon,
     HubIntent,
@@ -116,6 +118,23 @@ def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> 
         remaining = pieces
     return collapse(tuple(remaining))
 
+
+
+# What a Windows domain member opens to its domain controllers: Kerberos, RPC endpoint mapper,
+# LDAP, SMB, kpasswd, LDAPS, the global catalog, the dynamic RPC range, and time (a member takes
+# its clock from a DC, and Kerberos fails on a skewed one). DNS goes to the fleet's resolvers.
+DIRECTORY_PORTS: tuple[tuple[Literal["tcp", "udp"], int, int], ...] = (
+    ("tcp", 88, 88), ("tcp", 135, 135), ("tcp", 389, 389), ("tcp", 445, 445), ("tcp", 464, 464),
+    ("tcp", 636, 636), ("tcp", 3268, 3269), ("tcp", 49152, 65535),
+    ("udp", 88, 88), ("udp", 123, 123), ("udp", 389, 389), ("udp", 464, 464),
+)
+# Cloud desktops reach no internet, on either cloud: AWS WorkSpaces are created with internet
+# access off and their VPC routes only to the Transit Gateway, and OpenStack desktops get no egress
+# rule beyond `NetworkIntent.desktop_flows`, though their router SNATs. A desktop holds staff data
+# by role (finance, HR, every store's POS data for HQ roles) and logs on with directory
+# credentials: the web is for the office PCs behind the stores' and HQ's own filtered breakouts,
+# and a desktop that can browse is one phishing page away from handing both out.
+DESKTOP_INTERNET = False
 
 
 BFD_WIRED = "WIRED"
@@ -263,6 +282,43 @@ class NetworkIntent:
             "desktops": Service("desktops", (plan.desktops,), "tcp", (443,)),
             "internet": Service("internet", (), internet=True),
         }
+
+    @cached_property
+    def directory_servers(self) -> tuple[IPv4Network, ...]:
+        """The chain's domain controllers at HQ: what the desktop pools' AD Connectors are pointed
+        at (`desktop_policies[].directory.dns_ips`), else the fleet's resolvers, which are the
+        domain's DNS servers."""
+        spec = self.fleet.spec
+        written = {ip for policy in spec.desktop_policies if policy.directory for ip in policy.directory.dns_ips}
+        servers = written or set(spec.management.dns_forwarders)
+        return tuple(IPv4Network(ip) for ip in sorted(servers))
+
+    @cached_property
+    def desktop_flows(self) -> tuple[DesktopFlow, ...]:
+        """What every cloud desktop (any pool, AWS or OpenStack) may open; all else is denied, and
+        nothing towards a store: desktops answer the stores' connections, they never open one.
+
+        HTTPS to HQ and the clouds' workloads, but the cardholder data environment and the
+        management ranges (the `corporate` service an office PC reaches, for the same PCI DSS
+        reason); directory ports to the domain controllers; DNS to the fleet's resolvers and NTP
+        to its time servers. No internet (`DESKTOP_INTERNET`)."""
+        management = self.management
+        dns = tuple(IPv4Network(ip) for ip in management.dns_forwarders)
+        ntp = tuple(IPv4Network(ip) for ip in management.ntp_servers)
+        corporate = self.services["corporate"].prefixes
+        flows = [DesktopFlow("corporate", "tcp", ((443, 443),), corporate, "HTTPS to HQ and cloud workloads")]
+        protocols: tuple[Literal["tcp", "udp"], ...] = ("tcp", "udp")
+        if self.directory_servers:
+            for protocol in protocols:
+                ranges = tuple((low, high) for proto, low, high in DIRECTORY_PORTS if proto == protocol)
+                flows.append(
+                    DesktopFlow("directory", protocol, ranges, self.directory_servers, "domain member to its DCs")
+                )
+        if dns:
+            flows += [DesktopFlow("dns", protocol, ((53, 53),), dns, "DNS to the fleet resolvers") for protocol in protocols]
+        if ntp:
+            flows.append(DesktopFlow("ntp", "udp", ((123, 123),), ntp, "time from the fleet NTP servers"))
+        return tuple(flows)
 
     @cached_property
     def _hub_order(self) -> list[str]:

@@ -165,6 +165,19 @@ class Flow:
 
 
 @record
+class DesktopFlow:
+    """A connection every cloud desktop may open, whatever its pool and cloud (AWS WorkSpaces or an
+    OpenStack instance), stateful: replies come back; nothing else leaves a desktop. `ports` are
+    inclusive ranges of destination ports."""
+
+    service: str
+    protocol: Literal["tcp", "udp"]
+    ports: tuple[tuple[int, int], ...]
+    destinations: tuple[ipaddress.IPv4Network, ...]
+    why: str
+
+
+@record
 class QosClass:
     """One class of a store's WAN queues (inventory `qos.classes`), the same on every platform."""
 

@@ -30,7 +30,7 @@ from storestack.components import (
     StoreSiteArgs,
     StoreWanLinkArgs,
 )
-from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
+from storestack.components.cloud_args import DesktopFlowArgs, HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.common import check_public_address
 from storestack.components.store_site import AwsTunnelArgs
 from storestack.inventory import Fleet, ResolvedStore
@@ -125,11 +125,22 @@ def store_flows(fleet: Fleet, intent: NetworkIntent) -> list[StoreFlowArgs]:
     ]
 
 
+def desktop_flows(intent: NetworkIntent) -> list[DesktopFlowArgs]:
+    """The network intent's desktop flows, one per port range, as both clouds' desktop groups take
+    them (AWS: the desktops VPC's security group; OpenStack: each pool's own group)."""
+    return [
+        DesktopFlowArgs(protocol=flow.protocol, from_port=low, to_port=high, destinations=list(flow.destinations), why=flow.why)
+        for flow in intent.desktop_flows
+        for low, high in flow.ports
+    ]
+
+
 def core_config(fleet: Fleet) -> CoreStackConfig:
     """The core stack's config: the hybrid cloud and every desktop pool, from the fleet."""
     spec = fleet.spec
     intent = NetworkIntent(fleet)
     flows = store_flows(fleet, intent)
+    from_desktops = desktop_flows(intent)
     sites = spec.sites
     if len(sites.aws) != 1:
         raise StackConfigError(f"the core stack needs exactly one AWS account, the fleet has {len(sites.aws)}")
@@ -190,9 +201,10 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             store_supernet=plan.stores,
             admin_ranges=plan.management,
             store_flows=flows,
+            desktop_flows=from_desktops,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
         )
-        pools = [_desktop_pool(fleet, index, flows) for index in range(len(spec.desktop_policies))]
+        pools = [_desktop_pool(fleet, index, flows, from_desktops) for index in range(len(spec.desktop_policies))]
         return CoreStackConfig(hybrid_cloud=hybrid, tunnel_keys=tunnel_key_source(fleet), desktop_pools=pools)
     except ValidationError as exc:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
@@ -207,7 +219,9 @@ def _amazon_bundle(compute_type: str) -> str:
     return f"{compute_type.title().replace('pro', 'Pro')} with Windows 10 (Server 2022 based)"
 
 
-def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> DesktopPoolConfig:
+def _desktop_pool(
+    fleet: Fleet, index: int, flows: list[StoreFlowArgs], from_desktops: list[DesktopFlowArgs]
+) -> DesktopPoolConfig:
     spec = fleet.spec
     policy = spec.desktop_policies[index]
     seats = [
@@ -247,6 +261,8 @@ def _desktop_pool(fleet: Fleet, index: int, flows: list[StoreFlowArgs]) -> Deskt
         site_desktops = _slot(spec.ip_plan.desktops, slot, policy.site)
         extra["store_supernet"] = spec.ip_plan.stores
         extra["store_flows"] = [flow for flow in flows if any(site_desktops.overlaps(d) for d in flow.destinations)]
+        # ... and what they may open: the same flows as AWS desktops (the core's desktops group).
+        extra["desktop_flows"] = from_desktops
     pool = DesktopPoolArgs(
         name=policy.name,
         provider=policy.provider,

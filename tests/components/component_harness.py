@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from storestack.components.cloud_args import HubCloudTunnelArgs, StoreFlowArgs
+from storestack.components.cloud_args import DesktopFlowArgs, HubCloudTunnelArgs, StoreFlowArgs
 from storestack.components.desktop_pool import DesktopBundleArgs, DesktopPoolArgs, DesktopUser, SeatRequest
 from storestack.components.hybrid_cloud import (
     AwsRegionArgs,
@@ -67,6 +67,26 @@ def planned_cloud_tunnels(hub: str, hub_index: int) -> list[HubCloudTunnelArgs]:
     ]
 
 
+DOMAIN_CONTROLLERS = ["10.0.1.53/32", "10.0.2.53/32"]
+NTP_SERVERS = ["10.0.1.10/32"]
+# As a network intent would give them: HTTPS to HQ and the clouds' workloads, the directory, DNS
+# and NTP at HQ (`NetworkIntent.desktop_flows`), one entry per port range.
+DESKTOP_FLOWS = [
+    DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=[*HQ_RANGES, "10.32.0.0/20", "10.40.0.0/20"],
+                    why="HTTPS to HQ and cloud workloads"),
+    *(
+        DesktopFlowArgs(protocol=protocol, from_port=low, to_port=high, destinations=DOMAIN_CONTROLLERS, why="domain member to its DCs")
+        for protocol, low, high in (("tcp", 88, 88), ("tcp", 389, 389), ("tcp", 445, 445), ("tcp", 49152, 65535),
+                                    ("udp", 88, 88), ("udp", 123, 123))
+    ),
+    *(
+        DesktopFlowArgs(protocol=protocol, from_port=53, to_port=53, destinations=DOMAIN_CONTROLLERS, why="DNS to the fleet resolvers")
+        for protocol in ("tcp", "udp")
+    ),
+    DesktopFlowArgs(protocol="udp", from_port=123, to_port=123, destinations=NTP_SERVERS, why="time from the fleet NTP servers"),
+]
+
+
 def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
     values: dict[str, object] = {
         "fleet": "acme",
@@ -116,6 +136,7 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
         "store_flows": [
             StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20", "10.40.0.0/20"], why="office to services")
         ],
+        "desktop_flows": DESKTOP_FLOWS,
         "data_bucket_name": "acme-staff-data",
     }
     values.update(overrides)

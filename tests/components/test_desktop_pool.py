@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
+
 import pulumi
 import pytest
 from component_harness import (
     AD_CONNECTOR,
+    DESKTOP_FLOWS,
     FLEET_TAGS,
     Scenario,
     desktop_pool_args,
@@ -56,7 +60,7 @@ def managed_ad_pool() -> Scenario:
 @pytest.fixture(scope="module")
 def openstack_pool() -> Scenario:
     def build() -> dict[str, object]:
-        args = desktop_pool_args("openstack", users=AD_CONNECTOR["users"])
+        args = desktop_pool_args("openstack", users=AD_CONNECTOR["users"], desktop_flows=DESKTOP_FLOWS)
         pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
         return {"seat_counts": pool.seat_counts, "seat_ids": pool.seat_ids}
 
@@ -174,8 +178,13 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["flavorName"] == expected_flavor
 
 
+def _ingress(scenario: Scenario) -> list[Any]:
+    rules = scenario.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    return [r for r in rules if r.inputs["direction"] == "ingress"]
+
+
 def test_openstack_desktops_take_remote_desktop_from_the_management_network_only(openstack_pool: Scenario) -> None:
-    rules = openstack_pool.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    rules = _ingress(openstack_pool)
     assert [r.inputs["remoteIpPrefix"] for r in rules] == ["10.0.10.0/24"]
     assert {r.inputs["portRangeMin"] for r in rules} == {3389}
 
@@ -199,7 +208,7 @@ def test_openstack_desktops_admit_exactly_the_store_flows_they_are_given() -> No
         pool = DesktopPool("os-desktops", args, OpenStackDesktopNetwork(None, "net-desktops"))
         return {"seat_ids": pool.seat_ids}
 
-    rules = run_scenario(build).of_type("openstack:networking/secGroupRule:SecGroupRule")
+    rules = _ingress(run_scenario(build))
     got = sorted((r.inputs["remoteIpPrefix"], r.inputs.get("protocol"), r.inputs.get("portRangeMin")) for r in rules)
     assert got == [("10.0.10.0/24", "tcp", 3389), ("10.64.0.0/12", "tcp", 443)]
 
@@ -212,3 +221,48 @@ def test_a_store_flow_that_would_open_rdp_into_the_desktops_is_refused(protocol:
     flow = StoreFlowArgs(protocol=protocol, ports=ports, destinations=["10.56.0.0/20"], why="office to desktops")
     with pytest.raises(ValidationError, match="would open RDP"):
         desktop_pool_args("openstack", store_supernet="10.64.0.0/12", store_flows=[flow])
+
+
+def openstack_opens(scenario: Scenario, target: str, protocol: str, port: int) -> bool:
+    """A new connection out of an OpenStack desktop, as Neutron decides it: the group's egress
+    rules, or everything while the group keeps the rules Neutron gives a new group."""
+    (group,) = scenario.of_type("openstack:networking/secGroup:SecGroup")
+    if not group.inputs.get("deleteDefaultRules"):
+        return True
+    address = ipaddress.ip_address(target)
+    return any(
+        rule.inputs["direction"] == "egress"
+        and rule.inputs["protocol"] == protocol
+        and rule.inputs["portRangeMin"] <= port <= rule.inputs["portRangeMax"]
+        and address in ipaddress.ip_network(rule.inputs["remoteIpPrefix"])
+        for rule in scenario.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "protocol", "port", "opens"),
+    [
+        ("10.0.5.5", "tcp", 443, True),  # an HQ application
+        ("10.40.1.20", "tcp", 443, True),  # an OpenStack workload
+        ("10.0.1.53", "tcp", 445, True),  # a domain controller
+        ("10.0.1.53", "udp", 53, True),
+        ("10.0.1.10", "udp", 123, True),  # the NTP server
+        ("169.254.169.254", "tcp", 80, True),  # the metadata service, at boot
+        ("10.0.5.5", "tcp", 445, False),  # an HQ host that is no domain controller
+        ("10.64.4.10", "tcp", 443, False),  # a till: desktops never open a connection into a store
+        ("10.64.4.10", "tcp", 9100, False),
+        ("8.8.8.8", "tcp", 443, False),  # the internet, though the site's router SNATs
+        ("1.1.1.1", "udp", 53, False),
+    ],
+)
+def test_openstack_desktops_open_exactly_the_network_intents_desktop_flows(
+    openstack_pool: Scenario, target: str, protocol: str, port: int, opens: bool
+) -> None:
+    assert openstack_opens(openstack_pool, target, protocol, port) == opens
+
+
+def test_openstack_desktops_have_no_ipv6_way_out(openstack_pool: Scenario) -> None:
+    (group,) = openstack_pool.of_type("openstack:networking/secGroup:SecGroup")
+    assert group.inputs["deleteDefaultRules"] is True, "Neutron's default rules let IPv4 and IPv6 out"
+    rules = openstack_pool.of_type("openstack:networking/secGroupRule:SecGroupRule")
+    assert {r.inputs["ethertype"] for r in rules} == {"IPv4"}

@@ -14,14 +14,18 @@ from typing import Any
 
 import pytest
 from component_harness import TEST_KEYS, Scenario, hybrid_cloud_args, run_scenario
+from pydantic import ValidationError
 
 from storestack.components import HybridCloud
+from storestack.components.cloud_args import DesktopFlowArgs
 
 POS = ipaddress.ip_address("10.64.4.10")  # a till in a store's POS segment (store supernet 10.64.0.0/12)
 WORKLOAD = ipaddress.ip_address("10.32.1.20")
 DESKTOP = ipaddress.ip_address("10.48.1.30")
 HQ = ipaddress.ip_address("10.0.5.5")
 ADMIN = ipaddress.ip_address("10.0.10.7")
+DOMAIN_CONTROLLER = ipaddress.ip_address("10.0.1.53")
+NTP_SERVER = ipaddress.ip_address("10.0.1.10")
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +149,37 @@ def test_the_flow_log_role_trusts_only_this_accounts_flow_logs(cloud: Scenario) 
     assert statement["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:*:210987654321:")
 
 
+def sg_opens(group: Any, peer: Any, protocol: str, port: int) -> bool:
+    """A new connection out of the group's hosts (security groups are stateful: replies pass)."""
+    return any(
+        (rule["protocol"] == "-1" or (rule["protocol"] == protocol and rule["fromPort"] <= port <= rule["toPort"]))
+        and _in(peer, rule.get("cidrBlocks") or [])
+        for rule in group.inputs.get("egress") or []
+    )
+
+
 def test_desktops_reach_the_hq_domain_controllers_but_nothing_else_on_directory_ports(cloud: Scenario) -> None:
     sg, acl = _named(cloud, "eu-west-1-desktops-sg"), _named(cloud, "eu-west-1-desktops-acl")
-    for port in (53, 88, 389, 445, 636, 3268):
-        assert sg_allows(sg, "egress", HQ, port) and nacl_allows(acl, "egress", HQ, port), port
-        assert not sg_allows(sg, "egress", WORKLOAD, port), "directory ports go to HQ only"
-        assert not sg_allows(sg, "egress", POS, port)
+    for protocol, port in (("tcp", 53), ("udp", 53), ("tcp", 88), ("udp", 88), ("tcp", 389), ("tcp", 445), ("udp", 123)):
+        assert sg_opens(sg, DOMAIN_CONTROLLER, protocol, port) and nacl_allows(acl, "egress", DOMAIN_CONTROLLER, port), port
+        assert not sg_opens(sg, WORKLOAD, protocol, port), "directory ports go to the domain controllers only"
+        assert not sg_opens(sg, POS, protocol, port)
+        # Any other HQ host gets HTTPS only: no SMB, LDAP, Kerberos or DNS to a file server.
+        assert not sg_opens(sg, HQ, protocol, port), f"{protocol}/{port} to an HQ host that is no DC"
+    assert sg_opens(sg, NTP_SERVER, "udp", 123) and not sg_opens(sg, NTP_SERVER, "tcp", 445)
+    assert sg_opens(sg, HQ, "tcp", 443)
+
+
+def test_each_desktop_egress_rule_is_declared_once(cloud: Scenario) -> None:
+    """EC2 refuses a rule that repeats another: flows sharing a port range share one rule."""
+    sg = _named(cloud, "eu-west-1-desktops-sg")
+    seen = [(r["protocol"], r["fromPort"], r["toPort"], c) for r in sg.inputs["egress"] for c in r["cidrBlocks"]]
+    assert len(seen) == len(set(seen))
+    (ntp,) = [r for r in sg.inputs["egress"] if (r["protocol"], r["fromPort"]) == ("udp", 123)]
+    assert ntp["cidrBlocks"] == ["10.0.1.10/32", "10.0.1.53/32", "10.0.2.53/32"]
+
+
+def test_a_desktop_flow_into_the_stores_is_refused() -> None:
+    flow = DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.64.4.0/24"], why="to a till")
+    with pytest.raises(ValidationError, match="inside the stores"):
+        hybrid_cloud_args(desktop_flows=[flow])

@@ -139,6 +139,28 @@ def test_stores_reach_the_cloud_exactly_as_the_intents_flows_say(fleet: Fleet, r
     assert not any(intent_allows(nw1.flows, zone.name, desktop, "tcp", 3389) for zone in nw1.zones)
 
 
+# Source ports store clients pick (AWS VPC guide, "Ephemeral ports"): Windows through Server 2003
+# (1025-5000), Linux (32768-61000), Windows Server 2008 and later (49152-65535).
+CLIENT_PORTS = (1025, 5000, 32768, 49152, 65535)
+
+
+@pytest.mark.parametrize("client_port", CLIENT_PORTS)
+def test_an_office_pc_gets_its_replies_whatever_source_port_its_os_picked(
+    fleet: Fleet, run: MockRun, client_port: int
+) -> None:
+    """The cloud's NACLs are stateless: the reply to an office PC's HTTPS request to a workload or
+    a desktop's gateway leaves for the PC's own source port, which its OS chose."""
+    office = next(z for z in NetworkIntent(fleet).store("nw-0001").zones if z.name == "office")
+    client = office.prefixes[0][10]
+    for kind in _targets(fleet):
+        assert cloud_admits(run, kind, client, "tcp", 443), kind
+        acl = _one(run, f"eu-west-1-{kind}-acl")
+        assert nacl_allows(acl, "egress", client, "tcp", client_port), f"{kind} -> office PC port {client_port}"
+    # Still nothing from a low port: a well-known service port is no client's source port.
+    for kind in ("workloads", "desktops"):
+        assert not nacl_allows(_one(run, f"eu-west-1-{kind}-acl"), "egress", client, "tcp", 445)
+
+
 def test_nothing_in_the_cloud_opens_a_connection_into_a_store_zone(fleet: Fleet, run: MockRun) -> None:
     intent = NetworkIntent(fleet)
     for store_id in ("nw-0001", "nw-0003"):
@@ -217,3 +239,73 @@ def test_a_vpc_answers_a_store_on_the_path_the_store_sent_on(
             f"answered {'over its AWS VPN' if answered_direct else 'through a hub'}"
         )
         assert (kind in taught) == sent_direct, f"the stores table announces {kind} iff the store takes it"
+
+
+DESKTOP_PROBES = (("tcp", 443), ("tcp", 445), ("tcp", 389), ("tcp", 53), ("udp", 53), ("udp", 123), ("tcp", 3389), ("tcp", 22))
+
+
+def desktop_intent_allows(intent: NetworkIntent, target: Address, protocol: str, port: int) -> bool:
+    return any(
+        flow.protocol == protocol
+        and any(low <= port <= high for low, high in flow.ports)
+        and any(target in destination for destination in flow.destinations)
+        for flow in intent.desktop_flows
+    )
+
+
+def openstack_desktop_opens(run: MockRun, pool: str, target: Address, protocol: str, port: int) -> bool:
+    """A new connection out of an OpenStack pool's desktop, as Neutron decides it: its group's
+    egress rules, or anything while the group keeps the rules Neutron gives a new group."""
+    group = _one(run, f"{pool}-sg")
+    if not group.inputs.get("deleteDefaultRules"):
+        return True
+    return any(
+        rule.inputs["direction"] == "egress"
+        and rule.inputs["securityGroupId"] == group.resource_id
+        and rule.inputs.get("protocol") in (None, protocol)
+        and (rule.inputs.get("portRangeMin") is None or rule.inputs["portRangeMin"] <= port <= rule.inputs["portRangeMax"])
+        and target in ipaddress.ip_network(rule.inputs.get("remoteIpPrefix") or "0.0.0.0/0")
+        for rule in run.resources
+        if rule.type == "openstack:networking/secGroupRule:SecGroupRule"
+    )
+
+
+def test_a_desktop_opens_the_same_connections_on_either_cloud_and_exactly_the_intents(fleet: Fleet, run: MockRun) -> None:
+    """One design for every desktop (the intent's `desktop_flows`): the AWS desktops' security group
+    and the OpenStack pool's group open the same connections, and no more than the intent says."""
+    intent = NetworkIntent(fleet)
+    hybrid = core_config(fleet).hybrid_cloud
+    (region,) = hybrid.aws_regions
+    (site,) = hybrid.openstack_sites
+    (pool,) = [p.pool.name for p in core_config(fleet).desktop_pools if p.openstack_site is not None]
+    management = fleet.spec.management
+    till = next(z for z in intent.store("nw-0001").zones if z.name == "pos").prefixes[0][10]
+    targets = {
+        "domain controller": intent.directory_servers[0].network_address,
+        "resolver": management.dns_forwarders[0],
+        "ntp server": management.ntp_servers[0],
+        "hq host": fleet.spec.ip_plan.hq[0][5 * 256 + 5],
+        "hq payment": intent.services["payment"].prefixes[0][10],
+        "aws workload": region.workloads_cidr[20],
+        "openstack workload": site.workloads_cidr[20],
+        "till": till,
+        "internet": Address("8.8.8.8"),
+    }
+    sg, acl = _one(run, "eu-west-1-desktops-sg"), _one(run, "eu-west-1-desktops-acl")
+    for name, target in targets.items():
+        for protocol, port in DESKTOP_PROBES:
+            expected = desktop_intent_allows(intent, target, protocol, port)
+            aws = sg_allows(sg, "egress", target, protocol, port)
+            openstack = openstack_desktop_opens(run, pool, target, protocol, port)
+            assert aws == openstack == expected, f"{name} {protocol}/{port}: intent {expected}, AWS {aws}, OpenStack {openstack}"
+            if expected:
+                assert nacl_allows(acl, "egress", target, protocol, port), f"the NACL drops {name} {protocol}/{port}"
+    # The design itself: directory, DNS and time at HQ's servers, HTTPS to HQ and the workloads;
+    # nothing into a store, the cardholder data environment or the internet.
+    assert desktop_intent_allows(intent, targets["domain controller"], "tcp", 445)
+    assert desktop_intent_allows(intent, targets["resolver"], "udp", 53)
+    assert desktop_intent_allows(intent, targets["ntp server"], "udp", 123)
+    assert all(desktop_intent_allows(intent, targets[t], "tcp", 443) for t in ("hq host", "aws workload", "openstack workload"))
+    for name in ("till", "hq payment", "internet"):
+        assert not any(desktop_intent_allows(intent, targets[name], p, port) for p, port in DESKTOP_PROBES), name
+    assert not desktop_intent_allows(intent, targets["hq host"], "tcp", 445)
