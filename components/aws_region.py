@@ -75,7 +75,7 @@ ASSOCIATED_WITH: Mapping[str, str] = {
     "openstack": "hq",
     "store": "stores",
 }
-HTTPS, SSH, RDP = 443, 22, 3389
+HTTPS, SSH, RDP, NTP = 443, 22, 3389, 123
 # Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
 EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
 # Reply ports of a store client's connection: its own OS picks them (no NAT between a store and the
@@ -415,6 +415,9 @@ class AwsRegion(pulumi.ComponentResource):
             for prefix in hq:
                 rule(egress, "allow", prefix, None)
                 rule(ingress, "allow", prefix, replies, protocol="udp")
+                # Windows Time asks from UDP 123 itself, so its answers come back to port 123,
+                # not to an ephemeral port (Microsoft's W32Time guidance opens UDP 123 both ways).
+                rule(ingress, "allow", prefix, (NTP, NTP), protocol="udp")
         aws.ec2.NetworkAcl(
             f"{r}-{kind}-acl",
             vpc_id=vpc.id,

@@ -29,6 +29,7 @@ from storestack.stacks.plan import planned_stack_secrets, planning_keys
 Address = ipaddress.IPv4Address
 PROBES = (("tcp", 443), ("tcp", 3389), ("tcp", 5432), ("udp", 53), ("icmp", 0))
 STORE_CLIENT_PORT = 50123  # an ephemeral source port of a store client
+DESKTOP_CLIENT_PORT = 50124  # an ephemeral source port of a Windows desktop (49152-65535)
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +301,12 @@ def test_a_desktop_opens_the_same_connections_on_either_cloud_and_exactly_the_in
             assert aws == openstack == expected, f"{name} {protocol}/{port}: intent {expected}, AWS {aws}, OpenStack {openstack}"
             if expected:
                 assert nacl_allows(acl, "egress", target, protocol, port), f"the NACL drops {name} {protocol}/{port}"
+                # The stateless NACL must also let the answer in: to an ephemeral port, or to UDP
+                # 123 for Windows Time, which asks from port 123.
+                reply_port = port if (protocol, port) == ("udp", 123) else DESKTOP_CLIENT_PORT
+                assert nacl_allows(acl, "ingress", target, protocol, 0 if protocol == "icmp" else reply_port), (
+                    f"the NACL drops the answer to {name} {protocol}/{port}"
+                )
     # The design itself: directory, DNS and time at HQ's servers, HTTPS to HQ and the workloads;
     # nothing into a store, the cardholder data environment or the internet.
     assert desktop_intent_allows(intent, targets["domain controller"], "tcp", 445)
