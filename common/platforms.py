@@ -49,7 +49,8 @@ HUB_STATIC_PEERS_ONLY: dict[Platform, str] = {
 # other links by their static address. The network intent gives the FQDN to the store's link
 # without a static address (or to its first link when all are static; `fqdn_identity_link`), and
 # the inventory refuses a second link without a static address
-# (`stores/X.yaml:LINE wan[i].addressing`).
+# (`stores/X.yaml:LINE wan[i].addressing`). On those static links the hubs identify themselves by
+# their address too (network intent `known_by_address`), which is what such a store expects.
 STORE_ONE_FQDN_IDENTITY: dict[Platform, str] = {
     # Huawei VRP: the FQDN an IKE peer sends is the device's `ike local-name` (system view); an
     # IKE peer only chooses the type of its local ID (`local-id-type fqdn`, or `ip`: the address

@@ -817,7 +817,7 @@ def hub_connections(view: HubView) -> list[IpsecConnection]:
             local_addrs=view.public_address,
             transport="wan",
             remote_addrs=peer.peer_outside or "%any",
-            local_id=view.ike_id,
+            local_id=peer.local_ike_id,
             remote_id=peer.ike_id,
             initiator=False,  # stores initiate; a store behind a carrier NAT can only be answered
             local_ts="0.0.0.0/0",

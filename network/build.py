@@ -327,26 +327,43 @@ class NetworkIntent:
     def ike_id(self, name: str) -> str:
         return f"{name}.{self.domain}"
 
-    def store_link_id(self, store: ResolvedStore, link: ResolvedWanLink) -> str:
-        """The IKE identity a store link sends the hubs: its own FQDN, except on a store platform
-        with one FQDN identity per device (`STORE_ONE_FQDN_IDENTITY`), where only
-        `fqdn_identity_link` has it and every other (static) link is known by its address."""
+    def known_by_address(self, store: ResolvedStore, link: ResolvedWanLink) -> bool:
+        """Whether a store link's tunnels identify BOTH ends by their outside addresses (IKE
+        ID_IPV4_ADDR) rather than by FQDN: on a store platform with one FQDN identity per device
+        (`STORE_ONE_FQDN_IDENTITY`), every static link but `fqdn_identity_link`. The hubs send
+        their address on those tunnels too: such a store's IKE peer says only `local-id-type ip`,
+        and where it names no `remote-id-type` (no AR document says what it then expects) Huawei
+        documents the local ID type as the type it checks the peer's identity by; an address on
+        both ends holds under either reading."""
         platform = next((a.platform for a in store.appliances if a.platform in STORE_ONE_FQDN_IDENTITY), None)
         if platform is None:
-            return self.ike_id(f"{store.id}-{link.name}")
+            return False
         dynamic = [other.name for other in store.wan if other.addressing != "static"]
         if len(dynamic) > 1:
             raise NetworkIntentError(
                 f"store {store.id}: links {', '.join(dynamic)} have no static address: "
                 f"{STORE_ONE_FQDN_IDENTITY[platform]}"
             )
-        if (
+        return (
             link.name != fqdn_identity_link(store.wan).name
             and link.addressing == "static"
             and link.address is not None
-        ):
+        )
+
+    def store_link_id(self, store: ResolvedStore, link: ResolvedWanLink) -> str:
+        """The IKE identity a store link sends the hubs: its own FQDN, or its static address
+        where the link is `known_by_address`."""
+        if self.known_by_address(store, link):
+            assert link.address is not None
             return str(link.address.ip)
         return self.ike_id(f"{store.id}-{link.name}")
+
+    def hub_link_id(
+        self, store: ResolvedStore, link: ResolvedWanLink, hub: ResolvedHub, hub_outside: IPv4Address
+    ) -> str:
+        """The IKE identity a hub sends on its tunnel to one store link: its FQDN, or its outside
+        address (the tunnel's) where the link is `known_by_address`."""
+        return str(hub_outside) if self.known_by_address(store, link) else self.ike_id(hub.hostname)
 
     def psk(self, tunnel: str) -> Secret:
         """The planned PSK slot of one tunnel, derived from the fleet secret (see `derive_psk`)."""
@@ -496,7 +513,7 @@ class NetworkIntent:
             local_inside=store_inside,
             peer_inside=hub_inside,
             local_id=self.store_link_id(store, link),
-            peer_id=self.ike_id(hub.hostname),
+            peer_id=self.hub_link_id(store, link, hub, hub_outside),
             local_asn=store.asn,
             peer_asn=hub.asn,
             psk=psk,

@@ -93,7 +93,9 @@ class Tunnel:
     # protocol, where the selectors below say what it protects (storestack builds none today).
     local_inside: ipaddress.IPv4Interface | None
     peer_inside: ipaddress.IPv4Address | None
-    local_id: str  # IKE identity (FQDN)
+    # IKE identities: an FQDN, or an outside address on both ends of a store link's tunnels
+    # where the link is known by its address (`NetworkIntent.known_by_address`).
+    local_id: str
     peer_id: str
     local_asn: int
     peer_asn: int

@@ -167,6 +167,18 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
         expected["peer IKE identity type"] = (fact.peer_id_type, id_type_of(tunnel.peer_id))
     if fact.any_peer_address:
         del expected["peer outside address"]
+    if fact.peer_id is not None and fact.peer_id_type is not None and id_type_of(fact.peer_id) != fact.peer_id_type:
+        # An identity of one type named as another (a VRP IKE peer's FQDN `remote-id` under
+        # `local-id-type ip`, the type it checks the peer by without `remote-id-type`): no
+        # identity the far end sends is both, whatever the intent says.
+        yield Finding(
+            fact.file,
+            fact.line,
+            "peer-mismatch",
+            f"tunnel {fact.name}: expects the far end's IKE identity as type {fact.peer_id_type} but names "
+            f"{fact.peer_id} (type {id_type_of(fact.peer_id)}): no identity the far end sends matches, "
+            "so authentication fails",
+        )
     for what, (found, wanted) in expected.items():
         if found != wanted:
             yield Finding(

@@ -1344,6 +1344,11 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 None,
             )
         psk = peer.get("pre-shared-key", [])
+        local_type = (peer.get("local-id-type") or ["ip"])[0]
+        # The type the peer expects of the far end's identity: `remote-id-type` where it says one.
+        # Without it no AR document here says; Huawei documents elsewhere check the peer's ID by
+        # the local ID type, so that is what this reads: a `remote-id` of another type then
+        # matches nothing the far end can send (`_against_intent` in cross.py).
         facts.append(
             TunnelFact(
                 file=config.name,
@@ -1366,7 +1371,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 bfd_timers=bgp_bfd.get(peer_inside or ""),
                 selectors=_tunnel_selectors(values.get("tunnel-protocol")),
                 # `local-id-type` chooses what the peer sends; unset, its address (`ip`)
-                local_id_type=_ID_TYPES.get((peer.get("local-id-type") or ["ip"])[0]),
+                local_id_type=_ID_TYPES.get(local_type),
+                peer_id_type=_ID_TYPES.get((peer.get("remote-id-type") or [local_type])[0]),
             )
         )
     return facts

@@ -256,7 +256,7 @@ def acl_rule(rule: AclRule) -> str:
 def hub_ike_peers(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -> list[str]:
     """Per hub tunnel (links in order, each link's tunnels in order): `ike peer HUB-<n>` (IKEv2
     only, the PSK spelled by `secret`, the render mode's filter; our identity type, the hub's
-    identity, its address in the link's front-door VPN instance, if any) and `ipsec profile
+    identity where it is an FQDN, its address in the link's front-door VPN instance, if any) and `ipsec profile
     HUB-<n>` with the fleet's ESP lifetime."""
     dpd = ike_dpd(None, "periodic")
     lines: list[str] = []
@@ -270,7 +270,8 @@ def hub_ike_peers(wan: Sequence[WanLinkView], secret: Callable[[Secret], str]) -
                 f" pre-shared-key cipher {secret(tunnel.psk)}",
                 " ike-proposal 10",
                 f" local-id-type {'ip' if tunnel.ike_id_is_address else 'fqdn'}",
-                f" remote-id {tunnel.peer_ike_id}",
+                # A hub known by its address is checked against `remote-address` (store.j2)
+                *([] if tunnel.peer_ike_id_is_address else [f" remote-id {tunnel.peer_ike_id}"]),
                 f" remote-address {vpn}{tunnel.peer_outside}",
                 *dpd,
                 "#",

@@ -956,6 +956,7 @@ class ViewBuilder:
             if tunnel.kind != "store-hub":
                 continue
             assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            assert tunnel.local_outside is not None  # the hub's end: its own outside address
             store = by_id[tunnel.peer]
             store_view = stores.get(store.id)
             if store_view is None:
@@ -1001,6 +1002,8 @@ class ViewBuilder:
                     bfd=tunnel_bfd(tunnel, link.cellular, get_platform(store_view.platform).bfd_follows_sla),
                     description=f"{store.id} {link.name} {link.kind} {tunnel.role}",
                     ike_id=tunnel.peer_id,
+                    local_ike_id=tunnel.local_id,
+                    local_outside=dotted(int(tunnel.local_outside)),
                 )
             )
         cloud = [

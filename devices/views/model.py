@@ -251,12 +251,19 @@ class TunnelView:
     # Our IKE identity: the link's FQDN, or its static address on a store platform with one FQDN
     # identity per device (`STORE_ONE_FQDN_IDENTITY`).
     ike_id: str
-    peer_ike_id: str  # the hub's IKE identity
+    # The hub's IKE identity: its FQDN, or its outside address where this link is known by its
+    # address (the network intent's `known_by_address`: both ends identify by address).
+    peer_ike_id: str
 
     @property
     def ike_id_is_address(self) -> bool:
         """Our identity is our (static) outside address, not an FQDN."""
         return self.ike_id == self.local_outside
+
+    @property
+    def peer_ike_id_is_address(self) -> bool:
+        """The hub identifies itself by its outside address on this tunnel, not by its FQDN."""
+        return self.peer_ike_id == self.peer_outside
 
     @property
     def degraded_community(self) -> str:
@@ -646,11 +653,20 @@ class HubPeerView:
     bfd: BfdProfile
     description: str
     ike_id: str  # the store link's IKE identity: its FQDN, or its static address (`STORE_ONE_FQDN_IDENTITY`)
+    # The hub's own IKE identity on this tunnel: its FQDN (`HubView.ike_id`), or its outside
+    # address where the store link is known by its address (network intent `known_by_address`).
+    local_ike_id: str
+    local_outside: str  # the hub's outside address on this tunnel
 
     @property
     def ike_id_is_address(self) -> bool:
         """The store link is known by its (static) outside address, not by an FQDN."""
         return self.ike_id == self.peer_outside
+
+    @property
+    def local_ike_id_is_address(self) -> bool:
+        """The hub identifies itself by its outside address on this tunnel, not by its FQDN."""
+        return self.local_ike_id == self.local_outside
 
     @property
     def degraded_local_pref(self) -> int:

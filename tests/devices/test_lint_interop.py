@@ -8,10 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from lint_files import broken_files, rule_findings
+from testsupport.rendering import on_platform
 
+from storestack.common.platforms import Platform
 from storestack.devices.lint import ConfigFile
 from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
+from storestack.inventory.fleet import ResolvedHub, ResolvedStore, ResolvedWanLink
+from storestack.network.build import NetworkIntent
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,58 @@ def test_ike_identity_types_that_differ_between_the_ends_are_found(fleet: Fleet,
     # strongSwan: `@` makes an FQDN of what reads as an address (nw-0005's lte1 sends an IPv4 ID).
     fqdn = broken_files(rendered, "hq-hub1.swanctl.conf", lambda t: t.replace("id = 198.51.100.42", "id = @198.51.100.42", 1))
     assert any("the store sends an IKE identity of type ipv4, the other end expects fqdn" in m for m in types(fqdn))
+
+
+def _hubs_always_by_fqdn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The intent as it was: every hub sends its FQDN, also to a VRP store's address-identified link."""
+
+    def fqdn(self: NetworkIntent, store: ResolvedStore, link: ResolvedWanLink, hub: ResolvedHub, outside: object) -> str:
+        return self.ike_id(hub.hostname)
+
+    monkeypatch.setattr(NetworkIntent, "hub_link_id", fqdn)
+
+
+def _identity_findings(fleet: Fleet, files: list[ConfigFile]) -> list[str]:
+    return [f"{f.file}: {f.message}" for f in rule_findings(fleet, files, "peer-mismatch") if "IKE identit" in f.message]
+
+
+@pytest.mark.parametrize("hubs", ["frr", "cisco_xe", "fortinet"])
+def test_a_vrp_store_expecting_another_identity_type_than_its_hub_sends_is_found(
+    fleet: Fleet, hubs: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nw-0005 (VRP) identifies lte1 by address (`local-id-type ip`). An AR IKE peer without
+    # `remote-id-type` checks the far end's identity by its local ID type (the reading the lint
+    # takes: no AR document says otherwise), so a `remote-id hq-hubN.<domain>` on that peer, and a
+    # hub sending that FQDN, fail phase 1. Both ends by address pass.
+    served = on_platform(fleet, None, hubs=hubs)
+    assert _identity_findings(served, config_files(served)) == []
+    _hubs_always_by_fqdn(monkeypatch)
+    found = _identity_findings(served, config_files(served))
+    for hub in ("hq-hub1", "hq-hub2"):
+        tunnel = f"nw-0005-lte1-{hub}"
+        assert any(
+            m.startswith("nw-0005-edge1.cfg: ")
+            and f"expects the far end's IKE identity as type ipv4 but names {hub}.northwind.example (type fqdn)" in m
+            for m in found
+        ), found
+        assert any(
+            tunnel in m and "the hub sends an IKE identity of type fqdn, the other end expects ipv4" in m for m in found
+        ), found
+    assert not [m for m in found if "nw-0005-lte1" not in m]  # the FQDN link and other stores agree
+
+
+def test_a_vrp_hub_expecting_another_identity_type_than_its_store_sends_is_found(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A VRP hub's IKE peer for an address-identified store link said `local-id-type fqdn` and no
+    # `remote-id`: it would check the store's address identity as an FQDN.
+    vrp = on_platform(fleet, "huawei_vrp")
+    assert _identity_findings(vrp, config_files(vrp)) == []
+    _hubs_always_by_fqdn(monkeypatch)
+    found = _identity_findings(vrp, config_files(vrp))
+    hub = [m for m in found if m.startswith("hq-hub1.cfg: ") and "expects the far end's IKE identity as type fqdn" in m]
+    stores = [m for m in found if "-edge1.cfg: " in m and "as type ipv4 but names hq-hub1.northwind.example" in m]
+    assert hub and stores
 
 
 def test_a_hub_firewall_dropping_a_tunnels_ike_bgp_or_bfd_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
