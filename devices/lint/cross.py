@@ -312,17 +312,27 @@ def _prefix_limits(
     prefix limit the other end's config gives that neighbour (IOS-XE and FRR `maximum-prefix`,
     VRP `route-limit`, FortiOS `maximum-prefix`): over it the receiver closes the session
     (FortiOS: warns), so a store whose segments outgrew its hubs' limit loses that path, and a
-    store whose limit is below what its hubs announce loses every hub. A neighbour without a
-    limit is not checked here."""
+    store whose limit is below what its hubs announce loses every hub. A neighbour the intent
+    limits (`BgpSession.prefix_limit`) but the config does not is found too: it takes whatever a
+    leak sends it."""
     mine, theirs = _filters_of(store, cache), _filters_of(hub, cache)
     to_hub, to_store = str(session.peer_address), str(far.peer_address)
     from_hub = len(far.announces) + (1 if far.default_originate else 0)
     ends = (
-        (hub, theirs, to_store, len(session.announces), "the store", "the hub"),
-        (store, mine, to_hub, from_hub, "the hub", "the store"),
+        (hub, theirs, to_store, len(session.announces), "the store", "the hub", far),
+        (store, mine, to_hub, from_hub, "the hub", "the store", session),
     )
-    for config, filters, neighbor, announced, sender, receiver in ends:
-        limit = filters.limits.get(neighbor) if filters is not None else None
+    for config, filters, neighbor, announced, sender, receiver, receiving in ends:
+        if filters is None or neighbor not in filters.neighbors:
+            continue  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
+        limit = filters.limits.get(neighbor)
+        if limit is None and receiving.prefix_limit is not None:
+            yield config.finding(
+                0,
+                PREFIX_LIMIT,
+                f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
+                f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
+            )
         if limit is None or announced <= limit[0]:
             continue
         yield config.finding(

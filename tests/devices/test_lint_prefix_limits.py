@@ -88,6 +88,25 @@ def test_a_vendor_hub_limit_below_what_a_store_announces_is_found(fleet: Fleet, 
     assert all(m.startswith("hq-hub1.cfg:") and "more than the 3 the hub takes" in m for m in findings)
 
 
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("nw-0003-edge1.cfg", r"  neighbor 100\.64\.0\.8 maximum-prefix 20 restart 5\n"),  # IOS-XE store, one hub tunnel
+        ("nw-0005-edge1.cfg", r"  peer 100\.64\.0\.18 route-limit 20 idle-timeout 5\n"),  # VRP store, one hub tunnel
+        ("hq-hub1.cfg", r"  neighbor STORES-\S+ maximum-prefix 20 restart 5\n"),  # FRR hub, every store link
+    ],
+)
+def test_a_limit_the_intent_has_and_the_config_lacks_is_found(
+    fleet: Fleet, rendered: list[ConfigFile], name: str, pattern: str
+) -> None:
+    findings = _found(fleet, rendered, name, _lowered(pattern, ""))
+    assert findings and all(m.startswith(f"{name}:0:") and "takes any number of prefixes from" in m for m in findings)
+    if name == "hq-hub1.cfg":
+        assert len(findings) == len([s for s in NetworkIntent(fleet).hub("hq-hub1").sessions if s.kind == "store-hub"])
+    else:
+        assert len(findings) == 1
+
+
 def test_a_generated_fleet_is_clean_and_a_hub_limit_its_stores_outgrew_is_found(tmp_path: Path) -> None:
     write_fleet(generate_fleet(200, seed=5), tmp_path / "fleet")
     fleet = load_fleet(tmp_path / "fleet")
