@@ -54,7 +54,10 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         )
     out("[bold]BGP peers[/]")
     for p in report["peers"]:
-        out(f"  {p['kind']:<10} {p['peer']:<20} {p['address']:<16} AS{p['asn']:<11} bfd {p['bfd'] or '-'}")
+        out(
+            f"  {p['kind']:<10} {p['peer']:<20} {p['address']:<16} AS{p['asn']:<11} bfd {p['bfd'] or '-':<9}"
+            f" {_limit_text(p['prefix_limit'])}"
+        )
     out("[bold]routes[/]")
     out(f"  announced: {', '.join(report['routes']['announced'])}")
     for route in report["routes"]["underlay"]:
@@ -98,6 +101,15 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         out(f"  transport {t['name']:<8} {t['kind']:<9} {t['cost_per_gb']:g}/GB{cap}")
 
 
+def _limit_text(limit: dict[str, Any] | None) -> str:
+    """A session's prefix limit as `network show` prints it."""
+    if limit is None:
+        return "no prefix limit"
+    return (
+        f"max {limit['maximum']} prefixes (sized from {limit['allowed']}), over it closed {limit['restart_minutes']} min"
+    )
+
+
 def _print_hub(report: dict[str, Any]) -> None:
     def out(text: str) -> None:
         console.print(text, soft_wrap=True)
@@ -109,16 +121,17 @@ def _print_hub(report: dict[str, Any]) -> None:
     )
     out(f"[bold]DC core LAN[/] {dc['address']}: core AS{dc['core_asn']} routers {', '.join(dc['routers'])}")
     out("[bold]tunnels[/] " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
+    store_links = [p for p in report["peers"] if p["kind"] == "store-hub"]
     out(
-        "[bold]BGP peers[/] (store links: "
-        + str(sum(p["kind"] == "store-hub" for p in report["peers"]))
+        f"[bold]BGP peers[/] (store links: {len(store_links)}"
+        + (f", each {_limit_text(store_links[0]['prefix_limit'])}" if store_links else "")
         + ")"
     )
     for p in report["peers"]:
         if p["kind"] != "store-hub":
             out(
                 f"  {p['kind']:<13} {p['peer']:<22} {p['address']:<16} AS{p['asn']:<11}"
-                f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}"
+                f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}  {_limit_text(p['prefix_limit'])}"
             )
     out(f"[bold]originates[/] {', '.join(report['originates'])}")
     out(

@@ -69,7 +69,7 @@ from storestack.devices.views import (
 )
 from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
-from storestack.network.model import NETWORK_CONTROL_DSCPS, Service, share_kbps
+from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
@@ -94,6 +94,7 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
+    prefix_limit: PrefixLimit | None = None  # the hub tunnels' (`BgpSession.prefix_limit`)
 
 
 # A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
@@ -958,6 +959,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             bfd.get(tunnel.id),
             f"HUB-IN-{tunnel.ifname}",
             f"HUB-OUT-{tunnel.ifname}",
+            view.hub_prefix_limit,
         )
         for tunnel in view.tunnels
     ]
@@ -1271,6 +1273,7 @@ class FrrHubNeighbor:
     route_map_out: str | None
     # `advertise-map A exist-map C`: routes matching A go out only while C matches a route.
     conditional: tuple[str, str] | None = None
+    prefix_limit: PrefixLimit | None = None  # a store link's is its peer group's
 
 
 @record
@@ -1279,6 +1282,12 @@ class FrrStoreGroup:
 
     name: str
     bfd: BfdProfile
+    prefix_limit: PrefixLimit | None = None  # what the hub takes from each store link
+
+    @property
+    def maximum_prefix(self) -> str | None:
+        """The group's `maximum-prefix` arguments (`maximum_prefix`); None without a limit."""
+        return maximum_prefix(self.prefix_limit) if self.prefix_limit is not None else None
 
 
 @record
@@ -1367,7 +1376,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         name = _group_name(peer.bfd)
         group = groups.get(name)
         if group is None:
-            group = groups[name] = FrrStoreGroup(name, peer.bfd)
+            group = groups[name] = FrrStoreGroup(name, peer.bfd, view.store_prefix_limit)
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
@@ -1383,7 +1392,10 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     # The stores' routes go to the other hubs only while this hub offers HQ (HubBeacon.stores).
     to_hubs_while = ("HUB-STORES", "BEACON-CONDITION") if beacon else None
     neighbors += [
-        FrrHubNeighbor(hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS", to_hubs_while)
+        FrrHubNeighbor(
+            hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS", to_hubs_while,
+            view.hub_prefix_limit,
+        )
         for hub in view.hub_neighbors
     ]
     neighbors += [
@@ -1391,7 +1403,10 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         for router in view.dc.routers
     ]
     neighbors += [
-        FrrHubNeighbor(t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT")
+        FrrHubNeighbor(
+            t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT",
+            prefix_limit=view.cloud_session.prefix_limit if view.cloud_session else None,
+        )
         for t in view.cloud_tunnels
         if t.inside_peer is not None
     ]
@@ -1476,13 +1491,25 @@ def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor], connect_retry: int) 
     return lines
 
 
+def maximum_prefix(limit: PrefixLimit) -> str:
+    """`maximum-prefix N restart M` (FRR 8.4 bgpd: `neighbor PEER maximum-prefix (1-4294967295)
+    restart (1-65535)`, minutes; its threshold left at the default, 75 %, which `show
+    running-config` leaves out): over the limit bgpd closes the session and opens it again after
+    M minutes, rather than leaving it down until `clear bgp` (`PrefixLimit`). Its running config
+    prints it after `default-originate` and before the route-maps."""
+    return f"maximum-prefix {limit.maximum} restart {limit.restart_minutes}"
+
+
 def hub_neighbor_family_lines(neighbors: Sequence[FrrHubNeighbor]) -> list[str]:
-    """A hub's IPv4 unicast family lines per neighbour: next-hop-self and route-maps."""
+    """A hub's IPv4 unicast family lines per neighbour: next-hop-self, the prefix limit and
+    route-maps."""
     lines: list[str] = []
     for neighbor in neighbors:
         address = f"  neighbor {neighbor.address}"
         if neighbor.next_hop_self:
             lines.append(f"{address} next-hop-self")
+        if neighbor.prefix_limit is not None:
+            lines.append(f"{address} {maximum_prefix(neighbor.prefix_limit)}")
         if neighbor.route_map_in:
             lines.append(f"{address} route-map {neighbor.route_map_in} in")
         if neighbor.route_map_out:
@@ -1591,10 +1618,13 @@ def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -
 
 
 def store_neighbor_family_lines(neighbors: Sequence[FrrNeighbor]) -> list[str]:
-    """A store's IPv4 unicast family lines per neighbour: its route-maps in and out."""
+    """A store's IPv4 unicast family lines per neighbour: its prefix limit (the hubs') and its
+    route-maps in and out."""
     lines: list[str] = []
     for neighbor in neighbors:
         peer = f"  neighbor {neighbor.address}"
+        if neighbor.prefix_limit is not None:
+            lines.append(f"{peer} {maximum_prefix(neighbor.prefix_limit)}")
         lines += [f"{peer} route-map {neighbor.route_map_in} in", f"{peer} route-map {neighbor.route_map_out} out"]
     return lines
 

@@ -69,6 +69,7 @@ from storestack.network.model import (
     HubSummary,
     ManagementAccess,
     NtpKey,
+    PrefixLimit,
     QosClass,
     Role,
     Service,
@@ -81,6 +82,8 @@ from storestack.network.model import (
     TunnelKind,
     UnderlayRoute,
     Zone,
+    prefix_limit,
+    prefixes_within,
     wan_queue_kbps,
 )
 from storestack.network.sla import (
@@ -98,6 +101,9 @@ IPv4Interface = ipaddress.IPv4Interface
 
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+# The longest prefix a hub takes from its cloud VPNs inside what they may teach (CLOUD-IN's
+# `le 24` on every hub platform): the bound of the cloud sessions' prefix limit.
+CLOUD_LONGEST_PREFIX = 24
 
 
 def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
@@ -582,6 +588,7 @@ class NetworkIntent:
                 bfd=t.bfd,
                 accepts=self._store_accepts,
                 announces=announces,
+                prefix_limit=self._hub_prefix_limit,
             )
             for t in tunnels
             if t.local_inside is not None and t.peer_inside is not None
@@ -643,6 +650,43 @@ class NetworkIntent:
         summaries, the hubs' loopbacks and beacons (the same for every store-hub session)."""
         beacons = (beacon.route for hub in self.fleet.hubs.values() if (beacon := self.hub_beacon(hub)))
         return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks(), *beacons)
+
+    # ------------------------------------------------------------ prefix limits (`PrefixLimit`)
+
+    @cached_property
+    def _hub_prefix_limit(self) -> PrefixLimit:
+        """What a store takes from each hub: sized from what its inbound filter passes from any
+        hub (`_store_accepts`: the default route, the summaries, the hubs' loopbacks and beacons)."""
+        return prefix_limit(len(self._store_accepts))
+
+    @cached_property
+    def _store_prefix_limit(self) -> PrefixLimit:
+        """What a hub takes from each store link, one limit for every store (the hubs' store peer
+        groups): sized from the store that may announce the most, its segments but guest Wi-Fi and
+        its appliances' loopbacks (what each hub's per-store filter passes)."""
+        return prefix_limit(max((len(s.advertised_prefixes) + len(s.appliances) for s in self._live_stores), default=0))
+
+    @cached_property
+    def _cloud_prefix_limit(self) -> PrefixLimit:
+        """What a hub takes from each cloud VPN: every prefix CLOUD-IN can pass (the cloud and
+        desktop ranges and their subnets up to CLOUD_LONGEST_PREFIX bits)."""
+        plan = self.fleet.spec.ip_plan
+        return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in (plan.cloud, plan.desktops)))
+
+    @cached_property
+    def _hub_hub_prefix_limit(self) -> PrefixLimit:
+        """What a hub takes from each other hub: every store's prefixes and loopbacks, every hub's
+        loopback and beacon, the store aggregate, the cloud and desktop summaries and what the
+        cloud VPNs may teach (the other hub passes on what its own VPNs learn)."""
+        stores = sum(len(s.advertised_prefixes) + len(s.appliances) for s in self._live_stores)
+        hubs = 2 * len(self.fleet.hubs)
+        cloud = self._cloud_prefix_limit.allowed if self.fleet.spec.sites.aws or self.fleet.spec.sites.openstack else 0
+        return prefix_limit(stores + hubs + 1 + 2 + cloud)
+
+    @cached_property
+    def _live_stores(self) -> list[ResolvedStore]:
+        """Every store but the decommissioned ones: those the hubs serve."""
+        return [store for store in self.fleet.stores.values() if store.state != "decommissioned"]
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
@@ -823,6 +867,7 @@ class NetworkIntent:
                         accepts=accepts,
                         announces=hub_routes,
                         default_originate=True,
+                        prefix_limit=self._store_prefix_limit,
                     )
                 )
         plan = self.fleet.spec.ip_plan
@@ -846,6 +891,7 @@ class NetworkIntent:
                         bfd=None,
                         accepts=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
                         announces=(plan.stores, plan.loopbacks, plan.cloud, plan.desktops),
+                        prefix_limit=self._hub_hub_prefix_limit,
                     )
                 )
         dc = self._dc_link(hub)
@@ -885,6 +931,7 @@ class NetworkIntent:
                 bfd=None,
                 accepts=(plan.cloud, plan.desktops),
                 announces=(*plan.hq, plan.stores),
+                prefix_limit=self._cloud_prefix_limit,
             )
             for t in cloud_tunnels
             if t.local_inside is not None and t.peer_inside is not None

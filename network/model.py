@@ -117,6 +117,43 @@ class Tunnel:
     peer_selectors: tuple[ipaddress.IPv4Network, ...] = (ipaddress.IPv4Network("0.0.0.0/0"),)
 
 
+# BGP prefix limits (`BgpSession.prefix_limit`): each speaker takes at most `maximum` prefixes
+# from a neighbour, twice what the neighbour may announce (`allowed`: what the speaker's own
+# inbound filter passes, summed over the fleet where one limit serves a class of sessions) and
+# never fewer than PREFIX_LIMIT_FLOOR, so a store or a hub that leaks (a redistribute, a
+# mistyped `network`) is stopped at the first hop rather than trusted to a filter alone. Over
+# the limit a speaker closes the session and opens it again after PREFIX_LIMIT_RESTART_MINUTES
+# (IOS-XE and FRR `restart`, VRP `idle-timeout`): a leak that was fixed costs a store that path
+# for minutes, never for good (the platforms' default keeps the session down until an operator
+# clears it). FortiOS has no such timer: its hubs and stores only log (`warning-only`).
+PREFIX_LIMIT_HEADROOM = 2
+PREFIX_LIMIT_FLOOR = 20
+PREFIX_LIMIT_RESTART_MINUTES = 5
+
+
+@record
+class PrefixLimit:
+    """How many prefixes a BGP speaker takes from one neighbour, and what it was sized from."""
+
+    maximum: int
+    allowed: int  # what the neighbour may announce (the count `maximum` is twice of)
+    restart_minutes: int = PREFIX_LIMIT_RESTART_MINUTES
+
+
+def prefix_limit(allowed: int) -> PrefixLimit:
+    """The limit of a session whose far end may announce `allowed` prefixes: PREFIX_LIMIT_HEADROOM
+    times that, at least PREFIX_LIMIT_FLOOR."""
+    return PrefixLimit(max(PREFIX_LIMIT_FLOOR, PREFIX_LIMIT_HEADROOM * allowed), allowed)
+
+
+def prefixes_within(net: ipaddress.IPv4Network, longest: int) -> int:
+    """How many prefixes `net le longest` permits: `net` itself and every subnet of it up to
+    `longest` bits (a filter's bound on what a neighbour can make it accept)."""
+    if longest <= net.prefixlen:
+        return 1
+    return 2 ** (longest - net.prefixlen + 1) - 1
+
+
 @record
 class BgpSession:
     kind: SessionKind
@@ -131,6 +168,11 @@ class BgpSession:
     announces: tuple[ipaddress.IPv4Network, ...]  # prefixes announced to the peer
     default_originate: bool = False
     accepts_default: bool = False  # the default route too (exactly 0.0.0.0/0; hub-dc only)
+    # How many prefixes the local end takes from the peer (`PrefixLimit`); None where the intent
+    # cannot size it: the DC core's sessions (HQ's and the management ranges' routes, le 32, and
+    # the default route: the intent knows HQ's summaries, not how many routes the core holds in
+    # them) and the stores' own AWS sessions (what AWS teaches a VPN is AWS's to say).
+    prefix_limit: PrefixLimit | None = None
 
 
 @record

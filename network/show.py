@@ -106,6 +106,16 @@ def _session(session: BgpSession) -> dict[str, Any]:
         "bfd": session.bfd,
         "accepts": (["0.0.0.0/0"] if session.accepts_default else []) + [str(n) for n in session.accepts],
         "announces": [str(n) for n in session.announces],
+        # What the local end takes from the peer (`PrefixLimit`): at most `maximum` prefixes,
+        # twice the `allowed` it was sized from; over it the session closes and opens again after
+        # `restart_minutes` (a FortiOS appliance only logs). None: the intent cannot size it.
+        "prefix_limit": None
+        if session.prefix_limit is None
+        else {
+            "maximum": session.prefix_limit.maximum,
+            "allowed": session.prefix_limit.allowed,
+            "restart_minutes": session.prefix_limit.restart_minutes,
+        },
     }
 
 

@@ -34,9 +34,10 @@ The interface every platform's rule module uses:
 
 - `register_route_filters(platform)`: decorates `extract(config: ConfigFile) -> RouteFilters`,
   run on every appliance's main config: each BGP neighbour's inbound and outbound route-maps,
-  their entries and prefix lists. The cross-file `route-filter` check passes what each end of a
-  store-hub session announces (the network intent's `BgpSession.announces`) through the
-  sender's outbound and the receiver's inbound filters.
+  their entries and prefix lists, and each neighbour's prefix limit. The cross-file
+  `route-filter` check passes what each end of a store-hub session announces (the network
+  intent's `BgpSession.announces`) through the sender's outbound and the receiver's inbound
+  filters; the `prefix-limit` check holds what each end announces under the other's limit.
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
@@ -417,6 +418,10 @@ class RouteFilters:
     route_maps: dict[str, list[RouteMapEntry]]
     prefix_lists: dict[str, list[PrefixRule]]
     kind: str = "route-map"  # what the platform calls one (VRP: route-policy)
+    # neighbour -> (the most prefixes it takes from that neighbour, the line that says so; peer
+    # groups resolved): IOS-XE and FRR `maximum-prefix`, VRP `route-limit`, FortiOS
+    # `maximum-prefix`. A neighbour without one takes any number.
+    limits: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
         """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
@@ -502,6 +507,7 @@ def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
 
 
 _LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
+_LINE_MAXIMUM_PREFIX = re.compile(r"^ +neighbor (\S+) maximum-prefix (\d+)(?: |$)")
 _LINE_ENTRY = re.compile(r"^route-map (\S+) (permit|deny) (\d+)$")
 
 
@@ -513,6 +519,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
+    maximums: list[tuple[str, int, int]] = []  # target, limit, line
     entries: dict[str, list[tuple[int, RouteMapEntry]]] = {}
     current: tuple[str, int, bool, int] | None = None  # route-map, sequence, permit, line
     lists: list[str] = []
@@ -533,6 +540,8 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
             members.setdefault(match[2], []).append(match[1])
         elif (match := _LINE_BINDING.match(line)) is not None:
             bindings.append((match[1], match[3], match[2]))
+        elif (match := _LINE_MAXIMUM_PREFIX.match(line)) is not None:
+            maximums.append((match[1], int(match[2]), number))
         elif (match := _LINE_ENTRY.match(line)) is not None:
             current, lists, other = (match[1], int(match[3]), match[2] == "permit", number), [], False
         elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
@@ -548,7 +557,25 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in entries.items()},
         line_advertisements(config).prefix_lists,
+        limits=resolved_limits(maximums, members, neighbors),
     )
+
+
+def resolved_limits(
+    limits: Sequence[tuple[str, int, int]], members: dict[str, list[str]], neighbors: Iterable[str]
+) -> dict[str, tuple[int, int]]:
+    """Each neighbour's prefix limit, (limit, line): its own, else its peer group's (`members`:
+    group -> its neighbours)."""
+    known = set(neighbors)
+    own = {target: (limit, line) for target, limit, line in limits if target in known}
+    inherited = {
+        address: (limit, line)
+        for target, limit, line in limits
+        if target not in known
+        for address in members.get(target, ())
+        if address in known
+    }
+    return {**inherited, **own}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both end
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
 which must answer them (each platform's `register_probes` and `register_answers`); what each end
 of a store-hub session announces against the other end's route filters and its own
-(`register_route_filters`); each hub's
+(`register_route_filters`), and against the other end's prefix limit; each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`)."""
 
@@ -144,7 +144,10 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             hub_fact = hub_end.facts.get(tunnel.id) if hub_end else None
             if fact is not None and hub_fact is not None:
                 yield from _pair(fact, hub_fact)
-            yield from _route_filters(config, mains.get(tunnel.peer), tunnel, store.sessions, intent, filters)
+            hub_config, pair = mains.get(tunnel.peer), _store_hub_sessions(tunnel, store.sessions, intent)
+            if hub_config is not None and pair is not None:
+                yield from _route_filters(config, hub_config, tunnel, *pair, intent, filters)
+                yield from _prefix_limits(config, hub_config, tunnel, *pair, filters)
 
 
 def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
@@ -248,11 +251,24 @@ def _filters_of(config: ConfigFile, cache: dict[str, RouteFilters | None]) -> Ro
     return cache[config.hostname]
 
 
+def _store_hub_sessions(
+    tunnel: Tunnel, sessions: Sequence[BgpSession], intent: NetworkIntent
+) -> tuple[BgpSession, BgpSession] | None:
+    """The store's and the hub's end of the BGP session inside a store-hub tunnel; None where
+    the intent has no such pair (the far end is no hub of the fleet)."""
+    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-hub"), None)
+    if session is None or tunnel.peer not in intent.fleet.hubs:
+        return None
+    far = next((s for s in intent.hub(tunnel.peer).sessions if s.tunnel == tunnel.id), None)
+    return None if far is None else (session, far)
+
+
 def _route_filters(
     store: ConfigFile,
-    hub: ConfigFile | None,
+    hub: ConfigFile,
     tunnel: Tunnel,
-    sessions: Sequence[BgpSession],
+    session: BgpSession,
+    far: BgpSession,
     intent: NetworkIntent,
     cache: dict[str, RouteFilters | None],
 ) -> Iterator[Finding]:
@@ -263,13 +279,7 @@ def _route_filters(
     refused leaves the store without HQ, a cloud or the internet over that tunnel. The hubs'
     beacons are left out: only a store platform that steers by them takes them
     (`sla-hub-beacon`)."""
-    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-hub"), None)
-    if hub is None or session is None or tunnel.peer not in intent.fleet.hubs:
-        return
-    far = next((s for s in intent.hub(tunnel.peer).sessions if s.tunnel == tunnel.id), None)
     mine, theirs = _filters_of(store, cache), _filters_of(hub, cache)
-    if far is None:
-        return
     beacons = {
         ipaddress.IPv4Network(beacon.address)
         for name in intent.fleet.hubs
@@ -295,6 +305,53 @@ def _route_filters(
             ROUTE_FILTER,
             f"tunnel {tunnel.id}: {whose} {side} {neighbor} refuses {net} ({why}), a route the intent has "
             f"the session carry: {lost}",
+        )
+
+
+PREFIX_LIMIT = "prefix-limit"
+
+
+def _prefix_limits(
+    store: ConfigFile,
+    hub: ConfigFile,
+    tunnel: Tunnel,
+    session: BgpSession,
+    far: BgpSession,
+    cache: dict[str, RouteFilters | None],
+) -> Iterator[Finding]:
+    """What each end of a store-hub session announces (`BgpSession.announces`, and the hub's
+    default route; the same count `route-filter` passes through the filters) is no more than the
+    prefix limit the other end's config gives that neighbour (IOS-XE and FRR `maximum-prefix`,
+    VRP `route-limit`, FortiOS `maximum-prefix`): over it the receiver closes the session
+    (FortiOS: warns), so a store whose segments outgrew its hubs' limit loses that path, and a
+    store whose limit is below what its hubs announce loses every hub. A neighbour the intent
+    limits (`BgpSession.prefix_limit`) but the config does not is found too: it takes whatever a
+    leak sends it."""
+    mine, theirs = _filters_of(store, cache), _filters_of(hub, cache)
+    to_hub, to_store = str(session.peer_address), str(far.peer_address)
+    from_hub = len(far.announces) + (1 if far.default_originate else 0)
+    ends = (
+        (hub, theirs, to_store, len(session.announces), "the store", "the hub", far),
+        (store, mine, to_hub, from_hub, "the hub", "the store", session),
+    )
+    for config, filters, neighbor, announced, sender, receiver, receiving in ends:
+        if filters is None or neighbor not in filters.neighbors:
+            continue  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
+        limit = filters.limits.get(neighbor)
+        if limit is None and receiving.prefix_limit is not None:
+            yield config.finding(
+                0,
+                PREFIX_LIMIT,
+                f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
+                f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
+            )
+        if limit is None or announced <= limit[0]:
+            continue
+        yield config.finding(
+            limit[1],
+            PREFIX_LIMIT,
+            f"tunnel {tunnel.id}: {sender} announces {announced} prefixes, more than the {limit[0]} {receiver} "
+            f"takes from {neighbor}: {receiver} closes the session (FortiOS: logs) and that path carries nothing",
         )
 
 

@@ -2121,9 +2121,14 @@ def route_filters(config: ConfigFile) -> RouteFilters:
     `route-map-out-preferable` (FortiOS advertises through one or the other as the SD-WAN SLA
     decides, so a route must pass both); `config router route-map` rules in id order (`set
     action deny`, else a permit; `set match-ip-address` its prefix lists; any other `match-*`
-    makes it `other`); the prefix lists `advertisements` reads."""
+    makes it `other`); the prefix lists `advertisements` reads; each neighbour's `maximum-prefix`."""
     parsed = parse(config.text)
     bgp = parsed.get("router bgp")
+    limits = {
+        neighbor.name: (int(value), neighbor.settings["maximum-prefix"][1] or neighbor.line)
+        for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
+        if (value := neighbor.first("maximum-prefix")) is not None and value.isdigit() and int(value) > 0
+    }
     neighbors = {
         neighbor.name: {
             "in": tuple(neighbor.get("route-map-in")),
@@ -2143,7 +2148,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         ]
         for entry in _entries(parsed, "router route-map")
     }
-    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists)
+    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists, limits=limits)
 
 
 @register_probes(PLATFORM)

@@ -47,6 +47,7 @@ from storestack.devices.lint import (
     register_steering,
     register_summaries,
     register_tunnels,
+    resolved_limits,
     summary_net,
 )
 from storestack.devices.lint.linetree import (
@@ -2183,12 +2184,14 @@ def summaries(config: ConfigFile) -> list[SummaryFact]:
 def route_filters(config: ConfigFile) -> RouteFilters:
     """`peer A route-policy P import|export` (on A, or on the group A belongs to: `peer A group
     G`), each `route-policy P permit|deny node N` in node order with its `if-match ip-prefix`
-    lists (any other `if-match` makes it `other`), and `ip ip-prefix L index N permit|deny A
-    LENGTH [greater-equal X] [less-equal Y]` in index order."""
+    lists (any other `if-match` makes it `other`), `ip ip-prefix L index N permit|deny A
+    LENGTH [greater-equal X] [less-equal Y]` in index order, and `peer A route-limit N` (on A or
+    its group)."""
     root = parse(config.text, ("#",))
     neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
+    limits: list[tuple[str, int, int]] = []
     for line in root.walk():
         w = line.words
         if w[:1] != ["peer"] or len(w) < 4:
@@ -2199,6 +2202,8 @@ def route_filters(config: ConfigFile) -> RouteFilters:
             members.setdefault(w[3], []).append(w[1])
         elif w[2] == "route-policy" and len(w) > 4 and w[4] in ("import", "export"):
             bindings.append((w[1], "in" if w[4] == "import" else "out", w[3]))
+        elif w[2] == "route-limit" and w[3].isdigit():
+            limits.append((w[1], int(w[3]), line.number))
     for target, direction, policy in bindings:
         for address in members.get(target, [target]):
             if address in neighbors:
@@ -2226,6 +2231,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},
         {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
         kind="route-policy",
+        limits=resolved_limits(limits, members, neighbors),
     )
 
 

@@ -28,6 +28,7 @@ from storestack.devices.platforms.base import (
 from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
+from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -664,14 +665,27 @@ def bgp_neighbors(tunnels: Sequence[TunnelView]) -> list[str]:
     return lines
 
 
+def maximum_prefix(limit: PrefixLimit) -> str:
+    """`maximum-prefix N restart M` of an IPv4 family neighbour or peer group (`PrefixLimit`):
+    over N prefixes the router closes the session and opens it again after M minutes, where
+    without `restart` it stays down until `clear ip bgp` ("BGP Restart Neighbor Session After
+    Max-Prefix Limit Reached", IP Routing: BGP Configuration Guide, IOS XE 16.6; restart 1-65535
+    minutes). The warning threshold stays at its default, 75 %."""
+    return f"maximum-prefix {limit.maximum} restart {limit.restart_minutes}"
+
+
 def bgp_neighbor_families(view: StoreApplianceView) -> list[str]:
     """IPv4 family lines of the hub tunnels' neighbours: activated, the route-maps of their path,
-    and the conditional advertisement of the SLA return signals where the tunnel has one."""
+    the prefix limit (`maximum_prefix`) and the conditional advertisement of the SLA return
+    signals where the tunnel has one."""
     exist_maps = view.steering.return_exist_maps if view.steering is not None else {}
+    limit = view.hub_prefix_limit
     lines: list[str] = []
     for tunnel in view.tunnels:
         peer, path = f"  neighbor {tunnel.inside_peer}", f"{tunnel.link}-{tunnel.hub.hostname}"
         lines += [f"{peer} activate", f"{peer} route-map HUB-IN-{path} in", f"{peer} route-map HUB-OUT-{path} out"]
+        if limit is not None:
+            lines.append(f"{peer} {maximum_prefix(limit)}")
         exist_map = exist_maps.get(tunnel.id)
         if exist_map is not None:
             lines.append(f"{peer} advertise-map RETURN-ADVERTISE exist-map {exist_map}")
@@ -1156,6 +1170,7 @@ PLATFORM = CiscoXEPlatform(
         ("ios_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("ios_bgp_neighbors", bgp_neighbors),
         ("ios_bgp_neighbor_families", bgp_neighbor_families),
+        ("ios_maximum_prefix", maximum_prefix),
         ("ios_segment_to_self", segment_to_self),
         ("ios_wan_to_self", wan_to_self),
         ("ios_wan_echo_policing", wan_echo_policing),

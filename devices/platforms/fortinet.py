@@ -13,6 +13,7 @@ from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
+from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
     from storestack.devices.secrets import Secret
@@ -820,6 +821,19 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     return lines
 
 
+def maximum_prefix(limit: PrefixLimit) -> list[str]:
+    """A `config neighbor` entry's prefix limit (`PrefixLimit`), warning only: FortiOS's neighbour
+    settings have no timer that opens a session again after the limit closed it (`restart-time` is
+    graceful restart's), so a closed one would stay down until `execute router clear bgp`; over
+    the limit FortiOS only logs, from 75 % (`maximum-prefix-threshold`'s default) on. FortiOS CLI
+    reference, `config router bgp` / `config neighbor`: `maximum-prefix`, `maximum-prefix-threshold`,
+    `maximum-prefix-warning-only`."""
+    return [
+        f"            set maximum-prefix {limit.maximum}",
+        "            set maximum-prefix-warning-only enable",
+    ]
+
+
 def bgp_neighbors(view: StoreApplianceView) -> list[str]:
     """`config neighbor` entries of the hub tunnels' BGP neighbours. A tunnel with an SD-WAN
     health check announces the store through its `-DEGRADED` route-map while out of its SLA,
@@ -845,6 +859,8 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
             ]
         else:
             lines.append(f'            set route-map-out "HUB-OUT-{path}"')
+        if view.hub_prefix_limit is not None:
+            lines += maximum_prefix(view.hub_prefix_limit)
         lines.append("        next")
     return lines
 
@@ -1066,6 +1082,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_segment_interfaces", segment_interfaces),
         ("fortios_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("fortios_bgp_neighbors", bgp_neighbors),
+        ("fortios_maximum_prefix", maximum_prefix),
         ("fortios_sdwan_neighbors", sdwan_neighbors),
         ("fortios_sdwan_services", sdwan_services),
         ("fortios_firewall_policies", firewall_policies),

@@ -17,6 +17,7 @@ from storestack.devices.platforms.base import (
     days_hours_minutes,
 )
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
+from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -381,13 +382,26 @@ def bgp_peers(tunnels: Sequence[TunnelView]) -> list[str]:
     return lines
 
 
-def bgp_peer_policies(tunnels: Sequence[TunnelView]) -> list[str]:
+def route_limit(limit: PrefixLimit) -> str:
+    """`route-limit N idle-timeout M` of an IPv4 unicast family peer or peer group
+    (`PrefixLimit`): over N routes the router closes the session and opens it again after M
+    minutes (1-1200), where `idle-forever` would leave it down until `reset bgp`; the alarm
+    threshold stays at its default, 75 % (Huawei command reference,
+    "peer route-limit (BGP)": `peer route-limit limit [percentage] [alert-only | idle-forever |
+    idle-timeout times]`)."""
+    return f"route-limit {limit.maximum} idle-timeout {limit.restart_minutes}"
+
+
+def bgp_peer_policies(tunnels: Sequence[TunnelView], limit: PrefixLimit | None = None) -> list[str]:
     """The IPv4 unicast family's lines for the hub tunnels' peers: enabled, with the route
-    policies of their path (`HUB-IN-<link>-<hub>`, `HUB-OUT-<link>-<hub>`)."""
+    policies of their path (`HUB-IN-<link>-<hub>`, `HUB-OUT-<link>-<hub>`) and the prefix limit
+    of what the store takes from each hub (`route_limit`)."""
     lines: list[str] = []
     for tunnel in tunnels:
         peer, path = f"  peer {tunnel.inside_peer}", f"{tunnel.link}-{tunnel.hub.hostname}"
         lines += [f"{peer} enable", f"{peer} route-policy HUB-IN-{path} import", f"{peer} route-policy HUB-OUT-{path} export"]
+        if limit is not None:
+            lines.append(f"{peer} {route_limit(limit)}")
     return lines
 
 
@@ -850,6 +864,7 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_queue_policies", queue_policies),
         ("vrp_bgp_peers", bgp_peers),
         ("vrp_bgp_peer_policies", bgp_peer_policies),
+        ("vrp_route_limit", route_limit),
         ("vrp_hub_tunnel_interfaces", hub_tunnel_interfaces),
         ("vrp_overlay_filter", overlay_filter),
         ("vrp_hub_filter", hub_filter),

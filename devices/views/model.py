@@ -29,6 +29,7 @@ from storestack.network.model import (
     BgpSession,
     HubIntent,
     NtpKey,
+    PrefixLimit,
     StoreIntent,
     Tunnel,
     share_kbps,
@@ -601,6 +602,12 @@ class StoreApplianceView:
     lan_policies: list[LanPolicyView] = field(default_factory=list)  # VRP: one per segment
 
     @property
+    def hub_prefix_limit(self) -> PrefixLimit | None:
+        """How many prefixes the store takes from each hub (its store-hub sessions'
+        `BgpSession.prefix_limit`, one for all of them)."""
+        return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-hub"), None)
+
+    @property
     def protected_segments(self) -> list[SegmentView]:
         return [segment for segment in self.segments if segment.protected]
 
@@ -720,6 +727,17 @@ class HubView:
     def ike_domain(self) -> str:
         """The domain of every store link's IKE identity (FQDN), which is the hub's own."""
         return self.ike_id.split(".", 1)[1]
+
+    @property
+    def store_prefix_limit(self) -> PrefixLimit | None:
+        """How many prefixes the hub takes from each store link (one limit for every store: the
+        store peer groups')."""
+        return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-hub"), None)
+
+    @property
+    def hub_prefix_limit(self) -> PrefixLimit | None:
+        """How many prefixes the hub takes from each other hub."""
+        return next((s.prefix_limit for s in self.intent.sessions if s.kind == "hub-hub"), None)
 
     @property
     def cloud_session(self) -> BgpSession | None:

@@ -1,0 +1,126 @@
+"""`devices lint` `prefix-limit`: what each end of a store-hub session announces stays under the
+prefix limit the other end's config gives it (IOS-XE and FRR `maximum-prefix`, VRP `route-limit`,
+FortiOS `maximum-prefix`). Over it the receiver closes the session: a store whose hub limit is
+below what the hubs announce loses every hub, a hub whose store limit is below what a store
+announces drops that store. Clean on the sample chain (FRR hubs, then each vendor hub) and on a
+generated 200-store fleet; each platform's limit, lowered, is found."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lint_files import broken_files, rule_findings
+from testsupport.rendering import on_platform
+
+from storestack.devices.lint import ConfigFile
+from storestack.devices.lint.cross import cross_check
+from storestack.devices.lint.run import config_files
+from storestack.inventory import Fleet, load_fleet
+from storestack.inventory.generate import generate_fleet, write_fleet
+from storestack.network.build import NetworkIntent
+
+RULE = "prefix-limit"
+
+
+def _found(fleet: Fleet, files: list[ConfigFile], name: str, change: Callable[[str], str]) -> list[str]:
+    return [f"{f.file}:{f.line}:{f.message}" for f in rule_findings(fleet, broken_files(files, name, change), RULE)]
+
+
+def _lowered(pattern: str, to: str) -> Callable[[str], str]:
+    return lambda text: re.sub(pattern, to, text)
+
+
+@pytest.fixture(scope="module")
+def rendered(fleet: Fleet) -> list[ConfigFile]:
+    return config_files(fleet)
+
+
+def test_the_sample_chain_announces_under_every_limit(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    assert not rule_findings(fleet, rendered, RULE)
+
+
+@pytest.mark.parametrize(
+    ("store", "pattern"),
+    [
+        ("nw-0001-edge1.cfg", r"maximum-prefix 20 restart 5"),  # FRR
+        ("nw-0003-edge1.cfg", r"maximum-prefix 20 restart 5"),  # IOS-XE
+        ("nw-0005-edge1.cfg", r"route-limit 20 idle-timeout 5"),  # VRP
+        ("nw-0006-edge1.cfg", r"set maximum-prefix 20\b"),  # FortiOS
+    ],
+)
+def test_a_store_limit_below_what_its_hubs_announce_is_found(
+    fleet: Fleet, rendered: list[ConfigFile], store: str, pattern: str
+) -> None:
+    lowered = pattern.replace("20", "4").replace(r"\b", "")
+    findings = _found(fleet, rendered, store, _lowered(pattern, lowered))
+    tunnels = [s for s in NetworkIntent(fleet).store(store.removesuffix("-edge1.cfg")).sessions if s.kind == "store-hub"]
+    assert len(findings) == len(tunnels) >= 4  # every hub tunnel of every link
+    assert all(m.startswith(f"{store}:") and "the hub announces" in m and "more than the 4 the store takes" in m for m in findings)
+    assert all(int(m.split(":")[1]) > 0 for m in findings)  # at the limit's own line
+
+
+def test_an_frr_hub_limit_below_what_a_store_announces_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    # every store link of the hub's peer groups: the group's limit is every member's
+    findings = _found(fleet, rendered, "hq-hub1.cfg", _lowered(r"(STORES-\S+) maximum-prefix 20 restart 5", r"\1 maximum-prefix 3 restart 5"))
+    intent = NetworkIntent(fleet)
+    links = [s for s in intent.hub("hq-hub1").sessions if s.kind == "store-hub"]
+    assert len(findings) == len(links) and all("the store announces" in m and "more than the 3 the hub takes" in m for m in findings)
+
+
+@pytest.mark.parametrize(
+    ("platform", "pattern", "lowered"),
+    [
+        ("cisco_xe", r"(STORES-\S+) maximum-prefix 20 restart 5", r"\1 maximum-prefix 3 restart 5"),
+        ("huawei_vrp", r"(STORES-\S+) route-limit 20 idle-timeout 5", r"\1 route-limit 3 idle-timeout 5"),
+        ("fortinet", r"set maximum-prefix 20\n", "set maximum-prefix 3\n"),
+    ],
+)
+def test_a_vendor_hub_limit_below_what_a_store_announces_is_found(fleet: Fleet, platform: str, pattern: str, lowered: str) -> None:
+    hubs = on_platform(fleet, None, hubs=platform)  # type: ignore[arg-type]
+    files = config_files(hubs)
+    assert not rule_findings(hubs, files, RULE)
+    findings = _found(hubs, files, "hq-hub1.cfg", _lowered(pattern, lowered))
+    links = [s for s in NetworkIntent(hubs).hub("hq-hub1").sessions if s.kind == "store-hub"]
+    assert len(findings) == len(links)
+    assert all(m.startswith("hq-hub1.cfg:") and "more than the 3 the hub takes" in m for m in findings)
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("nw-0003-edge1.cfg", r"  neighbor 100\.64\.0\.8 maximum-prefix 20 restart 5\n"),  # IOS-XE store, one hub tunnel
+        ("nw-0005-edge1.cfg", r"  peer 100\.64\.0\.18 route-limit 20 idle-timeout 5\n"),  # VRP store, one hub tunnel
+        ("hq-hub1.cfg", r"  neighbor STORES-\S+ maximum-prefix 20 restart 5\n"),  # FRR hub, every store link
+    ],
+)
+def test_a_limit_the_intent_has_and_the_config_lacks_is_found(
+    fleet: Fleet, rendered: list[ConfigFile], name: str, pattern: str
+) -> None:
+    findings = _found(fleet, rendered, name, _lowered(pattern, ""))
+    assert findings and all(m.startswith(f"{name}:0:") and "takes any number of prefixes from" in m for m in findings)
+    if name == "hq-hub1.cfg":
+        assert len(findings) == len([s for s in NetworkIntent(fleet).hub("hq-hub1").sessions if s.kind == "store-hub"])
+    else:
+        assert len(findings) == 1
+
+
+def test_a_generated_fleet_is_clean_and_a_hub_limit_its_stores_outgrew_is_found(tmp_path: Path) -> None:
+    write_fleet(generate_fleet(200, seed=5), tmp_path / "fleet")
+    fleet = load_fleet(tmp_path / "fleet")
+    intent = NetworkIntent(fleet)
+    files = config_files(fleet)
+    assert not [f for f in cross_check(files, intent) if f.rule == RULE]
+    # the hubs' store limit lowered below the largest store's announcement
+    largest = max(
+        len(s.announces)
+        for store in fleet
+        if store.state != "decommissioned"
+        for s in intent.store(store.id).sessions
+        if s.kind == "store-hub"
+    )
+    broken = broken_files(files, "hq-hub1.cfg", _lowered(r"(STORES-\S+) maximum-prefix 20 ", rf"\1 maximum-prefix {largest - 1} "))
+    found = [f for f in cross_check(broken, intent) if f.rule == RULE]
+    assert found and all(f.file == "hq-hub1.cfg" and f"the store announces {largest} prefixes" in f.message for f in found)
