@@ -308,6 +308,27 @@ def _route_filters(
         )
 
 
+def hub_tables(intent: NetworkIntent, hub: str) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
+    """What `hub`'s BGP table holds, as the intent has it, with its DC core sessions down (its
+    own routes and beacon, the stores', the other hubs' and the clouds', every aggregate that
+    forms on them) and with them up (HQ's and the management routes, and the DC's default)."""
+    found = intent.hub(hub)
+    plan = intent.fleet.spec.ip_plan
+    without = [
+        *found.originates,
+        *([found.beacon.route] if found.beacon is not None else []),
+        *(net for s in found.sessions if s.kind != "hub-dc" for net in s.accepts),
+        *(summary.prefix for summary in found.summaries if "hub-dc" not in summary.sources),
+        plan.stores,
+    ]
+    dc = [
+        *(ipaddress.IPv4Network("0.0.0.0/0") for s in found.sessions if s.kind == "hub-dc" and s.accepts_default),
+        *(net for s in found.sessions if s.kind == "hub-dc" for net in s.accepts),
+        *(summary.prefix for summary in found.summaries),
+    ]
+    return list(dict.fromkeys(without)), list(dict.fromkeys([*without, *dc]))
+
+
 PREFIX_LIMIT = "prefix-limit"
 
 
