@@ -37,7 +37,9 @@ The interface every platform's rule module uses:
   their entries and prefix lists, and each neighbour's prefix limit. The cross-file
   `route-filter` check passes what each end of a store-hub session announces (the network
   intent's `BgpSession.announces`) through the sender's outbound and the receiver's inbound
-  filters; the `prefix-limit` check holds what each end announces under the other's limit.
+  filters; the `prefix-limit` check holds what each end announces under the other's limit; the
+  `hub-store-default` check reads whether a hub sends each store link a default route, with its
+  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`).
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
