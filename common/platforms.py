@@ -118,6 +118,31 @@ HUB_NO_BEACON: dict[Platform, str] = {
     ),
 }
 
+# Hub platforms that give their stores the DC core's own default route (passed on through
+# TO-STORES while the hub holds it) rather than one they originate on the condition
+# (`StoreDefault`), and why: the vendor documents no way to make an originated default depend on
+# the hub's BGP table. Passed on, the default is withdrawn with the DC's own, as BGP withdraws
+# any route the hub no longer holds. FRR originates it on the condition (`neighbor X
+# default-originate route-map`, FRR user guide, BGP; bgpd checks the route-map against its BGP
+# table, bgp_updgrp_adv.c subgroup_default_originate).
+HUB_DEFAULT_PASSED_ON: dict[Platform, str] = {
+    # IOS-XE: no IOS-XE document cited here says what the route map of `neighbor X
+    # default-originate route-map` is checked against (Cisco's FTD API only says it "allows route
+    # 0.0.0.0 to be injected conditionally", NeighborDefaultOriginate), and vendors that copy the
+    # command differ (Dell and LANCOM ignore its `match ip address`), so it is not rendered.
+    "cisco_xe": "IOS-XE documents no condition on the BGP table for an originated default route",
+    # Huawei: `peer X default-route-advertise conditional-route-match-any` is documented for VRP8
+    # (NetEngine 8000, CloudEngine: "the local device sends default routes to the peer when routes
+    # that match any of the specified conditions exist in the local IP routing table"), not for the
+    # AR series (NetEngine AR V300R021 command reference, BGP), the hubs' platform.
+    "huawei_vrp": "a Huawei AR documents no conditional default route advertisement",
+    # FortiOS: `set default-originate-routemap` is documented as "Route map to specify criteria to
+    # originate IPv4 default" (CLI reference, router bgp) and used in Fortinet's examples to set
+    # attributes on an unconditional default; whether its match clauses are checked against the
+    # BGP table is not documented.
+    "fortinet": "FortiOS documents default-originate-routemap's attributes, not a condition on the BGP table",
+}
+
 # Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
 # store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
 # one its hub never answers would only stay down.

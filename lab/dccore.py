@@ -11,8 +11,12 @@ DC does, by what the core learns from the hubs: the first router's bgpd runs wit
 loopbacks; `zebra_config`) in HQ's kernel, ahead of HQ's static routes (lab.sites
 FALLBACK_TABLE); the others run without (`-Z`). So when a hub loses a store's tunnel, or its sessions to the core, HQ's answers move with
 BGP, and a store's SLA steering is proved against the path its answers really take (the hubs'
-firewalls are stateful: a flow and its answers must pass the same hub). It does not announce a
-default route: in the lab each hub's underlay is its own WAN on the lab internet.
+firewalls are stateful: a flow and its answers must pass the same hub). It announces the DC's
+default route as the intent has the core do (the hubs' FROM-DC takes it; a hub gives its stores
+a default only while it holds it, `StoreDefault`), not backed by a route of its own (`no bgp
+network import-check`): a hub's default then leads to HQ over its DC link, as its fallback in
+table `default` did, HQ's breakout. The hubs' underlay is their own WAN on the lab internet, routed by
+source address in a table of its own (lab.underlay), which the default does not touch.
 """
 
 from __future__ import annotations

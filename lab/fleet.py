@@ -27,7 +27,7 @@ from storestack.lab.topology import (
     LabTunnelPlan,
     OverlayMode,
 )
-from storestack.network.build import NetworkIntent
+from storestack.network.build import DEFAULT_ROUTE, NetworkIntent
 
 _IFNAMSIZ = 15
 
@@ -188,8 +188,9 @@ def lab_sites(fleet: Fleet) -> LabSites:
                 if address is not None
             },
             hub_asn=fleet.spec.asn.hq,
-            # What the hubs take from the core (their FROM-DC filter): HQ and management.
-            announce=[*plan.hq, *plan.management],
+            # What the hubs take from the core (their FROM-DC filter): the DC's default, which a
+            # hub needs to give its stores theirs (`StoreDefault`), then HQ and management.
+            announce=[DEFAULT_ROUTE, *plan.hq, *plan.management],
         ),
         hub_cloud_vpns=_hub_cloud_vpns(fleet, plan.cloud.network_address + 10),
     )

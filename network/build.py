@@ -38,6 +38,7 @@ from pydantic import SecretStr
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
+    HUB_DEFAULT_PASSED_ON,
     HUB_NO_BEACON,
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
@@ -75,6 +76,7 @@ from storestack.network.model import (
     Service,
     SessionKind,
     StoreControl,
+    StoreDefault,
     StoreForwarding,
     StoreIntent,
     Transport,
@@ -960,6 +962,7 @@ class NetworkIntent:
             ),
             dc_trust=self._dc_trust(hub),
             beacon=beacon,
+            store_default=self.store_default(hub),
         )
 
     def served_stores(self, hub: str) -> list[ResolvedStore]:
@@ -969,6 +972,13 @@ class NetworkIntent:
             for store in self.fleet.stores.values()
             if store.state != "decommissioned" and hub in self.store_hubs(store)
         ]
+
+    def store_default(self, hub: ResolvedHub) -> StoreDefault:
+        """The default route `hub` gives its stores: while the DC core's default (what the
+        stores' internet through HQ's breakout leads to) is in its BGP table (`StoreDefault`
+        says why that and not HQ's routes); passed on where the platform cannot originate one on
+        a condition (`HUB_DEFAULT_PASSED_ON`)."""
+        return StoreDefault(DEFAULT_ROUTE, ("hub-dc",), passed_on=hub.platform in HUB_DEFAULT_PASSED_ON)
 
     def hub_beacon(self, hub: ResolvedHub) -> HubBeacon | None:
         """The host route `hub` announces to its stores while it offers the summaries only its

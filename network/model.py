@@ -485,6 +485,32 @@ class HubSummary:
 
 
 @record
+class StoreDefault:
+    """The default route a hub gives its stores, and what must hold for the hub to give it.
+
+    The default stands for the internet through HQ's breakout, nothing else: HQ, the clouds, the
+    desktops and the hubs come with their own routes (`HubSummary`, the loopbacks), and a hub
+    forwards from its store tunnels to the internet only the stores' segments
+    (`StoreForwarding.internet_sources`), towards the DC's internet edge, whose default route
+    the DC core announces to the hub (the hub-dc sessions' `accepts_default`, FROM-DC). So the
+    hub gives its stores a default only while that route, exactly 0.0.0.0/0 learned from
+    `sources`, is in its BGP table: a hub whose DC sessions are down (its DC port still up) has
+    nowhere to send the stores' internet traffic but drops it, and a default it kept announcing
+    would draw that traffic from the store's other hub, which can deliver it. The beacon's
+    condition (a route inside HQ's summaries) would be a proxy: the core can teach HQ without
+    the internet edge's default, and the internet is what the default leads to.
+
+    FRR originates it on that condition (`neighbor X default-originate route-map`); the
+    platforms in `HUB_DEFAULT_PASSED_ON` give the stores the DC's own default instead, which
+    their outbound filter passes while the hub holds it (`passed_on`). The stores see one default
+    per hub either way, withdrawn when the hub loses the DC's."""
+
+    condition: ipaddress.IPv4Network  # the route, exactly, whose presence the default needs
+    sources: tuple[SessionKind, ...]  # the sessions it is learned from
+    passed_on: bool = False  # the DC's own default passed on, rather than one originated
+
+
+@record
 class HubBeacon:
     """A host route a hub announces to its stores only while it offers `summaries`: those of its
     `HubSummary`s that only its own sessions teach it (HQ's, from the DC core; the hub-hub
@@ -570,3 +596,6 @@ class HubIntent:
     # The host route it announces to its stores only while it offers HQ (`HubBeacon`); None on a
     # platform that cannot make an announcement conditional (VRP) or without an address from IPAM.
     beacon: HubBeacon | None = None
+    # The default route it gives its stores and the route it needs for that (`StoreDefault`: the
+    # DC core's default); None only for an intent built without one.
+    store_default: StoreDefault | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
+from storestack.common.platforms import HUB_DEFAULT_PASSED_ON, HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
 from storestack.network.build import NetworkIntent
 from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
 
@@ -176,6 +176,20 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             else None
         ),
         "no_beacon_because": HUB_NO_BEACON.get(intent.fleet.hubs[hostname].platform),
+        # the default route it gives its stores only while this route from these sessions is in
+        # its BGP table (`StoreDefault`: the DC core's, what the stores' internet leads to);
+        # originated on that condition, or the DC's own passed on (with the reason its platform
+        # originates none on a condition, `HUB_DEFAULT_PASSED_ON`)
+        "store_default": (
+            {
+                "while": str(hub.store_default.condition),
+                "from": list(hub.store_default.sources),
+                "passed_on": hub.store_default.passed_on,
+                "passed_on_because": HUB_DEFAULT_PASSED_ON.get(intent.fleet.hubs[hostname].platform),
+            }
+            if hub.store_default is not None
+            else None
+        ),
         # what its store tunnels take in (`store_forwarding`, the same on every hub platform):
         # each tunnel's control traffic to the hub, the corporate ranges, nothing else private
         # (another store's segments, loopback and tunnel addresses among it), then the internet

@@ -37,7 +37,9 @@ The interface every platform's rule module uses:
   their entries and prefix lists, and each neighbour's prefix limit. The cross-file
   `route-filter` check passes what each end of a store-hub session announces (the network
   intent's `BgpSession.announces`) through the sender's outbound and the receiver's inbound
-  filters; the `prefix-limit` check holds what each end announces under the other's limit.
+  filters; the `prefix-limit` check holds what each end announces under the other's limit; the
+  `hub-store-default` check reads whether a hub sends each store link a default route, with its
+  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`).
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
@@ -408,6 +410,21 @@ class RouteMapEntry:
     line: int
 
 
+_DEFAULT_ROUTE = ipaddress.IPv4Network("0.0.0.0/0")
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultOrigination:
+    """A default route a BGP speaker originates towards a neighbour, as its config spells it:
+    `condition` None: whatever its table holds; else what it needs (`route_map`: the route-map
+    whose permitted routes must be in the table, where the condition is one; VRP's
+    `conditional-route-match-*` is a list of routes, not read here)."""
+
+    line: int
+    condition: str | None
+    route_map: str | None = None
+
+
 @dataclass
 class RouteFilters:
     """A BGP speaker's route filters as its config spells them: each neighbour's route-maps by
@@ -422,6 +439,44 @@ class RouteFilters:
     # groups resolved): IOS-XE and FRR `maximum-prefix`, VRP `route-limit`, FortiOS
     # `maximum-prefix`. A neighbour without one takes any number.
     limits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # neighbour -> the default route the speaker originates towards it (peer groups resolved):
+    # FRR and IOS-XE `neighbor A default-originate [route-map M]`, VRP `peer A
+    # default-route-advertise [...]`, FortiOS `capability-default-originate enable` with its
+    # `default-originate-routemap`. A neighbour without one is sent no default but what its
+    # outbound filter passes of the speaker's own table.
+    defaults: dict[str, DefaultOrigination] = field(default_factory=dict)
+
+    def permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
+        """Whether route-map `route_map` permits `net`; None where this reader cannot tell (an
+        unknown route-map or list; an entry that also matches on something else is taken to
+        match)."""
+        if route_map not in self.route_maps:
+            return None
+        probe = RouteFilters({"": {"probe": (route_map,)}}, self.route_maps, self.prefix_lists, self.kind)
+        if any(name not in self.prefix_lists for entry in self.route_maps[route_map] for name in entry.lists):
+            return None
+        return probe.refusal("", "probe", net) is None
+
+    def sends_default(self, neighbor: str, table: Iterable[ipaddress.IPv4Network]) -> bool | None:
+        """Whether the speaker sends `neighbor` a default route while its BGP table holds
+        exactly `table`: one it originates (unconditionally, or while a route its condition
+        permits is in the table), or the table's own 0.0.0.0/0 through the outbound filter.
+        None where this reader cannot tell (a condition it does not read)."""
+        held = list(table)
+        origination = self.defaults.get(neighbor)
+        if origination is not None:
+            if origination.condition is None:
+                return True
+            if origination.route_map is None:
+                return None
+            verdicts = [self.permits(origination.route_map, net) for net in held]
+            if any(verdict is None for verdict in verdicts):
+                return None
+            if any(verdicts):
+                return True
+        if _DEFAULT_ROUTE not in held or neighbor not in self.neighbors:
+            return False
+        return self.refusal(neighbor, "out", _DEFAULT_ROUTE) is None
 
     def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
         """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
@@ -507,6 +562,7 @@ def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
 
 
 _LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
+_LINE_DEFAULT = re.compile(r"^ +neighbor (\S+) default-originate(?: route-map (\S+))?$")
 _LINE_MAXIMUM_PREFIX = re.compile(r"^ +neighbor (\S+) maximum-prefix (\d+)(?: |$)")
 _LINE_ENTRY = re.compile(r"^route-map (\S+) (permit|deny) (\d+)$")
 
@@ -520,6 +576,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
     maximums: list[tuple[str, int, int]] = []  # target, limit, line
+    originations: list[tuple[str, DefaultOrigination]] = []  # target, what it originates
     entries: dict[str, list[tuple[int, RouteMapEntry]]] = {}
     current: tuple[str, int, bool, int] | None = None  # route-map, sequence, permit, line
     lists: list[str] = []
@@ -542,6 +599,8 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
             bindings.append((match[1], match[3], match[2]))
         elif (match := _LINE_MAXIMUM_PREFIX.match(line)) is not None:
             maximums.append((match[1], int(match[2]), number))
+        elif (match := _LINE_DEFAULT.match(line)) is not None:
+            originations.append((match[1], DefaultOrigination(number, match[2], match[2])))
         elif (match := _LINE_ENTRY.match(line)) is not None:
             current, lists, other = (match[1], int(match[3]), match[2] == "permit", number), [], False
         elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
@@ -558,7 +617,25 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in entries.items()},
         line_advertisements(config).prefix_lists,
         limits=resolved_limits(maximums, members, neighbors),
+        defaults=resolved_defaults(originations, members, neighbors),
     )
+
+
+def resolved_defaults(
+    originations: Sequence[tuple[str, DefaultOrigination]], members: dict[str, list[str]], neighbors: Iterable[str]
+) -> dict[str, DefaultOrigination]:
+    """Each neighbour's default origination: its own, else its peer group's (`members`: group ->
+    its neighbours)."""
+    known = set(neighbors)
+    own = {target: found for target, found in originations if target in known}
+    inherited = {
+        address: found
+        for target, found in originations
+        if target not in known
+        for address in members.get(target, ())
+        if address in known
+    }
+    return {**inherited, **own}
 
 
 def resolved_limits(

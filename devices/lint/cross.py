@@ -107,6 +107,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _dc_peers(config, intent)
             yield from _hub_summaries(config, intent)
             yield from _hub_stores_conditional(config, intent)
+            yield from _hub_store_default(config, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -306,6 +307,76 @@ def _route_filters(
             f"tunnel {tunnel.id}: {whose} {side} {neighbor} refuses {net} ({why}), a route the intent has "
             f"the session carry: {lost}",
         )
+
+
+HUB_STORE_DEFAULT = "hub-store-default"
+
+
+def hub_tables(intent: NetworkIntent, hub: str) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
+    """What `hub`'s BGP table holds, as the intent has it, with its DC core sessions down (its
+    own routes and beacon, the stores', the other hubs' and the clouds', every aggregate that
+    forms on them) and with them up (HQ's and the management routes, and the DC's default)."""
+    found = intent.hub(hub)
+    plan = intent.fleet.spec.ip_plan
+    without = [
+        *found.originates,
+        *([found.beacon.route] if found.beacon is not None else []),
+        *(net for s in found.sessions if s.kind != "hub-dc" for net in s.accepts),
+        *(summary.prefix for summary in found.summaries if "hub-dc" not in summary.sources),
+        plan.stores,
+    ]
+    dc = [
+        *(ipaddress.IPv4Network("0.0.0.0/0") for s in found.sessions if s.kind == "hub-dc" and s.accepts_default),
+        *(net for s in found.sessions if s.kind == "hub-dc" for net in s.accepts),
+        *(summary.prefix for summary in found.summaries),
+    ]
+    return list(dict.fromkeys(without)), list(dict.fromkeys([*without, *dc]))
+
+
+def _hub_store_default(
+    config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """A hub sends each store link a default route only while the route the default stands for
+    is in its BGP table (`StoreDefault`: the DC core's own default), and does while it is.
+    Read through the hub's route filters (`register_route_filters`: an originated default,
+    unconditional or on a route-map's condition, or the table's own default through the outbound
+    filter), once with the hub's table as it is with its DC sessions down and once with them up.
+    A default sent without the DC's keeps drawing the stores' internet traffic to a hub that can
+    only drop it, while the other hub could deliver it; none sent with it leaves the store
+    without the internet through this hub."""
+    filters = _filters_of(config, cache)
+    store_default = intent.hub(config.hostname).store_default
+    if filters is None or store_default is None:
+        return
+    without, with_dc = hub_tables(intent, config.hostname)
+    for session in intent.hub(config.hostname).sessions:
+        if session.kind != "store-hub" or not session.default_originate:
+            continue
+        neighbor = str(session.peer_address)
+        origination = filters.defaults.get(neighbor)
+        line = origination.line if origination is not None else 0
+        if filters.sends_default(neighbor, without):
+            how = (
+                "originates it whatever its BGP table holds"
+                if origination is not None and origination.condition is None
+                else "its condition holds without the DC core"
+                if origination is not None
+                else "its outbound filter passes a default it holds without the DC core"
+            )
+            yield config.finding(
+                line,
+                HUB_STORE_DEFAULT,
+                f"{session.peer} ({neighbor}): the hub sends a default route with no {store_default.condition} from "
+                f"{', '.join(store_default.sources)} in its BGP table ({how}): with its DC sessions down it keeps "
+                f"drawing the store's internet traffic, which it can only drop, from the other hub",
+            )
+        elif filters.sends_default(neighbor, with_dc) is False:
+            yield config.finding(
+                line,
+                HUB_STORE_DEFAULT,
+                f"{session.peer} ({neighbor}): the hub sends no default route even while it holds "
+                f"{store_default.condition} from {', '.join(store_default.sources)}: the store has no internet through it",
+            )
 
 
 PREFIX_LIMIT = "prefix-limit"

@@ -20,6 +20,7 @@ from storestack.devices.lint import (
     AdvertisementFacts,
     ConditionalFact,
     ConfigFile,
+    DefaultOrigination,
     Finding,
     ForwardingFacts,
     Packet,
@@ -2148,7 +2149,16 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         ]
         for entry in _entries(parsed, "router route-map")
     }
-    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists, limits=limits)
+    defaults = {
+        neighbor.name: DefaultOrigination(
+            neighbor.settings["capability-default-originate"][1] or neighbor.line,
+            neighbor.first("default-originate-routemap"),
+            neighbor.first("default-originate-routemap"),
+        )
+        for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
+        if neighbor.first("capability-default-originate") == "enable"
+    }
+    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists, limits=limits, defaults=defaults)
 
 
 @register_probes(PLATFORM)

@@ -70,6 +70,7 @@ def _definitions(config: ConfigFile) -> dict[str, set[str]]:
 
 _REFERENCES = (
     (re.compile(r"^\s*neighbor \S+ route-map (\S+) (?:in|out)$"), "route-map"),
+    (re.compile(r"^\s*neighbor \S+ default-originate route-map (\S+)$"), "route-map"),
     # `advertise-map A exist-map C` (or non-exist-map): both are route-maps (FRR user guide, BGP,
     # "Advertise Map").
     (re.compile(r"^\s*neighbor \S+ advertise-map (\S+) (?:exist-map|non-exist-map) \S+$"), "route-map"),

@@ -20,6 +20,7 @@ from storestack.devices.lint import (
     ROUTE_BASED_SELECTORS,
     SELECTORS_GRE,
     ConfigFile,
+    DefaultOrigination,
     Finding,
     ForwardingFacts,
     Packet,
@@ -47,6 +48,7 @@ from storestack.devices.lint import (
     register_steering,
     register_summaries,
     register_tunnels,
+    resolved_defaults,
     resolved_limits,
     summary_net,
 )
@@ -2192,8 +2194,14 @@ def route_filters(config: ConfigFile) -> RouteFilters:
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
     limits: list[tuple[str, int, int]] = []
+    originations: list[tuple[str, DefaultOrigination]] = []
     for line in root.walk():
         w = line.words
+        if w[:1] == ["peer"] and len(w) >= 3 and w[2] == "default-route-advertise":
+            # `route-policy P` sets attributes; only `conditional-route-match-all|any` is a condition.
+            condition = next((" ".join(w[i:]) for i, word in enumerate(w) if word.startswith("conditional-route-match")), None)
+            originations.append((w[1], DefaultOrigination(line.number, condition)))
+            continue
         if w[:1] != ["peer"] or len(w) < 4:
             continue
         if w[2] == "as-number":
@@ -2232,6 +2240,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
         kind="route-policy",
         limits=resolved_limits(limits, members, neighbors),
+        defaults=resolved_defaults(originations, members, neighbors),
     )
 
 

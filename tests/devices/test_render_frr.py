@@ -112,7 +112,9 @@ def test_fibre_failure_moves_the_default_route_to_lte(fleet: Fleet, tmp_path: Pa
     """nw-0001 with its four hub tunnels (each link to both hubs) stood in for by veth pairs
     named as the tunnel interfaces (encryption is the lab's to prove): BGP comes up on all four,
     the default route uses a fibre tunnel to the primary hub, and with the fibre's tunnels down
-    it moves to an LTE tunnel."""
+    it moves to an LTE tunnel. Each hub gives the store a default only while the DC core's is in
+    its BGP table (`StoreDefault`); a stand-in puts one there, and the primary hub without it
+    sends the store none, so the store's default leaves it for the other hub."""
     _require(frr_available())
     store = fleet.store("nw-0001")
     configs = {c.name: c for c in render_fleet(fleet, store_ids=["nw-0001"])}
@@ -137,6 +139,15 @@ def test_fibre_failure_moves_the_default_route_to_lte(fleet: Fleet, tmp_path: Pa
             path = tmp_path / f"{instance.hostname}.cfg"
             path.write_text(configs[instance.hostname].text)
             instance.apply_file(path)
+
+        def dc_default(hub: FrrInstance, present: bool) -> None:
+            """The DC core's default in the hub's BGP table, or not (a stand-in: the hub's own)."""
+            network = "network 0.0.0.0/0" if present else "no network 0.0.0.0/0"
+            asn = fleet.hubs[hub.hostname].asn
+            hub.vtysh("configure terminal", "ip route 0.0.0.0/0 blackhole", f"router bgp {asn}", "address-family ipv4 unicast", network)
+
+        for hub in hubs.values():
+            dc_default(hub, True)
         over = {link.name: [tunnel.ifname for tunnel in link.tunnels] for link in view.wan}
 
         def default_via(interfaces: list[str]) -> bool:
@@ -159,3 +170,12 @@ def test_fibre_failure_moves_the_default_route_to_lte(fleet: Fleet, tmp_path: Pa
         for ifname in over["wan1"]:
             subprocess.run(["ip", "-n", edge.name, "link", "set", ifname, "down"], check=True)
         _wait_for(lambda: default_via(over["lte1"]), 30, "the default route to move to an lte1 tunnel")
+        for ifname in over["wan1"]:
+            subprocess.run(["ip", "-n", edge.name, "link", "set", ifname, "up"], check=True)
+        _wait_for(lambda: established(4), 60, "BGP back over wan1")
+        _wait_for(lambda: default_via([primary]), 30, "the default route back over wan1 to the primary hub")
+        # The primary hub loses the DC core's default: it withdraws the store's (5 s after the
+        # best path changes), and the store's default moves to a tunnel to the other hub.
+        dc_default(hubs[store.primary_hub], False)
+        others = [t.ifname for t in view.tunnels if t.hub.hostname != store.primary_hub]
+        _wait_for(lambda: default_via(others) and not default_via([primary]), 30, "the default route to leave the primary hub")

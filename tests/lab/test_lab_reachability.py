@@ -584,6 +584,12 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
         out = lab.vtysh(routed_lab, hub, f"show bgp ipv4 unicast neighbors {store_ends[hub]} advertised-routes json")
         return str(beacon.route) in json.loads(out).get("advertisedRoutes", {})
 
+    def default_from(name: str) -> bool:
+        """Whether the store holds a default route from hub `name` (`StoreDefault`: a hub gives
+        one only while it holds the DC core's)."""
+        route = json.loads(lab.vtysh(routed_lab, "nw-0001-edge1", "show bgp ipv4 unicast 0.0.0.0/0 json") or "{}")
+        return any(p.get("peer", {}).get("peerId") in hub_peers[name] for p in route.get("paths", []))
+
     def pos_table_peer() -> str:
         route = _ip(edge, "route", "show", "table", str(pos_class.table))
         return route.split(" via ")[1].split()[0] if " via " in route else route
@@ -599,6 +605,7 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
     wait_for(reaches_hq, 120, "the till to reach HQ POS")
     wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class to leave on {hub}, its preferred hub")
     wait_for(beacon_announced, 90, f"{hub} to announce its beacon {beacon.address} while it learns HQ")
+    wait_for(lambda: default_from(hub) and default_from(other), 60, "a default route from each hub while both hold the DC's")
     wait_for(lambda: hq_routes_back_through(hub), 60, f"HQ to route the till's segment back through {hub}")
     # The hub loses the core's routes with its sessions; the core learns the stores from the other
     # hub only, and HQ routes the till's segment back there.
@@ -617,12 +624,15 @@ def test_a_hub_that_loses_the_dc_core_withdraws_hq_and_the_till_reaches_hq_throu
             raise AssertionError(f"{exc}\nPOS table: {pos_table_peer()}\n" + "\n".join(detail)) from None
         # The hub withdraws its beacon (conditional advertisement, rechecked every 60 s).
         wait_for(lambda: not beacon_announced(), 90, f"{hub} to withdraw its beacon")
+        # And the default route: the store's internet traffic goes to the other hub only.
+        wait_for(lambda: not default_from(hub) and default_from(other), 60, f"{hub} to withdraw the store's default route")
         # BFD and BGP to the first hub never went down: only its routes moved the class.
         assert all(s.established for s in check(routed_lab).bgp if s.appliance == "nw-0001-edge1" and s.kind == "store-hub")
     finally:
         for space in spaces:
             _bgpd(space, *shutdown[:2], f"no {shutdown[2]}")
     wait_for(beacon_announced, 90, f"{hub} to announce its beacon again")
+    wait_for(lambda: default_from(hub), 60, f"{hub} to give the store a default route again")
     # Once the hub offers HQ again, the class returns with BGP, as HQ's answers do; no recovery
     # wait (its paths to the hub never failed).
     wait_for(lambda: pos_table_peer() in hub_peers[hub], 60, f"the POS class back on {hub}")

@@ -123,7 +123,9 @@ def test_the_dc_core_comes_from_the_intent_and_each_router_peers_with_every_hub_
         assert f" neighbor {address} update-source {core.routers[1]}" in second
         assert f" neighbor {address} description {name}" in second
     assert {f"  network {p}" for p in [*fleet.spec.ip_plan.hq, *fleet.spec.ip_plan.management]} <= set(second)
-    assert not any("0.0.0.0/0" in line for line in second)
+    # The DC's default, which a hub needs to give its stores theirs (`StoreDefault`).
+    assert "  network 0.0.0.0/0" in second
+    assert hub.store_default is not None and str(hub.store_default.condition) == "0.0.0.0/0"
 
 
 def test_every_lab_charon_gets_a_netlink_event_buffer_that_a_hubs_burst_cannot_overflow() -> None:
