@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from storestack.devices.lint import (
     PREFIX_PATTERN,
@@ -571,6 +571,69 @@ def wan_echo(config: ConfigFile) -> Iterator[Finding]:
 _GUEST_REFUSED = {(p, n) for p, n in _WAN_REFUSED if n != 53} | {("udp", 500), ("udp", 4500)}
 
 
+def _global_interfaces(root: Line) -> tuple[list[str], list[tuple[Line, ipaddress.IPv4Interface, list[str]]]]:
+    """The router's addresses in the global table (an interface bound to a VPN instance, a WAN
+    link's front door, left out), and each interface with one: the interface, its address and
+    its child lines."""
+    local: list[str] = []
+    found: list[tuple[Line, ipaddress.IPv4Interface, list[str]]] = []
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if any(t.startswith("ip binding vpn-instance") for t in texts):
+            continue
+        for text in texts:
+            words = text.split()
+            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
+                local.append(words[2])
+                found.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}"), texts))
+    return local, found
+
+
+def _reached(
+    acl: Line | None,
+    address: ipaddress.IPv4Interface,
+    local: list[str],
+    refused: Iterable[tuple[str, int]],
+    allowed: Iterable[tuple[str, int]] = (),
+) -> list[str]:
+    """What a host of the segment at `address` reaches of the router through its inbound filter
+    (`acl`; None: no filter): each of `refused` (protocol, port) at every address in `local`
+    but those `allowed` at its own gateway, and a ping to every address but that gateway."""
+    host = next(address.network.hosts())
+    gateway = str(address.ip)
+    permitted = set(allowed)
+    return [
+        f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
+        for destination in local
+        for protocol, port in [*refused, *([] if destination == gateway else [("icmp", 0)])]
+        if not (destination == gateway and (protocol, port) in permitted)
+        if acl is None
+        or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), port or None)).forwarded
+    ]
+
+
+def _some(items: list[str]) -> str:
+    """The first four of `items`, and how many more."""
+    return ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+
+
+def _gateway_refusals(
+    config: ConfigFile,
+    acl: Line,
+    address: ipaddress.IPv4Interface,
+    needed: list[tuple[str, int | None, str]],
+    rule: str,
+    whose: str,
+) -> Iterator[Finding]:
+    """A finding for each of `needed` (protocol, port, what) that the segment's inbound filter
+    refuses from a host of the segment at `address` to its gateway."""
+    host = next(address.network.hosts())
+    for protocol, port, what in needed:
+        verdict = acl_verdict(acl, Packet(protocol, host, address.ip, port))
+        if not verdict.forwarded:
+            yield config.finding(verdict.line, rule, f"{verdict.rule}: refuses {whose} {what} to its gateway {address.ip}")
+
+
 @register_rule(PLATFORM)
 def guest_services(config: ConfigFile) -> Iterator[Finding]:
     """Guest Wi-Fi (zone GUEST) gets no DNS from the router at any of its addresses in the global
@@ -586,21 +649,11 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    local: list[str] = []
-    guests: list[tuple[Line, ipaddress.IPv4Interface]] = []
-    for interface in top(root, "interface"):
-        texts = interface.child_texts()
-        if any(t.startswith("ip binding vpn-instance") for t in texts):
+    local, interfaces = _global_interfaces(root)
+    for interface, address, texts in interfaces:
+        if "zone GUEST" not in texts:
             continue
-        for text in texts:
-            words = text.split()
-            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
-                local.append(words[2])
-                if "zone GUEST" in texts:
-                    guests.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}")))
-    for interface, address in guests:
-        name = next((t.split()[-1] for t in interface.child_texts() if t.startswith("traffic-filter inbound acl")), None)
-        acl = acls.get(name) if name else None
+        acl = _inbound_acl(texts, acls)
         host = next(address.network.hosts())
         answered = [
             f"{protocol}/53 to {destination}"
@@ -613,42 +666,27 @@ def guest_services(config: ConfigFile) -> Iterator[Finding]:
             yield config.finding(
                 interface.number,
                 "vrp-guest-dns",
-                f"{interface.text}: guest Wi-Fi reaches the router's DNS proxy ({', '.join(answered[:4])}"
-                + (f" and {len(answered) - 4} more" if len(answered) > 4 else "")
+                f"{interface.text}: guest Wi-Fi reaches the router's DNS proxy ({_some(answered)}"
                 + "); its inbound filter must refuse DNS to every address of the router",
             )
-        gateway = str(address.ip)
-        reached = [
-            f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
-            for destination in local
-            for protocol, port in [*sorted(_GUEST_REFUSED), *([] if destination == gateway else [("icmp", 0)])]
-            if acl is None
-            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), port or None)).forwarded
-        ]
+        reached = _reached(acl, address, local, sorted(_GUEST_REFUSED))
         if reached:
             yield config.finding(
                 interface.number,
                 "vrp-guest-router",
-                f"{interface.text}: guest Wi-Fi reaches the router itself ({', '.join(reached[:4])}"
-                + (f" and {len(reached) - 4} more" if len(reached) > 4 else "")
+                f"{interface.text}: guest Wi-Fi reaches the router itself ({_some(reached)}"
                 + "); its inbound filter must refuse every address of the router but DHCP and pings to the guest gateway",
             )
         if acl is not None:
             needed = [("udp", 67, "DHCP renewals"), ("icmp", None, "pings")]
-            for protocol, port, what in needed:
-                verdict = acl_verdict(acl, Packet(protocol, host, address.ip, port))
-                if not verdict.forwarded:
-                    yield config.finding(
-                        verdict.line,
-                        "vrp-guest-router",
-                        f"{verdict.rule}: refuses guest Wi-Fi's {what} to its gateway {gateway}",
-                    )
+            yield from _gateway_refusals(config, acl, address, needed, "vrp-guest-router", "guest Wi-Fi's")
 
 
 # What no segment may reach at any of the router's addresses (`vrp-segment-router`): every
 # service and control protocol a WAN port refuses, and IKE; DNS only at the segment's own
 # gateway, where its DHCP hands that out as the resolver.
 _SEGMENT_REFUSED = sorted(_WAN_REFUSED | {("udp", 500), ("udp", 4500)})
+_DNS = (("udp", 53), ("tcp", 53))
 
 
 @register_rule(PLATFORM)
@@ -663,51 +701,26 @@ def segment_services(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    local: list[str] = []
-    segments: list[tuple[Line, ipaddress.IPv4Interface, bool]] = []
-    for interface in top(root, "interface"):
-        texts = interface.child_texts()
-        if any(t.startswith("ip binding vpn-instance") for t in texts):
+    local, interfaces = _global_interfaces(root)
+    for interface, address, texts in interfaces:
+        if not any(t.startswith("dot1q termination vid") for t in texts) or "zone GUEST" in texts:
             continue
-        for text in texts:
-            words = text.split()
-            if words[:2] == ["ip", "address"] and len(words) == 4 and is_address(words[2]):
-                local.append(words[2])
-                if any(t.startswith("dot1q termination vid") for t in texts) and "zone GUEST" not in texts:
-                    dns = any(t.split()[:3] == ["dhcp", "server", "dns-list"] and words[2] in t.split()[3:] for t in texts)
-                    segments.append((interface, ipaddress.IPv4Interface(f"{words[2]}/{words[3]}"), dns))
-    for interface, address, dns in segments:
-        acl = _inbound_acl(interface.child_texts(), acls)
-        host = next(address.network.hosts())
         gateway = str(address.ip)
-        reached = [
-            f"{protocol}/{port} to {destination}" if port else f"ping to {destination}"
-            for destination in local
-            for protocol, port in [*_SEGMENT_REFUSED, *([] if destination == gateway else [("icmp", 0)])]
-            if not (destination == gateway and dns and port == 53)
-            if acl is None
-            or acl_verdict(acl, Packet(protocol, host, ipaddress.IPv4Address(destination), port or None)).forwarded
-        ]
+        dns = any(t.split()[:3] == ["dhcp", "server", "dns-list"] and gateway in t.split()[3:] for t in texts)
+        acl = _inbound_acl(texts, acls)
+        reached = _reached(acl, address, local, _SEGMENT_REFUSED, _DNS if dns else ())
         if reached:
             yield config.finding(
                 interface.number,
                 "vrp-segment-router",
-                f"{interface.text}: the segment reaches the router itself ({', '.join(reached[:4])}"
-                + (f" and {len(reached) - 4} more" if len(reached) > 4 else "")
+                f"{interface.text}: the segment reaches the router itself ({_some(reached)}"
                 + "); its inbound filter must refuse every address of the router but DHCP, DNS and pings at its gateway",
             )
         if acl is None:
             continue
-        needed = [("udp", 67, "DHCP renewals"), ("icmp", None, "pings")]
+        needed: list[tuple[str, int | None, str]] = [("udp", 67, "DHCP renewals"), ("icmp", None, "pings")]
         needed += [("udp", 53, "DNS queries"), ("tcp", 53, "DNS queries over TCP")] if dns else []
-        for protocol, port, what in needed:
-            verdict = acl_verdict(acl, Packet(protocol, host, address.ip, port))
-            if not verdict.forwarded:
-                yield config.finding(
-                    verdict.line,
-                    "vrp-segment-router",
-                    f"{verdict.rule}: refuses the segment's {what} to its gateway {gateway}",
-                )
+        yield from _gateway_refusals(config, acl, address, needed, "vrp-segment-router", "the segment's")
 
 
 _PORT_OPERATORS = {"eq": 1, "gt": 1, "lt": 1, "neq": 1, "range": 2}
