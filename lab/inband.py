@@ -15,9 +15,11 @@ minimum in its FRR running config: the loopback, and a static route to the manag
 network through the primary tunnel. The first push replaces that running config with the
 rendered one (the static route goes, BGP takes over), so from then on management lives and
 dies with the rendered config: a change that cuts the store's route to HQ cuts the session.
-Each hub gets the matching route back to the store's loopback in its `default` table, which
-the kernel consults only after the main table: the hub is pushed before its stores, and BGP
-routes, once there, always win.
+Each hub gets the matching route back to the store's loopback in a table of its own
+(`DAY0_TABLE`), which the kernel consults after the main table's routes but before its default
+route (`lookup main suppress_prefixlength 0` first): the hub is pushed before its stores, BGP's
+routes to a store, once there, always win, and the DC's default route the hub learns does not
+draw a store that has no BGP yet back to HQ.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from pathlib import Path
 from storestack.lab.frr import run_vtysh
 from storestack.lab.ipsec import LabTunnel
 from storestack.lab.relay import RelayRoute, RelaySpec, start_relay
-from storestack.lab.sites import LAST_RESORT_TABLE
 from storestack.lab.state import SSH_DIR, ApplianceRuntime, LabState, SshdShard
 from storestack.lab.system import ip_batch
 from storestack.lab.topology import LabTopology
 from storestack.lab.underlay import HQ_SITE
 
+# A hub's day-0 routes to its stores' loopbacks, and the rules that consult them between the main
+# table's routes and its default route.
+DAY0_TABLE = 249
+DAY0_RULES = (
+    "rule add pref 31000 lookup main suppress_prefixlength 0",
+    f"rule add pref 31001 lookup {DAY0_TABLE}",
+)
 RELAY_SPEC = "relay.json"
 RELAY_PIDFILE = "relay.pid"
 
@@ -113,8 +121,8 @@ def apply_day0(state: LabState, tunnels: list[LabTunnel]) -> None:
             *(f"ip route {prefix} {hub.inside.ip} {store.ifname}" for prefix in sites.management_prefixes),
             "end",
         ]
-        hub_routes.setdefault(hub.appliance, []).append(
-            f"route add {address}/32 via {store.inside.ip} dev {hub.ifname} table {LAST_RESORT_TABLE}"
+        hub_routes.setdefault(hub.appliance, list(DAY0_RULES)).append(
+            f"route add {address}/32 via {store.inside.ip} dev {hub.ifname} table {DAY0_TABLE}"
         )
     for hub_name, lines in hub_routes.items():
         ip_batch(state.runtime(hub_name).namespace, lines)
