@@ -20,6 +20,7 @@ from storestack.inventory import Fleet, InventoryError, UnknownStoreError, load_
 from storestack.lab import LabError, fail_link, lab_info, restore_link
 from storestack.lab.frr_lab import require_state
 from storestack.lab.overlay import carrying_link
+from storestack.network.build import NetworkIntent
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.rollout.outputs import CloudOutputs, OutputsMode, choose_mode
 from storestack.rollout.verify import HubBgpReader, expectation
@@ -122,7 +123,8 @@ class Environment:
         """The next batch of stores: a fresh meeting point and a fresh hub reader; it pushes after
         `after`, the batch before, has pushed."""
         reader = HubBgpReader(self.probe())
-        reader.expect(expectation(self.fleet.store(store)) for store in stores)
+        intent = NetworkIntent(self.fleet)
+        reader.expect(expectation(self.fleet.store(store), intent) for store in stores)
         return HubBatch(stores, reader=reader, after=after)
 
     @property

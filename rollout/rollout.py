@@ -491,7 +491,7 @@ def step_verify(run: StoreRun) -> StepOutcome:
         return StepOutcome(summary="dry run: nothing to verify", skipped=True)
     env = run.env
     verifier = StoreVerifier(
-        expectation(run.store), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=run.batch.reader
+        expectation(run.store, NetworkIntent(env.fleet)), env.probe(), env.platforms, no_data_plane=env.no_data_plane, hubs=run.batch.reader
     )
     drill = env.links is not None and run.options.failover
     if drill and run.changed is False and not run.options.drill_unchanged:

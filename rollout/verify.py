@@ -25,6 +25,7 @@ from storestack.common.polling import backoff, sleep_before_next
 from storestack.devices.health import BGP_SUMMARY, FIRST_POLL, json_object, parse_bgp_summary
 from storestack.devices.platforms import PLATFORMS
 from storestack.inventory import Fleet, ResolvedStore
+from storestack.network.build import NetworkIntent
 
 CheckStatus = Literal["passed", "failed", "skipped"]
 JSON_PLATFORMS = frozenset(name for name, platform in PLATFORMS.items() if platform.json_show_commands)
@@ -140,7 +141,13 @@ class StoreExpectation:
         return [link for link in self.links if link != primary]
 
 
-def expectation(store: ResolvedStore) -> StoreExpectation:
+def expectation(store: ResolvedStore, intent: NetworkIntent) -> StoreExpectation:
+    """`store` as its hubs should see it. Its primary link is the one its routes prefer (the
+    intent's `transport_ranks`: the highest local preference, then the fewest prepends), which
+    need not be the first the inventory lists (a store whose strictest application prefers 5G to
+    the LTE it lists first)."""
+    ranks = intent.transport_ranks(store)
+    preferred = min(ranks, key=lambda name: (-ranks[name][0], ranks[name][1]), default=None)
     return StoreExpectation(
         store_id=store.id,
         edge=store.appliances[0].hostname if store.appliances else "",
@@ -151,14 +158,13 @@ def expectation(store: ResolvedStore) -> StoreExpectation:
                 hub=link.hub,
                 store_address=str(link.overlay.ip),
                 hub_address=str(link.overlay_peer),
-                primary=link.primary,
+                primary=link.name == preferred,
                 cellular=link.cellular,
             )
             for link in store.wan
         ),
         prefixes=tuple(str(prefix) for prefix in store.advertised_prefixes),
     )
-
 
 
 def received_prefixes(output: str) -> set[str]:
@@ -293,7 +299,7 @@ class LinkSwitch(Protocol):
 def failover_checks(
     verifier: StoreVerifier,
     switch: LinkSwitch,
-    hq_prefix: str,
+    hq_prefix: str | None,
     *,
     timeout: float,
     on_progress: Callable[[str], None] | None = None,
@@ -305,6 +311,8 @@ def failover_checks(
     name = f"failover {expect.store_id}"
     if primary is None or not expect.backups:
         return [Check(name=name, status="skipped", detail="the store has a single WAN link")]
+    if hq_prefix is None:
+        return [Check(name=name, status="skipped", detail="the lab runs no DC core: no route to HQ to drill")]
     if expect.edge in verifier.no_data_plane or primary.hub in verifier.no_data_plane:
         return [Check(name=name, status="skipped", detail=f"{expect.edge} is emulated (no data plane)")]
     if verifier.platforms.get(expect.edge) not in JSON_PLATFORMS:
@@ -361,19 +369,17 @@ def failover_checks(
     return checks
 
 
-# Every hub announces a default route to every store, whatever it learns.
-DEFAULT_ROUTE = "0.0.0.0/0"
-
-
 def hq_prefix(fleet: Fleet) -> str:
     """The HQ network the hubs announce to every store while they learn it from the DC core."""
     return str(fleet.spec.ip_plan.hq[0])
 
 
-def drill_prefix(fleet: Fleet, switch: LinkSwitch) -> str:
-    """What failover is judged by: the route to HQ, or, where the hubs learn no HQ (a lab without
-    a DC core: they announce HQ only while they learn a route inside it), the default route."""
-    return hq_prefix(fleet) if switch.teaches_hq() else DEFAULT_ROUTE
+def drill_prefix(fleet: Fleet, switch: LinkSwitch) -> str | None:
+    """What failover is judged by: the route to HQ, which every hub announces to every store over
+    each of its links while it learns HQ from the DC core. None in a lab without a DC core: its
+    hubs then announce neither HQ nor a default route (a hub gives its stores a default only
+    while it holds the DC's), so no route leads the same way over both links."""
+    return hq_prefix(fleet) if switch.teaches_hq() else None
 
 
 def summarise_checks(checks: Sequence[Check]) -> dict[str, int]:

@@ -17,6 +17,7 @@ from storestack.common.journal import RunSteps, StepRecord, StepStatus, load_ste
 from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DrillGate, HubBatch
 from storestack.rollout.report import layers, resume_command, summarise
 from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout
@@ -280,7 +281,7 @@ def test_the_stores_of_a_batch_read_each_hub_together() -> None:
     fleet = load_fleet(sample_chain_path())
     stores = [s for s in fleet if s.wan and all(a.platform == "frr" for a in s.appliances)][:2]
     assert len(stores) == 2
-    expectations = [expectation(store) for store in stores]
+    expectations = [expectation(store, NetworkIntent(fleet)) for store in stores]
     peers = {link.store_address: {"state": "Established"} for e in expectations for link in e.links}
     summary = json.dumps({"ipv4Unicast": {"peers": peers}})
     routes = {
@@ -391,3 +392,17 @@ def test_a_hub_push_that_raised_is_not_run_again_by_the_next_store() -> None:
         outcomes = list(pool.map(arrive, ["nw-0001", "nw-0002"]))
     assert outcomes == ["hub render broke", "hub render broke"]
     assert len(calls) == 1
+
+
+def test_the_failover_drill_fails_the_link_the_stores_routes_prefer() -> None:
+    """nw-0007 lists LTE first, but its strictest application, and so the local preference its
+    routes from the hubs get, prefers 5G: the drill's primary is the 5G link, or the drill would
+    find HQ "not routed over the primary link" before it starts."""
+    fleet = load_fleet(sample_chain_path())
+    store = fleet.store("nw-0007")
+    intent = NetworkIntent(fleet)
+    ranks = intent.transport_ranks(store)
+    expect = expectation(store, intent)
+    assert expect.primary is not None and store.wan[0].name != expect.primary.name
+    assert ranks[expect.primary.name] == max(ranks.values(), key=lambda rank: (rank[0], -rank[1]))
+    assert [link.name for link in expect.backups] == [link.name for link in store.wan if link.name != expect.primary.name]
