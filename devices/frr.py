@@ -1603,17 +1603,17 @@ def swanctl_secret_lines(connections: Sequence[IpsecConnection], secret: Callabl
 
 
 def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -> list[str]:
-    """A store's `router bgp` neighbour lines: a BFD-tracked session with its profile and the
-    short ConnectRetry (`connect_retry`) that brings a recovered path back quickly."""
+    """A store's `router bgp` neighbour lines: a BFD-tracked session with its profile, and every
+    session (the hubs' and AWS's) the short ConnectRetry (`connect_retry`) that brings a
+    recovered path back quickly: at bgpd's default (120 s) an AWS tunnel that came back would
+    wait up to two minutes for the store's next attempt."""
     lines: list[str] = []
     for neighbor in neighbors:
         peer = f" neighbor {neighbor.address}"
         lines += [f"{peer} remote-as {neighbor.asn}", f"{peer} description {neighbor.description}"]
         if neighbor.bfd:
             lines += [f"{peer} bfd", f"{peer} bfd profile {neighbor.bfd.name}"]
-        lines.append(f"{peer} timers 10 30")
-        if neighbor.bfd:
-            lines.append(f"{peer} timers connect {connect_retry}")
+        lines += [f"{peer} timers 10 30", f"{peer} timers connect {connect_retry}"]
     return lines
 
 

@@ -535,12 +535,12 @@ def _connect_timers(config: ConfigFile) -> dict[str, tuple[int, int | None]]:
 
 
 @register_rule(PLATFORM)
-def hub_connect_retry(config: ConfigFile) -> Iterator[Finding]:
-    """Every BGP session of an FRR hub (its stores, the other hubs, the DC core, the cloud VPNs)
-    retries its connection as often as the stores' sessions do (`SLA_CONNECT_RETRY`): at bgpd's
+def connect_retry(config: ConfigFile) -> Iterator[Finding]:
+    """Every BGP session of an FRR appliance (a hub's stores, other hubs, DC core and cloud VPNs;
+    a store's hubs and AWS tunnels) retries its connection within `SLA_CONNECT_RETRY`: at bgpd's
     default ConnectRetry (120 s; FRR user guide, BGP, `neighbor PEER timers connect`) a session
-    whose far end came back waits up to two minutes for the hub's next attempt."""
-    if config.suffix or config.role != "hub":
+    whose far end came back waits up to two minutes for the next attempt."""
+    if config.suffix:
         return
     for address, (line, seconds) in _connect_timers(config).items():
         if seconds is None or seconds > SLA_CONNECT_RETRY:

@@ -188,6 +188,21 @@ def test_a_hub_session_at_bgpds_default_connect_retry_is_found(fleet: Fleet, ren
     assert found[0].file == f"{HUB}.cfg" and found[0].line > 0
 
 
+def test_a_store_session_with_aws_retries_as_often_as_its_hub_sessions(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A store's AWS sessions retry every few seconds like its hub sessions: at bgpd's default
+    ConnectRetry (120 s) an AWS tunnel that came back would carry no routes for up to two
+    minutes."""
+    store = next(f for f in rendered if f.name == f"{STORE}.cfg")
+    aws = [line.split()[1] for line in store.lines if re.fullmatch(r" neighbor \S+ description aws .*", line)]
+    assert aws
+    for address in aws:
+        assert f" neighbor {address} timers connect 5" in store.lines
+    files = broken_files(rendered, f"{STORE}.cfg", lambda t: t.replace(f" neighbor {aws[0]} timers connect 5\n", ""))
+    found = rule_findings(fleet, files, "frr-connect-retry")
+    assert [f.message for f in found] == [f"neighbor {aws[0]} retries its connection every bgpd's default 120 s, not within 5 s"]
+    assert found[0].file == f"{STORE}.cfg"
+
+
 def test_every_frr_appliance_sends_its_syslog_to_the_intents_servers_from_its_loopback(
     fleet: Fleet, rendered: list[ConfigFile]
 ) -> None:
