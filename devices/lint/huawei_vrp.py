@@ -1632,6 +1632,15 @@ def _inbound_acl(texts: list[str], acls: dict[str, Line]) -> Line | None:
     return acls.get(applied) if applied else None
 
 
+def _profile_tunnels(root: Line, acls: dict[str, Line], profile: str) -> Iterator[tuple[Line, Line | None]]:
+    """Each tunnel interface whose IPsec profile's name starts with `profile` (`HUB-`, `AWS-`,
+    `CLOUD-`), with the defined ACL it filters inbound traffic with (None: none)."""
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if any(t.startswith(f"ipsec profile {profile}") for t in texts):
+            yield interface, _inbound_acl(texts, acls)
+
+
 @register_rule(PLATFORM)
 def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
     """A hub's addressed physical interface (its underlay: the DC core LAN its public /32 is
@@ -1808,11 +1817,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     root = parse(config.text, ("#",))
     acls = _acls(root)
     checked: set[int] = set()
-    for interface in top(root, "interface"):
-        texts = interface.child_texts()
-        if not any(t.startswith("ipsec profile CLOUD-") for t in texts):
-            continue
-        acl = _inbound_acl(texts, acls)
+    for interface, acl in _profile_tunnels(root, acls, "CLOUD-"):
         if acl is None:
             yield config.finding(
                 interface.number,
@@ -1856,11 +1861,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
     root = parse(config.text, ("#",))
     acls = _acls(root)
     clouds = _ip_prefix(root, "AWS-ROUTES")
-    for interface in top(root, "interface"):
-        texts = interface.child_texts()
-        if not any(t.startswith("ipsec profile AWS-") for t in texts):
-            continue
-        acl = _inbound_acl(texts, acls)
+    for interface, acl in _profile_tunnels(root, acls, "AWS-"):
         if acl is None:
             yield config.finding(
                 interface.number,
@@ -1963,11 +1964,7 @@ def hub_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
             own.append(address.ip)
     bfd = {line.words[1] for bgp in top(root, "bgp") for line in bgp.children if line.words[2:] == ["bfd", "enable"]}
     tunnels: list[tuple[Line, Line | None, ipaddress.IPv4Address, ipaddress.IPv4Address]] = []
-    for interface in top(root, "interface"):
-        texts = interface.child_texts()
-        if not any(t.startswith("ipsec profile HUB-") for t in texts):
-            continue
-        acl = _inbound_acl(texts, acls)
+    for interface, acl in _profile_tunnels(root, acls, "HUB-"):
         if acl is None:
             yield config.finding(
                 interface.number,
