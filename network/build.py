@@ -666,7 +666,7 @@ class NetworkIntent:
         """What a hub takes from each store link, one limit for every store (the hubs' store peer
         groups): sized from the store that may announce the most, its segments but guest Wi-Fi and
         its appliances' loopbacks (what each hub's per-store filter passes)."""
-        return prefix_limit(max((len(s.advertised_prefixes) + len(s.appliances) for s in self._live_stores), default=0))
+        return prefix_limit(max(self._store_announcements, default=0))
 
     @cached_property
     def _cloud_prefix_limit(self) -> PrefixLimit:
@@ -680,15 +680,20 @@ class NetworkIntent:
         """What a hub takes from each other hub: every store's prefixes and loopbacks, every hub's
         loopback and beacon, the store aggregate, the cloud and desktop summaries and what the
         cloud VPNs may teach (the other hub passes on what its own VPNs learn)."""
-        stores = sum(len(s.advertised_prefixes) + len(s.appliances) for s in self._live_stores)
+        stores = sum(self._store_announcements)
         hubs = 2 * len(self.fleet.hubs)
         cloud = self._cloud_prefix_limit.allowed if self.fleet.spec.sites.aws or self.fleet.spec.sites.openstack else 0
         return prefix_limit(stores + hubs + 1 + 2 + cloud)
 
     @cached_property
-    def _live_stores(self) -> list[ResolvedStore]:
-        """Every store but the decommissioned ones: those the hubs serve."""
-        return [store for store in self.fleet.stores.values() if store.state != "decommissioned"]
+    def _store_announcements(self) -> list[int]:
+        """How many prefixes each store the hubs serve (all but the decommissioned ones) may
+        announce: its segments but guest Wi-Fi, and its appliances' loopbacks."""
+        return [
+            len(store.advertised_prefixes) + len(store.appliances)
+            for store in self.fleet.stores.values()
+            if store.state != "decommissioned"
+        ]
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
