@@ -757,6 +757,8 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
+        "cloud_hq": ", ".join(net.cidr for net in view.cloud_hq),
+        "cloud_opens": hub_cloud_opens(view),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
         "store_sources": ", ".join(str(net) for net in view.intent.store_forwarding.sources),
@@ -764,6 +766,24 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }
+
+
+def hub_cloud_opens(view: HubView) -> list[str]:
+    """The nftables rules of the flows a cloud source may open towards a store
+    (`CloudForwarding.opens`, none in the sample chain): its protocol and ports from the cloud's
+    prefixes to the store's. The answers to the stores' own flows pass as the forward chain's
+    established connections; nothing else a cloud sends reaches a store."""
+    forwarding = view.intent.cloud_forwarding
+    rules = []
+    for flow in forwarding.opens if forwarding else ():
+        match = f"ip saddr {{ {', '.join(map(str, flow.clouds))} }} ip daddr {{ {', '.join(map(str, flow.stores))} }}"
+        if flow.protocol in ("tcp", "udp"):
+            ports = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in flow.ports)
+            match += f" {flow.protocol} dport {{ {ports} }}" if ports else f" meta l4proto {flow.protocol}"
+        elif flow.protocol == "icmp":
+            match += " meta l4proto icmp"
+        rules.append(f"iifname @cloud_tunnels {match} accept")
+    return rules
 
 
 def store_connections(view: StoreApplianceView) -> list[IpsecConnection]:

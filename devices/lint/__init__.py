@@ -705,6 +705,9 @@ RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
 STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
 FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
+# What a hub forwards from its cloud VPNs (`register_cloud_forwarding`), read as the store
+# tunnels' filter is; the `cloud-store-isolation` check needs it.
+CLOUD_FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
 SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
 PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
 ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
@@ -737,6 +740,7 @@ def _registrar(table: dict[str, E]) -> Callable[[str], Callable[[E], E]]:
 register_tunnels = _registrar(EXTRACTORS)
 register_steering = _registrar(STEERING_EXTRACTORS)
 register_forwarding = _registrar(FORWARDING_EXTRACTORS)
+register_cloud_forwarding = _registrar(CLOUD_FORWARDING_EXTRACTORS)
 register_summaries = _registrar(SUMMARY_EXTRACTORS)
 register_probes = _registrar(PROBE_EXTRACTORS)
 register_answers = _registrar(ANSWER_EXTRACTORS)

@@ -31,6 +31,7 @@ from storestack.devices.lint import (
     pattern_summaries,
     register_advertisements,
     register_answers,
+    register_cloud_forwarding,
     register_forwarding,
     register_route_filters,
     register_rule,
@@ -1038,6 +1039,22 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     tunnels = None if group is None else group - clouds
     return ForwardingFacts(
         lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
+    )
+
+
+@register_cloud_forwarding(PLATFORM)
+def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What an FRR hub forwards from its cloud VPNs (set `cloud_tunnels`): its host firewall's
+    forward chain, for the first packet of a connection (no conntrack entry yet)."""
+    text = config.companions.get("nftables.conf")
+    if text is None:
+        return ForwardingFacts(
+            lambda packet: Verdict(True, 0, "no nftables.conf"),
+            unfiltered=[(0, "no nftables.conf: the hub forwards whatever its cloud VPNs bring in")],
+        )
+    clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
+    return ForwardingFacts(
+        lambda packet: forward_verdict(text, packet, tunnels=frozenset(clouds)), file=f"{config.hostname}.nftables.conf"
     )
 
 

@@ -414,6 +414,11 @@ class PlatformProfile:
     # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
     # for every store tunnel, built for nothing.
     hub_filter_rules: bool = False
+    # Where `hub_filter_rules`: the ICMP errors (the platform's names in an ACL rule) a stateless
+    # hub filter passes as the answers of a flow a store opened (`CloudForwarding.replies`: path
+    # MTU discovery, a closed port, traceroute's expired hops), beside `echo-reply` for a flow of
+    # any protocol.
+    icmp_errors: tuple[str, ...] = ()
     # True where a store prints the intent's flows as packet-filter rules per (segment, zone)
     # pair (`StoreApplianceView.flows`: IOS-XE's and VRP's ACLs, FortiOS's policies). FRR spells
     # them in nftables from the intent itself (devices/frr.py `store_firewall`), so its views
