@@ -492,10 +492,11 @@ class CloudForwarding:
     none of `NetworkIntent.desktop_flows` goes to a store, and no management range is in a
     cloud, so none today); nothing else. A cloud desktop or workload opens nothing towards a
     store's POS, CCTV or IoT: the clouds' security groups say so, and the hub, the one place the
-    fleet controls, enforces it. FRR and FortiOS pass the answers statefully (connection
-    tracking); IOS-XE and VRP filter statelessly, TCP answers as `established` from the flows'
-    ports, UDP answers to the stores' ephemeral ports (`EPHEMERAL_PORTS`) from the flows' ports,
-    ICMP answers and errors only."""
+    fleet controls, enforces it. Both hubs announce the stores' aggregate to the clouds, so a
+    cloud may answer through the hub that saw none of the store's packets: IOS-XE, VRP and FRR
+    take the answers in statelessly (`cloud_rules`), TCP answers as `established` (ACK or RST set)
+    from the flows' ports, UDP answers to the stores' ephemeral ports (`EPHEMERAL_PORTS`) from the
+    flows' ports, ICMP answers and errors only; FortiOS passes them by its session table alone."""
 
     sources: tuple[ipaddress.IPv4Network, ...]
     hq: tuple[ipaddress.IPv4Network, ...]

@@ -213,12 +213,16 @@ class SteeringFacts:
 
 @dataclass(frozen=True, slots=True)
 class Packet:
-    """A packet a store tunnel brings into a hub (the start of a connection, never an answer)."""
+    """A packet a tunnel brings into a hub: the start of a connection, unless `tcp_flags` say
+    otherwise (a TCP segment of a connection the hub never saw start, which only the FRR hub's
+    nftables reader follows; the other platforms' readers take every TCP packet for a SYN)."""
 
     protocol: str  # tcp | udp | icmp (an echo request)
     source: ipaddress.IPv4Address
     destination: ipaddress.IPv4Address
     port: int | None = None  # the destination port (tcp, udp)
+    tcp_flags: frozenset[str] = frozenset({"syn"})  # nft's names: syn, ack, rst, fin, ...
+    source_port: int | None = None  # None: not known (a rule on it cannot be told)
 
 
 @dataclass(frozen=True, slots=True)

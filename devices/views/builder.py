@@ -1128,7 +1128,7 @@ class ViewBuilder:
             for source in forwarding.sources
             for destination in forwarding.hq
         ]
-        rules += cloud_rules(forwarding, profile.icmp_errors)
+        rules += cloud_rules(forwarding.store_flows, profile.icmp_errors)
         rules.append(AclRule("deny", "ip"))
         return rules
 

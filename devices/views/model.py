@@ -5,6 +5,7 @@ and the pieces they share), records (common/records.py) of plain values and `Sec
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import field
 
 from storestack.common.platforms import Platform
@@ -29,7 +30,6 @@ from storestack.network.model import (
     EPHEMERAL_PORTS,
     BgpSession,
     CloudFlow,
-    CloudForwarding,
     HubIntent,
     NtpKey,
     PrefixLimit,
@@ -858,9 +858,11 @@ def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list
     return sources, destinations
 
 
-def cloud_rules(forwarding: CloudForwarding, icmp_errors: tuple[str, ...]) -> list[AclRule]:
-    """What a stateless filter (IOS-XE's and VRP's FROM-CLOUDS) admits from the cloud VPNs to the
-    stores (`CloudForwarding.store_flows`). The answers to a flow a store opened: TCP segments of
+def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> list[AclRule]:
+    """What a stateless filter admits from the cloud VPNs to the stores for `flows` (IOS-XE's and
+    VRP's FROM-CLOUDS: `CloudForwarding.store_flows`; an FRR hub's answers of the stores' flows,
+    `CloudForwarding.replies`, which a cloud may send through a hub that saw none of the store's
+    packets). The answers to a flow a store opened: TCP segments of
     an open connection only (`established`, ACK or RST set), from the flow's ports where it has
     any; UDP from the flow's ports to the store hosts' ephemeral ports (`EPHEMERAL_PORTS`); for
     a flow of any protocol (`ip`) echo replies; and the ICMP errors of every flow (`icmp_errors`,
@@ -868,7 +870,7 @@ def cloud_rules(forwarding: CloudForwarding, icmp_errors: tuple[str, ...]) -> li
     Nothing else: a cloud host opens no TCP connection and sends no UDP to a store's services."""
     rules: list[AclRule] = []
     low, high = EPHEMERAL_PORTS
-    for flow in forwarding.store_flows:
+    for flow in flows:
         pairs = [(Net.of(cloud), Net.of(store)) for cloud in flow.clouds for store in flow.stores]
         ports = flow.ports or ((0, 0),)
         if flow.opened_by == "cloud":

@@ -41,7 +41,7 @@ def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: 
             verdict = forward_verdict(ruleset, packet, tunnel)
             assert not verdict.forwarded, (tunnel, packet, verdict)
         # From the clouds' prefixes to HQ; to the stores nothing a cloud opens (the answers to
-        # the stores' own flows pass as established connections, `HubIntent.cloud_forwarding`).
+        # the stores' own flows: the next test, `HubIntent.cloud_forwarding`).
         for session in sessions:
             for source in session.accepts:
                 for destination in session.announces:
@@ -63,3 +63,44 @@ def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:
     assert chain
     rules = [line.strip() for line in chain.group(1).splitlines() if line.strip() and not line.strip().startswith("#")]
     assert rules[0] == "iifname @cloud_tunnels icmp type { echo-request, timestamp-request } drop"
+
+
+def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_no_syn(fleet: Fleet) -> None:
+    """Both hubs announce the stores' aggregate to the clouds, so a cloud answers an office host
+    through either hub while the store sent through its own: the hub that saw none of the flow
+    has no conntrack entry, and must pass the answer (the SYN-ACK, then ACKs mid-stream, an RST)
+    statelessly, as IOS-XE's and VRP's FROM-CLOUDS do (`CloudForwarding.replies`), from every
+    cloud VPN to every office segment of the flow; a SYN from the cloud (even from the service's
+    port) still opens nothing, nor does an answer-like segment to a segment that asked nothing."""
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    forwarding = hub.cloud_forwarding
+    assert forwarding is not None
+    config = render_hub(fleet, "hq-hub1")
+    ruleset = dict(config.companions)["nftables.conf"]
+    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
+    flows = [flow for flow in forwarding.replies if flow.protocol in ("tcp", "ip")]
+    assert flows and tunnels
+    answers = (frozenset({"syn", "ack"}), frozenset({"ack"}), frozenset({"ack", "fin"}), frozenset({"rst"}))
+    for flow in flows:
+        port = flow.ports[0][0] if flow.ports else 40000
+        for cloud in flow.clouds:
+            for office in flow.stores:
+                source, destination = _host(cloud, 7), _host(office, 10)
+                for tunnel in tunnels:
+                    for flags in answers:
+                        packet = Packet("tcp", source, destination, 50000, flags, source_port=port)
+                        assert forward_verdict(ruleset, packet, tunnel).forwarded, (tunnel, packet)
+                    opening = Packet("tcp", source, destination, 22, source_port=port)
+                    assert not forward_verdict(ruleset, opening, tunnel).forwarded, (tunnel, opening)
+    # A segment of the store that opens no flow towards a cloud (its tills, cameras): nothing
+    # answer-like reaches it
+    offices = [net for flow in flows for net in flow.stores]
+    segment = next(
+        net
+        for session in hub.sessions
+        if session.kind == "store-hub"
+        for net in session.accepts
+        if net.subnet_of(hub.store_forwarding.stores) and not any(net.overlaps(office) for office in offices)
+    )
+    stray = Packet("tcp", _host(flows[0].clouds[0], 7), _host(segment, 10), 50000, frozenset({"ack"}))
+    assert not forward_verdict(ruleset, stray, tunnels[0]).forwarded, stray
