@@ -374,6 +374,33 @@ def snmp_agent(config: ConfigFile) -> Iterator[Finding]:
         yield config.finding(1, "frr-snmp", "no agentaddress: snmpd listens on UDP 161 of every address")
 
 
+_SYSCTL = re.compile(r"^\s*(?P<key>[\w./*-]+)\s*=\s*(?P<value>\S*)\s*$")
+_IP_FORWARD = "net.ipv4.ip_forward"
+
+
+@register_rule(PLATFORM)
+def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
+    """A host firewall that forwards (an nftables `forward` chain) on a host whose kernel forwards
+    nothing: its sysctl.d file (sysctl.conf) must set net.ipv4.ip_forward to 1, the last
+    assignment of the key being the one kept (sysctl.d(5)). The kernel's and Debian 12's default
+    is 0, and FRR's zebra leaves it alone: such a store routes none of its segments into the
+    tunnels, such a hub none of the stores' traffic."""
+    if config.suffix != "nftables.conf" or not re.search(r"^\s*type filter hook forward ", config.text, re.M):
+        return
+    value = None
+    for line in config.companions.get("sysctl.conf", "").splitlines():
+        found = _SYSCTL.match(line)
+        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == _IP_FORWARD:
+            value = found["value"]
+    if value != "1":
+        yield config.finding(
+            config.line_of("hook forward"),
+            "frr-forwarding",
+            f"the forward chain forwards nothing: sysctl.conf sets {_IP_FORWARD} to {value or 'nothing'} (the kernel's"
+            " default is 0), not 1",
+        )
+
+
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
 _GUEST_ACCEPT = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" oifname "(?P<link>[^"]+)" accept$')
 
