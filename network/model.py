@@ -320,6 +320,13 @@ class ManagementAccess:
     # platform counts per sender (FRR's nftables), else for all senders together (IOS-XE control
     # plane policing, VRP interface CAR).
     icmp_requests_pps: int = 10
+    # Whether a store answers ICMP timestamp requests (RFC 792 type 13) from the internet: no. A
+    # timestamp reply tells any sender the router's clock (scanners report it, CVE-1999-0524), and
+    # no probe of the fleet sends one over a WAN: an IOS-XE store's icmp-jitter to a Linux hub
+    # runs inside the tunnels. FRR stores drop them (their input chain's policy), IOS-XE stores
+    # take only the ICMP a router needs; VRP's WAN filter passes every ICMP type unless told
+    # (`vrp_wan_filter`, devices/platforms/huawei_vrp.py; lint `vrp-wan-timestamp`).
+    icmp_timestamps_from_internet: bool = False
 
 
 @record

@@ -536,32 +536,105 @@ def _polices(acl: Line, packet: Packet) -> bool:
     return False
 
 
+def _hub_dc_ports(root: Line) -> Iterator[tuple[Line, list[str]]]:
+    """A hub's ports outside its tunnels and loopbacks (its DC port), each with the addresses of
+    the hub an echo request through it may be for: the port's own and every loopback's (the
+    loopback and the public IKE endpoint, which the DC routes to the hub)."""
+    interfaces = list(top(root, "interface"))
+
+    def addresses(interface: Line) -> list[str]:
+        return [
+            child.words[2]
+            for child in interface.children
+            if child.words[:2] == ["ip", "address"] and len(child.words) > 2 and is_address(child.words[2])
+        ]
+
+    loopbacks = [a for i in interfaces if i.words[1:2] and i.words[1].startswith("LoopBack") for a in addresses(i)]
+    for interface in interfaces:
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        own = addresses(interface)
+        if own and not name.startswith(("LoopBack", "Tunnel")):
+            yield interface, [*own, *loopbacks]
+
+
 @register_rule(PLATFORM)
 def wan_echo(config: ConfigFile) -> Iterator[Finding]:
-    """Every WAN port (zone INTERNET) polices the echo requests it takes in (`vrp-wan-echo`):
-    `qos car inbound acl N cir C` with ACL N permitting ICMP echo, as the FRR stores limit what
-    they answer from the internet; without it WAN-IN passes every ping to the router, which
-    answers each one."""
+    """Every WAN port (a store's zone INTERNET, a hub's DC port) polices the echo requests to the
+    router it takes in (`vrp-wan-echo`): `qos car inbound acl N cir C` with ACL N permitting ICMP
+    echo to each of the router's addresses behind the port, as the FRR appliances limit what they
+    answer; without it the port's filter passes every ping to the router, which answers each
+    one."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    echo = Packet("icmp", ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv4Address("198.51.100.1"))
-    for interface in top(root, "interface"):
+    outside = ipaddress.IPv4Address("192.0.2.1")
+    ports: list[tuple[Line, list[str]]]
+    if config.role == "hub":
+        ports = list(_hub_dc_ports(root))
+    else:
+        ports = [(i, ["198.51.100.1"]) for i in top(root, "interface") if "zone INTERNET" in i.child_texts()]
+    for interface, addresses in ports:
         texts = interface.child_texts()
-        if "zone INTERNET" not in texts:
-            continue
         policed = [
             acls.get(after(t.split(), "acl") or "")
             for t in texts
             if t.split()[:3] == ["qos", "car", "inbound"] and "acl" in t.split() and "cir" in t.split()
         ]
-        if not any(acl is not None and _polices(acl, echo) for acl in policed):
+        unpoliced = [
+            address
+            for address in addresses
+            if not any(
+                acl is not None and _polices(acl, Packet("icmp", outside, ipaddress.IPv4Address(address)))
+                for acl in policed
+            )
+        ]
+        if unpoliced:
             yield config.finding(
                 interface.number,
                 "vrp-wan-echo",
-                f"{interface.text}: the WAN port answers every echo request it takes in; police them "
-                "with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
+                f"{interface.text}: the port answers every echo request it takes in"
+                + (f" for {', '.join(unpoliced)}" if config.role == "hub" else "")
+                + "; police them with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
+            )
+
+
+def _refuses_icmp(acl: Line | None, icmp_name: str) -> Line | None:
+    """The rule of inbound filter `acl` that refuses ICMP message `icmp_name` from any sender to
+    any address, when the first rule that may take it does; None when a rule may pass it first
+    (a permit for ip or icmp of any type or that type, whatever its addresses) or no rule does
+    (a traffic-filter passes what no rule matches). A deny with addresses refuses only some."""
+    for rule in acl.children if acl is not None else []:
+        w = rule.words
+        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny") or w[3] not in ("ip", "icmp"):
+            continue
+        kind = after(w, "icmp-type")
+        if kind is not None and kind != icmp_name:
+            continue
+        if w[2] == "permit":
+            return None
+        if not any(word in w for word in ("source", "destination")):
+            return rule
+    return None
+
+
+@register_rule(PLATFORM)
+def wan_timestamp(config: ConfigFile) -> Iterator[Finding]:
+    """Every store WAN port (zone INTERNET) refuses ICMP timestamp requests (`vrp-wan-timestamp`):
+    the router answers them, telling any sender its clock, where FRR stores drop them
+    (`ManagementAccess.icmp_timestamps_from_internet`, network/model.py)."""
+    if config.suffix or config.role == "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" in texts and _refuses_icmp(_inbound_acl(texts, acls), "timestamp-request") is None:
+            yield config.finding(
+                interface.number,
+                "vrp-wan-timestamp",
+                f"{interface.text}: the WAN port's inbound filter passes ICMP timestamp requests to "
+                "the router, which answers with its clock (`deny icmp icmp-type timestamp-request`)",
             )
 
 

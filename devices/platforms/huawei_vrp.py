@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from storestack.devices.views import (
         AclRule,
         FlowView,
+        HubView,
         LanPolicyView,
         Net,
         ProbeView,
@@ -652,11 +653,56 @@ WAN_ECHO_FILTER = ("WAN-ECHO", 3095)
 ECHO_WIRE_BYTES = 84 + 18 + 20
 
 
-def wan_echo_cir(view: StoreApplianceView) -> int:
+def wan_echo_cir(view: StoreApplianceView | HubView) -> int:
     """The CIR (kbit/s) that lets the intent's echo requests a second (`icmp_requests_pps`)
-    through a WAN port, rounded up."""
+    through a store's WAN port or a hub's DC port, rounded up."""
     bits = view.intent.management.icmp_requests_pps * ECHO_WIRE_BYTES * 8
     return -(-bits // 1000)
+
+
+def hub_echo_filter(view: HubView) -> list[AclRule]:
+    """What a hub's DC port polices with WAN-ECHO: the echo requests addressed to the hub itself
+    that its DC port takes in (HUB-WAN-IN passes them: `ROUTER_ICMP`), i.e. to its public IKE
+    endpoint, its loopback and its DC address, all senders together, to the intent's
+    `icmp_requests_pps` as a store's WAN port. Never an echo request in transit: HQ's monitoring
+    pings the stores through this port, and a policer on every echo request would share the
+    intent's rate among all of them (the excess discarded)."""
+    from storestack.devices.views.addresses import Net
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    own = [view.public_address, str(view.loopback.ip), str(view.dc.address.ip)]
+    return [
+        AclRule("permit", "icmp", None, Net.at(int(ipaddress.IPv4Address(address)), 32), icmp_type="echo")
+        for address in dict.fromkeys(own)
+    ]
+
+
+# What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the
+# template says why each): (protocol, first port, last port) of the router's services and of
+# its control protocols, which run inside the tunnels only.
+WAN_REFUSED_PORTS: tuple[tuple[str, int, int], ...] = (
+    ("udp", 53, 53), ("tcp", 53, 53), ("tcp", 22, 22), ("tcp", 23, 23), ("udp", 161, 161), ("udp", 123, 123),
+    ("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 179, 179), ("udp", 3784, 3785), ("udp", 4784, 4784),
+    ("tcp", 830, 830),
+)  # fmt: skip
+
+
+def wan_filter(view: StoreApplianceView) -> list[AclRule]:
+    """WAN-IN's rules: each of `WAN_REFUSED_PORTS` denied, ICMP timestamp requests denied unless
+    the intent answers them from the internet (`icmp_timestamps_from_internet`: a traffic-filter
+    passes every ICMP type, and the router answers timestamps; VRP's ACL keyword
+    `timestamp-request`, type 13, Huawei VRP ACL commands, "ICMP messages" table), then
+    everything else (the interzone firewall decides what is forwarded)."""
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    rules = [
+        AclRule("deny", protocol, None, None, first, last if last != first else None)
+        for protocol, first, last in WAN_REFUSED_PORTS
+    ]
+    if not view.intent.management.icmp_timestamps_from_internet:
+        rules.append(AclRule("deny", "icmp", icmp_type="timestamp-request"))
+    rules.append(AclRule("permit", "ip"))
+    return rules
 
 
 # Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's
@@ -878,6 +924,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_segment_interfaces", segment_interfaces),
         ("vrp_segment_filters", segment_filters),
         ("vrp_wan_echo_cir", wan_echo_cir),
+        ("vrp_hub_echo_filter", hub_echo_filter),
+        ("vrp_wan_filter", wan_filter),
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),
