@@ -794,8 +794,13 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
 
 # Control plane policing of the echo requests a store answers from the internet ("Control Plane
 # Policing", QoS: Policing and Shaping Configuration Guide, Cisco IOS XE: a QoS policy on the
-# `control-plane` with `service-policy input`; `police bps burst-normal conform-action transmit
-# exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). The policer counts
+# `control-plane` with `service-policy input`; `police cir bps bc burst-normal conform-action
+# transmit exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). Written with
+# its `cir` and `bc` keywords, the form IOS-XE shows it in: one line, `police cir 2565 bc 4234
+# conform-action transmit  exceed-action drop` in `show run policy-map` (genieparser's IOS-XE
+# ShowRunPolicyMap and its golden output; the extra blanks are no difference to the diff). The
+# push engine compares this line with the running config, so a form the router rewrites on entry
+# would be sent again by every push. The policer counts
 # bytes, so the intent's requests a second are budgeted at this many bytes each (IOS and Windows
 # pings are 100 and 60 bytes, Linux's 84; a bigger ping gets proportionally fewer answers).
 IOS_COPP_POLICY = "COPP-IN"
@@ -809,7 +814,7 @@ def echo_police(pps: int) -> str:
     """The `police` line that holds echo requests to about `pps` a second (twice that in a burst)."""
     bps = max(1, math.ceil(pps * IOS_ECHO_BUDGET_BYTES * 8 / IOS_POLICE_STEP_BPS)) * IOS_POLICE_STEP_BPS
     burst = max(IOS_POLICE_MIN_BURST_BYTES, 2 * pps * IOS_ECHO_BUDGET_BYTES)
-    return f"police {bps} {burst} conform-action transmit exceed-action drop"
+    return f"police cir {bps} bc {burst} conform-action transmit exceed-action drop"
 
 
 def wan_echo_policing(view: StoreApplianceView) -> list[str]:

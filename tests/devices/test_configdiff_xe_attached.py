@@ -97,3 +97,17 @@ def test_copp_removal_applied_leaves_nothing_to_send() -> None:
     session.handle("end")
     assert compute_diff(device.running_text(), intended, "cisco_xe").in_sync
 
+
+def test_the_echo_policer_as_ios_xe_shows_it_is_in_sync() -> None:
+    """IOS-XE shows a policer entered with its `cir` and `bc` keywords on one line, two blanks
+    before each further action and one after the last (genieparser's IOS-XE `show run policy-map`
+    parser and its golden output): a running config in that form is what the store is meant to
+    hold, so drift finds nothing to send."""
+    shown = re.sub(
+        r"^(  police cir \d+ bc \d+ conform-action transmit) (exceed-action drop)$",
+        r"\1  \2 ",
+        GOLDEN,
+        flags=re.MULTILINE,
+    )
+    assert shown != GOLDEN
+    assert compute_diff(shown, GOLDEN, "cisco_xe").in_sync

@@ -363,7 +363,7 @@ def test_cisco_store_answers_internet_pings_at_the_intents_rate(fleet: Fleet) ->
     config = _store(fleet, "cisco_xe", "mall-guest")
     pps = NetworkIntent(fleet).store("nw-0003").management.icmp_requests_pps
     assert pps == 10
-    assert f"  police {pps * 100 * 8} {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
+    assert f"  police cir {pps * 100 * 8} bc {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
     assert "control-plane\n service-policy input COPP-IN\n" in config.text
     root = parse(config.text, ("!",))
     acl = next(line for line in top(root, "ip", "access-list") if line.words[-1] == "COPP-WAN-ECHO")
