@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testsupport.rendering import config_without
+
 from storestack.devices.configdiff import compute_diff, remediation_lines
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
@@ -23,18 +25,6 @@ GOLDEN = (Path(__file__).parent / "golden" / "cisco_xe" / "dual-wan.cfg").read_t
 _COPP = r"^(control-plane|policy-map COPP-IN|class-map match-all COPP-WAN-ECHO|ip access-list extended COPP-WAN-ECHO)$"
 
 
-def _without(config: str, pattern: str) -> str:
-    """`config` without the top-level blocks whose opening line matches `pattern`."""
-    kept: list[str] = []
-    dropping = False
-    for line in config.splitlines():
-        if not line[:1].isspace():
-            dropping = re.search(pattern, line) is not None
-        if not dropping:
-            kept.append(line)
-    return "\n".join(kept) + "\n"
-
-
 def _sent(running: str, intended: str) -> list[str]:
     diff = compute_diff(running, intended, "cisco_xe")
     assert remediation_lines(running, intended, "cisco_xe") == diff.remediation
@@ -42,7 +32,7 @@ def _sent(running: str, intended: str) -> list[str]:
 
 
 def test_copp_removed_detaches_from_the_control_plane_before_deleting_the_policy() -> None:
-    intended = _without(GOLDEN, _COPP)
+    intended = config_without(GOLDEN, _COPP)
     sent = _sent(GOLDEN, intended)
     assert "no policy-map COPP-IN" in sent
     assert sent.index("no service-policy input COPP-IN") < sent.index("no policy-map COPP-IN")
@@ -53,7 +43,7 @@ def test_copp_removed_detaches_from_the_control_plane_before_deleting_the_policy
 def test_a_removed_queueing_policy_goes_after_the_interface_and_the_parent_that_use_it() -> None:
     """The LTE link's shaper and its queues go: the interface detaches SHAPE-lte1 first, and
     QUEUE-lte1 goes after SHAPE-lte1, whose class-default names it."""
-    intended = _without(GOLDEN, r"^policy-map (SHAPE|QUEUE)-lte1$").replace(" service-policy output SHAPE-lte1\n", "")
+    intended = config_without(GOLDEN, r"^policy-map (SHAPE|QUEUE)-lte1$").replace(" service-policy output SHAPE-lte1\n", "")
     sent = _sent(GOLDEN, intended)
     assert sent.index("no service-policy output SHAPE-lte1") < sent.index("no policy-map SHAPE-lte1")
     assert sent.index("no policy-map SHAPE-lte1") < sent.index("no policy-map QUEUE-lte1")
@@ -62,7 +52,7 @@ def test_a_removed_queueing_policy_goes_after_the_interface_and_the_parent_that_
 def test_a_removed_zone_pair_policy_goes_after_its_zone_pair() -> None:
     """A segment's flows to the overlay go: the zone-pair goes before the inspect policy it
     names, the policy before its class-map, the class-map before its ACL."""
-    intended = _without(GOLDEN, r"IOT-TO-OVERLAY\b")
+    intended = config_without(GOLDEN, r"IOT-TO-OVERLAY\b")
     sent = _sent(GOLDEN, intended)
     order = [
         "no zone-pair security IOT-TO-OVERLAY source IOT destination OVERLAY",
@@ -76,7 +66,7 @@ def test_a_removed_zone_pair_policy_goes_after_its_zone_pair() -> None:
 def test_an_added_policy_goes_before_what_attaches_it() -> None:
     """The reverse: CoPP added to a store without it defines the ACL, the class-map and the
     policy-map before `control-plane` attaches it."""
-    running = _without(GOLDEN, _COPP)
+    running = config_without(GOLDEN, _COPP)
     sent = _sent(running, GOLDEN)
     assert sent.index("ip access-list extended COPP-WAN-ECHO") < sent.index("class-map match-all COPP-WAN-ECHO")
     assert sent.index("class-map match-all COPP-WAN-ECHO") < sent.index("policy-map COPP-IN")
@@ -86,7 +76,7 @@ def test_an_added_policy_goes_before_what_attaches_it() -> None:
 def test_copp_removal_applied_leaves_nothing_to_send() -> None:
     """Applied on the emulated IOS-XE, the removal leaves a running config drift finds in sync
     with the intended one (IOS keeps an empty `control-plane`: it is never negated)."""
-    intended = _without(GOLDEN, _COPP)
+    intended = config_without(GOLDEN, _COPP)
     device = DeviceState(EmulatedDevice(name="store", platform="cisco_xe", running_config=GOLDEN))
     session = IosSession(device)
     session.handle("configure terminal")
