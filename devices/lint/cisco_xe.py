@@ -879,6 +879,31 @@ def _drops_excess(klass: Line) -> bool:
     )
 
 
+# The one form of a policer the push engine can compare with the running config: `police cir N
+# [bc N] conform-action A exceed-action A`, the keywords written out, on one line, as IOS-XE shows
+# it (devices/platforms/cisco_xe.py, `echo_police`). Another spelling of the same policer (`police
+# N N ...`, or the actions on lines of their own) is shown in another form than sent: drift would
+# send it again at every push.
+_POLICE_FORM = re.compile(r"^police cir \d+(?: bc \d+)? conform-action \S+ exceed-action \S+$")
+
+
+@register_rule(PLATFORM)
+def police_form(config: ConfigFile) -> Iterator[Finding]:
+    """Every policer of a policy-map is written in the form IOS-XE shows it in."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for policy in top(root, "policy-map"):
+        for klass in policy.children:
+            for line in klass.children:
+                if line.words[:1] == ["police"] and not (_POLICE_FORM.match(" ".join(line.words)) and not line.children):
+                    yield config.finding(
+                        line.number,
+                        "cisco-police-form",
+                        f"{line.text.strip()!r}: write a policer as 'police cir N bc N conform-action A exceed-action A' on one line, the form IOS-XE shows",
+                    )
+
+
 @register_rule(PLATFORM)
 def wan_echo_policing(config: ConfigFile) -> Iterator[Finding]:
     """A store whose WAN zones pass echo requests to the router holds the answers to a rate: the

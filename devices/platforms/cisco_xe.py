@@ -157,6 +157,36 @@ IP_SLA_OPERATIONS = NamedObjects(
     replaced_whole=True,
 )
 
+# Policy-maps, class-maps and ACLs, and the lines that attach or name one. IOS refuses to delete a
+# policy-map still attached (to `control-plane`, an interface, a zone-pair or a parent policy's
+# class) and a class-map a policy-map still names, so a remediation that removes one detaches it
+# first: the `no service-policy ...` (or the parent's change) goes before `no policy-map ...`, the
+# policy-map before its class-maps, the class-maps before their ACLs. An ACL removed before the
+# line that applies it would leave, for a moment, an interface or a line with a filter that names
+# nothing (IOS then filters nothing there), so it goes last too. Added, each is defined before
+# what names it. (The refusal is IOS behaviour we have not found in a command reference; the order
+# is right whether or not the device refuses.)
+POLICY_MAPS = NamedObjects(
+    defined_by=r"^policy-map (?:type inspect )?(\S+)$",
+    named_by=(r"^service-policy (?:input |output )?(\S+)$", r"^service-policy type inspect (\S+)$"),
+)
+CLASS_MAPS = NamedObjects(
+    defined_by=r"^class-map (?:type inspect )?(?:match-any |match-all )?(\S+)$",
+    named_by=(r"^class (?:type inspect )?(\S+)$",),
+)
+ACCESS_LISTS = NamedObjects(
+    defined_by=r"^ip access-list (?:standard|extended) (\S+)$",
+    named_by=(
+        r"^match access-group name (\S+)$",
+        r"^access-class (\S+) in$",
+        r"^ip access-group (\S+) (?:in|out)$",
+        r"^match ip address (?!prefix-list )(\S+)",
+        r"^ip nat inside source list (\S+) ",
+        r"^ntp access-group (?:peer|serve|serve-only|query-only) (\S+)$",
+        r"^snmp-server (?:group|user) .* access (\S+)$",
+    ),
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -178,7 +208,9 @@ DRIVER = PlatformDriver(
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
     save_success=r"\[OK\]",
-    keep_sections=("interface ",),
+    # `control-plane` is always there (IOS shows it, empty, in every running config): a config
+    # without CoPP detaches the policy inside it, never `no control-plane`.
+    keep_sections=("interface ", "control-plane"),
     secret_patterns=IOS_SECRET_PATTERNS,
     # IOS-XE shows the TACACS+ server key as `key 7 …` and an NTP key as `… <encrypted> 7`, and
     # an SNMPv3 user not at all: it is kept outside the running config, `show snmp user` lists it
@@ -193,7 +225,7 @@ DRIVER = PlatformDriver(
     unshown_lines=(r"^snmp-server user ",),
     # `show snmp user` lists each user by name ("User name: NAME", genieparser's ShowSnmpUser).
     unshown_listing=UnshownListing(command="show snmp user", listed=r"^User name: (\S+)", key=r"^snmp-server user (\S+)"),
-    named_objects=(TRACKS, IP_SLA_OPERATIONS),
+    named_objects=(TRACKS, IP_SLA_OPERATIONS, POLICY_MAPS, CLASS_MAPS, ACCESS_LISTS),
 )
 
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per
@@ -762,8 +794,13 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
 
 # Control plane policing of the echo requests a store answers from the internet ("Control Plane
 # Policing", QoS: Policing and Shaping Configuration Guide, Cisco IOS XE: a QoS policy on the
-# `control-plane` with `service-policy input`; `police bps burst-normal conform-action transmit
-# exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). The policer counts
+# `control-plane` with `service-policy input`; `police cir bps bc burst-normal conform-action
+# transmit exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). Written with
+# its `cir` and `bc` keywords, the form IOS-XE shows it in: one line, `police cir 2565 bc 4234
+# conform-action transmit  exceed-action drop` in `show run policy-map` (genieparser's IOS-XE
+# ShowRunPolicyMap and its golden output; the extra blanks are no difference to the diff). The
+# push engine compares this line with the running config, so a form the router rewrites on entry
+# would be sent again by every push. The policer counts
 # bytes, so the intent's requests a second are budgeted at this many bytes each (IOS and Windows
 # pings are 100 and 60 bytes, Linux's 84; a bigger ping gets proportionally fewer answers).
 IOS_COPP_POLICY = "COPP-IN"
@@ -777,7 +814,7 @@ def echo_police(pps: int) -> str:
     """The `police` line that holds echo requests to about `pps` a second (twice that in a burst)."""
     bps = max(1, math.ceil(pps * IOS_ECHO_BUDGET_BYTES * 8 / IOS_POLICE_STEP_BPS)) * IOS_POLICE_STEP_BPS
     burst = max(IOS_POLICE_MIN_BURST_BYTES, 2 * pps * IOS_ECHO_BUDGET_BYTES)
-    return f"police {bps} {burst} conform-action transmit exceed-action drop"
+    return f"police cir {bps} bc {burst} conform-action transmit exceed-action drop"
 
 
 def wan_echo_policing(view: StoreApplianceView) -> list[str]:

@@ -51,6 +51,7 @@ RULES = {
         cisco_xe.track_order,
         cisco_xe.wan_self,
         cisco_xe.wan_echo_policing,
+        cisco_xe.police_form,
         cisco_xe.overlay_self,
         cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
@@ -364,7 +365,7 @@ def test_cisco_store_answers_internet_pings_at_the_intents_rate(fleet: Fleet) ->
     config = _store(fleet, "cisco_xe", "mall-guest")
     pps = NetworkIntent(fleet).store("nw-0003").management.icmp_requests_pps
     assert pps == 10
-    assert f"  police {pps * 100 * 8} {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
+    assert f"  police cir {pps * 100 * 8} bc {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
     assert "control-plane\n service-policy input COPP-IN\n" in config.text
     root = parse(config.text, ("!",))
     acl = next(line for line in top(root, "ip", "access-list") if line.words[-1] == "COPP-WAN-ECHO")
@@ -2559,3 +2560,18 @@ def test_aws_tunnel_filter_admits_only_its_far_end_and_the_clouds(fleet: Fleet, 
         assert messages(unclosed) == [
             "acl name FROM-AWS-WAN1-T1 3020: does not end in `deny ip`; the traffic-filter passes what no rule matches"
         ]
+
+
+def test_cisco_police_form(fleet: Fleet) -> None:
+    """A policer in another form than the one IOS-XE shows (`police N N ...` without its
+    keywords, or its actions on lines of their own) would be sent again by every push."""
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    assert "cisco-police-form" not in _rules(_lint(config))
+    bare = _broken_re(config, r"police cir (\d+) bc (\d+) ", r"police \1 \2 ")
+    assert [f.rule for f in _lint(bare) if f.rule == "cisco-police-form"] == ["cisco-police-form"]
+    split = _broken(
+        config,
+        " conform-action transmit exceed-action drop\n",
+        "\n   conform-action transmit\n   exceed-action drop\n",
+    )
+    assert [f.rule for f in _lint(split) if f.rule == "cisco-police-form"] == ["cisco-police-form"]

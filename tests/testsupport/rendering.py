@@ -212,3 +212,17 @@ def hubs_on_yaml(root: Path, *platforms: Platform) -> None:
 def update_golden() -> bool:
     """STORESTACK_UPDATE_GOLDEN=1 rewrites golden files instead of comparing against them."""
     return os.environ.get("STORESTACK_UPDATE_GOLDEN") == "1"
+
+
+def config_without(config: str, pattern: str) -> str:
+    """A rendered line-oriented config without the lines matching `pattern`; a top-level line
+    goes with its block."""
+    kept: list[str] = []
+    dropping = False
+    for line in config.splitlines():
+        if not line[:1].isspace():
+            dropping = re.search(pattern, line) is not None
+        if dropping or re.search(pattern, line):
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
