@@ -608,6 +608,7 @@ class NetworkIntent:
                 bfd=None,
                 accepts=(cloud,),
                 announces=tuple(store.advertised_prefixes),
+                prefix_limit=self._store_aws_prefix_limit,
             )
             for t in aws
             if t.local_inside is not None and t.peer_inside is not None
@@ -674,6 +675,15 @@ class NetworkIntent:
         desktop ranges and their subnets up to CLOUD_LONGEST_PREFIX bits)."""
         plan = self.fleet.spec.ip_plan
         return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in (plan.cloud, plan.desktops)))
+
+    @cached_property
+    def _store_aws_prefix_limit(self) -> PrefixLimit:
+        """What a store takes from each of its AWS VPN sessions: every prefix its AWS filter can
+        pass (the cloud range and its subnets up to CLOUD_LONGEST_PREFIX bits, AWS-ROUTES). AWS
+        means to announce the region's workloads VPC only (the transit gateway's `stores` table,
+        `components/aws_region.py`); a propagation misconfigured there could send a store any
+        number of routes."""
+        return prefix_limit(prefixes_within(self.fleet.spec.ip_plan.cloud, CLOUD_LONGEST_PREFIX))
 
     @cached_property
     def _hub_hub_prefix_limit(self) -> PrefixLimit:
