@@ -104,7 +104,8 @@ IPv4Interface = ipaddress.IPv4Interface
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 # The longest prefix a hub takes from its cloud VPNs inside what they may teach (CLOUD-IN's
-# `le 24` on every hub platform): the bound of the cloud sessions' prefix limit.
+# `le 24` on every hub platform) and a store from its AWS tunnels (AWS-ROUTES, the store view's
+# `cloud_max_prefixlen`): the bound of the cloud and store-aws sessions' prefix limits.
 CLOUD_LONGEST_PREFIX = 24
 
 
