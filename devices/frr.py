@@ -96,7 +96,7 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
-    prefix_limit: PrefixLimit | None = None  # the hub tunnels' (`BgpSession.prefix_limit`)
+    prefix_limit: PrefixLimit | None = None  # the session's (`BgpSession.prefix_limit`)
 
 
 # A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
@@ -973,6 +973,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             None,
             f"AWS-IN-{tunnel.link}",
             f"AWS-OUT-{tunnel.link}",
+            view.aws_prefix_limit,
         )
         for tunnel in view.aws_tunnels
     ]
@@ -1620,8 +1621,8 @@ def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -
 
 
 def store_neighbor_family_lines(neighbors: Sequence[FrrNeighbor]) -> list[str]:
-    """A store's IPv4 unicast family lines per neighbour: its prefix limit (the hubs') and its
-    route-maps in and out."""
+    """A store's IPv4 unicast family lines per neighbour: its prefix limit (the hubs', AWS's) and
+    its route-maps in and out."""
     lines: list[str] = []
     for neighbor in neighbors:
         peer = f"  neighbor {neighbor.address}"

@@ -104,7 +104,8 @@ IPv4Interface = ipaddress.IPv4Interface
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 # The longest prefix a hub takes from its cloud VPNs inside what they may teach (CLOUD-IN's
-# `le 24` on every hub platform): the bound of the cloud sessions' prefix limit.
+# `le 24` on every hub platform) and a store from its AWS tunnels (AWS-ROUTES, the store view's
+# `cloud_max_prefixlen`): the bound of the cloud and store-aws sessions' prefix limits.
 CLOUD_LONGEST_PREFIX = 24
 
 
@@ -608,6 +609,7 @@ class NetworkIntent:
                 bfd=None,
                 accepts=(cloud,),
                 announces=tuple(store.advertised_prefixes),
+                prefix_limit=self._store_aws_prefix_limit,
             )
             for t in aws
             if t.local_inside is not None and t.peer_inside is not None
@@ -674,6 +676,15 @@ class NetworkIntent:
         desktop ranges and their subnets up to CLOUD_LONGEST_PREFIX bits)."""
         plan = self.fleet.spec.ip_plan
         return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in (plan.cloud, plan.desktops)))
+
+    @cached_property
+    def _store_aws_prefix_limit(self) -> PrefixLimit:
+        """What a store takes from each of its AWS VPN sessions: every prefix its AWS filter can
+        pass (the cloud range and its subnets up to CLOUD_LONGEST_PREFIX bits, AWS-ROUTES). AWS
+        means to announce the region's workloads VPC only (the transit gateway's `stores` table,
+        `components/aws_region.py`); a propagation misconfigured there could send a store any
+        number of routes."""
+        return prefix_limit(prefixes_within(self.fleet.spec.ip_plan.cloud, CLOUD_LONGEST_PREFIX))
 
     @cached_property
     def _hub_hub_prefix_limit(self) -> PrefixLimit:

@@ -171,7 +171,8 @@ class BgpSession:
     # How many prefixes the local end takes from the peer (`PrefixLimit`); None where the intent
     # cannot size it: the DC core's sessions (HQ's and the management ranges' routes, le 32, and
     # the default route: the intent knows HQ's summaries, not how many routes the core holds in
-    # them) and the stores' own AWS sessions (what AWS teaches a VPN is AWS's to say).
+    # them). A store's own AWS sessions are sized from what its AWS filter passes, the cloud range
+    # up to /24, like the hubs' cloud sessions.
     prefix_limit: PrefixLimit | None = None
 
 

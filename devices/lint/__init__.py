@@ -517,16 +517,29 @@ _LINE_PREFIX_LIST = re.compile(
 )
 
 
+def line_prefix_lists(config: ConfigFile) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of an FRR or IOS-XE config, each by name with its rules in sequence order:
+    `ip prefix-list L [seq N] permit|deny P [ge X] [le Y]` (without `seq`, as IOS-XE takes it, five
+    after the list's previous rule). The one reader of both platforms' prefix lists."""
+    lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    for number, line in enumerate(config.lines, start=1):
+        if (match := _LINE_PREFIX_LIST.match(line)) is not None:
+            rules = lists.setdefault(match[1], [])
+            sequence = int(match[2]) if match[2] else (rules[-1][0] + 5 if rules else 5)
+            rule = prefix_rule(match[3] == "permit", ipaddress.IPv4Network(match[4], strict=False), match[5], match[6], number)
+            rules.append((sequence, rule))
+    return {name: [rule for _, rule in sorted(rules, key=lambda r: r[0])] for name, rules in lists.items()}
+
+
 def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
     """The advertisement facts of an FRR or IOS-XE config: `neighbor A remote-as N`, `neighbor A
     advertise-map M exist-map C` (non-exist-map) on A or on the peer group A belongs to
     (`neighbor A peer-group G`), `route-map M permit N` with its `match ip address prefix-list`
-    lines, and `ip prefix-list L [seq N] permit|deny P [ge X] [le Y]` in sequence order."""
+    lines, and the prefix lists (`line_prefix_lists`)."""
     neighbors: dict[str, int] = {}
     members: dict[str, list[str]] = {}
     conditionals: list[tuple[str, str, str, bool, int]] = []
     route_maps: dict[str, tuple[int, tuple[str, ...]]] = {}
-    lists: dict[str, list[tuple[int, PrefixRule]]] = {}
     current: str | None = None  # the permit entry of a route-map the lines below belong to
     for number, line in enumerate(config.lines, start=1):
         if not line.startswith(" "):
@@ -543,22 +556,12 @@ def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
         elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
             first, names = route_maps[current]
             route_maps[current] = (first, (*names, *match[1].split()))
-        elif (match := _LINE_PREFIX_LIST.match(line)) is not None:
-            rules = lists.setdefault(match[1], [])
-            sequence = int(match[2]) if match[2] else (rules[-1][0] + 5 if rules else 5)
-            rule = prefix_rule(match[3] == "permit", ipaddress.IPv4Network(match[4], strict=False), match[5], match[6], number)
-            rules.append((sequence, rule))
     facts = [
         ConditionalFact(address, advertise, (condition,), exist, number)
         for target, advertise, condition, exist, number in conditionals
         for address in members.get(target, [target])
     ]
-    return AdvertisementFacts(
-        neighbors,
-        facts,
-        route_maps,
-        {name: [rule for _, rule in sorted(rules, key=lambda r: r[0])] for name, rules in lists.items()},
-    )
+    return AdvertisementFacts(neighbors, facts, route_maps, line_prefix_lists(config))
 
 
 _LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
@@ -571,7 +574,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     """The route filters of an FRR or IOS-XE config: `neighbor A route-map M in|out` on A or on
     the peer group A belongs to (`neighbor A peer-group G`), each `route-map M permit|deny N`
     in sequence order with its `match ip address prefix-list` lists (any other `match` makes it
-    `other`), and the prefix lists `line_advertisements` reads."""
+    `other`), and the prefix lists (`line_prefix_lists`)."""
     neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
@@ -615,7 +618,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     return RouteFilters(
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in entries.items()},
-        line_advertisements(config).prefix_lists,
+        line_prefix_lists(config),
         limits=resolved_limits(maximums, members, neighbors),
         defaults=resolved_defaults(originations, members, neighbors),
     )

@@ -35,6 +35,7 @@ from storestack.devices.lint import (
     aws_filter_admits,
     hub_probe_kinds,
     line_advertisements,
+    line_prefix_lists,
     line_route_filters,
     most_permissive,
     pattern_summaries,
@@ -1380,10 +1381,10 @@ def _store_return_path(config: ConfigFile) -> Iterator[Finding]:
         for line in top(root, "ip", "route")
         if len(line.words) > 4 and line.words[3:5] == ["255.255.255.255", "Null0"] and "track" in line.words
     }
-    prefix_lists: dict[str, list[str]] = {}
-    for line in top(root, "ip", "prefix-list"):
-        if "permit" in line.words and (entry := after(line.words, "permit")) and entry.endswith("/32"):
-            prefix_lists.setdefault(line.words[2], []).append(entry.removesuffix("/32"))
+    prefix_lists = {
+        name: [str(rule.prefix.network_address) for rule in rules if rule.permit and rule.prefix.prefixlen == 32]
+        for name, rules in line_prefix_lists(config).items()
+    }
     maps = {
         section.words[1]: next(
             (line.words[4] for line in section.children if line.words[:4] == ["match", "ip", "address", "prefix-list"]),
@@ -2151,7 +2152,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
-    clouds = [rule.prefix for rule in line_advertisements(config).prefix_lists.get("AWS-ROUTES", []) if rule.permit]
+    clouds = [rule.prefix for rule in line_prefix_lists(config).get("AWS-ROUTES", []) if rule.permit]
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if not any(t.startswith("tunnel protection ipsec profile AWS-") for t in texts):

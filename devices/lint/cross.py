@@ -4,7 +4,8 @@ it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both end
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
 which must answer them (each platform's `register_probes` and `register_answers`); what each end
 of a store-hub session announces against the other end's route filters and its own
-(`register_route_filters`), and against the other end's prefix limit; each hub's
+(`register_route_filters`), and against the other end's prefix limit (a store's AWS sessions:
+the limit the intent gives them, no lower than what the store's AWS filter passes); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`)."""
 
@@ -136,8 +137,10 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 continue
             if fact is not None:
                 yield from _against_intent(fact, tunnel)
-            if tunnel.kind == "store-aws" and fact is not None:
-                yield from _proposals(fact, aws_ike, aws_esp, "AWS")
+            if tunnel.kind == "store-aws":
+                if fact is not None:
+                    yield from _proposals(fact, aws_ike, aws_esp, "AWS")
+                yield from _aws_prefix_limit(config, tunnel, store.sessions, filters)
                 continue
             if tunnel.kind != "store-hub":
                 continue
@@ -406,24 +409,55 @@ def _prefix_limits(
         (store, mine, to_hub, from_hub, "the hub", "the store", session),
     )
     for config, filters, neighbor, announced, sender, receiver, receiving in ends:
-        if filters is None or neighbor not in filters.neighbors:
-            continue  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
-        limit = filters.limits.get(neighbor)
-        if limit is None and receiving.prefix_limit is not None:
-            yield config.finding(
-                0,
-                PREFIX_LIMIT,
-                f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
-                f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
-            )
-        if limit is None or announced <= limit[0]:
-            continue
+        yield from _limit_holds(config, filters, tunnel, neighbor, receiving, receiver, sender, announced, "announces")
+
+
+def _aws_prefix_limit(
+    store: ConfigFile, tunnel: Tunnel, sessions: Sequence[BgpSession], cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """A store's own AWS session carries the prefix limit the intent gives it, at least what the
+    store's AWS filter may take from AWS (`PrefixLimit.allowed`: the cloud range up to /24): a
+    transit gateway that propagates more than the workloads VPC into the store's table is stopped
+    at the store, and a limit below what the filter passes closes the session on routes the
+    store was meant to take."""
+    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-aws"), None)
+    if session is None or session.prefix_limit is None:
+        return
+    allowed, neighbor = session.prefix_limit.allowed, str(session.peer_address)
+    yield from _limit_holds(store, _filters_of(store, cache), tunnel, neighbor, session, "the store", "AWS", allowed, "may announce")
+
+
+def _limit_holds(
+    config: ConfigFile,
+    filters: RouteFilters | None,
+    tunnel: Tunnel,
+    neighbor: str,
+    receiving: BgpSession,
+    receiver: str,
+    sender: str,
+    announced: int,
+    verb: str,
+) -> Iterator[Finding]:
+    """`receiver`'s config limits `neighbor` where the intent does (`receiving.prefix_limit`),
+    and to no fewer than the `announced` prefixes `sender` `verb`."""
+    if filters is None or neighbor not in filters.neighbors:
+        return  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
+    limit = filters.limits.get(neighbor)
+    if limit is None and receiving.prefix_limit is not None:
         yield config.finding(
-            limit[1],
+            0,
             PREFIX_LIMIT,
-            f"tunnel {tunnel.id}: {sender} announces {announced} prefixes, more than the {limit[0]} {receiver} "
-            f"takes from {neighbor}: {receiver} closes the session (FortiOS: logs) and that path carries nothing",
+            f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
+            f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
         )
+    if limit is None or announced <= limit[0]:
+        return
+    yield config.finding(
+        limit[1],
+        PREFIX_LIMIT,
+        f"tunnel {tunnel.id}: {sender} {verb} {announced} prefixes, more than the {limit[0]} {receiver} "
+        f"takes from {neighbor}: {receiver} closes the session (FortiOS: logs) and that path carries nothing",
+    )
 
 
 def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:

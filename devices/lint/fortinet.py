@@ -958,21 +958,16 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
 
 
 def _prefix_lists(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Network] | None]:
-    """Each prefix list by name as the prefixes of its rules; None for one this reader cannot
-    follow (a rule without a prefix, a `ge`/`le` range, a deny)."""
+    """Each prefix list by name as the prefixes of its rules (`_prefix_rules`); None for one this
+    reader cannot follow (a rule without a prefix it reads, a `ge`/`le` range, a deny)."""
+    rules = _prefix_rules(parsed)
     found: dict[str, list[ipaddress.IPv4Network] | None] = {}
     for entry in _entries(parsed, "router prefix-list"):
-        prefixes: list[ipaddress.IPv4Network] | None = []
-        for rule in _nested(entry, "rule"):
-            prefix = rule.get("prefix")
-            if prefixes is None or len(prefix) != 2 or rule.get("ge") or rule.get("le") or rule.first("action") == "deny":
-                prefixes = None
-                continue
-            try:
-                prefixes.append(ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False))
-            except ValueError:
-                prefixes = None
-        found[entry.name] = prefixes
+        listed = rules.get(entry.name, [])
+        exact = len(listed) == len(_nested(entry, "rule")) and all(
+            rule.permit and rule.low == rule.high == rule.prefix.prefixlen for rule in listed
+        )
+        found[entry.name] = [rule.prefix for rule in listed] if exact else None
     return found
 
 
@@ -1782,7 +1777,7 @@ def _neighbor_prefixes(
         remote = interface.get("remote-ip")
         if interface.name in tunnels and len(remote) == 2:
             inside.append(ipaddress.IPv4Network(f"{remote[0]}/{remote[1]}", strict=False))
-    lists = {entry.name: entry for entry in _entries(parsed, "router prefix-list")}
+    lists = _prefix_rules(parsed)
     maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
     bgp = parsed.get("router bgp")
     found: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -1796,10 +1791,7 @@ def _neighbor_prefixes(
             continue
         names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
         for name in sorted(n for n in names if n):
-            for rule in _nested(lists[name], "rule") if name in lists else []:
-                prefix = rule.get("prefix")
-                if len(prefix) == 2:
-                    found.append((neighbor.name, ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False)))
+            found += [(neighbor.name, rule.prefix) for rule in lists.get(name, [])]
     return found
 
 
@@ -2073,6 +2065,21 @@ def _rule_id(entry: Entry) -> int:
     return int(entry.name) if entry.name.isdigit() else 0
 
 
+def _prefix_rules(parsed: dict[str, Block]) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of a FortiOS config, each by name with its rules in id order: `config
+    router prefix-list` > `config rule` (`set prefix A M`, `ge`, `le`, `action`, a permit unless
+    `deny`); a rule without a prefix it reads is left out. The one reader of them."""
+    prefix_lists: dict[str, list[PrefixRule]] = {}
+    for entry in _entries(parsed, "router prefix-list"):
+        rules = prefix_lists.setdefault(entry.name, [])
+        for rule in sorted(_nested(entry, "rule"), key=_rule_id):
+            prefix = rule.get("prefix")
+            net = summary_net(prefix[0], None, prefix[1]) if len(prefix) == 2 else None
+            if net is not None:
+                rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
+    return prefix_lists
+
+
 @register_advertisements(PLATFORM)
 def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """`config router bgp` > `config neighbor` entries and their `config conditional-advertise`
@@ -2105,15 +2112,7 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
         )
         for entry in _entries(parsed, "router route-map")
     }
-    prefix_lists: dict[str, list[PrefixRule]] = {}
-    for entry in _entries(parsed, "router prefix-list"):
-        rules = prefix_lists.setdefault(entry.name, [])
-        for rule in sorted(_nested(entry, "rule"), key=_rule_id):
-            prefix = rule.get("prefix")
-            net = summary_net(prefix[0], None, prefix[1]) if len(prefix) == 2 else None
-            if net is not None:
-                rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
-    return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, prefix_lists)
+    return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, _prefix_rules(parsed))
 
 
 @register_route_filters(PLATFORM)
@@ -2122,7 +2121,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
     `route-map-out-preferable` (FortiOS advertises through one or the other as the SD-WAN SLA
     decides, so a route must pass both); `config router route-map` rules in id order (`set
     action deny`, else a permit; `set match-ip-address` its prefix lists; any other `match-*`
-    makes it `other`); the prefix lists `advertisements` reads; each neighbour's `maximum-prefix`."""
+    makes it `other`); the prefix lists (`_prefix_rules`); each neighbour's `maximum-prefix`."""
     parsed = parse(config.text)
     bgp = parsed.get("router bgp")
     limits = {
@@ -2158,7 +2157,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
         if neighbor.first("capability-default-originate") == "enable"
     }
-    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists, limits=limits, defaults=defaults)
+    return RouteFilters(neighbors, route_maps, _prefix_rules(parsed), limits=limits, defaults=defaults)
 
 
 @register_probes(PLATFORM)

@@ -1904,19 +1904,19 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
         yield from _unclosed(config, acl, _acl_rules(acl), "vrp-hub-cloud-filter")
 
 
-def _ip_prefix(root: Line, name: str) -> list[ipaddress.IPv4Network]:
-    """The prefixes `ip ip-prefix NAME index N permit A LENGTH [greater-equal ..]` permits."""
-    nets: list[ipaddress.IPv4Network] = []
-    for line in top(root, "ip", "ip-prefix", name):
-        words = line.words
-        if "permit" not in words:
+def _ip_prefixes(root: Line) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of a VRP config, each by name with its rules in index order: `ip ip-prefix
+    L index N permit|deny A LENGTH [greater-equal X] [less-equal Y]`. The one reader of them."""
+    prefix_lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    for line in top(root, "ip", "ip-prefix"):
+        w = line.words
+        if len(w) < 8 or w[3] != "index" or not w[4].isdigit() or w[5] not in ("permit", "deny"):
             continue
-        address, length = [*words[words.index("permit") + 1 :], "", ""][:2]
-        try:
-            nets.append(ipaddress.IPv4Network(f"{address}/{length}"))
-        except ValueError:
-            continue
-    return nets
+        net = summary_net(w[6], w[7], None)
+        if net is not None:
+            rule = prefix_rule(w[5] == "permit", net, after(w, "greater-equal"), after(w, "less-equal"), line.number)
+            prefix_lists.setdefault(w[2], []).append((int(w[4]), rule))
+    return {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()}
 
 
 @register_rule(PLATFORM)
@@ -1933,7 +1933,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    clouds = _ip_prefix(root, "AWS-ROUTES")
+    clouds = [rule.prefix for rule in _ip_prefixes(root).get("AWS-ROUTES", []) if rule.permit]
     for interface, acl in _profile_tunnels(root, acls, "AWS-"):
         if acl is None:
             yield config.finding(
@@ -2308,19 +2308,10 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         lists = tuple(m[2] for m in matches if m[:2] == ["if-match", "ip-prefix"] and len(m) > 2)
         other = any(m[:2] != ["if-match", "ip-prefix"] for m in matches)
         route_maps.setdefault(w[1], []).append((int(w[4]), RouteMapEntry(w[2] == "permit", lists, other, node.number)))
-    prefix_lists: dict[str, list[tuple[int, PrefixRule]]] = {}
-    for line in top(root, "ip", "ip-prefix"):
-        w = line.words
-        if len(w) < 8 or w[3] != "index" or not w[4].isdigit() or w[5] not in ("permit", "deny"):
-            continue
-        net = summary_net(w[6], w[7], None)
-        if net is not None:
-            rule = prefix_rule(w[5] == "permit", net, after(w, "greater-equal"), after(w, "less-equal"), line.number)
-            prefix_lists.setdefault(w[2], []).append((int(w[4]), rule))
     return RouteFilters(
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},
-        {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
+        _ip_prefixes(root),
         kind="route-policy",
         limits=resolved_limits(limits, members, neighbors),
         defaults=resolved_defaults(originations, members, neighbors),

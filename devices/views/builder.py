@@ -69,7 +69,7 @@ from storestack.devices.views.model import (
     tunnel_bfd,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
-from storestack.network.build import NetworkIntent
+from storestack.network.build import CLOUD_LONGEST_PREFIX, NetworkIntent
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
     HubIntent,
@@ -369,7 +369,7 @@ class ViewBuilder:
             hub_routes=self.hub_routes,
             accept_default=True,
             cloud_summary=self.cloud_summary,
-            cloud_max_prefixlen=24,
+            cloud_max_prefixlen=CLOUD_LONGEST_PREFIX,
             unsteered=unsteered,
             hq_networks=self.hq_networks,
             internet_excluded=self.internet_excluded,

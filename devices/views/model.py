@@ -608,6 +608,12 @@ class StoreApplianceView:
         return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-hub"), None)
 
     @property
+    def aws_prefix_limit(self) -> PrefixLimit | None:
+        """How many prefixes the store takes from each of its AWS tunnels' BGP peers (its
+        store-aws sessions' `BgpSession.prefix_limit`, one for all of them)."""
+        return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-aws"), None)
+
+    @property
     def protected_segments(self) -> list[SegmentView]:
         return [segment for segment in self.segments if segment.protected]
 

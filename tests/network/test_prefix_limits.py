@@ -1,7 +1,8 @@
 """BGP prefix limits in the network intent: every store-hub session takes at most twice what its
 far end may announce (a store's segments and loopbacks; a hub's default route, summaries,
 loopbacks and beacons), above what the sample chain and a generated fleet really announce; the
-hubs' sessions to each other and to the clouds are sized the same way, the DC core's not at all."""
+hubs' sessions to each other and to the clouds and a store's own AWS sessions are sized the same
+way, the DC core's not at all."""
 
 from __future__ import annotations
 
@@ -91,11 +92,29 @@ def test_the_dc_core_sessions_carry_no_limit_and_the_hub_and_cloud_sessions_are_
     assert hub.prefix_limit.allowed >= stores + 2047 + 511
 
 
+def test_a_store_s_aws_sessions_take_no_more_than_twice_what_its_aws_filter_passes(sample: Fleet) -> None:
+    """AWS announces the region's workloads VPC to a store; a propagation misconfigured on the
+    transit gateway could send it any number of routes: each store-aws session is limited to twice
+    what the store's own filter takes from AWS (the cloud range and its subnets up to /24), the
+    same limit for every AWS session of every store, restarting after minutes."""
+    intent = NetworkIntent(sample)
+    sessions = [s for store in sample if store.cloud.aws_region for s in intent.store(store.id).sessions if s.kind == "store-aws"]
+    assert len(sessions) >= 8  # two tunnels per link of each AWS store
+    limits = {s.prefix_limit for s in sessions}
+    assert len(limits) == 1
+    (limit,) = limits
+    assert limit is not None
+    # the filter: 10.16.0.0/14 le 24, and each session accepts only the cloud range
+    assert {s.accepts for s in sessions} == {(sample.spec.ip_plan.cloud,)}
+    assert (limit.allowed, limit.maximum, limit.restart_minutes) == (2047, PREFIX_LIMIT_HEADROOM * 2047, 5)
+
+
 def test_network_show_prints_each_session_s_limit(sample: Fleet) -> None:
     store = json.loads(CliRunner().invoke(cli, ["network", "show", "nw-0001", "--json"]).output)
     limits = {p["kind"]: p["prefix_limit"] for p in store["peers"]}
     assert limits["store-hub"] == {"maximum": PREFIX_LIMIT_FLOOR, "allowed": 8, "restart_minutes": 5}
-    assert limits["store-aws"] is None
+    # what the store's AWS-ROUTES passes: the cloud range 10.16.0.0/14 le 24
+    assert limits["store-aws"] == {"maximum": 2 * 2047, "allowed": 2047, "restart_minutes": 5}
     text = CliRunner().invoke(cli, ["network", "show", "hq-hub1"]).output
     assert "store links: 17, each max 20 prefixes (sized from 5), over it closed 5 min" in text
     assert "no prefix limit" in text  # the DC core's
