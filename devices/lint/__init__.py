@@ -445,11 +445,23 @@ class RouteFilters:
     # `default-originate-routemap`. A neighbour without one is sent no default but what its
     # outbound filter passes of the speaker's own table.
     defaults: dict[str, DefaultOrigination] = field(default_factory=dict)
+    # (route-map, route) -> `permits`' verdict: a hub's default condition is asked about every
+    # route of its table for each of its store sessions (`sends_default`). The filters are read
+    # from a config once and never changed after.
+    _verdicts: dict[tuple[str, ipaddress.IPv4Network], bool | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
         """Whether route-map `route_map` permits `net`; None where this reader cannot tell (an
         unknown route-map or list; an entry that also matches on something else is taken to
         match)."""
+        key = (route_map, net)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._permits(route_map, net)
+        return self._verdicts[key]
+
+    def _permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
         if route_map not in self.route_maps:
             return None
         probe = RouteFilters({"": {"probe": (route_map,)}}, self.route_maps, self.prefix_lists, self.kind)
