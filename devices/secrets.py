@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from storestack.common.records import record
 from storestack.common.secretrefs import SecretPolicy, parse_secret_ref, policy_problem, read_secret
-from storestack.devices.errors import SecretUnavailableError
+from storestack.network.errors import SecretUnavailableError
 
 REDACTED = "<redacted>"
 

@@ -19,7 +19,6 @@ from typing import Protocol
 
 from pydantic import SecretStr, ValidationError
 
-from storestack.devices.errors import StackOutputsError
 from storestack.devices.outputs import (
     AwsTunnelOutput,
     CoreCloudOutputs,
@@ -31,6 +30,7 @@ from storestack.devices.outputs import (
 )
 from storestack.devices.render import render_appliance
 from storestack.inventory import Fleet
+from storestack.network.errors import StackOutputsError
 
 
 class EdgeTunnelLike(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
-from storestack.devices.errors import RenderError, StackOutputsError
+from storestack.devices.errors import RenderError
 from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
@@ -70,7 +70,7 @@ from storestack.devices.views.model import (
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
-from storestack.network.errors import NetworkIntentError
+from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
     HubIntent,
     ManagementAccess,
