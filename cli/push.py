@@ -43,7 +43,6 @@ from storestack.devices.intended import (
     rendered_intended_configs,
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
-from storestack.devices.outputs import load_stack_outputs
 from storestack.devices.push import PushOptions, checked_confirm_timeout
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import (
@@ -58,6 +57,7 @@ from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
 from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import load_stack_outputs
 
 _OUTCOME_STYLE = {
     "changed": "green",

@@ -15,8 +15,8 @@ from storestack.devices.errors import MissingIntendedConfigError, PushConfigErro
 from storestack.devices.targets import ApplianceTarget
 
 if TYPE_CHECKING:
-    from storestack.devices.outputs import StoreCloudOutputs
     from storestack.inventory import Fleet
+    from storestack.network.outputs import StoreCloudOutputs
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ def rendered_intended_configs(
     an unknown store) are configuration errors: nothing is pushed.
     """
     from storestack.devices.errors import RenderError
-    from storestack.devices.outputs import psk_values
     from storestack.devices.render import render_fleet
     from storestack.network.errors import NetworkError
+    from storestack.network.outputs import psk_values
 
     targets = list(targets)
     stores = sorted({t.store_id for t in targets if t.store_id})

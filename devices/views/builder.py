@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
 from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
@@ -81,6 +80,7 @@ from storestack.network.model import (
     Tunnel,
     Zone,
 )
+from storestack.network.outputs import StoreCloudOutputs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
