@@ -13,7 +13,6 @@ from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPA
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
-from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
@@ -81,6 +80,7 @@ from storestack.network.model import (
     Zone,
 )
 from storestack.network.outputs import StoreCloudOutputs
+from storestack.network.secrets import Secret, resolve_secret_refs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders

@@ -19,10 +19,11 @@ from storestack.devices.configdiff import redactor_for
 from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.platforms.cisco_xe import type9_hash
 from storestack.devices.render import render_fleet, render_store, write_configs
-from storestack.devices.secrets import REDACTED, Secret, hex_secret, secret_spellings
+from storestack.devices.secrets import REDACTED, hex_secret, secret_spellings
 from storestack.inventory import Fleet
 from storestack.network.errors import SecretUnavailableError
 from storestack.network.outputs import StoreCloudOutputs
+from storestack.network.secrets import Secret
 
 
 def _psks() -> list[str]:
