@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("network",),
     ("inventory", "components"),
     ("common",),
-    ("templates",),  # package data: no imports at all
+    ("templates",),  # package data, read by devices: it imports nothing
 )
 
 # Fleet-wide constants below `inventory`: the cloud tunnels' addressing and the one crypto
