@@ -54,7 +54,7 @@ from typing import Any
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
 from storestack.devices.naming import sort_frr_interfaces
-from storestack.devices.secrets import Secret, hex_secret
+from storestack.devices.secrets import hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
     BfdProfile,
@@ -72,6 +72,7 @@ from storestack.devices.views import (
 from storestack.devices.views.model import QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
+from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,

@@ -45,8 +45,6 @@ from storestack.common.platforms import (
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
 )
-from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, guest_breakout_index
@@ -88,6 +86,8 @@ from storestack.network.model import (
     prefixes_within,
     wan_queue_kbps,
 )
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
+from storestack.network.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.network.sla import (
     LOCAL_BREAKOUT_SEGMENTS,
     FleetClassPolicies,

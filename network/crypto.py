@@ -129,7 +129,7 @@ def fleet_crypto() -> CryptoPolicy:
 
 
 def in_range(setting: str, value: int, bounds: tuple[int, int]) -> int:
-    """`value`, or NetworkIntentError (a RenderError: the policy cannot be rendered there) naming
+    """`value`, or NetworkIntentError (a usage error: the policy cannot be rendered there) naming
     the device setting whose range (`bounds`, inclusive) it leaves."""
     low, high = bounds
     if not low <= value <= high:

@@ -12,7 +12,7 @@ from typing import Literal
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
-from storestack.devices.secrets import Secret
+from storestack.network.secrets import Secret
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]

@@ -55,6 +55,7 @@ from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import NetworkError
 from storestack.rollout.environment import (
     DEFAULT_STATE_DIR,
     ConnectionOptions,
@@ -330,7 +331,7 @@ def step_render(run: StoreRun) -> StepOutcome:
         outputs = env.outputs.mapping([run.store_id])
         # The hubs are rendered at the push step, once for the whole batch (push_batch_hubs).
         configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=[], reveal_secrets=True))
-    except (DevicesError, StackError) as exc:
+    except (DevicesError, NetworkError, StackError) as exc:
         raise StepFailed(f"render: {exc}") from None
     directory = run.config_dir
     if run.options.dry_run:
@@ -399,7 +400,7 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
                 env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True, core=env.outputs.core()
             )
         )
-    except (DevicesError, StackError) as exc:
+    except (DevicesError, NetworkError, StackError) as exc:
         return [
             DeviceResult.for_target(env.targets[hub], outcome="failed", stage="intended", error=f"render: {exc}")
             for hub in hubs

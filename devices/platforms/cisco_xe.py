@@ -25,10 +25,10 @@ from storestack.devices.platforms.base import (
     UnshownListing,
     days_hours_minutes,
 )
-from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
+from storestack.network.secrets import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

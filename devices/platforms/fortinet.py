@@ -16,7 +16,6 @@ from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
-    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
         StoreApplianceView,
         WanLinkView,
     )
+    from storestack.network.secrets import Secret
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):

@@ -22,7 +22,6 @@ from storestack.network.model import PrefixLimit
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
         TunnelView,
         WanLinkView,
     )
+    from storestack.network.secrets import Secret
 
 
 class HuaweiVrpPlatform(PlatformProfile):

@@ -11,10 +11,8 @@ from collections.abc import Mapping
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
-from storestack.devices.errors import RenderError, StackOutputsError
-from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.errors import RenderError
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
-from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
@@ -70,7 +68,7 @@ from storestack.devices.views.model import (
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import CLOUD_LONGEST_PREFIX, NetworkIntent
-from storestack.network.errors import NetworkIntentError
+from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
     HubIntent,
     ManagementAccess,
@@ -81,6 +79,8 @@ from storestack.network.model import (
     Tunnel,
     Zone,
 )
+from storestack.network.outputs import StoreCloudOutputs
+from storestack.network.secrets import Secret, resolve_secret_refs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders

@@ -9,7 +9,6 @@ from dataclasses import field
 
 from storestack.common.platforms import Platform
 from storestack.common.records import record
-from storestack.devices.secrets import Secret
 from storestack.devices.steering import (
     IOS_RETURN_NONE_SIGNAL,
     IOS_RETURN_NONE_TRACK,
@@ -35,6 +34,7 @@ from storestack.network.model import (
     share_kbps,
     usable_ntp_keys,
 )
+from storestack.network.secrets import Secret
 from storestack.network.sla import SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"

@@ -11,12 +11,12 @@ import pytest
 from testsupport.rendering import SHAPES, TEST_SECRETS, on_platform
 
 from storestack.devices.configdiff import redactor_for
-from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.services import GUEST_DNS, GUEST_LEASE, NTP_AUTH, services_check
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import SecretUnavailableError
 
 PLATFORMS = ("cisco_xe", "huawei_vrp", "fortinet", "frr")
 VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
