@@ -208,10 +208,11 @@ def policy_from_aws_options(options: dict[str, object]) -> CryptoPolicy:
         for prf in hashes
         for group in groups("phase1_dh_group_numbers")
     )
+    phase2_hashes: list[str | None] = [*names("phase2_integrity_algorithms", integrity)] or [None]
     esp = tuple(
         EspProposal(enc, None if "gcm" in enc else hash_, group)
         for enc in names("phase2_encryption_algorithms", encryption)
-        for hash_ in (names("phase2_integrity_algorithms", integrity) or [None])
+        for hash_ in phase2_hashes
         for group in groups("phase2_dh_group_numbers")
     )
     # AWS's lists are sets with no documented preference: AEAD suites first, as the fleet's.

@@ -311,12 +311,12 @@ def step_up(run: StoreRun) -> StepOutcome:
         raise StepFailed(f"pulumi {operation} {stack}: {exc}") from None
     if operation == "up":
         outputs = env.outputs.remember(run.store_id, result.values)
-        tunnels = f"{len(outputs.links)} hub tunnel(s), {len(outputs.aws_tunnels)} AWS tunnel(s)"
+        outputs_text = f"{len(outputs.links)} hub tunnel(s), {len(outputs.aws_tunnels)} AWS tunnel(s)"
     else:
-        tunnels = "outputs planned until the stack is up"
+        outputs_text = "outputs planned until the stack is up"
     changes = {k: v for k, v in result.changes.items() if k != "same"}
     return StepOutcome(
-        summary=f"pulumi {operation} {stack}: {_changes_text(changes)}; {tunnels}",
+        summary=f"pulumi {operation} {stack}: {_changes_text(changes)}; {outputs_text}",
         data={"mode": "live", "operation": operation, "changes": result.changes, "outputs": result.outputs},
     )
 

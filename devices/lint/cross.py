@@ -48,11 +48,17 @@ _AWS_INTEGRITY = {"SHA2-384": "sha384", "SHA2-256": "sha256", "SHA2-512": "sha51
 def aws_proposals() -> tuple[frozenset[IkeProposal], frozenset[EspProposal]]:
     """What the AWS VpnConnection tunnel options (built from the fleet policy) accept."""
     options = aws_tunnel_options()
+
+    def listed(key: str) -> list[str]:
+        values = options[key]
+        assert isinstance(values, list)
+        return [str(value) for value in values]
+
     ike = frozenset(
         IkeProposal(_AWS_ENCRYPTION[enc], _AWS_INTEGRITY[integ], int(group))
-        for enc in options["phase1_encryption_algorithms"]
-        for integ in options["phase1_integrity_algorithms"]
-        for group in options["phase1_dh_group_numbers"]
+        for enc in listed("phase1_encryption_algorithms")
+        for integ in listed("phase1_integrity_algorithms")
+        for group in listed("phase1_dh_group_numbers")
     )
     esp = frozenset(
         EspProposal(
@@ -60,9 +66,9 @@ def aws_proposals() -> tuple[frozenset[IkeProposal], frozenset[EspProposal]]:
             None if "GCM" in enc else _AWS_INTEGRITY[integ],
             int(group),
         )
-        for enc in options["phase2_encryption_algorithms"]
-        for integ in options["phase2_integrity_algorithms"]
-        for group in options["phase2_dh_group_numbers"]
+        for enc in listed("phase2_encryption_algorithms")
+        for integ in listed("phase2_integrity_algorithms")
+        for group in listed("phase2_dh_group_numbers")
     )
     return ike, esp
 
@@ -195,17 +201,17 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
             )
     if fact.selectors is not None:
-        wanted = (
+        wanted_selectors = (
             tuple(sorted(str(net) for net in tunnel.local_selectors)),
             tuple(sorted(str(net) for net in tunnel.peer_selectors)),
         )
-        if fact.selectors != wanted:
+        if fact.selectors != wanted_selectors:
             yield Finding(
                 fact.file,
                 fact.line,
                 TRAFFIC_SELECTORS,
                 f"tunnel {fact.name}: negotiates traffic selectors {_spelled(fact.selectors)}, the intent says "
-                f"{_spelled(wanted)}: a route-based far end proposes and accepts those only, so the child SA "
+                f"{_spelled(wanted_selectors)}: a route-based far end proposes and accepts those only, so the child SA "
                 "is refused or protects part of what is routed into the tunnel",
             )
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):

@@ -576,9 +576,9 @@ def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Findi
             yield Finding(where, line, NTP_AUTH, f"NTP server {address} is used without authentication")
         elif server_key != current:
             yield Finding(where, line, NTP_AUTH, f"NTP server {address} is asked with key {server_key}, not {current}")
-    for address in management.ntp_servers:
-        if str(address) not in seen:
-            yield Finding(where, 0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
+    for server in management.ntp_servers:
+        if str(server) not in seen:
+            yield Finding(where, 0, NTP_AUTH, f"NTP server {server} of the intent is not configured")
 
 
 # IOS-XE NTP access control (Basic System Management Command Reference, "ntp access-group": with
