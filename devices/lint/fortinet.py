@@ -303,6 +303,21 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def quoted_names(config: ConfigFile) -> Iterator[Finding]:
+    """Every name a setting refers to (interface, zone, address, service, phase 1 ...: a string or
+    a datasource, `set zone {string}`) is written in double quotes, as `show` prints it
+    (`set zone "overlay"`); unquoted, FortiOS takes it, but the line never reads back as rendered.
+    SD-WAN member numbers are integers, unquoted."""
+    if config.suffix:
+        return
+    for kind, name, line in references(parse(config.text)):
+        if kind != "sdwan-member" and line and f'"{name}"' not in config.lines[line - 1]:
+            yield config.finding(
+                line, "fortios-unquoted-name", f"{name} ({kind}) is not quoted, as FortiOS shows it"
+            )
+
+
+@register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
     if config.suffix:

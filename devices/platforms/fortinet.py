@@ -674,7 +674,7 @@ def sdwan_members(links: Sequence[WanLinkView]) -> list[str]:
             lines += [
                 f"        edit {tunnel.number}",
                 f"            set interface {quote(tunnel.ifname)}",
-                f"            set zone {zone}",
+                f"            set zone {quote(zone)}",
                 f"            set gateway {tunnel.inside_peer}",
                 f"            set comment {quote(link.description + ' to ' + tunnel.hub.hostname)}",
                 "        next",

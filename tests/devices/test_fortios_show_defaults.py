@@ -9,7 +9,7 @@ import pytest
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.lint import ConfigFile
-from storestack.devices.lint.fortinet import default_shown
+from storestack.devices.lint.fortinet import default_shown, quoted_names
 from storestack.devices.platforms.fortinet import SHOW_OMITS_DEFAULTS
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
@@ -54,3 +54,13 @@ def test_a_line_at_its_default_is_flagged(section: str, line: str) -> None:
 def test_every_default_names_a_setting_path() -> None:
     assert all(path and setting and value for path, setting, value in SHOW_OMITS_DEFAULTS)
 
+
+def test_every_name_a_setting_refers_to_is_quoted_as_show_prints_it() -> None:
+    # `show` prints a string or datasource value in double quotes: `set zone "overlay"` (CLI
+    # reference, config system sdwan / config members: `set zone {string}`).
+    configs = _configs(_fortios())
+    findings = [f"{c.name}:{f.line}: {f.message}" for c in configs for f in quoted_names(c)]
+    assert findings == []
+    members = [line.strip() for c in configs for line in c.lines if line.strip().startswith("set zone ")]
+    assert members
+    assert all(line.split(None, 2)[2].startswith('"') for line in members), members
