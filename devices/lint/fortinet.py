@@ -55,6 +55,7 @@ from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
     DOS_ANOMALY_THRESHOLDS,
     ECHO_ANOMALY,
+    SHOW_OMITS_DEFAULTS,
     STATIC_DISTANCE,
     dpd_retrycount,
     dpd_retryinterval,
@@ -302,6 +303,21 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def quoted_names(config: ConfigFile) -> Iterator[Finding]:
+    """Every name a setting refers to (interface, zone, address, service, phase 1 ...: a string or
+    a datasource, `set zone {string}`) is written in double quotes, as `show` prints it
+    (`set zone "overlay"`); unquoted, FortiOS takes it, but the line never reads back as rendered.
+    SD-WAN member numbers are integers, unquoted."""
+    if config.suffix:
+        return
+    for kind, name, line in references(parse(config.text)):
+        if kind != "sdwan-member" and line and f'"{name}"' not in config.lines[line - 1]:
+            yield config.finding(
+                line, "fortios-unquoted-name", f"{name} ({kind}) is not quoted, as FortiOS shows it"
+            )
+
+
+@register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
     if config.suffix:
@@ -464,7 +480,7 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
     denied: dict[tuple[str, ...], list[str]] = {}
     for policy in policies:
         sources = tuple(policy.get("srcintf"))
-        if policy.first("action") == "deny":
+        if (policy.first("action") or "deny") == "deny":  # FortiOS's default action
             denied.setdefault(sources, []).extend(
                 net for name in policy.get("dstaddr") for net in subnets.get(name, [])
             )
@@ -648,6 +664,12 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+# What a phase 1 holds where it sets nothing (`SHOW_OMITS_DEFAULTS`).
+_PHASE1_DEFAULTS = {
+    setting: value for path, setting, value in SHOW_OMITS_DEFAULTS if path == ("vpn ipsec phase1-interface",)
+}
+
+
 @register_rule(PLATFORM)
 def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     """Every phase 1 states the fleet policy's dead-peer detection (network/crypto.py): `dpd
@@ -661,12 +683,44 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
             ("dpd-retryinterval", str(dpd_retryinterval(None))),
             ("dpd-retrycount", str(dpd_retrycount(None))),
         ):
-            if entry.first(key) != policy:
+            if (entry.first(key) or _PHASE1_DEFAULTS.get(key)) != policy:
                 yield config.finding(
                     entry.line,
                     "fortios-ipsec-dpd",
                     f"phase 1 {entry.name} {key} {entry.first(key) or 'unset'}: the fleet policy's "
                     f"dead-peer detection gives {policy}",
+                )
+
+
+def _walk(
+    blocks: dict[str, Block], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Entry]]:
+    """Every entry and every block's own settings, with the `config` path that holds them."""
+    for name, block in blocks.items():
+        here = (*path, name)
+        for entry in (block.own, *block.entries):
+            yield here, entry
+            yield from _walk(entry.blocks, here)
+
+
+@register_rule(PLATFORM)
+def default_shown(config: ConfigFile) -> Iterator[Finding]:
+    """No line sets a value `show` leaves out, its default (`SHOW_OMITS_DEFAULTS`): the unit never
+    shows it back, so every push and every drift check would find it missing."""
+    if config.suffix:
+        return
+    defaults: dict[tuple[tuple[str, ...], str], str] = {
+        (path, setting): value for path, setting, value in SHOW_OMITS_DEFAULTS
+    }
+    for path, entry in _walk(parse(config.text)):
+        for setting, (values, line) in entry.settings.items():
+            default = defaults.get((path, setting))
+            if default is not None and values == default.split():
+                yield config.finding(
+                    line,
+                    "fortios-default-shown",
+                    f"{' / '.join(path)} {entry.name or ''}: set {setting} {default} is FortiOS's default, "
+                    "which `show` leaves out: the line would never read back",
                 )
 
 
@@ -1177,7 +1231,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
         for service in _nested(sdwan, "service")
         # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
         # class takes whole (IoT) on the wired tunnels, by no SLA.
-        if service.first("mode") != "manual"
+        if (service.first("mode") or "manual") != "manual"  # FortiOS's default mode
     ]
     return SteeringFacts(probes, policies)
 

@@ -813,9 +813,10 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
             bits = values.get("diffservcode", "")
             # the guarantee is in kbit/s of the smallest transport: its share is not checked here
             tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
-            facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+            high = values.get("priority", "high") == "high"  # FortiOS's default, which `show` leaves out
+            facts.queues.append((int(values["line"]), tag, dscp, high, None))
             ceiling = values.get("maximum-bandwidth", "0")
-            if values.get("priority") == "high" and (
+            if high and (
                 not ceiling.isdigit() or ceiling == "0" or int(ceiling) > int(values.get("guaranteed-bandwidth", "0") or 0)
             ):
                 facts.shapers.append((

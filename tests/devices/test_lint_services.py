@@ -372,7 +372,8 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "traffic behavior MARK-VOICE\n remark dscp ef\n" in vrp
     assert office.endswith(" classifier ANY behavior MARK-BUSINESS")
     forti = _store(fleet, "fortinet").text
-    assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
+    # strict priority: `priority high`, FortiOS's default, which the config leaves out
+    assert 'edit "QOS-VOICE"\n        set guaranteed-bandwidth ' in forti
     assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
     nft = _store(fleet, "frr").companions["nftables.conf"]
     assert 'udp dport { 5060, 16384-32767 } meta mark set 0x00005101 ip dscp set ef accept comment "voice"' in nft

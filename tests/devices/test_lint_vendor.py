@@ -1190,7 +1190,7 @@ def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> No
     assert "IOT-NET" in found[0].message and "overlay-cellular included" in found[0].message
     onto_lte = _broken_re(
         config,
-        r'(            set name "iot-wired"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
+        r'(            set name "iot-wired"\n(?:            .*\n)*?            set priority-members [\d ]+)',
         r"\1 2",
     )
     found = [f for f in _lint(onto_lte) if f.rule == "fortios-sdwan-zone-members"]

@@ -104,7 +104,8 @@ def test_ios_xe_hub_probes_its_stores_on_demand(fleet: Fleet) -> None:
 _STALE = {
     "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 on-demand\n", " dpd 10 3 on-demand\n"),
     "huawei_vrp": (huawei_vrp.ipsec_dpd, "vrp-ipsec-dpd", " dpd retransmit-interval 10\n", ""),
-    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retrycount 3\n", ""),
+    # (the policy's 3 retries are FortiOS's default, which the config leaves out)
+    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retryinterval 10\n", ""),
 }
 
 
