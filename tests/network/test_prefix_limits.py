@@ -84,8 +84,9 @@ def test_the_dc_core_sessions_carry_no_limit_and_the_hub_and_cloud_sessions_are_
     cloud = [s for s in sessions if s.kind in ("hub-aws", "hub-openstack")]
     hub = next(s for s in sessions if s.kind == "hub-hub")
     assert cloud and hub.prefix_limit is not None
-    # CLOUD-IN takes the cloud and desktop ranges le 24: 10.16.0.0/14 and 10.20.0.0/16
-    assert {s.prefix_limit.allowed for s in cloud if s.prefix_limit} == {2047 + 511}
+    # Each cloud site's filter takes its own slots le 24 (AWS eu-west-1 10.16.0.0/18 and
+    # 10.20.0.0/20, the OpenStack site 10.16.64.0/18 and 10.20.16.0/20), not the whole ranges.
+    assert {s.prefix_limit.allowed for s in cloud if s.prefix_limit} == {127 + 31}
     # the other hub passes on every store's routes and what its own cloud VPNs learn
     stores = sum(len(s.advertised_prefixes) + len(s.appliances) for s in sample if s.state != "decommissioned")
     assert hub.prefix_limit.allowed >= stores + 2047 + 511
