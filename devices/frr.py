@@ -69,7 +69,7 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
-from storestack.devices.views.model import QosClassView, shaped_kbps
+from storestack.devices.views.model import CloudFilter, QosClassView, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
 from storestack.network.secrets import Secret
@@ -1302,7 +1302,7 @@ class FrrHubLayout:
     neighbors: list[FrrHubNeighbor]  # in bgpd's order: grouped (by group, address), then the rest
     store_groups: list[FrrStoreGroup]  # by name
     to_stores: list[Net]  # summaries and every hub's loopback
-    cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
+    cloud_in: list[CloudFilter]  # what each cloud site's VPNs may teach (its own ranges, le 24)
     cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
     aggregates: list[str]
     hubs: list[Net]  # what the other hubs may teach and are taught (le 32): never HQ's routes
@@ -1408,11 +1408,12 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     ]
     neighbors += [
         FrrHubNeighbor(
-            t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT",
-            prefix_limit=view.cloud_session.prefix_limit if view.cloud_session else None,
+            t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, cloud_in.name, "CLOUD-OUT",
+            prefix_limit=cloud_in.prefix_limit,
         )
         for t in view.cloud_tunnels
         if t.inside_peer is not None
+        for cloud_in in [view.cloud_filter(t.inside_peer)]
     ]
     # bgpd lists neighbours in `peer_cmp` order: peer-group members first (by group name, then
     # address), then the others by address.
@@ -1440,7 +1441,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         beacon_condition=[Net.of(net) for net in beacon.summaries] if beacon else [],
         beacon_connected=[Net.of(net) for net in beacon.connected] if beacon else [],
         hub_stores=[Net.of(net) for net in beacon.stores] if beacon else [],
-        cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
+        cloud_in=view.cloud_filters,
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
         aggregates=sorted((net.cidr for net in aggregates), key=_table_key),
         hubs=[Net.of(net) for net in hub_session.accepts] if hub_session else [],

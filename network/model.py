@@ -154,6 +154,12 @@ def prefixes_within(net: ipaddress.IPv4Network, longest: int) -> int:
     return 2 ** (longest - net.prefixlen + 1) - 1
 
 
+# The longest prefix a hub takes from its cloud VPNs inside what they may teach (each cloud
+# site's CLOUD-IN-* filter's `le 24` on every hub platform): the bound of the cloud sessions'
+# prefix limits.
+CLOUD_LONGEST_PREFIX = 24
+
+
 @record
 class BgpSession:
     kind: SessionKind
@@ -348,6 +354,11 @@ class StoreIntent:
     guest_breakout: str | None  # the wired transport guest Wi-Fi leaves through, NATed
     lte_only: bool
     sla: StoreSlaPolicy  # SLA and application classes, each with its ordered paths
+    # What a store with AWS tunnels leaves to its routing table, never to an application's
+    # steering: the whole cloud range (ip_plan.cloud). Its AWS region's VPC comes over the AWS
+    # tunnels (the store-aws sessions' `accepts`), the rest of it through the hubs' cloud summary,
+    # which each platform ranks by the intent's path order. Empty on a store without them.
+    cloud_unsteered: tuple[ipaddress.IPv4Network, ...] = ()
 
     def tunnels_over(self, transport: str) -> tuple[Tunnel, ...]:
         return tuple(tunnel for tunnel in self.tunnels if tunnel.transport == transport)
@@ -363,15 +374,14 @@ class StoreIntent:
         say: that traffic would die there."""
         if not application.overlay:
             return ()
-        # What the store's own AWS tunnels teach (the cloud, on a store with them) never goes
-        # through the hubs: BGP prefers those routes and no steering takes that traffic.
-        direct = [prefix for s in self.sessions if s.kind == "store-aws" for prefix in s.accepts]
+        # The cloud on a store with AWS tunnels (`cloud_unsteered`) is left to the routing table:
+        # no steering takes that traffic.
         prefixes = {
             prefix
             for flow in self.flows
             if flow.source in application.segments and not flow.service.internet
             for prefix in flow.service.prefixes
-            if not any(prefix.subnet_of(cloud) for cloud in direct)
+            if not any(prefix.subnet_of(cloud) for cloud in self.cloud_unsteered)
         }
         return tuple(sorted(prefixes))
 

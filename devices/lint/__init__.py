@@ -39,7 +39,9 @@ The interface every platform's rule module uses:
   intent's `BgpSession.announces`) through the sender's outbound and the receiver's inbound
   filters; the `prefix-limit` check holds what each end announces under the other's limit; the
   `hub-store-default` check reads whether a hub sends each store link a default route, with its
-  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`).
+  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`); the
+  `cloud-routes` check passes each cloud BGP session's own site's ranges, and every range the
+  intent gives another owner, through its inbound filter.
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as

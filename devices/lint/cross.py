@@ -7,7 +7,8 @@ of a store-hub session announces against the other end's route filters and its o
 (`register_route_filters`), and against the other end's prefix limit (a store's AWS sessions:
 the limit the intent gives them, no lower than what the store's AWS filter passes); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
-hubs (`register_advertisements`)."""
+hubs (`register_advertisements`); and what each cloud BGP session takes in against the ranges
+the intent gives that cloud site and every other owner (`cloud-routes`)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _hub_summaries(config, intent)
             yield from _hub_stores_conditional(config, intent)
             yield from _hub_store_default(config, intent, filters)
+            yield from _cloud_routes(config, intent.hub(config.hostname).sessions, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -134,6 +136,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
         store = intent.store(config.store_id, config.hostname)
         end = ends.get(config.hostname)
         yield from _probes_answered(config, store.tunnels, mains, answers)
+        yield from _cloud_routes(config, store.sessions, intent, filters)
         for tunnel in store.tunnels:
             fact = end.facts.get(tunnel.id) if end else None
             if end is not None and fact is None:
@@ -386,6 +389,73 @@ def _hub_store_default(
                 f"{session.peer} ({neighbor}): the hub sends no default route even while it holds "
                 f"{store_default.condition} from {', '.join(store_default.sources)}: the store has no internet through it",
             )
+
+
+CLOUD_ROUTES = "cloud-routes"
+_CLOUD_SESSIONS = ("hub-aws", "hub-openstack", "store-aws")
+
+
+def foreign_prefixes(intent: NetworkIntent) -> dict[ipaddress.IPv4Network, str]:
+    """Every range the intent gives an owner, by range: each cloud site's (its workloads and
+    desktops slots, `NetworkIntent.cloud_site_ranges`), HQ's, the stores', the loopbacks', the
+    management ranges and the default route (the DC core's)."""
+    plan = intent.fleet.spec.ip_plan
+    owners: dict[ipaddress.IPv4Network, str] = {ipaddress.IPv4Network("0.0.0.0/0"): "the DC core (the default route)"}
+    for key, ranges in intent.cloud_site_ranges.items():
+        owners.update(dict.fromkeys(ranges, key))
+    owners.update(dict.fromkeys(plan.hq, "HQ"))
+    owners.update(dict.fromkeys(plan.management, "the management ranges"))
+    owners[plan.stores] = "the stores"
+    owners[plan.loopbacks] = "the appliances' loopbacks"
+    return owners
+
+
+def _cloud_routes(
+    config: ConfigFile, sessions: Sequence[BgpSession], intent: NetworkIntent, cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """Each cloud BGP session (a hub's to an AWS region or an OpenStack site, a store's to its AWS
+    region) takes in only what the intent gives that cloud site (`BgpSession.accepts`): its
+    inbound filter passes each of those ranges, and none the intent gives another owner (another
+    cloud site, HQ, the stores, the loopbacks, the management ranges, the default route). A
+    cloud whose announcement of another's range is taken draws that range's traffic from the
+    appliance (and, through a hub, from the stores and HQ) into itself."""
+    clouds = [s for s in sessions if s.kind in _CLOUD_SESSIONS]
+    filters = _filters_of(config, cache) if clouds else None
+    if filters is None:
+        return
+    owners = foreign_prefixes(intent)
+    for session in clouds:
+        neighbor = str(session.peer_address)
+        known = filters.neighbors.get(neighbor)
+        if known is None:
+            continue  # a neighbour this reader does not see: the tunnel checks report it
+        maps = known.get("in", ())
+        if any(
+            name not in filters.route_maps or any(n not in filters.prefix_lists for e in filters.route_maps[name] for n in e.lists)
+            for name in maps
+        ):
+            continue  # a filter this reader cannot follow
+        line = next((filters.route_maps[name][0].line for name in maps if filters.route_maps[name]), 0)
+        for net in session.accepts:
+            refused = filters.refusal(neighbor, "in", net)
+            if refused is not None:
+                yield config.finding(
+                    refused[0],
+                    CLOUD_ROUTES,
+                    f"{session.kind} session with {neighbor} ({session.peer}): the inbound filter refuses {net} "
+                    f"({refused[1]}), that cloud site's own range: nothing there is reachable through it",
+                )
+        for net, owner in owners.items():
+            if any(net.overlaps(own) for own in session.accepts):
+                continue
+            if filters.refusal(neighbor, "in", net) is None:
+                where = f"{filters.kind} {', '.join(maps)}" if maps else "no inbound filter"
+                yield config.finding(
+                    line,
+                    CLOUD_ROUTES,
+                    f"{session.kind} session with {neighbor} ({session.peer}): the inbound filter ({where}) passes "
+                    f"{net}, which the intent gives to {owner}: that cloud can draw its traffic",
+                )
 
 
 PREFIX_LIMIT = "prefix-limit"

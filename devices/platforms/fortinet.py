@@ -706,11 +706,11 @@ def prefix_lists(view: StoreApplianceView) -> list[str]:
         lines += _prefix_rule(number, net.address, net.netmask)
     lines += ["        end", "    next"]
     if view.aws_tunnels:
-        summary = view.cloud_summary
+        summary, aws = view.cloud_summary, view.aws_routes
         lines += [
             '    edit "AWS-ROUTES"',
             "        config rule",
-            *_prefix_rule(1, summary.address, summary.netmask, view.cloud_max_prefixlen),
+            *_prefix_rule(1, aws.address, aws.netmask, view.cloud_max_prefixlen),
             "        end",
             "    next",
             '    edit "HUB-CLOUD"',

@@ -832,10 +832,10 @@ def ip_prefixes(view: StoreApplianceView) -> list[str]:
         for position, net in enumerate(view.advertised, start=1)
     ]
     if view.aws_tunnels:
-        summary = view.cloud_summary
+        aws = view.aws_routes
         lines.append(
-            f"ip ip-prefix AWS-ROUTES index 5 permit {summary.address} {summary.prefixlen} "
-            f"greater-equal {summary.prefixlen} less-equal {view.cloud_max_prefixlen}"
+            f"ip ip-prefix AWS-ROUTES index 5 permit {aws.address} {aws.prefixlen} "
+            f"greater-equal {aws.prefixlen} less-equal {view.cloud_max_prefixlen}"
         )
     return lines
 

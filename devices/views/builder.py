@@ -67,9 +67,10 @@ from storestack.devices.views.model import (
     tunnel_bfd,
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
-from storestack.network.build import CLOUD_LONGEST_PREFIX, NetworkIntent
+from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
+    CLOUD_LONGEST_PREFIX,
     HubIntent,
     ManagementAccess,
     QosClass,
@@ -326,7 +327,12 @@ class ViewBuilder:
         aws = self._aws_tunnels(profile, intent, wan)
         aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
-        unsteered = [*(segment.net for segment in segments), loopback_net, *([self.cloud_summary] if aws else [])]
+        # What the store's AWS tunnels may teach: its store-aws sessions' (its region's workloads
+        # range); the cloud summary on a store without them (no AWS filter renders).
+        aws_routes = next(
+            (Net.of(s.accepts[0]) for s in intent.sessions if s.kind == "store-aws" and s.accepts), self.cloud_summary
+        )
+        unsteered = [*(segment.net for segment in segments), loopback_net, *(Net.of(n) for n in intent.cloud_unsteered)]
         steering = (
             self._steering(
                 profile.sla_steering,
@@ -369,6 +375,7 @@ class ViewBuilder:
             hub_routes=self.hub_routes,
             accept_default=True,
             cloud_summary=self.cloud_summary,
+            aws_routes=aws_routes,
             cloud_max_prefixlen=CLOUD_LONGEST_PREFIX,
             unsteered=unsteered,
             hq_networks=self.hq_networks,
