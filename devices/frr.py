@@ -34,7 +34,9 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and `ip route replace default via <lease's router> dev
 <link> table <table>` (`default dev <link>` on a point-to-point link without one: the tunnels'
-far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`.
+far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`;
+staticd's `unreachable` default stays behind that route (zebra prefers the kernel's and puts its
+own back once the hook removes the lease's), so without a lease the link sends nothing.
 
 **The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):

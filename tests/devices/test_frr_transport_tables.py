@@ -123,3 +123,24 @@ def test_a_ping_from_the_internet_is_answered_by_the_link_it_came_in_on(store: S
     assert link.gateway is not None
     on_link = store.route_from(address, link.gateway)
     assert f"dev {ifname} table {link.table}" in on_link and " via " not in on_link, on_link
+
+
+def test_a_carrier_assigned_transport_without_its_lease_sends_nothing_into_a_tunnel(store: Store) -> None:
+    """The LTE link's lease hook routes the link's table (`ip rule from <lease> lookup <table>`,
+    `ip route replace default via <router> dev <link> table <table>`); when the lease goes and the
+    hook takes its default away, the link's IKE/ESP is refused, not sent through the fiber's tunnel."""
+    link = next(link for link in store.view.wan if link.address is None)
+    far_end = next(t.peer_outside for t in store.view.tunnels if t.link == link.name)
+    lease, router = "100.80.0.2", "100.80.0.1"
+    store.ip("addr", "add", f"{lease}/30", "dev", link.ifname)
+    store.ip("rule", "add", "from", lease, "lookup", str(link.table), "pref", "1010")
+    store.ip("route", "replace", "default", "via", router, "dev", link.ifname, "table", str(link.table))
+    _wait(lambda: f"dev {link.ifname}" in store.route_from(lease, far_end), "the lease's route")
+
+    store.ip("route", "del", "default", "via", router, "dev", link.ifname, "table", str(link.table))
+    # zebra took its `unreachable` default out of the kernel while the lease's route was there,
+    # and puts it back now that the lease's route is gone.
+    _wait(lambda: "No route to host" in store.route_from(lease, far_end), "the LTE table's unreachable default")
+    time.sleep(1)
+    answer = store.route_from(lease, far_end)
+    assert OVERLAY not in answer and "No route to host" in answer, answer
