@@ -9,8 +9,9 @@ interface-mode phase 2 and AWS Site-to-Site VPN negotiate, so every platform and
 interoperate with it. FRR puts the /31 on the XFRM interface; BGP and BFD run only to the far
 end's inside address, so they never leave a tunnel. Each tunnel's IKE/ESP packets are sourced
 from its transport's address and policy-routed (`ip rule from <address> lookup <table>`) through
-that transport's own table, which holds the pinned /32 to the far end: the backup tunnel never
-rides the primary link or another tunnel.
+that transport's own table, which holds the pinned /32 to the far end and ends in an
+`unreachable` default (`transport_table_routes`): the backup tunnel never rides the primary link
+or another tunnel, not even while its own link is down.
 
 On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files land as:
 `<host>.swanctl.conf` -> /etc/swanctl/swanctl.conf, `<host>.strongswan.conf` ->
@@ -33,7 +34,9 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and `ip route replace default via <lease's router> dev
 <link> table <table>` (`default dev <link>` on a point-to-point link without one: the tunnels'
-far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`.
+far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`;
+staticd's `unreachable` default stays behind that route (zebra prefers the kernel's and puts its
+own back once the hook removes the lease's), so without a lease the link sends nothing.
 
 **The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
@@ -912,6 +915,35 @@ def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
     return _in_staticd_order([(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes])
 
 
+# The distance of a transport table's last resort (`transport_table_routes`): below every path
+# that can carry the transport's packets, a lease's kernel route (distance 0) included.
+TRANSPORT_UNREACHABLE_DISTANCE = 254
+
+
+def transport_table_routes(view: StoreApplianceView) -> list[tuple[str, str]]:
+    """What a transport's own table holds besides its pinned far ends, as staticd (prefix, rest).
+
+    Everything sourced from a transport's address (its tunnels' IKE/ESP, the replies to echo
+    requests from the internet the store answers, `ManagementAccess.icmp_requests_pps`, ICMP errors
+    about packets that came in on it) looks up that table only (`store_policy_rules`), and leaves by
+    that transport or not at all:
+    - its subnet on the link and a default via its gateway, for a static link (a carrier-assigned
+      one's lease hook routes the table's default itself): on-link neighbours stay on-link, and a
+      reply goes back the way its request came, never into the overlay's default;
+    - an `unreachable` default below them: when the link loses carrier zebra withdraws its routes,
+      and without it the transport's packets would fall through to the main table and ride BGP's
+      default through a surviving tunnel (ESP in ESP, which the hub drops, and DPD and the SLA
+      probes would measure the wrong path). The breakout link's default is also guest Wi-Fi's."""
+    routes: list[tuple[str, str]] = []
+    for link in view.wan:
+        if link.gateway and link.address is not None:
+            if link.address.prefixlen < 32:
+                routes.append((link.address.network.cidr, f"{link.ifname} table {link.table}"))
+            routes.append(("0.0.0.0/0", f"{link.gateway} {link.ifname} table {link.table}"))
+        routes.append(("0.0.0.0/0", f"reject {TRANSPORT_UNREACHABLE_DISTANCE} table {link.table}"))
+    return routes
+
+
 def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     routes: list[tuple[str, str]] = []
     # Anchor routes: the store's segments stay in BGP even while a LAN port is down (or absent,
@@ -928,9 +960,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     for address, link in far_ends:
         if link.gateway:
             routes.append((f"{address}/32", f"{link.gateway} {link.ifname} table {link.table}"))
-    if view.breakout is not None and view.breakout.gateway:
-        # Guest Wi-Fi's own default route, in the breakout link's table only.
-        routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
+    routes.extend(transport_table_routes(view))
 
     interfaces = [FrrInterface(view.lan_trunk, "LAN trunk", [])]
     interfaces += [FrrInterface(seg.ifname, seg.description, [seg.gateway.cidr]) for seg in view.segments]

@@ -248,14 +248,22 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
 def underlay_next_hops(config: ConfigFile) -> Iterator[Finding]:
     """Every route through a transport (a WAN link a tunnel rides, `link add … dev <link>` in the
     routing file) names its next hop: `ip route P <ifname>` alone has the kernel resolve P on the
-    link itself (ARP), which a far end beyond the ISP's router never answers."""
+    link itself (ARP), which a far end beyond the ISP's router never answers. The one such route
+    a transport's table takes is the link's own subnet (`transport_table_routes`): its neighbours
+    are on the link."""
     if config.suffix:
         return
     routing = config.companions.get("routing", "")
     transports = set(re.findall(r"^link add \S+ type xfrm dev (\S+) ", routing, re.M))
+    on_link = {(name, str(a.network)) for name, addresses in _interfaces(config).items() for a in addresses}
     for number, line in enumerate(config.lines, start=1):
         words = line.split()
-        if words[:2] == ["ip", "route"] and len(words) > 3 and words[3] in transports:
+        if (
+            words[:2] == ["ip", "route"]
+            and len(words) > 3
+            and words[3] in transports
+            and (words[3], words[2]) not in on_link
+        ):
             yield config.finding(
                 number, "underlay-next-hop", f"{line}: no next hop on transport {words[3]} (the kernel would ARP for {words[2]})"
             )

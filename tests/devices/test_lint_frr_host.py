@@ -76,6 +76,13 @@ def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Flee
     assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
 
 
+def test_a_transports_own_subnet_on_its_link_is_no_missing_next_hop(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The transport table's route to the link's own subnet (its neighbours answer ARP there)."""
+    store = next(f for f in rendered if f.name == f"{STORE}.cfg")
+    assert any(re.fullmatch(r"ip route \S+/30 wan1 table 101", line) for line in store.lines)
+    assert rule_findings(fleet, rendered, "underlay-next-hop") == []
+
+
 def test_no_far_end_is_pinned_on_a_carrier_assigned_link(rendered: list[ConfigFile]) -> None:
     """A DHCP or cellular link's router is the lease's: its lease hook routes the link's table,
     and the rendered config pins no far end there (staticd cannot follow the lease)."""
