@@ -23,6 +23,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     UnshownListing,
+    WipedBy,
     days_hours_minutes,
 )
 from storestack.devices.secrets import Secret
@@ -241,6 +242,13 @@ PREFIX_LISTS = NamedObjects(
     named_by=(r"^match ip address prefix-list (\S+)$", r"^neighbor \S+ prefix-list (\S+) (?:in|out)$"),
 )
 
+# An interface moved into, out of or between VRFs loses its IPv4 and IPv6 addresses: IOS removes
+# them when `vrf forwarding` is entered or removed (IOS behaviour we have not found in a command
+# reference; re-sending an address the interface still holds changes nothing). hier_config sends
+# only the `vrf forwarding` change, the address lines being the same on both sides, so the
+# interface would be left with no address: they are sent again after it (`WipedBy`).
+VRF_FORWARDING_WIPES = WipedBy(trigger=r"^vrf forwarding \S+$", wiped=r"^(?:ip address|ipv6 address)\b")
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -279,6 +287,9 @@ DRIVER = PlatformDriver(
     unshown_lines=(r"^snmp-server user ",),
     # `show snmp user` lists each user by name ("User name: NAME", genieparser's ShowSnmpUser).
     unshown_listing=UnshownListing(command="show snmp user", listed=r"^User name: (\S+)", key=r"^snmp-server user (\S+)"),
+    # Entering or removing `vrf forwarding` on an interface removes its IP addresses (IOS
+    # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
+    wiped_by=(VRF_FORWARDING_WIPES,),
     named_objects=(
         TRACKS,
         IP_SLA_OPERATIONS,

@@ -111,3 +111,19 @@ def test_a_removed_route_map_goes_after_the_bgp_neighbour_stops_naming_it() -> N
         "no neighbor 100.64.0.4 advertise-map RETURN-ADVERTISE exist-map RETURN-VIA-1",
         "no route-map RETURN-ADVERTISE permit 10",
     )
+
+
+def test_an_interface_moved_to_another_vrf_gets_its_address_again() -> None:
+    """IOS removes an interface's IP addresses when `vrf forwarding` is entered or removed: the
+    unchanged `ip address` goes again after the VRF change, or the uplink is left without one."""
+    intended = GOLDEN.replace(" vrf forwarding INET-lte1\n", " vrf forwarding INET-wan1\n")
+    sent = _sent(GOLDEN, intended)
+    _in_order(sent, "no vrf forwarding INET-lte1", "vrf forwarding INET-wan1", "ip address dhcp")
+    back = [line.strip() for line in compute_diff(GOLDEN, intended, "cisco_xe").rollback]
+    _in_order(back, "vrf forwarding INET-lte1", "ip address dhcp")
+
+
+def test_an_interface_taken_out_of_its_vrf_gets_its_address_again() -> None:
+    intended = GOLDEN.replace(" vrf forwarding INET-wan1\n", "")
+    sent = _sent(GOLDEN, intended)
+    _in_order(sent, "no vrf forwarding INET-wan1", "ip address 198.51.100.6 255.255.255.252")
