@@ -23,6 +23,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     UnshownListing,
+    WipedBy,
     days_hours_minutes,
 )
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
@@ -187,6 +188,67 @@ ACCESS_LISTS = NamedObjects(
     ),
 )
 
+# The IPsec chain of a tunnel, the security zones and the VRFs, and the lines that name one: a
+# tunnel's `tunnel protection ipsec profile P` names an IPsec profile, whose `set ikev2-profile`
+# and `set transform-set` name an IKEv2 profile and a transform-set; the IKEv2 profile's
+# `keyring local K` names a keyring, an IKEv2 policy's `proposal X` a proposal; an interface's
+# `zone-member security Z` and a zone-pair's `source`/`destination` name zones; an interface's
+# `vrf forwarding V`, a tunnel's `tunnel vrf V`, an IKEv2 profile's `match fvrf V`, a static
+# route's `ip route vrf V` and BGP's `address-family ipv4 vrf V` name a VRF. Each is defined
+# before what names it and deleted after the lines that name it stop doing so. A
+# `set transform-set` naming several transform-sets orders only around the first.
+IKEV2_KEYRINGS = NamedObjects(defined_by=r"^crypto ikev2 keyring (\S+)$", named_by=(r"^keyring local (\S+)$",))
+IKEV2_PROPOSALS = NamedObjects(defined_by=r"^crypto ikev2 proposal (\S+)$", named_by=(r"^proposal (\S+)$",))
+IKEV2_PROFILES = NamedObjects(defined_by=r"^crypto ikev2 profile (\S+)$", named_by=(r"^set ikev2-profile (\S+)$",))
+TRANSFORM_SETS = NamedObjects(defined_by=r"^crypto ipsec transform-set (\S+) ", named_by=(r"^set transform-set (\S+)",))
+IPSEC_PROFILES = NamedObjects(
+    defined_by=r"^crypto ipsec profile (\S+)$", named_by=(r"^tunnel protection ipsec profile (\S+)",)
+)
+ZONES = NamedObjects(
+    defined_by=r"^zone security (\S+)$",
+    named_by=(
+        r"^zone-member security (\S+)$",
+        r"^zone-pair security \S+ source (\S+) ",
+        r"^zone-pair security \S+ source \S+ destination (\S+)$",
+    ),
+)
+VRFS = NamedObjects(
+    defined_by=r"^vrf definition (\S+)$",
+    named_by=(
+        r"^vrf forwarding (\S+)$",
+        r"^tunnel vrf (\S+)$",
+        r"^match fvrf (\S+)$",
+        r"^ip route vrf (\S+) ",
+        r"^address-family ipv4 vrf (\S+)$",
+    ),
+)
+# Route-maps and prefix-lists, each defined by one or more entries (`route-map R permit 10`,
+# `ip prefix-list L seq 5 ...`): a BGP neighbour's `route-map R in|out`, `advertise-map R
+# exist-map R2` / `non-exist-map R2`, an interface's `ip policy route-map R`, and a route-map's
+# `match ip address prefix-list L` name them. IOS takes a name no entry defines yet, but a
+# neighbour whose route-map is gone filters as if it denied everything, so the naming line goes
+# first when one is removed.
+ROUTE_MAPS = NamedObjects(
+    defined_by=r"^route-map (\S+) (?:permit|deny) \d+$",
+    named_by=(
+        r"^neighbor \S+ route-map (\S+) (?:in|out)$",
+        r"^neighbor \S+ advertise-map (\S+) ",
+        r"^neighbor \S+ advertise-map \S+ (?:non-)?exist-map (\S+)$",
+        r"^ip policy route-map (\S+)$",
+    ),
+)
+PREFIX_LISTS = NamedObjects(
+    defined_by=r"^ip prefix-list (\S+) seq \d+ ",
+    named_by=(r"^match ip address prefix-list (\S+)$", r"^neighbor \S+ prefix-list (\S+) (?:in|out)$"),
+)
+
+# An interface moved into, out of or between VRFs loses its IPv4 and IPv6 addresses: IOS removes
+# them when `vrf forwarding` is entered or removed (IOS behaviour we have not found in a command
+# reference; re-sending an address the interface still holds changes nothing). hier_config sends
+# only the `vrf forwarding` change, the address lines being the same on both sides, so the
+# interface would be left with no address: they are sent again after it (`WipedBy`).
+VRF_FORWARDING_WIPES = WipedBy(trigger=r"^vrf forwarding \S+$", wiped=r"^(?:ip address|ipv6 address)\b")
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -225,7 +287,25 @@ DRIVER = PlatformDriver(
     unshown_lines=(r"^snmp-server user ",),
     # `show snmp user` lists each user by name ("User name: NAME", genieparser's ShowSnmpUser).
     unshown_listing=UnshownListing(command="show snmp user", listed=r"^User name: (\S+)", key=r"^snmp-server user (\S+)"),
-    named_objects=(TRACKS, IP_SLA_OPERATIONS, POLICY_MAPS, CLASS_MAPS, ACCESS_LISTS),
+    # Entering or removing `vrf forwarding` on an interface removes its IP addresses (IOS
+    # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
+    wiped_by=(VRF_FORWARDING_WIPES,),
+    named_objects=(
+        TRACKS,
+        IP_SLA_OPERATIONS,
+        POLICY_MAPS,
+        CLASS_MAPS,
+        ACCESS_LISTS,
+        IKEV2_KEYRINGS,
+        IKEV2_PROPOSALS,
+        IKEV2_PROFILES,
+        TRANSFORM_SETS,
+        IPSEC_PROFILES,
+        ZONES,
+        VRFS,
+        ROUTE_MAPS,
+        PREFIX_LISTS,
+    ),
 )
 
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per

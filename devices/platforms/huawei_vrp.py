@@ -11,6 +11,7 @@ from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
     CommitConfirm,
+    NamedObjects,
     PlatformDriver,
     PlatformProfile,
     StoppedWhileChanged,
@@ -62,6 +63,30 @@ class HuaweiVrpPlatform(PlatformProfile):
 # after its changes. It is never deleted: every traffic behavior's `redirect ip-nexthop ...
 # track-nqa` keeps naming a test that exists throughout the push.
 NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo start", start=r"^start ")
+
+# The IPsec chain of a tunnel, the security zones and the VPN instances, and the lines that name
+# one: an IKE peer's `ike-proposal N` names an IKE proposal, an IPsec profile's `ike-peer P` and
+# `proposal X` an IKE peer and an IPsec proposal, a tunnel interface's `ipsec profile X` the
+# profile; an interface's `zone Z` a zone; an interface's `ip binding vpn-instance V`, an IKE
+# peer's `remote-address vpn-instance V ...` and a tunnel's `destination vpn-instance V ...` a
+# VPN instance. Each is defined before what names it and deleted after the lines that name it
+# stop doing so (configdiff's `send_ordered`). An interface's `ipsec profile X` is the text of
+# the profile's own defining line: only a top-level line defines one.
+VRP_NAMED_OBJECTS = (
+    NamedObjects(defined_by=r"^ike proposal (\d+)$", named_by=(r"^ike-proposal (\d+)$",)),
+    NamedObjects(defined_by=r"^ipsec proposal (\S+)$", named_by=(r"^proposal (\S+)$",)),
+    NamedObjects(defined_by=r"^ike peer (\S+)$", named_by=(r"^ike-peer (\S+)$",)),
+    NamedObjects(defined_by=r"^ipsec profile (\S+)$", named_by=(r"^ipsec profile (\S+)$",)),
+    NamedObjects(defined_by=r"^firewall zone (\S+)$", named_by=(r"^zone (\S+)$",)),
+    NamedObjects(
+        defined_by=r"^ip vpn-instance (\S+)$",
+        named_by=(
+            r"^ip binding vpn-instance (\S+)$",
+            r"^remote-address vpn-instance (\S+) ",
+            r"^destination vpn-instance (\S+) ",
+        ),
+    ),
+)
 
 VRP_SECRET_PATTERNS = (
     r"(\bcipher\s+)\S+",
@@ -117,6 +142,7 @@ DRIVER = PlatformDriver(
     save_success=r"successfully|Save the configuration successfully",
     keep_sections=("interface ",),
     stopped_while_changed=(NQA_TESTS,),
+    named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
     secret_patterns=VRP_SECRET_PATTERNS,

@@ -226,3 +226,10 @@ def config_without(config: str, pattern: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept) + "\n"
+
+
+def assert_sent_in_order(sent: list[str], *lines: str) -> None:
+    """Every one of `lines` is in `sent` (a remediation's stripped lines), in this order (each
+    at its first occurrence)."""
+    assert all(line in sent for line in lines), [line for line in lines if line not in sent]
+    assert [sent.index(line) for line in lines] == sorted(sent.index(line) for line in lines), sent
