@@ -26,6 +26,7 @@ from storestack.common.errors import (
     DeviceFamily,
     InventoryFamily,
     LabFamily,
+    NetworkFamily,
     RolloutFamily,
     StackFamily,
     StorestackError,
@@ -42,6 +43,7 @@ EXIT_USAGE = 2
 EXIT_CODES: dict[type[StorestackError], int] = {
     UsageError: EXIT_USAGE,
     InventoryFamily: EXIT_FAILED,
+    NetworkFamily: EXIT_FAILED,
     StackFamily: EXIT_FAILED,
     DeviceFamily: EXIT_FAILED,
     LabFamily: EXIT_FAILED,

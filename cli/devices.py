@@ -17,15 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
-from storestack.devices.errors import StackOutputsError
-from storestack.devices.outputs import (
+from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
+from storestack.inventory import Fleet
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import (
     CoreCloudOutputs,
     StoreCloudOutputs,
     load_stack_outputs,
     read_outputs_document,
 )
-from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
-from storestack.inventory import Fleet
 from storestack.stacks.device_bridge import outputs_from_core_stack
 
 DEFAULT_OUT = Path("configs-out")

@@ -34,7 +34,7 @@ from storestack.cli.common import (
 )
 from storestack.common.platforms import PLATFORM_NAMES
 from storestack.devices.backups import BackupStore
-from storestack.devices.errors import PushConfigError, RenderError
+from storestack.devices.errors import PushConfigError
 from storestack.devices.fleet_targets import fleet_secret_values, targets_from_fleet
 from storestack.devices.intended import (
     IntendedConfigDirectory,
@@ -43,7 +43,6 @@ from storestack.devices.intended import (
     rendered_intended_configs,
 )
 from storestack.devices.journal import DEFAULT_RUNS_DIR, last_push_run, unfinished_names
-from storestack.devices.outputs import load_stack_outputs
 from storestack.devices.push import PushOptions, checked_confirm_timeout
 from storestack.devices.report import DeviceResult, RunReport
 from storestack.devices.runner import (
@@ -57,6 +56,8 @@ from storestack.devices.runner import (
 from storestack.devices.session import SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import Fleet, InventoryError, load_fleet
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import load_stack_outputs
 
 _OUTCOME_STYLE = {
     "changed": "green",
@@ -159,7 +160,7 @@ def _intended_source(
     if outputs_path is not None:
         try:
             outputs = load_stack_outputs(outputs_path)
-        except RenderError as exc:
+        except StackOutputsError as exc:
             raise PushConfigError(str(exc)) from None
     # Without outputs (a lab included) the network intent's planned values are rendered: the
     # same ones `rollout --lab` and `drift` use, so the three agree.

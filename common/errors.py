@@ -2,9 +2,9 @@
 
 Two questions about an error, answered by two kinds of base class:
 
-- Which concern raised it? One family per concern: `InventoryFamily`, `StackFamily`,
-  `DeviceFamily`, `LabFamily`, `RolloutFamily`, and `CommonFamily` for the shared primitives
-  (run journals). Each concern's own root (`InventoryError`, `StackError`, `DevicesError`,
+- Which concern raised it? One family per concern: `InventoryFamily`, `NetworkFamily`,
+  `StackFamily`, `DeviceFamily`, `LabFamily`, `RolloutFamily`, and `CommonFamily` for the shared primitives
+  (run journals). Each concern's own root (`InventoryError`, `NetworkError`, `StackError`, `DevicesError`,
   `LabError`, `RolloutError` …) derives from its family, so `except LabFamily` handles every
   lab error and `except StorestackError` every error of the tool.
 - Was the request itself wrong? `UsageError` marks errors where nothing ran because the input
@@ -35,6 +35,11 @@ class InventoryFamily(StorestackError):
     """Errors of `storestack.inventory`: invalid inventories, IPAM, lookups, generation."""
 
 
+class NetworkFamily(StorestackError):
+    """Errors of `storestack.network`: a fleet, its stack outputs or its secrets that cannot be
+    built into a consistent network intent."""
+
+
 class StackFamily(StorestackError):
     """Errors of `storestack.stacks` and the Pulumi components it deploys."""
 
@@ -54,6 +59,7 @@ class RolloutFamily(StorestackError):
 FAMILIES: tuple[type[StorestackError], ...] = (
     CommonFamily,
     InventoryFamily,
+    NetworkFamily,
     StackFamily,
     DeviceFamily,
     LabFamily,

@@ -18,7 +18,7 @@ from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
-from storestack.devices.platforms.base import NamedObjects, StoppedWhileChanged
+from storestack.devices.platforms.base import NamedObjects, StoppedWhileChanged, WipedBy
 from storestack.devices.secret_ledger import HeldSecrets
 from storestack.devices.secrets import secret_spellings
 
@@ -301,6 +301,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     (`_around_named_objects`)."""
     if driver.stopped_while_changed:
         delta = _stopped_while_changed(delta, before, after, driver.stopped_while_changed)
+    if driver.wiped_by:
+        delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
             return _around_named_objects(delta, before, after, driver.named_objects)
@@ -397,6 +399,33 @@ def _stopped_while_changed(
             if start.search(child.text) and child.text not in sent:
                 block.add_deep_copy_of(child)
     return stopped
+
+
+def _wiped_sent_again(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[WipedBy, ...]) -> HConfig:
+    """`delta` with, in each top-level block both `before` and `after` hold whose changes add or
+    delete a line matching a kind's `trigger`, every line of `after`'s block matching its
+    `wiped` sent again after those changes (unless they send it already). Other blocks as they
+    are."""
+    negation = delta.driver.negation_prefix
+
+    def wiping(node: HConfigChild) -> list[WipedBy]:
+        texts = [child.text.removeprefix(negation) for child in node.children]
+        return [kind for kind in kinds if any(re.search(kind.trigger, text) for text in texts)]
+
+    if not any(wiping(node) for node in delta.children):
+        return delta
+    resent = get_hconfig(delta.driver)
+    for node in delta.children:
+        block = resent.add_deep_copy_of(node)
+        new = after.get_child(equals=node.text)
+        if before.get_child(equals=node.text) is None or new is None:
+            continue
+        for kind in wiping(node):
+            sent = {child.text for child in block.children}
+            for child in new.children:
+                if re.search(kind.wiped, child.text) and child.text not in sent:
+                    block.add_deep_copy_of(child)
+    return resent
 
 
 _Name = tuple[int, str]  # (the index of a kind of `NamedObjects`, an object's name)

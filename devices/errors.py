@@ -21,14 +21,6 @@ class RenderError(DevicesError, UsageError):
     """An intended config could not be rendered (bad input, missing secret, template fault)."""
 
 
-class StackOutputsError(RenderError):
-    """Stack outputs are unreadable, malformed or do not match the inventory."""
-
-
-class SecretUnavailableError(RenderError):
-    """A secret needed for a push file is not set or not acceptable for a device CLI."""
-
-
 # ---------------------------------------------------------------- push
 
 Stage = Literal[

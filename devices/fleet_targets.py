@@ -6,9 +6,9 @@ the host-key fingerprints the inventory records, with credentials from the envir
 
 from __future__ import annotations
 
-from storestack.devices.secrets import resolve_secret_refs
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget, CredentialsRef
 from storestack.inventory import Fleet
+from storestack.network.secrets import resolve_secret_refs
 
 
 def targets_from_fleet(fleet: Fleet, *, credentials: CredentialsRef | None = None) -> ApplianceInventory:

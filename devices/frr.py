@@ -9,8 +9,9 @@ interface-mode phase 2 and AWS Site-to-Site VPN negotiate, so every platform and
 interoperate with it. FRR puts the /31 on the XFRM interface; BGP and BFD run only to the far
 end's inside address, so they never leave a tunnel. Each tunnel's IKE/ESP packets are sourced
 from its transport's address and policy-routed (`ip rule from <address> lookup <table>`) through
-that transport's own table, which holds the pinned /32 to the far end: the backup tunnel never
-rides the primary link or another tunnel.
+that transport's own table, which holds the pinned /32 to the far end and ends in an
+`unreachable` default (`transport_table_routes`): the backup tunnel never rides the primary link
+or another tunnel, not even while its own link is down.
 
 On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files land as:
 `<host>.swanctl.conf` -> /etc/swanctl/swanctl.conf, `<host>.strongswan.conf` ->
@@ -23,6 +24,8 @@ their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.
 (root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
 `<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
 which puts the loopback it listens on in place, and again when it could not),
+`<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`: the kernel's and
+Debian 12's default is 0 and zebra leaves it so; systemd-sysctl at boot, `sysctl -p` on a push),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
 inventory gives its uplink rate; it replaces the roots, so it loads again as is, and a PPP/DHCP
@@ -31,7 +34,9 @@ carrier-assigned (DHCP/modem) transport's lease hook writes `local_addrs = <leas
 `transport/<link>.conf` beside swanctl.conf (the connection includes it), adds
 `ip rule from <lease> lookup <table>` and `ip route replace default via <lease's router> dev
 <link> table <table>` (`default dev <link>` on a point-to-point link without one: the tunnels'
-far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`.
+far ends and, on the guest breakout link, guest Wi-Fi) and reloads with `swanctl --load-conns`;
+staticd's `unreachable` default stays behind that route (zebra prefers the kernel's and puts its
+own back once the hook removes the lease's), so without a lease the link sends nothing.
 
 **The lab** has no kernel ESP and no XFRM interfaces. It runs the rendered files in one charon
 per appliance (kernel-libipsec) and adapts only what that forces (`storestack.lab.rendered`):
@@ -53,7 +58,7 @@ from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.platforms import get_platform
-from storestack.devices.secrets import Secret, hex_secret
+from storestack.devices.secrets import hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
     BfdProfile,
@@ -68,9 +73,10 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
-from storestack.devices.views.model import AclRule, QosClassView, cloud_rules, shaped_kbps
+from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
+from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
     RETURN_MARK_BASE,
@@ -95,7 +101,7 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
-    prefix_limit: PrefixLimit | None = None  # the hub tunnels' (`BgpSession.prefix_limit`)
+    prefix_limit: PrefixLimit | None = None  # the session's (`BgpSession.prefix_limit`)
 
 
 # A BFD-tracked session goes down with its path; bgpd then waits the ConnectRetry time (FRR:
@@ -991,6 +997,35 @@ def _sorted_routes(routes: list[tuple[str, str]]) -> list[str]:
     return _in_staticd_order([(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes])
 
 
+# The distance of a transport table's last resort (`transport_table_routes`): below every path
+# that can carry the transport's packets, a lease's kernel route (distance 0) included.
+TRANSPORT_UNREACHABLE_DISTANCE = 254
+
+
+def transport_table_routes(view: StoreApplianceView) -> list[tuple[str, str]]:
+    """What a transport's own table holds besides its pinned far ends, as staticd (prefix, rest).
+
+    Everything sourced from a transport's address (its tunnels' IKE/ESP, the replies to echo
+    requests from the internet the store answers, `ManagementAccess.icmp_requests_pps`, ICMP errors
+    about packets that came in on it) looks up that table only (`store_policy_rules`), and leaves by
+    that transport or not at all:
+    - its subnet on the link and a default via its gateway, for a static link (a carrier-assigned
+      one's lease hook routes the table's default itself): on-link neighbours stay on-link, and a
+      reply goes back the way its request came, never into the overlay's default;
+    - an `unreachable` default below them: when the link loses carrier zebra withdraws its routes,
+      and without it the transport's packets would fall through to the main table and ride BGP's
+      default through a surviving tunnel (ESP in ESP, which the hub drops, and DPD and the SLA
+      probes would measure the wrong path). The breakout link's default is also guest Wi-Fi's."""
+    routes: list[tuple[str, str]] = []
+    for link in view.wan:
+        if link.gateway and link.address is not None:
+            if link.address.prefixlen < 32:
+                routes.append((link.address.network.cidr, f"{link.ifname} table {link.table}"))
+            routes.append(("0.0.0.0/0", f"{link.gateway} {link.ifname} table {link.table}"))
+        routes.append(("0.0.0.0/0", f"reject {TRANSPORT_UNREACHABLE_DISTANCE} table {link.table}"))
+    return routes
+
+
 def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     routes: list[tuple[str, str]] = []
     # Anchor routes: the store's segments stay in BGP even while a LAN port is down (or absent,
@@ -1007,9 +1042,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
     for address, link in far_ends:
         if link.gateway:
             routes.append((f"{address}/32", f"{link.gateway} {link.ifname} table {link.table}"))
-    if view.breakout is not None and view.breakout.gateway:
-        # Guest Wi-Fi's own default route, in the breakout link's table only.
-        routes.append(("0.0.0.0/0", f"{view.breakout.gateway} {view.breakout.ifname} table {view.breakout.table}"))
+    routes.extend(transport_table_routes(view))
 
     interfaces = [FrrInterface(view.lan_trunk, "LAN trunk", [])]
     interfaces += [FrrInterface(seg.ifname, seg.description, [seg.gateway.cidr]) for seg in view.segments]
@@ -1053,6 +1086,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             None,
             f"AWS-IN-{tunnel.link}",
             f"AWS-OUT-{tunnel.link}",
+            view.aws_prefix_limit,
         )
         for tunnel in view.aws_tunnels
     ]
@@ -1380,7 +1414,7 @@ class FrrHubLayout:
     neighbors: list[FrrHubNeighbor]  # in bgpd's order: grouped (by group, address), then the rest
     store_groups: list[FrrStoreGroup]  # by name
     to_stores: list[Net]  # summaries and every hub's loopback
-    cloud_in: list[Net]  # what the cloud VPNs may teach (le 24)
+    cloud_in: list[CloudFilter]  # what each cloud site's VPNs may teach (its own ranges, le 24)
     cloud_out: list[Net]  # what the hub announces to the clouds (HQ and the store aggregate)
     aggregates: list[str]
     hubs: list[Net]  # what the other hubs may teach and are taught (le 32): never HQ's routes
@@ -1486,11 +1520,12 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     ]
     neighbors += [
         FrrHubNeighbor(
-            t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, "CLOUD-IN", "CLOUD-OUT",
-            prefix_limit=view.cloud_session.prefix_limit if view.cloud_session else None,
+            t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, cloud_in.name, "CLOUD-OUT",
+            prefix_limit=cloud_in.prefix_limit,
         )
         for t in view.cloud_tunnels
         if t.inside_peer is not None
+        for cloud_in in [view.cloud_filter(t.inside_peer)]
     ]
     # bgpd lists neighbours in `peer_cmp` order: peer-group members first (by group name, then
     # address), then the others by address.
@@ -1518,7 +1553,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         beacon_condition=[Net.of(net) for net in beacon.summaries] if beacon else [],
         beacon_connected=[Net.of(net) for net in beacon.connected] if beacon else [],
         hub_stores=[Net.of(net) for net in beacon.stores] if beacon else [],
-        cloud_in=[Net.of(net) for net in cloud.accepts] if cloud else [],
+        cloud_in=view.cloud_filters,
         cloud_out=[Net.of(net) for net in cloud.announces] if cloud else [],
         aggregates=sorted((net.cidr for net in aggregates), key=_table_key),
         hubs=[Net.of(net) for net in hub_session.accepts] if hub_session else [],
@@ -1700,8 +1735,8 @@ def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -
 
 
 def store_neighbor_family_lines(neighbors: Sequence[FrrNeighbor]) -> list[str]:
-    """A store's IPv4 unicast family lines per neighbour: its prefix limit (the hubs') and its
-    route-maps in and out."""
+    """A store's IPv4 unicast family lines per neighbour: its prefix limit (the hubs', AWS's) and
+    its route-maps in and out."""
     lines: list[str] = []
     for neighbor in neighbors:
         peer = f"  neighbor {neighbor.address}"

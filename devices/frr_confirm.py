@@ -247,6 +247,12 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "mode": "0644",
         "reload": [["systemctl", "daemon-reload"]],
     },
+    "sysctl.conf": {
+        # IPv4 forwarding (sysctl.d(5)): systemd-sysctl applies it at boot, `sysctl -p` now.
+        "path": "/etc/sysctl.d/storestack.conf",
+        "mode": "0644",
+        "reload": [["sysctl", "-q", "-p", "/etc/sysctl.d/storestack.conf"]],
+    },
 }
 
 

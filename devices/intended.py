@@ -15,8 +15,8 @@ from storestack.devices.errors import MissingIntendedConfigError, PushConfigErro
 from storestack.devices.targets import ApplianceTarget
 
 if TYPE_CHECKING:
-    from storestack.devices.outputs import StoreCloudOutputs
     from storestack.inventory import Fleet
+    from storestack.network.outputs import StoreCloudOutputs
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,9 @@ def rendered_intended_configs(
     an unknown store) are configuration errors: nothing is pushed.
     """
     from storestack.devices.errors import RenderError
-    from storestack.devices.outputs import psk_values
     from storestack.devices.render import render_fleet
+    from storestack.network.errors import NetworkError
+    from storestack.network.outputs import psk_values
 
     targets = list(targets)
     stores = sorted({t.store_id for t in targets if t.store_id})
@@ -140,6 +141,6 @@ def rendered_intended_configs(
             config.name: IntendedConfig(config.text, companions=config.companions)
             for config in render_fleet(fleet, outputs=outputs, store_ids=stores, hubs=hubs, reveal_secrets=True)
         }
-    except RenderError as exc:
+    except (RenderError, NetworkError) as exc:
         raise PushConfigError(f"cannot render intended configs: {exc}") from None
     return IntendedConfigs(rendered, secrets={*secrets, *psk_values((outputs or {}).values())})

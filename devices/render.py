@@ -30,13 +30,15 @@ from storestack.common.files import atomic_write_text
 from storestack.common.memory import without_cyclic_gc
 from storestack.common.platforms import Platform
 from storestack.devices import frr
-from storestack.devices.errors import RenderError, StackOutputsError
-from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
+from storestack.devices.errors import RenderError
 from storestack.devices.platforms import PLATFORMS, get_platform
-from storestack.devices.secrets import REDACTED, Secret
+from storestack.devices.secrets import REDACTED
 from storestack.devices.views import HubView, Net, StoreApplianceView, ViewBuilder
 from storestack.inventory.fleet import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
+from storestack.network.secrets import Secret
 
 Role = Literal["edge", "hub"]
 CONFIG_SUFFIX = ".cfg"

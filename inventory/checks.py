@@ -627,7 +627,7 @@ def resolved_checks(
 
 
 # Each AWS region or OpenStack site takes one sixteenth of ip_plan.cloud and ip_plan.desktops
-# (stacks/mapping.py SLOT_BITS); the stacks refuse more.
+# (network/cloud.py CLOUD_SLOT_BITS); the stacks refuse more.
 MAX_CLOUD_SITES = 16
 _TRANSIT_GATEWAY_ASNS = (64512, 65534)  # what AWS takes as a Transit Gateway's Amazon-side ASN
 

@@ -147,7 +147,8 @@ def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -
 
 def _hub_cloud_vpns(fleet: Fleet, cloud_host: IPv4Address) -> dict[str, LabHubCloudVpn]:
     """Each hub's first cloud VPN with BGP, as its rendered config spells it, announcing the /24
-    around the cloud stand-in's host (a VPC inside the cloud summary, as CLOUD-IN takes it)."""
+    around the cloud stand-in's host (a VPC at the start of the cloud range: the first cloud site's
+    slot, which the hub's filter for that site, CLOUD-IN-AWS1 or CLOUD-IN-OPENSTACK1, takes)."""
     views = ViewBuilder(fleet)
     found: dict[str, LabHubCloudVpn] = {}
     for name in fleet.hubs:

@@ -50,10 +50,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from storestack.common.ntp import NTP_KEY_LENGTHS
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.devices.secrets import env_variable
 from storestack.inventory import Fleet
+from storestack.network.outputs import StoreCloudOutputs
 
 PSK_SECRET = "ipsec-psk"
 # The SNMPv3 user's passphrases (the FRR hosts' snmpd.conf).

@@ -45,12 +45,13 @@ from storestack.common.platforms import (
     STORE_ONE_FQDN_IDENTITY,
     uplink_rate_refusal,
 )
-from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
-from storestack.devices.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.inventory import hq
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedStore, ResolvedWanLink
 from storestack.inventory.models import DSCP_VALUES, guest_breakout_index
 from storestack.network.cloud import (
+    CLOUD_SLOT_BITS,
+    cloud_site_keys,
+    cloud_slot,
     hub_aws_inside,
     hub_openstack_inside,
     planned_aws_outside,
@@ -59,6 +60,7 @@ from storestack.network.cloud import (
 )
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
+    CLOUD_LONGEST_PREFIX,
     NETWORK_CONTROL_DSCPS,
     BgpSession,
     CloudFlow,
@@ -90,6 +92,8 @@ from storestack.network.model import (
     prefixes_within,
     wan_queue_kbps,
 )
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
+from storestack.network.secrets import Secret, limited_secret, resolve_secret_refs
 from storestack.network.sla import (
     LOCAL_BREAKOUT_SEGMENTS,
     FleetClassPolicies,
@@ -105,9 +109,12 @@ IPv4Interface = ipaddress.IPv4Interface
 
 PSK_SECRET = "ipsec-psk"  # management.secrets slug of the fleet secret per-tunnel PSKs derive from
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
-# The longest prefix a hub takes from its cloud VPNs inside what they may teach (CLOUD-IN's
-# `le 24` on every hub platform): the bound of the cloud sessions' prefix limit.
-CLOUD_LONGEST_PREFIX = 24
+
+
+def cloud_prefix_limit(accepts: tuple[IPv4Network, ...]) -> PrefixLimit:
+    """What a hub takes from a cloud VPN accepting `accepts`: every prefix its inbound filter can
+    pass (each range and its subnets up to CLOUD_LONGEST_PREFIX bits)."""
+    return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in accepts))
 
 
 def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
@@ -134,7 +141,6 @@ def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> 
                 pieces.append(net)
         remaining = pieces
     return collapse(tuple(remaining))
-
 
 
 # What a Windows domain member opens to its domain controllers: Kerberos, RPC endpoint mapper,
@@ -604,7 +610,16 @@ class NetworkIntent:
             for t in tunnels
             if t.local_inside is not None and t.peer_inside is not None
         ]
-        cloud = self.fleet.spec.ip_plan.cloud
+        # What the store's AWS region announces over its tunnels: the workloads VPC alone (the
+        # region's `stores` Transit Gateway table learns nothing else, `components/aws_region.py`),
+        # never another site's range, HQ's or another store's.
+        cloud: tuple[IPv4Network, ...] = ()
+        if aws:
+            region = self.cloud_site_ranges.get(f"aws:{store.cloud.aws_region}")
+            if region is None:
+                # The inventory refuses this too; a fleet built in code meets it here.
+                raise NetworkIntentError(f"store {store.id}: AWS region {store.cloud.aws_region} is none of the fleet's")
+            cloud = region[:1]
         sessions += [
             BgpSession(
                 kind="store-aws",
@@ -615,8 +630,9 @@ class NetworkIntent:
                 peer=t.peer,
                 tunnel=t.id,
                 bfd=None,
-                accepts=(cloud,),
+                accepts=cloud,
                 announces=tuple(store.advertised_prefixes),
+                prefix_limit=cloud_prefix_limit(cloud),
             )
             for t in aws
             if t.local_inside is not None and t.peer_inside is not None
@@ -646,6 +662,7 @@ class NetworkIntent:
             guest_breakout=_guest_breakout(store),
             lte_only=store.lte_only,
             sla=sla,
+            cloud_unsteered=(self.fleet.spec.ip_plan.cloud,) if aws else (),
         )
 
     @cached_property
@@ -679,10 +696,39 @@ class NetworkIntent:
 
     @cached_property
     def _cloud_prefix_limit(self) -> PrefixLimit:
-        """What a hub takes from each cloud VPN: every prefix CLOUD-IN can pass (the cloud and
-        desktop ranges and their subnets up to CLOUD_LONGEST_PREFIX bits)."""
+        """What the cloud VPNs together may teach a hub (what the other hub passes on): the
+        whole cloud and desktop ranges and their subnets up to CLOUD_LONGEST_PREFIX bits. Each
+        cloud VPN's own limit is its site's share (`cloud_prefix_limit`)."""
         plan = self.fleet.spec.ip_plan
-        return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in (plan.cloud, plan.desktops)))
+        return cloud_prefix_limit((plan.cloud, plan.desktops))
+
+    @cached_property
+    def cloud_site_ranges(self) -> dict[str, tuple[IPv4Network, ...]]:
+        """Each cloud site's own ranges, by `cloud_site_keys` key: its slot of the cloud range
+        (its workloads) and of the desktop range, where the core stack builds its networks
+        (`stacks/mapping.py`). The only prefixes a hub takes from that site's BGP sessions: an
+        AWS region announces its two VPCs (its hub attachments' Transit Gateway table learns
+        nothing else, `components/aws_region.py`), an OpenStack gateway its site's networks."""
+        spec = self.fleet.spec
+        plan = spec.ip_plan
+        keys = cloud_site_keys(
+            (region for account in spec.sites.aws for region in account.regions),
+            (site.name for site in spec.sites.openstack),
+        )
+        ranges: dict[str, tuple[IPv4Network, ...]] = {}
+        for index, key in enumerate(keys):
+            slots = (cloud_slot(plan.cloud, index), cloud_slot(plan.desktops, index))
+            if slots[0] is None or slots[1] is None:
+                # The inventory refuses more sites than slots (MAX_CLOUD_SITES); a fleet built in code meets it here.
+                raise NetworkIntentError(f"cloud site {key}: ip_plan.cloud has room for {2**CLOUD_SLOT_BITS} sites")
+            ranges[key] = (slots[0], slots[1])
+        return ranges
+
+    @staticmethod
+    def _cloud_site_of(tunnel: Tunnel) -> str:
+        """The cloud site a hub's cloud tunnel ends at: `aws:<region>` of `aws:<region>:<n>`,
+        `openstack:<name>` as it is."""
+        return tunnel.peer.rsplit(":", 1)[0] if tunnel.kind == "hub-aws" else tunnel.peer
 
     @cached_property
     def _hub_hub_prefix_limit(self) -> PrefixLimit:
@@ -945,9 +991,9 @@ class NetworkIntent:
                 peer=t.peer,
                 tunnel=t.id,
                 bfd=None,
-                accepts=(plan.cloud, plan.desktops),
+                accepts=self.cloud_site_ranges[self._cloud_site_of(t)],
                 announces=(*plan.hq, plan.stores),
-                prefix_limit=self._cloud_prefix_limit,
+                prefix_limit=cloud_prefix_limit(self.cloud_site_ranges[self._cloud_site_of(t)]),
             )
             for t in cloud_tunnels
             if t.local_inside is not None and t.peer_inside is not None
@@ -988,7 +1034,8 @@ class NetworkIntent:
         towards a store address, and management (`MANAGEMENT_PORTS`) from a management range
         inside a cloud prefix to the stores' loopbacks."""
         plan = self.fleet.spec.ip_plan
-        sources = (plan.cloud, plan.desktops)
+        # The clouds' own ranges, each site's slots: what the cloud sessions accept (`cloud_site_ranges`).
+        sources = collapse(tuple(net for ranges in self.cloud_site_ranges.values() for net in ranges))
         opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
         for store in self.served_stores(hub):
             zones = self._zones(store)
@@ -1010,7 +1057,7 @@ class NetworkIntent:
         ]
         managers = _within(self.management.ranges, sources)
         opens += [
-            CloudFlow("cloud", protocol, managers, (plan.loopbacks,), ((port, port),), "management from a cloud")  # type: ignore[arg-type]
+            CloudFlow("cloud", protocol, managers, (plan.loopbacks,), ((port, port),), "management from a cloud")
             for protocol, port in self.management.ports
             if managers
         ]

@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import LINK_LOCAL as LINK_LOCAL
@@ -179,3 +181,23 @@ def planned_openstack_gateway(site_index: int) -> ipaddress.IPv4Address:
     if site_index < _OPENSTACK_OUTSIDE:
         return ipaddress.IPv4Address(_TEST_NET_1 + 190 - site_index)
     return ipaddress.IPv4Address(_OPENSTACK_OVERFLOW + site_index)
+
+
+# Cloud sites' address ranges: each AWS region or OpenStack site takes one slot, a 1/2**CLOUD_SLOT_BITS
+# share of `ip_plan.cloud` (its workloads) and of `ip_plan.desktops` (its desktops), in
+# `cloud_site_keys` order. The core stack builds each site's networks in its slot
+# (`stacks/mapping.py`), and the network intent takes from each site's BGP sessions only that
+# site's slots (`BgpSession.accepts` of hub-aws / hub-openstack sessions).
+CLOUD_SLOT_BITS = 4
+
+
+def cloud_site_keys(aws_regions: Iterable[str], openstack_sites: Iterable[str]) -> list[str]:
+    """Keys of every cloud site in slot order: `aws:<region>` then `openstack:<name>`."""
+    return [*(f"aws:{region}" for region in aws_regions), *(f"openstack:{name}" for name in openstack_sites)]
+
+
+def cloud_slot(supernet: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Network | None:
+    """The cloud site `index`'s share of `supernet` (`CLOUD_SLOT_BITS`); None past the last slot."""
+    if not 0 <= index < 2**CLOUD_SLOT_BITS:
+        return None
+    return next(itertools.islice(supernet.subnets(prefixlen_diff=CLOUD_SLOT_BITS), index, None))

@@ -129,7 +129,7 @@ def fleet_crypto() -> CryptoPolicy:
 
 
 def in_range(setting: str, value: int, bounds: tuple[int, int]) -> int:
-    """`value`, or NetworkIntentError (a RenderError: the policy cannot be rendered there) naming
+    """`value`, or NetworkIntentError (a usage error: the policy cannot be rendered there) naming
     the device setting whose range (`bounds`, inclusive) it leaves."""
     low, high = bounds
     if not low <= value <= high:
@@ -208,10 +208,11 @@ def policy_from_aws_options(options: dict[str, object]) -> CryptoPolicy:
         for prf in hashes
         for group in groups("phase1_dh_group_numbers")
     )
+    phase2_hashes: list[str | None] = [*names("phase2_integrity_algorithms", integrity)] or [None]
     esp = tuple(
         EspProposal(enc, None if "gcm" in enc else hash_, group)
         for enc in names("phase2_encryption_algorithms", encryption)
-        for hash_ in (names("phase2_integrity_algorithms", integrity) or [None])
+        for hash_ in phase2_hashes
         for group in groups("phase2_dh_group_numbers")
     )
     # AWS's lists are sets with no documented preference: AEAD suites first, as the fleet's.

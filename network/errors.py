@@ -1,12 +1,25 @@
-"""Errors of the network intent: the inventory cannot be turned into a working network."""
+"""Errors of the network intent: the inventory, its stack outputs or its secrets cannot be turned
+into a working network."""
 
 from __future__ import annotations
 
-from storestack.devices.errors import RenderError
+from storestack.common.errors import NetworkFamily, UsageError
 
 
-class NetworkIntentError(RenderError):
+class NetworkError(NetworkFamily):
+    """Base of every error raised by `storestack.network`."""
+
+
+class NetworkIntentError(NetworkError, UsageError):
     """The fleet (or its stack outputs) cannot be built into a consistent network intent.
 
-    A `RenderError`, since every config is rendered from the intent: commands that render
-    already report it with the right exit code."""
+    A usage error, as a render error is: nothing was rendered or pushed from an intent that
+    cannot be built, and every command that renders reports it with the same exit code."""
+
+
+class StackOutputsError(NetworkError, UsageError):
+    """Stack outputs are unreadable, malformed or do not match the inventory."""
+
+
+class SecretUnavailableError(NetworkError, UsageError):
+    """A secret needed for a push file is not set or not acceptable for a device CLI."""

@@ -12,7 +12,7 @@ from typing import Literal
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
-from storestack.devices.secrets import Secret
+from storestack.network.secrets import Secret
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
 
 TunnelKind = Literal["store-hub", "store-aws", "hub-aws", "hub-openstack"]
@@ -154,6 +154,12 @@ def prefixes_within(net: ipaddress.IPv4Network, longest: int) -> int:
     return 2 ** (longest - net.prefixlen + 1) - 1
 
 
+# The longest prefix a hub takes from its cloud VPNs inside what they may teach (each cloud
+# site's CLOUD-IN-* filter's `le 24` on every hub platform): the bound of the cloud sessions'
+# prefix limits.
+CLOUD_LONGEST_PREFIX = 24
+
+
 @record
 class BgpSession:
     kind: SessionKind
@@ -171,7 +177,8 @@ class BgpSession:
     # How many prefixes the local end takes from the peer (`PrefixLimit`); None where the intent
     # cannot size it: the DC core's sessions (HQ's and the management ranges' routes, le 32, and
     # the default route: the intent knows HQ's summaries, not how many routes the core holds in
-    # them) and the stores' own AWS sessions (what AWS teaches a VPN is AWS's to say).
+    # them). A store's own AWS sessions are sized from what its AWS filter passes, the cloud range
+    # up to /24, like the hubs' cloud sessions.
     prefix_limit: PrefixLimit | None = None
 
 
@@ -320,6 +327,13 @@ class ManagementAccess:
     # platform counts per sender (FRR's nftables), else for all senders together (IOS-XE control
     # plane policing, VRP interface CAR).
     icmp_requests_pps: int = 10
+    # Whether a store answers ICMP timestamp requests (RFC 792 type 13) from the internet: no. A
+    # timestamp reply tells any sender the router's clock (scanners report it, CVE-1999-0524), and
+    # no probe of the fleet sends one over a WAN: an IOS-XE store's icmp-jitter to a Linux hub
+    # runs inside the tunnels. FRR stores drop them (their input chain's policy), IOS-XE stores
+    # take only the ICMP a router needs; VRP's WAN filter passes every ICMP type unless told
+    # (`vrp_wan_filter`, devices/platforms/huawei_vrp.py; lint `vrp-wan-timestamp`).
+    icmp_timestamps_from_internet: bool = False
 
 
 @record
@@ -340,6 +354,11 @@ class StoreIntent:
     guest_breakout: str | None  # the wired transport guest Wi-Fi leaves through, NATed
     lte_only: bool
     sla: StoreSlaPolicy  # SLA and application classes, each with its ordered paths
+    # What a store with AWS tunnels leaves to its routing table, never to an application's
+    # steering: the whole cloud range (ip_plan.cloud). Its AWS region's VPC comes over the AWS
+    # tunnels (the store-aws sessions' `accepts`), the rest of it through the hubs' cloud summary,
+    # which each platform ranks by the intent's path order. Empty on a store without them.
+    cloud_unsteered: tuple[ipaddress.IPv4Network, ...] = ()
 
     def tunnels_over(self, transport: str) -> tuple[Tunnel, ...]:
         return tuple(tunnel for tunnel in self.tunnels if tunnel.transport == transport)
@@ -355,15 +374,14 @@ class StoreIntent:
         say: that traffic would die there."""
         if not application.overlay:
             return ()
-        # What the store's own AWS tunnels teach (the cloud, on a store with them) never goes
-        # through the hubs: BGP prefers those routes and no steering takes that traffic.
-        direct = [prefix for s in self.sessions if s.kind == "store-aws" for prefix in s.accepts]
+        # The cloud on a store with AWS tunnels (`cloud_unsteered`) is left to the routing table:
+        # no steering takes that traffic.
         prefixes = {
             prefix
             for flow in self.flows
             if flow.source in application.segments and not flow.service.internet
             for prefix in flow.service.prefixes
-            if not any(prefix.subnet_of(cloud) for cloud in direct)
+            if not any(prefix.subnet_of(cloud) for cloud in self.cloud_unsteered)
         }
         return tuple(sorted(prefixes))
 

@@ -23,6 +23,7 @@ from storestack.devices.errors import DevicesError, PushError
 from storestack.devices.inspect import fetch_state
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
+from storestack.network.errors import NetworkError
 from storestack.rollout.environment import DEFAULT_STATE_DIR, ConnectionOptions, Environment, prepare
 from storestack.rollout.outputs import pulumi_cli_available
 from storestack.stacks.automation import run_operation
@@ -113,7 +114,7 @@ def _intended(env: Environment, stores: list[str], hubs: list[str]) -> tuple[dic
     for store_id in stores:
         try:
             found = env.outputs.get(store_id)
-        except (DevicesError, StackError) as exc:
+        except (DevicesError, NetworkError, StackError) as exc:
             failed.add(store_id)
             for appliance in env.fleet.store(store_id).appliances:
                 errors[appliance.hostname] = f"stack outputs: {exc}"
@@ -126,7 +127,7 @@ def _intended(env: Environment, stores: list[str], hubs: list[str]) -> tuple[dic
         try:
             for config in render_fleet(env.fleet, outputs=outputs, store_ids=[store_id], hubs=[], reveal_secrets=True):
                 configs[config.name] = config
-        except DevicesError as exc:
+        except (DevicesError, NetworkError) as exc:
             for appliance in env.fleet.store(store_id).appliances:
                 errors[appliance.hostname] = f"render: {exc}"
     for hub in hubs:
@@ -135,7 +136,7 @@ def _intended(env: Environment, stores: list[str], hubs: list[str]) -> tuple[dic
                 env.fleet, outputs=outputs, store_ids=[], hubs=[hub], reveal_secrets=True, core=env.outputs.core()
             )
             configs[hub] = config
-        except (DevicesError, StackError) as exc:
+        except (DevicesError, NetworkError, StackError) as exc:
             errors[hub] = f"render: {exc}"
     return configs, errors
 

@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs, psk_values
 from storestack.inventory import Fleet
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs, psk_values
 from storestack.stacks.automation import run_operation
 from storestack.stacks.config import CORE_STACK, store_stack_name
 from storestack.stacks.device_bridge import outputs_from_core_stack, outputs_from_store_stack

@@ -55,6 +55,7 @@ from storestack.devices.report import DeviceResult
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import ResolvedStore
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import NetworkError
 from storestack.rollout.environment import (
     DEFAULT_STATE_DIR,
     ConnectionOptions,
@@ -310,12 +311,12 @@ def step_up(run: StoreRun) -> StepOutcome:
         raise StepFailed(f"pulumi {operation} {stack}: {exc}") from None
     if operation == "up":
         outputs = env.outputs.remember(run.store_id, result.values)
-        tunnels = f"{len(outputs.links)} hub tunnel(s), {len(outputs.aws_tunnels)} AWS tunnel(s)"
+        outputs_text = f"{len(outputs.links)} hub tunnel(s), {len(outputs.aws_tunnels)} AWS tunnel(s)"
     else:
-        tunnels = "outputs planned until the stack is up"
+        outputs_text = "outputs planned until the stack is up"
     changes = {k: v for k, v in result.changes.items() if k != "same"}
     return StepOutcome(
-        summary=f"pulumi {operation} {stack}: {_changes_text(changes)}; {tunnels}",
+        summary=f"pulumi {operation} {stack}: {_changes_text(changes)}; {outputs_text}",
         data={"mode": "live", "operation": operation, "changes": result.changes, "outputs": result.outputs},
     )
 
@@ -330,7 +331,7 @@ def step_render(run: StoreRun) -> StepOutcome:
         outputs = env.outputs.mapping([run.store_id])
         # The hubs are rendered at the push step, once for the whole batch (push_batch_hubs).
         configs = list(render_fleet(env.fleet, outputs=outputs, store_ids=[run.store_id], hubs=[], reveal_secrets=True))
-    except (DevicesError, StackError) as exc:
+    except (DevicesError, NetworkError, StackError) as exc:
         raise StepFailed(f"render: {exc}") from None
     directory = run.config_dir
     if run.options.dry_run:
@@ -399,7 +400,7 @@ def push_batch_hubs(env: Environment, stores: list[str], on_stage: Callable[[str
                 env.fleet, outputs=outputs, store_ids=[], hubs=hubs, reveal_secrets=True, core=env.outputs.core()
             )
         )
-    except (DevicesError, StackError) as exc:
+    except (DevicesError, NetworkError, StackError) as exc:
         return [
             DeviceResult.for_target(env.targets[hub], outcome="failed", stage="intended", error=f"render: {exc}")
             for hub in hubs

@@ -369,7 +369,7 @@ def _vpn_inside_cidrs(index: PlanIndex, context: ContractContext) -> Iterator[Vi
             network = _net(value)
             if network is None:
                 continue
-            if network.prefixlen != 30 or not network.subnet_of(LINK_LOCAL):
+            if not isinstance(network, ipaddress.IPv4Network) or network.prefixlen != 30 or not network.subnet_of(LINK_LOCAL):
                 yield vpn.urn, f"tunnel {n} inside CIDR {value} is not a /30 in 169.254.0.0/16"
             elif network in AWS_RESERVED_INSIDE:
                 yield vpn.urn, f"tunnel {n} inside CIDR {value} is reserved by AWS"

@@ -19,8 +19,10 @@ from typing import Protocol
 
 from pydantic import SecretStr, ValidationError
 
-from storestack.devices.errors import StackOutputsError
-from storestack.devices.outputs import (
+from storestack.devices.render import render_appliance
+from storestack.inventory import Fleet
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import (
     AwsTunnelOutput,
     CoreCloudOutputs,
     HubAwsTunnelOutput,
@@ -29,8 +31,6 @@ from storestack.devices.outputs import (
     StoreCloudOutputs,
     describe_validation_error,
 )
-from storestack.devices.render import render_appliance
-from storestack.inventory import Fleet
 
 
 class EdgeTunnelLike(Protocol):

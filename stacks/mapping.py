@@ -35,6 +35,7 @@ from storestack.components.common import check_public_address
 from storestack.components.store_site import AwsTunnelArgs
 from storestack.inventory import Fleet, ResolvedStore
 from storestack.network.build import PSK_SECRET, NetworkIntent
+from storestack.network.cloud import CLOUD_SLOT_BITS, cloud_site_keys, cloud_slot
 from storestack.stacks.config import (
     DEFAULT_CORE_REFERENCE,
     CoreStackConfig,
@@ -44,25 +45,21 @@ from storestack.stacks.config import (
 from storestack.stacks.errors import StackConfigError
 from storestack.stacks.keys import TunnelKeySource
 
-# Each region or site takes 1/16th of the cloud and desktop supernets.
-SLOT_BITS = 4
 _COMPUTE_TYPES = {"value": "VALUE", "standard": "STANDARD", "performance": "PERFORMANCE", "power": "POWER",
                   "powerpro": "POWERPRO"}
 
 
 def _slot(supernet: ipaddress.IPv4Network, index: int, what: str) -> ipaddress.IPv4Network:
-    slots = list(supernet.subnets(prefixlen_diff=SLOT_BITS))
-    if index >= len(slots):
-        raise StackConfigError(f"{what}: the {supernet} plan has room for {len(slots)} cloud sites, not {index + 1}")
-    return slots[index]
+    slot = cloud_slot(supernet, index)
+    if slot is None:
+        raise StackConfigError(f"{what}: the {supernet} plan has room for {2**CLOUD_SLOT_BITS} cloud sites, not {index + 1}")
+    return slot
 
 
 def _cloud_sites(fleet: Fleet) -> list[str]:
     """Keys of every cloud site in slot order: `aws:<region>` then `openstack:<name>`."""
     sites = fleet.spec.sites
-    keys = [f"aws:{region}" for account in sites.aws for region in account.regions]
-    keys += [f"openstack:{site.name}" for site in sites.openstack]
-    return keys
+    return cloud_site_keys((region for account in sites.aws for region in account.regions), (s.name for s in sites.openstack))
 
 
 def tunnel_key_source(fleet: Fleet) -> TunnelKeySource:

@@ -39,7 +39,9 @@ The interface every platform's rule module uses:
   intent's `BgpSession.announces`) through the sender's outbound and the receiver's inbound
   filters; the `prefix-limit` check holds what each end announces under the other's limit; the
   `hub-store-default` check reads whether a hub sends each store link a default route, with its
-  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`).
+  BGP table as the intent has it with and without the DC core's routes (`StoreDefault`); the
+  `cloud-routes` check passes each cloud BGP session's own site's ranges, and every range the
+  intent gives another owner, through its inbound filter.
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
@@ -449,11 +451,23 @@ class RouteFilters:
     # `default-originate-routemap`. A neighbour without one is sent no default but what its
     # outbound filter passes of the speaker's own table.
     defaults: dict[str, DefaultOrigination] = field(default_factory=dict)
+    # (route-map, route) -> `permits`' verdict: a hub's default condition is asked about every
+    # route of its table for each of its store sessions (`sends_default`). The filters are read
+    # from a config once and never changed after.
+    _verdicts: dict[tuple[str, ipaddress.IPv4Network], bool | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
         """Whether route-map `route_map` permits `net`; None where this reader cannot tell (an
         unknown route-map or list; an entry that also matches on something else is taken to
         match)."""
+        key = (route_map, net)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._permits(route_map, net)
+        return self._verdicts[key]
+
+    def _permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
         if route_map not in self.route_maps:
             return None
         probe = RouteFilters({"": {"probe": (route_map,)}}, self.route_maps, self.prefix_lists, self.kind)
@@ -521,16 +535,29 @@ _LINE_PREFIX_LIST = re.compile(
 )
 
 
+def line_prefix_lists(config: ConfigFile) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of an FRR or IOS-XE config, each by name with its rules in sequence order:
+    `ip prefix-list L [seq N] permit|deny P [ge X] [le Y]` (without `seq`, as IOS-XE takes it, five
+    after the list's previous rule). The one reader of both platforms' prefix lists."""
+    lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    for number, line in enumerate(config.lines, start=1):
+        if (match := _LINE_PREFIX_LIST.match(line)) is not None:
+            rules = lists.setdefault(match[1], [])
+            sequence = int(match[2]) if match[2] else (rules[-1][0] + 5 if rules else 5)
+            rule = prefix_rule(match[3] == "permit", ipaddress.IPv4Network(match[4], strict=False), match[5], match[6], number)
+            rules.append((sequence, rule))
+    return {name: [rule for _, rule in sorted(rules, key=lambda r: r[0])] for name, rules in lists.items()}
+
+
 def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
     """The advertisement facts of an FRR or IOS-XE config: `neighbor A remote-as N`, `neighbor A
     advertise-map M exist-map C` (non-exist-map) on A or on the peer group A belongs to
     (`neighbor A peer-group G`), `route-map M permit N` with its `match ip address prefix-list`
-    lines, and `ip prefix-list L [seq N] permit|deny P [ge X] [le Y]` in sequence order."""
+    lines, and the prefix lists (`line_prefix_lists`)."""
     neighbors: dict[str, int] = {}
     members: dict[str, list[str]] = {}
     conditionals: list[tuple[str, str, str, bool, int]] = []
     route_maps: dict[str, tuple[int, tuple[str, ...]]] = {}
-    lists: dict[str, list[tuple[int, PrefixRule]]] = {}
     current: str | None = None  # the permit entry of a route-map the lines below belong to
     for number, line in enumerate(config.lines, start=1):
         if not line.startswith(" "):
@@ -547,22 +574,12 @@ def line_advertisements(config: ConfigFile) -> AdvertisementFacts:
         elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
             first, names = route_maps[current]
             route_maps[current] = (first, (*names, *match[1].split()))
-        elif (match := _LINE_PREFIX_LIST.match(line)) is not None:
-            rules = lists.setdefault(match[1], [])
-            sequence = int(match[2]) if match[2] else (rules[-1][0] + 5 if rules else 5)
-            rule = prefix_rule(match[3] == "permit", ipaddress.IPv4Network(match[4], strict=False), match[5], match[6], number)
-            rules.append((sequence, rule))
     facts = [
         ConditionalFact(address, advertise, (condition,), exist, number)
         for target, advertise, condition, exist, number in conditionals
         for address in members.get(target, [target])
     ]
-    return AdvertisementFacts(
-        neighbors,
-        facts,
-        route_maps,
-        {name: [rule for _, rule in sorted(rules, key=lambda r: r[0])] for name, rules in lists.items()},
-    )
+    return AdvertisementFacts(neighbors, facts, route_maps, line_prefix_lists(config))
 
 
 _LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
@@ -575,7 +592,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     """The route filters of an FRR or IOS-XE config: `neighbor A route-map M in|out` on A or on
     the peer group A belongs to (`neighbor A peer-group G`), each `route-map M permit|deny N`
     in sequence order with its `match ip address prefix-list` lists (any other `match` makes it
-    `other`), and the prefix lists `line_advertisements` reads."""
+    `other`), and the prefix lists (`line_prefix_lists`)."""
     neighbors: dict[str, dict[str, tuple[str, ...]]] = {}
     members: dict[str, list[str]] = {}
     bindings: list[tuple[str, str, str]] = []
@@ -619,7 +636,7 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     return RouteFilters(
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in entries.items()},
-        line_advertisements(config).prefix_lists,
+        line_prefix_lists(config),
         limits=resolved_limits(maximums, members, neighbors),
         defaults=resolved_defaults(originations, members, neighbors),
     )

@@ -35,6 +35,7 @@ from storestack.devices.lint import (
     aws_filter_admits,
     hub_probe_kinds,
     line_advertisements,
+    line_prefix_lists,
     line_route_filters,
     most_permissive,
     pattern_summaries,
@@ -880,6 +881,31 @@ def _drops_excess(klass: Line) -> bool:
     )
 
 
+# The one form of a policer the push engine can compare with the running config: `police cir N
+# [bc N] conform-action A exceed-action A`, the keywords written out, on one line, as IOS-XE shows
+# it (devices/platforms/cisco_xe.py, `echo_police`). Another spelling of the same policer (`police
+# N N ...`, or the actions on lines of their own) is shown in another form than sent: drift would
+# send it again at every push.
+_POLICE_FORM = re.compile(r"^police cir \d+(?: bc \d+)? conform-action \S+ exceed-action \S+$")
+
+
+@register_rule(PLATFORM)
+def police_form(config: ConfigFile) -> Iterator[Finding]:
+    """Every policer of a policy-map is written in the form IOS-XE shows it in."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("!",))
+    for policy in top(root, "policy-map"):
+        for klass in policy.children:
+            for line in klass.children:
+                if line.words[:1] == ["police"] and not (_POLICE_FORM.match(" ".join(line.words)) and not line.children):
+                    yield config.finding(
+                        line.number,
+                        "cisco-police-form",
+                        f"{line.text.strip()!r}: write a policer as 'police cir N bc N conform-action A exceed-action A' on one line, the form IOS-XE shows",
+                    )
+
+
 @register_rule(PLATFORM)
 def wan_echo_policing(config: ConfigFile) -> Iterator[Finding]:
     """A store whose WAN zones pass echo requests to the router holds the answers to a rate: the
@@ -1356,10 +1382,10 @@ def _store_return_path(config: ConfigFile) -> Iterator[Finding]:
         for line in top(root, "ip", "route")
         if len(line.words) > 4 and line.words[3:5] == ["255.255.255.255", "Null0"] and "track" in line.words
     }
-    prefix_lists: dict[str, list[str]] = {}
-    for line in top(root, "ip", "prefix-list"):
-        if "permit" in line.words and (entry := after(line.words, "permit")) and entry.endswith("/32"):
-            prefix_lists.setdefault(line.words[2], []).append(entry.removesuffix("/32"))
+    prefix_lists = {
+        name: [str(rule.prefix.network_address) for rule in rules if rule.permit and rule.prefix.prefixlen == 32]
+        for name, rules in line_prefix_lists(config).items()
+    }
     maps = {
         section.words[1]: next(
             (line.words[4] for line in section.children if line.words[:4] == ["match", "ip", "address", "prefix-list"]),
@@ -2127,7 +2153,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
-    clouds = [rule.prefix for rule in line_advertisements(config).prefix_lists.get("AWS-ROUTES", []) if rule.permit]
+    clouds = [rule.prefix for rule in line_prefix_lists(config).get("AWS-ROUTES", []) if rule.permit]
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if not any(t.startswith("tunnel protection ipsec profile AWS-") for t in texts):

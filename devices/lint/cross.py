@@ -4,9 +4,11 @@ it (addresses, identities, BGP ASN, PSK slot, traffic selectors, BFD on both end
 the inside /30 of `network/cloud.py`); and each store's SLA probes against the hub they probe,
 which must answer them (each platform's `register_probes` and `register_answers`); what each end
 of a store-hub session announces against the other end's route filters and its own
-(`register_route_filters`), and against the other end's prefix limit; each hub's
+(`register_route_filters`), and against the other end's prefix limit (a store's AWS sessions:
+the limit the intent gives them, no lower than what the store's AWS filter passes); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
-hubs (`register_advertisements`)."""
+hubs (`register_advertisements`); and what each cloud BGP session takes in against the ranges
+the intent gives that cloud site and every other owner (`cloud-routes`)."""
 
 from __future__ import annotations
 
@@ -47,11 +49,17 @@ _AWS_INTEGRITY = {"SHA2-384": "sha384", "SHA2-256": "sha256", "SHA2-512": "sha51
 def aws_proposals() -> tuple[frozenset[IkeProposal], frozenset[EspProposal]]:
     """What the AWS VpnConnection tunnel options (built from the fleet policy) accept."""
     options = aws_tunnel_options()
+
+    def listed(key: str) -> list[str]:
+        values = options[key]
+        assert isinstance(values, list)
+        return [str(value) for value in values]
+
     ike = frozenset(
         IkeProposal(_AWS_ENCRYPTION[enc], _AWS_INTEGRITY[integ], int(group))
-        for enc in options["phase1_encryption_algorithms"]
-        for integ in options["phase1_integrity_algorithms"]
-        for group in options["phase1_dh_group_numbers"]
+        for enc in listed("phase1_encryption_algorithms")
+        for integ in listed("phase1_integrity_algorithms")
+        for group in listed("phase1_dh_group_numbers")
     )
     esp = frozenset(
         EspProposal(
@@ -59,9 +67,9 @@ def aws_proposals() -> tuple[frozenset[IkeProposal], frozenset[EspProposal]]:
             None if "GCM" in enc else _AWS_INTEGRITY[integ],
             int(group),
         )
-        for enc in options["phase2_encryption_algorithms"]
-        for integ in options["phase2_integrity_algorithms"]
-        for group in options["phase2_dh_group_numbers"]
+        for enc in listed("phase2_encryption_algorithms")
+        for integ in listed("phase2_integrity_algorithms")
+        for group in listed("phase2_dh_group_numbers")
     )
     return ike, esp
 
@@ -108,6 +116,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _hub_summaries(config, intent)
             yield from _hub_stores_conditional(config, intent)
             yield from _hub_store_default(config, intent, filters)
+            yield from _cloud_routes(config, intent.hub(config.hostname).sessions, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -127,6 +136,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
         store = intent.store(config.store_id, config.hostname)
         end = ends.get(config.hostname)
         yield from _probes_answered(config, store.tunnels, mains, answers)
+        yield from _cloud_routes(config, store.sessions, intent, filters)
         for tunnel in store.tunnels:
             fact = end.facts.get(tunnel.id) if end else None
             if end is not None and fact is None:
@@ -136,8 +146,10 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 continue
             if fact is not None:
                 yield from _against_intent(fact, tunnel)
-            if tunnel.kind == "store-aws" and fact is not None:
-                yield from _proposals(fact, aws_ike, aws_esp, "AWS")
+            if tunnel.kind == "store-aws":
+                if fact is not None:
+                    yield from _proposals(fact, aws_ike, aws_esp, "AWS")
+                yield from _aws_prefix_limit(config, tunnel, store.sessions, filters)
                 continue
             if tunnel.kind != "store-hub":
                 continue
@@ -192,17 +204,17 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
             )
     if fact.selectors is not None:
-        wanted = (
+        wanted_selectors = (
             tuple(sorted(str(net) for net in tunnel.local_selectors)),
             tuple(sorted(str(net) for net in tunnel.peer_selectors)),
         )
-        if fact.selectors != wanted:
+        if fact.selectors != wanted_selectors:
             yield Finding(
                 fact.file,
                 fact.line,
                 TRAFFIC_SELECTORS,
                 f"tunnel {fact.name}: negotiates traffic selectors {_spelled(fact.selectors)}, the intent says "
-                f"{_spelled(wanted)}: a route-based far end proposes and accepts those only, so the child SA "
+                f"{_spelled(wanted_selectors)}: a route-based far end proposes and accepts those only, so the child SA "
                 "is refused or protects part of what is routed into the tunnel",
             )
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
@@ -379,6 +391,73 @@ def _hub_store_default(
             )
 
 
+CLOUD_ROUTES = "cloud-routes"
+_CLOUD_SESSIONS = ("hub-aws", "hub-openstack", "store-aws")
+
+
+def foreign_prefixes(intent: NetworkIntent) -> dict[ipaddress.IPv4Network, str]:
+    """Every range the intent gives an owner, by range: each cloud site's (its workloads and
+    desktops slots, `NetworkIntent.cloud_site_ranges`), HQ's, the stores', the loopbacks', the
+    management ranges and the default route (the DC core's)."""
+    plan = intent.fleet.spec.ip_plan
+    owners: dict[ipaddress.IPv4Network, str] = {ipaddress.IPv4Network("0.0.0.0/0"): "the DC core (the default route)"}
+    for key, ranges in intent.cloud_site_ranges.items():
+        owners.update(dict.fromkeys(ranges, key))
+    owners.update(dict.fromkeys(plan.hq, "HQ"))
+    owners.update(dict.fromkeys(plan.management, "the management ranges"))
+    owners[plan.stores] = "the stores"
+    owners[plan.loopbacks] = "the appliances' loopbacks"
+    return owners
+
+
+def _cloud_routes(
+    config: ConfigFile, sessions: Sequence[BgpSession], intent: NetworkIntent, cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """Each cloud BGP session (a hub's to an AWS region or an OpenStack site, a store's to its AWS
+    region) takes in only what the intent gives that cloud site (`BgpSession.accepts`): its
+    inbound filter passes each of those ranges, and none the intent gives another owner (another
+    cloud site, HQ, the stores, the loopbacks, the management ranges, the default route). A
+    cloud whose announcement of another's range is taken draws that range's traffic from the
+    appliance (and, through a hub, from the stores and HQ) into itself."""
+    clouds = [s for s in sessions if s.kind in _CLOUD_SESSIONS]
+    filters = _filters_of(config, cache) if clouds else None
+    if filters is None:
+        return
+    owners = foreign_prefixes(intent)
+    for session in clouds:
+        neighbor = str(session.peer_address)
+        known = filters.neighbors.get(neighbor)
+        if known is None:
+            continue  # a neighbour this reader does not see: the tunnel checks report it
+        maps = known.get("in", ())
+        if any(
+            name not in filters.route_maps or any(n not in filters.prefix_lists for e in filters.route_maps[name] for n in e.lists)
+            for name in maps
+        ):
+            continue  # a filter this reader cannot follow
+        line = next((filters.route_maps[name][0].line for name in maps if filters.route_maps[name]), 0)
+        for net in session.accepts:
+            refused = filters.refusal(neighbor, "in", net)
+            if refused is not None:
+                yield config.finding(
+                    refused[0],
+                    CLOUD_ROUTES,
+                    f"{session.kind} session with {neighbor} ({session.peer}): the inbound filter refuses {net} "
+                    f"({refused[1]}), that cloud site's own range: nothing there is reachable through it",
+                )
+        for net, owner in owners.items():
+            if any(net.overlaps(own) for own in session.accepts):
+                continue
+            if filters.refusal(neighbor, "in", net) is None:
+                where = f"{filters.kind} {', '.join(maps)}" if maps else "no inbound filter"
+                yield config.finding(
+                    line,
+                    CLOUD_ROUTES,
+                    f"{session.kind} session with {neighbor} ({session.peer}): the inbound filter ({where}) passes "
+                    f"{net}, which the intent gives to {owner}: that cloud can draw its traffic",
+                )
+
+
 PREFIX_LIMIT = "prefix-limit"
 
 
@@ -406,24 +485,55 @@ def _prefix_limits(
         (store, mine, to_hub, from_hub, "the hub", "the store", session),
     )
     for config, filters, neighbor, announced, sender, receiver, receiving in ends:
-        if filters is None or neighbor not in filters.neighbors:
-            continue  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
-        limit = filters.limits.get(neighbor)
-        if limit is None and receiving.prefix_limit is not None:
-            yield config.finding(
-                0,
-                PREFIX_LIMIT,
-                f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
-                f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
-            )
-        if limit is None or announced <= limit[0]:
-            continue
+        yield from _limit_holds(config, filters, tunnel, neighbor, receiving, receiver, sender, announced, "announces")
+
+
+def _aws_prefix_limit(
+    store: ConfigFile, tunnel: Tunnel, sessions: Sequence[BgpSession], cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """A store's own AWS session carries the prefix limit the intent gives it, at least what the
+    store's AWS filter may take from AWS (`PrefixLimit.allowed`: the cloud range up to /24): a
+    transit gateway that propagates more than the workloads VPC into the store's table is stopped
+    at the store, and a limit below what the filter passes closes the session on routes the
+    store was meant to take."""
+    session = next((s for s in sessions if s.tunnel == tunnel.id and s.kind == "store-aws"), None)
+    if session is None or session.prefix_limit is None:
+        return
+    allowed, neighbor = session.prefix_limit.allowed, str(session.peer_address)
+    yield from _limit_holds(store, _filters_of(store, cache), tunnel, neighbor, session, "the store", "AWS", allowed, "may announce")
+
+
+def _limit_holds(
+    config: ConfigFile,
+    filters: RouteFilters | None,
+    tunnel: Tunnel,
+    neighbor: str,
+    receiving: BgpSession,
+    receiver: str,
+    sender: str,
+    announced: int,
+    verb: str,
+) -> Iterator[Finding]:
+    """`receiver`'s config limits `neighbor` where the intent does (`receiving.prefix_limit`),
+    and to no fewer than the `announced` prefixes `sender` `verb`."""
+    if filters is None or neighbor not in filters.neighbors:
+        return  # a neighbour this reader does not see: `missing-peer` and `route-filter` say so
+    limit = filters.limits.get(neighbor)
+    if limit is None and receiving.prefix_limit is not None:
         yield config.finding(
-            limit[1],
+            0,
             PREFIX_LIMIT,
-            f"tunnel {tunnel.id}: {sender} announces {announced} prefixes, more than the {limit[0]} {receiver} "
-            f"takes from {neighbor}: {receiver} closes the session (FortiOS: logs) and that path carries nothing",
+            f"tunnel {tunnel.id}: {receiver} takes any number of prefixes from {neighbor}, where the intent "
+            f"limits it to {receiving.prefix_limit.maximum}: a leak from {sender} goes as far as the filters let it",
         )
+    if limit is None or announced <= limit[0]:
+        return
+    yield config.finding(
+        limit[1],
+        PREFIX_LIMIT,
+        f"tunnel {tunnel.id}: {sender} {verb} {announced} prefixes, more than the {limit[0]} {receiver} "
+        f"takes from {neighbor}: {receiver} closes the session (FortiOS: logs) and that path carries nothing",
+    )
 
 
 def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:

@@ -56,6 +56,7 @@ from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
     DOS_ANOMALY_THRESHOLDS,
     ECHO_ANOMALY,
+    SHOW_OMITS_DEFAULTS,
     STATIC_DISTANCE,
     dpd_retrycount,
     dpd_retryinterval,
@@ -303,6 +304,21 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def quoted_names(config: ConfigFile) -> Iterator[Finding]:
+    """Every name a setting refers to (interface, zone, address, service, phase 1 ...: a string or
+    a datasource, `set zone {string}`) is written in double quotes, as `show` prints it
+    (`set zone "overlay"`); unquoted, FortiOS takes it, but the line never reads back as rendered.
+    SD-WAN member numbers are integers, unquoted."""
+    if config.suffix:
+        return
+    for kind, name, line in references(parse(config.text)):
+        if kind != "sdwan-member" and line and f'"{name}"' not in config.lines[line - 1]:
+            yield config.finding(
+                line, "fortios-unquoted-name", f"{name} ({kind}) is not quoted, as FortiOS shows it"
+            )
+
+
+@register_rule(PLATFORM)
 def interface_names(config: ConfigFile) -> Iterator[Finding]:
     """Interface, zone and phase 1 names FortiOS accepts: at most 15 characters."""
     if config.suffix:
@@ -465,7 +481,7 @@ def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
     denied: dict[tuple[str, ...], list[str]] = {}
     for policy in policies:
         sources = tuple(policy.get("srcintf"))
-        if policy.first("action") == "deny":
+        if (policy.first("action") or "deny") == "deny":  # FortiOS's default action
             denied.setdefault(sources, []).extend(
                 net for name in policy.get("dstaddr") for net in subnets.get(name, [])
             )
@@ -649,6 +665,12 @@ def ipsec_lifetimes(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
+# What a phase 1 holds where it sets nothing (`SHOW_OMITS_DEFAULTS`).
+_PHASE1_DEFAULTS = {
+    setting: value for path, setting, value in SHOW_OMITS_DEFAULTS if path == ("vpn ipsec phase1-interface",)
+}
+
+
 @register_rule(PLATFORM)
 def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
     """Every phase 1 states the fleet policy's dead-peer detection (network/crypto.py): `dpd
@@ -662,12 +684,44 @@ def ipsec_dpd(config: ConfigFile) -> Iterator[Finding]:
             ("dpd-retryinterval", str(dpd_retryinterval(None))),
             ("dpd-retrycount", str(dpd_retrycount(None))),
         ):
-            if entry.first(key) != policy:
+            if (entry.first(key) or _PHASE1_DEFAULTS.get(key)) != policy:
                 yield config.finding(
                     entry.line,
                     "fortios-ipsec-dpd",
                     f"phase 1 {entry.name} {key} {entry.first(key) or 'unset'}: the fleet policy's "
                     f"dead-peer detection gives {policy}",
+                )
+
+
+def _walk(
+    blocks: dict[str, Block], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Entry]]:
+    """Every entry and every block's own settings, with the `config` path that holds them."""
+    for name, block in blocks.items():
+        here = (*path, name)
+        for entry in (block.own, *block.entries):
+            yield here, entry
+            yield from _walk(entry.blocks, here)
+
+
+@register_rule(PLATFORM)
+def default_shown(config: ConfigFile) -> Iterator[Finding]:
+    """No line sets a value `show` leaves out, its default (`SHOW_OMITS_DEFAULTS`): the unit never
+    shows it back, so every push and every drift check would find it missing."""
+    if config.suffix:
+        return
+    defaults: dict[tuple[tuple[str, ...], str], str] = {
+        (path, setting): value for path, setting, value in SHOW_OMITS_DEFAULTS
+    }
+    for path, entry in _walk(parse(config.text)):
+        for setting, (values, line) in entry.settings.items():
+            default = defaults.get((path, setting))
+            if default is not None and values == default.split():
+                yield config.finding(
+                    line,
+                    "fortios-default-shown",
+                    f"{' / '.join(path)} {entry.name or ''}: set {setting} {default} is FortiOS's default, "
+                    "which `show` leaves out: the line would never read back",
                 )
 
 
@@ -959,21 +1013,16 @@ def sdwan_steering(config: ConfigFile) -> Iterator[Finding]:
 
 
 def _prefix_lists(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Network] | None]:
-    """Each prefix list by name as the prefixes of its rules; None for one this reader cannot
-    follow (a rule without a prefix, a `ge`/`le` range, a deny)."""
+    """Each prefix list by name as the prefixes of its rules (`_prefix_rules`); None for one this
+    reader cannot follow (a rule without a prefix it reads, a `ge`/`le` range, a deny)."""
+    rules = _prefix_rules(parsed)
     found: dict[str, list[ipaddress.IPv4Network] | None] = {}
     for entry in _entries(parsed, "router prefix-list"):
-        prefixes: list[ipaddress.IPv4Network] | None = []
-        for rule in _nested(entry, "rule"):
-            prefix = rule.get("prefix")
-            if prefixes is None or len(prefix) != 2 or rule.get("ge") or rule.get("le") or rule.first("action") == "deny":
-                prefixes = None
-                continue
-            try:
-                prefixes.append(ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False))
-            except ValueError:
-                prefixes = None
-        found[entry.name] = prefixes
+        listed = rules.get(entry.name, [])
+        exact = len(listed) == len(_nested(entry, "rule")) and all(
+            rule.permit and rule.low == rule.high == rule.prefix.prefixlen for rule in listed
+        )
+        found[entry.name] = [rule.prefix for rule in listed] if exact else None
     return found
 
 
@@ -1183,7 +1232,7 @@ def steering(config: ConfigFile) -> SteeringFacts:
         for service in _nested(sdwan, "service")
         # SLA steering is the `sla` rules; a `manual` rule keeps a segment that no application
         # class takes whole (IoT) on the wired tunnels, by no SLA.
-        if service.first("mode") != "manual"
+        if (service.first("mode") or "manual") != "manual"  # FortiOS's default mode
     ]
     return SteeringFacts(probes, policies)
 
@@ -1783,7 +1832,7 @@ def _neighbor_prefixes(
         remote = interface.get("remote-ip")
         if interface.name in tunnels and len(remote) == 2:
             inside.append(ipaddress.IPv4Network(f"{remote[0]}/{remote[1]}", strict=False))
-    lists = {entry.name: entry for entry in _entries(parsed, "router prefix-list")}
+    lists = _prefix_rules(parsed)
     maps = {entry.name: entry for entry in _entries(parsed, "router route-map")}
     bgp = parsed.get("router bgp")
     found: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -1797,10 +1846,7 @@ def _neighbor_prefixes(
             continue
         names = {rule.first("match-ip-address") for rule in _nested(route_map, "rule")}
         for name in sorted(n for n in names if n):
-            for rule in _nested(lists[name], "rule") if name in lists else []:
-                prefix = rule.get("prefix")
-                if len(prefix) == 2:
-                    found.append((neighbor.name, ipaddress.IPv4Network(f"{prefix[0]}/{prefix[1]}", strict=False)))
+            found += [(neighbor.name, rule.prefix) for rule in lists.get(name, [])]
     return found
 
 
@@ -2087,6 +2133,21 @@ def _rule_id(entry: Entry) -> int:
     return int(entry.name) if entry.name.isdigit() else 0
 
 
+def _prefix_rules(parsed: dict[str, Block]) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of a FortiOS config, each by name with its rules in id order: `config
+    router prefix-list` > `config rule` (`set prefix A M`, `ge`, `le`, `action`, a permit unless
+    `deny`); a rule without a prefix it reads is left out. The one reader of them."""
+    prefix_lists: dict[str, list[PrefixRule]] = {}
+    for entry in _entries(parsed, "router prefix-list"):
+        rules = prefix_lists.setdefault(entry.name, [])
+        for rule in sorted(_nested(entry, "rule"), key=_rule_id):
+            prefix = rule.get("prefix")
+            net = summary_net(prefix[0], None, prefix[1]) if len(prefix) == 2 else None
+            if net is not None:
+                rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
+    return prefix_lists
+
+
 @register_advertisements(PLATFORM)
 def advertisements(config: ConfigFile) -> AdvertisementFacts:
     """`config router bgp` > `config neighbor` entries and their `config conditional-advertise`
@@ -2119,15 +2180,7 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
         )
         for entry in _entries(parsed, "router route-map")
     }
-    prefix_lists: dict[str, list[PrefixRule]] = {}
-    for entry in _entries(parsed, "router prefix-list"):
-        rules = prefix_lists.setdefault(entry.name, [])
-        for rule in sorted(_nested(entry, "rule"), key=_rule_id):
-            prefix = rule.get("prefix")
-            net = summary_net(prefix[0], None, prefix[1]) if len(prefix) == 2 else None
-            if net is not None:
-                rules.append(prefix_rule(rule.first("action") != "deny", net, rule.first("ge"), rule.first("le"), rule.line))
-    return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, prefix_lists)
+    return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, _prefix_rules(parsed))
 
 
 @register_route_filters(PLATFORM)
@@ -2136,7 +2189,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
     `route-map-out-preferable` (FortiOS advertises through one or the other as the SD-WAN SLA
     decides, so a route must pass both); `config router route-map` rules in id order (`set
     action deny`, else a permit; `set match-ip-address` its prefix lists; any other `match-*`
-    makes it `other`); the prefix lists `advertisements` reads; each neighbour's `maximum-prefix`."""
+    makes it `other`); the prefix lists (`_prefix_rules`); each neighbour's `maximum-prefix`."""
     parsed = parse(config.text)
     bgp = parsed.get("router bgp")
     limits = {
@@ -2172,7 +2225,7 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         for neighbor in (_nested(bgp.own, "neighbor") if bgp else [])
         if neighbor.first("capability-default-originate") == "enable"
     }
-    return RouteFilters(neighbors, route_maps, advertisements(config).prefix_lists, limits=limits, defaults=defaults)
+    return RouteFilters(neighbors, route_maps, _prefix_rules(parsed), limits=limits, defaults=defaults)
 
 
 @register_probes(PLATFORM)

@@ -249,14 +249,22 @@ def swanctl_connections(config: ConfigFile) -> Iterator[Finding]:
 def underlay_next_hops(config: ConfigFile) -> Iterator[Finding]:
     """Every route through a transport (a WAN link a tunnel rides, `link add … dev <link>` in the
     routing file) names its next hop: `ip route P <ifname>` alone has the kernel resolve P on the
-    link itself (ARP), which a far end beyond the ISP's router never answers."""
+    link itself (ARP), which a far end beyond the ISP's router never answers. The one such route
+    a transport's table takes is the link's own subnet (`transport_table_routes`): its neighbours
+    are on the link."""
     if config.suffix:
         return
     routing = config.companions.get("routing", "")
     transports = set(re.findall(r"^link add \S+ type xfrm dev (\S+) ", routing, re.M))
+    on_link = {(name, str(a.network)) for name, addresses in _interfaces(config).items() for a in addresses}
     for number, line in enumerate(config.lines, start=1):
         words = line.split()
-        if words[:2] == ["ip", "route"] and len(words) > 3 and words[3] in transports:
+        if (
+            words[:2] == ["ip", "route"]
+            and len(words) > 3
+            and words[3] in transports
+            and (words[3], words[2]) not in on_link
+        ):
             yield config.finding(
                 number, "underlay-next-hop", f"{line}: no next hop on transport {words[3]} (the kernel would ARP for {words[2]})"
             )
@@ -373,6 +381,33 @@ def snmp_agent(config: ConfigFile) -> Iterator[Finding]:
                 yield config.finding(number, "frr-snmp", f"rouser {' '.join(words[1:])}: access without encryption (not `priv`)")
     if not listens:
         yield config.finding(1, "frr-snmp", "no agentaddress: snmpd listens on UDP 161 of every address")
+
+
+_SYSCTL = re.compile(r"^\s*(?P<key>[\w./*-]+)\s*=\s*(?P<value>\S*)\s*$")
+_IP_FORWARD = "net.ipv4.ip_forward"
+
+
+@register_rule(PLATFORM)
+def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
+    """A host firewall that forwards (an nftables `forward` chain) on a host whose kernel forwards
+    nothing: its sysctl.d file (sysctl.conf) must set net.ipv4.ip_forward to 1, the last
+    assignment of the key being the one kept (sysctl.d(5)). The kernel's and Debian 12's default
+    is 0, and FRR's zebra leaves it alone: such a store routes none of its segments into the
+    tunnels, such a hub none of the stores' traffic."""
+    if config.suffix != "nftables.conf" or not re.search(r"^\s*type filter hook forward ", config.text, re.M):
+        return
+    value = None
+    for line in config.companions.get("sysctl.conf", "").splitlines():
+        found = _SYSCTL.match(line)
+        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == _IP_FORWARD:
+            value = found["value"]
+    if value != "1":
+        yield config.finding(
+            config.line_of("hook forward"),
+            "frr-forwarding",
+            f"the forward chain forwards nothing: sysctl.conf sets {_IP_FORWARD} to {value or 'nothing'} (the kernel's"
+            " default is 0), not 1",
+        )
 
 
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')

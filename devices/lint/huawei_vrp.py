@@ -537,32 +537,105 @@ def _polices(acl: Line, packet: Packet) -> bool:
     return False
 
 
+def _hub_dc_ports(root: Line) -> Iterator[tuple[Line, list[str]]]:
+    """A hub's ports outside its tunnels and loopbacks (its DC port), each with the addresses of
+    the hub an echo request through it may be for: the port's own and every loopback's (the
+    loopback and the public IKE endpoint, which the DC routes to the hub)."""
+    interfaces = list(top(root, "interface"))
+
+    def addresses(interface: Line) -> list[str]:
+        return [
+            child.words[2]
+            for child in interface.children
+            if child.words[:2] == ["ip", "address"] and len(child.words) > 2 and is_address(child.words[2])
+        ]
+
+    loopbacks = [a for i in interfaces if i.words[1:2] and i.words[1].startswith("LoopBack") for a in addresses(i)]
+    for interface in interfaces:
+        name = interface.words[1] if len(interface.words) > 1 else ""
+        own = addresses(interface)
+        if own and not name.startswith(("LoopBack", "Tunnel")):
+            yield interface, [*own, *loopbacks]
+
+
 @register_rule(PLATFORM)
 def wan_echo(config: ConfigFile) -> Iterator[Finding]:
-    """Every WAN port (zone INTERNET) polices the echo requests it takes in (`vrp-wan-echo`):
-    `qos car inbound acl N cir C` with ACL N permitting ICMP echo, as the FRR stores limit what
-    they answer from the internet; without it WAN-IN passes every ping to the router, which
-    answers each one."""
+    """Every WAN port (a store's zone INTERNET, a hub's DC port) polices the echo requests to the
+    router it takes in (`vrp-wan-echo`): `qos car inbound acl N cir C` with ACL N permitting ICMP
+    echo to each of the router's addresses behind the port, as the FRR appliances limit what they
+    answer; without it the port's filter passes every ping to the router, which answers each
+    one."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    echo = Packet("icmp", ipaddress.IPv4Address("192.0.2.1"), ipaddress.IPv4Address("198.51.100.1"))
-    for interface in top(root, "interface"):
+    outside = ipaddress.IPv4Address("192.0.2.1")
+    ports: list[tuple[Line, list[str]]]
+    if config.role == "hub":
+        ports = list(_hub_dc_ports(root))
+    else:
+        ports = [(i, ["198.51.100.1"]) for i in top(root, "interface") if "zone INTERNET" in i.child_texts()]
+    for interface, addresses in ports:
         texts = interface.child_texts()
-        if "zone INTERNET" not in texts:
-            continue
         policed = [
             acls.get(after(t.split(), "acl") or "")
             for t in texts
             if t.split()[:3] == ["qos", "car", "inbound"] and "acl" in t.split() and "cir" in t.split()
         ]
-        if not any(acl is not None and _polices(acl, echo) for acl in policed):
+        unpoliced = [
+            address
+            for address in addresses
+            if not any(
+                acl is not None and _polices(acl, Packet("icmp", outside, ipaddress.IPv4Address(address)))
+                for acl in policed
+            )
+        ]
+        if unpoliced:
             yield config.finding(
                 interface.number,
                 "vrp-wan-echo",
-                f"{interface.text}: the WAN port answers every echo request it takes in; police them "
-                "with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
+                f"{interface.text}: the port answers every echo request it takes in"
+                + (f" for {', '.join(unpoliced)}" if config.role == "hub" else "")
+                + "; police them with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`",
+            )
+
+
+def _refuses_icmp(acl: Line | None, icmp_name: str) -> Line | None:
+    """The rule of inbound filter `acl` that refuses ICMP message `icmp_name` from any sender to
+    any address, when the first rule that may take it does; None when a rule may pass it first
+    (a permit for ip or icmp of any type or that type, whatever its addresses) or no rule does
+    (a traffic-filter passes what no rule matches). A deny with addresses refuses only some."""
+    for rule in acl.children if acl is not None else []:
+        w = rule.words
+        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny") or w[3] not in ("ip", "icmp"):
+            continue
+        kind = after(w, "icmp-type")
+        if kind is not None and kind != icmp_name:
+            continue
+        if w[2] == "permit":
+            return None
+        if not any(word in w for word in ("source", "destination")):
+            return rule
+    return None
+
+
+@register_rule(PLATFORM)
+def wan_timestamp(config: ConfigFile) -> Iterator[Finding]:
+    """Every store WAN port (zone INTERNET) refuses ICMP timestamp requests (`vrp-wan-timestamp`):
+    the router answers them, telling any sender its clock, where FRR stores drop them
+    (`ManagementAccess.icmp_timestamps_from_internet`, network/model.py)."""
+    if config.suffix or config.role == "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        if "zone INTERNET" in texts and _refuses_icmp(_inbound_acl(texts, acls), "timestamp-request") is None:
+            yield config.finding(
+                interface.number,
+                "vrp-wan-timestamp",
+                f"{interface.text}: the WAN port's inbound filter passes ICMP timestamp requests to "
+                "the router, which answers with its clock (`deny icmp icmp-type timestamp-request`)",
             )
 
 
@@ -1832,19 +1905,19 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
         yield from _unclosed(config, acl, _acl_rules(acl), "vrp-hub-cloud-filter")
 
 
-def _ip_prefix(root: Line, name: str) -> list[ipaddress.IPv4Network]:
-    """The prefixes `ip ip-prefix NAME index N permit A LENGTH [greater-equal ..]` permits."""
-    nets: list[ipaddress.IPv4Network] = []
-    for line in top(root, "ip", "ip-prefix", name):
-        words = line.words
-        if "permit" not in words:
+def _ip_prefixes(root: Line) -> dict[str, list[PrefixRule]]:
+    """The prefix lists of a VRP config, each by name with its rules in index order: `ip ip-prefix
+    L index N permit|deny A LENGTH [greater-equal X] [less-equal Y]`. The one reader of them."""
+    prefix_lists: dict[str, list[tuple[int, PrefixRule]]] = {}
+    for line in top(root, "ip", "ip-prefix"):
+        w = line.words
+        if len(w) < 8 or w[3] != "index" or not w[4].isdigit() or w[5] not in ("permit", "deny"):
             continue
-        address, length = [*words[words.index("permit") + 1 :], "", ""][:2]
-        try:
-            nets.append(ipaddress.IPv4Network(f"{address}/{length}"))
-        except ValueError:
-            continue
-    return nets
+        net = summary_net(w[6], w[7], None)
+        if net is not None:
+            rule = prefix_rule(w[5] == "permit", net, after(w, "greater-equal"), after(w, "less-equal"), line.number)
+            prefix_lists.setdefault(w[2], []).append((int(w[4]), rule))
+    return {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()}
 
 
 @register_rule(PLATFORM)
@@ -1861,7 +1934,7 @@ def aws_tunnel_filter(config: ConfigFile) -> Iterator[Finding]:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
-    clouds = _ip_prefix(root, "AWS-ROUTES")
+    clouds = [rule.prefix for rule in _ip_prefixes(root).get("AWS-ROUTES", []) if rule.permit]
     for interface, acl in _profile_tunnels(root, acls, "AWS-"):
         if acl is None:
             yield config.finding(
@@ -2249,19 +2322,10 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         lists = tuple(m[2] for m in matches if m[:2] == ["if-match", "ip-prefix"] and len(m) > 2)
         other = any(m[:2] != ["if-match", "ip-prefix"] for m in matches)
         route_maps.setdefault(w[1], []).append((int(w[4]), RouteMapEntry(w[2] == "permit", lists, other, node.number)))
-    prefix_lists: dict[str, list[tuple[int, PrefixRule]]] = {}
-    for line in top(root, "ip", "ip-prefix"):
-        w = line.words
-        if len(w) < 8 or w[3] != "index" or not w[4].isdigit() or w[5] not in ("permit", "deny"):
-            continue
-        net = summary_net(w[6], w[7], None)
-        if net is not None:
-            rule = prefix_rule(w[5] == "permit", net, after(w, "greater-equal"), after(w, "less-equal"), line.number)
-            prefix_lists.setdefault(w[2], []).append((int(w[4]), rule))
     return RouteFilters(
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},
-        {name: [rule for _, rule in sorted(found, key=lambda e: e[0])] for name, found in prefix_lists.items()},
+        _ip_prefixes(root),
         kind="route-policy",
         limits=resolved_limits(limits, members, neighbors),
         defaults=resolved_defaults(originations, members, neighbors),

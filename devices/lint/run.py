@@ -12,10 +12,10 @@ from storestack.devices.lint.frr_sla import frr_sla_check
 from storestack.devices.lint.isolation import isolation_check
 from storestack.devices.lint.services import services_check
 from storestack.devices.lint.steering import steering_check
-from storestack.devices.outputs import CoreCloudOutputs, StoreCloudOutputs
 from storestack.devices.render import render_fleet
 from storestack.inventory.fleet import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.outputs import CoreCloudOutputs, StoreCloudOutputs
 
 
 @dataclass

@@ -576,9 +576,9 @@ def ntp_auth(config: ConfigFile, management: ManagementAccess) -> Iterator[Findi
             yield Finding(where, line, NTP_AUTH, f"NTP server {address} is used without authentication")
         elif server_key != current:
             yield Finding(where, line, NTP_AUTH, f"NTP server {address} is asked with key {server_key}, not {current}")
-    for address in management.ntp_servers:
-        if str(address) not in seen:
-            yield Finding(where, 0, NTP_AUTH, f"NTP server {address} of the intent is not configured")
+    for server in management.ntp_servers:
+        if str(server) not in seen:
+            yield Finding(where, 0, NTP_AUTH, f"NTP server {server} of the intent is not configured")
 
 
 # IOS-XE NTP access control (Basic System Management Command Reference, "ntp access-group": with
@@ -813,9 +813,10 @@ def _forti_qos(config: ConfigFile) -> QosFacts:
             bits = values.get("diffservcode", "")
             # the guarantee is in kbit/s of the smallest transport: its share is not checked here
             tag, dscp = name.removeprefix("QOS-"), _dscp(_DSCP_BY_BITS.get(bits, bits))
-            facts.queues.append((int(values["line"]), tag, dscp, values.get("priority") == "high", None))
+            high = values.get("priority", "high") == "high"  # FortiOS's default, which `show` leaves out
+            facts.queues.append((int(values["line"]), tag, dscp, high, None))
             ceiling = values.get("maximum-bandwidth", "0")
-            if values.get("priority") == "high" and (
+            if high and (
                 not ceiling.isdigit() or ceiling == "0" or int(ceiling) > int(values.get("guaranteed-bandwidth", "0") or 0)
             ):
                 facts.shapers.append((

@@ -94,6 +94,19 @@ class StoppedWhileChanged(BaseModel):
     start: str
 
 
+class WipedBy(BaseModel):
+    """A line of a block whose change makes the device drop other lines of the block (IOS-XE:
+    `vrf forwarding V` entered or removed on an interface removes its IP addresses). Where a
+    remediation adds or deletes a line of a block both sides hold that matches `trigger` (read
+    without its negation), every line of the intended block matching `wiped` is sent again
+    after the block's changes, the unchanged ones too, which the delta lacks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: str
+    wiped: str
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -170,6 +183,8 @@ class PlatformDriver(BaseModel):
     named_objects: tuple[NamedObjects, ...] = ()
     # Blocks stopped before a change and started again after it (`StoppedWhileChanged`).
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
+    # Lines a change of another line of their block wipes, sent again after it (`WipedBy`).
+    wiped_by: tuple[WipedBy, ...] = ()
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
     # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()

@@ -23,12 +23,13 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     UnshownListing,
+    WipedBy,
     days_hours_minutes,
 )
-from storestack.devices.secrets import Secret
 from storestack.devices.steering import IOS_SLA_CONTROL_PORT
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
+from storestack.network.secrets import Secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -157,6 +158,97 @@ IP_SLA_OPERATIONS = NamedObjects(
     replaced_whole=True,
 )
 
+# Policy-maps, class-maps and ACLs, and the lines that attach or name one. IOS refuses to delete a
+# policy-map still attached (to `control-plane`, an interface, a zone-pair or a parent policy's
+# class) and a class-map a policy-map still names, so a remediation that removes one detaches it
+# first: the `no service-policy ...` (or the parent's change) goes before `no policy-map ...`, the
+# policy-map before its class-maps, the class-maps before their ACLs. An ACL removed before the
+# line that applies it would leave, for a moment, an interface or a line with a filter that names
+# nothing (IOS then filters nothing there), so it goes last too. Added, each is defined before
+# what names it. (The refusal is IOS behaviour we have not found in a command reference; the order
+# is right whether or not the device refuses.)
+POLICY_MAPS = NamedObjects(
+    defined_by=r"^policy-map (?:type inspect )?(\S+)$",
+    named_by=(r"^service-policy (?:input |output )?(\S+)$", r"^service-policy type inspect (\S+)$"),
+)
+CLASS_MAPS = NamedObjects(
+    defined_by=r"^class-map (?:type inspect )?(?:match-any |match-all )?(\S+)$",
+    named_by=(r"^class (?:type inspect )?(\S+)$",),
+)
+ACCESS_LISTS = NamedObjects(
+    defined_by=r"^ip access-list (?:standard|extended) (\S+)$",
+    named_by=(
+        r"^match access-group name (\S+)$",
+        r"^access-class (\S+) in$",
+        r"^ip access-group (\S+) (?:in|out)$",
+        r"^match ip address (?!prefix-list )(\S+)",
+        r"^ip nat inside source list (\S+) ",
+        r"^ntp access-group (?:peer|serve|serve-only|query-only) (\S+)$",
+        r"^snmp-server (?:group|user) .* access (\S+)$",
+    ),
+)
+
+# The IPsec chain of a tunnel, the security zones and the VRFs, and the lines that name one: a
+# tunnel's `tunnel protection ipsec profile P` names an IPsec profile, whose `set ikev2-profile`
+# and `set transform-set` name an IKEv2 profile and a transform-set; the IKEv2 profile's
+# `keyring local K` names a keyring, an IKEv2 policy's `proposal X` a proposal; an interface's
+# `zone-member security Z` and a zone-pair's `source`/`destination` name zones; an interface's
+# `vrf forwarding V`, a tunnel's `tunnel vrf V`, an IKEv2 profile's `match fvrf V`, a static
+# route's `ip route vrf V` and BGP's `address-family ipv4 vrf V` name a VRF. Each is defined
+# before what names it and deleted after the lines that name it stop doing so. A
+# `set transform-set` naming several transform-sets orders only around the first.
+IKEV2_KEYRINGS = NamedObjects(defined_by=r"^crypto ikev2 keyring (\S+)$", named_by=(r"^keyring local (\S+)$",))
+IKEV2_PROPOSALS = NamedObjects(defined_by=r"^crypto ikev2 proposal (\S+)$", named_by=(r"^proposal (\S+)$",))
+IKEV2_PROFILES = NamedObjects(defined_by=r"^crypto ikev2 profile (\S+)$", named_by=(r"^set ikev2-profile (\S+)$",))
+TRANSFORM_SETS = NamedObjects(defined_by=r"^crypto ipsec transform-set (\S+) ", named_by=(r"^set transform-set (\S+)",))
+IPSEC_PROFILES = NamedObjects(
+    defined_by=r"^crypto ipsec profile (\S+)$", named_by=(r"^tunnel protection ipsec profile (\S+)",)
+)
+ZONES = NamedObjects(
+    defined_by=r"^zone security (\S+)$",
+    named_by=(
+        r"^zone-member security (\S+)$",
+        r"^zone-pair security \S+ source (\S+) ",
+        r"^zone-pair security \S+ source \S+ destination (\S+)$",
+    ),
+)
+VRFS = NamedObjects(
+    defined_by=r"^vrf definition (\S+)$",
+    named_by=(
+        r"^vrf forwarding (\S+)$",
+        r"^tunnel vrf (\S+)$",
+        r"^match fvrf (\S+)$",
+        r"^ip route vrf (\S+) ",
+        r"^address-family ipv4 vrf (\S+)$",
+    ),
+)
+# Route-maps and prefix-lists, each defined by one or more entries (`route-map R permit 10`,
+# `ip prefix-list L seq 5 ...`): a BGP neighbour's `route-map R in|out`, `advertise-map R
+# exist-map R2` / `non-exist-map R2`, an interface's `ip policy route-map R`, and a route-map's
+# `match ip address prefix-list L` name them. IOS takes a name no entry defines yet, but a
+# neighbour whose route-map is gone filters as if it denied everything, so the naming line goes
+# first when one is removed.
+ROUTE_MAPS = NamedObjects(
+    defined_by=r"^route-map (\S+) (?:permit|deny) \d+$",
+    named_by=(
+        r"^neighbor \S+ route-map (\S+) (?:in|out)$",
+        r"^neighbor \S+ advertise-map (\S+) ",
+        r"^neighbor \S+ advertise-map \S+ (?:non-)?exist-map (\S+)$",
+        r"^ip policy route-map (\S+)$",
+    ),
+)
+PREFIX_LISTS = NamedObjects(
+    defined_by=r"^ip prefix-list (\S+) seq \d+ ",
+    named_by=(r"^match ip address prefix-list (\S+)$", r"^neighbor \S+ prefix-list (\S+) (?:in|out)$"),
+)
+
+# An interface moved into, out of or between VRFs loses its IPv4 and IPv6 addresses: IOS removes
+# them when `vrf forwarding` is entered or removed (IOS behaviour we have not found in a command
+# reference; re-sending an address the interface still holds changes nothing). hier_config sends
+# only the `vrf forwarding` change, the address lines being the same on both sides, so the
+# interface would be left with no address: they are sent again after it (`WipedBy`).
+VRF_FORWARDING_WIPES = WipedBy(trigger=r"^vrf forwarding \S+$", wiped=r"^(?:ip address|ipv6 address)\b")
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -178,7 +270,9 @@ DRIVER = PlatformDriver(
     session_setup=("terminal length 0", "terminal width 511"),
     save_command="write memory",
     save_success=r"\[OK\]",
-    keep_sections=("interface ",),
+    # `control-plane` is always there (IOS shows it, empty, in every running config): a config
+    # without CoPP detaches the policy inside it, never `no control-plane`.
+    keep_sections=("interface ", "control-plane"),
     secret_patterns=IOS_SECRET_PATTERNS,
     # IOS-XE shows the TACACS+ server key as `key 7 …` and an NTP key as `… <encrypted> 7`, and
     # an SNMPv3 user not at all: it is kept outside the running config, `show snmp user` lists it
@@ -193,7 +287,25 @@ DRIVER = PlatformDriver(
     unshown_lines=(r"^snmp-server user ",),
     # `show snmp user` lists each user by name ("User name: NAME", genieparser's ShowSnmpUser).
     unshown_listing=UnshownListing(command="show snmp user", listed=r"^User name: (\S+)", key=r"^snmp-server user (\S+)"),
-    named_objects=(TRACKS, IP_SLA_OPERATIONS),
+    # Entering or removing `vrf forwarding` on an interface removes its IP addresses (IOS
+    # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
+    wiped_by=(VRF_FORWARDING_WIPES,),
+    named_objects=(
+        TRACKS,
+        IP_SLA_OPERATIONS,
+        POLICY_MAPS,
+        CLASS_MAPS,
+        ACCESS_LISTS,
+        IKEV2_KEYRINGS,
+        IKEV2_PROPOSALS,
+        IKEV2_PROFILES,
+        TRANSFORM_SETS,
+        IPSEC_PROFILES,
+        ZONES,
+        VRFS,
+        ROUTE_MAPS,
+        PREFIX_LISTS,
+    ),
 )
 
 # IOS shows well-known ports by name, so they are written by name; the keyword lists are per
@@ -762,8 +874,13 @@ def wan_to_self(view: StoreApplianceView) -> list[str]:
 
 # Control plane policing of the echo requests a store answers from the internet ("Control Plane
 # Policing", QoS: Policing and Shaping Configuration Guide, Cisco IOS XE: a QoS policy on the
-# `control-plane` with `service-policy input`; `police bps burst-normal conform-action transmit
-# exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). The policer counts
+# `control-plane` with `service-policy input`; `police cir bps bc burst-normal conform-action
+# transmit exceed-action drop`, bps from 8000 in steps of 8000, burst from 1000 bytes). Written with
+# its `cir` and `bc` keywords, the form IOS-XE shows it in: one line, `police cir 2565 bc 4234
+# conform-action transmit  exceed-action drop` in `show run policy-map` (genieparser's IOS-XE
+# ShowRunPolicyMap and its golden output; the extra blanks are no difference to the diff). The
+# push engine compares this line with the running config, so a form the router rewrites on entry
+# would be sent again by every push. The policer counts
 # bytes, so the intent's requests a second are budgeted at this many bytes each (IOS and Windows
 # pings are 100 and 60 bytes, Linux's 84; a bigger ping gets proportionally fewer answers).
 IOS_COPP_POLICY = "COPP-IN"
@@ -777,7 +894,7 @@ def echo_police(pps: int) -> str:
     """The `police` line that holds echo requests to about `pps` a second (twice that in a burst)."""
     bps = max(1, math.ceil(pps * IOS_ECHO_BUDGET_BYTES * 8 / IOS_POLICE_STEP_BPS)) * IOS_POLICE_STEP_BPS
     burst = max(IOS_POLICE_MIN_BURST_BYTES, 2 * pps * IOS_ECHO_BUDGET_BYTES)
-    return f"police {bps} {burst} conform-action transmit exceed-action drop"
+    return f"police cir {bps} bc {burst} conform-action transmit exceed-action drop"
 
 
 def wan_echo_policing(view: StoreApplianceView) -> list[str]:

@@ -16,7 +16,6 @@ from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
-    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
         StoreApplianceView,
         WanLinkView,
     )
+    from storestack.network.secrets import Secret
 
 
 class HConfigDriverFortiOS(HConfigDriverFortinetFortiOS):
@@ -132,6 +132,47 @@ SEND_ORDER = (
     SendStage(section="config user group"),
     SendStage(section="config system admin"),
 )
+
+# Settings FortiOS's `show` leaves out while they hold their default value: `show` prints the
+# commands "required to achieve that configuration from the firmware's default state" and "does
+# not display settings that are in their default state" (Fortinet CLI reference, "show", the
+# FortiOS CLI framework's, e.g. FortiAnalyzer 7.4.3 CLI reference,
+# https://docs.fortinet.com/document/fortianalyzer/7.4.3/cli-reference/783700). Such a line
+# never reads back from the unit, so every diff against `show` would send it again and drift
+# would never settle: the templates leave these out (the default does the same), and lint
+# `fortios-default-shown` keeps them out. Each: the `config` path from the top (nested blocks
+# after it), the setting, its default in FortiOS 7.2, 7.4 and 7.6 alike (CLI reference of each
+# block, Default column; FortiOS 7.6.5 REST API schema). Where a default moved between those
+# releases (phase 1 and 2 `dhgrp`, 20 from 7.6 on), the line stays: 7.2 and 7.4 show it.
+# Two of them come from the intent, and are written only where it differs from the default.
+DPD_RETRY_COUNT_DEFAULT = 3
+BFD_DETECT_MULT_DEFAULT = 3
+SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("system settings",), "bfd-detect-mult", str(BFD_DETECT_MULT_DEFAULT)),
+    (("system interface",), "mode", "static"),
+    (("system interface",), "bfd-detect-mult", str(BFD_DETECT_MULT_DEFAULT)),
+    (("system zone",), "intrazone", "deny"),
+    (("system snmp user",), "queries", "enable"),
+    (("system snmp user",), "auth-proto", "sha"),
+    (("system snmp user",), "priv-proto", "aes"),
+    (("system link-monitor",), "protocol", "ping"),
+    (("system link-monitor",), "recoverytime", "5"),
+    (("system link-monitor",), "update-policy-route", "enable"),
+    (("system sdwan", "health-check"), "protocol", "ping"),
+    (("system sdwan", "service"), "mode", "manual"),
+    # "dpd-retrycount 0-10, default 3" (CLI reference, config vpn ipsec phase1-interface).
+    (("vpn ipsec phase1-interface",), "type", "static"),
+    (("vpn ipsec phase1-interface",), "dpd-retrycount", str(DPD_RETRY_COUNT_DEFAULT)),
+    # "set pfs enable <----- default value" (Fortinet Community, "Technical Tip: Understanding
+    # Perfect Forward Secrecy (PFS)", https://community.fortinet.com/t5/FortiGate/Technical-Tip-Understanding-Perfect-Forward-Secrecy-PFS/ta-p/405554).
+    (("vpn ipsec phase2-interface",), "pfs", "enable"),
+    (("router community-list",), "type", "standard"),
+    (("router bgp", "neighbor", "conditional-advertise"), "condition-type", "exist"),
+    (("firewall shaper traffic-shaper",), "priority", "high"),
+    (("firewall policy",), "action", "deny"),
+    (("firewall local-in-policy",), "action", "deny"),
+)
+
 
 # Secret values, all settings FortiOS shows as `ENC <encrypted, salted value>`.
 FORTIOS_SECRET_PATTERNS = (r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",)
@@ -337,7 +378,8 @@ def firewall_policies(view: StoreApplianceView) -> list[str]:
                 f"        set dstintf {destination}",
                 f'        set srcaddr "{segment.tag}-NET"',
                 f"        set dstaddr{addresses}",
-                f"        set action {'accept' if action == 'permit' else 'deny'}",
+                # A deny policy holds FortiOS's default action: no `set action` (SHOW_OMITS_DEFAULTS).
+                *(["        set action accept"] if action == "permit" else []),
                 '        set schedule "always"',
                 f"        set service {service}",
                 "        set logtraffic all",
@@ -388,7 +430,7 @@ def hub_phase1_interfaces(wan: Sequence[WanLinkView], secret: Callable[[Secret],
                 f"        set psksecret {secret(tunnel.psk)}",
                 "        set dpd on-idle",
                 f"        set dpd-retryinterval {retryinterval}",
-                f"        set dpd-retrycount {retrycount}",
+                *([f"        set dpd-retrycount {retrycount}"] if retrycount != DPD_RETRY_COUNT_DEFAULT else []),
                 "    next",
             ]
     return lines
@@ -410,7 +452,8 @@ def traffic_shapers(view: StoreApplianceView) -> list[str]:
     for cls in view.qos:
         lines += [
             f'    edit "QOS-{cls.tag}"',
-            f"        set priority {'high' if cls.priority else ('medium' if cls.bandwidth_percent else 'low')}",
+            # `high` is the default, which `show` leaves out (SHOW_OMITS_DEFAULTS).
+            *([] if cls.priority else [f"        set priority {'medium' if cls.bandwidth_percent else 'low'}"]),
         ]
         if cls.bandwidth_percent:
             lines.append(f"        set guaranteed-bandwidth {smallest.share_kbps(cls.bandwidth_percent)}")
@@ -566,7 +609,6 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
             f"    edit {quote(name)}",
             f"        set phase1name {quote(name)}",
             "        set proposal aes256gcm",
-            "        set pfs enable",
             "        set dhgrp 20",
             f"        set keylifeseconds {esp_keylife(view)}",
             "        set auto-negotiate enable",
@@ -632,7 +674,7 @@ def sdwan_members(links: Sequence[WanLinkView]) -> list[str]:
             lines += [
                 f"        edit {tunnel.number}",
                 f"            set interface {quote(tunnel.ifname)}",
-                f"            set zone {zone}",
+                f"            set zone {quote(zone)}",
                 f"            set gateway {tunnel.inside_peer}",
                 f"            set comment {quote(link.description + ' to ' + tunnel.hub.hostname)}",
                 "        next",
@@ -664,11 +706,11 @@ def prefix_lists(view: StoreApplianceView) -> list[str]:
         lines += _prefix_rule(number, net.address, net.netmask)
     lines += ["        end", "    next"]
     if view.aws_tunnels:
-        summary = view.cloud_summary
+        summary, aws = view.cloud_summary, view.aws_routes
         lines += [
             '    edit "AWS-ROUTES"',
             "        config rule",
-            *_prefix_rule(1, summary.address, summary.netmask, view.cloud_max_prefixlen),
+            *_prefix_rule(1, aws.address, aws.netmask, view.cloud_max_prefixlen),
             "        end",
             "    next",
             '    edit "HUB-CLOUD"',
@@ -814,7 +856,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                     "        set bfd enable",
                     f"        set bfd-desired-min-tx {bfd.interval_ms}",
                     f"        set bfd-required-min-rx {bfd.interval_ms}",
-                    f"        set bfd-detect-mult {bfd.multiplier}",
+                    *([f"        set bfd-detect-mult {bfd.multiplier}"] if bfd.multiplier != BFD_DETECT_MULT_DEFAULT else []),
                 ]
             description = f"ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}"
             lines += [f"        set description {quote(description)}", "    next"]
@@ -882,7 +924,6 @@ def health_checks(checks: Sequence[HealthCheckView]) -> list[str]:
         lines += [
             f"        edit {quote(tunnel.ifname)}",
             f"            set server {quote(tunnel.inside_peer)}",
-            "            set protocol ping",
             f"            set interval {timers.interval_ms}",
             f"            set probe-timeout {timers.probe_timeout_ms}",
             f"            set probe-count {timers.probe_count}",
@@ -988,7 +1029,7 @@ def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
     https://docs.fortinet.com/document/fortigate/7.0.5/administration-guide/848980), and the hubs'
     routes are installed through every tunnel alike (eBGP multipath, one local preference): left
     to the routing table, a share of it would take an LTE tunnel while the wired ones are up,
-    where the design keeps LTE a backup. Only a store with both kinds of link needs the order."""
+    where the design keeps LTE a backup. `manual` is FortiOS's default mode: no `set mode`. Only a store with both kinds of link needs the order."""
     if all(link.cellular for link in view.wan) or not any(link.cellular for link in view.wan):
         return []
     members = [
@@ -999,7 +1040,6 @@ def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
     return [
         f"        edit {last + 1}",
         '            set name "local-out"',
-        "            set mode manual",
         '            set src "LOOPBACK"',
         '            set dst "STORE-LOCAL"',
         "            set dst-negate enable",
@@ -1038,7 +1078,6 @@ def _wired_only_rules(
         lines += [
             f"        edit {last}",
             f"            set name {quote(segment.kind + '-wired')}",
-            "            set mode manual",
             f'            set src "{segment.tag}-NET"',
             '            set dst "STORE-LOCAL"',
             "            set dst-negate enable",
@@ -1062,6 +1101,8 @@ PLATFORM = FortinetPlatform(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
+        ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
+        ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
     ),
     sla_steering="sdwan-health-checks",
     # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved

@@ -205,7 +205,8 @@ PLATFORM = FrrPlatform(
     ),
     # The Linux host around FRR (devices/frr.py says where each file lands): IPsec (swanctl,
     # strongswan), tunnel interfaces and policy routing, nftables, the authenticated NTP client
-    # (chrony and its key file), remote syslog (rsyslog), the SNMPv3 agent (snmpd), the WAN queues (`tc -batch`; a hub's on
+    # (chrony and its key file), remote syslog (rsyslog), the SNMPv3 agent (snmpd), IPv4 forwarding
+    # (sysctl.d), the WAN queues (`tc -batch`; a hub's on
     # its DC port, towards the stores) and, on stores, dnsmasq and the SLA steering of storestack-steer (devices/frr_steer.py).
     companions=(
         ("nftables.conf", "host-nftables.j2"),
@@ -220,6 +221,7 @@ PLATFORM = FrrPlatform(
         ("rsyslog.conf", "host-rsyslog.j2"),
         ("snmpd.conf", "host-snmpd.j2"),
         ("snmpd.unit", "host-snmpd-unit.j2"),
+        ("sysctl.conf", "host-sysctl.j2"),
     ),
     hub_companions=(
         ("nftables.conf", "hub-nftables.j2"),
@@ -232,5 +234,6 @@ PLATFORM = FrrPlatform(
         ("rsyslog.conf", "host-rsyslog.j2"),
         ("snmpd.conf", "host-snmpd.j2"),
         ("snmpd.unit", "host-snmpd-unit.j2"),
+        ("sysctl.conf", "host-sysctl.j2"),
     ),
 )

@@ -11,6 +11,7 @@ from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
     CommitConfirm,
+    NamedObjects,
     PlatformDriver,
     PlatformProfile,
     StoppedWhileChanged,
@@ -22,10 +23,10 @@ from storestack.network.model import PrefixLimit
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from storestack.devices.secrets import Secret
     from storestack.devices.views import (
         AclRule,
         FlowView,
+        HubView,
         LanPolicyView,
         Net,
         ProbeView,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         TunnelView,
         WanLinkView,
     )
+    from storestack.network.secrets import Secret
 
 
 class HuaweiVrpPlatform(PlatformProfile):
@@ -61,6 +63,30 @@ class HuaweiVrpPlatform(PlatformProfile):
 # after its changes. It is never deleted: every traffic behavior's `redirect ip-nexthop ...
 # track-nqa` keeps naming a test that exists throughout the push.
 NQA_TESTS = StoppedWhileChanged(block=r"^nqa test-instance \S+ \S+$", stop="undo start", start=r"^start ")
+
+# The IPsec chain of a tunnel, the security zones and the VPN instances, and the lines that name
+# one: an IKE peer's `ike-proposal N` names an IKE proposal, an IPsec profile's `ike-peer P` and
+# `proposal X` an IKE peer and an IPsec proposal, a tunnel interface's `ipsec profile X` the
+# profile; an interface's `zone Z` a zone; an interface's `ip binding vpn-instance V`, an IKE
+# peer's `remote-address vpn-instance V ...` and a tunnel's `destination vpn-instance V ...` a
+# VPN instance. Each is defined before what names it and deleted after the lines that name it
+# stop doing so (configdiff's `send_ordered`). An interface's `ipsec profile X` is the text of
+# the profile's own defining line: only a top-level line defines one.
+VRP_NAMED_OBJECTS = (
+    NamedObjects(defined_by=r"^ike proposal (\d+)$", named_by=(r"^ike-proposal (\d+)$",)),
+    NamedObjects(defined_by=r"^ipsec proposal (\S+)$", named_by=(r"^proposal (\S+)$",)),
+    NamedObjects(defined_by=r"^ike peer (\S+)$", named_by=(r"^ike-peer (\S+)$",)),
+    NamedObjects(defined_by=r"^ipsec profile (\S+)$", named_by=(r"^ipsec profile (\S+)$",)),
+    NamedObjects(defined_by=r"^firewall zone (\S+)$", named_by=(r"^zone (\S+)$",)),
+    NamedObjects(
+        defined_by=r"^ip vpn-instance (\S+)$",
+        named_by=(
+            r"^ip binding vpn-instance (\S+)$",
+            r"^remote-address vpn-instance (\S+) ",
+            r"^destination vpn-instance (\S+) ",
+        ),
+    ),
+)
 
 VRP_SECRET_PATTERNS = (
     r"(\bcipher\s+)\S+",
@@ -116,6 +142,7 @@ DRIVER = PlatformDriver(
     save_success=r"successfully|Save the configuration successfully",
     keep_sections=("interface ",),
     stopped_while_changed=(NQA_TESTS,),
+    named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
     secret_patterns=VRP_SECRET_PATTERNS,
@@ -652,11 +679,56 @@ WAN_ECHO_FILTER = ("WAN-ECHO", 3095)
 ECHO_WIRE_BYTES = 84 + 18 + 20
 
 
-def wan_echo_cir(view: StoreApplianceView) -> int:
+def wan_echo_cir(view: StoreApplianceView | HubView) -> int:
     """The CIR (kbit/s) that lets the intent's echo requests a second (`icmp_requests_pps`)
-    through a WAN port, rounded up."""
+    through a store's WAN port or a hub's DC port, rounded up."""
     bits = view.intent.management.icmp_requests_pps * ECHO_WIRE_BYTES * 8
     return -(-bits // 1000)
+
+
+def hub_echo_filter(view: HubView) -> list[AclRule]:
+    """What a hub's DC port polices with WAN-ECHO: the echo requests addressed to the hub itself
+    that its DC port takes in (HUB-WAN-IN passes them: `ROUTER_ICMP`), i.e. to its public IKE
+    endpoint, its loopback and its DC address, all senders together, to the intent's
+    `icmp_requests_pps` as a store's WAN port. Never an echo request in transit: HQ's monitoring
+    pings the stores through this port, and a policer on every echo request would share the
+    intent's rate among all of them (the excess discarded)."""
+    from storestack.devices.views.addresses import Net
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    own = [view.public_address, str(view.loopback.ip), str(view.dc.address.ip)]
+    return [
+        AclRule("permit", "icmp", None, Net.at(int(ipaddress.IPv4Address(address)), 32), icmp_type="echo")
+        for address in dict.fromkeys(own)
+    ]
+
+
+# What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the
+# template says why each): (protocol, first port, last port) of the router's services and of
+# its control protocols, which run inside the tunnels only.
+WAN_REFUSED_PORTS: tuple[tuple[str, int, int], ...] = (
+    ("udp", 53, 53), ("tcp", 53, 53), ("tcp", 22, 22), ("tcp", 23, 23), ("udp", 161, 161), ("udp", 123, 123),
+    ("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 179, 179), ("udp", 3784, 3785), ("udp", 4784, 4784),
+    ("tcp", 830, 830),
+)  # fmt: skip
+
+
+def wan_filter(view: StoreApplianceView) -> list[AclRule]:
+    """WAN-IN's rules: each of `WAN_REFUSED_PORTS` denied, ICMP timestamp requests denied unless
+    the intent answers them from the internet (`icmp_timestamps_from_internet`: a traffic-filter
+    passes every ICMP type, and the router answers timestamps; VRP's ACL keyword
+    `timestamp-request`, type 13, Huawei VRP ACL commands, "ICMP messages" table), then
+    everything else (the interzone firewall decides what is forwarded)."""
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    rules = [
+        AclRule("deny", protocol, None, None, first, last if last != first else None)
+        for protocol, first, last in WAN_REFUSED_PORTS
+    ]
+    if not view.intent.management.icmp_timestamps_from_internet:
+        rules.append(AclRule("deny", "icmp", icmp_type="timestamp-request"))
+    rules.append(AclRule("permit", "ip"))
+    return rules
 
 
 # Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's
@@ -786,10 +858,10 @@ def ip_prefixes(view: StoreApplianceView) -> list[str]:
         for position, net in enumerate(view.advertised, start=1)
     ]
     if view.aws_tunnels:
-        summary = view.cloud_summary
+        aws = view.aws_routes
         lines.append(
-            f"ip ip-prefix AWS-ROUTES index 5 permit {summary.address} {summary.prefixlen} "
-            f"greater-equal {summary.prefixlen} less-equal {view.cloud_max_prefixlen}"
+            f"ip ip-prefix AWS-ROUTES index 5 permit {aws.address} {aws.prefixlen} "
+            f"greater-equal {aws.prefixlen} less-equal {view.cloud_max_prefixlen}"
         )
     return lines
 
@@ -881,6 +953,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_segment_interfaces", segment_interfaces),
         ("vrp_segment_filters", segment_filters),
         ("vrp_wan_echo_cir", wan_echo_cir),
+        ("vrp_hub_echo_filter", hub_echo_filter),
+        ("vrp_wan_filter", wan_filter),
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),

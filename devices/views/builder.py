@@ -11,10 +11,8 @@ from collections.abc import Mapping
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
-from storestack.devices.errors import RenderError, StackOutputsError
-from storestack.devices.outputs import StoreCloudOutputs
+from storestack.devices.errors import RenderError
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
-from storestack.devices.secrets import Secret, resolve_secret_refs
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
     IOS_MAX_PROBE_NUMBER,
@@ -70,8 +68,9 @@ from storestack.devices.views.model import (
 )
 from storestack.inventory.fleet import Fleet, ResolvedHub, ResolvedSegment, ResolvedStore, ResolvedWanLink
 from storestack.network.build import NetworkIntent
-from storestack.network.errors import NetworkIntentError
+from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
+    CLOUD_LONGEST_PREFIX,
     HubIntent,
     ManagementAccess,
     QosClass,
@@ -81,6 +80,8 @@ from storestack.network.model import (
     Tunnel,
     Zone,
 )
+from storestack.network.outputs import StoreCloudOutputs
+from storestack.network.secrets import Secret, resolve_secret_refs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
@@ -326,7 +327,12 @@ class ViewBuilder:
         aws = self._aws_tunnels(profile, intent, wan)
         aws_link_names = {tunnel.link for tunnel in aws}
         loopback = IfAddr.at(int(appliance.loopback), 32)
-        unsteered = [*(segment.net for segment in segments), loopback_net, *([self.cloud_summary] if aws else [])]
+        # What the store's AWS tunnels may teach: its store-aws sessions' (its region's workloads
+        # range); the cloud summary on a store without them (no AWS filter renders).
+        aws_routes = next(
+            (Net.of(s.accepts[0]) for s in intent.sessions if s.kind == "store-aws" and s.accepts), self.cloud_summary
+        )
+        unsteered = [*(segment.net for segment in segments), loopback_net, *(Net.of(n) for n in intent.cloud_unsteered)]
         steering = (
             self._steering(
                 profile.sla_steering,
@@ -369,7 +375,8 @@ class ViewBuilder:
             hub_routes=self.hub_routes,
             accept_default=True,
             cloud_summary=self.cloud_summary,
-            cloud_max_prefixlen=24,
+            aws_routes=aws_routes,
+            cloud_max_prefixlen=CLOUD_LONGEST_PREFIX,
             unsteered=unsteered,
             hq_networks=self.hq_networks,
             internet_excluded=self.internet_excluded,

@@ -10,7 +10,6 @@ from dataclasses import field
 
 from storestack.common.platforms import Platform
 from storestack.common.records import record
-from storestack.devices.secrets import Secret
 from storestack.devices.steering import (
     IOS_RETURN_NONE_SIGNAL,
     IOS_RETURN_NONE_TRACK,
@@ -27,6 +26,7 @@ from storestack.devices.views.addresses import (
     Net,
 )
 from storestack.network.model import (
+    CLOUD_LONGEST_PREFIX,
     EPHEMERAL_PORTS,
     BgpSession,
     CloudFlow,
@@ -38,6 +38,7 @@ from storestack.network.model import (
     share_kbps,
     usable_ntp_keys,
 )
+from storestack.network.secrets import Secret
 from storestack.network.sla import SlaClassPolicy
 
 PLANNED_HEADER = "storestack: PLANNED values (no live stack outputs)"
@@ -579,7 +580,12 @@ class StoreApplianceView:
     advertised: list[Net]  # the store's own prefixes; nothing else is ever announced
     hub_routes: list[Net]  # HQ, cloud and desktop summaries: all a store accepts from hubs
     accept_default: bool  # hubs also send the default route
-    cloud_summary: Net  # what the AWS tunnels may teach (VPC prefixes inside it)
+    cloud_summary: Net  # the hubs' cloud summary (ip_plan.cloud), as they announce it
+    # What the AWS tunnels may teach (AWS-ROUTES: VPC prefixes inside it, up to
+    # `cloud_max_prefixlen` bits): the store's AWS region's workloads range (its store-aws
+    # sessions' `accepts`), never another cloud site's range; the cloud summary on a store
+    # without AWS tunnels (no AWS filter renders).
+    aws_routes: Net
     cloud_max_prefixlen: int
     # Destinations SLA steering never takes, left to the routing table: the segments, the
     # loopback and, with AWS tunnels, the cloud summary (the VPCs' routes from AWS win BGP over
@@ -609,6 +615,12 @@ class StoreApplianceView:
         """How many prefixes the store takes from each hub (its store-hub sessions'
         `BgpSession.prefix_limit`, one for all of them)."""
         return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-hub"), None)
+
+    @property
+    def aws_prefix_limit(self) -> PrefixLimit | None:
+        """How many prefixes the store takes from each of its AWS tunnels' BGP peers (its
+        store-aws sessions' `BgpSession.prefix_limit`, one for all of them)."""
+        return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-aws"), None)
 
     @property
     def protected_segments(self) -> list[SegmentView]:
@@ -744,9 +756,19 @@ class HubView:
 
     @property
     def cloud_session(self) -> BgpSession | None:
-        """A BGP session over a cloud VPN (AWS or OpenStack): every one accepts and announces the
-        same prefixes, so its filters are the hub's CLOUD-IN / CLOUD-OUT. None without cloud VPNs."""
+        """A BGP session over a cloud VPN (AWS or OpenStack): every one announces the same
+        prefixes (HQ and the stores), so its outbound filter is the hub's CLOUD-OUT; what each
+        accepts is its own cloud site's (`cloud_filters`). None without cloud VPNs."""
         return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
+
+    @property
+    def cloud_filters(self) -> list[CloudFilter]:
+        """The hub's inbound filters on its cloud VPNs, one per cloud site (`cloud_filter`)."""
+        return cloud_filters(self.intent)
+
+    def cloud_filter(self, peer: str) -> CloudFilter:
+        """The inbound filter of the cloud BGP session with the peer address `peer`."""
+        return next(f for f in self.cloud_filters if peer in f.peers)
 
     @property
     def cloud_sources(self) -> list[Net]:
@@ -844,6 +866,43 @@ class HubView:
 
 
 _DENY_ANY = AclRule("deny", "ip")
+
+
+@record
+class CloudFilter:
+    """What a hub takes from one cloud site's BGP sessions (an AWS region's two tunnels, an
+    OpenStack site's one): that site's own ranges and their subnets up to `le` bits, and nothing
+    another site, HQ or a store owns. Its prefix list and route-map are both called `name`."""
+
+    name: str  # CLOUD-IN-AWS<n> | CLOUD-IN-OPENSTACK<n>: n counts the hub's sites of that cloud
+    accepts: list[Net]
+    le: int  # CLOUD_LONGEST_PREFIX
+    prefix_limit: PrefixLimit | None
+    peers: list[str]  # the sessions' peer (inside) addresses
+
+
+def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
+    """One inbound filter per cloud site of the hub's cloud BGP sessions (hub-aws, hub-openstack),
+    in session order; the sessions to one site accept the same prefixes and share it."""
+    sites: dict[tuple[str, tuple[ipaddress.IPv4Network, ...]], list[BgpSession]] = {}
+    for session in intent.sessions:
+        if session.kind in ("hub-aws", "hub-openstack"):
+            sites.setdefault((session.kind, session.accepts), []).append(session)
+    filters: list[CloudFilter] = []
+    numbers: dict[str, int] = {}
+    for (kind, accepts), sessions in sites.items():
+        numbers[kind] = numbers.get(kind, 0) + 1
+        cloud = "AWS" if kind == "hub-aws" else "OPENSTACK"
+        filters.append(
+            CloudFilter(
+                f"CLOUD-IN-{cloud}{numbers[kind]}",
+                [Net.of(net) for net in accepts],
+                CLOUD_LONGEST_PREFIX,
+                sessions[0].prefix_limit,
+                [str(s.peer_address) for s in sessions],
+            )
+        )
+    return filters
 
 
 def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:

@@ -22,13 +22,14 @@ from storestack.common.destroyguard import DestroyRefusedError
 from storestack.common.errors import FAMILIES, StorestackError, UsageError
 from storestack.common.journal import JournalError
 from storestack.components.common import ComponentArgsError
-from storestack.devices.errors import PushConfigError, RenderError, SessionLostError, StackOutputsError
+from storestack.devices.errors import PushConfigError, RenderError, SessionLostError
 from storestack.devices.targets import AppliancesFileError, CredentialsError
 from storestack.inventory.errors import InventoryError, InventoryIssue, IpamExhaustedError
 from storestack.inventory.fleet import UnknownStoreError
 from storestack.inventory.generate import GenerateError
 from storestack.lab.emulator.server import EmulatorError
 from storestack.lab.errors import LabCommandError, LabNotFoundError, LabPrerequisiteError, UnknownLinkError
+from storestack.network.errors import NetworkIntentError, SecretUnavailableError, StackOutputsError
 from storestack.rollout.errors import RolloutConfigError, RolloutInventoryError
 from storestack.stacks.errors import PassphraseMissingError, PulumiOperationError, StackConfigError
 
@@ -81,6 +82,8 @@ def test_every_error_storestack_defines_has_the_one_root_and_exactly_one_family(
         (ComponentArgsError("cannot split"), EXIT_USAGE),
         (RenderError("template fault"), EXIT_USAGE),
         (StackOutputsError("outputs unreadable"), EXIT_USAGE),
+        (NetworkIntentError("transit pool full"), EXIT_USAGE),
+        (SecretUnavailableError("secret 'ipsec-psk' is not set"), EXIT_USAGE),
         (PushConfigError("no targets"), EXIT_USAGE),
         (SessionLostError("connection reset"), EXIT_FAILED),
         (CredentialsError("set STORESTACK_DEVICE_PASSWORD"), EXIT_USAGE),

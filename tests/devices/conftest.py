@@ -6,8 +6,8 @@ import pytest
 import yaml
 from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, TEST_SECRETS
 
-from storestack.devices.outputs import StoreCloudOutputs, parse_stack_outputs
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.network.outputs import StoreCloudOutputs, parse_stack_outputs
 
 
 @pytest.fixture(scope="session")

@@ -15,25 +15,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testsupport.rendering import config_without
+
 from storestack.devices.configdiff import compute_diff, remediation_lines
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
 from storestack.lab.emulator.profiles.cisco_xe import IosSession
 
 GOLDEN = (Path(__file__).parent / "golden" / "cisco_xe" / "dual-wan.cfg").read_text(encoding="utf-8")
-
-
-def _without(config: str, pattern: str) -> str:
-    """`config` without the lines matching `pattern`; a top-level line goes with its block."""
-    kept: list[str] = []
-    dropping = False
-    for line in config.splitlines():
-        if not line[:1].isspace():
-            dropping = re.search(pattern, line) is not None
-        if dropping or re.search(pattern, line):
-            continue
-        kept.append(line)
-    return "\n".join(kept) + "\n"
 
 
 def _naming(track: int) -> str:
@@ -50,7 +39,7 @@ def _sent(running: str, intended: str) -> list[str]:
 
 def test_a_removed_track_goes_after_the_tracked_route_that_names_it() -> None:
     """The store loses its return signals: `no track 500` only once no route names it."""
-    intended = _without(GOLDEN, _naming(500))
+    intended = config_without(GOLDEN, _naming(500))
     sent = _sent(GOLDEN, intended)
     route = sent.index("no ip route 198.18.255.254 255.255.255.255 Null0 track 500")
     assert route < sent.index("no track 500 list boolean and")
@@ -60,7 +49,7 @@ def test_a_removed_track_goes_after_every_line_that_names_it() -> None:
     """One path of the realtime class goes away: its steering track 443 is named by a route, a
     route-map next hop and the "none" track list 500, which stays. Each of them lets go of 443
     before 443 is removed."""
-    sent = _sent(GOLDEN, _without(GOLDEN, _naming(443)))
+    sent = _sent(GOLDEN, config_without(GOLDEN, _naming(443)))
     removed = sent.index("no track 443 list boolean and")
     list_object = sent.index("no object 443 not")
     assert sent[:list_object][-1] == "track 500 list boolean and"  # inside the list that stays
@@ -74,7 +63,7 @@ def test_a_removed_track_goes_after_every_line_that_names_it() -> None:
 def test_a_removed_stub_track_goes_after_its_applets_and_its_list_object() -> None:
     """A reaction stub goes away: the EEM applets that set it and the steering list's `object`
     let go of it first."""
-    intended = _without(GOLDEN, rf"{_naming(111)}|^event manager applet SLA11-PACKETLOSSSD-")
+    intended = config_without(GOLDEN, rf"{_naming(111)}|^event manager applet SLA11-PACKETLOSSSD-")
     sent = _sent(GOLDEN, intended)
     removed = sent.index("no track 111 stub-object")
     assert sent.index("no event manager applet SLA11-PACKETLOSSSD-BREACH") < removed
@@ -122,7 +111,7 @@ def test_a_track_of_another_type_is_removed_then_defined_again_before_what_chang
 def test_an_added_track_goes_before_the_lines_that_name_it() -> None:
     """The realtime class gains a path (the reverse of the removal above): track 443 is defined
     before the list, the route-map and the route name it; the rollback of the removal does the same."""
-    running = _without(GOLDEN, _naming(443))
+    running = config_without(GOLDEN, _naming(443))
     sent = _sent(running, GOLDEN)
     defined = sent.index("track 443 list boolean and")
     assert defined < sent.index("object 443 not")
@@ -167,7 +156,7 @@ def test_a_removed_probe_is_removed_by_no_ip_sla_alone_after_its_track() -> None
     """`no ip sla 43` removes the operation's reaction configuration and schedule with it: their
     own negations are not sent (after it the device would refuse them), and it goes once the
     track that follows it is gone."""
-    sent = _sent(GOLDEN, _without(GOLDEN, _probe(43)))
+    sent = _sent(GOLDEN, config_without(GOLDEN, _probe(43)))
     assert [line for line in sent if "ip sla" in line] == ["no track 43 ip sla 43 state", "no ip sla 43"]
     assert sent.index("no track 443 list boolean and") < sent.index("no track 43 ip sla 43 state")
 
@@ -196,7 +185,7 @@ def test_a_probe_remediation_applied_leaves_nothing_to_send() -> None:
     """Applied on an IOS-XE that removes an operation's reaction configuration and schedule with
     it (the emulator), the remediation of a removed probe and of a changed one leaves the running
     config as intended: drift finds nothing more to send."""
-    for intended in (_without(GOLDEN, _probe(43)), _threshold_raised()):
+    for intended in (config_without(GOLDEN, _probe(43)), _threshold_raised()):
         device = DeviceState(EmulatedDevice(name="store", platform="cisco_xe", running_config=GOLDEN))
         session = IosSession(device)
         session.handle("configure terminal")

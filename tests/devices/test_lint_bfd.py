@@ -148,10 +148,11 @@ _FORTI_NEIGHBOR = 'edit "100.64.0.22"\n            set bfd enable\n'
 
 def _forti_interface(tunnel: str) -> re.Pattern[str]:
     """A FortiOS store's tunnel interface BFD override (groups: the lines before the timers, tx,
-    rx, multiplier and the rest up to the tunnel's description)."""
+    rx, the multiplier's line, absent at FortiOS's default 3, and the rest up to the tunnel's
+    description)."""
     return re.compile(
         r"(        set bfd enable\n        set bfd-desired-min-tx )(\d+)(\n        set bfd-required-min-rx )(\d+)"
-        rf"(\n        set bfd-detect-mult )(\d+)(\n        set description \"ipsec {tunnel} )"
+        rf"((?:\n        set bfd-detect-mult \d+)?)(\n        set description \"ipsec {tunnel} )"
     )
 
 
@@ -171,7 +172,7 @@ def test_fortios_store_interface_timers_that_differ_from_the_hub_are_found(
     frr_hubs: tuple[list[ConfigFile], NetworkIntent],
 ) -> None:
     files, intent = frr_hubs
-    broken = _edit(files, _FORTI_STORE, _forti_interface("nw-0006-wan1-hq-hub1"), r"\g<1>300\3\4\5\6\7")
+    broken = _edit(files, _FORTI_STORE, _forti_interface("nw-0006-wan1-hq-hub1"), r"\g<1>300\3\4\5\6")
     found = _bfd(lint_configs(broken, intent).findings)
     assert [f.message.split(" (")[0] for f in found] == ["tunnel nw-0006-wan1-hq-hub1: BFD timers differ between the ends"], found
     assert "store 300/200 x3, hub 200/200 x3" in found[0].message
@@ -186,20 +187,19 @@ def test_fortios_interface_without_its_override_runs_the_vdom_settings(
     files, intent = frr_hubs
     lte = _forti_interface("nw-0006-lte1-hq-hub1")
     # the LTE link's 500 ms x5 override removed: the VDOM's 200 ms x3 runs against the hub's 500 x5
-    inherited = _edit(files, _FORTI_STORE, lte, r"\7")
+    inherited = _edit(files, _FORTI_STORE, lte, r"\6")
     found = _bfd(lint_configs(inherited, intent).findings)
     assert [f.message.split(" (")[0] for f in found] == ["tunnel nw-0006-lte1-hq-hub1: BFD timers differ between the ends"], found
     assert "store 200/200 x3, hub 500/500 x5" in found[0].message
     # the VDOM's own timers set to the link's: the same interface agrees again
     vdom = re.compile(
-        r"(config system settings\n    set bfd enable\n    set bfd-desired-min-tx )200(\n    set bfd-required-min-rx )200"
-        r"(\n    set bfd-detect-mult )3\n"
+        r"(config system settings\n    set bfd enable\n    set bfd-desired-min-tx )200(\n    set bfd-required-min-rx )200\n"
     )
-    settings_500 = _edit(inherited, _FORTI_STORE, vdom, r"\g<1>500\g<2>500\g<3>5\n")
+    settings_500 = _edit(inherited, _FORTI_STORE, vdom, r"\g<1>500\g<2>500\n    set bfd-detect-mult 5\n")
     found = _bfd(lint_configs(settings_500, intent).findings)
     # ... while the wired tunnels, which override with 200 ms x3, keep their own timers
     assert found == [], found
-    disabled = _edit(files, _FORTI_STORE, lte, r"        set bfd disable\7")
+    disabled = _edit(files, _FORTI_STORE, lte, r"        set bfd disable\6")
     found = _bfd(lint_configs(disabled, intent).findings)
     assert any("nw-0006-lte1-hq-hub1: BFD runs on the hub end only" in f.message for f in found), found
 

@@ -55,7 +55,10 @@ def test_the_clouds_open_nothing_towards_a_store_in_the_intent(fleet: Fleet) -> 
     forwarding = intent.hub(HUB).cloud_forwarding
     plan = fleet.spec.ip_plan
     assert forwarding is not None
-    assert forwarding.sources == (plan.cloud, plan.desktops) and forwarding.hq == tuple(plan.hq)
+    # The clouds' own ranges: each site's slots of the cloud and desktop ranges, as their BGP
+    # sessions accept them (eu-west-1 and the OpenStack site: 10.16.0.0/17 and 10.20.0.0/19).
+    sites = [net for ranges in intent.cloud_site_ranges.values() for net in ranges]
+    assert forwarding.sources == tuple(ipaddress.collapse_addresses(sites)) and forwarding.hq == tuple(plan.hq)
     assert forwarding.opens == ()
     offices = {
         zone.prefixes[0]
@@ -66,7 +69,7 @@ def test_the_clouds_open_nothing_towards_a_store_in_the_intent(fleet: Fleet) -> 
     assert {flow.opened_by for flow in forwarding.replies} == {"store"}
     # Every answer goes to an office segment; no POS, CCTV, IoT or guest segment opens a cloud flow.
     assert {net for flow in forwarding.replies for net in flow.stores} == offices
-    desktops = next(flow for flow in forwarding.replies if flow.clouds == (plan.desktops,))
+    desktops = next(flow for flow in forwarding.replies if all(net.subnet_of(plan.desktops) for net in flow.clouds))
     assert (desktops.protocol, desktops.ports) == ("tcp", ((443, 443),))
 
 
@@ -79,8 +82,8 @@ def test_no_hub_lets_a_cloud_open_a_connection_to_a_store(fleet: Fleet, platform
 # What each hub platform rendered before `cloud_forwarding`: everything from the clouds'
 # prefixes to the stores' block.
 _OLD_RENDERING = {
-    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.3\.255\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.3.255.255 10.64.0.0 0.15.255.255", ""),
-    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.3\.255\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.3.255.255 destination 10.64.0.0 0.15.255.255", ""),
+    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.127\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.127.255 10.64.0.0 0.15.255.255", ""),
+    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.127\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.127.255 destination 10.64.0.0 0.15.255.255", ""),
     "frr": (r"ip daddr @cloud_hq accept", "ip daddr @cloud_destinations accept", "nftables.conf"),
     "fortinet": (r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
 }  # fmt: skip
@@ -116,10 +119,11 @@ def test_a_stateless_hub_takes_from_the_clouds_only_answers_to_the_office(fleet:
 
 
 def _managed_from_a_cloud(fleet: Fleet) -> tuple[Fleet, ipaddress.IPv4Network]:
-    """The fleet with a management range inside the cloud's prefix (operators on cloud jump
-    hosts): the intent lets it open SSH and SNMP to the stores' loopbacks."""
+    """The fleet with a management range inside a cloud site's range (operators on cloud jump
+    hosts, in the OpenStack site's slot): the intent lets it open SSH and SNMP to the stores'
+    loopbacks."""
     plan = fleet.spec.ip_plan
-    jump = ipaddress.IPv4Network("10.17.250.0/24")
+    jump = ipaddress.IPv4Network("10.16.120.0/24")
     assert jump.subnet_of(plan.cloud)
     spec = fleet.spec.model_copy(update={"ip_plan": plan.model_copy(update={"management": [*plan.management, jump]})})
     return Fleet(spec, fleet.hubs, {store.id: store for store in fleet}, fleet.root), jump

@@ -76,6 +76,13 @@ def test_a_far_end_pinned_on_a_transport_without_a_next_hop_is_found(fleet: Flee
     assert finding.file == f"{STORE}.cfg" and "wan1" in finding.message and finding.line > 0
 
 
+def test_a_transports_own_subnet_on_its_link_is_no_missing_next_hop(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The transport table's route to the link's own subnet (its neighbours answer ARP there)."""
+    store = next(f for f in rendered if f.name == f"{STORE}.cfg")
+    assert any(re.fullmatch(r"ip route \S+/30 wan1 table 101", line) for line in store.lines)
+    assert rule_findings(fleet, rendered, "underlay-next-hop") == []
+
+
 def test_no_far_end_is_pinned_on_a_carrier_assigned_link(rendered: list[ConfigFile]) -> None:
     """A DHCP or cellular link's router is the lease's: its lease hook routes the link's table,
     and the rendered config pins no far end there (staticd cannot follow the lease)."""
@@ -286,3 +293,28 @@ def test_an_snmp_agent_open_beyond_the_intent_is_found(
     files = broken_files(rendered, f"{STORE}.snmpd.conf", change)
     found = rule_findings(fleet, files, "frr-snmp")
     assert len(found) == 1 and found[0].file == f"{STORE}.snmpd.conf" and said in found[0].message
+
+
+def test_every_frr_appliance_turns_ipv4_forwarding_on(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """A Debian 12 host forwards no IPv4 packet until net.ipv4.ip_forward is 1 (the kernel's and
+    Debian's default is 0; FRR's zebra leaves it as it finds it): without its sysctl.d file a
+    store would route none of its segments into the tunnels and a hub none of the stores' traffic,
+    whatever its firewall's forward chain accepts. The lab turns it on itself, so only the rendered
+    file says what a real appliance gets."""
+    appliances = {f.hostname for f in rendered if f.platform == "frr"}
+    settings = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "sysctl.conf"}
+    assert set(settings) == appliances and {HUB, STORE} <= appliances
+    for hostname, config in settings.items():
+        lines = [line.replace(" ", "") for line in config.lines if line.strip() and not line.startswith("#")]
+        assert lines == ["net.ipv4.ip_forward=1"], hostname
+    assert rule_findings(fleet, rendered, "frr-forwarding") == []
+
+
+@pytest.mark.parametrize("appliance", [HUB, STORE])
+def test_an_appliance_that_forwards_nothing_is_found(fleet: Fleet, rendered: list[ConfigFile], appliance: str) -> None:
+    files = broken_files(rendered, f"{appliance}.sysctl.conf", lambda t: t.replace("ip_forward = 1", "ip_forward = 0"))
+    (finding,) = rule_findings(fleet, files, "frr-forwarding")
+    assert finding.file == f"{appliance}.nftables.conf" and "net.ipv4.ip_forward" in finding.message
+    # The last assignment is the one the kernel keeps (sysctl.d(5)).
+    files = broken_files(rendered, f"{appliance}.sysctl.conf", lambda t: t + "net.ipv4.ip_forward=0\n")
+    assert len(rule_findings(fleet, files, "frr-forwarding")) == 1

@@ -54,7 +54,7 @@ def _without_conditional(platform: str, peer: str) -> Callable[[str], str]:
     if platform == "fortinet":
         block = (
             '            config conditional-advertise\n                edit "HUB-STORES"\n'
-            '                    set condition-routemap "BEACON-CONDITION"\n                    set condition-type exist\n'
+            '                    set condition-routemap "BEACON-CONDITION"\n'
             "                next\n            end\n"
         )
         return lambda text: text.replace(block, "", 1)
@@ -124,7 +124,8 @@ def test_a_hub_passing_its_stores_routes_on_another_condition_is_found(
         head = '                edit "HUB-STORES"\n                    set condition-routemap '
         changes = [
             lambda t: t.replace(head + '"BEACON-CONDITION"', head + '"BEACON"', 1),
-            lambda t: t.replace(head + '"BEACON-CONDITION"\n                    set condition-type exist', head + '"BEACON-CONDITION"\n                    set condition-type non-exist', 1),
+            # `condition-type exist` is FortiOS's default, left out: a `non-exist` line turns it round.
+            lambda t: t.replace(head + '"BEACON-CONDITION"', head + '"BEACON-CONDITION"\n                    set condition-type non-exist', 1),
         ]
     else:
         changes = [

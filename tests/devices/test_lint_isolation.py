@@ -251,8 +251,9 @@ _BREAKS = [
     ),
     pytest.param(
         "fortinet",
-        r"set intrazone deny",
-        "set intrazone allow",
+        # `intrazone deny` is FortiOS's default, left out of the zone: an `allow` line opens it
+        r'^(    edit "stores"\n)',
+        r"\1        set intrazone allow\n",
         "",
         "segment",
         id="fortios-intrazone-allow",
@@ -471,8 +472,9 @@ def test_a_fortios_hub_takes_only_each_tunnels_own_control_traffic_to_itself(fle
             r"^config firewall local-in-policy\n(?:.*\n)*?^end\n", "", "the hub's own address", id="no-local-in"
         ),
         pytest.param(
+            # no `set action`: deny, FortiOS's default
             r'^(    edit \d+\n        set intf "stores"\n        set srcaddr "all"\n        set dstaddr "all"\n)'
-            r"        set action deny\n",
+            r'(?=        set service "ALL"\n)',
             r"\1        set action accept\n",
             "the hub's loopback",
             id="stores-local-in-accepts",

@@ -3,7 +3,9 @@ prefix limit the other end's config gives it (IOS-XE and FRR `maximum-prefix`, V
 FortiOS `maximum-prefix`). Over it the receiver closes the session: a store whose hub limit is
 below what the hubs announce loses every hub, a hub whose store limit is below what a store
 announces drops that store. Clean on the sample chain (FRR hubs, then each vendor hub) and on a
-generated 200-store fleet; each platform's limit, lowered, is found."""
+generated 200-store fleet; each platform's limit, lowered, is found. A store's own AWS sessions
+carry the limit the intent sizes from what the store's AWS filter passes: missing, or below that,
+it is found on every platform."""
 
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ import pytest
 from lint_files import broken_files, rule_findings
 from testsupport.rendering import on_platform
 
+from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.lint import ConfigFile
 from storestack.devices.lint.cross import cross_check
 from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet, load_fleet
 from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.model import BgpSession
 
 RULE = "prefix-limit"
 
@@ -124,3 +128,62 @@ def test_a_generated_fleet_is_clean_and_a_hub_limit_its_stores_outgrew_is_found(
     broken = broken_files(files, "hq-hub1.cfg", _lowered(r"(STORES-\S+) maximum-prefix 20 ", rf"\1 maximum-prefix {largest - 1} "))
     found = [f for f in cross_check(broken, intent) if f.rule == RULE]
     assert found and all(f.file == "hq-hub1.cfg" and f"the store announces {largest} prefixes" in f.message for f in found)
+
+
+# A store's own AWS sessions, per platform: the AWS store nw-0001 on it (its hubs as its golden
+# files have them), and the line(s) that give each AWS neighbour its limit.
+AWS_LIMITS = {
+    "frr": r"  neighbor 169\.254\.\S+ maximum-prefix {n} restart 5\n",
+    "cisco_xe": r"  neighbor 169\.254\.\S+ maximum-prefix {n} restart 5\n",
+    "huawei_vrp": r"  peer 169\.254\.\S+ route-limit {n} idle-timeout 5\n",
+    "fortinet": r"            set maximum-prefix {n}\n            set maximum-prefix-warning-only enable\n",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(AWS_LIMITS))
+def aws_store(request: pytest.FixtureRequest, fleet: Fleet) -> tuple[str, Fleet, list[ConfigFile]]:
+    platform = request.param
+    on = on_platform(fleet, platform, hubs="frr" if platform in HUB_STATIC_PEERS_ONLY else None)  # type: ignore[arg-type]
+    # nw-0001 alone on the platform: the other stores' shapes may not fit it (VRP redirects guest
+    # Wi-Fi only to a static gateway), and its AWS sessions are all this reads
+    moved = Fleet(on.spec, on.hubs, {"nw-0001": on.stores["nw-0001"]}, on.root)
+    return platform, moved, config_files(moved)
+
+
+def _aws_sessions(fleet: Fleet) -> list[BgpSession]:
+    return [s for s in NetworkIntent(fleet).store("nw-0001").sessions if s.kind == "store-aws"]
+
+
+def test_a_store_s_aws_sessions_are_limited_and_clean(aws_store: tuple[str, Fleet, list[ConfigFile]]) -> None:
+    platform, fleet, files = aws_store
+    sessions = _aws_sessions(fleet)
+    assert sessions and all(s.prefix_limit is not None for s in sessions)
+    limit = sessions[0].prefix_limit
+    assert limit is not None
+    text = next(f for f in files if f.name == "nw-0001-edge1.cfg").text
+    assert len(re.findall(AWS_LIMITS[platform].format(n=limit.maximum), text)) == len(sessions)
+    assert not [f for f in rule_findings(fleet, files, RULE) if f.file == "nw-0001-edge1.cfg"]
+
+
+def test_an_aws_session_without_its_limit_is_found(aws_store: tuple[str, Fleet, list[ConfigFile]]) -> None:
+    platform, fleet, files = aws_store
+    sessions = _aws_sessions(fleet)
+    limit = sessions[0].prefix_limit
+    assert limit is not None
+    findings = _found(fleet, files, "nw-0001-edge1.cfg", _lowered(AWS_LIMITS[platform].format(n=limit.maximum), ""))
+    assert len(findings) == len(sessions)
+    peers = {str(s.peer_address) for s in sessions}
+    assert all(m.startswith("nw-0001-edge1.cfg:0:") and "the store takes any number of prefixes from" in m for m in findings)
+    assert {m.split(" from ")[1].split(",")[0] for m in findings} == peers
+
+
+def test_an_aws_limit_below_what_the_store_s_aws_filter_passes_is_found(aws_store: tuple[str, Fleet, list[ConfigFile]]) -> None:
+    platform, fleet, files = aws_store
+    sessions = _aws_sessions(fleet)
+    limit = sessions[0].prefix_limit
+    assert limit is not None
+    pattern, maximum = AWS_LIMITS[platform].format(n=limit.maximum), str(limit.maximum)
+    findings = _found(fleet, files, "nw-0001-edge1.cfg", lambda text: re.sub(pattern, lambda m: m[0].replace(maximum, "100"), text))
+    assert len(findings) == len(sessions)
+    assert all(f"AWS may announce {limit.allowed} prefixes" in m and "more than the 100 the store takes" in m for m in findings)
+    assert all(int(m.split(":")[1]) > 0 for m in findings)  # at the limit's own line

@@ -6,6 +6,8 @@ let ICMP timestamp requests in from the tunnels."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lint_files import broken_files
 from testsupport.rendering import hubs_on
@@ -89,7 +91,10 @@ def test_fortios_health_check_the_hub_does_not_answer(frr_hubs: tuple[list[Confi
     unanswered, and the member is out of every SLA for good."""
     files, intent = frr_hubs
     store = "nw-0006-edge1.cfg"  # the sample chain's FortiOS store
-    broken = broken_files(files, store, lambda text: text.replace("set protocol ping\n", "set protocol twamp\n", 1))
+    # `protocol ping` is FortiOS's default, left out: the first check gets `protocol twamp`
+    broken = broken_files(
+        files, store, lambda text: re.sub(r"(\n            set server \S+\n)", r"\1            set protocol twamp\n", text, count=1)
+    )
     found = _unanswered(lint_configs(broken, intent).findings)
     assert len(found) == 1 and found[0].file == store
     assert "twamp to 100.64.0.22 (hq-hub1): a frr hub answers icmp-jitter or icmp-echo only" in found[0].message

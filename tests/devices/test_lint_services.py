@@ -11,12 +11,12 @@ import pytest
 from testsupport.rendering import SHAPES, TEST_SECRETS, on_platform
 
 from storestack.devices.configdiff import redactor_for
-from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.services import GUEST_DNS, GUEST_LEASE, NTP_AUTH, services_check
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import SecretUnavailableError
 
 PLATFORMS = ("cisco_xe", "huawei_vrp", "fortinet", "frr")
 VENDORS = ("cisco_xe", "huawei_vrp", "fortinet")
@@ -372,7 +372,8 @@ def test_one_class_model_on_every_platform(fleet: Fleet) -> None:
     assert "traffic behavior MARK-VOICE\n remark dscp ef\n" in vrp
     assert office.endswith(" classifier ANY behavior MARK-BUSINESS")
     forti = _store(fleet, "fortinet").text
-    assert 'edit "QOS-VOICE"\n        set priority high\n' in forti
+    # strict priority: `priority high`, FortiOS's default, which the config leaves out
+    assert 'edit "QOS-VOICE"\n        set guaranteed-bandwidth ' in forti
     assert 'set service "QOS-OFFICE-VOICE"\n        set traffic-shaper "QOS-VOICE"' in forti
     nft = _store(fleet, "frr").companions["nftables.conf"]
     assert 'udp dport { 5060, 16384-32767 } meta mark set 0x00005101 ip dscp set ef accept comment "voice"' in nft

@@ -51,6 +51,7 @@ RULES = {
         cisco_xe.track_order,
         cisco_xe.wan_self,
         cisco_xe.wan_echo_policing,
+        cisco_xe.police_form,
         cisco_xe.overlay_self,
         cisco_xe.self_by_source_port,
         cisco_xe.bfd_echo,
@@ -87,6 +88,7 @@ RULES = {
         huawei_vrp.guest_services,
         huawei_vrp.segment_services,
         huawei_vrp.wan_echo,
+        huawei_vrp.wan_timestamp,
         huawei_vrp.interface_before_definition,
         huawei_vrp.vty_access,
         huawei_vrp.ssh_remote_users,
@@ -363,7 +365,7 @@ def test_cisco_store_answers_internet_pings_at_the_intents_rate(fleet: Fleet) ->
     config = _store(fleet, "cisco_xe", "mall-guest")
     pps = NetworkIntent(fleet).store("nw-0003").management.icmp_requests_pps
     assert pps == 10
-    assert f"  police {pps * 100 * 8} {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
+    assert f"  police cir {pps * 100 * 8} bc {2 * pps * 100} conform-action transmit exceed-action drop\n" in config.text
     assert "control-plane\n service-policy input COPP-IN\n" in config.text
     root = parse(config.text, ("!",))
     acl = next(line for line in top(root, "ip", "access-list") if line.words[-1] == "COPP-WAN-ECHO")
@@ -1044,6 +1046,64 @@ def test_vrp_wan_port_that_answers_every_ping(fleet: Fleet) -> None:
     assert [f.rule for f in _lint(unpoliced)] == ["vrp-wan-echo"] * 2
 
 
+def test_vrp_hub_dc_port_that_answers_every_ping(fleet: Fleet) -> None:
+    """HUB-WAN-IN passes echo requests, so a VRP hub answered every ping its DC port took in,
+    where a store's WAN port polices them: the DC port polices the echo requests to the hub's
+    own addresses (public IKE endpoint, loopback, DC address) to the intent's rate, and never
+    HQ's pings to the stores, which pass the same port."""
+    config = _hub(fleet, "huawei_vrp")
+    root = huawei_vrp.parse(config.text, ("#",))
+    acls = huawei_vrp._acls(root)
+    pps = ManagementAccess.__dataclass_fields__["icmp_requests_pps"].default
+    (port,) = [i for i in huawei_vrp.top(root, "interface") if i.words[1] == "GigabitEthernet0/0/1"]
+    (car,) = [t.split() for t in port.child_texts() if t.startswith("qos car inbound")]
+    acl, cir = acls[car[car.index("acl") + 1]], int(car[car.index("cir") + 1])
+    assert pps * 122 * 8 <= cir * 1000 < 2 * pps * 122 * 8
+    monitoring = ipaddress.IPv4Address("10.0.250.9")
+    for own in ("203.0.113.11", "10.255.0.1", "10.0.0.3"):
+        assert huawei_vrp._polices(acl, huawei_vrp.Packet("icmp", monitoring, ipaddress.IPv4Address(own)))
+    store_gateway = ipaddress.IPv4Address("10.64.2.1")
+    assert not huawei_vrp._polices(acl, huawei_vrp.Packet("icmp", monitoring, store_gateway))
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-echo"]
+    unpoliced = _broken(config, " qos car inbound acl 3095 cir 10\n", "")
+    assert [f.message for f in _lint(unpoliced) if f.rule == "vrp-wan-echo"] == [
+        "interface GigabitEthernet0/0/1: the port answers every echo request it takes in for 10.0.0.3, "
+        "10.255.0.1, 203.0.113.11; police them with `qos car inbound acl <ACL permitting icmp echo> cir <kbit/s>`"
+    ]
+    loopback_only = _broken(config, " rule 15 permit icmp destination 10.0.0.3 0 icmp-type echo\n", "")
+    assert [f.rule for f in _lint(loopback_only)] == ["vrp-wan-echo"]
+
+
+def test_vrp_wan_port_that_tells_its_clock(fleet: Fleet) -> None:
+    """WAN-IN passed every ICMP type, so a VRP store answered ICMP timestamp requests from the
+    internet with its clock, where FRR stores drop them: WAN-IN refuses them unless the intent
+    answers them, ahead of its closing permit."""
+    config = _store(fleet, "huawei_vrp", "dual-wan")
+    assert not ManagementAccess.__dataclass_fields__["icmp_timestamps_from_internet"].default
+    root = huawei_vrp.parse(config.text, ("#",))
+    acl = huawei_vrp._acls(root)["WAN-IN"]
+    refusing = huawei_vrp._refuses_icmp(acl, "timestamp-request")
+    assert refusing is not None and refusing.words[2:] == ["deny", "icmp", "icmp-type", "timestamp-request"]
+    assert huawei_vrp._refuses_icmp(acl, "echo") is None  # pings still answered (policed)
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-timestamp"]
+    answering = _broken(config, " deny icmp icmp-type timestamp-request\n", " deny icmp icmp-type information-request\n")
+    assert [f.rule for f in _lint(answering)] == ["vrp-wan-timestamp"] * 2
+
+
+def test_vrp_store_that_answers_timestamps_by_intent(fleet: Fleet) -> None:
+    """The intent decides: a store whose intent answers timestamps from the internet renders no
+    deny for them (the intent's one switch, not a template constant)."""
+    from storestack.devices.platforms.huawei_vrp import wan_filter
+
+    fleet = on_platform(fleet, "huawei_vrp")
+    store = fleet.store(SHAPES["dual-wan"])
+    view = ViewBuilder(fleet).store_view(store, store.appliances[0].hostname)
+    management = dataclasses.replace(view.intent.management, icmp_timestamps_from_internet=True)
+    answered = dataclasses.replace(view, intent=dataclasses.replace(view.intent, management=management))
+    assert [r.icmp_type for r in wan_filter(view) if r.protocol == "icmp"] == ["timestamp-request"]
+    assert [r for r in wan_filter(answered) if r.protocol == "icmp"] == []
+
+
 def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
     """An AR runs its web system from the factory: a WAN filter without the HTTPS deny exposes it."""
     config = _store(fleet, "huawei_vrp", "dual-wan")
@@ -1130,7 +1190,7 @@ def test_fortios_segment_kept_off_cellular_is_steered_off_it(fleet: Fleet) -> No
     assert "IOT-NET" in found[0].message and "overlay-cellular included" in found[0].message
     onto_lte = _broken_re(
         config,
-        r'(            set name "iot-wired"\n            set mode manual\n(?:            .*\n)*?            set priority-members [\d ]+)',
+        r'(            set name "iot-wired"\n(?:            .*\n)*?            set priority-members [\d ]+)',
         r"\1 2",
     )
     found = [f for f in _lint(onto_lte) if f.rule == "fortios-sdwan-zone-members"]
@@ -2500,3 +2560,18 @@ def test_aws_tunnel_filter_admits_only_its_far_end_and_the_clouds(fleet: Fleet, 
         assert messages(unclosed) == [
             "acl name FROM-AWS-WAN1-T1 3020: does not end in `deny ip`; the traffic-filter passes what no rule matches"
         ]
+
+
+def test_cisco_police_form(fleet: Fleet) -> None:
+    """A policer in another form than the one IOS-XE shows (`police N N ...` without its
+    keywords, or its actions on lines of their own) would be sent again by every push."""
+    config = _store(fleet, "cisco_xe", "mall-guest")
+    assert "cisco-police-form" not in _rules(_lint(config))
+    bare = _broken_re(config, r"police cir (\d+) bc (\d+) ", r"police \1 \2 ")
+    assert [f.rule for f in _lint(bare) if f.rule == "cisco-police-form"] == ["cisco-police-form"]
+    split = _broken(
+        config,
+        " conform-action transmit exceed-action drop\n",
+        "\n   conform-action transmit\n   exceed-action drop\n",
+    )
+    assert [f.rule for f in _lint(split) if f.rule == "cisco-police-form"] == ["cisco-police-form"]

@@ -139,10 +139,10 @@ def test_only_frr_answers_show_commands_in_json() -> None:
 def test_only_frr_hosts_carry_companion_files() -> None:
     assert {name for name, p in PLATFORMS.items() if p.companions or p.hub_companions} == {"frr"}
     # IPsec, routing, firewall, the authenticated NTP client (chrony and its key file), remote
-    # syslog (rsyslog), the SNMPv3 agent (snmpd and its unit's drop-in) and the WAN queues
-    # (`tc -batch`; a hub's towards the stores)
+    # syslog (rsyslog), the SNMPv3 agent (snmpd and its unit's drop-in), IPv4 forwarding
+    # (sysctl.d) and the WAN queues (`tc -batch`; a hub's towards the stores)
     host = {"nftables.conf", "swanctl.conf", "strongswan.conf", "routing", "chrony.conf", "chrony.keys", "qos.tc"}
-    host |= {"rsyslog.conf", "snmpd.conf", "snmpd.unit"}
+    host |= {"rsyslog.conf", "snmpd.conf", "snmpd.unit", "sysctl.conf"}
     # Stores add DHCP/DNS and the SLA steering of their application classes (storestack-steer).
     assert set(dict(get_platform("frr").companions)) == host | {"dnsmasq.conf", "steering.conf"}
     assert set(dict(get_platform("frr").hub_companions)) == host

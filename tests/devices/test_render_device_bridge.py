@@ -8,9 +8,9 @@ import pytest
 from pydantic import SecretStr
 
 from storestack.components.store_site import EdgeRenderContext, EdgeTunnel, EdgeWanLink
-from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import Fleet
+from storestack.network.errors import StackOutputsError
 from storestack.stacks.device_bridge import appliance_config_renderer, outputs_from_edge_context
 
 

@@ -14,11 +14,11 @@ import re
 import pytest
 from testsupport.rendering import SHAPES, on_platform
 
-from storestack.devices.errors import RenderError
 from storestack.devices.lint import ConfigFile, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
 from storestack.network import crypto
+from storestack.network.errors import NetworkIntentError
 
 # Far from every current value and inside every platform's range.
 _INTERVAL, _RETRIES = 17, 4
@@ -70,7 +70,7 @@ def test_fortios_dpd_follows_the_policy(fleet: Fleet, changed_policy: crypto.Cry
 def test_a_policy_outside_a_platform_range_is_refused(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
     # VRP counts at least 3 retransmissions: a policy of 2 cannot be spelled there.
     monkeypatch.setattr(crypto, "FLEET_CRYPTO", dataclasses.replace(crypto.FLEET_CRYPTO, dpd_retries=2))
-    with pytest.raises(RenderError, match="retry-limit 2, the platform accepts 3-10"):
+    with pytest.raises(NetworkIntentError, match="retry-limit 2, the platform accepts 3-10"):
         render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
 
 
@@ -104,7 +104,8 @@ def test_ios_xe_hub_probes_its_stores_on_demand(fleet: Fleet) -> None:
 _STALE = {
     "cisco_xe": (cisco_xe.ipsec_dpd, "cisco-ipsec-dpd", " dpd 10 6 on-demand\n", " dpd 10 3 on-demand\n"),
     "huawei_vrp": (huawei_vrp.ipsec_dpd, "vrp-ipsec-dpd", " dpd retransmit-interval 10\n", ""),
-    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retrycount 3\n", ""),
+    # (the policy's 3 retries are FortiOS's default, which the config leaves out)
+    "fortinet": (fortinet.ipsec_dpd, "fortios-ipsec-dpd", "        set dpd-retryinterval 10\n", ""),
 }
 
 

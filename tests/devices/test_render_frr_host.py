@@ -3,6 +3,7 @@ segmentation, guest NAT, the LTE policy, QoS marking, CCTV limits, DHCP and DNS.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -734,3 +735,53 @@ def test_guest_wifi_leaves_by_its_breakout_links_best_effort_queue_whatever_it_s
     sent = {classid: queued[classid] - before.get(classid, 0) for classid in queued}
     assert sent[by_name["control"]] == 0 and sent[by_name["best-effort"]] == 10, sent
     assert unqueued[by_name["control"]] - queued[by_name["control"]] == 10, unqueued
+
+
+def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet) -> None:
+    """hq-hub1's rendered ruleset in a namespace: SNMP from an HQ management address reaches the
+    hub on its DC core LAN port; the same range arriving on a WAN port (a spoofed source from the
+    internet) does not (it used to: any non-tunnel port took SSH and SNMP from those ranges)."""
+    nft = _tool("nft")
+    _require_root()
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
+    management = re.search(r"set hq_management \{[^}]*elements = \{ ([\d./]+)", ruleset)
+    assert dc and management, "no DC port or management range in the hub's ruleset"
+    hosts = ipaddress.IPv4Network(management.group(1)).hosts()
+    from_dc, from_wan = str(next(hosts)), str(next(hosts))
+    hub_address = "192.0.2.50"
+    prefix = f"ss-mgmt-{os.getpid()}"
+    hub_ns, sender_ns = f"{prefix}-h", f"{prefix}-s"
+    ports = ((dc.group(1), "eth-dc", from_dc), ("wan9", "eth-wan", from_wan))
+    try:
+        for namespace in (hub_ns, sender_ns):
+            subprocess.run(["ip", "netns", "add", namespace], check=True)
+            subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", hub_ns, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"], check=True)
+        subprocess.run(["ip", "-n", hub_ns, "addr", "add", f"{hub_address}/32", "dev", "lo"], check=True)
+        for hub_port, sender_port, source in ports:
+            subprocess.run(["ip", "link", "add", hub_port, "netns", hub_ns, "type", "veth", "peer", sender_port, "netns", sender_ns], check=True)
+            subprocess.run(["ip", "-n", hub_ns, "link", "set", hub_port, "up"], check=True)
+            subprocess.run(["ip", "-n", sender_ns, "addr", "add", f"{source}/32", "dev", sender_port], check=True)
+            subprocess.run(["ip", "-n", sender_ns, "link", "set", sender_port, "up"], check=True)
+            subprocess.run(["ip", "-n", sender_ns, "route", "add", hub_address, "dev", sender_port, "src", source, "table", "10" if sender_port == "eth-dc" else "11"], check=True)
+            subprocess.run(["ip", "-n", sender_ns, "rule", "add", "from", source, "lookup", "10" if sender_port == "eth-dc" else "11"], check=True)
+        subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", hub_ns, "python3", "-c", _UDP_LISTENER, "161"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        for _hub_port, _sender_port, source in ports:
+            send = f"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('{source}', 0)); [s.sendto(b'x' * 64, ('{hub_address}', 161)) for _ in range(3)]"
+            subprocess.run(["ip", "netns", "exec", sender_ns, "python3", "-c", send], check=True)
+        received, _ = listener.communicate(timeout=30)
+    finally:
+        for namespace in (hub_ns, sender_ns):
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+    assert set(received.split()) == {f"{from_dc}:161"}
+    # SSH takes the same port.
+    assert [line.strip() for line in ruleset.splitlines() if "dport 22 " in line] == [
+        f'iifname "{dc.group(1)}" ip saddr @hq_management tcp dport 22 accept'
+    ]

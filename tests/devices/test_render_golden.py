@@ -12,9 +12,9 @@ import pytest
 from testsupport.rendering import SHAPES, on_platform, update_golden
 
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY, PLATFORM_NAMES, Platform
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet
+from storestack.network.outputs import StoreCloudOutputs
 
 GOLDEN = Path(__file__).parent / "golden"
 

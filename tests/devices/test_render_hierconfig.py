@@ -11,9 +11,9 @@ from hier_config import Platform as HPlatform
 from hier_config import get_hconfig
 from testsupport.rendering import on_platform
 
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
+from storestack.network.outputs import StoreCloudOutputs
 
 _TERMINATORS: dict[str, set[str]] = {"cisco_xe": {"exit-address-family", "end"}, "huawei_vrp": set()}
 _COMMENT = {"cisco_xe": "!", "huawei_vrp": "#"}

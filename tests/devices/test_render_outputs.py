@@ -8,11 +8,11 @@ import pytest
 import yaml
 from testsupport.rendering import FIXTURES
 
-from storestack.devices.errors import StackOutputsError
-from storestack.devices.outputs import StoreCloudOutputs, load_stack_outputs, parse_stack_outputs
 from storestack.devices.render import render_fleet, render_hub, render_store
 from storestack.devices.views import PLANNED_HEADER
 from storestack.inventory import Fleet
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import StoreCloudOutputs, load_stack_outputs, parse_stack_outputs
 
 
 def _raw() -> dict[str, dict[str, object]]:
@@ -110,7 +110,7 @@ def test_every_psk_of_the_stores_and_the_core_is_known_to_the_redactor(
 ) -> None:
     from pydantic import SecretStr
 
-    from storestack.devices.outputs import (
+    from storestack.network.outputs import (
         CoreCloudOutputs,
         HubAwsTunnelOutput,
         HubOpenStackOutput,

@@ -16,13 +16,14 @@ from testsupport.rendering import FIXTURES, TEST_IPSEC_PSK_SEED, on_platform, se
 from storestack.cli.main import cli
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.configdiff import redactor_for
-from storestack.devices.errors import SecretUnavailableError
 from storestack.devices.fleet_targets import fleet_secret_values
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.platforms.cisco_xe import type9_hash
 from storestack.devices.render import render_fleet, render_store, write_configs
-from storestack.devices.secrets import REDACTED, Secret, hex_secret, secret_spellings
+from storestack.devices.secrets import REDACTED, hex_secret, secret_spellings
 from storestack.inventory import Fleet
+from storestack.network.errors import SecretUnavailableError
+from storestack.network.outputs import StoreCloudOutputs
+from storestack.network.secrets import Secret
 
 
 def _psks() -> list[str]:

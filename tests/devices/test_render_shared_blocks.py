@@ -15,11 +15,11 @@ from testsupport.rendering import TEST_SECRETS, on_platform, secrets_carried_by
 
 from storestack.common.platforms import Platform
 from storestack.devices.errors import RenderError
-from storestack.devices.outputs import StoreCloudOutputs
 from storestack.devices.render import Renderer, render_store
 from storestack.devices.secrets import REDACTED
 from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
+from storestack.network.outputs import StoreCloudOutputs
 
 SHARED_PLATFORMS: list[Platform] = ["cisco_xe", "huawei_vrp"]
 

@@ -6,8 +6,9 @@ import pytest
 
 from storestack.cli.demo_support import secret_variables
 from storestack.devices.fleet_targets import fleet_secret_values
-from storestack.devices.secrets import env_variable, resolve_secret_refs
+from storestack.devices.secrets import env_variable
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.secrets import resolve_secret_refs
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,14 @@ import yaml
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.devices.errors import StackOutputsError
-from storestack.devices.outputs import load_stack_outputs
 from storestack.devices.targets import (
     ApplianceInventory,
     AppliancesFileError,
     CredentialsError,
     CredentialsRef,
 )
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import load_stack_outputs
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"

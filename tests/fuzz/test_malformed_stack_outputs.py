@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storestack.cli.main import cli
-from storestack.devices.errors import StackOutputsError
-from storestack.devices.outputs import parse_stack_outputs
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.network.errors import StackOutputsError
+from storestack.network.outputs import parse_stack_outputs
 from storestack.stacks import store
 from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS, store_stack_name
 from storestack.stacks.core import mock_outputs

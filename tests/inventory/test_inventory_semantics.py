@@ -257,7 +257,7 @@ def test_secret_files_must_be_0600_regular_files_inside_the_allowed_directory(tm
 
 
 def test_a_secret_outside_the_rule_is_never_read_even_for_a_push(monkeypatch: pytest.MonkeyPatch) -> None:
-    from storestack.devices.secrets import resolve_secret_refs
+    from storestack.network.secrets import resolve_secret_refs
 
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pulumi-state-passphrase")
     slots = resolve_secret_refs({"local-admin-password": "env:PULUMI_CONFIG_PASSPHRASE"}, reveal=True)

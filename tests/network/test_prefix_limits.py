@@ -1,10 +1,12 @@
 """BGP prefix limits in the network intent: every store-hub session takes at most twice what its
 far end may announce (a store's segments and loopbacks; a hub's default route, summaries,
 loopbacks and beacons), above what the sample chain and a generated fleet really announce; the
-hubs' sessions to each other and to the clouds are sized the same way, the DC core's not at all."""
+hubs' sessions to each other and to the clouds and a store's own AWS sessions are sized the same
+way, the DC core's not at all."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
@@ -84,18 +86,37 @@ def test_the_dc_core_sessions_carry_no_limit_and_the_hub_and_cloud_sessions_are_
     cloud = [s for s in sessions if s.kind in ("hub-aws", "hub-openstack")]
     hub = next(s for s in sessions if s.kind == "hub-hub")
     assert cloud and hub.prefix_limit is not None
-    # CLOUD-IN takes the cloud and desktop ranges le 24: 10.16.0.0/14 and 10.20.0.0/16
-    assert {s.prefix_limit.allowed for s in cloud if s.prefix_limit} == {2047 + 511}
+    # Each cloud site's filter takes its own slots le 24 (AWS eu-west-1 10.16.0.0/18 and
+    # 10.20.0.0/20, the OpenStack site 10.16.64.0/18 and 10.20.16.0/20), not the whole ranges.
+    assert {s.prefix_limit.allowed for s in cloud if s.prefix_limit} == {127 + 31}
     # the other hub passes on every store's routes and what its own cloud VPNs learn
     stores = sum(len(s.advertised_prefixes) + len(s.appliances) for s in sample if s.state != "decommissioned")
     assert hub.prefix_limit.allowed >= stores + 2047 + 511
+
+
+def test_a_store_s_aws_sessions_take_no_more_than_twice_what_its_aws_filter_passes(sample: Fleet) -> None:
+    """AWS announces the region's workloads VPC to a store; a propagation misconfigured on the
+    transit gateway could send it any number of routes: each store-aws session is limited to twice
+    what the store's own filter takes from AWS (its region's workloads slot and its subnets up to /24), the
+    same limit for every AWS session of every store, restarting after minutes."""
+    intent = NetworkIntent(sample)
+    sessions = [s for store in sample if store.cloud.aws_region for s in intent.store(store.id).sessions if s.kind == "store-aws"]
+    assert len(sessions) >= 8  # two tunnels per link of each AWS store
+    limits = {s.prefix_limit for s in sessions}
+    assert len(limits) == 1
+    (limit,) = limits
+    assert limit is not None
+    # the filter: eu-west-1's workloads slot 10.16.0.0/18 le 24, all each session accepts
+    assert {s.accepts for s in sessions} == {(ipaddress.IPv4Network("10.16.0.0/18"),)}
+    assert (limit.allowed, limit.maximum, limit.restart_minutes) == (127, PREFIX_LIMIT_HEADROOM * 127, 5)
 
 
 def test_network_show_prints_each_session_s_limit(sample: Fleet) -> None:
     store = json.loads(CliRunner().invoke(cli, ["network", "show", "nw-0001", "--json"]).output)
     limits = {p["kind"]: p["prefix_limit"] for p in store["peers"]}
     assert limits["store-hub"] == {"maximum": PREFIX_LIMIT_FLOOR, "allowed": 8, "restart_minutes": 5}
-    assert limits["store-aws"] is None
+    # what the store's AWS-ROUTES passes: its region's workloads slot 10.16.0.0/18 le 24
+    assert limits["store-aws"] == {"maximum": 2 * 127, "allowed": 127, "restart_minutes": 5}
     text = CliRunner().invoke(cli, ["network", "show", "hq-hub1"]).output
     assert "store links: 17, each max 20 prefixes (sized from 5), over it closed 5 min" in text
     assert "no prefix limit" in text  # the DC core's

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from storestack.cli.main import cli
 from storestack.common.journal import RunSteps, StepRecord, StepStatus, load_steps_journal
-from storestack.devices.errors import StackOutputsError
 from storestack.devices.render import render_store
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
+from storestack.network.errors import StackOutputsError
 from storestack.rollout.environment import DrillGate, HubBatch
 from storestack.rollout.report import layers, resume_command, summarise
 from storestack.rollout.rollout import STEP_NAMES, STEPS, RolloutObserver, RolloutOptions, run_rollout

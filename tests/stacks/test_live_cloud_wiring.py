@@ -23,10 +23,10 @@ from testsupport.stack_outputs import run_store_stack
 from storestack.cli.main import cli
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.lint.run import lint_fleet
-from storestack.devices.outputs import CoreCloudOutputs
 from storestack.devices.render import render_fleet, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.build import NetworkIntent
+from storestack.network.outputs import CoreCloudOutputs
 from storestack.stacks import core, store
 from storestack.stacks.config import CONFIG_NAMESPACE, PROJECTS
 from storestack.stacks.device_bridge import appliance_config_renderer, outputs_from_core_stack

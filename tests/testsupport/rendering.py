@@ -212,3 +212,24 @@ def hubs_on_yaml(root: Path, *platforms: Platform) -> None:
 def update_golden() -> bool:
     """STORESTACK_UPDATE_GOLDEN=1 rewrites golden files instead of comparing against them."""
     return os.environ.get("STORESTACK_UPDATE_GOLDEN") == "1"
+
+
+def config_without(config: str, pattern: str) -> str:
+    """A rendered line-oriented config without the lines matching `pattern`; a top-level line
+    goes with its block."""
+    kept: list[str] = []
+    dropping = False
+    for line in config.splitlines():
+        if not line[:1].isspace():
+            dropping = re.search(pattern, line) is not None
+        if dropping or re.search(pattern, line):
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def assert_sent_in_order(sent: list[str], *lines: str) -> None:
+    """Every one of `lines` is in `sent` (a remediation's stripped lines), in this order (each
+    at its first occurrence)."""
+    assert all(line in sent for line in lines), [line for line in lines if line not in sent]
+    assert [sent.index(line) for line in lines] == sorted(sent.index(line) for line in lines), sent

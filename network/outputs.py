@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from storestack.devices.errors import StackOutputsError
 from storestack.inventory.errors import InventoryError
 from storestack.inventory.source import decode, parse_text, read_bytes
 from storestack.inventory.types import Cidr, InterfaceAddress, IPv4, Slug
+from storestack.network.errors import StackOutputsError
 
 # AWS's own rule for VPN pre-shared keys, which every platform here accepts on one CLI line
 # without quoting: 8-64 letters, digits, '.' or '_', not starting with 0.
