@@ -57,6 +57,7 @@ from typing import Any
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
 from storestack.devices.naming import sort_frr_interfaces
+from storestack.devices.platforms import get_platform
 from storestack.devices.secrets import hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
@@ -72,7 +73,7 @@ from storestack.devices.views import (
     TunnelView,
     WanLinkView,
 )
-from storestack.devices.views.model import CloudFilter, QosClassView, shaped_kbps
+from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
 from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
 from storestack.network.secrets import Secret
@@ -763,6 +764,9 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
+        "cloud_hq": ", ".join(net.cidr for net in view.cloud_hq),
+        "cloud_answers": hub_cloud_answers(view),
+        "cloud_opens": hub_cloud_opens(view),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
         "store_sources": ", ".join(str(net) for net in view.intent.store_forwarding.sources),
@@ -770,6 +774,84 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }
+
+
+def hub_cloud_answers(view: HubView) -> list[str]:
+    """The nftables rules that pass the clouds' answers to the flows the stores' segments open
+    towards a cloud prefix (`CloudForwarding.replies`), statelessly, from the rules IOS-XE's and
+    VRP's FROM-CLOUDS print (`cloud_rules`, with nft's ICMP names): a TCP segment with ACK or RST
+    set (what IOS calls `established`: never a SYN alone), from the flow's port where it has one;
+    UDP to the office hosts' ephemeral ports; echo replies and ICMP errors. Both hubs announce the
+    stores' aggregate to the clouds, so a cloud may answer through the hub that saw none of the
+    store's packets: conntrack there has no entry, and takes a mid-stream ACK as `new`, a SYN-ACK,
+    RST, echo reply or ICMP error as `invalid` (the template puts these rules before that drop).
+    One rule per cloud prefix and match, its office segments in one set."""
+    forwarding = view.intent.cloud_forwarding
+    if forwarding is None:
+        return []
+    rules = cloud_rules(forwarding.replies, get_platform(view.platform).icmp_errors)
+    icmp_types: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        if rule.protocol == "icmp" and rule.icmp_type:
+            icmp_types.setdefault((_nft_address(rule.source), _nft_address(rule.destination)), []).append(rule.icmp_type)
+    destinations: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        source, destination = _nft_address(rule.source), _nft_address(rule.destination)
+        if rule.protocol == "icmp":
+            match = f"icmp type {_nft_set(icmp_types[source, destination])}"
+        else:
+            match = _nft_transport(rule)
+        found = destinations.setdefault((source, match), [])
+        if destination not in found:
+            found.append(destination)
+    return [
+        f"iifname @cloud_tunnels ip saddr {source} ip daddr {_nft_set(found)} {match} accept"
+        for (source, match), found in destinations.items()
+    ]
+
+
+def _nft_address(net: Net | None) -> str:
+    if net is None:
+        raise ValueError("a cloud answer rule names its source and destination prefixes")
+    return net.cidr
+
+
+def _nft_set(items: Sequence[str]) -> str:
+    """One value as it is, several as an anonymous set: `{ a, b }`."""
+    return items[0] if len(items) == 1 else f"{{ {', '.join(items)} }}"
+
+
+def _nft_transport(rule: AclRule) -> str:
+    """A TCP or UDP `AclRule`'s ports (and `established`: ACK or RST set) as nftables matches."""
+    if rule.protocol not in ("tcp", "udp"):
+        raise ValueError(f"no nftables match for a {rule.protocol} rule towards a store")
+    parts = []
+    if rule.source_port:
+        parts.append(f"{rule.protocol} sport {rule.source_port}")
+    if rule.port:
+        parts.append(f"{rule.protocol} dport {rule.port}" + (f"-{rule.port_end}" if rule.port_end else ""))
+    if rule.established and rule.protocol == "tcp":
+        parts.append("tcp flags & (ack | rst) != 0")
+    return " ".join(parts) or f"meta l4proto {rule.protocol}"
+
+
+def hub_cloud_opens(view: HubView) -> list[str]:
+    """The nftables rules of the flows a cloud source may open towards a store
+    (`CloudForwarding.opens`, none in the sample chain): its protocol and ports from the cloud's
+    prefixes to the store's. The answers to the stores' own flows pass as the forward chain's
+    established connections, or statelessly (`hub_cloud_answers`); nothing else a cloud sends
+    reaches a store."""
+    forwarding = view.intent.cloud_forwarding
+    rules = []
+    for flow in forwarding.opens if forwarding else ():
+        match = f"ip saddr {{ {', '.join(map(str, flow.clouds))} }} ip daddr {{ {', '.join(map(str, flow.stores))} }}"
+        if flow.protocol in ("tcp", "udp"):
+            ports = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in flow.ports)
+            match += f" {flow.protocol} dport {{ {ports} }}" if ports else f" meta l4proto {flow.protocol}"
+        elif flow.protocol == "icmp":
+            match += " meta l4proto icmp"
+        rules.append(f"iifname @cloud_tunnels {match} accept")
+    return rules
 
 
 def store_connections(view: StoreApplianceView) -> list[IpsecConnection]:

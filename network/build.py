@@ -63,6 +63,8 @@ from storestack.network.model import (
     CLOUD_LONGEST_PREFIX,
     NETWORK_CONTROL_DSCPS,
     BgpSession,
+    CloudFlow,
+    CloudForwarding,
     DcCoreLink,
     DcTrust,
     DesktopFlow,
@@ -118,6 +120,13 @@ def cloud_prefix_limit(accepts: tuple[IPv4Network, ...]) -> PrefixLimit:
 def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
     """The fewest networks covering `nets`, in address order."""
     return tuple(ipaddress.collapse_addresses(nets))
+
+
+def _within(nets: tuple[IPv4Network, ...], ranges: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+    """The parts of `nets` inside `ranges`: each net inside a range, each range inside a net."""
+    parts = [net for net in nets if any(net.subnet_of(r) for r in ranges)]
+    parts += [r for r in ranges for net in nets if r.subnet_of(net) and r != net]
+    return collapse(tuple(parts))
 
 
 def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
@@ -1014,7 +1023,45 @@ class NetworkIntent:
             dc_trust=self._dc_trust(hub),
             beacon=beacon,
             store_default=self.store_default(hub),
+            cloud_forwarding=self._cloud_forwarding(name) if cloud_tunnels else None,
         )
+
+    def _cloud_forwarding(self, hub: str) -> CloudForwarding:
+        """What `hub` forwards from its cloud VPNs (`CloudForwarding`): from the clouds' prefixes
+        anything to HQ; to its stores only the answers to the flows their segments open towards a
+        cloud prefix (each flow's cloud part, the segments of the hub's stores that open it), and
+        the flows a cloud source may open towards a store: a cloud desktop's (`desktop_flows`)
+        towards a store address, and management (`MANAGEMENT_PORTS`) from a management range
+        inside a cloud prefix to the stores' loopbacks."""
+        plan = self.fleet.spec.ip_plan
+        # The clouds' own ranges, each site's slots: what the cloud sessions accept (`cloud_site_ranges`).
+        sources = collapse(tuple(net for ranges in self.cloud_site_ranges.values() for net in ranges))
+        opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
+        for store in self.served_stores(hub):
+            zones = self._zones(store)
+            prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
+            for flow in self._flows(zones):
+                clouds = _within(flow.service.prefixes, sources)
+                if flow.source in prefixes and clouds and not flow.service.internet:
+                    key = (flow.why, flow.service.protocol, flow.service.ports, clouds)
+                    opened.setdefault(key, []).extend(prefixes[flow.source])
+        replies = tuple(
+            CloudFlow("store", protocol, clouds, collapse(tuple(segments)), tuple((p, p) for p in ports), why)  # type: ignore[arg-type]
+            for (why, protocol, ports, clouds), segments in opened.items()
+        )
+        store_side = (plan.stores, plan.loopbacks)
+        opens = [
+            CloudFlow("cloud", flow.protocol, (plan.desktops,), stores, flow.ports, f"desktops: {flow.why}")
+            for flow in self.desktop_flows
+            if (stores := _within(flow.destinations, store_side))
+        ]
+        managers = _within(self.management.ranges, sources)
+        opens += [
+            CloudFlow("cloud", protocol, managers, (plan.loopbacks,), ((port, port),), "management from a cloud")
+            for protocol, port in self.management.ports
+            if managers
+        ]
+        return CloudForwarding(sources=sources, hq=tuple(plan.hq), replies=replies, opens=tuple(opens))
 
     def served_stores(self, hub: str) -> list[ResolvedStore]:
         """The stores that reach `hub` (a hub name), decommissioned ones left out."""

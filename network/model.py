@@ -486,6 +486,55 @@ class StoreForwarding:
 
 
 @record
+class CloudFlow:
+    """A flow between the clouds' prefixes and the stores that a hub's cloud VPNs let through
+    (`CloudForwarding`): `opened_by` says which side opens it. `ports` are the service's ports on
+    the opened side, inclusive ranges (empty: any); for a flow a store opens, they are the source
+    ports of the cloud's answers."""
+
+    opened_by: Literal["store", "cloud"]
+    protocol: Protocol
+    clouds: tuple[ipaddress.IPv4Network, ...]  # the cloud side's prefixes
+    stores: tuple[ipaddress.IPv4Network, ...]  # the store side's prefixes (the segments of the hub's stores)
+    ports: tuple[tuple[int, int], ...]
+    why: str
+
+
+@record
+class CloudForwarding:
+    """What a hub takes in from its cloud VPNs (AWS, the OpenStack gateways), the same on every
+    hub platform: from the clouds' prefixes (`sources`: what the hub accepts from the clouds, their
+    summary and the desktops) anything to HQ (`hq`), and towards the stores only (a) the answers
+    to the flows the stores' segments open towards a cloud prefix (`StoreIntent.flows`, the
+    `replies`) and (b) the flows the intent lets a cloud source open towards a store (`opens`:
+    none of `NetworkIntent.desktop_flows` goes to a store, and no management range is in a
+    cloud, so none today); nothing else. A cloud desktop or workload opens nothing towards a
+    store's POS, CCTV or IoT: the clouds' security groups say so, and the hub, the one place the
+    fleet controls, enforces it. Both hubs announce the stores' aggregate to the clouds, so a
+    cloud may answer through the hub that saw none of the store's packets: IOS-XE, VRP and FRR
+    take the answers in statelessly (`cloud_rules`), TCP answers as `established` (ACK or RST set)
+    from the flows' ports, UDP answers to the stores' ephemeral ports (`EPHEMERAL_PORTS`) from the
+    flows' ports, ICMP answers and errors only; FortiOS passes them by its session table alone."""
+
+    sources: tuple[ipaddress.IPv4Network, ...]
+    hq: tuple[ipaddress.IPv4Network, ...]
+    replies: tuple[CloudFlow, ...] = ()
+    opens: tuple[CloudFlow, ...] = ()
+
+    @property
+    def store_flows(self) -> tuple[CloudFlow, ...]:
+        return (*self.replies, *self.opens)
+
+
+# The ports a host's own end of a connection it opens takes, where a stateless filter admits the
+# answers of UDP flows whose far end's port the intent does not fix: everything above the
+# well-known ports (RFC 6335 puts the dynamic ports at 49152-65535; Linux starts at 32768, and
+# older stacks at 1024), so none of a store host's own services below them (DNS, SNMP, NetBIOS)
+# answers a cloud sender.
+EPHEMERAL_PORTS = (1024, 65535)
+
+
+@record
 class HubSummary:
     """A summary a hub announces to its stores (HQ's also to the clouds), and only while a route
     more specific than it, learned from one of `sources`, is in the hub's BGP table: a BGP
@@ -617,3 +666,5 @@ class HubIntent:
     # The default route it gives its stores and the route it needs for that (`StoreDefault`: the
     # DC core's default); None only for an intent built without one.
     store_default: StoreDefault | None = None
+    # What the hub forwards from its cloud VPNs (`CloudForwarding`); None without cloud VPNs.
+    cloud_forwarding: CloudForwarding | None = None

@@ -215,12 +215,16 @@ class SteeringFacts:
 
 @dataclass(frozen=True, slots=True)
 class Packet:
-    """A packet a store tunnel brings into a hub (the start of a connection, never an answer)."""
+    """A packet a tunnel brings into a hub: the start of a connection, unless `tcp_flags` say
+    otherwise (a TCP segment of a connection the hub never saw start, which only the FRR hub's
+    nftables reader follows; the other platforms' readers take every TCP packet for a SYN)."""
 
     protocol: str  # tcp | udp | icmp (an echo request)
     source: ipaddress.IPv4Address
     destination: ipaddress.IPv4Address
     port: int | None = None  # the destination port (tcp, udp)
+    tcp_flags: frozenset[str] = frozenset({"syn"})  # nft's names: syn, ack, rst, fin, ...
+    source_port: int | None = None  # None: not known (a rule on it cannot be told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,6 +726,9 @@ RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
 STEERING_EXTRACTORS: dict[str, SteeringExtractor] = {}
 FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
+# What a hub forwards from its cloud VPNs (`register_cloud_forwarding`), read as the store
+# tunnels' filter is; the `cloud-store-isolation` check needs it.
+CLOUD_FORWARDING_EXTRACTORS: dict[str, ForwardingExtractor] = {}
 SUMMARY_EXTRACTORS: dict[str, SummaryExtractor] = {}
 PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
 ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
@@ -754,6 +761,7 @@ def _registrar(table: dict[str, E]) -> Callable[[str], Callable[[E], E]]:
 register_tunnels = _registrar(EXTRACTORS)
 register_steering = _registrar(STEERING_EXTRACTORS)
 register_forwarding = _registrar(FORWARDING_EXTRACTORS)
+register_cloud_forwarding = _registrar(CLOUD_FORWARDING_EXTRACTORS)
 register_summaries = _registrar(SUMMARY_EXTRACTORS)
 register_probes = _registrar(PROBE_EXTRACTORS)
 register_answers = _registrar(ANSWER_EXTRACTORS)

@@ -41,6 +41,7 @@ from storestack.devices.lint import (
     pattern_summaries,
     register_advertisements,
     register_answers,
+    register_cloud_forwarding,
     register_forwarding,
     register_probes,
     register_route_filters,
@@ -2193,6 +2194,25 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     Infrastructure Protection Access Control Lists", Cisco white paper: inbound infrastructure
     ACLs deny external sources access to the router's interface addresses), so the verdict holds
     for the hub's own addresses."""
+    return _inbound_forwarding(
+        config,
+        lambda name, texts: name.startswith("Virtual-Template")
+        or any(t.startswith("tunnel protection ipsec profile STORE-") for t in texts),
+    )
+
+
+@register_cloud_forwarding(PLATFORM)
+def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its cloud VPNs (IPsec profile `CLOUD-N`): their inbound ACL, as
+    `store_forwarding` reads the store links'."""
+    return _inbound_forwarding(
+        config, lambda _name, texts: any(t.startswith("tunnel protection ipsec profile CLOUD-") for t in texts)
+    )
+
+
+def _inbound_forwarding(config: ConfigFile, chosen: Callable[[str, list[str]], bool]) -> ForwardingFacts:
+    """The most permissive verdict of the inbound ACLs of the interfaces `chosen` picks (by name
+    and lines), and each such interface without one."""
     root = parse(config.text, ("!",))
     acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
     applied: dict[str, Line] = {}
@@ -2200,10 +2220,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     for interface in top(root, "interface"):
         name = interface.words[1] if len(interface.words) > 1 else ""
         texts = interface.child_texts()
-        if not (
-            name.startswith("Virtual-Template")
-            or any(t.startswith("tunnel protection ipsec profile STORE-") for t in texts)
-        ):
+        if not chosen(name, texts):
             continue
         acl_name = next(
             (t.split()[2] for t in texts if t.startswith("ip access-group ") and t.split()[3:] == ["in"]), None

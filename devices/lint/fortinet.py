@@ -40,6 +40,7 @@ from storestack.devices.lint import (
     prefix_rule,
     register_advertisements,
     register_answers,
+    register_cloud_forwarding,
     register_forwarding,
     register_probes,
     register_route_filters,
@@ -1961,6 +1962,18 @@ def cloud_forwarding(parsed: dict[str, Block]) -> Forwarding:
     return verdict
 
 
+@register_cloud_forwarding(PLATFORM)
+def cloud_vpn_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its cloud VPNs (`cloud_forwarding`, arriving on each of them): a
+    packet passes when a policy takes it from any of them (the most permissive verdict)."""
+    parsed = parse(config.text)
+    tunnels = list(_cloud_tunnels(parsed))
+    verdict = cloud_forwarding(parsed)
+    return ForwardingFacts(
+        lambda packet: most_permissive([verdict(tunnel, packet) for tunnel in tunnels], "no cloud VPN")
+    )
+
+
 # What a cloud host might try on the hub itself: SSH, SNMP, BFD, a ping.
 _CLOUD_PROBES = (("tcp", 22), ("udp", 161), ("udp", 3784), ("icmp", None))
 
@@ -1974,7 +1987,8 @@ def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
 def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     """Hubs: a cloud VPN brings in BGP from its far end to the hub's end of the tunnel and,
     through the hub, traffic from the clouds' prefixes (what the hub accepts from the cloud's
-    BGP neighbour) to what the hub announces to the clouds (HQ and the stores), nothing else
+    BGP neighbour) to what the hub announces to the clouds (HQ; towards the stores nothing a
+    cloud opens, which `cloud-store-isolation` checks on every hub platform), nothing else
     (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUDS): no ICMP or other service of the
     hub answers a cloud, no cloud sends from HQ's or a store's addresses, and none reaches
     another cloud's prefixes through the hub. From the DC port into a cloud VPN the same two

@@ -31,6 +31,7 @@ from storestack.devices.lint import (
     pattern_summaries,
     register_advertisements,
     register_answers,
+    register_cloud_forwarding,
     register_forwarding,
     register_route_filters,
     register_rule,
@@ -937,15 +938,15 @@ def _nft_rule_matches(
             in_group = tokens[operand_at] == _TUNNEL_GROUP
             value = in_group if from_tunnel else (False if in_group else None)
             index = operand_at + 1
-        elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] == ["dport"] and index + 2 < len(tokens):
+        elif word in ("tcp", "udp") and tokens[index + 1 : index + 2] in (["dport"], ["sport"]) and index + 2 < len(tokens):
             negate = tokens[index + 2] == "!="
             at = index + (3 if negate else 2)
-            value = (
-                False
-                if packet.protocol != word
-                else (_nft_in(tokens[at], (packet.port,), sets) if packet.port is not None else None)
-            )
+            port = packet.port if tokens[index + 1] == "dport" else packet.source_port
+            value = False if packet.protocol != word else (_nft_in(tokens[at], (port,), sets) if port is not None else None)
             index = at + 1
+        elif word == "tcp" and tokens[index + 1 : index + 2] == ["flags"]:
+            value, index = _nft_tcp_flags(tokens, index + 2, packet)
+            negate = False
         elif word == "icmp" and tokens[index + 1 : index + 2] == ["type"] and index + 2 < len(tokens):
             value = packet.protocol == "icmp" and "echo-request" in tokens[index + 2]
             index += 3
@@ -955,7 +956,7 @@ def _nft_rule_matches(
             value = packet.protocol in tokens[at] if at < len(tokens) else None
             index = at + 1
         elif word == "ct" and tokens[index + 1 : index + 2] == ["state"] and index + 2 < len(tokens):
-            value = "new" in tokens[index + 2]
+            value = _first_ct_state(packet) in re.findall(r"[a-z]+", tokens[index + 2])
             index += 3
         else:
             return None if result is not False else False
@@ -963,6 +964,49 @@ def _nft_rule_matches(
             value = not value
         combine(value)
     return result
+
+
+def _first_ct_state(packet: Packet) -> str:
+    """conntrack's state for `packet` where it holds no entry for its flow: TCP as the state
+    table takes a first segment (net/netfilter/nf_conntrack_proto_tcp.c `tcp_conntracks`, from
+    NONE; `nf_conntrack_tcp_loose` at its default 1): a SYN opens one (`new`), an ACK mid-stream
+    is picked up (`new`), a SYN-ACK, RST, FIN or no flag is `invalid`. An echo request is `new`."""
+    if packet.protocol != "tcp":
+        return "new"
+    flags = packet.tcp_flags
+    if "rst" in flags:
+        return "invalid"
+    if "syn" in flags:
+        return "invalid" if "ack" in flags else "new"
+    return "new" if "ack" in flags and "fin" not in flags else "invalid"
+
+
+def _nft_tcp_flags(tokens: list[str], at: int, packet: Packet) -> tuple[bool | None, int]:
+    """A `tcp flags` match from tokens[at] (after `tcp flags`) for `packet`, and where the next
+    statement starts: `& (a | b) OP VALUE` (OP `==` or `!=`, VALUE a flag, flags joined by `|`,
+    or 0) or one flag alone (set); None for any other form. Not TCP: False."""
+    if tokens[at : at + 1] != ["&"]:
+        if at < len(tokens) and re.fullmatch(r"[a-z]+", tokens[at]):
+            return (packet.protocol == "tcp" and tokens[at] in packet.tcp_flags), at + 1
+        return None, len(tokens)
+    operator = next((i for i in range(at + 1, len(tokens)) if tokens[i] in ("==", "!=")), None)
+    if operator is None or operator + 1 >= len(tokens):
+        return None, len(tokens)
+    mask = set(re.findall(r"[a-z]+", " ".join(tokens[at + 1 : operator])))
+    end = operator + 2
+    value_text = tokens[operator + 1]
+    if value_text.startswith("("):
+        while end < len(tokens) and not tokens[end - 1].endswith(")"):
+            end += 1
+        value_text = " ".join(tokens[operator + 1 : end])
+    else:
+        while end + 1 < len(tokens) and tokens[end] == "|":
+            value_text, end = f"{value_text} | {tokens[end + 1]}", end + 2
+    if packet.protocol != "tcp":
+        return False, end
+    value = set() if value_text.strip("() ") == "0" else set(re.findall(r"[a-z]+", value_text))
+    holds = (set(packet.tcp_flags) & mask) == value
+    return (holds if tokens[operator] == "==" else not holds), end
 
 
 def forward_verdict(
@@ -1073,6 +1117,22 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     tunnels = None if group is None else group - clouds
     return ForwardingFacts(
         lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
+    )
+
+
+@register_cloud_forwarding(PLATFORM)
+def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What an FRR hub forwards from its cloud VPNs (set `cloud_tunnels`): its host firewall's
+    forward chain, for the first packet of a connection (no conntrack entry yet)."""
+    text = config.companions.get("nftables.conf")
+    if text is None:
+        return ForwardingFacts(
+            lambda packet: Verdict(True, 0, "no nftables.conf"),
+            unfiltered=[(0, "no nftables.conf: the hub forwards whatever its cloud VPNs bring in")],
+        )
+    clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
+    return ForwardingFacts(
+        lambda packet: forward_verdict(text, packet, tunnels=frozenset(clouds)), file=f"{config.hostname}.nftables.conf"
     )
 
 

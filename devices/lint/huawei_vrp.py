@@ -41,6 +41,7 @@ from storestack.devices.lint import (
     pattern_summaries,
     prefix_rule,
     register_answers,
+    register_cloud_forwarding,
     register_forwarding,
     register_probes,
     register_route_filters,
@@ -2187,13 +2188,26 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     """What a hub forwards from its store links: each store tunnel interface (IPsec profile
     `STORE-N`) filters inbound with `traffic-filter inbound acl name NAME`; a packet passes when
     the filter of the link it arrives on passes it (the verdict is the most permissive one)."""
+    return _inbound_forwarding(config, "ipsec profile STORE-")
+
+
+@register_cloud_forwarding(PLATFORM)
+def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
+    """What a hub forwards from its cloud VPNs (IPsec profile `CLOUD-N`): their inbound
+    traffic-filter, as `store_forwarding` reads the store links'."""
+    return _inbound_forwarding(config, "ipsec profile CLOUD-")
+
+
+def _inbound_forwarding(config: ConfigFile, profile: str) -> ForwardingFacts:
+    """The most permissive verdict of the inbound traffic-filters of the tunnel interfaces whose
+    IPsec profile starts with `profile`, and each such interface without one."""
     root = parse(config.text, ("#",))
     acls = _acls(root)
     applied: dict[str, Line] = {}
     unfiltered: list[tuple[int, str]] = []
     for interface in top(root, "interface"):
         texts = interface.child_texts()
-        if not any(t.startswith("ipsec profile STORE-") for t in texts):
+        if not any(t.startswith(profile) for t in texts):
             continue
         name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
         acl = acls.get(name or "")

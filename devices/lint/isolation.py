@@ -22,6 +22,13 @@ stores' tunnels (a tunnel's control traffic runs between its own two ends: `cont
 the hub's loopback, which the stores' tunnel addresses only ping (`pingable`). And a store
 sending as what none of the stores' addresses is (`StoreForwarding.sources`: HQ's management
 ranges and hosts, the hubs' DC neighbours, the internet) reaches nothing through the hub.
+
+`cloud-store-isolation`: nor does a cloud host reach a store through a hub's cloud VPNs
+(`HubIntent.cloud_forwarding`): each platform's `register_cloud_forwarding` extractor follows
+the cloud VPNs' filter with the first packet of a connection from the clouds' prefixes to the
+segments and loopback of a spread of the hub's stores; all but the flows the intent lets a cloud
+open (`CloudForwarding.opens`) must be refused. UDP to an office host's ephemeral ports, which
+a stateless hub cannot tell from an answer to the office's own flows, is not sent.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from storestack.devices.lint import (
+    CLOUD_FORWARDING_EXTRACTORS,
     FORWARDING_EXTRACTORS,
     ConfigFile,
     Finding,
@@ -39,7 +47,7 @@ from storestack.devices.lint import (
     load_platform_rules,
 )
 from storestack.network.build import NetworkIntent
-from storestack.network.model import HubIntent
+from storestack.network.model import EPHEMERAL_PORTS, CloudFlow, HubIntent
 
 RULE = "store-isolation"
 # What a store might try on another: SSH and SNMP to its management, BGP and BFD to its
@@ -231,9 +239,101 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         )
 
 
+CLOUD_RULE = "cloud-store-isolation"
+# What a cloud host might open towards a store: the store-to-store probes, and the services of
+# the segments a compromised desktop or workload would go for (HTTPS of IoT and the tills, RTSP
+# of the cameras, MQTT of IoT devices).
+_CLOUD_PROBES = (*_PROBES, ("tcp", 443), ("tcp", 554), ("tcp", 8883))
+
+
+def _cloud_store_packets(hub: HubIntent) -> Iterator[tuple[str, Packet]]:
+    """(what, packet): the start of a connection from a host of each of the clouds' prefixes
+    (`CloudForwarding.sources`) to every segment (and the loopback) of a spread of the hub's
+    stores, but those the intent lets a cloud open (`CloudForwarding.opens`)."""
+    forwarding = hub.cloud_forwarding
+    if forwarding is None:
+        return
+    stores, loopbacks = hub.store_forwarding.stores, hub.store_forwarding.loopbacks
+    found: dict[str, list[ipaddress.IPv4Address]] = {}
+    for session in hub.sessions:
+        if session.kind == "store-hub" and session.peer not in found:
+            found[session.peer] = [
+                _first_host(net) for net in session.accepts if net.subnet_of(stores) or net.subnet_of(loopbacks)
+            ]
+    for store in _spread(list(found)):
+        for source in (_first_host(net) + 7 for net in forwarding.sources):
+            for destination in found[store]:
+                for protocol, port in _CLOUD_PROBES:
+                    packet = Packet(protocol, source, destination, port)
+                    if any(_opens(flow, packet) for flow in forwarding.opens):
+                        continue
+                    if any(_answer_like(flow, packet) for flow in forwarding.replies):
+                        continue
+                    yield f"store {store}'s {destination}", packet
+
+
+def _answer_like(flow: CloudFlow, packet: Packet) -> bool:
+    """Whether `packet` looks to a stateless filter like an answer to `flow` (one a store opens):
+    UDP from the flow's cloud prefixes to an ephemeral port (`EPHEMERAL_PORTS`) of its segments,
+    where the flow takes UDP and fixes no port. IOS-XE and VRP cannot tell it from an answer; the
+    intent admits it there (`CloudForwarding`)."""
+    low, high = EPHEMERAL_PORTS
+    return (
+        packet.protocol == "udp"
+        and flow.protocol in ("ip", "udp")
+        and not flow.ports
+        and low <= (packet.port or 0) <= high
+        and any(packet.source in net for net in flow.clouds)
+        and any(packet.destination in net for net in flow.stores)
+    )
+
+
+def _opens(flow: CloudFlow, packet: Packet) -> bool:
+    """Whether `flow` (one a cloud may open) is what `packet` starts."""
+    return (
+        flow.protocol in ("ip", packet.protocol)
+        and any(packet.source in net for net in flow.clouds)
+        and any(packet.destination in net for net in flow.stores)
+        and (not flow.ports or any(low <= (packet.port or 0) <= high for low, high in flow.ports))
+    )
+
+
+def cloud_store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    """`cloud-store-isolation`: a hub forwards from its cloud VPNs towards a store only the
+    answers to the store's own flows and what the intent lets a cloud open
+    (`HubIntent.cloud_forwarding`), so a compromised cloud desktop or workload opens no
+    connection to a store's POS, CCTV or IoT. Each platform's `register_cloud_forwarding`
+    extractor says what its hub config does with the first packet of a connection from a cloud
+    VPN; every one forwarded to a store is a finding, as is a cloud VPN with no filter at all."""
+    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
+    if extractor is None or hub.cloud_forwarding is None:
+        return
+    facts = extractor(config, frozenset())
+    for line, why in facts.unfiltered:
+        yield config.finding(line, CLOUD_RULE, f"{why}: a cloud host opens connections to every store")
+    file = facts.file or config.name
+    reported: set[int] = set()
+    for what, packet in _cloud_store_packets(hub):
+        verdict = facts.verdict(packet)
+        if not verdict.forwarded or verdict.line in reported:
+            continue
+        reported.add(verdict.line)
+        service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
+        yield Finding(
+            file,
+            verdict.line,
+            CLOUD_RULE,
+            f"{verdict.rule!r} lets a cloud host open a connection to {what} through the hub "
+            f"({service} from {packet.source}); the intent lets a cloud open nothing there "
+            "but `cloud_forwarding.opens`",
+        )
+
+
 def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
     load_platform_rules()
     for config in files:
         if config.suffix or config.role != "hub":
             continue
-        yield from store_isolation(config, intent.hub(config.hostname))
+        hub = intent.hub(config.hostname)
+        yield from store_isolation(config, hub)
+        yield from cloud_store_isolation(config, hub)

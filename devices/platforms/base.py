@@ -429,6 +429,11 @@ class PlatformProfile:
     # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
     # for every store tunnel, built for nothing.
     hub_filter_rules: bool = False
+    # The ICMP errors (the platform's names in an ACL or nftables rule) a stateless hub filter
+    # passes as the answers of a flow a store opened (`CloudForwarding.replies`: path MTU
+    # discovery, a closed port, traceroute's expired hops), beside `echo-reply` for a flow of any
+    # protocol: IOS-XE's and VRP's FROM-CLOUDS (`hub_filter_rules`), an FRR hub's cloud answers.
+    icmp_errors: tuple[str, ...] = ()
     # True where a store prints the intent's flows as packet-filter rules per (segment, zone)
     # pair (`StoreApplianceView.flows`: IOS-XE's and VRP's ACLs, FortiOS's policies). FRR spells
     # them in nftables from the intent itself (devices/frr.py `store_firewall`), so its views

@@ -1245,6 +1245,9 @@ PLATFORM = CiscoXEPlatform(
     sla_steering="ip-sla-tracks",
     answers_ios_probe="udp-jitter",
     hub_filter_rules=True,
+    # Type 3 (every code: fragmentation needed, port unreachable) and type 11, as
+    # HUB-INFRASTRUCTURE names them (Cisco IOS "access-list (IP extended)", `icmp-message`).
+    icmp_errors=("unreachable", "time-exceeded"),
     # Configuration Rollback Confirmed Change: the timer counts minutes (1-120) and rolls back to
     # an archived copy of the running config, so the archive needs a path.
     commit_confirm=CommitConfirm(

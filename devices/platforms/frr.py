@@ -174,6 +174,10 @@ PLATFORM = FrrPlatform(
     hier_driver=HConfigDriverFRR,
     emulated=False,
     answers_ios_probe="icmp-jitter",
+    # Type 3 (every code: fragmentation needed, port unreachable) and type 11, as nft(8) names
+    # them in `icmp type`: the errors a hub's cloud VPNs pass statelessly towards a store
+    # (devices/frr.py `hub_cloud_answers`).
+    icmp_errors=("destination-unreachable", "time-exceeded"),
     json_show_commands=True,
     bfd_follows_sla=True,
     store_flow_rules=False,

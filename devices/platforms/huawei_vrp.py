@@ -902,6 +902,9 @@ PLATFORM = HuaweiVrpPlatform(
     emulated=True,
     sla_steering="nqa-policy-routes",
     hub_filter_rules=True,
+    # By name, as HUB-WAN-IN's ROUTER_ICMP (the ICMP message names of an advanced ACL rule's
+    # `icmp-type`: fragmentneed-DFset type 3 code 4, port-unreachable 3/3, ttl-exceeded 11/0).
+    icmp_errors=("fragmentneed-DFset", "port-unreachable", "ttl-exceeded"),
     # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
     # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
     # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's

@@ -62,7 +62,7 @@ from storestack.devices.views.model import (
     StoreApplianceView,
     TunnelView,
     WanLinkView,
-    cloud_prefixes,
+    cloud_rules,
     strictest,
     tunnel_bfd,
 )
@@ -1048,7 +1048,7 @@ class ViewBuilder:
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
-            from_clouds=self._from_clouds(intent) if profile.hub_filter_rules else [],
+            from_clouds=self._from_clouds(profile, intent) if profile.hub_filter_rules else [],
         )
 
     def _from_stores(
@@ -1106,19 +1106,20 @@ class ViewBuilder:
         return rules
 
     @staticmethod
-    def _from_clouds(intent: HubIntent) -> list[AclRule]:
-        """The hub's cloud VPNs' inbound filter, first match wins, from the intent's cloud BGP
-        sessions: BGP between each tunnel's two inside addresses (to the hub's port 179, and the
-        peer's answers from its port 179 to a session the hub opened); nothing else to the hub's
-        own addresses (its loopback, DC and public addresses; the inside addresses are covered by
-        no permit below), so neither the IP SLA responder nor ICMP nor any service answers a
-        cloud; then what a cloud may send through the hub: from the prefixes the hub accepts from
-        the clouds (their summary and the desktops) to the prefixes it announces to them (HQ and
-        the stores, whose own zone firewalls admit only the answers to their flows); the rest is
-        dropped, so a cloud host reaches no other cloud, management range or the internet through
-        the hub. None of it without cloud BGP sessions."""
+    def _from_clouds(profile: PlatformProfile, intent: HubIntent) -> list[AclRule]:
+        """The hub's cloud VPNs' inbound filter, first match wins (`HubIntent.cloud_forwarding`):
+        BGP between each tunnel's two inside addresses (to the hub's port 179, and the peer's
+        answers from its port 179 to a session the hub opened); nothing else to the hub's own
+        addresses (its loopback, DC and public addresses; the inside addresses are covered by no
+        permit below), so neither the IP SLA responder nor ICMP nor any service answers a cloud;
+        from the clouds' prefixes anything to HQ; to the stores only what `cloud_rules` admits
+        (the answers to the flows their segments open towards a cloud, the flows a cloud may
+        open); the rest is dropped, so a cloud host opens nothing towards a store, and reaches no
+        other cloud, management range or the internet through the hub. None of it without cloud
+        BGP sessions."""
         sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
-        if not sessions:
+        forwarding = intent.cloud_forwarding
+        if not sessions or forwarding is None:
             return []
         rules: list[AclRule] = []
         for session in sessions:
@@ -1127,15 +1128,14 @@ class ViewBuilder:
                 AclRule("permit", "tcp", peer, hub, 179),
                 AclRule("permit", "tcp", peer, hub, source_port=179, established=True),
             ]
-        forwarding = intent.store_forwarding
-        own = dict.fromkeys((*forwarding.pingable, *forwarding.closed))
+        own = dict.fromkeys((*intent.store_forwarding.pingable, *intent.store_forwarding.closed))
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in own]
-        sources, destinations = cloud_prefixes(intent)
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(destination))
-            for source in sources
-            for destination in destinations
+            for source in forwarding.sources
+            for destination in forwarding.hq
         ]
+        rules += cloud_rules(forwarding.store_flows, profile.icmp_errors)
         rules.append(AclRule("deny", "ip"))
         return rules
 

@@ -5,6 +5,7 @@ and the pieces they share), records (common/records.py) of plain values and `Sec
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import field
 
 from storestack.common.platforms import Platform
@@ -26,7 +27,9 @@ from storestack.devices.views.addresses import (
 )
 from storestack.network.model import (
     CLOUD_LONGEST_PREFIX,
+    EPHEMERAL_PORTS,
     BgpSession,
+    CloudFlow,
     HubIntent,
     NtpKey,
     PrefixLimit,
@@ -777,10 +780,30 @@ class HubView:
         return list(dict.fromkeys([*(Net.of(net) for net in sources), *selectors]))
 
     @property
+    def cloud_hq(self) -> list[Net]:
+        """What the cloud VPNs may send anything to through the hub (`CloudForwarding.hq`: HQ);
+        towards the stores only `CloudForwarding.store_flows`. Empty without cloud VPNs."""
+        forwarding = self.intent.cloud_forwarding
+        return [Net.of(net) for net in forwarding.hq] if forwarding else []
+
+    @property
+    def cloud_opens(self) -> list[CloudFlow]:
+        """The flows a cloud source may open towards the stores (`CloudForwarding.opens`): a
+        FortiOS hub's CLOUD-OPEN policies, each with its own service."""
+        forwarding = self.intent.cloud_forwarding
+        return list(forwarding.opens) if forwarding else []
+
+    @property
+    def cloud_open_nets(self) -> list[Net]:
+        """Every prefix `cloud_opens` names, once: a FortiOS hub's CLOUD-OPEN address objects."""
+        nets = [net for flow in self.cloud_opens for net in (*flow.clouds, *flow.stores)]
+        return [Net.of(net) for net in dict.fromkeys(nets)]
+
+    @property
     def cloud_destinations(self) -> list[Net]:
-        """What the cloud VPNs may reach through the hub: the prefixes the hub announces to the
-        clouds (`cloud_prefixes`: HQ and the stores), and a policy-based VPN's local selectors;
-        the destinations `from_clouds` permits."""
+        """What the hub announces to the clouds (`cloud_prefixes`: HQ and the stores), and a
+        policy-based VPN's local selectors: what the DC LAN may send into the cloud VPNs from (HQ,
+        and the stores another hub relays). A cloud may send anything to `cloud_hq` only."""
         _, destinations = cloud_prefixes(self.intent)
         selectors = [net for t in self.cloud_tunnels if t.inside is None for net in t.local_selectors]
         return list(dict.fromkeys([*(Net.of(net) for net in destinations), *selectors]))
@@ -885,11 +908,49 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
 def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
     """What a hub's cloud VPNs may forward, from the intent's cloud BGP sessions (hub-aws,
     hub-openstack): from the prefixes the hub accepts from the clouds to those it announces to
-    them, each once in session order; nothing without such a session."""
+    them (HQ and the stores; the other way, from the DC LAN, what the clouds may be sent from),
+    each once in session order; nothing without such a session. What a cloud may send to a store
+    is narrower: `HubIntent.cloud_forwarding`."""
     sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
     sources = list(dict.fromkeys(net for s in sessions for net in s.accepts))
     destinations = list(dict.fromkeys(net for s in sessions for net in s.announces))
     return sources, destinations
+
+
+def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> list[AclRule]:
+    """What a stateless filter admits from the cloud VPNs to the stores for `flows` (IOS-XE's and
+    VRP's FROM-CLOUDS: `CloudForwarding.store_flows`; an FRR hub's answers of the stores' flows,
+    `CloudForwarding.replies`, which a cloud may send through a hub that saw none of the store's
+    packets). The answers to a flow a store opened: TCP segments of
+    an open connection only (`established`, ACK or RST set), from the flow's ports where it has
+    any; UDP from the flow's ports to the store hosts' ephemeral ports (`EPHEMERAL_PORTS`); for
+    a flow of any protocol (`ip`) echo replies; and the ICMP errors of every flow (`icmp_errors`,
+    the platform's names). A flow a cloud may open: its protocol and ports towards the store.
+    Nothing else: a cloud host opens no TCP connection and sends no UDP to a store's services."""
+    rules: list[AclRule] = []
+    low, high = EPHEMERAL_PORTS
+    for flow in flows:
+        pairs = [(Net.of(cloud), Net.of(store)) for cloud in flow.clouds for store in flow.stores]
+        ports = flow.ports or ((0, 0),)
+        if flow.opened_by == "cloud":
+            rules += [
+                AclRule("permit", flow.protocol, cloud, store, first or None, last if last > first else None)
+                for cloud, store in pairs
+                for first, last in ports
+            ]
+            continue
+        for cloud, store in pairs:
+            for first, last in ports:
+                # A service's ports are single ports (`Service.ports`); a range would take any.
+                source_port = first if first and last == first else None
+                if flow.protocol in ("tcp", "ip"):
+                    rules.append(AclRule("permit", "tcp", cloud, store, source_port=source_port, established=True))
+                if flow.protocol in ("udp", "ip"):
+                    rules.append(AclRule("permit", "udp", cloud, store, low, high, source_port=source_port))
+            if flow.protocol in ("ip", "icmp"):
+                rules.append(AclRule("permit", "icmp", cloud, store, icmp_type="echo-reply"))
+            rules += [AclRule("permit", "icmp", cloud, store, icmp_type=name) for name in icmp_errors]
+    return rules
 
 
 # ICMP a VRP router takes from beyond it (a hub's underlay, a store's hub tunnels): path MTU

@@ -56,7 +56,7 @@ def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings
     hub = ConfigFile(config.filename, "fortinet", "hub", config.name, config.text)
     assert list(hub_cloud_filter(hub)) == []
     text = re.sub(
-        r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES"\n        set dstaddr "CLOUD-DESTINATIONS"',
+        r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES"\n        set dstaddr "CLOUD-HQ"',
         r'\1"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
         config.text,
     )

@@ -19,7 +19,7 @@ def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
     return net.network_address + index
 
 
-def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq_and_the_stores(fleet: Fleet) -> None:
+def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: Fleet) -> None:
     hub = NetworkIntent(fleet).hub("hq-hub1")
     config = render_hub(fleet, "hq-hub1")
     assert config.platform == "frr"
@@ -40,11 +40,14 @@ def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq_and_the
         for packet in refused:
             verdict = forward_verdict(ruleset, packet, tunnel)
             assert not verdict.forwarded, (tunnel, packet, verdict)
+        # From the clouds' prefixes to HQ; to the stores nothing a cloud opens (the answers to
+        # the stores' own flows: the next test, `HubIntent.cloud_forwarding`).
         for session in sessions:
             for source in session.accepts:
                 for destination in session.announces:
                     packet = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
-                    assert forward_verdict(ruleset, packet, tunnel).forwarded, (tunnel, packet)
+                    to_hq = any(destination.subnet_of(net) for net in fleet.spec.ip_plan.hq)
+                    assert forward_verdict(ruleset, packet, tunnel).forwarded == to_hq, (tunnel, packet)
 
 
 def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:
@@ -60,3 +63,44 @@ def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:
     assert chain
     rules = [line.strip() for line in chain.group(1).splitlines() if line.strip() and not line.strip().startswith("#")]
     assert rules[0] == "iifname @cloud_tunnels icmp type { echo-request, timestamp-request } drop"
+
+
+def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_no_syn(fleet: Fleet) -> None:
+    """Both hubs announce the stores' aggregate to the clouds, so a cloud answers an office host
+    through either hub while the store sent through its own: the hub that saw none of the flow
+    has no conntrack entry, and must pass the answer (the SYN-ACK, then ACKs mid-stream, an RST)
+    statelessly, as IOS-XE's and VRP's FROM-CLOUDS do (`CloudForwarding.replies`), from every
+    cloud VPN to every office segment of the flow; a SYN from the cloud (even from the service's
+    port) still opens nothing, nor does an answer-like segment to a segment that asked nothing."""
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    forwarding = hub.cloud_forwarding
+    assert forwarding is not None
+    config = render_hub(fleet, "hq-hub1")
+    ruleset = dict(config.companions)["nftables.conf"]
+    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
+    flows = [flow for flow in forwarding.replies if flow.protocol in ("tcp", "ip")]
+    assert flows and tunnels
+    answers = (frozenset({"syn", "ack"}), frozenset({"ack"}), frozenset({"ack", "fin"}), frozenset({"rst"}))
+    for flow in flows:
+        port = flow.ports[0][0] if flow.ports else 40000
+        for cloud in flow.clouds:
+            for office in flow.stores:
+                source, destination = _host(cloud, 7), _host(office, 10)
+                for tunnel in tunnels:
+                    for flags in answers:
+                        packet = Packet("tcp", source, destination, 50000, flags, source_port=port)
+                        assert forward_verdict(ruleset, packet, tunnel).forwarded, (tunnel, packet)
+                    opening = Packet("tcp", source, destination, 22, source_port=port)
+                    assert not forward_verdict(ruleset, opening, tunnel).forwarded, (tunnel, opening)
+    # A segment of the store that opens no flow towards a cloud (its tills, cameras): nothing
+    # answer-like reaches it
+    offices = [net for flow in flows for net in flow.stores]
+    segment = next(
+        net
+        for session in hub.sessions
+        if session.kind == "store-hub"
+        for net in session.accepts
+        if net.subnet_of(hub.store_forwarding.stores) and not any(net.overlaps(office) for office in offices)
+    )
+    stray = Packet("tcp", _host(flows[0].clouds[0], 7), _host(segment, 10), 50000, frozenset({"ack"}))
+    assert not forward_verdict(ruleset, stray, tunnels[0]).forwarded, stray

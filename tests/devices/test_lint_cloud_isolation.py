@@ -1,0 +1,152 @@
+"""What a hub takes in from its cloud VPNs towards the stores: one intent
+(`HubIntent.cloud_forwarding`), the same on every hub platform, and the `cloud-store-isolation`
+lint that catches a hub letting a cloud host open a connection to a store."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.common.platforms import Platform
+from storestack.devices.lint import (
+    CLOUD_FORWARDING_EXTRACTORS,
+    ConfigFile,
+    Finding,
+    Packet,
+    load_platform_rules,
+)
+from storestack.devices.lint.isolation import CLOUD_RULE, isolation_check
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet
+from storestack.network.build import NetworkIntent
+
+HUB = "hq-hub1"
+HUB_PLATFORMS: tuple[Platform, ...] = ("frr", "cisco_xe", "huawei_vrp", "fortinet")
+
+
+def _hub(fleet: Fleet, platform: Platform) -> tuple[ConfigFile, NetworkIntent]:
+    chain = on_platform(fleet, platform, hubs=platform)
+    config = render_hub(chain, HUB)
+    companions = {"": config.text, **dict(config.companions)}
+    file = ConfigFile(config.filename, platform, "hub", config.name, config.text, None, "", companions)
+    return file, NetworkIntent(chain)
+
+
+def _findings(config: ConfigFile, intent: NetworkIntent) -> list[Finding]:
+    return [f for f in isolation_check([config], intent) if f.rule == CLOUD_RULE]
+
+
+def _with(config: ConfigFile, pattern: str, replacement: str, suffix: str = "") -> ConfigFile:
+    text, count = re.subn(pattern, replacement, config.companions[suffix], count=1, flags=re.M)
+    assert count == 1, f"{pattern!r} is not in the rendered {config.platform} {suffix or 'config'}"
+    companions = {**config.companions, suffix: text}
+    return dataclasses.replace(config, text=companions[""], companions=companions)
+
+
+def test_the_clouds_open_nothing_towards_a_store_in_the_intent(fleet: Fleet) -> None:
+    """From the clouds anything to HQ; towards the stores only the answers to the flows their
+    segments open towards a cloud (the office's), and nothing a cloud may open: no desktop flow
+    and no management range is in a cloud in the sample chain."""
+    intent = NetworkIntent(fleet)
+    forwarding = intent.hub(HUB).cloud_forwarding
+    plan = fleet.spec.ip_plan
+    assert forwarding is not None
+    # The clouds' own ranges: each site's slots of the cloud and desktop ranges, as their BGP
+    # sessions accept them (eu-west-1 and the OpenStack site: 10.16.0.0/17 and 10.20.0.0/19).
+    sites = [net for ranges in intent.cloud_site_ranges.values() for net in ranges]
+    assert forwarding.sources == tuple(ipaddress.collapse_addresses(sites)) and forwarding.hq == tuple(plan.hq)
+    assert forwarding.opens == ()
+    offices = {
+        zone.prefixes[0]
+        for store in intent.served_stores(HUB)
+        for zone in intent.store(store.id).zones
+        if zone.name == "office"
+    }
+    assert {flow.opened_by for flow in forwarding.replies} == {"store"}
+    # Every answer goes to an office segment; no POS, CCTV, IoT or guest segment opens a cloud flow.
+    assert {net for flow in forwarding.replies for net in flow.stores} == offices
+    desktops = next(flow for flow in forwarding.replies if all(net.subnet_of(plan.desktops) for net in flow.clouds))
+    assert (desktops.protocol, desktops.ports) == ("tcp", ((443, 443),))
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_no_hub_lets_a_cloud_open_a_connection_to_a_store(fleet: Fleet, platform: Platform) -> None:
+    config, intent = _hub(fleet, platform)
+    assert _findings(config, intent) == []
+
+
+# What each hub platform rendered before `cloud_forwarding`: everything from the clouds'
+# prefixes to the stores' block.
+_OLD_RENDERING = {
+    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.127\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.127.255 10.64.0.0 0.15.255.255", ""),
+    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.127\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.127.255 destination 10.64.0.0 0.15.255.255", ""),
+    "frr": (r"ip daddr @cloud_hq accept", "ip daddr @cloud_destinations accept", "nftables.conf"),
+    "fortinet": (r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_a_hub_letting_a_cloud_open_connections_to_the_stores_is_caught(fleet: Fleet, platform: Platform) -> None:
+    config, intent = _hub(fleet, platform)
+    pattern, replacement, suffix = _OLD_RENDERING[platform]
+    found = _findings(_with(config, pattern, replacement, suffix), intent)
+    assert found, platform
+    assert all("lets a cloud host open a connection to store" in f.message for f in found), found
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+def test_a_stateless_hub_takes_from_the_clouds_only_answers_to_the_office(fleet: Fleet, platform: Platform) -> None:
+    """IOS-XE and VRP filter statelessly: towards the stores, TCP only as `established`, UDP only
+    to the office hosts' ephemeral ports, ICMP only answers and errors; never a rule that admits
+    every protocol or the whole store block."""
+    config, _ = _hub(fleet, platform)
+    block = re.search(r"^(?:ip access-list extended|acl name) FROM-CLOUDS.*?(?=^[!#])", config.text, re.S | re.M)
+    assert block
+    to_stores = [line for line in block.group(0).splitlines() if re.search(r"10\.64\.\d+\.\d+ 0\.", line)]
+    assert to_stores
+    for line in to_stores:
+        assert " permit ip " not in line and "10.64.0.0 0.15.255.255" not in line, line
+        if " tcp " in line:
+            assert line.endswith("established"), line
+        elif " udp " in line:
+            assert "range 1024 65535" in line, line
+        else:
+            assert " icmp " in line and "echo " not in line + " ", line
+
+
+def _managed_from_a_cloud(fleet: Fleet) -> tuple[Fleet, ipaddress.IPv4Network]:
+    """The fleet with a management range inside a cloud site's range (operators on cloud jump
+    hosts, in the OpenStack site's slot): the intent lets it open SSH and SNMP to the stores'
+    loopbacks."""
+    plan = fleet.spec.ip_plan
+    jump = ipaddress.IPv4Network("10.16.120.0/24")
+    assert jump.subnet_of(plan.cloud)
+    spec = fleet.spec.model_copy(update={"ip_plan": plan.model_copy(update={"management": [*plan.management, jump]})})
+    return Fleet(spec, fleet.hubs, {store.id: store for store in fleet}, fleet.root), jump
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_a_flow_the_intent_lets_a_cloud_open_passes_every_hub_and_nothing_more(fleet: Fleet, platform: Platform) -> None:
+    managed, jump = _managed_from_a_cloud(fleet)
+    config, intent = _hub(managed, platform)
+    hub = intent.hub(HUB)
+    assert hub.cloud_forwarding is not None
+    opens = {(f.protocol, f.ports, f.clouds, f.stores) for f in hub.cloud_forwarding.opens}
+    loopbacks = (managed.spec.ip_plan.loopbacks,)
+    assert opens == {("tcp", ((22, 22),), (jump,), loopbacks), ("udp", ((161, 161),), (jump,), loopbacks)}
+    assert _findings(config, intent) == []
+    load_platform_rules()
+    verdict = CLOUD_FORWARDING_EXTRACTORS[platform](config, frozenset()).verdict
+    store = next(s for s in hub.sessions if s.kind == "store-hub")
+    loopback = next(net.network_address for net in store.accepts if net.subnet_of(loopbacks[0]))
+    segment = next(net.network_address + 1 for net in store.accepts if net.subnet_of(managed.spec.ip_plan.stores))
+    operator = jump.network_address + 5
+    assert verdict(Packet("tcp", operator, loopback, 22)).forwarded
+    assert verdict(Packet("udp", operator, loopback, 161)).forwarded
+    # Management of the loopback only: not the segments, not other services.
+    assert not verdict(Packet("tcp", operator, segment, 22)).forwarded
+    assert not verdict(Packet("tcp", operator, loopback, 443)).forwarded
