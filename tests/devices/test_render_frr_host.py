@@ -172,8 +172,9 @@ def test_bgp_bfd_and_management_only_inside_tunnels_and_no_dns_on_the_wan(fleet:
     )
 
 
-# Counts, per UDP port given, the datagrams that reach a socket bound to it within two seconds,
-# by source address: what the host firewall let through to charon's ports.
+# Counts, per UDP port given, the datagrams that reach a socket bound to it, by source address,
+# until a second after the sender says on stdin that it is done: what the host firewall let
+# through. Waiting on the sender, not a fixed time, keeps a loaded machine from losing datagrams.
 _UDP_LISTENER = r"""
 import select, socket, sys, time
 socks = []
@@ -183,13 +184,43 @@ for port in sys.argv[1:]:
     socks.append(sock)
 print("ready", flush=True)
 seen = set()
-deadline = time.monotonic() + 2
+waiting = [*socks, sys.stdin]
+deadline = time.monotonic() + 60
 while (left := deadline - time.monotonic()) > 0:
-    for sock in select.select(socks, [], [], left)[0]:
-        _, (source, _) = sock.recvfrom(2048)
-        seen.add(f"{source}:{sock.getsockname()[1]}")
+    for ready in select.select(waiting, [], [], left)[0]:
+        if ready is sys.stdin:
+            waiting.remove(sys.stdin)
+            deadline = time.monotonic() + 1
+            continue
+        _, (source, _) = ready.recvfrom(2048)
+        seen.add(f"{source}:{ready.getsockname()[1]}")
 print(" ".join(sorted(seen)))
 """
+
+# Sends three datagrams from each (source address, destination, port) given as arguments.
+_UDP_FROM_EACH = r"""
+import socket, sys
+for item in sys.argv[1:]:
+    source, destination, port = item.split(",")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((source, 0))
+    for _ in range(3):
+        sock.sendto(b"x" * 64, (destination, int(port)))
+"""
+
+
+def _udp_arrivals(listen_ns: str, ports: tuple[int, ...], sender_ns: str, sends: list[tuple[str, str, int]]) -> set[str]:
+    """The `source:port` pairs whose datagrams reach `listen_ns`'s sockets on `ports` when
+    `sender_ns` sends from each (source, destination, port) of `sends`."""
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", listen_ns, "python3", "-c", _UDP_LISTENER, *map(str, ports)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+    items = [f"{source},{destination},{port}" for source, destination, port in sends]
+    subprocess.run(["ip", "netns", "exec", sender_ns, "python3", "-c", _UDP_FROM_EACH, *items], check=True)
+    received, _ = listener.communicate("sent\n", timeout=90)
+    return set(received.split())
 
 
 def test_a_store_takes_ike_on_a_transport_only_from_its_tunnels_far_ends(fleet: Fleet) -> None:
@@ -222,20 +253,12 @@ def test_a_store_takes_ike_on_a_transport_only_from_its_tunnels_far_ends(fleet: 
         subprocess.run(["ip", "-n", store_ns, "route", "add", "default", "dev", "wan1"], check=True)
         subprocess.run(["ip", "-n", internet_ns, "route", "add", local.group(1), "dev", "eth0"], check=True)
         subprocess.run(["ip", "netns", "exec", store_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
-        listener = subprocess.Popen(
-            ["ip", "netns", "exec", store_ns, "python3", "-c", _UDP_LISTENER, "500", "4500"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
-        for source in (*hubs, stranger):
-            for port in (500, 4500):
-                send = f"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('{source}', 0)); [s.sendto(b'x' * 64, ('{local.group(1)}', {port})) for _ in range(3)]"
-                subprocess.run(["ip", "netns", "exec", internet_ns, "python3", "-c", send], check=True)
-        received, _ = listener.communicate(timeout=30)
+        sends = [(source, local.group(1), port) for source in (*hubs, stranger) for port in (500, 4500)]
+        received = _udp_arrivals(store_ns, (500, 4500), internet_ns, sends)
     finally:
         for namespace in (store_ns, internet_ns):
             subprocess.run(["ip", "netns", "del", namespace], check=False)
-    assert set(received.split()) == {f"{hub}:{port}" for hub in hubs for port in (500, 4500)}
+    assert received == {f"{hub}:{port}" for hub in hubs for port in (500, 4500)}
 
 
 def test_every_frr_hub_ruleset_passes_nft_check(fleet: Fleet, tmp_path: Path) -> None:
@@ -768,19 +791,11 @@ def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet)
             subprocess.run(["ip", "-n", sender_ns, "route", "add", hub_address, "dev", sender_port, "src", source, "table", "10" if sender_port == "eth-dc" else "11"], check=True)
             subprocess.run(["ip", "-n", sender_ns, "rule", "add", "from", source, "lookup", "10" if sender_port == "eth-dc" else "11"], check=True)
         subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
-        listener = subprocess.Popen(
-            ["ip", "netns", "exec", hub_ns, "python3", "-c", _UDP_LISTENER, "161"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
-        for _hub_port, _sender_port, source in ports:
-            send = f"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('{source}', 0)); [s.sendto(b'x' * 64, ('{hub_address}', 161)) for _ in range(3)]"
-            subprocess.run(["ip", "netns", "exec", sender_ns, "python3", "-c", send], check=True)
-        received, _ = listener.communicate(timeout=30)
+        received = _udp_arrivals(hub_ns, (161,), sender_ns, [(source, hub_address, 161) for _, _, source in ports])
     finally:
         for namespace in (hub_ns, sender_ns):
             subprocess.run(["ip", "netns", "del", namespace], check=False)
-    assert set(received.split()) == {f"{from_dc}:161"}
+    assert received == {f"{from_dc}:161"}
     # SSH takes the same port.
     assert [line.strip() for line in ruleset.splitlines() if "dport 22 " in line] == [
         f'iifname "{dc.group(1)}" ip saddr @hq_management tcp dport 22 accept'
