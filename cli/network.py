@@ -159,6 +159,17 @@ def _print_hub(report: dict[str, Any]) -> None:
         )
     else:
         out("[bold]trusted from the DC[/] every DSCP as marked (no queue of the hub classifies by it)")
+    clouds = report["cloud_forwarding"]
+    if clouds:
+        answers = "; ".join(
+            f"{a['why']} ({a['protocol']}{' ' + ','.join(a['ports']) if a['ports'] else ''}, {len(a['stores'])} segments)"
+            for a in clouds["answers"]
+        )
+        opens = "; ".join(f"{o['why']} ({o['protocol']} {','.join(o['ports'])})" for o in clouds["cloud_opens"])
+        out(
+            f"[bold]from the clouds[/] {', '.join(clouds['from'])}: anything to HQ; to the stores only the answers to "
+            f"{answers or 'nothing'}; opened by a cloud: {opens or 'nothing'}"
+        )
     management = report["management"]
     out(
         f"[bold]management[/] {', '.join(management['ports'])} from {', '.join(management['from'])}"

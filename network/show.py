@@ -8,7 +8,15 @@ from typing import Any
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import HUB_DEFAULT_PASSED_ON, HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
 from storestack.network.build import NetworkIntent
-from storestack.network.model import BgpSession, HubIntent, QosClass, StoreIntent, Tunnel, usable_ntp_keys
+from storestack.network.model import (
+    BgpSession,
+    CloudFlow,
+    HubIntent,
+    QosClass,
+    StoreIntent,
+    Tunnel,
+    usable_ntp_keys,
+)
 
 
 def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
@@ -119,6 +127,16 @@ def _session(session: BgpSession) -> dict[str, Any]:
     }
 
 
+def _cloud_flow(flow: CloudFlow) -> dict[str, Any]:
+    return {
+        "why": flow.why,
+        "protocol": flow.protocol,
+        "clouds": [str(n) for n in flow.clouds],
+        "stores": [str(n) for n in flow.stores],
+        "ports": [f"{low}" if low == high else f"{low}-{high}" for low, high in flow.ports],
+    }
+
+
 def ntp_report(intent: NetworkIntent, platform: Platform) -> dict[str, Any]:
     """What the NTP servers must hold (every key of the fleet: id, algorithm, secret slot, the
     fleet's platforms that use it), and the keys an appliance of `platform` trusts and asks with."""
@@ -205,6 +223,18 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",
             "internet_from": [str(n) for n in hub.store_forwarding.internet_sources],
+        },
+        # what its cloud VPNs take in (`cloud_forwarding`, the same on every hub platform): from
+        # the clouds' own ranges anything to HQ; towards the stores only the answers to the flows
+        # the stores open towards a cloud, and what the intent lets a cloud open (None: the hub
+        # has no cloud VPN)
+        "cloud_forwarding": None
+        if hub.cloud_forwarding is None
+        else {
+            "from": [str(n) for n in hub.cloud_forwarding.sources],
+            "to_hq": [str(n) for n in hub.cloud_forwarding.hq],
+            "answers": [_cloud_flow(flow) for flow in hub.cloud_forwarding.replies],
+            "cloud_opens": [_cloud_flow(flow) for flow in hub.cloud_forwarding.opens],
         },
         # its queues towards the stores: the stores' classes, shaped to the intent's shaped rate of
         # its uplink (`uplink_queue_kbps`, WAN_SHAPE_PERCENT of `uplink_mbps`; None: not shaped),

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 
 import pytest
+from click.testing import CliRunner
 from testsupport.rendering import on_platform
 
+from storestack.cli.main import cli
 from storestack.common.platforms import Platform
 from storestack.devices.lint import (
     CLOUD_FORWARDING_EXTRACTORS,
@@ -150,3 +153,17 @@ def test_a_flow_the_intent_lets_a_cloud_open_passes_every_hub_and_nothing_more(f
     # Management of the loopback only: not the segments, not other services.
     assert not verdict(Packet("tcp", operator, segment, 22)).forwarded
     assert not verdict(Packet("tcp", operator, loopback, 443)).forwarded
+
+
+def test_network_show_says_what_a_hub_takes_from_the_clouds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engineer reads the rule in `network show HUB`: the clouds' own ranges, anything to HQ,
+    towards the stores the answers to the office's cloud flows only, and nothing a cloud opens."""
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "lab-fleet-secret-0123456789")
+    report = json.loads(CliRunner().invoke(cli, ["network", "show", HUB, "--json"]).output)["cloud_forwarding"]
+    assert report["from"] == ["10.16.0.0/17", "10.20.0.0/19"] and report["to_hq"] == ["10.0.0.0/16"]
+    assert report["cloud_opens"] == []
+    desktops = next(a for a in report["answers"] if a["clouds"] == ["10.20.0.0/19"])
+    assert (desktops["protocol"], desktops["ports"]) == ("tcp", ["443"])
+    assert all(net.endswith(".64/26") for a in report["answers"] for net in a["stores"])  # the office segments
+    text = CliRunner().invoke(cli, ["network", "show", HUB]).output
+    assert "opened by a cloud: nothing" in text and "virtual desktops through their HTTPS gateway (tcp 443" in text
