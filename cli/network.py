@@ -105,9 +105,12 @@ def _limit_text(limit: dict[str, Any] | None) -> str:
     """A session's prefix limit as `network show` prints it."""
     if limit is None:
         return "no prefix limit"
-    return (
-        f"max {limit['maximum']} prefixes (sized from {limit['allowed']}), over it closed {limit['restart_minutes']} min"
+    over = (
+        f"over it logged only ({limit['logged_only_because']})"
+        if limit["logged_only_because"]
+        else f"over it closed {limit['restart_minutes']} min"
     )
+    return f"max {limit['maximum']} prefixes (sized from {limit['allowed']}), {over}"
 
 
 def _print_hub(report: dict[str, Any]) -> None:

@@ -143,6 +143,16 @@ HUB_DEFAULT_PASSED_ON: dict[Platform, str] = {
     "fortinet": "FortiOS documents default-originate-routemap's attributes, not a condition on the BGP table",
 }
 
+# Platforms whose BGP prefix limit only logs, and why (`PrefixLimit`: over the limit every other
+# platform closes the session and opens it again after PREFIX_LIMIT_RESTART_MINUTES). The
+# platform renders the limit warning-only; `network show` says which an appliance does.
+PREFIX_LIMIT_LOGGED_ONLY: dict[Platform, str] = {
+    # FortiOS CLI reference, `config router bgp` / `config neighbor`: `maximum-prefix`,
+    # `maximum-prefix-warning-only`; no neighbour timer opens a closed session again
+    # (`restart-time` is graceful restart's), so a closed one would stay down until cleared.
+    "fortinet": "FortiOS has no timer that opens a session the limit closed again; it logs instead",
+}
+
 # Hub platforms whose store links run no BFD, and why. The network intent gives such a hub's
 # store tunnels no BFD profile (as towards AWS), and a store configures no BFD session towards it:
 # one its hub never answers would only stay down.

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from storestack.common.ntp import NTP_ALGORITHM_TEXT, PLATFORM_NTP_ALGORITHMS
-from storestack.common.platforms import HUB_DEFAULT_PASSED_ON, HUB_NO_BEACON, HUB_NO_UPLINK_QUEUES, Platform
+from storestack.common.platforms import (
+    HUB_DEFAULT_PASSED_ON,
+    HUB_NO_BEACON,
+    HUB_NO_UPLINK_QUEUES,
+    PREFIX_LIMIT_LOGGED_ONLY,
+    Platform,
+)
 from storestack.network.build import NetworkIntent
 from storestack.network.model import (
     BgpSession,
@@ -103,7 +109,7 @@ def sla_report(store: StoreIntent) -> dict[str, Any]:
     }
 
 
-def _session(session: BgpSession) -> dict[str, Any]:
+def _session(session: BgpSession, platform: Platform) -> dict[str, Any]:
     return {
         "kind": session.kind,
         "peer": session.peer,
@@ -116,13 +122,15 @@ def _session(session: BgpSession) -> dict[str, Any]:
         "announces": [str(n) for n in session.announces],
         # What the local end takes from the peer (`PrefixLimit`): at most `maximum` prefixes,
         # twice the `allowed` it was sized from; over it the session closes and opens again after
-        # `restart_minutes` (a FortiOS appliance only logs). None: the intent cannot size it.
+        # `restart_minutes`, unless the local platform only logs (`logged_only_because`, from
+        # `PREFIX_LIMIT_LOGGED_ONLY`; None: it closes). None: the intent cannot size it.
         "prefix_limit": None
         if session.prefix_limit is None
         else {
             "maximum": session.prefix_limit.maximum,
             "allowed": session.prefix_limit.allowed,
             "restart_minutes": session.prefix_limit.restart_minutes,
+            "logged_only_because": PREFIX_LIMIT_LOGGED_ONLY.get(platform),
         },
     }
 
@@ -181,7 +189,7 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "routers": [str(r) for r in hub.dc.routers],
         },
         "tunnels": counts,
-        "peers": [_session(s) for s in hub.sessions],
+        "peers": [_session(s, intent.fleet.hubs[hostname].platform) for s in hub.sessions],
         "originates": [str(n) for n in hub.originates],
         # each while a route inside it from its sources is in the hub's BGP table (`HubSummary`)
         "summaries": [{"prefix": str(s.prefix), "from": list(s.sources)} for s in hub.summaries],
@@ -301,7 +309,7 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
             for t in store.transports
         ],
         "tunnels": [_tunnel(t) for t in store.tunnels],
-        "peers": [_session(s) for s in store.sessions],
+        "peers": [_session(s, intent.fleet.store(store_id).appliances[0].platform) for s in store.sessions],
         "routes": {
             "announced": [str(n) for n in store.announces],
             "underlay": [

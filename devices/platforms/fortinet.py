@@ -869,7 +869,8 @@ def maximum_prefix(limit: PrefixLimit) -> list[str]:
     graceful restart's), so a closed one would stay down until `execute router clear bgp`; over
     the limit FortiOS only logs, from 75 % (`maximum-prefix-threshold`'s default) on. FortiOS CLI
     reference, `config router bgp` / `config neighbor`: `maximum-prefix`, `maximum-prefix-threshold`,
-    `maximum-prefix-warning-only`."""
+    `maximum-prefix-warning-only`. `common/platforms.py` `PREFIX_LIMIT_LOGGED_ONLY` says so for
+    `network show`."""
     return [
         f"            set maximum-prefix {limit.maximum}",
         "            set maximum-prefix-warning-only enable",

@@ -11,12 +11,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from testsupport.rendering import on_platform
 
 from storestack.cli.main import cli
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.inventory.generate import generate_fleet, write_fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.model import PREFIX_LIMIT_FLOOR, PREFIX_LIMIT_HEADROOM
+from storestack.network.show import hub_report, store_report
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +116,24 @@ def test_a_store_s_aws_sessions_take_no_more_than_twice_what_its_aws_filter_pass
 def test_network_show_prints_each_session_s_limit(sample: Fleet) -> None:
     store = json.loads(CliRunner().invoke(cli, ["network", "show", "nw-0001", "--json"]).output)
     limits = {p["kind"]: p["prefix_limit"] for p in store["peers"]}
-    assert limits["store-hub"] == {"maximum": PREFIX_LIMIT_FLOOR, "allowed": 8, "restart_minutes": 5}
+    closes = {"restart_minutes": 5, "logged_only_because": None}
+    assert limits["store-hub"] == {"maximum": PREFIX_LIMIT_FLOOR, "allowed": 8, **closes}
     # what the store's AWS-ROUTES passes: its region's workloads slot 10.16.0.0/18 le 24
-    assert limits["store-aws"] == {"maximum": 2 * 127, "allowed": 127, "restart_minutes": 5}
+    assert limits["store-aws"] == {"maximum": 2 * 127, "allowed": 127, **closes}
     text = CliRunner().invoke(cli, ["network", "show", "hq-hub1"]).output
     assert "store links: 17, each max 20 prefixes (sized from 5), over it closed 5 min" in text
     assert "no prefix limit" in text  # the DC core's
 
+
+
+def test_network_show_says_a_fortios_appliance_only_logs_over_its_limit(sample: Fleet) -> None:
+    """FortiOS renders its limits warning-only (it has no timer that reopens a closed session):
+    `network show` must not promise an engineer that a FortiGate closes the session."""
+    fortios = NetworkIntent(on_platform(sample, "fortinet"))
+    for report in (store_report(fortios, "nw-0001"), hub_report(fortios, "hq-hub1")):
+        limits = [p["prefix_limit"] for p in report["peers"] if p["prefix_limit"]]
+        assert limits and all("logs" in limit["logged_only_because"] for limit in limits)
+    frr = NetworkIntent(sample)
+    assert all(
+        p["prefix_limit"]["logged_only_because"] is None for p in store_report(frr, "nw-0001")["peers"] if p["prefix_limit"]
+    )
