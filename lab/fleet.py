@@ -146,14 +146,23 @@ def segment_hosts(stores: list[ResolvedStore], appliances: list[LabAppliance]) -
 
 
 def _hub_cloud_vpns(fleet: Fleet, cloud_host: IPv4Address) -> dict[str, LabHubCloudVpn]:
-    """Each hub's first cloud VPN with BGP, as its rendered config spells it, announcing the /24
-    around the cloud stand-in's host (a VPC at the start of the cloud range: the first cloud site's
-    slot, which the hub's filter for that site, CLOUD-IN-AWS1 or CLOUD-IN-OPENSTACK1, takes)."""
+    """Each hub's cloud VPN with BGP to the site whose ranges hold the cloud stand-in's host, as
+    its rendered config spells it, announcing the /24 around that host (a VPC at the start of the
+    cloud range: the first cloud site's slot, which only that site's sessions accept, whatever
+    order the hub's tunnels come in)."""
     views = ViewBuilder(fleet)
+    intent = NetworkIntent(fleet)
     found: dict[str, LabHubCloudVpn] = {}
     for name in fleet.hubs:
         view = views.hub_view(name)
-        tunnel = next((t for t in view.cloud_tunnels if t.inside is not None and t.inside_peer), None)
+        holding = {
+            session.tunnel
+            for session in intent.hub(name).sessions
+            if session.kind in ("hub-aws", "hub-openstack") and any(cloud_host in net for net in session.accepts)
+        }
+        tunnel = next(
+            (t for t in view.cloud_tunnels if t.id in holding and t.inside is not None and t.inside_peer), None
+        )
         if tunnel is None or tunnel.inside is None or tunnel.inside_peer is None:
             continue
         found[name] = LabHubCloudVpn(

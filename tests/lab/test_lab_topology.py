@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from storestack.inventory import load_fleet, sample_chain_path
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.lab import LabAppliance, LabEndpoint, LabLink, LabTopology, synthetic_topology
 from storestack.lab.dccore import bgpd_config
 from storestack.lab.errors import LabError
-from storestack.lab.fleet import hub_ifname, topology_from_fleet
+from storestack.lab.fleet import hub_ifname, lab_sites, topology_from_fleet
 from storestack.lab.ipsec import NETLINK_RECEIVE_BUFFER, strongswan_conf
 from storestack.lab.sshd import LAB_PORT_FLOOR, free_ports
 from storestack.lab.state import lab_prefix, namespace_names
@@ -150,3 +150,19 @@ def test_lab_ports_stay_out_of_the_range_client_connections_take_their_source_po
     with socket.socket() as held:
         held.bind(("127.0.0.1", ports[0]))
         assert ports[0] not in free_ports(50, seed="ssl0000001")
+
+
+def test_the_cloud_stand_in_peers_over_the_tunnel_of_the_site_whose_range_holds_it() -> None:
+    """The stand-in's /24 sits in the first cloud site's slot, which only that site's sessions
+    accept. With the regions listed out of alphabetical order, the hub's first cloud tunnel
+    (eu-west-1) is not that site (us-east-1): the stand-in must peer over us-east-1's tunnel, or
+    the hub refuses its route."""
+    fleet = load_fleet(sample_chain_path())
+    account = fleet.spec.sites.aws[0]
+    sites = fleet.spec.sites.model_copy(update={"aws": [account.model_copy(update={"regions": ["us-east-1", "eu-west-1"]})]})
+    reordered = Fleet(fleet.spec.model_copy(update={"sites": sites}), fleet.hubs, {s.id: s for s in fleet}, fleet.root)
+    intent = NetworkIntent(reordered)
+    for hub, vpn in lab_sites(reordered).hub_cloud_vpns.items():
+        (session,) = [s for s in intent.hub(hub).sessions if s.peer_address == vpn.peer_inside]
+        assert any(vpn.announce.subnet_of(net) for net in session.accepts), (hub, session.tunnel)
+        assert "us-east-1" in vpn.ifname
