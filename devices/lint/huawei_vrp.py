@@ -15,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from storestack.common.addressing import is_rfc1918
 from storestack.devices.lint import (
     PREFIX_PATTERN,
     ROUTE_BASED_SELECTORS,
@@ -562,7 +563,8 @@ def _hub_dc_ports(root: Line) -> Iterator[tuple[Line, list[str]]]:
 def wan_echo(config: ConfigFile) -> Iterator[Finding]:
     """Every WAN port (a store's zone INTERNET, a hub's DC port) polices the echo requests to the
     router it takes in (`vrp-wan-echo`): `qos car inbound acl N cir C` with ACL N permitting ICMP
-    echo to each of the router's addresses behind the port, as the FRR appliances limit what they
+    echo to each of the router's addresses the internet reaches through the port (a hub's: not
+    its private loopback and DC address, which HQ monitors), as the FRR appliances limit what they
     answer; without it the port's filter passes every ping to the router, which answers each
     one."""
     if config.suffix:
@@ -572,7 +574,11 @@ def wan_echo(config: ConfigFile) -> Iterator[Finding]:
     outside = ipaddress.IPv4Address("192.0.2.1")
     ports: list[tuple[Line, list[str]]]
     if config.role == "hub":
-        ports = list(_hub_dc_ports(root))
+        # The hub's addresses the internet reaches (its public IKE endpoint); HQ alone reaches its
+        # private loopback and DC address, and its monitoring pings stay out of the policer.
+        ports = [
+            (port, [a for a in own if not is_rfc1918(ipaddress.IPv4Address(a))]) for port, own in _hub_dc_ports(root)
+        ]
     else:
         ports = [(i, ["198.51.100.1"]) for i in top(root, "interface") if "zone INTERNET" in i.child_texts()]
     for interface, addresses in ports:

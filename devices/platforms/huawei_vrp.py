@@ -687,20 +687,17 @@ def wan_echo_cir(view: StoreApplianceView | HubView) -> int:
 
 
 def hub_echo_filter(view: HubView) -> list[AclRule]:
-    """What a hub's DC port polices with WAN-ECHO: the echo requests addressed to the hub itself
-    that its DC port takes in (HUB-WAN-IN passes them: `ROUTER_ICMP`), i.e. to its public IKE
-    endpoint, its loopback and its DC address, all senders together, to the intent's
-    `icmp_requests_pps` as a store's WAN port. Never an echo request in transit: HQ's monitoring
-    pings the stores through this port, and a policer on every echo request would share the
-    intent's rate among all of them (the excess discarded)."""
+    """What a hub's DC port polices with WAN-ECHO: the echo requests to its public IKE endpoint,
+    the one address of the hub the internet reaches (HUB-WAN-IN passes them: `ROUTER_ICMP`), all
+    senders together, to the intent's `icmp_requests_pps` as a store's WAN port. Not those to its
+    loopback and DC address: only HQ reaches those, and HQ's monitoring would share one bucket
+    with an internet flood and see the hub as lossy. Never an echo request in transit either:
+    HQ's monitoring pings the stores through this port."""
     from storestack.devices.views.addresses import Net
     from storestack.devices.views.model import AclRule  # the views import the platforms
 
-    own = [view.public_address, str(view.loopback.ip), str(view.dc.address.ip)]
-    return [
-        AclRule("permit", "icmp", None, Net.at(int(ipaddress.IPv4Address(address)), 32), icmp_type="echo")
-        for address in dict.fromkeys(own)
-    ]
+    public = ipaddress.IPv4Address(view.public_address)
+    return [AclRule("permit", "icmp", None, Net.at(int(public), 32), icmp_type="echo")]
 
 
 # What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the
