@@ -527,11 +527,12 @@ class CloudForwarding:
 
 
 # The ports a host's own end of a connection it opens takes, where a stateless filter admits the
-# answers of UDP flows whose far end's port the intent does not fix: everything above the
-# well-known ports (RFC 6335 puts the dynamic ports at 49152-65535; Linux starts at 32768, and
-# older stacks at 1024), so none of a store host's own services below them (DNS, SNMP, NetBIOS)
-# answers a cloud sender.
-EPHEMERAL_PORTS = (1024, 65535)
+# answers of UDP flows whose far end's port the intent does not fix: the dynamic ports of the
+# stores' hosts (Windows and macOS 49152-65535 as RFC 6335 puts them, Linux 32768-60999), so no
+# registered port a store host may listen on (SSDP 1900, RDP 3389, SIP 5060, mDNS 5353, DNS,
+# SNMP, NetBIOS) takes a datagram a cloud sender opens. Stacks that still pick from 1024 up
+# (none the stores run) would lose answers on a hub that did not see their flow.
+EPHEMERAL_PORTS = (32768, 65535)
 
 
 @record
