@@ -98,12 +98,14 @@ def test_a_rendered_store_is_taken_whole(fleet: Fleet, shape: str) -> None:
 
 
 def test_a_rendered_hub_is_taken_whole_with_its_answers_rules(fleet: Fleet) -> None:
-    """The hub's rules for TCP answers by source port (`tcp-flag established`, last) are taken and
-    shown back as written, so drift reads them in sync."""
+    """The hub's rules for TCP answers (`tcp-flag established`, last: BGP's by source port, the
+    clouds' answers to the stores' flows by addresses, some by source port) are taken and shown
+    back as written, so drift reads them in sync."""
     config = render_hub(fleet, "hq-hub1")
     lines = [line for line in config.text.splitlines() if line.strip() and not line.startswith(("#", "return"))]
     answers = [line for line in lines if line.endswith(" tcp-flag established")]
-    assert answers and all(" source-port eq " in line for line in answers)
+    assert any(" source-port eq bgp " in line for line in answers)
+    assert any(" source-port " not in line for line in answers)
     device, session = _unit()
     assert _send(session, [*lines, "commit"]) == []
     running = device.running_text().splitlines()
