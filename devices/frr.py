@@ -763,6 +763,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         # The cloud VPNs and what they may forward (`HubView.cloud_sources`, `cloud_destinations`)
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
+        "cloud_site_sources": hub_cloud_site_sources(view),
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
         "cloud_hq": ", ".join(net.cidr for net in view.cloud_hq),
         "cloud_answers": hub_cloud_answers(view),
@@ -776,10 +777,25 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
     }
 
 
+def hub_cloud_site_sources(view: HubView) -> str:
+    """The elements of the hub's `cloud_site_sources` set (`ifname . ipv4_addr`): each cloud
+    tunnel with each of its own site's ranges (`CloudForwarding.sites`), the only sources that
+    tunnel brings in; a packet from another site's range on it is spoofed."""
+    forwarding = view.intent.cloud_forwarding
+    ifnames = {t.id: t.ifname for t in view.cloud_tunnels}
+    return ", ".join(
+        f'"{ifnames[tunnel]}" . {net}'
+        for site in (forwarding.sites if forwarding else ())
+        for tunnel in site.tunnels
+        if tunnel in ifnames
+        for net in site.sources
+    )
+
+
 def hub_cloud_answers(view: HubView) -> list[str]:
     """The nftables rules that pass the clouds' answers to the flows the stores' segments open
     towards a cloud prefix (`CloudForwarding.replies`), statelessly, from the rules IOS-XE's and
-    VRP's FROM-CLOUDS print (`cloud_rules`, with nft's ICMP names): a TCP segment with ACK or RST
+    VRP's FROM-CLOUD-<site> print (`cloud_rules`, with nft's ICMP names): a TCP segment with ACK or RST
     set (what IOS calls `established`: never a SYN alone), from the flow's port where it has one;
     UDP to the office hosts' ephemeral ports; echo replies and ICMP errors. Both hubs announce the
     stores' aggregate to the clouds, so a cloud may answer through the hub that saw none of the

@@ -65,6 +65,7 @@ from storestack.network.model import (
     BgpSession,
     CloudFlow,
     CloudForwarding,
+    CloudSite,
     DcCoreLink,
     DcTrust,
     DesktopFlow,
@@ -127,6 +128,22 @@ def _within(nets: tuple[IPv4Network, ...], ranges: tuple[IPv4Network, ...]) -> t
     parts = [net for net in nets if any(net.subnet_of(r) for r in ranges)]
     parts += [r for r in ranges for net in nets if r.subnet_of(net) and r != net]
     return collapse(tuple(parts))
+
+
+def _narrowed(forwarding: CloudForwarding, ranges: tuple[IPv4Network, ...]) -> CloudForwarding:
+    """`forwarding` with every cloud source narrowed to `ranges` (one cloud site's): the flows
+    with no cloud part left there dropped."""
+
+    def flows(found: tuple[CloudFlow, ...]) -> tuple[CloudFlow, ...]:
+        narrowed = (dataclasses.replace(flow, clouds=_within(flow.clouds, ranges)) for flow in found)
+        return tuple(flow for flow in narrowed if flow.clouds)
+
+    return CloudForwarding(
+        sources=_within(forwarding.sources, ranges),
+        hq=forwarding.hq,
+        replies=flows(forwarding.replies),
+        opens=flows(forwarding.opens),
+    )
 
 
 def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
@@ -1061,7 +1078,17 @@ class NetworkIntent:
             for protocol, port in self.management.ports
             if managers
         ]
-        return CloudForwarding(sources=sources, hq=tuple(plan.hq), replies=replies, opens=tuple(opens))
+        forwarding = CloudForwarding(sources=sources, hq=tuple(plan.hq), replies=replies, opens=tuple(opens))
+        sites: dict[str, list[str]] = {}
+        for tunnel in self._hub_cloud_tunnels(self.fleet.hubs[hub]):
+            sites.setdefault(self._cloud_site_of(tunnel), []).append(tunnel.id)
+        return dataclasses.replace(
+            forwarding,
+            sites=tuple(
+                CloudSite(site, tuple(ids), self.cloud_site_ranges[site], _narrowed(forwarding, self.cloud_site_ranges[site]))
+                for site, ids in sites.items()
+            ),
+        )
 
     def served_stores(self, hub: str) -> list[ResolvedStore]:
         """The stores that reach `hub` (a hub name), decommissioned ones left out."""

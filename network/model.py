@@ -520,10 +520,29 @@ class CloudForwarding:
     hq: tuple[ipaddress.IPv4Network, ...]
     replies: tuple[CloudFlow, ...] = ()
     opens: tuple[CloudFlow, ...] = ()
+    # Per cloud site, what its own VPNs may bring in: the above narrowed to the site's ranges, so
+    # no site's tunnel passes a packet sent from another site's range (`CloudSite`).
+    sites: tuple[CloudSite, ...] = ()
 
     @property
     def store_flows(self) -> tuple[CloudFlow, ...]:
         return (*self.replies, *self.opens)
+
+
+@record
+class CloudSite:
+    """One cloud site's VPNs on a hub (an AWS region's two tunnels, an OpenStack site's one) and
+    what they take in: `forwarding` is the hub's `CloudForwarding` with every cloud source
+    narrowed to the site's own ranges (`sources`: what its BGP sessions accept,
+    `NetworkIntent.cloud_site_ranges`). A packet from another site's range arriving on one of
+    these tunnels is spoofed (that site's hosts sit behind its own tunnels) and dropped: on
+    IOS-XE and VRP one ACL per site on its tunnel interfaces, on FRR an `iifname . ip saddr` set,
+    on FortiOS one policy per site with its tunnels as source interfaces."""
+
+    name: str  # aws:<region> | openstack:<site>
+    tunnels: tuple[str, ...]  # the site's tunnel ids (`Tunnel.id`)
+    sources: tuple[ipaddress.IPv4Network, ...]
+    forwarding: CloudForwarding
 
 
 # The ports a host's own end of a connection it opens takes, where a stateless filter admits the

@@ -1772,7 +1772,7 @@ def virtual_templates(config: ConfigFile) -> Iterator[Finding]:
 # only clones; tunnels and virtual-access interfaces carry decrypted overlay traffic).
 _UNFILTERED_KINDS = ("Loopback", "Tunnel", "Virtual-Template", "Null")
 # A hub's tunnels do carry packets from outside it, decrypted: a store's (FROM-STORES) or a
-# cloud's (FROM-CLOUDS), neither of which the hub trusts, so each filters what it takes in like a
+# cloud's (FROM-CLOUD-<site>), neither of which the hub trusts, so each filters what it takes in like a
 # routed port. The virtual template's clones take FROM-STORES from the template itself.
 _HUB_UNFILTERED_KINDS = ("Loopback", "Virtual-Template", "Null")
 # What reaches the router's own addresses and must only come from the management ranges.
@@ -2204,9 +2204,12 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
 @register_cloud_forwarding(PLATFORM)
 def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
     """What a hub forwards from its cloud VPNs (IPsec profile `CLOUD-N`): their inbound ACL, as
-    `store_forwarding` reads the store links'."""
+    `store_forwarding` reads the store links'; only those whose own inside address (`ip
+    address`) is one of `peers`, where given (one cloud site's tunnels)."""
     return _inbound_forwarding(
-        config, lambda _name, texts: any(t.startswith("tunnel protection ipsec profile CLOUD-") for t in texts)
+        config,
+        lambda _name, texts: any(t.startswith("tunnel protection ipsec profile CLOUD-") for t in texts)
+        and (not peers or any(t.startswith("ip address ") and t.split()[2:3] in ([p] for p in peers) for t in texts)),
     )
 
 

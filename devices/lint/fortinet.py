@@ -1964,10 +1964,12 @@ def cloud_forwarding(parsed: dict[str, Block]) -> Forwarding:
 
 @register_cloud_forwarding(PLATFORM)
 def cloud_vpn_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
-    """What a hub forwards from its cloud VPNs (`cloud_forwarding`, arriving on each of them): a
-    packet passes when a policy takes it from any of them (the most permissive verdict)."""
+    """What a hub forwards from its cloud VPNs (`cloud_forwarding`, arriving on each of them;
+    only those whose own inside address is one of `peers`, where given: one cloud site's
+    tunnels): a packet passes when a policy takes it from any of them (the most permissive
+    verdict)."""
     parsed = parse(config.text)
-    tunnels = list(_cloud_tunnels(parsed))
+    tunnels = [name for name, (ip, _) in _cloud_tunnels(parsed).items() if not peers or str(ip) in peers]
     verdict = cloud_forwarding(parsed)
     return ForwardingFacts(
         lambda packet: most_permissive([verdict(tunnel, packet) for tunnel in tunnels], "no cloud VPN")
@@ -1989,7 +1991,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     through the hub, traffic from the clouds' prefixes (what the hub accepts from the cloud's
     BGP neighbour) to what the hub announces to the clouds (HQ; towards the stores nothing a
     cloud opens, which `cloud-store-isolation` checks on every hub platform), nothing else
-    (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUDS): no ICMP or other service of the
+    (`HubView.from_clouds`, as IOS-XE's and VRP's FROM-CLOUD-<site>): no ICMP or other service of the
     hub answers a cloud, no cloud sends from HQ's or a store's addresses, and none reaches
     another cloud's prefixes through the hub. From the DC port into a cloud VPN the same two
     sets swapped: HQ and the stores (a store's traffic the other hub relays across the DC LAN

@@ -28,6 +28,7 @@ from storestack.devices.lint import (
     id_type_of,
     line_advertisements,
     line_route_filters,
+    most_permissive,
     pattern_summaries,
     register_advertisements,
     register_answers,
@@ -1123,7 +1124,9 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
 @register_cloud_forwarding(PLATFORM)
 def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
     """What an FRR hub forwards from its cloud VPNs (set `cloud_tunnels`): its host firewall's
-    forward chain, for the first packet of a connection (no conntrack entry yet)."""
+    forward chain, for the first packet of a connection (no conntrack entry yet). Given `peers`
+    (one cloud site's tunnels, by their own inside addresses: the FRR config's interface `ip
+    address`), what arrives on those interfaces, by name (the most permissive verdict)."""
     text = config.companions.get("nftables.conf")
     if text is None:
         return ForwardingFacts(
@@ -1131,9 +1134,17 @@ def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its cloud VPNs bring in")],
         )
     clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
-    return ForwardingFacts(
-        lambda packet: forward_verdict(text, packet, tunnels=frozenset(clouds)), file=f"{config.hostname}.nftables.conf"
-    )
+    file = f"{config.hostname}.nftables.conf"
+    if peers:
+        addresses = _interface_addresses(config.text.splitlines())
+        named = [name for name in sorted(clouds) if any(str(a.ip) in peers for a in addresses.get(name, []))]
+        return ForwardingFacts(
+            lambda packet: most_permissive(
+                [forward_verdict(text, packet, iifname=name) for name in named], "no such cloud VPN"
+            ),
+            file=file,
+        )
+    return ForwardingFacts(lambda packet: forward_verdict(text, packet, tunnels=frozenset(clouds)), file=file)
 
 
 # An internet address that is no tunnel's far end in any sample or planned fleet (RFC 2544's

@@ -2200,13 +2200,15 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
 @register_cloud_forwarding(PLATFORM)
 def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
     """What a hub forwards from its cloud VPNs (IPsec profile `CLOUD-N`): their inbound
-    traffic-filter, as `store_forwarding` reads the store links'."""
-    return _inbound_forwarding(config, "ipsec profile CLOUD-")
+    traffic-filter, as `store_forwarding` reads the store links'; only those whose own inside
+    address (`ip address`) is one of `peers`, where given (one cloud site's tunnels)."""
+    return _inbound_forwarding(config, "ipsec profile CLOUD-", peers)
 
 
-def _inbound_forwarding(config: ConfigFile, profile: str) -> ForwardingFacts:
+def _inbound_forwarding(config: ConfigFile, profile: str, addresses: frozenset[str] = frozenset()) -> ForwardingFacts:
     """The most permissive verdict of the inbound traffic-filters of the tunnel interfaces whose
-    IPsec profile starts with `profile`, and each such interface without one."""
+    IPsec profile starts with `profile` (and whose `ip address` is one of `addresses`, where
+    given), and each such interface without one."""
     root = parse(config.text, ("#",))
     acls = _acls(root)
     applied: dict[str, Line] = {}
@@ -2214,6 +2216,8 @@ def _inbound_forwarding(config: ConfigFile, profile: str) -> ForwardingFacts:
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if not any(t.startswith(profile) for t in texts):
+            continue
+        if addresses and not any(t.startswith("ip address ") and t.split()[2:3] in ([a] for a in addresses) for t in texts):
             continue
         name = next((t.split()[-1] for t in texts if t.startswith("traffic-filter inbound acl")), None)
         acl = acls.get(name or "")

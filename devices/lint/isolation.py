@@ -47,7 +47,7 @@ from storestack.devices.lint import (
     load_platform_rules,
 )
 from storestack.network.build import NetworkIntent
-from storestack.network.model import EPHEMERAL_PORTS, CloudFlow, HubIntent
+from storestack.network.model import EPHEMERAL_PORTS, CloudFlow, CloudSite, HubIntent
 
 RULE = "store-isolation"
 # What a store might try on another: SSH and SNMP to its management, BGP and BFD to its
@@ -329,6 +329,58 @@ def cloud_store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Findin
         )
 
 
+CLOUD_SOURCE_RULE = "cloud-source-isolation"
+
+
+def _cross_site_packets(hub: HubIntent, site: CloudSite) -> Iterator[tuple[str, Packet]]:
+    """(what, packet): from a host of each other cloud site's ranges (`CloudSite.sources`) what
+    that site's tunnels would pass: a connection to HQ, and UDP to a store segment's ephemeral
+    port (what a stateless hub takes for an answer to the store's flow)."""
+    forwarding = hub.cloud_forwarding
+    if forwarding is None:
+        return
+    low, _ = EPHEMERAL_PORTS
+    for other in forwarding.sites:
+        if other.name == site.name:
+            continue
+        for net in other.sources:
+            source = _first_host(net) + 7
+            for hq in forwarding.hq:
+                yield f"HQ's {_first_host(hq)} from {other.name}'s range", Packet("tcp", source, _first_host(hq), 443)
+            for flow in other.forwarding.replies[:1]:
+                store = _first_host(flow.stores[0])
+                yield f"store segment {store} from {other.name}'s range", Packet("udp", source, store, low)
+
+
+def cloud_source_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    """`cloud-source-isolation`: each cloud site's VPNs bring in their own site's ranges only
+    (`CloudForwarding.sites`, what the site's BGP sessions accept): a packet from another site's
+    range on them is spoofed (that site's hosts sit behind its own tunnels), and the hub drops
+    it, whatever it is addressed to. Each platform's `register_cloud_forwarding` extractor reads
+    one site's tunnels, by their own inside addresses."""
+    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
+    forwarding = hub.cloud_forwarding
+    if extractor is None or forwarding is None:
+        return
+    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
+    reported: set[int] = set()
+    for site in forwarding.sites:
+        facts = extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
+        file = facts.file or config.name
+        for what, packet in _cross_site_packets(hub, site):
+            verdict = facts.verdict(packet)
+            if not verdict.forwarded or verdict.line in reported:
+                continue
+            reported.add(verdict.line)
+            yield Finding(
+                file,
+                verdict.line,
+                CLOUD_SOURCE_RULE,
+                f"{verdict.rule!r} lets {site.name}'s tunnels bring in a packet to {what} "
+                f"({packet.source}): a spoofed source, that site's hosts sit behind its own tunnels",
+            )
+
+
 def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
     load_platform_rules()
     for config in files:
@@ -337,3 +389,4 @@ def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Itera
         hub = intent.hub(config.hostname)
         yield from store_isolation(config, hub)
         yield from cloud_store_isolation(config, hub)
+        yield from cloud_source_isolation(config, hub)

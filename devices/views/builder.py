@@ -63,6 +63,7 @@ from storestack.devices.views.model import (
     TunnelView,
     WanLinkView,
     cloud_rules,
+    cloud_sites,
     strictest,
     tunnel_bfd,
 )
@@ -71,6 +72,8 @@ from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError, StackOutputsError
 from storestack.network.model import (
     CLOUD_LONGEST_PREFIX,
+    BgpSession,
+    CloudForwarding,
     HubIntent,
     ManagementAccess,
     QosClass,
@@ -112,6 +115,9 @@ def _qos_view(cls: QosClass) -> QosClassView:
 # The AWS tunnels' inbound filters' numbers (platforms that number ACLs too: VRP's advanced ACLs,
 # 3000-3999), in the tunnels' order after CELLULAR-ALLOWED (3010) and OVERLAY-OUT (3011).
 AWS_FILTER_NUMBER = 3020
+# A hub's FROM-CLOUD-<site> filters, numbered up from here in site order (VRP's advanced ACLs,
+# 3000-3999; below WAN-ECHO 3095, FROM-STORES 3097 and HUB-WAN-IN 3098).
+CLOUD_FILTER_NUMBER = 3080
 
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
@@ -1013,8 +1019,9 @@ class ViewBuilder:
                     local_outside=dotted(int(tunnel.local_outside)),
                 )
             )
+        sites = {tunnel: label for label, site in cloud_sites(intent) for tunnel in site.tunnels}
         cloud = [
-            self._cloud_tunnel_view(profile, tunnel, number)
+            self._cloud_tunnel_view(profile, tunnel, number, sites.get(tunnel.id, ""))
             for number, tunnel in enumerate(
                 (t for t in intent.tunnels if t.kind in ("hub-aws", "hub-openstack")), start=1
             )
@@ -1106,20 +1113,31 @@ class ViewBuilder:
         return rules
 
     @staticmethod
-    def _from_clouds(profile: PlatformProfile, intent: HubIntent) -> list[AclRule]:
-        """The hub's cloud VPNs' inbound filter, first match wins (`HubIntent.cloud_forwarding`):
-        BGP between each tunnel's two inside addresses (to the hub's port 179, and the peer's
-        answers from its port 179 to a session the hub opened); nothing else to the hub's own
-        addresses (its loopback, DC and public addresses; the inside addresses are covered by no
-        permit below), so neither the IP SLA responder nor ICMP nor any service answers a cloud;
-        from the clouds' prefixes anything to HQ; to the stores only what `cloud_rules` admits
-        (the answers to the flows their segments open towards a cloud, the flows a cloud may
-        open); the rest is dropped, so a cloud host opens nothing towards a store, and reaches no
-        other cloud, management range or the internet through the hub. None of it without cloud
-        BGP sessions."""
+    def _from_clouds(profile: PlatformProfile, intent: HubIntent) -> list[Acl]:
+        """Each cloud site's inbound filter on its tunnels (`CloudForwarding.sites`,
+        FROM-CLOUD-<site>), numbered up from CLOUD_FILTER_NUMBER (`_from_cloud`)."""
         sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
-        forwarding = intent.cloud_forwarding
-        if not sessions or forwarding is None:
+        return [
+            Acl(f"FROM-CLOUD-{label}", CLOUD_FILTER_NUMBER + index, rules)
+            for index, (label, site) in enumerate(cloud_sites(intent))
+            if (rules := ViewBuilder._from_cloud(profile, intent, [s for s in sessions if s.tunnel in site.tunnels], site.forwarding))
+        ]
+
+    @staticmethod
+    def _from_cloud(
+        profile: PlatformProfile, intent: HubIntent, sessions: list[BgpSession], forwarding: CloudForwarding
+    ) -> list[AclRule]:
+        """One cloud site's VPNs' inbound filter, first match wins (`CloudSite.forwarding`):
+        BGP between each of its tunnels' two inside addresses (to the hub's port 179, and the
+        peer's answers from its port 179 to a session the hub opened); nothing else to the hub's
+        own addresses (its loopback, DC and public addresses; the inside addresses are covered by
+        no permit below), so neither the IP SLA responder nor ICMP nor any service answers a
+        cloud; from the site's own ranges anything to HQ; to the stores only what `cloud_rules`
+        admits (the answers to the flows their segments open towards the site, the flows it may
+        open); the rest is dropped, so a cloud host opens nothing towards a store, sends nothing
+        from another site's range, and reaches no other cloud, management range or the internet
+        through the hub. None of it without the site's BGP sessions."""
+        if not sessions:
             return []
         rules: list[AclRule] = []
         for session in sessions:
@@ -1169,7 +1187,7 @@ class ViewBuilder:
                     "more hubs or put these hubs on a platform without that limit"
                 )
 
-    def _cloud_tunnel_view(self, profile: PlatformProfile, tunnel: Tunnel, number: int) -> CloudTunnelView:
+    def _cloud_tunnel_view(self, profile: PlatformProfile, tunnel: Tunnel, number: int, site: str) -> CloudTunnelView:
         far = tunnel.peer.split(":")
         label = f"aws{far[2]}-{far[1]}" if tunnel.kind == "hub-aws" else f"os-{far[1]}"
         # Above every store tunnel: past the transit slots where the range allows it (IOS-XE),
@@ -1190,6 +1208,7 @@ class ViewBuilder:
             psk=tunnel.psk,
             local_selectors=[Net.of(net) for net in tunnel.local_selectors],
             peer_selectors=[Net.of(net) for net in tunnel.peer_selectors],
+            site=site,
         )
 
 

@@ -30,6 +30,7 @@ from storestack.network.model import (
     EPHEMERAL_PORTS,
     BgpSession,
     CloudFlow,
+    CloudSite,
     HubIntent,
     NtpKey,
     PrefixLimit,
@@ -369,6 +370,21 @@ class CloudTunnelView:
     psk: Secret
     local_selectors: list[Net]
     peer_selectors: list[Net]
+    # Its cloud site's label (`cloud_sites`: AWS<n>, OPENSTACK<n>): the site's inbound filter on
+    # IOS-XE and VRP (FROM-CLOUD-<site>), its source address group on FortiOS.
+    site: str
+
+
+@record
+class CloudSiteView:
+    """One cloud site's VPNs on a hub (`HubView.cloud_sites`): its label (AWS<n>, OPENSTACK<n>),
+    its tunnels' interfaces, its own ranges (the only sources they bring in) and the flows it may
+    open towards the stores, narrowed to those ranges (`CloudSite.forwarding`)."""
+
+    label: str
+    ifnames: list[str]
+    sources: list[Net]
+    opens: list[CloudFlow]
 
 
 @record
@@ -730,13 +746,14 @@ class HubView:
     # internet. The IOS-XE and VRP hubs' FROM-STORES; FRR and FortiOS spell the same intent in
     # their own objects, and their views carry no rules (`PlatformProfile.hub_filter_rules`).
     from_stores: list[AclRule]
-    # What the cloud VPNs take in, first match wins (`HubIntent.sessions` of kind hub-aws and
-    # hub-openstack): BGP between each tunnel's two inside addresses, nothing else to the hub's
-    # own addresses, then traffic from what the clouds announce (CLOUD-IN) to what the hub
-    # announces to them (CLOUD-OUT: HQ and the stores), and nothing else. The IOS-XE and VRP hubs'
-    # FROM-CLOUDS; FortiOS's DC-TO-CLOUD / CLOUD-TO-HQ policies say it statefully. Empty where
-    # the platform takes no packet-filter rules or the hub has no cloud VPN.
-    from_clouds: list[AclRule] = field(default_factory=list)
+    # What each cloud site's VPNs take in, first match wins, one filter per site
+    # (`CloudForwarding.sites`, FROM-CLOUD-<site>): BGP between each of its tunnels' two inside
+    # addresses, nothing else to the hub's own addresses, then traffic from the site's own
+    # ranges to HQ and the answers to the stores' flows, and nothing else (no other site's
+    # range as a source). The IOS-XE and VRP hubs' FROM-CLOUD-<site>; FortiOS's CLOUD-TO-HQ
+    # policies say it statefully. Empty where the platform takes no packet-filter rules or the
+    # hub has no cloud VPN.
+    from_clouds: list[Acl] = field(default_factory=list)
 
     @property
     def ike_domain(self) -> str:
@@ -787,11 +804,30 @@ class HubView:
         return [Net.of(net) for net in forwarding.hq] if forwarding else []
 
     @property
+    def cloud_sites(self) -> list[CloudSiteView]:
+        """Each cloud site's VPNs and what they bring in (`cloud_sites`, `CloudForwarding.sites`):
+        a FortiOS hub's per-site CLOUD-TO-HQ and CLOUD-OPEN policies."""
+        return [
+            CloudSiteView(
+                label,
+                [t.ifname for t in self.cloud_tunnels if t.id in site.tunnels],
+                [Net.of(net) for net in site.sources],
+                list(site.forwarding.opens),
+            )
+            for label, site in cloud_sites(self.intent)
+        ]
+
+    @property
+    def cloud_source_nets(self) -> list[Net]:
+        """`cloud_sources` and every site's own ranges, once: a FortiOS hub's CLOUD-SRC objects."""
+        return list(dict.fromkeys([*self.cloud_sources, *(net for site in self.cloud_sites for net in site.sources)]))
+
+    @property
     def cloud_opens(self) -> list[CloudFlow]:
-        """The flows a cloud source may open towards the stores (`CloudForwarding.opens`): a
-        FortiOS hub's CLOUD-OPEN policies, each with its own service."""
-        forwarding = self.intent.cloud_forwarding
-        return list(forwarding.opens) if forwarding else []
+        """The flows a cloud source may open towards the stores (`CloudForwarding.opens`), each
+        site's narrowed to its ranges (`cloud_sites`): a FortiOS hub's CLOUD-OPEN policies, each
+        with its own service."""
+        return [flow for site in self.cloud_sites for flow in site.opens]
 
     @property
     def cloud_open_nets(self) -> list[Net]:
@@ -905,6 +941,19 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
     return filters
 
 
+def cloud_sites(intent: HubIntent) -> list[tuple[str, CloudSite]]:
+    """The hub's cloud sites (`CloudForwarding.sites`, in tunnel order), each with its label:
+    AWS<n> or OPENSTACK<n>, n counting the hub's sites of that cloud (as `cloud_filters` does)."""
+    forwarding = intent.cloud_forwarding
+    labelled: list[tuple[str, CloudSite]] = []
+    numbers: dict[str, int] = {}
+    for site in forwarding.sites if forwarding else ():
+        cloud = "AWS" if site.name.startswith("aws:") else "OPENSTACK"
+        numbers[cloud] = numbers.get(cloud, 0) + 1
+        labelled.append((f"{cloud}{numbers[cloud]}", site))
+    return labelled
+
+
 def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv4Network]]:
     """What a hub's cloud VPNs may forward, from the intent's cloud BGP sessions (hub-aws,
     hub-openstack): from the prefixes the hub accepts from the clouds to those it announces to
@@ -919,7 +968,7 @@ def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list
 
 def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> list[AclRule]:
     """What a stateless filter admits from the cloud VPNs to the stores for `flows` (IOS-XE's and
-    VRP's FROM-CLOUDS: `CloudForwarding.store_flows`; an FRR hub's answers of the stores' flows,
+    VRP's FROM-CLOUD-<site>: `CloudForwarding.store_flows`; an FRR hub's answers of the stores' flows,
     `CloudForwarding.replies`, which a cloud may send through a hub that saw none of the store's
     packets). The answers to a flow a store opened: TCP segments of
     an open connection only (`established`, ACK or RST set), from the flow's ports where it has

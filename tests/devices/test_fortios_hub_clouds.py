@@ -56,7 +56,7 @@ def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings
     hub = ConfigFile(config.filename, "fortinet", "hub", config.name, config.text)
     assert list(hub_cloud_filter(hub)) == []
     text = re.sub(
-        r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES"\n        set dstaddr "CLOUD-HQ"',
+        r'(set name "CLOUD-TO-HQ-AWS1"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES-AWS1"\n        set dstaddr "CLOUD-HQ"',
         r'\1"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
         config.text,
     )
@@ -64,8 +64,8 @@ def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings
     assert text.count('"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"') == 1 and '"BGP" "PING"' in text
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, text))]
     assert any(m.startswith("cloud VPN os-ams-private: local-in policy") and "(icmp from 169.254.252.2 to 169.254.252.1)" in m for m in found), found
-    assert any("policy 7 (CLOUD-TO-HQ)" in m and "10.0.0.0/16 from 10.0.0.0/16, no cloud's prefix" in m for m in found), found
-    assert any("policy 7 (CLOUD-TO-HQ)" in m and "another cloud's prefix" in m for m in found), found
+    assert any("policy 7 (CLOUD-TO-HQ-AWS1)" in m and "10.0.0.0/16 from 10.0.0.0/16, no cloud's prefix" in m for m in found), found
+    assert any("policy 7 (CLOUD-TO-HQ-AWS1)" in m and "another cloud's prefix" in m for m in found), found
 
 
 def test_a_fortios_hub_takes_hq_and_the_relayed_stores_from_its_dc_port_into_its_cloud_vpns(fleet: Fleet) -> None:

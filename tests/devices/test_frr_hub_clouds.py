@@ -30,7 +30,7 @@ def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: 
     assert len(sessions) == len(tunnels) == 3
     hq = next(net for net in sessions[0].announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
     internet = ipaddress.IPv4Address("198.18.0.1")
-    for tunnel in tunnels:
+    for tunnel, own in zip(tunnels, sessions, strict=True):
         first, second = sessions[0].accepts[:2]
         refused = [
             Packet("tcp", _host(hq, 10), _host(hq, 20), 443),  # a cloud sending as HQ
@@ -40,14 +40,16 @@ def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: 
         for packet in refused:
             verdict = forward_verdict(ruleset, packet, tunnel)
             assert not verdict.forwarded, (tunnel, packet, verdict)
-        # From the clouds' prefixes to HQ; to the stores nothing a cloud opens (the answers to
-        # the stores' own flows: the next test, `HubIntent.cloud_forwarding`).
+        # From its own site's ranges to HQ, never from another site's (spoofed); to the stores
+        # nothing a cloud opens (the answers to the stores' own flows: the next test,
+        # `HubIntent.cloud_forwarding`).
         for session in sessions:
             for source in session.accepts:
                 for destination in session.announces:
                     packet = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
                     to_hq = any(destination.subnet_of(net) for net in fleet.spec.ip_plan.hq)
-                    assert forward_verdict(ruleset, packet, tunnel).forwarded == to_hq, (tunnel, packet)
+                    expected = to_hq and session.accepts == own.accepts
+                    assert forward_verdict(ruleset, packet, tunnel).forwarded == expected, (tunnel, packet)
 
 
 def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:
@@ -69,8 +71,8 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
     """Both hubs announce the stores' aggregate to the clouds, so a cloud answers an office host
     through either hub while the store sent through its own: the hub that saw none of the flow
     has no conntrack entry, and must pass the answer (the SYN-ACK, then ACKs mid-stream, an RST)
-    statelessly, as IOS-XE's and VRP's FROM-CLOUDS do (`CloudForwarding.replies`), from every
-    cloud VPN to every office segment of the flow; a SYN from the cloud (even from the service's
+    statelessly, as IOS-XE's and VRP's FROM-CLOUD-<site> do (`CloudForwarding.replies`), from
+    the cloud VPNs of the site it comes from to every office segment of the flow; a SYN from the cloud (even from the service's
     port) still opens nothing, nor does an answer-like segment to a segment that asked nothing."""
     hub = NetworkIntent(fleet).hub("hq-hub1")
     forwarding = hub.cloud_forwarding
@@ -80,6 +82,8 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
     tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
     flows = [flow for flow in forwarding.replies if flow.protocol in ("tcp", "ip")]
     assert flows and tunnels
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    own = {tunnel: session.accepts for tunnel, session in zip(tunnels, sessions, strict=True)}
     answers = (frozenset({"syn", "ack"}), frozenset({"ack"}), frozenset({"ack", "fin"}), frozenset({"rst"}))
     for flow in flows:
         port = flow.ports[0][0] if flow.ports else 40000
@@ -87,9 +91,11 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
             for office in flow.stores:
                 source, destination = _host(cloud, 7), _host(office, 10)
                 for tunnel in tunnels:
+                    # only on the tunnels of the site whose range the answer comes from
+                    ours = any(source in net for net in own[tunnel])
                     for flags in answers:
                         packet = Packet("tcp", source, destination, 50000, flags, source_port=port)
-                        assert forward_verdict(ruleset, packet, tunnel).forwarded, (tunnel, packet)
+                        assert forward_verdict(ruleset, packet, tunnel).forwarded == ours, (tunnel, packet)
                     opening = Packet("tcp", source, destination, 22, source_port=port)
                     assert not forward_verdict(ruleset, opening, tunnel).forwarded, (tunnel, opening)
     # A segment of the store that opens no flow towards a cloud (its tills, cameras): nothing

@@ -285,7 +285,7 @@ def test_a_generated_fleet_with_ios_xe_hubs_is_clean(tmp_path: Path) -> None:
 
 def _cloud_acl(hub: ConfigFile) -> Line:
     root = parse(hub.text, ("!",))
-    return next(line for line in root.children if line.text == "ip access-list extended FROM-CLOUDS")
+    return next(line for line in root.children if line.text == "ip access-list extended FROM-CLOUD-AWS1")
 
 
 def test_cloud_tunnels_take_bgp_and_the_intents_traffic_only(hub: ConfigFile) -> None:
@@ -294,7 +294,10 @@ def test_cloud_tunnels_take_bgp_and_the_intents_traffic_only(hub: ConfigFile) ->
     stores; the tunnel's BGP speaker reaches the hub's BGP on the tunnel's inside address."""
     tunnels = re.findall(r"^interface (Tunnel\d+)\n description ipsec \S+ cloud vpn .*\n((?: .*\n)*)", hub.text, re.M)
     assert len(tunnels) == 3
-    assert all(" ip access-group FROM-CLOUDS in\n" in body for _, body in tunnels), tunnels
+    # One ACL per cloud site, on that site's tunnels: AWS eu-west-1's two, the OpenStack site's one.
+    assert [re.findall(r" ip access-group (\S+) in\n", body) for _, body in tunnels] == [
+        ["FROM-CLOUD-AWS1"], ["FROM-CLOUD-AWS1"], ["FROM-CLOUD-OPENSTACK1"]
+    ], tunnels
     acl = _cloud_acl(hub)
     aws, hub_inside = ipaddress.IPv4Address("169.254.248.1"), ipaddress.IPv4Address("169.254.248.2")
     cloud_host, hq_host = ipaddress.IPv4Address("10.16.1.10"), ipaddress.IPv4Address("10.0.1.10")
@@ -317,13 +320,15 @@ def test_cloud_tunnels_take_bgp_and_the_intents_traffic_only(hub: ConfigFile) ->
     assert not forwarded("tcp", cloud_host, store_host, 443)
     assert not forwarded("tcp", cloud_host, ipaddress.IPv4Address("192.0.2.80"), 443)  # the internet
     assert not forwarded("tcp", ipaddress.IPv4Address("192.0.2.80"), hq_host, 443)  # no cloud source
+    # Nor from the OpenStack site's range: its hosts sit behind its own tunnel, never AWS's.
+    assert not forwarded("tcp", ipaddress.IPv4Address("10.16.64.10"), hq_host, 443)
 
 
 def test_a_cloud_tunnel_without_its_acl_is_found(hub: ConfigFile) -> None:
     tunnel = re.search(r"^interface (Tunnel\d+)\n description ipsec \S+ cloud vpn .*\n", hub.text, re.M)
     assert tunnel is not None
     body_start = tunnel.end()
-    text = hub.text[:body_start] + hub.text[body_start:].replace(" ip access-group FROM-CLOUDS in\n", "", 1)
+    text = hub.text[:body_start] + re.sub(r" ip access-group FROM-CLOUD-\S+ in\n", "", hub.text[body_start:], count=1)
     found = _lint(dataclasses.replace(hub, text=text))
     assert _rules(found) == ["cisco-hub-unfiltered"]
     assert tunnel[1] in found[0].message

@@ -22,7 +22,7 @@ from storestack.devices.lint import (
     Packet,
     load_platform_rules,
 )
-from storestack.devices.lint.isolation import CLOUD_RULE, isolation_check
+from storestack.devices.lint.isolation import CLOUD_RULE, CLOUD_SOURCE_RULE, isolation_check
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -85,10 +85,10 @@ def test_no_hub_lets_a_cloud_open_a_connection_to_a_store(fleet: Fleet, platform
 # What each hub platform rendered before `cloud_forwarding`: everything from the clouds'
 # prefixes to the stores' block.
 _OLD_RENDERING = {
-    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.127\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.127.255 10.64.0.0 0.15.255.255", ""),
-    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.127\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.127.255 destination 10.64.0.0 0.15.255.255", ""),
+    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.63\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.63.255 10.64.0.0 0.15.255.255", ""),
+    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.63\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.63.255 destination 10.64.0.0 0.15.255.255", ""),
     "frr": (r"ip daddr @cloud_hq accept", "ip daddr @cloud_destinations accept", "nftables.conf"),
-    "fortinet": (r'(set name "CLOUD-TO-HQ"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
+    "fortinet": (r'(set name "CLOUD-TO-HQ-AWS1"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
 }  # fmt: skip
 
 
@@ -107,9 +107,9 @@ def test_a_stateless_hub_takes_from_the_clouds_only_answers_to_the_office(fleet:
     to the office hosts' ephemeral ports, ICMP only answers and errors; never a rule that admits
     every protocol or the whole store block."""
     config, _ = _hub(fleet, platform)
-    block = re.search(r"^(?:ip access-list extended|acl name) FROM-CLOUDS.*?(?=^[!#])", config.text, re.S | re.M)
-    assert block
-    to_stores = [line for line in block.group(0).splitlines() if re.search(r"10\.64\.\d+\.\d+ 0\.", line)]
+    blocks = re.findall(r"^(?:ip access-list extended|acl name) FROM-CLOUD-.*?(?=^[!#])", config.text, re.S | re.M)
+    assert len(blocks) == 2  # one per cloud site
+    to_stores = [line for block in blocks for line in block.splitlines() if re.search(r"10\.64\.\d+\.\d+ 0\.", line)]
     assert to_stores
     for line in to_stores:
         assert " permit ip " not in line and "10.64.0.0 0.15.255.255" not in line, line
@@ -167,3 +167,52 @@ def test_network_show_says_what_a_hub_takes_from_the_clouds(monkeypatch: pytest.
     assert all(net.endswith(".64/26") for a in report["answers"] for net in a["stores"])  # the office segments
     text = CliRunner().invoke(cli, ["network", "show", HUB]).output
     assert "opened by a cloud: nothing" in text and "virtual desktops through their HTTPS gateway (tcp 443" in text
+
+
+def test_each_cloud_site_takes_in_its_own_ranges_only_in_the_intent(fleet: Fleet) -> None:
+    """Per cloud site, its own tunnels and what its BGP sessions accept (`cloud_site_ranges`),
+    nothing of the other site's: AWS eu-west-1's two tunnels and the OpenStack site's one."""
+    intent = NetworkIntent(fleet)
+    hub = intent.hub(HUB)
+    assert hub.cloud_forwarding is not None
+    sites = {site.name: site for site in hub.cloud_forwarding.sites}
+    assert set(sites) == {"aws:eu-west-1", "openstack:ams-private"}
+    for name, site in sites.items():
+        assert site.sources == intent.cloud_site_ranges[name]
+        accepts = {s.accepts for s in hub.sessions if s.tunnel in site.tunnels}
+        assert accepts == {site.sources}
+        assert set(site.forwarding.sources) == set(site.sources)
+        clouds = [net for flow in site.forwarding.store_flows for net in flow.clouds]
+        assert clouds and all(any(net.subnet_of(own) for own in site.sources) for net in clouds)
+    assert len(sites["aws:eu-west-1"].tunnels) == 2 and len(sites["openstack:ams-private"].tunnels) == 1
+
+
+def _source_findings(config: ConfigFile, intent: NetworkIntent) -> list[Finding]:
+    return [f for f in isolation_check([config], intent) if f.rule == CLOUD_SOURCE_RULE]
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_no_cloud_tunnel_takes_in_another_sites_range(fleet: Fleet, platform: Platform) -> None:
+    config, intent = _hub(fleet, platform)
+    assert _source_findings(config, intent) == []
+
+
+# What each hub platform rendered before `CloudForwarding.sites`: the union of every site's
+# ranges as sources on every cloud tunnel (here on the AWS tunnels' filter).
+_UNION_RENDERING = {
+    "cisco_xe": (r"^( \d+ permit ip )10\.16\.0\.0 0\.0\.63\.255( 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
+    "huawei_vrp": (r"^( rule \d+ permit ip source )10\.16\.0\.0 0\.0\.63\.255( destination 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
+    "frr": (r"^ *iifname @cloud_tunnels iifname \. ip saddr != @cloud_site_sources drop\n", "", "nftables.conf"),
+    "fortinet": (r'set srcaddr "CLOUD-SOURCES-AWS1"', 'set srcaddr "CLOUD-SOURCES"', ""),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_a_cloud_tunnel_taking_in_another_sites_range_is_caught(fleet: Fleet, platform: Platform) -> None:
+    """A packet from the OpenStack site's range arriving on an AWS tunnel (a spoofed OpenStack
+    host, towards HQ) passes the union filter: the lint names the rule that lets it in."""
+    config, intent = _hub(fleet, platform)
+    pattern, replacement, suffix = _UNION_RENDERING[platform]
+    found = _source_findings(_with(config, pattern, replacement, suffix), intent)
+    assert found, platform
+    assert any("aws:eu-west-1's tunnels" in f.message and "openstack:ams-private's range" in f.message for f in found), found

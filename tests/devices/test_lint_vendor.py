@@ -1133,7 +1133,9 @@ def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
     """A cloud VPN with no policy carries its BGP session and no traffic between HQ and the cloud."""
     config = _hub(fleet, "fortinet")
     # Stores reach the clouds too (STORES-TO-CORPORATE): nothing comes back from a cloud.
-    broken = _broken_re(config, r'    edit 7\n        set name "CLOUD-TO-HQ"\n(?:        .*\n)*?    next\n', "")
+    text, count = re.subn(r'    edit \d+\n        set name "CLOUD-TO-HQ-\w+"\n(?:        .*\n)*?    next\n', "", config.text)
+    assert count == 2  # one per cloud site
+    broken = dataclasses.replace(config, text=text)
     found = [f for f in _lint(broken) if f.rule == "fortios-tunnel-policy"]
     assert {f.message.split()[1] for f in found} == {"aws1-eu-west-1", "aws2-eu-west-1", "os-ams-private"}
     assert not [f for f in _lint(config) if f.rule == "fortios-tunnel-policy"]
@@ -2144,21 +2146,22 @@ def test_vrp_web_system_open_to_anyone(fleet: Fleet, role: str) -> None:
 
 
 def test_vrp_hub_cloud_filter(fleet: Fleet) -> None:
-    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUDS, from
-    HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
+    """A VRP hub's cloud VPNs filter what they take in as an IOS-XE hub's do (FROM-CLOUD-<site>,
+    from HubView.from_clouds), ending in a deny: a traffic-filter passes what no rule matches."""
     config = _hub(fleet, "huawei_vrp")
-    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUDS\n") == 3
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUD-AWS1\n") == 2
+    assert config.text.count(" traffic-filter inbound acl name FROM-CLOUD-OPENSTACK1\n") == 1
 
     def messages(broken: ConfigFile) -> list[str]:
         return [f.message for f in _lint(broken) if f.rule == "vrp-hub-cloud-filter"]
 
     assert messages(config) == []
-    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUDS\n", ""))
+    unfiltered = messages(_broken(config, " traffic-filter inbound acl name FROM-CLOUD-OPENSTACK1\n", ""))
     assert len(unfiltered) == 1 and "the cloud VPN takes everything in" in unfiltered[0], unfiltered
-    last = re.search(r"^acl name FROM-CLOUDS \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
+    last = re.search(r"^acl name FROM-CLOUD-AWS1 \d+\n(?: rule .*\n)* (rule \d+) deny ip\n#", config.text, re.M)
     assert last is not None
     assert messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")) == [
-        "acl name FROM-CLOUDS 3096: does not end in `deny ip`; the traffic-filter passes what no rule matches"
+        "acl name FROM-CLOUD-AWS1 3080: does not end in `deny ip`; the traffic-filter passes what no rule matches"
     ]
 
 
