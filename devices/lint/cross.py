@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from storestack.devices.lint import (
@@ -195,14 +195,7 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             f"{fact.peer_id} (type {id_type_of(fact.peer_id)}): no identity the far end sends matches, "
             "so authentication fails",
         )
-    for what, (found, wanted) in expected.items():
-        if found != wanted:
-            yield Finding(
-                fact.file,
-                fact.line,
-                "peer-mismatch",
-                f"tunnel {fact.name}: {what} is {found}, the intent says {wanted}",
-            )
+    yield from _mismatches(fact, expected, "the intent says")
     if fact.selectors is not None:
         wanted_selectors = (
             tuple(sorted(str(net) for net in tunnel.local_selectors)),
@@ -227,6 +220,15 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
         )
 
 
+def _mismatches(fact: TunnelFact, expected: Mapping[str, tuple[object, object]], wants: str) -> Iterator[Finding]:
+    """A `peer-mismatch` finding for each of `expected`'s (what the config says, what is wanted)
+    that differ; `wants` says who wants it ("the intent says")."""
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            message = f"tunnel {fact.name}: {what} is {found}, {wants} {wanted}"
+            yield Finding(fact.file, fact.line, "peer-mismatch", message)
+
+
 def _spelled(selectors: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
     return f"local {', '.join(selectors[0])}, remote {', '.join(selectors[1])}"
 
@@ -244,14 +246,7 @@ def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: Network
         "peer inside address": (fact.peer_inside, str(inside.gateway.ip)),
         "peer ASN": (fact.peer_asn, spec.asn.openstack),
     }
-    for what, (found, wanted) in expected.items():
-        if found != wanted:
-            yield Finding(
-                fact.file,
-                fact.line,
-                "peer-mismatch",
-                f"tunnel {fact.name}: {what} is {found}, the OpenStack gateway of {site} expects {wanted}",
-            )
+    yield from _mismatches(fact, expected, f"the OpenStack gateway of {site} expects")
 
 
 ROUTE_FILTER = "route-filter"

@@ -34,8 +34,9 @@ a stateless hub cannot tell from an answer to the office's own flows, is not sen
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from storestack.devices.lint import (
@@ -44,6 +45,7 @@ from storestack.devices.lint import (
     ConfigFile,
     Finding,
     Packet,
+    Verdict,
     load_platform_rules,
 )
 from storestack.network.build import NetworkIntent
@@ -56,6 +58,7 @@ _PROBES = (("tcp", 22), ("udp", 161), ("tcp", 179), ("udp", 3784), ("icmp", None
 # How many other stores of a hub the check sends packets to (and from).
 _TARGETS = 8
 _T = TypeVar("_T")
+_L = TypeVar("_L")  # what a packet is labelled with for its finding's message
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,44 @@ def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
                 yield senders[0].store, f"the corporate ranges or the internet sending as {name}", Packet(protocol, source, destination, port)
 
 
+def _service(packet: Packet) -> str:
+    """`tcp/22`, `icmp`: what a finding says a packet is."""
+    return packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
+
+
+def _forwarded(
+    verdict: Callable[[Packet], Verdict],
+    file: str,
+    rule: str,
+    packets: Iterable[tuple[_L, Packet]],
+    message: Callable[[_L, Packet, Verdict], str],
+    *,
+    once_per: Callable[[_L], Hashable] = lambda label: None,
+    reported: set[tuple[int, Hashable]] | None = None,
+) -> Iterator[Finding]:
+    """A `rule` finding in `file` at the line of each filter rule that `verdict` (a
+    `ForwardingFacts.verdict`) says forwards one of `packets`, in their order, with the
+    `message` built from the packet's label, the packet and the verdict. One finding per rule
+    line and `once_per(label)` (by default one per rule line), counting those already in
+    `reported` (a set shared by calls that report under one rule), which it adds to."""
+    reported = set() if reported is None else reported
+    for label, packet in packets:
+        decided = verdict(packet)
+        key = (decided.line, once_per(label))
+        if not decided.forwarded or key in reported:
+            continue
+        reported.add(key)
+        yield Finding(file, decided.line, rule, message(label, packet, decided))
+
+
+def _store_message(label: tuple[str, str], packet: Packet, verdict: Verdict) -> str:
+    store, what = label
+    return (
+        f"{verdict.rule!r} lets store {store} reach {what} through the hub "
+        f"({_service(packet)} from {packet.source} to {packet.destination})"
+    )
+
+
 def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     extractor = FORWARDING_EXTRACTORS.get(config.platform)
     if extractor is None:
@@ -219,24 +260,19 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     facts = extractor(config, peers)
     for line, why in facts.unfiltered:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
-    file = facts.file or config.name
-    reported: set[tuple[int, str]] = set()
     packets = [*_packets(hub), *_cloud_packets(hub), *_spoofed_packets(hub)]
     if facts.to_hub:
         packets += _hub_packets(hub)
-    for store, what, packet in packets:
-        verdict = facts.verdict(packet)
-        if not verdict.forwarded or (verdict.line, what) in reported:
-            continue
-        reported.add((verdict.line, what))
-        service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
-        yield Finding(
-            file,
-            verdict.line,
-            RULE,
-            f"{verdict.rule!r} lets store {store} reach {what} through the hub "
-            f"({service} from {packet.source} to {packet.destination})",
-        )
+    labelled = (((store, what), packet) for store, what, packet in packets)
+    # one finding per rule line and what of another store (or of the hub) it lets a store reach
+    yield from _forwarded(
+        facts.verdict,
+        facts.file or config.name,
+        RULE,
+        labelled,
+        _store_message,
+        once_per=lambda label: label[1],
+    )
 
 
 CLOUD_RULE = "cloud-store-isolation"
@@ -298,6 +334,14 @@ def _opens(flow: CloudFlow, packet: Packet) -> bool:
     )
 
 
+def _cloud_message(what: str, packet: Packet, verdict: Verdict) -> str:
+    return (
+        f"{verdict.rule!r} lets a cloud host open a connection to {what} through the hub "
+        f"({_service(packet)} from {packet.source}); the intent lets a cloud open nothing there "
+        "but `cloud_forwarding.opens`"
+    )
+
+
 def cloud_store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     """`cloud-store-isolation`: a hub forwards from its cloud VPNs towards a store only the
     answers to the store's own flows and what the intent lets a cloud open
@@ -311,22 +355,9 @@ def cloud_store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Findin
     facts = extractor(config, frozenset())
     for line, why in facts.unfiltered:
         yield config.finding(line, CLOUD_RULE, f"{why}: a cloud host opens connections to every store")
-    file = facts.file or config.name
-    reported: set[int] = set()
-    for what, packet in _cloud_store_packets(hub):
-        verdict = facts.verdict(packet)
-        if not verdict.forwarded or verdict.line in reported:
-            continue
-        reported.add(verdict.line)
-        service = packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
-        yield Finding(
-            file,
-            verdict.line,
-            CLOUD_RULE,
-            f"{verdict.rule!r} lets a cloud host open a connection to {what} through the hub "
-            f"({service} from {packet.source}); the intent lets a cloud open nothing there "
-            "but `cloud_forwarding.opens`",
-        )
+    yield from _forwarded(
+        facts.verdict, facts.file or config.name, CLOUD_RULE, _cloud_store_packets(hub), _cloud_message
+    )
 
 
 CLOUD_SOURCE_RULE = "cloud-source-isolation"
@@ -352,6 +383,13 @@ def _cross_site_packets(hub: HubIntent, site: CloudSite) -> Iterator[tuple[str, 
                 yield f"store segment {store} from {other.name}'s range", Packet("udp", source, store, low)
 
 
+def _spoofed_source_message(site: str, what: str, packet: Packet, verdict: Verdict) -> str:
+    return (
+        f"{verdict.rule!r} lets {site}'s tunnels bring in a packet to {what} "
+        f"({packet.source}): a spoofed source, that site's hosts sit behind its own tunnels"
+    )
+
+
 def cloud_source_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     """`cloud-source-isolation`: each cloud site's VPNs bring in their own site's ranges only
     (`CloudForwarding.sites`, what the site's BGP sessions accept): a packet from another site's
@@ -363,22 +401,14 @@ def cloud_source_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Findi
     if extractor is None or forwarding is None:
         return
     inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
-    reported: set[int] = set()
+    reported: set[tuple[int, Hashable]] = set()  # one finding per rule line over all the sites
     for site in forwarding.sites:
         facts = extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
-        file = facts.file or config.name
-        for what, packet in _cross_site_packets(hub, site):
-            verdict = facts.verdict(packet)
-            if not verdict.forwarded or verdict.line in reported:
-                continue
-            reported.add(verdict.line)
-            yield Finding(
-                file,
-                verdict.line,
-                CLOUD_SOURCE_RULE,
-                f"{verdict.rule!r} lets {site.name}'s tunnels bring in a packet to {what} "
-                f"({packet.source}): a spoofed source, that site's hosts sit behind its own tunnels",
-            )
+        packets = _cross_site_packets(hub, site)
+        message = partial(_spoofed_source_message, site.name)
+        yield from _forwarded(
+            facts.verdict, facts.file or config.name, CLOUD_SOURCE_RULE, packets, message, reported=reported
+        )
 
 
 def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:

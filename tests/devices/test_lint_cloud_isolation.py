@@ -8,6 +8,7 @@ import dataclasses
 import ipaddress
 import json
 import re
+from collections.abc import Callable, Iterable
 
 import pytest
 from click.testing import CliRunner
@@ -39,8 +40,8 @@ def _hub(fleet: Fleet, platform: Platform) -> tuple[ConfigFile, NetworkIntent]:
     return file, NetworkIntent(chain)
 
 
-def _findings(config: ConfigFile, intent: NetworkIntent) -> list[Finding]:
-    return [f for f in isolation_check([config], intent) if f.rule == CLOUD_RULE]
+def _findings(config: ConfigFile, intent: NetworkIntent, rule: str = CLOUD_RULE) -> list[Finding]:
+    return [f for f in isolation_check([config], intent) if f.rule == rule]
 
 
 def _with(config: ConfigFile, pattern: str, replacement: str, suffix: str = "") -> ConfigFile:
@@ -80,25 +81,6 @@ def test_the_clouds_open_nothing_towards_a_store_in_the_intent(fleet: Fleet) -> 
 def test_no_hub_lets_a_cloud_open_a_connection_to_a_store(fleet: Fleet, platform: Platform) -> None:
     config, intent = _hub(fleet, platform)
     assert _findings(config, intent) == []
-
-
-# What each hub platform rendered before `cloud_forwarding`: everything from the clouds'
-# prefixes to the stores' block.
-_OLD_RENDERING = {
-    "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.63\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.63.255 10.64.0.0 0.15.255.255", ""),
-    "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.63\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.63.255 destination 10.64.0.0 0.15.255.255", ""),
-    "frr": (r"ip daddr @cloud_hq accept", "ip daddr @cloud_destinations accept", "nftables.conf"),
-    "fortinet": (r'(set name "CLOUD-TO-HQ-AWS1"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
-}  # fmt: skip
-
-
-@pytest.mark.parametrize("platform", HUB_PLATFORMS)
-def test_a_hub_letting_a_cloud_open_connections_to_the_stores_is_caught(fleet: Fleet, platform: Platform) -> None:
-    config, intent = _hub(fleet, platform)
-    pattern, replacement, suffix = _OLD_RENDERING[platform]
-    found = _findings(_with(config, pattern, replacement, suffix), intent)
-    assert found, platform
-    assert all("lets a cloud host open a connection to store" in f.message for f in found), found
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
@@ -187,32 +169,49 @@ def test_each_cloud_site_takes_in_its_own_ranges_only_in_the_intent(fleet: Fleet
     assert len(sites["aws:eu-west-1"].tunnels) == 2 and len(sites["openstack:ams-private"].tunnels) == 1
 
 
-def _source_findings(config: ConfigFile, intent: NetworkIntent) -> list[Finding]:
-    return [f for f in isolation_check([config], intent) if f.rule == CLOUD_SOURCE_RULE]
-
-
 @pytest.mark.parametrize("platform", HUB_PLATFORMS)
 def test_no_cloud_tunnel_takes_in_another_sites_range(fleet: Fleet, platform: Platform) -> None:
     config, intent = _hub(fleet, platform)
-    assert _source_findings(config, intent) == []
+    assert _findings(config, intent, CLOUD_SOURCE_RULE) == []
 
 
-# What each hub platform rendered before `CloudForwarding.sites`: the union of every site's
-# ranges as sources on every cloud tunnel (here on the AWS tunnels' filter).
-_UNION_RENDERING = {
-    "cisco_xe": (r"^( \d+ permit ip )10\.16\.0\.0 0\.0\.63\.255( 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
-    "huawei_vrp": (r"^( rule \d+ permit ip source )10\.16\.0\.0 0\.0\.63\.255( destination 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
-    "frr": (r"^ *iifname @cloud_tunnels iifname \. ip saddr != @cloud_site_sources drop\n", "", "nftables.conf"),
-    "fortinet": (r'set srcaddr "CLOUD-SOURCES-AWS1"', 'set srcaddr "CLOUD-SOURCES"', ""),
+# Each rule's hub renderings as they were before its intent, per hub platform, and what every
+# finding (all) or one of them (any) must say. `cloud-store-isolation`, before `cloud_forwarding`:
+# everything from the clouds' prefixes to the stores' block. `cloud-source-isolation`, before
+# `CloudForwarding.sites`: the union of every site's ranges as sources on every cloud tunnel
+# (here on the AWS tunnels' filter), so a packet from the OpenStack site's range arriving on an
+# AWS tunnel (a spoofed OpenStack host, towards HQ) passes it.
+_OLD_RENDERINGS: dict[str, dict[Platform, tuple[str, str, str]]] = {
+    CLOUD_RULE: {
+        "cisco_xe": (r"^ (\d+) permit tcp 10\.16\.0\.0 0\.0\.63\.255 10\.64\.0\.64 0\.0\.0\.63 established$", r" \1 permit ip 10.16.0.0 0.0.63.255 10.64.0.0 0.15.255.255", ""),
+        "huawei_vrp": (r"^ rule (\d+) permit tcp source 10\.16\.0\.0 0\.0\.63\.255 destination 10\.64\.0\.64 0\.0\.0\.63 tcp-flag established$", r" rule \1 permit ip source 10.16.0.0 0.0.63.255 destination 10.64.0.0 0.15.255.255", ""),
+        "frr": (r"ip daddr @cloud_hq accept", "ip daddr @cloud_destinations accept", "nftables.conf"),
+        "fortinet": (r'(set name "CLOUD-TO-HQ-AWS1"\n(?:        [^\n]*\n)*?        set dstaddr )"CLOUD-HQ"', r'\1"CLOUD-DESTINATIONS"', ""),
+    },
+    CLOUD_SOURCE_RULE: {
+        "cisco_xe": (r"^( \d+ permit ip )10\.16\.0\.0 0\.0\.63\.255( 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
+        "huawei_vrp": (r"^( rule \d+ permit ip source )10\.16\.0\.0 0\.0\.63\.255( destination 10\.0\.0\.0 )", r"\g<1>10.16.0.0 0.0.127.255\2", ""),
+        "frr": (r"^ *iifname @cloud_tunnels iifname \. ip saddr != @cloud_site_sources drop\n", "", "nftables.conf"),
+        "fortinet": (r'set srcaddr "CLOUD-SOURCES-AWS1"', 'set srcaddr "CLOUD-SOURCES"', ""),
+    },
 }  # fmt: skip
+_SAID: dict[str, tuple[Callable[[Iterable[bool]], bool], tuple[str, ...]]] = {
+    CLOUD_RULE: (all, ("lets a cloud host open a connection to store",)),
+    CLOUD_SOURCE_RULE: (any, ("aws:eu-west-1's tunnels", "openstack:ams-private's range")),
+}
 
 
-@pytest.mark.parametrize("platform", HUB_PLATFORMS)
-def test_a_cloud_tunnel_taking_in_another_sites_range_is_caught(fleet: Fleet, platform: Platform) -> None:
-    """A packet from the OpenStack site's range arriving on an AWS tunnel (a spoofed OpenStack
-    host, towards HQ) passes the union filter: the lint names the rule that lets it in."""
+@pytest.mark.parametrize(
+    ("rule", "platform"),
+    [pytest.param(rule, platform, id=f"{rule}-{platform}") for rule in _OLD_RENDERINGS for platform in HUB_PLATFORMS],
+)
+def test_a_hub_rendered_as_before_its_cloud_intent_is_caught(fleet: Fleet, rule: str, platform: Platform) -> None:
+    """A hub rendered as before `cloud_forwarding` lets a cloud host open connections to the
+    stores; one rendered as before `CloudForwarding.sites` lets a cloud site's tunnels bring in
+    another site's range. The rule's lint names what each lets through."""
     config, intent = _hub(fleet, platform)
-    pattern, replacement, suffix = _UNION_RENDERING[platform]
-    found = _source_findings(_with(config, pattern, replacement, suffix), intent)
+    pattern, replacement, suffix = _OLD_RENDERINGS[rule][platform]
+    found = _findings(_with(config, pattern, replacement, suffix), intent, rule)
     assert found, platform
-    assert any("aws:eu-west-1's tunnels" in f.message and "openstack:ams-private's range" in f.message for f in found), found
+    quantifier, said = _SAID[rule]
+    assert quantifier(all(text in f.message for text in said) for f in found), found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from lint_files import broken_files, rule_findings
@@ -28,27 +29,29 @@ OPENSTACK = ipaddress.IPv4Network("10.16.64.0/18")  # the OpenStack site's workl
 HQ = ipaddress.IPv4Network("10.0.0.0/16")
 
 
-@pytest.fixture(scope="module")
-def per_platform(fleet: Fleet) -> dict[Platform, tuple[Fleet, list[ConfigFile]]]:
-    found = {}
-    for platform in PLATFORM_NAMES:
-        changed = on_platform(fleet, platform)
-        found[platform] = (changed, config_files(changed))
-    return found
+@dataclass(frozen=True)
+class _Chain:
+    platform: Platform
+    fleet: Fleet  # the sample chain with every appliance on `platform`
+    files: list[ConfigFile]  # its rendered files, as `devices lint` reads them
+
+
+@pytest.fixture(scope="module", params=PLATFORM_NAMES)
+def chain(request: pytest.FixtureRequest, fleet: Fleet) -> _Chain:
+    """The sample chain on each platform in turn: a test taking it runs once per platform, with
+    the platforms' lint readers loaded."""
+    load_platform_rules()
+    changed = on_platform(fleet, request.param)
+    return _Chain(request.param, changed, config_files(changed))
 
 
 def _hub_cloud_peers(fleet: Fleet) -> dict[str, str]:
     return {str(s.peer_address): s.kind for s in NetworkIntent(fleet).hub(HUB).sessions if s.kind in ("hub-aws", "hub-openstack")}
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_a_hub_takes_from_each_cloud_only_its_own_ranges(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
-) -> None:
-    changed, files = per_platform[platform]
-    load_platform_rules()
-    filters = ROUTE_FILTER_EXTRACTORS[platform](next(f for f in files if f.name == f"{HUB}.cfg"))
-    peers = _hub_cloud_peers(changed)
+def test_a_hub_takes_from_each_cloud_only_its_own_ranges(chain: _Chain) -> None:
+    filters = ROUTE_FILTER_EXTRACTORS[chain.platform](next(f for f in chain.files if f.name == f"{HUB}.cfg"))
+    peers = _hub_cloud_peers(chain.fleet)
     assert sorted(peers.values()) == ["hub-aws", "hub-aws", "hub-openstack"]
     for peer, kind in peers.items():
         own, other = (AWS, OPENSTACK) if kind == "hub-aws" else (OPENSTACK, AWS)
@@ -58,21 +61,16 @@ def test_a_hub_takes_from_each_cloud_only_its_own_ranges(
             assert filters.refusal(peer, "in", hijack) is not None, (peer, hijack)
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_a_stores_aws_tunnels_take_only_its_regions_vpc(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
-) -> None:
-    changed, files = per_platform[platform]
-    load_platform_rules()
-    intent = NetworkIntent(changed)
+def test_a_stores_aws_tunnels_take_only_its_regions_vpc(chain: _Chain) -> None:
+    intent = NetworkIntent(chain.fleet)
     checked = 0
-    for config in files:
+    for config in chain.files:
         if config.store_id is None or config.suffix:
             continue
         sessions = [s for s in intent.store(config.store_id, config.hostname).sessions if s.kind == "store-aws"]
         if not sessions:
             continue
-        filters = ROUTE_FILTER_EXTRACTORS[platform](config)
+        filters = ROUTE_FILTER_EXTRACTORS[chain.platform](config)
         for session in sessions:
             peer = str(session.peer_address)
             assert filters.refusal(peer, "in", AWS) is None
@@ -82,68 +80,53 @@ def test_a_stores_aws_tunnels_take_only_its_regions_vpc(
     assert checked
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_every_platform_is_clean(per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform) -> None:
-    changed, files = per_platform[platform]
-    assert not rule_findings(changed, files, RULE)
+def test_every_platform_is_clean(chain: _Chain) -> None:
+    assert not rule_findings(chain.fleet, chain.files, RULE)
 
 
-def _shared_hub_filter(platform: Platform) -> Callable[[str], str]:
-    """The OpenStack site's filter widened to the whole cloud range, as the one CLOUD-IN every
-    hub had for both clouds (10.16.0.0/14 le 24)."""
-    if platform in ("frr", "cisco_xe"):
-        return lambda t: t.replace(
-            "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.64.0/18 le 24",
-            "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.0.0/14 le 24",
-        )
-    if platform == "huawei_vrp":
-        return lambda t: t.replace(
-            "ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10.16.64.0 18 greater-equal 18 less-equal 24",
-            "ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10.16.0.0 14 greater-equal 14 less-equal 24",
-        )
-    return lambda t: re.sub(
-        r'(edit "CLOUD-IN-OPENSTACK1"\n\s+config rule\n\s+edit 1\n\s+set prefix) 10\.16\.64\.0 255\.255\.192\.0',
-        r"\1 10.16.0.0 255.252.0.0",
-        t,
-    )
+# Each cloud filter widened to the whole cloud range (10.16.0.0/14 le 24), as it was before each
+# cloud had its own, per platform: (pattern, replacement). "hub": the OpenStack site's filter, as
+# the one CLOUD-IN every hub had for both clouds; "store": a store's AWS-ROUTES.
+_WIDENED: dict[str, dict[Platform, tuple[str, str]]] = {
+    "hub": {
+        "frr": (r"ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10\.16\.64\.0/18 le 24", "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.0.0/14 le 24"),
+        "cisco_xe": (r"ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10\.16\.64\.0/18 le 24", "ip prefix-list CLOUD-IN-OPENSTACK1 seq 5 permit 10.16.0.0/14 le 24"),
+        "huawei_vrp": (r"ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10\.16\.64\.0 18 greater-equal 18 less-equal 24", "ip ip-prefix CLOUD-IN-OPENSTACK1 index 5 permit 10.16.0.0 14 greater-equal 14 less-equal 24"),
+        "fortinet": (r'(edit "CLOUD-IN-OPENSTACK1"\n\s+config rule\n\s+edit 1\n\s+set prefix) 10\.16\.64\.0 255\.255\.192\.0', r"\1 10.16.0.0 255.252.0.0"),
+    },
+    "store": {
+        "frr": (r"AWS-ROUTES seq 5 permit 10\.16\.0\.0/18 le 24", "AWS-ROUTES seq 5 permit 10.16.0.0/14 le 24"),
+        "cisco_xe": (r"AWS-ROUTES seq 5 permit 10\.16\.0\.0/18 le 24", "AWS-ROUTES seq 5 permit 10.16.0.0/14 le 24"),
+        "huawei_vrp": (r"AWS-ROUTES index 5 permit 10\.16\.0\.0 18 greater-equal 18", "AWS-ROUTES index 5 permit 10.16.0.0 14 greater-equal 14"),
+        "fortinet": (r'(edit "AWS-ROUTES"\n\s+config rule\n\s+edit 1\n\s+set prefix) 10\.16\.0\.0 255\.255\.192\.0', r"\1 10.16.0.0 255.252.0.0"),
+    },
+}  # fmt: skip
 
 
-def _shared_store_filter(platform: Platform) -> Callable[[str], str]:
-    """A store's AWS-ROUTES widened to the whole cloud range, as before."""
-    if platform in ("frr", "cisco_xe"):
-        return lambda t: t.replace("AWS-ROUTES seq 5 permit 10.16.0.0/18 le 24", "AWS-ROUTES seq 5 permit 10.16.0.0/14 le 24")
-    if platform == "huawei_vrp":
-        return lambda t: t.replace(
-            "AWS-ROUTES index 5 permit 10.16.0.0 18 greater-equal 18", "AWS-ROUTES index 5 permit 10.16.0.0 14 greater-equal 14"
-        )
-    return lambda t: re.sub(
-        r'(edit "AWS-ROUTES"\n\s+config rule\n\s+edit 1\n\s+set prefix) 10\.16\.0\.0 255\.255\.192\.0', r"\1 10.16.0.0 255.252.0.0", t
-    )
+def _widened(which: str, platform: Platform) -> Callable[[str], str]:
+    """What turns a rendered config's `which` ("hub" or "store") cloud filter into the shared one."""
+    pattern, replacement = _WIDENED[which][platform]
+    return lambda text: re.sub(pattern, replacement, text)
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_one_filter_shared_by_both_clouds_is_found(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
-) -> None:
-    changed, files = per_platform[platform]
-    broken = broken_files(files, f"{HUB}.cfg", _shared_hub_filter(platform))
-    messages = [f.message for f in rule_findings(changed, broken, RULE)]
-    openstack = next(peer for peer, kind in _hub_cloud_peers(changed).items() if kind == "hub-openstack")
+def test_one_filter_shared_by_both_clouds_is_found(chain: _Chain) -> None:
+    broken = broken_files(chain.files, f"{HUB}.cfg", _widened("hub", chain.platform))
+    messages = [f.message for f in rule_findings(chain.fleet, broken, RULE)]
+    openstack = next(peer for peer, kind in _hub_cloud_peers(chain.fleet).items() if kind == "hub-openstack")
     # the OpenStack site could draw AWS's workloads VPC from HQ and every store
     assert messages and all(f"hub-openstack session with {openstack}" in m for m in messages), messages
     assert any(f"passes {AWS}, which the intent gives to aws:eu-west-1" in m for m in messages), messages
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_a_store_taking_the_whole_cloud_range_from_aws_is_found(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
-) -> None:
-    changed, files = per_platform[platform]
-    intent = NetworkIntent(changed)
+def test_a_store_taking_the_whole_cloud_range_from_aws_is_found(chain: _Chain) -> None:
+    intent = NetworkIntent(chain.fleet)
     store = next(
-        f for f in files if f.store_id and not f.suffix and any(s.kind == "store-aws" for s in intent.store(f.store_id, f.hostname).sessions)
+        f
+        for f in chain.files
+        if f.store_id and not f.suffix and any(s.kind == "store-aws" for s in intent.store(f.store_id, f.hostname).sessions)
     )
-    messages = [f.message for f in rule_findings(changed, broken_files(files, store.name, _shared_store_filter(platform)), RULE)]
+    broken = broken_files(chain.files, store.name, _widened("store", chain.platform))
+    messages = [f.message for f in rule_findings(chain.fleet, broken, RULE)]
     assert messages and all("store-aws session" in m for m in messages), messages
     assert any(f"passes {OPENSTACK}, which the intent gives to openstack:" in m for m in messages), messages
 
