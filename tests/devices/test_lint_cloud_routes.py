@@ -11,13 +11,11 @@ import re
 from collections.abc import Callable
 
 import pytest
-from lint_files import broken_files, rule_findings
-from testsupport.rendering import on_platform
+from lint_files import broken_files, files_per_platform, rule_findings
 
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import ROUTE_FILTER_EXTRACTORS, ConfigFile, load_platform_rules
 from storestack.devices.lint.cross import foreign_prefixes
-from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -30,11 +28,7 @@ HQ = ipaddress.IPv4Network("10.0.0.0/16")
 
 @pytest.fixture(scope="module")
 def per_platform(fleet: Fleet) -> dict[Platform, tuple[Fleet, list[ConfigFile]]]:
-    found = {}
-    for platform in PLATFORM_NAMES:
-        changed = on_platform(fleet, platform)
-        found[platform] = (changed, config_files(changed))
-    return found
+    return files_per_platform(fleet)
 
 
 def _hub_cloud_peers(fleet: Fleet) -> dict[str, str]:
