@@ -124,6 +124,17 @@ def _print_hub(report: dict[str, Any]) -> None:
     )
     out(f"[bold]DC core LAN[/] {dc['address']}: core AS{dc['core_asn']} routers {', '.join(dc['routers'])}")
     out("[bold]tunnels[/] " + ", ".join(f"{kind} {count}" for kind, count in report["tunnels"].items()))
+    rank = report["cloud_rank"]
+    if rank:
+        out(
+            f"[bold]cloud rank[/] {rank['rank']}"
+            + (
+                " (carries the clouds' flows while its VPNs are up)"
+                if rank["rank"] == 0
+                else f": cloud routes at local preference {rank['local_pref']}, AS{report['asn']} prepended"
+                f" {rank['prepend']}x towards the clouds (a better-ranked hub carries a site while its VPN is up)"
+            )
+        )
     store_links = [p for p in report["peers"] if p["kind"] == "store-hub"]
     out(
         f"[bold]BGP peers[/] (store links: {len(store_links)}"

@@ -17,6 +17,11 @@ Design decisions made here, once, for every platform:
   spelled in AWS's PSK alphabet: both ends of a tunnel compute the same value from the same
   id, no two tunnels share one, and a leaked device config reveals no other tunnel's key. Live
   values from the store stack outputs win for the tunnels the stack builds.
+- **One hub per cloud site carries both directions** (`cloud_rank`): hubs keep state, so the
+  clouds' answers must come back through the hub a flow left by. Ranked in fleet order, a hub
+  of rank k > 0 prepends its ASN k times towards the clouds and lowers the local preference of
+  what its own cloud sessions teach, so every hub sends cloud traffic through the best-ranked
+  hub whose VPN to the site is up, and the clouds answer through that same hub.
 - **Underlay pinned per tunnel**: a /32 route to each far end via the tunnel's own transport.
 - **Segmentation as data**: zones, services and the flows allowed between them; everything else
   is denied (stateful). Guest Wi-Fi reaches the internet only.
@@ -60,7 +65,9 @@ from storestack.network.cloud import (
 )
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
+    BGP_DEFAULT_LOCAL_PREF,
     CLOUD_LONGEST_PREFIX,
+    CLOUD_RANK_LOCAL_PREF_STEP,
     NETWORK_CONTROL_DSCPS,
     BgpSession,
     CloudFlow,
@@ -363,6 +370,17 @@ class NetworkIntent:
     @cached_property
     def _hub_order(self) -> list[str]:
         return list(self.fleet.hubs)
+
+    def cloud_rank(self, name: str) -> int:
+        """Hub `name`'s rank towards the clouds: its place in the fleet's hubs (the first is 0).
+        Its cloud tunnels carry it (`_hub_cloud_tunnel`; `BGP_DEFAULT_LOCAL_PREF` says why)."""
+        rank = self._hub_order.index(name)
+        if CLOUD_RANK_LOCAL_PREF_STEP * rank >= BGP_DEFAULT_LOCAL_PREF:
+            raise NetworkIntentError(
+                f"hub {name} is number {rank + 1} of the fleet's hubs: the cloud ranks order at most "
+                f"{BGP_DEFAULT_LOCAL_PREF // CLOUD_RANK_LOCAL_PREF_STEP} hubs by local preference"
+            )
+        return rank
 
     def ike_id(self, name: str) -> str:
         return f"{name}.{self.domain}"
@@ -1267,6 +1285,7 @@ class NetworkIntent:
     ) -> Tunnel:
         """One hub-to-cloud tunnel: route-based over the hub's WAN, BGP on the inside /30, no BFD
         (neither AWS nor the gateway runs it); what differs per cloud comes in as arguments."""
+        rank = self.cloud_rank(hub.hostname)
         return Tunnel(
             id=tid,
             kind=kind,
@@ -1284,8 +1303,11 @@ class NetworkIntent:
             psk=self._cloud_psk(tid, live_psk),
             psk_origin="stack outputs" if live_psk is not None else "derived",
             underlay=None,
-            local_pref=100,
-            prepend=0,
+            # The hub's cloud rank (`cloud_rank`): rank 0 keeps BGP's defaults, each further
+            # rank a step lower in and one more prepend out, so one hub per site carries both
+            # directions of every cloud flow (the model's BGP_DEFAULT_LOCAL_PREF says why).
+            local_pref=BGP_DEFAULT_LOCAL_PREF - CLOUD_RANK_LOCAL_PREF_STEP * rank,
+            prepend=rank,
             bfd=None,
             live=live,
         )

@@ -60,6 +60,21 @@ class Transport:
     prepend: int  # store ASN prepends on announcements over this transport
 
 
+# The hubs' ranks towards the clouds (`NetworkIntent.cloud_rank`, fleet order: the first hub is
+# rank 0). Hub firewalls keep state (FortiOS passes answers by its session table only), so a
+# store's or HQ's flow to a cloud and the cloud's answers must pass one hub. Per cloud site the
+# best-ranked hub whose VPN to it is up carries both directions, active/standby by BGP
+# attributes, as vendors' designs for stateful hubs do: a hub of rank k > 0 prepends its own
+# ASN k times on what it announces over its cloud sessions (the clouds answer through the
+# shortest AS path: AWS Site-to-Site VPN "route priority"; the OpenStack gateway's FRR alike)
+# and takes what its own cloud sessions teach at BGP_DEFAULT_LOCAL_PREF - k *
+# CLOUD_RANK_LOCAL_PREF_STEP, so it prefers rank 0's routes (iBGP carries local preference) and
+# relays the stores' cloud traffic across the DC LAN to rank 0. A hub's cloud tunnels carry it
+# as their `local_pref` and `prepend`; rank 0 keeps BGP's defaults and renders nothing.
+BGP_DEFAULT_LOCAL_PREF = 100
+CLOUD_RANK_LOCAL_PREF_STEP = 10
+
+
 @record
 class UnderlayRoute:
     """A host route to a tunnel's far end, pinned to the transport the tunnel rides on.
@@ -102,6 +117,9 @@ class Tunnel:
     psk: Secret
     psk_origin: Literal["derived", "stack outputs"]
     underlay: UnderlayRoute | None  # store side only
+    # Store ends: the link's rank (`NetworkIntent.transport_ranks`); hub ends of store links the
+    # same; a hub's cloud tunnels: the hub's cloud rank (`NetworkIntent.cloud_rank`), the local
+    # preference of what the cloud teaches and the hub's own ASN prepended towards it.
     local_pref: int
     prepend: int
     bfd: str | None  # BFD profile name; None where the far end speaks no BFD (AWS)

@@ -41,7 +41,9 @@ The interface every platform's rule module uses:
   `hub-store-default` check reads whether a hub sends each store link a default route, with its
   BGP table as the intent has it with and without the DC core's routes (`StoreDefault`); the
   `cloud-routes` check passes each cloud BGP session's own site's ranges, and every range the
-  intent gives another owner, through its inbound filter.
+  intent gives another owner, through its inbound filter; the `cloud-return-path` check reads
+  what the entries that pass a cloud session's routes set (`RouteMapEntry.local_pref`,
+  `prepend`) against the hub's cloud rank.
 
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
@@ -414,6 +416,11 @@ class RouteMapEntry:
     lists: tuple[str, ...]
     other: bool
     line: int
+    # What it sets on the routes it permits, where a check reads it: the local preference (None:
+    # none set) and the AS numbers it prepends (IOS-XE and FRR `set as-path prepend`, VRP `apply
+    # as-path ... additive`, FortiOS `set-aspath` with the default prepend action).
+    local_pref: int | None = None
+    prepend: tuple[int, ...] = ()
 
 
 _DEFAULT_ROUTE = ipaddress.IPv4Network("0.0.0.0/0")
@@ -495,6 +502,34 @@ class RouteFilters:
         if _DEFAULT_ROUTE not in held or neighbor not in self.neighbors:
             return False
         return self.refusal(neighbor, "out", _DEFAULT_ROUTE) is None
+
+    def applied(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> list[RouteMapEntry] | None:
+        """The entry of each route-map towards or from `neighbor` that permits `net` and so sets
+        what it sets on it (first match wins); None where this reader cannot tell (an unknown
+        neighbour, route-map or list, an entry that also matches on something else) or a
+        route-map refuses it (`refusal` says so)."""
+        if neighbor not in self.neighbors:
+            return None
+        found: list[RouteMapEntry] = []
+        for name in self.neighbors[neighbor].get(direction, ()):
+            entry = self._first_match(name, net)
+            if entry is None or entry.other or not entry.permit:
+                return None
+            found.append(entry)
+        return found
+
+    def _first_match(self, name: str, net: ipaddress.IPv4Network) -> RouteMapEntry | None:
+        """The first entry of route-map `name` whose lists permit `net` (none named: every
+        route); None where there is none or this reader cannot tell."""
+        for entry in self.route_maps.get(name, ()):
+            if any(list_name not in self.prefix_lists for list_name in entry.lists):
+                return None
+            if not entry.lists or any(
+                net.prefixlen in PrefixList(self.prefix_lists[list_name]).permitted_lengths(net, net.prefixlen)
+                for list_name in entry.lists
+            ):
+                return entry
+        return None
 
     def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
         """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
@@ -586,6 +621,8 @@ _LINE_BINDING = re.compile(r"^ +neighbor (\S+) route-map (\S+) (in|out)$")
 _LINE_DEFAULT = re.compile(r"^ +neighbor (\S+) default-originate(?: route-map (\S+))?$")
 _LINE_MAXIMUM_PREFIX = re.compile(r"^ +neighbor (\S+) maximum-prefix (\d+)(?: |$)")
 _LINE_ENTRY = re.compile(r"^route-map (\S+) (permit|deny) (\d+)$")
+_LINE_SET_LOCAL_PREF = re.compile(r"^ set local-preference (\d+)$")
+_LINE_SET_PREPEND = re.compile(r"^ set as-path prepend ((?:\d+ ?)+)$")
 
 
 def line_route_filters(config: ConfigFile) -> RouteFilters:
@@ -602,11 +639,15 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
     current: tuple[str, int, bool, int] | None = None  # route-map, sequence, permit, line
     lists: list[str] = []
     other = False
+    local_pref: int | None = None
+    prepend: tuple[int, ...] = ()
 
     def close() -> None:
         if current is not None:
             name, sequence, permit, line = current
-            entries.setdefault(name, []).append((sequence, RouteMapEntry(permit, tuple(lists), other, line)))
+            entries.setdefault(name, []).append(
+                (sequence, RouteMapEntry(permit, tuple(lists), other, line, local_pref, prepend))
+            )
 
     for number, line in enumerate(config.lines, start=1):
         if current is not None and not line.startswith(" "):
@@ -624,10 +665,15 @@ def line_route_filters(config: ConfigFile) -> RouteFilters:
             originations.append((match[1], DefaultOrigination(number, match[2], match[2])))
         elif (match := _LINE_ENTRY.match(line)) is not None:
             current, lists, other = (match[1], int(match[3]), match[2] == "permit", number), [], False
+            local_pref, prepend = None, ()
         elif current is not None and (match := _LINE_MATCH_LIST.match(line)) is not None:
             lists += match[1].split()
         elif current is not None and line.startswith(" match "):
             other = True
+        elif current is not None and (match := _LINE_SET_LOCAL_PREF.match(line)) is not None:
+            local_pref = int(match[1])
+        elif current is not None and (match := _LINE_SET_PREPEND.match(line)) is not None:
+            prepend = tuple(int(asn) for asn in match[1].split())
     close()
     for target, direction, route_map in bindings:
         for address in members.get(target, [target]):

@@ -8,7 +8,8 @@ of a store-hub session announces against the other end's route filters and its o
 the limit the intent gives them, no lower than what the store's AWS filter passes); each hub's
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`); and what each cloud BGP session takes in against the ranges
-the intent gives that cloud site and every other owner (`cloud-routes`)."""
+the intent gives that cloud site and every other owner (`cloud-routes`), and what each cloud
+session sets on the routes it carries against the hub's cloud rank (`cloud-return-path`)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from storestack.devices.lint import (
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
-from storestack.network.model import BgpSession, Tunnel
+from storestack.network.model import BGP_DEFAULT_LOCAL_PREF, BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
 TRAFFIC_SELECTORS = "traffic-selectors"
@@ -117,6 +118,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _hub_stores_conditional(config, intent)
             yield from _hub_store_default(config, intent, filters)
             yield from _cloud_routes(config, intent.hub(config.hostname).sessions, intent, filters)
+            yield from _cloud_return_path(config, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -450,6 +452,69 @@ def _cloud_routes(
                     CLOUD_ROUTES,
                     f"{session.kind} session with {neighbor} ({session.peer}): the inbound filter ({where}) passes "
                     f"{net}, which the intent gives to {owner}: that cloud can draw its traffic",
+                )
+
+
+CLOUD_RETURN_PATH = "cloud-return-path"
+
+
+def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]) -> Iterator[Finding]:
+    """Each of a hub's cloud BGP sessions sets the hub's cloud rank (`NetworkIntent.cloud_rank`,
+    its cloud tunnel's `local_pref` and `prepend`): on every range the session takes in, the
+    tunnel's local preference (BGP's default where none is set), and on every route it announces,
+    the hub's own ASN prepended as many times as the tunnel's `prepend`. A hub of rank k > 0 that
+    does not lower its preference sends cloud traffic out of its own VPN while the clouds answer
+    through the first hub, and one that does not prepend draws the clouds' answers to flows that
+    left through another hub: a stateful hub drops answers it never saw the flow of."""
+    hub = intent.hub(config.hostname)
+    tunnels = {tunnel.id: tunnel for tunnel in hub.tunnels}
+    clouds = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack") and s.tunnel in tunnels]
+    filters = _filters_of(config, cache) if clouds else None
+    if filters is None:
+        return
+    for session in clouds:
+        tunnel = tunnels[str(session.tunnel)]
+        neighbor = str(session.peer_address)
+        if neighbor not in filters.neighbors:
+            continue  # a neighbour this reader does not see: the tunnel checks report it
+        what = f"{session.kind} session with {neighbor} ({session.peer})"
+        for net in session.accepts:
+            entries = filters.applied(neighbor, "in", net)
+            if entries is None:
+                continue  # refused (`cloud-routes` says so) or not readable
+            set_prefs = [(entry.line, entry.local_pref) for entry in entries if entry.local_pref is not None]
+            line, local_pref = set_prefs[-1] if set_prefs else (entries[0].line if entries else 0, BGP_DEFAULT_LOCAL_PREF)
+            if local_pref != tunnel.local_pref:
+                yield config.finding(
+                    line,
+                    CLOUD_RETURN_PATH,
+                    f"{what}: takes {net} at local preference {local_pref}, the hub's cloud rank "
+                    f"({tunnel.prepend}) wants {tunnel.local_pref}: "
+                    + (
+                        "the hub sends cloud traffic out of its own VPN while the clouds answer through "
+                        "the first hub, whose stateful firewall never saw the flow"
+                        if local_pref > tunnel.local_pref
+                        else "the hub gives up this site to a hub of lower rank"
+                    ),
+                )
+        for net in session.announces:
+            entries = filters.applied(neighbor, "out", net)
+            if entries is None:
+                continue  # refused or not readable: the route-filter checks' business
+            prepends = sum(entry.prepend.count(hub.asn) for entry in entries)
+            if prepends != tunnel.prepend:
+                line = next((entry.line for entry in entries if entry.prepend), entries[0].line if entries else 0)
+                yield config.finding(
+                    line,
+                    CLOUD_RETURN_PATH,
+                    f"{what}: announces {net} with its ASN {hub.asn} prepended {prepends} times, the hub's "
+                    f"cloud rank wants {tunnel.prepend}: "
+                    + (
+                        "the cloud answers through this hub flows that left through another hub, whose "
+                        "stateful firewall sees no answer and this hub no flow"
+                        if prepends < tunnel.prepend
+                        else "the cloud answers through another hub while this one carries the flows"
+                    ),
                 )
 
 

@@ -2185,6 +2185,21 @@ def advertisements(config: ConfigFile) -> AdvertisementFacts:
     return AdvertisementFacts({n.name: n.line for n in neighbors}, conditionals, route_maps, _prefix_rules(parsed))
 
 
+def _local_pref(rule: Entry) -> int | None:
+    """A route-map rule's `set set-local-preference` (None: not set)."""
+    value = rule.first("set-local-preference")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _prepend(rule: Entry) -> tuple[int, ...]:
+    """The AS numbers a route-map rule prepends: its `set-aspath`, unless `set-aspath-action
+    replace` (the default action, prepend, is one `show` omits)."""
+    if rule.first("set-aspath-action") == "replace":
+        return ()
+    numbers = [word for value in rule.get("set-aspath") for word in value.replace(",", " ").split()]
+    return tuple(int(word) for word in numbers) if all(word.isdigit() for word in numbers) else ()
+
+
 @register_route_filters(PLATFORM)
 def route_filters(config: ConfigFile) -> RouteFilters:
     """`config router bgp` > `config neighbor`: `route-map-in`, and `route-map-out` with
@@ -2213,6 +2228,8 @@ def route_filters(config: ConfigFile) -> RouteFilters:
                 tuple(rule.get("match-ip-address")),
                 any(key.startswith("match-") and key != "match-ip-address" and rule.get(key) for key in rule.settings),
                 rule.line,
+                _local_pref(rule),
+                _prepend(rule),
             )
             for rule in sorted(_nested(entry, "rule"), key=_rule_id)
         ]

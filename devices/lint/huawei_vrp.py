@@ -2331,7 +2331,23 @@ def route_filters(config: ConfigFile) -> RouteFilters:
         matches = [line.words for line in node.children if line.words[:1] == ["if-match"]]
         lists = tuple(m[2] for m in matches if m[:2] == ["if-match", "ip-prefix"] and len(m) > 2)
         other = any(m[:2] != ["if-match", "ip-prefix"] for m in matches)
-        route_maps.setdefault(w[1], []).append((int(w[4]), RouteMapEntry(w[2] == "permit", lists, other, node.number)))
+        applies = [line.words for line in node.children if line.words[:1] == ["apply"]]
+        local_pref = next(
+            (int(a[2]) for a in applies if a[:2] == ["apply", "local-preference"] and len(a) == 3 and a[2].isdigit()),
+            None,
+        )
+        # `apply as-path AS ... additive` prepends them (`overwrite` replaces the path: no prepend).
+        prepend = next(
+            (
+                tuple(int(asn) for asn in a[2:-1])
+                for a in applies
+                if a[:2] == ["apply", "as-path"] and a[-1] == "additive" and all(x.isdigit() for x in a[2:-1])
+            ),
+            (),
+        )
+        route_maps.setdefault(w[1], []).append(
+            (int(w[4]), RouteMapEntry(w[2] == "permit", lists, other, node.number, local_pref, prepend))
+        )
     return RouteFilters(
         neighbors,
         {name: [entry for _, entry in sorted(found, key=lambda e: e[0])] for name, found in route_maps.items()},

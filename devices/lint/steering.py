@@ -46,6 +46,7 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import Line, top
 from storestack.devices.steering import IOS_TRACK_DELAY_MAX, ios_loss_threshold
+from storestack.devices.views import CLOUD_FILTER_PREFIX
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
@@ -382,8 +383,10 @@ def return_ranking_findings(
 ) -> Iterator[Finding]:
     """A hub returns traffic over the path the store's SLA allows: every policy that ranks a
     store's routes by local preference also takes the ones tagged degraded (a defined community
-    list), below every untagged route of the same store. Shared by the hub platforms' rules."""
-    facts = list(facts)
+    list), below every untagged route of the same store. Shared by the hub platforms' rules. A
+    cloud site's inbound filter (CLOUD-IN-<site>) ranks that cloud's routes by the hub's cloud
+    rank, no store's: `cloud-return-path` checks it against the intent."""
+    facts = [fact for fact in facts if not fact.policy.startswith(CLOUD_FILTER_PREFIX)]
     healthy: dict[str, list[int]] = {}
     for fact in facts:
         if fact.community is None:

@@ -27,6 +27,7 @@ from storestack.devices.views.builder import (
 from storestack.devices.views.model import (
     BFD_CELLULAR,
     BFD_WIRED,
+    CLOUD_FILTER_PREFIX,
     LOCAL_ADMIN_USER,
     PLANNED_HEADER,
     Acl,
@@ -63,6 +64,7 @@ from storestack.devices.views.model import (
 __all__ = [
     "BFD_CELLULAR",
     "BFD_WIRED",
+    "CLOUD_FILTER_PREFIX",
     "CLOUD_TUNNEL_BASE",
     "LOCAL_ADMIN_USER",
     "PLANNED_HEADER",

@@ -26,6 +26,7 @@ from storestack.devices.views.addresses import (
     Net,
 )
 from storestack.network.model import (
+    BGP_DEFAULT_LOCAL_PREF,
     CLOUD_LONGEST_PREFIX,
     EPHEMERAL_PORTS,
     BgpSession,
@@ -779,6 +780,12 @@ class HubView:
         return next((s for s in self.intent.sessions if s.kind in ("hub-aws", "hub-openstack")), None)
 
     @property
+    def cloud_prepend_path(self) -> str:
+        """The AS path CLOUD-OUT prepends towards the clouds: the hub's ASN as many times as its
+        cloud rank (`cloud_prepend`); empty on the first hub, which prepends nothing."""
+        return " ".join([str(self.asn)] * cloud_prepend(self.intent))
+
+    @property
     def cloud_filters(self) -> list[CloudFilter]:
         """The hub's inbound filters on its cloud VPNs, one per cloud site (`cloud_filter`)."""
         return cloud_filters(self.intent)
@@ -904,6 +911,12 @@ class HubView:
 _DENY_ANY = AclRule("deny", "ip")
 
 
+# The name of each cloud site's inbound filter (its prefix list and route-map) begins so:
+# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>. Its local preference is the hub's cloud rank, no
+# store's ranking (the return-path lints leave it to `cloud-return-path`).
+CLOUD_FILTER_PREFIX = "CLOUD-IN-"
+
+
 @record
 class CloudFilter:
     """What a hub takes from one cloud site's BGP sessions (an AWS region's two tunnels, an
@@ -915,12 +928,17 @@ class CloudFilter:
     le: int  # CLOUD_LONGEST_PREFIX
     prefix_limit: PrefixLimit | None
     peers: list[str]  # the sessions' peer (inside) addresses
+    # The local preference its route-map sets on what the site teaches: the hub's cloud rank
+    # (`NetworkIntent.cloud_rank`, its cloud tunnels' `local_pref`), below the other hubs' of
+    # better rank, whose routes it then takes over iBGP. None: BGP's default (rank 0), nothing set.
+    local_pref: int | None = None
 
 
 def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
     """One inbound filter per cloud site of the hub's cloud BGP sessions (hub-aws, hub-openstack),
     in session order; the sessions to one site accept the same prefixes and share it."""
     sites: dict[tuple[str, tuple[ipaddress.IPv4Network, ...]], list[BgpSession]] = {}
+    tunnels = {tunnel.id: tunnel for tunnel in intent.tunnels}
     for session in intent.sessions:
         if session.kind in ("hub-aws", "hub-openstack"):
             sites.setdefault((session.kind, session.accepts), []).append(session)
@@ -931,14 +949,27 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
         cloud = "AWS" if kind == "hub-aws" else "OPENSTACK"
         filters.append(
             CloudFilter(
-                f"CLOUD-IN-{cloud}{numbers[kind]}",
+                f"{CLOUD_FILTER_PREFIX}{cloud}{numbers[kind]}",
                 [Net.of(net) for net in accepts],
                 CLOUD_LONGEST_PREFIX,
                 sessions[0].prefix_limit,
                 [str(s.peer_address) for s in sessions],
+                _set_local_pref(tunnels[sessions[0].tunnel].local_pref if sessions[0].tunnel in tunnels else None),
             )
         )
     return filters
+
+
+def _set_local_pref(local_pref: int | None) -> int | None:
+    """The local preference a route-map sets: None where it is BGP's default (nothing to set)."""
+    return None if local_pref == BGP_DEFAULT_LOCAL_PREF else local_pref
+
+
+def cloud_prepend(intent: HubIntent) -> int:
+    """How many times the hub prepends its own ASN on what it announces over its cloud sessions
+    (CLOUD-OUT): its cloud rank (`NetworkIntent.cloud_rank`), which every cloud tunnel of the hub
+    carries as its `prepend`; 0 without cloud VPNs."""
+    return next((t.prepend for t in intent.tunnels if t.kind in ("hub-aws", "hub-openstack")), 0)
 
 
 def cloud_sites(intent: HubIntent) -> list[tuple[str, CloudSite]]:

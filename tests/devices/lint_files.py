@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from testsupport.rendering import on_platform
+
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import ConfigFile, Finding
-from storestack.devices.lint.run import lint_configs
+from storestack.devices.lint.run import config_files, lint_configs
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -30,3 +33,12 @@ def broken_files(files: list[ConfigFile], name: str, change: Callable[[str], str
 def rule_findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Finding]:
     """What `devices lint` finds in `files` (the configs of `fleet`) under one rule."""
     return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
+
+
+def files_per_platform(fleet: Fleet) -> dict[Platform, tuple[Fleet, list[ConfigFile]]]:
+    """The sample chain on each platform (stores and hubs, `on_platform`) with its rendered files."""
+    found = {}
+    for platform in PLATFORM_NAMES:
+        changed = on_platform(fleet, platform)
+        found[platform] = (changed, config_files(changed))
+    return found

@@ -465,50 +465,103 @@ def test_a_cloud_vpn_opens_nothing_towards_a_store_and_pings_nothing(routed_lab:
 RELAY_COUNTERS = "storestack_test_relay"
 
 
-def test_a_store_reaches_the_cloud_through_the_other_hub_while_its_own_hub_has_lost_its_cloud_vpn(
-    routed_lab: Path,
-) -> None:
-    """A hub whose cloud VPN is down keeps announcing the cloud summary to its stores while the
-    other hub's VPN teaches it cloud routes (the hub-hub session), and relays the stores' cloud
-    traffic to that hub across the DC LAN, which takes it from its DC port into its own cloud
-    VPN: the office PC of a store without its own AWS VPN still reaches the cloud host through
-    its primary hub. Counted after both hubs' firewalls by observer tables of the test's own."""
+def _stand_in(state: frr_lab.LabState, hub: str, *commands: str) -> str:
+    """vtysh on the bgpd of `hub`'s cloud VPN stand-in (`dccore.hub_cloud_vpn_config`)."""
+    space = f"{state.prefix}-{dccore.HUB_CLOUD_VPN}-{hub}"
+    return system.run(
+        [str(system.VTYSH), "-N", space, "-d", "bgpd", *(a for c in commands for a in ("-c", c))], timeout=15
+    ).stdout
+
+
+def _best_paths(out: str) -> list[dict[str, object]]:
+    """The best paths of an FRR `show bgp ipv4 unicast PREFIX json`."""
+    paths = json.loads(out).get("paths", []) if out.strip() else []
+    return [p for p in paths if p.get("bestpath", {}).get("overall")]
+
+
+def test_one_hub_carries_the_cloud_both_ways_and_the_next_takes_over_when_its_vpn_is_down(routed_lab: Path) -> None:
+    """The hubs rank for the clouds in fleet order (`NetworkIntent.cloud_rank`), so one hub per
+    cloud site carries both directions of every cloud flow through its stateful firewall. The
+    second hub prepends its ASN towards its cloud VPN (the cloud's stand-in holds the stores'
+    aggregate with a longer AS path from it than from the first hub's) and takes its own cloud
+    routes below the first hub's, which reach it over iBGP: its best path to the cloud's VPC is
+    the first hub's, and it relays the cloud traffic of a store it is the primary hub of across
+    the DC LAN to the first hub, which takes it from its DC port into its own cloud VPN (counted
+    after both hubs' firewalls by observer tables of the test's own). The DC core's best path to
+    the VPC leads to the first hub too. With the first hub's cloud session down the second uses
+    its own VPN, and the first relays to it; both come back when the session does."""
     state = frr_lab.require_state(routed_lab)
     sites = TOPOLOGY.sites
     assert sites is not None and sites.dc_core is not None
+    intent = NetworkIntent(FLEET)
+    first, second = sorted(sites.hub_cloud_vpns, key=intent.cloud_rank)
+    assert (intent.cloud_rank(first), intent.cloud_rank(second)) == (0, 1)
+    vpn, second_vpn = sites.hub_cloud_vpns[first], sites.hub_cloud_vpns[second]
+    first_namespace, second_namespace = state.runtime(first).namespace, state.runtime(second).namespace
+    stores = FLEET.spec.ip_plan.stores
+    hub_asn = intent.hub(first).asn
+
+    def aggregate_path(hub: str) -> str | None:
+        best = _best_paths(_stand_in(state, hub, f"show bgp ipv4 unicast {stores} json"))
+        return str(best[0]["aspath"]["string"]) if best else None  # type: ignore[index]
+
+    def best_peer(hub: str) -> str | None:
+        best = _best_paths(lab.vtysh(routed_lab, hub, f"show bgp ipv4 unicast {vpn.announce} json"))
+        return str(best[0]["peer"]["peerId"]) if best else None  # type: ignore[index]
+
+    through_first = str(sites.dc_core.hub_addresses[first])
+    wait_for(
+        lambda: aggregate_path(first) is not None and aggregate_path(second) is not None and best_peer(second) == through_first,
+        90,
+        "the stand-ins to hold the stores' aggregate and the second hub to take the first hub's cloud route",
+    )
+    # Towards the clouds: the first hub announces the stores once, the second with its ASN prepended.
+    assert aggregate_path(first) == f"{hub_asn}", aggregate_path(first)
+    assert aggregate_path(second) == f"{hub_asn} {hub_asn}", aggregate_path(second)
+    # From the clouds: each hub's best path to the VPC is the first hub's own VPN session.
+    assert best_peer(first) == str(vpn.peer_inside)
+    second_route = json.loads(lab.vtysh(routed_lab, second, f"show bgp ipv4 unicast {vpn.announce} json"))
+    own = [p for p in second_route["paths"] if p["peer"]["peerId"] == str(second_vpn.peer_inside)]
+    assert own and not own[0].get("bestpath", {}).get("overall") and own[0]["locPrf"] == 90, second_route
+    # HQ's way there: the DC core's best path leads to the first hub, whichever hub it took it from.
+    core_route = system.run(
+        [str(system.VTYSH), "-N", dccore.pathspace(state.prefix, 0), "-d", "bgpd",
+         "-c", f"show bgp ipv4 unicast {vpn.announce} json"],
+        timeout=15,
+    ).stdout  # fmt: skip
+    assert [h["ip"] for p in _best_paths(core_route) for h in p["nexthops"]] == [through_first], core_route  # type: ignore[attr-defined]
+
+    # A store whose primary hub is the second: its office's cloud flow goes through the first.
     with_aws = {tunnel.store for tunnel in state.cloud_tunnels}
-    office = next(s for s in TOPOLOGY.segments if s.kind == "office" and s.appliance not in with_aws)
-    hub = office.hub
-    assert hub is not None and hub in sites.hub_cloud_vpns
-    other = next(name for name in sites.hub_cloud_vpns if name != hub)
-    vpn, other_vpn = sites.hub_cloud_vpns[hub], sites.hub_cloud_vpns[other]
-    hub_namespace, other_namespace = state.runtime(hub).namespace, state.runtime(other).namespace
+    office = next(s for s in TOPOLOGY.segments if s.kind == "office" and s.appliance not in with_aws and s.hub == second)
     office_namespace = state.site_namespaces[f"{office.store_id}/office"]
     pc, cloud = host_address(office_namespace), str(sites.cloud_host)
-
-    def cloud_route() -> str:
-        return _ip(hub_namespace, "route", "get", cloud)
-
-    assert f"dev {vpn.ifname}" in cloud_route(), cloud_route()
-    # BGP's route through the other hub (the lab's own static route to the cloud stand-in
-    # would show through the DC port too, but straight to HQ)
-    through_other = f"via {sites.dc_core.hub_addresses[other]} dev dc"
+    assert f"via {through_first} dev dc" in _ip(second_namespace, "route", "get", cloud)
     flow = f"ip saddr {pc} ip daddr {cloud} tcp dport 443"
-    install_observer(hub_namespace, RELAY_COUNTERS, {"to the other hub": f'oifname "dc" {flow}'})
-    install_observer(other_namespace, RELAY_COUNTERS, {"into the cloud VPN": f'iifname "dc" oifname "{other_vpn.ifname}" {flow}'})
-    _ip(hub_namespace, "link", "set", vpn.ifname, "down")
+    install_observer(second_namespace, RELAY_COUNTERS, {"to the first hub": f'oifname "dc" {flow}'})
+    install_observer(first_namespace, RELAY_COUNTERS, {"into its cloud VPN": f'iifname "dc" oifname "{vpn.ifname}" {flow}'})
     try:
-        wait_for(lambda: through_other in cloud_route(), 60, f"{hub} to route the cloud host through {other}")
         outcome = reachability.connect_outcomes(office_namespace, [(cloud, 443)])
-        relayed = observer_counts(hub_namespace, RELAY_COUNTERS)["to the other hub"]
-        forwarded = observer_counts(other_namespace, RELAY_COUNTERS)["into the cloud VPN"]
+        relayed = observer_counts(second_namespace, RELAY_COUNTERS)["to the first hub"]
+        forwarded = observer_counts(first_namespace, RELAY_COUNTERS)["into its cloud VPN"]
     finally:
-        _ip(hub_namespace, "link", "set", vpn.ifname, "up")
-        for namespace in (hub_namespace, other_namespace):
+        for namespace in (first_namespace, second_namespace):
             subprocess.run(["ip", "netns", "exec", namespace, "nft", "delete", "table", "inet", RELAY_COUNTERS], check=False)
-    wait_for(lambda: f"dev {vpn.ifname}" in cloud_route(), 90, f"{hub}'s cloud VPN back")
     assert relayed > 0 and forwarded > 0, (relayed, forwarded)
     assert outcome[0] in ("open", "refused"), outcome
+
+    # The first hub's cloud session down: the second takes its own VPN, the first relays to it.
+    space_commands = ("configure terminal", f"router bgp {vpn.peer_asn}")
+    through_second = str(sites.dc_core.hub_addresses[second])
+    _stand_in(state, first, *space_commands, f"neighbor {vpn.hub_inside.ip} shutdown")
+    try:
+        wait_for(lambda: best_peer(second) == str(second_vpn.peer_inside), 60, "the second hub to take its own cloud VPN")
+        wait_for(lambda: best_peer(first) == through_second, 60, "the first hub to take the second hub's cloud route")
+        assert f"dev {second_vpn.ifname}" in _ip(second_namespace, "route", "get", cloud)
+        assert f"via {through_second} dev dc" in _ip(first_namespace, "route", "get", cloud)
+    finally:
+        _stand_in(state, first, *space_commands, f"no neighbor {vpn.hub_inside.ip} shutdown")
+    wait_for(lambda: best_peer(second) == through_first, 90, "the first hub's cloud session back and first again")
 
 
 def test_a_wrong_asn_in_the_cloud_stand_in_is_reported_and_fails_the_check(routed_lab: Path) -> None:
