@@ -104,6 +104,28 @@ VRP_STORED_SECRET_PATTERNS = (
     r"(\bpassword irreversible-cipher\s+)\S+",
 )
 
+# IPsec settings at their defaults that a NetEngine AR (V300R0xx) shows in its own way, read past
+# on both sides of a diff (only these values: any other is a change). It prints every IKE peer
+# with `rsa encryption-padding oaep`, `rsa signature-padding pss` and `ikev2 authentication
+# sign-hash sha2-256` (RSA-signature settings a pre-shared-key peer never uses) and an IKE
+# proposal with its IKEv1 `authentication-algorithm sha2-256` (the default of a created proposal,
+# AR command reference "ike proposal", EDOC1000097293), none of which the templates set; and it
+# prints no `transform esp` nor `encapsulation-mode tunnel` in an IPsec proposal, the defaults
+# (AR CLI configuration guide - VPN, "Configuring an IPSec Proposal", EDOC1100033725: "By
+# default, an IPSec proposal uses ESP", tunnel mode), which the templates therefore leave out.
+# As a V300R019C00SPC300 AR's `display current-configuration` shows them (a public running
+# config, not a Huawei document) and Huawei Cloud's AR651 customer-gateway example configures
+# them (VPN user guide, "Configuring the Customer Gateway Device"). Without this, every push
+# sent `undo rsa ...` to each IKE peer, and every drift check reported them.
+SHOWN_DEFAULTS = (
+    r"^ rsa encryption-padding oaep$",
+    r"^ rsa signature-padding pss$",
+    r"^ ikev2 authentication sign-hash sha2-256$",
+    r"^ authentication-algorithm sha2-256$",
+    r"^ transform esp$",
+    r"^ encapsulation-mode tunnel$",
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -121,7 +143,7 @@ DRIVER = PlatformDriver(
     session_setup=("screen-length 0 temporary",),
     strip_ansi=True,
     any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
-    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
+    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$", *SHOWN_DEFAULTS),
     # An IKE peer limited to IKEv2: AR V200 and USG releases print the command that did it
     # (`undo version 1`, as the templates write it); NetEngine AR configuration examples print
     # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for

@@ -1,0 +1,70 @@
+"""A VRP appliance that holds its intended IPsec configuration reads back in sync.
+
+A NetEngine AR (V300R0xx) shows its IKE and IPsec settings in a form of its own: every IKE peer
+with three settings at their defaults that storestack never sets (`rsa encryption-padding oaep`,
+`rsa signature-padding pss`, `ikev2 authentication sign-hash sha2-256`), an IKE proposal with its
+IKEv1 authentication algorithm at the default (`authentication-algorithm sha2-256`), and an IPsec
+proposal without the security protocol and encapsulation mode it has by default (ESP, tunnel),
+as a V300R019C00SPC300 AR's `display current-configuration` (a public running config) and
+Huawei Cloud's AR651 customer-gateway example have them. The running configs here are the
+rendered hub and stores as such an AR shows them: a push must send nothing, and a drift check
+report nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pytest
+from testsupport.rendering import SHAPES, on_platform
+
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.render import render_hub, render_store
+from storestack.inventory import load_fleet, sample_chain_path
+
+IKE_PEER_SHOWN_DEFAULTS = (
+    " rsa encryption-padding oaep",
+    " rsa signature-padding pss",
+    " ikev2 authentication sign-hash sha2-256",
+)
+
+
+@functools.cache
+def _intended(name: str) -> str:
+    fleet = load_fleet(sample_chain_path())
+    if name == "hub":
+        return render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1").text
+    (config,) = render_store(on_platform(fleet, "huawei_vrp", hubs="frr"), SHAPES[name])
+    return config.text
+
+
+def as_the_ar_shows_it(intended: str) -> str:
+    """The intended config as a V300R0xx AR prints it back once it holds it."""
+    shown = re.sub(r"(?m)^ (?:transform esp|encapsulation-mode tunnel)\n", "", intended)
+    shown = re.sub(r"(?m)^( dh group\d+\n)", r"\1 authentication-algorithm sha2-256\n", shown)
+    return re.sub(
+        r"(?ms)^(ike peer \S+\n.*?)^#\n",
+        lambda peer: peer.group(1) + "".join(line + "\n" for line in IKE_PEER_SHOWN_DEFAULTS) + "#\n",
+        shown,
+    )
+
+
+@pytest.mark.parametrize("name", ["hub", "dual-wan", "mall-guest"])
+def test_an_ar_holding_its_ipsec_config_is_in_sync(name: str) -> None:
+    intended = _intended(name)
+    running = as_the_ar_shows_it(intended)
+    assert running.count(" rsa signature-padding pss\n") == intended.count("\nike peer ") > 0
+    diff = compute_diff(running, intended, "huawei_vrp")
+    assert diff.remediation == ()
+
+
+def test_a_setting_away_from_its_default_is_still_a_change() -> None:
+    """Only the defaults are read past: an IKE proposal authenticating IKEv1 with SHA-1 is drift,
+    and the push puts the default back."""
+    intended = _intended("dual-wan")
+    running = as_the_ar_shows_it(intended).replace(
+        " authentication-algorithm sha2-256\n", " authentication-algorithm sha1\n", 1
+    )
+    sent = [line.strip() for line in compute_diff(running, intended, "huawei_vrp").remediation]
+    assert sent[:2] == ["ike proposal 10", "undo authentication-algorithm sha1"]
