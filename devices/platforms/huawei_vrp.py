@@ -125,6 +125,12 @@ SHOWN_DEFAULTS = (
     r"^ transform esp$",
     r"^ encapsulation-mode tunnel$",
 )
+# The SNMP engine ID an AR gives itself once its agent runs (Huawei's enterprise number and the
+# device's MAC: `snmp-agent local-engineid 800007DB03...`), which it shows in its running
+# config (AR V200R003 and V300R019 `display current-configuration`, Huawei VRP8 SNMP
+# configuration examples) and storestack never sets: the device's own identifier (its USM users'
+# keys are localised with it), neither compared nor undone.
+SNMP_ENGINE_ID = r"^\s?snmp-agent local-engineid [0-9A-Fa-f]+$"
 
 DRIVER = PlatformDriver(
     name="huawei_vrp",
@@ -143,7 +149,7 @@ DRIVER = PlatformDriver(
     session_setup=("screen-length 0 temporary",),
     strip_ansi=True,
     any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
-    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$", *SHOWN_DEFAULTS),
+    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$", *SHOWN_DEFAULTS, SNMP_ENGINE_ID),
     # An IKE peer limited to IKEv2: AR V200 and USG releases print the command that did it
     # (`undo version 1`, as the templates write it); NetEngine AR configuration examples print
     # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for

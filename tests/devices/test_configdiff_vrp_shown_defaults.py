@@ -68,3 +68,15 @@ def test_a_setting_away_from_its_default_is_still_a_change() -> None:
     )
     sent = [line.strip() for line in compute_diff(running, intended, "huawei_vrp").remediation]
     assert sent[:2] == ["ike proposal 10", "undo authentication-algorithm sha1"]
+
+
+def test_the_snmp_engine_id_the_ar_gives_itself_is_no_change() -> None:
+    """An AR running an SNMP agent shows the engine ID it generated (`snmp-agent local-engineid`,
+    Huawei's enterprise number and its MAC), which storestack never sets: a push must not send
+    `undo snmp-agent local-engineid` every time, nor drift report it."""
+    intended = _intended("dual-wan")
+    running = as_the_ar_shows_it(intended).replace(
+        "\nsnmp-agent\n", "\nsnmp-agent local-engineid 800007DB03E0FC000A0B0C\nsnmp-agent\n", 1
+    )
+    assert "local-engineid" in running
+    assert compute_diff(running, intended, "huawei_vrp").remediation == ()
