@@ -149,7 +149,23 @@ DRIVER = PlatformDriver(
     session_setup=("screen-length 0 temporary",),
     strip_ansi=True,
     any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
-    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$", *SHOWN_DEFAULTS, SNMP_ENGINE_ID),
+    # VRP5's `display current-configuration` (AR V200R and V300R019C00 releases) opens with the
+    # release in brackets (`[V300R019C00SPC300]`) and prints some system-view commands one
+    # space in, each block of them after a `#` (` sysname AR1`, ` snmp-agent local-engineid
+    # ...`, ` snmp-agent`, ` ssh server permit interface ...`, ` http secure-server enable`:
+    # eNSP's AR V200R003C00 and a V300R019C00SPC300 AR's running configs); VRP8 prints them at
+    # the margin. Both read alike, so a VRP5 AR is not taken for one whose SNMP, SSH and HTTP
+    # lines sit under another line (a push would send `undo stelnet server enable`).
+    indented_block_separator=r"#",
+    ignore_lines=(
+        r"^\s*#",
+        r"^!",
+        r"^return$",
+        r"^\[V\d{3}R\d{3}\w*\]$",
+        r"^\s+undo shutdown$",
+        *SHOWN_DEFAULTS,
+        SNMP_ENGINE_ID,
+    ),
     # An IKE peer limited to IKEv2: AR V200 and USG releases print the command that did it
     # (`undo version 1`, as the templates write it); NetEngine AR configuration examples print
     # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for

@@ -80,3 +80,28 @@ def test_the_snmp_engine_id_the_ar_gives_itself_is_no_change() -> None:
     )
     assert "local-engineid" in running
     assert compute_diff(running, intended, "huawei_vrp").remediation == ()
+
+
+def in_vrp5_display_form(shown: str) -> str:
+    """`shown` as an AR printing in VRP5's form shows it: the release in brackets first, and the
+    blocks of one-line system-view commands after a `#` indented by one space (` sysname`,
+    ` snmp-agent ...`, ` ssh server ...`, ` http ...`), as the AR V200R003 and V300R019C00SPC300
+    `display current-configuration` outputs print them."""
+    blocks = re.sub(r"(?m)^# storestack:.*\n", "", shown).split("\n#\n")
+    indented = [
+        "\n".join(" " + line for line in block.split("\n"))
+        if re.match(r"(?:sysname|snmp-agent|stelnet|ssh |http )", block)
+        else block
+        for block in blocks
+    ]
+    return "[V300R019C00SPC300]\n#\n" + "\n#\n".join(indented)
+
+
+def test_an_ar_printing_in_vrp5_form_is_in_sync() -> None:
+    """Read in VRP5's form, the same held config is the same config: nothing to send (else the
+    push would send `undo stelnet server enable` under another line, and cut its own SSH)."""
+    intended = _intended("dual-wan")
+    running = in_vrp5_display_form(as_the_ar_shows_it(intended))
+    assert "\n stelnet server enable\n" in running and "\n snmp-agent\n" in running
+    assert running.startswith("[V300R019C00SPC300]\n#\n sysname nw-0002-edge1\n")
+    assert compute_diff(running, intended, "huawei_vrp").remediation == ()
