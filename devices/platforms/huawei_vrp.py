@@ -184,7 +184,10 @@ DRIVER = PlatformDriver(
     save_command="save",
     save_confirmations=((r"\[Y/N\]", "y"),),
     save_success=r"successfully|Save the configuration successfully",
-    keep_sections=("interface ",),
+    # A physical interface, and the zone an AR keeps for the router itself (`firewall zone Local`,
+    # which a V300R019C00SPC300 AR's running config shows though nothing configured it): emptied,
+    # never deleted.
+    keep_sections=("interface ", "firewall zone Local"),
     stopped_while_changed=(NQA_TESTS,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",

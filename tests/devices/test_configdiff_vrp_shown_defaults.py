@@ -105,3 +105,12 @@ def test_an_ar_printing_in_vrp5_form_is_in_sync() -> None:
     assert "\n stelnet server enable\n" in running and "\n snmp-agent\n" in running
     assert running.startswith("[V300R019C00SPC300]\n#\n sysname nw-0002-edge1\n")
     assert compute_diff(running, intended, "huawei_vrp").remediation == ()
+
+
+def test_the_ars_own_local_zone_is_never_deleted() -> None:
+    """A V300R019 AR shows its built-in `firewall zone Local` (for the router itself), which no
+    template names: a push must not send `undo firewall zone Local` (a system zone)."""
+    intended = _intended("mall-guest")
+    running = as_the_ar_shows_it(intended).replace("\nbfd\n#\n", "\nbfd\n#\nfirewall zone Local\n#\n", 1)
+    assert "firewall zone Local" in running
+    assert compute_diff(running, intended, "huawei_vrp").remediation == ()
