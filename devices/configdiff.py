@@ -81,10 +81,21 @@ def redactor_for(platform: str, secrets: Iterable[str] = ()) -> Redactor:
 
 
 def normalise(text: str, driver: PlatformDriver) -> list[str]:
-    """The config lines that matter: platform noise, blank lines and trailing blanks removed."""
+    """The config lines that matter: platform noise, blank lines and trailing blanks removed, and
+    top-level lines printed one space in read as top-level (`indented_block_separator`)."""
     lines = []
+    separator = re.compile(driver.indented_block_separator) if driver.indented_block_separator else None
+    block_start, outdent = True, False
     for raw in text.replace("\r", "").splitlines():
         line = raw.rstrip()
+        if separator is not None:
+            if separator.fullmatch(line):
+                block_start, outdent = True, False
+                continue
+            if block_start and line.strip():
+                block_start, outdent = False, line.startswith(" ") and not line.startswith("  ")
+            if outdent and line.startswith(" "):
+                line = line[1:]
         if not line.strip() or driver.is_ignored(line):
             continue
         lines.append(driver.canonical(line) if driver.equivalent_lines else line)

@@ -144,6 +144,10 @@ class PlatformDriver(BaseModel):
     # Lines of the running config (and of intended configs) that are noise for the diff:
     # banners the show command prints and lines the platform always adds by itself.
     ignore_lines: tuple[str, ...] = ()
+    # A line (regex) that closes one block of the running config and opens the next, after which
+    # a block whose first line is indented by one space holds top-level lines, each printed one
+    # space in (VRP5's `#`: ` sysname`, ` snmp-agent ...`); they are read one space out.
+    indented_block_separator: str | None = None
     # Lines some releases print in another form for the same setting: (a regex matching the
     # whole line, the form the intended config writes). Both sides are read through it.
     equivalent_lines: tuple[tuple[str, str], ...] = ()

@@ -104,6 +104,34 @@ VRP_STORED_SECRET_PATTERNS = (
     r"(\bpassword irreversible-cipher\s+)\S+",
 )
 
+# IPsec settings at their defaults that a NetEngine AR (V300R0xx) shows in its own way, read past
+# on both sides of a diff (only these values: any other is a change). It prints every IKE peer
+# with `rsa encryption-padding oaep`, `rsa signature-padding pss` and `ikev2 authentication
+# sign-hash sha2-256` (RSA-signature settings a pre-shared-key peer never uses) and an IKE
+# proposal with its IKEv1 `authentication-algorithm sha2-256` (the default of a created proposal,
+# AR command reference "ike proposal", EDOC1000097293), none of which the templates set; and it
+# prints no `transform esp` nor `encapsulation-mode tunnel` in an IPsec proposal, the defaults
+# (AR CLI configuration guide - VPN, "Configuring an IPSec Proposal", EDOC1100033725: "By
+# default, an IPSec proposal uses ESP", tunnel mode), which the templates therefore leave out.
+# As a V300R019C00SPC300 AR's `display current-configuration` shows them (a public running
+# config, not a Huawei document) and Huawei Cloud's AR651 customer-gateway example configures
+# them (VPN user guide, "Configuring the Customer Gateway Device"). Without this, every push
+# sent `undo rsa ...` to each IKE peer, and every drift check reported them.
+SHOWN_DEFAULTS = (
+    r"^ rsa encryption-padding oaep$",
+    r"^ rsa signature-padding pss$",
+    r"^ ikev2 authentication sign-hash sha2-256$",
+    r"^ authentication-algorithm sha2-256$",
+    r"^ transform esp$",
+    r"^ encapsulation-mode tunnel$",
+)
+# The SNMP engine ID an AR gives itself once its agent runs (Huawei's enterprise number and the
+# device's MAC: `snmp-agent local-engineid 800007DB03...`), which it shows in its running
+# config (AR V200R003 and V300R019 `display current-configuration`, Huawei VRP8 SNMP
+# configuration examples) and storestack never sets: the device's own identifier (its USM users'
+# keys are localised with it), neither compared nor undone.
+SNMP_ENGINE_ID = r"^\s?snmp-agent local-engineid [0-9A-Fa-f]+$"
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -121,7 +149,23 @@ DRIVER = PlatformDriver(
     session_setup=("screen-length 0 temporary",),
     strip_ansi=True,
     any_prompt=r"<{host}>|\[[~*]?{host}[^\]\n]*\]",
-    ignore_lines=(r"^\s*#", r"^!", r"^return$", r"^\s+undo shutdown$"),
+    # VRP5's `display current-configuration` (AR V200R and V300R019C00 releases) opens with the
+    # release in brackets (`[V300R019C00SPC300]`) and prints some system-view commands one
+    # space in, each block of them after a `#` (` sysname AR1`, ` snmp-agent local-engineid
+    # ...`, ` snmp-agent`, ` ssh server permit interface ...`, ` http secure-server enable`:
+    # eNSP's AR V200R003C00 and a V300R019C00SPC300 AR's running configs); VRP8 prints them at
+    # the margin. Both read alike, so a VRP5 AR is not taken for one whose SNMP, SSH and HTTP
+    # lines sit under another line (a push would send `undo stelnet server enable`).
+    indented_block_separator=r"#",
+    ignore_lines=(
+        r"^\s*#",
+        r"^!",
+        r"^return$",
+        r"^\[V\d{3}R\d{3}\w*\]$",
+        r"^\s+undo shutdown$",
+        *SHOWN_DEFAULTS,
+        SNMP_ENGINE_ID,
+    ),
     # An IKE peer limited to IKEv2: AR V200 and USG releases print the command that did it
     # (`undo version 1`, as the templates write it); NetEngine AR configuration examples print
     # the version left (`version 2` after `undo version 1`, EDOC1100331435 "Example for
@@ -140,7 +184,10 @@ DRIVER = PlatformDriver(
     save_command="save",
     save_confirmations=((r"\[Y/N\]", "y"),),
     save_success=r"successfully|Save the configuration successfully",
-    keep_sections=("interface ",),
+    # A physical interface, and the zone an AR keeps for the router itself (`firewall zone Local`,
+    # which a V300R019C00SPC300 AR's running config shows though nothing configured it): emptied,
+    # never deleted.
+    keep_sections=("interface ", "firewall zone Local"),
     stopped_while_changed=(NQA_TESTS,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
