@@ -224,10 +224,10 @@ VRFS = NamedObjects(
 )
 # Route-maps and prefix-lists, each defined by one or more entries (`route-map R permit 10`,
 # `ip prefix-list L seq 5 ...`): a BGP neighbour's `route-map R in|out`, `advertise-map R
-# exist-map R2` / `non-exist-map R2`, an interface's `ip policy route-map R`, and a route-map's
-# `match ip address prefix-list L` name them. IOS takes a name no entry defines yet, but a
-# neighbour whose route-map is gone filters as if it denied everything, so the naming line goes
-# first when one is removed.
+# exist-map R2` / `non-exist-map R2`, an interface's `ip policy route-map R`, the router's `ip local
+# policy route-map R`, and a route-map's `match ip address prefix-list L` name them. IOS takes a
+# name no entry defines yet, but a neighbour whose route-map is gone filters as if it denied
+# everything, so the naming line goes first when one is removed.
 ROUTE_MAPS = NamedObjects(
     defined_by=r"^route-map (\S+) (?:permit|deny) \d+$",
     named_by=(
@@ -235,6 +235,7 @@ ROUTE_MAPS = NamedObjects(
         r"^neighbor \S+ advertise-map (\S+) ",
         r"^neighbor \S+ advertise-map \S+ (?:non-)?exist-map (\S+)$",
         r"^ip policy route-map (\S+)$",
+        r"^ip local policy route-map (\S+)$",
     ),
 )
 PREFIX_LISTS = NamedObjects(

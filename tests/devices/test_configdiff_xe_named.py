@@ -122,3 +122,12 @@ def test_an_interface_taken_out_of_its_vrf_gets_its_address_again() -> None:
     intended = GOLDEN.replace(" vrf forwarding INET-wan1\n", "")
     sent = _sent(GOLDEN, intended)
     assert_sent_in_order(sent, "no vrf forwarding INET-wan1", "ip address 198.51.100.6 255.255.255.252")
+
+
+def test_a_removed_local_policy_route_map_goes_after_the_local_policy_stops_naming_it() -> None:
+    """The guest breakout's local policy (`ip local policy route-map BREAKOUT-LOCAL`, the mall
+    store's golden file) is taken off before its route-map is deleted."""
+    golden = (Path(__file__).parent / "golden" / "cisco_xe" / "mall-guest.cfg").read_text(encoding="utf-8")
+    intended = config_without(golden, r"^(route-map BREAKOUT-LOCAL .*|ip local policy route-map BREAKOUT-LOCAL)$")
+    sent = _sent(golden, intended)
+    assert_sent_in_order(sent, "no ip local policy route-map BREAKOUT-LOCAL", "no route-map BREAKOUT-LOCAL permit 10")
