@@ -779,69 +779,105 @@ _NFT_TOKENS = re.compile(r"\{[^}]*\}|\"[^\"]*\"|\S+")
 _NFT_POLICY = re.compile(r"policy (accept|drop);")
 
 
+@dataclasses.dataclass(frozen=True)
+class _NftSet:
+    """A named set's elements, a concatenation's as a tuple of its parts, with what a lookup
+    needs worked out once per ruleset (a hub's checks ask about each of its tunnels)."""
+
+    elements: tuple[tuple[str, ...], ...]
+    # The elements of single values (a name, a port, an address), looked up as they are spelt
+    # (with their lengths), and the others (prefixes, ranges), which `_nft_in` walks.
+    exact: frozenset[tuple[str, ...]]
+    lengths: frozenset[int]
+    rest: tuple[tuple[str, ...], ...]
+    # The elements of one part, as interface names.
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, elements: tuple[tuple[str, ...], ...]) -> _NftSet:
+        exact = [e for e in elements if all(_NFT_EXACT.match(part) for part in e)]
+        return cls(
+            elements=elements,
+            exact=frozenset(tuple(part.strip('"') for part in e) for e in exact),
+            lengths=frozenset(len(e) for e in exact),
+            rest=tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e)),
+            names=frozenset(e[0].strip('"') for e in elements if len(e) == 1),
+        )
+
+
+_NftSets = dict[str, _NftSet]
+
+
 @functools.lru_cache(maxsize=8)
-def _nft_sets(text: str) -> dict[str, list[tuple[str, ...]]]:
-    """Each named set's elements, a concatenation's as a tuple of its parts (read once per
-    ruleset: a hub's checks ask about each of its tunnels)."""
-    sets: dict[str, list[tuple[str, ...]]] = {}
+def _nft_sets(text: str) -> _NftSets:
+    """Each named set of a ruleset (read once per ruleset)."""
+    sets: _NftSets = {}
     for match in _NFT_SET.finditer(text):
         elements = _NFT_ELEMENTS.search(match[2])
         items = elements[1].split(",") if elements else []
-        sets[match[1]] = [tuple(part.strip() for part in item.split(" . ")) for item in items if item.strip()]
+        sets[match[1]] = _NftSet.of(
+            tuple(tuple(part.strip() for part in item.split(" . ")) for item in items if item.strip())
+        )
     return sets
 
 
 _NFT_EXACT = re.compile(r'^(?:"[^"]*"|[A-Za-z_][\w.-]*|\d+|\d+\.\d+\.\d+\.\d+)$')
-
-
-@functools.lru_cache(maxsize=64)
-def _nft_exact(
-    elements: tuple[tuple[str, ...], ...],
-) -> tuple[frozenset[tuple[str, ...]], frozenset[int], tuple[tuple[str, ...], ...]]:
-    """A set's elements split into those of single values (a name, a port, an address), looked
-    up as they are spelt (with their lengths), and the others (prefixes, ranges), which
-    `_nft_in` walks."""
-    exact = [e for e in elements if all(_NFT_EXACT.match(part) for part in e)]
-    rest = tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e))
-    return frozenset(tuple(part.strip('"') for part in e) for e in exact), frozenset(len(e) for e in exact), rest
-
 
 _NftValue = ipaddress.IPv4Address | int | str  # an address, a port, an interface name
 # The next part of a concatenation (`iifname . ip saddr . ip daddr`)
 _NFT_CONCATENATED = ([".", "ip", "saddr"], [".", "ip", "daddr"])
 
 
-def _nft_value_matches(element: str, value: _NftValue) -> bool | None:
-    """Whether one set element or literal (address, prefix, range, port, interface name) holds `value`."""
+@functools.lru_cache(maxsize=65536)
+def _nft_address_span(element: str) -> tuple[int, int] | None:
+    """The first and last address (as integers) of an element that spells a range or a prefix
+    (a lone address: one); None when it spells no address. Cached: a hub's checks walk the
+    same elements for every packet."""
     try:
-        if isinstance(value, str):
-            return element.strip('"') == value
-        if isinstance(value, int):
-            low, _, high = element.partition("-")
-            return int(low) <= value <= int(high or low)
         if "-" in element:
             low, _, high = element.partition("-")
-            return ipaddress.IPv4Address(low.strip()) <= value <= ipaddress.IPv4Address(high.strip())
-        return value in ipaddress.IPv4Network(element, strict=False)
+            return int(ipaddress.IPv4Address(low.strip())), int(ipaddress.IPv4Address(high.strip()))
+        network = ipaddress.IPv4Network(element, strict=False)
     except ValueError:
         return None
+    return int(network.network_address), int(network.broadcast_address)
 
 
-def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+def _nft_value_matches(element: str, value: _NftValue) -> bool | None:
+    """Whether one set element or literal (address, prefix, range, port, interface name) holds `value`."""
+    if isinstance(value, str):
+        return element.strip('"') == value
+    if isinstance(value, int):
+        try:
+            low, _, high = element.partition("-")
+            return int(low) <= value <= int(high or low)
+        except ValueError:
+            return None
+    span = _nft_address_span(element)
+    return None if span is None else span[0] <= int(value) <= span[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _nft_literal(operand: str) -> tuple[tuple[str, ...], ...]:
+    """The elements of an anonymous set `{ a, b }` (a concatenation's as its parts), or of one literal."""
+    if operand.startswith("{"):
+        return tuple(tuple(p.strip() for p in item.split(" . ")) for item in operand[1:-1].split(",") if item.strip())
+    return ((operand,),)
+
+
+def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: _NftSets) -> bool | None:
     """Whether `values` (one, or a concatenation's parts) is in `operand`: `@set`, `{ a, b }` or
     one literal; None when it cannot be told."""
     if operand.startswith("@"):
-        if operand[1:] not in sets:
+        named = sets.get(operand[1:])
+        if named is None:
             return None
-        exact, lengths, elements = _nft_exact(tuple(sets[operand[1:]]))
-        if lengths - {len(values)}:
+        if named.lengths - {len(values)}:
             return None
-        found = tuple(str(value) for value in values) in exact
+        found = tuple(str(value) for value in values) in named.exact
+        elements = named.rest
     else:
-        if operand.startswith("{"):
-            elements = tuple(tuple(p.strip() for p in item.split(" . ")) for item in operand[1:-1].split(",") if item.strip())
-        else:
-            elements = ((operand,),)
+        elements = _nft_literal(operand)
         found = False
     for element in elements:
         if len(element) != len(values):
@@ -853,33 +889,44 @@ def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: dict[str, list[tu
     return found
 
 
-def _nft_ifname_in(operand: str, ifname: str, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
-    """Whether interface `ifname` is in `operand`: `@set`, `{ "a", "b" }` or one name."""
+def _nft_names(operand: str, sets: _NftSets) -> frozenset[str] | None:
+    """The interface names an `iifname` operand holds: `@set`, `{ "a", "b" }` or one name; None
+    for a missing set."""
     if operand.startswith("@"):
-        if operand[1:] not in sets:
-            return None
-        names = [element[0] for element in sets[operand[1:]] if len(element) == 1]
-    elif operand.startswith("{"):
-        names = [item.strip() for item in operand[1:-1].split(",") if item.strip()]
-    else:
-        names = [operand]
-    return ifname in (name.strip('"') for name in names)
+        named = sets.get(operand[1:])
+        return None if named is None else named.names
+    return _nft_literal_names(operand)
 
 
-def _nft_from_tunnel(operand: str, tunnels: frozenset[str] | None, sets: dict[str, list[tuple[str, ...]]]) -> bool | None:
+@functools.lru_cache(maxsize=4096)
+def _nft_literal_names(operand: str) -> frozenset[str]:
+    if operand.startswith("{"):
+        return frozenset(item.strip().strip('"') for item in operand[1:-1].split(",") if item.strip())
+    return frozenset({operand.strip('"')})
+
+
+def _nft_ifname_in(operand: str, ifname: str, sets: _NftSets) -> bool | None:
+    """Whether interface `ifname` is in `operand`: `@set`, `{ "a", "b" }` or one name."""
+    names = _nft_names(operand, sets)
+    return None if names is None else ifname in names
+
+
+def _nft_from_tunnel(operand: str, tunnels: frozenset[str] | None, sets: _NftSets) -> bool | None:
     """Whether an `iifname` operand may hold for a packet from some tunnel of `tunnels` (the
     hub's interface group 10): False when it names none of them (the DC port), None when it names
     one or cannot be told (no routing file, a missing set, a wildcard)."""
     if tunnels is None or "*" in operand:
         return None
-    named = [_nft_ifname_in(operand, tunnel, sets) for tunnel in tunnels]
-    return None if None in named or any(named) else False
+    if not tunnels:
+        return False
+    names = _nft_names(operand, sets)
+    return None if names is None or not names.isdisjoint(tunnels) else False
 
 
 def _nft_rule_matches(
     tokens: list[str],
     packet: Packet,
-    sets: dict[str, list[tuple[str, ...]]],
+    sets: _NftSets,
     iifname: str | None = None,
     tunnels: frozenset[str] | None = None,
     from_tunnel: bool = True,
@@ -1060,7 +1107,7 @@ def _nft_chain_start(lines: list[str], chain: str) -> int | None:
 
 def _nft_chain_walk(
     lines: list[str],
-    sets: dict[str, list[tuple[str, ...]]],
+    sets: _NftSets,
     start: int,
     packet: Packet,
     iifname: str | None,
@@ -1114,7 +1161,7 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     # The store tunnels: the tunnel group's interfaces but the cloud VPNs (set `cloud_tunnels`),
     # which share the group and have rules of their own.
     group = tunnel_group(config.companions.get("routing", ""))
-    clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
+    clouds = set(cloud_set.names) if (cloud_set := _nft_sets(text).get("cloud_tunnels")) else set()
     tunnels = None if group is None else group - clouds
     return ForwardingFacts(
         lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
@@ -1133,7 +1180,7 @@ def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
             lambda packet: Verdict(True, 0, "no nftables.conf"),
             unfiltered=[(0, "no nftables.conf: the hub forwards whatever its cloud VPNs bring in")],
         )
-    clouds = {element[0].strip('"') for element in _nft_sets(text).get("cloud_tunnels", []) if len(element) == 1}
+    clouds = set(cloud_set.names) if (cloud_set := _nft_sets(text).get("cloud_tunnels")) else set()
     file = f"{config.hostname}.nftables.conf"
     if peers:
         addresses = _interface_addresses(config.text.splitlines())

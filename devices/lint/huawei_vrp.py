@@ -11,6 +11,7 @@ is policy-routed by traffic behaviors (`redirect ip-nexthop ... track-nqa`), see
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -1040,10 +1041,17 @@ def _acl_net(words: list[str], keyword: str) -> ipaddress.IPv4Network | bool | N
         return None
     index = words.index(keyword)
     address, wildcard = [*words[index + 1 : index + 3], "", ""][:2]
+    # A host's wildcard (0, 0.0.0.0) read as a mask would be /0, every address.
+    mask = "32" if wildcard in ("0", "0.0.0.0") else wildcard
+    return _acl_prefix(f"{address}/{mask}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _acl_prefix(text: str) -> ipaddress.IPv4Network | bool:
+    """`address/wildcard` as a prefix, False when it cannot be read (cached: a hub's checks read
+    the same rules for every packet)."""
     try:
-        # A host's wildcard (0, 0.0.0.0) read as a mask would be /0, every address.
-        mask = "32" if wildcard in ("0", "0.0.0.0") else wildcard
-        return ipaddress.IPv4Network(f"{address}/{mask}", strict=False)
+        return ipaddress.IPv4Network(text, strict=False)
     except ValueError:
         return False
 

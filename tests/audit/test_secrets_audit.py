@@ -176,6 +176,7 @@ def lab_dir(tmp_path: Path) -> Iterator[Path]:
         CliRunner().invoke(cli, ["lab", "down", "--state-dir", str(state)])
 
 
+@pytest.mark.lab  # needs root, FRR and sshd (`require_frr_lab`)
 def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> None:
     work = audit.work
     # The store's hubs on FRR and its IOS-XE edge in the lab's vendor emulator.
@@ -217,6 +218,7 @@ def test_lab_and_push_outputs_hold_no_secret(audit: Audit, lab_dir: Path) -> Non
     audit.scan()
 
 
+@pytest.mark.lab  # needs root, FRR and sshd (`require_frr_lab`)
 def test_demo_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`storestack demo` with known device secrets and passphrase: nothing it prints or writes
     holds one, except the emulated appliances' own configs (0600), which must hold them."""

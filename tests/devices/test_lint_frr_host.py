@@ -318,3 +318,46 @@ def test_an_appliance_that_forwards_nothing_is_found(fleet: Fleet, rendered: lis
     # The last assignment is the one the kernel keeps (sysctl.d(5)).
     files = broken_files(rendered, f"{appliance}.sysctl.conf", lambda t: t + "net.ipv4.ip_forward=0\n")
     assert len(rule_findings(fleet, files, "frr-forwarding")) == 1
+
+
+RULESET_WITH_SETS = """table inet filter {
+    set ranges {
+        type ipv4_addr
+        flags interval
+        elements = { 10.1.0.0/16, 192.0.2.10-192.0.2.20, 198.51.100.7 }
+    }
+    set odd {
+        type ipv4_addr
+        flags interval
+        elements = { 10.9.0.0/16, 10.8.0.0/40 }
+    }
+    set wans {
+        type ifname
+        elements = { "wan1", "wan2" }
+    }
+    chain forward {
+        type filter hook forward priority 0; policy drop;
+        iifname @wans ip saddr @ranges tcp dport { 22, 8000-8080 } accept
+        iifname { "lte1" } ip saddr @odd accept
+    }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("iifname", "source", "port", "forwarded", "line"),
+    [
+        ("wan1", "10.1.255.255", 22, True, 18),  # in the prefix, the port in the anonymous set
+        ("wan2", "192.0.2.20", 8080, True, 18),  # the range's last address, the port range's last port
+        ("wan2", "192.0.2.21", 8080, False, 17),  # just past the range: the policy
+        ("wan1", "198.51.100.7", 8081, False, 17),  # the lone address, a port past the range
+        ("wan3", "10.1.0.1", 22, False, 17),  # not a named interface
+        ("lte1", "10.200.0.1", 22, True, 19),  # a prefix this reader cannot tell (/40): the accept holds
+    ],
+)
+def test_the_nftables_reader_follows_prefixes_ranges_and_names_in_sets(
+    iifname: str, source: str, port: int, forwarded: bool, line: int
+) -> None:
+    packet = Packet("tcp", ipaddress.IPv4Address(source), ipaddress.IPv4Address("10.200.0.9"), port)
+    verdict = chain_verdict(RULESET_WITH_SETS, "forward", packet, iifname)
+    assert (verdict.forwarded, verdict.line) == (forwarded, line)

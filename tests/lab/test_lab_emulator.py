@@ -1,4 +1,5 @@
-"""The vendor SSH emulator, driven through Netmiko's own drivers (no root needed)."""
+"""The vendor SSH emulator, driven through Netmiko's own drivers (no root needed; `testsupport.netmiko_drivers`
+says the one thing the `huawei` driver does differently here)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from netmiko import ConnectHandler
+from netmiko import BaseConnection
 from netmiko.exceptions import (
     ConfigInvalidException,
     NetmikoAuthenticationException,
     NetmikoTimeoutException,
     ReadTimeout,
 )
+from testsupport.netmiko_drivers import hang_up, netmiko_connect
 
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.targets import ApplianceInventory
@@ -27,7 +29,6 @@ from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, Emul
 pytestmark = pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
 
 PLATFORMS = EMULATED_PLATFORM_NAMES
-NETMIKO_TYPE = {"cisco_xe": "cisco_xe", "huawei_vrp": "huawei", "fortinet": "fortinet"}
 SHOW_RUNNING = {
     "cisco_xe": "show running-config",
     "huawei_vrp": "display current-configuration",
@@ -69,10 +70,10 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         yield emulator
 
 
-def connect(emulator: Emulator, platform: str, **options: object) -> ConnectHandler:
+def connect(emulator: Emulator, platform: str, **options: object) -> BaseConnection:
     name = device_name(platform)
-    return ConnectHandler(
-        device_type=NETMIKO_TYPE[platform],
+    return netmiko_connect(
+        platform,
         host="127.0.0.1",
         port=emulator.port(name),
         username="admin",
@@ -91,6 +92,9 @@ def push(emulator: Emulator, platform: str, lines: list[str], **options: object)
         if platform != "fortinet":  # FortiOS saves when `end` commits; Netmiko has no save for it
             connection.save_config()
         return str(output)
+    except BaseException:
+        hang_up(connection)
+        raise
     finally:
         connection.disconnect()
 
@@ -269,8 +273,8 @@ def test_an_initial_running_config_is_served_and_read_back_byte_identical(
         assert line in text.splitlines()
 
     with EmulatorThread(emulator):
-        connection = ConnectHandler(
-            device_type=NETMIKO_TYPE[platform],
+        connection = netmiko_connect(
+            platform,
             host="127.0.0.1",
             port=emulator.port("edge"),
             username="admin",
@@ -294,8 +298,8 @@ def test_fortinet_paging_is_switched_off_for_the_session_and_restored(tmp_path: 
         state_dir=tmp_path,
     )
     with EmulatorThread(emulator):
-        connection = ConnectHandler(
-            device_type="fortinet",
+        connection = netmiko_connect(
+            "fortinet",
             host="127.0.0.1",
             port=emulator.port("edge"),
             username="admin",
@@ -457,8 +461,8 @@ def test_hang_on_save_leaves_startup_config_unchanged(emulator: Emulator, platfo
     assert "to-hub-1" in emulator.running_config(name)
     assert emulator.startup_config(name) == before
     # Other devices keep answering while this one hangs.
-    bystander = ConnectHandler(
-        device_type="cisco_xe",
+    bystander = netmiko_connect(
+        "cisco_xe",
         host="127.0.0.1",
         port=emulator.port("bystander"),
         username="admin",

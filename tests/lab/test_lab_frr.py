@@ -16,8 +16,9 @@ import paramiko
 import psutil
 import pytest
 from lab_bgp_configs import bgp_configs
-from netmiko import ConnectHandler
+from netmiko import BaseConnection
 from testsupport.lab import require_frr_lab
+from testsupport.netmiko_drivers import netmiko_connect
 
 from storestack import lab
 from storestack.devices.targets import ApplianceInventory, ApplianceTarget
@@ -34,7 +35,6 @@ FRR_NAMES = {a.name for a in TOPOLOGY.appliances if a.platform == "frr"}
 VETH_LINKS = [
     link for link in TOPOLOGY.links if link.a.appliance in FRR_NAMES and link.b.appliance in FRR_NAMES
 ]
-NETMIKO_TYPE = {"frr": "cisco_ios", "cisco_xe": "cisco_xe", "huawei_vrp": "huawei", "fortinet": "fortinet"}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -45,10 +45,10 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def connect(target: ApplianceTarget) -> ConnectHandler:
+def connect(target: ApplianceTarget) -> BaseConnection:
     credentials = target.credentials.resolve()
-    return ConnectHandler(
-        device_type=NETMIKO_TYPE[target.platform],
+    return netmiko_connect(
+        target.platform,
         host=target.host,
         port=target.port,
         username=credentials.username,
