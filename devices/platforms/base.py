@@ -482,6 +482,12 @@ class PlatformProfile:
         """Store-side interface of one AWS VPN tunnel (two per WAN link)."""
         return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)
 
+    def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
+        """The numbers of a hub's per-site cloud filters (`HubView.from_clouds`, in site order),
+        where the platform numbers its ACLs (VRP: `hub_cloud_filter_numbers`). Others name them
+        only: 1, 2, ..."""
+        return list(range(1, sites + 1))
+
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         """Hub-side overlay interface of one store link; numbered by the link's own pinned
         transit /31 (the same number on every hub), so adding or removing stores never

@@ -18,6 +18,7 @@ from storestack.devices.platforms.base import (
     days_hours_minutes,
 )
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
+from storestack.network.errors import NetworkIntentError
 from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class HuaweiVrpPlatform(PlatformProfile):
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         return f"Tunnel0/0/{transit_index + 1}"
+
+    def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
+        return hub_cloud_filter_numbers(hub, sites)
 
 
 # An NQA test instance runs from `start now`, and a running one refuses a change of its
@@ -747,6 +751,38 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
     return [AclRule("permit", "icmp", None, Net.at(int(public), 32), icmp_type="echo")]
 
 
+# A hub's advanced ACLs, numbered here only (`acl name NAME NUMBER`, AR command reference "acl
+# name", EDOC1100064351; an advanced ACL's number is 3000-3999, Huawei iMaster NCE/Qiankun ACL
+# templates for AR routers: "3000-3999 ... advanced ACL rule list"). The fixed ones, which hub.j2 prints by
+# name from here: HUB-WAN-IN on the DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's
+# `qos car` names by number) and FROM-STORES on every store tunnel. Each cloud site's
+# FROM-CLOUD-<site> (`HubView.from_clouds`) takes the next number up from HUB_CLOUD_FILTER_FIRST
+# that no fixed one holds (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the
+# AR, so a 16th cloud site's filter at 3095 would have merged into WAN-ECHO.
+ADVANCED_ACL_NUMBERS = (3000, 3999)
+HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
+HUB_STORE_FILTER = ("FROM-STORES", 3097)
+HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
+HUB_CLOUD_FILTER_FIRST = 3080
+
+
+def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
+    """The numbers of a hub's `sites` FROM-CLOUD-<site> filters, in site order: from
+    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, within
+    ADVANCED_ACL_NUMBERS. A hub whose sites would run past the range is refused."""
+    fixed = {number for _, number in HUB_FIXED_ACLS}
+    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, ADVANCED_ACL_NUMBERS[1] + 1) if n not in fixed]
+    if sites > len(free):
+        low, high = ADVANCED_ACL_NUMBERS
+        raise NetworkIntentError(
+            f"hub {hub} (huawei_vrp): {sites} cloud sites need {sites} FROM-CLOUD filters, but only "
+            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {high} "
+            f"(advanced ACLs are {low}-{high}; {', '.join(f'{name} {n}' for name, n in HUB_FIXED_ACLS)} "
+            "are taken); split the cloud sites across more hubs"
+        )
+    return free[:sites]
+
+
 # What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the
 # template says why each): (protocol, first port, last port) of the router's services and of
 # its control protocols, which run inside the tunnels only.
@@ -972,6 +1008,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("overlay_filter", OVERLAY_FILTER),
         ("hub_filter", HUB_FILTER),
         ("wan_echo_filter", WAN_ECHO_FILTER),
+        ("hub_wan_filter", HUB_WAN_FILTER),
+        ("hub_store_filter", HUB_STORE_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(
