@@ -172,6 +172,13 @@ class PlatformDriver(BaseModel):
     # never created again once someone removed it, and those settings never negated (FortiOS:
     # the factory `admin` account, whose password is the operator's).
     factory_entries: tuple[tuple[str, str], ...] = ()
+    # Objects the device creates and shows by itself that the intended config never names (VRP:
+    # an AR's default RADIUS template, PKI realm, AAA schemes): each the path of one block, a
+    # regex per level matching the whole line read without its indentation (a top-level line;
+    # a line of a top-level block). Where the intended config has no line of that path, the
+    # running config's block is left out of the diff with everything under it: never undone,
+    # never reported as drift. Where the intended config names it, it is compared as any block.
+    factory_objects: tuple[tuple[str, ...], ...] = ()
     health_checks: tuple[HealthCheck, ...] = ()
     # Where a line that refers to an object is refused until the object exists and an object in
     # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages

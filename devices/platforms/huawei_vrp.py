@@ -136,6 +136,54 @@ SHOWN_DEFAULTS = (
 # keys are localised with it), neither compared nor undone.
 SNMP_ENGINE_ID = r"^\s?snmp-agent local-engineid [0-9A-Fa-f]+$"
 
+# What an AR creates by itself and shows in its running config, and storestack never renders:
+# left alone where the intended config lacks it (`PlatformDriver.factory_objects`: no `undo`
+# sent, no drift reported), compared like any block where the intended config names it (the
+# templates amend `aaa` / `domain default_admin`). Each a path of whole-line regexes, a
+# top-level line or a line of the `aaa` view. Only what a public source shows an AR creating;
+# anything else the intended config lacks is still deleted. Sources:
+# [AR1000V] a Huawei AR1000V V300R019C00SPC300's `display current-configuration`, two routers
+#   configured only for a hub-spoke IPsec lab (GitHub luschaev/network_tutorials,
+#   HUAWEI/Hub-Spoke/configs/Border01-HQ01.md and Border01-BR01.md; `display version` in
+#   HUAWEI/Hub-Spoke/README.MD): a public running config, not a Huawei document;
+# [eNSP] the AR V200R003C00 running configs eNSP labs print (GitHub EyadNasr/eNSP_Labs and
+#   others): `aaa` with the three default schemes and both default domains, `user-interface con 0`;
+# [domains] "Two default domains named default and default_admin are available on the device.
+#   These two domains can be modified but not deleted." (Huawei "Configuring a Domain",
+#   EDOC1100075347);
+# [schemes] "the default authentication scheme ... can be modified but cannot be deleted ... the
+#   system also provides the authentication scheme radius ... cannot be deleted" (Huawei command
+#   reference "authentication-scheme (AAA view)", campus release, mirrored at a10.tagan.ru).
+# No Huawei document found lists the rest as system-created or says the device refuses their
+# deletion; they are here because both AR1000V configs show them with nothing that created them.
+FACTORY_OBJECTS: tuple[tuple[str, ...], ...] = (
+    # [AR1000V]: the NAC authentication profiles, one per access method
+    (r"authentication-profile name (?:default|dot1x|dot1xmac|mac|multi|portal)_authen_profile",),
+    (r"radius-server template default",),  # [AR1000V]
+    (r"pki realm default",),  # [AR1000V]
+    (r"ssl policy default_policy type server",),  # [AR1000V]: the web system's HTTPS policy
+    (r"ike proposal default",),  # [AR1000V]
+    (r"free-rule-template name default_free_rule",),  # [AR1000V]
+    (r"portal-access-profile name portal_access_profile",),  # [AR1000V]
+    (r"dot1x-access-profile name dot1x_access_profile",),  # [AR1000V]
+    (r"mac-access-profile name mac_access_profile",),  # [AR1000V]
+    # [AR1000V]: the web system on from the factory with the default SSL policy (the management
+    # block restricts it with `http acl 2000` and keeps it on; `undo http secure-server enable`
+    # would also ask a [Y/N] question a push cannot answer)
+    (r"http secure-server ssl-policy default_policy",),
+    (r"http secure-server enable",),
+    (r"user-interface con 0",),  # [AR1000V], [eNSP]: the console, never storestack's
+    (r"ops",),  # [AR1000V]
+    (r"autostart",),  # [AR1000V]
+    (r"secelog",),  # [AR1000V]
+    (r"ms-channel",),  # [AR1000V]
+    ("aaa", r"authentication-scheme (?:default|radius)"),  # [AR1000V], [eNSP], [schemes]
+    ("aaa", r"authorization-scheme default"),  # [AR1000V], [eNSP]
+    ("aaa", r"accounting-scheme default"),  # [AR1000V], [eNSP]
+    ("aaa", r"domain (?:default|default_admin)"),  # [AR1000V], [eNSP], [domains]
+    ("aaa", r"local-aaa-user password policy (?:administrator|access-user)"),  # [AR1000V]
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -192,6 +240,7 @@ DRIVER = PlatformDriver(
     # which a V300R019C00SPC300 AR's running config shows though nothing configured it): emptied,
     # never deleted.
     keep_sections=("interface ", "firewall zone Local"),
+    factory_objects=FACTORY_OBJECTS,
     stopped_while_changed=(NQA_TESTS,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
