@@ -130,6 +130,29 @@ def secret_paths(intended: str, platform: str) -> list[tuple[str, ...]]:
     ]
 
 
+def _without_factory_objects(running_lines: list[str], intended_lines: list[str], driver: PlatformDriver) -> list[str]:
+    """The running lines without the device's own objects (`PlatformDriver.factory_objects`)
+    that the intended config does not name, each with the lines under it."""
+    if not driver.factory_objects:
+        return running_lines
+    objects = [tuple(re.compile(level) for level in path) for path in driver.factory_objects]
+    intended_paths = {path for _, path in _with_paths(intended_lines)}
+    kept: list[str] = []
+    skipping: int | None = None  # the indentation of the object being left out
+    for line, path in _with_paths(running_lines):
+        if skipping is not None and _indent(line) > skipping:
+            continue
+        skipping = None
+        if path not in intended_paths and any(
+            len(levels) == len(path) and all(level.fullmatch(text) for level, text in zip(levels, path, strict=True))
+            for levels in objects
+        ):
+            skipping = _indent(line)
+            continue
+        kept.append(line)
+    return kept
+
+
 def _held_as_intended(
     running_lines: list[str], intended_lines: list[str], driver: PlatformDriver, held: HeldSecrets | None
 ) -> tuple[list[str], list[str]]:
@@ -245,7 +268,8 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     `held`: the intended secret lines the appliance is known to hold (the secret ledger), where
     the device shows secrets in a form of its own; without it, none is (`_held_as_intended`)."""
     driver = driver_for(platform)
-    shown, wanted = normalise(running, driver), normalise(intended, driver)
+    wanted = normalise(intended, driver)
+    shown = _without_factory_objects(normalise(running, driver), wanted, driver)
     running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
@@ -288,9 +312,9 @@ def remediation_lines(
 ) -> tuple[str, ...]:
     """Only the remediation (cheaper than compute_diff: no rollback is built); `held` as there."""
     driver = driver_for(platform)
-    running_lines, intended_lines = _held_as_intended(
-        normalise(running, driver), normalise(intended, driver), driver, held
-    )
+    wanted = normalise(intended, driver)
+    shown = _without_factory_objects(normalise(running, driver), wanted, driver)
+    running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     if running_lines == intended_lines:
         return ()
     hconfig_driver = hier_driver(platform)

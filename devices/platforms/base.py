@@ -172,6 +172,13 @@ class PlatformDriver(BaseModel):
     # never created again once someone removed it, and those settings never negated (FortiOS:
     # the factory `admin` account, whose password is the operator's).
     factory_entries: tuple[tuple[str, str], ...] = ()
+    # Objects the device creates and shows by itself that the intended config never names (VRP:
+    # an AR's default RADIUS template, PKI realm, AAA schemes): each the path of one block, a
+    # regex per level matching the whole line read without its indentation (a top-level line;
+    # a line of a top-level block). Where the intended config has no line of that path, the
+    # running config's block is left out of the diff with everything under it: never undone,
+    # never reported as drift. Where the intended config names it, it is compared as any block.
+    factory_objects: tuple[tuple[str, ...], ...] = ()
     health_checks: tuple[HealthCheck, ...] = ()
     # Where a line that refers to an object is refused until the object exists and an object in
     # use cannot be deleted (FortiOS): the order remediation is sent in. Sections in these stages
@@ -481,6 +488,12 @@ class PlatformProfile:
     def aws_tunnel(self, link_index: int, link_name: str, tunnel: int) -> str:
         """Store-side interface of one AWS VPN tunnel (two per WAN link)."""
         return short_ifname(f"aws-{link_name}-t{tunnel}", self.ifname_limit)
+
+    def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
+        """The numbers of a hub's per-site cloud filters (`HubView.from_clouds`, in site order),
+        where the platform numbers its ACLs (VRP: `hub_cloud_filter_numbers`). Others name them
+        only: 1, 2, ..."""
+        return list(range(1, sites + 1))
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         """Hub-side overlay interface of one store link; numbered by the link's own pinned

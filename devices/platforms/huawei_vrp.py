@@ -18,6 +18,7 @@ from storestack.devices.platforms.base import (
     days_hours_minutes,
 )
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
+from storestack.network.errors import NetworkIntentError
 from storestack.network.model import PrefixLimit
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class HuaweiVrpPlatform(PlatformProfile):
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         return f"Tunnel0/0/{transit_index + 1}"
+
+    def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
+        return hub_cloud_filter_numbers(hub, sites)
 
 
 # An NQA test instance runs from `start now`, and a running one refuses a change of its
@@ -132,6 +136,54 @@ SHOWN_DEFAULTS = (
 # keys are localised with it), neither compared nor undone.
 SNMP_ENGINE_ID = r"^\s?snmp-agent local-engineid [0-9A-Fa-f]+$"
 
+# What an AR creates by itself and shows in its running config, and storestack never renders:
+# left alone where the intended config lacks it (`PlatformDriver.factory_objects`: no `undo`
+# sent, no drift reported), compared like any block where the intended config names it (the
+# templates amend `aaa` / `domain default_admin`). Each a path of whole-line regexes, a
+# top-level line or a line of the `aaa` view. Only what a public source shows an AR creating;
+# anything else the intended config lacks is still deleted. Sources:
+# [AR1000V] a Huawei AR1000V V300R019C00SPC300's `display current-configuration`, two routers
+#   configured only for a hub-spoke IPsec lab (GitHub luschaev/network_tutorials,
+#   HUAWEI/Hub-Spoke/configs/Border01-HQ01.md and Border01-BR01.md; `display version` in
+#   HUAWEI/Hub-Spoke/README.MD): a public running config, not a Huawei document;
+# [eNSP] the AR V200R003C00 running configs eNSP labs print (GitHub EyadNasr/eNSP_Labs and
+#   others): `aaa` with the three default schemes and both default domains, `user-interface con 0`;
+# [domains] "Two default domains named default and default_admin are available on the device.
+#   These two domains can be modified but not deleted." (Huawei "Configuring a Domain",
+#   EDOC1100075347);
+# [schemes] "the default authentication scheme ... can be modified but cannot be deleted ... the
+#   system also provides the authentication scheme radius ... cannot be deleted" (Huawei command
+#   reference "authentication-scheme (AAA view)", campus release, mirrored at a10.tagan.ru).
+# No Huawei document found lists the rest as system-created or says the device refuses their
+# deletion; they are here because both AR1000V configs show them with nothing that created them.
+FACTORY_OBJECTS: tuple[tuple[str, ...], ...] = (
+    # [AR1000V]: the NAC authentication profiles, one per access method
+    (r"authentication-profile name (?:default|dot1x|dot1xmac|mac|multi|portal)_authen_profile",),
+    (r"radius-server template default",),  # [AR1000V]
+    (r"pki realm default",),  # [AR1000V]
+    (r"ssl policy default_policy type server",),  # [AR1000V]: the web system's HTTPS policy
+    (r"ike proposal default",),  # [AR1000V]
+    (r"free-rule-template name default_free_rule",),  # [AR1000V]
+    (r"portal-access-profile name portal_access_profile",),  # [AR1000V]
+    (r"dot1x-access-profile name dot1x_access_profile",),  # [AR1000V]
+    (r"mac-access-profile name mac_access_profile",),  # [AR1000V]
+    # [AR1000V]: the web system on from the factory with the default SSL policy (the management
+    # block restricts it with `http acl 2000` and keeps it on; `undo http secure-server enable`
+    # would also ask a [Y/N] question a push cannot answer)
+    (r"http secure-server ssl-policy default_policy",),
+    (r"http secure-server enable",),
+    (r"user-interface con 0",),  # [AR1000V], [eNSP]: the console, never storestack's
+    (r"ops",),  # [AR1000V]
+    (r"autostart",),  # [AR1000V]
+    (r"secelog",),  # [AR1000V]
+    (r"ms-channel",),  # [AR1000V]
+    ("aaa", r"authentication-scheme (?:default|radius)"),  # [AR1000V], [eNSP], [schemes]
+    ("aaa", r"authorization-scheme default"),  # [AR1000V], [eNSP]
+    ("aaa", r"accounting-scheme default"),  # [AR1000V], [eNSP]
+    ("aaa", r"domain (?:default|default_admin)"),  # [AR1000V], [eNSP], [domains]
+    ("aaa", r"local-aaa-user password policy (?:administrator|access-user)"),  # [AR1000V]
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -188,6 +240,7 @@ DRIVER = PlatformDriver(
     # which a V300R019C00SPC300 AR's running config shows though nothing configured it): emptied,
     # never deleted.
     keep_sections=("interface ", "firewall zone Local"),
+    factory_objects=FACTORY_OBJECTS,
     stopped_while_changed=(NQA_TESTS,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
@@ -747,6 +800,38 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
     return [AclRule("permit", "icmp", None, Net.at(int(public), 32), icmp_type="echo")]
 
 
+# A hub's advanced ACLs, numbered here only (`acl name NAME NUMBER`, AR command reference "acl
+# name", EDOC1100064351; an advanced ACL's number is 3000-3999, Huawei iMaster NCE/Qiankun ACL
+# templates for AR routers: "3000-3999 ... advanced ACL rule list"). The fixed ones, which hub.j2 prints by
+# name from here: HUB-WAN-IN on the DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's
+# `qos car` names by number) and FROM-STORES on every store tunnel. Each cloud site's
+# FROM-CLOUD-<site> (`HubView.from_clouds`) takes the next number up from HUB_CLOUD_FILTER_FIRST
+# that no fixed one holds (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the
+# AR, so a 16th cloud site's filter at 3095 would have merged into WAN-ECHO.
+ADVANCED_ACL_NUMBERS = (3000, 3999)
+HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
+HUB_STORE_FILTER = ("FROM-STORES", 3097)
+HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
+HUB_CLOUD_FILTER_FIRST = 3080
+
+
+def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
+    """The numbers of a hub's `sites` FROM-CLOUD-<site> filters, in site order: from
+    HUB_CLOUD_FILTER_FIRST up, past every number of HUB_FIXED_ACLS, within
+    ADVANCED_ACL_NUMBERS. A hub whose sites would run past the range is refused."""
+    fixed = {number for _, number in HUB_FIXED_ACLS}
+    free = [n for n in range(HUB_CLOUD_FILTER_FIRST, ADVANCED_ACL_NUMBERS[1] + 1) if n not in fixed]
+    if sites > len(free):
+        low, high = ADVANCED_ACL_NUMBERS
+        raise NetworkIntentError(
+            f"hub {hub} (huawei_vrp): {sites} cloud sites need {sites} FROM-CLOUD filters, but only "
+            f"{len(free)} advanced ACL numbers are free from {HUB_CLOUD_FILTER_FIRST} to {high} "
+            f"(advanced ACLs are {low}-{high}; {', '.join(f'{name} {n}' for name, n in HUB_FIXED_ACLS)} "
+            "are taken); split the cloud sites across more hubs"
+        )
+    return free[:sites]
+
+
 # What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the
 # template says why each): (protocol, first port, last port) of the router's services and of
 # its control protocols, which run inside the tunnels only.
@@ -972,6 +1057,8 @@ PLATFORM = HuaweiVrpPlatform(
         ("overlay_filter", OVERLAY_FILTER),
         ("hub_filter", HUB_FILTER),
         ("wan_echo_filter", WAN_ECHO_FILTER),
+        ("hub_wan_filter", HUB_WAN_FILTER),
+        ("hub_store_filter", HUB_STORE_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(

@@ -115,9 +115,6 @@ def _qos_view(cls: QosClass) -> QosClassView:
 # The AWS tunnels' inbound filters' numbers (platforms that number ACLs too: VRP's advanced ACLs,
 # 3000-3999), in the tunnels' order after CELLULAR-ALLOWED (3010) and OVERLAY-OUT (3011).
 AWS_FILTER_NUMBER = 3020
-# A hub's FROM-CLOUD-<site> filters, numbered up from here in site order (VRP's advanced ACLs,
-# 3000-3999; below WAN-ECHO 3095, FROM-STORES 3097 and HUB-WAN-IN 3098).
-CLOUD_FILTER_NUMBER = 3080
 
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
@@ -1115,11 +1112,14 @@ class ViewBuilder:
     @staticmethod
     def _from_clouds(profile: PlatformProfile, intent: HubIntent) -> list[Acl]:
         """Each cloud site's inbound filter on its tunnels (`CloudForwarding.sites`,
-        FROM-CLOUD-<site>), numbered up from CLOUD_FILTER_NUMBER (`_from_cloud`)."""
+        FROM-CLOUD-<site>, `_from_cloud`), numbered by the platform
+        (`PlatformProfile.cloud_filter_numbers`)."""
         sessions = [s for s in intent.sessions if s.kind in ("hub-aws", "hub-openstack")]
+        sites = cloud_sites(intent)
+        numbers = profile.cloud_filter_numbers(intent.hostname, len(sites))
         return [
-            Acl(f"FROM-CLOUD-{label}", CLOUD_FILTER_NUMBER + index, rules)
-            for index, (label, site) in enumerate(cloud_sites(intent))
+            Acl(f"FROM-CLOUD-{label}", number, rules)
+            for number, (label, site) in zip(numbers, sites, strict=True)
             if (rules := ViewBuilder._from_cloud(profile, intent, [s for s in sessions if s.tunnel in site.tunnels], site.forwarding))
         ]
 
