@@ -245,6 +245,44 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
         yield config.finding(number, "vrp-undefined-reference", f"{kind} {name!r} is referenced but not defined")
 
 
+def _acl_identity(line: Line) -> tuple[str | None, int] | None:
+    """A top-level ACL definition's name (None for a numbered-only ACL) and number: `acl name NAME
+    NUMBER`, `acl number N`, `acl N`; None for `acl name NAME` without a number (the router
+    numbers it) and for anything that is no ACL definition."""
+    w = line.words
+    if w[1:2] == ["name"]:
+        return (w[2], int(w[3])) if len(w) > 3 and w[3].isdigit() else None
+    number = w[2] if w[1:2] == ["number"] and len(w) > 2 else w[1] if len(w) > 1 else ""
+    return (None, int(number)) if number.isdigit() else None
+
+
+@register_rule(PLATFORM)
+def acl_numbers(config: ConfigFile) -> Iterator[Finding]:
+    """No two ACL definitions of one config share a number under different names. An ACL is one
+    object known by its name and its number (`acl name NAME NUMBER`, AR command reference "acl
+    name", EDOC1100064351), so a second definition of a number is not a second ACL: the router
+    takes it as the first one renamed, or refuses it, and either way the interface that names
+    one of the two filters with the other's rules or with none (devices/platforms/huawei_vrp.py
+    numbers every ACL in one table)."""
+    if config.suffix:
+        return
+    root = parse(config.text, ("#",))
+    first: dict[int, tuple[str | None, int]] = {}
+    for line in top(root, "acl"):
+        identity = _acl_identity(line)
+        if identity is None:
+            continue
+        name, number = identity
+        earlier = first.setdefault(number, (name, line.number))
+        if earlier[0] != name:
+            yield config.finding(
+                line.number,
+                "vrp-acl-number",
+                f"{line.text}: ACL number {number} is already {earlier[0] or 'defined'} (line "
+                f"{earlier[1]}); the router takes this as that ACL renamed or refuses it",
+            )
+
+
 # Interfaces a router creates only when configured (a sub-interface too): a command that names
 # one before it exists is refused ("If the source interface of the SSH server is a logical
 # interface, the logical interface must have been created. Otherwise, the command cannot be

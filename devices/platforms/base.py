@@ -42,6 +42,9 @@ HealthCheck = Literal["bgp_sessions", "interfaces_up"]
 # `redirect ip-nexthop ... track-nqa`) in each segment's inbound traffic policy; FortiOS SD-WAN
 # health checks and rules.
 SteeringMechanism = Literal["ip-sla-tracks", "nqa-policy-routes", "sdwan-health-checks"]
+# The store ACLs the view builder numbers (`PlatformProfile.acl_numbers`): CELLULAR-ALLOWED, the
+# AWS tunnels' inbound filters, the QoS marks' classifiers, the LAN traffic policies' classifiers.
+AclRole = Literal["cellular", "aws", "qos-mark", "lan-policy"]
 
 
 class SendStage(BaseModel):
@@ -494,6 +497,12 @@ class PlatformProfile:
         where the platform numbers its ACLs (VRP: `hub_cloud_filter_numbers`). Others name them
         only: 1, 2, ..."""
         return list(range(1, sites + 1))
+
+    def acl_numbers(self, role: AclRole) -> tuple[int, int]:
+        """The first and last number of a store's ACLs of one role, where the platform numbers
+        its ACLs (VRP: `ACL_RANGES`); the builder numbers them up from the first. Others name
+        them only: from 1."""
+        return (1, 2**31 - 1)
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         """Hub-side overlay interface of one store link; numbered by the link's own pinned

@@ -10,6 +10,7 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.devices.platforms.base import (
+    AclRole,
     CommitConfirm,
     NamedObjects,
     PlatformDriver,
@@ -40,6 +41,44 @@ if TYPE_CHECKING:
     from storestack.network.secrets import Secret
 
 
+# Every ACL a VRP config defines, numbered here only, hub and store: the templates print them
+# from here (`template_values`), the view builder asks for its ranges through the platform
+# (`PlatformProfile.acl_numbers`). `acl name NAME NUMBER` (AR command reference "acl name",
+# EDOC1100064351): a basic ACL is 2000-2999, an advanced one 3000-3999 (Huawei iMaster
+# NCE/Qiankun ACL templates for AR routers: "3000-3999 ... advanced ACL rule list"). Two ACLs of
+# one number in one config are one ACL to the AR (lint `vrp-acl-number`), so hub and store
+# numbers may repeat across the two roles but never within one.
+ADVANCED_ACL_NUMBERS = (3000, 3999)
+# Basic ACLs, every VRP router: the HQ management ranges (SSH, SNMP, HTTP, VTY), and a store's
+# guest Wi-Fi source NAT.
+MGMT_FILTER = ("MGMT-HQ", 2000)
+GUEST_NAT_FILTER = ("GUEST-NAT", 2001)
+# A store's advanced ACLs.
+CELLULAR_FILTER = ("CELLULAR-ALLOWED", 3010)
+OVERLAY_FILTER = ("OVERLAY-OUT", 3011)
+AWS_FILTER_NUMBERS = (3020, 3050)  # FROM-AWS-<LINK>-T<n>, in the AWS tunnels' order
+SEGMENT_FILTER_NUMBERS = (3051, 3079)  # <TAG>-IN, each segment but guest Wi-Fi, in order
+WAN_ECHO_FILTER = ("WAN-ECHO", 3095)  # stores and hubs alike
+GUEST_FILTER = ("GUEST-IN", 3098)
+STORE_WAN_FILTER = ("WAN-IN", 3099)
+FLOW_ACL_NUMBERS = (3101, 3299)  # one per allowed flow, in the flows' order
+QOS_MARK_NUMBERS = (3301, 3400)  # QOS-<TAG>-<APP>: 10 per segment kind, in _SEGMENT_ORDER
+LAN_POLICY_NUMBERS = (3401, 3999)  # LAN traffic-policy classifiers (devices/views/lanpolicy.py)
+# A hub's advanced ACLs: the fixed ones, then each cloud site's FROM-CLOUD-<site> numbered
+# around them (`hub_cloud_filter_numbers`).
+HUB_CLOUD_FILTER_FIRST = 3080
+HUB_STORE_FILTER = ("FROM-STORES", 3097)
+HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
+HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
+# The ranges the view builder numbers from (`HuaweiVrpPlatform.acl_numbers`).
+ACL_RANGES: dict[AclRole, tuple[int, int]] = {
+    "cellular": (CELLULAR_FILTER[1], CELLULAR_FILTER[1]),
+    "aws": AWS_FILTER_NUMBERS,
+    "qos-mark": QOS_MARK_NUMBERS,
+    "lan-policy": LAN_POLICY_NUMBERS,
+}
+
+
 class HuaweiVrpPlatform(PlatformProfile):
     def wan_port(self, index: int, link_name: str) -> str:
         return f"GigabitEthernet0/0/{index + 1}"
@@ -58,6 +97,9 @@ class HuaweiVrpPlatform(PlatformProfile):
 
     def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
         return hub_cloud_filter_numbers(hub, sites)
+
+    def acl_numbers(self, role: AclRole) -> tuple[int, int]:
+        return ACL_RANGES[role]
 
 
 # An NQA test instance runs from `start now`, and a running one refuses a change of its
@@ -542,8 +584,6 @@ def bgp_peer_policies(tunnels: Sequence[TunnelView], limit: PrefixLimit | None =
 # passes what no rule matches ("traffic-filter (Interface view)", AR V200R010 command
 # reference, EDOC1100064351), so the LTE/5G tunnels' CELLULAR-ALLOWED is itself the store's own
 # traffic only, and each list ends in `deny ip`.
-OVERLAY_FILTER = ("OVERLAY-OUT", 3011)
-CELLULAR_FILTER = "CELLULAR-ALLOWED"
 
 
 def overlay_filter(view: StoreApplianceView) -> list[AclRule]:
@@ -569,7 +609,7 @@ def overlay_filter(view: StoreApplianceView) -> list[AclRule]:
 def tunnel_filter(cellular: bool) -> str:
     """A store tunnel's outbound filter line: CELLULAR-ALLOWED over LTE/5G (the store's own
     traffic the intent lets onto LTE), else OVERLAY-OUT (all of the store's own traffic)."""
-    return f" traffic-filter outbound acl name {CELLULAR_FILTER if cellular else OVERLAY_FILTER[0]}"
+    return f" traffic-filter outbound acl name {CELLULAR_FILTER[0] if cellular else OVERLAY_FILTER[0]}"
 
 
 # What every hub tunnel of a store takes in (`traffic-filter inbound`). An AR's interzone
@@ -682,8 +722,8 @@ NQA_NAME_FORBIDDEN = frozenset('?-"')
 
 
 def _flow_acl_numbers(flows: Sequence[FlowView]) -> dict[str, int]:
-    """Each flow's advanced ACL number: 3101, 3102, ... in the flows' order."""
-    return {flow.name: 3101 + index for index, flow in enumerate(flows)}
+    """Each flow's advanced ACL number: up from FLOW_ACL_NUMBERS's first, in the flows' order."""
+    return {flow.name: FLOW_ACL_NUMBERS[0] + index for index, flow in enumerate(flows)}
 
 
 def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
@@ -772,7 +812,6 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
 # of every sender, the tunnels' ESP included. WAN-IN passes ICMP, and what it passes to the
 # router is the router's to answer; the store's NQA probes to the hubs ride the tunnels (ESP on
 # the port) and its guest-gateway probe gets echo replies, neither matched here.
-WAN_ECHO_FILTER = ("WAN-ECHO", 3095)
 # An echo request as the policer counts it: the IP packet of a default Linux ping (84 bytes),
 # the Ethernet header and FCS (18) and the preamble and gap (20), which the guide says traffic
 # policing counts by default (`qos overhead layer`).
@@ -800,19 +839,12 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
     return [AclRule("permit", "icmp", None, Net.at(int(public), 32), icmp_type="echo")]
 
 
-# A hub's advanced ACLs, numbered here only (`acl name NAME NUMBER`, AR command reference "acl
-# name", EDOC1100064351; an advanced ACL's number is 3000-3999, Huawei iMaster NCE/Qiankun ACL
-# templates for AR routers: "3000-3999 ... advanced ACL rule list"). The fixed ones, which hub.j2 prints by
-# name from here: HUB-WAN-IN on the DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's
-# `qos car` names by number) and FROM-STORES on every store tunnel. Each cloud site's
-# FROM-CLOUD-<site> (`HubView.from_clouds`) takes the next number up from HUB_CLOUD_FILTER_FIRST
-# that no fixed one holds (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the
-# AR, so a 16th cloud site's filter at 3095 would have merged into WAN-ECHO.
-ADVANCED_ACL_NUMBERS = (3000, 3999)
-HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
-HUB_STORE_FILTER = ("FROM-STORES", 3097)
-HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
-HUB_CLOUD_FILTER_FIRST = 3080
+# A hub's advanced ACLs (numbered in the ACL table at the top of this module): HUB-WAN-IN on the
+# DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's `qos car` names by number) and
+# FROM-STORES on every store tunnel. Each cloud site's FROM-CLOUD-<site> (`HubView.from_clouds`)
+# takes the next number up from HUB_CLOUD_FILTER_FIRST that no fixed one holds
+# (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the AR, so a 16th cloud
+# site's filter at 3095 would have merged into WAN-ECHO.
 
 
 def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
@@ -861,9 +893,8 @@ def wan_filter(view: StoreApplianceView) -> list[AclRule]:
 
 
 # Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's
-# GUEST-IN keeps its number, the other segments take 3051, 3052, ... in the segments' order.
-GUEST_FILTER = ("GUEST-IN", 3098)
-SEGMENT_FILTER_FIRST = 3051
+# GUEST-IN keeps its number, the other segments take SEGMENT_FILTER_NUMBERS up, in the
+# segments' order (both in the ACL table at the top of this module).
 
 
 def segment_filter_names(view: StoreApplianceView) -> dict[str, tuple[str, int]]:
@@ -874,7 +905,7 @@ def segment_filter_names(view: StoreApplianceView) -> dict[str, tuple[str, int]]
         if segment.kind == "guest-wifi":
             names[segment.tag] = GUEST_FILTER
         else:
-            names[segment.tag] = (f"{segment.tag}-IN", SEGMENT_FILTER_FIRST + others)
+            names[segment.tag] = (f"{segment.tag}-IN", SEGMENT_FILTER_NUMBERS[0] + others)
             others += 1
     return names
 
@@ -1059,6 +1090,9 @@ PLATFORM = HuaweiVrpPlatform(
         ("wan_echo_filter", WAN_ECHO_FILTER),
         ("hub_wan_filter", HUB_WAN_FILTER),
         ("hub_store_filter", HUB_STORE_FILTER),
+        ("mgmt_filter", MGMT_FILTER),
+        ("guest_nat_filter", GUEST_NAT_FILTER),
+        ("store_wan_filter", STORE_WAN_FILTER),
     ),
     secret_template_filters=(("vrp_hub_ike_peers", hub_ike_peers),),
     template_filters=(

@@ -112,10 +112,6 @@ def _qos_view(cls: QosClass) -> QosClassView:
     )
 
 
-# The AWS tunnels' inbound filters' numbers (platforms that number ACLs too: VRP's advanced ACLs,
-# 3000-3999), in the tunnels' order after CELLULAR-ALLOWED (3010) and OVERLAY-OUT (3011).
-AWS_FILTER_NUMBER = 3020
-
 # Rules every store has, shared between views (they are immutable).
 _PROTECTED_KINDS = frozenset(("pos", "office"))
 _UNTRUSTED_KINDS = frozenset(("guest-wifi", "iot"))
@@ -390,13 +386,13 @@ class ViewBuilder:
             acls=[
                 Acl(
                     "CELLULAR-ALLOWED",
-                    3010,
+                    profile.acl_numbers("cellular")[0],
                     self._cellular_rules(
                         loopback_net, segments, wan, aws, steering.probes if steering is not None else []
                     ),
                 ),
                 *(
-                    Acl(tunnel.filter, AWS_FILTER_NUMBER + index, self._aws_filter(intent, tunnel, segments))
+                    Acl(tunnel.filter, profile.acl_numbers("aws")[0] + index, self._aws_filter(intent, tunnel, segments))
                     for index, tunnel in enumerate(aws)
                 ),
             ],
@@ -410,7 +406,9 @@ class ViewBuilder:
             # VRP: each segment's one inbound traffic policy marks, steers (NQA-tracked redirects)
             # and breaks guest Wi-Fi out (devices/views/lanpolicy.py).
             lan_policies=(
-                lan_policies(store.id, segments, steering, unsteered, breakout, intent.sla.applications)
+                lan_policies(
+                    store.id, segments, steering, unsteered, breakout, intent.sla.applications, profile.acl_numbers("lan-policy")
+                )
                 if profile.sla_steering == "nqa-policy-routes"
                 else []
             ),
@@ -812,7 +810,7 @@ class ViewBuilder:
                     port_ranges=list(application.ports),
                     acl=Acl(
                         f"QOS-{tag}-{application.name.upper()}",
-                        3301 + 10 * _SEGMENT_ORDER.index(kind) + position,
+                        profile.acl_numbers("qos-mark")[0] + 10 * _SEGMENT_ORDER.index(kind) + position,
                         [
                             AclRule("permit", application.protocol, net, None, low, high if high != low else None)
                             for low, high in application.ports

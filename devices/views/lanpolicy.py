@@ -53,10 +53,6 @@ from storestack.devices.views.model import (
 )
 from storestack.network.sla import ApplicationPolicy
 
-# The advanced ACLs of the classifiers built here are numbered from this one up (VRP advanced
-# ACLs: 3000-3999; below it: flows 31xx, steered applications 32xx, QoS marks 33xx).
-FIRST_ACL = 3401
-LAST_ACL = 3999
 # The NQA test that guards the guest breakout's gateway (store template).
 GUEST_GATEWAY_TEST = ("storestack", "guest_gateway")
 
@@ -112,8 +108,11 @@ def _rules(source: Net, rules: list[Rule], destinations: list[Net | None]) -> li
 class _Policy:
     """The classifiers of one segment's policy, their ACLs numbered from a store-wide counter."""
 
-    def __init__(self, store_id: str, numbers: list[int], counters: dict[str, int]) -> None:
+    def __init__(
+        self, store_id: str, acl_range: tuple[int, int], numbers: list[int], counters: dict[str, int]
+    ) -> None:
         self.store_id = store_id
+        self.acl_range = acl_range  # the platform's first and last number for these ACLs
         self.numbers = numbers  # [next free ACL number], shared by the store's segments
         self.counters = counters  # classifiers per stem (APP-VOICE-1, APP-VOICE-2 ...), store-wide
         self.classes: list[LanClassView] = []
@@ -137,10 +136,11 @@ class _Policy:
         self, name: str, rules: list[AclRule], qos: QosClassView, redirect: RedirectView | None = None
     ) -> None:
         number = self.numbers[0]
-        if number > LAST_ACL:
+        first, last = self.acl_range
+        if number > last:
             raise RenderError(
                 f"store {self.store_id}: its LAN traffic policies need more advanced ACLs than "
-                f"{FIRST_ACL}-{LAST_ACL} hold"
+                f"{first}-{last} hold"
             )
         self.numbers[0] += 1
         self.classes.append(LanClassView(name, Acl(name, number, rules), qos, redirect))
@@ -157,10 +157,12 @@ def lan_policies(
     local: list[Net],
     breakout: WanLinkView | None,
     applications: tuple[ApplicationPolicy, ...],
+    acl_range: tuple[int, int],
 ) -> list[LanPolicyView]:
     """Every segment's inbound traffic policy (see the module's docstring for the order);
-    `applications` are the intent's, in its order."""
-    numbers, counters = [FIRST_ACL], dict[str, int]()
+    `applications` are the intent's, in its order; the classifiers' ACLs are numbered up from
+    `acl_range`'s first (the platform's: `PlatformProfile.acl_numbers("lan-policy")`)."""
+    numbers, counters = [acl_range[0]], dict[str, int]()
     steered = {
         (view.segment.tag, application.name): application
         for view in (steering.segments if steering else [])
@@ -205,7 +207,7 @@ def lan_policies(
             redirects.append(
                 ("GUEST-BREAKOUT", [("ip", None)], RedirectView(breakout.gateway, *GUEST_GATEWAY_TEST))
             )
-        policy = _Policy(store_id, numbers, counters)
+        policy = _Policy(store_id, acl_range, numbers, counters)
         marks: list[tuple[MarkView, list[Rule]]] = [
             (mark, _ranges(mark.protocol, mark.port_ranges)) for mark in segment.marks
         ]

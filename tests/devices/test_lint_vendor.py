@@ -97,6 +97,7 @@ RULES = {
         huawei_vrp.ipsec_dpd,
         huawei_vrp.aws_tunnel_filter,
         huawei_vrp.hub_tunnel_filter,
+        huawei_vrp.acl_numbers,
     ),
     "fortinet": (
         fortinet.undefined_references,
