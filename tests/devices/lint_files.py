@@ -35,10 +35,13 @@ def rule_findings(fleet: Fleet, files: list[ConfigFile], rule: str) -> list[Find
     return [f for f in lint_configs(files, NetworkIntent(fleet)).findings if f.rule == rule]
 
 
+def files_on_platform(fleet: Fleet, platform: Platform) -> tuple[Fleet, list[ConfigFile]]:
+    """The sample chain with every appliance on `platform` (stores and hubs, `on_platform`) and
+    its rendered files, as `devices lint` reads them."""
+    changed = on_platform(fleet, platform)
+    return changed, config_files(changed)
+
+
 def files_per_platform(fleet: Fleet) -> dict[Platform, tuple[Fleet, list[ConfigFile]]]:
-    """The sample chain on each platform (stores and hubs, `on_platform`) with its rendered files."""
-    found = {}
-    for platform in PLATFORM_NAMES:
-        changed = on_platform(fleet, platform)
-        found[platform] = (changed, config_files(changed))
-    return found
+    """`files_on_platform` for each platform."""
+    return {platform: files_on_platform(fleet, platform) for platform in PLATFORM_NAMES}

@@ -141,24 +141,23 @@ def _default_preference(platform: Platform) -> Callable[[str], str]:
     return lambda t: re.sub(r'(set match-ip-address "CLOUD-IN-AWS1")\n\s+set set-local-preference 90', r"\1", t)
 
 
-@pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_lint_finds_a_second_hub_that_no_longer_prepends(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
-) -> None:
-    changed, files = per_platform[platform]
-    broken = broken_files(files, f"{SECOND}.cfg", _no_prepend(platform))
-    findings = rule_findings(changed, broken, RULE)
+# What each break of the second hub's cloud rank makes `cloud-return-path` report: how many
+# findings, and what every one of them says.
+_BREAKS: dict[str, tuple[Callable[[Platform], Callable[[str], str]], int, tuple[str, ...]]] = {
     # every cloud session (two AWS tunnels, one OpenStack), each announcing HQ and the stores
-    assert len(findings) == 3 * 2
-    assert all(f.file == f"{SECOND}.cfg" and "prepended 0 times" in f.message for f in findings)
+    "no-longer-prepends": (_no_prepend, 3 * 2, ("prepended 0 times",)),
+    # AWS's two tunnels, each for the region's workloads and desktops
+    "keeps-its-own-cloud-routes-first": (_default_preference, 2 * 2, ("at local preference 100", "wants 90")),
+}
 
 
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
-def test_lint_finds_a_second_hub_that_keeps_its_own_cloud_routes_first(
-    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform
+@pytest.mark.parametrize("broken", list(_BREAKS))
+def test_lint_finds_a_second_hub_out_of_its_cloud_rank(
+    per_platform: dict[Platform, tuple[Fleet, list[ConfigFile]]], platform: Platform, broken: str
 ) -> None:
     changed, files = per_platform[platform]
-    broken = broken_files(files, f"{SECOND}.cfg", _default_preference(platform))
-    findings = rule_findings(changed, broken, RULE)
-    assert len(findings) == 2 * 2  # AWS's two tunnels, each for the region's workloads and desktops
-    assert all("at local preference 100" in f.message and "wants 90" in f.message for f in findings)
+    change, count, said = _BREAKS[broken]
+    findings = rule_findings(changed, broken_files(files, f"{SECOND}.cfg", change(platform)), RULE)
+    assert len(findings) == count
+    assert all(f.file == f"{SECOND}.cfg" and all(words in f.message for words in said) for f in findings)

@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from lint_files import broken_files, rule_findings
-from testsupport.rendering import on_platform
+from lint_files import broken_files, files_on_platform, rule_findings
 
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import ROUTE_FILTER_EXTRACTORS, ConfigFile, load_platform_rules
 from storestack.devices.lint.cross import foreign_prefixes
-from storestack.devices.lint.run import config_files
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -41,8 +39,7 @@ def chain(request: pytest.FixtureRequest, fleet: Fleet) -> _Chain:
     """The sample chain on each platform in turn: a test taking it runs once per platform, with
     the platforms' lint readers loaded."""
     load_platform_rules()
-    changed = on_platform(fleet, request.param)
-    return _Chain(request.param, changed, config_files(changed))
+    return _Chain(request.param, *files_on_platform(fleet, request.param))
 
 
 def _hub_cloud_peers(fleet: Fleet) -> dict[str, str]:
