@@ -153,6 +153,13 @@ def _without_factory_objects(running_lines: list[str], intended_lines: list[str]
     return kept
 
 
+def _compared_lines(running: str, intended: str, driver: PlatformDriver) -> tuple[list[str], list[str]]:
+    """The running and intended lines a diff compares: both normalised, and the running config
+    without the device's own objects the intended config does not name."""
+    wanted = normalise(intended, driver)
+    return _without_factory_objects(normalise(running, driver), wanted, driver), wanted
+
+
 def _held_as_intended(
     running_lines: list[str], intended_lines: list[str], driver: PlatformDriver, held: HeldSecrets | None
 ) -> tuple[list[str], list[str]]:
@@ -268,8 +275,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     `held`: the intended secret lines the appliance is known to hold (the secret ledger), where
     the device shows secrets in a form of its own; without it, none is (`_held_as_intended`)."""
     driver = driver_for(platform)
-    wanted = normalise(intended, driver)
-    shown = _without_factory_objects(normalise(running, driver), wanted, driver)
+    shown, wanted = _compared_lines(running, intended, driver)
     running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
@@ -312,9 +318,7 @@ def remediation_lines(
 ) -> tuple[str, ...]:
     """Only the remediation (cheaper than compute_diff: no rollback is built); `held` as there."""
     driver = driver_for(platform)
-    wanted = normalise(intended, driver)
-    shown = _without_factory_objects(normalise(running, driver), wanted, driver)
-    running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
+    running_lines, intended_lines = _held_as_intended(*_compared_lines(running, intended, driver), driver, held)
     if running_lines == intended_lines:
         return ()
     hconfig_driver = hier_driver(platform)
