@@ -783,7 +783,7 @@ class HubView:
     def cloud_prepend_path(self) -> str:
         """The AS path CLOUD-OUT prepends towards the clouds: the hub's ASN as many times as its
         cloud rank (`cloud_prepend`); empty on the first hub, which prepends nothing."""
-        return " ".join([str(self.asn)] * cloud_prepend(self.intent))
+        return prepend_path(self.asn, cloud_prepend(self.intent))
 
     @property
     def cloud_filters(self) -> list[CloudFilter]:
@@ -963,6 +963,12 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
 def _set_local_pref(local_pref: int | None) -> int | None:
     """The local preference a route-map sets: None where it is BGP's default (nothing to set)."""
     return None if local_pref == BGP_DEFAULT_LOCAL_PREF else local_pref
+
+
+def prepend_path(asn: int, times: int) -> str:
+    """The AS path a route-map prepends: `asn` `times` times, space-separated (every platform's
+    form); empty for none."""
+    return " ".join([str(asn)] * times)
 
 
 def cloud_prepend(intent: HubIntent) -> int:
