@@ -522,14 +522,22 @@ class RouteFilters:
         """The first entry of route-map `name` whose lists permit `net` (none named: every
         route); None where there is none or this reader cannot tell."""
         for entry in self.route_maps.get(name, ()):
-            if any(list_name not in self.prefix_lists for list_name in entry.lists):
+            matched = self._matches(entry, net)
+            if matched is None:
                 return None
-            if not entry.lists or any(
-                net.prefixlen in PrefixList(self.prefix_lists[list_name]).permitted_lengths(net, net.prefixlen)
-                for list_name in entry.lists
-            ):
+            if matched:
                 return entry
         return None
+
+    def _matches(self, entry: RouteMapEntry, net: ipaddress.IPv4Network) -> bool | None:
+        """Whether `entry`'s prefix lists permit `net` (none named: every route); None where one
+        of its lists is not defined (this reader cannot tell)."""
+        if any(list_name not in self.prefix_lists for list_name in entry.lists):
+            return None
+        return not entry.lists or any(
+            net.prefixlen in PrefixList(self.prefix_lists[list_name]).permitted_lengths(net, net.prefixlen)
+            for list_name in entry.lists
+        )
 
     def refusal(self, neighbor: str, direction: str, net: ipaddress.IPv4Network) -> tuple[int, str] | None:
         """(line, why) where the filters towards or from `neighbor` refuse `net`; None where they
@@ -542,12 +550,9 @@ class RouteFilters:
             if entries is None:
                 return None
             for entry in entries:
-                if any(list_name not in self.prefix_lists for list_name in entry.lists):
+                matched = self._matches(entry, net)
+                if matched is None:
                     return None
-                matched = not entry.lists or any(
-                    net.prefixlen in PrefixList(self.prefix_lists[list_name]).permitted_lengths(net, net.prefixlen)
-                    for list_name in entry.lists
-                )
                 if not matched or (entry.other and not entry.permit):
                     continue
                 if entry.permit:
