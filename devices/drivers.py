@@ -16,16 +16,18 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 
 from storestack.devices.errors import PushConfigError
 from storestack.devices.platforms import PlatformDriver, PlatformProfile, UnknownPlatformError, get_platform
-from storestack.devices.platforms.base import CommitConfirm, CompanionDelivery
+from storestack.devices.platforms.base import CommitConfirm, CompanionDelivery, ValidationMode
 
 __all__ = [
     "CommitConfirm",
     "CompanionDelivery",
     "PlatformDriver",
+    "ValidationMode",
     "commit_confirm_for",
     "companion_delivery_for",
     "driver_for",
     "hier_driver",
+    "unconfirmable_for",
 ]
 
 
@@ -43,6 +45,11 @@ def driver_for(platform: str) -> PlatformDriver:
 def commit_confirm_for(platform: str) -> CommitConfirm | None:
     """The appliance's own revert-unless-confirmed mechanism, or None where there is none."""
     return _registered(platform).commit_confirm
+
+
+def unconfirmable_for(platform: str, mode: ValidationMode | None) -> str | None:
+    """Why an appliance of `platform` configuring in `mode` cannot arm its commit-confirm, or None."""
+    return _registered(platform).unconfirmable(mode)
 
 
 def companion_delivery_for(platform: str) -> CompanionDelivery | None:

@@ -140,6 +140,13 @@ class RevertedChangeError(PushError):
     stage: Stage = "intended"
 
 
+class UnconfirmableChangeError(PushError):
+    """The appliance has no way to revert a change by itself in the mode it configures in (a VRP5
+    AR in immediate validation), and the push was asked to arm one: refused before any line."""
+
+    stage: Stage = "arm"
+
+
 class RollbackError(PushError):
     """Rolling back failed: the appliance is in an unknown state. Reported loudly with the backup path."""
 

@@ -43,7 +43,13 @@ from storestack.devices.configdiff import (
     remediation_lines,
     secret_paths,
 )
-from storestack.devices.drivers import CommitConfirm, commit_confirm_for, companion_delivery_for, driver_for
+from storestack.devices.drivers import (
+    CommitConfirm,
+    commit_confirm_for,
+    companion_delivery_for,
+    driver_for,
+    unconfirmable_for,
+)
 from storestack.devices.errors import (
     CommandRejectedError,
     CredentialsUnavailableError,
@@ -52,6 +58,7 @@ from storestack.devices.errors import (
     RevertedChangeError,
     RollbackError,
     Stage,
+    UnconfirmableChangeError,
     VerifyError,
 )
 from storestack.devices.health import (
@@ -336,6 +343,7 @@ class _Run:
             result.outcome = "unchanged"
             self._record_secrets()
             return
+        self._refuse_unconfirmable(session)
         # The backup is what a rollback restores: on disk before the first line goes out.
         BackupStore.make_durable(backup)
 
@@ -391,6 +399,23 @@ class _Run:
         result.outcome = "changed"
         result.changed = True
         self._record_secrets()
+
+    def _refuse_unconfirmable(self, session: ApplianceSession) -> None:
+        """Before the first change line: an appliance that cannot arm the platform's commit-confirm
+        in the mode it configures in (a VRP5 AR: immediate validation) is not changed without a
+        net unless the operator turned the nets off."""
+        if self.commit_confirm is None:
+            return
+        refusal = unconfirmable_for(self.target.platform, session.mode)
+        if refusal is None:
+            return
+        with self.stage("arm"):
+            raise UnconfirmableChangeError(
+                f"{self.target.name}: not changed, nothing was sent: {refusal}. A change that cut the "
+                "push's session would leave it unreachable. Push it with --confirm-timeout 0 "
+                "--no-confirm-i-know to change it without the appliance's own rollback timer (the "
+                "engine still rolls a failure back while it can reach the appliance)"
+            )
 
     def _record_secrets(self) -> None:
         """The appliance holds the intended config: its secret lines go to the secret ledger."""

@@ -43,7 +43,7 @@ from netmiko.session_log import SessionLog
 
 from storestack.devices import frr_confirm
 from storestack.devices.configdiff import Redactor
-from storestack.devices.drivers import PlatformDriver, driver_for
+from storestack.devices.drivers import PlatformDriver, ValidationMode, driver_for
 from storestack.devices.errors import (
     AuthenticationError,
     CommandRejectedError,
@@ -114,8 +114,12 @@ class ApplianceSession:
         self._conn: Any = None
         # The appliance's name as its prompt shows it; None until a prompt was read.
         self._host: str | None = None
-        # Session set-up commands (paging off), sent along with the first exchange.
+        # Session set-up commands (paging off, the validation mode's probe), sent along with the
+        # first exchange.
         self._pending_setup: tuple[str, ...] = ()
+        # How the appliance takes configuration, where its platform has more than one way: learnt
+        # from the prompt the driver's `mode_probe` leaves in the first exchange; None until then.
+        self.mode: ValidationMode | None = None
         self._last_prompt = ""
         self.broken = False
         # The channel of the next host command, opening ahead of it (open_host_channel).
@@ -436,7 +440,7 @@ class ApplianceSession:
                 outputs += self._configure_batch(pending_close, pending_close)
         else:
             enter = [driver.config_enter] if driver.config_enter and not entered else []
-            commit_command = commit or driver.commit_command
+            commit_command = commit or driver.commit_in(self.mode)
             commit_line = [commit_command] if commit_command else []
             sent = [*enter, *lines, *commit_line]
             if driver.config_enter:
@@ -527,7 +531,9 @@ class ApplianceSession:
                 lambda text: self._login_host(text) is not None, self.options.banner_timeout
             )
             self._set_host(self._login_host(output))
-        self._pending_setup = self.driver.session_setup
+        probe = self.driver.mode_probe
+        # The probe's prompt tells the mode; `config_exit` leaves the view it entered at once.
+        self._pending_setup = (*self.driver.session_setup, *((probe, self.driver.config_exit) if probe else ()))
 
     def _login_host(self, output: str) -> str | None:
         last = output[output.rfind("\n") + 1 :]
@@ -575,10 +581,21 @@ class ApplianceSession:
 
         output = self._read_until(complete, read_timeout)
         self._last_prompt = output[output.rfind("\n") + 1 :]
+        if self.driver.mode_probe and self.driver.mode_probe in setup:
+            self._learn_mode([match.group(0) for match in prompt.finditer(output)], setup.index(self.driver.mode_probe))
         self._set_host(self._login_host(self._last_prompt))
         texts = prompt.split(output)
         results = [_without_echo(text, command) for text, command in zip(texts, sent, strict=False)]
         return results[len(setup) :]
+
+    def _learn_mode(self, prompts: Sequence[str], probe: int) -> None:
+        """The validation mode from the prompt the mode probe (command number `probe`) left."""
+        if probe >= len(prompts):
+            return
+        for mode, pattern in self.driver.mode_prompts:
+            if re.match(pattern, prompts[probe]):
+                self.mode = mode
+                return
 
     def _read_until(self, done: Any, timeout: float) -> str:
         """Read until `done(output)`; waits on the channel's socket, never in a polling loop."""

@@ -35,6 +35,10 @@ from storestack.devices.naming import hub_interface_name, short_ifname
 from storestack.devices.steering import IosProbeKind
 
 HealthCheck = Literal["bgp_sessions", "interfaces_up"]
+# How an appliance takes configuration lines where its platform has more than one way
+# (`PlatformDriver.mode_probe`): two-phase, into a candidate its commit makes live (VRP8), or
+# immediate, each line live as it is typed (VRP5).
+ValidationMode = Literal["two-phase", "immediate"]
 
 # How a device steers applications by SLA class itself (devices/steering.py holds each one's
 # timers): IOS-XE IP SLA operations and tracks (numbered 10 x tunnel + class) behind policy
@@ -240,8 +244,19 @@ class PlatformDriver(BaseModel):
     block_opens: tuple[str, ...] = ()
     block_closes: tuple[str, ...] = ()
     # Sent after the config lines and before `config_exit` where changes take effect only when
-    # committed (VRP8's two-phase validation: a session that leaves without it changes nothing).
+    # committed (VRP8's two-phase validation: a session that leaves without it changes nothing);
+    # never to an appliance in immediate validation (`mode_probe`), which has no commit.
     commit_command: str | None = None
+    # Where the platform's appliances take configuration in either validation mode, the command
+    # whose prompt tells which (VRP: `system-view`), sent with a session's first exchange and left
+    # at once with `config_exit` (no extra round trip), and a regex per mode matched at the start
+    # of that prompt, the first that matches wins. None matching: the mode is unknown.
+    mode_probe: str | None = None
+    mode_prompts: tuple[tuple[ValidationMode, str], ...] = ()
+
+    def commit_in(self, mode: ValidationMode | None) -> str | None:
+        """The command that makes configuration lines live, in an appliance's validation mode."""
+        return None if mode == "immediate" else self.commit_command
 
     def prompt(self, kind: Literal["config", "exec"], host: str) -> str:
         template = self.config_prompt if kind == "config" else self.exec_prompt
@@ -411,6 +426,12 @@ class PlatformProfile:
     # reads BGP and routing state only from such platforms, and reports the rest as skipped.
     json_show_commands: bool = False
     commit_confirm: CommitConfirm | None = None
+    # Validation modes (`PlatformDriver.mode_prompts`) in which the appliance has no way the push
+    # knows of to revert a change by itself, each with the reason: `commit_confirm` is not for
+    # them, and a push with a confirm timeout refuses such an appliance before its first change
+    # line; a push whose operator turned the timers off (`--confirm-timeout 0
+    # --no-confirm-i-know`) changes it without one.
+    unconfirmable_modes: tuple[tuple[ValidationMode, str], ...] = ()
     # How the push delivers the companion files; None: they are rendered, never pushed.
     companion_delivery: CompanionDelivery | None = None
     # The highest tunnel interface number the platform accepts, where it numbers them from a
@@ -457,6 +478,16 @@ class PlatformProfile:
     @property
     def secret_patterns(self) -> tuple[str, ...]:
         return self.driver.secret_patterns
+
+    def unconfirmable(self, mode: ValidationMode | None) -> str | None:
+        """Why an appliance in `mode` cannot arm `commit_confirm`, or None when it can. Where the
+        platform tells modes apart, an unknown mode is refused too: `commit_confirm` is for the
+        modes it names no reason for."""
+        if not self.driver.mode_probe:
+            return None
+        if mode is None:
+            return f"its validation mode is unknown: the prompt {self.driver.mode_probe!r} left matched no known form"
+        return dict(self.unconfirmable_modes).get(mode)
 
     def wan_port(self, index: int, link_name: str) -> str:
         """The physical port of WAN link number `index` (priority order)."""

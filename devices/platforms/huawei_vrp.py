@@ -234,6 +234,13 @@ DRIVER = PlatformDriver(
     config_exit="return",
     # VRP8 validates in two phases: lines edit a candidate that only `commit` makes live.
     commit_command="commit",
+    # Which way the AR takes configuration, read from the prompt `system-view` leaves (with the
+    # backup read, no round trip of its own): two-phase validation marks the system view's prompt
+    # `[~HUAWEI]` (`[*HUAWEI]` while the candidate differs), immediate validation leaves it bare,
+    # `[HUAWEI]` (VRP8 configuration guide, "Overview of Configuration Management" and "Two-Phase
+    # Validation Mode", NetEngine 8000 F1A; AR V200R/V300R releases configure that way only).
+    mode_probe="system-view",
+    mode_prompts=(("two-phase", r"\[[~*]"), ("immediate", r"\[(?![~*])")),
     config_prompt=r"\[[~*]?{host}[^\]]*\]\s*$",
     exec_prompt=r"<{host}>\s*$",
     login_prompt=r"<(?P<host>[^>]+)>\s*$",
@@ -1072,12 +1079,29 @@ PLATFORM = HuaweiVrpPlatform(
     max_tunnel_number=1023,
     # Configuration trial run (two-phase validation mode): `commit trial <60-65535>` (seconds)
     # makes the change live and rolls it back unless a plain `commit` confirms it in time.
+    # "Configuration trial run takes effect only in two-phase configuration validation mode"
+    # (NE40E V800R010C10 Feature Description, "Configuration Trial Run"; `commit trial` and
+    # `abort trial`, NetEngine 8000 F1A command reference).
     commit_confirm=CommitConfirm(
         minimum=60,
         maximum=65535,
         commit="commit trial {timer}",
         confirm=("system-view", "commit", "return"),
         abort=("system-view", "abort trial", "return"),
+    ),
+    # Immediate validation has no trial run ("Configuration rollback is not supported in
+    # immediate validation mode", VRP8 "Overview of Configuration Management"), and no AR
+    # document found says how an AR in that mode would revert a change by itself: `schedule
+    # reboot delay` is documented for VRP8 NetEngines and Quidway switches, not for ARs, and none
+    # says whether a scheduled reboot saves a changed running config first. No such net is
+    # guessed: the push refuses (README, "A push cannot lock itself out").
+    unconfirmable_modes=(
+        (
+            "immediate",
+            "it takes configuration in immediate validation (its system view prompt has no '~'): each "
+            "line would be live as sent, and VRP has no commit trial there nor any documented way for "
+            "the AR to revert the change by itself",
+        ),
     ),
     # The SA lifetimes every IKE proposal and IPsec profile states: the fleet policy's, which the
     # far end (a hub, a store or AWS) is configured from too (lint `vrp-ipsec-lifetime`).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from storestack.common.platforms import EmulatedPlatform
@@ -56,6 +58,14 @@ class EmulatedDevice(BaseModel):
         default=[], description="regular expressions; a config line matching one is refused"
     )
     faults: DeviceFaults = DeviceFaults()
+    validation: Literal["two-phase", "immediate"] = Field(
+        default="two-phase",
+        description=(
+            "VRP only: how the system view takes lines. two-phase (VRP8): they edit a candidate that "
+            "`commit` or `commit trial` makes live, prompts `[~host]`/`[*host]`; immediate (VRP5, as "
+            "AR V200R/V300R releases): each line is live once typed, prompt `[host]`, no commit"
+        ),
+    )
     timer_minute_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -173,6 +173,23 @@ def test_every_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
     assert not frr_confirm.allowed("confirm")
 
 
+def test_a_vrp_appliance_arms_its_trial_run_only_in_two_phase_validation() -> None:
+    vrp = get_platform("huawei_vrp")
+    # Told by the system view's prompt: `[~HUAWEI]` two-phase, `[HUAWEI]` immediate.
+    modes = dict(vrp.driver.mode_prompts)
+    assert vrp.driver.mode_probe == "system-view"
+    assert re.match(modes["two-phase"], "[~HUAWEI]") and re.match(modes["two-phase"], "[*HUAWEI-GigabitEthernet0/0/1]")
+    assert not re.match(modes["two-phase"], "[HUAWEI]") and re.match(modes["immediate"], "[HUAWEI]")
+    assert not re.match(modes["immediate"], "[~HUAWEI]")
+    # Immediate validation has no commit and no net: refused with a reason; so is an unknown mode.
+    assert vrp.driver.commit_in("two-phase") == "commit" and vrp.driver.commit_in("immediate") is None
+    assert vrp.unconfirmable("two-phase") is None
+    assert "immediate validation" in (vrp.unconfirmable("immediate") or "")
+    assert "unknown" in (vrp.unconfirmable(None) or "")
+    # A platform with one way of configuring never refuses.
+    assert all(get_platform(name).unconfirmable(None) is None for name in ("cisco_xe", "fortinet", "frr"))
+
+
 # Where a platform's name may still be compared to a literal outside its module (DEVELOPERS.md,
 # "How to add a platform", step 5): the inventory generator's serial formats (`inventory` may not
 # import `devices`), FRR's template layout in the renderer, and the lint rules, one module each.

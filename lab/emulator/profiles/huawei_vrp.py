@@ -292,6 +292,9 @@ class VrpSession(CliSession):
         self.awaiting_save_confirm = False
         # Two-phase validation (VRP8's default): lines edit this session's candidate, and only
         # `commit` (or `commit trial`) makes them the running config. `[*host]` while it differs.
+        # Immediate validation (VRP5: AR V200R/V300R releases): each line is live once typed, the
+        # system view's prompt carries no mark and there is no commit (`validation` of the spec).
+        self.two_phase = device.spec.validation == "two-phase"
         self.candidate: LineConfig | None = None
         self.uncommitted = False
         self.awaiting_exit_answer = False
@@ -301,7 +304,7 @@ class VrpSession(CliSession):
         host = self.device.hostname()
         if not self.system_view:
             return f"<{host}>"
-        mark = "*" if self.uncommitted else "~"
+        mark = ("*" if self.uncommitted else "~") if self.two_phase else ""
         if not self.context:
             return f"[{mark}{host}]"
         return f"[{mark}{host}-{self.view_name()}]"
@@ -396,6 +399,8 @@ class VrpSession(CliSession):
                 )
             self.leave_system_view()
             return Reply("")
+        if not self.two_phase and (tokens[0] == "commit" or tokens == ["abort", "trial"]):
+            return Reply(self.invalid(line, len(line) - len(line.lstrip())))
         if tokens[0] == "commit" and not line[:1].isspace():
             return self.commit(tokens)
         if tokens == ["abort", "trial"]:
@@ -403,11 +408,13 @@ class VrpSession(CliSession):
                 return Reply("Error: The system is not in the trial configuration mode.\n")
             self.reload_candidate()
             return Reply("Info: The trial configuration was aborted and the configuration rolled back.\n")
-        assert self.candidate is not None
-        candidate = self.candidate
-        dialect = candidate.dialect
+        dialect = VRP
 
         def apply() -> str:
+            # Two-phase: the session's candidate; immediate: the running config (under the
+            # device's lock here), so the line is live as it is applied.
+            candidate = self.candidate if self.two_phase else self.device.lines()
+            assert candidate is not None
             denied = deny_match(self.device.spec.reject_patterns, line)
             if denied is not None:
                 return self.invalid(line, denied)
@@ -427,7 +434,7 @@ class VrpSession(CliSession):
             if at_top and tokens[0] not in dialect.top_keywords and tokens[0] not in dialect.exit_words:
                 return self.invalid(line, len(line) - len(line.lstrip()))
             self.context = candidate.apply(self.context, stored_secrets(line))
-            self.uncommitted = True
+            self.uncommitted = self.two_phase
             return ""
 
         return self.gate_config_line(line, self.invalid, apply)
