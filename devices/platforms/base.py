@@ -49,6 +49,9 @@ SteeringMechanism = Literal["ip-sla-tracks", "nqa-policy-routes", "sdwan-health-
 # The store ACLs the view builder numbers (`PlatformProfile.acl_numbers`): CELLULAR-ALLOWED, the
 # AWS tunnels' inbound filters, the QoS marks' classifiers, the LAN traffic policies' classifiers.
 AclRole = Literal["cellular", "aws", "qos-mark", "lan-policy"]
+# The QoS marks' classifiers are numbered in blocks, one per segment kind (the view builder's
+# `_SEGMENT_ORDER`), of this many numbers each; the other roles run up from their first.
+ACL_BLOCK = 10
 
 
 class SendStage(BaseModel):
@@ -534,6 +537,12 @@ class PlatformProfile:
         its ACLs (VRP: `ACL_RANGES`); the builder numbers them up from the first. Others name
         them only: from 1."""
         return (1, 2**31 - 1)
+
+    def acl_number(self, store_id: str, role: AclRole, index: int, block: int = 0) -> int:
+        """The number of a store's ACL of one role: the `index`-th (from 0) up from the role's
+        first (`acl_numbers`), in its `block`-th block of ACL_BLOCK (QoS marks: one per segment
+        kind). A platform that numbers its ACLs refuses one past its range or block (VRP)."""
+        return self.acl_numbers(role)[0] + ACL_BLOCK * block + index
 
     def hub_peer_interface(self, store_id: str, link_name: str, transit_index: int) -> str:
         """Hub-side overlay interface of one store link; numbered by the link's own pinned

@@ -9,7 +9,9 @@ from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import TUNNEL_TCP_MSS
+from storestack.devices.errors import RenderError
 from storestack.devices.platforms.base import (
+    ACL_BLOCK,
     AclRole,
     CommitConfirm,
     NamedObjects,
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 
     from storestack.devices.views import (
         AclRule,
-        FlowView,
         HubView,
         LanPolicyView,
         Net,
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
 # EDOC1100064351): a basic ACL is 2000-2999, an advanced one 3000-3999 (Huawei iMaster
 # NCE/Qiankun ACL templates for AR routers: "3000-3999 ... advanced ACL rule list"). Two ACLs of
 # one number in one config are one ACL to the AR (lint `vrp-acl-number`), so hub and store
-# numbers may repeat across the two roles but never within one.
+# numbers may repeat across the two roles but never within one. A store that needs more ACLs of
+# one role than its range holds is refused by name (`numbered_acl`), never numbered into the next.
 ADVANCED_ACL_NUMBERS = (3000, 3999)
 # Basic ACLs, every VRP router: the HQ management ranges (SSH, SNMP, HTTP, VTY), and a store's
 # guest Wi-Fi source NAT.
@@ -100,6 +102,33 @@ class HuaweiVrpPlatform(PlatformProfile):
 
     def acl_numbers(self, role: AclRole) -> tuple[int, int]:
         return ACL_RANGES[role]
+
+    def acl_number(self, store_id: str, role: AclRole, index: int, block: int = 0) -> int:
+        first, last = ACL_RANGES[role]
+        if role == "qos-mark":  # its block's numbers only: the next block is the next kind's
+            first = first + ACL_BLOCK * block
+            last = min(last, first + ACL_BLOCK - 1)
+        return numbered_acl(store_id, ACL_ROLE_NAMES[role], (first, last), index)
+
+
+# What a store's ACLs of one role are, for the refusal of a store that needs more of them than
+# their range holds (`numbered_acl`).
+ACL_ROLE_NAMES: dict[AclRole, str] = {
+    "cellular": "cellular filters",
+    "aws": "AWS tunnel filters",
+    "qos-mark": "QoS marks of one segment",
+    "lan-policy": "LAN traffic policies",
+}
+
+
+def numbered_acl(store_id: str, what: str, numbers: tuple[int, int], index: int) -> int:
+    """The `index`-th (from 0) of a store's ACLs numbered up from `numbers`'s first. A store that
+    needs a number past the last is refused by name: the next number is another role's ACL, and
+    two ACLs of one number are one ACL to the AR (lint `vrp-acl-number`)."""
+    first, last = numbers
+    if first + index > last:
+        raise RenderError(f"store {store_id}: its {what} need more advanced ACLs than {first}-{last} hold")
+    return first + index
 
 
 # An NQA test instance runs from `start now`, and a running one refuses a change of its
@@ -728,9 +757,12 @@ def hub_route_policies(tunnels: Sequence[TunnelView]) -> list[str]:
 NQA_NAME_FORBIDDEN = frozenset('?-"')
 
 
-def _flow_acl_numbers(flows: Sequence[FlowView]) -> dict[str, int]:
+def _flow_acl_numbers(view: StoreApplianceView) -> dict[str, int]:
     """Each flow's advanced ACL number: up from FLOW_ACL_NUMBERS's first, in the flows' order."""
-    return {flow.name: FLOW_ACL_NUMBERS[0] + index for index, flow in enumerate(flows)}
+    return {
+        flow.name: numbered_acl(view.store_id, "allowed flows", FLOW_ACL_NUMBERS, index)
+        for index, flow in enumerate(view.flows)
+    }
 
 
 def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
@@ -740,11 +772,11 @@ def _zone_priorities(zones: Sequence[str]) -> dict[str, int]:
     return {zone: special.get(zone, 90 - 10 * index) for index, zone in enumerate(zones)}
 
 
-def flow_acls(flows: Sequence[FlowView]) -> list[str]:
+def flow_acls(view: StoreApplianceView) -> list[str]:
     """One advanced ACL per allowed flow (`acl name <FLOW> <number>` and its rules)."""
-    numbers = _flow_acl_numbers(flows)
+    numbers = _flow_acl_numbers(view)
     lines: list[str] = []
-    for flow in flows:
+    for flow in view.flows:
         lines += [f"acl name {flow.name} {numbers[flow.name]}", *acl_lines(flow.rules), "#"]
     return lines
 
@@ -781,7 +813,7 @@ def interzones(view: StoreApplianceView) -> list[str]:
     the flow starts (outbound: from the higher-priority zone); ASPF for SIP and RTSP where a
     flow passes their signalling (ASPF_PROTOCOLS)."""
     priorities = _zone_priorities(view.zones)
-    numbers = _flow_acl_numbers(view.flows)
+    numbers = _flow_acl_numbers(view)
     lines: list[str] = []
     for index, first in enumerate(view.zones):
         for second in view.zones[index + 1 :]:
@@ -912,7 +944,8 @@ def segment_filter_names(view: StoreApplianceView) -> dict[str, tuple[str, int]]
         if segment.kind == "guest-wifi":
             names[segment.tag] = GUEST_FILTER
         else:
-            names[segment.tag] = (f"{segment.tag}-IN", SEGMENT_FILTER_NUMBERS[0] + others)
+            number = numbered_acl(view.store_id, "segment filters", SEGMENT_FILTER_NUMBERS, others)
+            names[segment.tag] = (f"{segment.tag}-IN", number)
             others += 1
     return names
 

@@ -387,13 +387,13 @@ class ViewBuilder:
             acls=[
                 Acl(
                     "CELLULAR-ALLOWED",
-                    profile.acl_numbers("cellular")[0],
+                    profile.acl_number(store.id, "cellular", 0),
                     self._cellular_rules(
                         loopback_net, segments, wan, aws, steering.probes if steering is not None else []
                     ),
                 ),
                 *(
-                    Acl(tunnel.filter, profile.acl_numbers("aws")[0] + index, self._aws_filter(intent, tunnel, segments))
+                    Acl(tunnel.filter, profile.acl_number(store.id, "aws", index), self._aws_filter(intent, tunnel, segments))
                     for index, tunnel in enumerate(aws)
                 ),
             ],
@@ -811,7 +811,7 @@ class ViewBuilder:
                     port_ranges=list(application.ports),
                     acl=Acl(
                         f"QOS-{tag}-{application.name.upper()}",
-                        profile.acl_numbers("qos-mark")[0] + 10 * _SEGMENT_ORDER.index(kind) + position,
+                        profile.acl_number(intent.store_id, "qos-mark", position, block=_SEGMENT_ORDER.index(kind)),
                         [
                             AclRule("permit", application.protocol, net, None, low, high if high != low else None)
                             for low, high in application.ports
