@@ -133,6 +133,11 @@ SEND_ORDER = (
     SendStage(section="config system admin"),
 )
 
+# How long an SSH connection to the unit may stay unauthenticated, hub and store alike (`config
+# system global`, `set admin-ssh-grace-time {integer}`, CLI reference; 10-3600 s, default 120 in
+# the FortiOS 7.6.5 REST API schema): a connection that has not logged in within it is closed.
+ADMIN_SSH_GRACE_SECONDS = 30
+
 # Settings FortiOS's `show` leaves out while they hold their default value: `show` prints the
 # commands "required to achieve that configuration from the firmware's default state" and "does
 # not display settings that are in their default state" (Fortinet CLI reference, "show", the
@@ -1107,6 +1112,7 @@ PLATFORM = FortinetPlatform(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
+        ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
     ),
