@@ -133,6 +133,11 @@ SEND_ORDER = (
     SendStage(section="config system admin"),
 )
 
+# How long an SSH connection to the unit may stay unauthenticated, hub and store alike (`config
+# system global`, `set admin-ssh-grace-time {integer}`, CLI reference; 10-3600 s, default 120 in
+# the FortiOS 7.6.5 REST API schema): a connection that has not logged in within it is closed.
+ADMIN_SSH_GRACE_SECONDS = 30
+
 # Settings FortiOS's `show` leaves out while they hold their default value: `show` prints the
 # commands "required to achieve that configuration from the firmware's default state" and "does
 # not display settings that are in their default state" (Fortinet CLI reference, "show", the
@@ -171,6 +176,13 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("firewall shaper traffic-shaper",), "priority", "high"),
     (("firewall policy",), "action", "deny"),
     (("firewall local-in-policy",), "action", "deny"),
+    # A DHCP server hands out the resolvers and NTP servers it names (`specify`) unless told to
+    # hand out its own address (`local`) or the unit's servers (`default`); `specify` is the
+    # default (FortiOS 7.6.5 REST API schema, system/dhcp/server: dns-service and ntp-service
+    # "specify"): `show` prints `set ntp-service local` and `set dns-service default`, never
+    # `specify` (the FortiLink DHCP server of a factory configuration, `show system dhcp server`).
+    (("system dhcp server",), "dns-service", "specify"),
+    (("system dhcp server",), "ntp-service", "specify"),
 )
 
 
@@ -619,12 +631,12 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
 
 def dhcp_servers(view: StoreApplianceView) -> list[str]:
     """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range,
-    and no NTP server. FortiOS hands out the segment's own gateway as NTP server unless told
-    (`ntp-service`, default `local`), and the store serves no NTP (`system ntp` leaves
-    `server-mode` at its default, disable): clients would ask an address that never answers. As
-    on every platform, the lease names none: `specify` with no `ntp-server1..3` (Administration
-    Guide, "DHCP options", option 42: local, default or specify,
-    https://docs.fortinet.com/document/fortigate/7.2.0/administration-guide/45773)."""
+    and no NTP server. The store serves no NTP (`system ntp` leaves `server-mode` at its default,
+    disable), so, as on every platform, the lease names none. `dns-service` and `ntp-service`
+    stay at their default, `specify` (SHOW_OMITS_DEFAULTS): the resolvers are `dns-server1..`,
+    and no `ntp-server1..3` names no NTP server (Administration Guide, "DHCP options", option 42:
+    local, default or specify, https://docs.fortinet.com/document/fortigate/7.2.0/administration-guide/45773).
+    A rendered `set ... specify` would never read back from the unit."""
     lines: list[str] = []
     for seq, segment in enumerate(view.segments, start=1):
         lines += [
@@ -632,9 +644,7 @@ def dhcp_servers(view: StoreApplianceView) -> list[str]:
             f"        set interface {quote(segment.ifname)}",
             f"        set default-gateway {segment.gateway.ip}",
             f"        set netmask {segment.gateway.netmask}",
-            "        set dns-service specify",
             *(f"        set dns-server{number} {server}" for number, server in enumerate(segment.dns_servers, start=1)),
-            "        set ntp-service specify",
             *([f"        set domain {quote(segment.dhcp_domain)}"] if segment.dhcp_domain else []),
             # FortiOS leases for a week unless told (`lease-time`, default 604800 s)
             *([f"        set lease-time {segment.dhcp_lease_seconds}"] if segment.dhcp_lease_seconds is not None else []),
@@ -1102,6 +1112,7 @@ PLATFORM = FortinetPlatform(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
         ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
+        ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),
     ),

@@ -78,3 +78,13 @@ def test_an_admin_account_someone_removed_is_not_created_again(fleet: Fleet) -> 
     diff = compute_diff(running, intended, "fortinet")
     assert diff.in_sync
     assert 'edit "admin"' not in [line.strip() for line in diff.remediation]
+
+
+def test_hub_and_store_close_an_unauthenticated_ssh_connection_alike(fleet: Fleet) -> None:
+    """The SSH grace time (`admin-ssh-grace-time`, FortiOS's default 120 s) is the fleet's on
+    every FortiOS appliance: a hub, which holds every store's tunnels, no less than a store."""
+    fleet = on_platform(fleet, "fortinet")
+    texts = {"hub": render_hub(fleet, "hq-hub1").text}
+    texts |= {shape: render_store(fleet, store)[0].text for shape, store in SHAPES.items()}
+    grace = {shape: parse(text)["system global"].own.first("admin-ssh-grace-time") for shape, text in texts.items()}
+    assert set(grace.values()) == {"30"}, grace

@@ -1,9 +1,9 @@
 """What a FortiOS store's DHCP leases name as NTP server: none, as on every platform of the fleet.
 
 No store serves NTP to its segments: FRR's dnsmasq hands out no NTP option, and a FortiOS store
-leaves `system ntp` `server-mode` at its default (disable). FortiOS's DHCP server hands out the
-segment's own gateway as NTP server unless told otherwise (`ntp-service`, default `local`):
-clients would ask an address that never answers."""
+leaves `system ntp` `server-mode` at its default (disable). A FortiOS DHCP server told `local`
+hands out the segment's own gateway as NTP server, which never answers; its default, `specify`
+with no `ntp-server1..3` (`SHOW_OMITS_DEFAULTS`), names none."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ import pytest
 from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.lint.fortinet import parse
+from storestack.devices.platforms.fortinet import SHOW_OMITS_DEFAULTS
 from storestack.devices.render import render_store
 from storestack.inventory import Fleet
+
+NTP_SERVICE_DEFAULT = next(
+    value for path, setting, value in SHOW_OMITS_DEFAULTS if path == ("system dhcp server",) and setting == "ntp-service"
+)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -26,7 +31,7 @@ def test_fortios_leases_name_no_ntp_server_as_frr_ones_do(fleet: Fleet, shape: s
     for server in servers:
         # Option 42 as the Administration Guide ("DHCP options") gives it: `local` the
         # interface's own address, `default` the unit's NTP servers, `specify` ntp-server1..3.
-        service = server.first("ntp-service") or "local"
+        service = server.first("ntp-service") or NTP_SERVICE_DEFAULT
         handed = {
             "local": [server.first("default-gateway")],
             "default": ntp_servers,
