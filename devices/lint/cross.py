@@ -9,7 +9,9 @@ the limit the intent gives them, no lower than what the store's AWS filter passe
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`); and what each cloud BGP session takes in against the ranges
 the intent gives that cloud site and every other owner (`cloud-routes`), and what each cloud
-session sets on the routes it carries against the hub's cloud rank (`cloud-return-path`)."""
+session sets on the routes it carries against the hub's cloud rank (`cloud-return-path`), and
+what the route-maps bound to each hub's store sessions rank a store's routes tagged degraded at
+(each platform's return-path rule)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from storestack.devices.lint import (
     ANSWER_EXTRACTORS,
     EXTRACTORS,
     PROBE_EXTRACTORS,
+    RANKING_EXTRACTORS,
     ROUTE_FILTER_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
@@ -34,6 +37,7 @@ from storestack.devices.lint import (
     id_type_of,
     load_platform_rules,
 )
+from storestack.devices.lint.steering import return_ranking_findings
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
@@ -119,6 +123,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _hub_store_default(config, intent, filters)
             yield from _cloud_routes(config, intent.hub(config.hostname).sessions, intent, filters)
             yield from _cloud_return_path(config, intent, filters)
+            yield from _store_return_ranking(config, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -516,6 +521,27 @@ def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[st
                         else "the cloud answers through another hub while this one carries the flows"
                     ),
                 )
+
+
+def _store_return_ranking(
+    config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """The route-maps a hub binds inbound to its store sessions (the intent's store-hub sessions,
+    through the platform's route-filter reader: neighbour and peer-group bindings) take the
+    routes a store tags degraded below its paths in SLA (`return_ranking_findings`, under the
+    platform's return-path rule). Only those rank a store's routes, whatever their names: a
+    cloud session's ranks that cloud's (`cloud-return-path`), and one bound to no store session
+    ranks nothing of a store's."""
+    reader = RANKING_EXTRACTORS.get(config.platform)
+    filters = _filters_of(config, cache) if reader is not None else None
+    if reader is None or filters is None:
+        return
+    stores = [str(s.peer_address) for s in intent.hub(config.hostname).sessions if s.kind == "store-hub"]
+    bound = filters.bound(stores, "in")
+    ranking = reader(config)
+    yield from return_ranking_findings(
+        config, ranking.rule, [fact for fact in ranking.facts if fact.policy in bound], ranking.lists
+    )
 
 
 PREFIX_LIMIT = "prefix-limit"

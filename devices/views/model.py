@@ -912,8 +912,7 @@ _DENY_ANY = AclRule("deny", "ip")
 
 
 # The name of each cloud site's inbound filter (its prefix list and route-map) begins so:
-# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>. Its local preference is the hub's cloud rank, no
-# store's ranking (the return-path lints leave it to `cloud-return-path`).
+# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>.
 CLOUD_FILTER_PREFIX = "CLOUD-IN-"
 
 
