@@ -464,21 +464,20 @@ CLOUD_RETURN_PATH = "cloud-return-path"
 
 
 def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]) -> Iterator[Finding]:
-    """Each of a hub's cloud BGP sessions sets the hub's cloud rank (`NetworkIntent.cloud_rank`,
-    its cloud tunnel's `local_pref` and `prepend`): on every range the session takes in, the
-    tunnel's local preference (BGP's default where none is set), and on every route it announces,
-    the hub's own ASN prepended as many times as the tunnel's `prepend`. A hub of rank k > 0 that
-    does not lower its preference sends cloud traffic out of its own VPN while the clouds answer
-    through the first hub, and one that does not prepend draws the clouds' answers to flows that
-    left through another hub: a stateful hub drops answers it never saw the flow of."""
+    """Each of a hub's cloud BGP sessions sets the hub's cloud rank (`HubIntent.cloud_rank`): on
+    every range the session takes in, the rank's local preference (BGP's default where none is
+    set), and on every route it announces, the hub's own ASN prepended as many times as the
+    rank's `prepend`. A hub of rank k > 0 that does not lower its preference sends cloud traffic
+    out of its own VPN while the clouds answer through the first hub, and one that does not
+    prepend draws the clouds' answers to flows that left through another hub: a stateful hub
+    drops answers it never saw the flow of."""
     hub = intent.hub(config.hostname)
-    tunnels = {tunnel.id: tunnel for tunnel in hub.tunnels}
-    clouds = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack") and s.tunnel in tunnels]
-    filters = _filters_of(config, cache) if clouds else None
-    if filters is None:
+    rank = hub.cloud_rank
+    clouds = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    filters = _filters_of(config, cache) if clouds and rank is not None else None
+    if filters is None or rank is None:
         return
     for session in clouds:
-        tunnel = tunnels[str(session.tunnel)]
         neighbor = str(session.peer_address)
         if neighbor not in filters.neighbors:
             continue  # a neighbour this reader does not see: the tunnel checks report it
@@ -489,16 +488,16 @@ def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[st
                 continue  # refused (`cloud-routes` says so) or not readable
             set_prefs = [(entry.line, entry.local_pref) for entry in entries if entry.local_pref is not None]
             line, local_pref = set_prefs[-1] if set_prefs else (entries[0].line if entries else 0, BGP_DEFAULT_LOCAL_PREF)
-            if local_pref != tunnel.local_pref:
+            if local_pref != rank.local_pref:
                 yield config.finding(
                     line,
                     CLOUD_RETURN_PATH,
                     f"{what}: takes {net} at local preference {local_pref}, the hub's cloud rank "
-                    f"({tunnel.prepend}) wants {tunnel.local_pref}: "
+                    f"({rank.rank}) wants {rank.local_pref}: "
                     + (
                         "the hub sends cloud traffic out of its own VPN while the clouds answer through "
                         "the first hub, whose stateful firewall never saw the flow"
-                        if local_pref > tunnel.local_pref
+                        if local_pref > rank.local_pref
                         else "the hub gives up this site to a hub of lower rank"
                     ),
                 )
@@ -507,17 +506,17 @@ def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[st
             if entries is None:
                 continue  # refused or not readable: the route-filter checks' business
             prepends = sum(entry.prepend.count(hub.asn) for entry in entries)
-            if prepends != tunnel.prepend:
+            if prepends != rank.prepend:
                 line = next((entry.line for entry in entries if entry.prepend), entries[0].line if entries else 0)
                 yield config.finding(
                     line,
                     CLOUD_RETURN_PATH,
                     f"{what}: announces {net} with its ASN {hub.asn} prepended {prepends} times, the hub's "
-                    f"cloud rank wants {tunnel.prepend}: "
+                    f"cloud rank wants {rank.prepend}: "
                     + (
                         "the cloud answers through this hub flows that left through another hub, whose "
                         "stateful firewall sees no answer and this hub no flow"
-                        if prepends < tunnel.prepend
+                        if prepends < rank.prepend
                         else "the cloud answers through another hub while this one carries the flows"
                     ),
                 )
