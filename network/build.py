@@ -72,6 +72,7 @@ from storestack.network.model import (
     BgpSession,
     CloudFlow,
     CloudForwarding,
+    CloudRank,
     CloudSite,
     DcCoreLink,
     DcTrust,
@@ -371,16 +372,17 @@ class NetworkIntent:
     def _hub_order(self) -> list[str]:
         return list(self.fleet.hubs)
 
-    def cloud_rank(self, name: str) -> int:
-        """Hub `name`'s rank towards the clouds: its place in the fleet's hubs (the first is 0).
-        Its cloud tunnels carry it (`_hub_cloud_tunnel`; `BGP_DEFAULT_LOCAL_PREF` says why)."""
+    def cloud_rank(self, name: str) -> CloudRank:
+        """Hub `name`'s rank towards the clouds: its place in the fleet's hubs (the first is 0),
+        and what its cloud sessions set for it (`CloudRank`; `BGP_DEFAULT_LOCAL_PREF` says why).
+        A hub with cloud VPNs holds it as `HubIntent.cloud_rank`."""
         rank = self._hub_order.index(name)
         if CLOUD_RANK_LOCAL_PREF_STEP * rank >= BGP_DEFAULT_LOCAL_PREF:
             raise NetworkIntentError(
                 f"hub {name} is number {rank + 1} of the fleet's hubs: the cloud ranks order at most "
                 f"{BGP_DEFAULT_LOCAL_PREF // CLOUD_RANK_LOCAL_PREF_STEP} hubs by local preference"
             )
-        return rank
+        return CloudRank.of(rank)
 
     def ike_id(self, name: str) -> str:
         return f"{name}.{self.domain}"
@@ -1059,6 +1061,7 @@ class NetworkIntent:
             beacon=beacon,
             store_default=self.store_default(hub),
             cloud_forwarding=self._cloud_forwarding(name) if cloud_tunnels else None,
+            cloud_rank=self.cloud_rank(name) if cloud_tunnels else None,
         )
 
     def _cloud_forwarding(self, hub: str) -> CloudForwarding:
@@ -1285,7 +1288,6 @@ class NetworkIntent:
     ) -> Tunnel:
         """One hub-to-cloud tunnel: route-based over the hub's WAN, BGP on the inside /30, no BFD
         (neither AWS nor the gateway runs it); what differs per cloud comes in as arguments."""
-        rank = self.cloud_rank(hub.hostname)
         return Tunnel(
             id=tid,
             kind=kind,
@@ -1303,11 +1305,9 @@ class NetworkIntent:
             psk=self._cloud_psk(tid, live_psk),
             psk_origin="stack outputs" if live_psk is not None else "derived",
             underlay=None,
-            # The hub's cloud rank (`cloud_rank`): rank 0 keeps BGP's defaults, each further
-            # rank a step lower in and one more prepend out, so one hub per site carries both
-            # directions of every cloud flow (the model's BGP_DEFAULT_LOCAL_PREF says why).
-            local_pref=BGP_DEFAULT_LOCAL_PREF - CLOUD_RANK_LOCAL_PREF_STEP * rank,
-            prepend=rank,
+            # One rank for all the hub's cloud sessions: `HubIntent.cloud_rank`.
+            local_pref=None,
+            prepend=None,
             bfd=None,
             live=live,
         )

@@ -69,10 +69,24 @@ class Transport:
 # shortest AS path: AWS Site-to-Site VPN "route priority"; the OpenStack gateway's FRR alike)
 # and takes what its own cloud sessions teach at BGP_DEFAULT_LOCAL_PREF - k *
 # CLOUD_RANK_LOCAL_PREF_STEP, so it prefers rank 0's routes (iBGP carries local preference) and
-# relays the stores' cloud traffic across the DC LAN to rank 0. A hub's cloud tunnels carry it
-# as their `local_pref` and `prepend`; rank 0 keeps BGP's defaults and renders nothing.
+# relays the stores' cloud traffic across the DC LAN to rank 0. A hub holds it once, as
+# `HubIntent.cloud_rank` (`CloudRank`); rank 0 keeps BGP's defaults and renders nothing.
 BGP_DEFAULT_LOCAL_PREF = 100
 CLOUD_RANK_LOCAL_PREF_STEP = 10
+
+
+@record
+class CloudRank:
+    """A hub's rank towards the clouds and what every one of its cloud sessions sets for it."""
+
+    rank: int  # the hub's place in the fleet's hubs (the first is 0)
+    local_pref: int  # what its cloud sessions teach it is taken at
+    prepend: int  # how many times it prepends its own ASN on what it announces to them
+
+    @classmethod
+    def of(cls, rank: int) -> CloudRank:
+        """Rank `rank`: a step of local preference lower and one more prepend for each rank."""
+        return cls(rank, BGP_DEFAULT_LOCAL_PREF - CLOUD_RANK_LOCAL_PREF_STEP * rank, rank)
 
 
 @record
@@ -117,11 +131,11 @@ class Tunnel:
     psk: Secret
     psk_origin: Literal["derived", "stack outputs"]
     underlay: UnderlayRoute | None  # store side only
-    # Store ends: the link's rank (`NetworkIntent.transport_ranks`); hub ends of store links the
-    # same; a hub's cloud tunnels: the hub's cloud rank (`NetworkIntent.cloud_rank`), the local
-    # preference of what the cloud teaches and the hub's own ASN prepended towards it.
-    local_pref: int
-    prepend: int
+    # Store ends: the link's rank (`NetworkIntent.transport_ranks`), the local preference of what
+    # the far end teaches and the store's ASN prepended towards it; hub ends of store links the
+    # same. A hub's cloud tunnels: None, one rank serves them all (`HubIntent.cloud_rank`).
+    local_pref: int | None
+    prepend: int | None
     bfd: str | None  # BFD profile name; None where the far end speaks no BFD (AWS)
     live: bool  # from live stack outputs, not planned
     # Traffic selectors: route-based tunnels protect everything (0.0.0.0/0), which is what
@@ -408,8 +422,12 @@ class StoreIntent:
         """The hub tunnel BGP prefers (the highest local preference on the hubs' routes): where
         traffic that no policy steers leaves, and where a steering policy whose tracked next
         hops are all withdrawn falls back to."""
-        hubs = [tunnel for tunnel in self.tunnels if tunnel.kind == "store-hub"]
-        return max(hubs, key=lambda tunnel: tunnel.local_pref, default=None)
+        hubs = [
+            (tunnel.local_pref, tunnel)
+            for tunnel in self.tunnels
+            if tunnel.kind == "store-hub" and tunnel.local_pref is not None
+        ]
+        return max(hubs, key=lambda ranked: ranked[0], default=(0, None))[1]
 
 
 @record
@@ -706,3 +724,6 @@ class HubIntent:
     store_default: StoreDefault | None = None
     # What the hub forwards from its cloud VPNs (`CloudForwarding`); None without cloud VPNs.
     cloud_forwarding: CloudForwarding | None = None
+    # Its rank towards the clouds (`NetworkIntent.cloud_rank`), which every cloud session of the
+    # hub renders and the `cloud-return-path` lint checks; None without cloud VPNs.
+    cloud_rank: CloudRank | None = None

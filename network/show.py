@@ -189,13 +189,13 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "routers": [str(r) for r in hub.dc.routers],
         },
         "tunnels": counts,
-        # its rank towards the clouds (`NetworkIntent.cloud_rank`, fleet order): per cloud site
-        # the best-ranked hub whose VPN is up carries both directions of every cloud flow; what
-        # its cloud sessions teach it takes at `local_pref`, and what it announces to them it
+        # its rank towards the clouds (`HubIntent.cloud_rank`, fleet order): per cloud site the
+        # best-ranked hub whose VPN is up carries both directions of every cloud flow; what its
+        # cloud sessions teach it takes at `local_pref`, and what it announces to them it
         # prepends its ASN on `prepend` times (None: the hub has no cloud VPN)
         "cloud_rank": (
-            {"rank": intent.cloud_rank(hostname), "local_pref": clouds[0].local_pref, "prepend": clouds[0].prepend}
-            if (clouds := [t for t in hub.tunnels if t.kind in ("hub-aws", "hub-openstack")])
+            {"rank": rank.rank, "local_pref": rank.local_pref, "prepend": rank.prepend}
+            if (rank := hub.cloud_rank) is not None
             else None
         ),
         "peers": [_session(s, intent.fleet.hubs[hostname].platform) for s in hub.sessions],

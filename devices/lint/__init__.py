@@ -45,6 +45,14 @@ The interface every platform's rule module uses:
   what the entries that pass a cloud session's routes set (`RouteMapEntry.local_pref`,
   `prepend`) against the hub's cloud rank.
 
+- `register_ranking(platform)`: decorates `extract(config: ConfigFile) -> RankingFacts`, run on
+  each hub's main config: every route-map entry (route-policy node, FortiOS route-map rule) that
+  sets a local preference on a prefix list's routes, the community lists the config defines, and
+  the platform's return-path rule. The cross-file return-path check judges those of the
+  route-maps bound inbound to the hub's store sessions (`RouteFilters.bound`, the intent's
+  store-hub sessions): a store's routes taken in degraded rank below its paths in SLA
+  (`return_ranking_findings` in `devices/lint/steering.py`).
+
 - `register_steering(platform)`: decorates `extract(config: ConfigFile) -> SteeringFacts`, run on
   each store appliance's main config: its SLA probes (class, path, thresholds and timers as
   spelled) and its steering policies (application, next hops in order). `devices/lint/steering.py`
@@ -465,6 +473,11 @@ class RouteFilters:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    def bound(self, neighbors: Iterable[str], direction: str) -> set[str]:
+        """The route-maps bound in `direction` ("in", "out") to any of `neighbors` (peer groups
+        resolved); a neighbour this reader does not know binds none."""
+        return {name for neighbor in neighbors for name in self.neighbors.get(neighbor, {}).get(direction, ())}
+
     def permits(self, route_map: str, net: ipaddress.IPv4Network) -> bool | None:
         """Whether route-map `route_map` permits `net`; None where this reader cannot tell (an
         unknown route-map or list; an entry that also matches on something else is taken to
@@ -562,6 +575,31 @@ class RouteFilters:
                 line = entries[0].line if entries else 0
                 return line, f"{self.kind} {name} permits it nowhere (its implicit deny)"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class RankingFact:
+    """One sequence / node / rule of a hub's route-map that ranks routes by local preference:
+    the prefix list it matches, the community list it requires (None: untagged) and the local
+    preference it sets."""
+
+    policy: str  # route-map / route-policy name
+    line: int
+    text: str
+    prefixes: str
+    community: str | None
+    local_pref: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankingFacts:
+    """What a hub's config ranks by local preference (`register_ranking`): every such entry of
+    any route-map, bound or not (the check reads the bindings), the community lists it defines,
+    and the platform's rule the findings go under."""
+
+    rule: str
+    facts: list[RankingFact]
+    lists: set[str]
 
 
 # IOS-XE and FRR spell the lines the same way (IOS-XE also takes a prefix list without `seq`).
@@ -772,6 +810,7 @@ ProbeExtractor = Callable[[ConfigFile], list[SentProbe]]
 AnswerExtractor = Callable[[ConfigFile], ProbeAnswers]
 AdvertisementExtractor = Callable[[ConfigFile], AdvertisementFacts]
 RouteFilterExtractor = Callable[[ConfigFile], RouteFilters]
+RankingExtractor = Callable[[ConfigFile], RankingFacts]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
@@ -785,6 +824,7 @@ PROBE_EXTRACTORS: dict[str, ProbeExtractor] = {}
 ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
 ADVERTISEMENT_EXTRACTORS: dict[str, AdvertisementExtractor] = {}
 ROUTE_FILTER_EXTRACTORS: dict[str, RouteFilterExtractor] = {}
+RANKING_EXTRACTORS: dict[str, RankingExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -818,6 +858,7 @@ register_probes = _registrar(PROBE_EXTRACTORS)
 register_answers = _registrar(ANSWER_EXTRACTORS)
 register_advertisements = _registrar(ADVERTISEMENT_EXTRACTORS)
 register_route_filters = _registrar(ROUTE_FILTER_EXTRACTORS)
+register_ranking = _registrar(RANKING_EXTRACTORS)
 
 
 def load_platform_rules() -> None:

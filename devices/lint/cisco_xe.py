@@ -26,6 +26,7 @@ from storestack.devices.lint import (
     PolicyFact,
     ProbeAnswers,
     ProbeFact,
+    RankingFacts,
     RouteFilters,
     SentProbe,
     SteeringFacts,
@@ -44,6 +45,7 @@ from storestack.devices.lint import (
     register_cloud_forwarding,
     register_forwarding,
     register_probes,
+    register_ranking,
     register_route_filters,
     register_rule,
     register_steering,
@@ -66,7 +68,7 @@ from storestack.devices.lint.linetree import (
     unresolved,
     zone_members,
 )
-from storestack.devices.lint.steering import return_ranking_findings, route_map_ranking
+from storestack.devices.lint.steering import route_map_ranking
 from storestack.devices.platforms.cisco_xe import ike_dpd
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
@@ -1342,17 +1344,21 @@ def reaction_steering(config: ConfigFile) -> Iterator[Finding]:
 
 @register_rule(PLATFORM)
 def return_path(config: ConfigFile) -> Iterator[Finding]:
-    """Hubs: every route-map that ranks a store's routes by local preference first takes the
-    ones tagged degraded (`match community`) below every untagged route of the same store.
-    Stores: see `_store_return_path`."""
-    if config.suffix:
+    """Stores: see `_store_return_path`. Hubs: `return_ranking`, read by the cross-file check."""
+    if config.suffix or config.role == "hub":
         return
-    if config.role != "hub":
-        yield from _store_return_path(config)
-        return
+    yield from _store_return_path(config)
+
+
+@register_ranking(PLATFORM)
+def return_ranking(config: ConfigFile) -> RankingFacts:
+    """Hub: the route-map entries that rank routes by local preference and the `ip
+    community-list`s, for the cross-file check that those bound to store sessions take the
+    routes a store tags degraded (`match community`) below every untagged route of the same
+    store."""
     root = parse(config.text, ("!",))
     lists = {line.words[3] for line in top(root, "ip", "community-list") if len(line.words) > 3}
-    yield from return_ranking_findings(config, "cisco-return-path", route_map_ranking(root), lists)
+    return RankingFacts("cisco-return-path", route_map_ranking(root), lists)
 
 
 def _store_return_path(config: ConfigFile) -> Iterator[Finding]:

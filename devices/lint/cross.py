@@ -9,7 +9,9 @@ the limit the intent gives them, no lower than what the store's AWS filter passe
 summaries (`register_summaries`) and, where it has a beacon, its stores' routes towards the other
 hubs (`register_advertisements`); and what each cloud BGP session takes in against the ranges
 the intent gives that cloud site and every other owner (`cloud-routes`), and what each cloud
-session sets on the routes it carries against the hub's cloud rank (`cloud-return-path`)."""
+session sets on the routes it carries against the hub's cloud rank (`cloud-return-path`), and
+what the route-maps bound to each hub's store sessions rank a store's routes tagged degraded at
+(each platform's return-path rule)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from storestack.devices.lint import (
     ANSWER_EXTRACTORS,
     EXTRACTORS,
     PROBE_EXTRACTORS,
+    RANKING_EXTRACTORS,
     ROUTE_FILTER_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
@@ -34,6 +37,7 @@ from storestack.devices.lint import (
     id_type_of,
     load_platform_rules,
 )
+from storestack.devices.lint.steering import return_ranking_findings
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
 from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
@@ -119,6 +123,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             yield from _hub_store_default(config, intent, filters)
             yield from _cloud_routes(config, intent.hub(config.hostname).sessions, intent, filters)
             yield from _cloud_return_path(config, intent, filters)
+            yield from _store_return_ranking(config, intent, filters)
             for tunnel in intent.hub(config.hostname).tunnels:
                 fact = end.facts.get(tunnel.id)
                 if fact is None:
@@ -459,21 +464,20 @@ CLOUD_RETURN_PATH = "cloud-return-path"
 
 
 def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]) -> Iterator[Finding]:
-    """Each of a hub's cloud BGP sessions sets the hub's cloud rank (`NetworkIntent.cloud_rank`,
-    its cloud tunnel's `local_pref` and `prepend`): on every range the session takes in, the
-    tunnel's local preference (BGP's default where none is set), and on every route it announces,
-    the hub's own ASN prepended as many times as the tunnel's `prepend`. A hub of rank k > 0 that
-    does not lower its preference sends cloud traffic out of its own VPN while the clouds answer
-    through the first hub, and one that does not prepend draws the clouds' answers to flows that
-    left through another hub: a stateful hub drops answers it never saw the flow of."""
+    """Each of a hub's cloud BGP sessions sets the hub's cloud rank (`HubIntent.cloud_rank`): on
+    every range the session takes in, the rank's local preference (BGP's default where none is
+    set), and on every route it announces, the hub's own ASN prepended as many times as the
+    rank's `prepend`. A hub of rank k > 0 that does not lower its preference sends cloud traffic
+    out of its own VPN while the clouds answer through the first hub, and one that does not
+    prepend draws the clouds' answers to flows that left through another hub: a stateful hub
+    drops answers it never saw the flow of."""
     hub = intent.hub(config.hostname)
-    tunnels = {tunnel.id: tunnel for tunnel in hub.tunnels}
-    clouds = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack") and s.tunnel in tunnels]
-    filters = _filters_of(config, cache) if clouds else None
-    if filters is None:
+    rank = hub.cloud_rank
+    clouds = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    filters = _filters_of(config, cache) if clouds and rank is not None else None
+    if filters is None or rank is None:
         return
     for session in clouds:
-        tunnel = tunnels[str(session.tunnel)]
         neighbor = str(session.peer_address)
         if neighbor not in filters.neighbors:
             continue  # a neighbour this reader does not see: the tunnel checks report it
@@ -484,16 +488,16 @@ def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[st
                 continue  # refused (`cloud-routes` says so) or not readable
             set_prefs = [(entry.line, entry.local_pref) for entry in entries if entry.local_pref is not None]
             line, local_pref = set_prefs[-1] if set_prefs else (entries[0].line if entries else 0, BGP_DEFAULT_LOCAL_PREF)
-            if local_pref != tunnel.local_pref:
+            if local_pref != rank.local_pref:
                 yield config.finding(
                     line,
                     CLOUD_RETURN_PATH,
                     f"{what}: takes {net} at local preference {local_pref}, the hub's cloud rank "
-                    f"({tunnel.prepend}) wants {tunnel.local_pref}: "
+                    f"({rank.rank}) wants {rank.local_pref}: "
                     + (
                         "the hub sends cloud traffic out of its own VPN while the clouds answer through "
                         "the first hub, whose stateful firewall never saw the flow"
-                        if local_pref > tunnel.local_pref
+                        if local_pref > rank.local_pref
                         else "the hub gives up this site to a hub of lower rank"
                     ),
                 )
@@ -502,20 +506,41 @@ def _cloud_return_path(config: ConfigFile, intent: NetworkIntent, cache: dict[st
             if entries is None:
                 continue  # refused or not readable: the route-filter checks' business
             prepends = sum(entry.prepend.count(hub.asn) for entry in entries)
-            if prepends != tunnel.prepend:
+            if prepends != rank.prepend:
                 line = next((entry.line for entry in entries if entry.prepend), entries[0].line if entries else 0)
                 yield config.finding(
                     line,
                     CLOUD_RETURN_PATH,
                     f"{what}: announces {net} with its ASN {hub.asn} prepended {prepends} times, the hub's "
-                    f"cloud rank wants {tunnel.prepend}: "
+                    f"cloud rank wants {rank.prepend}: "
                     + (
                         "the cloud answers through this hub flows that left through another hub, whose "
                         "stateful firewall sees no answer and this hub no flow"
-                        if prepends < tunnel.prepend
+                        if prepends < rank.prepend
                         else "the cloud answers through another hub while this one carries the flows"
                     ),
                 )
+
+
+def _store_return_ranking(
+    config: ConfigFile, intent: NetworkIntent, cache: dict[str, RouteFilters | None]
+) -> Iterator[Finding]:
+    """The route-maps a hub binds inbound to its store sessions (the intent's store-hub sessions,
+    through the platform's route-filter reader: neighbour and peer-group bindings) take the
+    routes a store tags degraded below its paths in SLA (`return_ranking_findings`, under the
+    platform's return-path rule). Only those rank a store's routes, whatever their names: a
+    cloud session's ranks that cloud's (`cloud-return-path`), and one bound to no store session
+    ranks nothing of a store's."""
+    reader = RANKING_EXTRACTORS.get(config.platform)
+    filters = _filters_of(config, cache) if reader is not None else None
+    if reader is None or filters is None:
+        return
+    stores = [str(s.peer_address) for s in intent.hub(config.hostname).sessions if s.kind == "store-hub"]
+    bound = filters.bound(stores, "in")
+    ranking = reader(config)
+    yield from return_ranking_findings(
+        config, ranking.rule, [fact for fact in ranking.facts if fact.policy in bound], ranking.lists
+    )
 
 
 PREFIX_LIMIT = "prefix-limit"

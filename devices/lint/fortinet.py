@@ -28,6 +28,8 @@ from storestack.devices.lint import (
     PrefixRule,
     ProbeAnswers,
     ProbeFact,
+    RankingFact,
+    RankingFacts,
     RouteFilters,
     RouteMapEntry,
     SentProbe,
@@ -43,6 +45,7 @@ from storestack.devices.lint import (
     register_cloud_forwarding,
     register_forwarding,
     register_probes,
+    register_ranking,
     register_route_filters,
     register_rule,
     register_steering,
@@ -51,7 +54,6 @@ from storestack.devices.lint import (
     summary_net,
 )
 from storestack.devices.lint.linetree import is_address, private_gaps
-from storestack.devices.lint.steering import RankingFact, return_ranking_findings
 from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
     DOS_ANOMALY_THRESHOLDS,
@@ -1171,12 +1173,11 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
-@register_rule(PLATFORM)
-def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
-    """Hubs: every route-map that ranks a store's routes by local preference first takes the
-    ones tagged degraded (`match-community`) below every untagged route of the store."""
-    if config.suffix or config.role != "hub":
-        return
+@register_ranking(PLATFORM)
+def hub_return_ranking(config: ConfigFile) -> RankingFacts:
+    """Hub: the route-map rules that rank routes by local preference and the community lists,
+    for the cross-file check that those bound to store sessions take the routes a store tags
+    degraded (`match-community`) below every untagged route of the store."""
     parsed = parse(config.text)
     lists = {entry.name for entry in _entries(parsed, "router community-list")}
     facts = [
@@ -1193,7 +1194,7 @@ def hub_return_path(config: ConfigFile) -> Iterator[Finding]:
         if (pref := rule.first("set-local-preference")) is not None
         and (prefixes := rule.first("match-ip-address")) is not None
     ]
-    yield from return_ranking_findings(config, "fortios-return-path", facts, lists)
+    return RankingFacts("fortios-return-path", facts, lists)
 
 
 @register_steering(PLATFORM)

@@ -19,6 +19,7 @@ from storestack.devices.lint import (
     ForwardingFacts,
     Packet,
     ProbeAnswers,
+    RankingFacts,
     RouteFilters,
     SentProbe,
     SummaryFact,
@@ -34,13 +35,14 @@ from storestack.devices.lint import (
     register_answers,
     register_cloud_forwarding,
     register_forwarding,
+    register_ranking,
     register_route_filters,
     register_rule,
     register_summaries,
     register_tunnels,
 )
 from storestack.devices.lint.linetree import parse, top
-from storestack.devices.lint.steering import return_ranking_findings, route_map_ranking
+from storestack.devices.lint.steering import route_map_ranking
 from storestack.network.crypto import EspProposal, IkeProposal
 
 PLATFORM = "frr"
@@ -120,18 +122,17 @@ def undefined_references(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
-@register_rule(PLATFORM)
-def return_ranking(config: ConfigFile) -> Iterator[Finding]:
-    """Hub: every route-map that ranks a store's routes by local preference first takes the ones
-    tagged degraded (`match community`, a `bgp community-list`) below every untagged route of the
-    same store, as the vendor hubs do: the hub's best path, and so the DC core's way back, moves
-    to the other hub when the store steers away. The return within one hub (connection marks)
-    is `frr_sla`'s half of `frr-return-path`."""
-    if config.suffix or config.role != "hub":
-        return
+@register_ranking(PLATFORM)
+def return_ranking(config: ConfigFile) -> RankingFacts:
+    """Hub: the route-map entries that rank routes by local preference and the `bgp
+    community-list`s, for the cross-file check that those bound to store sessions take the
+    routes a store tags degraded (`match community`) below every untagged route of the same
+    store, as the vendor hubs do: the hub's best path, and so the DC core's way back, moves to
+    the other hub when the store steers away. The return within one hub (connection marks) is
+    `frr_sla`'s half of `frr-return-path`."""
     root = parse(config.text, ("!",))
     lists = {line.words[3] for line in top(root, "bgp", "community-list") if len(line.words) > 3}
-    yield from return_ranking_findings(config, "frr-return-path", route_map_ranking(root), lists)
+    return RankingFacts("frr-return-path", route_map_ranking(root), lists)
 
 
 def _sections(text: str, top: str) -> dict[str, tuple[int, dict[str, str]]]:

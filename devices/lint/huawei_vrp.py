@@ -30,6 +30,8 @@ from storestack.devices.lint import (
     PrefixRule,
     ProbeAnswers,
     ProbeFact,
+    RankingFact,
+    RankingFacts,
     RouteFilters,
     RouteMapEntry,
     SentProbe,
@@ -46,6 +48,7 @@ from storestack.devices.lint import (
     register_cloud_forwarding,
     register_forwarding,
     register_probes,
+    register_ranking,
     register_route_filters,
     register_rule,
     register_steering,
@@ -71,7 +74,7 @@ from storestack.devices.lint.linetree import (
     unresolved,
     zone_members,
 )
-from storestack.devices.lint.steering import CLASS_PROBE_PREFIX, RankingFact, return_ranking_findings
+from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.huawei_vrp import (
     NQA_NAME_FORBIDDEN,
@@ -1536,12 +1539,12 @@ def _tunnel_selectors(protocol: list[str] | None) -> tuple[tuple[str, ...], tupl
     return (word,), (word,)
 
 
-@register_rule(PLATFORM)
-def return_path(config: ConfigFile) -> Iterator[Finding]:
-    """Hubs: every route-policy that ranks a store's routes by local preference first takes the
-    ones tagged degraded (`if-match community-filter`) below every untagged route of the store."""
-    if config.suffix or config.role != "hub":
-        return
+@register_ranking(PLATFORM)
+def return_ranking(config: ConfigFile) -> RankingFacts:
+    """Hub: the route-policy nodes that rank routes by local preference and the `ip
+    community-filter`s, for the cross-file check that those bound to store sessions take the
+    routes a store tags degraded (`if-match community-filter`) below every untagged route of the
+    store."""
     root = parse(config.text, ("#",))
     lists = {line.words[3] for line in top(root, "ip", "community-filter") if len(line.words) > 3}
     facts = []
@@ -1553,7 +1556,7 @@ def return_path(config: ConfigFile) -> Iterator[Finding]:
             continue
         community = next((w[2] for w in words if w[:2] == ["if-match", "community-filter"] and len(w) > 2), None)
         facts.append(RankingFact(node.words[1], node.number, node.text, prefixes, community, int(pref)))
-    yield from return_ranking_findings(config, "vrp-return-path", facts, lists)
+    return RankingFacts("vrp-return-path", facts, lists)
 
 
 # ---------------------------------------------------------------- IKE, web system, hub underlay

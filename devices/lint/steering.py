@@ -21,10 +21,12 @@ application classes of the network intent (`StoreIntent.sla`).
 
 A platform takes part by registering a `SteeringFacts` extractor (`register_steering`).
 
-Return path: `return_ranking_findings` is the hub half every hub rule shares, FRR's included
-(routes a store tags degraded rank below its paths in SLA; `route_map_ranking` reads the
-IOS-spelled route-maps of IOS-XE and FRR); the store half (FortiOS SD-WAN neighbours,
-IOS-XE conditional advertisement) lives with each platform's rules.
+Return path: `return_ranking_findings` is the hub half every hub platform shares, FRR's
+included (routes a store tags degraded rank below its paths in SLA), run by the cross-file
+checks on the route-maps bound inbound to the hub's store sessions (each platform's
+`register_ranking` extractor; `route_map_ranking` reads the IOS-spelled route-maps of IOS-XE
+and FRR); the store half (FortiOS SD-WAN neighbours, IOS-XE conditional advertisement) lives
+with each platform's rules.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY
 from storestack.devices.lint import (
@@ -42,11 +43,11 @@ from storestack.devices.lint import (
     Packet,
     PolicyFact,
     ProbeFact,
+    RankingFact,
     load_platform_rules,
 )
 from storestack.devices.lint.linetree import Line, top
 from storestack.devices.steering import IOS_TRACK_DELAY_MAX, ios_loss_threshold
-from storestack.devices.views import CLOUD_FILTER_PREFIX
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent, Tunnel
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, probe_name
@@ -348,20 +349,6 @@ def _cloud_steered(
 # ---------------------------------------------------------------- return path on the hubs
 
 
-@dataclass(frozen=True, slots=True)
-class RankingFact:
-    """One sequence / node / rule of a hub's inbound policy for a store link: the store
-    prefixes it matches, the community list it requires (None: untagged) and the local
-    preference it sets."""
-
-    policy: str  # route-map / route-policy name
-    line: int
-    text: str
-    prefixes: str
-    community: str | None
-    local_pref: int
-
-
 def route_map_ranking(root: Line) -> list[RankingFact]:
     """The route-map entries of an IOS-spelled config (IOS-XE, FRR) that rank a store's routes:
     `match ip address prefix-list` and `set local-preference`, with the `match community` list
@@ -383,10 +370,10 @@ def return_ranking_findings(
 ) -> Iterator[Finding]:
     """A hub returns traffic over the path the store's SLA allows: every policy that ranks a
     store's routes by local preference also takes the ones tagged degraded (a defined community
-    list), below every untagged route of the same store. Shared by the hub platforms' rules. A
-    cloud site's inbound filter (CLOUD-IN-<site>) ranks that cloud's routes by the hub's cloud
-    rank, no store's: `cloud-return-path` checks it against the intent."""
-    facts = [fact for fact in facts if not fact.policy.startswith(CLOUD_FILTER_PREFIX)]
+    list), below every untagged route of the same store. `facts`: the entries of the route-maps
+    bound inbound to the hub's store sessions only (`cross.py` reads the bindings); a cloud
+    session's ranks that cloud's routes by the hub's cloud rank, which `cloud-return-path`
+    checks."""
     healthy: dict[str, list[int]] = {}
     for fact in facts:
         if fact.community is None:

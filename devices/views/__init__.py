@@ -27,7 +27,6 @@ from storestack.devices.views.builder import (
 from storestack.devices.views.model import (
     BFD_CELLULAR,
     BFD_WIRED,
-    CLOUD_FILTER_PREFIX,
     LOCAL_ADMIN_USER,
     PLANNED_HEADER,
     Acl,
@@ -64,7 +63,6 @@ from storestack.devices.views.model import (
 __all__ = [
     "BFD_CELLULAR",
     "BFD_WIRED",
-    "CLOUD_FILTER_PREFIX",
     "CLOUD_TUNNEL_BASE",
     "LOCAL_ADMIN_USER",
     "PLANNED_HEADER",

@@ -250,6 +250,8 @@ class ViewBuilder:
         cellular: bool,
     ) -> TunnelView:
         assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
+        # a store link's rank (only a hub's cloud tunnels carry none)
+        assert tunnel.local_pref is not None and tunnel.prepend is not None
         underlay = tunnel.underlay
         return TunnelView(
             id=tunnel.id,
@@ -878,6 +880,7 @@ class ViewBuilder:
             if tunnel.kind != "store-aws":
                 continue
             assert tunnel.local_inside is not None and tunnel.peer_inside is not None and tunnel.peer_outside is not None
+            assert tunnel.local_pref is not None  # a store link's (only a hub's cloud tunnels carry none)
             link = by_name[tunnel.transport]
             number = int(tunnel.peer.rsplit(":", 1)[1])
             views.append(
@@ -965,6 +968,7 @@ class ViewBuilder:
             if tunnel.kind != "store-hub":
                 continue
             assert tunnel.local_inside is not None and tunnel.peer_inside is not None
+            assert tunnel.local_pref is not None  # a store link's (only a hub's cloud tunnels carry none)
             assert tunnel.local_outside is not None  # the hub's end: its own outside address
             store = by_id[tunnel.peer]
             store_view = stores.get(store.id)

@@ -782,8 +782,10 @@ class HubView:
     @property
     def cloud_prepend_path(self) -> str:
         """The AS path CLOUD-OUT prepends towards the clouds: the hub's ASN as many times as its
-        cloud rank (`cloud_prepend`); empty on the first hub, which prepends nothing."""
-        return prepend_path(self.asn, cloud_prepend(self.intent))
+        cloud rank (`HubIntent.cloud_rank`); empty on the first hub, which prepends nothing, and
+        without cloud VPNs."""
+        rank = self.intent.cloud_rank
+        return prepend_path(self.asn, rank.prepend if rank is not None else 0)
 
     @property
     def cloud_filters(self) -> list[CloudFilter]:
@@ -912,8 +914,7 @@ _DENY_ANY = AclRule("deny", "ip")
 
 
 # The name of each cloud site's inbound filter (its prefix list and route-map) begins so:
-# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>. Its local preference is the hub's cloud rank, no
-# store's ranking (the return-path lints leave it to `cloud-return-path`).
+# CLOUD-IN-AWS<n>, CLOUD-IN-OPENSTACK<n>.
 CLOUD_FILTER_PREFIX = "CLOUD-IN-"
 
 
@@ -929,7 +930,7 @@ class CloudFilter:
     prefix_limit: PrefixLimit | None
     peers: list[str]  # the sessions' peer (inside) addresses
     # The local preference its route-map sets on what the site teaches: the hub's cloud rank
-    # (`NetworkIntent.cloud_rank`, its cloud tunnels' `local_pref`), below the other hubs' of
+    # (`HubIntent.cloud_rank`, its `local_pref`), below the other hubs' of
     # better rank, whose routes it then takes over iBGP. None: BGP's default (rank 0), nothing set.
     local_pref: int | None = None
 
@@ -938,7 +939,7 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
     """One inbound filter per cloud site of the hub's cloud BGP sessions (hub-aws, hub-openstack),
     in session order; the sessions to one site accept the same prefixes and share it."""
     sites: dict[tuple[str, tuple[ipaddress.IPv4Network, ...]], list[BgpSession]] = {}
-    tunnels = {tunnel.id: tunnel for tunnel in intent.tunnels}
+    local_pref = _set_local_pref(intent.cloud_rank.local_pref) if intent.cloud_rank is not None else None
     for session in intent.sessions:
         if session.kind in ("hub-aws", "hub-openstack"):
             sites.setdefault((session.kind, session.accepts), []).append(session)
@@ -954,13 +955,13 @@ def cloud_filters(intent: HubIntent) -> list[CloudFilter]:
                 CLOUD_LONGEST_PREFIX,
                 sessions[0].prefix_limit,
                 [str(s.peer_address) for s in sessions],
-                _set_local_pref(tunnels[sessions[0].tunnel].local_pref if sessions[0].tunnel in tunnels else None),
+                local_pref,
             )
         )
     return filters
 
 
-def _set_local_pref(local_pref: int | None) -> int | None:
+def _set_local_pref(local_pref: int) -> int | None:
     """The local preference a route-map sets: None where it is BGP's default (nothing to set)."""
     return None if local_pref == BGP_DEFAULT_LOCAL_PREF else local_pref
 
@@ -969,13 +970,6 @@ def prepend_path(asn: int, times: int) -> str:
     """The AS path a route-map prepends: `asn` `times` times, space-separated (every platform's
     form); empty for none."""
     return " ".join([str(asn)] * times)
-
-
-def cloud_prepend(intent: HubIntent) -> int:
-    """How many times the hub prepends its own ASN on what it announces over its cloud sessions
-    (CLOUD-OUT): its cloud rank (`NetworkIntent.cloud_rank`), which every cloud tunnel of the hub
-    carries as its `prepend`; 0 without cloud VPNs."""
-    return next((t.prepend for t in intent.tunnels if t.kind in ("hub-aws", "hub-openstack")), 0)
 
 
 def cloud_sites(intent: HubIntent) -> list[tuple[str, CloudSite]]:

@@ -21,6 +21,7 @@ from storestack.devices.lint import ROUTE_FILTER_EXTRACTORS, ConfigFile, RouteFi
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
+from storestack.network.model import CloudRank
 from storestack.network.show import hub_report
 
 RULE = "cloud-return-path"
@@ -47,12 +48,13 @@ def _cloud_peers(fleet: Fleet, hub: str) -> dict[str, ipaddress.IPv4Network]:
 
 
 def test_the_hubs_rank_for_the_clouds_in_fleet_order(fleet: Fleet) -> None:
+    """Each hub holds its rank once (`HubIntent.cloud_rank`); its cloud tunnels carry none."""
     intent = NetworkIntent(fleet)
-    assert [intent.cloud_rank(hub) for hub in fleet.hubs] == [0, 1]
-    for hub, local_pref, prepend in ((FIRST, 100, 0), (SECOND, 90, 1)):
+    assert [intent.hub(hub).cloud_rank for hub in fleet.hubs] == [CloudRank(0, 100, 0), CloudRank(1, 90, 1)]
+    for hub in fleet.hubs:
         clouds = [t for t in intent.hub(hub).tunnels if t.kind in ("hub-aws", "hub-openstack")]
         assert len(clouds) == 3
-        assert {(t.local_pref, t.prepend) for t in clouds} == {(local_pref, prepend)}
+        assert {(t.local_pref, t.prepend) for t in clouds} == {(None, None)}
 
 
 def test_network_show_prints_each_hubs_cloud_rank(fleet: Fleet) -> None:

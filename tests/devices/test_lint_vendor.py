@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lint_files import broken_files, files_on_platform, rule_findings
 from testsupport.rendering import SHAPES, hubs_on, on_platform, steered_off_bgp
 
 from storestack.common.platforms import SLA_STEERING_OFF_ROUTED_PATH_ONLY, Platform
@@ -72,7 +73,6 @@ RULES = {
         huawei_vrp.name_lengths,
         huawei_vrp.tracking,
         huawei_vrp.policy_routing,
-        huawei_vrp.return_path,
         huawei_vrp.port_keywords,
         huawei_vrp.management_plane,
         huawei_vrp.wan_services,
@@ -109,7 +109,6 @@ RULES = {
         fortinet.local_in_interfaces,
         fortinet.wan_echo_limit,
         fortinet.return_path,
-        fortinet.hub_return_path,
         fortinet.management_sources,
         fortinet.policy_interfaces,
         fortinet.policy_logging,
@@ -2007,24 +2006,30 @@ _HUB_TAGGED = {
 
 
 @pytest.mark.parametrize("platform", VENDORS)
-def test_hubs_return_over_the_path_the_store_sla_allows(fleet: Fleet, platform: str) -> None:
-    config = _hub(fleet, platform)
+def test_hubs_return_over_the_path_the_store_sla_allows(fleet: Fleet, platform: Platform) -> None:
+    """Read by the cross-file check, on the route-maps bound to the hub's store sessions."""
+    changed, files = files_on_platform(fleet, platform)
     tagged, community_list = _HUB_TAGGED[platform]
     rule = {
         "cisco_xe": "cisco-return-path",
         "huawei_vrp": "vrp-return-path",
         "fortinet": "fortios-return-path",
     }[platform]
+
+    def found(old: str, new: str) -> list[str]:
+        broken = broken_files(files, "hq-hub1.cfg", lambda text: text.replace(old, new, 1))
+        return [f.message for f in rule_findings(changed, broken, rule)]
+
+    assert not rule_findings(changed, files, rule)
     # The tagged sequence ranks degraded routes as high as the path in SLA: nothing moves.
-    level = _broken(config, tagged, tagged.replace("local-preference 50", "local-preference 200"))
-    assert any(f.rule == rule and "local preference 200, not below" in f.message for f in _lint(level))
+    level = found(tagged, tagged.replace("local-preference 50", "local-preference 200"))
+    assert any("local preference 200, not below" in message for message in level)
     # The tagged sequence matches no community any more: the hub ignores the store's signal.
-    untagged_line = tagged.splitlines(keepends=True)[0]
-    ignored = _broken(config, untagged_line, "")
-    assert any(f.rule == rule and "tagged degraded" in f.message for f in _lint(ignored))
+    ignored = found(tagged.splitlines(keepends=True)[0], "")
+    assert any("tagged degraded" in message for message in ignored)
     # The community list it names is gone.
-    undefined = _broken(config, community_list, community_list.replace("RETURN-DEGRADED", "OTHER-LIST"))
-    assert any(f.rule == rule and "RETURN-DEGRADED is not defined" in f.message for f in _lint(undefined))
+    undefined = found(community_list, community_list.replace("RETURN-DEGRADED", "OTHER-LIST"))
+    assert any("RETURN-DEGRADED is not defined" in message for message in undefined)
 
 
 def test_fortios_store_signals_its_sla_to_the_hubs(fleet: Fleet) -> None:

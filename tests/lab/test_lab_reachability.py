@@ -494,8 +494,8 @@ def test_one_hub_carries_the_cloud_both_ways_and_the_next_takes_over_when_its_vp
     sites = TOPOLOGY.sites
     assert sites is not None and sites.dc_core is not None
     intent = NetworkIntent(FLEET)
-    first, second = sorted(sites.hub_cloud_vpns, key=intent.cloud_rank)
-    assert (intent.cloud_rank(first), intent.cloud_rank(second)) == (0, 1)
+    first, second = sorted(sites.hub_cloud_vpns, key=lambda hub: intent.cloud_rank(hub).rank)
+    assert (intent.cloud_rank(first).rank, intent.cloud_rank(second).rank) == (0, 1)
     vpn, second_vpn = sites.hub_cloud_vpns[first], sites.hub_cloud_vpns[second]
     first_namespace, second_namespace = state.runtime(first).namespace, state.runtime(second).namespace
     stores = FLEET.spec.ip_plan.stores
