@@ -527,12 +527,27 @@ def bgp_networks(view: StoreApplianceView) -> list[str]:
 
 
 def static_routes(view: StoreApplianceView) -> list[str]:
-    """Null0 routes for the announced prefixes (distance 254) and the tracked signals; per
-    transport its front-door VRF's default, or (the breakout link in the global table) each far
-    end of its tunnels via its gateway."""
+    """Null0 routes for the announced prefixes (distance 254) and the tracked signals; with a
+    DHCP-addressed guest breakout, Null0 routes (distance 254) for the summaries the hubs announce
+    (`hub_routes`: HQ, the clouds, the desktops); per transport its front-door VRF's default, or
+    (the breakout link in the global table) each far end of its tunnels via its gateway.
+
+    The DHCP client installs a default route via the lease's router at distance 254 in the
+    interface's table (ipSpace.net, "DHCP response sets default route", a floating static
+    route; the lease's router is also what the breakout's `... dhcp` host routes and guest
+    policy route to, so the store keeps asking for it). A breakout in the global table puts that
+    default beside the hubs' routes: while the hubs announce HQ, BGP's routes win;
+    once every hub withdraws them (every tunnel down, or both hubs without the DC core), what the
+    router sends to HQ from its loopback (syslog, NTP, DNS, TACACS+) followed that default out of
+    the breakout port unencrypted, its own packets passing the self zone to the WAN zone, which
+    has no pair. The discard routes, more specific than that default and less preferred than
+    BGP's, keep it to the overlay or nowhere, as a static breakout's table (no default) does."""
     lines = [
         f"ip route {prefix.address} {prefix.netmask} Null0 254" for prefix in view.advertised if prefix.prefixlen < 32
     ]
+    breakout = view.breakout
+    if breakout is not None and not breakout.front_door_vrf and not breakout.static:
+        lines += [f"ip route {net.address} {net.netmask} Null0 254" for net in _corporate_discards(view)]
     steering = view.steering
     if steering is not None and steering.return_signals:
         for signal in steering.return_signals:
@@ -551,6 +566,28 @@ def static_routes(view: StoreApplianceView) -> list[str]:
         far_ends = view.far_ends(link)
         lines += [f"ip route {destination} 255.255.255.255 {via}" for destination in far_ends]
     return lines
+
+
+def _corporate_discards(view: StoreApplianceView) -> list[Net]:
+    """What the router reaches only through its hubs: the summaries they announce (`hub_routes`),
+    then each management range and server outside them (reached by the hubs' default)."""
+    from storestack.devices.views.model import Net  # the views import the platforms
+
+    summaries = [ipaddress.IPv4Network(net.cidr) for net in view.hub_routes]
+    extra = [
+        *(ipaddress.IPv4Network(net.cidr) for net in view.mgmt.ranges),
+        *(
+            ipaddress.IPv4Network(f"{server}/32")
+            for server in (
+                *view.mgmt.ntp_servers,
+                *view.mgmt.syslog_servers,
+                *view.mgmt.tacacs_servers,
+                *view.mgmt.dns_forwarders,
+            )
+        ),
+    ]
+    outside = [net for net in dict.fromkeys(extra) if not any(net.subnet_of(summary) for summary in summaries)]
+    return [*view.hub_routes, *(Net.of(net) for net in outside)]
 
 
 def access_lists(view: StoreApplianceView) -> list[str]:
