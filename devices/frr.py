@@ -1279,6 +1279,10 @@ def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list
         if link.address is not None
     ]
     if view.guest is not None:
+        # The guest segment itself stays on-link: the store's own answers to a guest (the echo
+        # reply to a ping of its gateway) leave from the gateway's address, inside the guest
+        # prefix, and the breakout table would send them out of the WAN to the carrier.
+        rules.append(PolicyRule(f"to {view.guest.net.cidr} lookup main pref 1099"))
         if view.breakout is not None:
             rules.append(PolicyRule(f"from {view.guest.net.cidr} lookup {view.breakout.table} pref 1100"))
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))

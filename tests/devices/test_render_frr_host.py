@@ -97,6 +97,37 @@ def test_guest_wifi_breaks_out_locally_and_never_reaches_the_overlay(fleet: Flee
     assert f"rule add from {guest.subnet} unreachable pref 1101" in routing
 
 
+def _first_rule(routing: str, source: str, destination: str) -> str:
+    """What the kernel's policy routing does with an unmarked packet from `source` to
+    `destination`: the action of the first `rule add` (lowest pref) whose selectors match."""
+    rules: list[tuple[int, str, str]] = []
+    for line in routing.splitlines():
+        if not line.startswith("rule add "):
+            continue
+        words = line.split()[2:]
+        fields = {key: words[i + 1] for i, key in enumerate(words[:-1]) if key in ("from", "to", "fwmark", "lookup", "pref")}
+        if "fwmark" in fields:
+            continue
+        action = f"lookup {fields['lookup']}" if "lookup" in fields else words[words.index("pref") - 1]
+        selectors = [(key, ipaddress.ip_network(fields[key])) for key in ("from", "to") if key in fields]
+        address = {"from": ipaddress.ip_address(source), "to": ipaddress.ip_address(destination)}
+        if all(address[key] in net for key, net in selectors):
+            rules.append((int(fields["pref"]), line, action))
+    return min(rules)[2] if rules else "lookup main"
+
+
+def test_the_guest_gateways_own_answers_stay_on_the_guest_segment(fleet: Fleet) -> None:
+    """A guest's ping to its gateway is answered from the gateway's address, which is inside the
+    guest prefix: the breakout table would send the answer out of the WAN to the carrier."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
+    routing = _companion(config, "routing")
+    guest = fleet.store("nw-0004").segments["guest-wifi"].subnet
+    gateway, host = str(guest[1]), str(guest[20])
+    assert _first_rule(routing, gateway, host) == "lookup main"
+    # A guest's own traffic to the internet still looks up the breakout table only.
+    assert _first_rule(routing, host, "9.9.9.9") == "lookup 101"
+
+
 def test_segments_reach_only_their_services(fleet: Fleet) -> None:
     """Stateful default deny: each segment's accepts name the intent's services, nothing else;
     IoT, CCTV and office never reach POS."""
