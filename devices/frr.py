@@ -1150,6 +1150,18 @@ def _destinations(service: Service) -> str:
 _NFT_RULE = " " * 8
 
 
+def nft_segment_gateways(segments: Sequence[SegmentView]) -> list[str]:
+    """Input, first: a segment's hosts reach the router at their own gateway only (and by DHCP's
+    broadcast), as the intent says ("The router itself": DHCP, DNS and pings to the segment's
+    own gateway; from guest Wi-Fi DHCP and pings to it). The echo and service rules below take
+    any of the router's addresses, so without this a guest would ping the loopback, the tills'
+    gateway or the WAN address, and a segment's DNS would reach the resolver at the loopback."""
+    return [
+        f'{_NFT_RULE}iifname "{segment.ifname}" ip daddr != {{ {segment.gateway.ip}, 255.255.255.255 }} drop'
+        for segment in segments
+    ]
+
+
 def nft_segment_services(segments: Sequence[SegmentView]) -> list[str]:
     """Input: DHCP for each segment and DNS at its gateway; guest Wi-Fi DHCP only (its clients
     resolve through the public resolvers its DHCP hands out)."""
@@ -1842,6 +1854,7 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_xfrm_interfaces", xfrm_interface_lines),
     ("frr_dhcp_scopes", dhcp_scope_lines),
     ("frr_wan_queues", wan_queue_lines),
+    ("frr_nft_segment_gateways", nft_segment_gateways),
     ("frr_nft_segment_services", nft_segment_services),
     ("frr_nft_segment_sources", nft_segment_sources),
     ("frr_nft_forward_rules", nft_forward_rules),

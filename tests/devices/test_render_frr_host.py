@@ -128,6 +128,19 @@ def test_the_guest_gateways_own_answers_stay_on_the_guest_segment(fleet: Fleet) 
     assert _first_rule(routing, host, "9.9.9.9") == "lookup 101"
 
 
+def test_a_segment_reaches_the_router_at_its_own_gateway_only(fleet: Fleet) -> None:
+    """From a segment only DHCP, DNS and pings to the segment's own gateway reach the router: a
+    guest's ping of the loopback or of the tills' gateway, or an IoT sensor's DNS query to the
+    loopback, is dropped before the input chain's echo and service rules accept it."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
+    input_chain = _chain_rules(_companion(config, "nftables.conf"), "input")
+    echo = input_chain.index("icmp type echo-request jump icmp_requests")
+    for segment in fleet.store("nw-0004").segments.values():
+        ifname = f"lan0.{segment.vlan}"
+        guard = f'iifname "{ifname}" ip daddr != {{ {segment.gateway}, 255.255.255.255 }} drop'
+        assert guard in input_chain[:echo], f"{ifname}: nothing keeps it off the router's other addresses"
+
+
 def test_segments_reach_only_their_services(fleet: Fleet) -> None:
     """Stateful default deny: each segment's accepts name the intent's services, nothing else;
     IoT, CCTV and office never reach POS."""
