@@ -165,6 +165,30 @@ def test_segments_reach_only_their_services(fleet: Fleet) -> None:
     assert not any(pos in line for line in accepts)
 
 
+# nft's byte units (`nft --debug=netlink` shows `limit rate over 1 kbytes/second` as 1024 bytes)
+_NFT_BYTES = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024}
+
+
+def test_cctv_is_held_to_its_share_of_the_links_shaped_rate_in_each_tunnel(fleet: Fleet) -> None:
+    """The CCTV cap in each wired tunnel lets through no more than the shaped class's ceiling on
+    its link (qos.tc, kbit/s of 1000 bits): nft counts a kbyte as 1024 bytes."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    qos = _companion(config, "qos.tc")
+    ceiling = re.search(r"class add dev wan1 .* ceil (\d+)kbit .*# cctv", qos)
+    assert ceiling is not None
+    allowed = int(ceiling.group(1)) * 1000 // 8  # bytes/second
+    caps = [
+        line
+        for line in _chain_rules(_companion(config, "nftables.conf"), "cctv_shaping")
+        if line.startswith('iifname "lan0.30" oifname "xfrm1"')
+    ]
+    assert caps
+    for cap in caps:
+        match = re.search(r"limit rate over (\d+) (\w+)/second drop", cap)
+        assert match is not None, cap
+        assert int(match.group(1)) * _NFT_BYTES[match.group(2)] <= allowed, cap
+
+
 def test_lte_carries_pos_and_office_but_not_cctv_or_iot(fleet: Fleet) -> None:
     (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
     forward = _forward_rules(_companion(config, "nftables.conf"))
