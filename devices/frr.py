@@ -1150,6 +1150,18 @@ def _destinations(service: Service) -> str:
 _NFT_RULE = " " * 8
 
 
+def nft_segment_gateways(segments: Sequence[SegmentView]) -> list[str]:
+    """Input, first: a segment's hosts reach the router at their own gateway only (and by DHCP's
+    broadcast), as the intent says ("The router itself": DHCP, DNS and pings to the segment's
+    own gateway; from guest Wi-Fi DHCP and pings to it). The echo and service rules below take
+    any of the router's addresses, so without this a guest would ping the loopback, the tills'
+    gateway or the WAN address, and a segment's DNS would reach the resolver at the loopback."""
+    return [
+        f'{_NFT_RULE}iifname "{segment.ifname}" ip daddr != {{ {segment.gateway.ip}, 255.255.255.255 }} drop'
+        for segment in segments
+    ]
+
+
 def nft_segment_services(segments: Sequence[SegmentView]) -> list[str]:
     """Input: DHCP for each segment and DNS at its gateway; guest Wi-Fi DHCP only (its clients
     resolve through the public resolvers its DHCP hands out)."""
@@ -1250,16 +1262,19 @@ def nft_sla_paths(sla: SlaHost) -> list[str]:
 
 
 def nft_cctv_shaping(view: StoreApplianceView) -> list[str]:
-    """A shaped class (CCTV) held to its share of each wired link's shaped rate in every tunnel."""
+    """A shaped class (CCTV) held to its share of each wired link's shaped rate in every tunnel.
+
+    In bytes per second: nft's `kbytes` are 1024 bytes, where the intent's kbit/s (and tc's) are
+    1000 bits, so `<kbit/s / 8> kbytes/second` let 2.4 % more through than the class's share."""
     lines: list[str] = []
     for segment in view.segments:
         percent = segment.qos.shape_percent
         if percent is None:
             continue
         for link in view.wired_links:
-            rate = link.shaped_kbps(percent) // 8
+            rate = link.shaped_kbps(percent) * 1000 // 8
             lines += [
-                f'{_NFT_RULE}iifname "{segment.ifname}" oifname "{tunnel.ifname}" limit rate over {rate} kbytes/second drop'
+                f'{_NFT_RULE}iifname "{segment.ifname}" oifname "{tunnel.ifname}" limit rate over {rate} bytes/second drop'
                 for tunnel in link.tunnels
             ]
     return lines
@@ -1279,6 +1294,10 @@ def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list
         if link.address is not None
     ]
     if view.guest is not None:
+        # The guest segment itself stays on-link: the store's own answers to a guest (the echo
+        # reply to a ping of its gateway) leave from the gateway's address, inside the guest
+        # prefix, and the breakout table would send them out of the WAN to the carrier.
+        rules.append(PolicyRule(f"to {view.guest.net.cidr} lookup main pref 1099"))
         if view.breakout is not None:
             rules.append(PolicyRule(f"from {view.guest.net.cidr} lookup {view.breakout.table} pref 1100"))
         rules.append(PolicyRule(f"from {view.guest.net.cidr} unreachable pref 1101"))
@@ -1838,6 +1857,7 @@ TEMPLATE_FILTERS: tuple[tuple[str, Callable[..., list[str]]], ...] = (
     ("frr_xfrm_interfaces", xfrm_interface_lines),
     ("frr_dhcp_scopes", dhcp_scope_lines),
     ("frr_wan_queues", wan_queue_lines),
+    ("frr_nft_segment_gateways", nft_segment_gateways),
     ("frr_nft_segment_services", nft_segment_services),
     ("frr_nft_segment_sources", nft_segment_sources),
     ("frr_nft_forward_rules", nft_forward_rules),

@@ -97,6 +97,50 @@ def test_guest_wifi_breaks_out_locally_and_never_reaches_the_overlay(fleet: Flee
     assert f"rule add from {guest.subnet} unreachable pref 1101" in routing
 
 
+def _first_rule(routing: str, source: str, destination: str) -> str:
+    """What the kernel's policy routing does with an unmarked packet from `source` to
+    `destination`: the action of the first `rule add` (lowest pref) whose selectors match."""
+    rules: list[tuple[int, str, str]] = []
+    for line in routing.splitlines():
+        if not line.startswith("rule add "):
+            continue
+        words = line.split()[2:]
+        fields = {key: words[i + 1] for i, key in enumerate(words[:-1]) if key in ("from", "to", "fwmark", "lookup", "pref")}
+        if "fwmark" in fields:
+            continue
+        action = f"lookup {fields['lookup']}" if "lookup" in fields else words[words.index("pref") - 1]
+        selectors = [(key, ipaddress.ip_network(fields[key])) for key in ("from", "to") if key in fields]
+        address = {"from": ipaddress.ip_address(source), "to": ipaddress.ip_address(destination)}
+        if all(address[key] in net for key, net in selectors):
+            rules.append((int(fields["pref"]), line, action))
+    return min(rules)[2] if rules else "lookup main"
+
+
+def test_the_guest_gateways_own_answers_stay_on_the_guest_segment(fleet: Fleet) -> None:
+    """A guest's ping to its gateway is answered from the gateway's address, which is inside the
+    guest prefix: the breakout table would send the answer out of the WAN to the carrier."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
+    routing = _companion(config, "routing")
+    guest = fleet.store("nw-0004").segments["guest-wifi"].subnet
+    gateway, host = str(guest[1]), str(guest[20])
+    assert _first_rule(routing, gateway, host) == "lookup main"
+    # A guest's own traffic to the internet still looks up the breakout table only.
+    assert _first_rule(routing, host, "9.9.9.9") == "lookup 101"
+
+
+def test_a_segment_reaches_the_router_at_its_own_gateway_only(fleet: Fleet) -> None:
+    """From a segment only DHCP, DNS and pings to the segment's own gateway reach the router: a
+    guest's ping of the loopback or of the tills' gateway, or an IoT sensor's DNS query to the
+    loopback, is dropped before the input chain's echo and service rules accept it."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0004"], hubs=[])
+    input_chain = _chain_rules(_companion(config, "nftables.conf"), "input")
+    echo = input_chain.index("icmp type echo-request jump icmp_requests")
+    for segment in fleet.store("nw-0004").segments.values():
+        ifname = f"lan0.{segment.vlan}"
+        guard = f'iifname "{ifname}" ip daddr != {{ {segment.gateway}, 255.255.255.255 }} drop'
+        assert guard in input_chain[:echo], f"{ifname}: nothing keeps it off the router's other addresses"
+
+
 def test_segments_reach_only_their_services(fleet: Fleet) -> None:
     """Stateful default deny: each segment's accepts name the intent's services, nothing else;
     IoT, CCTV and office never reach POS."""
@@ -119,6 +163,30 @@ def test_segments_reach_only_their_services(fleet: Fleet) -> None:
     ]
     pos = str(fleet.store("nw-0001").segments["pos"].subnet)
     assert not any(pos in line for line in accepts)
+
+
+# nft's byte units (`nft --debug=netlink` shows `limit rate over 1 kbytes/second` as 1024 bytes)
+_NFT_BYTES = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024}
+
+
+def test_cctv_is_held_to_its_share_of_the_links_shaped_rate_in_each_tunnel(fleet: Fleet) -> None:
+    """The CCTV cap in each wired tunnel lets through no more than the shaped class's ceiling on
+    its link (qos.tc, kbit/s of 1000 bits): nft counts a kbyte as 1024 bytes."""
+    (config,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    qos = _companion(config, "qos.tc")
+    ceiling = re.search(r"class add dev wan1 .* ceil (\d+)kbit .*# cctv", qos)
+    assert ceiling is not None
+    allowed = int(ceiling.group(1)) * 1000 // 8  # bytes/second
+    caps = [
+        line
+        for line in _chain_rules(_companion(config, "nftables.conf"), "cctv_shaping")
+        if line.startswith('iifname "lan0.30" oifname "xfrm1"')
+    ]
+    assert caps
+    for cap in caps:
+        match = re.search(r"limit rate over (\d+) (\w+)/second drop", cap)
+        assert match is not None, cap
+        assert int(match.group(1)) * _NFT_BYTES[match.group(2)] <= allowed, cap
 
 
 def test_lte_carries_pos_and_office_but_not_cctv_or_iot(fleet: Fleet) -> None:
