@@ -23,6 +23,11 @@ from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, clou
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
+# The role the stack's own OpenStack user takes on the desktops project it creates. Keystone scopes a
+# token to a project only for a user with a role on it ("a user with a role assignment on a project
+# can get a token scoped to that project", Keystone "Keystone for Other Services"), and creating a
+# project assigns none; `member` lets the desktops provider create instances, volumes and groups.
+DEPLOYER_ROLE = "member"
 
 
 def gateway_address_name(site: str) -> str:
@@ -102,13 +107,25 @@ class OpenStackSite(pulumi.ComponentResource):
             opts=on_site,
         )
         self._project = project
-        # Desktop instances are created with credentials scoped to the desktops project.
+        self._role_ids: dict[str, pulumi.Output[str]] = {}
+        # Desktop instances are created with credentials scoped to the desktops project, which the
+        # stack's own user may scope a token to only once it holds a role there.
+        deployer = openstack.identity.get_auth_scope_output(
+            name=f"{s}-deployer", opts=pulumi.InvokeOutputOptions(provider=self.provider)
+        )
+        deployer_on_desktops = openstack.identity.RoleAssignment(
+            f"{s}-deployer-{DEPLOYER_ROLE}-desktops",
+            user_id=deployer.user_id,
+            project_id=desktops_project.id,
+            role_id=self._role_id(DEPLOYER_ROLE),
+            opts=on_site,
+        )
         self.desktops_provider = openstack.Provider(
             f"{s}-openstack-desktops",
             auth_url=site.auth_url,
             region=site.region,
             tenant_id=desktops_project.id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer_on_desktops]),
         )
         networks: dict[str, openstack.networking.Network] = {}
         subnets: dict[str, openstack.networking.Subnet] = {}
@@ -230,13 +247,7 @@ class OpenStackSite(pulumi.ComponentResource):
 
     def _access(self) -> None:
         """Each staff role's group gets its OpenStack role on a project of its own."""
-        invoke_opts = pulumi.InvokeOutputOptions(provider=self.provider)
-        role_ids: dict[str, pulumi.Output[str]] = {}
         for role in self._cloud.staff_roles:
-            if role.openstack_role not in role_ids:
-                role_ids[role.openstack_role] = openstack.identity.get_role_output(
-                    name=role.openstack_role, opts=invoke_opts
-                ).id
             project = openstack.identity.Project(
                 f"{self._site.name}-project-{role.name}",
                 name=f"{self._cloud.fleet}-{self._site.name}-{role.name}",
@@ -254,9 +265,17 @@ class OpenStackSite(pulumi.ComponentResource):
                 f"{self._site.name}-group-{role.name}-{role.openstack_role}",
                 group_id=group.id,
                 project_id=project.id,
-                role_id=role_ids[role.openstack_role],
+                role_id=self._role_id(role.openstack_role),
                 opts=self._on_site,
             )
+
+    def _role_id(self, name: str) -> pulumi.Output[str]:
+        """The id of the Keystone role `name`, looked up once per site."""
+        if name not in self._role_ids:
+            self._role_ids[name] = openstack.identity.get_role_output(
+                name=name, opts=pulumi.InvokeOutputOptions(provider=self.provider)
+            ).id
+        return self._role_ids[name]
 
     # --- the route-based VPN gateway --------------------------------------------------------------
 

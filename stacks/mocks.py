@@ -156,6 +156,8 @@ class StorestackMocks(pulumi_mocks.Mocks):
         result: dict[str, Any] = {"id": _hex(args.token, wanted, length=32), "name": wanted}
         if args.token.endswith(":getNetwork"):
             result["external"] = True
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            result["userId"] = _hex("user", wanted, length=32)
         if args.token.endswith(":getBundle"):
             result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":

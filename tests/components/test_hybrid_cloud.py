@@ -163,7 +163,7 @@ def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_pr
     infrastructure = projects["acme-dc1-cloud"]
     groups = {r.inputs["name"]: r for r in cloud.of_type("openstack:identity/groupV3:GroupV3")}
     assert set(groups) == {"acme-cashier", "acme-hq-finance", "acme-it-admin"}
-    assignments = cloud.of_type("openstack:identity/roleAssignment:RoleAssignment")
+    assignments = [a for a in cloud.of_type("openstack:identity/roleAssignment:RoleAssignment") if a.inputs.get("groupId")]
     assert len(assignments) == 3
     by_group = {a.inputs["groupId"]: a for a in assignments}
     for name, group in groups.items():
@@ -183,6 +183,29 @@ def test_openstack_desktops_live_in_their_own_project(cloud: Scenario) -> None:
     assert networks["acme-workloads"].inputs["tenantId"] == projects["acme-dc1-cloud"]
     providers = {r.name: r for r in cloud.resources if r.type == "pulumi:providers:openstack"}
     assert providers["dc1-cloud-openstack-desktops"].inputs["tenantId"] == projects["acme-dc1-cloud-desktops"]
+
+
+def test_the_stacks_own_user_may_scope_a_token_to_the_desktops_project_before_its_provider_does() -> None:
+    """Keystone scopes a token to a project only for a user with a role on it ("Keystone for Other
+    Services"): the desktops provider authenticates to the project this stack just created, so the
+    stack's own user gets a role there first, and the provider waits for it."""
+
+    def build() -> dict[str, object]:
+        hybrid = HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS)
+        return {"openstack": hybrid.openstack}
+
+    scenario = run_scenario(build)
+    projects = {r.inputs["name"]: r.resource_id for r in scenario.of_type("openstack:identity/project:Project")}
+    (scope,) = [i for i in scenario.monitor.invokes if i.token == "openstack:identity/getAuthScope:getAuthScope"]
+    user_id = scope.result["userId"]
+    mine = [
+        a for a in scenario.of_type("openstack:identity/roleAssignment:RoleAssignment") if a.inputs.get("userId") == user_id
+    ]
+    assert [a.inputs["projectId"] for a in mine] == [projects["acme-dc1-cloud-desktops"]]
+    roles = {i.result["id"]: i.args["name"] for i in scenario.monitor.invokes if i.token.endswith("getRole:getRole")}
+    assert roles[mine[0].inputs["roleId"]] == "member"
+    provider = scenario.named("dc1-cloud-openstack-desktops")
+    assert mine[0].urn in provider.dependencies, "the desktops provider authenticates only once the role is assigned"
 
 
 def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:
