@@ -158,6 +158,12 @@ class StorestackMocks(pulumi_mocks.Mocks):
             result["external"] = True
         if args.token == "openstack:identity/getAuthScope:getAuthScope":
             result["userId"] = _hex("user", wanted, length=32)
+        if args.token == "aws:kms/getKey:getKey":
+            # DescribeKey answers an alias with the key it names: the key's id and ARN.
+            region = str(args.args.get("region") or "eu-west-1")
+            key = _hex("kms-key", str(args.args.get("keyId", "")), length=32)
+            result["id"] = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+            result["arn"] = f"arn:aws:kms:{region}:{self.account_id}:key/{result['id']}"
         if args.token.endswith(":getBundle"):
             result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
