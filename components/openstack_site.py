@@ -23,10 +23,11 @@ from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, clou
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
-# The role the stack's own OpenStack user takes on the desktops project it creates. Keystone scopes a
-# token to a project only for a user with a role on it ("a user with a role assignment on a project
-# can get a token scoped to that project", Keystone "Keystone for Other Services"), and creating a
-# project assigns none; `member` lets the desktops provider create instances, volumes and groups.
+# The role the stack's own OpenStack user takes on each project it creates and then works in (the
+# infrastructure project, for the VPN gateway, and the desktops project). Keystone scopes a token to
+# a project only for a user with a role on it ("a user with a role assignment on a project can get a
+# token scoped to that project", Keystone "Keystone for Other Services"), and creating a project
+# assigns none; `member` lets a provider scoped there create instances, volumes and groups.
 DEPLOYER_ROLE = "member"
 
 
@@ -108,25 +109,14 @@ class OpenStackSite(pulumi.ComponentResource):
         )
         self._project = project
         self._role_ids: dict[str, pulumi.Output[str]] = {}
-        # Desktop instances are created with credentials scoped to the desktops project, which the
-        # stack's own user may scope a token to only once it holds a role there.
-        deployer = openstack.identity.get_auth_scope_output(
+        self._deployer = openstack.identity.get_auth_scope_output(
             name=f"{s}-deployer", opts=pulumi.InvokeOutputOptions(provider=self.provider)
-        )
-        deployer_on_desktops = openstack.identity.RoleAssignment(
-            f"{s}-deployer-{DEPLOYER_ROLE}-desktops",
-            user_id=deployer.user_id,
-            project_id=desktops_project.id,
-            role_id=self._role_id(DEPLOYER_ROLE),
-            opts=on_site,
-        )
-        self.desktops_provider = openstack.Provider(
-            f"{s}-openstack-desktops",
-            auth_url=site.auth_url,
-            region=site.region,
-            tenant_id=desktops_project.id,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer_on_desktops]),
-        )
+        ).user_id
+        # Nova boots an instance with a port only in the port's own project (PortNotUsable), so
+        # the VPN gateway is booted with credentials scoped to the infrastructure project, and
+        # desktop instances with credentials scoped to the desktops project.
+        self._infrastructure_provider = self._scoped_provider("infrastructure", project)
+        self.desktops_provider = self._scoped_provider("desktops", desktops_project)
         networks: dict[str, openstack.networking.Network] = {}
         subnets: dict[str, openstack.networking.Subnet] = {}
         owners = {"workloads": project, "desktops": desktops_project}
@@ -268,6 +258,26 @@ class OpenStackSite(pulumi.ComponentResource):
                 role_id=self._role_id(role.openstack_role),
                 opts=self._on_site,
             )
+
+    def _scoped_provider(self, label: str, project: openstack.identity.Project) -> openstack.Provider:
+        """A provider whose token is scoped to `project`, once the stack's own user holds
+        `DEPLOYER_ROLE` there (the infrastructure project's provider is `<site>-openstack-<label>`,
+        as the desktops one always was)."""
+        s = self._site.name
+        assignment = openstack.identity.RoleAssignment(
+            f"{s}-deployer-{DEPLOYER_ROLE}-{label}",
+            user_id=self._deployer,
+            project_id=project.id,
+            role_id=self._role_id(DEPLOYER_ROLE),
+            opts=self._on_site,
+        )
+        return openstack.Provider(
+            f"{s}-openstack-{label}",
+            auth_url=self._site.auth_url,
+            region=self._site.region,
+            tenant_id=project.id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[assignment]),
+        )
 
     def _role_id(self, name: str) -> pulumi.Output[str]:
         """The id of the Keystone role `name`, looked up once per site."""
@@ -467,8 +477,11 @@ class OpenStackSite(pulumi.ComponentResource):
             user_data=user_data,
             metadata={"storestack:role": "vpn-gateway"},
             tags=openstack_tags(self._tags),
-            opts=pulumi.ResourceOptions.merge(
-                self._on_site, pulumi.ResourceOptions(depends_on=[self.gateway_association])
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self._infrastructure_provider,
+                aliases=self._moved,
+                depends_on=[self.gateway_association],
             ),
         )
         for network in self.remote_ranges():

@@ -99,6 +99,8 @@ class RecordedResource:
     resource_id: str = ""
     # URNs the engine would wait for before creating this resource (inputs and `depends_on`).
     dependencies: tuple[str, ...] = ()
+    # The URN of the explicit provider the resource is created with ("" for the default provider).
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=dict(state),
             resource_id=resource_id,
             dependencies=tuple(getattr(request, "dependencies", ()) or ()),
+            # A provider reference is "<provider URN>::<provider id>".
+            provider=str(getattr(request, "provider", "") or "").rsplit("::", 1)[0],
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
