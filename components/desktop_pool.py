@@ -348,6 +348,7 @@ class DesktopPool(pulumi.ComponentResource):
         bundles = {b.role: b for b in args.bundles}
         bundle_ids: dict[str, pulumi.Input[str]] = {}
         ids: dict[str, pulumi.Output[str]] = {}
+        volume_key = self._volume_key_arn(region) if args.users else None
         for user in args.users:
             bundle = bundles[user.role]
             if user.role not in bundle_ids:
@@ -367,7 +368,7 @@ class DesktopPool(pulumi.ComponentResource):
                 user_name=user.user_name,
                 root_volume_encryption_enabled=True,
                 user_volume_encryption_enabled=True,
-                volume_encryption_key=args.volume_encryption_key,
+                volume_encryption_key=volume_key,
                 workspace_properties={
                     "compute_type_name": bundle.aws_compute_type,
                     "root_volume_size_gib": bundle.root_volume_gib,
@@ -383,6 +384,18 @@ class DesktopPool(pulumi.ComponentResource):
             )
             ids[user.user_name] = workspace.id
         return ids
+
+    def _volume_key_arn(self, region: str) -> pulumi.Input[str]:
+        """The WorkSpaces volume key as the ARN of the key itself. WorkSpaces takes a key ARN
+        (WorkspaceRequest `VolumeEncryptionKey`, "The ARN of the symmetric KMS key") and reads the
+        key back as one, so an alias given as is would replace every WorkSpace, user volume and
+        all, on the next `up` (hashicorp/terraform-provider-aws#16805). An alias is resolved here by
+        DescribeKey, which takes an alias name or ARN and, for a predefined AWS alias such as
+        alias/aws/workspaces, creates its AWS managed key if need be (KMS API, DescribeKey `KeyId`)."""
+        key = self._args.volume_encryption_key
+        if not key.startswith("alias/") and ":alias/" not in key:
+            return key
+        return aws.kms.get_key_output(key_id=key, region=region, opts=pulumi.InvokeOutputOptions(parent=self)).arn
 
     def _openstack(
         self, network: OpenStackDesktopNetwork, totals: dict[tuple[str, str], int]

@@ -23,6 +23,12 @@ from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, clou
 
 COMPONENT = "hybrid-cloud"
 IKE_PORTS = (500, 4500)
+# The role the stack's own OpenStack user takes on each project it creates and then works in (the
+# infrastructure project, for the VPN gateway, and the desktops project). Keystone scopes a token to
+# a project only for a user with a role on it ("a user with a role assignment on a project can get a
+# token scoped to that project", Keystone "Keystone for Other Services"), and creating a project
+# assigns none; `member` lets a provider scoped there create instances, volumes and groups.
+DEPLOYER_ROLE = "member"
 
 
 def gateway_address_name(site: str) -> str:
@@ -102,14 +108,15 @@ class OpenStackSite(pulumi.ComponentResource):
             opts=on_site,
         )
         self._project = project
-        # Desktop instances are created with credentials scoped to the desktops project.
-        self.desktops_provider = openstack.Provider(
-            f"{s}-openstack-desktops",
-            auth_url=site.auth_url,
-            region=site.region,
-            tenant_id=desktops_project.id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self._role_ids: dict[str, pulumi.Output[str]] = {}
+        self._deployer = openstack.identity.get_auth_scope_output(
+            name=f"{s}-deployer", opts=pulumi.InvokeOutputOptions(provider=self.provider)
+        ).user_id
+        # Nova boots an instance with a port only in the port's own project (PortNotUsable), so
+        # the VPN gateway is booted with credentials scoped to the infrastructure project, and
+        # desktop instances with credentials scoped to the desktops project.
+        self._infrastructure_provider = self._scoped_provider("infrastructure", project)
+        self.desktops_provider = self._scoped_provider("desktops", desktops_project)
         networks: dict[str, openstack.networking.Network] = {}
         subnets: dict[str, openstack.networking.Subnet] = {}
         owners = {"workloads": project, "desktops": desktops_project}
@@ -230,13 +237,7 @@ class OpenStackSite(pulumi.ComponentResource):
 
     def _access(self) -> None:
         """Each staff role's group gets its OpenStack role on a project of its own."""
-        invoke_opts = pulumi.InvokeOutputOptions(provider=self.provider)
-        role_ids: dict[str, pulumi.Output[str]] = {}
         for role in self._cloud.staff_roles:
-            if role.openstack_role not in role_ids:
-                role_ids[role.openstack_role] = openstack.identity.get_role_output(
-                    name=role.openstack_role, opts=invoke_opts
-                ).id
             project = openstack.identity.Project(
                 f"{self._site.name}-project-{role.name}",
                 name=f"{self._cloud.fleet}-{self._site.name}-{role.name}",
@@ -254,9 +255,37 @@ class OpenStackSite(pulumi.ComponentResource):
                 f"{self._site.name}-group-{role.name}-{role.openstack_role}",
                 group_id=group.id,
                 project_id=project.id,
-                role_id=role_ids[role.openstack_role],
+                role_id=self._role_id(role.openstack_role),
                 opts=self._on_site,
             )
+
+    def _scoped_provider(self, label: str, project: openstack.identity.Project) -> openstack.Provider:
+        """A provider whose token is scoped to `project`, once the stack's own user holds
+        `DEPLOYER_ROLE` there (the infrastructure project's provider is `<site>-openstack-<label>`,
+        as the desktops one always was)."""
+        s = self._site.name
+        assignment = openstack.identity.RoleAssignment(
+            f"{s}-deployer-{DEPLOYER_ROLE}-{label}",
+            user_id=self._deployer,
+            project_id=project.id,
+            role_id=self._role_id(DEPLOYER_ROLE),
+            opts=self._on_site,
+        )
+        return openstack.Provider(
+            f"{s}-openstack-{label}",
+            auth_url=self._site.auth_url,
+            region=self._site.region,
+            tenant_id=project.id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[assignment]),
+        )
+
+    def _role_id(self, name: str) -> pulumi.Output[str]:
+        """The id of the Keystone role `name`, looked up once per site."""
+        if name not in self._role_ids:
+            self._role_ids[name] = openstack.identity.get_role_output(
+                name=name, opts=pulumi.InvokeOutputOptions(provider=self.provider)
+            ).id
+        return self._role_ids[name]
 
     # --- the route-based VPN gateway --------------------------------------------------------------
 
@@ -448,8 +477,11 @@ class OpenStackSite(pulumi.ComponentResource):
             user_data=user_data,
             metadata={"storestack:role": "vpn-gateway"},
             tags=openstack_tags(self._tags),
-            opts=pulumi.ResourceOptions.merge(
-                self._on_site, pulumi.ResourceOptions(depends_on=[self.gateway_association])
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self._infrastructure_provider,
+                aliases=self._moved,
+                depends_on=[self.gateway_association],
             ),
         )
         for network in self.remote_ranges():

@@ -620,6 +620,34 @@ def _compute(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
             yield volume.urn, f"size {volume.inputs.get('size')!r} is not a positive number of GiB"
 
 
+# OpenStack tags: no ',' or '/' in a tag (API-WG guideline "Tags", which Keystone's project schema
+# and Nova's server tags enforce); Keystone takes 255 characters a tag and 80 tags a project
+# (keystone resource schema), Neutron 255 characters (tagging extension `MAX_TAG_LEN`), Nova 60
+# and 50 tags a server (compute API "Server Tags", microversion 2.26). storestack writes each fleet
+# tag as one `key=value` tag.
+_TAG_FORBIDDEN = (",", "/")
+_TAG_LIMITS: dict[str, tuple[int, int | None]] = {
+    "openstack:compute/instance:Instance": (60, 50),
+    "openstack:identity/project:Project": (255, 80),
+}
+_TAG_DEFAULT_LIMITS: tuple[int, int | None] = (255, None)
+
+
+def _openstack_tags(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    for resource in index.run.resources:
+        if not resource.type.startswith("openstack:"):
+            continue
+        tags = _plain(resource.inputs.get("tags")) or []
+        length, count = _TAG_LIMITS.get(resource.type, _TAG_DEFAULT_LIMITS)
+        if count is not None and len(tags) > count:
+            yield resource.urn, f"{len(tags)} tags; it takes {count}"
+        for tag in tags:
+            if any(c in str(tag) for c in _TAG_FORBIDDEN):
+                yield resource.urn, f"tag {tag!r} holds ',' or '/', which OpenStack tags refuse"
+            elif len(str(tag)) > length:
+                yield resource.urn, f"tag {str(tag)[:40]!r}... is {len(str(tag))} characters; it takes {length}"
+
+
 _T = {
     "cgw": "aws:ec2/customerGateway:CustomerGateway",
     "vpn": "aws:ec2/vpnConnection:VpnConnection",
@@ -817,6 +845,14 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.openstack.org/api-ref/identity/v3/index.html#projects and https://docs.openstack.org/api-ref/identity/v3/index.html#roles",
         _openstack_identity,
         _kinds("os-project", "os-group", "os-assign"),
+    ),
+    ContractRule(
+        "openstack-tags",
+        "https://specs.openstack.org/openstack/api-wg/guidelines/tags.html, "
+        "https://docs.openstack.org/api-ref/compute/index.html#server-tags-servers-server-id-tags and "
+        "https://docs.openstack.org/api-ref/identity/v3/index.html#projects",
+        _openstack_tags,
+        _kinds("os-project", "os-network", "os-subnet", "os-router", "os-sg", "os-port", "os-fip", "os-instance"),
     ),
     ContractRule(
         "compute-instances",

@@ -99,6 +99,8 @@ class RecordedResource:
     resource_id: str = ""
     # URNs the engine would wait for before creating this resource (inputs and `depends_on`).
     dependencies: tuple[str, ...] = ()
+    # The URN of the explicit provider the resource is created with ("" for the default provider).
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,14 @@ class StorestackMocks(pulumi_mocks.Mocks):
         result: dict[str, Any] = {"id": _hex(args.token, wanted, length=32), "name": wanted}
         if args.token.endswith(":getNetwork"):
             result["external"] = True
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            result["userId"] = _hex("user", wanted, length=32)
+        if args.token == "aws:kms/getKey:getKey":
+            # DescribeKey answers an alias with the key it names: the key's id and ARN.
+            region = str(args.args.get("region") or "eu-west-1")
+            key = _hex("kms-key", str(args.args.get("keyId", "")), length=32)
+            result["id"] = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+            result["arn"] = f"arn:aws:kms:{region}:{self.account_id}:key/{result['id']}"
         if args.token.endswith(":getBundle"):
             result["bundleId"] = f"wsb-{_hex('bundle', wanted, length=9)}"
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -300,6 +310,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outputs=dict(state),
             resource_id=resource_id,
             dependencies=tuple(getattr(request, "dependencies", ()) or ()),
+            # A provider reference is "<provider URN>::<provider id>".
+            provider=str(getattr(request, "provider", "") or "").rsplit("::", 1)[0],
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -274,7 +274,7 @@ def preload(kinds: Iterable[StackKind]) -> None:
             pulumi_aws.workspaces.Directory, pulumi_aws.directoryservice.Directory,
             pulumi_openstack.networking.Router, pulumi_openstack.identity.Project,
             pulumi_openstack.compute.Instance, pulumi_openstack.blockstorage.Volume,
-            pulumi_openstack.images.get_image_output,
+            pulumi_openstack.images.get_image_output, pulumi_aws.kms.get_key_output,
         ]
     del touched
 

@@ -99,10 +99,15 @@ def test_named_users_need_an_ad_connector_and_a_seat() -> None:
 def test_every_workspace_is_encrypted_and_auto_stops(aws_pool: Scenario) -> None:
     workspaces = aws_pool.of_type(WORKSPACE)
     assert len(workspaces) == 3
+    (key,) = [i for i in aws_pool.monitor.invokes if i.token == "aws:kms/getKey:getKey"]
+    assert key.args["keyId"] == "alias/aws/workspaces"
     for workspace in workspaces:
         assert workspace.inputs["rootVolumeEncryptionEnabled"] is True
         assert workspace.inputs["userVolumeEncryptionEnabled"] is True
-        assert workspace.inputs["volumeEncryptionKey"] == "alias/aws/workspaces"
+        # WorkSpaces reads the key back as its ARN: an alias here would replace every WorkSpace, and
+        # its user volume, on the next `up` (hashicorp/terraform-provider-aws#16805).
+        assert workspace.inputs["volumeEncryptionKey"] == key.result["arn"]
+        assert ":key/" in workspace.inputs["volumeEncryptionKey"]
         properties = workspace.inputs["workspaceProperties"]
         assert properties["runningMode"] == "AUTO_STOP"
         assert properties["runningModeAutoStopTimeoutInMinutes"] == 60

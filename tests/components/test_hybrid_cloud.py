@@ -163,7 +163,7 @@ def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_pr
     infrastructure = projects["acme-dc1-cloud"]
     groups = {r.inputs["name"]: r for r in cloud.of_type("openstack:identity/groupV3:GroupV3")}
     assert set(groups) == {"acme-cashier", "acme-hq-finance", "acme-it-admin"}
-    assignments = cloud.of_type("openstack:identity/roleAssignment:RoleAssignment")
+    assignments = [a for a in cloud.of_type("openstack:identity/roleAssignment:RoleAssignment") if a.inputs.get("groupId")]
     assert len(assignments) == 3
     by_group = {a.inputs["groupId"]: a for a in assignments}
     for name, group in groups.items():
@@ -183,6 +183,40 @@ def test_openstack_desktops_live_in_their_own_project(cloud: Scenario) -> None:
     assert networks["acme-workloads"].inputs["tenantId"] == projects["acme-dc1-cloud"]
     providers = {r.name: r for r in cloud.resources if r.type == "pulumi:providers:openstack"}
     assert providers["dc1-cloud-openstack-desktops"].inputs["tenantId"] == projects["acme-dc1-cloud-desktops"]
+
+
+def test_what_lives_in_a_project_the_stack_creates_is_created_with_a_token_scoped_to_it() -> None:
+    """Nova boots an instance with a port only in the port's own project (nova/network/neutron.py
+    `_validate_requested_port_ids`: PortNotUsable), and Keystone scopes a token to a project only
+    for a user with a role on it ("Keystone for Other Services"): the VPN gateway is booted with a
+    provider scoped to the infrastructure project that owns its port, the desktops with one scoped
+    to the desktops project, and each provider waits for the stack's own user's role there."""
+
+    def build() -> dict[str, object]:
+        hybrid = HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS)
+        return {"openstack": hybrid.openstack}
+
+    scenario = run_scenario(build)
+    projects = {r.inputs["name"]: r.resource_id for r in scenario.of_type("openstack:identity/project:Project")}
+    (scope,) = [i for i in scenario.monitor.invokes if i.token == "openstack:identity/getAuthScope:getAuthScope"]
+    mine = {
+        a.inputs["projectId"]: a
+        for a in scenario.of_type("openstack:identity/roleAssignment:RoleAssignment")
+        if a.inputs.get("userId") == scope.result["userId"]
+    }
+    assert set(mine) == {projects["acme-dc1-cloud"], projects["acme-dc1-cloud-desktops"]}
+    roles = {i.result["id"]: i.args["name"] for i in scenario.monitor.invokes if i.token.endswith("getRole:getRole")}
+    assert {roles[a.inputs["roleId"]] for a in mine.values()} == {"member"}
+    providers = {r.urn: r for r in scenario.resources if r.type == "pulumi:providers:openstack"}
+    (gateway,) = scenario.of_type("openstack:compute/instance:Instance")
+    (port,) = scenario.of_type("openstack:networking/port:Port")
+    assert gateway.inputs["networks"] == [{"port": port.resource_id}]
+    provider = providers[gateway.provider]
+    assert provider.inputs["tenantId"] == port.inputs["tenantId"] == projects["acme-dc1-cloud"]
+    assert mine[projects["acme-dc1-cloud"]].urn in provider.dependencies
+    desktops = scenario.named("dc1-cloud-openstack-desktops")
+    assert desktops.inputs["tenantId"] == projects["acme-dc1-cloud-desktops"]
+    assert mine[projects["acme-dc1-cloud-desktops"]].urn in desktops.dependencies
 
 
 def test_openstack_networks_router_and_security_groups(cloud: Scenario) -> None:

@@ -411,6 +411,28 @@ def test_nova_takes_a_known_group_policy_and_bounded_user_data() -> None:
     assert _rules(program(data="x" * 60_000)) == {"compute-instances"}
 
 
+def test_openstack_tags_hold_no_comma_or_slash_and_a_servers_fit_nova() -> None:
+    """Keystone and Nova refuse a tag with ',' or '/' (API-WG "Tags"); Nova takes 60 characters
+    a tag, so a long user name in `storestack:user=<name>` would stop `up` at the instance."""
+
+    def program(project_tag: str = "owner=platform-team", server_tag: str = "storestack:user=anna.devries") -> Program:
+        def run() -> None:
+            openstack.identity.Project("p1", name="acme-cashier", tags=[project_tag])
+            openstack.networking.Network("net", name="acme-desktops", tags=[project_tag])
+            openstack.compute.Instance("vm", flavor_name="m1", networks=[{"uuid": "net"}], tags=[server_tag])
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(project_tag="owner=platform/team")) == {"openstack-tags"}
+    assert _rules(program(project_tag="owner=platform,team")) == {"openstack-tags"}
+    assert _rules(program(server_tag="storestack:user=" + "a" * 44)) == set()
+    assert _rules(program(server_tag="storestack:user=" + "a" * 45)) == {"openstack-tags"}
+    assert _rules(program(project_tag="x" * 255)) == set(), "Keystone and Neutron take 255 characters"
+    violations = _violations(program(project_tag="x" * 256))
+    assert {urn.rsplit("::", 1)[-1] for _, urn, _ in violations if urn} == {"p1", "net"}
+
+
 def test_a_boot_volume_has_a_size() -> None:
     def program(size: int) -> Program:
         def run() -> None:
