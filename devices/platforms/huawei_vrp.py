@@ -346,6 +346,40 @@ UDP_PORT_NAMES = {
     "who": 513, "xdmcp": 177,
 }  # fmt: skip
 PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
+
+# The ICMP messages an advanced ACL rule's `icmp-type` names, each one type and code: `icmp-type
+# { icmp-name | icmp-type icmp-code }` (AR500/AR510/AR530 V200R007 command reference,
+# EDOC1000097293, "rule (user ACL view)", whose ICMP format the advanced ACL's shares; the names'
+# types and codes: Huawei Quidway S3900/S5600 command manuals, "ICMP messages" table). A message
+# with no name is written `icmp-type TYPE CODE`; no form matches every code of a type.
+ICMP_NAMES: dict[str, tuple[int, int]] = {
+    "echo": (8, 0), "echo-reply": (0, 0), "fragmentneed-DFset": (3, 4), "host-redirect": (5, 1),
+    "host-tos-redirect": (5, 3), "host-unreachable": (3, 1), "information-reply": (16, 0),
+    "information-request": (15, 0), "net-redirect": (5, 0), "net-tos-redirect": (5, 2),
+    "net-unreachable": (3, 0), "parameter-problem": (12, 0), "port-unreachable": (3, 3),
+    "protocol-unreachable": (3, 2), "reassembly-timeout": (11, 1), "source-quench": (4, 0),
+    "source-route-failed": (3, 5), "timestamp-reply": (14, 0), "timestamp-request": (13, 0),
+    "ttl-exceeded": (11, 0),
+}  # fmt: skip
+_ICMP_NAME_OF = {message: name for name, message in ICMP_NAMES.items()}
+
+
+def icmp_message(icmp_type: int, code: int) -> str:
+    """ICMP message `icmp_type`/`code` as an `icmp-type` argument: its name where VRP has one
+    (`ICMP_NAMES`), else `TYPE CODE`."""
+    return _ICMP_NAME_OF.get((icmp_type, code), f"{icmp_type} {code}")
+
+
+# The ICMP errors a hub's FROM-CLOUD-<site> admits towards the stores, one rule each (a rule
+# matches one code): those an IOS-XE hub's `unreachable` and `time-exceeded` and an FRR hub's
+# `destination-unreachable` and `time-exceeded` pass that tell an office's connection to fail:
+# destination unreachable for a network, host, protocol or port, fragmentation needed (path MTU
+# discovery), network and host administratively prohibited (RFC 1122's 9 and 10) and
+# communication administratively prohibited (RFC 1812's 13, what a filtering router or a security
+# group's host firewall sends); time exceeded in transit and in reassembly.
+CLOUD_ICMP_ERRORS = tuple(
+    icmp_message(3, code) for code in (0, 1, 2, 3, 4, 9, 10, 13)
+) + tuple(icmp_message(11, code) for code in (0, 1))
 _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
 
 
@@ -1102,9 +1136,10 @@ PLATFORM = HuaweiVrpPlatform(
     emulated=True,
     sla_steering="nqa-policy-routes",
     hub_filter_rules=True,
-    # By name, as HUB-WAN-IN's ROUTER_ICMP (the ICMP message names of an advanced ACL rule's
-    # `icmp-type`: fragmentneed-DFset type 3 code 4, port-unreachable 3/3, ttl-exceeded 11/0).
-    icmp_errors=("fragmentneed-DFset", "port-unreachable", "ttl-exceeded"),
+    # One rule per type and code (`CLOUD_ICMP_ERRORS`), so once per cloud range towards the
+    # stores' block, not once per flow and office segment.
+    icmp_errors=CLOUD_ICMP_ERRORS,
+    icmp_errors_per_source=True,
     # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
     # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
     # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's
