@@ -62,6 +62,7 @@ AWS_FILTER_NUMBERS = (3020, 3050)  # FROM-AWS-<LINK>-T<n>, in the AWS tunnels' o
 SEGMENT_FILTER_NUMBERS = (3051, 3079)  # <TAG>-IN, each segment but guest Wi-Fi, in order
 WAN_ECHO_FILTER = ("WAN-ECHO", 3095)  # stores and hubs alike
 GUEST_FILTER = ("GUEST-IN", 3098)
+BREAKOUT_LOCAL = ("BREAKOUT-LOCAL", 3013)  # the ACL of the local policy of the same name
 STORE_WAN_FILTER = ("WAN-IN", 3099)
 FLOW_ACL_NUMBERS = (3101, 3299)  # one per allowed flow, in the flows' order
 QOS_MARK_NUMBERS = (3301, 3400)  # QOS-<TAG>-<APP>: 10 per segment kind, in _SEGMENT_ORDER
@@ -877,6 +878,46 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
+# What the router itself sends from its guest breakout port's address (echo replies to the
+# carrier's pings, which WAN-IN and the interzone firewall leave to the router, and ICMP errors)
+# leaves by that port's gateway. The port is in the global table, where BGP's default from the
+# hubs (preference 20) leads into the overlay: OVERLAY-OUT lets no public source into a tunnel,
+# and a hub would drop it anyway. An AR routes the packets it generates by its local policy
+# before its routing table: `policy-based-route NAME { deny | permit } node N`, `if-match acl
+# NUMBER` and `apply ip-address next-hop ADDRESS` (Huawei AR150&200 Configuration Guide - IP
+# Service, Issue 02, "IP Unicast PBR Configuration"; AR command reference "apply ip-address
+# next-hop"), applied to the router's own packets by `ip local policy-based-route NAME` (system
+# view; "enables local PBR", policy name 1-19 characters). A policy node's next hop takes no
+# `track`: while the gateway is unreachable the packet follows the routing table, as every packet
+# from that address did before (the IOS-XE store sends it to Null0). Like IOS-XE's BREAKOUT-LOCAL
+# it matches ICMP from that address only. A VRP guest breakout is always statically addressed
+# (`GUEST_BREAKOUT_STATIC_ONLY`), so every store with guest Wi-Fi has it.
+
+
+def breakout_local(view: StoreApplianceView) -> list[str]:
+    """BREAKOUT-LOCAL (`BREAKOUT_LOCAL`): its ACL, the local policy's one node and the line that
+    applies it; nothing without a static guest breakout in the global table."""
+    from storestack.devices.views.addresses import Net
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    link = view.breakout
+    if view.guest is None or link is None or not link.static or link.front_door_vrf or not link.address:
+        return []
+    name, number = BREAKOUT_LOCAL
+    source = Net.at(int(ipaddress.IPv4Address(link.address.ip)), 32)
+    return [
+        f"acl name {name} {number}",
+        f" rule 5 {acl_rule(AclRule('permit', 'icmp', source))}",
+        "#",
+        f"policy-based-route {name} permit node 10",
+        f" if-match acl {number}",
+        f" apply ip-address next-hop {link.gateway}",
+        "#",
+        f"ip local policy-based-route {name}",
+        "#",
+    ]
+
+
 # Echo requests from the internet, for all senders together: an AR polices what a WAN port
 # takes in by ACL (`qos car inbound acl <number> cir <kbit/s>` in the WAN interface view, "Configuring
 # Interface-based Traffic Policing", AR V300R019 CLI configuration guide - QoS, EDOC1100112355;
@@ -1215,5 +1256,6 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),
+        ("vrp_breakout_local", breakout_local),
     ),
 )
