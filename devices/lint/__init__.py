@@ -229,12 +229,13 @@ class Packet:
     otherwise (a TCP segment of a connection the hub never saw start, which only the FRR hub's
     nftables reader follows; the other platforms' readers take every TCP packet for a SYN)."""
 
-    protocol: str  # tcp | udp | icmp (an echo request)
+    protocol: str  # tcp | udp | icmp (an echo request, unless `icmp` says otherwise)
     source: ipaddress.IPv4Address
     destination: ipaddress.IPv4Address
     port: int | None = None  # the destination port (tcp, udp)
     tcp_flags: frozenset[str] = frozenset({"syn"})  # nft's names: syn, ack, rst, fin, ...
     source_port: int | None = None  # None: not known (a rule on it cannot be told)
+    icmp: tuple[int, int] | None = None  # an ICMP message's (type, code); None: an echo request
 
 
 @dataclass(frozen=True, slots=True)

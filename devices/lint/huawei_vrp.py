@@ -77,6 +77,7 @@ from storestack.devices.lint.linetree import (
 from storestack.devices.lint.steering import CLASS_PROBE_PREFIX
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.huawei_vrp import (
+    ICMP_NAMES,
     NQA_NAME_FORBIDDEN,
     PORT_NAMES,
     SSH_SERVER_ALGORITHMS,
@@ -2206,9 +2207,18 @@ def _rule_matches(rule: Line, packet: Packet) -> bool | None:
                 return False
             index += 2 + len(values)
         elif word == "icmp-type" and len(rest) > index + 1:
-            if rest[index + 1] != "echo":
+            # `icmp-type NAME` or `icmp-type TYPE CODE` (ICMP_NAMES): one type and code.
+            typed = rest[index + 1 : index + 3]
+            if len(typed) == 2 and all(n.isdigit() for n in typed):
+                message: tuple[int, int] | None = (int(typed[0]), int(typed[1]))
+                index += 3
+            else:
+                message = ICMP_NAMES.get(rest[index + 1])
+                index += 2
+            if message is None:
+                return None
+            if message != (packet.icmp or ICMP_NAMES["echo"]):
                 return False
-            index += 2
         elif word == "tcp-flag":
             flags, index = _tcp_flags(rest, index)
             if flags and "syn" not in flags:

@@ -472,6 +472,12 @@ class PlatformProfile:
     # discovery, a closed port, traceroute's expired hops), beside `echo-reply` for a flow of any
     # protocol: IOS-XE's and VRP's FROM-CLOUDS (`hub_filter_rules`), an FRR hub's cloud answers.
     icmp_errors: tuple[str, ...] = ()
+    # True where each of `icmp_errors` is one ICMP code (VRP's `icmp-type`), so that every kind of
+    # error a flow may meet takes several rules: a hub's cloud filter admits them once per cloud
+    # range of the flows the stores open towards the stores' block (`cloud_rules`,
+    # `errors_towards`) instead of once per flow and office segment, which would multiply its
+    # rules by the stores' segments.
+    icmp_errors_per_source: bool = False
     # True where a store prints the intent's flows as packet-filter rules per (segment, zone)
     # pair (`StoreApplianceView.flows`: IOS-XE's and VRP's ACLs, FortiOS's policies). FRR spells
     # them in nftables from the intent itself (devices/frr.py `store_firewall`), so its views

@@ -62,6 +62,7 @@ AWS_FILTER_NUMBERS = (3020, 3050)  # FROM-AWS-<LINK>-T<n>, in the AWS tunnels' o
 SEGMENT_FILTER_NUMBERS = (3051, 3079)  # <TAG>-IN, each segment but guest Wi-Fi, in order
 WAN_ECHO_FILTER = ("WAN-ECHO", 3095)  # stores and hubs alike
 GUEST_FILTER = ("GUEST-IN", 3098)
+BREAKOUT_LOCAL = ("BREAKOUT-LOCAL", 3013)  # the ACL of the local policy of the same name
 STORE_WAN_FILTER = ("WAN-IN", 3099)
 FLOW_ACL_NUMBERS = (3101, 3299)  # one per allowed flow, in the flows' order
 QOS_MARK_NUMBERS = (3301, 3400)  # QOS-<TAG>-<APP>: 10 per segment kind, in _SEGMENT_ORDER
@@ -346,6 +347,40 @@ UDP_PORT_NAMES = {
     "who": 513, "xdmcp": 177,
 }  # fmt: skip
 PORT_NAMES = {"tcp": TCP_PORT_NAMES, "udp": UDP_PORT_NAMES}
+
+# The ICMP messages an advanced ACL rule's `icmp-type` names, each one type and code: `icmp-type
+# { icmp-name | icmp-type icmp-code }` (AR500/AR510/AR530 V200R007 command reference,
+# EDOC1000097293, "rule (user ACL view)", whose ICMP format the advanced ACL's shares; the names'
+# types and codes: Huawei Quidway S3900/S5600 command manuals, "ICMP messages" table). A message
+# with no name is written `icmp-type TYPE CODE`; no form matches every code of a type.
+ICMP_NAMES: dict[str, tuple[int, int]] = {
+    "echo": (8, 0), "echo-reply": (0, 0), "fragmentneed-DFset": (3, 4), "host-redirect": (5, 1),
+    "host-tos-redirect": (5, 3), "host-unreachable": (3, 1), "information-reply": (16, 0),
+    "information-request": (15, 0), "net-redirect": (5, 0), "net-tos-redirect": (5, 2),
+    "net-unreachable": (3, 0), "parameter-problem": (12, 0), "port-unreachable": (3, 3),
+    "protocol-unreachable": (3, 2), "reassembly-timeout": (11, 1), "source-quench": (4, 0),
+    "source-route-failed": (3, 5), "timestamp-reply": (14, 0), "timestamp-request": (13, 0),
+    "ttl-exceeded": (11, 0),
+}  # fmt: skip
+_ICMP_NAME_OF = {message: name for name, message in ICMP_NAMES.items()}
+
+
+def icmp_message(icmp_type: int, code: int) -> str:
+    """ICMP message `icmp_type`/`code` as an `icmp-type` argument: its name where VRP has one
+    (`ICMP_NAMES`), else `TYPE CODE`."""
+    return _ICMP_NAME_OF.get((icmp_type, code), f"{icmp_type} {code}")
+
+
+# The ICMP errors a hub's FROM-CLOUD-<site> admits towards the stores, one rule each (a rule
+# matches one code): those an IOS-XE hub's `unreachable` and `time-exceeded` and an FRR hub's
+# `destination-unreachable` and `time-exceeded` pass that tell an office's connection to fail:
+# destination unreachable for a network, host, protocol or port, fragmentation needed (path MTU
+# discovery), network and host administratively prohibited (RFC 1122's 9 and 10) and
+# communication administratively prohibited (RFC 1812's 13, what a filtering router or a security
+# group's host firewall sends); time exceeded in transit and in reassembly.
+CLOUD_ICMP_ERRORS = tuple(
+    icmp_message(3, code) for code in (0, 1, 2, 3, 4, 9, 10, 13)
+) + tuple(icmp_message(11, code) for code in (0, 1))
 _NAME_OF = {proto: {port: name for name, port in names.items()} for proto, names in PORT_NAMES.items()}
 
 
@@ -843,6 +878,46 @@ def router_addresses(view: StoreApplianceView) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
+# What the router itself sends from its guest breakout port's address (echo replies to the
+# carrier's pings, which WAN-IN and the interzone firewall leave to the router, and ICMP errors)
+# leaves by that port's gateway. The port is in the global table, where BGP's default from the
+# hubs (preference 20) leads into the overlay: OVERLAY-OUT lets no public source into a tunnel,
+# and a hub would drop it anyway. An AR routes the packets it generates by its local policy
+# before its routing table: `policy-based-route NAME { deny | permit } node N`, `if-match acl
+# NUMBER` and `apply ip-address next-hop ADDRESS` (Huawei AR150&200 Configuration Guide - IP
+# Service, Issue 02, "IP Unicast PBR Configuration"; AR command reference "apply ip-address
+# next-hop"), applied to the router's own packets by `ip local policy-based-route NAME` (system
+# view; "enables local PBR", policy name 1-19 characters). A policy node's next hop takes no
+# `track`: while the gateway is unreachable the packet follows the routing table, as every packet
+# from that address did before (the IOS-XE store sends it to Null0). Like IOS-XE's BREAKOUT-LOCAL
+# it matches ICMP from that address only. A VRP guest breakout is always statically addressed
+# (`GUEST_BREAKOUT_STATIC_ONLY`), so every store with guest Wi-Fi has it.
+
+
+def breakout_local(view: StoreApplianceView) -> list[str]:
+    """BREAKOUT-LOCAL (`BREAKOUT_LOCAL`): its ACL, the local policy's one node and the line that
+    applies it; nothing without a static guest breakout in the global table."""
+    from storestack.devices.views.addresses import Net
+    from storestack.devices.views.model import AclRule  # the views import the platforms
+
+    link = view.breakout
+    if view.guest is None or link is None or not link.static or link.front_door_vrf or not link.address:
+        return []
+    name, number = BREAKOUT_LOCAL
+    source = Net.at(int(ipaddress.IPv4Address(link.address.ip)), 32)
+    return [
+        f"acl name {name} {number}",
+        f" rule 5 {acl_rule(AclRule('permit', 'icmp', source))}",
+        "#",
+        f"policy-based-route {name} permit node 10",
+        f" if-match acl {number}",
+        f" apply ip-address next-hop {link.gateway}",
+        "#",
+        f"ip local policy-based-route {name}",
+        "#",
+    ]
+
+
 # Echo requests from the internet, for all senders together: an AR polices what a WAN port
 # takes in by ACL (`qos car inbound acl <number> cir <kbit/s>` in the WAN interface view, "Configuring
 # Interface-based Traffic Policing", AR V300R019 CLI configuration guide - QoS, EDOC1100112355;
@@ -1102,9 +1177,10 @@ PLATFORM = HuaweiVrpPlatform(
     emulated=True,
     sla_steering="nqa-policy-routes",
     hub_filter_rules=True,
-    # By name, as HUB-WAN-IN's ROUTER_ICMP (the ICMP message names of an advanced ACL rule's
-    # `icmp-type`: fragmentneed-DFset type 3 code 4, port-unreachable 3/3, ttl-exceeded 11/0).
-    icmp_errors=("fragmentneed-DFset", "port-unreachable", "ttl-exceeded"),
+    # One rule per type and code (`CLOUD_ICMP_ERRORS`), so once per cloud range towards the
+    # stores' block, not once per flow and office segment.
+    icmp_errors=CLOUD_ICMP_ERRORS,
+    icmp_errors_per_source=True,
     # Tunnel interfaces are Tunnel0/0/<n> from a bounded range, far below the 16-bit numbers a
     # transit-slot scheme reaches. AR SD-WAN field configurations use Tunnel0/0/1000-1001; the
     # exact bound per model (AR6000/AR1000V/AR G3) is to be confirmed against the model's
@@ -1180,5 +1256,6 @@ PLATFORM = HuaweiVrpPlatform(
         ("vrp_nqa_tests", nqa_tests),
         ("vrp_ip_prefixes", ip_prefixes),
         ("vrp_static_routes", static_routes),
+        ("vrp_breakout_local", breakout_local),
     ),
 )

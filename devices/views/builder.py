@@ -1156,7 +1156,8 @@ class ViewBuilder:
             for source in forwarding.sources
             for destination in forwarding.hq
         ]
-        rules += cloud_rules(forwarding.store_flows, profile.icmp_errors)
+        stores = Net.of(intent.store_forwarding.stores) if profile.icmp_errors_per_source else None
+        rules += cloud_rules(forwarding.store_flows, profile.icmp_errors, stores)
         rules.append(AclRule("deny", "ip"))
         return rules
 

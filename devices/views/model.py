@@ -997,7 +997,9 @@ def cloud_prefixes(intent: HubIntent) -> tuple[list[ipaddress.IPv4Network], list
     return sources, destinations
 
 
-def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> list[AclRule]:
+def cloud_rules(
+    flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...], errors_towards: Net | None = None
+) -> list[AclRule]:
     """What a stateless filter admits from the cloud VPNs to the stores for `flows` (IOS-XE's and
     VRP's FROM-CLOUD-<site>: `CloudForwarding.store_flows`; an FRR hub's answers of the stores' flows,
     `CloudForwarding.replies`, which a cloud may send through a hub that saw none of the store's
@@ -1005,9 +1007,13 @@ def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> lis
     an open connection only (`established`, ACK or RST set), from the flow's ports where it has
     any; UDP from the flow's ports to the store hosts' ephemeral ports (`EPHEMERAL_PORTS`); for
     a flow of any protocol (`ip`) echo replies; and the ICMP errors of every flow (`icmp_errors`,
-    the platform's names). A flow a cloud may open: its protocol and ports towards the store.
-    Nothing else: a cloud host opens no TCP connection and sends no UDP to a store's services."""
+    the platform's names; with `errors_towards`, the stores' block, once per cloud prefix of
+    those flows towards it, after the rest: a platform whose rule matches one ICMP code,
+    `PlatformProfile.icmp_errors_per_source`). A flow a cloud may open: its protocol and ports
+    towards the store. Nothing else: a cloud host opens no TCP connection and sends no UDP to a
+    store's services."""
     rules: list[AclRule] = []
+    error_sources: dict[Net, None] = {}
     low, high = EPHEMERAL_PORTS
     for flow in flows:
         pairs = [(Net.of(cloud), Net.of(store)) for cloud in flow.clouds for store in flow.stores]
@@ -1029,7 +1035,16 @@ def cloud_rules(flows: Iterable[CloudFlow], icmp_errors: tuple[str, ...]) -> lis
                     rules.append(AclRule("permit", "udp", cloud, store, low, high, source_port=source_port))
             if flow.protocol in ("ip", "icmp"):
                 rules.append(AclRule("permit", "icmp", cloud, store, icmp_type="echo-reply"))
-            rules += [AclRule("permit", "icmp", cloud, store, icmp_type=name) for name in icmp_errors]
+            if errors_towards is None:
+                rules += [AclRule("permit", "icmp", cloud, store, icmp_type=name) for name in icmp_errors]
+            else:
+                error_sources[cloud] = None
+    if errors_towards is not None:
+        rules += [
+            AclRule("permit", "icmp", cloud, errors_towards, icmp_type=name)
+            for cloud in error_sources
+            for name in icmp_errors
+        ]
     return rules
 
 

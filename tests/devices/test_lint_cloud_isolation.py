@@ -94,13 +94,40 @@ def test_a_stateless_hub_takes_from_the_clouds_only_answers_to_the_office(fleet:
     to_stores = [line for block in blocks for line in block.splitlines() if re.search(r"10\.64\.\d+\.\d+ 0\.", line)]
     assert to_stores
     for line in to_stores:
-        assert " permit ip " not in line and "10.64.0.0 0.15.255.255" not in line, line
-        if " tcp " in line:
+        assert " permit ip " not in line, line
+        if "10.64.0.0 0.15.255.255" in line:
+            # The whole store block takes ICMP errors only: on VRP, whose `icmp-type` matches one
+            # code, once per cloud range rather than per office segment.
+            assert platform == "huawei_vrp" and re.search(r" icmp .* icmp-type (\S*unreachable|fragmentneed-DFset|3 (9|10|13)|ttl-exceeded|reassembly-timeout)$", line), line
+        elif " tcp " in line:
             assert line.endswith("established"), line
         elif " udp " in line:
             assert "range 32768 65535" in line, line  # the hosts' dynamic ports, never SSDP, RDP, SIP or mDNS
         else:
             assert " icmp " in line and "echo " not in line + " ", line
+
+
+def test_a_vrp_hub_passes_a_dead_cloud_hosts_errors_to_the_office(fleet: Fleet) -> None:
+    """A cloud host or its security group that refuses an office's connection answers with an
+    ICMP unreachable, host (3/1) or administratively prohibited (3/13) as often as port (3/3):
+    a VRP hub passes them towards the office, as IOS-XE's `unreachable` and FRR's
+    `destination-unreachable` do, so the connection fails at once instead of hanging until it
+    times out. Errors only: no echo request, no redirect, and nothing towards the hub itself."""
+    config, intent = _hub(fleet, "huawei_vrp")
+    load_platform_rules()
+    verdict = CLOUD_FORWARDING_EXTRACTORS["huawei_vrp"](config, frozenset()).verdict
+    hub = intent.hub(HUB)
+    assert hub.cloud_forwarding is not None
+    office = next(flow for flow in hub.cloud_forwarding.replies if flow.protocol == "ip")
+    cloud, host = office.clouds[0].network_address + 7, office.stores[0].network_address + 10
+    desktops = next(flow for flow in hub.cloud_forwarding.replies if flow.protocol == "tcp")
+    desktop = desktops.clouds[0].network_address + 7
+    for source in (cloud, desktop):
+        for message in ((3, 0), (3, 1), (3, 3), (3, 4), (3, 9), (3, 10), (3, 13), (11, 0), (11, 1)):
+            assert verdict(Packet("icmp", source, host, icmp=message)).forwarded, (source, message)
+        for message in ((5, 1), (8, 0), (13, 0)):
+            assert not verdict(Packet("icmp", source, host, icmp=message)).forwarded, (source, message)
+    assert not verdict(Packet("icmp", cloud, hub.loopback, icmp=(3, 1))).forwarded
 
 
 def _managed_from_a_cloud(fleet: Fleet) -> tuple[Fleet, ipaddress.IPv4Network]:

@@ -1206,7 +1206,10 @@ def test_vrp_interface_pbr_and_tracked_pbr_nodes_are_refused(fleet: Fleet) -> No
     config = _store(fleet, "huawei_vrp", "mall-guest")
     rules = _rules(_lint(config))
     assert not rules & {"vrp-interface-pbr", "vrp-pbr-track", "vrp-pbr-next-hops", "vrp-policy-unapplied"}
-    assert "ip policy-based-route" not in config.text and "policy-based-route " not in config.text
+    # Its one local policy routes the router's own replies from the guest breakout address.
+    assert "\nip policy-based-route" not in config.text and " ip policy-based-route" not in config.text
+    assert re.findall(r"^policy-based-route (\S+) ", config.text, re.M) == ["BREAKOUT-LOCAL"]
+    assert "\nip local policy-based-route BREAKOUT-LOCAL\n" in config.text
     old_form = _broken(
         config,
         " traffic-policy LAN-IN-POS inbound\n",
