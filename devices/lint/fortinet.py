@@ -1197,6 +1197,37 @@ def hub_return_ranking(config: ConfigFile) -> RankingFacts:
     return RankingFacts("fortios-return-path", facts, lists)
 
 
+@register_rule(PLATFORM)
+def hub_src_check(config: ConfigFile) -> Iterator[Finding]:
+    """Hubs: the store tunnels (the tunnels of its zones; the cloud VPNs are in none) skip
+    FortiOS's reverse path check, `src-check disable`, and no other interface does. The hub
+    installs only its best BGP path to a store, and once the store signals a tunnel out of its
+    strictest class's SLA its other classes keep arriving on that tunnel: the check would drop
+    their new sessions ("reverse path check fail"). Elsewhere (the DC port, the loopbacks, the
+    cloud tunnels) it stays the hub's anti-spoofing."""
+    if config.suffix or config.role != "hub":
+        return
+    parsed = parse(config.text)
+    zoned = {name: zone.name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
+    for interface in _entries(parsed, "system interface"):
+        store = interface.first("type") == "tunnel" and interface.name in zoned
+        check = interface.first("src-check")
+        if store and check != "disable":
+            yield config.finding(
+                interface.line,
+                "fortios-hub-src-check",
+                f"store tunnel {interface.name} (zone {zoned[interface.name]}) runs the reverse path check: "
+                "a store's flows arriving on it while the hub's best route to the store is another "
+                "tunnel are dropped",
+            )
+        elif not store and check == "disable":
+            yield config.finding(
+                interface.settings["src-check"][1],
+                "fortios-hub-src-check",
+                f"{interface.name} is no store tunnel: src-check disable drops the hub's anti-spoofing there",
+            )
+
+
 @register_steering(PLATFORM)
 def steering(config: ConfigFile) -> SteeringFacts:
     """Every health check's SLA entries (class: the SLA id) and every `sla` rule with its members'

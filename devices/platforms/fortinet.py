@@ -156,6 +156,9 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("system settings",), "bfd-detect-mult", str(BFD_DETECT_MULT_DEFAULT)),
     (("system interface",), "mode", "static"),
     (("system interface",), "bfd-detect-mult", str(BFD_DETECT_MULT_DEFAULT)),
+    # The reverse path check, on unless turned off per interface (FortiOS 7.6.5 REST API schema,
+    # system/interface: src-check "enable"; `show` prints `set src-check disable` only).
+    (("system interface",), "src-check", "enable"),
     (("system zone",), "intrazone", "deny"),
     (("system snmp user",), "queries", "enable"),
     (("system snmp user",), "auth-proto", "sha"),
