@@ -1184,13 +1184,13 @@ class NetworkIntent:
                 ),
             )
         )
-        hubs = self.fleet.hubs.values()
-        owned = (
-            address
-            for hub in hubs
-            for address in (hub.loopback, hub.beacon, hub.management_address)
-            if address is not None and any(address in net for net in fleet)
-        )
+        # What the hubs hold: an IPAM beacon a hub does not announce (HUB_NO_BEACON) is no
+        # address of the device, and nothing behind it takes it for the hub's.
+        held: list[IPv4Address] = []
+        for hub in self.fleet.hubs.values():
+            beacon = self.hub_beacon(hub)
+            held += [hub.loopback, *([beacon.address] if beacon else []), hub.management_address]
+        owned = (address for address in held if any(address in net for net in fleet))
         return StoreForwarding(
             control=(),
             corporate=corporate,

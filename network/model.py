@@ -498,7 +498,8 @@ class StoreForwarding:
     # service the hub listens on there.
     closed: tuple[ipaddress.IPv4Address, ...] = ()
     # The hubs' own addresses inside the stores' ranges (`fleet`), which no store sends as: every
-    # hub's loopback and beacon (ip_plan.loopbacks holds them beside the stores' loopbacks) and a
+    # hub's loopback and beacon (`HubBeacon`, where the hub announces one; ip_plan.loopbacks holds
+    # them beside the stores' loopbacks) and a
     # hub's management address where it lies there. HQ's syslog, SNMP and TACACS+ servers take
     # a hub's packets from its loopback; a store sending as one of these addresses would forge
     # them. Every hub drops what its store tunnels bring in from them, before the corporate
