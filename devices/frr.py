@@ -772,6 +772,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
         "store_sources": ", ".join(str(net) for net in view.intent.store_forwarding.sources),
         "internet_sources": ", ".join(str(net) for net in view.intent.store_forwarding.internet_sources),
+        "hub_owned": ", ".join(str(address) for address in view.intent.store_forwarding.hub_owned),
         "private": ", ".join(str(net) for net in view.intent.store_forwarding.private),
         "ignore_ifs": [],  # local_addrs pins the hub's public address on every connection
     }

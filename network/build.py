@@ -1161,7 +1161,8 @@ class NetworkIntent:
         management servers (NTP, syslog, TACACS+, DNS) outside the stores' own ranges; every
         other private range, which no store reaches through a hub, and the link-local range, where
         the hubs' cloud VPNs have their inside addresses (AWS's and the OpenStack gateways' BGP
-        speakers, and the hubs' own ends)."""
+        speakers, and the hubs' own ends); the hubs' own addresses inside the stores' ranges,
+        which no store sends as (`hub_owned`)."""
         plan = self.fleet.spec.ip_plan
         fleet = (plan.stores, plan.loopbacks, plan.transit)
         private = collapse(
@@ -1183,6 +1184,13 @@ class NetworkIntent:
                 ),
             )
         )
+        # What the hubs hold: an IPAM beacon a hub does not announce (HUB_NO_BEACON) is no
+        # address of the device, and nothing behind it takes it for the hub's.
+        held: list[IPv4Address] = []
+        for hub in self.fleet.hubs.values():
+            beacon = self.hub_beacon(hub)
+            held += [hub.loopback, *([beacon.address] if beacon else []), hub.management_address]
+        owned = (address for address in held if any(address in net for net in fleet))
         return StoreForwarding(
             control=(),
             corporate=corporate,
@@ -1190,6 +1198,7 @@ class NetworkIntent:
             stores=plan.stores,
             loopbacks=plan.loopbacks,
             tunnels=plan.transit,
+            hub_owned=tuple(sorted(dict.fromkeys(owned))),
         )
 
     def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:

@@ -465,7 +465,7 @@ class StoreForwarding:
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
     loopback, `pingable`); nothing else to the hub's own DC and public addresses (`closed`); anything
     from the stores' own addresses (`sources`) to the corporate ranges (HQ, the clouds, the
-    desktops, the management ranges and servers);
+    desktops, the management ranges and servers), but as a hub's own address (`hub_owned`);
     nothing else to a private range (`private`: RFC 1918, the RFC 6598 shared space, the RFC 3927
     link-local range of the cloud VPNs' inside addresses, `ip_plan.private_ranges` and every fleet
     range, so every store's segments, loopback and tunnel addresses); the rest, from the stores'
@@ -497,6 +497,15 @@ class StoreForwarding:
     # corporate or the internet permit would hand a store (any source address it sends) every
     # service the hub listens on there.
     closed: tuple[ipaddress.IPv4Address, ...] = ()
+    # The hubs' own addresses inside the stores' ranges (`fleet`), which no store sends as: every
+    # hub's loopback and beacon (`HubBeacon`, where the hub announces one; ip_plan.loopbacks holds
+    # them beside the stores' loopbacks) and a
+    # hub's management address where it lies there. HQ's syslog, SNMP and TACACS+ servers take
+    # a hub's packets from its loopback; a store sending as one of these addresses would forge
+    # them. Every hub drops what its store tunnels bring in from them, before the corporate
+    # permit (`sources` less these). Fleet-wide: a store sends as any hub's address through any
+    # hub. The hubs' inside addresses of the store tunnels (ip_plan.transit) are not among them.
+    hub_owned: tuple[ipaddress.IPv4Address, ...] = ()
 
     @property
     def fleet(self) -> tuple[ipaddress.IPv4Network, ...]:
@@ -513,6 +522,11 @@ class StoreForwarding:
         The hub cannot tell one store's addresses from another's on a shared filter; each store's
         zone firewall holds its own segments to their prefixes."""
         return self.fleet
+
+    def from_stores(self, address: ipaddress.IPv4Address) -> bool:
+        """Whether a hub forwards a packet from `address` to the corporate ranges: one of the
+        stores' own addresses (`sources`), none of the hubs' (`hub_owned`)."""
+        return any(address in net for net in self.sources) and address not in self.hub_owned
 
     @property
     def internet_sources(self) -> tuple[ipaddress.IPv4Network, ...]:

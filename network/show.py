@@ -237,6 +237,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "corporate": [str(n) for n in hub.store_forwarding.corporate],
             # from the stores' own addresses only (no store sends as HQ or the internet)
             "corporate_from": [str(n) for n in hub.store_forwarding.sources],
+            # but never as a hub's own address in them (every hub's loopback and beacon)
+            "never_from": [str(a) for a in hub.store_forwarding.hub_owned],
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",
             "internet_from": [str(n) for n in hub.store_forwarding.internet_sources],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -230,6 +230,7 @@ def references(config: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
         yield from each(entry, "interface", "interface")
     for entry in _entries(config, "firewall addrgrp"):
         yield from each(entry, "member", "address")
+        yield from each(entry, "exclude-member", "address")
     for entry in [*_entries(config, "firewall policy"), *_entries(config, "firewall shaping-policy")]:
         for key in ("srcintf", "dstintf"):
             yield from each(entry, key, "interface")
@@ -1506,7 +1507,9 @@ def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
 
 def _address_nets(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Network] | None]:
     """Each address and address group by name, as the networks it stands for ("all" is every
-    address); None for one this reader cannot resolve (an FQDN, a range, a loop)."""
+    address); None for one this reader cannot resolve (an FQDN, a range, a loop). A group with
+    `set exclude enable` stands for its members less its `exclude-member`s ("Address group
+    exclusions", FortiOS 6.2 cookbook)."""
     nets: dict[str, list[ipaddress.IPv4Network] | None] = {"all": [ipaddress.IPv4Network("0.0.0.0/0")]}
     for entry in _entries(parsed, "firewall address"):
         subnet = entry.get("subnet")
@@ -1514,24 +1517,48 @@ def _address_nets(parsed: dict[str, Block]) -> dict[str, list[ipaddress.IPv4Netw
             nets[entry.name] = [ipaddress.IPv4Network(f"{subnet[0]}/{subnet[1]}", strict=False)] if len(subnet) == 2 else None
         except ValueError:
             nets[entry.name] = None
-    groups = {group.name: group.get("member") for group in _entries(parsed, "firewall addrgrp")}
+    groups = {group.name: group for group in _entries(parsed, "firewall addrgrp")}
+
+    def resolve_all(names: Iterable[str], seen: frozenset[str]) -> list[ipaddress.IPv4Network] | None:
+        found: list[ipaddress.IPv4Network] = []
+        for member in names:
+            member_nets = resolve(member, seen)
+            if member_nets is None:
+                return None
+            found += member_nets
+        return found
 
     def resolve(name: str, seen: frozenset[str]) -> list[ipaddress.IPv4Network] | None:
         if name in nets:
             return nets[name]
         if name not in groups or name in seen:
             return None
-        found: list[ipaddress.IPv4Network] = []
-        for member in groups[name]:
-            member_nets = resolve(member, seen | {name})
-            if member_nets is None:
-                return None
-            found += member_nets
-        return found
+        group = groups[name]
+        found = resolve_all(group.get("member"), seen | {name})
+        if found is None or group.first("exclude") != "enable":
+            return found
+        excluded = resolve_all(group.get("exclude-member"), seen | {name})
+        if excluded is None:
+            return None
+        return _less(found, excluded)
 
     for name in groups:
         nets[name] = resolve(name, frozenset())
     return nets
+
+
+def _less(nets: list[ipaddress.IPv4Network], excluded: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    """The addresses of `nets` outside every one of `excluded`, as networks."""
+    left = list(nets)
+    for cut in excluded:
+        kept: list[ipaddress.IPv4Network] = []
+        for net in left:
+            if not net.overlaps(cut):
+                kept.append(net)
+            elif not net.subnet_of(cut):
+                kept += net.address_exclude(cut)
+        left = kept
+    return left
 
 
 def _address_matches(

@@ -20,8 +20,9 @@ intent closes), and where the filter decides what reaches the hub itself
 (`StoreForwarding.closed`: its DC and public addresses), to the hub's inside addresses of other
 stores' tunnels (a tunnel's control traffic runs between its own two ends: `control`), and to
 the hub's loopback, which the stores' tunnel addresses only ping (`pingable`). And a store
-sending as what none of the stores' addresses is (`StoreForwarding.sources`: HQ's management
-ranges and hosts, the hubs' DC neighbours, the internet) reaches nothing through the hub.
+sending as what none of the stores' addresses is (`StoreForwarding.from_stores`: HQ's management
+ranges and hosts, the hubs' DC neighbours, the internet, and the hubs' own loopbacks and beacons
+inside the stores' ranges, `hub_owned`) reaches nothing through the hub.
 
 `cloud-store-isolation`: nor does a cloud host reach a store through a hub's cloud VPNs
 (`HubIntent.cloud_forwarding`): each platform's `register_cloud_forwarding` extractor follows
@@ -181,8 +182,9 @@ _INTERNET = ipaddress.IPv4Address("198.18.0.9")
 
 def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     """(store, what, packet): the hub's first store sending, from inside its tunnel, as what is
-    none of the stores' addresses (`StoreForwarding.sources`): HQ's management ranges, a corporate
-    host, the hub's DC neighbours (the core routers, the other hubs), an internet address; to a
+    none of the stores' addresses (`StoreForwarding.from_stores`): HQ's management ranges, a
+    corporate host, the hub's DC neighbours (the core routers, the other hubs), an internet
+    address, a hub's own address inside the stores' ranges (`hub_owned`); to a
     host of each corporate range and to the internet. The filters behind the hub trust some of
     those sources (the other hubs' DC port filters take BGP from a hub's DC address, HQ's
     servers their management ranges); a store may send as any of them."""
@@ -199,9 +201,12 @@ def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
         if session.kind == "hub-hub"
     ]
     sources.append((f"the internet address {_INTERNET}", _INTERNET))
+    # A hub's own address inside the stores' ranges (`hub_owned`: every hub's loopback and
+    # beacon), whose syslog, traps and TACACS+ HQ's servers take.
+    sources += [(f"a hub's own address {address}", address) for address in forwarding.hub_owned]
     destinations = [_first_host(net) for net in forwarding.corporate] + [_INTERNET + 1]
     for name, source in sources:
-        if any(source in net for net in forwarding.sources):
+        if forwarding.from_stores(source):
             continue
         for destination in destinations:
             for protocol, port in _PROBES:

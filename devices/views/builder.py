@@ -1069,8 +1069,8 @@ class ViewBuilder:
         the responder's control port (1967) and the store's SLA classes' test ports. Nothing to a
         store's own address: no store runs BFD echo, which would need the hub to loop it back.
         Then echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`),
-        nothing else to the hub's DC address (`closed`), the corporate ranges, no other private
-        range, and the internet."""
+        nothing else to the hub's DC address (`closed`), nothing from a hub's own address
+        (`hub_owned`), the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
         for control in forwarding.control:
@@ -1099,6 +1099,9 @@ class ViewBuilder:
         ]
         # Nothing else to the hub's own DC address (`closed`), which a corporate range holds.
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in forwarding.closed]
+        # Never from a hub's own address inside the stores' ranges (`hub_owned`: every hub's
+        # loopback and beacon), which HQ's servers take a hub's syslog, traps and TACACS+ from.
+        rules += [AclRule("deny", "ip", Net.at(int(address), 32)) for address in forwarding.hub_owned]
         # Only from the stores' own addresses (`sources`): never as HQ, a management range or a
         # DC neighbour of the hubs, which the filters behind the hub trust by source address.
         rules += [

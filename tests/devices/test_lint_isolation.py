@@ -235,7 +235,7 @@ _BREAKS = [
     ),
     pytest.param(
         "fortinet",
-        r'set srcaddr "STORES" "STORE-LOOPBACKS"',
+        r'set srcaddr "STORE-SOURCES"',
         'set srcaddr "all"',
         "",
         "sending as",
@@ -381,8 +381,8 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
     config, intent = _hub(fleet, "cisco_xe")
     assert _findings(config, intent) == []
     for address in own:
-        # FROM-STORES's denies, right above the corporate permits (other ACLs deny the DC address too).
-        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.0 )"
+        # FROM-STORES's denies, above the hubs' own sources' denies and the corporate permits.
+        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)*(?: \d+ deny ip host \S+ any\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.0 )"
         findings = _findings(_broken(config, closing, ""), intent)
         assert findings and all(f"the hub's own address {address}" in f.message for f in findings), address
 
@@ -496,3 +496,76 @@ def test_a_fortios_hub_open_to_its_stores_is_caught(fleet: Fleet, pattern: str, 
     assert _findings(config, intent) == []
     findings = _findings(_broken(config, pattern, replacement), intent)
     assert findings and any(named in f.message for f in findings), findings
+
+
+def _hq_services(hub: HubIntent) -> list[tuple[str, ipaddress.IPv4Address, int]]:
+    """What HQ's servers take from a hub's loopback: syslog, TACACS+, SNMP traps (to the first
+    management range, where the pollers are)."""
+    mgmt = hub.management
+    return [
+        ("udp", mgmt.syslog_servers[0], 514),
+        ("tcp", mgmt.tacacs_servers[0], 49),
+        ("udp", _host(mgmt.ranges[0]), 162),
+    ]
+
+
+def test_the_hubs_own_addresses_are_no_stores_source(fleet: Fleet) -> None:
+    """Every hub's loopback and beacon sit in ip_plan.loopbacks beside the stores' loopbacks; the
+    intent names them (`hub_owned`), every hub the same, no store's loopback among them, and
+    `network show HUB` prints them as what the stores never send from."""
+    intent = NetworkIntent(fleet)
+    hubs = [intent.hub(name) for name in fleet.hubs]
+    owned = sorted(a for h in hubs for a in (h.loopback, h.beacon.address if h.beacon else None) if a is not None)
+    assert len(owned) == 2 * len(fleet.hubs)
+    for name in fleet.hubs:
+        forwarding = intent.hub(name).store_forwarding
+        assert sorted(forwarding.hub_owned) == owned
+        assert not any(forwarding.from_stores(address) for address in owned)
+        assert hub_report(intent, name)["store_forwarding"]["never_from"] == [str(a) for a in forwarding.hub_owned]
+    hub = intent.hub(HUB)
+    stores = [n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.loopbacks)]
+    assert stores and all(hub.store_forwarding.from_stores(n.network_address) for n in stores)
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_store_sends_to_hq_as_a_hub(fleet: Fleet, platform: Platform) -> None:
+    """A store sending from its tunnel as any hub's loopback or beacon (where the hub announces
+    one: none on VRP, `HUB_NO_BEACON`), a forged syslog message, SNMP trap or TACACS+ request to
+    HQ's servers, is dropped by every hub platform, while the store's own loopback still reaches
+    the same servers."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    services = _hq_services(hub)
+    hubs = [intent.hub(name) for name in fleet.hubs]
+    owned = [a for h in hubs for a in (h.loopback, h.beacon.address if h.beacon else None) if a is not None]
+    assert len(owned) >= len(hubs)
+    for source in owned:
+        for protocol, destination, port in services:
+            packet = Packet(protocol, source, destination, port)
+            assert not _verdict(config, hub, packet), (platform, packet)
+    session = next(s for s in hub.sessions if s.kind == "store-hub")
+    own = next(n.network_address for n in session.accepts if n.subnet_of(fleet.spec.ip_plan.loopbacks))
+    for protocol, destination, port in services:
+        assert _verdict(config, hub, Packet(protocol, own, destination, port)), (platform, own, destination)
+    assert _findings(config, intent) == []
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_a_hub_letting_a_store_send_as_a_hub_is_caught(
+    fleet: Fleet, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`store-isolation` sends a store's packets as each hub's loopback and beacon to HQ: a hub
+    rendered without the drop (the store filter before `hub_owned`) is reported, naming it."""
+    build = NetworkIntent.hub
+
+    def without(self: NetworkIntent, name: str) -> HubIntent:
+        hub = build(self, name)
+        return dataclasses.replace(hub, store_forwarding=dataclasses.replace(hub.store_forwarding, hub_owned=()))
+
+    monkeypatch.setattr(NetworkIntent, "hub", without)
+    old, _ = _hub(fleet, platform)
+    monkeypatch.undo()
+    _, intent = _hub(fleet, platform)
+    findings = _findings(old, intent)
+    owned = intent.hub(HUB).store_forwarding.hub_owned
+    assert any(f"a hub's own address {owned[0]}" in f.message for f in findings), findings

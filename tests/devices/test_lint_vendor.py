@@ -1158,7 +1158,7 @@ def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: F
     policies take only the stores' segments as sources drops all of it (FortiOS's implicit deny)."""
     config = _hub(fleet, "fortinet")
     assert "fortios-hub-store-management" not in _rules(_lint(config))
-    broken = _broken(config, 'set srcaddr "STORES" "STORE-LOOPBACKS"', 'set srcaddr "STORES"')
+    broken = _broken(config, 'set member "STORES" "STORE-LOOPBACKS"', 'set member "STORES"')
     found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
     assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
     assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
