@@ -47,13 +47,16 @@ def test_what_the_store_tunnels_may_send_from_stays_the_fleets_store_ranges(flee
     tunnels = {e.name for e in parsed["system interface"].entries if e.first("ip") in inside}
     zones = {z.name for z in parsed["system zone"].entries if tunnels & set(z.get("interface"))}
     addresses = {e.name: e.get("subnet") for e in parsed["firewall address"].entries}
+    # An address group stands for its members (what it excludes only narrows them).
+    groups = {e.name: e.get("member") for e in parsed["firewall addrgrp"].entries}
     plan = fleet.spec.ip_plan
     fleet_ranges = [ipaddress.IPv4Network(str(net)) for net in (plan.stores, plan.loopbacks, plan.transit)]
     taking = [p for p in parsed["firewall policy"].entries if (zones | tunnels | {"any"}) & set(p.get("srcintf"))]
     assert {p.first("name") for p in taking} >= {"STORES-TO-CORPORATE", "STORES-TO-INTERNET"}
     for policy in taking:
         assert policy.first("srcaddr-negate") is None, policy.first("name")
-        for name in policy.get("srcaddr"):
+        names = [member for name in policy.get("srcaddr") for member in groups.get(name, [name])]
+        for name in names:
             subnet = addresses[name]
             net = ipaddress.IPv4Network(f"{subnet[0]}/{subnet[1]}")
             assert any(net.subnet_of(r) for r in fleet_ranges), (policy.first("name"), name, net)
