@@ -113,6 +113,11 @@ def _limit_text(limit: dict[str, Any] | None) -> str:
     return f"max {limit['maximum']} prefixes (sized from {limit['allowed']}), {over}"
 
 
+def _timers_text(timers: dict[str, int]) -> str:
+    """A session's BGP timers as `network show` prints them."""
+    return f"keepalive {timers['keepalive']} s hold {timers['hold']} s"
+
+
 def _print_hub(report: dict[str, Any]) -> None:
     def out(text: str) -> None:
         console.print(text, soft_wrap=True)
@@ -138,7 +143,11 @@ def _print_hub(report: dict[str, Any]) -> None:
     store_links = [p for p in report["peers"] if p["kind"] == "store-hub"]
     out(
         f"[bold]BGP peers[/] (store links: {len(store_links)}"
-        + (f", each {_limit_text(store_links[0]['prefix_limit'])}" if store_links else "")
+        + (
+            f", each {_limit_text(store_links[0]['prefix_limit'])}, {_timers_text(store_links[0]['timers'])}"
+            if store_links
+            else ""
+        )
         + ")"
     )
     for p in report["peers"]:
@@ -146,6 +155,7 @@ def _print_hub(report: dict[str, Any]) -> None:
             out(
                 f"  {p['kind']:<13} {p['peer']:<22} {p['address']:<16} AS{p['asn']:<11}"
                 f" in {', '.join(p['accepts'])}  out {', '.join(p['announces'])}  {_limit_text(p['prefix_limit'])}"
+                f"  {_timers_text(p['timers'])}"
             )
     out(f"[bold]originates[/] {', '.join(report['originates'])}")
     out(

@@ -75,7 +75,7 @@ from storestack.devices.views import (
 )
 from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
-from storestack.network.model import NETWORK_CONTROL_DSCPS, PrefixLimit, Service, share_kbps
+from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLimit, Service, share_kbps
 from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
@@ -1426,6 +1426,7 @@ class FrrHubNeighbor:
     # `advertise-map A exist-map C`: routes matching A go out only while C matches a route.
     conditional: tuple[str, str] | None = None
     prefix_limit: PrefixLimit | None = None  # a store link's is its peer group's
+    timers: BgpTimers | None = None  # keepalive and hold time (`BgpSession.timers`); a store link's are its peer group's
 
 
 @record
@@ -1434,6 +1435,7 @@ class FrrStoreGroup:
 
     name: str
     bfd: BfdProfile
+    timers: BgpTimers  # every store link's keepalive and hold time (`BgpSession.timers`)
     prefix_limit: PrefixLimit | None = None  # what the hub takes from each store link
 
     @property
@@ -1528,7 +1530,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         name = _group_name(peer.bfd)
         group = groups.get(name)
         if group is None:
-            group = groups[name] = FrrStoreGroup(name, peer.bfd, view.store_prefix_limit)
+            group = groups[name] = FrrStoreGroup(name, peer.bfd, view.store_timers, view.store_prefix_limit)
         neighbors.append(
             FrrHubNeighbor(peer.peer, peer.store.asn, peer.description, group.name, None, False, peer.route_map, None)
         )
@@ -1546,18 +1548,20 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     neighbors += [
         FrrHubNeighbor(
             hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS", to_hubs_while,
-            view.hub_prefix_limit,
+            view.hub_prefix_limit, view.peer_timers(hub.dc_address),
         )
         for hub in view.hub_neighbors
     ]
     neighbors += [
-        FrrHubNeighbor(router, view.dc.asn, "dc core", None, None, False, "FROM-DC", "TO-DC")
+        FrrHubNeighbor(
+            router, view.dc.asn, "dc core", None, None, False, "FROM-DC", "TO-DC", timers=view.peer_timers(router)
+        )
         for router in view.dc.routers
     ]
     neighbors += [
         FrrHubNeighbor(
             t.inside_peer, t.asn, f"{t.name} vpn", None, None, False, cloud_in.name, "CLOUD-OUT",
-            prefix_limit=cloud_in.prefix_limit,
+            prefix_limit=cloud_in.prefix_limit, timers=view.peer_timers(t.inside_peer),
         )
         for t in view.cloud_tunnels
         if t.inside_peer is not None
@@ -1639,7 +1643,8 @@ def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor], connect_retry: int) 
         if neighbor.update_source:
             lines.append(f"{address} update-source {neighbor.update_source}")
         if not neighbor.group:
-            lines.append(f"{address} timers 10 30")
+            if neighbor.timers is not None:
+                lines.append(f"{address} timers {neighbor.timers.keepalive} {neighbor.timers.hold}")
             lines.append(f"{address} timers connect {connect_retry}")
     return lines
 

@@ -193,6 +193,39 @@ CLOUD_LONGEST_PREFIX = 24
 
 
 @record
+class BgpTimers:
+    """A BGP session's keepalive interval and hold time, in seconds, as the local end configures
+    them."""
+
+    keepalive: int
+    hold: int
+
+
+# Each class of BGP session's timers (`BgpSession.timers`), the one place they are set. A speaker
+# uses the smaller of its own hold time and the one the far end's OPEN carries (RFC 4271 section
+# 4.2: zero or at least 3 s), so lowering one end's is enough for both.
+# - store-hub: BFD (`Tunnel.bfd`) takes a lost tunnel down in well under a second; the hold time
+#   only backs it up (a hub platform without BFD on its store links, `HUB_NO_STORE_BFD`, leaves
+#   it to IKE's dead peer detection and this).
+# - hub-hub, hub-dc: on the DC LAN, with no BFD there, the hold time is what takes a crashed
+#   hub's sessions down: until then the other hub keeps the dead hub's iBGP paths to the stores
+#   (higher local preference, a next hop on the DC LAN) and the DC core keeps its session to the
+#   dead hub, and HQ's traffic back to the stores (payment answers too) is dropped. 3/9 keeps a
+#   crash's cost under POS's 10 s detection; the DC core's own timers need no change, the
+#   smaller hold time wins.
+# - store-aws, hub-aws: AWS's own (Site-to-Site VPN: keepalive 10 s, hold 30 s; no BFD).
+# - hub-openstack: the OpenStack gateway's FRR sets 10/30 (`components/vpn_gateway.py`).
+BGP_TIMERS: dict[SessionKind, BgpTimers] = {
+    "store-hub": BgpTimers(10, 30),
+    "store-aws": BgpTimers(10, 30),
+    "hub-hub": BgpTimers(3, 9),
+    "hub-dc": BgpTimers(3, 9),
+    "hub-aws": BgpTimers(10, 30),
+    "hub-openstack": BgpTimers(10, 30),
+}
+
+
+@record
 class BgpSession:
     kind: SessionKind
     local_address: ipaddress.IPv4Address
@@ -212,6 +245,11 @@ class BgpSession:
     # them). A store's own AWS sessions are sized from what its AWS filter passes, the cloud range
     # up to /24, like the hubs' cloud sessions.
     prefix_limit: PrefixLimit | None = None
+
+    @property
+    def timers(self) -> BgpTimers:
+        """The session's keepalive and hold time (`BGP_TIMERS`, by its kind)."""
+        return BGP_TIMERS[self.kind]
 
 
 @record

@@ -118,6 +118,9 @@ def _session(session: BgpSession, platform: Platform) -> dict[str, Any]:
         "source": str(session.local_address),
         "tunnel": session.tunnel,
         "bfd": session.bfd,
+        # Keepalive and hold time, seconds (`BGP_TIMERS`); the session runs on the smaller hold
+        # time of its two ends.
+        "timers": {"keepalive": session.timers.keepalive, "hold": session.timers.hold},
         "accepts": (["0.0.0.0/0"] if session.accepts_default else []) + [str(n) for n in session.accepts],
         "announces": [str(n) for n in session.announces],
         # What the local end takes from the peer (`PrefixLimit`): at most `maximum` prefixes,

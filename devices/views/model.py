@@ -27,9 +27,11 @@ from storestack.devices.views.addresses import (
 )
 from storestack.network.model import (
     BGP_DEFAULT_LOCAL_PREF,
+    BGP_TIMERS,
     CLOUD_LONGEST_PREFIX,
     EPHEMERAL_PORTS,
     BgpSession,
+    BgpTimers,
     CloudFlow,
     CloudSite,
     HubIntent,
@@ -771,6 +773,17 @@ class HubView:
     def hub_prefix_limit(self) -> PrefixLimit | None:
         """How many prefixes the hub takes from each other hub."""
         return next((s.prefix_limit for s in self.intent.sessions if s.kind == "hub-hub"), None)
+
+    @property
+    def store_timers(self) -> BgpTimers:
+        """The keepalive and hold time of every store link's session (the store peer groups')."""
+        return next((s.timers for s in self.intent.sessions if s.kind == "store-hub"), BGP_TIMERS["store-hub"])
+
+    def peer_timers(self, peer: str) -> BgpTimers:
+        """The keepalive and hold time of the hub's BGP session with the peer address `peer`
+        (another hub's or a DC core router's on the DC LAN, a cloud VPN's inside address:
+        `BgpSession.timers`)."""
+        return next(s.timers for s in self.intent.sessions if str(s.peer_address) == peer)
 
     @property
     def cloud_session(self) -> BgpSession | None:

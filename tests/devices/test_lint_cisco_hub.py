@@ -135,7 +135,7 @@ def test_bfd_on_a_virtual_access_is_found(hub: ConfigFile) -> None:
     assert any("peer nw-0001-wan1" in f.message for f in found)
     assert any("neighbor STORES-WIRED fall-over bfd" in f.message for f in found)
     # BFD to a neighbour on a connected subnet (the DC core) is not a virtual-access's.
-    dc = _broken(hub, " neighbor 10.0.0.1 timers 10 30\n", " neighbor 10.0.0.1 timers 10 30\n neighbor 10.0.0.1 fall-over bfd\n")
+    dc = _broken(hub, " neighbor 10.0.0.1 timers 3 9\n", " neighbor 10.0.0.1 timers 3 9\n neighbor 10.0.0.1 fall-over bfd\n")
     assert _lint(dc) == []
 
 
