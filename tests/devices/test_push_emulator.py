@@ -20,15 +20,14 @@ import paramiko
 import pytest
 import yaml
 from click.testing import CliRunner
+from testsupport.emulator_push import emulator_run_options
 
 from storestack.cli.main import cli
 from storestack.common.platforms import EMULATED_PLATFORM_NAMES
 from storestack.devices.intended import IntendedConfigs
 from storestack.devices.journal import last_push_run, load_run, unfinished_names
-from storestack.devices.push import PushOptions
 from storestack.devices.report import RunReport
-from storestack.devices.runner import PushObserver, PushTargets, RunOptions, run_push
-from storestack.devices.session import SessionOptions
+from storestack.devices.runner import PushObserver, PushTargets, run_push
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
 
 PLATFORMS = EMULATED_PLATFORM_NAMES
@@ -149,19 +148,7 @@ def push_pair(
     intended = {name: changed(platform, lab.defaults[name]) for name in names}
     if intended_for is not None:
         intended[faulty(platform)] = intended_for(platform, lab.defaults[faulty(platform)])
-    options = RunOptions(
-        runs_dir=state / "runs",
-        push=PushOptions(
-            backup_root=state / "backups",
-            known_hosts=state / "known_hosts.json",
-            session=SessionOptions(conn_timeout=3.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0),
-            confirm_timeout=60,
-            revert_poll=0.2,
-            revert_margin=10.0,
-            force=force,
-        ),
-    )
-    return run_push(targets, IntendedConfigs(intended), options=options, observer=observer)
+    return run_push(targets, IntendedConfigs(intended), options=emulator_run_options(state, force=force), observer=observer)
 
 
 def assert_healthy_pushed(lab: Lab, platform: str, report: RunReport) -> None:

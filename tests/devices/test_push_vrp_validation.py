@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testsupport.emulator_push import emulator_run_options
 
 from storestack.devices.intended import IntendedConfigs
 from storestack.devices.push import PushOptions
 from storestack.devices.report import RunReport
 from storestack.devices.runner import PushTargets, RunOptions, run_push
-from storestack.devices.session import SessionOptions
 from storestack.lab.emulator import DeviceFaults, EmulatedDevice, Emulator, EmulatorThread
 
 TWO_PHASE = "ar-two-phase"
@@ -57,18 +57,7 @@ def defaults(emulator: Emulator) -> Iterator[dict[str, str]]:
 
 def push(emulator: Emulator, name: str, intended: str, state: Path, *, confirm_timeout: int = 60) -> RunReport:
     targets = PushTargets.from_inventory(emulator.inventory()).filter(names=[name])
-    options = RunOptions(
-        runs_dir=state / "runs",
-        push=PushOptions(
-            backup_root=state / "backups",
-            known_hosts=state / "known_hosts.json",
-            session=SessionOptions(conn_timeout=3.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0),
-            confirm_timeout=confirm_timeout,
-            revert_poll=0.2,
-            revert_margin=10.0,
-        ),
-    )
-    return run_push(targets, IntendedConfigs({name: intended}), options=options)
+    return run_push(targets, IntendedConfigs({name: intended}), options=emulator_run_options(state, confirm_timeout=confirm_timeout))
 
 
 def test_an_immediate_mode_ar_is_refused_before_any_line_with_the_reason(

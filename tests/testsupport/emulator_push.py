@@ -1,0 +1,27 @@
+"""The push options of tests that push to the asyncssh vendor emulator on 127.0.0.1: short
+session timeouts (the emulator answers at once) and a quick poll of the appliance's own revert
+timer, which the emulator runs in fast time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storestack.devices.push import PushOptions
+from storestack.devices.runner import RunOptions
+from storestack.devices.session import SessionOptions
+
+
+def emulator_run_options(state: Path, *, confirm_timeout: int = 60, force: bool = False) -> RunOptions:
+    """Run options keeping the run's journals, backups and known hosts under `state`."""
+    return RunOptions(
+        runs_dir=state / "runs",
+        push=PushOptions(
+            backup_root=state / "backups",
+            known_hosts=state / "known_hosts.json",
+            session=SessionOptions(conn_timeout=3.0, banner_timeout=3.0, auth_timeout=3.0, read_timeout=3.0, save_timeout=3.0),
+            confirm_timeout=confirm_timeout,
+            revert_poll=0.2,
+            revert_margin=10.0,
+            force=force,
+        ),
+    )
