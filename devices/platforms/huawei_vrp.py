@@ -58,11 +58,11 @@ GUEST_NAT_FILTER = ("GUEST-NAT", 2001)
 # A store's advanced ACLs.
 CELLULAR_FILTER = ("CELLULAR-ALLOWED", 3010)
 OVERLAY_FILTER = ("OVERLAY-OUT", 3011)
+BREAKOUT_LOCAL = ("BREAKOUT-LOCAL", 3013)  # the ACL of the local policy of the same name
 AWS_FILTER_NUMBERS = (3020, 3050)  # FROM-AWS-<LINK>-T<n>, in the AWS tunnels' order
 SEGMENT_FILTER_NUMBERS = (3051, 3079)  # <TAG>-IN, each segment but guest Wi-Fi, in order
 WAN_ECHO_FILTER = ("WAN-ECHO", 3095)  # stores and hubs alike
 GUEST_FILTER = ("GUEST-IN", 3098)
-BREAKOUT_LOCAL = ("BREAKOUT-LOCAL", 3013)  # the ACL of the local policy of the same name
 STORE_WAN_FILTER = ("WAN-IN", 3099)
 FLOW_ACL_NUMBERS = (3101, 3299)  # one per allowed flow, in the flows' order
 QOS_MARK_NUMBERS = (3301, 3400)  # QOS-<TAG>-<APP>: 10 per segment kind, in _SEGMENT_ORDER
@@ -900,8 +900,8 @@ def breakout_local(view: StoreApplianceView) -> list[str]:
     from storestack.devices.views.addresses import Net
     from storestack.devices.views.model import AclRule  # the views import the platforms
 
-    link = view.breakout
-    if view.guest is None or link is None or not link.static or link.front_door_vrf or not link.address:
+    link = view.breakout_local
+    if link is None or link.address is None:
         return []
     name, number = BREAKOUT_LOCAL
     source = Net.at(int(ipaddress.IPv4Address(link.address.ip)), 32)

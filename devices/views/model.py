@@ -649,6 +649,17 @@ class StoreApplianceView:
     def untrusted_segments(self) -> list[SegmentView]:
         return [segment for segment in self.segments if segment.untrusted]
 
+    @property
+    def breakout_local(self) -> WanLinkView | None:
+        """The guest breakout link whose address the router's own packets (echo replies to the
+        carrier's pings, ICMP errors) are sent from by a local policy to its gateway: static and in
+        the global table, where the hubs' default would lead them into the overlay (IOS-XE and
+        VRP BREAKOUT-LOCAL). None without one: a DHCP-addressed link's address is not known."""
+        link = self.breakout
+        if self.guest is None or link is None or not link.static or link.front_door_vrf or link.address is None:
+            return None
+        return link
+
     def far_ends(self, link: WanLinkView) -> list[str]:
         """The outside addresses of every tunnel `link` carries (hubs, then AWS): the hosts its
         underlay routes pin to the link."""
