@@ -101,6 +101,7 @@ class FrrNeighbor:
     bfd: BfdProfile | None
     route_map_in: str
     route_map_out: str
+    timers: BgpTimers
     prefix_limit: PrefixLimit | None = None  # the session's (`BgpSession.prefix_limit`)
 
 
@@ -1091,6 +1092,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             bfd.get(tunnel.id),
             f"HUB-IN-{tunnel.ifname}",
             f"HUB-OUT-{tunnel.ifname}",
+            view.hub_timers,
             view.hub_prefix_limit,
         )
         for tunnel in view.tunnels
@@ -1103,6 +1105,7 @@ def store_layout(view: StoreApplianceView) -> FrrStoreLayout:
             None,
             f"AWS-IN-{tunnel.link}",
             f"AWS-OUT-{tunnel.link}",
+            view.aws_timers,
             view.aws_prefix_limit,
         )
         for tunnel in view.aws_tunnels
@@ -1771,7 +1774,8 @@ def store_neighbor_lines(neighbors: Sequence[FrrNeighbor], connect_retry: int) -
         lines += [f"{peer} remote-as {neighbor.asn}", f"{peer} description {neighbor.description}"]
         if neighbor.bfd:
             lines += [f"{peer} bfd", f"{peer} bfd profile {neighbor.bfd.name}"]
-        lines += [f"{peer} timers 10 30", f"{peer} timers connect {connect_retry}"]
+        timers = neighbor.timers
+        lines += [f"{peer} timers {timers.keepalive} {timers.hold}", f"{peer} timers connect {connect_retry}"]
     return lines
 
 

@@ -800,15 +800,16 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
     return lines
 
 
-def bgp_neighbors(tunnels: Sequence[TunnelView]) -> list[str]:
+def bgp_neighbors(view: StoreApplianceView) -> list[str]:
     """`router bgp` lines of the hub tunnels' neighbours (BFD where the hub runs it)."""
     lines: list[str] = []
-    for tunnel in tunnels:
+    timers = view.hub_timers
+    for tunnel in view.tunnels:
         peer = f" neighbor {tunnel.inside_peer}"
         lines += [
             f"{peer} remote-as {tunnel.hub.asn}",
             f"{peer} description {tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
-            f"{peer} timers 10 30",
+            f"{peer} timers {timers.keepalive} {timers.hold}",
         ]
         if tunnel.peer_bfd:
             lines.append(f"{peer} fall-over bfd")

@@ -904,8 +904,8 @@ def bgp_neighbors(view: StoreApplianceView) -> list[str]:
         lines += [
             f"            set description {quote(f'{tunnel.hub.hostname} via {tunnel.link} {tunnel.role}')}",
             f"            set remote-as {tunnel.hub.asn}",
-            "            set keep-alive-timer 10",
-            "            set holdtime-timer 30",
+            f"            set keep-alive-timer {view.hub_timers.keepalive}",
+            f"            set holdtime-timer {view.hub_timers.hold}",
             f'            set route-map-in "HUB-IN-{path}"',
         ]
         if tunnel.id in checked:

@@ -601,16 +601,17 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
     return lines
 
 
-def bgp_peers(tunnels: Sequence[TunnelView]) -> list[str]:
+def bgp_peers(view: StoreApplianceView) -> list[str]:
     """The BGP view's lines for the hub tunnels' peers: AS, description, timers and, where the
     hub runs BFD on the link, BFD with the link's timers."""
     lines: list[str] = []
-    for tunnel in tunnels:
+    timers = view.hub_timers
+    for tunnel in view.tunnels:
         peer = f" peer {tunnel.inside_peer}"
         lines += [
             f"{peer} as-number {tunnel.hub.asn}",
             f"{peer} description {tunnel.hub.hostname} via {tunnel.link} {tunnel.role}",
-            f"{peer} timer keepalive 10 hold 30",
+            f"{peer} timer keepalive {timers.keepalive} hold {timers.hold}",
         ]
         if tunnel.peer_bfd:
             bfd = tunnel.bfd

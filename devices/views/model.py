@@ -650,6 +650,16 @@ class StoreApplianceView:
         return [segment for segment in self.segments if segment.untrusted]
 
     @property
+    def hub_timers(self) -> BgpTimers:
+        """The keepalive and hold time of every session to a hub (`BGP_TIMERS`)."""
+        return BGP_TIMERS["store-hub"]
+
+    @property
+    def aws_timers(self) -> BgpTimers:
+        """The keepalive and hold time of every session to AWS (`BGP_TIMERS`)."""
+        return BGP_TIMERS["store-aws"]
+
+    @property
     def breakout_local(self) -> WanLinkView | None:
         """The guest breakout link whose address the router's own packets (echo replies to the
         carrier's pings, ICMP errors) are sent from by a local policy to its gateway: static and in
