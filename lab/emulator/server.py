@@ -14,11 +14,17 @@ import shutil
 import socket
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import yaml
+
+with warnings.catch_warnings():
+    # asyncssh imports cryptography's DSA classes, which cryptography deprecates; every lab command
+    # (`storestack demo`, `lab up`) would print the warnings. No emulator key or client uses DSA.
+    warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh\.")
+    import asyncssh
 
 from storestack.common.files import atomic_write_text
 from storestack.devices.hostkeys import public_key_line_fingerprint

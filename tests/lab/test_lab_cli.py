@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from click.testing import CliRunner
 from testsupport.lab import require_frr_lab
@@ -59,3 +63,14 @@ def test_check_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "storestack lab up" in json.loads(result.output)["error"]
+
+
+@pytest.mark.parametrize("command", [["demo", "--help"], ["lab", "emulator", "--help"]])
+def test_lab_commands_start_without_printing_library_warnings(command: list[str]) -> None:
+    # A fresh process, as a user's shell starts it: the warnings filters pytest sets are not in it.
+    storestack = Path(sys.executable).with_name("storestack")
+
+    result = subprocess.run([str(storestack), *command], capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
