@@ -287,6 +287,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
     remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
+    remediation += _entry_moves(running_config, intended_config, driver)
     if not remediation:
         # Nothing to change means nothing to undo; most appliances of a push are in sync.
         rollback: tuple[str, ...] = ()
@@ -302,6 +303,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
             _keep_undeletable_sections(back_to, back_from, driver)
             back = back_from.config_to_get_to(back_to).set_order_weight()
             rollback = send_ordered(back, back_from, back_to, driver)
+        rollback += _entry_moves(intended_config, running_config, driver)
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
@@ -326,7 +328,56 @@ def remediation_lines(
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     remediation = running_config.config_to_get_to(intended_config).set_order_weight()
-    return send_ordered(remediation, running_config, intended_config, driver)
+    return send_ordered(remediation, running_config, intended_config, driver) + _entry_moves(
+        running_config, intended_config, driver
+    )
+
+
+def _entry_moves(before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:
+    """What puts the entries of each of the platform's ordered tables (`ordered_tables`) in
+    `after`'s order once the rest of the remediation has run, sent last (every entry then
+    exists, and the deleted ones are gone): nothing where the device will hold them so already.
+
+    The device keeps the entries `before` holds where they are and puts a new one last (FortiOS
+    appends a new policy to the end of its list), so the order it will hold is `before`'s, less
+    the deleted entries, then the new ones in `after`'s order. Walking `after`'s order, each
+    entry found out of place is moved after the one `after` puts before it (the first one
+    before the entry that leads). Should the device have put a new entry elsewhere, the next
+    diff finds the table out of order and moves it."""
+    if not driver.ordered_tables or driver.move_command is None or driver.entry_word is None:
+        return ()
+    prefix = driver.entry_word + " "
+    lines: list[str] = []
+    for path in driver.ordered_tables:
+        wanted = _table_entries(after, path, prefix)
+        held = _table_entries(before, path, prefix)
+        kept, existing = set(wanted), set(held)
+        order = [name for name in held if name in kept] + [name for name in wanted if name not in existing]
+        moves: list[str] = []
+        for k, name in enumerate(wanted):
+            if order[k] == name:
+                continue
+            where, anchor = ("before", order[0]) if k == 0 else ("after", wanted[k - 1])
+            moves.append(driver.move_command.format(entry=name, where=where, anchor=anchor))
+            order.remove(name)
+            order.insert(k, name)
+        if not moves:
+            continue
+        # Indented as hier_config writes remediation: two spaces a level, `end` one level in.
+        lines += [f"{'  ' * level}{line}" for level, line in enumerate(path)]
+        lines += [f"{'  ' * len(path)}{move}" for move in moves]
+        lines += [f"{'  ' * level}end" for level in range(len(path), 0, -1)]
+    return tuple(lines)
+
+
+def _table_entries(config: HConfig, path: tuple[str, ...], prefix: str) -> list[str]:
+    """The names of the entries of the table at `path`, in the order `config` holds them."""
+    node: HConfig | HConfigChild | None = config
+    for line in path:
+        node = node.get_child(equals=line) if node is not None else None
+    if node is None:
+        return []
+    return [child.text.removeprefix(prefix) for child in node.children if child.text.startswith(prefix)]
 
 
 def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:

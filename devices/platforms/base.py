@@ -199,6 +199,13 @@ class PlatformDriver(BaseModel):
     # The word that opens an entry of a section (FortiOS `edit`) and the one that deletes it.
     entry_word: str | None = None
     deletion_word: str | None = None
+    # Tables whose entries the device evaluates in the order it holds them, first match first
+    # (FortiOS firewall policies), each the path of its `config` lines from the top, and the
+    # command that moves one entry before or after another (`{entry}`, `{where}`: "before" or
+    # "after", `{anchor}`): an entry's position is no line of it, so a table reordered on the
+    # device would otherwise read as in sync.
+    ordered_tables: tuple[tuple[str, ...], ...] = ()
+    move_command: str | None = None
     # Where the platform has no send order: objects that other lines name by number, whose
     # definitions and deletions remediation orders around those lines (`NamedObjects`).
     named_objects: tuple[NamedObjects, ...] = ()

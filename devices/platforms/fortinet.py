@@ -258,6 +258,20 @@ DRIVER = PlatformDriver(
     send_order=SEND_ORDER,
     entry_word="edit",
     deletion_word="delete",
+    # The tables FortiOS evaluates top down, first match first: policies whose order carries the
+    # intent (an office's deny of the private ranges before its accept of the internet, a
+    # tunnel's accepts before its deny), and the SD-WAN rules. FortiOS keeps an entry's place
+    # when it is edited, and `move <id> before|after <id>` (in these tables only) reorders them
+    # (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4,
+    # traffic shaping, local-in and SD-WAN policy list", ta-p/197353).
+    ordered_tables=(
+        ("config firewall policy",),
+        ("config firewall local-in-policy",),
+        ("config firewall shaping-policy",),
+        ("config router policy",),
+        ("config system sdwan", "config service"),
+    ),
+    move_command="move {entry} {where} {anchor}",
     hostname_line=r"^\s*set hostname\s+\"?([^\"\s]+)\"?\s*$",
     stored_secret_patterns=FORTIOS_SECRET_PATTERNS,
     secret_patterns=FORTIOS_SECRET_PATTERNS,

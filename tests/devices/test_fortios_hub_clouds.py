@@ -11,7 +11,7 @@ import re
 from testsupport.rendering import on_platform
 
 from storestack.devices.lint import ConfigFile, Packet
-from storestack.devices.lint.fortinet import cloud_forwarding, hub_cloud_filter, parse
+from storestack.devices.lint.fortinet import _nested, cloud_forwarding, hub_cloud_filter, parse
 from storestack.devices.render import render_hub
 from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
@@ -97,3 +97,25 @@ def test_a_fortios_hub_takes_hq_and_the_relayed_stores_from_its_dc_port_into_its
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, narrowed))]
     assert any(m.startswith("cloud VPN aws1-eu-west-1: no policy takes 10.64.0.1") and f"from {dc}" in m for m in found), found
     assert any(f"a cloud's own prefix, from {dc} into the cloud" in m for m in found), found
+
+
+def test_both_tunnels_of_an_aws_vpn_route_the_cloud_so_either_passes_the_reverse_path_check(fleet: Fleet) -> None:
+    """AWS's transit gateway spreads what it sends over both tunnels of a VPN connection (VPN
+    ECMP support on), and the hub's cloud tunnels keep FortiOS's reverse path check, which takes
+    a session's first packet only where a route back to its source leaves by the tunnel it came
+    in on: both tunnels must hold the cloud's routes (eBGP multipath over two sessions that teach
+    them alike), or every cloud-opened session to HQ hashed onto the other tunnel is dropped."""
+    fleet = on_platform(fleet, "fortinet")
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    parsed = parse(render_hub(fleet, "hq-hub1").text)
+    bgp = parsed["router bgp"]
+    aws = [s for s in hub.sessions if s.kind == "hub-aws"]
+    assert len(aws) == 2
+    neighbours = {n.name: n for n in _nested(bgp.own, "neighbor")}
+    taught = {(neighbours[str(s.peer_address)].first("route-map-in"), neighbours[str(s.peer_address)].first("remote-as")) for s in aws}
+    assert len(taught) == 1, "the two AWS sessions teach the cloud's routes alike"
+    assert bgp.own.first("ebgp-multipath") == "enable", "only the best AWS tunnel holds the cloud's routes"
+    interfaces = parsed["system interface"].entries
+    for session in aws:
+        tunnel = next(e for e in interfaces if e.first("ip") == str(session.local_address))
+        assert tunnel.first("src-check") != "disable", tunnel.name

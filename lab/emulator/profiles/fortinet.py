@@ -35,6 +35,18 @@ FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return 
 # A value naming an object that does not exist, and the deletion of an object still referred to.
 FORTI_NOT_FOUND = "entry not found in datasource\n\nvalue parse error before '{token}'\nCommand fail. Return code -3"
 FORTI_IN_USE = "The entry is used by other {count} entries\nCommand fail. Return code -23"
+# The tables FortiOS evaluates in order, the only ones `move <id> before|after <id>` works in
+# (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4, traffic
+# shaping, local-in and SD-WAN policy list", ta-p/197353).
+FORTI_ORDERED_TABLES = frozenset(
+    {
+        ("firewall policy",),
+        ("firewall local-in-policy",),
+        ("firewall shaping-policy",),
+        ("router policy",),
+        ("system sdwan", "service"),
+    }
+)
 
 # Objects every VDOM has, and the names a policy may use without defining them.
 _PREDEFINED = {
@@ -407,6 +419,18 @@ class FortiSession(CliSession):
             if path == ("vpn ipsec phase1-interface",) and self.staged is not None:
                 # The phase 1's own tunnel interface goes with it.
                 self.staged.root.blocks.get("system interface", FortiBlock()).entries.pop(name, None)
+        elif verb == "move" and len(words) == 4 and words[2] in ("before", "after") and isinstance(scope, FortiBlock):
+            if path not in FORTI_ORDERED_TABLES:
+                return self.parse_error(verb)
+            name, anchor = unquote(words[1]), unquote(words[3])
+            if name not in scope.entries or anchor not in scope.entries:
+                return "entry not found in datasource\n" + self.parse_error(words[1])
+            entry = scope.entries.pop(name)
+            entries = list(scope.entries.items())
+            at = [key for key, _ in entries].index(anchor) + (words[2] == "after")
+            entries.insert(at, (name, entry))
+            scope.entries.clear()
+            scope.entries.update(entries)
         elif verb == "config" and len(words) >= 2:
             sub_path = " ".join(words[1:])
             self.scopes.append(scope.blocks.setdefault(sub_path, FortiBlock()))
