@@ -248,7 +248,8 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "reload": [["systemctl", "daemon-reload"]],
     },
     "sysctl.conf": {
-        # IPv4 forwarding (sysctl.d(5)): systemd-sysctl applies it at boot, `sysctl -p` now.
+        # IPv4 forwarding, reverse-path filtering (sysctl.d(5)): systemd-sysctl applies them at boot,
+        # `sysctl -p` now.
         "path": "/etc/sysctl.d/storestack.conf",
         "mode": "0644",
         "reload": [["sysctl", "-q", "-p", "/etc/sysctl.d/storestack.conf"]],

@@ -387,6 +387,22 @@ def snmp_agent(config: ConfigFile) -> Iterator[Finding]:
 
 _SYSCTL = re.compile(r"^\s*(?P<key>[\w./*-]+)\s*=\s*(?P<value>\S*)\s*$")
 _IP_FORWARD = "net.ipv4.ip_forward"
+_RP_FILTER = ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter")
+
+
+def _sysctl_value(config: ConfigFile, key: str) -> str | None:
+    """What an appliance's sysctl.d file (companion sysctl.conf) sets `key` to: the last
+    assignment, the one the kernel keeps (sysctl.d(5)); None when it sets nothing."""
+    value = None
+    for line in config.companions.get("sysctl.conf", "").splitlines():
+        found = _SYSCTL.match(line)
+        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == key:
+            value = found["value"]
+    return value
+
+
+def _forwards(config: ConfigFile) -> bool:
+    return config.suffix == "nftables.conf" and bool(re.search(r"^\s*type filter hook forward ", config.text, re.M))
 
 
 @register_rule(PLATFORM)
@@ -396,13 +412,9 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
     assignment of the key being the one kept (sysctl.d(5)). The kernel's and Debian 12's default
     is 0, and FRR's zebra leaves it alone: such a store routes none of its segments into the
     tunnels, such a hub none of the stores' traffic."""
-    if config.suffix != "nftables.conf" or not re.search(r"^\s*type filter hook forward ", config.text, re.M):
+    if not _forwards(config):
         return
-    value = None
-    for line in config.companions.get("sysctl.conf", "").splitlines():
-        found = _SYSCTL.match(line)
-        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == _IP_FORWARD:
-            value = found["value"]
+    value = _sysctl_value(config, _IP_FORWARD)
     if value != "1":
         yield config.finding(
             config.line_of("hook forward"),
@@ -410,6 +422,28 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
             f"the forward chain forwards nothing: sysctl.conf sets {_IP_FORWARD} to {value or 'nothing'} (the kernel's"
             " default is 0), not 1",
         )
+
+
+@register_rule(PLATFORM)
+def reverse_path_filter(config: ConfigFile) -> Iterator[Finding]:
+    """An appliance that forwards leaves reverse-path filtering to nobody but itself: its sysctl.d
+    file pins net.ipv4.conf.all.rp_filter and .default.rp_filter to 0 (the kernel applies the
+    higher of `all` and the interface's own, and an interface made later, every XFRM tunnel,
+    starts with `default`). Left to the distribution or an operator's 99-sysctl.conf, strict
+    mode (1) drops whatever arrives on a tunnel the main table does not route its source back
+    through: HQ's answers on a store's backup tunnel, a store's flows on a hub's tunnel that
+    BGP's best path back to the store avoids."""
+    if not _forwards(config):
+        return
+    for key in _RP_FILTER:
+        value = _sysctl_value(config, key)
+        if value != "0":
+            yield config.finding(
+                config.line_of("hook forward"),
+                "frr-rp-filter",
+                f"sysctl.conf sets {key} to {value or 'nothing'}, not 0: strict reverse-path filtering (1) drops"
+                " what arrives on a tunnel the main table does not route its source back through (a backup tunnel)",
+            )
 
 
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
