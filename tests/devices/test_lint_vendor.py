@@ -1155,10 +1155,11 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
 
 def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: Fleet) -> None:
     """A store sources its NTP, TACACS+, syslog and DNS from its loopback: a hub whose store
-    policies take only the stores' segments as sources drops all of it (FortiOS's implicit deny)."""
+    policies take only a store's segments as sources drops all of it (FortiOS's implicit deny)."""
     config = _hub(fleet, "fortinet")
     assert "fortios-hub-store-management" not in _rules(_lint(config))
-    broken = _broken(config, 'set member "STORES" "STORE-LOOPBACKS"', 'set member "STORES"')
+    # nw-0001's sources without its loopback
+    broken = _broken(config, '/26" "SRC-10.255.0.3/32"\n', '/26"\n')
     found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
     assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
     assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
