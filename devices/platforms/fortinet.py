@@ -329,8 +329,9 @@ def quote(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# A FortiOS zone's and a firewall policy's name take at most 35 characters (CLI reference,
-# `config system zone`: name, "Maximum length: 35"; `config firewall policy`: name).
+# A FortiOS zone's name takes at most 35 characters (FortiOS 7.4.8 CLI reference, `config system
+# zone`: name, "Maximum length: 35"); a firewall policy's name is held to the same (no limit of
+# its own found in the documents read here).
 NAME_LIMIT = 35
 # The ids of a hub's per-store firewall policies (`hub_store_zones`): store N of the hub (from 0)
 # takes FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of
