@@ -1979,7 +1979,7 @@ def hub_sessions_into_stores(config: ConfigFile) -> Iterator[Finding]:
 
 def _cloud_tunnels(parsed: dict[str, Block]) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
     """A hub's route-based cloud VPNs (AWS, the OpenStack gateways) by interface: the tunnels in
-    no zone (the store tunnels form the zone "stores") with both inside addresses, as (the
+    no zone (each store's tunnels form its zone, `store-<id>`) with both inside addresses, as (the
     hub's, the far end's)."""
     zoned = {name for zone in _entries(parsed, "system zone") for name in zone.get("interface")}
     found: dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = {}

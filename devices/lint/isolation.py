@@ -22,7 +22,11 @@ stores' tunnels (a tunnel's control traffic runs between its own two ends: `cont
 the hub's loopback, which the stores' tunnel addresses only ping (`pingable`). And a store
 sending as what none of the stores' addresses is (`StoreForwarding.from_stores`: HQ's management
 ranges and hosts, the hubs' DC neighbours, the internet, and the hubs' own loopbacks and beacons
-inside the stores' ranges, `hub_owned`) reaches nothing through the hub.
+inside the stores' ranges, `hub_owned`) reaches nothing through the hub. On a hub that answers
+a flow on the tunnel it came in on (`HUB_ANSWERS_BY_ARRIVAL`: FortiOS), a store's tunnels bring
+in that store's own addresses only (`StoreForwarding.from_tunnel`): the extractor reads one
+store's tunnels, and a packet from another store's segment or loopback to the corporate ranges
+is reported (`store_impersonation`), as the sender would get the answers.
 
 `cloud-store-isolation`: nor does a cloud host reach a store through a hub's cloud VPNs
 (`HubIntent.cloud_forwarding`): each platform's `register_cloud_forwarding` extractor follows
@@ -40,11 +44,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
+from storestack.common.platforms import HUB_ANSWERS_BY_ARRIVAL
 from storestack.devices.lint import (
     CLOUD_FORWARDING_EXTRACTORS,
     FORWARDING_EXTRACTORS,
     ConfigFile,
     Finding,
+    ForwardingExtractor,
     Packet,
     Verdict,
     load_platform_rules,
@@ -213,6 +219,60 @@ def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
                 yield senders[0].store, f"the corporate ranges or the internet sending as {name}", Packet(protocol, source, destination, port)
 
 
+def _impersonations(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """(sender, victim, packet): the hub's first store sending from its own tunnels as a spread
+    of its other stores (a host of the victim's first segment and its loopback), and each of
+    those as the first, to a host of each corporate range: what a hub that answers by the
+    arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`) would answer to the sender."""
+    stores = _stores(hub)
+    if len(stores) < 2:
+        return
+    sample = _spread(stores[1:])
+    destinations = [_first_host(net) for net in hub.store_forwarding.corporate]
+    for sender, victim in [(stores[0], other) for other in sample] + [(other, stores[0]) for other in sample]:
+        for source in (victim.segment, victim.loopback):
+            if source is None:
+                continue
+            for destination in destinations:
+                for protocol, port in _PROBES:
+                    yield sender.store, victim.store, Packet(protocol, source, destination, port)
+
+
+def _impersonation_message(label: tuple[str, str], packet: Packet, verdict: Verdict) -> str:
+    sender, victim = label
+    return (
+        f"{verdict.rule!r} lets store {sender} send from its own tunnels as store {victim} "
+        f"({_service(packet)} from {packet.source} to {packet.destination}), and the hub answers "
+        f"on the tunnel it came in on: {sender} impersonates {victim} to HQ"
+    )
+
+
+def store_impersonation(
+    config: ConfigFile, hub: HubIntent, extractor: ForwardingExtractor, peers: dict[str, frozenset[str]]
+) -> Iterator[Finding]:
+    """On a hub that answers by the arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`), a store's tunnels
+    bring in that store's own addresses only (`StoreForwarding.from_tunnel`): the extractor reads
+    the filter of one store's tunnels (`peers`, each store's tunnel peers) and every packet
+    from another store's address must be dropped."""
+    if config.platform not in HUB_ANSWERS_BY_ARRIVAL:
+        return
+    by_sender: dict[str, list[tuple[tuple[str, str], Packet]]] = {}
+    for sender, victim, packet in _impersonations(hub):
+        by_sender.setdefault(sender, []).append(((sender, victim), packet))
+    reported: set[tuple[int, Hashable]] = set()
+    for sender, packets in by_sender.items():
+        facts = extractor(config, peers.get(sender, frozenset()))
+        yield from _forwarded(
+            facts.verdict,
+            facts.file or config.name,
+            RULE,
+            packets,
+            _impersonation_message,
+            once_per=lambda label: label[1],
+            reported=reported,
+        )
+
+
 def _service(packet: Packet) -> str:
     """`tcp/22`, `icmp`: what a finding says a packet is."""
     return packet.protocol if packet.port is None else f"{packet.protocol}/{packet.port}"
@@ -255,13 +315,12 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     extractor = FORWARDING_EXTRACTORS.get(config.platform)
     if extractor is None:
         return
-    peers = frozenset(
-        value
-        for tunnel in hub.tunnels
-        if tunnel.kind == "store-hub"
-        for value in (tunnel.peer_id, str(tunnel.peer_outside) if tunnel.peer_outside else None)
-        if value is not None
-    )
+    by_store: dict[str, set[str]] = {}
+    for tunnel in hub.tunnels:
+        if tunnel.kind == "store-hub":
+            ids = (tunnel.peer_id, str(tunnel.peer_outside) if tunnel.peer_outside else None)
+            by_store.setdefault(tunnel.peer, set()).update(value for value in ids if value is not None)
+    peers = frozenset(value for values in by_store.values() for value in values)
     facts = extractor(config, peers)
     for line, why in facts.unfiltered:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
@@ -277,6 +336,9 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
         labelled,
         _store_message,
         once_per=lambda label: label[1],
+    )
+    yield from store_impersonation(
+        config, hub, extractor, {store: frozenset(values) for store, values in by_store.items()}
     )
 
 

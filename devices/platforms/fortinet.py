@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hier_config.child import HConfigChild
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         AclRule,
         FlowView,
         HealthCheckView,
+        HubView,
         MarkView,
         Net,
         SegmentView,
@@ -339,6 +341,69 @@ def quote(value: object) -> str:
     """A FortiOS string value: in double quotes, with backslashes and quotes escaped (`fq`)."""
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# A FortiOS zone's name takes at most 35 characters (FortiOS 7.4.8 CLI reference, `config system
+# zone`: name, "Maximum length: 35"); a firewall policy's name is held to the same (no limit of
+# its own found in the documents read here).
+NAME_LIMIT = 35
+# The ids of a hub's per-store firewall policies (`hub_store_zones`): store N of the hub (from 0)
+# takes FIRST_STORE_POLICY + 2N (to the corporate ranges) and the next (to the internet), clear of
+# the hub's fixed policies (1..8) and the cloud policies numbered above them.
+FIRST_STORE_POLICY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class HubStoreZone:
+    """One store's tunnels on a FortiOS hub, as a zone of their own, and what its policies take
+    in from them: the store's own addresses only (`StoreForwarding.own`), so no store's tunnel
+    brings in another store's source (common/platforms.py `HUB_ANSWERS_BY_ARRIVAL`)."""
+
+    store: str
+    zone: str
+    ifnames: tuple[str, ...]  # the store's tunnels to the hub: the zone's members
+    group: str  # the address group of its own addresses: what its tunnels bring to the corporate ranges
+    addresses: tuple[tuple[str, Net], ...]  # (address name, network) of each own address
+    segments: tuple[str, ...]  # the names of its segments' addresses: what reaches the internet
+    excluded: tuple[str, ...]  # `HUB-OWNED-` addresses inside its own addresses (none by IPAM)
+    corporate_policy: tuple[int, str]  # (id, name)
+    internet_policy: tuple[int, str]
+
+
+def hub_store_zones(view: HubView) -> list[HubStoreZone]:
+    """Each served store's zone, address group and policy ids and names, in the hub's store
+    order (`StoreForwarding.own`): `store-<id>`, `SOURCES-<id>`, `CORPORATE-<id>` and
+    `INTERNET-<id>` (a zone's and a policy's name shortened as an interface's where the id is
+    long), the addresses `SRC-<prefix>`."""
+    from storestack.devices.views.model import Net  # the views import the platforms
+
+    forwarding = view.intent.store_forwarding
+    ifnames: dict[str, list[str]] = {}
+    by_tunnel = {peer.id: peer.ifname for peer in view.peers}
+    for control in forwarding.control:
+        if control.tunnel in by_tunnel:
+            ifnames.setdefault(control.store, []).append(by_tunnel[control.tunnel])
+    zones: list[HubStoreZone] = []
+    for index, own in enumerate(o for o in forwarding.own if o.store in ifnames):
+        first = FIRST_STORE_POLICY + 2 * index
+        zones.append(
+            HubStoreZone(
+                store=own.store,
+                zone=short_ifname(f"store-{own.store}", NAME_LIMIT),
+                ifnames=tuple(ifnames[own.store]),
+                group=f"SOURCES-{own.store}",
+                addresses=tuple((f"SRC-{net}", Net.of(net)) for net in own.sources),
+                segments=tuple(f"SRC-{net}" for net in own.sources if net.subnet_of(forwarding.stores)),
+                excluded=tuple(
+                    f"HUB-OWNED-{address}"
+                    for address in forwarding.hub_owned
+                    if any(address in net for net in own.sources)
+                ),
+                corporate_policy=(first, short_ifname(f"CORPORATE-{own.store}", NAME_LIMIT)),
+                internet_policy=(first + 1, short_ifname(f"INTERNET-{own.store}", NAME_LIMIT)),
+            )
+        )
+    return zones
 
 
 def firewall_addresses(view: StoreApplianceView) -> list[str]:
@@ -1151,6 +1216,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_health_checks", health_checks),
         ("fortios_segment_interfaces", segment_interfaces),
         ("fortios_hub_tunnel_interfaces", hub_tunnel_interfaces),
+        ("fortios_hub_store_zones", hub_store_zones),
         ("fortios_bgp_neighbors", bgp_neighbors),
         ("fortios_maximum_prefix", maximum_prefix),
         ("fortios_sdwan_neighbors", sdwan_neighbors),

@@ -1155,10 +1155,11 @@ def test_fortios_link_monitor_takes_the_underlay_down(fleet: Fleet) -> None:
 
 def test_fortios_hub_forwards_store_loopbacks_to_the_management_servers(fleet: Fleet) -> None:
     """A store sources its NTP, TACACS+, syslog and DNS from its loopback: a hub whose store
-    policies take only the stores' segments as sources drops all of it (FortiOS's implicit deny)."""
+    policies take only a store's segments as sources drops all of it (FortiOS's implicit deny)."""
     config = _hub(fleet, "fortinet")
     assert "fortios-hub-store-management" not in _rules(_lint(config))
-    broken = _broken(config, 'set member "STORES" "STORE-LOOPBACKS"', 'set member "STORES"')
+    # nw-0001's sources without its loopback
+    broken = _broken(config, '/26" "SRC-10.255.0.3/32"\n', '/26"\n')
     found = [f for f in _lint(broken) if f.rule == "fortios-hub-store-management"]
     assert {f.message.split()[0] for f in found} == {"NTP", "TACACS+", "syslog"}
     assert all("from 10.255.0." in f.message and "implicit deny" in f.message for f in found)
@@ -1929,22 +1930,20 @@ def test_fortios_local_in_policies_name_tunnels_never_an_sdwan_zone(fleet: Fleet
 
 
 def test_fortios_hub_local_in_policies_name_the_store_zone_never_a_member(fleet: Fleet) -> None:
-    """The hub's store tunnels form the zone "stores": FortiOS takes a zone's members in no
-    policy, local-in policies included (Fortinet KB, "Behavior and limitation of having an
-    interface in a zone"), so a local-in policy naming one tunnel would be refused and the
-    push would stop there. Each tunnel's control traffic is pinned by its two inside addresses."""
+    """Each store's tunnels on the hub form that store's zone (`store-<id>`): FortiOS takes a
+    zone's members in no policy, local-in policies included (Fortinet KB, "Behavior and
+    limitation of having an interface in a zone"), so a local-in policy naming one tunnel would
+    be refused and the push would stop there. Each tunnel's control traffic is pinned by its two
+    inside addresses."""
     config = _hub(fleet, "fortinet")
     assert "fortios-local-in-zone-member" not in _rules(_lint(config))
     local_in = config.text.split("config firewall local-in-policy\n", 1)[1].split("\nend\n", 1)[0]
     assert 'set intf "nw-0001-wan1"' not in local_in
-    assert 'set intf "stores"\n        set srcaddr "nw-0001-wan1-FAR"\n        set dstaddr "nw-0001-wan1-NEAR"' in local_in
-    member = _broken(
-        config,
-        'set intf "stores"\n        set srcaddr "nw-0001-wan1-FAR"',
-        'set intf "nw-0001-wan1"\n        set srcaddr "nw-0001-wan1-FAR"',
-    )
+    pinned = 'set intf "store-nw-0001"\n        set srcaddr "nw-0001-wan1-FAR"'
+    assert pinned + '\n        set dstaddr "nw-0001-wan1-NEAR"' in local_in
+    member = _broken(config, pinned, 'set intf "nw-0001-wan1"\n        set srcaddr "nw-0001-wan1-FAR"')
     found = [f for f in _lint(member) if f.rule == "fortios-local-in-zone-member"]
-    assert len(found) == 1 and "'nw-0001-wan1' is a member of zone 'stores'" in found[0].message
+    assert len(found) == 1 and "'nw-0001-wan1' is a member of zone 'store-nw-0001'" in found[0].message
 
 
 def test_fortios_thresholds_and_members_against_the_intent(fleet: Fleet) -> None:
