@@ -306,7 +306,9 @@ def test_every_frr_appliance_turns_ipv4_forwarding_on(fleet: Fleet, rendered: li
     assert set(settings) == appliances and {HUB, STORE} <= appliances
     for hostname, config in settings.items():
         lines = [line.replace(" ", "") for line in config.lines if line.strip() and not line.startswith("#")]
-        assert lines == ["net.ipv4.ip_forward=1"], hostname
+        # A store also keeps the reverse path filter loose (test_store_answers.py)
+        store = ["net.ipv4.conf.all.rp_filter=2"] if config.role == "edge" else []
+        assert lines == ["net.ipv4.ip_forward=1", *store], hostname
     assert rule_findings(fleet, rendered, "frr-forwarding") == []
 
 
