@@ -186,3 +186,34 @@ def test_a_vrp_store_takes_answers_on_any_hub_tunnel_by_its_zone_and_opens_nothi
         body = interzones[f"{segment} OVERLAY"]
         assert any(re.fullmatch(r"packet-filter \d+ outbound", line) for line in body)
         assert not any("inbound" in line for line in body)
+
+
+# ---------------------------------------------------------------- FortiOS
+
+
+def test_a_fortios_store_takes_cctv_and_iot_answers_on_its_cellular_zone_as_auxiliary_sessions(per_platform: PerPlatform) -> None:
+    """CCTV's and IoT's policies leave by zone "overlay" only. An answer arriving on a tunnel of
+    "overlay-cellular" dirties the session, which is refreshed with that interface and judged by
+    those policies: dropped, unless auxiliary sessions handle the change of interface. New
+    sessions are still judged by the policies: none starts from either overlay zone into a
+    segment. The LTE-only store (one zone) keeps FortiOS's default."""
+    fleet, files = per_platform["fortinet"]
+    text = _file(files, f"{STORE}-edge1.cfg").text
+    settings = text.split("config system settings\n", 1)[1].split("\nend\n", 1)[0]
+    assert "    set auxiliary-session enable" in settings.splitlines()
+    policies = text.split("config firewall policy\n", 1)[1].split("\nend\n", 1)[0].split("\n    next")
+    for kind in WIRE_ONLY:
+        leaving = [p for p in policies if f'set srcintf "{kind}"' in p]
+        assert leaving and all('set dstintf "overlay"\n' in p for p in leaving), kind
+        assert not any(f'set dstintf "{kind}"' in p for p in policies), kind
+    lte_only = next(store for store in fleet if store.lte_only)
+    assert "auxiliary-session" not in _file(files, f"{lte_only.id}-edge1.cfg").text
+    assert "auxiliary-session" not in _file(files, "hq-hub1.cfg").text
+
+
+def test_the_lint_finds_a_fortios_store_whose_cellular_answers_die(per_platform: PerPlatform) -> None:
+    fleet, files = per_platform["fortinet"]
+    assert rule_findings(fleet, files, "fortios-store-answers") == []
+    broken = broken_files(files, f"{STORE}-edge1.cfg", lambda t: t.replace("    set auxiliary-session enable\n", ""))
+    (finding,) = rule_findings(fleet, broken, "fortios-store-answers")
+    assert finding.file == f"{STORE}-edge1.cfg" and "overlay-cellular" in finding.message
