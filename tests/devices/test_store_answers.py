@@ -188,6 +188,56 @@ def test_a_vrp_store_takes_answers_on_any_hub_tunnel_by_its_zone_and_opens_nothi
         assert not any("inbound" in line for line in body)
 
 
+def _cellular_tunnel(text: str) -> tuple[str, str]:
+    """The first cellular hub tunnel's interface line and its description line."""
+    found = re.search(r"^(interface Tunnel\S+)\n( description ipsec \S+ overlay to \S+ via lte\S* .*)$", text, re.M)
+    assert found, "no cellular hub tunnel"
+    return found[1], found[2]
+
+
+@pytest.mark.parametrize(
+    ("platform", "rule", "breakages"),
+    [
+        (
+            "cisco_xe",
+            "cisco-store-answers",
+            [
+                ("zone-member security OVERLAY", "zone-member security CELLULAR"),
+                ("no ip redirects", "no ip redirects\n ip verify unicast source reachable-via rx"),
+                ("no ip redirects", "no ip redirects\n ip access-group CELLULAR-ALLOWED in"),
+            ],
+        ),
+        (
+            "huawei_vrp",
+            "vrp-store-answers",
+            [
+                (" zone OVERLAY", " zone CELLULAR"),
+                (" zone OVERLAY", " zone OVERLAY\n urpf strict"),
+                ("traffic-filter inbound acl name FROM-HUBS", "traffic-filter inbound acl name CELLULAR-ALLOWED"),
+            ],
+        ),
+    ],
+)
+def test_the_lint_finds_a_cellular_hub_tunnel_that_would_not_take_answers(
+    per_platform: PerPlatform, platform: str, rule: str, breakages: list[tuple[str, str]]
+) -> None:
+    """A cellular hub tunnel in a zone of its own, behind a filter of its own or with a unicast
+    reverse path check: the answers a hub returns into it meet no session, or are dropped."""
+    fleet, files = per_platform[platform]
+    assert rule_findings(fleet, files, rule) == []
+    name = f"{STORE}-edge1.cfg"
+    head, description = _cellular_tunnel(_file(files, name).text)
+    for old, new in breakages:
+
+        def change(text: str, old: str = old, new: str = new) -> str:
+            start = text.index(f"{head}\n{description}\n")
+            at = text.index(old, start)
+            return text[:at] + new + text[at + len(old) :]
+
+        found = rule_findings(fleet, broken_files(files, name, change), rule)
+        assert len(found) == 1 and head.split()[1] in found[0].message, (old, found)
+
+
 # ---------------------------------------------------------------- FortiOS
 
 
