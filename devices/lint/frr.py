@@ -389,6 +389,16 @@ _SYSCTL = re.compile(r"^\s*(?P<key>[\w./*-]+)\s*=\s*(?P<value>\S*)\s*$")
 _IP_FORWARD = "net.ipv4.ip_forward"
 
 
+def _last_sysctl(text: str, key: str) -> str | None:
+    """The value sysctl.d keeps for `key`: its last assignment (sysctl.d(5))."""
+    value = None
+    for line in text.splitlines():
+        found = _SYSCTL.match(line)
+        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == key:
+            value = found["value"]
+    return value
+
+
 @register_rule(PLATFORM)
 def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
     """A host firewall that forwards (an nftables `forward` chain) on a host whose kernel forwards
@@ -398,11 +408,7 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
     tunnels, such a hub none of the stores' traffic."""
     if config.suffix != "nftables.conf" or not re.search(r"^\s*type filter hook forward ", config.text, re.M):
         return
-    value = None
-    for line in config.companions.get("sysctl.conf", "").splitlines():
-        found = _SYSCTL.match(line)
-        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == _IP_FORWARD:
-            value = found["value"]
+    value = _last_sysctl(config.companions.get("sysctl.conf", ""), _IP_FORWARD)
     if value != "1":
         yield config.finding(
             config.line_of("hook forward"),
@@ -423,16 +429,6 @@ _SEGMENT_PREFIX = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" ip saddr != (?P<
 _INTERNET_HOST = ipaddress.IPv4Address("192.0.2.10")
 # The port a segment's host opens its flows from (Linux's ephemeral range starts at 32768).
 _EPHEMERAL_PORT = 40000
-
-
-def _last_sysctl(text: str, key: str) -> str | None:
-    """The value sysctl.d keeps for `key`: its last assignment (sysctl.d(5))."""
-    value = None
-    for line in text.splitlines():
-        found = _SYSCTL.match(line)
-        if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == key:
-            value = found["value"]
-    return value
 
 
 @register_rule(PLATFORM)
