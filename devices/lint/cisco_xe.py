@@ -55,6 +55,7 @@ from storestack.devices.lint import (
 from storestack.devices.lint.linetree import (
     Line,
     after,
+    hub_tunnel_answers,
     interface_address,
     is_address,
     parse,
@@ -2569,3 +2570,19 @@ def answers(config: ConfigFile) -> ProbeAnswers:
         ]
 
     return ProbeAnswers(hub_probe_kinds(PLATFORM), gaps)
+
+
+@register_rule(PLATFORM)
+def store_answers(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: every hub tunnel, wired or cellular, in one zone behind one inbound filter and with
+    no unicast reverse path check, so the answers a hub returns into a cellular tunnel for a flow
+    that left on the wire meet its session (`hub_tunnel_answers`)."""
+    if config.suffix or config.role != "edge":
+        return
+    root = parse(config.text, ("!",))
+
+    def inbound(interface: Line) -> str | None:
+        return next((c.words[2] for c in interface.children if c.words[:2] == ["ip", "access-group"] and c.words[3:] == ["in"]), None)
+
+    for line, why in hub_tunnel_answers(root, ("zone-member", "security"), inbound, "ip verify unicast"):
+        yield config.finding(line, "cisco-store-answers", why)

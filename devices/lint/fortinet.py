@@ -579,6 +579,41 @@ def management_path(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def store_answers(config: ConfigFile) -> Iterator[Finding]:
+    """Stores: where a segment's policies let its flows leave by some SD-WAN zones of the hub
+    overlay but not all of them (CCTV and IoT by "overlay", never "overlay-cellular"), their
+    answers may still come back on a member of another zone: a hub returns a store's traffic over
+    the tunnel it ranks first, a cellular one once the store signals its wired tunnel out of its
+    strictest class's SLA (README, "Return path"). With `auxiliary-session` at its default
+    (disable) FortiOS refreshes the session with the reply's interface and judges it by policies
+    that leave that zone out; `config system settings` / `set auxiliary-session enable` takes
+    the change of interface as an auxiliary session (Administration Guide 7.4, "Controlling return
+    path with auxiliary session")."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None:
+        return
+    members = {member.first("zone") for member in _nested(sdwan, "members")}
+    zones = {entry.name for entry in _nested(sdwan, "zone")} & members
+    settings = parsed.get("system settings")
+    if len(zones) < 2 or (settings is not None and settings.own.first("auxiliary-session") == "enable"):
+        return
+    for policy in _entries(parsed, "firewall policy"):
+        leaves = set(policy.get("dstintf")) & zones
+        if policy.first("action") == "accept" and leaves and leaves != zones:
+            yield config.finding(
+                policy.settings["dstintf"][1],
+                "fortios-store-answers",
+                f"policy {policy.first('name') or policy.name} sends by {', '.join(sorted(leaves))} only and"
+                f" auxiliary-session is not enabled: its answers arriving on a member of"
+                f" {', '.join(sorted(zones - leaves))} are judged by policies that leave that zone out",
+            )
+            return
+
+
+@register_rule(PLATFORM)
 def dialup_routes(config: ConfigFile) -> Iterator[Finding]:
     """A dial-up phase 1 (`type dynamic`) adds a static route to whatever its peer's phase 2
     proposes (a default route, for 0.0.0.0/0 selectors) unless `add-route disable`: where BGP

@@ -390,19 +390,18 @@ _IP_FORWARD = "net.ipv4.ip_forward"
 _RP_FILTER = ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter")
 
 
-def _sysctl_value(config: ConfigFile, key: str) -> str | None:
-    """What an appliance's sysctl.d file (companion sysctl.conf) sets `key` to: the last
-    assignment, the one the kernel keeps (sysctl.d(5)); None when it sets nothing."""
+def _forwards(config: ConfigFile) -> bool:
+    return config.suffix == "nftables.conf" and bool(re.search(r"^\s*type filter hook forward ", config.text, re.M))
+
+
+def _last_sysctl(text: str, key: str) -> str | None:
+    """The value sysctl.d keeps for `key`: its last assignment (sysctl.d(5))."""
     value = None
-    for line in config.companions.get("sysctl.conf", "").splitlines():
+    for line in text.splitlines():
         found = _SYSCTL.match(line)
         if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == key:
             value = found["value"]
     return value
-
-
-def _forwards(config: ConfigFile) -> bool:
-    return config.suffix == "nftables.conf" and bool(re.search(r"^\s*type filter hook forward ", config.text, re.M))
 
 
 @register_rule(PLATFORM)
@@ -414,7 +413,7 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
     tunnels, such a hub none of the stores' traffic."""
     if not _forwards(config):
         return
-    value = _sysctl_value(config, _IP_FORWARD)
+    value = _last_sysctl(config.companions.get("sysctl.conf", ""), _IP_FORWARD)
     if value != "1":
         yield config.finding(
             config.line_of("hook forward"),
@@ -427,23 +426,82 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
 @register_rule(PLATFORM)
 def reverse_path_filter(config: ConfigFile) -> Iterator[Finding]:
     """An appliance that forwards leaves reverse-path filtering to nobody but itself: its sysctl.d
-    file pins net.ipv4.conf.all.rp_filter and .default.rp_filter to 0 (the kernel applies the
-    higher of `all` and the interface's own, and an interface made later, every XFRM tunnel,
-    starts with `default`). Left to the distribution or an operator's 99-sysctl.conf, strict
-    mode (1) drops whatever arrives on a tunnel the main table does not route its source back
-    through: HQ's answers on a store's backup tunnel, a store's flows on a hub's tunnel that
-    BGP's best path back to the store avoids."""
+    file pins net.ipv4.conf.all.rp_filter and .default.rp_filter to 2, loose (the kernel applies
+    the higher of `all` and the interface's own, so `all` at 2 keeps an interface an operator or
+    a hardening baseline set to 1 loose too, and an interface made later, every XFRM tunnel,
+    starts with `default`). Strict mode (1) drops whatever arrives on a tunnel the main table does
+    not route its source back through: HQ's answers on a store's backup tunnel or on LTE while
+    CCTV leaves on the wire (README, "Return path"), a store's flows on a hub's tunnel that BGP's
+    best path back to the store avoids."""
     if not _forwards(config):
         return
     for key in _RP_FILTER:
-        value = _sysctl_value(config, key)
-        if value != "0":
+        value = _last_sysctl(config.companions.get("sysctl.conf", ""), key)
+        if value != "2":
             yield config.finding(
                 config.line_of("hook forward"),
                 "frr-rp-filter",
-                f"sysctl.conf sets {key} to {value or 'nothing'}, not 0: strict reverse-path filtering (1) drops"
+                f"sysctl.conf sets {key} to {value or 'nothing'}, not 2 (loose): strict reverse-path filtering (1) drops"
                 " what arrives on a tunnel the main table does not route its source back through (a backup tunnel)",
             )
+
+
+# A segment's flow into the overlay (`nft_forward_rules`): its segment, destinations and ports.
+_SEGMENT_FLOW = re.compile(
+    r'^\s*iifname "(?P<segment>[^"]+)" oifgroup 10 ip daddr (?P<daddr>\{[^}]*\}|!= @private)'
+    r"(?: (?P<protocol>tcp|udp) dport (?P<ports>\{[^}]*\}|\S+))? accept$"
+)
+_SEGMENT_PREFIX = re.compile(r'^\s*iifname "(?P<segment>[^"]+)" ip saddr != (?P<net>\S+) drop$', re.M)
+# A host on the internet (RFC 5737), the far end of a segment's flow to `!= @private`.
+_INTERNET_HOST = ipaddress.IPv4Address("192.0.2.10")
+# The port a segment's host opens its flows from (Linux's ephemeral range starts at 32768).
+_EPHEMERAL_PORT = 40000
+
+
+@register_rule(PLATFORM)
+def store_answers(config: ConfigFile) -> Iterator[Finding]:
+    """A store takes the answers of every flow its segments open into the overlay on every one of
+    its tunnels, not only the one the flow left by. A hub returns a store's traffic over the
+    tunnel it ranks first, and once the store signals a wired tunnel out of its strictest class's
+    SLA (`<hub AS>:911`) that may be a cellular one while CCTV and IoT, which never leave over
+    LTE/5G, still leave on the wire (README, "Return path"). Each flow's answer (conntrack
+    `established`, `Packet.answer`) goes through the forward chain from each tunnel of the routing
+    file's tunnel group (the kernel's reverse path filter, which would drop them in strict mode,
+    is `frr-rp-filter`'s)."""
+    if config.suffix != "nftables.conf" or config.role != "edge":
+        return
+    tunnels = tunnel_group(config.companions.get("routing", ""))
+    if not tunnels:
+        return
+    prefixes = {m["segment"]: ipaddress.IPv4Network(m["net"]) for m in _SEGMENT_PREFIX.finditer(config.text)}
+    for number, line in enumerate(config.text.splitlines(), start=1):
+        flow = _SEGMENT_FLOW.match(line)
+        if flow is None or flow["segment"] not in prefixes:
+            continue
+        far_end = _INTERNET_HOST
+        if flow["daddr"].startswith("{"):
+            far_end = ipaddress.IPv4Network(_nft_literal(flow["daddr"])[0][0]).network_address + 1
+        port = 443
+        if flow["ports"]:
+            port = int(_nft_literal(flow["ports"])[0][0].split("-")[0])
+        answer = Packet(
+            flow["protocol"] or "tcp",
+            far_end,
+            prefixes[flow["segment"]].network_address + 2,
+            port=_EPHEMERAL_PORT,
+            tcp_flags=frozenset({"ack"}),
+            source_port=port,
+            answer=True,
+        )
+        for tunnel in sorted(tunnels):
+            verdict = chain_verdict(config.text, "forward", answer, tunnel, oifname=flow["segment"])
+            if not verdict.forwarded:
+                yield config.finding(
+                    verdict.line or number,
+                    "frr-store-answers",
+                    f"the answer from {far_end} port {port} to {flow['segment']}'s flow (line {number}) arriving on"
+                    f" {tunnel} is dropped: {verdict.rule}",
+                )
 
 
 _MASQUERADE = re.compile(r'^\s*oifname "(?P<link>[^"]+)" ip saddr \S+ masquerade$')
@@ -965,13 +1023,16 @@ def _nft_rule_matches(
     iifname: str | None = None,
     tunnels: frozenset[str] | None = None,
     from_tunnel: bool = True,
+    oifname: str | None = None,
 ) -> bool | None:
     """Whether a forward rule's match part holds for `packet`, the start of a connection arriving
     from a tunnel (interface group 10; `from_tunnel` False: from a port of no known group, a
     transport or the DC port): `iifname` when known, else any store tunnel (of `tunnels`, the
     group's store interfaces, where known: a rule for another interface alone does not hold);
     None when a statement cannot be told (an outgoing interface, the incoming one when not known,
-    anything this reader does not follow)."""
+    anything this reader does not follow). `oifname`, where given, is the interface the packet
+    leaves by (an answer's: the segment its flow came from), which `oifname` rules are read
+    against."""
     result: bool | None = True
     index = 0
 
@@ -1014,6 +1075,9 @@ def _nft_rule_matches(
             # which store tunnel it came in by (a concatenation's parts: not followed here)
             value = None if tokens[index + 1] == "." else _nft_from_tunnel(tokens[operand_at], tunnels, sets)
             index = operand_at + 1
+        elif word == "oifname" and oifname is not None and operand_at < len(tokens):
+            value = _nft_ifname_in(tokens[operand_at], oifname, sets)
+            index = operand_at + 1
         elif word in ("oifgroup", "oifname") and operand_at < len(tokens):
             value = None  # where it leaves (routing)
             index = operand_at + 1
@@ -1053,7 +1117,11 @@ def _first_ct_state(packet: Packet) -> str:
     """conntrack's state for `packet` where it holds no entry for its flow: TCP as the state
     table takes a first segment (net/netfilter/nf_conntrack_proto_tcp.c `tcp_conntracks`, from
     NONE; `nf_conntrack_tcp_loose` at its default 1): a SYN opens one (`new`), an ACK mid-stream
-    is picked up (`new`), a SYN-ACK, RST, FIN or no flag is `invalid`. An echo request is `new`."""
+    is picked up (`new`), a SYN-ACK, RST, FIN or no flag is `invalid`. An echo request is `new`.
+    An answer (`Packet.answer`) is of a flow conntrack holds: `established`, whatever interface it
+    came in on (conntrack's tuples hold addresses, protocol and ports, no interface)."""
+    if packet.answer:
+        return "established"
     if packet.protocol != "tcp":
         return "new"
     flags = packet.tcp_flags
@@ -1118,10 +1186,12 @@ def chain_verdict(
     iifname: str | None = None,
     tunnels: frozenset[str] | None = None,
     from_tunnel: bool = True,
+    oifname: str | None = None,
 ) -> Verdict:
     """What a base chain (`forward`, `input`) does with `packet`, the start of a connection
     arriving on `iifname` (None: a tunnel of interface group 10, one of `tunnels` where known;
-    `from_tunnel` False: a port of no known group), read as `forward_verdict` says. A `jump`
+    `from_tunnel` False: a port of no known group; `oifname`, where known, the interface it
+    leaves by), read as `forward_verdict` says. A `jump`
     whose match holds (or cannot be told) goes through its chain, whose first deciding rule
     decides; past its end, the rules after the jump do."""
     lines = text.splitlines()
@@ -1130,7 +1200,7 @@ def chain_verdict(
     if start is None:
         return Verdict(True, 0, f"no {chain} chain: the kernel takes everything")
     policy = Verdict(True, start + 1, f"chain {chain}: policy accept")
-    found = _nft_chain_walk(lines, sets, start, packet, iifname, tunnels, from_tunnel, set())
+    found = _nft_chain_walk(lines, sets, start, packet, iifname, tunnels, from_tunnel, set(), oifname)
     if isinstance(found, Verdict):
         return found
     return Verdict(found[1] == "accept", found[0], f"chain {chain}: policy {found[1]}") if found else policy
@@ -1149,6 +1219,7 @@ def _nft_chain_walk(
     tunnels: frozenset[str] | None,
     from_tunnel: bool,
     visited: set[int],
+    oifname: str | None = None,
 ) -> Verdict | tuple[int, str] | None:
     """The verdict of the chain starting at line index `start`; past its end, its policy as (line,
     accept|drop) for a base chain, None for a regular one."""
@@ -1167,15 +1238,15 @@ def _nft_chain_walk(
             continue
         if tokens[-2:-1] == ["jump"]:
             target = _nft_chain_start(lines, tokens[-1])
-            if target is None or target in visited or _nft_rule_matches(tokens[:-2], packet, sets, iifname, tunnels, from_tunnel) is False:
+            if target is None or target in visited or _nft_rule_matches(tokens[:-2], packet, sets, iifname, tunnels, from_tunnel, oifname) is False:
                 continue
-            decided = _nft_chain_walk(lines, sets, target, packet, iifname, tunnels, from_tunnel, visited)
+            decided = _nft_chain_walk(lines, sets, target, packet, iifname, tunnels, from_tunnel, visited, oifname)
             if isinstance(decided, Verdict):
                 return decided
             continue
         if tokens[-1] not in ("accept", "drop", "reject"):
             continue
-        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname, tunnels, from_tunnel)
+        matches = _nft_rule_matches(tokens[:-1], packet, sets, iifname, tunnels, from_tunnel, oifname)
         if matches is None:
             matches = tokens[-1] == "accept"
         if matches:

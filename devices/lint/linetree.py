@@ -8,7 +8,7 @@ check references against those definitions, so every finding can name the line i
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -147,6 +147,48 @@ def shared_tunnel_zones(members: Mapping[str, list[Line]]) -> dict[str, list[Lin
         if len(tunnels) > 1:
             shared[zone] = tunnels
     return shared
+
+
+def hub_tunnel_answers(
+    root: Line, zone: tuple[str, ...], inbound: Callable[[Line], str | None], rpf: str
+) -> Iterator[tuple[int, str]]:
+    """A store's hub tunnels (`description ipsec <id> overlay to <hub> ...`), wired and cellular,
+    all in one zone (`zone`: the words before the zone's name), behind one inbound filter
+    (`inbound`: an interface's, or None) and with no unicast reverse path check
+    (a line starting `rpf`): (line, why) of each tunnel that is not. A hub returns a store's
+    traffic over the tunnel it ranks first, which is cellular once the store signals its wired
+    tunnel out of its strictest class's SLA, while CCTV and IoT still leave on the wire (README,
+    "Return path"); the zone firewall holds sessions per zone pair, so only a tunnel of the
+    same zone, let in by the same filter, meets their sessions (IOS-XE `cisco-store-answers`,
+    VRP `vrp-store-answers`)."""
+    tunnels = [
+        interface
+        for interface in top(root, "interface")
+        if any(child.words[:2] == ["description", "ipsec"] and " overlay to " in child.text for child in interface.children)
+    ]
+
+    def setting(interface: Line, words: tuple[str, ...]) -> str | None:
+        size = len(words)
+        return next((c.words[size] for c in interface.children if tuple(c.words[:size]) == words and len(c.words) > size), None)
+
+    if not tunnels:
+        return
+    first = tunnels[0]
+    for interface in tunnels:
+        name = interface.words[1] if len(interface.words) > 1 else interface.text
+        for what, read in (("zone", lambda i: setting(i, zone)), ("inbound filter", inbound)):
+            own, theirs = read(interface), read(first)
+            if own != theirs:
+                yield interface.number, (
+                    f"hub tunnel {name} has {what} {own or 'none'}, {first.words[1]} {theirs or 'none'}: answers a hub"
+                    " returns into it for a flow that left by another tunnel meet no session, or another filter"
+                )
+        check = next((c for c in interface.children if c.text.startswith(rpf)), None)
+        if check is not None:
+            yield check.number, (
+                f"hub tunnel {name}: {check.text} drops the answers a hub returns into it while the best route to"
+                " their source is another tunnel"
+            )
 
 
 def tunnel_id(texts: list[str]) -> str | None:

@@ -642,6 +642,17 @@ class StoreApplianceView:
         return next((s.prefix_limit for s in self.intent.sessions if s.kind == "store-aws"), None)
 
     @property
+    def wire_only_segments(self) -> list[SegmentView]:
+        """The overlay segments whose flows never leave over LTE/5G (CCTV and IoT, the intent's
+        `Zone.over_cellular`) on a store with wired and cellular links: a hub may still return
+        their answers into a cellular tunnel (it ranks a wired tunnel the store signalled out of
+        its strictest class's SLA below cellular; README, "Return path"), and the store takes
+        them there as answers only (FortiOS: `auxiliary-session enable`)."""
+        if not (self.wired_links and self.cellular_links):
+            return []
+        return [segment for segment in self.segments if segment.overlay and not segment.cellular_allowed]
+
+    @property
     def protected_segments(self) -> list[SegmentView]:
         return [segment for segment in self.segments if segment.protected]
 

@@ -310,19 +310,19 @@ def test_every_frr_appliance_turns_ipv4_forwarding_on(fleet: Fleet, rendered: li
     assert rule_findings(fleet, rendered, "frr-forwarding") == []
 
 
-def test_every_frr_appliance_pins_reverse_path_filtering_off(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+def test_every_frr_appliance_pins_reverse_path_filtering_loose(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     """Strict reverse-path filtering (rp_filter 1, which Debian's /etc/sysctl.conf offers
     commented out and hardening baselines switch on) drops what arrives on a tunnel the main
     table does not route its source back through: HQ's answers on a store's LTE tunnel while
     BGP prefers the fibre one, a store's flows on a hub's backup tunnel. The kernel keeps the
     higher of `all` and an interface's own value, and a tunnel made after boot starts with
-    `default`: both are pinned to 0 in the file that sorts last, so no distribution or operator
-    default decides it."""
+    `default`: both are pinned to 2 (loose) in the file that sorts last, so no distribution or
+    operator default decides it, and an interface of its own at 1 is loose too."""
     settings = {f.hostname: f for f in rendered if f.platform == "frr" and f.suffix == "sysctl.conf"}
     assert {HUB, STORE} <= set(settings)
     for hostname, config in settings.items():
         lines = {line.replace(" ", "") for line in config.lines if line.strip() and not line.startswith("#")}
-        assert {"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"} <= lines, hostname
+        assert {"net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.default.rp_filter=2"} <= lines, hostname
     assert rule_findings(fleet, rendered, "frr-rp-filter") == []
 
 
@@ -331,7 +331,8 @@ def test_every_frr_appliance_pins_reverse_path_filtering_off(fleet: Fleet, rende
     "change",
     [
         lambda t: t + "net.ipv4.conf.all.rp_filter = 1\n",
-        lambda t: t.replace("net.ipv4.conf.default.rp_filter = 0\n", ""),
+        lambda t: t.replace("net.ipv4.conf.all.rp_filter = 2\n", "net.ipv4.conf.all.rp_filter = 0\n"),
+        lambda t: t.replace("net.ipv4.conf.default.rp_filter = 2\n", ""),
     ],
 )
 def test_an_appliance_left_to_strict_reverse_path_filtering_is_found(
