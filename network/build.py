@@ -320,17 +320,31 @@ class NetworkIntent:
             "iot-services": Service("iot-services", at("iot"), "tcp", (443, 8883)),
             "recorder": Service("recorder", at("recorder"), "tcp", (443, 554)),
             # HQ and the clouds, but the cardholder data environment (the tills' HQ POS service and
-            # the payment service, which only POS reaches) and the management ranges (which reach
-            # the stores, never the other way): an office PC is out of PCI DSS scope only while it
-            # cannot open a connection into it.
+            # the payment service, which only POS reaches), the management ranges (which reach
+            # the stores, never the other way) and the DC core LAN (`dc_infrastructure`): an office
+            # PC is out of PCI DSS scope only while it cannot open a connection into it.
             "corporate": Service(
-                "corporate", excluding((*plan.hq, plan.cloud), (*at("pos"), *at("payment"), *plan.management))
+                "corporate",
+                excluding(
+                    (*plan.hq, plan.cloud),
+                    (*at("pos"), *at("payment"), *plan.management, *self.dc_infrastructure),
+                ),
             ),
             # Staff reach virtual desktops through their HTTPS gateway (RDP inside TLS); RDP itself
             # reaches a desktop only from the management ranges.
             "desktops": Service("desktops", (plan.desktops,), "tcp", (443,)),
             "internet": Service("internet", (), internet=True),
         }
+
+    @cached_property
+    def dc_infrastructure(self) -> tuple[IPv4Network, ...]:
+        """HQ's routing infrastructure, which no store, office PC or cloud desktop reaches though
+        the HQ ranges hold it: the DC core LAN (`sites.hq.core.subnet`), the core routers' and
+        the hubs' DC addresses, where only the hubs' BGP with the core and each other runs. No
+        user service lives there, and the stores' management, NTP, syslog, TACACS+ and DNS
+        servers are elsewhere (one written inside it stays reached: `_store_forwarding`).
+        Neither `corporate` nor what a hub forwards from its stores holds it."""
+        return (hq.core_lan(self.fleet.spec),)
 
     @cached_property
     def directory_servers(self) -> tuple[IPv4Network, ...]:
@@ -892,7 +906,7 @@ class NetworkIntent:
         allowed = {
             "pos": (("hq-pos", "till to HQ POS service"), ("payment", "card payments")),
             "office": (
-                ("corporate", "HQ and cloud, but the payment, HQ POS and management ranges"),
+                ("corporate", "HQ and cloud, but the payment, HQ POS, management and DC core ranges"),
                 ("desktops", "virtual desktops through their HTTPS gateway"),
                 ("internet", "office internet"),
             ),
@@ -1160,8 +1174,8 @@ class NetworkIntent:
     @cached_property
     def _store_forwarding(self) -> StoreForwarding:
         """The fleet-wide part of what a hub forwards from its stores (every hub the same; each
-        hub adds its tunnels' control traffic): the corporate ranges, which the stores reach,
-        including the management ranges (a store's answers to HQ's SSH and SNMP) and the private
+        hub adds its tunnels' control traffic): the corporate ranges, which the stores reach (HQ's
+        but the DC core LAN, `dc_infrastructure`), including the management ranges (a store's answers to HQ's SSH and SNMP) and the private
         management servers (NTP, syslog, TACACS+, DNS) outside the stores' own ranges; every
         other private range, which no store reaches through a hub, and the link-local range, where
         the hubs' cloud VPNs have their inside addresses (AWS's and the OpenStack gateways' BGP
@@ -1174,7 +1188,8 @@ class NetworkIntent:
         )
         mgmt = self.management
         servers = (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)
-        ranges = (*self.hub_routes, *plan.management)
+        # The DC core LAN is none of them (`dc_infrastructure`), though HQ's summaries hold it.
+        ranges = excluding((*self.hub_routes, *plan.management), self.dc_infrastructure)
         # Only servers no range covers: collapsing adjacent host routes makes /31s, which the
         # ipaddress module builds with a reference cycle (a forked render worker keeps none).
         corporate = collapse(

@@ -15,7 +15,8 @@ the management ranges, which the hubs let reach the stores from the DC side: a f
 that source for HQ's own, whichever way the packet came in, hands one store every other.
 A store link with no filter at all is reported too. The same packets go to the far ends of the
 hub's cloud VPNs (AWS's and the OpenStack gateways' BGP speakers, in the link-local range the
-intent closes), and where the filter decides what reaches the hub itself
+intent closes), to the DC core routers and the other hubs' DC addresses (HQ's routing
+infrastructure, which the corporate ranges leave out: `NetworkIntent.dc_infrastructure`), and where the filter decides what reaches the hub itself
 (`ForwardingFacts.to_hub`), to the hub's own addresses no store reaches
 (`StoreForwarding.closed`: its DC and public addresses), to the hub's inside addresses of other
 stores' tunnels (a tunnel's control traffic runs between its own two ends: `control`), and to
@@ -181,6 +182,19 @@ def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     return _first_store_packets(hub, targets)
 
 
+def _dc_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """The probes to HQ's routing infrastructure behind the hub (`NetworkIntent.dc_infrastructure`,
+    which the corporate ranges leave out): each DC core router and each other hub's DC address,
+    which peer in BGP with the hubs only."""
+    targets = [(f"the DC core router {address}", address) for address in hub.dc.routers]
+    targets += [
+        (f"hub {session.peer}'s DC address {session.peer_address}", session.peer_address)
+        for session in hub.sessions
+        if session.kind == "hub-hub"
+    ]
+    return _first_store_packets(hub, targets)
+
+
 # An internet address that is no fleet's (RFC 2544's benchmarking range): what a store would
 # send to, and spoof, on the internet through HQ's breakout.
 _INTERNET = ipaddress.IPv4Address("198.18.0.9")
@@ -324,7 +338,7 @@ def store_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     facts = extractor(config, peers)
     for line, why in facts.unfiltered:
         yield config.finding(line, RULE, f"{why}: a store reaches every other store through this hub")
-    packets = [*_packets(hub), *_cloud_packets(hub), *_spoofed_packets(hub)]
+    packets = [*_packets(hub), *_cloud_packets(hub), *_dc_packets(hub), *_spoofed_packets(hub)]
     if facts.to_hub:
         packets += _hub_packets(hub)
     labelled = (((store, what), packet) for store, what, packet in packets)

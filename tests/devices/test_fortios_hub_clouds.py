@@ -57,11 +57,13 @@ def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings
     assert list(hub_cloud_filter(hub)) == []
     text = re.sub(
         r'(set name "CLOUD-TO-HQ-AWS1"\n(?:        [^\n]*\n)*?        set srcaddr )"CLOUD-SOURCES-AWS1"\n        set dstaddr "CLOUD-HQ"',
-        r'\1"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
+        # HQ's whole range as well: the DC core LAN, which holds the first host the lint sends
+        # from, is no corporate range
+        r'\1"CLOUD-HQ" "STORES-CORPORATE"\n        set dstaddr "CLOUD-HQ" "STORES-CORPORATE"',
         config.text,
     )
     text = text.replace('set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP"', 'set dstaddr "os-ams-private-NEAR"\n        set action accept\n        set service "BGP" "PING"')
-    assert text.count('"STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"') == 1 and '"BGP" "PING"' in text
+    assert text.count('"CLOUD-HQ" "STORES-CORPORATE"\n        set dstaddr "CLOUD-HQ" "STORES-CORPORATE"') == 1 and '"BGP" "PING"' in text
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, text))]
     assert any(m.startswith("cloud VPN os-ams-private: local-in policy") and "(icmp from 169.254.252.2 to 169.254.252.1)" in m for m in found), found
     assert any("policy 7 (CLOUD-TO-HQ-AWS1)" in m and "10.0.0.0/16 from 10.0.0.0/16, no cloud's prefix" in m for m in found), found
@@ -87,11 +89,12 @@ def test_a_fortios_hub_takes_hq_and_the_relayed_stores_from_its_dc_port_into_its
                 assert verdict(dc, packet, tunnel).forwarded, (tunnel, packet)
         first, second = session.accepts[:2]
         assert not verdict(dc, Packet("tcp", _host(first, 1), _host(second, 2), 443), tunnel).forwarded, tunnel
-    # The lint says so of the policy before it took the stores (HQ's corporate ranges both ways).
+    # The lint says so of the policy before it took the stores (HQ's corporate ranges both ways;
+    # HQ's whole range too, the DC core LAN being no corporate range).
     assert list(hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, config.text))) == []
     narrowed = config.text.replace(
         'set srcaddr "CLOUD-DESTINATIONS"\n        set dstaddr "CLOUD-SOURCES"',
-        'set srcaddr "STORES-CORPORATE"\n        set dstaddr "STORES-CORPORATE"',
+        'set srcaddr "CLOUD-HQ" "STORES-CORPORATE"\n        set dstaddr "CLOUD-HQ" "STORES-CORPORATE"',
     )
     assert narrowed != config.text
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, narrowed))]

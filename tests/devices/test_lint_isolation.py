@@ -16,8 +16,8 @@ from storestack.devices.lint import FORWARDING_EXTRACTORS, ConfigFile, Finding, 
 from storestack.devices.lint.isolation import RULE, isolation_check
 from storestack.devices.render import Renderer, render_hub
 from storestack.devices.views import ViewBuilder
-from storestack.inventory import Fleet
-from storestack.network.build import NetworkIntent
+from storestack.inventory import Fleet, hq
+from storestack.network.build import NetworkIntent, excluding
 from storestack.network.model import HubIntent
 from storestack.network.show import hub_report
 
@@ -56,14 +56,22 @@ def _host(net: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
     return net.network_address + 1
 
 
+def _hq_server(fleet: Fleet) -> ipaddress.IPv4Address:
+    """A corporate server at HQ: the tenth host of HQ's second /24 (the first holds the DC core
+    LAN, which no store reaches)."""
+    return fleet.spec.ip_plan.hq[0].network_address + 266
+
+
 def test_one_forwarding_intent_for_every_hub(fleet: Fleet) -> None:
     """The stores reach HQ, the clouds, the desktops and the management ranges; every private and
     fleet range else is closed to them, so another store's segments, loopback and tunnel
     addresses are; each store tunnel's control traffic names its two inside addresses."""
     hub = NetworkIntent(fleet).hub(HUB)
     forwarding, plan = hub.store_forwarding, fleet.spec.ip_plan
-    for net in (*plan.hq, plan.cloud, plan.desktops, *plan.management):
+    core = hq.core_lan(fleet.spec)
+    for net in (*excluding(plan.hq, (core,)), plan.cloud, plan.desktops, *plan.management):
         assert any(net.subnet_of(c) for c in forwarding.corporate)
+    assert not any(c.overlaps(core) for c in forwarding.corporate)  # HQ's routing infrastructure
     for net in (plan.stores, plan.loopbacks, plan.transit, ipaddress.IPv4Network("192.168.0.0/16")):
         assert any(net.subnet_of(p) for p in forwarding.private)
         assert not any(c.overlaps(net) for c in forwarding.corporate)
@@ -104,7 +112,7 @@ def test_every_hub_keeps_its_stores_apart_and_lets_them_work(fleet: Fleet, platf
     hub = intent.hub(HUB)
     plan = fleet.spec.ip_plan
     segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(plan.stores))
-    for destination in (_host(plan.hq[0]), _host(plan.cloud), ipaddress.IPv4Address("198.51.100.7")):
+    for destination in (_hq_server(fleet), _host(plan.cloud), ipaddress.IPv4Address("198.51.100.7")):
         assert _verdict(config, hub, Packet("tcp", _host(segment), destination, 443)), destination
 
 
@@ -116,17 +124,16 @@ def test_no_store_sends_through_its_hub_as_hq(fleet: Fleet, platform: Platform) 
     neither HQ nor the internet, while its segments and loopback still reach HQ."""
     config, intent = _hub(fleet, platform)
     hub = intent.hub(HUB)
-    plan = fleet.spec.ip_plan
     other_hub = next(s.peer_address for s in hub.sessions if s.kind == "hub-hub")
     spoofed = (_host(hub.management.ranges[0]), other_hub, ipaddress.IPv4Address("198.18.0.9"))
     for source in spoofed:
-        for destination, port in ((other_hub, 179), (_host(plan.hq[0]), 514), (ipaddress.IPv4Address("198.51.100.7"), 443)):
+        for destination, port in ((other_hub, 179), (_hq_server(fleet), 514), (ipaddress.IPv4Address("198.51.100.7"), 443)):
             packet = Packet("tcp", source, destination, port)
             assert not _verdict(config, hub, packet), (platform, packet)
     session = next(s for s in hub.sessions if s.kind == "store-hub")
     own = [_host(n) if n.prefixlen < 32 else n.network_address for n in session.accepts]
     for source in own:
-        assert _verdict(config, hub, Packet("tcp", source, _host(plan.hq[0]), 443)), (platform, source)
+        assert _verdict(config, hub, Packet("tcp", source, _hq_server(fleet), 443)), (platform, source)
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
@@ -211,8 +218,8 @@ _BREAKS = [
     ),
     pytest.param(
         "cisco_xe",
-        r"^ (\d+) permit ip 10\.64\.0\.0 0\.15\.255\.255 10\.0\.0\.0 0\.0\.255\.255$",
-        r" \1 permit ip any 10.0.0.0 0.0.255.255",
+        r"^ (\d+) permit ip 10\.64\.0\.0 0\.15\.255\.255 10\.0\.128\.0 0\.0\.127\.255$",
+        r" \1 permit ip any 10.0.128.0 0.0.127.255",
         "",
         "sending as HQ's management range",
         id="ios-xe-corporate-from-any-source",
@@ -348,8 +355,9 @@ def test_stores_ping_their_hubs_loopback_and_nothing_else_of_it(fleet: Fleet) ->
 
 
 def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
-    """The hub's DC core LAN address sits in a corporate range (HQ's) and its public address
-    under the internet permit, but both are the hub's own: the hub is managed through its
+    """The hub's DC core LAN address sits in HQ's range (no corporate one: the DC core LAN is
+    closed to the stores) and its public address under the internet permit, but both are the
+    hub's own: the hub is managed through its
     loopback from the management ranges, a store's control traffic goes to the tunnel inside
     addresses, and its IKE to the public address over its WAN, never inside a tunnel. The intent
     closes them (`store_forwarding.closed`), the ACL hubs drop what a store sends them, and the
@@ -360,7 +368,8 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
     hub = intent.hub(HUB)
     own = (hub.dc.address.ip, hub.public_address)
     assert hub.store_forwarding.closed == own
-    assert any(hub.dc.address.ip in net for net in hub.store_forwarding.corporate)
+    assert not any(hub.dc.address.ip in net for net in hub.store_forwarding.corporate)
+    assert any(hub.dc.address.ip in net for net in hub.store_forwarding.private)
     assert not any(hub.public_address in net for net in (*hub.store_forwarding.corporate, *hub.store_forwarding.private))
     assert hub_report(intent, HUB)["store_forwarding"]["closed"] == [str(a) for a in own]
     segment = next(n for s in hub.sessions if s.kind == "store-hub" for n in s.accepts if n.subnet_of(fleet.spec.ip_plan.stores))
@@ -373,16 +382,18 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
                 for packet in (Packet("tcp", source, address, 22), Packet("udp", source, address, 500)):
                     assert not _verdict(config, hub, packet), (platform, packet)
         # HQ's other addresses and the internet stay reachable.
-        assert _verdict(config, hub, Packet("tcp", _host(segment), hub.dc.address.ip + 1, 443)), platform
+        assert _verdict(config, hub, Packet("tcp", _host(segment), _hq_server(fleet), 443)), platform
         assert _verdict(config, hub, Packet("tcp", _host(segment), hub.public_address + 1, 443)), platform
     config, intent = _hub(fleet, "frr")
     input_chain = config.companions["nftables.conf"].split("chain input {", 1)[1].split("}", 1)[0]
     assert "iifgroup 10 jump from_tunnels" in input_chain
     config, intent = _hub(fleet, "cisco_xe")
     assert _findings(config, intent) == []
-    for address in own:
+    # The public address: the internet permit would hold it (the DC address, in no corporate
+    # range, stays closed by the private denies without its own).
+    for address in own[1:]:
         # FROM-STORES's denies, above the hubs' own sources' denies and the corporate permits.
-        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)*(?: \d+ deny ip host \S+ any\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.0 )"
+        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)*(?: \d+ deny ip host \S+ any\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.16 )"
         findings = _findings(_broken(config, closing, ""), intent)
         assert findings and all(f"the hub's own address {address}" in f.message for f in findings), address
 
@@ -433,6 +444,40 @@ def test_no_store_reaches_the_clouds_bgp_speakers_through_its_hub(fleet: Fleet, 
     }[platform]
     findings = _findings(_broken(config, *opened), intent)
     assert findings and any(f"BGP speaker {speakers[0]}" in f.message for f in findings), findings
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_no_store_reaches_the_dc_core_through_its_hub(
+    fleet: Fleet, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DC core LAN is HQ's routing infrastructure (the core routers, the hubs' DC addresses:
+    BGP between them only), no corporate range: every hub platform refuses a store's packet to a
+    core router or to the other hub's DC address and still forwards one to a corporate server
+    beside the LAN, and `store-isolation` catches a hub rendered with the LAN among the
+    corporate ranges."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    other_hub = next(s.peer_address for s in hub.sessions if s.kind == "hub-hub")
+    core = [*hub.dc.routers, other_hub]
+    session = next(s for s in hub.sessions if s.kind == "store-hub")
+    segment = _host(next(n for n in session.accepts if n.subnet_of(fleet.spec.ip_plan.stores)))
+    for source in (segment, session.peer_address):
+        for address in core:
+            for protocol, port in (("tcp", 22), ("tcp", 179), ("tcp", 443), ("icmp", None)):
+                packet = Packet(protocol, source, address, port)
+                assert not _verdict(config, hub, packet), (platform, packet)
+    beside = hq.core_lan(fleet.spec).broadcast_address + 4
+    for server in (beside, _hq_server(fleet)):
+        assert _verdict(config, hub, Packet("tcp", segment, server, 443)), (platform, server)
+    assert _findings(config, intent) == []
+    # A hub that takes the DC core for a corporate range, as every hub did before.
+    monkeypatch.setattr(NetworkIntent, "dc_infrastructure", property(lambda self: ()))
+    opened, _ = _hub(fleet, platform)
+    monkeypatch.undo()
+    findings = _findings(opened, intent)
+    for address in hub.dc.routers:
+        assert any(f"the DC core router {address} " in f.message for f in findings), (platform, findings)
+    assert any(f"DC address {other_hub} " in f.message for f in findings), (platform, findings)
 
 
 def test_a_fortios_hub_takes_only_each_tunnels_own_control_traffic_to_itself(fleet: Fleet) -> None:

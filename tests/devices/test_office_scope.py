@@ -1,6 +1,7 @@
 """The office segment is out of the cardholder data environment: its PCs reach HQ and the clouds
-(the intent's `corporate`), but not the payment service, the tills' HQ POS service or the
-management ranges, on every store platform. The tills still reach theirs."""
+(the intent's `corporate`), but not the payment service, the tills' HQ POS service, the
+management ranges or the DC core LAN (the core routers and the hubs' DC addresses, HQ's routing
+infrastructure), on every store platform. The tills still reach theirs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from storestack.devices.lint import Packet, cisco_xe, fortinet, huawei_vrp
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.lint.linetree import parse
 from storestack.devices.render import render_store
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, hq
 from storestack.network.build import NetworkIntent
 
 STORE = SHAPES["dual-wan"]
@@ -36,13 +37,21 @@ def _targets(fleet: Fleet) -> tuple[list[Packet], list[Packet], Packet]:
         Packet("tcp", office, _host(services["hq-pos"].prefixes[0]), 443),
         Packet("tcp", office, _host(intent.management.ranges[0]), 22),
     ]
-    hq, cloud = fleet.spec.ip_plan.hq[0], fleet.spec.ip_plan.cloud
-    allowed = [Packet("tcp", office, Address(int(hq.network_address) + 266), 445), Packet("tcp", office, _host(cloud), 443)]
+    # the DC core routers and every hub's DC address: SSH, BGP and HTTPS (a router's web UI)
+    core = (*hq.core_routers(fleet.spec), *(a for a in hq.hub_core_addresses(fleet.spec) if a is not None))
+    denied += [Packet("tcp", office, address, port) for address in core for port in (22, 179, 443)]
+    hq_net, cloud = fleet.spec.ip_plan.hq[0], fleet.spec.ip_plan.cloud
+    beside_core = hq.core_lan(fleet.spec).broadcast_address + 4  # a corporate host next to the core LAN
+    allowed = [
+        Packet("tcp", office, Address(int(hq_net.network_address) + 266), 445),
+        Packet("tcp", office, beside_core, 443),
+        Packet("tcp", office, _host(cloud), 443),
+    ]
     return denied, allowed, Packet("tcp", pos, payment, 443)
 
 
 @pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet", "frr"])
-def test_office_reaches_hq_but_not_payment_pos_or_management(fleet: Fleet, platform: str) -> None:
+def test_office_reaches_hq_but_not_payment_pos_management_or_dc_core(fleet: Fleet, platform: str) -> None:
     chain = on_platform(fleet, platform, hubs="frr")  # type: ignore[arg-type]
     (config,) = render_store(chain, STORE)
     denied, allowed, till = _targets(chain)

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from storestack.cli.main import cli
-from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.inventory import Fleet, hq, load_fleet, sample_chain_path
 from storestack.inventory.generate import generate_fleet, write_fleet
-from storestack.network.build import NetworkIntent, derive_psk
+from storestack.network.build import NetworkIntent, derive_psk, excluding
 
 PSK_ENV = "STORESTACK_TEST_IPSEC_PSK"
 
@@ -278,6 +278,30 @@ def test_network_show_says_where_each_application_goes_through_the_hubs(fleet: F
         assert sorted(by_name["voice"]) == sorted(str(p) for p in (*office_hq, *services["desktops"].prefixes))
     else:
         assert "10.16.0.0/14" in by_name["voice"]  # no AWS tunnel: the cloud through the hubs
+
+
+def test_no_store_office_or_desktop_reaches_the_dc_core(fleet: Fleet) -> None:
+    """The DC core LAN (the core routers, the hubs' DC addresses: BGP between them only) is no
+    corporate range: `network show STORE --json` lists the office's corporate flow without it
+    and every other HQ address with it (payment, HQ POS and management aside), `network show
+    HUB --json` the stores' corporate ranges without it, and the cloud desktops' HTTPS goes
+    everywhere corporate but there."""
+    core = hq.core_lan(fleet.spec)
+    intent = NetworkIntent(fleet)
+    assert core.subnet_of(fleet.spec.ip_plan.hq[0])
+    report = json.loads(CliRunner().invoke(cli, ["network", "show", "nw-0001", "--json"]).output)
+    (office,) = [f for f in report["flows"] if f["from"] == "office" and f["to"] == "corporate"]
+    reached = [ipaddress.IPv4Network(p) for p in office["prefixes"]]
+    assert reached and not any(net.overlaps(core) for net in reached)
+    services = intent.services
+    holes = (core, *services["payment"].prefixes, *services["hq-pos"].prefixes, *fleet.spec.ip_plan.management)
+    assert sorted(reached) == sorted(excluding((*fleet.spec.ip_plan.hq, fleet.spec.ip_plan.cloud), holes))
+    hub = json.loads(CliRunner().invoke(cli, ["network", "show", "hq-hub1", "--json"]).output)
+    assert not any(ipaddress.IPv4Network(n).overlaps(core) for n in hub["store_forwarding"]["corporate"])
+    assert core.broadcast_address + 1 in ipaddress.IPv4Network(hub["store_forwarding"]["corporate"][0])
+    https = next(f for f in intent.desktop_flows if f.service == "corporate")
+    assert https.destinations and not any(net.overlaps(core) for net in https.destinations)
+    assert intent.dc_infrastructure == (core,)
 
 
 def test_network_show_unknown_store_exits_2() -> None:

@@ -287,6 +287,7 @@ def test_a_desktop_opens_the_same_connections_on_either_cloud_and_exactly_the_in
         "ntp server": management.ntp_servers[0],
         "hq host": fleet.spec.ip_plan.hq[0][5 * 256 + 5],
         "hq payment": intent.services["payment"].prefixes[0][10],
+        "dc core router": intent.hub("hq-hub1").dc.routers[0],
         "aws workload": region.workloads_cidr[20],
         "openstack workload": site.workloads_cidr[20],
         "till": till,
@@ -308,11 +309,11 @@ def test_a_desktop_opens_the_same_connections_on_either_cloud_and_exactly_the_in
                     f"the NACL drops the answer to {name} {protocol}/{port}"
                 )
     # The design itself: directory, DNS and time at HQ's servers, HTTPS to HQ and the workloads;
-    # nothing into a store, the cardholder data environment or the internet.
+    # nothing into a store, the cardholder data environment, the DC core LAN or the internet.
     assert desktop_intent_allows(intent, targets["domain controller"], "tcp", 445)
     assert desktop_intent_allows(intent, targets["resolver"], "udp", 53)
     assert desktop_intent_allows(intent, targets["ntp server"], "udp", 123)
     assert all(desktop_intent_allows(intent, targets[t], "tcp", 443) for t in ("hq host", "aws workload", "openstack workload"))
-    for name in ("till", "hq payment", "internet"):
+    for name in ("till", "hq payment", "dc core router", "internet"):
         assert not any(desktop_intent_allows(intent, targets[name], p, port) for p, port in DESKTOP_PROBES), name
     assert not desktop_intent_allows(intent, targets["hq host"], "tcp", 445)
