@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 from testsupport.lab import require_frr_lab
 
