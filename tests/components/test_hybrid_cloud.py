@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+from typing import Any
 
 import pytest
 from component_harness import (
@@ -125,11 +127,41 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
         }
     }
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
-    assert trust["Condition"]["Null"] == {
-        "aws:RequestTag/storestack:store": "false",
-        "aws:RequestTag/storestack:region": "false",
-    }, "a cashier session without its store tag is refused"
-    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": "cashier"}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    cashier = {
+        "aws:MultiFactorAuthPresent": "true",
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+    }
+    own = {"aws:RequestTag/storestack:store": "nw-0001", "aws:RequestTag/storestack:region": "eu-west-1"}
+    assert _trusts(trust, {**cashier, **own})
+    assert not _trusts(trust, cashier), "a cashier session without its store tag is refused"
+    # The caller chooses its session tags' values (AssumeRole `Tags`): naming another store or
+    # region than its own gets no session.
+    assert not _trusts(trust, {**cashier, **own, "aws:RequestTag/storestack:store": "nw-0002"})
+    assert not _trusts(trust, {**cashier, **own, "aws:RequestTag/storestack:region": "us-east-1"})
+    untagged = {k: v for k, v in cashier.items() if k != "aws:PrincipalTag/storestack:store"}
+    assert not _trusts(trust, {**untagged, **own})
+    assert not _trusts(trust, {**cashier, **own, "aws:PrincipalTag/storestack:role": "store-manager"})
+
+
+def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
+    """Whether a trust statement's conditions hold for a request context (IAM's evaluation of the
+    Bool, StringEquals and Null operators, `${...}` policy variables resolved from the context;
+    a key or variable missing from it fails the comparison)."""
+    for operator, tests in statement["Condition"].items():
+        for key, wanted in tests.items():
+            if operator == "Null":
+                if (key not in context) != (wanted == "true"):
+                    return False
+                continue
+            assert operator in ("Bool", "StringEquals"), operator
+            variable = re.fullmatch(r"\$\{(.+)\}", wanted)
+            expected = context.get(variable.group(1)) if variable else wanted
+            if expected is None or context.get(key) != expected:
+                return False
+    return True
 
 
 def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scenario) -> None:
