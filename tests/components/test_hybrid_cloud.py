@@ -205,7 +205,7 @@ def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_pr
         assert project_id != infrastructure.resource_id
         assert project_id != projects["acme-dc1-cloud-desktops"].resource_id
     role_ids = {a.name.rsplit("-", 1)[-1]: a.inputs["roleId"] for a in assignments}
-    assert len(set(role_ids.values())) == 3, "reader, member and admin resolve to different keystone roles"
+    assert len(set(role_ids.values())) == 3, "reader, member and manager resolve to different keystone roles"
 
 
 def test_openstack_desktops_live_in_their_own_project(cloud: Scenario) -> None:
@@ -439,3 +439,13 @@ def test_more_openstack_sites_than_the_planned_pool_holds_are_rejected() -> None
     ]
     with pytest.raises(ValidationError, match="OpenStack sites"):
         hybrid_cloud_args(openstack_sites=sites)
+
+
+def test_no_staff_role_is_openstack_admin_of_the_whole_deployment() -> None:
+    # Keystone's `admin` on a project is admin of every project under the services' default
+    # policies, so a staff role given it on its own project would reach the infrastructure project.
+    from storestack.components.hybrid_cloud import StaffRoleAccessArgs
+
+    with pytest.raises(ValidationError, match="admin of the whole OpenStack deployment"):
+        StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], stores="all", admin=True, openstack_role="admin")
+    assert StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], admin=True, openstack_role="member").admin
