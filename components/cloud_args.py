@@ -149,7 +149,9 @@ class StoreFlowArgs(FrozenModel):
     protocol: Literal["ip", "tcp", "udp", "icmp"]
     ports: list[int] = Field(default_factory=list, description="empty: every port of the protocol")
     destinations: list[PrivateNetwork] = Field(min_length=1)
-    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+:-]{0,120}$")
+    # A security group rule's description on AWS (EC2 IpRange: a-z, A-Z, 0-9, spaces and
+    # ._-:/()#,@[]+=&;{}!$*; no quote), as for the desktop flows below.
+    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,()&/_+:-]{0,120}$")
 
 
 class DesktopFlowArgs(FrozenModel):

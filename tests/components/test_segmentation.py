@@ -17,7 +17,7 @@ from component_harness import TEST_KEYS, Scenario, hybrid_cloud_args, run_scenar
 from pydantic import ValidationError
 
 from storestack.components import HybridCloud
-from storestack.components.cloud_args import DesktopFlowArgs
+from storestack.components.cloud_args import DesktopFlowArgs, StoreFlowArgs
 
 POS = ipaddress.ip_address("10.64.4.10")  # a till in a store's POS segment (store supernet 10.64.0.0/12)
 WORKLOAD = ipaddress.ip_address("10.32.1.20")
@@ -183,3 +183,13 @@ def test_a_desktop_flow_into_the_stores_is_refused() -> None:
     flow = DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.64.4.0/24"], why="to a till")
     with pytest.raises(ValidationError, match="inside the stores"):
         hybrid_cloud_args(desktop_flows=[flow])
+
+
+def test_a_flows_reason_holds_only_what_an_ec2_rule_description_takes() -> None:
+    # The reason becomes a security group rule's description, where EC2 refuses a quote
+    # (IpRange Description: a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*).
+    with pytest.raises(ValidationError):
+        StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20"], why="office's services")
+    with pytest.raises(ValidationError):
+        DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.0.0.0/16"], why="HQ's web")
+    assert StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20"], why="office to services").why
