@@ -129,6 +129,17 @@ def test_a_cashier_desktop_cannot_open_anything_towards_any_store_pos_network(cl
     assert not sg_allows(sg, "ingress", HQ, 3389)
 
 
+def test_a_desktop_cannot_open_anything_on_another_desktop(cloud: Scenario) -> None:
+    # Every WorkSpace of the region shares the desktops group: a cashier's desktop at one store
+    # reaching another store's desktop on RDP or SMB is no flow of the intent (OpenStack desktops
+    # cannot either). Out of a desktop the VPC stays open, for a directory's controllers there.
+    sg = _named(cloud, "eu-west-1-desktops-sg")
+    other_desktop = ipaddress.ip_address("10.48.9.40")
+    for port in (3389, 445, 135, 5985, 22):
+        assert not sg_allows(sg, "ingress", other_desktop, port), port
+    assert sg_opens(sg, ipaddress.ip_address("10.48.0.20"), "tcp", 389), "a Managed AD's DCs sit in the VPC"
+
+
 def test_stores_reach_workloads_on_https_only_and_admin_ports_only_from_management(cloud: Scenario) -> None:
     sg, acl = _named(cloud, "eu-west-1-workloads-sg"), _named(cloud, "eu-west-1-workloads-acl")
     assert sg_allows(sg, "ingress", POS, 443) and nacl_allows(acl, "ingress", POS, 443)
