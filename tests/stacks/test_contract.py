@@ -117,22 +117,28 @@ def _ad_connector(vpc_cidr: str, dns_ips: list[str]) -> Program:
             aws.ec2.Subnet(f"desktops-{n}", vpc_id=vpc.id, cidr_block=str(block), availability_zone_id=zone, region="eu-west-1")
             for n, (block, zone) in enumerate(zip(list(ipaddress.ip_network(vpc_cidr).subnets(1)), ["euw1-az1", "euw1-az2"], strict=True))
         ]
-        aws.directoryservice.Directory(
-            "connector",
-            name="corp.example.com",
-            password=pulumi.Output.secret("Sup3r-secret!"),
-            type="ADConnector",
-            size="Small",
-            connect_settings={
-                "customer_dns_ips": dns_ips,
-                "customer_username": "svc-workspaces",
-                "subnet_ids": [s.id for s in subnets],
-                "vpc_id": vpc.id,
-            },
-            region="eu-west-1",
-        )
+        _connector("connector", dns_ips, subnets, vpc.id)
 
     return program
+
+
+def _connector(
+    name: str, dns_ips: list[str], subnets: list[aws.ec2.Subnet], vpc_id: pulumi.Input[str]
+) -> aws.directoryservice.Directory:
+    return aws.directoryservice.Directory(
+        name,
+        name="corp.example.com",
+        password=pulumi.Output.secret("Sup3r-secret!"),
+        type="ADConnector",
+        size="Small",
+        connect_settings={
+            "customer_dns_ips": dns_ips,
+            "customer_username": "svc-workspaces",
+            "subnet_ids": [s.id for s in subnets],
+            "vpc_id": vpc_id,
+        },
+        region="eu-west-1",
+    )
 
 
 def test_an_ad_connectors_dns_servers_lie_outside_its_management_network() -> None:
@@ -195,20 +201,7 @@ def _workspace(bundle: dict[str, str], kind: str = "ADConnector") -> Program:
     def program() -> None:
         subnets = _subnets(["euw1-az1", "euw1-az2"])
         if kind == "ADConnector":
-            directory = aws.directoryservice.Directory(
-                "dir",
-                name="corp.example.com",
-                password=pulumi.Output.secret("Sup3r-secret!"),
-                type="ADConnector",
-                size="Small",
-                connect_settings={
-                    "customer_dns_ips": ["10.0.0.53", "10.0.1.53"],
-                    "customer_username": "svc-workspaces",
-                    "subnet_ids": [s.id for s in subnets],
-                    "vpc_id": "vpc-1",
-                },
-                region="eu-west-1",
-            )
+            directory = _connector("dir", ["10.0.0.53", "10.0.1.53"], subnets, "vpc-1")
         else:
             directory = _directory(subnets, kind)
         bundle_id = aws.workspaces.get_bundle_output(region="eu-west-1", **bundle).bundle_id
