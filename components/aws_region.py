@@ -432,8 +432,9 @@ class AwsRegion(pulumi.ComponentResource):
     def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
         """Stores: exactly the network intent's flows in (stateful: replies go back), nothing out.
         Workloads: HTTPS from HQ, desktops and OpenStack, SSH from management. Desktops: RDP from
-        management, out exactly the network intent's desktop flows (`cloud.desktop_flows`: HTTPS to
-        workloads and HQ, HQ's directory, DNS and NTP); nothing towards a store, no internet."""
+        management and nothing from another desktop, out exactly the network intent's desktop flows
+        (`cloud.desktop_flows`: HTTPS to workloads and HQ, HQ's directory, DNS and NTP) and the VPC
+        (a Managed AD's controllers); nothing towards a store, no internet."""
         r = self._region.region
         cloud = self._cloud
         local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
@@ -455,7 +456,10 @@ class AwsRegion(pulumi.ComponentResource):
             ]
             egress = [inside, _sg_rule(HTTPS, targets, "HTTPS to peer services")]
         else:
-            ingress = [_sg_rule(RDP, admin, "RDP from the management ranges"), inside, *from_stores]
+            # Nothing in from the VPC itself: every WorkSpace of the region shares this group, and a
+            # desktop opens no connection to another (nor does an OpenStack one); out, the VPC stays
+            # open for a Managed AD's domain controllers, which sit in the desktops subnets.
+            ingress = [_sg_rule(RDP, admin, "RDP from the management ranges"), *from_stores]
             # Out: the network intent's desktop flows, exactly as an OpenStack pool's group has them
             # (`DesktopPool`): no internet, nothing towards a store.
             egress = [inside] + [

@@ -125,6 +125,21 @@ class StaffRoleAccessArgs(FrozenModel):
     openstack_role: Slug = "reader"
     description: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+-]{0,120}$")
 
+    @model_validator(mode="after")
+    def _own_project_only(self) -> StaffRoleAccessArgs:
+        # The role is given on the staff role's own project, for its own resources only. Keystone's
+        # `admin` held on any project is the legacy, deployment-wide admin in the services' default
+        # policies (Keystone bug 968696; the RBAC goal kept that "legacy admin behaviour", Placement
+        # spec "Policy Defaults Improvement"): it would reach every project, the infrastructure
+        # project's VPN gateway and its keys included.
+        if self.openstack_role == "admin":
+            raise ValueError(
+                f"staff role {self.name}: openstack_role admin on its own project is admin of the whole "
+                "OpenStack deployment (every project, the VPN gateway's keys included); give member, "
+                "or manager where the cloud has it"
+            )
+        return self
+
 
 class StoreFlowArgs(FrozenModel):
     """A connection store zones may open towards cloud ranges: one of the network intent's flows
@@ -134,7 +149,9 @@ class StoreFlowArgs(FrozenModel):
     protocol: Literal["ip", "tcp", "udp", "icmp"]
     ports: list[int] = Field(default_factory=list, description="empty: every port of the protocol")
     destinations: list[PrivateNetwork] = Field(min_length=1)
-    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,'()&/_+:-]{0,120}$")
+    # A security group rule's description on AWS (EC2 IpRange: a-z, A-Z, 0-9, spaces and
+    # ._-:/()#,@[]+=&;{}!$*; no quote), as for the desktop flows below.
+    why: str = Field(default="", pattern=r"^[A-Za-z0-9 .,()&/_+:-]{0,120}$")
 
 
 class DesktopFlowArgs(FrozenModel):

@@ -108,7 +108,8 @@ class DesktopPoolArgs(FrozenModel):
     bundles: list[DesktopBundleArgs] = Field(min_length=1)
     management_ranges: list[PrivateNetwork] = Field(min_length=1, description="the only sources of RDP")
     running_mode: Literal["AUTO_STOP", "ALWAYS_ON"] = "AUTO_STOP"
-    auto_stop_minutes: int = Field(default=60, ge=60, le=36000)
+    # WorkspaceProperties RunningModeAutoStopTimeoutInMinutes: "Configured in 60-minute intervals".
+    auto_stop_minutes: int = Field(default=60, ge=60, le=36000, multiple_of=60)
     # AWS
     directory_domain: str | None = Field(default=None, pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
     directory_kind: Literal["managed-ad", "ad-connector"] = Field(

@@ -245,7 +245,8 @@ class HybridCloud(pulumi.ComponentResource):
         return role
 
 
-# Session tags a staff user's identity provider passes on AssumeRole (from the user's directory entry).
+# Session tags a staff user passes on AssumeRole: the values of the same tags on the user's own
+# identity (from the user's directory entry), which the role's trust policy compares them with.
 STORE_TAG = "storestack:store"
 REGION_TAG = "storestack:region"
 _SCOPE_KEYS = {
@@ -257,7 +258,8 @@ _SCOPE_KEYS = {
 
 def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, Any]:
     """Who may assume a staff role: MFA-authenticated principals of the account tagged with the role,
-    carrying the store and region session tags the role's scope needs."""
+    carrying the store and region session tags the role's scope needs, each with the value of the
+    caller's own tag of that key."""
     required = {"own": [STORE_TAG, REGION_TAG], "region": [REGION_TAG], "all": []}[role.stores]
     condition: dict[str, Any] = {
         "Bool": {"aws:MultiFactorAuthPresent": "true"},
@@ -265,6 +267,11 @@ def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, 
     }
     if required:
         condition["Null"] = {f"aws:RequestTag/{tag}": "false" for tag in required}
+        # The caller picks a session tag's value (AssumeRole `Tags`; IAM "Pass session tags in AWS
+        # STS": `aws:RequestTag` is what limits the values a principal may pass): each must equal
+        # the caller's own tag of that key, or a cashier of one store could name another store and
+        # read its data and restart its desktops.
+        condition["StringEquals"].update({f"aws:RequestTag/{tag}": f"${{aws:PrincipalTag/{tag}}}" for tag in required})
     return {
         "Version": "2012-10-17",
         "Statement": [

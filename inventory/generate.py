@@ -81,7 +81,7 @@ _ROLES: dict[str, dict[str, Any]] = {
         "description": "IT and network administration",
         "access": {"data_prefixes": ["it", "logs"], "stores": "all", "admin": True},
         "desktop_bundle": "power",
-        "openstack_role": "admin",
+        "openstack_role": "member",
     },
 }
 _AWS_REGIONS = ["eu-west-1", "eu-central-1"]

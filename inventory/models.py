@@ -220,7 +220,8 @@ class DesktopPolicy(Strict):
     region: AwsRegion | None = Field(default=None, description="AWS region (aws provider)")
     roles: list[Slug] = Field(min_length=1)
     running_mode: Literal["auto-stop", "always-on"] = "auto-stop"
-    auto_stop_minutes: int = Field(default=60, ge=60, le=2880)
+    # WorkSpaces stops an auto-stop desktop in whole hours (components/desktop_pool.py).
+    auto_stop_minutes: int = Field(default=60, ge=60, le=2880, multiple_of=60)
     flavor: Slug = "m1-desktop"
     image: Slug = "win11-desktop"
     directory: DesktopDirectory | None = Field(

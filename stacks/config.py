@@ -20,6 +20,12 @@ CONFIG_NAMESPACE = "storestack"
 PROJECTS: dict[StackKind, str] = {"core": "storestack-core", "store": "storestack-store"}
 CORE_STACK = "core"
 DEFAULT_CORE_REFERENCE = f"organization/{PROJECTS['core']}/{CORE_STACK}"
+# The default AWS provider's region. Pulumi AWS requires one ("Installation & Configuration":
+# `region`, Required; else AWS_REGION in the environment): every resource here names its own
+# region (provider 7.x's per-resource `region`), but the provider is configured with one before
+# any of them, and calls without a region (IAM) go through it. A rendered stack sets it, so `up`
+# in its folder does not depend on the runner's environment.
+AWS_REGION_KEY = "aws:region"
 
 
 def store_stack_name(store_id: str) -> str:
@@ -60,6 +66,10 @@ class CoreStackConfig(FrozenModel):
                 )
         return self
 
+    def provider_config(self) -> dict[str, str]:
+        """The default providers' stack config: AWS in the fleet's first (primary) region."""
+        return {AWS_REGION_KEY: self.hybrid_cloud.aws_regions[0].region}
+
 
 class StoreStackConfig(FrozenModel):
     kind: Literal["store"] = "store"
@@ -68,3 +78,8 @@ class StoreStackConfig(FrozenModel):
     state: Literal["planned", "active", "decommissioned"]
     core_stack: str = Field(default=DEFAULT_CORE_REFERENCE, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
     notes: list[str] = Field(default_factory=list, description="what the mapping had to leave out, and why")
+
+    def provider_config(self) -> dict[str, str]:
+        """The default providers' stack config: AWS in the store's region, when it has one (a
+        store without AWS affinity creates no AWS resource)."""
+        return {AWS_REGION_KEY: self.site.aws_region} if self.site.aws_region else {}

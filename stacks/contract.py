@@ -169,6 +169,37 @@ def _directory_subnets(index: PlanIndex, context: ContractContext) -> Iterator[V
             yield directory.urn, f"both subnets are in {zones[0]}; the two must be in different zones"
 
 
+# A directory's servers have two adapters: ETH1 in the VPC, ETH0 in a management network AWS
+# picks by the first octet of the VPC's CIDR alone (10: 192.168.1.0/24 and 192.168.2.0/24; any
+# other: 10.0.1.0/24 and 10.0.2.0/24); "the selection algorithm does not include routes on your
+# VPC", so an address of the chain inside that pair conflicts with it (AD Connector prerequisites).
+_DIRECTORY_MANAGEMENT = {
+    True: tuple(ipaddress.IPv4Network(n) for n in ("192.168.1.0/24", "192.168.2.0/24")),
+    False: tuple(ipaddress.IPv4Network(n) for n in ("10.0.1.0/24", "10.0.2.0/24")),
+}
+
+
+def _ad_connector_management(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # An AD Connector reaches the chain's DNS servers (and through their SRV records its domain
+    # controllers) from the VPC: none of them may sit in the management pair of the VPC's block.
+    for directory in index.of_type("aws:directoryservice/directory:Directory"):
+        settings = _plain(directory.inputs.get("connectSettings")) or {}
+        vpc = index.by_id.get(str(settings.get("vpcId")))
+        block = _net(vpc.inputs.get("cidrBlock")) if vpc is not None else None
+        if block is None or block.version != 4:
+            continue
+        management = _DIRECTORY_MANAGEMENT[block.network_address.packed[0] == 10]
+        for value in settings.get("customerDnsIps") or []:
+            address = _ip(value)
+            clash = next((n for n in management if address is not None and address in n), None)
+            if clash is not None:
+                yield directory.urn, (
+                    f"DNS server {address} lies in {clash}, where AWS puts the connector's management "
+                    f"adapter for a VPC in {block} (picked by its first octet, routes not considered): "
+                    "the connector's route to it conflicts"
+                )
+
+
 def _zone_of(subnet: RecordedResource | None) -> str | None:
     if subnet is None:
         return None
@@ -715,6 +746,12 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.aws.amazon.com/directoryservice/latest/devguide/API_DirectoryVpcSettings.html",
         _directory_subnets,
         _kinds("directory", "subnet"),
+    ),
+    ContractRule(
+        "ad-connector-management-range",
+        "https://docs.aws.amazon.com/directoryservice/latest/admin-guide/ad_connector_getting_started.html#prereq_connector",
+        _ad_connector_management,
+        _kinds("directory", "vpc"),
     ),
     ContractRule(
         "workspaces-default-role",

@@ -179,9 +179,10 @@ _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def config_document(config: CoreStackConfig | StoreStackConfig) -> str:
-    """The text of a `Pulumi.<stack>.yaml`: the typed config under the `storestack:` namespace."""
+    """The text of a `Pulumi.<stack>.yaml`: the typed config under the `storestack:` namespace,
+    and the default providers' settings the stack needs (`provider_config`)."""
     key = f"{CONFIG_NAMESPACE}:{config.kind}"
-    data = {"config": {key: config.model_dump(mode="json", exclude_none=True)}}
+    data = {"config": {**config.provider_config(), key: config.model_dump(mode="json", exclude_none=True)}}
     return _HEADER + yaml.dump(data, Dumper=_DUMPER, sort_keys=False, default_flow_style=False, width=120)
 
 

@@ -127,7 +127,7 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
                 name="hq-finance", data_prefixes=["finance", "pos"], stores="all", openstack_role="member"
             ),
             StaffRoleAccessArgs(
-                name="it-admin", data_prefixes=["it", "logs"], stores="all", admin=True, openstack_role="admin"
+                name="it-admin", data_prefixes=["it", "logs"], stores="all", admin=True, openstack_role="manager"
             ),
         ],
         "store_supernet": STORE_SUPERNET,

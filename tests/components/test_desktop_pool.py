@@ -96,6 +96,14 @@ def test_named_users_need_an_ad_connector_and_a_seat() -> None:
         desktop_pool_args("aws", **{**AD_CONNECTOR, "users": too_many})
 
 
+def test_an_auto_stop_desktop_stops_after_whole_hours() -> None:
+    # WorkSpaces takes RunningModeAutoStopTimeoutInMinutes "in 60-minute intervals": 90 minutes
+    # is refused here, not left to an `up` that fails or to a timeout AWS reads back otherwise.
+    with pytest.raises(ValidationError, match="multiple of 60"):
+        desktop_pool_args("aws", auto_stop_minutes=90)
+    assert desktop_pool_args("aws", auto_stop_minutes=120).auto_stop_minutes == 120
+
+
 def test_every_workspace_is_encrypted_and_auto_stops(aws_pool: Scenario) -> None:
     workspaces = aws_pool.of_type(WORKSPACE)
     assert len(workspaces) == 3

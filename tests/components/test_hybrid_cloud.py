@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+from typing import Any
 
 import pytest
 from component_harness import (
@@ -125,11 +127,41 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
         }
     }
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
-    assert trust["Condition"]["Null"] == {
-        "aws:RequestTag/storestack:store": "false",
-        "aws:RequestTag/storestack:region": "false",
-    }, "a cashier session without its store tag is refused"
-    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalTag/storestack:role": "cashier"}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    cashier = {
+        "aws:MultiFactorAuthPresent": "true",
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+    }
+    own = {"aws:RequestTag/storestack:store": "nw-0001", "aws:RequestTag/storestack:region": "eu-west-1"}
+    assert _trusts(trust, {**cashier, **own})
+    assert not _trusts(trust, cashier), "a cashier session without its store tag is refused"
+    # The caller chooses its session tags' values (AssumeRole `Tags`): naming another store or
+    # region than its own gets no session.
+    assert not _trusts(trust, {**cashier, **own, "aws:RequestTag/storestack:store": "nw-0002"})
+    assert not _trusts(trust, {**cashier, **own, "aws:RequestTag/storestack:region": "us-east-1"})
+    untagged = {k: v for k, v in cashier.items() if k != "aws:PrincipalTag/storestack:store"}
+    assert not _trusts(trust, {**untagged, **own})
+    assert not _trusts(trust, {**cashier, **own, "aws:PrincipalTag/storestack:role": "store-manager"})
+
+
+def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
+    """Whether a trust statement's conditions hold for a request context (IAM's evaluation of the
+    Bool, StringEquals and Null operators, `${...}` policy variables resolved from the context;
+    a key or variable missing from it fails the comparison)."""
+    for operator, tests in statement["Condition"].items():
+        for key, wanted in tests.items():
+            if operator == "Null":
+                if (key not in context) != (wanted == "true"):
+                    return False
+                continue
+            assert operator in ("Bool", "StringEquals"), operator
+            variable = re.fullmatch(r"\$\{(.+)\}", wanted)
+            expected = context.get(variable.group(1)) if variable else wanted
+            if expected is None or context.get(key) != expected:
+                return False
+    return True
 
 
 def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scenario) -> None:
@@ -173,7 +205,7 @@ def test_openstack_roles_sit_on_per_role_projects_never_on_the_infrastructure_pr
         assert project_id != infrastructure.resource_id
         assert project_id != projects["acme-dc1-cloud-desktops"].resource_id
     role_ids = {a.name.rsplit("-", 1)[-1]: a.inputs["roleId"] for a in assignments}
-    assert len(set(role_ids.values())) == 3, "reader, member and admin resolve to different keystone roles"
+    assert len(set(role_ids.values())) == 3, "reader, member and manager resolve to different keystone roles"
 
 
 def test_openstack_desktops_live_in_their_own_project(cloud: Scenario) -> None:
@@ -407,3 +439,13 @@ def test_more_openstack_sites_than_the_planned_pool_holds_are_rejected() -> None
     ]
     with pytest.raises(ValidationError, match="OpenStack sites"):
         hybrid_cloud_args(openstack_sites=sites)
+
+
+def test_no_staff_role_is_openstack_admin_of_the_whole_deployment() -> None:
+    # Keystone's `admin` on a project is admin of every project under the services' default
+    # policies, so a staff role given it on its own project would reach the infrastructure project.
+    from storestack.components.hybrid_cloud import StaffRoleAccessArgs
+
+    with pytest.raises(ValidationError, match="admin of the whole OpenStack deployment"):
+        StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], stores="all", admin=True, openstack_role="admin")
+    assert StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], admin=True, openstack_role="member").admin

@@ -17,7 +17,7 @@ from component_harness import TEST_KEYS, Scenario, hybrid_cloud_args, run_scenar
 from pydantic import ValidationError
 
 from storestack.components import HybridCloud
-from storestack.components.cloud_args import DesktopFlowArgs
+from storestack.components.cloud_args import DesktopFlowArgs, StoreFlowArgs
 
 POS = ipaddress.ip_address("10.64.4.10")  # a till in a store's POS segment (store supernet 10.64.0.0/12)
 WORKLOAD = ipaddress.ip_address("10.32.1.20")
@@ -129,6 +129,17 @@ def test_a_cashier_desktop_cannot_open_anything_towards_any_store_pos_network(cl
     assert not sg_allows(sg, "ingress", HQ, 3389)
 
 
+def test_a_desktop_cannot_open_anything_on_another_desktop(cloud: Scenario) -> None:
+    # Every WorkSpace of the region shares the desktops group: a cashier's desktop at one store
+    # reaching another store's desktop on RDP or SMB is no flow of the intent (OpenStack desktops
+    # cannot either). Out of a desktop the VPC stays open, for a directory's controllers there.
+    sg = _named(cloud, "eu-west-1-desktops-sg")
+    other_desktop = ipaddress.ip_address("10.48.9.40")
+    for port in (3389, 445, 135, 5985, 22):
+        assert not sg_allows(sg, "ingress", other_desktop, port), port
+    assert sg_opens(sg, ipaddress.ip_address("10.48.0.20"), "tcp", 389), "a Managed AD's DCs sit in the VPC"
+
+
 def test_stores_reach_workloads_on_https_only_and_admin_ports_only_from_management(cloud: Scenario) -> None:
     sg, acl = _named(cloud, "eu-west-1-workloads-sg"), _named(cloud, "eu-west-1-workloads-acl")
     assert sg_allows(sg, "ingress", POS, 443) and nacl_allows(acl, "ingress", POS, 443)
@@ -183,3 +194,13 @@ def test_a_desktop_flow_into_the_stores_is_refused() -> None:
     flow = DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.64.4.0/24"], why="to a till")
     with pytest.raises(ValidationError, match="inside the stores"):
         hybrid_cloud_args(desktop_flows=[flow])
+
+
+def test_a_flows_reason_holds_only_what_an_ec2_rule_description_takes() -> None:
+    # The reason becomes a security group rule's description, where EC2 refuses a quote
+    # (IpRange Description: a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*).
+    with pytest.raises(ValidationError):
+        StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20"], why="office's services")
+    with pytest.raises(ValidationError):
+        DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.0.0.0/16"], why="HQ's web")
+    assert StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20"], why="office to services").why

@@ -174,3 +174,17 @@ def test_multiple_documents_in_a_store_file_are_refused(
     assert errors_of(fleet_dir) == ["stores/sh-0002.yaml:25 only one YAML document is allowed here"]
 
 
+
+
+def test_a_desktop_policy_auto_stops_after_whole_hours(tmp_path: Path) -> None:
+    # WorkSpaces takes the auto-stop timeout "in 60-minute intervals": the inventory says so with
+    # file and line, before a stack is rendered.
+    import shutil
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    text = (fleet / "fleet.yaml").read_text()
+    assert "auto_stop_minutes: 60" in text
+    (fleet / "fleet.yaml").write_text(text.replace("auto_stop_minutes: 60", "auto_stop_minutes: 90"))
+    with pytest.raises(InventoryError, match=r"fleet\.yaml:\d+ desktop_policies\[0\]\.auto_stop_minutes: 90: .*multiple of 60"):
+        load_fleet(fleet)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +110,51 @@ def test_a_directory_takes_exactly_two_subnets_in_different_zones() -> None:
     assert _rules(lambda: _directory(_subnets(["euw1-az1", "euw1-az2"]))) == set()
 
 
+def _ad_connector(vpc_cidr: str, dns_ips: list[str]) -> Program:
+    def program() -> None:
+        vpc = aws.ec2.Vpc("desktops", cidr_block=vpc_cidr, region="eu-west-1")
+        subnets = [
+            aws.ec2.Subnet(f"desktops-{n}", vpc_id=vpc.id, cidr_block=str(block), availability_zone_id=zone, region="eu-west-1")
+            for n, (block, zone) in enumerate(zip(list(ipaddress.ip_network(vpc_cidr).subnets(1)), ["euw1-az1", "euw1-az2"], strict=True))
+        ]
+        _connector("connector", dns_ips, subnets, vpc.id)
+
+    return program
+
+
+def _connector(
+    name: str, dns_ips: list[str], subnets: list[aws.ec2.Subnet], vpc_id: pulumi.Input[str]
+) -> aws.directoryservice.Directory:
+    return aws.directoryservice.Directory(
+        name,
+        name="corp.example.com",
+        password=pulumi.Output.secret("Sup3r-secret!"),
+        type="ADConnector",
+        size="Small",
+        connect_settings={
+            "customer_dns_ips": dns_ips,
+            "customer_username": "svc-workspaces",
+            "subnet_ids": [s.id for s in subnets],
+            "vpc_id": vpc_id,
+        },
+        region="eu-west-1",
+    )
+
+
+def test_an_ad_connectors_dns_servers_lie_outside_its_management_network() -> None:
+    # AWS gives the connector's management adapter 192.168.1.0/24 and 192.168.2.0/24 in a VPC
+    # whose block starts with 10, else 10.0.1.0/24 and 10.0.2.0/24, whatever the VPC routes.
+    hq_dcs = ["10.0.1.53", "10.0.2.53"]
+    violations = _violations(_ad_connector("172.20.0.0/20", hq_dcs))
+    assert [(rule, urn is not None and urn.endswith("::connector")) for rule, urn, _ in violations] == [
+        ("ad-connector-management-range", True)
+    ] * 2
+    assert "10.0.1.53 lies in 10.0.1.0/24" in violations[0][2]
+    assert _rules(_ad_connector("10.20.0.0/20", ["192.168.2.10", "10.0.2.53"])) == {"ad-connector-management-range"}
+    assert _rules(_ad_connector("10.20.0.0/20", hq_dcs)) == set()
+    assert _rules(_ad_connector("172.20.0.0/20", ["192.168.1.10", "192.168.2.10"])) == set()
+
+
 def _registration(zone_ids: list[str | None], *, role: bool, attach: bool = True, names: list[str | None] | None = None) -> Program:
     def program() -> None:
         subnets = _subnets(zone_ids, names)
@@ -155,20 +201,7 @@ def _workspace(bundle: dict[str, str], kind: str = "ADConnector") -> Program:
     def program() -> None:
         subnets = _subnets(["euw1-az1", "euw1-az2"])
         if kind == "ADConnector":
-            directory = aws.directoryservice.Directory(
-                "dir",
-                name="corp.example.com",
-                password=pulumi.Output.secret("Sup3r-secret!"),
-                type="ADConnector",
-                size="Small",
-                connect_settings={
-                    "customer_dns_ips": ["10.0.0.53", "10.0.1.53"],
-                    "customer_username": "svc-workspaces",
-                    "subnet_ids": [s.id for s in subnets],
-                    "vpc_id": "vpc-1",
-                },
-                region="eu-west-1",
-            )
+            directory = _connector("dir", ["10.0.0.53", "10.0.1.53"], subnets, "vpc-1")
         else:
             directory = _directory(subnets, kind)
         bundle_id = aws.workspaces.get_bundle_output(region="eu-west-1", **bundle).bundle_id

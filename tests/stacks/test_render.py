@@ -62,6 +62,24 @@ def test_rendered_config_is_the_typed_store_config(tmp_path: Path) -> None:
     assert loaded == store_config(fleet, fleet.store("nw-0003"))
 
 
+def test_rendered_stacks_give_the_default_aws_provider_its_region(tmp_path: Path) -> None:
+    # Pulumi AWS requires a region ("Installation & Configuration": `region`, Required): without
+    # `aws:region` in the stack's file, `up` in its folder fails unless the runner's environment
+    # sets AWS_REGION, which the documented CI jobs do not.
+    fleet = load_fleet(sample_chain_path())
+    render_stacks(fleet, tmp_path)
+
+    def config(name: str) -> dict[str, object]:
+        return dict(yaml.safe_load((tmp_path / name).read_text())["config"])
+
+    assert config("core/Pulumi.core.yaml")["aws:region"] == "eu-west-1"
+    # A store stack creates AWS resources only where the mapping kept its AWS affinity.
+    regions = {store.id: store_config(fleet, store).site.aws_region for store in fleet}
+    assert set(regions.values()) == {"eu-west-1", None}
+    for store_id, region in regions.items():
+        assert config(f"store/Pulumi.store-{store_id}.yaml").get("aws:region") == region, store_id
+
+
 def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
