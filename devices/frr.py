@@ -24,7 +24,7 @@ their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.
 (root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
 `<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
 which puts the loopback it listens on in place, and again when it could not),
-`<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned off; the kernel's and
+`<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned loose; the kernel's and
 Debian 12's default is 0 and zebra leaves it so; systemd-sysctl at boot, `sysctl -p` on a push),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
@@ -1189,8 +1189,8 @@ def nft_segment_sources(view: StoreApplianceView) -> list[str]:
     rules below match a segment by its incoming interface, which alone takes any source address
     a host sends: a guest's spoofed public source would leave the breakout un-NATed (the
     masquerade takes the guest prefix only), an office or POS host would reach HQ and the clouds
-    as another segment, or as another store. Linux's reverse-path filter is off by default
-    (rp_filter 0), and loose mode would pass them all over the default route."""
+    as another segment, or as another store. Linux's reverse-path filter is loose here
+    (rp_filter 2, host-sysctl.j2), which would pass them all over the default route."""
     return [
         f"{_NFT_RULE}# Each segment sends from its own prefix only, established flows included",
         *(f'{_NFT_RULE}iifname "{segment.ifname}" ip saddr != {segment.net.cidr} drop' for segment in view.segments),
