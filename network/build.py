@@ -92,6 +92,7 @@ from storestack.network.model import (
     StoreDefault,
     StoreForwarding,
     StoreIntent,
+    StoreSources,
     Transport,
     Tunnel,
     TunnelKind,
@@ -928,6 +929,7 @@ class NetworkIntent:
         tunnels: list[Tunnel] = []
         sessions: list[BgpSession] = []
         control: list[StoreControl] = []
+        own: list[StoreSources] = []
         planned = False
         beacon = self.hub_beacon(hub)
         hub_routes = (*self.hub_routes, *self._hub_loopbacks(), *([beacon.route] if beacon else []))
@@ -939,6 +941,7 @@ class NetworkIntent:
                 *store.advertised_prefixes,
                 *(self.host_net(a.loopback) for a in store.appliances),
             )
+            own.append(StoreSources(store=store.id, sources=accepts))
             for index, link in enumerate(store.wan):
                 end = self._hub_end(store, index, link, hub, ranks[link.name])
                 tunnels.append(end)
@@ -1054,6 +1057,7 @@ class NetworkIntent:
             store_forwarding=dataclasses.replace(
                 self._store_forwarding,
                 control=tuple(control),
+                own=tuple(own),
                 pingable=(hub.loopback,),
                 closed=(hub.dc_address, hub.public_address),
             ),

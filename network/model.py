@@ -498,6 +498,18 @@ class StoreControl:
 
 
 @record
+class StoreSources:
+    """One store's own addresses, which a hub takes in from that store's tunnels only (the
+    tunnels `StoreForwarding.control` gives the store's id): its segments and appliances'
+    loopbacks, what the hub's BGP sessions with it accept. A store that sends as another store's
+    address from its own tunnel is dropped where the hub would hand it the answers
+    (common/platforms.py `HUB_ANSWERS_BY_ARRIVAL` says where and why)."""
+
+    store: str  # the store id
+    sources: tuple[ipaddress.IPv4Network, ...]
+
+
+@record
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
@@ -544,6 +556,9 @@ class StoreForwarding:
     # permit (`sources` less these). Fleet-wide: a store sends as any hub's address through any
     # hub. The hubs' inside addresses of the store tunnels (ip_plan.transit) are not among them.
     hub_owned: tuple[ipaddress.IPv4Address, ...] = ()
+    # Each served store's own addresses (`StoreSources`), in the hub's store order: whose
+    # addresses each store tunnel brings in (the tunnel's store, `control`).
+    own: tuple[StoreSources, ...] = ()
 
     @property
     def fleet(self) -> tuple[ipaddress.IPv4Network, ...]:
@@ -565,6 +580,19 @@ class StoreForwarding:
         """Whether a hub forwards a packet from `address` to the corporate ranges: one of the
         stores' own addresses (`sources`), none of the hubs' (`hub_owned`)."""
         return any(address in net for net in self.sources) and address not in self.hub_owned
+
+    def tunnel_sources(self, tunnel: str) -> tuple[ipaddress.IPv4Network, ...]:
+        """The store's own addresses (`StoreSources.sources`) that store tunnel `tunnel` (an id)
+        brings in: those of the store behind it, empty for a tunnel that is none of the hub's."""
+        store = next((c.store for c in self.control if c.tunnel == tunnel), None)
+        return next((own.sources for own in self.own if own.store == store), ())
+
+    def from_tunnel(self, tunnel: str, address: ipaddress.IPv4Address) -> bool:
+        """Whether `address` is the own address of the store behind store tunnel `tunnel`
+        (`tunnel_sources`), none of the hubs' (`hub_owned`): what a hub that answers by the
+        arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`) forwards from that tunnel to the corporate
+        ranges."""
+        return any(address in net for net in self.tunnel_sources(tunnel)) and address not in self.hub_owned
 
     @property
     def internet_sources(self) -> tuple[ipaddress.IPv4Network, ...]:
