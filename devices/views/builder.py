@@ -79,6 +79,7 @@ from storestack.network.model import (
     ManagementAccess,
     QosClass,
     Service,
+    StoreControl,
     StoreIntent,
     Transport,
     Tunnel,
@@ -1055,11 +1056,39 @@ class ViewBuilder:
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
+            from_each_store=self._from_each_store(profile, intent, stores) if profile.hub_filter_rules else [],
             from_clouds=self._from_clouds(profile, intent) if profile.hub_filter_rules else [],
         )
 
-    def _from_stores(
+    def _from_each_store(
         self, profile: PlatformProfile, intent: HubIntent, stores: Mapping[str, HubStoreView]
+    ) -> list[Acl]:
+        """Each served store's own inbound filter on its tunnels, FROM-STORE-<id> (`_from_stores`
+        narrowed to the store: its tunnels' control traffic, and its own sources,
+        `StoreForwarding.own` and its tunnels' inside addresses, where FROM-STORES takes every
+        store's): another store's address on its tunnels is spoofed. Named (IOS-XE); number 0."""
+        forwarding = intent.store_forwarding
+        acls = []
+        for own in forwarding.own:
+            control = tuple(c for c in forwarding.control if c.store == own.store)
+            if not control:
+                continue
+            insides = tuple(ipaddress.IPv4Network(c.store_inside) for c in control)
+            segments = tuple(net for net in own.sources if net.subnet_of(forwarding.stores))
+            rules = self._from_stores(
+                profile, intent, stores, controls=control, sources=(*own.sources, *insides), internet=segments
+            )
+            acls.append(Acl(f"FROM-STORE-{own.store}", 0, rules))
+        return acls
+
+    def _from_stores(
+        self,
+        profile: PlatformProfile,
+        intent: HubIntent,
+        stores: Mapping[str, HubStoreView],
+        controls: tuple[StoreControl, ...] | None = None,
+        sources: tuple[ipaddress.IPv4Network, ...] | None = None,
+        internet: tuple[ipaddress.IPv4Network, ...] | None = None,
     ) -> list[AclRule]:
         """The hub's store tunnels' inbound filter (`HubIntent.store_forwarding`) as packet-filter
         rules, first match wins. Each tunnel's control traffic to the hub itself, from the store's
@@ -1073,7 +1102,7 @@ class ViewBuilder:
         (`hub_owned`), the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
-        for control in forwarding.control:
+        for control in forwarding.control if controls is None else controls:
             store, hub = Net.at(int(control.store_inside), 32), Net.at(int(control.hub_inside), 32)
             rules += [
                 AclRule("permit", "tcp", store, hub, 179),
@@ -1107,10 +1136,13 @@ class ViewBuilder:
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(net))
             for net in forwarding.corporate
-            for source in forwarding.sources
+            for source in (forwarding.sources if sources is None else sources)
         ]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
-        rules += [AclRule("permit", "ip", Net.of(source)) for source in forwarding.internet_sources]
+        rules += [
+            AclRule("permit", "ip", Net.of(source))
+            for source in (forwarding.internet_sources if internet is None else internet)
+        ]
         # A traffic-filter (VRP) passes what no rule matches; IOS-XE's implicit deny says the same.
         rules.append(AclRule("deny", "ip"))
         return rules
