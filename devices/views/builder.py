@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError
+from storestack.devices.naming import short_ifname
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
@@ -90,6 +91,12 @@ from storestack.network.secrets import Secret, resolve_secret_refs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
+
+# A hub's per-store filter's name (FROM-STORE-<id>, `ViewBuilder._from_each_store`) at most: VRP
+# names an ACL in 1 to 32 characters (`acl name`; Huawei's CloudEngine ACL parameters: "a string
+# of 1 to 32 case-sensitive characters starting with a letter"), a store id takes up to 32, so a
+# long one is shortened with a hash of the full name (`short_ifname`).
+STORE_FILTER_NAME_LIMIT = 32
 
 # Segment kind -> the tag in object names (zones, ACLs, policies) on every platform.
 SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
@@ -1066,19 +1073,23 @@ class ViewBuilder:
         """Each served store's own inbound filter on its tunnels, FROM-STORE-<id> (`_from_stores`
         narrowed to the store: its tunnels' control traffic, and its own sources,
         `StoreForwarding.own` and its tunnels' inside addresses, where FROM-STORES takes every
-        store's): another store's address on its tunnels is spoofed. Named (IOS-XE); number 0."""
+        store's): another store's address on its tunnels is spoofed. Numbered by the platform
+        (`PlatformProfile.store_filter_numbers`: on VRP beside the hub's fixed and cloud filters)."""
         forwarding = intent.store_forwarding
+        served = [
+            (own, control)
+            for own in forwarding.own
+            if (control := tuple(c for c in forwarding.control if c.store == own.store))
+        ]
+        numbers = profile.store_filter_numbers(intent.hostname, len(served), len(cloud_sites(intent)))
         acls = []
-        for own in forwarding.own:
-            control = tuple(c for c in forwarding.control if c.store == own.store)
-            if not control:
-                continue
+        for number, (own, control) in zip(numbers, served, strict=True):
             insides = tuple(ipaddress.IPv4Network(c.store_inside) for c in control)
             segments = tuple(net for net in own.sources if net.subnet_of(forwarding.stores))
             rules = self._from_stores(
                 profile, intent, stores, controls=control, sources=(*own.sources, *insides), internet=segments
             )
-            acls.append(Acl(f"FROM-STORE-{own.store}", 0, rules))
+            acls.append(Acl(short_ifname(f"FROM-STORE-{own.store}", STORE_FILTER_NAME_LIMIT), number, rules))
         return acls
 
     def _from_stores(

@@ -904,6 +904,15 @@ class HubView:
         return views
 
     @property
+    def store_filter_names(self) -> dict[str, str]:
+        """Each served store's own filter's name (`from_each_store`, in the hub's store order),
+        by store id: what its links apply inbound. Empty where the platform takes no
+        packet-filter rules."""
+        forwarding = self.intent.store_forwarding
+        served = [own.store for own in forwarding.own if any(c.store == own.store for c in forwarding.control)]
+        return {store: acl.name for store, acl in zip(served, self.from_each_store, strict=False)}
+
+    @property
     def cloud_source_nets(self) -> list[Net]:
         """`cloud_sources` and every site's own ranges, once: a FortiOS hub's CLOUD-SRC objects."""
         return list(dict.fromkeys([*self.cloud_sources, *(net for site in self.cloud_sites for net in site.sources)]))

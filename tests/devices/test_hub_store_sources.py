@@ -24,7 +24,7 @@ from storestack.network.build import NetworkIntent
 from storestack.network.model import HubIntent, Tunnel
 
 HUB = "hq-hub1"
-PLATFORMS: list[Platform] = ["frr", "cisco_xe"]
+PLATFORMS: list[Platform] = ["frr", "cisco_xe", "huawei_vrp"]
 
 
 def _config(fleet: Fleet, platform: Platform) -> ConfigFile:
@@ -93,3 +93,32 @@ def test_the_frr_hub_ruleset_with_per_store_sources_passes_nft_check(fleet: Flee
     if result.returncode != 0 and "Operation not permitted" in result.stderr:
         pytest.skip("nft -c needs CAP_NET_ADMIN here")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_vrp_hubs_store_filters_take_free_advanced_acl_numbers(fleet: Fleet) -> None:
+    """Each store's FROM-STORE filter on a VRP hub has an advanced ACL number (3000-3999) of its
+    own, none of the hub's fixed or cloud filters' (two ACLs of one number are one ACL to the
+    AR), and a name VRP takes (at most 32 characters); a hub of more stores than the free
+    numbers is refused by name."""
+    from storestack.devices.platforms.huawei_vrp import (
+        HUB_FIXED_ACLS,
+        hub_cloud_filter_numbers,
+        hub_store_filter_numbers,
+    )
+    from storestack.devices.views.builder import STORE_FILTER_NAME_LIMIT
+    from storestack.network.errors import NetworkIntentError
+
+    config = _config(on_platform(fleet, "huawei_vrp"), "huawei_vrp")
+    numbers = [int(line.split()[3]) for line in config.lines if line.startswith("acl name ")]
+    assert len(numbers) == len(set(numbers))
+    assert sum(line.startswith("acl name FROM-STORE-") for line in config.lines) == len(
+        NetworkIntent(fleet).hub(HUB).store_forwarding.own
+    )
+    assert all(3000 <= n <= 3999 for n in numbers if n >= 3000)
+    taken = {n for _, n in HUB_FIXED_ACLS} | set(hub_cloud_filter_numbers(HUB, 2))
+    assert not taken & set(hub_store_filter_numbers(HUB, 900, 2))
+    with pytest.raises(NetworkIntentError, match="FROM-STORE filters"):
+        hub_store_filter_numbers(HUB, 1000, 2)
+    from storestack.devices.naming import short_ifname
+
+    assert len(short_ifname("FROM-STORE-" + "s" * 32, STORE_FILTER_NAME_LIMIT)) <= 32
