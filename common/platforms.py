@@ -143,20 +143,6 @@ HUB_DEFAULT_PASSED_ON: dict[Platform, str] = {
     "fortinet": "FortiOS documents default-originate-routemap's attributes, not a condition on the BGP table",
 }
 
-# Hub platforms that answer a store's flow by the tunnel it came in on rather than by their
-# routing table, and why: a store that sent as another store's address (`StoreSources`) from
-# its own tunnel would get the answers, and impersonate that store to HQ. Such a hub takes each
-# store's own addresses from that store's tunnels only (`StoreForwarding.from_tunnel`; lint
-# `store-isolation` sends them from another store's tunnel). The other hubs forward such a
-# packet too, but answer by their routing table, to the real store: the sender stays blind.
-HUB_ANSWERS_BY_ARRIVAL: dict[Platform, str] = {
-    # FortiOS: the store tunnels skip the reverse path check (`src-check disable`, README "Return
-    # path"), and with `auxiliary-session` at its default a reply egresses on the session's
-    # original incoming interface (Administration Guide, "Controlling return path with auxiliary
-    # session").
-    "fortinet": "a FortiOS hub takes a store's flows on any tunnel and answers on the one they came in on",
-}
-
 # Platforms whose BGP prefix limit only logs, and why (`PrefixLimit`: over the limit every other
 # platform closes the session and opens it again after PREFIX_LIMIT_RESTART_MINUTES). The
 # platform renders the limit warning-only; `network show` says which an appliance does.

@@ -765,6 +765,9 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
         "cloud_site_sources": hub_cloud_site_sources(view),
+        # Each store's tunnels with its own sources (`HubView.store_sources`)
+        "store_tunnels": ", ".join(f'"{ifname}"' for store in view.store_sources for ifname in store.ifnames),
+        "store_tunnel_sources": hub_store_tunnel_sources(view),
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
         "cloud_hq": ", ".join(net.cidr for net in view.cloud_hq),
         "cloud_answers": hub_cloud_answers(view),
@@ -791,6 +794,16 @@ def hub_cloud_site_sources(view: HubView) -> str:
         for tunnel in site.tunnels
         if tunnel in ifnames
         for net in site.sources
+    )
+
+
+def hub_store_tunnel_sources(view: HubView) -> str:
+    """The elements of the hub's `store_tunnel_sources` set (`ifname . ipv4_addr`): each store
+    tunnel with each of its own store's sources (`HubView.store_sources`), the only sources that
+    tunnel brings through the hub; another store's address on it is spoofed, and the hub would
+    answer it on that tunnel (the return path's connection marks)."""
+    return ", ".join(
+        f'"{ifname}" . {net.cidr}' for store in view.store_sources for ifname in store.ifnames for net in store.sources
     )
 
 

@@ -502,8 +502,8 @@ class StoreSources:
     """One store's own addresses, which a hub takes in from that store's tunnels only (the
     tunnels `StoreForwarding.control` gives the store's id): its segments and appliances'
     loopbacks, what the hub's BGP sessions with it accept. A store that sends as another store's
-    address from its own tunnel is dropped where the hub would hand it the answers
-    (common/platforms.py `HUB_ANSWERS_BY_ARRIVAL` says where and why)."""
+    address from its own tunnel is dropped on every hub platform: FortiOS and FRR hubs answer a
+    flow on the tunnel it came in on, and would hand the sender the answers."""
 
     store: str  # the store id
     sources: tuple[ipaddress.IPv4Network, ...]
@@ -589,9 +589,8 @@ class StoreForwarding:
 
     def from_tunnel(self, tunnel: str, address: ipaddress.IPv4Address) -> bool:
         """Whether `address` is the own address of the store behind store tunnel `tunnel`
-        (`tunnel_sources`), none of the hubs' (`hub_owned`): what a hub that answers by the
-        arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`) forwards from that tunnel to the corporate
-        ranges."""
+        (`tunnel_sources`), none of the hubs' (`hub_owned`): what a hub forwards from that
+        tunnel to the corporate ranges."""
         return any(address in net for net in self.tunnel_sources(tunnel)) and address not in self.hub_owned
 
     @property

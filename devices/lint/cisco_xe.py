@@ -2200,12 +2200,73 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     interface ACL filters what is addressed to the router too ("Protecting Your Core:
     Infrastructure Protection Access Control Lists", Cisco white paper: inbound infrastructure
     ACLs deny external sources access to the router's interface addresses), so the verdict holds
-    for the hub's own addresses."""
-    return _inbound_forwarding(
+    for the hub's own addresses. A store link's IKEv2 authorization policy (named after its
+    identity's host part, the name mangler's output) may hand its virtual-access an inbound ACL
+    of its own (`attribute type interface-config "ip access-group NAME in"` in its AAA attribute
+    list), which replaces the template's there: the links of `peers` (IKE identities, static
+    tunnels' destinations) are read through the ACL in effect on each."""
+    facts = _inbound_forwarding(
         config,
         lambda name, texts: name.startswith("Virtual-Template")
         or any(t.startswith("tunnel protection ipsec profile STORE-") for t in texts),
     )
+    root = parse(config.text, ("!",))
+    acls = {line.words[3]: line for line in top(root, "ip", "access-list", "extended") if len(line.words) > 3}
+    in_effect = _store_link_acls(root, peers)
+    if not in_effect:
+        return facts
+    parsed = [(acls[name], _acl_entries(acls[name])) for name in dict.fromkeys(in_effect) if name in acls]
+    missing = [name for name in in_effect if name not in acls]
+
+    def verdict(packet: Packet) -> Verdict:
+        if missing:
+            return Verdict(True, 0, f"{missing[0]} is not an extended ACL of this config")
+        return most_permissive([_entries_verdict(acl, entries, packet) for acl, entries in parsed], "no ACL")
+
+    return ForwardingFacts(verdict, unfiltered=facts.unfiltered, to_hub=True)
+
+
+def _store_link_acls(root: Line, peers: frozenset[str]) -> list[str]:
+    """The inbound ACL in effect on each store link of `peers`: a dialled-in link's (an IKE
+    identity: its authorization policy's AAA attribute list's `ip access-group ... in`, else the
+    virtual template's), a static tunnel's (its `tunnel destination`). Empty when none of
+    `peers` is one of this config's store links."""
+    template = None
+    statics: dict[str, str | None] = {}
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        group = next((t.split()[2] for t in texts if t.startswith("ip access-group ") and t.split()[3:] == ["in"]), None)
+        if len(interface.words) > 1 and interface.words[1].startswith("Virtual-Template"):
+            template = group
+        elif any(t.startswith("tunnel protection ipsec profile STORE-") for t in texts):
+            for t in texts:
+                if t.startswith("tunnel destination "):
+                    statics[t.split()[2]] = group
+    attributes: dict[str, str | None] = {}
+    for section in top(root, "aaa", "attribute", "list"):
+        found = None
+        for text in section.child_texts():
+            m = re.fullmatch(r'attribute type interface-config "ip access-group (\S+) in"', text)
+            if m:
+                found = m.group(1)
+        attributes[section.words[3] if len(section.words) > 3 else ""] = found
+    policies: dict[str, str | None] = {}
+    for section in top(root, "crypto", "ikev2", "authorization", "policy"):
+        lists = [t.split()[3] for t in section.child_texts() if t.startswith("aaa attribute list ")]
+        if len(section.words) > 4:
+            policies[section.words[4]] = attributes.get(lists[0]) if lists else None
+    in_effect: list[str] = []
+    # Reading every store link (no store's alone), the template's own ACL is read too: what a
+    # virtual-access takes in before its attribute list applies, and a doubt never hides an accept.
+    if template is not None and all(any(p.split(".", 1)[0] == host for p in peers) for host in policies):
+        in_effect.append(template)
+    for peer in sorted(peers):
+        if peer in statics:
+            in_effect.append(statics[peer] or "")
+        elif (host := peer.split(".", 1)[0]) in policies and not is_address(peer):
+            acl = policies[host] or template
+            in_effect.append(acl or "")
+    return in_effect
 
 
 @register_cloud_forwarding(PLATFORM)

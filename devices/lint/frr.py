@@ -1266,12 +1266,36 @@ def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
         )
     # The store tunnels: the tunnel group's interfaces but the cloud VPNs (set `cloud_tunnels`),
     # which share the group and have rules of their own.
-    group = tunnel_group(config.companions.get("routing", ""))
+    routing = config.companions.get("routing", "")
+    group = tunnel_group(routing)
     clouds = set(cloud_set.names) if (cloud_set := _nft_sets(text).get("cloud_tunnels")) else set()
     tunnels = None if group is None else group - clouds
-    return ForwardingFacts(
-        lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=f"{config.hostname}.nftables.conf"
-    )
+    file = f"{config.hostname}.nftables.conf"
+    # Given some of the store links only (one store's, by their IKE identities or outside
+    # addresses: swanctl.conf's connections, each on its XFRM interface), what arrives on those
+    # interfaces, by name: the most permissive verdict.
+    named = _store_link_interfaces(config, peers)
+    if tunnels is not None and named and set(named) != tunnels:
+        return ForwardingFacts(
+            lambda packet: most_permissive(
+                [forward_verdict(text, packet, iifname=name) for name in named], "no such store link"
+            ),
+            file=file,
+        )
+    return ForwardingFacts(lambda packet: forward_verdict(text, packet, tunnels=tunnels), file=file)
+
+
+def _store_link_interfaces(config: ConfigFile, peers: frozenset[str]) -> list[str]:
+    """The XFRM interfaces of the swanctl connections whose far end is one of `peers` (its
+    identity, `remote.id`, or its address, `remote_addrs`)."""
+    ifnames = _xfrm_names(config.companions.get("routing", ""))
+    named = []
+    for _line, settings in connections(config.companions.get("swanctl.conf", "")).values():
+        far = {_identity(settings.get("remote.id"))[0], settings.get("remote_addrs")}
+        ifname = ifnames.get(int(settings.get("if_id_in", "-1")))
+        if ifname is not None and far & peers:
+            named.append(ifname)
+    return named
 
 
 @register_cloud_forwarding(PLATFORM)

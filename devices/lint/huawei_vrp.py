@@ -2253,7 +2253,31 @@ def acl_verdict(acl: Line, packet: Packet) -> Verdict:
 def store_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFacts:
     """What a hub forwards from its store links: each store tunnel interface (IPsec profile
     `STORE-N`) filters inbound with `traffic-filter inbound acl name NAME`; a packet passes when
-    the filter of the link it arrives on passes it (the verdict is the most permissive one)."""
+    the filter of the link it arrives on passes it (the verdict is the most permissive one).
+    Given some of the store links only (one store's: `peers`, by the IKE peer's `remote-id` or
+    `remote-address`, or the tunnel's `destination`), those links' filters."""
+    root = parse(config.text, ("#",))
+    far: dict[str, set[str]] = {}
+    for section in top(root, "ike", "peer"):
+        if len(section.words) > 2:
+            far[section.words[2]] = {
+                t.split()[1] for t in section.child_texts() if t.split()[0] in ("remote-id", "remote-address") and len(t.split()) > 1
+            }
+    ike_peer = {
+        section.words[2]: next((t.split()[1] for t in section.child_texts() if t.startswith("ike-peer ")), "")
+        for section in top(root, "ipsec", "profile")
+        if len(section.words) > 2
+    }
+    links: dict[int, bool] = {}
+    for interface in top(root, "interface"):
+        texts = interface.child_texts()
+        profile = next((t.split()[2] for t in texts if t.startswith("ipsec profile STORE-")), None)
+        if profile is None:
+            continue
+        ids = far.get(ike_peer.get(profile, ""), set()) | {t.split()[1] for t in texts if t.startswith("destination ")}
+        links[interface.number] = bool(ids & peers)
+    if any(links.values()) and not all(links.values()):
+        return _inbound_forwarding(config, "ipsec profile STORE-", lines=frozenset(n for n, on in links.items() if on))
     return _inbound_forwarding(config, "ipsec profile STORE-")
 
 
@@ -2265,10 +2289,12 @@ def cloud_forwarding(config: ConfigFile, peers: frozenset[str]) -> ForwardingFac
     return _inbound_forwarding(config, "ipsec profile CLOUD-", peers)
 
 
-def _inbound_forwarding(config: ConfigFile, profile: str, addresses: frozenset[str] = frozenset()) -> ForwardingFacts:
+def _inbound_forwarding(
+    config: ConfigFile, profile: str, addresses: frozenset[str] = frozenset(), lines: frozenset[int] | None = None
+) -> ForwardingFacts:
     """The most permissive verdict of the inbound traffic-filters of the tunnel interfaces whose
     IPsec profile starts with `profile` (and whose `ip address` is one of `addresses`, where
-    given), and each such interface without one."""
+    given; whose line is one of `lines`, where given), and each such interface without one."""
     root = parse(config.text, ("#",))
     acls = _acls(root)
     applied: dict[str, Line] = {}
@@ -2276,6 +2302,8 @@ def _inbound_forwarding(config: ConfigFile, profile: str, addresses: frozenset[s
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if not any(t.startswith(profile) for t in texts):
+            continue
+        if lines is not None and interface.number not in lines:
             continue
         if addresses and not any(t.startswith("ip address ") and t.split()[2:3] in ([a] for a in addresses) for t in texts):
             continue

@@ -23,11 +23,12 @@ stores' tunnels (a tunnel's control traffic runs between its own two ends: `cont
 the hub's loopback, which the stores' tunnel addresses only ping (`pingable`). And a store
 sending as what none of the stores' addresses is (`StoreForwarding.from_stores`: HQ's management
 ranges and hosts, the hubs' DC neighbours, the internet, and the hubs' own loopbacks and beacons
-inside the stores' ranges, `hub_owned`) reaches nothing through the hub. On a hub that answers
-a flow on the tunnel it came in on (`HUB_ANSWERS_BY_ARRIVAL`: FortiOS), a store's tunnels bring
-in that store's own addresses only (`StoreForwarding.from_tunnel`): the extractor reads one
-store's tunnels, and a packet from another store's segment or loopback to the corporate ranges
-is reported (`store_impersonation`), as the sender would get the answers.
+inside the stores' ranges, `hub_owned`) reaches nothing through the hub. Nor does a store send
+as another: a store's tunnels bring in that store's own addresses only
+(`StoreForwarding.from_tunnel`): the extractor reads one store's tunnels, and a packet from
+another store's segment or loopback to the corporate ranges is reported
+(`store_impersonation`); a FortiOS or FRR hub would even hand the sender the answers, as both
+answer a flow on the tunnel it came in on.
 
 `cloud-store-isolation`: nor does a cloud host reach a store through a hub's cloud VPNs
 (`HubIntent.cloud_forwarding`): each platform's `register_cloud_forwarding` extractor follows
@@ -45,7 +46,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from storestack.common.platforms import HUB_ANSWERS_BY_ARRIVAL
 from storestack.devices.lint import (
     CLOUD_FORWARDING_EXTRACTORS,
     FORWARDING_EXTRACTORS,
@@ -236,8 +236,7 @@ def _spoofed_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
 def _impersonations(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     """(sender, victim, packet): the hub's first store sending from its own tunnels as a spread
     of its other stores (a host of the victim's first segment and its loopback), and each of
-    those as the first, to a host of each corporate range: what a hub that answers by the
-    arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`) would answer to the sender."""
+    those as the first, to a host of each corporate range."""
     stores = _stores(hub)
     if len(stores) < 2:
         return
@@ -264,12 +263,9 @@ def _impersonation_message(label: tuple[str, str], packet: Packet, verdict: Verd
 def store_impersonation(
     config: ConfigFile, hub: HubIntent, extractor: ForwardingExtractor, peers: dict[str, frozenset[str]]
 ) -> Iterator[Finding]:
-    """On a hub that answers by the arrival tunnel (`HUB_ANSWERS_BY_ARRIVAL`), a store's tunnels
-    bring in that store's own addresses only (`StoreForwarding.from_tunnel`): the extractor reads
-    the filter of one store's tunnels (`peers`, each store's tunnel peers) and every packet
-    from another store's address must be dropped."""
-    if config.platform not in HUB_ANSWERS_BY_ARRIVAL:
-        return
+    """A store's tunnels bring in that store's own addresses only (`StoreForwarding.from_tunnel`):
+    the extractor reads the filter of one store's tunnels (`peers`, each store's tunnel peers)
+    and every packet from another store's address must be dropped."""
     by_sender: dict[str, list[tuple[tuple[str, str], Packet]]] = {}
     for sender, victim, packet in _impersonations(hub):
         by_sender.setdefault(sender, []).append(((sender, victim), packet))

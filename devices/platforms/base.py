@@ -545,6 +545,12 @@ class PlatformProfile:
         only: 1, 2, ..."""
         return list(range(1, sites + 1))
 
+    def store_filter_numbers(self, hub: str, stores: int, sites: int) -> list[int]:
+        """The numbers of a hub's per-store filters (`HubView.from_each_store`, in the hub's
+        store order) beside its `sites` cloud filters, where the platform numbers its ACLs (VRP:
+        `hub_store_filter_numbers`). Others name them only: 1, 2, ..."""
+        return list(range(1, stores + 1))
+
     def acl_numbers(self, role: AclRole) -> tuple[int, int]:
         """The first and last number of a store's ACLs of one role, where the platform numbers
         its ACLs (VRP: `ACL_RANGES`); the builder numbers them up from the first. Others name

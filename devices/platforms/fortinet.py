@@ -357,7 +357,7 @@ FIRST_STORE_POLICY = 1000
 class HubStoreZone:
     """One store's tunnels on a FortiOS hub, as a zone of their own, and what its policies take
     in from them: the store's own addresses only (`StoreForwarding.own`), so no store's tunnel
-    brings in another store's source (common/platforms.py `HUB_ANSWERS_BY_ARRIVAL`)."""
+    brings in another store's source: the hub answers on the tunnel a flow came in on."""
 
     store: str
     zone: str

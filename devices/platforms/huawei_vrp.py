@@ -101,6 +101,9 @@ class HuaweiVrpPlatform(PlatformProfile):
     def cloud_filter_numbers(self, hub: str, sites: int) -> list[int]:
         return hub_cloud_filter_numbers(hub, sites)
 
+    def store_filter_numbers(self, hub: str, stores: int, sites: int) -> list[int]:
+        return hub_store_filter_numbers(hub, stores, sites)
+
     def acl_numbers(self, role: AclRole) -> tuple[int, int]:
         return ACL_RANGES[role]
 
@@ -977,6 +980,23 @@ def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
             "are taken); split the cloud sites across more hubs"
         )
     return free[:sites]
+
+
+def hub_store_filter_numbers(hub: str, stores: int, sites: int) -> list[int]:
+    """The numbers of a hub's `stores` FROM-STORE-<id> filters, in the hub's store order: every
+    advanced ACL number from the first up that neither HUB_FIXED_ACLS nor the hub's `sites`
+    FROM-CLOUD-<site> filters (`hub_cloud_filter_numbers`) take; a hub's numbers are its own, so
+    a store's ranges may repeat them. A hub of more stores than that is refused by name."""
+    taken = {number for _, number in HUB_FIXED_ACLS} | set(hub_cloud_filter_numbers(hub, sites))
+    low, high = ADVANCED_ACL_NUMBERS
+    free = [n for n in range(low, high + 1) if n not in taken]
+    if stores > len(free):
+        raise NetworkIntentError(
+            f"hub {hub} (huawei_vrp): {stores} stores need {stores} FROM-STORE filters, but only "
+            f"{len(free)} advanced ACL numbers ({low}-{high}) are free beside the hub's fixed and cloud "
+            "filters; split the stores across more hubs"
+        )
+    return free[:stores]
 
 
 # What a store's WAN port refuses before anything else (WAN-IN, inbound on every WAN port; the

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
 from storestack.common.platforms import HUB_STATIC_PEERS_ONLY
 from storestack.devices.errors import RenderError
+from storestack.devices.naming import short_ifname
 from storestack.devices.platforms import PlatformProfile, SteeringMechanism, get_platform
 from storestack.devices.steering import (
     APPLICATION_ACL_PREFIX,
@@ -79,6 +80,7 @@ from storestack.network.model import (
     ManagementAccess,
     QosClass,
     Service,
+    StoreControl,
     StoreIntent,
     Transport,
     Tunnel,
@@ -89,6 +91,12 @@ from storestack.network.secrets import Secret, resolve_secret_refs
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy
 
 # ---------------------------------------------------------------- builders
+
+# A hub's per-store filter's name (FROM-STORE-<id>, `ViewBuilder._from_each_store`) at most: VRP
+# names an ACL in 1 to 32 characters (`acl name`; Huawei's CloudEngine ACL parameters: "a string
+# of 1 to 32 case-sensitive characters starting with a letter"), a store id takes up to 32, so a
+# long one is shortened with a hash of the full name (`short_ifname`).
+STORE_FILTER_NAME_LIMIT = 32
 
 # Segment kind -> the tag in object names (zones, ACLs, policies) on every platform.
 SEGMENT_TAGS = {"pos": "POS", "office": "OFFICE", "cctv": "CCTV", "guest-wifi": "GUEST", "iot": "IOT"}
@@ -1055,11 +1063,43 @@ class ViewBuilder:
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
             from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
+            from_each_store=self._from_each_store(profile, intent, stores) if profile.hub_filter_rules else [],
             from_clouds=self._from_clouds(profile, intent) if profile.hub_filter_rules else [],
         )
 
-    def _from_stores(
+    def _from_each_store(
         self, profile: PlatformProfile, intent: HubIntent, stores: Mapping[str, HubStoreView]
+    ) -> list[Acl]:
+        """Each served store's own inbound filter on its tunnels, FROM-STORE-<id> (`_from_stores`
+        narrowed to the store: its tunnels' control traffic, and its own sources,
+        `StoreForwarding.own` and its tunnels' inside addresses, where FROM-STORES takes every
+        store's): another store's address on its tunnels is spoofed. Numbered by the platform
+        (`PlatformProfile.store_filter_numbers`: on VRP beside the hub's fixed and cloud filters)."""
+        forwarding = intent.store_forwarding
+        served = [
+            (own, control)
+            for own in forwarding.own
+            if (control := tuple(c for c in forwarding.control if c.store == own.store))
+        ]
+        numbers = profile.store_filter_numbers(intent.hostname, len(served), len(cloud_sites(intent)))
+        acls = []
+        for number, (own, control) in zip(numbers, served, strict=True):
+            insides = tuple(ipaddress.IPv4Network(c.store_inside) for c in control)
+            segments = tuple(net for net in own.sources if net.subnet_of(forwarding.stores))
+            rules = self._from_stores(
+                profile, intent, stores, controls=control, sources=(*own.sources, *insides), internet=segments
+            )
+            acls.append(Acl(short_ifname(f"FROM-STORE-{own.store}", STORE_FILTER_NAME_LIMIT), number, rules))
+        return acls
+
+    def _from_stores(
+        self,
+        profile: PlatformProfile,
+        intent: HubIntent,
+        stores: Mapping[str, HubStoreView],
+        controls: tuple[StoreControl, ...] | None = None,
+        sources: tuple[ipaddress.IPv4Network, ...] | None = None,
+        internet: tuple[ipaddress.IPv4Network, ...] | None = None,
     ) -> list[AclRule]:
         """The hub's store tunnels' inbound filter (`HubIntent.store_forwarding`) as packet-filter
         rules, first match wins. Each tunnel's control traffic to the hub itself, from the store's
@@ -1073,7 +1113,7 @@ class ViewBuilder:
         (`hub_owned`), the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
         rules: list[AclRule] = []
-        for control in forwarding.control:
+        for control in forwarding.control if controls is None else controls:
             store, hub = Net.at(int(control.store_inside), 32), Net.at(int(control.hub_inside), 32)
             rules += [
                 AclRule("permit", "tcp", store, hub, 179),
@@ -1107,10 +1147,13 @@ class ViewBuilder:
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(net))
             for net in forwarding.corporate
-            for source in forwarding.sources
+            for source in (forwarding.sources if sources is None else sources)
         ]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]
-        rules += [AclRule("permit", "ip", Net.of(source)) for source in forwarding.internet_sources]
+        rules += [
+            AclRule("permit", "ip", Net.of(source))
+            for source in (forwarding.internet_sources if internet is None else internet)
+        ]
         # A traffic-filter (VRP) passes what no rule matches; IOS-XE's implicit deny says the same.
         rules.append(AclRule("deny", "ip"))
         return rules

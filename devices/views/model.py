@@ -391,6 +391,21 @@ class CloudSiteView:
 
 
 @record
+class StoreSourcesView:
+    """One store's tunnels on a hub (`HubView.store_sources`) and the only sources they bring
+    through it: the store's own addresses (`StoreForwarding.own`: its segments and appliances'
+    loopbacks) and its tunnels' inside addresses on this hub (the source of the ICMP errors the
+    store sends, on whichever of its tunnels they leave by). Another store's address on them is
+    spoofed, whatever the hub answers by."""
+
+    store: str
+    tunnels: list[str]  # the tunnel ids (`StoreControl.tunnel`)
+    ifnames: list[str]  # their interfaces on the hub
+    sources: list[Net]
+    segments: list[Net]  # the sources in the stores' segments' range: what reaches the internet
+
+
+@record
 class FlowView:
     """What one segment may start towards one zone, stateful (replies are implied): the network
     intent's flows of that segment grouped by the zone they leave through.
@@ -789,6 +804,11 @@ class HubView:
     # policies say it statefully. Empty where the platform takes no packet-filter rules or the
     # hub has no cloud VPN.
     from_clouds: list[Acl] = field(default_factory=list)
+    # Each served store's own filter on its tunnels (FROM-STORE-<id>, `HubView.store_sources`):
+    # `from_stores` narrowed to that store's tunnels' control traffic and its own sources, so no
+    # store's tunnel brings in another store's address. IOS-XE's per-link AAA attribute lists
+    # and static tunnels apply them; empty where the platform takes no packet-filter rules.
+    from_each_store: list[Acl] = field(default_factory=list)
 
     @property
     def ike_domain(self) -> str:
@@ -870,6 +890,38 @@ class HubView:
             )
             for label, site in cloud_sites(self.intent)
         ]
+
+    @property
+    def store_sources(self) -> list[StoreSourcesView]:
+        """Each served store's tunnels and the sources they bring in (`StoreSourcesView`), in the
+        hub's store order: FRR's `store_tunnel_sources`, IOS-XE's and VRP's FROM-STORE-<id>."""
+        forwarding = self.intent.store_forwarding
+        ifnames = {peer.id: peer.ifname for peer in self.peers}
+        views = []
+        for own in forwarding.own:
+            controls = [c for c in forwarding.control if c.store == own.store and c.tunnel in ifnames]
+            if not controls:
+                continue
+            insides = [ipaddress.IPv4Network(c.store_inside) for c in controls]
+            views.append(
+                StoreSourcesView(
+                    own.store,
+                    [c.tunnel for c in controls],
+                    [ifnames[c.tunnel] for c in controls],
+                    [Net.of(net) for net in dict.fromkeys([*own.sources, *insides])],
+                    [Net.of(net) for net in own.sources if net.subnet_of(forwarding.stores)],
+                )
+            )
+        return views
+
+    @property
+    def store_filter_names(self) -> dict[str, str]:
+        """Each served store's own filter's name (`from_each_store`, in the hub's store order),
+        by store id: what its links apply inbound. Empty where the platform takes no
+        packet-filter rules."""
+        forwarding = self.intent.store_forwarding
+        served = [own.store for own in forwarding.own if any(c.store == own.store for c in forwarding.control)]
+        return {store: acl.name for store, acl in zip(served, self.from_each_store, strict=False)}
 
     @property
     def cloud_source_nets(self) -> list[Net]:

@@ -11,7 +11,7 @@ import re
 import pytest
 from testsupport.rendering import on_platform
 
-from storestack.common.platforms import HUB_ANSWERS_BY_ARRIVAL, PLATFORM_NAMES, Platform
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import FORWARDING_EXTRACTORS, ConfigFile, Finding, Packet, load_platform_rules
 from storestack.devices.lint.isolation import RULE, isolation_check
 from storestack.devices.render import Renderer, render_hub
@@ -178,15 +178,15 @@ _BREAKS = [
     ),
     pytest.param(
         "huawei_vrp",
-        r"^acl name FROM-STORES 3097\n(?: .*\n)+",
-        "acl name FROM-STORES 3097\n rule 5 deny ip destination 10.64.0.0 0.15.255.255\n rule 10 permit ip\n",
+        r"^acl name (FROM-STORE-\S+ \d+)\n(?: .*\n)+",
+        "acl name \\1\n rule 5 deny ip destination 10.64.0.0 0.15.255.255\n rule 10 permit ip\n",
         "",
         "tunnel address",
         id="vrp-supernet-only",
     ),
     pytest.param(
         "huawei_vrp",
-        r"^ traffic-filter inbound acl name FROM-STORES\n",
+        r"^ traffic-filter inbound acl name FROM-STORE-\S+\n",
         "",
         "",
         "no traffic-filter inbound",
@@ -226,7 +226,7 @@ _BREAKS = [
     ),
     pytest.param(
         "huawei_vrp",
-        r"^ rule (\d+) permit ip source 10\.64\.0\.0 0\.15\.255\.255$",
+        r"^ rule (\d+) permit ip source 10\.64\.0\.0 0\.0\.0\.63$",
         r" rule \1 permit ip",
         "",
         "sending as the internet address",
@@ -601,8 +601,8 @@ def test_a_hub_letting_a_store_send_as_a_hub_is_caught(
 ) -> None:
     """`store-isolation` sends a store's packets as each hub's loopback and beacon to HQ: a hub
     rendered without the drop (the store filter before `hub_owned`) is reported, naming it. A
-    hub that takes each store's own addresses only (`HUB_ANSWERS_BY_ARRIVAL`) needs no drop:
-    no store's prefixes hold a hub's address, so it renders the same without."""
+    FortiOS hub's per-store groups hold no hub's address, so it renders the same without; a
+    VRP hub's store tunnels take only their store's own filter, which holds none either."""
     build = NetworkIntent.hub
 
     def without(self: NetworkIntent, name: str) -> HubIntent:
@@ -615,7 +615,12 @@ def test_a_hub_letting_a_store_send_as_a_hub_is_caught(
     _, intent = _hub(fleet, platform)
     findings = _findings(old, intent)
     owned = intent.hub(HUB).store_forwarding.hub_owned
-    if platform in HUB_ANSWERS_BY_ARRIVAL:
+    if platform == "fortinet":
         assert old.text == _hub(fleet, platform)[0].text and findings == []
+        return
+    if platform == "huawei_vrp":
+        # Every store tunnel takes its own store's filter (FROM-STORE-<id>), whose sources hold
+        # no hub's address: without the drop nothing of a hub's passes either.
+        assert findings == [] and all(f"FROM-STORE-{o.store}" in old.text for o in intent.hub(HUB).store_forwarding.own)
         return
     assert any(f"a hub's own address {owned[0]}" in f.message for f in findings), findings

@@ -54,8 +54,12 @@ def test_udp_jitter_needs_the_control_port_let_in(cisco_hubs: tuple[list[ConfigF
     never learns the responder opened the port, every operation times out."""
     files, intent = cisco_hubs
     hub = next(f for f in files if f.name == "hq-hub1.cfg")
-    line = next(line for line in hub.lines if line.endswith(" eq 1967"))
-    broken = broken_files(files, "hq-hub1.cfg", lambda text: text.replace(line + "\n", ""))
+    # Every filter's line (FROM-STORES and each store's own FROM-STORE-<id>)
+    lines = [line for line in hub.lines if line.endswith(" eq 1967")]
+    assert len(lines) > 1
+    broken = broken_files(
+        files, "hq-hub1.cfg", lambda text: "".join(line for line in text.splitlines(keepends=True) if not line.endswith(" eq 1967\n"))
+    )
     found = _unanswered(lint_configs(broken, intent).findings)
     assert found and all("control port 1967" in f.message for f in found)
 

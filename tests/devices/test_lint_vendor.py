@@ -658,24 +658,27 @@ def test_vrp_hub_keeps_stores_apart(fleet: Fleet) -> None:
     the hub and the corporate ranges come first; devices/lint/isolation.py follows it packet by
     packet)."""
     text = _hub(fleet, "huawei_vrp").text
-    acl = re.search(r"^acl name FROM-STORES \d+\n((?: rule .*\n)+)", text, re.M)
-    # Its closing permit, the internet from the stores' segments, then `deny ip`: a traffic-filter
-    # passes what no rule matches.
-    assert acl is not None and acl[1].splitlines()[-2:] == [
-        f" rule {acl[1].splitlines()[-2].split()[1]} permit ip source 10.64.0.0 0.15.255.255",
-        f" rule {acl[1].splitlines()[-1].split()[1]} deny ip",
-    ]
-    denied = [
-        ipaddress.IPv4Network(f"{m[1]}/{m[2]}")
-        for m in re.finditer(r"^ rule \d+ deny ip destination (\S+) (\S+)$", acl[1], re.M)
-        if m[2] != "0"  # a host: the hub's own DC address (store_forwarding.closed)
-    ]
+    acls = re.findall(r"^acl name (FROM-STORES?\S*) \d+\n((?: rule .*\n)+)", text, re.M)
+    assert len(acls) > 1  # FROM-STORES, and each store's own FROM-STORE-<id>
     plan = fleet.spec.ip_plan
-    for net in (plan.stores, plan.loopbacks, plan.transit):
-        assert any(net.subnet_of(d) for d in denied), net
+    for name, body in acls:
+        # Its closing permit, the internet from the stores' (or its store's) segments, then
+        # `deny ip`: a traffic-filter passes what no rule matches.
+        rules = body.splitlines()
+        assert rules[-1] == f" rule {rules[-1].split()[1]} deny ip", name
+        assert re.fullmatch(r" rule \d+ permit ip source 10\.(\S+) (\S+)", rules[-2]), name
+        denied = [
+            ipaddress.IPv4Network(f"{m[1]}/{m[2]}")
+            for m in re.finditer(r"^ rule \d+ deny ip destination (\S+) (\S+)$", body, re.M)
+            if m[2] != "0"  # a host: the hub's own DC address (store_forwarding.closed)
+        ]
+        for net in (plan.stores, plan.loopbacks, plan.transit):
+            assert any(net.subnet_of(d) for d in denied), (name, net)
     tunnels = re.findall(r"^interface (Tunnel\S+)\n((?: .*\n)+)", text, re.M)
     store_tunnels = [body for _, body in tunnels if " ipsec profile STORE-" in body]
-    assert store_tunnels and all(" traffic-filter inbound acl name FROM-STORES\n" in body for body in store_tunnels)
+    assert store_tunnels and all(
+        re.search(r"^ traffic-filter inbound acl name FROM-STORE-\S+\n", body, re.M) for body in store_tunnels
+    )
     # The cloud tunnels carry HQ and the stores' routes both ways: not filtered.
     assert all("FROM-STORES" not in body for _, body in tunnels if " ipsec profile CLOUD-" in body)
 
