@@ -1218,6 +1218,8 @@ class NetworkIntent:
             loopbacks=plan.loopbacks,
             tunnels=plan.transit,
             hub_owned=tuple(sorted(dict.fromkeys(owned))),
+            # A server written inside the DC core LAN is a corporate host route: no deny hides it.
+            infrastructure=tuple(n for n in self.dc_infrastructure if not any(n.overlaps(c) for c in corporate)),
         )
 
     def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:

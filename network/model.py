@@ -547,6 +547,11 @@ class StoreForwarding:
     # corporate or the internet permit would hand a store (any source address it sends) every
     # service the hub listens on there.
     closed: tuple[ipaddress.IPv4Address, ...] = ()
+    # HQ's routing infrastructure inside HQ's summaries (`NetworkIntent.dc_infrastructure`: the
+    # DC core LAN), which `corporate` leaves out. A filter that numbers one entry per source and
+    # destination (IOS-XE, VRP) denies these first and permits `corporate_whole`, instead of
+    # permitting every piece `corporate` is cut into for every source.
+    infrastructure: tuple[ipaddress.IPv4Network, ...] = ()
     # The hubs' own addresses inside the stores' ranges (`fleet`), which no store sends as: every
     # hub's loopback and beacon (`HubBeacon`, where the hub announces one; ip_plan.loopbacks holds
     # them beside the stores' loopbacks) and a
@@ -592,6 +597,12 @@ class StoreForwarding:
         (`tunnel_sources`), none of the hubs' (`hub_owned`): what a hub forwards from that
         tunnel to the corporate ranges."""
         return any(address in net for net in self.tunnel_sources(tunnel)) and address not in self.hub_owned
+
+    @property
+    def corporate_whole(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """`corporate` with the `infrastructure` holes filled: what a filter that denies
+        `infrastructure` first may permit instead."""
+        return tuple(ipaddress.collapse_addresses((*self.corporate, *self.infrastructure)))
 
     @property
     def internet_sources(self) -> tuple[ipaddress.IPv4Network, ...]:

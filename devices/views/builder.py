@@ -1142,11 +1142,14 @@ class ViewBuilder:
         # Never from a hub's own address inside the stores' ranges (`hub_owned`: every hub's
         # loopback and beacon), which HQ's servers take a hub's syslog, traps and TACACS+ from.
         rules += [AclRule("deny", "ip", Net.at(int(address), 32)) for address in forwarding.hub_owned]
+        # Nothing to HQ's routing infrastructure (`infrastructure`, the DC core LAN), denied once
+        # here rather than cutting every corporate permit around it for every source.
+        rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.infrastructure]
         # Only from the stores' own addresses (`sources`): never as HQ, a management range or a
         # DC neighbour of the hubs, which the filters behind the hub trust by source address.
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(net))
-            for net in forwarding.corporate
+            for net in forwarding.corporate_whole
             for source in (forwarding.sources if sources is None else sources)
         ]
         rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.private]

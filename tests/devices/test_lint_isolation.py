@@ -218,8 +218,8 @@ _BREAKS = [
     ),
     pytest.param(
         "cisco_xe",
-        r"^ (\d+) permit ip 10\.64\.0\.0 0\.15\.255\.255 10\.0\.128\.0 0\.0\.127\.255$",
-        r" \1 permit ip any 10.0.128.0 0.0.127.255",
+        r"^ (\d+) permit ip 10\.64\.0\.0 0\.15\.255\.255 10\.0\.0\.0 0\.0\.255\.255$",
+        r" \1 permit ip any 10.0.0.0 0.0.255.255",
         "",
         "sending as HQ's management range",
         id="ios-xe-corporate-from-any-source",
@@ -393,7 +393,7 @@ def test_no_store_reaches_its_hubs_own_addresses(fleet: Fleet) -> None:
     # range, stays closed by the private denies without its own).
     for address in own[1:]:
         # FROM-STORES's denies, above the hubs' own sources' denies and the corporate permits.
-        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)*(?: \d+ deny ip host \S+ any\n)* \d+ permit ip \S+ \S+ 10\.0\.0\.16 )"
+        closing = rf"^ \d+ deny ip any host {re.escape(str(address))}\n(?=(?: \d+ deny ip any host \S+\n)*(?: \d+ deny ip host \S+ any\n)*(?: \d+ deny ip any 10\.0\.0\.0 0\.0\.0\.15\n)? \d+ permit ip \S+ \S+ 10\.0\.0\.0 )"
         findings = _findings(_broken(config, closing, ""), intent)
         assert findings and all(f"the hub's own address {address}" in f.message for f in findings), address
 
@@ -478,6 +478,26 @@ def test_no_store_reaches_the_dc_core_through_its_hub(
     for address in hub.dc.routers:
         assert any(f"the DC core router {address} " in f.message for f in findings), (platform, findings)
     assert any(f"DC address {other_hub} " in f.message for f in findings), (platform, findings)
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_a_server_written_inside_the_dc_core_lan_stays_reached_and_the_rest_of_the_lan_not(
+    fleet: Fleet, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IOS-XE and VRP deny the DC core LAN once before permitting HQ's ranges whole
+    (`StoreForwarding.infrastructure`, `corporate_whole`); a management server written inside
+    the LAN is a corporate host route, which that deny must not hide, on any platform."""
+    syslog = NetworkIntent(fleet).management.syslog_servers[0]
+    lan = ipaddress.IPv4Network(f"{syslog}/28", strict=False)
+    monkeypatch.setattr(NetworkIntent, "dc_infrastructure", property(lambda self: (lan,)))
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    assert hub.store_forwarding.infrastructure == ()
+    session = next(s for s in hub.sessions if s.kind == "store-hub")
+    segment = _host(next(n for n in session.accepts if n.subnet_of(fleet.spec.ip_plan.stores)))
+    assert _verdict(config, hub, Packet("udp", segment, syslog, 514)), platform
+    neighbour = next(a for a in lan.hosts() if a != syslog)
+    assert not _verdict(config, hub, Packet("tcp", segment, neighbour, 443)), (platform, neighbour)
 
 
 def test_a_fortios_hub_takes_only_each_tunnels_own_control_traffic_to_itself(fleet: Fleet) -> None:
