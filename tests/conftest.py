@@ -1,6 +1,5 @@
 """Root of the test tree: makes `testsupport` (helpers shared across test folders) importable,
-refuses a run whose `--dist loadgroup` would split an `xdist_group`, and hands the workers the
-lab tests first."""
+and refuses a run whose `--dist loadgroup` would split an `xdist_group`."""
 
 from __future__ import annotations
 
@@ -30,10 +29,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     one worker with `xdist_group` and `--dist loadgroup`. pytest-xdist does that by suffixing
     the test ids with the group, which pytest 9.2 ignores: the groups would be spread over the
     workers and those tests fail, or pass by the luck of the schedule. Stop here instead."""
-    # The lab tests take minutes each (a whole lab, waits for BFD and SLA timers), the others
-    # seconds: started first, they run beside the short ones instead of one worker finishing
-    # a lab module alone at the end. Stable, so each module keeps its tests' order.
-    items.sort(key=lambda item: item.get_closest_marker("lab") is None)
     if not getattr(config.option, "loadgroup", False):
         return
     split = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
