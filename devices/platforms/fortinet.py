@@ -252,8 +252,9 @@ DRIVER = PlatformDriver(
         "config user group",
     ),
     # The addresses of each tunnel its local-in policies name (its two inside addresses, its far
-    # end's outside address): a store's, gone with it.
-    owned_entries=r'^edit "[^"]+-(?:NEAR|FAR|GW)"$',
+    # end's outside address), and a hub's per-store source group and its members (`hub_store_zones`:
+    # SOURCES-<store>, SRC-<prefix>): a store's, gone with it.
+    owned_entries=r'^edit "(?:[^"]+-(?:NEAR|FAR|GW)|SOURCES-[^"]+|SRC-[^"]+)"$',
     # The factory `admin` account: restricted to the management ranges like every administrator
     # here, its password left as the operator set it, never created again once removed.
     factory_entries=((r'^edit "admin"$', r"^set password "),),

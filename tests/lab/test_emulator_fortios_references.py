@@ -154,6 +154,8 @@ def test_a_removed_store_leaves_the_hub_in_dependency_order(fleet: Fleet) -> Non
     assert _send(session, diff.remediation) == []
     assert compute_diff(device.running_text(), smaller, "fortinet", held=HELD_AS_SENT).in_sync
     assert "nw-0002" not in device.running_text()
+    # Nor the addresses its source group held (named by prefix, not by store).
+    assert not [p for p in fleet.store("nw-0002").advertised_prefixes if f'"SRC-{p}"' in device.running_text()]
 
 
 def test_a_section_sent_in_two_blocks_counts_its_changes_once_each(fleet: Fleet) -> None:
