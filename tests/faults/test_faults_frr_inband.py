@@ -134,9 +134,11 @@ def _edge_bfd_sessions_up(state: LabState) -> bool:
 
 
 def _hub_views(state_dir: Path, loopback: str) -> str:
-    """Each hub's BFD sessions and its route to the store's loopback, for a failure's message."""
+    """Each hub's BFD sessions, its route to the store's loopback and the BGP paths behind it (with
+    the age of each), and its BGP sessions' states, for a failure's message."""
     return "\n".join(
         f"{hub}:\n{lab.vtysh(state_dir, hub, 'show bfd peers brief')}{lab.vtysh(state_dir, hub, f'show ip route {loopback}')}"
+        f"{lab.vtysh(state_dir, hub, f'show bgp ipv4 unicast {loopback}')}{lab.vtysh(state_dir, hub, 'show bgp summary')}"
         for hub in HUBS
     )
 
