@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
@@ -912,6 +912,22 @@ def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
     return issues
 
 
+def platform_issues(
+    spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource], problem: Callable[[Platform], str | None]
+) -> list[InventoryIssue]:
+    """One issue at each hub's and store appliance's `platform` line whose platform `problem`
+    finds something wrong with (its message)."""
+    issues: list[InventoryIssue] = []
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        if (message := problem(hub.platform)) is not None:
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
+    for source in stores:
+        for index, appliance in enumerate(source.spec.appliances):
+            if (message := problem(appliance.platform)) is not None:
+                issues.append(source.document.issue(("appliances", index, "platform"), message))
+    return issues
+
+
 def ntp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
     """Every appliance's platform implements the algorithm of at least one of the fleet's NTP keys
     (`common/ntp.py`): otherwise it could authenticate no server and would never set its clock."""
@@ -929,15 +945,7 @@ def ntp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
             f"with {' or '.join(usable)}"
         )
 
-    issues: list[InventoryIssue] = []
-    for index, hub in enumerate(spec.sites.hq.hubs):
-        if (message := problem(hub.platform)) is not None:
-            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
-    for source in stores:
-        for index, appliance in enumerate(source.spec.appliances):
-            if (message := problem(appliance.platform)) is not None:
-                issues.append(source.document.issue(("appliances", index, "platform"), message))
-    return issues
+    return platform_issues(spec, doc, stores, problem)
 
 
 def snmp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
@@ -951,12 +959,4 @@ def snmp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource])
         found = snmp_pair_problem(platform, auth, priv)
         return None if found is None else f"{found} ({where})"
 
-    issues: list[InventoryIssue] = []
-    for index, hub in enumerate(spec.sites.hq.hubs):
-        if (message := problem(hub.platform)) is not None:
-            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
-    for source in stores:
-        for index, appliance in enumerate(source.spec.appliances):
-            if (message := problem(appliance.platform)) is not None:
-                issues.append(source.document.issue(("appliances", index, "platform"), message))
-    return issues
+    return platform_issues(spec, doc, stores, problem)
