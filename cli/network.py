@@ -78,6 +78,7 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
         f", sourced from {management['source']}"
     )
     _print_ntp(report["ntp"], out)
+    _print_snmp(report["snmp"], out)
     sla = report["sla"]
     out("[bold]SLA classes[/] (loss / latency / jitter; probes; hold-down / recovery)")
     for c in sla["classes"]:
@@ -202,6 +203,14 @@ def _print_hub(report: dict[str, Any]) -> None:
         f", DNS {', '.join(management['dns']) or 'none (resolves no names)'}"
     )
     _print_ntp(report["ntp"], out)
+    _print_snmp(report["snmp"], out)
+
+
+def _print_snmp(snmp: dict[str, Any], out: Callable[[str], None]) -> None:
+    out(
+        f"[bold]SNMP[/] the NMS polls {snmp['poll']} with SNMPv3 {snmp['security_level']}: "
+        f"{snmp['auth_protocol']}, {snmp['priv_protocol']}"
+    )
 
 
 def _print_ntp(ntp: dict[str, Any], out: Callable[[str], None]) -> None:

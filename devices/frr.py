@@ -56,8 +56,10 @@ from typing import Any
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.records import record
+from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.naming import sort_frr_interfaces
 from storestack.devices.platforms import get_platform
+from storestack.devices.platforms.base import snmp_keywords
 from storestack.devices.secrets import hex_secret
 from storestack.devices.views import (
     AwsTunnelView,
@@ -582,22 +584,35 @@ def syslog_forwarding(mgmt: ManagementView, loopback: str) -> SyslogForwarding:
     return SyslogForwarding(mgmt.syslog_servers, loopback, SYSLOG_PROTOCOL, SYSLOG_PORT)
 
 
+# The SNMPv3 user's protocols (common/snmp.py), as snmpd.conf(5) of Debian 12's snmpd 5.9.3 spells
+# them: `createUser NAME (MD5|SHA|SHA-512|SHA-384|SHA-256|SHA-224) authpassphrase [DES|AES]
+# privpassphrase` (SHA-2 "require OpenSSL ... and the agent to be built with OpenSSL support":
+# Debian's build defines NETSNMP_USE_OPENSSL). Its AES-256 (built in, NETSNMP_DRAFT_BLUMENTHAL_AES_04)
+# is documented for no directive, so AES-128 stays its only privacy protocol.
+SNMP_AUTH_KEYWORDS: dict[SnmpAuth, str] = {"sha1": "SHA", "sha256": "SHA-256"}
+SNMP_PRIV_KEYWORDS: dict[SnmpPriv, str] = {"aes128": "AES"}
+
+
 @record
 class SnmpAgent:
     """The host's SNMP agent (net-snmp's snmpd): SNMPv3 only, the fleet's one read-only user with
-    the keys every platform's user has (SHA authentication, AES-128 privacy, as IOS-XE's `auth sha
-    ... priv aes 128` and FortiOS's `auth-proto sha` / `priv-proto aes`), answering on the
-    loopback only: the management address HQ polls, the only one the intent's management
-    ranges reach the appliance at (the host firewall takes UDP 161 from them alone)."""
+    the keys and protocols every platform's user has (`auth` / `priv`, the fleet's pair as
+    createUser spells it), answering on the loopback only: the management address HQ polls, the
+    only one the intent's management ranges reach the appliance at (the host firewall takes UDP
+    161 from them alone)."""
 
     listen: str
     user: str
+    auth: str
     auth_key: Secret
+    priv: str
     priv_key: Secret
 
 
 def snmp_agent(mgmt: ManagementView, loopback: str) -> SnmpAgent:
-    return SnmpAgent(loopback, mgmt.snmp_user, mgmt.snmp_auth_key, mgmt.snmp_priv_key)
+    """The agent of an FRR host; a pair net-snmp does not document is refused (RenderError)."""
+    auth, priv = snmp_keywords("frr", SNMP_AUTH_KEYWORDS, SNMP_PRIV_KEYWORDS, mgmt.snmp_auth, mgmt.snmp_priv)
+    return SnmpAgent(loopback, mgmt.snmp_user, auth, mgmt.snmp_auth_key, priv, mgmt.snmp_priv_key)
 
 
 @functools.lru_cache(maxsize=1024)

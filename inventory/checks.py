@@ -11,6 +11,7 @@ Each pass returns every issue it finds, each naming file, line and field:
 - `sla_checks`: application classes against the SLA classes (fleet and each store's overrides).
 - `hq_checks`: the HQ service prefixes and the hub-to-DC-core LAN (written or defaulted).
 - `ntp_checks`: every appliance's platform implements the algorithm of one of the NTP keys.
+- `snmp_checks`: every appliance's platform documents the fleet's SNMPv3 protocol pair.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storestack.common.addressing import is_rfc1918, public_address_problem, unicast_problem
@@ -31,6 +32,7 @@ from storestack.common.platforms import (
     uplink_rate_refusal,
 )
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
+from storestack.common.snmp import snmp_pair_problem
 from storestack.inventory import addresses, hq
 from storestack.inventory.errors import InventoryIssue
 from storestack.inventory.fleet import ResolvedHub, ResolvedStore
@@ -910,6 +912,22 @@ def sla_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
     return issues
 
 
+def platform_issues(
+    spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource], problem: Callable[[Platform], str | None]
+) -> list[InventoryIssue]:
+    """One issue at each hub's and store appliance's `platform` line whose platform `problem`
+    finds something wrong with (its message)."""
+    issues: list[InventoryIssue] = []
+    for index, hub in enumerate(spec.sites.hq.hubs):
+        if (message := problem(hub.platform)) is not None:
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
+    for source in stores:
+        for index, appliance in enumerate(source.spec.appliances):
+            if (message := problem(appliance.platform)) is not None:
+                issues.append(source.document.issue(("appliances", index, "platform"), message))
+    return issues
+
+
 def ntp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
     """Every appliance's platform implements the algorithm of at least one of the fleet's NTP keys
     (`common/ntp.py`): otherwise it could authenticate no server and would never set its clock."""
@@ -927,12 +945,18 @@ def ntp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) 
             f"with {' or '.join(usable)}"
         )
 
-    issues: list[InventoryIssue] = []
-    for index, hub in enumerate(spec.sites.hq.hubs):
-        if (message := problem(hub.platform)) is not None:
-            issues.append(doc.issue(("sites", "hq", "hubs", index, "platform"), message))
-    for source in stores:
-        for index, appliance in enumerate(source.spec.appliances):
-            if (message := problem(appliance.platform)) is not None:
-                issues.append(source.document.issue(("appliances", index, "platform"), message))
-    return issues
+    return platform_issues(spec, doc, stores, problem)
+
+
+def snmp_checks(spec: FleetSpec, doc: SourceDocument, stores: list[StoreSource]) -> list[InventoryIssue]:
+    """Every appliance's platform documents the fleet's SNMPv3 authentication and privacy
+    protocols (`common/snmp.py`): the fleet's one user is never given a weaker pair on some
+    appliances, nor a pair the platform may refuse or spell differently."""
+    auth, priv = spec.management.snmp_auth, spec.management.snmp_priv
+    where = f"{doc.where(('management',))}: snmp_auth {auth}, snmp_priv {priv}"
+
+    def problem(platform: Platform) -> str | None:
+        found = snmp_pair_problem(platform, auth, priv)
+        return None if found is None else f"{found} ({where})"
+
+    return platform_issues(spec, doc, stores, problem)

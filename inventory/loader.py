@@ -34,6 +34,7 @@ from storestack.inventory.checks import (
     secret_checks,
     served_hubs,
     sla_checks,
+    snmp_checks,
     stack_checks,
 )
 from storestack.inventory.errors import InventoryError, InventoryIssue
@@ -340,6 +341,7 @@ def _load(
     issues.extend(address_checks(fleet_spec, fleet_doc, stores))
     issues.extend(sla_checks(fleet_spec, fleet_doc, stores))
     issues.extend(ntp_checks(fleet_spec, fleet_doc, stores))
+    issues.extend(snmp_checks(fleet_spec, fleet_doc, stores))
     if lock is not None:
         issues.extend(lock_checks(fleet_spec, lock))
     if issues or lock is None:

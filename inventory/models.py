@@ -16,6 +16,7 @@ from storestack.common.addressing import SHARED_ADDRESS_SPACE, public_address_pr
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.secretrefs import DEFAULT_ENV_PREFIX, SecretPolicy
+from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.inventory.types import (
     AbsoluteDirectory,
     Asn,
@@ -284,6 +285,16 @@ class Management(Strict):
     )
     tacacs_servers: list[IPv4] = []
     snmp_user: Slug = "storestack"
+    snmp_auth: SnmpAuth = Field(
+        default="sha1",
+        description="the SNMPv3 user's authentication protocol on every appliance and the NMS: sha1 "
+        "(HMAC-SHA-96) or sha256 (HMAC-SHA-256, RFC 7860) where every platform of the fleet documents it",
+    )
+    snmp_priv: SnmpPriv = Field(
+        default="aes128",
+        description="the SNMPv3 user's privacy protocol on every appliance and the NMS: aes128 or aes256 "
+        "where every platform of the fleet documents it",
+    )
     secrets: dict[Slug, SecretRef] = Field(
         default=DEFAULT_SECRETS,
         description="where device secrets come from; values never appear in the inventory",

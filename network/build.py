@@ -296,6 +296,8 @@ class NetworkIntent:
                 for key in spec.management.ntp_keys
             ),
             guest_dns=tuple(spec.management.guest_dns),
+            snmp_auth=spec.management.snmp_auth,
+            snmp_priv=spec.management.snmp_priv,
         )
 
     # ------------------------------------------------------------ fleet-wide data

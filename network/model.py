@@ -12,6 +12,7 @@ from typing import Literal
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
+from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.network.secrets import Secret
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
 
@@ -384,6 +385,11 @@ class ManagementAccess:
     # implements and authenticates its servers with the first of them (`ntp_keys_for`); it takes
     # time only from a server that signs with one of them.
     ntp_keys: tuple[NtpKey, ...] = ()
+    # The fleet's one SNMPv3 user's protocols, on every appliance and the NMS alike
+    # (`common/snmp.py`: what each platform documents; the inventory refuses a pair one of the
+    # fleet's platforms lacks, and each platform module's keyword map refuses it at render).
+    snmp_auth: SnmpAuth = "sha1"
+    snmp_priv: SnmpPriv = "aes128"
     # The public resolvers guest Wi-Fi's DHCP hands out (never the store's or HQ's): guests
     # reach no private address, and the store answers no DNS from guests or the WAN.
     guest_dns: tuple[ipaddress.IPv4Address, ...] = ()

@@ -13,11 +13,13 @@ from storestack.common.platforms import (
     PREFIX_LIMIT_LOGGED_ONLY,
     Platform,
 )
+from storestack.common.snmp import SNMP_AUTH_TEXT, SNMP_PRIV_TEXT
 from storestack.network.build import NetworkIntent
 from storestack.network.model import (
     BgpSession,
     CloudFlow,
     HubIntent,
+    ManagementAccess,
     QosClass,
     StoreIntent,
     Tunnel,
@@ -174,6 +176,19 @@ def ntp_report(intent: NetworkIntent, platform: Platform) -> dict[str, Any]:
     }
 
 
+def snmp_report(management: ManagementAccess) -> dict[str, Any]:
+    """How the NMS polls the appliance: SNMPv3 authPriv at its loopback, as the fleet's one user
+    with the fleet's protocol pair (every appliance takes the same; `common/snmp.py`)."""
+    return {
+        "poll": str(management.loopback),
+        "security_level": "authPriv",
+        "auth": management.snmp_auth,
+        "auth_protocol": SNMP_AUTH_TEXT[management.snmp_auth],
+        "priv": management.snmp_priv,
+        "priv_protocol": SNMP_PRIV_TEXT[management.snmp_priv],
+    }
+
+
 def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
     """A hub's DC core leg, its BGP peers (stores, hubs, DC core, clouds) and its tunnels."""
     hub: HubIntent = intent.hub(hostname)
@@ -284,6 +299,7 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "dns": [str(a) for a in hub.management.dns_forwarders],
         },
         "ntp": ntp_report(intent, intent.fleet.hubs[hostname].platform),
+        "snmp": snmp_report(hub.management),
     }
 
 
@@ -366,4 +382,5 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
         },
         "sla": sla_report(store),
         "ntp": ntp_report(intent, intent.fleet.store(store_id).appliances[0].platform),
+        "snmp": snmp_report(store.management),
     }

@@ -22,7 +22,7 @@ held there by a test (tests/devices/test_platform_registry.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -31,6 +31,8 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 from pydantic import BaseModel, ConfigDict
 
 from storestack.common.platforms import Platform
+from storestack.common.snmp import SnmpAuth, SnmpPriv, snmp_pair_problem
+from storestack.devices.errors import RenderError
 from storestack.devices.naming import hub_interface_name, short_ifname
 from storestack.devices.steering import IosProbeKind
 
@@ -120,21 +122,29 @@ class WipedBy(BaseModel):
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
-    output, group 1 the key of one listed item; `key`, a regex over an unshown intended line,
-    group 1 its key. An unshown line whose key the device does not list is not held."""
+    output, whose groups make the key of one listed item (joined by spaces); `key`, a regex over
+    an unshown intended line, whose groups make its key, each group read through `shown` (the
+    intended keyword -> the form the listing prints it in). An unshown line whose key the device
+    does not list is not held: an item listed with other settings than the line's (an SNMPv3 user
+    with another protocol) is sent again."""
 
     model_config = ConfigDict(frozen=True)
 
     command: str
     listed: str
     key: str
+    shown: tuple[tuple[str, str], ...] = ()
 
     def keys(self, output: str) -> frozenset[str]:
-        return frozenset(re.findall(self.listed, output, re.MULTILINE))
+        pattern = re.compile(self.listed, re.MULTILINE)
+        return frozenset(" ".join(found.groups()) for found in pattern.finditer(output))
 
     def key_of(self, line: str) -> str | None:
         found = re.match(self.key, line)
-        return found.group(1) if found else None
+        if found is None:
+            return None
+        shown = dict(self.shown)
+        return " ".join(shown.get(group, group) for group in found.groups())
 
 
 class PlatformDriver(BaseModel):
@@ -568,3 +578,18 @@ class PlatformProfile:
         transit /31 (the same number on every hub), so adding or removing stores never
         renumbers another store's tunnel."""
         return hub_interface_name(store_id, link_name)
+
+
+def snmp_keywords(
+    platform: Platform,
+    auths: Mapping[SnmpAuth, str],
+    privs: Mapping[SnmpPriv, str],
+    auth: SnmpAuth,
+    priv: SnmpPriv,
+) -> tuple[str, str]:
+    """The platform's keywords for the fleet's SNMPv3 pair (`common/snmp.py`), from its module's
+    maps; a pair it documents no keyword for is refused, never spelled as a weaker one (the
+    inventory refuses it first, `snmp_checks`)."""
+    if auth not in auths or priv not in privs:
+        raise RenderError(snmp_pair_problem(platform, auth, priv) or f"{platform}: no keyword for SNMPv3 {auth}/{priv}")
+    return auths[auth], privs[priv]

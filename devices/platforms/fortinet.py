@@ -11,8 +11,15 @@ from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetF
 
 from storestack.common.ntp import NtpAlgorithm
 from storestack.common.platforms import TUNNEL_TCP_MSS
+from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.naming import short_ifname
-from storestack.devices.platforms.base import CommitConfirm, PlatformDriver, PlatformProfile, SendStage
+from storestack.devices.platforms.base import (
+    CommitConfirm,
+    PlatformDriver,
+    PlatformProfile,
+    SendStage,
+    snmp_keywords,
+)
 from storestack.network.crypto import FLEET_CRYPTO, fleet_crypto, in_range
 from storestack.network.model import PrefixLimit
 
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
         FlowView,
         HealthCheckView,
         HubView,
+        ManagementView,
         MarkView,
         Net,
         SegmentView,
@@ -303,6 +311,28 @@ NTP_KEY_TYPES: dict[NtpAlgorithm, str] = {"sha256": "SHA256"}
 def ntp_key_type(algorithm: NtpAlgorithm) -> str:
     """The keyword of an NTP key of `algorithm` (only those the platform implements reach here)."""
     return NTP_KEY_TYPES[algorithm]
+
+
+# The SNMPv3 user's protocols (common/snmp.py), as `config system snmp user` spells them:
+# `set auth-proto {md5 | sha | sha224 | sha256 | sha384 | sha512}` (FortiOS 6.4.0+, New
+# Features, "Support SHA-2 for SNMPv3", https://docs.fortinet.com/document/fortigate/6.4.0/new-features/391997)
+# and `set priv-proto aes` (CFB128-AES-128; CLI reference "system snmp user",
+# https://docs.fortinet.com/document/fortigate/6.2.4/cli-reference/54620). `sha` and `aes` are the
+# defaults `show` leaves out (SHOW_OMITS_DEFAULTS), so only another protocol is written.
+SNMP_AUTH_KEYWORDS: dict[SnmpAuth, str] = {"sha1": "sha", "sha256": "sha256"}
+SNMP_PRIV_KEYWORDS: dict[SnmpPriv, str] = {"aes128": "aes"}
+
+
+def snmp_user_protocols(mgmt: ManagementView) -> dict[str, str | None]:
+    """`auth-proto` and `priv-proto` of the fleet's SNMPv3 user: the keyword, or None where it is
+    the default (which `show` never prints, so the template leaves the line out); a pair FortiOS
+    does not document is refused (RenderError)."""
+    auth, priv = snmp_keywords("fortinet", SNMP_AUTH_KEYWORDS, SNMP_PRIV_KEYWORDS, mgmt.snmp_auth, mgmt.snmp_priv)
+    defaults = {setting: default for path, setting, default in SHOW_OMITS_DEFAULTS if path == ("system snmp user",)}
+    return {
+        setting: None if defaults.get(setting) == keyword else keyword
+        for setting, keyword in (("auth-proto", auth), ("priv-proto", priv))
+    }
 
 def policy_groups(rules: Sequence[AclRule]) -> list[PolicyGroup]:
     """One policy per set of a flow's rules with the same action, protocol, port and any-ness,
@@ -1230,6 +1260,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_segment_marks", segment_marks),
         ("fortios_traffic_shapers", traffic_shapers),
         ("fortios_ntp_key_type", ntp_key_type),
+        ("fortios_snmp_user_protocols", snmp_user_protocols),
         ("fortios_phase2_interfaces", phase2_interfaces),
         ("fortios_dpd_retryinterval", dpd_retryinterval),
         ("fortios_dpd_retrycount", dpd_retrycount),

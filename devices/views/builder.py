@@ -229,6 +229,8 @@ class ViewBuilder:
             tacacs_key=self._slot("tacacs-key"),
             ntp_keys=self.intent.management.ntp_keys,
             guest_dns=tuple(str(address) for address in self.intent.management.guest_dns),
+            snmp_auth=self.intent.management.snmp_auth,
+            snmp_priv=self.intent.management.snmp_priv,
         )
         self._mgmt_by_resolvers = {self._mgmt.dns_forwarders: self._mgmt}
 

@@ -10,6 +10,7 @@ from dataclasses import field
 
 from storestack.common.platforms import Platform
 from storestack.common.records import record
+from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.steering import (
     IOS_RETURN_NONE_SIGNAL,
     IOS_RETURN_NONE_TRACK,
@@ -131,6 +132,10 @@ class ManagementView:
     # (`ntp_keys_for`).
     ntp_keys: tuple[NtpKey, ...]
     guest_dns: tuple[str, ...]  # public resolvers guest Wi-Fi's DHCP hands out
+    # The SNMPv3 user's protocols (the intent's `ManagementAccess.snmp_auth` / `snmp_priv`); each
+    # platform module spells them and refuses one its platform does not document.
+    snmp_auth: SnmpAuth
+    snmp_priv: SnmpPriv
 
     def ntp_keys_for(self, platform: Platform) -> tuple[NtpKey, ...]:
         """The keys an appliance of `platform` trusts (those whose algorithm it implements, in the

@@ -153,10 +153,13 @@ def test_ios_xe_snmp_user_it_never_shows_is_sent_until_recorded(tmp_path: Path) 
 
 
 def test_ios_xe_snmp_user_the_device_no_longer_lists_is_sent_again(tmp_path: Path) -> None:
-    """The ledger says storestack set the user; `show snmp user` says whether it is still there."""
+    """The ledger says storestack set the user; `show snmp user` says whether it is still there,
+    with the intended protocols (its listing's key: the name, then the protocols as shown)."""
     held = _held_after_push(tmp_path, "nw-0001-edge1", XE_INTENDED, "cisco_xe")
     user = "snmp-server user netops STORESTACK v3 auth sha Auth-Key-1 priv aes 128 Priv-Key-1 access MGMT-HQ"
-    assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset({"netops"}))) == []
+    assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset({"netops SHA AES128"}))) == []
+    assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset({"netops SHA AES256"}))) == [user]
+    assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset({"netops MD5 AES128"}))) == [user]
     assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset({"someone-else"}))) == [user]
     assert _sent(XE_RUNNING, XE_INTENDED, "cisco_xe", held.listing(frozenset())) == [user]
 

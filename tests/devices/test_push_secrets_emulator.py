@@ -143,3 +143,27 @@ def test_an_ios_xe_snmp_user_deleted_by_hand_is_planned_again(emulator: Emulator
     again = push(emulator, platform, intended, state)
     assert again.outcome == "changed" and again.change_lines == 1, again.remediation
     assert push(emulator, platform, intended, state, dry_run=True).change_lines == 0
+
+
+def test_an_ios_xe_snmp_user_weakened_by_hand_is_planned_again(emulator: Emulator, tmp_path: Path) -> None:
+    """`show snmp user` prints each user's protocols ("Authentication Protocol: SHA", "Privacy
+    Protocol: AES256"): a user re-created by hand under the same name with AES-128 instead of the
+    intended AES-256 no longer counts as held, and the intended user is sent again."""
+    platform = "cisco_xe"
+    name = device(platform)
+    factory = get_profile(platform).default_config(name)
+    emulator.set_running_config(name, factory, save=True)
+    intended = with_secrets(platform, emulator.running_config(name)).replace("priv aes 128", "priv aes 256")
+    state = tmp_path / "state"
+    assert push(emulator, platform, intended, state).outcome == "changed"
+    assert push(emulator, platform, intended, state, dry_run=True).change_lines == 0
+    target = next(iter(PushTargets.from_inventory(emulator.inventory()).filter(names=[name])))
+    with ApplianceSession(target, target.credentials.resolve()).open() as session:
+        session.configure(["snmp-server user netops STORESTACK v3 auth sha Auth-Key-1 priv aes 128 Priv-Key-1"])
+        assert "Privacy Protocol: AES128" in session.command("show snmp user")
+    planned = push(emulator, platform, intended, state, dry_run=True)
+    assert planned.remediation == [
+        "snmp-server user netops STORESTACK v3 auth sha <redacted> priv aes 256 <redacted>"
+    ], planned.remediation
+    assert push(emulator, platform, intended, state).outcome == "changed"
+    assert push(emulator, platform, intended, state, dry_run=True).change_lines == 0

@@ -210,3 +210,33 @@ def test_a_fleet_whose_own_secrets_predate_ntp_keys_gets_the_default_reference(f
     (key,) = NetworkIntent(fleet).store("sh-0001").management.ntp_keys
     assert key.secret.source == "env:STORESTACK_NTP_KEY"
     assert "STORESTACK_NTP_KEY" in secret_variables(fleet)
+
+
+def test_an_snmp_pair_a_platform_does_not_document_is_refused_where_it_is_named(
+    fleet_dir: Path, errors_of: Callable[[Path], list[str]]
+) -> None:
+    """The fleet's one SNMPv3 user takes one protocol pair everywhere. IOS-XE documents no SHA-2
+    for it: a fleet asking HMAC-SHA-256 is refused at the IOS-XE store's platform line, naming
+    the pair, rather than that store keeping SHA-1 unnoticed. Without that store it loads, and
+    the intent carries the pair."""
+    _management(fleet_dir, "  snmp_auth: sha256")
+    store_file = fleet_dir / "stores" / "sh-0002.yaml"
+    at = store_file.read_text().splitlines().index("    platform: cisco_xe")
+    management = (fleet_dir / "fleet.yaml").read_text().splitlines().index("management:") + 1
+    assert [error for error in errors_of(fleet_dir) if "SNMP" in error] == [
+        f"stores/sh-0002.yaml:{at + 1} appliances[0].platform: cisco_xe documents no SNMPv3 authentication "
+        f"'sha256' (it documents sha1) (fleet.yaml:{management} management: snmp_auth sha256, snmp_priv aes128)"
+    ]
+    store_file.write_text(store_file.read_text().replace("    platform: cisco_xe", "    platform: frr"))
+    management_access = NetworkIntent(load_fleet(fleet_dir)).store("sh-0002").management
+    assert (management_access.snmp_auth, management_access.snmp_priv) == ("sha256", "aes128")
+
+
+def test_the_snmp_pair_defaults_to_sha1_and_aes128_and_takes_no_other_name(
+    fleet_dir: Path, errors_of: Callable[[Path], list[str]]
+) -> None:
+    management = NetworkIntent(load_fleet(fleet_dir)).store("sh-0001").management
+    assert (management.snmp_auth, management.snmp_priv) == ("sha1", "aes128")
+    n = _management(fleet_dir, "  snmp_priv: des")
+    (error,) = errors_of(fleet_dir)
+    assert error.startswith(f"fleet.yaml:{n} management.snmp_priv:"), error

@@ -355,3 +355,23 @@ def test_aws_tunnel_options_refuse_a_lifetime_aws_does_not_accept() -> None:
         aws_tunnel_options(dataclasses.replace(FLEET_CRYPTO, ike_lifetime_seconds=86400))
     with pytest.raises(ValueError, match="ESP \\(phase 2\\) lifetime 43200 s"):
         aws_tunnel_options(dataclasses.replace(FLEET_CRYPTO, esp_lifetime_seconds=43200))
+
+
+def test_network_show_tells_the_nms_the_fleets_snmp_protocols() -> None:
+    """The NMS polls every appliance with the fleet's one SNMPv3 pair (the sample chain keeps
+    SHA-1 / AES-128: its IOS-XE and VRP stores document no SHA-2, its FRR, FortiOS and VRP
+    appliances no AES-256), at the appliance's loopback."""
+    result = CliRunner().invoke(cli, ["network", "show", "nw-0003", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["snmp"] == {
+        "poll": report["management"]["source"],
+        "security_level": "authPriv",
+        "auth": "sha1",
+        "auth_protocol": "HMAC-SHA-96 (RFC 3414; net-snmp SHA)",
+        "priv": "aes128",
+        "priv_protocol": "CFB128-AES-128 (RFC 3826; net-snmp AES)",
+    }
+    table = CliRunner().invoke(cli, ["network", "show", "hq-hub1"])
+    assert table.exit_code == 0, table.output
+    assert "SNMPv3 authPriv: HMAC-SHA-96" in table.output
