@@ -305,6 +305,18 @@ def test_each_hub_gets_its_own_route_based_tunnel_to_openstack(cloud: Scenario) 
         assert f"neighbor {tunnel['hub_inside_address']} remote-as" in user_data
 
 
+def test_a_new_upload_of_the_gateway_image_leaves_the_vpn_gateway_in_place(cloud: Scenario) -> None:
+    """A cloud refreshes a named image (a new "debian-12" under a new id, the old one deleted or
+    renamed); the provider then reads the gateway's image name back as the old image's new name or
+    "Image not found", a change that replaces the instance (hashicorp/terraform#28965): every tunnel
+    of the site would drop on the next `up`."""
+    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    assert gateway.inputs["imageName"] == "debian-12"
+    assert {"imageName", "imageId"} <= set(gateway.ignore_changes)
+    # What the gateway is configured with still reaches it: new keys or peers replace it.
+    assert "userData" not in gateway.ignore_changes
+
+
 def test_every_taggable_resource_carries_fleet_and_component_tags(cloud: Scenario) -> None:
     taggable = [r for r in cloud.resources if r.custom and is_taggable(r.type)]
     assert len(taggable) > 20
