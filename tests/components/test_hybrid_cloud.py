@@ -104,6 +104,24 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
     assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
 
 
+def test_the_staff_data_bucket_refuses_plain_http(cloud: Scenario) -> None:
+    """S3 answers HTTP as well as HTTPS unless the bucket policy denies requests without TLS
+    (AWS Knowledge Center, "s3-bucket-ssl-requests-only"): staff data (POS, HR, finance) would
+    otherwise cross the internet in clear text from any client that asks over http://."""
+    (bucket,) = cloud.of_type("aws:s3/bucket:Bucket")
+    (policy,) = cloud.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.inputs["bucket"] == bucket.resource_id
+    assert policy.inputs["region"] == bucket.inputs["region"]
+    arn = bucket.outputs["arn"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert sorted(statement["Resource"]) == [arn, f"{arn}/*"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # S3 refuses a second configuration call on a bucket while one is in flight (OperationAborted).
+    (block,) = cloud.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert block.urn in policy.dependencies
+
+
 OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
 
 
