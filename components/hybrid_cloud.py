@@ -236,19 +236,27 @@ class HybridCloud(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
+        # The least a flow-log role holds (VPC guide, "IAM role for publishing flow logs to
+        # CloudWatch Logs"; the Transit Gateway guide names the same), writes held to the fleet's
+        # own log groups. CreateLogGroup is left out: this stack creates its groups. DescribeLogGroups
+        # is authorised against the whole log-group space, not a group's name (CloudWatch Logs
+        # guide, "Logs sent to CloudWatch Logs": give it `log-group:*`); it lists names, no events.
+        account = self._args.aws_account_id
         policy = {
             "Version": "2012-10-17",
             "Statement": [
                 {
+                    "Sid": "WriteFleetFlowLogs",
                     "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": f"arn:aws:logs:*:{self._args.aws_account_id}:log-group:/storestack/*",
-                }
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": f"arn:aws:logs:*:{account}:log-group:/storestack/*",
+                },
+                {
+                    "Sid": "FindLogGroups",
+                    "Effect": "Allow",
+                    "Action": "logs:DescribeLogGroups",
+                    "Resource": f"arn:aws:logs:*:{account}:log-group:*",
+                },
             ],
         }
         aws.iam.RolePolicy("flow-logs", role=role.id, policy=json.dumps(policy, sort_keys=True), opts=self._child)

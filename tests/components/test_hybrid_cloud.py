@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import re
@@ -102,6 +103,37 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
     assert all(r.inputs["trafficType"] == "ALL" for r in logs if "vpcId" in r.inputs)
     (group,) = cloud.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
+
+
+def _allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    def listed(value: Any) -> list[str]:
+        return value if isinstance(value, list) else [value]
+
+    return any(
+        s["Effect"] == "Allow"
+        and action in listed(s["Action"])
+        and any(fnmatch.fnmatchcase(resource, pattern) for pattern in listed(s["Resource"]))
+        for s in statements
+    )
+
+
+def test_the_flow_log_role_holds_what_delivery_needs_and_writes_only_the_fleets_log_groups(cloud: Scenario) -> None:
+    """The VPC and Transit Gateway guides name the least a flow-log role holds: CreateLogStream,
+    PutLogEvents, DescribeLogGroups and DescribeLogStreams (with CreateLogGroup, for a group the
+    service would create; this stack creates its own). DescribeLogGroups is authorised against the
+    account's whole log-group space (CloudWatch Logs guide, "Logs sent to CloudWatch Logs": give it
+    `log-group:*`, not a group's name), so scoped to /storestack/* it granted nothing."""
+    (policy,) = [r for r in cloud.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "flow-logs"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    group = "arn:aws:logs:eu-west-1:210987654321:log-group:/storestack/acme/eu-west-1/flow-logs"
+    stream = f"{group}:log-stream:eni-0a1b2c3d-all"
+    assert _allows(statements, "logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:210987654321:log-group::log-stream:")
+    assert _allows(statements, "logs:DescribeLogStreams", f"{group}:log-stream:")
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert _allows(statements, action, stream)
+        # ... and only into the fleet's own groups.
+        assert not _allows(statements, action, "arn:aws:logs:eu-west-1:210987654321:log-group:/aws/lambda/payments:log-stream:x")
+    assert not _allows(statements, "logs:DeleteLogGroup", group)
 
 
 def test_the_staff_data_bucket_refuses_plain_http(cloud: Scenario) -> None:
