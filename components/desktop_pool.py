@@ -481,7 +481,10 @@ class DesktopPool(pulumi.ComponentResource):
                 image_id=images[role],
                 volume_type=args.encrypted_volume_type,
                 metadata=seat_tags,
-                opts=child,
+                # The image is the newest upload of its name, and a volume's image is create-only
+                # ("Changing this creates a new volume"): without this, an image refresh replaced
+                # every desktop and its disk on the next up. New desktops take the newest image.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["image_id"])),
             )
             instance = openstack.compute.Instance(
                 f"{self._name}-{seat}",

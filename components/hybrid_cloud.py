@@ -159,7 +159,7 @@ class HybridCloud(pulumi.ComponentResource):
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
             opts=self._child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             "data-public-access",
             bucket=bucket.id,
             region=region,
@@ -168,6 +168,16 @@ class HybridCloud(pulumi.ComponentResource):
             ignore_public_acls=True,
             restrict_public_buckets=True,
             opts=self._child,
+        )
+        # S3 answers plain HTTP too unless the bucket policy denies requests without TLS (AWS
+        # Knowledge Center "s3-bucket-ssl-requests-only"). After the public access block: S3
+        # refuses a bucket's second configuration call while one is in flight (OperationAborted).
+        aws.s3.BucketPolicy(
+            "data-tls-only",
+            bucket=bucket.id,
+            region=region,
+            policy=bucket.arn.apply(_tls_only_policy),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         aws.s3.BucketVersioning(
             "data-versioning",
@@ -226,23 +236,44 @@ class HybridCloud(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
+        # The least a flow-log role holds (VPC guide, "IAM role for publishing flow logs to
+        # CloudWatch Logs"; the Transit Gateway guide names the same), writes held to the fleet's
+        # own log groups. CreateLogGroup is left out: this stack creates its groups. DescribeLogGroups
+        # is authorised against the whole log-group space, not a group's name (CloudWatch Logs
+        # guide, "Logs sent to CloudWatch Logs": give it `log-group:*`); it lists names, no events.
+        account = self._args.aws_account_id
         policy = {
             "Version": "2012-10-17",
             "Statement": [
                 {
+                    "Sid": "WriteFleetFlowLogs",
                     "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": f"arn:aws:logs:*:{self._args.aws_account_id}:log-group:/storestack/*",
-                }
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": f"arn:aws:logs:*:{account}:log-group:/storestack/*",
+                },
+                {
+                    "Sid": "FindLogGroups",
+                    "Effect": "Allow",
+                    "Action": "logs:DescribeLogGroups",
+                    "Resource": f"arn:aws:logs:*:{account}:log-group:*",
+                },
             ],
         }
         aws.iam.RolePolicy("flow-logs", role=role.id, policy=json.dumps(policy, sort_keys=True), opts=self._child)
         return role
+
+
+def _tls_only_policy(bucket_arn: str) -> str:
+    """The data bucket's policy: no request without TLS, from anyone."""
+    statement = {
+        "Sid": "DenyPlainHttp",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 # Session tags a staff user passes on AssumeRole: the values of the same tags on the user's own

@@ -482,6 +482,12 @@ class OpenStackSite(pulumi.ComponentResource):
                 provider=self._infrastructure_provider,
                 aliases=self._moved,
                 depends_on=[self.gateway_association],
+                # A cloud refreshes a named image under a new id; the provider then reads the name
+                # back as the old image's (renamed, or "Image not found" once deleted), which would
+                # replace the gateway and drop every tunnel (hashicorp/terraform#28965). A new image
+                # is taken on purpose with `pulumi up --replace`; new keys or peers (user data)
+                # still replace it.
+                ignore_changes=["image_name", "image_id"],
             ),
         )
         for network in self.remote_ranges():

@@ -483,11 +483,7 @@ def _s3_buckets(index: PlanIndex, context: ContractContext) -> Iterator[Violatio
         ):
             yield created.urn, f"bucket name {name!r} breaks the S3 naming rules"
         regions[created.resource_id] = str(created.inputs.get("region"))
-    for kind in (
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        "aws:s3/bucketVersioning:BucketVersioning",
-    ):
+    for kind in (_T["bucket-sse"], _T["bucket-pab"], _T["bucket-ver"], _T["bucket-policy"]):
         for setting in index.of_type(kind):
             bucket = str(setting.inputs.get("bucket"))
             if bucket in regions and str(setting.inputs.get("region")) != regions[bucket]:
@@ -706,6 +702,7 @@ _T = {
     "bucket-sse": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "bucket-pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "bucket-ver": "aws:s3/bucketVersioning:BucketVersioning",
+    "bucket-policy": "aws:s3/bucketPolicy:BucketPolicy",
     "loggroup": "aws:cloudwatch/logGroup:LogGroup",
     "os-route": "openstack:networking/routerRoute:RouterRoute",
     "os-router": "openstack:networking/router:Router",
@@ -844,7 +841,7 @@ RULES: tuple[ContractRule, ...] = (
         "s3-buckets",
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
         _s3_buckets,
-        _kinds("bucket", "bucket-sse", "bucket-pab", "bucket-ver"),
+        _kinds("bucket", "bucket-sse", "bucket-pab", "bucket-ver", "bucket-policy"),
     ),
     ContractRule(
         "log-group-retention",

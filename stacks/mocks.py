@@ -101,6 +101,8 @@ class RecordedResource:
     dependencies: tuple[str, ...] = ()
     # The URN of the explicit provider the resource is created with ("" for the default provider).
     provider: str = ""
+    # Input properties a later `up` leaves as they are (the `ignore_changes` option, engine names).
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(getattr(request, "dependencies", ()) or ()),
             # A provider reference is "<provider URN>::<provider id>".
             provider=str(getattr(request, "provider", "") or "").rsplit("::", 1)[0],
+            ignore_changes=tuple(getattr(request, "ignoreChanges", ()) or ()),
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

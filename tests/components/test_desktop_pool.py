@@ -191,6 +191,19 @@ def test_openstack_seats_boot_from_encrypted_volumes_of_their_role_image(opensta
         assert instance.inputs["flavorName"] == expected_flavor
 
 
+def test_a_new_upload_of_a_role_image_leaves_existing_openstack_desktops_in_place(openstack_pool: Scenario) -> None:
+    """The image is looked up by name, the newest upload first: after a monthly image refresh the
+    lookup answers a new id, and a boot volume's image id is a create-only setting ("Changing this
+    creates a new volume"): every desktop, its disk and the user's profile on it, would be replaced
+    by the next `up`. New desktops take the newest image; existing ones keep theirs."""
+    volumes = openstack_pool.of_type("openstack:blockstorage/volume:Volume")
+    assert volumes
+    for volume in volumes:
+        assert "imageId" in volume.ignore_changes, volume.name
+    for instance in openstack_pool.of_type("openstack:compute/instance:Instance"):
+        assert "imageId" not in instance.inputs and "imageName" not in instance.inputs, "boots from its volume"
+
+
 def _ingress(scenario: Scenario) -> list[Any]:
     rules = scenario.of_type("openstack:networking/secGroupRule:SecGroupRule")
     return [r for r in rules if r.inputs["direction"] == "ingress"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import re
@@ -102,6 +103,55 @@ def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> N
     assert all(r.inputs["trafficType"] == "ALL" for r in logs if "vpcId" in r.inputs)
     (group,) = cloud.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert all(r.inputs["logDestination"] == group.outputs["arn"] for r in logs)
+
+
+def _allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    def listed(value: Any) -> list[str]:
+        return value if isinstance(value, list) else [value]
+
+    return any(
+        s["Effect"] == "Allow"
+        and action in listed(s["Action"])
+        and any(fnmatch.fnmatchcase(resource, pattern) for pattern in listed(s["Resource"]))
+        for s in statements
+    )
+
+
+def test_the_flow_log_role_holds_what_delivery_needs_and_writes_only_the_fleets_log_groups(cloud: Scenario) -> None:
+    """The VPC and Transit Gateway guides name the least a flow-log role holds: CreateLogStream,
+    PutLogEvents, DescribeLogGroups and DescribeLogStreams (with CreateLogGroup, for a group the
+    service would create; this stack creates its own). DescribeLogGroups is authorised against the
+    account's whole log-group space (CloudWatch Logs guide, "Logs sent to CloudWatch Logs": give it
+    `log-group:*`, not a group's name), so scoped to /storestack/* it granted nothing."""
+    (policy,) = [r for r in cloud.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "flow-logs"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    group = "arn:aws:logs:eu-west-1:210987654321:log-group:/storestack/acme/eu-west-1/flow-logs"
+    stream = f"{group}:log-stream:eni-0a1b2c3d-all"
+    assert _allows(statements, "logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:210987654321:log-group::log-stream:")
+    assert _allows(statements, "logs:DescribeLogStreams", f"{group}:log-stream:")
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert _allows(statements, action, stream)
+        # ... and only into the fleet's own groups.
+        assert not _allows(statements, action, "arn:aws:logs:eu-west-1:210987654321:log-group:/aws/lambda/payments:log-stream:x")
+    assert not _allows(statements, "logs:DeleteLogGroup", group)
+
+
+def test_the_staff_data_bucket_refuses_plain_http(cloud: Scenario) -> None:
+    """S3 answers HTTP as well as HTTPS unless the bucket policy denies requests without TLS
+    (AWS Knowledge Center, "s3-bucket-ssl-requests-only"): staff data (POS, HR, finance) would
+    otherwise cross the internet in clear text from any client that asks over http://."""
+    (bucket,) = cloud.of_type("aws:s3/bucket:Bucket")
+    (policy,) = cloud.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.inputs["bucket"] == bucket.resource_id
+    assert policy.inputs["region"] == bucket.inputs["region"]
+    arn = bucket.outputs["arn"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert sorted(statement["Resource"]) == [arn, f"{arn}/*"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # S3 refuses a second configuration call on a bucket while one is in flight (OperationAborted).
+    (block,) = cloud.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert block.urn in policy.dependencies
 
 
 OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
@@ -303,6 +353,18 @@ def test_each_hub_gets_its_own_route_based_tunnel_to_openstack(cloud: Scenario) 
     user_data = secret_value(gateway.inputs["userData"])
     for tunnel in tunnels.values():
         assert f"neighbor {tunnel['hub_inside_address']} remote-as" in user_data
+
+
+def test_a_new_upload_of_the_gateway_image_leaves_the_vpn_gateway_in_place(cloud: Scenario) -> None:
+    """A cloud refreshes a named image (a new "debian-12" under a new id, the old one deleted or
+    renamed); the provider then reads the gateway's image name back as the old image's new name or
+    "Image not found", a change that replaces the instance (hashicorp/terraform#28965): every tunnel
+    of the site would drop on the next `up`."""
+    (gateway,) = [r for r in cloud.of_type("openstack:compute/instance:Instance") if r.name.endswith("vpn-gateway")]
+    assert gateway.inputs["imageName"] == "debian-12"
+    assert {"imageName", "imageId"} <= set(gateway.ignore_changes)
+    # What the gateway is configured with still reaches it: new keys or peers replace it.
+    assert "userData" not in gateway.ignore_changes
 
 
 def test_every_taggable_resource_carries_fleet_and_component_tags(cloud: Scenario) -> None:
