@@ -855,6 +855,33 @@ def test_the_hub_answers_timestamp_requests_from_inside_the_store_tunnels_only(f
         assert chain_verdict(ruleset, "input", probe, ifname).forwarded, (ifname, probe)
 
 
+def test_no_vpc_host_pings_the_store_router_through_an_aws_tunnel(fleet: Fleet) -> None:
+    """The clouds open nothing towards a store (README "Network design"), and IOS-XE's and VRP's
+    FROM-AWS-<LINK>-T<n> take ICMP only between an AWS tunnel's two inside addresses: nw-0001's
+    ruleset drops an echo request from a VPC workload, through either AWS tunnel, to the
+    router's loopback, a segment gateway, its WAN address or the tunnel's own address, and still
+    answers the tunnel's far end at this end, HQ's monitoring through a hub tunnel, and the
+    answers to the router's own flows. (Every one of those pings used to be answered.)"""
+    (store,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    ruleset = _companion(store, "nftables.conf")
+    intent = NetworkIntent(fleet).store("nw-0001")
+    ends = re.findall(r'"(aws[^"]+)" \. ([\d.]+) \. ([\d.]+)', ruleset)
+    assert len(ends) == 2, ends
+    workload = ipaddress.IPv4Address("10.16.0.20")
+    router = [intent.loopback, ipaddress.IPv4Address("10.64.0.1"), ipaddress.IPv4Address("198.51.100.2")]
+    for ifname, far, near in ends:
+        for address in [*router, ipaddress.IPv4Address(near)]:
+            verdict = chain_verdict(ruleset, "input", Packet("icmp", workload, address), ifname)
+            assert not verdict.forwarded, (ifname, address, verdict)
+        assert chain_verdict(ruleset, "input", Packet("icmp", ipaddress.IPv4Address(far), ipaddress.IPv4Address(near)), ifname).forwarded
+        answer = Packet("udp", workload, intent.loopback, 40000, source_port=123, answer=True)
+        assert chain_verdict(ruleset, "input", answer, ifname).forwarded
+    monitoring = ipaddress.IPv4Address("10.0.250.10")
+    hub_tunnel = re.search(r'set tunnel_ends \{[^}]*elements = \{ "(xfrm\d+)"', ruleset)
+    assert hub_tunnel, "no hub tunnel in the store's tunnel_ends"
+    assert chain_verdict(ruleset, "input", Packet("icmp", monitoring, intent.loopback), hub_tunnel.group(1)).forwarded
+
+
 def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet) -> None:
     """hq-hub1's rendered ruleset in a namespace: SNMP from an HQ management address reaches the
     hub on its DC core LAN port; the same range arriving on a WAN port (a spoofed source from the
