@@ -654,6 +654,10 @@ def store_host_context(view: StoreApplianceView) -> dict[str, Any]:
         # through an AWS tunnel, which shares the tunnels' interface group: a VPC host sending
         # from a management address would otherwise reach SSH and SNMP.
         "hub_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.tunnels),
+        # The clouds open nothing towards a store: from an AWS tunnel only its far end pings the
+        # router, at this end, as IOS-XE's and VRP's FROM-AWS-<LINK>-T<n> take ICMP between the
+        # tunnel's two inside addresses alone
+        "aws_tunnel_ifs": '", "'.join(tunnel.ifname for tunnel in view.aws_tunnels),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         "internet_excluded": ", ".join(net.cidr for net in view.internet_excluded),
         # charon never uses a LAN or tunnel address for IKE

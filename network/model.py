@@ -406,8 +406,9 @@ class ManagementAccess:
     # Whether a store answers ICMP timestamp requests (RFC 792 type 13) from the internet: no. A
     # timestamp reply tells any sender the router's clock (scanners report it, CVE-1999-0524), and
     # no probe of the fleet sends one over a WAN: an IOS-XE store's icmp-jitter to a Linux hub
-    # runs inside the tunnels. FRR stores drop them (their input chain's policy), IOS-XE stores
-    # take only the ICMP a router needs; VRP's WAN filter passes every ICMP type unless told
+    # runs inside the tunnels. FRR stores drop them (their input chain's policy), FRR hubs take
+    # them from inside their store tunnels only (none on the DC port, where the internet reaches
+    # their public IKE endpoint), IOS-XE stores take only the ICMP a router needs; VRP's WAN filter passes every ICMP type unless told
     # (`vrp_wan_filter`, devices/platforms/huawei_vrp.py; lint `vrp-wan-timestamp`).
     icmp_timestamps_from_internet: bool = False
 

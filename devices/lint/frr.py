@@ -868,6 +868,15 @@ def _selectors(value: str | None) -> tuple[str, ...]:
 _TUNNEL_GROUP = "10"
 _NFT_SET = re.compile(r"^\s*set (\w+) \{(.*?)^\s*\}", re.M | re.S)
 _NFT_ELEMENTS = re.compile(r"elements = \{([^}]*)\}", re.S)
+# nft's names of the ICMP types a rule may match (`nft describe icmp type`), by type number:
+# what `icmp type` compares a `Packet.icmp` with (None there: an echo request)
+_ICMP_TYPE_NAMES = {
+    0: "echo-reply", 3: "destination-unreachable", 4: "source-quench", 5: "redirect", 8: "echo-request",
+    9: "router-advertisement", 10: "router-solicitation", 11: "time-exceeded", 12: "parameter-problem",
+    13: "timestamp-request", 14: "timestamp-reply", 15: "info-request", 16: "info-reply",
+    17: "address-mask-request", 18: "address-mask-reply",
+}  # fmt: skip
+
 _NFT_TOKENS = re.compile(r"\{[^}]*\}|\"[^\"]*\"|\S+")
 _NFT_POLICY = re.compile(r"policy (accept|drop);")
 
@@ -1095,7 +1104,9 @@ def _nft_rule_matches(
             value, index = _nft_tcp_flags(tokens, index + 2, packet)
             negate = False
         elif word == "icmp" and tokens[index + 1 : index + 2] == ["type"] and index + 2 < len(tokens):
-            value = packet.protocol == "icmp" and "echo-request" in tokens[index + 2]
+            name = _ICMP_TYPE_NAMES.get(packet.icmp[0] if packet.icmp else 8)
+            named = re.findall(r"[a-z-]+", tokens[index + 2])
+            value = False if packet.protocol != "icmp" else (name in named if name else None)
             index += 3
         elif word in ("meta", "ip") and tokens[index + 1 : index + 2] in (["l4proto"], ["protocol"]):
             at = index + (3 if tokens[index + 2 : index + 3] == ["!="] else 2)

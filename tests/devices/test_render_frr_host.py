@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from testsupport.rendering import on_platform
 
+from storestack.devices.lint import Packet
+from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -464,8 +466,7 @@ def _two_tunnel_ends(ruleset: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("side", ["dc", "tunnel"])
-@pytest.mark.parametrize("kind", ["echo", "timestamp"])
+@pytest.mark.parametrize(("kind", "side"), [("echo", "dc"), ("echo", "tunnel"), ("timestamp", "tunnel")])
 def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_stores_probes(
     fleet: Fleet, kind: str, side: str
 ) -> None:
@@ -474,9 +475,10 @@ def test_the_hub_limits_icmp_per_source_so_one_flood_does_not_starve_other_store
     probes like an SLA operation: echo (VRP NQA, FortiOS, IOS-XE icmp-echo) or timestamp (an
     IOS-XE store's icmp-jitter towards a Linux hub, which the hub used to drop). The flood is cut
     to its own rate; the probe is answered every time. (The former rule, a hub-wide rate after
-    `ct state established accept`, answered the whole echo flood.) Both ways in: from the DC side,
-    and from inside two store tunnels (interface group 10, each sender at its tunnel's store end
-    asking the hub's end), which the ruleset judges in a chain of their own."""
+    `ct state established accept`, answered the whole echo flood.) Both ways in: from the DC side
+    (echo only: the hub answers no timestamp request there), and from inside two store tunnels
+    (interface group 10, each sender at its tunnel's store end asking the hub's end), which the
+    ruleset judges in a chain of their own."""
     _tool("nft")
     _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
@@ -826,6 +828,58 @@ def test_guest_wifi_leaves_by_its_breakout_links_best_effort_queue_whatever_it_s
     sent = {classid: queued[classid] - before.get(classid, 0) for classid in queued}
     assert sent[by_name["control"]] == 0 and sent[by_name["best-effort"]] == 10, sent
     assert unqueued[by_name["control"]] - queued[by_name["control"]] == 10, unqueued
+
+
+def test_the_hub_answers_timestamp_requests_from_inside_the_store_tunnels_only(fleet: Fleet) -> None:
+    """An ICMP timestamp request (type 13) tells its sender the host's clock (CVE-1999-0524), and
+    the intent answers none from the internet (`ManagementAccess.icmp_timestamps_from_internet`):
+    the only ones a hub needs are an IOS-XE store's icmp-jitter probes, inside the tunnels. On its
+    DC core LAN port, where the internet reaches its public IKE endpoint, hq-hub1 answers echo
+    requests (HQ's monitoring, anyone's ping of the endpoint) and drops timestamp requests, to
+    each of its addresses; from a store tunnel's far end to its hub end it still answers both.
+    (The DC side used to take timestamp requests from anyone, within the per-sender limit.)"""
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
+    assert dc, "no DC port in the hub's ruleset"
+    internet = ipaddress.IPv4Address("198.18.7.7")
+    for address in (intent.public_address, intent.loopback, intent.dc.address.ip):
+        echo = chain_verdict(ruleset, "input", Packet("icmp", internet, address), dc.group(1), from_tunnel=False)
+        timestamp = chain_verdict(
+            ruleset, "input", Packet("icmp", internet, address, icmp=(13, 0)), dc.group(1), from_tunnel=False
+        )
+        assert echo.forwarded and not timestamp.forwarded, (address, echo, timestamp)
+    for ifname, store_end, hub_end in _two_tunnel_ends(ruleset):
+        probe = Packet("icmp", ipaddress.IPv4Address(store_end), ipaddress.IPv4Address(hub_end), icmp=(13, 0))
+        assert chain_verdict(ruleset, "input", probe, ifname).forwarded, (ifname, probe)
+
+
+def test_no_vpc_host_pings_the_store_router_through_an_aws_tunnel(fleet: Fleet) -> None:
+    """The clouds open nothing towards a store (README "Network design"), and IOS-XE's and VRP's
+    FROM-AWS-<LINK>-T<n> take ICMP only between an AWS tunnel's two inside addresses: nw-0001's
+    ruleset drops an echo request from a VPC workload, through either AWS tunnel, to the
+    router's loopback, a segment gateway, its WAN address or the tunnel's own address, and still
+    answers the tunnel's far end at this end, HQ's monitoring through a hub tunnel, and the
+    answers to the router's own flows. (Every one of those pings used to be answered.)"""
+    (store,) = render_fleet(fleet, store_ids=["nw-0001"], hubs=[])
+    ruleset = _companion(store, "nftables.conf")
+    intent = NetworkIntent(fleet).store("nw-0001")
+    ends = re.findall(r'"(aws[^"]+)" \. ([\d.]+) \. ([\d.]+)', ruleset)
+    assert len(ends) == 2, ends
+    workload = ipaddress.IPv4Address("10.16.0.20")
+    router = [intent.loopback, ipaddress.IPv4Address("10.64.0.1"), ipaddress.IPv4Address("198.51.100.2")]
+    for ifname, far, near in ends:
+        for address in [*router, ipaddress.IPv4Address(near)]:
+            verdict = chain_verdict(ruleset, "input", Packet("icmp", workload, address), ifname)
+            assert not verdict.forwarded, (ifname, address, verdict)
+        assert chain_verdict(ruleset, "input", Packet("icmp", ipaddress.IPv4Address(far), ipaddress.IPv4Address(near)), ifname).forwarded
+        answer = Packet("udp", workload, intent.loopback, 40000, source_port=123, answer=True)
+        assert chain_verdict(ruleset, "input", answer, ifname).forwarded
+    monitoring = ipaddress.IPv4Address("10.0.250.10")
+    hub_tunnel = re.search(r'set tunnel_ends \{[^}]*elements = \{ "(xfrm\d+)"', ruleset)
+    assert hub_tunnel, "no hub tunnel in the store's tunnel_ends"
+    assert chain_verdict(ruleset, "input", Packet("icmp", monitoring, intent.loopback), hub_tunnel.group(1)).forwarded
 
 
 def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet) -> None:
