@@ -186,17 +186,22 @@ def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     return _first_store_packets(hub, targets)
 
 
-def _dc_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
-    """The probes to HQ's routing infrastructure behind the hub (`NetworkIntent.dc_infrastructure`,
-    which the corporate ranges leave out): each DC core router and each other hub's DC address,
-    which peer in BGP with the hubs only."""
+def _dc_targets(hub: HubIntent) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """(what, address): HQ's routing infrastructure behind the hub (`NetworkIntent.dc_infrastructure`):
+    each DC core router and each other hub's DC address, which peer in BGP with the hubs only."""
     targets = [(f"the DC core router {address}", address) for address in hub.dc.routers]
     targets += [
         (f"hub {session.peer}'s DC address {session.peer_address}", session.peer_address)
         for session in hub.sessions
         if session.kind == "hub-hub"
     ]
-    return _first_store_packets(hub, targets)
+    return targets
+
+
+def _dc_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """The probes to HQ's routing infrastructure behind the hub (`_dc_targets`), which the
+    corporate ranges leave out."""
+    return _first_store_packets(hub, _dc_targets(hub))
 
 
 # An internet address that is no fleet's (RFC 2544's benchmarking range): what a store would
@@ -498,14 +503,8 @@ CLOUD_DC_RULE = "cloud-dc-isolation"
 def _cloud_dc_packets(hub: HubIntent, site: CloudSite) -> Iterator[tuple[str, Packet]]:
     """(what, packet): from a host of each of `site`'s own ranges, the starts of connections
     (`_PROBES`: SSH, SNMP, BGP, BFD, ping) to HQ's routing infrastructure behind the hub
-    (`CloudForwarding.infrastructure`, `NetworkIntent.dc_infrastructure`): each DC core router
-    and each other hub's DC address, which peer in BGP with the hubs only."""
-    targets = [(f"the DC core router {address}", address) for address in hub.dc.routers]
-    targets += [
-        (f"hub {session.peer}'s DC address {session.peer_address}", session.peer_address)
-        for session in hub.sessions
-        if session.kind == "hub-hub"
-    ]
+    (`_dc_targets`, which `CloudForwarding.hq` leaves out)."""
+    targets = _dc_targets(hub)
     for net in site.sources:
         source = _first_host(net) + 7
         for what, destination in targets:
