@@ -191,8 +191,9 @@ def _print_hub(report: dict[str, Any]) -> None:
             for a in clouds["answers"]
         )
         opens = "; ".join(f"{o['why']} ({o['protocol']} {','.join(o['ports'])})" for o in clouds["cloud_opens"])
+        but = f" but the DC core {', '.join(clouds['not_to_hq'])}" if clouds["not_to_hq"] else ""
         out(
-            f"[bold]from the clouds[/] {', '.join(clouds['from'])}: anything to HQ; to the stores only the answers to "
+            f"[bold]from the clouds[/] {', '.join(clouds['from'])}: anything to HQ{but}; to the stores only the answers to "
             f"{answers or 'nothing'}; opened by a cloud: {opens or 'nothing'}"
         )
     management = report["management"]

@@ -150,9 +150,20 @@ def _narrowed(forwarding: CloudForwarding, ranges: tuple[IPv4Network, ...]) -> C
     return CloudForwarding(
         sources=_within(forwarding.sources, ranges),
         hq=forwarding.hq,
+        infrastructure=forwarding.infrastructure,
         replies=flows(forwarding.replies),
         opens=flows(forwarding.opens),
     )
+
+
+def _infrastructure_denied(
+    infrastructure: tuple[IPv4Network, ...], reached: tuple[IPv4Network, ...]
+) -> tuple[IPv4Network, ...]:
+    """The parts of `infrastructure` (`NetworkIntent.dc_infrastructure`) that a filter may deny
+    before permitting `reached` with the holes filled (`StoreForwarding.corporate_whole`,
+    `CloudForwarding.hq_whole`): those `reached` does not overlap. A server written inside the
+    DC core LAN is a reached host route, which no deny may hide."""
+    return tuple(n for n in infrastructure if not any(n.overlaps(r) for r in reached))
 
 
 def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
@@ -347,6 +358,12 @@ class NetworkIntent:
         servers are elsewhere (one written inside it stays reached: `_store_forwarding`).
         Neither `corporate` nor what a hub forwards from its stores holds it."""
         return (hq.core_lan(self.fleet.spec),)
+
+    @cached_property
+    def _management_servers(self) -> tuple[IPv4Address, ...]:
+        """The fleet's NTP, syslog, TACACS+ and DNS servers (`management`), in that order."""
+        mgmt = self.management
+        return (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)
 
     @cached_property
     def directory_servers(self) -> tuple[IPv4Network, ...]:
@@ -1119,7 +1136,21 @@ class NetworkIntent:
             for protocol, port in self.management.ports
             if managers
         ]
-        forwarding = CloudForwarding(sources=sources, hq=tuple(plan.hq), replies=replies, opens=tuple(opens))
+        # HQ but its routing infrastructure (`dc_infrastructure`), where no cloud service lives:
+        # a server the clouds use (management, the desktops' directory) written inside it stays
+        # a reached host route.
+        servers = (*self._management_servers, *(net.network_address for net in self.directory_servers))
+        inside = tuple(
+            self.host_net(server) for server in dict.fromkeys(servers) if any(server in n for n in self.dc_infrastructure)
+        )
+        hq_ranges = collapse((*excluding(tuple(plan.hq), self.dc_infrastructure), *inside))
+        forwarding = CloudForwarding(
+            sources=sources,
+            hq=hq_ranges,
+            replies=replies,
+            opens=tuple(opens),
+            infrastructure=_infrastructure_denied(self.dc_infrastructure, hq_ranges),
+        )
         sites: dict[str, list[str]] = {}
         for tunnel in self._hub_cloud_tunnels(self.fleet.hubs[hub]):
             sites.setdefault(self._cloud_site_of(tunnel), []).append(tunnel.id)
@@ -1188,8 +1219,7 @@ class NetworkIntent:
         private = collapse(
             (*RFC1918, SHARED_ADDRESS_SPACE, LINK_LOCAL, *plan.private_ranges, *self.fleet_space)
         )
-        mgmt = self.management
-        servers = (*mgmt.ntp_servers, *mgmt.syslog_servers, *mgmt.tacacs_servers, *mgmt.dns_forwarders)
+        servers = self._management_servers
         # The DC core LAN is none of them (`dc_infrastructure`), though HQ's summaries hold it.
         ranges = excluding((*self.hub_routes, *plan.management), self.dc_infrastructure)
         # Only servers no range covers: collapsing adjacent host routes makes /31s, which the
@@ -1220,8 +1250,7 @@ class NetworkIntent:
             loopbacks=plan.loopbacks,
             tunnels=plan.transit,
             hub_owned=tuple(sorted(dict.fromkeys(owned))),
-            # A server written inside the DC core LAN is a corporate host route: no deny hides it.
-            infrastructure=tuple(n for n in self.dc_infrastructure if not any(n.overlaps(c) for c in corporate)),
+            infrastructure=_infrastructure_denied(self.dc_infrastructure, corporate),
         )
 
     def _dc_trust(self, hub: ResolvedHub) -> DcTrust | None:

@@ -637,7 +637,8 @@ class CloudFlow:
 class CloudForwarding:
     """What a hub takes in from its cloud VPNs (AWS, the OpenStack gateways), the same on every
     hub platform: from the clouds' prefixes (`sources`: what the hub accepts from the clouds, their
-    summary and the desktops) anything to HQ (`hq`), and towards the stores only (a) the answers
+    summary and the desktops) anything to HQ (`hq`) but its routing infrastructure (the DC core
+    LAN, `infrastructure`), and towards the stores only (a) the answers
     to the flows the stores' segments open towards a cloud prefix (`StoreIntent.flows`, the
     `replies`) and (b) the flows the intent lets a cloud source open towards a store (`opens`:
     none of `NetworkIntent.desktop_flows` goes to a store, and no management range is in a
@@ -650,16 +651,29 @@ class CloudForwarding:
     flows' ports, ICMP answers and errors only; FortiOS passes them by its session table alone."""
 
     sources: tuple[ipaddress.IPv4Network, ...]
+    # HQ's ranges less its routing infrastructure (`NetworkIntent.dc_infrastructure`), with any
+    # management or directory server written inside it as a host route.
     hq: tuple[ipaddress.IPv4Network, ...]
     replies: tuple[CloudFlow, ...] = ()
     opens: tuple[CloudFlow, ...] = ()
     # Per cloud site, what its own VPNs may bring in: the above narrowed to the site's ranges, so
     # no site's tunnel passes a packet sent from another site's range (`CloudSite`).
     sites: tuple[CloudSite, ...] = ()
+    # HQ's routing infrastructure inside HQ's ranges (the DC core LAN: the core routers' and the
+    # hubs' DC addresses, BGP only), which `hq` leaves out, as `StoreForwarding.infrastructure`:
+    # a filter that numbers one entry per source and destination (IOS-XE, VRP) denies these
+    # first and permits `hq_whole`.
+    infrastructure: tuple[ipaddress.IPv4Network, ...] = ()
 
     @property
     def store_flows(self) -> tuple[CloudFlow, ...]:
         return (*self.replies, *self.opens)
+
+    @property
+    def hq_whole(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """`hq` with the `infrastructure` holes filled: what a filter that denies
+        `infrastructure` first may permit instead."""
+        return tuple(ipaddress.collapse_addresses((*self.hq, *self.infrastructure)))
 
 
 @record

@@ -262,7 +262,8 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "internet_from": [str(n) for n in hub.store_forwarding.internet_sources],
         },
         # what its cloud VPNs take in (`cloud_forwarding`, the same on every hub platform): from
-        # the clouds' own ranges anything to HQ; towards the stores only the answers to the flows
+        # the clouds' own ranges anything to HQ but its routing infrastructure (the DC core LAN,
+        # "not_to_hq"; "to_hq" is HQ cut around it); towards the stores only the answers to the flows
         # the stores open towards a cloud, and what the intent lets a cloud open (None: the hub
         # has no cloud VPN)
         "cloud_forwarding": None
@@ -270,6 +271,7 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
         else {
             "from": [str(n) for n in hub.cloud_forwarding.sources],
             "to_hq": [str(n) for n in hub.cloud_forwarding.hq],
+            "not_to_hq": [str(n) for n in hub.cloud_forwarding.infrastructure],
             "answers": [_cloud_flow(flow) for flow in hub.cloud_forwarding.replies],
             "cloud_opens": [_cloud_flow(flow) for flow in hub.cloud_forwarding.opens],
         },

@@ -2102,6 +2102,9 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
     accepts = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds))))
     announces = list(dict.fromkeys(net for _, net in _neighbor_prefixes(parsed, set(clouds), "route-map-out")))
     dc_ports = _dc_ports(parsed)
+    # The probes' hosts lie beside the DC core LAN, which no cloud reaches at all: a policy that
+    # took a foreign source to HQ would pass them.
+    lans = _dc_lans(parsed, dc_ports)
     for tunnel, (near, far) in clouds.items():
         packets = [
             ("hub", f"the hub's address {address}", Packet(protocol, far, address, port))
@@ -2109,7 +2112,7 @@ def hub_cloud_filter(config: ConfigFile) -> Iterator[Finding]:
             for protocol, port in (*_CLOUD_PROBES, *((("tcp", 179),) if address != near else ()))
         ]
         packets += [
-            ("source", f"{destination} from {source}, no cloud's prefix", Packet("tcp", _host(source, 1), _host(destination, 2), 22))
+            ("source", f"{destination} from {source}, no cloud's prefix", Packet("tcp", _host_beside(source, 1, lans), _host_beside(destination, 2, lans), 22))
             for source in announces
             for destination in announces
         ]
@@ -2148,6 +2151,25 @@ def _dc_ports(parsed: dict[str, Block]) -> list[str]:
         if network.prefixlen < 32 and any(address in network for address in neighbors):
             ports.append(interface.name)
     return ports
+
+
+def _dc_lans(parsed: dict[str, Block], ports: list[str]) -> list[ipaddress.IPv4Network]:
+    """The networks of the DC ports `ports` (`_dc_ports`): the DC core LAN."""
+    lans = []
+    for interface in _entries(parsed, "system interface"):
+        ip = interface.get("ip")
+        if interface.name in ports and len(ip) == 2:
+            lans.append(ipaddress.IPv4Network(f"{ip[0]}/{ip[1]}", strict=False))
+    return lans
+
+
+def _host_beside(net: ipaddress.IPv4Network, index: int, lans: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Address:
+    """The `index`-th address of `net` (`_host`), or of what follows each of `lans` it falls in."""
+    host = _host(net, index)
+    for lan in lans:
+        if host in lan and lan.subnet_of(net):
+            host = _host(net, int(lan.broadcast_address) + index - int(net.network_address))
+    return host
 
 
 def _dc_to_cloud(

@@ -36,6 +36,10 @@ the cloud VPNs' filter with the first packet of a connection from the clouds' pr
 segments and loopback of a spread of the hub's stores; all but the flows the intent lets a cloud
 open (`CloudForwarding.opens`) must be refused. UDP to an office host's ephemeral ports, which
 a stateless hub cannot tell from an answer to the office's own flows, is not sent.
+
+`cloud-dc-isolation`: nor a DC core router or another hub's DC address (HQ's routing
+infrastructure, `CloudForwarding.infrastructure`): each cloud site's tunnels take from the
+site's own ranges anything to HQ but that, and the probes the stores send there come from them.
 """
 
 from __future__ import annotations
@@ -182,17 +186,22 @@ def _cloud_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
     return _first_store_packets(hub, targets)
 
 
-def _dc_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
-    """The probes to HQ's routing infrastructure behind the hub (`NetworkIntent.dc_infrastructure`,
-    which the corporate ranges leave out): each DC core router and each other hub's DC address,
-    which peer in BGP with the hubs only."""
+def _dc_targets(hub: HubIntent) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """(what, address): HQ's routing infrastructure behind the hub (`NetworkIntent.dc_infrastructure`):
+    each DC core router and each other hub's DC address, which peer in BGP with the hubs only."""
     targets = [(f"the DC core router {address}", address) for address in hub.dc.routers]
     targets += [
         (f"hub {session.peer}'s DC address {session.peer_address}", session.peer_address)
         for session in hub.sessions
         if session.kind == "hub-hub"
     ]
-    return _first_store_packets(hub, targets)
+    return targets
+
+
+def _dc_packets(hub: HubIntent) -> Iterator[tuple[str, str, Packet]]:
+    """The probes to HQ's routing infrastructure behind the hub (`_dc_targets`), which the
+    corporate ranges leave out."""
+    return _first_store_packets(hub, _dc_targets(hub))
 
 
 # An internet address that is no fleet's (RFC 2544's benchmarking range): what a store would
@@ -488,6 +497,54 @@ def cloud_source_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Findi
         )
 
 
+CLOUD_DC_RULE = "cloud-dc-isolation"
+
+
+def _cloud_dc_packets(hub: HubIntent, site: CloudSite) -> Iterator[tuple[str, Packet]]:
+    """(what, packet): from a host of each of `site`'s own ranges, the starts of connections
+    (`_PROBES`: SSH, SNMP, BGP, BFD, ping) to HQ's routing infrastructure behind the hub
+    (`_dc_targets`, which `CloudForwarding.hq` leaves out)."""
+    targets = _dc_targets(hub)
+    for net in site.sources:
+        source = _first_host(net) + 7
+        for what, destination in targets:
+            for protocol, port in _PROBES:
+                yield what, Packet(protocol, source, destination, port)
+
+
+def _cloud_dc_message(site: str, what: str, packet: Packet, verdict: Verdict) -> str:
+    return (
+        f"{verdict.rule!r} lets {site}'s tunnels bring a cloud host to {what} "
+        f"({_service(packet)} from {packet.source}): HQ's routing infrastructure, where no cloud "
+        "service lives (`cloud_forwarding.infrastructure`)"
+    )
+
+
+def cloud_dc_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    """`cloud-dc-isolation`: a hub forwards from its cloud VPNs anything to HQ but its routing
+    infrastructure (`CloudForwarding.hq`, `infrastructure`: the DC core LAN), so a compromised
+    cloud workload or desktop opens no connection to the DC core routers or the hubs' DC
+    addresses. Each platform's `register_cloud_forwarding` extractor reads one site's tunnels,
+    which take that site's own ranges."""
+    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
+    forwarding = hub.cloud_forwarding
+    if extractor is None or forwarding is None:
+        return
+    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
+    reported: set[tuple[int, Hashable]] = set()  # one finding per rule line and target
+    for site in forwarding.sites:
+        facts = extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
+        yield from _forwarded(
+            facts.verdict,
+            facts.file or config.name,
+            CLOUD_DC_RULE,
+            _cloud_dc_packets(hub, site),
+            partial(_cloud_dc_message, site.name),
+            once_per=lambda what: what,
+            reported=reported,
+        )
+
+
 def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[Finding]:
     load_platform_rules()
     for config in files:
@@ -497,3 +554,4 @@ def isolation_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Itera
         yield from store_isolation(config, hub)
         yield from cloud_store_isolation(config, hub)
         yield from cloud_source_isolation(config, hub)
+        yield from cloud_dc_isolation(config, hub)

@@ -1186,7 +1186,8 @@ class ViewBuilder:
         peer's answers from its port 179 to a session the hub opened); nothing else to the hub's
         own addresses (its loopback, DC and public addresses; the inside addresses are covered by
         no permit below), so neither the IP SLA responder nor ICMP nor any service answers a
-        cloud; from the site's own ranges anything to HQ; to the stores only what `cloud_rules`
+        cloud; nothing to HQ's routing infrastructure (the DC core LAN); from the site's own
+        ranges anything else to HQ; to the stores only what `cloud_rules`
         admits (the answers to the flows their segments open towards the site, the flows it may
         open); the rest is dropped, so a cloud host opens nothing towards a store, sends nothing
         from another site's range, and reaches no other cloud, management range or the internet
@@ -1202,10 +1203,13 @@ class ViewBuilder:
             ]
         own = dict.fromkeys((*intent.store_forwarding.pingable, *intent.store_forwarding.closed))
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in own]
+        # Nothing to HQ's routing infrastructure (`infrastructure`, the DC core LAN: the core
+        # routers' and the other hubs' DC addresses), denied once before HQ's ranges whole.
+        rules += [AclRule("deny", "ip", None, Net.of(net)) for net in forwarding.infrastructure]
         rules += [
             AclRule("permit", "ip", Net.of(source), Net.of(destination))
             for source in forwarding.sources
-            for destination in forwarding.hq
+            for destination in forwarding.hq_whole
         ]
         stores = Net.of(intent.store_forwarding.stores) if profile.icmp_errors_per_source else None
         rules += cloud_rules(forwarding.store_flows, profile.icmp_errors, stores)

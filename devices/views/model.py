@@ -877,8 +877,9 @@ class HubView:
 
     @property
     def cloud_hq(self) -> list[Net]:
-        """What the cloud VPNs may send anything to through the hub (`CloudForwarding.hq`: HQ);
-        towards the stores only `CloudForwarding.store_flows`. Empty without cloud VPNs."""
+        """What the cloud VPNs may send anything to through the hub (`CloudForwarding.hq`: HQ
+        but the DC core LAN, cut around it: FortiOS's CLOUD-HQ, FRR's `cloud_hq` set); towards
+        the stores only `CloudForwarding.store_flows`. Empty without cloud VPNs."""
         forwarding = self.intent.cloud_forwarding
         return [Net.of(net) for net in forwarding.hq] if forwarding else []
 

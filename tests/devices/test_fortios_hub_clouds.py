@@ -45,9 +45,11 @@ def test_a_fortios_hub_takes_from_a_cloud_only_bgp_and_traffic_from_the_clouds_p
         assert not refused.forwarded, (tunnel, refused)
         first, second = session.accepts[:2]
         assert not verdict(tunnel, Packet("tcp", _host(first, 1), _host(second, 1), 443)).forwarded
-        # From the clouds' prefixes to HQ (the stores answer their own sessions to the clouds).
+        # From the clouds' prefixes to HQ (the stores answer their own sessions to the clouds),
+        # a server beside the DC core LAN (10.0.0.0/28), never a core router in it.
         for source in session.accepts:
-            assert verdict(tunnel, Packet("tcp", _host(source, 1), _host(hq, 2), 443)).forwarded
+            assert verdict(tunnel, Packet("tcp", _host(source, 1), _host(hq, 266), 443)).forwarded
+            assert not verdict(tunnel, Packet("tcp", _host(source, 1), _host(hq, 2), 443)).forwarded
 
 
 def test_the_lint_finds_a_fortios_cloud_vpn_taking_hq_sources_or_answering_pings(fleet: Fleet) -> None:
@@ -90,11 +92,11 @@ def test_a_fortios_hub_takes_hq_and_the_relayed_stores_from_its_dc_port_into_its
         first, second = session.accepts[:2]
         assert not verdict(dc, Packet("tcp", _host(first, 1), _host(second, 2), 443), tunnel).forwarded, tunnel
     # The lint says so of the policy before it took the stores (HQ's corporate ranges both ways;
-    # HQ's whole range too, the DC core LAN being no corporate range).
+    # HQ's whole range too, the DC core LAN being no corporate range nor in CLOUD-HQ).
     assert list(hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, config.text))) == []
     narrowed = config.text.replace(
         'set srcaddr "CLOUD-DESTINATIONS"\n        set dstaddr "CLOUD-SOURCES"',
-        'set srcaddr "CLOUD-HQ" "STORES-CORPORATE"\n        set dstaddr "CLOUD-HQ" "STORES-CORPORATE"',
+        'set srcaddr "CLOUD-DST-10.0.0.0/16" "STORES-CORPORATE"\n        set dstaddr "CLOUD-HQ" "STORES-CORPORATE"',
     )
     assert narrowed != config.text
     found = [f.message for f in hub_cloud_filter(ConfigFile(config.filename, "fortinet", "hub", config.name, narrowed))]

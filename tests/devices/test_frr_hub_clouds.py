@@ -46,10 +46,14 @@ def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: 
         for session in sessions:
             for source in session.accepts:
                 for destination in session.announces:
-                    packet = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
                     to_hq = any(destination.subnet_of(net) for net in fleet.spec.ip_plan.hq)
+                    # At HQ a server beside the DC core LAN (10.0.0.0/28), which no cloud reaches.
+                    packet = Packet("tcp", _host(source, 1), _host(destination, 266 if to_hq else 2), 443)
                     expected = to_hq and session.accepts == own.accepts
                     assert forward_verdict(ruleset, packet, tunnel).forwarded == expected, (tunnel, packet)
+                    if to_hq:
+                        core = Packet("tcp", _host(source, 1), _host(destination, 2), 443)
+                        assert not forward_verdict(ruleset, core, tunnel).forwarded, (tunnel, core)
 
 
 def test_an_frr_hub_answers_no_icmp_request_from_a_cloud(fleet: Fleet) -> None:

@@ -23,7 +23,7 @@ from storestack.devices.lint import (
     Packet,
     load_platform_rules,
 )
-from storestack.devices.lint.isolation import CLOUD_RULE, CLOUD_SOURCE_RULE, isolation_check
+from storestack.devices.lint.isolation import CLOUD_DC_RULE, CLOUD_RULE, CLOUD_SOURCE_RULE, isolation_check
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -62,7 +62,12 @@ def test_the_clouds_open_nothing_towards_a_store_in_the_intent(fleet: Fleet) -> 
     # The clouds' own ranges: each site's slots of the cloud and desktop ranges, as their BGP
     # sessions accept them (eu-west-1 and the OpenStack site: 10.16.0.0/17 and 10.20.0.0/19).
     sites = [net for ranges in intent.cloud_site_ranges.values() for net in ranges]
-    assert forwarding.sources == tuple(ipaddress.collapse_addresses(sites)) and forwarding.hq == tuple(plan.hq)
+    assert forwarding.sources == tuple(ipaddress.collapse_addresses(sites))
+    # HQ but its routing infrastructure, the DC core LAN (10.0.0.0/28), denied once before HQ whole.
+    lan = ipaddress.IPv4Network("10.0.0.0/28")
+    assert forwarding.infrastructure == (lan,) and forwarding.hq_whole == tuple(plan.hq)
+    assert not any(net.overlaps(lan) for net in forwarding.hq)
+    assert all(site.forwarding.hq == forwarding.hq and site.forwarding.infrastructure == (lan,) for site in forwarding.sites)
     assert forwarding.opens == ()
     offices = {
         zone.prefixes[0]
@@ -165,17 +170,22 @@ def test_a_flow_the_intent_lets_a_cloud_open_passes_every_hub_and_nothing_more(f
 
 
 def test_network_show_says_what_a_hub_takes_from_the_clouds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An engineer reads the rule in `network show HUB`: the clouds' own ranges, anything to HQ,
-    towards the stores the answers to the office's cloud flows only, and nothing a cloud opens."""
+    """An engineer reads the rule in `network show HUB`: the clouds' own ranges, anything to HQ
+    but the DC core LAN, towards the stores the answers to the office's cloud flows only, and
+    nothing a cloud opens."""
     monkeypatch.setenv("STORESTACK_IPSEC_PSK", "lab-fleet-secret-0123456789")
     report = json.loads(CliRunner().invoke(cli, ["network", "show", HUB, "--json"]).output)["cloud_forwarding"]
-    assert report["from"] == ["10.16.0.0/17", "10.20.0.0/19"] and report["to_hq"] == ["10.0.0.0/16"]
+    assert report["from"] == ["10.16.0.0/17", "10.20.0.0/19"] and report["not_to_hq"] == ["10.0.0.0/28"]
+    to_hq = [ipaddress.IPv4Network(net) for net in report["to_hq"]]
+    assert list(ipaddress.collapse_addresses([*to_hq, ipaddress.IPv4Network("10.0.0.0/28")])) == [ipaddress.IPv4Network("10.0.0.0/16")]
+    assert not any(net.overlaps(ipaddress.IPv4Network("10.0.0.0/28")) for net in to_hq)
     assert report["cloud_opens"] == []
     desktops = next(a for a in report["answers"] if a["clouds"] == ["10.20.0.0/19"])
     assert (desktops["protocol"], desktops["ports"]) == ("tcp", ["443"])
     assert all(net.endswith(".64/26") for a in report["answers"] for net in a["stores"])  # the office segments
     text = CliRunner().invoke(cli, ["network", "show", HUB]).output
     assert "opened by a cloud: nothing" in text and "virtual desktops through their HTTPS gateway (tcp 443" in text
+    assert "anything to HQ but the DC core 10.0.0.0/28;" in text
 
 
 def test_each_cloud_site_takes_in_its_own_ranges_only_in_the_intent(fleet: Fleet) -> None:
@@ -242,3 +252,72 @@ def test_a_hub_rendered_as_before_its_cloud_intent_is_caught(fleet: Fleet, rule:
     assert found, platform
     quantifier, said = _SAID[rule]
     assert quantifier(all(text in f.message for text in said) for f in found), found
+
+
+def _site_verdicts(config: ConfigFile, intent: NetworkIntent) -> list[tuple[str, ipaddress.IPv4Address, Callable[[Packet], bool]]]:
+    """(site, a host of the site's own range, whether the site's own tunnels forward a packet):
+    each cloud site of the hub, from each of its ranges, read on that site's tunnels only."""
+    load_platform_rules()
+    hub = intent.hub(HUB)
+    assert hub.cloud_forwarding is not None
+    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
+    found = []
+    for site in hub.cloud_forwarding.sites:
+        facts = CLOUD_FORWARDING_EXTRACTORS[config.platform](config, frozenset(inside[t] for t in site.tunnels))
+        verdict = facts.verdict
+        found += [(site.name, net.network_address + 7, lambda p, v=verdict: v(p).forwarded) for net in site.sources]
+    assert {name for name, _, _ in found} == {"aws:eu-west-1", "openstack:ams-private"}
+    return found
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_no_cloud_reaches_the_dc_core_through_a_hub(fleet: Fleet, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DC core LAN is HQ's routing infrastructure (the core routers, the hubs' DC addresses:
+    BGP among them only), where no cloud service lives: every hub platform refuses a cloud
+    workload's or desktop's packet, from its own site's range on its own tunnels, to a core
+    router or the other hub's DC address, and still forwards one to an HQ server beside the LAN
+    and to the directory; `cloud-dc-isolation` catches a hub rendered with HQ whole, as before."""
+    config, intent = _hub(fleet, platform)
+    hub = intent.hub(HUB)
+    other_hub = next(s.peer_address for s in hub.sessions if s.kind == "hub-hub")
+    core = [*hub.dc.routers, other_hub]
+    server = fleet.spec.ip_plan.hq[0].network_address + 266  # beside the LAN, in HQ's second /24
+    beside = ipaddress.IPv4Network("10.0.0.0/28").broadcast_address + 4
+    directory = intent.directory_servers[0].network_address
+    for site, source, forwards in _site_verdicts(config, intent):
+        for address in core:
+            for protocol, port in (("tcp", 22), ("tcp", 179), ("tcp", 443), ("udp", 161), ("icmp", None)):
+                packet = Packet(protocol, source, address, port)
+                assert not forwards(packet), (platform, site, packet)
+        for address in (server, beside, directory):
+            assert forwards(Packet("tcp", source, address, 443)), (platform, site, address)
+    assert _findings(config, intent, CLOUD_DC_RULE) == []
+    # A hub that takes in everything to HQ from the clouds, as every hub did before.
+    monkeypatch.setattr(NetworkIntent, "dc_infrastructure", property(lambda self: ()))
+    opened, _ = _hub(fleet, platform)
+    monkeypatch.undo()
+    findings = _findings(opened, intent, CLOUD_DC_RULE)
+    # One finding per rule line and target: FRR's one rule takes every site's tunnels.
+    for address in core:
+        assert any(f" {address} (" in f.message for f in findings), (platform, address, findings)
+    assert {f.message.split("'s tunnels")[0].rsplit(" ", 1)[-1] for f in findings} >= {"aws:eu-west-1"}
+
+
+@pytest.mark.parametrize("platform", HUB_PLATFORMS)
+def test_a_server_written_inside_the_dc_core_lan_stays_reached_from_the_clouds(
+    fleet: Fleet, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A management server written inside the DC core LAN is a host route of what the clouds
+    reach (`CloudForwarding.hq`), which no deny of the LAN hides (`infrastructure` empty then);
+    the rest of the LAN stays closed to the clouds."""
+    syslog = NetworkIntent(fleet).management.syslog_servers[0]
+    lan = ipaddress.IPv4Network(f"{syslog}/28", strict=False)
+    monkeypatch.setattr(NetworkIntent, "dc_infrastructure", property(lambda self: (lan,)))
+    config, intent = _hub(fleet, platform)
+    forwarding = intent.hub(HUB).cloud_forwarding
+    assert forwarding is not None and forwarding.infrastructure == ()
+    assert ipaddress.IPv4Network(f"{syslog}/32") in forwarding.hq
+    neighbour = next(a for a in lan.hosts() if a != syslog)
+    for site, source, forwards in _site_verdicts(config, intent):
+        assert forwards(Packet("udp", source, syslog, 514)), (platform, site)
+        assert not forwards(Packet("tcp", source, neighbour, 443)), (platform, site, neighbour)
