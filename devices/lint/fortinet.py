@@ -9,6 +9,7 @@ BGP neighbour's `set bfd enable` does nothing until BFD is enabled for the VDOM 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import shlex
@@ -132,8 +133,11 @@ def _words(line: str) -> list[str]:
         return line.split()
 
 
+@functools.lru_cache(maxsize=16)
 def parse(text: str) -> dict[str, Block]:
-    """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries."""
+    """Top-level `config` blocks by path ("firewall policy"), with nested blocks under entries.
+    Parsed once per text (every rule and check of a config reads it): the blocks are shared, read
+    them and never change them."""
     top: dict[str, Block] = {}
     stack: list[Block | Entry] = []
     for number, raw in enumerate(text.splitlines(), start=1):

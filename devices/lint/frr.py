@@ -894,17 +894,46 @@ class _NftSet:
     rest: tuple[tuple[str, ...], ...]
     # The elements of one part, as interface names.
     names: frozenset[str]
+    # `rest` by its elements' first part as a name (`iifname . ip saddr`: one tunnel's
+    # prefixes), the only ones a lookup whose first value is a name can match.
+    by_name: dict[str, tuple[tuple[str, ...], ...]] = dataclasses.field(compare=False, repr=False)
+    # Whether some element of `rest` cannot be told about for values of these types (another
+    # length, a part no value of its type is compared with): the same for every such lookup.
+    _doubts: dict[tuple[type, ...], bool] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, elements: tuple[tuple[str, ...], ...]) -> _NftSet:
         exact = [e for e in elements if all(_NFT_EXACT.match(part) for part in e)]
+        rest = tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e))
+        by_name: dict[str, list[tuple[str, ...]]] = {}
+        for element in rest:
+            by_name.setdefault(element[0].strip('"'), []).append(element)
         return cls(
             elements=elements,
             exact=frozenset(tuple(part.strip('"') for part in e) for e in exact),
             lengths=frozenset(len(e) for e in exact),
-            rest=tuple(e for e in elements if not all(_NFT_EXACT.match(part) for part in e)),
+            rest=rest,
             names=frozenset(e[0].strip('"') for e in elements if len(e) == 1),
+            by_name={name: tuple(found) for name, found in by_name.items()},
         )
+
+    def doubtful(self, values: tuple[_NftValue, ...]) -> bool:
+        """Whether some element of `rest` cannot be told about for `values` (`_nft_in`'s None):
+        another length, or a part `_nft_value_matches` cannot compare with a value of its type
+        (which does not depend on the value)."""
+        kinds = tuple(type(value) for value in values)
+        if kinds not in self._doubts:
+            self._doubts[kinds] = any(
+                len(element) != len(values)
+                or any(_nft_value_matches(part, value) is None for part, value in zip(element, values, strict=True))
+                for element in self.rest
+            )
+        return self._doubts[kinds]
+
+    def candidates(self, values: tuple[_NftValue, ...]) -> tuple[tuple[str, ...], ...]:
+        """The elements of `rest` that may hold `values`: those of its first value's name, where
+        that is a name (a name part holds exactly its name), else all."""
+        return self.by_name.get(values[0], ()) if isinstance(values[0], str) else self.rest
 
 
 _NftSets = dict[str, _NftSet]
@@ -977,7 +1006,9 @@ def _nft_in(operand: str, values: tuple[_NftValue, ...], sets: _NftSets) -> bool
         if named.lengths - {len(values)}:
             return None
         found = tuple(str(value) for value in values) in named.exact
-        elements = named.rest
+        if named.doubtful(values):
+            return None
+        elements = named.candidates(values)
     else:
         elements = _nft_literal(operand)
         found = False
@@ -1205,24 +1236,47 @@ def chain_verdict(
     leaves by), read as `forward_verdict` says. A `jump`
     whose match holds (or cannot be told) goes through its chain, whose first deciding rule
     decides; past its end, the rules after the jump do."""
-    lines = text.splitlines()
+    lines, starts = _nft_ruleset(text)
     sets = _nft_sets(text)
-    start = _nft_chain_start(lines, chain)
+    start = starts.get(chain)
     if start is None:
         return Verdict(True, 0, f"no {chain} chain: the kernel takes everything")
     policy = Verdict(True, start + 1, f"chain {chain}: policy accept")
-    found = _nft_chain_walk(lines, sets, start, packet, iifname, tunnels, from_tunnel, set(), oifname)
+    found = _nft_chain_walk(lines, starts, sets, start, packet, iifname, tunnels, from_tunnel, set(), oifname)
     if isinstance(found, Verdict):
         return found
     return Verdict(found[1] == "accept", found[0], f"chain {chain}: policy {found[1]}") if found else policy
 
 
-def _nft_chain_start(lines: list[str], chain: str) -> int | None:
-    return next((i for i, line in enumerate(lines) if line.strip().startswith(f"chain {chain} ")), None)
+@dataclasses.dataclass(frozen=True, slots=True)
+class _NftLine:
+    """One line of a ruleset as the chain walk reads it."""
+
+    stripped: str
+    policy: str | None  # a base chain's `policy accept;` / `policy drop;`: accept or drop
+    tokens: list[str]  # `_NFT_TOKENS`
+
+
+@functools.lru_cache(maxsize=8)
+def _nft_ruleset(text: str) -> tuple[tuple[_NftLine, ...], dict[str, int]]:
+    """Each line of a ruleset, and the index of the line each chain starts at (its first
+    `chain NAME ...`): read once per ruleset, as a hub's checks walk its chains for every
+    packet they send."""
+    lines = []
+    starts: dict[str, int] = {}
+    for index, raw in enumerate(text.splitlines()):
+        stripped = raw.strip()
+        policy = _NFT_POLICY.search(stripped)
+        lines.append(_NftLine(stripped, policy[1] if policy else None, _NFT_TOKENS.findall(stripped)))
+        name, space, _ = stripped.removeprefix("chain ").partition(" ")
+        if stripped.startswith("chain ") and space:
+            starts.setdefault(name, index)
+    return tuple(lines), starts
 
 
 def _nft_chain_walk(
-    lines: list[str],
+    lines: tuple[_NftLine, ...],
+    starts: dict[str, int],
     sets: _NftSets,
     start: int,
     packet: Packet,
@@ -1237,21 +1291,19 @@ def _nft_chain_walk(
     visited = visited | {start}
     policy: tuple[int, str] | None = None
     for number, line in enumerate(lines[start + 1 :], start=start + 2):
-        stripped = line.strip()
+        stripped, tokens = line.stripped, line.tokens
         if stripped == "}":
             break
-        found = _NFT_POLICY.search(stripped)
-        if found:
-            policy = (number, found[1])
+        if line.policy:
+            policy = (number, line.policy)
             continue
-        tokens = _NFT_TOKENS.findall(stripped)
         if stripped.startswith("#") or not tokens:
             continue
         if tokens[-2:-1] == ["jump"]:
-            target = _nft_chain_start(lines, tokens[-1])
+            target = starts.get(tokens[-1])
             if target is None or target in visited or _nft_rule_matches(tokens[:-2], packet, sets, iifname, tunnels, from_tunnel, oifname) is False:
                 continue
-            decided = _nft_chain_walk(lines, sets, target, packet, iifname, tunnels, from_tunnel, visited, oifname)
+            decided = _nft_chain_walk(lines, starts, sets, target, packet, iifname, tunnels, from_tunnel, visited, oifname)
             if isinstance(decided, Verdict):
                 return decided
             continue

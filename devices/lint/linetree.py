@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
@@ -26,8 +27,10 @@ class Line:
     children: list[Line] = field(default_factory=list)
     parent: Line | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def words(self) -> list[str]:
+        """The text's words, split once (the rules read them again for every packet they
+        follow through an ACL): read them, never change them."""
         return self.text.split()
 
     def walk(self) -> Iterator[Line]:
@@ -39,8 +42,11 @@ class Line:
         return [child.text for child in self.children]
 
 
+@lru_cache(maxsize=16)
 def parse(text: str, separators: tuple[str, ...]) -> Line:
-    """The config as a tree under a root line (number 0); `separators` are comment/separator marks."""
+    """The config as a tree under a root line (number 0); `separators` are comment/separator marks.
+    Parsed once per text (every rule and check of a config reads it, a hub's isolation check once
+    per store): the tree is shared, read it and never change it."""
     root = Line(0, -1, "")
     stack = [root]
     for number, raw in enumerate(text.splitlines(), start=1):
