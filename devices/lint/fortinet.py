@@ -314,11 +314,29 @@ def quoted_names(config: ConfigFile) -> Iterator[Finding]:
     SD-WAN member numbers are integers, unquoted."""
     if config.suffix:
         return
-    for kind, name, line in references(parse(config.text)):
+    parsed = parse(config.text)
+    for kind, name, line in [*references(parsed), *_string_addresses(parsed)]:
         if kind != "sdwan-member" and line and f'"{name}"' not in config.lines[line - 1]:
             yield config.finding(
                 line, "fortios-unquoted-name", f"{name} ({kind}) is not quoted, as FortiOS shows it"
             )
+
+
+def _string_addresses(parsed: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
+    """The server and source addresses FortiOS holds as strings (`{string}` in the CLI reference,
+    not `{ipv4-address}`), which `show` quotes like a name: a syslog server's `server` and
+    `source-ip` (`config log syslogd setting`, "source-ip {string}"), a TACACS+ server's, an NTP
+    server's, an SD-WAN health check's and a link monitor's `server`."""
+    entries: list[Entry] = [block.own for path, block in parsed.items() if re.fullmatch(r"log syslogd\d* setting", path)]
+    entries += _entries(parsed, "user tacacs+") + _entries(parsed, "system link-monitor")
+    ntp = parsed.get("system ntp")
+    entries += _nested(ntp.own, "ntpserver") if ntp else []
+    sdwan = _sdwan(parsed)
+    entries += _nested(sdwan, "health-check") if sdwan else []
+    for entry in entries:
+        for key in ("server", "secondary-server", "source-ip"):
+            values, line = entry.settings.get(key, ([], 0))
+            yield from (("address", value, line) for value in values)
 
 
 @register_rule(PLATFORM)
