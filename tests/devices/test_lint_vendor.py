@@ -2315,8 +2315,8 @@ def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet)
     store = _store(fleet, "fortinet", "dual-wan")
     assert 'set name "local-out"' in store.text
     unsteered = _broken(
-        store, 'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n    set interface-select-method sdwan\n',
-        'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n',
+        store, 'set server "10.0.1.20"\n    set source-ip "10.255.0.4"\n    set interface-select-method sdwan\n',
+        'set server "10.0.1.20"\n    set source-ip "10.255.0.4"\n',
     )
     assert [f.message.split(":")[0] for f in _lint(unsteered) if f.rule == "fortios-local-out-cellular"] == [
         "log syslogd setting"
