@@ -318,11 +318,29 @@ def quoted_names(config: ConfigFile) -> Iterator[Finding]:
     SD-WAN member numbers are integers, unquoted."""
     if config.suffix:
         return
-    for kind, name, line in references(parse(config.text)):
+    parsed = parse(config.text)
+    for kind, name, line in [*references(parsed), *_string_addresses(parsed)]:
         if kind != "sdwan-member" and line and f'"{name}"' not in config.lines[line - 1]:
             yield config.finding(
                 line, "fortios-unquoted-name", f"{name} ({kind}) is not quoted, as FortiOS shows it"
             )
+
+
+def _string_addresses(parsed: dict[str, Block]) -> Iterator[tuple[str, str, int]]:
+    """The server and source addresses FortiOS holds as strings (`{string}` in the CLI reference,
+    not `{ipv4-address}`), which `show` quotes like a name: a syslog server's `server` and
+    `source-ip` (`config log syslogd setting`, "source-ip {string}"), a TACACS+ server's, an NTP
+    server's, an SD-WAN health check's and a link monitor's `server`."""
+    entries: list[Entry] = [block.own for path, block in parsed.items() if re.fullmatch(r"log syslogd\d* setting", path)]
+    entries += _entries(parsed, "user tacacs+") + _entries(parsed, "system link-monitor")
+    ntp = parsed.get("system ntp")
+    entries += _nested(ntp.own, "ntpserver") if ntp else []
+    sdwan = _sdwan(parsed)
+    entries += _nested(sdwan, "health-check") if sdwan else []
+    for entry in entries:
+        for key in ("server", "secondary-server", "source-ip"):
+            values, line = entry.settings.get(key, ([], 0))
+            yield from (("address", value, line) for value in values)
 
 
 @register_rule(PLATFORM)
@@ -1507,7 +1525,7 @@ def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
         port = policy.first("output-device")
         if port is None or policy.first("gateway") is not None or policy.first("action") == "deny":
             continue
-        if policy.get("dst") not in ([], ["0.0.0.0", "0.0.0.0"], ["0.0.0.0/0"]) or policy.get("dstaddr"):
+        if policy.get("dst") not in ([], ["0.0.0.0/0.0.0.0"], ["0.0.0.0/0"]) or policy.get("dstaddr"):
             continue
         routes = _default_routes(parsed, port)
         if not routes:
@@ -1539,6 +1557,37 @@ def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
                     f"{priority or 'default'}) takes the default away from BGP's (distance {ebgp}): "
                     "set the eBGP distance and a higher priority",
                 )
+
+
+
+# One subnet of a policy route's `src` or `dst` as `show router policy` prints it.
+_POLICY_ROUTE_SUBNET = re.compile(r'"(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,3}(?:\.\d{1,3}){3})"')
+
+
+@register_rule(PLATFORM)
+def policy_route_subnets(config: ConfigFile) -> Iterator[Finding]:
+    """A policy route's `src` and `dst` are lists of subnets (CLI reference, `config router policy`:
+    `set src <subnet1>, <subnet2>, ...`, "Source IP and mask"), each one quoted word
+    `"A.B.C.D/M.M.M.M"` as `show router policy` prints it. Written as an address and its mask,
+    `set src 10.64.5.0 255.255.255.128`, the two words are two entries of the list: the route
+    never reads back as rendered (drift on every run), and the mask may be taken for a subnet of
+    its own."""
+    if config.suffix:
+        return
+    for policy in _entries(parse(config.text), "router policy"):
+        for key in ("src", "dst"):
+            _values, number = policy.settings.get(key, ([], 0))
+            if not number:
+                continue
+            for word in config.lines[number - 1].split()[2:]:
+                if not _POLICY_ROUTE_SUBNET.fullmatch(word):
+                    yield config.finding(
+                        number,
+                        "fortios-policy-route-subnet",
+                        f"policy route {policy.name} {key} {word} is not one quoted \"address/mask\" word, "
+                        "as FortiOS takes and shows each subnet of the list",
+                    )
+                    break
 
 
 # ---------------------------------------------------------------- what a hub forwards from stores

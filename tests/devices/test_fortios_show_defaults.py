@@ -64,3 +64,15 @@ def test_every_name_a_setting_refers_to_is_quoted_as_show_prints_it() -> None:
     members = [line.strip() for c in configs for line in c.lines if line.strip().startswith("set zone ")]
     assert members
     assert all(line.split(None, 2)[2].startswith('"') for line in members), members
+
+
+def test_syslog_source_address_is_quoted_as_show_prints_it() -> None:
+    # A syslog server's `source-ip` is a string, "source-ip {string}" (CLI reference, config log
+    # syslogd setting), which `show` quotes as it quotes TACACS+'s; unquoted, it never reads back.
+    for config in _configs(_fortios()):
+        syslog = config.text.split("config log syslogd setting\n")[1].split("\nend")[0]
+        (source,) = [line.split(None, 2)[2] for line in syslog.splitlines() if line.strip().startswith("set source-ip ")]
+        assert source.startswith('"') and source.endswith('"'), (config.name, syslog)
+        bare = config.text.replace(syslog, syslog.replace(f"set source-ip {source}", f"set source-ip {source[1:-1]}"))
+        broken = ConfigFile(name=config.name, platform="fortinet", role=config.role, hostname=config.name, text=bare)
+        assert [f.message for f in quoted_names(broken)] == [f"{source[1:-1]} (address) is not quoted, as FortiOS shows it"]

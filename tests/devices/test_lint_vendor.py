@@ -118,6 +118,7 @@ RULES = {
         fortinet.dhcp_leases,
         fortinet.link_monitor_routes,
         fortinet.policy_route_next_hops,
+        fortinet.policy_route_subnets,
         fortinet.sdwan_zone_members,
         fortinet.hub_store_management,
         fortinet.hub_sessions_into_stores,
@@ -1649,6 +1650,23 @@ def test_fortios_guest_breakout_over_dhcp_has_a_default_route_beside_bgp(fleet: 
     assert found(static) == []
 
 
+def test_fortios_guest_policy_route_subnets_as_show_prints_them(fleet: Fleet) -> None:
+    """The guest breakout's policy route names the guest prefix as one subnet, quoted
+    "address/mask", the form `show router policy` prints; as an address and a mask (two words, two
+    entries of the list) it never read back and need not match the guests."""
+    config = _store(fleet, "fortinet", "mall-guest")
+    guest = ipaddress.IPv4Interface(
+        "/".join(re.search(r'edit "guest-wifi"\n(?:.*\n)*?\s+set ip (\S+) (\S+)', config.text).groups())  # type: ignore[union-attr]
+    ).network
+    route = config.text.split("config router policy")[1].split("\nend")[0]
+    assert f'        set src "{guest.network_address}/{guest.netmask}"\n' in route
+    assert '        set dst "0.0.0.0/0.0.0.0"\n' in route
+    assert [f for f in _lint(config) if f.rule == "fortios-policy-route-subnet"] == []
+    split = _broken(config, f'set src "{guest.network_address}/{guest.netmask}"', f"set src {guest.network_address} {guest.netmask}")
+    (found,) = [f for f in _lint(split) if f.rule == "fortios-policy-route-subnet"]
+    assert f"src {guest.network_address} is not one quoted" in found.message
+
+
 def test_fortios_undefined_community_list(fleet: Fleet) -> None:
     config = _hub(fleet, "fortinet")
     broken = _broken(config, 'set match-community "RETURN-DEGRADED"', 'set match-community "RETURN-DEGRADE"')
@@ -2297,8 +2315,8 @@ def test_fortios_store_own_traffic_stays_off_lte_while_wired_is_up(fleet: Fleet)
     store = _store(fleet, "fortinet", "dual-wan")
     assert 'set name "local-out"' in store.text
     unsteered = _broken(
-        store, 'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n    set interface-select-method sdwan\n',
-        'set server "10.0.1.20"\n    set source-ip 10.255.0.4\n',
+        store, 'set server "10.0.1.20"\n    set source-ip "10.255.0.4"\n    set interface-select-method sdwan\n',
+        'set server "10.0.1.20"\n    set source-ip "10.255.0.4"\n',
     )
     assert [f.message.split(":")[0] for f in _lint(unsteered) if f.rule == "fortios-local-out-cellular"] == [
         "log syslogd setting"
