@@ -540,7 +540,9 @@ class StoreForwarding:
     loopbacks: ipaddress.IPv4Network
     tunnels: ipaddress.IPv4Network
     # The hub's own addresses, beyond each tunnel's inside address, that a store pings from its
-    # tunnels' inside addresses (echo requests only, no other service): the hub's loopback, which
+    # own tunnels' inside addresses (echo requests only, no other service; a hub that binds each
+    # store's sources to its tunnels, `own`, takes them on a store's tunnels from that store's
+    # inside addresses only, as the hub's echo reply goes where the source says): the hub's loopback, which
     # every store learns from its hubs by BGP, so an operator on a store checks the hub itself
     # across whichever tunnel BGP picks. Every hub platform answers it.
     pingable: tuple[ipaddress.IPv4Address, ...] = ()

@@ -479,7 +479,7 @@ class PlatformProfile:
     # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).
     answers_ios_probe: IosProbeKind = "icmp-echo"
     # True where a hub prints what its store tunnels take in (`HubIntent.store_forwarding`) as
-    # packet-filter rules (`HubView.from_stores`: IOS-XE's and VRP's FROM-STORES ACL). FRR
+    # packet-filter rules (`HubView.from_stores`: IOS-XE's FROM-STORES ACL; VRP's per-store ones). FRR
     # (nftables sets) and FortiOS (address groups and policies) spell the intent in their own
     # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
     # for every store tunnel, built for nothing.

@@ -73,6 +73,9 @@ LAN_POLICY_NUMBERS = (3401, 3999)  # LAN traffic-policy classifiers (devices/vie
 # A hub's advanced ACLs: the fixed ones, then each cloud site's FROM-CLOUD-<site> numbered
 # around them (`hub_cloud_filter_numbers`).
 HUB_CLOUD_FILTER_FIRST = 3080
+# 3097 stays reserved: it held FROM-STORES, a filter of every store's sources that no hub applies
+# (each store tunnel takes its own FROM-STORE-<id>); freed, it would renumber the store filters
+# numbered past it on a hub that already holds them.
 HUB_STORE_FILTER = ("FROM-STORES", 3097)
 HUB_WAN_FILTER = ("HUB-WAN-IN", 3098)
 HUB_FIXED_ACLS = (HUB_WAN_FILTER, WAN_ECHO_FILTER, HUB_STORE_FILTER)
@@ -976,11 +979,11 @@ def hub_echo_filter(view: HubView) -> list[AclRule]:
 
 
 # A hub's advanced ACLs (numbered in the ACL table at the top of this module): HUB-WAN-IN on the
-# DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's `qos car` names by number) and
-# FROM-STORES on every store tunnel. Each cloud site's FROM-CLOUD-<site> (`HubView.from_clouds`)
-# takes the next number up from HUB_CLOUD_FILTER_FIRST that no fixed one holds
-# (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the AR, so a 16th cloud
-# site's filter at 3095 would have merged into WAN-ECHO.
+# DC port, WAN-ECHO (`WAN_ECHO_FILTER`, which that port's `qos car` names by number), 3097 kept
+# free (`HUB_STORE_FILTER`), each store's FROM-STORE-<id> on its tunnels. Each cloud site's
+# FROM-CLOUD-<site> (`HubView.from_clouds`) takes the next number up from HUB_CLOUD_FILTER_FIRST
+# that no fixed one holds (`hub_cloud_filter_numbers`): two ACLs of one number are one ACL to the
+# AR, so a 16th cloud site's filter at 3095 would have merged into WAN-ECHO.
 
 
 def hub_cloud_filter_numbers(hub: str, sites: int) -> list[int]:
@@ -1261,7 +1264,6 @@ PLATFORM = HuaweiVrpPlatform(
         ("hub_filter", HUB_FILTER),
         ("wan_echo_filter", WAN_ECHO_FILTER),
         ("hub_wan_filter", HUB_WAN_FILTER),
-        ("hub_store_filter", HUB_STORE_FILTER),
         ("mgmt_filter", MGMT_FILTER),
         ("guest_nat_filter", GUEST_NAT_FILTER),
         ("store_wan_filter", STORE_WAN_FILTER),

@@ -1110,7 +1110,8 @@ class ViewBuilder:
         hub that answers IOS-XE UDP jitter probes (`answers_ios_probe`) an IOS-XE store's probes:
         the responder's control port (1967) and the store's SLA classes' test ports. Nothing to a
         store's own address: no store runs BFD echo, which would need the hub to loop it back.
-        Then echo requests from the stores' tunnel addresses to the hub's loopback (`pingable`),
+        Then echo requests from the stores' tunnel addresses (one store's filter: its own) to the
+        hub's loopback (`pingable`),
         nothing else to the hub's DC address (`closed`), nothing from a hub's own address
         (`hub_owned`), the corporate ranges, no other private range, and the internet."""
         forwarding = intent.store_forwarding
@@ -1133,11 +1134,19 @@ class ViewBuilder:
                     rules.append(AclRule("permit", "udp", store, hub, IOS_SLA_CONTROL_PORT))
                     first, last = IOS_UDP_JITTER_PORT_BASE + 1, IOS_UDP_JITTER_PORT_BASE + classes
                     rules.append(AclRule("permit", "udp", store, hub, first, last if last > first else None))
-        # Pings to the hub's loopback (`pingable`) from any store tunnel's inside address: echo
-        # requests, nothing else.
+        # Pings to the hub's loopback (`pingable`): echo requests, nothing else, from any store
+        # tunnel's inside address, or in one store's filter (`controls`) from its own tunnels'
+        # only: the hub's echo reply goes where the source says, so from another store's tunnel
+        # address it would be sent at that store's router.
+        pingers = (
+            [Net.of(forwarding.tunnels)]
+            if controls is None
+            else [Net.at(int(control.store_inside), 32) for control in controls]
+        )
         rules += [
-            AclRule("permit", "icmp", Net.of(forwarding.tunnels), Net.at(int(address), 32), icmp_type="echo")
+            AclRule("permit", "icmp", pinger, Net.at(int(address), 32), icmp_type="echo")
             for address in forwarding.pingable
+            for pinger in pingers
         ]
         # Nothing else to the hub's own DC address (`closed`), which a corporate range holds.
         rules += [AclRule("deny", "ip", None, Net.at(int(address), 32)) for address in forwarding.closed]

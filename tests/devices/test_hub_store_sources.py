@@ -122,3 +122,28 @@ def test_a_vrp_hubs_store_filters_take_free_advanced_acl_numbers(fleet: Fleet) -
     from storestack.devices.naming import short_ifname
 
     assert len(short_ifname("FROM-STORE-" + "s" * 32, STORE_FILTER_NAME_LIMIT)) <= 32
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+def test_a_store_tunnel_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(
+    fleet: Fleet, platform: Platform
+) -> None:
+    """Each store's filter takes echo requests to the hub's loopback (`pingable`) from that
+    store's own tunnel addresses only: from another store's, the hub's echo reply would leave by
+    the other store's tunnel, so a store could send the hub's replies at another store's router
+    (its filter passes echo replies) as it could send nothing else of its own as that store."""
+    fleet = on_platform(fleet, platform)
+    hub = NetworkIntent(fleet).hub(HUB)
+    forwarding = hub.store_forwarding
+    (loopback,) = forwarding.pingable
+    sender, *victims = (own.store for own in forwarding.own)
+    config = _config(fleet, platform)
+    insides = {
+        store: [t.peer_inside for t in _tunnels(hub, store) if t.peer_inside] for store in (sender, *victims)
+    }
+    for tunnel in _tunnels(hub, sender):
+        for own in insides[sender]:
+            assert _forwarded(config, [tunnel], Packet("icmp", own, loopback)), (tunnel.id, own)
+        for victim in victims:
+            for spoofed in insides[victim]:
+                assert not _forwarded(config, [tunnel], Packet("icmp", spoofed, loopback)), (tunnel.id, victim, spoofed)

@@ -10,10 +10,10 @@ import collections
 import re
 
 import pytest
-from testsupport.rendering import on_platform
+from testsupport.rendering import SHAPES, on_platform
 
 from storestack.devices.platforms.huawei_vrp import HUB_FIXED_ACLS, hub_cloud_filter_numbers
-from storestack.devices.render import render_hub
+from storestack.devices.render import render_hub, render_store
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
 from storestack.network.errors import NetworkIntentError
 
@@ -57,3 +57,35 @@ def test_a_hub_with_sixteen_cloud_sites_numbers_every_acl_once() -> None:
     counts = collections.Counter(number for _, number in acls)
     assert [(name, number) for name, number in acls if counts[number] > 1] == []
     assert ("WAN-ECHO", "3095") in acls and " qos car inbound acl 3095 cir " in text
+
+
+# Where a VRP config applies an ACL: by name (`traffic-filter inbound|outbound acl name`), or by
+# number (`qos car inbound acl`, a classifier's `if-match acl`, an interzone's `packet-filter`,
+# `nat outbound`, the SNMP group's and the web server's `acl`, a VTY's `acl N inbound`).
+_BY_NAME = re.compile(r"(?m)^ traffic-filter (?:inbound|outbound) acl name (\S+)$")
+_BY_NUMBER = re.compile(
+    r"(?m)(?:^ qos car inbound acl|^ if-match acl|^ packet-filter|^ nat outbound|privacy acl|^http acl|^ acl) (\d+)\b"
+)
+
+
+def _unapplied_acls(text: str) -> list[tuple[str, str]]:
+    names = set(_BY_NAME.findall(text))
+    numbers = set(_BY_NUMBER.findall(text))
+    return [
+        (name, number)
+        for name, number in re.findall(r"(?m)^acl name (\S+) (\d+)$", text)
+        if name not in names and number not in numbers
+    ]
+
+
+def test_every_acl_a_vrp_config_defines_is_applied(fleet: Fleet) -> None:
+    """An ACL that no interface, interzone, classifier or service applies only takes an AR's ACL
+    resources and push time. A VRP hub defined FROM-STORES (all stores' sources, about a dozen
+    rules per store) though every store tunnel filters with its own FROM-STORE-<id>: on a hub of
+    200 stores some 2,000 rules, rewritten by every store added or removed, that filtered
+    nothing."""
+    platform_fleet = on_platform(fleet, "huawei_vrp")
+    assert _unapplied_acls(render_hub(platform_fleet, HUB).text) == []
+    for store in SHAPES.values():
+        (config,) = render_store(on_platform(fleet, "huawei_vrp", hubs="frr"), store)
+        assert _unapplied_acls(config.text) == [], store
