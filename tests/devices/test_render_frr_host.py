@@ -922,3 +922,32 @@ def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet)
     assert [line.strip() for line in ruleset.splitlines() if "dport 22 " in line] == [
         f'iifname "{dc.group(1)}" ip saddr @hq_management tcp dport 22 accept'
     ]
+
+
+def test_a_store_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(fleet: Fleet) -> None:
+    """hq-hub1 answers an echo request to its loopback (`store_forwarding.pingable`) from a store's
+    tunnel address on that store's own tunnels, and drops the same request on another store's
+    tunnel: its echo reply would leave by the store whose address it carries, so a store could
+    send the hub's replies at another store's router (as IOS-XE's and VRP's per-store filters
+    already refuse)."""
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    (loopback,) = intent.store_forwarding.pingable
+    store_tunnels = re.search(r"set store_tunnels \{[^}]*elements = \{ ([^}]*) \}", ruleset)
+    ends = re.search(r"set tunnel_ends \{[^}]*elements = \{ ([^}]*) \}", ruleset)
+    assert store_tunnels and ends, "no store_tunnels or tunnel_ends set in the hub's ruleset"
+    # Each store tunnel's interface and the store's end of it (the interfaces are named
+    # <store>-<link>), for three stores: nw-0001 and nw-0002 each with a fibre and an LTE link.
+    tunnels = {
+        ifname: store_end
+        for ifname, store_end, _ in re.findall(r'"([^"]+)" \. ([\d.]+) \. ([\d.]+)', ends.group(1))
+        if f'"{ifname}"' in store_tunnels.group(1) and ifname.startswith(("nw-0001-", "nw-0002-", "nw-0003-"))
+    }
+    assert len(tunnels) >= 6, tunnels
+    for ifname in sorted(tunnels):
+        for other, address in tunnels.items():
+            ping = Packet("icmp", ipaddress.IPv4Address(address), loopback)
+            verdict = chain_verdict(ruleset, "input", ping, ifname)
+            same_store = other.rsplit("-", 1)[0] == ifname.rsplit("-", 1)[0]
+            assert verdict.forwarded == same_store, (ifname, other, address, verdict)
