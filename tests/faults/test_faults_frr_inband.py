@@ -26,7 +26,7 @@ from storestack.devices.session import ApplianceSession, SessionOptions
 from storestack.devices.targets import ApplianceInventory
 from storestack.inventory import load_fleet, sample_chain_path
 from storestack.lab import frr_lab
-from storestack.lab.bfd import bfd_sessions
+from storestack.lab.bgp import address_owners, bgp_sessions
 from storestack.lab.fleet import topology_from_fleet
 from storestack.lab.sshd import confirm_dir
 from storestack.lab.state import LabState
@@ -125,20 +125,48 @@ def test_change_that_blackholes_hq_management_is_reverted_by_the_edge_and_a_good
     assert f"{description} (checked)" in lab.vtysh(rolled_out, EDGE, "show running-config")
 
 
-def _edge_bfd_sessions_up(state: LabState) -> bool:
-    """Whether every BFD session between the store edge and the hubs, on either side, is up: one
-    per store link and hub on each side."""
+def _store_sessions_guarded_by_bfd(state_dir: Path, state: LabState) -> bool:
+    """Whether every BGP session between the store edge and the hubs, on either side, is
+    Established with its BFD session up as that side's bgpd sees it (`show bgp neighbors`): one per
+    store link and hub on each side. FRR 8.4's bgpd does not wait for BFD to bring a session up, and
+    takes it down only when BFD goes from up to down: a session that came up while its BFD session
+    was down (BGP can be Established first after the previous drill's restore, or back before BFD
+    after a BFD flap on a busy machine) outlives its link's death until BGP's hold timer runs out,
+    and that hub keeps routing the store's loopback into the dead tunnel, its peer hub following it
+    over iBGP."""
+    owners = address_owners(state)
     links = {link.name for link in TOPOLOGY.links if link.store_id == STORE}
-    sessions = [s for s in bfd_sessions(state) if {s.appliance, s.peer} in [{EDGE, hub} for hub in HUBS]]
-    return len(sessions) == 2 * len(HUBS) * len(links) and all(s.up for s in sessions)
+    sessions = [s for s in bgp_sessions(state, owners) if {s.appliance, s.peer} in [{EDGE, hub} for hub in HUBS]]
+    if len(sessions) != 2 * len(HUBS) * len(links):
+        return False
+    for appliance in {session.appliance for session in sessions}:
+        neighbors = json.loads(lab.vtysh(state_dir, appliance, "show bgp neighbors json"))
+        for session in (s for s in sessions if s.appliance == appliance):
+            seen = neighbors.get(str(session.neighbor), {})
+            if seen.get("bgpState") != "Established" or seen.get("peerBfdInfo", {}).get("status") != "Up":
+                return False
+    return True
+
+
+def _bgp_bfd_views(state_dir: Path, hub: str) -> str:
+    """The hub's BGP sessions with the store: state, BFD status as bgpd sees it, last reset."""
+    neighbors = json.loads(lab.vtysh(state_dir, hub, "show bgp neighbors json"))
+    return "".join(
+        f"{address} {seen.get('bgpState')} bfd={seen.get('peerBfdInfo', {}).get('status')} "
+        f"last reset {seen.get('lastResetTimerMsecs')} ms ago: {seen.get('lastResetDueTo')}\n"
+        for address, seen in neighbors.items()
+        if isinstance(seen, dict) and str(seen.get("nbrDesc", "")).startswith(f"{STORE} ")
+    )
 
 
 def _hub_views(state_dir: Path, loopback: str) -> str:
     """Each hub's BFD sessions, its route to the store's loopback and the BGP paths behind it (with
-    the age of each), and its BGP sessions' states, for a failure's message."""
+    the age of each), its BGP sessions' states, and for its sessions with the store the BFD status
+    bgpd sees, for a failure's message."""
     return "\n".join(
         f"{hub}:\n{lab.vtysh(state_dir, hub, 'show bfd peers brief')}{lab.vtysh(state_dir, hub, f'show ip route {loopback}')}"
         f"{lab.vtysh(state_dir, hub, f'show bgp ipv4 unicast {loopback}')}{lab.vtysh(state_dir, hub, 'show bgp summary')}"
+        f"{_bgp_bfd_views(state_dir, hub)}"
         for hub in HUBS
     )
 
@@ -155,15 +183,19 @@ def test_a_management_session_from_hq_follows_the_store_onto_its_backup_link(rol
     target = ApplianceInventory.load(info.inventory_path).by_name()[EDGE]
     route = "show ip route 10.0.0.0/16 json"
     state = frr_lab.require_state(rolled_out)
+    guarded = "the BGP sessions between the store and the hubs to be up, each with its BFD session up"
     for _ in range(2):
         wait_for(lambda: "xfrm1" in lab.vtysh(rolled_out, EDGE, route), 30, "HQ's route to be on wan1")
-        # The drill is BFD's: a hub whose session to the store's link is not up yet (BGP can be
-        # Established first, after the previous drill's restore) learns of the dead link only
-        # when BGP's hold timer runs out, long after the store has moved.
-        wait_for(lambda: _edge_bfd_sessions_up(state), 30, "the BFD sessions between the store and the hubs to be up")
+        wait_for(lambda: _store_sessions_guarded_by_bfd(rolled_out, state), 30, guarded)
         options = SessionOptions(read_timeout=15)
         with ApplianceSession(target, target.credentials.resolve(), options=options).open() as session:
             assert "xfrm1" in session.command(route), "HQ is reached over the primary link's tunnel before the drill"
+            # The drill is BFD's: every BGP session between the store and the hubs is up with its
+            # BFD session up as bgpd sees it, checked again as the link is about to die (opening
+            # the session takes seconds on a busy machine, time for a BFD flap): a hub whose
+            # session came up before its BFD session learns of the dead link only when BGP's hold
+            # timer runs out.
+            wait_for(lambda: _store_sessions_guarded_by_bfd(rolled_out, state), 30, guarded)
             lab.fail_link(rolled_out, STORE, "wan1")
             try:
                 # BFD takes the tunnel down and BGP moves HQ onto the backup link on both sides.
