@@ -124,14 +124,16 @@ def test_a_vrp_hubs_store_filters_take_free_advanced_acl_numbers(fleet: Fleet) -
     assert len(short_ifname("FROM-STORE-" + "s" * 32, STORE_FILTER_NAME_LIMIT)) <= 32
 
 
-@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp", "fortinet"])
 def test_a_store_tunnel_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(
     fleet: Fleet, platform: Platform
 ) -> None:
     """Each store's filter takes echo requests to the hub's loopback (`pingable`) from that
     store's own tunnel addresses only: from another store's, the hub's echo reply would leave by
     the other store's tunnel, so a store could send the hub's replies at another store's router
-    (its filter passes echo replies) as it could send nothing else of its own as that store."""
+    (its filter passes echo replies) as it could send nothing else of its own as that store. A
+    FortiOS hub decides it in the local-in policy of the store's zone (the FRR hub's input chain
+    has a test of its own, in test_render_frr_host.py)."""
     fleet = on_platform(fleet, platform)
     hub = NetworkIntent(fleet).hub(HUB)
     forwarding = hub.store_forwarding
