@@ -114,3 +114,43 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
     )
     stray = Packet("tcp", _host(flows[0].clouds[0], 7), _host(segment, 10), 50000, frozenset({"ack"}))
     assert not forward_verdict(ruleset, stray, tunnels[0]).forwarded, stray
+
+
+def test_an_frr_hub_passes_the_cloud_gateways_icmp_errors_about_the_flows_it_forwards(fleet: Fleet) -> None:
+    """A cloud VPN's far end (the AWS VGW or TGW, the OpenStack gateway) sends its ICMP errors
+    from its tunnel inside address (169.254.x.y), outside the site's ranges: fragmentation needed
+    for a DF packet too big for its tunnel (path MTU discovery), TTL exceeded (traceroute). The
+    hub passes them, on that tunnel, towards a store's office host and an HQ host (not the
+    internet), when they are about a flow conntrack holds (`related`: the hub forwarded its packets into the cloud); it
+    still drops such an error from another tunnel's far end or any other address, one about no
+    flow it knows, and an echo request from the far end. (They used to be dropped as spoofed,
+    so a TCP flow with DF too big for the cloud tunnel blackholed.)"""
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    forwarding = hub.cloud_forwarding
+    assert forwarding is not None
+    config = render_hub(fleet, "hq-hub1")
+    ruleset = dict(config.companions)["nftables.conf"]
+    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    assert len(tunnels) == len(sessions) == 3
+    far_ends = {tunnel: session.peer_address for tunnel, session in zip(tunnels, sessions, strict=True)}
+    office = _host(next(net for flow in forwarding.replies for net in flow.stores), 10)
+    hq = next(net for net in sessions[0].announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    errors = ((3, 4), (11, 0))  # fragmentation needed and DF set; TTL exceeded in transit
+    for tunnel, far in far_ends.items():
+        for destination in (office, _host(hq, 266)):
+            for icmp in errors:
+                related = Packet("icmp", far, destination, icmp=icmp, answer=True)
+                assert forward_verdict(ruleset, related, tunnel).forwarded, (tunnel, related)
+            others = [other for other in far_ends.values() if other != far]
+            refused = [
+                *(Packet("icmp", other, destination, icmp=(3, 4), answer=True) for other in others),
+                Packet("icmp", ipaddress.IPv4Address("198.18.0.1"), destination, icmp=(3, 4), answer=True),
+                Packet("icmp", far, destination, icmp=(3, 4)),  # about no flow the hub holds
+                Packet("icmp", far, ipaddress.IPv4Address("198.18.0.1"), icmp=(3, 4), answer=True),  # the internet
+                Packet("icmp", far, destination),  # an echo request
+                Packet("icmp", far, destination, icmp=(0, 0), answer=True),  # an echo reply
+            ]
+            for packet in refused:
+                verdict = forward_verdict(ruleset, packet, tunnel)
+                assert not verdict.forwarded, (tunnel, packet, verdict)
