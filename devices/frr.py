@@ -743,12 +743,26 @@ def _hub_tunnel_ends(view: HubView) -> dict[str, str]:
     the cloud VPNs (no BFD)."""
     ifnames = {peer.id: peer.ifname for peer in view.peers}
     stores = [(ifnames[c.tunnel], str(c.store_inside), str(c.hub_inside), c.bfd) for c in view.intent.store_forwarding.control]
-    clouds = [
-        (t.ifname, t.inside_peer, t.inside.ip, False)
+    clouds = [(ifname, far, near, False) for ifname, far, near in _cloud_tunnel_ends(view)]
+    return tunnel_end_sets([*stores, *clouds])
+
+
+def _cloud_tunnel_ends(view: HubView) -> list[tuple[str, str, str]]:
+    """Each cloud VPN's (interface, far end's inside address, the hub's): the AWS VGW or TGW, the
+    OpenStack gateway, at the other address of the tunnel's inside subnet."""
+    return [
+        (t.ifname, t.inside_peer, t.inside.ip)
         for t in view.cloud_tunnels
         if t.inside is not None and t.inside_peer is not None
     ]
-    return tunnel_end_sets([*stores, *clouds])
+
+
+def hub_cloud_far_ends(view: HubView) -> str:
+    """The elements of the hub's `cloud_far_ends` set (`ifname . ipv4_addr`): each cloud VPN with
+    its far end's inside address, the source of the ICMP errors the cloud's gateway sends about
+    the flows the hub forwards into it (fragmentation needed, time exceeded), which come from
+    outside the site's ranges (`cloud_site_sources`)."""
+    return ", ".join(f'"{ifname}" . {far}' for ifname, far, _ in _cloud_tunnel_ends(view))
 
 
 def _store_tunnel_ends(view: StoreApplianceView) -> dict[str, str]:
@@ -784,6 +798,8 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),
         "cloud_site_sources": hub_cloud_site_sources(view),
+        "cloud_far_ends": hub_cloud_far_ends(view),
+        "cloud_icmp_errors": _nft_set(get_platform(view.platform).icmp_errors),
         # Each store's tunnels with its own sources (`HubView.store_sources`)
         "store_tunnels": ", ".join(f'"{ifname}"' for store in view.store_sources for ifname in store.ifnames),
         "store_tunnel_sources": hub_store_tunnel_sources(view),

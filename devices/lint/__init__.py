@@ -236,9 +236,9 @@ class Packet:
     tcp_flags: frozenset[str] = frozenset({"syn"})  # nft's names: syn, ack, rst, fin, ...
     source_port: int | None = None  # None: not known (a rule on it cannot be told)
     icmp: tuple[int, int] | None = None  # an ICMP message's (type, code); None: an echo request
-    # An answer within a flow the firewall already holds (conntrack `established`), arriving on
-    # whichever tunnel the far end sent it into: only the FRR store's nftables reader follows it
-    # (lint `frr-store-answers`).
+    # An answer within a flow the firewall already holds (conntrack `established`; an ICMP error
+    # about it: `related`), arriving on whichever tunnel the far end sent it into: only the FRR
+    # nftables reader follows it (lint `frr-store-answers`).
     answer: bool = False
 
 

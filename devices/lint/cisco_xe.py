@@ -2111,6 +2111,11 @@ def _acl_entries(acl: Line) -> list[_AclEntry]:
     return entries
 
 
+# The ICMP messages an extended ACL entry names (`permit icmp S D NAME`) by their type, each
+# matching every code of it: what the fleet's ACLs name.
+_ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "echo": 8, "time-exceeded": 11, "timestamp-reply": 14}
+
+
 def _entries_verdict(acl: Line, entries: list[_AclEntry], packet: Packet) -> Verdict:
     for entry, action, protocol, source, source_ports, destination, destination_ports, rest, group in entries:
         if protocol not in ("ip", packet.protocol):
@@ -2125,7 +2130,8 @@ def _entries_verdict(acl: Line, entries: list[_AclEntry], packet: Packet) -> Ver
             continue
         if protocol == "tcp" and action == "permit" and "established" in rest:
             continue  # ACK or RST set: never the start of a connection
-        if protocol == "icmp" and rest and rest[0] not in ("echo", "log"):
+        # `permit icmp S D NAME`: every code of that type (`Packet.icmp`; None: an echo request)
+        if protocol == "icmp" and rest and rest[0] != "log" and _ICMP_TYPES.get(rest[0]) != (packet.icmp[0] if packet.icmp else 8):
             continue
         matches: bool | None = True
         if protocol in ("tcp", "udp") and packet.port is not None:

@@ -876,6 +876,9 @@ _ICMP_TYPE_NAMES = {
     13: "timestamp-request", 14: "timestamp-reply", 15: "info-request", 16: "info-reply",
     17: "address-mask-request", 18: "address-mask-reply",
 }  # fmt: skip
+# The ICMP errors (destination unreachable, source quench, redirect, time exceeded, parameter
+# problem), which conntrack ties to the flow of the packet they carry (`related`)
+_ICMP_ERRORS = frozenset({3, 4, 5, 11, 12})
 
 _NFT_TOKENS = re.compile(r"\{[^}]*\}|\"[^\"]*\"|\S+")
 _NFT_POLICY = re.compile(r"policy (accept|drop);")
@@ -1159,13 +1162,16 @@ def _first_ct_state(packet: Packet) -> str:
     """conntrack's state for `packet` where it holds no entry for its flow: TCP as the state
     table takes a first segment (net/netfilter/nf_conntrack_proto_tcp.c `tcp_conntracks`, from
     NONE; `nf_conntrack_tcp_loose` at its default 1): a SYN opens one (`new`), an ACK mid-stream
-    is picked up (`new`), a SYN-ACK, RST, FIN or no flag is `invalid`. An echo request is `new`.
-    An answer (`Packet.answer`) is of a flow conntrack holds: `established`, whatever interface it
-    came in on (conntrack's tuples hold addresses, protocol and ports, no interface)."""
+    is picked up (`new`), a SYN-ACK, RST, FIN or no flag is `invalid`. An echo request is `new`;
+    an ICMP error about no flow conntrack holds is `invalid` (nf_conntrack_proto_icmp.c attaches
+    no entry to it). An answer (`Packet.answer`) is of a flow conntrack holds: `established`, an
+    ICMP error about it `related`, whatever interface it came in on (conntrack's tuples hold
+    addresses, protocol and ports, no interface)."""
+    error = packet.protocol == "icmp" and packet.icmp is not None and packet.icmp[0] in _ICMP_ERRORS
     if packet.answer:
-        return "established"
+        return "related" if error else "established"
     if packet.protocol != "tcp":
-        return "new"
+        return "invalid" if error else "new"
     flags = packet.tcp_flags
     if "rst" in flags:
         return "invalid"

@@ -1222,6 +1222,17 @@ class ViewBuilder:
         ]
         stores = Net.of(intent.store_forwarding.stores) if profile.icmp_errors_per_source else None
         rules += cloud_rules(forwarding.store_flows, profile.icmp_errors, stores)
+        # The ICMP errors each tunnel's far end (the AWS VGW or TGW, the OpenStack gateway) sends
+        # from its inside address about what the hub forwards into the cloud, towards what the
+        # session announces (HQ, the stores; the hub's own addresses and HQ's routing
+        # infrastructure are denied above): fragmentation needed (path MTU discovery through the
+        # cloud's gateway) and TTL exceeded (traceroute), from outside the site's ranges.
+        rules += [
+            AclRule("permit", "icmp", Net.at(int(session.peer_address), 32), Net.of(destination), icmp_type=name)
+            for session in sessions
+            for destination in session.announces
+            for name in profile.icmp_errors
+        ]
         rules.append(AclRule("deny", "ip"))
         return rules
 

@@ -13,10 +13,21 @@ from storestack.devices.lint.frr import forward_verdict
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
+from storestack.network.model import BgpSession, HubIntent
 
 
 def _host(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Address:
     return net.network_address + index
+
+
+def _hq_hub_clouds(fleet: Fleet) -> tuple[HubIntent, str, dict[str, BgpSession]]:
+    """hq-hub1's intent, its nftables ruleset and each cloud tunnel's interface with its BGP
+    session (the tunnels in the order the routing file adds them, the sessions' order)."""
+    hub = NetworkIntent(fleet).hub("hq-hub1")
+    config = render_hub(fleet, "hq-hub1")
+    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    return hub, dict(config.companions)["nftables.conf"], dict(zip(tunnels, sessions, strict=True))
 
 
 def test_an_frr_hub_forwards_from_a_cloud_only_the_clouds_prefixes_to_hq(fleet: Fleet) -> None:
@@ -78,16 +89,13 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
     statelessly, as IOS-XE's and VRP's FROM-CLOUD-<site> do (`CloudForwarding.replies`), from
     the cloud VPNs of the site it comes from to every office segment of the flow; a SYN from the cloud (even from the service's
     port) still opens nothing, nor does an answer-like segment to a segment that asked nothing."""
-    hub = NetworkIntent(fleet).hub("hq-hub1")
+    hub, ruleset, clouds = _hq_hub_clouds(fleet)
     forwarding = hub.cloud_forwarding
     assert forwarding is not None
-    config = render_hub(fleet, "hq-hub1")
-    ruleset = dict(config.companions)["nftables.conf"]
-    tunnels = re.findall(r"^link add ((?:aws|os-)\S+) type xfrm", dict(config.companions)["routing"], re.M)
+    tunnels = list(clouds)
     flows = [flow for flow in forwarding.replies if flow.protocol in ("tcp", "ip")]
     assert flows and tunnels
-    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
-    own = {tunnel: session.accepts for tunnel, session in zip(tunnels, sessions, strict=True)}
+    own = {tunnel: session.accepts for tunnel, session in clouds.items()}
     answers = (frozenset({"syn", "ack"}), frozenset({"ack"}), frozenset({"ack", "fin"}), frozenset({"rst"}))
     for flow in flows:
         port = flow.ports[0][0] if flow.ports else 40000
@@ -114,3 +122,39 @@ def test_an_frr_hub_passes_a_clouds_answers_it_never_saw_the_store_ask_for_but_n
     )
     stray = Packet("tcp", _host(flows[0].clouds[0], 7), _host(segment, 10), 50000, frozenset({"ack"}))
     assert not forward_verdict(ruleset, stray, tunnels[0]).forwarded, stray
+
+
+def test_an_frr_hub_passes_the_cloud_gateways_icmp_errors_about_the_flows_it_forwards(fleet: Fleet) -> None:
+    """A cloud VPN's far end (the AWS VGW or TGW, the OpenStack gateway) sends its ICMP errors
+    from its tunnel inside address (169.254.x.y), outside the site's ranges: fragmentation needed
+    for a DF packet too big for its tunnel (path MTU discovery), TTL exceeded (traceroute). The
+    hub passes them, on that tunnel, towards a store's office host and an HQ host (not the
+    internet), when they are about a flow conntrack holds (`related`: the hub forwarded its packets into the cloud); it
+    still drops such an error from another tunnel's far end or any other address, one about no
+    flow it knows, and an echo request from the far end. (They used to be dropped as spoofed,
+    so a TCP flow with DF too big for the cloud tunnel blackholed.)"""
+    hub, ruleset, clouds = _hq_hub_clouds(fleet)
+    forwarding = hub.cloud_forwarding
+    assert forwarding is not None and len(clouds) == 3
+    far_ends = {tunnel: session.peer_address for tunnel, session in clouds.items()}
+    office = _host(next(net for flow in forwarding.replies for net in flow.stores), 10)
+    first = next(iter(clouds.values()))
+    hq = next(net for net in first.announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    errors = ((3, 4), (11, 0))  # fragmentation needed and DF set; TTL exceeded in transit
+    for tunnel, far in far_ends.items():
+        for destination in (office, _host(hq, 266)):
+            for icmp in errors:
+                related = Packet("icmp", far, destination, icmp=icmp, answer=True)
+                assert forward_verdict(ruleset, related, tunnel).forwarded, (tunnel, related)
+            others = [other for other in far_ends.values() if other != far]
+            refused = [
+                *(Packet("icmp", other, destination, icmp=(3, 4), answer=True) for other in others),
+                Packet("icmp", ipaddress.IPv4Address("198.18.0.1"), destination, icmp=(3, 4), answer=True),
+                Packet("icmp", far, destination, icmp=(3, 4)),  # about no flow the hub holds
+                Packet("icmp", far, ipaddress.IPv4Address("198.18.0.1"), icmp=(3, 4), answer=True),  # the internet
+                Packet("icmp", far, destination),  # an echo request
+                Packet("icmp", far, destination, icmp=(0, 0), answer=True),  # an echo reply
+            ]
+            for packet in refused:
+                verdict = forward_verdict(ruleset, packet, tunnel)
+                assert not verdict.forwarded, (tunnel, packet, verdict)

@@ -102,8 +102,12 @@ def test_a_stateless_hub_takes_from_the_clouds_only_answers_to_the_office(fleet:
         assert " permit ip " not in line, line
         if "10.64.0.0 0.15.255.255" in line:
             # The whole store block takes ICMP errors only: on VRP, whose `icmp-type` matches one
-            # code, once per cloud range rather than per office segment.
-            assert platform == "huawei_vrp" and re.search(r" icmp .* icmp-type (\S*unreachable|fragmentneed-DFset|3 (9|10|13)|ttl-exceeded|reassembly-timeout)$", line), line
+            # code, once per cloud range rather than per office segment; on both, from each
+            # tunnel's far end (its inside address, 169.254.x.y).
+            if platform == "huawei_vrp":
+                assert re.search(r" icmp .* icmp-type (\S*unreachable|fragmentneed-DFset|3 (9|10|13)|ttl-exceeded|reassembly-timeout)$", line), line
+            else:
+                assert re.search(r" permit icmp host 169\.254\.\S+ 10\.64\.0\.0 0\.15\.255\.255 (unreachable|time-exceeded)$", line), line
         elif " tcp " in line:
             assert line.endswith("established"), line
         elif " udp " in line:
@@ -133,6 +137,49 @@ def test_a_vrp_hub_passes_a_dead_cloud_hosts_errors_to_the_office(fleet: Fleet) 
         for message in ((5, 1), (8, 0), (13, 0)):
             assert not verdict(Packet("icmp", source, host, icmp=message)).forwarded, (source, message)
     assert not verdict(Packet("icmp", cloud, hub.loopback, icmp=(3, 1))).forwarded
+
+
+@pytest.mark.parametrize("platform", ["cisco_xe", "huawei_vrp"])
+def test_a_stateless_hub_passes_the_cloud_gateways_icmp_errors(fleet: Fleet, platform: Platform) -> None:
+    """A cloud VPN's far end (the AWS VGW or TGW, the OpenStack gateway) sends its ICMP errors
+    from its tunnel inside address (169.254.x.y), outside the site's ranges: fragmentation needed
+    for a DF packet too big for its tunnel (path MTU discovery), TTL exceeded (traceroute). Each
+    cloud tunnel's FROM-CLOUD-<site> passes them towards HQ and the stores, as an FRR hub's
+    `cloud_far_ends` does (statelessly: IOS-XE and VRP hold no flows); not from another site's
+    far end or any other address outside the site's ranges, not an echo request, and not towards
+    the hub itself, HQ's routing infrastructure or the internet. (They used to meet the final
+    deny, so a TCP flow with DF too big for the cloud tunnel blackholed.)"""
+    config, intent = _hub(fleet, platform)
+    load_platform_rules()
+    extractor = CLOUD_FORWARDING_EXTRACTORS[platform]
+    hub = intent.hub(HUB)
+    forwarding = hub.cloud_forwarding
+    assert forwarding is not None
+    sessions = [s for s in hub.sessions if s.kind in ("hub-aws", "hub-openstack")]
+    assert len(sessions) == 3
+    office = next(net for flow in forwarding.replies for net in flow.stores).network_address + 10
+    hq = next(net for net in sessions[0].announces if net.subnet_of(ipaddress.IPv4Network("10.0.0.0/16")))
+    internet = ipaddress.IPv4Address("198.18.0.1")
+    sites = {tunnel: site.name for site in forwarding.sites for tunnel in site.tunnels}
+    for session in sessions:
+        verdict = extractor(config, frozenset({str(session.local_address)})).verdict
+        far = session.peer_address
+        for destination in (office, hq.network_address + 266):
+            for message in ((3, 4), (11, 0)):
+                packet = Packet("icmp", far, destination, icmp=message)
+                assert verdict(packet).forwarded, (session.tunnel, packet)
+            strangers = [s.peer_address for s in sessions if sites[s.tunnel] != sites[session.tunnel]]
+            refused = [
+                *(Packet("icmp", other, destination, icmp=(3, 4)) for other in strangers),
+                Packet("icmp", internet, destination, icmp=(3, 4)),
+                Packet("icmp", far, destination),  # an echo request
+            ]
+            assert strangers
+            for packet in refused:
+                assert not verdict(packet).forwarded, (session.tunnel, packet)
+        for destination in (hub.loopback, forwarding.infrastructure[0].network_address + 2, internet):
+            packet = Packet("icmp", far, destination, icmp=(3, 4))
+            assert not verdict(packet).forwarded, (session.tunnel, packet)
 
 
 def _managed_from_a_cloud(fleet: Fleet) -> tuple[Fleet, ipaddress.IPv4Network]:
