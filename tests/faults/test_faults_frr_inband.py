@@ -148,14 +148,27 @@ def _store_sessions_guarded_by_bfd(state_dir: Path, state: LabState) -> bool:
     return True
 
 
+def _wait_for_guarded_sessions(state_dir: Path, state: LabState) -> None:
+    """Wait for `_store_sessions_guarded_by_bfd`; on a timeout, say what each side's bgpd sees.
+    A precondition, not what the drill proves: the time it may take (a session reset by the
+    previous push or drill comes back after BGP's connect timer, then BFD) is generous."""
+    guarded = "the BGP sessions between the store and the hubs to be up, each with its BFD session up"
+    try:
+        wait_for(lambda: _store_sessions_guarded_by_bfd(state_dir, state), 90, guarded)
+    except AssertionError as exc:
+        views = "".join(f"{side}:\n{_bgp_bfd_views(state_dir, side)}" for side in (*HUBS, EDGE))
+        raise AssertionError(f"{exc}\n{views}") from exc
+
+
 def _bgp_bfd_views(state_dir: Path, hub: str) -> str:
-    """The hub's BGP sessions with the store: state, BFD status as bgpd sees it, last reset."""
+    """An appliance's BGP sessions with the store or the hubs: state, BFD status as bgpd sees it,
+    last reset."""
     neighbors = json.loads(lab.vtysh(state_dir, hub, "show bgp neighbors json"))
     return "".join(
         f"{address} {seen.get('bgpState')} bfd={seen.get('peerBfdInfo', {}).get('status')} "
         f"last reset {seen.get('lastResetTimerMsecs')} ms ago: {seen.get('lastResetDueTo')}\n"
         for address, seen in neighbors.items()
-        if isinstance(seen, dict) and str(seen.get("nbrDesc", "")).startswith(f"{STORE} ")
+        if isinstance(seen, dict) and str(seen.get("nbrDesc", "")).startswith((f"{STORE} ", *HUBS))
     )
 
 
@@ -183,10 +196,9 @@ def test_a_management_session_from_hq_follows_the_store_onto_its_backup_link(rol
     target = ApplianceInventory.load(info.inventory_path).by_name()[EDGE]
     route = "show ip route 10.0.0.0/16 json"
     state = frr_lab.require_state(rolled_out)
-    guarded = "the BGP sessions between the store and the hubs to be up, each with its BFD session up"
     for _ in range(2):
         wait_for(lambda: "xfrm1" in lab.vtysh(rolled_out, EDGE, route), 30, "HQ's route to be on wan1")
-        wait_for(lambda: _store_sessions_guarded_by_bfd(rolled_out, state), 30, guarded)
+        _wait_for_guarded_sessions(rolled_out, state)
         options = SessionOptions(read_timeout=15)
         with ApplianceSession(target, target.credentials.resolve(), options=options).open() as session:
             assert "xfrm1" in session.command(route), "HQ is reached over the primary link's tunnel before the drill"
@@ -195,7 +207,7 @@ def test_a_management_session_from_hq_follows_the_store_onto_its_backup_link(rol
             # the session takes seconds on a busy machine, time for a BFD flap): a hub whose
             # session came up before its BFD session learns of the dead link only when BGP's hold
             # timer runs out.
-            wait_for(lambda: _store_sessions_guarded_by_bfd(rolled_out, state), 30, guarded)
+            _wait_for_guarded_sessions(rolled_out, state)
             lab.fail_link(rolled_out, STORE, "wan1")
             try:
                 # BFD takes the tunnel down and BGP moves HQ onto the backup link on both sides.
