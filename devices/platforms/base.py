@@ -479,11 +479,17 @@ class PlatformProfile:
     # timestamp requests (ICMP jitter); any other hub answers ICMP echo (round trip only).
     answers_ios_probe: IosProbeKind = "icmp-echo"
     # True where a hub prints what its store tunnels take in (`HubIntent.store_forwarding`) as
-    # packet-filter rules (`HubView.from_stores`: IOS-XE's FROM-STORES ACL; VRP's per-store ones). FRR
+    # packet-filter rules (`HubView.from_each_store`: IOS-XE's and VRP's FROM-STORE-<id>). FRR
     # (nftables sets) and FortiOS (address groups and policies) spell the intent in their own
     # objects, so their hub views carry no rules: on a large fleet's hub that is several rules
     # for every store tunnel, built for nothing.
     hub_filter_rules: bool = False
+    # True where, beside each store's own filter, every store tunnel first takes one filter of all
+    # the stores' (`HubView.from_stores`: IOS-XE's virtual template's FROM-STORES, which a
+    # dialled-in link has before its AAA attribute list applies its own). VRP binds each store's
+    # filter to its tunnels from the start, so it prints none; building it there was thousands of
+    # rules for nothing on a large fleet's hub.
+    hub_shared_store_filter: bool = False
     # The ICMP errors (the platform's names in an ACL or nftables rule) a stateless hub filter
     # passes as the answers of a flow a store opened (`CloudForwarding.replies`: path MTU
     # discovery, a closed port, traceroute's expired hops), beside `echo-reply` for a flow of any

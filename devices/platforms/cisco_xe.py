@@ -1314,6 +1314,7 @@ PLATFORM = CiscoXEPlatform(
     sla_steering="ip-sla-tracks",
     answers_ios_probe="udp-jitter",
     hub_filter_rules=True,
+    hub_shared_store_filter=True,
     # Type 3 (every code: fragmentation needed, port unreachable) and type 11, as
     # HUB-INFRASTRUCTURE names them (Cisco IOS "access-list (IP extended)", `icmp-message`).
     icmp_errors=("unreachable", "time-exceeded"),

@@ -1064,7 +1064,7 @@ class ViewBuilder:
             qos=self._qos_views(intent.qos)[0],
             uplink_kbps=intent.uplink_mbps * 1000 if intent.uplink_mbps else None,
             uplink_queue_kbps=intent.uplink_queue_kbps,
-            from_stores=self._from_stores(profile, intent, stores) if profile.hub_filter_rules else [],
+            from_stores=self._from_stores(profile, intent, stores) if profile.hub_shared_store_filter else [],
             from_each_store=self._from_each_store(profile, intent, stores) if profile.hub_filter_rules else [],
             from_clouds=self._from_clouds(profile, intent) if profile.hub_filter_rules else [],
         )

@@ -798,8 +798,9 @@ class HubView:
     uplink_queue_kbps: int | None
     # What the store tunnels take in, first match wins (`HubIntent.store_forwarding`): each
     # tunnel's control traffic to the hub, the corporate ranges, no other private range, the
-    # internet. The IOS-XE hub's FROM-STORES (a VRP hub prints only each store's, `from_each_store`);
-    # FRR and FortiOS spell the same intent in their own objects, and their views carry no rules
+    # internet. The IOS-XE hub's FROM-STORES; empty on a VRP hub, which prints only each store's
+    # (`from_each_store`, `PlatformProfile.hub_shared_store_filter`); FRR and FortiOS spell the
+    # same intent in their own objects, and their views carry no rules
     # (`PlatformProfile.hub_filter_rules`).
     from_stores: list[AclRule]
     # What each cloud site's VPNs take in, first match wins, one filter per site
