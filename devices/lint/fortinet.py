@@ -1559,7 +1559,6 @@ def policy_route_next_hops(config: ConfigFile) -> Iterator[Finding]:
                 )
 
 
-
 # One subnet of a policy route's `src` or `dst` as `show router policy` prints it.
 _POLICY_ROUTE_SUBNET = re.compile(r'"(\d{1,3}(?:\.\d{1,3}){3})/(\d{1,3}(?:\.\d{1,3}){3})"')
 
