@@ -590,6 +590,16 @@ class StoreForwarding:
         zone firewall holds its own segments to their prefixes."""
         return self.fleet
 
+    def served(self) -> tuple[tuple[StoreSources, tuple[StoreControl, ...]], ...]:
+        """Each store with tunnels on the hub (`control`), with those tunnels, in the hub's
+        store order (`own`): the stores whose own filter, zone or source set the hub prints."""
+        served = []
+        for own in self.own:
+            controls = tuple(c for c in self.control if c.store == own.store)
+            if controls:
+                served.append((own, controls))
+        return tuple(served)
+
     def from_stores(self, address: ipaddress.IPv4Address) -> bool:
         """Whether a hub forwards a packet from `address` to the corporate ranges: one of the
         stores' own addresses (`sources`), none of the hubs' (`hub_owned`)."""

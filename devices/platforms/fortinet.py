@@ -409,11 +409,12 @@ def hub_store_zones(view: HubView) -> list[HubStoreZone]:
     from storestack.devices.views.model import Net  # the views import the platforms
 
     forwarding = view.intent.store_forwarding
-    ifnames: dict[str, list[str]] = {}
     by_tunnel = {peer.id: peer.ifname for peer in view.peers}
-    for control in forwarding.control:
-        if control.tunnel in by_tunnel:
-            ifnames.setdefault(control.store, []).append(by_tunnel[control.tunnel])
+    ifnames = {
+        own.store: names
+        for own, controls in forwarding.served()
+        if (names := [by_tunnel[c.tunnel] for c in controls if c.tunnel in by_tunnel])
+    }
     zones: list[HubStoreZone] = []
     for index, own in enumerate(o for o in forwarding.own if o.store in ifnames):
         first = FIRST_STORE_POLICY + 2 * index

@@ -1078,11 +1078,7 @@ class ViewBuilder:
         store's): another store's address on its tunnels is spoofed. Numbered by the platform
         (`PlatformProfile.store_filter_numbers`: on VRP beside the hub's fixed and cloud filters)."""
         forwarding = intent.store_forwarding
-        served = [
-            (own, control)
-            for own in forwarding.own
-            if (control := tuple(c for c in forwarding.control if c.store == own.store))
-        ]
+        served = forwarding.served()
         numbers = profile.store_filter_numbers(intent.hostname, len(served), len(cloud_sites(intent)))
         acls = []
         for number, (own, control) in zip(numbers, served, strict=True):

@@ -906,8 +906,8 @@ class HubView:
         forwarding = self.intent.store_forwarding
         ifnames = {peer.id: peer.ifname for peer in self.peers}
         views = []
-        for own in forwarding.own:
-            controls = [c for c in forwarding.control if c.store == own.store and c.tunnel in ifnames]
+        for own, served in forwarding.served():
+            controls = [c for c in served if c.tunnel in ifnames]
             if not controls:
                 continue
             insides = [ipaddress.IPv4Network(c.store_inside) for c in controls]
@@ -927,8 +927,7 @@ class HubView:
         """Each served store's own filter's name (`from_each_store`, in the hub's store order),
         by store id: what its links apply inbound. Empty where the platform takes no
         packet-filter rules."""
-        forwarding = self.intent.store_forwarding
-        served = [own.store for own in forwarding.own if any(c.store == own.store for c in forwarding.control)]
+        served = [own.store for own, _ in self.intent.store_forwarding.served()]
         return {store: acl.name for store, acl in zip(served, self.from_each_store, strict=False)}
 
     @property
