@@ -56,6 +56,7 @@ from storestack.devices.lint import (
     ConfigFile,
     Finding,
     ForwardingExtractor,
+    ForwardingFacts,
     Packet,
     Verdict,
     load_platform_rules,
@@ -476,20 +477,27 @@ def _spoofed_source_message(site: str, what: str, packet: Packet, verdict: Verdi
     )
 
 
+def _cloud_site_facts(config: ConfigFile, hub: HubIntent) -> Iterator[tuple[CloudSite, ForwardingFacts]]:
+    """Each cloud site of the hub (`CloudForwarding.sites`) with what its own tunnels forward:
+    the platform's `register_cloud_forwarding` extractor given those tunnels' inside addresses.
+    Nothing where the platform has no extractor or the hub no cloud VPN."""
+    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
+    forwarding = hub.cloud_forwarding
+    if extractor is None or forwarding is None:
+        return
+    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
+    for site in forwarding.sites:
+        yield site, extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
+
+
 def cloud_source_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     """`cloud-source-isolation`: each cloud site's VPNs bring in their own site's ranges only
     (`CloudForwarding.sites`, what the site's BGP sessions accept): a packet from another site's
     range on them is spoofed (that site's hosts sit behind its own tunnels), and the hub drops
     it, whatever it is addressed to. Each platform's `register_cloud_forwarding` extractor reads
     one site's tunnels, by their own inside addresses."""
-    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
-    forwarding = hub.cloud_forwarding
-    if extractor is None or forwarding is None:
-        return
-    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
     reported: set[tuple[int, Hashable]] = set()  # one finding per rule line over all the sites
-    for site in forwarding.sites:
-        facts = extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
+    for site, facts in _cloud_site_facts(config, hub):
         packets = _cross_site_packets(hub, site)
         message = partial(_spoofed_source_message, site.name)
         yield from _forwarded(
@@ -526,14 +534,8 @@ def cloud_dc_isolation(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
     cloud workload or desktop opens no connection to the DC core routers or the hubs' DC
     addresses. Each platform's `register_cloud_forwarding` extractor reads one site's tunnels,
     which take that site's own ranges."""
-    extractor = CLOUD_FORWARDING_EXTRACTORS.get(config.platform)
-    forwarding = hub.cloud_forwarding
-    if extractor is None or forwarding is None:
-        return
-    inside = {t.id: str(t.local_inside.ip) for t in hub.tunnels if t.local_inside is not None}
     reported: set[tuple[int, Hashable]] = set()  # one finding per rule line and target
-    for site in forwarding.sites:
-        facts = extractor(config, frozenset(inside[t] for t in site.tunnels if t in inside))
+    for site, facts in _cloud_site_facts(config, hub):
         yield from _forwarded(
             facts.verdict,
             facts.file or config.name,
