@@ -19,6 +19,7 @@ from storestack.devices.lint import Packet
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
+from storestack.inventory.hq import service_prefixes
 from storestack.network.build import NetworkIntent
 
 
@@ -951,3 +952,34 @@ def test_a_store_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(fleet
             verdict = chain_verdict(ruleset, "input", ping, ifname)
             same_store = other.rsplit("-", 1)[0] == ifname.rsplit("-", 1)[0]
             assert verdict.forwarded == same_store, (ifname, other, address, verdict)
+
+
+def test_a_hub_passes_hqs_side_of_a_store_flow_it_never_saw_start(fleet: Fleet) -> None:
+    """A hub crash (or a store's SLA steering) moves a store's flows to the other hub mid-stream:
+    the surviving hub holds no conntrack entry for them. The store's next segment opens one there
+    (conntrack picks a mid-stream ACK up as `new`, which the store rules accept), but HQ's side may
+    come first: a payment answer the dead hub never delivered, retransmitted while the till waits
+    and sends nothing. hq-hub1 forwards HQ's mid-stream TCP (ACK, no SYN, FIN or RST) from the DC
+    LAN into the store tunnels towards the stores' own addresses, as IOS-XE's and VRP's hubs take
+    any transit from the DC (the store's own firewall still holds the flow's state); a SYN from
+    HQ opens nothing but management's, and nothing mid-stream goes to another private range."""
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
+    assert dc, "no DC port in the hub's ruleset"
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    payment = service_prefixes(fleet.spec, "payment")[0].network_address + 10
+    till = intent.store_forwarding.stores.network_address + 10
+    loopback = intent.store_forwarding.loopbacks.network_address + 3
+
+    def forwarded(packet: Packet) -> bool:
+        verdict = chain_verdict(ruleset, "forward", packet, dc.group(1), from_tunnel=False, oifname="nw-0001-wan1")
+        return verdict.forwarded
+
+    for destination in (till, loopback):
+        for flags in (frozenset({"ack"}), frozenset({"ack", "psh"})):
+            answer = Packet("tcp", payment, destination, 50000, flags, source_port=443)
+            assert forwarded(answer), answer
+    assert not forwarded(Packet("tcp", payment, till, 22))  # HQ opens no connection into a store
+    stray = Packet("tcp", payment, ipaddress.IPv4Address("172.16.0.10"), 50000, frozenset({"ack"}), source_port=443)
+    assert not forwarded(stray)  # nor answers towards a range no store owns
