@@ -226,6 +226,11 @@ def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scena
         "arn:aws:s3:::acme-staff-data/it/*", "arn:aws:s3:::acme-staff-data/logs/*"
     ]
     assert "finance" not in json.dumps(admin) and "/pos/" not in json.dumps(admin)
+    # Deletes leave a delete marker on the versioned bucket; no staff role removes a version.
+    assert admin["AdministerPermittedData"]["Action"] == ["s3:PutObject", "s3:DeleteObject"]
+    for role in ("cashier", "hq-finance", "it-admin"):
+        text = json.dumps(_policy(cloud, role))
+        assert "s3:DeleteObjectVersion" not in text and "s3:*" not in text and "s3:Delete*" not in text, role
     assert set(cloud.values["staff_role_arns"]) == {"cashier", "hq-finance", "it-admin"}
 
 
