@@ -67,6 +67,16 @@ def test_a_vpc_per_kind_with_private_subnets_in_two_zones(cloud: Scenario) -> No
     assert not cloud.of_type("aws:ec2/internetGateway:InternetGateway")
 
 
+def test_every_vpcs_default_security_group_is_adopted_and_allows_nothing(cloud: Scenario) -> None:
+    # A VPC's default group lets its members reach each other on every port and out anywhere, and
+    # takes what is launched without a group (AWS Config vpc-default-security-group-closed).
+    vpcs = {r.resource_id for r in cloud.of_type("aws:ec2/vpc:Vpc")}
+    defaults = cloud.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert {group.inputs["vpcId"] for group in defaults} == vpcs and len(defaults) == len(vpcs)
+    for group in defaults:
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), group.name
+
+
 def test_transit_gateway_attaches_nothing_by_default(cloud: Scenario) -> None:
     (tgw,) = cloud.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
     assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
