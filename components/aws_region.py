@@ -260,9 +260,11 @@ class AwsRegion(pulumi.ComponentResource):
         tags = {**self._tags, "storestack:tier": "private"}
         if kind == "desktops":
             supported = sorted(WORKSPACES_ZONE_IDS.get(r, ()))
+            # Every supported zone, whatever its state: a `state = available` filter leaves out a
+            # zone while it is impaired (DescribeAvailabilityZones `State`), which would move
+            # these create-only placements, and so the directory and its WorkSpaces, on the next up.
             zones = aws.get_availability_zones_output(
                 region=r,
-                state="available",
                 filters=[{"name": "zone-id", "values": supported}] if supported else None,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
