@@ -200,6 +200,18 @@ class AwsRegion(pulumi.ComponentResource):
                 opts=self._child,
             )
             vpcs[kind] = vpc
+            # The VPC's default group allows all traffic between its members and all out, and
+            # takes whatever is launched without a group. Adopted with no rules it allows nothing
+            # (AWS Config vpc-default-security-group-closed, Security Hub EC2.2). Nothing here
+            # uses it: the desktops take their own group, the directories and WorkSpaces make
+            # their own, and transit gateway attachments take none.
+            aws.ec2.DefaultSecurityGroup(
+                f"{r}-{kind}-default-sg",
+                vpc_id=vpc.id,
+                region=r,
+                tags={**self._tags, "Name": f"{fleet}-{r}-{kind}-default-closed"},
+                opts=self._child,
+            )
             subnets[kind] = self._subnets(kind, vpc, cidr)
             flow_log(f"{r}-{kind}-flow-log", vpc_id=vpc.id)
             attachment = aws.ec2transitgateway.VpcAttachment(
@@ -248,9 +260,11 @@ class AwsRegion(pulumi.ComponentResource):
         tags = {**self._tags, "storestack:tier": "private"}
         if kind == "desktops":
             supported = sorted(WORKSPACES_ZONE_IDS.get(r, ()))
+            # Every supported zone, whatever its state: a `state = available` filter leaves out a
+            # zone while it is impaired (DescribeAvailabilityZones `State`), which would move
+            # these create-only placements, and so the directory and its WorkSpaces, on the next up.
             zones = aws.get_availability_zones_output(
                 region=r,
-                state="available",
                 filters=[{"name": "zone-id", "values": supported}] if supported else None,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )

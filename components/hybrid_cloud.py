@@ -341,11 +341,16 @@ def staff_role_policy(bucket_arn: str, role: StaffRoleAccessArgs) -> str:
         },
     ]
     if role.admin:
+        # Writes and deletes leave the earlier versions in place: on the versioned bucket a
+        # DeleteObject without a version id only adds a delete marker, while DeleteObjectVersion
+        # removes a version for good (S3 guide, "Deleting object versions from a
+        # versioning-enabled bucket"). Versions are the bucket's safety net against a mistake or
+        # ransomware under a staff session, so no staff role may destroy them.
         statements.append(
             {
                 "Sid": "AdministerPermittedData",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
                 "Resource": [f"{bucket_arn}/{key}" for key in keys],
             }
         )

@@ -318,6 +318,22 @@ def _vpc_rule_quotas(index: PlanIndex, context: ContractContext) -> Iterator[Vio
                 yield group.urn, f"{count} {direction} rules; a security group takes {SECURITY_GROUP_RULES_QUOTA}"
 
 
+def _default_security_groups(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # A DefaultSecurityGroup is adopted, not created: on its first up the provider removes every
+    # rule of the group it finds, and without a `vpc_id` that group is the default VPC's, which
+    # whatever runs there may use. Two of them for one VPC undo each other on every up.
+    vpcs = {v.resource_id for v in index.of_type("aws:ec2/vpc:Vpc")}
+    seen: Counter[str] = Counter()
+    for group in index.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+        vpc = str(group.inputs.get("vpcId") or "")
+        if vpc not in vpcs:
+            yield group.urn, f"adopts the default security group of {vpc or 'the default VPC'}, not of a VPC this stack creates"
+            continue
+        seen[vpc] += 1
+        if seen[vpc] == 2:
+            yield group.urn, f"a second DefaultSecurityGroup for {vpc}: each up would undo the other's rules"
+
+
 def _route_based_selectors(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # Site-to-Site VPN is route-based: on a BGP connection the session runs between the tunnel's
     # 169.254 inside addresses, so a narrowed selector leaves BGP (and every learnt route) outside.
@@ -690,6 +706,7 @@ _T = {
     "tgw-vpc": "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
     "nacl": "aws:ec2/networkAcl:NetworkAcl",
     "sg": "aws:ec2/securityGroup:SecurityGroup",
+    "default-sg": "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     "vpc": "aws:ec2/vpc:Vpc",
     "subnet": "aws:ec2/subnet:Subnet",
     "route": "aws:ec2/route:Route",
@@ -798,6 +815,12 @@ RULES: tuple[ContractRule, ...] = (
         "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTransitGatewayVpcAttachment.html",
         _vpc_attachment_zones,
         _kinds("tgw-vpc"),
+    ),
+    ContractRule(
+        "default-security-group",
+        "https://www.pulumi.com/registry/packages/aws/api-docs/ec2/defaultsecuritygroup/",
+        _default_security_groups,
+        _kinds("default-sg", "vpc"),
     ),
     ContractRule("vpc-cidr-blocks", "https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html", _vpc_cidrs, _kinds("vpc", "subnet")),
     ContractRule(

@@ -25,7 +25,7 @@ from storestack.components.aws_region import PROPAGATES_INTO
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, HubCloudTunnelArgs
 from storestack.components.hybrid_cloud import AwsRegionArgs
 from storestack.network.cloud import OPENSTACK_AWS_SITES, aws_inside_usable
-from storestack.stacks.mocks import is_secret
+from storestack.stacks.mocks import StorestackMocks, is_secret
 from storestack.stacks.resource_types import is_taggable
 
 PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
@@ -65,6 +65,50 @@ def test_a_vpc_per_kind_with_private_subnets_in_two_zones(cloud: Scenario) -> No
             assert ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(ipaddress.ip_network(vpc_cidr))
             assert subnet.inputs["mapPublicIpOnLaunch"] is False
     assert not cloud.of_type("aws:ec2/internetGateway:InternetGateway")
+
+
+class _ImpairedZoneMocks(StorestackMocks):
+    """An account whose `zone` is impaired: DescribeAvailabilityZones still lists it, in state
+    `impaired`, so a `state = available` filter leaves it out (AvailabilityZone `State`)."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        result, failures = super().call(args)
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones" and args.args.get("state") == "available":
+            keep = [n for n, zone in enumerate(result["zoneIds"]) if zone != self.zone]
+            result = {**result, "zoneIds": [result["zoneIds"][n] for n in keep], "names": [result["names"][n] for n in keep]}
+        return result, failures
+
+
+def _desktop_zones(scenario: Scenario) -> dict[str, str]:
+    return {s.name: s.inputs["availabilityZoneId"] for s in scenario.of_type("aws:ec2/subnet:Subnet") if "desktops" in s.name}
+
+
+def test_an_impaired_zone_moves_no_desktops_subnet(cloud: Scenario) -> None:
+    # A subnet's zone is create-only: had the impairment of a zone moved the desktops subnets to
+    # others, the next `up` during it would replace them (their directory and every WorkSpace
+    # with them) or stop with no second zone to pick.
+    healthy = _desktop_zones(cloud)
+    assert len(set(healthy.values())) == 2
+    for zone in sorted(set(healthy.values())):
+        impaired = run_scenario(
+            lambda: {"regions": HybridCloud("acme", hybrid_cloud_args(), keys=TEST_KEYS).regions},
+            mocks=_ImpairedZoneMocks(zone),
+        )
+        assert _desktop_zones(impaired) == healthy, f"{zone} impaired"
+
+
+def test_every_vpcs_default_security_group_is_adopted_and_allows_nothing(cloud: Scenario) -> None:
+    # A VPC's default group lets its members reach each other on every port and out anywhere, and
+    # takes what is launched without a group (AWS Config vpc-default-security-group-closed).
+    vpcs = {r.resource_id for r in cloud.of_type("aws:ec2/vpc:Vpc")}
+    defaults = cloud.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert {group.inputs["vpcId"] for group in defaults} == vpcs and len(defaults) == len(vpcs)
+    for group in defaults:
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), group.name
 
 
 def test_transit_gateway_attaches_nothing_by_default(cloud: Scenario) -> None:
@@ -226,6 +270,11 @@ def test_all_store_roles_read_everywhere_and_only_admin_roles_write(cloud: Scena
         "arn:aws:s3:::acme-staff-data/it/*", "arn:aws:s3:::acme-staff-data/logs/*"
     ]
     assert "finance" not in json.dumps(admin) and "/pos/" not in json.dumps(admin)
+    # Deletes leave a delete marker on the versioned bucket; no staff role removes a version.
+    assert admin["AdministerPermittedData"]["Action"] == ["s3:PutObject", "s3:DeleteObject"]
+    for role in ("cashier", "hq-finance", "it-admin"):
+        text = json.dumps(_policy(cloud, role))
+        assert "s3:DeleteObjectVersion" not in text and "s3:*" not in text and "s3:Delete*" not in text, role
     assert set(cloud.values["staff_role_arns"]) == {"cashier", "hq-finance", "it-admin"}
 
 

@@ -398,6 +398,24 @@ def test_a_fixed_port_address_lies_in_its_subnet_and_outside_the_dhcp_pool() -> 
     assert _rules(program("10.40.0.4", pool_start="10.41.0.16")) == {"ports-and-subnets"}
 
 
+def test_a_default_security_group_adopts_only_a_vpc_the_stack_creates_once() -> None:
+    def program(*vpc_ids: str | None, own_vpc: bool = True) -> Program:
+        def run() -> None:
+            vpc = aws.ec2.Vpc("vpc", cidr_block="10.32.0.0/20", region="eu-west-1") if own_vpc else None
+            for n, vpc_id in enumerate(vpc_ids):
+                aws.ec2.DefaultSecurityGroup(
+                    f"default-{n}", vpc_id=vpc.id if (vpc is not None and vpc_id == "own") else vpc_id, region="eu-west-1"
+                )
+
+        return run
+
+    assert _rules(program("own")) == set()
+    # Without a VPC the provider adopts (and empties) the account's default VPC's group.
+    assert _rules(program(None)) == {"default-security-group"}
+    assert _rules(program("vpc-0123456789abcdef0")) == {"default-security-group"}
+    assert _rules(program("own", "own")) == {"default-security-group"}
+
+
 def test_a_security_group_rule_with_ports_names_a_protocol_with_ports() -> None:
     def program(**rule: object) -> Program:
         def run() -> None:
