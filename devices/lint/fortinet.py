@@ -879,6 +879,29 @@ def local_out_backup(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def local_out_rule(config: ConfigFile) -> Iterator[Finding]:
+    """A store with more than one hub tunnel sends its own traffic by an SD-WAN rule for its
+    loopback. Without one, SD-WAN's implicit rule spreads it over every member with a route by
+    its `load-balance-mode` (Cookbook 6.2, "Implicit rule"), and the hubs' routes run through
+    every tunnel alike (eBGP multipath): the loopback's traffic may land on the other hub's
+    tunnel, while HQ's answers come back through the home hub, which holds no session for them
+    and drops them (DNS, NTP, TACACS+)."""
+    if config.suffix or config.role != "edge":
+        return
+    parsed = parse(config.text)
+    sdwan = _sdwan(parsed)
+    if sdwan is None or len(_nested(sdwan, "members")) < 2:
+        return
+    if not any("LOOPBACK" in rule.get("src") for rule in _nested(sdwan, "service")):
+        yield config.finding(
+            parsed["system sdwan"].line,
+            "fortios-local-out-hub",
+            "no SD-WAN rule for the loopback's traffic: the implicit rule spreads it over every hub's "
+            "tunnels, and HQ's answers come back through the home hub, which drops another hub's",
+        )
+
+
+@register_rule(PLATFORM)
 def link_monitor_routes(config: ConfigFile) -> Iterator[Finding]:
     """A link monitor that fails removes every static route through its port and gateway unless
     told otherwise (`update-static-route`, on by default; `route` limits it to the routes

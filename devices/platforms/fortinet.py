@@ -1147,21 +1147,27 @@ def sdwan_services(view: StoreApplianceView) -> list[str]:
 
 def _local_out_rule(view: StoreApplianceView, last: int) -> list[str]:
     """Rule `last` + 1 for the store's own traffic from its loopback (NTP, syslog, TACACS+, DNS:
-    each set to `interface-select-method sdwan` in the template): every wired tunnel, in the
-    links' order and home hub first, before any LTE/5G tunnel (`manual`: the first member in
+    each set to `interface-select-method sdwan` in the template): its hub tunnels in the order the
+    hubs rank them for the way back (`TunnelView.local_pref`, the network intent's
+    `transport_ranks`: wired before LTE/5G, the strictest class's transports, home hub first), so
+    it leaves by the path HQ's answers come back through (`manual`: the first member in
     `priority-members` that is up). Local-out traffic follows the routing table unless its
     feature selects the interface by SD-WAN (Administration Guide, "Local out traffic",
-    https://docs.fortinet.com/document/fortigate/7.0.5/administration-guide/848980), and the hubs'
-    routes are installed through every tunnel alike (eBGP multipath, one local preference): left
-    to the routing table, a share of it would take an LTE tunnel while the wired ones are up,
-    where the design keeps LTE a backup. `manual` is FortiOS's default mode: no `set mode`. Only a store with both kinds of link needs the order."""
-    if all(link.cellular for link in view.wan) or not any(link.cellular for link in view.wan):
+    https://docs.fortinet.com/document/fortigate/7.0.5/administration-guide/848980), and with
+    no rule of its own SD-WAN's implicit rule spreads it over every member with a route by its
+    `load-balance-mode` (source-ip-based: a hash of the source address; Cookbook 6.2, "Implicit
+    rule", https://docs.fortinet.com/document/fortigate/6.2.2/cookbook/216765), and the hubs'
+    routes are installed through every tunnel alike (eBGP multipath, one local preference): the
+    loopback's traffic may land on the other hub, whose session HQ's answers
+    (the DC core routes the loopback by the store's prepends, to its home hub) never reach, and
+    the home hub drops them (no session, no policy from HQ's servers into the store), or on LTE
+    while a wired tunnel is up, where the design keeps LTE a backup. Every store with more than
+    one hub tunnel gets it, whatever its links' kinds. `manual` is FortiOS's default mode: no
+    `set mode`."""
+    tunnels = [tunnel for link in view.wan for tunnel in link.tunnels]
+    if len(tunnels) < 2:
         return []
-    members = [
-        tunnel.number
-        for link in sorted(view.wan, key=lambda link: link.cellular)
-        for tunnel in link.tunnels
-    ]
+    members = [tunnel.number for tunnel in sorted(tunnels, key=lambda tunnel: -tunnel.local_pref)]
     return [
         f"        edit {last + 1}",
         '            set name "local-out"',

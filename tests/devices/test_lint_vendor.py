@@ -126,6 +126,7 @@ RULES = {
         fortinet.ipsec_dpd,
         fortinet.net_device_dialup_only,
         fortinet.local_out_backup,
+        fortinet.local_out_rule,
         fortinet.control_outside_tunnels,
         fortinet.hub_cloud_filter,
     ),
