@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,16 +22,6 @@ from storestack.stacks.contract import ContractContext, check_contract
 from storestack.stacks.mocks import MockRun, RecordedResource, StackOutput, is_secret
 from storestack.stacks.resource_types import is_taggable
 
-CHECKS = (
-    "duplicate-urn",
-    "invalid-cidr",
-    "missing-tags",
-    "open-admin-port",
-    "unencrypted-volume",
-    "unmarked-secret",
-    "store-isolation",
-    "contract",
-)
 CheckName = Literal[
     "duplicate-urn",
     "invalid-cidr",
@@ -42,6 +32,7 @@ CheckName = Literal[
     "store-isolation",
     "contract",
 ]
+CHECKS: tuple[str, ...] = get_args(CheckName)
 ADMIN_PORTS = (22, 23, 3389, 5985, 5986)
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 DEFAULT_ENCRYPTED_VOLUME_TYPES = frozenset({"luks", "encrypted"})

@@ -394,10 +394,11 @@ def _forwards(config: ConfigFile) -> bool:
     return config.suffix == "nftables.conf" and bool(re.search(r"^\s*type filter hook forward ", config.text, re.M))
 
 
-def _last_sysctl(text: str, key: str) -> str | None:
-    """The value sysctl.d keeps for `key`: its last assignment (sysctl.d(5))."""
+def _sysctl(config: ConfigFile, key: str) -> str | None:
+    """The value the appliance's sysctl.d file (companion sysctl.conf) keeps for `key`: its last
+    assignment (sysctl.d(5))."""
     value = None
-    for line in text.splitlines():
+    for line in config.companions.get("sysctl.conf", "").splitlines():
         found = _SYSCTL.match(line)
         if found and not line.lstrip().startswith(("#", ";")) and found["key"].lstrip("-").replace("/", ".") == key:
             value = found["value"]
@@ -413,7 +414,7 @@ def ipv4_forwarding(config: ConfigFile) -> Iterator[Finding]:
     tunnels, such a hub none of the stores' traffic."""
     if not _forwards(config):
         return
-    value = _last_sysctl(config.companions.get("sysctl.conf", ""), _IP_FORWARD)
+    value = _sysctl(config, _IP_FORWARD)
     if value != "1":
         yield config.finding(
             config.line_of("hook forward"),
@@ -436,7 +437,7 @@ def reverse_path_filter(config: ConfigFile) -> Iterator[Finding]:
     if not _forwards(config):
         return
     for key in _RP_FILTER:
-        value = _last_sysctl(config.companions.get("sysctl.conf", ""), key)
+        value = _sysctl(config, key)
         if value != "2":
             yield config.finding(
                 config.line_of("hook forward"),

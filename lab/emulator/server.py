@@ -135,18 +135,23 @@ class Emulator:
 
     async def stop(self) -> None:
         self._flush_unwritten()
+        tasks: list[asyncio.Task[Any]] = []
         for device in self._devices.values():
             if device.accept_task is not None:
-                device.accept_task.cancel()
+                tasks.append(device.accept_task)
+                device.accept_task = None
             if device.socket is not None:
                 device.socket.close()
                 device.socket = None
         for connection in list(self._connections):
             connection.abort()
-        for task in list(self._tasks):
+        # Connections and CLI sessions alike: asyncssh leaves a session's task running after its
+        # connection is gone (one still waiting out a prompt delay, say), and the loop closes next.
+        tasks += self._tasks
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -197,7 +202,11 @@ class Emulator:
         listener = device.socket
         while True:
             client, _address = await loop.sock_accept(listener)
-            task = loop.create_task(self._serve(device, client))
+            self._track(loop.create_task(self._serve(device, client)))
+
+    def _track(self, task: asyncio.Task[Any] | None) -> None:
+        """Keep a task of a connection or session until it ends, for `stop` to end it."""
+        if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -234,6 +243,7 @@ class Emulator:
             self._connections.discard(connection)
 
     async def _session(self, device: _Device, process: asyncssh.SSHServerProcess[str]) -> None:
+        self._track(asyncio.current_task())
         session = make_session(device.state)
         with device.state.lock:
             prompt_delay = device.state.faults.prompt_delay
