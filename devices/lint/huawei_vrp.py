@@ -538,34 +538,50 @@ _WAN_REFUSED = {
 }  # fmt: skip
 
 
+# Where `vrp-wan-services` sends its probes from: an internet host (TEST-NET-2, no fleet address).
+_INTERNET_HOST = ipaddress.IPv4Address("198.51.100.250")
+
+
+def _wan_guarded(texts: list[str], local: list[str]) -> list[str]:
+    """The router's addresses a WAN port's inbound filter guards: the port's own (static) and
+    every address of the global table (`local`, `_global_interfaces`)."""
+    own = [w[2] for w in (t.split() for t in texts) if w[:2] == ["ip", "address"] and len(w) == 4 and is_address(w[2])]
+    return list(dict.fromkeys([*own, *local]))
+
+
 @register_rule(PLATFORM)
 def wan_services(config: ConfigFile) -> Iterator[Finding]:
     """Every WAN port (zone INTERNET) filters inbound traffic with an ACL that denies the
-    router's own services (VRP's interzone firewall does not cover traffic to the router)."""
+    router's own services (VRP's interzone firewall does not cover traffic to the router): each
+    of `_WAN_REFUSED` from an internet host to each of the router's addresses in the global
+    table and the port's own, through the port's inbound ACL (`acl_verdict`), so a permit ahead
+    of the denies (the guest hosts', WAN-IN) that takes in an address of the router is caught."""
     if config.suffix:
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
+    local, _ = _global_interfaces(root)
     for interface in top(root, "interface"):
         texts = interface.child_texts()
         if "zone INTERNET" not in texts:
             continue
         acl = _inbound_acl(texts, acls)
-        denied: set[tuple[str, int]] = set()
-        for rule in acl.children if acl is not None else []:
-            w = rule.words
-            if w[2:3] == ["deny"] and len(w) > 3 and w[3] in PORT_NAMES and "destination-port" in w:
-                at = w.index("destination-port")
-                values = w[at + 2 : at + (4 if w[at + 1 : at + 2] == ["range"] else 3)]
-                low, high = (PORT_NAMES[w[3]].get(v, int(v) if v.isdigit() else -1) for v in (values[0], values[-1]))
-                denied.update((w[3], number) for number in range(low, high + 1) if (w[3], number) in _WAN_REFUSED)
-        missing = sorted(_WAN_REFUSED - denied)
-        if missing:
+        addresses = _wan_guarded(texts, local)
+        reached: dict[tuple[str, int], list[str]] = {}
+        for protocol, port in sorted(_WAN_REFUSED):
+            for address in addresses:
+                packet = Packet(protocol, _INTERNET_HOST, ipaddress.IPv4Address(address), port)
+                if acl is None or acl_verdict(acl, packet).forwarded:
+                    reached.setdefault((protocol, port), []).append(address)
+        if reached:
+            # Refused nowhere: the ports alone; at some of the router's addresses: those too.
+            where = sorted({a for found in reached.values() for a in found if len(found) < len(addresses)})
             yield config.finding(
                 interface.number,
                 "vrp-wan-services",
                 f"{interface.text}: the WAN port's inbound filter does not refuse "
-                + ", ".join(f"{proto}/{port}" for proto, port in missing),
+                + ", ".join(f"{proto}/{port}" for proto, port in sorted(reached))
+                + (f" at {_some(where)}" if where else ""),
             )
 
 
@@ -650,42 +666,35 @@ def wan_echo(config: ConfigFile) -> Iterator[Finding]:
             )
 
 
-def _refuses_icmp(acl: Line | None, icmp_name: str) -> Line | None:
-    """The rule of inbound filter `acl` that refuses ICMP message `icmp_name` from any sender to
-    any address, when the first rule that may take it does; None when a rule may pass it first
-    (a permit for ip or icmp of any type or that type, whatever its addresses) or no rule does
-    (a traffic-filter passes what no rule matches). A deny with addresses refuses only some."""
-    for rule in acl.children if acl is not None else []:
-        w = rule.words
-        if len(w) < 4 or w[0] != "rule" or w[2] not in ("permit", "deny") or w[3] not in ("ip", "icmp"):
-            continue
-        kind = after(w, "icmp-type")
-        if kind is not None and kind != icmp_name:
-            continue
-        if w[2] == "permit":
-            return None
-        if not any(word in w for word in ("source", "destination")):
-            return rule
-    return None
-
-
 @register_rule(PLATFORM)
 def wan_timestamp(config: ConfigFile) -> Iterator[Finding]:
-    """Every store WAN port (zone INTERNET) refuses ICMP timestamp requests (`vrp-wan-timestamp`):
-    the router answers them, telling any sender its clock, where FRR stores drop them
+    """Every store WAN port (zone INTERNET) refuses ICMP timestamp requests (`vrp-wan-timestamp`)
+    from the internet to each of the router's addresses (`_wan_guarded`): the router answers
+    them, telling any sender its clock, where FRR stores drop them
     (`ManagementAccess.icmp_timestamps_from_internet`, network/model.py)."""
     if config.suffix or config.role == "hub":
         return
     root = parse(config.text, ("#",))
     acls = _acls(root)
+    local, _ = _global_interfaces(root)
     for interface in top(root, "interface"):
         texts = interface.child_texts()
-        if "zone INTERNET" in texts and _refuses_icmp(_inbound_acl(texts, acls), "timestamp-request") is None:
+        if "zone INTERNET" not in texts:
+            continue
+        acl = _inbound_acl(texts, acls)
+        answered = [
+            address
+            for address in _wan_guarded(texts, local)
+            if acl is None
+            or acl_verdict(acl, Packet("icmp", _INTERNET_HOST, ipaddress.IPv4Address(address), icmp=(13, 0))).forwarded
+        ]
+        if answered:
             yield config.finding(
                 interface.number,
                 "vrp-wan-timestamp",
                 f"{interface.text}: the WAN port's inbound filter passes ICMP timestamp requests to "
-                "the router, which answers with its clock (`deny icmp icmp-type timestamp-request`)",
+                f"the router ({_some(answered)}), which answers with its clock "
+                "(`deny icmp icmp-type timestamp-request`)",
             )
 
 

@@ -1031,14 +1031,27 @@ WAN_REFUSED_PORTS: tuple[tuple[str, int, int], ...] = (
 
 
 def wan_filter(view: StoreApplianceView) -> list[AclRule]:
-    """WAN-IN's rules: each of `WAN_REFUSED_PORTS` denied, ICMP timestamp requests denied unless
-    the intent answers them from the internet (`icmp_timestamps_from_internet`: a traffic-filter
-    passes every ICMP type, and the router answers timestamps; VRP's ACL keyword
+    """WAN-IN's rules: on a store with a guest breakout, first everything to the guest hosts
+    (`guest_hosts`), then each of `WAN_REFUSED_PORTS` denied, ICMP timestamp requests denied
+    unless the intent answers them from the internet (`icmp_timestamps_from_internet`: a
+    traffic-filter passes every ICMP type, and the router answers timestamps; VRP's ACL keyword
     `timestamp-request`, type 13, Huawei VRP ACL commands, "ICMP messages" table), then
-    everything else (the interzone firewall decides what is forwarded)."""
+    everything else (the interzone firewall decides what is forwarded).
+
+    The denies guard the router's own services; the guest hosts' permits keep them off the
+    answers of the guests' Easy-IP sessions should the AR filter a WAN port's inbound packets
+    after NAT has turned their destination back into the guest's address and source port (a
+    guest that sent from UDP 3784 or TCP 22 would otherwise lose its answers). No AR document
+    found says whether a traffic-filter sees an inbound packet before or after NAT; before, the
+    answer still meets the denies at the WAN address, as without the permits. Nothing else
+    passes for them: the guest prefix takes nothing the interzone firewall (GUEST-INTERNET,
+    `firewall packet-filter default deny all`) does not, and the guest gateway, the router's
+    one address in it, is cut out, so every address of the router meets the denies as before
+    (lint `vrp-wan-services` sends each refused port to each of them)."""
     from storestack.devices.views.model import AclRule  # the views import the platforms
 
-    rules = [
+    rules = [AclRule("permit", "ip", destination=hosts) for hosts in guest_hosts(view)]
+    rules += [
         AclRule("deny", protocol, None, None, first, last if last != first else None)
         for protocol, first, last in WAN_REFUSED_PORTS
     ]
@@ -1046,6 +1059,20 @@ def wan_filter(view: StoreApplianceView) -> list[AclRule]:
         rules.append(AclRule("deny", "icmp", icmp_type="timestamp-request"))
     rules.append(AclRule("permit", "ip"))
     return rules
+
+
+def guest_hosts(view: StoreApplianceView) -> list[Net]:
+    """Where the answers of a store's NATed guest sessions go once translated back: the guest
+    prefix cut around the guest gateway, the router's own address in it; none without a guest
+    breakout (nothing is NATed then)."""
+    from storestack.devices.views.addresses import Net  # the views import the platforms
+
+    guest = view.guest
+    if guest is None or not any(link.guest_breakout for link in view.wan):
+        return []
+    prefix = ipaddress.IPv4Network(guest.net.cidr)
+    gateway = ipaddress.IPv4Network(f"{guest.gateway.ip}/32")
+    return [Net.of(block) for block in sorted(prefix.address_exclude(gateway))]
 
 
 # Each segment's inbound filter (`traffic-filter inbound acl name <TAG>-IN`): guest Wi-Fi's

@@ -1085,9 +1085,10 @@ def test_vrp_wan_port_that_tells_its_clock(fleet: Fleet) -> None:
     assert not ManagementAccess.__dataclass_fields__["icmp_timestamps_from_internet"].default
     root = huawei_vrp.parse(config.text, ("#",))
     acl = huawei_vrp._acls(root)["WAN-IN"]
-    refusing = huawei_vrp._refuses_icmp(acl, "timestamp-request")
-    assert refusing is not None and refusing.words[2:] == ["deny", "icmp", "icmp-type", "timestamp-request"]
-    assert huawei_vrp._refuses_icmp(acl, "echo") is None  # pings still answered (policed)
+    internet, wan = ipaddress.IPv4Address("192.0.2.80"), ipaddress.IPv4Address("198.51.100.6")
+    refusing = huawei_vrp.acl_verdict(acl, huawei_vrp.Packet("icmp", internet, wan, icmp=(13, 0)))
+    assert not refusing.forwarded and refusing.rule.split()[2:] == ["deny", "icmp", "icmp-type", "timestamp-request"]
+    assert huawei_vrp.acl_verdict(acl, huawei_vrp.Packet("icmp", internet, wan)).forwarded  # pings still answered (policed)
     assert not [f for f in _lint(config) if f.rule == "vrp-wan-timestamp"]
     answering = _broken(config, " deny icmp icmp-type timestamp-request\n", " deny icmp icmp-type information-request\n")
     assert [f.rule for f in _lint(answering)] == ["vrp-wan-timestamp"] * 2
@@ -1119,9 +1120,9 @@ def test_vrp_wan_port_that_answers_the_web_system(fleet: Fleet) -> None:
 @pytest.mark.parametrize(
     ("rule", "refused"),
     [
-        (" rule 45 deny tcp destination-port eq bgp\n", "tcp/179"),
-        (" rule 50 deny udp destination-port range 3784 3785\n", "udp/3784, udp/3785"),
-        (" rule 60 deny tcp destination-port eq 830\n", "tcp/830"),
+        (r" rule \d+ deny tcp destination-port eq bgp\n", "tcp/179"),
+        (r" rule \d+ deny udp destination-port range 3784 3785\n", "udp/3784, udp/3785"),
+        (r" rule \d+ deny tcp destination-port eq 830\n", "tcp/830"),
     ],
 )
 def test_vrp_wan_port_that_takes_control_protocols(fleet: Fleet, rule: str, refused: str) -> None:
@@ -1130,8 +1131,34 @@ def test_vrp_wan_port_that_takes_control_protocols(fleet: Fleet, rule: str, refu
     guard."""
     config = _store(fleet, "huawei_vrp", "mall-guest")
     assert not [f for f in _lint(config) if f.rule == "vrp-wan-services"]
-    found = [f for f in _lint(_broken(config, rule, "")) if f.rule == "vrp-wan-services"]
+    found = [f for f in _lint(_broken_re(config, rule, "")) if f.rule == "vrp-wan-services"]
     assert found and all(f.message.endswith(f"refuse {refused}") for f in found), found
+
+
+def test_vrp_guest_breakout_answers_on_a_service_port(fleet: Fleet) -> None:
+    """WAN-IN denied the router's service ports to any destination, so had the AR filtered the
+    breakout port's inbound packets after NAT turned them back to the guest's address and port,
+    a guest that sent from UDP 3784/4784, TCP 22 or 179 lost every answer. The guests' hosts now
+    pass ahead of the denies, and every address of the router, the guest gateway in the guest
+    prefix included, still meets them from the internet."""
+    config = _store(fleet, "huawei_vrp", "mall-guest")
+    acl = huawei_vrp._acls(huawei_vrp.parse(config.text, ("#",)))["WAN-IN"]
+    server = ipaddress.IPv4Address("192.0.2.80")
+    guests = [ipaddress.IPv4Address(a) for a in ("10.64.5.0", "10.64.5.20", "10.64.5.126", "10.64.5.127")]
+    for guest in guests:  # answers of the guests' sessions, translated back
+        for protocol, port in (("udp", 3784), ("udp", 4784), ("tcp", 22), ("tcp", 179), ("udp", 161)):
+            assert huawei_vrp.acl_verdict(acl, huawei_vrp.Packet(protocol, server, guest, port)).forwarded
+    router = ["10.64.5.1", "10.64.4.1", "10.255.0.5", "198.51.100.10", "100.64.0.9", "169.254.0.18"]
+    for address in router:  # new sessions to the router's services
+        for protocol, port in (("udp", 3784), ("udp", 4784), ("tcp", 22), ("udp", 161), ("tcp", 443)):
+            packet = huawei_vrp.Packet(protocol, server, ipaddress.IPv4Address(address), port)
+            assert not huawei_vrp.acl_verdict(acl, packet).forwarded, (address, protocol, port)
+    assert not [f for f in _lint(config) if f.rule == "vrp-wan-services"]
+    # A permit of the whole guest prefix takes the guest gateway out of the denies.
+    whole = _broken_re(config, r" rule 5 permit ip destination 10\.64\.5\.0 0\n", " rule 5 permit ip destination 10.64.5.0 0.0.0.127\n")
+    found = [f.message for f in _lint(whole) if f.rule == "vrp-wan-services"]
+    assert found and all(m.endswith("at 10.64.5.1") for m in found), found
+    assert len(found) == 3  # every WAN port: WAN-IN is theirs
 
 
 def test_fortios_hub_cloud_vpn_without_policies(fleet: Fleet) -> None:
