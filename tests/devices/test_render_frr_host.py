@@ -883,10 +883,39 @@ def test_no_vpc_host_pings_the_store_router_through_an_aws_tunnel(fleet: Fleet) 
     assert chain_verdict(ruleset, "input", Packet("icmp", monitoring, intent.loopback), hub_tunnel.group(1)).forwarded
 
 
+def test_a_hub_takes_management_at_its_loopback_and_management_address_only(fleet: Fleet) -> None:
+    """hq-hub1's input chain, for HQ's management ranges on its DC core LAN port, where the DC
+    edge also delivers the internet's packets to the hub's public IKE address: SSH to the
+    loopback and to the inventory's management address (which the push connects to) is taken,
+    SNMP at the loopback (where snmpd listens); neither to the public IKE address nor the DC LAN
+    address, so a spoofed management source from the internet gets no SYN-ACK or SNMP answer
+    reflected at HQ's management hosts (any of the hub's addresses used to take both)."""
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    management = fleet.hubs["hq-hub1"].management_address
+    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
+    assert dc, "no DC port in the hub's ruleset"
+    operator = next(intent.management.ranges[0].hosts())
+
+    def taken(protocol: str, address: ipaddress.IPv4Address, port: int) -> bool:
+        packet = Packet(protocol, operator, address, port, source_port=40000)
+        return chain_verdict(ruleset, "input", packet, dc.group(1), from_tunnel=False).forwarded
+
+    assert taken("tcp", intent.loopback, 22) and taken("tcp", management, 22)
+    assert taken("udp", intent.loopback, 161)
+    for address in (intent.public_address, intent.dc.address.ip):
+        assert not taken("tcp", address, 22), address
+        assert not taken("udp", address, 161), address
+    assert not taken("udp", management, 161)
+
+
 def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet) -> None:
     """hq-hub1's rendered ruleset in a namespace: SNMP from an HQ management address reaches the
-    hub on its DC core LAN port; the same range arriving on a WAN port (a spoofed source from the
-    internet) does not (it used to: any non-tunnel port took SSH and SNMP from those ranges)."""
+    hub's loopback on its DC core LAN port; the same range arriving on a WAN port (a spoofed
+    source from the internet) does not (it used to: any non-tunnel port took SSH and SNMP from
+    those ranges), nor the same source on the DC port at the hub's public IKE address, which the
+    internet reaches on that port (it used to: any of the hub's addresses took it)."""
     nft = _tool("nft")
     _require_root()
     (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
@@ -896,7 +925,8 @@ def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet)
     assert dc and management, "no DC port or management range in the hub's ruleset"
     hosts = ipaddress.IPv4Network(management.group(1)).hosts()
     from_dc, from_wan = str(next(hosts)), str(next(hosts))
-    hub_address = "192.0.2.50"
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    hub_address, public = str(intent.loopback), str(intent.public_address)
     prefix = f"ss-mgmt-{os.getpid()}"
     hub_ns, sender_ns = f"{prefix}-h", f"{prefix}-s"
     ports = ((dc.group(1), "eth-dc", from_dc), ("wan9", "eth-wan", from_wan))
@@ -905,23 +935,29 @@ def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet)
             subprocess.run(["ip", "netns", "add", namespace], check=True)
             subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "netns", "exec", hub_ns, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"], check=True)
-        subprocess.run(["ip", "-n", hub_ns, "addr", "add", f"{hub_address}/32", "dev", "lo"], check=True)
+        for address in (hub_address, public):
+            subprocess.run(["ip", "-n", hub_ns, "addr", "add", f"{address}/32", "dev", "lo"], check=True)
         for hub_port, sender_port, source in ports:
             subprocess.run(["ip", "link", "add", hub_port, "netns", hub_ns, "type", "veth", "peer", sender_port, "netns", sender_ns], check=True)
             subprocess.run(["ip", "-n", hub_ns, "link", "set", hub_port, "up"], check=True)
             subprocess.run(["ip", "-n", sender_ns, "addr", "add", f"{source}/32", "dev", sender_port], check=True)
             subprocess.run(["ip", "-n", sender_ns, "link", "set", sender_port, "up"], check=True)
-            subprocess.run(["ip", "-n", sender_ns, "route", "add", hub_address, "dev", sender_port, "src", source, "table", "10" if sender_port == "eth-dc" else "11"], check=True)
+            for address in (hub_address, public):
+                subprocess.run(["ip", "-n", sender_ns, "route", "add", address, "dev", sender_port, "src", source, "table", "10" if sender_port == "eth-dc" else "11"], check=True)
             subprocess.run(["ip", "-n", sender_ns, "rule", "add", "from", source, "lookup", "10" if sender_port == "eth-dc" else "11"], check=True)
         subprocess.run(["ip", "netns", "exec", hub_ns, nft, "-f", "-"], input=ruleset, text=True, check=True)
-        received = _udp_arrivals(hub_ns, (161,), sender_ns, [(source, hub_address, 161) for _, _, source in ports])
+        loopback_sends = [(source, hub_address, 161) for _, _, source in ports]
+        received = _udp_arrivals(hub_ns, (161,), sender_ns, loopback_sends)
+        at_public = _udp_arrivals(hub_ns, (161,), sender_ns, [(from_dc, public, 161)])
     finally:
         for namespace in (hub_ns, sender_ns):
             subprocess.run(["ip", "netns", "del", namespace], check=False)
     assert received == {f"{from_dc}:161"}
-    # SSH takes the same port.
+    assert at_public == set()
+    # SSH takes the same port, at the loopback and the management address.
     assert [line.strip() for line in ruleset.splitlines() if "dport 22 " in line] == [
-        f'iifname "{dc.group(1)}" ip saddr @hq_management tcp dport 22 accept'
+        f'iifname "{dc.group(1)}" ip saddr @hq_management ip daddr {{ {hub_address}, '
+        f'{fleet.hubs["hq-hub1"].management_address} }} tcp dport 22 accept'
     ]
 
 
