@@ -1076,6 +1076,7 @@ class NetworkIntent:
             asn=hub.asn,
             loopback=hub.loopback,
             public_address=hub.public_address,
+            management_address=hub.management_address,
             planned=planned,
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),

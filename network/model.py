@@ -805,6 +805,11 @@ class HubIntent:
     asn: int
     loopback: ipaddress.IPv4Address
     public_address: ipaddress.IPv4Address
+    # The inventory's management address, where the push connects (SSH): with the loopback the
+    # only address of the hub that takes management from the management ranges, never the
+    # public IKE address, which the internet reaches on the same DC port (a spoofed management
+    # source would have its SYN-ACK reflected at HQ's management hosts).
+    management_address: ipaddress.IPv4Address
     planned: bool
     tunnels: tuple[Tunnel, ...]  # store-hub (one per store transport), then hub-aws, hub-openstack
     sessions: tuple[BgpSession, ...]  # store-hub, hub-hub, hub-aws, hub-openstack, hub-dc
