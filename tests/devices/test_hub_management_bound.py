@@ -12,7 +12,7 @@ import ipaddress
 
 from testsupport.rendering import on_platform
 
-from storestack.devices.lint import Packet, huawei_vrp
+from storestack.devices.lint import ConfigFile, Packet, huawei_vrp
 from storestack.devices.lint.linetree import parse, top
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
@@ -41,3 +41,21 @@ def test_a_vrp_hub_takes_management_at_its_loopback_only(fleet: Fleet) -> None:
     # nothing to the hub there, and no transit permit for it either.
     assert f" {intent.management_address} " not in config.text
     assert not passes(intent.management_address, "tcp", 22)
+
+
+def test_lint_flags_a_vrp_hub_taking_management_at_its_public_endpoint(fleet: Fleet) -> None:
+    """`vrp-hub-management-bound`: the pre-fix filter (management permits naming no destination)
+    is caught, at the public IKE endpoint and the DC address; the rendered one is clean."""
+    rendered = render_hub(on_platform(fleet, "huawei_vrp"), "hq-hub1")
+    config = ConfigFile(rendered.filename, "huawei_vrp", "hub", rendered.name, rendered.text)
+
+    def messages(text: str) -> list[str]:
+        broken = ConfigFile(config.name, config.platform, config.role, config.hostname, text)
+        return [f.message for f in huawei_vrp.hub_management_bound(broken)]
+
+    assert messages(config.text) == []
+    loopback = " source 10.0.250.0 0.0.0.255 destination 10.255.0.1 0 destination-port eq "
+    assert config.text.count(loopback) == 2
+    found = messages(config.text.replace(loopback, " source 10.0.250.0 0.0.0.255 destination-port eq "))
+    assert len(found) == 1, found
+    assert "203.0.113.11" in found[0] and "tcp/22" in found[0] and "udp/161" in found[0], found
