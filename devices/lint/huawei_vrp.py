@@ -1864,6 +1864,68 @@ def hub_wan_filter(config: ConfigFile) -> Iterator[Finding]:
         yield from _unclosed(config, acl, rules, "vrp-hub-wan-filter")
 
 
+def _vty_sources(root: Line, acls: dict[str, Line]) -> list[ipaddress.IPv4Address]:
+    """One address of each source range the vty lines' inbound ACL admits (`acl N inbound`,
+    basic ACL `rule permit source A W`): where management comes from."""
+    names = {
+        line.words[1]
+        for vty in top(root, "user-interface", "vty")
+        for line in vty.children
+        if line.words[:1] == ["acl"] and line.words[-1:] == ["inbound"] and len(line.words) == 3
+    }
+    sources = []
+    for name in sorted(names):
+        for rule in _acl_rules(acls[name]) if name in acls else []:
+            w = rule.words
+            source = after(w, "source")
+            if w[2] == "permit" and source and is_address(source):
+                sources.append(ipaddress.IPv4Address(source))
+    return sources
+
+
+@register_rule(PLATFORM)
+def hub_management_bound(config: ConfigFile) -> Iterator[Finding]:
+    """A hub's DC port takes management (SSH, SNMP) from the management ranges at its management
+    addresses only, never at the public IKE endpoint (a loopback the tunnels are sourced from,
+    which the DC edge routes to the hub from the internet) nor at the port's own address: an
+    internet host sending as a management host would have the hub's SYN-ACK or SNMP answer
+    reflected at HQ's management hosts (the vty ACL limits who logs in, not who is answered).
+    Each management source (`_vty_sources`) sends SSH and SNMP to each such address through the
+    port's inbound filter (`acl_verdict`)."""
+    if config.suffix or config.role != "hub":
+        return
+    root = parse(config.text, ("#",))
+    acls = _acls(root)
+    sources = _vty_sources(root, acls)
+    interfaces = list(top(root, "interface"))
+    endpoints = {line.words[1] for i in interfaces for line in i.children if line.words[:1] == ["source"] and len(line.words) > 1}
+    public = [
+        address.ip
+        for i in interfaces
+        if len(i.words) > 1 and i.words[1] in endpoints and (address := interface_address(i)) is not None
+    ]
+    for interface, _ in _hub_dc_ports(root):
+        own = interface_address(interface)
+        acl = _inbound_acl(interface.child_texts(), acls)
+        refused = [*public, *([own.ip] if own is not None else [])]
+        reached = sorted(
+            {
+                f"{protocol}/{port} at {address}"
+                for source in sources
+                for address in refused
+                for protocol, port in (("tcp", 22), ("udp", 161))
+                if acl is None or acl_verdict(acl, Packet(protocol, source, address, port)).forwarded
+            }
+        )
+        if reached:
+            yield config.finding(
+                interface.number,
+                "vrp-hub-management-bound",
+                f"{interface.text}: the DC port, which the internet reaches too, takes management from the "
+                f"management ranges at an address other than the hub's loopback ({_some(reached)})",
+            )
+
+
 def _own_sources(root: Line) -> list[ipaddress.IPv4Network]:
     """What a router sends from into its tunnels, as its config holds it: each loopback's and
     tunnel's own address (alone: a tunnel's /31 holds the far end too) and the subnet of every

@@ -974,10 +974,26 @@ class HubView:
         return RETURN_DEGRADED_LIST
 
     @property
+    def management_hosts(self) -> list[Net]:
+        """The hub's addresses that take management (SSH, SNMP) from the management ranges on its
+        DC port: its loopback, and the inventory's `management_address` (where the push
+        connects, `HubIntent.management_address`) where the hub's config holds it, i.e. where it
+        is the loopback or the DC address (IPAM keeps it apart from every loopback, and no
+        template renders it on an interface of its own: an address the hub does not hold is
+        transit, never the hub's management). Never the public IKE endpoint, which the internet
+        reaches on the same port."""
+        loopback = self.intent.loopback
+        held = (loopback, ipaddress.IPv4Address(self.dc.address.ip))
+        management = self.intent.management_address
+        hosts = [loopback, *([management] if management in held else [])]
+        return [_host(str(address)) for address in dict.fromkeys(hosts)]
+
+    @property
     def wan_filter(self) -> list[AclRule]:
         """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
         takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
-        routers and the other hubs; SSH and SNMP from the management ranges only; replies to the
+        routers and the other hubs; SSH and SNMP from the management ranges only, to the hub's
+        management addresses only (`management_hosts`); replies to the
         hub's own NTP and HWTACACS requests from those servers, to its loopback (no DNS answers:
         a hub resolves no names, HubIntent.management); the ICMP messages path MTU discovery,
         ping and traceroute need; then nothing else addressed to the hub itself, and
@@ -993,9 +1009,14 @@ class HubView:
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
             # Its answers to a session the hub opened: never a new connection from port 179.
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179, established=True))
+        # Management at the hub's management addresses only (`management_hosts`), never at the
+        # public IKE endpoint or the DC address: the internet reaches this port too, and a
+        # spoofed management source would have the hub's SYN-ACK or SNMP answer reflected at
+        # HQ's management hosts.
         for net in self.mgmt.ranges:
-            rules.append(AclRule("permit", "tcp", net, None, 22))
-            rules.append(AclRule("permit", "udp", net, None, 161))
+            for host in self.management_hosts:
+                rules.append(AclRule("permit", "tcp", net, host, 22))
+                rules.append(AclRule("permit", "udp", net, host, 161))
         # The answers reach only the hub's loopback, and NTP only its port: a rule with no
         # destination would let a server's address, sending from that port, reach any port of
         # the hub (SNMP included) and any transit destination, ahead of the denies below; a UDP

@@ -2240,7 +2240,7 @@ def test_vrp_hub_underlay_filter(fleet: Fleet) -> None:
     assert any("does not end in `deny ip`" in m for m in messages(_broken(config, f" {last.group(1)} deny ip\n#", "#")))
     # Permitting everything, or SSH from anywhere.
     assert any("permits anything" in m for m in messages(_broken(config, f" {last.group(1)} deny ip\n", f" {last.group(1)} permit ip\n")))
-    ssh = re.search(r"^ (rule \d+ permit tcp) source \S+ \S+ destination-port eq 22\n", config.text, re.M)
+    ssh = re.search(r"^ (rule \d+ permit tcp) source \S+ \S+ (?:destination \S+ \S+ )?destination-port eq 22\n", config.text, re.M)
     assert ssh is not None
     found = messages(_broken(config, ssh.group(0), f" {ssh.group(1)} destination-port eq 22\n"))
     assert any("admits tcp/22 from anywhere" in m for m in found)
