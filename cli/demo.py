@@ -4,11 +4,14 @@ No cloud account and no Pulumi CLI: stacks are planned offline and the rollout u
 outputs. The lab runs the IPsec overlay, so the demo can show with packets what the intent
 claims: the reachability matrix and that the WANs carried only IKE/ESP. Needs root (the lab runs FRR in network namespaces). The lab is always stopped at the end,
 also after a failure or Ctrl-C.
+
+This module runs the steps and shows them; what they do lives in the library: the scratch copy of
+the sample chain and its throwaway secrets in `lab.workspace`, the lab check retried while the
+routes settle in `lab.check`, the brownout drill in `lab.brownout`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,22 +31,15 @@ from storestack.cli.common import (
     print_table,
     quiet_device_logs,
 )
-from storestack.cli.demo_support import (
-    BrownoutDrill,
-    DemoWorkspace,
-    brownout_drill,
-    failover_store,
-    prepare_workspace,
-    secret_variables,
-    throwaway_secret,
-)
 from storestack.cli.lab import print_evidence, print_matrix
 from storestack.cli.rollout import print_summary, run_with_display
 from storestack.common.errors import RolloutFamily
 from storestack.inventory import InventoryError, load_fleet_with_allocations
 from storestack.lab import LabError, LabPrerequisiteError, check_prerequisites, down, status, up
-from storestack.lab.check import LabCheck, check
+from storestack.lab.brownout import BrownoutDrill, brownout_drill, failover_store
+from storestack.lab.check import settled_check
 from storestack.lab.fleet import topology_from_fleet
+from storestack.lab.workspace import DemoWorkspace, fill_throwaway_secrets, prepare_workspace
 from storestack.network.build import NetworkIntent
 from storestack.rollout.environment import DEFAULT_STATE_DIR
 from storestack.rollout.errors import RolloutError
@@ -151,20 +147,6 @@ def demo(state_dir: Path, concurrency: int) -> None:
     raise SystemExit(EXIT_OK)
 
 
-def _lab_check(lab_dir: Path, intent: NetworkIntent) -> LabCheck:
-    """`lab check`, again while the hubs' routes settle after the rollout: as soon as it passes,
-    at most 90 s (seconds on an idle machine, much longer on a loaded one)."""
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            verdict = check(lab_dir, intent)
-        except LabError as exc:
-            raise DemoFailed(f"lab check could not run: {exc}") from None
-        if verdict.ok or time.monotonic() > deadline:
-            return verdict
-        time.sleep(1)
-
-
 def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
     """Steps 1-8; returns the summary lines. Raises DemoFailed."""
     with demo_step(1, "validate the inventory (the sample chain: Northwind Markets)") as say:
@@ -174,10 +156,8 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             raise DemoFailed(f"the sample chain is invalid: {exc}") from None
         fleet = loaded.fleet
         say(f"ok {len(fleet)} stores, {len(fleet.hubs)} hubs valid; IPAM lock {'unchanged' if not loaded.lock_changed else 'needs writing'}")
-        generated = [name for name in secret_variables(fleet) if not os.environ.get(name)]
-        for name in generated:
-            # Throwaway values for this process only, never shown: the demo needs no real secrets.
-            os.environ[name] = throwaway_secret(fleet, name)
+        # Throwaway values for this process only, never shown: the demo needs no real secrets.
+        generated = fill_throwaway_secrets(fleet)
         if generated:
             say(f"device secrets: {len(generated)} throwaway value(s) generated for this run (not shown)")
 
@@ -253,7 +233,10 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             "stand-in configured from the offline plan; 10.0.0.x are the DC core and the other hub")
 
     with demo_step(7, "reachability and encryption evidence (storestack lab check)") as say:
-        verdict = _lab_check(workspace.lab, NetworkIntent(fleet))
+        try:
+            verdict = settled_check(workspace.lab, NetworkIntent(fleet))
+        except LabError as exc:
+            raise DemoFailed(f"lab check could not run: {exc}") from None
         print_matrix(verdict.reachability)
         print_evidence(verdict.wan)
         up_count = sum(1 for t in verdict.tunnels if t.tunnel.up)

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -113,3 +114,15 @@ def check(state_dir: Path, intent: NetworkIntent | None = None) -> LabCheck:
     return LabCheck(
         name=state.name, tunnels=tunnels, bgp=sessions, bfd=bfd, wan=wan, reachability=cells, problems=problems
     )
+
+
+def settled_check(state_dir: Path, intent: NetworkIntent, *, within: float = 90.0) -> LabCheck:
+    """`check`, again while the hubs' routes settle after a rollout: the first verdict that
+    passes, or the one after `within` seconds (seconds on an idle machine, much longer on a
+    loaded one)."""
+    deadline = time.monotonic() + within
+    while True:
+        verdict = check(state_dir, intent)
+        if verdict.ok or time.monotonic() > deadline:
+            return verdict
+        time.sleep(1)

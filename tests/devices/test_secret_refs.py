@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from storestack.cli.demo_support import secret_variables
 from storestack.devices.fleet_targets import fleet_secret_values
 from storestack.devices.secrets import env_variable
 from storestack.inventory import load_fleet, sample_chain_path
+from storestack.lab.workspace import secret_variables
 from storestack.network.secrets import resolve_secret_refs
 
 
@@ -40,7 +40,7 @@ def test_the_demos_throwaway_secrets_render_every_ntp_key(monkeypatch: pytest.Mo
     """The demo fills every unset secret with a throwaway: each NTP key's is of the length its
     algorithm takes (AES-128-CMAC exactly 16 characters), so a push render of the sample chain,
     every platform's NTP lines included, succeeds with them."""
-    from storestack.cli.demo_support import throwaway_secret
+    from storestack.lab.workspace import throwaway_secret
     from storestack.network.build import NetworkIntent
 
     fleet = load_fleet(sample_chain_path())

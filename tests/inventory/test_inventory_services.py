@@ -202,7 +202,7 @@ def test_qos_policy_errors(fleet_dir: Path, errors_of: Callable[[Path], list[str
 def test_a_fleet_whose_own_secrets_predate_ntp_keys_gets_the_default_reference(fleet_dir: Path) -> None:
     """A `secrets:` list written before NTP authentication keeps loading; its NTP key is read from
     the default reference, and the demo generates that variable like the other lab secrets."""
-    from storestack.cli.demo_support import secret_variables
+    from storestack.lab.workspace import secret_variables
 
     _management(fleet_dir, "  secrets:\n    ipsec-psk: env:STORESTACK_IPSEC_PSK\n    tacacs-key: env:STORESTACK_TACACS_KEY")
     fleet = load_fleet(fleet_dir)

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from storestack.cli import demo
 from storestack.cli.demo import brownout_lines
-from storestack.cli.demo_support import BrownoutDrill
+from storestack.lab.brownout import BrownoutDrill
 
 _DRILL = BrownoutDrill("nw-0001", "wan1", 30, 12, 20, "lte1", 8.1, 25.0)
 

@@ -1,75 +1,27 @@
-"""What `storestack demo` needs beyond the rollout: a scratch copy of the sample chain, and a
-brownout drill judged from the lab's own packets (`lab impair`, `lab path`; root, no SSH).
+"""The brownout drill: loss on a lab store's preferred POS transport, judged from the lab's own
+packets (`lab impair` puts the loss on, `lab path` reads where the till's packets leave; root,
+no SSH), and the store of a fleet that shows it best (`failover_store`).
 
-The demo works on a copy so the sample chain that ships with storestack is never written to.
-It sits next to the command (`cli/demo.py`), not in the rollout engine: nothing but the demo uses
-it, and the engine should not carry a show's props. It prints nothing; the command does.
+`storestack demo` runs it as its failover step; the drill prints nothing (it reports progress
+through `on_progress`) and returns what it measured (`BrownoutDrill`), which the command judges
+and shows.
 """
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from storestack.common.ntp import NTP_KEY_LENGTHS
 from storestack.devices.health import BFD_PEERS, parse_bfd_peers
-from storestack.devices.secrets import env_variable
-from storestack.inventory import Fleet, sample_chain_path
-from storestack.lab import LabError, vtysh
+from storestack.inventory import Fleet
+from storestack.lab.errors import LabError
 from storestack.lab.impair import clear, impair
 from storestack.lab.path import ProbeFlow, path
 from storestack.lab.state import require_state
+from storestack.lab.status import vtysh
 from storestack.network.build import NetworkIntent
-
-
-@dataclass(frozen=True)
-class DemoWorkspace:
-    root: Path
-
-    @property
-    def fleet(self) -> Path:
-        return self.root / "fleet"
-
-    @property
-    def stacks(self) -> Path:
-        return self.root / "stacks-out"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def lab(self) -> Path:
-        return self.root / "lab"
-
-
-def prepare_workspace(root: Path) -> DemoWorkspace:
-    """A fresh copy of the sample chain under `root` (plans and journals of earlier demos stay)."""
-    workspace = DemoWorkspace(root)
-    shutil.rmtree(workspace.fleet, ignore_errors=True)
-    shutil.copytree(sample_chain_path(), workspace.fleet)
-    return workspace
-
-
-def secret_variables(fleet: Fleet) -> list[str]:
-    """Environment variables the fleet's device secrets are read from (`env:NAME` references)."""
-    names = {env_variable(reference) for reference in fleet.spec.management.secret_refs.values()}
-    return sorted(name for name in names if name is not None)
-
-
-def throwaway_secret(fleet: Fleet, name: str) -> str:
-    """A throwaway value for the device secret read from variable `name`, of a length the secret
-    takes: an NTP key as long as its algorithm requires (AES-128-CMAC: exactly 16 characters)."""
-    value = "demo." + secrets.token_urlsafe(24).replace("-", "x")
-    management = fleet.spec.management
-    for key in management.ntp_keys:
-        if env_variable(management.secret_refs.get(key.secret, "")) == name:
-            return value[: NTP_KEY_LENGTHS[key.algorithm][1]]
-    return value[:21]
 
 
 def failover_store(fleet: Fleet, emulated: set[str]) -> str | None:
