@@ -176,6 +176,7 @@ class IpsecSettings:
     ike_rekey_seconds: int
     child_rekey_seconds: int
     dpd_seconds: int
+    replay_window: int
     retransmit_timeout: float
     retransmit_tries: int
     retransmit_base: float
@@ -187,6 +188,10 @@ IPSEC = IpsecSettings(
     ike_rekey_seconds=FLEET_CRYPTO.ike_rekey_seconds,
     child_rekey_seconds=FLEET_CRYPTO.esp_rekey_seconds,
     dpd_seconds=FLEET_CRYPTO.dpd_interval_seconds,
+    # swanctl `replay_window` (default 32; "Larger values than the default of 32 are supported
+    # using the Netlink backend only", swanctl.conf(5)): the kernel's XFRM SAs take it; the lab's
+    # kernel-libipsec ignores it (a fixed window of its own).
+    replay_window=FLEET_CRYPTO.replay_window_packets,
     # The fleet's strongSwan ends (and the OpenStack gateways) retransmit alike: a dead peer is
     # declared `STRONGSWAN_RETRANSMITS.give_up_seconds` after the first unanswered DPD probe.
     retransmit_timeout=STRONGSWAN_RETRANSMITS.timeout,

@@ -52,6 +52,16 @@ class CryptoPolicy:
     # `dpd_delay` with its retransmit timers in devices/frr.py).
     dpd_interval_seconds: int = 10
     dpd_retries: int = 3
+    # The anti-replay window every end keeps on its inbound SAs, in packets. The sender numbers
+    # ESP packets as it encrypts them, then queues them by class (a store's WAN queues, a hub's
+    # uplink queues, each classifying by the DSCP copied onto the ESP header): voice and POS
+    # overtake the bulk queued before them, and the receiver drops as a replay every packet that
+    # arrives further behind the highest number it has seen than its window, i.e. what the
+    # lower classes had queued when QoS matters most. strongSwan's default window is 32 packets
+    # and IOS-XE's 64; Huawei's AR default is 1024 ("ipsec anti-replay window"), as is the IOS-XE
+    # store's and hub's rendered one. Each platform module renders it or says why it cannot
+    # (`devices lint` rule `replay-window`).
+    replay_window_packets: int = 1024
 
     @property
     def dpd_timeout_seconds(self) -> int:

@@ -158,6 +158,9 @@ class TunnelFact:
     # the platform, or the extractor does not read it.
     local_id_type: str | None = None
     peer_id_type: str | None = None
+    # The anti-replay window of the end's inbound SAs, in packets (0: replay checking off). None:
+    # the platform documents no window size, or the extractor does not read it.
+    replay_window: int | None = None
 
 
 # IKEv2 identification types (RFC 7296 3.5) as `TunnelFact` names them.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from storestack.devices.lint import (
     IP_PATTERN,
@@ -2491,7 +2491,29 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
             )
         )
     facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
-    return facts
+    window = _replay_window(root)
+    return [replace(fact, replay_window=window) for fact in facts]
+
+
+# IOS-XE's anti-replay window when the config sets none: 64 packets ("IPsec Anti-Replay Window
+# Expanding and Disabling", Security Configuration Guide: `crypto ipsec security-association
+# replay window-size [N]`, `... replay disable`).
+_IOS_REPLAY_WINDOW = 64
+
+
+def _replay_window(root: Line) -> int:
+    """The global anti-replay window of every SA (0: checking off). A crypto map's or IPsec
+    profile's own `set security-association replay ...` is not read: storestack renders none."""
+    window = _IOS_REPLAY_WINDOW
+    for line in root.children:
+        words = line.words
+        if words[:4] != ["crypto", "ipsec", "security-association", "replay"]:
+            continue
+        if words[4:5] == ["disable"]:
+            return 0
+        if words[4:5] == ["window-size"]:
+            window = int(words[5]) if len(words) > 5 and words[5].isdigit() else window
+    return window
 
 
 # An IKEv2 profile's identity keywords (`identity local`, `match identity remote`) and the

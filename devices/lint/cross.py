@@ -45,6 +45,7 @@ from storestack.network.model import BGP_DEFAULT_LOCAL_PREF, BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
 TRAFFIC_SELECTORS = "traffic-selectors"
+REPLAY_WINDOW = "replay-window"
 PROBE_UNANSWERED = "probe-unanswered"
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
@@ -217,6 +218,7 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 f"{_spelled(wanted_selectors)}: a route-based far end proposes and accepts those only, so the child SA "
                 "is refused or protects part of what is routed into the tunnel",
             )
+    yield from _replay_window(fact)
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
         yield Finding(
             fact.file,
@@ -225,6 +227,27 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             f"tunnel {fact.name}: BGP {'tracks' if fact.bfd else 'does not track'} its peer with BFD; "
             f"the intent says {'BFD profile ' + tunnel.bfd if tunnel.bfd else 'no BFD (the far end runs none)'}",
         )
+
+
+def _replay_window(fact: TunnelFact) -> Iterator[Finding]:
+    """The end's inbound SAs keep the fleet's anti-replay window (`CryptoPolicy.replay_window_packets`):
+    the far end queues its ESP by class after numbering it, so a narrower window drops, as
+    replays, the lower classes' packets that voice and POS overtook."""
+    wanted = FLEET_CRYPTO.replay_window_packets
+    if fact.replay_window is None or fact.replay_window >= wanted:
+        return
+    if fact.replay_window == 0:
+        message = (
+            f"tunnel {fact.name}: anti-replay checking is off, the fleet keeps a {wanted}-packet window: "
+            "a captured ESP packet sent again is taken"
+        )
+    else:
+        message = (
+            f"tunnel {fact.name}: anti-replay window of {fact.replay_window} packets, the fleet keeps {wanted}: "
+            "the far end queues its ESP by class after numbering it, so the lower classes' packets that "
+            "voice and POS overtook arrive behind the window and are dropped as replays"
+        )
+    yield Finding(fact.file, fact.line, REPLAY_WINDOW, message)
 
 
 def _mismatches(fact: TunnelFact, expected: Mapping[str, tuple[object, object]], wants: str) -> Iterator[Finding]:

@@ -833,9 +833,14 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 selectors=(_selectors(_child(settings, name, "local_ts")), _selectors(_child(settings, name, "remote_ts"))),
                 local_id_type=local_id_type,
                 peer_id_type=peer_id_type,
+                replay_window=int(_child(settings, name, "replay_window") or _SWANCTL_REPLAY_WINDOW),
             )
         )
     return facts
+
+
+# swanctl's anti-replay window when a child names none (swanctl.conf(5), `replay_window`).
+_SWANCTL_REPLAY_WINDOW = 32
 
 
 def _identity(value: str | None) -> tuple[str | None, str | None]:

@@ -1437,6 +1437,7 @@ def _bgp_bfd(root: Line) -> dict[str, tuple[int, int, int] | None]:
 @register_tunnels(PLATFORM)
 def tunnels(config: ConfigFile) -> list[TunnelFact]:
     root = parse(config.text, ("#",))
+    replay_window = _replay_window(root)
     sections = {tuple(line.words[:3]): line for line in root.children if len(line.words) >= 3}
     peers_asn = {
         line.words[1]: int(line.words[3])
@@ -1529,9 +1530,28 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 # `local-id-type` chooses what the peer sends; unset, its address (`ip`)
                 local_id_type=_ID_TYPES.get(local_type),
                 peer_id_type=_ID_TYPES.get((peer.get("remote-id-type") or [local_type])[0]),
+                replay_window=replay_window,
             )
         )
     return facts
+
+
+# An AR's global anti-replay window when the config sets none: 1024 packets (command reference,
+# "ipsec anti-replay window": "By default, the global IPSec anti-replay window size is 1024 bits",
+# one bit per packet); `undo ipsec anti-replay enable` turns checking off.
+_VRP_REPLAY_WINDOW = 1024
+
+
+def _replay_window(root: Line) -> int:
+    """The global anti-replay window of every SA (0: checking off)."""
+    window = _VRP_REPLAY_WINDOW
+    for line in root.children:
+        words = line.words
+        if words[:4] == ["undo", "ipsec", "anti-replay", "enable"]:
+            return 0
+        if words[:3] == ["ipsec", "anti-replay", "window"] and len(words) > 3 and words[3].isdigit():
+            window = int(words[3])
+    return window
 
 
 # An IKE peer's `local-id-type` values and the identification types they send (AR command

@@ -209,3 +209,33 @@ def test_route_filters_that_refuse_what_the_other_end_announces_are_found(fleet:
     # FRR hub: the IOS-XE store's loopback missing from what it takes from that store
     hub = found("hq-hub1.cfg", lambda t: t.replace("STORE-nw-0003 seq 25 permit 10.255.0.5/32", "STORE-nw-0003 seq 25 permit 10.255.0.55/32"))
     assert len(hub) == 3 and all(m.startswith("hq-hub1.cfg:") and "hub's inbound filter from" in m for m in hub)
+
+
+def test_an_anti_replay_window_narrower_than_the_far_ends_queues_reorder_is_found(
+    fleet: Fleet, rendered: list[ConfigFile]
+) -> None:
+    # Every end queues its ESP by class after numbering it (a store's WAN queues, a hub's uplink
+    # queues): the receiver's window must take what voice and POS overtook. The fleet keeps 1024
+    # packets on every end of the sample chain: the FRR hubs and stores (swanctl), the IOS-XE store,
+    # the VRP store (the AR's default).
+    assert not rule_findings(fleet, rendered, "replay-window")
+
+    def found(name: str, change: Callable[[str], str]) -> list[str]:
+        return [f"{f.file} {f.message}" for f in rule_findings(fleet, broken_files(rendered, name, change), "replay-window")]
+
+    # FRR hub at swanctl's default of 32 packets: each store's tunnel to it, whatever the store's platform
+    hub = found("hq-hub1.swanctl.conf", lambda t: t.replace("    replay_window = 1024\n", ""))
+    stores = {"nw-0003-wan1-hq-hub1", "nw-0005-lte1-hq-hub1", "nw-0006-wan1-hq-hub1", "nw-0001-wan1-hq-hub1"}
+    assert stores <= {m.split()[2].rstrip(":") for m in hub}
+    assert all(m.startswith("hq-hub1.swanctl.conf tunnel ") and "window of 32 packets, the fleet keeps 1024" in m for m in hub)
+    # IOS-XE store at IOS-XE's default of 64 packets, then with the check off
+    ios = found("nw-0003-edge1.cfg", lambda t: t.replace("crypto ipsec security-association replay window-size 1024\n", ""))
+    assert len(ios) == 8 and all("window of 64 packets" in m for m in ios)  # six hub tunnels, two AWS
+    off = found(
+        "nw-0003-edge1.cfg",
+        lambda t: t.replace("replay window-size 1024\n", "replay window-size 1024\ncrypto ipsec security-association replay disable\n"),
+    )
+    assert len(off) == 8 and all("anti-replay checking is off" in m for m in off)
+    # VRP store with a global window narrowed to 64
+    vrp = found("nw-0005-edge1.cfg", lambda t: t.replace("ike proposal 10\n", "ipsec anti-replay window 64\n#\nike proposal 10\n", 1))
+    assert vrp and all(m.startswith("nw-0005-edge1.cfg tunnel ") and "window of 64 packets" in m for m in vrp)
