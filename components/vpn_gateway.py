@@ -90,6 +90,9 @@ def swanctl_conf(settings: GatewaySettings, peers: Sequence[GatewayPeer]) -> str
             "                remote_ts = 0.0.0.0/0",
             f"                esp_proposals = {crypto.strongswan_esp()}",
             f"                rekey_time = {crypto.esp_rekey_seconds}s",
+            # The fleet's window, as on the hubs that send here: theirs queue by class, and
+            # swanctl's default of 32 packets drops the bulk the voice and POS queues overtook.
+            f"                replay_window = {crypto.replay_window_packets}",
             f"                if_id_in = {peer.if_id}",
             f"                if_id_out = {peer.if_id}",
             "                start_action = start",

@@ -147,3 +147,16 @@ def test_a_session_whose_tunnel_came_back_is_retried_within_seconds() -> None:
             120,
         )
         assert retry <= 10, f"{peer.name}: a new attempt only every {retry} s"
+
+
+def test_the_gateway_keeps_the_fleets_anti_replay_window_on_every_child_sa() -> None:
+    """A hub queues its ESP by class (the DSCP copied onto the outer header), so voice and POS
+    overtake bulk sent before them; a receiver whose window is narrower than that reordering
+    drops the bulk as replays. swanctl's default window is 32 packets (swanctl.conf(5)
+    `replay_window`); the fleet's ends keep `FLEET_CRYPTO.replay_window_packets`."""
+    connections = swanctl_conf(SETTINGS, PEERS).split("secrets {", 1)[0]
+    for peer in PEERS:
+        child = connections.split(f"            {peer.name} {{\n", 1)[1].split("            }\n", 1)[0]
+        assert f"replay_window = {FLEET_CRYPTO.replay_window_packets}\n" in child, (
+            f"{peer.name}: child SA at strongSwan's default window of 32 packets"
+        )
