@@ -86,6 +86,9 @@ EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
 # workloads' security groups, which are stateful, are what keep a host from opening a connection
 # to a store on one of these ports (they have no egress rule towards the stores).
 STORE_CLIENT_PORTS = (1024, 65535)
+# Reply ports of an AD Connector's queries to its domain controllers: AWS documents none for the
+# connector itself, and its own clients' range, 1024-65535, covers any it picks (`_vpc_acl`).
+AD_CONNECTOR_REPLY_PORTS = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -438,6 +441,16 @@ class AwsRegion(pulumi.ComponentResource):
             else:
                 rule(ingress, "allow", source, (RDP, RDP))
                 rule(egress, "allow", source, (1024, 65535))
+        if kind == "desktops":
+            # An AD Connector's ENIs sit in the desktops subnets, and AWS documents no source port
+            # range for its DNS, Kerberos and LDAP queries (Directory Service admin guide, "AD
+            # Connector prerequisites": TCP/UDP 53, 88 and 389 to the DCs); the VPC guide
+            # ("Ephemeral ports") has AWS's own clients (ELB, NAT gateway, Lambda) pick from 1024:
+            # their answers come back to 1024-65535, from the connector's DCs only. The desktops'
+            # stateful group still opens nothing to a DC's packet to those ports.
+            for server in _collapse(ipaddress.IPv4Network(ip) for ip in self._region.ad_connector_dns_ips):
+                for protocol in ("tcp", "udp"):
+                    rule(ingress, "allow", server, AD_CONNECTOR_REPLY_PORTS, protocol=protocol)
         # HQ's routing infrastructure (the DC core LAN), which the hubs keep the clouds away from
         # (`CloudForwarding`): denied both ways before HQ's ranges are allowed, one rule per range
         # and direction (a NACL holds 20 a direction by default); a server written inside it

@@ -79,6 +79,9 @@ class AwsRegionArgs(FrozenModel):
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
     transit_gateway_asn: int = Field(default=64512, ge=64512, le=65534)
+    # The DNS servers / domain controllers an AD Connector in the desktops subnets is pointed at
+    # (a desktop pool's `ad_connector_dns_ips`): its answers are let back from any port from 1024.
+    ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> AwsRegionArgs:

@@ -361,3 +361,21 @@ def test_every_nacl_stays_within_awss_default_rule_quota(run: MockRun) -> None:
     for acl in (r for r in run.resources if r.type == "aws:ec2/networkAcl:NetworkAcl"):
         for direction in ("ingress", "egress"):
             assert len(acl.inputs[direction]) <= 20, f"{acl.name} {direction}: {len(acl.inputs[direction])} rules"
+
+
+def test_an_ad_connector_in_the_desktops_subnets_gets_its_dcs_answers_on_any_port_from_1024(
+    fleet: Fleet, run: MockRun
+) -> None:
+    """AWS documents no source port range for an AD Connector's DNS, Kerberos and LDAP queries
+    (only TCP/UDP 53, 88, 389 to the DCs), and its own clients pick from 1024: the desktops NACL,
+    where the connector's ENIs sit, lets the answers of the connector's DCs in from 1024 up, and
+    no other HQ host's."""
+    acl = _one(run, "eu-west-1-desktops-acl")
+    (policy,) = [p for p in fleet.spec.desktop_policies if p.directory is not None and p.provider == "aws"]
+    other = fleet.spec.ip_plan.hq[0][5 * 256 + 5]
+    for dc in policy.directory.dns_ips:  # type: ignore[union-attr]
+        for protocol in ("tcp", "udp"):
+            for port in (1024, 20000, 40000):
+                assert nacl_allows(acl, "ingress", Address(dc), protocol, port), f"{dc} {protocol} answer to {port}"
+            assert not nacl_allows(acl, "ingress", Address(dc), protocol, 1023)
+            assert not nacl_allows(acl, "ingress", other, protocol, 20000), "only the connector's DCs"
