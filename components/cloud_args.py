@@ -229,6 +229,9 @@ class HybridCloudArgs(FrozenModel):
     )
     data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
+    # How long the staff data bucket keeps an object's earlier versions once they are noncurrent:
+    # the window to undo a mistake or ransomware under a staff session (README, "The cloud").
+    data_noncurrent_version_days: int = Field(default=90, ge=1, le=3653)
 
     @model_validator(mode="after")
     def _consistent(self) -> HybridCloudArgs:

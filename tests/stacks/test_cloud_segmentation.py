@@ -356,13 +356,6 @@ def test_no_cloud_host_reaches_or_takes_anything_from_the_dc_core_lan(fleet: Fle
     assert openstack_workloads_admit(run, hq_host, "tcp", 443)
 
 
-def test_every_nacl_stays_within_awss_default_rule_quota(run: MockRun) -> None:
-    """A NACL takes 20 rules a direction by default (VPC quotas, "Rules per network ACL")."""
-    for acl in (r for r in run.resources if r.type == "aws:ec2/networkAcl:NetworkAcl"):
-        for direction in ("ingress", "egress"):
-            assert len(acl.inputs[direction]) <= 20, f"{acl.name} {direction}: {len(acl.inputs[direction])} rules"
-
-
 def test_an_ad_connector_in_the_desktops_subnets_gets_its_dcs_answers_on_any_port_from_1024(
     fleet: Fleet, run: MockRun
 ) -> None:
