@@ -310,7 +310,6 @@ def _collapse(networks: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Netwo
     return list(ipaddress.collapse_addresses(networks))
 
 
-
 def _unique(what: str, names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
