@@ -8,6 +8,7 @@ usable unicast host addresses at all.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 RFC1918: tuple[ipaddress.IPv4Network, ...] = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -53,3 +54,19 @@ def public_address_problem(address: ipaddress.IPv4Address) -> str | None:
     if any(address in block for block in NOT_REACHABLE):
         return f"{address} is not a public address a VPN can reach"
     return None
+
+
+def excluding(
+    nets: Iterable[ipaddress.IPv4Network], holes: Iterable[ipaddress.IPv4Network]
+) -> tuple[ipaddress.IPv4Network, ...]:
+    """The fewest networks covering `nets` but none of `holes`, in address order."""
+    remaining = list(ipaddress.collapse_addresses(nets))
+    for hole in ipaddress.collapse_addresses(holes):
+        pieces: list[ipaddress.IPv4Network] = []
+        for net in remaining:
+            if hole.subnet_of(net):
+                pieces += net.address_exclude(hole)
+            elif not net.subnet_of(hole):
+                pieces.append(net)
+        remaining = pieces
+    return tuple(ipaddress.collapse_addresses(remaining))

@@ -41,6 +41,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from storestack.common.addressing import excluding
 from storestack.components.cloud_args import (
     WORKSPACES_ZONE_IDS,
     AwsRegionArgs,
@@ -85,6 +86,9 @@ EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
 # workloads' security groups, which are stateful, are what keep a host from opening a connection
 # to a store on one of these ports (they have no egress rule towards the stores).
 STORE_CLIENT_PORTS = (1024, 65535)
+# Reply ports of an AD Connector's queries to its domain controllers: AWS documents none for the
+# connector itself, and its own clients' range, 1024-65535, covers any it picks (`_vpc_acl`).
+AD_CONNECTOR_REPLY_PORTS = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -407,31 +411,55 @@ class AwsRegion(pulumi.ComponentResource):
         rule(egress, "deny", stores, None)
         others = [n for n in self.remote_ranges(kind) if n != stores]
         replies = EPHEMERAL[kind]
-        if kind == "workloads":
-            for source in _collapse(cloud.admin_ranges):
-                rule(ingress, "allow", source, (SSH, SSH))
-            for source in others:
-                rule(ingress, "allow", source, (HTTPS, HTTPS))
-            for peer in others:
+        hq = _collapse(cloud.hq_prefixes)
+
+        def peer_rules(peers: Iterable[ipaddress.IPv4Network], at_hq: Iterable[ipaddress.IPv4Network]) -> None:
+            """What `kind` exchanges with `peers` (outside the VPC, not a store) and, desktops
+            only, with `at_hq` (HQ's ranges among them)."""
+            for peer in peers:
+                if kind == "workloads":
+                    rule(ingress, "allow", peer, (HTTPS, HTTPS))
                 rule(ingress, "allow", peer, replies)
-                rule(egress, "allow", peer, None)
-        else:
-            for source in _collapse(cloud.admin_ranges):
-                rule(ingress, "allow", source, (RDP, RDP))
-                rule(egress, "allow", source, (1024, 65535))
-            hq = _collapse(cloud.hq_prefixes)
-            for peer in others:
-                rule(ingress, "allow", peer, replies)
-                if not any(peer.subnet_of(prefix) for prefix in hq):
+                if kind == "workloads":
+                    rule(egress, "allow", peer, None)
+                elif not any(peer.subnet_of(prefix) for prefix in hq):
                     rule(egress, "allow", peer, (HTTPS, HTTPS))
+            if kind == "workloads":
+                return
             # The chain's directory, DNS and time servers sit at HQ (an AD Connector's DCs): the
             # security group narrows this to their ports.
-            for prefix in hq:
+            for prefix in at_hq:
                 rule(egress, "allow", prefix, None)
                 rule(ingress, "allow", prefix, replies, protocol="udp")
                 # Windows Time asks from UDP 123 itself, so its answers come back to port 123,
                 # not to an ephemeral port (Microsoft's W32Time guidance opens UDP 123 both ways).
                 rule(ingress, "allow", prefix, (NTP, NTP), protocol="udp")
+
+        for source in _collapse(cloud.admin_ranges):
+            if kind == "workloads":
+                rule(ingress, "allow", source, (SSH, SSH))
+            else:
+                rule(ingress, "allow", source, (RDP, RDP))
+                rule(egress, "allow", source, (1024, 65535))
+        if kind == "desktops":
+            # An AD Connector's ENIs sit in the desktops subnets, and AWS documents no source port
+            # range for its DNS, Kerberos and LDAP queries (Directory Service admin guide, "AD
+            # Connector prerequisites": TCP/UDP 53, 88 and 389 to the DCs); the VPC guide
+            # ("Ephemeral ports") has AWS's own clients (ELB, NAT gateway, Lambda) pick from 1024:
+            # their answers come back to 1024-65535, from the connector's DCs only. The desktops'
+            # stateful group still opens nothing to a DC's packet to those ports.
+            for server in _collapse(ipaddress.IPv4Network(ip) for ip in self._region.ad_connector_dns_ips):
+                for protocol in ("tcp", "udp"):
+                    rule(ingress, "allow", server, AD_CONNECTOR_REPLY_PORTS, protocol=protocol)
+        # HQ's routing infrastructure (the DC core LAN), which the hubs keep the clouds away from
+        # (`CloudForwarding`): denied both ways before HQ's ranges are allowed, one rule per range
+        # and direction (a NACL holds 20 a direction by default); a server written inside it
+        # (`hq_exceptions`) is allowed first, as HQ is.
+        peer_rules(cloud.hq_exceptions, cloud.hq_exceptions)
+        for closed in _collapse(cloud.hq_infrastructure):
+            rule(ingress, "deny", closed, None)
+            rule(egress, "deny", closed, None)
+        peer_rules(others, hq)
         aws.ec2.NetworkAcl(
             f"{r}-{kind}-acl",
             vpc_id=vpc.id,
@@ -445,7 +473,7 @@ class AwsRegion(pulumi.ComponentResource):
 
     def _security_group(self, kind: str, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
         """Stores: exactly the network intent's flows in (stateful: replies go back), nothing out.
-        Workloads: HTTPS from HQ, desktops and OpenStack, SSH from management. Desktops: RDP from
+        Workloads: HTTPS from HQ (but its DC core LAN), desktops and OpenStack, SSH from management. Desktops: RDP from
         management and nothing from another desktop, out exactly the network intent's desktop flows
         (`cloud.desktop_flows`: HTTPS to workloads and HQ, HQ's directory, DNS and NTP) and the VPC
         (a Managed AD's controllers); nothing towards a store, no internet."""
@@ -460,7 +488,11 @@ class AwsRegion(pulumi.ComponentResource):
             for protocol, low, high, why in self.store_flows(kind)
         ]
         inside = {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [str(local)], "description": "inside the VPC"}
-        targets = [str(n) for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+        # HQ as the hubs let the clouds reach it: its DC core LAN cut out (`hq_cut`), a server
+        # written inside the LAN kept. A security group cannot deny: it lists what is allowed.
+        remote = [n for n in self.remote_ranges(kind) if n != cloud.store_supernet]
+        reached = _collapse([*excluding(remote, cloud.hq_infrastructure), *cloud.hq_exceptions])
+        targets = [str(n) for n in reached]
         if kind == "workloads":
             ingress = [
                 _sg_rule(HTTPS, targets, "HTTPS from desktops, HQ, OpenStack"),

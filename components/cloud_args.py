@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from storestack.common.addressing import excluding
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -78,6 +79,9 @@ class AwsRegionArgs(FrozenModel):
     workloads_cidr: PrivateNetwork
     desktops_cidr: PrivateNetwork
     transit_gateway_asn: int = Field(default=64512, ge=64512, le=65534)
+    # The DNS servers / domain controllers an AD Connector in the desktops subnets is pointed at
+    # (a desktop pool's `ad_connector_dns_ips`): its answers are let back from any port from 1024.
+    ad_connector_dns_ips: list[ipaddress.IPv4Address] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> AwsRegionArgs:
@@ -207,6 +211,16 @@ class HybridCloudArgs(FrozenModel):
     staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)
     store_supernet: PrivateNetwork
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
+    # HQ's routing infrastructure (the DC core LAN, network intent `dc_infrastructure`), which the
+    # hubs already keep the clouds away from (`CloudForwarding`): the clouds' own filters deny it
+    # too, and `hq_reached` is HQ without it, as the intent cuts it (`NetworkIntent.cloud_hq`: a
+    # server written inside the LAN stays reached as a host route). Empty: HQ whole.
+    hq_infrastructure: list[PrivateNetwork] = Field(
+        default_factory=list, description="HQ ranges no cloud host reaches (network intent)"
+    )
+    hq_reached: list[PrivateNetwork] = Field(
+        default_factory=list, description="HQ less hq_infrastructure (network intent); empty: HQ less it, computed"
+    )
     store_flows: list[StoreFlowArgs] = Field(
         default_factory=list, description="what stores may open towards the clouds (network intent)"
     )
@@ -215,6 +229,9 @@ class HybridCloudArgs(FrozenModel):
     )
     data_bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     flow_log_retention_days: Literal[30, 60, 90, 180, 365, 400, 545, 731, 1827, 3653] = 365
+    # How long the staff data bucket keeps an object's earlier versions once they are noncurrent:
+    # the window to undo a mistake or ransomware under a staff session (README, "The cloud").
+    data_noncurrent_version_days: int = Field(default=90, ge=1, le=3653)
 
     @model_validator(mode="after")
     def _consistent(self) -> HybridCloudArgs:
@@ -254,11 +271,43 @@ class HybridCloudArgs(FrozenModel):
                     f"OpenStack site, once each (missing: {sorted(wanted - set(have))})"
                 )
         refuse_desktop_flows_into(self.desktop_flows, self.store_supernet)
+        self._hq_cut_consistent()
         return self
+
+    def _hq_cut_consistent(self) -> None:
+        """`hq_reached` is HQ less `hq_infrastructure` and host routes inside it, nothing else:
+        the security groups (which allow `hq_reached`) and the NACLs (which deny the
+        infrastructure before allowing HQ) then tell one story."""
+        hq = self.hq_prefixes
+        for network in self.hq_infrastructure:
+            if not any(network.subnet_of(prefix) for prefix in hq):
+                raise ValueError(f"HQ infrastructure {network} is not inside HQ's ranges")
+        outside = list(excluding(hq, self.hq_infrastructure))
+        inside = [n for n in self.hq_reached if any(n.subnet_of(i) for i in self.hq_infrastructure)]
+        if self.hq_reached and _collapse([*outside, *inside]) != _collapse(self.hq_reached):
+            raise ValueError(
+                f"hq_reached must be HQ less {', '.join(map(str, self.hq_infrastructure)) or 'nothing'} "
+                f"(and host routes inside it): {', '.join(map(str, outside))}"
+            )
 
     @property
     def hq_prefixes(self) -> list[ipaddress.IPv4Network]:
         return sorted({prefix for hub in self.hubs for prefix in hub.prefixes})
+
+    @property
+    def hq_cut(self) -> list[ipaddress.IPv4Network]:
+        """What the clouds may reach at HQ (`hq_reached`), as a security group lists it."""
+        return _collapse(self.hq_reached) or list(excluding(self.hq_prefixes, self.hq_infrastructure))
+
+    @property
+    def hq_exceptions(self) -> list[ipaddress.IPv4Network]:
+        """The parts of `hq_cut` inside `hq_infrastructure` (servers written inside the DC core
+        LAN): a NACL allows them before it denies the infrastructure."""
+        return [n for n in self.hq_cut if any(n.subnet_of(i) for i in self.hq_infrastructure)]
+
+
+def _collapse(networks: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    return list(ipaddress.collapse_addresses(networks))
 
 
 def _unique(what: str, names: list[str]) -> None:

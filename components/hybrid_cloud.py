@@ -179,12 +179,32 @@ class HybridCloud(pulumi.ComponentResource):
             policy=bucket.arn.apply(_tls_only_policy),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             "data-versioning",
             bucket=bucket.id,
             region=region,
             versioning_configuration={"status": "Enabled"},
             opts=self._child,
+        )
+        # Noncurrent versions expire after `data_noncurrent_version_days`, not never: every
+        # overwrite and delete keeps a whole copy. One rule for the whole bucket, with an empty
+        # `filter` (the provider's "Specifying an empty filter"; the rule-level `prefix` is
+        # deprecated by S3 and drifts), and one lifecycle configuration per bucket (two undo each
+        # other). After versioning: S3 refuses a bucket's second configuration call while one is
+        # in flight (OperationAborted).
+        aws.s3.BucketLifecycleConfiguration(
+            "data-lifecycle",
+            bucket=bucket.id,
+            region=region,
+            rules=[
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": self._args.data_noncurrent_version_days},
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         return bucket
 

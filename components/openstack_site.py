@@ -207,8 +207,9 @@ class OpenStackSite(pulumi.ComponentResource):
             tags=openstack_tags(self._tags),
             opts=self._on_site,
         )
+        # HQ but its DC core LAN (`hq_cut`, as the hubs forward): a group cannot deny.
         https_sources = sorted(
-            {self._site.desktops_cidr, *cloud.hq_prefixes}
+            {self._site.desktops_cidr, *cloud.hq_cut}
             | {r.desktops_cidr for r in cloud.aws_regions}
             | {r.workloads_cidr for r in cloud.aws_regions}
         )

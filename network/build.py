@@ -40,7 +40,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE
+from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE, excluding
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
@@ -164,20 +164,6 @@ def _infrastructure_denied(
     `CloudForwarding.hq_whole`): those `reached` does not overlap. A server written inside the
     DC core LAN is a reached host route, which no deny may hide."""
     return tuple(n for n in infrastructure if not any(n.overlaps(r) for r in reached))
-
-
-def excluding(nets: tuple[IPv4Network, ...], holes: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
-    """The fewest networks covering `nets` but none of `holes`, in address order."""
-    remaining = list(collapse(nets))
-    for hole in collapse(holes):
-        pieces: list[IPv4Network] = []
-        for net in remaining:
-            if hole.subnet_of(net):
-                pieces += net.address_exclude(hole)
-            elif not net.subnet_of(hole):
-                pieces.append(net)
-        remaining = pieces
-    return collapse(tuple(remaining))
 
 
 # What a Windows domain member opens to its domain controllers: Kerberos, RPC endpoint mapper,
@@ -358,6 +344,18 @@ class NetworkIntent:
         servers are elsewhere (one written inside it stays reached: `_store_forwarding`).
         Neither `corporate` nor what a hub forwards from its stores holds it."""
         return (hq.core_lan(self.fleet.spec),)
+
+    @cached_property
+    def cloud_hq(self) -> tuple[IPv4Network, ...]:
+        """HQ as the clouds reach it (`CloudForwarding.hq`, the clouds' security groups and
+        NACLs): HQ but its routing infrastructure (`dc_infrastructure`), where no cloud service
+        lives; a server the clouds use (management, the desktops' directory) written inside it
+        stays a reached host route."""
+        servers = (*self._management_servers, *(net.network_address for net in self.directory_servers))
+        inside = tuple(
+            self.host_net(server) for server in dict.fromkeys(servers) if any(server in n for n in self.dc_infrastructure)
+        )
+        return collapse((*excluding(tuple(self.fleet.spec.ip_plan.hq), self.dc_infrastructure), *inside))
 
     @cached_property
     def _management_servers(self) -> tuple[IPv4Address, ...]:
@@ -1126,14 +1124,7 @@ class NetworkIntent:
             for protocol, port in self.management.ports
             if managers
         ]
-        # HQ but its routing infrastructure (`dc_infrastructure`), where no cloud service lives:
-        # a server the clouds use (management, the desktops' directory) written inside it stays
-        # a reached host route.
-        servers = (*self._management_servers, *(net.network_address for net in self.directory_servers))
-        inside = tuple(
-            self.host_net(server) for server in dict.fromkeys(servers) if any(server in n for n in self.dc_infrastructure)
-        )
-        hq_ranges = collapse((*excluding(tuple(plan.hq), self.dc_infrastructure), *inside))
+        hq_ranges = self.cloud_hq
         forwarding = CloudForwarding(
             sources=sources,
             hq=hq_ranges,

@@ -499,11 +499,25 @@ def _s3_buckets(index: PlanIndex, context: ContractContext) -> Iterator[Violatio
         ):
             yield created.urn, f"bucket name {name!r} breaks the S3 naming rules"
         regions[created.resource_id] = str(created.inputs.get("region"))
-    for kind in (_T["bucket-sse"], _T["bucket-pab"], _T["bucket-ver"], _T["bucket-policy"]):
+    for kind in (_T["bucket-sse"], _T["bucket-pab"], _T["bucket-ver"], _T["bucket-policy"], _T["bucket-lifecycle"]):
         for setting in index.of_type(kind):
             bucket = str(setting.inputs.get("bucket"))
             if bucket in regions and str(setting.inputs.get("region")) != regions[bucket]:
                 yield setting.urn, f"configures a bucket of {regions[bucket]} from region {setting.inputs.get('region')}"
+
+
+def _bucket_lifecycle(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
+    # A bucket holds one lifecycle configuration: two resources for one bucket replace each
+    # other's on every up (a perpetual diff, the provider's page says). Each rule names its objects
+    # by `filter` (empty: the whole bucket); the rule-level `prefix` is deprecated by S3 and the
+    # provider reads it back as a change.
+    counts = Counter(str(c.inputs.get("bucket")) for c in index.of_type(_T["bucket-lifecycle"]))
+    for lifecycle in index.of_type(_T["bucket-lifecycle"]):
+        if counts[str(lifecycle.inputs.get("bucket"))] > 1:
+            yield lifecycle.urn, "a second lifecycle configuration for one bucket: each undoes the other on every up"
+        for rule in lifecycle.inputs.get("rules") or []:
+            if "prefix" in rule or "filter" not in rule:
+                yield lifecycle.urn, f"rule {rule.get('id')!r}: name its objects by filter ({{}} for the whole bucket), not prefix"
 
 
 def _transit_gateway_asn(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
@@ -720,6 +734,7 @@ _T = {
     "bucket-pab": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "bucket-ver": "aws:s3/bucketVersioning:BucketVersioning",
     "bucket-policy": "aws:s3/bucketPolicy:BucketPolicy",
+    "bucket-lifecycle": "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "loggroup": "aws:cloudwatch/logGroup:LogGroup",
     "os-route": "openstack:networking/routerRoute:RouterRoute",
     "os-router": "openstack:networking/router:Router",
@@ -864,7 +879,13 @@ RULES: tuple[ContractRule, ...] = (
         "s3-buckets",
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
         _s3_buckets,
-        _kinds("bucket", "bucket-sse", "bucket-pab", "bucket-ver", "bucket-policy"),
+        _kinds("bucket", "bucket-sse", "bucket-pab", "bucket-ver", "bucket-policy", "bucket-lifecycle"),
+    ),
+    ContractRule(
+        "s3-bucket-lifecycle",
+        "https://www.pulumi.com/registry/packages/aws/api-docs/s3/bucketlifecycleconfiguration/",
+        _bucket_lifecycle,
+        _kinds("bucket-lifecycle"),
     ),
     ContractRule(
         "log-group-retention",

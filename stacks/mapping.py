@@ -152,6 +152,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 workloads_cidr=_slot(plan.cloud, slot_of[f"aws:{region}"], region),
                 desktops_cidr=_slot(plan.desktops, slot_of[f"aws:{region}"], region),
                 transit_gateway_asn=spec.asn.aws,
+                ad_connector_dns_ips=_ad_connector_dns_ips(fleet, region),
             )
             for region in account.regions
         ]
@@ -197,6 +198,8 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             ],
             store_supernet=plan.stores,
             admin_ranges=plan.management,
+            hq_infrastructure=list(intent.dc_infrastructure),
+            hq_reached=list(intent.cloud_hq),
             store_flows=flows,
             desktop_flows=from_desktops,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",
@@ -205,6 +208,19 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
         return CoreStackConfig(hybrid_cloud=hybrid, tunnel_keys=tunnel_key_source(fleet), desktop_pools=pools)
     except ValidationError as exc:
         raise StackConfigError(f"core stack: {_first_error(exc)}") from exc
+
+
+def _ad_connector_dns_ips(fleet: Fleet, region: str) -> list[ipaddress.IPv4Address]:
+    """What the AD Connectors of the AWS desktop pools in `region` are pointed at, as
+    `_desktop_pool` gives each its `ad_connector_dns_ips`."""
+    found = {
+        ip
+        for policy in fleet.spec.desktop_policies
+        if policy.provider == "aws" and policy.region == region and policy.directory is not None
+        and policy.directory.kind == "ad-connector"
+        for ip in policy.directory.dns_ips
+    }
+    return sorted(found)
 
 
 def _amazon_bundle(compute_type: str) -> str:

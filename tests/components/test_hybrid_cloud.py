@@ -198,6 +198,28 @@ def test_the_staff_data_bucket_refuses_plain_http(cloud: Scenario) -> None:
     assert block.urn in policy.dependencies
 
 
+def test_the_staff_data_bucket_expires_earlier_versions_after_the_configured_days(cloud: Scenario) -> None:
+    """Every overwrite and delete keeps a whole copy: noncurrent versions expire after
+    `data_noncurrent_version_days` (90 by default), everywhere in the bucket, by one rule."""
+    (bucket,) = cloud.of_type("aws:s3/bucket:Bucket")
+    (lifecycle,) = cloud.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["bucket"] == bucket.resource_id
+    assert lifecycle.inputs["region"] == bucket.inputs["region"]
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["status"] == "Enabled"
+    # The whole bucket by an empty filter, not the deprecated rule-level prefix (which drifts).
+    assert rule.get("filter") == {} and "prefix" not in rule
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+    assert "expiration" not in rule, "current versions stay"
+    (versioning,) = cloud.of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.urn in lifecycle.dependencies
+    shorter = run_scenario(
+        lambda: {"cloud": HybridCloud("acme", hybrid_cloud_args(data_noncurrent_version_days=30), keys=TEST_KEYS).data_bucket.id}
+    )
+    (lifecycle,) = shorter.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+
+
 OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
 
 

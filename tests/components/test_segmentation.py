@@ -204,3 +204,47 @@ def test_a_flows_reason_holds_only_what_an_ec2_rule_description_takes() -> None:
     with pytest.raises(ValidationError):
         DesktopFlowArgs(protocol="tcp", from_port=443, to_port=443, destinations=["10.0.0.0/16"], why="HQ's web")
     assert StoreFlowArgs(protocol="tcp", ports=[443], destinations=["10.32.0.0/20"], why="office to services").why
+
+
+DC_CORE_LAN = ipaddress.ip_network("10.0.0.0/28")
+SERVER_IN_LAN = ipaddress.ip_address("10.0.0.5")  # a resolver written inside the DC core LAN
+
+
+def _cut_cloud() -> Scenario:
+    """HQ with its DC core LAN cut out as the network intent cuts it (`NetworkIntent.cloud_hq`),
+    a resolver written inside the LAN kept as a host route."""
+    hq = ipaddress.ip_network("10.0.0.0/16")
+    reached = [*hq.address_exclude(DC_CORE_LAN), ipaddress.ip_network(f"{SERVER_IN_LAN}/32")]
+    args = hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_reached=reached)
+    return run_scenario(lambda: {"regions": HybridCloud("acme", args, keys=TEST_KEYS).regions})
+
+
+def test_the_dc_core_lan_is_closed_to_the_cloud_but_a_server_written_inside_it_stays_reached() -> None:
+    cloud = _cut_cloud()
+    router = DC_CORE_LAN[1]
+    workloads, workloads_acl = _named(cloud, "eu-west-1-workloads-sg"), _named(cloud, "eu-west-1-workloads-acl")
+    desktops_acl = _named(cloud, "eu-west-1-desktops-acl")
+    for direction in ("ingress", "egress"):
+        assert not sg_allows(workloads, direction, router, 443), direction
+        assert not nacl_allows(workloads_acl, direction, router, 443), direction
+        assert not nacl_allows(desktops_acl, direction, router, 53 if direction == "egress" else 50000), direction
+        assert sg_allows(workloads, direction, SERVER_IN_LAN, 443), direction
+        assert sg_allows(workloads, direction, HQ, 443), direction
+    assert nacl_allows(workloads_acl, "ingress", SERVER_IN_LAN, 443)
+    assert nacl_allows(workloads_acl, "egress", SERVER_IN_LAN, 443)
+    assert nacl_allows(desktops_acl, "egress", SERVER_IN_LAN, 53) and nacl_allows(desktops_acl, "ingress", SERVER_IN_LAN, 50000)
+    assert nacl_allows(desktops_acl, "egress", HQ, 443) and nacl_allows(workloads_acl, "ingress", HQ, 443)
+    https_from = {
+        ipaddress.ip_network(r.inputs["remoteIpPrefix"])
+        for r in cloud.of_type("openstack:networking/secGroupRule:SecGroupRule")
+        if r.name.startswith("dc1-cloud-workloads-https-")
+    }
+    assert any(SERVER_IN_LAN in n for n in https_from) and any(HQ in n for n in https_from)
+    assert not any(router in n for n in https_from), "OpenStack workloads take HTTPS from the DC core LAN"
+
+
+def test_an_hq_cut_that_disagrees_with_the_infrastructure_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"hq_reached must be HQ less 10\.0\.0\.0/28"):
+        hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_reached=["10.0.0.0/16"])
+    with pytest.raises(ValidationError, match="not inside HQ"):
+        hybrid_cloud_args(hq_infrastructure=["192.168.0.0/28"])

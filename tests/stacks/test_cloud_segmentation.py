@@ -260,12 +260,19 @@ def openstack_desktop_opens(run: MockRun, pool: str, target: Address, protocol: 
     group = _one(run, f"{pool}-sg")
     if not group.inputs.get("deleteDefaultRules"):
         return True
+    return openstack_group_allows(run, group, "egress", target, protocol, port)
+
+
+def openstack_group_allows(
+    run: MockRun, group: RecordedResource, direction: str, peer: Address, protocol: str, port: int
+) -> bool:
+    """Whether one of `group`'s own rules admits the packet (Neutron groups allow, never deny)."""
     return any(
-        rule.inputs["direction"] == "egress"
+        rule.inputs["direction"] == direction
         and rule.inputs["securityGroupId"] == group.resource_id
         and rule.inputs.get("protocol") in (None, protocol)
         and (rule.inputs.get("portRangeMin") is None or rule.inputs["portRangeMin"] <= port <= rule.inputs["portRangeMax"])
-        and target in ipaddress.ip_network(rule.inputs.get("remoteIpPrefix") or "0.0.0.0/0")
+        and peer in ipaddress.ip_network(rule.inputs.get("remoteIpPrefix") or "0.0.0.0/0")
         for rule in run.resources
         if rule.type == "openstack:networking/secGroupRule:SecGroupRule"
     )
@@ -317,3 +324,51 @@ def test_a_desktop_opens_the_same_connections_on_either_cloud_and_exactly_the_in
     for name in ("till", "hq payment", "dc core router", "internet"):
         assert not any(desktop_intent_allows(intent, targets[name], p, port) for p, port in DESKTOP_PROBES), name
     assert not desktop_intent_allows(intent, targets["hq host"], "tcp", 445)
+
+
+def openstack_workloads_admit(run: MockRun, source: Address, protocol: str, port: int) -> bool:
+    """A new connection from `source` into an OpenStack site's workloads, as its group decides."""
+    (group,) = [r for r in run.resources if r.type == "openstack:networking/secGroup:SecGroup" and r.name.endswith("-workloads-sg")]
+    return openstack_group_allows(run, group, "ingress", source, protocol, port)
+
+
+def test_no_cloud_host_reaches_or_takes_anything_from_the_dc_core_lan(fleet: Fleet, run: MockRun) -> None:
+    """Defence in depth behind the hubs (`CloudForwarding`): the clouds' own filters keep their
+    hosts away from HQ's DC core LAN (the core routers' and the hubs' DC addresses) both ways,
+    while the rest of HQ stays reached as before."""
+    intent = NetworkIntent(fleet)
+    dc = intent.hub("hq-hub1").dc
+    (lan,) = intent.dc_infrastructure
+    core = {"dc core router": dc.routers[0], "hub dc address": dc.address.ip, "dc lan host": lan[lan.num_addresses - 2]}
+    hq_host = fleet.spec.ip_plan.hq[0][5 * 256 + 5]
+    assert not any(hq_host in net for net in intent.dc_infrastructure)
+    for kind in ("workloads", "desktops"):
+        sg, acl = _one(run, f"eu-west-1-{kind}-sg"), _one(run, f"eu-west-1-{kind}-acl")
+        for name, address in core.items():
+            for protocol, port in (*PROBES, ("tcp", 22), ("udp", 123), ("tcp", 50000)):
+                for direction in ("ingress", "egress"):
+                    assert not sg_allows(sg, direction, address, protocol, port), f"{kind} SG {direction} {name} {protocol}/{port}"
+                    assert not nacl_allows(acl, direction, address, protocol, port), f"{kind} NACL {direction} {name} {protocol}/{port}"
+            assert not openstack_workloads_admit(run, address, "tcp", 443), f"OpenStack workloads from {name}"
+    workloads = _one(run, "eu-west-1-workloads-sg")
+    assert sg_allows(workloads, "ingress", hq_host, "tcp", 443) and sg_allows(workloads, "egress", hq_host, "tcp", 443)
+    assert nacl_allows(_one(run, "eu-west-1-workloads-acl"), "ingress", hq_host, "tcp", 443)
+    assert openstack_workloads_admit(run, hq_host, "tcp", 443)
+
+
+def test_an_ad_connector_in_the_desktops_subnets_gets_its_dcs_answers_on_any_port_from_1024(
+    fleet: Fleet, run: MockRun
+) -> None:
+    """AWS documents no source port range for an AD Connector's DNS, Kerberos and LDAP queries
+    (only TCP/UDP 53, 88, 389 to the DCs), and its own clients pick from 1024: the desktops NACL,
+    where the connector's ENIs sit, lets the answers of the connector's DCs in from 1024 up, and
+    no other HQ host's."""
+    acl = _one(run, "eu-west-1-desktops-acl")
+    (policy,) = [p for p in fleet.spec.desktop_policies if p.directory is not None and p.provider == "aws"]
+    other = fleet.spec.ip_plan.hq[0][5 * 256 + 5]
+    for dc in policy.directory.dns_ips:  # type: ignore[union-attr]
+        for protocol in ("tcp", "udp"):
+            for port in (1024, 20000, 40000):
+                assert nacl_allows(acl, "ingress", Address(dc), protocol, port), f"{dc} {protocol} answer to {port}"
+            assert not nacl_allows(acl, "ingress", Address(dc), protocol, 1023)
+            assert not nacl_allows(acl, "ingress", other, protocol, 20000), "only the connector's DCs"

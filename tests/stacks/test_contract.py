@@ -559,6 +559,22 @@ def test_bucket_names_and_settings_in_the_buckets_region() -> None:
     assert _rules(program(region="us-east-1")) == {"s3-buckets"}
 
 
+def test_one_lifecycle_configuration_per_bucket_naming_its_objects_by_filter() -> None:
+    def program(twice: bool = False, rule: dict[str, object] | None = None) -> Program:
+        def run() -> None:
+            bucket = aws.s3.Bucket("data", bucket="acme-staff-data", region="eu-west-1")
+            rules = [rule or {"id": "old", "status": "Enabled", "filter": {}, "noncurrent_version_expiration": {"noncurrent_days": 90}}]
+            for n in range(2 if twice else 1):
+                aws.s3.BucketLifecycleConfiguration(f"lifecycle{n}", bucket=bucket.id, region="eu-west-1", rules=rules)
+
+        return run
+
+    assert _rules(program()) == set()
+    assert _rules(program(twice=True)) == {"s3-bucket-lifecycle"}
+    by_prefix = {"id": "old", "status": "Enabled", "prefix": "", "noncurrent_version_expiration": {"noncurrent_days": 90}}
+    assert _rules(program(rule=by_prefix)) == {"s3-bucket-lifecycle"}
+
+
 def test_transit_gateway_asn_vpc_blocks_attachment_zones_and_routes() -> None:
     def program(*, asn: int = 64512, vpc: str = "10.32.0.0/20", subnet: str = "10.32.0.0/24", zones: tuple[str, str] = ("euw1-az1", "euw1-az2"), wait: bool = True) -> Program:
         def run() -> None:
