@@ -815,8 +815,9 @@ class HubIntent:
     asn: int
     loopback: ipaddress.IPv4Address
     public_address: ipaddress.IPv4Address
-    # The inventory's management address, where the push connects (SSH): with the loopback the
-    # only address of the hub that takes management from the management ranges, never the
+    # The inventory's management address, where the push connects (SSH). Management is taken at
+    # the loopback and, where the hub holds it, this address only (`HubView.management_hosts`;
+    # an FRR hub always takes SSH here, the host or the lab puts it on the DC port), never at the
     # public IKE address, which the internet reaches on the same DC port (a spoofed management
     # source would have its SYN-ACK reflected at HQ's management hosts).
     management_address: ipaddress.IPv4Address
