@@ -77,14 +77,7 @@ from storestack.devices.views import (
 )
 from storestack.devices.views.model import AclRule, CloudFilter, QosClassView, cloud_rules, shaped_kbps
 from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS
-from storestack.network.model import (
-    NETWORK_CONTROL_DSCPS,
-    BgpTimers,
-    CloudFlow,
-    PrefixLimit,
-    Service,
-    share_kbps,
-)
+from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLimit, Service, share_kbps
 from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
@@ -822,7 +815,6 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "cloud_destinations": ", ".join(net.cidr for net in view.cloud_destinations),
         "cloud_hq": ", ".join(net.cidr for net in view.cloud_hq),
         "cloud_answers": hub_cloud_answers(view),
-        "hq_answers": hub_hq_answers(view),
         "cloud_opens": hub_cloud_opens(view),
         # What the store tunnels reach through the hub (`HubIntent.store_forwarding`)
         "corporate": ", ".join(str(net) for net in view.intent.store_forwarding.corporate),
@@ -861,38 +853,18 @@ def hub_store_tunnel_sources(view: HubView) -> str:
 
 def hub_cloud_answers(view: HubView) -> list[str]:
     """The nftables rules that pass the clouds' answers to the flows the stores' segments open
-    towards a cloud prefix (`CloudForwarding.replies`), statelessly, from the cloud VPNs
-    (`_stateless_answers`). Both hubs announce the stores' aggregate to the clouds, so a cloud may
-    answer through the hub that saw none of the store's packets."""
+    towards a cloud prefix (`CloudForwarding.replies`), statelessly, from the rules IOS-XE's and
+    VRP's FROM-CLOUD-<site> print (`cloud_rules`, with nft's ICMP names): a TCP segment with ACK or RST
+    set (what IOS calls `established`: never a SYN alone), from the flow's port where it has one;
+    UDP to the office hosts' ephemeral ports; echo replies and ICMP errors. Both hubs announce the
+    stores' aggregate to the clouds, so a cloud may answer through the hub that saw none of the
+    store's packets: conntrack there has no entry, and takes a mid-stream ACK as `new`, a SYN-ACK,
+    RST, echo reply or ICMP error as `invalid` (the template puts these rules before that drop).
+    One rule per cloud prefix and match, its office segments in one set."""
     forwarding = view.intent.cloud_forwarding
     if forwarding is None:
         return []
-    return _stateless_answers(view, forwarding.replies, "iifname @cloud_tunnels")
-
-
-def hub_hq_answers(view: HubView) -> list[str]:
-    """The nftables rules that pass HQ's answers to the flows the stores' segments open towards
-    HQ's service prefixes (`StoreForwarding.hq_replies`), statelessly, from the DC LAN into the
-    store tunnels (`_stateless_answers`): a store signals a path out of SLA by its strictest class
-    alone, so the DC core may send HQ's answers to a class still on that path through the other
-    hub, which saw none of the flow (README "Return path"); the other hub crashing moves them
-    here mid-flow too. Only answers: from each service's prefixes and ports to the segments that
-    may open it; a SYN from HQ opens nothing here (management's own rule aside)."""
-    return _stateless_answers(
-        view, view.intent.store_forwarding.hq_replies, f'iifname "{view.dc.ifname}" oifgroup 10'
-    )
-
-
-def _stateless_answers(view: HubView, flows: Sequence[CloudFlow], arrival: str) -> list[str]:
-    """The nftables rules that pass the answers to `flows` (flows the stores' segments open) that
-    arrive as `arrival` says, without a conntrack entry, from the rules IOS-XE's and VRP's
-    FROM-CLOUD-<site> print (`cloud_rules`, with nft's ICMP names): a TCP segment with ACK or RST
-    set (what IOS calls `established`: never a SYN alone), from the flow's port where it has one;
-    UDP to the store hosts' ephemeral ports; echo replies and ICMP errors. Without an entry
-    conntrack takes a mid-stream ACK as `new`, a SYN-ACK, RST, echo reply or ICMP error as
-    `invalid` (the template puts these rules before that drop). One rule per match and set of
-    destination segments, its far prefixes in one set."""
-    rules = cloud_rules(flows, get_platform(view.platform).icmp_errors)
+    rules = cloud_rules(forwarding.replies, get_platform(view.platform).icmp_errors)
     icmp_types: dict[tuple[str, str], list[str]] = {}
     for rule in rules:
         if rule.protocol == "icmp" and rule.icmp_type:
@@ -907,15 +879,15 @@ def _stateless_answers(view: HubView, flows: Sequence[CloudFlow], arrival: str) 
         found = destinations.setdefault((source, match), [])
         if destination not in found:
             found.append(destination)
-    sources: dict[tuple[str, str], list[str]] = {}
-    for (source, match), found in destinations.items():
-        sources.setdefault((_nft_set(found), match), []).append(source)
-    return [f"{arrival} ip saddr {_nft_set(far)} ip daddr {daddr} {match} accept" for (daddr, match), far in sources.items()]
+    return [
+        f"iifname @cloud_tunnels ip saddr {source} ip daddr {_nft_set(found)} {match} accept"
+        for (source, match), found in destinations.items()
+    ]
 
 
 def _nft_address(net: Net | None) -> str:
     if net is None:
-        raise ValueError("an answer rule names its source and destination prefixes")
+        raise ValueError("a cloud answer rule names its source and destination prefixes")
     return net.cidr
 
 

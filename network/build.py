@@ -1092,7 +1092,6 @@ class NetworkIntent:
                 own=tuple(own),
                 pingable=(hub.loopback,),
                 closed=(hub.dc_address, hub.public_address),
-                hq_replies=self._store_opened(name, tuple(self.fleet.spec.ip_plan.hq)),
             ),
             dc_trust=self._dc_trust(hub),
             beacon=beacon,
@@ -1111,7 +1110,19 @@ class NetworkIntent:
         plan = self.fleet.spec.ip_plan
         # The clouds' own ranges, each site's slots: what the cloud sessions accept (`cloud_site_ranges`).
         sources = collapse(tuple(net for ranges in self.cloud_site_ranges.values() for net in ranges))
-        replies = self._store_opened(hub, sources)
+        opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
+        for store in self.served_stores(hub):
+            zones = self._zones(store)
+            prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
+            for flow in self._flows(zones):
+                clouds = _within(flow.service.prefixes, sources)
+                if flow.source in prefixes and clouds and not flow.service.internet:
+                    key = (flow.why, flow.service.protocol, flow.service.ports, clouds)
+                    opened.setdefault(key, []).extend(prefixes[flow.source])
+        replies = tuple(
+            CloudFlow("store", protocol, clouds, collapse(tuple(segments)), tuple((p, p) for p in ports), why)  # type: ignore[arg-type]
+            for (why, protocol, ports, clouds), segments in opened.items()
+        )
         store_side = (plan.stores, plan.loopbacks)
         opens = [
             CloudFlow("cloud", flow.protocol, (plan.desktops,), stores, flow.ports, f"desktops: {flow.why}")
@@ -1141,25 +1152,6 @@ class NetworkIntent:
                 CloudSite(site, tuple(ids), self.cloud_site_ranges[site], _narrowed(forwarding, self.cloud_site_ranges[site]))
                 for site, ids in sites.items()
             ),
-        )
-
-    def _store_opened(self, hub: str, ranges: tuple[IPv4Network, ...]) -> tuple[CloudFlow, ...]:
-        """The flows the segments of `hub`'s stores open towards `ranges` (the clouds', or HQ's):
-        each flow's part inside them with the segments (of every served store) that open it, the
-        service's ports the source ports of its answers. A hub passes their answers without a
-        connection of its own (`CloudForwarding.replies`, `StoreForwarding.hq_replies`)."""
-        opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
-        for store in self.served_stores(hub):
-            zones = self._zones(store)
-            prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
-            for flow in self._flows(zones):
-                far = _within(flow.service.prefixes, ranges)
-                if flow.source in prefixes and far and not flow.service.internet:
-                    key = (flow.why, flow.service.protocol, flow.service.ports, far)
-                    opened.setdefault(key, []).extend(prefixes[flow.source])
-        return tuple(
-            CloudFlow("store", protocol, far, collapse(tuple(segments)), tuple((p, p) for p in ports), why)  # type: ignore[arg-type]
-            for (why, protocol, ports, far), segments in opened.items()
         )
 
     def served_stores(self, hub: str) -> list[ResolvedStore]:

@@ -573,15 +573,6 @@ class StoreForwarding:
     # Each served store's own addresses (`StoreSources`), in the hub's store order: whose
     # addresses each store tunnel brings in (the tunnel's store, `control`).
     own: tuple[StoreSources, ...] = ()
-    # The other way: the flows the served stores' segments open towards HQ's service prefixes
-    # (`StoreIntent.flows` inside `ip_plan.hq`; `CloudFlow` with HQ's prefixes as the far side,
-    # opened by the store), whose answers a stateful hub passes from the DC LAN without a
-    # connection of its own (FRR `devices/frr.py` `hub_hq_answers`, `cloud_rules` as for the
-    # clouds' answers): a store steers each class by its SLA but signals a path out of SLA by its
-    # strictest class alone (README "Return path"), so HQ may answer a flow through the hub that
-    # saw none of it. Only answers: from the service's prefixes and ports to the segments that
-    # may open it; nothing HQ could open a flow into a store with.
-    hq_replies: tuple[CloudFlow, ...] = ()
 
     @property
     def fleet(self) -> tuple[ipaddress.IPv4Network, ...]:
@@ -644,8 +635,7 @@ class CloudFlow:
     """A flow between the clouds' prefixes and the stores that a hub's cloud VPNs let through
     (`CloudForwarding`): `opened_by` says which side opens it. `ports` are the service's ports on
     the opened side, inclusive ranges (empty: any); for a flow a store opens, they are the source
-    ports of the cloud's answers. The same shape holds a flow the stores open towards HQ
-    (`StoreForwarding.hq_replies`), `clouds` then HQ's service prefixes."""
+    ports of the cloud's answers."""
 
     opened_by: Literal["store", "cloud"]
     protocol: Protocol

@@ -140,12 +140,11 @@ def _session(session: BgpSession, platform: Platform) -> dict[str, Any]:
     }
 
 
-def _cloud_flow(flow: CloudFlow, far: str = "clouds") -> dict[str, Any]:
-    """A `CloudFlow`, its far side (the clouds', or HQ's for `StoreForwarding.hq_replies`) under `far`."""
+def _cloud_flow(flow: CloudFlow) -> dict[str, Any]:
     return {
         "why": flow.why,
         "protocol": flow.protocol,
-        far: [str(n) for n in flow.clouds],
+        "clouds": [str(n) for n in flow.clouds],
         "stores": [str(n) for n in flow.stores],
         "ports": [f"{low}" if low == high else f"{low}-{high}" for low, high in flow.ports],
     }
@@ -261,10 +260,6 @@ def hub_report(intent: NetworkIntent, hostname: str) -> dict[str, Any]:
             "never": [str(n) for n in hub.store_forwarding.private],
             "then": "internet",
             "internet_from": [str(n) for n in hub.store_forwarding.internet_sources],
-            # the other way, from the DC LAN: HQ's answers to the flows the stores' segments open
-            # into HQ, which a stateful hub passes without a connection of its own (a store's
-            # return signal moves a whole tunnel, README "Return path")
-            "hq_answers": [_cloud_flow(flow, "hq") for flow in hub.store_forwarding.hq_replies],
         },
         # what its cloud VPNs take in (`cloud_forwarding`, the same on every hub platform): from
         # the clouds' own ranges anything to HQ but its routing infrastructure (the DC core LAN,

@@ -19,7 +19,6 @@ from storestack.devices.lint import Packet
 from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet
-from storestack.inventory.hq import service_prefixes
 from storestack.network.build import NetworkIntent
 
 
@@ -988,72 +987,3 @@ def test_a_store_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(fleet
             verdict = chain_verdict(ruleset, "input", ping, ifname)
             same_store = other.rsplit("-", 1)[0] == ifname.rsplit("-", 1)[0]
             assert verdict.forwarded == same_store, (ifname, other, address, verdict)
-
-
-def test_a_hub_passes_hqs_side_of_a_store_flow_it_never_saw_start(fleet: Fleet) -> None:
-    """A hub crash (or a store's SLA steering) moves a store's flows to the other hub mid-stream:
-    the surviving hub holds no conntrack entry for them. The store's next segment opens one there
-    (conntrack picks a mid-stream ACK up as `new`, which the store rules accept), but HQ's side may
-    come first: a payment answer the dead hub never delivered, retransmitted while the till waits
-    and sends nothing. hq-hub1 forwards HQ's mid-stream TCP from the DC LAN into the store
-    tunnels: to a till from the payment service's port (`StoreForwarding.hq_replies`), to a
-    store's loopback (its own TACACS+ and DNS flows) any ACK without SYN, FIN or RST (the store's
-    own firewall still holds the flow's state); a SYN from HQ opens nothing but management's, and
-    nothing mid-stream goes to another private range."""
-    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
-    ruleset = _companion(hub, "nftables.conf")
-    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
-    assert dc, "no DC port in the hub's ruleset"
-    intent = NetworkIntent(fleet).hub("hq-hub1")
-    payment = service_prefixes(fleet.spec, "payment")[0].network_address + 10
-    till = intent.store_forwarding.stores.network_address + 10
-    loopback = intent.store_forwarding.loopbacks.network_address + 3
-
-    def forwarded(packet: Packet) -> bool:
-        verdict = chain_verdict(ruleset, "forward", packet, dc.group(1), from_tunnel=False, oifname="nw-0001-wan1")
-        return verdict.forwarded
-
-    for destination in (till, loopback):
-        for flags in (frozenset({"ack"}), frozenset({"ack", "psh"})):
-            answer = Packet("tcp", payment, destination, 50000, flags, source_port=443)
-            assert forwarded(answer), answer
-    assert not forwarded(Packet("tcp", payment, till, 22))  # HQ opens no connection into a store
-    stray = Packet("tcp", payment, ipaddress.IPv4Address("172.16.0.10"), 50000, frozenset({"ack"}), source_port=443)
-    assert not forwarded(stray)  # nor answers towards a range no store owns
-
-
-def test_a_hub_passes_hqs_answers_to_a_store_flow_another_hub_saw_start_but_opens_nothing(fleet: Fleet) -> None:
-    """A store signals a tunnel out of SLA by its strictest class (voice, 1% loss) alone: at 1.5%
-    loss on wan1 to hq-hub2 it signals hq-hub2, the DC core sends every answer to the store
-    through hq-hub1, while POS (2%) still leaves by the wan1 tunnel to hq-hub2 (README "Return
-    path"). hq-hub1 saw neither the till's SYN nor an office host's DNS query: without a conntrack
-    entry HQ's SYN-ACK is `invalid`, the DNS answer `new`, and both were dropped, so new payments
-    failed for as long as the path sat between the two classes' thresholds. The hub now passes
-    them statelessly (`StoreForwarding.hq_replies`): from a service's prefixes and ports to the
-    segments that may open it, never a SYN from HQ, never from another port, never to a segment
-    the intent does not let reach that service."""
-    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
-    ruleset = _companion(hub, "nftables.conf")
-    dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
-    assert dc, "no DC port in the hub's ruleset"
-    stores = NetworkIntent(fleet).store("nw-0001")
-    zones = {zone.name: zone.prefixes[0] for zone in stores.zones}
-    till, office, camera = (zones[name].network_address + 10 for name in ("pos", "office", "cctv"))
-    payment = service_prefixes(fleet.spec, "payment")[0].network_address + 10
-    resolver = fleet.spec.management.dns_forwarders[0]
-
-    def forwarded(packet: Packet) -> bool:
-        verdict = chain_verdict(ruleset, "forward", packet, dc.group(1), from_tunnel=False, oifname="nw-0001-wan1")
-        return verdict.forwarded
-
-    syn_ack, ack = frozenset({"syn", "ack"}), frozenset({"ack"})
-    assert forwarded(Packet("tcp", payment, till, 50000, syn_ack, source_port=443))  # the payment's SYN-ACK
-    assert forwarded(Packet("tcp", payment, till, 50000, frozenset({"rst"}), source_port=443))
-    assert forwarded(Packet("udp", resolver, office, 50000, source_port=53))  # an office PC's DNS answer
-    assert not forwarded(Packet("tcp", payment, till, 443, source_port=50000))  # HQ opens nothing
-    assert not forwarded(Packet("udp", resolver, office, 53, source_port=50000))
-    for flags in (syn_ack, ack):
-        # from a port the payment service does not answer from
-        assert not forwarded(Packet("tcp", payment, till, 50000, flags, source_port=8443)), flags
-        # to a segment the intent does not let reach the payment service
-        assert not forwarded(Packet("tcp", payment, camera, 50000, flags, source_port=443)), flags

@@ -375,28 +375,3 @@ def test_network_show_tells_the_nms_the_fleets_snmp_protocols() -> None:
     table = CliRunner().invoke(cli, ["network", "show", "hq-hub1"])
     assert table.exit_code == 0, table.output
     assert "SNMPv3 authPriv: HMAC-SHA-96" in table.output
-
-
-def test_a_hub_knows_which_answers_hq_gives_the_stores_flows_into_hq(fleet: Fleet) -> None:
-    """A store's return signal moves a whole tunnel (README "Return path"), so a hub may carry
-    HQ's answers to a flow it never saw: the intent says which (`StoreForwarding.hq_replies`),
-    and `network show HUB --json` prints them. The payment service answers the POS segments of
-    the hub's stores from its port only; no HQ answer goes to a guest segment, and none comes
-    from outside HQ's ranges (a cloud's answers are `CloudForwarding.replies`)."""
-    intent = NetworkIntent(fleet)
-    hub = intent.hub("hq-hub1")
-    replies = hub.store_forwarding.hq_replies
-    payment = intent.services["payment"]
-    (flow,) = [f for f in replies if f.clouds == payment.prefixes]
-    served = [intent.store(s.id) for s in intent.served_stores("hq-hub1")]
-    pos = [net for store in served for zone in store.zones if zone.name == "pos" for net in zone.prefixes]
-    assert (flow.protocol, flow.ports) == ("tcp", ((443, 443),))
-    assert sorted(ipaddress.collapse_addresses(flow.stores)) == sorted(ipaddress.collapse_addresses(pos))
-    guests = [net for store in served for zone in store.zones if zone.name == "guest-wifi" for net in zone.prefixes]
-    assert guests and not any(net.overlaps(guest) for f in replies for net in f.stores for guest in guests)
-    assert all(any(net.subnet_of(h) for h in fleet.spec.ip_plan.hq) for f in replies for net in f.clouds)
-    shown = json.loads(CliRunner().invoke(cli, ["network", "show", "hq-hub1", "--json"]).output)
-    answers = shown["store_forwarding"]["hq_answers"]
-    assert {"why": flow.why, "protocol": "tcp", "hq": [str(n) for n in flow.clouds]}.items() <= next(
-        a for a in answers if a["why"] == flow.why
-    ).items()
