@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from storestack.common.addressing import excluding
+from storestack.common.addressing import collapse, excluding
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -284,7 +284,7 @@ class HybridCloudArgs(FrozenModel):
                 raise ValueError(f"HQ infrastructure {network} is not inside HQ's ranges")
         outside = list(excluding(hq, self.hq_infrastructure))
         inside = [n for n in self.hq_reached if any(n.subnet_of(i) for i in self.hq_infrastructure)]
-        if self.hq_reached and _collapse([*outside, *inside]) != _collapse(self.hq_reached):
+        if self.hq_reached and collapse([*outside, *inside]) != collapse(self.hq_reached):
             raise ValueError(
                 f"hq_reached must be HQ less {', '.join(map(str, self.hq_infrastructure)) or 'nothing'} "
                 f"(and host routes inside it): {', '.join(map(str, outside))}"
@@ -297,17 +297,13 @@ class HybridCloudArgs(FrozenModel):
     @property
     def hq_cut(self) -> list[ipaddress.IPv4Network]:
         """What the clouds may reach at HQ (`hq_reached`), as a security group lists it."""
-        return _collapse(self.hq_reached) or list(excluding(self.hq_prefixes, self.hq_infrastructure))
+        return list(collapse(self.hq_reached) or excluding(self.hq_prefixes, self.hq_infrastructure))
 
     @property
     def hq_exceptions(self) -> list[ipaddress.IPv4Network]:
         """The parts of `hq_cut` inside `hq_infrastructure` (servers written inside the DC core
         LAN): a NACL allows them before it denies the infrastructure."""
         return [n for n in self.hq_cut if any(n.subnet_of(i) for i in self.hq_infrastructure)]
-
-
-def _collapse(networks: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return list(ipaddress.collapse_addresses(networks))
 
 
 def _unique(what: str, names: list[str]) -> None:
