@@ -56,12 +56,17 @@ def public_address_problem(address: ipaddress.IPv4Address) -> str | None:
     return None
 
 
+def collapse(nets: Iterable[ipaddress.IPv4Network]) -> tuple[ipaddress.IPv4Network, ...]:
+    """The fewest networks covering `nets`, in address order."""
+    return tuple(ipaddress.collapse_addresses(nets))
+
+
 def excluding(
     nets: Iterable[ipaddress.IPv4Network], holes: Iterable[ipaddress.IPv4Network]
 ) -> tuple[ipaddress.IPv4Network, ...]:
     """The fewest networks covering `nets` but none of `holes`, in address order."""
-    remaining = list(ipaddress.collapse_addresses(nets))
-    for hole in ipaddress.collapse_addresses(holes):
+    remaining = list(collapse(nets))
+    for hole in collapse(holes):
         pieces: list[ipaddress.IPv4Network] = []
         for net in remaining:
             if hole.subnet_of(net):
@@ -69,4 +74,4 @@ def excluding(
             elif not net.subnet_of(hole):
                 pieces.append(net)
         remaining = pieces
-    return tuple(ipaddress.collapse_addresses(remaining))
+    return collapse(remaining)

@@ -41,7 +41,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from storestack.common.addressing import excluding
+from storestack.common.addressing import collapse, excluding
 from storestack.components.cloud_args import (
     WORKSPACES_ZONE_IDS,
     AwsRegionArgs,
@@ -313,7 +313,7 @@ class AwsRegion(pulumi.ComponentResource):
             ranges += openstack_desktops
         else:
             ranges = [cloud.store_supernet, *cloud.hq_prefixes, region.workloads_cidr, *openstack_workloads]
-        return _collapse(ranges)
+        return list(collapse(ranges))
 
     def _vpc_routes(
         self,
@@ -411,7 +411,7 @@ class AwsRegion(pulumi.ComponentResource):
         rule(egress, "deny", stores, None)
         others = [n for n in self.remote_ranges(kind) if n != stores]
         replies = EPHEMERAL[kind]
-        hq = _collapse(cloud.hq_prefixes)
+        hq = collapse(cloud.hq_prefixes)
 
         def peer_rules(peers: Iterable[ipaddress.IPv4Network], at_hq: Iterable[ipaddress.IPv4Network]) -> None:
             """What `kind` exchanges with `peers` (outside the VPC, not a store) and, desktops
@@ -435,7 +435,7 @@ class AwsRegion(pulumi.ComponentResource):
                 # not to an ephemeral port (Microsoft's W32Time guidance opens UDP 123 both ways).
                 rule(ingress, "allow", prefix, (NTP, NTP), protocol="udp")
 
-        for source in _collapse(cloud.admin_ranges):
+        for source in collapse(cloud.admin_ranges):
             if kind == "workloads":
                 rule(ingress, "allow", source, (SSH, SSH))
             else:
@@ -448,7 +448,7 @@ class AwsRegion(pulumi.ComponentResource):
             # ("Ephemeral ports") has AWS's own clients (ELB, NAT gateway, Lambda) pick from 1024:
             # their answers come back to 1024-65535, from the connector's DCs only. The desktops'
             # stateful group still opens nothing to a DC's packet to those ports.
-            for server in _collapse(ipaddress.IPv4Network(ip) for ip in self._region.ad_connector_dns_ips):
+            for server in collapse(ipaddress.IPv4Network(ip) for ip in self._region.ad_connector_dns_ips):
                 for protocol in ("tcp", "udp"):
                     rule(ingress, "allow", server, AD_CONNECTOR_REPLY_PORTS, protocol=protocol)
         # HQ's routing infrastructure (the DC core LAN), which the hubs keep the clouds away from
@@ -456,7 +456,7 @@ class AwsRegion(pulumi.ComponentResource):
         # and direction (a NACL holds 20 a direction by default); a server written inside it
         # (`hq_exceptions`) is allowed first, as HQ is.
         peer_rules(cloud.hq_exceptions, cloud.hq_exceptions)
-        for closed in _collapse(cloud.hq_infrastructure):
+        for closed in collapse(cloud.hq_infrastructure):
             rule(ingress, "deny", closed, None)
             rule(egress, "deny", closed, None)
         peer_rules(others, hq)
@@ -480,7 +480,7 @@ class AwsRegion(pulumi.ComponentResource):
         r = self._region.region
         cloud = self._cloud
         local = self._region.workloads_cidr if kind == "workloads" else self._region.desktops_cidr
-        admin = [str(n) for n in _collapse(cloud.admin_ranges)]
+        admin = [str(n) for n in collapse(cloud.admin_ranges)]
         stores = [str(cloud.store_supernet)]
         from_stores = [
             {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": stores,
@@ -491,7 +491,7 @@ class AwsRegion(pulumi.ComponentResource):
         # HQ as the hubs let the clouds reach it: its DC core LAN cut out (`hq_cut`), a server
         # written inside the LAN kept. A security group cannot deny: it lists what is allowed.
         remote = [n for n in self.remote_ranges(kind) if n != cloud.store_supernet]
-        reached = _collapse([*excluding(remote, cloud.hq_infrastructure), *cloud.hq_exceptions])
+        reached = collapse([*excluding(remote, cloud.hq_infrastructure), *cloud.hq_exceptions])
         targets = [str(n) for n in reached]
         if kind == "workloads":
             ingress = [
@@ -589,10 +589,6 @@ class AwsRegion(pulumi.ComponentResource):
             depends_on=depends_on or [],
         )
         return vpn, psks
-
-
-def _collapse(networks: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return list(ipaddress.collapse_addresses(networks))
 
 
 def _sg_rule(port: int, cidrs: list[str], description: str) -> dict[str, Any]:

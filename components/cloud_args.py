@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from storestack.common.addressing import excluding
+from storestack.common.addressing import collapse, excluding
 from storestack.components.common import (
     FleetTags,
     FrozenModel,
@@ -213,13 +213,16 @@ class HybridCloudArgs(FrozenModel):
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
     # HQ's routing infrastructure (the DC core LAN, network intent `dc_infrastructure`), which the
     # hubs already keep the clouds away from (`CloudForwarding`): the clouds' own filters deny it
-    # too, and `hq_reached` is HQ without it, as the intent cuts it (`NetworkIntent.cloud_hq`: a
-    # server written inside the LAN stays reached as a host route). Empty: HQ whole.
+    # too. What they reach at HQ (`hq_cut`) is HQ without it and with the servers the clouds use
+    # that are written inside it, as the intent cuts it (`NetworkIntent.cloud_hq`): those servers
+    # (its management servers, the desktops' directory) are the one part not derivable from the
+    # other fields. Empty: HQ whole.
     hq_infrastructure: list[PrivateNetwork] = Field(
         default_factory=list, description="HQ ranges no cloud host reaches (network intent)"
     )
-    hq_reached: list[PrivateNetwork] = Field(
-        default_factory=list, description="HQ less hq_infrastructure (network intent); empty: HQ less it, computed"
+    hq_infrastructure_servers: list[PrivateNetwork] = Field(
+        default_factory=list,
+        description="servers the clouds use written inside hq_infrastructure, as host routes (network intent)",
     )
     store_flows: list[StoreFlowArgs] = Field(
         default_factory=list, description="what stores may open towards the clouds (network intent)"
@@ -275,20 +278,19 @@ class HybridCloudArgs(FrozenModel):
         return self
 
     def _hq_cut_consistent(self) -> None:
-        """`hq_reached` is HQ less `hq_infrastructure` and host routes inside it, nothing else:
-        the security groups (which allow `hq_reached`) and the NACLs (which deny the
-        infrastructure before allowing HQ) then tell one story."""
+        """The infrastructure lies inside HQ and its servers inside the infrastructure: the
+        security groups (which allow `hq_cut`) and the NACLs (which allow the servers, then deny
+        the infrastructure before allowing HQ) then tell one story."""
         hq = self.hq_prefixes
         for network in self.hq_infrastructure:
             if not any(network.subnet_of(prefix) for prefix in hq):
                 raise ValueError(f"HQ infrastructure {network} is not inside HQ's ranges")
-        outside = list(excluding(hq, self.hq_infrastructure))
-        inside = [n for n in self.hq_reached if any(n.subnet_of(i) for i in self.hq_infrastructure)]
-        if self.hq_reached and _collapse([*outside, *inside]) != _collapse(self.hq_reached):
-            raise ValueError(
-                f"hq_reached must be HQ less {', '.join(map(str, self.hq_infrastructure)) or 'nothing'} "
-                f"(and host routes inside it): {', '.join(map(str, outside))}"
-            )
+        for server in self.hq_infrastructure_servers:
+            if not any(server.subnet_of(i) for i in self.hq_infrastructure):
+                raise ValueError(
+                    f"HQ infrastructure server {server} is not inside "
+                    f"{', '.join(map(str, self.hq_infrastructure)) or 'any HQ infrastructure'}"
+                )
 
     @property
     def hq_prefixes(self) -> list[ipaddress.IPv4Network]:
@@ -296,18 +298,15 @@ class HybridCloudArgs(FrozenModel):
 
     @property
     def hq_cut(self) -> list[ipaddress.IPv4Network]:
-        """What the clouds may reach at HQ (`hq_reached`), as a security group lists it."""
-        return _collapse(self.hq_reached) or list(excluding(self.hq_prefixes, self.hq_infrastructure))
+        """What the clouds may reach at HQ, as a security group lists it: HQ less its
+        infrastructure, and the servers written inside it (`NetworkIntent.cloud_hq`)."""
+        return list(collapse([*excluding(self.hq_prefixes, self.hq_infrastructure), *self.hq_infrastructure_servers]))
 
     @property
     def hq_exceptions(self) -> list[ipaddress.IPv4Network]:
         """The parts of `hq_cut` inside `hq_infrastructure` (servers written inside the DC core
         LAN): a NACL allows them before it denies the infrastructure."""
         return [n for n in self.hq_cut if any(n.subnet_of(i) for i in self.hq_infrastructure)]
-
-
-def _collapse(networks: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
-    return list(ipaddress.collapse_addresses(networks))
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -275,6 +275,13 @@ class DesktopPool(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         region = network.region
         subnet_ids = list(network.subnet_ids)
+        # The directory's password is create-only ("password ... ForceNew" in the provider's
+        # aws_directory_service_directory; hashicorp/terraform-provider-aws#16745), and nothing
+        # reads it back: a new value in the stack config (the AD Connector's service account
+        # rotated at HQ) or a new RandomPassword replaced the directory, then the WorkSpaces
+        # registration and every WorkSpace with its user volume. It is given once, at creation;
+        # a rotation is told to the connector on AWS's side (README, "Desktop users").
+        directory_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["password"])
         if args.directory_kind == "managed-ad":
             admin_password = random.RandomPassword(
                 f"{self._name}-directory-admin", length=32, special=True, override_special="!#%+-=_", opts=child
@@ -288,7 +295,7 @@ class DesktopPool(pulumi.ComponentResource):
                 vpc_settings={"vpc_id": network.vpc_id, "subnet_ids": subnet_ids},
                 region=region,
                 tags=self._tags,
-                opts=child,
+                opts=directory_opts,
             )
         else:
             # The service account's password never enters the inventory: it is stack config (secret).
@@ -307,7 +314,7 @@ class DesktopPool(pulumi.ComponentResource):
                 },
                 region=region,
                 tags=self._tags,
-                opts=child,
+                opts=directory_opts,
             )
         ip_group_ids: list[pulumi.Output[str]] = []
         if args.client_public_ranges:

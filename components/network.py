@@ -95,6 +95,11 @@ def transit_gateway_vpn(
     for number in (1, 2):
         options[f"tunnel{number}_preshared_key"] = psks[number - 1]
         options.update({f"tunnel{number}_{key}": value for key, value in crypto.items()})
+        # AWS's end keeps the fleet's anti-replay window too (the hubs and stores queue ESP by
+        # class, `CryptoPolicy.replay_window_packets`), stated rather than left to AWS's default,
+        # so a change of the fleet's window reaches every end (VpnConnection
+        # `tunnelN_replay_window_size`: 64-2048 packets).
+        options[f"tunnel{number}_replay_window_size"] = FLEET_CRYPTO.replay_window_packets
         if inside_cidrs:
             options[f"tunnel{number}_inside_cidr"] = str(inside_cidrs[number - 1])
     connection = aws.ec2.VpnConnection(

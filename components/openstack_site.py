@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
+from storestack.common.addressing import collapse
 from storestack.components.cloud_args import HqHubArgs, HybridCloudArgs, OpenStackSiteArgs
 from storestack.components.common import TunnelKeys, component_tags, openstack_tags
 from storestack.components.network import TransitVpn, tcp_ingress_rules
@@ -296,7 +297,7 @@ class OpenStackSite(pulumi.ComponentResource):
         ranges = [cloud.store_supernet, *cloud.hq_prefixes]
         for region in cloud.aws_regions:
             ranges += [region.workloads_cidr, region.desktops_cidr]
-        return list(ipaddress.collapse_addresses(ranges))
+        return list(collapse(ranges))
 
     def _gateway_port(
         self,
@@ -414,7 +415,7 @@ class OpenStackSite(pulumi.ComponentResource):
                 local_inside=str(gateway_inside),
                 peer_inside=str(hub_inside),
                 peer_asn=hub.bgp_asn,
-                accepts=tuple(ipaddress.collapse_addresses([*hub.prefixes, self._cloud.store_supernet])),
+                accepts=collapse([*hub.prefixes, self._cloud.store_supernet]),
             )
         )
         self._allow_peer(name, str(hub.public_address))

@@ -40,7 +40,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE, excluding
+from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPACE, collapse, excluding
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
@@ -125,11 +125,6 @@ def cloud_prefix_limit(accepts: tuple[IPv4Network, ...]) -> PrefixLimit:
     """What a hub takes from a cloud VPN accepting `accepts`: every prefix its inbound filter can
     pass (each range and its subnets up to CLOUD_LONGEST_PREFIX bits)."""
     return prefix_limit(sum(prefixes_within(net, CLOUD_LONGEST_PREFIX) for net in accepts))
-
-
-def collapse(nets: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
-    """The fewest networks covering `nets`, in address order."""
-    return tuple(ipaddress.collapse_addresses(nets))
 
 
 def _within(nets: tuple[IPv4Network, ...], ranges: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:

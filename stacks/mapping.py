@@ -199,7 +199,9 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
             store_supernet=plan.stores,
             admin_ranges=plan.management,
             hq_infrastructure=list(intent.dc_infrastructure),
-            hq_reached=list(intent.cloud_hq),
+            hq_infrastructure_servers=[
+                net for net in intent.cloud_hq if any(net.subnet_of(lan) for lan in intent.dc_infrastructure)
+            ],
             store_flows=flows,
             desktop_flows=from_desktops,
             data_bucket_name=f"{spec.organisation.slug}-staff-data-{account.account_id}",

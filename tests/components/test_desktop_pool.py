@@ -292,3 +292,14 @@ def test_openstack_desktops_have_no_ipv6_way_out(openstack_pool: Scenario) -> No
     assert group.inputs["deleteDefaultRules"] is True, "Neutron's default rules let IPv4 and IPv6 out"
     rules = openstack_pool.of_type("openstack:networking/secGroupRule:SecGroupRule")
     assert {r.inputs["ethertype"] for r in rules} == {"IPv4"}
+
+
+@pytest.mark.parametrize("pool", ["aws_pool", "managed_ad_pool"])
+def test_a_new_directory_password_does_not_replace_the_directory(pool: str, request: pytest.FixtureRequest) -> None:
+    """A directory's password is create-only in the provider and never read back
+    (terraform-provider-aws#16745): the AD Connector's service account rotated at HQ and put in
+    the stack config replaced the directory, the WorkSpaces registration and every WorkSpace with
+    its user volume on the next `up`. The password is given at creation only."""
+    scenario: Scenario = request.getfixturevalue(pool)
+    (directory,) = scenario.of_type("aws:directoryservice/directory:Directory")
+    assert "password" in directory.ignore_changes

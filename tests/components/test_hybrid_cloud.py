@@ -25,6 +25,7 @@ from storestack.components.aws_region import PROPAGATES_INTO
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, HubCloudTunnelArgs
 from storestack.components.hybrid_cloud import AwsRegionArgs
 from storestack.network.cloud import OPENSTACK_AWS_SITES, aws_inside_usable
+from storestack.network.crypto import FLEET_CRYPTO
 from storestack.stacks.mocks import StorestackMocks, is_secret
 from storestack.stacks.resource_types import is_taggable
 
@@ -135,6 +136,16 @@ def test_customer_gateway_and_bgp_vpn_per_hub_with_secret_keys(cloud: Scenario) 
         assert first != second and len(first) >= 32
     psks = secret_value(cloud.monitor.component_outputs[cloud.named("acme").urn]["hub_vpn_psks"])
     assert set(psks) == {"eu-west-1/hub1", "eu-west-1/hub2"}
+
+
+def test_every_aws_tunnel_keeps_the_fleets_anti_replay_window(cloud: Scenario) -> None:
+    """The hubs queue ESP by class, so bulk arrives behind voice and POS: AWS's end of every VPN
+    (hubs and OpenStack) keeps the fleet's window, as the hubs and the OpenStack gateway do."""
+    vpns = cloud.of_type(VPN)
+    assert vpns
+    for vpn in vpns:
+        for number in (1, 2):
+            assert vpn.inputs[f"tunnel{number}ReplayWindowSize"] == FLEET_CRYPTO.replay_window_packets, vpn.name
 
 
 def test_flow_logs_cover_every_vpc_and_the_transit_gateway(cloud: Scenario) -> None:

@@ -213,9 +213,9 @@ SERVER_IN_LAN = ipaddress.ip_address("10.0.0.5")  # a resolver written inside th
 def _cut_cloud() -> Scenario:
     """HQ with its DC core LAN cut out as the network intent cuts it (`NetworkIntent.cloud_hq`),
     a resolver written inside the LAN kept as a host route."""
-    hq = ipaddress.ip_network("10.0.0.0/16")
-    reached = [*hq.address_exclude(DC_CORE_LAN), ipaddress.ip_network(f"{SERVER_IN_LAN}/32")]
-    args = hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_reached=reached)
+    args = hybrid_cloud_args(
+        hq_infrastructure=[DC_CORE_LAN], hq_infrastructure_servers=[ipaddress.ip_network(f"{SERVER_IN_LAN}/32")]
+    )
     return run_scenario(lambda: {"regions": HybridCloud("acme", args, keys=TEST_KEYS).regions})
 
 
@@ -243,8 +243,19 @@ def test_the_dc_core_lan_is_closed_to_the_cloud_but_a_server_written_inside_it_s
     assert not any(router in n for n in https_from), "OpenStack workloads take HTTPS from the DC core LAN"
 
 
-def test_an_hq_cut_that_disagrees_with_the_infrastructure_is_refused() -> None:
-    with pytest.raises(ValidationError, match=r"hq_reached must be HQ less 10\.0\.0\.0/28"):
+def test_what_the_clouds_reach_at_hq_is_derived_from_hq_its_infrastructure_and_the_servers_inside() -> None:
+    """One source of truth: the args carry HQ (the hubs' prefixes), its infrastructure and the
+    servers written inside it, and derive the cut; no second copy of HQ's ranges to disagree."""
+    args = hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_infrastructure_servers=["10.0.0.5/32"])
+    hq = ipaddress.ip_network("10.0.0.0/16")
+    assert args.hq_cut == list(ipaddress.collapse_addresses([*hq.address_exclude(DC_CORE_LAN), ipaddress.ip_network("10.0.0.5/32")]))
+    assert args.hq_exceptions == [ipaddress.ip_network("10.0.0.5/32")]
+    with pytest.raises(ValidationError, match="hq_reached"):
         hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_reached=["10.0.0.0/16"])
+
+
+def test_infrastructure_outside_hq_or_a_server_outside_the_infrastructure_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"10\.0\.1\.5/32 is not inside 10\.0\.0\.0/28"):
+        hybrid_cloud_args(hq_infrastructure=[DC_CORE_LAN], hq_infrastructure_servers=["10.0.1.5/32"])
     with pytest.raises(ValidationError, match="not inside HQ"):
         hybrid_cloud_args(hq_infrastructure=["192.168.0.0/28"])

@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
 from storestack.stacks.mapping import core_config, store_config
 
 
@@ -57,3 +58,12 @@ def test_a_pinned_subnet_outside_the_block_is_part_of_the_allocation(fleet: Flee
     # Only DHCP links: AWS cannot identify the store, so it reaches the cloud through its hubs.
     assert config.site.aws_region is None
     assert any("AWS affinity eu-west-1 skipped" in note for note in config.notes)
+
+
+def test_the_core_reaches_hq_as_the_network_intent_cuts_it(fleet: Fleet) -> None:
+    """The core stack carries HQ's infrastructure and the servers written inside it, and derives
+    the rest: what its groups allow at HQ is the intent's `cloud_hq`, one cut for hubs and clouds."""
+    intent = NetworkIntent(fleet)
+    hybrid = core_config(fleet).hybrid_cloud
+    assert hybrid.hq_cut == list(intent.cloud_hq)
+    assert hybrid.hq_infrastructure == list(intent.dc_infrastructure)
