@@ -606,7 +606,13 @@ def queue_policies(links: Sequence[WanLinkView], qos: Sequence[QosClassView]) ->
     class, held to it) and `queue af bandwidth <kbit/s>`, each the class's share of the link's
     shaped rate (`share_kbps`): a `pct` counts from the interface's available bandwidth, its
     port rate unless configured otherwise, never from `qos gts cir`, and one policy takes one
-    form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`)."""
+    form only. A shaped class gets `gts cir`, its share of the shaped rate (`shaped_kbps`).
+
+    The port sees the tunnels' ESP packets, classified by their outer header's DSCP, which VRP
+    copies from the inner packet ("By default, the DSCP value in the original IP header is used
+    as the value of the DSCP field in the new IP header", Huawei NE40E V800R010C10 Feature
+    Description - Security, "IPsec QoS", https://support.huawei.com/enterprise/en/doc/
+    EDOC1100055047/bb42fae/ipsec-qos: a VRP8 router's document; no AR document found says so)."""
     queued = [cls for cls in qos if not cls.best_effort]
     lines: list[str] = []
     for cls in queued:
