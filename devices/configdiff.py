@@ -393,6 +393,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         delta = _stopped_while_changed(delta, before, after, driver.stopped_while_changed)
     if driver.wiped_by:
         delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
+    if driver.numbered_entries:
+        delta = _renumbered_from_the_ends(delta, driver.numbered_entries)
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
             return _around_named_objects(delta, before, after, driver.named_objects)
@@ -489,6 +491,44 @@ def _stopped_while_changed(
             if start.search(child.text) and child.text not in sent:
                 block.add_deep_copy_of(child)
     return stopped
+
+
+def _deleted_number(child: HConfigChild) -> int | None:
+    """The sequence number a numbered entry's deletion (`no 20 permit ...`) names, else None."""
+    words = child.text.split()
+    return int(words[1]) if len(words) > 1 and words[0] == "no" and words[1].isdigit() else None
+
+
+def _renumbered_from_the_ends(delta: HConfig, sections: str) -> HConfig:
+    """`delta` with the entry deletions of each numbered block (`sections`, a pattern of its
+    header: `PlatformDriver.numbered_entries`) first, from the highest number down, then the
+    rest of the block as it was (hier_config adds entries in the intended order, the lowest
+    number first).
+
+    The device applies each line as it comes. An entry put into the middle of a first-match
+    block moves every later entry to a new number: they are deleted and added again. Deleted
+    from the top, the block held its later permits without the denies above them for as long as
+    the deletions ran (an office `permit ... any` without the `deny ... 10.0.0.0/8` before it).
+    From the bottom, the block is always the start of the old one, which passes nothing the old
+    block denies; the additions from the top then build the start of the new one. A kept entry
+    below a deleted one (an entry changed in place) is exposed only for the line between its
+    deletion and its replacement."""
+    if not any(
+        re.match(sections, section.text) and any(_deleted_number(child) is not None for child in section.children)
+        for section in delta.children
+    ):
+        return delta
+    result = get_hconfig(delta.driver)
+    for section in delta.children:
+        if not re.match(sections, section.text):
+            result.add_deep_copy_of(section)
+            continue
+        block = result.add_child(section.text)
+        deletions = [child for child in section.children if _deleted_number(child) is not None]
+        deletions.sort(key=lambda child: _deleted_number(child) or 0, reverse=True)
+        for child in [*deletions, *(child for child in section.children if _deleted_number(child) is None)]:
+            block.add_deep_copy_of(child)
+    return result
 
 
 def _wiped_sent_again(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[WipedBy, ...]) -> HConfig:

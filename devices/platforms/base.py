@@ -223,6 +223,13 @@ class PlatformDriver(BaseModel):
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
     # Lines a change of another line of their block wipes, sent again after it (`WipedBy`).
     wiped_by: tuple[WipedBy, ...] = ()
+    # Blocks whose entries the device evaluates first match first and holds by a sequence number
+    # at the head of each entry (IOS ACLs: `10 permit ...`, deleted by `no 10 ...`), applied line
+    # by line as the push sends them: an entry that moves to another number is deleted and added
+    # again, deletions from the highest number down before the additions from the lowest up, so
+    # that the block is at every moment the start of what the device held or of what is intended
+    # and never passes what both deny (devices/configdiff.py `_renumbered_from_the_ends`).
+    numbered_entries: str | None = None
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
     # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()

@@ -321,6 +321,9 @@ DRIVER = PlatformDriver(
     # Entering or removing `vrf forwarding` on an interface removes its IP addresses (IOS
     # behaviour, see VRF_FORWARDING_WIPES): they are sent again after it.
     wiped_by=(VRF_FORWARDING_WIPES,),
+    # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
+    # added again, from the ends (PlatformDriver.numbered_entries).
+    numbered_entries=r"^ip access-list (?:extended|standard) ",
     named_objects=(
         TRACKS,
         IP_SLA_OPERATIONS,
