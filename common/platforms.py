@@ -102,6 +102,17 @@ SLA_STEERING_OFF_ROUTED_PATH_ONLY: dict[Platform, str] = {
     ),
 }
 
+# Hub platforms whose host holds the inventory's `management_address` (where the push connects)
+# on its DC port whatever storestack renders, and why: `HubView.management_hosts` takes
+# management there, beside the loopback, as where the hub's config holds the address (its
+# loopback or DC address) on every hub platform.
+HUB_MANAGEMENT_ON_HOST: dict[Platform, str] = {
+    "frr": (
+        "an FRR hub is a Linux host: its DC port's management address is the host's own "
+        "(ifupdown, or the lab's `addr add`), outside FRR's config"
+    ),
+}
+
 # Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the
 # beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
 # no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC

@@ -4,7 +4,9 @@ The rule is "no regression, and what this change adds must work":
 - every BGP session Established before the push is Established after it;
 - on a store edge, every BGP neighbour the push adds on a link that is up must come up (its
   sessions to the hubs; a neighbour over a tunnel that does not exist yet is not held against it);
-- every interface operationally up before the push is still up.
+- every interface operationally up before the push is still up;
+- on FRR, every BGP neighbour whose BFD session bfdd runs up has bgpd hear of it
+  (`unregistered_bfd`), unless it did not before the push either.
 
 Hubs get no "new neighbours must come up" rule: a hub gains a store's peer before the store's
 edge is configured. Checks are declared per platform (PlatformDriver.health_checks).
@@ -30,9 +32,14 @@ from storestack.devices.drivers import PlatformDriver
 RunCommands = Callable[[Sequence[str]], list[str]]
 
 BGP_SUMMARY = "show bgp summary json"
+BGP_NEIGHBORS = "show bgp neighbors json"
 BFD_PEERS = "show bfd peers json"
 INTERFACES = "show interface json"
-_CHECK_COMMANDS = {"bgp_sessions": BGP_SUMMARY, "interfaces_up": INTERFACES}
+_CHECK_COMMANDS: dict[str, tuple[str, ...]] = {
+    "bgp_sessions": (BGP_SUMMARY,),
+    "interfaces_up": (INTERFACES,),
+    "bfd_registrations": (BGP_NEIGHBORS, BFD_PEERS),
+}
 # The first wait between health polls; they back off from it to the push's `health_poll`.
 FIRST_POLL = 0.05
 # The first wait when a session the change creates is not up yet: a new BGP session waits for
@@ -46,19 +53,30 @@ class HealthSnapshot(BaseModel):
 
     bgp: dict[str, str] = {}
     interfaces_up: dict[str, bool] = {}
+    # BGP neighbours whose BFD session bfdd runs up while bgpd never heard of it (`unregistered_bfd`)
+    bfd_unregistered: frozenset[str] = frozenset()
 
 
 def snapshot_commands(driver: PlatformDriver) -> list[str]:
     """The show commands a snapshot needs; they go to the appliance together, in one write."""
-    return [_CHECK_COMMANDS[check] for check in driver.health_checks]
+    return [command for check in driver.health_checks for command in _CHECK_COMMANDS[check]]
 
 
 def parse_snapshot(driver: PlatformDriver, outputs: Sequence[str]) -> HealthSnapshot:
     """A snapshot from the outputs of `snapshot_commands(driver)`, in that order."""
-    by_check = dict(zip(driver.health_checks, outputs, strict=True))
-    bgp = parse_bgp_summary(by_check["bgp_sessions"]) if "bgp_sessions" in by_check else {}
-    interfaces = parse_interfaces(by_check["interfaces_up"]) if "interfaces_up" in by_check else {}
-    return HealthSnapshot(bgp=bgp, interfaces_up=interfaces)
+    if len(outputs) != len(snapshot_commands(driver)):
+        raise ValueError(f"{len(outputs)} output(s) for {len(snapshot_commands(driver))} health command(s)")
+    by_check: dict[str, list[str]] = {}
+    rest = list(outputs)
+    for check in driver.health_checks:
+        count = len(_CHECK_COMMANDS[check])
+        by_check[check], rest = rest[:count], rest[count:]
+    bgp = parse_bgp_summary(by_check["bgp_sessions"][0]) if "bgp_sessions" in by_check else {}
+    interfaces = parse_interfaces(by_check["interfaces_up"][0]) if "interfaces_up" in by_check else {}
+    unregistered = (
+        frozenset(unregistered_bfd(*by_check["bfd_registrations"])) if "bfd_registrations" in by_check else frozenset()
+    )
+    return HealthSnapshot(bgp=bgp, interfaces_up=interfaces, bfd_unregistered=unregistered)
 
 
 def take_snapshot(driver: PlatformDriver, run: RunCommands) -> HealthSnapshot:
@@ -160,6 +178,34 @@ def parse_bfd_peers(output: str) -> list[BfdPeer]:
     return peers
 
 
+def unregistered_bfd(neighbors_output: str, bfd_output: str) -> list[str]:
+    """BGP neighbours (`show bgp neighbors json`) whose BFD status bgpd shows as "Unknown" while
+    bfdd (`show bfd peers json`) runs a single-hop session to that address that is up.
+
+    FRR 8.4's bgpd sends each neighbour's BFD registration to zebra once (lib/bfd.c
+    `_bfd_sess_send`): sent while its zebra connection is down, it is dropped, never retried,
+    and a replay (`zclient_bfd_session_replay`) resends only registrations that went out; one
+    zebra forgot when bgpd's connection closed is not sent again on reconnect
+    (bgpd/bgp_zebra.c `bgp_zebra_connected`). bfdd answers every registration with the
+    session's state at once (bfdd/ptm_adapter.c `bfdd_dest_register`), so "Unknown" beside an up
+    session is a registration bfdd never got: BFD would not take that BGP session down, and
+    BGP's hold timer (30 s on the store tunnels) detects a dead tunnel instead of BFD's second."""
+    neighbors = json_object(neighbors_output)
+    up = {peer.peer for peer in parse_bfd_peers(bfd_output) if peer.up and not peer.multihop}
+    found = []
+    for address, neighbor in neighbors.items():
+        info = neighbor.get("peerBfdInfo") if isinstance(neighbor, dict) else None
+        if isinstance(info, dict) and info.get("status") == "Unknown" and address in up:
+            found.append(address)
+    return sorted(found, key=_address_key)
+
+
+def _address_key(address: str) -> tuple[int, str]:
+    with contextlib.suppress(ValueError):
+        return int(ipaddress.ip_address(address)), address
+    return -1, address
+
+
 def parse_interfaces(output: str) -> dict[str, bool]:
     data = json_object(output)
     return {
@@ -240,6 +286,12 @@ def findings(before: HealthSnapshot, after: HealthSnapshot, *, must_establish: s
     for name, up in sorted(before.interfaces_up.items()):
         if up and not after.interfaces_up.get(name, False):
             problems.append(f"interface {name} was up, now down")
+    for peer in sorted(after.bfd_unregistered - before.bfd_unregistered, key=_address_key):
+        problems.append(
+            f"BGP neighbour {peer}: bfdd's BFD session is up but bgpd never registered it (BFD status "
+            "Unknown), so BFD would not take the session down; send the `neighbor ... bfd` line that "
+            "enables it (on a hub, its peer group's) once more, which registers it again"
+        )
     return problems
 
 

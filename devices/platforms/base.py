@@ -36,7 +36,7 @@ from storestack.devices.errors import RenderError
 from storestack.devices.naming import hub_interface_name, short_ifname
 from storestack.devices.steering import IosProbeKind
 
-HealthCheck = Literal["bgp_sessions", "interfaces_up"]
+HealthCheck = Literal["bgp_sessions", "interfaces_up", "bfd_registrations"]
 # How an appliance takes configuration lines where its platform has more than one way
 # (`PlatformDriver.mode_probe`): two-phase, into a candidate its commit makes live (VRP8), or
 # immediate, each line live as it is typed (VRP5).

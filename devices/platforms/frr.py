@@ -148,7 +148,12 @@ DRIVER = PlatformDriver(
     save_command="write memory",
     save_success=r"\[OK\]",
     keep_sections=("interface ",),
-    health_checks=("bgp_sessions", "interfaces_up"),
+    # bfd_registrations: FRR 8.4's bgpd registers each neighbour's BFD session with bfdd through
+    # zebra once (lib/bfd.c `_bfd_sess_send`): a registration sent while its zebra connection is
+    # down is dropped, never retried nor replayed, and one zebra forgot when bgpd reconnected is
+    # not sent again (bgp_zebra.c `bgp_zebra_connected`), so BFD would never take that BGP
+    # session down (devices/health.py `unregistered_bfd`)
+    health_checks=("bgp_sessions", "interfaces_up", "bfd_registrations"),
     secret_patterns=(
         # swanctl's `secret = "PSK"` first, whole: the IOS `secret X` shape below would take the
         # `=` for the value and leave the key in sight

@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import field
 
-from storestack.common.platforms import Platform
+from storestack.common.platforms import HUB_MANAGEMENT_ON_HOST, Platform
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.steering import (
@@ -977,15 +977,17 @@ class HubView:
     def management_hosts(self) -> list[Net]:
         """The hub's addresses that take management (SSH, SNMP) from the management ranges on its
         DC port: its loopback, and the inventory's `management_address` (where the push
-        connects, `HubIntent.management_address`) where the hub's config holds it, i.e. where it
-        is the loopback or the DC address (IPAM keeps it apart from every loopback, and no
-        template renders it on an interface of its own: an address the hub does not hold is
-        transit, never the hub's management). Never the public IKE endpoint, which the internet
+        connects, `HubIntent.management_address`) where the hub holds it: where it is the
+        loopback or the DC address (IPAM keeps it apart from every loopback, and no template
+        renders it on an interface of its own: an address the hub does not hold is transit,
+        never the hub's management), or on a platform whose host holds it on the DC port
+        (`HUB_MANAGEMENT_ON_HOST`: FRR). Never the public IKE endpoint, which the internet
         reaches on the same port."""
         loopback = self.intent.loopback
         held = (loopback, ipaddress.IPv4Address(self.dc.address.ip))
         management = self.intent.management_address
-        hosts = [loopback, *([management] if management in held else [])]
+        on_host = self.platform in HUB_MANAGEMENT_ON_HOST
+        hosts = [loopback, *([management] if on_host or management in held else [])]
         return [_host(str(address)) for address in dict.fromkeys(hosts)]
 
     @property

@@ -9,7 +9,7 @@ import ipaddress
 import re
 
 from storestack.devices.lint import Packet
-from storestack.devices.lint.frr import forward_verdict
+from storestack.devices.lint.frr import chain_verdict, forward_verdict
 from storestack.devices.render import render_hub
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
@@ -158,3 +158,22 @@ def test_an_frr_hub_passes_the_cloud_gateways_icmp_errors_about_the_flows_it_for
             for packet in refused:
                 verdict = forward_verdict(ruleset, packet, tunnel)
                 assert not verdict.forwarded, (tunnel, packet, verdict)
+
+
+def test_an_frr_hub_forwards_management_into_store_tunnels_only(fleet: Fleet) -> None:
+    """HQ's management ranges reach the stores through the hub, and the clouds' prefixes as all
+    of HQ does; never the cloud VPNs' far ends (the AWS gateway's and the OpenStack gateway's
+    inside addresses, their BGP speakers), which the DC LAN may not reach through a cloud VPN.
+    The management permit named the tunnel group, cloud VPNs included."""
+    hub, nftables, clouds = _hq_hub_clouds(fleet)
+    manager = _host(hub.management.ranges[0], 5)
+
+    def forwarded(oifname: str, destination: ipaddress.IPv4Address) -> bool:
+        packet = Packet("tcp", manager, destination, 22)
+        return chain_verdict(nftables, "forward", packet, "dc", from_tunnel=False, oifname=oifname).forwarded
+
+    for ifname, session in clouds.items():
+        assert not forwarded(ifname, session.peer_address), (ifname, session.peer_address)
+    store = next(s for s in hub.sessions if s.kind == "store-hub")
+    (ifname,) = re.findall(rf'"(\S+)" \. {re.escape(str(store.peer_address))} \. ', nftables.split("set bfd_ends")[0])
+    assert forwarded(ifname, store.peer_address)

@@ -15,6 +15,7 @@ from testsupport.rendering import on_platform
 from storestack.devices.lint import ConfigFile, Packet, huawei_vrp
 from storestack.devices.lint.linetree import parse, top
 from storestack.devices.render import render_hub
+from storestack.devices.views import ViewBuilder
 from storestack.inventory import Fleet
 from storestack.network.build import NetworkIntent
 
@@ -59,3 +60,18 @@ def test_lint_flags_a_vrp_hub_taking_management_at_its_public_endpoint(fleet: Fl
     found = messages(config.text.replace(loopback, " source 10.0.250.0 0.0.0.255 destination-port eq "))
     assert len(found) == 1, found
     assert "203.0.113.11" in found[0] and "tcp/22" in found[0] and "udp/161" in found[0], found
+
+
+def test_an_frr_hub_takes_ssh_where_its_view_says_it_is_managed(fleet: Fleet) -> None:
+    """One home for a hub's management addresses (`HubView.management_hosts`): an FRR hub's
+    host holds the inventory's management address on its DC port (`HUB_MANAGEMENT_ON_HOST`), so
+    the view names it beside the loopback, and the input chain takes SSH at exactly those."""
+    chain = on_platform(fleet, "frr")
+    view = ViewBuilder(chain).hub_view("hq-hub1")
+    intent = NetworkIntent(chain).hub("hq-hub1")
+    hosts = [host.address for host in view.management_hosts]
+    assert hosts == [str(intent.loopback), str(intent.management_address)]
+    nftables = dict(render_hub(chain, "hq-hub1").companions)["nftables.conf"]
+    assert f"ip daddr {{ {', '.join(hosts)} }} tcp dport 22 accept" in nftables
+    # Not the public IKE endpoint, which the internet reaches on the same port.
+    assert str(intent.public_address) not in hosts

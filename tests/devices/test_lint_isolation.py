@@ -210,8 +210,8 @@ _BREAKS = [
     ),
     pytest.param(
         "frr",
-        r'^        iifname "dc" ip saddr @hq_management oifgroup 10 accept$',
-        "        ip saddr @hq_management oifgroup 10 accept",
+        r'^        iifname "dc" ip saddr @hq_management oifname @store_tunnels accept$',
+        "        ip saddr @hq_management oifname @store_tunnels accept",
         "nftables.conf",
         "from 10.0.250.1",
         id="frr-management-to-stores-from-any-port",
@@ -416,7 +416,7 @@ def test_no_store_reaches_another_by_sending_from_a_management_address(fleet: Fl
             assert not _verdict(config, hub, packet), (platform, packet)
     assert _findings(config, intent) == []
     if platform == "frr":
-        opened = _broken(config, r'^        iifname "dc" (ip saddr @hq_management oifgroup 10 accept)$', r"        \1", "nftables.conf")
+        opened = _broken(config, r'^        iifname "dc" (ip saddr @hq_management oifname @store_tunnels accept)$', r"        \1", "nftables.conf")
         findings = _findings(opened, intent)
         assert findings and all(f"from {manager} " in f.message for f in findings), findings
 

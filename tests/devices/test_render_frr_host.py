@@ -707,13 +707,14 @@ def test_the_hub_re_marks_network_control_from_the_dc_before_its_uplink_queues(f
             (hub_ns, ["addr", "add", "203.0.113.11/32", "dev", "dc"]),
             (hub_ns, ["route", "add", "10.0.250.0/24", "via", "10.0.0.1"]),
             (hub_ns, ["route", "add", "198.51.100.9/32", "via", "10.0.0.1"]),
-            # a store tunnel from the public address (group 10, as the hub's store tunnels)
-            (hub_ns, ["link", "add", "st0", "group", "10", "type", "vxlan", "id", "10", "local", "203.0.113.11",
+            # a store tunnel from the public address (group 10 and a store link's name, as the
+            # hub's store tunnels: the management permit takes the set of those names)
+            (hub_ns, ["link", "add", "nw-0001-wan1", "group", "10", "type", "vxlan", "id", "10", "local", "203.0.113.11",
                       "remote", "198.51.100.9", "dstport", "4789", "tos", "inherit"]),
-            (hub_ns, ["link", "set", "st0", "up"]),
-            (hub_ns, ["addr", "add", "192.0.2.1/31", "dev", "st0"]),
-            (hub_ns, ["neigh", "add", "192.0.2.0", "lladdr", "02:00:00:00:00:02", "dev", "st0"]),
-            (hub_ns, ["route", "add", "10.64.1.0/24", "via", "192.0.2.0", "dev", "st0"]),
+            (hub_ns, ["link", "set", "nw-0001-wan1", "up"]),
+            (hub_ns, ["addr", "add", "192.0.2.1/31", "dev", "nw-0001-wan1"]),
+            (hub_ns, ["neigh", "add", "192.0.2.0", "lladdr", "02:00:00:00:00:02", "dev", "nw-0001-wan1"]),
+            (hub_ns, ["route", "add", "10.64.1.0/24", "via", "192.0.2.0", "dev", "nw-0001-wan1"]),
             (dc_ns, ["link", "set", "core", "up"]),
             (dc_ns, ["addr", "add", "10.0.0.1/28", "dev", "core"]),
             (dc_ns, ["addr", "add", f"{manager}/32", "dev", "core"]),
