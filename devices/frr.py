@@ -81,6 +81,8 @@ from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLim
 from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
+    PARTNER_MARK,
+    PARTNER_TABLE,
     RETURN_MARK_BASE,
     RETURN_TABLE_BASE,
     STEERING_TABLE_BASE,
@@ -700,10 +702,41 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     tunnel: an `ip rule` action names a fixed table (`fwmark` cannot select the table), and the
     kernel walks its rules in order for every routed packet, so a rule per tunnel would mean
     some 20,000 rules on each hub of a 10,000-store chain."""
-    return [
+    rules = [
         PolicyRule(f"fwmark {return_mark(index)} lookup {return_table(index)} pref {STEERING_RULE_PREF + index}")
         for index in sorted({peer.link_index for peer in view.peers})
     ]
+    if view.intent.return_partners:
+        # The partner hub (`hub_partner_context`): after the return marks, a mark of its own.
+        rules.append(PolicyRule(f"fwmark {_mark(PARTNER_MARK)} lookup {PARTNER_TABLE} pref {PARTNER_RULE_PREF}"))
+    return rules
+
+
+def hub_partner_routes(view: HubView) -> list[tuple[str, str]]:
+    """The partner table (`PARTNER_TABLE`): each store the hub shares with another hub
+    (`HubIntent.return_partners`) routed to that hub's loopback, which zebra resolves through the
+    hubs' iBGP to the partner's DC address: while the partner lives, and not at all once its
+    session is down (the packet then follows the main table, as without a partner)."""
+    return [
+        (str(net), f"{partner.loopback} table {PARTNER_TABLE}")
+        for partner in view.intent.return_partners
+        for net in partner.destinations
+    ]
+
+
+def hub_partner_context(view: HubView) -> dict[str, str]:
+    """What the hub's nftables need to pass the DC's packets of a flow it did not see to the
+    partner hub that did (`ReturnPartner`): the stores' addresses, the partners' DC addresses
+    (the only next hops such a packet leaves for) and the mark. Empty without a partner."""
+    partners = view.intent.return_partners
+    if not partners:
+        return {"partner_stores": "", "partner_hops": "", "partner_mark": ""}
+    stores = dict.fromkeys(str(net) for partner in partners for net in partner.destinations)
+    return {
+        "partner_stores": ", ".join(stores),
+        "partner_hops": ", ".join(str(partner.dc_address) for partner in partners),
+        "partner_mark": _mark(PARTNER_MARK),
+    }
 
 
 def hub_dc_trust_rules(view: HubView) -> list[str]:
@@ -789,6 +822,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "return_mask": _mark(APPLICATION_MARK_MASK),
         "return_base": _mark(RETURN_MARK_BASE),
         **_live_links(view, layout),
+        **hub_partner_context(view),
         "ntp": ntp_client(view.mgmt, view.loopback.ip),
         "syslog": syslog_forwarding(view.mgmt, view.loopback.ip),
         "snmp": snmp_agent(view.mgmt, view.loopback.ip),
@@ -1378,6 +1412,8 @@ def store_policy_rules(view: StoreApplianceView, steering: SteeringPlan) -> list
 # `ip rule` preferences of SLA steering: after the transports' own (1000+) and guest Wi-Fi's (1100).
 STEERING_LOCAL_PREF = 1200
 STEERING_RULE_PREF = 1300
+# After a hub's return marks' rules (one per store link position, 1300 + position).
+PARTNER_RULE_PREF = 1390
 
 
 @record
@@ -1545,6 +1581,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         # The beacon (`HubBeacon`) is a discard route the hub originates into BGP (`network`
         # needs it in the RIB) and announces to the stores only while it offers HQ.
         routes.append((str(beacon.route), "blackhole"))
+    routes += hub_partner_routes(view)
     keyed = [(_route_key(prefix, rest), f"ip route {prefix} {rest}") for prefix, rest in routes]
     # Return paths (see hub_return_rules): per store link position, each store's prefixes back
     # into its tunnel over that link. Not BGP's choice: the store's, seen on the flow's packets.

@@ -85,6 +85,7 @@ from storestack.network.model import (
     NtpKey,
     PrefixLimit,
     QosClass,
+    ReturnPartner,
     Role,
     Service,
     SessionKind,
@@ -1093,7 +1094,27 @@ class NetworkIntent:
             store_default=self.store_default(hub),
             cloud_forwarding=self._cloud_forwarding(name) if cloud_tunnels else None,
             cloud_rank=self.cloud_rank(name) if cloud_tunnels else None,
+            return_partners=self._return_partners(name, own),
         )
+
+    def _return_partners(self, name: str, own: list[StoreSources]) -> tuple[ReturnPartner, ...]:
+        """The other hub of each of `name`'s stores (`store_hubs`: its primary and backup), with the
+        stores the two share and their own addresses (`ReturnPartner`), in the fleet's hub order."""
+        sources = {item.store: item.sources for item in own}
+        shared: dict[str, list[str]] = {}
+        for store in self.served_stores(name):
+            for other in self.store_hubs(store):
+                if other != name and store.id in sources:
+                    shared.setdefault(other, []).append(store.id)
+        partners = []
+        for other in self._hub_order:
+            if other not in shared:
+                continue
+            hub = self.fleet.hubs[other]
+            stores = tuple(shared[other])
+            destinations = tuple(dict.fromkeys(net for store in stores for net in sources[store]))
+            partners.append(ReturnPartner(other, hub.dc_address, hub.loopback, stores, destinations))
+        return tuple(partners)
 
     def _cloud_forwarding(self, hub: str) -> CloudForwarding:
         """What `hub` forwards from its cloud VPNs (`CloudForwarding`): from the clouds' prefixes

@@ -517,6 +517,25 @@ class StoreSources:
 
 
 @record
+class ReturnPartner:
+    """The other hub of some of a hub's stores (`store_hubs`: a store's primary and backup), on
+    the DC core LAN: where the hub hands the DC's packets towards those stores that belong to a
+    flow it did not see (`HubIntent.return_partners`). The store sends each application class
+    where its SLA allows, but the DC core answers by the store's prefix, through whichever hub
+    BGP prefers: a flow whose packets the store sends through one hub may come back through the
+    other. A conntrack firewall sees half of a TCP flow there (the SYN, then none of the SYN-ACK)
+    and drops the rest as invalid in both directions, so the hub that did not see the flow passes
+    its packets to the partner, which did, and answers by its connection mark. Reached while the
+    partner's loopback is learned (iBGP on the DC LAN): a dead partner takes nothing."""
+
+    hostname: str
+    dc_address: ipaddress.IPv4Address  # on the DC core LAN
+    loopback: ipaddress.IPv4Address  # the partner is alive while this is routed (hub-hub iBGP)
+    stores: tuple[str, ...]  # the store ids both hubs serve
+    destinations: tuple[ipaddress.IPv4Network, ...]  # those stores' own addresses (`StoreSources`)
+
+
+@record
 class StoreForwarding:
     """What a hub takes in from its store tunnels, the same on every hub platform, first match
     wins: each tunnel's control traffic to the hub itself (`control`, and pings to the hub's
@@ -856,3 +875,7 @@ class HubIntent:
     # Its rank towards the clouds (`NetworkIntent.cloud_rank`), which every cloud session of the
     # hub renders and the `cloud-return-path` lint checks; None without cloud VPNs.
     cloud_rank: CloudRank | None = None
+    # The hubs that serve some of its stores too, each with those stores' addresses
+    # (`ReturnPartner`): where it passes the DC's packets of a flow it did not see. Empty with
+    # one hub.
+    return_partners: tuple[ReturnPartner, ...] = ()

@@ -41,6 +41,11 @@ STEERING_TABLE_BASE = 5100
 # table, which routes every store's prefixes back into its tunnel over that link.
 RETURN_MARK_BASE = 0x5200
 RETURN_TABLE_BASE = 5200
+# The partner hub on a Linux hub (`ReturnPartner`): the DC's packets towards a store of a flow
+# this hub did not see carry this mark (pinned in their connection's mark where conntrack made
+# an entry), and look up this table, which routes the stores both hubs serve to the partner.
+PARTNER_MARK = 0x5300
+PARTNER_TABLE = 5300
 # Segments whose traffic never enters the overlay: it breaks out locally (NATed).
 LOCAL_BREAKOUT_SEGMENTS = frozenset({"guest-wifi"})
 # BFD and FRR accept 2-255 consecutive losses; fewer than 3 flaps on a single lost probe.

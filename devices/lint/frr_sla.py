@@ -19,6 +19,10 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
   while BFD packets still come in over that tunnel: a flow pinned to a dead tunnel whose next
   packet is HQ's would never move (`frr-return-path`). The hub's ranking of the routes a store
   tags degraded, the return across hubs, is devices/lint/frr.py's `return_ranking` (same rule).
+  And a hub that shares stores with another (`HubIntent.return_partners`) passes the DC's
+  packets of a flow it did not see to that partner, never a packet a hub passed on, instead of
+  dropping them as invalid: with two conntrack firewalls each holding half of a TCP flow, the
+  flow fails both ways (`frr-partner-path`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ def frr_sla_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterato
         if config.role == "hub":
             if config.suffix == "nftables.conf":
                 yield from _return_path(config)
+                yield from _partner_path(config, intent)
             continue
         if config.store_id is None:
             continue
@@ -371,3 +376,61 @@ def _return_path(config: ConfigFile) -> Iterator[Finding]:
                 f"store tunnel {ifname} marks its flows {mark:#010x}, but table {table} routes nothing into it: "
                 "its replies follow BGP",
             )
+
+
+# The partner hub (`HubIntent.return_partners`, hub-nftables.j2): prerouting marks the DC's
+# conntrack-invalid packets towards the shared stores, never one with TTL 255 (passed on by a
+# hub); forward accepts the marked ones towards a partner's DC address, setting TTL 255.
+_PARTNER_INVALID = re.compile(
+    r'^\s*iifname "(?P<dc>[^"]+)" ip ttl != 255 ip daddr @partner_stores ct state invalid meta mark set (?P<mark>0x[0-9a-f]+)$', re.M
+)
+_PARTNER_ACCEPT = re.compile(
+    r'^\s*iifname "(?P<dc>[^"]+)" oifname "(?P=dc)" meta mark (?P<mark>0x[0-9a-f]+) rt ip nexthop @partner_hops ip ttl set 255 accept$',
+    re.M,
+)
+_INVALID_DROP = re.compile(r"^\s*ct state invalid drop$", re.M)
+_PARTNER_ROUTE = re.compile(r"^ip route (\S+) (\S+) table (\d+)$", re.M)
+
+
+def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
+    """Hub: where the intent gives the hub partners, the DC's invalid packets towards their
+    stores are marked (TTL 255 excluded), the forward chain accepts them towards the partners
+    before `ct state invalid drop`, the mark has its `ip rule`, and its table routes every shared
+    store's addresses to its partner's loopback."""
+    partners = intent.hub(config.hostname).return_partners
+    if not partners:
+        return
+    text, line = config.text, config.line_of("chain return_path")
+    marked = _PARTNER_INVALID.search(text)
+    forward = text[text.find("chain forward") :]
+    accept = _PARTNER_ACCEPT.search(forward)
+    drop = _INVALID_DROP.search(forward)
+    if marked is None or accept is None or accept.group("mark") != marked.group("mark") or (drop and drop.start() < accept.start()):
+        yield config.finding(
+            line,
+            "frr-partner-path",
+            "HQ's packets of a flow the other hub saw (a store sends a class through it while the DC core "
+            "answers the store's prefix through this hub) are dropped as invalid instead of passed to that "
+            "hub (marked in prerouting, TTL 255 excluded; accepted towards its DC address before `ct state "
+            "invalid drop`): the TCP flow fails both ways",
+        )
+        return
+    mark = int(marked.group("mark"), 16)
+    routing = config.companions.get("routing", "")
+    tables = {int(m.group(1), 0): m.group(2) for line_ in routing.splitlines() if (m := _HUB_RULE.match(line_))}
+    table = tables.get(mark)
+    routes = {(m.group(1), m.group(2)) for m in _PARTNER_ROUTE.finditer(config.companions.get("", "")) if m.group(3) == table}
+    missing = [
+        f"{net} via {partner.hostname}"
+        for partner in partners
+        for net in partner.destinations
+        if (str(net), str(partner.loopback)) not in routes
+    ]
+    if table is None or missing:
+        yield config.finding(
+            line,
+            "frr-partner-path",
+            f"partner mark {mark:#010x}: "
+            + ("no `ip rule fwmark` in the routing file" if table is None else f"table {table} lacks {', '.join(missing[:3])}")
+            + ": the packets it marks follow BGP into this hub's own tunnel, where the store's flow never was",
+        )

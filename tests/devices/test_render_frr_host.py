@@ -988,3 +988,118 @@ def test_a_store_pings_the_hub_loopback_from_its_own_tunnel_addresses_only(fleet
             verdict = chain_verdict(ruleset, "input", ping, ifname)
             same_store = other.rsplit("-", 1)[0] == ifname.rsplit("-", 1)[0]
             assert verdict.forwarded == same_store, (ifname, other, address, verdict)
+
+
+# Packets from HQ towards a store, as the DC core's side of a flow: raw, so each carries the TCP
+# flags and TTL the test gives it. argv: source, destination, then `proto:sport:flags:ttl` each.
+_DC_SENDER = r"""
+import socket, struct, sys
+source, destination = sys.argv[1], sys.argv[2]
+def checksum(data):
+    data += b"\0" * (len(data) % 2)
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+src, dst = socket.inet_aton(source), socket.inet_aton(destination)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for spec in sys.argv[3:]:
+    proto, sport, flags, ttl = spec.split(":")
+    if proto == "tcp":
+        bits = sum({"F": 1, "S": 2, "R": 4, "A": 16}[f] for f in flags)
+        header = struct.pack("!HHIIBBHHH", int(sport), 40000, 1000, 2000 if "A" in flags else 0, 5 << 4, bits, 64240, 0, 0)
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(header))
+        l4 = header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
+        number = 6
+    else:
+        l4 = struct.pack("!HHHH", int(sport), 40000, 8, 0)
+        number = 17
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, int(ttl), number, 0, src, dst)
+    s.sendto(ip + l4, (destination, 0))
+"""
+
+
+def test_an_frr_hub_passes_the_dcs_packets_of_a_flow_it_did_not_see_to_its_partner(fleet: Fleet) -> None:
+    """hq-hub1's rendered ruleset and policy rules in a namespace, on a DC LAN with HQ and the
+    partner hub (hq-hub2's DC address), a store's tunnel behind it (the store's prefix routed
+    there, as BGP would): HQ's side of a flow hq-hub1 never saw (a SYN-ACK: invalid; a mid-stream
+    ACK, a UDP answer: new, no pure SYN) goes to the partner, with TTL 255, and not into the
+    store's tunnel, where the store's flow is not; HQ opening a flow (a pure SYN) and a packet a
+    hub already passed on (TTL 255) are never passed on. Before, all of them were dropped or
+    followed BGP: the SYN-ACK never reached the hub that saw the SYN, and the flow failed."""
+    _tool("nft")
+    _require_root()
+    from storestack.devices.views import ViewBuilder
+
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[]) if c.name == "hq-hub1"]
+    view = ViewBuilder(fleet).hub_view("hq-hub1")
+    (partner,) = view.intent.return_partners
+    store_net = partner.destinations[0]
+    store_host = str(store_net.network_address + 1)
+    tunnel = next(peer.ifname for peer in view.peers if peer.store.store_id == partner.stores[0] and peer.link_index == 0)
+    lan = ipaddress.IPv4Interface(view.dc.address.cidr).network
+    hub_dc = f"{view.dc.address.ip}/{lan.prefixlen}"
+    partner_dc = f"{partner.dc_address}/{lan.prefixlen}"
+    hq_dc = next(f"{a}/{lan.prefixlen}" for a in lan.hosts() if str(a) not in (str(view.dc.address.ip), str(partner.dc_address), *view.dc.routers))
+    hq_source = "192.0.2.80"  # an HQ server behind the DC LAN
+    prefix = f"splt-{os.getpid()}"
+    hub_ns, hq_ns, partner_ns, store_ns, lan_ns = (f"{prefix}-{n}" for n in ("hub", "hq", "partner", "store", "lan"))
+    namespaces = (hub_ns, hq_ns, partner_ns, store_ns, lan_ns)
+
+    def run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), check=True, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+    try:
+        for namespace in namespaces:
+            run("ip", "netns", "add", namespace)
+            run("ip", "-n", namespace, "link", "set", "lo", "up")
+        run("ip", "-n", lan_ns, "link", "add", "br0", "type", "bridge")
+        run("ip", "-n", lan_ns, "link", "set", "br0", "up")
+        for namespace, ifname, address in ((hq_ns, "eth0", hq_dc), (partner_ns, "eth0", partner_dc), (hub_ns, view.dc.ifname, hub_dc)):
+            port = f"p-{namespace[-3:]}"
+            run("ip", "link", "add", ifname, "netns", namespace, "type", "veth", "peer", port, "netns", lan_ns)
+            run("ip", "-n", lan_ns, "link", "set", port, "master", "br0", "up")
+            run("ip", "-n", namespace, "addr", "add", address, "dev", ifname)
+            run("ip", "-n", namespace, "link", "set", ifname, "up")
+        run("ip", "link", "add", tunnel, "netns", hub_ns, "type", "veth", "peer", "eth0", "netns", store_ns)
+        run("ip", "-n", hub_ns, "link", "set", tunnel, "group", "10", "up")
+        run("ip", "-n", store_ns, "addr", "add", f"{store_host}/{store_net.prefixlen}", "dev", "eth0")
+        run("ip", "-n", store_ns, "link", "set", "eth0", "up")
+        run("ip", "netns", "exec", hub_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        run("ip", "-n", hq_ns, "addr", "add", f"{hq_source}/32", "dev", "lo")
+        run("ip", "-n", hq_ns, "route", "add", str(store_net), "via", str(view.dc.address.ip))
+        run("ip", "-n", hub_ns, "route", "add", f"{hq_source}/32", "via", hq_dc.split("/")[0])
+        run("ip", "-n", hub_ns, "route", "add", str(store_net), "dev", tunnel)  # BGP's best path
+        # What zebra installs from the partner table's route to the partner's loopback, resolved
+        # through the hubs' iBGP to its DC address; the rules as the routing file renders them.
+        run("ip", "-n", hub_ns, "route", "add", str(store_net), "via", str(partner.dc_address), "table", "5300")
+        for line in _companion(hub, "routing").splitlines():
+            if line.startswith("rule add fwmark"):
+                run("ip", "-n", hub_ns, *line.split())
+        run("ip", "netns", "exec", hub_ns, "nft", "-f", "-", input=_companion(hub, "nftables.conf"))
+        # What arrives at the partner with TTL 255, and in the store's tunnel at all, per packet
+        for namespace, ttl in ((partner_ns, "ip ttl 255 "), (store_ns, "")):
+            counters = "\n".join(
+                f'  ip saddr {hq_source} ip daddr {store_host} th sport {sport} {ttl}counter comment "{sport}"'
+                for sport in (1001, 1002, 1003, 1004, 1005)
+            )
+            observer = f"table inet seen {{\n chain pre {{\n  type filter hook prerouting priority -400; policy accept;\n{counters}\n }}\n}}\n"
+            run("ip", "netns", "exec", namespace, "nft", "-f", "-", input=observer)
+        sends = ["tcp:1001:SA:64", "tcp:1002:A:64", "udp:1003::64", "tcp:1004:S:64", "udp:1005::255"]
+        run("ip", "netns", "exec", hq_ns, "python3", "-c", _DC_SENDER, hq_source, store_host, *sends)
+        time.sleep(0.5)
+
+        def seen(namespace: str) -> dict[str, int]:
+            listing = json.loads(run("ip", "netns", "exec", namespace, "nft", "-j", "list", "table", "inet", "seen").stdout)
+            rules = [item["rule"] for item in listing["nftables"] if "rule" in item]
+            return {r["comment"]: next(e["counter"]["packets"] for e in r["expr"] if "counter" in e) for r in rules}
+
+        at_partner, in_tunnel = seen(partner_ns), seen(store_ns)
+        # The SYN-ACK, the mid-stream ACK and the UDP answer: to the partner, with TTL 255, not
+        # into this hub's own tunnel to the store
+        assert {sport: at_partner[sport] for sport in ("1001", "1002", "1003")} == {"1001": 1, "1002": 1, "1003": 1}, (at_partner, in_tunnel)
+        assert in_tunnel["1001"] == in_tunnel["1002"] == in_tunnel["1003"] == 0, (at_partner, in_tunnel)
+        # HQ opening a flow, and a packet a hub already passed on: never to the partner
+        assert at_partner["1004"] == at_partner["1005"] == 0, (at_partner, in_tunnel)
+    finally:
+        for namespace in namespaces:
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
