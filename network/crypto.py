@@ -39,11 +39,6 @@ class TunnelMtu:
     mtu: int  # the tunnel interface's IP MTU: underlay - overhead, rounded down to 8 bytes
     tcp_mss: int  # what TCP SYNs are clamped to on the tunnel: mtu - 40
 
-    @property
-    def wire_bytes(self) -> int:
-        """A full-size inner packet's size on the underlay, at most (never above `underlay`)."""
-        return self.mtu + self.overhead
-
 
 @record
 class IkeProposal:
