@@ -50,7 +50,8 @@ def show(store_id: str, fleet_path: Path | None, as_json: bool) -> None:
     for t in report["tunnels"]:
         out(
             f"  {t['id']:<34} {t['role']:<9} {t['local_inside'] or '-':>18} -> {t['peer_inside'] or '-':<16}"
-            f" peer {t['peer_outside']:<15} lp {t['local_pref']:<3} psk {t['psk']}"
+            f" peer {t['peer_outside']:<15} lp {t['local_pref']:<3} mtu {t['mtu']} mss {t['tcp_mss']}"
+            f" (underlay {t['underlay_mtu']}) psk {t['psk']}"
         )
     out("[bold]BGP peers[/]")
     for p in report["peers"]:

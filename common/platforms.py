@@ -18,12 +18,6 @@ PLATFORM_NAMES: tuple[Platform, ...] = get_args(Platform)
 EmulatedPlatform = Literal["cisco_xe", "huawei_vrp", "fortinet"]
 EMULATED_PLATFORM_NAMES: tuple[EmulatedPlatform, ...] = get_args(EmulatedPlatform)
 
-# The TCP MSS every platform clamps TCP SYNs to on the overlay tunnels (both directions): the
-# tunnels' IP MTU of 1400 (ESP with AES-GCM and NAT-T over a 1500-byte underlay, with room for
-# PPPoE and cellular) less 40 bytes of IPv4 and TCP headers, so no host's segment needs
-# fragmenting inside a tunnel.
-TUNNEL_TCP_MSS = 1360
-
 # Hub platforms that serve only stores whose every WAN link has a static address, and why. A
 # hub gives each store transport its own route-based tunnel interface; where the platform can
 # bind an incoming IKEv2 negotiation to that interface only by the peer's IP address, a store on

@@ -160,6 +160,7 @@ class IpsecConnection:
     local_ts: str
     remote_ts: str
     psk: Secret  # printed through the `secret` filter
+    mtu: int  # its XFRM interface's MTU (the intent's `Tunnel.mtu`); the MSS clamp follows it
 
 
 @record
@@ -984,6 +985,7 @@ def _store_hub_connection(tunnel: TunnelView, link: WanLinkView) -> IpsecConnect
         local_ts="0.0.0.0/0",
         remote_ts="0.0.0.0/0",
         psk=tunnel.psk,
+        mtu=tunnel.mtu,
     )
 
 
@@ -1002,6 +1004,7 @@ def _store_aws_connection(tunnel: AwsTunnelView, link: WanLinkView) -> IpsecConn
         local_ts="0.0.0.0/0",
         remote_ts="0.0.0.0/0",
         psk=tunnel.psk,
+        mtu=tunnel.mtu,
     )
 
 
@@ -1020,6 +1023,7 @@ def hub_connections(view: HubView) -> list[IpsecConnection]:
             local_ts="0.0.0.0/0",
             remote_ts="0.0.0.0/0",
             psk=peer.psk,
+            mtu=peer.mtu,
         )
         for peer in view.peers
     ]
@@ -1041,6 +1045,7 @@ def _cloud_connection(view: HubView, tunnel: CloudTunnelView) -> IpsecConnection
         local_ts=",".join(net.cidr for net in tunnel.local_selectors),
         remote_ts=",".join(net.cidr for net in tunnel.peer_selectors),
         psk=tunnel.psk,
+        mtu=tunnel.mtu,
     )
 
 
@@ -1919,11 +1924,13 @@ def bfd_lines(profiles: Sequence[BfdProfile], peers: Sequence[FrrBfdPeer]) -> li
 
 def xfrm_interface_lines(connections: Sequence[IpsecConnection]) -> list[str]:
     """`ip -batch` lines of the tunnels' XFRM interfaces: bound to their transport (not the wired
-    default), in interface group 10 (trusted by nftables for BGP and BFD)."""
+    default), in interface group 10 (trusted by nftables for BGP and BFD), with the tunnel's own
+    MTU (the intent's `Tunnel.mtu`, from its transport's): the routes through it take that MTU,
+    which the nftables MSS clamp (`maxseg size set rt mtu`) derives the SYNs' MSS from."""
     lines: list[str] = []
     for c in connections:
         device = f" dev {c.transport}" if c.transport != "wan" else ""
-        lines += [f"link add {c.ifname} type xfrm{device} if_id {c.if_id}", f"link set {c.ifname} group 10 mtu 1400 up"]
+        lines += [f"link add {c.ifname} type xfrm{device} if_id {c.if_id}", f"link set {c.ifname} group 10 mtu {c.mtu} up"]
     return lines
 
 

@@ -58,6 +58,8 @@ class ResolvedWanLink(Resolved):
     cellular: bool
     cost_per_gb: float
     data_cap_gb: int | None
+    # The link's IP MTU: the inventory's, else its kind's default (`models.UNDERLAY_MTU`).
+    mtu: int
     hub: str
     primary: bool
     overlay: ipaddress.IPv4Interface

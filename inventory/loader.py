@@ -56,6 +56,7 @@ from storestack.inventory.ipam import (
 )
 from storestack.inventory.models import (
     SEGMENT_KINDS,
+    UNDERLAY_MTU,
     FleetSpec,
     SlaPolicy,
     StoreSpec,
@@ -459,6 +460,7 @@ def _resolved_store(
                 "cellular": link.cellular,
                 "cost_per_gb": transport.cost_per_gb if link.cost_per_gb is None else link.cost_per_gb,
                 "data_cap_gb": transport.data_cap_gb if link.data_cap_gb is None else link.data_cap_gb,
+                "mtu": UNDERLAY_MTU[link.kind] if link.mtu is None else link.mtu,
                 "hub": primary_hub if to_primary else backup_hub,
                 "primary": index == 0,
                 "overlay": IPv4Interface((hub_side + 1, 31)),

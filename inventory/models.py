@@ -45,6 +45,13 @@ SegmentKind = Literal["pos", "office", "cctv", "guest-wifi", "iot"]
 SEGMENT_KINDS: tuple[SegmentKind, ...] = ("pos", "office", "cctv", "guest-wifi", "iot")
 CELLULAR_KINDS: frozenset[str] = frozenset({"lte", "5g"})
 
+# The IP MTU a WAN link of each kind carries when its inventory entry gives none (`WanLink.mtu`):
+# what the tunnels over it are sized from (network/crypto.py `CryptoPolicy.tunnel_mtu`). Fiber is
+# plain Ethernet (1500); broadband is PPPoE, 8 bytes less (RFC 2516: an MRU of at most 1492);
+# LTE and 5G carriers carry the subscriber's packets in GTP-U over their own backhaul and hand
+# out 1428-1500 (commonly 1428-1450; 1428 is the safe end), so a link that measured more says so.
+UNDERLAY_MTU: dict[str, int] = {"fiber": 1500, "broadband": 1492, "lte": 1428, "5g": 1428}
+
 
 class Strict(BaseModel):
     """Unknown keys are errors; no type coercion (`"100"` is not a number, `"yes"` not a bool);
@@ -648,6 +655,12 @@ class WanLink(Strict):
     cost_per_gb: float | None = Field(default=None, ge=0, description="overrides sla.transports.<kind>")
     data_cap_gb: int | None = Field(
         default=None, ge=1, description="monthly cap; overrides sla.transports.<kind>"
+    )
+    mtu: int | None = Field(
+        default=None,
+        ge=1280,
+        le=9216,
+        description="the link's IP MTU as the carrier gives it; default by kind (UNDERLAY_MTU)",
     )
 
     @model_validator(mode="after")

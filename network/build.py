@@ -63,11 +63,13 @@ from storestack.network.cloud import (
     planned_openstack_gateway,
     store_aws_inside,
 )
+from storestack.network.crypto import fleet_crypto
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import (
     BGP_DEFAULT_LOCAL_PREF,
     CLOUD_LONGEST_PREFIX,
     CLOUD_RANK_LOCAL_PREF_STEP,
+    HUB_UNDERLAY_MTU,
     NETWORK_CONTROL_DSCPS,
     BgpSession,
     CloudFlow,
@@ -561,6 +563,7 @@ class NetworkIntent:
             prepend=near.prepend,
             bfd=near.bfd,
             live=near.live,
+            mtu=near.mtu,
             peer_transport=link.name,
             sla=near.sla,
         )
@@ -611,6 +614,7 @@ class NetworkIntent:
             prepend=rank[1] + (1 if backup_hub else 0),
             bfd=bfd,
             live=live is not None,
+            mtu=fleet_crypto().tunnel_mtu(link.mtu),
             sla=classes.get(link.name),
         )
 
@@ -648,6 +652,7 @@ class NetworkIntent:
                 gateway=link.gateway if link.addressing == "static" else None,
                 local_pref=ranks[link.name][0],
                 prepend=ranks[link.name][1],
+                mtu=fleet_crypto().tunnel_mtu(link.mtu),
             )
             for index, link in enumerate(store.wan)
         )
@@ -887,6 +892,7 @@ class NetworkIntent:
                     prepend=transport.prepend,
                     bfd=None,
                     live=live_flag,
+                    mtu=transport.mtu,
                 )
             )
         return tunnels
@@ -1379,6 +1385,7 @@ class NetworkIntent:
             prepend=None,
             bfd=None,
             live=live,
+            mtu=fleet_crypto().tunnel_mtu(HUB_UNDERLAY_MTU),
         )
 
     def _cloud_psk(self, tid: str, live: SecretStr | None) -> Secret:

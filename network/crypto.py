@@ -13,6 +13,32 @@ from storestack.network.errors import NetworkIntentError
 # DH group numbers (IANA "Transform Type 4") and the names strongSwan uses for them.
 _STRONGSWAN_DH = {14: "modp2048", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
 
+# What ESP in UDP adds around an inner packet besides the cipher's own IV, padding and ICV
+# (`EspProposal.overhead_bytes`): every tunnel is NAT-T encapsulated (a store behind a carrier's
+# CGNAT always is; strongSwan's libipsec data plane always is), so the fleet counts UDP always.
+_OUTER_IPV4 = 20
+_NAT_T_UDP = 8
+_ESP_HEADER = 8  # SPI 4 + sequence number 4
+_ESP_TRAILER = 2  # pad length 1 + next header 1
+_HMAC_ICV = {"sha1": 12, "sha256": 16, "sha384": 24, "sha512": 32}
+# IPv4 20 + TCP 20 bytes: a TCP segment of `tunnel_mtu - TCP_IPV4_HEADERS` fills the tunnel.
+TCP_IPV4_HEADERS = 40
+# Tunnel MTUs are rounded down to a multiple of 8 bytes, the unit of the IPv4 fragment offset
+# (RFC 791): a packet the tunnel must fragment before encryption splits on a boundary every
+# fragment can keep.
+TUNNEL_MTU_ALIGN = 8
+
+
+@record
+class TunnelMtu:
+    """What one tunnel carries without fragmenting after encryption, from the MTU of the
+    underlay it rides on (`CryptoPolicy.tunnel_mtu`); both ends of a tunnel hold the same one."""
+
+    underlay: int  # the transport's IP MTU (the smaller end's, for a store link)
+    overhead: int  # the most ESP-in-UDP adds with the fleet's proposals
+    mtu: int  # the tunnel interface's IP MTU: underlay - overhead, rounded down to 8 bytes
+    tcp_mss: int  # what TCP SYNs are clamped to on the tunnel: mtu - 40
+
 
 @record
 class IkeProposal:
@@ -34,6 +60,19 @@ class EspProposal:
     encryption: str  # "aes256gcm16" | "aes256"
     integrity: str | None  # None for AEAD ciphers
     pfs_group: int
+
+    def overhead_bytes(self) -> int:
+        """The most bytes ESP in tunnel mode, UDP-encapsulated (NAT-T), adds to an inner IPv4
+        packet with this proposal: new outer IPv4 header 20, UDP 8 (RFC 3948), SPI and sequence
+        number 8 (RFC 4303), the IV, the padding (at most the cipher's alignment less one) with
+        the pad length and next header bytes 2, and the ICV. AES-GCM (RFC 4106): IV 8, 4-byte
+        alignment, ICV 16 with `gcm16`. AES-CBC (RFC 3602): IV 16, 16-byte blocks, the HMAC
+        truncated to half its length (RFC 4868: SHA-256 16, SHA-384 24, SHA-512 32)."""
+        if "gcm" in self.encryption:
+            iv, align, icv = 8, 4, int(self.encryption.rsplit("gcm", 1)[1] or 16)
+        else:
+            iv, align, icv = 16, 16, _HMAC_ICV[self.integrity or "sha256"]
+        return _OUTER_IPV4 + _NAT_T_UDP + _ESP_HEADER + iv + (align - 1) + _ESP_TRAILER + icv
 
 
 @record
@@ -62,6 +101,19 @@ class CryptoPolicy:
     # store's and hub's rendered one. Each platform module renders it or says why it cannot
     # (`devices lint` rule `replay-window`).
     replay_window_packets: int = 1024
+
+    def esp_overhead_bytes(self) -> int:
+        """The most any of the policy's ESP proposals adds, NAT-T encapsulated."""
+        return max(p.overhead_bytes() for p in self.esp)
+
+    def tunnel_mtu(self, underlay_mtu: int) -> TunnelMtu:
+        """A tunnel's MTU and TCP MSS over an underlay of `underlay_mtu` bytes (module comments
+        above say why each number)."""
+        overhead = self.esp_overhead_bytes()
+        mtu = (underlay_mtu - overhead) // TUNNEL_MTU_ALIGN * TUNNEL_MTU_ALIGN
+        if mtu - TCP_IPV4_HEADERS < 536:
+            raise NetworkIntentError(f"an underlay MTU of {underlay_mtu} leaves a tunnel MTU of {mtu}: too small for TCP")
+        return TunnelMtu(underlay_mtu, overhead, mtu, mtu - TCP_IPV4_HEADERS)
 
     @property
     def dpd_timeout_seconds(self) -> int:

@@ -13,6 +13,7 @@ from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import Platform
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
+from storestack.network.crypto import TunnelMtu
 from storestack.network.secrets import Secret
 from storestack.network.sla import ApplicationPolicy, SlaClassPolicy, StoreSlaPolicy
 
@@ -42,6 +43,11 @@ def share_kbps(shaped_kbps: int, percent: int) -> int:
     return shaped_kbps * percent // 100
 
 
+# The IP MTU of a hub's internet uplink, which its cloud tunnels ride on: the DC's internet edge
+# is Ethernet. A hub's end of a store link takes the store link's MTU (the smaller end's).
+HUB_UNDERLAY_MTU = 1500
+
+
 @record
 class Transport:
     """One WAN link of a store: the underlay every tunnel over it is pinned to."""
@@ -59,6 +65,9 @@ class Transport:
     gateway: ipaddress.IPv4Address | None  # None: the gateway the link learns (DHCP, PPP)
     local_pref: int  # on routes learned over tunnels of this transport
     prepend: int  # store ASN prepends on announcements over this transport
+    # The link's IP MTU (inventory `WanLink.mtu`, else its kind's default) and what every tunnel
+    # over it carries: MTU and TCP MSS (network/crypto.py `CryptoPolicy.tunnel_mtu`).
+    mtu: TunnelMtu
 
 
 # The hubs' ranks towards the clouds (`NetworkIntent.cloud_rank`, fleet order: the first hub is
@@ -139,6 +148,10 @@ class Tunnel:
     prepend: int | None
     bfd: str | None  # BFD profile name; None where the far end speaks no BFD (AWS)
     live: bool  # from live stack outputs, not planned
+    # Its IP MTU and TCP MSS, the same at both ends: from the store link's underlay MTU on a
+    # store's tunnels (to a hub or AWS) and on the hub's end of a store link, from the hub's
+    # (`HUB_UNDERLAY_MTU`) on a hub's cloud tunnels (`CryptoPolicy.tunnel_mtu`).
+    mtu: TunnelMtu
     # Traffic selectors: route-based tunnels protect everything (0.0.0.0/0), which is what
     # AWS, IOS-XE VTI, VRP tunnel interfaces and FortiOS interface-mode phase 2 negotiate.
     # Hub ends of store tunnels: the store's WAN link the far end rides on.

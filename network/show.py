@@ -51,6 +51,10 @@ def _tunnel(tunnel: Tunnel) -> dict[str, Any]:
         "prepend": tunnel.prepend,
         "bfd": tunnel.bfd,
         "live": tunnel.live,
+        # what it carries unfragmented after ESP in UDP over its transport (`Tunnel.mtu`)
+        "underlay_mtu": tunnel.mtu.underlay,
+        "mtu": tunnel.mtu.mtu,
+        "tcp_mss": tunnel.mtu.tcp_mss,
     }
 
 
@@ -337,6 +341,7 @@ def store_report(intent: NetworkIntent, store_id: str) -> dict[str, Any]:
                 "address": str(t.address) if t.address else "dynamic",
                 "gateway": str(t.gateway) if t.gateway else "learned",
                 "local_pref": t.local_pref,
+                "mtu": t.mtu.underlay,
             }
             for t in store.transports
         ],

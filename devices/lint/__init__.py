@@ -161,6 +161,11 @@ class TunnelFact:
     # The anti-replay window of the end's inbound SAs, in packets (0: replay checking off). None:
     # the platform documents no window size, or the extractor does not read it.
     replay_window: int | None = None
+    # The tunnel interface's IP MTU and the MSS it clamps TCP SYNs to, in bytes (0: the config
+    # sets none, so the platform's default applies, which nothing sizes to the transport). None:
+    # the platform sizes it itself (FortiOS's tunnel MTU) or the extractor does not read it.
+    mtu: int | None = None
+    tcp_mss: int | None = None
 
 
 # IKEv2 identification types (RFC 7296 3.5) as `TunnelFact` names them.

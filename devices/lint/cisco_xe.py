@@ -2488,11 +2488,24 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 selectors=_tunnel_selectors(interface),
                 local_id_type=local_id_type,
                 peer_id_type=peer_id_type,
+                mtu=_mtu_mss([line.words for line in interface.children])[0],
+                tcp_mss=_mtu_mss([line.words for line in interface.children])[1],
             )
         )
     facts += _template_tunnels(config, root, ike, remote_as, bgp_bfd)
     window = _replay_window(root)
     return [replace(fact, replay_window=window) for fact in facts]
+
+
+def _mtu_mss(commands: list[list[str]]) -> tuple[int, int]:
+    """A tunnel interface's `ip mtu N` and `ip tcp adjust-mss N` (the last of each; 0: none)."""
+    mtu = mss = 0
+    for words in commands:
+        if words[:2] == ["ip", "mtu"] and len(words) == 3 and words[2].isdigit():
+            mtu = int(words[2])
+        elif words[:3] == ["ip", "tcp", "adjust-mss"] and len(words) == 4 and words[3].isdigit():
+            mss = int(words[3])
+    return mtu, mss
 
 
 # IOS-XE's anti-replay window when the config sets none: 64 packets ("IPsec Anti-Replay Window
@@ -2557,6 +2570,7 @@ def _template_tunnels(
             peer_inside = next(
                 (ip for ip in remote_as if ipaddress.IPv4Address(ip) in network and ip != local_inside), None
             )
+        mtu_mss = _mtu_mss([line.words for line in _children(template)] + [text.split() for text in peer.interface_config])
         facts.append(
             TunnelFact(
                 file=config.name,
@@ -2578,6 +2592,9 @@ def _template_tunnels(
                 local_id_type=_ID_TYPES.get(local[2]) if local and len(local) > 3 else None,
                 # the keyring names the peer by `identity fqdn` (_template_peers)
                 peer_id_type="fqdn" if peer.identity else None,
+                # the template's, then its per-user interface config's (applied after it)
+                mtu=mtu_mss[0],
+                tcp_mss=mtu_mss[1],
             )
         )
     return facts

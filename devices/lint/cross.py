@@ -40,12 +40,19 @@ from storestack.devices.lint import (
 from storestack.devices.lint.steering import return_ranking_findings
 from storestack.network.build import NetworkIntent
 from storestack.network.cloud import hub_openstack_inside
-from storestack.network.crypto import FLEET_CRYPTO, EspProposal, IkeProposal, aws_tunnel_options
+from storestack.network.crypto import (
+    FLEET_CRYPTO,
+    TCP_IPV4_HEADERS,
+    EspProposal,
+    IkeProposal,
+    aws_tunnel_options,
+)
 from storestack.network.model import BGP_DEFAULT_LOCAL_PREF, BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
 TRAFFIC_SELECTORS = "traffic-selectors"
 REPLAY_WINDOW = "replay-window"
+TUNNEL_MTU = "tunnel-mtu"
 PROBE_UNANSWERED = "probe-unanswered"
 
 _AWS_ENCRYPTION = {"AES256-GCM-16": "aes256gcm16", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16"}
@@ -219,6 +226,7 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
                 "is refused or protects part of what is routed into the tunnel",
             )
     yield from _replay_window(fact)
+    yield from _tunnel_mtu(fact, tunnel)
     if fact.bfd is not None and fact.bfd != (tunnel.bfd is not None):
         yield Finding(
             fact.file,
@@ -227,6 +235,38 @@ def _against_intent(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
             f"tunnel {fact.name}: BGP {'tracks' if fact.bfd else 'does not track'} its peer with BFD; "
             f"the intent says {'BFD profile ' + tunnel.bfd if tunnel.bfd else 'no BFD (the far end runs none)'}",
         )
+
+
+def _tunnel_mtu(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
+    """The end's tunnel MTU, with the fleet's ESP-in-UDP overhead, fits the MTU of the transport
+    the tunnel rides on (`Tunnel.mtu`), and it clamps TCP SYNs to at most that MTU less 40 bytes:
+    a larger packet is fragmented after encryption (or dropped where the carrier filters the ICMP
+    that would tell the sender). Both ends hold the intent's values, so they agree."""
+    wanted = tunnel.mtu
+    overhead = FLEET_CRYPTO.esp_overhead_bytes()
+    problems = []
+    if fact.mtu == 0:
+        problems.append(f"sets no IP MTU (the platform's default, not sized to its transport); the intent says {wanted.mtu}")
+    elif fact.mtu is not None and fact.mtu + overhead > wanted.underlay:
+        problems.append(
+            f"IP MTU {fact.mtu} + {overhead} bytes of ESP in UDP = {fact.mtu + overhead} exceeds its "
+            f"transport's MTU of {wanted.underlay}: every full-size packet is fragmented after encryption "
+            f"(the intent says {wanted.mtu})"
+        )
+    elif fact.mtu is not None and fact.mtu != wanted.mtu:
+        problems.append(f"IP MTU {fact.mtu}, the intent says {wanted.mtu} (its far end holds that)")
+    ceiling = (fact.mtu or wanted.mtu) - TCP_IPV4_HEADERS
+    if fact.tcp_mss == 0:
+        problems.append(f"clamps no TCP MSS; the intent says {wanted.tcp_mss}")
+    elif fact.tcp_mss is not None and fact.tcp_mss > min(ceiling, wanted.tcp_mss):
+        problems.append(
+            f"clamps TCP SYNs to an MSS of {fact.tcp_mss}, more than its MTU less 40 ({ceiling}) or the "
+            f"intent's {wanted.tcp_mss}: a full-size segment does not fit the tunnel"
+        )
+    elif fact.tcp_mss is not None and fact.tcp_mss != wanted.tcp_mss:
+        problems.append(f"clamps TCP SYNs to an MSS of {fact.tcp_mss}, the intent says {wanted.tcp_mss}")
+    for problem in problems:
+        yield Finding(fact.file, fact.line, TUNNEL_MTU, f"tunnel {fact.name}: {problem}")
 
 
 def _replay_window(fact: TunnelFact) -> Iterator[Finding]:
@@ -675,6 +715,15 @@ def _pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:
         )
     yield from _proposals(hub, store.ike, store.esp, f"the store end ({store.file})")
     yield from _bfd_pair(store, hub)
+    for what, ours, theirs in (("IP MTU", store.mtu, hub.mtu), ("TCP MSS", store.tcp_mss, hub.tcp_mss)):
+        if ours is not None and theirs is not None and ours != theirs:
+            yield Finding(
+                hub.file,
+                hub.line,
+                TUNNEL_MTU,
+                f"tunnel {hub.name}: {what} {theirs} here, {ours} at the store end ({store.file}): the ends "
+                "disagree on what the tunnel carries",
+            )
 
 
 def _bfd_pair(store: TunnelFact, hub: TunnelFact) -> Iterator[Finding]:

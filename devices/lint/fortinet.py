@@ -1490,6 +1490,8 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 bfd=bfd,
                 bfd_timers=bfd_timers,
                 selectors=(_selector(child, "src"), _selector(child, "dst")) if child is not None else None,
+                # FortiOS sizes a tunnel interface's MTU from its underlay itself; `tcp-mss` clamps
+                tcp_mss=_number(interface.first("tcp-mss")) or 0 if interface is not None else 0,
             )
         )
     return facts

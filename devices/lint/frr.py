@@ -43,7 +43,7 @@ from storestack.devices.lint import (
 )
 from storestack.devices.lint.linetree import parse, top
 from storestack.devices.lint.steering import route_map_ranking
-from storestack.network.crypto import EspProposal, IkeProposal
+from storestack.network.crypto import TCP_IPV4_HEADERS, EspProposal, IkeProposal
 
 PLATFORM = "frr"
 _DH = {"modp2048": 14, "ecp256": 19, "ecp384": 20, "ecp521": 21}
@@ -796,6 +796,14 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
     keys = secrets(swanctl)
     bgp_bfd = _bgp_bfd(config)
     profiles, bfd_peers = _bfd_block(config)
+    # Each XFRM interface's MTU (routing: `link set NAME group 10 mtu N up`), and the forward
+    # chain's MSS clamp: `rt mtu` clamps a SYN to the smaller of its route's MTU and its reverse
+    # route's, less 40 bytes (nft(8), "tcp option maxseg size set rt mtu"), i.e. to the tunnel's.
+    mtus = {m.group(1): int(m.group(2)) for m in _LINK_MTU.finditer(routing)}
+    clamp = next(
+        (m.group(1) for m in _MSS_CLAMP.finditer(config.companions.get("nftables.conf", ""))),
+        None,
+    )
     facts = []
     for name, (line, settings) in connections(swanctl).items():
         ifname = ifnames.get(int(settings.get("if_id_out", "-1")))
@@ -834,10 +842,17 @@ def extract(config: ConfigFile) -> list[TunnelFact]:
                 local_id_type=local_id_type,
                 peer_id_type=peer_id_type,
                 replay_window=int(_child(settings, name, "replay_window") or _SWANCTL_REPLAY_WINDOW),
+                mtu=mtus.get(ifname or "", 0),
+                tcp_mss=(mtus.get(ifname or "", 0) - TCP_IPV4_HEADERS if clamp == "rt mtu" else int(clamp or 0))
+                if mtus.get(ifname or "")
+                else 0,
             )
         )
     return facts
 
+
+_LINK_MTU = re.compile(r"^link set (\S+)\b.* mtu (\d+)\b", re.MULTILINE)
+_MSS_CLAMP = re.compile(r"^\s*tcp flags syn tcp option maxseg size set (rt mtu|\d+)\s*$", re.MULTILINE)
 
 # swanctl's anti-replay window when a child names none (swanctl.conf(5), `replay_window`).
 _SWANCTL_REPLAY_WINDOW = 32

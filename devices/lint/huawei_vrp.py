@@ -1401,6 +1401,11 @@ def _source_address(root: Line, tunnel: dict[str, list[str]]) -> str | None:
     return None
 
 
+def _number(words: list[str]) -> int:
+    """The one number `words` hold (`["1432"]`), else 0."""
+    return int(words[0]) if len(words) == 1 and words[0].isdigit() else 0
+
+
 def _values(section: Line | None) -> dict[str, list[str]]:
     return {line.words[0]: line.words[1:] for line in (section.children if section else [])}
 
@@ -1531,6 +1536,9 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 local_id_type=_ID_TYPES.get(local_type),
                 peer_id_type=_ID_TYPES.get((peer.get("remote-id-type") or [local_type])[0]),
                 replay_window=replay_window,
+                # `mtu N` and `tcp adjust-mss N` in the tunnel interface (0: none set)
+                mtu=_number(values.get("mtu", [])),
+                tcp_mss=_number(values.get("tcp", [])[1:] if values.get("tcp", [])[:1] == ["adjust-mss"] else []),
             )
         )
     return facts

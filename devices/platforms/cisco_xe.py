@@ -16,7 +16,6 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from pydantic import SecretStr
 
 from storestack.common.ntp import NtpAlgorithm
-from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.platforms.base import (
     CommitConfirm,
@@ -812,8 +811,8 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f"interface {tunnel.ifname}",
                 f" description ipsec {tunnel.id} overlay to {hub} via {link.name} {tunnel.role}",
                 f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
-                " ip mtu 1400",
-                f" ip tcp adjust-mss {TUNNEL_TCP_MSS}",
+                f" ip mtu {tunnel.mtu}",
+                f" ip tcp adjust-mss {tunnel.tcp_mss}",
             ]
             if link.cellular:
                 lines.append(" ip access-group CELLULAR-ALLOWED out")
@@ -1338,7 +1337,6 @@ PLATFORM = CiscoXEPlatform(
     template_values=(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
-        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
     ),
     secret_template_filters=(("ios_hub_crypto", hub_crypto),),
     template_filters=(

@@ -10,7 +10,6 @@ from hier_config.child import HConfigChild
 from hier_config.platforms.fortinet_fortios.driver import HConfigDriverFortinetFortiOS
 
 from storestack.common.ntp import NtpAlgorithm
-from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.naming import short_ifname
 from storestack.devices.platforms.base import (
@@ -972,7 +971,7 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
                 f"        set ip {tunnel.inside.ip} 255.255.255.255",
                 f"        set remote-ip {tunnel.inside_peer} {tunnel.inside.netmask}",
                 "        set allowaccess ping",
-                f"        set tcp-mss {TUNNEL_TCP_MSS}",
+                f"        set tcp-mss {tunnel.tcp_mss}",
             ]
             if tunnel.peer_bfd:
                 bfd = tunnel.bfd
@@ -1231,7 +1230,6 @@ PLATFORM = FortinetPlatform(
     template_values=(
         ("breakout_distance", BREAKOUT_ROUTE_DISTANCE),
         ("breakout_priority", BREAKOUT_ROUTE_PRIORITY),
-        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
         ("admin_ssh_grace_seconds", ADMIN_SSH_GRACE_SECONDS),
         ("dpd_retrycount_default", DPD_RETRY_COUNT_DEFAULT),
         ("bfd_detect_mult_default", BFD_DETECT_MULT_DEFAULT),

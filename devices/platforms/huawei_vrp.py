@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from hier_config.platforms.huawei_vrp.driver import HConfigDriverHuaweiVrp
 
 from storestack.common.ntp import NtpAlgorithm
-from storestack.common.platforms import TUNNEL_TCP_MSS
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.errors import RenderError
 from storestack.devices.platforms.base import (
@@ -780,9 +779,9 @@ def hub_tunnel_interfaces(links: Sequence[WanLinkView]) -> list[str]:
             lines += [
                 f"interface {tunnel.ifname}",
                 f" description ipsec {tunnel.id} overlay to {tunnel.hub.hostname} via {link.name} {tunnel.role}",
-                " mtu 1400",
+                f" mtu {tunnel.mtu}",
                 f" ip address {tunnel.inside.ip} {tunnel.inside.netmask}",
-                f" tcp adjust-mss {TUNNEL_TCP_MSS}",
+                f" tcp adjust-mss {tunnel.tcp_mss}",
                 " tunnel-protocol ipsec",
                 f" source {link.ifname}",
                 f" destination {vrf}{tunnel.peer_outside}",
@@ -1292,7 +1291,6 @@ PLATFORM = HuaweiVrpPlatform(
     template_values=(
         ("ike_lifetime_seconds", FLEET_CRYPTO.ike_lifetime_seconds),
         ("esp_lifetime_seconds", FLEET_CRYPTO.esp_lifetime_seconds),
-        ("tunnel_tcp_mss", TUNNEL_TCP_MSS),
         ("overlay_filter", OVERLAY_FILTER),
         ("hub_filter", HUB_FILTER),
         ("wan_echo_filter", WAN_ECHO_FILTER),

@@ -284,6 +284,8 @@ class ViewBuilder:
             psk=tunnel.psk,
             ike_id=tunnel.local_id,
             peer_ike_id=tunnel.peer_id,
+            mtu=tunnel.mtu.mtu,
+            tcp_mss=tunnel.mtu.tcp_mss,
         )
 
     # -------------------------------------------------------- store
@@ -914,6 +916,8 @@ class ViewBuilder:
                     underlay_gateway=link.gateway,
                     cellular=link.cellular,
                     filter=f"FROM-AWS-{link.name.upper()}-T{number}",
+                    mtu=tunnel.mtu.mtu,
+                    tcp_mss=tunnel.mtu.tcp_mss,
                 )
             )
         return views
@@ -1027,6 +1031,8 @@ class ViewBuilder:
                     ike_id=tunnel.peer_id,
                     local_ike_id=tunnel.local_id,
                     local_outside=dotted(int(tunnel.local_outside)),
+                    mtu=tunnel.mtu.mtu,
+                    tcp_mss=tunnel.mtu.tcp_mss,
                 )
             )
         sites = {tunnel: label for label, site in cloud_sites(intent) for tunnel in site.tunnels}
@@ -1284,6 +1290,8 @@ class ViewBuilder:
             local_selectors=[Net.of(net) for net in tunnel.local_selectors],
             peer_selectors=[Net.of(net) for net in tunnel.peer_selectors],
             site=site,
+            mtu=tunnel.mtu.mtu,
+            tcp_mss=tunnel.mtu.tcp_mss,
         )
 
 

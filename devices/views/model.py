@@ -268,6 +268,10 @@ class TunnelView:
     # The hub's IKE identity: its FQDN, or its outside address where this link is known by its
     # address (the network intent's `known_by_address`: both ends identify by address).
     peer_ike_id: str
+    # Its IP MTU and the MSS TCP SYNs are clamped to on it, both ways (network intent
+    # `Tunnel.mtu`, from the MTU of the transport it rides on: `CryptoPolicy.tunnel_mtu`).
+    mtu: int
+    tcp_mss: int
 
     @property
     def ike_id_is_address(self) -> bool:
@@ -359,6 +363,10 @@ class AwsTunnelView:
     # Its inbound packet filter, one of the store's `acls` (`FROM-AWS-<LINK>-T<n>`): what the
     # store takes in from this tunnel (ViewBuilder `_aws_filter`).
     filter: str
+    # Its IP MTU and the MSS TCP SYNs are clamped to on it, both ways (network intent
+    # `Tunnel.mtu`, from the MTU of the transport it rides on: `CryptoPolicy.tunnel_mtu`).
+    mtu: int
+    tcp_mss: int
 
 
 @record
@@ -381,6 +389,10 @@ class CloudTunnelView:
     # Its cloud site's label (`cloud_sites`: AWS<n>, OPENSTACK<n>): the site's inbound filter on
     # IOS-XE and VRP (FROM-CLOUD-<site>), its source address group on FortiOS.
     site: str
+    # Its IP MTU and the MSS TCP SYNs are clamped to on it, both ways (network intent
+    # `Tunnel.mtu`, from the MTU of the transport it rides on: `CryptoPolicy.tunnel_mtu`).
+    mtu: int
+    tcp_mss: int
 
 
 @record
@@ -750,6 +762,10 @@ class HubPeerView:
     # address where the store link is known by its address (network intent `known_by_address`).
     local_ike_id: str
     local_outside: str  # the hub's outside address on this tunnel
+    # Its IP MTU and the MSS TCP SYNs are clamped to on it, both ways (network intent
+    # `Tunnel.mtu`, from the MTU of the transport it rides on: `CryptoPolicy.tunnel_mtu`).
+    mtu: int
+    tcp_mss: int
 
     @property
     def ike_id_is_address(self) -> bool:

@@ -588,13 +588,13 @@ def test_cisco_tunnels_send_no_redirects(fleet: Fleet) -> None:
         block = store.text.split(f"interface Tunnel{number}\n", 1)[1].split("!\n", 1)[0]
         assert "aws vpn" in block and " no ip redirects\n" in block, number
     assert [f for f in _lint(store) if f.rule == "cisco-tunnel-redirects"] == []
-    aws_tunnel = " ip tcp adjust-mss 1360\n no ip redirects\n zone-member security OVERLAY\n tunnel source GigabitEthernet0/0/0\n tunnel mode ipsec ipv4\n tunnel destination 192.0.2.3\n"
+    aws_tunnel = " ip tcp adjust-mss 1392\n no ip redirects\n zone-member security OVERLAY\n tunnel source GigabitEthernet0/0/0\n tunnel mode ipsec ipv4\n tunnel destination 192.0.2.3\n"
     broken = _broken(store, aws_tunnel, aws_tunnel.replace(" no ip redirects\n", ""))
     assert [f.message for f in _lint(broken) if f.rule == "cisco-tunnel-redirects"] == [
         "interface Tunnel101: a tunnel without `no ip redirects` sends ICMP redirects to its far end"
     ]
     hub = _hub(fleet, "cisco_xe")
-    template = " no ip redirects\n ip access-group FROM-STORES in\n ip tcp adjust-mss 1360\n tunnel source Loopback1\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile STORES\n"
+    template = " no ip redirects\n ip access-group FROM-STORES in\n tunnel source Loopback1\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile STORES\n"
     broken = _broken(hub, template, template.replace(" no ip redirects\n", ""))
     assert [f.rule for f in _lint(broken) if f.rule == "cisco-tunnel-redirects"] == ["cisco-tunnel-redirects"]
 
