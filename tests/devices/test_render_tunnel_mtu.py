@@ -109,3 +109,16 @@ def test_hub_renders_each_store_links_mtu_and_mss(fleet: Fleet, platform: Platfo
     cellular = {got[t.id] for t in hub.tunnels if t.kind == "store-hub" and t.mtu.underlay == 1428}
     wired = {got[t.id] for t in hub.tunnels if t.kind == "store-hub" and t.mtu.underlay == 1500}
     assert cellular and wired and cellular.isdisjoint(wired)
+
+
+def test_an_ios_xe_hubs_virtual_template_fits_the_narrowest_store_link(fleet: Fleet) -> None:
+    """A virtual-access whose per-user MTU were not applied keeps the Virtual-Template's: that must
+    fit every carrier the hub's store links ride (the LTE/5G links' values), not IOS's own size
+    from the WAN port, which would fragment every full-size packet over LTE after encryption."""
+    chain = on_platform(fleet, "cisco_xe")
+    hub = NetworkIntent(chain).hub("hq-hub1")
+    narrowest = min((t.mtu for t in hub.tunnels if t.kind == "store-hub"), key=lambda m: m.mtu)
+    text = render_hub(chain, "hq-hub1").text
+    template = text.split("interface Virtual-Template1 type tunnel\n", 1)[1].split("\n!", 1)[0]
+    assert f" ip mtu {narrowest.mtu}" in template.splitlines()
+    assert f" ip tcp adjust-mss {narrowest.tcp_mss}" in template.splitlines()
