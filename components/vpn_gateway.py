@@ -16,7 +16,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storestack.network.crypto import FLEET_CRYPTO, STRONGSWAN_RETRANSMITS, CryptoPolicy, IkeRetransmits
+from storestack.network.crypto import (
+    FLEET_CRYPTO,
+    STRONGSWAN_RETRANSMITS,
+    TUNNEL_MTU_ALIGN,
+    CryptoPolicy,
+    IkeRetransmits,
+)
 
 
 @dataclass(frozen=True)
@@ -168,15 +174,25 @@ TUNNELS_SCRIPT = "/usr/local/sbin/storestack-tunnels"
 TUNNELS_UNIT = "storestack-tunnels.service"
 
 
-def interfaces_script(peers: Sequence[GatewayPeer]) -> str:
-    """Creates each tunnel's XFRM interface with its inside address (at every boot: `TUNNELS_UNIT`)."""
-    lines = ["#!/bin/sh", "set -eu", "uplink=$(ip -4 route show default | awk '{print $5; exit}')"]
+def interfaces_script(peers: Sequence[GatewayPeer], crypto: CryptoPolicy = FLEET_CRYPTO) -> str:
+    """Creates each tunnel's XFRM interface with its inside address (at every boot: `TUNNELS_UNIT`),
+    its MTU the uplink's less the fleet's ESP overhead (`CryptoPolicy.tunnel_mtu`, as the hubs'
+    and stores' tunnels): read on the instance, because Neutron gives a tenant network its own
+    MTU (1450 on a VXLAN overlay, 1500 on a flat or VLAN one), which the stack does not know."""
+    overhead = crypto.esp_overhead_bytes()
+    lines = [
+        "#!/bin/sh",
+        "set -eu",
+        "uplink=$(ip -4 route show default | awk '{print $5; exit}')",
+        'uplink_mtu=$(cat "/sys/class/net/$uplink/mtu")',
+        f"tunnel_mtu=$(( (uplink_mtu - {overhead}) / {TUNNEL_MTU_ALIGN} * {TUNNEL_MTU_ALIGN} ))",
+    ]
     for peer in peers:
         device = f"x-{peer.name}"
         lines += [
             f'ip link add {device} type xfrm dev "$uplink" if_id {peer.if_id}',
             f"ip addr add {peer.local_inside} dev {device}",
-            f"ip link set {device} mtu 1400 up",
+            f'ip link set {device} mtu "$tunnel_mtu" up',
         ]
     return "\n".join(lines) + "\n"
 

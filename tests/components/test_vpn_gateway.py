@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
 from typing import Any
 
 from storestack.components.vpn_gateway import GatewayPeer, GatewaySettings, cloud_init, frr_conf, swanctl_conf
@@ -160,3 +161,19 @@ def test_the_gateway_keeps_the_fleets_anti_replay_window_on_every_child_sa() -> 
         assert f"replay_window = {FLEET_CRYPTO.replay_window_packets}\n" in child, (
             f"{peer.name}: child SA at strongSwan's default window of 32 packets"
         )
+
+
+def test_each_tunnel_fits_the_uplink_neutron_gives_the_gateway() -> None:
+    """The XFRM interfaces' MTU is the uplink's less the fleet's ESP overhead, as on the hubs and
+    stores: on a VXLAN tenant network (1450) a tunnel sized for 1500 would have every full-size
+    packet fragmented after encryption. The script runs here with `ip` stubbed and the uplink's
+    MTU given."""
+    document = json.loads(cloud_init(SETTINGS, PEERS).split("\n", 1)[1])
+    script = {f["path"]: f["content"] for f in document["write_files"]}["/usr/local/sbin/storestack-tunnels"]
+    reading = 'uplink_mtu=$(cat "/sys/class/net/$uplink/mtu")'
+    assert reading in script
+    for uplink_mtu in (1500, 1450):
+        body = script.replace(reading, f"uplink_mtu={uplink_mtu}").replace("set -eu\n", 'set -eu\nip() { echo "ip $*"; }\n', 1)
+        ran = subprocess.run(["sh", "-c", body], capture_output=True, text=True, check=True).stdout.splitlines()
+        wanted = FLEET_CRYPTO.tunnel_mtu(uplink_mtu).mtu
+        assert [line for line in ran if " mtu " in line] == [f"ip link set x-{peer.name} mtu {wanted} up" for peer in PEERS]
