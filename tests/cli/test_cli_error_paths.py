@@ -5,6 +5,7 @@ line naming the path, the documented exit code (2: a usage or configuration erro
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,26 @@ def test_a_fleet_that_is_not_there_is_a_usage_error_everywhere(
     issue = json.loads(result.stdout)["errors"][0]
     assert issue["file"] == str(nowhere / "fleet.yaml") and issue["message"] == "fleet file not found"
     assert not (tmp_path / "configs").exists() and not (tmp_path / "stacks-out").exists()
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ['"Sup3r.S3cret-Psk!"', "env:Sup3r.S3cret-Psk", "[Sup3r.S3cret-Psk]", "Sup3r.S3cret-Psk {x"],
+    ids=["literal", "env-literal", "list", "flow-text"],
+)
+def test_a_secret_pasted_where_its_reference_belongs_is_never_echoed(
+    runner: CliRunner, tmp_path: Path, pasted: str
+) -> None:
+    """`management.secrets` holds where a secret is; a value written there instead is most likely
+    the secret itself, and `validate` runs in CI, whose logs many people read."""
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    fleet_file = fleet / "fleet.yaml"
+    text = fleet_file.read_text()
+    assert "ipsec-psk: env:STORESTACK_IPSEC_PSK" in text
+    fleet_file.write_text(text.replace("ipsec-psk: env:STORESTACK_IPSEC_PSK", f"ipsec-psk: {pasted}"))
+    for extra in ([], ["--json"]):
+        result = runner.invoke(cli, ["inventory", "validate", str(fleet), *extra])
+        assert result.exit_code == 1
+        assert "management.secrets.ipsec-psk" in result.output
+        assert "S3cret" not in result.output
