@@ -5,7 +5,12 @@ line naming the path, the documented exit code (2: a usage or configuration erro
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,7 @@ from storestack.cli.main import cli
 from storestack.common.errors import StorestackError
 from storestack.common.files import FileWriteError, atomic_write_text
 from storestack.inventory import sample_chain_path
+from storestack.inventory.generate import generate_fleet, write_fleet
 
 SECRETS = {
     "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
@@ -126,3 +132,42 @@ def test_a_secret_pasted_where_its_reference_belongs_is_never_echoed(
         assert result.exit_code == 1
         assert "management.secrets.ipsec-psk" in result.output
         assert "S3cret" not in result.output
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def test_ctrl_c_reaching_the_render_workers_never_leaves_the_command_hanging(tmp_path: Path) -> None:
+    """Ctrl-C signals every process of the terminal's foreground group, the render's worker
+    processes too. A worker that a Ctrl-C kills mid-task loses its task, and the command then
+    waited for it forever (seen once in a dozen Ctrl-Cs of `devices render` on 400 stores).
+    The workers leave Ctrl-C to the command: here they finish their work, and it exits whole."""
+    fleet = tmp_path / "fleet"
+    write_fleet(generate_fleet(400, seed=1), fleet)
+    out = tmp_path / "configs"
+    storestack = Path(sys.executable).with_name("storestack")
+    env = {key: value for key, value in os.environ.items() if key != "STORESTACK_FLEET"}
+    command = [str(storestack), "devices", "render", "--fleet", str(fleet), "--out", str(out), "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) == 2, "the render started no workers"
+        time.sleep(0.5)  # mid-task
+        for worker in workers:
+            os.kill(worker, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("devices render hung after its workers got a Ctrl-C")
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
