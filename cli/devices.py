@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from storestack.cli.common import EXIT_FAILED, console, emit_json, fail, fleet_option, json_option
 from storestack.cli.inventory import load_or_exit
 from storestack.cli.push import push, restore
+from storestack.common.files import private_directory
 from storestack.devices.render import RenderedConfig, render_fleet, stale_files, write_configs
 from storestack.inventory import Fleet
 from storestack.network.errors import StackOutputsError
@@ -175,8 +176,7 @@ def render(
     # Render everything before writing anything: a render error leaves every file as it was.
     rendered = list(_with_progress(configs, total, show_progress))
     if with_secrets and not check:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(out_dir, 0o700)
+        private_directory(out_dir)
     report = write_configs(rendered, out_dir, check=check)
     changed = report.written
     # Only a render of the whole fleet knows which files no appliance has any more.

@@ -6,6 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from storestack.common.errors import CommonFamily, UsageError
+
+
+class FileWriteError(CommonFamily, UsageError, OSError):
+    """A file could not be written (its folder is a file, missing, read-only, full …); names the
+    file and the system's reason. Whatever was there before is left as it was."""
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` if need be and make it 0700: the folder of files that hold secrets."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool = True) -> bool:
     """Write `text` to `path` via a temporary file and rename.
@@ -19,6 +35,13 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool
     from leaving a torn file, and one fsync per file is most of the time of writing thousands.
     """
     path = Path(path)
+    try:
+        return _write(path, text, mode=mode, durable=durable)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
     try:
         if path.read_text(encoding="utf-8") == text:
             if (path.stat().st_mode & 0o777) != mode:

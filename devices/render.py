@@ -17,6 +17,7 @@ import itertools
 import multiprocessing as mp
 import os
 import re
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -529,7 +530,12 @@ def _run_forked(task: Task) -> list[RenderedConfig]:
 def _start_worker(collect: bool) -> None:
     """A forked worker keeps what it inherited (the fleet) for its whole life: frozen, the
     cyclic GC never walks those objects (walking them would also copy their memory pages from
-    the parent), only what the worker itself allocates."""
+    the parent), only what the worker itself allocates.
+
+    Ctrl-C reaches every process of the terminal's foreground group; a worker it killed mid-task
+    would lose its task and the parent would wait for it forever. The parent alone stops on it,
+    and its `pool.terminate()` ends the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
     if collect:
         gc.enable()

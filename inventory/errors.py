@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storestack.common.errors import InventoryFamily
+from storestack.common.errors import InventoryFamily, UsageError
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +36,11 @@ class InventoryError(InventoryFamily):
         """The first issue, and how many more there are: for messages that must stay on one line."""
         first = str(self.issues[0]) if self.issues else "invalid"
         return first + (f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else "")
+
+
+class FleetNotFoundError(InventoryError, UsageError):
+    """The fleet path holds no `fleet.yaml` (a mistyped --fleet or $STORESTACK_FLEET): a usage
+    error, nothing was read, as for `inventory validate` of a path that does not exist."""
 
 
 class IpamExhaustedError(InventoryError):

@@ -37,7 +37,7 @@ from storestack.inventory.checks import (
     snmp_checks,
     stack_checks,
 )
-from storestack.inventory.errors import InventoryError, InventoryIssue
+from storestack.inventory.errors import FleetNotFoundError, InventoryError, InventoryIssue
 from storestack.inventory.fleet import (
     Fleet,
     ResolvedHub,
@@ -112,7 +112,7 @@ def _load_directory(path: Path, *, write_lock: bool) -> LoadResult:
     root = fleet_root(Path(path))
     fleet_path = root / FLEET_FILE
     if not (fleet_path.exists() or fleet_path.is_symlink()):
-        raise InventoryError([InventoryIssue(str(fleet_path), 0, "", "fleet file not found")])
+        raise FleetNotFoundError([InventoryIssue(str(fleet_path), 0, "", "fleet file not found")])
     issues: list[InventoryIssue] = []
     fleet = _validated_fleet(_read(issues, read_document, fleet_path, FLEET_FILE, inside=root), issues)
     stores: list[StoreSource] = []

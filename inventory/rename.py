@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from storestack.common.errors import UsageError
 from storestack.common.files import atomic_write_text
 from storestack.inventory.errors import InventoryError, InventoryIssue
 from storestack.inventory.fleet import Fleet, ResolvedStore
@@ -151,5 +152,10 @@ def _renamed_text(path: Path, text: str, old: str, new: str) -> str:
     return renamed
 
 
+class RenameRefusedError(InventoryError, UsageError):
+    """The rename cannot run as asked (not a store id, no numbers to keep, the new id taken):
+    nothing was changed, a usage error like an unknown store elsewhere."""
+
+
 def _error(message: str) -> InventoryError:
-    return InventoryError([InventoryIssue("rename", 0, "", message)])
+    return RenameRefusedError([InventoryIssue("rename", 0, "", message)])

@@ -166,12 +166,16 @@ IPv4 = Annotated[ipaddress.IPv4Address, BeforeValidator(_check_address)]
 
 
 def _check_secret_ref(value: object) -> str:
-    text = _require_str(value)
+    """A reference, never the secret: what is written here in its place is most likely the
+    secret itself, pasted in, so the message does not quote it (it reaches CI logs)."""
+    hidden = "(the value is not shown: it may be the secret itself)"
+    if not isinstance(value, str):
+        raise _refuse("storestack_type", f"not a string {hidden}")
     try:
-        parse_secret_ref(text)
+        parse_secret_ref(value)
     except ValueError as exc:
-        raise _refuse("storestack_secret_ref", f"{describe(text)} is not {exc}") from None
-    return text
+        raise _refuse("storestack_secret_ref", f"not {exc} {hidden}") from None
+    return value
 
 
 SecretRef = Annotated[str, BeforeValidator(_check_secret_ref)]

@@ -90,5 +90,5 @@ def test_a_rename_that_cannot_keep_the_numbers_changes_nothing(
 ) -> None:
     before = {p: p.read_bytes() for p in pinned.rglob("*") if p.is_file()}
     code, output = _invoke("inventory", "rename", old, new, "--fleet", str(pinned))
-    assert code == 1 and message in output
+    assert code == 2 and message in output  # a usage error: nothing ran
     assert {p: p.read_bytes() for p in pinned.rglob("*") if p.is_file()} == before

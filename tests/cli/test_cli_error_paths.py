@@ -1,0 +1,173 @@
+"""What a user and a CI job see when a command cannot read its fleet or write its output: one
+line naming the path, the documented exit code (2: a usage or configuration error), and with
+--json one JSON object on stdout, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storestack.cli.main import cli
+from storestack.common.errors import StorestackError
+from storestack.common.files import FileWriteError, atomic_write_text
+from storestack.inventory import sample_chain_path
+from storestack.inventory.generate import generate_fleet, write_fleet
+
+SECRETS = {
+    "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
+    "STORESTACK_NTP_KEY": "0123456789abcdef",
+    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac1",
+    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha1",
+    "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
+    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth1",
+    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv1",
+    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key1",
+}
+FLEET = ["--fleet", str(sample_chain_path())]
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.delenv("STORESTACK_FLEET", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()
+
+
+# Each command that writes files, pointed at a folder below a regular file (what a full disk, a
+# read-only mount or a typo in CI gives alike: the folder cannot be written).
+WRITERS = {
+    "devices render": ["devices", "render", "--out", "{out}", "--json", *FLEET],
+    "devices render --with-secrets": ["devices", "render", "--with-secrets", "--out", "{out}", "--json", *FLEET],
+    "stacks render": ["stacks", "render", "--out", "{out}", "--json", *FLEET],
+    "plan": ["plan", "--store", "nw-0007", "--plans-dir", "{out}", "--workers", "1", "--json", *FLEET],
+    "inventory export": ["inventory", "export", "--format", "nornir", "--out", "{out}", *FLEET],
+    "inventory generate": ["inventory", "generate", "--stores", "2", "--out", "{out}"],
+}
+JSON_WRITERS = {name for name, args in WRITERS.items() if "--json" in args}
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_exit_2(
+    runner: CliRunner, tmp_path: Path, name: str
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder\n")
+    out = blocker / "out"
+    result = runner.invoke(cli, [arg.replace("{out}", str(out)) for arg in WRITERS[name]])
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, OSError)
+    assert "Traceback" not in result.output
+    if name in JSON_WRITERS:
+        payload = json.loads(result.stdout)
+        assert payload["ok"] is False
+        assert str(blocker) in payload["error"] and "Not a directory" in payload["error"]
+    else:
+        assert f"cannot write {out}" in result.stderr
+    assert blocker.read_text() == "a file, not a folder\n"
+    for value in SECRETS.values():
+        assert value not in result.output
+
+
+def test_a_failed_write_is_a_typed_error_naming_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    with pytest.raises(FileWriteError, match=r"cannot write .*blocker/edge\.cfg: Not a directory") as caught:
+        atomic_write_text(blocker / "edge.cfg", "hostname edge\n")
+    assert isinstance(caught.value, StorestackError)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inventory", "list"],
+        ["inventory", "show", "nw-0001"],
+        ["network", "show", "nw-0001"],
+        ["devices", "render", "--out", "configs"],
+        ["devices", "lint"],
+        ["stacks", "render"],
+    ],
+    ids=" ".join,
+)
+def test_a_fleet_that_is_not_there_is_a_usage_error_everywhere(
+    runner: CliRunner, tmp_path: Path, args: list[str]
+) -> None:
+    """`inventory validate nowhere` exits 2; so does every command given `--fleet nowhere`."""
+    nowhere = tmp_path / "nowhere"
+    result = runner.invoke(cli, [*args, "--fleet", str(nowhere), "--json"])
+    assert result.exit_code == 2, result.output
+    issue = json.loads(result.stdout)["errors"][0]
+    assert issue["file"] == str(nowhere / "fleet.yaml") and issue["message"] == "fleet file not found"
+    assert not (tmp_path / "configs").exists() and not (tmp_path / "stacks-out").exists()
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ['"Sup3r.S3cret-Psk!"', "env:Sup3r.S3cret-Psk", "[Sup3r.S3cret-Psk]", "Sup3r.S3cret-Psk {x"],
+    ids=["literal", "env-literal", "list", "flow-text"],
+)
+def test_a_secret_pasted_where_its_reference_belongs_is_never_echoed(
+    runner: CliRunner, tmp_path: Path, pasted: str
+) -> None:
+    """`management.secrets` holds where a secret is; a value written there instead is most likely
+    the secret itself, and `validate` runs in CI, whose logs many people read."""
+    fleet = tmp_path / "fleet"
+    shutil.copytree(sample_chain_path(), fleet)
+    fleet_file = fleet / "fleet.yaml"
+    text = fleet_file.read_text()
+    assert "ipsec-psk: env:STORESTACK_IPSEC_PSK" in text
+    fleet_file.write_text(text.replace("ipsec-psk: env:STORESTACK_IPSEC_PSK", f"ipsec-psk: {pasted}"))
+    for extra in ([], ["--json"]):
+        result = runner.invoke(cli, ["inventory", "validate", str(fleet), *extra])
+        assert result.exit_code == 1
+        assert "management.secrets.ipsec-psk" in result.output
+        assert "S3cret" not in result.output
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return children
+
+
+def test_ctrl_c_reaching_the_render_workers_never_leaves_the_command_hanging(tmp_path: Path) -> None:
+    """Ctrl-C signals every process of the terminal's foreground group, the render's worker
+    processes too. A worker that a Ctrl-C kills mid-task loses its task, and the command then
+    waited for it forever (seen once in a dozen Ctrl-Cs of `devices render` on 400 stores).
+    The workers leave Ctrl-C to the command: here they finish their work, and it exits whole."""
+    fleet = tmp_path / "fleet"
+    write_fleet(generate_fleet(400, seed=1), fleet)
+    out = tmp_path / "configs"
+    storestack = Path(sys.executable).with_name("storestack")
+    env = {key: value for key, value in os.environ.items() if key != "STORESTACK_FLEET"}
+    command = [str(storestack), "devices", "render", "--fleet", str(fleet), "--out", str(out), "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) == 2, "the render started no workers"
+        time.sleep(0.5)  # mid-task
+        for worker in workers:
+            os.kill(worker, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("devices render hung after its workers got a Ctrl-C")
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
