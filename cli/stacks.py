@@ -252,13 +252,23 @@ def _print_plan(report: PlanReport, detail: bool) -> None:
     total = sum(len(p.resources) for p in report.stacks)
     for stack_plan in report.stacks:
         change = changes[stack_plan.stack]
-        counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "remove")}
+        counted = {a: sum(1 for c in change.changes if c.action == a) for a in ("add", "change", "replace", "remove")}
         console.print(
             f"[bold]{stack_plan.stack}[/] {len(stack_plan.resources)} resources, {change.status}: "
-            f"[green]+{counted['add']}[/] [yellow]~{counted['change']}[/] [red]-{counted['remove']}[/]"
+            f"[green]+{counted['add']}[/] [yellow]~{counted['change']}[/] [red]+-{counted['replace']}[/] "
+            f"[red]-{counted['remove']}[/]"
         )
         if detail:
             _print_stack_detail(stack_plan, change.changes)
+        for protected in (c for c in change.changes if c.protected):
+            verb = "replaced" if protected.action == "replace" else "removed"
+            console.print(
+                f"  [red]protected[/] {escape(protected.urn)} would be {verb}: `up` fails until it is "
+                "unprotected on purpose (README, \"Desktop users\")",
+                highlight=False,
+                emoji=False,
+                soft_wrap=True,
+            )
         for finding in stack_plan.findings:
             colour = "red" if finding.severity == "error" else "yellow"
             where = f" {finding.urn}" if finding.urn else ""
@@ -285,6 +295,8 @@ def _print_stack_detail(stack_plan: StackPlan, changes: list[Any]) -> None:
     for change in changes:
         if change.action == "change":
             line = f"  [yellow]~[/] {escape(change.urn)} ({', '.join(change.keys)})"
+        elif change.action == "replace":
+            line = f"  [red]+-[/] {escape(change.urn)} ({', '.join(change.keys)})"
         elif change.action == "remove":
             line = f"  [red]-[/] {escape(change.urn)}"
         elif len(changes) <= 50:

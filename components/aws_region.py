@@ -77,6 +77,10 @@ ASSOCIATED_WITH: Mapping[str, str] = {
     "store": "stores",
 }
 HTTPS, SSH, RDP, NTP = 443, 22, 3389, 123
+# (ICMP type, code) a VPC's NACL admits from anywhere: fragmentation needed and DF set (path MTU
+# discovery), TTL exceeded in transit (traceroute).
+ICMP_ERRORS_IN = ((3, 4), (11, 0))
+ANYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
 # Reply ports of connections a host opened itself: Linux workloads and Windows desktops.
 EPHEMERAL = {"workloads": (32768, 65535), "desktops": (49152, 65535)}
 # Reply ports of a store client's connection: its own OS picks them (no NAT between a store and the
@@ -387,18 +391,26 @@ class AwsRegion(pulumi.ComponentResource):
             cidr: ipaddress.IPv4Network,
             ports: tuple[int, int] | None,
             protocol: str = "tcp",
+            icmp: tuple[int, int] = (-1, -1),
         ) -> None:
             entry: dict[str, Any] = {"rule_no": 100 + 10 * len(rules), "action": action, "cidr_block": str(cidr)}
             if ports is None:
                 entry.update(protocol="-1", from_port=0, to_port=0)
             elif protocol == "icmp":
-                entry.update(protocol="icmp", from_port=0, to_port=0, icmp_type=-1, icmp_code=-1)
+                entry.update(protocol="icmp", from_port=0, to_port=0, icmp_type=icmp[0], icmp_code=icmp[1])
             else:
                 entry.update(protocol=protocol, from_port=ports[0], to_port=ports[1])
             rules.append(entry)
 
         rule(ingress, "allow", local, None)
         rule(egress, "allow", local, None)
+        # The ICMP errors a router on the way sends about a host's own packets, from wherever it
+        # sits (a hub's or the OpenStack gateway's AWS tunnel inside address, a store's tunnel, a
+        # DC core router), so ahead of the stores' and the DC core LAN's denies: fragmentation
+        # needed for path MTU discovery, TTL exceeded for traceroute (VPC guide, "Path MTU
+        # Discovery"). The stateful security groups admit only those about a host's own flows.
+        for error in ICMP_ERRORS_IN:
+            rule(ingress, "allow", ANYWHERE, (-1, -1), "icmp", icmp=error)
         stores = cloud.store_supernet
         flows = self.store_flows(kind)
         for protocol, low, high, _ in flows:

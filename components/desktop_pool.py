@@ -51,6 +51,9 @@ DESKTOP_PORTS = (3389,)
 METADATA_SERVICE = ipaddress.IPv4Network("169.254.169.254/32")
 METADATA_PORT = 80
 WORKSPACES_ROLE = "workspaces_DefaultRole"
+# What AWS changes on an existing AD Connector (engine property paths): its DNS addresses and the
+# service account's user name, in the Directory Service console.
+AD_CONNECTOR_UPDATED_IN_PLACE = ("connectSettings.customerDnsIps", "connectSettings.customerUsername")
 WORKSPACES_ROLE_POLICIES = ("AmazonWorkSpacesServiceAccess", "AmazonWorkSpacesSelfServiceAccess")
 
 
@@ -281,7 +284,14 @@ class DesktopPool(pulumi.ComponentResource):
         # rotated at HQ) or a new RandomPassword replaced the directory, then the WorkSpaces
         # registration and every WorkSpace with its user volume. It is given once, at creation;
         # a rotation is told to the connector on AWS's side (README, "Desktop users").
-        directory_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["password"])
+        # The rest of a directory is create-only too (name, type, size, edition, VPC and subnets,
+        # connect_settings: ForceNew in aws_directory_service_directory), and a replacement takes
+        # the WorkSpaces with it, so the directory, its registration and every WorkSpace are
+        # protected: an `up` that would delete one fails (Pulumi, "protect") instead. An AD
+        # Connector's DNS addresses and service account AWS updates in place (Directory Service
+        # guide, "Update the DNS address for your AD Connector", "Update your AD Connector service
+        # account credentials"), so a new value in the inventory is left to that update (README).
+        directory_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["password"], protect=True)
         if args.directory_kind == "managed-ad":
             admin_password = random.RandomPassword(
                 f"{self._name}-directory-admin", length=32, special=True, override_special="!#%+-=_", opts=child
@@ -314,7 +324,10 @@ class DesktopPool(pulumi.ComponentResource):
                 },
                 region=region,
                 tags=self._tags,
-                opts=directory_opts,
+                opts=pulumi.ResourceOptions.merge(
+                    directory_opts,
+                    pulumi.ResourceOptions(ignore_changes=list(AD_CONNECTOR_UPDATED_IN_PLACE)),
+                ),
             )
         ip_group_ids: list[pulumi.Output[str]] = []
         if args.client_public_ranges:
@@ -351,7 +364,7 @@ class DesktopPool(pulumi.ComponentResource):
             workspace_creation_properties=creation,
             region=region,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(network.service_role)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(network.service_role), protect=True),
         )
         bundles = {b.role: b for b in args.bundles}
         bundle_ids: dict[str, pulumi.Input[str]] = {}
@@ -388,7 +401,7 @@ class DesktopPool(pulumi.ComponentResource):
                 },
                 region=region,
                 tags=component_tags(args.tags, COMPONENT, pool=args.name, **extra),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
             ids[user.user_name] = workspace.id
         return ids

@@ -300,6 +300,15 @@ def _tls_only_policy(bucket_arn: str) -> str:
 # identity (from the user's directory entry), which the role's trust policy compares them with.
 STORE_TAG = "storestack:store"
 REGION_TAG = "storestack:region"
+# The identity provider's claim that this sign-in used MFA, a principal tag of the federated
+# session ("true"). AWS cannot tell whether an external provider required MFA: sessions from
+# AssumeRoleWithSAML / AssumeRoleWithWebIdentity, and the role sessions chained from them, carry no
+# `aws:MultiFactorAuthPresent` (IAM User Guide, "Configuring MFA-protected API access"; the key
+# exists only for temporary credentials that support MFA, "AWS global condition context keys").
+# `Bool` on it refused every staff member; `BoolIfExists` would admit every one, MFA or not, and
+# long-term access keys too. The provider sets the claim only when it did require MFA (README,
+# "Identity").
+MFA_TAG = "storestack:mfa"
 _SCOPE_KEYS = {
     "own": f"${{aws:PrincipalTag/{REGION_TAG}}}/${{aws:PrincipalTag/{STORE_TAG}}}/",
     "region": f"${{aws:PrincipalTag/{REGION_TAG}}}/",
@@ -308,13 +317,12 @@ _SCOPE_KEYS = {
 
 
 def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, Any]:
-    """Who may assume a staff role: MFA-authenticated principals of the account tagged with the role,
-    carrying the store and region session tags the role's scope needs, each with the value of the
-    caller's own tag of that key."""
+    """Who may assume a staff role: principals of the account tagged with the role whose identity
+    provider vouches for MFA (`MFA_TAG`), carrying the store and region session tags the role's
+    scope needs, each with the value of the caller's own tag of that key."""
     required = {"own": [STORE_TAG, REGION_TAG], "region": [REGION_TAG], "all": []}[role.stores]
     condition: dict[str, Any] = {
-        "Bool": {"aws:MultiFactorAuthPresent": "true"},
-        "StringEquals": {"aws:PrincipalTag/storestack:role": role.name},
+        "StringEquals": {f"aws:PrincipalTag/{MFA_TAG}": "true", "aws:PrincipalTag/storestack:role": role.name},
     }
     if required:
         condition["Null"] = {f"aws:RequestTag/{tag}": "false" for tag in required}

@@ -273,4 +273,6 @@ def resource_summary(resource: RecordedResource) -> dict[str, Any]:
         "parent": resource.parent,
         "custom": resource.custom,
         "inputs": redact(resource.inputs),
+        "protect": resource.protect,
+        "ignore_changes": resource.ignore_changes,
     }

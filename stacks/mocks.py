@@ -103,6 +103,8 @@ class RecordedResource:
     provider: str = ""
     # Input properties a later `up` leaves as they are (the `ignore_changes` option, engine names).
     ignore_changes: tuple[str, ...] = ()
+    # The `protect` option: an `up` that would delete the resource, a replacement included, fails.
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             # A provider reference is "<provider URN>::<provider id>".
             provider=str(getattr(request, "provider", "") or "").rsplit("::", 1)[0],
             ignore_changes=tuple(getattr(request, "ignoreChanges", ()) or ()),
+            protect=bool(getattr(request, "protect", False)),
         )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

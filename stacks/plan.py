@@ -56,6 +56,51 @@ class PlannedResource(BaseModel):
     parent: str | None
     custom: bool
     inputs: dict[str, Any] = Field(default_factory=dict, description="redacted")
+    # The `protect` and `ignore_changes` options (left out of a saved plan where unset).
+    protect: bool = Field(default=False, exclude_if=lambda v: not v)
+    ignore_changes: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
+
+
+# Inputs a resource is created with and never changed (ForceNew in terraform-provider-aws, which
+# pulumi-aws bridges: aws_directory_service_directory, aws_workspaces_workspace): a new value
+# replaces the resource. The desktops' are protected (components/desktop_pool.py), so the `up`
+# of such a change fails; the change list says so first.
+CREATE_ONLY: dict[str, frozenset[str]] = {
+    "aws:directoryservice/directory:Directory": frozenset(
+        {"alias", "connectSettings", "description", "edition", "name", "password", "shortName", "size", "type", "vpcSettings"}
+    ),
+    "aws:workspaces/workspace:Workspace": frozenset(
+        {"bundleId", "directoryId", "rootVolumeEncryptionEnabled", "userName", "userVolumeEncryptionEnabled", "volumeEncryptionKey"}
+    ),
+}
+
+
+def _without(value: Any, paths: Iterable[str]) -> Any:
+    """`value` (an input's value) less the nested properties `paths` name (relative to it)."""
+    if not isinstance(value, dict):
+        return value
+    nested: dict[str, list[str]] = {}
+    dropped = set()
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if rest:
+            nested.setdefault(head, []).append(rest)
+        else:
+            dropped.add(head)
+    return {k: _without(v, nested.get(k, ())) for k, v in value.items() if k not in dropped}
+
+
+def replaced_by(old: PlannedResource, new: PlannedResource) -> list[str]:
+    """The create-only inputs whose change replaces the resource, less what its `ignore_changes`
+    leaves as it is (a whole input, or a property inside one)."""
+    keys = []
+    for key in sorted(CREATE_ONLY.get(new.type, frozenset())):
+        if key in new.ignore_changes:
+            continue
+        ignored = [p.partition(".")[2] for p in new.ignore_changes if p.startswith(f"{key}.")]
+        if _without(old.inputs.get(key), ignored) != _without(new.inputs.get(key), ignored):
+            keys.append(key)
+    return keys
 
 
 class StackPlan(BaseModel):
@@ -83,8 +128,13 @@ class StackPlan(BaseModel):
 
 class ResourceChange(BaseModel):
     urn: str
-    action: Literal["add", "change", "remove"]
+    action: Literal["add", "change", "replace", "remove"]
     keys: list[str] = Field(default_factory=list, description="changed inputs (values never shown)")
+    protected: bool = Field(
+        default=False,
+        exclude_if=lambda v: not v,
+        description="a protected resource: `up` refuses to replace or remove it",
+    )
 
 
 class StackChanges(BaseModel):
@@ -377,7 +427,9 @@ def load_saved(plans_dir: Path, stack: str) -> StackPlan | None:
 
 def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None) -> StackChanges:
     if current is None:
-        removed = [ResourceChange(urn=r.urn, action="remove") for r in (previous.resources if previous else [])]
+        removed = [
+            ResourceChange(urn=r.urn, action="remove", protected=r.protect) for r in (previous.resources if previous else [])
+        ]
         return StackChanges(stack=stack, status="removed", changes=removed)
     if previous is None:
         return StackChanges(
@@ -392,8 +444,14 @@ def diff_plans(stack: str, previous: StackPlan | None, current: StackPlan | None
             changes.append(ResourceChange(urn=urn, action="add"))
         elif old.inputs != resource.inputs or old.type != resource.type:
             keys = sorted(k for k in set(old.inputs) | set(resource.inputs) if old.inputs.get(k) != resource.inputs.get(k))
-            changes.append(ResourceChange(urn=urn, action="change", keys=keys))
-    changes += [ResourceChange(urn=urn, action="remove") for urn in before if urn not in after]
+            replaced = replaced_by(old, resource) if old.type == resource.type else keys
+            action: Literal["change", "replace"] = "replace" if replaced else "change"
+            changes.append(
+                ResourceChange(urn=urn, action=action, keys=keys, protected=resource.protect and bool(replaced))
+            )
+    changes += [
+        ResourceChange(urn=urn, action="remove", protected=before[urn].protect) for urn in before if urn not in after
+    ]
     status: Literal["changed", "unchanged"] = "changed" if changes else "unchanged"
     return StackChanges(stack=stack, status=status, changes=changes)
 

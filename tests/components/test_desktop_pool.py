@@ -303,3 +303,35 @@ def test_a_new_directory_password_does_not_replace_the_directory(pool: str, requ
     scenario: Scenario = request.getfixturevalue(pool)
     (directory,) = scenario.of_type("aws:directoryservice/directory:Directory")
     assert "password" in directory.ignore_changes
+
+
+DESKTOP_STATE = (
+    "aws:directoryservice/directory:Directory",
+    "aws:workspaces/directory:Directory",
+    WORKSPACE,
+)
+
+
+@pytest.mark.parametrize("pool", ["aws_pool", "managed_ad_pool"])
+def test_an_up_cannot_replace_or_delete_a_directory_or_a_workspace(pool: str, request: pytest.FixtureRequest) -> None:
+    """A directory's name, type, size and subnets are create-only (ForceNew in the provider's
+    aws_directory_service_directory): an inventory change there replaced the directory, the
+    WorkSpaces registration and every WorkSpace with its user volume. Protected, such an `up`
+    fails instead (Pulumi, "protect": a deployment that would delete it, a replacement included,
+    is an error); a user who leaves is unprotected on purpose (README, "Desktop users")."""
+    scenario: Scenario = request.getfixturevalue(pool)
+    protected = [r for token in DESKTOP_STATE for r in scenario.of_type(token)]
+    assert {r.type for r in protected} >= set(DESKTOP_STATE[:2])
+    assert all(r.protect for r in protected), [r.name for r in protected if not r.protect]
+
+
+def test_an_ad_connectors_dns_addresses_and_service_account_change_on_awss_side_not_by_replacement(
+    aws_pool: Scenario,
+) -> None:
+    """AWS updates an AD Connector's DNS addresses and service account in place (Directory
+    Service guide, "Update the DNS address for your AD Connector", "Update your AD Connector
+    service account credentials"); the provider can only replace the connector for them
+    (connect_settings ForceNew). A new value in the inventory is left to that update."""
+    (directory,) = aws_pool.of_type("aws:directoryservice/directory:Directory")
+    assert {"connectSettings.customerDnsIps", "connectSettings.customerUsername"} <= set(directory.ignore_changes)
+    assert not {"connectSettings", "connectSettings.subnetIds", "name"} & set(directory.ignore_changes)

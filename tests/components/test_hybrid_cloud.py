@@ -256,7 +256,7 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
     cashier = {
-        "aws:MultiFactorAuthPresent": "true",
+        "aws:PrincipalTag/storestack:mfa": "true",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
         "aws:PrincipalTag/storestack:region": "eu-west-1",
@@ -271,6 +271,33 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
     untagged = {k: v for k, v in cashier.items() if k != "aws:PrincipalTag/storestack:store"}
     assert not _trusts(trust, {**untagged, **own})
     assert not _trusts(trust, {**cashier, **own, "aws:PrincipalTag/storestack:role": "store-manager"})
+
+
+def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_providers_mfa_claim(cloud: Scenario) -> None:
+    """Staff come in through the identity provider (README, "Identity"): AssumeRoleWithSAML (or
+    WithWebIdentity) into the provider's role, then AssumeRole into the staff role. AWS cannot tell
+    whether an external provider required MFA, so such sessions carry no `aws:MultiFactorAuthPresent`
+    (IAM User Guide, "Configuring MFA-protected API access"; the key is only in requests signed with
+    temporary credentials that support MFA), and a trust policy requiring it refused every staff
+    member. The provider's own MFA claim, passed as the `storestack:mfa` principal tag, is what the
+    trust holds to; `BoolIfExists` would admit anyone, as the key is absent for every such session."""
+    (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    federated = {
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+        "aws:RequestTag/storestack:store": "nw-0001",
+        "aws:RequestTag/storestack:region": "eu-west-1",
+    }
+    assert _trusts(trust, {**federated, "aws:PrincipalTag/storestack:mfa": "true"})
+    # Signed in without MFA: the provider sends no claim, or another value.
+    assert not _trusts(trust, federated)
+    assert not _trusts(trust, {**federated, "aws:PrincipalTag/storestack:mfa": "false"})
+    # An IAM user's long-term access keys carry no MFA context either: refused, not let through.
+    assert "BoolIfExists" not in trust["Condition"]
+    for role in ("hq-finance", "it-admin"):
+        (other,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
+        assert other["Condition"]["StringEquals"]["aws:PrincipalTag/storestack:mfa"] == "true", role
 
 
 def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:

@@ -27,7 +27,10 @@ from storestack.stacks.mocks import MockRun, RecordedResource, StorestackMocks, 
 from storestack.stacks.plan import planned_stack_secrets, planning_keys
 
 Address = ipaddress.IPv4Address
-PROBES = (("tcp", 443), ("tcp", 3389), ("tcp", 5432), ("udp", 53), ("icmp", 0))
+# An ICMP probe's "port" is its ICMP type: 8, an echo request (its answer, type 0).
+PROBES = (("tcp", 443), ("tcp", 3389), ("tcp", 5432), ("udp", 53), ("icmp", 8))
+FRAGMENTATION_NEEDED = (3, 4)  # destination unreachable, fragmentation needed and DF set
+TTL_EXCEEDED = (11, 0)  # time exceeded in transit
 STORE_CLIENT_PORT = 50123  # an ephemeral source port of a store client
 DESKTOP_CLIENT_PORT = 50124  # an ephemeral source port of a Windows desktop (49152-65535)
 
@@ -54,12 +57,16 @@ def _one(run: MockRun, name: str) -> RecordedResource:
     return found
 
 
-def _matches(rule: dict[str, Any], protocol: str, port: int) -> bool:
+def _matches(rule: dict[str, Any], protocol: str, port: int, code: int = 0) -> bool:
+    """Whether a rule covers a packet; for ICMP `port` is the type and `code` the code (a NACL
+    entry's icmpType/icmpCode, -1 or absent for all; a security group rule covers every type)."""
     if rule["protocol"] in ("-1", "all"):
         return True
     if rule["protocol"] != protocol:
         return False
-    return protocol == "icmp" or rule["fromPort"] <= port <= rule["toPort"]
+    if protocol == "icmp":
+        return rule.get("icmpType", -1) in (-1, port) and rule.get("icmpCode", -1) in (-1, code)
+    return bool(rule["fromPort"] <= port <= rule["toPort"])
 
 
 def sg_allows(group: RecordedResource, direction: str, peer: Address, protocol: str, port: int) -> bool:
@@ -69,9 +76,9 @@ def sg_allows(group: RecordedResource, direction: str, peer: Address, protocol: 
     )
 
 
-def nacl_allows(acl: RecordedResource, direction: str, peer: Address, protocol: str, port: int) -> bool:
+def nacl_allows(acl: RecordedResource, direction: str, peer: Address, protocol: str, port: int, code: int = 0) -> bool:
     for rule in sorted(acl.inputs.get(direction) or [], key=lambda r: r["ruleNo"]):
-        if _matches(rule, protocol, port) and peer in ipaddress.ip_network(rule["cidrBlock"]):
+        if _matches(rule, protocol, port, code) and peer in ipaddress.ip_network(rule["cidrBlock"]):
             return bool(rule["action"] == "allow")
     return False
 
@@ -80,7 +87,7 @@ def cloud_admits(run: MockRun, kind: str, source: Address, protocol: str, port: 
     """A new connection from a store host into the `kind` VPC, and its replies back."""
     region = "eu-west-1"
     sg, acl = _one(run, f"{region}-{kind}-sg"), _one(run, f"{region}-{kind}-acl")
-    reply_port = 0 if protocol == "icmp" else STORE_CLIENT_PORT
+    reply_port = 0 if protocol == "icmp" else STORE_CLIENT_PORT  # an echo reply, type 0
     return (
         sg_allows(sg, "ingress", source, protocol, port)
         and nacl_allows(acl, "ingress", source, protocol, port)
@@ -335,7 +342,8 @@ def openstack_workloads_admit(run: MockRun, source: Address, protocol: str, port
 def test_no_cloud_host_reaches_or_takes_anything_from_the_dc_core_lan(fleet: Fleet, run: MockRun) -> None:
     """Defence in depth behind the hubs (`CloudForwarding`): the clouds' own filters keep their
     hosts away from HQ's DC core LAN (the core routers' and the hubs' DC addresses) both ways,
-    while the rest of HQ stays reached as before."""
+    while the rest of HQ stays reached as before. (A DC core router's ICMP errors about a cloud
+    host's own packets do get in: path MTU discovery, the test below.)"""
     intent = NetworkIntent(fleet)
     dc = intent.hub("hq-hub1").dc
     (lan,) = intent.dc_infrastructure
@@ -372,3 +380,37 @@ def test_an_ad_connector_in_the_desktops_subnets_gets_its_dcs_answers_on_any_por
                 assert nacl_allows(acl, "ingress", Address(dc), protocol, port), f"{dc} {protocol} answer to {port}"
             assert not nacl_allows(acl, "ingress", Address(dc), protocol, 1023)
             assert not nacl_allows(acl, "ingress", other, protocol, 20000), "only the connector's DCs"
+
+
+def test_path_mtu_discovery_and_traceroute_errors_reach_every_aws_host(fleet: Fleet, run: MockRun) -> None:
+    """A router on the way from a cloud host to HQ or a store whose next link is narrower (a
+    hub's store tunnel over LTE, an AWS tunnel's 1446 bytes, the DC core) drops a packet with DF
+    set and sends "fragmentation needed" (type 3 code 4) from its own address: a hub's or the
+    OpenStack gateway's AWS tunnel inside address, a store's tunnel address, a DC core router.
+    Without it the host's path MTU discovery fails and its large non-TCP packets vanish (VPC
+    guide, "Path MTU Discovery": a network ACL must admit type 3 code 4, and type 11 code 0 for
+    traceroute, which the hubs pass towards the clouds). The security groups need no rule: they
+    admit the ICMP errors about a host's own flows (EC2 guide, "Path MTU Discovery"). Nothing
+    else of ICMP gets in from a store or the DC core LAN."""
+    intent = NetworkIntent(fleet)
+    dc = intent.hub("hq-hub1").dc
+    till = next(z for z in intent.store("nw-0001").zones if z.name == "pos").prefixes[0][10]
+    routers = {
+        "hub AWS tunnel inside": Address("169.254.21.2"),
+        "store": till,
+        "dc core router": dc.routers[0],
+        "hq host": fleet.spec.ip_plan.hq[0][5 * 256 + 5],
+    }
+    for kind in ("workloads", "desktops"):
+        acl = _one(run, f"eu-west-1-{kind}-acl")
+        for name, router in routers.items():
+            for error in (FRAGMENTATION_NEEDED, TTL_EXCEEDED):
+                assert nacl_allows(acl, "ingress", router, "icmp", *error), f"{kind}: ICMP {error} from {name}"
+            # The ICMP admitted is the errors only: an echo request or a redirect from the DC core
+            # LAN is not, nor from a store into the desktops (the intent's store flows open the
+            # workloads to the office, ICMP included).
+            if name == "dc core router" or (name, kind) == ("store", "desktops"):
+                assert not nacl_allows(acl, "ingress", router, "icmp", 8), f"{kind}: echo request from {name}"
+                assert not nacl_allows(acl, "ingress", router, "icmp", 5, 1), f"{kind}: redirect from {name}"
+        errors = [r for r in acl.inputs["ingress"] if r["protocol"] == "icmp" and r.get("icmpType", -1) != -1]
+        assert {(r["icmpType"], r["icmpCode"]) for r in errors} == {FRAGMENTATION_NEEDED, TTL_EXCEEDED}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,42 @@ def test_the_core_plan_answers_where_the_intent_plans_the_cloud_ends(sample_plan
     assert openstack and all(planned[tid] == address for tid, address in openstack.items())
     aws = sorted(t["outside_address"] for entry in core.outputs["hub_vpn_tunnels"].values() for t in entry["tunnels"])
     assert aws and aws == sorted(a for tid, a in planned.items() if "-aws" in tid)
+
+
+def _edit_fleet(fleet_dir: Path, old: str, new: str) -> None:
+    path = fleet_dir / "fleet.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_change_that_would_replace_a_desktop_or_its_directory_is_named_at_plan_time(tmp_path: Path) -> None:
+    """A cashier bundle changed in the inventory replaces every cashier WorkSpace with its user
+    volume (bundle_id is create-only); they are protected, so the `up` fails. The plan names the
+    replacement and the protection before that. A new DNS address of the AD Connector AWS changes
+    in place (README, "Desktop users"): a change, no replacement."""
+    fleet_dir = copy_sample_chain(tmp_path)
+    plans_dir = tmp_path / "plans"
+    _plan(fleet_dir, plans_dir)
+    shutil.copytree(plans_dir, tmp_path / "cli-plans")
+    _edit_fleet(fleet_dir, "desktop_bundle: value", "desktop_bundle: standard")
+    _edit_fleet(fleet_dir, "dns_ips: [10.0.1.53, 10.0.2.53]", "dns_ips: [10.0.1.53, 10.0.2.54]")
+    report = _plan(fleet_dir, plans_dir)
+    (core,) = [c for c in report.changes if c.stack == "core"]
+    by_name = {c.urn.rsplit("::", 1)[-1]: c for c in core.changes}
+    cashiers = [c for c in core.changes if c.urn.startswith("urn:") and "aws:workspaces/workspace:Workspace" in c.urn]
+    replaced = [c for c in cashiers if c.action == "replace"]
+    assert replaced and all(c.protected and "bundleId" in c.keys for c in replaced), cashiers
+    directory = by_name["store-staff-directory"]
+    assert (directory.action, directory.protected) == ("change", False), directory
+    assert "connectSettings" in directory.keys
+    summary = report.summary()
+    (core_summary,) = [s for s in summary["stacks"] if s["stack"] == "core"]
+    assert any(c["action"] == "replace" and c.get("protected") for c in core_summary["change"]["changes"])
+
+    # The command line says it too.
+    plan = ["plan", "--fleet", str(fleet_dir), "--stack", "core", "--plans-dir", str(tmp_path / "cli-plans")]
+    shown = CliRunner().invoke(cli, plan)
+    assert shown.exit_code == 0, shown.output
+    protected = [line for line in shown.output.splitlines() if line.lstrip().startswith("protected")]
+    assert protected and all("Workspace::store-staff-" in line and "would be replaced" in line for line in protected)
