@@ -119,6 +119,32 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class NumberedEntries(BaseModel):
+    """Blocks whose entries the device evaluates first match first and holds by a number each
+    entry states, applied line by line as the push sends them (IOS ACLs: `10 permit ...`, deleted
+    by `no 10 ...`; VRP ACLs: `rule 10 permit ...`, deleted by `undo rule 10`). `section`: a
+    pattern of the block's header; `entry`: a pattern of an entry (read without its negation),
+    group 1 its number; `deleted_as`: where the device deletes an entry by its number alone, that
+    form (`{number}`), negated (VRP documents `undo rule rule-id`, never the whole rule after
+    the number). An entry that moves to another number is deleted and added again, deletions from
+    the highest number down before the additions from the lowest up, so that the block is at
+    every moment the start of what the device held or of what is intended and never passes what
+    both deny (devices/configdiff.py `_renumbered_from_the_ends`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entry: str = r"^(\d+) "
+    deleted_as: str | None = None
+    # Where the device passes what no entry matches (a VRP traffic-filter), the block's own last
+    # entry denies everything (`rule N deny ip`), and the start of a block passes what that entry
+    # denied: a pattern of such a closing entry. Where both the block the device holds and the
+    # intended one close with one, at different numbers, the old one stays until every other
+    # deletion and every addition below it is sent, and is deleted just before the new one is
+    # added (sent before that deletion, it would repeat a rule the ACL holds).
+    closing: str | None = None
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -223,13 +249,9 @@ class PlatformDriver(BaseModel):
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
     # Lines a change of another line of their block wipes, sent again after it (`WipedBy`).
     wiped_by: tuple[WipedBy, ...] = ()
-    # Blocks whose entries the device evaluates first match first and holds by a sequence number
-    # at the head of each entry (IOS ACLs: `10 permit ...`, deleted by `no 10 ...`), applied line
-    # by line as the push sends them: an entry that moves to another number is deleted and added
-    # again, deletions from the highest number down before the additions from the lowest up, so
-    # that the block is at every moment the start of what the device held or of what is intended
-    # and never passes what both deny (devices/configdiff.py `_renumbered_from_the_ends`).
-    numbered_entries: str | None = None
+    # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
+    # renumbered entries are deleted from the highest number down, then added from the lowest up.
+    numbered_entries: tuple[NumberedEntries, ...] = ()
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
     # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.platforms.base import (
     CommitConfirm,
     NamedObjects,
+    NumberedEntries,
     PlatformDriver,
     PlatformProfile,
     UnshownListing,
@@ -323,7 +324,7 @@ DRIVER = PlatformDriver(
     wiped_by=(VRF_FORWARDING_WIPES,),
     # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
     # added again, from the ends (PlatformDriver.numbered_entries).
-    numbered_entries=r"^ip access-list (?:extended|standard) ",
+    numbered_entries=(NumberedEntries(section=r"^ip access-list (?:extended|standard) "),),
     named_objects=(
         TRACKS,
         IP_SLA_OPERATIONS,
