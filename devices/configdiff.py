@@ -21,6 +21,7 @@ from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
 from storestack.devices.platforms.base import (
     NamedObjects,
     NumberedEntries,
+    PolicyRefresh,
     StoppedWhileChanged,
     WipedBy,
 )
@@ -229,6 +230,9 @@ class ConfigDiff:
     intended: tuple[str, ...]
     remediation: tuple[str, ...]
     rollback: tuple[str, ...] = field(default=())
+    # Exec commands that make the changed BGP policy apply to the routes the sessions hold
+    # already, run once the remediation is applied (`PlatformDriver.policy_refresh`).
+    refresh: tuple[str, ...] = field(default=())
     # The parsed configs, for callers that need more from them (read only: parsing is most of a
     # diff's cost, so a push does it once per appliance).
     running_config: HConfig | None = field(default=None, compare=False, repr=False)
@@ -315,8 +319,85 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         intended=tuple(intended_lines),
         remediation=remediation,
         rollback=rollback,
+        refresh=_policy_refresh(running_lines, intended_lines, driver.policy_refresh) if remediation else (),
         running_config=running_config,
         intended_config=intended_config,
+    )
+
+
+def policy_refresh(running: str, intended: str, platform: str) -> tuple[str, ...]:
+    """The exec commands that make the BGP policy `intended` changes from `running` apply to the
+    routes the sessions hold already (a rollback's too): `PlatformDriver.policy_refresh`."""
+    driver = driver_for(platform)
+    if driver.policy_refresh is None:
+        return ()
+    return _policy_refresh(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
+
+
+@dataclass
+class _Policies:
+    """What a config says of its BGP policy (`PolicyRefresh`): each object's lines and the words
+    in them, the sessions, each session's or peer group's bound objects, each group's members."""
+
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    words: dict[str, set[str]] = field(default_factory=dict)
+    sessions: list[str] = field(default_factory=list)
+    bound: dict[str, set[str]] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _policies(lines: list[str], refresh: PolicyRefresh) -> _Policies:
+    objects = [re.compile(pattern) for pattern in refresh.objects]
+    bindings = [re.compile(pattern) for pattern in refresh.bindings]
+    session = re.compile(refresh.sessions)
+    member = re.compile(refresh.members) if refresh.members else None
+    found = _Policies()
+    for _, path in _with_paths(lines):
+        text = " / ".join(path)
+        for pattern in objects:
+            if match := pattern.search(text):
+                name = match.group("name")
+                found.lines.setdefault(name, []).append(text)
+                found.words.setdefault(name, set()).update(word.strip('"') for word in path[-1].split())
+        if (match := session.search(text)) and match.group("neighbor") not in found.sessions:
+            found.sessions.append(match.group("neighbor"))
+        for pattern in bindings:
+            if match := pattern.search(text):
+                found.bound.setdefault(match.group("neighbor"), set()).add(match.group("policy"))
+        if member is not None and (match := member.search(text)):
+            found.members.setdefault(match.group("group"), []).append(match.group("neighbor"))
+    return found
+
+
+def _policy_refresh(running: list[str], intended: list[str], refresh: PolicyRefresh | None) -> tuple[str, ...]:
+    """`policy_refresh` of normalised lines: for each session both configs hold whose bindings
+    changed, or which is bound (itself or through its peer group) to an object that changed or
+    names one that did, the platform's commands, in the intended config's order of sessions."""
+    if refresh is None:
+        return ()
+    before, after = _policies(running, refresh), _policies(intended, refresh)
+    changed = {name for name in {*before.lines, *after.lines} if before.lines.get(name) != after.lines.get(name)}
+    growing = True
+    while growing:  # an object that names a changed one changed too (a route-map, its prefix list)
+        named = {
+            name
+            for side in (before, after)
+            for name, words in side.words.items()
+            if name not in changed and words & changed
+        }
+        changed |= named
+        growing = bool(named)
+    stale: set[str] = set()
+    for holder in {*before.bound, *after.bound}:
+        old, new = before.bound.get(holder, set()), after.bound.get(holder, set())
+        if old != new or (old | new) & changed:
+            stale.update({holder, *before.members.get(holder, []), *after.members.get(holder, [])})
+    held = set(before.sessions)
+    return tuple(
+        command.format(neighbor=neighbor)
+        for neighbor in after.sessions
+        if neighbor in stale and neighbor in held
+        for command in refresh.commands
     )
 
 

@@ -145,6 +145,30 @@ class NumberedEntries(BaseModel):
     closing: str | None = None
 
 
+class PolicyRefresh(BaseModel):
+    """How a BGP speaker that applies a changed route-map, prefix list or community list only to
+    the routes it receives or sends from then on (IOS-XE, FortiOS) is made to apply it to those it
+    holds already: `commands`, exec commands run once the change is applied for each session
+    (`{neighbor}`) whose policy changed: a soft refresh in and out, never a hard reset.
+
+    Read from each line's path (the texts of the lines it sits under, then its own, joined by
+    " / "): `objects`, patterns whose group `name` is the policy object the line belongs to (a
+    route-map entry, a prefix list's entry); `sessions`, a pattern whose group `neighbor` is a
+    BGP session the config holds; `bindings`, patterns whose group `neighbor` (a session or a
+    peer group) uses group `policy`; `members`, a pattern whose group `neighbor` is a member of
+    peer group `group`. A session's policy changed where its bindings changed, or an object it
+    is bound to changed or names (any word of its lines) an object that changed; only sessions
+    both configs hold are refreshed (a new session starts with the new policy)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    commands: tuple[str, ...]
+    objects: tuple[str, ...]
+    sessions: str
+    bindings: tuple[str, ...]
+    members: str | None = None
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -252,6 +276,9 @@ class PlatformDriver(BaseModel):
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()
+    # Where a changed BGP policy applies only to routes received or sent after the change, the
+    # soft refresh the push runs for the sessions whose policy it changed (`PolicyRefresh`).
+    policy_refresh: PolicyRefresh | None = None
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
     # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()
