@@ -18,7 +18,13 @@ from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config.child import HConfigChild
 
 from storestack.devices.drivers import PlatformDriver, driver_for, hier_driver
-from storestack.devices.platforms.base import NamedObjects, StoppedWhileChanged, WipedBy
+from storestack.devices.platforms.base import (
+    NamedObjects,
+    NumberedEntries,
+    PolicyRefresh,
+    StoppedWhileChanged,
+    WipedBy,
+)
 from storestack.devices.secret_ledger import HeldSecrets
 from storestack.devices.secrets import secret_spellings
 
@@ -224,6 +230,9 @@ class ConfigDiff:
     intended: tuple[str, ...]
     remediation: tuple[str, ...]
     rollback: tuple[str, ...] = field(default=())
+    # Exec commands that make the changed BGP policy apply to the routes the sessions hold
+    # already, run once the remediation is applied (`PlatformDriver.policy_refresh`).
+    refresh: tuple[str, ...] = field(default=())
     # The parsed configs, for callers that need more from them (read only: parsing is most of a
     # diff's cost, so a push does it once per appliance).
     running_config: HConfig | None = field(default=None, compare=False, repr=False)
@@ -310,8 +319,85 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         intended=tuple(intended_lines),
         remediation=remediation,
         rollback=rollback,
+        refresh=_policy_refresh(running_lines, intended_lines, driver.policy_refresh) if remediation else (),
         running_config=running_config,
         intended_config=intended_config,
+    )
+
+
+def policy_refresh(running: str, intended: str, platform: str) -> tuple[str, ...]:
+    """The exec commands that make the BGP policy `intended` changes from `running` apply to the
+    routes the sessions hold already (a rollback's too): `PlatformDriver.policy_refresh`."""
+    driver = driver_for(platform)
+    if driver.policy_refresh is None:
+        return ()
+    return _policy_refresh(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
+
+
+@dataclass
+class _Policies:
+    """What a config says of its BGP policy (`PolicyRefresh`): each object's lines and the words
+    in them, the sessions, each session's or peer group's bound objects, each group's members."""
+
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    words: dict[str, set[str]] = field(default_factory=dict)
+    sessions: list[str] = field(default_factory=list)
+    bound: dict[str, set[str]] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _policies(lines: list[str], refresh: PolicyRefresh) -> _Policies:
+    objects = [re.compile(pattern) for pattern in refresh.objects]
+    bindings = [re.compile(pattern) for pattern in refresh.bindings]
+    session = re.compile(refresh.sessions)
+    member = re.compile(refresh.members) if refresh.members else None
+    found = _Policies()
+    for _, path in _with_paths(lines):
+        text = " / ".join(path)
+        for pattern in objects:
+            if match := pattern.search(text):
+                name = match.group("name")
+                found.lines.setdefault(name, []).append(text)
+                found.words.setdefault(name, set()).update(word.strip('"') for word in path[-1].split())
+        if (match := session.search(text)) and match.group("neighbor") not in found.sessions:
+            found.sessions.append(match.group("neighbor"))
+        for pattern in bindings:
+            if match := pattern.search(text):
+                found.bound.setdefault(match.group("neighbor"), set()).add(match.group("policy"))
+        if member is not None and (match := member.search(text)):
+            found.members.setdefault(match.group("group"), []).append(match.group("neighbor"))
+    return found
+
+
+def _policy_refresh(running: list[str], intended: list[str], refresh: PolicyRefresh | None) -> tuple[str, ...]:
+    """`policy_refresh` of normalised lines: for each session both configs hold whose bindings
+    changed, or which is bound (itself or through its peer group) to an object that changed or
+    names one that did, the platform's commands, in the intended config's order of sessions."""
+    if refresh is None:
+        return ()
+    before, after = _policies(running, refresh), _policies(intended, refresh)
+    changed = {name for name in {*before.lines, *after.lines} if before.lines.get(name) != after.lines.get(name)}
+    growing = True
+    while growing:  # an object that names a changed one changed too (a route-map, its prefix list)
+        named = {
+            name
+            for side in (before, after)
+            for name, words in side.words.items()
+            if name not in changed and words & changed
+        }
+        changed |= named
+        growing = bool(named)
+    stale: set[str] = set()
+    for holder in {*before.bound, *after.bound}:
+        old, new = before.bound.get(holder, set()), after.bound.get(holder, set())
+        if old != new or (old | new) & changed:
+            stale.update({holder, *before.members.get(holder, []), *after.members.get(holder, [])})
+    held = set(before.sessions)
+    return tuple(
+        command.format(neighbor=neighbor)
+        for neighbor in after.sessions
+        if neighbor in stale and neighbor in held
+        for command in refresh.commands
     )
 
 
@@ -493,17 +579,12 @@ def _stopped_while_changed(
     return stopped
 
 
-def _deleted_number(child: HConfigChild) -> int | None:
-    """The sequence number a numbered entry's deletion (`no 20 permit ...`) names, else None."""
-    words = child.text.split()
-    return int(words[1]) if len(words) > 1 and words[0] == "no" and words[1].isdigit() else None
-
-
-def _renumbered_from_the_ends(delta: HConfig, sections: str) -> HConfig:
-    """`delta` with the entry deletions of each numbered block (`sections`, a pattern of its
-    header: `PlatformDriver.numbered_entries`) first, from the highest number down, then the
-    rest of the block as it was (hier_config adds entries in the intended order, the lowest
-    number first).
+def _renumbered_from_the_ends(delta: HConfig, kinds: tuple[NumberedEntries, ...]) -> HConfig:
+    """`delta` with the entry deletions of each numbered block (a block whose header matches a
+    kind's `section`: `PlatformDriver.numbered_entries`) first, from the highest number down,
+    each in the kind's `deleted_as` form where it has one (VRP: `undo rule 20`), then the rest of
+    the block as it was (hier_config adds entries in the intended order, the lowest number
+    first).
 
     The device applies each line as it comes. An entry put into the middle of a first-match
     block moves every later entry to a new number: they are deleted and added again. Deleted
@@ -513,22 +594,91 @@ def _renumbered_from_the_ends(delta: HConfig, sections: str) -> HConfig:
     block denies; the additions from the top then build the start of the new one. A kept entry
     below a deleted one (an entry changed in place) is exposed only for the line between its
     deletion and its replacement."""
-    if not any(
-        re.match(sections, section.text) and any(_deleted_number(child) is not None for child in section.children)
-        for section in delta.children
-    ):
+    negation = delta.driver.negation_prefix
+    patterns = [(re.compile(kind.section), re.compile(kind.entry), kind) for kind in kinds]
+
+    def kind_of(section: HConfigChild) -> tuple[re.Pattern[str], NumberedEntries] | None:
+        return next(((entry, kind) for header, entry, kind in patterns if header.match(section.text)), None)
+
+    def deleted_number(child: HConfigChild, entry: re.Pattern[str]) -> int | None:
+        if not child.text.startswith(negation):
+            return None
+        found = entry.match(child.text.removeprefix(negation))
+        return int(found.group(1)) if found is not None else None
+
+    def numbered(section: HConfigChild) -> bool:
+        found = kind_of(section)
+        return found is not None and any(deleted_number(child, found[0]) is not None for child in section.children)
+
+    if not any(numbered(section) for section in delta.children):
         return delta
     result = get_hconfig(delta.driver)
     for section in delta.children:
-        if not re.match(sections, section.text):
+        found = kind_of(section)
+        if found is None:
             result.add_deep_copy_of(section)
             continue
+        entry, kind = found
         block = result.add_child(section.text)
-        deletions = [child for child in section.children if _deleted_number(child) is not None]
-        deletions.sort(key=lambda child: _deleted_number(child) or 0, reverse=True)
-        for child in [*deletions, *(child for child in section.children if _deleted_number(child) is None)]:
-            block.add_deep_copy_of(child)
+        deletions = sorted(
+            ((number, child) for child in section.children if (number := deleted_number(child, entry)) is not None),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        rest = [child for child in section.children if deleted_number(child, entry) is None]
+        new_closing = _closing_swap(deletions, rest, entry, kind.closing, negation)
+        if new_closing is not None:
+            # The old closing entry stays until it is swapped for the new one: every other
+            # deletion, the additions below the old one, the swap, then the additions above it.
+            (closing_number, old_closing), *deletions = deletions
+            below = [child for child in rest if (_entry_number(child, entry) or 0) < closing_number]
+            rest = [
+                *(child for child in below if child is not new_closing),
+                old_closing,
+                new_closing,
+                *(child for child in rest if child not in below and child is not new_closing),
+            ]
+        for number, child in deletions:
+            _add_deletion(block, child, number, kind, negation)
+        for child in rest:
+            number = deleted_number(child, entry)
+            if number is not None:
+                _add_deletion(block, child, number, kind, negation)
+            else:
+                block.add_deep_copy_of(child)
     return result
+
+
+def _entry_number(child: HConfigChild, entry: re.Pattern[str]) -> int | None:
+    found = entry.match(child.text)
+    return int(found.group(1)) if found is not None else None
+
+
+def _add_deletion(block: HConfigChild, child: HConfigChild, number: int, kind: NumberedEntries, negation: str) -> None:
+    """The deletion of entry `number`, in the kind's `deleted_as` form where it has one."""
+    if kind.deleted_as is None:
+        block.add_deep_copy_of(child)
+    else:
+        block.add_child(negation + kind.deleted_as.format(number=number))
+
+
+def _closing_swap(
+    deletions: list[tuple[int, HConfigChild]],
+    additions: list[HConfigChild],
+    entry: re.Pattern[str],
+    closing: str | None,
+    negation: str,
+) -> HConfigChild | None:
+    """Where a block's highest-numbered deletion (`deletions`, highest first) and its
+    highest-numbered addition both match `closing` (`NumberedEntries.closing`), the addition."""
+    if closing is None or not deletions:
+        return None
+    pattern = re.compile(closing)
+    numbered = [(number, child) for child in additions if (number := _entry_number(child, entry)) is not None]
+    if not numbered or not pattern.match(deletions[0][1].text.removeprefix(negation)):
+        return None
+    new = max(numbered, key=lambda pair: pair[0])[1]
+    return new if pattern.match(new.text) else None
 
 
 def _wiped_sent_again(delta: HConfig, before: HConfig, after: HConfig, kinds: tuple[WipedBy, ...]) -> HConfig:

@@ -39,6 +39,7 @@ from storestack.devices.configdiff import (
     Redactor,
     compute_diff,
     parse,
+    policy_refresh,
     redactor_for,
     remediation_lines,
     secret_paths,
@@ -367,6 +368,10 @@ class _Run:
                 self._install_companions(pending)
                 if diff.remediation or commit is not None or entered:
                     session.configure(diff.remediation, entered=entered, commit=commit)
+                if diff.refresh:
+                    # The changed BGP policy applied to the routes the sessions hold already
+                    # (a soft refresh; PlatformDriver.policy_refresh), before the checks read them.
+                    session.mechanism(diff.refresh, "applying the changed BGP policy")
             with self.stage("verify"):
                 self._open_host_channel_ahead()  # for the confirm (or the abort)
                 if mechanism is not None and mechanism.guard:
@@ -740,8 +745,10 @@ class _Run:
             rollback.reconnected = True
         residual: tuple[str, ...] = ()
         now = ""
+        changed_from = ""
         for _ in range(max(1, self.options.rollback_passes)):
             now = session.running_config()
+            changed_from = changed_from or now
             lines = remediation_lines(now, self.backup_text, platform)
             if not lines:
                 residual = ()
@@ -761,6 +768,10 @@ class _Run:
             raise RollbackError(
                 f"{self.target.name}: after {rollback.passes} rollback pass(es) {len(residual)} line(s) still differ from the backup"
             )
+        refresh = policy_refresh(changed_from, self.backup_text, platform)
+        if refresh:
+            # The BGP policy put back applied to the routes the sessions hold (soft refresh).
+            session.mechanism(refresh, "applying the restored BGP policy")
         self._companions_back(rollback)
         rollback.ok = True
         if self.health_before is not None:

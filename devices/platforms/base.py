@@ -119,6 +119,56 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class NumberedEntries(BaseModel):
+    """Blocks whose entries the device evaluates first match first and holds by a number each
+    entry states, applied line by line as the push sends them (IOS ACLs: `10 permit ...`, deleted
+    by `no 10 ...`; VRP ACLs: `rule 10 permit ...`, deleted by `undo rule 10`). `section`: a
+    pattern of the block's header; `entry`: a pattern of an entry (read without its negation),
+    group 1 its number; `deleted_as`: where the device deletes an entry by its number alone, that
+    form (`{number}`), negated (VRP documents `undo rule rule-id`, never the whole rule after
+    the number). An entry that moves to another number is deleted and added again, deletions from
+    the highest number down before the additions from the lowest up, so that the block is at
+    every moment the start of what the device held or of what is intended and never passes what
+    both deny (devices/configdiff.py `_renumbered_from_the_ends`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    entry: str = r"^(\d+) "
+    deleted_as: str | None = None
+    # Where the device passes what no entry matches (a VRP traffic-filter), the block's own last
+    # entry denies everything (`rule N deny ip`), and the start of a block passes what that entry
+    # denied: a pattern of such a closing entry. Where both the block the device holds and the
+    # intended one close with one, at different numbers, the old one stays until every other
+    # deletion and every addition below it is sent, and is deleted just before the new one is
+    # added (sent before that deletion, it would repeat a rule the ACL holds).
+    closing: str | None = None
+
+
+class PolicyRefresh(BaseModel):
+    """How a BGP speaker that applies a changed route-map, prefix list or community list only to
+    the routes it receives or sends from then on (IOS-XE, FortiOS) is made to apply it to those it
+    holds already: `commands`, exec commands run once the change is applied for each session
+    (`{neighbor}`) whose policy changed: a soft refresh in and out, never a hard reset.
+
+    Read from each line's path (the texts of the lines it sits under, then its own, joined by
+    " / "): `objects`, patterns whose group `name` is the policy object the line belongs to (a
+    route-map entry, a prefix list's entry); `sessions`, a pattern whose group `neighbor` is a
+    BGP session the config holds; `bindings`, patterns whose group `neighbor` (a session or a
+    peer group) uses group `policy`; `members`, a pattern whose group `neighbor` is a member of
+    peer group `group`. A session's policy changed where its bindings changed, or an object it
+    is bound to changed or names (any word of its lines) an object that changed; only sessions
+    both configs hold are refreshed (a new session starts with the new policy)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    commands: tuple[str, ...]
+    objects: tuple[str, ...]
+    sessions: str
+    bindings: tuple[str, ...]
+    members: str | None = None
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -223,13 +273,12 @@ class PlatformDriver(BaseModel):
     stopped_while_changed: tuple[StoppedWhileChanged, ...] = ()
     # Lines a change of another line of their block wipes, sent again after it (`WipedBy`).
     wiped_by: tuple[WipedBy, ...] = ()
-    # Blocks whose entries the device evaluates first match first and holds by a sequence number
-    # at the head of each entry (IOS ACLs: `10 permit ...`, deleted by `no 10 ...`), applied line
-    # by line as the push sends them: an entry that moves to another number is deleted and added
-    # again, deletions from the highest number down before the additions from the lowest up, so
-    # that the block is at every moment the start of what the device held or of what is intended
-    # and never passes what both deny (devices/configdiff.py `_renumbered_from_the_ends`).
-    numbered_entries: str | None = None
+    # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
+    # renumbered entries are deleted from the highest number down, then added from the lowest up.
+    numbered_entries: tuple[NumberedEntries, ...] = ()
+    # Where a changed BGP policy applies only to routes received or sent after the change, the
+    # soft refresh the push runs for the sessions whose policy it changed (`PolicyRefresh`).
+    policy_refresh: PolicyRefresh | None = None
     # Config tokens that carry secrets: group 1 is kept, the rest of the match is redacted. The
     # rest is the secret in any form the device may show it in (a type digit, `ENC`, a cipher).
     secret_patterns: tuple[str, ...] = ()

@@ -20,8 +20,10 @@ from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.platforms.base import (
     CommitConfirm,
     NamedObjects,
+    NumberedEntries,
     PlatformDriver,
     PlatformProfile,
+    PolicyRefresh,
     UnshownListing,
     WipedBy,
     days_hours_minutes,
@@ -271,6 +273,31 @@ def snmp_user_protocols(mgmt: ManagementView) -> dict[str, str]:
     return {"auth": auth, "priv": priv}
 
 
+# IOS applies a changed route-map, prefix list, community list or AS-path list only to updates
+# received or sent from then on: "whenever there is a change in the routing policy, the BGP
+# session must be soft cleared, or soft reset, for the new policy to take effect" (Cisco IOS IP
+# Configuration Guide, "Configuring BGP", "Managing Routing Policy Changes"). `clear ip bgp A soft
+# in` asks the neighbour to send its routes again (the route refresh capability, negotiated by
+# default), `soft out` sends ours again; neither resets the session. Run for each session whose
+# policy a push changed (PlatformDriver.policy_refresh).
+BGP_POLICY_REFRESH = PolicyRefresh(
+    commands=("clear ip bgp {neighbor} soft in", "clear ip bgp {neighbor} soft out"),
+    objects=(
+        r"^route-map (?P<name>\S+) (?:permit|deny)\b",
+        r"^ip prefix-list (?P<name>\S+) ",
+        r"^ip community-list (?:standard |expanded )?(?P<name>\S+) ",
+        r"^ip as-path access-list (?P<name>\S+) ",
+    ),
+    sessions=r"^router bgp \d+ / neighbor (?P<neighbor>\d+\.\d+\.\d+\.\d+) remote-as ",
+    bindings=(
+        r"^router bgp \d+ / (?:address-family ipv4(?: unicast)? / )?neighbor (?P<neighbor>\S+) "
+        r"(?:route-map|prefix-list|filter-list) (?P<policy>\S+) (?:in|out)$",
+        r"^router bgp \d+ / (?:address-family ipv4(?: unicast)? / )?neighbor (?P<neighbor>\S+) "
+        r"default-originate route-map (?P<policy>\S+)$",
+    ),
+    members=r"^router bgp \d+ / (?:address-family ipv4(?: unicast)? / )?neighbor (?P<neighbor>\S+) peer-group (?P<group>\S+)$",
+)
+
 DRIVER = PlatformDriver(
     name="cisco_xe",
     netmiko_device_type="cisco_xe",
@@ -322,7 +349,8 @@ DRIVER = PlatformDriver(
     wiped_by=(VRF_FORWARDING_WIPES,),
     # ACL entries are numbered and applied as they are sent: a renumbered entry is deleted and
     # added again, from the ends (PlatformDriver.numbered_entries).
-    numbered_entries=r"^ip access-list (?:extended|standard) ",
+    numbered_entries=(NumberedEntries(section=r"^ip access-list (?:extended|standard) "),),
+    policy_refresh=BGP_POLICY_REFRESH,
     named_objects=(
         TRACKS,
         IP_SLA_OPERATIONS,

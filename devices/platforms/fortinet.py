@@ -16,6 +16,7 @@ from storestack.devices.platforms.base import (
     CommitConfirm,
     PlatformDriver,
     PlatformProfile,
+    PolicyRefresh,
     SendStage,
     snmp_keywords,
 )
@@ -201,6 +202,24 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
 # Secret values, all settings FortiOS shows as `ENC <encrypted, salted value>`.
 FORTIOS_SECRET_PATTERNS = (r"(\bset (?:psksecret|password|passwd|auth-pwd|priv-pwd|key)\s+)(?:ENC\s+)?\S+",)
 
+# FortiOS applies a changed route-map, prefix list or community list only to prefixes received or
+# advertised from then on, "not applied retroactively" (Fortinet community, "Technical Tip: How to
+# clear BGP Sessions", article 199680): `execute router clear bgp ip A soft in` (with the route
+# refresh capability negotiated) and `... soft out` apply it without resetting the session. Run
+# for each session whose policy a push changed (PlatformDriver.policy_refresh).
+BGP_POLICY_REFRESH = PolicyRefresh(
+    commands=("execute router clear bgp ip {neighbor} soft in", "execute router clear bgp ip {neighbor} soft out"),
+    objects=(
+        r'^config router (?:route-map|prefix-list|community-list|aspath-list) / edit "?(?P<name>[^"]+)"?(?: / |$)',
+    ),
+    sessions=r'^config router bgp / config neighbor / edit "?(?P<neighbor>[^" ]+)"?$',
+    bindings=(
+        r'^config router bgp / config neighbor / edit "?(?P<neighbor>[^" ]+)"? / '
+        r'set (?:route-map-(?:in|out)(?:-preferable)?|prefix-list-(?:in|out)|filter-list-(?:in|out)|default-originate-routemap) '
+        r'"?(?P<policy>[^"]+)"?$',
+    ),
+)
+
 DRIVER = PlatformDriver(
     name="fortinet",
     netmiko_device_type="fortinet",
@@ -243,6 +262,7 @@ DRIVER = PlatformDriver(
         # compared nor removed.
         r"^\s*set uuid [0-9a-fA-F-]+$",
     ),
+    policy_refresh=BGP_POLICY_REFRESH,
     error_patterns=(r"Command fail", r"command parse error", r"^\s*(?:entry|value) not found"),
     # FortiOS writes every accepted `end` to flash itself.
     save_command=None,

@@ -15,6 +15,7 @@ from storestack.devices.platforms.base import (
     AclRole,
     CommitConfirm,
     NamedObjects,
+    NumberedEntries,
     PlatformDriver,
     PlatformProfile,
     StoppedWhileChanged,
@@ -264,6 +265,24 @@ FACTORY_OBJECTS: tuple[tuple[str, ...], ...] = (
     ("aaa", r"local-aaa-user password policy (?:administrator|access-user)"),  # [AR1000V]
 )
 
+# An ACL's rules, first match first by rule ID (`acl name NAME NUMBER` / `acl number NUMBER`,
+# `rule N permit|deny ...`). An AR in immediate validation (every V200R/V300R release) applies
+# each line as it is typed, so a rule put in above others, which moves each later rule to the
+# next ID, is sent as their deletions and additions: deleted from the highest ID down, added
+# from the lowest up (PlatformDriver.numbered_entries). Deleted by ID alone, `undo rule N`: the
+# command reference documents `undo rule rule-id` (with, after it, only the attributes to take
+# out of the rule), never the rule's content after the ID; and a `rule N ...` sent to an ID the
+# ACL still holds edits that rule ("the conflicting part in the new rule overwrites that in the
+# existing rule", the rest stays: NetEngine 8000 F1A command reference, "undo rule (advanced ACL6
+# view)"), so every deletion goes before the additions. In two-phase validation (VRP8) `commit`
+# makes the whole change live at once; the order is then harmless.
+ACL_RULES = NumberedEntries(
+    section=r"^acl (?:name|number) ",
+    entry=r"^rule (\d+) ",
+    deleted_as="rule {number}",
+    closing=r"^rule \d+ deny ip$",
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -329,6 +348,7 @@ DRIVER = PlatformDriver(
     keep_sections=("interface ", "firewall zone Local"),
     factory_objects=FACTORY_OBJECTS,
     stopped_while_changed=(NQA_TESTS,),
+    numbered_entries=(ACL_RULES,),
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

@@ -27,6 +27,8 @@ class DeviceState:
         self.faults: DeviceFaults = spec.faults
         self.config_lines = 0
         self.sessions = 0
+        # The BGP soft refreshes the device ran, as (neighbour, direction), in order.
+        self.bgp_refreshes: list[tuple[str, str]] = []
         self._on_change = on_change
         self.profile: EmulatorProfile = get_profile(spec.platform)
         initial = spec.running_config if spec.running_config is not None else self.profile.default_config(spec.name)

@@ -439,6 +439,12 @@ class Emulator:
         with state.lock:
             return state.config_lines
 
+    def bgp_refreshes(self, name: str) -> list[tuple[str, str]]:
+        """The BGP soft refreshes device `name` ran, as (neighbour, direction), in order."""
+        state = self._device(name).state
+        with state.lock:
+            return list(state.bgp_refreshes)
+
     def _persist_device(self, state: DeviceState) -> None:
         """Called after every config line. Rendering and writing the whole config each time runs
         on the event loop every session shares and grows with the square of a push (a 2,000-line

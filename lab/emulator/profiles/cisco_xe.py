@@ -383,6 +383,8 @@ class IosSession(CliSession):
             return Reply(apply_filter(self.interface_brief(), filter_kind, filter_pattern))
         if matches(tokens, "show snmp user"):
             return Reply(apply_filter(self.snmp_users(), filter_kind, filter_pattern))
+        if len(tokens) == 6 and matches(tokens[:3], "clear ip bgp") and tokens[4] == "soft" and tokens[5] in ("in", "out"):
+            return self.soft_refresh(tokens[3], tokens[5])
         if matches(tokens, "write memory") or matches(tokens, "write"):
             return self.save()
         if matches(tokens, "copy running-config startup-config"):
@@ -392,6 +394,17 @@ class IosSession(CliSession):
             return Reply("", "close")
         column = self.unmatched_column(line)
         return Reply(self.invalid(line, column))
+
+    def soft_refresh(self, neighbor: str, direction: str) -> Reply:
+        """`clear ip bgp A soft in|out`: the session stays up, the device asks for or sends the
+        routes again (recorded); a neighbour the running config lacks is refused (the emulator's
+        wording)."""
+        with self.device.lock:
+            known = re.search(rf"^ neighbor {re.escape(neighbor)} remote-as ", self.device.running_text(), re.MULTILINE)
+            if known is None:
+                return Reply(f"% Unknown neighbor {neighbor}\n")
+            self.device.bgp_refreshes.append((neighbor, direction))
+        return Reply("")
 
     def configure_with_revert(self, minutes: str) -> Reply:
         """`configure terminal revert timer <1-120>` (minutes): Configuration Rollback Confirmed

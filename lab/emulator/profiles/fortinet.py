@@ -373,11 +373,24 @@ class FortiSession(CliSession):
                 return Reply("no config to be saved.\n")
             self.device.save()
             return Reply("config saved.\n")
+        if words[:5] == ["execute", "router", "clear", "bgp", "ip"] and len(words) == 8 and words[6] == "soft":
+            return self.soft_refresh(words[5], words[7])
         if words[0] == "execute":
             return Reply(self.parse_error(words[1] if len(words) > 1 else "execute"))
         if words[0] in ("exit", "quit"):
             return Reply("", "close")
         return Reply("Unknown action 0\n")
+
+    def soft_refresh(self, neighbor: str, direction: str) -> Reply:
+        """`execute router clear bgp ip A soft in|out`: the session stays up, the routes are asked
+        for or sent again (recorded); a neighbour `config router bgp` lacks, or another
+        direction, is refused (the emulator's wording)."""
+        with self.device.lock:
+            bgp = self.device.running_text().partition("config router bgp\n")[2].partition("\nend\n")[0]
+            if direction not in ("in", "out") or f'edit "{neighbor}"' not in bgp:
+                return Reply(self.parse_error(neighbor if direction in ("in", "out") else direction))
+            self.device.bgp_refreshes.append((neighbor, direction))
+        return Reply("")
 
     def edit(self, words: list[str]) -> str:
         line = " ".join(words)
