@@ -111,6 +111,31 @@ HUB_MANAGEMENT_ON_HOST: dict[Platform, str] = {
 # beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
 # no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC
 # core (devices/steering.py); lint `sla-hub-beacon` reports it.
+# Each hub platform's dedicated out-of-band management port, the one a hub holds its inventory
+# `management_address` on (inside HQ's management ranges, i.e. on the management LAN) unless the
+# inventory names another (`sites.hq.hubs[i].management_port`); `HubIntent.management_port`.
+# The push connects there, so the hub's config says how it is reached and the diff compares that
+# port like any other (absent from the intended config, a physical port is emptied: the push
+# would strip its own session's address).
+# - cisco_xe: GigabitEthernet0, the ASR 1000 / Catalyst 8000 Management Ethernet interface, in
+#   its own VRF Mgmt-intf ("Using the Management Ethernet Interface", Cisco ASR 1000 Series
+#   Software Configuration Guide: "The Gigabit Ethernet Management port is always
+#   GigabitEthernet0", "The Management Ethernet interface is part of its own VRF").
+# - fortinet: `mgmt`, with `set dedicated-to management` (FortiOS CLI Reference, "system
+#   dedicated-mgmt": "config system interface / edit <interface-name> / set dedicated-to
+#   management"; Fortinet KB 193699 "FortiGate dedicated-mgmt feature, or Out-of-band
+#   Management": a separate routing table, on models with mgmt/mgmt1/mgmt2 ports).
+# None on:
+# - huawei_vrp: no Huawei AR document found gives the hub class (AR1000V, NetEngine AR) a
+#   management port and its form (an MEth management interface turns up for CloudEngine
+#   switches only); storestack renders nothing there, the hub does not hold its management
+#   address, and the inventory refuses a `management_port` on it.
+# - frr: the host (or the lab) holds it on the DC port; the hub's nftables take SSH there.
+HUB_MANAGEMENT_PORT: dict[Platform, str] = {
+    "cisco_xe": "GigabitEthernet0",
+    "fortinet": "mgmt",
+}
+
 HUB_NO_BEACON: dict[Platform, str] = {
     # Huawei AR: BGP announces what `network`, `import-route` and `aggregate` put in the table,
     # filtered per peer by route-policies and prefix lists; conditional advertisement (`peer

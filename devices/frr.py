@@ -834,9 +834,9 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
-        # Where the DC port takes SSH from them (`HubView.management_hosts`, as on a VRP hub): the
+        # Where the DC port takes SSH from them (`HubView.dc_management_hosts`, as on a VRP hub): the
         # loopback and the push's management address, which the host holds on its DC port
-        "management_addresses": ", ".join(host.address for host in view.management_hosts),
+        "management_addresses": ", ".join(host.address for host in view.dc_management_hosts),
         # The cloud VPNs and what they may forward (`HubView.cloud_sources`, `cloud_destinations`)
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
         "cloud_sources": ", ".join(net.cidr for net in view.cloud_sources),

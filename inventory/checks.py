@@ -26,6 +26,7 @@ from storestack.common.addressing import is_rfc1918, public_address_problem, uni
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
 from storestack.common.platforms import (
     GUEST_BREAKOUT_STATIC_ONLY,
+    HUB_MANAGEMENT_PORT,
     HUB_STATIC_PEERS_ONLY,
     STORE_ONE_FQDN_IDENTITY,
     Platform,
@@ -125,6 +126,14 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
         if (refusal := uplink_rate_refusal(hub.hostname, hub.platform, hub.uplink_mbps)) is not None:
             # A rate the hub would shape nothing to misleads whoever reads the inventory.
             issues.append(doc.issue(("sites", "hq", "hubs", index, "uplink_mbps"), refusal))
+        if hub.management_port is not None and hub.platform not in HUB_MANAGEMENT_PORT:
+            issues.append(
+                doc.issue(
+                    ("sites", "hq", "hubs", index, "management_port"),
+                    f"hub {hub.hostname}: storestack renders no management port on {hub.platform} "
+                    "(common/platforms.py HUB_MANAGEMENT_PORT says why)",
+                )
+            )
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}

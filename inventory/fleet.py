@@ -85,6 +85,9 @@ class ResolvedHub(Resolved):
     loopback: ipaddress.IPv4Address
     asn: int
     dc_address: ipaddress.IPv4Address  # on the DC core LAN (inventory.hq)
+    # The port it holds management_address on, as the inventory names it; None: the platform's
+    # (common/platforms.py HUB_MANAGEMENT_PORT, applied by the network intent).
+    management_port: str | None = None
     serial: str | None
     ssh_host_key: str | None
     uplink_mbps: int | None = None  # the tunnels' rate through the DC's internet edge

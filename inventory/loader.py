@@ -374,6 +374,7 @@ def _resolve(
             beacon=table.hubs[hub.hostname].beacon,
             asn=spec.asn.hq,
             dc_address=dc_address,
+            management_port=hub.management_port,
             serial=hub.serial,
             ssh_host_key=hub.ssh_host_key,
             uplink_mbps=hub.uplink_mbps,

@@ -30,6 +30,7 @@ from storestack.inventory.types import (
     HttpsUrl,
     InterfaceAddress,
     IPv4,
+    PortName,
     SecretRef,
     Serial,
     Slug,
@@ -112,6 +113,14 @@ class Hub(Strict):
     platform: Platform
     management_address: IPv4
     public_address: IPv4 = Field(description="IPsec/underlay endpoint the stores dial")
+    management_port: PortName | None = Field(
+        default=None,
+        description=(
+            "the out-of-band management port the hub holds management_address on, with the prefix of the "
+            "management range holding it; default: the platform's dedicated management port "
+            "(common/platforms.py HUB_MANAGEMENT_PORT). Refused on a platform without one"
+        ),
+    )
     serial: Serial | None = None
     ssh_host_key: HostKeyFingerprint | None = None
     dc_address: IPv4 | None = Field(

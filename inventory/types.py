@@ -20,6 +20,9 @@ _SLUG = re.compile(r"[a-z][a-z0-9-]{0,30}[a-z0-9]")
 _HOSTNAME_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _TEXT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .,'()&/_+-]{0,61}[A-Za-z0-9.)'])?")
 _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9-]{2,31}")
+# A physical port's name as a platform spells it (GigabitEthernet0, mgmt, mgmt1, MEth0/0/1): a
+# letter, then letters, digits and / . -; 1-32 chars, no spaces or quotes (it reaches a config line).
+_PORT = re.compile(r"[A-Za-z][A-Za-z0-9/.-]{0,31}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]{0,127}")
 _URL = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
@@ -77,6 +80,7 @@ Text = Annotated[
     ),
 ]
 Serial = Annotated[str, _pattern_type(_SERIAL, "a serial number (A-Z, 0-9 and '-', 3-32 chars)")]
+PortName = Annotated[str, _pattern_type(_PORT, "a port name (a letter, then letters, digits and / . -; 1-32 chars)")]
 HostKeyFingerprint = Annotated[
     str, _pattern_type(_FINGERPRINT, "an OpenSSH SHA256 host-key fingerprint ('SHA256:' + 43 chars)")
 ]

@@ -44,6 +44,7 @@ from storestack.common.addressing import LINK_LOCAL, RFC1918, SHARED_ADDRESS_SPA
 from storestack.common.ntp import NTP_KEY_LENGTHS, key_length_rule
 from storestack.common.platforms import (
     HUB_DEFAULT_PASSED_ON,
+    HUB_MANAGEMENT_PORT,
     HUB_NO_BEACON,
     HUB_NO_STORE_BFD,
     HUB_NO_UPLINK_QUEUES,
@@ -354,6 +355,14 @@ class NetworkIntent:
             self.host_net(server) for server in dict.fromkeys(servers) if any(server in n for n in self.dc_infrastructure)
         )
         return collapse((*excluding(tuple(self.fleet.spec.ip_plan.hq), self.dc_infrastructure), *inside))
+
+    def _management_interface(self, address: IPv4Address) -> ipaddress.IPv4Interface:
+        """A hub's management address on its management port: with the prefix of the management
+        range that holds it (the management LAN), the longest where ranges nest; a host route
+        where none does (the inventory keeps it internal, not inside a management range)."""
+        holding = [net for net in self.management.ranges if address in net]
+        prefix = max((net.prefixlen for net in holding), default=32)
+        return ipaddress.IPv4Interface((address, prefix))
 
     @cached_property
     def _management_servers(self) -> tuple[IPv4Address, ...]:
@@ -1071,12 +1080,15 @@ class NetworkIntent:
             for t in cloud_tunnels
             if t.local_inside is not None and t.peer_inside is not None
         ]
+        management_port = hub.management_port or HUB_MANAGEMENT_PORT.get(hub.platform)
         return HubIntent(
             hostname=hub.hostname,
             asn=hub.asn,
             loopback=hub.loopback,
             public_address=hub.public_address,
             management_address=hub.management_address,
+            management_port=management_port,
+            management_interface=self._management_interface(hub.management_address) if management_port else None,
             planned=planned,
             tunnels=tuple(tunnels),
             sessions=tuple(sessions),

@@ -892,3 +892,10 @@ class HubIntent:
     # (`ReturnPartner`): where it passes the DC's packets of a flow it did not see. Empty with
     # one hub.
     return_partners: tuple[ReturnPartner, ...] = ()
+    # The out-of-band management port the hub holds `management_address` on (the inventory's
+    # `management_port`, else its platform's, `common/platforms.py` HUB_MANAGEMENT_PORT, which
+    # says where each platform has one), with the prefix of the management range holding the
+    # address: the management LAN (`management_interface`). None where the platform has none
+    # (FRR: the host holds it on the DC port; VRP: no documented form).
+    management_port: str | None = None
+    management_interface: ipaddress.IPv4Interface | None = None

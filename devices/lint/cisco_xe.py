@@ -85,7 +85,10 @@ PLATFORM = "cisco_xe"
 _INTERFACE = re.compile(
     r"^(GigabitEthernet|TenGigabitEthernet|FortyGigabitEthernet|HundredGigE|FastEthernet|"
     r"Ethernet)\d+(/\d+){1,3}(\.\d+)?$|^(Loopback|Tunnel|Vlan|Port-channel|BDI|Dialer|"
-    r"Virtual-Template|Null)\d+(\.\d+)?$|^Cellular\d+(/\d+){1,3}$"
+    r"Virtual-Template|Null)\d+(\.\d+)?$|^Cellular\d+(/\d+){1,3}$|"
+    # The ASR 1000 / Catalyst 8000 Management Ethernet interface ("The Gigabit Ethernet
+    # Management port is always GigabitEthernet0": "Using the Management Ethernet Interface").
+    r"^GigabitEthernet0$"
 )
 _BUILTIN = {"zone": {"self"}, "class-map": {"class-default"}, "interface": {"Null0"}}
 _IKE_ENCRYPTION = {"aes-gcm-256": "aes256gcm16", "aes-gcm-128": "aes128gcm16", "aes-cbc-256": "aes256"}
@@ -559,7 +562,9 @@ def management_plane(config: ConfigFile) -> Iterator[Finding]:
         numbers = [int(word) for word in block.words[2:4] if word.isdigit()]
         lines = range(numbers[0], numbers[-1] + 1) if numbers else range(0)
         texts = block.child_texts()
-        if any(t.startswith("access-class ") and t.endswith(" in") for t in texts) and "transport input ssh" in texts:
+        # `in vrf-also`: the same inbound class on connections through a VRF (a hub's management port).
+        inbound = any(t.startswith("access-class ") and t.endswith((" in", " in vrf-also")) for t in texts)
+        if inbound and "transport input ssh" in texts:
             covered.update(lines)
         else:
             yield config.finding(block.number, "cisco-vty-open", f"{block.text}: no inbound access class or not SSH only")
@@ -1875,6 +1880,11 @@ def hub_infrastructure(config: ConfigFile) -> Iterator[Finding]:
     ports: list[tuple[Line, str | None]] = []
     for interface in top(root, "interface"):
         name = interface.words[1] if len(interface.words) > 1 else ""
+        if "vrf forwarding Mgmt-intf" in interface.child_texts():
+            # The out-of-band management port: its VRF reaches no other port, so what enters the
+            # others never reaches its address; the management LAN's SSH and SNMP are held to the
+            # management ranges by the VTYs' and the SNMP group's MGMT-HQ (`hub-management-held`).
+            continue
         addresses = [
             line.words[2]
             for line in interface.children
@@ -1973,7 +1983,13 @@ def underlay_ports(config: ConfigFile) -> Iterator[Finding]:
         if name.startswith(_UNFILTERED_KINDS):  # a loopback source: the port is the route's
             continue
         children = interface.child_texts()
-        routed = config.role == "hub" and any(text.startswith("ip address ") for text in children)
+        # Not the out-of-band management port: its VRF (Mgmt-intf) forwards nothing and no
+        # tunnel's outside traffic crosses it.
+        routed = (
+            config.role == "hub"
+            and any(text.startswith("ip address ") for text in children)
+            and "vrf forwarding Mgmt-intf" not in children
+        )
         if not (routed or name in underlay or "ip nat outside" in children):
             continue
         missing = [

@@ -18,6 +18,13 @@
   network-control DSCP it forwards from the DC re-marked to default on the way in (FRR: a rule on
   the nftables forward or prerouting hook; IOS-XE: the port's input policy), none of the fleet's
   classes' DSCPs re-marked.
+- `hub-management-held`: a hub whose platform has an out-of-band management port
+  (`HubIntent.management_port`, `common/platforms.py` HUB_MANAGEMENT_PORT) holds the inventory's
+  `management_address`, where the push connects, on that port with the management LAN's prefix,
+  isolated from forwarding (IOS-XE: `vrf forwarding Mgmt-intf`, and the VTY lines' access-class
+  with `vrf-also`, without which SSH through that VRF is refused; FortiOS: `dedicated-to
+  management`). A config without it would not say how the push reaches the hub, and a push of it
+  would empty the port its own session runs over.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -36,6 +43,8 @@ from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
 from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint import fortinet as fortinet_lint
+from storestack.devices.lint.linetree import interface_address, parse, top
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
 from storestack.devices.platforms.fortinet import NTP_KEY_TYPES as FORTIOS_NTP_KEY_TYPES
@@ -664,10 +673,90 @@ def services_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterat
             if config.platform == "cisco_xe":
                 yield from _ios_ntp_access(config, store.management)
         elif config.role == "hub":
+            yield from hub_management_held(config, intent.hub(config.hostname))
             yield from ntp_auth(config, intent.hub(config.hostname).management)
             yield from hub_qos(config, intent.hub(config.hostname))
             if config.platform == "cisco_xe":
                 yield from _ios_ntp_access(config, intent.hub(config.hostname).management)
+
+
+# ---------------------------------------------------------------- management port
+
+HUB_MANAGEMENT_HELD = "hub-management-held"
+
+
+@dataclass(frozen=True)
+class _ManagementPortFacts:
+    line: int  # the port's first line; 0 where the config lacks the port
+    address: ipaddress.IPv4Interface | None
+    isolated: bool  # IOS-XE: in VRF Mgmt-intf; FortiOS: dedicated to management
+    problems: tuple[tuple[int, str], ...] = ()  # (line, what) of what else keeps management off it
+
+
+def _ios_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+    root = parse(config.text, ("!",))
+    interface = next((i for i in top(root, "interface") if i.words[1:] == [port]), None)
+    problems = tuple(
+        (access.number, f"{line.text}: `{access.text}` refuses SSH through the management port's VRF (no vrf-also)")
+        for line in top(root, "line", "vty")
+        for access in line.children
+        if access.words[:1] == ["access-class"] and access.words[-1] != "vrf-also"
+    )
+    if interface is None:
+        return _ManagementPortFacts(0, None, False, problems)
+    isolated = ["vrf", "forwarding", "Mgmt-intf"] in (child.words for child in interface.children)
+    return _ManagementPortFacts(interface.number, interface_address(interface), isolated, problems)
+
+
+def _fortios_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+    block = fortinet_lint.parse(config.text).get("system interface")
+    entry = next((e for e in block.entries if e.name == port), None) if block else None
+    if entry is None:
+        return _ManagementPortFacts(0, None, False)
+    ip = entry.get("ip")
+    address = None
+    if len(ip) == 2:
+        try:
+            address = ipaddress.IPv4Interface(f"{ip[0]}/{ip[1]}")
+        except ValueError:
+            address = None
+    return _ManagementPortFacts(entry.line, address, entry.get("dedicated-to") == ["management"])
+
+
+_MANAGEMENT_PORT_READERS: dict[str, Callable[[ConfigFile, str], _ManagementPortFacts]] = {
+    "cisco_xe": _ios_management_port,
+    "fortinet": _fortios_management_port,
+}
+
+
+def hub_management_held(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]:
+    """The hub holds its management address on its management port (`hub-management-held`)."""
+    port, expected = hub.management_port, hub.management_interface
+    reader = _MANAGEMENT_PORT_READERS.get(config.platform)
+    if port is None or expected is None or reader is None:
+        return
+    facts = reader(config, port)
+    where = f"the management port {port}"
+    if facts.line == 0:
+        yield config.finding(
+            0, HUB_MANAGEMENT_HELD,
+            f"the hub does not render {where}: it does not hold its management address {expected} "
+            "(where the push connects), and a push would empty the port its session runs over",
+        )
+        return
+    if facts.address != expected:
+        held = facts.address or "no address"
+        yield config.finding(
+            facts.line, HUB_MANAGEMENT_HELD,
+            f"{where} holds {held}, not the hub's management address {expected} (where the push connects)",
+        )
+    if not facts.isolated:
+        yield config.finding(
+            facts.line, HUB_MANAGEMENT_HELD,
+            f"{where} is not isolated from forwarding (IOS-XE: vrf forwarding Mgmt-intf; FortiOS: dedicated-to management)",
+        )
+    for line, what in facts.problems:
+        yield config.finding(line, HUB_MANAGEMENT_HELD, what)
 
 
 # ---------------------------------------------------------------- QoS classes

@@ -157,6 +157,15 @@ class HubRef:
 
 
 @record
+class ManagementPortView:
+    """A hub's out-of-band management port (`HubIntent.management_port`): the port's name and the
+    inventory's `management_address` on it, with the management LAN's prefix."""
+
+    ifname: str
+    address: IfAddr
+
+
+@record
 class DcView:
     """A hub's DC core leg (`network.model.DcCoreLink`) as the templates spell it."""
 
@@ -990,20 +999,45 @@ class HubView:
         return RETURN_DEGRADED_LIST
 
     @property
+    def management_port(self) -> ManagementPortView | None:
+        """The port the hub holds its inventory `management_address` on, where the push connects
+        (`HubIntent.management_port`): rendered with that address and the management LAN's
+        prefix, SSH and SNMP bound to it; None where the platform has none."""
+        port, address = self.intent.management_port, self.intent.management_interface
+        if port is None or address is None:
+            return None
+        return ManagementPortView(ifname=port, address=IfAddr.of(address))
+
+    @property
     def management_hosts(self) -> list[Net]:
-        """The hub's addresses that take management (SSH, SNMP) from the management ranges on its
-        DC port: its loopback, and the inventory's `management_address` (where the push
-        connects, `HubIntent.management_address`) where the hub holds it: where it is the
-        loopback or the DC address (IPAM keeps it apart from every loopback, and no template
-        renders it on an interface of its own: an address the hub does not hold is transit,
-        never the hub's management), or on a platform whose host holds it on the DC port
-        (`HUB_MANAGEMENT_ON_HOST`: FRR). Never the public IKE endpoint, which the internet
-        reaches on the same port."""
-        loopback = self.intent.loopback
-        held = (loopback, ipaddress.IPv4Address(self.dc.address.ip))
+        """The hub's addresses that take management (SSH, SNMP) from the management ranges: its
+        loopback, and the inventory's `management_address` (where the push connects,
+        `HubIntent.management_address`) where the hub holds it: on its management port
+        (`management_port`), on the DC port (`dc_management_hosts`). Never the public IKE
+        endpoint, which the internet reaches on the DC port."""
         management = self.intent.management_address
-        on_host = self.platform in HUB_MANAGEMENT_ON_HOST
-        hosts = [loopback, *([management] if on_host or management in held else [])]
+        held = self.management_port is not None or management in self._dc_held
+        hosts = [self.intent.loopback, *([management] if held else [])]
+        return [_host(str(address)) for address in dict.fromkeys(hosts)]
+
+    @property
+    def _dc_held(self) -> tuple[ipaddress.IPv4Address, ...]:
+        """The addresses the hub holds on its DC side: its loopback and DC address, and the
+        management address on a platform whose host holds it on the DC port
+        (`HUB_MANAGEMENT_ON_HOST`: FRR)."""
+        on_host = (self.intent.management_address,) if self.platform in HUB_MANAGEMENT_ON_HOST else ()
+        return (self.intent.loopback, ipaddress.IPv4Address(self.dc.address.ip), *on_host)
+
+    @property
+    def dc_management_hosts(self) -> list[Net]:
+        """The management addresses the DC port takes SSH and SNMP at from the management ranges
+        (`wan_filter`; an FRR hub's nftables): the loopback, and `management_address` where the
+        hub holds it on that side, i.e. where it is the loopback or the DC address (IPAM keeps
+        it apart from every loopback: an address the hub does not hold is transit, never the
+        hub's management) or its host holds it on the DC port (`HUB_MANAGEMENT_ON_HOST`: FRR);
+        never one on the management port, which the management LAN reaches by that port alone."""
+        management = self.intent.management_address
+        hosts = [self.intent.loopback, *([management] if management in self._dc_held else [])]
         return [_host(str(address)) for address in dict.fromkeys(hosts)]
 
     @property
@@ -1011,7 +1045,7 @@ class HubView:
         """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
         takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
         routers and the other hubs; SSH and SNMP from the management ranges only, to the hub's
-        management addresses only (`management_hosts`); replies to the
+        management addresses only (`dc_management_hosts`); replies to the
         hub's own NTP and HWTACACS requests from those servers, to its loopback (no DNS answers:
         a hub resolves no names, HubIntent.management); the ICMP messages path MTU discovery,
         ping and traceroute need; then nothing else addressed to the hub itself, and
@@ -1027,12 +1061,12 @@ class HubView:
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
             # Its answers to a session the hub opened: never a new connection from port 179.
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179, established=True))
-        # Management at the hub's management addresses only (`management_hosts`), never at the
+        # Management at the hub's management addresses only (`dc_management_hosts`), never at the
         # public IKE endpoint or the DC address: the internet reaches this port too, and a
         # spoofed management source would have the hub's SYN-ACK or SNMP answer reflected at
         # HQ's management hosts.
         for net in self.mgmt.ranges:
-            for host in self.management_hosts:
+            for host in self.dc_management_hosts:
                 rules.append(AclRule("permit", "tcp", net, host, 22))
                 rules.append(AclRule("permit", "udp", net, host, 161))
         # The answers reach only the hub's loopback, and NTP only its port: a rule with no

@@ -721,7 +721,9 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
 
     cisco = config("cisco_xe")
     cisco = _broken(cisco, " ip tacacs source-interface Loopback0\n", "")
-    cisco = _broken(cisco, "line vty 5 20\n access-class MGMT-HQ in\n", "line vty 5 20\n")
+    # A hub's VTYs take the management ranges through its management port's VRF too (`vrf-also`).
+    vty = " access-class MGMT-HQ in\n" if role == "edge" else " access-class MGMT-HQ in vrf-also\n"
+    cisco = _broken(cisco, "line vty 5 20\n" + vty, "line vty 5 20\n")
     if role == "edge":
         cisco = _broken(cisco, "ip domain lookup source-interface Loopback0\n", "")
         assert rules(cisco) == ["cisco-aaa-source", "cisco-dns-source", "cisco-vty-open", "cisco-vty-open"]

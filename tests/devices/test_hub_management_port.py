@@ -1,0 +1,207 @@
+"""Where a hub holds its inventory `management_address`, the address the push connects to (inside
+HQ's management range, i.e. on the management LAN). The IOS-XE and FortiOS hub configs held only
+the loopback and the DC port's address: the config did not say how the push reaches the hub, and
+the diff empties a physical interface the intended config lacks, so a push would strip the
+out-of-band port's address and cut its own session. Each such hub now holds it on its platform's
+out-of-band management port (`HubIntent.management_port`), isolated from forwarding, SSH bound
+there; the diff leaves a port that holds it; lint `hub-management-held` finds a config without it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from testsupport.rendering import on_platform
+
+from storestack.common.platforms import HUB_MANAGEMENT_PORT
+from storestack.devices.configdiff import compute_diff
+from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint.services import HUB_MANAGEMENT_HELD, hub_management_held
+from storestack.devices.render import render_hub
+from storestack.devices.views import ViewBuilder
+from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
+from storestack.network.build import NetworkIntent
+
+HUB = "hq-hub1"
+ADDRESS = "10.0.250.11"  # the sample chain's hq-hub1 management_address, in 10.0.250.0/24
+
+# What each platform's hub renders for its management port (the sample chain's management
+# range is a /24), in order.
+RENDERED = {
+    "cisco_xe": [
+        "vrf definition Mgmt-intf",
+        " address-family ipv4",
+        " exit-address-family",
+        " address-family ipv6",
+        " exit-address-family",
+        "!",
+        "interface GigabitEthernet0",
+        " description out-of-band management",
+        " vrf forwarding Mgmt-intf",
+        f" ip address {ADDRESS} 255.255.255.0",
+        " negotiation auto",
+        " no shutdown",
+    ],
+    "fortinet": [
+        '    edit "mgmt"',
+        '        set vdom "root"',
+        f"        set ip {ADDRESS} 255.255.255.0",
+        "        set allowaccess ping ssh snmp",
+        "        set dedicated-to management",
+        '        set description "out-of-band management"',
+        "    next",
+    ],
+}
+
+# The management port as the router shows it, holding the address (IOS-XE: the Mgmt-intf VRF
+# the router creates, "Viewing the VRF Configuration" in Cisco's "Using the Management Ethernet
+# Interface"), in place of what storestack renders.
+RUNNING_PORT = {
+    "cisco_xe": (
+        "vrf definition Mgmt-intf\n !\n address-family ipv4\n exit-address-family\n !\n"
+        " address-family ipv6\n exit-address-family\n!\n"
+        f"interface GigabitEthernet0\n vrf forwarding Mgmt-intf\n ip address {ADDRESS} 255.255.255.0\n"
+        " negotiation auto"
+    ),
+    "fortinet": (
+        '    edit "mgmt"\n'
+        f"        set ip {ADDRESS} 255.255.255.0\n"
+        "        set allowaccess ping https ssh\n"
+        "        set dedicated-to management\n"
+        "    next"
+    ),
+}
+
+
+def _hub(fleet: Fleet, platform: str) -> ConfigFile:
+    config = render_hub(on_platform(fleet, platform), HUB)  # type: ignore[arg-type]
+    return ConfigFile(config.filename, platform, "hub", config.name, config.text)
+
+
+def _held(fleet: Fleet, config: ConfigFile) -> list[Finding]:
+    intent = NetworkIntent(on_platform(fleet, config.platform)).hub(HUB)  # type: ignore[arg-type]
+    return list(hub_management_held(config, intent))
+
+
+def _broken(config: ConfigFile, old: str, new: str) -> ConfigFile:
+    assert old in config.text, f"{old!r} is not in the rendered hub"
+    return dataclasses.replace(config, text=config.text.replace(old, new))
+
+
+@pytest.mark.parametrize("platform", sorted(RENDERED))
+def test_the_hub_holds_its_management_address_on_its_management_port(fleet: Fleet, platform: str) -> None:
+    lines = _hub(fleet, platform).text.splitlines()
+    expected = RENDERED[platform]
+    start = lines.index(expected[0])
+    assert lines[start : start + len(expected)] == expected
+    assert any(HUB_MANAGEMENT_PORT[platform] in line for line in expected)  # type: ignore[index]
+
+
+def test_an_ios_hub_takes_ssh_in_the_management_vrf_and_keeps_its_dc_filter(fleet: Fleet) -> None:
+    text = _hub(fleet, "cisco_xe").text
+    # SSH through GigabitEthernet0 arrives in VRF Mgmt-intf: without vrf-also every VTY refuses it.
+    assert re.findall(r"^line vty .*\n access-class (.*)$", text, re.M) == ["MGMT-HQ in vrf-also"] * 2
+    # The DC port still takes management at the loopback only: not at the management address,
+    # which it never reaches (another VRF).
+    infrastructure = text.split("ip access-list extended HUB-INFRASTRUCTURE\n", 1)[1].split("!\n", 1)[0]
+    assert " eq 22" in infrastructure and ADDRESS not in infrastructure
+
+
+def test_a_store_keeps_its_vty_lines_as_they_were(fleet: Fleet) -> None:
+    from storestack.devices.render import render_store
+
+    (config,) = render_store(on_platform(fleet, "cisco_xe"), "nw-0001")
+    assert "vrf-also" not in config.text and "Mgmt-intf" not in config.text
+
+
+def test_the_view_counts_the_management_address_as_held(fleet: Fleet) -> None:
+    chain = on_platform(fleet, "cisco_xe")
+    view = ViewBuilder(chain).hub_view(HUB)
+    assert view.management_port is not None and view.management_port.ifname == "GigabitEthernet0"
+    assert view.management_port.address.cidr == f"{ADDRESS}/24"
+    assert [net.cidr for net in view.management_hosts] == [f"{view.loopback.ip}/32", f"{ADDRESS}/32"]
+    assert [net.cidr for net in view.dc_management_hosts] == [f"{view.loopback.ip}/32"]
+
+
+@pytest.mark.parametrize("platform", ["frr", "huawei_vrp"])
+def test_a_platform_without_a_documented_port_renders_none(fleet: Fleet, platform: str) -> None:
+    intent = NetworkIntent(on_platform(fleet, platform)).hub(HUB)  # type: ignore[arg-type]
+    assert intent.management_port is None and intent.management_interface is None
+
+
+@pytest.mark.parametrize("platform", sorted(RENDERED))
+def test_the_diff_leaves_a_management_port_that_holds_the_address(fleet: Fleet, platform: str) -> None:
+    intended = _hub(fleet, platform).text
+    # The running config: the hub as rendered, but its management port as the router shows it
+    # (taken out of the rendered text, then added as shown).
+    # The running config: the hub as rendered, its management port as the router shows it in
+    # place of what storestack renders (after the DC port, whether or not it renders one).
+    body = intended.replace("\n".join(RENDERED[platform]) + "\n", "")
+    after_dc = {"cisco_xe": "\n!\nip access-list extended FROM-STORES\n", "fortinet": '"dc core lan"\n    next\n'}[platform]
+    running = body.replace(after_dc, after_dc + RUNNING_PORT[platform] + "\n", 1)
+    assert RUNNING_PORT[platform] in running
+    diff = compute_diff(running, intended, platform)
+    sent = "\n".join(diff.remediation)
+    for undone in ("no ip address", "no vrf forwarding", "no negotiation", "no vrf definition Mgmt-intf",
+                   "no interface GigabitEthernet0", 'delete "mgmt"', "unset ip", "unset dedicated-to"):  # fmt: skip
+        assert undone not in sent, f"the push would send {undone!r}:\n{sent}"
+    # Held exactly as rendered, the port is not touched at all.
+    same = compute_diff(intended, intended, platform)
+    assert same.in_sync
+
+
+def test_lint_is_clean_on_what_storestack_renders(fleet: Fleet) -> None:
+    for platform in sorted(RENDERED):
+        assert _held(fleet, _hub(fleet, platform)) == [], platform
+
+
+def test_lint_flags_an_ios_hub_that_does_not_hold_its_management_address(fleet: Fleet) -> None:
+    hub = _hub(fleet, "cisco_xe")
+    missing = _broken(hub, "interface GigabitEthernet0\n", "interface GigabitEthernet9\n")
+    assert [f.rule for f in _held(fleet, missing)] == [HUB_MANAGEMENT_HELD]
+    assert "does not render the management port GigabitEthernet0" in _held(fleet, missing)[0].message
+    elsewhere = _broken(hub, f" ip address {ADDRESS} 255.255.255.0\n", " ip address 10.0.250.99 255.255.255.0\n")
+    assert ["10.0.250.99/24" in f.message for f in _held(fleet, elsewhere)] == [True]
+    forwarding = _broken(hub, " vrf forwarding Mgmt-intf\n", "")
+    assert ["not isolated" in f.message for f in _held(fleet, forwarding)] == [True]
+    refused = _broken(hub, " access-class MGMT-HQ in vrf-also\n", " access-class MGMT-HQ in\n")
+    assert [f.rule for f in _held(fleet, refused)] == [HUB_MANAGEMENT_HELD] * 2
+
+
+def test_lint_flags_a_fortios_hub_that_does_not_hold_its_management_address(fleet: Fleet) -> None:
+    hub = _hub(fleet, "fortinet")
+    missing = _broken(hub, '    edit "mgmt"\n', '    edit "port9"\n')
+    assert [f.rule for f in _held(fleet, missing)] == [HUB_MANAGEMENT_HELD]
+    shared = _broken(hub, "        set dedicated-to management\n", "")
+    assert ["not isolated" in f.message for f in _held(fleet, shared)] == [True]
+
+
+def _fleet_with(tmp_path: Path, old: str, new: str) -> Path:
+    root = tmp_path / "chain"
+    shutil.copytree(sample_chain_path(), root)
+    fleet_file = root / "fleet.yaml"
+    text = fleet_file.read_text()
+    assert old in text
+    fleet_file.write_text(text.replace(old, new, 1))
+    return root
+
+
+def test_the_inventory_names_another_management_port(tmp_path: Path) -> None:
+    root = _fleet_with(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        "        platform: cisco_xe\n        management_address: 10.0.250.11\n        management_port: GigabitEthernet0/0/3\n",
+    )
+    intent = NetworkIntent(load_fleet(root)).hub(HUB)
+    assert intent.management_port == "GigabitEthernet0/0/3" and str(intent.management_interface) == f"{ADDRESS}/24"
+
+
+def test_the_inventory_refuses_a_management_port_the_platform_cannot_render(tmp_path: Path) -> None:
+    root = _fleet_with(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        "        platform: frr\n        management_address: 10.0.250.11\n        management_port: eth9\n",
+    )
+    with pytest.raises(InventoryError, match=r"management_port.*renders no management port on frr"):
+        load_fleet(root)
