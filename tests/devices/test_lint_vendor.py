@@ -594,7 +594,7 @@ def test_cisco_tunnels_send_no_redirects(fleet: Fleet) -> None:
         "interface Tunnel101: a tunnel without `no ip redirects` sends ICMP redirects to its far end"
     ]
     hub = _hub(fleet, "cisco_xe")
-    template = " no ip redirects\n ip access-group FROM-STORES in\n tunnel source Loopback1\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile STORES\n"
+    template = " no ip redirects\n ip access-group FROM-STORES in\n ip tcp adjust-mss 1320\n tunnel source Loopback1\n tunnel mode ipsec ipv4\n tunnel protection ipsec profile STORES\n"
     broken = _broken(hub, template, template.replace(" no ip redirects\n", ""))
     assert [f.rule for f in _lint(broken) if f.rule == "cisco-tunnel-redirects"] == ["cisco-tunnel-redirects"]
 
