@@ -24,7 +24,7 @@ their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.
 (root:Debian-snmp 0640 as Debian 12's snmpd 5.9.3 ships it, `systemctl restart snmpd`) with
 `<host>.snmpd.unit` -> /etc/systemd/system/snmpd.service.d/storestack.conf (snmpd starts after FRR,
 which puts the loopback it listens on in place, and again when it could not),
-`<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned loose; the kernel's and
+`<host>.sysctl.conf` -> /etc/sysctl.d/storestack.conf (`net.ipv4.ip_forward = 1`, reverse-path filtering pinned loose, a hub's DC port sending no ICMP redirect; the kernel's and
 Debian 12's default is 0 and zebra leaves it so; systemd-sysctl at boot, `sysctl -p` on a push),
 `<host>.qos.tc` -> /etc/storestack/qos.tc, `tc -batch` once its WAN interfaces exist (a store's
 HTB tree per link, `store_wan_queues`; a hub's on its DC port, `hub_wan_queues`, when the
@@ -831,6 +831,9 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "control_classid": f"1:{CONTROL_MINOR:x}",
         "dc_trust_rules": hub_dc_trust_rules(view),
         "role_text": "hub",
+        # No ICMP redirects from the DC port (host-sysctl.j2): the hub sends the DC's packets of a
+        # flow its partner saw back out of it (`hub_partner_context`)
+        "no_redirect_ports": [view.dc.ifname],
         "icmp_per_source_pps": HUB_ICMP_PER_SOURCE_PPS,
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),

@@ -22,7 +22,8 @@ table nobody fills) or moves on the wrong signal (BFD timers that notice another
   And a hub that shares stores with another (`HubIntent.return_partners`) passes the DC's
   packets of a flow it did not see to that partner, never a packet a hub passed on, instead of
   dropping them as invalid: with two conntrack firewalls each holding half of a TCP flow, the
-  flow fails both ways (`frr-partner-path`).
+  flow fails both ways (`frr-partner-path`); what HQ's management ranges open without TCP stays on
+  the hub (the partner would drop it).
 """
 
 from __future__ import annotations
@@ -388,6 +389,9 @@ _PARTNER_ACCEPT = re.compile(
     r'^\s*iifname "(?P<dc>[^"]+)" oifname "(?P=dc)" meta mark (?P<mark>0x[0-9a-f]+) rt ip nexthop @partner_hops ip ttl set 255 accept$',
     re.M,
 )
+# What is new there without TCP: passed on unless HQ's management ranges opened it (an SNMP poll,
+# a ping), which the partner, routing the store back over the DC LAN, would drop.
+_PARTNER_NEW_UDP = re.compile(r"^\s*iifname \S+ ip ttl != 255 ip daddr @partner_stores ct state new meta l4proto != tcp (?P<rest>.*)$", re.M)
 _INVALID_DROP = re.compile(r"^\s*ct state invalid drop$", re.M)
 _PARTNER_ROUTE = re.compile(r"^ip route (\S+) (\S+) table (\d+)$", re.M)
 
@@ -415,6 +419,14 @@ def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding
             "invalid drop`): the TCP flow fails both ways",
         )
         return
+    bounced = [m for m in _PARTNER_NEW_UDP.finditer(text) if "ip saddr != @hq_management" not in m.group("rest")]
+    if bounced:
+        yield config.finding(
+            config.line_of(bounced[0].group(0).strip()),
+            "frr-partner-path",
+            "what HQ's management ranges open without TCP (an SNMP poll, a ping) is passed to the partner hub, "
+            "whose best path to the store leads back over the DC LAN: dropped there, no store answers it",
+        )
     mark = int(marked.group("mark"), 16)
     routing = config.companions.get("routing", "")
     tables = {int(m.group(1), 0): m.group(2) for line_ in routing.splitlines() if (m := _HUB_RULE.match(line_))}

@@ -89,3 +89,11 @@ def test_a_store_never_reaches_another_through_the_partner_rule(fleet: Fleet, re
         packet = Packet("tcp", ipaddress.IPv4Address(source), ipaddress.IPv4Address(target), 22, frozenset(flags))
         verdict = forward_verdict(ruleset, packet, iifname=f"{own[0].store}-wan1")
         assert not verdict.forwarded, verdict
+
+
+def test_a_hub_that_passes_hq_management_polls_to_its_partner_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """HQ's SNMP polls and pings of a store (new, no TCP) stay on the hub the DC core chose: the
+    partner routes that store back over the DC LAN and drops them (test_render_frr_host.py)."""
+    bounced = broken_files(rendered, RULESET, lambda t: t.replace(" ip saddr != @hq_management meta mark set", " meta mark set"))
+    (finding,) = rule_findings(fleet, bounced, "frr-partner-path")
+    assert "SNMP poll" in finding.message and finding.file.endswith(RULESET)

@@ -1010,6 +1010,10 @@ for spec in sys.argv[3:]:
         pseudo = src + dst + struct.pack("!BBH", 0, 6, len(header))
         l4 = header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
         number = 6
+    elif proto == "icmp":
+        l4 = struct.pack("!BBHHH", 8, 0, 0, int(sport), 1)
+        l4 = l4[:2] + struct.pack("!H", checksum(l4)) + l4[4:]
+        number = 1
     else:
         l4 = struct.pack("!HHHH", int(sport), 40000, 8, 0)
         number = 17
@@ -1102,4 +1106,94 @@ def test_an_frr_hub_passes_the_dcs_packets_of_a_flow_it_did_not_see_to_its_partn
         assert at_partner["1004"] == at_partner["1005"] == 0, (at_partner, in_tunnel)
     finally:
         for namespace in namespaces:
+            subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+def test_hq_management_polls_and_pings_a_shared_store_through_the_hub_the_dc_core_chose(fleet: Fleet) -> None:
+    """Both hubs' rendered rulesets, policy rules and kernel settings in namespaces on one DC LAN,
+    a store's tunnel behind each, and the routes BGP gives them in the steady state: HQ routes the
+    store to hq-hub1, hq-hub2 routes it to hq-hub1 over iBGP (the primary's path). HQ's management
+    ranges open non-TCP flows towards the store (an SNMP poll, a ping; new at the hub, and no SYN):
+    they arrive in hq-hub1's tunnel. Before, hq-hub1 passed them to its partner as a flow it did
+    not see, and hq-hub2, whose best path leads back over the DC LAN, dropped them (nothing
+    forwards DC to DC there): no store answered SNMP or a ping from HQ. And a packet the hub
+    passes to its partner draws no ICMP redirect towards its on-link sender on the DC LAN (the
+    kernel sends one before the forward hook, shared_media being on by default, and a Linux
+    router with default settings installs it: that host's route to the store then bypasses BGP)."""
+    _tool("nft")
+    _require_root()
+    from storestack.devices.views import ViewBuilder
+
+    hubs = {c.name: c for c in render_fleet(fleet, store_ids=[])}
+    views = {name: ViewBuilder(fleet).hub_view(name) for name in ("hq-hub1", "hq-hub2")}
+    (partner,) = views["hq-hub1"].intent.return_partners
+    store = partner.stores[0]
+    loopback = next(net for net in partner.destinations if net.prefixlen == 32)
+    lan = ipaddress.IPv4Interface(views["hq-hub1"].dc.address.cidr).network
+    taken = {str(v.dc.address.ip) for v in views.values()} | set(views["hq-hub1"].dc.routers)
+    hq_dc = next(str(a) for a in lan.hosts() if str(a) not in taken)
+    management = str(next(ipaddress.IPv4Network(r.cidr) for r in views["hq-hub1"].mgmt.ranges).network_address + 10)
+    prefix = f"mgmt-{os.getpid()}"
+    names = {n: f"{prefix}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan")}
+
+    def run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), check=True, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+    def counters(namespace: str) -> dict[str, int]:
+        listing = json.loads(run("ip", "netns", "exec", namespace, "nft", "-j", "list", "table", "inet", "seen").stdout)
+        rules = [item["rule"] for item in listing["nftables"] if "rule" in item]
+        return {r["comment"]: next(e["counter"]["packets"] for e in r["expr"] if "counter" in e) for r in rules}
+
+    def observe(namespace: str, rules: list[str]) -> None:
+        body = "\n".join(f"  {rule}" for rule in rules)
+        run("ip", "netns", "exec", namespace, "nft", "-f", "-",
+            input=f"table inet seen {{\n chain pre {{\n  type filter hook prerouting priority -400; policy accept;\n{body}\n }}\n}}\n")
+
+    try:
+        for namespace in names.values():
+            run("ip", "netns", "add", namespace)
+            run("ip", "-n", namespace, "link", "set", "lo", "up")
+        run("ip", "-n", names["lan"], "link", "add", "br0", "type", "bridge")
+        run("ip", "-n", names["lan"], "link", "set", "br0", "up")
+        ports = [(names["hq"], "eth0", hq_dc)] + [(names[f"hub{i}"], views[h].dc.ifname, str(views[h].dc.address.ip)) for i, h in ((1, "hq-hub1"), (2, "hq-hub2"))]
+        for namespace, ifname, address in ports:
+            port = f"p-{namespace[-4:]}"
+            run("ip", "link", "add", ifname, "netns", namespace, "type", "veth", "peer", port, "netns", names["lan"])
+            run("ip", "-n", names["lan"], "link", "set", port, "master", "br0", "up")
+            run("ip", "-n", namespace, "addr", "add", f"{address}/{lan.prefixlen}", "dev", ifname)
+            run("ip", "-n", namespace, "link", "set", ifname, "up")
+        run("ip", "-n", names["hq"], "addr", "add", f"{management}/32", "dev", "lo")
+        run("ip", "-n", names["store"], "addr", "add", str(loopback), "dev", "lo")  # answers ARP on both tunnels
+        run("ip", "-n", names["hq"], "route", "add", str(loopback), "via", str(views["hq-hub1"].dc.address.ip))
+        for index, hub in ((1, "hq-hub1"), (2, "hq-hub2")):
+            namespace, view, other = names[f"hub{index}"], views[hub], views["hq-hub2" if index == 1 else "hq-hub1"]
+            tunnel = next(p.ifname for p in view.peers if p.store.store_id == store and p.link_index == 0)
+            run("ip", "link", "add", tunnel, "netns", namespace, "type", "veth", "peer", f"eth{index}", "netns", names["store"])
+            run("ip", "-n", namespace, "link", "set", tunnel, "group", "10", "up")
+            run("ip", "-n", names["store"], "link", "set", f"eth{index}", "up")
+            run("ip", "netns", "exec", namespace, "sysctl", "-q", "-p", "-", input=_companion(hubs[hub], "sysctl.conf"))
+            run("ip", "-n", namespace, "route", "add", f"{management}/32", "via", hq_dc)
+            # BGP's best path: hq-hub1 its own tunnel, hq-hub2 the primary's path over iBGP
+            best = ("dev", tunnel) if index == 1 else ("via", str(other.dc.address.ip))
+            run("ip", "-n", namespace, "route", "add", str(loopback), *best)
+            run("ip", "-n", namespace, "route", "add", str(loopback), "via", str(other.dc.address.ip), "table", "5300")
+            for line in _companion(hubs[hub], "routing").splitlines():
+                if line.startswith("rule add fwmark"):
+                    run("ip", "-n", namespace, *line.split())
+            run("ip", "netns", "exec", namespace, "nft", "-f", "-", input=_companion(hubs[hub], "nftables.conf"))
+        observe(names["store"], [
+            f'iifname "eth{i}" ip saddr {management} {match} counter comment "{what}-{i}"'
+            for i in (1, 2) for what, match in (("snmp", "udp sport 2001"), ("ping", "icmp type echo-request"))
+        ])
+        observe(names["hq"], ['icmp type redirect counter comment "redirect"'])
+        run("ip", "netns", "exec", names["hq"], "python3", "-c", _DC_SENDER, management, str(loopback.network_address), "udp:2001::64", "icmp:7::64")
+        # A DC LAN host's UDP answer of a flow hq-hub1 did not see: passed to the partner
+        run("ip", "netns", "exec", names["hq"], "python3", "-c", _DC_SENDER, hq_dc, str(loopback.network_address), "udp:2003::64")
+        time.sleep(0.5)
+        in_store = counters(names["store"])
+        assert (in_store["snmp-1"], in_store["ping-1"]) == (1, 1), in_store
+        assert (in_store["snmp-2"], in_store["ping-2"]) == (0, 0), in_store
+        assert counters(names["hq"])["redirect"] == 0
+    finally:
+        for namespace in names.values():
             subprocess.run(["ip", "netns", "del", namespace], check=False)
