@@ -117,7 +117,7 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
 
 
 def test_a_numbered_virtual_template_is_found(hub: ConfigFile) -> None:
-    broken = _broken(hub, " ip unnumbered Loopback0\n no ip redirects", " ip address 100.64.0.0 255.255.255.254\n no ip redirects")
+    broken = _broken(hub, " ip unnumbered Loopback0\n ip mtu 1360\n", " ip address 100.64.0.0 255.255.255.254\n ip mtu 1360\n")
     assert _rules(_lint(broken)) == ["cisco-virtual-template-numbered"]
 
 
