@@ -25,12 +25,12 @@ from storestack.inventory.generate import generate_fleet, write_fleet
 SECRETS = {
     "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
     "STORESTACK_NTP_KEY": "0123456789abcdef",
-    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac1",
-    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha1",
+    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac_Key1",
+    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha_Key01",
     "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
-    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth1",
-    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv1",
-    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key1",
+    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth_Key1",
+    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv_Key1",
+    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key_01",
 }
 FLEET = ["--fleet", str(sample_chain_path())]
 
