@@ -220,3 +220,21 @@ def test_a_ctrl_c_the_moment_a_temporary_file_is_created_leaves_no_tmp_file(
     with pytest.raises(KeyboardInterrupt):
         atomic_write_text(tmp_path / "config.txt", "hostname nw-0001\n")
     assert os.listdir(tmp_path) == []
+
+
+def test_validate_stdin_names_the_bundle_and_its_line(runner: CliRunner) -> None:
+    """`inventory generate | inventory validate -`: an error points into what was piped, not at
+    a stores/<id>.yaml that does not exist and a line counted within one document."""
+    chain = sample_chain_path()
+    stores = sorted((chain / "stores").glob("*.yaml"))
+    bundle = (chain / "fleet.yaml").read_text() + "".join(f"---\n{path.read_text()}" for path in stores)
+    bad = bundle.replace("office: {vlan: 20}", "office: {vlan: 4097}", 1)
+    assert bad != bundle
+    line = bad.splitlines().index(next(t for t in bad.splitlines() if "vlan: 4097" in t)) + 1
+    plain = runner.invoke(cli, ["inventory", "validate", "-"], input=bad)
+    assert plain.exit_code == 1
+    assert any(text.startswith(f"<stdin>:{line} ") and "4097" in text for text in plain.stderr.splitlines())
+    assert "stores/" not in plain.stderr
+    as_json = runner.invoke(cli, ["inventory", "validate", "-", "--json"], input=bad)
+    (issue,) = [i for i in json.loads(as_json.stdout)["errors"] if "4097" in i["message"]]
+    assert issue["file"] == "<stdin>" and issue["line"] == line
