@@ -238,3 +238,23 @@ def test_validate_stdin_names_the_bundle_and_its_line(runner: CliRunner) -> None
     as_json = runner.invoke(cli, ["inventory", "validate", "-", "--json"], input=bad)
     (issue,) = [i for i in json.loads(as_json.stdout)["errors"] if "4097" in i["message"]]
     assert issue["file"] == "<stdin>" and issue["line"] == line
+
+
+@pytest.mark.parametrize(
+    ("variable", "weak"),
+    [
+        ("STORESTACK_IPSEC_PSK", "aaaaaaaa"),  # every tunnel's PSK derives from it
+        ("STORESTACK_TACACS_KEY", "Tacacs.Key1"),
+        ("STORESTACK_LOCAL_ADMIN_PASSWORD", "passwordpass"),
+    ],
+)
+def test_a_weak_secret_is_refused_with_exit_2_naming_its_reference(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, weak: str
+) -> None:
+    monkeypatch.setenv(variable, weak)
+    out = tmp_path / "configs"
+    result = runner.invoke(cli, ["devices", "render", "--with-secrets", "--out", str(out), "--json", *FLEET])
+    assert result.exit_code == 2, result.output
+    assert f"env:{variable}" in json.loads(result.stdout)["error"]
+    assert weak not in result.output
+    assert not out.exists() or not any(out.rglob("*.cfg"))
