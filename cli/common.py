@@ -1,7 +1,8 @@
 """What every command shares: the fleet option, --json, and turning typed errors into exit codes.
 
 Exit codes: 0 ok, 1 the work ran and found failures (invalid inventory, failed devices, drift,
-plan findings), 2 usage or configuration errors (bad flags, missing tools, unreadable files).
+plan findings), 2 usage or configuration errors (bad flags, missing tools, unreadable files),
+130 interrupted (Ctrl-C; 128 + SIGINT, as a shell reports it).
 Every `StorestackError` a command lets escape becomes one of these through `EXIT_CODES`, the one
 place that maps error families to exit codes (the command group applies it, `exit_code_for`).
 """
@@ -37,6 +38,7 @@ from storestack.inventory import sample_chain_path
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 # Looked up in this order; the first family an error belongs to decides. A usage error of any
 # family means nothing ran; any other error of a family means the work ran and failed.
@@ -159,9 +161,22 @@ def _plain(cell: object) -> str:
     return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
 
 
+def json_error_entry(
+    message: str, *, file: str | None = None, line: int | None = None, field: str | None = None
+) -> dict[str, object]:
+    """One error of a --json answer: where (null when unknown; `line` null, never 0) and what."""
+    return {"file": file, "line": line or None, "field": field, "message": message}
+
+
+def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, object]:
+    """The one shape of every --json error answer: `errors`, a list of `json_error_entry`, and
+    `error`, one line for the whole (what the first --json answers held alone)."""
+    return {"ok": False, "error": summary, "errors": errors}
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:
     if as_json:
-        emit_json({"ok": False, "error": message})
+        emit_json(json_errors([json_error_entry(message)], message))
     else:
         err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
     sys.exit(code)

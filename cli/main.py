@@ -44,6 +44,13 @@ class _LazyGroup(click.Group):
             from storestack.cli.common import JSON_REQUESTED, fail_on
 
             fail_on(error, as_json=bool(ctx.meta.get(JSON_REQUESTED)))
+        except KeyboardInterrupt:
+            # Ctrl-C: 130 as a shell reports it (not 1, a failure of the work), and with --json
+            # still one JSON object. Files are written whole or not at all (common/files.py).
+            from storestack.cli.common import EXIT_INTERRUPTED, JSON_REQUESTED, fail
+
+            fail("interrupted (Ctrl-C); files are written whole or not at all", EXIT_INTERRUPTED,
+                 as_json=bool(ctx.meta.get(JSON_REQUESTED)))
 
 
 def add_commands_of(group: click.Group, module_name: str) -> None:

@@ -35,6 +35,8 @@ from storestack.cli.common import (
     exit_code_for,
     fail_on,
     fleet_option,
+    json_error_entry,
+    json_errors,
     json_option,
     print_table,
     quiet_device_logs,
@@ -290,7 +292,7 @@ def rollout(
         )
     except RolloutInventoryError as exc:
         if as_json:
-            emit_json({"ok": False, "error": str(exc), "issues": exc.issues})
+            emit_json({**json_errors([json_error_entry(issue) for issue in exc.issues], str(exc)), "issues": exc.issues})
         else:
             for issue in exc.issues:
                 err_console.print(issue, markup=False, highlight=False)

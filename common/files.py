@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from storestack.common.errors import CommonFamily, UsageError
@@ -50,8 +50,11 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
     except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temporary file's name is chosen before it is created (not by `tempfile.mkstemp`), so a
+    # Ctrl-C arriving the moment it is created, before its name is known here, still removes it.
+    tmp_name = str(path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -59,6 +62,8 @@ def _write(path: Path, text: str, *, mode: int, durable: bool) -> bool:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp_name, path)
+    except FileExistsError:  # only `os.open`: a file of that name (64 random bits) is not ours
+        raise
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

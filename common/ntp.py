@@ -55,11 +55,12 @@ PLATFORM_NTP_ALGORITHMS: dict[Platform, tuple[NtpAlgorithm, ...]] = {
 # The secret's length each algorithm takes, as the platforms that implement it take a key typed
 # as text: AES-128 needs exactly 16 bytes (chrony refuses any other length for AES128; IOS-XE
 # takes 16 or 32), HMAC-SHA256 1-32 bytes on IOS-XE (VRP takes up to 255), the keyed digest at
-# most 32 like the others (FortiOS documents no limit of its own).
+# most 32 like the others (FortiOS documents no limit of its own). None shorter than 16, the
+# floor of every key (`network.secrets.MIN_KEY_LENGTH`).
 NTP_KEY_LENGTHS: dict[NtpAlgorithm, tuple[int, int]] = {
     "aes128-cmac": (16, 16),
-    "hmac-sha256": (8, 32),
-    "sha256": (8, 32),
+    "hmac-sha256": (16, 32),
+    "sha256": (16, 32),
 }
 
 

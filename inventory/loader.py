@@ -230,9 +230,9 @@ def load_bundle_with_allocations(
 ) -> LoadResult:
     """A bundle's first document is the fleet, every other document one store.
 
-    Store documents are named `stores/<id>.yaml` in errors (by the `id:` line they hold) and
-    line numbers count from the document's first line, so errors read exactly as they would
-    for the same fleet on disk. `allocations` pins IPAM like a lock file would.
+    Errors name the bundle (`name`; `<stdin>` for a piped one) and the line in it. Within the
+    loader a store document is `stores/<id>.yaml` (by the `id:` line it holds), so a message
+    about another document names it so. `allocations` pins IPAM like a lock file would.
     """
     with without_cyclic_gc(long_lived=True):
         return _load_bundle(text, name, allocations, root)
@@ -256,20 +256,37 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
     fleet = _validated_fleet(_read(issues, parse_text, chunks[0].text, FLEET_FILE), issues)
     stores: list[StoreSource] = []
     seen: set[str] = {FLEET_FILE}
+    starts = {FLEET_FILE: chunks[0].first_line}  # each document's name -> its first line in the bundle
     for chunk in chunks[1:]:
         found = _BUNDLE_STORE_ID.search(chunk.text)
         display = f"{STORES_DIR}/{found.group(2)}.yaml" if found else f"{name}#{chunk.number}"
         if display in seen:
             display = f"{display}#{chunk.number}"
         seen.add(display)
+        starts[display] = chunk.first_line
         if len(chunk.text) > MAX_FILE_BYTES:
             issues.append(InventoryIssue(display, 0, "", f"document is larger than {MAX_FILE_BYTES} bytes"))
             continue
         _add_store(_read(issues, parse_text, chunk.text, display), None, stores, issues)
     table = allocations or AllocationTable()
     lock = LockSource(table, SourceDocument(LOCK_FILE_NAME, {}))
-    fleet_value, resolved_table = _load(fleet, stores, lock, issues, root or Path.cwd())
+    try:
+        fleet_value, resolved_table = _load(fleet, stores, lock, issues, root or Path.cwd())
+    except InventoryError as exc:
+        raise InventoryError(_in_bundle(exc.issues, name, starts)) from None
     return LoadResult(fleet_value, resolved_table, None, _differs(resolved_table, table))
+
+
+def _in_bundle(issues: list[InventoryIssue], name: str, starts: dict[str, int]) -> list[InventoryIssue]:
+    """The issues of a bundle's documents where they are: the bundle (`name`, `<stdin>` for a
+    piped one) and its line, not a store file that does not exist and a line within one
+    document. An issue of a whole document (line 0) is at the document's first line."""
+    return [
+        InventoryIssue(name, starts[issue.file] + max(issue.line, 1) - 1, issue.field, issue.message)
+        if issue.file in starts
+        else issue
+        for issue in issues
+    ]
 
 
 def _read(

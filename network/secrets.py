@@ -19,8 +19,39 @@ from storestack.network.errors import SecretUnavailableError
 
 # Characters every platform takes unquoted in a password/key position; no space (ends the
 # token), no quote or backslash (FortiOS/VRP quoting), no '?' (IOS context help).
-_DEVICE_SECRET = re.compile(r"[A-Za-z0-9._+=@#%^*,:/~-]{8,128}")
-_DEVICE_SECRET_RULE = "8-128 characters from A-Z a-z 0-9 . _ + = @ # % ^ * , : / ~ -"
+_DEVICE_SECRET = re.compile(r"[A-Za-z0-9._+=@#%^*,:/~-]{1,128}")
+_DEVICE_SECRET_CHARACTERS = "characters from A-Z a-z 0-9 . _ + = @ # % ^ * , : / ~ -"
+MAX_SECRET_LENGTH = 128
+
+# The floors a secret must reach, whatever a device would take. Every secret but the local
+# administrator's password is a key no person types: the fleet's IPsec secret every tunnel's PSK
+# derives from, the NTP keys, the SNMPv3 passphrases, the TACACS+ key; at least 16 characters.
+# The password is typed at a console when HQ is unreachable: at least 12 characters with an
+# upper-case and a lower-case letter, a digit and one of the other characters above, the rule
+# Huawei VRP applies to `local-user … password` under a user security policy (NetEngine 8000
+# command reference, "local-user password"); IOS-XE (`username … secret`) and FortiOS
+# (`config system password-policy`, status disable by default) enforce nothing of their own.
+MIN_KEY_LENGTH = 16
+MIN_PASSWORD_LENGTH = 12
+LOCAL_ADMIN_PASSWORD = "local-admin-password"  # the management.secrets slug of the one password
+_PASSWORD_CLASSES = (re.compile(r"[A-Z]"), re.compile(r"[a-z]"), re.compile(r"[0-9]"), re.compile(r"[^A-Za-z0-9]"))
+_KEY_RULE = f"{MIN_KEY_LENGTH}-{MAX_SECRET_LENGTH} {_DEVICE_SECRET_CHARACTERS}"
+_PASSWORD_RULE = (
+    f"{MIN_PASSWORD_LENGTH}-{MAX_SECRET_LENGTH} {_DEVICE_SECRET_CHARACTERS}, with an upper-case and a "
+    "lower-case letter, a digit and one of the others"
+)
+
+
+def secret_value_problem(name: str, value: str) -> str | None:
+    """Why `value` cannot be the secret `name` (None: it can); never quotes the value. The
+    local administrator password (`LOCAL_ADMIN_PASSWORD`) has the password rule, every other
+    secret the key rule."""
+    if name == LOCAL_ADMIN_PASSWORD:
+        strong = len(value) >= MIN_PASSWORD_LENGTH and all(c.search(value) for c in _PASSWORD_CLASSES)
+        return None if strong and _DEVICE_SECRET.fullmatch(value) else f"must be {_PASSWORD_RULE}"
+    if len(value) < MIN_KEY_LENGTH or not _DEVICE_SECRET.fullmatch(value):
+        return f"must be {_KEY_RULE}"
+    return None
 
 
 @record
@@ -48,8 +79,9 @@ def device_secret(name: str, source: str, value: str | None) -> Secret:
     """A secret checked against what a device CLI accepts; the check never echoes the value."""
     if value is None or value == "":
         return Secret(name, source, None, "is not set")
-    if not _DEVICE_SECRET.fullmatch(value):
-        return Secret(name, source, None, f"must be {_DEVICE_SECRET_RULE}")
+    problem = secret_value_problem(name, value)
+    if problem is not None:
+        return Secret(name, source, None, problem)
     return Secret(name, source, SecretStr(value))
 
 
@@ -75,7 +107,13 @@ def resolve_secret_refs(
         try:
             ref = parse_secret_ref(text)
         except ValueError:
-            slots[slug] = Secret(slug, text, None, "unsupported secret reference (use env:NAME or file:/absolute/path)")
+            # Named by where it sits, never by its text: what is not a reference may be the secret.
+            slots[slug] = Secret(
+                slug,
+                f"management.secrets.{slug}",
+                None,
+                "is not a secret reference (use env:NAME or file:/absolute/path; value not shown)",
+            )
             continue
         problem = policy_problem(ref, policy)
         if problem is not None:

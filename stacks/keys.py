@@ -18,6 +18,7 @@ from pydantic import Field
 from storestack.common.secretrefs import SecretPolicy, parse_secret_ref, read_secret
 from storestack.components.common import FrozenModel
 from storestack.network.build import PSK_SECRET, derive_psk
+from storestack.network.secrets import secret_value_problem
 from storestack.stacks.errors import StackConfigError
 
 # What `storestack plan` derives from when the fleet secret is not in its environment: a plan
@@ -49,10 +50,15 @@ class FleetTunnelKeys:
         try:
             ref = parse_secret_ref(self.source.reference)
         except ValueError as exc:
-            raise StackConfigError(f"tunnel keys: {self.source.reference!r} is not {exc}") from None
+            # The reference is never quoted: a hand-edited stack config may hold the secret itself.
+            raise StackConfigError(
+                f"tunnel keys: the stack config's {PSK_SECRET} reference is not {exc} (value not shown)"
+            ) from None
         value, problem = read_secret(ref, SecretPolicy(self.source.env_prefix, tuple(self.source.file_dirs)))
         if value:
-            return value
+            problem = secret_value_problem(PSK_SECRET, value)
+            if problem is None:
+                return value
         if self.planning:
             return PLAN_STAND_IN
         raise StackConfigError(

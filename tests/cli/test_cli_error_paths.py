@@ -25,12 +25,12 @@ from storestack.inventory.generate import generate_fleet, write_fleet
 SECRETS = {
     "STORESTACK_IPSEC_PSK": "lab-fleet-secret-0123456789",
     "STORESTACK_NTP_KEY": "0123456789abcdef",
-    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac1",
-    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha1",
+    "STORESTACK_NTP_KEY_HMAC": "Lab.Ntp_Hmac_Key1",
+    "STORESTACK_NTP_KEY_SHA256": "Lab.Ntp_Sha_Key01",
     "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Admin_Pw1",
-    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth1",
-    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv1",
-    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key1",
+    "STORESTACK_SNMP_AUTH_KEY": "Lab.Snmp_Auth_Key1",
+    "STORESTACK_SNMP_PRIV_KEY": "Lab.Snmp_Priv_Key1",
+    "STORESTACK_TACACS_KEY": "Lab.Tacacs_Key_01",
 }
 FLEET = ["--fleet", str(sample_chain_path())]
 
@@ -108,6 +108,7 @@ def test_a_fleet_that_is_not_there_is_a_usage_error_everywhere(
     assert result.exit_code == 2, result.output
     issue = json.loads(result.stdout)["errors"][0]
     assert issue["file"] == str(nowhere / "fleet.yaml") and issue["message"] == "fleet file not found"
+    assert issue["line"] is None  # no line, not line 0
     assert not (tmp_path / "configs").exists() and not (tmp_path / "stacks-out").exists()
 
 
@@ -171,3 +172,89 @@ def test_ctrl_c_reaching_the_render_workers_never_leaves_the_command_hanging(tmp
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
     assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_ctrl_c_exits_130_and_answers_json_when_asked(tmp_path: Path, extra: list[str]) -> None:
+    """A shell reports a Ctrl-C'd command as 130 (128 + SIGINT); 1 would read as "the work ran
+    and failed", and a CI job asked for --json still gets one JSON object."""
+    storestack = Path(sys.executable).with_name("storestack")
+    env = {key: value for key, value in os.environ.items() if key != "STORESTACK_FLEET"}
+    process = subprocess.Popen(
+        [str(storestack), "inventory", "validate", "-", *extra],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 30  # started, and waiting for the bundle on stdin
+        while "pipe" not in Path(f"/proc/{process.pid}/wchan").read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr.decode()
+    assert b"Traceback" not in stderr
+    if extra:
+        payload = json.loads(stdout)
+        assert payload["ok"] is False and "interrupted" in payload["errors"][0]["message"]
+    else:
+        assert b"interrupted" in stderr
+
+
+def test_a_ctrl_c_the_moment_a_temporary_file_is_created_leaves_no_tmp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporary file exists as soon as the system call that makes it returns; a Ctrl-C
+    then, before the writer holds its name, left `.NAME.xxxx.tmp` behind."""
+    real_open = os.open
+
+    def interrupted_open(file: str, flags: int, *args: int, **kwargs: object) -> int:
+        fd = real_open(file, flags, *args, **kwargs)  # type: ignore[arg-type]
+        if str(file).endswith(".tmp"):
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(os, "open", interrupted_open)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(tmp_path / "config.txt", "hostname nw-0001\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_validate_stdin_names_the_bundle_and_its_line(runner: CliRunner) -> None:
+    """`inventory generate | inventory validate -`: an error points into what was piped, not at
+    a stores/<id>.yaml that does not exist and a line counted within one document."""
+    chain = sample_chain_path()
+    stores = sorted((chain / "stores").glob("*.yaml"))
+    bundle = (chain / "fleet.yaml").read_text() + "".join(f"---\n{path.read_text()}" for path in stores)
+    bad = bundle.replace("office: {vlan: 20}", "office: {vlan: 4097}", 1)
+    assert bad != bundle
+    line = bad.splitlines().index(next(t for t in bad.splitlines() if "vlan: 4097" in t)) + 1
+    plain = runner.invoke(cli, ["inventory", "validate", "-"], input=bad)
+    assert plain.exit_code == 1
+    assert any(text.startswith(f"<stdin>:{line} ") and "4097" in text for text in plain.stderr.splitlines())
+    assert "stores/" not in plain.stderr
+    as_json = runner.invoke(cli, ["inventory", "validate", "-", "--json"], input=bad)
+    (issue,) = [i for i in json.loads(as_json.stdout)["errors"] if "4097" in i["message"]]
+    assert issue["file"] == "<stdin>" and issue["line"] == line
+
+
+@pytest.mark.parametrize(
+    ("variable", "weak"),
+    [
+        ("STORESTACK_IPSEC_PSK", "aaaaaaaa"),  # every tunnel's PSK derives from it
+        ("STORESTACK_TACACS_KEY", "Tacacs.Key1"),
+        ("STORESTACK_LOCAL_ADMIN_PASSWORD", "passwordpass"),
+    ],
+)
+def test_a_weak_secret_is_refused_with_exit_2_naming_its_reference(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, weak: str
+) -> None:
+    monkeypatch.setenv(variable, weak)
+    out = tmp_path / "configs"
+    result = runner.invoke(cli, ["devices", "render", "--with-secrets", "--out", str(out), "--json", *FLEET])
+    assert result.exit_code == 2, result.output
+    assert f"env:{variable}" in json.loads(result.stdout)["error"]
+    assert weak not in result.output
+    assert not out.exists() or not any(out.rglob("*.cfg"))

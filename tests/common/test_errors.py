@@ -135,7 +135,11 @@ def test_an_error_a_command_lets_escape_becomes_its_message_and_exit_code(error:
     assert plain.exc_info is not None and plain.exc_info[0] is SystemExit  # no traceback
     as_json = CliRunner().invoke(group, ["boom", "--json"])
     assert as_json.exit_code == code
-    assert json.loads(as_json.stdout) == {"ok": False, "error": str(error)}
+    assert json.loads(as_json.stdout) == {
+        "ok": False,
+        "error": str(error),
+        "errors": [{"file": None, "line": None, "field": None, "message": str(error)}],
+    }
 
 
 @pytest.fixture
@@ -158,7 +162,8 @@ def test_an_unknown_store_is_a_usage_error_in_every_command(runner: CliRunner, a
     result = runner.invoke(cli_main.cli, args)
     assert result.exit_code == EXIT_USAGE, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"ok", "error"} and payload["ok"] is False
+    assert set(payload) == {"ok", "error", "errors"} and payload["ok"] is False
+    assert [e["message"] for e in payload["errors"]] == [payload["error"]]
     assert payload["error"].startswith("no store 'nw-9999' in the inventory")
 
 

@@ -336,10 +336,12 @@ def test_ntp_key_reaches_only_push_files_and_is_redacted_in_diffs(fleet: Fleet) 
 @pytest.mark.parametrize(
     ("variable", "value", "rule"),
     [
-        ("STORESTACK_NTP_KEY", "k" * 15, "exactly 16 characters"),  # AES-128: a 128-bit key
-        ("STORESTACK_NTP_KEY", "k" * 17, "exactly 16 characters"),
-        ("STORESTACK_NTP_KEY_HMAC", "k" * 33, "8-32 characters"),  # IOS-XE hmac-sha2-256: 1-32 bytes
-        ("STORESTACK_NTP_KEY_SHA256", "k" * 33, "8-32 characters"),
+        ("STORESTACK_NTP_KEY", "k" * 15, "16-128 characters"),  # below every key's floor
+        ("STORESTACK_NTP_KEY", "k" * 17, "exactly 16 characters"),  # AES-128: a 128-bit key
+        ("STORESTACK_NTP_KEY_HMAC", "k" * 33, "16-32 characters"),  # IOS-XE hmac-sha2-256: 1-32 bytes
+        ("STORESTACK_NTP_KEY_SHA256", "k" * 33, "16-32 characters"),
+        ("STORESTACK_NTP_KEY_HMAC", "k" * 12, "16-128 characters"),
+        ("STORESTACK_NTP_KEY_SHA256", "k" * 12, "16-128 characters"),
     ],
 )
 def test_ntp_key_of_a_length_its_algorithm_refuses(

@@ -28,7 +28,7 @@ SECRETS = {
     "STORESTACK_LOCAL_ADMIN_PASSWORD": "Local-Admin-Pw-7731",
     "STORESTACK_SNMP_AUTH_KEY": "Snmp-Auth-Key-5521",
     "STORESTACK_SNMP_PRIV_KEY": "Snmp-Priv-Key-9043",
-    "STORESTACK_TACACS_KEY": "Tacacs-Key-4410",
+    "STORESTACK_TACACS_KEY": "Tacacs-Key-44100",
     "STORESTACK_NTP_KEY": "Ntp-Cmac-Key-220",  # aes128-cmac: exactly 16 characters
     "STORESTACK_NTP_KEY_HMAC": "Ntp-Hmac-Key-2208",
     "STORESTACK_NTP_KEY_SHA256": "Ntp-Sha-Key-2209",

@@ -33,7 +33,8 @@ def test_rendering_redaction_and_the_demo_read_the_same_variables(monkeypatch: p
 
 def test_an_unsupported_reference_is_named_when_its_value_is_needed() -> None:
     (slot,) = resolve_secret_refs({"tacacs-key": "vault:kv/tacacs"}, reveal=True).values()
-    assert slot.problem == "unsupported secret reference (use env:NAME or file:/absolute/path)"
+    assert slot.problem == "is not a secret reference (use env:NAME or file:/absolute/path; value not shown)"
+    assert slot.source == "management.secrets.tacacs-key"
 
 
 def test_the_demos_throwaway_secrets_render_every_ntp_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,4 +50,17 @@ def test_the_demos_throwaway_secrets_render_every_ntp_key(monkeypatch: pytest.Mo
     keys = NetworkIntent(fleet, reveal_secrets=True).management.ntp_keys
     assert {key.algorithm for key in keys} == {"aes128-cmac", "hmac-sha256", "sha256"}
     lengths = {key.algorithm: len(key.secret.reveal()) for key in keys}
-    assert lengths["aes128-cmac"] == 16 and all(8 <= n <= 32 for n in lengths.values())
+    assert lengths["aes128-cmac"] == 16 and all(16 <= n <= 32 for n in lengths.values())
+
+
+def test_the_demos_throwaway_secrets_always_pass_the_secret_floors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random throwaway must never miss a class the local password needs (a digit, say)."""
+    from storestack.lab.workspace import throwaway_secret
+    from storestack.network.secrets import device_secret
+
+    fleet = load_fleet(sample_chain_path())
+    refs = fleet.spec.management.secrets
+    for _ in range(300):
+        for slug, reference in refs.items():
+            value = throwaway_secret(fleet, reference.removeprefix("env:"))
+            assert device_secret(slug, reference, value).problem is None, slug

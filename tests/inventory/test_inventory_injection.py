@@ -236,5 +236,5 @@ def test_bundle_with_lone_surrogate_is_an_inventory_error() -> None:
         load_fleet_bundle('organisation: "\ud800"\n')
     assert [str(issue) for issue in caught.value.issues] == [
         "<stdin> the bundle holds no store documents (expected the fleet, then stores)",
-        "fleet.yaml text is not valid Unicode (lone surrogate)",
+        "<stdin>:1 text is not valid Unicode (lone surrogate)",
     ]

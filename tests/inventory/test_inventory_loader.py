@@ -113,7 +113,9 @@ def test_unknown_store_suggests_the_closest(sample: Fleet) -> None:
         sample.filter(ids=["nw-001"])
 
 
-def test_bundle_reports_the_same_errors_as_the_directory(tmp_path: Path) -> None:
+def test_bundle_reports_the_directorys_errors_at_the_bundles_lines(tmp_path: Path) -> None:
+    """The same errors as the fleet on disk, named where they are: the bundle and its line (a
+    piped bundle has no stores/<id>.yaml to open)."""
     generated = generate_fleet(30, seed=5)
     directory = tmp_path / "fleet"
     write_fleet(generated, directory)
@@ -131,12 +133,15 @@ def test_bundle_reports_the_same_errors_as_the_directory(tmp_path: Path) -> None
     )
     with pytest.raises(InventoryError) as from_bundle:
         load_fleet_bundle(bundle)
-    expected = [
+    assert [str(i) for i in from_directory.value.issues] == [
         "fleet.yaml:5 organisation.colour: unknown key 'colour' (allowed: domain, name, slug)",
-        "stores/ms-00003.yaml:29 lan.office.vlan: 4097 is not a VLAN id (1-4094)",  # line 1: the marker
+        "stores/ms-00003.yaml:29 lan.office.vlan: 4097 is not a VLAN id (1-4094)",
     ]
-    assert [str(i) for i in from_directory.value.issues] == expected
-    assert [str(i) for i in from_bundle.value.issues] == expected
+    vlan_line = bundle.splitlines().index("    vlan: 4097") + 1
+    assert [str(i) for i in from_bundle.value.issues] == [
+        "<stdin>:5 organisation.colour: unknown key 'colour' (allowed: domain, name, slug)",
+        f"<stdin>:{vlan_line} lan.office.vlan: 4097 is not a VLAN id (1-4094)",
+    ]
 
 
 def test_bundle_documents_without_a_usable_id_are_named_by_position() -> None:
@@ -146,8 +151,11 @@ def test_bundle_documents_without_a_usable_id_are_named_by_position() -> None:
     with pytest.raises(InventoryError) as caught:
         load_fleet_bundle(bundle, name="chain.yaml")
     lines = [str(issue) for issue in caught.value.issues]
-    assert "chain.yaml#4:1 id: 'nw 1' is not a slug (lower-case letters, digits and '-', 2-32 chars)" in lines
-    assert "stores/nw-0001.yaml#3:1 id: store id 'nw-0001' is already used by stores/nw-0001.yaml" in lines
+    text = bundle.splitlines()
+    bad_id = text.index('id: "nw 1"') + 1
+    third = [n for n, line in enumerate(text, 1) if line == "id: nw-0001"][1]  # the second copy's id
+    assert f"chain.yaml:{bad_id} id: 'nw 1' is not a slug (lower-case letters, digits and '-', 2-32 chars)" in lines
+    assert f"chain.yaml:{third} id: store id 'nw-0001' is already used by stores/nw-0001.yaml" in lines
 
 
 def test_empty_bundle_is_an_error() -> None:

@@ -30,7 +30,7 @@ SECRETS = {
     "STORESTACK_IPSEC_PSK": "lab-vendor-secrets-psk-0123456789",
     "STORESTACK_NTP_KEY": "lab-vendor-ntp-1",  # aes128-cmac: exactly 16 characters
     "STORESTACK_NTP_KEY_HMAC": "Lab.Vendor_Hmac1",
-    "STORESTACK_NTP_KEY_SHA256": "Lab.Vendor_Sha1",
+    "STORESTACK_NTP_KEY_SHA256": "Lab.Vendor_Sha_01",
     "STORESTACK_LOCAL_ADMIN_PASSWORD": "Lab.Vendor_Admin1",
     "STORESTACK_SNMP_AUTH_KEY": "Lab.Vendor_Auth1",
     "STORESTACK_SNMP_PRIV_KEY": "Lab.Vendor_Priv1",

@@ -100,13 +100,13 @@ def test_the_main_shim_runs_the_installed_program_on_the_rendered_config(
     monkeypatch.delenv("STORESTACK_IPSEC_PSK", raising=False)
     with pytest.raises(StackConfigError, match="ipsec-psk"):
         run()
-    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "Shim-Seed-4242")
+    monkeypatch.setenv("STORESTACK_IPSEC_PSK", "Shim-Seed-4242-4242")
     result = run()
     (site,) = [r for r in result.resources if r.type == "storestack:store:StoreSite"]
     assert site.name == "nw-0002"
     assert result.outputs["tunnel_psks"].secret
     keys = unwrap_secrets(result.outputs["tunnel_psks"].value)
-    assert keys and all(value == derive_psk("Shim-Seed-4242", tid) for tid, value in keys.items())
+    assert keys and all(value == derive_psk("Shim-Seed-4242-4242", tid) for tid, value in keys.items())
 
 
 def test_decommissioned_and_vanished_stores_are_listed_for_destroy(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ TEST_SECRETS = {
     "STORESTACK_SNMP_PRIV_KEY": "Snmp.Priv_Key_43",
     "STORESTACK_TACACS_KEY": "Tacacs.Shared_Key",
     "STORESTACK_NTP_KEY": "Ntp.Cmac_Key_016",  # aes128-cmac: exactly 16 characters
-    "STORESTACK_NTP_KEY_HMAC": "Ntp.Hmac_Key_44",
+    "STORESTACK_NTP_KEY_HMAC": "Ntp.Hmac_Key_0044",
     "STORESTACK_NTP_KEY_SHA256": "Ntp.Sha256_Key_45",
 }
 # The sample chain's NTP keys (fleet.yaml `ntp_keys`): each secret's algorithm. A platform's
