@@ -107,10 +107,6 @@ HUB_MANAGEMENT_ON_HOST: dict[Platform, str] = {
     ),
 }
 
-# Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the
-# beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
-# no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC
-# core (devices/steering.py); lint `sla-hub-beacon` reports it.
 # Each hub platform's dedicated out-of-band management port, the one a hub holds its inventory
 # `management_address` on (inside HQ's management ranges, i.e. on the management LAN) unless the
 # inventory names another (`sites.hq.hubs[i].management_port`); `HubIntent.management_port`.
@@ -136,6 +132,10 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
     "fortinet": "mgmt",
 }
 
+# Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the
+# beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
+# no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC
+# core (devices/steering.py); lint `sla-hub-beacon` reports it.
 HUB_NO_BEACON: dict[Platform, str] = {
     # Huawei AR: BGP announces what `network`, `import-route` and `aggregate` put in the table,
     # filtered per peer by route-policies and prefix lists; conditional advertisement (`peer
