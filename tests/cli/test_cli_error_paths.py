@@ -183,12 +183,18 @@ def test_ctrl_c_exits_130_and_answers_json_when_asked(tmp_path: Path, extra: lis
     process = subprocess.Popen(
         [str(storestack), "inventory", "validate", "-", *extra],
         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        # As a terminal's foreground command gets it: a runner that starts the tests in the
+        # background (a non-interactive shell's `&`) hands its children SIGINT ignored, and
+        # Python then installs no KeyboardInterrupt handler at all.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 30  # started, and waiting for the bundle on stdin
         while "pipe" not in Path(f"/proc/{process.pid}/wchan").read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
+        # stdin stays open until the command has ended: closing it would race the signal with EOF
+        process.wait(timeout=30)
         stdout, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
