@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import on_platform
+from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.common.platforms import HUB_MANAGEMENT_PORT
 from storestack.devices.configdiff import compute_diff
@@ -22,7 +21,7 @@ from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.services import HUB_MANAGEMENT_HELD, hub_management_held
 from storestack.devices.render import render_hub
 from storestack.devices.views import ViewBuilder
-from storestack.inventory import Fleet, InventoryError, load_fleet, sample_chain_path
+from storestack.inventory import Fleet, InventoryError, load_fleet
 from storestack.network.build import NetworkIntent
 
 HUB = "hq-hub1"
@@ -179,18 +178,8 @@ def test_lint_flags_a_fortios_hub_that_does_not_hold_its_management_address(flee
     assert ["not isolated" in f.message for f in _held(fleet, shared)] == [True]
 
 
-def _fleet_with(tmp_path: Path, old: str, new: str) -> Path:
-    root = tmp_path / "chain"
-    shutil.copytree(sample_chain_path(), root)
-    fleet_file = root / "fleet.yaml"
-    text = fleet_file.read_text()
-    assert old in text
-    fleet_file.write_text(text.replace(old, new, 1))
-    return root
-
-
 def test_the_inventory_names_another_management_port(tmp_path: Path) -> None:
-    root = _fleet_with(
+    root = edited_sample_chain(
         tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
         "        platform: cisco_xe\n        management_address: 10.0.250.11\n        management_port: GigabitEthernet0/0/3\n",
     )
@@ -199,7 +188,7 @@ def test_the_inventory_names_another_management_port(tmp_path: Path) -> None:
 
 
 def test_the_inventory_refuses_a_management_port_the_platform_cannot_render(tmp_path: Path) -> None:
-    root = _fleet_with(
+    root = edited_sample_chain(
         tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
         "        platform: frr\n        management_address: 10.0.250.11\n        management_port: eth9\n",
     )

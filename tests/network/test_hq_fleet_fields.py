@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testsupport.rendering import hubs_on_yaml, on_platform, static_wan_yaml
+from testsupport.rendering import edited_sample_chain, hubs_on_yaml, on_platform, static_wan_yaml
 
 from storestack.cli.common import console
 from storestack.cli.main import cli
@@ -29,17 +28,6 @@ Address = ipaddress.IPv4Address
 @pytest.fixture(scope="module")
 def fleet() -> Fleet:
     return load_fleet(sample_chain_path())
-
-
-def _edited(tmp_path: Path, old: str, new: str) -> Path:
-    """A copy of the sample chain with one text change to fleet.yaml."""
-    root = tmp_path / "chain"
-    shutil.copytree(sample_chain_path(), root)
-    fleet_file = root / "fleet.yaml"
-    text = fleet_file.read_text()
-    assert old in text
-    fleet_file.write_text(text.replace(old, new, 1))
-    return root
 
 
 def test_defaults_keep_the_services_where_they_were_and_put_the_dc_lan_at_the_start_of_hq(
@@ -74,7 +62,7 @@ def test_hubs_peer_the_dc_core_and_each_other_on_the_dc_lan(fleet: Fleet) -> Non
 
 
 def test_written_services_reach_the_flows_and_the_store_acls(tmp_path: Path) -> None:
-    root = _edited(
+    root = edited_sample_chain(
         tmp_path,
         "    name: ams-dc1\n",
         "    name: ams-dc1\n    services:\n      payment: [10.0.77.0/24, 10.16.9.0/24]\n",
@@ -92,7 +80,7 @@ def test_written_services_reach_the_flows_and_the_store_acls(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("platform", ["frr", "cisco_xe", "huawei_vrp", "fortinet"])
 def test_a_written_dc_core_reaches_every_hub_platform(tmp_path: Path, platform: Platform) -> None:
-    root = _edited(
+    root = edited_sample_chain(
         tmp_path,
         "    name: ams-dc1\n",
         "    name: ams-dc1\n    core:\n      subnet: 10.0.4.0/29\n      routers: [10.0.4.6]\n",
@@ -122,7 +110,7 @@ def test_a_written_dc_core_reaches_every_hub_platform(tmp_path: Path, platform: 
 
 
 def test_a_default_that_does_not_fit_is_an_error_at_the_hq_line(tmp_path: Path) -> None:
-    root = _edited(tmp_path, "    - 10.0.0.0/16\n", "    - 10.0.0.0/20\n")
+    root = edited_sample_chain(tmp_path, "    - 10.0.0.0/16\n", "    - 10.0.0.0/20\n")
     fleet_text = (root / "fleet.yaml").read_text()
     for old, new in (
         ("10.0.250.0/24", "10.0.15.0/24"),
@@ -161,7 +149,7 @@ def test_network_show_reports_a_hub_with_its_dc_core_peers() -> None:
 def test_network_show_reports_a_hub_without_an_uplink_rate_as_not_shaped(tmp_path: Path) -> None:
     """hq-hub1 without `uplink_mbps`: no shaped rate in its report, and the text says it is not
     shaped rather than printing a rate its qos.tc does not have."""
-    intent = NetworkIntent(load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", "")))
+    intent = NetworkIntent(load_fleet(edited_sample_chain(tmp_path, "        uplink_mbps: 1000\n", "")))
     report = hub_report(intent, "hq-hub1")
     assert report["uplink_mbps"] is None and report["uplink_queue_kbps"] is None
     with console.capture() as captured:
@@ -204,7 +192,7 @@ def test_network_show_says_what_a_hub_trusts_from_the_dc(fleet: Fleet, tmp_path:
     text = " ".join(captured.get().split())
     assert "trusted from the DC ef, af31, af21, af11, cs1, default kept; cs6, cs7 re-marked to default" in text
     vrp = hub_report(NetworkIntent(on_platform(fleet, "huawei_vrp")), "hq-hub1")
-    unshaped = hub_report(NetworkIntent(load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", ""))), "hq-hub1")
+    unshaped = hub_report(NetworkIntent(load_fleet(edited_sample_chain(tmp_path, "        uplink_mbps: 1000\n", ""))), "hq-hub1")
     for untrusting in (vrp, unshaped):
         assert untrusting["dc_trust"] is None
         with console.capture() as captured:
@@ -219,14 +207,14 @@ def test_a_hubs_uplink_rate_reaches_its_intent_with_the_stores_qos_classes(fleet
     # one model of the classes: the hub queues in exactly the stores' classes
     assert hub.qos == intent.store("nw-0001").qos
     assert [cls.name for cls in hub.qos] == list(fleet.spec.qos.classes)
-    unknown = load_fleet(_edited(tmp_path, "        uplink_mbps: 1000\n", ""))
+    unknown = load_fleet(edited_sample_chain(tmp_path, "        uplink_mbps: 1000\n", ""))
     assert NetworkIntent(unknown).hub("hq-hub1").uplink_mbps is None
     assert NetworkIntent(unknown).hub("hq-hub2").uplink_mbps == 1000
 
 
 @pytest.mark.parametrize("rate", ["0", "100001", "fast"])
 def test_an_uplink_rate_out_of_range_is_an_error_at_its_line(tmp_path: Path, rate: str) -> None:
-    root = _edited(tmp_path, "        uplink_mbps: 1000\n", f"        uplink_mbps: {rate}\n")
+    root = edited_sample_chain(tmp_path, "        uplink_mbps: 1000\n", f"        uplink_mbps: {rate}\n")
     with pytest.raises(InventoryError) as error:
         load_fleet(root)
     line = (root / "fleet.yaml").read_text().splitlines().index(f"        uplink_mbps: {rate}") + 1

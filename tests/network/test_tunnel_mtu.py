@@ -6,11 +6,11 @@ hold the same values."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from testsupport.rendering import edited_sample_chain
 
 from storestack.cli.main import cli
 from storestack.inventory import Fleet, load_fleet, sample_chain_path
@@ -79,12 +79,7 @@ def test_hub_end_of_every_store_link_agrees_with_the_store(sample: Fleet) -> Non
 
 def test_a_links_own_mtu_overrides_its_kinds(tmp_path: Path) -> None:
     """A carrier that hands out 1400 (`mtu: 1400` on the link in the store's file)."""
-    root = tmp_path / "chain"
-    shutil.copytree(sample_chain_path(), root)
-    store_file = root / "stores" / "nw-0002.yaml"
-    store_file.write_text(
-        store_file.read_text().replace("    isp: KPN Mobile\n", "    isp: KPN Mobile\n    mtu: 1400\n", 1)
-    )
+    root = edited_sample_chain(tmp_path, "    isp: KPN Mobile\n", "    isp: KPN Mobile\n    mtu: 1400\n", "stores/nw-0002.yaml")
     intent = NetworkIntent(load_fleet(root))
     tunnels = [t for t in intent.store("nw-0002").tunnels if t.transport == "lte1"]
     assert tunnels and {(t.mtu.mtu, t.mtu.tcp_mss) for t in tunnels} == {(1328, 1288)}

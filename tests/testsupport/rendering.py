@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 from pathlib import Path
 
 from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS
@@ -14,7 +15,7 @@ from storestack.common.platforms import (
     STORE_ONE_FQDN_IDENTITY,
     Platform,
 )
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, sample_chain_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "devices" / "fixtures"
 
@@ -164,6 +165,18 @@ def _static_links(fleet: Fleet, base: int, keep_dynamic: int) -> Fleet:
             links.append(link)
         stores[store.id] = store.model_copy(update={"wan": links})
     return Fleet(fleet.spec, fleet.hubs, stores, fleet.root)
+
+
+def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.yaml") -> Path:
+    """A copy of the sample chain under `tmp_path` with one text change to `file` (relative to
+    the chain's root): the first `old`, which must be there, becomes `new`."""
+    root = tmp_path / "chain"
+    shutil.copytree(sample_chain_path(), root)
+    path = root / file
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {file}"
+    path.write_text(text.replace(old, new, 1))
+    return root
 
 
 def static_wan_yaml(root: Path) -> None:
