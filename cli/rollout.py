@@ -26,6 +26,7 @@ from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     commit_confirm_options,
     console,
@@ -311,6 +312,8 @@ def rollout(
         emit_json(summary.model_dump(mode="json"))
     else:
         print_summary(summary, options)
+    if result.interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)  # Ctrl-C, as every command reports it
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
