@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -34,6 +34,7 @@ from storestack.common.errors import (
     UsageError,
 )
 from storestack.inventory import sample_chain_path
+from storestack.inventory.errors import InventoryIssue
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -166,6 +167,11 @@ def json_error_entry(
 ) -> dict[str, object]:
     """One error of a --json answer: where (null when unknown; `line` null, never 0) and what."""
     return {"file": file, "line": line or None, "field": field, "message": message}
+
+
+def inventory_issue_entries(issues: Iterable[InventoryIssue]) -> list[dict[str, object]]:
+    """An invalid inventory's issues as --json errors, each with its file, line and field."""
+    return [json_error_entry(i.message, file=i.file, line=i.line, field=i.field or None) for i in issues]
 
 
 def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, object]:

@@ -211,6 +211,8 @@ def _run(workspace: DemoWorkspace, concurrency: int) -> list[str]:
             result.journal, state_dir=workspace.state, outputs_mode=result.outputs_mode, titles=dict(STEPS)
         )
         print_summary(summary, options)
+        if result.interrupted:
+            raise KeyboardInterrupt  # the rollout took the Ctrl-C; the demo still stops the lab
         if not summary.ok:
             raise DemoFailed(f"{summary.totals['failed']} store(s) failed to roll out; see above")
         say(f"{summary.totals['active']} stores active")

@@ -20,7 +20,7 @@ from storestack.cli.common import (
     exit_code_for,
     fail,
     fleet_option,
-    json_error_entry,
+    inventory_issue_entries,
     json_errors,
     json_option,
     print_table,
@@ -61,8 +61,7 @@ def load_or_exit(fleet_path: Path | None, *, as_json: bool = False) -> Fleet:
 
 def report_inventory_error(exc: InventoryError, *, as_json: bool) -> None:
     if as_json:
-        errors = [json_error_entry(i.message, file=i.file, line=i.line, field=i.field or None) for i in exc.issues]
-        emit_json(json_errors(errors, exc.one_line()))
+        emit_json(json_errors(inventory_issue_entries(exc.issues), exc.one_line()))
         return
     for issue in exc.issues:
         click.echo(str(issue), err=True)

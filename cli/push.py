@@ -22,6 +22,7 @@ from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     commit_confirm_options,
     console,
@@ -444,6 +445,10 @@ def _push_options(
 
 
 def _exit_code(report: RunReport) -> int:
+    """0 when every appliance is done; 130 after Ctrl-C (as every command exits on it), also when
+    the appliances that ran succeeded, since those not started were skipped; 1 otherwise."""
+    if report.status == "interrupted":
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from storestack.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     commit_confirm_options,
     console,
@@ -35,7 +36,7 @@ from storestack.cli.common import (
     exit_code_for,
     fail_on,
     fleet_option,
-    json_error_entry,
+    inventory_issue_entries,
     json_errors,
     json_option,
     print_table,
@@ -292,10 +293,10 @@ def rollout(
         )
     except RolloutInventoryError as exc:
         if as_json:
-            emit_json({**json_errors([json_error_entry(issue) for issue in exc.issues], str(exc)), "issues": exc.issues})
+            emit_json(json_errors(inventory_issue_entries(exc.issues), str(exc)))
         else:
             for issue in exc.issues:
-                err_console.print(issue, markup=False, highlight=False)
+                err_console.print(str(issue), markup=False, highlight=False)
             err_console.print(f"[bold red]error:[/] {exc}; nothing was changed")
         raise SystemExit(exit_code_for(exc)) from None
     except RolloutConfigError as exc:
@@ -311,6 +312,8 @@ def rollout(
         emit_json(summary.model_dump(mode="json"))
     else:
         print_summary(summary, options)
+    if result.interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)  # Ctrl-C, as every command reports it
     raise SystemExit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
@@ -462,7 +465,7 @@ def drift(
             on_done=progress,
         )
     except RolloutInventoryError as exc:
-        fail_on(exc, as_json=as_json, context=f": {'; '.join(exc.issues[:5])}")
+        fail_on(exc, as_json=as_json, context=f": {'; '.join(map(str, exc.issues[:5]))}")
     if as_json:
         emit_json({"ok": report.ok, "summary": report.summary, **report.model_dump(mode="json")})
     else:

@@ -280,11 +280,24 @@ def _load_bundle(text: str, name: str, allocations: AllocationTable | None, root
 def _in_bundle(issues: list[InventoryIssue], name: str, starts: dict[str, int]) -> list[InventoryIssue]:
     """The issues of a bundle's documents where they are: the bundle (`name`, `<stdin>` for a
     piped one) and its line, not a store file that does not exist and a line within one
-    document. An issue of a whole document (line 0) is at the document's first line."""
+    document. An issue of a whole document (line 0) is at the document's first line. A message
+    that names another document ("already used by stores/nw-0001.yaml:14") names its place in
+    the bundle too."""
+    # Longest names first, so `stores/x.yaml#3` is not read as `stores/x.yaml` followed by "#3".
+    mention = re.compile(
+        r"(?<![\w/.-])(" + "|".join(map(re.escape, sorted(starts, key=len, reverse=True))) + r")(?::(\d+))?"
+    )
+
+    def in_bundle(found: re.Match[str]) -> str:
+        return f"{name}:{starts[found.group(1)] + max(int(found.group(2) or 1), 1) - 1}"
+
     return [
-        InventoryIssue(name, starts[issue.file] + max(issue.line, 1) - 1, issue.field, issue.message)
-        if issue.file in starts
-        else issue
+        InventoryIssue(
+            name if issue.file in starts else issue.file,
+            starts[issue.file] + max(issue.line, 1) - 1 if issue.file in starts else issue.line,
+            issue.field,
+            mention.sub(in_bundle, issue.message),
+        )
         for issue in issues
     ]
 

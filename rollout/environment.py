@@ -94,7 +94,7 @@ def load_fleet_checked(fleet_path: Path) -> tuple[Fleet, set[str]]:
     try:
         result = load_fleet_with_allocations(fleet_path)
     except InventoryError as exc:
-        raise RolloutInventoryError([str(issue) for issue in exc.issues]) from None
+        raise RolloutInventoryError(exc.issues) from None
     return result.fleet, set(result.fleet.provisional_stores)
 
 
@@ -149,7 +149,7 @@ class Environment:
                 try:
                     result = load_fleet_with_allocations(self.fleet_path, write_lock=True)
                 except InventoryError as exc:
-                    raise RolloutInventoryError([str(issue) for issue in exc.issues]) from None
+                    raise RolloutInventoryError(exc.issues) from None
                 self.lock_written = result.lock_changed
             return self.lock_written
 

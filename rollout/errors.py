@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storestack.common.errors import RolloutFamily, UsageError
+from storestack.inventory.errors import InventoryIssue
 
 
 class RolloutError(RolloutFamily):
@@ -17,8 +20,9 @@ class RolloutConfigError(RolloutError, UsageError):
 
 
 class RolloutInventoryError(RolloutError):
-    """The inventory is invalid; nothing was changed. `issues` are the inventory's own messages."""
+    """The inventory is invalid; nothing was changed. `issues` are the inventory's own, each with
+    its file, line and field."""
 
-    def __init__(self, issues: list[str]) -> None:
-        self.issues = issues
+    def __init__(self, issues: Sequence[InventoryIssue]) -> None:
+        self.issues = list(issues)
         super().__init__(f"the inventory is invalid ({len(issues)} issue(s))")

@@ -569,6 +569,7 @@ class RolloutResult:
     options: RolloutOptions
     outputs_mode: str
     nothing_to_do: bool = False
+    interrupted: bool = False  # Ctrl-C (the `stop` event) ended the run before every step ran
 
     @property
     def ok(self) -> bool:
@@ -687,7 +688,7 @@ def run_rollout(
         finish_run(journal_file)
     with contextlib.suppress(OSError):  # the run's push files are gone once every store is live
         (options.state_dir / "rollout" / journal.run_id).rmdir()
-    return RolloutResult(journal, options, env.outputs_mode)
+    return RolloutResult(journal, options, env.outputs_mode, interrupted=stop.is_set())
 
 
 def journal_to_resume(run_id: str, *, state_dir: Path, **overrides: Any) -> tuple[RunSteps, RolloutOptions]:

@@ -10,11 +10,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testsupport.rendering import edited_sample_chain
 
 from storestack.cli.main import cli
 from storestack.common.errors import StorestackError
@@ -264,3 +267,33 @@ def test_a_weak_secret_is_refused_with_exit_2_naming_its_reference(
     assert f"env:{variable}" in json.loads(result.stdout)["error"]
     assert weak not in result.output
     assert not out.exists() or not any(out.rglob("*.cfg"))
+
+
+def test_rollout_names_the_file_line_and_field_of_an_invalid_inventory_in_its_json_error(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """CI reads a rollout's inventory errors as it reads `inventory validate --json`'s: one shape,
+    each issue with where it is."""
+    chain = edited_sample_chain(tmp_path, "bandwidth_mbps: 1000", "bandwidth_mbps: -5", "stores/nw-0001.yaml")
+    result = runner.invoke(cli, ["rollout", "nw-0001", "--dry-run", "--fleet", str(chain), "--json"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"ok", "error", "errors"} and payload["ok"] is False
+    (issue,) = payload["errors"]
+    assert (issue["file"], issue["line"], issue["field"]) == ("stores/nw-0001.yaml", 12, "wan[0].bandwidth_mbps")
+
+
+def test_a_rollout_that_takes_ctrl_c_exits_130(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rollout catches Ctrl-C itself (running steps finish, none starts); it still exits 130,
+    as every command does on Ctrl-C, where it exited 1 as if a store had failed."""
+    from storestack.cli import rollout as rollout_command
+    from storestack.rollout.rollout import RolloutResult, start_journal
+
+    def interrupted_run(options: Any, *, journal: object, observer: object, stop: threading.Event) -> RolloutResult:
+        os.kill(os.getpid(), signal.SIGINT)  # reaches the command's own handler, which sets `stop`
+        time.sleep(0.1)
+        return RolloutResult(start_journal(options), options, "planned", interrupted=stop.is_set())
+
+    monkeypatch.setattr(rollout_command, "run_rollout", interrupted_run)
+    result = runner.invoke(cli, ["rollout", "nw-0001", "--dry-run", "--json"])
+    assert result.exit_code == 130, result.output

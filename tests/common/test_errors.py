@@ -94,7 +94,7 @@ def test_every_error_storestack_defines_has_the_one_root_and_exactly_one_family(
         (LabCommandError(["ip", "link"], 2, "RTNETLINK answers: File exists"), EXIT_FAILED),
         (EmulatorError("port in use"), EXIT_FAILED),
         (RolloutConfigError("lab not up"), EXIT_USAGE),
-        (RolloutInventoryError(["fleet.yaml:3 bad"]), EXIT_FAILED),
+        (RolloutInventoryError([InventoryIssue("fleet.yaml", 3, "hubs", "bad")]), EXIT_FAILED),
         (JournalError("no run journal"), EXIT_USAGE),
         (DestroyRefusedError("5 of 8 store stacks would be destroyed"), EXIT_USAGE),
     ],

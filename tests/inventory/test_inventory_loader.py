@@ -153,9 +153,13 @@ def test_bundle_documents_without_a_usable_id_are_named_by_position() -> None:
     lines = [str(issue) for issue in caught.value.issues]
     text = bundle.splitlines()
     bad_id = text.index('id: "nw 1"') + 1
-    third = [n for n, line in enumerate(text, 1) if line == "id: nw-0001"][1]  # the second copy's id
+    first, third = [n for n, line in enumerate(text, 1) if line == "id: nw-0001"][:2]  # the two copies' ids
     assert f"chain.yaml:{bad_id} id: 'nw 1' is not a slug (lower-case letters, digits and '-', 2-32 chars)" in lines
-    assert f"chain.yaml:{third} id: store id 'nw-0001' is already used by stores/nw-0001.yaml" in lines
+    # The other document is named where it is in the bundle too: no stores/nw-0001.yaml exists.
+    assert f"chain.yaml:{third} id: store id 'nw-0001' is already used by chain.yaml:{first}" in lines
+    first_address = text.index("    address: 198.51.100.2/30") + 1
+    assert any(line.endswith(f"is already used by chain.yaml:{first_address} wan[0].address") for line in lines)
+    assert not any("stores/" in line for line in lines)
 
 
 def test_empty_bundle_is_an_error() -> None:

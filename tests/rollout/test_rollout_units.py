@@ -245,6 +245,32 @@ def test_one_store_failing_stops_the_others_only_with_fail_fast(
     assert not result.ok and journal.finished is False
 
 
+def test_ctrl_c_during_a_rollout_ends_it_as_interrupted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ctrl-C (the stop event) lets the running step finish and starts no other; the result says
+    it was interrupted, so the CLI exits 130 as on every other Ctrl-C, not 1 as on a failure."""
+    from storestack.rollout import rollout as module
+
+    stop = threading.Event()
+
+    def make(name: str) -> object:
+        def run(store_run: object) -> StepOutcome:
+            if name == "validate":
+                stop.set()  # Ctrl-C arrives while the first step runs
+            return StepOutcome(summary=f"{name} ok")
+
+        return run
+
+    monkeypatch.setattr(module, "STEP_FUNCTIONS", {name: make(name) for name in STEP_NAMES})
+    options = RolloutOptions(stores=("nw-0001",), fleet_path=tmp_path, state_dir=tmp_path)
+    result = run_rollout(options, environment=FakeEnvironment(), stop=stop)  # type: ignore[arg-type]
+    steps = {step.name: step.status for step in result.journal.subjects["nw-0001"].steps}
+    assert steps["validate"] is StepStatus.DONE and steps["plan"] is StepStatus.PENDING
+    assert result.interrupted and not result.ok
+
+    result = run_rollout(options, environment=FakeEnvironment())  # type: ignore[arg-type]
+    assert not result.interrupted
+
+
 def test_the_hubs_of_a_batch_are_pushed_once_after_every_store_arrived_or_left() -> None:
     batch = HubBatch(["nw-0001", "nw-0002", "nw-0003"])
     pushes: list[list[str]] = []
