@@ -16,6 +16,7 @@ import pytest
 from lint_files import broken_files, files_on_platform, rule_findings
 
 from storestack.devices.lint import ConfigFile, Packet
+from storestack.devices.lint.fortinet import parse
 from storestack.devices.lint.frr import chain_verdict, tunnel_group
 from storestack.inventory import Fleet
 
@@ -266,3 +267,27 @@ def test_the_lint_finds_a_fortios_store_whose_cellular_answers_die(per_platform:
     broken = broken_files(files, f"{STORE}-edge1.cfg", lambda t: t.replace("    set auxiliary-session enable\n", ""))
     (finding,) = rule_findings(fleet, broken, "fortios-store-answers")
     assert finding.file == f"{STORE}-edge1.cfg" and "overlay-cellular" in finding.message
+
+
+def test_a_fortios_store_takes_an_answer_on_the_other_hubs_tunnel_of_the_link_it_left_by(per_platform: PerPlatform) -> None:
+    """The DC core answers a store's prefix through whichever hub BGP prefers, so the answers of a
+    flow the store sent through one hub may come back on its tunnel to the other hub ("Return
+    path"). Each store link's tunnels to both hubs are members of one SD-WAN zone, the zone the
+    policies name. With auxiliary sessions off, an answer on the other hub's tunnel dirties the
+    session, which is refreshed with that interface and judged by the same policy, whose zone
+    holds it; with them on (a store with cellular links), the change of interface becomes an
+    auxiliary session (Administration Guide 7.4.4, "Controlling return path with auxiliary
+    session"). A split zone would drop the answer with auxiliary sessions off."""
+    fleet, files = per_platform["fortinet"]
+    hubs = list(fleet.hubs)
+    for store in fleet:
+        parsed = parse(_file(files, f"{store.id}-edge1.cfg").text)
+        zones: dict[str, dict[str, str]] = {}
+        for member in parsed["system sdwan"].own.blocks["members"].entries:
+            ifname, zone = member.first("interface"), member.first("zone")
+            hub = next((h for h in hubs if ifname.startswith(f"{h}-")), None)
+            if hub is not None:
+                zones.setdefault(ifname.removeprefix(f"{hub}-"), {})[hub] = zone
+        assert zones, store.id
+        for link, by_hub in zones.items():
+            assert set(by_hub) == set(hubs) and len(set(by_hub.values())) == 1, (store.id, link, by_hub)
