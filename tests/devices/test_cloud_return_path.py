@@ -183,15 +183,16 @@ def test_lint_finds_a_second_hub_out_of_its_cloud_rank(
     assert all(f.file == f"{SECOND}.cfg" and all(words in f.message for words in said) for f in findings)
 
 
-def test_the_first_hub_passes_the_clouds_answers_to_a_store_it_does_not_serve(tmp_path: Path) -> None:
+@pytest.mark.parametrize("platform", ["huawei_vrp", "cisco_xe"])
+def test_the_first_hub_passes_the_clouds_answers_to_a_store_it_does_not_serve(tmp_path: Path, platform: Platform) -> None:
     """With three hubs, a store homed on hq-hub2 reaches hq-hub2 and hq-hub3 (its backup, the
     next hub in fleet order), never hq-hub1. Its office's flows to AWS still leave through
     hq-hub1, the hub of cloud rank 0: hq-hub2 takes AWS's routes from it over iBGP at a higher
     local preference than its own, and AWS answers through hq-hub1, the shortest AS path. So
-    hq-hub1's stateless FROM-CLOUD filter must take the answers to that office too, or every
-    connection it opens to the cloud dies at the hub (the SYN-ACK dropped)."""
+    hq-hub1's stateless FROM-CLOUD filter (VRP, IOS-XE) must take the answers to that office
+    too, or every connection it opens to the cloud dies at the hub (the SYN-ACK dropped)."""
     root = edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", THIRD_HUB)
-    fleet = on_platform(load_fleet(root), "huawei_vrp")
+    fleet = on_platform(load_fleet(root), platform)
     intent = NetworkIntent(fleet)
     store = fleet.stores["nw-0002"]
     assert store.primary_hub == SECOND and FIRST not in store.hubs
@@ -199,9 +200,9 @@ def test_the_first_hub_passes_the_clouds_answers_to_a_store_it_does_not_serve(tm
     office = next(zone.prefixes[0] for zone in intent.store(store.id).zones if zone.name == "office")
     host = office.network_address + 20
     config = render_hub(fleet, FIRST)
-    file = ConfigFile(config.filename, "huawei_vrp", "hub", config.name, config.text, None, "", {"": config.text})
+    file = ConfigFile(config.filename, platform, "hub", config.name, config.text, None, "", {"": config.text})
     load_platform_rules()
-    verdict = CLOUD_FORWARDING_EXTRACTORS["huawei_vrp"](file, frozenset()).verdict
+    verdict = CLOUD_FORWARDING_EXTRACTORS[platform](file, frozenset()).verdict
     workload = AWS.network_address + 10
     # A DNS or QUIC answer to the office host's dynamic port, and an echo reply.
     assert verdict(Packet("udp", workload, host, 50000, source_port=443)).forwarded
