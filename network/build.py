@@ -1136,16 +1136,21 @@ class NetworkIntent:
 
     def _cloud_forwarding(self, hub: str) -> CloudForwarding:
         """What `hub` forwards from its cloud VPNs (`CloudForwarding`): from the clouds' prefixes
-        anything to HQ; to its stores only the answers to the flows their segments open towards a
-        cloud prefix (each flow's cloud part, the segments of the hub's stores that open it), and
-        the flows a cloud source may open towards a store: a cloud desktop's (`desktop_flows`)
-        towards a store address, and management (`MANAGEMENT_PORTS`) from a management range
-        inside a cloud prefix to the stores' loopbacks."""
+        anything to HQ; to the stores only the answers to the flows their segments open towards a
+        cloud prefix (each flow's cloud part, the segments that open it), and the flows a cloud
+        source may open towards a store: a cloud desktop's (`desktop_flows`) towards a store
+        address, and management (`MANAGEMENT_PORTS`) from a management range inside a cloud
+        prefix to the stores' loopbacks.
+
+        The answers go to every store of the fleet, not only those `hub` serves: one hub per
+        cloud site carries both directions of every cloud flow (`cloud_rank`), so with more than
+        two hubs the hub of rank 0 carries the flows of stores it has no tunnel to, which their
+        own hub relays to it across the DC LAN, and takes the cloud's answers to them."""
         plan = self.fleet.spec.ip_plan
         # The clouds' own ranges, each site's slots: what the cloud sessions accept (`cloud_site_ranges`).
         sources = collapse(tuple(net for ranges in self.cloud_site_ranges.values() for net in ranges))
         opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
-        for store in self.served_stores(hub):
+        for store in (s for s in self.fleet.stores.values() if s.state != "decommissioned"):
             zones = self._zones(store)
             prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
             for flow in self._flows(zones):

@@ -12,13 +12,23 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from lint_files import broken_files, files_per_platform, rule_findings
+from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.common.platforms import PLATFORM_NAMES, Platform
-from storestack.devices.lint import ROUTE_FILTER_EXTRACTORS, ConfigFile, RouteFilters, load_platform_rules
-from storestack.inventory import Fleet
+from storestack.devices.lint import (
+    CLOUD_FORWARDING_EXTRACTORS,
+    ROUTE_FILTER_EXTRACTORS,
+    ConfigFile,
+    Packet,
+    RouteFilters,
+    load_platform_rules,
+)
+from storestack.devices.render import render_hub
+from storestack.inventory import Fleet, load_fleet
 from storestack.network.build import NetworkIntent
 from storestack.network.errors import NetworkIntentError
 from storestack.network.model import CloudRank
@@ -31,6 +41,14 @@ OPENSTACK = ipaddress.IPv4Network("10.16.64.0/18")  # the OpenStack site's workl
 STORES = ipaddress.IPv4Network("10.64.0.0/12")
 HQ = ipaddress.IPv4Network("10.0.0.0/16")
 HQ_ASN = 65000
+# A third hub after hq-hub2 in fleet.yaml: the stores homed on hq-hub2 take it as their backup.
+THIRD_HUB = """        serial: NW-HUB-0002
+      - hostname: hq-hub3
+        platform: frr
+        management_address: 10.0.250.13
+        public_address: 203.0.113.13
+        serial: NW-HUB-0003
+"""
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +181,33 @@ def test_lint_finds_a_second_hub_out_of_its_cloud_rank(
     findings = rule_findings(changed, broken_files(files, f"{SECOND}.cfg", change(platform)), RULE)
     assert len(findings) == count
     assert all(f.file == f"{SECOND}.cfg" and all(words in f.message for words in said) for f in findings)
+
+
+@pytest.mark.parametrize("platform", ["huawei_vrp", "cisco_xe"])
+def test_the_first_hub_passes_the_clouds_answers_to_a_store_it_does_not_serve(tmp_path: Path, platform: Platform) -> None:
+    """With three hubs, a store homed on hq-hub2 reaches hq-hub2 and hq-hub3 (its backup, the
+    next hub in fleet order), never hq-hub1. Its office's flows to AWS still leave through
+    hq-hub1, the hub of cloud rank 0: hq-hub2 takes AWS's routes from it over iBGP at a higher
+    local preference than its own, and AWS answers through hq-hub1, the shortest AS path. So
+    hq-hub1's stateless FROM-CLOUD filter (VRP, IOS-XE) must take the answers to that office
+    too, or every connection it opens to the cloud dies at the hub (the SYN-ACK dropped)."""
+    root = edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", THIRD_HUB)
+    fleet = on_platform(load_fleet(root), platform)
+    intent = NetworkIntent(fleet)
+    store = fleet.stores["nw-0002"]
+    assert store.primary_hub == SECOND and FIRST not in store.hubs
+    assert intent.hub(FIRST).cloud_rank.rank == 0
+    office = next(zone.prefixes[0] for zone in intent.store(store.id).zones if zone.name == "office")
+    host = office.network_address + 20
+    config = render_hub(fleet, FIRST)
+    file = ConfigFile(config.filename, platform, "hub", config.name, config.text, None, "", {"": config.text})
+    load_platform_rules()
+    verdict = CLOUD_FORWARDING_EXTRACTORS[platform](file, frozenset()).verdict
+    workload = AWS.network_address + 10
+    # A DNS or QUIC answer to the office host's dynamic port, and an echo reply.
+    assert verdict(Packet("udp", workload, host, 50000, source_port=443)).forwarded
+    assert verdict(Packet("icmp", workload, host, icmp=(0, 0))).forwarded
+    # Still only answers: nothing opens a connection to that office, nor reaches its POS.
+    assert not verdict(Packet("tcp", workload, host, 443)).forwarded
+    pos = next(zone.prefixes[0] for zone in intent.store(store.id).zones if zone.name == "pos")
+    assert not verdict(Packet("udp", workload, pos.network_address + 20, 50000, source_port=443)).forwarded
