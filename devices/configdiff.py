@@ -233,6 +233,9 @@ class ConfigDiff:
     # Exec commands that make the changed BGP policy apply to the routes the sessions hold
     # already, run once the remediation is applied (`PlatformDriver.policy_refresh`).
     refresh: tuple[str, ...] = field(default=())
+    # Seconds the appliance takes to apply the changed BGP policy itself, which the push waits
+    # before its checks (`PolicyRefresh.applied_after_s`); 0 where none changed.
+    policy_wait_s: float = 0.0
     # The parsed configs, for callers that need more from them (read only: parsing is most of a
     # diff's cost, so a push does it once per appliance).
     running_config: HConfig | None = field(default=None, compare=False, repr=False)
@@ -320,6 +323,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         remediation=remediation,
         rollback=rollback,
         refresh=_policy_refresh(running_lines, intended_lines, driver.policy_refresh) if remediation else (),
+        policy_wait_s=_policy_wait(running_lines, intended_lines, driver.policy_refresh) if remediation else 0.0,
         running_config=running_config,
         intended_config=intended_config,
     )
@@ -332,6 +336,15 @@ def policy_refresh(running: str, intended: str, platform: str) -> tuple[str, ...
     if driver.policy_refresh is None:
         return ()
     return _policy_refresh(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
+
+
+def policy_wait(running: str, intended: str, platform: str) -> float:
+    """The seconds the appliance takes to apply the BGP policy `intended` changes from `running`
+    itself (a rollback's too): `PolicyRefresh.applied_after_s`, 0 where no session's changed."""
+    driver = driver_for(platform)
+    if driver.policy_refresh is None or not driver.policy_refresh.applied_after_s:
+        return 0.0
+    return _policy_wait(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
 
 
 @dataclass
@@ -373,9 +386,31 @@ def _policy_refresh(running: list[str], intended: list[str], refresh: PolicyRefr
     """`policy_refresh` of normalised lines: for each session both configs hold whose bindings
     changed, or which is bound (itself or through its peer group) to an object that changed or
     names one that did, the platform's commands, in the intended config's order of sessions."""
-    if refresh is None:
+    if refresh is None or not refresh.commands:
         return ()
     before, after = _policies(running, refresh), _policies(intended, refresh)
+    stale = _stale(before, after)
+    held = set(before.sessions)
+    return tuple(
+        command.format(neighbor=neighbor)
+        for neighbor in after.sessions
+        if neighbor in stale and neighbor in held
+        for command in refresh.commands
+    )
+
+
+def _policy_wait(running: list[str], intended: list[str], refresh: PolicyRefresh | None) -> float:
+    """`policy_wait` of normalised lines: the platform's delay where any session's or peer
+    group's policy changed (a new session's included: FRR binds a route-map defined after its
+    `neighbor ... route-map` line only when the timer runs out)."""
+    if refresh is None or not refresh.applied_after_s:
+        return 0.0
+    return refresh.applied_after_s if _stale(_policies(running, refresh), _policies(intended, refresh)) else 0.0
+
+
+def _stale(before: _Policies, after: _Policies) -> set[str]:
+    """The sessions and peer groups (with their members) whose bindings changed, or which are
+    bound to an object that changed or names one that did."""
     changed = {name for name in {*before.lines, *after.lines} if before.lines.get(name) != after.lines.get(name)}
     growing = True
     while growing:  # an object that names a changed one changed too (a route-map, its prefix list)
@@ -392,13 +427,7 @@ def _policy_refresh(running: list[str], intended: list[str], refresh: PolicyRefr
         old, new = before.bound.get(holder, set()), after.bound.get(holder, set())
         if old != new or (old | new) & changed:
             stale.update({holder, *before.members.get(holder, []), *after.members.get(holder, [])})
-    held = set(before.sessions)
-    return tuple(
-        command.format(neighbor=neighbor)
-        for neighbor in after.sessions
-        if neighbor in stale and neighbor in held
-        for command in refresh.commands
-    )
+    return stale
 
 
 def remediation_lines(

@@ -40,6 +40,7 @@ from storestack.devices.configdiff import (
     compute_diff,
     parse,
     policy_refresh,
+    policy_wait,
     redactor_for,
     remediation_lines,
     secret_paths,
@@ -372,6 +373,10 @@ class _Run:
                     # The changed BGP policy applied to the routes the sessions hold already
                     # (a soft refresh; PlatformDriver.policy_refresh), before the checks read them.
                     session.mechanism(diff.refresh, "applying the changed BGP policy")
+                if diff.policy_wait_s:
+                    # The appliance applies the changed BGP policy itself once its timer runs
+                    # out (FRR): the checks and the confirm read it after that, never before.
+                    time.sleep(diff.policy_wait_s)
             with self.stage("verify"):
                 self._open_host_channel_ahead()  # for the confirm (or the abort)
                 if mechanism is not None and mechanism.guard:
@@ -772,6 +777,9 @@ class _Run:
         if refresh:
             # The BGP policy put back applied to the routes the sessions hold (soft refresh).
             session.mechanism(refresh, "applying the restored BGP policy")
+        wait = policy_wait(changed_from, self.backup_text, platform)
+        if wait:
+            time.sleep(wait)  # the restored BGP policy applied by the appliance itself (FRR)
         self._companions_back(rollback)
         rollback.ok = True
         if self.health_before is not None:

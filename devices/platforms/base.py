@@ -158,11 +158,19 @@ class PolicyRefresh(BaseModel):
     peer group) uses group `policy`; `members`, a pattern whose group `neighbor` is a member of
     peer group `group`. A session's policy changed where its bindings changed, or an object it
     is bound to changed or names (any word of its lines) an object that changed; only sessions
-    both configs hold are refreshed (a new session starts with the new policy)."""
+    both configs hold are refreshed (a new session starts with the new policy).
+
+    `applied_after_s`: a speaker that applies a changed policy to its routes itself, but only once
+    a timer that every change restarts runs out (FRR's `bgp route-map delay-timer`), runs no
+    `commands`; the push waits this long after the change, and after a rollback, wherever a
+    session's or peer group's policy changed, before its checks and its confirm read the effect:
+    a change that cuts the push's own path must do so while the appliance's timer can still
+    revert it."""
 
     model_config = ConfigDict(frozen=True)
 
-    commands: tuple[str, ...]
+    commands: tuple[str, ...] = ()
+    applied_after_s: float = 0.0
     objects: tuple[str, ...]
     sessions: str
     bindings: tuple[str, ...]

@@ -13,6 +13,7 @@ from storestack.devices.platforms.base import (
     CompanionDelivery,
     PlatformDriver,
     PlatformProfile,
+    PolicyRefresh,
 )
 from storestack.devices.platforms.cisco_xe import IOS_SECRET_PATTERNS
 
@@ -124,6 +125,31 @@ class FrrPlatform(PlatformProfile):
         return f"xfrm{number}"
 
 
+# bgpd applies a changed route-map, prefix list or community list to the routes its sessions hold
+# itself, but only when `bgp route-map delay-timer` runs out (default 5 s; "Time in secs to wait
+# before processing route-map changes", bgpd/bgp_vty.c), a timer each change starts (FRR 8.x
+# restarts it: bgp_routemap.c `bgp_route_map_mark_update`); a `neighbor ... route-map` bound
+# before its route-map exists (FRR prints route-maps after `router bgp`) denies everything until
+# then too. A push's checks and confirm read what the session did: they wait for it, and a
+# second for the route refresh the timer sends each peer (a WAN round trip) and the RIB install.
+BGP_POLICY_APPLIED = PolicyRefresh(
+    applied_after_s=6.0,
+    objects=(
+        r"^route-map (?P<name>\S+) (?:permit|deny)\b",
+        r"^ip prefix-list (?P<name>\S+) ",
+        r"^bgp community-list (?:standard |expanded )?(?P<name>\S+) ",
+        r"^bgp as-path access-list (?P<name>\S+) ",
+    ),
+    sessions=r"^router bgp \d+ / neighbor (?P<neighbor>\d+\.\d+\.\d+\.\d+) remote-as ",
+    bindings=(
+        r"^router bgp \d+ / address-family ipv4(?: unicast)? / neighbor (?P<neighbor>\S+) "
+        r"(?:route-map|prefix-list|filter-list) (?P<policy>\S+) (?:in|out)$",
+        r"^router bgp \d+ / address-family ipv4(?: unicast)? / neighbor (?P<neighbor>\S+) "
+        r"default-originate route-map (?P<policy>\S+)$",
+    ),
+    members=r"^router bgp \d+ / neighbor (?P<neighbor>\S+) peer-group (?P<group>\S+)$",
+)
+
 DRIVER = PlatformDriver(
     name="frr",
     netmiko_device_type="cisco_ios",
@@ -154,6 +180,7 @@ DRIVER = PlatformDriver(
     # not sent again (bgp_zebra.c `bgp_zebra_connected`), so BFD would never take that BGP
     # session down (devices/health.py `unregistered_bfd`)
     health_checks=("bgp_sessions", "interfaces_up", "bfd_registrations"),
+    policy_refresh=BGP_POLICY_APPLIED,
     secret_patterns=(
         # swanctl's `secret = "PSK"` first, whole: the IOS `secret X` shape below would take the
         # `=` for the value and leave the key in sight
