@@ -241,6 +241,7 @@ class NetworkIntent:
         self._stores: dict[tuple[str, str], StoreIntent] = {}
         self._hubs: dict[str, HubIntent] = {}
         self._store_ends: dict[tuple[str, str, str], Tunnel] = {}
+        self._store_accepts_by_hubs: dict[tuple[str, ...], tuple[IPv4Network, ...]] = {}
         self._flows_by_zones: dict[tuple[str, ...], tuple[Flow, ...]] = {}
         self._segment_classes: dict[str, str] = {}
         self._transport_classes: dict[str, dict[str, SlaClassPolicy]] = {}
@@ -682,7 +683,7 @@ class NetworkIntent:
                 peer=t.peer,
                 tunnel=t.id,
                 bfd=t.bfd,
-                accepts=self._store_accepts,
+                accepts=self._store_accepts(tuple(hub.hostname for hub in hubs)),
                 announces=announces,
                 prefix_limit=self._hub_prefix_limit,
             )
@@ -751,20 +752,28 @@ class NetworkIntent:
     def _hub_loopbacks(self) -> tuple[IPv4Network, ...]:
         return self._hub_loopback_routes
 
-    @cached_property
-    def _store_accepts(self) -> tuple[IPv4Network, ...]:
-        """What every store accepts from its hubs: the default route, the HQ, cloud and desktop
-        summaries, the hubs' loopbacks and beacons (the same for every store-hub session)."""
-        beacons = (beacon.route for hub in self.fleet.hubs.values() if (beacon := self.hub_beacon(hub)))
-        return (DEFAULT_ROUTE, *self.hub_routes, *self._hub_loopbacks(), *beacons)
+    def _store_accepts(self, hubs: tuple[str, ...]) -> tuple[IPv4Network, ...]:
+        """What a store accepts from its hubs (`hubs`, `store_hubs`): the default route, the HQ,
+        cloud and desktop summaries, and those hubs' loopbacks and beacons, the same on each of
+        its hub sessions. Only its own hubs': with more than two hubs, another hub's beacon
+        would say nothing about a path the store has, and every store template takes its own
+        hubs' only."""
+        accepts = self._store_accepts_by_hubs.get(hubs)
+        if accepts is None:
+            own = [self.fleet.hubs[name] for name in hubs]
+            loopbacks = (IPv4Network((int(hub.loopback), 32)) for hub in own)
+            beacons = (beacon.route for hub in own if (beacon := self.hub_beacon(hub)))
+            accepts = self._store_accepts_by_hubs[hubs] = (DEFAULT_ROUTE, *self.hub_routes, *loopbacks, *beacons)
+        return accepts
 
     # ------------------------------------------------------------ prefix limits (`PrefixLimit`)
 
     @cached_property
     def _hub_prefix_limit(self) -> PrefixLimit:
         """What a store takes from each hub: sized from what its inbound filter passes from any
-        hub (`_store_accepts`: the default route, the summaries, the hubs' loopbacks and beacons)."""
-        return prefix_limit(len(self._store_accepts))
+        hub (`_store_accepts`: the default route, the summaries, the hubs' loopbacks and beacons),
+        one limit for every store: sized as if a store took every hub's."""
+        return prefix_limit(len(self._store_accepts(tuple(self.fleet.hubs))))
 
     @cached_property
     def _store_prefix_limit(self) -> PrefixLimit:

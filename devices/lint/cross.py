@@ -370,7 +370,13 @@ def _route_filters(
     checks = [(store, mine, to_hub, "out", net, "the store's", store_routes) for net in session.announces]
     checks += [(hub, theirs, to_store, "in", net, "the hub's", store_routes) for net in session.announces]
     checks += [(hub, theirs, to_store, "out", net, "the hub's", hub_routes_lost) for net in hub_routes]
-    received = [*hub_routes, *([ipaddress.IPv4Network("0.0.0.0/0")] if far.default_originate else [])]
+    # What the store takes of them: with more than two hubs a hub also announces the loopbacks
+    # of hubs that are not the store's, which the intent has the store refuse (`accepts`).
+    accepted = set(session.accepts)
+    received = [
+        *(net for net in hub_routes if net in accepted),
+        *([ipaddress.IPv4Network("0.0.0.0/0")] if far.default_originate else []),
+    ]
     checks += [(store, mine, to_hub, "in", net, "the store's", hub_routes_lost) for net in received]
     for config, filters, neighbor, direction, net, whose, lost in checks:
         refused = filters.refusal(neighbor, direction, net) if filters is not None else None

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lint_files import broken_files
-from testsupport.rendering import on_platform
+from testsupport.rendering import edited_sample_chain, on_platform
 
 from storestack.cli.main import cli
-from storestack.common.platforms import Platform
+from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.run import config_files, lint_configs
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, load_fleet
 from storestack.network.build import NetworkIntent
 
 
@@ -289,3 +289,31 @@ def test_a_hub_announcing_a_summary_unconditionally_is_found(fleet: Fleet, platf
     findings = [f for f in _lint(same, broken_files(files, "hq-hub1.cfg", unconditional)) if f.rule == "hub-summary"]
     assert [(f.file, "10.0.0.0/16 is announced unconditionally" in f.message) for f in findings] == [("hq-hub1.cfg", True)]
     assert findings[0].line > 0
+
+
+# A third hub after hq-hub2 in fleet.yaml: the stores homed on hq-hub2 take it as their backup
+# and have no tunnel to hq-hub1 (the generator gives fleets of over 1,000 stores four hubs).
+THIRD_HUB = """        serial: NW-HUB-0002
+      - hostname: hq-hub3
+        platform: frr
+        management_address: 10.0.250.13
+        public_address: 203.0.113.13
+        serial: NW-HUB-0003
+"""
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+def test_a_chain_of_three_hubs_is_clean(tmp_path: Path, platform: Platform) -> None:
+    """A store takes its own hubs' loopbacks and beacons, not those of a hub it has no tunnel
+    to, though its hubs announce every hub's: the intent says so (`accepts`), and lint reads
+    the routes a session carries as those one end announces and the other accepts."""
+    fleet = on_platform(load_fleet(edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", THIRD_HUB)), platform)
+    intent = NetworkIntent(fleet)
+    store = fleet.stores["nw-0002"]
+    assert store.hubs == ["hq-hub2", "hq-hub3"]
+    loopbacks = {name: f"{hub.loopback}/32" for name, hub in fleet.hubs.items()}
+    for session in (s for s in intent.store("nw-0002").sessions if s.kind == "store-hub"):
+        accepted = {str(net) for net in session.accepts}
+        assert {loopbacks["hq-hub2"], loopbacks["hq-hub3"]} <= accepted
+        assert loopbacks["hq-hub1"] not in accepted
+    assert _lint(fleet, config_files(fleet)) == []
