@@ -308,7 +308,17 @@ DRIVER = PlatformDriver(
 )
 
 # Confirms a change, and leaves an appliance that reverted by itself as it was before the push.
+# The change is saved while revert mode still holds it unsaved: in revert (and manual) mode
+# `execute cfg save` is what writes it, in automatic mode the command "has no effect" and prints
+# "no config to be saved." (CLI Reference 6.0, "execute cfg save",
+# https://docs.fortinet.com/document/fortigate/6.0.0/cli-reference/846611/cfg-save; Fortinet KB
+# 191106, "set cfg-save revert": changes "must be saved manually with the command execute cfg save
+# within the period of the timeout, otherwise the FortiGate will reboot"). No document says that
+# leaving revert mode writes what revert mode held unsaved, so saving only after `unset cfg-save`
+# staked the whole push on it (lost at the next reboot if not). Then revert mode is left, and
+# saved again for the mode change itself (a no-op where automatic mode saved it already).
 _LEAVE_REVERT_MODE_AND_SAVE = (
+    "execute cfg save",
     "config system global",
     "unset cfg-save",
     "unset cfg-revert-timeout",
@@ -1257,7 +1267,7 @@ PLATFORM = FortinetPlatform(
     sla_steering="sdwan-health-checks",
     # With `cfg-save revert`, committed changes run unsaved and the unit goes back to its saved
     # configuration once the session has been idle for cfg-revert-timeout seconds, unless
-    # `execute cfg save` comes first. Confirming leaves revert mode, then saves.
+    # `execute cfg save` comes first. Confirming saves, then leaves revert mode and saves again.
     commit_confirm=CommitConfirm(
         minimum=10,
         maximum=4294967295,

@@ -148,6 +148,18 @@ def test_only_frr_hosts_carry_companion_files() -> None:
     assert set(dict(get_platform("frr").hub_companions)) == host
 
 
+def test_fortios_confirm_saves_the_change_while_revert_mode_still_holds_it() -> None:
+    """In revert mode `execute cfg save` writes the change; in automatic mode it has no effect
+    (FortiOS CLI reference, `execute cfg save`). The confirm (and the settle after a revert)
+    saves before the line that leaves revert mode, and once more after it."""
+    forti = get_platform("fortinet").commit_confirm
+    assert forti is not None
+    for sequence in (forti.render(forti.confirm, 120), forti.render(forti.settle, 120)):
+        leave = sequence.index("unset cfg-save")
+        assert "execute cfg save" in sequence[:leave], sequence
+        assert sequence[-1] == "execute cfg save"
+
+
 def test_every_platform_arms_a_rollback_in_its_own_unit_and_range() -> None:
     xe, vrp, forti = (get_platform(name).commit_confirm for name in ("cisco_xe", "huawei_vrp", "fortinet"))
     assert xe is not None and vrp is not None and forti is not None
