@@ -256,6 +256,7 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
     cashier = {
+        "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:mfa": "true",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
@@ -283,6 +284,7 @@ def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_provi
     trust holds to; `BoolIfExists` would admit anyone, as the key is absent for every such session."""
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     federated = {
+        "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
         "aws:PrincipalTag/storestack:region": "eu-west-1",
@@ -298,6 +300,33 @@ def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_provi
     for role in ("hq-finance", "it-admin"):
         (other,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
         assert other["Condition"]["StringEquals"]["aws:PrincipalTag/storestack:mfa"] == "true", role
+
+
+def test_an_iam_user_carrying_the_staff_tags_itself_is_refused(cloud: Scenario) -> None:
+    """An IAM user's principal tags are its own IAM tags, which anyone holding `iam:TagUser` on it
+    sets (IAM User Guide, "Controlling access to and for IAM users and roles using tags"; "AWS
+    global condition context keys", `aws:PrincipalTag`), and the trust names the whole account as
+    its principal. So a user who tagged itself `storestack:mfa=true` and a staff role's
+    `storestack:role`, `store` and `region` would be let straight in with long-term access keys and
+    no identity provider, MFA or not. Staff come in as role sessions (AssumeRoleWithSAML or
+    WithWebIdentity, then AssumeRole): every staff role takes only an assumed-role session
+    (`aws:PrincipalType`), never an IAM user or the account's root."""
+    tags = {
+        "aws:PrincipalTag/storestack:mfa": "true",
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+        "aws:RequestTag/storestack:store": "nw-0001",
+        "aws:RequestTag/storestack:region": "eu-west-1",
+    }
+    (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    assert _trusts(trust, {**tags, "aws:PrincipalType": "AssumedRole"})
+    for caller in ("User", "Account"):
+        assert not _trusts(trust, {**tags, "aws:PrincipalType": caller}), caller
+    assert not _trusts(trust, tags)
+    for role in ("hq-finance", "it-admin"):
+        (other,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
+        assert other["Condition"]["StringEquals"]["aws:PrincipalType"] == "AssumedRole", role
 
 
 def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
