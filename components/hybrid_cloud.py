@@ -7,6 +7,7 @@ wires them together: VPNs from every region and site to the HQ hubs, and between
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -70,6 +71,8 @@ class HybridCloud(pulumi.ComponentResource):
         for region in regions.values():
             hub_tunnels.update(region.hub_tunnels)
             hub_psks.update(region.hub_psks)
+        for first, second in itertools.combinations(regions.values(), 2):
+            first.peer(second)
         self.transit = {key: region.transit for key, region in regions.items()}
         sites = {
             site.name: OpenStackSite(site, args, index, self._child, keys=keys)
