@@ -362,12 +362,12 @@ class AwsRegion(pulumi.ComponentResource):
             (other, self, accept.transit_gateway_attachment_id),
         ):
             r, f = side._region.region, far._region.region
-            association = aws.ec2transitgateway.RouteTableAssociation(
+            association = associate(
                 f"{r}-{f}-peering-association",
-                transit_gateway_attachment_id=attachment_id,
-                transit_gateway_route_table_id=side._tables["hq"].id,
-                region=r,
-                opts=pulumi.ResourceOptions.merge(side._child, pulumi.ResourceOptions(depends_on=[accept])),
+                r,
+                attachment_id,
+                side._tables["hq"].id,
+                pulumi.ResourceOptions.merge(side._child, pulumi.ResourceOptions(depends_on=[accept])),
             )
             after = pulumi.ResourceOptions.merge(side._child, pulumi.ResourceOptions(depends_on=[association]))
             for table, destination in (("desktops", far._region.workloads_cidr), ("workloads", far._region.desktops_cidr)):
