@@ -21,7 +21,11 @@ reaches anything unless a line below says so):
 | `stores`    | every store VPN              | workloads VPC                                        |
 | `workloads` | workloads VPC                | desktops VPC, HQ hubs, OpenStack, stores (BGP)       |
 | `desktops`  | desktops VPC                 | workloads VPC, HQ hubs, OpenStack                    |
-| `hq`        | HQ hub VPNs, OpenStack VPNs  | workloads VPC, desktops VPC                          |
+| `hq`        | HQ hub VPNs, OpenStack VPNs, peerings with the other regions | workloads VPC, desktops VPC |
+
+With two or more AWS regions, each pair of Transit Gateways peers (`AwsRegion.peer`): a peering
+learns nothing, so `desktops` holds a static route to each other region's workloads VPC over it,
+and `workloads` one to each other region's desktops VPC; nothing else crosses between regions.
 
 Nothing is ever propagated into `stores` from a store, so stores cannot reach each other through
 the cloud; `hq` learns no store route, so HQ reaches stores over the SD-WAN, not through AWS. A
@@ -312,12 +316,69 @@ class AwsRegion(pulumi.ComponentResource):
         region = self._region
         openstack_workloads = [site.workloads_cidr for site in cloud.openstack_sites]
         openstack_desktops = [site.desktops_cidr for site in cloud.openstack_sites]
+        # The other AWS regions, over the Transit Gateways' peering (`peer`): their desktops open
+        # HTTPS to these workloads, these desktops to their workloads.
+        other_regions = [other for other in cloud.aws_regions if other.region != region.region]
         if kind == "workloads":
             ranges = [cloud.store_supernet, *cloud.hq_prefixes, region.desktops_cidr, *openstack_workloads]
             ranges += openstack_desktops
+            ranges += [other.desktops_cidr for other in other_regions]
         else:
             ranges = [cloud.store_supernet, *cloud.hq_prefixes, region.workloads_cidr, *openstack_workloads]
+            ranges += [other.workloads_cidr for other in other_regions]
         return list(collapse(ranges))
+
+    def peer(self, other: AwsRegion) -> None:
+        """Peer this region's Transit Gateway with `other`'s, so each region's desktops open HTTPS
+        to the other's workloads, as the network intent's desktop flows let every cloud desktop
+        (`remote_ranges`); the hubs carry no cloud-to-cloud traffic (`CloudForwarding`).
+
+        A peering attachment learns no routes: each side routes the other's ranges to it by static
+        routes, once it is associated (Transit Gateway guide, "Transit gateway peering
+        attachments", "Add a route to a transit gateway route table"). Each side associates it
+        with its `hq` table, which holds exactly its own two VPCs; its `desktops` table sends the
+        other's workloads, its `workloads` table the other's desktops, and nothing else, over it.
+        """
+        here, there = self._region.region, other._region.region
+        request = aws.ec2transitgateway.PeeringAttachment(
+            f"{here}-{there}-peering",
+            transit_gateway_id=self.transit.transit_gateway_id,
+            peer_transit_gateway_id=other.transit.transit_gateway_id,
+            peer_region=there,
+            peer_account_id=self._cloud.aws_account_id,
+            region=here,
+            tags={**self._tags, "Name": f"{self._cloud.fleet}-{here}-{there}"},
+            opts=self._child,
+        )
+        accept = aws.ec2transitgateway.PeeringAttachmentAccepter(
+            f"{there}-{here}-peering",
+            transit_gateway_attachment_id=request.id,
+            region=there,
+            tags={**other._tags, "Name": f"{self._cloud.fleet}-{there}-{here}"},
+            opts=other._child,
+        )
+        for side, far, attachment_id in (
+            (self, other, request.id),
+            (other, self, accept.transit_gateway_attachment_id),
+        ):
+            r, f = side._region.region, far._region.region
+            association = associate(
+                f"{r}-{f}-peering-association",
+                r,
+                attachment_id,
+                side._tables["hq"].id,
+                pulumi.ResourceOptions.merge(side._child, pulumi.ResourceOptions(depends_on=[accept])),
+            )
+            after = pulumi.ResourceOptions.merge(side._child, pulumi.ResourceOptions(depends_on=[association]))
+            for table, destination in (("desktops", far._region.workloads_cidr), ("workloads", far._region.desktops_cidr)):
+                aws.ec2transitgateway.Route(
+                    f"{r}-{table}-to-{f}-{network_slug(destination)}",
+                    destination_cidr_block=str(destination),
+                    transit_gateway_attachment_id=attachment_id,
+                    transit_gateway_route_table_id=side._tables[table].id,
+                    region=r,
+                    opts=after,
+                )
 
     def _vpc_routes(
         self,

@@ -7,6 +7,7 @@ wires them together: VPNs from every region and site to the HQ hubs, and between
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -70,6 +71,8 @@ class HybridCloud(pulumi.ComponentResource):
         for region in regions.values():
             hub_tunnels.update(region.hub_tunnels)
             hub_psks.update(region.hub_psks)
+        for first, second in itertools.combinations(regions.values(), 2):
+            first.peer(second)
         self.transit = {key: region.transit for key, region in regions.items()}
         sites = {
             site.name: OpenStackSite(site, args, index, self._child, keys=keys)
@@ -309,6 +312,12 @@ REGION_TAG = "storestack:region"
 # long-term access keys too. The provider sets the claim only when it did require MFA (README,
 # "Identity").
 MFA_TAG = "storestack:mfa"
+# Who may ask: an assumed-role session only (`aws:PrincipalType`, "AWS global condition context
+# keys"), as a federated staff member's is. The trust names the whole account, and an IAM user's
+# principal tags are its own IAM tags, which whoever holds `iam:TagUser` on it sets ("Controlling
+# access to and for IAM users and roles using tags"): without this, a user tagged with the staff
+# tags by itself came in on long-term keys, past the identity provider and its MFA.
+STAFF_CALLER_TYPE = "AssumedRole"
 _SCOPE_KEYS = {
     "own": f"${{aws:PrincipalTag/{REGION_TAG}}}/${{aws:PrincipalTag/{STORE_TAG}}}/",
     "region": f"${{aws:PrincipalTag/{REGION_TAG}}}/",
@@ -317,12 +326,16 @@ _SCOPE_KEYS = {
 
 
 def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, Any]:
-    """Who may assume a staff role: principals of the account tagged with the role whose identity
-    provider vouches for MFA (`MFA_TAG`), carrying the store and region session tags the role's
+    """Who may assume a staff role: role sessions of the account (`STAFF_CALLER_TYPE`) tagged with
+    the role whose identity provider vouches for MFA (`MFA_TAG`), carrying the store and region session tags the role's
     scope needs, each with the value of the caller's own tag of that key."""
     required = {"own": [STORE_TAG, REGION_TAG], "region": [REGION_TAG], "all": []}[role.stores]
     condition: dict[str, Any] = {
-        "StringEquals": {f"aws:PrincipalTag/{MFA_TAG}": "true", "aws:PrincipalTag/storestack:role": role.name},
+        "StringEquals": {
+            "aws:PrincipalType": STAFF_CALLER_TYPE,
+            f"aws:PrincipalTag/{MFA_TAG}": "true",
+            "aws:PrincipalTag/storestack:role": role.name,
+        },
     }
     if required:
         condition["Null"] = {f"aws:RequestTag/{tag}": "false" for tag in required}

@@ -126,9 +126,9 @@ def associate(
     attachment_id: pulumi.Input[str],
     table_id: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
-) -> None:
+) -> aws.ec2transitgateway.RouteTableAssociation:
     """Route the attachment's traffic by `table_id` (an attachment has exactly one such table)."""
-    aws.ec2transitgateway.RouteTableAssociation(name, **_link(region, attachment_id, table_id), opts=opts)
+    return aws.ec2transitgateway.RouteTableAssociation(name, **_link(region, attachment_id, table_id), opts=opts)
 
 
 def propagate(

@@ -293,13 +293,14 @@ def _workspaces_ip_group(index: PlanIndex, context: ContractContext) -> Iterator
 
 
 def _route_table_association(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
-    # A transit gateway attachment is associated with exactly one route table.
-    counts = Counter(
-        str(a.inputs.get("transitGatewayAttachmentId"))
-        for a in index.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
-    )
+    # A transit gateway attachment is associated with exactly one route table of each transit
+    # gateway it joins: a peering attachment has one id on both sides, one association a side.
+    def key(association: RecordedResource) -> tuple[str, str]:
+        return str(association.inputs.get("region")), str(association.inputs.get("transitGatewayAttachmentId"))
+
+    counts = Counter(key(a) for a in index.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"))
     for association in index.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"):
-        if counts[str(association.inputs.get("transitGatewayAttachmentId"))] > 1:
+        if counts[key(association)] > 1:
             yield association.urn, "the attachment is associated with more than one route table"
 
 

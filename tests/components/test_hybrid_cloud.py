@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import itertools
 import json
 import re
 from typing import Any
 
 import pytest
 from component_harness import (
+    DESKTOP_FLOWS,
     FLEET_TAGS,
     TEST_KEYS,
     Scenario,
@@ -23,10 +25,11 @@ from pydantic import ValidationError
 from storestack.components import HybridCloud, StoreSite, TransitGatewayRef
 from storestack.components.aws_region import PROPAGATES_INTO
 from storestack.components.cloud_args import WORKSPACES_ZONE_IDS, HubCloudTunnelArgs
-from storestack.components.hybrid_cloud import AwsRegionArgs
+from storestack.components.hybrid_cloud import AwsRegionArgs, HybridCloudArgs
 from storestack.network.cloud import OPENSTACK_AWS_SITES, aws_inside_usable
 from storestack.network.crypto import FLEET_CRYPTO
-from storestack.stacks.mocks import StorestackMocks, is_secret
+from storestack.stacks.contract import check_contract
+from storestack.stacks.mocks import MockRun, StorestackMocks, is_secret
 from storestack.stacks.resource_types import is_taggable
 
 PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
@@ -256,6 +259,7 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
     cashier = {
+        "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:mfa": "true",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
@@ -283,6 +287,7 @@ def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_provi
     trust holds to; `BoolIfExists` would admit anyone, as the key is absent for every such session."""
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     federated = {
+        "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
         "aws:PrincipalTag/storestack:region": "eu-west-1",
@@ -298,6 +303,33 @@ def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_provi
     for role in ("hq-finance", "it-admin"):
         (other,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
         assert other["Condition"]["StringEquals"]["aws:PrincipalTag/storestack:mfa"] == "true", role
+
+
+def test_an_iam_user_carrying_the_staff_tags_itself_is_refused(cloud: Scenario) -> None:
+    """An IAM user's principal tags are its own IAM tags, which anyone holding `iam:TagUser` on it
+    sets (IAM User Guide, "Controlling access to and for IAM users and roles using tags"; "AWS
+    global condition context keys", `aws:PrincipalTag`), and the trust names the whole account as
+    its principal. So a user who tagged itself `storestack:mfa=true` and a staff role's
+    `storestack:role`, `store` and `region` would be let straight in with long-term access keys and
+    no identity provider, MFA or not. Staff come in as role sessions (AssumeRoleWithSAML or
+    WithWebIdentity, then AssumeRole): every staff role takes only an assumed-role session
+    (`aws:PrincipalType`), never an IAM user or the account's root."""
+    tags = {
+        "aws:PrincipalTag/storestack:mfa": "true",
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+        "aws:RequestTag/storestack:store": "nw-0001",
+        "aws:RequestTag/storestack:region": "eu-west-1",
+    }
+    (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    assert _trusts(trust, {**tags, "aws:PrincipalType": "AssumedRole"})
+    for caller in ("User", "Account"):
+        assert not _trusts(trust, {**tags, "aws:PrincipalType": caller}), caller
+    assert not _trusts(trust, tags)
+    for role in ("hq-finance", "it-admin"):
+        (other,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
+        assert other["Condition"]["StringEquals"]["aws:PrincipalType"] == "AssumedRole", role
 
 
 def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
@@ -546,10 +578,8 @@ def test_hub_psks_output_is_secret(cloud: Scenario) -> None:
     assert not is_secret(outputs["regions"])
 
 
-def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_planned_subnets() -> None:
-    """Left to AWS, an OpenStack VPN's inside /30s are random picks in 169.254.0.0/16: one may be a
-    hub tunnel's /30 on the same gateway, another region's, or a store link's /29 on the same
-    transit gateway. Each is planned instead, and the gateway's tunnel interfaces never share a subnet."""
+def _two_regions(**overrides: object) -> HybridCloudArgs:
+    """The test cloud in eu-west-1 and eu-central-1, each hub with its VPN to both."""
     regions = [
         AwsRegionArgs(
             region=region, availability_zones=[f"{region}a", f"{region}b"], workloads_cidr=workloads,
@@ -570,7 +600,15 @@ def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_plann
             for n in (1, 2)
         ]
         hubs.append(hub.model_copy(update={"cloud_tunnels": tunnels}))
-    args = hybrid_cloud_args(aws_regions=regions, hubs=hubs)
+    return hybrid_cloud_args(aws_regions=regions, hubs=hubs, **overrides)
+
+
+def test_openstack_gateway_tunnels_to_every_region_and_hub_sit_in_distinct_planned_subnets() -> None:
+    """Left to AWS, an OpenStack VPN's inside /30s are random picks in 169.254.0.0/16: one may be a
+    hub tunnel's /30 on the same gateway, another region's, or a store link's /29 on the same
+    transit gateway. Each is planned instead, and the gateway's tunnel interfaces never share a subnet."""
+    args = _two_regions()
+    hubs = args.hubs
 
     def build() -> dict[str, object]:
         hybrid = HybridCloud("acme", args, keys=TEST_KEYS)
@@ -620,3 +658,102 @@ def test_no_staff_role_is_openstack_admin_of_the_whole_deployment() -> None:
     with pytest.raises(ValidationError, match="admin of the whole OpenStack deployment"):
         StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], stores="all", admin=True, openstack_role="admin")
     assert StaffRoleAccessArgs(name="it-admin", data_prefixes=["it"], admin=True, openstack_role="member").admin
+
+
+TGW_ROUTE = "aws:ec2transitgateway/route:Route"
+DESKTOP_CLIENT_PORT = 50124  # a Windows desktop's ephemeral source port (49152-65535)
+
+
+def _rule_covers(rule: dict[str, Any], peer: ipaddress.IPv4Address, port: int, cidr_key: str) -> bool:
+    cidrs = rule.get(cidr_key)
+    cidrs = [cidrs] if isinstance(cidrs, str) else cidrs or []
+    protocol_ok = rule["protocol"] == "-1" or (rule["protocol"] == "tcp" and rule["fromPort"] <= port <= rule["toPort"])
+    return protocol_ok and any(peer in ipaddress.ip_network(c) for c in cidrs)
+
+
+def _nacl_allows(acl: Any, direction: str, peer: ipaddress.IPv4Address, port: int) -> bool:
+    for rule in sorted(acl.inputs.get(direction) or [], key=lambda r: r["ruleNo"]):
+        if _rule_covers(rule, peer, port, "cidrBlock"):
+            return bool(rule["action"] == "allow")
+    return False
+
+
+def _sg_allows(group: Any, direction: str, peer: ipaddress.IPv4Address, port: int) -> bool:
+    return any(_rule_covers(rule, peer, port, "cidrBlocks") for rule in group.inputs.get(direction) or [])
+
+
+def _transit_hop(scenario: Scenario, region: str, kind: str, target: ipaddress.IPv4Address) -> str | None:
+    """Where `region`'s Transit Gateway sends a packet for `target` arriving from its `kind` VPC:
+    the attachment of the static route in that VPC's table covering it, if any."""
+    table = scenario.named(f"{region}-rt-{kind}").resource_id
+    hops = [
+        r.inputs["transitGatewayAttachmentId"]
+        for r in scenario.of_type(TGW_ROUTE)
+        if r.inputs["transitGatewayRouteTableId"] == table and target in ipaddress.ip_network(r.inputs["destinationCidrBlock"])
+    ]
+    assert len(hops) <= 1, hops
+    return hops[0] if hops else None
+
+
+def _delivers(scenario: Scenario, region: str, attachment: str, kind: str) -> bool:
+    """Whether `region`'s table associated with `attachment` (arriving there) holds its `kind` VPC."""
+    (association,) = [
+        a for a in scenario.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+        if a.inputs["region"] == region and a.inputs["transitGatewayAttachmentId"] == attachment
+    ]
+    vpc = scenario.named(f"{region}-{kind}-attachment").resource_id
+    return any(
+        p.inputs["transitGatewayAttachmentId"] == vpc
+        and p.inputs["transitGatewayRouteTableId"] == association.inputs["transitGatewayRouteTableId"]
+        for p in scenario.of_type("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
+    )
+
+
+def test_a_desktop_reaches_the_other_regions_workloads_on_https_and_gets_the_answers() -> None:
+    """The intent's desktop flows give every cloud desktop HTTPS to every cloud's workloads
+    (`corporate` holds the whole cloud range), but each region's Transit Gateway knew only its own
+    VPCs, HQ and OpenStack: a WorkSpace in one region found no route to the other region's
+    workloads (its VPC sent nothing for them to the Transit Gateway, and the hubs, the only other
+    way, pass a cloud's packets to HQ and the stores only). The two Transit Gateways peer, each
+    side routing the other's workloads and desktops to the peering by static routes (peering
+    attachments learn none: Transit Gateway guide, "Add a route to a transit gateway route table"),
+    and the VPCs' tables, NACLs and groups carry HTTPS one way and its answers back."""
+    args = _two_regions(
+        desktop_flows=[
+            flow.model_copy(update={"destinations": [*flow.destinations, ipaddress.IPv4Network("10.33.0.0/20")]})
+            if flow.from_port == 443 else flow
+            for flow in DESKTOP_FLOWS
+        ]
+    )
+    scenario = run_scenario(lambda: {"regions": HybridCloud("acme", args, keys=TEST_KEYS).regions})
+    hosts = {  # a desktop and a workload in each region
+        "eu-west-1": (ipaddress.IPv4Address("10.48.0.20"), ipaddress.IPv4Address("10.32.0.20")),
+        "eu-central-1": (ipaddress.IPv4Address("10.49.0.20"), ipaddress.IPv4Address("10.33.0.20")),
+    }
+    for here, there in itertools.permutations(hosts, 2):
+        desktop, workload = hosts[here][0], hosts[there][1]
+        target = workload
+        tgw = scenario.named(f"{here}-tgw").resource_id
+        vpc_routes = [
+            r for r in scenario.of_type("aws:ec2/route:Route")
+            if r.name.startswith(f"{here}-desktops-to-") and target in ipaddress.ip_network(r.inputs["destinationCidrBlock"])
+        ]
+        assert [r.inputs["transitGatewayId"] for r in vpc_routes] == [tgw], f"{here} desktops: no route to {target}"
+        out = _transit_hop(scenario, here, "desktops", target)
+        assert out is not None, f"{here}: the desktops table has no route to {there}'s workloads"
+        assert _delivers(scenario, there, out, "workloads"), f"{there} does not deliver to its workloads"
+        back = _transit_hop(scenario, there, "workloads", desktop)
+        assert back == out, f"{there}: the answers to {desktop} do not go back over the peering"
+        assert _delivers(scenario, here, back, "desktops")
+        # The groups and NACLs on both ends: HTTPS out and in, the answers back to the desktop's port.
+        assert _sg_allows(scenario.named(f"{here}-desktops-sg"), "egress", target, 443)
+        assert _nacl_allows(scenario.named(f"{here}-desktops-acl"), "egress", target, 443)
+        assert _nacl_allows(scenario.named(f"{here}-desktops-acl"), "ingress", target, DESKTOP_CLIENT_PORT)
+        assert _sg_allows(scenario.named(f"{there}-workloads-sg"), "ingress", desktop, 443)
+        assert _nacl_allows(scenario.named(f"{there}-workloads-acl"), "ingress", desktop, 443)
+        assert _nacl_allows(scenario.named(f"{there}-workloads-acl"), "egress", desktop, DESKTOP_CLIENT_PORT)
+        # Nothing else crosses: the other region's desktops stay out of reach of these desktops.
+        assert _transit_hop(scenario, here, "desktops", ipaddress.IPv4Address(int(desktop) ^ (1 << 16))) is None
+    # The peering attachment has one id on both sides, associated once on each: what AWS takes.
+    run = MockRun(project="core", stack="test", resources=scenario.resources, component_outputs={}, outputs={}, stack_urn="")
+    assert list(check_contract(run)) == []
