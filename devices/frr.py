@@ -1530,6 +1530,9 @@ class FrrHubNeighbor:
     conditional: tuple[str, str] | None = None
     prefix_limit: PrefixLimit | None = None  # a store link's is its peer group's
     timers: BgpTimers | None = None  # keepalive and hold time (`BgpSession.timers`); a store link's are its peer group's
+    # The bfdd profile BGP tracks it with, where its session's class runs BFD of its own
+    # (`BgpSession.bfd_timers`: the other hubs); a store link's BFD is its peer group's.
+    bfd: str | None = None
 
 
 @record
@@ -1567,12 +1570,17 @@ class FrrHubLayout:
     beacon_condition: list[Net] = field(default_factory=list)
     beacon_connected: list[Net] = field(default_factory=list)  # denied first (HubBeacon.connected)
     hub_stores: list[Net] = field(default_factory=list)  # HubBeacon.stores: to the hubs while it holds
-    # One configured bfdd session per store link, as the store has towards the hub (see hub_layout).
+    # One configured bfdd session per store link, as the store has towards the hub, and one per
+    # other hub on the DC LAN (see hub_layout).
     bfd_peers: list[FrrBfdPeer] = field(default_factory=list)
+    hub_bfd: BfdProfile | None = None  # the other hubs' sessions' (`HubView.hub_bfd`)
 
     @property
     def bfd_profiles(self) -> list[BfdProfile]:
-        return [group.bfd for group in self.store_groups]
+        profiles = [group.bfd for group in self.store_groups]
+        if self.hub_bfd is not None:
+            profiles.append(self.hub_bfd)
+        return sorted(profiles, key=lambda profile: profile.name)
 
 
 def hub_layout(view: HubView) -> FrrHubLayout:
@@ -1643,8 +1651,19 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     # session first comes up (its local address and interface then known; FRR 8.4 lib/bfd.c), and
     # bfdd frees a session no configuration holds, telling the store it went down, and starts
     # another (lint `frr-bfd-session`).
+    # The other hubs' sessions run BFD of their own on the DC LAN (`HubView.hub_bfd`): single-hop,
+    # from the hub's DC address on its DC port, configured in bfdd the same way.
+    hub_bfd = view.hub_bfd
+    hub_profile = BfdProfile(hub_bfd.profile, hub_bfd.interval_ms, hub_bfd.multiplier) if hub_bfd else None
     bfd_peers = sorted(
-        (FrrBfdPeer(peer.peer, peer.local.ip, peer.ifname, peer.bfd.name) for peer in view.peers),
+        [
+            *(FrrBfdPeer(peer.peer, peer.local.ip, peer.ifname, peer.bfd.name) for peer in view.peers),
+            *(
+                FrrBfdPeer(hub.dc_address, view.dc.address.ip, view.dc.ifname, hub_profile.name)
+                for hub in view.hub_neighbors
+                if hub_profile is not None
+            ),
+        ],
         key=lambda bfd_peer: _ip_key(bfd_peer.address),
     )
     # The stores' routes go to the other hubs only while this hub offers HQ (HubBeacon.stores).
@@ -1652,7 +1671,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
     neighbors += [
         FrrHubNeighbor(
             hub.dc_address, hub.asn, f"{hub.hostname} ibgp", None, None, True, "HUBS", "HUBS", to_hubs_while,
-            view.hub_prefix_limit, view.peer_timers(hub.dc_address),
+            view.hub_prefix_limit, view.peer_timers(hub.dc_address), hub_profile.name if hub_profile else None,
         )
         for hub in view.hub_neighbors
     ]
@@ -1704,6 +1723,7 @@ def hub_layout(view: HubView) -> FrrHubLayout:
         dc_in=view.dc.accepts,
         dc_out=view.dc.announces,
         bfd_peers=bfd_peers,
+        hub_bfd=hub_profile,
     )
 
 
@@ -1744,6 +1764,10 @@ def hub_neighbor_lines(neighbors: Sequence[FrrHubNeighbor], connect_retry: int) 
         if neighbor.group:
             lines.append(f"{address} peer-group {neighbor.group}")
         lines.append(f"{address} description {neighbor.description}")
+        if neighbor.bfd and not neighbor.group:
+            # bgpd prints a neighbour's BFD after its description (FRR user guide, BGP, "neighbor
+            # <A.B.C.D|X:X::X:X|WORD> bfd" and "... bfd profile BFDPROF").
+            lines += [f"{address} bfd", f"{address} bfd profile {neighbor.bfd}"]
         if neighbor.update_source:
             lines.append(f"{address} update-source {neighbor.update_source}")
         if not neighbor.group:

@@ -221,12 +221,15 @@ class BgpTimers:
 # - store-hub: BFD (`Tunnel.bfd`) takes a lost tunnel down in well under a second; the hold time
 #   only backs it up (a hub platform without BFD on its store links, `HUB_NO_STORE_BFD`, leaves
 #   it to IKE's dead peer detection and this).
-# - hub-hub, hub-dc: on the DC LAN, with no BFD there, the hold time is what takes a crashed
-#   hub's sessions down: until then the other hub keeps the dead hub's iBGP paths to the stores
-#   (higher local preference, a next hop on the DC LAN) and the DC core keeps its session to the
-#   dead hub, and HQ's traffic back to the stores (payment answers too) is dropped. 3/9 keeps a
-#   crash's cost under POS's 10 s detection; the DC core's own timers need no change, the
-#   smaller hold time wins.
+# - hub-hub: BFD on the DC LAN (`SESSION_BFD`) takes a crashed hub's session down in under a
+#   second, and with it the dead hub's iBGP paths to the stores (higher local preference, a next
+#   hop on the DC LAN) and the partner loopback route the FRR hubs' flow handover uses
+#   (`HubIntent.return_partners`); 3/9 only backs BFD up (a partner whose BFD is down too).
+# - hub-dc: the DC core is the customer's router, and the intent states nothing it must run
+#   beyond its ASN and addresses, so no BFD there: the hold time is what takes a crashed hub's
+#   session down, until when the DC core keeps sending HQ's traffic back to the stores (payment
+#   answers too) to the dead hub. 3/9 keeps a crash's cost under POS's 10 s detection; the DC
+#   core's own timers need no change, the smaller hold time wins.
 # - store-aws, hub-aws: AWS's own (Site-to-Site VPN: keepalive 10 s, hold 30 s; no BFD).
 # - hub-openstack: the OpenStack gateway's FRR sets 10/30 (`components/vpn_gateway.py`).
 BGP_TIMERS: dict[SessionKind, BgpTimers] = {
@@ -240,6 +243,36 @@ BGP_TIMERS: dict[SessionKind, BgpTimers] = {
 
 
 @record
+class BfdTimers:
+    """The BFD a class of BGP session runs, both ends alike (`SESSION_BFD`): its profile's name,
+    the interval each end transmits at and asks to receive at, in milliseconds, and how many
+    missed packets in a row take the session down. Asynchronous single-hop BFD (RFC 5881) on
+    the session's own link, never echo mode."""
+
+    profile: str
+    interval_ms: int
+    multiplier: int
+
+    @property
+    def detection_ms(self) -> int:
+        """How long a dead far end goes unnoticed at most."""
+        return self.interval_ms * self.multiplier
+
+
+# The classes of BGP session that run BFD of the session's own, next to `BGP_TIMERS`, the one
+# place their BFD is set (`BgpSession.bfd_timers`; a store-hub session runs its tunnel's,
+# `Tunnel.bfd`, whose timers the views choose per transport or SLA class).
+# - hub-hub: on the DC LAN, 300 ms x 3: a crashed hub's routes leave the other hub within 0.9 s
+#   (FRR bfdd's defaults, inside what every hub platform takes: IOS-XE `bfd interval` 50-999 ms,
+#   multiplier 3-50; VRP and FortiOS take it too), where the hold time took 9 s. Every hub of a
+#   pair renders the same, whatever its platform.
+# - hub-dc: none (`BGP_TIMERS` says why).
+SESSION_BFD: dict[SessionKind, BfdTimers] = {
+    "hub-hub": BfdTimers("HUBS", 300, 3),
+}
+
+
+@record
 class BgpSession:
     kind: SessionKind
     local_address: ipaddress.IPv4Address
@@ -248,6 +281,8 @@ class BgpSession:
     peer_asn: int
     peer: str  # hostname, store id or cloud name
     tunnel: str | None  # tunnel id it runs inside; None for hub-hub and hub-dc (the DC core LAN)
+    # Its BFD profile's name: its tunnel's (store-hub), its class's (`SESSION_BFD`: hub-hub);
+    # None where it runs no BFD.
     bfd: str | None
     accepts: tuple[ipaddress.IPv4Network, ...]  # prefixes accepted from the peer (with le 32)
     announces: tuple[ipaddress.IPv4Network, ...]  # prefixes announced to the peer
@@ -264,6 +299,12 @@ class BgpSession:
     def timers(self) -> BgpTimers:
         """The session's keepalive and hold time (`BGP_TIMERS`, by its kind)."""
         return BGP_TIMERS[self.kind]
+
+    @property
+    def bfd_timers(self) -> BfdTimers | None:
+        """The BFD the session's class runs on its own link (`SESSION_BFD`, by its kind); None
+        where it runs none or runs its tunnel's (store-hub: `bfd` names the profile)."""
+        return SESSION_BFD.get(self.kind)
 
 
 @record

@@ -124,6 +124,11 @@ def _session(session: BgpSession, platform: Platform) -> dict[str, Any]:
         "source": str(session.local_address),
         "tunnel": session.tunnel,
         "bfd": session.bfd,
+        # The BFD of the session's class on its own link (`SESSION_BFD`: milliseconds each end
+        # transmits at and receives at, missed in a row); None where it runs its tunnel's or none.
+        "bfd_timers": None
+        if session.bfd_timers is None
+        else {"interval_ms": session.bfd_timers.interval_ms, "multiplier": session.bfd_timers.multiplier},
         # Keepalive and hold time, seconds (`BGP_TIMERS`); the session runs on the smaller hold
         # time of its two ends.
         "timers": {"keepalive": session.timers.keepalive, "hold": session.timers.hold},

@@ -814,6 +814,17 @@ class ProbeAnswers:
     gaps: Callable[[SentProbe], list[str]] = _answers_all
 
 
+@dataclass(frozen=True, slots=True)
+class SessionBfdFact:
+    """How a config tracks one BGP neighbour with BFD: `line` the neighbour's (1-based), `bfd`
+    whether BGP tracks it with BFD, `timers` (transmit ms, receive ms, multiplier) of that
+    session where the config says them (None: it does not, or BFD is off)."""
+
+    line: int
+    bfd: bool
+    timers: tuple[int, int, int] | None = None
+
+
 Rule = Callable[[ConfigFile], Iterable[Finding]]
 Extractor = Callable[[ConfigFile], list[TunnelFact]]
 SteeringExtractor = Callable[[ConfigFile], SteeringFacts]
@@ -824,6 +835,8 @@ AnswerExtractor = Callable[[ConfigFile], ProbeAnswers]
 AdvertisementExtractor = Callable[[ConfigFile], AdvertisementFacts]
 RouteFilterExtractor = Callable[[ConfigFile], RouteFilters]
 RankingExtractor = Callable[[ConfigFile], RankingFacts]
+# BGP neighbour address -> how the config tracks it with BFD (`register_session_bfd`).
+SessionBfdExtractor = Callable[[ConfigFile], dict[str, SessionBfdFact]]
 
 RULES: dict[str, list[Rule]] = {}
 EXTRACTORS: dict[str, Extractor] = {}
@@ -838,6 +851,7 @@ ANSWER_EXTRACTORS: dict[str, AnswerExtractor] = {}
 ADVERTISEMENT_EXTRACTORS: dict[str, AdvertisementExtractor] = {}
 ROUTE_FILTER_EXTRACTORS: dict[str, RouteFilterExtractor] = {}
 RANKING_EXTRACTORS: dict[str, RankingExtractor] = {}
+SESSION_BFD_EXTRACTORS: dict[str, SessionBfdExtractor] = {}
 
 
 def register_rule(platform: str) -> Callable[[Rule], Rule]:
@@ -872,6 +886,7 @@ register_answers = _registrar(ANSWER_EXTRACTORS)
 register_advertisements = _registrar(ADVERTISEMENT_EXTRACTORS)
 register_route_filters = _registrar(ROUTE_FILTER_EXTRACTORS)
 register_ranking = _registrar(RANKING_EXTRACTORS)
+register_session_bfd = _registrar(SESSION_BFD_EXTRACTORS)
 
 
 def load_platform_rules() -> None:

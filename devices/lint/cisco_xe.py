@@ -29,6 +29,7 @@ from storestack.devices.lint import (
     RankingFacts,
     RouteFilters,
     SentProbe,
+    SessionBfdFact,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
@@ -48,6 +49,7 @@ from storestack.devices.lint import (
     register_ranking,
     register_route_filters,
     register_rule,
+    register_session_bfd,
     register_steering,
     register_summaries,
     register_tunnels,
@@ -2424,6 +2426,33 @@ def _bfd_timers(interface: Line | None) -> tuple[int, int, int] | None:
         if words[:2] == ["bfd", "interval"] and len(words) == 7 and words[3] == "min_rx" and words[5] == "multiplier":
             return int(words[2]), int(words[4]), int(words[6])
     return None
+
+
+@register_session_bfd(PLATFORM)
+def session_bfd(config: ConfigFile) -> dict[str, SessionBfdFact]:
+    """Per BGP neighbour: does BGP track it with BFD (`_bgp_bfd`), on the `bfd interval` of the
+    interface whose subnet holds it (single-hop BFD runs on the interface the neighbour is on)."""
+    if config.suffix:
+        return {}
+    root = parse(config.text, ("!",))
+    subnets = []
+    for interface in top(root, "interface"):
+        for line in interface.children:
+            w = line.words
+            if w[:2] == ["ip", "address"] and len(w) == 4 and is_address(w[2]) and is_address(w[3]):
+                subnets.append((ipaddress.IPv4Interface(f"{w[2]}/{w[3]}").network, interface))
+    lines = {
+        line.words[1]: line.number
+        for line in root.walk()
+        if line.words[0] == "neighbor" and line.words[2:3] == ["remote-as"] and is_address(line.words[1])
+    }
+    facts = {}
+    for address, bfd in _bgp_bfd(root).items():
+        if not is_address(address):
+            continue
+        on = next((i for net, i in subnets if ipaddress.IPv4Address(address) in net), None)
+        facts[address] = SessionBfdFact(lines.get(address, 0), bfd, _bfd_timers(on) if bfd else None)
+    return facts
 
 
 @register_tunnels(PLATFORM)

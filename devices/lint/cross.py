@@ -27,12 +27,14 @@ from storestack.devices.lint import (
     PROBE_EXTRACTORS,
     RANKING_EXTRACTORS,
     ROUTE_FILTER_EXTRACTORS,
+    SESSION_BFD_EXTRACTORS,
     SUMMARY_EXTRACTORS,
     ConfigFile,
     Finding,
     PrefixList,
     ProbeAnswers,
     RouteFilters,
+    SessionBfdFact,
     TunnelFact,
     id_type_of,
     load_platform_rules,
@@ -50,6 +52,7 @@ from storestack.network.crypto import (
 from storestack.network.model import BGP_DEFAULT_LOCAL_PREF, BgpSession, Tunnel
 
 BFD_MISMATCH = "bfd-mismatch"
+HUB_HUB_BFD = "hub-hub-bfd"
 TRAFFIC_SELECTORS = "traffic-selectors"
 REPLAY_WINDOW = "replay-window"
 TUNNEL_MTU = "tunnel-mtu"
@@ -117,6 +120,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
     mains = {config.hostname: config for config in files if not config.suffix}
     answers: dict[str, ProbeAnswers | None] = {}  # each hub's, read once for all its stores
     filters: dict[str, RouteFilters | None] = {}  # each appliance's, read once
+    session_bfd: dict[str, dict[str, SessionBfdFact] | None] = {}  # each hub's, read once
     for config in files:
         if config.suffix:
             continue
@@ -126,6 +130,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
             if end is None:
                 continue
             yield from _dc_peers(config, intent)
+            yield from _hub_hub_bfd(config, intent, mains, session_bfd)
             yield from _hub_summaries(config, intent)
             yield from _hub_stores_conditional(config, intent)
             yield from _hub_store_default(config, intent, filters)
@@ -861,6 +866,85 @@ def _dc_peers(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
                 "peer-unreachable",
                 f"BGP neighbour {address} ({peer}) is on no connected subnet of the hub (the DC core LAN is {hub.dc.address.network})",
             )
+
+
+def _session_bfd(
+    config: ConfigFile, cache: dict[str, dict[str, SessionBfdFact] | None]
+) -> dict[str, SessionBfdFact] | None:
+    """How `config` tracks each BGP neighbour with BFD (`register_session_bfd`), read once; None
+    where its platform has no reader."""
+    if config.hostname not in cache:
+        reader = SESSION_BFD_EXTRACTORS.get(config.platform)
+        cache[config.hostname] = reader(config) if reader is not None else None
+    return cache[config.hostname]
+
+
+def _hub_hub_bfd(
+    config: ConfigFile,
+    intent: NetworkIntent,
+    mains: dict[str, ConfigFile],
+    cache: dict[str, dict[str, SessionBfdFact] | None],
+) -> Iterator[Finding]:
+    """Both ends of every hub-hub session track it with BFD on the intent's timers
+    (`BgpSession.bfd_timers`, `SESSION_BFD`), each end's transmit interval meeting the other's
+    receive interval with one multiplier. A hub whose end runs none keeps a dead partner's routes
+    to its stores (and, on FRR, the partner loopback route of the flow handover) for the hold
+    time; an end whose partner runs none has a session that never comes up; timers that differ
+    give another detection time than the intent's. Each pair is read from the end whose hostname
+    sorts first; a hub whose partner is not in the set is read against the intent alone."""
+    facts = _session_bfd(config, cache)
+    if facts is None:
+        return
+    for session in intent.hub(config.hostname).sessions:
+        wanted = session.bfd_timers
+        if session.kind != "hub-hub" or wanted is None:
+            continue
+        intended = (wanted.interval_ms, wanted.interval_ms, wanted.multiplier)
+        mine = facts.get(str(session.peer_address))
+        if mine is None:
+            continue  # no neighbour at all: `_dc_peers` says so
+        partner = mains.get(session.peer)
+        theirs_all = _session_bfd(partner, cache) if partner is not None else None
+        theirs = theirs_all.get(str(session.local_address)) if theirs_all is not None else None
+        if partner is not None and theirs is not None and session.peer < config.hostname:
+            continue  # read from the partner's side
+        ends = [(config, mine, session.peer_address)]
+        if partner is not None and theirs is not None:
+            ends.append((partner, theirs, session.local_address))
+        off = [(end, fact, address) for end, fact, address in ends if not fact.bfd]
+        for end, fact, address in off:
+            yield Finding(
+                end.name,
+                fact.line,
+                HUB_HUB_BFD,
+                f"BGP neighbour {address} (hub-hub): no BFD, the intent runs {wanted.interval_ms} ms x{wanted.multiplier} "
+                "there: a dead partner hub keeps its routes here for the hold time"
+                + (" and the partner's BFD session never comes up" if len(ends) > len(off) else ""),
+            )
+        if off:
+            continue
+        if theirs is not None and mine.timers is not None and theirs.timers is not None:
+            a, b = mine.timers, theirs.timers
+            if a[0] != b[1] or b[0] != a[1] or a[2] != b[2]:
+                yield Finding(
+                    config.name,
+                    mine.line,
+                    HUB_HUB_BFD,
+                    f"BGP neighbour {session.peer_address} ({session.peer}): BFD timers differ between the hubs "
+                    f"(transmit/receive ms, multiplier: {config.hostname} {a[0]}/{a[1]} x{a[2]}, "
+                    f"{session.peer} {b[0]}/{b[1]} x{b[2]})",
+                )
+                continue
+        for end, fact, address in ends:
+            if fact.timers is not None and fact.timers != intended:
+                t = fact.timers
+                yield Finding(
+                    end.name,
+                    fact.line,
+                    HUB_HUB_BFD,
+                    f"BGP neighbour {address} (hub-hub): BFD {t[0]}/{t[1]} ms x{t[2]} (transmit/receive, multiplier), "
+                    f"the intent's {wanted.interval_ms} ms x{wanted.multiplier}",
+                )
 
 
 def _probes_answered(

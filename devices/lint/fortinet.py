@@ -34,6 +34,7 @@ from storestack.devices.lint import (
     RouteFilters,
     RouteMapEntry,
     SentProbe,
+    SessionBfdFact,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
@@ -49,6 +50,7 @@ from storestack.devices.lint import (
     register_ranking,
     register_route_filters,
     register_rule,
+    register_session_bfd,
     register_steering,
     register_summaries,
     register_tunnels,
@@ -1434,6 +1436,37 @@ def _bfd(
         return False, None
     timers = tuple(_number(level.first(key)) or default for key, default in zip(_BFD_TIMERS, _BFD_DEFAULTS, strict=True))
     return True, (timers[0], timers[1], timers[2])
+
+
+@register_session_bfd(PLATFORM)
+def session_bfd(config: ConfigFile) -> dict[str, SessionBfdFact]:
+    """Per BGP neighbour: does BGP track it with BFD, on which timers (`_bfd`: the neighbour's
+    `set bfd enable`, the interface whose subnet holds it, else the VDOM's settings)."""
+    if config.suffix:
+        return {}
+    parsed = parse(config.text)
+    subnets = []
+    for entry in _entries(parsed, "system interface"):
+        address = entry.get("ip")
+        if len(address) == 2:
+            try:
+                subnets.append((ipaddress.IPv4Interface("/".join(address)).network, entry))
+            except ValueError:
+                continue
+    bgp = parsed.get("router bgp")
+    settings_block = parsed.get("system settings")
+    settings = settings_block.own if settings_block is not None else None
+    facts = {}
+    for neighbor in _nested(bgp.own, "neighbor") if bgp else []:
+        try:
+            peer = ipaddress.IPv4Address(neighbor.name)
+        except ValueError:
+            continue
+        # the narrowest subnet: a tunnel's /32 or /30 before a LAN it lies in
+        holding = sorted(((net, entry) for net, entry in subnets if peer in net), key=lambda item: -item[0].prefixlen)
+        bfd, timers = _bfd(neighbor, holding[0][1] if holding else None, settings)
+        facts[neighbor.name] = SessionBfdFact(neighbor.line, bool(bfd), timers)
+    return facts
 
 
 @register_tunnels(PLATFORM)

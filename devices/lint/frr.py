@@ -22,6 +22,7 @@ from storestack.devices.lint import (
     RankingFacts,
     RouteFilters,
     SentProbe,
+    SessionBfdFact,
     SummaryFact,
     TunnelFact,
     Verdict,
@@ -38,6 +39,7 @@ from storestack.devices.lint import (
     register_ranking,
     register_route_filters,
     register_rule,
+    register_session_bfd,
     register_summaries,
     register_tunnels,
 )
@@ -744,6 +746,26 @@ def _bgp_bfd(config: ConfigFile) -> dict[str, tuple[bool, str | None]]:
             profile.get(address) or profile.get(group),
         )
     return result
+
+
+@register_session_bfd(PLATFORM)
+def session_bfd(config: ConfigFile) -> dict[str, SessionBfdFact]:
+    """Per BGP neighbour: does bgpd track it with BFD (`_bgp_bfd`), on the timers of the profile
+    its bfdd session declares, else of the one bgpd names, else bfdd's defaults."""
+    if config.suffix:
+        return {}
+    profiles, peers = _bfd_block(config)
+    lines: dict[str, int] = {}
+    for number, line in enumerate(config.lines, start=1):
+        words = line.split()
+        if line.startswith(" neighbor ") and words[2:3] == ["remote-as"]:
+            lines.setdefault(words[1], number)
+    facts = {}
+    for address, (bfd, profile) in _bgp_bfd(config).items():
+        name = peers.get(address) or profile
+        timers = (profiles.get(name, _BFD_DEFAULTS) if name else _BFD_DEFAULTS) if bfd else None
+        facts[address] = SessionBfdFact(lines.get(address, 0), bfd, timers)
+    return facts
 
 
 _BFD_SESSION = re.compile(r"^ peer (\S+) local-address (\S+) interface (\S+)$")

@@ -35,6 +35,7 @@ from storestack.devices.lint import (
     RouteFilters,
     RouteMapEntry,
     SentProbe,
+    SessionBfdFact,
     SteeringFacts,
     SummaryFact,
     TunnelFact,
@@ -51,6 +52,7 @@ from storestack.devices.lint import (
     register_ranking,
     register_route_filters,
     register_rule,
+    register_session_bfd,
     register_steering,
     register_summaries,
     register_tunnels,
@@ -1437,6 +1439,21 @@ def _bgp_bfd(root: Line) -> dict[str, tuple[int, int, int] | None]:
         if peer in enabled or group in enabled:
             result[peer] = timers.get(peer) or timers.get(group)
     return result
+
+
+@register_session_bfd(PLATFORM)
+def session_bfd(config: ConfigFile) -> dict[str, SessionBfdFact]:
+    """Per BGP peer: does BGP track it with BFD (`_bgp_bfd`), on which timers."""
+    if config.suffix:
+        return {}
+    root = parse(config.text, ("#",))
+    bgp_bfd = _bgp_bfd(root)
+    return {
+        line.words[1]: SessionBfdFact(line.number, line.words[1] in bgp_bfd, bgp_bfd.get(line.words[1]))
+        for bgp in top(root, "bgp")
+        for line in bgp.children
+        if line.words[:1] == ["peer"] and line.words[2:3] == ["as-number"]
+    }
 
 
 @register_tunnels(PLATFORM)

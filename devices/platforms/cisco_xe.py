@@ -1252,8 +1252,8 @@ def hub_infrastructure(view: HubView) -> list[AclRule]:
     """The infrastructure ACL of the DC core LAN (HUB-INFRASTRUCTURE), where the DC edge delivers
     the stores' and clouds' IKE and ESP, first match wins: nothing claiming to come from the
     overlay or the hub itself; addresses the hub owns take only IKE and ESP (on the public
-    endpoint, from anywhere), BGP from the core routers and the other hubs, SSH, SNMP and ping
-    from the management ranges, the answers to what the hub itself asks (TACACS+ and NTP, from
+    endpoint, from anywhere), BGP from the core routers and the other hubs, BFD from the other
+    hubs, SSH, SNMP and ping from the management ranges, the answers to what the hub itself asks (TACACS+ and NTP, from
     its loopback; no DNS: a hub resolves no names, network/model.py HubIntent.management) and the
     ICMP errors path MTU discovery and traceroute need. An answer entry by TCP source port (BGP
     sessions the hub opens, TACACS+) is `established` (ACK or RST set), so a sender on port 179
@@ -1280,6 +1280,8 @@ def hub_infrastructure(view: HubView) -> list[AclRule]:
             AclRule("permit", "tcp", host(peer), dc, 179),
             AclRule("permit", "tcp", host(peer), dc, source_port=179, established=True),
         ]
+    # BFD control (single-hop, UDP 3784) from the other hubs, whose sessions run BFD (`dc_bfd_peers`).
+    rules += [AclRule("permit", "udp", host(peer), dc, 3784) for peer in view.dc_bfd_peers]
     for net in view.mgmt.ranges:
         rules += [AclRule("permit", "tcp", net, loopback, 22), AclRule("permit", "udp", net, loopback, 161)]
         rules += [AclRule("permit", "icmp", net, address, icmp_type="echo") for address in own]

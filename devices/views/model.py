@@ -31,6 +31,7 @@ from storestack.network.model import (
     BGP_TIMERS,
     CLOUD_LONGEST_PREFIX,
     EPHEMERAL_PORTS,
+    BfdTimers,
     BgpSession,
     BgpTimers,
     CloudFlow,
@@ -863,6 +864,20 @@ class HubView:
         """The keepalive and hold time of every store link's session (the store peer groups')."""
         return next((s.timers for s in self.intent.sessions if s.kind == "store-hub"), BGP_TIMERS["store-hub"])
 
+    @property
+    def hub_bfd(self) -> BfdTimers | None:
+        """The BFD of the hub's sessions with the other hubs on the DC LAN (`SESSION_BFD`, their
+        `BgpSession.bfd_timers`): every hub of the pair runs the same, on its DC port. None
+        without another hub."""
+        return next((s.bfd_timers for s in self.intent.sessions if s.kind == "hub-hub"), None)
+
+    @property
+    def dc_bfd_peers(self) -> list[str]:
+        """Whom the hub takes BFD control packets from on its DC core LAN (single-hop, UDP 3784,
+        to its DC address): the other hubs, where their sessions run BFD; never the core
+        routers, whose sessions run none."""
+        return [hub.dc_address for hub in self.hub_neighbors] if self.hub_bfd is not None else []
+
     def peer_timers(self, peer: str) -> BgpTimers:
         """The keepalive and hold time of the hub's BGP session with the peer address `peer`
         (another hub's or a DC core router's on the DC LAN, a cloud VPN's inside address:
@@ -1044,7 +1059,7 @@ class HubView:
     def wan_filter(self) -> list[AclRule]:
         """What the hub's underlay interface (the DC core LAN, which its public /32 is routed over)
         takes in, first match wins: IKE and ESP to the public IKE endpoint; BGP with the DC core
-        routers and the other hubs; SSH and SNMP from the management ranges only, to the hub's
+        routers and the other hubs, BFD with the other hubs (`dc_bfd_peers`); SSH and SNMP from the management ranges only, to the hub's
         management addresses only (`dc_management_hosts`); replies to the
         hub's own NTP and HWTACACS requests from those servers, to its loopback (no DNS answers:
         a hub resolves no names, HubIntent.management); the ICMP messages path MTU discovery,
@@ -1061,6 +1076,9 @@ class HubView:
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], 179))
             # Its answers to a session the hub opened: never a new connection from port 179.
             rules.append(AclRule("permit", "tcp", _host(neighbor), own[2], source_port=179, established=True))
+        # BFD control from the other hubs (`dc_bfd_peers`), to the DC address their sessions run on.
+        for neighbor in self.dc_bfd_peers:
+            rules.append(AclRule("permit", "udp", _host(neighbor), own[2], 3784))
         # Management at the hub's management addresses only (`dc_management_hosts`), never at the
         # public IKE endpoint or the DC address: the internet reaches this port too, and a
         # spoofed management source would have the hub's SYN-ACK or SNMP answer reflected at

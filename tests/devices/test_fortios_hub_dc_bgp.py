@@ -36,11 +36,12 @@ def test_a_fortios_hub_takes_bgp_on_its_dc_port_only_from_its_peers_there(fleet:
     assert verdict(arrival, Packet("udp", stranger, ipaddress.IPv4Address(str(hub.public_address)), 500)).forwarded
 
 
-def test_a_fortios_hub_takes_bfd_on_its_dc_port_from_no_one_without_a_bfd_session(fleet: Fleet) -> None:
+def test_a_fortios_hub_takes_bfd_on_its_dc_port_from_the_other_hubs_only(fleet: Fleet) -> None:
     """BFD enabled for the VDOM reaches every interface that inherits it, the DC port among
-    them. No session on the DC LAN runs BFD (the core routers' and the other hubs'), so no host
-    there, a peer included, nor anything the DC edge routes in from the internet, reaches the
-    hub's BFD on any of its addresses; the store tunnels keep theirs."""
+    them. On the DC LAN only the hub-hub sessions run BFD (`SESSION_BFD`; none with the DC core),
+    so only the other hubs reach the hub's BFD there, at its DC address; no core router, no other
+    host on the LAN, nothing the DC edge routes in from the internet, and the other hubs at no
+    other address of the hub; the store tunnels keep theirs."""
     fleet = on_platform(fleet, "fortinet")
     hub = NetworkIntent(fleet).hub("hq-hub1")
     parsed = parse(render_hub(fleet, "hq-hub1").text)
@@ -50,14 +51,22 @@ def test_a_fortios_hub_takes_bfd_on_its_dc_port_from_no_one_without_a_bfd_sessio
     (port,) = [e.name for e in interfaces if e.first("ip") == str(own)]
     addresses = [ipaddress.IPv4Address(ip) for e in interfaces if (ip := e.first("ip"))]
     arrival = {port, "any"}
-    dc_sessions = [s for s in hub.sessions if s.kind in ("hub-dc", "hub-hub")]
+    dc_sessions = [s for s in hub.sessions if s.kind == "hub-dc"]
+    hub_sessions = [s for s in hub.sessions if s.kind == "hub-hub"]
     assert dc_sessions and all(s.bfd is None for s in dc_sessions)
-    stranger = next(a for a in hub.dc.address.network.hosts() if a not in (*hub.dc.routers, own))
+    assert hub_sessions and all(s.bfd_timers is not None for s in hub_sessions)
+    peers = (*hub.dc.routers, *(s.peer_address for s in hub_sessions), own)
+    stranger = next(a for a in hub.dc.address.network.hosts() if a not in peers)
     internet = ipaddress.IPv4Address("198.18.0.1")
     for source in (*(s.peer_address for s in dc_sessions), stranger, internet):
         for address in addresses:
             refused = verdict(arrival, Packet("udp", source, address, 3784))
             assert not refused.forwarded, (source, address, refused)
+    for session in hub_sessions:
+        assert verdict(arrival, Packet("udp", session.peer_address, own, 3784)).forwarded
+        for address in addresses:
+            if address != own:
+                assert not verdict(arrival, Packet("udp", session.peer_address, address, 3784)).forwarded
     # A store tunnel's BFD between its own two inside addresses still reaches the hub.
     tunnel = next(e for e in interfaces if e.first("type") == "tunnel" and e.first("bfd") == "enable")
     near, far = ipaddress.IPv4Address(tunnel.first("ip") or ""), ipaddress.IPv4Address(tunnel.get("remote-ip")[0])

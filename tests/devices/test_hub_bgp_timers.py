@@ -1,9 +1,9 @@
 """BGP timers on every hub platform, as the intent sets them per session class (`BGP_TIMERS`).
 
-A crashed hub is noticed by the other hub (iBGP) and the DC core (eBGP) only when their hold
-timers run out: no BFD runs on the DC LAN. Until then the surviving hub keeps the dead hub's
-paths to the stores and the DC core keeps its session to it, and HQ's traffic back to the
-stores is dropped. Every hub renders hold 9 s (keepalive 3 s) towards the other hubs and the DC
+A crashed hub is noticed by the DC core (eBGP) only when its hold timer runs out: no BFD runs
+with the DC core (the other hub notices it by BFD, `test_hub_hub_bfd.py`, the hold time only its
+back-up). Until then the DC core keeps its session to the dead hub, and HQ's traffic back to
+the stores is dropped. Every hub renders hold 9 s (keepalive 3 s) towards the other hubs and the DC
 core routers; the store links (BFD covers them) and the cloud VPNs (AWS's own timers) keep
 keepalive 10 s, hold 30 s."""
 

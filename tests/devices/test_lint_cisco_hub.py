@@ -76,9 +76,10 @@ def test_every_store_link_dials_into_one_unnumbered_template(fleet: Fleet, hub: 
     assert template is not None
     assert " ip unnumbered Loopback0\n" in template[1] and " ip address" not in template[1]
     # ICMP redirects off on every virtual-access; no BFD there (IOS does not run it on
-    # virtual-template or virtual-access interfaces), nor for the store peers' BGP sessions.
+    # virtual-template or virtual-access interfaces), nor for the store peers' BGP sessions: only
+    # the other hubs' sessions, on the DC LAN, run it (`SESSION_BFD`).
     assert " no ip redirects\n" in template[1] and "bfd" not in template[1]
-    assert "fall-over bfd" not in text
+    assert re.findall(r"^ neighbor (\S+) fall-over bfd", text, re.M) == ["10.0.0.4"]
     # No store reaches another store's segments, loopback or tunnel addresses through the hub:
     # FROM-STORES denies every fleet range before its closing permit (devices/lint/isolation.py
     # follows it packet by packet).
