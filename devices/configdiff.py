@@ -288,7 +288,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     shown, wanted = _compared_lines(running, intended, driver)
     running_lines, intended_lines = _held_as_intended(shown, wanted, driver, held)
     # Bound filters under the name the device holds them by, or rebuilt under the other one.
-    intended_lines, swaps = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
+    intended_lines = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
     if running_lines == intended_lines:
         # The appliance shows exactly the intended lines: nothing to send, and no need to parse
         # (parsing is most of a diff's cost, and most appliances of a push are in sync).
@@ -297,25 +297,6 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     running_config = get_hconfig(hconfig_driver, "\n".join(running_lines))
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
-    if swaps and driver.swapped_filters is not None:
-        kind, negation = driver.swapped_filters, hconfig_driver.negation_prefix
-        remediation = _delta_lines(_before_swaps(running_lines, swaps, kind), intended_lines, driver, platform)
-        remediation += _swap_lines(swaps, kind, negation)
-        intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
-        intended_back, _ = _slotted_filters(running_back, intended_back, kind)
-        undo = _reversed_swaps(swaps, running_back, kind)
-        rollback = _delta_lines(_before_swaps(intended_back, undo, kind), running_back, driver, platform)
-        rollback += _swap_lines(undo, kind, negation)
-        return ConfigDiff(
-            platform=platform,
-            running=tuple(running_lines),
-            intended=tuple(intended_lines),
-            remediation=remediation,
-            rollback=rollback,
-            refresh=_policy_refresh(running_lines, intended_lines, driver.policy_refresh),
-            running_config=running_config,
-            intended_config=intended_config,
-        )
     workflow = WorkflowRemediation(running_config, intended_config)
     remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
     remediation += _entry_moves(running_config, intended_config, driver)
@@ -326,7 +307,7 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         # The way back restores the secrets the appliance showed, in their stored form (which it
         # takes as input): read the other way round, with nothing held.
         intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
-        intended_back, _ = _slotted_filters(running_back, intended_back, driver.swapped_filters)
+        intended_back = _slotted_filters(running_back, intended_back, driver.swapped_filters)
         if (intended_back, running_back) == (intended_lines, running_lines):
             rollback = send_ordered(workflow.rollback_config, intended_config, running_config, driver)
         else:
@@ -346,17 +327,6 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         running_config=running_config,
         intended_config=intended_config,
     )
-
-
-@dataclass(frozen=True)
-class _Swap:
-    """A bound filter rebuilt under its other name: `old` held, `new` and `number` built, each
-    binding line of `bindings` (interface header, line naming `new`) re-sent."""
-
-    old: str
-    new: str
-    number: int
-    bindings: tuple[tuple[str, str], ...]
 
 
 def _acl_blocks(lines: list[str], definition: re.Pattern[str]) -> dict[str, tuple[int, list[str]]]:
@@ -393,117 +363,88 @@ def _unsafe_in_place(held: list[str], wanted: list[str], entry: re.Pattern[str])
     return deleted and added
 
 
-def _slotted_filters(
-    running: list[str], intended: list[str], kind: SwappedFilters | None
-) -> tuple[list[str], tuple[_Swap, ...]]:
-    """`intended` with each bound filter under the name the device is to hold it by, and the
-    filters to rebuild under their other name (`SwappedFilters`): a filter held under either name
-    keeps that one where its entries are the intended ones or change safely in place
-    (`_unsafe_in_place`); else it is built under the other (the intended name, or it with the
-    suffix and the highest number of the range neither side uses), bound, and the old deleted."""
+def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilters | None) -> list[str]:
+    """`intended` with each bound filter under the name the device is to hold it by
+    (`SwappedFilters`): a filter held under either name keeps that one where its entries are the
+    intended ones or change safely in place (`_unsafe_in_place`); else it is built under the
+    other (the intended name, or it with the suffix and the highest number of the range neither
+    side uses). The diff then adds the new filter whole, binds it in place of the old one and
+    deletes the old one last (`_rebound_in_place`); the way back does the same."""
     if kind is None:
-        return intended, ()
+        return intended
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
     bound = {found.group(1) for line in intended if line[:1].isspace() and (found := binding.match(line.strip()))}
     if not bound:
-        return intended, ()
+        return intended
     held, wanted = _acl_blocks(running, definition), _acl_blocks(intended, definition)
     used = {number for number, _ in held.values()} | {number for number, _ in wanted.values()}
     free = (n for n in range(kind.numbers[1], kind.numbers[0] - 1, -1) if n not in used)
     slots: dict[str, tuple[str, int]] = {}
-    swaps: dict[str, tuple[str, str, int]] = {}
     for name in sorted(bound & wanted.keys()):
-        number, rules = wanted[name]
+        _, rules = wanted[name]
         other = name + kind.suffix
-        if len(other) > kind.longest_name or other in wanted:
-            continue
         holder = name if name in held else other if other in held else None
-        if holder is None:
+        if holder is None or len(other) > kind.longest_name or other in wanted:
             continue
         held_number, held_rules = held[holder]
         if holder == other:
             slots[name] = (other, held_number)
         if not _unsafe_in_place(held_rules, rules, entry):
             continue
-        target = other if holder == name else name
-        target_number = number if target == name else next(free, None)
-        if target_number is None:
-            continue
-        slots[name] = (target, target_number)
-        swaps[name] = (holder, target, target_number)
+        if holder == other:
+            slots.pop(name)
+        elif (free_number := next(free, None)) is not None:
+            slots[name] = (other, free_number)
     if not slots:
-        return intended, ()
+        return intended
     lines: list[str] = []
-    interface = ""
-    bindings: dict[str, list[tuple[str, str]]] = {}
     for line in intended:
         if not line[:1].isspace():
-            interface = line
             found = definition.match(line)
             if found is not None and found.group(1) in slots:
                 line = line[: found.start(1)] + "{} {}".format(*slots[found.group(1)]) + line[found.end(2) :]
-        elif (found := binding.match(line.strip())) is not None and found.group(1) in slots:
-            indent = line[: _indent(line)]
-            text = line.strip()
-            line = indent + text[: found.start(1)] + slots[found.group(1)][0] + text[found.end(1) :]
-            if found.group(1) in swaps:
-                bindings.setdefault(found.group(1), []).append((interface, line.strip()))
+        elif (found := binding.match(text := line.strip())) is not None and found.group(1) in slots:
+            line = line[: _indent(line)] + text[: found.start(1)] + slots[found.group(1)][0] + text[found.end(1) :]
         lines.append(line)
-    return lines, tuple(
-        _Swap(old=old, new=new, number=number, bindings=tuple(bindings.get(name, ())))
-        for name, (old, new, number) in swaps.items()
-    )
+    return lines
 
 
-def _before_swaps(lines: list[str], swaps: tuple[_Swap, ...], kind: SwappedFilters) -> list[str]:
-    """`lines` (what the device holds) as the diff reads them where `swaps` rebuild filters: the
-    old filters left out (deleted after the switch, `_swap_lines`) and their bindings naming the
-    new ones (switched by `_swap_lines`), so the diff adds the new filters whole and nothing
-    else of them."""
-    if not swaps:
-        return lines
+def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:
+    """`lines` (a remediation as sent) with each filter bound anew in place, never unbound first:
+    an interface block that binds a filter drops its deletion of the binding it replaces in that
+    direction; and the deletion of a filter, in the documented form (`deleted_as`), goes last,
+    once nothing sent names it (never where the same lines define a filter of its name or
+    number). hier_config deletes first: the old filter, then the binding, then binds the new one,
+    so the interface was for a moment without a filter, or bound to a deleted one."""
     definition, binding = re.compile(kind.definition), re.compile(kind.binding)
-    renamed = {swap.old: swap.new for swap in swaps}
-    kept: list[str] = []
-    skipping = False
+    blocks: list[list[str]] = []
     for line in lines:
-        if not line[:1].isspace():
-            found = definition.match(line)
-            skipping = found is not None and found.group(1) in renamed
-        elif not skipping and (found := binding.match(line.strip())) is not None and found.group(1) in renamed:
+        if not line[:1].isspace() or not blocks:
+            blocks.append([])
+        blocks[-1].append(line)
+    defined = [found for block in blocks if (found := definition.match(block[0])) is not None]
+    names, numbers = {found.group(1) for found in defined}, {found.group(2) for found in defined}
+    kept: list[str] = []
+    deletions: list[str] = []
+    for block in blocks:
+        header = block[0]
+        found = definition.match(header.removeprefix(negation)) if header.startswith(negation) else None
+        if found is not None and len(block) == 1 and found.group(1) not in names and found.group(2) not in numbers:
+            deletions.append(negation + kind.deleted_as.format(name=found.group(1)))
+            continue
+        bound = {
+            text[: found.start(1)]
+            for line in block[1:]
+            if (found := binding.match(text := line.strip())) is not None
+        }
+        for line in block:
             text = line.strip()
-            line = line[: _indent(line)] + text[: found.start(1)] + renamed[found.group(1)] + text[found.end(1) :]
-        if not skipping:
+            if line[:1].isspace() and text.startswith(negation):
+                found = binding.match(text.removeprefix(negation))
+                if found is not None and text.removeprefix(negation)[: found.start(1)] in bound:
+                    continue
             kept.append(line)
-    return kept
-
-
-def _swap_lines(swaps: tuple[_Swap, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:
-    """Sent after the rest (which built the new filters): each binding re-sent naming the new
-    filter, never deleted first (the interface is never unfiltered), then the old filter deleted."""
-    lines: list[str] = []
-    for swap in swaps:
-        for interface, line in swap.bindings:
-            lines += [interface, f"  {line}", "  quit"]
-    lines += [negation + kind.deleted_as.format(name=swap.old) for swap in swaps]
-    return tuple(lines)
-
-
-def _reversed_swaps(swaps: tuple[_Swap, ...], running: list[str], kind: SwappedFilters) -> tuple[_Swap, ...]:
-    """The swaps that undo `swaps`, back to the filters and bindings of `running`."""
-    definition, binding = re.compile(kind.definition), re.compile(kind.binding)
-    held = _acl_blocks(running, definition)
-    back: list[_Swap] = []
-    for swap in swaps:
-        bindings: list[tuple[str, str]] = []
-        interface = ""
-        for line in running:
-            if not line[:1].isspace():
-                interface = line
-            elif (found := binding.match(line.strip())) is not None and found.group(1) == swap.old:
-                bindings.append((interface, line.strip()))
-        back.append(_Swap(old=swap.new, new=swap.old, number=held[swap.old][0], bindings=tuple(bindings)))
-    return tuple(back)
+    return (*kept, *deletions)
 
 
 def policy_refresh(running: str, intended: str, platform: str) -> tuple[str, ...]:
@@ -588,14 +529,9 @@ def remediation_lines(
     """Only the remediation (cheaper than compute_diff: no rollback is built); `held` as there."""
     driver = driver_for(platform)
     running_lines, intended_lines = _held_as_intended(*_compared_lines(running, intended, driver), driver, held)
-    intended_lines, swaps = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
+    intended_lines = _slotted_filters(running_lines, intended_lines, driver.swapped_filters)
     if running_lines == intended_lines:
         return ()
-    if swaps and driver.swapped_filters is not None:
-        kind = driver.swapped_filters
-        return _delta_lines(_before_swaps(running_lines, swaps, kind), intended_lines, driver, platform) + _swap_lines(
-            swaps, kind, hier_driver(platform).negation_prefix
-        )
     return _delta_lines(running_lines, intended_lines, driver, platform)
 
 
@@ -675,8 +611,12 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
         delta = _renumbered_from_the_ends(delta, driver.numbered_entries)
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
-            return _around_named_objects(delta, before, after, driver.named_objects)
-        return tuple(delta.lines(sectional_exiting=True))
+            ordered = _around_named_objects(delta, before, after, driver.named_objects)
+        else:
+            ordered = tuple(delta.lines(sectional_exiting=True))
+        if driver.swapped_filters is not None:
+            return _rebound_in_place(ordered, driver.swapped_filters, delta.driver.negation_prefix)
+        return ordered
     deletion = driver.deletion_word + " "
     entry_word = driver.entry_word + " "
     stages = driver.send_order

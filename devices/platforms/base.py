@@ -176,7 +176,8 @@ class SwappedFilters(BaseModel):
     passes what both the old and the new one deny, as a deny-list closing with `permit ip` does,
     or drops what both permit). Such a filter is built whole under its other name, each binding
     switched to it, then the old one deleted (make before break; `devices/configdiff.py`
-    `_slotted_filters`). The two names alternate: the intended one and it with `suffix`; a
+    `_slotted_filters`, `_rebound_in_place`, which also keeps any other change of a binding
+    from unbinding first or deleting a filter while it is bound). The two names alternate: the intended one and it with `suffix`; a
     filter held under either whose entries are the intended ones is in sync (drift compares by
     content). `definition`: a pattern of the filter's header, groups name and number;
     `binding`: a pattern of a line that binds it (under an interface), group 1 its name, the

@@ -293,8 +293,10 @@ ACL_RULES = NumberedEntries(
 # "You can apply only one ACL in one direction" on an interface (AR command reference,
 # "traffic-filter (interface view)", EDOC1100064351), and whether a second one replaces the first
 # or is refused, the interface is never left without one (refused, the push fails and rolls back
-# with the old filter still bound). `undo acl name acl-name`: AR command reference "acl name".
-# An ACL name takes 1 to 32 characters.
+# with the old filter still bound). The old one goes last, by the documented `undo acl name
+# acl-name`, once nothing names it: "When you delete an ACL that has been referenced by other
+# services, the services may be interrupted" (AR command reference "acl name", EDOC1100064351,
+# which also limits a name to 1 to 32 characters beginning with a letter).
 SWAPPED_FILTERS = SwappedFilters(
     definition=r"^acl name (\S+) (\d+)$",
     binding=r"^traffic-filter (?:inbound|outbound) acl name (\S+)$",

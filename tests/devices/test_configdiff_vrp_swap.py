@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from storestack.devices.configdiff import compute_diff
+from storestack.devices.configdiff import compute_diff, remediation_lines
 from storestack.devices.lint import Packet
 from storestack.devices.lint.huawei_vrp import acl_verdict
 from storestack.devices.lint.linetree import parse
@@ -206,3 +206,48 @@ def test_a_rebuilt_filter_is_in_sync_and_the_next_change_builds_it_under_the_fir
     again = compute_diff(held, running, "huawei_vrp").remediation
     assert any(re.fullmatch(rf"acl name {re.escape(acl)} \d+", line) for line in again)
     assert again[-1] == f"undo acl name {acl}-B"
+
+
+def test_a_push_cut_off_mid_swap_is_rolled_back_without_unbinding_or_deleting_a_bound_filter() -> None:
+    # The push built WAN-IN-B and bound it on one WAN port when the session dropped: the
+    # rollback to the backup binds WAN-IN again in place, then deletes WAN-IN-B.
+    running = (GOLDEN / "dual-wan.cfg").read_text()
+    intended = _insert_rule(running, "WAN-IN", 20, "deny tcp destination-port eq 8443")
+    diff = compute_diff(running, intended, "huawei_vrp")
+    cut = diff.remediation.index("interface GigabitEthernet0/0/2")
+    device = _Device.holding(running)
+    device.apply(diff.remediation[:cut])
+    assert device.bindings[(f"interface {_WAN}", "inbound")] == "WAN-IN-B"
+    shown = _shown(running, diff.remediation[:cut])
+    back = remediation_lines(shown, running, "huawei_vrp")
+    assert not any(line.strip().startswith("undo traffic-filter") for line in back)
+    states = device.apply(back)  # asserts no filter is deleted while bound
+    old = _Device.holding(running)
+    ssh = Packet("tcp", _INTERNET, _address("198.51.100.6"), 22)
+    for interface in (_WAN, "GigabitEthernet0/0/2"):
+        assert all(not state.passes(interface, ssh) for state in states)
+        assert device.bindings[(f"interface {interface}", "inbound")] == "WAN-IN"
+    assert device.acls == old.acls
+
+
+def _shown(running: str, pushed: tuple[str, ...]) -> str:
+    """The running config after `pushed` (new ACL blocks and binding changes only), as shown."""
+    lines = running.splitlines()
+    blocks: list[list[str]] = []
+    for line in pushed:
+        if not line[:1].isspace():
+            blocks.append([line])
+        elif line.strip() != "quit":
+            blocks[-1].append(" " + line.strip())
+    for block in blocks:
+        if block[0].startswith("interface "):
+            at = lines.index(block[0])
+            end = next(i for i in range(at + 1, len(lines)) if not lines[i].startswith(" "))
+            for child in block[1:]:
+                lines = [
+                    child if i in range(at, end) and line.startswith(" traffic-filter inbound") else line
+                    for i, line in enumerate(lines)
+                ]
+        else:
+            lines = [*block, "#", *lines]
+    return "\n".join(lines) + "\n"
