@@ -412,8 +412,8 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
 def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: str) -> tuple[str, ...]:
     """`lines` (a remediation as sent) with each filter bound anew in place, never unbound first:
     an interface block that binds a filter drops its deletion of the binding it replaces in that
-    direction; and the deletion of a filter, in the documented form (`deleted_as`), goes last,
-    once nothing sent names it (never where the same lines define a filter of its name or
+    direction; a filter the lines bind is defined first; and the deletion of a filter, in the
+    documented form (`deleted_as`), goes last, once nothing sent names it (never where the same lines define a filter of its name or
     number). hier_config deletes first: the old filter, then the binding, then binds the new one,
     so the interface was for a moment without a filter, or bound to a deleted one."""
     definition, binding = re.compile(kind.definition), re.compile(kind.binding)
@@ -424,15 +424,32 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
         blocks[-1].append(line)
     defined = [found for block in blocks if (found := definition.match(block[0])) is not None]
     names, numbers = {found.group(1) for found in defined}, {found.group(2) for found in defined}
-    kept: list[str] = []
+    deleted = [
+        found
+        for block in blocks
+        if block[0].startswith(negation) and (found := definition.match(block[0].removeprefix(negation)))
+    ]
+    bound = {found.group(1) for line in lines if (found := binding.match(line.strip())) is not None}
+    # A filter these lines bind goes first, before any block that binds it (the rest of the
+    # lines may follow the order of a config that prints interfaces before ACLs).
+    first = [
+        block
+        for block in blocks
+        if (found := definition.match(block[0])) is not None
+        and found.group(1) in bound
+        and not any(found.group(1) == gone.group(1) or found.group(2) == gone.group(2) for gone in deleted)
+    ]
+    kept: list[str] = [line for block in first for line in block]
     deletions: list[str] = []
     for block in blocks:
+        if any(block is moved for moved in first):
+            continue
         header = block[0]
         found = definition.match(header.removeprefix(negation)) if header.startswith(negation) else None
         if found is not None and len(block) == 1 and found.group(1) not in names and found.group(2) not in numbers:
             deletions.append(negation + kind.deleted_as.format(name=found.group(1)))
             continue
-        bound = {
+        slots = {
             text[: found.start(1)]
             for line in block[1:]
             if (found := binding.match(text := line.strip())) is not None
@@ -441,7 +458,7 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
             text = line.strip()
             if line[:1].isspace() and text.startswith(negation):
                 found = binding.match(text.removeprefix(negation))
-                if found is not None and text.removeprefix(negation)[: found.start(1)] in bound:
+                if found is not None and text.removeprefix(negation)[: found.start(1)] in slots:
                     continue
             kept.append(line)
     return (*kept, *deletions)
