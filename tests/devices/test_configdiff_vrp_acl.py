@@ -10,7 +10,9 @@ session to the payment service through the zone firewall), a hub's store filter 
 source <store segment>` without the denies of the other stores' ranges. A traffic-filter passes
 what no rule matches, so on a store filter the ACL's closing `rule N deny ip` stays until it is
 swapped for the new one: deleted from the bottom up to it and added from the top, the ACL is at
-every moment the start of the old or of the new one, closed by a deny.
+every moment the start of the old or of the new one, closed by a deny. (A filter bound by
+`traffic-filter`, such as a hub's store filter, is now rebuilt under its other name instead where
+a change both deletes and adds rules: test_configdiff_vrp_swap.py.)
 """
 
 from __future__ import annotations
@@ -29,10 +31,6 @@ GOLDEN = Path(__file__).parent / "golden" / "huawei_vrp"
 # An office host opening a connection to the payment service, which the office's overlay ACL
 # (a zone firewall's packet-filter: what no rule permits is denied) does not permit.
 _OFFICE_TO_PAYMENT = Packet("tcp", ipaddress.IPv4Address("10.64.2.70"), ipaddress.IPv4Address("10.0.10.5"), 443)
-# A store's POS host towards another store's POS, which the hub's store filter denies.
-_STORE_TO_STORE = Packet("tcp", ipaddress.IPv4Address("10.64.0.10"), ipaddress.IPv4Address("10.64.2.10"), 443)
-# A packet from an address that is none of the store's, which only the closing `deny ip` denies.
-_SPOOFED = Packet("tcp", ipaddress.IPv4Address("192.0.2.7"), ipaddress.IPv4Address("198.51.100.9"), 443)
 
 _RULE = re.compile(r"^\s*rule (\d+) (.*)$")
 _UNDO = re.compile(r"^\s*undo rule (\d+)$")
