@@ -21,6 +21,8 @@ import ipaddress
 import re
 from pathlib import Path
 
+from testsupport.rendering import vrp_acl_with_rule
+
 from storestack.devices.configdiff import compute_diff
 from storestack.devices.lint import Packet
 from storestack.devices.lint.huawei_vrp import acl_verdict
@@ -40,25 +42,6 @@ _ANY_UNDO = re.compile(r"^\s*undo rule (\d+)\b")
 
 def _header(config: str, acl: str) -> str:
     return next(line for line in config.splitlines() if re.fullmatch(rf"acl name {re.escape(acl)} \d+", line))
-
-
-def _insert_rule(config: str, acl: str, after: int, rule: str) -> str:
-    """`config` with `rule` put into ACL `acl` after its rule `after`, the later rules moved up
-    one rule ID (5 apart), as a render with one more rule there numbers them."""
-    header = _header(config, acl)
-    lines: list[str] = []
-    inside = False
-    for line in config.splitlines():
-        if not line[:1].isspace():
-            inside = line == header
-        elif inside and (found := _RULE.match(line)):
-            number = int(found.group(1))
-            if number > after:
-                if number == after + 5:
-                    lines.append(f" rule {after + 5} {rule}")
-                line = f" rule {number + 5} {found.group(2)}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
 
 
 def _rules(config: str, acl: str) -> dict[int, str]:
@@ -110,7 +93,7 @@ def _passes(acl: str, rules: dict[int, str], packet: Packet, *, unmatched_passes
 def test_an_office_host_never_reaches_the_payment_service_while_its_acl_is_renumbered() -> None:
     acl = "OFFICE-TO-OVERLAY"
     running = (GOLDEN / "dual-wan.cfg").read_text()
-    intended = _insert_rule(running, acl, 5, "permit ip source 10.64.2.64 0.0.0.63 destination 10.0.0.8 0.0.0.7")
+    intended = vrp_acl_with_rule(running, acl, 5, "permit ip source 10.64.2.64 0.0.0.63 destination 10.0.0.8 0.0.0.7")
     assert not _passes(acl, _rules(running, acl), _OFFICE_TO_PAYMENT, unmatched_passes=False)
     assert not _passes(acl, _rules(intended, acl), _OFFICE_TO_PAYMENT, unmatched_passes=False)
     states = _states_while_pushed(compute_diff(running, intended, "huawei_vrp").remediation, running, acl)
@@ -121,7 +104,7 @@ def test_an_office_host_never_reaches_the_payment_service_while_its_acl_is_renum
 def test_a_rule_is_deleted_by_its_id_alone() -> None:
     acl = "OFFICE-TO-OVERLAY"
     running = (GOLDEN / "dual-wan.cfg").read_text()
-    intended = _insert_rule(running, acl, 5, "permit ip source 10.64.2.64 0.0.0.63 destination 10.0.0.8 0.0.0.7")
+    intended = vrp_acl_with_rule(running, acl, 5, "permit ip source 10.64.2.64 0.0.0.63 destination 10.0.0.8 0.0.0.7")
     diff = compute_diff(running, intended, "huawei_vrp")
     deletions = [line.strip() for line in (*diff.remediation, *diff.rollback) if line.strip().startswith("undo rule")]
     assert deletions

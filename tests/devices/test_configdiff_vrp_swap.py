@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from testsupport.rendering import vrp_acl_with_rule
 
 from storestack.devices.configdiff import compute_diff, remediation_lines
 from storestack.devices.lint import Packet
@@ -93,24 +94,6 @@ class _Device:
         return verdict.forwarded if verdict.rule.startswith("rule ") else True
 
 
-def _insert_rule(config: str, acl: str, after: int, rule: str) -> str:
-    """`config` with `rule` put into ACL `acl` after its rule `after`, the later rules moved up
-    one rule ID (5 apart), as a render with one more rule there numbers them."""
-    lines: list[str] = []
-    inside = False
-    for line in config.splitlines():
-        if not line[:1].isspace():
-            inside = bool(re.fullmatch(rf"acl name {re.escape(acl)} \d+", line))
-        elif inside and (found := _RULE.match(line.strip())):
-            number = int(found.group(1))
-            if number > after:
-                if number == after + 5:
-                    lines.append(f" rule {after + 5} {rule}")
-                line = f" rule {number + 5} {found.group(2)}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 # (golden, ACL, interface it is bound to inbound, rule put in after rule N, packets)
 _WAN = "GigabitEthernet0/0/1"
 _POS = "GigabitEthernet0/0/0.10"
@@ -172,7 +155,7 @@ def test_no_line_of_a_bound_filter_change_passes_what_both_deny_or_drops_what_bo
     golden: str, acl: str, interface: str, after: int, rule: str, packets: list[Packet]
 ) -> None:
     running = (GOLDEN / golden).read_text()
-    intended = _insert_rule(running, acl, after, rule)
+    intended = vrp_acl_with_rule(running, acl, after, rule)
     old, new = _Device.holding(running), _Device.holding(intended)
     assert any(old.passes(interface, p) != new.passes(interface, p) for p in packets)  # the change matters
     diff = compute_diff(running, intended, "huawei_vrp")
@@ -194,7 +177,7 @@ def test_a_rebuilt_filter_is_in_sync_and_the_next_change_builds_it_under_the_fir
     golden: str, acl: str, interface: str, after: int, rule: str, packets: list[Packet]
 ) -> None:
     running = (GOLDEN / golden).read_text()
-    intended = _insert_rule(running, acl, after, rule)
+    intended = vrp_acl_with_rule(running, acl, after, rule)
     diff = compute_diff(running, intended, "huawei_vrp")
     assert f"undo acl name {acl}" in diff.remediation
     assert not any(line.strip().startswith("undo traffic-filter") for line in (*diff.remediation, *diff.rollback))
@@ -212,7 +195,7 @@ def test_a_push_cut_off_mid_swap_is_rolled_back_without_unbinding_or_deleting_a_
     # The push built WAN-IN-B and bound it on one WAN port when the session dropped: the
     # rollback to the backup binds WAN-IN again in place, then deletes WAN-IN-B.
     running = (GOLDEN / "dual-wan.cfg").read_text()
-    intended = _insert_rule(running, "WAN-IN", 20, "deny tcp destination-port eq 8443")
+    intended = vrp_acl_with_rule(running, "WAN-IN", 20, "deny tcp destination-port eq 8443")
     diff = compute_diff(running, intended, "huawei_vrp")
     cut = diff.remediation.index("interface GigabitEthernet0/0/2")
     device = _Device.holding(running)

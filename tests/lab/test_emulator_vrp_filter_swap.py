@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testsupport.rendering import vrp_acl_with_rule
+
 from storestack.devices.configdiff import compute_diff
 from storestack.lab.emulator.device import DeviceState
 from storestack.lab.emulator.models import EmulatedDevice
@@ -54,25 +56,10 @@ def _push(device: DeviceState, session: VrpSession, lines: tuple[str, ...]) -> l
     return states
 
 
-def _with_new_deny(config: str) -> str:
-    """WAN-IN with a deny put in after its rule 20, the later rules one rule ID up."""
-    lines: list[str] = []
-    inside = False
-    for line in config.splitlines():
-        if not line[:1].isspace():
-            inside = line.startswith("acl name WAN-IN ")
-        elif inside and (found := re.match(r"^ rule (\d+) (.*)$", line)) and int(found.group(1)) > 20:
-            if int(found.group(1)) == 25:
-                lines.append(" rule 25 deny tcp destination-port eq 8443")
-            line = f" rule {int(found.group(1)) + 5} {found.group(2)}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 def test_a_rebuilt_wan_filter_is_bound_at_every_line_and_in_sync_after() -> None:
     device, session = _unit(GOLDEN.read_text())
     running = device.running_text()
-    intended = _with_new_deny(GOLDEN.read_text())
+    intended = vrp_acl_with_rule(GOLDEN.read_text(), "WAN-IN", 20, "deny tcp destination-port eq 8443")
     diff = compute_diff(running, intended, "huawei_vrp")
     states = _push(device, session, diff.remediation)
     for state in states:
