@@ -177,6 +177,34 @@ class PolicyRefresh(BaseModel):
     members: str | None = None
 
 
+class SwappedFilters(BaseModel):
+    """Filters bound to interfaces whose change the device applies line by line and which no
+    order of their entries can make safely (`NumberedEntries`: a change that both deletes and
+    adds entries leaves, between the two, a block of only the entries both sides hold, which
+    passes what both the old and the new one deny, as a deny-list closing with `permit ip` does,
+    or drops what both permit). Such a filter is built whole under its other name, each binding
+    switched to it, then the old one deleted (make before break; `devices/configdiff.py`
+    `_slotted_filters`, `_rebound_in_place`, which also keeps any other change of a binding
+    from unbinding first or deleting a filter while it is bound). The two names alternate: the intended one and it with `suffix`; a
+    filter held under either whose entries are the intended ones is in sync (drift compares by
+    content). `definition`: a pattern of the filter's header, groups name and number;
+    `binding`: a pattern of a line that binds it (under an interface), group 1 its name, the
+    rest of the line kept when the name is switched (re-sent without deleting the old binding
+    first: never a moment without a filter); `deleted_as`: the old filter's deletion, negated
+    (`{name}`); `numbers`: where the other name takes a number, the range it takes it from, the
+    highest neither side uses; `longest_name`: the device's limit on a name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    definition: str
+    binding: str
+    suffix: str
+    deleted_as: str
+    numbers: tuple[int, int]
+    longest_name: int
+    entry: str = r"^rule (\d+) "
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -284,6 +312,9 @@ class PlatformDriver(BaseModel):
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()
+    # Bound filters rebuilt under their other name where no in-place order is safe
+    # (`SwappedFilters`).
+    swapped_filters: SwappedFilters | None = None
     # Where a changed BGP policy applies only to routes received or sent after the change, the
     # soft refresh the push runs for the sessions whose policy it changed (`PolicyRefresh`).
     policy_refresh: PolicyRefresh | None = None

@@ -19,6 +19,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     StoppedWhileChanged,
+    SwappedFilters,
     days_hours_minutes,
     snmp_keywords,
 )
@@ -283,6 +284,28 @@ ACL_RULES = NumberedEntries(
     closing=r"^rule \d+ deny ip$",
 )
 
+# A bound filter whose change deletes rules and adds others (a rule put in above others, one
+# changed in place) holds, between the two, only the rules both sides hold: a deny-list closing
+# with `permit ip` (WAN-IN, each segment's <TAG>-IN) then passes what both deny. It is built
+# whole under its other name (the intended one, or it with "-B" and the highest advanced ACL
+# number neither side uses), each `traffic-filter` re-sent naming it, then the old one deleted
+# (PlatformDriver.swapped_filters). The binding is re-sent, never `undo traffic-filter` first:
+# "You can apply only one ACL in one direction" on an interface (AR command reference,
+# "traffic-filter (interface view)", EDOC1100064351), and whether a second one replaces the first
+# or is refused, the interface is never left without one (refused, the push fails and rolls back
+# with the old filter still bound). The old one goes last, by the documented `undo acl name
+# acl-name`, once nothing names it: "When you delete an ACL that has been referenced by other
+# services, the services may be interrupted" (AR command reference "acl name", EDOC1100064351,
+# which also limits a name to 1 to 32 characters beginning with a letter).
+SWAPPED_FILTERS = SwappedFilters(
+    definition=r"^acl name (\S+) (\d+)$",
+    binding=r"^traffic-filter (?:inbound|outbound) acl name (\S+)$",
+    suffix="-B",
+    deleted_as="acl name {name}",
+    numbers=ADVANCED_ACL_NUMBERS,
+    longest_name=32,
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -349,6 +372,7 @@ DRIVER = PlatformDriver(
     factory_objects=FACTORY_OBJECTS,
     stopped_while_changed=(NQA_TESTS,),
     numbered_entries=(ACL_RULES,),
+    swapped_filters=SWAPPED_FILTERS,
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,

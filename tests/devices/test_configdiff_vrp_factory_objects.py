@@ -112,7 +112,8 @@ def test_what_storestack_no_longer_renders_is_still_deleted() -> None:
         aaa=FACTORY_AAA + " domain corp\n",
     )
     sent = [line.strip() for line in compute_diff(running, intended, "huawei_vrp").remediation]
-    assert "undo acl name FROM-CLOUD-AWS9 3090" in sent
+    # Deleted in the documented form, by name alone, last (AR command reference "acl name").
+    assert sent[-1] == "undo acl name FROM-CLOUD-AWS9"
     assert "undo radius-server template CORP" in sent
     assert "undo domain corp" in sent
     assert not [line for line in sent if "default" in line or "_profile" in line or line.startswith("undo ops")]

@@ -246,3 +246,21 @@ def assert_sent_in_order(sent: list[str], *lines: str) -> None:
     at its first occurrence)."""
     assert all(line in sent for line in lines), [line for line in lines if line not in sent]
     assert [sent.index(line) for line in lines] == sorted(sent.index(line) for line in lines), sent
+
+
+def vrp_acl_with_rule(config: str, acl: str, after: int, rule: str) -> str:
+    """A VRP `config` with `rule` put into ACL `acl` after its rule `after`, the later rules moved
+    up one rule ID (5 apart), as a render with one more rule there numbers them."""
+    lines: list[str] = []
+    inside = False
+    for line in config.splitlines():
+        if not line[:1].isspace():
+            inside = re.fullmatch(rf"acl name {re.escape(acl)} \d+", line) is not None
+        elif inside and (found := re.match(r"^ rule (\d+) (.*)$", line)):
+            number = int(found.group(1))
+            if number > after:
+                if number == after + 5:
+                    lines.append(f" rule {after + 5} {rule}")
+                line = f" rule {number + 5} {found.group(2)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -196,6 +196,11 @@ VRP = LineDialect(
         ("mtu", 1),
         ("apply cost", 2),
         ("apply local-preference", 2),
+        # One ACL per direction on an interface ("You can apply only one ACL in one direction",
+        # AR command reference, "traffic-filter (interface view)"): the emulator takes a second
+        # in place of the first; whether an AR does so or refuses it, no document seen says.
+        ("traffic-filter inbound", 2),
+        ("traffic-filter outbound", 2),
     ),
     exit_words=frozenset({"quit"}),
     section_end_markers={},
