@@ -290,3 +290,27 @@ def test_a_packet_passed_to_the_partner_never_bounces_between_the_hubs(fleet: Fl
             assert _counted(lab.ns["hub2"], match) <= 8
         finally:
             _stop(client, server)
+
+
+def test_an_hq_session_outlives_a_restart_of_the_hub_that_carries_it(fleet: Fleet) -> None:
+    """HQ's management host holds a TCP session with the store through hq-hub1, both ways (the
+    store sends through hq-hub1 too). hq-hub1 restarts: its conntrack is empty (here: its ruleset
+    loaded only once the session is up). HQ's next packets are new at hq-hub1 without a SYN, so it
+    passes them to hq-hub2, which never saw the session either and routes the store back to
+    hq-hub1. Before, hq-hub2 dropped them and the session stalled for good (before the partner
+    path, hq-hub1 picked it up mid-stream). Now hq-hub2 picks up what the zone policy lets HQ open
+    (its management ranges) into its own tunnel to the store, the store's answer through hq-hub1
+    moves the flow's entry there back to the store's tunnel, and the session goes on."""
+    with two_hubs(fleet, "restart", load=("hub2",)) as lab:
+        lab.store_sends_through("hub1")
+        server = lab.serve("store", lab.store)
+        client = lab.open("hq", lab.management, lab.store)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+            lab.load("hub1")  # restarted: the ruleset back, no connection state
+            assert exchange(client) == "echoed"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
