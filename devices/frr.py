@@ -707,36 +707,50 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
         PolicyRule(f"fwmark {return_mark(index)} lookup {return_table(index)} pref {STEERING_RULE_PREF + index}")
         for index in sorted({peer.link_index for peer in view.peers})
     ]
-    if view.intent.return_partners:
-        # The partner hub (`hub_partner_context`): after the return marks, a mark of its own.
-        rules.append(PolicyRule(f"fwmark {_mark(PARTNER_MARK)} lookup {PARTNER_TABLE} pref {PARTNER_RULE_PREF}"))
+    # The partner hubs (`hub_partner_context`): after the return marks, a mark and a table each.
+    rules += [
+        PolicyRule(f"fwmark {_mark(PARTNER_MARK + index)} lookup {PARTNER_TABLE + index} pref {PARTNER_RULE_PREF}")
+        for index, _ in enumerate(view.intent.return_partners)
+    ]
     return rules
 
 
 def hub_partner_routes(view: HubView) -> list[tuple[str, str]]:
-    """The partner table (`PARTNER_TABLE`): each store the hub shares with another hub
-    (`HubIntent.return_partners`) routed to that hub's loopback, which zebra resolves through the
-    hubs' iBGP to the partner's DC address: while the partner lives, and not at all once its
-    session is down (the packet then follows the main table, as without a partner)."""
+    """Each partner's table (`PARTNER_TABLE` + its position in `HubIntent.return_partners`): one
+    default route to that hub's loopback, which zebra resolves through the hubs' iBGP to the
+    partner's DC address: while the partner lives, and not at all once its session is down (the
+    packet then follows the main table, as without a partner). Which packets take it is the
+    ruleset's choice (`hub_partner_context`): one route per partner, whatever the stores."""
     return [
-        (str(net), f"{partner.loopback} table {PARTNER_TABLE}")
-        for partner in view.intent.return_partners
-        for net in partner.destinations
+        ("0.0.0.0/0", f"{partner.loopback} table {PARTNER_TABLE + index}")
+        for index, partner in enumerate(view.intent.return_partners)
     ]
 
 
 def hub_partner_context(view: HubView) -> dict[str, str]:
-    """What the hub's nftables need to pass the DC's packets of a flow it did not see to the
-    partner hub that did (`ReturnPartner`): the stores' addresses, the partners' DC addresses
-    (the only next hops such a packet leaves for) and the mark. Empty without a partner."""
+    """What the hub's nftables need to pass a flow's packets to the partner hub that saw it
+    (`ReturnPartner`): the shared stores' addresses and the hub's tunnels to them, each with its
+    partner's mark (`PARTNER_MARK` + the partner's position), the partners' DC addresses (the only
+    next hops such a packet leaves for), and the marks' base and mask. Empty without a partner."""
     partners = view.intent.return_partners
     if not partners:
-        return {"partner_stores": "", "partner_hops": "", "partner_mark": ""}
-    stores = dict.fromkeys(str(net) for partner in partners for net in partner.destinations)
+        return {"partner_stores": "", "partner_tunnels": "", "partner_hops": "", "partner_mark": "", "partner_mask": ""}
+    stores: dict[str, str] = {}
+    tunnels: dict[str, str] = {}
+    for index, partner in enumerate(partners):
+        mark = _mark(PARTNER_MARK + index)
+        for net in partner.destinations:
+            stores.setdefault(str(net), mark)
+        shared = set(partner.stores)
+        for peer in view.peers:
+            if peer.store.store_id in shared:
+                tunnels.setdefault(peer.ifname, mark)
     return {
-        "partner_stores": ", ".join(stores),
+        "partner_stores": ", ".join(f"{net} : {mark}" for net, mark in stores.items()),
+        "partner_tunnels": ", ".join(f'"{ifname}" : {mark}' for ifname, mark in tunnels.items()),
         "partner_hops": ", ".join(str(partner.dc_address) for partner in partners),
         "partner_mark": _mark(PARTNER_MARK),
+        "partner_mask": _mark(APPLICATION_MARK_MASK),
     }
 
 

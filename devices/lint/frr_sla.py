@@ -37,7 +37,7 @@ from storestack.devices.lint import ConfigFile, Finding
 from storestack.devices.lint.steering import hub_tunnels_by_hop, why_not_allowed
 from storestack.network.build import NetworkIntent
 from storestack.network.model import StoreIntent
-from storestack.network.sla import SlaClassPolicy
+from storestack.network.sla import PARTNER_MARK, SlaClassPolicy
 
 PLATFORM = "frr"
 # What FRR's bfdd runs (and leaves out of `show running-config`) when a profile does not say.
@@ -309,6 +309,8 @@ def _mark_set(config: ConfigFile) -> Iterator[Finding]:
 
 _MAP_ELEMENT = re.compile(r'"([^"]+)" : (0x[0-9a-f]+)')
 _HUB_RULE = re.compile(r"^rule add fwmark (\S+) lookup (\d+) ")
+# The return path's map alone (the partner hubs' map names the store tunnels too)
+_STORE_LINK_MARKS = re.compile(r"map store_link_marks \{[^}]*\}")
 # The return path's liveness: BFD control packets from a store tunnel keep it in the set, and a
 # restored mark whose tunnel is not in it is cleared before routing.
 _LIVENESS_KEPT = re.compile(r"^\s*iifgroup 10 udp dport 3784 update @live_store_links \{ meta iif \}$", re.M)
@@ -329,7 +331,8 @@ def _return_path(config: ConfigFile) -> Iterator[Finding]:
     routing = config.companions.get("routing", "")
     elements: dict[str, int] = {}
     line_of_map = config.line_of("map store_link_marks")
-    for element in _MAP_ELEMENT.finditer(config.text):
+    body = _STORE_LINK_MARKS.search(config.text)
+    for element in _MAP_ELEMENT.finditer(body.group(0) if body else ""):
         elements[element.group(1)] = int(element.group(2), 16)
     tables = {int(m.group(1), 0): m.group(2) for line in routing.splitlines() if (m := _HUB_RULE.match(line))}
     return_tables = set(tables.values())
@@ -380,18 +383,21 @@ def _return_path(config: ConfigFile) -> Iterator[Finding]:
 
 
 # The partner hub (`HubIntent.return_partners`, hub-nftables.j2): prerouting marks the DC's
-# conntrack-invalid packets towards the shared stores, never one with TTL 255 (passed on by a
-# hub); forward accepts the marked ones towards a partner's DC address, setting TTL 255.
+# conntrack-invalid packets towards the shared stores with their partner's mark (map
+# partner_stores), never one with TTL 255 (passed on by a hub); forward accepts the marked ones
+# towards a partner's DC address, setting TTL 255.
 _PARTNER_INVALID = re.compile(
-    r'^\s*iifname "(?P<dc>[^"]+)" ip ttl != 255 ip daddr @partner_stores ct state invalid meta mark set (?P<mark>0x[0-9a-f]+)$', re.M
+    r'^\s*iifname "(?P<dc>[^"]+)" ip ttl != 255 ct state invalid meta mark set ip daddr map @partner_stores$', re.M
 )
 _PARTNER_ACCEPT = re.compile(
-    r'^\s*iifname "(?P<dc>[^"]+)" oifname "(?P=dc)" meta mark (?P<mark>0x[0-9a-f]+) rt ip nexthop @partner_hops ip ttl set 255 accept$',
+    r'^\s*iifname "(?P<dc>[^"]+)" oifname "(?P=dc)" meta mark and (?P<mask>0x[0-9a-f]+) == (?P<mark>0x[0-9a-f]+) '
+    r"rt ip nexthop @partner_hops ip ttl set 255 accept$",
     re.M,
 )
+_PARTNER_STORES = re.compile(r"map partner_stores \{[^}]*elements = \{ (?P<elements>[^}]*) \}")
 # What is new there without TCP: passed on unless HQ's management ranges opened it (an SNMP poll,
 # a ping), which the partner, routing the store back over the DC LAN, would drop.
-_PARTNER_NEW_UDP = re.compile(r"^\s*iifname \S+ ip ttl != 255 ip daddr @partner_stores ct state new meta l4proto != tcp (?P<rest>.*)$", re.M)
+_PARTNER_NEW_UDP = re.compile(r"^\s*iifname \S+ ip ttl != 255 ct state new meta l4proto != tcp (?P<rest>.*)$", re.M)
 _INVALID_DROP = re.compile(r"^\s*ct state invalid drop$", re.M)
 _PARTNER_ROUTE = re.compile(r"^ip route (\S+) (\S+) table (\d+)$", re.M)
 
@@ -399,8 +405,9 @@ _PARTNER_ROUTE = re.compile(r"^ip route (\S+) (\S+) table (\d+)$", re.M)
 def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
     """Hub: where the intent gives the hub partners, the DC's invalid packets towards their
     stores are marked (TTL 255 excluded), the forward chain accepts them towards the partners
-    before `ct state invalid drop`, the mark has its `ip rule`, and its table routes every shared
-    store's addresses to its partner's loopback."""
+    before `ct state invalid drop`, each shared store's addresses carry its partner's mark, and
+    each partner's mark has its `ip rule`, whose table routes everything to that partner's
+    loopback (one route per partner)."""
     partners = intent.hub(config.hostname).return_partners
     if not partners:
         return
@@ -409,7 +416,12 @@ def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding
     forward = text[text.find("chain forward") :]
     accept = _PARTNER_ACCEPT.search(forward)
     drop = _INVALID_DROP.search(forward)
-    if marked is None or accept is None or accept.group("mark") != marked.group("mark") or (drop and drop.start() < accept.start()):
+    if (
+        marked is None
+        or accept is None
+        or int(accept.group("mark"), 16) != PARTNER_MARK
+        or (drop and drop.start() < accept.start())
+    ):
         yield config.finding(
             line,
             "frr-partner-path",
@@ -427,22 +439,32 @@ def _partner_path(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding
             "what HQ's management ranges open without TCP (an SNMP poll, a ping) is passed to the partner hub, "
             "whose best path to the store leads back over the DC LAN: dropped there, no store answers it",
         )
-    mark = int(marked.group("mark"), 16)
+    found = _PARTNER_STORES.search(text)
+    store_marks = dict(
+        (net.strip(), int(value, 16))
+        for element in (found.group("elements").split(",") if found else [])
+        for net, _, value in [element.partition(" : ")]
+    )
     routing = config.companions.get("routing", "")
     tables = {int(m.group(1), 0): m.group(2) for line_ in routing.splitlines() if (m := _HUB_RULE.match(line_))}
-    table = tables.get(mark)
-    routes = {(m.group(1), m.group(2)) for m in _PARTNER_ROUTE.finditer(config.companions.get("", "")) if m.group(3) == table}
-    missing = [
-        f"{net} via {partner.hostname}"
-        for partner in partners
-        for net in partner.destinations
-        if (str(net), str(partner.loopback)) not in routes
-    ]
-    if table is None or missing:
-        yield config.finding(
-            line,
-            "frr-partner-path",
-            f"partner mark {mark:#010x}: "
-            + ("no `ip rule fwmark` in the routing file" if table is None else f"table {table} lacks {', '.join(missing[:3])}")
-            + ": the packets it marks follow BGP into this hub's own tunnel, where the store's flow never was",
+    routes = {(m.group(1), m.group(2), m.group(3)) for m in _PARTNER_ROUTE.finditer(config.companions.get("", ""))}
+    for index, partner in enumerate(partners):
+        mark = PARTNER_MARK + index
+        table = tables.get(mark)
+        unmarked = [str(net) for net in partner.destinations if store_marks.get(str(net)) != mark]
+        problem = (
+            "no `ip rule fwmark` in the routing file"
+            if table is None
+            else f"table {table} has no route to its loopback {partner.loopback}"
+            if ("0.0.0.0/0", str(partner.loopback), table) not in routes
+            else f"{', '.join(unmarked[:3])} not marked for it (map partner_stores)"
+            if unmarked
+            else ""
         )
+        if problem:
+            yield config.finding(
+                line,
+                "frr-partner-path",
+                f"partner {partner.hostname}, mark {mark:#010x}: {problem}"
+                + ": the packets it should take follow BGP into this hub's own tunnel, where the store's flow never was",
+            )

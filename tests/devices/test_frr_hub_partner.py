@@ -52,7 +52,7 @@ def test_the_rendered_hubs_pass_a_split_flow_to_their_partner(fleet: Fleet, rend
 
 def test_a_hub_that_drops_a_flow_the_other_hub_saw_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     # the ruleset before: no partner rules at all
-    dropped = broken_files(rendered, RULESET, lambda t: re.sub(r"^.*(@partner_stores|@partner_hops).*\n", "", t, flags=re.M))
+    dropped = broken_files(rendered, RULESET, lambda t: re.sub(r"^\s*iifname \S+ .*(@partner_stores|@partner_hops).*\n", "", t, flags=re.M))
     (finding,) = rule_findings(fleet, dropped, "frr-partner-path")
     assert "dropped as invalid" in finding.message and finding.file.endswith(RULESET)
     # the forward chain drops them as invalid before it accepts them
@@ -60,7 +60,7 @@ def test_a_hub_that_drops_a_flow_the_other_hub_saw_is_found(fleet: Fleet, render
         rendered,
         RULESET,
         lambda t: re.sub(
-            r"^(\s*iifname \S+ oifname \S+ meta mark \S+ rt ip nexthop @partner_hops .*\n)((?:.*\n)*?)(\s*ct state invalid drop\n)",
+            r"^(\s*iifname \S+ oifname \S+ meta mark and \S+ == \S+ rt ip nexthop @partner_hops .*\n)((?:.*\n)*?)(\s*ct state invalid drop\n)",
             r"\2\3\1",
             t,
             count=1,
@@ -70,13 +70,25 @@ def test_a_hub_that_drops_a_flow_the_other_hub_saw_is_found(fleet: Fleet, render
     assert [f.message for f in rule_findings(fleet, late, "frr-partner-path")] == [finding.message]
 
 
-def test_a_partner_mark_without_its_rule_or_a_store_route_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+def test_a_partner_mark_without_its_rule_its_route_or_a_store_is_found(fleet: Fleet, rendered: list[ConfigFile]) -> None:
     no_rule = broken_files(rendered, f"{HUB}.routing", lambda t: re.sub(r"^rule add fwmark 0x00005300 .*\n", "", t, flags=re.M))
     (finding,) = rule_findings(fleet, no_rule, "frr-partner-path")
     assert "no `ip rule fwmark`" in finding.message
-    no_route = broken_files(rendered, f"{HUB}.cfg", lambda t: re.sub(r"^ip route 10\.64\.0\.0/26 \S+ table 5300\n", "", t, count=1, flags=re.M))
+    no_route = broken_files(rendered, f"{HUB}.cfg", lambda t: re.sub(r"^ip route 0\.0\.0\.0/0 \S+ table 5300\n", "", t, count=1, flags=re.M))
     (finding,) = rule_findings(fleet, no_route, "frr-partner-path")
-    assert "table 5300 lacks 10.64.0.0/26 via hq-hub2" in finding.message
+    assert "table 5300 has no route to its loopback" in finding.message
+    no_store = broken_files(rendered, RULESET, lambda t: t.replace("10.64.0.0/26 : 0x00005300, ", "", 1))
+    (finding,) = rule_findings(fleet, no_store, "frr-partner-path")
+    assert "10.64.0.0/26 not marked for it" in finding.message
+
+
+def test_one_partner_route_per_partner_whatever_the_stores(fleet: Fleet, rendered: list[ConfigFile]) -> None:
+    """The partner's table holds one route, to the partner's loopback (resolved through iBGP: a
+    dead partner takes nothing); which packets take it is the ruleset's mark. Before, one route
+    per shared store address (some 1,000 on a 200-store hub)."""
+    config = next(c for c in rendered if c.name == f"{HUB}.cfg").text
+    partner = NetworkIntent(fleet).hub(HUB).return_partners[0]
+    assert re.findall(r"^ip route (\S+) (\S+) table 53\d\d$", config, re.M) == [("0.0.0.0/0", str(partner.loopback))]
 
 
 def test_a_store_never_reaches_another_through_the_partner_rule(fleet: Fleet, rendered: list[ConfigFile]) -> None:

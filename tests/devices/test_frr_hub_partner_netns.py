@@ -1,0 +1,316 @@
+"""The partner hub (`HubIntent.return_partners`) with real TCP: both FRR hubs' rendered rulesets,
+policy rules, partner routes and kernel settings in network namespaces on one DC LAN, with HQ,
+and a store (its loopback) behind a tunnel of each hub. HQ routes the store through hq-hub1 (the
+DC core's best path); hq-hub2 routes it to hq-hub1 over the DC LAN (the primary's path over
+iBGP); the store sends HQ's addresses through whichever hub its SLA steering picks (a route in
+the store's namespace). (The DC's packets alone: tests/devices/test_render_frr_host.py; the
+whole fleet: tests/lab/test_lab_split.py.)"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from storestack.devices.render import RenderedConfig, render_fleet
+from storestack.inventory import Fleet
+
+HUBS = ("hq-hub1", "hq-hub2")
+PORT = 2222
+
+# Echo server: answers every byte until the client closes; prints "listening" once bound.
+_SERVER = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(8)
+    try:
+        while (data := c.recv(65536)):
+            c.sendall(data)
+    except OSError:
+        pass
+    c.close()
+"""
+
+# Client: connects from argv[1] to argv[2]:argv[3], sends 64 KiB per line it reads on stdin and
+# prints "echoed" (or what went wrong) for each; the connection stays open between lines.
+_CLIENT = r"""
+import socket, sys
+c = socket.socket(); c.bind((sys.argv[1], 0)); c.settimeout(6)
+try:
+    c.connect((sys.argv[2], int(sys.argv[3])))
+except OSError as error:
+    print(f"connect {error}", flush=True); sys.exit(1)
+print("connected", flush=True)
+payload = bytes(range(256)) * 256
+for _ in sys.stdin:
+    try:
+        c.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        print("echoed" if got == payload else f"short {len(got)}", flush=True)
+    except OSError as error:
+        print(f"error {error}", flush=True)
+"""
+
+
+def _run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=30, **kwargs)  # type: ignore[call-overload]
+
+
+def _companion(config: RenderedConfig, suffix: str) -> str:
+    return dict(config.companions)[suffix]
+
+
+@dataclass
+class TwoHubs:
+    ns: dict[str, str]  # hub1, hub2, hq, store, lan -> namespace
+    configs: dict[str, RenderedConfig]
+    store: str  # the store's loopback address, its host here
+    management: str  # an HQ management host (may open flows to the stores)
+    hq_server: str  # an HQ server outside the management ranges
+    dc: dict[str, str]  # hub1, hub2, hq -> DC LAN address
+    tunnel: dict[str, str]  # hub1, hub2 -> the hub's interface of the store's first-link tunnel
+
+    def load(self, hub: str, live: bool = True) -> None:
+        """The hub's rendered ruleset (what it loads at boot); `live`: the store's tunnel alive."""
+        _run("ip", "netns", "exec", self.ns[hub], "nft", "-f", "-", input=_companion(self.configs[hub], "nftables.conf"))
+        if not live:
+            return
+        # The store's tunnel alive (its BFD packets keep it in the set)
+        _run("ip", "netns", "exec", self.ns[hub], "nft", "add", "element", "inet", "storestack", "live_store_links",
+             f'{{ "{self.tunnel[hub]}" timeout 1h }}')  # fmt: skip
+
+    def store_sends_through(self, hub: str) -> None:
+        """The store's route to HQ (its SLA steering for the class)."""
+        mac = _run("ip", "-n", self.ns[hub], "-br", "link", "show", self.tunnel[hub]).stdout.split()[2]
+        for address in (self.management, self.hq_server):
+            _run("ip", "-n", self.ns["store"], "route", "replace", f"{address}/32", "dev", f"eth-{hub}")
+            _run("ip", "-n", self.ns["store"], "neigh", "replace", address, "lladdr", mac, "dev", f"eth-{hub}")
+
+    def open(self, client: str, source: str, destination: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[client], sys.executable, "-c", _CLIENT, source, destination, str(PORT)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        return process
+
+    def serve(self, namespace: str, address: str) -> subprocess.Popen[str]:
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[namespace], sys.executable, "-c", _SERVER, address, str(PORT)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+        return server
+
+
+def exchange(client: subprocess.Popen[str]) -> str:
+    """64 KiB out and back over the client's open connection: "echoed" when all came back."""
+    assert client.stdin is not None and client.stdout is not None
+    client.stdin.write("go\n")
+    client.stdin.flush()
+    return client.stdout.readline().strip()
+
+
+def _partner_routes(config: RenderedConfig) -> list[tuple[str, str, str]]:
+    """(prefix, next hop, table) of the hub's partner routes (tables 5300-5399), as rendered."""
+    routes = re.findall(r"^ip route (\S+) (\S+) table (53\d\d)$", config.text, re.M)
+    return [(prefix, hop, table) for prefix, hop, table in routes]
+
+
+@contextmanager
+def two_hubs(
+    fleet: Fleet, tag: str, load: tuple[str, ...] = ("hub1", "hub2"), dead: tuple[str, ...] = ()
+) -> Iterator[TwoHubs]:
+    """The namespaces above; `load` names the hubs whose ruleset is loaded from the start, `dead`
+    those whose tunnel to the store its BFD no longer keeps alive."""
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        pytest.skip("needs root and nft (network namespaces)")
+    from storestack.devices.views import ViewBuilder
+
+    rendered = {c.name: c for c in render_fleet(fleet, store_ids=[])}
+    views = {hub: ViewBuilder(fleet).hub_view(hub) for hub in HUBS}
+    (partner,) = views["hq-hub1"].intent.return_partners
+    store_id = partner.stores[0]
+    loopback = next(net for net in partner.destinations if net.prefixlen == 32)
+    lan = ipaddress.IPv4Interface(views["hq-hub1"].dc.address.cidr).network
+    taken = {str(v.dc.address.ip) for v in views.values()} | set(views["hq-hub1"].dc.routers)
+    hq_dc = next(str(a) for a in lan.hosts() if str(a) not in taken)
+    management = str(next(ipaddress.IPv4Network(r.cidr) for r in views["hq-hub1"].mgmt.ranges).network_address + 10)
+    names = {n: f"spl2-{tag}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan")}
+    keys = {"hub1": "hq-hub1", "hub2": "hq-hub2"}
+    lab = TwoHubs(
+        names,
+        {key: rendered[hub] for key, hub in keys.items()},
+        str(loopback.network_address),
+        management,
+        "10.16.0.80",  # in HQ's corporate ranges
+        {"hq": hq_dc, **{key: str(views[hub].dc.address.ip) for key, hub in keys.items()}},
+        {
+            key: next(p.ifname for p in views[hub].peers if p.store.store_id == store_id and p.link_index == 0)
+            for key, hub in keys.items()
+        },
+    )
+    try:
+        for namespace in names.values():
+            _run("ip", "netns", "add", namespace)
+            _run("ip", "-n", namespace, "link", "set", "lo", "up")
+        _run("ip", "-n", names["lan"], "link", "add", "br0", "type", "bridge")
+        _run("ip", "-n", names["lan"], "link", "set", "br0", "up")
+        ports = [("hq", "eth0")] + [(key, views[hub].dc.ifname) for key, hub in keys.items()]
+        for key, ifname in ports:
+            port = f"p-{key}"
+            _run("ip", "link", "add", ifname, "netns", names[key], "type", "veth", "peer", port, "netns", names["lan"])
+            _run("ip", "-n", names["lan"], "link", "set", port, "master", "br0", "up")
+            _run("ip", "-n", names[key], "addr", "add", f"{lab.dc[key]}/{lan.prefixlen}", "dev", ifname)
+            _run("ip", "-n", names[key], "link", "set", ifname, "up")
+        for address in (management, lab.hq_server):
+            _run("ip", "-n", names["hq"], "addr", "add", f"{address}/32", "dev", "lo")
+        _run("ip", "-n", names["store"], "addr", "add", f"{lab.store}/32", "dev", "lo")
+        # The DC core's best path to the store: its primary hub
+        _run("ip", "-n", names["hq"], "route", "add", f"{lab.store}/32", "via", lab.dc["hub1"])
+        for key, hub in keys.items():
+            namespace, other = names[key], "hub2" if key == "hub1" else "hub1"
+            tunnel = lab.tunnel[key]
+            _run("ip", "link", "add", tunnel, "netns", namespace, "type", "veth", "peer", f"eth-{key}", "netns", names["store"])
+            _run("ip", "-n", namespace, "link", "set", tunnel, "group", "10", "up")
+            # an inside address, as a tunnel has (reverse-path filtering takes nothing from an
+            # interface without one)
+            _run("ip", "-n", namespace, "addr", "add", f"198.51.100.{1 if key == 'hub1' else 2}/32", "dev", tunnel)
+            _run("ip", "-n", names["store"], "link", "set", f"eth-{key}", "up")
+            _run("ip", "netns", "exec", namespace, "sysctl", "-q", "-p", "-", input=_companion(rendered[hub], "sysctl.conf"))
+            for address in (management, lab.hq_server):
+                _run("ip", "-n", namespace, "route", "add", f"{address}/32", "via", hq_dc)
+            # BGP's best path: hq-hub1 its own tunnel, hq-hub2 the primary's path over iBGP
+            best = ("dev", tunnel) if key == "hub1" else ("via", lab.dc["hub1"])
+            _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", *best)
+            # Each link's return table routes the store into its tunnel (as staticd does)
+            for table in re.findall(rf"^ip route {re.escape(lab.store)}/32 \S+ {re.escape(tunnel)} table (52\d\d)$", rendered[hub].text, re.M):
+                _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", "dev", tunnel, "table", table)
+            # The partner routes, as zebra resolves them: the partner's loopback through iBGP,
+            # at the partner's DC address
+            partner_loopback = str(views[hub].intent.return_partners[0].loopback)
+            for prefix, hop, table in _partner_routes(rendered[hub]):
+                if hop == partner_loopback:
+                    _run("ip", "-n", namespace, "route", "replace", prefix, "via", lab.dc[other], "table", table)
+            for line in _companion(rendered[hub], "routing").splitlines():
+                if line.startswith("rule add fwmark"):
+                    _run("ip", "-n", namespace, *line.split())
+            if key in load:
+                lab.load(key, live=key not in dead)
+        yield lab
+    finally:
+        for namespace in names.values():
+            subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)
+
+
+def _stop(*processes: subprocess.Popen[str]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_a_connection_hq_opens_completes_while_the_store_answers_through_the_other_hub(fleet: Fleet) -> None:
+    """HQ's management host opens a TCP connection to the store (its SYN through hq-hub1, the DC
+    core's choice); the store sends that class through hq-hub2. hq-hub2 never saw the SYN: the
+    store's SYN-ACK is invalid there, its ACKs new without a SYN. Before, hq-hub2 dropped them and
+    the connection never completed; now it passes them to hq-hub1, which saw the SYN, and 64 KiB
+    go both ways."""
+    with two_hubs(fleet, "hqopen") as lab:
+        lab.store_sends_through("hub2")
+        server = lab.serve("store", lab.store)
+        client = lab.open("hq", lab.management, lab.store)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
+
+
+def test_a_connection_the_store_opens_through_either_hub_still_completes(fleet: Fleet) -> None:
+    """The store's own connections are its hub's: a store opening a TCP connection to an HQ
+    server through hq-hub2 (HQ answering through hq-hub1) or through hq-hub1 completes."""
+    with two_hubs(fleet, "stopen") as lab:
+        server = lab.serve("hq", lab.hq_server)
+        try:
+            for hub in ("hub2", "hub1"):
+                lab.store_sends_through(hub)
+                client = lab.open("store", lab.store, lab.hq_server)
+                try:
+                    assert client.stdout is not None
+                    assert client.stdout.readline().strip() == "connected", hub
+                    assert exchange(client) == "echoed", hub
+                finally:
+                    _stop(client)
+        finally:
+            _stop(server)
+
+
+def _counted(namespace: str, match: str) -> int:
+    listing = _run("ip", "netns", "exec", namespace, "nft", "list", "table", "inet", "seen").stdout
+    found = re.search(r"counter packets (\d+)", listing)
+    assert found, listing
+    return int(found.group(1))
+
+
+def test_a_packet_passed_to_the_partner_never_bounces_between_the_hubs(fleet: Fleet) -> None:
+    """The store opens a connection through hq-hub2, whose tunnel to it its BFD no longer keeps
+    alive (the flow's link mark cleared: hq-hub2 routes the store over iBGP, to hq-hub1). HQ's
+    SYN-ACK reaches hq-hub1, which passes it to hq-hub2 with TTL 255. Before, hq-hub2 forwarded
+    it back to hq-hub1 (an established flow, DC port to DC port), which passed it on again with
+    TTL 255: the two bounced every such packet between them without end. Now a packet that
+    arrived with TTL 255 never goes back onto the DC LAN towards a store."""
+    with two_hubs(fleet, "bounce", dead=("hub2",)) as lab:
+        lab.store_sends_through("hub2")
+        match = f"ip saddr {lab.hq_server} tcp sport {PORT} tcp flags & (syn | ack) == syn | ack"
+        _run("ip", "netns", "exec", lab.ns["hub2"], "nft", "-f", "-",
+             input=f"table inet seen {{\n chain pre {{\n  type filter hook prerouting priority -400; policy accept;\n  {match} counter\n }}\n}}\n")  # fmt: skip
+        server = lab.serve("hq", lab.hq_server)
+        client = lab.open("store", lab.store, lab.hq_server)
+        try:
+            assert client.stdout is not None
+            client.stdout.readline()  # connected, or timed out after 6 s
+            # one per SYN-ACK HQ sent (its retransmissions: a handful in 6 s)
+            assert _counted(lab.ns["hub2"], match) <= 8
+        finally:
+            _stop(client, server)
+
+
+def test_an_hq_session_outlives_a_restart_of_the_hub_that_carries_it(fleet: Fleet) -> None:
+    """HQ's management host holds a TCP session with the store through hq-hub1, both ways (the
+    store sends through hq-hub1 too). hq-hub1 restarts: its conntrack is empty (here: its ruleset
+    loaded only once the session is up). HQ's next packets are new at hq-hub1 without a SYN, so it
+    passes them to hq-hub2, which never saw the session either and routes the store back to
+    hq-hub1. Before, hq-hub2 dropped them and the session stalled for good (before the partner
+    path, hq-hub1 picked it up mid-stream). Now hq-hub2 picks up what the zone policy lets HQ open
+    (its management ranges) into its own tunnel to the store, the store's answer through hq-hub1
+    moves the flow's entry there back to the store's tunnel, and the session goes on."""
+    with two_hubs(fleet, "restart", load=("hub2",)) as lab:
+        lab.store_sends_through("hub1")
+        server = lab.serve("store", lab.store)
+        client = lab.open("hq", lab.management, lab.store)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+            lab.load("hub1")  # restarted: the ruleset back, no connection state
+            assert exchange(client) == "echoed"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
