@@ -477,6 +477,24 @@ def management_sources(config: ConfigFile) -> Iterator[Finding]:
 
 
 @register_rule(PLATFORM)
+def tacacs_ascii(config: ConfigFile) -> Iterator[Finding]:
+    """No TACACS+ server authenticates administrators with ASCII: on FortiOS 7.4.4 to 7.4.6 and
+    7.6.0 that is the configuration in which an attacker who knows an admin account's name logs
+    in without its password (CVE-2025-22252, FG-IR-24-472; CVE record: "FortiOS versions 7.4.4
+    through 7.4.6 and version 7.6.0"). The default, `auto`, tries "PAP, MSCHAP, and CHAP (in that
+    order)" and never ASCII (CLI reference, config user tacacs+, authen-type), and so does each
+    of those three set alone; a server that takes ASCII only (FortiAuthenticator's TACACS+
+    service) would bring the case back."""
+    for server in _entries(parse(config.text), "user tacacs+"):
+        if server.first("authen-type") == "ascii":
+            yield config.finding(
+                server.settings["authen-type"][1],
+                "fortios-tacacs-ascii",
+                f"TACACS+ server {server.name} authenticates with ASCII (CVE-2025-22252 on 7.4.4-7.4.6)",
+            )
+
+
+@register_rule(PLATFORM)
 def firewall_policies(config: ConfigFile) -> Iterator[Finding]:
     """Policies exist where traffic must pass (every hub, every store), none accepts any to any,
     and a loopback that admits management has a policy towards it."""
