@@ -362,7 +362,7 @@ def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
     """A local-in policy's `intf` names an interface (an SD-WAN member's own, a tunnel's among
     them), a `system zone` or "any", never an SD-WAN zone: FortiOS takes SD-WAN zones there from
     7.6.1 on (New Features 7.6, "Specify SD-WAN zones in some policies"), and the fleet runs
-    7.4.4 (README), which would refuse the policy. Nor a member of a `system zone`: once an
+    7.4.7 (README), which would refuse the policy. Nor a member of a `system zone`: once an
     interface is in a zone, policies name the zone, local-in policies included (Fortinet KB,
     "Technical Tip: Behavior and limitation of having an interface in a zone on FortiGate")."""
     if config.suffix:

@@ -1994,7 +1994,7 @@ def test_fortios_cloud_summary_ranked_by_path_leaves_the_rules_their_paths(fleet
 
 def test_fortios_local_in_policies_name_tunnels_never_an_sdwan_zone(fleet: Fleet) -> None:
     """The store's local-in policies name each hub tunnel, an SD-WAN member, by its interface:
-    FortiOS 7.4.4, the release the fleet runs, takes no SD-WAN zone there (7.6.1 added them)."""
+    FortiOS 7.4.7, the release the fleet runs, takes no SD-WAN zone there (7.6.1 added them)."""
     config = _store(fleet, "fortinet", "dual-wan")
     assert "fortios-local-in-sdwan-zone" not in _rules(_lint(config))
     zoned = _broken(config, '        set intf "hq-hub1-wan1"\n', '        set intf "overlay"\n', count=-1)
