@@ -364,7 +364,7 @@ def local_in_interfaces(config: ConfigFile) -> Iterator[Finding]:
     """A local-in policy's `intf` names an interface (an SD-WAN member's own, a tunnel's among
     them), a `system zone` or "any", never an SD-WAN zone: FortiOS takes SD-WAN zones there from
     7.6.1 on (New Features 7.6, "Specify SD-WAN zones in some policies"), and the fleet runs
-    7.4.4 (README), which would refuse the policy. Nor a member of a `system zone`: once an
+    7.4.7 (README), which would refuse the policy. Nor a member of a `system zone`: once an
     interface is in a zone, policies name the zone, local-in policies included (Fortinet KB,
     "Technical Tip: Behavior and limitation of having an interface in a zone on FortiGate")."""
     if config.suffix:
@@ -475,6 +475,24 @@ def management_sources(config: ConfigFile) -> Iterator[Finding]:
         if server.first("source-ip") not in loopbacks:
             yield config.finding(
                 server.line, "fortios-aaa-source", f"TACACS+ server {server.name} has no loopback source-ip"
+            )
+
+
+@register_rule(PLATFORM)
+def tacacs_ascii(config: ConfigFile) -> Iterator[Finding]:
+    """No TACACS+ server authenticates administrators with ASCII: on FortiOS 7.4.4 to 7.4.6 and
+    7.6.0 that is the configuration in which an attacker who knows an admin account's name logs
+    in without its password (CVE-2025-22252, FG-IR-24-472; CVE record: "FortiOS versions 7.4.4
+    through 7.4.6 and version 7.6.0"). The default, `auto`, tries "PAP, MSCHAP, and CHAP (in that
+    order)" and never ASCII (CLI reference, config user tacacs+, authen-type), and so does each
+    of those three set alone; a server that takes ASCII only (FortiAuthenticator's TACACS+
+    service) would bring the case back."""
+    for server in _entries(parse(config.text), "user tacacs+"):
+        if server.first("authen-type") == "ascii":
+            yield config.finding(
+                server.settings["authen-type"][1],
+                "fortios-tacacs-ascii",
+                f"TACACS+ server {server.name} authenticates with ASCII (CVE-2025-22252 on 7.4.4-7.4.6)",
             )
 
 

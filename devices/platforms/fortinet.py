@@ -196,6 +196,10 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # `specify` (the FortiLink DHCP server of a factory configuration, `show system dhcp server`).
     (("system dhcp server",), "dns-service", "specify"),
     (("system dhcp server",), "ntp-service", "specify"),
+    # "auto: Use PAP, MSCHAP, and CHAP (in that order)", the default (CLI reference 7.6.3, config
+    # user tacacs+, authen-type, Default column); never ASCII, the method CVE-2025-22252 needs
+    # (lint `fortios-tacacs-ascii`).
+    (("user tacacs+",), "authen-type", "auto"),
 )
 
 

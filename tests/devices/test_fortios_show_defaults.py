@@ -39,6 +39,7 @@ def test_no_rendered_line_sets_a_value_show_leaves_out() -> None:
         ("config vpn ipsec phase2-interface", "        set pfs enable"),
         ("config firewall policy", "        set action deny"),
         ("config system interface", "        set mode static"),
+        ("config user tacacs+", "        set authen-type auto"),
     ],
 )
 def test_a_line_at_its_default_is_flagged(section: str, line: str) -> None:

@@ -110,6 +110,7 @@ RULES = {
         fortinet.wan_echo_limit,
         fortinet.return_path,
         fortinet.management_sources,
+        fortinet.tacacs_ascii,
         fortinet.policy_interfaces,
         fortinet.policy_logging,
         fortinet.management_path,
@@ -748,6 +749,27 @@ def test_management_traffic_not_sourced_from_the_loopback_and_open_vty_lines(fle
         broken = _broken_re(broken, r"(config system dns\n(?:    set .*\n)*?)    set source-ip \S+\n", r"\1")
         found = ["fortios-aaa-source", "fortios-dns-source"]
     assert rules(broken) == found
+
+
+@pytest.mark.parametrize("role", ["edge", "hub"])
+@pytest.mark.parametrize("authen_type", ["ascii", "pap", "chap", "mschap", "auto"])
+def test_fortios_tacacs_ascii_authentication_is_refused(fleet: Fleet, role: str, authen_type: str) -> None:
+    """A FortiGate whose TACACS+ server authenticates with ASCII lets, on 7.4.4 to 7.4.6, anyone
+    who knows an admin's name in as that admin (CVE-2025-22252, FG-IR-24-472); PAP, CHAP, MSCHAP
+    and the default `auto` (PAP, MSCHAP, CHAP) are not that configuration."""
+    config = _store(fleet, "fortinet", "dual-wan") if role == "edge" else _hub(fleet, "fortinet")
+    assert "authen-type" not in config.text  # rendered: the default, auto
+    assert not [f for f in _lint(config) if f.rule == "fortios-tacacs-ascii"]
+    key = re.search(r"(config user tacacs\+\n(?:.*\n)*?        set key .*\n)", config.text)
+    assert key is not None
+    broken = _broken(config, key.group(1), key.group(1) + f"        set authen-type {authen_type}\n")
+    found = [f for f in _lint(broken) if f.rule == "fortios-tacacs-ascii"]
+    if authen_type == "ascii":
+        assert [f.message for f in found] == [
+            'TACACS+ server TACACS-HQ authenticates with ASCII (CVE-2025-22252 on 7.4.4-7.4.6)'
+        ]
+    else:
+        assert not found
 
 
 def test_cisco_store_never_forwards_between_its_tunnels(fleet: Fleet) -> None:
@@ -1972,7 +1994,7 @@ def test_fortios_cloud_summary_ranked_by_path_leaves_the_rules_their_paths(fleet
 
 def test_fortios_local_in_policies_name_tunnels_never_an_sdwan_zone(fleet: Fleet) -> None:
     """The store's local-in policies name each hub tunnel, an SD-WAN member, by its interface:
-    FortiOS 7.4.4, the release the fleet runs, takes no SD-WAN zone there (7.6.1 added them)."""
+    FortiOS 7.4.7, the release the fleet runs, takes no SD-WAN zone there (7.6.1 added them)."""
     config = _store(fleet, "fortinet", "dual-wan")
     assert "fortios-local-in-sdwan-zone" not in _rules(_lint(config))
     zoned = _broken(config, '        set intf "hq-hub1-wan1"\n', '        set intf "overlay"\n', count=-1)

@@ -25,10 +25,17 @@ from storestack.lab.emulator.salt import salted_base64
 if TYPE_CHECKING:
     from storestack.lab.emulator.device import DeviceState
 
+# The release the emulator answers as: the one the templates target (README "Platforms"), 7.4.7,
+# the first 7.4 release fixed for CVE-2025-22252 (FG-IR-24-472, 7.4.4 to 7.4.6) and CVE-2025-22251
+# (FG-IR-24-287, 7.4.0 to 7.4.5). Build 2731 is taken from a public 7.4.7 image name
+# (`FWF60E-v7.4.7-FW-build2731`), not from a Fortinet document; its build date is not known here
+# and nothing reads it (000000).
+FORTIOS_RELEASE = "7.4.7"
+FORTIOS_BUILD = "2731"
 FORTIOS_HEADER = (
-    "#config-version=FGVM64-7.4.4-FW-build2662-240514:opmode=0:vdom=0:user=admin\n"
+    f"#config-version=FGVM64-{FORTIOS_RELEASE}-FW-build{FORTIOS_BUILD}-000000:opmode=0:vdom=0:user=admin\n"
     "#conf_file_ver=1\n"
-    "#buildno=2662\n"
+    f"#buildno={FORTIOS_BUILD}\n"
     "#global_vdom=1\n"
 )
 FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return code -61"
@@ -140,8 +147,11 @@ _REFERENCES: dict[tuple[str, ...], str] = {
 # and shows each encrypted with a salt, `set <name> ENC <base64>`, never as sent (a FortiGate's
 # `show vpn ipsec phase1-interface`: `set psksecret ENC icHbdHoDV+Raoke5...`; a config file's
 # `"set" "password" "ENC" "qO9BAPwPxcx..."`, Fortinet KB 195668), and an administrator's password
-# as a salted SHA-256 hash, `ENC SH2<base64>`, up to FortiOS 7.4.7 ("In FortiOS 7.2.10, 7.4.7,
-# 7.6.0, and earlier, the hash function is SHA256. 'SH2' denotes SHA256.", Fortinet KB 424308).
+# as a salted SHA-256 hash, `ENC SH2<base64>`, up to FortiOS 7.4.7, the release emulated ("In
+# FortiOS 7.2.10, 7.4.7, 7.6.0, and earlier, the hash function is SHA256. 'SH2' denotes SHA256.",
+# Fortinet KB 424308). Later 7.4 releases store a password set anew as PBKDF2, `ENC PB2<base64>`
+# (KB 424308; Administration Guide 7.4.10, "Enhanced administrator password security"), which
+# is not emulated.
 # A value sent as `ENC <x>` (a rollback sends the running config back) is kept as given.
 FORTI_SECRETS = frozenset({"psksecret", "password", "passwd", "auth-pwd", "priv-pwd", "key"})
 # Bytes behind an `ENC` value (208 base64 characters, as a FortiOS 7.x `psksecret` shows) and
@@ -568,7 +578,7 @@ class FortiSession(CliSession):
 
     def system_status(self) -> str:
         return (
-            "Version: FortiGate-VM64 v7.4.4,build2662,240514 (GA.F)\n"
+            f"Version: FortiGate-VM64 v{FORTIOS_RELEASE},build{FORTIOS_BUILD},000000 (GA.F)\n"
             "Serial-Number: FGVMEVSTORESTACK0\n"
             "BIOS version: 04000002\n"
             "Log hard disk: Not available\n"
