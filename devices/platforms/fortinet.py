@@ -200,6 +200,12 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # user tacacs+, authen-type, Default column); never ASCII, the method CVE-2025-22252 needs
     # (lint `fortios-tacacs-ascii`).
     (("user tacacs+",), "authen-type", "auto"),
+    # FortiCloud SSO administrator login, which CVE-2025-59718/59719 (FG-IR-25-647) and
+    # CVE-2026-24858 (FG-IR-26-060) reach on FortiOS 7.4.0-7.4.8 / 7.4.10 (the fleet's 7.4.7):
+    # "not enabled in default factory settings" (both advisories, whose workaround is `set
+    # admin-forticloud-sso-login disable`), but turned on by registering the unit to FortiCare
+    # from its GUI. So no line: a unit that shows `enable` is out of sync, and the push unsets it.
+    (("system global",), "admin-forticloud-sso-login", "disable"),
 )
 
 
