@@ -166,6 +166,10 @@ class TunnelFact:
     # the platform sizes it itself (FortiOS's tunnel MTU) or the extractor does not read it.
     mtu: int | None = None
     tcp_mss: int | None = None
+    # The IP MTU of the port the end's ESP leaves by, where the platform sizes the ESP of what it
+    # forwards into the tunnel from that port's (the path's) MTU rather than from the tunnel
+    # interface's (FortiOS, Fortinet KB 193388). None: the extractor does not read it.
+    underlay_mtu: int | None = None
 
 
 # IKEv2 identification types (RFC 7296 3.5) as `TunnelFact` names them.

@@ -166,6 +166,7 @@ def cross_check(files: Sequence[ConfigFile], intent: NetworkIntent) -> Iterator[
                 continue
             if fact is not None:
                 yield from _against_intent(fact, tunnel)
+                yield from _underlay_mtu(fact, tunnel)
             if tunnel.kind == "store-aws":
                 if fact is not None:
                     yield from _proposals(fact, aws_ike, aws_esp, "AWS")
@@ -272,6 +273,29 @@ def _tunnel_mtu(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
         problems.append(f"clamps TCP SYNs to an MSS of {fact.tcp_mss}, the intent says {wanted.tcp_mss}")
     for problem in problems:
         yield Finding(fact.file, fact.line, TUNNEL_MTU, f"tunnel {fact.name}: {problem}")
+
+
+def _underlay_mtu(fact: TunnelFact, tunnel: Tunnel) -> Iterator[Finding]:
+    """A store end that sizes its forwarded ESP from its WAN port's MTU (`TunnelFact.underlay_mtu`,
+    FortiOS) holds its transport's MTU on that port (`Tunnel.mtu.underlay`): a larger one sends
+    UDP and ICMP that fit the tunnel out as ESP larger than the carrier carries; a smaller one
+    drops what the tunnel's MTU and MSS clamp let in. Store ends only: the hub's port serves
+    every store's link."""
+    wanted = tunnel.mtu
+    if fact.underlay_mtu is None or fact.underlay_mtu == wanted.underlay:
+        return
+    why = (
+        "what it forwards into the tunnel up to the tunnel's MTU leaves as ESP larger than the carrier carries"
+        if fact.underlay_mtu > wanted.underlay
+        else f"it drops what the tunnel's MTU of {wanted.mtu} lets in"
+    )
+    yield Finding(
+        fact.file,
+        fact.line,
+        TUNNEL_MTU,
+        f"tunnel {fact.name}: its port's MTU is {fact.underlay_mtu}, its transport's {wanted.underlay}, and the ESP of "
+        f"forwarded traffic is sized from the port's: {why}",
+    )
 
 
 def _replay_window(fact: TunnelFact) -> Iterator[Finding]:

@@ -61,6 +61,7 @@ from storestack.devices.platforms.fortinet import (
     BGP_EXTERNAL_DISTANCE,
     DOS_ANOMALY_THRESHOLDS,
     ECHO_ANOMALY,
+    INTERFACE_MTU_DEFAULT,
     SHOW_OMITS_DEFAULTS,
     STATIC_DISTANCE,
     dpd_retrycount,
@@ -1543,9 +1544,21 @@ def tunnels(config: ConfigFile) -> list[TunnelFact]:
                 selectors=(_selector(child, "src"), _selector(child, "dst")) if child is not None else None,
                 # FortiOS sizes a tunnel interface's MTU from its underlay itself; `tcp-mss` clamps
                 tcp_mss=_number(interface.first("tcp-mss")) or 0 if interface is not None else 0,
+                # ... and forwarded traffic's ESP from the path MTU, which starts at the phase 1's port
+                underlay_mtu=_port_mtu(interfaces.get(phase1.first("interface") or "")),
             )
         )
     return facts
+
+
+def _port_mtu(port: Entry | None) -> int | None:
+    """A port's MTU as the unit takes it: `set mtu N` under `set mtu-override enable`, else
+    FortiOS's default (`INTERFACE_MTU_DEFAULT`); None for a port the config does not hold."""
+    if port is None:
+        return None
+    if port.first("mtu-override") == "enable":
+        return _number(port.first("mtu")) or INTERFACE_MTU_DEFAULT
+    return INTERFACE_MTU_DEFAULT
 
 
 # A phase 1's `localid-type` values and the identification types they send (CLI reference,

@@ -200,6 +200,12 @@ SHOW_OMITS_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # user tacacs+, authen-type, Default column); never ASCII, the method CVE-2025-22252 needs
     # (lint `fortios-tacacs-ascii`).
     (("user tacacs+",), "authen-type", "auto"),
+    # FortiCloud SSO administrator login, which CVE-2025-59718/59719 (FG-IR-25-647) and
+    # CVE-2026-24858 (FG-IR-26-060) reach on FortiOS 7.4.0-7.4.8 / 7.4.10 (the fleet's 7.4.7):
+    # "not enabled in default factory settings" (both advisories, whose workaround is `set
+    # admin-forticloud-sso-login disable`), but turned on by registering the unit to FortiCare
+    # from its GUI. So no line: a unit that shows `enable` is out of sync, and the push unsets it.
+    (("system global",), "admin-forticloud-sso-login", "disable"),
 )
 
 
@@ -776,6 +782,25 @@ def phase2_interfaces(view: StoreApplianceView) -> list[str]:
     return lines
 
 
+# A port's MTU where it sets none (`mtu-override disable`, the default): "the default <value> is
+# 1500" (FortiOS 7.4 administration guide, FortiGate-6000, "Setting the MTU for a data
+# interface", https://docs.fortinet.com/document/fortigate/7.4.1/fortigate-6000-administration-guide/807854).
+INTERFACE_MTU_DEFAULT = 1500
+
+
+def wan_port_mtu(link: WanLinkView) -> int | None:
+    """The MTU a store's WAN port overrides its default with: the link's own (`WanLinkView.mtu`,
+    the carrier's), or None where that is the default. FortiOS sizes the ESP of the traffic it
+    forwards into a tunnel from the path MTU between the tunnel's ends, not from the tunnel
+    interface's MTU, which only the unit's own traffic takes (Fortinet KB 193388, "Technical Tip:
+    How to override MTU for IPsec VPN interfaces"); the path starts at this port, so on a link
+    below 1500 bytes the port holds the carrier's MTU (`set mtu-override enable`, `set mtu N`, as
+    that guide and the administration guide's "IPv6 tunnel inherits MTU based on physical
+    interface" set it) and a 1360-1430-byte UDP or ICMP packet is not sent larger than the
+    carrier carries once encrypted. TCP is clamped on the tunnel (`tcp-mss`) as well."""
+    return None if link.mtu == INTERFACE_MTU_DEFAULT else link.mtu
+
+
 def dhcp_servers(view: StoreApplianceView) -> list[str]:
     """`config system dhcp server` entries: per segment its gateway, resolvers, domain and range,
     and no NTP server. The store serves no NTP (`system ntp` leaves `server-mode` at its default,
@@ -1306,6 +1331,7 @@ PLATFORM = FortinetPlatform(
         ("fortios_ike_keylife", ike_keylife),
         ("fortios_esp_keylife", esp_keylife),
         ("fortios_dhcp_servers", dhcp_servers),
+        ("fortios_wan_port_mtu", wan_port_mtu),
         ("fortios_dns_forwarders", dns_forwarders),
         ("fortios_sdwan_members", sdwan_members),
         ("fortios_prefix_lists", prefix_lists),

@@ -881,6 +881,7 @@ class ViewBuilder:
             front_door_vrf="" if link.name == breakout_name and "guest-wifi" in store.segments else f"INET-{link.name}",
             zone=profile.wan_zone(link.name),
             queue_kbps=transport.queue_kbps,
+            mtu=transport.mtu.underlay,
         )
 
     def _aws_tunnels(

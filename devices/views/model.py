@@ -334,6 +334,10 @@ class WanLinkView:
     # link (`Transport.queue_kbps`, WAN_SHAPE_PERCENT of its rate), so the queue builds on the
     # appliance, where the classes are, not in the modem; every class's share is of it.
     queue_kbps: int
+    # The link's IP MTU as the carrier gives it (`Transport.mtu.underlay`: inventory `WanLink.mtu`,
+    # else its kind's `UNDERLAY_MTU`): where a platform sizes its tunnels' ESP from the port's own
+    # MTU (FortiOS), the port holds this one.
+    mtu: int
 
     def share_kbps(self, percent: int) -> int:
         """A QoS class's guaranteed share of this link's shaped rate (`share_kbps`)."""

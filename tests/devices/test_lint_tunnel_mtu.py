@@ -91,3 +91,18 @@ def test_a_tunnel_without_a_clamp_is_found(chain: tuple[Platform, Fleet, list[Co
     }[platform]
     findings = rule_findings(fleet, broken_files(files, name, _once(old, "")), RULE)
     assert any("clamps no TCP MSS; the intent says 1320" in f.message for f in findings), [f.message for f in findings]
+
+
+def test_a_fortios_lte_port_left_at_1500_is_found(fleet: Fleet) -> None:
+    """FortiOS sizes the ESP of what it forwards into a tunnel from the path MTU, which starts at
+    the phase 1's port (Fortinet KB 193388): the store's LTE port without the carrier's 1428
+    sends UDP and ICMP that fit the 1360-byte tunnel out larger than the carrier carries, though
+    every `tcp-mss` is right. Both tunnels over that port (to each hub) say so; none over fibre."""
+    fleet, files = files_on_platform(fleet, "fortinet")
+    broken = broken_files(files, f"{STORE}-edge1.cfg", _once("        set mtu-override enable\n        set mtu 1428\n", ""))
+    messages = [f.message for f in rule_findings(fleet, broken, RULE)]
+    assert messages and all(
+        "its port's MTU is 1500, its transport's 1428, and the ESP of forwarded traffic is sized from the port's" in m
+        for m in messages
+    ), messages
+    assert any(LTE_TUNNEL in m for m in messages) and not any("fiber" in m for m in messages), messages
