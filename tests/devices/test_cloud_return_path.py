@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from lint_files import broken_files, files_per_platform, rule_findings
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.rendering import on_platform, three_hub_chain
 
 from storestack.common.platforms import PLATFORM_NAMES, Platform
 from storestack.devices.lint import (
@@ -41,14 +41,6 @@ OPENSTACK = ipaddress.IPv4Network("10.16.64.0/18")  # the OpenStack site's workl
 STORES = ipaddress.IPv4Network("10.64.0.0/12")
 HQ = ipaddress.IPv4Network("10.0.0.0/16")
 HQ_ASN = 65000
-# A third hub after hq-hub2 in fleet.yaml: the stores homed on hq-hub2 take it as their backup.
-THIRD_HUB = """        serial: NW-HUB-0002
-      - hostname: hq-hub3
-        platform: frr
-        management_address: 10.0.250.13
-        public_address: 203.0.113.13
-        serial: NW-HUB-0003
-"""
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +183,7 @@ def test_the_first_hub_passes_the_clouds_answers_to_a_store_it_does_not_serve(tm
     local preference than its own, and AWS answers through hq-hub1, the shortest AS path. So
     hq-hub1's stateless FROM-CLOUD filter (VRP, IOS-XE) must take the answers to that office
     too, or every connection it opens to the cloud dies at the hub (the SYN-ACK dropped)."""
-    root = edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", THIRD_HUB)
+    root = three_hub_chain(tmp_path)
     fleet = on_platform(load_fleet(root), platform)
     intent = NetworkIntent(fleet)
     store = fleet.stores["nw-0002"]

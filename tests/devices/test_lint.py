@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lint_files import broken_files
-from testsupport.rendering import edited_sample_chain, on_platform
+from testsupport.rendering import on_platform, three_hub_chain
 
 from storestack.cli.main import cli
 from storestack.common.platforms import PLATFORM_NAMES, Platform
@@ -291,23 +291,12 @@ def test_a_hub_announcing_a_summary_unconditionally_is_found(fleet: Fleet, platf
     assert findings[0].line > 0
 
 
-# A third hub after hq-hub2 in fleet.yaml: the stores homed on hq-hub2 take it as their backup
-# and have no tunnel to hq-hub1 (the generator gives fleets of over 1,000 stores four hubs).
-THIRD_HUB = """        serial: NW-HUB-0002
-      - hostname: hq-hub3
-        platform: frr
-        management_address: 10.0.250.13
-        public_address: 203.0.113.13
-        serial: NW-HUB-0003
-"""
-
-
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
 def test_a_chain_of_three_hubs_is_clean(tmp_path: Path, platform: Platform) -> None:
     """A store takes its own hubs' loopbacks and beacons, not those of a hub it has no tunnel
     to, though its hubs announce every hub's: the intent says so (`accepts`), and lint reads
     the routes a session carries as those one end announces and the other accepts."""
-    fleet = on_platform(load_fleet(edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", THIRD_HUB)), platform)
+    fleet = on_platform(load_fleet(three_hub_chain(tmp_path)), platform)
     intent = NetworkIntent(fleet)
     store = fleet.stores["nw-0002"]
     assert store.hubs == ["hq-hub2", "hq-hub3"]

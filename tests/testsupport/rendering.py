@@ -179,6 +179,21 @@ def edited_sample_chain(tmp_path: Path, old: str, new: str, file: str = "fleet.y
     return root
 
 
+def three_hub_chain(tmp_path: Path) -> Path:
+    """A copy of the sample chain with a third FRR hub after hq-hub2 in fleet.yaml: the stores
+    homed on hq-hub2 take it as their backup and have no tunnel to hq-hub1 (the generator gives
+    fleets of over 1,000 stores four hubs)."""
+    third = (
+        "        serial: NW-HUB-0002\n"
+        "      - hostname: hq-hub3\n"
+        "        platform: frr\n"
+        "        management_address: 10.0.250.13\n"
+        "        public_address: 203.0.113.13\n"
+        "        serial: NW-HUB-0003\n"
+    )
+    return edited_sample_chain(tmp_path, "        serial: NW-HUB-0002\n", third)
+
+
 def static_wan_yaml(root: Path) -> None:
     """Give every DHCP link in the store files under `root/stores` a static /30 (the same
     numbering as `make_links_static`): a chain a hub in `HUB_STATIC_PEERS_ONLY` can serve."""
