@@ -96,17 +96,6 @@ SLA_STEERING_OFF_ROUTED_PATH_ONLY: dict[Platform, str] = {
     ),
 }
 
-# Hub platforms whose host holds the inventory's `management_address` (where the push connects)
-# on its DC port whatever storestack renders, and why: `HubView.management_hosts` takes
-# management there, beside the loopback, as where the hub's config holds the address (its
-# loopback or DC address) on every hub platform.
-HUB_MANAGEMENT_ON_HOST: dict[Platform, str] = {
-    "frr": (
-        "an FRR hub is a Linux host: its DC port's management address is the host's own "
-        "(ifupdown, or the lab's `addr add`), outside FRR's config"
-    ),
-}
-
 # Each hub platform's dedicated out-of-band management port, the one a hub holds its inventory
 # `management_address` on (inside HQ's management ranges, i.e. on the management LAN) unless the
 # inventory names another (`sites.hq.hubs[i].management_port`); `HubIntent.management_port`.
@@ -126,10 +115,16 @@ HUB_MANAGEMENT_ON_HOST: dict[Platform, str] = {
 #   management port and its form (an MEth management interface turns up for CloudEngine
 #   switches only); storestack renders nothing there, the hub does not hold its management
 #   address, and the inventory refuses a `management_port` on it.
-# - frr: the host (or the lab) holds it on the DC port; the hub's nftables take SSH there.
 HUB_MANAGEMENT_PORT: dict[Platform, str] = {
     "cisco_xe": "GigabitEthernet0",
     "fortinet": "mgmt",
+    # frr: a Linux port `mgmt` on the management LAN, kept out of forwarding by source policy
+    # routing rather than a VRF (many kernels and sshd deployments do without one): the address
+    # without its prefix route, the LAN in a table of its own (`network/sla.py`
+    # MANAGEMENT_TABLE) that only the address's own packets look up, the rest of them
+    # unreachable; its nftables take SSH there from the management ranges and forward nothing
+    # in or out of it (`devices/frr.py` `hub_management_routing`).
+    "frr": "mgmt",
 }
 
 # Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the

@@ -81,6 +81,7 @@ from storestack.network.model import NETWORK_CONTROL_DSCPS, BgpTimers, PrefixLim
 from storestack.network.secrets import Secret
 from storestack.network.sla import (
     APPLICATION_MARK_MASK,
+    MANAGEMENT_TABLE,
     PARTNER_MARK,
     PARTNER_TABLE,
     RETURN_MARK_BASE,
@@ -715,6 +716,44 @@ def hub_return_rules(view: HubView) -> list[PolicyRule]:
     return rules
 
 
+def hub_management_routing(view: HubView) -> list[str]:
+    """The hub's management port (`HubView.management_port`, `ip -batch` lines): the inventory's
+    management address on it without the prefix route the kernel would add to the main table
+    (`noprefixroute`), the management LAN in a table of its own (`MANAGEMENT_TABLE`), and the
+    address's own packets, and only they, looking that table up, the rest of them unreachable.
+
+    Without a VRF (this kernel and many sshd deployments have none) source policy routing keeps
+    the port out of the hub's routing: the main table holds no route into the management LAN, so
+    nothing the hub forwards (a store's answer to HQ's management hosts, which HQ routes through
+    the DC core) leaves by it; a session to the management address is answered from that address,
+    so by that table and port, whatever the main table says of the management host. What the
+    table does not hold (a management host outside the LAN) is unreachable from that address,
+    not sent by the DC port. `address replace`/`route replace`: the host (ZTP, ifupdown) puts
+    the address on the port before the first push, and the batch loads again as it is."""
+    port = view.management_port
+    if port is None:
+        return []
+    address, lan = port.address, port.address.network.cidr
+    return [
+        f"link set {port.ifname} up",
+        f"address replace {address.cidr} dev {port.ifname} noprefixroute",
+        f"route replace {lan} dev {port.ifname} src {address.ip} table {MANAGEMENT_TABLE}",
+    ]
+
+
+def hub_management_rules(view: HubView) -> list[PolicyRule]:
+    """The management address's own packets look up the management table (`hub_management_routing`)
+    and nothing else: before every other rule of the hub's."""
+    port = view.management_port
+    if port is None:
+        return []
+    address = port.address.ip
+    return [
+        PolicyRule(f"from {address} lookup {MANAGEMENT_TABLE} pref {MANAGEMENT_RULE_PREF}"),
+        PolicyRule(f"from {address} unreachable pref {MANAGEMENT_RULE_PREF + 1}"),
+    ]
+
+
 def hub_partner_routes(view: HubView) -> list[tuple[str, str]]:
     """Each partner's table (`PARTNER_TABLE` + its position in `HubIntent.return_partners`): one
     default route to that hub's loopback, which zebra resolves through the hubs' iBGP to the
@@ -831,7 +870,11 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         "view": view,
         "connections": hub_connections(view),
         "ipsec": IPSEC,
-        "rules": hub_return_rules(view),
+        "rules": [*hub_management_rules(view), *hub_return_rules(view)],
+        "management_routing": hub_management_routing(view),
+        # The management port (`HubView.management_port`): SSH there from the management ranges,
+        # at the management address only; nothing forwarded in or out of it
+        "management_port": view.management_port,
         # store link tunnel -> the return mark of its link position (nftables map elements)
         "return_marks": ", ".join(f'"{peer.ifname}" : {return_mark(peer.link_index)}' for peer in view.peers),
         "return_mask": _mark(APPLICATION_MARK_MASK),
@@ -852,7 +895,7 @@ def hub_host_context(view: HubView, layout: FrrHubLayout) -> dict[str, Any]:
         **_hub_tunnel_ends(view),
         "mgmt_ranges": ", ".join(net.cidr for net in view.mgmt.ranges),
         # Where the DC port takes SSH from them (`HubView.dc_management_hosts`, as on a VRP hub): the
-        # loopback and the push's management address, which the host holds on its DC port
+        # loopback (the management address is on the management port)
         "management_addresses": ", ".join(host.address for host in view.dc_management_hosts),
         # The cloud VPNs and what they may forward (`HubView.cloud_sources`, `cloud_destinations`)
         "cloud_tunnels": ", ".join(f'"{t.ifname}"' for t in view.cloud_tunnels),
@@ -1436,6 +1479,9 @@ STEERING_LOCAL_PREF = 1200
 STEERING_RULE_PREF = 1300
 # After a hub's return marks' rules (one per store link position, 1300 + position).
 PARTNER_RULE_PREF = 1390
+# A hub's management address (`hub_management_rules`): its table, then unreachable, before every
+# other rendered rule (a transport's own, 1000+) and after the lab's VXLAN rule (900).
+MANAGEMENT_RULE_PREF = 950
 
 
 @record

@@ -63,9 +63,11 @@ def topology_from_fleet(
     overlay: OverlayMode = "veth",
 ) -> LabTopology:
     selected = select_stores(fleet, stores, count)
+    intent = NetworkIntent(fleet)
     appliances = [
         LabAppliance(
-            name=hub.hostname, role="hub", platform=hub.platform, management_address=hub.management_address
+            name=hub.hostname, role="hub", platform=hub.platform, management_address=hub.management_address,
+            management_port=intent.hub(hub.hostname).management_port,
         )
         for hub in fleet.hubs.values()
     ]

@@ -5,7 +5,7 @@ managed as the chain manages them, at their inventory management addresses:
 - a **store edge** at its loopback, from the HQ management workstation, through the store's
   primary hub and the IPsec overlay; its rendered firewall admits SSH only from the HQ
   management network arriving through a tunnel;
-- a **hub** at its management address, on its DC link, where the management network reaches it.
+- a **hub** at its management address, on its management port on HQ's management LAN (`lab.sites`).
 Each appliance's sshd runs inside its namespace on port 22 (`lab.sshd`); the push engine's
 127.0.0.1 ports lead there through the relay into HQ (`lab.relay`).
 

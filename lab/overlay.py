@@ -104,6 +104,7 @@ def start_overlay(state_dir: Path, state: LabState, cloud: CloudPlan | None = No
             for tunnel_id, ifname in files.tunnel_interfaces().items()
         }
         state.interface_groups = {name: files.interface_groups() for name, files in rendered.items()}
+        state.management_routing = {name: lines for name, files in rendered.items() if (lines := files.management_routing())}
         save_state(state_dir, state)
     attachments, tunnels = overlay_plan(state_dir, state)
     namespaces = {runtime.name: runtime.namespace for runtime in state.appliances}
@@ -169,11 +170,17 @@ def join_interface_groups(namespace: str, groups: dict[str, int]) -> None:
 def join_late_interfaces(state: LabState) -> None:
     """The interfaces made after the overlay (a hub's cloud VPN stand-in link, named like the
     rendered tunnel) join the groups the rendered routing companions give them, as the tunnel
-    devices did: the hubs' firewalls treat them as the tunnels they stand in for."""
+    devices did: the hubs' firewalls treat them as the tunnels they stand in for; a hub's
+    management port gets its rendered address and table."""
     for runtime in state.appliances:
         groups = state.interface_groups.get(runtime.name)
         if groups:
             join_interface_groups(runtime.namespace, groups)
+        management = state.management_routing.get(runtime.name)
+        if management:
+            # A hub's management port on HQ's management LAN (lab/sites.py): its address and
+            # table as the rendered routing companion puts them (its rules came with the others).
+            ip_batch(runtime.namespace, management)
 
 
 def cloud_runtime(state: LabState) -> ApplianceRuntime | None:

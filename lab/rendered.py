@@ -56,6 +56,8 @@ from storestack.inventory import Fleet
 from storestack.network.outputs import StoreCloudOutputs
 
 PSK_SECRET = "ipsec-psk"
+# A port the routing companion addresses (a hub's management port).
+_PORT_ADDRESS = re.compile(r"^address (?:add|replace) \S+ dev (\S+)")
 # The SNMPv3 user's passphrases (the FRR hosts' snmpd.conf).
 SNMP_SECRETS = ("snmp-auth-key", "snmp-priv-key")
 # A connection, possibly inheriting a top-level template section (`name : template {`).
@@ -89,6 +91,16 @@ class RenderedIpsec:
         """The routing companion's `rule add …` lines (`ip -batch` syntax); the lab's transport
         tables carry the rendered numbers, so they route as on a real appliance."""
         return [line for line in self.routing.splitlines() if line.startswith("rule add ")]
+
+    def management_routing(self) -> list[str]:
+        """The routing companion's lines for a hub's management port (`ip -batch` syntax,
+        devices/frr.py `hub_management_routing`): the port up, its address, its table's route."""
+        ports = {m.group(1) for line in self.routing.splitlines() if (m := _PORT_ADDRESS.match(line))}
+        return [
+            line for line in self.routing.splitlines()
+            if any(line == f"link set {port} up" or line.split(" dev ", 1)[-1].split()[:1] == [port] for port in ports)
+            and not line.startswith("rule ")
+        ]
 
     def tunnel_interfaces(self) -> dict[str, str]:
         """tunnel id → its rendered tunnel interface name (from if_id and the routing file)."""

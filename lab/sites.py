@@ -10,8 +10,11 @@
   management workstation; the hubs route HQ's and the cloud's prefixes to it, so BGP can
   announce them. HQ is also the chain's internet breakout (the hub firewall's "through HQ's
   breakout"): its own WAN into the lab internet, masqueraded, and each hub's last-resort
-  default (table `default`, consulted after the main table) points at HQ. Each hub's
-  inventory management address sits on its DC link, where the management network reaches it.
+  default (table `default`, consulted after the main table) points at HQ. HQ's management
+  LAN (`mgmtlan`, a bridge holding the management workstation with the management range's
+  prefix) takes each hub's management port (a veth named like the rendered port, `mgmt`),
+  where the rendered routing companion puts the hub's management address (lab/overlay.py
+  `join_late_interfaces`): the workstation reaches it on that LAN, as HQ's management hosts do.
   HQ bridges the hubs' DC links into the DC LAN (`dclan`): the hubs' `dc_address`es and the DC
   core routers' addresses (`lab.dccore`) share it, as the intent's `sites.hq.core` says.
 - **Cloud**: a namespace behind HQ holding one host of `ip_plan.cloud`.
@@ -31,6 +34,7 @@ from storestack.lab.underlay import DYNAMIC_GATEWAY, HQ_SITE, INTERNET_SERVICE
 
 _DC_POOL = IPv4Network("198.19.255.0/24")
 DC_LAN = "dclan"  # HQ's bridge over the hubs' DC links
+MANAGEMENT_LAN = "mgmtlan"  # HQ's management LAN, over the hubs' management ports
 
 
 def host_namespace(prefix: str, segment: LabSegment) -> str:
@@ -134,7 +138,19 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         f"link add name {vpn.ifname} netns {appliance_namespaces[hub]} type veth peer name vpn{index} netns {hq}"
         for index, (hub, vpn) in enumerate(vpns.items())
     ]
+    # Each hub's management port on HQ's management LAN.
+    managed = [
+        (index, hub, port)
+        for index, hub in enumerate(hubs)
+        if (port := topology.appliance(hub).management_port) is not None
+        and topology.appliance(hub).management_address is not None
+    ]
+    links += [
+        f"link add name {port} netns {appliance_namespaces[hub]} type veth peer name mg{index} netns {hq}"
+        for index, hub, port in managed
+    ]
     ip_batch(None, links)
+    management_lan = next(p for p in sites.management_prefixes if sites.hq_management in p)
     cloud_link = subnets[-1]
     cloud_hq_side, cloud_side = list(cloud_link.hosts())
     # The DC LAN: HQ bridges the hubs' `dc` links, so the hubs share one segment with each other
@@ -144,7 +160,10 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         f"link add {DC_LAN} type bridge",
         f"link set {DC_LAN} up",
         f"addr add {sites.hq_pos}/32 dev lo",
-        f"addr add {sites.hq_management}/32 dev lo",
+        f"link add {MANAGEMENT_LAN} type bridge",
+        f"link set {MANAGEMENT_LAN} up",
+        f"addr add {sites.hq_management}/{management_lan.prefixlen} dev {MANAGEMENT_LAN}",
+        *(line for index, _, _ in managed for line in (f"link set mg{index} master {MANAGEMENT_LAN}", f"link set mg{index} up")),
         f"addr add {cloud_hq_side}/30 dev cloud",
         "link set cloud up",
         f"route add {sites.cloud_prefix} via {cloud_side}",
@@ -160,10 +179,6 @@ def _create_hq_and_cloud(prefix: str, topology: LabTopology, appliance_namespace
         hub_lines = [f"addr add {hub_side}/30 dev dc", "link set dc up"]
         if core is not None and hub in core.hub_addresses:
             hub_lines.append(f"addr add {core.hub_addresses[hub]}/{core.lan.prefixlen} dev dc")
-        management = topology.appliance(hub).management_address
-        if management is not None:
-            hub_lines.append(f"addr add {management}/32 dev dc")
-            hq_lines.append(f"route add {management}/32 via {hub_side} dev {DC_LAN}")
         hub_lines.append(f"route add default via {hq_side} dev dc table {LAST_RESORT_TABLE}")
         # HQ's prefixes come from the DC core over BGP, as on a real hub (lab.dccore), when the
         # hub peers with it; the cloud's from the cloud VPN stand-in, this kernel route standing in

@@ -98,6 +98,9 @@ class LabState(BaseModel):
     # appliance → (interface → its interface group), from each rendered routing companion: the
     # tunnel devices made later (a hub's cloud VPN stand-in link, lab/sites.py) join theirs too.
     interface_groups: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # appliance → its rendered routing companion's management port lines (a hub's address and table
+    # on the port, `RenderedIpsec.management_routing`), loaded once lab/sites.py made the port.
+    management_routing: dict[str, list[str]] = Field(default_factory=dict)
     # Segment hosts, HQ and cloud (see lab/sites.py): role → namespace.
     site_namespaces: dict[str, str] = Field(default_factory=dict)
     # In-band management (lab/inband.py): the relay from the appliances' 127.0.0.1 ports into HQ.

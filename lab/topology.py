@@ -40,6 +40,11 @@ class LabAppliance(BaseModel):
         description="where HQ manages it in-band (a store's loopback, a hub's address in the "
         "management network); None: the lab's loopback side door only (synthetic labs)",
     )
+    management_port: str | None = Field(
+        default=None,
+        description="a hub's management port (`HubIntent.management_port`), where its management address "
+        "is, on HQ's management LAN (lab/sites.py); None: none",
+    )
     primary_hub: str | None = Field(default=None, description="a store edge's primary hub")
 
     @property

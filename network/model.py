@@ -880,7 +880,7 @@ class HubIntent:
     public_address: ipaddress.IPv4Address
     # The inventory's management address, where the push connects (SSH). Management is taken at
     # the loopback and, where the hub holds it, this address only (`HubView.management_hosts`;
-    # an FRR hub always takes SSH here, the host or the lab puts it on the DC port), never at the
+    # on the platform's management port, `management_port`), never at the
     # public IKE address, which the internet reaches on the same DC port (a spoofed management
     # source would have its SYN-ACK reflected at HQ's management hosts).
     management_address: ipaddress.IPv4Address
@@ -937,6 +937,6 @@ class HubIntent:
     # `management_port`, else its platform's, `common/platforms.py` HUB_MANAGEMENT_PORT, which
     # says where each platform has one), with the prefix of the management range holding the
     # address: the management LAN (`management_interface`). None where the platform has none
-    # (FRR: the host holds it on the DC port; VRP: no documented form).
+    # (VRP: no documented form).
     management_port: str | None = None
     management_interface: ipaddress.IPv4Interface | None = None

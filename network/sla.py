@@ -46,6 +46,11 @@ RETURN_TABLE_BASE = 5200
 # an entry), and look up this table, which routes the stores both hubs serve to the partner.
 PARTNER_MARK = 0x5300
 PARTNER_TABLE = 5300
+# The management port of a Linux hub (`HubIntent.management_port`): the management LAN, on that
+# port, in a table of its own that only the packets from the hub's management address look up
+# (`ip rule from <address>`), so the hub answers the management LAN by that port alone while
+# the main table keeps no route into it. No mark: the rule selects by source.
+MANAGEMENT_TABLE = 5400
 # Segments whose traffic never enters the overlay: it breaks out locally (NATed).
 LOCAL_BREAKOUT_SEGMENTS = frozenset({"guest-wifi"})
 # BFD and FRR accept 2-255 consecutive losses; fewer than 3 flaps on a single lost probe.

@@ -577,6 +577,8 @@ def nftables_references(config: ConfigFile) -> Iterator[Finding]:
     routing = config.companions.get("routing", "")
     interfaces = {line.split()[1] for line in main.splitlines() if line.startswith("interface ")}
     interfaces |= {m.group(1) for m in re.finditer(r"^link add (\S+) ", routing, re.M)}
+    # A port the routing batch addresses (a hub's management port, `hub_management_routing`)
+    interfaces |= {m.group(1) for m in re.finditer(r"^address (?:add|replace) \S+ dev (\S+)", routing, re.M)}
     sets = set(_NFT_SET_DEF.findall(config.text))
     for number, line in enumerate(config.lines, start=1):
         for group in _NFT_NAMES.findall(line):

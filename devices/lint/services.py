@@ -23,8 +23,10 @@
   `management_address`, where the push connects, on that port with the management LAN's prefix,
   isolated from forwarding (IOS-XE: `vrf forwarding Mgmt-intf`, and the VTY lines' access-class
   with `vrf-also`, without which SSH through that VRF is refused; FortiOS: `dedicated-to
-  management`). A config without it would not say how the push reaches the hub, and a push of it
-  would empty the port its own session runs over.
+  management`; FRR, without a VRF: the routing batch's address with `noprefixroute`, the LAN in
+  a table only the address's packets look up, then `unreachable`, and the nftables forward chain
+  dropping everything in or out of the port). A config without it would not say how the push
+  reaches the hub, and a push of it would empty the port its own session runs over.
 
 Each platform's spelling is read here by a small extractor; the findings are the same for all.
 """
@@ -723,9 +725,48 @@ def _fortios_management_port(config: ConfigFile, port: str) -> _ManagementPortFa
     return _ManagementPortFacts(entry.line, address, entry.get("dedicated-to") == ["management"])
 
 
+_FRR_PORT_ADDRESS = re.compile(r"^address (?:add|replace) (?P<address>\S+) dev (?P<port>\S+)(?P<rest>.*)$")
+_FRR_TABLE_ROUTE = re.compile(r"^route (?:add|replace) (?P<lan>\S+) dev (?P<port>\S+)(?: src \S+)? table (?P<table>\d+)$")
+_FRR_SOURCE_RULE = re.compile(r"^rule add from (?P<source>\S+) (?P<action>lookup (?P<table>\d+)|unreachable) pref (?P<pref>\d+)$")
+
+
+def _frr_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+    """An FRR hub's host files (`devices/frr.py` `hub_management_routing`): the routing batch puts
+    the address on the port without a main-table prefix route, the LAN in a table that the
+    address's packets alone look up, the rest of them unreachable; the nftables forward chain
+    drops everything in or out of the port."""
+    routing = config.companions.get("routing", "").splitlines()
+    nftables = config.companions.get("nftables.conf", "")
+    held = [(n, m) for n, line in enumerate(routing, start=1) if (m := _FRR_PORT_ADDRESS.match(line)) and m["port"] == port]
+    if not held:
+        return _ManagementPortFacts(0, None, False)
+    number, found = held[0]
+    try:
+        address = ipaddress.IPv4Interface(found["address"])
+    except ValueError:
+        return _ManagementPortFacts(number, None, False)
+    tables = {
+        m["table"] for line in routing
+        if (m := _FRR_TABLE_ROUTE.match(line)) and m["port"] == port and m["lan"] == str(address.network)
+    }
+    rules = sorted(
+        (int(m["pref"]), m["table"]) for line in routing
+        if (m := _FRR_SOURCE_RULE.match(line)) and m["source"] in (str(address.ip), f"{address.ip}/32")
+    )
+    forward = [line.strip() for line in nftables.split("chain forward {", 1)[-1].split("\n    }", 1)[0].splitlines()]
+    isolated = (
+        "noprefixroute" in found["rest"].split()
+        and bool(rules) and rules[0][1] in tables  # the address's packets: the port's table first
+        and any(table is None for _, table in rules)  # then unreachable, never the main table
+        and f'iifname "{port}" drop' in forward and f'oifname "{port}" drop' in forward
+    )
+    return _ManagementPortFacts(number, address, isolated)
+
+
 _MANAGEMENT_PORT_READERS: dict[str, Callable[[ConfigFile, str], _ManagementPortFacts]] = {
     "cisco_xe": _ios_management_port,
     "fortinet": _fortios_management_port,
+    "frr": _frr_management_port,
 }
 
 
@@ -753,7 +794,9 @@ def hub_management_held(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]
     if not facts.isolated:
         yield config.finding(
             facts.line, HUB_MANAGEMENT_HELD,
-            f"{where} is not isolated from forwarding (IOS-XE: vrf forwarding Mgmt-intf; FortiOS: dedicated-to management)",
+            f"{where} is not isolated from forwarding (IOS-XE: vrf forwarding Mgmt-intf; FortiOS: dedicated-to "
+            "management; FRR: no main-table prefix route, its own table for the address, unreachable "
+            "after it, nothing forwarded in or out)",
         )
     for line, what in facts.problems:
         yield config.finding(line, HUB_MANAGEMENT_HELD, what)

@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import field
 
-from storestack.common.platforms import HUB_MANAGEMENT_ON_HOST, Platform
+from storestack.common.platforms import Platform
 from storestack.common.records import record
 from storestack.common.snmp import SnmpAuth, SnmpPriv
 from storestack.devices.steering import (
@@ -1041,11 +1041,8 @@ class HubView:
 
     @property
     def _dc_held(self) -> tuple[ipaddress.IPv4Address, ...]:
-        """The addresses the hub holds on its DC side: its loopback and DC address, and the
-        management address on a platform whose host holds it on the DC port
-        (`HUB_MANAGEMENT_ON_HOST`: FRR)."""
-        on_host = (self.intent.management_address,) if self.platform in HUB_MANAGEMENT_ON_HOST else ()
-        return (self.intent.loopback, ipaddress.IPv4Address(self.dc.address.ip), *on_host)
+        """The addresses the hub holds on its DC side: its loopback and DC address."""
+        return (self.intent.loopback, ipaddress.IPv4Address(self.dc.address.ip))
 
     @property
     def dc_management_hosts(self) -> list[Net]:
@@ -1053,8 +1050,8 @@ class HubView:
         (`wan_filter`; an FRR hub's nftables): the loopback, and `management_address` where the
         hub holds it on that side, i.e. where it is the loopback or the DC address (IPAM keeps
         it apart from every loopback: an address the hub does not hold is transit, never the
-        hub's management) or its host holds it on the DC port (`HUB_MANAGEMENT_ON_HOST`: FRR);
-        never one on the management port, which the management LAN reaches by that port alone."""
+        hub's management); never one on the management port, which the management LAN reaches
+        by that port alone."""
         management = self.intent.management_address
         hosts = [self.intent.loopback, *([management] if management in self._dc_held else [])]
         return [_host(str(address)) for address in dict.fromkeys(hosts)]

@@ -63,15 +63,18 @@ def test_lint_flags_a_vrp_hub_taking_management_at_its_public_endpoint(fleet: Fl
 
 
 def test_an_frr_hub_takes_ssh_where_its_view_says_it_is_managed(fleet: Fleet) -> None:
-    """One home for a hub's management addresses (`HubView.management_hosts`): an FRR hub's
-    host holds the inventory's management address on its DC port (`HUB_MANAGEMENT_ON_HOST`), so
-    the view names it beside the loopback, and the input chain takes SSH at exactly those."""
+    """One home for a hub's management addresses (`HubView.management_hosts`): an FRR hub holds
+    the inventory's management address on its management port (`HubView.management_port`), so
+    the view names it beside the loopback; the input chain takes SSH at the loopback on the DC
+    port (`dc_management_hosts`) and at the management address on the management port."""
     chain = on_platform(fleet, "frr")
     view = ViewBuilder(chain).hub_view("hq-hub1")
     intent = NetworkIntent(chain).hub("hq-hub1")
     hosts = [host.address for host in view.management_hosts]
     assert hosts == [str(intent.loopback), str(intent.management_address)]
+    assert [host.address for host in view.dc_management_hosts] == [str(intent.loopback)]
     nftables = dict(render_hub(chain, "hq-hub1").companions)["nftables.conf"]
-    assert f"ip daddr {{ {', '.join(hosts)} }} tcp dport 22 accept" in nftables
+    assert f'iifname "{view.dc.ifname}" ip saddr @hq_management ip daddr {{ {intent.loopback} }} tcp dport 22 accept' in nftables
+    assert f'iifname "mgmt" ip saddr @hq_management ip daddr {intent.management_address} tcp dport 22 accept' in nftables
     # Not the public IKE endpoint, which the internet reaches on the same port.
     assert str(intent.public_address) not in hosts

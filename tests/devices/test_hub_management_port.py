@@ -125,7 +125,7 @@ def test_the_view_counts_the_management_address_as_held(fleet: Fleet) -> None:
     assert [net.cidr for net in view.dc_management_hosts] == [f"{view.loopback.ip}/32"]
 
 
-@pytest.mark.parametrize("platform", ["frr", "huawei_vrp"])
+@pytest.mark.parametrize("platform", ["huawei_vrp"])
 def test_a_platform_without_a_documented_port_renders_none(fleet: Fleet, platform: str) -> None:
     intent = NetworkIntent(on_platform(fleet, platform)).hub(HUB)  # type: ignore[arg-type]
     assert intent.management_port is None and intent.management_interface is None
@@ -190,7 +190,63 @@ def test_the_inventory_names_another_management_port(tmp_path: Path) -> None:
 def test_the_inventory_refuses_a_management_port_the_platform_cannot_render(tmp_path: Path) -> None:
     root = edited_sample_chain(
         tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
-        "        platform: frr\n        management_address: 10.0.250.11\n        management_port: eth9\n",
+        "        platform: huawei_vrp\n        management_address: 10.0.250.11\n        management_port: eth9\n",
     )
-    with pytest.raises(InventoryError, match=r"management_port.*renders no management port on frr"):
+    with pytest.raises(InventoryError, match=r"management_port.*renders no management port on huawei_vrp"):
         load_fleet(root)
+
+
+# What an FRR hub's routing batch (`<host>.routing`, `ip -batch`) renders for its management port
+# `mgmt`: no VRF, source policy routing (devices/frr.py `hub_management_routing`).
+FRR_ROUTING = [
+    "link set mgmt up",
+    f"address replace {ADDRESS}/24 dev mgmt noprefixroute",
+    f"route replace 10.0.250.0/24 dev mgmt src {ADDRESS} table 5400",
+]
+FRR_RULES = [f"rule add from {ADDRESS} lookup 5400 pref 950", f"rule add from {ADDRESS} unreachable pref 951"]
+
+
+def _frr_hub(fleet: Fleet) -> ConfigFile:
+    config = render_hub(on_platform(fleet, "frr"), HUB)
+    companions = {"": config.text, **dict(config.companions)}
+    return ConfigFile(config.filename, "frr", "hub", config.name, config.text, companions=companions)
+
+
+def _frr_broken(config: ConfigFile, suffix: str, old: str, new: str) -> ConfigFile:
+    assert old in config.companions[suffix], f"{old!r} is not in the rendered {suffix}"
+    return dataclasses.replace(config, companions={**config.companions, suffix: config.companions[suffix].replace(old, new)})
+
+
+def test_an_frr_hub_holds_its_management_address_on_its_management_port_by_source_routing(fleet: Fleet) -> None:
+    """The FRR hub held its management address nowhere (the lab put it on the DC port by hand),
+    so outside the lab the push reached no FRR hub. Its routing batch now puts it on `mgmt`
+    with the management LAN in a table of its own, and only the address's own packets look it
+    up, before every other rule, the rest of them unreachable (never the DC port)."""
+    routing = _frr_hub(fleet).companions["routing"].splitlines()
+    start = routing.index(FRR_ROUTING[0])
+    assert routing[start : start + len(FRR_ROUTING)] == FRR_ROUTING
+    rules = [line for line in routing if line.startswith("rule add ")]
+    assert rules[:2] == FRR_RULES
+    assert min(int(line.rsplit(" ", 1)[1]) for line in rules[2:]) > 951
+    # The main table gets no route into the management LAN: nothing else the hub sends or
+    # forwards leaves by the port.
+    assert not [line for line in routing if "dev mgmt" in line and "table" not in line and "noprefixroute" not in line]
+
+
+def test_lint_is_clean_on_what_storestack_renders_for_an_frr_hub(fleet: Fleet) -> None:
+    assert _held(fleet, _frr_hub(fleet)) == []
+
+
+def test_lint_flags_an_frr_hub_that_does_not_hold_or_isolate_its_management_address(fleet: Fleet) -> None:
+    hub = _frr_hub(fleet)
+    missing = _frr_broken(hub, "routing", f"address replace {ADDRESS}/24 dev mgmt", f"address replace {ADDRESS}/24 dev eth9")
+    assert ["does not render the management port mgmt" in f.message for f in _held(fleet, missing)] == [True]
+    for suffix, old, new in (
+        ("routing", " noprefixroute\n", "\n"),  # the LAN in the main table: the hub routes into it
+        ("routing", FRR_RULES[1] + "\n", ""),  # the rest of the address's packets out of the DC port
+        ("routing", FRR_RULES[0] + "\n", ""),
+        ("nftables.conf", '        oifname "mgmt" drop\n', ""),  # forwarded into the management LAN
+        ("nftables.conf", '        iifname "mgmt" drop\n', ""),
+    ):
+        broken = _frr_broken(hub, suffix, old, new)
+        assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True], (suffix, old)

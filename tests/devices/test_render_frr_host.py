@@ -884,30 +884,68 @@ def test_no_vpc_host_pings_the_store_router_through_an_aws_tunnel(fleet: Fleet) 
 
 
 def test_a_hub_takes_management_at_its_loopback_and_management_address_only(fleet: Fleet) -> None:
-    """hq-hub1's input chain, for HQ's management ranges on its DC core LAN port, where the DC
-    edge also delivers the internet's packets to the hub's public IKE address: SSH to the
-    loopback and to the inventory's management address (which the push connects to) is taken,
-    SNMP at the loopback (where snmpd listens); neither to the public IKE address nor the DC LAN
+    """hq-hub1's input chain, for HQ's management ranges. On its DC core LAN port, where the DC
+    edge also delivers the internet's packets to the hub's public IKE address: SSH and SNMP at
+    the loopback (where snmpd listens) only; neither at the public IKE address nor the DC LAN
     address, so a spoofed management source from the internet gets no SYN-ACK or SNMP answer
-    reflected at HQ's management hosts (any of the hub's addresses used to take both)."""
+    reflected at HQ's management hosts. On its management port `mgmt` (the management LAN): SSH
+    at the inventory's management address (which the push connects to), from the management
+    ranges only. The DC port took SSH at the management address, which nothing outside the lab
+    routed there, and the hub had no management port."""
     (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
     ruleset = _companion(hub, "nftables.conf")
     intent = NetworkIntent(fleet).hub("hq-hub1")
     management = fleet.hubs["hq-hub1"].management_address
     dc = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
     assert dc, "no DC port in the hub's ruleset"
+    assert intent.management_port == "mgmt"
     operator = next(intent.management.ranges[0].hosts())
 
-    def taken(protocol: str, address: ipaddress.IPv4Address, port: int) -> bool:
-        packet = Packet(protocol, operator, address, port, source_port=40000)
-        return chain_verdict(ruleset, "input", packet, dc.group(1), from_tunnel=False).forwarded
+    def taken(protocol: str, address: ipaddress.IPv4Address, port: int, on: str = dc.group(1), source: ipaddress.IPv4Address = operator) -> bool:
+        packet = Packet(protocol, source, address, port, source_port=40000)
+        return chain_verdict(ruleset, "input", packet, on, from_tunnel=False).forwarded
 
-    assert taken("tcp", intent.loopback, 22) and taken("tcp", management, 22)
-    assert taken("udp", intent.loopback, 161)
-    for address in (intent.public_address, intent.dc.address.ip):
+    assert taken("tcp", intent.loopback, 22) and taken("udp", intent.loopback, 161)
+    for address in (intent.public_address, intent.dc.address.ip, management):
         assert not taken("tcp", address, 22), address
         assert not taken("udp", address, 161), address
-    assert not taken("udp", management, 161)
+    assert taken("tcp", management, 22, on="mgmt")
+    # On the management port nothing but SSH at the management address from the management ranges:
+    # not from another source on the LAN, not at the loopback, not SNMP (snmpd is at the loopback).
+    outsider = ipaddress.IPv4Address("192.0.2.10")
+    assert not taken("tcp", management, 22, on="mgmt", source=outsider)
+    assert not taken("tcp", intent.loopback, 22, on="mgmt")
+    assert not taken("udp", management, 161, on="mgmt")
+    assert not taken("udp", intent.loopback, 161, on="mgmt")
+
+
+def test_a_hub_forwards_nothing_in_or_out_of_its_management_port(fleet: Fleet) -> None:
+    """hq-hub1's forward chain passes nothing between its management port and the DC LAN, the
+    store tunnels or the cloud VPNs, either way, whatever the source: the management LAN is no
+    path to the stores, and the stores and the DC no path into the management LAN (the main
+    table holds no route into it either: `hub_management_routing`)."""
+    (hub,) = [c for c in render_fleet(fleet, store_ids=[], hubs=["hq-hub1"]) if c.name == "hq-hub1"]
+    ruleset = _companion(hub, "nftables.conf")
+    intent = NetworkIntent(fleet).hub("hq-hub1")
+    operator = next(intent.management.ranges[0].hosts())
+    store = fleet.store("nw-0001")
+    till = next(ipaddress.IPv4Network(store.segments["pos"].subnet).hosts())
+    tunnel = re.search(r'set store_tunnels \{[^}]*elements = \{ "([^"]+)"', ruleset)
+    assert tunnel, "no store tunnel in the hub's ruleset"
+    dc_port = re.search(r'iifname "(\S+)" ip saddr \{ [^}]* \} tcp dport 179 accept', ruleset)
+    assert dc_port, "no DC port in the hub's ruleset"
+    dc = dc_port.group(1)
+    # HQ's management host reaches the store through the DC port (as before) ...
+    to_store = Packet("tcp", operator, till, 22, source_port=40000)
+    assert chain_verdict(ruleset, "forward", to_store, dc, from_tunnel=False, oifname=tunnel.group(1)).forwarded
+    # ... never through the management port, and nothing reaches the management LAN through the hub.
+    assert not chain_verdict(ruleset, "forward", to_store, "mgmt", from_tunnel=False, oifname=tunnel.group(1)).forwarded
+    assert not chain_verdict(ruleset, "forward", to_store, "mgmt", from_tunnel=False, oifname=dc).forwarded
+    answer = Packet("tcp", till, operator, 22, source_port=40000)
+    assert not chain_verdict(ruleset, "forward", answer, None, oifname="mgmt").forwarded
+    assert not chain_verdict(ruleset, "forward", answer, dc, from_tunnel=False, oifname="mgmt").forwarded
+    established = Packet("tcp", till, operator, 22, tcp_flags=frozenset({"ack"}), source_port=40000, answer=True)
+    assert not chain_verdict(ruleset, "forward", established, None, oifname="mgmt").forwarded
 
 
 def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet) -> None:
@@ -954,10 +992,10 @@ def test_a_hub_takes_management_from_hqs_ranges_on_its_dc_lan_only(fleet: Fleet)
             subprocess.run(["ip", "netns", "del", namespace], check=False)
     assert received == {f"{from_dc}:161"}
     assert at_public == set()
-    # SSH takes the same port, at the loopback and the management address.
+    # SSH takes the same port at the loopback; the management address, on the management port.
     assert [line.strip() for line in ruleset.splitlines() if "dport 22 " in line] == [
-        f'iifname "{dc.group(1)}" ip saddr @hq_management ip daddr {{ {hub_address}, '
-        f'{fleet.hubs["hq-hub1"].management_address} }} tcp dport 22 accept'
+        f'iifname "{dc.group(1)}" ip saddr @hq_management ip daddr {{ {hub_address} }} tcp dport 22 accept',
+        f'iifname "mgmt" ip saddr @hq_management ip daddr {fleet.hubs["hq-hub1"].management_address} tcp dport 22 accept',
     ]
 
 

@@ -318,6 +318,63 @@ _BOUND_PING = (
 )
 
 
+def test_a_hub_is_managed_on_its_management_port_and_forwards_nothing_through_it(routed_lab: Path) -> None:
+    """Each FRR hub holds its inventory management address on its management port `mgmt`, on HQ's
+    management LAN, as its rendered routing companion says (the lab used to add the address to the
+    DC port and route it there from HQ by hand, which no real HQ does): the push reaches it from
+    the management workstation on that LAN, and the hub answers by that port. SSH at that address
+    from HQ but not from a management source is refused, and the hub forwards nothing between the
+    management LAN and the overlay or the DC, either way, even where a route would send it there."""
+    state = frr_lab.require_state(routed_lab)
+    info = frr_lab.lab_info(routed_lab)
+    sites = TOPOLOGY.sites
+    assert sites is not None
+    hq = state.site_namespaces["hq"]
+    workstation, hq_pos = str(sites.hq_management), str(sites.hq_pos)
+    hubs = [a for a in TOPOLOGY.appliances if a.role == "hub" and not a.emulated]
+    assert hubs and all(a.management_port == "mgmt" for a in hubs)
+    for appliance in hubs:
+        namespace, address = state.runtime(appliance.name).namespace, str(appliance.management_address)
+        assert _device_of(namespace, address) == "mgmt", appliance.name
+        # Its answers to the management LAN leave by the port; the main table has no route into it.
+        assert " dev mgmt " in _ip(namespace, "route", "get", workstation, "from", address) + " "
+        assert "mgmt" not in _ip(namespace, "route", "show", "table", "main")
+        # The push's path: the workstation, on the LAN. Another HQ source is refused.
+        assert _connects(hq, workstation, address, 22) == "open", appliance.name
+        assert _connects(hq, hq_pos, address, 22) == "timeout", appliance.name
+
+        target = next(t for t in info.inventory.appliances if t.name == appliance.name)
+        credentials = target.credentials.resolve()
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.connect(
+            target.host, port=target.port, username=credentials.username,
+            password=credentials.password.get_secret_value(), look_for_keys=False, allow_agent=False, timeout=15,
+        )
+        try:
+            # The hub sees the push's session coming from the workstation, on the management port.
+            assert set(_session_peers(namespace)) == {workstation}
+        finally:
+            client.close()
+
+    till_namespace = state.site_namespaces["nw-0001/pos"]
+    till = host_address(till_namespace)
+    reached = {"open", "refused"}  # a SYN-ACK or an RST came back: the packets got there
+    assert _connects(till_namespace, till, hq_pos, 443) in reached
+    # The management LAN is no way to the stores: the workstation sending to a till through a
+    # hub's management address gets nothing through.
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_through(hq, "mgmtlan", [workstation], [till], via=str(hubs[0].management_address)))
+        assert _connects(hq, workstation, till, 443) == "timeout"
+    # Nor is it a way out of the overlay: with every hub routing the till's packets to HQ into its
+    # management port (as a wrong route would), the till's connection to HQ goes nowhere.
+    with contextlib.ExitStack() as stack:
+        for appliance in hubs:
+            stack.enter_context(_through(state.runtime(appliance.name).namespace, "mgmt", [till], [hq_pos]))
+        assert _connects(till_namespace, till, hq_pos, 443) == "timeout"
+    assert _connects(till_namespace, till, hq_pos, 443) in reached
+
+
 def _device_of(namespace: str, address: str) -> str:
     """The interface that holds `address` in `namespace`."""
     return subprocess.run(

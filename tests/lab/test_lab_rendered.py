@@ -29,6 +29,19 @@ def test_tunnel_devices_are_named_as_the_routing_file_names_them() -> None:
     assert files.charon_settings()["retransmit_tries"] == "3"
 
 
+def test_the_lab_loads_a_hubs_management_port_as_the_routing_file_renders_it() -> None:
+    """The lab puts a hub's management address on its `mgmt` veth from the rendered routing
+    file (it used to add it to the DC port by hand); its rules come with the other rules."""
+    hub = rendered("hub")
+    assert hub.management_routing() == [
+        "link set mgmt up",
+        "address replace 10.0.250.11/24 dev mgmt noprefixroute",
+        "route replace 10.0.250.0/24 dev mgmt src 10.0.250.11 table 5400",
+    ]
+    assert "rule add from 10.0.250.11 lookup 5400 pref 950" in hub.policy_rules()
+    assert rendered("dual-wan").management_routing() == []
+
+
 def test_adapt_swanctl_changes_only_selectors_if_ids_and_lease_includes() -> None:
     files = rendered("aws")
     kept = "nw-0001-wan1-hq-hub1"
