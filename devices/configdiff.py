@@ -320,14 +320,15 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
             back = back_from.config_to_get_to(back_to).set_order_weight()
             rollback = send_ordered(back, back_from, back_to, driver)
         rollback += _entry_moves(intended_config, running_config, driver)
+    refresh, policy_wait_s = _policy_change(running_lines, intended_lines, driver.policy_refresh) if remediation else ((), 0.0)
     return ConfigDiff(
         platform=platform,
         running=tuple(running_lines),
         intended=tuple(intended_lines),
         remediation=remediation,
         rollback=rollback,
-        refresh=_policy_refresh(running_lines, intended_lines, driver.policy_refresh) if remediation else (),
-        policy_wait_s=_policy_wait(running_lines, intended_lines, driver.policy_refresh) if remediation else 0.0,
+        refresh=refresh,
+        policy_wait_s=policy_wait_s,
         running_config=running_config,
         intended_config=intended_config,
     )
@@ -468,22 +469,15 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
     return (*kept, *deletions)
 
 
-def policy_refresh(running: str, intended: str, platform: str) -> tuple[str, ...]:
-    """The exec commands that make the BGP policy `intended` changes from `running` apply to the
-    routes the sessions hold already (a rollback's too): `PlatformDriver.policy_refresh`."""
+def policy_change(running: str, intended: str, platform: str) -> tuple[tuple[str, ...], float]:
+    """What the BGP policy `intended` changes from `running` (a rollback's too) takes to apply:
+    the exec commands that make it apply to the routes the sessions hold already
+    (`PlatformDriver.policy_refresh`), and the seconds the appliance takes to apply it itself
+    (`PolicyRefresh.applied_after_s`, 0 where no session's changed)."""
     driver = driver_for(platform)
     if driver.policy_refresh is None:
-        return ()
-    return _policy_refresh(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
-
-
-def policy_wait(running: str, intended: str, platform: str) -> float:
-    """The seconds the appliance takes to apply the BGP policy `intended` changes from `running`
-    itself (a rollback's too): `PolicyRefresh.applied_after_s`, 0 where no session's changed."""
-    driver = driver_for(platform)
-    if driver.policy_refresh is None or not driver.policy_refresh.applied_after_s:
-        return 0.0
-    return _policy_wait(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
+        return (), 0.0
+    return _policy_change(normalise(running, driver), normalise(intended, driver), driver.policy_refresh)
 
 
 @dataclass
@@ -521,30 +515,27 @@ def _policies(lines: list[str], refresh: PolicyRefresh) -> _Policies:
     return found
 
 
-def _policy_refresh(running: list[str], intended: list[str], refresh: PolicyRefresh | None) -> tuple[str, ...]:
-    """`policy_refresh` of normalised lines: for each session both configs hold whose bindings
-    changed, or which is bound (itself or through its peer group) to an object that changed or
-    names one that did, the platform's commands, in the intended config's order of sessions."""
-    if refresh is None or not refresh.commands:
-        return ()
+def _policy_change(
+    running: list[str], intended: list[str], refresh: PolicyRefresh | None
+) -> tuple[tuple[str, ...], float]:
+    """`policy_change` of normalised lines, each config read once. The commands: for each
+    session both configs hold whose bindings changed, or which is bound (itself or through its
+    peer group) to an object that changed or names one that did, the platform's commands, in the
+    intended config's order of sessions. The wait: the platform's delay where any session's or
+    peer group's policy changed (a new session's included: FRR binds a route-map defined after
+    its `neighbor ... route-map` line only when the timer runs out)."""
+    if refresh is None or not (refresh.commands or refresh.applied_after_s):
+        return (), 0.0
     before, after = _policies(running, refresh), _policies(intended, refresh)
     stale = _stale(before, after)
     held = set(before.sessions)
-    return tuple(
+    commands = tuple(
         command.format(neighbor=neighbor)
         for neighbor in after.sessions
         if neighbor in stale and neighbor in held
         for command in refresh.commands
     )
-
-
-def _policy_wait(running: list[str], intended: list[str], refresh: PolicyRefresh | None) -> float:
-    """`policy_wait` of normalised lines: the platform's delay where any session's or peer
-    group's policy changed (a new session's included: FRR binds a route-map defined after its
-    `neighbor ... route-map` line only when the timer runs out)."""
-    if refresh is None or not refresh.applied_after_s:
-        return 0.0
-    return refresh.applied_after_s if _stale(_policies(running, refresh), _policies(intended, refresh)) else 0.0
+    return commands, (refresh.applied_after_s if stale else 0.0)
 
 
 def _stale(before: _Policies, after: _Policies) -> set[str]:

@@ -39,8 +39,7 @@ from storestack.devices.configdiff import (
     Redactor,
     compute_diff,
     parse,
-    policy_refresh,
-    policy_wait,
+    policy_change,
     redactor_for,
     remediation_lines,
     secret_paths,
@@ -773,11 +772,10 @@ class _Run:
             raise RollbackError(
                 f"{self.target.name}: after {rollback.passes} rollback pass(es) {len(residual)} line(s) still differ from the backup"
             )
-        refresh = policy_refresh(changed_from, self.backup_text, platform)
+        refresh, wait = policy_change(changed_from, self.backup_text, platform)
         if refresh:
             # The BGP policy put back applied to the routes the sessions hold (soft refresh).
             session.mechanism(refresh, "applying the restored BGP policy")
-        wait = policy_wait(changed_from, self.backup_text, platform)
         if wait:
             time.sleep(wait)  # the restored BGP policy applied by the appliance itself (FRR)
         self._companions_back(rollback)
