@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from storestack.devices.lint import (
     ADVERTISEMENT_EXTRACTORS,
@@ -50,6 +51,8 @@ from storestack.network.crypto import (
     aws_tunnel_options,
 )
 from storestack.network.model import BGP_DEFAULT_LOCAL_PREF, BgpSession, Tunnel
+
+_Read = TypeVar("_Read")  # what one lint registry's readers find in a config
 
 BFD_MISMATCH = "bfd-mismatch"
 HUB_HUB_BFD = "hub-hub-bfd"
@@ -351,11 +354,19 @@ def _against_openstack_gateway(fact: TunnelFact, tunnel: Tunnel, intent: Network
 ROUTE_FILTER = "route-filter"
 
 
-def _filters_of(config: ConfigFile, cache: dict[str, RouteFilters | None]) -> RouteFilters | None:
+def _read_once(
+    config: ConfigFile, readers: Mapping[str, Callable[[ConfigFile], _Read]], cache: dict[str, _Read | None]
+) -> _Read | None:
+    """What the reader of `config`'s platform in `readers` (a lint registry) finds in it, read
+    once per appliance (`cache`); None where the platform has no reader."""
     if config.hostname not in cache:
-        extractor = ROUTE_FILTER_EXTRACTORS.get(config.platform)
-        cache[config.hostname] = extractor(config) if extractor else None
+        reader = readers.get(config.platform)
+        cache[config.hostname] = reader(config) if reader is not None else None
     return cache[config.hostname]
+
+
+def _filters_of(config: ConfigFile, cache: dict[str, RouteFilters | None]) -> RouteFilters | None:
+    return _read_once(config, ROUTE_FILTER_EXTRACTORS, cache)
 
 
 def _store_hub_sessions(
@@ -892,17 +903,6 @@ def _dc_peers(config: ConfigFile, intent: NetworkIntent) -> Iterator[Finding]:
             )
 
 
-def _session_bfd(
-    config: ConfigFile, cache: dict[str, dict[str, SessionBfdFact] | None]
-) -> dict[str, SessionBfdFact] | None:
-    """How `config` tracks each BGP neighbour with BFD (`register_session_bfd`), read once; None
-    where its platform has no reader."""
-    if config.hostname not in cache:
-        reader = SESSION_BFD_EXTRACTORS.get(config.platform)
-        cache[config.hostname] = reader(config) if reader is not None else None
-    return cache[config.hostname]
-
-
 def _hub_hub_bfd(
     config: ConfigFile,
     intent: NetworkIntent,
@@ -916,7 +916,7 @@ def _hub_hub_bfd(
     time; an end whose partner runs none has a session that never comes up; timers that differ
     give another detection time than the intent's. Each pair is read from the end whose hostname
     sorts first; a hub whose partner is not in the set is read against the intent alone."""
-    facts = _session_bfd(config, cache)
+    facts = _read_once(config, SESSION_BFD_EXTRACTORS, cache)
     if facts is None:
         return
     for session in intent.hub(config.hostname).sessions:
@@ -928,7 +928,7 @@ def _hub_hub_bfd(
         if mine is None:
             continue  # no neighbour at all: `_dc_peers` says so
         partner = mains.get(session.peer)
-        theirs_all = _session_bfd(partner, cache) if partner is not None else None
+        theirs_all = _read_once(partner, SESSION_BFD_EXTRACTORS, cache) if partner is not None else None
         theirs = theirs_all.get(str(session.local_address)) if theirs_all is not None else None
         if partner is not None and theirs is not None and session.peer < config.hostname:
             continue  # read from the partner's side
@@ -988,10 +988,7 @@ def _probes_answered(
         hub = mains.get(hubs.get(probe.target, ""))
         if hub is None:
             continue
-        if hub.hostname not in answers:
-            answering = ANSWER_EXTRACTORS.get(hub.platform)
-            answers[hub.hostname] = answering(hub) if answering else None
-        answered = answers[hub.hostname]
+        answered = _read_once(hub, ANSWER_EXTRACTORS, answers)
         if answered is None:
             continue
         if probe.kind not in answered.kinds:
