@@ -762,7 +762,7 @@ class NetworkIntent:
         accepts = self._store_accepts_by_hubs.get(hubs)
         if accepts is None:
             own = [self.fleet.hubs[name] for name in hubs]
-            loopbacks = (IPv4Network((int(hub.loopback), 32)) for hub in own)
+            loopbacks = (self.host_net(hub.loopback) for hub in own)
             beacons = (beacon.route for hub in own if (beacon := self.hub_beacon(hub)))
             accepts = self._store_accepts_by_hubs[hubs] = (DEFAULT_ROUTE, *self.hub_routes, *loopbacks, *beacons)
         return accepts
@@ -833,11 +833,7 @@ class NetworkIntent:
     def _store_announcements(self) -> list[int]:
         """How many prefixes each store the hubs serve (all but the decommissioned ones) may
         announce: its segments but guest Wi-Fi, and its appliances' loopbacks."""
-        return [
-            len(store.advertised_prefixes) + len(store.appliances)
-            for store in self.fleet.stores.values()
-            if store.state != "decommissioned"
-        ]
+        return [len(store.advertised_prefixes) + len(store.appliances) for store in self._live_stores]
 
     def _store_aws_tunnels(
         self, store: ResolvedStore, transports: tuple[Transport, ...], outputs: StoreCloudOutputs | None
@@ -1160,7 +1156,7 @@ class NetworkIntent:
         # The clouds' own ranges, each site's slots: what the cloud sessions accept (`cloud_site_ranges`).
         sources = collapse(tuple(net for ranges in self.cloud_site_ranges.values() for net in ranges))
         opened: dict[tuple[str, str, tuple[int, ...], tuple[IPv4Network, ...]], list[IPv4Network]] = {}
-        for store in (s for s in self.fleet.stores.values() if s.state != "decommissioned"):
+        for store in self._live_stores:
             zones = self._zones(store)
             prefixes = {zone.name: zone.prefixes for zone in zones if zone.enters_overlay}
             for flow in self._flows(zones):
@@ -1203,13 +1199,14 @@ class NetworkIntent:
             ),
         )
 
+    @cached_property
+    def _live_stores(self) -> list[ResolvedStore]:
+        """The fleet's stores but the decommissioned ones: those the hubs serve."""
+        return [store for store in self.fleet.stores.values() if store.state != "decommissioned"]
+
     def served_stores(self, hub: str) -> list[ResolvedStore]:
         """The stores that reach `hub` (a hub name), decommissioned ones left out."""
-        return [
-            store
-            for store in self.fleet.stores.values()
-            if store.state != "decommissioned" and hub in self.store_hubs(store)
-        ]
+        return [store for store in self._live_stores if hub in self.store_hubs(store)]
 
     def store_default(self, hub: ResolvedHub) -> StoreDefault:
         """The default route `hub` gives its stores: while the DC core's default (what the
