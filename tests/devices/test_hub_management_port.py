@@ -250,3 +250,38 @@ def test_lint_flags_an_frr_hub_that_does_not_hold_or_isolate_its_management_addr
     ):
         broken = _frr_broken(hub, suffix, old, new)
         assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True], (suffix, old)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        # An accept for the management ranges ahead of the drop: the management LAN reaches the
+        # stores and the DC through the hub, though the drop is still in the chain.
+        (
+            '        iifname "mgmt" drop\n',
+            '        iifname "mgmt" ip saddr @hq_management accept\n        iifname "mgmt" drop\n',
+        ),
+        # The drops after `ct state established,related accept`: a flow's answers cross the port.
+        (
+            '        iifname "mgmt" drop\n        oifname "mgmt" drop\n',
+            "",
+        ),
+    ],
+    ids=["accept-before-drop", "drops-after-established"],
+)
+def test_lint_reads_the_frr_hub_forward_chain_as_the_kernel_walks_it(fleet: Fleet, old: str, new: str) -> None:
+    """The check read the forward chain by its text: a drop anywhere in it counted, whatever
+    came first. It now walks the chain (`chain_verdict`) for packets in and out of the port."""
+    hub = _frr_hub(fleet)
+    broken = _frr_broken(hub, "nftables.conf", old, new)
+    if not new:  # put the drops back, after the established flows' accept
+        text = broken.companions["nftables.conf"]
+        moved = text.replace(
+            "        ct state established,related accept\n        # The clouds' answers",
+            "        ct state established,related accept\n" + old + "        # The clouds' answers",
+            1,
+        )
+        assert moved != text
+        broken = dataclasses.replace(broken, companions={**broken.companions, "nftables.conf": moved})
+    assert ['iifname "mgmt" drop' in broken.companions["nftables.conf"]] == [True]
+    assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True]
