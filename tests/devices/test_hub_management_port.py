@@ -285,3 +285,31 @@ def test_lint_reads_the_frr_hub_forward_chain_as_the_kernel_walks_it(fleet: Flee
         broken = dataclasses.replace(broken, companions={**broken.companions, "nftables.conf": moved})
     assert ['iifname "mgmt" drop' in broken.companions["nftables.conf"]] == [True]
     assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True]
+
+
+@pytest.mark.parametrize(
+    "port, why",
+    [
+        ("mgmt-0123456789a", "longer than 15 characters"),  # IFNAMSIZ 16, with its NUL
+        ("eth0/1", "'/'"),
+    ],
+)
+def test_the_inventory_refuses_a_management_port_linux_cannot_name(tmp_path: Path, port: str, why: str) -> None:
+    """An FRR hub's management port is a Linux network device: the kernel refuses a name of 16
+    characters or more, and one with a '/' (net/core/dev.c `dev_valid_name`), so the routing
+    batch's `link set {port} up` failed on the hub and the push never reached it. The inventory
+    said nothing; it now names the file, line and field."""
+    root = edited_sample_chain(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        f"        platform: frr\n        management_address: 10.0.250.11\n        management_port: {port}\n",
+    )
+    with pytest.raises(InventoryError, match=rf"fleet\.yaml:\d+ sites\.hq\.hubs\[0\]\.management_port: .*{port}.*{why}"):
+        load_fleet(root)
+
+
+def test_the_inventory_takes_a_linux_port_name_of_15_characters(tmp_path: Path) -> None:
+    root = edited_sample_chain(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        "        platform: frr\n        management_address: 10.0.250.11\n        management_port: mgmt-0123456789\n",
+    )
+    assert NetworkIntent(load_fleet(root)).hub(HUB).management_port == "mgmt-0123456789"
