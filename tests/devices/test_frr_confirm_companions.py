@@ -28,22 +28,30 @@ RULESET = "table inet filter {\n  chain input { type filter hook input priority 
 KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
 
 
-@pytest.fixture
-def appliance(tmp_path: Path) -> ConfirmConfig:
-    """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
-    RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
+def frr_stand_ins(tmp_path: Path) -> tuple[Path, Path]:
+    """vtysh and frr-reload.py stand-ins keeping the running config in a file."""
     running = tmp_path / "running.conf"
     running.write_text(RUNNING)
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
     reload = tmp_path / "frr-reload.py"
     reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
+    for script in (vtysh, reload):
+        script.chmod(0o755)
+    return vtysh, reload
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> ConfirmConfig:
+    """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
+    RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
+    vtysh, reload = frr_stand_ins(tmp_path)
     log = tmp_path / "host.log"
     check = tmp_path / "nft-check"
     check.write_text(f'#!/bin/sh\necho "check $1" >> {log}\n! grep -q BAD "$1"\n')
     nft = tmp_path / "nft-load"
     nft.write_text(f'#!/bin/sh\necho "load $(head -c 40 "$1" | tr -d "\\n")" >> {log}\n! grep -q RELOADFAIL "$1"\n')
-    for script in (vtysh, reload, check, nft):
+    for script in (check, nft):
         script.chmod(0o755)
     etc = tmp_path / "etc"
     etc.mkdir()
@@ -299,14 +307,7 @@ def routed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfirmConfig:
     ip.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "etc").mkdir()
-    running = tmp_path / "running.conf"
-    running.write_text(RUNNING)
-    vtysh = tmp_path / "vtysh"
-    vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
-    reload = tmp_path / "frr-reload.py"
-    reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
-    vtysh.chmod(0o755)
-    reload.chmod(0o755)
+    vtysh, reload = frr_stand_ins(tmp_path)
     return ConfirmConfig.load_data(
         {
             "state_dir": str(tmp_path / "state"),
