@@ -313,3 +313,31 @@ def test_the_inventory_takes_a_linux_port_name_of_15_characters(tmp_path: Path) 
         "        platform: frr\n        management_address: 10.0.250.11\n        management_port: mgmt-0123456789\n",
     )
     assert NetworkIntent(load_fleet(root)).hub(HUB).management_port == "mgmt-0123456789"
+
+
+def test_the_frr_hub_management_port_takes_ssh_and_pings_and_nothing_else(fleet: Fleet) -> None:
+    """The input chain took IKE (UDP 500 and 4500) on every port, the management port included:
+    a management LAN host reached the hub's IKE daemon at the management address, where the
+    port should take SSH from the management ranges alone (and pings, as the DC side)."""
+    import ipaddress
+
+    from storestack.devices.lint import Packet
+    from storestack.devices.lint.frr import chain_verdict
+
+    nftables = _frr_hub(fleet).companions["nftables.conf"]
+    lan_host = ipaddress.IPv4Address("10.0.250.5")
+    hub_addresses = [ipaddress.IPv4Address(a) for a in (ADDRESS, "10.255.0.1", "203.0.113.11", "10.0.0.3")]
+
+    def taken(packet: Packet) -> bool:
+        return chain_verdict(nftables, "input", packet, "mgmt", from_tunnel=False).forwarded
+
+    assert taken(Packet("tcp", lan_host, ipaddress.IPv4Address(ADDRESS), 22))
+    assert taken(Packet("icmp", lan_host, ipaddress.IPv4Address(ADDRESS)))
+    refused = [
+        (protocol, port, str(address))
+        for address in hub_addresses
+        for protocol, port in (("udp", 500), ("udp", 4500), ("udp", 161), ("tcp", 179), ("udp", 3784), ("tcp", 22))
+        if not (address == ipaddress.IPv4Address(ADDRESS) and port == 22)
+        and taken(Packet(protocol, lan_host, address, port))
+    ]
+    assert refused == []
