@@ -127,6 +127,27 @@ HUB_MANAGEMENT_PORT: dict[Platform, str] = {
     "frr": "mgmt",
 }
 
+# A port name the platform's OS refuses, where storestack knows the rule: an FRR appliance's
+# ports are Linux network devices, whose names the kernel takes only below IFNAMSIZ (16 bytes
+# with the terminating NUL: 15 characters), never "." or "..", with no "/", ":" or whitespace
+# (net/core/dev.c `dev_valid_name`: "Network device names need to be valid file names to allow
+# sysfs to work. We also disallow any kind of whitespace"; iproute2 answers `"dev" not a valid
+# ifname`, the kernel a 16-character name with "Attribute failed policy validation").
+LINUX_IFNAME_MAX = 15
+
+
+def port_name_refusal(platform: Platform, port: str) -> str | None:
+    """Why `platform` cannot name a port `port` (None where it can, or where storestack knows no
+    rule): the one wording the inventory checks refuse a management port with."""
+    if platform != "frr":
+        return None
+    if len(port) > LINUX_IFNAME_MAX:
+        return f"Linux names no network device {port!r}: longer than {LINUX_IFNAME_MAX} characters (IFNAMSIZ)"
+    if port in (".", "..") or any(c in port for c in "/:") or any(c.isspace() for c in port):
+        return f"Linux names no network device {port!r}: a name holds no '/', ':' or whitespace and is not '.' or '..'"
+    return None
+
+
 # Hub platforms that announce no beacon to their stores (`network.model.HubBeacon`), and why: the
 # beacon is a BGP announcement made conditional on the hub learning HQ, and the platform documents
 # no conditional advertisement. A store steering to such a hub cannot tell that it lost the DC

@@ -16,7 +16,8 @@ or another tunnel, not even while its own link is down.
 On a real Linux appliance (kernel >= 4.19, strongSwan >= 5.8) the host files land as:
 `<host>.swanctl.conf` -> /etc/swanctl/swanctl.conf, `<host>.strongswan.conf` ->
 /etc/strongswan.d/storestack.conf, `<host>.routing` -> `ip -batch` at boot (XFRM interfaces with
-their if_id, policy rules), `<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
+their if_id, policy rules; a push runs what changed on the running host, `frr_confirm.routing_changes`),
+`<host>.nftables.conf` -> `nft -f`, `<host>.dnsmasq.conf`,
 `<host>.chrony.conf` -> /etc/chrony/chrony.conf and `<host>.chrony.keys` ->
 /etc/chrony/chrony.keys (root:_chrony 0640; Debian 12's chrony 4.3, `systemctl restart chrony`),
 `<host>.rsyslog.conf` -> /etc/rsyslog.d/storestack.conf (Debian 12's rsyslog 8.2302, checked with

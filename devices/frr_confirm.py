@@ -170,6 +170,90 @@ class Companion:
         directory, name = os.path.split(self.path)
         return os.path.join(directory, f".{name}.storestack-new")
 
+    def changes(self) -> str:
+        """Where a reload that applies a change rather than the whole file (`{changes}` in a
+        reload command: the routing batch, `routing_changes`) finds it, at a fixed name."""
+        directory, name = os.path.split(self.path)
+        return os.path.join(directory, f".{name}.storestack-changes")
+
+    def run_reload(self, before: bytes | None, after: bytes | None) -> str:
+        """Make the host use this file, now `after` where it was `before`: each reload command in
+        turn (`_run_all`); one that takes `{changes}` gets the lines from `before` to `after`
+        (`routing_changes`), and is skipped when there are none or the file goes. What failed,
+        or ""."""
+        if not any("{changes}" in word for command in self.reload for word in command):
+            return _run_all(self.reload)
+        # A file that goes (a revert to before the first install) leaves the host as it is: what
+        # it set up may have been there before it, and its removal matters at the next boot only.
+        lines = [] if after is None else routing_changes((before or b"").decode("utf-8", "replace"), after.decode("utf-8", "replace"))
+        if not lines:
+            return ""
+        path = self.changes()
+        _write_new(path, "".join(f"{line}\n" for line in lines).encode("utf-8"), 0o600)
+        try:
+            return _run_all(
+                tuple(tuple(word.replace("{changes}", path) for word in command) for command in self.reload)
+            )
+        finally:
+            _unlink(path)
+
+
+def _batch_lines(text: str) -> list[str]:
+    """An `ip -batch` file's commands, one per line, without comments and blank lines."""
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _dev(words: list[str]) -> str | None:
+    return words[words.index("dev") + 1] if "dev" in words[:-1] else None
+
+
+def _route_key(words: list[str]) -> tuple[str, str]:
+    """A route's prefix and table (`route add|replace PREFIX ... [table T]`): one route each."""
+    return words[2], words[words.index("table") + 1] if "table" in words[:-1] else "main"
+
+
+def routing_changes(before: str, after: str) -> list[str]:
+    """The `ip -batch` commands that take a running host from the routing batch `before` (as it
+    was installed) to `after`, the file a push installs: what `before` held and `after` does not,
+    undone, last first (`link add` -> `link del`, `rule add` -> `rule del`, `address` and `route`
+    -> `del`, unless `after` puts the same address or route back; a removed `link set` is
+    superseded by its new line, and nothing else a routing batch renders needs undoing), then
+    what `after` adds, in its order. An interface `after`
+    creates gets every `link set`, address and route of `after` on it, changed or not (a
+    re-created interface comes up bare). The same file gives nothing."""
+    old, new = _batch_lines(before), _batch_lines(after)
+    kept_old, kept_new = set(old), set(new)
+    added = [line for line in new if line not in kept_old]
+    removed = [line for line in old if line not in kept_new]
+    created = {line.split()[2] for line in added if line.startswith("link add ")}
+    deleted = {line.split()[2] for line in removed if line.startswith("link add ")}
+    new_words = [line.split() for line in new]
+    new_routes = {_route_key(w) for w in new_words if w[0] == "route" and len(w) > 2}
+    new_addresses = {(w[2], _dev(w)) for w in new_words if w[0] in ("address", "addr") and len(w) > 2}
+    undo: list[str] = []
+    for line in reversed(removed):
+        words = line.split()
+        verb = tuple(words[:2])
+        if verb == ("link", "add"):
+            undo.append(f"link del {words[2]}")
+        elif verb == ("rule", "add"):
+            undo.append(" ".join(["rule", "del", *words[2:]]))
+        elif words[0] == "route" and verb[1] in ("add", "replace"):
+            prefix, table = _route_key(words)
+            if (prefix, table) not in new_routes and _dev(words) not in deleted:
+                undo.append(f"route del {prefix} table {table}")
+        elif words[0] in ("address", "addr") and verb[1] in ("add", "replace"):
+            dev = _dev(words)
+            if (words[2], dev) not in new_addresses and dev not in deleted and dev is not None:
+                undo.append(f"address del {words[2]} dev {dev}")
+    redo = [
+        line for line, words in zip(new, new_words, strict=True)
+        if line not in kept_old
+        or (words[:2] == ["link", "set"] and words[2] in created)
+        or (words[0] in ("address", "addr", "route") and _dev(words) in created)
+    ]
+    return undo + redo
+
 
 # Where each companion file of the FRR platform (devices/platforms/frr.py) lands on a Debian 12
 # appliance, with its mode, check and reload (devices/frr.py says the same in prose). A config
@@ -199,10 +283,15 @@ DEFAULT_COMPANIONS: dict[str, dict[str, Any]] = {
         "reload": [["swanctl", "--reload-settings"]],
     },
     "routing": {
-        # `ip -batch` at boot: the XFRM interfaces and policy rules it adds exist already on a
-        # running appliance, so a push writes it for the next boot only.
+        # `ip -batch` at boot. On a running appliance the file cannot be run again: `ip link add`
+        # and `ip rule add` of what exists answer "File exists", and the first failure ends the
+        # batch (ip(8) `-batch`). A push runs what changed instead (`routing_changes`: the old
+        # file's lines undone, the new one's added), every line tried (ip(8) `-force`: "Don't
+        # terminate ip on errors in batch mode"; any error still fails the reload, which puts the
+        # old file back and runs the way back).
         "path": "/etc/storestack/routing",
         "mode": "0644",
+        "reload": [["ip", "-force", "-batch", "{changes}"]],
     },
     "qos.tc": {
         # `tc -batch`: each WAN link's root is replaced, then its classes and filters added, so
@@ -561,15 +650,14 @@ def _restore_host_files(config: ConfirmConfig, armed: Armed) -> list[str]:
             continue
         if isinstance(host_file, Companion):
             _install_bytes(host_file, before)
-            reloads = host_file.reload
+            failed = host_file.run_reload(now, before)
         else:
             if before is None:
                 _unlink(host_file.path)
             else:
                 mode = os.stat(host_file.path).st_mode & 0o777 if now is not None else 0o644
                 _write(host_file.path, before.decode("utf-8"), mode)
-            reloads = (host_file.reload,) if host_file.reload else ()
-        failed = _run_all(reloads)
+            failed = _run_all((host_file.reload,) if host_file.reload else ())
         done.append(f"{host_file.path} restored" + (f", reload failed: {failed}" if failed else ""))
     return done
 
@@ -996,10 +1084,10 @@ def companion_install(config: ConfirmConfig, name: str, data: bytes) -> str:
             _unlink(staged)
             raise _VerbError(f"{name}: the check refused it, nothing is installed: {failed}")
         os.replace(staged, companion.path)
-        failed = _run_all(companion.reload)
+        failed = companion.run_reload(before, data)
         if failed:
             _install_bytes(companion, before)
-            again = _run_all(companion.reload)
+            again = companion.run_reload(data, before)
             back = "the old file is back" + (f", but its reload failed too: {again}" if again else " and reloaded")
             raise _VerbError(f"{name}: the reload failed ({failed}); {back}")
     return f"installed {name} sha256 {digest}"

@@ -30,6 +30,7 @@ from storestack.common.platforms import (
     HUB_STATIC_PEERS_ONLY,
     STORE_ONE_FQDN_IDENTITY,
     Platform,
+    port_name_refusal,
     uplink_rate_refusal,
 )
 from storestack.common.secretrefs import parse_secret_ref, policy_problem
@@ -134,6 +135,8 @@ def fleet_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
                     "(common/platforms.py HUB_MANAGEMENT_PORT says why)",
                 )
             )
+        elif hub.management_port is not None and (refusal := port_name_refusal(hub.platform, hub.management_port)):
+            issues.append(doc.issue(("sites", "hq", "hubs", index, "management_port"), f"hub {hub.hostname}: {refusal}"))
 
     low, high = spec.asn.store_range
     own_asns: dict[int, str] = {}

@@ -44,8 +44,9 @@ from storestack.common.ntp import PLATFORM_NTP_ALGORITHMS, NtpAlgorithm
 from storestack.common.platforms import HUB_NO_UPLINK_QUEUES, Platform
 from storestack.devices.frr import CHRONY_KEYFILE
 from storestack.devices.frr import NTP_KEY_TYPES as CHRONY_NTP_KEY_TYPES
-from storestack.devices.lint import ConfigFile, Finding
+from storestack.devices.lint import ConfigFile, Finding, Packet
 from storestack.devices.lint import fortinet as fortinet_lint
+from storestack.devices.lint.frr import chain_verdict
 from storestack.devices.lint.linetree import interface_address, parse, top
 from storestack.devices.platforms import get_platform
 from storestack.devices.platforms.cisco_xe import NTP_KEY_TYPES as IOS_NTP_KEY_TYPES
@@ -695,7 +696,7 @@ class _ManagementPortFacts:
     problems: tuple[tuple[int, str], ...] = ()  # (line, what) of what else keeps management off it
 
 
-def _ios_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+def _ios_management_port(config: ConfigFile, port: str, hub: HubIntent) -> _ManagementPortFacts:
     root = parse(config.text, ("!",))
     interface = next((i for i in top(root, "interface") if i.words[1:] == [port]), None)
     problems = tuple(
@@ -710,7 +711,7 @@ def _ios_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
     return _ManagementPortFacts(interface.number, interface_address(interface), isolated, problems)
 
 
-def _fortios_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+def _fortios_management_port(config: ConfigFile, port: str, hub: HubIntent) -> _ManagementPortFacts:
     block = fortinet_lint.parse(config.text).get("system interface")
     entry = next((e for e in block.entries if e.name == port), None) if block else None
     if entry is None:
@@ -730,11 +731,11 @@ _FRR_TABLE_ROUTE = re.compile(r"^route (?:add|replace) (?P<lan>\S+) dev (?P<port
 _FRR_SOURCE_RULE = re.compile(r"^rule add from (?P<source>\S+) (?P<action>lookup (?P<table>\d+)|unreachable) pref (?P<pref>\d+)$")
 
 
-def _frr_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
+def _frr_management_port(config: ConfigFile, port: str, hub: HubIntent) -> _ManagementPortFacts:
     """An FRR hub's host files (`devices/frr.py` `hub_management_routing`): the routing batch puts
     the address on the port without a main-table prefix route, the LAN in a table that the
     address's packets alone look up, the rest of them unreachable; the nftables forward chain
-    drops everything in or out of the port."""
+    forwards nothing in or out of the port (`_frr_forwards_through`)."""
     routing = config.companions.get("routing", "").splitlines()
     nftables = config.companions.get("nftables.conf", "")
     held = [(n, m) for n, line in enumerate(routing, start=1) if (m := _FRR_PORT_ADDRESS.match(line)) and m["port"] == port]
@@ -753,17 +754,43 @@ def _frr_management_port(config: ConfigFile, port: str) -> _ManagementPortFacts:
         (int(m["pref"]), m["table"]) for line in routing
         if (m := _FRR_SOURCE_RULE.match(line)) and m["source"] in (str(address.ip), f"{address.ip}/32")
     )
-    forward = [line.strip() for line in nftables.split("chain forward {", 1)[-1].split("\n    }", 1)[0].splitlines()]
     isolated = (
         "noprefixroute" in found["rest"].split()
         and bool(rules) and rules[0][1] in tables  # the address's packets: the port's table first
         and any(table is None for _, table in rules)  # then unreachable, never the main table
-        and f'iifname "{port}" drop' in forward and f'oifname "{port}" drop' in forward
+        and not _frr_forwards_through(nftables, port, address, hub)
     )
     return _ManagementPortFacts(number, address, isolated)
 
 
-_MANAGEMENT_PORT_READERS: dict[str, Callable[[ConfigFile, str], _ManagementPortFacts]] = {
+def _frr_forwards_through(nftables: str, port: str, address: ipaddress.IPv4Interface, hub: HubIntent) -> bool:
+    """Whether the hub's forward chain, walked as the kernel walks it (`chain_verdict`: the first
+    deciding rule, a jump followed), passes anything in or out of the management port: a new
+    connection or a flow's answer, TCP (SSH), UDP (SNMP) or ICMP, between a host of the
+    management LAN and a store, HQ or the internet, arriving on the port, on the DC port or
+    from a tunnel. A rule the reader cannot tell about counts as accepting."""
+    lan_host = next(host for host in address.network.hosts() if host != address.ip)
+    forwarding = hub.store_forwarding
+    far = [next(forwarding.stores.hosts()), *(next(net.hosts()) for net in forwarding.corporate[:1])]
+    far.append(ipaddress.IPv4Address("192.0.2.1"))  # the internet (RFC 5737 TEST-NET-1)
+    shapes = [("tcp", 22), ("udp", 161), ("icmp", None)]
+    for other in far:
+        for protocol, service in shapes:
+            for answer in (False, True):
+                inbound = Packet(protocol, lan_host, other, service, answer=answer)
+                outbound = Packet(protocol, other, lan_host, service, answer=answer)
+                walks = [
+                    (inbound, port, False, None),  # from the management LAN
+                    (outbound, "dc", False, port),  # into it, from the DC core LAN
+                    (outbound, None, True, port),  # into it, from a tunnel
+                ]
+                for packet, iifname, from_tunnel, oifname in walks:
+                    if chain_verdict(nftables, "forward", packet, iifname, from_tunnel=from_tunnel, oifname=oifname).forwarded:
+                        return True
+    return False
+
+
+_MANAGEMENT_PORT_READERS: dict[str, Callable[[ConfigFile, str, HubIntent], _ManagementPortFacts]] = {
     "cisco_xe": _ios_management_port,
     "fortinet": _fortios_management_port,
     "frr": _frr_management_port,
@@ -776,7 +803,7 @@ def hub_management_held(config: ConfigFile, hub: HubIntent) -> Iterator[Finding]
     reader = _MANAGEMENT_PORT_READERS.get(config.platform)
     if port is None or expected is None or reader is None:
         return
-    facts = reader(config, port)
+    facts = reader(config, port, hub)
     where = f"the management port {port}"
     if facts.line == 0:
         yield config.finding(

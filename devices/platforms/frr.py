@@ -7,6 +7,7 @@ from hier_config.models import IdempotentCommandsRule, MatchRule, NegationDefaul
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
+from storestack.common.platforms import LINUX_IFNAME_MAX
 from storestack.devices import frr_confirm
 from storestack.devices.platforms.base import (
     CommitConfirm,
@@ -201,7 +202,7 @@ PLATFORM = FrrPlatform(
     comment="!",
     loopback="lo",
     lan_trunk="lan0",
-    ifname_limit=15,
+    ifname_limit=LINUX_IFNAME_MAX,
     driver=DRIVER,
     hier_driver=HConfigDriverFRR,
     emulated=False,

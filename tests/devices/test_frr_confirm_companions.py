@@ -28,22 +28,30 @@ RULESET = "table inet filter {\n  chain input { type filter hook input priority 
 KEYS = "1 SHA256 HEX:00112233445566778899aabbccddeeff\n"
 
 
-@pytest.fixture
-def appliance(tmp_path: Path) -> ConfirmConfig:
-    """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
-    RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
+def frr_stand_ins(tmp_path: Path) -> tuple[Path, Path]:
+    """vtysh and frr-reload.py stand-ins keeping the running config in a file."""
     running = tmp_path / "running.conf"
     running.write_text(RUNNING)
     vtysh = tmp_path / "vtysh"
     vtysh.write_text(f'#!/bin/sh\nprintf "Building configuration...\\n\\n"\ncat {running}\n')
     reload = tmp_path / "frr-reload.py"
     reload.write_text(f'#!/bin/sh\nfor last; do :; done\ncp "$last" {running}\n')
+    for script in (vtysh, reload):
+        script.chmod(0o755)
+    return vtysh, reload
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> ConfirmConfig:
+    """nftables.conf (checked: a staged file holding BAD is refused; its reload fails on
+    RELOADFAIL), chrony.keys and swanctl.conf (secrets, 0600) in an `etc` of their own."""
+    vtysh, reload = frr_stand_ins(tmp_path)
     log = tmp_path / "host.log"
     check = tmp_path / "nft-check"
     check.write_text(f'#!/bin/sh\necho "check $1" >> {log}\n! grep -q BAD "$1"\n')
     nft = tmp_path / "nft-load"
     nft.write_text(f'#!/bin/sh\necho "load $(head -c 40 "$1" | tr -d "\\n")" >> {log}\n! grep -q RELOADFAIL "$1"\n')
-    for script in (vtysh, reload, check, nft):
+    for script in (check, nft):
         script.chmod(0o755)
     etc = tmp_path / "etc"
     etc.mkdir()
@@ -265,3 +273,124 @@ def test_revert_now_restores_a_companion_too_and_a_confirmed_one_stays(appliance
     frr_confirm.companion_install(appliance, "nftables.conf", changed.encode())
     frr_confirm.confirm(appliance, lambda challenge: challenge)
     assert (etc(appliance) / "nftables.conf").read_text() == changed
+
+
+# A hub's routing batch (`<host>.routing`), before and after a store joins the fleet: its tunnel
+# interface and the interface's settings.
+ROUTING = (
+    "# storestack: intended config of hq-hub1\n"
+    "link add nw-0001-wan1 type xfrm if_id 1\n"
+    "link set nw-0001-wan1 group 10 mtu 1432 up\n"
+    "link set mgmt up\n"
+    "address replace 10.0.250.11/24 dev mgmt noprefixroute\n"
+    "route replace 10.0.250.0/24 dev mgmt src 10.0.250.11 table 5400\n"
+    "rule add from 10.0.250.11 lookup 5400 pref 950\n"
+    "rule add fwmark 0x00005200 lookup 5200 pref 1300\n"
+)
+JOINED = ROUTING.replace(
+    "link set mgmt up\n",
+    "link add nw-0009-wan1 type xfrm if_id 18\nlink set nw-0009-wan1 group 10 mtu 1432 up\nlink set mgmt up\n",
+)
+
+
+@pytest.fixture
+def routed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfirmConfig:
+    """An appliance taking the routing batch with its default reload, whose `ip` is a stand-in
+    that notes its arguments and the batch it was given (and fails on a batch adding IPFAIL)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ip = bin_dir / "ip"
+    ip.write_text(
+        f'#!/bin/sh\necho "ip $1 $2" >> {tmp_path}/host.log\nfor last; do :; done\n'
+        f'sed "s/^/  /" "$last" >> {tmp_path}/host.log\n! grep -q "add IPFAIL" "$last"\n'
+    )
+    ip.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "etc").mkdir()
+    vtysh, reload = frr_stand_ins(tmp_path)
+    return ConfirmConfig.load_data(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "vtysh": str(vtysh),
+            "frr_reload": str(reload),
+            "companions": {"routing": {"path": str(tmp_path / "etc" / "routing")}},
+        }
+    )
+
+
+def test_a_store_joining_reaches_a_running_hub_not_only_its_next_boot(routed: ConfirmConfig) -> None:
+    """The routing batch was written for the next boot only: a running hub never got a new
+    store's tunnel interface, so swanctl's new connection (its if_id) had no interface and the
+    store's traffic went nowhere until a reboot. Running the whole file again fails at its first
+    line (`ip link add` / `ip rule add` of what exists: "File exists", the first failure ending
+    the batch, ip(8)). The install now runs what changed."""
+    frr_confirm.companion_install(routed, "routing", ROUTING.encode())
+    first = host_log(routed)
+    assert first[0] == "ip -force -batch" and len(first) == 1 + 7  # a fresh host: the whole file
+    frr_confirm.companion_install(routed, "routing", JOINED.encode())
+    assert host_log(routed)[len(first):] == [
+        "ip -force -batch",
+        "  link add nw-0009-wan1 type xfrm if_id 18",
+        "  link set nw-0009-wan1 group 10 mtu 1432 up",
+    ]
+    # Nothing is left beside the file.
+    assert sorted(p.name for p in etc(routed).iterdir()) == ["routing"]
+
+
+def test_a_routing_change_undoes_what_the_new_file_no_longer_holds(routed: ConfirmConfig) -> None:
+    frr_confirm.companion_install(routed, "routing", JOINED.encode())
+    start = len(host_log(routed))
+    # The store leaves, the other tunnel's MTU changes, the fwmark rule moves.
+    left = ROUTING.replace("mtu 1432", "mtu 1400").replace("pref 1300", "pref 1310")
+    frr_confirm.companion_install(routed, "routing", left.encode())
+    assert host_log(routed)[start:] == [
+        "ip -force -batch",
+        "  rule del fwmark 0x00005200 lookup 5200 pref 1300",
+        "  link del nw-0009-wan1",
+        "  link set nw-0001-wan1 group 10 mtu 1400 up",
+        "  rule add fwmark 0x00005200 lookup 5200 pref 1310",
+    ]
+    # The same file again runs nothing.
+    before = host_log(routed)
+    frr_confirm.companion_install(routed, "routing", left.encode())
+    assert host_log(routed) == before
+
+
+def test_a_recreated_interface_gets_its_settings_back(routed: ConfirmConfig) -> None:
+    frr_confirm.companion_install(routed, "routing", ROUTING.encode())
+    start = len(host_log(routed))
+    frr_confirm.companion_install(routed, "routing", ROUTING.replace("if_id 1\n", "if_id 7\n").encode())
+    assert host_log(routed)[start:] == [
+        "ip -force -batch",
+        "  link del nw-0001-wan1",
+        "  link add nw-0001-wan1 type xfrm if_id 7",
+        "  link set nw-0001-wan1 group 10 mtu 1432 up",
+    ]
+
+
+def test_a_routing_change_that_fails_or_times_out_goes_back_on_the_running_host(routed: ConfirmConfig) -> None:
+    frr_confirm.companion_install(routed, "routing", ROUTING.encode())
+    start = len(host_log(routed))
+    with pytest.raises(VerbError, match="the old file is back and reloaded"):
+        frr_confirm.companion_install(routed, "routing", (ROUTING + "rule add IPFAIL\n").encode())
+    assert (etc(routed) / "routing").read_text() == ROUTING
+    assert host_log(routed)[start:] == ["ip -force -batch", "  rule add IPFAIL", "ip -force -batch", "  rule del IPFAIL"]
+
+    # Under an armed timer that runs out: the store's interface goes again.
+    frr_confirm.arm(routed, 60)
+    armed = json.loads((Path(routed.state_dir) / "armed.json").read_text())
+    os.kill(armed["pid"], 15)
+    frr_confirm.companion_install(routed, "routing", JOINED.encode())
+    (Path(routed.state_dir) / "armed.json").write_text(json.dumps({**armed, "deadline": time.time() - 1}))
+    frr_confirm.timer(routed, armed["token"])
+    assert (etc(routed) / "routing").read_text() == ROUTING
+    assert host_log(routed)[-2:] == ["ip -force -batch", "  link del nw-0009-wan1"]
+
+
+def test_the_rendered_routing_batches_change_nothing_when_pushed_again() -> None:
+    golden = Path(__file__).parent / "golden" / "frr"
+    for path in sorted(golden.glob("*.routing")):
+        text = path.read_text()
+        assert frr_confirm.routing_changes(text, text) == [], path.name
+        lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+        assert frr_confirm.routing_changes("", text) == lines, path.name

@@ -250,3 +250,94 @@ def test_lint_flags_an_frr_hub_that_does_not_hold_or_isolate_its_management_addr
     ):
         broken = _frr_broken(hub, suffix, old, new)
         assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True], (suffix, old)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        # An accept for the management ranges ahead of the drop: the management LAN reaches the
+        # stores and the DC through the hub, though the drop is still in the chain.
+        (
+            '        iifname "mgmt" drop\n',
+            '        iifname "mgmt" ip saddr @hq_management accept\n        iifname "mgmt" drop\n',
+        ),
+        # The drops after `ct state established,related accept`: a flow's answers cross the port.
+        (
+            '        iifname "mgmt" drop\n        oifname "mgmt" drop\n',
+            "",
+        ),
+    ],
+    ids=["accept-before-drop", "drops-after-established"],
+)
+def test_lint_reads_the_frr_hub_forward_chain_as_the_kernel_walks_it(fleet: Fleet, old: str, new: str) -> None:
+    """The check read the forward chain by its text: a drop anywhere in it counted, whatever
+    came first. It now walks the chain (`chain_verdict`) for packets in and out of the port."""
+    hub = _frr_hub(fleet)
+    broken = _frr_broken(hub, "nftables.conf", old, new)
+    if not new:  # put the drops back, after the established flows' accept
+        text = broken.companions["nftables.conf"]
+        moved = text.replace(
+            "        ct state established,related accept\n        # The clouds' answers",
+            "        ct state established,related accept\n" + old + "        # The clouds' answers",
+            1,
+        )
+        assert moved != text
+        broken = dataclasses.replace(broken, companions={**broken.companions, "nftables.conf": moved})
+    assert ['iifname "mgmt" drop' in broken.companions["nftables.conf"]] == [True]
+    assert ["not isolated" in f.message for f in _held(fleet, broken)] == [True]
+
+
+@pytest.mark.parametrize(
+    "port, why",
+    [
+        ("mgmt-0123456789a", "longer than 15 characters"),  # IFNAMSIZ 16, with its NUL
+        ("eth0/1", "'/'"),
+    ],
+)
+def test_the_inventory_refuses_a_management_port_linux_cannot_name(tmp_path: Path, port: str, why: str) -> None:
+    """An FRR hub's management port is a Linux network device: the kernel refuses a name of 16
+    characters or more, and one with a '/' (net/core/dev.c `dev_valid_name`), so the routing
+    batch's `link set {port} up` failed on the hub and the push never reached it. The inventory
+    said nothing; it now names the file, line and field."""
+    root = edited_sample_chain(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        f"        platform: frr\n        management_address: 10.0.250.11\n        management_port: {port}\n",
+    )
+    with pytest.raises(InventoryError, match=rf"fleet\.yaml:\d+ sites\.hq\.hubs\[0\]\.management_port: .*{port}.*{why}"):
+        load_fleet(root)
+
+
+def test_the_inventory_takes_a_linux_port_name_of_15_characters(tmp_path: Path) -> None:
+    root = edited_sample_chain(
+        tmp_path, "        platform: frr\n        management_address: 10.0.250.11\n",
+        "        platform: frr\n        management_address: 10.0.250.11\n        management_port: mgmt-0123456789\n",
+    )
+    assert NetworkIntent(load_fleet(root)).hub(HUB).management_port == "mgmt-0123456789"
+
+
+def test_the_frr_hub_management_port_takes_ssh_and_pings_and_nothing_else(fleet: Fleet) -> None:
+    """The input chain took IKE (UDP 500 and 4500) on every port, the management port included:
+    a management LAN host reached the hub's IKE daemon at the management address, where the
+    port should take SSH from the management ranges alone (and pings, as the DC side)."""
+    import ipaddress
+
+    from storestack.devices.lint import Packet
+    from storestack.devices.lint.frr import chain_verdict
+
+    nftables = _frr_hub(fleet).companions["nftables.conf"]
+    lan_host = ipaddress.IPv4Address("10.0.250.5")
+    hub_addresses = [ipaddress.IPv4Address(a) for a in (ADDRESS, "10.255.0.1", "203.0.113.11", "10.0.0.3")]
+
+    def taken(packet: Packet) -> bool:
+        return chain_verdict(nftables, "input", packet, "mgmt", from_tunnel=False).forwarded
+
+    assert taken(Packet("tcp", lan_host, ipaddress.IPv4Address(ADDRESS), 22))
+    assert taken(Packet("icmp", lan_host, ipaddress.IPv4Address(ADDRESS)))
+    refused = [
+        (protocol, port, str(address))
+        for address in hub_addresses
+        for protocol, port in (("udp", 500), ("udp", 4500), ("udp", 161), ("tcp", 179), ("udp", 3784), ("tcp", 22))
+        if not (address == ipaddress.IPv4Address(ADDRESS) and port == 22)
+        and taken(Packet(protocol, lan_host, address, port))
+    ]
+    assert refused == []
