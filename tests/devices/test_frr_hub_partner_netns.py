@@ -17,11 +17,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from testsupport.rendering import edited_sample_chain
 
 from storestack.devices.render import RenderedConfig, render_fleet
-from storestack.inventory import Fleet
+from storestack.inventory import Fleet, load_fleet
 
 HUBS = ("hq-hub1", "hq-hub2")
 PORT = 2222
@@ -86,6 +88,8 @@ class TwoHubs:
     hq_server: str  # an HQ server outside the management ranges
     dc: dict[str, str]  # hub1, hub2, hq -> DC LAN address
     tunnel: dict[str, str]  # hub1, hub2 -> the hub's interface of the store's first-link tunnel
+    cloud: str | None = None  # a cloud manager's address (namespace "cloud"), when there is one
+    cloud_tunnel: dict[str, str] | None = None  # hub1, hub2 -> the hub's first AWS VPN interface
 
     def load(self, hub: str, live: bool = True) -> None:
         """The hub's rendered ruleset (what it loads at boot); `live`: the store's tunnel alive."""
@@ -99,20 +103,20 @@ class TwoHubs:
     def store_sends_through(self, hub: str) -> None:
         """The store's route to HQ (its SLA steering for the class)."""
         mac = _run("ip", "-n", self.ns[hub], "-br", "link", "show", self.tunnel[hub]).stdout.split()[2]
-        for address in (self.management, self.hq_server):
+        for address in (self.management, self.hq_server, *([self.cloud] if self.cloud else [])):
             _run("ip", "-n", self.ns["store"], "route", "replace", f"{address}/32", "dev", f"eth-{hub}")
             _run("ip", "-n", self.ns["store"], "neigh", "replace", address, "lladdr", mac, "dev", f"eth-{hub}")
 
-    def open(self, client: str, source: str, destination: str) -> subprocess.Popen[str]:
+    def open(self, client: str, source: str, destination: str, port: int = PORT) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns[client], sys.executable, "-c", _CLIENT, source, destination, str(PORT)],
+            ["ip", "netns", "exec", self.ns[client], sys.executable, "-c", _CLIENT, source, destination, str(port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         return process
 
-    def serve(self, namespace: str, address: str) -> subprocess.Popen[str]:
+    def serve(self, namespace: str, address: str, port: int = PORT) -> subprocess.Popen[str]:
         server = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns[namespace], sys.executable, "-c", _SERVER, address, str(PORT)],
+            ["ip", "netns", "exec", self.ns[namespace], sys.executable, "-c", _SERVER, address, str(port)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert server.stdout is not None and server.stdout.readline().strip() == "listening"
@@ -135,10 +139,16 @@ def _partner_routes(config: RenderedConfig) -> list[tuple[str, str, str]]:
 
 @contextmanager
 def two_hubs(
-    fleet: Fleet, tag: str, load: tuple[str, ...] = ("hub1", "hub2"), dead: tuple[str, ...] = ()
+    fleet: Fleet,
+    tag: str,
+    load: tuple[str, ...] = ("hub1", "hub2"),
+    dead: tuple[str, ...] = (),
+    cloud: str | None = None,
 ) -> Iterator[TwoHubs]:
     """The namespaces above; `load` names the hubs whose ruleset is loaded from the start, `dead`
-    those whose tunnel to the store its BFD no longer keeps alive."""
+    those whose tunnel to the store its BFD no longer keeps alive. `cloud`: a cloud host at that
+    address (namespace "cloud") behind each hub's first AWS VPN, which routes the store through
+    hq-hub1 (the cloud rank's first hub), and each hub the cloud host through its own VPN."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         pytest.skip("needs root and nft (network namespaces)")
     from storestack.devices.views import ViewBuilder
@@ -152,7 +162,7 @@ def two_hubs(
     taken = {str(v.dc.address.ip) for v in views.values()} | set(views["hq-hub1"].dc.routers)
     hq_dc = next(str(a) for a in lan.hosts() if str(a) not in taken)
     management = str(next(ipaddress.IPv4Network(r.cidr) for r in views["hq-hub1"].mgmt.ranges).network_address + 10)
-    names = {n: f"spl2-{tag}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan")}
+    names = {n: f"spl2-{tag}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan", *(("cloud",) if cloud else ()))}
     keys = {"hub1": "hq-hub1", "hub2": "hq-hub2"}
     lab = TwoHubs(
         names,
@@ -165,6 +175,8 @@ def two_hubs(
             key: next(p.ifname for p in views[hub].peers if p.store.store_id == store_id and p.link_index == 0)
             for key, hub in keys.items()
         },
+        cloud,
+        {key: views[hub].cloud_tunnels[0].ifname for key, hub in keys.items()} if cloud else None,
     )
     try:
         for namespace in names.values():
@@ -211,8 +223,21 @@ def two_hubs(
             for line in _companion(rendered[hub], "routing").splitlines():
                 if line.startswith("rule add fwmark"):
                     _run("ip", "-n", namespace, *line.split())
+            if cloud is not None and lab.cloud_tunnel is not None:
+                vpn = lab.cloud_tunnel[key]
+                _run("ip", "link", "add", vpn, "netns", namespace, "type", "veth", "peer", f"c-{key}", "netns", names["cloud"])
+                _run("ip", "-n", namespace, "link", "set", vpn, "group", "10", "up")
+                _run("ip", "-n", namespace, "addr", "add", f"198.51.100.{11 if key == 'hub1' else 12}/32", "dev", vpn)
+                _run("ip", "-n", names["cloud"], "link", "set", f"c-{key}", "up")
+                _run("ip", "-n", namespace, "route", "add", f"{cloud}/32", "dev", vpn)
             if key in load:
                 lab.load(key, live=key not in dead)
+        if cloud is not None and lab.cloud_tunnel is not None:
+            _run("ip", "-n", names["cloud"], "addr", "add", f"{cloud}/32", "dev", "lo")
+            # The cloud's path to the stores: the cloud rank's first hub, hq-hub1
+            mac = _run("ip", "-n", names["hub1"], "-br", "link", "show", lab.cloud_tunnel["hub1"]).stdout.split()[2]
+            _run("ip", "-n", names["cloud"], "route", "add", f"{lab.store}/32", "dev", "c-hub1")
+            _run("ip", "-n", names["cloud"], "neigh", "replace", lab.store, "lladdr", mac, "dev", "c-hub1")
         yield lab
     finally:
         for namespace in names.values():
@@ -235,6 +260,35 @@ def test_a_connection_hq_opens_completes_while_the_store_answers_through_the_oth
         lab.store_sends_through("hub2")
         server = lab.serve("store", lab.store)
         client = lab.open("hq", lab.management, lab.store)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
+
+
+CLOUD_MANAGER = "10.16.32.10"  # a management host in AWS (the fleet below)
+
+
+def _cloud_managed_fleet(tmp_path: Path) -> Fleet:
+    """The sample chain with a management range in AWS (`CloudForwarding.opens`: SSH and SNMP
+    from it to the stores' loopbacks through the hubs' cloud VPNs)."""
+    return load_fleet(edited_sample_chain(tmp_path, "    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n"))
+
+
+@pytest.mark.parametrize("answering", ["hub2", "hub1"])
+def test_a_session_a_cloud_manager_opens_completes_whichever_hub_the_store_answers_through(
+    tmp_path: Path, answering: str
+) -> None:
+    """A management host in AWS opens SSH to the store through hq-hub1 (the cloud rank's first
+    hub), whose tunnel to the store is its best path; the store sends that class through
+    `answering`. Through hq-hub2, which never saw the SYN, the store's SYN-ACK is invalid and its
+    ACKs new without a SYN there: the session completes only if hq-hub2 passes them to hq-hub1."""
+    with two_hubs(_cloud_managed_fleet(tmp_path), f"cl{answering[-1]}", cloud=CLOUD_MANAGER) as lab:
+        lab.store_sends_through(answering)
+        server = lab.serve("store", lab.store, 22)
+        client = lab.open("cloud", CLOUD_MANAGER, lab.store, 22)
         try:
             assert client.stdout is not None
             assert client.stdout.readline().strip() == "connected"
