@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import edited_sample_chain
+from testsupport.rendering import edited_sample_chain, three_hub_chain
 
 from storestack.devices.render import RenderedConfig, render_fleet
 from storestack.inventory import Fleet, load_fleet
@@ -144,26 +144,30 @@ def two_hubs(
     load: tuple[str, ...] = ("hub1", "hub2"),
     dead: tuple[str, ...] = (),
     cloud: str | None = None,
+    pair: tuple[str, str] = HUBS,
 ) -> Iterator[TwoHubs]:
     """The namespaces above; `load` names the hubs whose ruleset is loaded from the start, `dead`
     those whose tunnel to the store its BFD no longer keeps alive. `cloud`: a cloud host at that
     address (namespace "cloud") behind each hub's first AWS VPN, which routes the store through
-    hq-hub1 (the cloud rank's first hub), and each hub the cloud host through its own VPN."""
+    hq-hub1 (the cloud rank's first hub), and each hub the cloud host through its own VPN. `pair`:
+    the two hubs ("hub1", the store's primary, and "hub2") of the fleet's hubs, and a store they
+    share."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         pytest.skip("needs root and nft (network namespaces)")
     from storestack.devices.views import ViewBuilder
 
     rendered = {c.name: c for c in render_fleet(fleet, store_ids=[])}
-    views = {hub: ViewBuilder(fleet).hub_view(hub) for hub in HUBS}
-    (partner,) = views["hq-hub1"].intent.return_partners
+    builder = ViewBuilder(fleet)
+    views = {hub: builder.hub_view(hub) for hub in fleet.hubs}
+    partner = next(p for p in views[pair[0]].intent.return_partners if p.hostname == pair[1])
     store_id = partner.stores[0]
     loopback = next(net for net in partner.destinations if net.prefixlen == 32)
-    lan = ipaddress.IPv4Interface(views["hq-hub1"].dc.address.cidr).network
-    taken = {str(v.dc.address.ip) for v in views.values()} | set(views["hq-hub1"].dc.routers)
+    lan = ipaddress.IPv4Interface(views[pair[0]].dc.address.cidr).network
+    taken = {str(v.dc.address.ip) for v in views.values()} | set(views[pair[0]].dc.routers)
     hq_dc = next(str(a) for a in lan.hosts() if str(a) not in taken)
-    management = str(next(ipaddress.IPv4Network(r.cidr) for r in views["hq-hub1"].mgmt.ranges).network_address + 10)
+    management = str(next(ipaddress.IPv4Network(r.cidr) for r in views[pair[0]].mgmt.ranges).network_address + 10)
     names = {n: f"spl2-{tag}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan", *(("cloud",) if cloud else ()))}
-    keys = {"hub1": "hq-hub1", "hub2": "hq-hub2"}
+    keys = {"hub1": pair[0], "hub2": pair[1]}
     lab = TwoHubs(
         names,
         {key: rendered[hub] for key, hub in keys.items()},
@@ -216,7 +220,7 @@ def two_hubs(
                 _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", "dev", tunnel, "table", table)
             # The partner routes, as zebra resolves them: the partner's loopback through iBGP,
             # at the partner's DC address
-            partner_loopback = str(views[hub].intent.return_partners[0].loopback)
+            partner_loopback = str(next(p.loopback for p in views[hub].intent.return_partners if p.hostname == keys[other]))
             for prefix, hop, table in _partner_routes(rendered[hub]):
                 if hop == partner_loopback:
                     _run("ip", "-n", namespace, "route", "replace", prefix, "via", lab.dc[other], "table", table)
@@ -295,6 +299,34 @@ def test_a_session_a_cloud_manager_opens_completes_whichever_hub_the_store_answe
             assert exchange(client) == "echoed"
         finally:
             _stop(client, server)
+
+
+def test_a_hub_with_two_partners_hands_each_store_s_flows_to_that_store_s_other_hub(tmp_path: Path) -> None:
+    """Three hubs (a generated fleet of over 1,000 stores has four): hq-hub2 shares its stores
+    with hq-hub3 and hq-hub1's with hq-hub1, so it has two partners, each with its own mark and
+    table (the second: 0x5301, table 5301). For a store hq-hub2 shares with hq-hub3 (its primary
+    hq-hub2, the DC core's path): a connection HQ opens while the store answers through hq-hub3,
+    and one the store opens through hq-hub3 while HQ answers through hq-hub2, which must hand
+    HQ's side to hq-hub3 (not hq-hub1), complete and carry 64 KiB both ways."""
+    fleet = load_fleet(three_hub_chain(tmp_path))
+    with two_hubs(fleet, "three", pair=("hq-hub2", "hq-hub3")) as lab:
+        marks = _run("ip", "netns", "exec", lab.ns["hub1"], "nft", "list", "map", "inet", "storestack", "partner_tunnels").stdout
+        assert f'"{lab.tunnel["hub1"]}" : 0x00005301' in marks, marks
+        lab.store_sends_through("hub2")
+        store_server = lab.serve("store", lab.store)
+        hq_server = lab.serve("hq", lab.hq_server)
+        clients = []
+        try:
+            clients.append(hq_opened := lab.open("hq", lab.management, lab.store))
+            assert hq_opened.stdout is not None
+            assert hq_opened.stdout.readline().strip() == "connected"
+            assert exchange(hq_opened) == "echoed"
+            clients.append(store_opened := lab.open("store", lab.store, lab.hq_server))
+            assert store_opened.stdout is not None
+            assert store_opened.stdout.readline().strip() == "connected"
+            assert exchange(store_opened) == "echoed"
+        finally:
+            _stop(*clients, store_server, hq_server)
 
 
 def test_a_connection_the_store_opens_through_either_hub_still_completes(fleet: Fleet) -> None:
