@@ -3,8 +3,9 @@ policy rules, partner routes and kernel settings in network namespaces on one DC
 and a store (its loopback) behind a tunnel of each hub. HQ routes the store through hq-hub1 (the
 DC core's best path); hq-hub2 routes it to hq-hub1 over the DC LAN (the primary's path over
 iBGP); the store sends HQ's addresses through whichever hub its SLA steering picks (a route in
-the store's namespace). (The DC's packets alone: tests/devices/test_render_frr_host.py; the
-whole fleet: tests/lab/test_lab_split.py.)"""
+the store's namespace). With a cloud, a cloud host behind the hubs' AWS VPNs; with three hubs, any
+two of them (and the cloud rank's first hub as a relay). (The DC's packets alone:
+tests/devices/test_render_frr_host.py; the whole fleet: tests/lab/test_lab_split.py.)"""
 
 from __future__ import annotations
 
@@ -145,13 +146,16 @@ def two_hubs(
     dead: tuple[str, ...] = (),
     cloud: str | None = None,
     pair: tuple[str, str] = HUBS,
+    relay: str | None = None,
 ) -> Iterator[TwoHubs]:
     """The namespaces above; `load` names the hubs whose ruleset is loaded from the start, `dead`
     those whose tunnel to the store its BFD no longer keeps alive. `cloud`: a cloud host at that
     address (namespace "cloud") behind each hub's first AWS VPN, which routes the store through
     hq-hub1 (the cloud rank's first hub), and each hub the cloud host through its own VPN. `pair`:
     the two hubs ("hub1", the store's primary, and "hub2") of the fleet's hubs, and a store they
-    share."""
+    share. `relay`: with `cloud`, a third hub ("hub0", the cloud rank's first, no tunnel to the
+    store) whose VPN alone carries the cloud: it routes the store to "hub1" over the DC LAN (the
+    primary's path over iBGP), and the pair the cloud host to it."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         pytest.skip("needs root and nft (network namespaces)")
     from storestack.devices.views import ViewBuilder
@@ -168,19 +172,22 @@ def two_hubs(
     management = str(next(ipaddress.IPv4Network(r.cidr) for r in views[pair[0]].mgmt.ranges).network_address + 10)
     names = {n: f"spl2-{tag}-{n}" for n in ("hub1", "hub2", "hq", "store", "lan", *(("cloud",) if cloud else ()))}
     keys = {"hub1": pair[0], "hub2": pair[1]}
+    if relay is not None:
+        names["hub0"] = f"spl2-{tag}-hub0"
+    carriers = {"hub0": relay} if relay is not None else keys
     lab = TwoHubs(
         names,
-        {key: rendered[hub] for key, hub in keys.items()},
+        {key: rendered[hub] for key, hub in (keys | ({"hub0": relay} if relay else {})).items()},
         str(loopback.network_address),
         management,
         "10.16.0.80",  # in HQ's corporate ranges
-        {"hq": hq_dc, **{key: str(views[hub].dc.address.ip) for key, hub in keys.items()}},
+        {"hq": hq_dc, **{key: str(views[hub].dc.address.ip) for key, hub in (keys | carriers).items()}},
         {
             key: next(p.ifname for p in views[hub].peers if p.store.store_id == store_id and p.link_index == 0)
             for key, hub in keys.items()
         },
         cloud,
-        {key: views[hub].cloud_tunnels[0].ifname for key, hub in keys.items()} if cloud else None,
+        {key: views[hub].cloud_tunnels[0].ifname for key, hub in carriers.items()} if cloud else None,
     )
     try:
         for namespace in names.values():
@@ -188,7 +195,7 @@ def two_hubs(
             _run("ip", "-n", namespace, "link", "set", "lo", "up")
         _run("ip", "-n", names["lan"], "link", "add", "br0", "type", "bridge")
         _run("ip", "-n", names["lan"], "link", "set", "br0", "up")
-        ports = [("hq", "eth0")] + [(key, views[hub].dc.ifname) for key, hub in keys.items()]
+        ports = [("hq", "eth0")] + [(key, views[hub].dc.ifname) for key, hub in (keys | carriers).items()]
         for key, ifname in ports:
             port = f"p-{key}"
             _run("ip", "link", "add", ifname, "netns", names[key], "type", "veth", "peer", port, "netns", names["lan"])
@@ -227,7 +234,9 @@ def two_hubs(
             for line in _companion(rendered[hub], "routing").splitlines():
                 if line.startswith("rule add fwmark"):
                     _run("ip", "-n", namespace, *line.split())
-            if cloud is not None and lab.cloud_tunnel is not None:
+            if cloud is not None and relay is not None:
+                _run("ip", "-n", namespace, "route", "add", f"{cloud}/32", "via", lab.dc["hub0"])
+            elif cloud is not None and lab.cloud_tunnel is not None:
                 vpn = lab.cloud_tunnel[key]
                 _run("ip", "link", "add", vpn, "netns", namespace, "type", "veth", "peer", f"c-{key}", "netns", names["cloud"])
                 _run("ip", "-n", namespace, "link", "set", vpn, "group", "10", "up")
@@ -236,12 +245,25 @@ def two_hubs(
                 _run("ip", "-n", namespace, "route", "add", f"{cloud}/32", "dev", vpn)
             if key in load:
                 lab.load(key, live=key not in dead)
+        if cloud is not None and relay is not None and lab.cloud_tunnel is not None:
+            namespace, vpn = names["hub0"], lab.cloud_tunnel["hub0"]
+            _run("ip", "netns", "exec", namespace, "sysctl", "-q", "-p", "-", input=_companion(rendered[relay], "sysctl.conf"))
+            _run("ip", "link", "add", vpn, "netns", namespace, "type", "veth", "peer", "c-hub0", "netns", names["cloud"])
+            _run("ip", "-n", namespace, "link", "set", vpn, "group", "10", "up")
+            _run("ip", "-n", namespace, "addr", "add", "198.51.100.10/32", "dev", vpn)
+            _run("ip", "-n", names["cloud"], "link", "set", "c-hub0", "up")
+            _run("ip", "-n", namespace, "route", "add", f"{cloud}/32", "dev", vpn)
+            for address in (management, lab.hq_server):
+                _run("ip", "-n", namespace, "route", "add", f"{address}/32", "via", hq_dc)
+            _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", "via", lab.dc["hub1"])
+            lab.load("hub0", live=False)
         if cloud is not None and lab.cloud_tunnel is not None:
+            entry = "hub0" if relay is not None else "hub1"
             _run("ip", "-n", names["cloud"], "addr", "add", f"{cloud}/32", "dev", "lo")
-            # The cloud's path to the stores: the cloud rank's first hub, hq-hub1
-            mac = _run("ip", "-n", names["hub1"], "-br", "link", "show", lab.cloud_tunnel["hub1"]).stdout.split()[2]
-            _run("ip", "-n", names["cloud"], "route", "add", f"{lab.store}/32", "dev", "c-hub1")
-            _run("ip", "-n", names["cloud"], "neigh", "replace", lab.store, "lladdr", mac, "dev", "c-hub1")
+            # The cloud's path to the stores: the cloud rank's first hub
+            mac = _run("ip", "-n", names[entry], "-br", "link", "show", lab.cloud_tunnel[entry]).stdout.split()[2]
+            _run("ip", "-n", names["cloud"], "route", "add", f"{lab.store}/32", "dev", f"c-{entry}")
+            _run("ip", "-n", names["cloud"], "neigh", "replace", lab.store, "lladdr", mac, "dev", f"c-{entry}")
         yield lab
     finally:
         for namespace in names.values():
@@ -327,6 +349,32 @@ def test_a_hub_with_two_partners_hands_each_store_s_flows_to_that_store_s_other_
             assert exchange(store_opened) == "echoed"
         finally:
             _stop(*clients, store_server, hq_server)
+
+
+@pytest.mark.parametrize("answering", ["hub2", "hub1"])
+def test_a_cloud_manager_s_session_relayed_by_the_cloud_hub_completes_whichever_hub_the_store_answers_through(
+    tmp_path: Path, answering: str
+) -> None:
+    """Three hubs with a management range in AWS: hq-hub1 (the cloud rank's first) carries the
+    cloud's flows of every store, also one hq-hub2 (primary) and hq-hub3 share, which it has no
+    tunnel to: it relays the cloud manager's SSH to hq-hub2 over the DC LAN. The store answers
+    through `answering` (hq-hub3: never saw the SYN, hands the store's side to hq-hub2), and its
+    side reaches the cloud back through hq-hub1. The session completes and carries 64 KiB both
+    ways."""
+    root = three_hub_chain(tmp_path)
+    spec = root / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n", 1))
+    fleet = load_fleet(root)
+    with two_hubs(fleet, f"rl{answering[-1]}", cloud=CLOUD_MANAGER, pair=("hq-hub2", "hq-hub3"), relay="hq-hub1") as lab:
+        lab.store_sends_through(answering)
+        server = lab.serve("store", lab.store, 22)
+        client = lab.open("cloud", CLOUD_MANAGER, lab.store, 22)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
 
 
 def test_a_connection_the_store_opens_through_either_hub_still_completes(fleet: Fleet) -> None:

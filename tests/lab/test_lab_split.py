@@ -9,7 +9,9 @@ hubs filter statefully (nftables conntrack): the other hub sees HQ's SYN-ACK of 
 saw (invalid), the primary hub never sees it and takes the till's ACK as invalid. A new TCP
 connection from the till to HQ's POS service must still complete and carry data both ways, and
 HQ's answers must leave the primary hub into the tunnel the flow came in on
-(`HubIntent.return_partners`).
+(`HubIntent.return_partners`). The other way round, HQ's management workstation opens SSH to the
+store through the primary hub while the store answers through the other (a /32 in the store's
+kernel): the other hub must pass the store's side to the primary over the DC LAN.
 """
 
 from __future__ import annotations
