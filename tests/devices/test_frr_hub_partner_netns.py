@@ -91,6 +91,7 @@ class TwoHubs:
     tunnel: dict[str, str]  # hub1, hub2 -> the hub's interface of the store's first-link tunnel
     cloud: str | None = None  # a cloud manager's address (namespace "cloud"), when there is one
     cloud_tunnel: dict[str, str] | None = None  # hub1, hub2 -> the hub's first AWS VPN interface
+    office: str | None = None  # with a cloud: a host of the store's segment whose flows a cloud answers
 
     def load(self, hub: str, live: bool = True) -> None:
         """The hub's rendered ruleset (what it loads at boot); `live`: the store's tunnel alive."""
@@ -166,6 +167,11 @@ def two_hubs(
     partner = next(p for p in views[pair[0]].intent.return_partners if p.hostname == pair[1])
     store_id = partner.stores[0]
     loopback = next(net for net in partner.destinations if net.prefixlen == 32)
+    # A segment of the store's that opens flows towards the clouds (the hubs take the answers)
+    forwarding = views[pair[0]].intent.cloud_forwarding
+    answered = [net for flow in (forwarding.replies if forwarding else ()) for net in flow.stores]
+    office = next((n for n in partner.destinations if any(n.subnet_of(a) for a in answered)), None) if cloud else None
+    homes = [loopback, *([office] if office else [])]
     lan = ipaddress.IPv4Interface(views[pair[0]].dc.address.cidr).network
     taken = {str(v.dc.address.ip) for v in views.values()} | set(views[pair[0]].dc.routers)
     hq_dc = next(str(a) for a in lan.hosts() if str(a) not in taken)
@@ -188,6 +194,7 @@ def two_hubs(
         },
         cloud,
         {key: views[hub].cloud_tunnels[0].ifname for key, hub in carriers.items()} if cloud else None,
+        str(office.network_address + 10) if office else None,
     )
     try:
         for namespace in names.values():
@@ -205,6 +212,8 @@ def two_hubs(
         for address in (management, lab.hq_server):
             _run("ip", "-n", names["hq"], "addr", "add", f"{address}/32", "dev", "lo")
         _run("ip", "-n", names["store"], "addr", "add", f"{lab.store}/32", "dev", "lo")
+        if lab.office is not None:
+            _run("ip", "-n", names["store"], "addr", "add", f"{lab.office}/32", "dev", "lo")
         # The DC core's best path to the store: its primary hub
         _run("ip", "-n", names["hq"], "route", "add", f"{lab.store}/32", "via", lab.dc["hub1"])
         for key, hub in keys.items():
@@ -221,10 +230,11 @@ def two_hubs(
                 _run("ip", "-n", namespace, "route", "add", f"{address}/32", "via", hq_dc)
             # BGP's best path: hq-hub1 its own tunnel, hq-hub2 the primary's path over iBGP
             best = ("dev", tunnel) if key == "hub1" else ("via", lab.dc["hub1"])
-            _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", *best)
-            # Each link's return table routes the store into its tunnel (as staticd does)
-            for table in re.findall(rf"^ip route {re.escape(lab.store)}/32 \S+ {re.escape(tunnel)} table (52\d\d)$", rendered[hub].text, re.M):
-                _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", "dev", tunnel, "table", table)
+            for home in homes:
+                _run("ip", "-n", namespace, "route", "add", str(home), *best)
+                # Each link's return table routes the store into its tunnel (as staticd does)
+                for table in re.findall(rf"^ip route {re.escape(str(home))} \S+ {re.escape(tunnel)} table (52\d\d)$", rendered[hub].text, re.M):
+                    _run("ip", "-n", namespace, "route", "add", str(home), "dev", tunnel, "table", table)
             # The partner routes, as zebra resolves them: the partner's loopback through iBGP,
             # at the partner's DC address
             partner_loopback = str(next(p.loopback for p in views[hub].intent.return_partners if p.hostname == keys[other]))
@@ -255,15 +265,17 @@ def two_hubs(
             _run("ip", "-n", namespace, "route", "add", f"{cloud}/32", "dev", vpn)
             for address in (management, lab.hq_server):
                 _run("ip", "-n", namespace, "route", "add", f"{address}/32", "via", hq_dc)
-            _run("ip", "-n", namespace, "route", "add", f"{lab.store}/32", "via", lab.dc["hub1"])
+            for home in homes:
+                _run("ip", "-n", namespace, "route", "add", str(home), "via", lab.dc["hub1"])
             lab.load("hub0", live=False)
         if cloud is not None and lab.cloud_tunnel is not None:
             entry = "hub0" if relay is not None else "hub1"
             _run("ip", "-n", names["cloud"], "addr", "add", f"{cloud}/32", "dev", "lo")
             # The cloud's path to the stores: the cloud rank's first hub
             mac = _run("ip", "-n", names[entry], "-br", "link", "show", lab.cloud_tunnel[entry]).stdout.split()[2]
-            _run("ip", "-n", names["cloud"], "route", "add", f"{lab.store}/32", "dev", f"c-{entry}")
-            _run("ip", "-n", names["cloud"], "neigh", "replace", lab.store, "lladdr", mac, "dev", f"c-{entry}")
+            for host in (lab.store, *([lab.office] if lab.office else [])):
+                _run("ip", "-n", names["cloud"], "route", "add", f"{host}/32", "dev", f"c-{entry}")
+                _run("ip", "-n", names["cloud"], "neigh", "replace", host, "lladdr", mac, "dev", f"c-{entry}")
         yield lab
     finally:
         for namespace in names.values():
@@ -369,6 +381,29 @@ def test_a_cloud_manager_s_session_relayed_by_the_cloud_hub_completes_whichever_
         lab.store_sends_through(answering)
         server = lab.serve("store", lab.store, 22)
         client = lab.open("cloud", CLOUD_MANAGER, lab.store, 22)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert exchange(client) == "echoed"
+        finally:
+            _stop(client, server)
+
+
+def test_a_store_s_flow_to_the_cloud_answered_through_its_primary_reaches_the_hub_it_left_by(tmp_path: Path) -> None:
+    """Three hubs: an office host of a store hq-hub2 (primary) and hq-hub3 share opens a TCP
+    connection to a cloud host through hq-hub3 (its steering for the class), which relays it over
+    the DC LAN to hq-hub1, the cloud rank's first hub, the only one whose VPN carries the cloud.
+    The cloud answers through hq-hub1, whose best path to the store is hq-hub2's over iBGP:
+    hq-hub2 never saw the flow and must hand it to hq-hub3 (its second partner's mark and table,
+    not hq-hub1's), which saw it. The connection completes and carries 64 KiB both ways."""
+    root = three_hub_chain(tmp_path)
+    spec = root / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n", 1))
+    with two_hubs(load_fleet(root), "rlst", cloud=CLOUD_MANAGER, pair=("hq-hub2", "hq-hub3"), relay="hq-hub1") as lab:
+        assert lab.office is not None
+        lab.store_sends_through("hub2")
+        server = lab.serve("cloud", CLOUD_MANAGER)
+        client = lab.open("store", lab.office, CLOUD_MANAGER)
         try:
             assert client.stdout is not None
             assert client.stdout.readline().strip() == "connected"
