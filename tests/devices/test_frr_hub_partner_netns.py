@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from testsupport.rendering import edited_sample_chain, three_hub_chain
+from testsupport.rendering import three_hub_chain
 
 from storestack.devices.render import RenderedConfig, render_fleet
-from storestack.inventory import Fleet, load_fleet
+from storestack.inventory import Fleet, load_fleet, sample_chain_path
 
 HUBS = ("hq-hub1", "hq-hub2")
 PORT = 2222
@@ -309,28 +309,45 @@ def test_a_connection_hq_opens_completes_while_the_store_answers_through_the_oth
 CLOUD_MANAGER = "10.16.32.10"  # a management host in AWS (the fleet below)
 
 
-def _cloud_managed_fleet(tmp_path: Path) -> Fleet:
-    """The sample chain with a management range in AWS (`CloudForwarding.opens`: SSH and SNMP
-    from it to the stores' loopbacks through the hubs' cloud VPNs)."""
-    return load_fleet(edited_sample_chain(tmp_path, "    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n"))
+def _cloud_managed(root: Path) -> Fleet:
+    """The chain at `root` with a management range in AWS, CLOUD_MANAGER's (`CloudForwarding.opens`:
+    SSH and SNMP from it to the stores' loopbacks through the hubs' cloud VPNs)."""
+    spec = root / "fleet.yaml"
+    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n", 1))
+    return load_fleet(root)
+
+
+def _completes(client: subprocess.Popen[str]) -> None:
+    """The client's connection opens and carries 64 KiB both ways."""
+    assert client.stdout is not None
+    assert client.stdout.readline().strip() == "connected"
+    assert exchange(client) == "echoed"
 
 
 @pytest.mark.parametrize("answering", ["hub2", "hub1"])
+@pytest.mark.parametrize("hubs", [2, 3])
 def test_a_session_a_cloud_manager_opens_completes_whichever_hub_the_store_answers_through(
-    tmp_path: Path, answering: str
+    tmp_path: Path, hubs: int, answering: str
 ) -> None:
     """A management host in AWS opens SSH to the store through hq-hub1 (the cloud rank's first
-    hub), whose tunnel to the store is its best path; the store sends that class through
-    `answering`. Through hq-hub2, which never saw the SYN, the store's SYN-ACK is invalid and its
-    ACKs new without a SYN there: the session completes only if hq-hub2 passes them to hq-hub1."""
-    with two_hubs(_cloud_managed_fleet(tmp_path), f"cl{answering[-1]}", cloud=CLOUD_MANAGER) as lab:
+    hub); the store sends that class through `answering`. Two hubs: hq-hub1's tunnel to the store
+    is its best path. Three: the store is one hq-hub2 (primary) and hq-hub3 share, which hq-hub1
+    has no tunnel to; it relays the SSH to hq-hub2 over the DC LAN, and the store's side reaches
+    the cloud back through it. Through the store's hub that never saw the SYN, the store's SYN-ACK
+    is invalid and its ACKs new without a SYN: the session completes and carries 64 KiB both ways
+    only if that hub passes them to its partner, which saw it."""
+    if hubs == 2:
+        fleet = _cloud_managed(shutil.copytree(sample_chain_path(), tmp_path / "chain"))
+        pair, relay = HUBS, None
+    else:
+        fleet = _cloud_managed(three_hub_chain(tmp_path))
+        pair, relay = ("hq-hub2", "hq-hub3"), "hq-hub1"
+    with two_hubs(fleet, f"cl{hubs}{answering[-1]}", cloud=CLOUD_MANAGER, pair=pair, relay=relay) as lab:
         lab.store_sends_through(answering)
         server = lab.serve("store", lab.store, 22)
         client = lab.open("cloud", CLOUD_MANAGER, lab.store, 22)
         try:
-            assert client.stdout is not None
-            assert client.stdout.readline().strip() == "connected"
-            assert exchange(client) == "echoed"
+            _completes(client)
         finally:
             _stop(client, server)
 
@@ -351,42 +368,11 @@ def test_a_hub_with_two_partners_hands_each_store_s_flows_to_that_store_s_other_
         hq_server = lab.serve("hq", lab.hq_server)
         clients = []
         try:
-            clients.append(hq_opened := lab.open("hq", lab.management, lab.store))
-            assert hq_opened.stdout is not None
-            assert hq_opened.stdout.readline().strip() == "connected"
-            assert exchange(hq_opened) == "echoed"
-            clients.append(store_opened := lab.open("store", lab.store, lab.hq_server))
-            assert store_opened.stdout is not None
-            assert store_opened.stdout.readline().strip() == "connected"
-            assert exchange(store_opened) == "echoed"
+            for client, (source, destination) in (("hq", (lab.management, lab.store)), ("store", (lab.store, lab.hq_server))):
+                clients.append(opened := lab.open(client, source, destination))
+                _completes(opened)
         finally:
             _stop(*clients, store_server, hq_server)
-
-
-@pytest.mark.parametrize("answering", ["hub2", "hub1"])
-def test_a_cloud_manager_s_session_relayed_by_the_cloud_hub_completes_whichever_hub_the_store_answers_through(
-    tmp_path: Path, answering: str
-) -> None:
-    """Three hubs with a management range in AWS: hq-hub1 (the cloud rank's first) carries the
-    cloud's flows of every store, also one hq-hub2 (primary) and hq-hub3 share, which it has no
-    tunnel to: it relays the cloud manager's SSH to hq-hub2 over the DC LAN. The store answers
-    through `answering` (hq-hub3: never saw the SYN, hands the store's side to hq-hub2), and its
-    side reaches the cloud back through hq-hub1. The session completes and carries 64 KiB both
-    ways."""
-    root = three_hub_chain(tmp_path)
-    spec = root / "fleet.yaml"
-    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n", 1))
-    fleet = load_fleet(root)
-    with two_hubs(fleet, f"rl{answering[-1]}", cloud=CLOUD_MANAGER, pair=("hq-hub2", "hq-hub3"), relay="hq-hub1") as lab:
-        lab.store_sends_through(answering)
-        server = lab.serve("store", lab.store, 22)
-        client = lab.open("cloud", CLOUD_MANAGER, lab.store, 22)
-        try:
-            assert client.stdout is not None
-            assert client.stdout.readline().strip() == "connected"
-            assert exchange(client) == "echoed"
-        finally:
-            _stop(client, server)
 
 
 def test_a_store_s_flow_to_the_cloud_answered_through_its_primary_reaches_the_hub_it_left_by(tmp_path: Path) -> None:
@@ -396,18 +382,14 @@ def test_a_store_s_flow_to_the_cloud_answered_through_its_primary_reaches_the_hu
     The cloud answers through hq-hub1, whose best path to the store is hq-hub2's over iBGP:
     hq-hub2 never saw the flow and must hand it to hq-hub3 (its second partner's mark and table,
     not hq-hub1's), which saw it. The connection completes and carries 64 KiB both ways."""
-    root = three_hub_chain(tmp_path)
-    spec = root / "fleet.yaml"
-    spec.write_text(spec.read_text().replace("    - 10.0.250.0/24\n", "    - 10.0.250.0/24\n    - 10.16.32.0/24\n", 1))
-    with two_hubs(load_fleet(root), "rlst", cloud=CLOUD_MANAGER, pair=("hq-hub2", "hq-hub3"), relay="hq-hub1") as lab:
+    fleet = _cloud_managed(three_hub_chain(tmp_path))
+    with two_hubs(fleet, "rlst", cloud=CLOUD_MANAGER, pair=("hq-hub2", "hq-hub3"), relay="hq-hub1") as lab:
         assert lab.office is not None
         lab.store_sends_through("hub2")
         server = lab.serve("cloud", CLOUD_MANAGER)
         client = lab.open("store", lab.office, CLOUD_MANAGER)
         try:
-            assert client.stdout is not None
-            assert client.stdout.readline().strip() == "connected"
-            assert exchange(client) == "echoed"
+            _completes(client)
         finally:
             _stop(client, server)
 
