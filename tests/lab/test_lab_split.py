@@ -9,7 +9,9 @@ hubs filter statefully (nftables conntrack): the other hub sees HQ's SYN-ACK of 
 saw (invalid), the primary hub never sees it and takes the till's ACK as invalid. A new TCP
 connection from the till to HQ's POS service must still complete and carry data both ways, and
 HQ's answers must leave the primary hub into the tunnel the flow came in on
-(`HubIntent.return_partners`).
+(`HubIntent.return_partners`). The other way round, HQ's management workstation opens SSH to the
+store through the primary hub while the store answers through the other (a /32 in the store's
+kernel): the other hub must pass the store's side to the primary over the DC LAN.
 """
 
 from __future__ import annotations
@@ -79,6 +81,11 @@ class SplitLab:
     sending_hub: str  # namespace of the hub the store sends through (its primary)
     other_hub: str  # namespace of the other hub
     other_dc_address: str  # the other hub's address on the DC core LAN
+    edge: str  # the store edge's namespace
+    store_loopback: str  # the store edge's loopback, where HQ manages it
+    workstation: str  # HQ's management workstation (in HQ's namespace)
+    sending_dc_address: str  # the primary hub's address on the DC core LAN
+    other_hub_inside: str  # the other hub's inside address of the store's fibre tunnel
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +115,15 @@ def split_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitLab]:
             state.runtime(primary).namespace,
             state.runtime(other).namespace,
             str(intent.hub(other).dc.address.ip),
+            state.runtime(edge.name).namespace,
+            str(edge.management_address),
+            str(topology.sites.hq_management),
+            str(intent.hub(primary).dc.address.ip),
+            next(
+                str(t.peer_inside)
+                for t in intent.store(STORE).tunnels
+                if t.kind == "store-hub" and (t.peer, t.transport) == (other, "wan1")
+            ),
         )
 
 
@@ -165,3 +181,67 @@ def test_a_new_till_connection_answered_through_the_other_hub_completes_on_the_s
         server.wait(timeout=10)
         for namespace in (lab.sending_hub, lab.other_hub):
             _netns(namespace, "nft", "delete", "table", "inet", COUNTERS)
+
+
+# HQ's management session: connects from the workstation to the store's SSH, reads its version
+# line, sends its own and reads the server's next message (its key exchange offer).
+_SSH_CLIENT = r"""
+import socket, sys
+c = socket.socket(); c.bind((sys.argv[1], 0)); c.settimeout(10)
+try:
+    c.connect((sys.argv[2], 22))
+except OSError as error:
+    print(f"connect {error}", flush=True); sys.exit(1)
+banner = c.recv(256)
+c.sendall(b"SSH-2.0-storestack_split_test\r\n")
+offer = c.recv(4096)
+c.close()
+print("exchanged" if banner.startswith(b"SSH-2.0-") and len(offer) > 0 else f"short {banner!r} {len(offer)}", flush=True)
+"""
+
+
+def test_an_hq_session_to_the_store_completes_while_the_store_answers_through_the_other_hub(split_lab: SplitLab) -> None:
+    """HQ's management workstation opens SSH to the store's loopback through the primary hub (the
+    DC core's choice, a /32 in HQ's kernel); the store sends towards the workstation through its
+    fibre tunnel to the other hub (its steering for the class, a /32 in the store's kernel). The
+    other hub never saw the SYN: the store's SYN-ACK is invalid there, its ACKs new without a SYN.
+    It must pass them over the DC LAN to the primary hub, which saw the SYN and sends them on to
+    HQ; the session then carries data both ways."""
+    lab = split_lab
+    ours = f"ip saddr {lab.store_loopback} ip daddr {lab.workstation} tcp sport 22"
+    synack = f"{ours} tcp flags & (syn | ack) == syn | ack"
+    install_observer(lab.other_hub, COUNTERS, {"passed-to-partner": f'{synack} oifname "dc"'})
+    install_observer(lab.sending_hub, COUNTERS, {"on-to-hq": f'{synack} oifname "dc"'})
+    for namespace in (lab.other_hub, lab.sending_hub):
+        subprocess.run(
+            ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
+            input=f"table inet {COUNTERS}_in {{\n chain pre {{\n  type filter hook prerouting priority -400; policy accept;\n"
+            f'  {synack} counter comment "synack-in"\n }}\n}}\n',
+            text=True, check=True,
+        )  # fmt: skip
+    tunnel = _netns(lab.edge, "ip", "route", "get", lab.other_hub_inside).stdout.split(" dev ")[1].split()[0]
+    hq_route = ["route", "replace", f"{lab.store_loopback}/32", "via", lab.sending_dc_address]
+    store_route = ["route", "replace", f"{lab.workstation}/32", "via", lab.other_hub_inside, "dev", tunnel]
+    try:
+        subprocess.run(["ip", "-n", lab.hq, *hq_route], check=True)
+        subprocess.run(["ip", "-n", lab.edge, *store_route], check=True)
+        store_path = _netns(lab.edge, "ip", "route", "get", lab.workstation, "from", lab.store_loopback).stdout
+        client = _netns(lab.hq, sys.executable, "-c", _SSH_CLIENT, lab.workstation, lab.store_loopback)
+        other, sending = observer_counts(lab.other_hub, COUNTERS), observer_counts(lab.sending_hub, COUNTERS)
+        other_in = observer_counts(lab.other_hub, f"{COUNTERS}_in")
+        sending_in = observer_counts(lab.sending_hub, f"{COUNTERS}_in")
+        diagnosis = (client.stdout, client.stderr[-400:], store_path, other_in, other, sending_in, sending)
+        # The split is real: the store answers through the other hub.
+        assert f" dev {tunnel} " in store_path, diagnosis
+        assert other_in["synack-in"] > 0, diagnosis
+        # The session opens and carries data both ways...
+        assert client.returncode == 0 and client.stdout.strip() == "exchanged", diagnosis
+        # ...because the other hub passed the store's SYN-ACK to the primary, which sent it to HQ.
+        assert other["passed-to-partner"] > 0, diagnosis
+        assert sending_in["synack-in"] > 0 and sending["on-to-hq"] > 0, diagnosis
+    finally:
+        subprocess.run(["ip", "-n", lab.hq, "route", "del", f"{lab.store_loopback}/32", "via", lab.sending_dc_address], check=False)
+        subprocess.run(["ip", "-n", lab.edge, "route", "del", f"{lab.workstation}/32"], check=False)
+        for namespace in (lab.sending_hub, lab.other_hub):
+            _netns(namespace, "nft", "delete", "table", "inet", COUNTERS)
+            _netns(namespace, "nft", "delete", "table", "inet", f"{COUNTERS}_in")
