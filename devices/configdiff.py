@@ -22,6 +22,7 @@ from storestack.devices.platforms.base import (
     NamedObjects,
     NumberedEntries,
     PolicyRefresh,
+    RecreatedEntries,
     StoppedWhileChanged,
     SwappedFilters,
     WipedBy,
@@ -301,8 +302,13 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
     intended_config = get_hconfig(hconfig_driver, "\n".join(intended_lines))
     _keep_undeletable_sections(running_config, intended_config, driver)
     workflow = WorkflowRemediation(running_config, intended_config)
-    remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
-    remediation += _entry_moves(running_config, intended_config, driver)
+    recreating = _recreated(running_lines, intended_lines, driver) is not None
+    if recreating:
+        # Entries the device cannot change in place: deleted first, configured anew after.
+        remediation = _delta_lines(running_lines, intended_lines, driver, platform)
+    else:
+        remediation = send_ordered(workflow.remediation_config, running_config, intended_config, driver)
+        remediation += _entry_moves(running_config, intended_config, driver)
     if not remediation:
         # Nothing to change means nothing to undo; most appliances of a push are in sync.
         rollback: tuple[str, ...] = ()
@@ -311,7 +317,9 @@ def compute_diff(running: str, intended: str, platform: str, *, held: HeldSecret
         # takes as input): read the other way round, with nothing held.
         intended_back, running_back = _held_as_intended(wanted, shown, driver, None)
         intended_back = _slotted_filters(running_back, intended_back, driver.swapped_filters)
-        if (intended_back, running_back) == (intended_lines, running_lines):
+        if recreating:
+            rollback = _delta_lines(intended_back, running_back, driver, platform)
+        elif (intended_back, running_back) == (intended_lines, running_lines):
             rollback = send_ordered(workflow.rollback_config, intended_config, running_config, driver)
         else:
             back_from = get_hconfig(hconfig_driver, "\n".join(intended_back))
@@ -573,7 +581,11 @@ def remediation_lines(
 
 
 def _delta_lines(before: list[str], after: list[str], driver: PlatformDriver, platform: str) -> tuple[str, ...]:
-    """What turns `before` into `after` (normalised lines), in the order the platform takes it."""
+    """What turns `before` into `after` (normalised lines), in the order the platform takes it:
+    where an entry must be configured anew (`_recreated`), by way of `before` without it."""
+    cleared = _recreated(before, after, driver)
+    if cleared is not None:
+        return _delta_lines(before, cleared, driver, platform) + _delta_lines(cleared, after, driver, platform)
     hconfig_driver = hier_driver(platform)
     running_config = get_hconfig(hconfig_driver, "\n".join(before))
     intended_config = get_hconfig(hconfig_driver, "\n".join(after))
@@ -582,6 +594,85 @@ def _delta_lines(before: list[str], after: list[str], driver: PlatformDriver, pl
     return send_ordered(remediation, running_config, intended_config, driver) + _entry_moves(
         running_config, intended_config, driver
     )
+
+
+# A value of a `set <key> <values>` line: a quoted string whole, or a word.
+_SETTING_VALUE = re.compile(r'"[^"]*"|\S+')
+
+
+def _setting_values(text: str) -> list[str]:
+    """The values of a `set <key> <values>` line; none for any other line."""
+    parts = text.split(" ", 2)
+    if len(parts) < 3 or parts[0] != "set":
+        return []
+    return _SETTING_VALUE.findall(parts[2])
+
+
+def _entry_settings(
+    lines: list[str], kind: RecreatedEntries, entry_word: str
+) -> dict[str, tuple[str, ...]]:
+    """Each entry of `kind.section` in `lines` (by its name), with its lines matching `kind.setting`."""
+    setting = re.compile(kind.setting)
+    found: dict[str, list[str]] = {}
+    for _line, path in _with_paths(lines):
+        if len(path) >= 2 and path[0] == kind.section and path[1].startswith(entry_word):
+            texts = found.setdefault(path[1][len(entry_word) :], [])
+            if len(path) == 3 and setting.search(path[2]):
+                texts.append(path[2])
+    return {name: tuple(sorted(texts)) for name, texts in found.items()}
+
+
+def _recreated(before: list[str], after: list[str], driver: PlatformDriver) -> list[str] | None:
+    """`before` (normalised lines) without the entries the device must delete and configure anew
+    to hold `after` (`PlatformDriver.recreated_entries`: a setting it takes only once differs),
+    and without what names them (`_without_names`); None where no entry needs it."""
+    if not driver.recreated_entries or driver.entry_word is None:
+        return None
+    entry_word = driver.entry_word + " "
+    names: set[str] = set()
+    for kind in driver.recreated_entries:
+        held, wanted = _entry_settings(before, kind, entry_word), _entry_settings(after, kind, entry_word)
+        names |= {name for name in held.keys() & wanted.keys() if held[name] != wanted[name]}
+    return _without_names(before, names, entry_word) if names else None
+
+
+def _without_names(lines: list[str], names: set[str], entry_word: str) -> list[str]:
+    """`lines` without the entries called by one of `names` (in any table: FortiOS names a
+    tunnel interface as its phase 1), each setting that lists one of them without it, and an
+    entry whose setting named nothing else left out whole (a phase 2 of the phase 1, a zone of
+    that tunnel alone), so that what names that entry by a quoted name goes in turn."""
+    names = set(names)
+    while True:
+        doomed: set[tuple[str, ...]] = set()
+        grown = False
+        for _line, path in _with_paths(lines):
+            text = path[-1]
+            if text.startswith(entry_word) and text[len(entry_word) :] in names:
+                doomed.add(path)
+                continue
+            values = _setting_values(text)
+            if not values or not all(value in names for value in values):
+                continue
+            entry = next((path[: i + 1] for i in range(len(path) - 2, -1, -1) if path[i].startswith(entry_word)), None)
+            if entry is None:
+                continue
+            doomed.add(entry)
+            name = entry[-1][len(entry_word) :]
+            if name.startswith('"') and name not in names:
+                names.add(name)
+                grown = True
+        if not grown:
+            break
+    kept: list[str] = []
+    for line, path in _with_paths(lines):
+        if any(path[: len(entry)] == entry for entry in doomed):
+            continue
+        values = _setting_values(path[-1])
+        if any(value in names for value in values):
+            key = path[-1].split(" ", 2)[:2]
+            line = " " * _indent(line) + " ".join([*key, *(value for value in values if value not in names)])
+        kept.append(line)
+    return kept
 
 
 def _entry_moves(before: HConfig, after: HConfig, driver: PlatformDriver) -> tuple[str, ...]:

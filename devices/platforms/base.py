@@ -119,6 +119,23 @@ class WipedBy(BaseModel):
     wiped: str
 
 
+class RecreatedEntries(BaseModel):
+    """Table entries whose one setting the device takes only when the entry is configured, never
+    changed afterwards (FortiOS: "The IPsec phase 1 interface type cannot be changed after it is
+    configured ... a new interface must be configured", Administration Guide 7.4, "Phase 1
+    configuration"). Where the lines of an entry of `section` (a top-level block's header)
+    matching `setting` differ between the config the device holds and the intended one (a line
+    absent on one side: the default), the entry is deleted and configured anew: the remediation
+    first goes to the held config without it, and without what names it (a name left out of a
+    setting that lists it; an entry whose setting named nothing else, and in turn whatever names
+    that entry), then to the intended config (devices/configdiff.py `_recreated`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str
+    setting: str
+
+
 class NumberedEntries(BaseModel):
     """Blocks whose entries the device evaluates first match first and holds by a number each
     entry states, applied line by line as the push sends them (IOS ACLs: `10 permit ...`, deleted
@@ -312,6 +329,9 @@ class PlatformDriver(BaseModel):
     # Blocks of first-match entries held by number and applied line by line (`NumberedEntries`):
     # renumbered entries are deleted from the highest number down, then added from the lowest up.
     numbered_entries: tuple[NumberedEntries, ...] = ()
+    # Entries deleted and configured anew where a setting they take only once changes
+    # (`RecreatedEntries`).
+    recreated_entries: tuple[RecreatedEntries, ...] = ()
     # Bound filters rebuilt under their other name where no in-place order is safe
     # (`SwappedFilters`).
     swapped_filters: SwappedFilters | None = None

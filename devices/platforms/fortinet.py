@@ -17,6 +17,7 @@ from storestack.devices.platforms.base import (
     PlatformDriver,
     PlatformProfile,
     PolicyRefresh,
+    RecreatedEntries,
     SendStage,
     snmp_keywords,
 )
@@ -296,6 +297,15 @@ DRIVER = PlatformDriver(
     # here, its password left as the operator set it, never created again once removed.
     factory_entries=((r'^edit "admin"$', r"^set password "),),
     send_order=SEND_ORDER,
+    # A hub's phase 1 to a store link turns from static (`remote-gw`) to dial-up (`type dynamic`)
+    # and back when the link's addressing changes in the inventory, and "the IPsec phase 1
+    # interface type cannot be changed after it is configured. This is due to the tunnel ID
+    # parameter (tun_id), which is used to match routes to IPsec tunnels to forward traffic. If
+    # the IPsec phase 1 interface type needs to be changed, a new interface must be configured"
+    # (Administration Guide 7.4, "Phase 1 configuration",
+    # https://docs.fortinet.com/document/fortigate/7.4.1/administration-guide/790613): such a
+    # phase 1 is deleted, with its phase 2 and its place in the store's zone, and configured anew.
+    recreated_entries=(RecreatedEntries(section="config vpn ipsec phase1-interface", setting=r"^set type "),),
     entry_word="edit",
     deletion_word="delete",
     # The tables FortiOS evaluates top down, first match first: policies whose order carries the

@@ -42,6 +42,10 @@ FORTI_PARSE_ERROR = "command parse error before '{token}'\nCommand fail. Return 
 # A value naming an object that does not exist, and the deletion of an object still referred to.
 FORTI_NOT_FOUND = "entry not found in datasource\n\nvalue parse error before '{token}'\nCommand fail. Return code -3"
 FORTI_IN_USE = "The entry is used by other {count} entries\nCommand fail. Return code -23"
+# A phase 1's type is fixed once it is configured ("The IPsec phase 1 interface type cannot be
+# changed after it is configured ... a new interface must be configured": Administration Guide
+# 7.4, "Phase 1 configuration"); the refusal's wording is the emulator's.
+FORTI_PHASE1_TYPE_FIXED = "phase1 type cannot be changed once configured\nCommand fail. Return code -1"
 # The tables FortiOS evaluates in order, the only ones `move <id> before|after <id>` works in
 # (Fortinet Community, "Technical Tip: Using the CLI to change the order of the IPV4, traffic
 # shaping, local-in and SD-WAN policy list", ta-p/197353).
@@ -303,6 +307,9 @@ class FortiSession(CliSession):
         self.labels: list[str] = []
         # The block path of each scope (an entry's is its block's), for the datasource checks.
         self.paths: list[tuple[str, ...]] = []
+        # The entries the open `config` block made with `edit` (block path, name): a phase 1's
+        # type is set while it is being made, never afterwards.
+        self.made: set[tuple[tuple[str, ...], str]] = set()
 
     @property
     def prompt(self) -> str:
@@ -410,6 +417,16 @@ class FortiSession(CliSession):
         scope = self.scopes[-1]
         path = self.paths[-1]
         verb = words[0]
+        if (
+            path == ("vpn ipsec phase1-interface",)
+            and verb in ("set", "unset")
+            and len(words) >= 2
+            and words[1] == "type"
+            and isinstance(scope, FortiEntry)
+            and (path, self.labels[-1]) not in self.made
+            and unquote(scope.attributes.get("type", "static")) != (unquote(" ".join(words[2:])) if verb == "set" else "static")
+        ):
+            return FORTI_PHASE1_TYPE_FIXED + "\n"
         if verb == "set" and len(words) >= 3:
             value = " ".join(words[2:])
             refused = self.refused_reference(path, words[1], value)
@@ -424,6 +441,7 @@ class FortiSession(CliSession):
                 refused = self.refused_reference(path, "", words[1])
                 if refused:
                     return refused
+                self.made.add((path, name))
             self.scopes.append(scope.entries.setdefault(name, FortiEntry()))
             self.labels.append(name)
             self.paths.append(path)
@@ -561,6 +579,7 @@ class FortiSession(CliSession):
         self.scopes = []
         self.labels = []
         self.paths = []
+        self.made = set()
 
     def show(self, words: list[str]) -> str:
         if words[:1] == ["full-configuration"]:
