@@ -736,7 +736,7 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
     if driver.wiped_by:
         delta = _wiped_sent_again(delta, before, after, driver.wiped_by)
     if driver.numbered_entries:
-        delta = _renumbered_from_the_ends(delta, driver.numbered_entries)
+        delta = _renumbered_from_the_ends(delta, driver.numbered_entries, before, after)
     if not driver.send_order or driver.deletion_word is None or driver.entry_word is None:
         if driver.named_objects:
             ordered = _around_named_objects(delta, before, after, driver.named_objects)
@@ -839,7 +839,9 @@ def _stopped_while_changed(
     return stopped
 
 
-def _renumbered_from_the_ends(delta: HConfig, kinds: tuple[NumberedEntries, ...]) -> HConfig:
+def _renumbered_from_the_ends(
+    delta: HConfig, kinds: tuple[NumberedEntries, ...], before: HConfig, after: HConfig
+) -> HConfig:
     """`delta` with the entry deletions of each numbered block (a block whose header matches a
     kind's `section`: `PlatformDriver.numbered_entries`) first, from the highest number down,
     each in the kind's `deleted_as` form where it has one (VRP: `undo rule 20`), then the rest of
@@ -853,7 +855,10 @@ def _renumbered_from_the_ends(delta: HConfig, kinds: tuple[NumberedEntries, ...]
     From the bottom, the block is always the start of the old one, which passes nothing the old
     block denies; the additions from the top then build the start of the new one. A kept entry
     below a deleted one (an entry changed in place) is exposed only for the line between its
-    deletion and its replacement."""
+    deletion and its replacement.
+
+    A block of permits whose change keeps its common entries in their order, on a platform that
+    renumbers in place (`NumberedEntries.resequence`), moves no entry: `_resequenced`."""
     negation = delta.driver.negation_prefix
     patterns = [(re.compile(kind.section), re.compile(kind.entry), kind) for kind in kinds]
 
@@ -879,6 +884,13 @@ def _renumbered_from_the_ends(delta: HConfig, kinds: tuple[NumberedEntries, ...]
             result.add_deep_copy_of(section)
             continue
         entry, kind = found
+        resequenced = _resequenced(section.text, kind, entry, before, after)
+        if resequenced is not None:
+            block = result.add_child(section.text)
+            for line in resequenced[:-1]:
+                block.add_child(line)
+            result.add_child(resequenced[-1])
+            continue
         block = result.add_child(section.text)
         deletions = sorted(
             ((number, child) for child in section.children if (number := deleted_number(child, entry)) is not None),
@@ -907,6 +919,58 @@ def _renumbered_from_the_ends(delta: HConfig, kinds: tuple[NumberedEntries, ...]
             else:
                 block.add_deep_copy_of(child)
     return result
+
+
+def _resequenced(
+    header: str, kind: NumberedEntries, entry: re.Pattern[str], before: HConfig, after: HConfig
+) -> list[str] | None:
+    """The change of block `header` from `before` to `after` without moving an entry, where the
+    kind allows it (`NumberedEntries.resequence`): the new entries at free numbers between the
+    held entries they come between, the deletions of the entries that go, then (last) the
+    command that numbers the block 10, 20, ... None where it does not apply: a block not of
+    permits alone on both sides, entries both hold in another order, intended numbers other
+    than 10, 20, ..., or too few free numbers where new entries go in."""
+    if kind.resequence is None or kind.permit is None:
+        return None
+    held_block, wanted_block = before.get_child(equals=header), after.get_child(equals=header)
+    if held_block is None or wanted_block is None:
+        return None
+    permit = re.compile(kind.permit)
+
+    def entries(block: HConfigChild) -> list[tuple[int, str]] | None:
+        found = [(entry.match(child.text), child.text) for child in block.children]
+        if any(match is None or not permit.match(text) for match, text in found):
+            return None
+        return [(int(match.group(1)), text[match.end() :]) for match, text in found if match is not None]
+
+    held, wanted = entries(held_block), entries(wanted_block)
+    if held is None or wanted is None or [number for number, _ in wanted] != [10 * (i + 1) for i in range(len(wanted))]:
+        return None
+    held_numbers = {text: number for number, text in held}
+    wanted_texts = {text for _, text in wanted}
+    if len(held_numbers) != len(held) or len(wanted_texts) != len(wanted):
+        return None
+    kept = [held_numbers[text] for _, text in wanted if text in held_numbers]
+    if kept != sorted(kept):
+        return None
+    taken = {number for number, _ in held}
+    additions: list[str] = []
+    floor = 0
+    for position, (_, text) in enumerate(wanted):
+        if text in held_numbers:
+            floor = held_numbers[text]
+            continue
+        ceiling = next((held_numbers[later] for _, later in wanted[position + 1 :] if later in held_numbers), None)
+        number = next((n for n in range(floor + 1, floor + 10**6) if n not in taken), None)
+        if number is None or (ceiling is not None and number >= ceiling):
+            return None
+        taken.add(number)
+        floor = number
+        additions.append(f"{number} {text}")
+    negation = before.driver.negation_prefix
+    deletions = [f"{negation}{number} {text}" for number, text in held if text not in wanted_texts]
+    name = header.split()[-1]
+    return [*additions, *deletions, kind.resequence.format(name=name)]
 
 
 def _entry_number(child: HConfigChild, entry: re.Pattern[str]) -> int | None:

@@ -27,6 +27,10 @@ GOLDEN = Path(__file__).parent / "golden" / "cisco_xe"
 # An office host opening a connection to the payment service, which the office's overlay ACL
 # denies (HQ but payment, HQ POS and management).
 _OFFICE_TO_PAYMENT = Packet("tcp", ipaddress.IPv4Address("10.64.2.70"), ipaddress.IPv4Address("10.0.10.5"), 443)
+# The management workstation's SSH to a store's loopback: the push's own session, which reaches
+# the router from the overlay through OVERLAY-TO-SELF (`pass`: every packet is read against the
+# ACL as it stands).
+_PUSH_TO_STORE = Packet("tcp", ipaddress.IPv4Address("10.0.250.10"), ipaddress.IPv4Address("10.255.0.4"), 22)
 # A store's POS host towards another store's POS, which the hub's store filter denies.
 _STORE_TO_STORE = Packet("tcp", ipaddress.IPv4Address("10.64.0.10"), ipaddress.IPv4Address("10.64.2.10"), 443)
 
@@ -61,6 +65,9 @@ def _states_while_pushed(running: str, intended: str, acl: str) -> list[dict[int
     states = [dict(entries)]
     inside = False
     for line in compute_diff(running, intended, "cisco_xe").remediation:
+        if line == f"ip access-list resequence {acl} 10 10":
+            entries = {10 * (i + 1): entries[n] for i, n in enumerate(sorted(entries))}
+            states.append(dict(entries))
         if not line[:1].isspace():
             inside = line == f"ip access-list extended {acl}"
             continue
@@ -111,3 +118,34 @@ def test_renumbered_entries_are_deleted_from_the_bottom_and_added_from_the_top()
     added = [int(words[0]) for words in sent if words[0] != "no"]
     assert deleted == sorted(deleted, reverse=True) and added == sorted(added)
     assert sent.index(next(w for w in sent if w[0] != "no")) > max(i for i, w in enumerate(sent) if w[0] == "no")
+
+
+def test_a_new_tunnel_never_cuts_the_push_that_adds_it() -> None:
+    """A store that gains a tunnel (a WAN link, a hub added to the fleet, a hub's BFD) takes one
+    more entry in OVERLAY-TO-SELF after its tunnels' BGP entries, before the management ranges'
+    SSH entry. Renumbered, the SSH entry was deleted and added again, and in between the router
+    dropped the push's own SSH. The new entry goes in between instead, and the ACL is renumbered
+    in place: the SSH entry is held throughout, and the ACL never holds an entry of neither side."""
+    acl = "OVERLAY-TO-SELF"
+    running = (GOLDEN / "dual-wan.cfg").read_text()
+    last_bgp = max(n for n, entry in _entries(running, acl).items() if entry.endswith(" eq bgp"))
+    intended = _insert_entry(running, acl, last_bgp, "permit tcp host 100.64.0.40 host 100.64.0.41 eq bgp")
+    assert _passes(acl, _entries(running, acl), _PUSH_TO_STORE)
+    states = _states_while_pushed(running, intended, acl)
+    assert states[-1] == _entries(intended, acl)
+    assert [n for n, state in enumerate(states) if not _passes(acl, state, _PUSH_TO_STORE)] == []
+    either = set(_entries(running, acl).values()) | set(_entries(intended, acl).values())
+    assert all(set(state.values()) <= either for state in states)
+
+
+def test_a_renumbered_acl_never_holds_one_entry_under_two_numbers() -> None:
+    """IOS ignores an entry that matches one it holds under another number: a push that added
+    the moved entry before deleting it would leave the ACL without it."""
+    acl = "SELF-TO-OVERLAY"
+    running = (GOLDEN / "dual-wan.cfg").read_text()
+    intended = _insert_entry(running, acl, 40, "permit tcp host 100.64.0.5 host 100.64.0.40 eq bgp")
+    held: set[str] = set(_entries(running, acl).values())
+    for state in _states_while_pushed(running, intended, acl):
+        assert len(set(state.values())) == len(state)
+        held = set(state.values())
+    assert held == set(_entries(intended, acl).values())

@@ -34,6 +34,10 @@ IOS_SLA_RUNNING = (
     "\t(check to see if the probe has finished exiting)\n"
 )
 _SLA_OPERATION = re.compile(r"^(no )?ip sla (\d+)$")
+# `ip access-list resequence NAME START STEP` (global configuration): the named ACL's entries keep
+# their order and take the numbers START, START + STEP, ... ("IP Access List Entry Sequence
+# Numbering", Security Configuration Guide: Access Control Lists, Cisco IOS XE).
+_RESEQUENCE = re.compile(r"^ip access-list resequence (\S+) (\d+) (\d+)$")
 # The lines of an operation that `no ip sla N` removes with it: "all configuration information for
 # an operation, including the schedule of the operation, reaction configuration, and reaction
 # triggers" (the same command reference).
@@ -467,8 +471,12 @@ class IosSession(CliSession):
                 self.context = []
                 self.keep_snmp_user(user)
                 return ""
-            operation = _SLA_OPERATION.match(text) if at_global else None
             root = self.device.lines().root
+            resequence = _RESEQUENCE.match(text) if at_global else None
+            if resequence is not None:
+                self.context = []
+                return _resequenced(root, *resequence.groups())
+            operation = _SLA_OPERATION.match(text) if at_global else None
             if operation is not None and not operation.group(1) and _scheduled(root, operation.group(2)):
                 self.context = []
                 return IOS_SLA_RUNNING
@@ -526,6 +534,22 @@ def _part_of(text: str) -> str | None:
         if text.startswith(prefix + " "):
             return text.removeprefix(prefix + " ").split()[0]
     return None
+
+
+def _resequenced(root: ConfigNode, name: str, start: str, step: str) -> str:
+    """Number ACL `name`'s entries from `start` by `step`, in the order of their numbers (an ACL
+    not held: nothing changes; what IOS prints then is not modelled)."""
+    headers = (f"ip access-list extended {name}", f"ip access-list standard {name}")
+    acl = next((child for child in root.children if child.text in headers), None)
+    if acl is None:
+        return ""
+    numbered = sorted(
+        (child for child in acl.children if child.text.split()[0].isdigit()), key=lambda child: int(child.text.split()[0])
+    )
+    for index, child in enumerate(numbered):
+        child.text = f"{int(start) + index * int(step)} {child.text.split(' ', 1)[1]}"
+    acl.children = [*numbered, *(child for child in acl.children if child not in numbered)]
+    return ""
 
 
 def _scheduled(root: ConfigNode, number: str) -> bool:
