@@ -375,7 +375,13 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
     intended ones or change safely in place (`_unsafe_in_place`); else it is built under the
     other (the intended name, or it with the suffix and the highest number of the range neither
     side uses). The diff then adds the new filter whole, binds it in place of the old one and
-    deletes the old one last (`_rebound_in_place`); the way back does the same."""
+    deletes the old one last (`_rebound_in_place`); the way back does the same. A filter held
+    under its name at another number than the intended one (numbered by its place in a list, as
+    a hub's FROM-STORE-<id> filters are: a store decommissioned moves every later one) stays at
+    the held number: defined again under the new one, it was deleted while bound ("the services
+    may be interrupted", AR command reference "acl name"). A filter not held that way whose
+    intended number another keeps takes a free one; a number an ACL named by number takes (one
+    not bound by name) is never kept for another."""
     if kind is None:
         return intended
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
@@ -385,22 +391,30 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
     held, wanted = _acl_blocks(running, definition), _acl_blocks(intended, definition)
     used = {number for number, _ in held.values()} | {number for number, _ in wanted.values()}
     free = (n for n in range(kind.numbers[1], kind.numbers[0] - 1, -1) if n not in used)
+    fixed = {number for name, (number, _) in wanted.items() if name not in bound}
     slots: dict[str, tuple[str, int]] = {}
     for name in sorted(bound & wanted.keys()):
-        _, rules = wanted[name]
+        number, rules = wanted[name]
         other = name + kind.suffix
         holder = name if name in held else other if other in held else None
         if holder is None or len(other) > kind.longest_name or other in wanted:
             continue
         held_number, held_rules = held[holder]
-        if holder == other:
-            slots[name] = (other, held_number)
+        if holder == other or (held_number != number and held_number not in fixed):
+            # held under another number (the filters numbered before it changed): kept there
+            slots[name] = (holder, held_number)
         if not _unsafe_in_place(held_rules, rules, entry):
             continue
         if holder == other:
             slots.pop(name)
         elif (free_number := next(free, None)) is not None:
             slots[name] = (other, free_number)
+    # A filter kept at its held number never shares it: one the device does not hold under that
+    # number and whose intended number is kept by another takes a free number.
+    kept = {slot[1] for name, slot in slots.items() if slot[1] != wanted[name][0]}
+    for name, (number, _) in sorted(wanted.items()):
+        if name in bound and name not in slots and number in kept and (free_number := next(free, None)) is not None:
+            slots[name] = (name, free_number)
     if not slots:
         return intended
     lines: list[str] = []
