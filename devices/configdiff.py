@@ -22,6 +22,7 @@ from storestack.devices.platforms.base import (
     NamedObjects,
     NumberedEntries,
     PolicyRefresh,
+    PrefixLists,
     RecreatedEntries,
     StoppedWhileChanged,
     SwappedFilters,
@@ -382,7 +383,13 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
     intended ones or change safely in place (`_unsafe_in_place`); else it is built under the
     other (the intended name, or it with the suffix and the highest number of the range neither
     side uses). The diff then adds the new filter whole, binds it in place of the old one and
-    deletes the old one last (`_rebound_in_place`); the way back does the same."""
+    deletes the old one last (`_rebound_in_place`); the way back does the same. A filter held
+    under its name at another number than the intended one (numbered by its place in a list, as
+    a hub's FROM-STORE-<id> filters are: a store decommissioned moves every later one) stays at
+    the held number: defined again under the new one, it was deleted while bound ("the services
+    may be interrupted", AR command reference "acl name"). A filter not held that way whose
+    intended number another keeps takes a free one; a number an ACL named by number takes (one
+    not bound by name) is never kept for another."""
     if kind is None:
         return intended
     definition, binding, entry = re.compile(kind.definition), re.compile(kind.binding), re.compile(kind.entry)
@@ -392,22 +399,30 @@ def _slotted_filters(running: list[str], intended: list[str], kind: SwappedFilte
     held, wanted = _acl_blocks(running, definition), _acl_blocks(intended, definition)
     used = {number for number, _ in held.values()} | {number for number, _ in wanted.values()}
     free = (n for n in range(kind.numbers[1], kind.numbers[0] - 1, -1) if n not in used)
+    fixed = {number for name, (number, _) in wanted.items() if name not in bound}
     slots: dict[str, tuple[str, int]] = {}
     for name in sorted(bound & wanted.keys()):
-        _, rules = wanted[name]
+        number, rules = wanted[name]
         other = name + kind.suffix
         holder = name if name in held else other if other in held else None
         if holder is None or len(other) > kind.longest_name or other in wanted:
             continue
         held_number, held_rules = held[holder]
-        if holder == other:
-            slots[name] = (other, held_number)
+        if holder == other or (held_number != number and held_number not in fixed):
+            # held under another number (the filters numbered before it changed): kept there
+            slots[name] = (holder, held_number)
         if not _unsafe_in_place(held_rules, rules, entry):
             continue
         if holder == other:
             slots.pop(name)
         elif (free_number := next(free, None)) is not None:
             slots[name] = (other, free_number)
+    # A filter kept at its held number never shares it: one the device does not hold under that
+    # number and whose intended number is kept by another takes a free number.
+    kept = {slot[1] for name, slot in slots.items() if slot[1] != wanted[name][0]}
+    for name, (number, _) in sorted(wanted.items()):
+        if name in bound and name not in slots and number in kept and (free_number := next(free, None)) is not None:
+            slots[name] = (name, free_number)
     if not slots:
         return intended
     lines: list[str] = []
@@ -475,6 +490,69 @@ def _rebound_in_place(lines: tuple[str, ...], kind: SwappedFilters, negation: st
                     continue
             kept.append(line)
     return (*kept, *deletions)
+
+
+def _prefix_lists_kept(
+    lines: tuple[str, ...], before: HConfig, after: HConfig, kind: PrefixLists, negation: str
+) -> tuple[str, ...]:
+    """`lines` (a remediation as sent) with each changed route filter list's lines replaced by
+    a sequence that never leaves an intended list empty (`PrefixLists`): sent where the list's
+    first line was, or last where the list is no longer intended at all."""
+    entry = re.compile(kind.entry)
+
+    def entries(texts: Iterable[str]) -> dict[str, dict[int, re.Match[str]]]:
+        found_by_list: dict[str, dict[int, re.Match[str]]] = {}
+        for text in texts:
+            if (found := entry.match(text)) is not None:
+                found_by_list.setdefault(found.group(1), {})[int(found.group(2))] = found
+        return found_by_list
+
+    held = entries(child.text for child in before.children)
+    wanted = entries(child.text for child in after.children)
+
+    def deletion(name: str, number: int) -> str:
+        return negation + kind.deleted_as.format(name=name, number=number)
+
+    def sequence(name: str) -> list[str]:
+        old = {number: found.string for number, found in held.get(name, {}).items()}
+        new = wanted.get(name, {})
+        current = set(old)
+        out: list[str] = []
+        for number in sorted(set(new) - current):
+            out.append(new[number].string)
+            current.add(number)
+        for number in sorted(set(new) & set(old)):
+            line = new[number].string
+            if line == old[number]:
+                continue
+            if current == {number}:
+                # The list's last entry: an entry that matches no route more than the list did
+                # holds the list, at a spare number after it, meanwhile.
+                spare = number + 1
+                while spare in current or spare in new or spare in old:
+                    spare += 1
+                held_by = kind.placeholder.format(name=name, number=spare)
+                out += [held_by, deletion(name, number), line, deletion(name, spare)]
+            else:
+                out += [deletion(name, number), line]
+        out += [deletion(name, number) for number in sorted(set(old) - set(new), reverse=True)]
+        return out
+
+    kept: list[str] = []
+    last: list[str] = []
+    sent: set[str] = set()
+    for line in lines:
+        text = line.removeprefix(negation) if not line[:1].isspace() else ""
+        found = entry.match(text)
+        if found is None:
+            kept.append(line)
+            continue
+        name = found.group(1)
+        if name in sent:
+            continue
+        sent.add(name)
+        (kept if name in wanted else last).extend(sequence(name))
+    return (*kept, *last)
 
 
 def policy_change(running: str, intended: str, platform: str) -> tuple[tuple[str, ...], float]:
@@ -742,6 +820,8 @@ def send_ordered(delta: HConfig, before: HConfig, after: HConfig, driver: Platfo
             ordered = _around_named_objects(delta, before, after, driver.named_objects)
         else:
             ordered = tuple(delta.lines(sectional_exiting=True))
+        if driver.prefix_lists is not None:
+            ordered = _prefix_lists_kept(ordered, before, after, driver.prefix_lists, delta.driver.negation_prefix)
         if driver.swapped_filters is not None:
             return _rebound_in_place(ordered, driver.swapped_filters, delta.driver.negation_prefix)
         return ordered

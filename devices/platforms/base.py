@@ -234,6 +234,29 @@ class SwappedFilters(BaseModel):
     entry: str = r"^rule (\d+) "
 
 
+class PrefixLists(BaseModel):
+    """Route filters held as top-level lines, one entry a line, numbered within the list (VRP
+    `ip ip-prefix NAME index N permit ...`), applied line by line, where a list whose every entry
+    is deleted stops existing and a route-policy naming a list that does not exist matches every
+    route. hier_config deletes every changed entry before adding any, so a list whose entries all
+    change (a cloud site's ranges, a store's segments readdressed) was for a moment no list, and
+    each route-policy naming it let every route through. Remediation sends each list's changes
+    so that it is never empty while intended: the entries at new numbers first, then each entry
+    changed in place deleted and added again (where it is the list's last entry, the list held
+    meanwhile by `placeholder` at a spare number after it, an entry that permits nothing), then
+    the entries no longer intended from the highest number down; a list no longer intended at all
+    is deleted last, once nothing sent names it (`devices/configdiff.py` `_prefix_lists_kept`).
+    `entry`: a pattern of an entry, groups name and number; `deleted_as`: an entry's deletion by
+    its number alone, negated (`{name}`, `{number}`); `placeholder`: an entry that denies every
+    route (`{name}`, `{number}`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entry: str
+    deleted_as: str
+    placeholder: str
+
+
 class UnshownListing(BaseModel):
     """Where the device lists what its running config never shows (IOS-XE `show snmp user`): the
     command, read in the same exchange as the running config; `listed`, a multiline regex over its
@@ -347,6 +370,8 @@ class PlatformDriver(BaseModel):
     # Bound filters rebuilt under their other name where no in-place order is safe
     # (`SwappedFilters`).
     swapped_filters: SwappedFilters | None = None
+    # Route filters kept non-empty through a push that changes them (`PrefixLists`).
+    prefix_lists: PrefixLists | None = None
     # Where a changed BGP policy applies only to routes received or sent after the change, the
     # soft refresh the push runs for the sessions whose policy it changed (`PolicyRefresh`).
     policy_refresh: PolicyRefresh | None = None

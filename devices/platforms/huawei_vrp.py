@@ -18,6 +18,7 @@ from storestack.devices.platforms.base import (
     NumberedEntries,
     PlatformDriver,
     PlatformProfile,
+    PrefixLists,
     StoppedWhileChanged,
     SwappedFilters,
     days_hours_minutes,
@@ -306,6 +307,26 @@ SWAPPED_FILTERS = SwappedFilters(
     longest_name=32,
 )
 
+# The BGP route filters (`ip ip-prefix NAME index N permit ...`) every route-policy matches
+# with `if-match ip-prefix NAME`: "If the if-match ip-prefix p1 command is used but the IP prefix
+# named p1 is not configured, all routes are permitted" (command reference "if-match ip-prefix",
+# Route-Policy view; CloudEngine/AR and NetEngine 8000 F1A alike). An AR in immediate validation
+# applies each line as typed, so a list whose every entry a push deleted before adding the new
+# ones (a cloud site's ranges, a store's segments readdressed) was for a moment no list: each
+# route-policy naming it took every route a cloud or store peer sent, and TO-STORES gave every
+# store the hub's whole table, past its route limit. Each list is kept non-empty
+# (`PrefixLists`), an entry deleted by its number alone, the one form the AR command reference
+# documents: `undo ip ip-prefix ip-prefix-name [ index index-number ]` ("ip ip-prefix",
+# EDOC1100064351), never the entry's content after the index. A list's last entry changed in
+# place is held meanwhile by `deny 0.0.0.0 0 less-equal 32`, which matches every route (Huawei
+# Quidway command manual, "ip ip-prefix": "0.0.0.0 0 less-equal 32, it matches all routes") and
+# so permits none: the list's routes are withdrawn for two lines, never all routes let in.
+PREFIX_LISTS = PrefixLists(
+    entry=r"^ip ip-prefix (\S+) index (\d+) ",
+    deleted_as="ip ip-prefix {name} index {number}",
+    placeholder="ip ip-prefix {name} index {number} deny 0.0.0.0 0 less-equal 32",
+)
+
 DRIVER = PlatformDriver(
     name="huawei_vrp",
     netmiko_device_type="huawei",
@@ -373,6 +394,7 @@ DRIVER = PlatformDriver(
     stopped_while_changed=(NQA_TESTS,),
     numbered_entries=(ACL_RULES,),
     swapped_filters=SWAPPED_FILTERS,
+    prefix_lists=PREFIX_LISTS,
     named_objects=VRP_NAMED_OBJECTS,
     hostname_line=r"^\s*sysname\s+(\S+)\s*$",
     stored_secret_patterns=VRP_STORED_SECRET_PATTERNS,
