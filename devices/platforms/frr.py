@@ -106,7 +106,13 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
             OrderingRule(
                 match_rules=(MatchRule(startswith="router bgp "), MatchRule(re_search=r"^no neighbor \S+ remote-as ")),
                 weight=100,
-            )
+            ),
+            # A BGP policy object a change adds or edits (route-map, prefix list, community or
+            # AS-path list) goes in before anything that binds it: bgpd binds `neighbor ...
+            # route-map` to a route-map that exists at once, but to one defined after it only
+            # when its route-map delay timer runs out, denying everything until then
+            # (BGP_POLICY_APPLIED). Deletions (`no ...`) keep their place, after the unbinding.
+            *(OrderingRule(match_rules=(MatchRule(re_search=pattern),), weight=-20) for pattern in BGP_POLICY_APPLIED.objects),
         ]
         return rules.model_copy(
             update={

@@ -138,3 +138,72 @@ def test_every_kind_of_bgp_policy_change_waits_for_the_timer(old: str, new: str)
     diff = compute_diff(running, running.replace(old, new, 1), "frr")
     assert diff.remediation and diff.refresh == ()
     assert diff.policy_wait_s >= DELAY_TIMER_S
+
+
+def _first_lines(config: str) -> str:
+    """What a fresh FRR appliance runs before its first push: the config's header only."""
+    return "".join(line for line in config.splitlines(keepends=True)[:4] if not line.startswith(("router", " ")))
+
+
+def test_a_first_push_binds_each_policy_it_adds_once_defined_and_waits_for_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A brand-new hub: every session and every route-map is new. bgpd binds `neighbor ...
+    route-map` to a route-map that exists at once; sent before its route-map (FRR's display
+    order), the session denied everything until the delay timer ran out, and the push waited it."""
+    intended = (GOLDEN / "hub.cfg").read_text()
+    running = _first_lines(intended)
+    diff = compute_diff(running, intended, "frr")
+    sent = [line.strip() for line in diff.remediation]
+    bindings = [line for line in sent if line.startswith("neighbor ") and " route-map " in line]
+    assert bindings
+    for binding in bindings:
+        name = binding.split(" route-map ")[1].split()[0]
+        defined = next(i for i, line in enumerate(sent) if line.startswith(f"route-map {name} "))
+        assert defined < sent.index(binding), binding
+    session = _push(tmp_path, monkeypatch, running, intended)
+    (applied,) = session.applied_at
+    verify = [at for at in session.read_at if at > applied]
+    assert verify and verify[0] - applied < 1.0
+
+
+EDGE = """frr defaults traditional
+hostname nw-0001-edge1
+service integrated-vtysh-config
+!
+router bgp 65101
+ no bgp ebgp-requires-policy
+ neighbor 100.64.0.2 remote-as 65000
+ !
+ address-family ipv4 unicast
+  network 10.64.1.0/24
+ exit-address-family
+exit
+!
+route-map BACKUP-IN permit 10
+ set local-preference 50
+exit
+!
+end
+"""
+LTE_SESSION = (" neighbor 100.64.0.2 remote-as 65000\n", " neighbor 100.64.0.2 remote-as 65000\n neighbor 100.64.0.6 remote-as 65000\n")
+LTE_BINDING = ("  network 10.64.1.0/24\n", "  network 10.64.1.0/24\n  neighbor 100.64.0.6 route-map BACKUP-IN in\n")
+
+
+def test_a_new_session_bound_to_a_route_map_the_appliance_holds_unchanged_waits_for_nothing() -> None:
+    intended = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING)
+    diff = compute_diff(EDGE, intended, "frr")
+    assert diff.remediation and diff.policy_wait_s == 0.0
+
+
+def test_a_new_session_bound_to_a_route_map_the_change_edits_in_place_waits_for_the_timer() -> None:
+    intended = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING).replace("local-preference 50", "local-preference 60")
+    diff = compute_diff(EDGE, intended, "frr")
+    assert diff.policy_wait_s >= DELAY_TIMER_S
+
+
+def test_removing_a_session_with_its_route_map_waits_for_nothing() -> None:
+    running = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING)
+    intended = EDGE.replace("route-map BACKUP-IN permit 10\n set local-preference 50\nexit\n!\n", "")
+    diff = compute_diff(running, intended, "frr")
+    assert diff.remediation and diff.policy_wait_s == 0.0
