@@ -136,8 +136,11 @@ class FrrPlatform(PlatformProfile):
 # before processing route-map changes", bgpd/bgp_vty.c), a timer each change starts (FRR 8.x
 # restarts it: bgp_routemap.c `bgp_route_map_mark_update`); a `neighbor ... route-map` bound
 # before its route-map exists (FRR prints route-maps after `router bgp`) denies everything until
-# then too. A push's checks and confirm read what the session did: they wait for it, and a
-# second for the route refresh the timer sends each peer (a WAN round trip) and the RIB install.
+# then too (bgp_route.c `bgp_input_modifier`), while one bound to an existing route-map takes it
+# at once (bgp_vty.c `peer_route_map_set_vty`): the push sends the objects first (the ordering
+# rule above). A push's checks and confirm read what a session it holds did: they wait for it,
+# and a second for the route refresh the timer sends each peer (a WAN round trip) and the RIB
+# install.
 BGP_POLICY_APPLIED = PolicyRefresh(
     applied_after_s=6.0,
     objects=(
