@@ -207,3 +207,33 @@ def test_removing_a_session_with_its_route_map_waits_for_nothing() -> None:
     intended = EDGE.replace("route-map BACKUP-IN permit 10\n set local-preference 50\nexit\n!\n", "")
     diff = compute_diff(running, intended, "frr")
     assert diff.remediation and diff.policy_wait_s == 0.0
+
+
+def _without_store_session(config: str, neighbor: str, route_map: str) -> str:
+    """The hub before a store's session: no `neighbor` lines for it, no route-map of its own."""
+    kept: list[str] = []
+    skipping = False
+    for line in config.splitlines(keepends=True):
+        if line.startswith("route-map "):
+            skipping = line.startswith(f"route-map {route_map} ")
+        elif not line.startswith(" "):
+            skipping = False
+        if skipping or f"neighbor {neighbor} " in line:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+def test_a_hubs_new_store_session_bound_to_its_own_new_route_map_waits_for_nothing() -> None:
+    """A store added to a hub: a new session in the stores' peer group, bound to the store's new
+    route-map (which matches the store's prefix list the hub holds unchanged). The sessions the
+    hub holds keep their policy: nothing the push reads can change when the timer runs out."""
+    intended = (GOLDEN / "hub.cfg").read_text()
+    running = _without_store_session(intended, "100.64.0.1", "FROM-nw-0001-wan1")
+    assert "FROM-nw-0001-wan1" not in running and "STORE-nw-0001" in running
+    diff = compute_diff(running, intended, "frr")
+    sent = [line.strip() for line in diff.remediation]
+    assert sent.index("route-map FROM-nw-0001-wan1 permit 10") < sent.index(
+        "neighbor 100.64.0.1 route-map FROM-nw-0001-wan1 in"
+    )
+    assert diff.policy_wait_s == 0.0
