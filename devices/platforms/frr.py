@@ -111,8 +111,14 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
             # AS-path list) goes in before anything that binds it: bgpd binds `neighbor ...
             # route-map` to a route-map that exists at once, but to one defined after it only
             # when its route-map delay timer runs out, denying everything until then
-            # (BGP_POLICY_APPLIED). Deletions (`no ...`) keep their place, after the unbinding.
-            *(OrderingRule(match_rules=(MatchRule(re_search=pattern),), weight=-20) for pattern in BGP_POLICY_APPLIED.objects),
+            # (BGP_POLICY_APPLIED). Their deletions (`no ...`, which hier_config puts ahead of
+            # the additions anyway) move with them, still first: an entry replaced by one of
+            # the same sequence number is deleted before the new one goes in, never after it.
+            *(
+                OrderingRule(match_rules=(MatchRule(re_search=form),), weight=-20)
+                for pattern in BGP_POLICY_APPLIED.objects
+                for form in (f"^no {pattern.removeprefix('^')}", pattern)
+            ),
         ]
         return rules.model_copy(
             update={

@@ -237,3 +237,25 @@ def test_a_hubs_new_store_session_bound_to_its_own_new_route_map_waits_for_nothi
         "neighbor 100.64.0.1 route-map FROM-nw-0001-wan1 in"
     )
     assert diff.policy_wait_s == 0.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("standard RETURN-DEGRADED seq 5 permit 65000:911", "standard RETURN-DEGRADED seq 5 permit 65000:912"),
+        ("route-map FROM-nw-0001-wan1 permit 10", "route-map FROM-nw-0001-wan1 deny 10"),
+    ],
+)
+def test_a_policy_entry_replaced_at_its_sequence_number_is_deleted_before_the_new_one_goes_in(
+    old: str, new: str
+) -> None:
+    """FRR deletes a community-list or route-map entry by its sequence number: the old entry's
+    `no` sent after the new one would delete the new one, and the change and its rollback leave
+    the entry missing."""
+    hub = (GOLDEN / "hub.cfg").read_text()
+    diff = compute_diff(hub, hub.replace(old, new, 1), "frr")
+    for sent, (gone, added) in ((diff.remediation, (old, new)), (diff.rollback, (new, old))):
+        lines = [line.strip() for line in sent]
+        deletion = next(i for i, line in enumerate(lines) if line.startswith("no ") and line.endswith(gone))
+        addition = next(i for i, line in enumerate(lines) if not line.startswith("no ") and line.endswith(added))
+        assert deletion < addition
