@@ -534,16 +534,23 @@ def _policy_change(
     held = set(before.sessions)
     refreshed = [neighbor for neighbor in after.sessions if neighbor in stale and neighbor in held]
     commands = tuple(command.format(neighbor=neighbor) for neighbor in refreshed for command in refresh.commands)
-    if not refreshed:
-        edited = _naming(before, after, {name for name in before.lines if before.lines[name] != after.lines.get(name, before.lines[name])})
-        groups = {neighbor: {group for group, members in after.members.items() if neighbor in members} for neighbor in after.sessions}
-        refreshed = [
-            neighbor
-            for neighbor in after.sessions
-            if neighbor not in held
-            and any(after.bound.get(holder, set()) & edited for holder in (neighbor, *groups[neighbor]))
-        ]
-    return commands, (refresh.applied_after_s if refreshed else 0.0)
+    return commands, (refresh.applied_after_s if refreshed or _new_bound_to_edited(before, after) else 0.0)
+
+
+def _new_bound_to_edited(before: _Policies, after: _Policies) -> bool:
+    """Whether a session only `after` holds is bound (itself or through its peer group) to an
+    object `before` holds that changed, or names one that did: edited in place, not defined
+    before the session binds it."""
+    edited = _naming(
+        before, after, {name for name, lines in before.lines.items() if after.lines.get(name, lines) != lines}
+    )
+    held = set(before.sessions)
+    return any(
+        after.bound.get(holder, set()) & edited
+        for neighbor in after.sessions
+        if neighbor not in held
+        for holder in (neighbor, *(group for group, members in after.members.items() if neighbor in members))
+    )
 
 
 def _naming(before: _Policies, after: _Policies, changed: set[str]) -> set[str]:
