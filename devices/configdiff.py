@@ -607,29 +607,44 @@ def _policy_change(
     """`policy_change` of normalised lines, each config read once. The commands: for each
     session both configs hold whose bindings changed, or which is bound (itself or through its
     peer group) to an object that changed or names one that did, the platform's commands, in the
-    intended config's order of sessions. The wait: the platform's delay where any session's or
-    peer group's policy changed (a new session's included: FRR binds a route-map defined after
-    its `neighbor ... route-map` line only when the timer runs out)."""
+    intended config's order of sessions. The wait: the platform's delay where any such session
+    is, or a new session is bound to an object the running config holds that changed (or names
+    one that did). A new session bound only to objects the change adds or leaves alone waits
+    for nothing: it starts with the new policy (FRR binds a route-map that exists at once, and
+    the push defines the objects it adds before what binds them); a deleted one takes its
+    routes with it."""
     if refresh is None or not (refresh.commands or refresh.applied_after_s):
         return (), 0.0
     before, after = _policies(running, refresh), _policies(intended, refresh)
     stale = _stale(before, after)
     held = set(before.sessions)
-    commands = tuple(
-        command.format(neighbor=neighbor)
-        for neighbor in after.sessions
-        if neighbor in stale and neighbor in held
-        for command in refresh.commands
+    refreshed = [neighbor for neighbor in after.sessions if neighbor in stale and neighbor in held]
+    commands = tuple(command.format(neighbor=neighbor) for neighbor in refreshed for command in refresh.commands)
+    return commands, (refresh.applied_after_s if refreshed or _new_bound_to_edited(before, after) else 0.0)
+
+
+def _new_bound_to_edited(before: _Policies, after: _Policies) -> bool:
+    """Whether a session only `after` holds is bound (itself or through its peer group) to an
+    object `before` holds that changed, or names one that did: edited in place, not defined
+    before the session binds it."""
+    edited = _naming(
+        before, after, {name for name, lines in before.lines.items() if after.lines.get(name, lines) != lines}
     )
-    return commands, (refresh.applied_after_s if stale else 0.0)
+    held = set(before.sessions)
+    return any(
+        after.bound.get(holder, set()) & edited
+        for neighbor in after.sessions
+        if neighbor not in held
+        for holder in (neighbor, *(group for group, members in after.members.items() if neighbor in members))
+    )
 
 
-def _stale(before: _Policies, after: _Policies) -> set[str]:
-    """The sessions and peer groups (with their members) whose bindings changed, or which are
-    bound to an object that changed or names one that did."""
-    changed = {name for name in {*before.lines, *after.lines} if before.lines.get(name) != after.lines.get(name)}
+def _naming(before: _Policies, after: _Policies, changed: set[str]) -> set[str]:
+    """`changed` with every object that names one of them, in either config (a route-map whose
+    prefix list changed changed too)."""
+    changed = set(changed)
     growing = True
-    while growing:  # an object that names a changed one changed too (a route-map, its prefix list)
+    while growing:
         named = {
             name
             for side in (before, after)
@@ -638,6 +653,15 @@ def _stale(before: _Policies, after: _Policies) -> set[str]:
         }
         changed |= named
         growing = bool(named)
+    return changed
+
+
+def _stale(before: _Policies, after: _Policies) -> set[str]:
+    """The sessions and peer groups (with their members) whose bindings changed, or which are
+    bound to an object that changed or names one that did."""
+    changed = _naming(
+        before, after, {name for name in {*before.lines, *after.lines} if before.lines.get(name) != after.lines.get(name)}
+    )
     stale: set[str] = set()
     for holder in {*before.bound, *after.bound}:
         old, new = before.bound.get(holder, set()), after.bound.get(holder, set())

@@ -191,10 +191,12 @@ class PolicyRefresh(BaseModel):
 
     `applied_after_s`: a speaker that applies a changed policy to its routes itself, but only once
     a timer that every change restarts runs out (FRR's `bgp route-map delay-timer`), runs no
-    `commands`; the push waits this long after the change, and after a rollback, wherever a
-    session's or peer group's policy changed, before its checks and its confirm read the effect:
-    a change that cuts the push's own path must do so while the appliance's timer can still
-    revert it."""
+    `commands`; the push waits this long after the change, and after a rollback, wherever the
+    policy of a session both configs hold changed (or a new session is bound to an object the
+    appliance held that changed), before its checks and its confirm read the effect: a change
+    that cuts the push's own path must do so while the appliance's timer can still revert it. A
+    new session bound to objects the change adds starts with them (the platform's send order
+    defines them first), and a deleted one takes its routes with it: no wait."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -107,7 +107,19 @@ class HConfigDriverFRR(HConfigDriverCiscoIOS):
             OrderingRule(
                 match_rules=(MatchRule(startswith="router bgp "), MatchRule(re_search=r"^no neighbor \S+ remote-as ")),
                 weight=100,
-            )
+            ),
+            # A BGP policy object a change adds or edits (route-map, prefix list, community or
+            # AS-path list) goes in before anything that binds it: bgpd binds `neighbor ...
+            # route-map` to a route-map that exists at once, but to one defined after it only
+            # when its route-map delay timer runs out, denying everything until then
+            # (BGP_POLICY_APPLIED). Their deletions (`no ...`, which hier_config puts ahead of
+            # the additions anyway) move with them, still first: an entry replaced by one of
+            # the same sequence number is deleted before the new one goes in, never after it.
+            *(
+                OrderingRule(match_rules=(MatchRule(re_search=form),), weight=-20)
+                for pattern in BGP_POLICY_APPLIED.objects
+                for form in (f"^no {pattern.removeprefix('^')}", pattern)
+            ),
         ]
         return rules.model_copy(
             update={
@@ -131,8 +143,11 @@ class FrrPlatform(PlatformProfile):
 # before processing route-map changes", bgpd/bgp_vty.c), a timer each change starts (FRR 8.x
 # restarts it: bgp_routemap.c `bgp_route_map_mark_update`); a `neighbor ... route-map` bound
 # before its route-map exists (FRR prints route-maps after `router bgp`) denies everything until
-# then too. A push's checks and confirm read what the session did: they wait for it, and a
-# second for the route refresh the timer sends each peer (a WAN round trip) and the RIB install.
+# then too (bgp_route.c `bgp_input_modifier`), while one bound to an existing route-map takes it
+# at once (bgp_vty.c `peer_route_map_set_vty`): the push sends the objects first (the ordering
+# rule above). A push's checks and confirm read what a session it holds did: they wait for it,
+# and a second for the route refresh the timer sends each peer (a WAN round trip) and the RIB
+# install.
 BGP_POLICY_APPLIED = PolicyRefresh(
     applied_after_s=6.0,
     objects=(

@@ -138,3 +138,124 @@ def test_every_kind_of_bgp_policy_change_waits_for_the_timer(old: str, new: str)
     diff = compute_diff(running, running.replace(old, new, 1), "frr")
     assert diff.remediation and diff.refresh == ()
     assert diff.policy_wait_s >= DELAY_TIMER_S
+
+
+def _first_lines(config: str) -> str:
+    """What a fresh FRR appliance runs before its first push: the config's header only."""
+    return "".join(line for line in config.splitlines(keepends=True)[:4] if not line.startswith(("router", " ")))
+
+
+def test_a_first_push_binds_each_policy_it_adds_once_defined_and_waits_for_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A brand-new hub: every session and every route-map is new. bgpd binds `neighbor ...
+    route-map` to a route-map that exists at once; sent before its route-map (FRR's display
+    order), the session denied everything until the delay timer ran out, and the push waited it."""
+    intended = (GOLDEN / "hub.cfg").read_text()
+    running = _first_lines(intended)
+    diff = compute_diff(running, intended, "frr")
+    sent = [line.strip() for line in diff.remediation]
+    bindings = [line for line in sent if line.startswith("neighbor ") and " route-map " in line]
+    assert bindings
+    for binding in bindings:
+        name = binding.split(" route-map ")[1].split()[0]
+        defined = next(i for i, line in enumerate(sent) if line.startswith(f"route-map {name} "))
+        assert defined < sent.index(binding), binding
+    session = _push(tmp_path, monkeypatch, running, intended)
+    (applied,) = session.applied_at
+    verify = [at for at in session.read_at if at > applied]
+    assert verify and verify[0] - applied < 1.0
+
+
+EDGE = """frr defaults traditional
+hostname nw-0001-edge1
+service integrated-vtysh-config
+!
+router bgp 65101
+ no bgp ebgp-requires-policy
+ neighbor 100.64.0.2 remote-as 65000
+ !
+ address-family ipv4 unicast
+  network 10.64.1.0/24
+ exit-address-family
+exit
+!
+route-map BACKUP-IN permit 10
+ set local-preference 50
+exit
+!
+end
+"""
+LTE_SESSION = (" neighbor 100.64.0.2 remote-as 65000\n", " neighbor 100.64.0.2 remote-as 65000\n neighbor 100.64.0.6 remote-as 65000\n")
+LTE_BINDING = ("  network 10.64.1.0/24\n", "  network 10.64.1.0/24\n  neighbor 100.64.0.6 route-map BACKUP-IN in\n")
+
+
+def test_a_new_session_bound_to_a_route_map_the_appliance_holds_unchanged_waits_for_nothing() -> None:
+    intended = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING)
+    diff = compute_diff(EDGE, intended, "frr")
+    assert diff.remediation and diff.policy_wait_s == 0.0
+
+
+def test_a_new_session_bound_to_a_route_map_the_change_edits_in_place_waits_for_the_timer() -> None:
+    intended = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING).replace("local-preference 50", "local-preference 60")
+    diff = compute_diff(EDGE, intended, "frr")
+    assert diff.policy_wait_s >= DELAY_TIMER_S
+
+
+def test_removing_a_session_with_its_route_map_waits_for_nothing() -> None:
+    running = EDGE.replace(*LTE_SESSION).replace(*LTE_BINDING)
+    intended = EDGE.replace("route-map BACKUP-IN permit 10\n set local-preference 50\nexit\n!\n", "")
+    diff = compute_diff(running, intended, "frr")
+    assert diff.remediation and diff.policy_wait_s == 0.0
+
+
+def _without_store_session(config: str, neighbor: str, route_map: str) -> str:
+    """The hub before a store's session: no `neighbor` lines for it, no route-map of its own."""
+    kept: list[str] = []
+    skipping = False
+    for line in config.splitlines(keepends=True):
+        if line.startswith("route-map "):
+            skipping = line.startswith(f"route-map {route_map} ")
+        elif not line.startswith(" "):
+            skipping = False
+        if skipping or f"neighbor {neighbor} " in line:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+def test_a_hubs_new_store_session_bound_to_its_own_new_route_map_waits_for_nothing() -> None:
+    """A store added to a hub: a new session in the stores' peer group, bound to the store's new
+    route-map (which matches the store's prefix list the hub holds unchanged). The sessions the
+    hub holds keep their policy: nothing the push reads can change when the timer runs out."""
+    intended = (GOLDEN / "hub.cfg").read_text()
+    running = _without_store_session(intended, "100.64.0.1", "FROM-nw-0001-wan1")
+    assert "FROM-nw-0001-wan1" not in running and "STORE-nw-0001" in running
+    diff = compute_diff(running, intended, "frr")
+    sent = [line.strip() for line in diff.remediation]
+    assert sent.index("route-map FROM-nw-0001-wan1 permit 10") < sent.index(
+        "neighbor 100.64.0.1 route-map FROM-nw-0001-wan1 in"
+    )
+    assert diff.policy_wait_s == 0.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("standard RETURN-DEGRADED seq 5 permit 65000:911", "standard RETURN-DEGRADED seq 5 permit 65000:912"),
+        ("route-map FROM-nw-0001-wan1 permit 10", "route-map FROM-nw-0001-wan1 deny 10"),
+    ],
+)
+def test_a_policy_entry_replaced_at_its_sequence_number_is_deleted_before_the_new_one_goes_in(
+    old: str, new: str
+) -> None:
+    """FRR deletes a community-list or route-map entry by its sequence number: the old entry's
+    `no` sent after the new one would delete the new one, and the change and its rollback leave
+    the entry missing."""
+    hub = (GOLDEN / "hub.cfg").read_text()
+    diff = compute_diff(hub, hub.replace(old, new, 1), "frr")
+    for sent, (gone, added) in ((diff.remediation, (old, new)), (diff.rollback, (new, old))):
+        lines = [line.strip() for line in sent]
+        deletion = next(i for i, line in enumerate(lines) if line.startswith("no ") and line.endswith(gone))
+        addition = next(i for i, line in enumerate(lines) if not line.startswith("no ") and line.endswith(added))
+        assert deletion < addition
