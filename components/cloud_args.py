@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -35,6 +35,10 @@ WORKSPACES_ZONE_IDS: dict[str, frozenset[str]] = {
 
 
 _LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# An IAM role's path and name (IAM identifiers: names of letters, digits and +=,.@_-, up to 64
+# characters), with at most a trailing `*` on the name: a wildcard in the path or for the whole
+# name would let in any role there, and the pin would hold nothing.
+STAFF_ENTRY_ROLE_PATTERN = r"^(?:[A-Za-z0-9+=,.@_-]+/){0,8}[A-Za-z0-9+=,.@_-]{1,64}\*?$"
 
 
 class HubCloudTunnelArgs(FrozenModel):
@@ -209,6 +213,10 @@ class HybridCloudArgs(FrozenModel):
     openstack_sites: list[OpenStackSiteArgs] = Field(default_factory=list)
     hubs: list[HqHubArgs] = Field(min_length=1)
     staff_roles: list[StaffRoleAccessArgs] = Field(min_length=1)
+    # The roles the identity provider signs staff into (AssumeRoleWithSAML / WithWebIdentity), as
+    # IAM path and name in the account, a trailing `*` for the suffix IAM Identity Center adds: the
+    # only callers a staff role trusts (`aws:PrincipalArn`, README "Identity").
+    staff_entry_roles: list[Annotated[str, Field(pattern=STAFF_ENTRY_ROLE_PATTERN)]] = Field(min_length=1)
     store_supernet: PrivateNetwork
     admin_ranges: list[PrivateNetwork] = Field(min_length=1, description="HQ ranges allowed on admin ports")
     # HQ's routing infrastructure (the DC core LAN, network intent `dc_infrastructure`), which the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -212,10 +213,9 @@ class HybridCloud(pulumi.ComponentResource):
         return bucket
 
     def _staff_roles(self, bucket: aws.s3.Bucket) -> dict[str, pulumi.Output[str]]:
-        account_root = f"arn:aws:iam::{self._args.aws_account_id}:root"
         arns: dict[str, pulumi.Output[str]] = {}
         for role in self._args.staff_roles:
-            trust = staff_role_trust(account_root, role)
+            trust = staff_role_trust(self._args.aws_account_id, self._args.staff_entry_roles, role)
             iam_role = aws.iam.Role(
                 f"role-{role.name}",
                 name=f"{self._args.fleet}-{role.name}",
@@ -318,6 +318,12 @@ MFA_TAG = "storestack:mfa"
 # access to and for IAM users and roles using tags"): without this, a user tagged with the staff
 # tags by itself came in on long-term keys, past the identity provider and its MFA.
 STAFF_CALLER_TYPE = "AssumedRole"
+# Which role sessions: those of the roles the identity provider signs staff into
+# (`HybridCloudArgs.staff_entry_roles`). A role session's principal tags are its role's tags and
+# its session tags ("Passing session tags in AWS STS"), so any role in the account someone may tag
+# (`iam:TagRole`) or assume with tags of their choice (`sts:TagSession`) would otherwise carry the
+# staff tags in. `aws:PrincipalArn` is the role's ARN for a role session, not the session's ("AWS
+# global condition context keys"), and ArnLike takes the `*` of an IAM Identity Center role's suffix.
 _SCOPE_KEYS = {
     "own": f"${{aws:PrincipalTag/{REGION_TAG}}}/${{aws:PrincipalTag/{STORE_TAG}}}/",
     "region": f"${{aws:PrincipalTag/{REGION_TAG}}}/",
@@ -325,10 +331,11 @@ _SCOPE_KEYS = {
 }
 
 
-def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, Any]:
-    """Who may assume a staff role: role sessions of the account (`STAFF_CALLER_TYPE`) tagged with
-    the role whose identity provider vouches for MFA (`MFA_TAG`), carrying the store and region session tags the role's
-    scope needs, each with the value of the caller's own tag of that key."""
+def staff_role_trust(account_id: str, entry_roles: Sequence[str], role: StaffRoleAccessArgs) -> dict[str, Any]:
+    """Who may assume a staff role: sessions of the identity provider's sign-in roles in the account
+    (`STAFF_CALLER_TYPE`, `entry_roles`) tagged with the role whose identity provider vouches for
+    MFA (`MFA_TAG`), carrying the store and region session tags the role's scope needs, each with
+    the value of the caller's own tag of that key."""
     required = {"own": [STORE_TAG, REGION_TAG], "region": [REGION_TAG], "all": []}[role.stores]
     condition: dict[str, Any] = {
         "StringEquals": {
@@ -336,6 +343,7 @@ def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, 
             f"aws:PrincipalTag/{MFA_TAG}": "true",
             "aws:PrincipalTag/storestack:role": role.name,
         },
+        "ArnLike": {"aws:PrincipalArn": [f"arn:aws:iam::{account_id}:role/{name}" for name in sorted(set(entry_roles))]},
     }
     if required:
         condition["Null"] = {f"aws:RequestTag/{tag}": "false" for tag in required}
@@ -349,7 +357,7 @@ def staff_role_trust(account_root: str, role: StaffRoleAccessArgs) -> dict[str, 
         "Statement": [
             {
                 "Effect": "Allow",
-                "Principal": {"AWS": account_root},
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
                 "Condition": condition,
             }

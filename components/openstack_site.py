@@ -199,6 +199,12 @@ class OpenStackSite(pulumi.ComponentResource):
     def _security_groups(self, project: openstack.identity.Project) -> None:
         s = self._site.name
         cloud = self._cloud
+        # Out, the workloads keep the rules Neutron gives a new group: everything, IPv4 and IPv6
+        # ("When a new security group is created, rules to allow all egress traffic is
+        # automatically added", Neutron security groups). A decision of the chain's, unlike the AWS
+        # workloads group (HTTPS to the peer services only): the internet through the router's
+        # SNAT stays open; towards the stores and HQ's DC core the hubs' filters hold what a cloud
+        # host may send (README, "The cloud").
         group = openstack.networking.SecGroup(
             f"{s}-workloads-sg",
             name=f"{cloud.fleet}-workloads",
@@ -307,6 +313,8 @@ class OpenStackSite(pulumi.ComponentResource):
     ) -> None:
         s = self._site.name
         fleet = self._cloud.fleet
+        # Out, everything (Neutron's rules of a new group, kept): IKE and ESP to the hubs and AWS,
+        # what it forwards into the site, its packages at first boot.
         self._gateway_sg = openstack.networking.SecGroup(
             f"{s}-vpn-gateway-sg",
             name=f"{fleet}-vpn-gateway",

@@ -763,6 +763,15 @@ def stack_checks(spec: FleetSpec, doc: SourceDocument) -> list[InventoryIssue]:
         issues.append(
             doc.issue(("sites", "aws"), f"the core stack needs exactly one AWS account, not {len(accounts)}")
         )
+    for index, account in enumerate(accounts):
+        if not account.staff_entry_roles:
+            issues.append(
+                doc.issue(
+                    ("sites", "aws", index),
+                    "staff_entry_roles: name the roles the identity provider signs staff into "
+                    "(the staff roles trust no other caller)",
+                )
+            )
     sites = sum(len(account.regions) for account in accounts) + len(spec.sites.openstack)
     if sites > MAX_CLOUD_SITES:
         issues.append(

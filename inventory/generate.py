@@ -223,6 +223,7 @@ def _fleet_spec(stores: int, hubs: int) -> dict[str, Any]:
                 {
                     "name": "meridian-prod",
                     "account_id": "123456789012",
+                    "staff_entry_roles": ["saml/meridian-staff-sign-in"],
                     "regions": list(_AWS_REGIONS),
                     "availability_zones": ["a", "b", "c"],
                 }

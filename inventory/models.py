@@ -28,6 +28,7 @@ from storestack.inventory.types import (
     HostKeyFingerprint,
     Hostname,
     HttpsUrl,
+    IamRolePath,
     InterfaceAddress,
     IPv4,
     PortName,
@@ -185,6 +186,10 @@ class AwsAccount(Strict):
     account_id: AwsAccountId
     regions: list[AwsRegion] = Field(min_length=1)
     availability_zones: list[AzSuffix] = Field(default=["a", "b"], min_length=2)
+    staff_entry_roles: list[IamRolePath] = Field(
+        default_factory=list,
+        description="the roles the identity provider signs staff into, the only callers of a staff role",
+    )
 
 
 class Sites(Strict):

@@ -29,6 +29,9 @@ _URL = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 _AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
 _AWS_ACCOUNT = re.compile(r"[0-9]{12}")
 _AZ_SUFFIX = re.compile(r"[a-z]")
+# An IAM role's path and name, at most a trailing `*` on the name (components/cloud_args.py
+# STAFF_ENTRY_ROLE_PATTERN, the stack's own check of it).
+_IAM_ROLE = re.compile(r"(?:[A-Za-z0-9+=,.@_-]+/){0,8}[A-Za-z0-9+=,.@_-]{1,64}\*?")
 
 
 def describe(value: object) -> str:
@@ -89,6 +92,9 @@ HttpsUrl = Annotated[str, _pattern_type(_URL, "an https URL")]
 AwsRegion = Annotated[str, _pattern_type(_AWS_REGION, "an AWS region name (e.g. eu-west-1)")]
 AwsAccountId = Annotated[str, _pattern_type(_AWS_ACCOUNT, "a 12-digit AWS account id")]
 AzSuffix = Annotated[str, _pattern_type(_AZ_SUFFIX, "an availability-zone letter (a-z)")]
+IamRolePath = Annotated[
+    str, _pattern_type(_IAM_ROLE, "an IAM role's path and name (e.g. saml/staff-sign-in; a '*' only at the end)")
+]
 
 
 def _check_hostname(value: object) -> str:

@@ -31,6 +31,9 @@ WORKSPACES_ROLE = "workspaces_DefaultRole"
 VPN_PREFIX_QUOTA = 100
 NACL_RULES_QUOTA = 20
 SECURITY_GROUP_RULES_QUOTA = 60
+# IAM and AWS STS quotas, "Role trust policy length": 2,048 characters by default (adjustable),
+# white space not counted.
+TRUST_POLICY_QUOTA = 2048
 # Directory types AWS creates empty: no user exists in them until someone adds one.
 _EMPTY_DIRECTORY_TYPES = frozenset({"SimpleAD", "MicrosoftAD"})
 _RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -465,7 +468,8 @@ def _security_group_rules(index: PlanIndex, context: ContractContext) -> Iterato
 
 def _iam_limits(index: PlanIndex, context: ContractContext) -> Iterator[Violation]:
     # IAM quotas: role names up to 64 characters of [\w+=,.@-]; MaxSessionDuration 3600-43200;
-    # inline policies of one role up to 10,240 characters together; managed policy ARNs.
+    # a trust policy up to TRUST_POLICY_QUOTA; inline policies of one role up to 10,240 characters
+    # together; managed policy ARNs.
     inline: Counter[str] = Counter()
     roles = {r.resource_id: r for r in index.of_type("aws:iam/role:Role")}
     for role in roles.values():
@@ -475,6 +479,14 @@ def _iam_limits(index: PlanIndex, context: ContractContext) -> Iterator[Violatio
         duration = role.inputs.get("maxSessionDuration")
         if duration is not None and not 3600 <= int(duration) <= 43200:
             yield role.urn, f"max_session_duration {duration} is outside 3600-43200"
+        trust = _plain(role.inputs.get("assumeRolePolicy"))
+        if isinstance(trust, str):
+            length = len(json.dumps(json.loads(trust), separators=(",", ":")))
+            if length > TRUST_POLICY_QUOTA:
+                yield role.urn, (
+                    f"trust policy of {length} characters; IAM takes {TRUST_POLICY_QUOTA:,} "
+                    "unless the account's quota was raised"
+                )
     for policy in index.of_type("aws:iam/rolePolicy:RolePolicy"):
         document = _plain(policy.inputs.get("policy"))
         text = json.dumps(json.loads(document), separators=(",", ":")) if isinstance(document, str) else ""

@@ -185,6 +185,7 @@ def core_config(fleet: Fleet) -> CoreStackConfig:
                 )
                 for hub in fleet.hubs.values()
             ],
+            staff_entry_roles=account.staff_entry_roles,
             staff_roles=[
                 StaffRoleAccessArgs(
                     name=name,

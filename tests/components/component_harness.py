@@ -130,6 +130,7 @@ def hybrid_cloud_args(**overrides: object) -> HybridCloudArgs:
                 name="it-admin", data_prefixes=["it", "logs"], stores="all", admin=True, openstack_role="manager"
             ),
         ],
+        "staff_entry_roles": ["federation/acme-staff-sign-in"],
         "store_supernet": STORE_SUPERNET,
         "admin_ranges": ["10.0.10.0/24"],
         # As a network intent would give it: stores open HTTPS to the workloads, nothing else.

@@ -235,6 +235,8 @@ def test_the_staff_data_bucket_expires_earlier_versions_after_the_configured_day
 
 
 OWN = "${aws:PrincipalTag/storestack:region}/${aws:PrincipalTag/storestack:store}/"
+# The role the identity provider signs staff into (the harness's `staff_entry_roles`).
+SIGN_IN = "arn:aws:iam::210987654321:role/federation/acme-staff-sign-in"
 
 
 def _policy(cloud: Scenario, role: str) -> dict[str, dict[str, object]]:
@@ -259,6 +261,7 @@ def test_a_cashier_reads_only_its_own_stores_pos_data_and_writes_nothing(cloud: 
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
     cashier = {
+        "aws:PrincipalArn": SIGN_IN,
         "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:mfa": "true",
         "aws:PrincipalTag/storestack:role": "cashier",
@@ -287,6 +290,7 @@ def test_a_federated_staff_session_reaches_its_role_only_with_the_identity_provi
     trust holds to; `BoolIfExists` would admit anyone, as the key is absent for every such session."""
     (trust,) = json.loads(cloud.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
     federated = {
+        "aws:PrincipalArn": SIGN_IN,
         "aws:PrincipalType": "AssumedRole",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
@@ -315,6 +319,7 @@ def test_an_iam_user_carrying_the_staff_tags_itself_is_refused(cloud: Scenario) 
     WithWebIdentity, then AssumeRole): every staff role takes only an assumed-role session
     (`aws:PrincipalType`), never an IAM user or the account's root."""
     tags = {
+        "aws:PrincipalArn": SIGN_IN,
         "aws:PrincipalTag/storestack:mfa": "true",
         "aws:PrincipalTag/storestack:role": "cashier",
         "aws:PrincipalTag/storestack:store": "nw-0001",
@@ -332,6 +337,62 @@ def test_an_iam_user_carrying_the_staff_tags_itself_is_refused(cloud: Scenario) 
         assert other["Condition"]["StringEquals"]["aws:PrincipalType"] == "AssumedRole", role
 
 
+def test_only_the_identity_providers_sign_in_roles_reach_a_staff_role(cloud: Scenario) -> None:
+    """A role session's principal tags are its role's tags and its session tags, and a role's tags
+    are set by whoever holds `iam:TagRole` on it, its session tags by whoever may assume it with
+    `sts:TagSession` (IAM User Guide, "Passing session tags in AWS STS"). With the whole account as
+    the principal, a session of any role in the account that carried the staff tags (a CI role a
+    developer may tag, a role trusting tagged sessions from anywhere) came into every staff role,
+    past the identity provider and its MFA. The trust holds the caller to the roles the identity
+    provider signs staff into (`aws:PrincipalArn`, which for a role session is the role's ARN, not
+    the session's: IAM User Guide, "AWS global condition context keys")."""
+    staff = {
+        "aws:PrincipalType": "AssumedRole",
+        "aws:PrincipalTag/storestack:mfa": "true",
+        "aws:PrincipalTag/storestack:role": "cashier",
+        "aws:PrincipalTag/storestack:store": "nw-0001",
+        "aws:PrincipalTag/storestack:region": "eu-west-1",
+        "aws:RequestTag/storestack:store": "nw-0001",
+        "aws:RequestTag/storestack:region": "eu-west-1",
+    }
+    for role in ("cashier", "hq-finance", "it-admin"):
+        (trust,) = json.loads(cloud.named(f"role-{role}").inputs["assumeRolePolicy"])["Statement"]
+        tags = {**staff, "aws:PrincipalTag/storestack:role": role}
+        assert _trusts(trust, {**tags, "aws:PrincipalArn": SIGN_IN}), role
+        for other in (
+            "arn:aws:iam::210987654321:role/ci-deploy",
+            "arn:aws:iam::210987654321:role/acme-staff-sign-in",
+            "arn:aws:iam::210987654321:role/federation/acme-staff-sign-in-test",
+            "arn:aws:iam::123456789012:role/federation/acme-staff-sign-in",
+        ):
+            assert not _trusts(trust, {**tags, "aws:PrincipalArn": other}), (role, other)
+        assert not _trusts(trust, tags), role
+    # An IAM Identity Center permission set's role carries a suffix AWS picks: a trailing wildcard.
+    sso = run_scenario(
+        lambda: {
+            "cloud": HybridCloud(
+                "acme",
+                hybrid_cloud_args(staff_entry_roles=["aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AcmeStaff_*"]),
+                keys=TEST_KEYS,
+            ).data_bucket.id
+        }
+    )
+    (trust,) = json.loads(sso.named("role-cashier").inputs["assumeRolePolicy"])["Statement"]
+    prefix = "arn:aws:iam::210987654321:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    assert _trusts(trust, {**staff, "aws:PrincipalArn": prefix + "AWSReservedSSO_AcmeStaff_0123456789abcdef"})
+    assert not _trusts(trust, {**staff, "aws:PrincipalArn": prefix + "AWSReservedSSO_AcmeAdmin_0123456789abcdef"})
+
+
+def test_a_staff_entry_role_names_one_role_not_a_wildcard_over_the_account() -> None:
+    """A wildcard before the role's own name (`*`, `federation/*`) would pin nothing."""
+    for pattern in ("*", "federation/*", "*/sign-in", "arn:aws:iam::210987654321:role/x", "/sign-in"):
+        with pytest.raises(ValidationError):
+            hybrid_cloud_args(staff_entry_roles=[pattern])
+    with pytest.raises(ValidationError):
+        hybrid_cloud_args(staff_entry_roles=[])
+    assert hybrid_cloud_args(staff_entry_roles=["acme-sign-in", "saml/AcmeStaff*"]).staff_entry_roles
+
+
 def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
     """Whether a trust statement's conditions hold for a request context (IAM's evaluation of the
     Bool, StringEquals and Null operators, `${...}` policy variables resolved from the context;
@@ -340,6 +401,10 @@ def _trusts(statement: dict[str, Any], context: dict[str, str]) -> bool:
         for key, wanted in tests.items():
             if operator == "Null":
                 if (key not in context) != (wanted == "true"):
+                    return False
+                continue
+            if operator == "ArnLike":
+                if not any(fnmatch.fnmatchcase(context.get(key, ""), arn) for arn in wanted):
                     return False
                 continue
             assert operator in ("Bool", "StringEquals"), operator

@@ -89,12 +89,12 @@ CASES: dict[str, list[str]] = {
         " (the first ASN must not exceed the last)",
     ],
     "unresolved-references": [
-        "fleet.yaml:64 desktop_policies[0].site: unknown aws site 'sandhill-production'"
+        "fleet.yaml:65 desktop_policies[0].site: unknown aws site 'sandhill-production'"
         " (did you mean 'sandhill-prod'?)",
-        "fleet.yaml:66 desktop_policies[0].roles[1]: unknown role 'store-manger' (did you mean 'store-manager'?)",
-        "fleet.yaml:69 desktop_policies[1].site: unknown openstack site 'leeds-privat'"
+        "fleet.yaml:67 desktop_policies[0].roles[1]: unknown role 'store-manger' (did you mean 'store-manager'?)",
+        "fleet.yaml:70 desktop_policies[1].site: unknown openstack site 'leeds-privat'"
         " (did you mean 'leeds-private'?)",
-        "fleet.yaml:74 desktop_policies[2].region: unknown region of that account 'us-east-1' (known: eu-west-2)",
+        "fleet.yaml:75 desktop_policies[2].region: unknown region of that account 'us-east-1' (known: eu-west-2)",
         "stores/sh-0003.yaml:5 region: unknown region 'nort' (did you mean 'north'?)",
         "stores/sh-0003.yaml:6 hub: unknown hub 'hq-hub3' (did you mean 'hq-hub2'?)",
         "stores/sh-0003.yaml:19 desktops.casheir: unknown role 'casheir' (did you mean 'cashier'?)",
@@ -117,7 +117,7 @@ CASES: dict[str, list[str]] = {
     "many-files": [
         "fleet.yaml:5 organisation.domain: 'Sandhill.example' is not an RFC 1123 hostname"
         " (lower-case labels of a-z, 0-9 and '-', 1-63 chars)",
-        "fleet.yaml:69 management.ntp_servers[1]: 'ntp.sandhill.example' is not an IPv4 address",
+        "fleet.yaml:70 management.ntp_servers[1]: 'ntp.sandhill.example' is not an IPv4 address",
         "stores/sh-0001.yaml:23 lan.pos.vlan: 10000 is not a VLAN id (1-4094)",
         "stores/sh-0002.yaml:15 wan[1].kind: '6g' is not one of 'fiber', 'broadband', 'lte' or '5g'",
         "stores/sh-0003.yml store files must be named <id>.yaml (not .yml); this file is not read",

@@ -178,7 +178,7 @@ def test_hostile_tag_value_in_fleet_file_is_refused(fleet_dir: Path) -> None:
     with pytest.raises(InventoryError) as caught:
         load_fleet(fleet_dir)
     assert [str(issue) for issue in caught.value.issues] == [
-        "fleet.yaml:73 tags.owner: 'platform\\nteam' is not an allowed tag value (1-128 chars, no control characters)"
+        "fleet.yaml:74 tags.owner: 'platform\\nteam' is not an allowed tag value (1-128 chars, no control characters)"
     ]
 
 

@@ -112,8 +112,29 @@ def _set(*path: Any, value: Any) -> Edit:
         ),
         (
             ("sites", "aws", 1),
-            {"name": "sandhill-dev", "account_id": "123456789012", "regions": ["eu-west-1"]},
+            {
+                "name": "sandhill-dev",
+                "account_id": "123456789012",
+                "regions": ["eu-west-1"],
+                "staff_entry_roles": ["saml/staff-sign-in"],
+            },
             ["fleet.yaml:{line} sites.aws: the core stack needs exactly one AWS account, not 2"],
+        ),
+        (
+            # Without them the staff roles would trust every role of the account that carried the
+            # staff tags (IAM User Guide, "AWS global condition context keys", aws:PrincipalArn).
+            ("sites", "aws", 0, "staff_entry_roles"),
+            [],
+            [
+                "fleet.yaml:{line} sites.aws[0]: staff_entry_roles: name the roles the identity provider "
+                "signs staff into (the staff roles trust no other caller)"
+            ],
+        ),
+        (
+            ("sites", "aws", 0, "staff_entry_roles"),
+            ["saml/*"],
+            ["fleet.yaml:{line} sites.aws[0].staff_entry_roles[0]: 'saml/*' is not an IAM role's path and name "
+             "(e.g. saml/staff-sign-in; a '*' only at the end)"],
         ),
         (
             ("sites", "hq", "hubs"),

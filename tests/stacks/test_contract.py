@@ -543,6 +543,35 @@ def test_iam_names_sessions_policy_sizes_and_arns() -> None:
     assert _rules(program(arn="AmazonWorkSpacesServiceAccess")) == {"iam-limits"}
 
 
+def test_a_role_trust_policy_fits_iams_default_length() -> None:
+    """IAM refuses a trust policy over 2,048 characters (IAM and AWS STS quotas, "Role trust
+    policy length", white space not counted) unless the account raised the quota: many sign-in
+    roles in a staff role's trust failed `up` at CreateRole."""
+
+    def program(entries: int) -> Program:
+        def run() -> None:
+            arns = [f"arn:aws:iam::210987654321:role/saml/staff-sign-in-{n:02}" for n in range(entries)]
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"ArnLike": {"aws:PrincipalArn": arns}},
+                    }
+                ],
+            }
+            aws.iam.Role("role", name="acme-cashier", assume_role_policy=json.dumps(trust, indent=4))
+
+        return run
+
+    assert _rules(program(30)) == set(), "white space is not counted"
+    violations = _violations(program(60))
+    assert [rule for rule, _, _ in violations] == ["iam-limits"]
+    assert "2,048" in violations[0][2]
+
+
 def test_bucket_names_and_settings_in_the_buckets_region() -> None:
     def program(name: str = "acme-staff-data", region: str = "eu-west-1") -> Program:
         def run() -> None:
