@@ -180,6 +180,24 @@ def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, obje
     return {"ok": False, "error": summary, "errors": errors}
 
 
+def fail_on_usage(error: click.UsageError) -> bool:
+    """Answer a usage error (an unknown option, a bad or missing value) of a command that takes
+    --json as one JSON error naming the option or argument, and exit 2; False, and nothing
+    done, for a command without --json (Click then reports it as text)."""
+    command = error.ctx.command if error.ctx else None
+    if command is None or not any(param.name == "as_json" for param in command.params):
+        return False
+    field: str | None = None
+    if isinstance(error, click.NoSuchOption):
+        field = error.option_name
+    elif isinstance(error, click.BadParameter) and error.param is not None:
+        param = error.param
+        field = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    message = error.format_message()
+    emit_json(json_errors([json_error_entry(message, field=field)], message))
+    sys.exit(EXIT_USAGE)
+
+
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoReturn:
     if as_json:
         emit_json(json_errors([json_error_entry(message)], message))

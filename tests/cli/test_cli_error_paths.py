@@ -297,3 +297,36 @@ def test_a_rollout_that_takes_ctrl_c_exits_130(runner: CliRunner, monkeypatch: p
     monkeypatch.setattr(rollout_command, "run_rollout", interrupted_run)
     result = runner.invoke(cli, ["rollout", "nw-0001", "--dry-run", "--json"])
     assert result.exit_code == 130, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["inventory", "list", "--platform", "nope", "--json"], "--platform"),
+        (["inventory", "list", "--json", "--platform", "nope"], "--platform"),
+        (["devices", "render", "--json", "--bogus"], "--bogus"),
+        (["devices", "push", "--json", "--concurrency", "many"], "--concurrency"),
+        (["drift", "--json", "--conn-timeout", "soon"], "--conn-timeout"),
+        (["inventory", "show", "--json"], "STORE_ID"),
+    ],
+)
+def test_a_usage_error_under_json_is_one_json_object_on_stdout(
+    runner: CliRunner, args: list[str], field: str
+) -> None:
+    """A CI job that asked for --json parses stdout whatever happened; a mistyped option gave it
+    nothing there (Click's text went to stderr), so `jq` failed instead of naming the option."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"ok", "error", "errors"} and payload["ok"] is False
+    (entry,) = payload["errors"]
+    assert entry["field"] == field and field in payload["error"]
+    assert result.stderr == ""
+
+
+def test_a_usage_error_without_json_stays_clicks_text_on_stderr(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventory", "list", "--platform", "nope"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--platform'" in result.stderr and "Usage:" in result.stderr
+
