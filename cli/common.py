@@ -34,7 +34,7 @@ from storestack.common.errors import (
     UsageError,
 )
 from storestack.inventory import sample_chain_path
-from storestack.inventory.errors import InventoryIssue
+from storestack.inventory.errors import InventoryError, InventoryIssue, RefusedFileError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -130,6 +130,11 @@ def exit_code_for(error: StorestackError) -> int:
 def fail_on(error: StorestackError, *, as_json: bool = False, context: str = "") -> NoReturn:
     """Report a typed error and exit with its family's code; `context` is appended to the message."""
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    if as_json and isinstance(error, InventoryError | RefusedFileError) and error.issues:
+        # Each issue of a file the inventory's reader refused, with its file, line and field.
+        summary = error.one_line() if isinstance(error, InventoryError) else message
+        emit_json(json_errors(inventory_issue_entries(error.issues), f"{summary}{context}"))
+        sys.exit(exit_code_for(error))
     fail(f"{message}{context}", exit_code_for(error), as_json=as_json)
 
 

@@ -244,7 +244,7 @@ def read_outputs_document(path: Path) -> object:
         if path.suffix != ".json":
             data = parse_text(text, str(path), mapping_root=False).data
     except InventoryError as exc:
-        raise StackOutputsError(exc.one_line()) from None
+        raise StackOutputsError.of(exc) from None
     if path.suffix == ".json":
         try:
             data = json.loads(text)

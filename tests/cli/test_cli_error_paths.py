@@ -330,3 +330,40 @@ def test_a_usage_error_without_json_stays_clicks_text_on_stderr(runner: CliRunne
     assert result.stdout == ""
     assert "Invalid value for '--platform'" in result.stderr and "Usage:" in result.stderr
 
+
+def test_an_invalid_appliance_inventory_names_each_file_line_and_field_in_json(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """`devices push --targets` read by the inventory's reader: its --json error held one entry
+    with file, line and field null (they were only inside the message) and dropped every issue
+    after the first."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "source: lab:x\nappliances:\n  - name: a1\n    role: hub\n    platform: frr\n"
+        "    host: 127.0.0.1\n    port: huge\n    credentials: inline\n"
+    )
+    (tmp_path / "intended").mkdir()
+    result = runner.invoke(
+        cli,
+        ["devices", "push", "--targets", str(targets), "--intended", str(tmp_path / "intended"),
+         "--dry-run", "--state-dir", str(tmp_path / "state"), "--json"],
+    )
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    where = [(e["file"], e["line"], e["field"]) for e in payload["errors"]]
+    assert where == [
+        (str(targets), 7, "appliances[0].port"),
+        (str(targets), 8, "appliances[0].credentials"),
+    ]
+
+
+def test_an_unreadable_outputs_file_names_its_line_in_json(runner: CliRunner, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.yaml"
+    outputs.write_text("nw-0001:\n  tunnel: [unclosed\n")
+    outputs.chmod(0o600)
+    result = runner.invoke(
+        cli, ["devices", "render", "--outputs", str(outputs), "--out", str(tmp_path / "out"), "--json", *FLEET]
+    )
+    assert result.exit_code == 2, result.output
+    (entry,) = json.loads(result.stdout)["errors"]
+    assert entry["file"] == str(outputs) and entry["line"] is not None
