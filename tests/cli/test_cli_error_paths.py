@@ -367,3 +367,47 @@ def test_an_unreadable_outputs_file_names_its_line_in_json(runner: CliRunner, tm
     assert result.exit_code == 2, result.output
     (entry,) = json.loads(result.stdout)["errors"]
     assert entry["file"] == str(outputs) and entry["line"] is not None
+
+
+def _render_with_a_terminal_on(stream: str, tmp_path: Path) -> tuple[bytes, bytes]:
+    """`devices render` of 60 stores with a terminal on `stream` (stdout or stderr) and a file on
+    the other: (stdout, stderr) as each received them."""
+    import pty
+
+    fleet = tmp_path / "fleet"
+    write_fleet(generate_fleet(60, seed=1), fleet)
+    leader, follower = pty.openpty()
+    with (tmp_path / "other").open("w+b") as other:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("storestack")), "devices", "render", "--fleet", str(fleet),
+             "--out", str(tmp_path / "out"), "--workers", "1"],
+            stdout=follower if stream == "stdout" else other,
+            stderr=follower if stream == "stderr" else other,
+            env={**os.environ, **SECRETS, "COLUMNS": "100", "TERM": "xterm"},
+        )
+        os.close(follower)
+        on_terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the command closed its end
+                break
+            if not chunk:
+                break
+            on_terminal += chunk
+        os.close(leader)
+        assert process.wait(timeout=300) == 0
+        other.seek(0)
+        elsewhere = other.read()
+    return (on_terminal, elsewhere) if stream == "stdout" else (elsewhere, on_terminal)
+
+
+def test_render_progress_goes_to_stderr_and_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    """Progress is for the person at the terminal, on stderr, as every other command's: render's
+    drew its bar on stdout, mixed into what `> report.txt` and a terminal's scrollback keep, and
+    showed none with stdout piped though stderr was a terminal."""
+    stdout, stderr = _render_with_a_terminal_on("stdout", tmp_path / "a")
+    assert b"rendering" not in stdout and b"\x1b[?25l" not in stdout  # no bar, no hidden cursor
+    stdout, stderr = _render_with_a_terminal_on("stderr", tmp_path / "b")
+    assert b"rendering" in stderr
+    assert b"rendering" not in stdout
