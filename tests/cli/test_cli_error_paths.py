@@ -411,3 +411,30 @@ def test_render_progress_goes_to_stderr_and_only_when_it_is_a_terminal(tmp_path:
     stdout, stderr = _render_with_a_terminal_on("stderr", tmp_path / "b")
     assert b"rendering" in stderr
     assert b"rendering" not in stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "misplaced"),
+    [("outside_address", "Xq9.Secret-Psk-77"), ("inside", "Xq9.Secret-Psk-77"), ("link", "Xq9 Secret Psk 77")],
+)
+def test_a_psk_misplaced_in_a_stack_outputs_file_is_never_echoed(
+    runner: CliRunner, tmp_path: Path, field: str, misplaced: str
+) -> None:
+    """A stack outputs file holds PSKs (mode 0600); a value in the wrong field, a PSK pasted one
+    line off, was quoted in the error ("'Xq9.Secret-Psk-77' is not an IPv4 address"), which CI
+    logs keep. The error names the store and the field, never the value."""
+    link = {
+        "link": "wan1", "hub": "hq-hub1", "outside_address": "192.0.2.1",
+        "inside": "169.254.10.2/30", "inside_peer": "169.254.10.1", "psk": "a-good-psk-0123456789",
+    }
+    link[field] = misplaced
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"nw-0001": {"links": [link]}}))
+    outputs.chmod(0o600)
+    for extra in ([], ["--json"]):
+        result = runner.invoke(
+            cli, ["devices", "render", "--outputs", str(outputs), "--out", str(tmp_path / "out"), *extra, *FLEET]
+        )
+        assert result.exit_code == 2, result.output
+        assert f"links.0.{field}" in result.output
+        assert "Secret" not in result.output
