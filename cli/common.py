@@ -90,6 +90,14 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def json_always_option(func: F) -> F:
+    """--json of a command whose output is JSON anyway (errors, usage errors included)."""
+    return click.option(
+        "--json", "as_json", is_flag=True, flag_value=True, default=True, callback=_remember_json,
+        help="Machine-readable output for CI (always on; taken as every command a CI parses takes it).",
+    )(func)
+
+
 def quiet_device_logs() -> None:
     """Netmiko and paramiko log at DEBUG what they send, which may include config secrets; and
     paramiko logs a traceback for every login the appliance cuts off, which a push waiting for
@@ -185,12 +193,13 @@ def json_errors(errors: list[dict[str, object]], summary: str) -> dict[str, obje
     return {"ok": False, "error": summary, "errors": errors}
 
 
-def fail_on_usage(error: click.UsageError) -> bool:
-    """Answer a usage error (an unknown option, a bad or missing value) of a command that takes
-    --json as one JSON error naming the option or argument, and exit 2; False, and nothing
-    done, for a command without --json (Click then reports it as text)."""
+def fail_on_usage(error: click.UsageError, *, json_on_command_line: bool) -> bool:
+    """Answer a usage error (an unknown option, a bad or missing value) of a command run with
+    --json, or always answering in JSON, as one JSON error naming the option or argument, and
+    exit 2; False, and nothing done, otherwise (Click then reports it as text)."""
     command = error.ctx.command if error.ctx else None
-    if command is None or not any(param.name == "as_json" for param in command.params):
+    as_json = [param for param in command.params if param.name == "as_json"] if command else []
+    if not as_json or not (json_on_command_line or as_json[0].default is True):
         return False
     field: str | None = None
     if isinstance(error, click.NoSuchOption):

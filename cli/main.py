@@ -52,7 +52,7 @@ class _LazyGroup(click.Group):
             # With --json, a CI job parses stdout: the usage error is one JSON object there too.
             from storestack.cli.common import fail_on_usage
 
-            if not (ctx.meta.get(JSON_ON_COMMAND_LINE) and fail_on_usage(error)):
+            if not fail_on_usage(error, json_on_command_line=bool(ctx.meta.get(JSON_ON_COMMAND_LINE))):
                 raise
         except StorestackError as error:
             # Imported here: every command module has imported cli.common by now, while at the top

@@ -438,3 +438,16 @@ def test_a_psk_misplaced_in_a_stack_outputs_file_is_never_echoed(
         assert result.exit_code == 2, result.output
         assert f"links.0.{field}" in result.output
         assert "Secret" not in result.output
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_the_ci_matrix_takes_json_and_answers_a_usage_error_in_json(runner: CliRunner, extra: list[str]) -> None:
+    """`stacks matrix` is JSON for CI, its errors too; `--json`, which every other command a CI
+    parses takes, was refused as an unknown option, and a bad `--shards` left stdout empty."""
+    ok = runner.invoke(cli, ["stacks", "matrix", *extra, *FLEET])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)
+    bad = runner.invoke(cli, ["stacks", "matrix", "--shards", "0", *extra, *FLEET])
+    assert bad.exit_code == 2
+    (entry,) = json.loads(bad.stdout)["errors"]
+    assert entry["field"] == "--shards"
