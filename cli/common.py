@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -216,5 +217,6 @@ def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False) -> NoRe
     if as_json:
         emit_json(json_errors([json_error_entry(message)], message))
     else:
-        err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+        # The message quotes what was given (a store id, a path): its brackets are text, not markup.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)

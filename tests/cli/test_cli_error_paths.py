@@ -451,3 +451,21 @@ def test_the_ci_matrix_takes_json_and_answers_a_usage_error_in_json(runner: CliR
     assert bad.exit_code == 2
     (entry,) = json.loads(bad.stdout)["errors"]
     assert entry["field"] == "--shards"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inventory", "show", "[/x]"],  # a closing tag that opens nothing: Rich raised MarkupError
+        ["network", "show", "[bold]nw-0001"],  # a tag Rich took as style and dropped from the text
+        ["inventory", "validate", "/nonexistent/[/red]fleet"],
+    ],
+)
+def test_an_error_shows_brackets_of_what_was_given_as_they_are(runner: CliRunner, args: list[str]) -> None:
+    """An error message quotes what the user gave (a store id, a path); read as Rich markup, a
+    `[/x]` in it ended the command in a MarkupError traceback (exit 1), and a `[bold]` vanished."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    given = next(arg for arg in args if "[" in arg)
+    assert given in result.stderr
